@@ -1,0 +1,458 @@
+//! Backoff: how long to wait before each retry, before jitter.
+//!
+//! [`Backoff::delay`] is a pure function of the retry number (0 for the wait
+//! before the first retry). It saturates at the cap for every retry number up
+//! to `u32::MAX` and every `Duration`: it never overflows, panics or yields NaN.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::policy::PolicyError;
+
+/// How the wait grows from one retry to the next.
+///
+/// # Default
+/// `Backoff::exponential(1s, 10s)` (factor 2): 1s, 2s, 4s, 8s, 10s, 10s, ...
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::Backoff;
+/// let s = Duration::from_secs;
+///
+/// let clip = Backoff::exponential(s(1), s(4));
+/// assert_eq!(clip.iter().take(4).collect::<Vec<_>>(), [s(1), s(2), s(4), s(4)]);
+///
+/// // the background-job formula base * factor^retry_count
+/// let job = Backoff::exponential(s(30), s(480)).with_factor(4.0);
+/// assert_eq!(job.iter().take(3).collect::<Vec<_>>(), [s(30), s(120), s(480)]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backoff {
+    /// No wait at all.
+    None,
+    /// The same wait every time.
+    Fixed(Duration),
+    /// `start + step * n`, capped.
+    Linear {
+        /// The first wait.
+        start: Duration,
+        /// Added for each further retry.
+        step: Duration,
+        /// The longest wait.
+        cap: Duration,
+    },
+    /// `first * factor^n`, capped.
+    Exponential {
+        /// The first wait.
+        first: Duration,
+        /// The longest wait.
+        cap: Duration,
+        /// The growth factor, at least 1.
+        factor: f64,
+    },
+    /// `first * fib(n)`: first, first, 2*first, 3*first, 5*first, ..., capped.
+    Fibonacci {
+        /// The first wait.
+        first: Duration,
+        /// The longest wait.
+        cap: Duration,
+    },
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::DEFAULT
+    }
+}
+
+impl Backoff {
+    /// Exponential 1s..10s, factor 2.
+    pub const DEFAULT: Backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
+
+    /// Always wait `d`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::fixed(Duration::from_millis(500));
+    /// assert_eq!(b.delay(7), Duration::from_millis(500));
+    /// ```
+    pub const fn fixed(d: Duration) -> Backoff {
+        Backoff::Fixed(d)
+    }
+
+    /// Wait `start`, then `start + step`, `start + 2*step`, ... up to `cap`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = Duration::from_secs;
+    /// let b = retry_runtime::Backoff::linear(s(1), s(2), s(4));
+    /// assert_eq!(b.iter().take(4).collect::<Vec<_>>(), [s(1), s(3), s(4), s(4)]);
+    /// ```
+    pub const fn linear(start: Duration, step: Duration, cap: Duration) -> Backoff {
+        Backoff::Linear { start, step, cap }
+    }
+
+    /// Wait `first`, then double it each time up to `cap`. Change the factor
+    /// with [`with_factor`](Backoff::with_factor).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = Duration::from_secs;
+    /// let b = retry_runtime::Backoff::exponential(s(1), s(10));
+    /// assert_eq!(b.iter().take(5).collect::<Vec<_>>(), [s(1), s(2), s(4), s(8), s(10)]);
+    /// ```
+    pub const fn exponential(first: Duration, cap: Duration) -> Backoff {
+        Backoff::Exponential {
+            first,
+            cap,
+            factor: 2.0,
+        }
+    }
+
+    /// Wait `first * fib(n)` up to `cap`: 1, 1, 2, 3, 5, 8, ... times `first`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = Duration::from_secs;
+    /// let b = retry_runtime::Backoff::fibonacci(s(1), s(6));
+    /// assert_eq!(b.iter().take(6).collect::<Vec<_>>(), [s(1), s(1), s(2), s(3), s(5), s(6)]);
+    /// ```
+    pub const fn fibonacci(first: Duration, cap: Duration) -> Backoff {
+        Backoff::Fibonacci { first, cap }
+    }
+
+    /// Set the growth factor of an exponential backoff (no effect on other kinds).
+    /// A factor below 1, or NaN, is rejected by [`Backoff::validate`] and by
+    /// [`Policy::build`](crate::Policy::build).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(100))
+    ///     .with_factor(3.0);
+    /// assert_eq!(b.delay(2), Duration::from_secs(9));
+    /// ```
+    pub const fn with_factor(self, factor: f64) -> Backoff {
+        match self {
+            Backoff::Exponential { first, cap, .. } => Backoff::Exponential { first, cap, factor },
+            other => other,
+        }
+    }
+
+    /// The smallest un-jittered wait (the base of decorrelated jitter).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(9));
+    /// assert_eq!(b.first(), Duration::from_secs(1));
+    /// ```
+    pub const fn first(&self) -> Duration {
+        match *self {
+            Backoff::None => Duration::ZERO,
+            Backoff::Fixed(d) => d,
+            Backoff::Linear { start, .. } => start,
+            Backoff::Exponential { first, .. } | Backoff::Fibonacci { first, .. } => first,
+        }
+    }
+
+    /// The largest un-jittered wait.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(9));
+    /// assert_eq!(b.cap(), Duration::from_secs(9));
+    /// ```
+    pub const fn cap(&self) -> Duration {
+        match *self {
+            Backoff::None => Duration::ZERO,
+            Backoff::Fixed(d) => d,
+            Backoff::Linear { cap, .. }
+            | Backoff::Exponential { cap, .. }
+            | Backoff::Fibonacci { cap, .. } => cap,
+        }
+    }
+
+    /// Check the values: the first wait must not exceed the cap, and an
+    /// exponential factor must be a number >= 1.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Backoff;
+    /// let s = Duration::from_secs;
+    /// assert!(Backoff::exponential(s(1), s(4)).validate().is_ok());
+    /// assert!(Backoff::exponential(s(5), s(4)).validate().is_err());
+    /// assert!(Backoff::exponential(s(1), s(4)).with_factor(0.5).validate().is_err());
+    /// ```
+    pub const fn validate(&self) -> Result<(), PolicyError> {
+        match *self {
+            Backoff::None | Backoff::Fixed(_) => Ok(()),
+            Backoff::Exponential { factor, .. } if factor.is_nan() || factor < 1.0 => {
+                Err(PolicyError::FactorBelowOne)
+            }
+            Backoff::Linear { start: first, cap, .. }
+            | Backoff::Exponential { first, cap, .. }
+            | Backoff::Fibonacci { first, cap } => {
+                if first.as_nanos() > cap.as_nanos() {
+                    Err(PolicyError::FirstAboveCap)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// The wait before retry number `retry` (0-based: `delay(0)` is the wait
+    /// after the first failed attempt). Saturates at the cap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4));
+    /// assert_eq!(b.delay(0), Duration::from_secs(1));
+    /// assert_eq!(b.delay(u32::MAX), Duration::from_secs(4));
+    /// ```
+    pub fn delay(&self, retry: u32) -> Duration {
+        match *self {
+            Backoff::None => Duration::ZERO,
+            Backoff::Fixed(d) => d,
+            Backoff::Linear { start, step, cap } => {
+                let grown = step
+                    .checked_mul(retry)
+                    .and_then(|s| s.checked_add(start))
+                    .unwrap_or(cap);
+                grown.min(cap).max(start.min(cap))
+            }
+            Backoff::Exponential { first, cap, factor } => exponential(first, cap, factor, retry),
+            Backoff::Fibonacci { first, cap } => fibonacci(first, cap, retry),
+        }
+    }
+
+    /// The waits as an endless iterator: `delay(0)`, `delay(1)`, ...
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = retry_runtime::Backoff::fixed(Duration::from_secs(1));
+    /// assert_eq!(b.iter().take(2).count(), 2);
+    /// ```
+    pub fn iter(&self) -> Delays {
+        Delays {
+            backoff: *self,
+            next: 0,
+        }
+    }
+}
+
+/// `first * factor^retry`, capped, without overflow for any input.
+fn exponential(first: Duration, cap: Duration, factor: f64, retry: u32) -> Duration {
+    if first >= cap {
+        return cap;
+    }
+    // factor is validated to be >= 1; be defensive for a policy that skipped validation.
+    if first.is_zero() || factor.is_nan() || factor <= 1.0 || retry == 0 {
+        return first;
+    }
+    // Exact for integer factors while the result stays below 2^53 ns (104 days);
+    // past the cap the exact value no longer matters.
+    let exp = i32::try_from(retry).unwrap_or(i32::MAX);
+    let nanos = first.as_nanos() as f64 * factor.powi(exp);
+    if nanos.is_nan() || nanos >= cap.as_nanos() as f64 {
+        return cap;
+    }
+    // nanos < cap <= u64::MAX secs, so the conversion is in range.
+    let whole = nanos as u128;
+    let secs = (whole / 1_000_000_000) as u64;
+    Duration::new(secs, (whole % 1_000_000_000) as u32).min(cap)
+}
+
+/// `first * fib(retry + 1)`, capped; at most ~140 steps before any value passes any cap.
+fn fibonacci(first: Duration, cap: Duration, retry: u32) -> Duration {
+    if first.is_zero() || first >= cap {
+        return first.min(cap);
+    }
+    let (mut a, mut b) = (first, first);
+    for _ in 0..retry {
+        if a >= cap {
+            return cap;
+        }
+        let next = a.checked_add(b).unwrap_or(Duration::MAX);
+        a = b;
+        b = next;
+    }
+    a.min(cap)
+}
+
+/// The endless iterator of a [`Backoff`]'s un-jittered waits.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut it = retry_runtime::Backoff::fixed(Duration::from_secs(1)).iter();
+/// assert_eq!(it.next(), Some(Duration::from_secs(1)));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Delays {
+    backoff: Backoff,
+    next: u32,
+}
+
+impl Iterator for Delays {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let d = self.backoff.delay(self.next);
+        self.next = self.next.saturating_add(1);
+        Some(d)
+    }
+}
+
+impl fmt::Display for Backoff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Backoff::None => f.write_str("none"),
+            Backoff::Fixed(d) => write!(f, "fixed({d:?})"),
+            Backoff::Linear { start, step, cap } => write!(f, "linear({start:?} + {step:?}*n, cap {cap:?})"),
+            Backoff::Exponential { first, cap, factor } => write!(f, "exp({first:?}, {cap:?}, x{factor})"),
+            Backoff::Fibonacci { first, cap } => write!(f, "fib({first:?}, {cap:?})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+    fn first_n(b: Backoff, n: usize) -> Vec<Duration> {
+        b.iter().take(n).collect()
+    }
+
+    #[test]
+    fn exact_sequences() {
+        assert_eq!(first_n(Backoff::None, 3), [Duration::ZERO; 3]);
+        assert_eq!(first_n(Backoff::fixed(ms(500)), 3), [ms(500); 3]);
+        assert_eq!(
+            first_n(Backoff::linear(s(1), s(1), s(3)), 5),
+            [s(1), s(2), s(3), s(3), s(3)]
+        );
+        assert_eq!(
+            first_n(Backoff::exponential(s(1), s(4)), 5),
+            [s(1), s(2), s(4), s(4), s(4)]
+        );
+        assert_eq!(
+            first_n(Backoff::exponential(s(30), s(480)).with_factor(4.0), 4),
+            [s(30), s(120), s(480), s(480)]
+        );
+        assert_eq!(
+            first_n(Backoff::exponential(ms(500), s(10)), 6),
+            [ms(500), s(1), s(2), s(4), s(8), s(10)]
+        );
+        assert_eq!(
+            first_n(Backoff::exponential(s(2), s(100)).with_factor(1.5), 3),
+            [s(2), s(3), ms(4500)]
+        );
+        assert_eq!(
+            first_n(Backoff::fibonacci(s(1), s(30)), 10),
+            [s(1), s(1), s(2), s(3), s(5), s(8), s(13), s(21), s(30), s(30)]
+        );
+        assert_eq!(
+            first_n(Backoff::exponential(s(1), s(1)).with_factor(1.0), 3),
+            [s(1); 3]
+        );
+    }
+
+    #[test]
+    fn saturates_at_extremes() {
+        let max = Duration::MAX;
+        for b in [
+            Backoff::exponential(s(1), max),
+            Backoff::exponential(Duration::from_nanos(1), max).with_factor(1e300),
+            Backoff::linear(s(1), max, max),
+            Backoff::fibonacci(s(1), max),
+            Backoff::fibonacci(Duration::from_nanos(1), max),
+            Backoff::exponential(max, max),
+        ] {
+            for r in [0, 1, 2, 63, 64, 65, 1000, u32::MAX - 1, u32::MAX] {
+                let d = b.delay(r);
+                assert!(d <= b.cap(), "{b}: delay({r}) = {d:?}");
+                assert!(d >= b.first().min(b.cap()), "{b}: delay({r}) = {d:?}");
+            }
+            assert_eq!(b.delay(u32::MAX), b.cap(), "{b}");
+        }
+    }
+
+    #[test]
+    fn zero_first_delay() {
+        assert_eq!(Backoff::exponential(Duration::ZERO, s(4)).delay(10), Duration::ZERO);
+        assert_eq!(Backoff::fibonacci(Duration::ZERO, s(4)).delay(10), Duration::ZERO);
+        assert_eq!(Backoff::linear(Duration::ZERO, s(1), s(4)).delay(2), s(2));
+    }
+
+    #[test]
+    fn invalid_values_are_reported_and_never_panic() {
+        assert_eq!(
+            Backoff::exponential(s(5), s(1)).validate(),
+            Err(PolicyError::FirstAboveCap)
+        );
+        assert_eq!(
+            Backoff::fibonacci(s(5), s(1)).validate(),
+            Err(PolicyError::FirstAboveCap)
+        );
+        assert_eq!(
+            Backoff::linear(s(5), s(1), s(1)).validate(),
+            Err(PolicyError::FirstAboveCap)
+        );
+        for f in [0.5, -1.0, f64::NAN, f64::NEG_INFINITY] {
+            let b = Backoff::exponential(s(1), s(4)).with_factor(f);
+            assert_eq!(b.validate(), Err(PolicyError::FactorBelowOne), "{f}");
+            // unvalidated: still no panic, stays within [first, cap]
+            for r in [0, 1, 5, u32::MAX] {
+                assert_eq!(b.delay(r), s(1));
+            }
+        }
+        // cap below first, unvalidated: the cap wins
+        assert_eq!(Backoff::exponential(s(5), s(1)).delay(3), s(1));
+        assert_eq!(Backoff::fibonacci(s(5), s(1)).delay(3), s(1));
+        assert_eq!(Backoff::linear(s(5), s(1), s(1)).delay(3), s(1));
+        // infinity is a valid (if silly) factor: straight to the cap
+        assert_eq!(Backoff::exponential(s(1), s(4)).with_factor(f64::INFINITY).delay(1), s(4));
+    }
+
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (0u64..=10_000_000_000).prop_map(Duration::from_nanos),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+        ]
+    }
+
+    fn any_backoff() -> impl Strategy<Value = Backoff> {
+        prop_oneof![
+            Just(Backoff::None),
+            any_duration().prop_map(Backoff::fixed),
+            (any_duration(), any_duration(), any_duration()).prop_map(|(a, b, c)| Backoff::linear(a, b, c)),
+            (any_duration(), any_duration(), any::<f64>())
+                .prop_map(|(a, b, f)| Backoff::exponential(a, b).with_factor(f)),
+            (any_duration(), any_duration()).prop_map(|(a, b)| Backoff::fibonacci(a, b)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn delay_never_panics_and_stays_in_bounds(b in any_backoff(), r in any::<u32>()) {
+            let d = b.delay(r);
+            prop_assert!(d <= b.cap().max(b.first()));
+            if b.validate().is_ok() {
+                prop_assert!(d <= b.cap());
+                prop_assert!(d >= b.first());
+            }
+        }
+
+        #[test]
+        fn valid_backoffs_never_shrink(b in any_backoff(), r in 0u32..200) {
+            prop_assume!(b.validate().is_ok());
+            prop_assert!(b.delay(r) <= b.delay(r + 1));
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! Error classification: is a failure worth another attempt?
+//!
+//! Every error is sorted into an [`ErrorKind`]. A policy retries a chosen
+//! [`KindSet`] of kinds (the presets retry the transient ones and never
+//! [`ErrorKind::Permanent`]). Implement [`Classify`] for your error type (or
+//! `#[derive(Classify)]` it) to use `retry_on`.
+
+use core::fmt;
+use core::ops::BitOr;
+use std::time::Duration;
+
+/// What kind of failure an error is, as far as retrying is concerned.
+///
+/// # Example
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// /// // io::Error has an inherent `kind()`; name the trait to get the ErrorKind
+/// assert_eq!(Classify::kind(&refused), ErrorKind::Connect);
+/// assert!(ErrorKind::Connect.is_transient());
+/// assert!(!ErrorKind::Permanent.is_transient());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ErrorKind {
+    /// The operation took too long (a client timeout, HTTP 408).
+    Timeout = 0,
+    /// Could not connect, or the connection was reset or closed early.
+    Connect = 1,
+    /// The other side asked us to slow down (HTTP 429); may carry a Retry-After hint.
+    RateLimited = 2,
+    /// The other side is overloaded or down (HTTP 500, 502, 503, 504).
+    Unavailable = 3,
+    /// The operation was interrupted and can be started again (EINTR, a serialization conflict).
+    Interrupted = 4,
+    /// Retrying cannot help: not found, unauthorized, forbidden, bad input. Never retried by the presets.
+    Permanent = 5,
+    /// Nothing better is known.
+    Unknown = 6,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::RateLimited,
+        ErrorKind::Unavailable,
+        ErrorKind::Interrupted,
+        ErrorKind::Permanent,
+        ErrorKind::Unknown,
+    ];
+
+    /// The kind's name as written in `retry_on = ...` and in log fields.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::ErrorKind::RateLimited.name(), "RateLimited");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::Connect => "Connect",
+            ErrorKind::RateLimited => "RateLimited",
+            ErrorKind::Unavailable => "Unavailable",
+            ErrorKind::Interrupted => "Interrupted",
+            ErrorKind::Permanent => "Permanent",
+            ErrorKind::Unknown => "Unknown",
+        }
+    }
+
+    /// `true` for the kinds the presets retry: Timeout, Connect, RateLimited, Unavailable.
+    ///
+    /// ```
+    /// assert!(retry_runtime::ErrorKind::Timeout.is_transient());
+    /// ```
+    pub const fn is_transient(self) -> bool {
+        KindSet::TRANSIENT.contains(self)
+    }
+
+    /// The set of `self` and `other`; the `const` spelling of `self | other`.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// const NET: KindSet = ErrorKind::Timeout.or(ErrorKind::Connect);
+    /// assert!(NET.contains(ErrorKind::Connect));
+    /// ```
+    pub const fn or(self, other: ErrorKind) -> KindSet {
+        KindSet::EMPTY.with(self).with(other)
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u8
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of [`ErrorKind`]s, written `ErrorKind::Timeout | ErrorKind::Connect`.
+///
+/// Operators cannot be called in a `const` on stable Rust, so in a `const` or
+/// `static` write [`ErrorKind::or`], [`KindSet::with`] or the [`kinds!`](crate::kinds) macro.
+///
+/// ```
+/// use retry_runtime::{kinds, ErrorKind, KindSet};
+/// const NET: KindSet = kinds![Timeout | Connect];
+/// let same = ErrorKind::Timeout | ErrorKind::Connect;
+/// assert_eq!(NET, same);
+/// assert!(!NET.contains(ErrorKind::Permanent));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct KindSet(u16);
+
+impl KindSet {
+    /// No kind at all: nothing is retried.
+    pub const EMPTY: KindSet = KindSet(0);
+    /// Timeout, Connect, RateLimited and Unavailable: what the presets retry.
+    pub const TRANSIENT: KindSet = KindSet::EMPTY
+        .with(ErrorKind::Timeout)
+        .with(ErrorKind::Connect)
+        .with(ErrorKind::RateLimited)
+        .with(ErrorKind::Unavailable);
+    /// Every kind, [`ErrorKind::Permanent`] included.
+    pub const ALL: KindSet = KindSet((1 << ErrorKind::ALL.len()) - 1);
+
+    /// This set plus `kind`.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// const DB: KindSet = KindSet::TRANSIENT.with(ErrorKind::Interrupted);
+    /// assert!(DB.contains(ErrorKind::Interrupted));
+    /// ```
+    pub const fn with(self, kind: ErrorKind) -> KindSet {
+        KindSet(self.0 | kind.bit())
+    }
+
+    /// This set without `kind`.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// assert!(!KindSet::ALL.without(ErrorKind::Permanent).contains(ErrorKind::Permanent));
+    /// ```
+    pub const fn without(self, kind: ErrorKind) -> KindSet {
+        KindSet(self.0 & !kind.bit())
+    }
+
+    /// The union of two sets.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// let s = KindSet::EMPTY.with(ErrorKind::Timeout).union(KindSet::EMPTY.with(ErrorKind::Connect));
+    /// assert_eq!(s.len(), 2);
+    /// ```
+    pub const fn union(self, other: KindSet) -> KindSet {
+        KindSet(self.0 | other.0)
+    }
+
+    /// Is `kind` in the set?
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// assert!(KindSet::TRANSIENT.contains(ErrorKind::RateLimited));
+    /// ```
+    pub const fn contains(self, kind: ErrorKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    /// How many kinds the set holds.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::KindSet::TRANSIENT.len(), 4);
+    /// ```
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Is the set empty?
+    ///
+    /// ```
+    /// assert!(retry_runtime::KindSet::EMPTY.is_empty());
+    /// ```
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The kinds in the set, in declaration order.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// let v: Vec<_> = (ErrorKind::Connect | ErrorKind::Timeout).iter().collect();
+    /// assert_eq!(v, [ErrorKind::Timeout, ErrorKind::Connect]);
+    /// ```
+    pub fn iter(self) -> impl Iterator<Item = ErrorKind> {
+        ErrorKind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+impl fmt::Debug for KindSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for KindSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(none)");
+        }
+        for (i, k) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            f.write_str(k.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl From<ErrorKind> for KindSet {
+    fn from(kind: ErrorKind) -> Self {
+        KindSet::EMPTY.with(kind)
+    }
+}
+
+impl BitOr for ErrorKind {
+    type Output = KindSet;
+    fn bitor(self, rhs: ErrorKind) -> KindSet {
+        self.or(rhs)
+    }
+}
+
+impl BitOr<ErrorKind> for KindSet {
+    type Output = KindSet;
+    fn bitor(self, rhs: ErrorKind) -> KindSet {
+        self.with(rhs)
+    }
+}
+
+impl BitOr for KindSet {
+    type Output = KindSet;
+    fn bitor(self, rhs: KindSet) -> KindSet {
+        self.union(rhs)
+    }
+}
+
+/// A `const`-usable [`KindSet`] written like `retry_on`: `kinds![Timeout | Connect]`.
+///
+/// ```
+/// use retry_runtime::{kinds, ErrorKind, KindSet};
+/// const RETRY_ON: KindSet = kinds![Timeout | Connect | RateLimited];
+/// assert_eq!(RETRY_ON.len(), 3);
+/// const NOTHING: KindSet = kinds![];
+/// assert!(NOTHING.is_empty());
+/// ```
+#[macro_export]
+macro_rules! kinds {
+    () => { $crate::KindSet::EMPTY };
+    ($first:ident $(| $rest:ident)*) => {
+        $crate::KindSet::EMPTY
+            .with($crate::ErrorKind::$first)
+            $(.with($crate::ErrorKind::$rest))*
+    };
+}
+
+/// Sorts an error into an [`ErrorKind`], and tells a server's requested wait if it sent one.
+///
+/// Implemented here for [`std::io::Error`], [`tokio::time::error::Elapsed`],
+/// `http::StatusCode` (feature `http`) and the runtime's own errors; derive it
+/// for your own types with `#[derive(Classify)]`.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// enum ApiError { Throttled { wait_secs: u64 }, NotFound }
+///
+/// impl Classify for ApiError {
+///     fn kind(&self) -> ErrorKind {
+///         match self {
+///             ApiError::Throttled { .. } => ErrorKind::RateLimited,
+///             ApiError::NotFound => ErrorKind::Permanent,
+///         }
+///     }
+///     fn retry_after(&self) -> Option<Duration> {
+///         match self {
+///             ApiError::Throttled { wait_secs } => Some(Duration::from_secs(*wait_secs)),
+///             ApiError::NotFound => None,
+///         }
+///     }
+/// }
+/// assert_eq!(ApiError::NotFound.kind(), ErrorKind::Permanent);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Classify`, so retry_runtime cannot tell which errors to retry",
+    label = "`retry_on` needs this error type to implement `retry_runtime::Classify`",
+    note = "add `#[derive(retry_runtime::Classify)]` to `{Self}` (with `#[classify(Timeout)]` etc. on its variants), implement `retry_runtime::Classify` by hand, or use `retry_if = your_predicate` instead of `retry_on`"
+)]
+pub trait Classify {
+    /// What kind of failure this is.
+    fn kind(&self) -> ErrorKind;
+
+    /// How long the other side asked us to wait before the next attempt
+    /// (an HTTP `Retry-After`), if it said so.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl<T: Classify + ?Sized> Classify for &T {
+    fn kind(&self) -> ErrorKind {
+        (**self).kind()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+impl<T: Classify + ?Sized> Classify for Box<T> {
+    fn kind(&self) -> ErrorKind {
+        (**self).kind()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+/// `std::io::Error` by its [`std::io::ErrorKind`]:
+///
+/// | io::ErrorKind | ErrorKind |
+/// |---|---|
+/// | `TimedOut`, `WouldBlock` | Timeout |
+/// | `ConnectionRefused`, `ConnectionReset`, `ConnectionAborted`, `NotConnected`, `BrokenPipe`, `UnexpectedEof`, `AddrNotAvailable`, `HostUnreachable`, `NetworkUnreachable`, `NetworkDown` | Connect |
+/// | `Interrupted` | Interrupted |
+/// | `ResourceBusy` | Unavailable |
+/// | `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `AddrInUse`, `OutOfMemory`, `IsADirectory`, `NotADirectory`, `ReadOnlyFilesystem`, `InvalidFilename` | Permanent |
+/// | anything else | Unknown |
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// use std::io;
+/// assert_eq!(Classify::kind(&io::Error::from(io::ErrorKind::TimedOut)), ErrorKind::Timeout);
+/// assert_eq!(Classify::kind(&io::Error::from(io::ErrorKind::NotFound)), ErrorKind::Permanent);
+/// ```
+impl Classify for std::io::Error {
+    fn kind(&self) -> ErrorKind {
+        classify_io(self.kind())
+    }
+}
+
+/// The table documented on `impl Classify for std::io::Error`.
+///
+/// ```
+/// use retry_runtime::{classify::classify_io, ErrorKind};
+/// assert_eq!(classify_io(std::io::ErrorKind::ConnectionReset), ErrorKind::Connect);
+/// ```
+pub fn classify_io(kind: std::io::ErrorKind) -> ErrorKind {
+    use std::io::ErrorKind as Io;
+    match kind {
+        Io::TimedOut | Io::WouldBlock => ErrorKind::Timeout,
+        Io::ConnectionRefused
+        | Io::ConnectionReset
+        | Io::ConnectionAborted
+        | Io::NotConnected
+        | Io::BrokenPipe
+        | Io::UnexpectedEof
+        | Io::AddrNotAvailable
+        | Io::HostUnreachable
+        | Io::NetworkUnreachable
+        | Io::NetworkDown => ErrorKind::Connect,
+        Io::Interrupted => ErrorKind::Interrupted,
+        Io::ResourceBusy => ErrorKind::Unavailable,
+        Io::NotFound
+        | Io::PermissionDenied
+        | Io::AlreadyExists
+        | Io::InvalidInput
+        | Io::InvalidData
+        | Io::Unsupported
+        | Io::AddrInUse
+        | Io::OutOfMemory
+        | Io::IsADirectory
+        | Io::NotADirectory
+        | Io::ReadOnlyFilesystem
+        | Io::InvalidFilename => ErrorKind::Permanent,
+        _ => ErrorKind::Unknown,
+    }
+}
+
+/// A `tokio::time::timeout` that expired is a [`ErrorKind::Timeout`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{Classify, ErrorKind};
+/// use std::time::Duration;
+/// let err = tokio::time::timeout(Duration::from_millis(1), std::future::pending::<()>())
+///     .await
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Timeout);
+/// # }
+/// ```
+impl Classify for tokio::time::error::Elapsed {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Timeout
+    }
+}
+
+/// HTTP status codes (feature `http`): 408 Timeout, 429 RateLimited,
+/// 500/502/503/504 Unavailable, other 4xx and 5xx Permanent, anything else Unknown.
+///
+/// ```
+/// # #[cfg(feature = "http")] {
+/// use retry_runtime::{Classify, ErrorKind};
+/// use http::StatusCode;
+/// assert_eq!(StatusCode::TOO_MANY_REQUESTS.kind(), ErrorKind::RateLimited);
+/// assert_eq!(StatusCode::NOT_FOUND.kind(), ErrorKind::Permanent);
+/// # }
+/// ```
+#[cfg(feature = "http")]
+impl Classify for http::StatusCode {
+    fn kind(&self) -> ErrorKind {
+        classify_status(self.as_u16())
+    }
+}
+
+/// Classify a numeric HTTP status code; the table of `impl Classify for http::StatusCode`.
+///
+/// ```
+/// use retry_runtime::{classify::classify_status, ErrorKind};
+/// assert_eq!(classify_status(503), ErrorKind::Unavailable);
+/// assert_eq!(classify_status(401), ErrorKind::Permanent);
+/// assert_eq!(classify_status(200), ErrorKind::Unknown);
+/// ```
+pub const fn classify_status(code: u16) -> ErrorKind {
+    match code {
+        408 => ErrorKind::Timeout,
+        429 => ErrorKind::RateLimited,
+        500 | 502 | 503 | 504 => ErrorKind::Unavailable,
+        400..=599 => ErrorKind::Permanent,
+        _ => ErrorKind::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn or_builds_sets_at_runtime_and_in_const() {
+        const C: KindSet = ErrorKind::Timeout.or(ErrorKind::Connect);
+        let r = ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Unavailable;
+        assert!(C.contains(ErrorKind::Timeout) && C.contains(ErrorKind::Connect));
+        assert!(!C.contains(ErrorKind::Unavailable));
+        assert_eq!(r.len(), 3);
+        assert_eq!(r, C.with(ErrorKind::Unavailable));
+        assert_eq!(r.to_string(), "Timeout | Connect | Unavailable");
+        assert_eq!(KindSet::EMPTY.to_string(), "(none)");
+    }
+
+    #[test]
+    fn all_and_transient() {
+        assert_eq!(KindSet::ALL.len(), ErrorKind::ALL.len());
+        for k in ErrorKind::ALL {
+            assert!(KindSet::ALL.contains(k));
+            assert_eq!(
+                k.is_transient(),
+                matches!(
+                    k,
+                    ErrorKind::Timeout
+                        | ErrorKind::Connect
+                        | ErrorKind::RateLimited
+                        | ErrorKind::Unavailable
+                )
+            );
+        }
+        assert!(!KindSet::ALL
+            .without(ErrorKind::Permanent)
+            .contains(ErrorKind::Permanent));
+    }
+
+    #[test]
+    fn kinds_macro_matches_operator() {
+        assert_eq!(
+            kinds![Timeout | Connect | RateLimited],
+            ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::RateLimited
+        );
+        assert_eq!(kinds![Permanent], KindSet::from(ErrorKind::Permanent));
+    }
+
+    #[test]
+    fn io_table() {
+        let cases = [
+            (io::ErrorKind::TimedOut, ErrorKind::Timeout),
+            (io::ErrorKind::WouldBlock, ErrorKind::Timeout),
+            (io::ErrorKind::ConnectionRefused, ErrorKind::Connect),
+            (io::ErrorKind::ConnectionReset, ErrorKind::Connect),
+            (io::ErrorKind::ConnectionAborted, ErrorKind::Connect),
+            (io::ErrorKind::BrokenPipe, ErrorKind::Connect),
+            (io::ErrorKind::UnexpectedEof, ErrorKind::Connect),
+            (io::ErrorKind::NotConnected, ErrorKind::Connect),
+            (io::ErrorKind::Interrupted, ErrorKind::Interrupted),
+            (io::ErrorKind::NotFound, ErrorKind::Permanent),
+            (io::ErrorKind::PermissionDenied, ErrorKind::Permanent),
+            (io::ErrorKind::InvalidInput, ErrorKind::Permanent),
+            (io::ErrorKind::InvalidData, ErrorKind::Permanent),
+            (io::ErrorKind::Other, ErrorKind::Unknown),
+        ];
+        for (io_kind, expected) in cases {
+            assert_eq!(Classify::kind(&io::Error::from(io_kind)), expected, "{io_kind:?}");
+            assert_eq!(Classify::retry_after(&io::Error::from(io_kind)), None);
+        }
+        // by reference and boxed, too
+        let e = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(Classify::kind(&&e), ErrorKind::Timeout);
+        assert_eq!(Classify::kind(&Box::new(e)), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn status_table() {
+        assert_eq!(classify_status(408), ErrorKind::Timeout);
+        assert_eq!(classify_status(429), ErrorKind::RateLimited);
+        for c in [500, 502, 503, 504] {
+            assert_eq!(classify_status(c), ErrorKind::Unavailable);
+        }
+        for c in [400, 401, 403, 404, 409, 422, 501, 505] {
+            assert_eq!(classify_status(c), ErrorKind::Permanent, "{c}");
+        }
+        for c in [100, 200, 204, 301, 304] {
+            assert_eq!(classify_status(c), ErrorKind::Unknown, "{c}");
+        }
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn http_status_code() {
+        assert_eq!(http::StatusCode::REQUEST_TIMEOUT.kind(), ErrorKind::Timeout);
+        assert_eq!(
+            http::StatusCode::SERVICE_UNAVAILABLE.kind(),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(http::StatusCode::UNAUTHORIZED.kind(), ErrorKind::Permanent);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn elapsed_is_timeout() {
+        let e = tokio::time::timeout(Duration::from_secs(1), std::future::pending::<()>())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+    }
+}

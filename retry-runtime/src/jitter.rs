@@ -1,0 +1,335 @@
+//! Jitter: randomness added to a backoff's waits so that many clients that
+//! failed together do not retry together.
+//!
+//! The random numbers come from [`Rng`], a wyrand generator: a few
+//! nanoseconds a draw, no allocation, and one state per thread (no lock).
+
+use core::cell::Cell;
+use core::fmt;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+
+/// How to randomize a wait `d` computed by the [`Backoff`].
+///
+/// | jitter | wait is uniform in |
+/// |---|---|
+/// | `None` (default) | exactly `d` |
+/// | `Full` | `[0, d]` |
+/// | `Equal` | `[d/2, d]` |
+/// | `Decorrelated` | `[first, min(cap, max(first, 3 * previous wait))]` (AWS; `first`/`cap` of the backoff) |
+/// | `Plus(x)` | `[d, d + x]` |
+/// | `Proportional(p)` | `[d, d + d * p / 100]` |
+///
+/// # Default
+/// `Jitter::None`, so that waits are exactly the backoff's.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Backoff, Jitter, jitter::Rng};
+/// let backoff = Backoff::fixed(Duration::from_secs(2));
+/// let mut rng = Rng::with_seed(7);
+/// let d = Jitter::Full.apply(Duration::from_secs(2), Duration::ZERO, &backoff, &mut rng);
+/// assert!(d <= Duration::from_secs(2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Jitter {
+    /// No randomness: the wait is exactly the backoff's.
+    #[default]
+    None,
+    /// Uniform in `[0, d]`.
+    Full,
+    /// Uniform in `[d/2, d]`.
+    Equal,
+    /// AWS's decorrelated jitter: uniform in `[first, 3 * previous wait]`, capped.
+    Decorrelated,
+    /// `d` plus a uniform extra in `[0, x]`.
+    Plus(Duration),
+    /// `d` plus a uniform extra in `[0, d * percent / 100]`.
+    Proportional(u32),
+}
+
+impl Jitter {
+    /// The smallest and largest wait this jitter can produce from `delay`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Jitter};
+    /// let s = Duration::from_secs;
+    /// let b = Backoff::fixed(s(4));
+    /// assert_eq!(Jitter::Equal.bounds(s(4), Duration::ZERO, &b), (s(2), s(4)));
+    /// assert_eq!(Jitter::Proportional(25).bounds(s(4), Duration::ZERO, &b), (s(4), s(5)));
+    /// ```
+    pub fn bounds(self, delay: Duration, previous: Duration, backoff: &Backoff) -> (Duration, Duration) {
+        match self {
+            Jitter::None => (delay, delay),
+            Jitter::Full => (Duration::ZERO, delay),
+            Jitter::Equal => (delay / 2, delay),
+            Jitter::Decorrelated => {
+                let cap = backoff.cap();
+                let base = backoff.first().min(cap);
+                let grown = previous.checked_mul(3).unwrap_or(Duration::MAX);
+                (base, grown.max(base).min(cap))
+            }
+            Jitter::Plus(extra) => (delay, delay.saturating_add(extra)),
+            Jitter::Proportional(percent) => {
+                let extra = delay.as_nanos().saturating_mul(u128::from(percent)) / 100;
+                (delay, add_nanos(delay, extra))
+            }
+        }
+    }
+
+    /// A random wait within [`bounds`](Jitter::bounds). `previous` is the wait
+    /// actually slept before the last attempt (zero before the first retry);
+    /// only `Decorrelated` uses it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Jitter, jitter::Rng};
+    /// let b = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8));
+    /// let mut rng = Rng::with_seed(1);
+    /// let d = Jitter::Plus(Duration::from_secs(1)).apply(b.delay(0), Duration::ZERO, &b, &mut rng);
+    /// assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(2));
+    /// ```
+    pub fn apply(self, delay: Duration, previous: Duration, backoff: &Backoff, rng: &mut Rng) -> Duration {
+        if self == Jitter::None {
+            return delay;
+        }
+        let (lo, hi) = self.bounds(delay, previous, backoff);
+        let span = hi.as_nanos().saturating_sub(lo.as_nanos());
+        add_nanos(lo, rng.below_inclusive(span))
+    }
+}
+
+fn add_nanos(d: Duration, nanos: u128) -> Duration {
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    let extra = Duration::new(secs, (nanos % 1_000_000_000) as u32);
+    d.saturating_add(extra)
+}
+
+impl fmt::Display for Jitter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Jitter::None => f.write_str("none"),
+            Jitter::Full => f.write_str("full"),
+            Jitter::Equal => f.write_str("equal"),
+            Jitter::Decorrelated => f.write_str("decorrelated"),
+            Jitter::Plus(d) => write!(f, "+{d:?}"),
+            Jitter::Proportional(p) => write!(f, "+{p}%"),
+        }
+    }
+}
+
+/// A small, fast pseudo-random generator (wyrand). Not for cryptography.
+///
+/// Each thread has its own, seeded from the standard library's per-process
+/// random keys; use [`Rng::with_seed`] for a reproducible sequence (simulations).
+///
+/// ```
+/// use retry_runtime::jitter::Rng;
+/// let mut a = Rng::with_seed(42);
+/// let mut b = Rng::with_seed(42);
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator with a fixed seed.
+    ///
+    /// ```
+    /// let mut r = retry_runtime::jitter::Rng::with_seed(3);
+    /// assert!(r.below_inclusive(10) <= 10);
+    /// ```
+    pub const fn with_seed(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    ///
+    /// ```
+    /// let mut r = retry_runtime::jitter::Rng::with_seed(3);
+    /// assert_ne!(r.next_u64(), r.next_u64());
+    /// ```
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
+        (t >> 64) as u64 ^ t as u64
+    }
+
+    /// A uniform number in `[0, 1)`.
+    ///
+    /// ```
+    /// let x = retry_runtime::jitter::Rng::with_seed(9).next_f64();
+    /// assert!((0.0..1.0).contains(&x));
+    /// ```
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A number in `[0, max]` (the bias for huge `max` is below 2^-64).
+    ///
+    /// ```
+    /// let mut r = retry_runtime::jitter::Rng::with_seed(5);
+    /// assert_eq!(r.below_inclusive(0), 0);
+    /// ```
+    pub fn below_inclusive(&mut self, max: u128) -> u128 {
+        if max == 0 {
+            return 0;
+        }
+        if let Ok(m) = u64::try_from(max) {
+            if m == u64::MAX {
+                return u128::from(self.next_u64());
+            }
+            // Lemire's multiply-shift: unbiased enough for jitter, no division.
+            return (u128::from(self.next_u64()) * u128::from(m + 1)) >> 64;
+        }
+        let wide = (u128::from(self.next_u64()) << 64) | u128::from(self.next_u64());
+        match max.checked_add(1) {
+            Some(n) => wide % n,
+            None => wide,
+        }
+    }
+
+    /// Run `f` with this thread's generator.
+    ///
+    /// ```
+    /// let x = retry_runtime::jitter::Rng::with_thread(|r| r.next_u64());
+    /// let y = retry_runtime::jitter::Rng::with_thread(|r| r.next_u64());
+    /// assert_ne!(x, y);
+    /// ```
+    pub fn with_thread<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
+        THREAD_RNG.with(|cell| {
+            let mut rng = Rng(cell.get());
+            let out = f(&mut rng);
+            cell.set(rng.0);
+            out
+        })
+    }
+}
+
+thread_local! {
+    static THREAD_RNG: Cell<u64> = Cell::new(thread_seed());
+}
+
+fn thread_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState carries per-process random keys, bumped for each new instance.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(&h as *const _ as usize);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::{any, prop_assert, prop_oneof, proptest, Just, Strategy};
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    const ALL: [Jitter; 6] = [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+        Jitter::Plus(Duration::from_secs(1)),
+        Jitter::Proportional(25),
+    ];
+
+    #[test]
+    fn documented_bounds() {
+        let b = Backoff::exponential(s(1), s(10));
+        let z = Duration::ZERO;
+        assert_eq!(Jitter::None.bounds(s(4), z, &b), (s(4), s(4)));
+        assert_eq!(Jitter::Full.bounds(s(4), z, &b), (z, s(4)));
+        assert_eq!(Jitter::Equal.bounds(s(4), z, &b), (s(2), s(4)));
+        assert_eq!(Jitter::Decorrelated.bounds(s(4), z, &b), (s(1), s(1)));
+        assert_eq!(Jitter::Decorrelated.bounds(s(4), s(2), &b), (s(1), s(6)));
+        assert_eq!(Jitter::Decorrelated.bounds(s(4), s(5), &b), (s(1), s(10)));
+        assert_eq!(Jitter::Plus(s(1)).bounds(s(4), z, &b), (s(4), s(5)));
+        assert_eq!(Jitter::Proportional(25).bounds(s(4), z, &b), (s(4), s(5)));
+    }
+
+    #[test]
+    fn samples_stay_in_bounds_and_cover_the_range() {
+        let b = Backoff::exponential(s(1), s(30));
+        let mut rng = Rng::with_seed(0xdecaf);
+        for j in ALL {
+            let (lo, hi) = j.bounds(s(8), s(4), &b);
+            let (mut min, mut max) = (Duration::MAX, Duration::ZERO);
+            for _ in 0..10_000 {
+                let d = j.apply(s(8), s(4), &b, &mut rng);
+                assert!(d >= lo && d <= hi, "{j}: {d:?} not in [{lo:?}, {hi:?}]");
+                min = min.min(d);
+                max = max.max(d);
+            }
+            // 10k uniform samples land within 1% of both ends
+            let span = (hi - lo).as_secs_f64();
+            assert!((min - lo).as_secs_f64() <= span * 0.01, "{j}: min {min:?}");
+            assert!((hi - max).as_secs_f64() <= span * 0.01, "{j}: max {max:?}");
+        }
+    }
+
+    #[test]
+    fn full_jitter_mean_is_half() {
+        let b = Backoff::fixed(s(10));
+        let mut rng = Rng::with_seed(11);
+        let n = 20_000;
+        let total: f64 = (0..n)
+            .map(|_| Jitter::Full.apply(s(10), Duration::ZERO, &b, &mut rng).as_secs_f64())
+            .sum();
+        let mean = total / n as f64;
+        assert!((mean - 5.0).abs() < 0.15, "mean {mean}");
+    }
+
+    #[test]
+    fn thread_rngs_differ_between_threads() {
+        let here = Rng::with_thread(|r| r.next_u64());
+        let there = std::thread::spawn(|| Rng::with_thread(|r| r.next_u64()))
+            .join()
+            .unwrap();
+        assert_ne!(here, there);
+    }
+
+    #[test]
+    fn below_inclusive_handles_every_width() {
+        let mut r = Rng::with_seed(1);
+        for max in [1u128, 2, 1000, u64::MAX as u128 - 1, u64::MAX as u128, u64::MAX as u128 + 1, u128::MAX] {
+            for _ in 0..100 {
+                assert!(r.below_inclusive(max) <= max);
+            }
+        }
+    }
+
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n))
+    }
+
+    fn any_jitter() -> impl Strategy<Value = Jitter> {
+        prop_oneof![
+            Just(Jitter::None),
+            Just(Jitter::Full),
+            Just(Jitter::Equal),
+            Just(Jitter::Decorrelated),
+            any_duration().prop_map(Jitter::Plus),
+            any::<u32>().prop_map(Jitter::Proportional),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn apply_never_panics_and_respects_bounds(
+            j in any_jitter(), d in any_duration(), prev in any_duration(),
+            first in any_duration(), cap in any_duration(), seed in any::<u64>()
+        ) {
+            let b = Backoff::exponential(first, cap);
+            let (lo, hi) = j.bounds(d, prev, &b);
+            let got = j.apply(d, prev, &b, &mut Rng::with_seed(seed));
+            prop_assert!(lo <= hi);
+            prop_assert!(got >= lo && got <= hi);
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! [`Policy`]: everything that decides whether and when to retry, in one
+//! `const`-constructible value.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::classify::{Classify, ErrorKind, KindSet};
+use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::jitter::{Jitter, Rng};
+use crate::stop::{Stop, StopReason};
+
+/// A retry policy: backoff, jitter, stop conditions, which errors to retry,
+/// Retry-After handling, the operation's name for logs, and callbacks.
+///
+/// The type parameter `W` says which errors are retried:
+/// [`RetryAll`] (the default: every error), [`RetryOn`] (a [`KindSet`]; the
+/// error type implements [`Classify`]) or [`RetryIf`] (a predicate).
+///
+/// Every setter is a `const fn`, so a policy of your own is a `const`.
+/// Setters do not check their values; [`checked`](Policy::checked) does so at
+/// compile time in a `const`, and [`build`](Policy::build) returns an error
+/// for values read from configuration. An unchecked invalid policy never
+/// panics: it behaves as its nearest valid neighbour (0 attempts as 1, a
+/// factor below 1 as 1, a first delay above the cap as the cap).
+///
+/// # Default
+/// [`Policy::new()`]: 3 attempts, exponential 1s..10s, no jitter, every
+/// error retried, Retry-After honoured for RateLimited errors up to 60s.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Backoff, Policy};
+///
+/// // a user's own preset: 2 attempts, fixed 500ms
+/// const GROK: Policy = Policy::new()
+///     .attempts(2)
+///     .backoff(Backoff::fixed(Duration::from_millis(500)))
+///     .named("grok")
+///     .checked();
+///
+/// let mut calls = 0;
+/// let _paused = retry_runtime::testing::pause(); // record waits instead of sleeping
+/// let out: Result<u32, String> = GROK.retry(|| {
+///     calls += 1;
+///     if calls < 2 { Err("busy".to_string()) } else { Ok(7) }
+/// });
+/// assert_eq!(out, Ok(7));
+/// assert_eq!(_paused.waits(), [Duration::from_millis(500)]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Policy<W = RetryAll> {
+    pub(crate) backoff: Backoff,
+    pub(crate) jitter: Jitter,
+    pub(crate) stop: Stop,
+    pub(crate) when: W,
+    pub(crate) retry_after: RetryAfter,
+    pub(crate) name: &'static str,
+    pub(crate) before_sleep: Option<fn(&RetryEvent<'_>)>,
+    pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new()
+    }
+}
+
+impl Policy<RetryAll> {
+    /// The default policy; see the type's "Default" section.
+    ///
+    /// ```
+    /// let p = retry_runtime::Policy::new();
+    /// assert_eq!(p.stop().max_attempts, 3);
+    /// ```
+    pub const fn new() -> Policy<RetryAll> {
+        Policy {
+            backoff: Backoff::DEFAULT,
+            jitter: Jitter::None,
+            stop: Stop::DEFAULT,
+            when: RetryAll,
+            retry_after: RetryAfter::DEFAULT,
+            name: "operation",
+            before_sleep: None,
+            on_give_up: None,
+        }
+    }
+}
+
+impl<W: Copy> Policy<W> {
+    /// Total calls, the first included (3 = one call and up to two retries).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().attempts(5).stop().max_attempts, 5);
+    /// ```
+    pub const fn attempts(mut self, n: u32) -> Self {
+        self.stop.max_attempts = n;
+        self
+    }
+
+    /// Give up rather than start a retry at or after `limit` since the first call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = retry_runtime::Policy::new().max_elapsed(Duration::from_secs(120));
+    /// assert_eq!(p.stop().max_elapsed, Some(Duration::from_secs(120)));
+    /// ```
+    pub const fn max_elapsed(mut self, limit: Duration) -> Self {
+        self.stop.max_elapsed = Some(limit);
+        self
+    }
+
+    /// Replace both stop conditions.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Stop};
+    /// let p = Policy::new().stop_when(Stop::after_attempts(7));
+    /// assert_eq!(p.stop().max_attempts, 7);
+    /// ```
+    pub const fn stop_when(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// How the waits grow.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy};
+    /// let p = Policy::new().backoff(Backoff::fixed(Duration::from_secs(1)));
+    /// assert_eq!(p.get_backoff(), Backoff::fixed(Duration::from_secs(1)));
+    /// ```
+    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Randomize the waits.
+    ///
+    /// ```
+    /// use retry_runtime::{Jitter, Policy};
+    /// let p = Policy::new().jitter(Jitter::Full);
+    /// assert_eq!(p.get_jitter(), Jitter::Full);
+    /// ```
+    pub const fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// How to treat a server's Retry-After hint.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Policy, RetryAfter};
+    /// let p = Policy::new().retry_after(RetryAfter::IGNORE);
+    /// assert_eq!(p.get_retry_after(), RetryAfter::IGNORE);
+    /// ```
+    pub const fn retry_after(mut self, retry_after: RetryAfter) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// The operation's name in log lines and events.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().named("clip").name(), "clip");
+    /// ```
+    pub const fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Called before each sleep, after the WARN log line.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, RetryEvent};
+    /// fn bump_metric(ev: &RetryEvent<'_>) { let _ = ev.attempt; }
+    /// const P: Policy = Policy::new().before_sleep(bump_metric);
+    /// ```
+    pub const fn before_sleep(mut self, hook: fn(&RetryEvent<'_>)) -> Self {
+        self.before_sleep = Some(hook);
+        self
+    }
+
+    /// Called once when the run gives up, after the log line.
+    ///
+    /// ```
+    /// use retry_runtime::{GiveUpEvent, Policy};
+    /// fn alert(ev: &GiveUpEvent<'_>) { eprintln!("{} gave up: {}", ev.operation, ev.error); }
+    /// const P: Policy = Policy::new().on_give_up(alert);
+    /// ```
+    pub const fn on_give_up(mut self, hook: fn(&GiveUpEvent<'_>)) -> Self {
+        self.on_give_up = Some(hook);
+        self
+    }
+
+    /// Retry only errors whose [`Classify::kind`] is in `kinds`.
+    ///
+    /// ```
+    /// use retry_runtime::{kinds, Policy, RetryOn};
+    /// const NET: Policy<RetryOn> = Policy::new().retry_on(kinds![Timeout | Connect]);
+    /// ```
+    pub const fn retry_on(self, kinds: KindSet) -> Policy<RetryOn> {
+        self.with_when(RetryOn(kinds))
+    }
+
+    /// Retry every error.
+    ///
+    /// ```
+    /// let p = retry_runtime::presets::WEBHOOK.retry_all();
+    /// # let _ = p;
+    /// ```
+    pub const fn retry_all(self) -> Policy<RetryAll> {
+        self.with_when(RetryAll)
+    }
+
+    /// Retry the errors for which `predicate` returns `true`.
+    ///
+    /// ```
+    /// use retry_runtime::Policy;
+    /// fn transient(e: &String) -> bool { e.contains("busy") }
+    /// let p = Policy::new().retry_if(transient);
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut calls = 0;
+    /// let r: Result<(), String> = p.retry(|| { calls += 1; Err("no such user".into()) });
+    /// assert!(r.is_err());
+    /// assert_eq!(calls, 1);
+    /// ```
+    pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>> {
+        self.with_when(RetryIf(predicate))
+    }
+
+    const fn with_when<V>(self, when: V) -> Policy<V> {
+        Policy {
+            backoff: self.backoff,
+            jitter: self.jitter,
+            stop: self.stop,
+            when,
+            retry_after: self.retry_after,
+            name: self.name,
+            before_sleep: self.before_sleep,
+            on_give_up: self.on_give_up,
+        }
+    }
+
+    /// The policy itself, or an error naming the first invalid value.
+    /// Use this for policies built from configuration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy, PolicyError};
+    /// let from_config = Policy::new().attempts(0);
+    /// assert_eq!(from_config.build().unwrap_err(), PolicyError::ZeroAttempts);
+    /// let bad = Policy::new().backoff(Backoff::exponential(Duration::from_secs(9), Duration::from_secs(1)));
+    /// assert_eq!(bad.build().unwrap_err(), PolicyError::FirstAboveCap);
+    /// ```
+    pub const fn build(self) -> Result<Self, PolicyError> {
+        if let Err(e) = self.stop.validate() {
+            return Err(e);
+        }
+        if let Err(e) = self.backoff.validate() {
+            return Err(e);
+        }
+        Ok(self)
+    }
+
+    /// The policy itself; panics with the error's message if it is invalid.
+    /// In a `const` that panic is a compile error, which is what this is for.
+    ///
+    /// ```compile_fail
+    /// use retry_runtime::Policy;
+    /// const BAD: Policy = Policy::new().attempts(0).checked(); // error[E0080]: attempts must be at least 1
+    /// ```
+    pub const fn checked(self) -> Self {
+        match self.build() {
+            Ok(p) => p,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// The stop conditions.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().stop().max_elapsed, None);
+    /// ```
+    pub const fn stop(&self) -> Stop {
+        self.stop
+    }
+
+    /// The backoff.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().get_backoff(), retry_runtime::Backoff::DEFAULT);
+    /// ```
+    pub const fn get_backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// The jitter.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().get_jitter(), retry_runtime::Jitter::None);
+    /// ```
+    pub const fn get_jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// The Retry-After handling.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().get_retry_after(), retry_runtime::RetryAfter::DEFAULT);
+    /// ```
+    pub const fn get_retry_after(&self) -> RetryAfter {
+        self.retry_after
+    }
+
+    /// The operation's name.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().name(), "operation");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Which errors are retried.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, KindSet};
+    /// assert_eq!(presets::WEBHOOK.when().0, KindSet::TRANSIENT);
+    /// ```
+    pub const fn when(&self) -> &W {
+        &self.when
+    }
+}
+
+impl<W> Policy<W> {
+    /// What to do after a failed attempt, as a pure function of the policy, the
+    /// number of retries already made, and the error: [`Decision::Retry`] after
+    /// a wait, or [`Decision::GiveUp`]. The elapsed-time limit is not checked
+    /// (see [`decide_at`](Policy::decide_at)). Made for job queues that
+    /// persist `retry_count` and `next_retry_at` between runs.
+    ///
+    /// For decorrelated jitter, the previous wait is taken to be the
+    /// un-jittered backoff of the previous retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Decision, StopReason};
+    /// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let d = presets::WEBHOOK.decide(0, &io);
+    /// assert_eq!(d, Decision::Retry(Duration::from_secs(1)));
+    /// assert_eq!(presets::WEBHOOK.decide(3, &io), Decision::GiveUp(StopReason::Attempts));
+    /// ```
+    pub fn decide<E>(&self, retries_done: u32, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.decide_at(retries_done, Duration::ZERO, error)
+    }
+
+    /// [`decide`](Policy::decide), also giving up when a retry would start at or
+    /// after the `max_elapsed` limit, `elapsed` after the first attempt started.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Decision, Policy, StopReason};
+    /// let p = Policy::new().attempts(10).max_elapsed(Duration::from_secs(5));
+    /// assert_eq!(p.decide_at(2, Duration::from_secs(2), &"err"), Decision::GiveUp(StopReason::Deadline));
+    /// ```
+    pub fn decide_at<E>(&self, retries_done: u32, elapsed: Duration, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        let verdict = self.when.check(error);
+        let previous = match retries_done {
+            0 => Duration::ZERO,
+            n => self.backoff.delay(n - 1),
+        };
+        Rng::with_thread(|rng| self.next(retries_done.saturating_add(1), previous, elapsed, verdict, rng))
+    }
+
+    /// The shared decision: `attempts_made` calls so far, `previous` wait.
+    pub(crate) fn next(
+        &self,
+        attempts_made: u32,
+        previous: Duration,
+        elapsed: Duration,
+        verdict: Verdict,
+        rng: &mut Rng,
+    ) -> Decision {
+        if !verdict.retry {
+            return Decision::GiveUp(StopReason::Permanent);
+        }
+        if attempts_made >= self.stop.attempts() {
+            return Decision::GiveUp(StopReason::Attempts);
+        }
+        let wait = match (verdict.kind, verdict.retry_after) {
+            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => hint.min(self.retry_after.cap),
+            _ => {
+                let base = self.backoff.delay(attempts_made - 1);
+                self.jitter.apply(base, previous, &self.backoff, rng)
+            }
+        };
+        match self.stop.check(attempts_made, elapsed, wait) {
+            Some(reason) => Decision::GiveUp(reason),
+            None => Decision::Retry(wait),
+        }
+    }
+}
+
+impl<W> fmt::Debug for Policy<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("name", &self.name)
+            .field("attempts", &self.stop.max_attempts)
+            .field("max_elapsed", &self.stop.max_elapsed)
+            .field("backoff", &self.backoff)
+            .field("jitter", &self.jitter)
+            .field("retry_after", &self.retry_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of [`Policy::decide`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Stop, for this reason.
+    GiveUp(StopReason),
+}
+
+/// What a policy's retry condition says about one error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Should it be retried?
+    pub retry: bool,
+    /// Its kind, when the error was classified.
+    pub kind: Option<ErrorKind>,
+    /// The server's requested wait, if any.
+    pub retry_after: Option<Duration>,
+}
+
+/// Which errors a policy retries; implemented by [`RetryAll`], [`RetryOn`] and [`RetryIf`].
+///
+/// ```
+/// use retry_runtime::{ErrorKind, RetryOn, When};
+/// let v = RetryOn(ErrorKind::Timeout.into()).check(&std::io::Error::from(std::io::ErrorKind::TimedOut));
+/// assert!(v.retry);
+/// ```
+pub trait When<E: ?Sized> {
+    /// Judge one error.
+    fn check(&self, error: &E) -> Verdict;
+}
+
+/// Retry every error (the error type needs nothing).
+///
+/// ```
+/// use retry_runtime::{RetryAll, When};
+/// assert!(RetryAll.check(&"anything").retry);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryAll;
+
+impl<E: ?Sized> When<E> for RetryAll {
+    #[inline]
+    fn check(&self, _: &E) -> Verdict {
+        Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// Retry errors whose kind is in the set (the error type implements [`Classify`]).
+///
+/// ```
+/// use retry_runtime::{ErrorKind, RetryOn, When};
+/// let on = RetryOn(ErrorKind::Timeout | ErrorKind::Connect);
+/// assert!(!on.check(&std::io::Error::from(std::io::ErrorKind::NotFound)).retry);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryOn(pub KindSet);
+
+impl<E: Classify + ?Sized> When<E> for RetryOn {
+    #[inline]
+    fn check(&self, error: &E) -> Verdict {
+        let kind = error.kind();
+        Verdict {
+            retry: self.0.contains(kind),
+            kind: Some(kind),
+            retry_after: error.retry_after(),
+        }
+    }
+}
+
+/// Retry errors for which the predicate returns `true`.
+///
+/// ```
+/// use retry_runtime::{RetryIf, When};
+/// let even = RetryIf(|n: &i32| n % 2 == 0);
+/// assert!(even.check(&4).retry);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryIf<F>(pub F);
+
+impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
+    #[inline]
+    fn check(&self, error: &E) -> Verdict {
+        Verdict {
+            retry: (self.0)(error),
+            kind: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// How to treat a server's requested wait ([`Classify::retry_after`]).
+///
+/// When an error's kind is in `kinds` and it carries a hint, the wait is the
+/// hint (without jitter), capped at `cap`, instead of the backoff's.
+///
+/// # Default
+/// Honoured for `RateLimited`, capped at 60s.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{kinds, RetryAfter};
+/// let api = RetryAfter { kinds: kinds![RateLimited | Unavailable], cap: Duration::from_secs(30) };
+/// assert!(api.kinds.contains(retry_runtime::ErrorKind::Unavailable));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryAfter {
+    /// The kinds whose hints are honoured.
+    pub kinds: KindSet,
+    /// The longest hint honoured; a longer one waits this long.
+    pub cap: Duration,
+}
+
+impl RetryAfter {
+    /// Honoured for `RateLimited`, capped at 60s.
+    pub const DEFAULT: RetryAfter = RetryAfter {
+        kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
+        cap: Duration::from_secs(60),
+    };
+    /// Never honoured: always the backoff's wait.
+    pub const IGNORE: RetryAfter = RetryAfter {
+        kinds: KindSet::EMPTY,
+        cap: Duration::ZERO,
+    };
+}
+
+/// An invalid policy value.
+///
+/// ```
+/// assert_eq!(retry_runtime::PolicyError::ZeroAttempts.to_string(), "attempts must be at least 1");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// `attempts` was 0.
+    #[error("attempts must be at least 1")]
+    ZeroAttempts,
+    /// The first delay of a linear, exponential or fibonacci backoff exceeds its cap.
+    #[error("the first delay of the backoff is greater than its cap")]
+    FirstAboveCap,
+    /// An exponential factor below 1, or NaN.
+    #[error("the exponential backoff factor must be a number >= 1")]
+    FactorBelowOne,
+}
+
+impl PolicyError {
+    /// The message, usable in `const` panics.
+    ///
+    /// ```
+    /// assert!(retry_runtime::PolicyError::FactorBelowOne.message().contains(">= 1"));
+    /// ```
+    pub const fn message(self) -> &'static str {
+        match self {
+            PolicyError::ZeroAttempts => "attempts must be at least 1",
+            PolicyError::FirstAboveCap => "the first delay of the backoff is greater than its cap",
+            PolicyError::FactorBelowOne => "the exponential backoff factor must be a number >= 1",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    struct Throttled(u64);
+    impl Classify for Throttled {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::RateLimited
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(s(self.0))
+        }
+    }
+
+    #[test]
+    fn decide_walks_the_backoff_then_gives_up() {
+        let p = Policy::new().attempts(4).backoff(Backoff::exponential(s(1), s(4)));
+        let d: Vec<_> = (0..4).map(|r| p.decide(r, &"e")).collect();
+        assert_eq!(
+            d,
+            [
+                Decision::Retry(s(1)),
+                Decision::Retry(s(2)),
+                Decision::Retry(s(4)),
+                Decision::GiveUp(StopReason::Attempts)
+            ]
+        );
+    }
+
+    #[test]
+    fn permanent_errors_give_up_at_once() {
+        let p = Policy::new().retry_on(KindSet::TRANSIENT);
+        let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(p.decide(0, &e), Decision::GiveUp(StopReason::Permanent));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let p = Policy::new().attempts(5).retry_on(KindSet::TRANSIENT);
+        assert_eq!(p.decide(0, &Throttled(7)), Decision::Retry(s(7)));
+        assert_eq!(p.decide(0, &Throttled(600)), Decision::Retry(s(60)));
+        let ignore = p.retry_after(RetryAfter::IGNORE);
+        assert_eq!(ignore.decide(0, &Throttled(7)), Decision::Retry(s(1)));
+        let only_unavailable = p.retry_after(RetryAfter {
+            kinds: kinds![Unavailable],
+            cap: s(5),
+        });
+        assert_eq!(only_unavailable.decide(1, &Throttled(7)), Decision::Retry(s(2)));
+    }
+
+    #[test]
+    fn hint_past_the_deadline_gives_up() {
+        let p = Policy::new()
+            .attempts(5)
+            .max_elapsed(s(10))
+            .retry_on(KindSet::TRANSIENT);
+        assert_eq!(p.decide_at(0, s(1), &Throttled(9)), Decision::GiveUp(StopReason::Deadline));
+        assert_eq!(p.decide_at(0, s(1), &Throttled(8)), Decision::Retry(s(8)));
+    }
+
+    #[test]
+    fn build_and_checked() {
+        const OK: Policy = Policy::new().attempts(2).checked();
+        assert_eq!(OK.stop().max_attempts, 2);
+        assert_eq!(Policy::new().attempts(0).build().unwrap_err(), PolicyError::ZeroAttempts);
+        let bad_factor = Policy::new().backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
+        assert_eq!(bad_factor.build().unwrap_err(), PolicyError::FactorBelowOne);
+        let r = std::panic::catch_unwind(|| Policy::new().attempts(0).checked());
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn retry_if_predicate_and_kinds_switch_the_condition() {
+        fn only_busy(e: &&str) -> bool {
+            *e == "busy"
+        }
+        let p = Policy::new().retry_if(only_busy);
+        assert!(matches!(p.decide(0, &"busy"), Decision::Retry(_)));
+        assert_eq!(p.decide(0, &"gone"), Decision::GiveUp(StopReason::Permanent));
+        let back = p.retry_all();
+        assert!(matches!(back.decide(0, &"gone"), Decision::Retry(_)));
+    }
+
+    #[test]
+    fn debug_names_the_main_values() {
+        let dbg = format!("{:?}", Policy::new().named("clip"));
+        assert!(dbg.contains("clip") && dbg.contains("attempts: 3"), "{dbg}");
+    }
+}

@@ -1,0 +1,182 @@
+//! Ready-made policies for common jobs, by name in `#[retry(preset = "...")]`.
+//!
+//! | name | attempts | backoff | jitter | retries on |
+//! |---|---|---|---|---|
+//! | `webhook` | 4 | exponential 1s..4s | none | Timeout, Connect, RateLimited, Unavailable |
+//! | `quick` | 2 | fixed 500ms | none | same |
+//! | `snapshot` | 2 | fixed 500ms | none | same |
+//! | `standard` | 3 | exponential 1s..10s | full | same |
+//! | `persistent` | 10 | exponential 1s..60s | full | same |
+//! | `db` | 4 | exponential 1s..8s | none | same + Interrupted |
+//! | `ai_provider` | 4 | exponential 2s..8s | none | same |
+//! | `s3` | 5 | exponential 1s..30s | plus 0..1s | same |
+//! | `api` | 3 | exponential 500ms..10s | plus 0..500ms | same; Retry-After honoured for RateLimited and Unavailable |
+//! | `job` | 4 | exponential 30s..8m, factor 4 | plus 0..25% | same + Unknown |
+//!
+//! Every preset honours a `RateLimited` error's Retry-After hint up to 60s,
+//! and never retries `Permanent` errors. Each is a `const` you can adjust:
+//! `presets::WEBHOOK.attempts(6)`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{presets, Decision};
+//! let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+//! let waits: Vec<_> = (0..3).map(|r| presets::JOB.decide(r, &refused)).collect();
+//! // 30s, 120s, 480s, each plus up to 25%
+//! for (d, base) in waits.iter().zip([30u64, 120, 480]) {
+//!     let Decision::Retry(w) = d else { panic!("{d:?}") };
+//!     assert!(*w >= Duration::from_secs(base) && *w <= Duration::from_secs(base) * 5 / 4);
+//! }
+//! assert!(matches!(presets::JOB.decide(3, &refused), Decision::GiveUp(_)));
+//! ```
+
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::classify::{ErrorKind, KindSet};
+use crate::jitter::Jitter;
+use crate::policy::{Policy, RetryAfter, RetryOn};
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+const fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+const fn preset(name: &'static str, attempts: u32, backoff: Backoff, jitter: Jitter) -> Policy<RetryOn> {
+    Policy::new()
+        .attempts(attempts)
+        .backoff(backoff)
+        .jitter(jitter)
+        .named(name)
+        .retry_on(KindSet::TRANSIENT)
+        .checked()
+}
+
+/// 4 attempts, exponential 1s..4s (waits 1s, 2s, 4s).
+pub const WEBHOOK: Policy<RetryOn> = preset("webhook", 4, Backoff::exponential(s(1), s(4)), Jitter::None);
+/// 2 attempts, fixed 500ms.
+pub const QUICK: Policy<RetryOn> = preset("quick", 2, Backoff::fixed(ms(500)), Jitter::None);
+/// 2 attempts, fixed 500ms (for snapshot/thumbnail fetches).
+pub const SNAPSHOT: Policy<RetryOn> = preset("snapshot", 2, Backoff::fixed(ms(500)), Jitter::None);
+/// 3 attempts, exponential 1s..10s, full jitter.
+pub const STANDARD: Policy<RetryOn> = preset("standard", 3, Backoff::exponential(s(1), s(10)), Jitter::Full);
+/// 10 attempts, exponential 1s..60s, full jitter.
+pub const PERSISTENT: Policy<RetryOn> = preset("persistent", 10, Backoff::exponential(s(1), s(60)), Jitter::Full);
+/// 4 attempts, exponential 1s..8s; also retries `Interrupted` (serialization failures, EINTR).
+pub const DB: Policy<RetryOn> =
+    preset("db", 4, Backoff::exponential(s(1), s(8)), Jitter::None).retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
+/// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s).
+pub const AI_PROVIDER: Policy<RetryOn> = preset("ai_provider", 4, Backoff::exponential(s(2), s(8)), Jitter::None);
+/// 5 attempts, exponential 1s..30s, plus up to 1s.
+pub const S3: Policy<RetryOn> = preset("s3", 5, Backoff::exponential(s(1), s(30)), Jitter::Plus(s(1)));
+/// 3 attempts, exponential 500ms..10s, plus up to 500ms; Retry-After honoured for RateLimited and Unavailable.
+pub const API: Policy<RetryOn> =
+    preset("api", 3, Backoff::exponential(ms(500), s(10)), Jitter::Plus(ms(500))).retry_after(RetryAfter {
+        kinds: KindSet::EMPTY.with(ErrorKind::RateLimited).with(ErrorKind::Unavailable),
+        cap: s(60),
+    });
+/// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%; also retries `Unknown`.
+pub const JOB: Policy<RetryOn> = preset("job", 4, Backoff::exponential(s(30), s(480)).with_factor(4.0), Jitter::Proportional(25))
+    .retry_on(KindSet::TRANSIENT.with(ErrorKind::Unknown));
+
+/// The presets' names, as written in `#[retry(preset = "...")]`.
+pub const NAMES: [&str; 10] = [
+    "webhook",
+    "quick",
+    "snapshot",
+    "standard",
+    "persistent",
+    "db",
+    "ai_provider",
+    "s3",
+    "api",
+    "job",
+];
+
+/// A preset by name.
+///
+/// ```
+/// let p = retry_runtime::presets::by_name("s3").unwrap();
+/// assert_eq!(p.stop().max_attempts, 5);
+/// assert!(retry_runtime::presets::by_name("nope").is_none());
+/// ```
+pub fn by_name(name: &str) -> Option<Policy<RetryOn>> {
+    Some(match name {
+        "webhook" => WEBHOOK,
+        "quick" => QUICK,
+        "snapshot" => SNAPSHOT,
+        "standard" => STANDARD,
+        "persistent" => PERSISTENT,
+        "db" => DB,
+        "ai_provider" => AI_PROVIDER,
+        "s3" => S3,
+        "api" => API,
+        "job" => JOB,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Decision;
+    use crate::stop::StopReason;
+
+    #[test]
+    fn every_name_resolves_to_a_policy_of_that_name() {
+        for name in NAMES {
+            let p = by_name(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(p.name(), name);
+            assert!(p.build().is_ok());
+            assert!(!p.when().0.contains(ErrorKind::Permanent), "{name}");
+        }
+    }
+
+    #[test]
+    fn table_values() {
+        let row = |p: Policy<RetryOn>| (p.stop().max_attempts, p.get_backoff(), p.get_jitter());
+        assert_eq!(row(WEBHOOK), (4, Backoff::exponential(s(1), s(4)), Jitter::None));
+        assert_eq!(row(QUICK), (2, Backoff::fixed(ms(500)), Jitter::None));
+        assert_eq!(row(SNAPSHOT), (2, Backoff::fixed(ms(500)), Jitter::None));
+        assert_eq!(row(STANDARD), (3, Backoff::exponential(s(1), s(10)), Jitter::Full));
+        assert_eq!(row(PERSISTENT), (10, Backoff::exponential(s(1), s(60)), Jitter::Full));
+        assert_eq!(row(DB), (4, Backoff::exponential(s(1), s(8)), Jitter::None));
+        assert_eq!(row(AI_PROVIDER), (4, Backoff::exponential(s(2), s(8)), Jitter::None));
+        assert_eq!(row(S3), (5, Backoff::exponential(s(1), s(30)), Jitter::Plus(s(1))));
+        assert_eq!(row(API), (3, Backoff::exponential(ms(500), s(10)), Jitter::Plus(ms(500))));
+        assert_eq!(
+            row(JOB),
+            (4, Backoff::exponential(s(30), s(480)).with_factor(4.0), Jitter::Proportional(25))
+        );
+        assert!(DB.when().0.contains(ErrorKind::Interrupted));
+        assert!(JOB.when().0.contains(ErrorKind::Unknown));
+        assert!(!WEBHOOK.when().0.contains(ErrorKind::Interrupted));
+        assert!(API.get_retry_after().kinds.contains(ErrorKind::Unavailable));
+    }
+
+    #[test]
+    fn webhook_and_ai_waits() {
+        let e = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let waits = |p: Policy<RetryOn>| -> Vec<Decision> { (0..p.stop().max_attempts).map(|r| p.decide(r, &e)).collect() };
+        assert_eq!(
+            waits(WEBHOOK),
+            [
+                Decision::Retry(s(1)),
+                Decision::Retry(s(2)),
+                Decision::Retry(s(4)),
+                Decision::GiveUp(StopReason::Attempts)
+            ]
+        );
+        assert_eq!(
+            waits(AI_PROVIDER),
+            [
+                Decision::Retry(s(2)),
+                Decision::Retry(s(4)),
+                Decision::Retry(s(8)),
+                Decision::GiveUp(StopReason::Attempts)
+            ]
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Sleeping between attempts, and the clocks runs are timed with.
+//!
+//! A zero wait does not sleep at all: no timer is registered and the task
+//! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms tick).
+//! Sync code sleeps with [`std::thread::sleep`] unless [`crate::testing::pause`]
+//! is active on the thread; async code sleeps on tokio's timer, so
+//! `tokio::time::pause()` makes tests instant.
+
+use std::time::Duration;
+
+use crate::testing;
+
+/// Sleep the current thread for `wait` (virtually, under [`testing::pause`]).
+///
+/// ```
+/// retry_runtime::sleep::sleep_sync(std::time::Duration::ZERO); // returns at once
+/// ```
+pub fn sleep_sync(wait: Duration) {
+    if testing::on_sync_sleep(wait) || wait.is_zero() {
+        return;
+    }
+    std::thread::sleep(wait);
+}
+
+/// Sleep on tokio's timer for `wait`; a zero wait returns without yielding.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// retry_runtime::sleep::sleep_async(std::time::Duration::ZERO).await;
+/// # }
+/// ```
+pub async fn sleep_async(wait: Duration) {
+    testing::on_async_sleep(wait);
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// A clock that times a run (sync or async).
+pub trait Clock {
+    /// A point in time.
+    type Instant: Copy;
+    /// Now.
+    fn now() -> Self::Instant;
+    /// Time passed since `start`.
+    fn since(start: Self::Instant) -> Duration;
+}
+
+/// `std::time::Instant`, advanced by virtual sleeps under [`testing::pause`].
+#[derive(Debug, Clone, Copy)]
+pub struct SyncClock;
+
+impl Clock for SyncClock {
+    type Instant = (std::time::Instant, Duration);
+    fn now() -> Self::Instant {
+        (std::time::Instant::now(), testing::virtual_offset())
+    }
+    fn since(start: Self::Instant) -> Duration {
+        let (now, offset) = Self::now();
+        now.saturating_duration_since(start.0) + offset.saturating_sub(start.1)
+    }
+}
+
+/// `tokio::time::Instant`, which follows tokio's paused clock.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = tokio::time::Instant;
+    fn now() -> Self::Instant {
+        tokio::time::Instant::now()
+    }
+    fn since(start: Self::Instant) -> Duration {
+        start.elapsed()
+    }
+}

@@ -1,0 +1,183 @@
+//! Stop conditions: when to give up.
+
+use core::fmt;
+use std::time::Duration;
+
+/// When to stop retrying: after a number of attempts, after a total time, or
+/// whichever comes first.
+///
+/// `max_attempts` counts calls, the first one included: 3 means one call and
+/// up to two retries (tenacity's `stop_after_attempt(3)`). `max_elapsed` is the
+/// total time including sleeps: a retry whose wait would reach it is not
+/// started; the run gives up with [`StopReason::Deadline`] instead.
+///
+/// # Default
+/// 3 attempts, no time limit.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Stop, StopReason};
+/// let stop = Stop::after_attempts(3).or_after(Duration::from_secs(10));
+/// assert_eq!(stop.check(3, Duration::ZERO, Duration::ZERO), Some(StopReason::Attempts));
+/// assert_eq!(stop.check(1, Duration::from_secs(9), Duration::from_secs(2)), Some(StopReason::Deadline));
+/// assert_eq!(stop.check(1, Duration::from_secs(1), Duration::from_secs(2)), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stop {
+    /// Total calls allowed, at least 1.
+    pub max_attempts: u32,
+    /// Total time allowed, sleeps included.
+    pub max_elapsed: Option<Duration>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop::DEFAULT
+    }
+}
+
+impl Stop {
+    /// 3 attempts, no time limit.
+    pub const DEFAULT: Stop = Stop::after_attempts(3);
+
+    /// Stop after `n` calls in all (`n` below 1 is rejected by [`Stop::validate`]
+    /// and treated as 1).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Stop::after_attempts(4).max_attempts, 4);
+    /// ```
+    pub const fn after_attempts(n: u32) -> Stop {
+        Stop {
+            max_attempts: n,
+            max_elapsed: None,
+        }
+    }
+
+    /// Also stop once `limit` has passed since the first attempt started.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = retry_runtime::Stop::after_attempts(10).or_after(Duration::from_secs(120));
+    /// assert_eq!(s.max_elapsed, Some(Duration::from_secs(120)));
+    /// ```
+    pub const fn or_after(self, limit: Duration) -> Stop {
+        Stop {
+            max_elapsed: Some(limit),
+            ..self
+        }
+    }
+
+    /// `max_attempts`, never below 1.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Stop::after_attempts(0).attempts(), 1);
+    /// ```
+    pub const fn attempts(&self) -> u32 {
+        if self.max_attempts == 0 {
+            1
+        } else {
+            self.max_attempts
+        }
+    }
+
+    /// `Err` when `max_attempts` is 0.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Stop::after_attempts(0).validate().is_err());
+    /// ```
+    pub const fn validate(&self) -> Result<(), crate::PolicyError> {
+        if self.max_attempts == 0 {
+            Err(crate::PolicyError::ZeroAttempts)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Should the run stop, after `attempts_made` calls, `elapsed` since the
+    /// start, with `next_wait` to sleep before the next call?
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = retry_runtime::Stop::after_attempts(2);
+    /// assert!(s.check(1, Duration::ZERO, Duration::ZERO).is_none());
+    /// assert!(s.check(2, Duration::ZERO, Duration::ZERO).is_some());
+    /// ```
+    pub fn check(&self, attempts_made: u32, elapsed: Duration, next_wait: Duration) -> Option<StopReason> {
+        if attempts_made >= self.attempts() {
+            return Some(StopReason::Attempts);
+        }
+        match self.max_elapsed {
+            Some(limit) if elapsed.saturating_add(next_wait) >= limit => Some(StopReason::Deadline),
+            _ => None,
+        }
+    }
+}
+
+/// Why a run gave up.
+///
+/// ```
+/// assert_eq!(retry_runtime::StopReason::Attempts.to_string(), "attempts exhausted");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The error is not retriable (a 404, a 401, bad input...).
+    Permanent,
+    /// Every allowed attempt was made.
+    Attempts,
+    /// The next retry would have started at or after `max_elapsed`.
+    Deadline,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopReason::Permanent => "not retriable",
+            StopReason::Attempts => "attempts exhausted",
+            StopReason::Deadline => "deadline reached",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn attempts_count_calls() {
+        let stop = Stop::after_attempts(3);
+        assert_eq!(stop.check(1, s(0), s(1)), None);
+        assert_eq!(stop.check(2, s(0), s(1)), None);
+        assert_eq!(stop.check(3, s(0), s(1)), Some(StopReason::Attempts));
+        assert_eq!(Stop::after_attempts(1).check(1, s(0), s(0)), Some(StopReason::Attempts));
+    }
+
+    #[test]
+    fn zero_attempts_is_invalid_but_harmless() {
+        let stop = Stop::after_attempts(0);
+        assert!(stop.validate().is_err());
+        assert_eq!(stop.check(1, s(0), s(0)), Some(StopReason::Attempts));
+    }
+
+    #[test]
+    fn deadline_counts_the_coming_sleep() {
+        let stop = Stop::after_attempts(100).or_after(s(3));
+        assert_eq!(stop.check(1, s(0), s(1)), None);
+        assert_eq!(stop.check(2, s(1), s(1)), None);
+        assert_eq!(stop.check(2, s(1), s(2)), Some(StopReason::Deadline));
+        assert_eq!(stop.check(2, s(3), s(0)), Some(StopReason::Deadline));
+        assert_eq!(stop.check(2, Duration::MAX, Duration::MAX), Some(StopReason::Deadline));
+    }
+
+    #[test]
+    fn both_limits_first_wins() {
+        let stop = Stop::after_attempts(2).or_after(s(10));
+        assert_eq!(stop.check(2, s(0), s(0)), Some(StopReason::Attempts));
+        assert_eq!(stop.check(1, s(9), s(5)), Some(StopReason::Deadline));
+    }
+}
