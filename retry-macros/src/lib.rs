@@ -1,4 +1,21 @@
-//! Procedural macros for `retry-runtime`. Depend on `retry-runtime`, which re-exports them.
+//! Procedural macros for `retry-runtime`: the `#[retry(...)]` attribute and
+//! `#[derive(Classify)]`. Depend on `retry-runtime`, which re-exports them
+//! and documents them.
+//!
+//! Stages: [`args`] parses the attribute into typed values with their spans,
+//! [`validate`] checks them against each other and the function (collecting
+//! every error), [`expand`] writes the retry loop. [`dsl`] is the plain
+//! parser for the backoff/duration strings.
 
-#[allow(dead_code)]
+mod args;
 mod dsl;
+mod expand;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Retry the annotated function according to a policy; see `retry_runtime::retry`.
+#[proc_macro_attribute]
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::retry(args.into(), item.into()).into()
+}

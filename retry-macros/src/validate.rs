@@ -1,0 +1,316 @@
+//! Stage 2: check the arguments against each other and against the
+//! function, collecting every error with the span of the token at fault,
+//! and produce the typed [`Config`] that `expand` writes out.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, Path, ReturnType};
+
+use crate::args::{Arg, Errors, RetryArgs};
+use crate::dsl::{self, closest, BackoffSpec, JitterSpec};
+
+/// The error kinds `retry_on` accepts (`retry_runtime::ErrorKind`'s variants).
+pub const KINDS: &[&str] = &["Timeout", "Connect", "RateLimited", "Unavailable", "Interrupted", "Permanent", "Unknown"];
+
+/// Preset names and the runtime constants they name (`retry_runtime::presets`).
+pub const PRESETS: &[(&str, &str)] = &[
+    ("webhook", "WEBHOOK"),
+    ("quick", "QUICK"),
+    ("snapshot", "SNAPSHOT"),
+    ("standard", "STANDARD"),
+    ("persistent", "PERSISTENT"),
+    ("db", "DB"),
+    ("ai_provider", "AI_PROVIDER"),
+    ("s3", "S3"),
+    ("api", "API"),
+    ("job", "JOB"),
+];
+
+/// Where the policy starts from, before the other keys override it.
+pub enum Base {
+    /// `Policy::new()`: 3 attempts, exponential 1s..10s, every error retried.
+    Default,
+    /// A preset constant, by its name in `retry_runtime::presets`.
+    Preset(Ident),
+    /// The user's own expression (`policy = EXPR`).
+    Policy(Box<Expr>),
+}
+
+/// Which errors to retry, when the attribute says.
+pub enum When {
+    /// As the base policy says.
+    Inherit,
+    /// `retry_on = A | B`.
+    Kinds(Vec<Ident>),
+    /// `retry_if = path`.
+    If(Path),
+}
+
+/// Everything `expand` needs, checked.
+pub struct Config {
+    pub krate: Path,
+    pub base: Base,
+    pub attempts: Option<u32>,
+    pub backoff: Option<BackoffSpec>,
+    pub jitter: Option<JitterSpec>,
+    pub max_elapsed: Option<Duration>,
+    pub timeout: Option<(Duration, Span)>,
+    pub when: When,
+    pub when_span: Span,
+    pub retry_if_ok: Option<Path>,
+    pub name: LitStr,
+    pub before_sleep: Option<Path>,
+    pub on_give_up: Option<Path>,
+    pub clone: Vec<Ident>,
+}
+
+/// Check `args` against each other and `func`.
+pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
+    let mut errors = Errors::default();
+    let sig = &func.sig;
+
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new(c.span, "#[retry] cannot be used on a `const fn`: retrying sleeps, which a const fn cannot do"));
+    }
+    if let ReturnType::Default = sig.output {
+        errors.push(syn::Error::new(
+            sig.ident.span(),
+            format!("#[retry] needs a function that returns `Result<T, E>`; `{}` returns `()`, so there is no error to retry on", sig.ident),
+        ));
+    }
+    for attr in &func.attrs {
+        if attr.path().segments.last().is_some_and(|s| s.ident == "retry") {
+            errors.push(syn::Error::new(attr.span(), "#[retry] is applied twice to this function; merge the arguments into one attribute"));
+        }
+    }
+
+    let attempts = args.attempts.get().and_then(|a| {
+        match a.value.base10_parse::<u32>() {
+            Ok(0) => errors.push(syn::Error::new(
+                a.value.span(),
+                "`attempts = 0` would never call the function: attempts counts calls (the first included), so it must be at least 1",
+            )),
+            Ok(n) => return Some(n),
+            Err(_) => errors.push(syn::Error::new(a.value.span(), "`attempts` must be a whole number from 1 to 4294967295")),
+        }
+        None
+    });
+
+    let backoff = args.backoff.get().and_then(|a| dsl_value(&a.value, dsl::parse_backoff, &mut errors));
+    let jitter = args.jitter.get().and_then(|a| dsl_value(&a.value, dsl::parse_jitter, &mut errors));
+    let max_elapsed = args.max_elapsed.get().and_then(|a| positive_duration(a, &mut errors));
+    let timeout = args.timeout.get().and_then(|a| {
+        if sig.asyncness.is_none() {
+            errors.push(syn::Error::new(
+                a.key.span(),
+                "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
+            ));
+            return None;
+        }
+        positive_duration(a, &mut errors).map(|d| (d, a.key.span()))
+    });
+
+    let base = match (args.preset.get(), args.policy.get()) {
+        (Some(preset), Some(policy)) => {
+            let later = if preset.pos > policy.pos { &preset.key } else { &policy.key };
+            errors.push(syn::Error::new(
+                later.span(),
+                "`preset` and `policy` cannot be combined: both choose the starting policy; keep one and override single keys (e.g. `attempts = 5`)",
+            ));
+            Base::Default
+        }
+        (Some(preset), None) => {
+            let name = preset.value.value();
+            match PRESETS.iter().find(|(n, _)| *n == name) {
+                Some((_, konst)) => Base::Preset(Ident::new(konst, preset.value.span())),
+                None => {
+                    let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+                    errors.push(syn::Error::new(
+                        preset.value.span(),
+                        format!("unknown preset `{name}`; {}presets are: {}", suggest(&name, &names), names.join(", ")),
+                    ));
+                    Base::Default
+                }
+            }
+        }
+        (None, Some(policy)) => Base::Policy(Box::new(policy.value.clone())),
+        (None, None) => Base::Default,
+    };
+
+    let (when, when_span) = match (args.retry_on.get(), args.retry_if.get()) {
+        (Some(on), Some(pred)) => {
+            let later = if on.pos > pred.pos { &on.key } else { &pred.key };
+            errors.push(syn::Error::new(
+                later.span(),
+                "`retry_on` and `retry_if` cannot be combined: use `retry_on` for error kinds, or `retry_if` with a predicate that checks everything you need",
+            ));
+            (When::Inherit, later.span())
+        }
+        (Some(on), None) => {
+            for kind in &on.value {
+                let k = kind.to_string();
+                if !KINDS.contains(&k.as_str()) {
+                    errors.push(syn::Error::new(
+                        kind.span(),
+                        format!("unknown error kind `{k}`; {}kinds are: {}", suggest(&k, KINDS), KINDS.join(", ")),
+                    ));
+                }
+            }
+            (When::Kinds(on.value.clone()), on.key.span())
+        }
+        (None, Some(pred)) => (When::If(pred.value.clone()), pred.key.span()),
+        (None, None) => (When::Inherit, Span::call_site()),
+    };
+
+    let clone = args.clone.get().map(|a| a.value.clone()).unwrap_or_default();
+    for name in &clone {
+        let found = sig.inputs.iter().any(|input| match input {
+            FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
+            FnArg::Receiver(_) => false,
+        });
+        if !found {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!("`clone = {name}`: `{}` has no parameter named `{name}`", sig.ident),
+            ));
+        }
+    }
+
+    let name = match args.name.get() {
+        Some(n) if n.value.value().trim().is_empty() => {
+            errors.push(syn::Error::new(n.value.span(), "`name` must not be empty: it names the operation in log lines"));
+            n.value.clone()
+        }
+        Some(n) => n.value.clone(),
+        None => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
+    };
+
+    errors.finish()?;
+    Ok(Config {
+        krate: args
+            .krate
+            .get()
+            .map(|a| a.value.clone())
+            .unwrap_or_else(|| syn::parse_quote!(::retry_runtime)),
+        base,
+        attempts,
+        backoff,
+        jitter,
+        max_elapsed,
+        timeout,
+        when,
+        when_span,
+        retry_if_ok: args.retry_if_ok.get().map(|a| a.value.clone()),
+        name,
+        before_sleep: args.before_sleep.get().map(|a| a.value.clone()),
+        on_give_up: args.on_give_up.get().map(|a| a.value.clone()),
+        clone,
+    })
+}
+
+fn suggest(input: &str, candidates: &[&str]) -> String {
+    match closest(input, candidates) {
+        Some(c) => format!("did you mean `{c}`? "),
+        None => String::new(),
+    }
+}
+
+fn dsl_value<T>(lit: &LitStr, parse: fn(&str) -> Result<T, dsl::DslError>, errors: &mut Errors) -> Option<T> {
+    match parse(&lit.value()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(syn::Error::new(lit.span(), e.message));
+            None
+        }
+    }
+}
+
+fn positive_duration(arg: &Arg<LitStr>, errors: &mut Errors) -> Option<Duration> {
+    let d = dsl_value(&arg.value, dsl::parse_duration, errors)?;
+    if d.is_zero() {
+        errors.push(syn::Error::new(
+            arg.value.span(),
+            format!("`{} = \"{}\"` would fail at once; give a duration greater than zero", arg.key, arg.value.value()),
+        ));
+        return None;
+    }
+    Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn check_str(args: proc_macro2::TokenStream, func: proc_macro2::TokenStream) -> Result<Config, Vec<String>> {
+        let func: ItemFn = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
+        let args = RetryArgs::parse(args).map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        check(args, &func).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    fn errs(args: proc_macro2::TokenStream, func: proc_macro2::TokenStream) -> Vec<String> {
+        match check_str(args, func) {
+            Ok(_) => vec![],
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn accepts_a_full_configuration() {
+        let cfg = check_str(
+            quote!(attempts = 4, backoff = "exp(1s,4s)", jitter = "+25%", retry_on = Timeout | Connect, timeout = "10s", max_elapsed = "2m"),
+            quote!(async fn download(id: &str) -> Result<u8, E> { todo() }),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.attempts, Some(4));
+        assert_eq!(cfg.timeout.map(|t| t.0), Some(Duration::from_secs(10)));
+        assert_eq!(cfg.max_elapsed, Some(Duration::from_secs(120)));
+        assert_eq!(cfg.name.value(), "download");
+        assert!(matches!(cfg.when, When::Kinds(ref k) if k.len() == 2));
+    }
+
+    #[test]
+    fn reports_every_error_at_once() {
+        let e = errs(
+            quote!(attempts = 0, backoff = "exp(5s, 1s)", retry_on = Timout | Connect, preset = "webhok", timeout = "1s"),
+            quote!(fn f() -> Result<(), E> { Ok(()) }),
+        );
+        assert_eq!(e.len(), 5, "{e:#?}");
+        assert!(e.iter().any(|m| m.contains("attempts = 0")));
+        assert!(e.iter().any(|m| m.contains("greater than the cap")));
+        assert!(e.iter().any(|m| m.contains("unknown error kind `Timout`; did you mean `Timeout`?")));
+        assert!(e.iter().any(|m| m.contains("unknown preset `webhok`; did you mean `webhook`? presets are: webhook,")));
+        assert!(e.iter().any(|m| m.contains("`timeout` needs an `async fn`")));
+    }
+
+    #[test]
+    fn conflicting_keys_blame_the_later_one() {
+        let e = errs(quote!(policy = P, preset = "webhook"), quote!(fn f() -> Result<(), E> { Ok(()) }));
+        assert_eq!(e.len(), 1);
+        assert!(e[0].contains("`preset` and `policy` cannot be combined"));
+        let e = errs(quote!(retry_if = p, retry_on = Timeout), quote!(fn f() -> Result<(), E> { Ok(()) }));
+        assert!(e[0].contains("`retry_on` and `retry_if` cannot be combined"));
+    }
+
+    #[test]
+    fn function_shape_errors() {
+        assert!(errs(quote!(), quote!(fn f() {}))[0].contains("returns `()`"));
+        assert!(errs(quote!(), quote!(const fn f() -> Result<(), E> { Ok(()) }))[0].contains("const fn"));
+        assert!(errs(quote!(), quote!(#[retry] fn f() -> Result<(), E> { Ok(()) }))[0].contains("applied twice"));
+        assert!(errs(quote!(clone = nope), quote!(fn f(a: String) -> Result<(), E> { Ok(()) }))[0].contains("no parameter named `nope`"));
+        assert!(errs(quote!(timeout = "0s"), quote!(async fn f() -> Result<(), E> { Ok(()) }))[0].contains("greater than zero"));
+        assert!(errs(quote!(name = " "), quote!(fn f() -> Result<(), E> { Ok(()) }))[0].contains("must not be empty"));
+    }
+
+    #[test]
+    fn preset_names_match_the_runtime_table() {
+        // The runtime's presets::NAMES, in the same order (checked end to end by tests/macro_presets.rs).
+        let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["webhook", "quick", "snapshot", "standard", "persistent", "db", "ai_provider", "s3", "api", "job"]);
+        for (n, k) in PRESETS {
+            assert_eq!(n.to_uppercase(), *k);
+        }
+    }
+}
