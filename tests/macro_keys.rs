@@ -8,7 +8,9 @@ mod support;
 use std::cell::Cell;
 use std::time::Duration;
 
-use retry_runtime::{retry, AttemptTimeout, Classify, ErrorKind, GiveUpEvent, Policy, RetryEvent, StopReason};
+use retry_runtime::{
+    retry, AttemptTimeout, Classify, ErrorKind, GiveUpEvent, Policy, RetryEvent, StopReason,
+};
 use tracing::Level;
 
 fn s(n: u64) -> Duration {
@@ -492,12 +494,18 @@ thread_local! {
 }
 
 fn record_sleep(ev: &RetryEvent<'_>) {
-    let line = format!("sleep {} {}/{} {:?} {}", ev.operation, ev.attempt, ev.max_attempts, ev.wait, ev.error);
+    let line = format!(
+        "sleep {} {}/{} {:?} {}",
+        ev.operation, ev.attempt, ev.max_attempts, ev.wait, ev.error
+    );
     EVENTS.with(|e| e.borrow_mut().push(line));
 }
 
 fn record_give_up(ev: &GiveUpEvent<'_>) {
-    let line = format!("give_up {} {} {:?} {}", ev.operation, ev.attempts, ev.reason, ev.error);
+    let line = format!(
+        "give_up {} {} {:?} {}",
+        ev.operation, ev.attempts, ev.reason, ev.error
+    );
     EVENTS.with(|e| e.borrow_mut().push(line));
 }
 
@@ -543,7 +551,10 @@ async fn hooks_on_a_permanent_error_async() {
         events(),
         [
             "sleep hooks_async 1/3 1s Timeout on call 1",
-            &format!("give_up hooks_async 2 {:?} Permanent on call 2", StopReason::Permanent)
+            &format!(
+                "give_up hooks_async 2 {:?} Permanent on call 2",
+                StopReason::Permanent
+            )
         ]
     );
 }

@@ -30,8 +30,14 @@ impl<T> Default for Slot<T> {
 impl<T> Slot<T> {
     fn set(&mut self, key: Ident, value: T, pos: usize, errors: &mut Errors) {
         if let Some(first) = &self.0 {
-            let mut e = syn::Error::new(key.span(), format!("duplicate `{key}` argument; give each key once"));
-            e.combine(syn::Error::new(first.key.span(), format!("`{key}` first given here")));
+            let mut e = syn::Error::new(
+                key.span(),
+                format!("duplicate `{key}` argument; give each key once"),
+            );
+            e.combine(syn::Error::new(
+                first.key.span(),
+                format!("`{key}` first given here"),
+            ));
             errors.push(e);
         } else {
             self.0 = Some(Arg { key, value, pos });
@@ -136,7 +142,13 @@ impl RetryArgs {
             Ident::new("crate", kw.span)
         } else {
             input.parse().map_err(|e| {
-                syn::Error::new(e.span(), format!("expected an argument like `attempts = 3`; keys are: {}", KEYS.join(", ")))
+                syn::Error::new(
+                    e.span(),
+                    format!(
+                        "expected an argument like `attempts = 3`; keys are: {}",
+                        KEYS.join(", ")
+                    ),
+                )
             })?
         };
         let name = key.to_string();
@@ -147,7 +159,10 @@ impl RetryArgs {
             };
             return Err(syn::Error::new(
                 key.span(),
-                format!("unknown argument `{name}`; {hint}valid arguments are: {}", KEYS.join(", ")),
+                format!(
+                    "unknown argument `{name}`; {hint}valid arguments are: {}",
+                    KEYS.join(", ")
+                ),
             ));
         }
         if !input.peek(Token![=]) {
@@ -159,28 +174,62 @@ impl RetryArgs {
         input.parse::<Token![=]>()?;
         let pos = self.count;
         self.count += 1;
-        let with_example = |e: syn::Error| syn::Error::new(e.span(), format!("{e}; {}", example(&name)));
+        let with_example =
+            |e: syn::Error| syn::Error::new(e.span(), format!("{e}; {}", example(&name)));
         match name.as_str() {
-            "attempts" => self.attempts.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "backoff" => self.backoff.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "jitter" => self.jitter.set(key, input.parse().map_err(with_example)?, pos, errors),
+            "attempts" => self
+                .attempts
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "backoff" => self
+                .backoff
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "jitter" => self
+                .jitter
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
             "retry_on" => {
-                let kinds = Punctuated::<Ident, Token![|]>::parse_separated_nonempty(input).map_err(with_example)?;
-                self.retry_on.set(key, kinds.into_iter().collect(), pos, errors);
+                let kinds = Punctuated::<Ident, Token![|]>::parse_separated_nonempty(input)
+                    .map_err(with_example)?;
+                self.retry_on
+                    .set(key, kinds.into_iter().collect(), pos, errors);
             }
-            "retry_if" => self.retry_if.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "retry_if_ok" => self.retry_if_ok.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "max_elapsed" => self.max_elapsed.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "timeout" => self.timeout.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "preset" => self.preset.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "policy" => self.policy.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "name" => self.name.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "before_sleep" => self.before_sleep.set(key, input.parse().map_err(with_example)?, pos, errors),
-            "on_give_up" => self.on_give_up.set(key, input.parse().map_err(with_example)?, pos, errors),
+            "retry_if" => self
+                .retry_if
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "retry_if_ok" => {
+                self.retry_if_ok
+                    .set(key, input.parse().map_err(with_example)?, pos, errors)
+            }
+            "max_elapsed" => {
+                self.max_elapsed
+                    .set(key, input.parse().map_err(with_example)?, pos, errors)
+            }
+            "timeout" => self
+                .timeout
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "preset" => self
+                .preset
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "policy" => self
+                .policy
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "name" => self
+                .name
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "before_sleep" => {
+                self.before_sleep
+                    .set(key, input.parse().map_err(with_example)?, pos, errors)
+            }
+            "on_give_up" => {
+                self.on_give_up
+                    .set(key, input.parse().map_err(with_example)?, pos, errors)
+            }
             "crate" => {
                 let lit: LitStr = input.parse().map_err(with_example)?;
                 let path = lit.parse::<Path>().map_err(|_| {
-                    syn::Error::new(lit.span(), "`crate` must name a path, like `crate = \"my_runtime\"`")
+                    syn::Error::new(
+                        lit.span(),
+                        "`crate` must name a path, like `crate = \"my_runtime\"`",
+                    )
                 })?;
                 self.krate.set(key, path, pos, errors);
             }
@@ -188,7 +237,9 @@ impl RetryArgs {
                 let names = if input.peek(syn::token::Bracket) {
                     let inner;
                     syn::bracketed!(inner in input);
-                    Punctuated::<Ident, Token![,]>::parse_terminated(&inner)?.into_iter().collect()
+                    Punctuated::<Ident, Token![,]>::parse_terminated(&inner)?
+                        .into_iter()
+                        .collect()
                 } else {
                     vec![input.parse::<Ident>().map_err(with_example)?]
                 };
@@ -202,7 +253,10 @@ impl RetryArgs {
 
 fn unreachable_key(key: &Ident) -> syn::Result<()> {
     // KEYS and the match above list the same names; reaching here is a bug of ours, not the user's.
-    Err(syn::Error::new(key.span(), format!("internal error: key `{key}` is listed but not handled")))
+    Err(syn::Error::new(
+        key.span(),
+        format!("internal error: key `{key}` is listed but not handled"),
+    ))
 }
 
 fn example(key: &str) -> &'static str {
@@ -255,23 +309,50 @@ mod tests {
             name = "clip", before_sleep = hooks::log, on_give_up = alert, clone = [a, b], crate = "rt",
         })
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(args.attempts.get().map(|a| a.value.base10_digits().to_string()), Some("3".into()));
-        let kinds: Vec<String> = args.retry_on.get().map(|a| a.value.iter().map(|i| i.to_string()).collect()).unwrap_or_default();
+        assert_eq!(
+            args.attempts
+                .get()
+                .map(|a| a.value.base10_digits().to_string()),
+            Some("3".into())
+        );
+        let kinds: Vec<String> = args
+            .retry_on
+            .get()
+            .map(|a| a.value.iter().map(|i| i.to_string()).collect())
+            .unwrap_or_default();
         assert_eq!(kinds, ["Timeout", "Connect"]);
         assert_eq!(args.clone.get().map(|a| a.value.len()), Some(2));
         assert!(args.krate.get().is_some());
-        let p = RetryArgs::parse(quote!(policy = Policy::new().attempts(2), retry_if = transient)).unwrap_or_else(|e| panic!("{e}"));
+        let p = RetryArgs::parse(quote!(
+            policy = Policy::new().attempts(2),
+            retry_if = transient
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(p.policy.get().is_some() && p.retry_if.get().is_some());
         assert!(RetryArgs::parse(quote!()).is_ok());
     }
 
     #[test]
     fn collects_every_error_and_keeps_going() {
-        let errs = errors_of(quote!(atempts = 3, attempts = 2, attempts = 4, backoff = 5, jitter));
+        let errs = errors_of(quote!(
+            atempts = 3,
+            attempts = 2,
+            attempts = 4,
+            backoff = 5,
+            jitter
+        ));
         assert_eq!(errs.len(), 5, "{errs:#?}");
-        assert!(errs[0].contains("unknown argument `atempts`; did you mean `attempts`?"), "{}", errs[0]);
+        assert!(
+            errs[0].contains("unknown argument `atempts`; did you mean `attempts`?"),
+            "{}",
+            errs[0]
+        );
         assert!(errs[1].contains("duplicate `attempts`"), "{}", errs[1]);
-        assert!(errs[3].contains("expected string literal") && errs[3].contains("exp(1s, 4s)"), "{}", errs[3]);
+        assert!(
+            errs[3].contains("expected string literal") && errs[3].contains("exp(1s, 4s)"),
+            "{}",
+            errs[3]
+        );
         assert!(errs[4].contains("expected `jitter = ...`"), "{}", errs[4]);
     }
 

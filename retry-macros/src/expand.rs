@@ -7,11 +7,11 @@
 //! built from literals and presets (checked again at compile time by
 //! `Policy::checked`), or the user's `policy = EXPR` evaluated per call.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{ItemFn, ReturnType, Type};
+use syn::{Block, Expr, ItemFn, Pat, ReturnType, Stmt, Type};
 
 use crate::args::RetryArgs;
 use crate::dsl::{BackoffSpec, JitterSpec};
@@ -24,8 +24,8 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let e = syn::Error::new(
-                Span::call_site(),
+            let e = syn::Error::new_spanned(
+                &item,
                 "#[retry] can only be applied to a function with a body: a free function, or a method in an `impl` block",
             );
             let mut out = e.to_compile_error();
@@ -43,11 +43,77 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// What the function's body is, as far as the loop is concerned.
+enum Shape {
+    Sync(Box<Block>),
+    Async(Box<Block>),
+    /// A method already rewritten by `#[async_trait]`: a sync fn whose body is
+    /// `Box::pin(async move { <argument rebinds>; <typed body> })`. The loop goes
+    /// inside the `async move` block and retries its statements.
+    AsyncTrait {
+        box_pin: Box<Expr>,
+        stmts: Vec<Stmt>,
+    },
+}
+
+/// Is `block` the body `#[async_trait]` generates? Returns its parts.
+pub fn async_trait_body(block: &Block) -> Option<(Box<Expr>, &[Stmt])> {
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let is_pin = func.path.segments.last().is_some_and(|s| s.ident == "pin");
+    match call.args.first().filter(|_| is_pin && call.args.len() == 1) {
+        Some(Expr::Async(inner)) if inner.capture.is_some() => {
+            Some((call.func.clone(), &inner.block.stmts))
+        }
+        _ => None,
+    }
+}
+
+/// `let __self = self;` (what `#[async_trait]` writes for a receiver) would move
+/// a `&mut Self` into the first attempt; reborrow it instead.
+fn reborrow_self(stmt: &Stmt, receiver_is_mut_ref: bool) -> TokenStream {
+    if receiver_is_mut_ref {
+        if let Stmt::Local(local) = stmt {
+            let is_self_rebind = matches!(&local.pat, Pat::Ident(p) if p.ident == "__self")
+                && matches!(local.init.as_ref().map(|i| &*i.expr), Some(Expr::Path(e)) if e.path.is_ident("self"));
+            if is_self_rebind {
+                let pat = &local.pat;
+                return quote!(#[allow(unused_mut)] let #pat = &mut *self;);
+            }
+        }
+    }
+    stmt.to_token_stream()
+}
+
 fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
-    let ItemFn { attrs, vis, sig, block } = func;
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
-    let is_async = sig.asyncness.is_some();
+    // The new body keeps the original braces' span, so the item still counts as
+    // the user's code (an unused annotated function still warns, for one).
+    let brace_span = block.brace_token.span.join();
+    let shape = if sig.asyncness.is_some() {
+        Shape::Async(block)
+    } else if let Some((box_pin, stmts)) = async_trait_body(&block) {
+        Shape::AsyncTrait {
+            box_pin,
+            stmts: stmts.to_vec(),
+        }
+    } else {
+        Shape::Sync(block)
+    };
+    let receiver_is_mut_ref = sig.inputs.iter().any(
+        |a| matches!(a, syn::FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_some()),
+    );
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
@@ -85,13 +151,26 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             return #fake;
         }
     };
-    let clones = cfg.clone.iter().map(|name| {
-        quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);)
-    });
-    let attempt_body = quote! {
-        #(#clones)*
-        #fake_return
-        #block
+    let clones = cfg
+        .clone
+        .iter()
+        .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
+    let attempt_body = match &shape {
+        Shape::Sync(block) | Shape::Async(block) => quote! {
+            #(#clones)*
+            #fake_return
+            #block
+        },
+        // async_trait's statements pin their own output type.
+        Shape::AsyncTrait { stmts, .. } => {
+            let stmts = stmts
+                .iter()
+                .map(|st| reborrow_self(st, receiver_is_mut_ref));
+            quote! {
+                #(#clones)*
+                #(#stmts)*
+            }
+        }
     };
 
     let policy_expr = policy_expr(cfg, &p);
@@ -117,36 +196,43 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             return #result;
         },
     };
-    let as_result = quote_spanned!(ret_span=> #p::as_result(&#result));
+    // Type errors about the function's shape point at the user's tokens at fault.
+    let p_ret = respan(p.clone(), ret_span);
+    // (The argument is parenthesized so that its span, too, is the user's token.)
+    let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
+    let failed = quote_spanned!(cfg.when_span=> #run.failed((#error)));
     let decide = quote! {
+        #[allow(unused_parens)]
         let #wait = match #as_result {
             ::core::result::Result::Ok(#value) => { #on_ok }
-            ::core::result::Result::Err(#error) => match #run.failed(#error) {
+            ::core::result::Result::Err(#error) => match #failed {
                 #p::Decision::Retry(#wait) => #wait,
                 #p::Decision::GiveUp(_) => return #result,
             },
         };
     };
 
-    let body = if is_async {
-        let attempt = match cfg.timeout {
-            Some((d, span)) => {
-                let d = duration(d, &p);
-                quote_spanned!(span=> #p::timeout(#d, async { #attempt_body }))
-            }
-            None => quote!(async { #attempt_body }),
-        };
-        quote! {
-            #policy_binding
-            let mut #run = #p::Run::<_, #p::TokioClock>::new(#policy);
-            loop {
-                let #result = #attempt.await;
-                #decide
-                #p::sleep_async(#wait).await;
-            }
+    let attempt = match cfg.timeout {
+        Some((d, span)) => {
+            let d = duration(d, &p);
+            let p_timeout = respan(p.clone(), span);
+            quote_spanned!(span=> #p_timeout::timeout(#d, async { #attempt_body }).await)
         }
-    } else {
-        quote! {
+        None => quote!(async { #attempt_body }.await),
+    };
+    let async_loop = quote! {
+        #policy_binding
+        let mut #run = #p::Run::<_, #p::TokioClock>::new(#policy);
+        loop {
+            let #result = #attempt;
+            #decide
+            #p::sleep_async(#wait).await;
+        }
+    };
+    let body = match &shape {
+        Shape::Async(_) => async_loop,
+        Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
+        Shape::Sync(_) => quote! {
             #policy_binding
             let mut #run = #p::Run::<_, #p::SyncClock>::new(#policy);
             loop {
@@ -155,14 +241,14 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
                 #decide
                 #p::sleep_sync(#wait);
             }
-        }
+        },
     };
 
+    let mut braces = Group::new(Delimiter::Brace, body);
+    braces.set_span(brace_span);
     quote! {
         #(#attrs)*
-        #vis #sig {
-            #body
-        }
+        #vis #sig #braces
     }
 }
 
@@ -259,6 +345,24 @@ fn jitter(j: &JitterSpec, p: &TokenStream) -> TokenStream {
     }
 }
 
+/// The same tokens, every one carrying `span` (so an error about them lands there).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
 /// `impl Trait` cannot be written in a `let` type; `_` lets inference fill it in.
 struct EraseImplTrait;
 
@@ -270,6 +374,140 @@ impl VisitMut for EraseImplTrait {
             });
         } else {
             syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion of typical functions, checked in under `tests/snapshots/`
+    /// so that a change to the generated code is seen in review. Regenerate
+    /// with `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros`.
+    #[test]
+    fn expansion_snapshots() {
+        let cases = [
+            (
+                "sync_preset",
+                quote!(preset = "webhook"),
+                quote! {
+                    /// Sends the webhook.
+                    pub fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
+                        client().post(body)?;
+                        Ok(())
+                    }
+                },
+            ),
+            (
+                "async_clip",
+                quote!(
+                    attempts = 3,
+                    backoff = "exp(1s,4s)",
+                    retry_on = Timeout | Connect,
+                    timeout = "10s"
+                ),
+                quote! {
+                    async fn download_clip(id: &str) -> Result<PathBuf, ClipError> {
+                        fetch(id).await
+                    }
+                },
+            ),
+            (
+                "runtime_policy_renamed_crate",
+                quote!(
+                    policy = self.policy,
+                    retry_if_ok = is_empty,
+                    clone = body,
+                    crate = "rt"
+                ),
+                quote! {
+                    fn ask(&self, body: Prompt) -> Result<Answer, AiError> {
+                        self.client.ask(body)
+                    }
+                },
+            ),
+        ];
+        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        for (name, args, item) in cases {
+            let out = retry(args, item);
+            let file: syn::File =
+                syn::parse2(out).unwrap_or_else(|e| panic!("{name}: not valid Rust: {e}"));
+            let pretty = prettyplease::unparse(&file);
+            let path = format!(
+                "{}/tests/snapshots/{name}.rs.snap",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            if update {
+                std::fs::write(&path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_SNAPSHOTS=1"));
+            assert_eq!(
+                pretty, expected,
+                "expansion of {name} changed; review it and rerun with UPDATE_SNAPSHOTS=1"
+            );
+        }
+    }
+
+    #[test]
+    fn renamed_crate_leaves_no_trace_of_retry_runtime() {
+        let out = retry(
+            quote!(crate = "rt", retry_on = Timeout),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        let text = out.to_string();
+        assert!(!text.contains("retry_runtime"), "{text}");
+        assert!(text.contains("rt :: __private"), "{text}");
+    }
+
+    #[test]
+    fn errors_keep_the_function_and_never_panic() {
+        let out = retry(
+            quote!(attempts = 0, bogus = 1),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        )
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("fn f"), "{out}");
+        for args in [
+            quote!(attempts =),
+            quote!(retry_on = ,),
+            quote!(=),
+            quote!(policy = fn),
+        ] {
+            let out = retry(
+                args,
+                quote!(
+                    async fn f() -> Result<(), E> {
+                        Ok(())
+                    }
+                ),
+            )
+            .to_string();
+            assert!(
+                out.contains("compile_error") && out.contains("fn f"),
+                "{out}"
+            );
+        }
+        for item in [
+            quote!(
+                struct S;
+            ),
+            quote!(),
+            quote!(fn),
+            quote!(impl X {}),
+        ] {
+            assert!(retry(quote!(), item).to_string().contains("compile_error"));
         }
     }
 }

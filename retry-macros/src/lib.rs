@@ -8,6 +8,7 @@
 //! parser for the backoff/duration strings.
 
 mod args;
+mod derive;
 mod dsl;
 mod expand;
 mod validate;
@@ -18,4 +19,10 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::retry(args.into(), item.into()).into()
+}
+
+/// Implement `retry_runtime::Classify`; see `retry_runtime::Classify`.
+#[proc_macro_derive(Classify, attributes(classify))]
+pub fn derive_classify(input: TokenStream) -> TokenStream {
+    derive::classify(input.into()).into()
 }

@@ -12,7 +12,15 @@ use crate::args::{Arg, Errors, RetryArgs};
 use crate::dsl::{self, closest, BackoffSpec, JitterSpec};
 
 /// The error kinds `retry_on` accepts (`retry_runtime::ErrorKind`'s variants).
-pub const KINDS: &[&str] = &["Timeout", "Connect", "RateLimited", "Unavailable", "Interrupted", "Permanent", "Unknown"];
+pub const KINDS: &[&str] = &[
+    "Timeout",
+    "Connect",
+    "RateLimited",
+    "Unavailable",
+    "Interrupted",
+    "Permanent",
+    "Unknown",
+];
 
 /// Preset names and the runtime constants they name (`retry_runtime::presets`).
 pub const PRESETS: &[(&str, &str)] = &[
@@ -58,6 +66,8 @@ pub struct Config {
     pub max_elapsed: Option<Duration>,
     pub timeout: Option<(Duration, Span)>,
     pub when: When,
+    /// The key that chose which errors are retried (`retry_on`, `retry_if`,
+    /// `preset`, `policy`): where an unsatisfied `Classify` bound is reported.
     pub when_span: Span,
     pub retry_if_ok: Option<Path>,
     pub name: LitStr,
@@ -72,7 +82,10 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
     let sig = &func.sig;
 
     if let Some(c) = &sig.constness {
-        errors.push(syn::Error::new(c.span, "#[retry] cannot be used on a `const fn`: retrying sleeps, which a const fn cannot do"));
+        errors.push(syn::Error::new(
+            c.span,
+            "#[retry] cannot be used on a `const fn`: retrying sleeps, which a const fn cannot do",
+        ));
     }
     if let ReturnType::Default = sig.output {
         errors.push(syn::Error::new(
@@ -81,7 +94,12 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         ));
     }
     for attr in &func.attrs {
-        if attr.path().segments.last().is_some_and(|s| s.ident == "retry") {
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "retry")
+        {
             errors.push(syn::Error::new(attr.span(), "#[retry] is applied twice to this function; merge the arguments into one attribute"));
         }
     }
@@ -98,11 +116,20 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         None
     });
 
-    let backoff = args.backoff.get().and_then(|a| dsl_value(&a.value, dsl::parse_backoff, &mut errors));
-    let jitter = args.jitter.get().and_then(|a| dsl_value(&a.value, dsl::parse_jitter, &mut errors));
-    let max_elapsed = args.max_elapsed.get().and_then(|a| positive_duration(a, &mut errors));
+    let backoff = args
+        .backoff
+        .get()
+        .and_then(|a| dsl_value(&a.value, dsl::parse_backoff, &mut errors));
+    let jitter = args
+        .jitter
+        .get()
+        .and_then(|a| dsl_value(&a.value, dsl::parse_jitter, &mut errors));
+    let max_elapsed = args
+        .max_elapsed
+        .get()
+        .and_then(|a| positive_duration(a, &mut errors));
     let timeout = args.timeout.get().and_then(|a| {
-        if sig.asyncness.is_none() {
+        if sig.asyncness.is_none() && crate::expand::async_trait_body(&func.block).is_none() {
             errors.push(syn::Error::new(
                 a.key.span(),
                 "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
@@ -114,7 +141,11 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
 
     let base = match (args.preset.get(), args.policy.get()) {
         (Some(preset), Some(policy)) => {
-            let later = if preset.pos > policy.pos { &preset.key } else { &policy.key };
+            let later = if preset.pos > policy.pos {
+                &preset.key
+            } else {
+                &policy.key
+            };
             errors.push(syn::Error::new(
                 later.span(),
                 "`preset` and `policy` cannot be combined: both choose the starting policy; keep one and override single keys (e.g. `attempts = 5`)",
@@ -129,7 +160,11 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
                     let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
                     errors.push(syn::Error::new(
                         preset.value.span(),
-                        format!("unknown preset `{name}`; {}presets are: {}", suggest(&name, &names), names.join(", ")),
+                        format!(
+                            "unknown preset `{name}`; {}presets are: {}",
+                            suggest(&name, &names),
+                            names.join(", ")
+                        ),
                     ));
                     Base::Default
                 }
@@ -141,7 +176,11 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
 
     let (when, when_span) = match (args.retry_on.get(), args.retry_if.get()) {
         (Some(on), Some(pred)) => {
-            let later = if on.pos > pred.pos { &on.key } else { &pred.key };
+            let later = if on.pos > pred.pos {
+                &on.key
+            } else {
+                &pred.key
+            };
             errors.push(syn::Error::new(
                 later.span(),
                 "`retry_on` and `retry_if` cannot be combined: use `retry_on` for error kinds, or `retry_if` with a predicate that checks everything you need",
@@ -154,17 +193,33 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
                 if !KINDS.contains(&k.as_str()) {
                     errors.push(syn::Error::new(
                         kind.span(),
-                        format!("unknown error kind `{k}`; {}kinds are: {}", suggest(&k, KINDS), KINDS.join(", ")),
+                        format!(
+                            "unknown error kind `{k}`; {}kinds are: {}",
+                            suggest(&k, KINDS),
+                            KINDS.join(", ")
+                        ),
                     ));
                 }
             }
             (When::Kinds(on.value.clone()), on.key.span())
         }
         (None, Some(pred)) => (When::If(pred.value.clone()), pred.key.span()),
-        (None, None) => (When::Inherit, Span::call_site()),
+        // What decides which errors are retried, for errors about the error type.
+        (None, None) => {
+            let span = match (args.preset.get(), args.policy.get()) {
+                (Some(preset), _) => preset.value.span(),
+                (None, Some(policy)) => policy.value.span(),
+                (None, None) => Span::call_site(),
+            };
+            (When::Inherit, span)
+        }
     };
 
-    let clone = args.clone.get().map(|a| a.value.clone()).unwrap_or_default();
+    let clone = args
+        .clone
+        .get()
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
     for name in &clone {
         let found = sig.inputs.iter().any(|input| match input {
             FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
@@ -173,14 +228,20 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         if !found {
             errors.push(syn::Error::new(
                 name.span(),
-                format!("`clone = {name}`: `{}` has no parameter named `{name}`", sig.ident),
+                format!(
+                    "`clone = {name}`: `{}` has no parameter named `{name}`",
+                    sig.ident
+                ),
             ));
         }
     }
 
     let name = match args.name.get() {
         Some(n) if n.value.value().trim().is_empty() => {
-            errors.push(syn::Error::new(n.value.span(), "`name` must not be empty: it names the operation in log lines"));
+            errors.push(syn::Error::new(
+                n.value.span(),
+                "`name` must not be empty: it names the operation in log lines",
+            ));
             n.value.clone()
         }
         Some(n) => n.value.clone(),
@@ -217,7 +278,11 @@ fn suggest(input: &str, candidates: &[&str]) -> String {
     }
 }
 
-fn dsl_value<T>(lit: &LitStr, parse: fn(&str) -> Result<T, dsl::DslError>, errors: &mut Errors) -> Option<T> {
+fn dsl_value<T>(
+    lit: &LitStr,
+    parse: fn(&str) -> Result<T, dsl::DslError>,
+    errors: &mut Errors,
+) -> Option<T> {
     match parse(&lit.value()) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -232,7 +297,11 @@ fn positive_duration(arg: &Arg<LitStr>, errors: &mut Errors) -> Option<Duration>
     if d.is_zero() {
         errors.push(syn::Error::new(
             arg.value.span(),
-            format!("`{} = \"{}\"` would fail at once; give a duration greater than zero", arg.key, arg.value.value()),
+            format!(
+                "`{} = \"{}\"` would fail at once; give a duration greater than zero",
+                arg.key,
+                arg.value.value()
+            ),
         ));
         return None;
     }
@@ -244,9 +313,13 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    fn check_str(args: proc_macro2::TokenStream, func: proc_macro2::TokenStream) -> Result<Config, Vec<String>> {
+    fn check_str(
+        args: proc_macro2::TokenStream,
+        func: proc_macro2::TokenStream,
+    ) -> Result<Config, Vec<String>> {
         let func: ItemFn = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
-        let args = RetryArgs::parse(args).map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let args = RetryArgs::parse(args)
+            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
         check(args, &func).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
     }
 
@@ -260,8 +333,19 @@ mod tests {
     #[test]
     fn accepts_a_full_configuration() {
         let cfg = check_str(
-            quote!(attempts = 4, backoff = "exp(1s,4s)", jitter = "+25%", retry_on = Timeout | Connect, timeout = "10s", max_elapsed = "2m"),
-            quote!(async fn download(id: &str) -> Result<u8, E> { todo() }),
+            quote!(
+                attempts = 4,
+                backoff = "exp(1s,4s)",
+                jitter = "+25%",
+                retry_on = Timeout | Connect,
+                timeout = "10s",
+                max_elapsed = "2m"
+            ),
+            quote!(
+                async fn download(id: &str) -> Result<u8, E> {
+                    todo()
+                }
+            ),
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.attempts, Some(4));
@@ -274,41 +358,131 @@ mod tests {
     #[test]
     fn reports_every_error_at_once() {
         let e = errs(
-            quote!(attempts = 0, backoff = "exp(5s, 1s)", retry_on = Timout | Connect, preset = "webhok", timeout = "1s"),
-            quote!(fn f() -> Result<(), E> { Ok(()) }),
+            quote!(
+                attempts = 0,
+                backoff = "exp(5s, 1s)",
+                retry_on = Timout | Connect,
+                preset = "webhok",
+                timeout = "1s"
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
         );
         assert_eq!(e.len(), 5, "{e:#?}");
         assert!(e.iter().any(|m| m.contains("attempts = 0")));
         assert!(e.iter().any(|m| m.contains("greater than the cap")));
-        assert!(e.iter().any(|m| m.contains("unknown error kind `Timout`; did you mean `Timeout`?")));
-        assert!(e.iter().any(|m| m.contains("unknown preset `webhok`; did you mean `webhook`? presets are: webhook,")));
-        assert!(e.iter().any(|m| m.contains("`timeout` needs an `async fn`")));
+        assert!(e
+            .iter()
+            .any(|m| m.contains("unknown error kind `Timout`; did you mean `Timeout`?")));
+        assert!(e.iter().any(|m| m
+            .contains("unknown preset `webhok`; did you mean `webhook`? presets are: webhook,")));
+        assert!(e
+            .iter()
+            .any(|m| m.contains("`timeout` needs an `async fn`")));
     }
 
     #[test]
     fn conflicting_keys_blame_the_later_one() {
-        let e = errs(quote!(policy = P, preset = "webhook"), quote!(fn f() -> Result<(), E> { Ok(()) }));
+        let e = errs(
+            quote!(policy = P, preset = "webhook"),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
         assert_eq!(e.len(), 1);
         assert!(e[0].contains("`preset` and `policy` cannot be combined"));
-        let e = errs(quote!(retry_if = p, retry_on = Timeout), quote!(fn f() -> Result<(), E> { Ok(()) }));
+        let e = errs(
+            quote!(retry_if = p, retry_on = Timeout),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
         assert!(e[0].contains("`retry_on` and `retry_if` cannot be combined"));
     }
 
     #[test]
     fn function_shape_errors() {
-        assert!(errs(quote!(), quote!(fn f() {}))[0].contains("returns `()`"));
-        assert!(errs(quote!(), quote!(const fn f() -> Result<(), E> { Ok(()) }))[0].contains("const fn"));
-        assert!(errs(quote!(), quote!(#[retry] fn f() -> Result<(), E> { Ok(()) }))[0].contains("applied twice"));
-        assert!(errs(quote!(clone = nope), quote!(fn f(a: String) -> Result<(), E> { Ok(()) }))[0].contains("no parameter named `nope`"));
-        assert!(errs(quote!(timeout = "0s"), quote!(async fn f() -> Result<(), E> { Ok(()) }))[0].contains("greater than zero"));
-        assert!(errs(quote!(name = " "), quote!(fn f() -> Result<(), E> { Ok(()) }))[0].contains("must not be empty"));
+        assert!(errs(
+            quote!(),
+            quote!(
+                fn f() {}
+            )
+        )[0]
+        .contains("returns `()`"));
+        assert!(errs(
+            quote!(),
+            quote!(
+                const fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            )
+        )[0]
+        .contains("const fn"));
+        assert!(errs(
+            quote!(),
+            quote!(
+                #[retry]
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            )
+        )[0]
+        .contains("applied twice"));
+        assert!(errs(
+            quote!(clone = nope),
+            quote!(
+                fn f(a: String) -> Result<(), E> {
+                    Ok(())
+                }
+            )
+        )[0]
+        .contains("no parameter named `nope`"));
+        assert!(errs(
+            quote!(timeout = "0s"),
+            quote!(
+                async fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            )
+        )[0]
+        .contains("greater than zero"));
+        assert!(errs(
+            quote!(name = " "),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            )
+        )[0]
+        .contains("must not be empty"));
     }
 
     #[test]
     fn preset_names_match_the_runtime_table() {
         // The runtime's presets::NAMES, in the same order (checked end to end by tests/macro_presets.rs).
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, ["webhook", "quick", "snapshot", "standard", "persistent", "db", "ai_provider", "s3", "api", "job"]);
+        assert_eq!(
+            names,
+            [
+                "webhook",
+                "quick",
+                "snapshot",
+                "standard",
+                "persistent",
+                "db",
+                "ai_provider",
+                "s3",
+                "api",
+                "job"
+            ]
+        );
         for (n, k) in PRESETS {
             assert_eq!(n.to_uppercase(), *k);
         }

@@ -68,7 +68,8 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Exponential 1s..10s, factor 2.
-    pub const DEFAULT: Backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
+    pub const DEFAULT: Backoff =
+        Backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
 
     /// Always wait `d`.
     ///
@@ -189,7 +190,9 @@ impl Backoff {
             Backoff::Exponential { factor, .. } if factor.is_nan() || factor < 1.0 => {
                 Err(PolicyError::FactorBelowOne)
             }
-            Backoff::Linear { start: first, cap, .. }
+            Backoff::Linear {
+                start: first, cap, ..
+            }
             | Backoff::Exponential { first, cap, .. }
             | Backoff::Fibonacci { first, cap } => {
                 if first.as_nanos() > cap.as_nanos() {
@@ -307,8 +310,12 @@ impl fmt::Display for Backoff {
         match *self {
             Backoff::None => f.write_str("none"),
             Backoff::Fixed(d) => write!(f, "fixed({d:?})"),
-            Backoff::Linear { start, step, cap } => write!(f, "linear({start:?} + {step:?}*n, cap {cap:?})"),
-            Backoff::Exponential { first, cap, factor } => write!(f, "exp({first:?}, {cap:?}, x{factor})"),
+            Backoff::Linear { start, step, cap } => {
+                write!(f, "linear({start:?} + {step:?}*n, cap {cap:?})")
+            }
+            Backoff::Exponential { first, cap, factor } => {
+                write!(f, "exp({first:?}, {cap:?}, x{factor})")
+            }
             Backoff::Fibonacci { first, cap } => write!(f, "fib({first:?}, {cap:?})"),
         }
     }
@@ -355,7 +362,18 @@ mod tests {
         );
         assert_eq!(
             first_n(Backoff::fibonacci(s(1), s(30)), 10),
-            [s(1), s(1), s(2), s(3), s(5), s(8), s(13), s(21), s(30), s(30)]
+            [
+                s(1),
+                s(1),
+                s(2),
+                s(3),
+                s(5),
+                s(8),
+                s(13),
+                s(21),
+                s(30),
+                s(30)
+            ]
         );
         assert_eq!(
             first_n(Backoff::exponential(s(1), s(1)).with_factor(1.0), 3),
@@ -385,8 +403,14 @@ mod tests {
 
     #[test]
     fn zero_first_delay() {
-        assert_eq!(Backoff::exponential(Duration::ZERO, s(4)).delay(10), Duration::ZERO);
-        assert_eq!(Backoff::fibonacci(Duration::ZERO, s(4)).delay(10), Duration::ZERO);
+        assert_eq!(
+            Backoff::exponential(Duration::ZERO, s(4)).delay(10),
+            Duration::ZERO
+        );
+        assert_eq!(
+            Backoff::fibonacci(Duration::ZERO, s(4)).delay(10),
+            Duration::ZERO
+        );
         assert_eq!(Backoff::linear(Duration::ZERO, s(1), s(4)).delay(2), s(2));
     }
 
@@ -417,7 +441,12 @@ mod tests {
         assert_eq!(Backoff::fibonacci(s(5), s(1)).delay(3), s(1));
         assert_eq!(Backoff::linear(s(5), s(1), s(1)).delay(3), s(1));
         // infinity is a valid (if silly) factor: straight to the cap
-        assert_eq!(Backoff::exponential(s(1), s(4)).with_factor(f64::INFINITY).delay(1), s(4));
+        assert_eq!(
+            Backoff::exponential(s(1), s(4))
+                .with_factor(f64::INFINITY)
+                .delay(1),
+            s(4)
+        );
     }
 
     fn any_duration() -> impl Strategy<Value = Duration> {
@@ -431,7 +460,8 @@ mod tests {
         prop_oneof![
             Just(Backoff::None),
             any_duration().prop_map(Backoff::fixed),
-            (any_duration(), any_duration(), any_duration()).prop_map(|(a, b, c)| Backoff::linear(a, b, c)),
+            (any_duration(), any_duration(), any_duration())
+                .prop_map(|(a, b, c)| Backoff::linear(a, b, c)),
             (any_duration(), any_duration(), any::<f64>())
                 .prop_map(|(a, b, f)| Backoff::exponential(a, b).with_factor(f)),
             (any_duration(), any_duration()).prop_map(|(a, b)| Backoff::fibonacci(a, b)),

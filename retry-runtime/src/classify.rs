@@ -194,7 +194,9 @@ impl KindSet {
     /// assert_eq!(v, [ErrorKind::Timeout, ErrorKind::Connect]);
     /// ```
     pub fn iter(self) -> impl Iterator<Item = ErrorKind> {
-        ErrorKind::ALL.into_iter().filter(move |k| self.contains(*k))
+        ErrorKind::ALL
+            .into_iter()
+            .filter(move |k| self.contains(*k))
     }
 }
 
@@ -296,7 +298,7 @@ macro_rules! kinds {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Classify`, so retry_runtime cannot tell which errors to retry",
-    label = "`retry_on` needs this error type to implement `retry_runtime::Classify`",
+    label = "this error type must implement `retry_runtime::Classify` (needed by `retry_on`, the presets, and `#[classify(transparent)]`)",
     note = "add `#[derive(retry_runtime::Classify)]` to `{Self}` (with `#[classify(Timeout)]` etc. on its variants), implement `retry_runtime::Classify` by hand, or use `retry_if = your_predicate` instead of `retry_on`"
 )]
 pub trait Classify {
@@ -509,7 +511,11 @@ mod tests {
             (io::ErrorKind::Other, ErrorKind::Unknown),
         ];
         for (io_kind, expected) in cases {
-            assert_eq!(Classify::kind(&io::Error::from(io_kind)), expected, "{io_kind:?}");
+            assert_eq!(
+                Classify::kind(&io::Error::from(io_kind)),
+                expected,
+                "{io_kind:?}"
+            );
             assert_eq!(Classify::retry_after(&io::Error::from(io_kind)), None);
         }
         // by reference and boxed, too

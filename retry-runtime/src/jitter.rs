@@ -61,7 +61,12 @@ impl Jitter {
     /// assert_eq!(Jitter::Equal.bounds(s(4), Duration::ZERO, &b), (s(2), s(4)));
     /// assert_eq!(Jitter::Proportional(25).bounds(s(4), Duration::ZERO, &b), (s(4), s(5)));
     /// ```
-    pub fn bounds(self, delay: Duration, previous: Duration, backoff: &Backoff) -> (Duration, Duration) {
+    pub fn bounds(
+        self,
+        delay: Duration,
+        previous: Duration,
+        backoff: &Backoff,
+    ) -> (Duration, Duration) {
         match self {
             Jitter::None => (delay, delay),
             Jitter::Full => (Duration::ZERO, delay),
@@ -92,7 +97,13 @@ impl Jitter {
     /// let d = Jitter::Plus(Duration::from_secs(1)).apply(b.delay(0), Duration::ZERO, &b, &mut rng);
     /// assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(2));
     /// ```
-    pub fn apply(self, delay: Duration, previous: Duration, backoff: &Backoff, rng: &mut Rng) -> Duration {
+    pub fn apply(
+        self,
+        delay: Duration,
+        previous: Duration,
+        backoff: &Backoff,
+        rng: &mut Rng,
+    ) -> Duration {
         if self == Jitter::None {
             return delay;
         }
@@ -279,7 +290,11 @@ mod tests {
         let mut rng = Rng::with_seed(11);
         let n = 20_000;
         let total: f64 = (0..n)
-            .map(|_| Jitter::Full.apply(s(10), Duration::ZERO, &b, &mut rng).as_secs_f64())
+            .map(|_| {
+                Jitter::Full
+                    .apply(s(10), Duration::ZERO, &b, &mut rng)
+                    .as_secs_f64()
+            })
             .sum();
         let mean = total / n as f64;
         assert!((mean - 5.0).abs() < 0.15, "mean {mean}");
@@ -297,7 +312,15 @@ mod tests {
     #[test]
     fn below_inclusive_handles_every_width() {
         let mut r = Rng::with_seed(1);
-        for max in [1u128, 2, 1000, u64::MAX as u128 - 1, u64::MAX as u128, u64::MAX as u128 + 1, u128::MAX] {
+        for max in [
+            1u128,
+            2,
+            1000,
+            u64::MAX as u128 - 1,
+            u64::MAX as u128,
+            u64::MAX as u128 + 1,
+            u128::MAX,
+        ] {
             for _ in 0..100 {
                 assert!(r.below_inclusive(max) <= max);
             }

@@ -378,7 +378,15 @@ impl<W> Policy<W> {
             0 => Duration::ZERO,
             n => self.backoff.delay(n - 1),
         };
-        Rng::with_thread(|rng| self.next(retries_done.saturating_add(1), previous, elapsed, verdict, rng))
+        Rng::with_thread(|rng| {
+            self.next(
+                retries_done.saturating_add(1),
+                previous,
+                elapsed,
+                verdict,
+                rng,
+            )
+        })
     }
 
     /// The shared decision: `attempts_made` calls so far, `previous` wait.
@@ -397,7 +405,9 @@ impl<W> Policy<W> {
             return Decision::GiveUp(StopReason::Attempts);
         }
         let wait = match (verdict.kind, verdict.retry_after) {
-            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => hint.min(self.retry_after.cap),
+            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
+                hint.min(self.retry_after.cap)
+            }
             _ => {
                 let base = self.backoff.delay(attempts_made - 1);
                 self.jitter.apply(base, previous, &self.backoff, rng)
@@ -608,7 +618,9 @@ mod tests {
 
     #[test]
     fn decide_walks_the_backoff_then_gives_up() {
-        let p = Policy::new().attempts(4).backoff(Backoff::exponential(s(1), s(4)));
+        let p = Policy::new()
+            .attempts(4)
+            .backoff(Backoff::exponential(s(1), s(4)));
         let d: Vec<_> = (0..4).map(|r| p.decide(r, &"e")).collect();
         assert_eq!(
             d,
@@ -639,7 +651,10 @@ mod tests {
             kinds: kinds![Unavailable],
             cap: s(5),
         });
-        assert_eq!(only_unavailable.decide(1, &Throttled(7)), Decision::Retry(s(2)));
+        assert_eq!(
+            only_unavailable.decide(1, &Throttled(7)),
+            Decision::Retry(s(2))
+        );
     }
 
     #[test]
@@ -648,7 +663,10 @@ mod tests {
             .attempts(5)
             .max_elapsed(s(10))
             .retry_on(KindSet::TRANSIENT);
-        assert_eq!(p.decide_at(0, s(1), &Throttled(9)), Decision::GiveUp(StopReason::Deadline));
+        assert_eq!(
+            p.decide_at(0, s(1), &Throttled(9)),
+            Decision::GiveUp(StopReason::Deadline)
+        );
         assert_eq!(p.decide_at(0, s(1), &Throttled(8)), Decision::Retry(s(8)));
     }
 
@@ -656,8 +674,12 @@ mod tests {
     fn build_and_checked() {
         const OK: Policy = Policy::new().attempts(2).checked();
         assert_eq!(OK.stop().max_attempts, 2);
-        assert_eq!(Policy::new().attempts(0).build().unwrap_err(), PolicyError::ZeroAttempts);
-        let bad_factor = Policy::new().backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
+        assert_eq!(
+            Policy::new().attempts(0).build().unwrap_err(),
+            PolicyError::ZeroAttempts
+        );
+        let bad_factor =
+            Policy::new().backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
         assert_eq!(bad_factor.build().unwrap_err(), PolicyError::FactorBelowOne);
         let r = std::panic::catch_unwind(|| Policy::new().attempts(0).checked());
         assert!(r.is_err());
@@ -670,7 +692,10 @@ mod tests {
         }
         let p = Policy::new().retry_if(only_busy);
         assert!(matches!(p.decide(0, &"busy"), Decision::Retry(_)));
-        assert_eq!(p.decide(0, &"gone"), Decision::GiveUp(StopReason::Permanent));
+        assert_eq!(
+            p.decide(0, &"gone"),
+            Decision::GiveUp(StopReason::Permanent)
+        );
         let back = p.retry_all();
         assert!(matches!(back.decide(0, &"gone"), Decision::Retry(_)));
     }

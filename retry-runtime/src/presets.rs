@@ -44,7 +44,12 @@ const fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-const fn preset(name: &'static str, attempts: u32, backoff: Backoff, jitter: Jitter) -> Policy<RetryOn> {
+const fn preset(
+    name: &'static str,
+    attempts: u32,
+    backoff: Backoff,
+    jitter: Jitter,
+) -> Policy<RetryOn> {
     Policy::new()
         .attempts(attempts)
         .backoff(backoff)
@@ -55,31 +60,64 @@ const fn preset(name: &'static str, attempts: u32, backoff: Backoff, jitter: Jit
 }
 
 /// 4 attempts, exponential 1s..4s (waits 1s, 2s, 4s).
-pub const WEBHOOK: Policy<RetryOn> = preset("webhook", 4, Backoff::exponential(s(1), s(4)), Jitter::None);
+pub const WEBHOOK: Policy<RetryOn> =
+    preset("webhook", 4, Backoff::exponential(s(1), s(4)), Jitter::None);
 /// 2 attempts, fixed 500ms.
 pub const QUICK: Policy<RetryOn> = preset("quick", 2, Backoff::fixed(ms(500)), Jitter::None);
 /// 2 attempts, fixed 500ms (for snapshot/thumbnail fetches).
 pub const SNAPSHOT: Policy<RetryOn> = preset("snapshot", 2, Backoff::fixed(ms(500)), Jitter::None);
 /// 3 attempts, exponential 1s..10s, full jitter.
-pub const STANDARD: Policy<RetryOn> = preset("standard", 3, Backoff::exponential(s(1), s(10)), Jitter::Full);
+pub const STANDARD: Policy<RetryOn> = preset(
+    "standard",
+    3,
+    Backoff::exponential(s(1), s(10)),
+    Jitter::Full,
+);
 /// 10 attempts, exponential 1s..60s, full jitter.
-pub const PERSISTENT: Policy<RetryOn> = preset("persistent", 10, Backoff::exponential(s(1), s(60)), Jitter::Full);
+pub const PERSISTENT: Policy<RetryOn> = preset(
+    "persistent",
+    10,
+    Backoff::exponential(s(1), s(60)),
+    Jitter::Full,
+);
 /// 4 attempts, exponential 1s..8s; also retries `Interrupted` (serialization failures, EINTR).
-pub const DB: Policy<RetryOn> =
-    preset("db", 4, Backoff::exponential(s(1), s(8)), Jitter::None).retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
+pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8)), Jitter::None)
+    .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
 /// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s).
-pub const AI_PROVIDER: Policy<RetryOn> = preset("ai_provider", 4, Backoff::exponential(s(2), s(8)), Jitter::None);
+pub const AI_PROVIDER: Policy<RetryOn> = preset(
+    "ai_provider",
+    4,
+    Backoff::exponential(s(2), s(8)),
+    Jitter::None,
+);
 /// 5 attempts, exponential 1s..30s, plus up to 1s.
-pub const S3: Policy<RetryOn> = preset("s3", 5, Backoff::exponential(s(1), s(30)), Jitter::Plus(s(1)));
+pub const S3: Policy<RetryOn> = preset(
+    "s3",
+    5,
+    Backoff::exponential(s(1), s(30)),
+    Jitter::Plus(s(1)),
+);
 /// 3 attempts, exponential 500ms..10s, plus up to 500ms; Retry-After honoured for RateLimited and Unavailable.
-pub const API: Policy<RetryOn> =
-    preset("api", 3, Backoff::exponential(ms(500), s(10)), Jitter::Plus(ms(500))).retry_after(RetryAfter {
-        kinds: KindSet::EMPTY.with(ErrorKind::RateLimited).with(ErrorKind::Unavailable),
-        cap: s(60),
-    });
+pub const API: Policy<RetryOn> = preset(
+    "api",
+    3,
+    Backoff::exponential(ms(500), s(10)),
+    Jitter::Plus(ms(500)),
+)
+.retry_after(RetryAfter {
+    kinds: KindSet::EMPTY
+        .with(ErrorKind::RateLimited)
+        .with(ErrorKind::Unavailable),
+    cap: s(60),
+});
 /// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%; also retries `Unknown`.
-pub const JOB: Policy<RetryOn> = preset("job", 4, Backoff::exponential(s(30), s(480)).with_factor(4.0), Jitter::Proportional(25))
-    .retry_on(KindSet::TRANSIENT.with(ErrorKind::Unknown));
+pub const JOB: Policy<RetryOn> = preset(
+    "job",
+    4,
+    Backoff::exponential(s(30), s(480)).with_factor(4.0),
+    Jitter::Proportional(25),
+)
+.retry_on(KindSet::TRANSIENT.with(ErrorKind::Unknown));
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.
 pub const NAMES: [&str; 10] = [
@@ -137,18 +175,44 @@ mod tests {
     #[test]
     fn table_values() {
         let row = |p: Policy<RetryOn>| (p.stop().max_attempts, p.get_backoff(), p.get_jitter());
-        assert_eq!(row(WEBHOOK), (4, Backoff::exponential(s(1), s(4)), Jitter::None));
+        assert_eq!(
+            row(WEBHOOK),
+            (4, Backoff::exponential(s(1), s(4)), Jitter::None)
+        );
         assert_eq!(row(QUICK), (2, Backoff::fixed(ms(500)), Jitter::None));
         assert_eq!(row(SNAPSHOT), (2, Backoff::fixed(ms(500)), Jitter::None));
-        assert_eq!(row(STANDARD), (3, Backoff::exponential(s(1), s(10)), Jitter::Full));
-        assert_eq!(row(PERSISTENT), (10, Backoff::exponential(s(1), s(60)), Jitter::Full));
+        assert_eq!(
+            row(STANDARD),
+            (3, Backoff::exponential(s(1), s(10)), Jitter::Full)
+        );
+        assert_eq!(
+            row(PERSISTENT),
+            (10, Backoff::exponential(s(1), s(60)), Jitter::Full)
+        );
         assert_eq!(row(DB), (4, Backoff::exponential(s(1), s(8)), Jitter::None));
-        assert_eq!(row(AI_PROVIDER), (4, Backoff::exponential(s(2), s(8)), Jitter::None));
-        assert_eq!(row(S3), (5, Backoff::exponential(s(1), s(30)), Jitter::Plus(s(1))));
-        assert_eq!(row(API), (3, Backoff::exponential(ms(500), s(10)), Jitter::Plus(ms(500))));
+        assert_eq!(
+            row(AI_PROVIDER),
+            (4, Backoff::exponential(s(2), s(8)), Jitter::None)
+        );
+        assert_eq!(
+            row(S3),
+            (5, Backoff::exponential(s(1), s(30)), Jitter::Plus(s(1)))
+        );
+        assert_eq!(
+            row(API),
+            (
+                3,
+                Backoff::exponential(ms(500), s(10)),
+                Jitter::Plus(ms(500))
+            )
+        );
         assert_eq!(
             row(JOB),
-            (4, Backoff::exponential(s(30), s(480)).with_factor(4.0), Jitter::Proportional(25))
+            (
+                4,
+                Backoff::exponential(s(30), s(480)).with_factor(4.0),
+                Jitter::Proportional(25)
+            )
         );
         assert!(DB.when().0.contains(ErrorKind::Interrupted));
         assert!(JOB.when().0.contains(ErrorKind::Unknown));
@@ -159,7 +223,11 @@ mod tests {
     #[test]
     fn webhook_and_ai_waits() {
         let e = std::io::Error::from(std::io::ErrorKind::TimedOut);
-        let waits = |p: Policy<RetryOn>| -> Vec<Decision> { (0..p.stop().max_attempts).map(|r| p.decide(r, &e)).collect() };
+        let waits = |p: Policy<RetryOn>| -> Vec<Decision> {
+            (0..p.stop().max_attempts)
+                .map(|r| p.decide(r, &e))
+                .collect()
+        };
         assert_eq!(
             waits(WEBHOOK),
             [

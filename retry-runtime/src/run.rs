@@ -98,7 +98,9 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         self.attempts = self.attempts.saturating_add(1);
         let elapsed = self.elapsed();
         let policy = self.policy;
-        let decision = Rng::with_thread(|rng| policy.next(self.attempts, self.previous, elapsed, verdict, rng));
+        let decision = Rng::with_thread(|rng| {
+            policy.next(self.attempts, self.previous, elapsed, verdict, rng)
+        });
         match decision {
             Decision::Retry(wait) => {
                 self.previous = wait;
@@ -242,7 +244,9 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.retry_async_detailed(op).await.map_err(RetryError::into_inner)
+        self.retry_async_detailed(op)
+            .await
+            .map_err(RetryError::into_inner)
     }
 
     /// [`retry_async`](Policy::retry_async), giving up with a [`RetryError`].
@@ -263,16 +267,19 @@ impl<W> Policy<W> {
     {
         let mut run = Run::<W, TokioClock>::new(self);
         loop {
-            match op().await {
+            // The error's scope ends before the sleep: no error is held across
+            // the await, so the future is `Send` even when `E` is not.
+            let wait = match op().await {
                 Ok(value) => {
                     run.succeeded();
                     return Ok(value);
                 }
                 Err(error) => match run.failed(&error) {
-                    Decision::Retry(wait) => sleep::sleep_async(wait).await,
+                    Decision::Retry(wait) => wait,
                     Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
                 },
-            }
+            };
+            sleep::sleep_async(wait).await;
         }
     }
 }

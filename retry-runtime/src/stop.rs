@@ -103,7 +103,12 @@ impl Stop {
     /// assert!(s.check(1, Duration::ZERO, Duration::ZERO).is_none());
     /// assert!(s.check(2, Duration::ZERO, Duration::ZERO).is_some());
     /// ```
-    pub fn check(&self, attempts_made: u32, elapsed: Duration, next_wait: Duration) -> Option<StopReason> {
+    pub fn check(
+        &self,
+        attempts_made: u32,
+        elapsed: Duration,
+        next_wait: Duration,
+    ) -> Option<StopReason> {
         if attempts_made >= self.attempts() {
             return Some(StopReason::Attempts);
         }
@@ -154,7 +159,10 @@ mod tests {
         assert_eq!(stop.check(1, s(0), s(1)), None);
         assert_eq!(stop.check(2, s(0), s(1)), None);
         assert_eq!(stop.check(3, s(0), s(1)), Some(StopReason::Attempts));
-        assert_eq!(Stop::after_attempts(1).check(1, s(0), s(0)), Some(StopReason::Attempts));
+        assert_eq!(
+            Stop::after_attempts(1).check(1, s(0), s(0)),
+            Some(StopReason::Attempts)
+        );
     }
 
     #[test]
@@ -171,7 +179,10 @@ mod tests {
         assert_eq!(stop.check(2, s(1), s(1)), None);
         assert_eq!(stop.check(2, s(1), s(2)), Some(StopReason::Deadline));
         assert_eq!(stop.check(2, s(3), s(0)), Some(StopReason::Deadline));
-        assert_eq!(stop.check(2, Duration::MAX, Duration::MAX), Some(StopReason::Deadline));
+        assert_eq!(
+            stop.check(2, Duration::MAX, Duration::MAX),
+            Some(StopReason::Deadline)
+        );
     }
 
     #[test]

@@ -60,7 +60,12 @@ impl Paused {
     /// assert!(p.waits().is_empty());
     /// ```
     pub fn waits(&self) -> Vec<Duration> {
-        WAITS.with(|w| w.borrow().get(self.first..).map(<[_]>::to_vec).unwrap_or_default())
+        WAITS.with(|w| {
+            w.borrow()
+                .get(self.first..)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default()
+        })
     }
 
     /// Their sum.

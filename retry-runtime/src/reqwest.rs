@@ -1,0 +1,637 @@
+//! [`reqwest`](::reqwest) support (feature `reqwest`): [`Classify`] for
+//! `reqwest::Error`, and [`HttpError`], a non-success response turned into an
+//! error that carries the server's `Retry-After`.
+//!
+//! `reqwest` reports a non-success status as a success: `send()` returns
+//! `Ok(response)` for a 503. Pass the response through [`error_for_status`]
+//! (or [`ResponseExt::error_for_status_retry`]) to turn a 4xx or 5xx into an
+//! [`HttpError`], whose kind comes from its status code and whose
+//! [`retry_after`](HttpError::retry_after) comes from the `Retry-After`
+//! header, in either of its forms (`Retry-After: 120` or
+//! `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`). A policy then waits what
+//! the server asked for when the kind is in its [`RetryAfter::kinds`]
+//! (`RateLimited` by default), capped at [`RetryAfter::cap`].
+//!
+//! `reqwest::Response::error_for_status` also returns an error for a 4xx or
+//! 5xx, but that `reqwest::Error` keeps only the status code, so its
+//! `Retry-After` is lost: use [`error_for_status`] when the server may send one.
+//!
+//! # A typical error type
+//! ```
+//! use retry_runtime::reqwest::HttpError;
+//! use retry_runtime::{AttemptTimeout, Classify, ErrorKind};
+//! use std::time::Duration;
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum ClipError {
+//!     /// Could not talk to the server: connect, timeout, broken connection.
+//!     #[error(transparent)]
+//!     Http(#[from] reqwest::Error),
+//!     /// The server answered with a 4xx or 5xx.
+//!     #[error(transparent)]
+//!     Status(#[from] HttpError),
+//!     /// `retry_runtime::timeout` gave up on one attempt.
+//!     #[error(transparent)]
+//!     Timeout(#[from] AttemptTimeout),
+//! }
+//!
+//! impl Classify for ClipError {
+//!     fn kind(&self) -> ErrorKind {
+//!         match self {
+//!             ClipError::Http(e) => e.kind(),
+//!             ClipError::Status(e) => e.kind(),
+//!             ClipError::Timeout(e) => e.kind(),
+//!         }
+//!     }
+//!     fn retry_after(&self) -> Option<Duration> {
+//!         match self {
+//!             ClipError::Status(e) => e.retry_after(),
+//!             _ => None,
+//!         }
+//!     }
+//! }
+//!
+//! async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, ClipError> {
+//!     let resp = client.get(url).send().await?;
+//!     let resp = retry_runtime::reqwest::error_for_status(resp).await?;
+//!     Ok(resp.bytes().await?.to_vec())
+//! }
+//!
+//! // a 429 asking for 3s is RateLimited with a 3s hint
+//! let e = ClipError::from(HttpError::from_head(
+//!     reqwest::StatusCode::TOO_MANY_REQUESTS,
+//!     &[(reqwest::header::RETRY_AFTER, "3".parse().unwrap())].into_iter().collect(),
+//! ));
+//! assert_eq!((e.kind(), e.retry_after()), (ErrorKind::RateLimited, Some(Duration::from_secs(3))));
+//! ```
+//!
+//! [`RetryAfter::kinds`]: crate::RetryAfter::kinds
+//! [`RetryAfter::cap`]: crate::RetryAfter::cap
+
+use core::fmt;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use ::reqwest::header::{HeaderMap, RETRY_AFTER};
+use ::reqwest::{Response, StatusCode, Url};
+
+use crate::classify::{classify_io, classify_status, Classify, ErrorKind};
+
+/// How many bytes of an error response's body [`error_for_status`] keeps.
+pub const BODY_SNIPPET_LIMIT: usize = 512;
+
+/// `reqwest::Error`, by what went wrong; the first row that matches wins:
+///
+/// | the error | ErrorKind |
+/// |---|---|
+/// | [`is_timeout()`](::reqwest::Error::is_timeout): the client's `timeout` or `read_timeout`, or an I/O timeout, while connecting, sending, or reading the body | Timeout |
+/// | [`is_connect()`](::reqwest::Error::is_connect): refused, unreachable, DNS failure | Connect |
+/// | [`status()`](::reqwest::Error::status) is `Some` (from `Response::error_for_status`) | by its code: [`classify_status`] |
+/// | [`is_builder()`](::reqwest::Error::is_builder): an invalid URL or header | Permanent |
+/// | [`is_redirect()`](::reqwest::Error::is_redirect): a redirect loop, too many redirects | Permanent |
+/// | a `std::io::Error` in its [`source`](std::error::Error::source) chain that [`classify_io`] knows (reset, broken pipe, unexpected EOF, ...) | that kind |
+/// | [`is_request()`](::reqwest::Error::is_request): the connection closed or broke before a complete response ("connection closed before message completed") | Connect |
+/// | [`is_body()`](::reqwest::Error::is_body), or [`is_decode()`](::reqwest::Error::is_decode) caused by a body error: the connection closed mid-body (fewer bytes than its `Content-Length`) | Connect |
+/// | [`is_decode()`](::reqwest::Error::is_decode) otherwise: the whole body arrived but is not valid JSON (or charset) | Permanent |
+/// | anything else (`is_upgrade()`, ...) | Unknown |
+///
+/// A `reqwest::Error` never carries a Retry-After hint
+/// ([`retry_after`](Classify::retry_after) is `None`): `reqwest` drops the
+/// headers when it makes an error of a status. Use [`error_for_status`] and
+/// [`HttpError`] for that.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{Classify, ErrorKind};
+/// let client = reqwest::Client::builder().no_proxy().build().unwrap();
+///
+/// // nothing listens on this port: the connection is refused
+/// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+/// let refused = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::Connect);
+///
+/// let bad_url = client.get("http://[::1").send().await.unwrap_err();
+/// assert_eq!(bad_url.kind(), ErrorKind::Permanent);
+/// # }
+/// ```
+impl Classify for ::reqwest::Error {
+    fn kind(&self) -> ErrorKind {
+        classify_reqwest(self)
+    }
+}
+
+fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
+    if e.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if e.is_connect() {
+        return ErrorKind::Connect;
+    }
+    if let Some(status) = e.status() {
+        return classify_status(status.as_u16());
+    }
+    if e.is_builder() || e.is_redirect() {
+        return ErrorKind::Permanent;
+    }
+    let mut body_error_inside = false;
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            let kind = classify_io(io.kind());
+            if kind != ErrorKind::Unknown {
+                return kind;
+            }
+        }
+        if let Some(inner) = err.downcast_ref::<::reqwest::Error>() {
+            body_error_inside |= inner.is_body() || inner.is_request();
+        }
+        source = err.source();
+    }
+    if e.is_request() || e.is_body() || (e.is_decode() && body_error_inside) {
+        ErrorKind::Connect
+    } else if e.is_decode() {
+        ErrorKind::Permanent
+    } else {
+        ErrorKind::Unknown
+    }
+}
+
+/// A response with a 4xx or 5xx status, as an error: its status, the wait its
+/// `Retry-After` header asked for, its URL, and the start of its body.
+///
+/// Its [`Classify::kind`] is its status code's ([`classify_status`]: 429
+/// RateLimited, 408 Timeout, 500/502/503/504 Unavailable, other 4xx and 5xx
+/// Permanent) and its [`Classify::retry_after`] the header's wait, so a policy
+/// retrying `RateLimited` waits what the server asked for, capped by the
+/// policy's [`RetryAfter`](crate::RetryAfter).
+///
+/// Made by [`error_for_status`] (async `reqwest`), or by [`HttpError::from_head`]
+/// from any status and headers (`reqwest::blocking`, another client):
+///
+/// ```
+/// use std::time::Duration;
+/// use reqwest::{header::{HeaderMap, RETRY_AFTER}, StatusCode};
+/// use retry_runtime::{reqwest::HttpError, Classify, ErrorKind};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(RETRY_AFTER, "5".parse().unwrap());
+/// let e = HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &headers)
+///     .with_url("http://127.0.0.1:8080/api".parse().unwrap())
+///     .with_body("slow down");
+/// assert_eq!(e.kind(), ErrorKind::RateLimited);
+/// assert_eq!(e.retry_after(), Some(Duration::from_secs(5)));
+/// assert_eq!(
+///     e.to_string(),
+///     "HTTP 429 Too Many Requests from http://127.0.0.1:8080/api (Retry-After: 5s): slow down"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpError(Box<Inner>);
+
+/// Boxed so that `Result<T, HttpError>` (and a user's error enum holding
+/// one) stays small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    url: Option<Url>,
+    body: String,
+}
+
+impl HttpError {
+    /// An error for `status`, its wait read from the `Retry-After` header in
+    /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
+    /// now). No URL, an empty body. Does not check that `status` is an error.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::NOT_FOUND, &HeaderMap::new());
+    /// assert_eq!((e.status(), e.retry_after()), (StatusCode::NOT_FOUND, None));
+    /// ```
+    pub fn from_head(status: StatusCode, headers: &HeaderMap) -> HttpError {
+        HttpError(Box::new(Inner {
+            status,
+            retry_after: retry_after_header(headers, SystemTime::now()),
+            url: None,
+            body: String::new(),
+        }))
+    }
+
+    /// With the URL that answered.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::GONE, &HeaderMap::new())
+    ///     .with_url("http://127.0.0.1/x".parse().unwrap());
+    /// assert_eq!(e.url().unwrap().path(), "/x");
+    /// ```
+    pub fn with_url(mut self, url: Url) -> HttpError {
+        self.0.url = Some(url);
+        self
+    }
+
+    /// With (the start of) the response's body, for the error's message.
+    /// Kept as given; [`error_for_status`] passes at most
+    /// [`BODY_SNIPPET_LIMIT`] bytes.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::BAD_REQUEST, &HeaderMap::new())
+    ///     .with_body("missing field `id`");
+    /// assert_eq!(e.body(), "missing field `id`");
+    /// ```
+    pub fn with_body(mut self, body: impl Into<String>) -> HttpError {
+        self.0.body = body.into();
+        self
+    }
+
+    /// With the wait the server asked for, replacing the one read from the
+    /// headers (for a client that reports it some other way).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new())
+    ///     .with_retry_after(Some(Duration::from_secs(2)));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> HttpError {
+        self.0.retry_after = wait;
+        self
+    }
+
+    /// The response's status.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::UNAUTHORIZED, &HeaderMap::new());
+    /// assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The wait the server asked for in its `Retry-After` header, measured
+    /// when the response arrived; `None` without (or with an unreadable) header.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new());
+    /// assert_eq!(e.retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// The URL that answered, when known.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// assert!(retry_runtime::reqwest::HttpError::from_head(StatusCode::GONE, &HeaderMap::new()).url().is_none());
+    /// ```
+    pub fn url(&self) -> Option<&Url> {
+        self.0.url.as_ref()
+    }
+
+    /// The start of the response's body (lossy UTF-8), possibly empty.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// assert_eq!(retry_runtime::reqwest::HttpError::from_head(StatusCode::GONE, &HeaderMap::new()).body(), "");
+    /// ```
+    pub fn body(&self) -> &str {
+        &self.0.body
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.0.status)?;
+        if let Some(url) = &self.0.url {
+            write!(f, " from {url}")?;
+        }
+        if let Some(wait) = self.0.retry_after {
+            write!(f, " (Retry-After: {wait:?})")?;
+        }
+        let body = self.0.body.trim();
+        if !body.is_empty() {
+            write!(f, ": {body}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for HttpError {}
+
+/// Kind by status code ([`classify_status`]); Retry-After from the header.
+///
+/// ```
+/// use reqwest::{header::HeaderMap, StatusCode};
+/// use retry_runtime::{reqwest::HttpError, Classify, ErrorKind};
+/// let kind = |s| Classify::kind(&HttpError::from_head(s, &HeaderMap::new()));
+/// assert_eq!(kind(StatusCode::SERVICE_UNAVAILABLE), ErrorKind::Unavailable);
+/// assert_eq!(kind(StatusCode::TOO_MANY_REQUESTS), ErrorKind::RateLimited);
+/// assert_eq!(kind(StatusCode::NOT_FOUND), ErrorKind::Permanent);
+/// ```
+impl Classify for HttpError {
+    fn kind(&self) -> ErrorKind {
+        classify_status(self.0.status.as_u16())
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+}
+
+/// The response itself when its status is not a 4xx or 5xx; otherwise an
+/// [`HttpError`] with its status, its `Retry-After` wait, its URL, and up to
+/// [`BODY_SNIPPET_LIMIT`] bytes of its body (a body that fails to arrive is
+/// left out, it does not turn the error into another one).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+/// use retry_runtime::{reqwest::error_for_status, Classify, ErrorKind};
+///
+/// // a one-shot server that answers 429 with Retry-After: 7
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let url = format!("http://{}/api", listener.local_addr().unwrap());
+/// std::thread::spawn(move || {
+///     let (mut conn, _) = listener.accept().unwrap();
+///     let _ = conn.read(&mut [0; 4096]);
+///     let reply = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 9\r\n\r\nslow down";
+///     conn.write_all(reply.as_bytes()).unwrap();
+/// });
+///
+/// let client = reqwest::Client::builder().no_proxy().build().unwrap();
+/// let resp = client.get(&url).send().await.unwrap(); // a 429 is not an error to reqwest
+/// let err = error_for_status(resp).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::RateLimited);
+/// assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+/// assert_eq!(err.body(), "slow down");
+/// # }
+/// ```
+///
+/// A complete example with an error enum is in the [module docs](self).
+pub async fn error_for_status(resp: Response) -> Result<Response, HttpError> {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(resp);
+    }
+    let error = HttpError::from_head(status, resp.headers()).with_url(resp.url().clone());
+    let body = read_snippet(resp).await;
+    Err(error.with_body(body))
+}
+
+async fn read_snippet(mut resp: Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < BODY_SNIPPET_LIMIT {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    buf.truncate(BODY_SNIPPET_LIMIT);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// [`error_for_status`] as a method of `reqwest::Response`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use retry_runtime::reqwest::ResponseExt;
+/// let resp = reqwest::get("http://127.0.0.1:8080/clip/7").await?.error_for_status_retry().await?;
+/// let bytes = resp.bytes().await?;
+/// # let _ = bytes; Ok(()) }
+/// ```
+pub trait ResponseExt: Sized {
+    /// See [`error_for_status`].
+    fn error_for_status_retry(self) -> impl Future<Output = Result<Self, HttpError>> + Send;
+}
+
+impl ResponseExt for Response {
+    fn error_for_status_retry(self) -> impl Future<Output = Result<Self, HttpError>> + Send {
+        error_for_status(self)
+    }
+}
+
+/// The wait asked for by the `Retry-After` header in `headers`, if any; see
+/// [`parse_retry_after`].
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use reqwest::header::{HeaderMap, RETRY_AFTER};
+/// let mut h = HeaderMap::new();
+/// assert_eq!(retry_runtime::reqwest::retry_after_header(&h, SystemTime::now()), None);
+/// h.insert(RETRY_AFTER, "2".parse().unwrap());
+/// assert_eq!(retry_runtime::reqwest::retry_after_header(&h, SystemTime::now()), Some(Duration::from_secs(2)));
+/// ```
+pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| parse_retry_after(v, now))
+}
+
+/// Parse a `Retry-After` value (RFC 9110 §10.2.3): either delay-seconds
+/// (`120`) or an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`; the obsolete
+/// RFC 850 and asctime forms are read too), the latter taken relative to
+/// `now` (pass `SystemTime::now()`).
+///
+/// - A date in the past (or `now` itself) is a wait of zero, never negative.
+/// - Surrounding whitespace is ignored. A value that is neither form
+///   (negative, fractional, empty, not UTF-8, a number too large for `u64`)
+///   is `None`: no hint, so the policy's backoff applies.
+///
+/// Takes a `&HeaderValue`, a `&str` or bytes.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use retry_runtime::reqwest::parse_retry_after;
+///
+/// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+/// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO)); // past
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// let header = reqwest::header::HeaderValue::from_static("3");
+/// assert_eq!(parse_retry_after(&header, now), Some(Duration::from_secs(3)));
+/// ```
+pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Duration> {
+    let text = core::str::from_utf8(value.as_ref()).ok()?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    /// Wed, 21 Oct 2015 07:28:00 GMT
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_445_412_480)
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn delay_seconds() {
+        assert_eq!(parse_retry_after("0", now()), Some(s(0)));
+        assert_eq!(parse_retry_after("1", now()), Some(s(1)));
+        assert_eq!(parse_retry_after(" 42 \t", now()), Some(s(42)));
+        assert_eq!(parse_retry_after("0003", now()), Some(s(3)));
+        assert_eq!(parse_retry_after(b"7", now()), Some(s(7)));
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now()),
+            Some(s(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn http_date_forms() {
+        // IMF-fixdate, then the obsolete RFC 850 and asctime forms
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now()),
+            Some(s(5))
+        );
+        assert_eq!(
+            parse_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", now()),
+            Some(s(60))
+        );
+        assert_eq!(
+            parse_retry_after("Wed Oct 21 08:28:00 2015", now()),
+            Some(s(3600))
+        );
+        // relative to `now`, to the nanosecond
+        let later = now() + Duration::from_millis(300);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:01 GMT", later),
+            Some(Duration::from_millis(700))
+        );
+    }
+
+    #[test]
+    fn past_and_present_dates_are_zero() {
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
+        let a_bit_later = now() + Duration::from_millis(10);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", a_bit_later),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        for v in [
+            "",
+            "   ",
+            "-5",
+            "+5",
+            "1.5",
+            "5s",
+            "soon",
+            "18446744073709551616", // u64::MAX + 1
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Oct 2015 07:28:00",
+            "2015-10-21T07:28:00Z",
+        ] {
+            assert_eq!(parse_retry_after(v, now()), None, "{v:?}");
+        }
+        assert_eq!(parse_retry_after([0xff, 0xfe], now()), None);
+    }
+
+    #[test]
+    fn header_map_lookup() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after_header(&h, now()), None);
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:10 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after_header(&h, now()), Some(s(10)));
+        h.insert(RETRY_AFTER, "later".parse().unwrap());
+        assert_eq!(retry_after_header(&h, now()), None);
+    }
+
+    #[test]
+    fn http_error_classifies_by_status_and_carries_the_hint() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "4".parse().unwrap());
+        let cases = [
+            (429, ErrorKind::RateLimited),
+            (408, ErrorKind::Timeout),
+            (503, ErrorKind::Unavailable),
+            (500, ErrorKind::Unavailable),
+            (401, ErrorKind::Permanent),
+            (404, ErrorKind::Permanent),
+            (501, ErrorKind::Permanent),
+        ];
+        for (code, kind) in cases {
+            let e = HttpError::from_head(StatusCode::from_u16(code).unwrap(), &h);
+            assert_eq!(Classify::kind(&e), kind, "{code}");
+            assert_eq!(Classify::retry_after(&e), Some(s(4)), "{code}");
+        }
+    }
+
+    #[test]
+    fn http_error_is_one_pointer() {
+        assert_eq!(
+            core::mem::size_of::<HttpError>(),
+            core::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn http_error_display() {
+        let e = HttpError::from_head(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new());
+        assert_eq!(e.to_string(), "HTTP 503 Service Unavailable");
+        let e = e
+            .with_url("http://127.0.0.1:1/clip/7".parse().unwrap())
+            .with_body("  down for maintenance\n");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 503 Service Unavailable from http://127.0.0.1:1/clip/7: down for maintenance"
+        );
+    }
+
+    #[test]
+    fn builder_errors_are_permanent() {
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client.get("not a url").build().unwrap_err();
+        assert!(e.is_builder());
+        assert_eq!(Classify::kind(&e), ErrorKind::Permanent);
+        assert_eq!(Classify::retry_after(&e), None);
+    }
+
+    #[tokio::test]
+    async fn refused_is_connect() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
+    }
+}

@@ -1,0 +1,320 @@
+//! `#[retry]` on every shape of function: receivers, generics, lifetimes,
+//! `impl Trait`, trait impls (native async and `#[async_trait]`), attributes
+//! kept, `return`/`?` inside the body, and `Send` futures.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use retry_runtime::{retry, Classify, ErrorKind};
+
+#[derive(Debug, PartialEq, Eq, Clone)]
+enum Error {
+    Flaky(u32),
+    Parse(String),
+    Gone,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Flaky(_) => ErrorKind::Unavailable,
+            Error::Parse(_) | Error::Gone => ErrorKind::Permanent,
+        }
+    }
+}
+
+impl From<std::num::ParseIntError> for Error {
+    fn from(e: std::num::ParseIntError) -> Self {
+        Error::Parse(e.to_string())
+    }
+}
+
+/// Fails with `Flaky` until it has been called `fail` times.
+struct Service {
+    calls: AtomicU32,
+    fail: u32,
+    log: Vec<u32>,
+}
+
+impl Service {
+    fn new(fail: u32) -> Service {
+        Service {
+            calls: AtomicU32::new(0),
+            fail,
+            log: Vec::new(),
+        }
+    }
+
+    fn hit(&self) -> Result<u32, Error> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n <= self.fail {
+            Err(Error::Flaky(n))
+        } else {
+            Ok(n)
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    #[retry(attempts = 5, backoff = "none")]
+    fn by_ref(&self) -> Result<u32, Error> {
+        self.hit()
+    }
+
+    #[retry(attempts = 5, backoff = "none")]
+    fn by_mut(&mut self) -> Result<usize, Error> {
+        let n = self.hit()?;
+        self.log.push(n);
+        Ok(self.log.len())
+    }
+
+    #[retry(attempts = 5, backoff = "none")]
+    async fn by_mut_async(&mut self) -> Result<usize, Error> {
+        let n = self.hit()?;
+        self.log.push(n);
+        Ok(self.log.len())
+    }
+
+    #[retry(attempts = 5, backoff = "none")]
+    async fn by_arc(self: Arc<Self>) -> Result<u32, Error> {
+        self.hit()
+    }
+}
+
+#[test]
+fn receivers_sync() {
+    let s = Service::new(2);
+    assert_eq!(s.by_ref(), Ok(3));
+    assert_eq!(s.calls(), 3);
+    let mut s = Service::new(2);
+    // ? ended the first two attempts before the push: only the third pushed
+    assert_eq!(s.by_mut(), Ok(1));
+    assert_eq!(s.log, [3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn receivers_async() {
+    let mut s = Service::new(1);
+    assert_eq!(s.by_mut_async().await, Ok(1));
+    assert_eq!(s.log, [2]);
+    let s = Arc::new(Service::new(3));
+    assert_eq!(Arc::clone(&s).by_arc().await, Ok(4));
+    assert_eq!(s.calls(), 4);
+}
+
+// ---------- return and ? end the attempt, not the function ----------
+
+thread_local!(static N: Cell<u32> = const { Cell::new(0) });
+
+fn bump() -> u32 {
+    N.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
+}
+
+#[retry(attempts = 4, backoff = "none")]
+fn early_return_and_question_mark(input: &str) -> Result<u32, Error> {
+    let n = bump();
+    if n == 1 {
+        return Err(Error::Flaky(n)); // ends attempt 1
+    }
+    if n == 2 {
+        "not a number".parse::<u32>()?; // ends attempt 2, converted by From
+    }
+    let parsed: u32 = input.parse()?;
+    Ok(parsed + n)
+}
+
+#[test]
+fn return_and_question_mark_end_the_attempt() {
+    N.with(|n| n.set(0));
+    assert_eq!(early_return_and_question_mark("10"), Ok(13));
+    assert_eq!(N.with(Cell::get), 3);
+}
+
+// ---------- generics, lifetimes, where clauses, impl Trait ----------
+
+#[retry(attempts = 3, backoff = "none")]
+fn generic<'a, T, F>(items: &'a [T], pick: F, svc: &Service) -> Result<&'a T, Error>
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn(&[T]) -> usize,
+{
+    svc.hit()?;
+    items.get(pick(items)).ok_or(Error::Gone)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn impl_trait_args(
+    prefix: impl AsRef<str>,
+    svc: &Service,
+) -> Result<impl std::fmt::Display, Error> {
+    let n = svc.hit()?;
+    Ok(format!("{}-{n}", prefix.as_ref()))
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn io_alias(svc: &Service) -> std::io::Result<u32> {
+    svc.hit().map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+#[test]
+fn generics_lifetimes_where_clauses() {
+    let svc = Service::new(2);
+    let items = ["a", "b", "c"];
+    assert_eq!(generic(&items, |xs| xs.len() - 1, &svc), Ok(&"c"));
+    assert_eq!(svc.calls(), 3);
+    let svc = Service::new(1);
+    assert_eq!(io_alias(&svc).unwrap(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn impl_trait_in_argument_and_return_position() {
+    let svc = Service::new(1);
+    let out = impl_trait_args(String::from("clip"), &svc).await.unwrap();
+    assert_eq!(out.to_string(), "clip-2");
+}
+
+// ---------- &mut T arguments are re-borrowed per attempt ----------
+
+#[retry(attempts = 3, backoff = "none")]
+async fn fill(buf: &mut Vec<u32>, svc: &Service) -> Result<usize, Error> {
+    buf.push(0);
+    svc.hit()?;
+    Ok(buf.len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn mut_ref_argument_async() {
+    let svc = Service::new(2);
+    let mut buf = Vec::new();
+    assert_eq!(fill(&mut buf, &svc).await, Ok(3));
+}
+
+// ---------- trait impls ----------
+
+trait Fetch {
+    fn fetch(&self, key: u32) -> Result<u32, Error>;
+    async fn fetch_async(&self, key: u32) -> Result<u32, Error>;
+}
+
+impl Fetch for Service {
+    #[retry(attempts = 3, backoff = "none", retry_on = Unavailable)]
+    fn fetch(&self, key: u32) -> Result<u32, Error> {
+        Ok(self.hit()? + key)
+    }
+
+    #[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Unavailable)]
+    async fn fetch_async(&self, key: u32) -> Result<u32, Error> {
+        Ok(self.hit()? * key)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn trait_impl_methods_sync_and_native_async() {
+    let svc = Service::new(2);
+    assert_eq!(svc.fetch(10), Ok(13));
+    let svc = Service::new(1);
+    let start = tokio::time::Instant::now();
+    assert_eq!(svc.fetch_async(10).await, Ok(20));
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(1));
+}
+
+// ---------- #[async_trait]: it goes on the impl, #[retry] on the method ----------
+
+#[async_trait::async_trait]
+trait Store {
+    async fn get(&self, key: &str) -> Result<String, Error>;
+    async fn put(&mut self, value: u32) -> Result<usize, Error>;
+}
+
+#[async_trait::async_trait]
+impl Store for Service {
+    #[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Unavailable, timeout = "5s")]
+    async fn get(&self, key: &str) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}"))
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    async fn put(&mut self, value: u32) -> Result<usize, Error> {
+        self.hit()?;
+        self.log.push(value);
+        Ok(self.log.len())
+    }
+}
+
+impl From<retry_runtime::AttemptTimeout> for Error {
+    fn from(_: retry_runtime::AttemptTimeout) -> Self {
+        Error::Flaky(0)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_trait_methods() {
+    let mut svc = Service::new(2);
+    let start = tokio::time::Instant::now();
+    assert_eq!(svc.get("k").await, Ok("k=3".to_string()));
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(2));
+    let dynamic: &mut dyn Store = &mut svc;
+    assert_eq!(dynamic.put(7).await, Ok(1));
+    assert_eq!(svc.log, [7]);
+    let gone = Service::new(0);
+    let boxed: Box<dyn Store + Send + Sync> = Box::new(gone);
+    assert!(boxed.get("x").await.is_ok());
+}
+
+// ---------- attributes and visibility are kept ----------
+
+mod api {
+    use super::*;
+
+    /// Documented, must_use, public: all kept by the attribute.
+    #[must_use = "the clip may have failed"]
+    #[retry(attempts = 2, backoff = "none")]
+    #[inline]
+    pub fn kept(svc: &Service) -> Result<u32, Error> {
+        svc.hit()
+    }
+}
+
+#[test]
+fn attributes_and_visibility_are_kept() {
+    let svc = Service::new(1);
+    let r = api::kept(&svc); // callable from outside `api`: still `pub`
+    assert_eq!(r, Ok(2));
+}
+
+// ---------- the future is Send whenever the body's is ----------
+
+fn assert_send<T: Send>(t: T) -> T {
+    t
+}
+
+#[retry(preset = "webhook")]
+async fn send_body(svc: Arc<Service>, key: &str) -> Result<String, Error> {
+    let n = svc.hit()?;
+    tokio::task::yield_now().await;
+    Ok(format!("{key}{n}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
+    let svc = Arc::new(Service::new(0));
+    let fut = assert_send(send_body(Arc::clone(&svc), "k"));
+    let handle = tokio::spawn(async move { fut.await });
+    assert_eq!(handle.await.unwrap(), Ok("k1".to_string()));
+    let mut svc2 = Service::new(0);
+    let _ = assert_send(svc2.by_mut_async());
+    let _ = assert_send(Arc::new(Service::new(0)).by_arc());
+}

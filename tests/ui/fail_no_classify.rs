@@ -1,0 +1,22 @@
+use retry_runtime::retry;
+
+#[derive(Debug)]
+struct ClipError;
+
+impl std::fmt::Display for ClipError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("clip error")
+    }
+}
+
+#[retry(attempts = 3, retry_on = Timeout | Connect)]
+fn download() -> Result<(), ClipError> {
+    Err(ClipError)
+}
+
+fn main() {}
+
+#[retry(preset = "webhook")]
+fn send() -> Result<(), ClipError> {
+    Err(ClipError)
+}

@@ -1,0 +1,6 @@
+use retry_runtime::retry;
+
+#[retry(attempts = 3)]
+fn fire_and_forget() {}
+
+fn main() {}

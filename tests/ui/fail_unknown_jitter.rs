@@ -1,0 +1,8 @@
+use retry_runtime::retry;
+
+#[retry(jitter = "fuel")]
+fn f() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}
