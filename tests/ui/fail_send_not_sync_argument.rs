@@ -1,0 +1,18 @@
+// Each attempt borrows the arguments (so `&mut self` and `&mut T` work across
+// attempts); a by-value argument that is `Send` but not `Sync` is therefore
+// borrowed across an await, and the future is not `Send`. Take it by `&mut`
+// or wrap it in a `Mutex` to spawn the call. (README: "Arguments and attempts")
+use retry_runtime::retry;
+use std::cell::Cell;
+
+#[retry(attempts = 3, backoff = "none")]
+async fn count(counter: Cell<u32>) -> Result<u32, String> {
+    tokio::task::yield_now().await;
+    Ok(counter.get())
+}
+
+fn assert_send<T: Send>(_: T) {}
+
+fn main() {
+    assert_send(count(Cell::new(0)));
+}
