@@ -2,9 +2,9 @@
 //! `#[derive(Classify)]`. Depend on `retry-runtime`, which re-exports them
 //! and documents them.
 //!
-//! Stages: [`args`] parses the attribute into typed values with their spans,
-//! [`validate`] checks them against each other and the function (collecting
-//! every error), [`expand`] writes the retry loop. [`dsl`] is the plain
+//! Stages: `args` parses the attribute into typed values with their spans,
+//! `validate` checks them against each other and the function (collecting
+//! every error), `expand` writes the retry loop. `dsl` is the plain
 //! parser for the backoff/duration strings.
 
 mod args;

@@ -75,6 +75,185 @@ pub use timeout::{timeout, AttemptTimeout};
 #[doc(hidden)]
 pub mod __private;
 
+/// Retry a function according to a policy: `#[retry(key = value, ...)]`.
+///
+/// Works on sync and async functions, free functions and methods (inherent
+/// and trait impls, `#[async_trait]` impls too). Every key is optional;
+/// `#[retry]` alone retries every error 3 times, waiting 1s then 2s
+/// (exponential 1s..10s). A wrong configuration is a compile error that
+/// points at the token at fault.
+///
+/// ```
+/// use retry_runtime::{retry, Classify};
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// enum ClipError {
+///     #[error("timed out")] #[classify(Timeout)] Timeout,
+///     #[error("refused")] #[classify(Connect)] Refused,
+///     #[error("not found")] #[classify(Permanent)] NotFound,
+/// }
+///
+/// #[retry(attempts = 3, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
+/// async fn download_clip(id: &str) -> Result<String, ClipError> {
+///     # if id == "404" { return Err(ClipError::NotFound) }
+///     Ok(format!("/clips/{id}.mp4")) // the real download goes here
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// assert_eq!(download_clip("7").await.unwrap(), "/clips/7.mp4");
+/// assert!(download_clip("404").await.is_err()); // Permanent: one call, no wait
+/// # }
+/// ```
+///
+/// # Keys
+///
+/// | key | value | meaning |
+/// |---|---|---|
+/// | `attempts` | `3` | total calls, the first included (3 = one call and up to two retries); at least 1 |
+/// | `backoff` | `"exp(1s, 4s)"`, `"exp(30s, 8m, x4)"`, `"fixed(500ms)"`, `"linear(1s, 10s)"`, `"fib(1s, 30s)"`, `"none"` | the waits: exponential (first, cap, factor, default x2), fixed, linear (start = step, cap), fibonacci, none. Durations: `ms`, `s`, `m`, `h`, decimals (`0.5s`) |
+/// | `jitter` | `"none"`, `"full"`, `"equal"`, `"decorrelated"`, `"+1s"`, `"+25%"` | randomize the waits (see [`Jitter`]) |
+/// | `retry_on` | `Timeout \| Connect` | retry only these [`ErrorKind`]s; the error type implements [`Classify`] |
+/// | `retry_if` | `path::to::pred` | retry the errors for which `fn(&E) -> bool` says so |
+/// | `retry_if_ok` | `path::to::pred` | retry an `Ok` value for which `fn(&T) -> bool` says so (an empty answer); on exhaustion the last `Ok` is returned |
+/// | `max_elapsed` | `"2m"` | give up rather than start a retry at or after this long since the first call |
+/// | `timeout` | `"10s"` | per attempt, async only; the error type implements `From<`[`AttemptTimeout`]`>`, which classifies as `Timeout` |
+/// | `preset` | `"webhook"` | start from a [preset](presets); other keys override it |
+/// | `policy` | `EXPR` | start from your own [`Policy`] (a `const`, or one chosen at run time, e.g. `self.policy`); other keys override it |
+/// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
+/// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
+/// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
+/// | `clone` | `body` or `[body, headers]` | clone these by-value arguments for each attempt (see below) |
+/// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
+///
+/// `preset` and `policy` cannot be combined, nor `retry_on` and `retry_if`;
+/// without either, every error is retried (presets retry the transient kinds).
+///
+/// # What it expands to, roughly
+///
+/// ```text
+/// async fn download_clip(id: &str) -> Result<String, ClipError> {
+///     let policy = &const { Policy::new().attempts(3).backoff(..).retry_on(..).named("download_clip") };
+///     let mut run = Run::new(policy);
+///     loop {
+///         let result = async { /* your body: `return` and `?` end this attempt */ }.await;
+///         let wait = match &result {
+///             Ok(_) => { run.succeeded(); return result }        // INFO if it took retries
+///             Err(e) => match run.failed(e) {                    // WARN "retrying ..." or give up
+///                 Decision::Retry(wait) => wait,
+///                 Decision::GiveUp(_) => return result,          // the last error, unchanged
+///             },
+///         };
+///         sleep(wait).await;                                     // tokio's timer; sync fns use thread::sleep
+///     }
+/// }
+/// ```
+/// No heap allocation, no boxed future; the error is dropped before the sleep
+/// so the future stays `Send`. A zero wait does not sleep at all.
+///
+/// # Arguments and attempts
+///
+/// Each attempt borrows the function's arguments, so `&self`, `&mut self`,
+/// `&mut T` and by-value arguments the body only reads just work. A by-value
+/// argument that the body *moves* is gone after the first attempt: the
+/// compiler reports "use of moved value ... in previous iteration of loop".
+/// Say `clone = name` to give each attempt its own clone:
+///
+/// ```
+/// use retry_runtime::retry;
+/// #[derive(Clone)]
+/// struct Payload(String);
+/// fn post(p: Payload) -> Result<usize, std::io::Error> { Ok(p.0.len()) }
+///
+/// #[retry(preset = "webhook", clone = body)]
+/// fn send_webhook(body: Payload) -> Result<usize, std::io::Error> {
+///     post(body)
+/// }
+/// assert_eq!(send_webhook(Payload("{}".into())).unwrap(), 2);
+/// ```
+///
+/// Because attempts borrow, a by-value argument that is `Send` but not `Sync`
+/// (a `Cell`) makes the async function's future non-`Send`: pass it by `&mut`.
+///
+/// # Policies chosen at run time
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{retry, Backoff, Policy, RetryOn, KindSet, presets};
+///
+/// const GROK: Policy<RetryOn> = Policy::new()
+///     .attempts(2)
+///     .backoff(Backoff::fixed(Duration::from_millis(500)))
+///     .retry_on(KindSet::TRANSIENT);
+///
+/// struct Provider { policy: Policy<RetryOn> }
+///
+/// impl Provider {
+///     #[retry(policy = self.policy)]
+///     async fn ask(&self, prompt: &str) -> Result<String, std::io::Error> {
+///         Ok(prompt.to_uppercase())
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let grok = Provider { policy: GROK };
+/// let claude = Provider { policy: presets::AI_PROVIDER };
+/// assert_eq!(grok.ask("hi").await.unwrap(), "HI");
+/// # let _ = claude;
+/// # }
+/// ```
+///
+/// # With `#[async_trait]`
+///
+/// Put `#[async_trait]` on the impl block and `#[retry]` on the method; the
+/// attribute recognizes the boxed future `#[async_trait]` produces and retries
+/// inside it. (Native `async fn` in traits needs nothing special.)
+///
+/// # Testing
+///
+/// Under `tokio::time::pause()` (or `#[tokio::test(start_paused = true)]`)
+/// async retries do not really wait; [`testing::pause`] records every wait
+/// and makes sync waits virtual.
 #[cfg(feature = "macros")]
 #[doc(inline)]
-pub use retry_macros::{retry, Classify};
+pub use retry_macros::retry;
+
+/// Implement [`Classify`](trait@Classify) for an error enum or struct.
+///
+/// - `#[classify(Kind)]` on a variant (or on a struct): its [`ErrorKind`].
+/// - `#[classify(transparent)]` (or `source`): delegate to the single field's own `Classify`
+///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type).
+/// - `#[classify(Kind, retry_after = field)]`: the field (a `Duration` or `Option<Duration>`,
+///   named or a tuple index) is the server's requested wait.
+/// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated.
+/// - `#[classify(crate = "path")]` on the type: where the runtime is, if renamed.
+///
+/// Composes with `#[derive(thiserror::Error)]`.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// #[classify(default = Unknown)]
+/// enum ApiError {
+///     #[error("throttled")]
+///     #[classify(RateLimited, retry_after = wait)]
+///     Throttled { wait: Option<Duration> },
+///     #[error(transparent)]
+///     #[classify(transparent)]
+///     Io(#[from] std::io::Error),
+///     #[error("not found")]
+///     #[classify(Permanent)]
+///     NotFound,
+///     #[error("odd")]
+///     Odd,
+/// }
+///
+/// let t = ApiError::Throttled { wait: Some(Duration::from_secs(3)) };
+/// assert_eq!((Classify::kind(&t), t.retry_after()), (ErrorKind::RateLimited, Some(Duration::from_secs(3))));
+/// let io = ApiError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+/// assert_eq!(Classify::kind(&io), ErrorKind::Connect);
+/// assert_eq!(Classify::kind(&ApiError::Odd), ErrorKind::Unknown);
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use retry_macros::Classify;
