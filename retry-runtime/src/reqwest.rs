@@ -1,4 +1,4 @@
-//! [`reqwest`](::reqwest) support (feature `reqwest`): [`Classify`] for
+//! `reqwest` support (feature `reqwest`): [`Classify`] for
 //! `reqwest::Error`, and [`HttpError`], a non-success response turned into an
 //! error that carries the server's `Retry-After`.
 //!

@@ -54,10 +54,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
             policy,
             attempts: 0,
             previous: Duration::ZERO,
-            start: match policy.stop.max_elapsed {
-                Some(_) => Some(C::now()),
-                None => None,
-            },
+            start: policy.stop.max_elapsed.map(|_| C::now()),
             clock: PhantomData,
         }
     }
