@@ -61,7 +61,7 @@ const STRATEGIES: [Strategy; 5] = [
 /// What happens at a point of simulated time (nanoseconds).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    /// The client's read reaches the row; `sent` is when the client started.
+    /// The client's read reaches the row.
     ReadArrives { client: usize },
     /// The read's answer (the version seen) reaches the client, which sends its write.
     ReadAnswered { client: usize, version: u64 },
@@ -102,30 +102,45 @@ fn run_trial(strategy: Strategy, clients: usize, seed: u64) -> Trial {
         match event {
             Event::ReadArrives { client } => {
                 let version = row_version;
-                queue.push(Reverse((now + hop(&mut rng), Event::ReadAnswered { client, version })));
+                queue.push(Reverse((
+                    now + hop(&mut rng),
+                    Event::ReadAnswered { client, version },
+                )));
             }
             Event::ReadAnswered { client, version } => {
                 writes += 1;
-                queue.push(Reverse((now + hop(&mut rng), Event::WriteArrives { client, version })));
+                queue.push(Reverse((
+                    now + hop(&mut rng),
+                    Event::WriteArrives { client, version },
+                )));
             }
             Event::WriteArrives { client, version } => {
                 let ok = version == row_version;
                 if ok {
                     row_version += 1;
                 }
-                queue.push(Reverse((now + hop(&mut rng), Event::WriteAnswered { client, ok })));
+                queue.push(Reverse((
+                    now + hop(&mut rng),
+                    Event::WriteAnswered { client, ok },
+                )));
             }
-            Event::WriteAnswered { client, ok: true } => {
+            Event::WriteAnswered { ok: true, .. } => {
                 done += 1;
                 last = last.max(now);
             }
             Event::WriteAnswered { client, ok: false } => {
                 let base = strategy.backoff.delay(retries[client]);
-                let wait = strategy.jitter.apply(base, previous[client], &strategy.backoff, &mut rng);
+                let wait =
+                    strategy
+                        .jitter
+                        .apply(base, previous[client], &strategy.backoff, &mut rng);
                 retries[client] += 1;
                 previous[client] = wait;
                 let start = now + wait.as_nanos() as u64;
-                queue.push(Reverse((start + hop(&mut rng), Event::ReadArrives { client })));
+                queue.push(Reverse((
+                    start + hop(&mut rng),
+                    Event::ReadArrives { client },
+                )));
             }
         }
     }
@@ -183,7 +198,13 @@ mod tests {
     fn the_papers_shape_holds_at_100_clients() {
         let (exp_time, exp_writes) = mean(STRATEGIES[1], 100);
         let (full_time, full_writes) = mean(STRATEGIES[3], 100);
-        assert!(full_writes < exp_writes / 2.0, "full {full_writes} vs exponential {exp_writes}");
-        assert!(full_time < exp_time, "full {full_time}s vs exponential {exp_time}s");
+        assert!(
+            full_writes < exp_writes / 2.0,
+            "full {full_writes} vs exponential {exp_writes}"
+        );
+        assert!(
+            full_time < exp_time,
+            "full {full_time}s vs exponential {exp_time}s"
+        );
     }
 }

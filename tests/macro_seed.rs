@@ -23,12 +23,15 @@ enum ClipError {
     NotFound,
 }
 
+/// Builds the error of a failing call from its call number.
+type MakeError = fn(u32) -> ClipError;
+
 thread_local! {
-    static SCRIPT: RefCell<Vec<fn(u32) -> ClipError>> = const { RefCell::new(Vec::new()) };
+    static SCRIPT: RefCell<Vec<MakeError>> = const { RefCell::new(Vec::new()) };
     static CALLS: Cell<u32> = const { Cell::new(0) };
 }
 
-fn script(errors: Vec<fn(u32) -> ClipError>) {
+fn script(errors: Vec<MakeError>) {
     CALLS.with(|c| c.set(0));
     SCRIPT.with(|s| *s.borrow_mut() = errors);
 }

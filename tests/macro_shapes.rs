@@ -312,9 +312,9 @@ async fn send_body(svc: Arc<Service>, key: &str) -> Result<String, Error> {
 async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
     let svc = Arc::new(Service::new(0));
     let fut = assert_send(send_body(Arc::clone(&svc), "k"));
-    let handle = tokio::spawn(async move { fut.await });
+    let handle = tokio::spawn(fut);
     assert_eq!(handle.await.unwrap(), Ok("k1".to_string()));
     let mut svc2 = Service::new(0);
-    let _ = assert_send(svc2.by_mut_async());
-    let _ = assert_send(Arc::new(Service::new(0)).by_arc());
+    drop(assert_send(svc2.by_mut_async()));
+    drop(assert_send(Arc::new(Service::new(0)).by_arc()));
 }

@@ -3,13 +3,14 @@
 //!
 //! | when | level | message |
 //! |---|---|---|
-//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed: {error}; next attempt in {wait}` |
+//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
-//! | attempts or deadline exhausted | ERROR | `{operation} failed after {n} attempts ({reason}): {error}` |
-//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}: {error}` |
+//! | attempts or deadline exhausted | ERROR | `{operation} failed after {n} attempts ({reason})` |
+//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
 //!
 //! Every event carries the fields `operation`, `attempt`, `max_attempts`,
-//! `wait_ms` (before a sleep), `error` (its `Display`) and `error_kind`
+//! `wait_ms` (before a sleep), `error` (its `Display`; it is a field, not part
+//! of the message, so a log line shows it once) and `error_kind`
 //! (`unclassified` when the policy does not classify errors). With no
 //! subscriber interested, nothing is formatted and nothing is allocated.
 
@@ -120,11 +121,10 @@ pub(crate) fn log_retry(ev: &RetryEvent<'_>) {
         wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
         error = %ev.error,
         error_kind = kind_name(ev.kind),
-        "retrying {} after attempt {}/{} failed: {}; next attempt in {:?}",
+        "retrying {} after attempt {}/{} failed; next attempt in {:?}",
         ev.operation,
         ev.attempt,
         ev.max_attempts,
-        ev.error,
         ev.wait,
     );
 }
@@ -137,10 +137,9 @@ pub(crate) fn log_give_up(ev: &GiveUpEvent<'_>) {
             max_attempts = ev.max_attempts,
             error = %ev.error,
             error_kind = kind_name(ev.kind),
-            "{} failed with a non-retriable error on attempt {}: {}",
+            "{} failed with a non-retriable error on attempt {}",
             ev.operation,
             ev.attempts,
-            ev.error,
         );
     } else {
         tracing::error!(
@@ -150,11 +149,10 @@ pub(crate) fn log_give_up(ev: &GiveUpEvent<'_>) {
             error = %ev.error,
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
-            "{} failed after {} attempts ({}): {}",
+            "{} failed after {} attempts ({})",
             ev.operation,
             ev.attempts,
             ev.reason,
-            ev.error,
         );
     }
 }

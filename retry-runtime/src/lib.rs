@@ -115,7 +115,7 @@ pub mod __private;
 /// | `retry_on` | `Timeout \| Connect` | retry only these [`ErrorKind`]s; the error type implements [`Classify`] |
 /// | `retry_if` | `path::to::pred` | retry the errors for which `fn(&E) -> bool` says so |
 /// | `retry_if_ok` | `path::to::pred` | retry an `Ok` value for which `fn(&T) -> bool` says so (an empty answer); on exhaustion the last `Ok` is returned |
-/// | `max_elapsed` | `"2m"` | give up rather than start a retry at or after this long since the first call |
+/// | `max_elapsed` | `"2m"` | give up rather than start a retry at or after this long since the first call (the attempt limit, 3 by default, still applies: add `attempts = 100` for a deadline-driven loop) |
 /// | `timeout` | `"10s"` | per attempt, async only; the error type implements `From<`[`AttemptTimeout`]`>`, which classifies as `Timeout` |
 /// | `preset` | `"webhook"` | start from a [preset](presets); other keys override it |
 /// | `policy` | `EXPR` | start from your own [`Policy`] (a `const`, or one chosen at run time, e.g. `self.policy`); other keys override it |

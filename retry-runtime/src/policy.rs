@@ -101,6 +101,9 @@ impl<W: Copy> Policy<W> {
 
     /// Give up rather than start a retry at or after `limit` since the first call.
     ///
+    /// The attempt limit still applies (3 unless set): for a deadline alone,
+    /// also set `.attempts(u32::MAX)`.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let p = retry_runtime::Policy::new().max_elapsed(Duration::from_secs(120));
@@ -338,9 +341,11 @@ impl<W: Copy> Policy<W> {
 impl<W> Policy<W> {
     /// What to do after a failed attempt, as a pure function of the policy, the
     /// number of retries already made, and the error: [`Decision::Retry`] after
-    /// a wait, or [`Decision::GiveUp`]. The elapsed-time limit is not checked
-    /// (see [`decide_at`](Policy::decide_at)). Made for job queues that
-    /// persist `retry_count` and `next_retry_at` between runs.
+    /// a wait, or [`Decision::GiveUp`]. The `max_elapsed` limit is checked as
+    /// if no time had passed yet (so only a single wait that reaches it gives
+    /// up); pass the real elapsed time with [`decide_at`](Policy::decide_at).
+    /// Made for job queues that persist `retry_count` and `next_retry_at`
+    /// between runs.
     ///
     /// For decorrelated jitter, the previous wait is taken to be the
     /// un-jittered backoff of the previous retry.

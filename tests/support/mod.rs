@@ -130,7 +130,12 @@ impl<S: Subscriber> Layer<S> for Recorder {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut line = Line::default();
         event.record(&mut line);
-        let text = format!("{} {}{}", event.metadata().level(), line.message, line.fields);
+        let text = format!(
+            "{} {}{}",
+            event.metadata().level(),
+            line.message,
+            line.fields
+        );
         self.lines.lock().unwrap().push(text);
     }
 }

@@ -1,0 +1,178 @@
+//! The main demo: downloading camera clips with `#[retry]`, against a real
+//! HTTP server on 127.0.0.1 that this example starts itself.
+//!
+//! ```text
+//! cargo run --example clip_download
+//! ```
+//!
+//! 1. The camera is still booting: the first attempt is refused (Connect);
+//!    once up, it answers too slowly (Timeout); the third attempt succeeds
+//!    after waits of 1s and 2s, and the clip is written to a temp dir.
+//! 2. A clip that does not exist: 404 is Permanent, so it fails at once.
+//! 3. A clip that never arrives: "failed after 4 attempts", and the caller
+//!    carries on without it (`None`): graceful degradation.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use retry_runtime::reqwest::error_for_status;
+use retry_runtime::{retry, Classify, HttpError};
+use retry_workspace_tests::flaky::{refused_url, FlakyServer, Reply};
+
+/// How long the client waits for an answer before calling it a timeout.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// What downloading a clip can fail with; `Classify` comes from the inner errors.
+#[derive(Debug, thiserror::Error, Classify)]
+enum ClipError {
+    /// No usable answer: refused, timed out, connection dropped.
+    #[error("{}", with_causes(.0))]
+    #[classify(transparent)]
+    Http(#[from] reqwest::Error),
+    /// The camera answered 4xx or 5xx (404 is Permanent).
+    #[error(transparent)]
+    #[classify(transparent)]
+    Status(#[from] HttpError),
+    /// Writing the clip to disk failed.
+    #[error("could not save the clip: {0}")]
+    #[classify(Permanent)]
+    Save(#[from] std::io::Error),
+}
+
+/// reqwest's message ("error sending request") plus what caused it
+/// ("Connection refused", "operation timed out").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Where the camera answers right now (it moves while it boots).
+static CAMERA: Mutex<String> = Mutex::new(String::new());
+
+fn camera_url(path: &str) -> String {
+    let base = CAMERA.lock().map(|b| b.clone()).unwrap_or_default();
+    format!("{base}{path}")
+}
+
+/// One download: GET the clip, save it under `dir`.
+#[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
+async fn download_clip(
+    client: &reqwest::Client,
+    id: &str,
+    dir: &std::path::Path,
+) -> Result<PathBuf, ClipError> {
+    let resp = client
+        .get(camera_url(&format!("/clips/{id}")))
+        .send()
+        .await?;
+    let bytes = error_for_status(resp).await?.bytes().await?;
+    let path = dir.join(format!("{id}.mp4"));
+    std::fs::write(&path, &bytes)?;
+    Ok(path)
+}
+
+/// What the rest of the app calls: a clip, or `None` and a log line.
+async fn fetch_clip(client: &reqwest::Client, id: &str, dir: &std::path::Path) -> Option<PathBuf> {
+    match download_clip(client, id, dir).await {
+        Ok(path) => Some(path),
+        Err(e) => {
+            tracing::warn!("no clip for event {id} ({e}); the event is kept without a clip");
+            None
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .init();
+    demo().await
+}
+
+/// The whole story; `tests/examples_clip_download.rs` runs it too.
+pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(CLIENT_TIMEOUT)
+        .build()?;
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clips/7",
+        [
+            Reply::ok_body("clip seven").delayed(Duration::from_secs(2)),
+            Reply::ok_body("clip seven"),
+        ],
+    );
+    server.route("/clips/404", [Reply::status(404)]);
+    server.route("/clips/9", [Reply::delay(Duration::from_secs(5))]);
+
+    println!("\n== 1. camera booting: refused, then too slow, then the clip ==");
+    *CAMERA.lock().map_err(|_| "lock")? = refused_url("");
+    let base = server.url("");
+    let boot = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        if let Ok(mut camera) = CAMERA.lock() {
+            *camera = base; // the camera is up
+        }
+        tracing::info!("camera is up");
+    });
+    let start = Instant::now();
+    let path = fetch_clip(&client, "7", dir.path())
+        .await
+        .ok_or("clip 7 should arrive")?;
+    boot.await?;
+    println!(
+        "clip 7 saved to {} ({} bytes) after {:.1}s",
+        path.display(),
+        std::fs::metadata(&path)?.len(),
+        start.elapsed().as_secs_f64()
+    );
+    check(
+        server.hits("/clips/7") == 2,
+        "clip 7: one timed-out and one good request reach the camera",
+    )?;
+
+    println!("\n== 2. a clip that does not exist: 404 fails at once ==");
+    let start = Instant::now();
+    let missing = fetch_clip(&client, "404", dir.path()).await;
+    println!(
+        "clip 404: {missing:?} after {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    check(
+        missing.is_none() && server.hits("/clips/404") == 1,
+        "404: exactly one request",
+    )?;
+
+    println!("\n== 3. a clip that never arrives: 4 attempts, then None ==");
+    let start = Instant::now();
+    let never = fetch_clip(&client, "9", dir.path()).await;
+    println!(
+        "clip 9: {never:?} after {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    check(
+        never.is_none() && server.hits("/clips/9") == 4,
+        "clip 9: exactly 4 requests",
+    )?;
+    println!("\nall three stories went as expected");
+    Ok(())
+}
+
+fn check(ok: bool, what: &str) -> Result<(), Box<dyn std::error::Error>> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("unexpected: {what}").into())
+    }
+}

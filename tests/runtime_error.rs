@@ -1,0 +1,136 @@
+//! `RetryError`: its `Display`, its `source()` (the last error, whole), and
+//! that it travels through `?` into `Box<dyn Error + Send + Sync>`.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use retry_runtime::{testing, Backoff, Classify, ErrorKind, Policy, RetryError, StopReason};
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum UploadError {
+    #[error("connection reset (call {0})")]
+    Reset(u32),
+    #[error("bucket not found")]
+    NoBucket,
+}
+
+impl Classify for UploadError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            UploadError::Reset(_) => ErrorKind::Connect,
+            UploadError::NoBucket => ErrorKind::Permanent,
+        }
+    }
+}
+
+fn upload_policy() -> Policy<retry_runtime::RetryOn> {
+    Policy::new()
+        .attempts(3)
+        .backoff(Backoff::fixed(Duration::from_secs(2)))
+        .named("upload")
+        .retry_on(ErrorKind::Connect | ErrorKind::Timeout)
+}
+
+fn exhausted() -> RetryError<UploadError> {
+    let _paused = testing::pause();
+    let mut calls = 0;
+    upload_policy()
+        .retry_detailed(|| {
+            calls += 1;
+            Err::<(), _>(UploadError::Reset(calls))
+        })
+        .unwrap_err()
+}
+
+#[test]
+fn display_names_operation_attempts_reason_and_last_error() {
+    assert_eq!(
+        exhausted().to_string(),
+        "upload failed after 3 attempts (attempts exhausted): connection reset (call 3)"
+    );
+    let _paused = testing::pause();
+    let permanent = upload_policy()
+        .retry_detailed(|| Err::<(), _>(UploadError::NoBucket))
+        .unwrap_err();
+    assert_eq!(
+        permanent.to_string(),
+        "upload failed after 1 attempts (not retriable): bucket not found"
+    );
+    let deadline = upload_policy()
+        .max_elapsed(Duration::from_secs(3))
+        .retry_detailed(|| Err::<(), _>(UploadError::Reset(1)))
+        .unwrap_err();
+    assert_eq!(
+        deadline.to_string(),
+        "upload failed after 2 attempts (deadline reached): connection reset (call 1)"
+    );
+}
+
+#[test]
+fn source_is_the_last_error() {
+    let e = exhausted();
+    let source = e.source().expect("a RetryError has a source");
+    assert_eq!(source.to_string(), "connection reset (call 3)");
+    assert_eq!(
+        source.downcast_ref::<UploadError>(),
+        Some(&UploadError::Reset(3))
+    );
+    assert_eq!(e.last_error, UploadError::Reset(3));
+    assert_eq!(
+        (e.operation, e.attempts, e.reason),
+        ("upload", 3, StopReason::Attempts)
+    );
+    // the waits were virtual, but they count: 2s + 2s
+    assert!(e.elapsed >= Duration::from_secs(4), "{:?}", e.elapsed);
+    assert_eq!(e.into_inner(), UploadError::Reset(3));
+}
+
+/// An error with a cause of its own.
+#[derive(Debug, thiserror::Error)]
+#[error("upload step failed")]
+struct StepError(#[source] UploadError);
+
+#[test]
+fn the_source_chain_continues_below_the_last_error() {
+    let _paused = testing::pause();
+    let e = Policy::new()
+        .attempts(2)
+        .retry_detailed(|| Err::<(), _>(StepError(UploadError::Reset(9))))
+        .unwrap_err();
+    let step = e.source().unwrap();
+    assert_eq!(step.to_string(), "upload step failed");
+    assert!(step.is::<StepError>());
+    let below = step.source().unwrap();
+    assert_eq!(
+        below.downcast_ref::<UploadError>(),
+        Some(&UploadError::Reset(9))
+    );
+    assert!(below.source().is_none());
+}
+
+#[test]
+fn converts_with_question_mark_into_a_boxed_error() {
+    fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let _paused = testing::pause();
+        upload_policy().retry_detailed(|| Err::<(), _>(UploadError::NoBucket))?;
+        Ok(())
+    }
+    let e = run().unwrap_err();
+    let retry = e.downcast_ref::<RetryError<UploadError>>().unwrap();
+    assert_eq!(retry.reason, StopReason::Permanent);
+    assert_eq!(e.source().unwrap().to_string(), "bucket not found");
+}
+
+#[test]
+fn debug_shows_the_fields() {
+    let dbg = format!("{:?}", exhausted());
+    for part in [
+        "RetryError",
+        "upload",
+        "attempts: 3",
+        "Attempts",
+        "Reset(3)",
+    ] {
+        assert!(dbg.contains(part), "{part} missing from {dbg}");
+    }
+}

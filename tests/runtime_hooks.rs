@@ -1,0 +1,218 @@
+//! `before_sleep` and `on_give_up` callbacks: called with the right events,
+//! `before_sleep` once per wait (before it), `on_give_up` exactly once when
+//! the run gives up, neither on a first-try success, `on_give_up` never on
+//! a success.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use retry_runtime::{
+    kinds, testing, Backoff, Classify, ErrorKind, GiveUpEvent, Policy, RetryEvent, RetryOn,
+};
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+thread_local! {
+    /// What the callbacks saw on this thread (tests run on separate threads).
+    static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// tokio's clock when `before_sleep` ran (async tests).
+    static AT: RefCell<Vec<tokio::time::Instant>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_seen() -> Vec<String> {
+    SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()))
+}
+
+fn record_sleep(ev: &RetryEvent<'_>) {
+    let line = format!(
+        "sleep {} attempt {}/{} wait {:?} kind {:?}: {}",
+        ev.operation, ev.attempt, ev.max_attempts, ev.wait, ev.kind, ev.error
+    );
+    SEEN.with(|s| s.borrow_mut().push(line));
+}
+
+fn record_sleep_time(ev: &RetryEvent<'_>) {
+    record_sleep(ev);
+    AT.with(|a| a.borrow_mut().push(tokio::time::Instant::now()));
+}
+
+fn record_give_up(ev: &GiveUpEvent<'_>) {
+    let line = format!(
+        "give up {} after {}/{} ({:?}) kind {:?}: {}",
+        ev.operation, ev.attempts, ev.max_attempts, ev.reason, ev.kind, ev.error
+    );
+    SEEN.with(|s| s.borrow_mut().push(line));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum FeedError {
+    #[error("feed timed out")]
+    Timeout,
+    #[error("feed is gone")]
+    Gone,
+}
+
+impl Classify for FeedError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            FeedError::Timeout => ErrorKind::Timeout,
+            FeedError::Gone => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// Hooks are plain `fn`s, so a policy with hooks is still a `const`.
+const FEED: Policy<RetryOn> = Policy::new()
+    .attempts(4)
+    .backoff(Backoff::exponential(
+        Duration::from_secs(1),
+        Duration::from_secs(4),
+    ))
+    .named("feed")
+    .before_sleep(record_sleep)
+    .on_give_up(record_give_up)
+    .retry_on(kinds![Timeout | Connect])
+    .checked();
+
+/// Fails with `errors` in turn, then succeeds.
+fn script(errors: &[FeedError]) -> impl FnMut() -> Result<&'static str, FeedError> + '_ {
+    let mut calls = 0;
+    move || {
+        calls += 1;
+        match errors.get(calls - 1) {
+            Some(e) => Err(*e),
+            None => Ok("items"),
+        }
+    }
+}
+
+#[test]
+fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
+    let _paused = testing::pause();
+    take_seen();
+    let out = FEED.retry(script(&[FeedError::Timeout, FeedError::Timeout]));
+    assert_eq!(out, Ok("items"));
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+            "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
+        ]
+    );
+}
+
+#[test]
+fn first_try_success_calls_no_hook() {
+    let _paused = testing::pause();
+    take_seen();
+    assert_eq!(FEED.retry(script(&[])), Ok("items"));
+    assert!(take_seen().is_empty());
+}
+
+#[test]
+fn exhaustion_calls_on_give_up_exactly_once() {
+    let _paused = testing::pause();
+    take_seen();
+    let out = FEED.retry(script(&[FeedError::Timeout; 10]));
+    assert_eq!(out, Err(FeedError::Timeout));
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+            "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
+            "sleep feed attempt 3/4 wait 4s kind Some(Timeout): feed timed out",
+            "give up feed after 4/4 (Attempts) kind Some(Timeout): feed timed out",
+        ]
+    );
+}
+
+#[test]
+fn a_permanent_error_calls_on_give_up_once_and_before_sleep_never() {
+    let _paused = testing::pause();
+    take_seen();
+    let out = FEED.retry(script(&[FeedError::Timeout, FeedError::Gone]));
+    assert_eq!(out, Err(FeedError::Gone));
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+            "give up feed after 2/4 (Permanent) kind Some(Permanent): feed is gone",
+        ]
+    );
+}
+
+#[test]
+fn a_deadline_calls_on_give_up_once() {
+    let _paused = testing::pause();
+    take_seen();
+    let out = FEED
+        .max_elapsed(s(2))
+        .retry(script(&[FeedError::Timeout; 10]));
+    assert_eq!(out, Err(FeedError::Timeout));
+    // at ~0s + 1s < 2s: retry; at ~1s + 2s >= 2s: give up
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+            "give up feed after 2/4 (Deadline) kind Some(Timeout): feed timed out",
+        ]
+    );
+}
+
+#[test]
+fn unclassified_policies_report_no_kind() {
+    let _paused = testing::pause();
+    take_seen();
+    let policy = Policy::new()
+        .attempts(2)
+        .named("plain")
+        .before_sleep(record_sleep)
+        .on_give_up(record_give_up);
+    let out = policy.retry(|| Err::<(), _>("down"));
+    assert_eq!(out, Err("down"));
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep plain attempt 1/2 wait 1s kind None: down",
+            "give up plain after 2/2 (Attempts) kind None: down",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_hooks_run_before_each_sleep_and_once_on_give_up() {
+    take_seen();
+    AT.with(|a| a.borrow_mut().clear());
+    let start = tokio::time::Instant::now();
+    let policy = FEED.before_sleep(record_sleep_time);
+    let mut next = script(&[FeedError::Timeout; 10]);
+    let out = policy.retry_async(|| std::future::ready(next())).await;
+    assert_eq!(out, Err(FeedError::Timeout));
+    assert_eq!(
+        take_seen(),
+        [
+            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+            "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
+            "sleep feed attempt 3/4 wait 4s kind Some(Timeout): feed timed out",
+            "give up feed after 4/4 (Attempts) kind Some(Timeout): feed timed out",
+        ]
+    );
+    // each before_sleep ran before its sleep: at 0s, 1s, 3s
+    let at: Vec<Duration> = AT.with(|a| a.borrow().iter().map(|t| *t - start).collect());
+    assert_eq!(at, [s(0), s(1), s(3)]);
+    assert_eq!(start.elapsed(), s(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_success_never_calls_on_give_up() {
+    take_seen();
+    let mut next = script(&[FeedError::Timeout]);
+    let out = FEED.retry_async(|| std::future::ready(next())).await;
+    assert_eq!(out, Ok("items"));
+    assert_eq!(
+        take_seen(),
+        ["sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out"]
+    );
+}

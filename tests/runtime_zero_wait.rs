@@ -1,0 +1,125 @@
+//! A wait of zero performs no sleep at all: no timer registration, no yield.
+//! (tokio rounds even `sleep(ZERO)` up to its next 1 ms tick, so a zero
+//! sleep would return `Pending` first.) Proved by polling the retry future
+//! once by hand: it completes in that single poll, with several failed
+//! attempts, and tokio's paused clock has not moved.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use retry_runtime::{testing, Backoff, Jitter, Policy, StopReason};
+
+/// A waker that does nothing (`Waker::noop` is newer than our MSRV, 1.83).
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Poll `fut` exactly once.
+fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    pin!(fut).poll(&mut cx)
+}
+
+fn no_wait_policies() -> [Policy; 3] {
+    [
+        Policy::new().attempts(5).backoff(Backoff::None),
+        Policy::new()
+            .attempts(5)
+            .backoff(Backoff::fixed(Duration::ZERO)),
+        // full jitter of a zero wait is zero too
+        Policy::new()
+            .attempts(5)
+            .backoff(Backoff::exponential(Duration::ZERO, Duration::ZERO))
+            .jitter(Jitter::Full),
+    ]
+}
+
+/// Move tokio's paused clock off its 1 ms grid, where a zero sleep would
+/// have to wait for the next tick.
+async fn off_the_tick() {
+    tokio::time::advance(Duration::from_micros(500)).await;
+}
+
+/// The check is meaningful: off the tick, a tokio zero sleep is not ready on
+/// its first poll.
+#[tokio::test(start_paused = true)]
+async fn control_tokio_sleep_zero_is_pending_on_first_poll() {
+    off_the_tick().await;
+    assert!(poll_once(tokio::time::sleep(Duration::ZERO)).is_pending());
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_waits_complete_in_a_single_poll_without_moving_the_clock() {
+    off_the_tick().await;
+    for policy in no_wait_policies() {
+        let paused = testing::pause();
+        let before = tokio::time::Instant::now();
+        let mut calls = 0;
+        let polled = poll_once(policy.retry_async_detailed(|| {
+            calls += 1;
+            let n = calls;
+            async move { Err::<(), _>(n) }
+        }));
+        let Poll::Ready(Err(e)) = polled else {
+            panic!("{policy:?}: not ready after one poll: a zero wait slept or yielded");
+        };
+        assert_eq!(
+            (e.reason, e.attempts, e.last_error),
+            (StopReason::Attempts, 5, 5)
+        );
+        assert_eq!(calls, 5);
+        assert_eq!(paused.waits(), [Duration::ZERO; 4]);
+        assert_eq!(tokio::time::Instant::now(), before, "{policy:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_waits_then_success_in_a_single_poll() {
+    off_the_tick().await;
+    let before = tokio::time::Instant::now();
+    let mut calls = 0;
+    let polled = poll_once(
+        Policy::new()
+            .attempts(5)
+            .backoff(Backoff::None)
+            .retry_async(|| {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 4 {
+                        Err("busy")
+                    } else {
+                        Ok(n)
+                    }
+                }
+            }),
+    );
+    assert_eq!(polled, Poll::Ready(Ok(4)));
+    assert_eq!(tokio::time::Instant::now(), before);
+}
+
+#[test]
+fn sync_zero_waits_do_not_sleep() {
+    let real = std::time::Instant::now();
+    let mut calls = 0;
+    // no testing::pause(): a real sleep of even 1ms per retry would show up
+    let out = Policy::new()
+        .attempts(1000)
+        .backoff(Backoff::None)
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(calls)
+        });
+    assert_eq!(out, Err(1000));
+    assert!(
+        real.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        real.elapsed()
+    );
+}
