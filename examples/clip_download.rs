@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use retry_runtime::reqwest::error_for_status;
-use retry_runtime::{retry, Classify, HttpError};
+use retry_runtime::{retry, Causes, Classify, HttpError};
 use retry_workspace_tests::flaky::{refused_url, FlakyServer, Reply};
 
 /// How long the client waits for an answer before calling it a timeout.
@@ -26,8 +26,9 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 /// What downloading a clip can fail with; `Classify` comes from the inner errors.
 #[derive(Debug, thiserror::Error, Classify)]
 enum ClipError {
-    /// No usable answer: refused, timed out, connection dropped.
-    #[error("{}", with_causes(.0))]
+    /// No usable answer: refused, timed out, connection dropped. (`Causes`
+    /// shows why: reqwest's own message is "error sending request".)
+    #[error("{}", Causes(.0))]
     #[classify(transparent)]
     Http(#[from] reqwest::Error),
     /// The camera answered 4xx or 5xx (404 is Permanent).
@@ -38,19 +39,6 @@ enum ClipError {
     #[error("could not save the clip: {0}")]
     #[classify(Permanent)]
     Save(#[from] std::io::Error),
-}
-
-/// reqwest's message ("error sending request") plus what caused it
-/// ("Connection refused", "operation timed out").
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Where the camera answers right now (it moves while it boots).
@@ -94,6 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_target(false)
         .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     demo().await
 }

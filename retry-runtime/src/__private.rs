@@ -1,6 +1,8 @@
 //! The only contract between `retry-macros` and this crate. Not public API.
 
 pub use crate::backoff::Backoff;
+pub use crate::budget::RetryBudget;
+pub use crate::circuit::{CircuitBreaker, CircuitOpen};
 pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
@@ -41,4 +43,47 @@ impl<T, E> IsResult for Result<T, E> {
 #[inline(always)]
 pub fn as_result<R: IsResult>(r: &R) -> Result<&R::Ok, &R::Err> {
     r.as_result()
+}
+
+/// Turns a circuit breaker's rejection into the function's error type, with a
+/// readable error when that type cannot hold one. The generated loop, with
+/// `circuit = NAME`, starts each attempt with
+/// `if let Err(open) = run.before_attempt() { return Err(circuit_open_error(open)); }`.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry(circuit = ...)]` needs the error type `{Self}` to implement `From<CircuitOpen>`",
+    label = "a rejected call returns this error type, built from `retry_runtime::CircuitOpen`",
+    note = "add a variant holding the rejection, e.g. `#[error(transparent)] CircuitOpen(#[from] retry_runtime::CircuitOpen)`, or implement `From<retry_runtime::CircuitOpen>` for it (`std::io::Error` already does)"
+)]
+pub trait FromCircuitOpen {
+    /// Build the error.
+    fn from_circuit_open(open: CircuitOpen) -> Self;
+}
+
+impl<E: From<CircuitOpen>> FromCircuitOpen for E {
+    #[inline(always)]
+    fn from_circuit_open(open: CircuitOpen) -> Self {
+        E::from(open)
+    }
+}
+
+/// `E::from(open)`, through [`FromCircuitOpen`] for its error message.
+///
+/// ```
+/// let e: std::io::Error = retry_runtime::__private::circuit_open_error(
+///     retry_runtime::CircuitOpen::new("upstream", std::time::Duration::from_secs(1)),
+/// );
+/// assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+/// ```
+///
+/// ```compile_fail
+/// #[derive(Debug)]
+/// struct MyError;
+/// fn f() -> Result<(), MyError> {
+///     // error: `#[retry(circuit = ...)]` needs the error type `MyError` to implement `From<CircuitOpen>`
+///     Err(retry_runtime::__private::circuit_open_error(retry_runtime::CircuitOpen::new("x", Default::default())))
+/// }
+/// ```
+#[inline(always)]
+pub fn circuit_open_error<E: FromCircuitOpen>(open: CircuitOpen) -> E {
+    E::from_circuit_open(open)
 }

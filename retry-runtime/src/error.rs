@@ -49,3 +49,48 @@ impl<E> RetryError<E> {
         self.last_error
     }
 }
+
+/// Displays an error followed by its chain of causes: `outer: cause: root`.
+///
+/// Many client errors say little on their own (reqwest's "error sending
+/// request for url (...)") and keep the reason ("Connection refused",
+/// "operation timed out") in their `source()`. Use this in your error's
+/// `Display`, so that the `error` field of each retry log line says why:
+///
+/// ```
+/// use retry_runtime::Causes;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum ClipError {
+///     #[error("{}", Causes(.0))]
+///     Io(#[from] std::io::Error),
+/// }
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("error sending request")]
+/// struct Outer(#[source] std::io::Error);
+///
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let chain = Causes(&Outer(refused)).to_string();
+/// assert_eq!(chain, "error sending request: connection refused");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl core::fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Debug for Causes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
-//! | attempts or deadline exhausted | ERROR | `{operation} failed after {n} attempts ({reason})` |
+//! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` |
+//! | deadline reached (or another stop) | ERROR | `{operation} failed after {n} attempts ({reason})` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
 //!
 //! Every event carries the fields `operation`, `attempt`, `max_attempts`,
@@ -109,6 +110,19 @@ impl fmt::Debug for GiveUpEvent<'_> {
     }
 }
 
+/// " (deadline reached)" after "failed after N attempts"; nothing when the
+/// attempts ran out, which the message already says.
+struct Why(StopReason);
+
+impl Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            StopReason::Attempts => Ok(()),
+            reason => write!(f, " ({reason})"),
+        }
+    }
+}
+
 fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
 }
@@ -149,10 +163,10 @@ pub(crate) fn log_give_up(ev: &GiveUpEvent<'_>) {
             error = %ev.error,
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
-            "{} failed after {} attempts ({})",
+            "{} failed after {} attempts{}",
             ev.operation,
             ev.attempts,
-            ev.reason,
+            Why(ev.reason),
         );
     }
 }

@@ -33,6 +33,11 @@
 //! assert_eq!(calls, 1);
 //! ```
 //!
+//! Guards against retry storms, shared by every caller of a dependency:
+//! a [`CircuitBreaker`] (stop calling a dependency that keeps failing) and a
+//! [`RetryBudget`] (retries add at most a fixed fraction of load); see
+//! [`Policy::circuit`] and [`Policy::budget`].
+//!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
 //! - `http`: [`Classify`] for `http::StatusCode`.
@@ -43,6 +48,8 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod budget;
+pub mod circuit;
 pub mod classify;
 mod error;
 pub mod hooks;
@@ -60,8 +67,10 @@ mod timeout;
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::HttpError;
 pub use backoff::Backoff;
+pub use budget::RetryBudget;
+pub use circuit::{CircuitBreaker, CircuitOpen};
 pub use classify::{Classify, ErrorKind, KindSet};
-pub use error::RetryError;
+pub use error::{Causes, RetryError};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use policy::{

@@ -5,6 +5,8 @@ use core::fmt;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
+use crate::budget::RetryBudget;
+use crate::circuit::CircuitBreaker;
 use crate::classify::{Classify, ErrorKind, KindSet};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
@@ -26,7 +28,8 @@ use crate::stop::{Stop, StopReason};
 ///
 /// # Default
 /// [`Policy::new()`]: 3 attempts, exponential 1s..10s, no jitter, every
-/// error retried, Retry-After honoured for RateLimited errors up to 60s.
+/// error retried, Retry-After honoured for RateLimited errors up to 60s, no
+/// circuit breaker, no retry budget.
 ///
 /// # Example
 /// ```
@@ -59,6 +62,8 @@ pub struct Policy<W = RetryAll> {
     pub(crate) name: &'static str,
     pub(crate) before_sleep: Option<fn(&RetryEvent<'_>)>,
     pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
+    pub(crate) circuit: Option<&'static CircuitBreaker>,
+    pub(crate) budget: Option<&'static RetryBudget>,
 }
 
 impl Default for Policy {
@@ -84,6 +89,8 @@ impl Policy<RetryAll> {
             name: "operation",
             before_sleep: None,
             on_give_up: None,
+            circuit: None,
+            budget: None,
         }
     }
 }
@@ -198,6 +205,83 @@ impl<W: Copy> Policy<W> {
         self
     }
 
+    /// Guard the calls with a [`CircuitBreaker`] shared by every run of this
+    /// policy (and of any other policy given the same breaker).
+    ///
+    /// Each run records its attempts' outcomes on the breaker: an error the
+    /// policy retries is a failure, an error it does not retry is neutral (a
+    /// 404 says nothing about the dependency's health), a `retry_if_ok`
+    /// rejection is neutral too. A run retries only while the breaker is
+    /// closed: when it is open or probing after a failed attempt, the run
+    /// gives up at once with [`StopReason::CircuitOpen`] and the last error.
+    ///
+    /// Rejecting a call *before* it is made needs an error to return:
+    /// `#[retry(circuit = NAME)]` and the `*_guarded` executors
+    /// ([`retry_guarded`](Policy::retry_guarded),
+    /// [`retry_async_guarded`](Policy::retry_async_guarded)) return the
+    /// [`CircuitOpen`](crate::CircuitOpen) rejection as the function's error
+    /// (which implements `From<CircuitOpen>`). The plain executors, whose
+    /// error type needs nothing, make the call anyway and only record it.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn};
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
+    /// // in a `static` (or at run time); see below for `const`
+    /// static API: Policy<RetryOn> = presets::API.circuit(&UPSTREAM);
+    /// assert_eq!(API.get_circuit().unwrap().name(), "upstream");
+    /// ```
+    ///
+    /// A `const` policy that refers to a `static` breaker needs Rust 1.90 or
+    /// newer (older compilers reject a reference to interior-mutable memory in
+    /// a constant's value, rust-lang/rust#140942); with older compilers keep
+    /// the policy in a `static`, or attach the breaker at run time:
+    /// `API.circuit(&UPSTREAM).retry_guarded(op)`.
+    pub const fn circuit(mut self, breaker: &'static CircuitBreaker) -> Self {
+        self.circuit = Some(breaker);
+        self
+    }
+
+    /// Limit retries with a [`RetryBudget`] shared by every run of this
+    /// policy (and of any other policy given the same budget).
+    ///
+    /// Each run deposits on its first attempt and withdraws before each
+    /// retry; a retry the budget refuses gives up at once with
+    /// [`StopReason::Budget`] and the last error, logging a WARN line
+    /// "retry budget exhausted". Every executor honours it.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, Policy, RetryBudget, RetryOn};
+    /// static RETRIES: RetryBudget = RetryBudget::new("api");
+    /// static API: Policy<RetryOn> = presets::API.budget(&RETRIES);
+    /// assert_eq!(API.get_budget().unwrap().name(), "api");
+    /// ```
+    ///
+    /// As for [`circuit`](Policy::circuit), a `const` policy referring to a
+    /// `static` budget needs Rust 1.90 or newer; use a `static` or attach it at
+    /// run time on older compilers.
+    pub const fn budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The circuit breaker, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().get_circuit().is_none());
+    /// ```
+    pub const fn get_circuit(&self) -> Option<&'static CircuitBreaker> {
+        self.circuit
+    }
+
+    /// The retry budget, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().get_budget().is_none());
+    /// ```
+    pub const fn get_budget(&self) -> Option<&'static RetryBudget> {
+        self.budget
+    }
+
     /// Retry only errors whose [`Classify::kind`] is in `kinds`.
     ///
     /// ```
@@ -244,6 +328,8 @@ impl<W: Copy> Policy<W> {
             name: self.name,
             before_sleep: self.before_sleep,
             on_give_up: self.on_give_up,
+            circuit: self.circuit,
+            budget: self.budget,
         }
     }
 
@@ -348,7 +434,8 @@ impl<W> Policy<W> {
     /// between runs.
     ///
     /// For decorrelated jitter, the previous wait is taken to be the
-    /// un-jittered backoff of the previous retry.
+    /// un-jittered backoff of the previous retry. A circuit breaker or retry
+    /// budget attached to the policy is not consulted (this is a pure function).
     ///
     /// ```
     /// use std::time::Duration;
@@ -427,14 +514,20 @@ impl<W> Policy<W> {
 
 impl<W> fmt::Debug for Policy<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Policy")
-            .field("name", &self.name)
+        let mut d = f.debug_struct("Policy");
+        d.field("name", &self.name)
             .field("attempts", &self.stop.max_attempts)
             .field("max_elapsed", &self.stop.max_elapsed)
             .field("backoff", &self.backoff)
             .field("jitter", &self.jitter)
-            .field("retry_after", &self.retry_after)
-            .finish_non_exhaustive()
+            .field("retry_after", &self.retry_after);
+        if let Some(breaker) = self.circuit {
+            d.field("circuit", &breaker.name());
+        }
+        if let Some(budget) = self.budget {
+            d.field("budget", &budget.name());
+        }
+        d.finish_non_exhaustive()
     }
 }
 

@@ -7,6 +7,9 @@ use core::marker::PhantomData;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::budget;
+use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
+use crate::classify::ErrorKind;
 use crate::error::RetryError;
 use crate::hooks::{self, GiveUpEvent, RetryEvent};
 use crate::jitter::Rng;
@@ -37,12 +40,52 @@ use crate::stop::StopReason;
 /// };
 /// assert_eq!((value, run.attempts()), (42, 2));
 /// ```
+///
+/// # Circuit breaker and retry budget
+/// When the policy has a [`CircuitBreaker`], call
+/// [`before_attempt`](Run::before_attempt) before each attempt: an `Err` means
+/// the breaker rejected the call; do not make it, return the error. The
+/// outcomes are recorded by `succeeded`/`failed`/`rejected` (an attempt not
+/// preceded by `before_attempt` is recorded too, but never rejected). A
+/// [`RetryBudget`](crate::RetryBudget) needs nothing more: `failed` returns
+/// [`Decision::GiveUp`] when it refuses the retry. Without either, these cost
+/// a `None` check.
+///
+/// ```
+/// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason, sleep::SyncClock};
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
+/// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
+///
+/// let mut calls = 0;
+/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let last: Result<(), String> = loop {
+///     if let Err(open) = run.before_attempt() {
+///         break Err(open.to_string());
+///     }
+///     calls += 1;
+///     let e = "timed out";
+///     match run.failed(&e) {
+///         Decision::Retry(_wait) => continue, // sleep here
+///         Decision::GiveUp(reason) => {
+///             assert_eq!(reason, StopReason::CircuitOpen); // opened after 2 failures
+///             break Err(e.to_string());
+///         }
+///     }
+/// };
+/// assert_eq!((calls, last.unwrap_err()), (2, "timed out".to_string()));
+/// // the next run is rejected without calling
+/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let open: CircuitOpen = run.before_attempt().unwrap_err();
+/// assert_eq!(open.circuit, "upstream");
+/// ```
 pub struct Run<'p, W, C: Clock> {
     policy: &'p Policy<W>,
     attempts: u32,
     previous: Duration,
     start: Option<C::Instant>,
     clock: PhantomData<C>,
+    /// The breaker's leave for the attempt in progress.
+    permit: Option<Permit>,
 }
 
 impl<'p, W, C: Clock> Run<'p, W, C> {
@@ -56,6 +99,61 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
             previous: Duration::ZERO,
             start: policy.stop.max_elapsed.map(|_| C::now()),
             clock: PhantomData,
+            permit: None,
+        }
+    }
+
+    /// Call before each attempt. With a circuit breaker on the policy, asks
+    /// it for leave: `Err(`[`CircuitOpen`]`)` means it is open, so do not make
+    /// the attempt; return the rejection as the function's error (the run
+    /// is over: the policy's `on_give_up` callback has been called with
+    /// [`StopReason::CircuitOpen`]). Without a breaker, `Ok(())`.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// let policy = Policy::new();
+    /// let mut run = Run::<_, SyncClock>::new(&policy);
+    /// assert!(run.before_attempt().is_ok()); // no breaker: always
+    /// ```
+    #[inline]
+    pub fn before_attempt(&mut self) -> Result<(), CircuitOpen> {
+        match self.policy.circuit {
+            None => Ok(()),
+            Some(breaker) => self.acquire(breaker),
+        }
+    }
+
+    #[inline(never)]
+    fn acquire(&mut self, breaker: &CircuitBreaker) -> Result<(), CircuitOpen> {
+        match breaker.try_acquire() {
+            Ok(permit) => {
+                self.permit = Some(permit);
+                Ok(())
+            }
+            Err(open) => {
+                self.permit = None;
+                let policy = self.policy;
+                tracing::debug!(
+                    operation = policy.name,
+                    attempt = self.attempts.saturating_add(1),
+                    circuit = open.circuit,
+                    "{} not attempted: {}",
+                    policy.name,
+                    open,
+                );
+                if let Some(hook) = policy.on_give_up {
+                    hook(&GiveUpEvent {
+                        operation: policy.name,
+                        attempts: self.attempts,
+                        max_attempts: policy.stop.attempts(),
+                        reason: StopReason::CircuitOpen,
+                        error: &open,
+                        kind: Some(ErrorKind::Unavailable),
+                        elapsed: self.elapsed(),
+                    });
+                }
+                Err(open)
+            }
         }
     }
 
@@ -63,6 +161,9 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     #[inline]
     pub fn succeeded(&mut self) {
         self.attempts = self.attempts.saturating_add(1);
+        if self.policy.circuit.is_some() || self.policy.budget.is_some() {
+            self.record(Outcome::Success);
+        }
         if self.attempts > 1 {
             hooks::log_success(self.policy.name, self.attempts, self.policy.stop.attempts());
         }
@@ -76,7 +177,12 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         W: When<E>,
     {
         let verdict = self.policy.when.check(error);
-        self.judge(verdict, error)
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.judge(verdict, error, outcome)
     }
 
     /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
@@ -88,16 +194,62 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
             kind: None,
             retry_after: None,
         };
-        self.judge(verdict, &"the result was rejected by retry_if_ok")
+        // The dependency answered: no signal for a circuit breaker.
+        self.judge(
+            verdict,
+            &"the result was rejected by retry_if_ok",
+            Outcome::Neutral,
+        )
     }
 
-    fn judge(&mut self, verdict: Verdict, error: &dyn Display) -> Decision {
+    /// The attempt just made (`self.attempts`) ended with `outcome`: a first
+    /// attempt deposits into the budget; the breaker records the outcome.
+    #[inline(never)]
+    fn record(&mut self, outcome: Outcome) {
+        if self.attempts == 1 {
+            if let Some(budget) = self.policy.budget {
+                budget.deposit();
+            }
+        }
+        if let Some(breaker) = self.policy.circuit {
+            // No `before_attempt` (an unguarded executor): take the leave now,
+            // so the outcome still counts, and the breaker still moves on.
+            if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
+                breaker.record(permit, outcome);
+            }
+        }
+    }
+
+    /// A retry the policy allows: does the breaker or the budget stop it?
+    #[inline(never)]
+    fn guard_retry(&self, wait: Duration) -> Decision {
+        if let Some(breaker) = self.policy.circuit {
+            if breaker.state() != CircuitState::Closed {
+                return Decision::GiveUp(StopReason::CircuitOpen);
+            }
+        }
+        if let Some(budget) = self.policy.budget {
+            if !budget.try_withdraw() {
+                return Decision::GiveUp(StopReason::Budget);
+            }
+        }
+        Decision::Retry(wait)
+    }
+
+    fn judge(&mut self, verdict: Verdict, error: &dyn Display, outcome: Outcome) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
+        let guarded = self.policy.circuit.is_some() || self.policy.budget.is_some();
+        if guarded {
+            self.record(outcome);
+        }
         let elapsed = self.elapsed();
         let policy = self.policy;
-        let decision = Rng::with_thread(|rng| {
+        let mut decision = Rng::with_thread(|rng| {
             policy.next(self.attempts, self.previous, elapsed, verdict, rng)
         });
+        if let (true, Decision::Retry(wait)) = (guarded, decision) {
+            decision = self.guard_retry(wait);
+        }
         match decision {
             Decision::Retry(wait) => {
                 self.previous = wait;
@@ -125,7 +277,10 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
                     kind: verdict.kind,
                     elapsed,
                 };
-                hooks::log_give_up(&ev);
+                match (reason, policy.budget) {
+                    (StopReason::Budget, Some(budget)) => budget::log_exhausted(&ev, budget),
+                    _ => hooks::log_give_up(&ev),
+                }
                 if let Some(hook) = policy.on_give_up {
                     hook(&ev);
                 }
@@ -165,6 +320,11 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
 impl<W> Policy<W> {
     /// Call `op` until it succeeds or the policy gives up; sleeps with
     /// [`std::thread::sleep`]. On giving up, the last error is returned unchanged.
+    ///
+    /// A [retry budget](Policy::budget) is honoured. A
+    /// [circuit breaker](Policy::circuit) records the outcomes and stops the
+    /// retries while open, but cannot reject the first call (there is no
+    /// error to return): use [`retry_guarded`](Policy::retry_guarded) for that.
     ///
     /// ```
     /// use retry_runtime::presets;
@@ -266,6 +426,142 @@ impl<W> Policy<W> {
         loop {
             // The error's scope ends before the sleep: no error is held across
             // the await, so the future is `Send` even when `E` is not.
+            let wait = match op().await {
+                Ok(value) => {
+                    run.succeeded();
+                    return Ok(value);
+                }
+                Err(error) => match run.failed(&error) {
+                    Decision::Retry(wait) => wait,
+                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
+                },
+            };
+            sleep::sleep_async(wait).await;
+        }
+    }
+
+    /// [`retry`](Policy::retry), rejected without calling `op` while the
+    /// policy's [`CircuitBreaker`] is open: the error
+    /// is then `E::from(`[`CircuitOpen`]`)`. Without a breaker, the same as `retry`.
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitBreaker, Policy};
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(3);
+    /// let _paused = retry_runtime::testing::pause();
+    /// let policy = Policy::new().attempts(3).circuit(&UPSTREAM);
+    /// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let mut calls = 0;
+    /// let first = policy.retry_guarded(|| { calls += 1; Err::<(), _>(refused()) });
+    /// assert_eq!(first.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+    /// // 3 failures opened it: the next call is not made
+    /// let second = policy.retry_guarded(|| { calls += 1; Ok::<_, std::io::Error>(()) });
+    /// assert_eq!(second.unwrap_err().to_string(), "circuit `upstream` is open; retry after 30s");
+    /// assert_eq!(calls, 3);
+    /// ```
+    pub fn retry_guarded<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        self.retry_guarded_detailed(op)
+            .map_err(RetryError::into_inner)
+    }
+
+    /// [`retry_guarded`](Policy::retry_guarded), giving up with a [`RetryError`];
+    /// a rejection has the reason [`StopReason::CircuitOpen`].
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitBreaker, Policy, StopReason};
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(1);
+    /// let policy = Policy::new().attempts(3).circuit(&UPSTREAM);
+    /// let down = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+    /// let e = policy.retry_guarded_detailed(|| Err::<(), _>(down())).unwrap_err();
+    /// assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen)); // opened: no retry
+    /// let e = policy.retry_guarded_detailed(|| Ok::<_, std::io::Error>(())).unwrap_err();
+    /// assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen)); // rejected
+    /// ```
+    pub fn retry_guarded_detailed<T, E, F>(&self, mut op: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        let mut run = Run::<W, SyncClock>::new(self);
+        loop {
+            if let Err(open) = run.before_attempt() {
+                return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
+            }
+            match op() {
+                Ok(value) => {
+                    run.succeeded();
+                    return Ok(value);
+                }
+                Err(error) => match run.failed(&error) {
+                    Decision::Retry(wait) => sleep::sleep_sync(wait),
+                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
+                },
+            }
+        }
+    }
+
+    /// [`retry_async`](Policy::retry_async), rejected without calling `op`
+    /// while the policy's [`CircuitBreaker`] is open:
+    /// the error is then `E::from(`[`CircuitOpen`]`)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use retry_runtime::{presets, CircuitBreaker, RetryBudget};
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
+    /// static RETRIES: RetryBudget = RetryBudget::new("upstream");
+    /// let policy = presets::API.circuit(&UPSTREAM).budget(&RETRIES);
+    /// let r = policy
+    ///     .retry_async_guarded(|| async { Ok::<_, std::io::Error>("pong") })
+    ///     .await;
+    /// assert_eq!(r.unwrap(), "pong");
+    /// assert_eq!((UPSTREAM.stats().successes, RETRIES.stats().first_attempts), (1, 1));
+    /// # }
+    /// ```
+    pub async fn retry_async_guarded<T, E, F, Fut>(&self, op: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        self.retry_async_guarded_detailed(op)
+            .await
+            .map_err(RetryError::into_inner)
+    }
+
+    /// [`retry_async_guarded`](Policy::retry_async_guarded), giving up with a [`RetryError`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use retry_runtime::{CircuitBreaker, Policy, StopReason};
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
+    /// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
+    /// let down = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// let e = policy.retry_async_guarded_detailed(|| async { Err::<(), _>(down()) }).await.unwrap_err();
+    /// assert_eq!((e.attempts, e.reason), (2, StopReason::CircuitOpen));
+    /// # }
+    /// ```
+    pub async fn retry_async_guarded_detailed<T, E, F, Fut>(
+        &self,
+        mut op: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        let mut run = Run::<W, TokioClock>::new(self);
+        loop {
+            if let Err(open) = run.before_attempt() {
+                return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
+            }
+            // As in `retry_async_detailed`: no error is held across the sleep.
             let wait = match op().await {
                 Ok(value) => {
                     run.succeeded();

@@ -133,6 +133,11 @@ pub enum StopReason {
     Attempts,
     /// The next retry would have started at or after `max_elapsed`.
     Deadline,
+    /// The policy's [`CircuitBreaker`](crate::CircuitBreaker) is not closed:
+    /// it rejected the next attempt, or it opened, so the run does not retry.
+    CircuitOpen,
+    /// The policy's [`RetryBudget`](crate::RetryBudget) refused the retry.
+    Budget,
 }
 
 impl fmt::Display for StopReason {
@@ -141,6 +146,8 @@ impl fmt::Display for StopReason {
             StopReason::Permanent => "not retriable",
             StopReason::Attempts => "attempts exhausted",
             StopReason::Deadline => "deadline reached",
+            StopReason::CircuitOpen => "circuit open",
+            StopReason::Budget => "retry budget exhausted",
         })
     }
 }

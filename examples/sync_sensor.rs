@@ -1,0 +1,162 @@
+//! Sync code retries the same way: `#[retry]` on a plain `fn` using the
+//! blocking `reqwest` client, no async runtime in sight.
+//!
+//! A greenhouse controller reads the temperature from a sensor gateway (a
+//! local flaky server on its own thread). The gateway answers 503, then hangs
+//! past the client's 300ms timeout, then answers "21.5". The function retries
+//! Timeout, Connect and Unavailable errors up to 4 attempts, waiting 200ms,
+//! then 400ms (`std::thread::sleep` between attempts), and the third attempt
+//! reads the value. Then a sensor that is offline (the connection is
+//! refused) is tried 4 times, waiting 200ms, 400ms, 800ms, and given up on.
+//!
+//! Run it with `cargo run --example sync_sensor` (about 2.5 seconds).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use retry_runtime::reqwest::HttpError;
+use retry_runtime::{retry, Causes, Classify, ErrorKind};
+use retry_workspace_tests::flaky::{refused_url, FlakyServer, Reply};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+
+/// The client gives up on a request after this long.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// What reading a sensor fails with.
+#[derive(Debug, thiserror::Error, Classify)]
+enum SensorError {
+    /// No usable answer: refused, timed out, connection dropped.
+    #[error("{}", Causes(.0))]
+    #[classify(transparent)]
+    Http(#[from] reqwest::Error),
+    /// The gateway answered with a 4xx or 5xx.
+    #[error(transparent)]
+    #[classify(transparent)]
+    Status(#[from] HttpError),
+    /// The gateway answered, but not with a number: asking again won't help.
+    #[error("not a temperature: {0:?}")]
+    #[classify(Permanent)]
+    Garbled(String),
+}
+
+/// Read one temperature, in °C.
+#[retry(attempts = 4, backoff = "exp(200ms, 1s)", retry_on = Timeout | Connect | Unavailable)]
+fn read_temperature(client: &Client, url: &str) -> Result<f64, SensorError> {
+    let resp = client.get(url).send()?;
+    let status = resp.status();
+    if status.is_client_error() || status.is_server_error() {
+        // the blocking counterpart of `retry_runtime::reqwest::error_for_status`
+        let err = HttpError::from_head(status, resp.headers()).with_url(resp.url().clone());
+        return Err(err.with_body(resp.text().unwrap_or_default()).into());
+    }
+    let text = resp.text()?;
+    text.trim()
+        .parse()
+        .map_err(|_| SensorError::Garbled(text.clone()))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .compact()
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_timer(SinceStart(Instant::now()))
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+    demo()
+}
+
+/// The whole story; `tests/examples_run.rs` runs it too, so CI runs the
+/// example. Blocking all the way: do not call it inside an async runtime.
+pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    let server = FlakyServer::start_blocking();
+    server.route(
+        "/sensors/greenhouse",
+        [
+            Reply::body(503, "gateway warming up"),
+            Reply::delay(Duration::from_secs(3)), // outlasts CLIENT_TIMEOUT
+            Reply::ok_body("21.5"),
+        ],
+    );
+    let client = Client::builder()
+        .no_proxy()
+        .timeout(CLIENT_TIMEOUT)
+        .build()?;
+
+    // --- 1. a flaky gateway --------------------------------------------------------
+    println!("\n1. read the greenhouse sensor: the gateway answers 503, then hangs, then 21.5");
+    let started = Instant::now();
+    let celsius = read_temperature(&client, &server.url("/sensors/greenhouse"))?;
+    let gaps = server.gaps("/sensors/greenhouse");
+    println!(
+        "   greenhouse: {celsius} °C, on request {} after {:.1?}; time between requests: {} \
+         (waits of 200ms and 400ms; the second gap also holds the {CLIENT_TIMEOUT:?} timeout)",
+        server.hits("/sensors/greenhouse"),
+        started.elapsed(),
+        fmt_gaps(&gaps)
+    );
+    ensure(celsius == 21.5, format!("21.5 °C, got {celsius}"))?;
+    ensure(
+        server.hits("/sensors/greenhouse") == 3,
+        format!("3 requests, got {}", server.hits("/sensors/greenhouse")),
+    )?;
+    let ms = Duration::from_millis;
+    ensure(
+        gaps.len() == 2 && about(gaps[0], ms(200)) && about(gaps[1], CLIENT_TIMEOUT + ms(400)),
+        format!("gaps of about 200ms, then 300ms + 400ms, got {gaps:?}"),
+    )?;
+
+    // --- 2. an offline sensor ------------------------------------------------------------
+    println!("\n2. read the shed sensor: it is offline (connection refused)");
+    let started = Instant::now();
+    let err = match read_temperature(&client, &refused_url("/sensors/shed")) {
+        Ok(celsius) => return Err(format!("an offline sensor read {celsius} °C").into()),
+        Err(e) => e,
+    };
+    let took = started.elapsed();
+    println!(
+        "   shed: no reading after {took:.1?} (kind {}): {err}",
+        err.kind()
+    );
+    ensure(
+        err.kind() == ErrorKind::Connect,
+        format!("a refused connection is Connect, got {}", err.kind()),
+    )?;
+    // 4 attempts: 200ms + 400ms + 800ms of waits between them
+    ensure(
+        took >= ms(1400) && took < ms(3000),
+        format!("about 1.4s of waits, took {took:?}"),
+    )?;
+    Ok(())
+}
+
+/// A gap between two arrivals at the server: at least `expected`, plus the
+/// request's own time and some scheduling slack.
+fn about(measured: Duration, expected: Duration) -> bool {
+    measured >= expected && measured < expected + Duration::from_millis(500)
+}
+
+fn fmt_gaps(gaps: &[Duration]) -> String {
+    let gaps: Vec<String> = gaps.iter().map(|g| format!("{g:.2?}")).collect();
+    format!("[{}]", gaps.join(", "))
+}
+
+fn ensure(ok: bool, expected: String) -> Result<(), Box<dyn std::error::Error>> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("the sync_sensor story did not happen: expected {expected}").into())
+    }
+}
+
+/// Log lines start with the time since the program started, so the waits show.
+struct SinceStart(Instant);
+
+impl FormatTime for SinceStart {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let t = self.0.elapsed();
+        write!(w, "{:>3}.{:03}s", t.as_secs(), t.subsec_millis())
+    }
+}

@@ -1,0 +1,327 @@
+//! [`RetryBudget`]: retries may add at most a fixed fraction of load.
+//!
+//! A token bucket in the style of gRPC retry throttling, counted per call as
+//! in Finagle's retry budget: every first attempt deposits a fraction of a
+//! token, every retry withdraws one, and retries are refused while the
+//! bucket holds half its capacity or less. When a dependency fails
+//! everything, each caller still makes its first attempt, but retries stop
+//! after a short burst and then come back only at the budgeted rate, instead
+//! of multiplying the load by the number of attempts.
+//!
+//! # The numbers
+//! With [`RetryBudget::new`] (10%, 10 tokens, starting full):
+//! - each first attempt deposits 0.1 token, up to 10 tokens;
+//! - a retry is allowed while the bucket holds more than 5 tokens (and at
+//!   least 1); it withdraws 1 token;
+//! - so a burst of 5 retries is allowed from a full bucket, then one retry per
+//!   10 first attempts.
+//!
+//! Over any N first attempts, the retries granted stay below
+//! `N × percent / 100 + max_tokens / 2 + 1`: at most 10% of the calls plus 5.
+//! (Each grant leaves more than `max/2 − 1` tokens and nothing else is taken
+//! out, so grants ≤ start + deposits − (max/2 − 1) < max + N·ratio − max/2 + 1.)
+//!
+//! Tokens are counted in thousandths in one `AtomicU64` changed by
+//! compare-and-swap: no lock, no allocation, no clock.
+//!
+//! ```
+//! use retry_runtime::RetryBudget;
+//! static RETRIES: RetryBudget = RetryBudget::new("api");
+//!
+//! // 5 retries from the full bucket...
+//! assert_eq!((0..10).filter(|_| RETRIES.try_withdraw()).count(), 5);
+//! // ...then one per 10 first attempts
+//! for _ in 0..10 { RETRIES.deposit(); }
+//! assert!(RETRIES.try_withdraw());
+//! assert!(!RETRIES.try_withdraw());
+//! ```
+
+use core::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::hooks::GiveUpEvent;
+
+/// One token, in the bucket's unit.
+const TOKEN: u64 = 1000;
+
+/// A retry budget, meant to live in a `static` shared by every caller of one
+/// dependency. See the [module docs](self) for the rule and the numbers.
+///
+/// Attach it to a policy with [`Policy::budget`](crate::Policy::budget) (or
+/// `#[retry(budget = NAME)]`): the run deposits on its first attempt and
+/// withdraws before each retry; a refused retry gives up at once
+/// ([`StopReason::Budget`](crate::StopReason::Budget)) with a WARN line
+/// "retry budget exhausted", returning the last error. Or call
+/// [`deposit`](RetryBudget::deposit) and [`try_withdraw`](RetryBudget::try_withdraw)
+/// from a loop of your own.
+///
+/// # Default
+/// [`RetryBudget::new`]: 10% (each first attempt deposits 0.1 token), at
+/// most 10 tokens, starting full: a burst of 5 retries, then 1 retry per 10
+/// first attempts.
+///
+/// # Example
+/// ```
+/// use retry_runtime::{Policy, RetryBudget, StopReason};
+///
+/// static RETRIES: RetryBudget = RetryBudget::new("search").with_percent(20).with_max_tokens(4);
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().attempts(10).budget(&RETRIES);
+/// let e = policy.retry_detailed(|| Err::<(), _>("down")).unwrap_err();
+/// // a full bucket of 4 tokens: 2 retries (4 -> 3 -> 2), then 2 is not above half
+/// assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));
+/// assert_eq!(e.last_error, "down");
+/// ```
+pub struct RetryBudget {
+    name: &'static str,
+    deposit: u64,
+    max: u64,
+    tokens: AtomicU64,
+    first_attempts: AtomicU64,
+    retries: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl RetryBudget {
+    /// A full budget named `name` (in log lines), with the defaults of the
+    /// type's "Default" section.
+    ///
+    /// ```
+    /// use retry_runtime::RetryBudget;
+    /// static RETRIES: RetryBudget = RetryBudget::new("api");
+    /// assert_eq!(RETRIES.stats().tokens, 10.0);
+    /// ```
+    pub const fn new(name: &'static str) -> RetryBudget {
+        RetryBudget {
+            name,
+            deposit: 100,
+            max: 10 * TOKEN,
+            tokens: AtomicU64::new(10 * TOKEN),
+            first_attempts: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Retries may add `percent`% of the first attempts (each first attempt
+    /// deposits `percent / 100` token). 0 allows only the initial burst.
+    ///
+    /// ```
+    /// use retry_runtime::RetryBudget;
+    /// static GENEROUS: RetryBudget = RetryBudget::new("g").with_percent(50);
+    /// ```
+    pub const fn with_percent(mut self, percent: u32) -> RetryBudget {
+        self.deposit = percent as u64 * TOKEN / 100;
+        self
+    }
+
+    /// The bucket's capacity, at least 1 token; the budget starts full. Half of
+    /// it is the burst of retries allowed from a full bucket.
+    ///
+    /// ```
+    /// use retry_runtime::RetryBudget;
+    /// static B: RetryBudget = RetryBudget::new("b").with_max_tokens(100);
+    /// assert_eq!(B.stats().max_tokens, 100);
+    /// ```
+    pub const fn with_max_tokens(mut self, tokens: u32) -> RetryBudget {
+        let tokens = if tokens == 0 { 1 } else { tokens };
+        self.max = tokens as u64 * TOKEN;
+        self.tokens = AtomicU64::new(self.max);
+        self
+    }
+
+    /// The budget's name.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::RetryBudget::new("api").name(), "api");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A first attempt is being made: deposit its fraction of a token.
+    ///
+    /// ```
+    /// let b = retry_runtime::RetryBudget::new("b");
+    /// b.deposit();
+    /// assert_eq!(b.stats().first_attempts, 1);
+    /// ```
+    pub fn deposit(&self) {
+        self.first_attempts.fetch_add(1, Ordering::Relaxed);
+        let (deposit, max) = (self.deposit, self.max);
+        // `None` when already full: no write, so a healthy service's calls do
+        // not contend on the bucket.
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                (t < max).then(|| t.saturating_add(deposit).min(max))
+            });
+    }
+
+    /// May a retry be made? If so, withdraw its token and return `true`.
+    ///
+    /// ```
+    /// let b = retry_runtime::RetryBudget::new("b").with_max_tokens(2);
+    /// assert!(b.try_withdraw()); // 2 tokens > 1: allowed, 1 left
+    /// assert!(!b.try_withdraw()); // 1 token is not above half
+    /// ```
+    pub fn try_withdraw(&self) -> bool {
+        let half = self.max / 2;
+        let granted = self
+            .tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                (t > half && t >= TOKEN).then(|| t - TOKEN)
+            })
+            .is_ok();
+        let counter = if granted {
+            &self.retries
+        } else {
+            &self.refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        granted
+    }
+
+    /// The balance and the counters, for metrics.
+    ///
+    /// The counters are exact: every [`deposit`](RetryBudget::deposit) adds
+    /// one to `first_attempts`, every [`try_withdraw`](RetryBudget::try_withdraw)
+    /// one to `retries` or `refused`.
+    ///
+    /// ```
+    /// let b = retry_runtime::RetryBudget::new("b");
+    /// assert!(b.try_withdraw());
+    /// let s = b.stats();
+    /// assert_eq!((s.tokens, s.retries, s.refused), (9.0, 1, 0));
+    /// ```
+    pub fn stats(&self) -> BudgetStats {
+        BudgetStats {
+            tokens: self.tokens.load(Ordering::Relaxed) as f64 / TOKEN as f64,
+            max_tokens: (self.max / TOKEN) as u32,
+            first_attempts: self.first_attempts.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Refill the bucket and zero the counters.
+    ///
+    /// ```
+    /// let b = retry_runtime::RetryBudget::new("b");
+    /// while b.try_withdraw() {}
+    /// b.reset();
+    /// assert_eq!(b.stats().tokens, 10.0);
+    /// assert_eq!(b.stats().retries, 0);
+    /// ```
+    pub fn reset(&self) {
+        self.tokens.store(self.max, Ordering::Relaxed);
+        self.first_attempts.store(0, Ordering::Relaxed);
+        self.retries.store(0, Ordering::Relaxed);
+        self.refused.store(0, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for RetryBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryBudget")
+            .field("name", &self.name)
+            .field("percent", &(self.deposit as f64 / (TOKEN / 100) as f64))
+            .field("max_tokens", &(self.max / TOKEN))
+            .field("tokens", &self.stats().tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of a [`RetryBudget`] for metrics, from [`RetryBudget::stats`].
+///
+/// ```
+/// let s = retry_runtime::RetryBudget::new("b").stats();
+/// assert_eq!((s.tokens, s.max_tokens, s.first_attempts), (10.0, 10, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BudgetStats {
+    /// Tokens in the bucket now (thousandths are kept).
+    pub tokens: f64,
+    /// The bucket's capacity.
+    pub max_tokens: u32,
+    /// Deposits made (first attempts), ever.
+    pub first_attempts: u64,
+    /// Retries granted, ever.
+    pub retries: u64,
+    /// Retries refused, ever.
+    pub refused: u64,
+}
+
+/// The WARN line of a run that gave up because the budget refused a retry;
+/// it replaces the give-up line. As in the other lines, the error is a
+/// field, not part of the message.
+pub(crate) fn log_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
+    tracing::warn!(
+        operation = ev.operation,
+        attempt = ev.attempts,
+        max_attempts = ev.max_attempts,
+        budget = budget.name,
+        error = %ev.error,
+        error_kind = ev.kind.map_or("unclassified", crate::ErrorKind::name),
+        "retry budget exhausted: {} gives up after attempt {}/{}",
+        ev.operation,
+        ev.attempts,
+        ev.max_attempts,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_numbers() {
+        let b = RetryBudget::new("b");
+        assert_eq!((b.deposit, b.max), (100, 10_000));
+        assert_eq!((0..100).filter(|_| b.try_withdraw()).count(), 5);
+        // 5.0 tokens left: not above half; one deposit tips it over...
+        b.deposit();
+        assert!(b.try_withdraw());
+        // ...and from 4.1, 10 first attempts buy the next retry
+        for _ in 0..9 {
+            b.deposit();
+        }
+        assert!(!b.try_withdraw());
+        b.deposit();
+        assert!(b.try_withdraw());
+        let s = b.stats();
+        assert_eq!((s.first_attempts, s.retries, s.refused), (11, 7, 96));
+    }
+
+    #[test]
+    fn deposits_stop_at_the_capacity() {
+        let b = RetryBudget::new("b").with_percent(100).with_max_tokens(3);
+        for _ in 0..10 {
+            b.deposit();
+        }
+        assert_eq!(b.stats().tokens, 3.0);
+    }
+
+    #[test]
+    fn a_tiny_bucket_still_costs_a_whole_token() {
+        let b = RetryBudget::new("b").with_max_tokens(1).with_percent(30);
+        assert!(b.try_withdraw()); // 1 > 0.5
+        for _ in 0..3 {
+            b.deposit();
+        }
+        assert!(!b.try_withdraw()); // 0.9: above half but less than a token
+        b.deposit();
+        assert!(b.try_withdraw());
+    }
+
+    #[test]
+    fn zero_percent_allows_only_the_burst() {
+        let b = RetryBudget::new("b").with_percent(0);
+        for _ in 0..1000 {
+            b.deposit();
+        }
+        assert_eq!((0..100).filter(|_| b.try_withdraw()).count(), 5);
+    }
+}

@@ -1,0 +1,168 @@
+//! Ten minutes of simulated traffic (tokio's paused clock) against a
+//! dependency that fails every call from 1:00 to 6:00, with a policy of 5
+//! attempts. With a retry budget (10%, 10 tokens), retries stay within the
+//! budgeted ratio of first attempts, over the whole run and during the
+//! outage; without one, every failed call is tried 5 times.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use retry_runtime::{Backoff, Policy, RetryBudget, StopReason};
+use tokio::time::Instant;
+
+const CLIENTS: u64 = 10;
+const PERIOD: Duration = Duration::from_secs(1);
+const SIMULATED: Duration = Duration::from_secs(600);
+const DOWN_FROM: Duration = Duration::from_secs(60);
+const DOWN_FOR: Duration = Duration::from_secs(300);
+const LATENCY: Duration = Duration::from_millis(50);
+const ATTEMPTS: u32 = 5;
+
+const PERCENT: u32 = 10;
+const MAX_TOKENS: u32 = 10;
+
+#[derive(Default, Debug)]
+struct Counts {
+    first_attempts: AtomicU64,
+    calls: AtomicU64,
+    first_attempts_while_down: AtomicU64,
+    calls_while_down: AtomicU64,
+    gave_up_on_budget: AtomicU64,
+}
+
+struct Dependency {
+    start: Instant,
+    counts: Counts,
+}
+
+impl Dependency {
+    fn is_down(&self) -> bool {
+        let t = self.start.elapsed();
+        t >= DOWN_FROM && t < DOWN_FROM + DOWN_FOR
+    }
+
+    async fn call(&self, first: bool) -> Result<(), &'static str> {
+        let down = self.is_down();
+        let c = &self.counts;
+        c.calls.fetch_add(1, Ordering::Relaxed);
+        if first {
+            c.first_attempts.fetch_add(1, Ordering::Relaxed);
+        }
+        if down {
+            c.calls_while_down.fetch_add(1, Ordering::Relaxed);
+            if first {
+                c.first_attempts_while_down.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        tokio::time::sleep(LATENCY).await;
+        if down {
+            Err("503")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+async fn simulate(policy: &'static Policy) -> Arc<Dependency> {
+    let dep = Arc::new(Dependency {
+        start: Instant::now(),
+        counts: Counts::default(),
+    });
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let dep = Arc::clone(&dep);
+            tokio::spawn(async move {
+                let mut next = dep.start + PERIOD * c as u32 / CLIENTS as u32;
+                while next - dep.start < SIMULATED {
+                    tokio::time::sleep_until(next).await;
+                    let mut first = true;
+                    let r = policy
+                        .retry_async_detailed(|| {
+                            let is_first = std::mem::replace(&mut first, false);
+                            let dep = Arc::clone(&dep);
+                            async move { dep.call(is_first).await }
+                        })
+                        .await;
+                    if let Err(e) = r {
+                        if e.reason == StopReason::Budget {
+                            dep.counts.gave_up_on_budget.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    next += PERIOD;
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    dep
+}
+
+const fn base() -> Policy {
+    Policy::new()
+        .attempts(ATTEMPTS)
+        .backoff(Backoff::fixed(Duration::from_millis(100)))
+        .named("dependency")
+}
+
+/// The budget's bound: over any N first attempts, fewer than
+/// N × PERCENT/100 + MAX_TOKENS/2 + 1 retries.
+fn bound(first_attempts: u64) -> f64 {
+    first_attempts as f64 * f64::from(PERCENT) / 100.0 + f64::from(MAX_TOKENS / 2) + 1.0
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_budget_retries_stay_within_the_budgeted_ratio() {
+    static RETRIES: RetryBudget = RetryBudget::new("dependency")
+        .with_percent(PERCENT)
+        .with_max_tokens(MAX_TOKENS);
+    static POLICY: Policy = base().budget(&RETRIES);
+    let dep = simulate(&POLICY).await;
+    let c = &dep.counts;
+    let (first, calls) = (
+        c.first_attempts.load(Ordering::Relaxed),
+        c.calls.load(Ordering::Relaxed),
+    );
+    assert_eq!(first, CLIENTS * SIMULATED.as_secs());
+    let retries = calls - first;
+    assert!(
+        (retries as f64) < bound(first),
+        "{retries} retries for {first} first attempts; {c:?}"
+    );
+
+    // During the outage alone (the bucket was full when it began), too.
+    let (first_down, calls_down) = (
+        c.first_attempts_while_down.load(Ordering::Relaxed),
+        c.calls_while_down.load(Ordering::Relaxed),
+    );
+    let retries_down = calls_down - first_down;
+    assert!(
+        (retries_down as f64) < bound(first_down),
+        "{retries_down} retries for {first_down}; {c:?}"
+    );
+    // ...which is about 1.1 calls per first attempt instead of 5
+    assert!(calls_down as f64 <= first_down as f64 * 1.1 + 6.0);
+    assert!(c.gave_up_on_budget.load(Ordering::Relaxed) > first_down / 2);
+
+    let st = RETRIES.stats();
+    assert_eq!((st.first_attempts, st.retries), (first, retries));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_budget_every_failed_call_is_tried_five_times() {
+    static POLICY: Policy = base();
+    let dep = simulate(&POLICY).await;
+    let c = &dep.counts;
+    let (first_down, calls_down) = (
+        c.first_attempts_while_down.load(Ordering::Relaxed),
+        c.calls_while_down.load(Ordering::Relaxed),
+    );
+    assert_eq!(first_down, CLIENTS * DOWN_FOR.as_secs());
+    // all 5 attempts of each run but the last few at the end of the outage
+    assert!(
+        calls_down >= first_down * u64::from(ATTEMPTS) - CLIENTS * u64::from(ATTEMPTS),
+        "{c:?}"
+    );
+}
