@@ -87,6 +87,8 @@ pub struct RetryArgs {
     pub on_give_up: Slot<Path>,
     pub krate: Slot<Path>,
     pub clone: Slot<Vec<Ident>>,
+    pub circuit: Slot<Path>,
+    pub budget: Slot<Path>,
     count: usize,
 }
 
@@ -105,6 +107,8 @@ pub const KEYS: &[&str] = &[
     "name",
     "before_sleep",
     "on_give_up",
+    "circuit",
+    "budget",
     "clone",
     "crate",
 ];
@@ -223,6 +227,12 @@ impl RetryArgs {
                 self.on_give_up
                     .set(key, input.parse().map_err(with_example)?, pos, errors)
             }
+            "circuit" => self
+                .circuit
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
+            "budget" => self
+                .budget
+                .set(key, input.parse().map_err(with_example)?, pos, errors),
             "crate" => {
                 let lit: LitStr = input.parse().map_err(with_example)?;
                 let path = lit.parse::<Path>().map_err(|_| {
@@ -274,6 +284,8 @@ fn example(key: &str) -> &'static str {
         "name" => "e.g. `name = \"clip_download\"`",
         "before_sleep" => "e.g. `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
         "on_give_up" => "e.g. `on_give_up = alert` (a `fn(&retry_runtime::GiveUpEvent<'_>)`)",
+        "circuit" => "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
+        "budget" => "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
         "clone" => "e.g. `clone = body` or `clone = [body, headers]`",
         "crate" => "e.g. `crate = \"my_runtime\"`",
         _ => "",

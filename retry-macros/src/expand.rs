@@ -174,9 +174,26 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     };
 
     let policy_expr = policy_expr(cfg, &p);
-    let policy_binding = match cfg.base {
-        Base::Policy(_) => quote!(let #policy = &(#policy_expr);),
-        _ => quote!(let #policy = &const { #policy_expr.checked() };),
+    // A breaker or budget is a `static` with interior mutability, which a
+    // `const` may only name from Rust 1.90 on: attach them outside the const.
+    let guards = guards(cfg);
+    let policy_binding = match (&cfg.base, guards.is_empty()) {
+        (Base::Policy(_), _) => quote!(let #policy = &(#policy_expr #guards);),
+        (_, true) => quote!(let #policy = &const { #policy_expr.checked() };),
+        (_, false) => quote!(let #policy = &(const { #policy_expr.checked() } #guards);),
+    };
+    // With `circuit = NAME`, an open breaker rejects the attempt before it is made.
+    let reject_if_open = match &cfg.circuit {
+        Some((_, span)) => {
+            let open = ident("__retry_open");
+            let p_circuit = respan(p.clone(), *span);
+            quote_spanned! {*span=>
+                if let ::core::result::Result::Err(#open) = #run.before_attempt() {
+                    return ::core::result::Result::Err(#p_circuit::circuit_open_error(#open));
+                }
+            }
+        }
+        None => quote!(),
     };
 
     let on_ok = match &cfg.retry_if_ok {
@@ -224,6 +241,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         #policy_binding
         let mut #run = #p::Run::<_, #p::TokioClock>::new(#policy);
         loop {
+            #reject_if_open
             let #result = #attempt;
             #decide
             #p::sleep_async(#wait).await;
@@ -236,6 +254,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             #policy_binding
             let mut #run = #p::Run::<_, #p::SyncClock>::new(#policy);
             loop {
+                #reject_if_open
                 #[allow(clippy::redundant_closure_call)]
                 let #result = (|| { #attempt_body })();
                 #decide
@@ -283,8 +302,12 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
         }
         When::If(pred) => e = quote_spanned!(cfg.when_span=> #e.retry_if(#pred)),
     }
+    // A `policy = EXPR` keeps its own name unless `name` is given.
     let name = &cfg.name;
-    e = quote!(#e.named(#name));
+    e = match (&cfg.base, cfg.name_given) {
+        (Base::Policy(_), false) => quote!(#e.or_named(#name)),
+        _ => quote!(#e.named(#name)),
+    };
     if let Some(hook) = &cfg.before_sleep {
         e = quote_spanned!(hook.span()=> #e.before_sleep(#hook));
     }
@@ -292,6 +315,18 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
         e = quote_spanned!(hook.span()=> #e.on_give_up(#hook));
     }
     e
+}
+
+/// `.circuit(&NAME).budget(&NAME)`, for the keys given.
+fn guards(cfg: &Config) -> TokenStream {
+    let mut out = TokenStream::new();
+    if let Some((breaker, span)) = &cfg.circuit {
+        out.extend(quote_spanned!(*span=> .circuit(&#breaker)));
+    }
+    if let Some(budget) = &cfg.budget {
+        out.extend(quote_spanned!(budget.span()=> .budget(&#budget)));
+    }
+    out
 }
 
 fn duration(d: std::time::Duration, p: &TokenStream) -> TokenStream {

@@ -71,9 +71,14 @@ pub struct Config {
     pub when_span: Span,
     pub retry_if_ok: Option<Path>,
     pub name: LitStr,
+    /// Was `name` given (rather than the function's name)?
+    pub name_given: bool,
     pub before_sleep: Option<Path>,
     pub on_give_up: Option<Path>,
     pub clone: Vec<Ident>,
+    /// `circuit = NAME`, and the key's span (a missing `From<CircuitOpen>` is reported there).
+    pub circuit: Option<(Path, Span)>,
+    pub budget: Option<Path>,
 }
 
 /// Check `args` against each other and `func`.
@@ -265,9 +270,12 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         when_span,
         retry_if_ok: args.retry_if_ok.get().map(|a| a.value.clone()),
         name,
+        name_given: args.name.get().is_some(),
         before_sleep: args.before_sleep.get().map(|a| a.value.clone()),
         on_give_up: args.on_give_up.get().map(|a| a.value.clone()),
         clone,
+        circuit: args.circuit.get().map(|a| (a.value.clone(), a.key.span())),
+        budget: args.budget.get().map(|a| a.value.clone()),
     })
 }
 

@@ -3,14 +3,14 @@
 //!
 //! | when | level | message |
 //! |---|---|---|
-//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` |
+//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
 //! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` |
 //! | deadline reached (or another stop) | ERROR | `{operation} failed after {n} attempts ({reason})` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
 //!
 //! Every event carries the fields `operation`, `attempt`, `max_attempts`,
-//! `wait_ms` (before a sleep), `error` (its `Display`; it is a field, not part
+//! `wait_ms` and `wait_source` (`backoff` or `retry_after`; before a sleep), `error` (its `Display`; it is a field, not part
 //! of the message, so a log line shows it once) and `error_kind`
 //! (`unclassified` when the policy does not classify errors). With no
 //! subscriber interested, nothing is formatted and nothing is allocated.
@@ -52,6 +52,8 @@ pub struct RetryEvent<'a> {
     pub kind: Option<ErrorKind>,
     /// Time since the run started.
     pub elapsed: Duration,
+    /// `true` when `wait` is the server's Retry-After hint rather than the backoff's.
+    pub from_retry_after: bool,
 }
 
 /// Handed to an `on_give_up` callback, once, after the log line.
@@ -135,11 +137,13 @@ pub(crate) fn log_retry(ev: &RetryEvent<'_>) {
         wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
         error = %ev.error,
         error_kind = kind_name(ev.kind),
-        "retrying {} after attempt {}/{} failed; next attempt in {:?}",
+        wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
+        "retrying {} after attempt {}/{} failed; next attempt in {:?}{}",
         ev.operation,
         ev.attempt,
         ev.max_attempts,
         ev.wait,
+        if ev.from_retry_after { " (Retry-After)" } else { "" },
     );
 }
 

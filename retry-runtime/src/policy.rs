@@ -60,6 +60,8 @@ pub struct Policy<W = RetryAll> {
     pub(crate) when: W,
     pub(crate) retry_after: RetryAfter,
     pub(crate) name: &'static str,
+    /// Whether `name` was set (by [`Policy::named`]), rather than the default.
+    pub(crate) named: bool,
     pub(crate) before_sleep: Option<fn(&RetryEvent<'_>)>,
     pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
     pub(crate) circuit: Option<&'static CircuitBreaker>,
@@ -87,6 +89,7 @@ impl Policy<RetryAll> {
             when: RetryAll,
             retry_after: RetryAfter::DEFAULT,
             name: "operation",
+            named: false,
             before_sleep: None,
             on_give_up: None,
             circuit: None,
@@ -178,7 +181,34 @@ impl<W: Copy> Policy<W> {
     /// ```
     pub const fn named(mut self, name: &'static str) -> Self {
         self.name = name;
+        self.named = true;
         self
+    }
+
+    /// Name the operation `name` unless the policy already has a name of its
+    /// own (`#[retry(policy = ...)]` uses this: a policy named "grok" keeps
+    /// its name in log lines, an unnamed one takes the function's).
+    ///
+    /// ```
+    /// use retry_runtime::Policy;
+    /// assert_eq!(Policy::new().or_named("ask").name(), "ask");
+    /// assert_eq!(Policy::new().named("grok").or_named("ask").name(), "grok");
+    /// ```
+    pub const fn or_named(self, name: &'static str) -> Self {
+        if self.named {
+            self
+        } else {
+            self.named(name)
+        }
+    }
+
+    /// The attempt limit (total calls, never below 1).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::presets::WEBHOOK.max_attempts(), 4);
+    /// ```
+    pub const fn max_attempts(&self) -> u32 {
+        self.stop.attempts()
     }
 
     /// Called before each sleep, after the WARN log line.
@@ -326,6 +356,7 @@ impl<W: Copy> Policy<W> {
             when,
             retry_after: self.retry_after,
             name: self.name,
+            named: self.named,
             before_sleep: self.before_sleep,
             on_give_up: self.on_give_up,
             circuit: self.circuit,

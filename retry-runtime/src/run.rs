@@ -261,6 +261,10 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
                     error,
                     kind: verdict.kind,
                     elapsed,
+                    from_retry_after: matches!(
+                        (verdict.kind, verdict.retry_after),
+                        (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
+                    ),
                 };
                 hooks::log_retry(&ev);
                 if let Some(hook) = policy.before_sleep {

@@ -1,0 +1,152 @@
+//! `#[retry(circuit = NAME, budget = NAME)]`: a shared circuit breaker and
+//! retry budget through the attribute, sync and async.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use retry_runtime::circuit::CircuitState;
+use retry_runtime::{retry, CircuitBreaker, CircuitOpen, Classify, RetryBudget};
+
+#[derive(Debug, PartialEq, thiserror::Error, Classify)]
+enum ApiError {
+    #[error("timed out")]
+    #[classify(Timeout)]
+    Timeout,
+    #[error("not found")]
+    #[classify(Permanent)]
+    NotFound,
+    #[error(transparent)]
+    #[classify(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+thread_local! {
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+    static FAIL_WITH: Cell<Option<fn() -> ApiError>> = const { Cell::new(None) };
+}
+
+fn call() -> Result<u32, ApiError> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    match FAIL_WITH.with(Cell::get) {
+        Some(make) => Err(make()),
+        None => Ok(CALLS.with(Cell::get)),
+    }
+}
+
+fn reset(fail: Option<fn() -> ApiError>) {
+    CALLS.with(|c| c.set(0));
+    FAIL_WITH.with(|f| f.set(fail));
+}
+
+fn calls() -> u32 {
+    CALLS.with(Cell::get)
+}
+
+static SYNC_UPSTREAM: CircuitBreaker = CircuitBreaker::new("sync-upstream")
+    .with_failures(3)
+    .with_recovery(Duration::from_secs(30));
+
+#[retry(attempts = 2, backoff = "none", retry_on = Timeout, circuit = SYNC_UPSTREAM)]
+fn get_sync() -> Result<u32, ApiError> {
+    call()
+}
+
+#[test]
+fn an_open_breaker_rejects_without_calling_sync() {
+    let _paused = retry_runtime::testing::pause();
+    reset(Some(|| ApiError::Timeout));
+    // 1st call: 2 failures; 2nd call: the 3rd failure opens it, the run stops retrying
+    assert_eq!(get_sync(), Err(ApiError::Timeout));
+    assert_eq!(get_sync(), Err(ApiError::Timeout));
+    assert_eq!(calls(), 3);
+    assert_eq!(SYNC_UPSTREAM.state(), CircuitState::Open);
+    // open: rejected at once, the body is not called
+    reset(None);
+    assert!(matches!(get_sync(), Err(ApiError::Open(_))));
+    assert_eq!(calls(), 0);
+    // a 404 says nothing about the dependency's health
+    SYNC_UPSTREAM.reset();
+    reset(Some(|| ApiError::NotFound));
+    for _ in 0..5 {
+        assert_eq!(get_sync(), Err(ApiError::NotFound));
+    }
+    assert_eq!(SYNC_UPSTREAM.state(), CircuitState::Closed);
+}
+
+static ASYNC_UPSTREAM: CircuitBreaker = CircuitBreaker::new("async-upstream")
+    .with_failures(2)
+    .with_recovery(Duration::from_secs(10));
+
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Timeout, circuit = ASYNC_UPSTREAM)]
+async fn get_async() -> Result<u32, ApiError> {
+    call()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_rejects_then_probes_async() {
+    reset(Some(|| ApiError::Timeout));
+    assert_eq!(get_async().await, Err(ApiError::Timeout));
+    assert_eq!(
+        calls(),
+        2,
+        "the 2nd failure opened the breaker: no 3rd attempt"
+    );
+    assert_eq!(ASYNC_UPSTREAM.state(), CircuitState::Open);
+    reset(None);
+    let Err(ApiError::Open(open)) = get_async().await else {
+        panic!("expected a rejection");
+    };
+    assert_eq!(open.circuit, "async-upstream");
+    assert_eq!(calls(), 0);
+    // after the recovery time one probe goes through and closes it
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(get_async().await, Ok(1));
+    assert_eq!(ASYNC_UPSTREAM.state(), CircuitState::Closed);
+}
+
+static RETRIES: RetryBudget = RetryBudget::new("retries").with_max_tokens(4);
+
+#[retry(attempts = 10, backoff = "none", budget = RETRIES)]
+fn get_budgeted() -> Result<u32, ApiError> {
+    call()
+}
+
+#[test]
+fn the_budget_caps_retries() {
+    // 4 tokens, full; each first attempt deposits 0.1; a retry needs more than
+    // half (2) and takes 1.
+    reset(Some(|| ApiError::Timeout));
+    assert_eq!(get_budgeted(), Err(ApiError::Timeout));
+    assert_eq!(
+        calls(),
+        3,
+        "4 -> 3 -> 2: two retries, then 2 is not more than half"
+    );
+    reset(Some(|| ApiError::Timeout));
+    assert_eq!(get_budgeted(), Err(ApiError::Timeout));
+    assert_eq!(calls(), 2, "2.1 allows one retry, leaving 1.1");
+    reset(Some(|| ApiError::Timeout));
+    assert_eq!(get_budgeted(), Err(ApiError::Timeout));
+    assert_eq!(
+        calls(),
+        1,
+        "1.2: the budget is spent, the first attempt only"
+    );
+    assert_eq!(RETRIES.stats().refused, 3);
+}
+
+static BOTH_UPSTREAM: CircuitBreaker = CircuitBreaker::new("both");
+static BOTH_RETRIES: RetryBudget = RetryBudget::new("both");
+
+#[retry(preset = "api", circuit = BOTH_UPSTREAM, budget = BOTH_RETRIES)]
+async fn get_with_preset_and_both() -> Result<u32, ApiError> {
+    call()
+}
+
+#[tokio::test(start_paused = true)]
+async fn preset_with_breaker_and_budget() {
+    reset(None);
+    assert_eq!(get_with_preset_and_both().await, Ok(1));
+    assert_eq!(BOTH_RETRIES.stats().first_attempts, 1);
+    assert_eq!(BOTH_UPSTREAM.stats().successes, 1);
+}
