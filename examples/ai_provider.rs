@@ -56,8 +56,9 @@ impl Provider {
     /// The provider configured under `name`, served from `base`.
     fn configured(name: &'static str, base: &str) -> Result<Provider, String> {
         let policy = match name {
-            "grok" => GROK,
-            "claude" => presets::AI_PROVIDER,
+            // each policy named after its provider: the log lines say which one
+            "grok" => GROK.named("grok"),
+            "claude" => presets::AI_PROVIDER.named("claude"),
             other => return Err(format!("no provider named {other:?}")),
         };
         let url = format!("{base}/{name}/v1/chat");
@@ -65,7 +66,8 @@ impl Provider {
     }
 
     /// Send the prompt (a JSON body) and return the provider's JSON answer.
-    #[retry(policy = self.policy, name = "ask_provider")]
+    /// Without `name = ...`, the policy's own name ("grok", "claude") is used.
+    #[retry(policy = self.policy)]
     async fn ask(&self, client: &reqwest::Client, json: &str) -> Result<String, ProviderError> {
         let resp = client
             .post(&self.url)
