@@ -61,20 +61,8 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Data, DeriveInput, Field, Fields, Ident, LitStr, Member, Path, Token, Type};
 
 use crate::dsl::closest;
+use crate::validate::{KINDS, KIND_LIST};
 
-/// The names of `retry_runtime::ErrorKind`'s variants, in declaration order.
-/// The behaviour tests derive every one of them and compare with `ErrorKind::ALL`.
-const KINDS: [&str; 7] = [
-    "Timeout",
-    "Connect",
-    "RateLimited",
-    "Unavailable",
-    "Interrupted",
-    "Permanent",
-    "Unknown",
-];
-const KIND_LIST: &str =
-    "Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown";
 /// Bare words that are not kinds: delegate to the single field's `Classify`.
 const DELEGATE_WORDS: [&str; 2] = ["transparent", "source"];
 /// The `key = value` options.

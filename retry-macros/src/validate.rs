@@ -11,8 +11,10 @@ use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, Path, ReturnType};
 use crate::args::{Arg, Errors, RetryArgs};
 use crate::dsl::{self, closest, BackoffSpec, JitterSpec};
 
-/// The error kinds `retry_on` accepts (`retry_runtime::ErrorKind`'s variants).
-pub const KINDS: &[&str] = &[
+/// The error kinds `retry_on` and `#[classify(..)]` accept: the names of
+/// `retry_runtime::ErrorKind`'s variants, in declaration order (the derive's
+/// behaviour tests compare them with `ErrorKind::ALL`).
+pub const KINDS: [&str; 7] = [
     "Timeout",
     "Connect",
     "RateLimited",
@@ -21,6 +23,9 @@ pub const KINDS: &[&str] = &[
     "Permanent",
     "Unknown",
 ];
+/// [`KINDS`] as written in error messages.
+pub const KIND_LIST: &str =
+    "Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown";
 
 /// Preset names and the runtime constants they name (`retry_runtime::presets`).
 pub const PRESETS: &[(&str, &str)] = &[
@@ -199,9 +204,8 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
                     errors.push(syn::Error::new(
                         kind.span(),
                         format!(
-                            "unknown error kind `{k}`; {}kinds are: {}",
-                            suggest(&k, KINDS),
-                            KINDS.join(", ")
+                            "unknown error kind `{k}`; {}kinds are: {KIND_LIST}",
+                            suggest(&k, &KINDS)
                         ),
                     ));
                 }

@@ -4,6 +4,7 @@
 
 use core::fmt::Display;
 use core::marker::PhantomData;
+use core::ops::ControlFlow;
 use std::future::Future;
 use std::time::Duration;
 
@@ -293,6 +294,29 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         decision
     }
 
+    /// The executors' shared step: record an attempt's outcome, and either
+    /// finish (`Break`: the value, or the error wrapped in a [`RetryError`])
+    /// or go on after a wait (`Continue`). The error is dropped here, so the
+    /// caller holds nothing of it while it sleeps.
+    fn settle<T, E: Display>(
+        &mut self,
+        outcome: Result<T, E>,
+    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
+    where
+        W: When<E>,
+    {
+        match outcome {
+            Ok(value) => {
+                self.succeeded();
+                ControlFlow::Break(Ok(value))
+            }
+            Err(error) => match self.failed(&error) {
+                Decision::Retry(wait) => ControlFlow::Continue(wait),
+                Decision::GiveUp(reason) => ControlFlow::Break(Err(self.error(error, reason))),
+            },
+        }
+    }
+
     /// Attempts made so far.
     pub fn attempts(&self) -> u32 {
         self.attempts
@@ -311,6 +335,10 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
 
     /// Wrap the last error of a run that gave up.
     pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
+        self.error(last_error, reason)
+    }
+
+    fn error<E>(&mut self, last_error: E, reason: StopReason) -> RetryError<E> {
         RetryError {
             operation: self.policy.name,
             attempts: self.attempts,
@@ -366,15 +394,9 @@ impl<W> Policy<W> {
     {
         let mut run = Run::<W, SyncClock>::new(self);
         loop {
-            match op() {
-                Ok(value) => {
-                    run.succeeded();
-                    return Ok(value);
-                }
-                Err(error) => match run.failed(&error) {
-                    Decision::Retry(wait) => sleep::sleep_sync(wait),
-                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
-                },
+            match run.settle(op()) {
+                ControlFlow::Break(out) => return out,
+                ControlFlow::Continue(wait) => sleep::sleep_sync(wait),
             }
         }
     }
@@ -428,19 +450,12 @@ impl<W> Policy<W> {
     {
         let mut run = Run::<W, TokioClock>::new(self);
         loop {
-            // The error's scope ends before the sleep: no error is held across
-            // the await, so the future is `Send` even when `E` is not.
-            let wait = match op().await {
-                Ok(value) => {
-                    run.succeeded();
-                    return Ok(value);
-                }
-                Err(error) => match run.failed(&error) {
-                    Decision::Retry(wait) => wait,
-                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
-                },
-            };
-            sleep::sleep_async(wait).await;
+            // `settle` consumes the error: none is held across the sleep, so
+            // the future is `Send` even when `E` is not.
+            match run.settle(op().await) {
+                ControlFlow::Break(out) => return out,
+                ControlFlow::Continue(wait) => sleep::sleep_async(wait).await,
+            }
         }
     }
 
@@ -496,15 +511,9 @@ impl<W> Policy<W> {
             if let Err(open) = run.before_attempt() {
                 return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
             }
-            match op() {
-                Ok(value) => {
-                    run.succeeded();
-                    return Ok(value);
-                }
-                Err(error) => match run.failed(&error) {
-                    Decision::Retry(wait) => sleep::sleep_sync(wait),
-                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
-                },
+            match run.settle(op()) {
+                ControlFlow::Break(out) => return out,
+                ControlFlow::Continue(wait) => sleep::sleep_sync(wait),
             }
         }
     }
@@ -566,17 +575,10 @@ impl<W> Policy<W> {
                 return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
             }
             // As in `retry_async_detailed`: no error is held across the sleep.
-            let wait = match op().await {
-                Ok(value) => {
-                    run.succeeded();
-                    return Ok(value);
-                }
-                Err(error) => match run.failed(&error) {
-                    Decision::Retry(wait) => wait,
-                    Decision::GiveUp(reason) => return Err(run.into_error(error, reason)),
-                },
-            };
-            sleep::sleep_async(wait).await;
+            match run.settle(op().await) {
+                ControlFlow::Break(out) => return out,
+                ControlFlow::Continue(wait) => sleep::sleep_async(wait).await,
+            }
         }
     }
 }
