@@ -318,3 +318,30 @@ async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
     drop(assert_send(svc2.by_mut_async()));
     drop(assert_send(Arc::new(Service::new(0)).by_arc()));
 }
+
+// ---------- a !Send error does not make the future !Send ----------
+
+/// An error that cannot cross threads (it holds an `Rc`).
+#[derive(Debug)]
+struct LocalError(std::rc::Rc<str>);
+
+impl std::fmt::Display for LocalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)")]
+async fn fails_locally(svc: Arc<Service>) -> Result<u32, LocalError> {
+    svc.hit().map_err(|e| LocalError(e.to_string().into()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_send_error_is_never_held_across_the_sleep() {
+    // (tokio::spawn requires Send on every runtime flavor)
+    let svc = Arc::new(Service::new(1));
+    // the error is dropped before each sleep, so the future is Send and can be spawned
+    let fut = assert_send(fails_locally(Arc::clone(&svc)));
+    let out = tokio::spawn(async move { fut.await.map_err(|e| e.to_string()) }).await;
+    assert_eq!(out.unwrap(), Ok(2));
+}

@@ -242,8 +242,13 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         let mut #run = #p::Run::<_, #p::TokioClock>::new(#policy);
         loop {
             #reject_if_open
-            let #result = #attempt;
-            #decide
+            // The attempt's result (and so its error) goes out of scope
+            // before the sleep: the future stays `Send` for a `!Send` error.
+            let #wait = {
+                let #result = #attempt;
+                #decide
+                #wait
+            };
             #p::sleep_async(#wait).await;
         }
     };

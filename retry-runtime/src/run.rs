@@ -450,12 +450,15 @@ impl<W> Policy<W> {
     {
         let mut run = Run::<W, TokioClock>::new(self);
         loop {
-            // `settle` consumes the error: none is held across the sleep, so
-            // the future is `Send` even when `E` is not.
-            match run.settle(op().await) {
+            // `settle` consumes the error, and the wait is taken out of its
+            // result before the sleep: nothing of the error is held across the
+            // await, so the future is `Send` even when `E` is not.
+            let outcome = op().await;
+            let wait = match run.settle(outcome) {
                 ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => sleep::sleep_async(wait).await,
-            }
+                ControlFlow::Continue(wait) => wait,
+            };
+            sleep::sleep_async(wait).await;
         }
     }
 
@@ -575,10 +578,12 @@ impl<W> Policy<W> {
                 return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
             }
             // As in `retry_async_detailed`: no error is held across the sleep.
-            match run.settle(op().await) {
+            let outcome = op().await;
+            let wait = match run.settle(outcome) {
                 ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => sleep::sleep_async(wait).await,
-            }
+                ControlFlow::Continue(wait) => wait,
+            };
+            sleep::sleep_async(wait).await;
         }
     }
 }
