@@ -249,7 +249,9 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
                 #decide
                 #wait
             };
-            #p::sleep_async(#wait).await;
+            if #p::should_sleep(#wait) {
+                #p::tokio_sleep(#wait).await;
+            }
         }
     };
     let body = match &shape {

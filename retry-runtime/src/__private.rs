@@ -8,10 +8,11 @@ pub use crate::jitter::Jitter;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 pub use crate::presets;
 pub use crate::run::Run;
-pub use crate::sleep::{sleep_async, sleep_sync, SyncClock, TokioClock};
+pub use crate::sleep::{should_sleep, sleep_async, sleep_sync, SyncClock, TokioClock};
 pub use crate::stop::Stop;
 pub use crate::timeout::timeout;
 pub use core::time::Duration;
+pub use tokio::time::sleep as tokio_sleep;
 
 /// Lets the generated loop look inside the function's return value without
 /// naming its type (it may be an alias like `io::Result<T>`), and turns a

@@ -213,6 +213,7 @@ impl Backoff {
     /// assert_eq!(b.delay(0), Duration::from_secs(1));
     /// assert_eq!(b.delay(u32::MAX), Duration::from_secs(4));
     /// ```
+    #[inline]
     pub fn delay(&self, retry: u32) -> Duration {
         match *self {
             Backoff::None => Duration::ZERO,

@@ -97,6 +97,7 @@ impl Jitter {
     /// let d = Jitter::Plus(Duration::from_secs(1)).apply(b.delay(0), Duration::ZERO, &b, &mut rng);
     /// assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(2));
     /// ```
+    #[inline]
     pub fn apply(
         self,
         delay: Duration,

@@ -13,7 +13,7 @@ use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit}
 use crate::classify::ErrorKind;
 use crate::error::RetryError;
 use crate::hooks::{self, GiveUpEvent, RetryEvent};
-use crate::jitter::Rng;
+use crate::jitter::{Jitter, Rng};
 use crate::policy::{Decision, Policy, Verdict, When};
 use crate::sleep::{self, Clock, SyncClock, TokioClock};
 use crate::stop::StopReason;
@@ -84,6 +84,7 @@ pub struct Run<'p, W, C: Clock> {
     attempts: u32,
     previous: Duration,
     start: Option<C::Instant>,
+    timed: bool,
     clock: PhantomData<C>,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
@@ -99,9 +100,27 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
             attempts: 0,
             previous: Duration::ZERO,
             start: policy.stop.max_elapsed.map(|_| C::now()),
+            timed: false,
             clock: PhantomData,
             permit: None,
         }
+    }
+
+    /// Measure the run's elapsed time even when nothing needs it on the way
+    /// (no `max_elapsed`, no callbacks), so that [`into_error`](Run::into_error)
+    /// reports it: from the first failure (one clock read per run). Without
+    /// this, a retry reads no clock at all unless the policy needs the time.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// let policy = Policy::new();
+    /// let run = Run::<_, SyncClock>::new(&policy).timed();
+    /// # let _ = run;
+    /// ```
+    #[inline]
+    pub fn timed(mut self) -> Self {
+        self.timed = true;
+        self
     }
 
     /// Call before each attempt. With a circuit breaker on the policy, asks
@@ -243,11 +262,29 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         if guarded {
             self.record(outcome);
         }
-        let elapsed = self.elapsed();
         let policy = self.policy;
-        let mut decision = Rng::with_thread(|rng| {
-            policy.next(self.attempts, self.previous, elapsed, verdict, rng)
-        });
+        // Reading the clock is most of a retry's cost: only when a deadline
+        // or a callback needs the time, or the run reports it at the end.
+        let needs_time = policy.stop.max_elapsed.is_some()
+            || policy.before_sleep.is_some()
+            || policy.on_give_up.is_some();
+        let elapsed = if needs_time || (self.timed && self.start.is_none()) {
+            self.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        // Without jitter no random number is drawn: skip the thread's generator.
+        let mut decision = if policy.jitter == Jitter::None {
+            policy.next(
+                self.attempts,
+                self.previous,
+                elapsed,
+                verdict,
+                &mut Rng::with_seed(0),
+            )
+        } else {
+            Rng::with_thread(|rng| policy.next(self.attempts, self.previous, elapsed, verdict, rng))
+        };
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = self.guard_retry(wait);
         }
@@ -298,6 +335,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     /// finish (`Break`: the value, or the error wrapped in a [`RetryError`])
     /// or go on after a wait (`Continue`). The error is dropped here, so the
     /// caller holds nothing of it while it sleeps.
+    #[inline]
     fn settle<T, E: Display>(
         &mut self,
         outcome: Result<T, E>,
@@ -375,7 +413,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.retry_detailed(op).map_err(RetryError::into_inner)
+        self.run_sync(op, false).map_err(RetryError::into_inner)
     }
 
     /// [`retry`](Policy::retry), giving up with a [`RetryError`] that says how and why.
@@ -386,13 +424,26 @@ impl<W> Policy<W> {
     /// let e = presets::WEBHOOK.retry_detailed(|| Err::<(), _>(std::io::Error::from(not_found.kind()))).unwrap_err();
     /// assert_eq!((e.attempts, e.reason), (1, StopReason::Permanent));
     /// ```
-    pub fn retry_detailed<T, E, F>(&self, mut op: F) -> Result<T, RetryError<E>>
+    pub fn retry_detailed<T, E, F>(&self, op: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        E: Display,
+    {
+        self.run_sync(op, true)
+    }
+
+    /// The loop of `retry_detailed`; `timed` measures the elapsed time for its `RetryError`.
+    fn run_sync<T, E, F>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,
         W: When<E>,
         E: Display,
     {
         let mut run = Run::<W, SyncClock>::new(self);
+        if timed {
+            run = run.timed();
+        }
         loop {
             match run.settle(op()) {
                 ControlFlow::Break(out) => return out,
@@ -441,7 +492,18 @@ impl<W> Policy<W> {
     /// assert_eq!((e.attempts, e.reason, e.last_error), (4, StopReason::Attempts, "down"));
     /// # }
     /// ```
-    pub async fn retry_async_detailed<T, E, F, Fut>(&self, mut op: F) -> Result<T, RetryError<E>>
+    pub async fn retry_async_detailed<T, E, F, Fut>(&self, op: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: When<E>,
+        E: Display,
+    {
+        self.run_async(op, true).await
+    }
+
+    /// The loop of `retry_async_detailed`; `timed` measures the elapsed time for its `RetryError`.
+    async fn run_async<T, E, F, Fut>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -449,6 +511,9 @@ impl<W> Policy<W> {
         E: Display,
     {
         let mut run = Run::<W, TokioClock>::new(self);
+        if timed {
+            run = run.timed();
+        }
         loop {
             // `settle` consumes the error, and the wait is taken out of its
             // result before the sleep: nothing of the error is held across the
@@ -458,7 +523,9 @@ impl<W> Policy<W> {
                 ControlFlow::Break(out) => return out,
                 ControlFlow::Continue(wait) => wait,
             };
-            sleep::sleep_async(wait).await;
+            if sleep::should_sleep(wait) {
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 
@@ -503,13 +570,26 @@ impl<W> Policy<W> {
     /// let e = policy.retry_guarded_detailed(|| Ok::<_, std::io::Error>(())).unwrap_err();
     /// assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen)); // rejected
     /// ```
-    pub fn retry_guarded_detailed<T, E, F>(&self, mut op: F) -> Result<T, RetryError<E>>
+    pub fn retry_guarded_detailed<T, E, F>(&self, op: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        self.run_guarded(op, true)
+    }
+
+    /// The loop of `retry_guarded_detailed`; `timed` measures the elapsed time for its `RetryError`.
+    fn run_guarded<T, E, F>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
         let mut run = Run::<W, SyncClock>::new(self);
+        if timed {
+            run = run.timed();
+        }
         loop {
             if let Err(open) = run.before_attempt() {
                 return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
@@ -564,7 +644,22 @@ impl<W> Policy<W> {
     /// ```
     pub async fn retry_async_guarded_detailed<T, E, F, Fut>(
         &self,
+        op: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: When<E>,
+        E: Display + From<CircuitOpen>,
+    {
+        self.run_async_guarded(op, true).await
+    }
+
+    /// The loop of `retry_async_guarded_detailed`; `timed` measures the elapsed time for its `RetryError`.
+    async fn run_async_guarded<T, E, F, Fut>(
+        &self,
         mut op: F,
+        timed: bool,
     ) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Fut,
@@ -573,6 +668,9 @@ impl<W> Policy<W> {
         E: Display + From<CircuitOpen>,
     {
         let mut run = Run::<W, TokioClock>::new(self);
+        if timed {
+            run = run.timed();
+        }
         loop {
             if let Err(open) = run.before_attempt() {
                 return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
@@ -583,7 +681,9 @@ impl<W> Policy<W> {
                 ControlFlow::Break(out) => return out,
                 ControlFlow::Continue(wait) => wait,
             };
-            sleep::sleep_async(wait).await;
+            if sleep::should_sleep(wait) {
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 }

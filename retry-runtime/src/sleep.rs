@@ -15,6 +15,7 @@ use crate::testing;
 /// ```
 /// retry_runtime::sleep::sleep_sync(std::time::Duration::ZERO); // returns at once
 /// ```
+#[inline]
 pub fn sleep_sync(wait: Duration) {
     if testing::on_sync_sleep(wait) || wait.is_zero() {
         return;
@@ -30,10 +31,26 @@ pub fn sleep_sync(wait: Duration) {
 /// # }
 /// ```
 pub async fn sleep_async(wait: Duration) {
-    testing::on_async_sleep(wait);
-    if !wait.is_zero() {
+    if should_sleep(wait) {
         tokio::time::sleep(wait).await;
     }
+}
+
+/// The first half of [`sleep_async`], for a loop that awaits
+/// `tokio::time::sleep(wait)` itself (the executors and `#[retry]` do, so
+/// their future holds only tokio's `Sleep`, not a wrapping future too):
+/// records the wait under [`testing::pause`], and says whether there is
+/// anything to sleep (a zero wait is not slept).
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(!retry_runtime::sleep::should_sleep(Duration::ZERO));
+/// assert!(retry_runtime::sleep::should_sleep(Duration::from_millis(1)));
+/// ```
+#[inline]
+pub fn should_sleep(wait: Duration) -> bool {
+    testing::on_async_sleep(wait);
+    !wait.is_zero()
 }
 
 /// A clock that times a run (sync or async).

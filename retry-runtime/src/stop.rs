@@ -103,6 +103,7 @@ impl Stop {
     /// assert!(s.check(1, Duration::ZERO, Duration::ZERO).is_none());
     /// assert!(s.check(2, Duration::ZERO, Duration::ZERO).is_some());
     /// ```
+    #[inline]
     pub fn check(
         &self,
         attempts_made: u32,

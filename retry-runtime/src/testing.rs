@@ -93,6 +93,7 @@ impl Drop for Paused {
 }
 
 /// Records a sync wait; `true` when the sleep is virtual (skip the real one).
+#[inline]
 pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
     if PAUSED.with(Cell::get) == 0 {
         return false;
@@ -102,12 +103,14 @@ pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
     true
 }
 
+#[inline]
 pub(crate) fn on_async_sleep(wait: Duration) {
     if PAUSED.with(Cell::get) != 0 {
         WAITS.with(|w| w.borrow_mut().push(wait));
     }
 }
 
+#[inline]
 pub(crate) fn virtual_offset() -> Duration {
     OFFSET.with(Cell::get)
 }
