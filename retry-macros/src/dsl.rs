@@ -398,6 +398,11 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
                 "{first_role} `{first_text}` is greater than the cap `{cap_text}`"
             )));
         }
+        if first.is_zero() {
+            return Err(DslError::new(format!(
+                "{first_role} `{first_text}` is zero, so every wait would be zero; write `none` for no wait"
+            )));
+        }
         Ok((first, cap))
     };
 
@@ -1016,6 +1021,21 @@ mod tests {
             parse_backoff("fixed(\n1.5s\n)"),
             Ok(BackoffSpec::Fixed(ms(1500)))
         );
+    }
+
+    #[test]
+    fn zero_first_delay_would_never_wait() {
+        for text in [
+            "exp(0s, 4s)",
+            "fib(0ms, 1s)",
+            "linear(0s, 10s)",
+            "exp(0.000s, 0s, x3)",
+        ] {
+            assert_contains(
+                &backoff_err(text),
+                "is zero, so every wait would be zero; write `none`",
+            );
+        }
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         .backoff
         .get()
         .and_then(|a| dsl_value(&a.value, dsl::parse_backoff, &mut errors));
+
     let jitter = args
         .jitter
         .get()
@@ -417,6 +418,47 @@ mod tests {
             ),
         );
         assert!(e[0].contains("`retry_on` and `retry_if` cannot be combined"));
+    }
+
+    #[test]
+    fn zero_first_delay_is_an_error() {
+        let e = errs(
+            quote!(backoff = "exp(0s, 4s)"),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            e.len() == 1 && e[0].contains("every wait would be zero"),
+            "{e:?}"
+        );
+        assert!(
+            errs(
+                quote!(backoff = "fib(0ms, 1s)"),
+                quote!(
+                    fn f() -> Result<(), E> {
+                        Ok(())
+                    }
+                )
+            )
+            .len()
+                == 1
+        );
+        let linear = errs(
+            quote!(backoff = "linear(0s, 1s)"),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert_eq!(
+            linear.len(),
+            1,
+            "linear(START, CAP) steps by START: all zero"
+        );
     }
 
     #[test]

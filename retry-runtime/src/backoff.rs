@@ -124,7 +124,7 @@ impl Backoff {
     }
 
     /// Set the growth factor of an exponential backoff (no effect on other kinds).
-    /// A factor below 1, or NaN, is rejected by [`Backoff::validate`] and by
+    /// A factor below 1, NaN or infinite, is rejected by [`Backoff::validate`] and by
     /// [`Policy::build`](crate::Policy::build).
     ///
     /// ```
@@ -173,8 +173,10 @@ impl Backoff {
         }
     }
 
-    /// Check the values: the first wait must not exceed the cap, and an
-    /// exponential factor must be a number >= 1.
+    /// Check the values: the first wait must not exceed the cap, an
+    /// exponential factor must be a finite number >= 1, and the waits must not
+    /// all be zero (an exponential or fibonacci backoff starting at zero, a
+    /// linear one with zero start and step: say [`Backoff::None`] for that).
     ///
     /// ```
     /// use std::time::Duration;
@@ -187,8 +189,19 @@ impl Backoff {
     pub const fn validate(&self) -> Result<(), PolicyError> {
         match *self {
             Backoff::None | Backoff::Fixed(_) => Ok(()),
-            Backoff::Exponential { factor, .. } if factor.is_nan() || factor < 1.0 => {
+            Backoff::Exponential { factor, .. }
+                if factor.is_nan() || factor.is_infinite() || factor < 1.0 =>
+            {
                 Err(PolicyError::FactorBelowOne)
+            }
+            // Every wait would be zero: a misconfiguration (say `Backoff::None`).
+            Backoff::Exponential { first, .. } | Backoff::Fibonacci { first, .. }
+                if first.is_zero() =>
+            {
+                Err(PolicyError::ZeroDelays)
+            }
+            Backoff::Linear { start, step, .. } if start.is_zero() && step.is_zero() => {
+                Err(PolicyError::ZeroDelays)
             }
             Backoff::Linear {
                 start: first, cap, ..
@@ -441,7 +454,13 @@ mod tests {
         assert_eq!(Backoff::exponential(s(5), s(1)).delay(3), s(1));
         assert_eq!(Backoff::fibonacci(s(5), s(1)).delay(3), s(1));
         assert_eq!(Backoff::linear(s(5), s(1), s(1)).delay(3), s(1));
-        // infinity is a valid (if silly) factor: straight to the cap
+        // an infinite factor is invalid; unvalidated it goes straight to the cap
+        assert_eq!(
+            Backoff::exponential(s(1), s(4))
+                .with_factor(f64::INFINITY)
+                .validate(),
+            Err(PolicyError::FactorBelowOne)
+        );
         assert_eq!(
             Backoff::exponential(s(1), s(4))
                 .with_factor(f64::INFINITY)

@@ -706,9 +706,14 @@ pub enum PolicyError {
     /// The first delay of a linear, exponential or fibonacci backoff exceeds its cap.
     #[error("the first delay of the backoff is greater than its cap")]
     FirstAboveCap,
-    /// An exponential factor below 1, or NaN.
-    #[error("the exponential backoff factor must be a number >= 1")]
+    /// An exponential factor below 1, NaN or infinite.
+    #[error("the exponential backoff factor must be a finite number >= 1")]
     FactorBelowOne,
+    /// Every wait of the backoff would be zero (an exponential or fibonacci
+    /// backoff starting at zero, a linear one with zero start and step);
+    /// `Backoff::None` says that on purpose.
+    #[error("every wait of this backoff would be zero; use Backoff::None for no wait")]
+    ZeroDelays,
 }
 
 impl PolicyError {
@@ -721,7 +726,12 @@ impl PolicyError {
         match self {
             PolicyError::ZeroAttempts => "attempts must be at least 1",
             PolicyError::FirstAboveCap => "the first delay of the backoff is greater than its cap",
-            PolicyError::FactorBelowOne => "the exponential backoff factor must be a number >= 1",
+            PolicyError::FactorBelowOne => {
+                "the exponential backoff factor must be a finite number >= 1"
+            }
+            PolicyError::ZeroDelays => {
+                "every wait of this backoff would be zero; use Backoff::None for no wait"
+            }
         }
     }
 }

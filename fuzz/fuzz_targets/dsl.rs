@@ -1,0 +1,149 @@
+//! Fuzz the `#[retry]` string DSL (`retry-macros/src/dsl.rs`) on arbitrary UTF-8.
+//!
+//! The parser has no proc-macro types, so it is compiled here from its own
+//! source file (a proc-macro crate cannot export it). For every input:
+//! - no parser panics (libFuzzer reports a panic as a crash);
+//! - every `Ok` value prints to text that parses back to the same value;
+//! - a parsed duration agrees with an independent reading of the text (`f64`);
+//! - a backoff's first delay is at most its cap, its factor finite and >= 1;
+//! - a jitter amount is non-zero, a percent in 1..=1000;
+//! - what the macro accepts, the runtime accepts: the spec turned into a
+//!   runtime `Backoff` (as `expand.rs` does) passes `Policy::build`, so the
+//!   generated `const { ... .checked() }` can never fail to compile.
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use retry_runtime::{Backoff, Jitter, Policy};
+
+#[allow(dead_code)] // the fuzzer uses only the parsers and printers
+#[path = "../../retry-macros/src/dsl.rs"]
+mod dsl;
+
+use dsl::{BackoffSpec, JitterSpec};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    check_duration(text);
+    check_backoff(text);
+    check_jitter(text);
+    let _ = dsl::closest(text, &["none", "fixed", "linear", "exp", "fib"]);
+});
+
+fn check_duration(text: &str) {
+    let Ok(d) = dsl::parse_duration(text) else {
+        return;
+    };
+    let printed = dsl::format_duration(d);
+    assert_eq!(
+        dsl::parse_duration(&printed),
+        Ok(d),
+        "{text:?} parsed as {d:?}, printed as {printed:?}"
+    );
+    let approx = approximate_nanos(text)
+        .unwrap_or_else(|| panic!("{text:?} parsed as {d:?} but does not look like a duration"));
+    let exact = d.as_nanos() as f64;
+    let tolerance = exact.abs().max(1.0) * 1e-12;
+    assert!(
+        (approx - exact).abs() <= tolerance,
+        "{text:?} parsed as {d:?} ({exact} ns), but reads as {approx} ns"
+    );
+}
+
+/// The duration's value in nanoseconds, read independently of the parser:
+/// the leading `[0-9.]` run as an `f64`, times the unit that follows.
+fn approximate_nanos(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(end);
+    let unit_nanos = match unit.trim() {
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3600e9,
+        _ => return None,
+    };
+    Some(number.parse::<f64>().ok()? * unit_nanos)
+}
+
+fn check_backoff(text: &str) {
+    let Ok(spec) = dsl::parse_backoff(text) else {
+        return;
+    };
+    let printed = spec.to_string();
+    assert_eq!(
+        dsl::parse_backoff(&printed),
+        Ok(spec),
+        "{text:?} parsed as {spec:?}, printed as {printed:?}"
+    );
+    match spec {
+        BackoffSpec::None | BackoffSpec::Fixed(_) => {}
+        BackoffSpec::Linear { start: first, cap } | BackoffSpec::Fib { first, cap } => {
+            assert!(first <= cap, "{text:?}: first above cap in {spec:?}");
+        }
+        BackoffSpec::Exp { first, cap, factor } => {
+            assert!(first <= cap, "{text:?}: first above cap in {spec:?}");
+            assert!(
+                factor.is_finite() && factor >= 1.0,
+                "{text:?}: bad factor in {spec:?}"
+            );
+        }
+    }
+    let runtime = to_runtime_backoff(spec);
+    assert_eq!(
+        Policy::new().backoff(runtime).build().err(),
+        None,
+        "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
+    );
+}
+
+fn check_jitter(text: &str) {
+    let Ok(spec) = dsl::parse_jitter(text) else {
+        return;
+    };
+    let printed = spec.to_string();
+    assert_eq!(
+        dsl::parse_jitter(&printed),
+        Ok(spec),
+        "{text:?} parsed as {spec:?}, printed as {printed:?}"
+    );
+    let runtime = match spec {
+        JitterSpec::None => Jitter::None,
+        JitterSpec::Full => Jitter::Full,
+        JitterSpec::Equal => Jitter::Equal,
+        JitterSpec::Decorrelated => Jitter::Decorrelated,
+        JitterSpec::Plus(d) => {
+            assert!(!d.is_zero(), "{text:?}: zero jitter amount");
+            Jitter::Plus(d)
+        }
+        JitterSpec::Percent(p) => {
+            assert!(
+                (1..=1000).contains(&p),
+                "{text:?}: percent {p} out of range"
+            );
+            Jitter::Proportional(p)
+        }
+    };
+    // Any wait, any backoff: the runtime's bounds are ordered.
+    let backoff = Backoff::exponential(Duration::from_secs(1), Duration::MAX);
+    let (lo, hi) = runtime.bounds(Duration::MAX, Duration::MAX, &backoff);
+    assert!(lo <= hi, "{text:?}: bounds {lo:?} > {hi:?}");
+}
+
+/// What `retry-macros/src/expand.rs` generates for each spec.
+fn to_runtime_backoff(spec: BackoffSpec) -> Backoff {
+    match spec {
+        BackoffSpec::None => Backoff::None,
+        BackoffSpec::Fixed(d) => Backoff::fixed(d),
+        BackoffSpec::Linear { start, cap } => Backoff::linear(start, start, cap),
+        BackoffSpec::Exp { first, cap, factor } => {
+            Backoff::exponential(first, cap).with_factor(factor)
+        }
+        BackoffSpec::Fib { first, cap } => Backoff::fibonacci(first, cap),
+    }
+}

@@ -1,0 +1,329 @@
+//! No silent misuse at run time: a `Policy` built from configuration values
+//! (strings parsed with `str::parse`, as a config file or environment gives
+//! them) is checked by `Policy::build()`, which returns an error naming the
+//! first invalid value: zero attempts, a cap below the first delay, or an
+//! exponential factor that is NaN, negative or below 1.
+//!
+//! An invalid policy that skipped `build()` still never panics. What it does
+//! instead, asserted below (the "nearest valid neighbour" of the `Policy` docs):
+//! - 0 attempts: one call, no retry (`StopReason::Attempts`);
+//! - a factor below 1, negative or NaN: every wait is the first delay;
+//! - a first delay above the cap: every wait is the cap (linear, exponential,
+//!   fibonacci), and decorrelated jitter stays within `[0, cap]`;
+//! - an infinite factor: the first delay, then the cap;
+//! - waits of `Duration::MAX` (and jitter on top) saturate, sync and async.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use retry_runtime::{
+    testing, Backoff, Decision, Jitter, Policy, PolicyError, RetryError, Stop, StopReason,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The settings a service might read from its config file, as text.
+struct RetryConfig<'a> {
+    attempts: &'a str,
+    kind: &'a str,
+    first_ms: &'a str,
+    cap_ms: &'a str,
+    factor: &'a str,
+}
+
+impl RetryConfig<'_> {
+    const DEFAULT: RetryConfig<'static> = RetryConfig {
+        attempts: "4",
+        kind: "exp",
+        first_ms: "100",
+        cap_ms: "2000",
+        factor: "2",
+    };
+
+    /// The policy as written, without checking it.
+    fn policy(&self) -> Policy {
+        let attempts = parse::<u32>(self.attempts);
+        let (first, cap) = (ms(parse(self.first_ms)), ms(parse(self.cap_ms)));
+        let backoff = match self.kind {
+            "exp" => Backoff::exponential(first, cap).with_factor(parse(self.factor)),
+            "fib" => Backoff::fibonacci(first, cap),
+            "linear" => Backoff::linear(first, first, cap),
+            "fixed" => Backoff::fixed(first),
+            other => panic!("unknown kind {other}"),
+        };
+        Policy::new()
+            .attempts(attempts)
+            .backoff(backoff)
+            .named("from_config")
+    }
+
+    /// What a service should do: check it.
+    fn build(&self) -> Result<Policy, PolicyError> {
+        self.policy().build()
+    }
+}
+
+/// The config value as Rust parses it (`"NaN"`, `"-inf"` and `"1e309"` are
+/// all valid `f64` text).
+fn parse<T: FromStr>(text: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    text.parse()
+        .unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+}
+
+#[test]
+fn a_valid_config_builds() {
+    assert!(RetryConfig::DEFAULT.build().is_ok());
+    // the edges of valid: factor exactly 1, first == cap, a huge factor
+    for (first_ms, cap_ms, factor) in [("100", "100", "1"), ("1", "1", "1.0"), ("1", "5", "1e3")] {
+        let c = RetryConfig {
+            first_ms,
+            cap_ms,
+            factor,
+            ..RetryConfig::DEFAULT
+        };
+        assert!(c.build().is_ok(), "{first_ms} {cap_ms} {factor}");
+    }
+}
+
+#[test]
+fn a_zero_first_delay_is_an_error() {
+    // exponential from 0 stays at 0: every wait would be zero
+    for (first_ms, cap_ms) in [("0", "0"), ("0", "5")] {
+        let c = RetryConfig {
+            first_ms,
+            cap_ms,
+            ..RetryConfig::DEFAULT
+        };
+        assert_eq!(
+            c.build().err(),
+            Some(PolicyError::ZeroDelays),
+            "{first_ms} {cap_ms}"
+        );
+    }
+}
+
+#[test]
+fn zero_attempts_is_an_error() {
+    let c = RetryConfig {
+        attempts: "0",
+        ..RetryConfig::DEFAULT
+    };
+    let err = c.build().unwrap_err();
+    assert_eq!(err, PolicyError::ZeroAttempts);
+    assert_eq!(err.to_string(), "attempts must be at least 1");
+    // the same through a `Stop` value
+    let stop = Stop {
+        max_attempts: 0,
+        max_elapsed: Some(Duration::from_secs(5)),
+    };
+    assert_eq!(
+        Policy::new().stop_when(stop).build().unwrap_err(),
+        PolicyError::ZeroAttempts
+    );
+}
+
+#[test]
+fn cap_below_first_delay_is_an_error() {
+    for kind in ["exp", "fib", "linear"] {
+        let c = RetryConfig {
+            kind,
+            first_ms: "5000",
+            cap_ms: "1000",
+            ..RetryConfig::DEFAULT
+        };
+        let err = c.build().unwrap_err();
+        assert_eq!(err, PolicyError::FirstAboveCap, "{kind}");
+        assert!(err.to_string().contains("greater than its cap"), "{err}");
+    }
+    // by one nanosecond
+    let b = Backoff::exponential(Duration::new(1, 1), Duration::new(1, 0));
+    assert_eq!(
+        Policy::new().backoff(b).build().unwrap_err(),
+        PolicyError::FirstAboveCap
+    );
+    // a fixed backoff has no cap: nothing to get wrong
+    let fixed = RetryConfig {
+        kind: "fixed",
+        first_ms: "5000",
+        cap_ms: "1000",
+        ..RetryConfig::DEFAULT
+    };
+    assert!(fixed.build().is_ok());
+}
+
+#[test]
+fn nan_negative_and_small_factors_are_errors() {
+    for factor in [
+        "NaN", "nan", "-NaN", "-2", "-1", "-0", "0", "0.5", "0.999999", "-inf", "-1e309",
+    ] {
+        let c = RetryConfig {
+            factor,
+            ..RetryConfig::DEFAULT
+        };
+        let err = c.build().unwrap_err();
+        assert_eq!(err, PolicyError::FactorBelowOne, "factor {factor:?}");
+        assert!(err.to_string().contains(">= 1"), "{err}");
+    }
+}
+
+/// The macro's DSL rejects an infinite factor ("factor is finite and at least
+/// 1"), and so should the runtime: `exp(100ms, 2s)` with factor `inf` jumps
+/// from the first delay straight to the cap, which no one configures on
+/// purpose; `"inf"`, `"infinity"` and an overflowing `"1e309"` all parse to it.
+#[test]
+fn infinite_factors_are_errors() {
+    for factor in ["inf", "+inf", "infinity", "Infinity", "1e309"] {
+        let c = RetryConfig {
+            factor,
+            ..RetryConfig::DEFAULT
+        };
+        assert_eq!(
+            c.build().unwrap_err(),
+            PolicyError::FactorBelowOne,
+            "factor {factor:?}"
+        );
+    }
+}
+
+#[test]
+fn the_first_invalid_value_is_named() {
+    let c = RetryConfig {
+        attempts: "0",
+        first_ms: "5000",
+        cap_ms: "1000",
+        factor: "NaN",
+        ..RetryConfig::DEFAULT
+    };
+    assert_eq!(c.build().unwrap_err(), PolicyError::ZeroAttempts);
+    let c = RetryConfig {
+        first_ms: "5000",
+        cap_ms: "1000",
+        factor: "NaN",
+        ..RetryConfig::DEFAULT
+    };
+    assert_eq!(c.build().unwrap_err(), PolicyError::FactorBelowOne);
+}
+
+// ---------------------------------------------------------------------------
+// Unchecked invalid policies: no panic, the documented fallback.
+// ---------------------------------------------------------------------------
+
+/// The waits of a sync run that always fails, and its error.
+fn sync_waits(p: &Policy) -> (Vec<Duration>, RetryError<&'static str>) {
+    let paused = testing::pause();
+    let err = p.retry_detailed(|| Err::<(), _>("down")).unwrap_err();
+    (paused.waits(), err)
+}
+
+#[test]
+fn zero_attempts_unchecked_makes_one_call() {
+    let p = Policy::new().attempts(0);
+    let (waits, err) = sync_waits(&p);
+    assert!(waits.is_empty());
+    assert_eq!((err.attempts, err.reason), (1, StopReason::Attempts));
+    assert_eq!(p.decide(0, &"e"), Decision::GiveUp(StopReason::Attempts));
+    assert_eq!(
+        p.decide(u32::MAX, &"e"),
+        Decision::GiveUp(StopReason::Attempts)
+    );
+}
+
+#[test]
+fn bad_factors_unchecked_keep_the_first_delay() {
+    for factor in [f64::NAN, -2.0, 0.0, 0.5, f64::NEG_INFINITY, -0.0] {
+        let p = Policy::new()
+            .attempts(5)
+            .backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(factor));
+        let (waits, err) = sync_waits(&p);
+        assert_eq!(waits, [ms(100); 4], "factor {factor}");
+        assert_eq!(err.attempts, 5);
+        for r in [0, 1, 1000, u32::MAX] {
+            assert_eq!(p.get_backoff().delay(r), ms(100), "factor {factor}");
+        }
+    }
+}
+
+#[test]
+fn infinite_factor_unchecked_jumps_to_the_cap() {
+    let p = Policy::new()
+        .attempts(4)
+        .backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(f64::INFINITY));
+    let (waits, _) = sync_waits(&p);
+    assert_eq!(waits, [ms(100), ms(2000), ms(2000)]);
+}
+
+#[test]
+fn cap_below_first_unchecked_waits_the_cap() {
+    for b in [
+        Backoff::exponential(ms(5000), ms(1000)),
+        Backoff::fibonacci(ms(5000), ms(1000)),
+        Backoff::linear(ms(5000), ms(5000), ms(1000)),
+    ] {
+        let p = Policy::new().attempts(4).backoff(b);
+        let (waits, _) = sync_waits(&p);
+        assert_eq!(waits, [ms(1000); 3], "{b}");
+        // jitter never leaves [0, cap] either
+        for j in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+            let (waits, _) = sync_waits(&p.jitter(j));
+            assert!(waits.iter().all(|w| *w <= ms(1000)), "{b} {j}: {waits:?}");
+        }
+    }
+}
+
+#[test]
+fn huge_waits_saturate_sync() {
+    let p = Policy::new()
+        .attempts(3)
+        .backoff(Backoff::exponential(Duration::MAX, Duration::MAX))
+        .jitter(Jitter::Plus(Duration::MAX));
+    let (waits, err) = sync_waits(&p);
+    assert_eq!(waits, [Duration::MAX; 2]);
+    assert_eq!(err.attempts, 3);
+    // with a deadline: the first wait already reaches it
+    let p = p.max_elapsed(Duration::from_secs(60));
+    let (waits, err) = sync_waits(&p);
+    assert!(waits.is_empty());
+    assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
+    // proportional jitter on a huge delay
+    let p = Policy::new()
+        .attempts(2)
+        .backoff(Backoff::fixed(Duration::MAX))
+        .jitter(Jitter::Proportional(u32::MAX));
+    assert_eq!(sync_waits(&p).0, [Duration::MAX]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn huge_waits_do_not_panic_async() {
+    let p = Policy::new()
+        .attempts(2)
+        .backoff(Backoff::fixed(Duration::MAX))
+        .jitter(Jitter::Plus(Duration::MAX));
+    let mut calls = 0;
+    let out = p
+        .retry_async_detailed(|| {
+            calls += 1;
+            async { Err::<(), _>("down") }
+        })
+        .await;
+    let err = out.unwrap_err();
+    assert_eq!(
+        (calls, err.attempts, err.reason),
+        (2, 2, StopReason::Attempts)
+    );
+}
+
+/// `max_elapsed` of zero is accepted by `build()`: it means "never retry"
+/// (every retry would start at or after the deadline).
+#[test]
+fn zero_max_elapsed_means_no_retry() {
+    let p = Policy::new().attempts(5).max_elapsed(Duration::ZERO);
+    assert!(p.build().is_ok());
+    let (waits, err) = sync_waits(&p);
+    assert!(waits.is_empty());
+    assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
+}
