@@ -7,6 +7,8 @@
 //! every error), `expand` writes the retry loop. `dsl` is the plain
 //! parser for the backoff/duration strings.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod derive;
 mod dsl;
