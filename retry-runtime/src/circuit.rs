@@ -400,36 +400,14 @@ impl CircuitBreaker {
                         probe: false,
                     });
                 }
-                OPEN => {
-                    let now = self.now_ms();
-                    let elapsed = elapsed_ms(now, w.time());
-                    if elapsed < self.recovery_ms {
-                        return Err(self.open_error(elapsed));
-                    }
-                    Word::new(
-                        HALF_OPEN,
-                        Word::half_open_count(1, 0),
-                        w.gen().wrapping_add(1),
-                        now,
-                    )
-                }
+                OPEN => self.first_probe_after_recovery(w)?,
                 _ => {
                     if w.probes() < u64::from(self.probes) {
                         w.with_count(Word::half_open_count(w.probes() + 1, w.successes()))
                     } else {
                         // Every probe is out. If they have not all reported within a
                         // recovery timeout, some were lost: start a new round.
-                        let now = self.now_ms();
-                        let elapsed = elapsed_ms(now, w.time());
-                        if elapsed < self.recovery_ms {
-                            return Err(self.open_error(elapsed));
-                        }
-                        Word::new(
-                            HALF_OPEN,
-                            Word::half_open_count(1, 0),
-                            w.gen().wrapping_add(1),
-                            now,
-                        )
+                        self.first_probe_after_recovery(w)?
                     }
                 }
             };
@@ -447,6 +425,23 @@ impl CircuitBreaker {
                 Err(current) => w = current,
             }
         }
+    }
+
+    /// Once a recovery timeout has passed since `w`'s last transition, the
+    /// word of a new half-open round with this call as its first probe;
+    /// before that, the rejection.
+    fn first_probe_after_recovery(&self, w: Word) -> Result<Word, CircuitOpen> {
+        let now = self.now_ms();
+        let elapsed = elapsed_ms(now, w.time());
+        if elapsed < self.recovery_ms {
+            return Err(self.open_error(elapsed));
+        }
+        Ok(Word::new(
+            HALF_OPEN,
+            Word::half_open_count(1, 0),
+            w.gen().wrapping_add(1),
+            now,
+        ))
     }
 
     fn open_error(&self, elapsed_ms: u64) -> CircuitOpen {
