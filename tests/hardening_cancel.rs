@@ -34,6 +34,14 @@ use retry_runtime::{retry, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryEv
 use tokio::time::Instant;
 use tracing::Level;
 
+/// The library spawned nothing: the runtime runs no task.
+fn assert_no_live_tasks() {
+    let alive = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    assert_eq!(alive, 0, "tasks still alive");
+}
+
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -140,12 +148,7 @@ async fn drop_and_check_no_timer<F>(fut: Pin<Box<F>>, probe: Arc<WakerProbe>, wa
     tokio::task::yield_now().await;
     assert_eq!(probe.wakes.load(SeqCst), 0, "woken after the drop");
     drop(waker);
-    assert_eq!(
-        tokio::runtime::Handle::current()
-            .metrics()
-            .num_alive_tasks(),
-        0
-    );
+    assert_no_live_tasks();
 }
 
 #[tokio::test(start_paused = true)]
@@ -295,12 +298,7 @@ async fn aborting_the_task_drops_the_retry() {
     tokio::time::advance(s(3600)).await;
     tokio::task::yield_now().await;
     assert_eq!(T.get(), (1, 1, 1, 0));
-    assert_eq!(
-        tokio::runtime::Handle::current()
-            .metrics()
-            .num_alive_tasks(),
-        0
-    );
+    assert_no_live_tasks();
 }
 
 /// The same on a multi-thread runtime, with real time: the task is aborted
@@ -334,12 +332,7 @@ fn aborting_on_a_multi_thread_runtime_drops_the_attempt() {
         assert_eq!(T.get(), (1, 1, 0, 0));
         // (an aborted task leaves the runtime's count just after its
         // `JoinHandle` resolves, on its worker thread: the 50ms covered that)
-        assert_eq!(
-            tokio::runtime::Handle::current()
-                .metrics()
-                .num_alive_tasks(),
-            0
-        );
+        assert_no_live_tasks();
     });
 }
 
