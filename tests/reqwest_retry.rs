@@ -72,6 +72,30 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, ClipError
     Ok(resp.bytes().await?.to_vec())
 }
 
+/// `fetch` retried with `FAST` until it succeeds, and what `note` said of the
+/// first error it had something to say about.
+async fn fetch_noting_first_error<R>(
+    client: &reqwest::Client,
+    url: &str,
+    note: impl Fn(&ClipError) -> Option<R>,
+) -> (Vec<u8>, Option<R>) {
+    let first = std::sync::Mutex::new(None);
+    let body = FAST
+        .retry_async(|| async {
+            let r = fetch(client, url).await;
+            if let Err(e) = &r {
+                let mut first = first.lock().unwrap();
+                if first.is_none() {
+                    *first = note(e);
+                }
+            }
+            r
+        })
+        .await
+        .unwrap();
+    (body, first.into_inner().unwrap())
+}
+
 fn assert_between(d: Duration, low: Duration, high: Duration) {
     assert!(d >= low && d <= high, "{d:?} not in {low:?}..={high:?}");
 }
@@ -234,27 +258,15 @@ async fn the_client_timeout_is_classified_timeout_and_retried() {
         [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
     );
     let (client, url) = (client_with_timeout(ms(150)), server.url("/slow"));
-    let first_error = std::sync::Mutex::new(None);
 
-    let body = FAST
-        .retry_async(|| async {
-            let r = fetch(&client, &url).await;
-            if let Err(ClipError::Http(e)) = &r {
-                first_error
-                    .lock()
-                    .unwrap()
-                    .get_or_insert((e.is_timeout(), e.kind()));
-            }
-            r
-        })
-        .await
-        .unwrap();
+    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
+        ClipError::Http(e) => Some((e.is_timeout(), e.kind())),
+        _ => None,
+    })
+    .await;
 
     assert_eq!(body, b"ok");
-    assert_eq!(
-        *first_error.lock().unwrap(),
-        Some((true, ErrorKind::Timeout))
-    );
+    assert_eq!(first_error, Some((true, ErrorKind::Timeout)));
     assert_eq!(server.hits("/slow"), 2);
 }
 
@@ -305,25 +317,13 @@ async fn a_connection_closed_mid_body_is_connect_and_retried() {
         [Reply::close_mid_body(), Reply::ok_body("whole clip")],
     );
     let (client, url) = (client(), server.url("/clip/7"));
-    let first_error = std::sync::Mutex::new(None);
 
-    let body = FAST
-        .retry_async(|| async {
-            let r = fetch(&client, &url).await;
-            if let Err(e) = &r {
-                first_error
-                    .lock()
-                    .unwrap()
-                    .get_or_insert(format!("{:?} {e:?}", e.kind()));
-            }
-            r
-        })
-        .await
-        .unwrap();
+    let (body, first) =
+        fetch_noting_first_error(&client, &url, |e| Some(format!("{:?} {e:?}", e.kind()))).await;
 
     assert_eq!(body, b"whole clip");
     assert_eq!(server.hits("/clip/7"), 2);
-    let first = first_error.into_inner().unwrap().unwrap();
+    let first = first.unwrap();
     // headers arrived (200), then the body broke off
     assert!(first.starts_with("Connect "), "{first}");
     assert!(
@@ -340,27 +340,15 @@ async fn a_connection_closed_before_the_response_is_connect_and_retried() {
         [Reply::close_before_response(), Reply::ok_body("clip")],
     );
     let (client, url) = (client(), server.url("/clip/7"));
-    let first_error = std::sync::Mutex::new(None);
 
-    let body = FAST
-        .retry_async(|| async {
-            let r = fetch(&client, &url).await;
-            if let Err(ClipError::Http(e)) = &r {
-                first_error
-                    .lock()
-                    .unwrap()
-                    .get_or_insert((e.is_request(), e.kind()));
-            }
-            r
-        })
-        .await
-        .unwrap();
+    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
+        ClipError::Http(e) => Some((e.is_request(), e.kind())),
+        _ => None,
+    })
+    .await;
 
     assert_eq!(body, b"clip");
-    assert_eq!(
-        *first_error.lock().unwrap(),
-        Some((true, ErrorKind::Connect))
-    );
+    assert_eq!(first_error, Some((true, ErrorKind::Connect)));
     assert_eq!(server.hits("/clip/7"), 2);
 }
 
