@@ -188,7 +188,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             let open = ident("__retry_open");
             let p_circuit = respan(p.clone(), *span);
             quote_spanned! {*span=>
-                if let ::core::result::Result::Err(#open) = #run.before_attempt() {
+                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy) {
                     return ::core::result::Result::Err(#p_circuit::circuit_open_error(#open));
                 }
             }
@@ -199,17 +199,17 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let on_ok = match &cfg.retry_if_ok {
         Some(pred) => quote! {
             if #pred(#value) {
-                match #run.rejected() {
+                match #run.rejected(#policy) {
                     #p::Decision::Retry(#wait) => #wait,
                     #p::Decision::GiveUp(_) => return #result,
                 }
             } else {
-                #run.succeeded();
+                #run.succeeded(#policy);
                 return #result;
             }
         },
         None => quote! {
-            #run.succeeded();
+            #run.succeeded(#policy);
             return #result;
         },
     };
@@ -217,7 +217,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let p_ret = respan(p.clone(), ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
-    let failed = quote_spanned!(cfg.when_span=> #run.failed((#error)));
+    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
     let decide = quote! {
         #[allow(unused_parens)]
         let #wait = match #as_result {
@@ -239,7 +239,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::Run::<_, #p::TokioClock>::new(#policy);
+        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy);
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -259,7 +259,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
         Shape::Sync(_) => quote! {
             #policy_binding
-            let mut #run = #p::Run::<_, #p::SyncClock>::new(#policy);
+            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy);
             loop {
                 #reject_if_open
                 #[allow(clippy::redundant_closure_call)]

@@ -226,18 +226,13 @@ impl Backoff {
     /// assert_eq!(b.delay(0), Duration::from_secs(1));
     /// assert_eq!(b.delay(u32::MAX), Duration::from_secs(4));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn delay(&self, retry: u32) -> Duration {
+        // The two waits that need no arithmetic stay inline in the retry loop.
         match *self {
             Backoff::None => Duration::ZERO,
             Backoff::Fixed(d) => d,
-            Backoff::Linear { start, step, cap } => {
-                let grown = step
-                    .checked_mul(retry)
-                    .and_then(|s| s.checked_add(start))
-                    .unwrap_or(cap);
-                grown.min(cap).max(start.min(cap))
-            }
+            Backoff::Linear { start, step, cap } => linear(start, step, cap, retry),
             Backoff::Exponential { first, cap, factor } => exponential(first, cap, factor, retry),
             Backoff::Fibonacci { first, cap } => fibonacci(first, cap, retry),
         }
@@ -258,7 +253,18 @@ impl Backoff {
     }
 }
 
+/// `start + step * retry`, capped, without overflow for any input.
+#[inline(never)]
+fn linear(start: Duration, step: Duration, cap: Duration, retry: u32) -> Duration {
+    let grown = step
+        .checked_mul(retry)
+        .and_then(|s| s.checked_add(start))
+        .unwrap_or(cap);
+    grown.min(cap).max(start.min(cap))
+}
+
 /// `first * factor^retry`, capped, without overflow for any input.
+#[inline(never)]
 fn exponential(first: Duration, cap: Duration, factor: f64, retry: u32) -> Duration {
     if first >= cap {
         return cap;
@@ -281,6 +287,7 @@ fn exponential(first: Duration, cap: Duration, factor: f64, retry: u32) -> Durat
 }
 
 /// `first * fib(retry + 1)`, capped; at most ~140 steps before any value passes any cap.
+#[inline(never)]
 fn fibonacci(first: Duration, cap: Duration, retry: u32) -> Duration {
     if first.is_zero() || first >= cap {
         return first.min(cap);

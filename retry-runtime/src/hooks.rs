@@ -129,6 +129,18 @@ fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
 }
 
+/// Could a WARN event reach anyone: a `tracing` subscriber that wants WARN,
+/// or the `log` crate through `tracing`'s `log` feature? One relaxed atomic
+/// load when nothing listens. When this is `false`, [`log_retry`] would
+/// do nothing, so a run may skip building its event.
+#[inline(always)]
+pub(crate) fn warn_may_log() -> bool {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    let to_tracing =
+        tracing::Level::WARN <= STATIC_MAX_LEVEL && tracing::Level::WARN <= LevelFilter::current();
+    to_tracing || tracing::if_log_enabled!(tracing::Level::WARN, { true } else { false })
+}
+
 pub(crate) fn log_retry(ev: &RetryEvent<'_>) {
     tracing::warn!(
         operation = ev.operation,

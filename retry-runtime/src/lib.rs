@@ -142,12 +142,12 @@ pub mod __private;
 /// ```text
 /// async fn download_clip(id: &str) -> Result<String, ClipError> {
 ///     let policy = &const { Policy::new().attempts(3).backoff(..).retry_on(..).named("download_clip") };
-///     let mut run = Run::new(policy);
+///     let mut run = LazyRun::new(policy);                        // no state until a failure
 ///     loop {
 ///         let result = async { /* your body: `return` and `?` end this attempt */ }.await;
 ///         let wait = match &result {
-///             Ok(_) => { run.succeeded(); return result }        // INFO if it took retries
-///             Err(e) => match run.failed(e) {                    // WARN "retrying ..." or give up
+///             Ok(_) => { run.succeeded(policy); return result }  // INFO if it took retries
+///             Err(e) => match run.failed(policy, e) {            // WARN "retrying ..." or give up
 ///                 Decision::Retry(wait) => wait,
 ///                 Decision::GiveUp(_) => return result,          // the last error, unchanged
 ///             },

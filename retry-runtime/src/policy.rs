@@ -512,6 +512,20 @@ impl<W> Policy<W> {
         })
     }
 
+    /// Nothing beyond the backoff and the attempt limit: no jitter, deadline,
+    /// callbacks, breaker or budget. A retry of such a policy needs no clock,
+    /// no random number and no guard, so [`Run::failed`](crate::Run::failed)
+    /// decides it inline. Folds to a constant for a `const` policy.
+    #[inline(always)]
+    pub(crate) const fn is_plain(&self) -> bool {
+        matches!(self.jitter, Jitter::None)
+            && self.stop.max_elapsed.is_none()
+            && self.before_sleep.is_none()
+            && self.on_give_up.is_none()
+            && self.circuit.is_none()
+            && self.budget.is_none()
+    }
+
     /// The shared decision: `attempts_made` calls so far, `previous` wait.
     pub(crate) fn next(
         &self,

@@ -2,6 +2,7 @@
 //! code `#[retry]` generates, and the executors themselves
 //! ([`Policy::retry`], [`Policy::retry_async`] and their `_detailed` forms).
 
+use core::convert::identity;
 use core::fmt::Display;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
@@ -81,13 +82,21 @@ use crate::stop::StopReason;
 /// ```
 pub struct Run<'p, W, C: Clock> {
     policy: &'p Policy<W>,
+    state: State<C>,
+}
+
+/// Everything of a run but its policy, which each step is handed: the
+/// `#[retry]` loop keeps the policy as a constant and this beside it
+/// (see [`LazyRun`]).
+pub(crate) struct State<C: Clock> {
     attempts: u32,
-    previous: Duration,
-    start: Option<C::Instant>,
     timed: bool,
-    clock: PhantomData<C>,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
+    /// The previous wait, in nanoseconds (saturated: 584 years).
+    previous: u64,
+    start: Option<C::Instant>,
+    clock: PhantomData<C>,
 }
 
 impl<'p, W, C: Clock> Run<'p, W, C> {
@@ -97,12 +106,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     pub fn new(policy: &'p Policy<W>) -> Self {
         Run {
             policy,
-            attempts: 0,
-            previous: Duration::ZERO,
-            start: policy.stop.max_elapsed.map(|_| C::now()),
-            timed: false,
-            clock: PhantomData,
-            permit: None,
+            state: State::new(policy),
         }
     }
 
@@ -119,7 +123,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     /// ```
     #[inline]
     pub fn timed(mut self) -> Self {
-        self.timed = true;
+        self.state.timed = true;
         self
     }
 
@@ -137,14 +141,75 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     /// ```
     #[inline]
     pub fn before_attempt(&mut self) -> Result<(), CircuitOpen> {
-        match self.policy.circuit {
+        self.state.before_attempt(self.policy)
+    }
+
+    /// The attempt just made succeeded; logs at INFO if it was not the first.
+    #[inline]
+    pub fn succeeded(&mut self) {
+        self.state.succeeded(self.policy);
+    }
+
+    /// The attempt just made failed with `error`: decide, log, and call the
+    /// policy's callbacks. Returns the wait before the next attempt, or why to give up.
+    #[inline]
+    pub fn failed<E: Display>(&mut self, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.state.failed(self.policy, error)
+    }
+
+    /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
+    /// retried like a retriable error.
+    #[inline(never)]
+    pub fn rejected(&mut self) -> Decision {
+        self.state.rejected(self.policy)
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.state.attempts
+    }
+
+    /// Time since the run started (see [`RetryError`] for when that is).
+    pub fn elapsed(&mut self) -> Duration {
+        self.state.elapsed()
+    }
+
+    /// Wrap the last error of a run that gave up.
+    pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
+        self.state.error(self.policy, last_error, reason)
+    }
+}
+
+impl<C: Clock> State<C> {
+    #[inline(always)]
+    fn new<W>(policy: &Policy<W>) -> Self {
+        State {
+            attempts: 0,
+            timed: false,
+            permit: None,
+            previous: 0,
+            start: policy.stop.max_elapsed.map(|_| C::now()),
+            clock: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn before_attempt<W>(&mut self, policy: &Policy<W>) -> Result<(), CircuitOpen> {
+        match policy.circuit {
             None => Ok(()),
-            Some(breaker) => self.acquire(breaker),
+            Some(breaker) => self.acquire(policy, breaker),
         }
     }
 
     #[inline(never)]
-    fn acquire(&mut self, breaker: &CircuitBreaker) -> Result<(), CircuitOpen> {
+    fn acquire<W>(
+        &mut self,
+        policy: &Policy<W>,
+        breaker: &CircuitBreaker,
+    ) -> Result<(), CircuitOpen> {
         match breaker.try_acquire() {
             Ok(permit) => {
                 self.permit = Some(permit);
@@ -152,7 +217,6 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
             }
             Err(open) => {
                 self.permit = None;
-                let policy = self.policy;
                 tracing::debug!(
                     operation = policy.name,
                     attempt = self.attempts.saturating_add(1),
@@ -177,38 +241,82 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         }
     }
 
-    /// The attempt just made succeeded; logs at INFO if it was not the first.
     #[inline]
-    pub fn succeeded(&mut self) {
+    fn succeeded<W>(&mut self, policy: &Policy<W>) {
         self.attempts = self.attempts.saturating_add(1);
-        if self.policy.circuit.is_some() || self.policy.budget.is_some() {
-            self.record(Outcome::Success);
+        if policy.circuit.is_some() || policy.budget.is_some() {
+            self.record(policy, Outcome::Success);
         }
         if self.attempts > 1 {
-            hooks::log_success(self.policy.name, self.attempts, self.policy.stop.attempts());
+            hooks::log_success(policy.name, self.attempts, policy.stop.attempts());
         }
     }
 
-    /// The attempt just made failed with `error`: decide, log, and call the
-    /// policy's callbacks. Returns the wait before the next attempt, or why to give up.
-    #[inline(never)]
-    pub fn failed<E: Display>(&mut self, error: &E) -> Decision
+    #[inline(always)]
+    fn failed<W, E: Display>(&mut self, policy: &Policy<W>, error: &E) -> Decision
     where
         W: When<E>,
     {
-        let verdict = self.policy.when.check(error);
+        let verdict = policy.when.check(error);
+        match self.quick_retry(policy, verdict) {
+            Some(wait) => Decision::Retry(wait),
+            None => self.failed_slow(policy, verdict, error),
+        }
+    }
+
+    /// The common retry, decided in a few instructions where the caller is:
+    /// a plain policy (see [`Policy::is_plain`]), a retriable error without a
+    /// Retry-After hint, attempts left, nothing to time and nobody listening
+    /// for the WARN line. `None` for anything else, which `failed_slow`
+    /// handles in full (it reaches the same decision for this case; a test
+    /// checks that). With the policy a constant, the checks fold away.
+    #[inline(always)]
+    fn quick_retry<W>(&mut self, policy: &Policy<W>, verdict: Verdict) -> Option<Duration> {
+        if hooks::warn_may_log() {
+            return None;
+        }
+        self.quick_retry_unlogged(policy, verdict)
+    }
+
+    /// [`quick_retry`](State::quick_retry) but for the "is anyone listening" check.
+    #[inline(always)]
+    fn quick_retry_unlogged<W>(
+        &mut self,
+        policy: &Policy<W>,
+        verdict: Verdict,
+    ) -> Option<Duration> {
+        let made = self.attempts.saturating_add(1);
+        let quick = policy.is_plain()
+            && verdict.retry
+            && verdict.retry_after.is_none()
+            && made < policy.stop.attempts()
+            && !(self.timed && self.start.is_none());
+        if !quick {
+            return None;
+        }
+        let wait = policy.backoff.delay(made - 1);
+        self.attempts = made;
+        self.previous = nanos(wait);
+        Some(wait)
+    }
+
+    #[inline(never)]
+    fn failed_slow<W, E: Display>(
+        &mut self,
+        policy: &Policy<W>,
+        verdict: Verdict,
+        error: &E,
+    ) -> Decision {
         let outcome = if verdict.retry {
             Outcome::Failure
         } else {
             Outcome::Neutral
         };
-        self.judge(verdict, error, outcome)
+        self.judge(policy, verdict, error, outcome)
     }
 
-    /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
-    /// retried like a retriable error.
     #[inline(never)]
-    pub fn rejected(&mut self) -> Decision {
+    fn rejected<W>(&mut self, policy: &Policy<W>) -> Decision {
         let verdict = Verdict {
             retry: true,
             kind: None,
@@ -216,6 +324,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         };
         // The dependency answered: no signal for a circuit breaker.
         self.judge(
+            policy,
             verdict,
             &"the result was rejected by retry_if_ok",
             Outcome::Neutral,
@@ -225,13 +334,13 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first
     /// attempt deposits into the budget; the breaker records the outcome.
     #[inline(never)]
-    fn record(&mut self, outcome: Outcome) {
+    fn record<W>(&mut self, policy: &Policy<W>, outcome: Outcome) {
         if self.attempts == 1 {
-            if let Some(budget) = self.policy.budget {
+            if let Some(budget) = policy.budget {
                 budget.deposit();
             }
         }
-        if let Some(breaker) = self.policy.circuit {
+        if let Some(breaker) = policy.circuit {
             // No `before_attempt` (an unguarded executor): take the leave now,
             // so the outcome still counts, and the breaker still moves on.
             if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
@@ -242,13 +351,13 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
 
     /// A retry the policy allows: does the breaker or the budget stop it?
     #[inline(never)]
-    fn guard_retry(&self, wait: Duration) -> Decision {
-        if let Some(breaker) = self.policy.circuit {
+    fn guard_retry<W>(policy: &Policy<W>, wait: Duration) -> Decision {
+        if let Some(breaker) = policy.circuit {
             if breaker.state() != CircuitState::Closed {
                 return Decision::GiveUp(StopReason::CircuitOpen);
             }
         }
-        if let Some(budget) = self.policy.budget {
+        if let Some(budget) = policy.budget {
             if !budget.try_withdraw() {
                 return Decision::GiveUp(StopReason::Budget);
             }
@@ -256,13 +365,18 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         Decision::Retry(wait)
     }
 
-    fn judge(&mut self, verdict: Verdict, error: &dyn Display, outcome: Outcome) -> Decision {
+    fn judge<W>(
+        &mut self,
+        policy: &Policy<W>,
+        verdict: Verdict,
+        error: &dyn Display,
+        outcome: Outcome,
+    ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
-        let guarded = self.policy.circuit.is_some() || self.policy.budget.is_some();
+        let guarded = policy.circuit.is_some() || policy.budget.is_some();
         if guarded {
-            self.record(outcome);
+            self.record(policy, outcome);
         }
-        let policy = self.policy;
         // Reading the clock is most of a retry's cost: only when a deadline
         // or a callback needs the time, or the run reports it at the end.
         let needs_time = policy.stop.max_elapsed.is_some()
@@ -273,24 +387,25 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         } else {
             Duration::ZERO
         };
+        let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
         let mut decision = if policy.jitter == Jitter::None {
             policy.next(
                 self.attempts,
-                self.previous,
+                previous,
                 elapsed,
                 verdict,
                 &mut Rng::with_seed(0),
             )
         } else {
-            Rng::with_thread(|rng| policy.next(self.attempts, self.previous, elapsed, verdict, rng))
+            Rng::with_thread(|rng| policy.next(self.attempts, previous, elapsed, verdict, rng))
         };
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
-            decision = self.guard_retry(wait);
+            decision = Self::guard_retry(policy, wait);
         }
         match decision {
             Decision::Retry(wait) => {
-                self.previous = wait;
+                self.previous = nanos(wait);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
@@ -331,37 +446,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         decision
     }
 
-    /// The executors' shared step: record an attempt's outcome, and either
-    /// finish (`Break`: the value, or the error wrapped in a [`RetryError`])
-    /// or go on after a wait (`Continue`). The error is dropped here, so the
-    /// caller holds nothing of it while it sleeps.
-    #[inline]
-    fn settle<T, E: Display>(
-        &mut self,
-        outcome: Result<T, E>,
-    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
-    where
-        W: When<E>,
-    {
-        match outcome {
-            Ok(value) => {
-                self.succeeded();
-                ControlFlow::Break(Ok(value))
-            }
-            Err(error) => match self.failed(&error) {
-                Decision::Retry(wait) => ControlFlow::Continue(wait),
-                Decision::GiveUp(reason) => ControlFlow::Break(Err(self.error(error, reason))),
-            },
-        }
-    }
-
-    /// Attempts made so far.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// Time since the run started (see [`RetryError`] for when that is).
-    pub fn elapsed(&mut self) -> Duration {
+    fn elapsed(&mut self) -> Duration {
         match self.start {
             Some(start) => C::since(start),
             None => {
@@ -371,20 +456,145 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
         }
     }
 
-    /// Wrap the last error of a run that gave up.
-    pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
-        self.error(last_error, reason)
-    }
-
-    fn error<E>(&mut self, last_error: E, reason: StopReason) -> RetryError<E> {
+    fn error<W, E>(
+        &mut self,
+        policy: &Policy<W>,
+        last_error: E,
+        reason: StopReason,
+    ) -> RetryError<E> {
         RetryError {
-            operation: self.policy.name,
+            operation: policy.name,
             attempts: self.attempts,
             elapsed: self.elapsed(),
             reason,
             last_error,
         }
     }
+}
+
+/// A wait in nanoseconds, saturated (for the decorrelated jitter's memory).
+#[inline(always)]
+fn nanos(wait: Duration) -> u64 {
+    u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
+/// stays with the caller (a constant, for the attribute), and there is no
+/// state until it is needed, at the first failure (or from the start, for a
+/// policy with a deadline, a circuit breaker or a retry budget, which need
+/// the start time or every outcome). A first attempt that succeeds then costs
+/// what it costs in a hand-written loop. The macro's contract, not public API:
+/// every call must be given the same policy.
+#[doc(hidden)]
+pub struct LazyRun<C: Clock>(Option<State<C>>);
+
+impl<C: Clock> LazyRun<C> {
+    /// No state yet, unless `policy` needs it from the start.
+    #[inline(always)]
+    pub fn new<W>(policy: &Policy<W>) -> Self {
+        let from_start = policy.stop.max_elapsed.is_some()
+            || policy.circuit.is_some()
+            || policy.budget.is_some();
+        LazyRun(if from_start {
+            Some(State::new(policy))
+        } else {
+            None
+        })
+    }
+
+    /// A run whose [`RetryError`] reports the elapsed time (see [`Run::timed`]).
+    #[inline(always)]
+    fn timed<W>(policy: &Policy<W>) -> Self {
+        let mut state = State::new(policy);
+        state.timed = true;
+        LazyRun(Some(state))
+    }
+
+    /// [`Run::before_attempt`]; `Ok` while there is no state (so no breaker).
+    #[inline(always)]
+    pub fn before_attempt<W>(&mut self, policy: &Policy<W>) -> Result<(), CircuitOpen> {
+        match &mut self.0 {
+            Some(state) => state.before_attempt(policy),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Run::succeeded`]; nothing to do while there is no state.
+    #[inline(always)]
+    pub fn succeeded<W>(&mut self, policy: &Policy<W>) {
+        if let Some(state) = &mut self.0 {
+            succeeded_cold(state, policy);
+        }
+    }
+
+    /// [`Run::failed`], starting the state at the first failure.
+    #[inline(always)]
+    pub fn failed<W, E: Display>(&mut self, policy: &Policy<W>, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .failed(policy, error)
+    }
+
+    /// [`Run::rejected`], starting the state if need be.
+    #[inline(never)]
+    pub fn rejected<W>(&mut self, policy: &Policy<W>) -> Decision {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .rejected(policy)
+    }
+
+    /// The last error of a run that gave up, wrapped.
+    #[inline(never)]
+    fn into_error<W, E>(
+        self,
+        policy: &Policy<W>,
+        last_error: E,
+        reason: StopReason,
+    ) -> RetryError<E> {
+        self.0
+            .unwrap_or_else(|| State::new(policy))
+            .error(policy, last_error, reason)
+    }
+
+    /// The executors' shared step: record an attempt's outcome, and either
+    /// finish (`Break`: the value, or the error wrapped by `finish`) or go
+    /// on after a wait (`Continue`). The error is dropped here, so the
+    /// caller holds nothing of it while it sleeps.
+    #[inline(always)]
+    fn settle<W, T, E: Display, O>(
+        &mut self,
+        policy: &Policy<W>,
+        outcome: Result<T, E>,
+        finish: impl FnOnce(RetryError<E>) -> O,
+    ) -> ControlFlow<Result<T, O>, Duration>
+    where
+        W: When<E>,
+    {
+        match outcome {
+            Ok(value) => {
+                self.succeeded(policy);
+                ControlFlow::Break(Ok(value))
+            }
+            Err(error) => match self.failed(policy, &error) {
+                Decision::Retry(wait) => ControlFlow::Continue(wait),
+                Decision::GiveUp(reason) => {
+                    let state = self.0.take();
+                    let e = LazyRun(state).into_error(policy, error, reason);
+                    ControlFlow::Break(Err(finish(e)))
+                }
+            },
+        }
+    }
+}
+
+/// A success after a failure, or under a breaker or budget: not the hot path.
+#[cold]
+#[inline(never)]
+fn succeeded_cold<W, C: Clock>(state: &mut State<C>, policy: &Policy<W>) {
+    state.succeeded(policy);
 }
 
 impl<W> Policy<W> {
@@ -413,7 +623,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_sync(op, false).map_err(RetryError::into_inner)
+        self.run_sync::<_, _, _, _, Ungated>(op, LazyRun::new(self), RetryError::into_inner)
     }
 
     /// [`retry`](Policy::retry), giving up with a [`RetryError`] that says how and why.
@@ -430,22 +640,33 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_sync(op, true)
+        self.run_sync::<_, _, _, _, Ungated>(op, LazyRun::timed(self), identity)
     }
 
-    /// The loop of `retry_detailed`; `timed` measures the elapsed time for its `RetryError`.
-    fn run_sync<T, E, F>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
+    /// The loop of the sync executors; `finish` turns the `RetryError` of a
+    /// run that gave up into what the executor returns.
+    #[inline]
+    fn run_sync<T, E, F, O, G>(
+        &self,
+        mut op: F,
+        mut run: LazyRun<SyncClock>,
+        finish: impl Fn(RetryError<E>) -> O + Copy,
+    ) -> Result<T, O>
     where
         F: FnMut() -> Result<T, E>,
         W: When<E>,
         E: Display,
+        G: Gate<E>,
     {
-        let mut run = Run::<W, SyncClock>::new(self);
-        if timed {
-            run = run.timed();
-        }
         loop {
-            match run.settle(op()) {
+            if let Err(rejected) = G::admit(&mut run, self) {
+                return Err(finish(run.into_error(
+                    self,
+                    rejected,
+                    StopReason::CircuitOpen,
+                )));
+            }
+            match run.settle(self, op(), finish) {
                 ControlFlow::Break(out) => return out,
                 ControlFlow::Continue(wait) => sleep::sleep_sync(wait),
             }
@@ -471,16 +692,17 @@ impl<W> Policy<W> {
     /// assert_eq!(r.unwrap(), 3);
     /// # }
     /// ```
-    pub async fn retry_async<T, E, F, Fut>(&self, op: F) -> Result<T, E>
+    pub fn retry_async<'a, T, E, F, Fut>(
+        &'a self,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + use<'a, W, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display,
     {
-        self.retry_async_detailed(op)
-            .await
-            .map_err(RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Ungated>(op, LazyRun::new(self), RetryError::into_inner)
     }
 
     /// [`retry_async`](Policy::retry_async), giving up with a [`RetryError`].
@@ -492,34 +714,48 @@ impl<W> Policy<W> {
     /// assert_eq!((e.attempts, e.reason, e.last_error), (4, StopReason::Attempts, "down"));
     /// # }
     /// ```
-    pub async fn retry_async_detailed<T, E, F, Fut>(&self, op: F) -> Result<T, RetryError<E>>
+    pub fn retry_async_detailed<'a, T, E, F, Fut>(
+        &'a self,
+        op: F,
+    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'a, W, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display,
     {
-        self.run_async(op, true).await
+        self.run_async::<_, _, _, _, _, Ungated>(op, LazyRun::timed(self), identity)
     }
 
-    /// The loop of `retry_async_detailed`; `timed` measures the elapsed time for its `RetryError`.
-    async fn run_async<T, E, F, Fut>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
+    /// The loop of the async executors: as [`run_sync`](Policy::run_sync),
+    /// on tokio's timer. The only future the executors return, so the
+    /// caller's future holds one loop, not a chain of wrappers.
+    async fn run_async<T, E, F, Fut, O, G>(
+        &self,
+        mut op: F,
+        mut run: LazyRun<TokioClock>,
+        finish: impl Fn(RetryError<E>) -> O + Copy,
+    ) -> Result<T, O>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display,
+        G: Gate<E>,
     {
-        let mut run = Run::<W, TokioClock>::new(self);
-        if timed {
-            run = run.timed();
-        }
         loop {
+            if let Err(rejected) = G::admit(&mut run, self) {
+                return Err(finish(run.into_error(
+                    self,
+                    rejected,
+                    StopReason::CircuitOpen,
+                )));
+            }
             // `settle` consumes the error, and the wait is taken out of its
             // result before the sleep: nothing of the error is held across the
             // await, so the future is `Send` even when `E` is not.
             let outcome = op().await;
-            let wait = match run.settle(outcome) {
+            let wait = match run.settle(self, outcome, finish) {
                 ControlFlow::Break(out) => return out,
                 ControlFlow::Continue(wait) => wait,
             };
@@ -553,8 +789,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.retry_guarded_detailed(op)
-            .map_err(RetryError::into_inner)
+        self.run_sync::<_, _, _, _, Gated>(op, LazyRun::new(self), RetryError::into_inner)
     }
 
     /// [`retry_guarded`](Policy::retry_guarded), giving up with a [`RetryError`];
@@ -576,29 +811,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_guarded(op, true)
-    }
-
-    /// The loop of `retry_guarded_detailed`; `timed` measures the elapsed time for its `RetryError`.
-    fn run_guarded<T, E, F>(&self, mut op: F, timed: bool) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        let mut run = Run::<W, SyncClock>::new(self);
-        if timed {
-            run = run.timed();
-        }
-        loop {
-            if let Err(open) = run.before_attempt() {
-                return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
-            }
-            match run.settle(op()) {
-                ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => sleep::sleep_sync(wait),
-            }
-        }
+        self.run_sync::<_, _, _, _, Gated>(op, LazyRun::timed(self), identity)
     }
 
     /// [`retry_async`](Policy::retry_async), rejected without calling `op`
@@ -618,16 +831,17 @@ impl<W> Policy<W> {
     /// assert_eq!((UPSTREAM.stats().successes, RETRIES.stats().first_attempts), (1, 1));
     /// # }
     /// ```
-    pub async fn retry_async_guarded<T, E, F, Fut>(&self, op: F) -> Result<T, E>
+    pub fn retry_async_guarded<'a, T, E, F, Fut>(
+        &'a self,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + use<'a, W, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.retry_async_guarded_detailed(op)
-            .await
-            .map_err(RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Gated>(op, LazyRun::new(self), RetryError::into_inner)
     }
 
     /// [`retry_async_guarded`](Policy::retry_async_guarded), giving up with a [`RetryError`].
@@ -642,48 +856,160 @@ impl<W> Policy<W> {
     /// assert_eq!((e.attempts, e.reason), (2, StopReason::CircuitOpen));
     /// # }
     /// ```
-    pub async fn retry_async_guarded_detailed<T, E, F, Fut>(
-        &self,
+    pub fn retry_async_guarded_detailed<'a, T, E, F, Fut>(
+        &'a self,
         op: F,
-    ) -> Result<T, RetryError<E>>
+    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'a, W, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_async_guarded(op, true).await
+        self.run_async::<_, _, _, _, _, Gated>(op, LazyRun::timed(self), identity)
+    }
+}
+
+/// Does an executor ask the policy's circuit breaker before each attempt?
+/// The plain executors do not ([`Ungated`]); the `_guarded` ones do, and
+/// return the rejection as `E::from(`[`CircuitOpen`]`)` ([`Gated`]).
+trait Gate<E> {
+    /// `Err` when the attempt must not be made.
+    fn admit<C: Clock, W>(run: &mut LazyRun<C>, policy: &Policy<W>) -> Result<(), E>;
+}
+
+/// Never asks: the breaker, if any, only records outcomes.
+struct Ungated;
+
+impl<E> Gate<E> for Ungated {
+    #[inline(always)]
+    fn admit<C: Clock, W>(_: &mut LazyRun<C>, _: &Policy<W>) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Asks before each attempt.
+struct Gated;
+
+impl<E: From<CircuitOpen>> Gate<E> for Gated {
+    #[inline(always)]
+    fn admit<C: Clock, W>(run: &mut LazyRun<C>, policy: &Policy<W>) -> Result<(), E> {
+        run.before_attempt(policy).map_err(E::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
-    /// The loop of `retry_async_guarded_detailed`; `timed` measures the elapsed time for its `RetryError`.
-    async fn run_async_guarded<T, E, F, Fut>(
-        &self,
-        mut op: F,
-        timed: bool,
-    ) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        let mut run = Run::<W, TokioClock>::new(self);
-        if timed {
-            run = run.timed();
+    /// The quick retry must reach the decision the full path reaches, and
+    /// leave the same state, for every policy it takes; and it must be taken
+    /// for every retry of a plain policy.
+    #[test]
+    fn the_quick_retry_decides_as_the_full_path() {
+        let backoffs = [
+            Backoff::None,
+            Backoff::fixed(ms(5)),
+            Backoff::linear(ms(1), ms(2), ms(6)),
+            Backoff::exponential(ms(1), ms(8)),
+            Backoff::exponential(ms(1), ms(30)).with_factor(3.0),
+            Backoff::fibonacci(ms(1), ms(9)),
+        ];
+        for backoff in backoffs {
+            for attempts in 1..=7 {
+                let policy = Policy::new().attempts(attempts).backoff(backoff);
+                let mut quick = State::<SyncClock>::new(&policy);
+                let mut full = State::<SyncClock>::new(&policy);
+                let mut quick_retries = 0;
+                loop {
+                    let verdict = policy.when.check(&"down");
+                    let q = quick.quick_retry_unlogged(&policy, verdict);
+                    let expected = full.failed_slow(&policy, verdict, &"down");
+                    match q {
+                        Some(wait) => {
+                            quick_retries += 1;
+                            assert_eq!(Decision::Retry(wait), expected, "{backoff:?}");
+                            assert_eq!(
+                                (quick.attempts, quick.previous),
+                                (full.attempts, full.previous)
+                            );
+                        }
+                        None => {
+                            assert_eq!(expected, Decision::GiveUp(StopReason::Attempts));
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(
+                    quick_retries,
+                    attempts - 1,
+                    "{backoff:?}, {attempts} attempts"
+                );
+            }
         }
-        loop {
-            if let Err(open) = run.before_attempt() {
-                return Err(run.into_error(E::from(open), StopReason::CircuitOpen));
-            }
-            // As in `retry_async_detailed`: no error is held across the sleep.
-            let outcome = op().await;
-            let wait = match run.settle(outcome) {
-                ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => wait,
-            };
-            if sleep::should_sleep(wait) {
-                tokio::time::sleep(wait).await;
-            }
+    }
+
+    /// Anything beyond backoff and attempts goes the full way.
+    #[test]
+    fn the_quick_retry_leaves_everything_else_to_the_full_path() {
+        fn hook(_: &RetryEvent<'_>) {}
+        static BREAKER: CircuitBreaker = CircuitBreaker::new("quick");
+        let plain = Policy::new().attempts(5);
+        let not_plain = [
+            plain.jitter(Jitter::Full),
+            plain.max_elapsed(ms(100)),
+            plain.before_sleep(hook),
+            plain.circuit(&BREAKER),
+        ];
+        let retriable = Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        };
+        for policy in not_plain {
+            let mut state = State::<SyncClock>::new(&policy);
+            assert_eq!(
+                state.quick_retry_unlogged(&policy, retriable),
+                None,
+                "{policy:?}"
+            );
+        }
+        let mut state = State::<SyncClock>::new(&plain);
+        let permanent = Verdict {
+            retry: false,
+            ..retriable
+        };
+        assert_eq!(state.quick_retry_unlogged(&plain, permanent), None);
+        let hinted = Verdict {
+            retry_after: Some(ms(7)),
+            ..retriable
+        };
+        assert_eq!(state.quick_retry_unlogged(&plain, hinted), None);
+        let mut timed = State::<SyncClock>::new(&plain);
+        timed.timed = true;
+        assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
+        assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");
+    }
+
+    /// A lazy run has no state until the first failure, unless the policy
+    /// needs its start time or sees every outcome.
+    #[test]
+    fn a_lazy_run_starts_at_the_first_failure() {
+        static BUDGET: crate::RetryBudget = crate::RetryBudget::new("lazy");
+        let plain = Policy::new().attempts(3).backoff(Backoff::None);
+        let mut run = LazyRun::<SyncClock>::new(&plain);
+        assert!(run.0.is_none());
+        run.succeeded(&plain);
+        assert!(run.0.is_none(), "a first success needs no state");
+        assert_eq!(run.failed(&plain, &"down"), Decision::Retry(Duration::ZERO));
+        assert_eq!(run.0.as_ref().map(|s| s.attempts), Some(1));
+        for needs_start in [plain.max_elapsed(ms(10)), plain.budget(&BUDGET)] {
+            assert!(LazyRun::<SyncClock>::new(&needs_start).0.is_some());
         }
     }
 }

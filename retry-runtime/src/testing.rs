@@ -93,21 +93,34 @@ impl Drop for Paused {
 }
 
 /// Records a sync wait; `true` when the sleep is virtual (skip the real one).
-#[inline]
+/// Inline: one thread-local read when no test paused the thread.
+#[inline(always)]
 pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
     if PAUSED.with(Cell::get) == 0 {
         return false;
     }
-    WAITS.with(|w| w.borrow_mut().push(wait));
-    OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+    record_sync(wait);
     true
 }
 
-#[inline]
+#[cold]
+#[inline(never)]
+fn record_sync(wait: Duration) {
+    WAITS.with(|w| w.borrow_mut().push(wait));
+    OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+}
+
+#[inline(always)]
 pub(crate) fn on_async_sleep(wait: Duration) {
     if PAUSED.with(Cell::get) != 0 {
-        WAITS.with(|w| w.borrow_mut().push(wait));
+        record_async(wait);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn record_async(wait: Duration) {
+    WAITS.with(|w| w.borrow_mut().push(wait));
 }
 
 #[inline]
