@@ -144,6 +144,51 @@ fn return_and_question_mark_end_the_attempt() {
 
 // ---------- generics, lifetimes, where clauses, impl Trait ----------
 
+// A macro may hide a `return` (anyhow's `bail!` does): it too ends the
+// attempt, never the function.
+macro_rules! give_up_on {
+    ($n:expr) => {
+        if $n < 3 {
+            return Err(Error::Flaky($n));
+        }
+    };
+}
+
+thread_local!(static M: Cell<u32> = const { Cell::new(0) });
+
+#[retry(attempts = 4, backoff = "none")]
+fn hidden_return_in_a_macro() -> Result<u32, Error> {
+    let n = M.with(|m| {
+        m.set(m.get() + 1);
+        m.get()
+    });
+    give_up_on!(n);
+    Ok(n)
+}
+
+// `break` and `continue` of the body's own loops stay the body's.
+#[retry(attempts = 3, backoff = "none")]
+fn inner_loop(svc: &Service) -> Result<u32, Error> {
+    let mut last = Err(Error::Gone);
+    for i in 0..10 {
+        if i % 2 == 0 {
+            continue;
+        }
+        last = svc.hit();
+        break;
+    }
+    last
+}
+
+#[test]
+fn macros_and_inner_loops_keep_their_meaning() {
+    assert_eq!(hidden_return_in_a_macro(), Ok(3));
+    assert_eq!(M.with(Cell::get), 3);
+    let svc = Service::new(2);
+    assert_eq!(inner_loop(&svc), Ok(3));
+    assert_eq!(svc.calls(), 3);
+}
+
 #[retry(attempts = 3, backoff = "none")]
 fn generic<'a, T, F>(items: &'a [T], pick: F, svc: &Service) -> Result<&'a T, Error>
 where
@@ -306,6 +351,23 @@ async fn send_body(svc: Arc<Service>, key: &str) -> Result<String, Error> {
     let n = svc.hit()?;
     tokio::task::yield_now().await;
     Ok(format!("{key}{n}"))
+}
+
+// A body that cannot end its attempt early runs inline in the loop, not in
+// an `async` block borrowing the arguments: a `Send + !Sync` argument then
+// keeps the future `Send` (tests/ui/fail_send_not_sync_argument.rs shows the
+// other case).
+#[retry(attempts = 3, backoff = "none")]
+async fn count_cells(counter: Cell<u32>) -> Result<u32, Error> {
+    tokio::task::yield_now().await;
+    counter.set(counter.get() + 1);
+    Ok(counter.get())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_body_with_a_send_not_sync_argument_is_send() {
+    let out = tokio::spawn(assert_send(count_cells(Cell::new(41)))).await;
+    assert_eq!(out.unwrap(), Ok(42));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -117,6 +117,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
+    let policy_value = ident("__retry_policy_value");
     let run = ident("__retry_run");
     let result = ident("__retry_result");
     let value = ident("__retry_value");
@@ -155,7 +156,19 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         .clone
         .iter()
         .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
+    // A body that cannot leave early (no `return`, `?`, `break`, `continue`
+    // or macro call, which may hide one) runs inline in the loop: no closure
+    // or `async` block to compile, and none to step through at run time.
+    let inline_body = match &shape {
+        Shape::Sync(block) => !may_leave_early(block.to_token_stream()),
+        Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.to_token_stream()),
+        Shape::AsyncTrait { .. } => false,
+    };
     let attempt_body = match &shape {
+        Shape::Sync(block) | Shape::Async(block) if inline_body => quote! {
+            #(#clones)*
+            #block
+        },
         Shape::Sync(block) | Shape::Async(block) => quote! {
             #(#clones)*
             #fake_return
@@ -178,9 +191,17 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     // `const` may only name from Rust 1.90 on: attach them outside the const.
     let guards = guards(cfg);
     let policy_binding = match (&cfg.base, guards.is_empty()) {
-        (Base::Policy(_), _) => quote!(let #policy = &(#policy_expr #guards);),
-        (_, true) => quote!(let #policy = &const { #policy_expr.checked() };),
-        (_, false) => quote!(let #policy = &(const { #policy_expr.checked() } #guards);),
+        (Base::Policy(_), _) => quote! {
+            let #policy_value = &(#policy_expr #guards);
+            let #policy = move || #policy_value;
+        },
+        // A closure returning the promoted constant takes no room in the
+        // async fn's future, where a reference held across awaits would.
+        (_, true) => quote!(let #policy = || &const { #policy_expr.checked() };),
+        (_, false) => quote! {
+            let #policy_value = &(const { #policy_expr.checked() } #guards);
+            let #policy = move || #policy_value;
+        },
     };
     // With `circuit = NAME`, an open breaker rejects the attempt before it is made.
     let reject_if_open = match &cfg.circuit {
@@ -188,7 +209,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             let open = ident("__retry_open");
             let p_circuit = respan(p.clone(), *span);
             quote_spanned! {*span=>
-                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy) {
+                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy()) {
                     return ::core::result::Result::Err(#p_circuit::circuit_open_error(#open));
                 }
             }
@@ -199,17 +220,17 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let on_ok = match &cfg.retry_if_ok {
         Some(pred) => quote! {
             if #pred(#value) {
-                match #run.rejected(#policy) {
+                match #run.rejected(#policy()) {
                     #p::Decision::Retry(#wait) => #wait,
                     #p::Decision::GiveUp(_) => return #result,
                 }
             } else {
-                #run.succeeded(#policy);
+                #run.succeeded(#policy());
                 return #result;
             }
         },
         None => quote! {
-            #run.succeeded(#policy);
+            #run.succeeded(#policy());
             return #result;
         },
     };
@@ -217,7 +238,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let p_ret = respan(p.clone(), ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
-    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
+    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy(), (#error)));
     let decide = quote! {
         #[allow(unused_parens)]
         let #wait = match #as_result {
@@ -235,11 +256,12 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             let p_timeout = respan(p.clone(), span);
             quote_spanned!(span=> #p_timeout::timeout(#d, async { #attempt_body }).await)
         }
+        None if inline_body => quote!({ #attempt_body }),
         None => quote!(async { #attempt_body }.await),
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy);
+        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy());
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -254,16 +276,23 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             }
         }
     };
+    let sync_attempt = if inline_body {
+        quote!(let #result = { #attempt_body };)
+    } else {
+        quote! {
+            #[allow(clippy::redundant_closure_call)]
+            let #result = (|| { #attempt_body })();
+        }
+    };
     let body = match &shape {
         Shape::Async(_) => async_loop,
         Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
         Shape::Sync(_) => quote! {
             #policy_binding
-            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy);
+            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy());
             loop {
                 #reject_if_open
-                #[allow(clippy::redundant_closure_call)]
-                let #result = (|| { #attempt_body })();
+                #sync_attempt
                 #decide
                 #p::sleep_sync(#wait);
             }
@@ -276,6 +305,34 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         #(#attrs)*
         #vis #sig #braces
     }
+}
+
+/// Could these tokens leave the attempt early: `return`, `?`, `break` or
+/// `continue` anywhere (even in a nested closure, to keep this simple), or a
+/// macro call, which may expand to any of them (`bail!` returns)? Then the
+/// body needs its own closure or `async` block, for them to end the attempt
+/// rather than the function or the retry loop.
+fn may_leave_early(tokens: TokenStream) -> bool {
+    let mut previous_was_ident = false;
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        let leaves = match &tt {
+            TokenTree::Ident(i) => {
+                matches!(i.to_string().as_str(), "return" | "break" | "continue")
+            }
+            TokenTree::Punct(p) if p.as_char() == '?' => true,
+            TokenTree::Punct(p) if p.as_char() == '!' && previous_was_ident => {
+                matches!(tokens.peek(), Some(TokenTree::Group(_)))
+            }
+            TokenTree::Group(g) => may_leave_early(g.stream()),
+            _ => false,
+        };
+        if leaves {
+            return true;
+        }
+        previous_was_ident = matches!(tt, TokenTree::Ident(_));
+    }
+    false
 }
 
 /// The policy: the base, then each key the attribute gives.
@@ -490,6 +547,73 @@ mod tests {
                 pretty, expected,
                 "expansion of {name} changed; review it and rerun with UPDATE_SNAPSHOTS=1"
             );
+        }
+    }
+
+    #[test]
+    fn bodies_that_may_leave_early_are_told_apart() {
+        let early = [
+            quote!({
+                return Err(e);
+            }),
+            quote!({
+                let n = parse(x)?;
+                Ok(n)
+            }),
+            quote!({
+                if x {
+                    bail!("no")
+                }
+                Ok(1)
+            }),
+            quote!({
+                anyhow::ensure!(x, "no");
+                Ok(1)
+            }),
+            quote!({
+                let v = vec![1];
+                Ok(v)
+            }),
+            quote!({
+                loop {
+                    break Ok(1);
+                }
+            }),
+            quote!({
+                for i in xs {
+                    if i {
+                        continue;
+                    }
+                }
+                Ok(())
+            }),
+            quote!({
+                call(|| {
+                    foo()?;
+                    Ok(())
+                })
+            }),
+        ];
+        for body in early {
+            assert!(may_leave_early(body.clone()), "{body}");
+        }
+        let straight = [
+            quote!({ op(s) }),
+            quote!({ fetch(id).await }),
+            quote!({
+                if a != b && !c {
+                    Ok(1)
+                } else {
+                    Err(E)
+                }
+            }),
+            quote!({
+                let x = y.map(|v| v + 1);
+                Ok(x)
+            }),
+        ];
+        for body in straight {
+            assert!(!may_leave_early(body.clone()), "{body}");
         }
     }
 

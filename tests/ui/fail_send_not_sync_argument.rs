@@ -1,14 +1,21 @@
-// Each attempt borrows the arguments (so `&mut self` and `&mut T` work across
-// attempts); a by-value argument that is `Send` but not `Sync` is therefore
-// borrowed across an await, and the future is not `Send`. Take it by `&mut`
-// or wrap it in a `Mutex` to spawn the call. (README: "Arguments and attempts")
+// A body that can end its attempt early (here with `?`) runs in its own
+// `async` block, which borrows the arguments (so `&mut self` and `&mut T` work
+// across attempts); a by-value argument that is `Send` but not `Sync` is
+// therefore borrowed across an await, and the future is not `Send`. Take it
+// by `&mut` or wrap it in a `Mutex` to spawn the call. (README: "Arguments
+// and attempts")
 use retry_runtime::retry;
 use std::cell::Cell;
 
 #[retry(attempts = 3, backoff = "none")]
 async fn count(counter: Cell<u32>) -> Result<u32, String> {
     tokio::task::yield_now().await;
-    Ok(counter.get())
+    let n = checked(counter.get())?;
+    Ok(n)
+}
+
+fn checked(n: u32) -> Result<u32, String> {
+    Ok(n)
 }
 
 fn assert_send<T: Send>(_: T) {}
