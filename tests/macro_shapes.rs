@@ -144,6 +144,41 @@ fn return_and_question_mark_end_the_attempt() {
 
 // ---------- generics, lifetimes, where clauses, impl Trait ----------
 
+// `?` converts the error into the function's error type (by `From`), and
+// `return` gives the function's type, in async bodies too and into a boxed
+// error: the loop returns the attempt's result, which pins its type.
+#[retry(attempts = 4, backoff = "none")]
+async fn question_mark_converts_async(input: &str) -> Result<u32, Error> {
+    let n = bump();
+    if n == 1 {
+        return Err(Error::Flaky(n));
+    }
+    if n == 2 {
+        "not a number".parse::<u32>()?;
+    }
+    let parsed: u32 = input.parse()?;
+    Ok(parsed + n)
+}
+
+#[retry(attempts = 2, backoff = "none")]
+fn into_a_boxed_error(input: &str) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    let parsed: u32 = input.parse()?;
+    if parsed == 0 {
+        return Err("zero".into());
+    }
+    Ok(parsed)
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_and_return_convert_into_the_function_type() {
+    N.with(|n| n.set(0));
+    assert_eq!(question_mark_converts_async("10").await, Ok(13));
+    assert_eq!(N.with(Cell::get), 3);
+    assert_eq!(into_a_boxed_error("7").unwrap(), 7);
+    assert_eq!(into_a_boxed_error("0").unwrap_err().to_string(), "zero");
+    assert!(into_a_boxed_error("x").is_err());
+}
+
 // A macro may hide a `return` (anyhow's `bail!` does): it too ends the
 // attempt, never the function.
 macro_rules! give_up_on {
@@ -406,4 +441,44 @@ async fn a_non_send_error_is_never_held_across_the_sleep() {
     let fut = assert_send(fails_locally(Arc::clone(&svc)));
     let out = tokio::spawn(async move { fut.await.map_err(|e| e.to_string()) }).await;
     assert_eq!(out.unwrap(), Ok(2));
+}
+
+// ---------- a body that never returns ----------
+
+fn stop_here() -> ! {
+    panic!("stopped")
+}
+
+// No macro call, so the body runs inline: its divergence must not make the
+// loop's own code after it warn as unreachable (clippy -D warnings runs on
+// this file).
+#[retry(attempts = 2, backoff = "none")]
+fn diverges_sync() -> Result<(), Error> {
+    stop_here()
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn diverges_async() -> Result<(), Error> {
+    stop_here()
+}
+
+#[tokio::test]
+async fn a_diverging_body_compiles_without_warnings_and_panics() {
+    assert!(std::panic::catch_unwind(diverges_sync).is_err());
+    let joined = tokio::spawn(diverges_async()).await;
+    assert!(joined.unwrap_err().is_panic());
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if_ok = is_zero)]
+fn diverges_with_its_own_loop() -> Result<u32, Error> {
+    stop_here()
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[test]
+fn a_diverging_body_in_the_function_own_loop_compiles_without_warnings() {
+    assert!(std::panic::catch_unwind(diverges_with_its_own_loop).is_err());
 }

@@ -1,17 +1,16 @@
 //! Stage 3: write the retry loop.
 //!
 //! The function keeps its signature, attributes and visibility; its body
-//! becomes a loop in which each attempt runs the original body in its own
-//! closure (sync) or `async` block, so `return` and `?` end the attempt, not
-//! the function. The policy is a promoted `&'static` constant when it is
+//! becomes a loop in which each attempt runs the original body: in its own
+//! closure (sync) or `async` block when it could leave early, so `return`
+//! and `?` end the attempt, not the function; inline otherwise. The policy is a promoted `&'static` constant when it is
 //! built from literals and presets (checked again at compile time by
 //! `Policy::checked`), or the user's `policy = EXPR` evaluated per call.
 
 use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, ItemFn, Pat, ReturnType, Stmt, Type};
+use syn::{Block, Expr, ItemFn, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
 use crate::dsl::{BackoffSpec, JitterSpec};
@@ -123,55 +122,29 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let value = ident("__retry_value");
     let error = ident("__retry_error");
     let wait = ident("__retry_wait");
-    let fake = ident("__retry_fake_return");
 
-    // The attempt's type, for the "fake return edge" that pins the closure's or
-    // async block's output (so `?` converts errors into it). `impl Trait`
-    // cannot be written in a `let`, so it is erased to `_`.
-    let (ret_ty, ret_span) = match &sig.output {
-        ReturnType::Type(_, ty) => {
-            let mut ty = (**ty).clone();
-            EraseImplTrait.visit_type_mut(&mut ty);
-            let span = ty.span();
-            (ty.into_token_stream(), span)
-        }
-        ReturnType::Default => (quote!(()), sig.ident.span()),
-    };
-    let fake_return = quote! {
-        #[allow(
-            unknown_lints,
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::let_unit_value,
-            clippy::let_with_type_underscore,
-            clippy::needless_return
-        )]
-        if false {
-            let #fake: #ret_ty = loop {};
-            return #fake;
-        }
+    // Type errors about the function's shape point at its return type.
+    let ret_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
     };
     let clones = cfg
         .clone
         .iter()
         .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
-    // A body that cannot leave early (no `return`, `?`, `break`, `continue`
-    // or macro call, which may hide one) runs inline in the loop: no closure
-    // or `async` block to compile, and none to step through at run time.
+    // An async body that cannot leave early (no `return`, `?`, `break`,
+    // `continue` or macro call, which may hide one) runs inline in the loop:
+    // no `async` block to compile, and none to step through at run time.
+    // (Sync bodies always get a closure: the runtime's `retry_sync` calls it.)
     let inline_body = match &shape {
-        Shape::Sync(block) => !may_leave_early(block.to_token_stream()),
         Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.to_token_stream()),
-        Shape::AsyncTrait { .. } => false,
+        Shape::Sync(_) | Shape::AsyncTrait { .. } => false,
     };
+    // The loop returns the attempt's result, which gives a closure or
+    // `async` block its output type: `?` in the body converts into it.
     let attempt_body = match &shape {
-        Shape::Sync(block) | Shape::Async(block) if inline_body => quote! {
-            #(#clones)*
-            #block
-        },
         Shape::Sync(block) | Shape::Async(block) => quote! {
             #(#clones)*
-            #fake_return
             #block
         },
         // async_trait's statements pin their own output type.
@@ -250,6 +223,13 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
         };
     };
 
+    // An inline body that never returns (it calls a `-> !` function) would
+    // make the loop's own code after it "unreachable".
+    let diverging = if inline_body {
+        quote!(#[allow(unreachable_code, clippy::diverging_sub_expression)])
+    } else {
+        quote!()
+    };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
@@ -266,27 +246,45 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
             // before the sleep: the future stays `Send` for a `!Send` error.
+            #diverging
             let #wait = {
                 let #result = #attempt;
                 #decide
                 #wait
             };
+            #diverging
             if #p::should_sleep(#wait) {
                 #p::tokio_sleep(#wait).await;
             }
         }
     };
-    let sync_attempt = if inline_body {
-        quote!(let #result = { #attempt_body };)
-    } else {
-        quote! {
-            #[allow(clippy::redundant_closure_call)]
-            let #result = (|| { #attempt_body })();
-        }
+    let sync_attempt = quote! {
+        #[allow(clippy::redundant_closure_call)]
+        let #result = (|| { #attempt_body })();
     };
     let body = match &shape {
         Shape::Async(_) => async_loop,
         Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
+        // The common sync case: the loop is the runtime's `retry_sync`, which
+        // makes the first attempt inline and retries out of line.
+        Shape::Sync(_) if cfg.circuit.is_none() && cfg.retry_if_ok.is_none() => {
+            // Errors about the return type point at it; about the error
+            // type's classification, at `retry_on` (or the preset).
+            let p_when = respan(p.clone(), cfg.when_span);
+            let retry_sync = quote_spanned!(cfg.when_span=> #p_when::retry_sync);
+            let attempt = ident("__retry_attempt");
+            let p_ret = respan(p.clone(), ret_span);
+            // (The argument is parenthesized so that its span, too, is the user's token.)
+            let check = quote_spanned!(ret_span=> #p_ret::returns_result((&#attempt)));
+            quote! {
+                #policy_binding
+                let #attempt = || { #attempt_body };
+                // A return type that is not a `Result` is reported on it.
+                #[allow(unused_parens)]
+                let _ = #check;
+                #retry_sync(#policy(), #attempt)
+            }
+        }
         Shape::Sync(_) => quote! {
             #policy_binding
             let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy());
@@ -460,21 +458,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             }
         })
         .collect()
-}
-
-/// `impl Trait` cannot be written in a `let` type; `_` lets inference fill it in.
-struct EraseImplTrait;
-
-impl VisitMut for EraseImplTrait {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(it) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](it.impl_token.span),
-            });
-        } else {
-            syn::visit_mut::visit_type_mut(self, ty);
-        }
-    }
 }
 
 #[cfg(test)]

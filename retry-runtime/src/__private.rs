@@ -7,7 +7,7 @@ pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 pub use crate::presets;
-pub use crate::run::{LazyRun, Run};
+pub use crate::run::{retry_sync, retry_sync_rest, LazyRun, Run};
 pub use crate::sleep::{should_sleep, sleep_async, sleep_sync, SyncClock, TokioClock};
 pub use crate::stop::Stop;
 pub use crate::timeout::timeout;
@@ -45,6 +45,12 @@ impl<T, E> IsResult for Result<T, E> {
 pub fn as_result<R: IsResult>(r: &R) -> Result<&R::Ok, &R::Err> {
     r.as_result()
 }
+
+/// Nothing at run time: the sync `#[retry]` loop calls it with its attempt
+/// closure, under the return type's span, so that a function that does not
+/// return a `Result` is told so there.
+#[inline(always)]
+pub fn returns_result<R: IsResult, F: FnMut() -> R>(_: &F) {}
 
 /// Turns a circuit breaker's rejection into the function's error type, with a
 /// readable error when that type cannot hold one. The generated loop, with

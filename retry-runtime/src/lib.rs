@@ -164,7 +164,9 @@ pub mod __private;
 /// Each attempt borrows the function's arguments, so `&self`, `&mut self`,
 /// `&mut T` and by-value arguments the body only reads just work. A by-value
 /// argument that the body *moves* is gone after the first attempt: the
-/// compiler reports "use of moved value ... in previous iteration of loop".
+/// compiler points at the move ("cannot move out of ..., a captured variable
+/// in an `FnMut` closure", or "use of moved value ... in previous iteration
+/// of loop" in an async fn).
 /// Say `clone = name` to give each attempt its own clone:
 ///
 /// ```

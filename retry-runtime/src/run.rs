@@ -9,6 +9,7 @@ use core::ops::ControlFlow;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::__private::IsResult;
 use crate::budget;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
@@ -489,13 +490,17 @@ fn nanos(wait: Duration) -> u64 {
 pub struct LazyRun<C: Clock>(Option<State<C>>);
 
 impl<C: Clock> LazyRun<C> {
+    /// Does `policy` need a run's state before the first attempt: a
+    /// deadline (its start time), a breaker or a budget (every outcome)?
+    #[inline(always)]
+    pub fn needed_from_start<W>(policy: &Policy<W>) -> bool {
+        policy.stop.max_elapsed.is_some() || policy.circuit.is_some() || policy.budget.is_some()
+    }
+
     /// No state yet, unless `policy` needs it from the start.
     #[inline(always)]
     pub fn new<W>(policy: &Policy<W>) -> Self {
-        let from_start = policy.stop.max_elapsed.is_some()
-            || policy.circuit.is_some()
-            || policy.budget.is_some();
-        LazyRun(if from_start {
+        LazyRun(if Self::needed_from_start(policy) {
             Some(State::new(policy))
         } else {
             None
@@ -590,6 +595,72 @@ impl<C: Clock> LazyRun<C> {
     }
 }
 
+/// The loop of [`Policy::retry`] and of a sync `#[retry]` function (without
+/// `circuit` or `retry_if_ok`, which keep their loop in the function): the
+/// first attempt here, inline, and the retries in [`retry_sync_rest`], out
+/// of line, so a call that succeeds at once costs what a plain call does
+/// plus one check. The macro's contract, not public API.
+///
+/// ```
+/// use retry_runtime::{__private::retry_sync, Policy};
+/// let policy = Policy::new().attempts(3).backoff(retry_runtime::Backoff::None);
+/// let mut calls = 0;
+/// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } });
+/// assert_eq!(r, Ok(3));
+/// ```
+#[doc(hidden)]
+#[inline(always)]
+pub fn retry_sync<W, R, F>(policy: &Policy<W>, mut attempt: F) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    F: FnMut() -> R,
+{
+    if LazyRun::<SyncClock>::needed_from_start(policy) {
+        let run = LazyRun::new(policy);
+        let first = attempt();
+        return retry_sync_rest(policy, run, first, attempt);
+    }
+    let first = attempt();
+    if first.as_result().is_ok() {
+        return first;
+    }
+    retry_sync_rest(policy, LazyRun::new(policy), first, attempt)
+}
+
+/// The rest of [`retry_sync`]'s run, from the result of the first attempt.
+#[doc(hidden)]
+#[inline(never)]
+pub fn retry_sync_rest<W, R, F>(
+    policy: &Policy<W>,
+    mut run: LazyRun<SyncClock>,
+    first: R,
+    mut attempt: F,
+) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    F: FnMut() -> R,
+{
+    let mut result = first;
+    loop {
+        let wait = match result.as_result() {
+            Ok(_) => {
+                run.succeeded(policy);
+                return result;
+            }
+            Err(error) => match run.failed(policy, error) {
+                Decision::Retry(wait) => wait,
+                Decision::GiveUp(_) => return result,
+            },
+        };
+        sleep::sleep_sync(wait);
+        result = attempt();
+    }
+}
+
 /// A success after a failure, or under a breaker or budget: not the hot path.
 #[cold]
 #[inline(never)]
@@ -623,7 +694,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_sync::<_, _, _, _, Ungated>(op, LazyRun::new(self), RetryError::into_inner)
+        retry_sync(self, op)
     }
 
     /// [`retry`](Policy::retry), giving up with a [`RetryError`] that says how and why.
@@ -702,7 +773,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_async::<_, _, _, _, _, Ungated>(op, LazyRun::new(self), RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Ungated>(op, false, RetryError::into_inner)
     }
 
     /// [`retry_async`](Policy::retry_async), giving up with a [`RetryError`].
@@ -724,7 +795,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_async::<_, _, _, _, _, Ungated>(op, LazyRun::timed(self), identity)
+        self.run_async::<_, _, _, _, _, Ungated>(op, true, identity)
     }
 
     /// The loop of the async executors: as [`run_sync`](Policy::run_sync),
@@ -733,7 +804,7 @@ impl<W> Policy<W> {
     async fn run_async<T, E, F, Fut, O, G>(
         &self,
         mut op: F,
-        mut run: LazyRun<TokioClock>,
+        timed: bool,
         finish: impl Fn(RetryError<E>) -> O + Copy,
     ) -> Result<T, O>
     where
@@ -743,6 +814,13 @@ impl<W> Policy<W> {
         E: Display,
         G: Gate<E>,
     {
+        // Made here, not passed in: an async fn's arguments are kept in its
+        // future beside the locals they are moved into.
+        let mut run: LazyRun<TokioClock> = if timed {
+            LazyRun::timed(self)
+        } else {
+            LazyRun::new(self)
+        };
         loop {
             if let Err(rejected) = G::admit(&mut run, self) {
                 return Err(finish(run.into_error(
@@ -841,7 +919,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_async::<_, _, _, _, _, Gated>(op, LazyRun::new(self), RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Gated>(op, false, RetryError::into_inner)
     }
 
     /// [`retry_async_guarded`](Policy::retry_async_guarded), giving up with a [`RetryError`].
@@ -866,7 +944,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_async::<_, _, _, _, _, Gated>(op, LazyRun::timed(self), identity)
+        self.run_async::<_, _, _, _, _, Gated>(op, true, identity)
     }
 }
 
