@@ -1307,8 +1307,13 @@ mod tests {
         ]
     }
 
+    /// A first delay and a cap at least as long; the first is never zero,
+    /// which the parser rejects (a zero first delay makes every wait zero).
     fn first_and_cap() -> impl Strategy<Value = (Duration, Duration)> {
-        (duration(), duration()).prop_map(|(a, b)| (a.min(b), a.max(b)))
+        (duration(), duration()).prop_map(|(a, b)| {
+            let first = a.min(b).max(Duration::from_nanos(1));
+            (first, a.max(b).max(first))
+        })
     }
 
     fn factor() -> impl Strategy<Value = f64> {

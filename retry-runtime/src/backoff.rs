@@ -226,7 +226,8 @@ impl Backoff {
     /// assert_eq!(b.delay(0), Duration::from_secs(1));
     /// assert_eq!(b.delay(u32::MAX), Duration::from_secs(4));
     /// ```
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn delay(&self, retry: u32) -> Duration {
         // The two waits that need no arithmetic stay inline in the retry loop.
         match *self {

@@ -133,7 +133,8 @@ fn kind_name(kind: Option<ErrorKind>) -> &'static str {
 /// or the `log` crate through `tracing`'s `log` feature? One relaxed atomic
 /// load when nothing listens. When this is `false`, [`log_retry`] would
 /// do nothing, so a run may skip building its event.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn warn_may_log() -> bool {
     use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
     let to_tracing =

@@ -516,7 +516,8 @@ impl<W> Policy<W> {
     /// callbacks, breaker or budget. A retry of such a policy needs no clock,
     /// no random number and no guard, so [`Run::failed`](crate::Run::failed)
     /// decides it inline. Folds to a constant for a `const` policy.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) const fn is_plain(&self) -> bool {
         matches!(self.jitter, Jitter::None)
             && self.stop.max_elapsed.is_none()

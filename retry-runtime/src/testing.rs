@@ -94,7 +94,8 @@ impl Drop for Paused {
 
 /// Records a sync wait; `true` when the sleep is virtual (skip the real one).
 /// Inline: one thread-local read when no test paused the thread.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
     if PAUSED.with(Cell::get) == 0 {
         return false;
@@ -110,7 +111,8 @@ fn record_sync(wait: Duration) {
     OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn on_async_sleep(wait: Duration) {
     if PAUSED.with(Cell::get) != 0 {
         record_async(wait);
