@@ -797,7 +797,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_async::<_, _, _, _, _, Ungated>(op, false, RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Ungated, _>(op, false, RetryError::into_inner)
     }
 
     /// [`retry_async`](Policy::retry_async), giving up with a [`RetryError`].
@@ -819,50 +819,55 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display,
     {
-        self.run_async::<_, _, _, _, _, Ungated>(op, true, identity)
+        self.run_async::<_, _, _, _, _, Ungated, _>(op, true, identity)
     }
 
     /// The loop of the async executors: as [`run_sync`](Policy::run_sync),
     /// on tokio's timer. The only future the executors return, so the
-    /// caller's future holds one loop, not a chain of wrappers.
-    async fn run_async<T, E, F, Fut, O, G>(
-        &self,
+    /// caller's future holds one loop, not a chain of wrappers. (A function
+    /// returning an `async move` block rather than an `async fn`: an async
+    /// fn's future keeps its arguments beside the locals they move into:
+    /// 16 B more, and 5 ns more per call, as measured by the benchmark.)
+    #[allow(clippy::manual_async_fn)]
+    fn run_async<'a, T, E, F, Fut, O, G, Fin>(
+        &'a self,
         mut op: F,
         timed: bool,
-        finish: impl Fn(RetryError<E>) -> O + Copy,
-    ) -> Result<T, O>
+        finish: Fin,
+    ) -> impl Future<Output = Result<T, O>> + use<'a, W, T, E, F, Fut, O, G, Fin>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,
         E: Display,
         G: Gate<E>,
+        Fin: Fn(RetryError<E>) -> O + Copy,
     {
-        // Made here, not passed in: an async fn's arguments are kept in its
-        // future beside the locals they are moved into.
-        let mut run: LazyRun<TokioClock> = if timed {
-            LazyRun::timed(self)
-        } else {
-            LazyRun::new(self)
-        };
-        loop {
-            if let Err(rejected) = G::admit(&mut run, self) {
-                return Err(finish(run.into_error(
-                    self,
-                    rejected,
-                    StopReason::CircuitOpen,
-                )));
-            }
-            // `settle` consumes the error, and the wait is taken out of its
-            // result before the sleep: nothing of the error is held across the
-            // await, so the future is `Send` even when `E` is not.
-            let outcome = op().await;
-            let wait = match run.settle(self, outcome, finish) {
-                ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => wait,
+        async move {
+            let mut run: LazyRun<TokioClock> = if timed {
+                LazyRun::timed(self)
+            } else {
+                LazyRun::new(self)
             };
-            if sleep::should_sleep(wait) {
-                tokio::time::sleep(wait).await;
+            loop {
+                if let Err(rejected) = G::admit(&mut run, self) {
+                    return Err(finish(run.into_error(
+                        self,
+                        rejected,
+                        StopReason::CircuitOpen,
+                    )));
+                }
+                // `settle` consumes the error, and the wait is taken out of
+                // its result before the sleep: nothing of the error is held
+                // across the await, so the future is `Send` even when `E` is not.
+                let outcome = op().await;
+                let wait = match run.settle(self, outcome, finish) {
+                    ControlFlow::Break(out) => return out,
+                    ControlFlow::Continue(wait) => wait,
+                };
+                if sleep::should_sleep(wait) {
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
     }
@@ -943,7 +948,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_async::<_, _, _, _, _, Gated>(op, false, RetryError::into_inner)
+        self.run_async::<_, _, _, _, _, Gated, _>(op, false, RetryError::into_inner)
     }
 
     /// [`retry_async_guarded`](Policy::retry_async_guarded), giving up with a [`RetryError`].
@@ -968,7 +973,7 @@ impl<W> Policy<W> {
         W: When<E>,
         E: Display + From<CircuitOpen>,
     {
-        self.run_async::<_, _, _, _, _, Gated>(op, true, identity)
+        self.run_async::<_, _, _, _, _, Gated, _>(op, true, identity)
     }
 }
 
