@@ -496,6 +496,24 @@ mod tests {
                 },
             ),
             (
+                "async_inline_body",
+                quote!(attempts = 5, backoff = "none"),
+                quote! {
+                    async fn ping(host: &str) -> Result<Duration, PingError> {
+                        probe(host).await
+                    }
+                },
+            ),
+            (
+                "sync_guarded",
+                quote!(attempts = 3, circuit = UPSTREAM, budget = RETRIES),
+                quote! {
+                    fn fetch(key: &str) -> Result<Bytes, FetchError> {
+                        store().get(key)
+                    }
+                },
+            ),
+            (
                 "runtime_policy_renamed_crate",
                 quote!(
                     policy = self.policy,

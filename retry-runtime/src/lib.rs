@@ -141,21 +141,31 @@ pub mod __private;
 ///
 /// ```text
 /// async fn download_clip(id: &str) -> Result<String, ClipError> {
-///     let policy = &const { Policy::new().attempts(3).backoff(..).retry_on(..).named("download_clip") };
-///     let mut run = LazyRun::new(policy);                        // no state until a failure
+///     let policy = || &const { Policy::new().attempts(3).backoff(..).retry_on(..).named("download_clip") };
+///     let mut run = LazyRun::new(policy());                      // no state until a failure
 ///     loop {
 ///         let result = async { /* your body: `return` and `?` end this attempt */ }.await;
 ///         let wait = match &result {
-///             Ok(_) => { run.succeeded(policy); return result }  // INFO if it took retries
-///             Err(e) => match run.failed(policy, e) {            // WARN "retrying ..." or give up
+///             Ok(_) => { run.succeeded(policy()); return result } // INFO if it took retries
+///             Err(e) => match run.failed(policy(), e) {          // WARN "retrying ..." or give up
 ///                 Decision::Retry(wait) => wait,
 ///                 Decision::GiveUp(_) => return result,          // the last error, unchanged
 ///             },
 ///         };
-///         sleep(wait).await;                                     // tokio's timer; sync fns use thread::sleep
+///         if wait > ZERO { tokio::time::sleep(wait).await }      // a zero wait does not yield
 ///     }
 /// }
+///
+/// fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
+///     let policy = || &const { presets::WEBHOOK.named("send_webhook") };
+///     let attempt = || { /* your body */ };
+///     retry_sync(policy(), attempt) // first attempt inline, retries out of line, thread::sleep
+/// }
 /// ```
+/// An async body with no `return`, `?`, `break`, `continue` or macro call
+/// runs directly in the loop, without its `async` block. With `circuit =`
+/// or `retry_if_ok =`, a sync function keeps the loop in its own body, as
+/// the async one does.
 /// No heap allocation, no boxed future; the error is dropped before the sleep
 /// so the future stays `Send`. A zero wait does not sleep at all.
 ///
