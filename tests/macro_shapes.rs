@@ -482,3 +482,28 @@ fn is_zero(n: &u32) -> bool {
 fn a_diverging_body_in_the_function_own_loop_compiles_without_warnings() {
     assert!(std::panic::catch_unwind(diverges_with_its_own_loop).is_err());
 }
+
+// ---------- inner attributes of the body ----------
+
+// `#![allow(..)]` in the body applies to the whole function (the unused
+// variables would fail clippy -D warnings otherwise).
+#[retry(attempts = 2, backoff = "none")]
+fn inner_attribute_sync(svc: &Service) -> Result<u32, Error> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    svc.hit()
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn inner_attribute_async(svc: &Service) -> Result<u32, Error> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    svc.hit()
+}
+
+#[tokio::test(start_paused = true)]
+async fn inner_attributes_of_the_body_are_kept() {
+    let svc = Service::new(1);
+    assert_eq!(inner_attribute_sync(&svc), Ok(2));
+    assert_eq!(inner_attribute_async(&svc).await, Ok(3));
+}

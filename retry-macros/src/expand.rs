@@ -90,11 +90,17 @@ fn reborrow_self(stmt: &Stmt, receiver_is_mut_ref: bool) -> TokenStream {
 
 fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     let ItemFn {
-        attrs,
+        mut attrs,
         vis,
         sig,
         block,
     } = func;
+    // syn hands the body's inner attributes (`#![allow(..)]`) over with the
+    // function's own; the body now sits inside a loop, where they are not
+    // allowed: they apply to the whole function, so put them on it.
+    for attr in &mut attrs {
+        attr.style = syn::AttrStyle::Outer;
+    }
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
     // The new body keeps the original braces' span, so the item still counts as
