@@ -10,17 +10,18 @@
 use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ItemFn, Pat, ReturnType, Stmt};
+use syn::{Expr, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
 use crate::dsl::{BackoffSpec, JitterSpec};
+use crate::item::FnItem;
 use crate::validate::{self, Base, Config, When};
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
 /// function is emitted untouched beside the errors, so one mistake does not
 /// cascade into many.
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func: FnItem = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
             let e = syn::Error::new_spanned(
@@ -44,8 +45,9 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// What the function's body is, as far as the loop is concerned.
 enum Shape {
-    Sync(Box<Block>),
-    Async(Box<Block>),
+    /// The body, in its braces.
+    Sync(Group),
+    Async(Group),
     /// A method already rewritten by `#[async_trait]`: a sync fn whose body is
     /// `Box::pin(async move { <argument rebinds>; <typed body> })`. The loop goes
     /// inside the `async move` block and retries its statements.
@@ -53,23 +55,6 @@ enum Shape {
         box_pin: Box<Expr>,
         stmts: Vec<Stmt>,
     },
-}
-
-/// Is `block` the body `#[async_trait]` generates? Returns its parts.
-pub fn async_trait_body(block: &Block) -> Option<(Box<Expr>, &[Stmt])> {
-    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
-        return None;
-    };
-    let Expr::Path(func) = &*call.func else {
-        return None;
-    };
-    let is_pin = func.path.segments.last().is_some_and(|s| s.ident == "pin");
-    match call.args.first().filter(|_| is_pin && call.args.len() == 1) {
-        Some(Expr::Async(inner)) if inner.capture.is_some() => {
-            Some((call.func.clone(), &inner.block.stmts))
-        }
-        _ => None,
-    }
 }
 
 /// `let __self = self;` (what `#[async_trait]` writes for a receiver) would move
@@ -88,34 +73,33 @@ fn reborrow_self(stmt: &Stmt, receiver_is_mut_ref: bool) -> TokenStream {
     stmt.to_token_stream()
 }
 
-fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
-    let ItemFn {
+fn expand(cfg: &Config, func: FnItem) -> TokenStream {
+    // The new body keeps the original braces' span, so the item still counts as
+    // the user's code (an unused annotated function still warns, for one).
+    let brace_span = func.brace.span.join();
+    let shape = if func.sig.asyncness.is_some() {
+        Shape::Async(func.block())
+    } else if let Some((box_pin, stmts)) = func.async_trait_body() {
+        Shape::AsyncTrait { box_pin, stmts }
+    } else {
+        Shape::Sync(func.block())
+    };
+    let FnItem {
         mut attrs,
+        inner_attrs,
         vis,
         sig,
-        block,
+        ..
     } = func;
-    // syn hands the body's inner attributes (`#![allow(..)]`) over with the
-    // function's own; the body now sits inside a loop, where they are not
-    // allowed: they apply to the whole function, so put them on it.
-    for attr in &mut attrs {
+    // The body's inner attributes (`#![allow(..)]`) are not allowed where
+    // the body now sits, inside a loop; they apply to the whole function,
+    // so they go on it.
+    for mut attr in inner_attrs {
         attr.style = syn::AttrStyle::Outer;
+        attrs.push(attr);
     }
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
-    // The new body keeps the original braces' span, so the item still counts as
-    // the user's code (an unused annotated function still warns, for one).
-    let brace_span = block.brace_token.span.join();
-    let shape = if sig.asyncness.is_some() {
-        Shape::Async(block)
-    } else if let Some((box_pin, stmts)) = async_trait_body(&block) {
-        Shape::AsyncTrait {
-            box_pin,
-            stmts: stmts.to_vec(),
-        }
-    } else {
-        Shape::Sync(block)
-    };
     let receiver_is_mut_ref = sig.inputs.iter().any(
         |a| matches!(a, syn::FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_some()),
     );
@@ -143,7 +127,7 @@ fn expand(cfg: &Config, func: ItemFn) -> TokenStream {
     // no `async` block to compile, and none to step through at run time.
     // (Sync bodies always get a closure: the runtime's `retry_sync` calls it.)
     let inline_body = match &shape {
-        Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.to_token_stream()),
+        Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.stream()),
         Shape::Sync(_) | Shape::AsyncTrait { .. } => false,
     };
     // The loop returns the attempt's result, which gives a closure or

@@ -2,7 +2,8 @@
 //! `#[derive(Classify)]`. Depend on `retry-runtime`, which re-exports them
 //! and documents them.
 //!
-//! Stages: `args` parses the attribute into typed values with their spans,
+//! Stages: `args` parses the attribute into typed values with their spans
+//! (and `item` the function, its body left as tokens),
 //! `validate` checks them against each other and the function (collecting
 //! every error), `expand` writes the retry loop. `dsl` is the plain
 //! parser for the backoff/duration strings.
@@ -13,6 +14,7 @@ mod args;
 mod derive;
 mod dsl;
 mod expand;
+mod item;
 mod validate;
 
 use proc_macro::TokenStream;

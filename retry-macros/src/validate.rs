@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, Path, ReturnType};
+use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
+
+use crate::item::FnItem;
 
 use crate::args::{Arg, Errors, RetryArgs};
 use crate::dsl::{self, closest, BackoffSpec, JitterSpec};
@@ -87,7 +89,7 @@ pub struct Config {
 }
 
 /// Check `args` against each other and `func`.
-pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
+pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
     let mut errors = Errors::default();
     let sig = &func.sig;
 
@@ -140,7 +142,7 @@ pub fn check(args: RetryArgs, func: &ItemFn) -> syn::Result<Config> {
         .get()
         .and_then(|a| positive_duration(a, &mut errors));
     let timeout = args.timeout.get().and_then(|a| {
-        if sig.asyncness.is_none() && crate::expand::async_trait_body(&func.block).is_none() {
+        if sig.asyncness.is_none() && func.async_trait_body().is_none() {
             errors.push(syn::Error::new(
                 a.key.span(),
                 "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
@@ -330,7 +332,7 @@ mod tests {
         args: proc_macro2::TokenStream,
         func: proc_macro2::TokenStream,
     ) -> Result<Config, Vec<String>> {
-        let func: ItemFn = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
+        let func: FnItem = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
         let args = RetryArgs::parse(args)
             .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
         check(args, &func).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
