@@ -106,7 +106,6 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
-    let policy_value = ident("__retry_policy_value");
     let run = ident("__retry_run");
     let result = ident("__retry_result");
     let value = ident("__retry_value");
@@ -153,18 +152,26 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     // A breaker or budget is a `static` with interior mutability, which a
     // `const` may only name from Rust 1.90 on: attach them outside the const.
     let guards = guards(cfg);
-    let policy_binding = match (&cfg.base, guards.is_empty()) {
-        (Base::Policy(_), _) => quote! {
-            let #policy_value = &(#policy_expr #guards);
-            let #policy = move || #policy_value;
-        },
-        // A closure returning the promoted constant takes no room in the
-        // async fn's future, where a reference held across awaits would.
-        (_, true) => quote!(let #policy = || &const { #policy_expr.checked() };),
-        (_, false) => quote! {
-            let #policy_value = &(const { #policy_expr.checked() } #guards);
-            let #policy = move || #policy_value;
-        },
+    let is_async = !matches!(shape, Shape::Sync(_));
+    let (policy_binding, policy) = match (&cfg.base, guards.is_empty(), is_async) {
+        (Base::Policy(_), _, _) => (
+            quote!(let #policy = &(#policy_expr #guards);),
+            quote!(#policy),
+        ),
+        // In an async fn, a closure returning the promoted constant takes no
+        // room in the future, where a reference held across awaits would.
+        (_, true, true) => (
+            quote!(let #policy = || &const { #policy_expr.checked() };),
+            quote!(#policy()),
+        ),
+        (_, true, false) => (
+            quote!(let #policy = &const { #policy_expr.checked() };),
+            quote!(#policy),
+        ),
+        (_, false, _) => (
+            quote!(let #policy = &(const { #policy_expr.checked() } #guards);),
+            quote!(#policy),
+        ),
     };
     // With `circuit = NAME`, an open breaker rejects the attempt before it is made.
     let reject_if_open = match &cfg.circuit {
@@ -172,7 +179,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             let open = ident("__retry_open");
             let p_circuit = respan(p.clone(), *span);
             quote_spanned! {*span=>
-                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy()) {
+                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy) {
                     return ::core::result::Result::Err(#p_circuit::circuit_open_error(#open));
                 }
             }
@@ -183,17 +190,17 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     let on_ok = match &cfg.retry_if_ok {
         Some(pred) => quote! {
             if #pred(#value) {
-                match #run.rejected(#policy()) {
+                match #run.rejected(#policy) {
                     #p::Decision::Retry(#wait) => #wait,
                     #p::Decision::GiveUp(_) => return #result,
                 }
             } else {
-                #run.succeeded(#policy());
+                #run.succeeded(#policy);
                 return #result;
             }
         },
         None => quote! {
-            #run.succeeded(#policy());
+            #run.succeeded(#policy);
             return #result;
         },
     };
@@ -201,7 +208,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     let p_ret = respan(p.clone(), ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
-    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy(), (#error)));
+    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
     let decide = quote! {
         #[allow(unused_parens)]
         let #wait = match #as_result {
@@ -231,7 +238,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy());
+        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy);
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -272,12 +279,12 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
                 // A return type that is not a `Result` is reported on it.
                 #[allow(unused_parens)]
                 let _ = #check;
-                #retry_sync(#policy(), #attempt)
+                #retry_sync(#policy, #attempt)
             }
         }
         Shape::Sync(_) => quote! {
             #policy_binding
-            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy());
+            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy);
             loop {
                 #reject_if_open
                 #sync_attempt
