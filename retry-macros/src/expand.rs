@@ -199,25 +199,37 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
                 return #result;
             }
         },
-        None => quote! {
-            #run.succeeded(#policy);
-            return #result;
-        },
+        None => quote!(),
     };
     // Type errors about the function's shape point at the user's tokens at fault.
     let p_ret = respan(p.clone(), ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
     let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
-    let decide = quote! {
-        #[allow(unused_parens)]
-        let #wait = match #as_result {
-            ::core::result::Result::Ok(#value) => { #on_ok }
-            ::core::result::Result::Err(#error) => match #failed {
-                #p::Decision::Retry(#wait) => #wait,
-                #p::Decision::GiveUp(_) => return #result,
-            },
-        };
+    let decide = match &cfg.retry_if_ok {
+        // One runtime call decides; the `as_result` beside it is only there
+        // to report a return type that is not a `Result` on that type.
+        None => {
+            let next_wait = quote_spanned!(cfg.when_span=> #run.next_wait(#policy, &#result));
+            quote! {
+                #[allow(unused_parens)]
+                let _ = #as_result;
+                let #wait = match #next_wait {
+                    ::core::option::Option::Some(#wait) => #wait,
+                    ::core::option::Option::None => return #result,
+                };
+            }
+        }
+        Some(_) => quote! {
+            #[allow(unused_parens)]
+            let #wait = match #as_result {
+                ::core::result::Result::Ok(#value) => { #on_ok }
+                ::core::result::Result::Err(#error) => match #failed {
+                    #p::Decision::Retry(#wait) => #wait,
+                    #p::Decision::GiveUp(_) => return #result,
+                },
+            };
+        },
     };
 
     // An inline body that never returns (it calls a `-> !` function) would

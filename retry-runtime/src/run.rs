@@ -562,6 +562,30 @@ impl<C: Clock> LazyRun<C> {
             .failed(policy, error)
     }
 
+    /// The generated loop's step after an attempt: `None` to return its
+    /// result as it is (it succeeded, or the run gives up), `Some(wait)` to
+    /// sleep and try again. One call where the loop would otherwise match
+    /// the result and then the decision, so less to compile per function.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn next_wait<W, R>(&mut self, policy: &Policy<W>, result: &R) -> Option<Duration>
+    where
+        R: IsResult,
+        R::Err: Display,
+        W: When<R::Err>,
+    {
+        match result.as_result() {
+            Ok(_) => {
+                self.succeeded(policy);
+                None
+            }
+            Err(error) => match self.failed(policy, error) {
+                Decision::Retry(wait) => Some(wait),
+                Decision::GiveUp(_) => None,
+            },
+        }
+    }
+
     /// [`Run::rejected`], starting the state if need be.
     #[inline(never)]
     pub fn rejected<W>(&mut self, policy: &Policy<W>) -> Decision {
