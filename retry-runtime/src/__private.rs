@@ -7,7 +7,7 @@ pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 pub use crate::presets;
-pub use crate::run::{retry_sync, retry_sync_rest, LazyRun, Run};
+pub use crate::run::{retry_sync, LazyRun, Run};
 pub use crate::sleep::{should_sleep, sleep_async, sleep_sync, SyncClock, TokioClock};
 pub use crate::stop::Stop;
 pub use crate::timeout::timeout;

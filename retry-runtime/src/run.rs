@@ -641,7 +641,7 @@ impl<C: Clock> LazyRun<C> {
 
 /// The loop of [`Policy::retry`] and of a sync `#[retry]` function (without
 /// `circuit` or `retry_if_ok`, which keep their loop in the function): the
-/// first attempt here, inline, and the retries in [`retry_sync_rest`], out
+/// first attempt here, inline, and the retries in `retry_sync_rest`, out
 /// of line, so a call that succeeds at once costs what a plain call does
 /// plus one check. The macro's contract, not public API.
 ///
@@ -663,23 +663,23 @@ where
     F: FnMut() -> R,
 {
     if LazyRun::<SyncClock>::needed_from_start(policy) {
-        let run = LazyRun::new(policy);
+        let state = State::new(policy);
         let first = attempt();
-        return retry_sync_rest(policy, run, first, attempt);
+        return retry_sync_rest(policy, Some(state), first, attempt);
     }
     let first = attempt();
     if first.as_result().is_ok() {
         return first;
     }
-    retry_sync_rest(policy, LazyRun::new(policy), first, attempt)
+    retry_sync_rest(policy, None, first, attempt)
 }
 
-/// The rest of [`retry_sync`]'s run, from the result of the first attempt.
-#[doc(hidden)]
+/// The rest of [`retry_sync`]'s run, from the result of the first attempt
+/// (and the state, if the policy needed one from the start).
 #[inline(never)]
-pub fn retry_sync_rest<W, R, F>(
+fn retry_sync_rest<W, R, F>(
     policy: &Policy<W>,
-    run: LazyRun<SyncClock>,
+    state: Option<State<SyncClock>>,
     first: R,
     mut attempt: F,
 ) -> R
@@ -689,9 +689,7 @@ where
     W: When<R::Err>,
     F: FnMut() -> R,
 {
-    // From here on there is a state: keep it, not the lazy option, so that
-    // no retry checks for it.
-    let mut state = run.0.unwrap_or_else(|| State::new(policy));
+    let mut state = state.unwrap_or_else(|| State::new(policy));
     let mut result = first;
     loop {
         let wait = match result.as_result() {
