@@ -187,20 +187,6 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
         None => quote!(),
     };
 
-    let on_ok = match &cfg.retry_if_ok {
-        Some(pred) => quote! {
-            if #pred(#value) {
-                match #run.rejected(#policy) {
-                    #p::Decision::Retry(#wait) => #wait,
-                    #p::Decision::GiveUp(_) => return #result,
-                }
-            } else {
-                #run.succeeded(#policy);
-                return #result;
-            }
-        },
-        None => quote!(),
-    };
     // Type errors about the function's shape point at the user's tokens at fault.
     let p_ret = respan(p.clone(), ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
@@ -220,10 +206,21 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
                 };
             }
         }
-        Some(_) => quote! {
+        // `retry_if_ok` looks at the value: the loop matches the result itself.
+        Some(pred) => quote! {
             #[allow(unused_parens)]
             let #wait = match #as_result {
-                ::core::result::Result::Ok(#value) => { #on_ok }
+                ::core::result::Result::Ok(#value) => {
+                    if #pred(#value) {
+                        match #run.rejected(#policy) {
+                            #p::Decision::Retry(#wait) => #wait,
+                            #p::Decision::GiveUp(_) => return #result,
+                        }
+                    } else {
+                        #run.succeeded(#policy);
+                        return #result;
+                    }
+                }
                 ::core::result::Result::Err(#error) => match #failed {
                     #p::Decision::Retry(#wait) => #wait,
                     #p::Decision::GiveUp(_) => return #result,
@@ -282,7 +279,6 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             let p_when = respan(p.clone(), cfg.when_span);
             let retry_sync = quote_spanned!(cfg.when_span=> #p_when::retry_sync);
             let attempt = ident("__retry_attempt");
-            let p_ret = respan(p.clone(), ret_span);
             // (The argument is parenthesized so that its span, too, is the user's token.)
             let check = quote_spanned!(ret_span=> #p_ret::returns_result((&#attempt)));
             quote! {
