@@ -14,15 +14,17 @@
 //!
 //! Run it with `cargo run --example ai_provider` (about 2 seconds).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::{presets, retry, Backoff, Classify, KindSet, Policy, RetryOn};
-use retry_workspace_tests::flaky::{FlakyServer, Reply};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::FormatTime;
+use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::flaky::{FlakyServer, Reply};
+
+/// How much later than asked a retry may reach the server: the request's
+/// own time and scheduling.
+const SLACK: Duration = Duration::from_millis(700);
 
 /// Our own policy for Grok: give up quickly, we have a fallback.
 const GROK: Policy<RetryOn> = Policy::new()
@@ -102,17 +104,11 @@ async fn ask_with_fallback<'p>(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .compact()
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_timer(SinceStart(Instant::now()))
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    testkit::demo::init_logs();
     demo().await
 }
 
-/// The whole story; `tests/examples_run.rs` runs it too, so CI runs the example.
+/// The whole story; `tests/examples/main.rs` runs it too, so CI runs the example.
 pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let server = FlakyServer::start().await;
     server.route(
@@ -169,12 +165,14 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         fmt_gaps(&grok_gaps),
         fmt_gaps(&claude_gaps)
     );
-    ensure(provider.name == "claude", "claude to answer".into())?;
+    ensure("ai_provider", provider.name == "claude", "claude to answer")?;
     ensure(
+        "ai_provider",
         server.hits("/grok/v1/chat") == 2,
         format!("2 requests to grok, got {}", server.hits("/grok/v1/chat")),
     )?;
     ensure(
+        "ai_provider",
         server.hits("/claude/v1/chat") == 2,
         format!(
             "2 requests to claude, got {}",
@@ -182,42 +180,14 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
     ensure(
-        grok_gaps.len() == 1 && about(grok_gaps[0], Duration::from_millis(500)),
+        "ai_provider",
+        grok_gaps.len() == 1 && about(grok_gaps[0], Duration::from_millis(500), SLACK),
         format!("grok's wait of about 500ms, got {grok_gaps:?}"),
     )?;
     ensure(
-        claude_gaps.len() == 1 && about(claude_gaps[0], Duration::from_secs(1)),
+        "ai_provider",
+        claude_gaps.len() == 1 && about(claude_gaps[0], Duration::from_secs(1), SLACK),
         format!("claude's wait of about 1s (Retry-After), got {claude_gaps:?}"),
     )?;
     Ok(())
-}
-
-/// `wait` measured between two arrivals at the server: at least the wait
-/// asked for, plus the request's own time and some scheduling slack (well
-/// under the 2s the `ai_provider` backoff would have waited).
-fn about(measured: Duration, wait: Duration) -> bool {
-    measured >= wait && measured < wait + Duration::from_millis(700)
-}
-
-fn fmt_gaps(gaps: &[Duration]) -> String {
-    let gaps: Vec<String> = gaps.iter().map(|g| format!("{g:.2?}")).collect();
-    format!("[{}]", gaps.join(", "))
-}
-
-fn ensure(ok: bool, expected: String) -> Result<(), Box<dyn std::error::Error>> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("the ai_provider story did not happen: expected {expected}").into())
-    }
-}
-
-/// Log lines start with the time since the program started, so the waits show.
-struct SinceStart(Instant);
-
-impl FormatTime for SinceStart {
-    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        let t = self.0.elapsed();
-        write!(w, "{:>3}.{:03}s", t.as_secs(), t.subsec_millis())
-    }
 }

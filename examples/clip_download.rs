@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use retry_runtime::reqwest::error_for_status;
 use retry_runtime::{retry, Causes, Classify, HttpError};
-use retry_workspace_tests::flaky::{refused_url, FlakyServer, Reply};
+use testkit::demo::ensure;
+use testkit::flaky::{refused_url, FlakyServer, Reply};
 
 /// How long the client waits for an answer before calling it a timeout.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -79,15 +80,11 @@ async fn fetch_clip(client: &reqwest::Client, id: &str, dir: &std::path::Path) -
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_target(false)
-        .with_timer(tracing_subscriber::fmt::time::uptime())
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    testkit::demo::init_logs();
     demo().await
 }
 
-/// The whole story; `tests/examples_clip_download.rs` runs it too.
+/// The whole story; `tests/examples/main.rs` runs it too.
 pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let client = reqwest::Client::builder()
@@ -126,7 +123,8 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::metadata(&path)?.len(),
         start.elapsed().as_secs_f64()
     );
-    check(
+    ensure(
+        "clip_download",
         server.hits("/clips/7") == 2,
         "clip 7: one timed-out and one good request reach the camera",
     )?;
@@ -138,7 +136,8 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         "clip 404: {missing:?} after {:.1}s",
         start.elapsed().as_secs_f64()
     );
-    check(
+    ensure(
+        "clip_download",
         missing.is_none() && server.hits("/clips/404") == 1,
         "404: exactly one request",
     )?;
@@ -150,18 +149,11 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         "clip 9: {never:?} after {:.1}s",
         start.elapsed().as_secs_f64()
     );
-    check(
+    ensure(
+        "clip_download",
         never.is_none() && server.hits("/clips/9") == 4,
         "clip 9: exactly 4 requests",
     )?;
     println!("\nall three stories went as expected");
     Ok(())
-}
-
-fn check(ok: bool, what: &str) -> Result<(), Box<dyn std::error::Error>> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("unexpected: {what}").into())
-    }
 }

@@ -11,15 +11,17 @@
 //!
 //! Run it with `cargo run --example sync_sensor` (about 2.5 seconds).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
 use retry_runtime::reqwest::HttpError;
 use retry_runtime::{retry, Causes, Classify, ErrorKind};
-use retry_workspace_tests::flaky::{refused_url, FlakyServer, Reply};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::FormatTime;
+use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::flaky::{refused_url, FlakyServer, Reply};
+
+/// How much later than asked a retry may reach the server: the request's
+/// own time and scheduling.
+const SLACK: Duration = Duration::from_millis(500);
 
 /// The client gives up on a request after this long.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -58,17 +60,11 @@ fn read_temperature(client: &Client, url: &str) -> Result<f64, SensorError> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .compact()
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_timer(SinceStart(Instant::now()))
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    testkit::demo::init_logs();
     demo()
 }
 
-/// The whole story; `tests/examples_run.rs` runs it too, so CI runs the
+/// The whole story; `tests/examples/main.rs` runs it too, so CI runs the
 /// example. Blocking all the way: do not call it inside an async runtime.
 pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let server = FlakyServer::start_blocking();
@@ -97,14 +93,22 @@ pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed(),
         fmt_gaps(&gaps)
     );
-    ensure(celsius == 21.5, format!("21.5 °C, got {celsius}"))?;
     ensure(
+        "sync_sensor",
+        celsius == 21.5,
+        format!("21.5 °C, got {celsius}"),
+    )?;
+    ensure(
+        "sync_sensor",
         server.hits("/sensors/greenhouse") == 3,
         format!("3 requests, got {}", server.hits("/sensors/greenhouse")),
     )?;
     let ms = Duration::from_millis;
     ensure(
-        gaps.len() == 2 && about(gaps[0], ms(200)) && about(gaps[1], CLIENT_TIMEOUT + ms(400)),
+        "sync_sensor",
+        gaps.len() == 2
+            && about(gaps[0], ms(200), SLACK)
+            && about(gaps[1], CLIENT_TIMEOUT + ms(400), SLACK),
         format!("gaps of about 200ms, then 300ms + 400ms, got {gaps:?}"),
     )?;
 
@@ -121,42 +125,15 @@ pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
         err.kind()
     );
     ensure(
+        "sync_sensor",
         err.kind() == ErrorKind::Connect,
         format!("a refused connection is Connect, got {}", err.kind()),
     )?;
     // 4 attempts: 200ms + 400ms + 800ms of waits between them
     ensure(
+        "sync_sensor",
         took >= ms(1400) && took < ms(3000),
         format!("about 1.4s of waits, took {took:?}"),
     )?;
     Ok(())
-}
-
-/// A gap between two arrivals at the server: at least `expected`, plus the
-/// request's own time and some scheduling slack.
-fn about(measured: Duration, expected: Duration) -> bool {
-    measured >= expected && measured < expected + Duration::from_millis(500)
-}
-
-fn fmt_gaps(gaps: &[Duration]) -> String {
-    let gaps: Vec<String> = gaps.iter().map(|g| format!("{g:.2?}")).collect();
-    format!("[{}]", gaps.join(", "))
-}
-
-fn ensure(ok: bool, expected: String) -> Result<(), Box<dyn std::error::Error>> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("the sync_sensor story did not happen: expected {expected}").into())
-    }
-}
-
-/// Log lines start with the time since the program started, so the waits show.
-struct SinceStart(Instant);
-
-impl FormatTime for SinceStart {
-    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        let t = self.0.elapsed();
-        write!(w, "{:>3}.{:03}s", t.as_secs(), t.subsec_millis())
-    }
 }

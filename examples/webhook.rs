@@ -9,16 +9,18 @@
 //!
 //! Run it with `cargo run --example webhook` (about 3 seconds).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use reqwest::StatusCode;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::{retry, Classify, ErrorKind};
-use retry_workspace_tests::flaky::{FlakyServer, Reply};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::FormatTime;
+use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::flaky::{FlakyServer, Reply};
+
+/// How much later than asked a retry may reach the server: the request's
+/// own time and scheduling.
+const SLACK: Duration = Duration::from_millis(700);
 
 /// What delivering an event fails with. Both variants take their kind (and
 /// a 429's Retry-After) from the error they wrap.
@@ -58,17 +60,11 @@ async fn deliver(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .compact()
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_timer(SinceStart(Instant::now()))
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    testkit::demo::init_logs();
     demo().await
 }
 
-/// The whole story; `tests/examples_run.rs` runs it too, so CI runs the example.
+/// The whole story; `tests/examples/main.rs` runs it too, so CI runs the example.
 pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let server = FlakyServer::start().await;
     server.route(
@@ -100,13 +96,15 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         fmt_gaps(&gaps)
     );
     ensure(
+        "webhook",
         server.hits("/hooks/orders") == 3,
         format!("3 requests, got {}", server.hits("/hooks/orders")),
     )?;
     ensure(
+        "webhook",
         gaps.len() == 2
-            && about(gaps[0], Duration::from_secs(1))
-            && about(gaps[1], Duration::from_secs(2)),
+            && about(gaps[0], Duration::from_secs(1), SLACK)
+            && about(gaps[1], Duration::from_secs(2), SLACK),
         format!("waits of about 1s then 2s, got {gaps:?}"),
     )?;
 
@@ -124,10 +122,12 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         err.kind()
     );
     ensure(
+        "webhook",
         server.hits("/hooks/revoked") == 1,
         format!("1 request, got {}", server.hits("/hooks/revoked")),
     )?;
     ensure(
+        "webhook",
         err.kind() == ErrorKind::Permanent,
         format!("a 401 is Permanent, got {}", err.kind()),
     )?;
@@ -136,33 +136,4 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         server.total_hits()
     );
     Ok(())
-}
-
-/// `wait` measured between two arrivals at the server: at least the wait
-/// asked for, plus the request's own time and some scheduling slack.
-fn about(measured: Duration, wait: Duration) -> bool {
-    measured >= wait && measured < wait + Duration::from_millis(700)
-}
-
-fn fmt_gaps(gaps: &[Duration]) -> String {
-    let gaps: Vec<String> = gaps.iter().map(|g| format!("{g:.2?}")).collect();
-    gaps.join(", ")
-}
-
-fn ensure(ok: bool, expected: String) -> Result<(), Box<dyn std::error::Error>> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("the webhook story did not happen: expected {expected}").into())
-    }
-}
-
-/// Log lines start with the time since the program started, so the waits show.
-struct SinceStart(Instant);
-
-impl FormatTime for SinceStart {
-    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        let t = self.0.elapsed();
-        write!(w, "{:>3}.{:03}s", t.as_secs(), t.subsec_millis())
-    }
 }

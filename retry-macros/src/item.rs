@@ -6,7 +6,7 @@
 //! it came. Only a body written by `#[async_trait]` is looked into, and
 //! only when it looks like one (see [`FnItem::async_trait_body`]).
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
 use syn::parse::{Parse, ParseStream};
 use syn::{braced, Attribute, Block, Expr, Signature, Stmt, Visibility};
@@ -58,10 +58,14 @@ impl ToTokens for FnItem {
 }
 
 impl FnItem {
-    /// The body in its braces, which keep their original span.
+    /// The body in its braces, for the attempt. The braces keep their
+    /// location (an error about the block's type still points at it) but
+    /// belong to the expansion: inside the attempt's closure or `async`
+    /// block they are a block within a block, and rustc's `unused_braces`
+    /// would otherwise blame the user's braces for it.
     pub fn block(&self) -> Group {
         let mut group = Group::new(Delimiter::Brace, self.body.clone());
-        group.set_span(self.brace.span.join());
+        group.set_span(self.brace.span.join().resolved_at(Span::call_site()));
         group
     }
 

@@ -1,0 +1,15 @@
+//! What the tests and demos of the retry workspace share (not published):
+//!
+//! - [`flaky`]: a scriptable flaky HTTP server on `127.0.0.1` (per-route
+//!   scripts of 503s, 429s with `Retry-After`, hangs, dropped connections;
+//!   request counts and arrival times).
+//! - [`capture`]: `tracing` events captured as lines, to assert log lines.
+//! - [`alloc`]: a counting global allocator.
+//! - [`demo`]: the demos' log format and self-checks.
+
+#![deny(missing_docs)]
+
+pub mod alloc;
+pub mod capture;
+pub mod demo;
+pub mod flaky;

@@ -1,0 +1,9 @@
+//! No heap allocation on the success path, per retry, or in the breaker and
+//! budget, with no tracing subscriber installed. The counting allocator
+//! counts per thread, so the tests may run in parallel.
+
+#[global_allocator]
+static GLOBAL: testkit::alloc::Counting = testkit::alloc::Counting;
+
+mod guards;
+mod retries;

@@ -1,0 +1,64 @@
+//! Runs every demo under `examples/` in-process (without its log
+//! subscriber), so a broken demo fails the test suite. Each demo's `demo()`
+//! checks its own story (request counts, waits) and returns an error if it
+//! did not happen; here it must succeed, well within 15 s. The demos run in
+//! parallel, each against its own flaky server.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use testkit::demo::Outcome;
+
+#[path = "../../examples/clip_download.rs"]
+#[allow(dead_code)] // its `main`
+mod clip_download;
+
+#[path = "../../examples/webhook.rs"]
+#[allow(dead_code)] // its `main`
+mod webhook;
+
+#[path = "../../examples/ai_provider.rs"]
+#[allow(dead_code)] // its `main`
+mod ai_provider;
+
+#[path = "../../examples/sync_sensor.rs"]
+#[allow(dead_code)] // its `main`
+mod sync_sensor;
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+/// Runs one demo's story and checks it ended in time.
+fn within_limit(story: impl FnOnce() -> Outcome) {
+    let started = Instant::now();
+    story().unwrap();
+    assert!(started.elapsed() < LIMIT, "took {:?}", started.elapsed());
+}
+
+/// Runs an async demo's story on a current-thread runtime of its own.
+fn on_tokio(story: impl Future<Output = Outcome>) -> Outcome {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(story)
+}
+
+#[test]
+fn the_clip_download_demo_tells_its_story() {
+    within_limit(|| on_tokio(clip_download::demo()));
+}
+
+#[test]
+fn the_webhook_demo_tells_its_story() {
+    within_limit(|| on_tokio(webhook::demo()));
+}
+
+#[test]
+fn the_ai_provider_demo_tells_its_story() {
+    within_limit(|| on_tokio(ai_provider::demo()));
+}
+
+/// A plain thread: `reqwest::blocking` panics inside an async runtime.
+#[test]
+fn the_sync_sensor_demo_tells_its_story() {
+    within_limit(sync_sensor::demo);
+}

@@ -1,0 +1,368 @@
+//! A circuit breaker attached to a policy: what the run records, when it
+//! stops retrying, what the guarded executors return when the breaker is open
+//! (without calling), what the plain executors do, the callbacks and log
+//! lines, and the default clock under tokio's paused clock and `testing::pause`.
+
+use testkit::capture as support;
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock};
+use retry_runtime::sleep::SyncClock;
+use retry_runtime::{
+    kinds, testing, Backoff, Classify, Decision, ErrorKind, GiveUpEvent, KindSet, Policy, RetryOn,
+    Run, StopReason,
+};
+use tracing::Level;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ApiError {
+    #[error("upstream timed out")]
+    Timeout,
+    #[error("no such clip")]
+    NotFound,
+    #[error(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+impl Classify for ApiError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Timeout => ErrorKind::Timeout,
+            ApiError::NotFound => ErrorKind::Permanent,
+            ApiError::Open(open) => open.kind(),
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Open(open) => open.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+fn breaker(
+    configure: impl FnOnce(CircuitBreaker) -> CircuitBreaker,
+) -> (&'static CircuitBreaker, &'static ManualClock) {
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
+    let b = configure(CircuitBreaker::new("upstream").with_clock(clock));
+    (Box::leak(Box::new(b)), clock)
+}
+
+fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn> {
+    Policy::new()
+        .attempts(10)
+        .backoff(Backoff::fixed(s(1)))
+        .retry_on(KindSet::TRANSIENT)
+        .named("fetch_clip")
+        .circuit(b)
+}
+
+thread_local! {
+    static GAVE_UP: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record_give_up(ev: &GiveUpEvent<'_>) {
+    let line = format!(
+        "{} after {} ({:?}, {:?}): {}",
+        ev.operation, ev.attempts, ev.reason, ev.kind, ev.error
+    );
+    GAVE_UP.with(|g| g.borrow_mut().push(line));
+}
+
+#[test]
+fn only_retriable_errors_count_as_failures() {
+    let (b, _) = breaker(|b| b.with_failures(2));
+    let p = policy(b);
+    let _paused = testing::pause();
+    for _ in 0..20 {
+        let r: Result<(), _> = p.retry_guarded(|| Err(ApiError::NotFound));
+        assert_eq!(r, Err(ApiError::NotFound));
+    }
+    let st = b.stats();
+    assert_eq!(
+        (st.state, st.neutral, st.failures),
+        (CircuitState::Closed, 20, 0)
+    );
+
+    let mut calls = 0;
+    let r: Result<(), _> = p.retry_guarded(|| {
+        calls += 1;
+        Err(ApiError::Timeout)
+    });
+    assert_eq!((r, calls), (Err(ApiError::Timeout), 2));
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
+    let (b, _) = breaker(|b| b.with_failures(3));
+    let paused = testing::pause();
+    let mut calls = 0;
+    let e = policy(b)
+        .retry_guarded_detailed(|| {
+            calls += 1;
+            Err::<(), _>(ApiError::Timeout)
+        })
+        .unwrap_err();
+    assert_eq!(calls, 3); // of 10 allowed
+    assert_eq!((e.attempts, e.reason), (3, StopReason::CircuitOpen));
+    assert_eq!(e.last_error, ApiError::Timeout); // the real error, not the rejection
+    assert_eq!(paused.waits(), [s(1), s(1)]); // no sleep before giving up
+}
+
+#[test]
+fn an_open_breaker_rejects_without_calling() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
+    let p = policy(b).on_give_up(record_give_up);
+    let _paused = testing::pause();
+    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    GAVE_UP.with(|g| g.borrow_mut().clear());
+
+    clock.advance(s(10));
+    let mut calls = 0;
+    let e = p
+        .retry_guarded_detailed(|| {
+            calls += 1;
+            Ok::<_, ApiError>(())
+        })
+        .unwrap_err();
+    assert_eq!(calls, 0);
+    assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen));
+    assert_eq!(
+        e.last_error,
+        ApiError::Open(CircuitOpen::new("upstream", s(20)))
+    );
+    assert_eq!(
+        e.last_error.to_string(),
+        "circuit `upstream` is open; retry after 20s"
+    );
+    assert_eq!(
+        GAVE_UP.with(|g| g.take()),
+        ["fetch_clip after 0 (CircuitOpen, Some(Unavailable)): circuit `upstream` is open; retry after 20s"]
+    );
+    assert_eq!(b.stats().rejected, 1);
+}
+
+#[test]
+fn after_the_recovery_timeout_a_probe_call_closes_it() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    let p = policy(b);
+    let _paused = testing::pause();
+    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    clock.advance(s(30));
+    let r = p.retry_guarded(|| Ok::<_, ApiError>("clip"));
+    assert_eq!(r, Ok("clip"));
+    assert_eq!(b.state(), CircuitState::Closed);
+    // a failed probe ends the run at once: no retry against an open breaker
+    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    clock.advance(s(30));
+    let mut calls = 0;
+    let e = p
+        .retry_guarded_detailed(|| {
+            calls += 1;
+            Err::<(), _>(ApiError::Timeout)
+        })
+        .unwrap_err();
+    assert_eq!(
+        (calls, e.reason, e.last_error),
+        (1, StopReason::CircuitOpen, ApiError::Timeout)
+    );
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
+    let (b, clock) = breaker(|b| b.with_failures(2));
+    let p = policy(b);
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let e = p
+        .retry_detailed(|| {
+            calls += 1;
+            Err::<(), _>(ApiError::Timeout)
+        })
+        .unwrap_err();
+    assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
+    assert_eq!(b.state(), CircuitState::Open);
+
+    // open: the plain executor has no error to return, so it calls; no retry
+    let mut calls = 0;
+    let e = p
+        .retry_detailed(|| {
+            calls += 1;
+            Err::<(), _>(ApiError::Timeout)
+        })
+        .unwrap_err();
+    assert_eq!(
+        (calls, e.attempts, e.reason),
+        (1, 1, StopReason::CircuitOpen)
+    );
+    let st = b.stats();
+    assert_eq!((st.rejected, st.failures, st.permitted), (0, 2, 2)); // not counted, not rejected
+
+    // after the recovery timeout its call is the probe
+    clock.advance(s(30));
+    assert_eq!(p.retry(|| Ok::<_, ApiError>(1)), Ok(1));
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
+#[test]
+fn a_rejected_ok_value_is_neutral() {
+    let (b, _) = breaker(|b| b.with_failures(1));
+    let p = policy(b).attempts(3);
+    let mut run = Run::<_, SyncClock>::new(&p);
+    run.before_attempt().unwrap();
+    assert!(matches!(run.rejected(), Decision::Retry(_)));
+    run.before_attempt().unwrap();
+    run.succeeded();
+    let st = b.stats();
+    assert_eq!(
+        (st.state, st.neutral, st.successes),
+        (CircuitState::Closed, 1, 1)
+    );
+}
+
+#[test]
+fn a_run_without_before_attempt_still_records() {
+    // what a hand-written loop (or generated code without `circuit = ...`) does
+    let (b, _) = breaker(|b| b.with_failures(2));
+    let p = policy(b);
+    let mut run = Run::<_, SyncClock>::new(&p);
+    assert!(matches!(run.failed(&ApiError::Timeout), Decision::Retry(_)));
+    assert_eq!(
+        run.failed(&ApiError::Timeout),
+        Decision::GiveUp(StopReason::CircuitOpen)
+    );
+    assert_eq!(b.stats().failures, 2);
+}
+
+#[test]
+fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
+    let logs = support::capture();
+    let (b, _) = breaker(|b| b.with_failures(2));
+    let p = policy(b);
+    let _paused = testing::pause();
+    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    logs.assert_logged(Level::WARN, "retrying fetch_clip after attempt 1/10 failed");
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` opened after 2 consecutive failures",
+    );
+    let line = logs.assert_logged(
+        Level::ERROR,
+        "fetch_clip failed after 2 attempts (circuit open)",
+    );
+    support::assert_fields(
+        &line,
+        &[
+            ("reason", "circuit open"),
+            ("error", "upstream timed out"),
+            ("error_kind", "Timeout"),
+        ],
+    );
+
+    let _ = p.retry_guarded(|| Ok::<_, ApiError>(()));
+    let line = logs.assert_logged(
+        Level::DEBUG,
+        "fetch_clip not attempted: circuit `upstream` is open",
+    );
+    support::assert_fields(
+        &line,
+        &[("operation", "fetch_clip"), ("circuit", "upstream")],
+    );
+    assert_eq!(logs.at(Level::ERROR).len(), 1);
+}
+
+#[test]
+fn io_errors_hold_a_rejection() {
+    let (b, _) = breaker(|b| b.with_failures(1));
+    let p = Policy::new()
+        .attempts(2)
+        .retry_on(kinds![Timeout])
+        .circuit(b);
+    let _paused = testing::pause();
+    let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+    let _ = p.retry_guarded(|| Err::<(), _>(timed_out()));
+    let e = p.retry_guarded(|| Ok::<_, std::io::Error>(())).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+    assert!(e.to_string().starts_with("circuit `upstream` is open"));
+}
+
+#[test]
+fn without_a_breaker_guarded_is_plain() {
+    let p = Policy::new().attempts(3);
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let r = p.retry_guarded(|| {
+        calls += 1;
+        if calls < 3 {
+            Err(ApiError::Timeout)
+        } else {
+            Ok(calls)
+        }
+    });
+    assert_eq!(r, Ok(3));
+    let mut run = Run::<_, SyncClock>::new(&p);
+    assert_eq!(run.before_attempt(), Ok(()));
+}
+
+#[test]
+fn the_default_clock_follows_testing_pause() {
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("sync-upstream").with_failures(1);
+    let p = policy(&UPSTREAM);
+    let _paused = testing::pause();
+    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    assert!(p.retry_guarded(|| Ok::<_, ApiError>(())).is_err());
+    retry_runtime::sleep::sleep_sync(s(30)); // virtual
+    assert!(p.retry_guarded(|| Ok::<_, ApiError>(())).is_ok());
+    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_clock_follows_tokios_paused_clock() {
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("async-upstream").with_failures(2);
+    let p = policy(&UPSTREAM);
+    let start = tokio::time::Instant::now();
+    let mut calls = 0;
+    let e = p
+        .retry_async_guarded_detailed(|| {
+            calls += 1;
+            async { Err::<(), _>(ApiError::Timeout) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
+    assert_eq!(start.elapsed(), s(1)); // one backoff wait
+
+    tokio::time::advance(s(29)).await; // opened 29s ago
+    let e = p
+        .retry_async_guarded(|| async { Ok::<_, ApiError>(()) })
+        .await
+        .unwrap_err();
+    assert_eq!(e, ApiError::Open(CircuitOpen::new("async-upstream", s(1))));
+    tokio::time::advance(s(1)).await;
+    let r = p
+        .retry_async_guarded(|| async { Ok::<_, ApiError>("probe") })
+        .await;
+    assert_eq!(r, Ok("probe"));
+    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+}
+
+#[test]
+fn the_policy_keeps_its_breaker_in_statics_and_debug() {
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("debug-upstream");
+    static API: Policy<RetryOn> = retry_runtime::presets::API.circuit(&UPSTREAM);
+    assert_eq!(
+        API.get_circuit().map(CircuitBreaker::name),
+        Some("debug-upstream")
+    );
+    let dbg = format!("{API:?}");
+    assert!(dbg.contains("circuit: \"debug-upstream\""), "{dbg}");
+    assert!(!format!("{:?}", Policy::new()).contains("circuit"));
+}

@@ -1,0 +1,397 @@
+//! The circuit breaker's state machine, driven by hand with a `ManualClock`:
+//! every transition, the probe limit, the failure-rate window, neutral
+//! outcomes, stale permits, lost probes, and the log lines of each change.
+
+use testkit::capture as support;
+
+use std::time::Duration;
+
+use retry_runtime::circuit::{
+    CircuitBreaker, CircuitOpen, CircuitState, ManualClock, Outcome, Permit,
+};
+use retry_runtime::{Classify, ErrorKind};
+use tracing::Level;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A fresh breaker named "upstream" on its own manual clock (leaked: tests
+/// are short-lived processes, and `with_clock` wants `'static`).
+fn breaker(
+    configure: impl FnOnce(CircuitBreaker) -> CircuitBreaker,
+) -> (&'static CircuitBreaker, &'static ManualClock) {
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
+    let b = configure(CircuitBreaker::new("upstream").with_clock(clock));
+    (Box::leak(Box::new(b)), clock)
+}
+
+/// One call: ask, and if let through, record `outcome`.
+fn call(b: &CircuitBreaker, outcome: Outcome) -> Result<(), CircuitOpen> {
+    let permit = b.try_acquire()?;
+    b.record(permit, outcome);
+    Ok(())
+}
+
+fn calls(b: &CircuitBreaker, outcomes: &[Outcome]) {
+    for &o in outcomes {
+        call(b, o).expect("closed breaker let the call through");
+    }
+}
+
+use Outcome::{Failure as F, Neutral as N, Success as S};
+
+#[test]
+fn closed_opens_after_n_consecutive_failures_and_a_success_resets_the_count() {
+    let (b, _) = breaker(|b| b.with_failures(3));
+    calls(b, &[F, F]);
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(b.stats().consecutive_failures, 2);
+    calls(b, &[S]);
+    assert_eq!(b.stats().consecutive_failures, 0);
+    calls(b, &[F, F]);
+    assert_eq!(b.state(), CircuitState::Closed);
+    calls(b, &[F]);
+    assert_eq!(b.state(), CircuitState::Open);
+    let st = b.stats();
+    assert_eq!(
+        (
+            st.opened,
+            st.permitted,
+            st.successes,
+            st.failures,
+            st.rejected
+        ),
+        (1, 6, 1, 5, 0)
+    );
+}
+
+#[test]
+fn neutral_outcomes_neither_count_nor_reset() {
+    let (b, _) = breaker(|b| b.with_failures(3));
+    for _ in 0..100 {
+        calls(b, &[N]);
+    }
+    assert_eq!(b.state(), CircuitState::Closed);
+    calls(b, &[F, N, F, N]);
+    assert_eq!(b.stats().consecutive_failures, 2);
+    calls(b, &[F]);
+    assert_eq!(b.state(), CircuitState::Open);
+    assert_eq!(b.stats().neutral, 102);
+}
+
+#[test]
+fn open_rejects_until_the_recovery_timeout_then_lets_a_probe_through() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
+    clock.set(s(100));
+    calls(b, &[F]);
+    assert_eq!(b.state(), CircuitState::Open);
+
+    let open = b.try_acquire().unwrap_err();
+    assert_eq!(open, CircuitOpen::new("upstream", s(30)));
+    clock.advance(ms(29_999));
+    let open = b.try_acquire().unwrap_err();
+    assert_eq!(open.retry_after, ms(1));
+    assert_eq!(
+        open.to_string(),
+        "circuit `upstream` is open; retry after 1ms"
+    );
+    assert_eq!(b.state(), CircuitState::Open);
+
+    clock.advance(ms(1));
+    let probe = b.try_acquire().unwrap();
+    assert!(probe.is_probe());
+    assert_eq!(b.state(), CircuitState::HalfOpen);
+    let st = b.stats();
+    assert_eq!((st.rejected, st.probes_let_through), (2, 1));
+}
+
+#[test]
+fn half_open_lets_a_bounded_number_of_probes_through() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_probes(3));
+    calls(b, &[F]);
+    clock.advance(s(30));
+    let probes: Vec<Permit> = (0..3).map(|_| b.try_acquire().unwrap()).collect();
+    assert!(probes.iter().all(Permit::is_probe));
+    for _ in 0..10 {
+        let open = b.try_acquire().unwrap_err();
+        // the probes are out; new ones only if they have not reported in 30s
+        assert_eq!(open.retry_after, s(30));
+    }
+    let st = b.stats();
+    assert_eq!(
+        (st.state, st.probes_let_through, st.rejected),
+        (CircuitState::HalfOpen, 3, 10)
+    );
+}
+
+#[test]
+fn all_probes_must_succeed_to_close() {
+    let (b, clock) = breaker(|b| b.with_failures(2).with_probes(2));
+    calls(b, &[F, F]);
+    clock.advance(s(30));
+    let p1 = b.try_acquire().unwrap();
+    let p2 = b.try_acquire().unwrap();
+    b.record(p1, S);
+    assert_eq!(b.state(), CircuitState::HalfOpen);
+    assert_eq!(b.stats().probes_succeeded, 1);
+    b.record(p2, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+    // a fresh start: one failure does not re-open a 2-failure breaker
+    calls(b, &[F]);
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(b.stats().consecutive_failures, 1);
+}
+
+#[test]
+fn a_failed_probe_reopens_for_a_full_recovery_timeout() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_probes(2));
+    calls(b, &[F]); // opened at 0s
+    clock.set(s(30));
+    let p1 = b.try_acquire().unwrap();
+    let p2 = b.try_acquire().unwrap();
+    clock.set(s(31));
+    b.record(p1, F); // re-opened at 31s
+    assert_eq!(b.state(), CircuitState::Open);
+    b.record(p2, S); // a probe of the finished round: ignored
+    assert_eq!(b.state(), CircuitState::Open);
+    clock.set(ms(60_999));
+    assert_eq!(b.try_acquire().unwrap_err().retry_after, ms(1));
+    clock.set(s(61));
+    assert!(b.try_acquire().unwrap().is_probe());
+    assert_eq!(b.stats().opened, 2);
+}
+
+#[test]
+fn a_neutral_probe_frees_its_slot() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    clock.advance(s(30));
+    let p = b.try_acquire().unwrap();
+    assert!(b.try_acquire().is_err()); // the one probe is out
+    b.record(p, N); // a 404 tells nothing: someone else may probe
+    assert_eq!(b.state(), CircuitState::HalfOpen);
+    assert_eq!(b.stats().probes_let_through, 0);
+    let p = b.try_acquire().unwrap();
+    b.record(p, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
+#[test]
+fn lost_probes_are_replaced_after_a_recovery_timeout() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let lost = b.try_acquire().unwrap(); // never reported (its future was dropped)
+    clock.set(ms(59_999));
+    assert!(b.try_acquire().is_err());
+    clock.set(s(60));
+    let fresh = b.try_acquire().unwrap();
+    assert!(fresh.is_probe());
+    b.record(lost, S); // from the abandoned round: ignored
+    assert_eq!(b.state(), CircuitState::HalfOpen);
+    b.record(fresh, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
+#[test]
+fn outcomes_from_before_a_transition_do_not_move_the_state() {
+    let (b, clock) = breaker(|b| b.with_failures(2));
+    let slow = b.try_acquire().unwrap(); // let through while closed...
+    calls(b, &[F, F]); // ...opened meanwhile
+    clock.advance(s(30));
+    let probe = b.try_acquire().unwrap();
+    b.record(probe, S); // closed again
+    b.record(slow, F); // the slow call ends now: from an earlier period
+    let st = b.stats();
+    assert_eq!(
+        (st.state, st.consecutive_failures, st.failures),
+        (CircuitState::Closed, 0, 3)
+    );
+    // and a slow success cannot close an open breaker
+    let slow = b.try_acquire().unwrap();
+    calls(b, &[F, F]);
+    b.record(slow, S);
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn failure_rate_window_opens_on_the_ratio() {
+    // consecutive rule off: only "half of the last 10 calls"
+    let (b, _) = breaker(|b| b.with_failures(0).with_failure_rate(50, 10));
+    for i in 0..9 {
+        calls(b, &[if i % 2 == 0 { S } else { F }]); // S F S F S F S F S
+    }
+    let st = b.stats();
+    assert_eq!((st.window_calls, st.window_failures), (9, 4));
+    assert_eq!(st.state, CircuitState::Closed);
+    calls(b, &[F]); // 5 of the last 10
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn failure_rate_waits_for_a_full_window() {
+    let (b, _) = breaker(|b| b.with_failures(0).with_failure_rate(50, 10));
+    calls(b, &[F, F, F, F]);
+    let st = b.stats();
+    assert_eq!(
+        (st.state, st.window_calls, st.window_failures),
+        (CircuitState::Closed, 4, 4)
+    );
+}
+
+#[test]
+fn failure_rate_window_slides() {
+    let (b, _) = breaker(|b| b.with_failures(0).with_failure_rate(75, 4));
+    calls(b, &[F, F, S, S, S, S, F, F]); // last 4: S S F F = 50%
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(b.stats().window_failures, 2);
+    calls(b, &[N, N]); // neutral: not in the window
+    calls(b, &[F]); // S F F F = 75%
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn window_starts_afresh_after_closing() {
+    let (b, clock) = breaker(|b| b.with_failures(0).with_failure_rate(50, 4));
+    calls(b, &[F, F, F, F]);
+    assert_eq!(b.state(), CircuitState::Open);
+    clock.advance(s(30));
+    call(b, S).unwrap();
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(b.stats().window_calls, 0);
+    calls(b, &[F, F, S]);
+    assert_eq!(b.state(), CircuitState::Closed);
+    calls(b, &[S]); // F F S S: 50% of a full window
+    assert_eq!(b.state(), CircuitState::Closed); // a success never opens it
+    calls(b, &[F]); // F S S F
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn both_rules_together_whichever_first() {
+    let (b, _) = breaker(|b| b.with_failures(3).with_failure_rate(60, 5));
+    calls(b, &[F, S, F, S, F]); // 3 of 5 = 60%, never 3 in a row
+    assert_eq!(b.state(), CircuitState::Open);
+    let (b, _) = breaker(|b| b.with_failures(3).with_failure_rate(60, 5));
+    calls(b, &[F, F, F]); // 3 in a row before the window is full
+    assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn reset_closes_and_forgets() {
+    let (b, _) = breaker(|b| b.with_failures(1));
+    let slow = b.try_acquire().unwrap();
+    calls(b, &[F]);
+    b.reset();
+    assert_eq!(b.state(), CircuitState::Closed);
+    b.record(slow, F); // from before the reset
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(b.stats().opened, 1);
+}
+
+#[test]
+fn a_clock_that_goes_back_keeps_it_open() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    clock.set(s(1000));
+    calls(b, &[F]);
+    clock.set(s(10));
+    assert_eq!(b.try_acquire().unwrap_err().retry_after, s(30));
+    clock.set(s(1030));
+    assert!(b.try_acquire().is_ok());
+}
+
+#[test]
+fn circuit_open_is_unavailable_with_a_retry_after_hint() {
+    let open = CircuitOpen::new("upstream", ms(29_500));
+    assert_eq!(
+        open.to_string(),
+        "circuit `upstream` is open; retry after 30s"
+    );
+    assert_eq!(open.kind(), ErrorKind::Unavailable);
+    assert_eq!(open.retry_after(), Some(ms(29_500)));
+    let io = std::io::Error::from(open);
+    assert_eq!(io.kind(), std::io::ErrorKind::ResourceBusy);
+    assert_eq!(Classify::kind(&io), ErrorKind::Unavailable);
+    assert_eq!(io.to_string(), open.to_string());
+}
+
+#[test]
+fn state_changes_are_logged_with_name_state_and_counts() {
+    let logs = support::capture();
+    let (b, clock) = breaker(|b| b.with_failures(3).with_probes(1));
+    calls(b, &[F, F]);
+    assert!(logs.lines().is_empty(), "{:?}", logs.lines());
+    calls(b, &[F]);
+    let line = logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` opened after 3 consecutive failures",
+    );
+    support::assert_fields(
+        &line,
+        &[("name", "upstream"), ("state", "open"), ("failures", "3")],
+    );
+    assert!(line.contains("rejecting calls for 30s"), "{line}");
+
+    let _ = b.try_acquire().unwrap_err(); // rejections are not logged by the breaker
+    clock.advance(s(30));
+    let probe = b.try_acquire().unwrap();
+    let line = logs.assert_logged(Level::INFO, "is half-open");
+    support::assert_fields(
+        &line,
+        &[
+            ("name", "upstream"),
+            ("state", "half-open"),
+            ("probes", "1"),
+        ],
+    );
+    b.record(probe, F);
+    let line = logs.assert_logged(Level::WARN, "re-opened: a probe call failed");
+    support::assert_fields(&line, &[("state", "open"), ("failures", "1")]);
+
+    clock.advance(s(30));
+    let probe = b.try_acquire().unwrap();
+    b.record(probe, S);
+    let line = logs.assert_logged(Level::INFO, "circuit `upstream` closed");
+    support::assert_fields(&line, &[("name", "upstream"), ("state", "closed")]);
+    assert_eq!(logs.lines().len(), 5, "{:#?}", logs.lines());
+}
+
+#[test]
+fn opening_on_the_rate_is_logged_with_the_window() {
+    let logs = support::capture();
+    let (b, _) = breaker(|b| b.with_failures(0).with_failure_rate(50, 4));
+    calls(b, &[F, S, S, F]);
+    let line = logs.assert_logged(Level::WARN, "opened: 2 of the last 4 calls failed");
+    support::assert_fields(
+        &line,
+        &[("state", "open"), ("failures", "2"), ("window", "4")],
+    );
+}
+
+#[test]
+fn a_breaker_in_a_static_with_const_setters() {
+    static CLOCK: ManualClock = ManualClock::new();
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("static")
+        .with_failures(2)
+        .with_failure_rate(50, 20)
+        .with_recovery(Duration::from_millis(1500))
+        .with_probes(2)
+        .with_clock(&CLOCK);
+    assert_eq!(UPSTREAM.recovery(), ms(1500));
+    calls(&UPSTREAM, &[F, F]);
+    assert_eq!(
+        UPSTREAM.try_acquire().unwrap_err().to_string(),
+        "circuit `static` is open; retry after 2s"
+    );
+    CLOCK.advance(ms(1500));
+    assert!(UPSTREAM.try_acquire().unwrap().is_probe());
+    let dbg = format!("{UPSTREAM:?}");
+    assert!(
+        dbg.contains("\"static\"") && dbg.contains("HalfOpen"),
+        "{dbg}"
+    );
+}

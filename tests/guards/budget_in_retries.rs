@@ -1,0 +1,189 @@
+//! A retry budget attached to a policy: first attempts deposit, retries
+//! withdraw, a refused retry gives up at once with the last error, the
+//! reason `StopReason::Budget`, one WARN line "retry budget exhausted" and the
+//! `on_give_up` callback; every executor honours it.
+
+use testkit::capture as support;
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use retry_runtime::{
+    testing, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryBudget, RetryError, StopReason,
+};
+use tracing::Level;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+thread_local! {
+    static GAVE_UP: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record_give_up(ev: &GiveUpEvent<'_>) {
+    let line = format!(
+        "{} after {} ({:?}): {}",
+        ev.operation, ev.attempts, ev.reason, ev.error
+    );
+    GAVE_UP.with(|g| g.borrow_mut().push(line));
+}
+
+fn policy(budget: &'static RetryBudget) -> Policy {
+    Policy::new()
+        .attempts(10)
+        .backoff(Backoff::fixed(s(1)))
+        .named("sync_feed")
+        .budget(budget)
+}
+
+#[test]
+fn a_refused_retry_gives_up_at_once_with_the_last_error() {
+    // 4 tokens: retries while above 2, so 2 retries from a full bucket
+    let budget = leak(RetryBudget::new("feeds").with_max_tokens(4));
+    let p = policy(budget).on_give_up(record_give_up);
+    let logs = support::capture();
+    let paused = testing::pause();
+    let mut calls = 0;
+    let e: RetryError<String> = p
+        .retry_detailed(|| {
+            calls += 1;
+            Err::<(), _>(format!("503 on call {calls}"))
+        })
+        .unwrap_err();
+    assert_eq!(calls, 3);
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));
+    assert_eq!(e.last_error, "503 on call 3");
+    assert_eq!(
+        e.to_string(),
+        "sync_feed failed after 3 attempts (retry budget exhausted): 503 on call 3"
+    );
+    assert_eq!(paused.waits(), [s(1), s(1)]); // no wait before giving up
+
+    let line = logs.assert_logged(Level::WARN, "retry budget exhausted");
+    support::assert_fields(
+        &line,
+        &[
+            ("operation", "sync_feed"),
+            ("attempt", "3"),
+            ("max_attempts", "10"),
+            ("budget", "feeds"),
+            ("error", "503 on call 3"),
+            ("error_kind", "unclassified"),
+        ],
+    );
+    // one line for the give-up: the WARN replaces the ERROR "failed after"
+    assert!(logs.at(Level::ERROR).is_empty(), "{:#?}", logs.lines());
+    assert_eq!(
+        GAVE_UP.with(|g| g.take()),
+        ["sync_feed after 3 (Budget): 503 on call 3"]
+    );
+    let st = budget.stats();
+    assert_eq!(
+        (st.first_attempts, st.retries, st.refused, st.tokens),
+        (1, 2, 1, 2.0)
+    );
+}
+
+#[test]
+fn first_attempts_deposit_and_retries_withdraw() {
+    let budget = leak(RetryBudget::new("b").with_percent(50).with_max_tokens(4));
+    let p = policy(budget);
+    let _paused = testing::pause();
+    // drain: 2 retries, then refused
+    let _ = p.retry(|| Err::<(), _>("down"));
+    assert_eq!(budget.stats().tokens, 2.0);
+    // successes on the first attempt deposit: 2 of them, half a token each
+    for _ in 0..2 {
+        assert_eq!(p.retry(|| Ok::<_, &str>(())), Ok(()));
+    }
+    assert_eq!(budget.stats().tokens, 3.0);
+    // a success after a retry deposits once (for its first attempt) and withdrew once
+    let mut calls = 0;
+    let r = p.retry(|| {
+        calls += 1;
+        if calls < 2 {
+            Err("blip")
+        } else {
+            Ok(calls)
+        }
+    });
+    assert_eq!(r, Ok(2));
+    let st = budget.stats();
+    assert_eq!(
+        (st.first_attempts, st.retries, st.refused, st.tokens),
+        (4, 3, 1, 2.5)
+    );
+}
+
+#[test]
+fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
+    let budget = leak(RetryBudget::new("b"));
+    let p = Policy::new()
+        .retry_on(retry_runtime::kinds![Timeout])
+        .budget(budget);
+    let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
+    for _ in 0..5 {
+        let _ = p.retry(|| Err::<(), _>(not_found()));
+    }
+    let st = budget.stats();
+    assert_eq!((st.first_attempts, st.retries, st.refused), (5, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_async_executors_honour_it() {
+    static RETRIES: RetryBudget = RetryBudget::new("async").with_max_tokens(2);
+    let p = Policy::new().attempts(5).budget(&RETRIES);
+    let start = tokio::time::Instant::now();
+    let e = p
+        .retry_async_detailed(|| async { Err::<(), _>("down") })
+        .await
+        .unwrap_err();
+    // 2 tokens: one retry (2 > 1), then 1 is not above half
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Budget));
+    assert_eq!(start.elapsed(), s(1));
+    let e = p
+        .retry_async_guarded_detailed(|| async {
+            Err::<(), std::io::Error>(std::io::ErrorKind::TimedOut.into())
+        })
+        .await
+        .unwrap_err();
+    // 1 token + 0.1 for this first attempt: above half, one retry; then 0.1 left
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Budget));
+}
+
+#[test]
+fn with_a_breaker_too_the_breaker_is_asked_first() {
+    // An open breaker ends the run without spending a token.
+    let breaker = leak(CircuitBreaker::new("both").with_failures(1));
+    let budget = leak(RetryBudget::new("both"));
+    let p = policy(budget).circuit(breaker);
+    let _paused = testing::pause();
+    let e = p
+        .retry_guarded_detailed(|| Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut)))
+        .unwrap_err();
+    assert_eq!(e.reason, StopReason::CircuitOpen);
+    let st = budget.stats();
+    assert_eq!((st.first_attempts, st.retries, st.refused), (1, 0, 0));
+    // rejected before the call: no deposit either
+    let _ = p.retry_guarded(|| Ok::<_, std::io::Error>(()));
+    assert_eq!(budget.stats().first_attempts, 1);
+}
+
+#[test]
+fn a_budget_in_a_static_policy() {
+    static RETRIES: RetryBudget = RetryBudget::new("static").with_percent(20);
+    static POLICY: Policy = Policy::new().budget(&RETRIES);
+    assert_eq!(POLICY.get_budget().map(RetryBudget::name), Some("static"));
+    let dbg = format!("{POLICY:?}");
+    assert!(dbg.contains("budget: \"static\""), "{dbg}");
+    let dbg = format!("{RETRIES:?}");
+    assert!(
+        dbg.contains("percent: 20.0") && dbg.contains("max_tokens: 10"),
+        "{dbg}"
+    );
+}

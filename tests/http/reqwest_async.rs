@@ -1,0 +1,463 @@
+//! The functional API (`Policy::retry_async`, `Policy::retry`, presets) with
+//! `reqwest` against the flaky server, over real loopback sockets: exact
+//! request counts, the waits seen by the server, Retry-After honoured and
+//! capped, timeouts, refused and dropped connections, permanent errors.
+//!
+//! Waits are real but short (50ms..1s): the paused clock and real sockets do
+//! not mix (see `testkit::flaky`).
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use retry_runtime::reqwest::{error_for_status, HttpError};
+use retry_runtime::{
+    kinds, presets, AttemptTimeout, Backoff, Classify, ErrorKind, KindSet, Policy, RetryAfter,
+    RetryOn, StopReason,
+};
+use testkit::flaky::{refused_url, FlakyServer, Reply};
+
+/// What a user's download function typically fails with.
+#[derive(Debug, thiserror::Error)]
+enum ClipError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Status(#[from] HttpError),
+    #[error(transparent)]
+    Timeout(#[from] AttemptTimeout),
+}
+
+impl Classify for ClipError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ClipError::Http(e) => e.kind(),
+            ClipError::Status(e) => e.kind(),
+            ClipError::Timeout(e) => e.kind(),
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClipError::Status(e) => e.retry_after(),
+            ClipError::Http(_) | ClipError::Timeout(_) => None,
+        }
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Transient kinds retried, 4 attempts, fixed 50ms backoff.
+const FAST: Policy<RetryOn> = Policy::new()
+    .attempts(4)
+    .backoff(Backoff::fixed(Duration::from_millis(50)))
+    .named("clip")
+    .retry_on(KindSet::TRANSIENT);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+fn client_with_timeout(limit: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(limit)
+        .build()
+        .unwrap()
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, ClipError> {
+    let resp = client.get(url).send().await?;
+    let resp = error_for_status(resp).await?;
+    Ok(resp.bytes().await?.to_vec())
+}
+
+/// `fetch` retried with `FAST` until it succeeds, and what `note` said of the
+/// first error it had something to say about.
+async fn fetch_noting_first_error<R>(
+    client: &reqwest::Client,
+    url: &str,
+    note: impl Fn(&ClipError) -> Option<R>,
+) -> (Vec<u8>, Option<R>) {
+    let first = std::sync::Mutex::new(None);
+    let body = FAST
+        .retry_async(|| async {
+            let r = fetch(client, url).await;
+            if let Err(e) = &r {
+                let mut first = first.lock().unwrap();
+                if first.is_none() {
+                    *first = note(e);
+                }
+            }
+            r
+        })
+        .await
+        .unwrap();
+    (body, first.into_inner().unwrap())
+}
+
+fn assert_between(d: Duration, low: Duration, high: Duration) {
+    assert!(d >= low && d <= high, "{d:?} not in {low:?}..={high:?}");
+}
+
+#[tokio::test]
+async fn unavailable_twice_then_ok_succeeds_on_the_third_call() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip/7",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("clip"),
+        ],
+    );
+    let (client, url) = (client(), server.url("/clip/7"));
+
+    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_eq!(body, b"clip");
+    assert_eq!(server.hits("/clip/7"), 3);
+    assert_eq!(server.total_hits(), 3);
+    for gap in server.gaps("/clip/7") {
+        assert_between(gap, ms(50), ms(500));
+    }
+}
+
+#[tokio::test]
+async fn unavailable_forever_gives_up_after_the_last_attempt() {
+    let server = FlakyServer::start().await;
+    server.route("/down", [Reply::body(503, "maintenance")]);
+    let (client, url) = (client(), server.url("/down"));
+
+    let err = FAST
+        .retry_async_detailed(|| fetch(&client, &url))
+        .await
+        .unwrap_err();
+
+    assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
+    assert_eq!(err.last_error.kind(), ErrorKind::Unavailable);
+    assert!(
+        err.last_error.to_string().contains("503"),
+        "{}",
+        err.last_error
+    );
+    assert!(
+        err.last_error.to_string().contains("maintenance"),
+        "{}",
+        err.last_error
+    );
+    assert_eq!(server.hits("/down"), 4);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_waited() {
+    let server = FlakyServer::start().await;
+    server.route("/api", [Reply::retry_after_secs(1), Reply::ok_body("ok")]);
+    let (client, url) = (client(), server.url("/api"));
+
+    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_eq!(body, b"ok");
+    assert_eq!(server.hits("/api"), 2);
+    // the server asked for 1s; the backoff alone would have waited 50ms
+    assert_between(server.gaps("/api")[0], ms(1000), ms(1500));
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_waited() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/api",
+        [
+            Reply::retry_after_date(Duration::from_secs(1)),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let (client, url) = (client(), server.url("/api"));
+
+    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_eq!(body, b"ok");
+    assert_eq!(server.hits("/api"), 2);
+    // an HTTP-date has a resolution of one second: the server rounds to the
+    // nearest one, so the wait is 1s +- 0.5s
+    assert_between(server.gaps("/api")[0], ms(450), ms(1700));
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_by_the_policy() {
+    let server = FlakyServer::start().await;
+    server.route("/api", [Reply::retry_after_secs(5), Reply::ok_body("ok")]);
+    let (client, url) = (client(), server.url("/api"));
+    let capped = FAST.retry_after(RetryAfter {
+        kinds: kinds![RateLimited],
+        cap: ms(200),
+    });
+
+    let started = Instant::now();
+    let body = capped.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_eq!(body, b"ok");
+    assert_eq!(server.hits("/api"), 2);
+    assert_between(server.gaps("/api")[0], ms(200), ms(700));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_only_for_the_listed_kinds() {
+    let server = FlakyServer::start().await;
+    // a 503 with Retry-After: 5; the default RetryAfter honours RateLimited only
+    server.route(
+        "/api",
+        [
+            Reply::retry_after_secs(5).with_status(503),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let (client, url) = (client(), server.url("/api"));
+
+    FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_between(server.gaps("/api")[0], ms(50), ms(500));
+}
+
+#[tokio::test]
+async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
+    );
+    let (client, url) = (client(), server.url("/slow"));
+    let kinds_seen = std::sync::Mutex::new(Vec::new());
+
+    let started = Instant::now();
+    let body = FAST
+        .retry_async(|| async {
+            let r = retry_runtime::timeout(ms(150), fetch(&client, &url)).await;
+            if let Err(e) = &r {
+                kinds_seen.lock().unwrap().push(e.kind());
+            }
+            r
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(body, b"ok");
+    assert_eq!(*kinds_seen.lock().unwrap(), [ErrorKind::Timeout]);
+    assert_eq!(server.hits("/slow"), 2);
+    assert_between(server.gaps("/slow")[0], ms(200), ms(700)); // 150ms limit + 50ms wait
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn the_client_timeout_is_classified_timeout_and_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
+    );
+    let (client, url) = (client_with_timeout(ms(150)), server.url("/slow"));
+
+    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
+        ClipError::Http(e) => Some((e.is_timeout(), e.kind())),
+        _ => None,
+    })
+    .await;
+
+    assert_eq!(body, b"ok");
+    assert_eq!(first_error, Some((true, ErrorKind::Timeout)));
+    assert_eq!(server.hits("/slow"), 2);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_connect_and_retried() {
+    let (client, url) = (client(), refused_url("/clip/7"));
+    let calls = Cell::new(0);
+
+    let err = FAST
+        .retry_async_detailed(|| {
+            calls.set(calls.get() + 1);
+            fetch(&client, &url)
+        })
+        .await
+        .unwrap_err();
+
+    assert_eq!(calls.get(), 4);
+    assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
+    let ClipError::Http(e) = &err.last_error else {
+        panic!("{:?}", err.last_error)
+    };
+    assert!(e.is_connect(), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Connect);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_not_retried_when_connect_is_not_listed() {
+    let (client, url) = (client(), refused_url("/"));
+    let calls = Cell::new(0);
+    let only_timeouts = FAST.retry_on(kinds![Timeout]);
+
+    let err = only_timeouts
+        .retry_async_detailed(|| {
+            calls.set(calls.get() + 1);
+            fetch(&client, &url)
+        })
+        .await
+        .unwrap_err();
+
+    assert_eq!((calls.get(), err.reason), (1, StopReason::Permanent));
+}
+
+#[tokio::test]
+async fn a_connection_closed_mid_body_is_connect_and_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip/7",
+        [Reply::close_mid_body(), Reply::ok_body("whole clip")],
+    );
+    let (client, url) = (client(), server.url("/clip/7"));
+
+    let (body, first) =
+        fetch_noting_first_error(&client, &url, |e| Some(format!("{:?} {e:?}", e.kind()))).await;
+
+    assert_eq!(body, b"whole clip");
+    assert_eq!(server.hits("/clip/7"), 2);
+    let first = first.unwrap();
+    // headers arrived (200), then the body broke off
+    assert!(first.starts_with("Connect "), "{first}");
+    assert!(
+        first.contains("Decode") || first.contains("Body"),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_the_response_is_connect_and_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip/7",
+        [Reply::close_before_response(), Reply::ok_body("clip")],
+    );
+    let (client, url) = (client(), server.url("/clip/7"));
+
+    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
+        ClipError::Http(e) => Some((e.is_request(), e.kind())),
+        _ => None,
+    })
+    .await;
+
+    assert_eq!(body, b"clip");
+    assert_eq!(first_error, Some((true, ErrorKind::Connect)));
+    assert_eq!(server.hits("/clip/7"), 2);
+}
+
+#[tokio::test]
+async fn unauthorized_and_not_found_are_never_retried() {
+    let server = FlakyServer::start().await;
+    server.route("/secret", [401, 200]);
+    server.route(
+        "/gone",
+        [Reply::body(404, "no such clip"), Reply::ok_body("x")],
+    );
+    let client = client();
+
+    for (path, code) in [("/secret", 401), ("/gone", 404)] {
+        let url = server.url(path);
+        let err = FAST
+            .retry_async_detailed(|| fetch(&client, &url))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.attempts, err.reason),
+            (1, StopReason::Permanent),
+            "{path}"
+        );
+        let ClipError::Status(e) = &err.last_error else {
+            panic!("{:?}", err.last_error)
+        };
+        assert_eq!(e.status().as_u16(), code);
+        assert_eq!(e.kind(), ErrorKind::Permanent);
+        assert_eq!(server.hits(path), 1, "{path}");
+    }
+    assert_eq!(server.total_hits(), 2);
+}
+
+#[tokio::test]
+async fn reqwests_own_status_errors_are_classified_by_status() {
+    let server = FlakyServer::start().await;
+    server.route("/api", [503, 200]);
+    server.route("/missing", [404]);
+    let client = client();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+        }
+    };
+
+    let ok = FAST.retry_async(|| get(server.url("/api"))).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(server.hits("/api"), 2);
+
+    let err = FAST
+        .retry_async(|| get(server.url("/missing")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status().map(|s| s.as_u16()), err.kind()),
+        (Some(404), ErrorKind::Permanent)
+    );
+    assert_eq!(server.hits("/missing"), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_permanent() {
+    let server = FlakyServer::start().await;
+    server.route("/count", [Reply::json(200, "{not json")]);
+    let client = client();
+
+    let err = FAST
+        .retry_async_detailed(|| async {
+            client
+                .get(server.url("/count"))
+                .send()
+                .await?
+                .json::<u32>()
+                .await
+        })
+        .await
+        .unwrap_err();
+
+    assert!(err.last_error.is_decode(), "{:?}", err.last_error);
+    assert_eq!(err.last_error.kind(), ErrorKind::Permanent);
+    assert_eq!((err.attempts, server.hits("/count")), (1, 1));
+}
+
+#[tokio::test]
+async fn a_preset_adjusted_for_the_test_runs_against_the_server() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/hook",
+        [
+            Reply::status(502),
+            Reply::retry_after_secs(0),
+            Reply::json(200, r#"{"ok":true}"#),
+        ],
+    );
+    let (client, url) = (client(), server.url("/hook"));
+    // the webhook preset (4 attempts, retries the transient kinds) with waits of 50ms
+    let webhook = presets::WEBHOOK.backoff(Backoff::fixed(ms(50)));
+
+    let body = webhook.retry_async(|| fetch(&client, &url)).await.unwrap();
+
+    assert_eq!(body, br#"{"ok":true}"#);
+    assert_eq!(server.hits("/hook"), 3);
+    let gaps = server.gaps("/hook");
+    assert_between(gaps[0], ms(50), ms(500)); // backoff after the 502
+    assert!(gaps[1] < ms(50), "{gaps:?}"); // Retry-After: 0 after the 429
+}

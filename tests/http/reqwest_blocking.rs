@@ -1,0 +1,118 @@
+//! Sync code retries the same way: `Policy::retry` with `reqwest::blocking`
+//! against the flaky server on its own thread.
+
+use std::time::{Duration, Instant};
+
+use retry_runtime::reqwest::HttpError;
+use retry_runtime::{Backoff, Classify, ErrorKind, KindSet, Policy, RetryOn, StopReason};
+use testkit::flaky::{refused_url, FlakyServer, Reply};
+
+#[derive(Debug, thiserror::Error)]
+enum SensorError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Status(#[from] HttpError),
+}
+
+impl Classify for SensorError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SensorError::Http(e) => e.kind(),
+            SensorError::Status(e) => e.kind(),
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SensorError::Status(e) => e.retry_after(),
+            SensorError::Http(_) => None,
+        }
+    }
+}
+
+const FAST: Policy<RetryOn> = Policy::new()
+    .attempts(4)
+    .backoff(Backoff::fixed(Duration::from_millis(50)))
+    .named("sensor")
+    .retry_on(KindSet::TRANSIENT);
+
+fn client(timeout: Duration) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+/// The blocking version of `error_for_status`: `HttpError::from_head`.
+fn read(client: &reqwest::blocking::Client, url: &str) -> Result<String, SensorError> {
+    let resp = client.get(url).send()?;
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        let err = HttpError::from_head(resp.status(), resp.headers()).with_url(resp.url().clone());
+        return Err(err.with_body(resp.text().unwrap_or_default()).into());
+    }
+    Ok(resp.text()?)
+}
+
+#[test]
+fn a_blocking_client_is_retried_through_503s_and_a_429() {
+    let server = FlakyServer::start_blocking();
+    server.route(
+        "/temp",
+        [
+            Reply::status(503),
+            Reply::retry_after_secs(1),
+            Reply::ok_body("21.5"),
+        ],
+    );
+    let client = client(Duration::from_secs(2));
+    let url = server.url("/temp");
+
+    let started = Instant::now();
+    let reading = FAST.retry(|| read(&client, &url)).unwrap();
+
+    assert_eq!(reading, "21.5");
+    assert_eq!(server.hits("/temp"), 3);
+    let gaps = server.gaps("/temp");
+    assert!(
+        gaps[0] >= Duration::from_millis(50) && gaps[0] < Duration::from_millis(500),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps[1] >= Duration::from_secs(1) && gaps[1] < Duration::from_millis(1500),
+        "{gaps:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_blocking_timeout_is_retried_and_a_404_is_not() {
+    let server = FlakyServer::start_blocking();
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
+    );
+    server.route("/gone", [404]);
+    let client = client(Duration::from_millis(150));
+
+    assert_eq!(
+        FAST.retry(|| read(&client, &server.url("/slow"))).unwrap(),
+        "ok"
+    );
+    assert_eq!(server.hits("/slow"), 2);
+
+    let err = FAST
+        .retry_detailed(|| read(&client, &server.url("/gone")))
+        .unwrap_err();
+    assert_eq!((err.attempts, err.reason), (1, StopReason::Permanent));
+    assert_eq!(server.hits("/gone"), 1);
+}
+
+#[test]
+fn a_blocking_refused_connection_is_connect() {
+    let client = client(Duration::from_secs(1));
+    let url = refused_url("/temp");
+    let err = FAST.retry_detailed(|| read(&client, &url)).unwrap_err();
+    assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
+    assert_eq!(err.last_error.kind(), ErrorKind::Connect);
+}

@@ -1,0 +1,644 @@
+//! `#[retry(...)]`: every key, on a sync and an async function.
+//!
+//! Sync waits are observed with `retry_runtime::testing::pause()` (no real
+//! sleeping); async ones under tokio's paused clock, recorded by the same guard.
+
+use testkit::capture as support;
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use retry_runtime::{
+    retry, AttemptTimeout, Classify, ErrorKind, GiveUpEvent, Policy, RetryEvent, StopReason,
+};
+use tracing::Level;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A test error: its kind and the call that produced it.
+#[derive(Debug, Clone, PartialEq)]
+struct Fail {
+    kind: ErrorKind,
+    call: u32,
+    retry_after: Option<Duration>,
+}
+
+impl Fail {
+    fn new(kind: ErrorKind) -> Fail {
+        Fail {
+            kind,
+            call: calls(),
+            retry_after: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} on call {}", self.kind, self.call)
+    }
+}
+
+impl Classify for Fail {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl From<AttemptTimeout> for Fail {
+    fn from(_: AttemptTimeout) -> Self {
+        Fail::new(ErrorKind::Timeout)
+    }
+}
+
+thread_local! {
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+    static SCRIPT: Cell<&'static [ErrorKind]> = const { Cell::new(&[]) };
+}
+
+fn calls() -> u32 {
+    CALLS.with(Cell::get)
+}
+
+/// Reset the call counter and set the errors the next calls return (then Ok).
+fn script(kinds: &'static [ErrorKind]) {
+    CALLS.with(|c| c.set(0));
+    SCRIPT.with(|s| s.set(kinds));
+}
+
+/// One call of the scripted operation: the next scripted error, or Ok(call number).
+fn step() -> Result<u32, Fail> {
+    let n = CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    match SCRIPT.with(Cell::get).get(n as usize - 1) {
+        Some(kind) => Err(Fail::new(*kind)),
+        None => Ok(n),
+    }
+}
+
+use ErrorKind::{Connect, Permanent, RateLimited, Timeout, Unavailable};
+
+// ---------- attempts ----------
+
+#[retry(attempts = 2, backoff = "none")]
+fn attempts_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn attempts_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn attempts_counts_calls_sync() {
+    let _p = retry_runtime::testing::pause();
+    script(&[Timeout, Timeout, Timeout]);
+    assert_eq!(attempts_sync().unwrap_err().call, 2);
+    assert_eq!(calls(), 2);
+    script(&[Timeout]);
+    assert_eq!(attempts_sync(), Ok(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_counts_calls_async() {
+    script(&[Timeout, Timeout, Timeout]);
+    assert_eq!(attempts_async().await.unwrap_err().call, 2);
+    assert_eq!(calls(), 2);
+}
+
+// ---------- defaults: #[retry] alone ----------
+
+#[retry]
+fn default_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry]
+async fn default_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn bare_attribute_retries_every_error_3_times_exponentially() {
+    let p = retry_runtime::testing::pause();
+    script(&[Permanent, Permanent, Permanent]);
+    assert_eq!(default_sync().unwrap_err().call, 3);
+    assert_eq!(p.waits(), [s(1), s(2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn bare_attribute_async() {
+    let p = retry_runtime::testing::pause();
+    let start = tokio::time::Instant::now();
+    script(&[Permanent, Permanent]);
+    assert_eq!(default_async().await, Ok(3));
+    assert_eq!(p.waits(), [s(1), s(2)]);
+    assert_eq!(start.elapsed(), s(3));
+}
+
+// ---------- backoff ----------
+
+#[retry(attempts = 5, backoff = "exp(30s, 8m, x4)")]
+fn backoff_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 5, backoff = "fib(1s, 30s)")]
+async fn backoff_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 4, backoff = "linear(1s, 10s)")]
+fn linear_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 3, backoff = " fixed( 0.5s ) ")]
+fn fixed_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn backoff_forms_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 5]);
+    assert!(backoff_sync().is_err());
+    assert_eq!(p.waits(), [s(30), s(120), s(480), s(480)]);
+    drop(p);
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 4]);
+    assert!(linear_sync().is_err());
+    assert_eq!(p.waits(), [s(1), s(2), s(3)]);
+    drop(p);
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 3]);
+    assert!(fixed_sync().is_err());
+    assert_eq!(p.waits(), [ms(500), ms(500)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_forms_async() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 5]);
+    assert!(backoff_async().await.is_err());
+    assert_eq!(p.waits(), [s(1), s(1), s(2), s(3)]);
+}
+
+// ---------- jitter ----------
+
+#[retry(attempts = 4, backoff = "fixed(4s)", jitter = "full")]
+fn jitter_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 4, backoff = "fixed(4s)", jitter = "+25%")]
+async fn jitter_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn jitter_bounds_sync() {
+    for _ in 0..50 {
+        let p = retry_runtime::testing::pause();
+        script(&[Timeout; 4]);
+        assert!(jitter_sync().is_err());
+        let w = p.waits();
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|d| *d <= s(4)), "{w:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_bounds_async() {
+    for _ in 0..50 {
+        let p = retry_runtime::testing::pause();
+        script(&[Timeout; 4]);
+        assert!(jitter_async().await.is_err());
+        let w = p.waits();
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|d| *d >= s(4) && *d <= s(5)), "{w:?}");
+    }
+}
+
+// ---------- retry_on ----------
+
+#[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
+fn retry_on_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
+async fn retry_on_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn retry_on_retries_listed_kinds_only_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout, Connect]);
+    assert_eq!(retry_on_sync(), Ok(3));
+    assert_eq!(p.waits(), [s(1), s(2)]);
+    script(&[Unavailable]);
+    assert_eq!(retry_on_sync().unwrap_err().kind, Unavailable);
+    assert_eq!(calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_on_retries_listed_kinds_only_async() {
+    script(&[Connect, Permanent]);
+    assert_eq!(retry_on_async().await.unwrap_err().call, 2);
+    assert_eq!(calls(), 2);
+}
+
+// ---------- retry_if ----------
+
+fn only_unavailable(e: &Fail) -> bool {
+    e.kind == Unavailable
+}
+
+#[retry(backoff = "none", retry_if = only_unavailable)]
+fn retry_if_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(backoff = "none", retry_if = only_unavailable)]
+async fn retry_if_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn retry_if_uses_the_predicate_sync() {
+    script(&[Unavailable, Unavailable]);
+    assert_eq!(retry_if_sync(), Ok(3));
+    script(&[Timeout]);
+    assert!(retry_if_sync().is_err());
+    assert_eq!(calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_if_uses_the_predicate_async() {
+    script(&[Unavailable, Timeout]);
+    assert_eq!(retry_if_async().await.unwrap_err().kind, Timeout);
+    assert_eq!(calls(), 2);
+}
+
+// ---------- retry_if_ok ----------
+
+fn is_first_call(n: &u32) -> bool {
+    *n < 2
+}
+
+#[retry(attempts = 3, backoff = "none", retry_if_ok = is_first_call)]
+fn retry_if_ok_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 1, backoff = "none", retry_if_ok = is_first_call)]
+async fn retry_if_ok_exhausted_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn retry_if_ok_retries_a_rejected_value_sync() {
+    let logs = support::capture();
+    script(&[]);
+    assert_eq!(retry_if_ok_sync(), Ok(2));
+    assert_eq!(calls(), 2);
+    logs.assert_logged(Level::WARN, "rejected by retry_if_ok");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_if_ok_returns_the_last_ok_when_exhausted_async() {
+    script(&[]);
+    assert_eq!(retry_if_ok_exhausted_async().await, Ok(1));
+    assert_eq!(calls(), 1);
+}
+
+// ---------- max_elapsed ----------
+
+#[retry(attempts = 10, backoff = "fixed(1s)", max_elapsed = "3500ms")]
+fn max_elapsed_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 10, backoff = "fixed(1s)", max_elapsed = "3500ms")]
+async fn max_elapsed_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn max_elapsed_stops_before_the_deadline_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 10]);
+    assert!(max_elapsed_sync().is_err());
+    // calls at 0s, 1s, 2s, 3s; a 4th sleep would end at 4s > 3.5s
+    assert_eq!(calls(), 4);
+    assert_eq!(p.waits(), [s(1), s(1), s(1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_elapsed_stops_before_the_deadline_async() {
+    script(&[Timeout; 10]);
+    let start = tokio::time::Instant::now();
+    assert!(max_elapsed_async().await.is_err());
+    assert_eq!(calls(), 4);
+    assert_eq!(start.elapsed(), s(3));
+}
+
+// ---------- timeout (async only) ----------
+
+#[retry(attempts = 3, backoff = "fixed(1s)", timeout = "2s", retry_on = Timeout)]
+async fn slow_then_fast() -> Result<u32, Fail> {
+    let n = step()?;
+    if n < 3 {
+        tokio::time::sleep(s(60)).await;
+    }
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_cuts_each_attempt_and_classifies_as_timeout() {
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    assert_eq!(slow_then_fast().await, Ok(3));
+    // two attempts cut at 2s each, two 1s waits
+    assert_eq!(start.elapsed(), s(6));
+}
+
+// ---------- preset ----------
+
+#[retry(preset = "webhook")]
+fn preset_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(preset = "ai_provider", attempts = 2)]
+async fn preset_override_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn preset_webhook_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout, Unavailable, RateLimited, Connect]);
+    assert_eq!(preset_sync().unwrap_err().call, 4);
+    assert_eq!(p.waits(), [s(1), s(2), s(4)]);
+    script(&[Permanent]);
+    assert!(preset_sync().is_err());
+    assert_eq!(calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn preset_with_an_overriding_key_async() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout, Timeout]);
+    assert_eq!(preset_override_async().await.unwrap_err().call, 2);
+    assert_eq!(p.waits(), [s(2)]);
+}
+
+// ---------- policy ----------
+
+const GROK: Policy = Policy::new()
+    .attempts(2)
+    .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(500)))
+    .checked();
+
+#[retry(policy = GROK)]
+fn policy_const_sync() -> Result<u32, Fail> {
+    step()
+}
+
+struct Provider {
+    policy: Policy<retry_runtime::RetryOn>,
+}
+
+impl Provider {
+    #[retry(policy = self.policy, attempts = 3)]
+    async fn ask(&self) -> Result<u32, Fail> {
+        step()
+    }
+}
+
+#[test]
+fn policy_from_a_const_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Permanent, Permanent]);
+    assert_eq!(policy_const_sync().unwrap_err().call, 2);
+    assert_eq!(p.waits(), [ms(500)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn policy_chosen_at_runtime_async() {
+    let p = retry_runtime::testing::pause();
+    let fast = Provider {
+        policy: retry_runtime::presets::QUICK,
+    };
+    let slow = Provider {
+        policy: retry_runtime::presets::AI_PROVIDER,
+    };
+    script(&[Timeout, Timeout, Timeout]);
+    assert!(fast.ask().await.is_err()); // attempts = 3 overrides QUICK's 2
+    assert_eq!(p.waits(), [ms(500), ms(500)]);
+    drop(p);
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout, Timeout]);
+    assert_eq!(slow.ask().await, Ok(3));
+    assert_eq!(p.waits(), [s(2), s(4)]);
+}
+
+// ---------- name ----------
+
+#[retry(attempts = 2, backoff = "none", name = "clip_download")]
+fn named_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn unnamed_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn name_appears_in_log_lines_sync() {
+    let logs = support::capture();
+    script(&[Timeout]);
+    assert_eq!(named_sync(), Ok(2));
+    let line = logs.assert_logged(Level::WARN, "retrying clip_download");
+    support::assert_fields(&line, &[("operation", "clip_download")]);
+    logs.assert_logged(Level::INFO, "clip_download succeeded on attempt 2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_function_name_is_the_default_name_async() {
+    let logs = support::capture();
+    script(&[Timeout, Timeout]);
+    assert!(unnamed_async().await.is_err());
+    logs.assert_logged(Level::ERROR, "unnamed_async failed after 2 attempts");
+}
+
+// ---------- before_sleep / on_give_up ----------
+
+thread_local! {
+    static EVENTS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn record_sleep(ev: &RetryEvent<'_>) {
+    let line = format!(
+        "sleep {} {}/{} {:?} {}",
+        ev.operation, ev.attempt, ev.max_attempts, ev.wait, ev.error
+    );
+    EVENTS.with(|e| e.borrow_mut().push(line));
+}
+
+fn record_give_up(ev: &GiveUpEvent<'_>) {
+    let line = format!(
+        "give_up {} {} {:?} {}",
+        ev.operation, ev.attempts, ev.reason, ev.error
+    );
+    EVENTS.with(|e| e.borrow_mut().push(line));
+}
+
+fn events() -> Vec<String> {
+    EVENTS.with(|e| e.take())
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)", before_sleep = record_sleep, on_give_up = record_give_up)]
+fn hooks_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Timeout, before_sleep = record_sleep, on_give_up = record_give_up)]
+async fn hooks_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn hooks_run_before_each_sleep_and_once_on_give_up_sync() {
+    let _p = retry_runtime::testing::pause();
+    events();
+    script(&[Timeout, Timeout, Timeout]);
+    assert!(hooks_sync().is_err());
+    assert_eq!(
+        events(),
+        [
+            "sleep hooks_sync 1/3 1s Timeout on call 1",
+            "sleep hooks_sync 2/3 1s Timeout on call 2",
+            "give_up hooks_sync 3 Attempts Timeout on call 3"
+        ]
+    );
+    script(&[]);
+    assert_eq!(hooks_sync(), Ok(1));
+    assert!(events().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_on_a_permanent_error_async() {
+    events();
+    script(&[Timeout, Permanent]);
+    assert!(hooks_async().await.is_err());
+    assert_eq!(
+        events(),
+        [
+            "sleep hooks_async 1/3 1s Timeout on call 1",
+            &format!(
+                "give_up hooks_async 2 {:?} Permanent on call 2",
+                StopReason::Permanent
+            )
+        ]
+    );
+}
+
+// ---------- clone ----------
+
+#[derive(Clone, Debug, PartialEq)]
+struct Payload(String);
+
+fn consume(p: Payload) -> Result<usize, Fail> {
+    step()?;
+    Ok(p.0.len())
+}
+
+#[retry(attempts = 3, backoff = "none", clone = body)]
+fn clone_sync(body: Payload) -> Result<usize, Fail> {
+    consume(body)
+}
+
+#[retry(attempts = 3, backoff = "none", clone = [body, tag])]
+async fn clone_async(body: Payload, tag: String) -> Result<usize, Fail> {
+    drop(tag);
+    consume(body)
+}
+
+#[test]
+fn clone_gives_each_attempt_its_own_copy_sync() {
+    script(&[Timeout, Timeout]);
+    assert_eq!(clone_sync(Payload("abc".into())), Ok(3));
+    assert_eq!(calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clone_gives_each_attempt_its_own_copy_async() {
+    script(&[Timeout]);
+    assert_eq!(clone_async(Payload("abcd".into()), "t".into()).await, Ok(4));
+    assert_eq!(calls(), 2);
+}
+
+// ---------- crate ----------
+
+mod renamed {
+    pub use retry_runtime as rt;
+}
+
+#[retry(crate = "crate::keys::renamed::rt", attempts = 2, backoff = "none")]
+fn crate_path_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(crate = "crate::keys::renamed::rt", attempts = 2, backoff = "none")]
+async fn crate_path_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn crate_path_sync_works() {
+    script(&[Timeout]);
+    assert_eq!(crate_path_sync(), Ok(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn crate_path_async_works() {
+    script(&[Timeout]);
+    assert_eq!(crate_path_async().await, Ok(2));
+}
+
+// ---------- Retry-After through the attribute ----------
+
+#[retry(attempts = 3, backoff = "exp(1s, 4s)", retry_on = RateLimited)]
+async fn throttled() -> Result<u32, Fail> {
+    match step() {
+        Err(mut e) if e.kind == RateLimited => {
+            e.retry_after = Some(s(7));
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_hint_replaces_the_backoff() {
+    let p = retry_runtime::testing::pause();
+    script(&[RateLimited]);
+    assert_eq!(throttled().await, Ok(2));
+    assert_eq!(p.waits(), [s(7)]);
+}

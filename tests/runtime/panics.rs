@@ -1,0 +1,314 @@
+//! Panics are never caught, retried or turned into errors.
+//!
+//! - A panic in the body propagates out of the call on the attempt that
+//!   panicked: no further attempt, no `on_give_up` hook, no give-up log line
+//!   (sync: `catch_unwind` around the call; async: the task's `JoinError` is a
+//!   panic carrying the body's payload).
+//! - A panicking hook propagates out of the call too: `before_sleep` runs
+//!   after the WARN line and before the sleep, so when it panics the call
+//!   panics with its payload, the failed attempt is the last one made, and
+//!   there is no sleep and no further attempt; `on_give_up` runs after the
+//!   give-up line, so the call panics instead of returning the last error.
+//! - A panicking attempt that was a circuit breaker's half-open probe never
+//!   reports its outcome; the breaker does not stay stuck: after another
+//!   recovery timeout it lets a new probe through (as for a dropped future).
+
+use testkit::capture as support;
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::Duration;
+
+use retry_runtime::circuit::{CircuitState, ManualClock};
+use retry_runtime::{retry, testing, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryEvent};
+use tracing::Level;
+
+/// The panic's message.
+fn message(payload: Box<dyn Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(s) => (*s).to_owned(),
+            Err(_) => "<not a string>".to_owned(),
+        },
+    }
+}
+
+/// Counts `on_give_up` calls into the static `$gave_up`.
+macro_rules! count_give_ups {
+    ($gave_up:ident) => {
+        fn on_give_up(_: &GiveUpEvent<'_>) {
+            $gave_up.fetch_add(1, SeqCst);
+        }
+    };
+}
+
+#[test]
+fn sync_body_panic_propagates_on_the_first_attempt() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    count_give_ups!(GAVE_UP);
+    #[retry(attempts = 5, backoff = "fixed(1s)", on_give_up = on_give_up)]
+    fn boom() -> Result<(), String> {
+        CALLS.fetch_add(1, SeqCst);
+        panic!("boom in the body");
+    }
+
+    let paused = testing::pause();
+    let logs = support::capture();
+    let payload = catch_unwind(boom).unwrap_err();
+    assert_eq!(message(payload), "boom in the body");
+    assert_eq!(CALLS.load(SeqCst), 1, "a panic is never retried");
+    assert_eq!(GAVE_UP.load(SeqCst), 0);
+    assert!(paused.waits().is_empty());
+    assert!(logs.lines().is_empty(), "{:?}", logs.lines());
+}
+
+#[test]
+fn sync_body_panic_after_a_failure_ends_the_run() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    count_give_ups!(GAVE_UP);
+    #[retry(attempts = 5, backoff = "fixed(1s)", on_give_up = on_give_up)]
+    fn second_panics() -> Result<(), String> {
+        if CALLS.fetch_add(1, SeqCst) == 0 {
+            return Err("down".to_owned());
+        }
+        panic!("boom on attempt 2");
+    }
+
+    let paused = testing::pause();
+    let payload = catch_unwind(second_panics).unwrap_err();
+    assert_eq!(message(payload), "boom on attempt 2");
+    assert_eq!(CALLS.load(SeqCst), 2);
+    assert_eq!(GAVE_UP.load(SeqCst), 0);
+    assert_eq!(paused.waits(), [Duration::from_secs(1)]);
+}
+
+#[test]
+fn sync_functional_panic_propagates() {
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let payload = catch_unwind(AssertUnwindSafe(|| {
+        Policy::new().attempts(5).retry(|| -> Result<(), &str> {
+            calls += 1;
+            panic!("functional boom");
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(message(payload), "functional boom");
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_body_panic_is_a_join_error_after_one_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    count_give_ups!(GAVE_UP);
+    #[retry(attempts = 5, backoff = "fixed(1s)", on_give_up = on_give_up)]
+    async fn boom() -> Result<(), String> {
+        CALLS.fetch_add(1, SeqCst);
+        tokio::task::yield_now().await;
+        panic!("async boom");
+    }
+
+    let err = tokio::spawn(boom()).await.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(message(err.into_panic()), "async boom");
+    assert_eq!(CALLS.load(SeqCst), 1);
+    assert_eq!(GAVE_UP.load(SeqCst), 0);
+    // nothing left running: no second attempt after any wait
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    assert_eq!(CALLS.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_functional_panic_is_a_join_error_after_one_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    const POLICY: Policy = Policy::new()
+        .attempts(5)
+        .backoff(Backoff::fixed(Duration::from_secs(1)));
+
+    let task = tokio::spawn(POLICY.retry_async(|| async {
+        // (an `if` that is always true gives the block its `Result` type)
+        if CALLS.fetch_add(1, SeqCst) < u32::MAX {
+            panic!("functional async boom");
+        }
+        Ok::<(), &str>(())
+    }));
+    let err = task.await.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(message(err.into_panic()), "functional async boom");
+    assert_eq!(CALLS.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_body_panic_on_a_later_attempt() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[retry(attempts = 5, backoff = "fixed(1s)")]
+    async fn third_panics() -> Result<(), String> {
+        if CALLS.fetch_add(1, SeqCst) < 2 {
+            return Err("down".to_owned());
+        }
+        panic!("boom on attempt 3");
+    }
+
+    let start = tokio::time::Instant::now();
+    let err = tokio::spawn(third_panics()).await.unwrap_err();
+    assert_eq!(message(err.into_panic()), "boom on attempt 3");
+    assert_eq!(CALLS.load(SeqCst), 3);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+}
+
+#[test]
+fn panicking_before_sleep_ends_the_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    count_give_ups!(GAVE_UP);
+    fn before_sleep(ev: &RetryEvent<'_>) {
+        panic!("before_sleep panicked after attempt {}", ev.attempt);
+    }
+    #[retry(attempts = 5, backoff = "fixed(1s)", before_sleep = before_sleep, on_give_up = on_give_up)]
+    fn down() -> Result<(), String> {
+        CALLS.fetch_add(1, SeqCst);
+        Err("down".to_owned())
+    }
+
+    let paused = testing::pause();
+    let logs = support::capture();
+    let payload = catch_unwind(down).unwrap_err();
+    assert_eq!(message(payload), "before_sleep panicked after attempt 1");
+    assert_eq!(CALLS.load(SeqCst), 1, "no further attempt");
+    assert_eq!(GAVE_UP.load(SeqCst), 0, "a hook's panic is not a give-up");
+    assert!(paused.waits().is_empty(), "no sleep");
+    // the WARN line was written before the hook ran
+    logs.assert_logged(Level::WARN, "retrying down after attempt 1/5");
+    assert_eq!(logs.lines().len(), 1, "{:?}", logs.lines());
+}
+
+#[tokio::test(start_paused = true)]
+async fn panicking_before_sleep_ends_the_async_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn before_sleep(_: &RetryEvent<'_>) {
+        panic!("async before_sleep panicked");
+    }
+    const POLICY: Policy = Policy::new()
+        .attempts(5)
+        .backoff(Backoff::fixed(Duration::from_secs(1)))
+        .before_sleep(before_sleep);
+
+    let task = tokio::spawn(POLICY.retry_async(|| async {
+        CALLS.fetch_add(1, SeqCst);
+        Err::<(), _>("down")
+    }));
+    let err = task.await.unwrap_err();
+    assert_eq!(message(err.into_panic()), "async before_sleep panicked");
+    assert_eq!(CALLS.load(SeqCst), 1);
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    assert_eq!(CALLS.load(SeqCst), 1);
+}
+
+#[test]
+fn panicking_on_give_up_panics_instead_of_returning_the_error() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn on_give_up(ev: &GiveUpEvent<'_>) {
+        panic!("on_give_up panicked after {} attempts", ev.attempts);
+    }
+    #[retry(attempts = 3, backoff = "fixed(1s)", on_give_up = on_give_up)]
+    fn down() -> Result<(), String> {
+        CALLS.fetch_add(1, SeqCst);
+        Err("down".to_owned())
+    }
+
+    let paused = testing::pause();
+    let logs = support::capture();
+    let payload = catch_unwind(down).unwrap_err();
+    assert_eq!(message(payload), "on_give_up panicked after 3 attempts");
+    assert_eq!(CALLS.load(SeqCst), 3, "every attempt was made first");
+    assert_eq!(paused.waits().len(), 2);
+    // the give-up line was written before the hook ran
+    logs.assert_logged(Level::ERROR, "down failed after 3 attempts");
+}
+
+#[tokio::test(start_paused = true)]
+async fn panicking_on_give_up_in_an_async_call() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn on_give_up(_: &GiveUpEvent<'_>) {
+        panic!("async on_give_up panicked");
+    }
+    #[retry(attempts = 2, backoff = "fixed(1s)", on_give_up = on_give_up)]
+    async fn down() -> Result<(), String> {
+        CALLS.fetch_add(1, SeqCst);
+        Err("down".to_owned())
+    }
+
+    let err = tokio::spawn(down()).await.unwrap_err();
+    assert_eq!(message(err.into_panic()), "async on_give_up panicked");
+    assert_eq!(CALLS.load(SeqCst), 2);
+}
+
+/// A panicking hook is not "poisoned" state: the same policy works for the
+/// next call (hooks are plain `fn`s; the run holds no lock).
+#[test]
+fn the_policy_still_works_after_a_hook_panicked() {
+    static PANIC_NEXT: AtomicU32 = AtomicU32::new(1);
+    fn before_sleep(_: &RetryEvent<'_>) {
+        if PANIC_NEXT.swap(0, SeqCst) == 1 {
+            panic!("once");
+        }
+    }
+    const POLICY: Policy = Policy::new().attempts(3).before_sleep(before_sleep);
+
+    let _paused = testing::pause();
+    let first = catch_unwind(|| POLICY.retry(|| Err::<(), _>("down")));
+    assert!(first.is_err());
+    let mut calls = 0;
+    let second = POLICY.retry(|| {
+        calls += 1;
+        if calls < 3 {
+            Err("down")
+        } else {
+            Ok(calls)
+        }
+    });
+    assert_eq!(second, Ok(3));
+}
+
+#[test]
+fn a_panicking_probe_does_not_wedge_the_circuit_breaker() {
+    static CLOCK: ManualClock = ManualClock::new();
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("panicky")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(30))
+        .with_clock(&CLOCK);
+    let policy = Policy::new().attempts(1).circuit(&UPSTREAM);
+    let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+
+    let _paused = testing::pause();
+    assert!(policy.retry_guarded(|| Err::<(), _>(timed_out())).is_err());
+    assert_eq!(UPSTREAM.state(), CircuitState::Open);
+
+    // the recovery timeout passes; the probe call panics
+    CLOCK.advance(Duration::from_secs(30));
+    let probe = catch_unwind(AssertUnwindSafe(|| {
+        policy.retry_guarded(|| -> Result<(), std::io::Error> { panic!("the probe panicked") })
+    }));
+    assert_eq!(message(probe.unwrap_err()), "the probe panicked");
+    assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    // its slot is still taken: rejected, not called
+    let mut called = false;
+    let rejected = policy.retry_guarded(|| {
+        called = true;
+        Ok::<_, std::io::Error>(())
+    });
+    assert!(rejected.is_err() && !called);
+
+    // after another recovery timeout a new probe goes through and closes it
+    CLOCK.advance(Duration::from_secs(30));
+    assert_eq!(
+        policy.retry_guarded(|| Ok::<_, std::io::Error>(7)).unwrap(),
+        7
+    );
+    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+}

@@ -1,0 +1,176 @@
+//! Retry-After: a server's requested wait replaces the backoff's (without
+//! jitter) for the kinds the policy honours, capped; `RetryAfter::IGNORE`
+//! turns it off.
+
+use testkit::capture as support;
+
+use std::time::Duration;
+
+use retry_runtime::{
+    kinds, presets, testing, Backoff, Classify, Decision, ErrorKind, Jitter, KindSet, Policy,
+    RetryAfter, RetryOn, StopReason,
+};
+use tracing::Level;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// An HTTP-ish error with an optional Retry-After hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} (retry after {after:?})")]
+struct Throttled {
+    kind: ErrorKind,
+    after: Option<Duration>,
+}
+
+impl Classify for Throttled {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.after
+    }
+}
+
+fn rate_limited(after: u64) -> Throttled {
+    Throttled {
+        kind: ErrorKind::RateLimited,
+        after: Some(s(after)),
+    }
+}
+
+/// 2 attempts, so exactly one wait; backoff 1s otherwise.
+fn policy() -> Policy<RetryOn> {
+    Policy::new()
+        .attempts(2)
+        .backoff(Backoff::exponential(s(1), s(10)))
+        .named("upload")
+        .retry_on(KindSet::TRANSIENT)
+}
+
+/// The single wait of a sync run whose first call fails with `error`.
+fn sync_wait<W: retry_runtime::When<Throttled>>(p: Policy<W>, error: Throttled) -> Vec<Duration> {
+    let paused = testing::pause();
+    let mut calls = 0;
+    let out = p.retry(|| {
+        calls += 1;
+        if calls == 1 {
+            Err(error)
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(out, Ok(()));
+    paused.waits()
+}
+
+#[test]
+fn a_7s_hint_on_a_rate_limited_error_waits_7s() {
+    let logs = support::capture();
+    assert_eq!(sync_wait(policy(), rate_limited(7)), [s(7)]);
+    let line = logs.assert_logged(Level::WARN, "retrying upload");
+    support::assert_fields(&line, &[("wait_ms", "7000"), ("error_kind", "RateLimited")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
+    let start = tokio::time::Instant::now();
+    let mut calls = 0;
+    let out = policy()
+        .retry_async(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n == 1 {
+                    Err(rate_limited(7))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(start.elapsed(), s(7));
+}
+
+#[test]
+fn a_600s_hint_is_capped_at_the_policy_cap() {
+    // the default cap is 60s
+    assert_eq!(RetryAfter::DEFAULT.cap, s(60));
+    assert_eq!(sync_wait(policy(), rate_limited(600)), [s(60)]);
+    let capped_30 = policy().retry_after(RetryAfter {
+        kinds: kinds![RateLimited],
+        cap: s(30),
+    });
+    assert_eq!(sync_wait(capped_30, rate_limited(600)), [s(30)]);
+}
+
+#[test]
+fn ignored_hints_wait_the_backoff() {
+    let ignoring = policy().retry_after(RetryAfter::IGNORE);
+    assert_eq!(sync_wait(ignoring, rate_limited(7)), [s(1)]);
+    assert_eq!(sync_wait(ignoring, rate_limited(600)), [s(1)]);
+}
+
+#[test]
+fn hints_are_honoured_only_for_the_configured_kinds() {
+    let unavailable = Throttled {
+        kind: ErrorKind::Unavailable,
+        after: Some(s(7)),
+    };
+    // default: RateLimited only
+    assert_eq!(sync_wait(policy(), unavailable), [s(1)]);
+    // the api preset also honours Unavailable (a 503 with Retry-After)
+    assert_eq!(
+        presets::API.decide(0, &unavailable),
+        Decision::Retry(s(7)),
+        "api honours a 503's hint"
+    );
+    // a rate-limited error without a hint waits the backoff
+    let no_hint = Throttled {
+        kind: ErrorKind::RateLimited,
+        after: None,
+    };
+    assert_eq!(sync_wait(policy(), no_hint), [s(1)]);
+}
+
+#[test]
+fn the_hint_is_not_jittered() {
+    let jittered = policy().jitter(Jitter::Full).attempts(50);
+    let mut calls = 0;
+    let paused = testing::pause();
+    let r = jittered.retry(|| {
+        calls += 1;
+        Err::<(), _>(rate_limited(7))
+    });
+    assert!(r.is_err());
+    assert_eq!(paused.waits(), vec![s(7); 49]);
+}
+
+#[test]
+fn a_hint_past_the_deadline_gives_up() {
+    let p = policy().attempts(5).max_elapsed(s(5));
+    let paused = testing::pause();
+    let e = p
+        .retry_detailed(|| Err::<(), _>(rate_limited(7)))
+        .unwrap_err();
+    assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 1));
+    assert!(paused.waits().is_empty());
+}
+
+#[test]
+fn a_hint_does_not_make_a_permanent_error_retriable() {
+    let forbidden = Throttled {
+        kind: ErrorKind::Permanent,
+        after: Some(s(1)),
+    };
+    let p = policy().retry_after(RetryAfter {
+        kinds: KindSet::ALL,
+        cap: s(60),
+    });
+    assert_eq!(
+        p.decide(0, &forbidden),
+        Decision::GiveUp(StopReason::Permanent)
+    );
+}
