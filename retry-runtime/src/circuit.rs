@@ -103,11 +103,11 @@ const RING_BITS_SHIFT: u32 = 16;
 struct Word(u64);
 
 impl Word {
-    const fn new(state: u64, count: u64, gen: u8, time_ms: u64) -> Word {
+    const fn new(state: u64, count: u64, generation: u8, time_ms: u64) -> Word {
         Word(
             state
                 | (count & COUNT_MASK) << COUNT_SHIFT
-                | (gen as u64) << GEN_SHIFT
+                | (generation as u64) << GEN_SHIFT
                 | (time_ms & TIME_MASK) << TIME_SHIFT,
         )
     }
@@ -123,7 +123,7 @@ impl Word {
     fn successes(self) -> u64 {
         self.count() >> 7
     }
-    fn gen(self) -> u8 {
+    fn generation(self) -> u8 {
         (self.0 >> GEN_SHIFT) as u8
     }
     fn time(self) -> u64 {
@@ -396,7 +396,7 @@ impl CircuitBreaker {
                 CLOSED => {
                     self.permitted.fetch_add(1, Ordering::Relaxed);
                     return Ok(Permit {
-                        gen: w.gen(),
+                        generation: w.generation(),
                         probe: false,
                     });
                 }
@@ -413,12 +413,12 @@ impl CircuitBreaker {
             };
             match self.cas(w, next) {
                 Ok(()) => {
-                    if next.gen() != w.gen() {
+                    if next.generation() != w.generation() {
                         self.log_half_open(w.state() == HALF_OPEN);
                     }
                     self.permitted.fetch_add(1, Ordering::Relaxed);
                     return Ok(Permit {
-                        gen: next.gen(),
+                        generation: next.generation(),
                         probe: true,
                     });
                 }
@@ -439,7 +439,7 @@ impl CircuitBreaker {
         Ok(Word::new(
             HALF_OPEN,
             Word::half_open_count(1, 0),
-            w.gen().wrapping_add(1),
+            w.generation().wrapping_add(1),
             now,
         ))
     }
@@ -482,13 +482,13 @@ impl CircuitBreaker {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if permit.probe {
-            self.record_probe(permit.gen, outcome);
+            self.record_probe(permit.generation, outcome);
         } else {
-            self.record_closed(permit.gen, outcome);
+            self.record_closed(permit.generation, outcome);
         }
     }
 
-    fn record_closed(&self, gen: u8, outcome: Outcome) {
+    fn record_closed(&self, generation: u8, outcome: Outcome) {
         let failure = match outcome {
             Outcome::Neutral => return,
             Outcome::Success => false,
@@ -496,7 +496,7 @@ impl CircuitBreaker {
         };
         let mut w = Word(self.word.load(Ordering::Acquire));
         loop {
-            if w.state() != CLOSED || w.gen() != gen {
+            if w.state() != CLOSED || w.generation() != generation {
                 return; // the state changed since this call was let through
             }
             let mut trip = None;
@@ -509,7 +509,7 @@ impl CircuitBreaker {
                 let n = (w.count() + 1).min(COUNT_MASK);
                 if self.failures != 0 && n >= u64::from(self.failures) {
                     trip = Some(Trip::Consecutive(n as u32));
-                    Word::new(OPEN, 0, gen.wrapping_add(1), self.now_ms())
+                    Word::new(OPEN, 0, generation.wrapping_add(1), self.now_ms())
                 } else {
                     w.with_count(n)
                 }
@@ -525,12 +525,12 @@ impl CircuitBreaker {
             }
         }
         if self.window != 0 {
-            let (failures, filled) = self.push(gen, failure);
+            let (failures, filled) = self.push(generation, failure);
             if failure
                 && filled >= self.window
                 && u64::from(failures) * 100 >= u64::from(self.rate) * u64::from(self.window)
             {
-                self.open_from(gen, Trip::Rate(failures));
+                self.open_from(generation, Trip::Rate(failures));
             }
         }
     }
@@ -540,14 +540,14 @@ impl CircuitBreaker {
         self.log_open(why);
     }
 
-    /// Open the breaker if it is still closed in generation `gen`.
-    fn open_from(&self, gen: u8, why: Trip) {
+    /// Open the breaker if it is still closed in generation `generation`.
+    fn open_from(&self, generation: u8, why: Trip) {
         let mut w = Word(self.word.load(Ordering::Acquire));
         loop {
-            if w.state() != CLOSED || w.gen() != gen {
+            if w.state() != CLOSED || w.generation() != generation {
                 return; // another thread changed the state first
             }
-            let next = Word::new(OPEN, 0, gen.wrapping_add(1), self.now_ms());
+            let next = Word::new(OPEN, 0, generation.wrapping_add(1), self.now_ms());
             match self.cas(w, next) {
                 Ok(()) => return self.opened(why),
                 Err(current) => w = current,
@@ -555,13 +555,13 @@ impl CircuitBreaker {
         }
     }
 
-    /// Add one outcome to the failure-rate window of generation `gen`:
+    /// Add one outcome to the failure-rate window of generation `generation`:
     /// returns (failures, calls) in the window.
-    fn push(&self, gen: u8, failure: bool) -> (u32, u32) {
+    fn push(&self, generation: u8, failure: bool) -> (u32, u32) {
         let mask = (1u64 << self.window) - 1;
         let mut r = self.ring.load(Ordering::Relaxed);
         loop {
-            let (filled, bits) = if r as u8 == gen {
+            let (filled, bits) = if r as u8 == generation {
                 ((r >> RING_FILLED_SHIFT) as u8 as u32, r >> RING_BITS_SHIFT)
             } else {
                 (0, 0) // a window of an earlier closed period: start afresh
@@ -569,7 +569,7 @@ impl CircuitBreaker {
             let bits = ((bits << 1) | u64::from(failure)) & mask;
             let filled = (filled + 1).min(self.window);
             let next =
-                u64::from(gen) | u64::from(filled) << RING_FILLED_SHIFT | bits << RING_BITS_SHIFT;
+                u64::from(generation) | u64::from(filled) << RING_FILLED_SHIFT | bits << RING_BITS_SHIFT;
             match self
                 .ring
                 .compare_exchange_weak(r, next, Ordering::Relaxed, Ordering::Relaxed)
@@ -580,16 +580,16 @@ impl CircuitBreaker {
         }
     }
 
-    fn record_probe(&self, gen: u8, outcome: Outcome) {
+    fn record_probe(&self, generation: u8, outcome: Outcome) {
         let mut w = Word(self.word.load(Ordering::Acquire));
         loop {
-            if w.state() != HALF_OPEN || w.gen() != gen {
+            if w.state() != HALF_OPEN || w.generation() != generation {
                 return; // a probe of an earlier round
             }
             let next = match outcome {
-                Outcome::Failure => Word::new(OPEN, 0, gen.wrapping_add(1), self.now_ms()),
+                Outcome::Failure => Word::new(OPEN, 0, generation.wrapping_add(1), self.now_ms()),
                 Outcome::Success if w.successes() + 1 >= u64::from(self.probes) => {
-                    Word::new(CLOSED, 0, gen.wrapping_add(1), self.now_ms())
+                    Word::new(CLOSED, 0, generation.wrapping_add(1), self.now_ms())
                 }
                 Outcome::Success => {
                     w.with_count(Word::half_open_count(w.probes(), w.successes() + 1))
@@ -656,7 +656,7 @@ impl CircuitBreaker {
         let (window_calls, window_failures) = match state {
             CircuitState::Closed if self.window != 0 => {
                 let r = self.ring.load(Ordering::Relaxed);
-                if r as u8 == w.gen() {
+                if r as u8 == w.generation() {
                     (
                         (r >> RING_FILLED_SHIFT) as u8 as u32,
                         (r >> RING_BITS_SHIFT).count_ones(),
@@ -702,7 +702,7 @@ impl CircuitBreaker {
     pub fn reset(&self) {
         let mut w = Word(self.word.load(Ordering::Acquire));
         loop {
-            let next = Word::new(CLOSED, 0, w.gen().wrapping_add(1), self.now_ms());
+            let next = Word::new(CLOSED, 0, w.generation().wrapping_add(1), self.now_ms());
             match self.cas(w, next) {
                 Ok(()) => return,
                 Err(current) => w = current,
@@ -816,7 +816,7 @@ impl fmt::Debug for CircuitBreaker {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "report the call's outcome with `CircuitBreaker::record`"]
 pub struct Permit {
-    gen: u8,
+    generation: u8,
     probe: bool,
 }
 
@@ -1143,12 +1143,12 @@ mod tests {
     fn word_fields_round_trip() {
         let w = Word::new(HALF_OPEN, Word::half_open_count(5, 3), 200, TIME_MASK);
         assert_eq!(
-            (w.state(), w.probes(), w.successes(), w.gen(), w.time()),
+            (w.state(), w.probes(), w.successes(), w.generation(), w.time()),
             (HALF_OPEN, 5, 3, 200, TIME_MASK)
         );
         let w = Word::new(CLOSED, COUNT_MASK, 7, 12345).with_count(9);
         assert_eq!(
-            (w.state(), w.count(), w.gen(), w.time()),
+            (w.state(), w.count(), w.generation(), w.time()),
             (CLOSED, 9, 7, 12345)
         );
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use retry_runtime::{testing, Backoff, Jitter, Policy, StopReason};
 
-/// A waker that does nothing (`Waker::noop` is newer than our MSRV, 1.83).
+/// A waker that does nothing (`Waker::noop` is newer than our MSRV, 1.85).
 struct Noop;
 
 impl Wake for Noop {
