@@ -13,6 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
+use crate::diag::respan;
 use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::item::FnItem;
 use crate::validate::{self, Base, Config, When};
@@ -445,24 +446,6 @@ fn jitter(j: &JitterSpec, p: &TokenStream) -> TokenStream {
             quote!(#p::Jitter::Proportional(#n))
         }
     }
-}
-
-/// The same tokens, every one carrying `span` (so an error about them lands there).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Group(g) => {
-                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                TokenTree::Group(group)
-            }
-            mut other => {
-                other.set_span(span);
-                other
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
