@@ -158,6 +158,12 @@ impl<T> Slot<T> {
     pub fn get(&self) -> Option<&Given<T>> {
         self.given.as_ref()
     }
+
+    /// The setting, moved out (syn's types are not `Clone` without its
+    /// `clone-impls` feature, which the crate leaves off).
+    pub fn into_given(self) -> Option<Given<T>> {
+        self.given
+    }
 }
 
 /// "unknown {what} `{input}`; did you mean `{closest}`? {valid}", the

@@ -123,10 +123,19 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         positive_duration(a, &mut errors).map(|d| (d, a.at.first()))
     });
 
-    let base = match (args.preset.get(), args.policy.get()) {
+    let preset = args.preset.into_given();
+    let policy = args.policy.into_given();
+    // What decides which errors are retried when neither `retry_on` nor
+    // `retry_if` is given, for errors about the error type.
+    let inherited_when_span = match (&preset, &policy) {
+        (Some(preset), _) => preset.value.span(),
+        (None, Some(policy)) => policy.value.span(),
+        (None, None) => Span::call_site(),
+    };
+    let base = match (preset, policy) {
         (Some(preset), Some(policy)) => {
             errors.at(
-                later(preset, policy),
+                later(&preset, &policy),
                 "`preset` and `policy` cannot be combined: both choose the starting policy; keep one and override single keys (e.g. `attempts = 5`)",
             );
             Base::Default
@@ -145,13 +154,13 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
                 }
             }
         }
-        (None, Some(policy)) => Base::Policy(Box::new(policy.value.clone())),
+        (None, Some(policy)) => Base::Policy(Box::new(policy.value)),
         (None, None) => Base::Default,
     };
 
-    let (when, when_span) = match (args.retry_on.get(), args.retry_if.get()) {
+    let (when, when_span) = match (args.retry_on.into_given(), args.retry_if.into_given()) {
         (Some(on), Some(pred)) => {
-            let later = later(on, pred);
+            let later = later(&on, &pred);
             errors.at(
                 later,
                 "`retry_on` and `retry_if` cannot be combined: use `retry_on` for error kinds, or `retry_if` with a predicate that checks everything you need",
@@ -168,25 +177,13 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
                     );
                 }
             }
-            (When::Kinds(on.value.clone()), on.at.first())
+            (When::Kinds(on.value), on.at.first())
         }
-        (None, Some(pred)) => (When::If(pred.value.clone()), pred.at.first()),
-        // What decides which errors are retried, for errors about the error type.
-        (None, None) => {
-            let span = match (args.preset.get(), args.policy.get()) {
-                (Some(preset), _) => preset.value.span(),
-                (None, Some(policy)) => policy.value.span(),
-                (None, None) => Span::call_site(),
-            };
-            (When::Inherit, span)
-        }
+        (None, Some(pred)) => (When::If(pred.value), pred.at.first()),
+        (None, None) => (When::Inherit, inherited_when_span),
     };
 
-    let clone = args
-        .clone
-        .get()
-        .map(|a| a.value.clone())
-        .unwrap_or_default();
+    let clone = args.clone.into_given().map(|a| a.value).unwrap_or_default();
     for name in &clone {
         let found = sig.inputs.iter().any(|input| match input {
             FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
@@ -203,15 +200,17 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         }
     }
 
-    let name = match args.name.get() {
-        Some(n) if n.value.value().trim().is_empty() => {
-            errors.push(syn::Error::new(
-                n.value.span(),
-                "`name` must not be empty: it names the operation in log lines",
-            ));
-            n.value.clone()
+    let name_given = args.name.get().is_some();
+    let name = match args.name.into_given() {
+        Some(n) => {
+            if n.value.value().trim().is_empty() {
+                errors.push(syn::Error::new(
+                    n.value.span(),
+                    "`name` must not be empty: it names the operation in log lines",
+                ));
+            }
+            n.value
         }
-        Some(n) => n.value.clone(),
         None => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
     };
 
@@ -219,8 +218,8 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
     Ok(Config {
         krate: args
             .krate
-            .get()
-            .map(|a| a.value.clone())
+            .into_given()
+            .map(|a| a.value)
             .unwrap_or_else(|| syn::parse_quote!(::retry_runtime)),
         base,
         attempts,
@@ -230,14 +229,14 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         timeout,
         when,
         when_span,
-        retry_if_ok: args.retry_if_ok.get().map(|a| a.value.clone()),
+        retry_if_ok: args.retry_if_ok.into_given().map(|a| a.value),
         name,
-        name_given: args.name.get().is_some(),
-        before_sleep: args.before_sleep.get().map(|a| a.value.clone()),
-        on_give_up: args.on_give_up.get().map(|a| a.value.clone()),
+        name_given,
+        before_sleep: args.before_sleep.into_given().map(|a| a.value),
+        on_give_up: args.on_give_up.into_given().map(|a| a.value),
         clone,
-        circuit: args.circuit.get().map(|a| (a.value.clone(), a.at.first())),
-        budget: args.budget.get().map(|a| a.value.clone()),
+        circuit: args.circuit.into_given().map(|a| (a.value, a.at.first())),
+        budget: args.budget.into_given().map(|a| a.value),
     })
 }
 
