@@ -3,73 +3,15 @@
 //! collected per argument; parsing goes on at the next comma.
 
 use proc_macro2::{TokenStream, TokenTree};
-use syn::parse::{ParseStream, Parser};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
 
-use crate::dsl::closest;
+use crate::diag::{self, Errors, Given, Slot};
+use crate::vocab::Key;
 
-/// One argument's value and the key it was given under.
-pub struct Arg<T> {
-    pub key: Ident,
-    pub value: T,
-    /// Position among the arguments, to blame the later of two conflicting keys.
-    pub pos: usize,
-}
-
-/// A key that may be given at most once. Rejects a repeat at its second
-/// occurrence (the one set-once helper every key goes through).
-pub struct Slot<T>(Option<Arg<T>>);
-
-impl<T> Default for Slot<T> {
-    fn default() -> Self {
-        Slot(None)
-    }
-}
-
-impl<T> Slot<T> {
-    fn set(&mut self, key: Ident, value: T, pos: usize, errors: &mut Errors) {
-        if let Some(first) = &self.0 {
-            let mut e = syn::Error::new(
-                key.span(),
-                format!("duplicate `{key}` argument; give each key once"),
-            );
-            e.combine(syn::Error::new(
-                first.key.span(),
-                format!("`{key}` first given here"),
-            ));
-            errors.push(e);
-        } else {
-            self.0 = Some(Arg { key, value, pos });
-        }
-    }
-
-    pub fn get(&self) -> Option<&Arg<T>> {
-        self.0.as_ref()
-    }
-}
-
-/// Every error found so far; combined into one at the end.
-#[derive(Default)]
-pub struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    pub fn finish(self) -> syn::Result<()> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The parsed arguments of `#[retry(...)]`.
+/// The parsed arguments of `#[retry(...)]`, each a [`Given`] that keeps the
+/// key's span and name beside the value.
 #[derive(Default)]
 pub struct RetryArgs {
     pub attempts: Slot<LitInt>,
@@ -91,27 +33,6 @@ pub struct RetryArgs {
     pub budget: Slot<Path>,
     count: usize,
 }
-
-/// Every key, in the order the docs list them.
-pub const KEYS: &[&str] = &[
-    "attempts",
-    "backoff",
-    "jitter",
-    "retry_on",
-    "retry_if",
-    "retry_if_ok",
-    "max_elapsed",
-    "timeout",
-    "preset",
-    "policy",
-    "name",
-    "before_sleep",
-    "on_give_up",
-    "circuit",
-    "budget",
-    "clone",
-    "crate",
-];
 
 impl RetryArgs {
     /// Parse the attribute's arguments, collecting every error.
@@ -141,7 +62,7 @@ impl RetryArgs {
     }
 
     fn parse_one(&mut self, input: ParseStream, errors: &mut Errors) -> syn::Result<()> {
-        let key: Ident = if input.peek(Token![crate]) {
+        let ident: Ident = if input.peek(Token![crate]) {
             let kw: Token![crate] = input.parse()?;
             Ident::new("crate", kw.span)
         } else {
@@ -150,100 +71,67 @@ impl RetryArgs {
                     e.span(),
                     format!(
                         "expected an argument like `attempts = 3`; keys are: {}",
-                        KEYS.join(", ")
+                        Key::names().join(", ")
                     ),
                 )
             })?
         };
-        let name = key.to_string();
-        if !KEYS.contains(&name.as_str()) {
-            let hint = match closest(&name, KEYS) {
-                Some(k) => format!("did you mean `{k}`? "),
-                None => String::new(),
-            };
+        let name = ident.to_string();
+        let Some(key) = Key::from_name(&name) else {
+            let names = Key::names();
+            let valid = format!("valid arguments are: {}", names.join(", "));
             return Err(syn::Error::new(
-                key.span(),
-                format!(
-                    "unknown argument `{name}`; {hint}valid arguments are: {}",
-                    KEYS.join(", ")
-                ),
+                ident.span(),
+                diag::unknown("argument", &name, &names, valid),
             ));
-        }
+        };
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(
-                key.span(),
-                format!("expected `{name} = ...`; {}", example(&name)),
+                ident.span(),
+                format!("expected `{name} = ...`; {}", key.example()),
             ));
         }
         input.parse::<Token![=]>()?;
-        let pos = self.count;
+        let arg = Written {
+            ident: &ident,
+            key,
+            pos: self.count,
+        };
         self.count += 1;
-        let with_example =
-            |e: syn::Error| syn::Error::new(e.span(), format!("{e}; {}", example(&name)));
-        match name.as_str() {
-            "attempts" => self
-                .attempts
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "backoff" => self
-                .backoff
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "jitter" => self
-                .jitter
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "retry_on" => {
+        match key {
+            Key::Attempts => arg.parse_into(input, &mut self.attempts, errors),
+            Key::Backoff => arg.parse_into(input, &mut self.backoff, errors),
+            Key::Jitter => arg.parse_into(input, &mut self.jitter, errors),
+            Key::RetryOn => {
                 let kinds = Punctuated::<Ident, Token![|]>::parse_separated_nonempty(input)
-                    .map_err(with_example)?;
+                    .map_err(|e| arg.with_example(e))?;
                 self.retry_on
-                    .set(key, kinds.into_iter().collect(), pos, errors);
+                    .set(errors, arg.given(kinds.into_iter().collect()));
+                Ok(())
             }
-            "retry_if" => self
-                .retry_if
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "retry_if_ok" => {
-                self.retry_if_ok
-                    .set(key, input.parse().map_err(with_example)?, pos, errors)
-            }
-            "max_elapsed" => {
-                self.max_elapsed
-                    .set(key, input.parse().map_err(with_example)?, pos, errors)
-            }
-            "timeout" => self
-                .timeout
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "preset" => self
-                .preset
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "policy" => self
-                .policy
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "name" => self
-                .name
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "before_sleep" => {
-                self.before_sleep
-                    .set(key, input.parse().map_err(with_example)?, pos, errors)
-            }
-            "on_give_up" => {
-                self.on_give_up
-                    .set(key, input.parse().map_err(with_example)?, pos, errors)
-            }
-            "circuit" => self
-                .circuit
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "budget" => self
-                .budget
-                .set(key, input.parse().map_err(with_example)?, pos, errors),
-            "crate" => {
-                let lit: LitStr = input.parse().map_err(with_example)?;
+            Key::RetryIf => arg.parse_into(input, &mut self.retry_if, errors),
+            Key::RetryIfOk => arg.parse_into(input, &mut self.retry_if_ok, errors),
+            Key::MaxElapsed => arg.parse_into(input, &mut self.max_elapsed, errors),
+            Key::Timeout => arg.parse_into(input, &mut self.timeout, errors),
+            Key::Preset => arg.parse_into(input, &mut self.preset, errors),
+            Key::Policy => arg.parse_into(input, &mut self.policy, errors),
+            Key::Name => arg.parse_into(input, &mut self.name, errors),
+            Key::BeforeSleep => arg.parse_into(input, &mut self.before_sleep, errors),
+            Key::OnGiveUp => arg.parse_into(input, &mut self.on_give_up, errors),
+            Key::Circuit => arg.parse_into(input, &mut self.circuit, errors),
+            Key::Budget => arg.parse_into(input, &mut self.budget, errors),
+            Key::Crate => {
+                let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {
                     syn::Error::new(
                         lit.span(),
                         "`crate` must name a path, like `crate = \"my_runtime\"`",
                     )
                 })?;
-                self.krate.set(key, path, pos, errors);
+                self.krate.set(errors, arg.given(path));
+                Ok(())
             }
-            "clone" => {
+            Key::Clone => {
                 let names = if input.peek(syn::token::Bracket) {
                     let inner;
                     syn::bracketed!(inner in input);
@@ -251,44 +139,49 @@ impl RetryArgs {
                         .into_iter()
                         .collect()
                 } else {
-                    vec![input.parse::<Ident>().map_err(with_example)?]
+                    vec![arg.value(input)?]
                 };
-                self.clone.set(key, names, pos, errors);
+                self.clone.set(errors, arg.given(names));
+                Ok(())
             }
-            _ => unreachable_key(&key)?,
         }
-        Ok(())
     }
 }
 
-fn unreachable_key(key: &Ident) -> syn::Result<()> {
-    // KEYS and the match above list the same names; reaching here is a bug of ours, not the user's.
-    Err(syn::Error::new(
-        key.span(),
-        format!("internal error: key `{key}` is listed but not handled"),
-    ))
+/// A `key =` just read: the key, as written and as a [`Key`], and its position.
+struct Written<'a> {
+    ident: &'a Ident,
+    key: Key,
+    pos: usize,
 }
 
-fn example(key: &str) -> &'static str {
-    match key {
-        "attempts" => "e.g. `attempts = 3` (total calls, at least 1)",
-        "backoff" => "e.g. `backoff = \"exp(1s, 4s)\"`, `\"exp(30s, 8m, x4)\"`, `\"fixed(500ms)\"`, `\"linear(1s, 10s)\"`, `\"fib(1s, 30s)\"` or `\"none\"`",
-        "jitter" => "e.g. `jitter = \"full\"`, `\"equal\"`, `\"decorrelated\"`, `\"+1s\"`, `\"+25%\"` or `\"none\"`",
-        "retry_on" => "e.g. `retry_on = Timeout | Connect`",
-        "retry_if" => "e.g. `retry_if = is_transient` (a `fn(&E) -> bool`)",
-        "retry_if_ok" => "e.g. `retry_if_ok = is_empty` (a `fn(&T) -> bool`)",
-        "max_elapsed" => "e.g. `max_elapsed = \"2m\"`",
-        "timeout" => "e.g. `timeout = \"10s\"`",
-        "preset" => "e.g. `preset = \"webhook\"`",
-        "policy" => "e.g. `policy = MY_POLICY` (an expression of type `retry_runtime::Policy<_>`)",
-        "name" => "e.g. `name = \"clip_download\"`",
-        "before_sleep" => "e.g. `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
-        "on_give_up" => "e.g. `on_give_up = alert` (a `fn(&retry_runtime::GiveUpEvent<'_>)`)",
-        "circuit" => "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
-        "budget" => "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
-        "clone" => "e.g. `clone = body` or `clone = [body, headers]`",
-        "crate" => "e.g. `crate = \"my_runtime\"`",
-        _ => "",
+impl Written<'_> {
+    fn given<T>(&self, value: T) -> Given<T> {
+        Given {
+            value,
+            at: self.ident.span().into(),
+            text: self.key.name().to_string(),
+            pos: self.pos,
+        }
+    }
+
+    /// The value after `key =`; a parse error says how the key is written.
+    fn value<T: Parse>(&self, input: ParseStream) -> syn::Result<T> {
+        input.parse().map_err(|e| self.with_example(e))
+    }
+
+    fn parse_into<T: Parse>(
+        &self,
+        input: ParseStream,
+        slot: &mut Slot<T>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        slot.set(errors, self.given(self.value(input)?));
+        Ok(())
+    }
+
+    fn with_example(&self, e: syn::Error) -> syn::Error {
+        syn::Error::new(e.span(), format!("{e}; {}", self.key.example()))
     }
 }
 

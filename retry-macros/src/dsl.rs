@@ -504,8 +504,8 @@ fn unknown_backoff(text: &str, name: &str) -> DslError {
         ));
     }
     DslError::new(format!(
-        "unknown backoff `{text}`; expected one of: {BACKOFF_FORMS}{}",
-        did_you_mean(closest(name, &BACKOFF_NAMES))
+        "unknown backoff `{text}`; {}expected one of: {BACKOFF_FORMS}",
+        did_you_mean(name, &BACKOFF_NAMES)
     ))
 }
 
@@ -610,8 +610,8 @@ pub fn parse_jitter(s: &str) -> Result<JitterSpec, DslError> {
         )));
     }
     Err(DslError::new(format!(
-        "unknown jitter `{text}`; expected one of: {JITTER_FORMS}{}",
-        did_you_mean(closest(text, &JITTER_NAMES))
+        "unknown jitter `{text}`; {}expected one of: {JITTER_FORMS}",
+        did_you_mean(text, &JITTER_NAMES)
     )))
 }
 
@@ -723,10 +723,12 @@ pub fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
     best_edit.map(|(_, candidate)| candidate)
 }
 
-/// `"; did you mean `x`?"`, or nothing.
-fn did_you_mean(suggestion: Option<&str>) -> String {
-    suggestion
-        .map(|s| format!("; did you mean `{s}`?"))
+/// "did you mean `x`? " for the [`closest`] candidate, or nothing: the middle
+/// of every "unknown X `foo`; did you mean `bar`? X are: ..." message of the
+/// crate (`diag::unknown` words the rest for the proc-macro side).
+pub fn did_you_mean(input: &str, candidates: &[&str]) -> String {
+    closest(input, candidates)
+        .map(|c| format!("did you mean `{c}`? "))
         .unwrap_or_default()
 }
 
@@ -1111,9 +1113,9 @@ mod tests {
     fn unknown_backoffs() {
         assert_eq!(
             backoff_err("expo(1s,4s)"),
-            "unknown backoff `expo(1s,4s)`; expected one of: none, fixed(D), \
-             linear(START, CAP), exp(FIRST, CAP), exp(FIRST, CAP, xFACTOR), fib(FIRST, CAP); \
-             did you mean `exp`?"
+            "unknown backoff `expo(1s,4s)`; did you mean `exp`? expected one of: none, \
+             fixed(D), linear(START, CAP), exp(FIRST, CAP), exp(FIRST, CAP, xFACTOR), \
+             fib(FIRST, CAP)"
         );
         assert_contains(&backoff_err("fixd(1s)"), "did you mean `fixed`?");
         assert_contains(&backoff_err("exponential(1s, 4s)"), "did you mean `exp`?");
@@ -1232,8 +1234,8 @@ mod tests {
         assert_contains(&jitter_err(""), "expected a jitter, found ``");
         assert_eq!(
             jitter_err("fulll"),
-            "unknown jitter `fulll`; expected one of: none, full, equal, decorrelated, \
-             +DURATION (e.g. +500ms), +PERCENT% (e.g. +25%); did you mean `full`?"
+            "unknown jitter `fulll`; did you mean `full`? expected one of: none, full, equal, \
+             decorrelated, +DURATION (e.g. +500ms), +PERCENT% (e.g. +25%)"
         );
         assert_contains(&jitter_err("decorelated"), "did you mean `decorrelated`?");
         assert_contains(&jitter_err("Equal"), "did you mean `equal`?");

@@ -13,6 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
+use crate::diag::respan;
 use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::item::FnItem;
 use crate::validate::{self, Base, Config, When};
@@ -100,9 +101,17 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     }
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
-    let receiver_is_mut_ref = sig.inputs.iter().any(
-        |a| matches!(a, syn::FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_some()),
-    );
+    // `&mut self` (syn 3 keeps its `mut` in the receiver's kind; the
+    // receiver's own `mutability` is the `mut` of `mut self`).
+    let receiver_is_mut_ref = sig.inputs.iter().any(|a| {
+        matches!(
+            a,
+            syn::FnArg::Receiver(syn::Receiver {
+                kind: syn::ReceiverKind::Reference(_, _, Some(_)),
+                ..
+            })
+        )
+    });
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
@@ -447,24 +456,6 @@ fn jitter(j: &JitterSpec, p: &TokenStream) -> TokenStream {
     }
 }
 
-/// The same tokens, every one carrying `span` (so an error about them lands there).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Group(g) => {
-                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                TokenTree::Group(group)
-            }
-            mut other => {
-                other.set_span(span);
-                other
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,6 +612,35 @@ mod tests {
         for body in straight {
             assert!(!may_leave_early(body.clone()), "{body}");
         }
+    }
+
+    #[test]
+    fn only_an_async_trait_mut_self_is_reborrowed_per_attempt() {
+        // What `#[async_trait]` writes for `async fn put(RECEIVER, v: u32)`.
+        let method = |receiver: TokenStream| {
+            quote! {
+                fn put<'a>(#receiver, v: u32) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
+                    Box::pin(async move {
+                        let __self = self;
+                        let v = v;
+                        let __ret: Result<usize, E> = { __self.store(v).await };
+                        #[allow(unreachable_code)]
+                        __ret
+                    })
+                }
+            }
+        };
+        let reborrows = |receiver| {
+            let out = retry(quote!(attempts = 2), method(receiver)).to_string();
+            assert!(!out.contains("compile_error"), "{out}");
+            out.contains("let __self = & mut * self ;")
+        };
+        assert!(reborrows(quote!(&'a mut self)));
+        assert!(reborrows(quote!(&mut self)));
+        assert!(!reborrows(quote!(&'a self)));
+        assert!(!reborrows(quote!(self)));
+        assert!(!reborrows(quote!(mut self)));
+        assert!(!reborrows(quote!(self: Box<Self>)));
     }
 
     #[test]

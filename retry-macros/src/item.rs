@@ -77,16 +77,19 @@ impl FnItem {
             return None;
         }
         let block: Block = syn::parse2(self.block().into_token_stream()).ok()?;
-        let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        let Ok([Stmt::Expr(Expr::Call(call), None)]) = <[Stmt; 1]>::try_from(block.stmts) else {
             return None;
         };
         let Expr::Path(func) = &*call.func else {
             return None;
         };
         let is_pin = func.path.segments.last().is_some_and(|s| s.ident == "pin");
-        match call.args.first().filter(|_| is_pin && call.args.len() == 1) {
+        if !is_pin || call.args.len() != 1 {
+            return None;
+        }
+        match call.args.into_iter().next() {
             Some(Expr::Async(inner)) if inner.capture.is_some() => {
-                Some((call.func.clone(), inner.block.stmts.clone()))
+                Some((call.func, inner.block.stmts))
             }
             _ => None,
         }

@@ -2,20 +2,27 @@
 //! `#[derive(Classify)]`. Depend on `retry-runtime`, which re-exports them
 //! and documents them.
 //!
-//! Stages: `args` parses the attribute into typed values with their spans
-//! (and `item` the function, its body left as tokens),
+//! Stages of `#[retry]`: `args` parses the attribute into typed values with
+//! their spans (and `item` the function, its body left as tokens),
 //! `validate` checks them against each other and the function (collecting
 //! every error), `expand` writes the retry loop. `dsl` is the plain
 //! parser for the backoff/duration strings.
+//!
+//! `derive/` holds `#[derive(Classify)]`, in the same stages (`ast` and
+//! `attr`, `valid`, `expand`). Both macros take their words (error kinds,
+//! presets, keys) from `vocab` and their error collector, set-once slot and
+//! "did you mean" messages from `diag`.
 
 #![forbid(unsafe_code)]
 
 mod args;
 mod derive;
+mod diag;
 mod dsl;
 mod expand;
 mod item;
 mod validate;
+mod vocab;
 
 use proc_macro::TokenStream;
 

@@ -8,40 +8,11 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
 
+use crate::args::RetryArgs;
+use crate::diag::{self, Errors, Given};
+use crate::dsl::{self, BackoffSpec, JitterSpec};
 use crate::item::FnItem;
-
-use crate::args::{Arg, Errors, RetryArgs};
-use crate::dsl::{self, closest, BackoffSpec, JitterSpec};
-
-/// The error kinds `retry_on` and `#[classify(..)]` accept: the names of
-/// `retry_runtime::ErrorKind`'s variants, in declaration order (the derive's
-/// behaviour tests compare them with `ErrorKind::ALL`).
-pub const KINDS: [&str; 7] = [
-    "Timeout",
-    "Connect",
-    "RateLimited",
-    "Unavailable",
-    "Interrupted",
-    "Permanent",
-    "Unknown",
-];
-/// [`KINDS`] as written in error messages.
-pub const KIND_LIST: &str =
-    "Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown";
-
-/// Preset names and the runtime constants they name (`retry_runtime::presets`).
-pub const PRESETS: &[(&str, &str)] = &[
-    ("webhook", "WEBHOOK"),
-    ("quick", "QUICK"),
-    ("snapshot", "SNAPSHOT"),
-    ("standard", "STANDARD"),
-    ("persistent", "PERSISTENT"),
-    ("db", "DB"),
-    ("ai_provider", "AI_PROVIDER"),
-    ("s3", "S3"),
-    ("api", "API"),
-    ("job", "JOB"),
-];
+use crate::vocab::{self, KindsAre, KINDS, PRESETS};
 
 /// Where the policy starts from, before the other keys override it.
 pub enum Base {
@@ -143,95 +114,76 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         .and_then(|a| positive_duration(a, &mut errors));
     let timeout = args.timeout.get().and_then(|a| {
         if sig.asyncness.is_none() && func.async_trait_body().is_none() {
-            errors.push(syn::Error::new(
-                a.key.span(),
+            errors.at(
+                a.at,
                 "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
-            ));
+            );
             return None;
         }
-        positive_duration(a, &mut errors).map(|d| (d, a.key.span()))
+        positive_duration(a, &mut errors).map(|d| (d, a.at.first()))
     });
 
-    let base = match (args.preset.get(), args.policy.get()) {
+    let preset = args.preset.into_given();
+    let policy = args.policy.into_given();
+    // What decides which errors are retried when neither `retry_on` nor
+    // `retry_if` is given, for errors about the error type.
+    let inherited_when_span = match (&preset, &policy) {
+        (Some(preset), _) => preset.value.span(),
+        (None, Some(policy)) => policy.value.span(),
+        (None, None) => Span::call_site(),
+    };
+    let base = match (preset, policy) {
         (Some(preset), Some(policy)) => {
-            let later = if preset.pos > policy.pos {
-                &preset.key
-            } else {
-                &policy.key
-            };
-            errors.push(syn::Error::new(
-                later.span(),
+            errors.at(
+                later(&preset, &policy),
                 "`preset` and `policy` cannot be combined: both choose the starting policy; keep one and override single keys (e.g. `attempts = 5`)",
-            ));
+            );
             Base::Default
         }
         (Some(preset), None) => {
             let name = preset.value.value();
-            match PRESETS.iter().find(|(n, _)| *n == name) {
-                Some((_, konst)) => Base::Preset(Ident::new(konst, preset.value.span())),
+            match vocab::preset_const(&name) {
+                Some(konst) => Base::Preset(Ident::new(&konst, preset.value.span())),
                 None => {
-                    let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-                    errors.push(syn::Error::new(
+                    let valid = format!("presets are: {}", PRESETS.join(", "));
+                    errors.at(
                         preset.value.span(),
-                        format!(
-                            "unknown preset `{name}`; {}presets are: {}",
-                            suggest(&name, &names),
-                            names.join(", ")
-                        ),
-                    ));
+                        diag::unknown("preset", &name, &PRESETS, valid),
+                    );
                     Base::Default
                 }
             }
         }
-        (None, Some(policy)) => Base::Policy(Box::new(policy.value.clone())),
+        (None, Some(policy)) => Base::Policy(Box::new(policy.value)),
         (None, None) => Base::Default,
     };
 
-    let (when, when_span) = match (args.retry_on.get(), args.retry_if.get()) {
+    let (when, when_span) = match (args.retry_on.into_given(), args.retry_if.into_given()) {
         (Some(on), Some(pred)) => {
-            let later = if on.pos > pred.pos {
-                &on.key
-            } else {
-                &pred.key
-            };
-            errors.push(syn::Error::new(
-                later.span(),
+            let later = later(&on, &pred);
+            errors.at(
+                later,
                 "`retry_on` and `retry_if` cannot be combined: use `retry_on` for error kinds, or `retry_if` with a predicate that checks everything you need",
-            ));
-            (When::Inherit, later.span())
+            );
+            (When::Inherit, later.first())
         }
         (Some(on), None) => {
             for kind in &on.value {
                 let k = kind.to_string();
                 if !KINDS.contains(&k.as_str()) {
-                    errors.push(syn::Error::new(
+                    errors.at(
                         kind.span(),
-                        format!(
-                            "unknown error kind `{k}`; {}kinds are: {KIND_LIST}",
-                            suggest(&k, &KINDS)
-                        ),
-                    ));
+                        diag::unknown("error kind", &k, &KINDS, KindsAre),
+                    );
                 }
             }
-            (When::Kinds(on.value.clone()), on.key.span())
+            (When::Kinds(on.value), on.at.first())
         }
-        (None, Some(pred)) => (When::If(pred.value.clone()), pred.key.span()),
-        // What decides which errors are retried, for errors about the error type.
-        (None, None) => {
-            let span = match (args.preset.get(), args.policy.get()) {
-                (Some(preset), _) => preset.value.span(),
-                (None, Some(policy)) => policy.value.span(),
-                (None, None) => Span::call_site(),
-            };
-            (When::Inherit, span)
-        }
+        (None, Some(pred)) => (When::If(pred.value), pred.at.first()),
+        (None, None) => (When::Inherit, inherited_when_span),
     };
 
-    let clone = args
-        .clone
-        .get()
-        .map(|a| a.value.clone())
-        .unwrap_or_default();
+    let clone = args.clone.into_given().map(|a| a.value).unwrap_or_default();
     for name in &clone {
         let found = sig.inputs.iter().any(|input| match input {
             FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
@@ -248,15 +200,17 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         }
     }
 
-    let name = match args.name.get() {
-        Some(n) if n.value.value().trim().is_empty() => {
-            errors.push(syn::Error::new(
-                n.value.span(),
-                "`name` must not be empty: it names the operation in log lines",
-            ));
-            n.value.clone()
+    let name_given = args.name.get().is_some();
+    let name = match args.name.into_given() {
+        Some(n) => {
+            if n.value.value().trim().is_empty() {
+                errors.push(syn::Error::new(
+                    n.value.span(),
+                    "`name` must not be empty: it names the operation in log lines",
+                ));
+            }
+            n.value
         }
-        Some(n) => n.value.clone(),
         None => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
     };
 
@@ -264,8 +218,8 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
     Ok(Config {
         krate: args
             .krate
-            .get()
-            .map(|a| a.value.clone())
+            .into_given()
+            .map(|a| a.value)
             .unwrap_or_else(|| syn::parse_quote!(::retry_runtime)),
         base,
         attempts,
@@ -275,21 +229,23 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         timeout,
         when,
         when_span,
-        retry_if_ok: args.retry_if_ok.get().map(|a| a.value.clone()),
+        retry_if_ok: args.retry_if_ok.into_given().map(|a| a.value),
         name,
-        name_given: args.name.get().is_some(),
-        before_sleep: args.before_sleep.get().map(|a| a.value.clone()),
-        on_give_up: args.on_give_up.get().map(|a| a.value.clone()),
+        name_given,
+        before_sleep: args.before_sleep.into_given().map(|a| a.value),
+        on_give_up: args.on_give_up.into_given().map(|a| a.value),
         clone,
-        circuit: args.circuit.get().map(|a| (a.value.clone(), a.key.span())),
-        budget: args.budget.get().map(|a| a.value.clone()),
+        circuit: args.circuit.into_given().map(|a| (a.value, a.at.first())),
+        budget: args.budget.into_given().map(|a| a.value),
     })
 }
 
-fn suggest(input: &str, candidates: &[&str]) -> String {
-    match closest(input, candidates) {
-        Some(c) => format!("did you mean `{c}`? "),
-        None => String::new(),
+/// Where the later of two conflicting arguments was written: it is the one blamed.
+fn later<A, B>(a: &Given<A>, b: &Given<B>) -> diag::SpanRange {
+    if a.pos > b.pos {
+        a.at
+    } else {
+        b.at
     }
 }
 
@@ -307,14 +263,14 @@ fn dsl_value<T>(
     }
 }
 
-fn positive_duration(arg: &Arg<LitStr>, errors: &mut Errors) -> Option<Duration> {
+fn positive_duration(arg: &Given<LitStr>, errors: &mut Errors) -> Option<Duration> {
     let d = dsl_value(&arg.value, dsl::parse_duration, errors)?;
     if d.is_zero() {
         errors.push(syn::Error::new(
             arg.value.span(),
             format!(
                 "`{} = \"{}\"` would fail at once; give a duration greater than zero",
-                arg.key,
+                arg.text,
                 arg.value.value()
             ),
         ));
@@ -336,6 +292,15 @@ mod tests {
         let args = RetryArgs::parse(args)
             .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
         check(args, &func).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    /// `fn f() -> Result<(), E>`, the function most checks need.
+    fn sync_fn() -> proc_macro2::TokenStream {
+        quote!(
+            fn f() -> Result<(), E> {
+                Ok(())
+            }
+        )
     }
 
     fn errs(args: proc_macro2::TokenStream, func: proc_macro2::TokenStream) -> Vec<String> {
@@ -380,11 +345,7 @@ mod tests {
                 preset = "webhok",
                 timeout = "1s"
             ),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            ),
+            sync_fn(),
         );
         assert_eq!(e.len(), 5, "{e:#?}");
         assert!(e.iter().any(|m| m.contains("attempts = 0")));
@@ -401,61 +362,22 @@ mod tests {
 
     #[test]
     fn conflicting_keys_blame_the_later_one() {
-        let e = errs(
-            quote!(policy = P, preset = "webhook"),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            ),
-        );
+        let e = errs(quote!(policy = P, preset = "webhook"), sync_fn());
         assert_eq!(e.len(), 1);
         assert!(e[0].contains("`preset` and `policy` cannot be combined"));
-        let e = errs(
-            quote!(retry_if = p, retry_on = Timeout),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            ),
-        );
+        let e = errs(quote!(retry_if = p, retry_on = Timeout), sync_fn());
         assert!(e[0].contains("`retry_on` and `retry_if` cannot be combined"));
     }
 
     #[test]
     fn zero_first_delay_is_an_error() {
-        let e = errs(
-            quote!(backoff = "exp(0s, 4s)"),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            ),
-        );
+        let e = errs(quote!(backoff = "exp(0s, 4s)"), sync_fn());
         assert!(
             e.len() == 1 && e[0].contains("every wait would be zero"),
             "{e:?}"
         );
-        assert!(
-            errs(
-                quote!(backoff = "fib(0ms, 1s)"),
-                quote!(
-                    fn f() -> Result<(), E> {
-                        Ok(())
-                    }
-                )
-            )
-            .len()
-                == 1
-        );
-        let linear = errs(
-            quote!(backoff = "linear(0s, 1s)"),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            ),
-        );
+        assert!(errs(quote!(backoff = "fib(0ms, 1s)"), sync_fn()).len() == 1);
+        let linear = errs(quote!(backoff = "linear(0s, 1s)"), sync_fn());
         assert_eq!(
             linear.len(),
             1,
@@ -509,38 +431,6 @@ mod tests {
             )
         )[0]
         .contains("greater than zero"));
-        assert!(errs(
-            quote!(name = " "),
-            quote!(
-                fn f() -> Result<(), E> {
-                    Ok(())
-                }
-            )
-        )[0]
-        .contains("must not be empty"));
-    }
-
-    #[test]
-    fn preset_names_match_the_runtime_table() {
-        // The runtime's presets::NAMES, in the same order (checked end to end by tests/macro_presets.rs).
-        let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-        assert_eq!(
-            names,
-            [
-                "webhook",
-                "quick",
-                "snapshot",
-                "standard",
-                "persistent",
-                "db",
-                "ai_provider",
-                "s3",
-                "api",
-                "job"
-            ]
-        );
-        for (n, k) in PRESETS {
-            assert_eq!(n.to_uppercase(), *k);
-        }
+        assert!(errs(quote!(name = " "), sync_fn())[0].contains("must not be empty"));
     }
 }

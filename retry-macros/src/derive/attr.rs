@@ -1,0 +1,401 @@
+//! Stage 1 of the derive: read the `#[classify(...)]` attributes of one item
+//! (the type, or one variant) into typed values with their spans. What is
+//! written where it does not belong is checked later, in `valid`; here only
+//! the syntax and the words themselves are.
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::ParseStream;
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Ident, LitStr, Member, Path, Token};
+
+use crate::diag::{self, Errors, Given, Repeat, Slot, SpanRange};
+use crate::vocab::{KindsAre, KINDS};
+
+/// Bare words that are not kinds: delegate to the single field's `Classify`.
+const DELEGATE_WORDS: [&str; 2] = ["transparent", "source"];
+/// The `key = value` options.
+const OPTIONS: [&str; 3] = ["retry_after", "default", "crate"];
+const OPTION_LIST: &str = "`retry_after = field`, `default = Kind` and `crate = \"path\"`";
+
+/// The kind a type or variant declares.
+#[derive(Clone)]
+pub enum KindChoice {
+    /// One of [`KINDS`], with the user's span.
+    Named(Ident),
+    /// `transparent` or `source`: ask the single field.
+    Delegate,
+}
+
+/// Everything the `#[classify(...)]` attributes on one item (the type, or one
+/// variant) say, before it is checked against where they were written.
+pub struct Attrs {
+    pub kind: Slot<KindChoice>,
+    pub retry_after: Slot<Member>,
+    pub default: Slot<Ident>,
+    /// The runtime crate's path, as tokens.
+    pub krate: Slot<TokenStream>,
+    /// Something meant as a kind (or the whole attribute) failed to parse and
+    /// was reported; a "needs a kind" error on top would only repeat it.
+    pub kind_broken: bool,
+    /// How many settings were read, for [`Given::pos`].
+    count: usize,
+}
+
+impl Attrs {
+    fn new() -> Self {
+        let repeat = |what, fix| Repeat::Value { what, fix };
+        Attrs {
+            kind: Slot::new(repeat(
+                "kind",
+                "give one kind, or `transparent` to take it from the field",
+            )),
+            retry_after: Slot::new(repeat("`retry_after`", "name one field")),
+            default: Slot::new(repeat("`default`", "give one default kind")),
+            krate: Slot::new(repeat("`crate`", "give one path")),
+            kind_broken: false,
+            count: 0,
+        }
+    }
+
+    /// Read every `#[classify(...)]` in `attrs`; a syntax error ends only its own attribute.
+    pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Self {
+        let mut out = Attrs::new();
+        for attr in attrs.iter().filter(|attr| is_classify(attr)) {
+            let parsed =
+                attr.parse_args_with(|input: ParseStream<'_>| out.parse_list(input, errors));
+            if let Err(error) = parsed {
+                out.kind_broken = true;
+                errors.push(error);
+            }
+        }
+        out
+    }
+
+    fn parse_list(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+        while !input.is_empty() {
+            self.parse_item(input, errors)?;
+            if input.is_empty() {
+                break;
+            }
+            let lookahead = input.lookahead1();
+            if lookahead.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            } else {
+                return Err(lookahead.error());
+            }
+        }
+        Ok(())
+    }
+
+    /// `value`, written at `at` and read as `text`, as the next setting.
+    fn given<T>(&mut self, value: T, at: SpanRange, text: String) -> Given<T> {
+        self.count += 1;
+        Given {
+            value,
+            at,
+            text,
+            pos: self.count,
+        }
+    }
+
+    /// One of: `Kind`, `transparent`, `source`, `retry_after = field`,
+    /// `default = Kind`, `crate = "path"`.
+    fn parse_item(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+        if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            errors.at(lit.span(), quoted_kind(&lit));
+            self.kind_broken = true;
+            return Ok(());
+        }
+        let lookahead = input.lookahead1();
+        if !lookahead.peek(Ident::peek_any) {
+            return Err(lookahead.error());
+        }
+        let key = Ident::parse_any(input)?;
+        let name = key.to_string();
+
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            match name.as_str() {
+                "default" => {
+                    let parsed = parse_kind_value(input, errors)?;
+                    self.kind_broken |= parsed.is_none();
+                    if let Some(kind) = parsed {
+                        let at = SpanRange::new(key.span(), kind.span());
+                        let text = kind.to_string();
+                        let given = self.given(kind, at, text);
+                        self.default.set(errors, given);
+                    }
+                }
+                "retry_after" => {
+                    let member: Member = input.parse()?;
+                    let at = SpanRange::new(key.span(), member.span());
+                    let text = member.to_token_stream().to_string();
+                    let given = self.given(member, at, text);
+                    self.retry_after.set(errors, given);
+                }
+                "crate" => {
+                    let lit: LitStr = input.parse()?;
+                    match lit.parse_with(Path::parse_mod_style) {
+                        Ok(path) => {
+                            let at = SpanRange::new(key.span(), lit.span());
+                            let given = self.given(path.into_token_stream(), at, lit.value());
+                            self.krate.set(errors, given);
+                        }
+                        Err(error) => errors.push(error),
+                    }
+                }
+                _ => {
+                    errors.at(key.span(), unknown_option(&name));
+                    skip_value(input)?;
+                }
+            }
+            return Ok(());
+        }
+
+        if input.peek(Token![::]) {
+            reject_path(&key, input, errors)?;
+            self.kind_broken = true;
+        } else if DELEGATE_WORDS.contains(&name.as_str()) {
+            let given = self.given(KindChoice::Delegate, key.span().into(), name);
+            self.kind.set(errors, given);
+        } else if KINDS.contains(&name.as_str()) {
+            let at = key.span().into();
+            let given = self.given(KindChoice::Named(key), at, name);
+            self.kind.set(errors, given);
+        } else if OPTIONS.contains(&name.as_str()) {
+            errors.at(key.span(), needs_value(&name));
+            self.kind_broken |= name == "default";
+        } else {
+            errors.at(key.span(), unknown_kind(&name, true));
+            self.kind_broken = true;
+        }
+        Ok(())
+    }
+}
+
+/// Is this a `#[classify]` attribute?
+pub fn is_classify(attr: &Attribute) -> bool {
+    attr.path().is_ident("classify")
+}
+
+/// The kind after `default =`; `None` (with the error recorded) when it is not a kind.
+fn parse_kind_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Ident>> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        errors.at(lit.span(), quoted_kind(&lit));
+        return Ok(None);
+    }
+    let lookahead = input.lookahead1();
+    if !lookahead.peek(Ident::peek_any) {
+        return Err(lookahead.error());
+    }
+    let kind = Ident::parse_any(input)?;
+    if input.peek(Token![::]) {
+        reject_path(&kind, input, errors)?;
+        return Ok(None);
+    }
+    if KINDS.contains(&kind.to_string().as_str()) {
+        Ok(Some(kind))
+    } else {
+        errors.at(kind.span(), unknown_kind(&kind.to_string(), false));
+        Ok(None)
+    }
+}
+
+/// `ErrorKind::Timeout` where `Timeout` is meant: consume the path, report it once.
+fn reject_path(first: &Ident, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+    let mut last = first.clone();
+    while input.peek(Token![::]) {
+        input.parse::<Token![::]>()?;
+        last = Ident::parse_any(input)?;
+    }
+    let message = if KINDS.contains(&last.to_string().as_str()) {
+        format!("write the kind's bare name, without a path: `{last}`")
+    } else {
+        format!("expected a kind's bare name, not a path; {KindsAre}")
+    };
+    errors.at(SpanRange::new(first.span(), last.span()), message);
+    Ok(())
+}
+
+/// After an unknown `key =`, skip its value so the next item still gets read.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn unknown_kind(name: &str, delegate_allowed: bool) -> String {
+    if !delegate_allowed {
+        return diag::unknown("error kind", name, &KINDS, KindsAre);
+    }
+    let mut candidates = KINDS.to_vec();
+    candidates.extend(DELEGATE_WORDS);
+    diag::unknown(
+        "error kind",
+        name,
+        &candidates,
+        format_args!("{KindsAre} (or `transparent` to take the kind from the single field)"),
+    )
+}
+
+fn unknown_option(name: &str) -> String {
+    diag::unknown(
+        "option",
+        name,
+        &OPTIONS,
+        format_args!("the options are {OPTION_LIST}"),
+    )
+}
+
+fn needs_value(name: &str) -> String {
+    match name {
+        "retry_after" => {
+            "`retry_after` needs the field that holds the wait: `retry_after = field`".into()
+        }
+        "default" => "`default` needs a kind: `default = Unknown`".into(),
+        _ => format!("`{name}` needs a value: `{name} = \"path\"`"),
+    }
+}
+
+fn quoted_kind(lit: &LitStr) -> String {
+    let value = lit.value();
+    if KINDS.contains(&value.as_str()) || DELEGATE_WORDS.contains(&value.as_str()) {
+        format!("write the kind without quotes: `{value}`")
+    } else {
+        format!("expected a kind without quotes; {KindsAre}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derive::tests::errors_of;
+    use crate::dsl::closest;
+    use quote::quote;
+
+    #[test]
+    fn reads_kinds_options_and_delegates() {
+        let errors = errors_of(quote! {
+            #[classify(default = Unknown, crate = "my_retry")]
+            enum E {
+                #[classify(Timeout)] A,
+                #[classify(transparent)] B(std::io::Error),
+                #[classify(source)] C { inner: std::io::Error },
+                #[classify(RateLimited, retry_after = wait)] D { wait: Option<Duration>, code: u16 },
+                #[classify(Unavailable, retry_after = 1)] F(u16, Duration),
+                G,
+            }
+        });
+        assert_eq!(errors, Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_kind_suggests_and_lists() {
+        let errors = errors_of(quote! { enum E { #[classify(Timout)] A } });
+        assert_eq!(
+            errors,
+            [format!(
+                "unknown error kind `Timout`; did you mean `Timeout`? {KindsAre} \
+                 (or `transparent` to take the kind from the single field)"
+            )]
+        );
+        let errors = errors_of(quote! { #[classify(default = ratelimited)] enum E { A } });
+        assert_eq!(
+            errors,
+            [format!(
+                "unknown error kind `ratelimited`; did you mean `RateLimited`? {KindsAre}"
+            )]
+        );
+        let errors = errors_of(quote! { enum E { #[classify(Banana)] A } });
+        assert!(
+            errors[0].starts_with("unknown error kind `Banana`; the kinds are: Timeout,"),
+            "{errors:?}"
+        );
+        let errors = errors_of(quote! { enum E { #[classify(transparnt)] A(u8) } });
+        assert!(
+            errors[0].starts_with("unknown error kind `transparnt`; did you mean `transparent`?"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_option_suggests_and_lists() {
+        let errors = errors_of(quote! { #[classify(retry_afer = 3)] struct S; });
+        assert_eq!(
+            errors[0],
+            "unknown option `retry_afer`; did you mean `retry_after`? the options are \
+             `retry_after = field`, `default = Kind` and `crate = \"path\"`"
+        );
+    }
+
+    #[test]
+    fn duplicates_across_attributes_and_options() {
+        let errors = errors_of(quote! {
+            #[classify(default = Unknown)]
+            #[classify(default = Timeout, crate = "a", crate = "b")]
+            enum E {
+                #[classify(RateLimited, retry_after = a)]
+                #[classify(retry_after = b, transparent)]
+                A { a: Duration, b: Duration },
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "more than one `default`: `Unknown`, then `Timeout`; give one default kind",
+                "more than one `crate`: `a`, then `b`; give one path",
+                "more than one `retry_after`: `a`, then `b`; name one field",
+                "more than one kind: `RateLimited`, then `transparent`; give one kind, or `transparent` to take it from the field",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed() {
+        let one = |input| errors_of(input).join("\n");
+        assert_eq!(
+            one(quote! { enum E { #[classify(ErrorKind::Timeout)] A } }),
+            "write the kind's bare name, without a path: `Timeout`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(a::b)] A } }),
+            format!("expected a kind's bare name, not a path; {KindsAre}")
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify("Timeout")] A } }),
+            "write the kind without quotes: `Timeout`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(Timeout, retry_after)] A } }),
+            "`retry_after` needs the field that holds the wait: `retry_after = field`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify] A } }),
+            "expected attribute arguments in parentheses: #[classify(...)]"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(Timeout Connect)] A } }),
+            "expected `,`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(Timeout, 5)] A } }),
+            "expected identifier"
+        );
+        assert_eq!(
+            one(quote! { #[classify(Timeout, crate = 5)] struct S; }),
+            "expected string literal"
+        );
+    }
+
+    #[test]
+    fn suggestion_candidates() {
+        assert_eq!(closest("Timout", &KINDS), Some("Timeout"));
+        assert_eq!(closest("unavailible", &KINDS), Some("Unavailable"));
+        assert_eq!(closest("retry_afer", &OPTIONS), Some("retry_after"));
+    }
+}

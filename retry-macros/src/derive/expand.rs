@@ -1,0 +1,341 @@
+//! Stage 3 of the derive: write the `Classify` impl of a checked type, or,
+//! on error, the errors beside a stub impl (`fallback`).
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned as _;
+use syn::{DeriveInput, Ident};
+
+use super::valid::{Body, FieldRef, Resolved, Target};
+use crate::diag::respan;
+
+/// The `Classify` impl for a checked type.
+pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let bounds = extra_bounds(input, krate, body);
+    let predicates = where_clause
+        .into_iter()
+        .flat_map(|clause| &clause.predicates);
+    let where_tokens = if where_clause.is_none() && bounds.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #(#predicates,)* #(#bounds,)*)
+    };
+    // Our bounds are spanned on the user's field types (so an unmet bound is
+    // reported there), which makes clippy's nursery lint see them as the user's.
+    let allow = (!bounds.is_empty()).then(|| quote!(#[allow(clippy::type_repetition_in_bounds)]));
+    let methods = match body {
+        Body::Struct(target) => struct_methods(krate, target),
+        Body::Enum(targets) => enum_methods(krate, targets),
+    };
+    quote! {
+        #[automatically_derived]
+        #allow
+        impl #impl_generics #krate::Classify for #ident #ty_generics #where_tokens {
+            #methods
+        }
+    }
+}
+
+/// `Field: Classify` for delegated fields and `Field: Clone + Into<Option<Duration>>`
+/// for `retry_after` fields, when the field's type mentions a type parameter.
+fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Vec<TokenStream> {
+    let params: Vec<&Ident> = input
+        .generics
+        .type_params()
+        .map(|param| &param.ident)
+        .collect();
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let targets: &[Target<'_>] = match body {
+        Body::Struct(target) => std::slice::from_ref(target),
+        Body::Enum(targets) => targets,
+    };
+    let mut bounds = Vec::new();
+    for target in targets {
+        if let Resolved::Delegate(field) = &target.kind {
+            if mentions_any(field.ty.to_token_stream(), &params) {
+                let ty = field.ty;
+                bounds.push(quote_spanned!(ty.span()=> #ty: #krate::Classify));
+            }
+        }
+        if let Some(field) = &target.retry_after {
+            if mentions_any(field.ty.to_token_stream(), &params) {
+                let ty = field.ty;
+                bounds.push(quote_spanned! {ty.span()=>
+                    #ty: ::core::clone::Clone
+                        + ::core::convert::Into<::core::option::Option<::core::time::Duration>>
+                });
+            }
+        }
+    }
+    bounds
+}
+
+fn mentions_any(tokens: TokenStream, params: &[&Ident]) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => params.iter().any(|param| **param == ident),
+        TokenTree::Group(group) => mentions_any(group.stream(), params),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
+}
+
+/// `Into::<Option<Duration>>::into(Clone::clone(binding))`, spanned on the
+/// field's type so a wrong type is reported there.
+fn read_retry_after(field: &FieldRef<'_>) -> TokenStream {
+    let span = field.ty.span();
+    let binding = binding(field);
+    quote_spanned! {span=>
+        ::core::convert::Into::<::core::option::Option<::core::time::Duration>>::into(
+            ::core::clone::Clone::clone(#binding)
+        )
+    }
+}
+
+/// `#krate::Classify::method(binding)`, all spanned on the field's type, so a
+/// field type without `Classify` is reported there rather than on the derive.
+fn delegate(krate: &TokenStream, field: &FieldRef<'_>, method: &str) -> TokenStream {
+    let span = field.ty.span();
+    let krate = respan(krate.clone(), span);
+    let method = Ident::new(method, span);
+    let binding = binding(field);
+    quote_spanned!(span=> #krate::Classify::#method(#binding))
+}
+
+/// `Self` or `Self::Variant`, for patterns.
+fn self_path(target: &Target<'_>) -> TokenStream {
+    match target.variant {
+        Some(variant) => quote!(Self::#variant),
+        None => quote!(Self),
+    }
+}
+
+/// The local that borrows `field` in a generated pattern. It is spanned on
+/// the field's type (not `Span::mixed_site()`) so that an error about the
+/// field, such as a type without `Classify`, is reported on the field: rustc
+/// moves errors in spans of another crate's macro to the derive. No user
+/// expression is spliced next to it, so it cannot clash.
+fn binding(field: &FieldRef<'_>) -> Ident {
+    Ident::new("__classify_field", field.ty.span())
+}
+
+/// `pattern_field { member: binding, .. }` for `field`, or `{ .. }` for none.
+fn fields_pattern(field: Option<&FieldRef<'_>>) -> TokenStream {
+    match field {
+        Some(field) => {
+            let member = &field.member;
+            let binding = binding(field);
+            quote!({ #member: #binding, .. })
+        }
+        None => quote!({ .. }),
+    }
+}
+
+/// What `kind()` returns for `target`, and the field it reads, if any.
+fn kind_of<'t>(
+    krate: &TokenStream,
+    target: &'t Target<'_>,
+) -> (Option<&'t FieldRef<'t>>, TokenStream) {
+    match &target.kind {
+        Resolved::Kind(kind) => (None, quote!(#krate::ErrorKind::#kind)),
+        Resolved::Delegate(field) => (Some(field), delegate(krate, field, "kind")),
+    }
+}
+
+/// What `retry_after()` returns for `target` (and the field it reads), or
+/// `None` when that is the trait's default.
+fn retry_after_of<'t>(
+    krate: &TokenStream,
+    target: &'t Target<'_>,
+) -> Option<(&'t FieldRef<'t>, TokenStream)> {
+    match (&target.kind, &target.retry_after) {
+        (Resolved::Delegate(field), _) => Some((field, delegate(krate, field, "retry_after"))),
+        (Resolved::Kind(_), Some(field)) => Some((field, read_retry_after(field))),
+        (Resolved::Kind(_), None) => None,
+    }
+}
+
+fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
+    let kind = match kind_of(krate, target) {
+        (None, kind) => kind,
+        (Some(field), kind) => {
+            let pattern = fields_pattern(Some(field));
+            quote! {
+                let Self #pattern = self;
+                #kind
+            }
+        }
+    };
+    let retry_after = retry_after_of(krate, target).map(|(field, read)| {
+        let pattern = fields_pattern(Some(field));
+        quote! {
+            fn retry_after(&self) -> ::core::option::Option<::core::time::Duration> {
+                let Self #pattern = self;
+                #read
+            }
+        }
+    });
+    quote! {
+        fn kind(&self) -> #krate::ErrorKind {
+            #kind
+        }
+        #retry_after
+    }
+}
+
+fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
+    if targets.is_empty() {
+        // An empty enum has no value to classify.
+        return quote! {
+            fn kind(&self) -> #krate::ErrorKind {
+                match *self {}
+            }
+        };
+    }
+    let kind_arms = targets.iter().map(|target| {
+        let path = self_path(target);
+        let (field, kind) = kind_of(krate, target);
+        let pattern = fields_pattern(field);
+        quote!(#path #pattern => #kind,)
+    });
+    let reads: Vec<_> = targets
+        .iter()
+        .map(|target| retry_after_of(krate, target))
+        .collect();
+    let retry_after = reads.iter().any(Option::is_some).then(|| {
+        let arms = targets.iter().zip(&reads).map(|(target, read)| {
+            let path = self_path(target);
+            match read {
+                Some((field, read)) => {
+                    let pattern = fields_pattern(Some(field));
+                    quote!(#path #pattern => #read,)
+                }
+                None => quote!(#path { .. } => ::core::option::Option::None,),
+            }
+        });
+        quote! {
+            fn retry_after(&self) -> ::core::option::Option<::core::time::Duration> {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+    });
+    quote! {
+        fn kind(&self) -> #krate::ErrorKind {
+            match self {
+                #(#kind_arms)*
+            }
+        }
+        #retry_after
+    }
+}
+
+/// The errors, plus an impl that keeps the type usable so they are the only errors.
+pub fn fallback(input: &DeriveInput, krate: &TokenStream, error: &syn::Error) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let errors = error.to_compile_error();
+    quote! {
+        #errors
+        #[automatically_derived]
+        impl #impl_generics #krate::Classify for #ident #ty_generics #where_clause {
+            fn kind(&self) -> #krate::ErrorKind {
+                #krate::ErrorKind::Unknown
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    fn expanded(input: TokenStream) -> String {
+        crate::derive::classify(input).to_string()
+    }
+
+    #[test]
+    fn expansion_uses_the_crate_path_and_match_arms() {
+        let out = expanded(quote! {
+            #[classify(default = Unknown, crate = "my_retry")]
+            enum E {
+                #[classify(Timeout)] A,
+                #[classify(transparent)] B(std::io::Error),
+                #[classify(RateLimited, retry_after = wait)] D { wait: Option<Duration> },
+                G,
+            }
+        });
+        assert!(out.contains("impl my_retry :: Classify for E"), "{out}");
+        assert!(
+            out.contains("Self :: A { .. } => my_retry :: ErrorKind :: Timeout"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Self :: G { .. } => my_retry :: ErrorKind :: Unknown"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Self :: B { 0 : __classify_field , .. } => my_retry :: Classify :: kind"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "Self :: D { wait : __classify_field , .. } => :: core :: convert :: Into"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn retry_after_is_left_to_the_trait_default_when_unused() {
+        let out = expanded(quote! {
+            enum E { #[classify(Timeout)] A, #[classify(Permanent)] B }
+        });
+        assert!(out.contains("fn kind"), "{out}");
+        assert!(!out.contains("fn retry_after"), "{out}");
+        assert!(out.contains(":: retry_runtime :: Classify for E"), "{out}");
+    }
+
+    #[test]
+    fn struct_forms() {
+        let out = expanded(quote! { #[classify(Unavailable)] struct Overloaded; });
+        assert!(out.contains("fn kind (& self) -> :: retry_runtime :: ErrorKind { :: retry_runtime :: ErrorKind :: Unavailable }"), "{out}");
+        let out = expanded(quote! { #[classify(transparent)] struct W(std::io::Error); });
+        assert!(
+            out.contains("let Self { 0 : __classify_field , .. } = self ;"),
+            "{out}"
+        );
+        assert!(out.contains("fn retry_after"), "{out}");
+    }
+
+    #[test]
+    fn generic_delegates_get_a_bound_and_keep_the_users_where_clause() {
+        let out = expanded(quote! {
+            #[classify(transparent)]
+            struct W<E, T>(E, ) where T: Clone;
+        });
+        // only a field type that mentions a type parameter gets a bound
+        assert!(
+            out.contains("where T : Clone , E : :: retry_runtime :: Classify ,"),
+            "{out}"
+        );
+        let out = expanded(quote! {
+            enum E<T, D> {
+                #[classify(transparent)] Inner(Box<T>),
+                #[classify(RateLimited, retry_after = 0)] Wait(D),
+                #[classify(Permanent)] Io(std::io::Error),
+            }
+        });
+        assert!(
+            out.contains("Box < T > : :: retry_runtime :: Classify"),
+            "{out}"
+        );
+        assert!(out.contains("D : :: core :: clone :: Clone"), "{out}");
+        assert!(!out.contains("std :: io :: Error : "), "{out}");
+    }
+}

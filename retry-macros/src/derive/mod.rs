@@ -1,0 +1,158 @@
+//! `#[derive(Classify)]`, in stages (as thiserror's derive): `ast` reads the
+//! type and, through `attr`, every `#[classify(...)]` attribute into typed
+//! values with their spans; `valid` checks them against the type's shape
+//! (collecting every error, each on the token at fault); `expand` writes the
+//! `Classify` impl.
+//!
+//! ```text
+//! #[derive(Classify)]
+//! #[classify(default = Unknown)]          // enum: the kind of unannotated variants
+//! enum ClipError {
+//!     #[classify(Timeout)] Timeout,
+//!     #[classify(transparent)] Io(std::io::Error),   // or `source`: ask the field
+//!     #[classify(RateLimited, retry_after = wait)] Throttled { wait: Option<Duration> },
+//!     Other,
+//! }
+//! ```
+//!
+//! expands to roughly
+//!
+//! ```text
+//! #[automatically_derived]
+//! impl ::retry_runtime::Classify for ClipError {
+//!     fn kind(&self) -> ::retry_runtime::ErrorKind {
+//!         match self {
+//!             Self::Timeout { .. } => ::retry_runtime::ErrorKind::Timeout,
+//!             Self::Io { 0: field, .. } => ::retry_runtime::Classify::kind(field),
+//!             Self::Throttled { .. } => ::retry_runtime::ErrorKind::RateLimited,
+//!             Self::Other { .. } => ::retry_runtime::ErrorKind::Unknown,
+//!         }
+//!     }
+//!     fn retry_after(&self) -> Option<Duration> {
+//!         match self {
+//!             Self::Timeout { .. } => None,
+//!             Self::Io { 0: field, .. } => ::retry_runtime::Classify::retry_after(field),
+//!             Self::Throttled { wait: field, .. } => Into::<Option<Duration>>::into(Clone::clone(field)),
+//!             Self::Other { .. } => None,
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! `retry_after` is only written when some variant uses `retry_after` or
+//! `transparent`; otherwise the trait's default (`None`) applies. The field of
+//! `retry_after = field` may be a `Duration` or an `Option<Duration>`: both
+//! convert with `Into<Option<Duration>>`, so the type need not be known here.
+//!
+//! The generated code names only `#krate::Classify`, `#krate::ErrorKind`
+//! (`#krate` is `::retry_runtime` unless `#[classify(crate = "path")]`) and
+//! `::core` items. Those two are public API, the very trait users implement by
+//! hand, so the derive needs nothing from `__private`.
+//!
+//! On any error the derive emits every error plus a stub impl (kind
+//! `Unknown`), so a mistake in the attribute does not also surface as
+//! "`ClipError` does not implement `Classify`" at every use of the type.
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro2::TokenStream;
+use syn::DeriveInput;
+
+use crate::diag::Errors;
+
+/// Implement `Classify` for the type in `input`; on error, every error plus a stub impl.
+pub fn classify(input: TokenStream) -> TokenStream {
+    let node = match syn::parse2::<DeriveInput>(input) {
+        Ok(node) => node,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let input = ast::Input::from_syn(&node, &mut errors);
+    let krate = input.krate();
+    let body = valid::check(&input, &mut errors);
+    match (errors.finish(), body) {
+        (Ok(()), Some(body)) => expand::derive(&node, &krate, &body),
+        (Err(error), _) => expand::fallback(&node, &krate, &error),
+        // `check` only gives up after recording an error; stay total anyway.
+        (Ok(()), None) => expand::fallback(
+            &node,
+            &krate,
+            &syn::Error::new(
+                node.ident.span(),
+                "`#[derive(Classify)]` could not read this type",
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use quote::quote;
+
+    /// Every error message the derive reports for `input`, in order.
+    pub fn errors_of(input: TokenStream) -> Vec<String> {
+        let node: DeriveInput = match syn::parse2(input) {
+            Ok(node) => node,
+            Err(error) => return vec![format!("not a type: {error}")],
+        };
+        let mut errors = Errors::default();
+        let input = ast::Input::from_syn(&node, &mut errors);
+        let _ = valid::check(&input, &mut errors);
+        match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_error_is_collected() {
+        let errors = errors_of(quote! {
+            #[classify(retry_afer = 3)]
+            enum E {
+                #[classify(Timout)] A,
+                B,
+                #[classify(transparent)] C(u8, u8),
+                #[classify(Timeout, retry_after = nope)] D { wait: Duration },
+                #[classify(Timeout, Connect)] F,
+            }
+        });
+        // The attributes are read first (their syntax and words), then
+        // checked against the type (where they are, the fields they name).
+        assert_eq!(errors.len(), 6, "{errors:#?}");
+        assert!(errors[0].starts_with("unknown option `retry_afer`; did you mean `retry_after`?"));
+        assert!(errors[1].starts_with("unknown error kind `Timout`"));
+        assert!(errors[2].starts_with("more than one kind: `Timeout`, then `Connect`"));
+        assert!(errors[3].starts_with("variant `B` needs `#[classify(Kind)]`"));
+        assert!(errors[4].starts_with("`transparent` needs exactly one field to take the kind from, but variant `C` has 2 fields"));
+        assert!(
+            errors[5].starts_with("variant `D` has no field `nope`; its fields are: `wait`"),
+            "{}",
+            errors[5]
+        );
+    }
+
+    #[test]
+    fn errors_come_with_a_stub_impl_and_never_panic() {
+        let out = classify(quote! { #[classify(crate = "my::rt")] enum E { #[classify(Nope)] A } })
+            .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("impl my :: rt :: Classify for E"), "{out}");
+        assert!(out.contains("my :: rt :: ErrorKind :: Unknown"), "{out}");
+        // not even a type
+        assert!(classify(quote!(
+            fn f() {}
+        ))
+        .to_string()
+        .contains("compile_error"));
+        // empty enum
+        let out = classify(quote!(
+            enum Never {}
+        ))
+        .to_string();
+        assert!(out.contains("match * self { }"), "{out}");
+    }
+}

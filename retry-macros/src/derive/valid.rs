@@ -1,0 +1,421 @@
+//! Stage 2 of the derive: check the attributes read by `attr` against where
+//! they are written and against the fields they name, collecting every error
+//! on the tokens at fault, and resolve each struct or variant to what its
+//! `kind()` and `retry_after()` return, for `expand`.
+
+use std::fmt::{self, Display};
+
+use syn::spanned::Spanned as _;
+use syn::{Field, Fields, Ident, Member, Type};
+
+use super::ast::{self, Input, Shape};
+use super::attr::{Attrs, KindChoice};
+use crate::diag::{did_you_mean, Errors, Given, Slot};
+use crate::vocab::KindsAre;
+
+/// What to implement, once everything checked out.
+pub enum Body<'a> {
+    Struct(Target<'a>),
+    Enum(Vec<Target<'a>>),
+}
+
+/// The struct itself, or one variant.
+pub struct Target<'a> {
+    /// The variant; `None` for the struct.
+    pub variant: Option<&'a Ident>,
+    pub kind: Resolved<'a>,
+    pub retry_after: Option<FieldRef<'a>>,
+}
+
+pub enum Resolved<'a> {
+    Kind(Ident),
+    Delegate(FieldRef<'a>),
+}
+
+/// A field the generated code reads.
+pub struct FieldRef<'a> {
+    pub member: Member,
+    pub ty: &'a Type,
+}
+
+/// The struct or variant being checked, for messages.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    Struct(&'a Ident),
+    Variant(&'a Ident),
+}
+
+impl Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Who::Struct(ident) => write!(f, "struct `{ident}`"),
+            Who::Variant(ident) => write!(f, "variant `{ident}`"),
+        }
+    }
+}
+
+/// What a struct or variant without a kind of its own gets.
+#[derive(Clone, Copy)]
+enum Fallback<'a> {
+    /// The enum's `#[classify(default = Kind)]`.
+    Kind(&'a Ident),
+    /// Nothing: that is an error.
+    Missing,
+    /// Nothing, but a mistyped `default` or misplaced kind was already reported.
+    Reported,
+}
+
+/// Report `slot` as misplaced with `message`, if it was given.
+fn misplaced<T>(slot: &Slot<T>, errors: &mut Errors, message: impl FnOnce(&Given<T>) -> String) {
+    if let Some(given) = slot.get() {
+        errors.at(given.at, message(given));
+    }
+}
+
+/// Check the attributes against where they are written and the fields they
+/// name; `None` once an error that leaves nothing to implement is recorded.
+pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>> {
+    let container = &input.attrs;
+    match &input.shape {
+        Shape::Union(span) => {
+            errors.at(
+                *span,
+                "`Classify` cannot be derived for a union; derive it on an enum or a struct, or implement it by hand",
+            );
+            None
+        }
+        Shape::Struct(fields) => {
+            misplaced(&container.default, errors, |given| {
+                format!(
+                    "`default` is for enums; on a struct write the kind itself: `#[classify({})]`",
+                    given.text
+                )
+            });
+            reject_field_attrs(fields, errors);
+            let who = Who::Struct(&input.original.ident);
+            let target = resolve(who, fields, container, Fallback::Missing, errors)?;
+            Some(Body::Struct(target))
+        }
+        Shape::Enum(variants) => {
+            misplaced(&container.kind, errors, |given| match given.value {
+                KindChoice::Named(_) => format!(
+                    "on an enum the kind goes on each variant; write `#[classify(default = {})]` \
+                     here to give it to every variant without one",
+                    given.text
+                ),
+                KindChoice::Delegate => format!(
+                    "`{}` goes on a variant with one field, not on the enum",
+                    given.text
+                ),
+            });
+            misplaced(&container.retry_after, errors, |_| {
+                "`retry_after` goes on a variant, next to its kind".to_string()
+            });
+            let fallback = match container.default.get() {
+                Some(given) => Fallback::Kind(&given.value),
+                None if container.kind_broken || container.kind.get().is_some() => {
+                    Fallback::Reported
+                }
+                None => Fallback::Missing,
+            };
+            let mut targets = Vec::with_capacity(variants.len());
+            for variant in variants {
+                misplaced(&variant.attrs.default, errors, |given| {
+                    format!(
+                        "`default` goes on the enum, not on a variant; for this variant write `#[classify({})]`",
+                        given.text
+                    )
+                });
+                misplaced(&variant.attrs.krate, errors, |_| {
+                    "`crate` goes on the type, not on a variant".to_string()
+                });
+                reject_field_attrs(&variant.fields, errors);
+                let who = Who::Variant(variant.ident);
+                if let Some(target) =
+                    resolve(who, &variant.fields, &variant.attrs, fallback, errors)
+                {
+                    targets.push(target);
+                }
+            }
+            Some(Body::Enum(targets))
+        }
+    }
+}
+
+fn reject_field_attrs(fields: &ast::Fields<'_>, errors: &mut Errors) {
+    for attr in &fields.stray_attrs {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "`#[classify]` is not read on fields; on the variant or struct write \
+             `#[classify(retry_after = field)]` or `#[classify(transparent)]`",
+        ));
+    }
+}
+
+/// The kind and `retry_after` of one struct or variant; `None` once an error is recorded.
+fn resolve<'a>(
+    who: Who<'a>,
+    fields: &ast::Fields<'a>,
+    attrs: &Attrs,
+    fallback: Fallback<'_>,
+    errors: &mut Errors,
+) -> Option<Target<'a>> {
+    let (ident_span, variant) = match who {
+        Who::Struct(ident) => (ident.span(), None),
+        Who::Variant(ident) => (ident.span(), Some(ident)),
+    };
+    let fields = fields.fields;
+    let kind = match attrs.kind.get() {
+        Some(Given {
+            value: KindChoice::Named(kind),
+            ..
+        }) => Some(Resolved::Kind(kind.clone())),
+        Some(
+            given @ Given {
+                value: KindChoice::Delegate,
+                ..
+            },
+        ) => match fields.iter().next() {
+            Some(field) if fields.len() == 1 => Some(Resolved::Delegate(field_ref(0, field))),
+            _ => {
+                errors.at(
+                    given.at,
+                    format!(
+                        "`{}` needs exactly one field to take the kind from, but {who} has {}",
+                        given.text,
+                        count_fields(fields.len())
+                    ),
+                );
+                None
+            }
+        },
+        // a mistyped kind, or a misplaced `default` (on a struct or variant),
+        // was already reported: asking for a kind as well would repeat it
+        None if attrs.kind_broken || attrs.default.get().is_some() => None,
+        None => match fallback {
+            Fallback::Kind(kind) => Some(Resolved::Kind(kind.clone())),
+            Fallback::Reported => None,
+            Fallback::Missing => {
+                let message = match who {
+                    Who::Variant(_) => format!(
+                        "{who} needs `#[classify(Kind)]`, `#[classify(transparent)]`, or a \
+                         container-level `#[classify(default = Kind)]`; {KindsAre}"
+                    ),
+                    Who::Struct(_) => format!(
+                        "{who} needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre}"
+                    ),
+                };
+                errors.at(ident_span, message);
+                None
+            }
+        },
+    };
+
+    let mut retry_after_ok = true;
+    let retry_after = match attrs.retry_after.get() {
+        None => None,
+        Some(given) => {
+            if let Some(Given {
+                value: KindChoice::Delegate,
+                text,
+                ..
+            }) = attrs.kind.get()
+            {
+                errors.at(
+                    given.at,
+                    format!(
+                        "`retry_after` cannot be combined with `{text}`: {who} takes `retry_after` \
+                         from its field too"
+                    ),
+                );
+                retry_after_ok = false;
+                None
+            } else {
+                match find_field(fields, &given.value) {
+                    Ok(found) => Some(found),
+                    Err(message) => {
+                        errors.push(syn::Error::new_spanned(
+                            &given.value,
+                            format!("{who} {message}"),
+                        ));
+                        retry_after_ok = false;
+                        None
+                    }
+                }
+            }
+        }
+    };
+
+    let kind = kind?;
+    retry_after_ok.then_some(Target {
+        variant,
+        kind,
+        retry_after,
+    })
+}
+
+fn field_ref(index: usize, field: &Field) -> FieldRef<'_> {
+    let member = match &field.ident {
+        Some(ident) => Member::Named(ident.clone()),
+        None => Member::Unnamed(syn::Index {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            span: field.ty.span(),
+        }),
+    };
+    FieldRef {
+        member,
+        ty: &field.ty,
+    }
+}
+
+fn count_fields(n: usize) -> String {
+    match n {
+        0 => "no fields".to_string(),
+        1 => "1 field".to_string(),
+        n => format!("{n} fields"),
+    }
+}
+
+/// The field `retry_after = member` names; the error completes "variant `X` ...".
+fn find_field<'a>(fields: &'a Fields, member: &Member) -> Result<FieldRef<'a>, String> {
+    if fields.is_empty() {
+        return Err("has no fields, so there is no wait for `retry_after` to read".to_string());
+    }
+    let names: Vec<String> = fields
+        .iter()
+        .filter_map(|field| field.ident.as_ref().map(Ident::to_string))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match (fields, member) {
+        (Fields::Named(_), Member::Named(wanted)) => {
+            let found = fields
+                .iter()
+                .find(|field| field.ident.as_ref() == Some(wanted));
+            found.map(|field| field_ref(0, field)).ok_or_else(|| {
+                format!(
+                    "has no field `{wanted}`; {}its fields are: {}",
+                    did_you_mean(&wanted.to_string(), &names),
+                    quote_list(&names)
+                )
+            })
+        }
+        (Fields::Named(_), Member::Unnamed(index)) => Err(format!(
+            "has no field `{}`: its fields are named: {}",
+            index.index,
+            quote_list(&names)
+        )),
+        (_, Member::Unnamed(index)) => {
+            let position = usize::try_from(index.index).ok();
+            let found = position.and_then(|i| fields.iter().nth(i).map(|field| (i, field)));
+            found.map(|(i, field)| field_ref(i, field)).ok_or_else(|| {
+                format!(
+                    "has no field `{}`: it has {}, numbered from 0",
+                    index.index,
+                    count_fields(fields.len())
+                )
+            })
+        }
+        (_, Member::Named(wanted)) => {
+            let hint = match fields.len() {
+                1 => "`retry_after = 0`".to_string(),
+                n => format!(
+                    "`retry_after = 0` to `retry_after = {}`",
+                    n.saturating_sub(1)
+                ),
+            };
+            Err(format!(
+                "has no field `{wanted}`: its fields are unnamed; name one by position: {hint}"
+            ))
+        }
+    }
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derive::tests::errors_of;
+    use quote::quote;
+
+    #[test]
+    fn retry_after_field_errors() {
+        let one = |input| errors_of(input).join("\n");
+        assert_eq!(
+            one(
+                quote! { enum E { #[classify(RateLimited, retry_after = wayt)] A { wait: Duration } } }
+            ),
+            "variant `A` has no field `wayt`; did you mean `wait`? its fields are: `wait`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(RateLimited, retry_after = 2)] A(u8, Duration) } }),
+            "variant `A` has no field `2`: it has 2 fields, numbered from 0"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(RateLimited, retry_after = wait)] A(Duration) } }),
+            "variant `A` has no field `wait`: its fields are unnamed; name one by position: `retry_after = 0`"
+        );
+        assert_eq!(
+            one(
+                quote! { enum E { #[classify(RateLimited, retry_after = 0)] A { wait: Duration } } }
+            ),
+            "variant `A` has no field `0`: its fields are named: `wait`"
+        );
+        for empty in [quote!(A {}), quote!(A())] {
+            assert_eq!(
+                one(quote! { enum E { #[classify(RateLimited, retry_after = x)] #empty } }),
+                "variant `A` has no fields, so there is no wait for `retry_after` to read"
+            );
+        }
+        assert_eq!(
+            one(
+                quote! { enum E { #[classify(RateLimited, retry_after = x)] A(u8, u8, Duration) } }
+            ),
+            "variant `A` has no field `x`: its fields are unnamed; name one by position: \
+             `retry_after = 0` to `retry_after = 2`"
+        );
+        assert_eq!(
+            one(quote! { #[classify(RateLimited, retry_after = 0)] struct S; }),
+            "struct `S` has no fields, so there is no wait for `retry_after` to read"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(transparent, retry_after = 0)] A(std::io::Error) } }),
+            "`retry_after` cannot be combined with `transparent`: variant `A` takes `retry_after` from its field too"
+        );
+    }
+
+    #[test]
+    fn misplaced_and_missing() {
+        let one = |input| errors_of(input).join("\n");
+        assert_eq!(
+            one(quote! { #[classify(Timeout)] enum E { A } }),
+            "on an enum the kind goes on each variant; write `#[classify(default = Timeout)]` here to give it to every variant without one"
+        );
+        assert_eq!(
+            one(quote! { #[classify(default = Timeout)] struct S; }),
+            "`default` is for enums; on a struct write the kind itself: `#[classify(Timeout)]`"
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(Timeout, crate = "x")] A } }),
+            "`crate` goes on the type, not on a variant"
+        );
+        assert_eq!(one(quote! { enum E { #[classify(Timeout)] A(#[classify(transparent)] u8) } }),
+            "`#[classify]` is not read on fields; on the variant or struct write `#[classify(retry_after = field)]` or `#[classify(transparent)]`");
+        assert_eq!(
+            one(quote! { union U { a: u8 } }),
+            "`Classify` cannot be derived for a union; derive it on an enum or a struct, or implement it by hand"
+        );
+        assert_eq!(
+            one(quote! { struct S; }),
+            format!(
+                "struct `S` needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre}"
+            )
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! Diagnostics shared by `#[retry]` and `#[derive(Classify)]`: the error
+//! collector, the set-once slot every key goes through, the near-miss
+//! suggestion, and `respan`.
+//!
+//! - [`Errors`] collects every error (serde's `Ctxt`), each on the tokens at
+//!   fault, and combines them into one `syn::Error` at the end, so the user
+//!   sees all of them at once.
+//! - [`Slot`] holds a setting that may be given once; the second occurrence is
+//!   the error (serde's `Attr::set`). No key hand-rolls its own duplicate check.
+//! - [`unknown`] words "unknown X `foo`; did you mean `bar`? X are: a, b, c".
+//!   The edit-distance match itself (`dsl::closest`) and the "did you mean"
+//!   phrase ([`did_you_mean`]) live in the DSL parser, which needs them and
+//!   must stay free of proc-macro types (it is fuzzed on its own); the
+//!   phrase is re-exported here.
+//! - [`respan`] moves tokens onto the user's span, so an error about generated
+//!   code is reported on the user's token.
+
+use std::fmt::Display;
+
+use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
+
+pub use crate::dsl::did_you_mean;
+
+/// Every error found so far, combined into one at the end (serde's `Ctxt`).
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            none => *none = Some(error),
+        }
+    }
+
+    /// Record `message` on the tokens at `at`.
+    pub fn at(&mut self, at: impl Into<SpanRange>, message: impl Display) {
+        self.push(at.into().error(message));
+    }
+
+    /// `Ok` if nothing was recorded, else every error, in the order recorded.
+    pub fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// The first and last token of something the user wrote, so an error can
+/// underline all of `retry_after = wait` (as `syn::Error::new_spanned` does).
+#[derive(Clone, Copy)]
+pub struct SpanRange {
+    first: Span,
+    last: Span,
+}
+
+impl SpanRange {
+    pub fn new(first: Span, last: Span) -> Self {
+        SpanRange { first, last }
+    }
+
+    /// Where the range starts: a single span, for generated code.
+    pub fn first(self) -> Span {
+        self.first
+    }
+
+    pub fn error(self, message: impl Display) -> syn::Error {
+        let marker = |span| {
+            let mut punct = Punct::new('#', Spacing::Alone);
+            punct.set_span(span);
+            TokenTree::from(punct)
+        };
+        let tokens: TokenStream = [marker(self.first), marker(self.last)]
+            .into_iter()
+            .collect();
+        syn::Error::new_spanned(tokens, message)
+    }
+}
+
+impl From<Span> for SpanRange {
+    fn from(span: Span) -> Self {
+        SpanRange::new(span, span)
+    }
+}
+
+/// A setting as the user wrote it.
+pub struct Given<T> {
+    pub value: T,
+    /// The tokens it was written as: the key of a `key = value` argument, or
+    /// all of `retry_after = wait`.
+    pub at: SpanRange,
+    /// How this occurrence is named in messages: the key (`attempts`) under
+    /// [`Repeat::Key`], the value as written (`Timeout`) under [`Repeat::Value`].
+    pub text: String,
+    /// Its position among its attribute's settings, so that of two settings
+    /// that conflict, the later one is blamed.
+    pub pos: usize,
+}
+
+/// How a [`Slot`] words a second occurrence.
+#[derive(Clone, Copy)]
+pub enum Repeat {
+    /// "duplicate `attempts` argument; give each key once", on the second
+    /// key, and "`attempts` first given here" on the first: for
+    /// `key = value` arguments, whose values may be long expressions.
+    Key,
+    /// "more than one {what}: `Unknown`, then `Timeout`; {fix}", on the
+    /// second: for settings whose values are short enough to quote.
+    Value {
+        what: &'static str,
+        fix: &'static str,
+    },
+}
+
+/// A setting that may be given once. The first occurrence is kept; every
+/// later one is reported where it is written (serde's `Attr::set`).
+pub struct Slot<T> {
+    repeat: Repeat,
+    given: Option<Given<T>>,
+}
+
+/// A `key = value` argument's slot: a repeat is worded as [`Repeat::Key`].
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot::new(Repeat::Key)
+    }
+}
+
+impl<T> Slot<T> {
+    pub const fn new(repeat: Repeat) -> Self {
+        Slot {
+            repeat,
+            given: None,
+        }
+    }
+
+    pub fn set(&mut self, errors: &mut Errors, given: Given<T>) {
+        let Some(first) = &self.given else {
+            self.given = Some(given);
+            return;
+        };
+        match self.repeat {
+            Repeat::Key => {
+                errors.at(
+                    given.at,
+                    format!("duplicate `{}` argument; give each key once", given.text),
+                );
+                errors.at(first.at, format!("`{}` first given here", first.text));
+            }
+            Repeat::Value { what, fix } => errors.at(
+                given.at,
+                format!(
+                    "more than one {what}: `{}`, then `{}`; {fix}",
+                    first.text, given.text
+                ),
+            ),
+        }
+    }
+
+    pub fn get(&self) -> Option<&Given<T>> {
+        self.given.as_ref()
+    }
+
+    /// The setting, moved out (syn's types are not `Clone` without its
+    /// `clone-impls` feature, which the crate leaves off).
+    pub fn into_given(self) -> Option<Given<T>> {
+        self.given
+    }
+}
+
+/// "unknown {what} `{input}`; did you mean `{closest}`? {valid}", the
+/// suggestion left out when no candidate is close.
+pub fn unknown(what: &str, input: &str, candidates: &[&str], valid: impl Display) -> String {
+    format!(
+        "unknown {what} `{input}`; {}{valid}",
+        did_you_mean(input, candidates)
+    )
+}
+
+/// The same tokens, every one carrying `span` (so an error about them lands there).
+pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn messages(errors: Errors) -> Vec<String> {
+        match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn given<T>(value: T, text: &str, pos: usize) -> Given<T> {
+        Given {
+            value,
+            at: Span::call_site().into(),
+            text: text.to_string(),
+            pos,
+        }
+    }
+
+    #[test]
+    fn the_collector_keeps_every_error_in_order() {
+        let mut errors = Errors::default();
+        assert!(messages(Errors::default()).is_empty());
+        errors.at(Span::call_site(), "first");
+        errors.push(syn::Error::new(Span::call_site(), "second"));
+        errors.at(
+            SpanRange::new(Span::call_site(), Span::call_site()),
+            "third",
+        );
+        assert_eq!(messages(errors), ["first", "second", "third"]);
+    }
+
+    #[test]
+    fn a_slot_keeps_the_first_and_rejects_the_second_occurrence() {
+        let mut errors = Errors::default();
+        let mut slot = Slot::new(Repeat::Key);
+        slot.set(&mut errors, given(3, "attempts", 0));
+        assert!(messages(std::mem::take(&mut errors)).is_empty());
+        slot.set(&mut errors, given(4, "attempts", 2));
+        slot.set(&mut errors, given(5, "attempts", 3));
+        assert_eq!(slot.get().map(|g| (g.value, g.pos)), Some((3, 0)));
+        assert_eq!(
+            messages(errors),
+            [
+                "duplicate `attempts` argument; give each key once",
+                "`attempts` first given here",
+                "duplicate `attempts` argument; give each key once",
+                "`attempts` first given here",
+            ]
+        );
+
+        let mut errors = Errors::default();
+        let mut slot = Slot::new(Repeat::Value {
+            what: "`default`",
+            fix: "give one default kind",
+        });
+        assert!(slot.get().is_none());
+        slot.set(&mut errors, given((), "Unknown", 0));
+        slot.set(&mut errors, given((), "Timeout", 1));
+        assert_eq!(slot.get().map(|g| g.text.as_str()), Some("Unknown"));
+        assert_eq!(
+            messages(errors),
+            ["more than one `default`: `Unknown`, then `Timeout`; give one default kind"]
+        );
+    }
+
+    #[test]
+    fn suggestion_text() {
+        let presets = ["webhook", "quick", "db"];
+        let valid = format!("presets are: {}", presets.join(", "));
+        assert_eq!(
+            unknown("preset", "webhok", &presets, &valid),
+            "unknown preset `webhok`; did you mean `webhook`? presets are: webhook, quick, db"
+        );
+        assert_eq!(
+            unknown("preset", "banana", &presets, &valid),
+            "unknown preset `banana`; presets are: webhook, quick, db"
+        );
+        assert_eq!(did_you_mean("qick", &presets), "did you mean `quick`? ");
+        assert_eq!(did_you_mean("zzz", &presets), "");
+    }
+
+    #[test]
+    fn respan_keeps_the_tokens() {
+        // Outside a macro spans cannot be told apart; what must hold is that
+        // every token, in every group, is kept as it was.
+        let out = respan(quote!(a::b(c, [d]) {}), Span::mixed_site());
+        assert_eq!(out.to_string(), quote!(a::b(c, [d]) {}).to_string());
+    }
+}

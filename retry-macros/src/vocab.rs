@@ -1,0 +1,145 @@
+//! The words the macros understand, each listed once: the error kinds
+//! (`retry_on = ...` and `#[classify(...)]`), the presets, and the
+//! `#[retry(...)]` keys with their examples. Parsing, validation and the
+//! messages all read them from here.
+
+use std::fmt;
+
+/// The error kinds: the names of `retry_runtime::ErrorKind`'s variants, in
+/// declaration order (the derive's behaviour tests compare them with
+/// `ErrorKind::ALL`).
+pub const KINDS: [&str; 7] = [
+    "Timeout",
+    "Connect",
+    "RateLimited",
+    "Unavailable",
+    "Interrupted",
+    "Permanent",
+    "Unknown",
+];
+
+/// "the kinds are: Timeout, Connect, ...", for messages.
+pub struct KindsAre;
+
+impl fmt::Display for KindsAre {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the kinds are: {}", KINDS.join(", "))
+    }
+}
+
+/// The presets' names, as `retry_runtime::presets::NAMES` lists them. Each
+/// names the runtime constant spelled in capitals (`"webhook"` is
+/// `presets::WEBHOOK`), see [`preset_const`].
+pub const PRESETS: [&str; 10] = [
+    "webhook",
+    "quick",
+    "snapshot",
+    "standard",
+    "persistent",
+    "db",
+    "ai_provider",
+    "s3",
+    "api",
+    "job",
+];
+
+/// The `retry_runtime::presets` constant of the preset `name`, if it is one.
+pub fn preset_const(name: &str) -> Option<String> {
+    PRESETS.contains(&name).then(|| name.to_ascii_uppercase())
+}
+
+/// Writes [`Key`] from one row per key: variant, name, example.
+macro_rules! keys {
+    ($($key:ident $name:literal $example:literal,)*) => {
+        /// A key of `#[retry(...)]`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Key {
+            $($key,)*
+        }
+
+        impl Key {
+            /// Every key, in the order the docs list them.
+            pub const ALL: &'static [Key] = &[$(Key::$key,)*];
+
+            /// The key as written.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Key::$key => $name,)*
+                }
+            }
+
+            /// How it is written, for messages about a missing or wrong value.
+            pub const fn example(self) -> &'static str {
+                match self {
+                    $(Key::$key => $example,)*
+                }
+            }
+        }
+    };
+}
+
+keys! {
+    Attempts "attempts" "e.g. `attempts = 3` (total calls, at least 1)",
+    Backoff "backoff" "e.g. `backoff = \"exp(1s, 4s)\"`, `\"exp(30s, 8m, x4)\"`, `\"fixed(500ms)\"`, `\"linear(1s, 10s)\"`, `\"fib(1s, 30s)\"` or `\"none\"`",
+    Jitter "jitter" "e.g. `jitter = \"full\"`, `\"equal\"`, `\"decorrelated\"`, `\"+1s\"`, `\"+25%\"` or `\"none\"`",
+    RetryOn "retry_on" "e.g. `retry_on = Timeout | Connect`",
+    RetryIf "retry_if" "e.g. `retry_if = is_transient` (a `fn(&E) -> bool`)",
+    RetryIfOk "retry_if_ok" "e.g. `retry_if_ok = is_empty` (a `fn(&T) -> bool`)",
+    MaxElapsed "max_elapsed" "e.g. `max_elapsed = \"2m\"`",
+    Timeout "timeout" "e.g. `timeout = \"10s\"`",
+    Preset "preset" "e.g. `preset = \"webhook\"`",
+    Policy "policy" "e.g. `policy = MY_POLICY` (an expression of type `retry_runtime::Policy<_>`)",
+    Name "name" "e.g. `name = \"clip_download\"`",
+    BeforeSleep "before_sleep" "e.g. `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
+    OnGiveUp "on_give_up" "e.g. `on_give_up = alert` (a `fn(&retry_runtime::GiveUpEvent<'_>)`)",
+    Circuit "circuit" "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
+    Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
+    Clone "clone" "e.g. `clone = body` or `clone = [body, headers]`",
+    Crate "crate" "e.g. `crate = \"my_runtime\"`",
+}
+
+impl Key {
+    pub fn from_name(name: &str) -> Option<Key> {
+        Key::ALL.iter().copied().find(|key| key.name() == name)
+    }
+
+    /// Every key's name, in [`Key::ALL`]'s order.
+    pub fn names() -> Vec<&'static str> {
+        Key::ALL.iter().map(|key| key.name()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_round_trips_and_has_an_example() {
+        for &key in Key::ALL {
+            assert_eq!(Key::from_name(key.name()), Some(key));
+            assert!(
+                key.example()
+                    .starts_with(&format!("e.g. `{} = ", key.name())),
+                "{key:?}: {}",
+                key.example()
+            );
+        }
+        assert_eq!(Key::from_name("atempts"), None);
+        assert_eq!(Key::names().len(), Key::ALL.len());
+    }
+
+    #[test]
+    fn presets_name_their_runtime_constants() {
+        assert_eq!(preset_const("ai_provider").as_deref(), Some("AI_PROVIDER"));
+        assert_eq!(preset_const("s3").as_deref(), Some("S3"));
+        assert_eq!(preset_const("webhok"), None);
+    }
+
+    #[test]
+    fn kinds_read_as_a_list() {
+        assert_eq!(
+            KindsAre.to_string(),
+            "the kinds are: Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown"
+        );
+    }
+}
