@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     demo().await
 }
 
-/// The whole story; `tests/jobs/example.rs` runs it too, so CI runs the example.
+/// The whole story; `tests/jobs/demo_run.rs` runs it too, so CI runs the example.
 pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let server = FlakyServer::start().await;
     server.route("/clip/1", [Reply::ok_body("clip one")]);

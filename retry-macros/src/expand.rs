@@ -547,6 +547,87 @@ mod tests {
         }
     }
 
+    /// The expansions `retry_runtime::retry`'s rustdoc shows ("What it
+    /// expands to"), with the attribute that produced each.
+    const DOCUMENTED: [(&str, &str); 2] = [
+        (
+            "async_clip",
+            r#"attempts = 3, backoff = "exp(1s,4s)", retry_on = Timeout | Connect, timeout = "10s""#,
+        ),
+        ("sync_preset", r#"preset = "webhook""#),
+    ];
+
+    /// A snapshot as a reader wants it: without the `__private` paths and
+    /// the `__retry_` prefixes of the generated names, formatted again.
+    fn readable(snapshot: &str) -> String {
+        let plain = snapshot
+            .replace("::retry_runtime::__private::", "")
+            .replace("::core::option::Option::", "")
+            .replace("::core::result::Result::", "")
+            .replace("__retry_", "");
+        let file: syn::File = syn::parse_str(&plain).expect("still valid Rust");
+        prettyplease::unparse(&file)
+    }
+
+    /// The "What it expands to" section of the runtime's rustdoc for
+    /// `#[retry]` is made from the expansion snapshots, so it cannot drift
+    /// from what the macro writes: this test fails when it differs, and
+    /// `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros` rewrites it.
+    #[test]
+    fn the_runtime_docs_show_the_expansion() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let mut block = vec!["/// ```text".to_string()];
+        for (i, (name, args)) in DOCUMENTED.iter().enumerate() {
+            let path = format!("{dir}/tests/snapshots/{name}.rs.snap");
+            let snapshot = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            if i > 0 {
+                block.push("///".into());
+            }
+            block.push(format!("/// // #[retry({args})]"));
+            for line in readable(&snapshot).lines() {
+                block.push(format!("/// {line}").trim_end().to_string());
+            }
+        }
+        block.push("/// ```".into());
+
+        let lib = format!("{dir}/../retry-runtime/src/lib.rs");
+        let text = std::fs::read_to_string(&lib).unwrap_or_else(|e| panic!("{lib}: {e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        let heading = lines
+            .iter()
+            .position(|l| *l == "/// # What it expands to")
+            .expect("the section heading in retry-runtime/src/lib.rs");
+        let start = heading
+            + lines[heading..]
+                .iter()
+                .position(|l| *l == "/// ```text")
+                .expect("a text block after the heading");
+        let end = start
+            + 1
+            + lines[start + 1..]
+                .iter()
+                .position(|l| *l == "/// ```")
+                .expect("the block's end");
+        let current: Vec<String> = lines[start..=end].iter().map(|l| l.to_string()).collect();
+        if current == block {
+            return;
+        }
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
+            out.extend(block);
+            out.extend(lines[end + 1..].iter().map(|l| l.to_string()));
+            let mut out = out.join("\n");
+            out.push('\n');
+            std::fs::write(&lib, out).unwrap_or_else(|e| panic!("{lib}: {e}"));
+            return;
+        }
+        panic!(
+            "retry-runtime/src/lib.rs shows an expansion that is no longer what #[retry] writes; \
+             rerun with UPDATE_SNAPSHOTS=1. Expected:\n{}",
+            block.join("\n")
+        );
+    }
+
     #[test]
     fn bodies_that_may_leave_early_are_told_apart() {
         let early = [

@@ -137,29 +137,68 @@ pub mod __private;
 /// `preset` and `policy` cannot be combined, nor `retry_on` and `retry_if`;
 /// without either, every error is retried (presets retry the transient kinds).
 ///
-/// # What it expands to, roughly
+/// # What it expands to
+///
+/// The function keeps its signature; its body becomes a loop in which each
+/// attempt runs your body, in its own closure (sync) or `async` block, so
+/// `return` and `?` end the attempt. One call, `next_wait`, decides after
+/// each attempt: `None` means done (a success, logged at INFO if it took
+/// retries; or giving up, logged at ERROR, with the last error returned
+/// unchanged), `Some(wait)` means retry after `wait` (logged at WARN). The
+/// run keeps no state until the first failure. A sync function hands the
+/// attempt to `retry_sync`, which makes the first attempt inline and the
+/// retries out of line, sleeping with `std::thread::sleep`. Two expansions
+/// as `#[retry]` writes them (generated from the macro's own snapshot tests,
+/// with the `::retry_runtime::__private::` paths and the `__retry_` prefixes
+/// of the generated names left out):
 ///
 /// ```text
-/// async fn download_clip(id: &str) -> Result<String, ClipError> {
-///     let policy = || &const { Policy::new().attempts(3).backoff(..).retry_on(..).named("download_clip") };
-///     let mut run = LazyRun::new(policy());                      // no state until a failure
+/// // #[retry(attempts = 3, backoff = "exp(1s,4s)", retry_on = Timeout | Connect, timeout = "10s")]
+/// async fn download_clip(id: &str) -> Result<PathBuf, ClipError> {
+///     let policy = || {
+///         &const {
+///             Policy::new()
+///                 .attempts(3)
+///                 .backoff(Backoff::exponential(Duration::new(1, 0), Duration::new(4, 0)))
+///                 .retry_on(
+///                     KindSet::EMPTY.with(ErrorKind::Timeout).with(ErrorKind::Connect),
+///                 )
+///                 .named("download_clip")
+///                 .checked()
+///         }
+///     };
+///     let mut run = LazyRun::<TokioClock>::new(policy());
 ///     loop {
-///         let result = async { /* your body: `return` and `?` end this attempt */ }.await;
-///         let wait = match &result {
-///             Ok(_) => { run.succeeded(policy()); return result } // INFO if it took retries
-///             Err(e) => match run.failed(policy(), e) {          // WARN "retrying ..." or give up
-///                 Decision::Retry(wait) => wait,
-///                 Decision::GiveUp(_) => return result,          // the last error, unchanged
-///             },
+///         let wait = {
+///             let result = timeout(Duration::new(10, 0), async { { fetch(id).await } })
+///                 .await;
+///             #[allow(unused_parens)]
+///             let _ = as_result((&result));
+///             let wait = match run.next_wait(policy(), &result) {
+///                 Some(wait) => wait,
+///                 None => return result,
+///             };
+///             wait
 ///         };
-///         if wait > ZERO { tokio::time::sleep(wait).await }      // a zero wait does not yield
+///         if should_sleep(wait) {
+///             tokio_sleep(wait).await;
+///         }
 ///     }
 /// }
 ///
-/// fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
-///     let policy = || &const { presets::WEBHOOK.named("send_webhook") };
-///     let attempt = || { /* your body */ };
-///     retry_sync(policy(), attempt) // first attempt inline, retries out of line, thread::sleep
+/// // #[retry(preset = "webhook")]
+/// /// Sends the webhook.
+/// pub fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
+///     let policy = &const { presets::WEBHOOK.named("send_webhook").checked() };
+///     let attempt = || {
+///         {
+///             client().post(body)?;
+///             Ok(())
+///         }
+///     };
+///     #[allow(unused_parens)]
+///     let _ = returns_result((&attempt));
+///     retry_sync(policy, attempt)
 /// }
 /// ```
 /// An async body with no `return`, `?`, `break`, `continue` or macro call

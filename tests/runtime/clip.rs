@@ -1,4 +1,4 @@
-//! The clip-download scenario (issue 2, "Tests that must exist"), end to end
+//! The clip-download scenario, end to end
 //! through the functional API, sync and async, with the captured log lines.
 //!
 //! Policy: 4 attempts, exponential 1s..4s, retry on Timeout | Connect.

@@ -1,6 +1,6 @@
 //! The async retry futures are no larger than a hand-written retry loop
-//! around the same body with tokio's sleep (issue 6's target, measured by
-//! `retry-bench`; this keeps it from regressing). Sizes, unlike timings,
+//! around the same body with tokio's sleep (a performance target `retry-bench`
+//! measures; this keeps it from regressing). Sizes, unlike timings,
 //! are the same on every run of a given build, so they can be asserted.
 
 use std::future::Future;
