@@ -16,8 +16,8 @@
 
 use std::time::Duration;
 
-use retry_jobs_demo::{fmt_time, Job, JobQueue, JobStatus, ScaledClock, Worker};
-use retry_runtime::reqwest::{error_for_status, HttpError};
+use retry_jobs_demo::{Job, JobQueue, JobStatus, ScaledClock, Worker, fmt_time};
+use retry_runtime::reqwest::{HttpError, error_for_status};
 use retry_runtime::{Classify, ErrorKind};
 use testkit::flaky::{FlakyServer, Reply};
 

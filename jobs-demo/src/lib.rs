@@ -52,9 +52,9 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use retry_runtime::{presets, Classify, Decision, Policy, RetryOn, StopReason};
+use retry_runtime::{Classify, Decision, Policy, RetryOn, StopReason, presets};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 /// The table and its index; [`JobQueue::open`] creates them if missing.
 pub const SCHEMA: &str = "

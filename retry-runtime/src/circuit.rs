@@ -66,8 +66,8 @@
 //! ```
 
 use core::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::classify::{Classify, ErrorKind};
@@ -141,11 +141,7 @@ impl Word {
 /// clock went back (thread-local virtual time under `testing::pause`).
 fn elapsed_ms(now: u64, then: u64) -> u64 {
     let d = now.wrapping_sub(then) & TIME_MASK;
-    if d > MAX_MS {
-        0
-    } else {
-        d
-    }
+    if d > MAX_MS { 0 } else { d }
 }
 
 const fn duration_to_ms(d: Duration) -> u64 {
@@ -568,8 +564,9 @@ impl CircuitBreaker {
             };
             let bits = ((bits << 1) | u64::from(failure)) & mask;
             let filled = (filled + 1).min(self.window);
-            let next =
-                u64::from(generation) | u64::from(filled) << RING_FILLED_SHIFT | bits << RING_BITS_SHIFT;
+            let next = u64::from(generation)
+                | u64::from(filled) << RING_FILLED_SHIFT
+                | bits << RING_BITS_SHIFT;
             match self
                 .ring
                 .compare_exchange_weak(r, next, Ordering::Relaxed, Ordering::Relaxed)
@@ -1143,7 +1140,13 @@ mod tests {
     fn word_fields_round_trip() {
         let w = Word::new(HALF_OPEN, Word::half_open_count(5, 3), 200, TIME_MASK);
         assert_eq!(
-            (w.state(), w.probes(), w.successes(), w.generation(), w.time()),
+            (
+                w.state(),
+                w.probes(),
+                w.successes(),
+                w.generation(),
+                w.time()
+            ),
             (HALF_OPEN, 5, 3, 200, TIME_MASK)
         );
         let w = Word::new(CLOSED, COUNT_MASK, 7, 12345).with_count(9);

@@ -478,9 +478,11 @@ mod tests {
                 )
             );
         }
-        assert!(!KindSet::ALL
-            .without(ErrorKind::Permanent)
-            .contains(ErrorKind::Permanent));
+        assert!(
+            !KindSet::ALL
+                .without(ErrorKind::Permanent)
+                .contains(ErrorKind::Permanent)
+        );
     }
 
     #[test]

@@ -236,7 +236,7 @@ fn thread_seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::{any, prop_assert, prop_oneof, proptest, Just, Strategy};
+    use proptest::prelude::{Just, Strategy, any, prop_assert, prop_oneof, proptest};
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)

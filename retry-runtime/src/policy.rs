@@ -195,11 +195,7 @@ impl<W: Copy> Policy<W> {
     /// assert_eq!(Policy::new().named("grok").or_named("ask").name(), "grok");
     /// ```
     pub const fn or_named(self, name: &'static str) -> Self {
-        if self.named {
-            self
-        } else {
-            self.named(name)
-        }
+        if self.named { self } else { self.named(name) }
     }
 
     /// The attempt limit (total calls, never below 1).

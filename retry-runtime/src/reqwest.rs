@@ -76,7 +76,7 @@ use std::time::{Duration, SystemTime};
 use ::reqwest::header::{HeaderMap, RETRY_AFTER};
 use ::reqwest::{Response, StatusCode, Url};
 
-use crate::classify::{classify_io, classify_status, Classify, ErrorKind};
+use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
 
 /// How many bytes of an error response's body [`error_for_status`] keeps.
 pub const BODY_SNIPPET_LIMIT: usize = 512;

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, Once};
 
 use tracing::field::{Field, Visit};
 use tracing::subscriber::{DefaultGuard, Interest};
-use tracing::{span, Event, Level, Metadata, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber, span};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
 /// The captured lines of this thread, while alive.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use retry_jobs_demo::{Job, JobOutcome, JobQueue, JobStatus, ScaledClock, Worker};
-use retry_runtime::{presets, StopReason};
+use retry_runtime::{StopReason, presets};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -112,10 +112,11 @@ fn transient_failures_walk_the_job_schedule_then_fail_for_good() {
             "{j:?}"
         );
         // not due a moment before its time
-        assert!(q
-            .claim_due(next_retry_at - Duration::from_millis(1))
-            .unwrap()
-            .is_none());
+        assert!(
+            q.claim_due(next_retry_at - Duration::from_millis(1))
+                .unwrap()
+                .is_none()
+        );
         now = next_retry_at;
     }
 
