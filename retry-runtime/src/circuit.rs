@@ -954,8 +954,7 @@ pub struct CircuitStats {
 /// let io: std::io::Error = open.into();
 /// assert_eq!(Classify::kind(&io), ErrorKind::Unavailable);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("circuit `{circuit}` is open; retry after {}", Wait::of(.retry_after))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CircuitOpen {
     /// The breaker's name.
@@ -963,6 +962,19 @@ pub struct CircuitOpen {
     /// When it will let a probe through, from now.
     pub retry_after: Duration,
 }
+
+impl fmt::Display for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "circuit `{}` is open; retry after {}",
+            self.circuit,
+            Wait::of(&self.retry_after)
+        )
+    }
+}
+
+impl std::error::Error for CircuitOpen {}
 
 impl CircuitOpen {
     /// A rejection by the breaker named `circuit` (for tests and custom breakers).

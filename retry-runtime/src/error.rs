@@ -1,5 +1,6 @@
 //! [`RetryError`]: the detailed outcome of a run that gave up.
 
+use core::fmt;
 use std::time::Duration;
 
 use crate::stop::StopReason;
@@ -20,8 +21,7 @@ use crate::stop::StopReason;
 /// assert_eq!(err.to_string(), "operation failed after 2 attempts (attempts exhausted): boom");
 /// assert_eq!(err.into_inner(), "boom");
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{operation} failed after {attempts} attempts ({reason}): {last_error}")]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct RetryError<E> {
     /// The operation's name.
@@ -32,9 +32,24 @@ pub struct RetryError<E> {
     pub elapsed: Duration,
     /// Why the run stopped.
     pub reason: StopReason,
-    /// The error of the last attempt.
-    #[source]
+    /// The error of the last attempt (also its [`source`](std::error::Error::source)).
     pub last_error: E,
+}
+
+impl<E: fmt::Display> fmt::Display for RetryError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed after {} attempts ({}): {}",
+            self.operation, self.attempts, self.reason, self.last_error
+        )
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.last_error)
+    }
 }
 
 impl<E> RetryError<E> {

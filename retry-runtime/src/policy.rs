@@ -708,24 +708,28 @@ impl RetryAfter {
 /// ```
 /// assert_eq!(retry_runtime::PolicyError::ZeroAttempts.to_string(), "attempts must be at least 1");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
     /// `attempts` was 0.
-    #[error("attempts must be at least 1")]
     ZeroAttempts,
     /// The first delay of a linear, exponential or fibonacci backoff exceeds its cap.
-    #[error("the first delay of the backoff is greater than its cap")]
     FirstAboveCap,
     /// An exponential factor below 1, NaN or infinite.
-    #[error("the exponential backoff factor must be a finite number >= 1")]
     FactorBelowOne,
     /// Every wait of the backoff would be zero (an exponential or fibonacci
     /// backoff starting at zero, a linear one with zero start and step);
     /// `Backoff::None` says that on purpose.
-    #[error("every wait of this backoff would be zero; use Backoff::None for no wait")]
     ZeroDelays,
 }
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for PolicyError {}
 
 impl PolicyError {
     /// The message, usable in `const` panics.

@@ -16,12 +16,19 @@ use crate::classify::{Classify, ErrorKind};
 /// assert_eq!(t.kind(), ErrorKind::Timeout);
 /// assert_eq!(t.to_string(), "attempt timed out after 10s");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("attempt timed out after {after:?}")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptTimeout {
     /// The limit that was hit.
     pub after: Duration,
 }
+
+impl std::fmt::Display for AttemptTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "attempt timed out after {:?}", self.after)
+    }
+}
+
+impl std::error::Error for AttemptTimeout {}
 
 impl Classify for AttemptTimeout {
     fn kind(&self) -> ErrorKind {
