@@ -150,112 +150,131 @@ fn check_permanent_logs(logs: &Captured) {
     assert_eq!(logs.lines().len(), 1, "{:#?}", logs.lines());
 }
 
+/// One scenario: the answer of each call, and what the run comes to.
+struct Scenario {
+    answer: fn(u32) -> Result<PathBuf, ClipError>,
+    out: Result<PathBuf, ClipError>,
+    calls: u32,
+    waits: Vec<Duration>,
+    check_logs: fn(&Captured),
+}
+
+impl Scenario {
+    /// `calls` calls, with `waits` (seconds) between them.
+    fn new(
+        answer: fn(u32) -> Result<PathBuf, ClipError>,
+        out: Result<PathBuf, ClipError>,
+        calls: u32,
+        waits: &[u64],
+        check_logs: fn(&Captured),
+    ) -> Scenario {
+        let waits = waits.iter().map(|&n| s(n)).collect();
+        Scenario {
+            answer,
+            out,
+            calls,
+            waits,
+            check_logs,
+        }
+    }
+}
+
+fn timeout_twice_then_success() -> Scenario {
+    Scenario::new(
+        timeout_twice_then_ok,
+        Ok(clip_path()),
+        3,
+        &[1, 2],
+        check_success_logs,
+    )
+}
+
+fn connect_four_times() -> Scenario {
+    Scenario::new(
+        always_connect,
+        Err(ClipError::Connect(4)),
+        4,
+        &[1, 2, 4],
+        check_exhausted_logs,
+    )
+}
+
+fn permanent_error() -> Scenario {
+    Scenario::new(
+        not_found,
+        Err(ClipError::NotFound(1)),
+        1,
+        &[],
+        check_permanent_logs,
+    )
+}
+
+/// `Policy::retry` under `testing::pause()`.
+fn run_sync(scenario: Scenario) {
+    let logs = support::capture();
+    let paused = testing::pause();
+    let mut calls = 0;
+    let out = clip_policy().retry(|| {
+        calls += 1;
+        (scenario.answer)(calls)
+    });
+    assert_eq!(out, scenario.out);
+    assert_eq!(calls, scenario.calls);
+    assert_eq!(paused.waits(), scenario.waits);
+    (scenario.check_logs)(&logs);
+}
+
+/// `Policy::retry_async` on tokio's paused clock.
+async fn run_async(scenario: Scenario) {
+    let logs = support::capture();
+    let paused = testing::pause();
+    let start = tokio::time::Instant::now();
+    let mut calls = 0;
+    let out = clip_policy()
+        .retry_async(|| {
+            calls += 1;
+            let n = calls;
+            async move { (scenario.answer)(n) }
+        })
+        .await;
+    assert_eq!(out, scenario.out);
+    assert_eq!(calls, scenario.calls);
+    assert_eq!(paused.waits(), scenario.waits);
+    // the waits were slept on tokio's (paused, auto-advancing) clock
+    assert_eq!(start.elapsed(), scenario.waits.iter().sum::<Duration>());
+    (scenario.check_logs)(&logs);
+}
+
 // ---- sync: Policy::retry under testing::pause() ----
 
 #[test]
 fn sync_timeout_twice_then_success_is_called_3_times_waits_1s_2s() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let mut calls = 0;
-    let out = clip_policy().retry(|| {
-        calls += 1;
-        timeout_twice_then_ok(calls)
-    });
-    assert_eq!(out, Ok(clip_path()));
-    assert_eq!(calls, 3);
-    assert_eq!(paused.waits(), [s(1), s(2)]);
-    check_success_logs(&logs);
+    run_sync(timeout_twice_then_success());
 }
 
 #[test]
 fn sync_connect_four_times_returns_the_4th_error_after_waits_1s_2s_4s() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let mut calls = 0;
-    let out = clip_policy().retry(|| {
-        calls += 1;
-        always_connect(calls)
-    });
-    assert_eq!(out, Err(ClipError::Connect(4)));
-    assert_eq!(calls, 4);
-    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
-    check_exhausted_logs(&logs);
+    run_sync(connect_four_times());
 }
 
 #[test]
 fn sync_permanent_error_is_called_once_and_never_sleeps() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let mut calls = 0;
-    let out = clip_policy().retry(|| {
-        calls += 1;
-        not_found(calls)
-    });
-    assert_eq!(out, Err(ClipError::NotFound(1)));
-    assert_eq!(calls, 1);
-    assert!(paused.waits().is_empty(), "{:?}", paused.waits());
-    check_permanent_logs(&logs);
+    run_sync(permanent_error());
 }
 
 // ---- async: Policy::retry_async on tokio's paused clock ----
 
 #[tokio::test(start_paused = true)]
 async fn async_timeout_twice_then_success_is_called_3_times_waits_1s_2s() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let start = tokio::time::Instant::now();
-    let mut calls = 0;
-    let out = clip_policy()
-        .retry_async(|| {
-            calls += 1;
-            let n = calls;
-            async move { timeout_twice_then_ok(n) }
-        })
-        .await;
-    assert_eq!(out, Ok(clip_path()));
-    assert_eq!(calls, 3);
-    assert_eq!(paused.waits(), [s(1), s(2)]);
-    // the waits were slept on tokio's (paused, auto-advancing) clock
-    assert_eq!(start.elapsed(), s(3));
-    check_success_logs(&logs);
+    run_async(timeout_twice_then_success()).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn async_connect_four_times_returns_the_4th_error_after_waits_1s_2s_4s() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let start = tokio::time::Instant::now();
-    let mut calls = 0;
-    let out = clip_policy()
-        .retry_async(|| {
-            calls += 1;
-            let n = calls;
-            async move { always_connect(n) }
-        })
-        .await;
-    assert_eq!(out, Err(ClipError::Connect(4)));
-    assert_eq!(calls, 4);
-    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
-    assert_eq!(start.elapsed(), s(7));
-    check_exhausted_logs(&logs);
+    run_async(connect_four_times()).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn async_permanent_error_is_called_once_and_never_sleeps() {
-    let logs = support::capture();
-    let paused = testing::pause();
-    let start = tokio::time::Instant::now();
-    let mut calls = 0;
-    let out = clip_policy()
-        .retry_async(|| {
-            calls += 1;
-            let n = calls;
-            async move { not_found(n) }
-        })
-        .await;
-    assert_eq!(out, Err(ClipError::NotFound(1)));
-    assert_eq!(calls, 1);
-    assert!(paused.waits().is_empty(), "{:?}", paused.waits());
-    assert_eq!(start.elapsed(), Duration::ZERO);
-    check_permanent_logs(&logs);
+    run_async(permanent_error()).await;
 }

@@ -148,53 +148,52 @@ fn sync_virtual_waits_count_against_the_deadline() {
 
 // ---- max_elapsed together with attempts: whichever comes first ----
 
-#[test]
-fn sync_attempts_before_deadline() {
+/// `deadline_only(deadline).attempts(attempts)`, every call failing, under
+/// `testing::pause()`: gives up for `reason` after 3 attempts, having waited
+/// 1s and 2s.
+fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
-    let policy = deadline_only(s(60)).attempts(3);
+    let policy = deadline_only(deadline).attempts(attempts);
     let mut calls = 0;
     let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
-    assert_gave_up(&e, StopReason::Attempts, 3);
+    assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
+}
+
+/// [`sync_gives_up_after_3`] through `retry_async_detailed`, the waits slept
+/// on tokio's paused clock.
+async fn async_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
+    let paused = testing::pause();
+    let policy = deadline_only(deadline).attempts(attempts);
+    let mut calls = 0;
+    let e = policy
+        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
+        .await
+        .unwrap_err();
+    assert_gave_up(&e, reason, 3);
+    assert_eq!(paused.waits(), [s(1), s(2)]);
+    assert_eq!(e.elapsed, s(3));
+}
+
+#[test]
+fn sync_attempts_before_deadline() {
+    sync_gives_up_after_3(s(60), 3, StopReason::Attempts);
 }
 
 #[test]
 fn sync_deadline_before_attempts() {
-    let paused = testing::pause();
-    let policy = deadline_only(s(5)).attempts(10);
-    let mut calls = 0;
-    let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
     // at ~0s and 1s; at 3s the 4s wait would end at 7s > 5s
-    assert_gave_up(&e, StopReason::Deadline, 3);
-    assert_eq!(paused.waits(), [s(1), s(2)]);
+    sync_gives_up_after_3(s(5), 10, StopReason::Deadline);
 }
 
 #[tokio::test(start_paused = true)]
 async fn async_attempts_before_deadline() {
-    let paused = testing::pause();
-    let policy = deadline_only(s(60)).attempts(3);
-    let mut calls = 0;
-    let e = policy
-        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
-        .await
-        .unwrap_err();
-    assert_gave_up(&e, StopReason::Attempts, 3);
-    assert_eq!(paused.waits(), [s(1), s(2)]);
-    assert_eq!(e.elapsed, s(3));
+    async_gives_up_after_3(s(60), 3, StopReason::Attempts).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn async_deadline_before_attempts() {
-    let paused = testing::pause();
-    let policy = deadline_only(s(5)).attempts(10);
-    let mut calls = 0;
-    let e = policy
-        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
-        .await
-        .unwrap_err();
-    assert_gave_up(&e, StopReason::Deadline, 3);
-    assert_eq!(paused.waits(), [s(1), s(2)]);
-    assert_eq!(e.elapsed, s(3));
+    async_gives_up_after_3(s(5), 10, StopReason::Deadline).await;
 }
 
 // ---- attempts alone, and permanent errors ----
