@@ -19,6 +19,13 @@ fn deadline_only(limit: Duration) -> Policy {
         .named("sync_feed")
 }
 
+/// Waits `wait` each time, and only a time limit: no attempt limit.
+fn fixed_waits_until(limit: Duration, wait: Duration) -> Policy {
+    Policy::new()
+        .stop_when(Stop::after_attempts(u32::MAX).or_after(limit))
+        .backoff(Backoff::fixed(wait))
+}
+
 /// An op that always fails with the number of its call.
 fn failing(calls: &mut u32) -> Result<(), u32> {
     *calls += 1;
@@ -67,9 +74,7 @@ async fn async_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_that_would_start_exactly_at_the_deadline_is_not_made() {
-    let policy = Policy::new()
-        .stop_when(Stop::after_attempts(u32::MAX).or_after(s(10)))
-        .backoff(Backoff::fixed(s(5)));
+    let policy = fixed_waits_until(s(10), s(5));
     let mut calls = 0;
     let e = policy
         .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
@@ -82,9 +87,7 @@ async fn a_retry_that_would_start_exactly_at_the_deadline_is_not_made() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_counts_the_attempts_own_time_too() {
-    let policy = Policy::new()
-        .stop_when(Stop::after_attempts(u32::MAX).or_after(s(10)))
-        .backoff(Backoff::fixed(s(1)));
+    let policy = fixed_waits_until(s(10), s(1));
     let start = tokio::time::Instant::now();
     let mut calls = 0;
     let e = policy
@@ -125,9 +128,7 @@ fn sync_success_before_the_deadline_is_returned() {
 #[test]
 fn sync_virtual_waits_count_against_the_deadline() {
     let paused = testing::pause();
-    let policy = Policy::new()
-        .stop_when(Stop::after_attempts(u32::MAX).or_after(s(7200)))
-        .backoff(Backoff::fixed(s(3600)));
+    let policy = fixed_waits_until(s(7200), s(3600));
     let real = std::time::Instant::now();
     let mut calls = 0;
     let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
