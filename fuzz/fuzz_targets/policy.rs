@@ -32,6 +32,12 @@ use retry_runtime::{
     PolicyError, RetryAfter, RetryError, RetryEvent, Run, Stop, StopReason, When,
 };
 
+/// The edge values, shared with the regression tests (`cargo test`).
+#[path = "../../tests/runtime/edge_values.rs"]
+mod edge_values;
+
+use edge_values::{DURATIONS as EDGE_DURATIONS, FACTORS as EDGE_FACTORS};
+
 /// A duration: raw numbers (any `(u64, u32)` gives a valid `Duration`), small
 /// milliseconds, or an edge value that random bytes would rarely hit.
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -40,18 +46,6 @@ enum D {
     Millis(u16),
     Edge(u8),
 }
-
-const EDGE_DURATIONS: [Duration; 9] = [
-    Duration::ZERO,
-    Duration::from_nanos(1),
-    Duration::from_nanos(999_999_999),
-    Duration::from_secs(1),
-    Duration::from_nanos(u64::MAX),
-    Duration::new(u64::MAX / 3, 0),
-    Duration::new(u64::MAX, 0),
-    Duration::new(u64::MAX, 999_999_998),
-    Duration::MAX,
-];
 
 impl D {
     fn get(self) -> Duration {
@@ -69,24 +63,6 @@ enum F {
     Raw(f64),
     Edge(u8),
 }
-
-const EDGE_FACTORS: [f64; 15] = [
-    f64::NAN,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    0.0,
-    -0.0,
-    -1.0,
-    1.0,
-    1.0 + f64::EPSILON,
-    1.0 - f64::EPSILON / 2.0,
-    1.5,
-    2.0,
-    1e308,
-    f64::MAX,
-    f64::MIN_POSITIVE,
-    5e-324,
-];
 
 impl F {
     fn get(self) -> f64 {

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use retry_runtime::{Backoff, Decision, Jitter, Policy, PolicyError, StopReason};
 
+use crate::edge_values::{DURATIONS, FACTORS};
+
 /// The fuzzer's minimized input: `exp(38.807s, 38.807s)` with factor `inf`.
 /// The macro's DSL rejects an infinite factor, and a config string `"inf"`
 /// or `"1e309"` parses to one; `build()` should reject it too.
@@ -24,36 +26,6 @@ fn infinite_factor_is_rejected_by_build() {
         PolicyError::FactorBelowOne
     );
 }
-
-const DURATIONS: [Duration; 9] = [
-    Duration::ZERO,
-    Duration::from_nanos(1),
-    Duration::from_nanos(999_999_999),
-    Duration::from_secs(1),
-    Duration::from_nanos(u64::MAX),
-    Duration::new(u64::MAX / 3, 0),
-    Duration::new(u64::MAX, 0),
-    Duration::new(u64::MAX, 999_999_998),
-    Duration::MAX,
-];
-
-const FACTORS: [f64; 15] = [
-    f64::NAN,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    0.0,
-    -0.0,
-    -1.0,
-    1.0,
-    1.0 + f64::EPSILON,
-    1.0 - f64::EPSILON / 2.0,
-    1.5,
-    2.0,
-    1e308,
-    f64::MAX,
-    f64::MIN_POSITIVE,
-    5e-324,
-];
 
 const RETRIES: [u32; 8] = [0, 1, 2, 3, 63, 64, u32::MAX - 1, u32::MAX];
 

@@ -7,6 +7,7 @@ mod bad_config;
 mod cancellation;
 mod clip;
 mod concurrency;
+mod edge_values;
 mod errors;
 mod future_size;
 mod fuzz_regressions;
