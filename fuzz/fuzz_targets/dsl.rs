@@ -12,6 +12,7 @@
 //!   generated `const { ... .checked() }` can never fail to compile.
 #![no_main]
 
+use std::fmt;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -33,16 +34,27 @@ fuzz_target!(|data: &[u8]| {
     let _ = dsl::closest(text, &["none", "fixed", "linear", "exp", "fib"]);
 });
 
+/// `text` parsed with `parse`, if it parses; its form printed by `print`
+/// parses back to the same value.
+fn round_trip<T: Copy + PartialEq + fmt::Debug, E: PartialEq + fmt::Debug>(
+    text: &str,
+    parse: fn(&str) -> Result<T, E>,
+    print: fn(T) -> String,
+) -> Option<T> {
+    let value = parse(text).ok()?;
+    let printed = print(value);
+    assert_eq!(
+        parse(&printed),
+        Ok(value),
+        "{text:?} parsed as {value:?}, printed as {printed:?}"
+    );
+    Some(value)
+}
+
 fn check_duration(text: &str) {
-    let Ok(d) = dsl::parse_duration(text) else {
+    let Some(d) = round_trip(text, dsl::parse_duration, dsl::format_duration) else {
         return;
     };
-    let printed = dsl::format_duration(d);
-    assert_eq!(
-        dsl::parse_duration(&printed),
-        Ok(d),
-        "{text:?} parsed as {d:?}, printed as {printed:?}"
-    );
     let approx = approximate_nanos(text)
         .unwrap_or_else(|| panic!("{text:?} parsed as {d:?} but does not look like a duration"));
     let exact = d.as_nanos() as f64;
@@ -72,15 +84,9 @@ fn approximate_nanos(text: &str) -> Option<f64> {
 }
 
 fn check_backoff(text: &str) {
-    let Ok(spec) = dsl::parse_backoff(text) else {
+    let Some(spec) = round_trip(text, dsl::parse_backoff, |spec| spec.to_string()) else {
         return;
     };
-    let printed = spec.to_string();
-    assert_eq!(
-        dsl::parse_backoff(&printed),
-        Ok(spec),
-        "{text:?} parsed as {spec:?}, printed as {printed:?}"
-    );
     match spec {
         BackoffSpec::None | BackoffSpec::Fixed(_) => {}
         BackoffSpec::Linear { start: first, cap } | BackoffSpec::Fib { first, cap } => {
@@ -103,15 +109,9 @@ fn check_backoff(text: &str) {
 }
 
 fn check_jitter(text: &str) {
-    let Ok(spec) = dsl::parse_jitter(text) else {
+    let Some(spec) = round_trip(text, dsl::parse_jitter, |spec| spec.to_string()) else {
         return;
     };
-    let printed = spec.to_string();
-    assert_eq!(
-        dsl::parse_jitter(&printed),
-        Ok(spec),
-        "{text:?} parsed as {spec:?}, printed as {printed:?}"
-    );
     let runtime = match spec {
         JitterSpec::None => Jitter::None,
         JitterSpec::Full => Jitter::Full,
