@@ -11,39 +11,14 @@ use std::time::Duration;
 use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock};
 use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
-    kinds, testing, Backoff, Classify, Decision, ErrorKind, GiveUpEvent, KindSet, Policy, RetryOn,
-    Run, StopReason,
+    kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
 };
 use tracing::Level;
 
+use crate::call_error::CallError;
+
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-enum ApiError {
-    #[error("upstream timed out")]
-    Timeout,
-    #[error("no such clip")]
-    NotFound,
-    #[error(transparent)]
-    Open(#[from] CircuitOpen),
-}
-
-impl Classify for ApiError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            ApiError::Timeout => ErrorKind::Timeout,
-            ApiError::NotFound => ErrorKind::Permanent,
-            ApiError::Open(open) => open.kind(),
-        }
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::Open(open) => open.retry_after(),
-            _ => None,
-        }
-    }
 }
 
 fn breaker(
@@ -81,8 +56,8 @@ fn only_retriable_errors_count_as_failures() {
     let p = policy(b);
     let _paused = testing::pause();
     for _ in 0..20 {
-        let r: Result<(), _> = p.retry_guarded(|| Err(ApiError::NotFound));
-        assert_eq!(r, Err(ApiError::NotFound));
+        let r: Result<(), _> = p.retry_guarded(|| Err(CallError::NotFound));
+        assert_eq!(r, Err(CallError::NotFound));
     }
     let st = b.stats();
     assert_eq!(
@@ -93,9 +68,9 @@ fn only_retriable_errors_count_as_failures() {
     let mut calls = 0;
     let r: Result<(), _> = p.retry_guarded(|| {
         calls += 1;
-        Err(ApiError::Timeout)
+        Err(CallError::Timeout)
     });
-    assert_eq!((r, calls), (Err(ApiError::Timeout), 2));
+    assert_eq!((r, calls), (Err(CallError::Timeout), 2));
     assert_eq!(b.state(), CircuitState::Open);
 }
 
@@ -107,12 +82,12 @@ fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
     let e = policy(b)
         .retry_guarded_detailed(|| {
             calls += 1;
-            Err::<(), _>(ApiError::Timeout)
+            Err::<(), _>(CallError::Timeout)
         })
         .unwrap_err();
     assert_eq!(calls, 3); // of 10 allowed
     assert_eq!((e.attempts, e.reason), (3, StopReason::CircuitOpen));
-    assert_eq!(e.last_error, ApiError::Timeout); // the real error, not the rejection
+    assert_eq!(e.last_error, CallError::Timeout); // the real error, not the rejection
     assert_eq!(paused.waits(), [s(1), s(1)]); // no sleep before giving up
 }
 
@@ -121,7 +96,7 @@ fn an_open_breaker_rejects_without_calling() {
     let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
     let p = policy(b).on_give_up(record_give_up);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
     GAVE_UP.with(|g| g.borrow_mut().clear());
 
     clock.advance(s(10));
@@ -129,14 +104,14 @@ fn an_open_breaker_rejects_without_calling() {
     let e = p
         .retry_guarded_detailed(|| {
             calls += 1;
-            Ok::<_, ApiError>(())
+            Ok::<_, CallError>(())
         })
         .unwrap_err();
     assert_eq!(calls, 0);
     assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen));
     assert_eq!(
         e.last_error,
-        ApiError::Open(CircuitOpen::new("upstream", s(20)))
+        CallError::Open(CircuitOpen::new("upstream", s(20)))
     );
     assert_eq!(
         e.last_error.to_string(),
@@ -154,24 +129,24 @@ fn after_the_recovery_timeout_a_probe_call_closes_it() {
     let (b, clock) = breaker(|b| b.with_failures(1));
     let p = policy(b);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
     clock.advance(s(30));
-    let r = p.retry_guarded(|| Ok::<_, ApiError>("clip"));
+    let r = p.retry_guarded(|| Ok::<_, CallError>("clip"));
     assert_eq!(r, Ok("clip"));
     assert_eq!(b.state(), CircuitState::Closed);
     // a failed probe ends the run at once: no retry against an open breaker
-    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
     clock.advance(s(30));
     let mut calls = 0;
     let e = p
         .retry_guarded_detailed(|| {
             calls += 1;
-            Err::<(), _>(ApiError::Timeout)
+            Err::<(), _>(CallError::Timeout)
         })
         .unwrap_err();
     assert_eq!(
         (calls, e.reason, e.last_error),
-        (1, StopReason::CircuitOpen, ApiError::Timeout)
+        (1, StopReason::CircuitOpen, CallError::Timeout)
     );
     assert_eq!(b.state(), CircuitState::Open);
 }
@@ -185,7 +160,7 @@ fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
     let e = p
         .retry_detailed(|| {
             calls += 1;
-            Err::<(), _>(ApiError::Timeout)
+            Err::<(), _>(CallError::Timeout)
         })
         .unwrap_err();
     assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
@@ -196,7 +171,7 @@ fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
     let e = p
         .retry_detailed(|| {
             calls += 1;
-            Err::<(), _>(ApiError::Timeout)
+            Err::<(), _>(CallError::Timeout)
         })
         .unwrap_err();
     assert_eq!(
@@ -208,7 +183,7 @@ fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
 
     // after the recovery timeout its call is the probe
     clock.advance(s(30));
-    assert_eq!(p.retry(|| Ok::<_, ApiError>(1)), Ok(1));
+    assert_eq!(p.retry(|| Ok::<_, CallError>(1)), Ok(1));
     assert_eq!(b.state(), CircuitState::Closed);
 }
 
@@ -234,9 +209,12 @@ fn a_run_without_before_attempt_still_records() {
     let (b, _) = breaker(|b| b.with_failures(2));
     let p = policy(b);
     let mut run = Run::<_, SyncClock>::new(&p);
-    assert!(matches!(run.failed(&ApiError::Timeout), Decision::Retry(_)));
+    assert!(matches!(
+        run.failed(&CallError::Timeout),
+        Decision::Retry(_)
+    ));
     assert_eq!(
-        run.failed(&ApiError::Timeout),
+        run.failed(&CallError::Timeout),
         Decision::GiveUp(StopReason::CircuitOpen)
     );
     assert_eq!(b.stats().failures, 2);
@@ -248,7 +226,7 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
     let (b, _) = breaker(|b| b.with_failures(2));
     let p = policy(b);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
+    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
     logs.assert_logged(Level::WARN, "retrying fetch_clip after attempt 1/10 failed");
     logs.assert_logged(
         Level::WARN,
@@ -267,7 +245,7 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
         ],
     );
 
-    let _ = p.retry_guarded(|| Ok::<_, ApiError>(()));
+    let _ = p.retry_guarded(|| Ok::<_, CallError>(()));
     let line = logs.assert_logged(
         Level::DEBUG,
         "fetch_clip not attempted: circuit `upstream` is open",
@@ -302,7 +280,7 @@ fn without_a_breaker_guarded_is_plain() {
     let r = p.retry_guarded(|| {
         calls += 1;
         if calls < 3 {
-            Err(ApiError::Timeout)
+            Err(CallError::Timeout)
         } else {
             Ok(calls)
         }
@@ -317,10 +295,10 @@ fn the_default_clock_follows_testing_pause() {
     static UPSTREAM: CircuitBreaker = CircuitBreaker::new("sync-upstream").with_failures(1);
     let p = policy(&UPSTREAM);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(ApiError::Timeout));
-    assert!(p.retry_guarded(|| Ok::<_, ApiError>(())).is_err());
+    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
+    assert!(p.retry_guarded(|| Ok::<_, CallError>(())).is_err());
     retry_runtime::sleep::sleep_sync(s(30)); // virtual
-    assert!(p.retry_guarded(|| Ok::<_, ApiError>(())).is_ok());
+    assert!(p.retry_guarded(|| Ok::<_, CallError>(())).is_ok());
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }
 
@@ -333,7 +311,7 @@ async fn the_default_clock_follows_tokios_paused_clock() {
     let e = p
         .retry_async_guarded_detailed(|| {
             calls += 1;
-            async { Err::<(), _>(ApiError::Timeout) }
+            async { Err::<(), _>(CallError::Timeout) }
         })
         .await
         .unwrap_err();
@@ -342,13 +320,13 @@ async fn the_default_clock_follows_tokios_paused_clock() {
 
     tokio::time::advance(s(29)).await; // opened 29s ago
     let e = p
-        .retry_async_guarded(|| async { Ok::<_, ApiError>(()) })
+        .retry_async_guarded(|| async { Ok::<_, CallError>(()) })
         .await
         .unwrap_err();
-    assert_eq!(e, ApiError::Open(CircuitOpen::new("async-upstream", s(1))));
+    assert_eq!(e, CallError::Open(CircuitOpen::new("async-upstream", s(1))));
     tokio::time::advance(s(1)).await;
     let r = p
-        .retry_async_guarded(|| async { Ok::<_, ApiError>("probe") })
+        .retry_async_guarded(|| async { Ok::<_, CallError>("probe") })
         .await;
     assert_eq!(r, Ok("probe"));
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);

@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock, Outcome};
-use retry_runtime::{Backoff, Classify, ErrorKind, KindSet, Policy, RetryBudget, StopReason};
+use retry_runtime::circuit::{CircuitBreaker, CircuitState, ManualClock, Outcome};
+use retry_runtime::{Backoff, KindSet, Policy, RetryBudget, StopReason};
+
+use crate::call_error::CallError;
 
 const THREADS: usize = 8;
 /// Whatever happens, a test thread must be done within this (real) time.
@@ -241,26 +243,6 @@ fn budget_deposits_and_withdrawals_are_never_lost() {
     );
 }
 
-#[derive(Debug, thiserror::Error)]
-enum DepError {
-    #[error("dependency failed")]
-    Down,
-    #[error("bad request")]
-    Bad,
-    #[error(transparent)]
-    Open(#[from] CircuitOpen),
-}
-
-impl Classify for DepError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            DepError::Down => ErrorKind::Unavailable,
-            DepError::Bad => ErrorKind::Permanent,
-            DepError::Open(o) => o.kind(),
-        }
-    }
-}
-
 #[test]
 fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
     const TASKS: u64 = 1000;
@@ -308,14 +290,14 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
                                     tokio::task::yield_now().await;
                                     match (n ^ t ^ r) % 8 {
                                         0..=3 => Ok(n),
-                                        4..=6 => Err(DepError::Down),
-                                        _ => Err(DepError::Bad),
+                                        4..=6 => Err(CallError::Unavailable),
+                                        _ => Err(CallError::NotFound),
                                     }
                                 }
                             })
                             .await;
                         if let Err(e) = result {
-                            if let DepError::Open(_) = e.last_error {
+                            if let CallError::Open(_) = e.last_error {
                                 assert_eq!(e.reason, StopReason::CircuitOpen);
                                 let c = if e.attempts == 0 {
                                     rejected_first

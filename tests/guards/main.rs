@@ -7,3 +7,4 @@ mod breaker_state;
 mod breaker_stress;
 mod budget_in_retries;
 mod budget_simulation;
+mod call_error;
