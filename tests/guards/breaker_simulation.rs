@@ -13,15 +13,7 @@ use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryOn};
 use tokio::time::Instant;
 
 use crate::call_error::CallError;
-
-const CLIENTS: u64 = 10;
-/// Each client makes one call per second, staggered.
-const PERIOD: Duration = Duration::from_secs(1);
-const SIMULATED: Duration = Duration::from_secs(600);
-const DOWN_FROM: Duration = Duration::from_secs(60);
-const DOWN_FOR: Duration = Duration::from_secs(300);
-/// The dependency answers after this long.
-const LATENCY: Duration = Duration::from_millis(50);
+use crate::outage::{self, CLIENTS, DOWN_FOR, DOWN_FROM, LATENCY, PERIOD};
 
 const ATTEMPTS: u32 = 3;
 const FAILURES: u32 = 5;
@@ -44,13 +36,8 @@ impl Dependency {
         })
     }
 
-    fn is_down(&self) -> bool {
-        let t = self.start.elapsed();
-        t >= DOWN_FROM && t < DOWN_FROM + DOWN_FOR
-    }
-
     async fn call(&self) -> Result<(), CallError> {
-        let down = self.is_down();
+        let down = outage::is_down(self.start);
         self.calls.fetch_add(1, Ordering::Relaxed);
         if down {
             self.calls_while_down.fetch_add(1, Ordering::Relaxed);
@@ -76,33 +63,25 @@ struct Results {
 /// Every client's loop; `guarded` uses the breaker-aware executor.
 async fn simulate(policy: &'static Policy<RetryOn>, dep: Arc<Dependency>) -> Arc<Results> {
     let results = Arc::new(Results::default());
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let (dep, results) = (Arc::clone(&dep), Arc::clone(&results));
-            tokio::spawn(async move {
-                let mut next = dep.start + PERIOD * c as u32 / CLIENTS as u32;
-                while next - dep.start < SIMULATED {
-                    tokio::time::sleep_until(next).await;
-                    let started = dep.start.elapsed();
-                    let r = policy.retry_async_guarded(|| dep.call()).await;
-                    let counter = match r {
-                        Ok(()) => &results.ok,
-                        Err(CallError::Open(_)) => &results.rejected,
-                        Err(_) => &results.failed,
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    // one recovery timeout (and a probe) after the outage, all is well
-                    if r.is_err() && started >= DOWN_FROM + DOWN_FOR + RECOVERY + PERIOD {
-                        results.failed_late.fetch_add(1, Ordering::Relaxed);
-                    }
-                    next += PERIOD;
-                }
-            })
-        })
-        .collect();
-    for c in clients {
-        c.await.unwrap();
-    }
+    let counted = Arc::clone(&results);
+    outage::run_clients(dep.start, move || {
+        let (dep, results) = (Arc::clone(&dep), Arc::clone(&counted));
+        async move {
+            let started = dep.start.elapsed();
+            let r = policy.retry_async_guarded(|| dep.call()).await;
+            let counter = match r {
+                Ok(()) => &results.ok,
+                Err(CallError::Open(_)) => &results.rejected,
+                Err(_) => &results.failed,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            // one recovery timeout (and a probe) after the outage, all is well
+            if r.is_err() && started >= DOWN_FROM + DOWN_FOR + RECOVERY + PERIOD {
+                results.failed_late.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
     results
 }
 

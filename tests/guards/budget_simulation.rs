@@ -11,12 +11,8 @@ use std::time::Duration;
 use retry_runtime::{Backoff, Policy, RetryBudget, StopReason};
 use tokio::time::Instant;
 
-const CLIENTS: u64 = 10;
-const PERIOD: Duration = Duration::from_secs(1);
-const SIMULATED: Duration = Duration::from_secs(600);
-const DOWN_FROM: Duration = Duration::from_secs(60);
-const DOWN_FOR: Duration = Duration::from_secs(300);
-const LATENCY: Duration = Duration::from_millis(50);
+use crate::outage::{self, CLIENTS, DOWN_FOR, LATENCY, SIMULATED};
+
 const ATTEMPTS: u32 = 5;
 
 const PERCENT: u32 = 10;
@@ -37,13 +33,8 @@ struct Dependency {
 }
 
 impl Dependency {
-    fn is_down(&self) -> bool {
-        let t = self.start.elapsed();
-        t >= DOWN_FROM && t < DOWN_FROM + DOWN_FOR
-    }
-
     async fn call(&self, first: bool) -> Result<(), &'static str> {
-        let down = self.is_down();
+        let down = outage::is_down(self.start);
         let c = &self.counts;
         c.calls.fetch_add(1, Ordering::Relaxed);
         if first {
@@ -69,34 +60,26 @@ async fn simulate(policy: &'static Policy) -> Arc<Dependency> {
         start: Instant::now(),
         counts: Counts::default(),
     });
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let dep = Arc::clone(&dep);
-            tokio::spawn(async move {
-                let mut next = dep.start + PERIOD * c as u32 / CLIENTS as u32;
-                while next - dep.start < SIMULATED {
-                    tokio::time::sleep_until(next).await;
-                    let mut first = true;
-                    let r = policy
-                        .retry_async_detailed(|| {
-                            let is_first = std::mem::replace(&mut first, false);
-                            let dep = Arc::clone(&dep);
-                            async move { dep.call(is_first).await }
-                        })
-                        .await;
-                    if let Err(e) = r {
-                        if e.reason == StopReason::Budget {
-                            dep.counts.gave_up_on_budget.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    next += PERIOD;
+    let client_dep = Arc::clone(&dep);
+    outage::run_clients(dep.start, move || {
+        let dep = Arc::clone(&client_dep);
+        async move {
+            let mut first = true;
+            let r = policy
+                .retry_async_detailed(|| {
+                    let is_first = std::mem::replace(&mut first, false);
+                    let dep = Arc::clone(&dep);
+                    async move { dep.call(is_first).await }
+                })
+                .await;
+            if let Err(e) = r {
+                if e.reason == StopReason::Budget {
+                    dep.counts.gave_up_on_budget.fetch_add(1, Ordering::Relaxed);
                 }
-            })
-        })
-        .collect();
-    for c in clients {
-        c.await.unwrap();
-    }
+            }
+        }
+    })
+    .await;
     dep
 }
 

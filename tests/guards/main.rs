@@ -8,3 +8,4 @@ mod breaker_stress;
 mod budget_in_retries;
 mod budget_simulation;
 mod call_error;
+mod outage;
