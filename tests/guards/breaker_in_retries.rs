@@ -8,25 +8,17 @@ use testkit::capture as support;
 use std::cell::RefCell;
 use std::time::Duration;
 
-use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock};
+use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState};
 use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
     kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
 };
 use tracing::Level;
 
-use crate::call_error::CallError;
+use crate::upstream::{breaker, timing_out, CallError};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-fn breaker(
-    configure: impl FnOnce(CircuitBreaker) -> CircuitBreaker,
-) -> (&'static CircuitBreaker, &'static ManualClock) {
-    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
-    let b = configure(CircuitBreaker::new("upstream").with_clock(clock));
-    (Box::leak(Box::new(b)), clock)
 }
 
 fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn> {
@@ -66,10 +58,7 @@ fn only_retriable_errors_count_as_failures() {
     );
 
     let mut calls = 0;
-    let r: Result<(), _> = p.retry_guarded(|| {
-        calls += 1;
-        Err(CallError::Timeout)
-    });
+    let r: Result<(), _> = p.retry_guarded(timing_out(&mut calls));
     assert_eq!((r, calls), (Err(CallError::Timeout), 2));
     assert_eq!(b.state(), CircuitState::Open);
 }
@@ -80,10 +69,7 @@ fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
     let paused = testing::pause();
     let mut calls = 0;
     let e = policy(b)
-        .retry_guarded_detailed(|| {
-            calls += 1;
-            Err::<(), _>(CallError::Timeout)
-        })
+        .retry_guarded_detailed(timing_out(&mut calls))
         .unwrap_err();
     assert_eq!(calls, 3); // of 10 allowed
     assert_eq!((e.attempts, e.reason), (3, StopReason::CircuitOpen));
@@ -139,10 +125,7 @@ fn after_the_recovery_timeout_a_probe_call_closes_it() {
     clock.advance(s(30));
     let mut calls = 0;
     let e = p
-        .retry_guarded_detailed(|| {
-            calls += 1;
-            Err::<(), _>(CallError::Timeout)
-        })
+        .retry_guarded_detailed(timing_out(&mut calls))
         .unwrap_err();
     assert_eq!(
         (calls, e.reason, e.last_error),
@@ -157,23 +140,13 @@ fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
     let p = policy(b);
     let _paused = testing::pause();
     let mut calls = 0;
-    let e = p
-        .retry_detailed(|| {
-            calls += 1;
-            Err::<(), _>(CallError::Timeout)
-        })
-        .unwrap_err();
+    let e = p.retry_detailed(timing_out(&mut calls)).unwrap_err();
     assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
     assert_eq!(b.state(), CircuitState::Open);
 
     // open: the plain executor has no error to return, so it calls; no retry
     let mut calls = 0;
-    let e = p
-        .retry_detailed(|| {
-            calls += 1;
-            Err::<(), _>(CallError::Timeout)
-        })
-        .unwrap_err();
+    let e = p.retry_detailed(timing_out(&mut calls)).unwrap_err();
     assert_eq!(
         (calls, e.attempts, e.reason),
         (1, 1, StopReason::CircuitOpen)

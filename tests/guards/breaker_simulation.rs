@@ -12,8 +12,8 @@ use std::time::Duration;
 use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryOn};
 use tokio::time::Instant;
 
-use crate::call_error::CallError;
 use crate::outage::{self, CLIENTS, DOWN_FOR, DOWN_FROM, LATENCY, PERIOD};
+use crate::upstream::CallError;
 
 const ATTEMPTS: u32 = 3;
 const FAILURES: u32 = 5;

@@ -12,21 +12,13 @@ use retry_runtime::circuit::{
 use retry_runtime::{Classify, ErrorKind};
 use tracing::Level;
 
+use crate::upstream::breaker;
+
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// A fresh breaker named "upstream" on its own manual clock (leaked: tests
-/// are short-lived processes, and `with_clock` wants `'static`).
-fn breaker(
-    configure: impl FnOnce(CircuitBreaker) -> CircuitBreaker,
-) -> (&'static CircuitBreaker, &'static ManualClock) {
-    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
-    let b = configure(CircuitBreaker::new("upstream").with_clock(clock));
-    (Box::leak(Box::new(b)), clock)
 }
 
 /// One call: ask, and if let through, record `outcome`.

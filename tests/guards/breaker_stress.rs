@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use retry_runtime::circuit::{CircuitBreaker, CircuitState, ManualClock, Outcome};
 use retry_runtime::{Backoff, KindSet, Policy, RetryBudget, StopReason};
 
-use crate::call_error::CallError;
+use crate::upstream::CallError;
 
 const THREADS: usize = 8;
 /// Whatever happens, a test thread must be done within this (real) time.

@@ -7,5 +7,5 @@ mod breaker_state;
 mod breaker_stress;
 mod budget_in_retries;
 mod budget_simulation;
-mod call_error;
 mod outage;
+mod upstream;
