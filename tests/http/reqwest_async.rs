@@ -9,39 +9,13 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use retry_runtime::reqwest::{error_for_status, HttpError};
+use retry_runtime::reqwest::error_for_status;
 use retry_runtime::{
-    kinds, presets, AttemptTimeout, Backoff, Classify, ErrorKind, KindSet, Policy, RetryAfter,
-    RetryOn, StopReason,
+    kinds, presets, Backoff, Classify, ErrorKind, KindSet, Policy, RetryAfter, RetryOn, StopReason,
 };
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 
-/// What a user's download function typically fails with.
-#[derive(Debug, thiserror::Error)]
-enum ClipError {
-    #[error(transparent)]
-    Http(#[from] reqwest::Error),
-    #[error(transparent)]
-    Status(#[from] HttpError),
-    #[error(transparent)]
-    Timeout(#[from] AttemptTimeout),
-}
-
-impl Classify for ClipError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            ClipError::Http(e) => e.kind(),
-            ClipError::Status(e) => e.kind(),
-            ClipError::Timeout(e) => e.kind(),
-        }
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ClipError::Status(e) => e.retry_after(),
-            ClipError::Http(_) | ClipError::Timeout(_) => None,
-        }
-    }
-}
+use crate::fetch_error::FetchError;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -66,7 +40,7 @@ fn client_with_timeout(limit: Duration) -> reqwest::Client {
         .unwrap()
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, ClipError> {
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchError> {
     let resp = client.get(url).send().await?;
     let resp = error_for_status(resp).await?;
     Ok(resp.bytes().await?.to_vec())
@@ -77,7 +51,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, ClipError
 async fn fetch_noting_first_error<R>(
     client: &reqwest::Client,
     url: &str,
-    note: impl Fn(&ClipError) -> Option<R>,
+    note: impl Fn(&FetchError) -> Option<R>,
 ) -> (Vec<u8>, Option<R>) {
     let first = std::sync::Mutex::new(None);
     let body = FAST
@@ -260,7 +234,7 @@ async fn the_client_timeout_is_classified_timeout_and_retried() {
     let (client, url) = (client_with_timeout(ms(150)), server.url("/slow"));
 
     let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
-        ClipError::Http(e) => Some((e.is_timeout(), e.kind())),
+        FetchError::Http(e) => Some((e.is_timeout(), e.kind())),
         _ => None,
     })
     .await;
@@ -285,7 +259,7 @@ async fn a_refused_connection_is_connect_and_retried() {
 
     assert_eq!(calls.get(), 4);
     assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
-    let ClipError::Http(e) = &err.last_error else {
+    let FetchError::Http(e) = &err.last_error else {
         panic!("{:?}", err.last_error)
     };
     assert!(e.is_connect(), "{e:?}");
@@ -342,7 +316,7 @@ async fn a_connection_closed_before_the_response_is_connect_and_retried() {
     let (client, url) = (client(), server.url("/clip/7"));
 
     let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
-        ClipError::Http(e) => Some((e.is_request(), e.kind())),
+        FetchError::Http(e) => Some((e.is_request(), e.kind())),
         _ => None,
     })
     .await;
@@ -373,7 +347,7 @@ async fn unauthorized_and_not_found_are_never_retried() {
             (1, StopReason::Permanent),
             "{path}"
         );
-        let ClipError::Status(e) = &err.last_error else {
+        let FetchError::Status(e) = &err.last_error else {
             panic!("{:?}", err.last_error)
         };
         assert_eq!(e.status().as_u16(), code);

@@ -7,28 +7,7 @@ use retry_runtime::reqwest::HttpError;
 use retry_runtime::{Backoff, Classify, ErrorKind, KindSet, Policy, RetryOn, StopReason};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 
-#[derive(Debug, thiserror::Error)]
-enum SensorError {
-    #[error(transparent)]
-    Http(#[from] reqwest::Error),
-    #[error(transparent)]
-    Status(#[from] HttpError),
-}
-
-impl Classify for SensorError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            SensorError::Http(e) => e.kind(),
-            SensorError::Status(e) => e.kind(),
-        }
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            SensorError::Status(e) => e.retry_after(),
-            SensorError::Http(_) => None,
-        }
-    }
-}
+use crate::fetch_error::FetchError;
 
 const FAST: Policy<RetryOn> = Policy::new()
     .attempts(4)
@@ -45,7 +24,7 @@ fn client(timeout: Duration) -> reqwest::blocking::Client {
 }
 
 /// The blocking version of `error_for_status`: `HttpError::from_head`.
-fn read(client: &reqwest::blocking::Client, url: &str) -> Result<String, SensorError> {
+fn read(client: &reqwest::blocking::Client, url: &str) -> Result<String, FetchError> {
     let resp = client.get(url).send()?;
     if resp.status().is_client_error() || resp.status().is_server_error() {
         let err = HttpError::from_head(resp.status(), resp.headers()).with_url(resp.url().clone());
