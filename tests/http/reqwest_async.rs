@@ -123,76 +123,52 @@ async fn unavailable_forever_gives_up_after_the_last_attempt() {
     assert_eq!(server.hits("/down"), 4);
 }
 
-#[tokio::test]
-async fn retry_after_in_seconds_is_waited() {
+/// `/api` answers `first`, then "ok": fetched through `policy`, the body is
+/// "ok" after 2 requests. Returns the wait the server saw between them.
+async fn ok_after(first: Reply, policy: &Policy<RetryOn>) -> Duration {
     let server = FlakyServer::start().await;
-    server.route("/api", [Reply::retry_after_secs(1), Reply::ok_body("ok")]);
+    server.route("/api", [first, Reply::ok_body("ok")]);
     let (client, url) = (client(), server.url("/api"));
 
-    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+    let body = policy.retry_async(|| fetch(&client, &url)).await.unwrap();
 
     assert_eq!(body, b"ok");
     assert_eq!(server.hits("/api"), 2);
+    server.gaps("/api")[0]
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_waited() {
+    let wait = ok_after(Reply::retry_after_secs(1), &FAST).await;
     // the server asked for 1s; the backoff alone would have waited 50ms
-    assert_between(server.gaps("/api")[0], ms(1000), ms(1500));
+    assert_between(wait, ms(1000), ms(1500));
 }
 
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_waited() {
-    let server = FlakyServer::start().await;
-    server.route(
-        "/api",
-        [
-            Reply::retry_after_date(Duration::from_secs(1)),
-            Reply::ok_body("ok"),
-        ],
-    );
-    let (client, url) = (client(), server.url("/api"));
-
-    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
-
-    assert_eq!(body, b"ok");
-    assert_eq!(server.hits("/api"), 2);
+    let wait = ok_after(Reply::retry_after_date(Duration::from_secs(1)), &FAST).await;
     // an HTTP-date has a resolution of one second: the server rounds to the
     // nearest one, so the wait is 1s +- 0.5s
-    assert_between(server.gaps("/api")[0], ms(450), ms(1700));
+    assert_between(wait, ms(450), ms(1700));
 }
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_policy() {
-    let server = FlakyServer::start().await;
-    server.route("/api", [Reply::retry_after_secs(5), Reply::ok_body("ok")]);
-    let (client, url) = (client(), server.url("/api"));
     let capped = FAST.retry_after(RetryAfter {
         kinds: kinds![RateLimited],
         cap: ms(200),
     });
-
     let started = Instant::now();
-    let body = capped.retry_async(|| fetch(&client, &url)).await.unwrap();
-
-    assert_eq!(body, b"ok");
-    assert_eq!(server.hits("/api"), 2);
-    assert_between(server.gaps("/api")[0], ms(200), ms(700));
+    let wait = ok_after(Reply::retry_after_secs(5), &capped).await;
+    assert_between(wait, ms(200), ms(700));
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[tokio::test]
 async fn retry_after_is_honoured_only_for_the_listed_kinds() {
-    let server = FlakyServer::start().await;
     // a 503 with Retry-After: 5; the default RetryAfter honours RateLimited only
-    server.route(
-        "/api",
-        [
-            Reply::retry_after_secs(5).with_status(503),
-            Reply::ok_body("ok"),
-        ],
-    );
-    let (client, url) = (client(), server.url("/api"));
-
-    FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
-
-    assert_between(server.gaps("/api")[0], ms(50), ms(500));
+    let wait = ok_after(Reply::retry_after_secs(5).with_status(503), &FAST).await;
+    assert_between(wait, ms(50), ms(500));
 }
 
 #[tokio::test]
