@@ -745,35 +745,37 @@ impl CircuitBreaker {
 
     fn log_half_open(&self, again: bool) {
         if again {
-            tracing::info!(
-                name = self.name,
-                state = "half-open",
-                probes = self.probes,
-                "circuit `{}` is still half-open: its probes did not report; letting {} new probe call(s) through",
-                self.name,
-                self.probes,
+            self.log_probes(
+                "half-open",
+                format_args!(
+                    "circuit `{}` is still half-open: its probes did not report; letting {} new probe call(s) through",
+                    self.name, self.probes
+                ),
             );
         } else {
-            tracing::info!(
-                name = self.name,
-                state = "half-open",
-                probes = self.probes,
-                "circuit `{}` is half-open: letting {} probe call(s) through",
-                self.name,
-                self.probes,
+            self.log_probes(
+                "half-open",
+                format_args!(
+                    "circuit `{}` is half-open: letting {} probe call(s) through",
+                    self.name, self.probes
+                ),
             );
         }
     }
 
     fn log_closed(&self) {
-        tracing::info!(
-            name = self.name,
-            state = "closed",
-            probes = self.probes,
-            "circuit `{}` closed: {} probe call(s) succeeded",
-            self.name,
-            self.probes,
+        self.log_probes(
+            "closed",
+            format_args!(
+                "circuit `{}` closed: {} probe call(s) succeeded",
+                self.name, self.probes
+            ),
         );
+    }
+
+    /// The INFO line of a move to `state` that concerns the probes.
+    fn log_probes(&self, state: &'static str, message: fmt::Arguments<'_>) {
+        tracing::info!(name = self.name, state, probes = self.probes, "{}", message);
     }
 }
 

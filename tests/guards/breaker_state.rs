@@ -174,6 +174,7 @@ fn a_neutral_probe_frees_its_slot() {
 
 #[test]
 fn lost_probes_are_replaced_after_a_recovery_timeout() {
+    let logs = support::capture();
     let (b, clock) = breaker(|b| b.with_failures(1));
     calls(b, &[F]);
     clock.set(s(30));
@@ -183,6 +184,10 @@ fn lost_probes_are_replaced_after_a_recovery_timeout() {
     clock.set(s(60));
     let fresh = b.try_acquire().unwrap();
     assert!(fresh.is_probe());
+    logs.assert_logged(
+        Level::INFO,
+        "circuit `upstream` is still half-open: its probes did not report; letting 1 new probe call(s) through",
+    );
     b.record(lost, S); // from the abandoned round: ignored
     assert_eq!(b.state(), CircuitState::HalfOpen);
     b.record(fresh, S);
@@ -331,7 +336,10 @@ fn state_changes_are_logged_with_name_state_and_counts() {
     let _ = b.try_acquire().unwrap_err(); // rejections are not logged by the breaker
     clock.advance(s(30));
     let probe = b.try_acquire().unwrap();
-    let line = logs.assert_logged(Level::INFO, "is half-open");
+    let line = logs.assert_logged(
+        Level::INFO,
+        "circuit `upstream` is half-open: letting 1 probe call(s) through",
+    );
     support::assert_fields(
         &line,
         &[
