@@ -5,11 +5,13 @@
 //!   request counts and arrival times).
 //! - [`capture`]: `tracing` events captured as lines, to assert log lines.
 //! - [`alloc`]: a counting global allocator.
+//! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
 
 #![deny(missing_docs)]
 
 pub mod alloc;
+pub mod calls;
 pub mod capture;
 pub mod demo;
 pub mod flaky;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock};
 use retry_runtime::{Backoff, Policy, RetryBudget, StopReason};
 use testkit::alloc::allocations_in;
+use testkit::calls::ok_on_call;
 
 #[derive(Debug)]
 enum Error {
@@ -49,15 +50,7 @@ fn guarded_runs_allocate_nothing_in_any_state() {
         for _ in 0..10 {
             assert!(POLICY.retry_guarded(|| Ok::<_, Error>(())).is_ok());
         }
-        let mut calls = 0;
-        let r = POLICY.retry_guarded(|| {
-            calls += 1;
-            if calls < 2 {
-                Err(Error::Down)
-            } else {
-                Ok(())
-            }
-        });
+        let r = POLICY.retry_guarded(ok_on_call(2, || Error::Down));
         assert!(r.is_ok());
         // failures open it; the next run is rejected
         let e = POLICY

@@ -13,6 +13,7 @@ use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
     kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
 };
+use testkit::calls::ok_on_call;
 use tracing::Level;
 
 use crate::upstream::{breaker, timing_out, CallError};
@@ -249,15 +250,7 @@ fn io_errors_hold_a_rejection() {
 fn without_a_breaker_guarded_is_plain() {
     let p = Policy::new().attempts(3);
     let _paused = testing::pause();
-    let mut calls = 0;
-    let r = p.retry_guarded(|| {
-        calls += 1;
-        if calls < 3 {
-            Err(CallError::Timeout)
-        } else {
-            Ok(calls)
-        }
-    });
+    let r = p.retry_guarded(ok_on_call(3, || CallError::Timeout));
     assert_eq!(r, Ok(3));
     let mut run = Run::<_, SyncClock>::new(&p);
     assert_eq!(run.before_attempt(), Ok(()));

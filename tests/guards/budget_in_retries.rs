@@ -11,6 +11,7 @@ use std::time::Duration;
 use retry_runtime::{
     testing, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryBudget, RetryError, StopReason,
 };
+use testkit::calls::ok_on_call;
 use tracing::Level;
 
 fn s(n: u64) -> Duration {
@@ -103,15 +104,7 @@ fn first_attempts_deposit_and_retries_withdraw() {
     }
     assert_eq!(budget.stats().tokens, 3.0);
     // a success after a retry deposits once (for its first attempt) and withdrew once
-    let mut calls = 0;
-    let r = p.retry(|| {
-        calls += 1;
-        if calls < 2 {
-            Err("blip")
-        } else {
-            Ok(calls)
-        }
-    });
+    let r = p.retry(ok_on_call(2, || "blip"));
     assert_eq!(r, Ok(2));
     let st = budget.stats();
     assert_eq!(

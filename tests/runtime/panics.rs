@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use retry_runtime::circuit::{CircuitState, ManualClock};
 use retry_runtime::{retry, testing, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryEvent};
+use testkit::calls::ok_on_call;
 use tracing::Level;
 
 /// The panic's message.
@@ -33,6 +34,28 @@ fn message(payload: Box<dyn Any + Send>) -> String {
             Err(_) => "<not a string>".to_owned(),
         },
     }
+}
+
+/// The message of the panic that `f` must end in.
+fn panic_message<R: std::fmt::Debug>(f: impl FnOnce() -> R) -> String {
+    message(catch_unwind(AssertUnwindSafe(f)).unwrap_err())
+}
+
+/// The message of the panic that ends the task running `fut`.
+async fn task_panic_message<F>(fut: F) -> String
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + std::fmt::Debug + 'static,
+{
+    let err = tokio::spawn(fut).await.unwrap_err();
+    assert!(err.is_panic());
+    message(err.into_panic())
+}
+
+/// A failing attempt that counts itself into `calls`.
+fn count_and_fail(calls: &AtomicU32) -> Result<(), String> {
+    calls.fetch_add(1, SeqCst);
+    Err("down".to_owned())
 }
 
 /// Counts `on_give_up` calls into the static `$gave_up`.
@@ -57,8 +80,7 @@ fn sync_body_panic_propagates_on_the_first_attempt() {
 
     let paused = testing::pause();
     let logs = support::capture();
-    let payload = catch_unwind(boom).unwrap_err();
-    assert_eq!(message(payload), "boom in the body");
+    assert_eq!(panic_message(boom), "boom in the body");
     assert_eq!(CALLS.load(SeqCst), 1, "a panic is never retried");
     assert_eq!(GAVE_UP.load(SeqCst), 0);
     assert!(paused.waits().is_empty());
@@ -79,8 +101,7 @@ fn sync_body_panic_after_a_failure_ends_the_run() {
     }
 
     let paused = testing::pause();
-    let payload = catch_unwind(second_panics).unwrap_err();
-    assert_eq!(message(payload), "boom on attempt 2");
+    assert_eq!(panic_message(second_panics), "boom on attempt 2");
     assert_eq!(CALLS.load(SeqCst), 2);
     assert_eq!(GAVE_UP.load(SeqCst), 0);
     assert_eq!(paused.waits(), [Duration::from_secs(1)]);
@@ -90,14 +111,13 @@ fn sync_body_panic_after_a_failure_ends_the_run() {
 fn sync_functional_panic_propagates() {
     let _paused = testing::pause();
     let mut calls = 0;
-    let payload = catch_unwind(AssertUnwindSafe(|| {
+    let payload = panic_message(|| {
         Policy::new().attempts(5).retry(|| -> Result<(), &str> {
             calls += 1;
             panic!("functional boom");
         })
-    }))
-    .unwrap_err();
-    assert_eq!(message(payload), "functional boom");
+    });
+    assert_eq!(payload, "functional boom");
     assert_eq!(calls, 1);
 }
 
@@ -113,9 +133,7 @@ async fn async_body_panic_is_a_join_error_after_one_call() {
         panic!("async boom");
     }
 
-    let err = tokio::spawn(boom()).await.unwrap_err();
-    assert!(err.is_panic());
-    assert_eq!(message(err.into_panic()), "async boom");
+    assert_eq!(task_panic_message(boom()).await, "async boom");
     assert_eq!(CALLS.load(SeqCst), 1);
     assert_eq!(GAVE_UP.load(SeqCst), 0);
     // nothing left running: no second attempt after any wait
@@ -130,16 +148,14 @@ async fn async_functional_panic_is_a_join_error_after_one_call() {
         .attempts(5)
         .backoff(Backoff::fixed(Duration::from_secs(1)));
 
-    let task = tokio::spawn(POLICY.retry_async(|| async {
+    let task = POLICY.retry_async(|| async {
         // (an `if` that is always true gives the block its `Result` type)
         if CALLS.fetch_add(1, SeqCst) < u32::MAX {
             panic!("functional async boom");
         }
         Ok::<(), &str>(())
-    }));
-    let err = task.await.unwrap_err();
-    assert!(err.is_panic());
-    assert_eq!(message(err.into_panic()), "functional async boom");
+    });
+    assert_eq!(task_panic_message(task).await, "functional async boom");
     assert_eq!(CALLS.load(SeqCst), 1);
 }
 
@@ -155,8 +171,10 @@ async fn async_body_panic_on_a_later_attempt() {
     }
 
     let start = tokio::time::Instant::now();
-    let err = tokio::spawn(third_panics()).await.unwrap_err();
-    assert_eq!(message(err.into_panic()), "boom on attempt 3");
+    assert_eq!(
+        task_panic_message(third_panics()).await,
+        "boom on attempt 3"
+    );
     assert_eq!(CALLS.load(SeqCst), 3);
     assert_eq!(start.elapsed(), Duration::from_secs(2));
 }
@@ -171,14 +189,12 @@ fn panicking_before_sleep_ends_the_call() {
     }
     #[retry(attempts = 5, backoff = "fixed(1s)", before_sleep = before_sleep, on_give_up = on_give_up)]
     fn down() -> Result<(), String> {
-        CALLS.fetch_add(1, SeqCst);
-        Err("down".to_owned())
+        count_and_fail(&CALLS)
     }
 
     let paused = testing::pause();
     let logs = support::capture();
-    let payload = catch_unwind(down).unwrap_err();
-    assert_eq!(message(payload), "before_sleep panicked after attempt 1");
+    assert_eq!(panic_message(down), "before_sleep panicked after attempt 1");
     assert_eq!(CALLS.load(SeqCst), 1, "no further attempt");
     assert_eq!(GAVE_UP.load(SeqCst), 0, "a hook's panic is not a give-up");
     assert!(paused.waits().is_empty(), "no sleep");
@@ -198,12 +214,14 @@ async fn panicking_before_sleep_ends_the_async_call() {
         .backoff(Backoff::fixed(Duration::from_secs(1)))
         .before_sleep(before_sleep);
 
-    let task = tokio::spawn(POLICY.retry_async(|| async {
+    let task = POLICY.retry_async(|| async {
         CALLS.fetch_add(1, SeqCst);
         Err::<(), _>("down")
-    }));
-    let err = task.await.unwrap_err();
-    assert_eq!(message(err.into_panic()), "async before_sleep panicked");
+    });
+    assert_eq!(
+        task_panic_message(task).await,
+        "async before_sleep panicked"
+    );
     assert_eq!(CALLS.load(SeqCst), 1);
     tokio::time::advance(Duration::from_secs(3600)).await;
     assert_eq!(CALLS.load(SeqCst), 1);
@@ -217,14 +235,12 @@ fn panicking_on_give_up_panics_instead_of_returning_the_error() {
     }
     #[retry(attempts = 3, backoff = "fixed(1s)", on_give_up = on_give_up)]
     fn down() -> Result<(), String> {
-        CALLS.fetch_add(1, SeqCst);
-        Err("down".to_owned())
+        count_and_fail(&CALLS)
     }
 
     let paused = testing::pause();
     let logs = support::capture();
-    let payload = catch_unwind(down).unwrap_err();
-    assert_eq!(message(payload), "on_give_up panicked after 3 attempts");
+    assert_eq!(panic_message(down), "on_give_up panicked after 3 attempts");
     assert_eq!(CALLS.load(SeqCst), 3, "every attempt was made first");
     assert_eq!(paused.waits().len(), 2);
     // the give-up line was written before the hook ran
@@ -239,12 +255,13 @@ async fn panicking_on_give_up_in_an_async_call() {
     }
     #[retry(attempts = 2, backoff = "fixed(1s)", on_give_up = on_give_up)]
     async fn down() -> Result<(), String> {
-        CALLS.fetch_add(1, SeqCst);
-        Err("down".to_owned())
+        count_and_fail(&CALLS)
     }
 
-    let err = tokio::spawn(down()).await.unwrap_err();
-    assert_eq!(message(err.into_panic()), "async on_give_up panicked");
+    assert_eq!(
+        task_panic_message(down()).await,
+        "async on_give_up panicked"
+    );
     assert_eq!(CALLS.load(SeqCst), 2);
 }
 
@@ -263,15 +280,7 @@ fn the_policy_still_works_after_a_hook_panicked() {
     let _paused = testing::pause();
     let first = catch_unwind(|| POLICY.retry(|| Err::<(), _>("down")));
     assert!(first.is_err());
-    let mut calls = 0;
-    let second = POLICY.retry(|| {
-        calls += 1;
-        if calls < 3 {
-            Err("down")
-        } else {
-            Ok(calls)
-        }
-    });
+    let second = POLICY.retry(ok_on_call(3, || "down"));
     assert_eq!(second, Ok(3));
 }
 
