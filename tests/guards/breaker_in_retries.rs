@@ -52,11 +52,7 @@ fn only_retriable_errors_count_as_failures() {
         let r: Result<(), _> = p.retry_guarded(|| Err(CallError::NotFound));
         assert_eq!(r, Err(CallError::NotFound));
     }
-    let st = b.stats();
-    assert_eq!(
-        (st.state, st.neutral, st.failures),
-        (CircuitState::Closed, 20, 0)
-    );
+    assert_stats!(b; state: CircuitState::Closed, neutral: 20, failures: 0);
 
     let mut calls = 0;
     let r: Result<(), _> = p.retry_guarded(timing_out(&mut calls));
@@ -170,11 +166,7 @@ fn a_rejected_ok_value_is_neutral() {
     assert!(matches!(run.rejected(), Decision::Retry(_)));
     run.before_attempt().unwrap();
     run.succeeded();
-    let st = b.stats();
-    assert_eq!(
-        (st.state, st.neutral, st.successes),
-        (CircuitState::Closed, 1, 1)
-    );
+    assert_stats!(b; state: CircuitState::Closed, neutral: 1, successes: 1);
 }
 
 #[test]

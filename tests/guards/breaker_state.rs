@@ -97,8 +97,7 @@ fn open_rejects_until_the_recovery_timeout_then_lets_a_probe_through() {
     let probe = b.try_acquire().unwrap();
     assert!(probe.is_probe());
     assert_eq!(b.state(), CircuitState::HalfOpen);
-    let st = b.stats();
-    assert_eq!((st.rejected, st.probes_let_through), (2, 1));
+    assert_stats!(b; rejected: 2, probes_let_through: 1);
 }
 
 #[test]
@@ -113,11 +112,7 @@ fn half_open_lets_a_bounded_number_of_probes_through() {
         // the probes are out; new ones only if they have not reported in 30s
         assert_eq!(open.retry_after, s(30));
     }
-    let st = b.stats();
-    assert_eq!(
-        (st.state, st.probes_let_through, st.rejected),
-        (CircuitState::HalfOpen, 3, 10)
-    );
+    assert_stats!(b; state: CircuitState::HalfOpen, probes_let_through: 3, rejected: 10);
 }
 
 #[test]
@@ -203,11 +198,7 @@ fn outcomes_from_before_a_transition_do_not_move_the_state() {
     let probe = b.try_acquire().unwrap();
     b.record(probe, S); // closed again
     b.record(slow, F); // the slow call ends now: from an earlier period
-    let st = b.stats();
-    assert_eq!(
-        (st.state, st.consecutive_failures, st.failures),
-        (CircuitState::Closed, 0, 3)
-    );
+    assert_stats!(b; state: CircuitState::Closed, consecutive_failures: 0, failures: 3);
     // and a slow success cannot close an open breaker
     let slow = b.try_acquire().unwrap();
     calls(b, &[F, F]);
@@ -233,11 +224,7 @@ fn failure_rate_window_opens_on_the_ratio() {
 fn failure_rate_waits_for_a_full_window() {
     let (b, _) = breaker(|b| b.with_failures(0).with_failure_rate(50, 10));
     calls(b, &[F, F, F, F]);
-    let st = b.stats();
-    assert_eq!(
-        (st.state, st.window_calls, st.window_failures),
-        (CircuitState::Closed, 4, 4)
-    );
+    assert_stats!(b; state: CircuitState::Closed, window_calls: 4, window_failures: 4);
 }
 
 #[test]

@@ -173,11 +173,7 @@ fn consecutive_failures_are_never_lost() {
             breaker.record(p, Outcome::Failure);
         }
     });
-    let st = breaker.stats();
-    assert_eq!(
-        (st.state, st.consecutive_failures),
-        (CircuitState::Closed, 8000)
-    );
+    assert_stats!(breaker; state: CircuitState::Closed, consecutive_failures: 8000);
     let p = breaker.try_acquire().unwrap();
     breaker.record(p, Outcome::Failure);
     assert_eq!(breaker.state(), CircuitState::Open);
@@ -216,8 +212,7 @@ fn exactly_the_burst_is_granted_under_contention() {
     let budget = leak(RetryBudget::new("burst")); // 10 tokens: 5 retries above half
     let granted = on_threads(move |_| (0..1000).filter(|_| budget.try_withdraw()).count());
     assert_eq!(granted.iter().sum::<usize>(), 5);
-    let st = budget.stats();
-    assert_eq!((st.retries, st.refused, st.tokens), (5, 7995, 5.0));
+    assert_stats!(budget; retries: 5, refused: 7995, tokens: 5.0);
 }
 
 #[test]
@@ -236,11 +231,7 @@ fn budget_deposits_and_withdrawals_are_never_lost() {
             budget.deposit();
         }
     });
-    let st = budget.stats();
-    assert_eq!(
-        (st.tokens, st.retries, st.first_attempts, st.refused),
-        (1_000_000.0, 80_000, 80_000, 0)
-    );
+    assert_stats!(budget; tokens: 1_000_000.0, retries: 80_000, first_attempts: 80_000, refused: 0);
 }
 
 #[test]

@@ -83,11 +83,7 @@ fn a_refused_retry_gives_up_at_once_with_the_last_error() {
         GAVE_UP.with(|g| g.take()),
         ["sync_feed after 3 (Budget): 503 on call 3"]
     );
-    let st = budget.stats();
-    assert_eq!(
-        (st.first_attempts, st.retries, st.refused, st.tokens),
-        (1, 2, 1, 2.0)
-    );
+    assert_stats!(budget; first_attempts: 1, retries: 2, refused: 1, tokens: 2.0);
 }
 
 #[test]
@@ -106,11 +102,7 @@ fn first_attempts_deposit_and_retries_withdraw() {
     // a success after a retry deposits once (for its first attempt) and withdrew once
     let r = p.retry(ok_on_call(2, || "blip"));
     assert_eq!(r, Ok(2));
-    let st = budget.stats();
-    assert_eq!(
-        (st.first_attempts, st.retries, st.refused, st.tokens),
-        (4, 3, 1, 2.5)
-    );
+    assert_stats!(budget; first_attempts: 4, retries: 3, refused: 1, tokens: 2.5);
 }
 
 #[test]
@@ -123,8 +115,7 @@ fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
     for _ in 0..5 {
         let _ = p.retry(|| Err::<(), _>(not_found()));
     }
-    let st = budget.stats();
-    assert_eq!((st.first_attempts, st.retries, st.refused), (5, 0, 0));
+    assert_stats!(budget; first_attempts: 5, retries: 0, refused: 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -160,8 +151,7 @@ fn with_a_breaker_too_the_breaker_is_asked_first() {
         .retry_guarded_detailed(|| Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut)))
         .unwrap_err();
     assert_eq!(e.reason, StopReason::CircuitOpen);
-    let st = budget.stats();
-    assert_eq!((st.first_attempts, st.retries, st.refused), (1, 0, 0));
+    assert_stats!(budget; first_attempts: 1, retries: 0, refused: 0);
     // rejected before the call: no deposit either
     let _ = p.retry_guarded(|| Ok::<_, std::io::Error>(()));
     assert_eq!(budget.stats().first_attempts, 1);

@@ -129,8 +129,7 @@ async fn with_a_budget_retries_stay_within_the_budgeted_ratio() {
     assert!(calls_down as f64 <= first_down as f64 * 1.1 + 6.0);
     assert!(c.gave_up_on_budget.load(Ordering::Relaxed) > first_down / 2);
 
-    let st = RETRIES.stats();
-    assert_eq!((st.first_attempts, st.retries), (first, retries));
+    assert_stats!(RETRIES; first_attempts: first, retries: retries);
 }
 
 #[tokio::test(start_paused = true)]

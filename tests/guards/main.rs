@@ -1,6 +1,16 @@
 //! The circuit breaker and the retry budget: their state machines, their
 //! effect on retries, simulated outages, and stress from many threads.
 
+/// `assert_stats!(of; field: value, ...)`: the named fields of
+/// `of.stats()` (a breaker's or a budget's), compared at once; the whole
+/// snapshot is shown when they differ.
+macro_rules! assert_stats {
+    ($of:expr; $($field:ident: $value:expr),+ $(,)?) => {{
+        let st = $of.stats();
+        assert_eq!(($(st.$field,)+), ($($value,)+), "{st:?}");
+    }};
+}
+
 mod breaker_in_retries;
 mod breaker_simulation;
 mod breaker_state;
