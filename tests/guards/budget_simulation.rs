@@ -27,6 +27,24 @@ struct Counts {
     gave_up_on_budget: AtomicU64,
 }
 
+impl Counts {
+    /// `(first attempts, calls)` over the whole run.
+    fn overall(&self) -> (u64, u64) {
+        (
+            self.first_attempts.load(Ordering::Relaxed),
+            self.calls.load(Ordering::Relaxed),
+        )
+    }
+
+    /// `(first attempts, calls)` while the dependency was down.
+    fn while_down(&self) -> (u64, u64) {
+        (
+            self.first_attempts_while_down.load(Ordering::Relaxed),
+            self.calls_while_down.load(Ordering::Relaxed),
+        )
+    }
+}
+
 struct Dependency {
     start: Instant,
     counts: Counts,
@@ -104,10 +122,7 @@ async fn with_a_budget_retries_stay_within_the_budgeted_ratio() {
     static POLICY: Policy = base().budget(&RETRIES);
     let dep = simulate(&POLICY).await;
     let c = &dep.counts;
-    let (first, calls) = (
-        c.first_attempts.load(Ordering::Relaxed),
-        c.calls.load(Ordering::Relaxed),
-    );
+    let (first, calls) = c.overall();
     assert_eq!(first, CLIENTS * SIMULATED.as_secs());
     let retries = calls - first;
     assert!(
@@ -116,10 +131,7 @@ async fn with_a_budget_retries_stay_within_the_budgeted_ratio() {
     );
 
     // During the outage alone (the bucket was full when it began), too.
-    let (first_down, calls_down) = (
-        c.first_attempts_while_down.load(Ordering::Relaxed),
-        c.calls_while_down.load(Ordering::Relaxed),
-    );
+    let (first_down, calls_down) = c.while_down();
     let retries_down = calls_down - first_down;
     assert!(
         (retries_down as f64) < bound(first_down),
@@ -137,10 +149,7 @@ async fn without_a_budget_every_failed_call_is_tried_five_times() {
     static POLICY: Policy = base();
     let dep = simulate(&POLICY).await;
     let c = &dep.counts;
-    let (first_down, calls_down) = (
-        c.first_attempts_while_down.load(Ordering::Relaxed),
-        c.calls_while_down.load(Ordering::Relaxed),
-    );
+    let (first_down, calls_down) = c.while_down();
     assert_eq!(first_down, CLIENTS * DOWN_FOR.as_secs());
     // all 5 attempts of each run but the last few at the end of the outage
     assert!(
