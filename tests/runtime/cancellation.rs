@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use retry_runtime::circuit::{CircuitState, ManualClock};
-use retry_runtime::{retry, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryEvent};
+use retry_runtime::circuit::CircuitState;
+use retry_runtime::{retry, Backoff, GiveUpEvent, Policy, RetryEvent};
 use tokio::time::Instant;
 use tracing::Level;
 
@@ -460,37 +460,32 @@ async fn the_waker_check_sees_a_leaked_timer() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_probe_does_not_wedge_the_circuit_breaker() {
-    static CLOCK: ManualClock = ManualClock::new();
-    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("dropped-probe")
-        .with_failures(1)
-        .with_recovery(Duration::from_secs(30))
-        .with_clock(&CLOCK);
-    let policy = Policy::new().attempts(1).circuit(&UPSTREAM);
+    let (upstream, clock, policy) = crate::one_strike_breaker("dropped-probe");
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
 
     let opened = policy
         .retry_async_guarded(|| async { Err::<(), _>(timed_out()) })
         .await;
     assert!(opened.is_err());
-    assert_eq!(UPSTREAM.state(), CircuitState::Open);
+    assert_eq!(upstream.state(), CircuitState::Open);
 
     // the probe is in flight when its caller gives up on it
-    CLOCK.advance(Duration::from_secs(30));
+    clock.advance(Duration::from_secs(30));
     let probe = policy.retry_async_guarded(|| async {
         tokio::time::sleep(Duration::from_secs(60)).await;
         Ok::<_, std::io::Error>(())
     });
     assert!(tokio::time::timeout(s(1), probe).await.is_err());
-    assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    assert_eq!(upstream.state(), CircuitState::HalfOpen);
     let rejected = policy
         .retry_async_guarded(|| async { Ok::<_, std::io::Error>(()) })
         .await;
     assert!(rejected.is_err(), "the dropped probe still holds its slot");
 
-    CLOCK.advance(Duration::from_secs(30));
+    clock.advance(Duration::from_secs(30));
     let closed = policy
         .retry_async_guarded(|| async { Ok::<_, std::io::Error>(7) })
         .await;
     assert_eq!(closed.unwrap(), 7);
-    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+    assert_eq!(upstream.state(), CircuitState::Closed);
 }

@@ -12,17 +12,14 @@ use retry_runtime::{
 const THREADS: usize = 8;
 const ROUNDS: u32 = 50;
 
-fn s(n: u64) -> Duration {
+const fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
 /// The clip policy, as a `const`...
 const CLIP: Policy<RetryOn> = Policy::new()
     .attempts(4)
-    .backoff(Backoff::exponential(
-        Duration::from_secs(1),
-        Duration::from_secs(4),
-    ))
+    .backoff(Backoff::exponential(s(1), s(4)))
     .named("shared")
     .retry_on(kinds![Timeout | Connect])
     .checked();

@@ -10,7 +10,7 @@ use retry_runtime::{
     kinds, testing, Backoff, Classify, ErrorKind, GiveUpEvent, Policy, RetryEvent, RetryOn,
 };
 
-fn s(n: u64) -> Duration {
+const fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
@@ -63,13 +63,18 @@ impl Classify for FeedError {
     }
 }
 
+/// What the hooks see of a run whose 4 attempts all time out.
+const FOUR_TIMEOUTS_SEEN: [&str; 4] = [
+    "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
+    "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
+    "sleep feed attempt 3/4 wait 4s kind Some(Timeout): feed timed out",
+    "give up feed after 4/4 (Attempts) kind Some(Timeout): feed timed out",
+];
+
 /// Hooks are plain `fn`s, so a policy with hooks is still a `const`.
 const FEED: Policy<RetryOn> = Policy::new()
     .attempts(4)
-    .backoff(Backoff::exponential(
-        Duration::from_secs(1),
-        Duration::from_secs(4),
-    ))
+    .backoff(Backoff::exponential(s(1), s(4)))
     .named("feed")
     .before_sleep(record_sleep)
     .on_give_up(record_give_up)
@@ -117,15 +122,7 @@ fn exhaustion_calls_on_give_up_exactly_once() {
     take_seen();
     let out = FEED.retry(script(&[FeedError::Timeout; 10]));
     assert_eq!(out, Err(FeedError::Timeout));
-    assert_eq!(
-        take_seen(),
-        [
-            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
-            "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
-            "sleep feed attempt 3/4 wait 4s kind Some(Timeout): feed timed out",
-            "give up feed after 4/4 (Attempts) kind Some(Timeout): feed timed out",
-        ]
-    );
+    assert_eq!(take_seen(), FOUR_TIMEOUTS_SEEN);
 }
 
 #[test]
@@ -190,15 +187,7 @@ async fn async_hooks_run_before_each_sleep_and_once_on_give_up() {
     let mut next = script(&[FeedError::Timeout; 10]);
     let out = policy.retry_async(|| std::future::ready(next())).await;
     assert_eq!(out, Err(FeedError::Timeout));
-    assert_eq!(
-        take_seen(),
-        [
-            "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
-            "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
-            "sleep feed attempt 3/4 wait 4s kind Some(Timeout): feed timed out",
-            "give up feed after 4/4 (Attempts) kind Some(Timeout): feed timed out",
-        ]
-    );
+    assert_eq!(take_seen(), FOUR_TIMEOUTS_SEEN);
     // each before_sleep ran before its sleep: at 0s, 1s, 3s
     let at: Vec<Duration> = AT.with(|a| a.borrow().iter().map(|t| *t - start).collect());
     assert_eq!(at, [s(0), s(1), s(3)]);

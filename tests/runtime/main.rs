@@ -3,6 +3,25 @@
 //! Retry-After, concurrency, cancellation, panics, bad configuration, and the
 //! size of the retry futures.
 
+use retry_runtime::circuit::{CircuitBreaker, ManualClock};
+use retry_runtime::Policy;
+
+/// A breaker named `name` that opens on one failure and lets a probe through
+/// 30s later, on its own manual clock (leaked: `with_clock` wants `'static`),
+/// and a one-attempt policy guarded by it.
+fn one_strike_breaker(
+    name: &'static str,
+) -> (&'static CircuitBreaker, &'static ManualClock, Policy) {
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
+    let breaker: &'static CircuitBreaker = Box::leak(Box::new(
+        CircuitBreaker::new(name)
+            .with_failures(1)
+            .with_recovery(std::time::Duration::from_secs(30))
+            .with_clock(clock),
+    ));
+    (breaker, clock, Policy::new().attempts(1).circuit(breaker))
+}
+
 mod bad_config;
 mod cancellation;
 mod clip;

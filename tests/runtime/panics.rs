@@ -20,8 +20,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
-use retry_runtime::circuit::{CircuitState, ManualClock};
-use retry_runtime::{retry, testing, Backoff, CircuitBreaker, GiveUpEvent, Policy, RetryEvent};
+use retry_runtime::circuit::CircuitState;
+use retry_runtime::{retry, testing, Backoff, GiveUpEvent, Policy, RetryEvent};
 use testkit::calls::ok_on_call;
 use tracing::Level;
 
@@ -286,25 +286,20 @@ fn the_policy_still_works_after_a_hook_panicked() {
 
 #[test]
 fn a_panicking_probe_does_not_wedge_the_circuit_breaker() {
-    static CLOCK: ManualClock = ManualClock::new();
-    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("panicky")
-        .with_failures(1)
-        .with_recovery(Duration::from_secs(30))
-        .with_clock(&CLOCK);
-    let policy = Policy::new().attempts(1).circuit(&UPSTREAM);
+    let (upstream, clock, policy) = crate::one_strike_breaker("panicky");
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
 
     let _paused = testing::pause();
     assert!(policy.retry_guarded(|| Err::<(), _>(timed_out())).is_err());
-    assert_eq!(UPSTREAM.state(), CircuitState::Open);
+    assert_eq!(upstream.state(), CircuitState::Open);
 
     // the recovery timeout passes; the probe call panics
-    CLOCK.advance(Duration::from_secs(30));
+    clock.advance(Duration::from_secs(30));
     let probe = catch_unwind(AssertUnwindSafe(|| {
         policy.retry_guarded(|| -> Result<(), std::io::Error> { panic!("the probe panicked") })
     }));
     assert_eq!(message(probe.unwrap_err()), "the probe panicked");
-    assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    assert_eq!(upstream.state(), CircuitState::HalfOpen);
     // its slot is still taken: rejected, not called
     let mut called = false;
     let rejected = policy.retry_guarded(|| {
@@ -314,10 +309,10 @@ fn a_panicking_probe_does_not_wedge_the_circuit_breaker() {
     assert!(rejected.is_err() && !called);
 
     // after another recovery timeout a new probe goes through and closes it
-    CLOCK.advance(Duration::from_secs(30));
+    clock.advance(Duration::from_secs(30));
     assert_eq!(
         policy.retry_guarded(|| Ok::<_, std::io::Error>(7)).unwrap(),
         7
     );
-    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+    assert_eq!(upstream.state(), CircuitState::Closed);
 }

@@ -10,6 +10,7 @@ use retry_runtime::{
     kinds, presets, testing, Backoff, Classify, Decision, ErrorKind, Jitter, KindSet, Policy,
     RetryAfter, RetryOn, StopReason,
 };
+use testkit::calls::ok_on_call;
 use tracing::Level;
 
 fn s(n: u64) -> Duration {
@@ -76,20 +77,8 @@ fn a_7s_hint_on_a_rate_limited_error_waits_7s() {
 #[tokio::test(start_paused = true)]
 async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
     let start = tokio::time::Instant::now();
-    let mut calls = 0;
-    let out = policy()
-        .retry_async(|| {
-            calls += 1;
-            let n = calls;
-            async move {
-                if n == 1 {
-                    Err(rate_limited(7))
-                } else {
-                    Ok(n)
-                }
-            }
-        })
-        .await;
+    let mut op = ok_on_call(2, || rate_limited(7));
+    let out = policy().retry_async(|| std::future::ready(op())).await;
     assert_eq!(out, Ok(2));
     assert_eq!(start.elapsed(), s(7));
 }
