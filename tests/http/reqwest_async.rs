@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use retry_runtime::reqwest::error_for_status;
 use retry_runtime::{
-    kinds, presets, Backoff, Classify, ErrorKind, KindSet, Policy, RetryAfter, RetryOn, StopReason,
+    kinds, presets, Backoff, Classify, ErrorKind, KindSet, Policy, RetryAfter, RetryError, RetryOn,
+    StopReason,
 };
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 
@@ -46,28 +47,75 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchErro
     Ok(resp.bytes().await?.to_vec())
 }
 
-/// `fetch` retried with `FAST` until it succeeds, and what `note` said of the
-/// first error it had something to say about.
-async fn fetch_noting_first_error<R>(
-    client: &reqwest::Client,
-    url: &str,
+/// `/clip` answers `first`, then `ok`: fetched with `client` through `FAST`,
+/// the body is `ok` after 2 requests. Returns what `note` made of the first
+/// error.
+async fn first_error_then_ok<R>(
+    client: reqwest::Client,
+    first: Reply,
+    ok: &'static str,
     note: impl Fn(&FetchError) -> Option<R>,
-) -> (Vec<u8>, Option<R>) {
-    let first = std::sync::Mutex::new(None);
+) -> Option<R> {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [first, Reply::ok_body(ok)]);
+    let url = server.url("/clip");
+    let noted = std::sync::Mutex::new(None);
     let body = FAST
         .retry_async(|| async {
-            let r = fetch(client, url).await;
+            let r = fetch(&client, &url).await;
             if let Err(e) = &r {
-                let mut first = first.lock().unwrap();
-                if first.is_none() {
-                    *first = note(e);
+                let mut noted = noted.lock().unwrap();
+                if noted.is_none() {
+                    *noted = note(e);
                 }
             }
             r
         })
         .await
         .unwrap();
-    (body, first.into_inner().unwrap())
+    assert_eq!(body, ok.as_bytes());
+    assert_eq!(server.hits("/clip"), 2);
+    noted.into_inner().unwrap()
+}
+
+/// [`first_error_then_ok`] with the body "ok", noting `flag` and the kind
+/// of the first error, a reqwest one.
+async fn first_reqwest_error(
+    client: reqwest::Client,
+    first: Reply,
+    flag: fn(&reqwest::Error) -> bool,
+) -> Option<(bool, ErrorKind)> {
+    first_error_then_ok(client, first, "ok", |e| match e {
+        FetchError::Http(e) => Some((flag(e), e.kind())),
+        _ => None,
+    })
+    .await
+}
+
+/// `policy` against a port that refuses connections: the calls it made, and
+/// how it gave up.
+async fn against_a_refused_port(policy: &Policy<RetryOn>) -> (u32, RetryError<FetchError>) {
+    let (client, url) = (client(), refused_url("/clip/7"));
+    let calls = Cell::new(0);
+    let err = policy
+        .retry_async_detailed(|| {
+            calls.set(calls.get() + 1);
+            fetch(&client, &url)
+        })
+        .await
+        .unwrap_err();
+    (calls.get(), err)
+}
+
+/// A flaky server answering `path` with `replies`; a client, and the URL.
+async fn serving<R: Into<Reply>>(
+    path: &str,
+    replies: impl IntoIterator<Item = R>,
+) -> (FlakyServer, reqwest::Client, String) {
+    let server = FlakyServer::start().await;
+    server.route(path, replies);
+    let url = server.url(path);
+    (server, client(), url)
 }
 
 fn assert_between(d: Duration, low: Duration, high: Duration) {
@@ -76,16 +124,15 @@ fn assert_between(d: Duration, low: Duration, high: Duration) {
 
 #[tokio::test]
 async fn unavailable_twice_then_ok_succeeds_on_the_third_call() {
-    let server = FlakyServer::start().await;
-    server.route(
+    let (server, client, url) = serving(
         "/clip/7",
         [
             Reply::status(503),
             Reply::status(503),
             Reply::ok_body("clip"),
         ],
-    );
-    let (client, url) = (client(), server.url("/clip/7"));
+    )
+    .await;
 
     let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
 
@@ -99,9 +146,7 @@ async fn unavailable_twice_then_ok_succeeds_on_the_third_call() {
 
 #[tokio::test]
 async fn unavailable_forever_gives_up_after_the_last_attempt() {
-    let server = FlakyServer::start().await;
-    server.route("/down", [Reply::body(503, "maintenance")]);
-    let (client, url) = (client(), server.url("/down"));
+    let (server, client, url) = serving("/down", [Reply::body(503, "maintenance")]).await;
 
     let err = FAST
         .retry_async_detailed(|| fetch(&client, &url))
@@ -126,9 +171,7 @@ async fn unavailable_forever_gives_up_after_the_last_attempt() {
 /// `/api` answers `first`, then "ok": fetched through `policy`, the body is
 /// "ok" after 2 requests. Returns the wait the server saw between them.
 async fn ok_after(first: Reply, policy: &Policy<RetryOn>) -> Duration {
-    let server = FlakyServer::start().await;
-    server.route("/api", [first, Reply::ok_body("ok")]);
-    let (client, url) = (client(), server.url("/api"));
+    let (server, client, url) = serving("/api", [first, Reply::ok_body("ok")]).await;
 
     let body = policy.retry_async(|| fetch(&client, &url)).await.unwrap();
 
@@ -173,12 +216,11 @@ async fn retry_after_is_honoured_only_for_the_listed_kinds() {
 
 #[tokio::test]
 async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
-    let server = FlakyServer::start().await;
-    server.route(
+    let (server, client, url) = serving(
         "/slow",
         [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
-    );
-    let (client, url) = (client(), server.url("/slow"));
+    )
+    .await;
     let kinds_seen = std::sync::Mutex::new(Vec::new());
 
     let started = Instant::now();
@@ -202,38 +244,20 @@ async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
 
 #[tokio::test]
 async fn the_client_timeout_is_classified_timeout_and_retried() {
-    let server = FlakyServer::start().await;
-    server.route(
-        "/slow",
-        [Reply::delay(Duration::from_secs(5)), Reply::ok_body("ok")],
+    let slow = Reply::delay(Duration::from_secs(5));
+    let first = first_reqwest_error(
+        client_with_timeout(ms(150)),
+        slow,
+        reqwest::Error::is_timeout,
     );
-    let (client, url) = (client_with_timeout(ms(150)), server.url("/slow"));
-
-    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
-        FetchError::Http(e) => Some((e.is_timeout(), e.kind())),
-        _ => None,
-    })
-    .await;
-
-    assert_eq!(body, b"ok");
-    assert_eq!(first_error, Some((true, ErrorKind::Timeout)));
-    assert_eq!(server.hits("/slow"), 2);
+    assert_eq!(first.await, Some((true, ErrorKind::Timeout)));
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_connect_and_retried() {
-    let (client, url) = (client(), refused_url("/clip/7"));
-    let calls = Cell::new(0);
+    let (calls, err) = against_a_refused_port(&FAST).await;
 
-    let err = FAST
-        .retry_async_detailed(|| {
-            calls.set(calls.get() + 1);
-            fetch(&client, &url)
-        })
-        .await
-        .unwrap_err();
-
-    assert_eq!(calls.get(), 4);
+    assert_eq!(calls, 4);
     assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
     let FetchError::Http(e) = &err.last_error else {
         panic!("{:?}", err.last_error)
@@ -244,35 +268,17 @@ async fn a_refused_connection_is_connect_and_retried() {
 
 #[tokio::test]
 async fn a_refused_connection_is_not_retried_when_connect_is_not_listed() {
-    let (client, url) = (client(), refused_url("/"));
-    let calls = Cell::new(0);
     let only_timeouts = FAST.retry_on(kinds![Timeout]);
-
-    let err = only_timeouts
-        .retry_async_detailed(|| {
-            calls.set(calls.get() + 1);
-            fetch(&client, &url)
-        })
-        .await
-        .unwrap_err();
-
-    assert_eq!((calls.get(), err.reason), (1, StopReason::Permanent));
+    let (calls, err) = against_a_refused_port(&only_timeouts).await;
+    assert_eq!((calls, err.reason), (1, StopReason::Permanent));
 }
 
 #[tokio::test]
 async fn a_connection_closed_mid_body_is_connect_and_retried() {
-    let server = FlakyServer::start().await;
-    server.route(
-        "/clip/7",
-        [Reply::close_mid_body(), Reply::ok_body("whole clip")],
-    );
-    let (client, url) = (client(), server.url("/clip/7"));
-
-    let (body, first) =
-        fetch_noting_first_error(&client, &url, |e| Some(format!("{:?} {e:?}", e.kind()))).await;
-
-    assert_eq!(body, b"whole clip");
-    assert_eq!(server.hits("/clip/7"), 2);
+    let first = first_error_then_ok(client(), Reply::close_mid_body(), "whole clip", |e| {
+        Some(format!("{:?} {e:?}", e.kind()))
+    })
+    .await;
     let first = first.unwrap();
     // headers arrived (200), then the body broke off
     assert!(first.starts_with("Connect "), "{first}");
@@ -284,22 +290,9 @@ async fn a_connection_closed_mid_body_is_connect_and_retried() {
 
 #[tokio::test]
 async fn a_connection_closed_before_the_response_is_connect_and_retried() {
-    let server = FlakyServer::start().await;
-    server.route(
-        "/clip/7",
-        [Reply::close_before_response(), Reply::ok_body("clip")],
-    );
-    let (client, url) = (client(), server.url("/clip/7"));
-
-    let (body, first_error) = fetch_noting_first_error(&client, &url, |e| match e {
-        FetchError::Http(e) => Some((e.is_request(), e.kind())),
-        _ => None,
-    })
-    .await;
-
-    assert_eq!(body, b"clip");
-    assert_eq!(first_error, Some((true, ErrorKind::Connect)));
-    assert_eq!(server.hits("/clip/7"), 2);
+    let closed = Reply::close_before_response();
+    let first = first_reqwest_error(client(), closed, reqwest::Error::is_request);
+    assert_eq!(first.await, Some((true, ErrorKind::Connect)));
 }
 
 #[tokio::test]
@@ -390,16 +383,15 @@ async fn a_body_that_is_not_json_is_permanent() {
 
 #[tokio::test]
 async fn a_preset_adjusted_for_the_test_runs_against_the_server() {
-    let server = FlakyServer::start().await;
-    server.route(
+    let (server, client, url) = serving(
         "/hook",
         [
             Reply::status(502),
             Reply::retry_after_secs(0),
             Reply::json(200, r#"{"ok":true}"#),
         ],
-    );
-    let (client, url) = (client(), server.url("/hook"));
+    )
+    .await;
     // the webhook preset (4 attempts, retries the transient kinds) with waits of 50ms
     let webhook = presets::WEBHOOK.backoff(Backoff::fixed(ms(50)));
 
