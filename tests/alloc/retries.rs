@@ -7,23 +7,13 @@
 
 use std::cell::Cell;
 
-use retry_runtime::{presets, retry, Backoff, Classify, ErrorKind, Policy};
+use retry_runtime::{presets, retry, Backoff, Classify, Policy};
 use testkit::alloc::allocations_in;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error, Classify)]
+#[error("flaky")]
+#[classify(Unavailable)]
 struct Flaky;
-
-impl std::fmt::Display for Flaky {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("flaky")
-    }
-}
-
-impl Classify for Flaky {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Unavailable
-    }
-}
 
 thread_local!(static LEFT: Cell<u32> = const { Cell::new(0) });
 
