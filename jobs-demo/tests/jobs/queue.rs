@@ -28,6 +28,21 @@ fn job(q: &JobQueue, id: i64) -> Job {
     q.get(id).unwrap().unwrap()
 }
 
+/// `fail`'s answer for a job that failed for good.
+fn failed(reason: StopReason, attempts: u32) -> JobOutcome {
+    JobOutcome::Failed { reason, attempts }
+}
+
+/// Job `id` is FAILED, finished at `at` after `retries` retries; its last error.
+fn assert_failed_for_good(q: &JobQueue, id: i64, retries: u32, at: Duration) -> String {
+    let j = job(q, id);
+    assert_eq!(
+        (j.status, j.retry_count, j.finished_at),
+        (JobStatus::Failed, retries, Some(at))
+    );
+    j.last_error.unwrap()
+}
+
 /// `base..=base * 1.25`: the JOB preset's wait after `base`, with up to 25% jitter.
 fn assert_job_wait(wait: Duration, base: u64) {
     assert!(
@@ -123,19 +138,9 @@ fn transient_failures_walk_the_job_schedule_then_fail_for_good() {
     // the 4th failure exhausts the preset's 4 attempts
     let running = q.claim_due(now).unwrap().unwrap();
     let out = q.fail(&running, &refused(), now).unwrap();
-    assert_eq!(
-        out,
-        JobOutcome::Failed {
-            reason: StopReason::Attempts,
-            attempts: 4
-        }
-    );
-    let j = job(&q, id);
-    assert_eq!(
-        (j.status, j.retry_count, j.finished_at),
-        (JobStatus::Failed, 3, Some(now))
-    );
-    assert!(j.last_error.unwrap().contains("gave up after 4 attempts"));
+    assert_eq!(out, failed(StopReason::Attempts, 4));
+    let last = assert_failed_for_good(&q, id, 3, now);
+    assert!(last.contains("gave up after 4 attempts"), "{last}");
     assert_eq!(q.next_due_at().unwrap(), None);
 }
 
@@ -147,19 +152,8 @@ fn a_permanent_error_fails_at_once() {
 
     let out = q.fail(&running, &invalid(), s(2)).unwrap();
 
-    assert_eq!(
-        out,
-        JobOutcome::Failed {
-            reason: StopReason::Permanent,
-            attempts: 1
-        }
-    );
-    let j = job(&q, id);
-    assert_eq!(
-        (j.status, j.retry_count, j.finished_at),
-        (JobStatus::Failed, 0, Some(s(2)))
-    );
-    let last = j.last_error.unwrap();
+    assert_eq!(out, failed(StopReason::Permanent, 1));
+    let last = assert_failed_for_good(&q, id, 0, s(2));
     assert!(last.starts_with("Permanent: unsupported format"), "{last}");
 }
 
