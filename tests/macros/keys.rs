@@ -86,19 +86,27 @@ fn step() -> Result<u32, Fail> {
     }
 }
 
+/// `#[retry(..)]` on a sync function and on its async twin, both answering
+/// from the script with [`step`].
+macro_rules! scripted_pair {
+    (#[retry $(($($arg:tt)*))?] $sync:ident, $async_fn:ident) => {
+        #[retry $(($($arg)*))?]
+        fn $sync() -> Result<u32, Fail> {
+            step()
+        }
+
+        #[retry $(($($arg)*))?]
+        async fn $async_fn() -> Result<u32, Fail> {
+            step()
+        }
+    };
+}
+
 use ErrorKind::{Connect, Permanent, RateLimited, Timeout, Unavailable};
 
 // ---------- attempts ----------
 
-#[retry(attempts = 2, backoff = "none")]
-fn attempts_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry(attempts = 2, backoff = "none")]
-async fn attempts_async() -> Result<u32, Fail> {
-    step()
-}
+scripted_pair! { #[retry(attempts = 2, backoff = "none")] attempts_sync, attempts_async }
 
 #[test]
 fn attempts_counts_calls_sync() {
@@ -119,15 +127,7 @@ async fn attempts_counts_calls_async() {
 
 // ---------- defaults: #[retry] alone ----------
 
-#[retry]
-fn default_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry]
-async fn default_async() -> Result<u32, Fail> {
-    step()
-}
+scripted_pair! { #[retry] default_sync, default_async }
 
 #[test]
 fn bare_attribute_retries_every_error_3_times_exponentially() {
@@ -233,14 +233,9 @@ async fn jitter_bounds_async() {
 
 // ---------- retry_on ----------
 
-#[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
-fn retry_on_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
-async fn retry_on_async() -> Result<u32, Fail> {
-    step()
+scripted_pair! {
+    #[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
+    retry_on_sync, retry_on_async
 }
 
 #[test]
@@ -267,14 +262,9 @@ fn only_unavailable(e: &Fail) -> bool {
     e.kind == Unavailable
 }
 
-#[retry(backoff = "none", retry_if = only_unavailable)]
-fn retry_if_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry(backoff = "none", retry_if = only_unavailable)]
-async fn retry_if_async() -> Result<u32, Fail> {
-    step()
+scripted_pair! {
+    #[retry(backoff = "none", retry_if = only_unavailable)]
+    retry_if_sync, retry_if_async
 }
 
 #[test]
@@ -327,14 +317,9 @@ async fn retry_if_ok_returns_the_last_ok_when_exhausted_async() {
 
 // ---------- max_elapsed ----------
 
-#[retry(attempts = 10, backoff = "fixed(1s)", max_elapsed = "3500ms")]
-fn max_elapsed_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry(attempts = 10, backoff = "fixed(1s)", max_elapsed = "3500ms")]
-async fn max_elapsed_async() -> Result<u32, Fail> {
-    step()
+scripted_pair! {
+    #[retry(attempts = 10, backoff = "fixed(1s)", max_elapsed = "3500ms")]
+    max_elapsed_sync, max_elapsed_async
 }
 
 #[test]
@@ -600,14 +585,9 @@ mod renamed {
     pub use retry_runtime as rt;
 }
 
-#[retry(crate = "crate::keys::renamed::rt", attempts = 2, backoff = "none")]
-fn crate_path_sync() -> Result<u32, Fail> {
-    step()
-}
-
-#[retry(crate = "crate::keys::renamed::rt", attempts = 2, backoff = "none")]
-async fn crate_path_async() -> Result<u32, Fail> {
-    step()
+scripted_pair! {
+    #[retry(crate = "crate::keys::renamed::rt", attempts = 2, backoff = "none")]
+    crate_path_sync, crate_path_async
 }
 
 #[test]
