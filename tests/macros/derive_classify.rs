@@ -335,20 +335,22 @@ fn a_policy_retries_transient_variants_and_gives_up_on_permanent_ones() {
         Policy::new().attempts(3).retry_on(KindSet::TRANSIENT);
     let paused = retry_runtime::testing::pause();
 
-    let mut calls = 0;
-    let permanent: Result<(), ClipError> = POLICY.retry(|| {
-        calls += 1;
-        Err(ClipError::NotFound)
-    });
+    // every call fails with `error()`: the run's result, and its calls
+    let always = |error: fn() -> ClipError| {
+        let mut calls = 0;
+        let out: Result<(), ClipError> = POLICY.retry(|| {
+            calls += 1;
+            Err(error())
+        });
+        (out, calls)
+    };
+
+    let (permanent, calls) = always(|| ClipError::NotFound);
     assert!(matches!(permanent, Err(ClipError::NotFound)));
     assert_eq!(calls, 1);
     assert!(paused.waits().is_empty());
 
-    let mut calls = 0;
-    let timeout: Result<(), ClipError> = POLICY.retry(|| {
-        calls += 1;
-        Err(ClipError::Timeout)
-    });
+    let (timeout, calls) = always(|| ClipError::Timeout);
     assert!(matches!(timeout, Err(ClipError::Timeout)));
     assert_eq!(calls, 3);
     assert_eq!(paused.waits(), [secs(1), secs(2)]);
