@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::CONTENT_TYPE;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::{presets, retry, Backoff, Classify, KindSet, Policy, RetryOn};
-use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{FlakyServer, Reply};
 
 /// How much later than asked a retry may reach the server: the request's
@@ -166,19 +166,8 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         fmt_gaps(&claude_gaps)
     );
     ensure("ai_provider", provider.name == "claude", "claude to answer")?;
-    ensure(
-        "ai_provider",
-        server.hits("/grok/v1/chat") == 2,
-        format!("2 requests to grok, got {}", server.hits("/grok/v1/chat")),
-    )?;
-    ensure(
-        "ai_provider",
-        server.hits("/claude/v1/chat") == 2,
-        format!(
-            "2 requests to claude, got {}",
-            server.hits("/claude/v1/chat")
-        ),
-    )?;
+    ensure_hits("ai_provider", &server, "/grok/v1/chat", 2)?;
+    ensure_hits("ai_provider", &server, "/claude/v1/chat", 2)?;
     ensure(
         "ai_provider",
         grok_gaps.len() == 1 && about(grok_gaps[0], Duration::from_millis(500), SLACK),

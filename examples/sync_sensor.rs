@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Client;
 use retry_runtime::reqwest::HttpError;
 use retry_runtime::{retry, Causes, Classify, ErrorKind};
-use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 
 /// How much later than asked a retry may reach the server: the request's
@@ -98,11 +98,7 @@ pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
         celsius == 21.5,
         format!("21.5 °C, got {celsius}"),
     )?;
-    ensure(
-        "sync_sensor",
-        server.hits("/sensors/greenhouse") == 3,
-        format!("3 requests, got {}", server.hits("/sensors/greenhouse")),
-    )?;
+    ensure_hits("sync_sensor", &server, "/sensors/greenhouse", 3)?;
     let ms = Duration::from_millis;
     ensure(
         "sync_sensor",

@@ -15,7 +15,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::StatusCode;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::{retry, Classify, ErrorKind};
-use testkit::demo::{about, ensure, fmt_gaps};
+use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{FlakyServer, Reply};
 
 /// How much later than asked a retry may reach the server: the request's
@@ -95,11 +95,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         server.hits("/hooks/orders"),
         fmt_gaps(&gaps)
     );
-    ensure(
-        "webhook",
-        server.hits("/hooks/orders") == 3,
-        format!("3 requests, got {}", server.hits("/hooks/orders")),
-    )?;
+    ensure_hits("webhook", &server, "/hooks/orders", 3)?;
     ensure(
         "webhook",
         gaps.len() == 2
@@ -121,11 +117,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         server.hits("/hooks/revoked"),
         err.kind()
     );
-    ensure(
-        "webhook",
-        server.hits("/hooks/revoked") == 1,
-        format!("1 request, got {}", server.hits("/hooks/revoked")),
-    )?;
+    ensure_hits("webhook", &server, "/hooks/revoked", 1)?;
     ensure(
         "webhook",
         err.kind() == ErrorKind::Permanent,

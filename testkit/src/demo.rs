@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
+use crate::flaky::FlakyServer;
+
 /// A demo's result: `Err` says which part of its story did not happen.
 pub type Outcome = Result<(), Box<dyn Error>>;
 
@@ -49,6 +51,26 @@ pub fn ensure(story: &str, ok: bool, expected: impl Display) -> Outcome {
     } else {
         Err(format!("the {story} story did not happen: expected {expected}").into())
     }
+}
+
+/// `Ok` if `server` saw `expected` requests on `path`, else the error of
+/// [`ensure`] ("expected 3 requests to /hooks/orders, got 2").
+///
+/// ```
+/// use testkit::demo::ensure_hits;
+/// let server = testkit::flaky::FlakyServer::start_blocking();
+/// assert!(ensure_hits("webhook", &server, "/hooks/orders", 0).is_ok());
+/// let err = ensure_hits("webhook", &server, "/hooks/orders", 1).unwrap_err();
+/// assert_eq!(err.to_string(), "the webhook story did not happen: expected 1 request to /hooks/orders, got 0");
+/// ```
+pub fn ensure_hits(story: &str, server: &FlakyServer, path: &str, expected: usize) -> Outcome {
+    let hits = server.hits(path);
+    let requests = if expected == 1 { "request" } else { "requests" };
+    ensure(
+        story,
+        hits == expected,
+        format_args!("{expected} {requests} to {path}, got {hits}"),
+    )
 }
 
 /// Is a gap measured between two arrivals at the server the `wait` the policy
