@@ -20,7 +20,6 @@
 #![no_main]
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
@@ -28,8 +27,8 @@ use libfuzzer_sys::fuzz_target;
 use retry_runtime::jitter::Rng;
 use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
-    testing, Backoff, Classify, Decision, ErrorKind, GiveUpEvent, Jitter, KindSet, Policy,
-    PolicyError, RetryAfter, RetryError, RetryEvent, Run, Stop, StopReason, When,
+    testing, Backoff, Decision, ErrorKind, GiveUpEvent, Jitter, KindSet, Policy, PolicyError,
+    RetryAfter, RetryError, RetryEvent, Run, Stop, StopReason, When,
 };
 
 /// The edge values, shared with the regression tests (`cargo test`).
@@ -37,6 +36,12 @@ use retry_runtime::{
 mod edge_values;
 
 use edge_values::{DURATIONS as EDGE_DURATIONS, FACTORS as EDGE_FACTORS};
+
+/// The error every attempt fails with, shared with the Retry-After tests.
+#[path = "../../tests/runtime/hinted.rs"]
+mod hinted;
+
+use hinted::Hinted;
 
 /// A duration: raw numbers (any `(u64, u32)` gives a valid `Duration`), small
 /// milliseconds, or an edge value that random bytes would rarely hit.
@@ -115,27 +120,6 @@ struct Input {
     seed: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failure {
-    kind: ErrorKind,
-    hint: Option<Duration>,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind.name())
-    }
-}
-
-impl Classify for Failure {
-    fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        self.hint
-    }
-}
-
 fn kinds(bits: u8) -> KindSet {
     ErrorKind::ALL
         .iter()
@@ -195,9 +179,9 @@ fuzz_target!(|input: Input| {
         .retry_on(kinds(input.retry_on))
         .before_sleep(on_retry)
         .on_give_up(on_give_up);
-    let error = Failure {
+    let error = Hinted {
         kind: ErrorKind::ALL[usize::from(input.error_kind) % ErrorKind::ALL.len()],
-        hint: input.error_hint.map(D::get),
+        after: input.error_hint.map(D::get),
     };
 
     check_build(&policy, attempts, &b);
@@ -301,12 +285,12 @@ fn check_backoff(b: &Backoff) {
 
 struct Checker<'a, W> {
     policy: &'a Policy<W>,
-    error: &'a Failure,
+    error: &'a Hinted,
     /// The attempt limit, 0 read as 1.
     limit: u32,
 }
 
-impl<W: Copy + When<Failure>> Checker<'_, W> {
+impl<W: Copy + When<Hinted>> Checker<'_, W> {
     /// `decision` was taken after `attempts_made` calls, the last wait `previous`.
     fn check(&self, attempts_made: u32, previous: Duration, elapsed: Duration, decision: Decision) {
         let p = self.policy;
@@ -353,7 +337,7 @@ impl<W: Copy + When<Failure>> Checker<'_, W> {
             );
         }
         let ra = p.get_retry_after();
-        match self.error.hint {
+        match self.error.after {
             Some(hint) if ra.kinds.contains(self.error.kind) => {
                 assert_eq!(wait, hint.min(ra.cap), "hint not honoured: {}", ctx());
             }
@@ -372,7 +356,7 @@ impl<W: Copy + When<Failure>> Checker<'_, W> {
 }
 
 /// A `Run` failed until it gives up: at most `limit` attempts, each wait checked.
-fn drive_run<W: Copy + When<Failure>>(c: &Checker<'_, W>) {
+fn drive_run<W: Copy + When<Hinted>>(c: &Checker<'_, W>) {
     let _paused = testing::pause();
     let mut run = Run::<W, SyncClock>::new(c.policy);
     let mut previous = Duration::ZERO;
@@ -426,7 +410,7 @@ fn reset_hooks() {
 /// What an executor did agrees with its error, its hooks and its limits.
 fn check_outcome<W: Copy>(
     policy: &Policy<W>,
-    out: Result<(), RetryError<Failure>>,
+    out: Result<(), RetryError<Hinted>>,
     calls: u32,
     waits: &[Duration],
     limit: u32,
@@ -452,7 +436,7 @@ fn check_outcome<W: Copy>(
 }
 
 /// The sync executor under `testing::pause()`: virtual sleeps of any length.
-fn drive_executor<W: Copy + When<Failure>>(policy: &Policy<W>, error: &Failure, limit: u32) {
+fn drive_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, limit: u32) {
     reset_hooks();
     let paused = testing::pause();
     let mut calls = 0u32;
@@ -465,7 +449,7 @@ fn drive_executor<W: Copy + When<Failure>>(policy: &Policy<W>, error: &Failure, 
 
 /// The async executor on tokio's paused clock (each sleep really happens,
 /// virtually). Only for waits of a day at most (see the caller).
-fn drive_async_executor<W: Copy + When<Failure>>(policy: &Policy<W>, error: &Failure, limit: u32) {
+fn drive_async_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, limit: u32) {
     reset_hooks();
     RUNTIME.with(|rt| {
         rt.block_on(async {

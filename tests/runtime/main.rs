@@ -30,6 +30,7 @@ mod edge_values;
 mod errors;
 mod future_size;
 mod fuzz_regressions;
+mod hinted;
 mod hooks;
 mod panics;
 mod presets;

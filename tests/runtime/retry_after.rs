@@ -7,35 +7,20 @@ use testkit::capture as support;
 use std::time::Duration;
 
 use retry_runtime::{
-    kinds, presets, testing, Backoff, Classify, Decision, ErrorKind, Jitter, KindSet, Policy,
-    RetryAfter, RetryOn, StopReason,
+    kinds, presets, testing, Backoff, Decision, ErrorKind, Jitter, KindSet, Policy, RetryAfter,
+    RetryOn, StopReason,
 };
 use testkit::calls::ok_on_call;
 use tracing::Level;
+
+use crate::hinted::Hinted;
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// An HTTP-ish error with an optional Retry-After hint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{kind} (retry after {after:?})")]
-struct Throttled {
-    kind: ErrorKind,
-    after: Option<Duration>,
-}
-
-impl Classify for Throttled {
-    fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        self.after
-    }
-}
-
-fn rate_limited(after: u64) -> Throttled {
-    Throttled {
+fn rate_limited(after: u64) -> Hinted {
+    Hinted {
         kind: ErrorKind::RateLimited,
         after: Some(s(after)),
     }
@@ -51,7 +36,7 @@ fn policy() -> Policy<RetryOn> {
 }
 
 /// The single wait of a sync run whose first call fails with `error`.
-fn sync_wait<W: retry_runtime::When<Throttled>>(p: Policy<W>, error: Throttled) -> Vec<Duration> {
+fn sync_wait<W: retry_runtime::When<Hinted>>(p: Policy<W>, error: Hinted) -> Vec<Duration> {
     let paused = testing::pause();
     let mut calls = 0;
     let out = p.retry(|| {
@@ -104,7 +89,7 @@ fn ignored_hints_wait_the_backoff() {
 
 #[test]
 fn hints_are_honoured_only_for_the_configured_kinds() {
-    let unavailable = Throttled {
+    let unavailable = Hinted {
         kind: ErrorKind::Unavailable,
         after: Some(s(7)),
     };
@@ -117,7 +102,7 @@ fn hints_are_honoured_only_for_the_configured_kinds() {
         "api honours a 503's hint"
     );
     // a rate-limited error without a hint waits the backoff
-    let no_hint = Throttled {
+    let no_hint = Hinted {
         kind: ErrorKind::RateLimited,
         after: None,
     };
@@ -150,7 +135,7 @@ fn a_hint_past_the_deadline_gives_up() {
 
 #[test]
 fn a_hint_does_not_make_a_permanent_error_retriable() {
-    let forbidden = Throttled {
+    let forbidden = Hinted {
         kind: ErrorKind::Permanent,
         after: Some(s(1)),
     };
