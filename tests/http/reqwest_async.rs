@@ -124,22 +124,12 @@ fn assert_between(d: Duration, low: Duration, high: Duration) {
 
 #[tokio::test]
 async fn unavailable_twice_then_ok_succeeds_on_the_third_call() {
-    let (server, client, url) = serving(
-        "/clip/7",
-        [
-            Reply::status(503),
-            Reply::status(503),
-            Reply::ok_body("clip"),
-        ],
-    )
-    .await;
-
-    let body = FAST.retry_async(|| fetch(&client, &url)).await.unwrap();
+    let unavailable = || Reply::status(503);
+    let script = [unavailable(), unavailable(), Reply::ok_body("clip")];
+    let (body, gaps) = fetch_script(&FAST, script).await;
 
     assert_eq!(body, b"clip");
-    assert_eq!(server.hits("/clip/7"), 3);
-    assert_eq!(server.total_hits(), 3);
-    for gap in server.gaps("/clip/7") {
+    for gap in gaps {
         assert_between(gap, ms(50), ms(500));
     }
 }
@@ -168,16 +158,26 @@ async fn unavailable_forever_gives_up_after_the_last_attempt() {
     assert_eq!(server.hits("/down"), 4);
 }
 
-/// `/api` answers `first`, then "ok": fetched through `policy`, the body is
+/// `/clip` answers `script`, whose last reply is a success: fetched through
+/// `policy`, it takes one request per reply. Returns the body and the waits
+/// the server saw between the requests.
+async fn fetch_script<const N: usize>(
+    policy: &Policy<RetryOn>,
+    script: [Reply; N],
+) -> (Vec<u8>, Vec<Duration>) {
+    let (server, client, url) = serving("/clip", script).await;
+    let body = policy.retry_async(|| fetch(&client, &url)).await.unwrap();
+    assert_eq!(server.hits("/clip"), N);
+    assert_eq!(server.total_hits(), N);
+    (body, server.gaps("/clip"))
+}
+
+/// `/clip` answers `first`, then "ok": fetched through `policy`, the body is
 /// "ok" after 2 requests. Returns the wait the server saw between them.
 async fn ok_after(first: Reply, policy: &Policy<RetryOn>) -> Duration {
-    let (server, client, url) = serving("/api", [first, Reply::ok_body("ok")]).await;
-
-    let body = policy.retry_async(|| fetch(&client, &url)).await.unwrap();
-
+    let (body, gaps) = fetch_script(policy, [first, Reply::ok_body("ok")]).await;
     assert_eq!(body, b"ok");
-    assert_eq!(server.hits("/api"), 2);
-    server.gaps("/api")[0]
+    gaps[0]
 }
 
 #[tokio::test]
@@ -383,23 +383,14 @@ async fn a_body_that_is_not_json_is_permanent() {
 
 #[tokio::test]
 async fn a_preset_adjusted_for_the_test_runs_against_the_server() {
-    let (server, client, url) = serving(
-        "/hook",
-        [
-            Reply::status(502),
-            Reply::retry_after_secs(0),
-            Reply::json(200, r#"{"ok":true}"#),
-        ],
-    )
-    .await;
+    let ok = Reply::json(200, r#"{"ok":true}"#);
+    let script = [Reply::status(502), Reply::retry_after_secs(0), ok];
     // the webhook preset (4 attempts, retries the transient kinds) with waits of 50ms
     let webhook = presets::WEBHOOK.backoff(Backoff::fixed(ms(50)));
 
-    let body = webhook.retry_async(|| fetch(&client, &url)).await.unwrap();
+    let (body, gaps) = fetch_script(&webhook, script).await;
 
     assert_eq!(body, br#"{"ok":true}"#);
-    assert_eq!(server.hits("/hook"), 3);
-    let gaps = server.gaps("/hook");
     assert_between(gaps[0], ms(50), ms(500)); // backoff after the 502
     assert!(gaps[1] < ms(50), "{gaps:?}"); // Retry-After: 0 after the 429
 }
