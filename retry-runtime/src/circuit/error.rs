@@ -1,0 +1,119 @@
+//! [`CircuitOpen`], the error of a call the breaker rejected.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::classify::{Classify, ErrorKind};
+
+/// A call rejected by an open (or fully probing half-open)
+/// [`CircuitBreaker`](super::CircuitBreaker); the operation was not called.
+///
+/// It classifies as [`ErrorKind::Unavailable`] (the dependency is, as far as
+/// this process knows, unavailable), with [`Classify::retry_after`] saying when
+/// the breaker will let a probe through. The run that owns the breaker never
+/// retries it: the rejection ends the run before any attempt is made
+/// ([`StopReason::CircuitOpen`](crate::StopReason::CircuitOpen)). An outer
+/// retry layer without this breaker may retry it later, and waits for the
+/// hint if it honours Retry-After for `Unavailable` (the `api` preset does).
+///
+/// `#[retry(circuit = NAME)]` and the `*_guarded` executors return it as the
+/// function's own error type, which implements `From<CircuitOpen>`
+/// (`std::io::Error` does: an `io::ErrorKind::ResourceBusy` error).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{CircuitOpen, Classify, ErrorKind};
+/// let open = CircuitOpen::new("upstream", Duration::from_secs(30));
+/// assert_eq!(open.to_string(), "circuit `upstream` is open; retry after 30s");
+/// assert_eq!((open.kind(), open.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(30))));
+/// let io: std::io::Error = open.into();
+/// assert_eq!(Classify::kind(&io), ErrorKind::Unavailable);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CircuitOpen {
+    /// The breaker's name.
+    pub circuit: &'static str,
+    /// When it will let a probe through, from now.
+    pub retry_after: Duration,
+}
+
+impl fmt::Display for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "circuit `{}` is open; retry after {}",
+            self.circuit,
+            Wait::of(&self.retry_after)
+        )
+    }
+}
+
+impl std::error::Error for CircuitOpen {}
+
+impl CircuitOpen {
+    /// A rejection by the breaker named `circuit` (for tests and custom breakers).
+    ///
+    /// ```
+    /// let o = retry_runtime::CircuitOpen::new("db", std::time::Duration::from_millis(250));
+    /// assert_eq!(o.to_string(), "circuit `db` is open; retry after 250ms");
+    /// ```
+    pub const fn new(circuit: &'static str, retry_after: Duration) -> CircuitOpen {
+        CircuitOpen {
+            circuit,
+            retry_after,
+        }
+    }
+}
+
+impl Classify for CircuitOpen {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(self.retry_after)
+    }
+}
+
+impl From<CircuitOpen> for std::io::Error {
+    fn from(open: CircuitOpen) -> Self {
+        std::io::Error::new(std::io::ErrorKind::ResourceBusy, open)
+    }
+}
+
+/// A wait for humans: whole seconds (rounded up) from 1s, else milliseconds.
+struct Wait(Duration);
+
+impl Wait {
+    fn of(d: &Duration) -> Wait {
+        Wait(*d)
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d >= Duration::from_secs(1) {
+            let s = d.as_secs() + u64::from(d.subsec_nanos() != 0);
+            write!(f, "{s}s")
+        } else {
+            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_display() {
+        let w = |d| Wait(d).to_string();
+        assert_eq!(w(Duration::from_secs(30)), "30s");
+        assert_eq!(w(Duration::from_millis(29_001)), "30s");
+        assert_eq!(w(Duration::from_millis(250)), "250ms");
+        assert_eq!(w(Duration::from_micros(1)), "1ms");
+        assert_eq!(w(Duration::ZERO), "0ms");
+    }
+}

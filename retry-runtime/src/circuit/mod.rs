@@ -1,0 +1,660 @@
+//! [`CircuitBreaker`]: stop calling a dependency that keeps failing, and probe
+//! it again after a recovery timeout.
+//!
+//! ```text
+//!            N consecutive failures, or the failure rate
+//!            of the last M calls reaches the threshold
+//!   Closed ─────────────────────────────────────────────▶ Open ──┐
+//!     ▲                                                   ▲      │ recovery timeout
+//!     │ every probe succeeded            a probe failed   │      ▼
+//!     └──────────────────────────── HalfOpen ─────────────┘  (the next call
+//!                                  (up to `probes` calls)     turns it half-open)
+//! ```
+//!
+//! - **Closed**: calls go through. Retriable failures count; a success resets
+//!   the consecutive count. Errors the policy does *not* retry (a 404, bad
+//!   input) are neutral: they say nothing about the dependency's health.
+//! - **Open**: calls are rejected at once with [`CircuitOpen`], without
+//!   calling the operation.
+//! - **HalfOpen**: once the recovery timeout has passed, up to `probes` calls
+//!   go through. When all of them succeed the breaker closes; one failure
+//!   re-opens it for another recovery timeout. A probe that never reports
+//!   (its future was dropped) does not block the breaker: after another
+//!   recovery timeout new probes are let through.
+//!
+//! State changes are logged on `tracing`: WARN when it opens, INFO when it
+//! turns half-open or closes, with the fields `name` and `state` (and
+//! `failures` when it opens, `probes` otherwise).
+//!
+//! # Concurrency
+//! The whole state machine is one `AtomicU64` (state, consecutive failures or
+//! probe counts, a generation, the time of the last transition) changed by
+//! compare-and-swap, plus one `AtomicU64` ring of the last outcomes when a
+//! failure-rate window is configured. No lock, no allocation. In the closed
+//! state, letting a call through is one load (and a counter increment for
+//! [`stats`](CircuitBreaker::stats)); recording a success writes only when
+//! there were failures to forget.
+//!
+//! # Time
+//! The breaker reads time through a [`BreakerClock`]: [`DefaultClock`]
+//! (tokio's clock, which follows `tokio::time::pause()`, plus the virtual time of
+//! [`testing::pause`](crate::testing::pause)), or a [`ManualClock`] that tests
+//! move by hand.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::circuit::{CircuitBreaker, CircuitState, ManualClock, Outcome};
+//!
+//! static CLOCK: ManualClock = ManualClock::new();
+//! static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")
+//!     .with_failures(2)
+//!     .with_recovery(Duration::from_secs(30))
+//!     .with_clock(&CLOCK);
+//!
+//! for _ in 0..2 {
+//!     let permit = UPSTREAM.try_acquire().unwrap();
+//!     UPSTREAM.record(permit, Outcome::Failure);
+//! }
+//! let open = UPSTREAM.try_acquire().unwrap_err();
+//! assert_eq!(open.to_string(), "circuit `upstream` is open; retry after 30s");
+//!
+//! CLOCK.advance(Duration::from_secs(30));
+//! let probe = UPSTREAM.try_acquire().unwrap();
+//! assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+//! UPSTREAM.record(probe, Outcome::Success);
+//! assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+//! ```
+
+// One concern a file: `word` (the packed state word and `AtomicWord::update`,
+// the one compare-and-swap every transition goes through), `ring` (the
+// failure-rate window), `error` (`CircuitOpen`), `clock`, `stats`
+// (`CircuitState`, `CircuitStats`) and `log` (the log lines).
+mod clock;
+mod error;
+mod log;
+mod ring;
+mod stats;
+mod word;
+
+use core::fmt;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use clock::{BreakerClock, DefaultClock, ManualClock};
+pub use error::CircuitOpen;
+pub use stats::{CircuitState, CircuitStats};
+
+use log::Trip;
+use ring::{AtomicRing, MAX_WINDOW};
+use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
+
+/// A circuit breaker, meant to live in a `static` shared by every caller of
+/// one dependency. See the [module docs](self) for the state machine.
+///
+/// Attach it to a policy with [`Policy::circuit`](crate::Policy::circuit)
+/// (or `#[retry(circuit = NAME)]`), or drive it by hand with
+/// [`try_acquire`](CircuitBreaker::try_acquire) and
+/// [`record`](CircuitBreaker::record).
+///
+/// Every setter is a `const fn` and clamps its value to the documented range
+/// (an out-of-range value behaves as the nearest valid one).
+///
+/// # Default
+/// [`CircuitBreaker::new`]: opens after 5 consecutive failures, no
+/// failure-rate window, recovery timeout 30s, 1 probe, [`DefaultClock`].
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, CircuitBreaker, CircuitOpen, Classify, ErrorKind};
+///
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")
+///     .with_failures(5)
+///     .with_failure_rate(50, 20) // or: half of the last 20 calls failed
+///     .with_recovery(Duration::from_secs(30))
+///     .with_probes(2);
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum ApiError {
+///     #[error("upstream timed out")]
+///     Timeout,
+///     #[error(transparent)]
+///     Open(#[from] CircuitOpen),
+/// }
+/// impl Classify for ApiError {
+///     fn kind(&self) -> ErrorKind {
+///         match self { ApiError::Timeout => ErrorKind::Timeout, ApiError::Open(o) => o.kind() }
+///     }
+/// }
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = presets::API.circuit(&UPSTREAM);
+/// let r: Result<&str, ApiError> = policy.retry_guarded(|| Ok("pong"));
+/// assert_eq!(r.unwrap(), "pong");
+/// assert_eq!(UPSTREAM.stats().successes, 1);
+/// ```
+pub struct CircuitBreaker {
+    name: &'static str,
+    failures: u32,
+    window: u32,
+    rate: u32,
+    probes: u32,
+    recovery: Duration,
+    recovery_ms: u64,
+    clock: &'static dyn BreakerClock,
+    word: AtomicWord,
+    ring: AtomicRing,
+    permitted: AtomicU64,
+    rejected: AtomicU64,
+    successes: AtomicU64,
+    failed: AtomicU64,
+    neutral: AtomicU64,
+    opened: AtomicU64,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker named `name` (in log lines and [`CircuitOpen`]), with
+    /// the defaults of the type's "Default" section.
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// static DB: CircuitBreaker = CircuitBreaker::new("db");
+    /// assert_eq!(DB.name(), "db");
+    /// ```
+    pub const fn new(name: &'static str) -> CircuitBreaker {
+        CircuitBreaker {
+            name,
+            failures: 5,
+            window: 0,
+            rate: 100,
+            probes: 1,
+            recovery: Duration::from_secs(30),
+            recovery_ms: 30_000,
+            clock: &DefaultClock,
+            word: AtomicWord::new(),
+            ring: AtomicRing::new(),
+            permitted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            successes: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            neutral: AtomicU64::new(0),
+            opened: AtomicU64::new(0),
+        }
+    }
+
+    /// Open after `n` consecutive failures (neutral outcomes neither count
+    /// nor reset the count). `0` turns this rule off (use a failure-rate
+    /// window instead); at most 16383.
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// static B: CircuitBreaker = CircuitBreaker::new("b").with_failures(3);
+    /// ```
+    pub const fn with_failures(mut self, n: u32) -> CircuitBreaker {
+        self.failures = if n > MAX_FAILURES { MAX_FAILURES } else { n };
+        self
+    }
+
+    /// Also open when at least `percent`% of the last `calls` calls failed
+    /// (checked once `calls` calls have been recorded since the breaker last
+    /// closed). `calls` is 1..=48, `percent` 1..=100; `calls = 0` turns the
+    /// rule off.
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// // ratio only: half of the last 20 calls
+    /// static B: CircuitBreaker = CircuitBreaker::new("b").with_failures(0).with_failure_rate(50, 20);
+    /// ```
+    pub const fn with_failure_rate(mut self, percent: u32, calls: u32) -> CircuitBreaker {
+        self.rate = if percent == 0 {
+            1
+        } else if percent > 100 {
+            100
+        } else {
+            percent
+        };
+        self.window = if calls > MAX_WINDOW {
+            MAX_WINDOW
+        } else {
+            calls
+        };
+        self
+    }
+
+    /// How long it stays open before letting probes through (rounded up to
+    /// whole milliseconds, at most about 17 years).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::CircuitBreaker;
+    /// static B: CircuitBreaker = CircuitBreaker::new("b").with_recovery(Duration::from_secs(10));
+    /// assert_eq!(B.recovery(), Duration::from_secs(10));
+    /// ```
+    pub const fn with_recovery(mut self, recovery: Duration) -> CircuitBreaker {
+        self.recovery_ms = word::duration_to_ms(recovery);
+        self.recovery = Duration::from_millis(self.recovery_ms);
+        self
+    }
+
+    /// How many probe calls it lets through when half-open; it closes when
+    /// all of them succeed. 1..=127.
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// static B: CircuitBreaker = CircuitBreaker::new("b").with_probes(3);
+    /// ```
+    pub const fn with_probes(mut self, n: u32) -> CircuitBreaker {
+        self.probes = if n == 0 {
+            1
+        } else if n > MAX_PROBES {
+            MAX_PROBES
+        } else {
+            n
+        };
+        self
+    }
+
+    /// Read time from `clock` instead of [`DefaultClock`] (tests: a [`ManualClock`]).
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, ManualClock};
+    /// static CLOCK: ManualClock = ManualClock::new();
+    /// static B: CircuitBreaker = CircuitBreaker::new("b").with_clock(&CLOCK);
+    /// ```
+    pub const fn with_clock(mut self, clock: &'static dyn BreakerClock) -> CircuitBreaker {
+        self.clock = clock;
+        self
+    }
+
+    /// The breaker's name.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::CircuitBreaker::new("s3").name(), "s3");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The recovery timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::CircuitBreaker::new("s3").recovery(), Duration::from_secs(30));
+    /// ```
+    pub const fn recovery(&self) -> Duration {
+        self.recovery
+    }
+
+    /// Ask to make a call. `Ok` with a [`Permit`] to hand back to
+    /// [`record`](CircuitBreaker::record) with the call's outcome, or
+    /// `Err(`[`CircuitOpen`]`)`: do not call.
+    ///
+    /// Closed: always `Ok`. Open: `Err` until the recovery timeout has
+    /// passed; then this call becomes the first probe and the breaker turns
+    /// half-open. HalfOpen: `Ok` for up to `probes` calls, then `Err`.
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
+    /// let b = CircuitBreaker::new("b").with_failures(1);
+    /// let p = b.try_acquire().unwrap();
+    /// b.record(p, Outcome::Failure);
+    /// assert!(b.try_acquire().is_err());
+    /// ```
+    pub fn try_acquire(&self) -> Result<Permit, CircuitOpen> {
+        let r = self.acquire();
+        if r.is_err() {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// `try_acquire` without counting a refusal as a rejection: for a call
+    /// that is made anyway (an unguarded executor).
+    pub(crate) fn acquire_quietly(&self) -> Option<Permit> {
+        self.acquire().ok()
+    }
+
+    fn acquire(&self) -> Result<Permit, CircuitOpen> {
+        // `Err` is the answer when there is nothing to write: a closed
+        // breaker's permit, or the rejection.
+        let moved = self.word.update(|w| match w.state() {
+            CircuitState::Closed => Err(Ok(Permit {
+                generation: w.generation(),
+                probe: false,
+            })),
+            CircuitState::Open => self.first_probe_after_recovery(w).map_err(Err),
+            CircuitState::HalfOpen if w.probes() < u64::from(self.probes) => {
+                Ok(w.with_probes(w.probes() + 1, w.successes()))
+            }
+            // Every probe is out. If they have not all reported within a
+            // recovery timeout, some were lost: start a new round.
+            CircuitState::HalfOpen => self.first_probe_after_recovery(w).map_err(Err),
+        });
+        let permit = match moved {
+            Ok((w, next)) => {
+                if next.generation() != w.generation() {
+                    self.log_half_open(w.state() == CircuitState::HalfOpen);
+                }
+                Permit {
+                    generation: next.generation(),
+                    probe: true,
+                }
+            }
+            Err(answer) => answer?,
+        };
+        self.permitted.fetch_add(1, Ordering::Relaxed);
+        Ok(permit)
+    }
+
+    /// Once a recovery timeout has passed since `w`'s last transition, the
+    /// word of a new half-open round with this call as its first probe;
+    /// before that, the rejection.
+    fn first_probe_after_recovery(&self, w: Word) -> Result<Word, CircuitOpen> {
+        let now = self.now_ms();
+        let elapsed = word::elapsed_ms(now, w.time());
+        if elapsed < self.recovery_ms {
+            return Err(self.open_error(elapsed));
+        }
+        Ok(w.moved_to(CircuitState::HalfOpen, now).with_probes(1, 0))
+    }
+
+    fn open_error(&self, elapsed_ms: u64) -> CircuitOpen {
+        CircuitOpen::new(
+            self.name,
+            Duration::from_millis(self.recovery_ms.saturating_sub(elapsed_ms)),
+        )
+    }
+
+    /// Report the outcome of a call made with `permit`.
+    ///
+    /// - [`Outcome::Failure`]: a failure the policy would retry (a timeout, a
+    ///   503): counts towards opening; a failed probe re-opens the breaker.
+    /// - [`Outcome::Success`]: resets the consecutive failures; a probe
+    ///   success (the last of `probes`) closes the breaker.
+    /// - [`Outcome::Neutral`]: an error that says nothing about the
+    ///   dependency's health (a 404, bad input): changes nothing, except
+    ///   that a neutral probe frees its slot for another probe.
+    ///
+    /// An outcome from before the last state change (a call that was let
+    /// through while closed and ends after the breaker opened) is counted in
+    /// [`stats`](CircuitBreaker::stats) but does not move the state.
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};
+    /// let b = CircuitBreaker::new("b").with_failures(2);
+    /// for outcome in [Outcome::Failure, Outcome::Neutral, Outcome::Failure] {
+    ///     let p = b.try_acquire().unwrap();
+    ///     b.record(p, outcome);
+    /// }
+    /// assert_eq!(b.state(), CircuitState::Open); // the 404 in between did not reset the count
+    /// ```
+    pub fn record(&self, permit: Permit, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Success => &self.successes,
+            Outcome::Failure => &self.failed,
+            Outcome::Neutral => &self.neutral,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if permit.probe {
+            self.record_probe(permit.generation, outcome);
+        } else {
+            self.record_closed(permit.generation, outcome);
+        }
+    }
+
+    fn record_closed(&self, generation: u8, outcome: Outcome) {
+        let failure = match outcome {
+            Outcome::Neutral => return,
+            Outcome::Success => false,
+            Outcome::Failure => true,
+        };
+        // On a lost race the count is re-read: a success that got in
+        // first resets it, and this failure starts a new count.
+        let mut failures = 0;
+        let moved = self.word.update(|w| {
+            if !w.is(CircuitState::Closed, generation) {
+                return Err(Unwritten::Stale);
+            }
+            if !failure {
+                return match w.failures() {
+                    0 => Err(Unwritten::Unchanged), // the common case: nothing to write
+                    _ => Ok(w.with_failures(0)),
+                };
+            }
+            failures = (w.failures() + 1).min(u64::from(MAX_FAILURES));
+            if self.failures != 0 && failures >= u64::from(self.failures) {
+                Ok(w.moved_to(CircuitState::Open, self.now_ms()))
+            } else {
+                Ok(w.with_failures(failures))
+            }
+        });
+        match moved {
+            Ok((_, next)) if next.state() == CircuitState::Open => {
+                return self.opened(Trip::Consecutive(failures as u32));
+            }
+            Err(Unwritten::Stale) => return, // the state changed since this call was let through
+            Ok(_) | Err(Unwritten::Unchanged) => {}
+        }
+        if self.window != 0 {
+            let ring = self.ring.push(generation, failure, self.window);
+            if failure
+                && ring.filled() >= self.window
+                && u64::from(ring.failures()) * 100 >= u64::from(self.rate) * u64::from(self.window)
+            {
+                self.open_from(generation, Trip::Rate(ring.failures()));
+            }
+        }
+    }
+
+    fn opened(&self, why: Trip) {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        self.log_open(why);
+    }
+
+    /// Open the breaker if it is still closed in generation `generation`.
+    fn open_from(&self, generation: u8, why: Trip) {
+        let moved = self.word.update(|w| {
+            if !w.is(CircuitState::Closed, generation) {
+                return Err(()); // another thread changed the state first
+            }
+            Ok(w.moved_to(CircuitState::Open, self.now_ms()))
+        });
+        if moved.is_ok() {
+            self.opened(why);
+        }
+    }
+
+    fn record_probe(&self, generation: u8, outcome: Outcome) {
+        let moved = self.word.update(|w| {
+            if !w.is(CircuitState::HalfOpen, generation) {
+                return Err(()); // a probe of an earlier round
+            }
+            Ok(match outcome {
+                Outcome::Failure => w.moved_to(CircuitState::Open, self.now_ms()),
+                Outcome::Success if w.successes() + 1 >= u64::from(self.probes) => {
+                    w.moved_to(CircuitState::Closed, self.now_ms())
+                }
+                Outcome::Success => w.with_probes(w.probes(), w.successes() + 1),
+                Outcome::Neutral => w.with_probes(w.probes().saturating_sub(1), w.successes()),
+            })
+        });
+        if let Ok((_, next)) = moved {
+            match next.state() {
+                CircuitState::Open => self.opened(Trip::Probe),
+                CircuitState::Closed => self.log_closed(),
+                CircuitState::HalfOpen => {}
+            }
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        word::ms_of(self.clock.now())
+    }
+
+    /// The current state. An open breaker reads `Open` until the first call
+    /// after its recovery timeout turns it half-open.
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, CircuitState};
+    /// assert_eq!(CircuitBreaker::new("b").state(), CircuitState::Closed);
+    /// ```
+    pub fn state(&self) -> CircuitState {
+        self.word.load().state()
+    }
+
+    /// The state and the counters, for metrics.
+    ///
+    /// The counters are exact: every [`try_acquire`](CircuitBreaker::try_acquire)
+    /// adds one to `permitted` or `rejected`, every [`record`](CircuitBreaker::record)
+    /// one to `successes`, `failures` or `neutral`.
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
+    /// let b = CircuitBreaker::new("b");
+    /// let p = b.try_acquire().unwrap();
+    /// b.record(p, Outcome::Failure);
+    /// let s = b.stats();
+    /// assert_eq!((s.permitted, s.failures, s.consecutive_failures), (1, 1, 1));
+    /// ```
+    pub fn stats(&self) -> CircuitStats {
+        let w = self.word.load();
+        let state = w.state();
+        let (window_calls, window_failures) = match state {
+            CircuitState::Closed if self.window != 0 => {
+                let ring = self.ring.load(w.generation());
+                (ring.filled(), ring.failures())
+            }
+            _ => (0, 0),
+        };
+        let (consecutive_failures, probes_let_through, probes_succeeded) = match state {
+            CircuitState::Closed => (w.failures() as u32, 0, 0),
+            CircuitState::HalfOpen => (0, w.probes() as u32, w.successes() as u32),
+            CircuitState::Open => (0, 0, 0),
+        };
+        CircuitStats {
+            state,
+            consecutive_failures,
+            window_calls,
+            window_failures,
+            probes_let_through,
+            probes_succeeded,
+            permitted: self.permitted.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            successes: self.successes.load(Ordering::Relaxed),
+            failures: self.failed.load(Ordering::Relaxed),
+            neutral: self.neutral.load(Ordering::Relaxed),
+            opened: self.opened.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Close the breaker now and forget its failures (an operator's "reset";
+    /// the counters of [`stats`](CircuitBreaker::stats) are kept).
+    ///
+    /// ```
+    /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};
+    /// let b = CircuitBreaker::new("b").with_failures(1);
+    /// let p = b.try_acquire().unwrap();
+    /// b.record(p, Outcome::Failure);
+    /// b.reset();
+    /// assert_eq!(b.state(), CircuitState::Closed);
+    /// ```
+    pub fn reset(&self) {
+        let Ok(_) = self
+            .word
+            .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.now_ms())));
+    }
+}
+
+/// Why a transition of a closed breaker wrote nothing.
+enum Unwritten {
+    /// The state changed since the call was let through.
+    Stale,
+    /// A success with no failures to forget.
+    Unchanged,
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .field("failures", &self.failures)
+            .field("failure_rate", &(self.rate, self.window))
+            .field("recovery", &self.recovery)
+            .field("probes", &self.probes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Leave to make one call, from [`CircuitBreaker::try_acquire`]; hand it back
+/// to [`CircuitBreaker::record`] with the outcome.
+///
+/// A permit that is never recorded is harmless while the breaker is closed;
+/// a lost probe is replaced after one recovery timeout.
+///
+/// ```
+/// use retry_runtime::circuit::{CircuitBreaker, Outcome};
+/// let b = CircuitBreaker::new("b");
+/// let permit = b.try_acquire().unwrap();
+/// assert!(!permit.is_probe());
+/// b.record(permit, Outcome::Success);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "report the call's outcome with `CircuitBreaker::record`"]
+pub struct Permit {
+    generation: u8,
+    probe: bool,
+}
+
+impl Permit {
+    /// Is this call a half-open breaker's probe?
+    ///
+    /// ```
+    /// let p = retry_runtime::CircuitBreaker::new("b").try_acquire().unwrap();
+    /// assert!(!p.is_probe());
+    /// ```
+    pub const fn is_probe(&self) -> bool {
+        self.probe
+    }
+}
+
+/// What a call said about the dependency's health; see [`CircuitBreaker::record`].
+///
+/// ```
+/// use retry_runtime::circuit::Outcome;
+/// // what the retry loop records: the policy's verdict on the error
+/// let retriable = true;
+/// let outcome = if retriable { Outcome::Failure } else { Outcome::Neutral };
+/// assert_eq!(outcome, Outcome::Failure);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The call succeeded.
+    Success,
+    /// The call failed with an error the policy retries: the dependency may be unhealthy.
+    Failure,
+    /// The call failed with an error the policy does not retry (a 404, bad input): no signal.
+    Neutral,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_clamp() {
+        let b = CircuitBreaker::new("b")
+            .with_failures(u32::MAX)
+            .with_failure_rate(0, 1000)
+            .with_probes(0);
+        assert_eq!(
+            (b.failures, b.rate, b.window, b.probes),
+            (MAX_FAILURES, 1, 48, 1)
+        );
+        let b = CircuitBreaker::new("b")
+            .with_failure_rate(500, 10)
+            .with_probes(1000);
+        assert_eq!((b.rate, b.window, b.probes), (100, 10, MAX_PROBES));
+    }
+}

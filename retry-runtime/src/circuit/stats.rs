@@ -1,0 +1,79 @@
+//! What a breaker shows of itself: its [`CircuitState`] and the
+//! [`CircuitStats`] snapshot for metrics.
+
+use core::fmt;
+
+/// The state of a [`CircuitBreaker`](super::CircuitBreaker).
+///
+/// ```
+/// use retry_runtime::circuit::CircuitState;
+/// assert_eq!(CircuitState::HalfOpen.to_string(), "half-open");
+/// assert_eq!(CircuitState::default(), CircuitState::Closed);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CircuitState {
+    /// Calls go through; failures are counted.
+    #[default]
+    Closed,
+    /// Calls are rejected until the recovery timeout has passed.
+    Open,
+    /// A bounded number of probe calls go through; the rest are rejected.
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// `"closed"`, `"open"` or `"half-open"`, as in log fields.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::circuit::CircuitState::Open.as_str(), "open");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half-open",
+        }
+    }
+}
+
+impl fmt::Display for CircuitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A snapshot of a [`CircuitBreaker`](super::CircuitBreaker) for metrics, from
+/// [`CircuitBreaker::stats`](super::CircuitBreaker::stats).
+///
+/// ```
+/// let s = retry_runtime::CircuitBreaker::new("b").stats();
+/// assert_eq!(s.permitted + s.rejected, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CircuitStats {
+    /// The current state.
+    pub state: CircuitState,
+    /// Consecutive failures so far (closed; 0 otherwise).
+    pub consecutive_failures: u32,
+    /// Calls in the failure-rate window (closed, with a window; 0 otherwise).
+    pub window_calls: u32,
+    /// Failures among them.
+    pub window_failures: u32,
+    /// Probes let through in this half-open round (half-open; 0 otherwise).
+    pub probes_let_through: u32,
+    /// Probes of this round that succeeded.
+    pub probes_succeeded: u32,
+    /// Calls let through, ever (probes included).
+    pub permitted: u64,
+    /// Calls rejected, ever.
+    pub rejected: u64,
+    /// Successes recorded, ever.
+    pub successes: u64,
+    /// Failures recorded, ever.
+    pub failures: u64,
+    /// Neutral outcomes recorded, ever.
+    pub neutral: u64,
+    /// Times the breaker opened (re-opening after a failed probe included).
+    pub opened: u64,
+}
