@@ -2,7 +2,7 @@
 //! [`ATTEMPTS`] calls, zero wait between them. Each wraps the same op
 //! ([`op`] / [`op_async`]) and returns its `Result<u64, OpError>` unchanged.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -117,7 +117,7 @@ pub fn ours_attr(s: &Script) -> Result<u64, OpError> {
 /// `Policy::retry`.
 #[inline(never)]
 pub fn ours_fn(s: &Script) -> Result<u64, OpError> {
-    POLICY.retry(|| op(s))
+    POLICY.retry(|| op(s)).call()
 }
 
 /// backon's `BlockingRetryable` (sleeps with `std::thread::sleep`).
@@ -168,9 +168,9 @@ pub async fn ours_attr_async(s: &Script) -> Result<u64, OpError> {
     op_async(s).await
 }
 
-/// `Policy::retry_async`.
+/// `Policy::retry`, awaited.
 pub fn ours_fn_async(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
-    POLICY.retry_async(move || op_async(s))
+    POLICY.retry(move || op_async(s)).into_future()
 }
 
 /// backon's `Retryable` (sleeps on tokio's timer, the default sleeper).

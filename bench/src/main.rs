@@ -178,7 +178,7 @@ fn check_all(rt: &Runtime, s: &'static Script) {
     let sync: [(&str, c::SyncFn); 5] = [
         ("hand loop", c::hand_loop),
         ("#[retry]", c::ours_attr),
-        ("Policy::retry", c::ours_fn),
+        ("Policy::retry().call()", c::ours_fn),
         ("backon", c::backon_sync),
         ("backoff", c::backoff_sync),
     ];
@@ -199,7 +199,7 @@ fn check_all(rt: &Runtime, s: &'static Script) {
     check_async!(
         "hand loop (async)" => c::hand_loop_async,
         "#[retry] (async)" => c::ours_attr_async,
-        "Policy::retry_async" => c::ours_fn_async,
+        "Policy::retry().await" => c::ours_fn_async,
         "backon (async)" => c::backon_async,
         "backoff (async)" => c::backoff_async,
         "tokio-retry2" => c::tokio_retry2_async,
@@ -216,7 +216,7 @@ fn sync_contest(s: &'static Script, k: u32) -> Vec<Measured> {
         floor,
         sync_contestant("hand-written `for` loop", c::hand_loop, s, k),
         sync_contestant("retry-runtime `#[retry]`", c::ours_attr, s, k),
-        sync_contestant("retry-runtime `Policy::retry`", c::ours_fn, s, k),
+        sync_contestant("retry-runtime `Policy::retry().call()`", c::ours_fn, s, k),
         sync_contestant("backon 1.5 `BlockingRetryable`", c::backon_sync, s, k),
         sync_contestant("backoff 0.4 `retry`", c::backoff_sync, s, k),
     ])
@@ -239,7 +239,7 @@ fn async_contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<Measured> {
         async_contestant("hand-written `for` loop", rt, c::hand_loop_async, s, k),
         async_contestant("retry-runtime `#[retry]`", rt, c::ours_attr_async, s, k),
         async_contestant(
-            "retry-runtime `Policy::retry_async`",
+            "retry-runtime `Policy::retry().await`",
             rt,
             c::ours_fn_async,
             s,
@@ -344,7 +344,7 @@ fn size_table(s: &'static Script) -> (Table, [usize; 3]) {
             size_of_val(&c::ours_attr_async(s)),
         ),
         (
-            "retry-runtime `Policy::retry_async`",
+            "retry-runtime `Policy::retry().await`",
             size_of_val(&c::ours_fn_async(s)),
         ),
         ("backon 1.5 `Retryable`", size_of_val(&c::backon_async(s))),

@@ -440,10 +440,10 @@ fn drive_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, li
     reset_hooks();
     let paused = testing::pause();
     let mut calls = 0u32;
-    let out = policy.retry_detailed(|| {
+    let out = policy.retry(|| {
         calls += 1;
         Err(*error)
-    });
+    }).detailed().call();
     check_outcome(policy, out, calls, &paused.waits(), limit);
 }
 
@@ -457,11 +457,11 @@ fn drive_async_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hint
             let start = tokio::time::Instant::now();
             let mut calls = 0u32;
             let out = policy
-                .retry_async_detailed(|| {
+                .retry(|| {
                     calls += 1;
                     let error = *error;
                     async move { Err(error) }
-                })
+                }).detailed()
                 .await;
             let waits = paused.waits();
             check_outcome(policy, out, calls, &waits, limit);

@@ -182,18 +182,27 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             quote!(#policy),
         ),
     };
-    // With `circuit = NAME`, an open breaker rejects the attempt before it is made.
-    let reject_if_open = match &cfg.circuit {
-        Some((_, span)) => {
-            let open = ident("__retry_open");
-            let p_circuit = respan(p.clone(), *span);
-            quote_spanned! {*span=>
-                if let ::core::result::Result::Err(#open) = #run.before_attempt(#policy) {
-                    return ::core::result::Result::Err(#p_circuit::circuit_open_error(#open));
-                }
+    // A policy with a circuit breaker (`circuit = NAME`, or a `policy = EXPR`
+    // of type `Policy<_, WithCircuit>`) asks it before each attempt and, while
+    // it is open, returns `E::from(CircuitOpen)` without calling; for a policy
+    // without one, `admit` is `Ok(())` and this folds to nothing. An error
+    // type without `From<CircuitOpen>` is reported on the `circuit` key.
+    let reject_if_open = {
+        let open = ident("__retry_open");
+        let span = cfg
+            .circuit
+            .as_ref()
+            .map_or_else(Span::call_site, |(_, span)| *span);
+        let p_admit = respan(p.clone(), span);
+        let admit = match cfg.circuit {
+            Some(_) => quote_spanned!(span=> #p_admit::admit_circuit),
+            None => quote!(#p::admit),
+        };
+        quote_spanned! {span=>
+            if let ::core::result::Result::Err(#open) = #admit(&mut #run, #policy) {
+                return ::core::result::Result::Err(#open);
             }
         }
-        None => quote!(),
     };
 
     // Type errors about the function's shape point at the user's tokens at fault.

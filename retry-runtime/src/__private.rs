@@ -5,9 +5,12 @@ pub use crate::budget::RetryBudget;
 pub use crate::circuit::{CircuitBreaker, CircuitOpen};
 pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
+use crate::policy::WithCircuit;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 pub use crate::presets;
-pub use crate::run::{LazyRun, Run, retry_sync};
+use crate::run::FromCircuitOpen;
+pub use crate::run::{Admission, LazyRun, Run, retry_sync};
+use crate::sleep::Clock;
 pub use crate::sleep::{SyncClock, TokioClock, should_sleep, sleep_async, sleep_sync};
 pub use crate::stop::Stop;
 pub use crate::timeout::timeout;
@@ -29,6 +32,8 @@ pub trait IsResult {
     type Err;
     /// Borrow the value as a `Result`.
     fn as_result(&self) -> Result<&Self::Ok, &Self::Err>;
+    /// The value for an error (a call the circuit breaker rejected).
+    fn from_err(error: Self::Err) -> Self;
 }
 
 impl<T, E> IsResult for Result<T, E> {
@@ -37,6 +42,10 @@ impl<T, E> IsResult for Result<T, E> {
     #[inline(always)]
     fn as_result(&self) -> Result<&T, &E> {
         self.as_ref()
+    }
+    #[inline(always)]
+    fn from_err(error: E) -> Self {
+        Err(error)
     }
 }
 
@@ -52,45 +61,49 @@ pub fn as_result<R: IsResult>(r: &R) -> Result<&R::Ok, &R::Err> {
 #[inline(always)]
 pub fn returns_result<R: IsResult, F: FnMut() -> R>(_: &F) {}
 
-/// Turns a circuit breaker's rejection into the function's error type, with a
-/// readable error when that type cannot hold one. The generated loop, with
-/// `circuit = NAME`, starts each attempt with
-/// `if let Err(open) = run.before_attempt() { return Err(circuit_open_error(open)); }`.
-#[diagnostic::on_unimplemented(
-    message = "`#[retry(circuit = ...)]` needs the error type `{Self}` to implement `From<CircuitOpen>`",
-    label = "a rejected call returns this error type, built from `retry_runtime::CircuitOpen`",
-    note = "add a variant holding the rejection, e.g. `#[error(transparent)] CircuitOpen(#[from] retry_runtime::CircuitOpen)`, or implement `From<retry_runtime::CircuitOpen>` for it (`std::io::Error` already does)"
-)]
-pub trait FromCircuitOpen {
-    /// Build the error.
-    fn from_circuit_open(open: CircuitOpen) -> Self;
-}
-
-impl<E: From<CircuitOpen>> FromCircuitOpen for E {
-    #[inline(always)]
-    fn from_circuit_open(open: CircuitOpen) -> Self {
-        E::from(open)
-    }
-}
-
-/// `E::from(open)`, through [`FromCircuitOpen`] for its error message.
+/// The generated loop's first step of each attempt, [`LazyRun::admit`] as a
+/// free function, so that its path can carry the span of the `circuit` key
+/// (an error type without `From<CircuitOpen>` is reported there).
 ///
 /// ```
-/// let e: std::io::Error = retry_runtime::__private::circuit_open_error(
-///     retry_runtime::CircuitOpen::new("upstream", std::time::Duration::from_secs(1)),
-/// );
-/// assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+/// use retry_runtime::{__private::{admit, LazyRun, SyncClock}, Policy};
+/// let policy = Policy::new();
+/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// assert!(admit::<_, _, std::io::Error, _>(&mut run, &policy).is_ok()); // no breaker
+/// ```
+#[inline(always)]
+pub fn admit<W, G: Admission<E>, E, C: Clock>(
+    run: &mut LazyRun<C>,
+    policy: &Policy<W, G>,
+) -> Result<(), E> {
+    run.admit(policy)
+}
+
+/// [`admit`] for a loop with `circuit = NAME`: the error type's bound is
+/// its own, so that a missing `From<CircuitOpen>` is reported with
+/// [`FromCircuitOpen`]'s message, on the `circuit` key.
+///
+/// ```
+/// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
+/// static B: CircuitBreaker = CircuitBreaker::new("b");
+/// let policy = Policy::new().circuit(&B);
+/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// assert!(admit_circuit::<_, std::io::Error, _>(&mut run, &policy).is_ok()); // closed
 /// ```
 ///
 /// ```compile_fail
-/// #[derive(Debug)]
+/// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
+/// static B: CircuitBreaker = CircuitBreaker::new("b");
 /// struct MyError;
-/// fn f() -> Result<(), MyError> {
-///     // error: `#[retry(circuit = ...)]` needs the error type `MyError` to implement `From<CircuitOpen>`
-///     Err(retry_runtime::__private::circuit_open_error(retry_runtime::CircuitOpen::new("x", Default::default())))
-/// }
+/// let policy = Policy::new().circuit(&B);
+/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// // error: this policy has a circuit breaker, so a call it rejects returns `MyError` built from `CircuitOpen` ...
+/// let _ = admit_circuit::<_, MyError, _>(&mut run, &policy);
 /// ```
 #[inline(always)]
-pub fn circuit_open_error<E: FromCircuitOpen>(open: CircuitOpen) -> E {
-    E::from_circuit_open(open)
+pub fn admit_circuit<W, E: FromCircuitOpen, C: Clock>(
+    run: &mut LazyRun<C>,
+    policy: &Policy<W, WithCircuit>,
+) -> Result<(), E> {
+    run.admit(policy)
 }

@@ -68,7 +68,7 @@ const TOKEN: u64 = 1000;
 ///
 /// let _paused = retry_runtime::testing::pause();
 /// let policy = Policy::new().attempts(10).budget(&RETRIES);
-/// let e = policy.retry_detailed(|| Err::<(), _>("down")).unwrap_err();
+/// let e = policy.retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
 /// // a full bucket of 4 tokens: 2 retries (4 -> 3 -> 2), then 2 is not above half
 /// assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));
 /// assert_eq!(e.last_error, "down");

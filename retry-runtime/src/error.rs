@@ -15,7 +15,7 @@ use crate::stop::StopReason;
 /// ```
 /// use retry_runtime::{Policy, StopReason};
 /// let _paused = retry_runtime::testing::pause();
-/// let err = Policy::new().attempts(2).retry_detailed(|| Err::<(), _>("boom")).unwrap_err();
+/// let err = Policy::new().attempts(2).retry(|| Err::<(), _>("boom")).detailed().call().unwrap_err();
 /// assert_eq!(err.attempts, 2);
 /// assert_eq!(err.reason, StopReason::Attempts);
 /// assert_eq!(err.to_string(), "operation failed after 2 attempts (attempts exhausted): boom");
@@ -57,11 +57,42 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// let _paused = retry_runtime::testing::pause();
-    /// let e = retry_runtime::Policy::new().retry_detailed(|| Err::<(), _>(5)).unwrap_err();
+    /// let e = retry_runtime::Policy::new().retry(|| Err::<(), _>(5)).detailed().call().unwrap_err();
     /// assert_eq!(e.into_inner(), 5);
     /// ```
     pub fn into_inner(self) -> E {
         self.last_error
+    }
+}
+
+/// A success of a [detailed](crate::Retry::detailed) retry: the value, the
+/// attempts made and the time spent, waits included.
+///
+/// ```
+/// use retry_runtime::Policy;
+/// let ok = Policy::new().retry(|| Ok::<_, &str>(5)).detailed().call().unwrap();
+/// assert_eq!((ok.value, ok.attempts), (5, 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Succeeded<T> {
+    /// What the last attempt returned.
+    pub value: T,
+    /// Attempts made (calls), the successful one included.
+    pub attempts: u32,
+    /// Time spent, waits included.
+    pub elapsed: Duration,
+}
+
+impl<T> Succeeded<T> {
+    /// The value.
+    ///
+    /// ```
+    /// let ok = retry_runtime::Policy::new().retry(|| Ok::<_, &str>(5)).detailed().call().unwrap();
+    /// assert_eq!(ok.into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value
     }
 }
 

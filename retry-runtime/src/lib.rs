@@ -22,13 +22,13 @@
 //! let body = presets::WEBHOOK.retry(|| {
 //!     calls += 1;
 //!     if calls < 3 { Err(FetchError::Timeout) } else { Ok("body") }
-//! });
+//! }).call();
 //! assert_eq!(body.unwrap(), "body");
 //! assert_eq!(paused.waits(), [Duration::from_secs(1), Duration::from_secs(2)]);
 //!
 //! // a permanent error fails at once
 //! let mut calls = 0;
-//! let r: Result<(), _> = presets::WEBHOOK.retry(|| { calls += 1; Err(FetchError::NotFound) });
+//! let r: Result<(), _> = presets::WEBHOOK.retry(|| { calls += 1; Err(FetchError::NotFound) }).call();
 //! assert!(r.is_err());
 //! assert_eq!(calls, 1);
 //! ```
@@ -58,6 +58,7 @@ pub mod policy;
 pub mod presets;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+mod retry;
 mod run;
 pub mod sleep;
 pub mod stop;
@@ -70,13 +71,16 @@ pub use backoff::Backoff;
 pub use budget::RetryBudget;
 pub use circuit::{CircuitBreaker, CircuitOpen};
 pub use classify::{Classify, ErrorKind, KindSet};
-pub use error::{Causes, RetryError};
+pub use error::{Causes, RetryError, Succeeded};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use policy::{
-    Decision, Policy, PolicyError, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When,
+    Decision, NoCircuit, Policy, PolicyError, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict,
+    When, WithCircuit,
 };
-pub use run::Run;
+pub use retry::{Detailed, Finish, Plain, Retry, RetryFuture};
+pub use run::{Admission, FromCircuitOpen, NoNotify, Notify, Run};
+pub use sleep::{BlockingSleeper, DefaultSleeper, Sleeper};
 pub use stop::{Stop, StopReason};
 pub use timeout::{AttemptTimeout, timeout};
 
@@ -169,6 +173,9 @@ pub mod __private;
 ///     };
 ///     let mut run = LazyRun::<TokioClock>::new(policy());
 ///     loop {
+///         if let Err(open) = admit(&mut run, policy()) {
+///             return Err(open);
+///         }
 ///         let wait = {
 ///             let result = timeout(Duration::new(10, 0), async { { fetch(id).await } })
 ///                 .await;

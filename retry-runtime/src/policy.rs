@@ -2,6 +2,7 @@
 //! `const`-constructible value.
 
 use core::fmt;
+use core::marker::PhantomData;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -48,12 +49,12 @@ use crate::stop::{Stop, StopReason};
 /// let out: Result<u32, String> = GROK.retry(|| {
 ///     calls += 1;
 ///     if calls < 2 { Err("busy".to_string()) } else { Ok(7) }
-/// });
+/// }).call();
 /// assert_eq!(out, Ok(7));
 /// assert_eq!(_paused.waits(), [Duration::from_millis(500)]);
 /// ```
 #[derive(Clone, Copy)]
-pub struct Policy<W = RetryAll> {
+pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) backoff: Backoff,
     pub(crate) jitter: Jitter,
     pub(crate) stop: Stop,
@@ -66,7 +67,30 @@ pub struct Policy<W = RetryAll> {
     pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
     pub(crate) circuit: Option<&'static CircuitBreaker>,
     pub(crate) budget: Option<&'static RetryBudget>,
+    /// [`NoCircuit`], or [`WithCircuit`] once [`circuit`](Policy::circuit)
+    /// attached a breaker: which error types a run of it can return.
+    pub(crate) gate: PhantomData<G>,
 }
+
+/// The circuit-breaker type parameter of a [`Policy`] without a breaker (the
+/// default): runs of it accept every error type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoCircuit;
+
+/// The circuit-breaker type parameter of a [`Policy`] with a breaker
+/// ([`Policy::circuit`]). Every run of such a policy asks the breaker before
+/// each attempt and, while it is open, returns without making the call:
+/// with the error `E::from(`[`CircuitOpen`](crate::CircuitOpen)`)`, so the
+/// error type must implement `From<CircuitOpen>` (`std::io::Error` does).
+///
+/// ```
+/// use retry_runtime::{CircuitBreaker, Policy, RetryAll, WithCircuit};
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
+/// static GUARDED: Policy<RetryAll, WithCircuit> = Policy::new().circuit(&UPSTREAM);
+/// assert_eq!(GUARDED.get_circuit().unwrap().name(), "upstream");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithCircuit;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -94,11 +118,12 @@ impl Policy<RetryAll> {
             on_give_up: None,
             circuit: None,
             budget: None,
+            gate: PhantomData,
         }
     }
 }
 
-impl<W: Copy> Policy<W> {
+impl<W: Copy, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
     ///
     /// ```
@@ -241,19 +266,17 @@ impl<W: Copy> Policy<W> {
     /// closed: when it is open or probing after a failed attempt, the run
     /// gives up at once with [`StopReason::CircuitOpen`] and the last error.
     ///
-    /// Rejecting a call *before* it is made needs an error to return:
-    /// `#[retry(circuit = NAME)]` and the `*_guarded` executors
-    /// ([`retry_guarded`](Policy::retry_guarded),
-    /// [`retry_async_guarded`](Policy::retry_async_guarded)) return the
-    /// [`CircuitOpen`](crate::CircuitOpen) rejection as the function's error
-    /// (which implements `From<CircuitOpen>`). The plain executors, whose
-    /// error type needs nothing, make the call anyway and only record it.
+    /// Every run of the returned policy (its type is `Policy<W,`
+    /// [`WithCircuit`]`>`) also asks the breaker before each attempt, the
+    /// first included: while it is open the call is not made and the run
+    /// returns the [`CircuitOpen`](crate::CircuitOpen) rejection as its error,
+    /// `E::from(open)`; so the error type must implement `From<CircuitOpen>`.
     ///
     /// ```
-    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn};
+    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
     /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
     /// // in a `static` (or at run time); see below for `const`
-    /// static API: Policy<RetryOn> = presets::API.circuit(&UPSTREAM);
+    /// static API: Policy<RetryOn, WithCircuit> = presets::API.circuit(&UPSTREAM);
     /// assert_eq!(API.get_circuit().unwrap().name(), "upstream");
     /// ```
     ///
@@ -261,10 +284,22 @@ impl<W: Copy> Policy<W> {
     /// newer (older compilers reject a reference to interior-mutable memory in
     /// a constant's value, rust-lang/rust#140942); with older compilers keep
     /// the policy in a `static`, or attach the breaker at run time:
-    /// `API.circuit(&UPSTREAM).retry_guarded(op)`.
-    pub const fn circuit(mut self, breaker: &'static CircuitBreaker) -> Self {
-        self.circuit = Some(breaker);
-        self
+    /// `API.circuit(&UPSTREAM).retry(op).call()`.
+    pub const fn circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, WithCircuit> {
+        Policy {
+            backoff: self.backoff,
+            jitter: self.jitter,
+            stop: self.stop,
+            when: self.when,
+            retry_after: self.retry_after,
+            name: self.name,
+            named: self.named,
+            before_sleep: self.before_sleep,
+            on_give_up: self.on_give_up,
+            circuit: Some(breaker),
+            budget: self.budget,
+            gate: PhantomData,
+        }
     }
 
     /// Limit retries with a [`RetryBudget`] shared by every run of this
@@ -314,7 +349,7 @@ impl<W: Copy> Policy<W> {
     /// use retry_runtime::{kinds, Policy, RetryOn};
     /// const NET: Policy<RetryOn> = Policy::new().retry_on(kinds![Timeout | Connect]);
     /// ```
-    pub const fn retry_on(self, kinds: KindSet) -> Policy<RetryOn> {
+    pub const fn retry_on(self, kinds: KindSet) -> Policy<RetryOn, G> {
         self.with_when(RetryOn(kinds))
     }
 
@@ -324,7 +359,7 @@ impl<W: Copy> Policy<W> {
     /// let p = retry_runtime::presets::WEBHOOK.retry_all();
     /// # let _ = p;
     /// ```
-    pub const fn retry_all(self) -> Policy<RetryAll> {
+    pub const fn retry_all(self) -> Policy<RetryAll, G> {
         self.with_when(RetryAll)
     }
 
@@ -336,15 +371,15 @@ impl<W: Copy> Policy<W> {
     /// let p = Policy::new().retry_if(transient);
     /// let _paused = retry_runtime::testing::pause();
     /// let mut calls = 0;
-    /// let r: Result<(), String> = p.retry(|| { calls += 1; Err("no such user".into()) });
+    /// let r: Result<(), String> = p.retry(|| { calls += 1; Err("no such user".into()) }).call();
     /// assert!(r.is_err());
     /// assert_eq!(calls, 1);
     /// ```
-    pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>> {
+    pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>, G> {
         self.with_when(RetryIf(predicate))
     }
 
-    const fn with_when<V>(self, when: V) -> Policy<V> {
+    const fn with_when<V>(self, when: V) -> Policy<V, G> {
         Policy {
             backoff: self.backoff,
             jitter: self.jitter,
@@ -357,6 +392,7 @@ impl<W: Copy> Policy<W> {
             on_give_up: self.on_give_up,
             circuit: self.circuit,
             budget: self.budget,
+            gate: PhantomData,
         }
     }
 
@@ -451,7 +487,7 @@ impl<W: Copy> Policy<W> {
     }
 }
 
-impl<W> Policy<W> {
+impl<W, G> Policy<W, G> {
     /// What to do after a failed attempt, as a pure function of the policy, the
     /// number of retries already made, and the error: [`Decision::Retry`] after
     /// a wait, or [`Decision::GiveUp`]. The `max_elapsed` limit is checked as
@@ -554,7 +590,7 @@ impl<W> Policy<W> {
     }
 }
 
-impl<W> fmt::Debug for Policy<W> {
+impl<W, G> fmt::Debug for Policy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Policy");
         d.field("name", &self.name)

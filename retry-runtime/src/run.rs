@@ -1,12 +1,9 @@
-//! One run of attempts: the state machine shared by the executors and the
-//! code `#[retry]` generates, and the executors themselves
-//! ([`Policy::retry`], [`Policy::retry_async`] and their `_detailed` forms).
+//! One run of attempts: the state machine shared by [`Retry`](crate::Retry)
+//! and the code `#[retry]` generates, and the sync loop both use.
 
-use core::convert::identity;
 use core::fmt::Display;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
-use std::future::Future;
 use std::time::Duration;
 
 use crate::__private::IsResult;
@@ -16,8 +13,8 @@ use crate::classify::ErrorKind;
 use crate::error::RetryError;
 use crate::hooks::{self, GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
-use crate::policy::{Decision, Policy, Verdict, When};
-use crate::sleep::{self, Clock, SyncClock, TokioClock};
+use crate::policy::{Decision, NoCircuit, Policy, Verdict, When, WithCircuit};
+use crate::sleep::{BlockingSleeper, Clock, DefaultSleeper, SyncClock};
 use crate::stop::StopReason;
 
 /// The state of one run: attempts made, the previous wait, the start time.
@@ -60,7 +57,7 @@ use crate::stop::StopReason;
 /// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
 ///
 /// let mut calls = 0;
-/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let mut run = Run::<_, SyncClock, _>::new(&policy);
 /// let last: Result<(), String> = loop {
 ///     if let Err(open) = run.before_attempt() {
 ///         break Err(open.to_string());
@@ -77,12 +74,12 @@ use crate::stop::StopReason;
 /// };
 /// assert_eq!((calls, last.unwrap_err()), (2, "timed out".to_string()));
 /// // the next run is rejected without calling
-/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let mut run = Run::<_, SyncClock, _>::new(&policy);
 /// let open: CircuitOpen = run.before_attempt().unwrap_err();
 /// assert_eq!(open.circuit, "upstream");
 /// ```
-pub struct Run<'p, W, C: Clock> {
-    policy: &'p Policy<W>,
+pub struct Run<'p, W, C: Clock, G = NoCircuit> {
+    policy: &'p Policy<W, G>,
     state: State<C>,
 }
 
@@ -106,11 +103,11 @@ pub(crate) struct State<C: Clock> {
     clock: PhantomData<C>,
 }
 
-impl<'p, W, C: Clock> Run<'p, W, C> {
+impl<'p, W, C: Clock, G> Run<'p, W, C, G> {
     /// A run that has made no attempt yet. Reads the clock only when the
     /// policy has a `max_elapsed` limit.
     #[inline]
-    pub fn new(policy: &'p Policy<W>) -> Self {
+    pub fn new(policy: &'p Policy<W, G>) -> Self {
         Run {
             policy,
             state: State::new(policy),
@@ -193,7 +190,7 @@ impl<'p, W, C: Clock> Run<'p, W, C> {
 impl<C: Clock> State<C> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn new<W>(policy: &Policy<W>) -> Self {
+    pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
         State {
             attempts: 0,
             timed: false,
@@ -206,17 +203,31 @@ impl<C: Clock> State<C> {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn before_attempt<W>(&mut self, policy: &Policy<W>) -> Result<(), CircuitOpen> {
+    fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), CircuitOpen> {
         match policy.circuit {
             None => Ok(()),
             Some(breaker) => self.acquire(policy, breaker),
         }
     }
 
+    /// [`LazyRun::admit`] for a run that has its state.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        if G::ASKS {
+            if let Err(open) = self.before_attempt(policy) {
+                if let Some(e) = G::rejection(open) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     #[inline(never)]
-    fn acquire<W>(
+    fn acquire<W, G>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         breaker: &CircuitBreaker,
     ) -> Result<(), CircuitOpen> {
         match breaker.try_acquire() {
@@ -251,7 +262,7 @@ impl<C: Clock> State<C> {
     }
 
     #[inline]
-    fn succeeded<W>(&mut self, policy: &Policy<W>) {
+    fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         self.attempts = self.attempts.saturating_add(1);
         if policy.circuit.is_some() || policy.budget.is_some() {
             self.record(policy, Outcome::Success);
@@ -263,7 +274,7 @@ impl<C: Clock> State<C> {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn failed<W, E: Display>(&mut self, policy: &Policy<W>, error: &E) -> Decision
+    fn failed<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
     where
         W: When<E>,
     {
@@ -274,6 +285,31 @@ impl<C: Clock> State<C> {
         }
     }
 
+    /// [`failed`](State::failed), telling `notify` of a retry too. Without
+    /// a hook (`N::ACTIVE` false) it is `failed`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        if !N::ACTIVE {
+            return self.failed(policy, error);
+        }
+        let verdict = policy.when.check(error);
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.judge(policy, verdict, error, outcome, Some(notify))
+    }
+
     /// The common retry, decided in a few instructions where the caller is:
     /// a plain policy (see [`Policy::is_plain`]), a retriable error without a
     /// Retry-After hint, attempts left, nothing to time and nobody listening
@@ -282,7 +318,7 @@ impl<C: Clock> State<C> {
     /// checks that). With the policy a constant, the checks fold away.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn quick_retry<W>(&mut self, policy: &Policy<W>, verdict: Verdict) -> Option<Duration> {
+    fn quick_retry<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) -> Option<Duration> {
         if hooks::warn_may_log() {
             return None;
         }
@@ -292,9 +328,9 @@ impl<C: Clock> State<C> {
     /// [`quick_retry`](State::quick_retry) but for the "is anyone listening" check.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn quick_retry_unlogged<W>(
+    fn quick_retry_unlogged<W, G>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         verdict: Verdict,
     ) -> Option<Duration> {
         // `attempts() >= 1`, and below it `attempts + 1` cannot overflow.
@@ -314,9 +350,9 @@ impl<C: Clock> State<C> {
     }
 
     #[inline(never)]
-    fn failed_slow<W, E: Display>(
+    fn failed_slow<W, G, E: Display>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         verdict: Verdict,
         error: &E,
     ) -> Decision {
@@ -325,11 +361,11 @@ impl<C: Clock> State<C> {
         } else {
             Outcome::Neutral
         };
-        self.judge(policy, verdict, error, outcome)
+        self.judge(policy, verdict, error, outcome, None)
     }
 
     #[inline(never)]
-    fn rejected<W>(&mut self, policy: &Policy<W>) -> Decision {
+    fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
         let verdict = Verdict {
             retry: true,
             kind: None,
@@ -341,13 +377,14 @@ impl<C: Clock> State<C> {
             verdict,
             &"the result was rejected by retry_if_ok",
             Outcome::Neutral,
+            None,
         )
     }
 
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first
     /// attempt deposits into the budget; the breaker records the outcome.
     #[inline(never)]
-    fn record<W>(&mut self, policy: &Policy<W>, outcome: Outcome) {
+    fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
         if self.attempts == 1 {
             if let Some(budget) = policy.budget {
                 budget.deposit();
@@ -364,7 +401,7 @@ impl<C: Clock> State<C> {
 
     /// A retry the policy allows: does the breaker or the budget stop it?
     #[inline(never)]
-    fn guard_retry<W>(policy: &Policy<W>, wait: Duration) -> Decision {
+    fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
         if let Some(breaker) = policy.circuit {
             if breaker.state() != CircuitState::Closed {
                 return Decision::GiveUp(StopReason::CircuitOpen);
@@ -378,12 +415,13 @@ impl<C: Clock> State<C> {
         Decision::Retry(wait)
     }
 
-    fn judge<W>(
+    fn judge<W, G>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         verdict: Verdict,
         error: &dyn Display,
         outcome: Outcome,
+        notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
         let guarded = policy.circuit.is_some() || policy.budget.is_some();
@@ -394,7 +432,8 @@ impl<C: Clock> State<C> {
         // or a callback needs the time, or the run reports it at the end.
         let needs_time = policy.stop.max_elapsed.is_some()
             || policy.before_sleep.is_some()
-            || policy.on_give_up.is_some();
+            || policy.on_give_up.is_some()
+            || notify.is_some();
         let elapsed = if needs_time || (self.timed && self.start.is_none()) {
             self.elapsed()
         } else {
@@ -436,6 +475,9 @@ impl<C: Clock> State<C> {
                 if let Some(hook) = policy.before_sleep {
                     hook(&ev);
                 }
+                if let Some(notify) = notify {
+                    notify.on_retry(&ev);
+                }
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -469,9 +511,9 @@ impl<C: Clock> State<C> {
         }
     }
 
-    fn error<W, E>(
+    fn error<W, G, E>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         last_error: E,
         reason: StopReason,
     ) -> RetryError<E> {
@@ -503,18 +545,24 @@ fn nanos(wait: Duration) -> u64 {
 pub struct LazyRun<C: Clock>(Option<State<C>>);
 
 impl<C: Clock> LazyRun<C> {
+    /// A run with no state yet.
+    #[inline]
+    pub(crate) fn empty() -> Self {
+        LazyRun(None)
+    }
+
     /// Does `policy` need a run's state before the first attempt: a
     /// deadline (its start time), a breaker or a budget (every outcome)?
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn needed_from_start<W>(policy: &Policy<W>) -> bool {
+    pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
         policy.stop.max_elapsed.is_some() || policy.circuit.is_some() || policy.budget.is_some()
     }
 
     /// No state yet, unless `policy` needs it from the start.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn new<W>(policy: &Policy<W>) -> Self {
+    pub fn new<W, G>(policy: &Policy<W, G>) -> Self {
         LazyRun(if Self::needed_from_start(policy) {
             Some(State::new(policy))
         } else {
@@ -522,19 +570,48 @@ impl<C: Clock> LazyRun<C> {
         })
     }
 
-    /// A run whose [`RetryError`] reports the elapsed time (see [`Run::timed`]).
+    /// A run that reports its attempts and the time it took (waits
+    /// included), on success as on failure: the clock is read at its start.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn timed<W>(policy: &Policy<W>) -> Self {
+    pub(crate) fn timed<W, G>(policy: &Policy<W, G>) -> Self {
         let mut state = State::new(policy);
         state.timed = true;
+        if state.start.is_none() {
+            state.start = Some(C::now());
+        }
         LazyRun(Some(state))
+    }
+
+    /// Attempts made so far, and the time since the run started (zero for
+    /// a run that kept no state: one attempt, no clock read).
+    pub(crate) fn progress(&mut self) -> (u32, Duration) {
+        match &mut self.0 {
+            Some(state) => (state.attempts, state.elapsed()),
+            None => (1, Duration::ZERO),
+        }
+    }
+
+    /// Before an attempt: `Err(e)` when the policy's circuit breaker rejects
+    /// it (`e` built from the [`CircuitOpen`]); for a policy without a
+    /// breaker, nothing at all.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        if G::ASKS {
+            if let Err(open) = self.before_attempt(policy) {
+                if let Some(e) = G::rejection(open) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// [`Run::before_attempt`]; `Ok` while there is no state (so no breaker).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn before_attempt<W>(&mut self, policy: &Policy<W>) -> Result<(), CircuitOpen> {
+    pub fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), CircuitOpen> {
         match &mut self.0 {
             Some(state) => state.before_attempt(policy),
             None => Ok(()),
@@ -544,16 +621,33 @@ impl<C: Clock> LazyRun<C> {
     /// [`Run::succeeded`]; nothing to do while there is no state.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn succeeded<W>(&mut self, policy: &Policy<W>) {
+    pub fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         if let Some(state) = &mut self.0 {
             succeeded_cold(state, policy);
         }
     }
 
+    /// [`failed`](LazyRun::failed), telling `notify` of a retry too.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .failed_notify(policy, error, notify)
+    }
+
     /// [`Run::failed`], starting the state at the first failure.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn failed<W, E: Display>(&mut self, policy: &Policy<W>, error: &E) -> Decision
+    pub fn failed<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
     where
         W: When<E>,
     {
@@ -568,7 +662,7 @@ impl<C: Clock> LazyRun<C> {
     /// the result and then the decision, so less to compile per function.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn next_wait<W, R>(&mut self, policy: &Policy<W>, result: &R) -> Option<Duration>
+    pub fn next_wait<W, G, R>(&mut self, policy: &Policy<W, G>, result: &R) -> Option<Duration>
     where
         R: IsResult,
         R::Err: Display,
@@ -588,7 +682,7 @@ impl<C: Clock> LazyRun<C> {
 
     /// [`Run::rejected`], starting the state if need be.
     #[inline(never)]
-    pub fn rejected<W>(&mut self, policy: &Policy<W>) -> Decision {
+    pub fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
         self.0
             .get_or_insert_with(|| State::new(policy))
             .rejected(policy)
@@ -596,9 +690,9 @@ impl<C: Clock> LazyRun<C> {
 
     /// The last error of a run that gave up, wrapped.
     #[inline(never)]
-    fn into_error<W, E>(
+    pub(crate) fn into_error<W, G, E>(
         self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         last_error: E,
         reason: StopReason,
     ) -> RetryError<E> {
@@ -613,12 +707,12 @@ impl<C: Clock> LazyRun<C> {
     /// caller holds nothing of it while it sleeps.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn settle<W, T, E: Display, O>(
+    pub(crate) fn settle<W, G, T, E: Display, N: Notify>(
         &mut self,
-        policy: &Policy<W>,
+        policy: &Policy<W, G>,
         outcome: Result<T, E>,
-        finish: impl FnOnce(RetryError<E>) -> O,
-    ) -> ControlFlow<Result<T, O>, Duration>
+        notify: &mut N,
+    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
     where
         W: When<E>,
     {
@@ -627,19 +721,19 @@ impl<C: Clock> LazyRun<C> {
                 self.succeeded(policy);
                 ControlFlow::Break(Ok(value))
             }
-            Err(error) => match self.failed(policy, &error) {
+            Err(error) => match self.failed_notify(policy, &error, notify) {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
                 Decision::GiveUp(reason) => {
                     let state = self.0.take();
                     let e = LazyRun(state).into_error(policy, error, reason);
-                    ControlFlow::Break(Err(finish(e)))
+                    ControlFlow::Break(Err(e))
                 }
             },
         }
     }
 }
 
-/// The loop of [`Policy::retry`] and of a sync `#[retry]` function (without
+/// The loop of a sync [`Retry`](crate::Retry) and of a sync `#[retry]` function (without
 /// `circuit` or `retry_if_ok`, which keep their loop in the function): the
 /// first attempt here, inline, and the retries in `retry_sync_rest`, out
 /// of line, so a call that succeeds at once costs what a plain call does
@@ -655,54 +749,90 @@ impl<C: Clock> LazyRun<C> {
 #[doc(hidden)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-pub fn retry_sync<W, R, F>(policy: &Policy<W>, mut attempt: F) -> R
+pub fn retry_sync<W, G, R, F>(policy: &Policy<W, G>, attempt: F) -> R
 where
     R: IsResult,
     R::Err: Display,
     W: When<R::Err>,
+    G: Admission<R::Err>,
     F: FnMut() -> R,
 {
-    if LazyRun::<SyncClock>::needed_from_start(policy) {
-        let state = State::new(policy);
-        let first = attempt();
-        return retry_sync_rest(policy, Some(state), first, attempt);
-    }
-    let first = attempt();
-    if first.as_result().is_ok() {
-        return first;
-    }
-    retry_sync_rest(policy, None, first, attempt)
+    retry_sync_with(policy, attempt, &DefaultSleeper)
 }
 
-/// The rest of [`retry_sync`]'s run, from the result of the first attempt
-/// (and the state, if the policy needed one from the start).
-#[inline(never)]
-fn retry_sync_rest<W, R, F>(
-    policy: &Policy<W>,
-    state: Option<State<SyncClock>>,
-    first: R,
+/// [`retry_sync`] with a sleeper of the caller's.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn retry_sync_with<W, G, R, F, S>(
+    policy: &Policy<W, G>,
     mut attempt: F,
+    sleeper: &S,
 ) -> R
 where
     R: IsResult,
     R::Err: Display,
     W: When<R::Err>,
+    G: Admission<R::Err>,
     F: FnMut() -> R,
+    S: BlockingSleeper + ?Sized,
 {
-    let mut state = state.unwrap_or_else(|| State::new(policy));
-    let mut result = first;
+    if LazyRun::<SyncClock>::needed_from_start(policy) {
+        let state = State::new(policy);
+        return retry_sync_rest(policy, state, None, attempt, sleeper, &mut NoNotify);
+    }
+    let first = attempt();
+    if first.as_result().is_ok() {
+        return first;
+    }
+    let state = State::new(policy);
+    retry_sync_rest(policy, state, Some(first), attempt, sleeper, &mut NoNotify)
+}
+
+/// The rest of a sync run: from the result of the first attempt if it was
+/// made, else from the start (asking the breaker first). Sleeps with
+/// `sleeper`; tells `notify` of each retry.
+#[inline(never)]
+pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
+    policy: &Policy<W, G>,
+    mut state: State<SyncClock>,
+    first: Option<R>,
+    mut attempt: F,
+    sleeper: &S,
+    notify: &mut N,
+) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    G: Admission<R::Err>,
+    F: FnMut() -> R,
+    S: BlockingSleeper + ?Sized,
+    N: Notify,
+{
+    let mut result = match first {
+        Some(result) => result,
+        None => {
+            if let Err(e) = state.admit(policy) {
+                return R::from_err(e);
+            }
+            attempt()
+        }
+    };
     loop {
         let wait = match result.as_result() {
             Ok(_) => {
                 succeeded_cold(&mut state, policy);
                 return result;
             }
-            Err(error) => match state.failed(policy, error) {
+            Err(error) => match state.failed_notify(policy, error, notify) {
                 Decision::Retry(wait) => wait,
                 Decision::GiveUp(_) => return result,
             },
         };
-        sleep::sleep_sync(wait);
+        sleeper.sleep_blocking(wait);
+        if let Err(e) = state.admit(policy) {
+            return R::from_err(e);
+        }
         result = attempt();
     }
 }
@@ -710,322 +840,96 @@ where
 /// A success after a failure, or under a breaker or budget: not the hot path.
 #[cold]
 #[inline(never)]
-fn succeeded_cold<W, C: Clock>(state: &mut State<C>, policy: &Policy<W>) {
+fn succeeded_cold<W, G, C: Clock>(state: &mut State<C>, policy: &Policy<W, G>) {
     state.succeeded(policy);
 }
 
-impl<W> Policy<W> {
-    /// Call `op` until it succeeds or the policy gives up; sleeps with
-    /// [`std::thread::sleep`]. On giving up, the last error is returned unchanged.
-    ///
-    /// A [retry budget](Policy::budget) is honoured. A
-    /// [circuit breaker](Policy::circuit) records the outcomes and stops the
-    /// retries while open, but cannot reject the first call (there is no
-    /// error to return): use [`retry_guarded`](Policy::retry_guarded) for that.
-    ///
-    /// ```
-    /// use retry_runtime::presets;
-    /// let _paused = retry_runtime::testing::pause();
-    /// let mut calls = 0;
-    /// let r = presets::QUICK.retry(|| {
-    ///     calls += 1;
-    ///     Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut))
-    /// });
-    /// assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-    /// assert_eq!(calls, 2);
-    /// ```
-    pub fn retry<T, E, F>(&self, op: F) -> Result<T, E>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display,
-    {
-        retry_sync(self, op)
-    }
+/// What a run of a policy whose circuit-breaker type parameter is `Self`
+/// does before each attempt: nothing for [`NoCircuit`]; for
+/// [`WithCircuit`], ask the breaker, and while it is open return
+/// `E::from(`[`CircuitOpen`]`)` without making the call. Implemented by
+/// those two types only.
+pub trait Admission<E>: Copy {
+    /// Does a run ask a breaker before each attempt?
+    #[doc(hidden)]
+    const ASKS: bool;
+    /// The error a rejected call returns.
+    #[doc(hidden)]
+    fn rejection(open: CircuitOpen) -> Option<E>;
+}
 
-    /// [`retry`](Policy::retry), giving up with a [`RetryError`] that says how and why.
-    ///
-    /// ```
-    /// use retry_runtime::{presets, StopReason};
-    /// let not_found = std::io::Error::from(std::io::ErrorKind::NotFound);
-    /// let e = presets::WEBHOOK.retry_detailed(|| Err::<(), _>(std::io::Error::from(not_found.kind()))).unwrap_err();
-    /// assert_eq!((e.attempts, e.reason), (1, StopReason::Permanent));
-    /// ```
-    pub fn retry_detailed<T, E, F>(&self, op: F) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display,
-    {
-        self.run_sync::<_, _, _, _, Ungated>(op, LazyRun::timed(self), identity)
+impl<E> Admission<E> for NoCircuit {
+    const ASKS: bool = false;
+    #[inline(always)]
+    fn rejection(_: CircuitOpen) -> Option<E> {
+        None
     }
+}
 
-    /// The loop of the sync executors; `finish` turns the `RetryError` of a
-    /// run that gave up into what the executor returns.
+impl<E: FromCircuitOpen> Admission<E> for WithCircuit {
+    const ASKS: bool = true;
     #[inline]
-    fn run_sync<T, E, F, O, G>(
-        &self,
-        mut op: F,
-        mut run: LazyRun<SyncClock>,
-        finish: impl Fn(RetryError<E>) -> O + Copy,
-    ) -> Result<T, O>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display,
-        G: Gate<E>,
-    {
-        loop {
-            if let Err(rejected) = G::admit(&mut run, self) {
-                return Err(finish(run.into_error(
-                    self,
-                    rejected,
-                    StopReason::CircuitOpen,
-                )));
-            }
-            match run.settle(self, op(), finish) {
-                ControlFlow::Break(out) => return out,
-                ControlFlow::Continue(wait) => sleep::sleep_sync(wait),
-            }
-        }
-    }
-
-    /// Call `op` and await its future until it succeeds or the policy gives
-    /// up; sleeps on tokio's timer (a zero wait does not sleep or yield).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use retry_runtime::presets;
-    /// let mut calls = 0;
-    /// let r = presets::AI_PROVIDER
-    ///     .retry_async(|| {
-    ///         calls += 1;
-    ///         let n = calls;
-    ///         async move {
-    ///             if n < 3 { Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)) } else { Ok(n) }
-    ///         }
-    ///     })
-    ///     .await;
-    /// assert_eq!(r.unwrap(), 3);
-    /// # }
-    /// ```
-    pub fn retry_async<'a, T, E, F, Fut>(
-        &'a self,
-        op: F,
-    ) -> impl Future<Output = Result<T, E>> + use<'a, W, T, E, F, Fut>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display,
-    {
-        self.run_async::<_, _, _, _, _, Ungated, _>(op, false, RetryError::into_inner)
-    }
-
-    /// [`retry_async`](Policy::retry_async), giving up with a [`RetryError`].
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use retry_runtime::{Policy, StopReason};
-    /// let e = Policy::new().attempts(4).retry_async_detailed(|| async { Err::<(), _>("down") }).await.unwrap_err();
-    /// assert_eq!((e.attempts, e.reason, e.last_error), (4, StopReason::Attempts, "down"));
-    /// # }
-    /// ```
-    pub fn retry_async_detailed<'a, T, E, F, Fut>(
-        &'a self,
-        op: F,
-    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'a, W, T, E, F, Fut>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display,
-    {
-        self.run_async::<_, _, _, _, _, Ungated, _>(op, true, identity)
-    }
-
-    /// The loop of the async executors: as [`run_sync`](Policy::run_sync),
-    /// on tokio's timer. The only future the executors return, so the
-    /// caller's future holds one loop, not a chain of wrappers. (A function
-    /// returning an `async move` block rather than an `async fn`: an async
-    /// fn's future keeps its arguments beside the locals they move into, which
-    /// the benchmark shows as a larger future and a slower call.)
-    #[allow(clippy::manual_async_fn)]
-    fn run_async<'a, T, E, F, Fut, O, G, Fin>(
-        &'a self,
-        mut op: F,
-        timed: bool,
-        finish: Fin,
-    ) -> impl Future<Output = Result<T, O>> + use<'a, W, T, E, F, Fut, O, G, Fin>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display,
-        G: Gate<E>,
-        Fin: Fn(RetryError<E>) -> O + Copy,
-    {
-        async move {
-            let mut run: LazyRun<TokioClock> = if timed {
-                LazyRun::timed(self)
-            } else {
-                LazyRun::new(self)
-            };
-            loop {
-                if let Err(rejected) = G::admit(&mut run, self) {
-                    return Err(finish(run.into_error(
-                        self,
-                        rejected,
-                        StopReason::CircuitOpen,
-                    )));
-                }
-                // `settle` consumes the error, and the wait is taken out of
-                // its result before the sleep: nothing of the error is held
-                // across the await, so the future is `Send` even when `E` is not.
-                let outcome = op().await;
-                let wait = match run.settle(self, outcome, finish) {
-                    ControlFlow::Break(out) => return out,
-                    ControlFlow::Continue(wait) => wait,
-                };
-                if sleep::should_sleep(wait) {
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
-    }
-
-    /// [`retry`](Policy::retry), rejected without calling `op` while the
-    /// policy's [`CircuitBreaker`] is open: the error
-    /// is then `E::from(`[`CircuitOpen`]`)`. Without a breaker, the same as `retry`.
-    ///
-    /// ```
-    /// use retry_runtime::{CircuitBreaker, Policy};
-    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(3);
-    /// let _paused = retry_runtime::testing::pause();
-    /// let policy = Policy::new().attempts(3).circuit(&UPSTREAM);
-    /// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-    /// let mut calls = 0;
-    /// let first = policy.retry_guarded(|| { calls += 1; Err::<(), _>(refused()) });
-    /// assert_eq!(first.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
-    /// // 3 failures opened it: the next call is not made
-    /// let second = policy.retry_guarded(|| { calls += 1; Ok::<_, std::io::Error>(()) });
-    /// assert_eq!(second.unwrap_err().to_string(), "circuit `upstream` is open; retry after 30s");
-    /// assert_eq!(calls, 3);
-    /// ```
-    pub fn retry_guarded<T, E, F>(&self, op: F) -> Result<T, E>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        self.run_sync::<_, _, _, _, Gated>(op, LazyRun::new(self), RetryError::into_inner)
-    }
-
-    /// [`retry_guarded`](Policy::retry_guarded), giving up with a [`RetryError`];
-    /// a rejection has the reason [`StopReason::CircuitOpen`].
-    ///
-    /// ```
-    /// use retry_runtime::{CircuitBreaker, Policy, StopReason};
-    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(1);
-    /// let policy = Policy::new().attempts(3).circuit(&UPSTREAM);
-    /// let down = || std::io::Error::from(std::io::ErrorKind::TimedOut);
-    /// let e = policy.retry_guarded_detailed(|| Err::<(), _>(down())).unwrap_err();
-    /// assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen)); // opened: no retry
-    /// let e = policy.retry_guarded_detailed(|| Ok::<_, std::io::Error>(())).unwrap_err();
-    /// assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen)); // rejected
-    /// ```
-    pub fn retry_guarded_detailed<T, E, F>(&self, op: F) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        self.run_sync::<_, _, _, _, Gated>(op, LazyRun::timed(self), identity)
-    }
-
-    /// [`retry_async`](Policy::retry_async), rejected without calling `op`
-    /// while the policy's [`CircuitBreaker`] is open:
-    /// the error is then `E::from(`[`CircuitOpen`]`)`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use retry_runtime::{presets, CircuitBreaker, RetryBudget};
-    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
-    /// static RETRIES: RetryBudget = RetryBudget::new("upstream");
-    /// let policy = presets::API.circuit(&UPSTREAM).budget(&RETRIES);
-    /// let r = policy
-    ///     .retry_async_guarded(|| async { Ok::<_, std::io::Error>("pong") })
-    ///     .await;
-    /// assert_eq!(r.unwrap(), "pong");
-    /// assert_eq!((UPSTREAM.stats().successes, RETRIES.stats().first_attempts), (1, 1));
-    /// # }
-    /// ```
-    pub fn retry_async_guarded<'a, T, E, F, Fut>(
-        &'a self,
-        op: F,
-    ) -> impl Future<Output = Result<T, E>> + use<'a, W, T, E, F, Fut>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        self.run_async::<_, _, _, _, _, Gated, _>(op, false, RetryError::into_inner)
-    }
-
-    /// [`retry_async_guarded`](Policy::retry_async_guarded), giving up with a [`RetryError`].
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use retry_runtime::{CircuitBreaker, Policy, StopReason};
-    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
-    /// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
-    /// let down = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-    /// let e = policy.retry_async_guarded_detailed(|| async { Err::<(), _>(down()) }).await.unwrap_err();
-    /// assert_eq!((e.attempts, e.reason), (2, StopReason::CircuitOpen));
-    /// # }
-    /// ```
-    pub fn retry_async_guarded_detailed<'a, T, E, F, Fut>(
-        &'a self,
-        op: F,
-    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'a, W, T, E, F, Fut>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        W: When<E>,
-        E: Display + From<CircuitOpen>,
-    {
-        self.run_async::<_, _, _, _, _, Gated, _>(op, true, identity)
+    fn rejection(open: CircuitOpen) -> Option<E> {
+        Some(E::from_circuit_open(open))
     }
 }
 
-/// Does an executor ask the policy's circuit breaker before each attempt?
-/// The plain executors do not ([`Ungated`]); the `_guarded` ones do, and
-/// return the rejection as `E::from(`[`CircuitOpen`]`)` ([`Gated`]).
-trait Gate<E> {
-    /// `Err` when the attempt must not be made.
-    fn admit<C: Clock, W>(run: &mut LazyRun<C>, policy: &Policy<W>) -> Result<(), E>;
+/// `From<CircuitOpen>`, under a name of its own so that an error type
+/// without it, run with a policy that has a breaker, gets a message that
+/// says what to do. Implemented for every `E: From<CircuitOpen>`.
+#[diagnostic::on_unimplemented(
+    message = "this policy has a circuit breaker, so a call it rejects returns `{Self}` built from `CircuitOpen`: `{Self}` must implement `From<CircuitOpen>`",
+    label = "a rejected call returns this error type, built from `retry_runtime::CircuitOpen`",
+    note = "add a variant holding the rejection, e.g. `#[error(transparent)] CircuitOpen(#[from] retry_runtime::CircuitOpen)`, or implement `From<retry_runtime::CircuitOpen>` for it (`std::io::Error` already does)"
+)]
+pub trait FromCircuitOpen {
+    /// `Self::from(open)`.
+    fn from_circuit_open(open: CircuitOpen) -> Self;
 }
 
-/// Never asks: the breaker, if any, only records outcomes.
-struct Ungated;
-
-impl<E> Gate<E> for Ungated {
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    fn admit<C: Clock, W>(_: &mut LazyRun<C>, _: &Policy<W>) -> Result<(), E> {
-        Ok(())
+impl<E: From<CircuitOpen>> FromCircuitOpen for E {
+    #[inline]
+    fn from_circuit_open(open: CircuitOpen) -> Self {
+        E::from(open)
     }
 }
 
-/// Asks before each attempt.
-struct Gated;
+/// A per-call hook told of each retry, before its sleep: any
+/// `FnMut(&RetryEvent)` (see [`Retry::notify`](crate::Retry::notify)), or
+/// [`NoNotify`].
+pub trait Notify {
+    /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
+    const ACTIVE: bool;
+    /// A retry is about to sleep.
+    fn on_retry(&mut self, event: &RetryEvent<'_>);
+}
 
-impl<E: From<CircuitOpen>> Gate<E> for Gated {
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    fn admit<C: Clock, W>(run: &mut LazyRun<C>, policy: &Policy<W>) -> Result<(), E> {
-        run.before_attempt(policy).map_err(E::from)
+/// No per-call hook (the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoNotify;
+
+impl Notify for NoNotify {
+    const ACTIVE: bool = false;
+    #[inline(always)]
+    fn on_retry(&mut self, _: &RetryEvent<'_>) {}
+}
+
+impl<F: FnMut(&RetryEvent<'_>)> Notify for F {
+    const ACTIVE: bool = true;
+    #[inline]
+    fn on_retry(&mut self, event: &RetryEvent<'_>) {
+        self(event)
+    }
+}
+
+/// [`Notify`] without its constant, so the slow path can take it as a `dyn`.
+trait OnRetry {
+    fn on_retry(&mut self, event: &RetryEvent<'_>);
+}
+
+impl<N: Notify> OnRetry for N {
+    fn on_retry(&mut self, event: &RetryEvent<'_>) {
+        Notify::on_retry(self, event);
     }
 }
 
@@ -1092,7 +996,6 @@ mod tests {
             plain.jitter(Jitter::Full),
             plain.max_elapsed(ms(100)),
             plain.before_sleep(hook),
-            plain.circuit(&BREAKER),
         ];
         let retriable = Verdict {
             retry: true,
@@ -1107,6 +1010,9 @@ mod tests {
                 "{policy:?}"
             );
         }
+        let guarded = plain.circuit(&BREAKER);
+        let mut state = State::<SyncClock>::new(&guarded);
+        assert_eq!(state.quick_retry_unlogged(&guarded, retriable), None);
         let mut state = State::<SyncClock>::new(&plain);
         let permanent = Verdict {
             retry: false,

@@ -6,9 +6,96 @@
 //! is active on the thread; async code sleeps on tokio's timer, so
 //! `tokio::time::pause()` makes tests instant.
 
+use std::future::Future;
 use std::time::Duration;
 
 use crate::testing;
+
+/// How an async run waits between attempts: a timer future per wait.
+///
+/// [`DefaultSleeper`] uses tokio's timer. Any `Fn(Duration) -> impl
+/// Future<Output = ()>` is a sleeper too, so another runtime's timer plugs
+/// in per call with [`Retry::sleep_with`](crate::Retry::sleep_with):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::Policy;
+/// let policy = Policy::new().attempts(2);
+/// let mut calls = 0;
+/// let r = policy
+///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
+///     .sleep_with(|wait: Duration| tokio::time::sleep(wait)) // any runtime's timer
+///     .await;
+/// assert_eq!(r, Ok(2));
+/// # }
+/// ```
+pub trait Sleeper {
+    /// The timer future.
+    type Sleep: Future<Output = ()>;
+    /// A future that completes after `wait`.
+    fn sleep(&self, wait: Duration) -> Self::Sleep;
+}
+
+/// How a sync run waits between attempts: [`DefaultSleeper`] blocks the
+/// thread ([`sleep_sync`]); any `Fn(Duration)` is one too.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::time::Duration;
+/// use retry_runtime::Policy;
+/// let slept = RefCell::new(Vec::new());
+/// let r: Result<(), &str> = Policy::new()
+///     .attempts(3)
+///     .retry(|| Err("down"))
+///     .sleep_with(|wait: Duration| slept.borrow_mut().push(wait))
+///     .call();
+/// assert!(r.is_err());
+/// assert_eq!(slept.borrow().len(), 2);
+/// ```
+pub trait BlockingSleeper {
+    /// Block for `wait`.
+    fn sleep_blocking(&self, wait: Duration);
+}
+
+/// Sleeps on tokio's timer (async) and with [`std::thread::sleep`] (sync,
+/// virtual under [`testing::pause`]). A zero wait does not sleep at all.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultSleeper;
+
+impl Sleeper for DefaultSleeper {
+    type Sleep = tokio::time::Sleep;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(wait)
+    }
+}
+
+impl BlockingSleeper for DefaultSleeper {
+    #[inline]
+    fn sleep_blocking(&self, wait: Duration) {
+        sleep_sync(wait);
+    }
+}
+
+impl<F, Fut> Sleeper for F
+where
+    F: Fn(Duration) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    type Sleep = Fut;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> Fut {
+        self(wait)
+    }
+}
+
+impl<F: Fn(Duration)> BlockingSleeper for F {
+    #[inline]
+    fn sleep_blocking(&self, wait: Duration) {
+        self(wait);
+    }
+}
 
 /// Sleep the current thread for `wait` (virtually, under [`testing::pause`]).
 ///

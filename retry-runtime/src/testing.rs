@@ -12,7 +12,7 @@
 //! use retry_runtime::{presets, testing};
 //! let paused = testing::pause();
 //! let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-//! let r: Result<(), _> = presets::WEBHOOK.retry(|| Err(refused()));
+//! let r: Result<(), _> = presets::WEBHOOK.retry(|| Err(refused())).call();
 //! assert!(r.is_err());
 //! let s = Duration::from_secs;
 //! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState, ManualClock};
-use retry_runtime::{Backoff, Policy, RetryBudget, StopReason};
+use retry_runtime::{Backoff, Policy, RetryAll, RetryBudget, StopReason, WithCircuit};
 use testkit::alloc::allocations_in;
 use testkit::calls::ok_on_call;
 
@@ -37,7 +37,7 @@ static BREAKER: CircuitBreaker = CircuitBreaker::new("no-alloc")
     .with_failure_rate(50, 8)
     .with_clock(&CLOCK);
 static BUDGET: RetryBudget = RetryBudget::new("no-alloc");
-static POLICY: Policy = Policy::new()
+static POLICY: Policy<RetryAll, WithCircuit> = Policy::new()
     .attempts(5)
     .backoff(Backoff::None)
     .circuit(&BREAKER)
@@ -48,25 +48,27 @@ fn guarded_runs_allocate_nothing_in_any_state() {
     let (n, ()) = allocations_in(|| {
         // closed: successes, and a retry that succeeds
         for _ in 0..10 {
-            assert!(POLICY.retry_guarded(|| Ok::<_, Error>(())).is_ok());
+            assert!(POLICY.retry(|| Ok::<_, Error>(())).call().is_ok());
         }
-        let r = POLICY.retry_guarded(ok_on_call(2, || Error::Down));
+        let r = POLICY.retry(ok_on_call(2, || Error::Down)).call();
         assert!(r.is_ok());
         // failures open it; the next run is rejected
         let e = POLICY
-            .retry_guarded_detailed(|| Err::<(), _>(Error::Down))
+            .retry(|| Err::<(), _>(Error::Down))
+            .detailed()
+            .call()
             .unwrap_err();
         assert_eq!(e.reason, StopReason::CircuitOpen);
         assert!(matches!(
-            POLICY.retry_guarded(|| Ok::<_, Error>(())),
+            POLICY.retry(|| Ok::<_, Error>(())).call(),
             Err(Error::Open(_))
         ));
         // a probe closes it
         CLOCK.advance(Duration::from_secs(30));
-        assert!(POLICY.retry_guarded(|| Ok::<_, Error>(())).is_ok());
+        assert!(POLICY.retry(|| Ok::<_, Error>(())).call().is_ok());
         assert_eq!(BREAKER.state(), CircuitState::Closed);
         // the plain executor too
-        let _ = POLICY.retry(|| Err::<(), _>(Error::Down));
+        let _ = POLICY.retry(|| Err::<(), _>(Error::Down)).call();
         let _ = BREAKER.stats();
         let _ = BUDGET.stats();
     });
@@ -82,7 +84,11 @@ fn budget_refusals_allocate_nothing() {
         .budget(&TINY);
     let (n, ()) = allocations_in(|| {
         for _ in 0..10 {
-            let e = P.retry_detailed(|| Err::<(), _>("down")).unwrap_err();
+            let e = P
+                .retry(|| Err::<(), _>("down"))
+                .detailed()
+                .call()
+                .unwrap_err();
             assert_eq!(e.reason, StopReason::Budget);
         }
     });
@@ -99,25 +105,21 @@ fn async_guarded_runs_allocate_nothing() {
     static B: CircuitBreaker = CircuitBreaker::new("async-no-alloc")
         .with_failures(2)
         .with_clock(&CLOCK2);
-    static P: Policy = Policy::new().attempts(3).backoff(Backoff::None).circuit(&B);
+    static P: Policy<RetryAll, WithCircuit> =
+        Policy::new().attempts(3).backoff(Backoff::None).circuit(&B);
     rt.block_on(async {
         // warm the runtime up
-        let _ = P.retry_async_guarded(|| async { Ok::<_, Error>(()) }).await;
+        let _ = P.retry(|| async { Ok::<_, Error>(()) }).await;
     });
     let (n, ()) = allocations_in(|| {
         rt.block_on(async {
-            let _ = P
-                .retry_async_guarded(|| async { Err::<(), _>(Error::Down) })
-                .await;
+            let _ = P.retry(|| async { Err::<(), _>(Error::Down) }).await;
             assert!(matches!(
-                P.retry_async_guarded(|| async { Ok::<_, Error>(()) }).await,
+                P.retry(|| async { Ok::<_, Error>(()) }).await,
                 Err(Error::Open(_))
             ));
             CLOCK2.advance(Duration::from_secs(30));
-            assert!(P
-                .retry_async_guarded(|| async { Ok::<_, Error>(()) })
-                .await
-                .is_ok());
+            assert!(P.retry(|| async { Ok::<_, Error>(()) }).await.is_ok());
         })
     });
     assert_eq!(n, 0, "allocations");

@@ -6,6 +6,7 @@
 //! but the runtime itself does on first use, so the async checks run warm.)
 
 use std::cell::Cell;
+use std::future::IntoFuture;
 
 use retry_runtime::{presets, retry, Backoff, Classify, Policy};
 use testkit::alloc::allocations_in;
@@ -54,7 +55,7 @@ fn sync_success_and_retries_allocate_nothing() {
             "#[retry] with {fails} failures"
         );
         fail_times(fails);
-        let (n, out) = allocations_in(|| ZERO_WAIT.retry(step));
+        let (n, out) = allocations_in(|| ZERO_WAIT.retry(step).call());
         assert_eq!(
             (n, out.ok()),
             (0, Some(7)),
@@ -63,7 +64,13 @@ fn sync_success_and_retries_allocate_nothing() {
     }
     // giving up (Permanent and exhausted), with the detailed error
     fail_times(10);
-    let (n, out) = allocations_in(|| presets::QUICK.backoff(Backoff::None).retry_detailed(step));
+    let (n, out) = allocations_in(|| {
+        presets::QUICK
+            .backoff(Backoff::None)
+            .retry(step)
+            .detailed()
+            .call()
+    });
     assert_eq!((n, out.map_err(|e| e.attempts).err()), (0, Some(2)));
 }
 
@@ -87,7 +94,8 @@ fn async_success_and_retries_allocate_nothing() {
             "async #[retry] with {fails} failures"
         );
         fail_times(fails);
-        let (n, out) = allocations_in(|| rt.block_on(ZERO_WAIT.retry_async(|| async { step() })));
+        let (n, out) =
+            allocations_in(|| rt.block_on(ZERO_WAIT.retry(|| async { step() }).into_future()));
         assert_eq!(
             (n, out.ok()),
             (0, Some(7)),

@@ -12,6 +12,7 @@ use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState};
 use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
     kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
+    WithCircuit,
 };
 use testkit::calls::ok_on_call;
 use tracing::Level;
@@ -22,7 +23,7 @@ fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn> {
+fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn, WithCircuit> {
     Policy::new()
         .attempts(10)
         .backoff(Backoff::fixed(s(1)))
@@ -49,13 +50,13 @@ fn only_retriable_errors_count_as_failures() {
     let p = policy(b);
     let _paused = testing::pause();
     for _ in 0..20 {
-        let r: Result<(), _> = p.retry_guarded(|| Err(CallError::NotFound));
+        let r: Result<(), _> = p.retry(|| Err(CallError::NotFound)).call();
         assert_eq!(r, Err(CallError::NotFound));
     }
     assert_stats!(b; state: CircuitState::Closed, neutral: 20, failures: 0);
 
     let mut calls = 0;
-    let r: Result<(), _> = p.retry_guarded(timing_out(&mut calls));
+    let r: Result<(), _> = p.retry(timing_out(&mut calls)).call();
     assert_eq!((r, calls), (Err(CallError::Timeout), 2));
     assert_eq!(b.state(), CircuitState::Open);
 }
@@ -66,7 +67,9 @@ fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
     let paused = testing::pause();
     let mut calls = 0;
     let e = policy(b)
-        .retry_guarded_detailed(timing_out(&mut calls))
+        .retry(timing_out(&mut calls))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(calls, 3); // of 10 allowed
     assert_eq!((e.attempts, e.reason), (3, StopReason::CircuitOpen));
@@ -79,16 +82,18 @@ fn an_open_breaker_rejects_without_calling() {
     let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
     let p = policy(b).on_give_up(record_give_up);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
+    let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     GAVE_UP.with(|g| g.borrow_mut().clear());
 
     clock.advance(s(10));
     let mut calls = 0;
     let e = p
-        .retry_guarded_detailed(|| {
+        .retry(|| {
             calls += 1;
             Ok::<_, CallError>(())
         })
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(calls, 0);
     assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen));
@@ -112,17 +117,19 @@ fn after_the_recovery_timeout_a_probe_call_closes_it() {
     let (b, clock) = breaker(|b| b.with_failures(1));
     let p = policy(b);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
+    let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     clock.advance(s(30));
-    let r = p.retry_guarded(|| Ok::<_, CallError>("clip"));
+    let r = p.retry(|| Ok::<_, CallError>("clip")).call();
     assert_eq!(r, Ok("clip"));
     assert_eq!(b.state(), CircuitState::Closed);
     // a failed probe ends the run at once: no retry against an open breaker
-    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
+    let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     clock.advance(s(30));
     let mut calls = 0;
     let e = p
-        .retry_guarded_detailed(timing_out(&mut calls))
+        .retry(timing_out(&mut calls))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(
         (calls, e.reason, e.last_error),
@@ -131,29 +138,42 @@ fn after_the_recovery_timeout_a_probe_call_closes_it() {
     assert_eq!(b.state(), CircuitState::Open);
 }
 
-#[test]
-fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
+/// One behaviour whatever the form: the plain and detailed forms, sync and
+/// async, all ask the breaker before the first attempt too (there used to be
+/// plain executors that only recorded, and so called an open dependency).
+#[tokio::test(start_paused = true)]
+async fn every_form_asks_the_breaker_before_the_first_attempt() {
     let (b, clock) = breaker(|b| b.with_failures(2));
     let p = policy(b);
     let _paused = testing::pause();
     let mut calls = 0;
-    let e = p.retry_detailed(timing_out(&mut calls)).unwrap_err();
+    let e = p
+        .retry(timing_out(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
     assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
     assert_eq!(b.state(), CircuitState::Open);
 
-    // open: the plain executor has no error to return, so it calls; no retry
+    // open: no form makes the call
     let mut calls = 0;
-    let e = p.retry_detailed(timing_out(&mut calls)).unwrap_err();
-    assert_eq!(
-        (calls, e.attempts, e.reason),
-        (1, 1, StopReason::CircuitOpen)
-    );
+    let plain = p.retry(timing_out(&mut calls)).call();
+    assert!(matches!(plain, Err(CallError::Open(_))), "{plain:?}");
+    let e = p
+        .retry(timing_out(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (0, StopReason::CircuitOpen));
+    let r = p.retry(|| async { Ok::<_, CallError>(1) }).await;
+    assert!(matches!(r, Err(CallError::Open(_))), "{r:?}");
+    assert_eq!(calls, 0);
     let st = b.stats();
-    assert_eq!((st.rejected, st.failures, st.permitted), (0, 2, 2)); // not counted, not rejected
+    assert_eq!((st.rejected, st.failures, st.permitted), (3, 2, 2));
 
-    // after the recovery timeout its call is the probe
+    // after the recovery timeout the next call is the probe
     clock.advance(s(30));
-    assert_eq!(p.retry(|| Ok::<_, CallError>(1)), Ok(1));
+    assert_eq!(p.retry(|| Ok::<_, CallError>(1)).call(), Ok(1));
     assert_eq!(b.state(), CircuitState::Closed);
 }
 
@@ -161,7 +181,7 @@ fn plain_executors_record_and_stop_retrying_but_cannot_reject() {
 fn a_rejected_ok_value_is_neutral() {
     let (b, _) = breaker(|b| b.with_failures(1));
     let p = policy(b).attempts(3);
-    let mut run = Run::<_, SyncClock>::new(&p);
+    let mut run = Run::<_, SyncClock, _>::new(&p);
     run.before_attempt().unwrap();
     assert!(matches!(run.rejected(), Decision::Retry(_)));
     run.before_attempt().unwrap();
@@ -174,7 +194,7 @@ fn a_run_without_before_attempt_still_records() {
     // what a hand-written loop (or generated code without `circuit = ...`) does
     let (b, _) = breaker(|b| b.with_failures(2));
     let p = policy(b);
-    let mut run = Run::<_, SyncClock>::new(&p);
+    let mut run = Run::<_, SyncClock, _>::new(&p);
     assert!(matches!(
         run.failed(&CallError::Timeout),
         Decision::Retry(_)
@@ -192,7 +212,7 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
     let (b, _) = breaker(|b| b.with_failures(2));
     let p = policy(b);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
+    let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     logs.assert_logged(Level::WARN, "retrying fetch_clip after attempt 1/10 failed");
     logs.assert_logged(
         Level::WARN,
@@ -211,7 +231,7 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
         ],
     );
 
-    let _ = p.retry_guarded(|| Ok::<_, CallError>(()));
+    let _ = p.retry(|| Ok::<_, CallError>(())).call();
     let line = logs.assert_logged(
         Level::DEBUG,
         "fetch_clip not attempted: circuit `upstream` is open",
@@ -232,8 +252,8 @@ fn io_errors_hold_a_rejection() {
         .circuit(b);
     let _paused = testing::pause();
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
-    let _ = p.retry_guarded(|| Err::<(), _>(timed_out()));
-    let e = p.retry_guarded(|| Ok::<_, std::io::Error>(())).unwrap_err();
+    let _ = p.retry(|| Err::<(), _>(timed_out())).call();
+    let e = p.retry(|| Ok::<_, std::io::Error>(())).call().unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
     assert!(e.to_string().starts_with("circuit `upstream` is open"));
 }
@@ -242,9 +262,9 @@ fn io_errors_hold_a_rejection() {
 fn without_a_breaker_guarded_is_plain() {
     let p = Policy::new().attempts(3);
     let _paused = testing::pause();
-    let r = p.retry_guarded(ok_on_call(3, || CallError::Timeout));
+    let r = p.retry(ok_on_call(3, || CallError::Timeout)).call();
     assert_eq!(r, Ok(3));
-    let mut run = Run::<_, SyncClock>::new(&p);
+    let mut run = Run::<_, SyncClock, _>::new(&p);
     assert_eq!(run.before_attempt(), Ok(()));
 }
 
@@ -253,10 +273,10 @@ fn the_default_clock_follows_testing_pause() {
     static UPSTREAM: CircuitBreaker = CircuitBreaker::new("sync-upstream").with_failures(1);
     let p = policy(&UPSTREAM);
     let _paused = testing::pause();
-    let _ = p.retry_guarded(|| Err::<(), _>(CallError::Timeout));
-    assert!(p.retry_guarded(|| Ok::<_, CallError>(())).is_err());
+    let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
+    assert!(p.retry(|| Ok::<_, CallError>(())).call().is_err());
     retry_runtime::sleep::sleep_sync(s(30)); // virtual
-    assert!(p.retry_guarded(|| Ok::<_, CallError>(())).is_ok());
+    assert!(p.retry(|| Ok::<_, CallError>(())).call().is_ok());
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }
 
@@ -267,10 +287,11 @@ async fn the_default_clock_follows_tokios_paused_clock() {
     let start = tokio::time::Instant::now();
     let mut calls = 0;
     let e = p
-        .retry_async_guarded_detailed(|| {
+        .retry(|| {
             calls += 1;
             async { Err::<(), _>(CallError::Timeout) }
         })
+        .detailed()
         .await
         .unwrap_err();
     assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
@@ -278,14 +299,12 @@ async fn the_default_clock_follows_tokios_paused_clock() {
 
     tokio::time::advance(s(29)).await; // opened 29s ago
     let e = p
-        .retry_async_guarded(|| async { Ok::<_, CallError>(()) })
+        .retry(|| async { Ok::<_, CallError>(()) })
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Open(CircuitOpen::new("async-upstream", s(1))));
     tokio::time::advance(s(1)).await;
-    let r = p
-        .retry_async_guarded(|| async { Ok::<_, CallError>("probe") })
-        .await;
+    let r = p.retry(|| async { Ok::<_, CallError>("probe") }).await;
     assert_eq!(r, Ok("probe"));
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }
@@ -293,7 +312,7 @@ async fn the_default_clock_follows_tokios_paused_clock() {
 #[test]
 fn the_policy_keeps_its_breaker_in_statics_and_debug() {
     static UPSTREAM: CircuitBreaker = CircuitBreaker::new("debug-upstream");
-    static API: Policy<RetryOn> = retry_runtime::presets::API.circuit(&UPSTREAM);
+    static API: Policy<RetryOn, WithCircuit> = retry_runtime::presets::API.circuit(&UPSTREAM);
     assert_eq!(
         API.get_circuit().map(CircuitBreaker::name),
         Some("debug-upstream")

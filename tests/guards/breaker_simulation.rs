@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryOn};
+use retry_runtime::{
+    testing, Admission, Backoff, CircuitBreaker, KindSet, Policy, RetryOn, WithCircuit,
+};
 use tokio::time::Instant;
 
 use crate::outage::{self, CLIENTS, DOWN_FOR, DOWN_FROM, LATENCY, PERIOD};
@@ -60,15 +62,18 @@ struct Results {
     failed_late: AtomicU64,
 }
 
-/// Every client's loop; `guarded` uses the breaker-aware executor.
-async fn simulate(policy: &'static Policy<RetryOn>, dep: Arc<Dependency>) -> Arc<Results> {
+/// Every client's loop, with or without a breaker on the policy.
+async fn simulate<G>(policy: &'static Policy<RetryOn, G>, dep: Arc<Dependency>) -> Arc<Results>
+where
+    G: Admission<CallError> + Send + Sync,
+{
     let results = Arc::new(Results::default());
     let counted = Arc::clone(&results);
     outage::run_clients(dep.start, move || {
         let (dep, results) = (Arc::clone(&dep), Arc::clone(&counted));
         async move {
             let started = dep.start.elapsed();
-            let r = policy.retry_async_guarded(|| dep.call()).await;
+            let r = policy.retry(|| dep.call()).await;
             let counter = match r {
                 Ok(()) => &results.ok,
                 Err(CallError::Open(_)) => &results.rejected,
@@ -99,7 +104,7 @@ async fn with_a_breaker_calls_while_down_stay_bounded() {
         .with_failures(FAILURES)
         .with_recovery(RECOVERY)
         .with_probes(PROBES);
-    static POLICY: Policy<RetryOn> = base().circuit(&BREAKER);
+    static POLICY: Policy<RetryOn, WithCircuit> = base().circuit(&BREAKER);
     let paused = testing::pause();
 
     let dep = Dependency::new();

@@ -251,7 +251,7 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
             .with_percent(20)
             .with_max_tokens(50),
     );
-    let policy: &'static Policy<_> = leak(
+    let policy: &'static Policy<_, _> = leak(
         Policy::new()
             .attempts(4)
             .backoff(Backoff::None) // no timers: the tasks hammer as fast as they can
@@ -275,7 +275,7 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
                 tokio::spawn(async move {
                     for r in 0..RUNS {
                         let result = policy
-                            .retry_async_guarded_detailed(|| {
+                            .retry(|| {
                                 let n = op_calls.fetch_add(1, Ordering::Relaxed);
                                 async move {
                                     tokio::task::yield_now().await;
@@ -286,6 +286,7 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
                                     }
                                 }
                             })
+                            .detailed()
                             .await;
                         if let Err(e) = result {
                             if let CallError::Open(_) = e.last_error {

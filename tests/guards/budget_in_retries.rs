@@ -51,10 +51,12 @@ fn a_refused_retry_gives_up_at_once_with_the_last_error() {
     let paused = testing::pause();
     let mut calls = 0;
     let e: RetryError<String> = p
-        .retry_detailed(|| {
+        .retry(|| {
             calls += 1;
             Err::<(), _>(format!("503 on call {calls}"))
         })
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(calls, 3);
     assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));
@@ -92,15 +94,15 @@ fn first_attempts_deposit_and_retries_withdraw() {
     let p = policy(budget);
     let _paused = testing::pause();
     // drain: 2 retries, then refused
-    let _ = p.retry(|| Err::<(), _>("down"));
+    let _ = p.retry(|| Err::<(), _>("down")).call();
     assert_eq!(budget.stats().tokens, 2.0);
     // successes on the first attempt deposit: 2 of them, half a token each
     for _ in 0..2 {
-        assert_eq!(p.retry(|| Ok::<_, &str>(())), Ok(()));
+        assert_eq!(p.retry(|| Ok::<_, &str>(())).call(), Ok(()));
     }
     assert_eq!(budget.stats().tokens, 3.0);
     // a success after a retry deposits once (for its first attempt) and withdrew once
-    let r = p.retry(ok_on_call(2, || "blip"));
+    let r = p.retry(ok_on_call(2, || "blip")).call();
     assert_eq!(r, Ok(2));
     assert_stats!(budget; first_attempts: 4, retries: 3, refused: 1, tokens: 2.5);
 }
@@ -113,7 +115,7 @@ fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
         .budget(budget);
     let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
     for _ in 0..5 {
-        let _ = p.retry(|| Err::<(), _>(not_found()));
+        let _ = p.retry(|| Err::<(), _>(not_found())).call();
     }
     assert_stats!(budget; first_attempts: 5, retries: 0, refused: 0);
 }
@@ -124,16 +126,16 @@ async fn the_async_executors_honour_it() {
     let p = Policy::new().attempts(5).budget(&RETRIES);
     let start = tokio::time::Instant::now();
     let e = p
-        .retry_async_detailed(|| async { Err::<(), _>("down") })
+        .retry(|| async { Err::<(), _>("down") })
+        .detailed()
         .await
         .unwrap_err();
     // 2 tokens: one retry (2 > 1), then 1 is not above half
     assert_eq!((e.attempts, e.reason), (2, StopReason::Budget));
     assert_eq!(start.elapsed(), s(1));
     let e = p
-        .retry_async_guarded_detailed(|| async {
-            Err::<(), std::io::Error>(std::io::ErrorKind::TimedOut.into())
-        })
+        .retry(|| async { Err::<(), std::io::Error>(std::io::ErrorKind::TimedOut.into()) })
+        .detailed()
         .await
         .unwrap_err();
     // 1 token + 0.1 for this first attempt: above half, one retry; then 0.1 left
@@ -148,12 +150,14 @@ fn with_a_breaker_too_the_breaker_is_asked_first() {
     let p = policy(budget).circuit(breaker);
     let _paused = testing::pause();
     let e = p
-        .retry_guarded_detailed(|| Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut)))
+        .retry(|| Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut)))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(e.reason, StopReason::CircuitOpen);
     assert_stats!(budget; first_attempts: 1, retries: 0, refused: 0);
     // rejected before the call: no deposit either
-    let _ = p.retry_guarded(|| Ok::<_, std::io::Error>(()));
+    let _ = p.retry(|| Ok::<_, std::io::Error>(())).call();
     assert_eq!(budget.stats().first_attempts, 1);
 }
 

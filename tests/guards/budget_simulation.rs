@@ -84,11 +84,12 @@ async fn simulate(policy: &'static Policy) -> Arc<Dependency> {
         async move {
             let mut first = true;
             let r = policy
-                .retry_async_detailed(|| {
+                .retry(|| {
                     let is_first = std::mem::replace(&mut first, false);
                     let dep = Arc::clone(&dep);
                     async move { dep.call(is_first).await }
                 })
+                .detailed()
                 .await;
             if let Err(e) = r {
                 if e.reason == StopReason::Budget {

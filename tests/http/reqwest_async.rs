@@ -61,7 +61,7 @@ async fn first_error_then_ok<R>(
     let url = server.url("/clip");
     let noted = std::sync::Mutex::new(None);
     let body = FAST
-        .retry_async(|| async {
+        .retry(|| async {
             let r = fetch(&client, &url).await;
             if let Err(e) = &r {
                 let mut noted = noted.lock().unwrap();
@@ -98,10 +98,11 @@ async fn against_a_refused_port(policy: &Policy<RetryOn>) -> (u32, RetryError<Fe
     let (client, url) = (client(), refused_url("/clip/7"));
     let calls = Cell::new(0);
     let err = policy
-        .retry_async_detailed(|| {
+        .retry(|| {
             calls.set(calls.get() + 1);
             fetch(&client, &url)
         })
+        .detailed()
         .await
         .unwrap_err();
     (calls.get(), err)
@@ -139,7 +140,8 @@ async fn unavailable_forever_gives_up_after_the_last_attempt() {
     let (server, client, url) = serving("/down", [Reply::body(503, "maintenance")]).await;
 
     let err = FAST
-        .retry_async_detailed(|| fetch(&client, &url))
+        .retry(|| fetch(&client, &url))
+        .detailed()
         .await
         .unwrap_err();
 
@@ -166,7 +168,7 @@ async fn fetch_script<const N: usize>(
     script: [Reply; N],
 ) -> (Vec<u8>, Vec<Duration>) {
     let (server, client, url) = serving("/clip", script).await;
-    let body = policy.retry_async(|| fetch(&client, &url)).await.unwrap();
+    let body = policy.retry(|| fetch(&client, &url)).await.unwrap();
     assert_eq!(server.hits("/clip"), N);
     assert_eq!(server.total_hits(), N);
     (body, server.gaps("/clip"))
@@ -225,7 +227,7 @@ async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
 
     let started = Instant::now();
     let body = FAST
-        .retry_async(|| async {
+        .retry(|| async {
             let r = retry_runtime::timeout(ms(150), fetch(&client, &url)).await;
             if let Err(e) = &r {
                 kinds_seen.lock().unwrap().push(e.kind());
@@ -308,7 +310,8 @@ async fn unauthorized_and_not_found_are_never_retried() {
     for (path, code) in [("/secret", 401), ("/gone", 404)] {
         let url = server.url(path);
         let err = FAST
-            .retry_async_detailed(|| fetch(&client, &url))
+            .retry(|| fetch(&client, &url))
+            .detailed()
             .await
             .unwrap_err();
         assert_eq!(
@@ -343,12 +346,12 @@ async fn reqwests_own_status_errors_are_classified_by_status() {
         }
     };
 
-    let ok = FAST.retry_async(|| get(server.url("/api"))).await.unwrap();
+    let ok = FAST.retry(|| get(server.url("/api"))).await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(server.hits("/api"), 2);
 
     let err = FAST
-        .retry_async(|| get(server.url("/missing")))
+        .retry(|| get(server.url("/missing")))
         .await
         .unwrap_err();
     assert_eq!(
@@ -365,7 +368,7 @@ async fn a_body_that_is_not_json_is_permanent() {
     let client = client();
 
     let err = FAST
-        .retry_async_detailed(|| async {
+        .retry(|| async {
             client
                 .get(server.url("/count"))
                 .send()
@@ -373,6 +376,7 @@ async fn a_body_that_is_not_json_is_permanent() {
                 .json::<u32>()
                 .await
         })
+        .detailed()
         .await
         .unwrap_err();
 

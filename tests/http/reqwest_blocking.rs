@@ -48,7 +48,7 @@ fn a_blocking_client_is_retried_through_503s_and_a_429() {
     let url = server.url("/temp");
 
     let started = Instant::now();
-    let reading = FAST.retry(|| read(&client, &url)).unwrap();
+    let reading = FAST.retry(|| read(&client, &url)).call().unwrap();
 
     assert_eq!(reading, "21.5");
     assert_eq!(server.hits("/temp"), 3);
@@ -75,13 +75,17 @@ fn a_blocking_timeout_is_retried_and_a_404_is_not() {
     let client = client(Duration::from_millis(150));
 
     assert_eq!(
-        FAST.retry(|| read(&client, &server.url("/slow"))).unwrap(),
+        FAST.retry(|| read(&client, &server.url("/slow")))
+            .call()
+            .unwrap(),
         "ok"
     );
     assert_eq!(server.hits("/slow"), 2);
 
     let err = FAST
-        .retry_detailed(|| read(&client, &server.url("/gone")))
+        .retry(|| read(&client, &server.url("/gone")))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!((err.attempts, err.reason), (1, StopReason::Permanent));
     assert_eq!(server.hits("/gone"), 1);
@@ -91,7 +95,11 @@ fn a_blocking_timeout_is_retried_and_a_404_is_not() {
 fn a_blocking_refused_connection_is_connect() {
     let client = client(Duration::from_secs(1));
     let url = refused_url("/temp");
-    let err = FAST.retry_detailed(|| read(&client, &url)).unwrap_err();
+    let err = FAST
+        .retry(|| read(&client, &url))
+        .detailed()
+        .call()
+        .unwrap_err();
     assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
     assert_eq!(err.last_error.kind(), ErrorKind::Connect);
 }

@@ -338,10 +338,12 @@ fn a_policy_retries_transient_variants_and_gives_up_on_permanent_ones() {
     // every call fails with `error()`: the run's result, and its calls
     let always = |error: fn() -> ClipError| {
         let mut calls = 0;
-        let out: Result<(), ClipError> = POLICY.retry(|| {
-            calls += 1;
-            Err(error())
-        });
+        let out: Result<(), ClipError> = POLICY
+            .retry(|| {
+                calls += 1;
+                Err(error())
+            })
+            .call();
         (out, calls)
     };
 
@@ -363,12 +365,14 @@ fn a_policy_honours_retry_after_and_delegated_kinds() {
 
     // Retry-After from an `Option<Duration>` field replaces the backoff
     let mut calls = 0;
-    let throttled: Result<(), ClipError> = policy.retry(|| {
-        calls += 1;
-        Err(ClipError::Throttled {
-            wait: Some(secs(7)),
+    let throttled: Result<(), ClipError> = policy
+        .retry(|| {
+            calls += 1;
+            Err(ClipError::Throttled {
+                wait: Some(secs(7)),
+            })
         })
-    });
+        .call();
     assert!(throttled.is_err());
     assert_eq!(calls, 3);
     assert_eq!(paused.waits(), [secs(7), secs(7)]);
@@ -376,26 +380,30 @@ fn a_policy_honours_retry_after_and_delegated_kinds() {
     // a transparent io::Error is retried by its own kind, then succeeds
     let paused = retry_runtime::testing::pause();
     let mut calls = 0;
-    let reset = policy.retry(|| {
-        calls += 1;
-        if calls < 2 {
-            Err(ClipError::from(io::Error::from(
-                io::ErrorKind::ConnectionReset,
-            )))
-        } else {
-            Ok("done")
-        }
-    });
+    let reset = policy
+        .retry(|| {
+            calls += 1;
+            if calls < 2 {
+                Err(ClipError::from(io::Error::from(
+                    io::ErrorKind::ConnectionReset,
+                )))
+            } else {
+                Ok("done")
+            }
+        })
+        .call();
     assert_eq!(reset.ok(), Some("done"));
     assert_eq!(calls, 2);
     assert_eq!(paused.waits(), [secs(1)]);
 
     // ...and not retried when its kind is permanent
     let mut calls = 0;
-    let denied: Result<(), ClipError> = policy.retry(|| {
-        calls += 1;
-        Err(io::Error::from(io::ErrorKind::PermissionDenied).into())
-    });
+    let denied: Result<(), ClipError> = policy
+        .retry(|| {
+            calls += 1;
+            Err(io::Error::from(io::ErrorKind::PermissionDenied).into())
+        })
+        .call();
     assert!(matches!(denied, Err(ClipError::Io(_))));
     assert_eq!(calls, 1);
 }

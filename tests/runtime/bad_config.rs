@@ -216,7 +216,11 @@ fn the_first_invalid_value_is_named() {
 /// The waits of a sync run that always fails, and its error.
 fn sync_waits(p: &Policy) -> (Vec<Duration>, RetryError<&'static str>) {
     let paused = testing::pause();
-    let err = p.retry_detailed(|| Err::<(), _>("down")).unwrap_err();
+    let err = p
+        .retry(|| Err::<(), _>("down"))
+        .detailed()
+        .call()
+        .unwrap_err();
     (paused.waits(), err)
 }
 
@@ -305,10 +309,11 @@ async fn huge_waits_do_not_panic_async() {
         .jitter(Jitter::Plus(Duration::MAX));
     let mut calls = 0;
     let out = p
-        .retry_async_detailed(|| {
+        .retry(|| {
             calls += 1;
             async { Err::<(), _>("down") }
         })
+        .detailed()
         .await;
     let err = out.unwrap_err();
     assert_eq!(

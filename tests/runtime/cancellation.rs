@@ -20,6 +20,7 @@
 //! attempts stop, and the call counts as one timeout (one `Elapsed`), whatever
 //! the attempts did.
 
+use std::future::IntoFuture;
 use testkit::capture as support;
 
 use std::future::Future;
@@ -272,10 +273,12 @@ async fn functional_future_dropped_while_sleeping() {
 
     let logs = support::capture();
     poll_pending_then_drop(
-        POLICY.retry_async(|| async {
-            let _probe = T.start();
-            Err::<u32, _>("down")
-        }),
+        POLICY
+            .retry(|| async {
+                let _probe = T.start();
+                Err::<u32, _>("down")
+            })
+            .into_future(),
         || {
             assert_eq!(T.get(), (1, 1, 1, 0));
         },
@@ -290,11 +293,14 @@ async fn functional_future_dropped_with_an_attempt_in_flight() {
     tallied!(T, const POLICY = fixed(Duration::from_secs(1)));
 
     poll_pending_then_drop(
-        POLICY.retry_async_detailed(|| async {
-            let _probe = T.start();
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Err::<u32, _>("late")
-        }),
+        POLICY
+            .retry(|| async {
+                let _probe = T.start();
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Err::<u32, _>("late")
+            })
+            .detailed()
+            .into_future(),
         || {
             assert_eq!(T.get(), (1, 0, 0, 0));
         },
@@ -463,29 +469,25 @@ async fn a_dropped_probe_does_not_wedge_the_circuit_breaker() {
     let (upstream, clock, policy) = crate::one_strike_breaker("dropped-probe");
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
 
-    let opened = policy
-        .retry_async_guarded(|| async { Err::<(), _>(timed_out()) })
-        .await;
+    let opened = policy.retry(|| async { Err::<(), _>(timed_out()) }).await;
     assert!(opened.is_err());
     assert_eq!(upstream.state(), CircuitState::Open);
 
     // the probe is in flight when its caller gives up on it
     clock.advance(Duration::from_secs(30));
-    let probe = policy.retry_async_guarded(|| async {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        Ok::<_, std::io::Error>(())
-    });
+    let probe = policy
+        .retry(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, std::io::Error>(())
+        })
+        .into_future();
     assert!(tokio::time::timeout(s(1), probe).await.is_err());
     assert_eq!(upstream.state(), CircuitState::HalfOpen);
-    let rejected = policy
-        .retry_async_guarded(|| async { Ok::<_, std::io::Error>(()) })
-        .await;
+    let rejected = policy.retry(|| async { Ok::<_, std::io::Error>(()) }).await;
     assert!(rejected.is_err(), "the dropped probe still holds its slot");
 
     clock.advance(Duration::from_secs(30));
-    let closed = policy
-        .retry_async_guarded(|| async { Ok::<_, std::io::Error>(7) })
-        .await;
+    let closed = policy.retry(|| async { Ok::<_, std::io::Error>(7) }).await;
     assert_eq!(closed.unwrap(), 7);
     assert_eq!(upstream.state(), CircuitState::Closed);
 }

@@ -214,10 +214,12 @@ fn run_sync(scenario: Scenario) {
     let logs = support::capture();
     let paused = testing::pause();
     let mut calls = 0;
-    let out = clip_policy().retry(|| {
-        calls += 1;
-        (scenario.answer)(calls)
-    });
+    let out = clip_policy()
+        .retry(|| {
+            calls += 1;
+            (scenario.answer)(calls)
+        })
+        .call();
     assert_eq!(out, scenario.out);
     assert_eq!(calls, scenario.calls);
     assert_eq!(paused.waits(), scenario.waits);
@@ -231,7 +233,7 @@ async fn run_async(scenario: Scenario) {
     let start = tokio::time::Instant::now();
     let mut calls = 0;
     let out = clip_policy()
-        .retry_async(|| {
+        .retry(|| {
             calls += 1;
             let n = calls;
             async move { (scenario.answer)(n) }

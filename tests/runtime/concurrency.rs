@@ -54,31 +54,37 @@ fn one_thread(thread: usize) {
         let mut calls = 0;
         match (thread + round as usize) % 4 {
             0 => {
-                let out = SHARED.retry(|| {
-                    calls += 1;
-                    if calls < 3 {
-                        Err(fail(ErrorKind::Timeout, calls))
-                    } else {
-                        Ok(thread)
-                    }
-                });
+                let out = SHARED
+                    .retry(|| {
+                        calls += 1;
+                        if calls < 3 {
+                            Err(fail(ErrorKind::Timeout, calls))
+                        } else {
+                            Ok(thread)
+                        }
+                    })
+                    .call();
                 assert_eq!(out, Ok(thread));
                 assert_eq!(paused.waits(), [s(1), s(2)]);
             }
             1 => {
-                let out = SHARED.retry(|| {
-                    calls += 1;
-                    Err::<(), _>(fail(ErrorKind::Connect, calls))
-                });
+                let out = SHARED
+                    .retry(|| {
+                        calls += 1;
+                        Err::<(), _>(fail(ErrorKind::Connect, calls))
+                    })
+                    .call();
                 assert_eq!(out, Err(fail(ErrorKind::Connect, 4)));
                 assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
             }
             2 => {
                 let e = WITH_DEADLINE
-                    .retry_detailed(|| {
+                    .retry(|| {
                         calls += 1;
                         Err::<(), _>(fail(ErrorKind::Timeout, calls))
                     })
+                    .detailed()
+                    .call()
                     .unwrap_err();
                 assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 4));
                 assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
@@ -86,10 +92,12 @@ fn one_thread(thread: usize) {
             }
             _ => {
                 // full jitter: each wait within [0, backoff]
-                let out = presets::STANDARD.retry(|| {
-                    calls += 1;
-                    Err::<(), _>(fail(ErrorKind::Unavailable, calls))
-                });
+                let out = presets::STANDARD
+                    .retry(|| {
+                        calls += 1;
+                        Err::<(), _>(fail(ErrorKind::Unavailable, calls))
+                    })
+                    .call();
                 assert_eq!(out, Err(fail(ErrorKind::Unavailable, 3)));
                 let waits = paused.waits();
                 assert_eq!(waits.len(), 2);
@@ -138,13 +146,15 @@ fn pause_on_one_thread_does_not_make_another_threads_sleeps_virtual() {
         let quick = CLIP
             .backoff(Backoff::fixed(Duration::from_millis(20)))
             .attempts(2);
-        let out = quick.retry(|| {
-            Err::<(), _>(Failure {
-                kind: ErrorKind::Timeout,
-                thread: 0,
-                call: 1,
+        let out = quick
+            .retry(|| {
+                Err::<(), _>(Failure {
+                    kind: ErrorKind::Timeout,
+                    thread: 0,
+                    call: 1,
+                })
             })
-        });
+            .call();
         assert!(out.is_err());
         assert!(
             real.elapsed() >= Duration::from_millis(20),

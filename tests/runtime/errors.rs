@@ -35,10 +35,12 @@ fn exhausted() -> RetryError<UploadError> {
     let _paused = testing::pause();
     let mut calls = 0;
     upload_policy()
-        .retry_detailed(|| {
+        .retry(|| {
             calls += 1;
             Err::<(), _>(UploadError::Reset(calls))
         })
+        .detailed()
+        .call()
         .unwrap_err()
 }
 
@@ -50,7 +52,9 @@ fn display_names_operation_attempts_reason_and_last_error() {
     );
     let _paused = testing::pause();
     let permanent = upload_policy()
-        .retry_detailed(|| Err::<(), _>(UploadError::NoBucket))
+        .retry(|| Err::<(), _>(UploadError::NoBucket))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(
         permanent.to_string(),
@@ -58,7 +62,9 @@ fn display_names_operation_attempts_reason_and_last_error() {
     );
     let deadline = upload_policy()
         .max_elapsed(Duration::from_secs(3))
-        .retry_detailed(|| Err::<(), _>(UploadError::Reset(1)))
+        .retry(|| Err::<(), _>(UploadError::Reset(1)))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!(
         deadline.to_string(),
@@ -95,7 +101,9 @@ fn the_source_chain_continues_below_the_last_error() {
     let _paused = testing::pause();
     let e = Policy::new()
         .attempts(2)
-        .retry_detailed(|| Err::<(), _>(StepError(UploadError::Reset(9))))
+        .retry(|| Err::<(), _>(StepError(UploadError::Reset(9))))
+        .detailed()
+        .call()
         .unwrap_err();
     let step = e.source().unwrap();
     assert_eq!(step.to_string(), "upload step failed");
@@ -112,7 +120,10 @@ fn the_source_chain_continues_below_the_last_error() {
 fn converts_with_question_mark_into_a_boxed_error() {
     fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let _paused = testing::pause();
-        upload_policy().retry_detailed(|| Err::<(), _>(UploadError::NoBucket))?;
+        upload_policy()
+            .retry(|| Err::<(), _>(UploadError::NoBucket))
+            .detailed()
+            .call()?;
         Ok(())
     }
     let e = run().unwrap_err();

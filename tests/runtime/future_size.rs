@@ -4,6 +4,7 @@
 //! are the same on every run of a given build, so they can be asserted.
 
 use std::future::Future;
+use std::future::IntoFuture;
 use std::mem::size_of_val;
 use std::time::Duration;
 
@@ -55,7 +56,7 @@ async fn with_attribute_and_question_mark(calls: &std::cell::Cell<u32>) -> Resul
 static POLICY: Policy = Policy::new().attempts(5).backoff(Backoff::None);
 
 fn functional(calls: &std::cell::Cell<u32>) -> impl Future<Output = Result<u32, Down>> + '_ {
-    POLICY.retry_async(move || op(calls))
+    POLICY.retry(move || op(calls)).into_future()
 }
 
 #[test]

@@ -97,7 +97,9 @@ fn script(errors: &[FeedError]) -> impl FnMut() -> Result<&'static str, FeedErro
 fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
     let _paused = testing::pause();
     take_seen();
-    let out = FEED.retry(script(&[FeedError::Timeout, FeedError::Timeout]));
+    let out = FEED
+        .retry(script(&[FeedError::Timeout, FeedError::Timeout]))
+        .call();
     assert_eq!(out, Ok("items"));
     assert_eq!(
         take_seen(),
@@ -112,7 +114,7 @@ fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
 fn first_try_success_calls_no_hook() {
     let _paused = testing::pause();
     take_seen();
-    assert_eq!(FEED.retry(script(&[])), Ok("items"));
+    assert_eq!(FEED.retry(script(&[])).call(), Ok("items"));
     assert!(take_seen().is_empty());
 }
 
@@ -120,7 +122,7 @@ fn first_try_success_calls_no_hook() {
 fn exhaustion_calls_on_give_up_exactly_once() {
     let _paused = testing::pause();
     take_seen();
-    let out = FEED.retry(script(&[FeedError::Timeout; 10]));
+    let out = FEED.retry(script(&[FeedError::Timeout; 10])).call();
     assert_eq!(out, Err(FeedError::Timeout));
     assert_eq!(take_seen(), FOUR_TIMEOUTS_SEEN);
 }
@@ -129,7 +131,9 @@ fn exhaustion_calls_on_give_up_exactly_once() {
 fn a_permanent_error_calls_on_give_up_once_and_before_sleep_never() {
     let _paused = testing::pause();
     take_seen();
-    let out = FEED.retry(script(&[FeedError::Timeout, FeedError::Gone]));
+    let out = FEED
+        .retry(script(&[FeedError::Timeout, FeedError::Gone]))
+        .call();
     assert_eq!(out, Err(FeedError::Gone));
     assert_eq!(
         take_seen(),
@@ -146,7 +150,8 @@ fn a_deadline_calls_on_give_up_once() {
     take_seen();
     let out = FEED
         .max_elapsed(s(2))
-        .retry(script(&[FeedError::Timeout; 10]));
+        .retry(script(&[FeedError::Timeout; 10]))
+        .call();
     assert_eq!(out, Err(FeedError::Timeout));
     // at ~0s + 1s < 2s: retry; at ~1s + 2s >= 2s: give up
     assert_eq!(
@@ -167,7 +172,7 @@ fn unclassified_policies_report_no_kind() {
         .named("plain")
         .before_sleep(record_sleep)
         .on_give_up(record_give_up);
-    let out = policy.retry(|| Err::<(), _>("down"));
+    let out = policy.retry(|| Err::<(), _>("down")).call();
     assert_eq!(out, Err("down"));
     assert_eq!(
         take_seen(),
@@ -185,7 +190,7 @@ async fn async_hooks_run_before_each_sleep_and_once_on_give_up() {
     let start = tokio::time::Instant::now();
     let policy = FEED.before_sleep(record_sleep_time);
     let mut next = script(&[FeedError::Timeout; 10]);
-    let out = policy.retry_async(|| std::future::ready(next())).await;
+    let out = policy.retry(|| std::future::ready(next())).await;
     assert_eq!(out, Err(FeedError::Timeout));
     assert_eq!(take_seen(), FOUR_TIMEOUTS_SEEN);
     // each before_sleep ran before its sleep: at 0s, 1s, 3s
@@ -198,7 +203,7 @@ async fn async_hooks_run_before_each_sleep_and_once_on_give_up() {
 async fn async_success_never_calls_on_give_up() {
     take_seen();
     let mut next = script(&[FeedError::Timeout]);
-    let out = FEED.retry_async(|| std::future::ready(next())).await;
+    let out = FEED.retry(|| std::future::ready(next())).await;
     assert_eq!(out, Ok("items"));
     assert_eq!(
         take_seen(),

@@ -4,14 +4,18 @@
 //! size of the retry futures.
 
 use retry_runtime::circuit::{CircuitBreaker, ManualClock};
-use retry_runtime::Policy;
+use retry_runtime::{Policy, RetryAll, WithCircuit};
 
 /// A breaker named `name` that opens on one failure and lets a probe through
 /// 30s later, on its own manual clock (leaked: `with_clock` wants `'static`),
 /// and a one-attempt policy guarded by it.
 fn one_strike_breaker(
     name: &'static str,
-) -> (&'static CircuitBreaker, &'static ManualClock, Policy) {
+) -> (
+    &'static CircuitBreaker,
+    &'static ManualClock,
+    Policy<RetryAll, WithCircuit>,
+) {
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
     let breaker: &'static CircuitBreaker = Box::leak(Box::new(
         CircuitBreaker::new(name)

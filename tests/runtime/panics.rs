@@ -13,6 +13,7 @@
 //!   reports its outcome; the breaker does not stay stuck: after another
 //!   recovery timeout it lets a new probe through (as for a dropped future).
 
+use std::future::IntoFuture;
 use testkit::capture as support;
 
 use std::any::Any;
@@ -112,10 +113,13 @@ fn sync_functional_panic_propagates() {
     let _paused = testing::pause();
     let mut calls = 0;
     let payload = panic_message(|| {
-        Policy::new().attempts(5).retry(|| -> Result<(), &str> {
-            calls += 1;
-            panic!("functional boom");
-        })
+        Policy::new()
+            .attempts(5)
+            .retry(|| -> Result<(), &str> {
+                calls += 1;
+                panic!("functional boom");
+            })
+            .call()
     });
     assert_eq!(payload, "functional boom");
     assert_eq!(calls, 1);
@@ -148,13 +152,15 @@ async fn async_functional_panic_is_a_join_error_after_one_call() {
         .attempts(5)
         .backoff(Backoff::fixed(Duration::from_secs(1)));
 
-    let task = POLICY.retry_async(|| async {
-        // (an `if` that is always true gives the block its `Result` type)
-        if CALLS.fetch_add(1, SeqCst) < u32::MAX {
-            panic!("functional async boom");
-        }
-        Ok::<(), &str>(())
-    });
+    let task = POLICY
+        .retry(|| async {
+            // (an `if` that is always true gives the block its `Result` type)
+            if CALLS.fetch_add(1, SeqCst) < u32::MAX {
+                panic!("functional async boom");
+            }
+            Ok::<(), &str>(())
+        })
+        .into_future();
     assert_eq!(task_panic_message(task).await, "functional async boom");
     assert_eq!(CALLS.load(SeqCst), 1);
 }
@@ -214,10 +220,12 @@ async fn panicking_before_sleep_ends_the_async_call() {
         .backoff(Backoff::fixed(Duration::from_secs(1)))
         .before_sleep(before_sleep);
 
-    let task = POLICY.retry_async(|| async {
-        CALLS.fetch_add(1, SeqCst);
-        Err::<(), _>("down")
-    });
+    let task = POLICY
+        .retry(|| async {
+            CALLS.fetch_add(1, SeqCst);
+            Err::<(), _>("down")
+        })
+        .into_future();
     assert_eq!(
         task_panic_message(task).await,
         "async before_sleep panicked"
@@ -278,9 +286,9 @@ fn the_policy_still_works_after_a_hook_panicked() {
     const POLICY: Policy = Policy::new().attempts(3).before_sleep(before_sleep);
 
     let _paused = testing::pause();
-    let first = catch_unwind(|| POLICY.retry(|| Err::<(), _>("down")));
+    let first = catch_unwind(|| POLICY.retry(|| Err::<(), _>("down")).call());
     assert!(first.is_err());
-    let second = POLICY.retry(ok_on_call(3, || "down"));
+    let second = POLICY.retry(ok_on_call(3, || "down")).call();
     assert_eq!(second, Ok(3));
 }
 
@@ -290,28 +298,32 @@ fn a_panicking_probe_does_not_wedge_the_circuit_breaker() {
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
 
     let _paused = testing::pause();
-    assert!(policy.retry_guarded(|| Err::<(), _>(timed_out())).is_err());
+    assert!(policy.retry(|| Err::<(), _>(timed_out())).call().is_err());
     assert_eq!(upstream.state(), CircuitState::Open);
 
     // the recovery timeout passes; the probe call panics
     clock.advance(Duration::from_secs(30));
     let probe = catch_unwind(AssertUnwindSafe(|| {
-        policy.retry_guarded(|| -> Result<(), std::io::Error> { panic!("the probe panicked") })
+        policy
+            .retry(|| -> Result<(), std::io::Error> { panic!("the probe panicked") })
+            .call()
     }));
     assert_eq!(message(probe.unwrap_err()), "the probe panicked");
     assert_eq!(upstream.state(), CircuitState::HalfOpen);
     // its slot is still taken: rejected, not called
     let mut called = false;
-    let rejected = policy.retry_guarded(|| {
-        called = true;
-        Ok::<_, std::io::Error>(())
-    });
+    let rejected = policy
+        .retry(|| {
+            called = true;
+            Ok::<_, std::io::Error>(())
+        })
+        .call();
     assert!(rejected.is_err() && !called);
 
     // after another recovery timeout a new probe goes through and closes it
     clock.advance(Duration::from_secs(30));
     assert_eq!(
-        policy.retry_guarded(|| Ok::<_, std::io::Error>(7)).unwrap(),
+        policy.retry(|| Ok::<_, std::io::Error>(7)).call().unwrap(),
         7
     );
     assert_eq!(upstream.state(), CircuitState::Closed);

@@ -86,10 +86,12 @@ fn every_preset_by_name_never_retries_permanent() {
             // and through the executor: one call, no wait
             let paused = testing::pause();
             let mut calls = 0;
-            let out = p.retry(|| {
-                calls += 1;
-                Err::<(), _>(permanent)
-            });
+            let out = p
+                .retry(|| {
+                    calls += 1;
+                    Err::<(), _>(permanent)
+                })
+                .call();
             assert_eq!(out, Err(permanent), "{name}");
             assert_eq!(calls, 1, "{name}");
             assert!(paused.waits().is_empty(), "{name}");
@@ -118,7 +120,7 @@ async fn every_preset_never_retries_permanent_async() {
         let start = tokio::time::Instant::now();
         let mut calls = 0;
         let out = p
-            .retry_async(|| {
+            .retry(|| {
                 calls += 1;
                 async { Err::<(), _>(Failure(ErrorKind::Permanent, None)) }
             })
@@ -133,10 +135,12 @@ async fn every_preset_never_retries_permanent_async() {
 fn webhook_preset_waits_1s_2s_4s() {
     let paused = testing::pause();
     let mut calls = 0;
-    let out = presets::WEBHOOK.retry(|| {
-        calls += 1;
-        Err::<(), _>(Failure(ErrorKind::Connect, None))
-    });
+    let out = presets::WEBHOOK
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(Failure(ErrorKind::Connect, None))
+        })
+        .call();
     assert!(out.is_err());
     assert_eq!(calls, 4);
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);

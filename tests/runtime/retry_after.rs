@@ -39,14 +39,16 @@ fn policy() -> Policy<RetryOn> {
 fn sync_wait<W: retry_runtime::When<Hinted>>(p: Policy<W>, error: Hinted) -> Vec<Duration> {
     let paused = testing::pause();
     let mut calls = 0;
-    let out = p.retry(|| {
-        calls += 1;
-        if calls == 1 {
-            Err(error)
-        } else {
-            Ok(())
-        }
-    });
+    let out = p
+        .retry(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(error)
+            } else {
+                Ok(())
+            }
+        })
+        .call();
     assert_eq!(out, Ok(()));
     paused.waits()
 }
@@ -63,7 +65,7 @@ fn a_7s_hint_on_a_rate_limited_error_waits_7s() {
 async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
     let start = tokio::time::Instant::now();
     let mut op = ok_on_call(2, || rate_limited(7));
-    let out = policy().retry_async(|| std::future::ready(op())).await;
+    let out = policy().retry(|| std::future::ready(op())).await;
     assert_eq!(out, Ok(2));
     assert_eq!(start.elapsed(), s(7));
 }
@@ -114,10 +116,12 @@ fn the_hint_is_not_jittered() {
     let jittered = policy().jitter(Jitter::Full).attempts(50);
     let mut calls = 0;
     let paused = testing::pause();
-    let r = jittered.retry(|| {
-        calls += 1;
-        Err::<(), _>(rate_limited(7))
-    });
+    let r = jittered
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(rate_limited(7))
+        })
+        .call();
     assert!(r.is_err());
     assert_eq!(paused.waits(), vec![s(7); 49]);
 }
@@ -127,7 +131,9 @@ fn a_hint_past_the_deadline_gives_up() {
     let p = policy().attempts(5).max_elapsed(s(5));
     let paused = testing::pause();
     let e = p
-        .retry_detailed(|| Err::<(), _>(rate_limited(7)))
+        .retry(|| Err::<(), _>(rate_limited(7)))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 1));
     assert!(paused.waits().is_empty());

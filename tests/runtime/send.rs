@@ -3,6 +3,7 @@
 //! futures are, even for an error type that is not `Send`.
 
 use std::fmt;
+use std::future::IntoFuture;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -42,15 +43,22 @@ async fn attempt(n: u32) -> Result<u32, LocalError> {
 #[test]
 fn retry_async_futures_are_send_with_a_non_send_error() {
     let mut calls = 0;
-    let plain = assert_send(FAST.retry_async(move || {
-        calls += 1;
-        attempt(calls)
-    }));
+    let plain = assert_send(
+        FAST.retry(move || {
+            calls += 1;
+            attempt(calls)
+        })
+        .into_future(),
+    );
     let mut calls = 0;
-    let detailed = assert_send(FAST.retry_async_detailed(move || {
-        calls += 1;
-        attempt(calls)
-    }));
+    let detailed = assert_send(
+        FAST.retry(move || {
+            calls += 1;
+            attempt(calls)
+        })
+        .detailed()
+        .into_future(),
+    );
     drop((plain, detailed));
 }
 
@@ -58,7 +66,7 @@ fn retry_async_futures_are_send_with_a_non_send_error() {
 async fn retry_async_runs_in_a_spawned_task() {
     let task = tokio::spawn(async {
         let mut calls = 0;
-        FAST.retry_async(move || {
+        FAST.retry(move || {
             calls += 1;
             attempt(calls)
         })
@@ -68,7 +76,8 @@ async fn retry_async_runs_in_a_spawned_task() {
     assert_eq!(task.await.unwrap(), Ok(3));
 
     let task = tokio::spawn(async {
-        FAST.retry_async_detailed(|| async { Err::<(), _>(LocalError(Rc::from("down"))) })
+        FAST.retry(|| async { Err::<(), _>(LocalError(Rc::from("down"))) })
+            .detailed()
             .await
             .map_err(|e| (e.attempts, e.to_string()))
     });

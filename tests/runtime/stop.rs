@@ -44,7 +44,9 @@ fn sync_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it() {
     let paused = testing::pause();
     let mut calls = 0;
     let e = deadline_only(s(10))
-        .retry_detailed(|| failing(&mut calls))
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
         .unwrap_err();
     // at ~0s, 1s, 3s and 7s; the next wait (8s) would end at 15s > 10s: not started
     assert_gave_up(&e, StopReason::Deadline, 4);
@@ -63,7 +65,8 @@ async fn async_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it
     let start = tokio::time::Instant::now();
     let mut calls = 0;
     let e = deadline_only(s(10))
-        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
+        .retry(|| std::future::ready(failing(&mut calls)))
+        .detailed()
         .await
         .unwrap_err();
     assert_gave_up(&e, StopReason::Deadline, 4);
@@ -77,7 +80,8 @@ async fn a_retry_that_would_start_exactly_at_the_deadline_is_not_made() {
     let policy = fixed_waits_until(s(10), s(5));
     let mut calls = 0;
     let e = policy
-        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
+        .retry(|| std::future::ready(failing(&mut calls)))
+        .detailed()
         .await
         .unwrap_err();
     // 0s + 5s < 10s: retry; 5s + 5s = 10s: the retry would start at the limit
@@ -91,7 +95,7 @@ async fn the_deadline_counts_the_attempts_own_time_too() {
     let start = tokio::time::Instant::now();
     let mut calls = 0;
     let e = policy
-        .retry_async_detailed(|| {
+        .retry(|| {
             calls += 1;
             let n = calls;
             async move {
@@ -99,6 +103,7 @@ async fn the_deadline_counts_the_attempts_own_time_too() {
                 Err::<(), _>(n)
             }
         })
+        .detailed()
         .await
         .unwrap_err();
     // attempts end at 3s, 7s, 11s; 11s + 1s >= 10s: give up
@@ -111,14 +116,16 @@ async fn the_deadline_counts_the_attempts_own_time_too() {
 fn sync_success_before_the_deadline_is_returned() {
     let paused = testing::pause();
     let mut calls = 0;
-    let out = deadline_only(s(10)).retry(|| {
-        calls += 1;
-        if calls < 4 {
-            Err(calls)
-        } else {
-            Ok("done")
-        }
-    });
+    let out = deadline_only(s(10))
+        .retry(|| {
+            calls += 1;
+            if calls < 4 {
+                Err(calls)
+            } else {
+                Ok("done")
+            }
+        })
+        .call();
     assert_eq!(out, Ok("done"));
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 }
@@ -131,7 +138,11 @@ fn sync_virtual_waits_count_against_the_deadline() {
     let policy = fixed_waits_until(s(7200), s(3600));
     let real = std::time::Instant::now();
     let mut calls = 0;
-    let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
+    let e = policy
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
     // ~0s + 1h < 2h: retry; ~1h + 1h >= 2h: give up
     assert_gave_up(&e, StopReason::Deadline, 2);
     assert_eq!(paused.waits(), [s(3600)]);
@@ -156,7 +167,11 @@ fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) 
     let paused = testing::pause();
     let policy = deadline_only(deadline).attempts(attempts);
     let mut calls = 0;
-    let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
+    let e = policy
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
     assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
 }
@@ -168,7 +183,8 @@ async fn async_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopR
     let policy = deadline_only(deadline).attempts(attempts);
     let mut calls = 0;
     let e = policy
-        .retry_async_detailed(|| std::future::ready(failing(&mut calls)))
+        .retry(|| std::future::ready(failing(&mut calls)))
+        .detailed()
         .await
         .unwrap_err();
     assert_gave_up(&e, reason, 3);
@@ -206,7 +222,9 @@ fn attempts_count_calls_like_tenacity_stop_after_attempt() {
         let mut calls = 0;
         let e = Policy::new()
             .attempts(n)
-            .retry_detailed(|| failing(&mut calls))
+            .retry(|| failing(&mut calls))
+            .detailed()
+            .call()
             .unwrap_err();
         assert_gave_up(&e, StopReason::Attempts, n);
         assert_eq!(calls, n);
@@ -219,7 +237,11 @@ fn retry_detailed_reports_a_permanent_error_after_one_attempt() {
     let paused = testing::pause();
     let policy = deadline_only(s(60)).attempts(5).retry_if(|e: &u32| *e != 2);
     let mut calls = 0;
-    let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
+    let e = policy
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
     // call 1 is retried, call 2's error is not retriable
     assert_gave_up(&e, StopReason::Permanent, 2);
     assert_eq!(paused.waits(), [s(1)]);
@@ -233,7 +255,8 @@ fn retry_detailed_reports_a_permanent_error_after_one_attempt() {
 async fn retry_async_detailed_reports_a_permanent_error_after_one_attempt() {
     let e = Policy::new()
         .retry_if(|e: &&str| *e != "not found")
-        .retry_async_detailed(|| async { Err::<(), _>("not found") })
+        .retry(|| async { Err::<(), _>("not found") })
+        .detailed()
         .await
         .unwrap_err();
     assert_eq!(
@@ -252,7 +275,11 @@ fn sync_huge_virtual_waits_never_panic() {
         .attempts(100)
         .backoff(Backoff::exponential(s(1), Duration::MAX));
     let mut calls = 0;
-    let e = policy.retry_detailed(|| failing(&mut calls)).unwrap_err();
+    let e = policy
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
     assert_gave_up(&e, StopReason::Attempts, 100);
     assert_eq!(paused.waits().len(), 99);
     assert_eq!(paused.waits()[98], Duration::MAX);
@@ -261,7 +288,9 @@ fn sync_huge_virtual_waits_never_panic() {
     let mut calls = 0;
     let e = policy
         .max_elapsed(Duration::MAX)
-        .retry_detailed(|| failing(&mut calls))
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
         .unwrap_err();
     assert_gave_up(&e, StopReason::Deadline, calls);
 }

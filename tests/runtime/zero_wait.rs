@@ -5,6 +5,7 @@
 //! attempts, and tokio's paused clock has not moved.
 
 use std::future::Future;
+use std::future::IntoFuture;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -61,11 +62,16 @@ async fn zero_waits_complete_in_a_single_poll_without_moving_the_clock() {
         let paused = testing::pause();
         let before = tokio::time::Instant::now();
         let mut calls = 0;
-        let polled = poll_once(policy.retry_async_detailed(|| {
-            calls += 1;
-            let n = calls;
-            async move { Err::<(), _>(n) }
-        }));
+        let polled = poll_once(
+            policy
+                .retry(|| {
+                    calls += 1;
+                    let n = calls;
+                    async move { Err::<(), _>(n) }
+                })
+                .detailed()
+                .into_future(),
+        );
         let Poll::Ready(Err(e)) = polled else {
             panic!("{policy:?}: not ready after one poll: a zero wait slept or yielded");
         };
@@ -88,7 +94,7 @@ async fn zero_waits_then_success_in_a_single_poll() {
         Policy::new()
             .attempts(5)
             .backoff(Backoff::None)
-            .retry_async(|| {
+            .retry(|| {
                 calls += 1;
                 let n = calls;
                 async move {
@@ -98,7 +104,8 @@ async fn zero_waits_then_success_in_a_single_poll() {
                         Ok(n)
                     }
                 }
-            }),
+            })
+            .into_future(),
     );
     assert_eq!(polled, Poll::Ready(Ok(4)));
     assert_eq!(tokio::time::Instant::now(), before);
@@ -115,7 +122,8 @@ fn sync_zero_waits_do_not_sleep() {
         .retry(|| {
             calls += 1;
             Err::<(), _>(calls)
-        });
+        })
+        .call();
     assert_eq!(out, Err(1000));
     assert!(
         real.elapsed() < Duration::from_millis(500),

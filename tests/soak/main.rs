@@ -153,7 +153,7 @@ async fn one_task(id: u64) -> (bool, u32) {
     let mut rng = Rng::with_seed(id);
     let mut calls = 0u32;
     let out = SOAK
-        .retry_async(|| {
+        .retry(|| {
             calls += 1;
             let failed = fails(&mut rng);
             async move {

@@ -16,7 +16,7 @@ use crate::classify::{Classify, ErrorKind};
 /// retry layer without this breaker may retry it later, and waits for the
 /// hint if it honours Retry-After for `Unavailable` (the `api` preset does).
 ///
-/// `#[retry(circuit = NAME)]` and the `*_guarded` executors return it as the
+/// `#[retry(circuit = NAME)]` and every run of a policy with a breaker return it as the
 /// function's own error type, which implements `From<CircuitOpen>`
 /// (`std::io::Error` does: an `io::ErrorKind::ResourceBusy` error).
 ///

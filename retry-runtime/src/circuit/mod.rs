@@ -130,7 +130,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 ///
 /// let _paused = retry_runtime::testing::pause();
 /// let policy = presets::API.circuit(&UPSTREAM);
-/// let r: Result<&str, ApiError> = policy.retry_guarded(|| Ok("pong"));
+/// let r: Result<&str, ApiError> = policy.retry(|| Ok("pong")).call();
 /// assert_eq!(r.unwrap(), "pong");
 /// assert_eq!(UPSTREAM.stats().successes, 1);
 /// ```

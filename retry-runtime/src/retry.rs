@@ -1,0 +1,428 @@
+//! The one way to run a retry with a policy: [`Policy::retry`] returns a
+//! [`Retry`], which runs either way: `.call()` for a sync operation, `.await`
+//! for an async one. Options are methods on it.
+
+use core::fmt::Display;
+use core::future::{Future, IntoFuture};
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+
+use crate::error::{RetryError, Succeeded};
+use crate::policy::{Policy, When};
+use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync_rest, retry_sync_with};
+use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper, SyncClock, TokioClock};
+
+/// A retry of one operation with one policy, not started yet: made by
+/// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
+/// `.await` (an async one, through [`IntoFuture`]).
+///
+/// - On success: the value. On giving up: the last error, unchanged; or,
+///   with [`detailed`](Retry::detailed), a [`RetryError`] that says how many
+///   attempts were made, how long it took and why it stopped (and the
+///   attempts and time of a success, in [`Succeeded`]).
+/// - [`notify`](Retry::notify): a per-call `FnMut(&RetryEvent)` told of
+///   each retry before its sleep (after the WARN line and the policy's
+///   `before_sleep`).
+/// - [`sleep_with`](Retry::sleep_with): a per-call [`Sleeper`] (async) or
+///   [`BlockingSleeper`] (sync) instead of the [`DefaultSleeper`].
+///
+/// A policy with a [circuit breaker](Policy::circuit) asks it before every
+/// attempt, the first included; while it is open the call is not made and
+/// the error is `E::from(`[`CircuitOpen`](crate::CircuitOpen)`)` (the
+/// policy's type, `Policy<_, WithCircuit>`, requires `E: From<CircuitOpen>`).
+///
+/// ```
+/// use retry_runtime::{presets, Policy};
+/// let _paused = retry_runtime::testing::pause(); // record the waits instead of sleeping
+///
+/// // sync
+/// let mut calls = 0;
+/// let r = presets::QUICK.retry(|| {
+///     calls += 1;
+///     if calls < 2 { Err(std::io::Error::from(std::io::ErrorKind::TimedOut)) } else { Ok(calls) }
+/// }).call();
+/// assert_eq!(r.unwrap(), 2);
+///
+/// // with a per-call hook, and the attempts made on success
+/// let mut calls = 0;
+/// let mut seen = Vec::new();
+/// let ok = Policy::new().attempts(3)
+///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok("done") } })
+///     .notify(|ev: &retry_runtime::RetryEvent<'_>| seen.push(ev.attempt))
+///     .detailed()
+///     .call()
+///     .unwrap();
+/// assert_eq!((ok.value, ok.attempts), ("done", 3));
+/// assert_eq!(seen, [1, 2]);
+/// ```
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use retry_runtime::presets;
+/// // async: the same value, awaited
+/// let mut calls = 0;
+/// let r = presets::AI_PROVIDER
+///     .retry(|| {
+///         calls += 1;
+///         let n = calls;
+///         async move { if n < 3 { Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)) } else { Ok(n) } }
+///     })
+///     .await;
+/// assert_eq!(r.unwrap(), 3);
+/// # }
+/// ```
+#[must_use = "a retry does nothing until `.call()` or `.await`"]
+pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
+    policy: &'p Policy<W, G>,
+    op: F,
+    sleeper: S,
+    notify: N,
+    detail: D,
+}
+
+/// The output of a [`Retry`]: the value, or the last error unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Plain;
+
+/// The output of a [`Retry::detailed`]: [`Succeeded`] or [`RetryError`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Detailed;
+
+impl<W, G> Policy<W, G> {
+    /// Retry `op` with this policy: `.call()` it (sync `op`), or `.await` it
+    /// (`op` returns a future). See [`Retry`] for the options.
+    ///
+    /// ```
+    /// use retry_runtime::presets;
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut calls = 0;
+    /// let r = presets::QUICK.retry(|| {
+    ///     calls += 1;
+    ///     Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut))
+    /// }).call();
+    /// assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// assert_eq!(calls, 2);
+    /// ```
+    #[inline]
+    pub fn retry<F>(&self, op: F) -> Retry<'_, W, G, F> {
+        Retry {
+            policy: self,
+            op,
+            sleeper: DefaultSleeper,
+            notify: NoNotify,
+            detail: Plain,
+        }
+    }
+}
+
+impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+    /// On success, [`Succeeded`] (the value, the attempts made and the time
+    /// spent, waits included); on giving up, a [`RetryError`] (the same,
+    /// why it stopped, and the last error).
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, StopReason};
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut calls = 0;
+    /// let ok = Policy::new().attempts(3)
+    ///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok(calls) } })
+    ///     .detailed()
+    ///     .call()
+    ///     .unwrap();
+    /// assert_eq!((ok.value, ok.attempts), (3, 3));
+    /// let e = Policy::new().attempts(2).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
+    /// assert_eq!((e.attempts, e.reason), (2, StopReason::Attempts));
+    /// ```
+    #[inline]
+    pub fn detailed(self) -> Retry<'p, W, G, F, S, N, Detailed> {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: self.notify,
+            detail: Detailed,
+        }
+    }
+
+    /// Tell `hook` of each retry, before its sleep: a per-call
+    /// `FnMut(&RetryEvent)` that may capture anything (a counter, a request
+    /// id). It runs after the WARN line and the policy's `before_sleep`.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, RetryEvent};
+    /// let _paused = retry_runtime::testing::pause();
+    /// let request_id = "req-42";
+    /// let mut log = Vec::new();
+    /// let _ = Policy::new().attempts(3)
+    ///     .retry(|| Err::<(), _>("busy"))
+    ///     .notify(|ev: &RetryEvent<'_>| log.push(format!("{request_id}: attempt {} failed", ev.attempt)))
+    ///     .call();
+    /// assert_eq!(log, ["req-42: attempt 1 failed", "req-42: attempt 2 failed"]);
+    /// ```
+    #[inline]
+    pub fn notify<N2: Notify>(self, hook: N2) -> Retry<'p, W, G, F, S, N2, D> {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: hook,
+            detail: self.detail,
+        }
+    }
+
+    /// Sleep with `sleeper` instead of the [`DefaultSleeper`]: a [`Sleeper`]
+    /// for `.await`, a [`BlockingSleeper`] for `.call()` (any
+    /// `Fn(Duration) -> impl Future<Output = ()>`, or `Fn(Duration)`).
+    #[inline]
+    pub fn sleep_with<S2>(self, sleeper: S2) -> Retry<'p, W, G, F, S2, N, D> {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper,
+            notify: self.notify,
+            detail: self.detail,
+        }
+    }
+}
+
+impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Plain> {
+    /// Run a sync `op` until it succeeds or the policy gives up, sleeping
+    /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
+    /// the last error, unchanged.
+    #[inline]
+    pub fn call<T, E>(self) -> Result<T, E>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        G: Admission<E>,
+        E: Display,
+        S: BlockingSleeper,
+        N: Notify,
+    {
+        let Retry {
+            policy,
+            op,
+            sleeper,
+            mut notify,
+            ..
+        } = self;
+        if G::ASKS || N::ACTIVE {
+            let state = State::new(policy);
+            return retry_sync_rest(policy, state, None, op, &sleeper, &mut notify);
+        }
+        retry_sync_with(policy, op, &sleeper)
+    }
+}
+
+impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
+    /// Run a sync `op` as [`call`](Retry::call) does, returning
+    /// [`Succeeded`] or a [`RetryError`].
+    pub fn call<T, E>(self) -> Result<Succeeded<T>, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: When<E>,
+        G: Admission<E>,
+        E: Display,
+        S: BlockingSleeper,
+        N: Notify,
+    {
+        let Retry {
+            policy,
+            op,
+            sleeper,
+            mut notify,
+            ..
+        } = self;
+        let mut run = LazyRun::<SyncClock>::timed(policy);
+        let mut op = op;
+        loop {
+            if let Err(e) = run.admit(policy) {
+                return Err(run.into_error(policy, e, crate::StopReason::CircuitOpen));
+            }
+            let outcome = op();
+            match run.settle(policy, outcome, &mut notify) {
+                ControlFlow::Break(Ok(value)) => {
+                    let (attempts, elapsed) = run.progress();
+                    return Ok(Succeeded {
+                        value,
+                        attempts,
+                        elapsed,
+                    });
+                }
+                ControlFlow::Break(Err(e)) => return Err(e),
+                ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The future of an awaited [`Retry`] of an async operation: one loop,
+    /// holding the attempt's future or the sleep's timer, never both.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct RetryFuture<'p, W, G, F, Fut, S: Sleeper, N, D> {
+        policy: &'p Policy<W, G>,
+        op: F,
+        sleeper: S,
+        notify: N,
+        run: LazyRun<TokioClock>,
+        detail: D,
+        #[pin]
+        step: Step<Fut, S::Sleep>,
+    }
+}
+
+pin_project! {
+    /// Where a [`RetryFuture`] is.
+    #[project = StepProj]
+    enum Step<Fut, Sl> {
+        /// About to start an attempt (ask the breaker, call `op`).
+        Start,
+        /// Awaiting an attempt.
+        Attempt { #[pin] fut: Fut },
+        /// Awaiting the wait before the next attempt.
+        Sleep { #[pin] sleep: Sl },
+    }
+}
+
+/// What a finished run of a [`RetryFuture`] returns, for each output form.
+pub trait Finish<T, E> {
+    /// The output.
+    type Output;
+    /// Does the run read the clock at its start (to report its time)?
+    #[doc(hidden)]
+    const TIMED: bool;
+    /// A success, with the run that made it.
+    #[doc(hidden)]
+    fn ok(value: T, run: &mut LazyRun<TokioClock>) -> Self::Output;
+    /// Giving up.
+    #[doc(hidden)]
+    fn err(error: RetryError<E>) -> Self::Output;
+}
+
+impl<T, E> Finish<T, E> for Plain {
+    type Output = Result<T, E>;
+    const TIMED: bool = false;
+    #[inline(always)]
+    fn ok(value: T, _: &mut LazyRun<TokioClock>) -> Result<T, E> {
+        Ok(value)
+    }
+    #[inline]
+    fn err(error: RetryError<E>) -> Result<T, E> {
+        Err(error.last_error)
+    }
+}
+
+impl<T, E> Finish<T, E> for Detailed {
+    type Output = Result<Succeeded<T>, RetryError<E>>;
+    const TIMED: bool = true;
+    #[inline]
+    fn ok(value: T, run: &mut LazyRun<TokioClock>) -> Self::Output {
+        let (attempts, elapsed) = run.progress();
+        Ok(Succeeded {
+            value,
+            attempts,
+            elapsed,
+        })
+    }
+    #[inline]
+    fn err(error: RetryError<E>) -> Self::Output {
+        Err(error)
+    }
+}
+
+impl<'p, W, G, F, Fut, T, E, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    W: When<E>,
+    G: Admission<E>,
+    E: Display,
+    S: Sleeper,
+    N: Notify,
+    D: Finish<T, E>,
+{
+    type Output = D::Output;
+    type IntoFuture = RetryFuture<'p, W, G, F, Fut, S, N, D>;
+
+    #[inline]
+    fn into_future(self) -> Self::IntoFuture {
+        RetryFuture {
+            run: if D::TIMED {
+                LazyRun::timed(self.policy)
+            } else {
+                LazyRun::new(self.policy)
+            },
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: self.notify,
+            detail: self.detail,
+            step: Step::Start,
+        }
+    }
+}
+
+impl<W, G, F, Fut, T, E, S, N, D> Future for RetryFuture<'_, W, G, F, Fut, S, N, D>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    W: When<E>,
+    G: Admission<E>,
+    E: Display,
+    S: Sleeper,
+    N: Notify,
+    D: Finish<T, E>,
+{
+    type Output = D::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
+        let mut this = self.project();
+        loop {
+            match this.step.as_mut().project() {
+                StepProj::Start => {
+                    if let Err(e) = this.run.admit(this.policy) {
+                        let run = core::mem::replace(this.run, LazyRun::empty());
+                        let e = run.into_error(this.policy, e, crate::StopReason::CircuitOpen);
+                        return Poll::Ready(D::err(e));
+                    }
+                    let fut = (this.op)();
+                    this.step.set(Step::Attempt { fut });
+                }
+                StepProj::Attempt { fut } => {
+                    let outcome = ready!(fut.poll(cx));
+                    // `settle` consumes the error, and the wait is taken out
+                    // of its result before the sleep: nothing of the error is
+                    // held while sleeping, so the future is `Send` even when
+                    // `E` is not.
+                    // Done: the finished attempt's future stays where it is
+                    // (dropped with this future); a finished future is not
+                    // polled again.
+                    match this.run.settle(this.policy, outcome, this.notify) {
+                        ControlFlow::Break(Ok(value)) => {
+                            return Poll::Ready(D::ok(value, this.run));
+                        }
+                        ControlFlow::Break(Err(e)) => {
+                            return Poll::Ready(D::err(e));
+                        }
+                        ControlFlow::Continue(wait) => {
+                            if sleep::should_sleep(wait) {
+                                let sleep = this.sleeper.sleep(wait);
+                                this.step.set(Step::Sleep { sleep });
+                            } else {
+                                this.step.set(Step::Start);
+                            }
+                        }
+                    }
+                }
+                StepProj::Sleep { sleep } => {
+                    ready!(sleep.poll(cx));
+                    this.step.set(Step::Start);
+                }
+            }
+        }
+    }
+}
