@@ -258,14 +258,14 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
         Some((d, span)) => {
             let d = duration(d, &p);
             let p_timeout = respan(p.clone(), span);
-            quote_spanned!(span=> #p_timeout::timeout(#d, async { #attempt_body }).await)
+            quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
         }
         None if inline_body => quote!({ #attempt_body }),
         None => quote!(async { #attempt_body }.await),
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::LazyRun::<#p::TokioClock>::new(#policy);
+        let mut #run = #p::LazyRun::<#p::AsyncClock>::new(#policy);
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -278,7 +278,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             };
             #diverging
             if #p::should_sleep(#wait) {
-                #p::tokio_sleep(#wait).await;
+                #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
             }
         }
     };

@@ -11,11 +11,33 @@ pub use crate::presets;
 use crate::run::FromCircuitOpen;
 pub use crate::run::{Admission, LazyRun, Run, retry_sync};
 use crate::sleep::Clock;
-pub use crate::sleep::{SyncClock, TokioClock, should_sleep, sleep_async, sleep_sync};
+pub use crate::sleep::DefaultSleeper;
+pub use crate::sleep::{AsyncClock, SyncClock, should_sleep, sleep_sync};
 pub use crate::stop::Stop;
-pub use crate::timeout::timeout;
 pub use core::time::Duration;
-pub use tokio::time::sleep as tokio_sleep;
+
+/// The timer an async `#[retry]` loop awaits between attempts: the
+/// [`DefaultSleeper`](crate::DefaultSleeper)'s. Without a runtime feature
+/// (`tokio`, `smol`, `futures-timer`) this does not compile, and the error
+/// names the features.
+/// (Generic, so that the bound is checked where the loop is, with
+/// [`Sleeper`](crate::Sleeper)'s message; called with the `DefaultSleeper`.)
+#[inline(always)]
+pub fn default_sleep<S: crate::Sleeper + Default>(wait: Duration) -> S::Sleep {
+    S::default().sleep(wait)
+}
+
+/// The per-attempt `timeout = "..."` of an async `#[retry]` loop: the
+/// attempt raced against a sleep on `S` (the `DefaultSleeper`).
+#[inline(always)]
+pub fn attempt_timeout<S, T, E, Fut>(limit: Duration, attempt: Fut) -> crate::Timeout<Fut, S::Sleep>
+where
+    S: crate::Sleeper + Default,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    E: From<crate::AttemptTimeout>,
+{
+    crate::timeout_with(&S::default(), limit, attempt)
+}
 
 /// Lets the generated loop look inside the function's return value without
 /// naming its type (it may be an alias like `io::Result<T>`), and turns a

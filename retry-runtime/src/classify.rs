@@ -403,6 +403,7 @@ pub fn classify_io(kind: std::io::ErrorKind) -> ErrorKind {
 /// assert_eq!(err.kind(), ErrorKind::Timeout);
 /// # }
 /// ```
+#[cfg(feature = "tokio")]
 impl Classify for tokio::time::error::Elapsed {
     fn kind(&self) -> ErrorKind {
         ErrorKind::Timeout

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use crate::error::{RetryError, Succeeded};
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync_rest, retry_sync_with};
-use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper, SyncClock, TokioClock};
+use crate::sleep::{self, AsyncClock, BlockingSleeper, DefaultSleeper, Sleeper, SyncClock};
 
 /// A retry of one operation with one policy, not started yet: made by
 /// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
@@ -268,7 +268,7 @@ pin_project! {
         op: F,
         sleeper: S,
         notify: N,
-        run: LazyRun<TokioClock>,
+        run: LazyRun<AsyncClock>,
         detail: D,
         #[pin]
         step: Step<Fut, S::Sleep>,
@@ -297,7 +297,7 @@ pub trait Finish<T, E> {
     const TIMED: bool;
     /// A success, with the run that made it.
     #[doc(hidden)]
-    fn ok(value: T, run: &mut LazyRun<TokioClock>) -> Self::Output;
+    fn ok(value: T, run: &mut LazyRun<AsyncClock>) -> Self::Output;
     /// Giving up.
     #[doc(hidden)]
     fn err(error: RetryError<E>) -> Self::Output;
@@ -307,7 +307,7 @@ impl<T, E> Finish<T, E> for Plain {
     type Output = Result<T, E>;
     const TIMED: bool = false;
     #[inline(always)]
-    fn ok(value: T, _: &mut LazyRun<TokioClock>) -> Result<T, E> {
+    fn ok(value: T, _: &mut LazyRun<AsyncClock>) -> Result<T, E> {
         Ok(value)
     }
     #[inline]
@@ -320,7 +320,7 @@ impl<T, E> Finish<T, E> for Detailed {
     type Output = Result<Succeeded<T>, RetryError<E>>;
     const TIMED: bool = true;
     #[inline]
-    fn ok(value: T, run: &mut LazyRun<TokioClock>) -> Self::Output {
+    fn ok(value: T, run: &mut LazyRun<AsyncClock>) -> Self::Output {
         let (attempts, elapsed) = run.progress();
         Ok(Succeeded {
             value,

@@ -1,10 +1,25 @@
 //! Sleeping between attempts, and the clocks runs are timed with.
 //!
+//! Sync runs block the thread ([`sleep_sync`], or a [`BlockingSleeper`] of
+//! yours). Async runs await a [`Sleeper`]'s timer: the [`DefaultSleeper`]
+//! uses the timer of the runtime feature that is enabled, in this order:
+//!
+//! | feature | timer | runs on |
+//! |---|---|---|
+//! | `tokio` (default) | `tokio::time::sleep` ([`TokioSleeper`]) | a tokio runtime; follows `tokio::time::pause()` in tests |
+//! | `smol` | `async_io::Timer` ([`SmolSleeper`]) | any executor (smol, async-std, ...) |
+//! | `futures-timer` | `futures_timer::Delay` ([`FuturesTimerSleeper`]) | any executor |
+//!
+//! With none of them, async retries need a sleeper of yours
+//! ([`Retry::sleep_with`](crate::Retry::sleep_with)); async `#[retry]`
+//! needs one of the features, and the compile error says so. A program that
+//! enables two (say, one dependency asks for `tokio`, you for `smol`) gets
+//! the first: pass `.sleep_with(SmolSleeper)` where it matters.
+//!
 //! A zero wait does not sleep at all: no timer is registered and the task
-//! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms tick).
-//! Sync code sleeps with [`std::thread::sleep`] unless [`crate::testing::pause`]
-//! is active on the thread; async code sleeps on tokio's timer, so
-//! `tokio::time::pause()` makes tests instant.
+//! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms
+//! tick). Under [`testing::pause`] sync sleeps are virtual and every wait is
+//! recorded.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,23 +28,29 @@ use crate::testing;
 
 /// How an async run waits between attempts: a timer future per wait.
 ///
-/// [`DefaultSleeper`] uses tokio's timer. Any `Fn(Duration) -> impl
-/// Future<Output = ()>` is a sleeper too, so another runtime's timer plugs
-/// in per call with [`Retry::sleep_with`](crate::Retry::sleep_with):
+/// [`DefaultSleeper`] uses the enabled runtime's timer. Any `Fn(Duration) ->
+/// impl Future<Output = ()>` wrapped in [`SleepFn`] is a sleeper too, so
+/// another runtime's timer plugs in per call with
+/// [`Retry::sleep_with`](crate::Retry::sleep_with):
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
-/// use retry_runtime::Policy;
+/// use retry_runtime::{sleep::SleepFn, Policy};
 /// let policy = Policy::new().attempts(2);
 /// let mut calls = 0;
 /// let r = policy
 ///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
-///     .sleep_with(|wait: Duration| tokio::time::sleep(wait)) // any runtime's timer
+///     .sleep_with(SleepFn(|wait: Duration| tokio::time::sleep(wait))) // any runtime's timer
 ///     .await;
 /// assert_eq!(r, Ok(2));
 /// # }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot sleep between async attempts",
+    label = "no async timer for this retry",
+    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`, or pass a sleeper of yours with `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))`"
+)]
 pub trait Sleeper {
     /// The timer future.
     type Sleep: Future<Output = ()>;
@@ -58,18 +79,11 @@ pub trait BlockingSleeper {
     fn sleep_blocking(&self, wait: Duration);
 }
 
-/// Sleeps on tokio's timer (async) and with [`std::thread::sleep`] (sync,
-/// virtual under [`testing::pause`]). A zero wait does not sleep at all.
+/// The sleeper a retry uses unless told otherwise: [`sleep_sync`] for sync
+/// runs; for async runs the timer of the first enabled runtime feature
+/// (`tokio`, then `smol`, then `futures-timer`; see the [module](self) docs).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultSleeper;
-
-impl Sleeper for DefaultSleeper {
-    type Sleep = tokio::time::Sleep;
-    #[inline]
-    fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
-        tokio::time::sleep(wait)
-    }
-}
 
 impl BlockingSleeper for DefaultSleeper {
     #[inline]
@@ -78,7 +92,115 @@ impl BlockingSleeper for DefaultSleeper {
     }
 }
 
-impl<F, Fut> Sleeper for F
+#[cfg(feature = "tokio")]
+impl Sleeper for DefaultSleeper {
+    type Sleep = tokio::time::Sleep;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(wait)
+    }
+}
+
+#[cfg(all(not(feature = "tokio"), feature = "smol"))]
+impl Sleeper for DefaultSleeper {
+    type Sleep = SmolSleep;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> SmolSleep {
+        SmolSleeper.sleep(wait)
+    }
+}
+
+#[cfg(all(
+    not(feature = "tokio"),
+    not(feature = "smol"),
+    feature = "futures-timer"
+))]
+impl Sleeper for DefaultSleeper {
+    type Sleep = futures_timer::Delay;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> futures_timer::Delay {
+        futures_timer::Delay::new(wait)
+    }
+}
+
+/// tokio's timer (feature `tokio`): `tokio::time::sleep`. Needs a tokio
+/// runtime with the time driver; follows `tokio::time::pause()`.
+#[cfg(feature = "tokio")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioSleeper;
+
+#[cfg(feature = "tokio")]
+impl Sleeper for TokioSleeper {
+    type Sleep = tokio::time::Sleep;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(wait)
+    }
+}
+
+/// async-io's timer (feature `smol`), which smol and async-std use: works
+/// on any executor (async-io drives it from its own thread when no
+/// executor of its own is running).
+#[cfg(feature = "smol")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmolSleeper;
+
+#[cfg(feature = "smol")]
+impl Sleeper for SmolSleeper {
+    type Sleep = SmolSleep;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> SmolSleep {
+        SmolSleep(async_io::Timer::after(wait))
+    }
+}
+
+/// The future of a [`SmolSleeper`]'s sleep: an `async_io::Timer` whose
+/// output (the instant it fired) is dropped.
+#[cfg(feature = "smol")]
+#[derive(Debug)]
+pub struct SmolSleep(async_io::Timer);
+
+#[cfg(feature = "smol")]
+impl Future for SmolSleep {
+    type Output = ();
+    #[inline]
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        core::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// futures-timer's `Delay` (feature `futures-timer`): runtime-agnostic, one
+/// timer thread for the process.
+#[cfg(feature = "futures-timer")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FuturesTimerSleeper;
+
+#[cfg(feature = "futures-timer")]
+impl Sleeper for FuturesTimerSleeper {
+    type Sleep = futures_timer::Delay;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> futures_timer::Delay {
+        futures_timer::Delay::new(wait)
+    }
+}
+
+/// Any `Fn(Duration) -> impl Future<Output = ()>` as a [`Sleeper`]: another
+/// runtime's timer, or your own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::SleepFn, Sleeper};
+/// SleepFn(|wait: Duration| tokio::time::sleep(wait)).sleep(Duration::from_millis(5)).await;
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SleepFn<F>(pub F);
+
+impl<F, Fut> Sleeper for SleepFn<F>
 where
     F: Fn(Duration) -> Fut,
     Fut: Future<Output = ()>,
@@ -86,7 +208,7 @@ where
     type Sleep = Fut;
     #[inline]
     fn sleep(&self, wait: Duration) -> Fut {
-        self(wait)
+        (self.0)(wait)
     }
 }
 
@@ -110,22 +232,24 @@ pub fn sleep_sync(wait: Duration) {
     std::thread::sleep(wait);
 }
 
-/// Sleep on tokio's timer for `wait`; a zero wait returns without yielding.
+/// Sleep on the [`DefaultSleeper`]'s timer for `wait`; a zero wait returns
+/// without yielding.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// retry_runtime::sleep::sleep_async(std::time::Duration::ZERO).await;
 /// # }
 /// ```
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pub async fn sleep_async(wait: Duration) {
     if should_sleep(wait) {
-        tokio::time::sleep(wait).await;
+        DefaultSleeper.sleep(wait).await;
     }
 }
 
-/// The first half of [`sleep_async`], for a loop that awaits
-/// `tokio::time::sleep(wait)` itself (the executors and `#[retry]` do, so
-/// their future holds only tokio's `Sleep`, not a wrapping future too):
+/// The first half of [`sleep_async`], for a loop that awaits the timer
+/// itself (the executors and `#[retry]` do, so their future holds only the
+/// timer, not a wrapping future too):
 /// records the wait under [`testing::pause`], and says whether there is
 /// anything to sleep (a zero wait is not slept).
 ///
@@ -168,9 +292,20 @@ impl Clock for SyncClock {
 }
 
 /// `tokio::time::Instant`, which follows tokio's paused clock.
+#[cfg(feature = "tokio")]
 #[derive(Debug, Clone, Copy)]
 pub struct TokioClock;
 
+/// The clock async runs are timed with: [`TokioClock`] with the `tokio`
+/// feature (so `tokio::time::pause()` moves it), else [`SyncClock`].
+#[cfg(feature = "tokio")]
+pub type AsyncClock = TokioClock;
+/// The clock async runs are timed with: [`TokioClock`] with the `tokio`
+/// feature (so `tokio::time::pause()` moves it), else [`SyncClock`].
+#[cfg(not(feature = "tokio"))]
+pub type AsyncClock = SyncClock;
+
+#[cfg(feature = "tokio")]
 impl Clock for TokioClock {
     type Instant = tokio::time::Instant;
     fn now() -> Self::Instant {

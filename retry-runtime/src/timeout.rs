@@ -1,9 +1,16 @@
 //! A time limit for one attempt (async).
 
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use std::future::Future;
 use std::time::Duration;
 
+use pin_project_lite::pin_project;
+
 use crate::classify::{Classify, ErrorKind};
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+use crate::sleep::DefaultSleeper;
+use crate::sleep::Sleeper;
 
 /// One attempt took longer than its limit. Classifies as [`ErrorKind::Timeout`].
 ///
@@ -42,7 +49,10 @@ impl From<AttemptTimeout> for std::io::Error {
     }
 }
 
-/// Run `attempt`, failing with `E::from(AttemptTimeout)` if it takes `limit` or longer.
+/// Run `attempt`, failing with `E::from(AttemptTimeout)` if it takes `limit`
+/// or longer: a race between the attempt and a sleep on the
+/// [`DefaultSleeper`]'s timer (tokio's, smol's or futures-timer's; see
+/// [`sleep`](crate::sleep)). [`timeout_with`] races another sleeper.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -53,13 +63,78 @@ impl From<AttemptTimeout> for std::io::Error {
 /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
 /// # }
 /// ```
-pub async fn timeout<T, E, Fut>(limit: Duration, attempt: Fut) -> Result<T, E>
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+#[inline]
+pub fn timeout<T, E, Fut>(
+    limit: Duration,
+    attempt: Fut,
+) -> Timeout<Fut, <DefaultSleeper as Sleeper>::Sleep>
 where
     Fut: Future<Output = Result<T, E>>,
     E: From<AttemptTimeout>,
 {
-    match tokio::time::timeout(limit, attempt).await {
-        Ok(out) => out,
-        Err(_) => Err(E::from(AttemptTimeout { after: limit })),
+    timeout_with(&DefaultSleeper, limit, attempt)
+}
+
+/// [`timeout`] on `sleeper`'s timer.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::SleepFn, timeout_with};
+/// let never = std::future::pending::<Result<(), std::io::Error>>();
+/// let sleeper = SleepFn(|wait: Duration| tokio::time::sleep(wait));
+/// let err = timeout_with(&sleeper, Duration::from_millis(5), never).await.unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// # }
+/// ```
+#[inline]
+pub fn timeout_with<T, E, Fut, S>(
+    sleeper: &S,
+    limit: Duration,
+    attempt: Fut,
+) -> Timeout<Fut, S::Sleep>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<AttemptTimeout>,
+    S: Sleeper + ?Sized,
+{
+    Timeout {
+        attempt,
+        sleep: sleeper.sleep(limit),
+        limit,
+    }
+}
+
+pin_project! {
+    /// The future of [`timeout`]: the attempt, raced against a sleep.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<Fut, Sl> {
+        #[pin]
+        attempt: Fut,
+        #[pin]
+        sleep: Sl,
+        limit: Duration,
+    }
+}
+
+impl<T, E, Fut, Sl> Future for Timeout<Fut, Sl>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<AttemptTimeout>,
+    Sl: Future<Output = ()>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        let this = self.project();
+        // The attempt first: an answer that is ready when the time is up wins.
+        if let Poll::Ready(out) = this.attempt.poll(cx) {
+            return Poll::Ready(out);
+        }
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(E::from(AttemptTimeout { after: *this.limit }))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

@@ -49,9 +49,11 @@ impl BreakerClock for DefaultClock {
                 .find_map(|secs| now.checked_sub(Duration::from_secs(secs)))
                 .unwrap_or(now)
         });
-        tokio::time::Instant::now()
-            .into_std()
-            .saturating_duration_since(origin)
+        #[cfg(feature = "tokio")]
+        let now = tokio::time::Instant::now().into_std();
+        #[cfg(not(feature = "tokio"))]
+        let now = std::time::Instant::now();
+        now.saturating_duration_since(origin)
             .saturating_add(crate::testing::virtual_offset())
     }
 }

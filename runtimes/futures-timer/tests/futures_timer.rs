@@ -1,0 +1,76 @@
+//! retry-runtime with futures-timer's Delay as the DefaultSleeper, on the
+//! plainest executor there is (`futures_executor::block_on`): no tokio in
+//! this crate's tree (tests/runtimes/ checks `cargo tree`).
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use futures_executor::block_on;
+use retry_runtime::{AttemptTimeout, Policy, retry};
+
+#[derive(Debug, PartialEq)]
+struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("busy")
+    }
+}
+
+impl From<AttemptTimeout> for Busy {
+    fn from(_: AttemptTimeout) -> Self {
+        Busy
+    }
+}
+
+thread_local!(static CALLS: Cell<u32> = const { Cell::new(0) });
+
+async fn flaky() -> Result<u32, Busy> {
+    let n = CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    if n < 3 { Err(Busy) } else { Ok(n) }
+}
+
+#[retry(attempts = 3, backoff = "fixed(20ms)")]
+async fn annotated() -> Result<u32, Busy> {
+    flaky().await
+}
+
+#[test]
+fn an_annotated_async_fn_sleeps_on_futures_timer() {
+    CALLS.with(|c| c.set(0));
+    let started = Instant::now();
+    assert_eq!(block_on(annotated()), Ok(3));
+    assert!(
+        started.elapsed() >= Duration::from_millis(40),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_functional_api_awaits_on_futures_timer() {
+    CALLS.with(|c| c.set(0));
+    let policy = Policy::new()
+        .attempts(3)
+        .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
+    let detailed = block_on(async { policy.retry(flaky).detailed().await }).unwrap();
+    assert_eq!((detailed.value, detailed.attempts), (3, 3));
+    assert!(detailed.elapsed >= Duration::from_millis(20));
+}
+
+#[retry(attempts = 2, backoff = "none", timeout = "30ms")]
+async fn never_answers() -> Result<u32, Busy> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    std::future::pending::<()>().await;
+    Ok(1)
+}
+
+#[test]
+fn a_per_attempt_timeout_races_futures_timer() {
+    CALLS.with(|c| c.set(0));
+    assert_eq!(block_on(never_answers()), Err(Busy));
+    assert_eq!(CALLS.with(Cell::get), 2);
+}

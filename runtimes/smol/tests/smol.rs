@@ -1,0 +1,107 @@
+//! retry-runtime on smol's executor, with async-io's timer as the
+//! DefaultSleeper: no tokio in this crate's tree (tests/runtimes/ checks
+//! `cargo tree`), so nothing here could lean on a tokio runtime.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use retry_runtime::sleep::SmolSleeper;
+use retry_runtime::{AttemptTimeout, Classify, ErrorKind, Policy, Retry, retry};
+
+#[derive(Debug, PartialEq)]
+enum Fail {
+    Busy,
+    TimedOut,
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl Classify for Fail {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Fail::Busy => ErrorKind::Unavailable,
+            Fail::TimedOut => ErrorKind::Timeout,
+        }
+    }
+}
+
+impl From<AttemptTimeout> for Fail {
+    fn from(_: AttemptTimeout) -> Self {
+        Fail::TimedOut
+    }
+}
+
+thread_local!(static CALLS: Cell<u32> = const { Cell::new(0) });
+
+fn calls() -> u32 {
+    CALLS.with(Cell::get)
+}
+
+/// Busy twice, then the answer.
+async fn flaky() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    smol::future::yield_now().await;
+    if calls() < 3 {
+        Err(Fail::Busy)
+    } else {
+        Ok(calls())
+    }
+}
+
+#[retry(attempts = 3, backoff = "fixed(20ms)")]
+async fn annotated() -> Result<u32, Fail> {
+    flaky().await
+}
+
+#[test]
+fn an_annotated_async_fn_sleeps_on_async_io_under_smol() {
+    CALLS.with(|c| c.set(0));
+    let started = Instant::now();
+    let out = smol::block_on(annotated());
+    assert_eq!(out, Ok(3));
+    // two real waits of 20ms on async-io's timer
+    assert!(
+        started.elapsed() >= Duration::from_millis(40),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper() {
+    let policy = Policy::new()
+        .attempts(3)
+        .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
+    CALLS.with(|c| c.set(0));
+    let out = smol::block_on(async { policy.retry(flaky).await });
+    assert_eq!(out, Ok(3));
+    CALLS.with(|c| c.set(0));
+    let retry: Retry<'_, _, _, _, SmolSleeper> = policy.retry(flaky).sleep_with(SmolSleeper);
+    let started = Instant::now();
+    assert_eq!(smol::block_on(retry.into_future()), Ok(3));
+    assert!(started.elapsed() >= Duration::from_millis(20));
+}
+
+#[retry(attempts = 2, backoff = "none", timeout = "30ms")]
+async fn too_slow() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    smol::Timer::after(Duration::from_secs(5)).await;
+    Ok(1)
+}
+
+#[test]
+fn a_per_attempt_timeout_races_async_io_s_timer() {
+    CALLS.with(|c| c.set(0));
+    let started = Instant::now();
+    assert_eq!(smol::block_on(too_slow()), Err(Fail::TimedOut));
+    assert_eq!(calls(), 2, "each attempt timed out, and was retried");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

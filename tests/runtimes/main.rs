@@ -1,0 +1,70 @@
+//! The runtime without tokio: the crates under `runtimes/` depend on
+//! retry-runtime with `default-features = false` and one runtime feature
+//! each (`smol`, `futures-timer`, none at all), and test it on that
+//! runtime's own executor. They live outside the workspace, because a
+//! workspace build unifies features and turns tokio on; this test builds
+//! and runs each with its own features, and checks with `cargo tree` that
+//! no tokio is in its dependency tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn cargo() -> Command {
+    // Set by `cargo test`; a plain `cargo` otherwise.
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // One target directory for the three, beside the workspace's own.
+    cmd.env(
+        "CARGO_TARGET_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("runtimes"),
+    );
+    cmd
+}
+
+fn manifest(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("runtimes")
+        .join(name)
+        .join("Cargo.toml")
+}
+
+fn run(mut cmd: Command) -> String {
+    let out = cmd.output().expect("cargo runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn no_tokio_and_tests_pass(name: &str) {
+    let mut tree = cargo();
+    tree.args(["tree", "-e", "normal", "--manifest-path"])
+        .arg(manifest(name));
+    let tree = run(tree);
+    assert!(tree.contains("retry-runtime"), "{tree}");
+    assert!(
+        !tree.contains("tokio"),
+        "tokio in the tree of {name}:\n{tree}"
+    );
+
+    let mut test = cargo();
+    test.args(["test", "--manifest-path"]).arg(manifest(name));
+    let out = run(test);
+    // every test binary passed, and together they ran some tests
+    let passed: u32 = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: ok. "))
+        .filter_map(|l| l.split(' ').next()?.parse::<u32>().ok())
+        .sum();
+    assert!(passed >= 3, "{name}: {passed} tests passed:\n{out}");
+}
+
+/// One test, so the three builds do not wait on each other's lock.
+#[test]
+fn the_runtime_works_on_smol_on_futures_timer_and_without_any_async_runtime() {
+    for name in ["sync-only", "smol", "futures-timer"] {
+        no_tokio_and_tests_pass(name);
+    }
+}
