@@ -24,7 +24,7 @@ pub type SyncFn = fn(&Script) -> Result<u64, OpError>;
 /// The hand loop's wait, as a policy would compute it: zero, but not known to
 /// the compiler, so the loop keeps its sleep branch (and, async, its `Sleep`).
 #[inline(always)]
-fn hand_wait() -> Duration {
+pub fn hand_wait() -> Duration {
     black_box(Duration::ZERO)
 }
 

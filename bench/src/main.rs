@@ -6,14 +6,16 @@
 //! Run it in release mode, from the workspace:
 //!
 //! ```text
-//! cargo run --release -p retry-bench                     # about 10 s
+//! cargo run --release -p retry-bench                     # about 15 s
 //! cargo run --release -p retry-bench -- --compile-time   # + about 30 s (more the first time)
 //! ```
 //!
 //! It prints markdown tables: time per call on the success path (sync, and
 //! async on a current-thread tokio runtime), per zero-wait retry (sync, async
 //! on tokio's real clock, async with tokio's clock paused), heap allocations
-//! per call, the size of each async retry future, and, with
+//! per call, the size of each async retry future, the same for the async
+//! shape an issue asks about (a retrying `async fn` generic over the op it
+//! takes by reference, 6 attempts: see [`shape`]), and, with
 //! `--compile-time`, the debug build time of 200 `#[retry]` functions against
 //! the same functions without it. `bench/README.md` explains the method.
 
@@ -28,6 +30,7 @@ mod compile_time;
 mod contestants;
 mod harness;
 mod op;
+mod shape;
 mod table;
 
 use contestants as c;
@@ -156,19 +159,19 @@ fn contest(contestants: Vec<Contestant<'_>>) -> Vec<Measured> {
         .collect()
 }
 
-/// Every contestant follows the same policy: one call on success, 5 calls
-/// when the 5th succeeds, 5 calls and the error when all fail.
-fn check(name: &str, s: &Script, mut call: impl FnMut(u32) -> Result<u64, OpError>) {
-    for (k, ok) in [(0, true), (FAILURES, true), (c::ATTEMPTS, false)] {
+/// Every contestant follows its policy of `attempts` attempts: one call on
+/// success, `attempts` calls when the last succeeds, `attempts` calls and
+/// the error when all fail.
+fn check(name: &str, s: &Script, attempts: u32, mut call: impl FnMut(u32) -> Result<u64, OpError>) {
+    for (k, ok) in [(0, true), (attempts - 1, true), (attempts, false)] {
         let before = s.calls();
         let r = call(k);
         let calls = s.calls() - before;
-        let want = if k == 0 { 1 } else { u64::from(c::ATTEMPTS) };
+        let want = if k == 0 { 1 } else { u64::from(attempts) };
         assert!(
             r.is_ok() == ok && calls == want,
             "{name}: with {k} scripted failures it made {calls} calls and returned {r:?}; \
-             the policy is {} attempts",
-            c::ATTEMPTS
+             the policy is {attempts} attempts"
         );
     }
     s.arm(0);
@@ -183,26 +186,36 @@ fn check_all(rt: &Runtime, s: &'static Script) {
         ("backoff", c::backoff_sync),
     ];
     for (name, f) in sync {
-        check(name, s, |k| {
+        check(name, s, c::ATTEMPTS, |k| {
             s.arm(k);
             f(s)
         });
     }
     macro_rules! check_async {
-        ($($name:literal => $f:expr),* $(,)?) => {$(
-            check($name, s, |k| {
+        ($attempts:expr; $($name:literal => $f:expr),* $(,)?) => {$(
+            check($name, s, $attempts, |k| {
                 s.arm(k);
                 rt.block_on($f(s))
             });
         )*};
     }
     check_async!(
+        c::ATTEMPTS;
         "hand loop (async)" => c::hand_loop_async,
         "#[retry] (async)" => c::ours_attr_async,
         "Policy::retry().await" => c::ours_fn_async,
         "backon (async)" => c::backon_async,
         "backoff (async)" => c::backoff_async,
         "tokio-retry2" => c::tokio_retry2_async,
+    );
+    check_async!(
+        shape::ATTEMPTS;
+        "hand loop (issue's shape)" => shape::call_hand_loop,
+        "#[retry] (issue's shape)" => shape::call_attempt,
+        "Policy::retry().await (issue's shape)" => shape::call_ours_fn,
+        "backon (issue's shape)" => shape::call_backon,
+        "backoff (issue's shape)" => shape::call_backoff,
+        "tokio-retry2 (issue's shape)" => shape::call_tokio_retry2,
     );
 }
 
@@ -380,6 +393,188 @@ fn size_table(s: &'static Script) -> (Table, [usize; 3]) {
     (t, [hand, rows[2].1, rows[3].1])
 }
 
+/// The issue's shape ([`shape`]): the same rows as [`async_contest`], each
+/// contestant generic over the op it takes by reference, 6 attempts.
+fn shape_contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<Measured> {
+    let floor = if k == 0 {
+        async_contestant("direct", rt, shape::call_direct, s, k)
+    } else {
+        async_contestant("direct", rt, shape::call_direct_n, s, k)
+    };
+    contest(vec![
+        floor,
+        async_contestant("hand-written `for` loop", rt, shape::call_hand_loop, s, k),
+        async_contestant("retry-runtime `#[retry]`", rt, shape::call_attempt, s, k),
+        async_contestant(
+            "retry-runtime `Policy::retry().await`",
+            rt,
+            shape::call_ours_fn,
+            s,
+            k,
+        ),
+        async_contestant("backon 1.5 `Retryable`", rt, shape::call_backon, s, k),
+        async_contestant("backoff 0.4 `future::retry`", rt, shape::call_backoff, s, k),
+        async_contestant(
+            "tokio-retry2 0.9 `Retry::spawn`",
+            rt,
+            shape::call_tokio_retry2,
+            s,
+            k,
+        ),
+    ])
+}
+
+/// `size_of_val` of each contestant's future in the issue's shape, in
+/// [`shape_contest`]'s row order; the floor's is the op's own future.
+fn shape_sizes(s: &'static Script) -> Vec<usize> {
+    let op = shape::op_closure!(s);
+    // Bound, so that the futures (temporaries) are dropped before `op`.
+    let sizes = vec![
+        size_of_val(&op()),
+        size_of_val(&shape::hand_loop(&op)),
+        size_of_val(&shape::attempt(&op)),
+        size_of_val(&shape::ours_fn(&op)),
+        size_of_val(&shape::backon(&op)),
+        size_of_val(&shape::backoff(&op)),
+        size_of_val(&shape::tokio_retry2(&op)),
+    ];
+    sizes
+}
+
+/// Peers: the rows after ours.
+const PEERS: std::ops::Range<usize> = OURS_FN + 1..OURS_FN + 4;
+
+/// The issue's shape, in one table: the success path, a run with retries,
+/// and the future's size; its targets in a line below.
+fn shape_table(success: &[Measured], retry: &[Measured], sizes: &[usize]) -> Table {
+    let failures = shape::ATTEMPTS - 1;
+    let mut t = Table::new(
+        format!(
+            "The issue's shape: `#[retry(attempts = {}, backoff = \"none\")]` on `async fn attempt<F: Fn() -> Fut, Fut>(op: &F)`, \
+             current-thread runtime, tokio's real clock",
+            shape::ATTEMPTS
+        ),
+        &[
+            "contestant",
+            "success: median",
+            "min",
+            "Δ hand loop",
+            &format!("{failures} failures + success: median"),
+            "min",
+            "per retry",
+            "per retry × hand loop",
+            "allocs/call",
+            "future",
+            "× hand loop",
+        ],
+    );
+    let each: Vec<f64> = retry
+        .iter()
+        .zip(success)
+        .map(|(r, s)| (r.time.median - s.time.median) / f64::from(failures))
+        .collect();
+    let hand = success[HAND].time.median;
+    for (i, ((ok, r), &p)) in success.iter().zip(retry).zip(&each).enumerate() {
+        let name = if i == FLOOR {
+            format!(
+                "direct: `op().await` (with failures: {} in a row)",
+                shape::ATTEMPTS
+            )
+        } else {
+            ok.name.to_string()
+        };
+        t.row(vec![
+            name,
+            time(ok.time.median),
+            time(ok.time.min),
+            delta(ok.time.median - hand),
+            time(r.time.median),
+            time(r.time.min),
+            time(p),
+            ratio(p, each[HAND]),
+            allocs(ok.allocs.max(r.allocs)),
+            format!("{} B", sizes[i]),
+            ratio(sizes[i] as f64, sizes[HAND] as f64),
+        ]);
+    }
+    t.note(format!(
+        "Every contestant is generic over `F: Fn() -> Fut` and takes `op: &F`; `op` calls the \
+         never-inlined op in an `async move` block, and each call is `async move {{ contestant(&op).await }}`. \
+         Policy: every error retried, at most {} attempts, zero wait. With failures: {failures} failures, \
+         then a success on attempt {}. Per retry: (that median - the same contestant's success-path \
+         median) / {failures}; for the \"direct\" row, the cost of one more (failing) op call. \
+         Allocs/call: the more of the two runs. Future: `size_of_val` of `contestant(&op)`; for the \
+         \"direct\" row, of `op()`.",
+        shape::ATTEMPTS,
+        shape::ATTEMPTS,
+    ));
+    t.note(shape_targets(success, &each, sizes));
+    t
+}
+
+/// The issue's targets for its shape, in one line.
+fn shape_targets(success: &[Measured], per_retry: &[f64], sizes: &[usize]) -> String {
+    let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+    let ours = [(OURS_ATTR, "`#[retry]`"), (OURS_FN, "functional")];
+    let hand = success[HAND].time.median;
+    let near: Vec<String> = ours
+        .iter()
+        .map(|&(i, who)| {
+            let d = success[i].time.median - hand;
+            format!("{who} {} {}", delta(d), mark(d <= 1.0))
+        })
+        .collect();
+    let rows: [(&str, Vec<f64>); 2] = [
+        (
+            "success path",
+            success.iter().map(|m| m.time.median).collect(),
+        ),
+        ("per retry", per_retry.to_vec()),
+    ];
+    let below: Vec<String> = ours
+        .iter()
+        .map(|&(i, who)| {
+            let above: Vec<String> = rows
+                .iter()
+                .flat_map(|(row, v)| {
+                    PEERS.filter(move |&j| v[i] > v[j]).map(move |j| {
+                        format!(
+                            "{row}: {} > {} of {}",
+                            time(v[i]),
+                            time(v[j]),
+                            success[j].name
+                        )
+                    })
+                })
+                .collect();
+            if above.is_empty() {
+                format!("{who} met")
+            } else {
+                format!("{who} MISSED ({})", above.join("; "))
+            }
+        })
+        .collect();
+    let small: Vec<String> = ours
+        .iter()
+        .map(|&(i, who)| {
+            format!(
+                "{who} {} B vs {} B {}",
+                sizes[i],
+                sizes[HAND],
+                mark(sizes[i] <= sizes[HAND])
+            )
+        })
+        .collect();
+    format!(
+        "Targets: success path within 1 ns of the hand loop: {}. \
+         At or below every peer on every row (success path, per retry): {}. \
+         Future no larger than the hand loop with tokio's sleep: {}.",
+        near.join(", "),
+        below.join(", "),
+        small.join(", "),
+    )
+}
+
 /// The table, the wall-time ratio annotated / plain, and a summary of the
 /// ratios for the targets table.
 fn compile_table(t: &compile_time::Timings) -> (Table, f64, String) {
@@ -476,6 +671,13 @@ struct Results {
     real_retry: Vec<Measured>,
     paused_retry: Vec<Measured>,
     sizes: [usize; 3],
+}
+
+/// The issue's shape ([`shape`]), measured.
+struct IssueShape {
+    ok: Vec<Measured>,
+    retry: Vec<Measured>,
+    sizes: Vec<usize>,
 }
 
 fn targets_table(r: &Results, compile_ratio: Option<(f64, String)>) -> Table {
@@ -595,10 +797,11 @@ fn main() {
 
     println!("## retry-bench\n");
     println!(
-        "Policy everywhere: every error retried, at most {} attempts, zero wait. \
+        "Policy everywhere: every error retried, at most {} attempts ({} in the issue's shape), zero wait. \
          {SAMPLES} samples of ~20 ms each after a warm-up; median and min of the samples. \
          Machine: {} CPUs, load average {}.\n",
         c::ATTEMPTS,
+        shape::ATTEMPTS,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/loadavg")
             .ok()
@@ -620,6 +823,11 @@ fn main() {
             real_retry: async_contest(&real, s, FAILURES),
             paused_retry: async_contest(&paused, s, FAILURES),
             sizes,
+        };
+        let issue = IssueShape {
+            ok: shape_contest(&real, s, 0),
+            retry: shape_contest(&real, s, shape::ATTEMPTS - 1),
+            sizes: shape_sizes(s),
         };
         success_table("Success path, sync: time per call", &r.sync_ok).print();
         success_table(
@@ -650,6 +858,7 @@ fn main() {
         )
         .print();
         size.print();
+        shape_table(&issue.ok, &issue.retry, &issue.sizes).print();
         results = Some(r);
     }
 

@@ -71,11 +71,10 @@ impl Table {
         for r in &self.rows {
             line(r);
         }
-        if !self.notes.is_empty() {
+        // Each note is a paragraph of its own.
+        for n in &self.notes {
             println!();
-            for n in &self.notes {
-                println!("{n}");
-            }
+            println!("{n}");
         }
         println!();
     }
