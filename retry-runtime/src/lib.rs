@@ -54,6 +54,7 @@ pub mod classify;
 mod error;
 pub mod hooks;
 pub mod jitter;
+pub mod log;
 pub mod policy;
 pub mod presets;
 #[cfg(feature = "reqwest")]

@@ -7,12 +7,12 @@ use core::ops::ControlFlow;
 use std::time::Duration;
 
 use crate::__private::IsResult;
-use crate::budget;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
 use crate::error::RetryError;
-use crate::hooks::{self, GiveUpEvent, RetryEvent};
+use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
+use crate::log;
 use crate::policy::{Decision, NoCircuit, Policy, Verdict, When, WithCircuit};
 use crate::sleep::{BlockingSleeper, Clock, DefaultSleeper, SyncClock};
 use crate::stop::StopReason;
@@ -237,14 +237,7 @@ impl<C: Clock> State<C> {
             }
             Err(open) => {
                 self.permit = None;
-                tracing::debug!(
-                    operation = policy.name,
-                    attempt = self.attempts.saturating_add(1),
-                    circuit = open.circuit,
-                    "{} not attempted: {}",
-                    policy.name,
-                    open,
-                );
+                log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
                 if let Some(hook) = policy.on_give_up {
                     hook(&GiveUpEvent {
                         operation: policy.name,
@@ -268,7 +261,7 @@ impl<C: Clock> State<C> {
             self.record(policy, Outcome::Success);
         }
         if self.attempts > 1 {
-            hooks::log_success(policy.name, self.attempts, policy.stop.attempts());
+            log::success(policy.name, self.attempts, policy.stop.attempts());
         }
     }
 
@@ -319,7 +312,7 @@ impl<C: Clock> State<C> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn quick_retry<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) -> Option<Duration> {
-        if hooks::warn_may_log() {
+        if log::warn_may_log() {
             return None;
         }
         self.quick_retry_unlogged(policy, verdict)
@@ -471,7 +464,7 @@ impl<C: Clock> State<C> {
                         (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
                     ),
                 };
-                hooks::log_retry(&ev);
+                log::retry(&ev);
                 if let Some(hook) = policy.before_sleep {
                     hook(&ev);
                 }
@@ -490,8 +483,8 @@ impl<C: Clock> State<C> {
                     elapsed,
                 };
                 match (reason, policy.budget) {
-                    (StopReason::Budget, Some(budget)) => budget::log_exhausted(&ev, budget),
-                    _ => hooks::log_give_up(&ev),
+                    (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
+                    _ => log::give_up(&ev),
                 }
                 if let Some(hook) = policy.on_give_up {
                     hook(&ev);
