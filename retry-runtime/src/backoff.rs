@@ -7,7 +7,7 @@
 use core::fmt;
 use std::time::Duration;
 
-use crate::policy::PolicyError;
+use crate::policy_error::PolicyError;
 
 /// How the wait grows from one retry to the next.
 ///

@@ -39,8 +39,6 @@
 use core::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::hooks::GiveUpEvent;
-
 /// One token, in the bucket's unit.
 const TOKEN: u64 = 1000;
 
@@ -252,24 +250,6 @@ pub struct BudgetStats {
     pub retries: u64,
     /// Retries refused, ever.
     pub refused: u64,
-}
-
-/// The WARN line of a run that gave up because the budget refused a retry;
-/// it replaces the give-up line. As in the other lines, the error is a
-/// field, not part of the message.
-pub(crate) fn log_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
-    tracing::warn!(
-        operation = ev.operation,
-        attempt = ev.attempts,
-        max_attempts = ev.max_attempts,
-        budget = budget.name,
-        error = %ev.error,
-        error_kind = ev.kind.map_or("unclassified", crate::ErrorKind::name),
-        "retry budget exhausted: {} gives up after attempt {}/{}",
-        ev.operation,
-        ev.attempts,
-        ev.max_attempts,
-    );
 }
 
 #[cfg(test)]

@@ -54,7 +54,9 @@ pub mod classify;
 mod error;
 pub mod hooks;
 pub mod jitter;
+pub mod log;
 pub mod policy;
+mod policy_error;
 pub mod presets;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
@@ -75,9 +77,9 @@ pub use error::{Causes, RetryError, Succeeded};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use policy::{
-    Decision, NoCircuit, Policy, PolicyError, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict,
-    When, WithCircuit,
+    Decision, NoCircuit, Policy, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When, WithCircuit,
 };
+pub use policy_error::PolicyError;
 pub use retry::{Detailed, Finish, Plain, Retry, RetryFuture};
 pub use run::{Admission, FromCircuitOpen, NoNotify, Notify, Run};
 pub use sleep::{BlockingSleeper, DefaultSleeper, Sleeper};

@@ -3,6 +3,8 @@
 use core::fmt;
 use std::time::Duration;
 
+use crate::policy_error::PolicyError;
+
 /// When to stop retrying: after a number of attempts, after a total time, or
 /// whichever comes first.
 ///
@@ -86,9 +88,9 @@ impl Stop {
     /// ```
     /// assert!(retry_runtime::Stop::after_attempts(0).validate().is_err());
     /// ```
-    pub const fn validate(&self) -> Result<(), crate::PolicyError> {
+    pub const fn validate(&self) -> Result<(), PolicyError> {
         if self.max_attempts == 0 {
-            Err(crate::PolicyError::ZeroAttempts)
+            Err(PolicyError::ZeroAttempts)
         } else {
             Ok(())
         }

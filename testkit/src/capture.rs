@@ -10,7 +10,8 @@
 //!
 //! Each event becomes one line, `LEVEL message | key=value | key=value`, with
 //! the fields in the order the event declares them and values as the event
-//! recorded them (strings and `%display` values unquoted).
+//! recorded them (strings and `%display` values unquoted). Its `tracing`
+//! target is kept beside it: see [`Captured::target_of`].
 //!
 //! The capture is installed with `tracing::subscriber::set_default`, so it sees
 //! only this thread's events: use a current-thread runtime in async tests
@@ -34,7 +35,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
 /// The captured lines of this thread, while alive.
 pub struct Captured {
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<(String, &'static str)>>>,
     _guard: DefaultGuard,
 }
 
@@ -58,7 +59,25 @@ pub fn capture() -> Captured {
 impl Captured {
     /// Every line so far, in order.
     pub fn lines(&self) -> Vec<String> {
+        self.lines_with_targets()
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect()
+    }
+
+    /// Every line so far, in order, each with its event's target.
+    fn lines_with_targets(&self) -> Vec<(String, &'static str)> {
         self.lines.lock().unwrap().clone()
+    }
+
+    /// The target of the one line [`assert_logged`](Captured::assert_logged)
+    /// finds.
+    pub fn target_of(&self, level: Level, needle: &str) -> &'static str {
+        let line = self.assert_logged(level, needle);
+        self.lines_with_targets()
+            .into_iter()
+            .find_map(|(l, target)| (l == line).then_some(target))
+            .expect("the line just found")
     }
 
     /// The lines logged at `level`.
@@ -117,7 +136,7 @@ pub fn assert_fields(line: &str, expected: &[(&str, &str)]) {
 }
 
 struct Recorder {
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<(String, &'static str)>>>,
 }
 
 impl<S: Subscriber> Layer<S> for Recorder {
@@ -134,7 +153,8 @@ impl<S: Subscriber> Layer<S> for Recorder {
             line.message,
             line.fields
         );
-        self.lines.lock().unwrap().push(text);
+        let target = event.metadata().target();
+        self.lines.lock().unwrap().push((text, target));
     }
 }
 

@@ -36,6 +36,7 @@ mod future_size;
 mod fuzz_regressions;
 mod hinted;
 mod hooks;
+mod log_target;
 mod panics;
 mod presets;
 mod retry_after;

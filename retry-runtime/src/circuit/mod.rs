@@ -22,7 +22,8 @@
 //!   (its future was dropped) does not block the breaker: after another
 //!   recovery timeout new probes are let through.
 //!
-//! State changes are logged on `tracing`: WARN when it opens, INFO when it
+//! State changes are logged on `tracing` under the target
+//! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
 //! turns half-open or closes, with the fields `name` and `state` (and
 //! `failures` when it opens, `probes` otherwise).
 //!
@@ -68,10 +69,9 @@
 // One concern a file: `word` (the packed state word and `AtomicWord::update`,
 // the one compare-and-swap every transition goes through), `ring` (the
 // failure-rate window), `error` (`CircuitOpen`), `clock`, `stats`
-// (`CircuitState`, `CircuitStats`) and `log` (the log lines).
+// (`CircuitState`, `CircuitStats`); its log lines are in `crate::log`.
 mod clock;
 mod error;
-mod log;
 mod ring;
 mod stats;
 mod word;
@@ -85,7 +85,7 @@ pub use clock::{BreakerClock, DefaultClock, ManualClock};
 pub use error::CircuitOpen;
 pub use stats::{CircuitState, CircuitStats};
 
-use log::Trip;
+use crate::log::{self, Trip};
 use ring::{AtomicRing, MAX_WINDOW};
 use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 
@@ -334,7 +334,11 @@ impl CircuitBreaker {
         let permit = match moved {
             Ok((w, next)) => {
                 if next.generation() != w.generation() {
-                    self.log_half_open(w.state() == CircuitState::HalfOpen);
+                    log::circuit_half_open(
+                        self.name,
+                        self.probes,
+                        w.state() == CircuitState::HalfOpen,
+                    );
                 }
                 Permit {
                     generation: next.generation(),
@@ -449,7 +453,7 @@ impl CircuitBreaker {
 
     fn opened(&self, why: Trip) {
         self.opened.fetch_add(1, Ordering::Relaxed);
-        self.log_open(why);
+        log::circuit_open(self.name, self.window, self.recovery, self.recovery_ms, why);
     }
 
     /// Open the breaker if it is still closed in generation `generation`.
@@ -482,7 +486,7 @@ impl CircuitBreaker {
         if let Ok((_, next)) = moved {
             match next.state() {
                 CircuitState::Open => self.opened(Trip::Probe),
-                CircuitState::Closed => self.log_closed(),
+                CircuitState::Closed => log::circuit_closed(self.name, self.probes),
                 CircuitState::HalfOpen => {}
             }
         }

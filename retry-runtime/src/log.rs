@@ -1,0 +1,282 @@
+//! Every log line of the runtime, on `tracing`, under one target:
+//! [`TARGET`], `retry_runtime`. Filter on `retry_runtime` (e.g.
+//! `RUST_LOG=retry_runtime=warn`); the target does not follow the module
+//! that emits a line, so a filter keeps matching when code moves.
+//!
+//! | when | level | message |
+//! |---|---|---|
+//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) |
+//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
+//! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` |
+//! | deadline reached (or another stop) | ERROR | `{operation} failed after {n} attempts ({reason})` |
+//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
+//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` |
+//! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
+//! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
+//! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
+//!
+//! Every event of a run carries the fields `operation`, `attempt`,
+//! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
+//! before a sleep), `error` (its `Display`; it is a field, not part of the
+//! message, so a log line shows it once) and `error_kind` (`unclassified`
+//! when the policy does not classify errors). A breaker's lines carry `name`
+//! and `state`. With no subscriber interested, nothing is formatted and
+//! nothing is allocated.
+//!
+//! ```
+//! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn
+//! assert_eq!(retry_runtime::log::TARGET, "retry_runtime");
+//! ```
+
+use core::fmt::{self, Display};
+use std::time::Duration;
+
+use crate::budget::RetryBudget;
+use crate::circuit::CircuitOpen;
+use crate::classify::ErrorKind;
+use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::stop::StopReason;
+
+/// The `tracing` target of every log line of the runtime: filter on
+/// `retry_runtime`, e.g. `RUST_LOG=retry_runtime=warn`. It stays the same
+/// whichever module emits a line.
+pub const TARGET: &str = "retry_runtime";
+
+/// " (deadline reached)" after "failed after N attempts"; nothing when the
+/// attempts ran out, which the message already says.
+struct Why(StopReason);
+
+impl Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            StopReason::Attempts => Ok(()),
+            reason => write!(f, " ({reason})"),
+        }
+    }
+}
+
+fn kind_name(kind: Option<ErrorKind>) -> &'static str {
+    kind.map_or("unclassified", ErrorKind::name)
+}
+
+/// Could a WARN event reach anyone: a `tracing` subscriber that wants WARN,
+/// or the `log` crate through `tracing`'s `log` feature? One relaxed atomic
+/// load when nothing listens. When this is `false`, [`retry`] would
+/// do nothing, so a run may skip building its event. The check is by level
+/// only, so it holds for [`TARGET`] as for any target.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn warn_may_log() -> bool {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    let to_tracing =
+        tracing::Level::WARN <= STATIC_MAX_LEVEL && tracing::Level::WARN <= LevelFilter::current();
+    to_tracing || tracing::if_log_enabled!(tracing::Level::WARN, { true } else { false })
+}
+
+/// The WARN line before a sleep.
+pub(crate) fn retry(ev: &RetryEvent<'_>) {
+    tracing::warn!(
+        target: TARGET,
+        operation = ev.operation,
+        attempt = ev.attempt,
+        max_attempts = ev.max_attempts,
+        wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
+        error = %ev.error,
+        error_kind = kind_name(ev.kind),
+        wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
+        "retrying {} after attempt {}/{} failed; next attempt in {:?}{}",
+        ev.operation,
+        ev.attempt,
+        ev.max_attempts,
+        ev.wait,
+        if ev.from_retry_after { " (Retry-After)" } else { "" },
+    );
+}
+
+/// The line of a run that gave up: WARN for a non-retriable error, ERROR
+/// for any other stop.
+pub(crate) fn give_up(ev: &GiveUpEvent<'_>) {
+    if ev.reason == StopReason::Permanent {
+        tracing::warn!(
+            target: TARGET,
+            operation = ev.operation,
+            attempt = ev.attempts,
+            max_attempts = ev.max_attempts,
+            error = %ev.error,
+            error_kind = kind_name(ev.kind),
+            "{} failed with a non-retriable error on attempt {}",
+            ev.operation,
+            ev.attempts,
+        );
+    } else {
+        tracing::error!(
+            target: TARGET,
+            operation = ev.operation,
+            attempt = ev.attempts,
+            max_attempts = ev.max_attempts,
+            error = %ev.error,
+            error_kind = kind_name(ev.kind),
+            reason = %ev.reason,
+            "{} failed after {} attempts{}",
+            ev.operation,
+            ev.attempts,
+            Why(ev.reason),
+        );
+    }
+}
+
+/// The INFO line of a success after a retry.
+pub(crate) fn success(operation: &'static str, attempt: u32, max_attempts: u32) {
+    tracing::info!(
+        target: TARGET,
+        operation,
+        attempt,
+        max_attempts,
+        "{} succeeded on attempt {}",
+        operation,
+        attempt
+    );
+}
+
+/// The WARN line of a run that gave up because the budget refused a retry;
+/// it replaces the give-up line. As in the other lines, the error is a
+/// field, not part of the message.
+pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
+    tracing::warn!(
+        target: TARGET,
+        operation = ev.operation,
+        attempt = ev.attempts,
+        max_attempts = ev.max_attempts,
+        budget = budget.name(),
+        error = %ev.error,
+        error_kind = kind_name(ev.kind),
+        "retry budget exhausted: {} gives up after attempt {}/{}",
+        ev.operation,
+        ev.attempts,
+        ev.max_attempts,
+    );
+}
+
+/// The DEBUG line of an attempt the breaker rejected (`attempt` is the one
+/// not made). Inline, so that the level check stays in the caller.
+#[inline]
+pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &CircuitOpen) {
+    tracing::debug!(
+        target: TARGET,
+        operation,
+        attempt,
+        circuit = open.circuit,
+        "{} not attempted: {}",
+        operation,
+        open,
+    );
+}
+
+/// Why a breaker opened.
+#[derive(Clone, Copy)]
+pub(crate) enum Trip {
+    /// This many consecutive failures.
+    Consecutive(u32),
+    /// This many failures in the failure-rate window.
+    Rate(u32),
+    /// A probe failed.
+    Probe,
+}
+
+/// The WARN line of breaker `name` that opens for `recovery` (in
+/// milliseconds, `recovery_ms`); `window` is its failure-rate window.
+pub(crate) fn circuit_open(
+    name: &'static str,
+    window: u32,
+    recovery: Duration,
+    recovery_ms: u64,
+    why: Trip,
+) {
+    match why {
+        Trip::Consecutive(n) => tracing::warn!(
+            target: TARGET,
+            name,
+            state = "open",
+            failures = n,
+            recovery_ms,
+            "circuit `{}` opened after {} consecutive failures; rejecting calls for {:?}",
+            name,
+            n,
+            recovery,
+        ),
+        Trip::Rate(n) => tracing::warn!(
+            target: TARGET,
+            name,
+            state = "open",
+            failures = n,
+            window,
+            recovery_ms,
+            "circuit `{}` opened: {} of the last {} calls failed; rejecting calls for {:?}",
+            name,
+            n,
+            window,
+            recovery,
+        ),
+        Trip::Probe => tracing::warn!(
+            target: TARGET,
+            name,
+            state = "open",
+            failures = 1u32,
+            recovery_ms,
+            "circuit `{}` re-opened: a probe call failed; rejecting calls for {:?}",
+            name,
+            recovery,
+        ),
+    }
+}
+
+/// The INFO line of breaker `name` that turns half-open, letting `probes`
+/// calls through (`again`: it was half-open already and its probes did not
+/// report).
+pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
+    if again {
+        circuit_probes(
+            name,
+            probes,
+            "half-open",
+            format_args!(
+                "circuit `{}` is still half-open: its probes did not report; letting {} new probe call(s) through",
+                name, probes
+            ),
+        );
+    } else {
+        circuit_probes(
+            name,
+            probes,
+            "half-open",
+            format_args!(
+                "circuit `{}` is half-open: letting {} probe call(s) through",
+                name, probes
+            ),
+        );
+    }
+}
+
+/// The INFO line of breaker `name` that closes after `probes` successful
+/// probe calls.
+pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
+    circuit_probes(
+        name,
+        probes,
+        "closed",
+        format_args!(
+            "circuit `{}` closed: {} probe call(s) succeeded",
+            name, probes
+        ),
+    );
+}
+
+/// The INFO line of a move to `state` that concerns the probes.
+fn circuit_probes(
+    name: &'static str,
+    probes: u32,
+    state: &'static str,
+    message: fmt::Arguments<'_>,
+) {
+    tracing::info!(target: TARGET, name, state, probes, "{}", message);
+}

@@ -1,0 +1,53 @@
+//! [`PolicyError`], the error of an invalid policy value, in a module of its
+//! own: `backoff` and `stop` return it from their checks and `policy`
+//! builds on them, so none of them imports it from another.
+
+/// An invalid policy value.
+///
+/// ```
+/// assert_eq!(retry_runtime::PolicyError::ZeroAttempts.to_string(), "attempts must be at least 1");
+/// // also at its older path
+/// let _: retry_runtime::policy::PolicyError = retry_runtime::PolicyError::ZeroAttempts;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// `attempts` was 0.
+    ZeroAttempts,
+    /// The first delay of a linear, exponential or fibonacci backoff exceeds its cap.
+    FirstAboveCap,
+    /// An exponential factor below 1, NaN or infinite.
+    FactorBelowOne,
+    /// Every wait of the backoff would be zero (an exponential or fibonacci
+    /// backoff starting at zero, a linear one with zero start and step);
+    /// `Backoff::None` says that on purpose.
+    ZeroDelays,
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+impl PolicyError {
+    /// The message, usable in `const` panics.
+    ///
+    /// ```
+    /// assert!(retry_runtime::PolicyError::FactorBelowOne.message().contains(">= 1"));
+    /// ```
+    pub const fn message(self) -> &'static str {
+        match self {
+            PolicyError::ZeroAttempts => "attempts must be at least 1",
+            PolicyError::FirstAboveCap => "the first delay of the backoff is greater than its cap",
+            PolicyError::FactorBelowOne => {
+                "the exponential backoff factor must be a finite number >= 1"
+            }
+            PolicyError::ZeroDelays => {
+                "every wait of this backoff would be zero; use Backoff::None for no wait"
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The `#[retry]` macro's contract with the runtime: [`LazyRun`], a run
+//! that keeps no state until it needs one, and the sync loop
+//! ([`retry_sync`]) that a sync `Retry` shares.
+
+use core::fmt::Display;
+use core::ops::ControlFlow;
+use std::time::Duration;
+
+use super::gate::{Admission, NoNotify, Notify};
+use super::state::State;
+use crate::__private::IsResult;
+use crate::circuit::CircuitOpen;
+use crate::error::RetryError;
+use crate::policy::{Decision, Policy, When};
+use crate::sleep::{BlockingSleeper, Clock, DefaultSleeper, SyncClock};
+use crate::stop::StopReason;
+
+/// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
+/// stays with the caller (a constant, for the attribute), and there is no
+/// state until it is needed, at the first failure (or from the start, for a
+/// policy with a deadline, a circuit breaker or a retry budget, which need
+/// the start time or every outcome). A first attempt that succeeds then costs
+/// what it costs in a hand-written loop. The macro's contract, not public API:
+/// every call must be given the same policy.
+#[doc(hidden)]
+pub struct LazyRun<C: Clock>(Option<State<C>>);
+
+impl<C: Clock> LazyRun<C> {
+    /// A run with no state yet.
+    #[inline]
+    pub(crate) fn empty() -> Self {
+        LazyRun(None)
+    }
+
+    /// Does `policy` need a run's state before the first attempt: a
+    /// deadline (its start time), a breaker or a budget (every outcome)?
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
+        policy.stop.max_elapsed.is_some() || policy.circuit.is_some() || policy.budget.is_some()
+    }
+
+    /// No state yet, unless `policy` needs it from the start.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn new<W, G>(policy: &Policy<W, G>) -> Self {
+        LazyRun(if Self::needed_from_start(policy) {
+            Some(State::new(policy))
+        } else {
+            None
+        })
+    }
+
+    /// A run that reports its attempts and the time it took (waits
+    /// included), on success as on failure: the clock is read at its start.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn timed<W, G>(policy: &Policy<W, G>) -> Self {
+        let mut state = State::new(policy);
+        state.timed = true;
+        if state.start.is_none() {
+            state.start = Some(C::now());
+        }
+        LazyRun(Some(state))
+    }
+
+    /// Attempts made so far, and the time since the run started (zero for
+    /// a run that kept no state: one attempt, no clock read).
+    pub(crate) fn progress(&mut self) -> (u32, Duration) {
+        match &mut self.0 {
+            Some(state) => (state.attempts, state.elapsed()),
+            None => (1, Duration::ZERO),
+        }
+    }
+
+    /// Before an attempt: `Err(e)` when the policy's circuit breaker rejects
+    /// it (`e` built from the [`CircuitOpen`]); for a policy without a
+    /// breaker, nothing at all.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        if G::ASKS {
+            if let Err(open) = self.before_attempt(policy) {
+                if let Some(e) = G::rejection(open) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Run::before_attempt`]; `Ok` while there is no state (so no breaker).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), CircuitOpen> {
+        match &mut self.0 {
+            Some(state) => state.before_attempt(policy),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Run::succeeded`]; nothing to do while there is no state.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
+        if let Some(state) = &mut self.0 {
+            succeeded_cold(state, policy);
+        }
+    }
+
+    /// [`failed`](LazyRun::failed), telling `notify` of a retry too.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .failed_notify(policy, error, notify)
+    }
+
+    /// [`Run::failed`], starting the state at the first failure.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn failed<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .failed(policy, error)
+    }
+
+    /// The generated loop's step after an attempt: `None` to return its
+    /// result as it is (it succeeded, or the run gives up), `Some(wait)` to
+    /// sleep and try again. One call where the loop would otherwise match
+    /// the result and then the decision, so less to compile per function.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub fn next_wait<W, G, R>(&mut self, policy: &Policy<W, G>, result: &R) -> Option<Duration>
+    where
+        R: IsResult,
+        R::Err: Display,
+        W: When<R::Err>,
+    {
+        match result.as_result() {
+            Ok(_) => {
+                self.succeeded(policy);
+                None
+            }
+            Err(error) => match self.failed(policy, error) {
+                Decision::Retry(wait) => Some(wait),
+                Decision::GiveUp(_) => None,
+            },
+        }
+    }
+
+    /// [`Run::rejected`], starting the state if need be.
+    #[inline(never)]
+    pub fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .rejected(policy)
+    }
+
+    /// The last error of a run that gave up, wrapped.
+    #[inline(never)]
+    pub(crate) fn into_error<W, G, E>(
+        self,
+        policy: &Policy<W, G>,
+        last_error: E,
+        reason: StopReason,
+    ) -> RetryError<E> {
+        self.0
+            .unwrap_or_else(|| State::new(policy))
+            .error(policy, last_error, reason)
+    }
+
+    /// The executors' shared step: record an attempt's outcome, and either
+    /// finish (`Break`: the value, or the error wrapped by `finish`) or go
+    /// on after a wait (`Continue`). The error is dropped here, so the
+    /// caller holds nothing of it while it sleeps.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn settle<W, G, T, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        outcome: Result<T, E>,
+        notify: &mut N,
+    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
+    where
+        W: When<E>,
+    {
+        match outcome {
+            Ok(value) => {
+                self.succeeded(policy);
+                ControlFlow::Break(Ok(value))
+            }
+            Err(error) => match self.failed_notify(policy, &error, notify) {
+                Decision::Retry(wait) => ControlFlow::Continue(wait),
+                Decision::GiveUp(reason) => {
+                    let state = self.0.take();
+                    let e = LazyRun(state).into_error(policy, error, reason);
+                    ControlFlow::Break(Err(e))
+                }
+            },
+        }
+    }
+}
+
+/// The loop of a sync [`Retry`](crate::Retry) and of a sync `#[retry]` function (without
+/// `circuit` or `retry_if_ok`, which keep their loop in the function): the
+/// first attempt here, inline, and the retries in `retry_sync_rest`, out
+/// of line, so a call that succeeds at once costs what a plain call does
+/// plus one check. The macro's contract, not public API.
+///
+/// ```
+/// use retry_runtime::{__private::retry_sync, Policy};
+/// let policy = Policy::new().attempts(3).backoff(retry_runtime::Backoff::None);
+/// let mut calls = 0;
+/// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } });
+/// assert_eq!(r, Ok(3));
+/// ```
+#[doc(hidden)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub fn retry_sync<W, G, R, F>(policy: &Policy<W, G>, attempt: F) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    G: Admission<R::Err>,
+    F: FnMut() -> R,
+{
+    retry_sync_with(policy, attempt, &DefaultSleeper)
+}
+
+/// [`retry_sync`] with a sleeper of the caller's.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn retry_sync_with<W, G, R, F, S>(
+    policy: &Policy<W, G>,
+    mut attempt: F,
+    sleeper: &S,
+) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    G: Admission<R::Err>,
+    F: FnMut() -> R,
+    S: BlockingSleeper + ?Sized,
+{
+    if LazyRun::<SyncClock>::needed_from_start(policy) {
+        let state = State::new(policy);
+        return retry_sync_rest(policy, state, None, attempt, sleeper, &mut NoNotify);
+    }
+    let first = attempt();
+    if first.as_result().is_ok() {
+        return first;
+    }
+    let state = State::new(policy);
+    retry_sync_rest(policy, state, Some(first), attempt, sleeper, &mut NoNotify)
+}
+
+/// The rest of a sync run: from the result of the first attempt if it was
+/// made, else from the start (asking the breaker first). Sleeps with
+/// `sleeper`; tells `notify` of each retry.
+#[inline(never)]
+pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
+    policy: &Policy<W, G>,
+    mut state: State<SyncClock>,
+    first: Option<R>,
+    mut attempt: F,
+    sleeper: &S,
+    notify: &mut N,
+) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    G: Admission<R::Err>,
+    F: FnMut() -> R,
+    S: BlockingSleeper + ?Sized,
+    N: Notify,
+{
+    let mut result = match first {
+        Some(result) => result,
+        None => {
+            if let Err(e) = state.admit(policy) {
+                return R::from_err(e);
+            }
+            attempt()
+        }
+    };
+    loop {
+        let wait = match result.as_result() {
+            Ok(_) => {
+                succeeded_cold(&mut state, policy);
+                return result;
+            }
+            Err(error) => match state.failed_notify(policy, error, notify) {
+                Decision::Retry(wait) => wait,
+                Decision::GiveUp(_) => return result,
+            },
+        };
+        sleeper.sleep_blocking(wait);
+        if let Err(e) = state.admit(policy) {
+            return R::from_err(e);
+        }
+        result = attempt();
+    }
+}
+
+/// A success after a failure, or under a breaker or budget: not the hot path.
+#[cold]
+#[inline(never)]
+fn succeeded_cold<W, G, C: Clock>(state: &mut State<C>, policy: &Policy<W, G>) {
+    state.succeeded(policy);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A lazy run has no state until the first failure, unless the policy
+    /// needs its start time or sees every outcome.
+    #[test]
+    fn a_lazy_run_starts_at_the_first_failure() {
+        static BUDGET: crate::RetryBudget = crate::RetryBudget::new("lazy");
+        let plain = Policy::new().attempts(3).backoff(Backoff::None);
+        let mut run = LazyRun::<SyncClock>::new(&plain);
+        assert!(run.0.is_none());
+        run.succeeded(&plain);
+        assert!(run.0.is_none(), "a first success needs no state");
+        assert_eq!(run.failed(&plain, &"down"), Decision::Retry(Duration::ZERO));
+        assert_eq!(run.0.as_ref().map(|s| s.attempts), Some(1));
+        for needs_start in [plain.max_elapsed(ms(10)), plain.budget(&BUDGET)] {
+            assert!(LazyRun::<SyncClock>::new(&needs_start).0.is_some());
+        }
+    }
+}

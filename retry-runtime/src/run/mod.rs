@@ -1,0 +1,182 @@
+//! One run of attempts: the state machine shared by [`Retry`](crate::Retry)
+//! and the code `#[retry]` generates, and the sync loop both use.
+//!
+//! By layer: this file holds the public [`Run`]; `state` the state machine
+//! every run steps ([`State`]: the quick path, judging a failure, logging
+//! and callbacks); `lazy` the `#[retry]` macro's contract ([`LazyRun`],
+//! [`retry_sync`]) and the sync loop; `gate` what a policy's type
+//! parameters decide ([`Admission`], [`FromCircuitOpen`], [`Notify`]).
+
+// In every file here, the steps of the common path are `inline(always)` in
+// optimized builds (a retry of a constant policy then folds to a few
+// instructions in the caller) but only `inline` in debug builds, where
+// forcing them into every annotated function's own copy of the loop made a
+// crate of 200 such functions build 35% slower.
+
+mod gate;
+mod lazy;
+mod state;
+
+use core::fmt::Display;
+use std::time::Duration;
+
+use crate::circuit::CircuitOpen;
+use crate::error::RetryError;
+use crate::policy::{Decision, NoCircuit, Policy, When};
+use crate::sleep::Clock;
+use crate::stop::StopReason;
+
+pub use gate::{Admission, FromCircuitOpen, NoNotify, Notify};
+pub use lazy::{LazyRun, retry_sync};
+pub(crate) use lazy::{retry_sync_rest, retry_sync_with};
+pub(crate) use state::State;
+
+/// The state of one run: attempts made, the previous wait, the start time.
+///
+/// Call [`succeeded`](Run::succeeded) after an `Ok`, [`failed`](Run::failed)
+/// after an `Err` (it logs, runs the callbacks and returns the decision), and
+/// sleep the returned wait yourself. This is what the executors and the
+/// `#[retry]` attribute do; use it directly to drive a custom loop.
+///
+/// ```
+/// use retry_runtime::{Decision, Policy, Run, sleep::SyncClock};
+/// let policy = Policy::new().attempts(3);
+/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let mut answers = vec![Ok(42), Err("flaky")].into_iter().rev();
+/// let value = loop {
+///     match answers.next().unwrap() {
+///         Ok(v) => { run.succeeded(); break v; }
+///         Err(e) => match run.failed(&e) {
+///             Decision::Retry(_wait) => continue, // sleep here
+///             Decision::GiveUp(_) => panic!("gave up: {e}"),
+///         },
+///     }
+/// };
+/// assert_eq!((value, run.attempts()), (42, 2));
+/// ```
+///
+/// # Circuit breaker and retry budget
+/// When the policy has a [`CircuitBreaker`](crate::CircuitBreaker), call
+/// [`before_attempt`](Run::before_attempt) before each attempt: an `Err` means
+/// the breaker rejected the call; do not make it, return the error. The
+/// outcomes are recorded by `succeeded`/`failed`/`rejected` (an attempt not
+/// preceded by `before_attempt` is recorded too, but never rejected). A
+/// [`RetryBudget`](crate::RetryBudget) needs nothing more: `failed` returns
+/// [`Decision::GiveUp`] when it refuses the retry. Without either, these cost
+/// a `None` check.
+///
+/// ```
+/// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason, sleep::SyncClock};
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
+/// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
+///
+/// let mut calls = 0;
+/// let mut run = Run::<_, SyncClock, _>::new(&policy);
+/// let last: Result<(), String> = loop {
+///     if let Err(open) = run.before_attempt() {
+///         break Err(open.to_string());
+///     }
+///     calls += 1;
+///     let e = "timed out";
+///     match run.failed(&e) {
+///         Decision::Retry(_wait) => continue, // sleep here
+///         Decision::GiveUp(reason) => {
+///             assert_eq!(reason, StopReason::CircuitOpen); // opened after 2 failures
+///             break Err(e.to_string());
+///         }
+///     }
+/// };
+/// assert_eq!((calls, last.unwrap_err()), (2, "timed out".to_string()));
+/// // the next run is rejected without calling
+/// let mut run = Run::<_, SyncClock, _>::new(&policy);
+/// let open: CircuitOpen = run.before_attempt().unwrap_err();
+/// assert_eq!(open.circuit, "upstream");
+/// ```
+pub struct Run<'p, W, C: Clock, G = NoCircuit> {
+    policy: &'p Policy<W, G>,
+    state: State<C>,
+}
+
+impl<'p, W, C: Clock, G> Run<'p, W, C, G> {
+    /// A run that has made no attempt yet. Reads the clock only when the
+    /// policy has a `max_elapsed` limit.
+    #[inline]
+    pub fn new(policy: &'p Policy<W, G>) -> Self {
+        Run {
+            policy,
+            state: State::new(policy),
+        }
+    }
+
+    /// Measure the run's elapsed time even when nothing needs it on the way
+    /// (no `max_elapsed`, no callbacks), so that [`into_error`](Run::into_error)
+    /// reports it: from the first failure (one clock read per run). Without
+    /// this, a retry reads no clock at all unless the policy needs the time.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// let policy = Policy::new();
+    /// let run = Run::<_, SyncClock>::new(&policy).timed();
+    /// # let _ = run;
+    /// ```
+    #[inline]
+    pub fn timed(mut self) -> Self {
+        self.state.timed = true;
+        self
+    }
+
+    /// Call before each attempt. With a circuit breaker on the policy, asks
+    /// it for leave: `Err(`[`CircuitOpen`]`)` means it is open, so do not make
+    /// the attempt; return the rejection as the function's error (the run
+    /// is over: the policy's `on_give_up` callback has been called with
+    /// [`StopReason::CircuitOpen`]). Without a breaker, `Ok(())`.
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// let policy = Policy::new();
+    /// let mut run = Run::<_, SyncClock>::new(&policy);
+    /// assert!(run.before_attempt().is_ok()); // no breaker: always
+    /// ```
+    #[inline]
+    pub fn before_attempt(&mut self) -> Result<(), CircuitOpen> {
+        self.state.before_attempt(self.policy)
+    }
+
+    /// The attempt just made succeeded; logs at INFO if it was not the first.
+    #[inline]
+    pub fn succeeded(&mut self) {
+        self.state.succeeded(self.policy);
+    }
+
+    /// The attempt just made failed with `error`: decide, log, and call the
+    /// policy's callbacks. Returns the wait before the next attempt, or why to give up.
+    #[inline]
+    pub fn failed<E: Display>(&mut self, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.state.failed(self.policy, error)
+    }
+
+    /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
+    /// retried like a retriable error.
+    #[inline(never)]
+    pub fn rejected(&mut self) -> Decision {
+        self.state.rejected(self.policy)
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.state.attempts
+    }
+
+    /// Time since the run started (see [`RetryError`] for when that is).
+    pub fn elapsed(&mut self) -> Duration {
+        self.state.elapsed()
+    }
+
+    /// Wrap the last error of a run that gave up.
+    pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
+        self.state.error(self.policy, last_error, reason)
+    }
+}

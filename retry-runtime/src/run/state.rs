@@ -1,0 +1,485 @@
+//! The state machine of a run, [`State`]: the quick path of a plain retry,
+//! the full judgement of a failure (breaker, budget, logging, callbacks),
+//! and what a run reports at the end.
+
+use core::fmt::Display;
+use core::marker::PhantomData;
+use std::time::Duration;
+
+use super::gate::{Admission, Notify};
+use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
+use crate::classify::ErrorKind;
+use crate::error::RetryError;
+use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::jitter::{Jitter, Rng};
+use crate::log;
+use crate::policy::{Decision, Policy, Verdict, When};
+use crate::sleep::Clock;
+use crate::stop::StopReason;
+
+/// Everything of a run but its policy, which each step is handed: the
+/// `#[retry]` loop keeps the policy as a constant and this beside it
+/// (see [`LazyRun`]).
+pub(crate) struct State<C: Clock> {
+    pub(super) attempts: u32,
+    pub(super) timed: bool,
+    /// The breaker's leave for the attempt in progress.
+    permit: Option<Permit>,
+    /// The previous wait, in nanoseconds (saturated: 584 years).
+    previous: u64,
+    pub(super) start: Option<C::Instant>,
+    clock: PhantomData<C>,
+}
+
+impl<C: Clock> State<C> {
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
+        State {
+            attempts: 0,
+            timed: false,
+            permit: None,
+            previous: 0,
+            start: policy.stop.max_elapsed.map(|_| C::now()),
+            clock: PhantomData,
+        }
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(super) fn before_attempt<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+    ) -> Result<(), CircuitOpen> {
+        match policy.circuit {
+            None => Ok(()),
+            Some(breaker) => self.acquire(policy, breaker),
+        }
+    }
+
+    /// [`LazyRun::admit`] for a run that has its state.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        if G::ASKS {
+            if let Err(open) = self.before_attempt(policy) {
+                if let Some(e) = G::rejection(open) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn acquire<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        breaker: &CircuitBreaker,
+    ) -> Result<(), CircuitOpen> {
+        match breaker.try_acquire() {
+            Ok(permit) => {
+                self.permit = Some(permit);
+                Ok(())
+            }
+            Err(open) => {
+                self.permit = None;
+                log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
+                if let Some(hook) = policy.on_give_up {
+                    hook(&GiveUpEvent {
+                        operation: policy.name,
+                        attempts: self.attempts,
+                        max_attempts: policy.stop.attempts(),
+                        reason: StopReason::CircuitOpen,
+                        error: &open,
+                        kind: Some(ErrorKind::Unavailable),
+                        elapsed: self.elapsed(),
+                    });
+                }
+                Err(open)
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
+        self.attempts = self.attempts.saturating_add(1);
+        if policy.circuit.is_some() || policy.budget.is_some() {
+            self.record(policy, Outcome::Success);
+        }
+        if self.attempts > 1 {
+            log::success(policy.name, self.attempts, policy.stop.attempts());
+        }
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(super) fn failed<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        let verdict = policy.when.check(error);
+        match self.quick_retry(policy, verdict) {
+            Some(wait) => Decision::Retry(wait),
+            None => self.failed_slow(policy, verdict, error),
+        }
+    }
+
+    /// [`failed`](State::failed), telling `notify` of a retry too. Without
+    /// a hook (`N::ACTIVE` false) it is `failed`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        if !N::ACTIVE {
+            return self.failed(policy, error);
+        }
+        let verdict = policy.when.check(error);
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.judge(policy, verdict, error, outcome, Some(notify))
+    }
+
+    /// The common retry, decided in a few instructions where the caller is:
+    /// a plain policy (see [`Policy::is_plain`]), a retriable error without a
+    /// Retry-After hint, attempts left, nothing to time and nobody listening
+    /// for the WARN line. `None` for anything else, which `failed_slow`
+    /// handles in full (it reaches the same decision for this case; a test
+    /// checks that). With the policy a constant, the checks fold away.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn quick_retry<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) -> Option<Duration> {
+        if log::warn_may_log() {
+            return None;
+        }
+        self.quick_retry_unlogged(policy, verdict)
+    }
+
+    /// [`quick_retry`](State::quick_retry) but for the "is anyone listening" check.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn quick_retry_unlogged<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+    ) -> Option<Duration> {
+        // `attempts() >= 1`, and below it `attempts + 1` cannot overflow.
+        let quick = policy.is_plain()
+            && verdict.retry
+            && verdict.retry_after.is_none()
+            && self.attempts < policy.stop.attempts() - 1
+            && !(self.timed && self.start.is_none());
+        if !quick {
+            return None;
+        }
+        let wait = policy.backoff.delay(self.attempts);
+        self.attempts += 1;
+        // `previous` is left alone: only the decorrelated jitter reads it,
+        // and a plain policy has no jitter.
+        Some(wait)
+    }
+
+    #[inline(never)]
+    fn failed_slow<W, G, E: Display>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+        error: &E,
+    ) -> Decision {
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.judge(policy, verdict, error, outcome, None)
+    }
+
+    #[inline(never)]
+    pub(super) fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
+        let verdict = Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        };
+        // The dependency answered: no signal for a circuit breaker.
+        self.judge(
+            policy,
+            verdict,
+            &"the result was rejected by retry_if_ok",
+            Outcome::Neutral,
+            None,
+        )
+    }
+
+    /// The attempt just made (`self.attempts`) ended with `outcome`: a first
+    /// attempt deposits into the budget; the breaker records the outcome.
+    #[inline(never)]
+    fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+        if self.attempts == 1 {
+            if let Some(budget) = policy.budget {
+                budget.deposit();
+            }
+        }
+        if let Some(breaker) = policy.circuit {
+            // No `before_attempt` (an unguarded executor): take the leave now,
+            // so the outcome still counts, and the breaker still moves on.
+            if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
+                breaker.record(permit, outcome);
+            }
+        }
+    }
+
+    /// A retry the policy allows: does the breaker or the budget stop it?
+    #[inline(never)]
+    fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
+        if let Some(breaker) = policy.circuit {
+            if breaker.state() != CircuitState::Closed {
+                return Decision::GiveUp(StopReason::CircuitOpen);
+            }
+        }
+        if let Some(budget) = policy.budget {
+            if !budget.try_withdraw() {
+                return Decision::GiveUp(StopReason::Budget);
+            }
+        }
+        Decision::Retry(wait)
+    }
+
+    fn judge<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+        error: &dyn Display,
+        outcome: Outcome,
+        notify: Option<&mut dyn OnRetry>,
+    ) -> Decision {
+        self.attempts = self.attempts.saturating_add(1);
+        let guarded = policy.circuit.is_some() || policy.budget.is_some();
+        if guarded {
+            self.record(policy, outcome);
+        }
+        // Reading the clock is most of a retry's cost: only when a deadline
+        // or a callback needs the time, or the run reports it at the end.
+        let needs_time = policy.stop.max_elapsed.is_some()
+            || policy.before_sleep.is_some()
+            || policy.on_give_up.is_some()
+            || notify.is_some();
+        let elapsed = if needs_time || (self.timed && self.start.is_none()) {
+            self.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        let previous = Duration::from_nanos(self.previous);
+        // Without jitter no random number is drawn: skip the thread's generator.
+        let mut decision = if policy.jitter == Jitter::None {
+            policy.next(
+                self.attempts,
+                previous,
+                elapsed,
+                verdict,
+                &mut Rng::with_seed(0),
+            )
+        } else {
+            Rng::with_thread(|rng| policy.next(self.attempts, previous, elapsed, verdict, rng))
+        };
+        if let (true, Decision::Retry(wait)) = (guarded, decision) {
+            decision = Self::guard_retry(policy, wait);
+        }
+        match decision {
+            Decision::Retry(wait) => {
+                self.previous = nanos(wait);
+                let ev = RetryEvent {
+                    operation: policy.name,
+                    attempt: self.attempts,
+                    max_attempts: policy.stop.attempts(),
+                    wait,
+                    error,
+                    kind: verdict.kind,
+                    elapsed,
+                    from_retry_after: matches!(
+                        (verdict.kind, verdict.retry_after),
+                        (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
+                    ),
+                };
+                log::retry(&ev);
+                if let Some(hook) = policy.before_sleep {
+                    hook(&ev);
+                }
+                if let Some(notify) = notify {
+                    notify.on_retry(&ev);
+                }
+            }
+            Decision::GiveUp(reason) => {
+                let ev = GiveUpEvent {
+                    operation: policy.name,
+                    attempts: self.attempts,
+                    max_attempts: policy.stop.attempts(),
+                    reason,
+                    error,
+                    kind: verdict.kind,
+                    elapsed,
+                };
+                match (reason, policy.budget) {
+                    (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
+                    _ => log::give_up(&ev),
+                }
+                if let Some(hook) = policy.on_give_up {
+                    hook(&ev);
+                }
+            }
+        }
+        decision
+    }
+
+    pub(super) fn elapsed(&mut self) -> Duration {
+        match self.start {
+            Some(start) => C::since(start),
+            None => {
+                self.start = Some(C::now());
+                Duration::ZERO
+            }
+        }
+    }
+
+    pub(super) fn error<W, G, E>(
+        &mut self,
+        policy: &Policy<W, G>,
+        last_error: E,
+        reason: StopReason,
+    ) -> RetryError<E> {
+        RetryError {
+            operation: policy.name,
+            attempts: self.attempts,
+            elapsed: self.elapsed(),
+            reason,
+            last_error,
+        }
+    }
+}
+
+/// A wait in nanoseconds, saturated (for the decorrelated jitter's memory).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn nanos(wait: Duration) -> u64 {
+    u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// [`Notify`] without its constant, so the slow path can take it as a `dyn`.
+trait OnRetry {
+    fn on_retry(&mut self, event: &RetryEvent<'_>);
+}
+
+impl<N: Notify> OnRetry for N {
+    fn on_retry(&mut self, event: &RetryEvent<'_>) {
+        Notify::on_retry(self, event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+    use crate::sleep::SyncClock;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// The quick retry must reach the decision the full path reaches, and
+    /// leave the same state, for every policy it takes; and it must be taken
+    /// for every retry of a plain policy.
+    #[test]
+    fn the_quick_retry_decides_as_the_full_path() {
+        let backoffs = [
+            Backoff::None,
+            Backoff::fixed(ms(5)),
+            Backoff::linear(ms(1), ms(2), ms(6)),
+            Backoff::exponential(ms(1), ms(8)),
+            Backoff::exponential(ms(1), ms(30)).with_factor(3.0),
+            Backoff::fibonacci(ms(1), ms(9)),
+        ];
+        for backoff in backoffs {
+            for attempts in 1..=7 {
+                let policy = Policy::new().attempts(attempts).backoff(backoff);
+                let mut quick = State::<SyncClock>::new(&policy);
+                let mut full = State::<SyncClock>::new(&policy);
+                let mut quick_retries = 0;
+                loop {
+                    let verdict = policy.when.check(&"down");
+                    let q = quick.quick_retry_unlogged(&policy, verdict);
+                    let expected = full.failed_slow(&policy, verdict, &"down");
+                    match q {
+                        Some(wait) => {
+                            quick_retries += 1;
+                            assert_eq!(Decision::Retry(wait), expected, "{backoff:?}");
+                            assert_eq!(quick.attempts, full.attempts);
+                        }
+                        None => {
+                            assert_eq!(expected, Decision::GiveUp(StopReason::Attempts));
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(
+                    quick_retries,
+                    attempts - 1,
+                    "{backoff:?}, {attempts} attempts"
+                );
+            }
+        }
+    }
+
+    /// Anything beyond backoff and attempts goes the full way.
+    #[test]
+    fn the_quick_retry_leaves_everything_else_to_the_full_path() {
+        fn hook(_: &RetryEvent<'_>) {}
+        static BREAKER: CircuitBreaker = CircuitBreaker::new("quick");
+        let plain = Policy::new().attempts(5);
+        let not_plain = [
+            plain.jitter(Jitter::Full),
+            plain.max_elapsed(ms(100)),
+            plain.before_sleep(hook),
+        ];
+        let retriable = Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        };
+        for policy in not_plain {
+            let mut state = State::<SyncClock>::new(&policy);
+            assert_eq!(
+                state.quick_retry_unlogged(&policy, retriable),
+                None,
+                "{policy:?}"
+            );
+        }
+        let guarded = plain.circuit(&BREAKER);
+        let mut state = State::<SyncClock>::new(&guarded);
+        assert_eq!(state.quick_retry_unlogged(&guarded, retriable), None);
+        let mut state = State::<SyncClock>::new(&plain);
+        let permanent = Verdict {
+            retry: false,
+            ..retriable
+        };
+        assert_eq!(state.quick_retry_unlogged(&plain, permanent), None);
+        let hinted = Verdict {
+            retry_after: Some(ms(7)),
+            ..retriable
+        };
+        assert_eq!(state.quick_retry_unlogged(&plain, hinted), None);
+        let mut timed = State::<SyncClock>::new(&plain);
+        timed.timed = true;
+        assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
+        assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");
+    }
+}

@@ -1,0 +1,64 @@
+//! Every log line of the runtime has the one documented `tracing` target,
+//! `retry_runtime::log::TARGET`, whichever module emits it: a retry, a
+//! success after a retry, a give-up, a retry refused by a budget, a breaker
+//! that opens, half-opens and closes, and a call the breaker rejects.
+
+use std::time::Duration;
+
+use retry_runtime::{testing, Backoff, Policy, RetryBudget};
+use testkit::capture::capture;
+use tracing::Level;
+
+#[test]
+fn every_line_has_the_one_target() {
+    let logs = capture();
+    let _paused = testing::pause();
+    let plain = Policy::new().attempts(2).backoff(Backoff::None);
+
+    let mut calls = 0;
+    let late = plain
+        .named("late")
+        .retry(|| {
+            calls += 1;
+            if calls < 2 {
+                Err("down")
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(late, Ok(2));
+    let _ = plain
+        .named("exhausted")
+        .retry(|| Err::<(), _>("down"))
+        .call();
+
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("targeted").with_max_tokens(1)));
+    let _ = plain
+        .named("budgeted")
+        .attempts(5)
+        .budget(budget)
+        .retry(|| Err::<(), _>("down"))
+        .call();
+
+    let (_, clock, guarded) = crate::one_strike_breaker("targeted");
+    let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    let _ = guarded.retry(|| Ok::<_, std::io::Error>(())).call();
+    clock.advance(Duration::from_secs(30));
+    let _ = guarded.retry(|| Ok::<_, std::io::Error>(())).call();
+
+    for (level, needle) in [
+        (Level::WARN, "retrying late after attempt 1/2"),
+        (Level::INFO, "late succeeded on attempt 2"),
+        (Level::ERROR, "exhausted failed after 2 attempts"),
+        (Level::WARN, "retry budget exhausted: budgeted"),
+        (Level::WARN, "circuit `targeted` opened"),
+        (Level::DEBUG, "not attempted"),
+        (Level::INFO, "circuit `targeted` is half-open"),
+        (Level::INFO, "circuit `targeted` closed"),
+    ] {
+        assert_eq!(logs.target_of(level, needle), "retry_runtime", "{needle}");
+    }
+}
