@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod attempt;
 pub mod backoff;
 pub mod budget;
 pub mod circuit;
@@ -69,6 +70,7 @@ mod timeout;
 
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::HttpError;
+pub use attempt::{Attempt, Op, WithAttempt};
 pub use backoff::Backoff;
 pub use budget::RetryBudget;
 pub use circuit::{CircuitBreaker, CircuitOpen};

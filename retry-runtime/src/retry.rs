@@ -10,6 +10,7 @@ use core::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
+use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::error::{RetryError, Succeeded};
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync_rest, retry_sync_with};
@@ -188,6 +189,67 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     }
 }
 
+impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+    /// The context form: `op` is an `FnMut(`[`Attempt`]`)` and is handed the
+    /// attempt it is about to make (number, limit, time spent and left, the
+    /// previous failure's kind). Runs as the other forms do.
+    ///
+    /// ```
+    /// use retry_runtime::{Attempt, Policy};
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut keys = Vec::new();
+    /// let r = Policy::new().attempts(3)
+    ///     .retry(|a: Attempt| {
+    ///         keys.push(format!("order-7/try-{}", a.number)); // e.g. a header per attempt
+    ///         if a.number < 2 { Err("busy") } else { Ok(a.previous_attempts()) }
+    ///     })
+    ///     .context()
+    ///     .call();
+    /// assert_eq!(r, Ok(1));
+    /// assert_eq!(keys, ["order-7/try-1", "order-7/try-2"]);
+    /// ```
+    #[inline]
+    pub fn context(self) -> Retry<'p, W, G, WithAttempt<F>, S, N, D> {
+        Retry {
+            policy: self.policy,
+            op: WithAttempt(self.op),
+            sleeper: self.sleeper,
+            notify: self.notify,
+            detail: self.detail,
+        }
+    }
+}
+
+/// The sync loop of the forms that keep a run's state from the start (the
+/// detailed and the context forms): the outcome, and the run that made it.
+fn call_timed<W, G, T, E, F, S, N>(
+    policy: &Policy<W, G>,
+    op: &mut F,
+    sleeper: &S,
+    notify: &mut N,
+) -> (Result<T, RetryError<E>>, LazyRun<SyncClock>)
+where
+    F: Op<Output = Result<T, E>>,
+    W: When<E>,
+    G: Admission<E>,
+    E: Display,
+    S: BlockingSleeper,
+    N: Notify,
+{
+    let mut run = LazyRun::<SyncClock>::timed(policy);
+    loop {
+        if let Err(e) = run.admit(policy) {
+            let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
+            return (Err(e), LazyRun::empty());
+        }
+        let outcome = op.attempt(|| run.next_attempt(policy));
+        match run.settle(policy, outcome, notify) {
+            ControlFlow::Break(out) => return (out, run),
+            ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
+        }
+    }
+}
+
 impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Plain> {
     /// Run a sync `op` until it succeeds or the policy gives up, sleeping
     /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
@@ -195,7 +257,7 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Plain> {
     #[inline]
     pub fn call<T, E>(self) -> Result<T, E>
     where
-        F: FnMut() -> Result<T, E>,
+        F: Op<Output = Result<T, E>>,
         W: When<E>,
         G: Admission<E>,
         E: Display,
@@ -204,11 +266,16 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Plain> {
     {
         let Retry {
             policy,
-            op,
+            mut op,
             sleeper,
             mut notify,
             ..
         } = self;
+        if F::WANTS_ATTEMPT {
+            let (out, _) = call_timed(policy, &mut op, &sleeper, &mut notify);
+            return out.map_err(RetryError::into_inner);
+        }
+        let op = move || op.attempt(unreachable_attempt);
         if G::ASKS || N::ACTIVE {
             let state = State::new(policy);
             return retry_sync_rest(policy, state, None, op, &sleeper, &mut notify);
@@ -222,7 +289,7 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
     /// [`Succeeded`] or a [`RetryError`].
     pub fn call<T, E>(self) -> Result<Succeeded<T>, RetryError<E>>
     where
-        F: FnMut() -> Result<T, E>,
+        F: Op<Output = Result<T, E>>,
         W: When<E>,
         G: Admission<E>,
         E: Display,
@@ -231,31 +298,31 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
     {
         let Retry {
             policy,
-            op,
+            mut op,
             sleeper,
             mut notify,
             ..
         } = self;
-        let mut run = LazyRun::<SyncClock>::timed(policy);
-        let mut op = op;
-        loop {
-            if let Err(e) = run.admit(policy) {
-                return Err(run.into_error(policy, e, crate::StopReason::CircuitOpen));
-            }
-            let outcome = op();
-            match run.settle(policy, outcome, &mut notify) {
-                ControlFlow::Break(Ok(value)) => {
-                    let (attempts, elapsed) = run.progress();
-                    return Ok(Succeeded {
-                        value,
-                        attempts,
-                        elapsed,
-                    });
-                }
-                ControlFlow::Break(Err(e)) => return Err(e),
-                ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
-            }
-        }
+        let (out, mut run) = call_timed(policy, &mut op, &sleeper, &mut notify);
+        let value = out?;
+        let (attempts, elapsed) = run.progress();
+        Ok(Succeeded {
+            value,
+            attempts,
+            elapsed,
+        })
+    }
+}
+
+/// The attempt a plain operation is never handed (it does not want one).
+#[cold]
+fn unreachable_attempt() -> Attempt {
+    Attempt {
+        number: 0,
+        max: 0,
+        elapsed: core::time::Duration::ZERO,
+        remaining: None,
+        previous_kind: None,
     }
 }
 
@@ -336,7 +403,7 @@ impl<T, E> Finish<T, E> for Detailed {
 
 impl<'p, W, G, F, Fut, T, E, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
 where
-    F: FnMut() -> Fut,
+    F: Op<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     G: Admission<E>,
@@ -351,7 +418,7 @@ where
     #[inline]
     fn into_future(self) -> Self::IntoFuture {
         RetryFuture {
-            run: if D::TIMED {
+            run: if D::TIMED || F::WANTS_ATTEMPT {
                 LazyRun::timed(self.policy)
             } else {
                 LazyRun::new(self.policy)
@@ -368,7 +435,7 @@ where
 
 impl<W, G, F, Fut, T, E, S, N, D> Future for RetryFuture<'_, W, G, F, Fut, S, N, D>
 where
-    F: FnMut() -> Fut,
+    F: Op<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     G: Admission<E>,
@@ -389,7 +456,8 @@ where
                         let e = run.into_error(this.policy, e, crate::StopReason::CircuitOpen);
                         return Poll::Ready(D::err(e));
                     }
-                    let fut = (this.op)();
+                    let (policy, run) = (*this.policy, &mut *this.run);
+                    let fut = this.op.attempt(|| run.next_attempt(policy));
                     this.step.set(Step::Attempt { fut });
                 }
                 StepProj::Attempt { fut } => {

@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::future::IntoFuture;
 
-use retry_runtime::{presets, retry, Backoff, Classify, Policy};
+use retry_runtime::{presets, retry, Attempt, Backoff, Classify, Policy, RetryEvent};
 use testkit::alloc::allocations_in;
 
 #[derive(Debug, thiserror::Error, Classify)]
@@ -100,6 +100,65 @@ fn async_success_and_retries_allocate_nothing() {
             (n, out.ok()),
             (0, Some(7)),
             "Policy::retry_async with {fails} failures"
+        );
+    }
+}
+
+/// A per-call notify hook and the context form allocate nothing either,
+/// sync and async.
+#[test]
+fn notify_hooks_and_the_context_form_allocate_nothing() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        fail_times(1);
+        ZERO_WAIT.retry(|| async { step() }).await.ok();
+    });
+    for fails in [0, 1, 4] {
+        let mut retries = 0;
+        fail_times(fails);
+        let (n, out) = allocations_in(|| {
+            ZERO_WAIT
+                .retry(step)
+                .notify(|_: &RetryEvent<'_>| retries += 1)
+                .call()
+        });
+        assert_eq!(
+            (n, out.ok(), retries),
+            (0, Some(7), fails),
+            "notify, {fails} failures"
+        );
+        fail_times(fails);
+        let mut last = 0;
+        let (n, out) = allocations_in(|| {
+            ZERO_WAIT
+                .retry(|a: Attempt| {
+                    last = a.number;
+                    step()
+                })
+                .context()
+                .call()
+        });
+        assert_eq!(
+            (n, out.ok(), last),
+            (0, Some(7), fails + 1),
+            "context, {fails} failures"
+        );
+        fail_times(fails);
+        let (n, out) = allocations_in(|| {
+            rt.block_on(
+                ZERO_WAIT
+                    .retry(|a: Attempt| async move { step().map(|v| v + a.number - a.number) })
+                    .context()
+                    .into_future(),
+            )
+        });
+        assert_eq!(
+            (n, out.ok()),
+            (0, Some(7)),
+            "async context, {fails} failures"
         );
     }
 }

@@ -30,6 +30,7 @@ mod bad_config;
 mod cancellation;
 mod clip;
 mod concurrency;
+mod context;
 mod edge_values;
 mod errors;
 mod future_size;

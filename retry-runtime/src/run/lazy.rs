@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::gate::{Admission, NoNotify, Notify};
 use super::state::State;
 use crate::__private::IsResult;
+use crate::attempt::Attempt;
 use crate::circuit::CircuitOpen;
 use crate::error::RetryError;
 use crate::policy::{Decision, Policy, When};
@@ -62,6 +63,13 @@ impl<C: Clock> LazyRun<C> {
             state.start = Some(C::now());
         }
         LazyRun(Some(state))
+    }
+
+    /// The attempt about to be made (a run with state: a timed one).
+    pub(crate) fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
+        self.0
+            .get_or_insert_with(|| State::new(policy))
+            .next_attempt(policy)
     }
 
     /// Attempts made so far, and the time since the run started (zero for

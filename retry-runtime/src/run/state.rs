@@ -7,6 +7,7 @@ use core::marker::PhantomData;
 use std::time::Duration;
 
 use super::gate::{Admission, Notify};
+use crate::attempt::Attempt;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
 use crate::error::RetryError;
@@ -28,6 +29,8 @@ pub(crate) struct State<C: Clock> {
     /// The previous wait, in nanoseconds (saturated: 584 years).
     previous: u64,
     pub(super) start: Option<C::Instant>,
+    /// The kind of the last failure, when the policy classified it.
+    pub(super) last_kind: Option<ErrorKind>,
     clock: PhantomData<C>,
 }
 
@@ -41,7 +44,24 @@ impl<C: Clock> State<C> {
             permit: None,
             previous: 0,
             start: policy.stop.max_elapsed.map(|_| C::now()),
+            last_kind: None,
             clock: PhantomData,
+        }
+    }
+
+    /// The attempt about to be made, as the context form hands it to the
+    /// operation (reads the clock).
+    pub(crate) fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
+        let elapsed = self.elapsed();
+        Attempt {
+            number: self.attempts.saturating_add(1),
+            max: policy.stop.attempts(),
+            elapsed,
+            remaining: policy
+                .stop
+                .max_elapsed
+                .map(|limit| limit.saturating_sub(elapsed)),
+            previous_kind: self.last_kind,
         }
     }
 
@@ -184,6 +204,7 @@ impl<C: Clock> State<C> {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
+        self.last_kind = verdict.kind;
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
@@ -264,6 +285,7 @@ impl<C: Clock> State<C> {
         notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
+        self.last_kind = verdict.kind;
         let guarded = policy.circuit.is_some() || policy.budget.is_some();
         if guarded {
             self.record(policy, outcome);

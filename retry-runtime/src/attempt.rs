@@ -1,0 +1,101 @@
+//! The context form of a retry: the operation is handed the [`Attempt`] it
+//! is about to make (its number, the limit, the time spent and left, the
+//! previous failure's kind), to log it, to send it along (gRPC's
+//! `grpc-previous-rpc-attempts`), to keep an idempotency key, or to shorten
+//! its own timeout to the time left.
+
+use std::time::Duration;
+
+use crate::classify::ErrorKind;
+
+/// The attempt about to be made, as [`Retry::context`](crate::Retry::context)
+/// hands it to the operation.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Attempt, Backoff, ErrorKind, KindSet, Policy};
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().attempts(3).backoff(Backoff::fixed(Duration::from_secs(1)))
+///     .max_elapsed(Duration::from_secs(60))
+///     .retry_on(KindSet::TRANSIENT); // classified: the kinds are known
+/// let mut seen = Vec::new();
+/// let r = policy
+///     .retry(|attempt: Attempt| {
+///         seen.push((attempt.number, attempt.previous_kind));
+///         if attempt.number < 3 { Err(std::io::Error::from(std::io::ErrorKind::TimedOut)) } else { Ok(attempt.max) }
+///     })
+///     .context()
+///     .call();
+/// assert_eq!(r.unwrap(), 3);
+/// assert_eq!(seen, [(1, None), (2, Some(ErrorKind::Timeout)), (3, Some(ErrorKind::Timeout))]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// This attempt, from 1.
+    pub number: u32,
+    /// The policy's attempt limit.
+    pub max: u32,
+    /// Time since the run started, waits included.
+    pub elapsed: Duration,
+    /// Time left before the policy's `max_elapsed` (no retry starts after
+    /// it); `None` without one.
+    pub remaining: Option<Duration>,
+    /// The kind of the previous attempt's error, when the policy classifies
+    /// errors; `None` for the first attempt.
+    pub previous_kind: Option<ErrorKind>,
+}
+
+impl Attempt {
+    /// Retries made before this attempt (`number - 1`): what gRPC sends as
+    /// `grpc-previous-rpc-attempts`.
+    ///
+    /// ```
+    /// let _paused = retry_runtime::testing::pause();
+    /// let r = retry_runtime::Policy::new()
+    ///     .retry(|a: retry_runtime::Attempt| Ok::<_, &str>(a.previous_attempts()))
+    ///     .context()
+    ///     .call();
+    /// assert_eq!(r, Ok(0));
+    /// ```
+    pub fn previous_attempts(&self) -> u32 {
+        self.number.saturating_sub(1)
+    }
+}
+
+/// An operation a [`Retry`](crate::Retry) calls: any `FnMut() -> R`, or, in
+/// the [context form](crate::Retry::context), a [`WithAttempt`] around an
+/// `FnMut(Attempt) -> R`.
+pub trait Op {
+    /// What one attempt returns (a `Result`, or a future of one).
+    type Output;
+    /// Does the operation want its [`Attempt`]? (Only then is it computed.)
+    #[doc(hidden)]
+    const WANTS_ATTEMPT: bool;
+    /// Make one attempt; `attempt` is called only if it is wanted.
+    #[doc(hidden)]
+    fn attempt(&mut self, attempt: impl FnOnce() -> Attempt) -> Self::Output;
+}
+
+impl<R, F: FnMut() -> R> Op for F {
+    type Output = R;
+    const WANTS_ATTEMPT: bool = false;
+    #[inline(always)]
+    fn attempt(&mut self, _: impl FnOnce() -> Attempt) -> R {
+        self()
+    }
+}
+
+/// An `FnMut(Attempt) -> R` as an [`Op`]: made by
+/// [`Retry::context`](crate::Retry::context).
+#[derive(Clone, Copy, Debug)]
+pub struct WithAttempt<F>(pub(crate) F);
+
+impl<R, F: FnMut(Attempt) -> R> Op for WithAttempt<F> {
+    type Output = R;
+    const WANTS_ATTEMPT: bool = true;
+    #[inline]
+    fn attempt(&mut self, attempt: impl FnOnce() -> Attempt) -> R {
+        (self.0)(attempt())
+    }
+}

@@ -1,0 +1,90 @@
+//! The context form: the operation is handed the attempt it is about to
+//! make, sync and async, with the time left before `max_elapsed` and the
+//! previous failure's kind.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use retry_runtime::{testing, Attempt, Backoff, ErrorKind, KindSet, Policy};
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::from(std::io::ErrorKind::TimedOut)
+}
+
+fn policy() -> Policy<retry_runtime::RetryOn> {
+    Policy::new()
+        .attempts(4)
+        .backoff(Backoff::fixed(s(10)))
+        .max_elapsed(s(60))
+        .retry_on(KindSet::TRANSIENT)
+}
+
+#[test]
+fn a_sync_body_sees_each_attempt_its_time_left_and_the_previous_kind() {
+    let _paused = testing::pause();
+    let mut seen = Vec::new();
+    let out = policy()
+        .retry(|a: Attempt| {
+            seen.push(a);
+            if a.number < 3 {
+                Err(timed_out())
+            } else {
+                Ok(a.number)
+            }
+        })
+        .context()
+        .detailed()
+        .call()
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (3, 3));
+    let numbers: Vec<u32> = seen.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert!(seen.iter().all(|a| a.max == 4));
+    assert_eq!(seen[0].previous_kind, None);
+    assert_eq!(seen[1].previous_kind, Some(ErrorKind::Timeout));
+    // the virtual clock moved 10s per wait: the time left shrinks with it
+    let left: Vec<Duration> = seen.iter().map(|a| a.remaining.unwrap()).collect();
+    assert!(left[0] <= s(60) && left[0] > s(59), "{left:?}");
+    assert!(left[1] <= s(50) && left[1] > s(49), "{left:?}");
+    assert!(left[2] <= s(40) && left[2] > s(39), "{left:?}");
+    assert!(seen[2].elapsed >= s(20));
+    assert_eq!(seen[2].previous_attempts(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_body_sees_each_attempt() {
+    let mut numbers = Vec::new();
+    let out = policy()
+        .retry(|a: Attempt| {
+            numbers.push((a.number, a.previous_kind));
+            async move {
+                if a.number < 2 {
+                    Err(timed_out())
+                } else {
+                    Ok(a.elapsed)
+                }
+            }
+        })
+        .context()
+        .await
+        .unwrap();
+    assert_eq!(numbers, [(1, None), (2, Some(ErrorKind::Timeout))]);
+    assert!(
+        out >= s(10),
+        "the second attempt starts after the 10s wait: {out:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_max_elapsed_there_is_no_time_left_to_report() {
+    let r = Policy::new()
+        .retry(|a: Attempt| async move { Ok::<_, std::io::Error>(a.remaining) })
+        .context()
+        .into_future()
+        .await;
+    assert_eq!(r.unwrap(), None);
+}
