@@ -281,6 +281,20 @@ pub fn hook_calls() -> (u32, u32) {
     HOOKS.with(Cell::get)
 }
 
+/// An `#[attempt]` parameter, sync: callers do not pass it.
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub fn with_attempt(x: u32, #[attempt] attempt: retry_runtime::Attempt) -> Result<u32, CallError> {
+    flaky(x + attempt.previous_attempts())
+}
+
+/// An `#[attempt]` parameter, async.
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn with_attempt_async(
+    #[attempt] attempt: retry_runtime::Attempt,
+) -> Result<u32, CallError> {
+    flaky(attempt.number)
+}
+
 /// A short wait, to show that annotated code mixes with the user's own.
 pub const SHORT: Duration = Duration::from_millis(1);
 
@@ -321,6 +335,8 @@ mod tests {
         fail_next(2);
         assert_eq!(with_hooks(1), Err(CallError::Timeout));
         assert_eq!(hook_calls(), (1, 1));
+        fail_next(2);
+        assert_eq!(with_attempt(10), Ok(12));
         assert!(SHORT < Duration::from_secs(1));
     }
 
@@ -359,5 +375,7 @@ mod tests {
         assert_eq!(rt.block_on(guarded_async(5)), Ok(5));
         fail_next(2);
         assert_eq!(rt.block_on(with_clone_async("ab".into())), Ok(2));
+        fail_next(1);
+        assert_eq!(rt.block_on(with_attempt_async()), Ok(2));
     }
 }

@@ -34,13 +34,83 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
             return out;
         }
     };
+    let mut func = func;
+    let attempt_param = match take_attempt_param(&mut func) {
+        Ok(param) => param,
+        Err(e) => {
+            let mut out = e.to_compile_error();
+            out.extend(func.into_token_stream());
+            return out;
+        }
+    };
     match RetryArgs::parse(args).and_then(|a| validate::check(a, &func)) {
-        Ok(cfg) => expand(&cfg, func),
+        Ok(cfg) => expand(&cfg, func, attempt_param.as_ref()),
         Err(e) => {
             let mut out = e.to_compile_error();
             out.extend(func.into_token_stream());
             out
         }
+    }
+}
+
+/// A parameter marked `#[attempt]`: not part of the function's signature
+/// (callers do not pass it); each attempt binds it to the
+/// `retry_runtime::Attempt` it is about to make.
+struct AttemptParam {
+    pat: Box<Pat>,
+    ty: Box<syn::Type>,
+}
+
+/// Takes the `#[attempt]` parameter, if any, out of the signature. At most
+/// one; not with `#[async_trait]` (which has moved the parameters already).
+fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
+    let mut found: Option<AttemptParam> = None;
+    let mut errors: Option<syn::Error> = None;
+    let inputs = std::mem::take(&mut func.sig.inputs);
+    for pair in inputs.into_pairs() {
+        let (arg, punct) = pair.into_tuple();
+        let marked = match &arg {
+            syn::FnArg::Typed(t) => t.attrs.iter().position(|a| a.path().is_ident("attempt")),
+            syn::FnArg::Receiver(_) => None,
+        };
+        match (arg, marked) {
+            (syn::FnArg::Typed(mut t), Some(at)) => {
+                let attr = t.attrs.remove(at);
+                if found.is_some() {
+                    let e =
+                        syn::Error::new_spanned(&attr, "only one parameter can be `#[attempt]`");
+                    match &mut errors {
+                        Some(all) => all.combine(e),
+                        None => errors = Some(e),
+                    }
+                    continue;
+                }
+                found = Some(AttemptParam {
+                    pat: t.pat,
+                    ty: t.ty,
+                });
+            }
+            (arg, _) => {
+                func.sig.inputs.push_value(arg);
+                if let Some(p) = punct {
+                    func.sig.inputs.push_punct(p);
+                }
+            }
+        }
+    }
+    if found.is_some() && func.sig.asyncness.is_none() && func.async_trait_body().is_some() {
+        let e = syn::Error::new_spanned(
+            &func.sig.ident,
+            "`#[attempt]` parameters are not supported with `#[async_trait]`; call `retry_runtime::Policy::retry(..).context()` in the method instead",
+        );
+        match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(found),
     }
 }
 
@@ -74,7 +144,7 @@ fn reborrow_self(stmt: &Stmt, receiver_is_mut_ref: bool) -> TokenStream {
     stmt.to_token_stream()
 }
 
-fn expand(cfg: &Config, func: FnItem) -> TokenStream {
+fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> TokenStream {
     // The new body keeps the original braces' span, so the item still counts as
     // the user's code (an unused annotated function still warns, for one).
     let brace_span = func.brace.span.join();
@@ -254,6 +324,14 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
     } else {
         quote!()
     };
+    // With an `#[attempt]` parameter, each attempt binds it first (the
+    // type as written, so a wrong one is reported on it).
+    let bind_attempt = match attempt_param {
+        Some(AttemptParam { pat, ty }) => quote! {
+            let #pat: #ty = #p::next_attempt(&mut #run, #policy);
+        },
+        None => quote!(),
+    };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
@@ -272,6 +350,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             // before the sleep: the future stays `Send` for a `!Send` error.
             #diverging
             let #wait = {
+                #bind_attempt
                 let #result = #attempt;
                 #decide
                 #wait
@@ -291,7 +370,9 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
         Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
         // The common sync case: the loop is the runtime's `retry_sync`, which
         // makes the first attempt inline and retries out of line.
-        Shape::Sync(_) if cfg.circuit.is_none() && cfg.retry_if_ok.is_none() => {
+        Shape::Sync(_)
+            if cfg.circuit.is_none() && cfg.retry_if_ok.is_none() && attempt_param.is_none() =>
+        {
             // Errors about the return type point at it; about the error
             // type's classification, at `retry_on` (or the preset).
             let p_when = respan(p.clone(), cfg.when_span);
@@ -313,6 +394,7 @@ fn expand(cfg: &Config, func: FnItem) -> TokenStream {
             let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy);
             loop {
                 #reject_if_open
+                #bind_attempt
                 #sync_attempt
                 #decide
                 #p::sleep_sync(#wait);

@@ -129,3 +129,17 @@ pub fn admit_circuit<W, E: FromCircuitOpen, C: Clock>(
 ) -> Result<(), E> {
     run.admit(policy)
 }
+
+/// The attempt about to be made, for an `#[attempt]` parameter of a
+/// `#[retry]` function (see `retry_runtime::retry`).
+///
+/// ```
+/// use retry_runtime::{__private::{next_attempt, LazyRun, SyncClock}, Policy};
+/// let policy = Policy::new();
+/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// assert_eq!(next_attempt(&mut run, &policy).number, 1);
+/// ```
+#[inline]
+pub fn next_attempt<W, G, C: Clock>(run: &mut LazyRun<C>, policy: &Policy<W, G>) -> crate::Attempt {
+    run.next_attempt(policy)
+}

@@ -226,6 +226,30 @@ pub mod __private;
 /// No heap allocation, no boxed future; the error is dropped before the sleep
 /// so the future stays `Send`. A zero wait does not sleep at all.
 ///
+/// # Reading the attempt in the body
+///
+/// Mark one parameter `#[attempt]` (of type [`Attempt`]): it is not part of
+/// the function's signature (callers do not pass it), and each attempt binds
+/// it to the attempt it is making: its number and the limit, the time spent
+/// and the time left before `max_elapsed`, the previous failure's kind.
+///
+/// ```
+/// use retry_runtime::{retry, Attempt};
+/// # let _paused = retry_runtime::testing::pause();
+/// #[retry(attempts = 3, backoff = "fixed(1s)")]
+/// fn send(order: u32, #[attempt] attempt: Attempt) -> Result<String, std::io::Error> {
+///     // the same idempotency key on every attempt, the attempt in the log
+///     let key = format!("order-{order}");
+///     if attempt.number < 2 {
+///         return Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
+///     }
+///     Ok(format!("{key} sent on attempt {}", attempt.number))
+/// }
+/// assert_eq!(send(7).unwrap(), "order-7 sent on attempt 2");
+/// ```
+///
+/// The functional API's equivalent is [`Retry::context`].
+///
 /// # Arguments and attempts
 ///
 /// Each attempt borrows the function's arguments, so `&self`, `&mut self`,

@@ -66,7 +66,7 @@ impl<C: Clock> LazyRun<C> {
     }
 
     /// The attempt about to be made (a run with state: a timed one).
-    pub(crate) fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
+    pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         self.0
             .get_or_insert_with(|| State::new(policy))
             .next_attempt(policy)

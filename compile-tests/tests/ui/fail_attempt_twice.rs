@@ -1,0 +1,10 @@
+use retry_runtime::{retry, Attempt};
+
+#[retry(attempts = 2)]
+fn fetch(#[attempt] a: Attempt, #[attempt] b: Attempt) -> Result<u32, std::io::Error> {
+    Ok(a.number + b.number)
+}
+
+fn main() {
+    let _ = fetch();
+}
