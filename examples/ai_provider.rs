@@ -28,8 +28,8 @@ const SLACK: Duration = Duration::from_millis(700);
 
 /// Our own policy for Grok: give up quickly, we have a fallback.
 const GROK: Policy<RetryOn> = Policy::new()
-    .attempts(2)
-    .backoff(Backoff::fixed(Duration::from_millis(500)))
+    .with_attempts(2)
+    .with_backoff(Backoff::fixed(Duration::from_millis(500)))
     .retry_on(KindSet::TRANSIENT)
     .checked();
 
@@ -59,8 +59,8 @@ impl Provider {
     fn configured(name: &'static str, base: &str) -> Result<Provider, String> {
         let policy = match name {
             // each policy named after its provider: the log lines say which one
-            "grok" => GROK.named("grok"),
-            "claude" => presets::AI_PROVIDER.named("claude"),
+            "grok" => GROK.with_name("grok"),
+            "claude" => presets::AI_PROVIDER.with_name("claude"),
             other => return Err(format!("no provider named {other:?}")),
         };
         let url = format!("{base}/{name}/v1/chat");
@@ -144,7 +144,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
             "provider {:<6} {} attempts, backoff {}",
             p.name,
             p.policy.stop().max_attempts,
-            p.policy.get_backoff()
+            p.policy.backoff()
         );
     }
 

@@ -30,7 +30,9 @@ pub fn hand_wait() -> Duration {
 
 /// This library's functional API. A `static`, as a user keeps a policy in a
 /// `const` or `static` (the attribute promotes its policy to a `&'static` too).
-static POLICY: Policy = Policy::new().attempts(ATTEMPTS).backoff(Backoff::None);
+static POLICY: Policy = Policy::new()
+    .with_attempts(ATTEMPTS)
+    .with_backoff(Backoff::None);
 
 /// backon's policy: built on each call, as backon is used.
 fn backon_policy() -> ConstantBuilder {

@@ -30,7 +30,9 @@ pub const ATTEMPTS: u32 = 6;
 pub const RETRIES: usize = ATTEMPTS as usize - 1;
 
 /// This library's functional API, with this shape's policy.
-static POLICY: Policy = Policy::new().attempts(ATTEMPTS).backoff(Backoff::None);
+static POLICY: Policy = Policy::new()
+    .with_attempts(ATTEMPTS)
+    .with_backoff(Backoff::None);
 
 /// The operation the contestants take by reference: the never-inlined
 /// [`op`](crate::op::op), its call wrapped in an `async move` block. It

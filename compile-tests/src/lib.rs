@@ -152,8 +152,8 @@ pub async fn with_preset_async(x: u32) -> Result<u32, CallError> {
 
 /// The user's own policy constant.
 pub const QUICK_THRICE: Policy<RetryOn> = Policy::new()
-    .attempts(3)
-    .backoff(Backoff::None)
+    .with_attempts(3)
+    .with_backoff(Backoff::None)
     .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
 
 /// A policy constant, sync.

@@ -102,7 +102,7 @@ fn check_backoff(text: &str) {
     }
     let runtime = to_runtime_backoff(spec);
     assert_eq!(
-        Policy::new().backoff(runtime).build().err(),
+        Policy::new().with_backoff(runtime).build().err(),
         None,
         "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
     );

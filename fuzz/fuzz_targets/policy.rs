@@ -166,19 +166,19 @@ fuzz_target!(|input: Input| {
     let j = jitter(&input.jitter);
     let mut stop = Stop::after_attempts(attempts);
     if let Some(limit) = input.max_elapsed {
-        stop = stop.or_after(limit.get());
+        stop = stop.with_max_elapsed(limit.get());
     }
     let policy = Policy::new()
-        .stop_when(stop)
-        .backoff(b)
-        .jitter(j)
-        .retry_after(RetryAfter {
+        .with_stop(stop)
+        .with_backoff(b)
+        .with_jitter(j)
+        .with_retry_after(RetryAfter {
             kinds: kinds(input.hint_kinds),
             cap: input.hint_cap.get(),
         })
         .retry_on(kinds(input.retry_on))
-        .before_sleep(on_retry)
-        .on_give_up(on_give_up);
+        .with_before_sleep(on_retry)
+        .with_on_give_up(on_give_up);
     let error = Hinted {
         kind: ErrorKind::ALL[usize::from(input.error_kind) % ErrorKind::ALL.len()],
         after: input.error_hint.map(D::get),
@@ -190,7 +190,7 @@ fuzz_target!(|input: Input| {
     let checker = Checker {
         policy: &policy,
         error: &error,
-        limit: stop.attempts(),
+        limit: stop.max_attempts(),
     };
     for &(retries_done, elapsed) in &input.decisions {
         let elapsed = elapsed.get();
@@ -336,15 +336,15 @@ impl<W: Copy + When<Hinted>> Checker<'_, W> {
                 ctx()
             );
         }
-        let ra = p.get_retry_after();
+        let ra = p.retry_after();
         match self.error.after {
             Some(hint) if ra.kinds.contains(self.error.kind) => {
                 assert_eq!(wait, hint.min(ra.cap), "hint not honoured: {}", ctx());
             }
             _ => {
-                let b = p.get_backoff();
+                let b = p.backoff();
                 let base = b.delay(attempts_made - 1);
-                let (lo, hi) = p.get_jitter().bounds(base, previous, &b);
+                let (lo, hi) = p.jitter().bounds(base, previous, &b);
                 assert!(
                     lo <= wait && wait <= hi,
                     "wait outside [{lo:?}, {hi:?}] (base {base:?}): {}",

@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(args.clone.get().map(|a| a.value.len()), Some(2));
         assert!(args.krate.get().is_some());
         let p = RetryArgs::parse(quote!(
-            policy = Policy::new().attempts(2),
+            policy = Policy::new().with_attempts(2),
             retry_if = transient
         ))
         .unwrap_or_else(|e| panic!("{e}"));

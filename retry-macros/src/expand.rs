@@ -447,19 +447,19 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     };
     if let Some(n) = cfg.attempts {
         let n = Literal::u32_unsuffixed(n);
-        e = quote!(#e.attempts(#n));
+        e = quote!(#e.with_attempts(#n));
     }
     if let Some(b) = &cfg.backoff {
         let b = backoff(b, p);
-        e = quote!(#e.backoff(#b));
+        e = quote!(#e.with_backoff(#b));
     }
     if let Some(j) = &cfg.jitter {
         let j = jitter(j, p);
-        e = quote!(#e.jitter(#j));
+        e = quote!(#e.with_jitter(#j));
     }
     if let Some(d) = cfg.max_elapsed {
         let d = duration(d, p);
-        e = quote!(#e.max_elapsed(#d));
+        e = quote!(#e.with_max_elapsed(#d));
     }
     match &cfg.when {
         When::Inherit => {}
@@ -472,26 +472,26 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     // A `policy = EXPR` keeps its own name unless `name` is given.
     let name = &cfg.name;
     e = match (&cfg.base, cfg.name_given) {
-        (Base::Policy(_), false) => quote!(#e.or_named(#name)),
-        _ => quote!(#e.named(#name)),
+        (Base::Policy(_), false) => quote!(#e.with_default_name(#name)),
+        _ => quote!(#e.with_name(#name)),
     };
     if let Some(hook) = &cfg.before_sleep {
-        e = quote_spanned!(hook.span()=> #e.before_sleep(#hook));
+        e = quote_spanned!(hook.span()=> #e.with_before_sleep(#hook));
     }
     if let Some(hook) = &cfg.on_give_up {
-        e = quote_spanned!(hook.span()=> #e.on_give_up(#hook));
+        e = quote_spanned!(hook.span()=> #e.with_on_give_up(#hook));
     }
     e
 }
 
-/// `.circuit(&NAME).budget(&NAME)`, for the keys given.
+/// `.with_circuit(&NAME).with_budget(&NAME)`, for the keys given.
 fn guards(cfg: &Config) -> TokenStream {
     let mut out = TokenStream::new();
     if let Some((breaker, span)) = &cfg.circuit {
-        out.extend(quote_spanned!(*span=> .circuit(&#breaker)));
+        out.extend(quote_spanned!(*span=> .with_circuit(&#breaker)));
     }
     if let Some(budget) = &cfg.budget {
-        out.extend(quote_spanned!(budget.span()=> .budget(&#budget)));
+        out.extend(quote_spanned!(budget.span()=> .with_budget(&#budget)));
     }
     out
 }

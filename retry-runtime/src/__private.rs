@@ -108,7 +108,7 @@ pub fn admit<W, G: Admission<E>, E, C: Clock>(
 /// ```
 /// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
 /// static B: CircuitBreaker = CircuitBreaker::new("b");
-/// let policy = Policy::new().circuit(&B);
+/// let policy = Policy::new().with_circuit(&B);
 /// let mut run = LazyRun::<SyncClock>::new(&policy);
 /// assert!(admit_circuit::<_, std::io::Error, _>(&mut run, &policy).is_ok()); // closed
 /// ```
@@ -117,7 +117,7 @@ pub fn admit<W, G: Admission<E>, E, C: Clock>(
 /// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
 /// static B: CircuitBreaker = CircuitBreaker::new("b");
 /// struct MyError;
-/// let policy = Policy::new().circuit(&B);
+/// let policy = Policy::new().with_circuit(&B);
 /// let mut run = LazyRun::<SyncClock>::new(&policy);
 /// // error: this policy has a circuit breaker, so a call it rejects returns `MyError` built from `CircuitOpen` ...
 /// let _ = admit_circuit::<_, MyError, _>(&mut run, &policy);

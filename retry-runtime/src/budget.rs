@@ -45,7 +45,7 @@ const TOKEN: u64 = 1000;
 /// A retry budget, meant to live in a `static` shared by every caller of one
 /// dependency. See the [module docs](self) for the rule and the numbers.
 ///
-/// Attach it to a policy with [`Policy::budget`](crate::Policy::budget) (or
+/// Attach it to a policy with [`Policy::with_budget`](crate::Policy::with_budget) (or
 /// `#[retry(budget = NAME)]`): the run deposits on its first attempt and
 /// withdraws before each retry; a refused retry gives up at once
 /// ([`StopReason::Budget`](crate::StopReason::Budget)) with a WARN line
@@ -65,7 +65,7 @@ const TOKEN: u64 = 1000;
 /// static RETRIES: RetryBudget = RetryBudget::new("search").with_percent(20).with_max_tokens(4);
 ///
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().attempts(10).budget(&RETRIES);
+/// let policy = Policy::new().with_attempts(10).with_budget(&RETRIES);
 /// let e = policy.retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
 /// // a full bucket of 4 tokens: 2 retries (4 -> 3 -> 2), then 2 is not above half
 /// assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));

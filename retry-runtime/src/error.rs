@@ -15,7 +15,7 @@ use crate::stop::StopReason;
 /// ```
 /// use retry_runtime::{Policy, StopReason};
 /// let _paused = retry_runtime::testing::pause();
-/// let err = Policy::new().attempts(2).retry(|| Err::<(), _>("boom")).detailed().call().unwrap_err();
+/// let err = Policy::new().with_attempts(2).retry(|| Err::<(), _>("boom")).detailed().call().unwrap_err();
 /// assert_eq!(err.attempts, 2);
 /// assert_eq!(err.reason, StopReason::Attempts);
 /// assert_eq!(err.to_string(), "operation failed after 2 attempts (attempts exhausted): boom");

@@ -18,7 +18,7 @@ use crate::stop::StopReason;
 ///     assert!(ev.attempt < ev.max_attempts);
 /// }
 /// let _paused = retry_runtime::testing::pause();
-/// let _ = Policy::new().attempts(3).before_sleep(count).retry(|| Err::<(), _>("down")).call();
+/// let _ = Policy::new().with_attempts(3).with_before_sleep(count).retry(|| Err::<(), _>("down")).call();
 /// assert_eq!(RETRIES.load(Ordering::Relaxed), 2);
 /// ```
 #[derive(Clone, Copy)]
@@ -52,7 +52,7 @@ pub struct RetryEvent<'a> {
 ///     assert_eq!(ev.error.to_string(), "down");
 /// }
 /// let _paused = retry_runtime::testing::pause();
-/// let _ = Policy::new().attempts(2).on_give_up(alert).retry(|| Err::<(), _>("down")).call();
+/// let _ = Policy::new().with_attempts(2).with_on_give_up(alert).retry(|| Err::<(), _>("down")).call();
 /// ```
 #[derive(Clone, Copy)]
 #[non_exhaustive]

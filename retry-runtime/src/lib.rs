@@ -36,7 +36,7 @@
 //! Guards against retry storms, shared by every caller of a dependency:
 //! a [`CircuitBreaker`] (stop calling a dependency that keeps failing) and a
 //! [`RetryBudget`] (retries add at most a fixed fraction of load); see
-//! [`Policy::circuit`] and [`Policy::budget`].
+//! [`Policy::with_circuit`] and [`Policy::with_budget`].
 //!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
@@ -168,12 +168,14 @@ pub mod __private;
 ///     let policy = || {
 ///         &const {
 ///             Policy::new()
-///                 .attempts(3)
-///                 .backoff(Backoff::exponential(Duration::new(1, 0), Duration::new(4, 0)))
+///                 .with_attempts(3)
+///                 .with_backoff(
+///                     Backoff::exponential(Duration::new(1, 0), Duration::new(4, 0)),
+///                 )
 ///                 .retry_on(
 ///                     KindSet::EMPTY.with(ErrorKind::Timeout).with(ErrorKind::Connect),
 ///                 )
-///                 .named("download_clip")
+///                 .with_name("download_clip")
 ///                 .checked()
 ///         }
 ///     };
@@ -207,7 +209,7 @@ pub mod __private;
 /// // #[retry(preset = "webhook")]
 /// /// Sends the webhook.
 /// pub fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
-///     let policy = &const { presets::WEBHOOK.named("send_webhook").checked() };
+///     let policy = &const { presets::WEBHOOK.with_name("send_webhook").checked() };
 ///     let attempt = || {
 ///         {
 ///             client().post(body)?;
@@ -283,8 +285,8 @@ pub mod __private;
 /// use retry_runtime::{retry, Backoff, Policy, RetryOn, KindSet, presets};
 ///
 /// const GROK: Policy<RetryOn> = Policy::new()
-///     .attempts(2)
-///     .backoff(Backoff::fixed(Duration::from_millis(500)))
+///     .with_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
 ///     .retry_on(KindSet::TRANSIENT);
 ///
 /// struct Provider { policy: Policy<RetryOn> }

@@ -22,6 +22,11 @@ pub use crate::policy_error::PolicyError;
 /// [`RetryAll`] (the default: every error), [`RetryOn`] (a [`KindSet`]; the
 /// error type implements [`Classify`]) or [`RetryIf`] (a predicate).
 ///
+/// Setters are named `with_<field>` and getters are the bare field name
+/// ([`with_backoff`](Policy::with_backoff) sets what [`backoff`](Policy::backoff)
+/// returns), as on [`Stop`], [`Backoff`], [`CircuitBreaker`] and [`RetryBudget`];
+/// [`retry_on`](Policy::retry_on), [`retry_if`](Policy::retry_if) and
+/// [`retry_all`](Policy::retry_all) change the type parameter `W` instead.
 /// Every setter is a `const fn`, so a policy of your own is a `const`.
 /// Setters do not check their values; [`checked`](Policy::checked) does so at
 /// compile time in a `const`, and [`build`](Policy::build) returns an error
@@ -41,9 +46,9 @@ pub use crate::policy_error::PolicyError;
 ///
 /// // a user's own preset: 2 attempts, fixed 500ms
 /// const GROK: Policy = Policy::new()
-///     .attempts(2)
-///     .backoff(Backoff::fixed(Duration::from_millis(500)))
-///     .named("grok")
+///     .with_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
+///     .with_name("grok")
 ///     .checked();
 ///
 /// let mut calls = 0;
@@ -63,13 +68,13 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) when: W,
     pub(crate) retry_after: RetryAfter,
     pub(crate) name: &'static str,
-    /// Whether `name` was set (by [`Policy::named`]), rather than the default.
+    /// Whether `name` was set (by [`Policy::with_name`]), rather than the default.
     pub(crate) named: bool,
     pub(crate) before_sleep: Option<fn(&RetryEvent<'_>)>,
     pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
     pub(crate) circuit: Option<&'static CircuitBreaker>,
     pub(crate) budget: Option<&'static RetryBudget>,
-    /// [`NoCircuit`], or [`WithCircuit`] once [`circuit`](Policy::circuit)
+    /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
 }
@@ -80,7 +85,7 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
 pub struct NoCircuit;
 
 /// The circuit-breaker type parameter of a [`Policy`] with a breaker
-/// ([`Policy::circuit`]). Every run of such a policy asks the breaker before
+/// ([`Policy::with_circuit`]). Every run of such a policy asks the breaker before
 /// each attempt and, while it is open, returns without making the call:
 /// with the error `E::from(`[`CircuitOpen`](crate::CircuitOpen)`)`, so the
 /// error type must implement `From<CircuitOpen>` (`std::io::Error` does).
@@ -88,8 +93,8 @@ pub struct NoCircuit;
 /// ```
 /// use retry_runtime::{CircuitBreaker, Policy, RetryAll, WithCircuit};
 /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
-/// static GUARDED: Policy<RetryAll, WithCircuit> = Policy::new().circuit(&UPSTREAM);
-/// assert_eq!(GUARDED.get_circuit().unwrap().name(), "upstream");
+/// static GUARDED: Policy<RetryAll, WithCircuit> = Policy::new().with_circuit(&UPSTREAM);
+/// assert_eq!(GUARDED.circuit().unwrap().name(), "upstream");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WithCircuit;
@@ -129,9 +134,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().attempts(5).stop().max_attempts, 5);
+    /// assert_eq!(retry_runtime::Policy::new().with_attempts(5).stop().max_attempts, 5);
     /// ```
-    pub const fn attempts(mut self, n: u32) -> Self {
+    pub const fn with_attempts(mut self, n: u32) -> Self {
         self.stop.max_attempts = n;
         self
     }
@@ -139,14 +144,14 @@ impl<W: Copy, G> Policy<W, G> {
     /// Give up rather than start a retry at or after `limit` since the first call.
     ///
     /// The attempt limit still applies (3 unless set): for a deadline alone,
-    /// also set `.attempts(u32::MAX)`.
+    /// also set `.with_attempts(u32::MAX)`.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = retry_runtime::Policy::new().max_elapsed(Duration::from_secs(120));
+    /// let p = retry_runtime::Policy::new().with_max_elapsed(Duration::from_secs(120));
     /// assert_eq!(p.stop().max_elapsed, Some(Duration::from_secs(120)));
     /// ```
-    pub const fn max_elapsed(mut self, limit: Duration) -> Self {
+    pub const fn with_max_elapsed(mut self, limit: Duration) -> Self {
         self.stop.max_elapsed = Some(limit);
         self
     }
@@ -155,10 +160,10 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```
     /// use retry_runtime::{Policy, Stop};
-    /// let p = Policy::new().stop_when(Stop::after_attempts(7));
+    /// let p = Policy::new().with_stop(Stop::after_attempts(7));
     /// assert_eq!(p.stop().max_attempts, 7);
     /// ```
-    pub const fn stop_when(mut self, stop: Stop) -> Self {
+    pub const fn with_stop(mut self, stop: Stop) -> Self {
         self.stop = stop;
         self
     }
@@ -168,10 +173,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Backoff, Policy};
-    /// let p = Policy::new().backoff(Backoff::fixed(Duration::from_secs(1)));
-    /// assert_eq!(p.get_backoff(), Backoff::fixed(Duration::from_secs(1)));
+    /// let p = Policy::new().with_backoff(Backoff::fixed(Duration::from_secs(1)));
+    /// assert_eq!(p.backoff(), Backoff::fixed(Duration::from_secs(1)));
     /// ```
-    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+    pub const fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
     }
@@ -180,10 +185,10 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```
     /// use retry_runtime::{Jitter, Policy};
-    /// let p = Policy::new().jitter(Jitter::Full);
-    /// assert_eq!(p.get_jitter(), Jitter::Full);
+    /// let p = Policy::new().with_jitter(Jitter::Full);
+    /// assert_eq!(p.jitter(), Jitter::Full);
     /// ```
-    pub const fn jitter(mut self, jitter: Jitter) -> Self {
+    pub const fn with_jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = jitter;
         self
     }
@@ -193,10 +198,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Policy, RetryAfter};
-    /// let p = Policy::new().retry_after(RetryAfter::IGNORE);
-    /// assert_eq!(p.get_retry_after(), RetryAfter::IGNORE);
+    /// let p = Policy::new().with_retry_after(RetryAfter::IGNORE);
+    /// assert_eq!(p.retry_after(), RetryAfter::IGNORE);
     /// ```
-    pub const fn retry_after(mut self, retry_after: RetryAfter) -> Self {
+    pub const fn with_retry_after(mut self, retry_after: RetryAfter) -> Self {
         self.retry_after = retry_after;
         self
     }
@@ -204,9 +209,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// The operation's name in log lines and events.
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().named("clip").name(), "clip");
+    /// assert_eq!(retry_runtime::Policy::new().with_name("clip").name(), "clip");
     /// ```
-    pub const fn named(mut self, name: &'static str) -> Self {
+    pub const fn with_name(mut self, name: &'static str) -> Self {
         self.name = name;
         self.named = true;
         self
@@ -218,11 +223,15 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```
     /// use retry_runtime::Policy;
-    /// assert_eq!(Policy::new().or_named("ask").name(), "ask");
-    /// assert_eq!(Policy::new().named("grok").or_named("ask").name(), "grok");
+    /// assert_eq!(Policy::new().with_default_name("ask").name(), "ask");
+    /// assert_eq!(Policy::new().with_name("grok").with_default_name("ask").name(), "grok");
     /// ```
-    pub const fn or_named(self, name: &'static str) -> Self {
-        if self.named { self } else { self.named(name) }
+    pub const fn with_default_name(self, name: &'static str) -> Self {
+        if self.named {
+            self
+        } else {
+            self.with_name(name)
+        }
     }
 
     /// The attempt limit (total calls, never below 1).
@@ -231,7 +240,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// assert_eq!(retry_runtime::presets::WEBHOOK.max_attempts(), 4);
     /// ```
     pub const fn max_attempts(&self) -> u32 {
-        self.stop.attempts()
+        self.stop.max_attempts()
     }
 
     /// Called before each sleep, after the WARN log line.
@@ -239,9 +248,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use retry_runtime::{Policy, RetryEvent};
     /// fn bump_metric(ev: &RetryEvent<'_>) { let _ = ev.attempt; }
-    /// const P: Policy = Policy::new().before_sleep(bump_metric);
+    /// const P: Policy = Policy::new().with_before_sleep(bump_metric);
     /// ```
-    pub const fn before_sleep(mut self, hook: fn(&RetryEvent<'_>)) -> Self {
+    pub const fn with_before_sleep(mut self, hook: fn(&RetryEvent<'_>)) -> Self {
         self.before_sleep = Some(hook);
         self
     }
@@ -251,9 +260,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use retry_runtime::{GiveUpEvent, Policy};
     /// fn alert(ev: &GiveUpEvent<'_>) { eprintln!("{} gave up: {}", ev.operation, ev.error); }
-    /// const P: Policy = Policy::new().on_give_up(alert);
+    /// const P: Policy = Policy::new().with_on_give_up(alert);
     /// ```
-    pub const fn on_give_up(mut self, hook: fn(&GiveUpEvent<'_>)) -> Self {
+    pub const fn with_on_give_up(mut self, hook: fn(&GiveUpEvent<'_>)) -> Self {
         self.on_give_up = Some(hook);
         self
     }
@@ -278,16 +287,16 @@ impl<W: Copy, G> Policy<W, G> {
     /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
     /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
     /// // in a `static` (or at run time); see below for `const`
-    /// static API: Policy<RetryOn, WithCircuit> = presets::API.circuit(&UPSTREAM);
-    /// assert_eq!(API.get_circuit().unwrap().name(), "upstream");
+    /// static API: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&UPSTREAM);
+    /// assert_eq!(API.circuit().unwrap().name(), "upstream");
     /// ```
     ///
     /// A `const` policy that refers to a `static` breaker needs Rust 1.90 or
     /// newer (older compilers reject a reference to interior-mutable memory in
     /// a constant's value, rust-lang/rust#140942); with older compilers keep
     /// the policy in a `static`, or attach the breaker at run time:
-    /// `API.circuit(&UPSTREAM).retry(op).call()`.
-    pub const fn circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, WithCircuit> {
+    /// `API.with_circuit(&UPSTREAM).retry(op).call()`.
+    pub const fn with_circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, WithCircuit> {
         Policy {
             backoff: self.backoff,
             jitter: self.jitter,
@@ -315,14 +324,14 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use retry_runtime::{presets, Policy, RetryBudget, RetryOn};
     /// static RETRIES: RetryBudget = RetryBudget::new("api");
-    /// static API: Policy<RetryOn> = presets::API.budget(&RETRIES);
-    /// assert_eq!(API.get_budget().unwrap().name(), "api");
+    /// static API: Policy<RetryOn> = presets::API.with_budget(&RETRIES);
+    /// assert_eq!(API.budget().unwrap().name(), "api");
     /// ```
     ///
-    /// As for [`circuit`](Policy::circuit), a `const` policy referring to a
+    /// As for [`with_circuit`](Policy::with_circuit), a `const` policy referring to a
     /// `static` budget needs Rust 1.90 or newer; use a `static` or attach it at
     /// run time on older compilers.
-    pub const fn budget(mut self, budget: &'static RetryBudget) -> Self {
+    pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
         self.budget = Some(budget);
         self
     }
@@ -330,18 +339,18 @@ impl<W: Copy, G> Policy<W, G> {
     /// The circuit breaker, if one is attached.
     ///
     /// ```
-    /// assert!(retry_runtime::Policy::new().get_circuit().is_none());
+    /// assert!(retry_runtime::Policy::new().circuit().is_none());
     /// ```
-    pub const fn get_circuit(&self) -> Option<&'static CircuitBreaker> {
+    pub const fn circuit(&self) -> Option<&'static CircuitBreaker> {
         self.circuit
     }
 
     /// The retry budget, if one is attached.
     ///
     /// ```
-    /// assert!(retry_runtime::Policy::new().get_budget().is_none());
+    /// assert!(retry_runtime::Policy::new().budget().is_none());
     /// ```
-    pub const fn get_budget(&self) -> Option<&'static RetryBudget> {
+    pub const fn budget(&self) -> Option<&'static RetryBudget> {
         self.budget
     }
 
@@ -404,9 +413,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Backoff, Policy, PolicyError};
-    /// let from_config = Policy::new().attempts(0);
+    /// let from_config = Policy::new().with_attempts(0);
     /// assert_eq!(from_config.build().unwrap_err(), PolicyError::ZeroAttempts);
-    /// let bad = Policy::new().backoff(Backoff::exponential(Duration::from_secs(9), Duration::from_secs(1)));
+    /// let bad = Policy::new().with_backoff(Backoff::exponential(Duration::from_secs(9), Duration::from_secs(1)));
     /// assert_eq!(bad.build().unwrap_err(), PolicyError::FirstAboveCap);
     /// ```
     pub const fn build(self) -> Result<Self, PolicyError> {
@@ -424,7 +433,7 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```compile_fail
     /// use retry_runtime::Policy;
-    /// const BAD: Policy = Policy::new().attempts(0).checked(); // error[E0080]: attempts must be at least 1
+    /// const BAD: Policy = Policy::new().with_attempts(0).checked(); // error[E0080]: attempts must be at least 1
     /// ```
     pub const fn checked(self) -> Self {
         match self.build() {
@@ -445,27 +454,27 @@ impl<W: Copy, G> Policy<W, G> {
     /// The backoff.
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().get_backoff(), retry_runtime::Backoff::DEFAULT);
+    /// assert_eq!(retry_runtime::Policy::new().backoff(), retry_runtime::Backoff::DEFAULT);
     /// ```
-    pub const fn get_backoff(&self) -> Backoff {
+    pub const fn backoff(&self) -> Backoff {
         self.backoff
     }
 
     /// The jitter.
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().get_jitter(), retry_runtime::Jitter::None);
+    /// assert_eq!(retry_runtime::Policy::new().jitter(), retry_runtime::Jitter::None);
     /// ```
-    pub const fn get_jitter(&self) -> Jitter {
+    pub const fn jitter(&self) -> Jitter {
         self.jitter
     }
 
     /// The Retry-After handling.
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().get_retry_after(), retry_runtime::RetryAfter::DEFAULT);
+    /// assert_eq!(retry_runtime::Policy::new().retry_after(), retry_runtime::RetryAfter::DEFAULT);
     /// ```
-    pub const fn get_retry_after(&self) -> RetryAfter {
+    pub const fn retry_after(&self) -> RetryAfter {
         self.retry_after
     }
 
@@ -523,7 +532,7 @@ impl<W, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Decision, Policy, StopReason};
-    /// let p = Policy::new().attempts(10).max_elapsed(Duration::from_secs(5));
+    /// let p = Policy::new().with_attempts(10).with_max_elapsed(Duration::from_secs(5));
     /// assert_eq!(p.decide_at(2, Duration::from_secs(2), &"err"), Decision::GiveUp(StopReason::Deadline));
     /// ```
     pub fn decide_at<E>(&self, retries_done: u32, elapsed: Duration, error: &E) -> Decision
@@ -573,7 +582,7 @@ impl<W, G> Policy<W, G> {
         if !verdict.retry {
             return Decision::GiveUp(StopReason::Permanent);
         }
-        if attempts_made >= self.stop.attempts() {
+        if attempts_made >= self.stop.max_attempts() {
             return Decision::GiveUp(StopReason::Attempts);
         }
         let wait = match (verdict.kind, verdict.retry_after) {
@@ -763,8 +772,8 @@ mod tests {
     #[test]
     fn decide_walks_the_backoff_then_gives_up() {
         let p = Policy::new()
-            .attempts(4)
-            .backoff(Backoff::exponential(s(1), s(4)));
+            .with_attempts(4)
+            .with_backoff(Backoff::exponential(s(1), s(4)));
         let d: Vec<_> = (0..4).map(|r| p.decide(r, &"e")).collect();
         assert_eq!(
             d,
@@ -786,12 +795,12 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
-        let p = Policy::new().attempts(5).retry_on(KindSet::TRANSIENT);
+        let p = Policy::new().with_attempts(5).retry_on(KindSet::TRANSIENT);
         assert_eq!(p.decide(0, &Throttled(7)), Decision::Retry(s(7)));
         assert_eq!(p.decide(0, &Throttled(600)), Decision::Retry(s(60)));
-        let ignore = p.retry_after(RetryAfter::IGNORE);
+        let ignore = p.with_retry_after(RetryAfter::IGNORE);
         assert_eq!(ignore.decide(0, &Throttled(7)), Decision::Retry(s(1)));
-        let only_unavailable = p.retry_after(RetryAfter {
+        let only_unavailable = p.with_retry_after(RetryAfter {
             kinds: kinds![Unavailable],
             cap: s(5),
         });
@@ -804,8 +813,8 @@ mod tests {
     #[test]
     fn hint_past_the_deadline_gives_up() {
         let p = Policy::new()
-            .attempts(5)
-            .max_elapsed(s(10))
+            .with_attempts(5)
+            .with_max_elapsed(s(10))
             .retry_on(KindSet::TRANSIENT);
         assert_eq!(
             p.decide_at(0, s(1), &Throttled(9)),
@@ -816,16 +825,16 @@ mod tests {
 
     #[test]
     fn build_and_checked() {
-        const OK: Policy = Policy::new().attempts(2).checked();
+        const OK: Policy = Policy::new().with_attempts(2).checked();
         assert_eq!(OK.stop().max_attempts, 2);
         assert_eq!(
-            Policy::new().attempts(0).build().unwrap_err(),
+            Policy::new().with_attempts(0).build().unwrap_err(),
             PolicyError::ZeroAttempts
         );
         let bad_factor =
-            Policy::new().backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
+            Policy::new().with_backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
         assert_eq!(bad_factor.build().unwrap_err(), PolicyError::FactorBelowOne);
-        let r = std::panic::catch_unwind(|| Policy::new().attempts(0).checked());
+        let r = std::panic::catch_unwind(|| Policy::new().with_attempts(0).checked());
         assert!(r.is_err());
     }
 
@@ -846,7 +855,7 @@ mod tests {
 
     #[test]
     fn debug_names_the_main_values() {
-        let dbg = format!("{:?}", Policy::new().named("clip"));
+        let dbg = format!("{:?}", Policy::new().with_name("clip"));
         assert!(dbg.contains("clip") && dbg.contains("attempts: 3"), "{dbg}");
     }
 }

@@ -15,7 +15,7 @@
 //!
 //! Every preset honours a `RateLimited` error's Retry-After hint up to 60s,
 //! and never retries `Permanent` errors. Each is a `const` you can adjust:
-//! `presets::WEBHOOK.attempts(6)`.
+//! `presets::WEBHOOK.with_attempts(6)`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -51,10 +51,10 @@ const fn preset(
     jitter: Jitter,
 ) -> Policy<RetryOn> {
     Policy::new()
-        .attempts(attempts)
-        .backoff(backoff)
-        .jitter(jitter)
-        .named(name)
+        .with_attempts(attempts)
+        .with_backoff(backoff)
+        .with_jitter(jitter)
+        .with_name(name)
         .retry_on(KindSet::TRANSIENT)
         .checked()
 }
@@ -104,7 +104,7 @@ pub const API: Policy<RetryOn> = preset(
     Backoff::exponential(ms(500), s(10)),
     Jitter::Plus(ms(500)),
 )
-.retry_after(RetryAfter {
+.with_retry_after(RetryAfter {
     kinds: KindSet::EMPTY
         .with(ErrorKind::RateLimited)
         .with(ErrorKind::Unavailable),
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn table_values() {
-        let row = |p: Policy<RetryOn>| (p.stop().max_attempts, p.get_backoff(), p.get_jitter());
+        let row = |p: Policy<RetryOn>| (p.stop().max_attempts, p.backoff(), p.jitter());
         assert_eq!(
             row(WEBHOOK),
             (4, Backoff::exponential(s(1), s(4)), Jitter::None)
@@ -217,7 +217,7 @@ mod tests {
         assert!(DB.when().0.contains(ErrorKind::Interrupted));
         assert!(JOB.when().0.contains(ErrorKind::Unknown));
         assert!(!WEBHOOK.when().0.contains(ErrorKind::Interrupted));
-        assert!(API.get_retry_after().kinds.contains(ErrorKind::Unavailable));
+        assert!(API.retry_after().kinds.contains(ErrorKind::Unavailable));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::sleep::{self, AsyncClock, BlockingSleeper, DefaultSleeper, Sleeper, S
 /// - [`sleep_with`](Retry::sleep_with): a per-call [`Sleeper`] (async) or
 ///   [`BlockingSleeper`] (sync) instead of the [`DefaultSleeper`].
 ///
-/// A policy with a [circuit breaker](Policy::circuit) asks it before every
+/// A policy with a [circuit breaker](Policy::with_circuit) asks it before every
 /// attempt, the first included; while it is open the call is not made and
 /// the error is `E::from(`[`CircuitOpen`](crate::CircuitOpen)`)` (the
 /// policy's type, `Policy<_, WithCircuit>`, requires `E: From<CircuitOpen>`).
@@ -50,7 +50,7 @@ use crate::sleep::{self, AsyncClock, BlockingSleeper, DefaultSleeper, Sleeper, S
 /// // with a per-call hook, and the attempts made on success
 /// let mut calls = 0;
 /// let mut seen = Vec::new();
-/// let ok = Policy::new().attempts(3)
+/// let ok = Policy::new().with_attempts(3)
 ///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok("done") } })
 ///     .notify(|ev: &retry_runtime::RetryEvent<'_>| seen.push(ev.attempt))
 ///     .detailed()
@@ -128,13 +128,13 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// use retry_runtime::{Policy, StopReason};
     /// let _paused = retry_runtime::testing::pause();
     /// let mut calls = 0;
-    /// let ok = Policy::new().attempts(3)
+    /// let ok = Policy::new().with_attempts(3)
     ///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok(calls) } })
     ///     .detailed()
     ///     .call()
     ///     .unwrap();
     /// assert_eq!((ok.value, ok.attempts), (3, 3));
-    /// let e = Policy::new().attempts(2).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
+    /// let e = Policy::new().with_attempts(2).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
     /// assert_eq!((e.attempts, e.reason), (2, StopReason::Attempts));
     /// ```
     #[inline]
@@ -157,7 +157,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// let _paused = retry_runtime::testing::pause();
     /// let request_id = "req-42";
     /// let mut log = Vec::new();
-    /// let _ = Policy::new().attempts(3)
+    /// let _ = Policy::new().with_attempts(3)
     ///     .retry(|| Err::<(), _>("busy"))
     ///     .notify(|ev: &RetryEvent<'_>| log.push(format!("{request_id}: attempt {} failed", ev.attempt)))
     ///     .call();

@@ -37,7 +37,7 @@ use crate::testing;
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
 /// use retry_runtime::{sleep::SleepFn, Policy};
-/// let policy = Policy::new().attempts(2);
+/// let policy = Policy::new().with_attempts(2);
 /// let mut calls = 0;
 /// let r = policy
 ///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
@@ -67,7 +67,7 @@ pub trait Sleeper {
 /// use retry_runtime::Policy;
 /// let slept = RefCell::new(Vec::new());
 /// let r: Result<(), &str> = Policy::new()
-///     .attempts(3)
+///     .with_attempts(3)
 ///     .retry(|| Err("down"))
 ///     .sleep_with(|wait: Duration| slept.borrow_mut().push(wait))
 ///     .call();

@@ -20,7 +20,7 @@ use crate::policy_error::PolicyError;
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{Stop, StopReason};
-/// let stop = Stop::after_attempts(3).or_after(Duration::from_secs(10));
+/// let stop = Stop::after_attempts(3).with_max_elapsed(Duration::from_secs(10));
 /// assert_eq!(stop.check(3, Duration::ZERO, Duration::ZERO), Some(StopReason::Attempts));
 /// assert_eq!(stop.check(1, Duration::from_secs(9), Duration::from_secs(2)), Some(StopReason::Deadline));
 /// assert_eq!(stop.check(1, Duration::from_secs(1), Duration::from_secs(2)), None);
@@ -60,22 +60,23 @@ impl Stop {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let s = retry_runtime::Stop::after_attempts(10).or_after(Duration::from_secs(120));
+    /// let s = retry_runtime::Stop::after_attempts(10).with_max_elapsed(Duration::from_secs(120));
     /// assert_eq!(s.max_elapsed, Some(Duration::from_secs(120)));
     /// ```
-    pub const fn or_after(self, limit: Duration) -> Stop {
+    pub const fn with_max_elapsed(self, limit: Duration) -> Stop {
         Stop {
             max_elapsed: Some(limit),
             ..self
         }
     }
 
-    /// `max_attempts`, never below 1.
+    /// The attempt limit the executors use: the `max_attempts` field, read as 1
+    /// when it is 0 (which [`Stop::validate`] rejects).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Stop::after_attempts(0).attempts(), 1);
+    /// assert_eq!(retry_runtime::Stop::after_attempts(0).max_attempts(), 1);
     /// ```
-    pub const fn attempts(&self) -> u32 {
+    pub const fn max_attempts(&self) -> u32 {
         if self.max_attempts == 0 {
             1
         } else {
@@ -112,7 +113,7 @@ impl Stop {
         elapsed: Duration,
         next_wait: Duration,
     ) -> Option<StopReason> {
-        if attempts_made >= self.attempts() {
+        if attempts_made >= self.max_attempts() {
             return Some(StopReason::Attempts);
         }
         match self.max_elapsed {
@@ -184,7 +185,7 @@ mod tests {
 
     #[test]
     fn deadline_counts_the_coming_sleep() {
-        let stop = Stop::after_attempts(100).or_after(s(3));
+        let stop = Stop::after_attempts(100).with_max_elapsed(s(3));
         assert_eq!(stop.check(1, s(0), s(1)), None);
         assert_eq!(stop.check(2, s(1), s(1)), None);
         assert_eq!(stop.check(2, s(1), s(2)), Some(StopReason::Deadline));
@@ -197,7 +198,7 @@ mod tests {
 
     #[test]
     fn both_limits_first_wins() {
-        let stop = Stop::after_attempts(2).or_after(s(10));
+        let stop = Stop::after_attempts(2).with_max_elapsed(s(10));
         assert_eq!(stop.check(2, s(0), s(0)), Some(StopReason::Attempts));
         assert_eq!(stop.check(1, s(9), s(5)), Some(StopReason::Deadline));
     }

@@ -38,10 +38,10 @@ static BREAKER: CircuitBreaker = CircuitBreaker::new("no-alloc")
     .with_clock(&CLOCK);
 static BUDGET: RetryBudget = RetryBudget::new("no-alloc");
 static POLICY: Policy<RetryAll, WithCircuit> = Policy::new()
-    .attempts(5)
-    .backoff(Backoff::None)
-    .circuit(&BREAKER)
-    .budget(&BUDGET);
+    .with_attempts(5)
+    .with_backoff(Backoff::None)
+    .with_circuit(&BREAKER)
+    .with_budget(&BUDGET);
 
 #[test]
 fn guarded_runs_allocate_nothing_in_any_state() {
@@ -79,9 +79,9 @@ fn guarded_runs_allocate_nothing_in_any_state() {
 fn budget_refusals_allocate_nothing() {
     static TINY: RetryBudget = RetryBudget::new("tiny").with_max_tokens(1);
     static P: Policy = Policy::new()
-        .attempts(5)
-        .backoff(Backoff::None)
-        .budget(&TINY);
+        .with_attempts(5)
+        .with_backoff(Backoff::None)
+        .with_budget(&TINY);
     let (n, ()) = allocations_in(|| {
         for _ in 0..10 {
             let e = P
@@ -105,8 +105,10 @@ fn async_guarded_runs_allocate_nothing() {
     static B: CircuitBreaker = CircuitBreaker::new("async-no-alloc")
         .with_failures(2)
         .with_clock(&CLOCK2);
-    static P: Policy<RetryAll, WithCircuit> =
-        Policy::new().attempts(3).backoff(Backoff::None).circuit(&B);
+    static P: Policy<RetryAll, WithCircuit> = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .with_circuit(&B);
     rt.block_on(async {
         // warm the runtime up
         let _ = P.retry(|| async { Ok::<_, Error>(()) }).await;

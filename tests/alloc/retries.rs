@@ -42,7 +42,7 @@ async fn annotated_async() -> Result<u32, Flaky> {
     step()
 }
 
-const ZERO_WAIT: Policy = Policy::new().attempts(5).backoff(Backoff::None);
+const ZERO_WAIT: Policy = Policy::new().with_attempts(5).with_backoff(Backoff::None);
 
 #[test]
 fn sync_success_and_retries_allocate_nothing() {
@@ -66,7 +66,7 @@ fn sync_success_and_retries_allocate_nothing() {
     fail_times(10);
     let (n, out) = allocations_in(|| {
         presets::QUICK
-            .backoff(Backoff::None)
+            .with_backoff(Backoff::None)
             .retry(step)
             .detailed()
             .call()

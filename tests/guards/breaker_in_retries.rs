@@ -25,11 +25,11 @@ fn s(n: u64) -> Duration {
 
 fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn, WithCircuit> {
     Policy::new()
-        .attempts(10)
-        .backoff(Backoff::fixed(s(1)))
+        .with_attempts(10)
+        .with_backoff(Backoff::fixed(s(1)))
         .retry_on(KindSet::TRANSIENT)
-        .named("fetch_clip")
-        .circuit(b)
+        .with_name("fetch_clip")
+        .with_circuit(b)
 }
 
 thread_local! {
@@ -80,7 +80,7 @@ fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
 #[test]
 fn an_open_breaker_rejects_without_calling() {
     let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
-    let p = policy(b).on_give_up(record_give_up);
+    let p = policy(b).with_on_give_up(record_give_up);
     let _paused = testing::pause();
     let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     GAVE_UP.with(|g| g.borrow_mut().clear());
@@ -180,7 +180,7 @@ async fn every_form_asks_the_breaker_before_the_first_attempt() {
 #[test]
 fn a_rejected_ok_value_is_neutral() {
     let (b, _) = breaker(|b| b.with_failures(1));
-    let p = policy(b).attempts(3);
+    let p = policy(b).with_attempts(3);
     let mut run = Run::<_, SyncClock, _>::new(&p);
     run.before_attempt().unwrap();
     assert!(matches!(run.rejected(), Decision::Retry(_)));
@@ -247,9 +247,9 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
 fn io_errors_hold_a_rejection() {
     let (b, _) = breaker(|b| b.with_failures(1));
     let p = Policy::new()
-        .attempts(2)
+        .with_attempts(2)
         .retry_on(kinds![Timeout])
-        .circuit(b);
+        .with_circuit(b);
     let _paused = testing::pause();
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
     let _ = p.retry(|| Err::<(), _>(timed_out())).call();
@@ -260,7 +260,7 @@ fn io_errors_hold_a_rejection() {
 
 #[test]
 fn without_a_breaker_guarded_is_plain() {
-    let p = Policy::new().attempts(3);
+    let p = Policy::new().with_attempts(3);
     let _paused = testing::pause();
     let r = p.retry(ok_on_call(3, || CallError::Timeout)).call();
     assert_eq!(r, Ok(3));
@@ -312,9 +312,9 @@ async fn the_default_clock_follows_tokios_paused_clock() {
 #[test]
 fn the_policy_keeps_its_breaker_in_statics_and_debug() {
     static UPSTREAM: CircuitBreaker = CircuitBreaker::new("debug-upstream");
-    static API: Policy<RetryOn, WithCircuit> = retry_runtime::presets::API.circuit(&UPSTREAM);
+    static API: Policy<RetryOn, WithCircuit> = retry_runtime::presets::API.with_circuit(&UPSTREAM);
     assert_eq!(
-        API.get_circuit().map(CircuitBreaker::name),
+        API.circuit().map(CircuitBreaker::name),
         Some("debug-upstream")
     );
     let dbg = format!("{API:?}");

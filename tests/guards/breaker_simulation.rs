@@ -92,10 +92,10 @@ where
 
 const fn base() -> Policy<RetryOn> {
     Policy::new()
-        .attempts(ATTEMPTS)
-        .backoff(Backoff::fixed(Duration::from_millis(200)))
+        .with_attempts(ATTEMPTS)
+        .with_backoff(Backoff::fixed(Duration::from_millis(200)))
         .retry_on(KindSet::TRANSIENT)
-        .named("dependency")
+        .with_name("dependency")
 }
 
 #[tokio::test(start_paused = true)]
@@ -104,7 +104,7 @@ async fn with_a_breaker_calls_while_down_stay_bounded() {
         .with_failures(FAILURES)
         .with_recovery(RECOVERY)
         .with_probes(PROBES);
-    static POLICY: Policy<RetryOn, WithCircuit> = base().circuit(&BREAKER);
+    static POLICY: Policy<RetryOn, WithCircuit> = base().with_circuit(&BREAKER);
     let paused = testing::pause();
 
     let dep = Dependency::new();

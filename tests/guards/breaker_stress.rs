@@ -253,12 +253,12 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
     );
     let policy: &'static Policy<_, _> = leak(
         Policy::new()
-            .attempts(4)
-            .backoff(Backoff::None) // no timers: the tasks hammer as fast as they can
+            .with_attempts(4)
+            .with_backoff(Backoff::None) // no timers: the tasks hammer as fast as they can
             .retry_on(KindSet::TRANSIENT)
-            .named("dep")
-            .circuit(breaker)
-            .budget(budget),
+            .with_name("dep")
+            .with_circuit(breaker)
+            .with_budget(budget),
     );
     let op_calls = leak(AtomicU64::new(0));
     let rejected_first = leak(AtomicU64::new(0));

@@ -36,17 +36,17 @@ fn record_give_up(ev: &GiveUpEvent<'_>) {
 
 fn policy(budget: &'static RetryBudget) -> Policy {
     Policy::new()
-        .attempts(10)
-        .backoff(Backoff::fixed(s(1)))
-        .named("sync_feed")
-        .budget(budget)
+        .with_attempts(10)
+        .with_backoff(Backoff::fixed(s(1)))
+        .with_name("sync_feed")
+        .with_budget(budget)
 }
 
 #[test]
 fn a_refused_retry_gives_up_at_once_with_the_last_error() {
     // 4 tokens: retries while above 2, so 2 retries from a full bucket
     let budget = leak(RetryBudget::new("feeds").with_max_tokens(4));
-    let p = policy(budget).on_give_up(record_give_up);
+    let p = policy(budget).with_on_give_up(record_give_up);
     let logs = support::capture();
     let paused = testing::pause();
     let mut calls = 0;
@@ -112,7 +112,7 @@ fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
     let budget = leak(RetryBudget::new("b"));
     let p = Policy::new()
         .retry_on(retry_runtime::kinds![Timeout])
-        .budget(budget);
+        .with_budget(budget);
     let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
     for _ in 0..5 {
         let _ = p.retry(|| Err::<(), _>(not_found())).call();
@@ -123,7 +123,7 @@ fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
 #[tokio::test(start_paused = true)]
 async fn the_async_executors_honour_it() {
     static RETRIES: RetryBudget = RetryBudget::new("async").with_max_tokens(2);
-    let p = Policy::new().attempts(5).budget(&RETRIES);
+    let p = Policy::new().with_attempts(5).with_budget(&RETRIES);
     let start = tokio::time::Instant::now();
     let e = p
         .retry(|| async { Err::<(), _>("down") })
@@ -147,7 +147,7 @@ fn with_a_breaker_too_the_breaker_is_asked_first() {
     // An open breaker ends the run without spending a token.
     let breaker = leak(CircuitBreaker::new("both").with_failures(1));
     let budget = leak(RetryBudget::new("both"));
-    let p = policy(budget).circuit(breaker);
+    let p = policy(budget).with_circuit(breaker);
     let _paused = testing::pause();
     let e = p
         .retry(|| Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut)))
@@ -164,8 +164,8 @@ fn with_a_breaker_too_the_breaker_is_asked_first() {
 #[test]
 fn a_budget_in_a_static_policy() {
     static RETRIES: RetryBudget = RetryBudget::new("static").with_percent(20);
-    static POLICY: Policy = Policy::new().budget(&RETRIES);
-    assert_eq!(POLICY.get_budget().map(RetryBudget::name), Some("static"));
+    static POLICY: Policy = Policy::new().with_budget(&RETRIES);
+    assert_eq!(POLICY.budget().map(RetryBudget::name), Some("static"));
     let dbg = format!("{POLICY:?}");
     assert!(dbg.contains("budget: \"static\""), "{dbg}");
     let dbg = format!("{RETRIES:?}");

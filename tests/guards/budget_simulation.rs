@@ -104,9 +104,9 @@ async fn simulate(policy: &'static Policy) -> Arc<Dependency> {
 
 const fn base() -> Policy {
     Policy::new()
-        .attempts(ATTEMPTS)
-        .backoff(Backoff::fixed(Duration::from_millis(100)))
-        .named("dependency")
+        .with_attempts(ATTEMPTS)
+        .with_backoff(Backoff::fixed(Duration::from_millis(100)))
+        .with_name("dependency")
 }
 
 /// The budget's bound: over any N first attempts, fewer than
@@ -120,7 +120,7 @@ async fn with_a_budget_retries_stay_within_the_budgeted_ratio() {
     static RETRIES: RetryBudget = RetryBudget::new("dependency")
         .with_percent(PERCENT)
         .with_max_tokens(MAX_TOKENS);
-    static POLICY: Policy = base().budget(&RETRIES);
+    static POLICY: Policy = base().with_budget(&RETRIES);
     let dep = simulate(&POLICY).await;
     let c = &dep.counts;
     let (first, calls) = c.overall();

@@ -24,9 +24,9 @@ fn ms(n: u64) -> Duration {
 
 /// Transient kinds retried, 4 attempts, fixed 50ms backoff.
 const FAST: Policy<RetryOn> = Policy::new()
-    .attempts(4)
-    .backoff(Backoff::fixed(Duration::from_millis(50)))
-    .named("clip")
+    .with_attempts(4)
+    .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+    .with_name("clip")
     .retry_on(KindSet::TRANSIENT);
 
 fn client() -> reqwest::Client {
@@ -199,7 +199,7 @@ async fn retry_after_as_an_http_date_is_waited() {
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_policy() {
-    let capped = FAST.retry_after(RetryAfter {
+    let capped = FAST.with_retry_after(RetryAfter {
         kinds: kinds![RateLimited],
         cap: ms(200),
     });
@@ -390,7 +390,7 @@ async fn a_preset_adjusted_for_the_test_runs_against_the_server() {
     let ok = Reply::json(200, r#"{"ok":true}"#);
     let script = [Reply::status(502), Reply::retry_after_secs(0), ok];
     // the webhook preset (4 attempts, retries the transient kinds) with waits of 50ms
-    let webhook = presets::WEBHOOK.backoff(Backoff::fixed(ms(50)));
+    let webhook = presets::WEBHOOK.with_backoff(Backoff::fixed(ms(50)));
 
     let (body, gaps) = fetch_script(&webhook, script).await;
 

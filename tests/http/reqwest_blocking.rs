@@ -10,9 +10,9 @@ use testkit::flaky::{refused_url, FlakyServer, Reply};
 use crate::fetch_error::FetchError;
 
 const FAST: Policy<RetryOn> = Policy::new()
-    .attempts(4)
-    .backoff(Backoff::fixed(Duration::from_millis(50)))
-    .named("sensor")
+    .with_attempts(4)
+    .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+    .with_name("sensor")
     .retry_on(KindSet::TRANSIENT);
 
 fn client(timeout: Duration) -> reqwest::blocking::Client {

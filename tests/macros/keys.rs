@@ -395,8 +395,8 @@ async fn preset_with_an_overriding_key_async() {
 // ---------- policy ----------
 
 const GROK: Policy = Policy::new()
-    .attempts(2)
-    .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(500)))
+    .with_attempts(2)
+    .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(500)))
     .checked();
 
 #[retry(policy = GROK)]

@@ -54,9 +54,9 @@ impl RetryConfig<'_> {
             other => panic!("unknown kind {other}"),
         };
         Policy::new()
-            .attempts(attempts)
-            .backoff(backoff)
-            .named("from_config")
+            .with_attempts(attempts)
+            .with_backoff(backoff)
+            .with_name("from_config")
     }
 
     /// What a service should do: check it.
@@ -122,7 +122,7 @@ fn zero_attempts_is_an_error() {
         max_elapsed: Some(Duration::from_secs(5)),
     };
     assert_eq!(
-        Policy::new().stop_when(stop).build().unwrap_err(),
+        Policy::new().with_stop(stop).build().unwrap_err(),
         PolicyError::ZeroAttempts
     );
 }
@@ -143,7 +143,7 @@ fn cap_below_first_delay_is_an_error() {
     // by one nanosecond
     let b = Backoff::exponential(Duration::new(1, 1), Duration::new(1, 0));
     assert_eq!(
-        Policy::new().backoff(b).build().unwrap_err(),
+        Policy::new().with_backoff(b).build().unwrap_err(),
         PolicyError::FirstAboveCap
     );
     // a fixed backoff has no cap: nothing to get wrong
@@ -226,7 +226,7 @@ fn sync_waits(p: &Policy) -> (Vec<Duration>, RetryError<&'static str>) {
 
 #[test]
 fn zero_attempts_unchecked_makes_one_call() {
-    let p = Policy::new().attempts(0);
+    let p = Policy::new().with_attempts(0);
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Attempts));
@@ -241,13 +241,13 @@ fn zero_attempts_unchecked_makes_one_call() {
 fn bad_factors_unchecked_keep_the_first_delay() {
     for factor in [f64::NAN, -2.0, 0.0, 0.5, f64::NEG_INFINITY, -0.0] {
         let p = Policy::new()
-            .attempts(5)
-            .backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(factor));
+            .with_attempts(5)
+            .with_backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(factor));
         let (waits, err) = sync_waits(&p);
         assert_eq!(waits, [ms(100); 4], "factor {factor}");
         assert_eq!(err.attempts, 5);
         for r in [0, 1, 1000, u32::MAX] {
-            assert_eq!(p.get_backoff().delay(r), ms(100), "factor {factor}");
+            assert_eq!(p.backoff().delay(r), ms(100), "factor {factor}");
         }
     }
 }
@@ -255,8 +255,8 @@ fn bad_factors_unchecked_keep_the_first_delay() {
 #[test]
 fn infinite_factor_unchecked_jumps_to_the_cap() {
     let p = Policy::new()
-        .attempts(4)
-        .backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(f64::INFINITY));
+        .with_attempts(4)
+        .with_backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(f64::INFINITY));
     let (waits, _) = sync_waits(&p);
     assert_eq!(waits, [ms(100), ms(2000), ms(2000)]);
 }
@@ -268,12 +268,12 @@ fn cap_below_first_unchecked_waits_the_cap() {
         Backoff::fibonacci(ms(5000), ms(1000)),
         Backoff::linear(ms(5000), ms(5000), ms(1000)),
     ] {
-        let p = Policy::new().attempts(4).backoff(b);
+        let p = Policy::new().with_attempts(4).with_backoff(b);
         let (waits, _) = sync_waits(&p);
         assert_eq!(waits, [ms(1000); 3], "{b}");
         // jitter never leaves [0, cap] either
         for j in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
-            let (waits, _) = sync_waits(&p.jitter(j));
+            let (waits, _) = sync_waits(&p.with_jitter(j));
             assert!(waits.iter().all(|w| *w <= ms(1000)), "{b} {j}: {waits:?}");
         }
     }
@@ -282,31 +282,31 @@ fn cap_below_first_unchecked_waits_the_cap() {
 #[test]
 fn huge_waits_saturate_sync() {
     let p = Policy::new()
-        .attempts(3)
-        .backoff(Backoff::exponential(Duration::MAX, Duration::MAX))
-        .jitter(Jitter::Plus(Duration::MAX));
+        .with_attempts(3)
+        .with_backoff(Backoff::exponential(Duration::MAX, Duration::MAX))
+        .with_jitter(Jitter::Plus(Duration::MAX));
     let (waits, err) = sync_waits(&p);
     assert_eq!(waits, [Duration::MAX; 2]);
     assert_eq!(err.attempts, 3);
     // with a deadline: the first wait already reaches it
-    let p = p.max_elapsed(Duration::from_secs(60));
+    let p = p.with_max_elapsed(Duration::from_secs(60));
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
     // proportional jitter on a huge delay
     let p = Policy::new()
-        .attempts(2)
-        .backoff(Backoff::fixed(Duration::MAX))
-        .jitter(Jitter::Proportional(u32::MAX));
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::MAX))
+        .with_jitter(Jitter::Proportional(u32::MAX));
     assert_eq!(sync_waits(&p).0, [Duration::MAX]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn huge_waits_do_not_panic_async() {
     let p = Policy::new()
-        .attempts(2)
-        .backoff(Backoff::fixed(Duration::MAX))
-        .jitter(Jitter::Plus(Duration::MAX));
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::MAX))
+        .with_jitter(Jitter::Plus(Duration::MAX));
     let mut calls = 0;
     let out = p
         .retry(|| {
@@ -326,7 +326,9 @@ async fn huge_waits_do_not_panic_async() {
 /// (every retry would start at or after the deadline).
 #[test]
 fn zero_max_elapsed_means_no_retry() {
-    let p = Policy::new().attempts(5).max_elapsed(Duration::ZERO);
+    let p = Policy::new()
+        .with_attempts(5)
+        .with_max_elapsed(Duration::ZERO);
     assert!(p.build().is_ok());
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());

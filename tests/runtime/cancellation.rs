@@ -147,10 +147,10 @@ macro_rules! tallied {
         static $tally: Tally = Tally::new();
         hooks!($tally);
         const $policy: Policy = Policy::new()
-            .attempts(5)
-            .backoff(Backoff::fixed($wait))
-            .before_sleep(before_sleep)
-            .on_give_up(on_give_up);
+            .with_attempts(5)
+            .with_backoff(Backoff::fixed($wait))
+            .with_before_sleep(before_sleep)
+            .with_on_give_up(on_give_up);
     };
 }
 

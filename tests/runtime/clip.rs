@@ -41,9 +41,9 @@ fn s(n: u64) -> Duration {
 fn clip_policy() -> Policy<RetryOn> {
     // `|` on kinds is fine at runtime; a `const` would write kinds![Timeout | Connect].
     Policy::new()
-        .attempts(4)
-        .backoff(Backoff::exponential(s(1), s(4)))
-        .named("download_clip")
+        .with_attempts(4)
+        .with_backoff(Backoff::exponential(s(1), s(4)))
+        .with_name("download_clip")
         .retry_on(ErrorKind::Timeout | ErrorKind::Connect)
 }
 

@@ -18,9 +18,9 @@ const fn s(n: u64) -> Duration {
 
 /// The clip policy, as a `const`...
 const CLIP: Policy<RetryOn> = Policy::new()
-    .attempts(4)
-    .backoff(Backoff::exponential(s(1), s(4)))
-    .named("shared")
+    .with_attempts(4)
+    .with_backoff(Backoff::exponential(s(1), s(4)))
+    .with_name("shared")
     .retry_on(kinds![Timeout | Connect])
     .checked();
 
@@ -29,8 +29,8 @@ static SHARED: Policy<RetryOn> = CLIP;
 
 /// Deadline 10s, waits 1s, 2s, 4s, 8s: gives up after the 4th call, at 7s.
 const WITH_DEADLINE: Policy<RetryOn> = CLIP
-    .attempts(100)
-    .max_elapsed(Duration::from_secs(10))
+    .with_attempts(100)
+    .with_max_elapsed(Duration::from_secs(10))
     .checked();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +144,8 @@ fn pause_on_one_thread_does_not_make_another_threads_sleeps_virtual() {
         // this thread is not paused: its 20ms wait is real
         let real = std::time::Instant::now();
         let quick = CLIP
-            .backoff(Backoff::fixed(Duration::from_millis(20)))
-            .attempts(2);
+            .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+            .with_attempts(2);
         let out = quick
             .retry(|| {
                 Err::<(), _>(Failure {

@@ -25,9 +25,9 @@ impl Classify for UploadError {
 
 fn upload_policy() -> Policy<retry_runtime::RetryOn> {
     Policy::new()
-        .attempts(3)
-        .backoff(Backoff::fixed(Duration::from_secs(2)))
-        .named("upload")
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(2)))
+        .with_name("upload")
         .retry_on(ErrorKind::Connect | ErrorKind::Timeout)
 }
 
@@ -61,7 +61,7 @@ fn display_names_operation_attempts_reason_and_last_error() {
         "upload failed after 1 attempts (not retriable): bucket not found"
     );
     let deadline = upload_policy()
-        .max_elapsed(Duration::from_secs(3))
+        .with_max_elapsed(Duration::from_secs(3))
         .retry(|| Err::<(), _>(UploadError::Reset(1)))
         .detailed()
         .call()
@@ -100,7 +100,7 @@ struct StepError(#[source] UploadError);
 fn the_source_chain_continues_below_the_last_error() {
     let _paused = testing::pause();
     let e = Policy::new()
-        .attempts(2)
+        .with_attempts(2)
         .retry(|| Err::<(), _>(StepError(UploadError::Reset(9))))
         .detailed()
         .call()

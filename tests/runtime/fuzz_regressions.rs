@@ -22,7 +22,7 @@ fn infinite_factor_is_rejected_by_build() {
     let b = Backoff::exponential(first, first).with_factor(f64::INFINITY);
     assert_eq!(b.validate(), Err(PolicyError::FactorBelowOne));
     assert_eq!(
-        Policy::new().backoff(b).build().unwrap_err(),
+        Policy::new().with_backoff(b).build().unwrap_err(),
         PolicyError::FactorBelowOne
     );
 }
@@ -79,7 +79,11 @@ fn edge_backoffs_validate_and_bound_their_delays() {
             factor_ok && !all_zero && b.first() <= b.cap(),
             "{b:?}"
         );
-        assert_eq!(Policy::new().backoff(b).build().is_ok(), valid, "{b:?}");
+        assert_eq!(
+            Policy::new().with_backoff(b).build().is_ok(),
+            valid,
+            "{b:?}"
+        );
         let top = b.cap().max(b.first());
         let mut previous = None;
         for r in RETRIES {
@@ -101,7 +105,10 @@ fn edge_policies_decide_within_bounds() {
     for b in backoffs() {
         for j in jitters() {
             for attempts in [0, 1, 2, 64, u32::MAX] {
-                let p = Policy::new().attempts(attempts).backoff(b).jitter(j);
+                let p = Policy::new()
+                    .with_attempts(attempts)
+                    .with_backoff(b)
+                    .with_jitter(j);
                 let limit = attempts.max(1);
                 for r in RETRIES {
                     let made = r.saturating_add(1);
@@ -133,9 +140,9 @@ fn edge_deadlines_are_never_passed() {
     for limit in DURATIONS {
         for elapsed in DURATIONS {
             let p = Policy::new()
-                .attempts(u32::MAX)
-                .backoff(b)
-                .max_elapsed(limit);
+                .with_attempts(u32::MAX)
+                .with_backoff(b)
+                .with_max_elapsed(limit);
             for r in RETRIES {
                 match p.decide_at(r, elapsed, &"e") {
                     Decision::Retry(wait) => {

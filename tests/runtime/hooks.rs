@@ -73,11 +73,11 @@ const FOUR_TIMEOUTS_SEEN: [&str; 4] = [
 
 /// Hooks are plain `fn`s, so a policy with hooks is still a `const`.
 const FEED: Policy<RetryOn> = Policy::new()
-    .attempts(4)
-    .backoff(Backoff::exponential(s(1), s(4)))
-    .named("feed")
-    .before_sleep(record_sleep)
-    .on_give_up(record_give_up)
+    .with_attempts(4)
+    .with_backoff(Backoff::exponential(s(1), s(4)))
+    .with_name("feed")
+    .with_before_sleep(record_sleep)
+    .with_on_give_up(record_give_up)
     .retry_on(kinds![Timeout | Connect])
     .checked();
 
@@ -149,7 +149,7 @@ fn a_deadline_calls_on_give_up_once() {
     let _paused = testing::pause();
     take_seen();
     let out = FEED
-        .max_elapsed(s(2))
+        .with_max_elapsed(s(2))
         .retry(script(&[FeedError::Timeout; 10]))
         .call();
     assert_eq!(out, Err(FeedError::Timeout));
@@ -168,10 +168,10 @@ fn unclassified_policies_report_no_kind() {
     let _paused = testing::pause();
     take_seen();
     let policy = Policy::new()
-        .attempts(2)
-        .named("plain")
-        .before_sleep(record_sleep)
-        .on_give_up(record_give_up);
+        .with_attempts(2)
+        .with_name("plain")
+        .with_before_sleep(record_sleep)
+        .with_on_give_up(record_give_up);
     let out = policy.retry(|| Err::<(), _>("down")).call();
     assert_eq!(out, Err("down"));
     assert_eq!(
@@ -188,7 +188,7 @@ async fn async_hooks_run_before_each_sleep_and_once_on_give_up() {
     take_seen();
     AT.with(|a| a.borrow_mut().clear());
     let start = tokio::time::Instant::now();
-    let policy = FEED.before_sleep(record_sleep_time);
+    let policy = FEED.with_before_sleep(record_sleep_time);
     let mut next = script(&[FeedError::Timeout; 10]);
     let out = policy.retry(|| std::future::ready(next())).await;
     assert_eq!(out, Err(FeedError::Timeout));

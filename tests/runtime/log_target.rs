@@ -13,11 +13,11 @@ use tracing::Level;
 fn every_line_has_the_one_target() {
     let logs = capture();
     let _paused = testing::pause();
-    let plain = Policy::new().attempts(2).backoff(Backoff::None);
+    let plain = Policy::new().with_attempts(2).with_backoff(Backoff::None);
 
     let mut calls = 0;
     let late = plain
-        .named("late")
+        .with_name("late")
         .retry(|| {
             calls += 1;
             if calls < 2 {
@@ -29,16 +29,16 @@ fn every_line_has_the_one_target() {
         .call();
     assert_eq!(late, Ok(2));
     let _ = plain
-        .named("exhausted")
+        .with_name("exhausted")
         .retry(|| Err::<(), _>("down"))
         .call();
 
     let budget: &'static RetryBudget =
         Box::leak(Box::new(RetryBudget::new("targeted").with_max_tokens(1)));
     let _ = plain
-        .named("budgeted")
-        .attempts(5)
-        .budget(budget)
+        .with_name("budgeted")
+        .with_attempts(5)
+        .with_budget(budget)
         .retry(|| Err::<(), _>("down"))
         .call();
 

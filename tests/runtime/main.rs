@@ -23,7 +23,11 @@ fn one_strike_breaker(
             .with_recovery(std::time::Duration::from_secs(30))
             .with_clock(clock),
     ));
-    (breaker, clock, Policy::new().attempts(1).circuit(breaker))
+    (
+        breaker,
+        clock,
+        Policy::new().with_attempts(1).with_circuit(breaker),
+    )
 }
 
 mod bad_config;

@@ -114,7 +114,7 @@ fn sync_functional_panic_propagates() {
     let mut calls = 0;
     let payload = panic_message(|| {
         Policy::new()
-            .attempts(5)
+            .with_attempts(5)
             .retry(|| -> Result<(), &str> {
                 calls += 1;
                 panic!("functional boom");
@@ -149,8 +149,8 @@ async fn async_body_panic_is_a_join_error_after_one_call() {
 async fn async_functional_panic_is_a_join_error_after_one_call() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     const POLICY: Policy = Policy::new()
-        .attempts(5)
-        .backoff(Backoff::fixed(Duration::from_secs(1)));
+        .with_attempts(5)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)));
 
     let task = POLICY
         .retry(|| async {
@@ -216,9 +216,9 @@ async fn panicking_before_sleep_ends_the_async_call() {
         panic!("async before_sleep panicked");
     }
     const POLICY: Policy = Policy::new()
-        .attempts(5)
-        .backoff(Backoff::fixed(Duration::from_secs(1)))
-        .before_sleep(before_sleep);
+        .with_attempts(5)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_before_sleep(before_sleep);
 
     let task = POLICY
         .retry(|| async {
@@ -283,7 +283,9 @@ fn the_policy_still_works_after_a_hook_panicked() {
             panic!("once");
         }
     }
-    const POLICY: Policy = Policy::new().attempts(3).before_sleep(before_sleep);
+    const POLICY: Policy = Policy::new()
+        .with_attempts(3)
+        .with_before_sleep(before_sleep);
 
     let _paused = testing::pause();
     let first = catch_unwind(|| POLICY.retry(|| Err::<(), _>("down")).call());

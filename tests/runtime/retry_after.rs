@@ -29,9 +29,9 @@ fn rate_limited(after: u64) -> Hinted {
 /// 2 attempts, so exactly one wait; backoff 1s otherwise.
 fn policy() -> Policy<RetryOn> {
     Policy::new()
-        .attempts(2)
-        .backoff(Backoff::exponential(s(1), s(10)))
-        .named("upload")
+        .with_attempts(2)
+        .with_backoff(Backoff::exponential(s(1), s(10)))
+        .with_name("upload")
         .retry_on(KindSet::TRANSIENT)
 }
 
@@ -75,7 +75,7 @@ fn a_600s_hint_is_capped_at_the_policy_cap() {
     // the default cap is 60s
     assert_eq!(RetryAfter::DEFAULT.cap, s(60));
     assert_eq!(sync_wait(policy(), rate_limited(600)), [s(60)]);
-    let capped_30 = policy().retry_after(RetryAfter {
+    let capped_30 = policy().with_retry_after(RetryAfter {
         kinds: kinds![RateLimited],
         cap: s(30),
     });
@@ -84,7 +84,7 @@ fn a_600s_hint_is_capped_at_the_policy_cap() {
 
 #[test]
 fn ignored_hints_wait_the_backoff() {
-    let ignoring = policy().retry_after(RetryAfter::IGNORE);
+    let ignoring = policy().with_retry_after(RetryAfter::IGNORE);
     assert_eq!(sync_wait(ignoring, rate_limited(7)), [s(1)]);
     assert_eq!(sync_wait(ignoring, rate_limited(600)), [s(1)]);
 }
@@ -113,7 +113,7 @@ fn hints_are_honoured_only_for_the_configured_kinds() {
 
 #[test]
 fn the_hint_is_not_jittered() {
-    let jittered = policy().jitter(Jitter::Full).attempts(50);
+    let jittered = policy().with_jitter(Jitter::Full).with_attempts(50);
     let mut calls = 0;
     let paused = testing::pause();
     let r = jittered
@@ -128,7 +128,7 @@ fn the_hint_is_not_jittered() {
 
 #[test]
 fn a_hint_past_the_deadline_gives_up() {
-    let p = policy().attempts(5).max_elapsed(s(5));
+    let p = policy().with_attempts(5).with_max_elapsed(s(5));
     let paused = testing::pause();
     let e = p
         .retry(|| Err::<(), _>(rate_limited(7)))
@@ -145,7 +145,7 @@ fn a_hint_does_not_make_a_permanent_error_retriable() {
         kind: ErrorKind::Permanent,
         after: Some(s(1)),
     };
-    let p = policy().retry_after(RetryAfter {
+    let p = policy().with_retry_after(RetryAfter {
         kinds: KindSet::ALL,
         cap: s(60),
     });

@@ -20,9 +20,9 @@ impl fmt::Display for LocalError {
 }
 
 const FAST: Policy = Policy::new()
-    .attempts(3)
-    .backoff(Backoff::fixed(Duration::from_millis(1)))
-    .named("local")
+    .with_attempts(3)
+    .with_backoff(Backoff::fixed(Duration::from_millis(1)))
+    .with_name("local")
     .checked();
 
 fn assert_send<T: Send>(t: T) -> T {

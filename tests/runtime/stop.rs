@@ -14,16 +14,16 @@ fn s(n: u64) -> Duration {
 /// Waits 1s, 2s, 4s, 8s, 16s, ... and only a time limit: no attempt limit.
 fn deadline_only(limit: Duration) -> Policy {
     Policy::new()
-        .stop_when(Stop::after_attempts(u32::MAX).or_after(limit))
-        .backoff(Backoff::exponential(s(1), s(60)))
-        .named("sync_feed")
+        .with_stop(Stop::after_attempts(u32::MAX).with_max_elapsed(limit))
+        .with_backoff(Backoff::exponential(s(1), s(60)))
+        .with_name("sync_feed")
 }
 
 /// Waits `wait` each time, and only a time limit: no attempt limit.
 fn fixed_waits_until(limit: Duration, wait: Duration) -> Policy {
     Policy::new()
-        .stop_when(Stop::after_attempts(u32::MAX).or_after(limit))
-        .backoff(Backoff::fixed(wait))
+        .with_stop(Stop::after_attempts(u32::MAX).with_max_elapsed(limit))
+        .with_backoff(Backoff::fixed(wait))
 }
 
 /// An op that always fails with the number of its call.
@@ -160,12 +160,12 @@ fn sync_virtual_waits_count_against_the_deadline() {
 
 // ---- max_elapsed together with attempts: whichever comes first ----
 
-/// `deadline_only(deadline).attempts(attempts)`, every call failing, under
+/// `deadline_only(deadline).with_attempts(attempts)`, every call failing, under
 /// `testing::pause()`: gives up for `reason` after 3 attempts, having waited
 /// 1s and 2s.
 fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
-    let policy = deadline_only(deadline).attempts(attempts);
+    let policy = deadline_only(deadline).with_attempts(attempts);
     let mut calls = 0;
     let e = policy
         .retry(|| failing(&mut calls))
@@ -180,7 +180,7 @@ fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) 
 /// on tokio's paused clock.
 async fn async_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
-    let policy = deadline_only(deadline).attempts(attempts);
+    let policy = deadline_only(deadline).with_attempts(attempts);
     let mut calls = 0;
     let e = policy
         .retry(|| std::future::ready(failing(&mut calls)))
@@ -221,7 +221,7 @@ fn attempts_count_calls_like_tenacity_stop_after_attempt() {
     for n in 1..=5 {
         let mut calls = 0;
         let e = Policy::new()
-            .attempts(n)
+            .with_attempts(n)
             .retry(|| failing(&mut calls))
             .detailed()
             .call()
@@ -235,7 +235,9 @@ fn attempts_count_calls_like_tenacity_stop_after_attempt() {
 #[test]
 fn retry_detailed_reports_a_permanent_error_after_one_attempt() {
     let paused = testing::pause();
-    let policy = deadline_only(s(60)).attempts(5).retry_if(|e: &u32| *e != 2);
+    let policy = deadline_only(s(60))
+        .with_attempts(5)
+        .retry_if(|e: &u32| *e != 2);
     let mut calls = 0;
     let e = policy
         .retry(|| failing(&mut calls))
@@ -272,8 +274,8 @@ async fn retry_async_detailed_reports_a_permanent_error_after_one_attempt() {
 fn sync_huge_virtual_waits_never_panic() {
     let paused = testing::pause();
     let policy = Policy::new()
-        .attempts(100)
-        .backoff(Backoff::exponential(s(1), Duration::MAX));
+        .with_attempts(100)
+        .with_backoff(Backoff::exponential(s(1), Duration::MAX));
     let mut calls = 0;
     let e = policy
         .retry(|| failing(&mut calls))
@@ -287,7 +289,7 @@ fn sync_huge_virtual_waits_never_panic() {
 
     let mut calls = 0;
     let e = policy
-        .max_elapsed(Duration::MAX)
+        .with_max_elapsed(Duration::MAX)
         .retry(|| failing(&mut calls))
         .detailed()
         .call()

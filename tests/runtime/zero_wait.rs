@@ -29,15 +29,15 @@ fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
 
 fn no_wait_policies() -> [Policy; 3] {
     [
-        Policy::new().attempts(5).backoff(Backoff::None),
+        Policy::new().with_attempts(5).with_backoff(Backoff::None),
         Policy::new()
-            .attempts(5)
-            .backoff(Backoff::fixed(Duration::ZERO)),
+            .with_attempts(5)
+            .with_backoff(Backoff::fixed(Duration::ZERO)),
         // full jitter of a zero wait is zero too
         Policy::new()
-            .attempts(5)
-            .backoff(Backoff::exponential(Duration::ZERO, Duration::ZERO))
-            .jitter(Jitter::Full),
+            .with_attempts(5)
+            .with_backoff(Backoff::exponential(Duration::ZERO, Duration::ZERO))
+            .with_jitter(Jitter::Full),
     ]
 }
 
@@ -92,8 +92,8 @@ async fn zero_waits_then_success_in_a_single_poll() {
     let mut calls = 0;
     let polled = poll_once(
         Policy::new()
-            .attempts(5)
-            .backoff(Backoff::None)
+            .with_attempts(5)
+            .with_backoff(Backoff::None)
             .retry(|| {
                 calls += 1;
                 let n = calls;
@@ -117,8 +117,8 @@ fn sync_zero_waits_do_not_sleep() {
     let mut calls = 0;
     // no testing::pause(): a real sleep of even 1ms per retry would show up
     let out = Policy::new()
-        .attempts(1000)
-        .backoff(Backoff::None)
+        .with_attempts(1000)
+        .with_backoff(Backoff::None)
         .retry(|| {
             calls += 1;
             Err::<(), _>(calls)

@@ -32,13 +32,13 @@ const ATTEMPTS: u32 = 6;
 
 /// The one policy every task shares.
 static SOAK: Policy = Policy::new()
-    .attempts(ATTEMPTS)
-    .backoff(Backoff::exponential(
+    .with_attempts(ATTEMPTS)
+    .with_backoff(Backoff::exponential(
         Duration::from_millis(1),
         Duration::from_millis(10),
     ))
-    .jitter(Jitter::Full)
-    .named("soak")
+    .with_jitter(Jitter::Full)
+    .with_name("soak")
     .checked();
 
 // ---------------------------------------------------------------------------

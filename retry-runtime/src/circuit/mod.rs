@@ -92,7 +92,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 /// A circuit breaker, meant to live in a `static` shared by every caller of
 /// one dependency. See the [module docs](self) for the state machine.
 ///
-/// Attach it to a policy with [`Policy::circuit`](crate::Policy::circuit)
+/// Attach it to a policy with [`Policy::with_circuit`](crate::Policy::with_circuit)
 /// (or `#[retry(circuit = NAME)]`), or drive it by hand with
 /// [`try_acquire`](CircuitBreaker::try_acquire) and
 /// [`record`](CircuitBreaker::record).
@@ -129,7 +129,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 /// }
 ///
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = presets::API.circuit(&UPSTREAM);
+/// let policy = presets::API.with_circuit(&UPSTREAM);
 /// let r: Result<&str, ApiError> = policy.retry(|| Ok("pong")).call();
 /// assert_eq!(r.unwrap(), "pong");
 /// assert_eq!(UPSTREAM.stats().successes, 1);

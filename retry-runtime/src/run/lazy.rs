@@ -230,7 +230,7 @@ impl<C: Clock> LazyRun<C> {
 ///
 /// ```
 /// use retry_runtime::{__private::retry_sync, Policy};
-/// let policy = Policy::new().attempts(3).backoff(retry_runtime::Backoff::None);
+/// let policy = Policy::new().with_attempts(3).with_backoff(retry_runtime::Backoff::None);
 /// let mut calls = 0;
 /// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } });
 /// assert_eq!(r, Ok(3));
@@ -347,14 +347,14 @@ mod tests {
     #[test]
     fn a_lazy_run_starts_at_the_first_failure() {
         static BUDGET: crate::RetryBudget = crate::RetryBudget::new("lazy");
-        let plain = Policy::new().attempts(3).backoff(Backoff::None);
+        let plain = Policy::new().with_attempts(3).with_backoff(Backoff::None);
         let mut run = LazyRun::<SyncClock>::new(&plain);
         assert!(run.0.is_none());
         run.succeeded(&plain);
         assert!(run.0.is_none(), "a first success needs no state");
         assert_eq!(run.failed(&plain, &"down"), Decision::Retry(Duration::ZERO));
         assert_eq!(run.0.as_ref().map(|s| s.attempts), Some(1));
-        for needs_start in [plain.max_elapsed(ms(10)), plain.budget(&BUDGET)] {
+        for needs_start in [plain.with_max_elapsed(ms(10)), plain.with_budget(&BUDGET)] {
             assert!(LazyRun::<SyncClock>::new(&needs_start).0.is_some());
         }
     }

@@ -40,7 +40,7 @@ pub(crate) use state::State;
 ///
 /// ```
 /// use retry_runtime::{Decision, Policy, Run, sleep::SyncClock};
-/// let policy = Policy::new().attempts(3);
+/// let policy = Policy::new().with_attempts(3);
 /// let mut run = Run::<_, SyncClock>::new(&policy);
 /// let mut answers = vec![Ok(42), Err("flaky")].into_iter().rev();
 /// let value = loop {
@@ -68,7 +68,7 @@ pub(crate) use state::State;
 /// ```
 /// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason, sleep::SyncClock};
 /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
-/// let policy = Policy::new().attempts(5).circuit(&UPSTREAM);
+/// let policy = Policy::new().with_attempts(5).with_circuit(&UPSTREAM);
 ///
 /// let mut calls = 0;
 /// let mut run = Run::<_, SyncClock, _>::new(&policy);

@@ -109,7 +109,7 @@ impl<C: Clock> State<C> {
                     hook(&GiveUpEvent {
                         operation: policy.name,
                         attempts: self.attempts,
-                        max_attempts: policy.stop.attempts(),
+                        max_attempts: policy.stop.max_attempts(),
                         reason: StopReason::CircuitOpen,
                         error: &open,
                         kind: Some(ErrorKind::Unavailable),
@@ -128,7 +128,7 @@ impl<C: Clock> State<C> {
             self.record(policy, Outcome::Success);
         }
         if self.attempts > 1 {
-            log::success(policy.name, self.attempts, policy.stop.attempts());
+            log::success(policy.name, self.attempts, policy.stop.max_attempts());
         }
     }
 
@@ -193,11 +193,11 @@ impl<C: Clock> State<C> {
         policy: &Policy<W, G>,
         verdict: Verdict,
     ) -> Option<Duration> {
-        // `attempts() >= 1`, and below it `attempts + 1` cannot overflow.
+        // `max_attempts() >= 1`, and below it `attempts + 1` cannot overflow.
         let quick = policy.is_plain()
             && verdict.retry
             && verdict.retry_after.is_none()
-            && self.attempts < policy.stop.attempts() - 1
+            && self.attempts < policy.stop.max_attempts() - 1
             && !(self.timed && self.start.is_none());
         if !quick {
             return None;
@@ -323,7 +323,7 @@ impl<C: Clock> State<C> {
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
-                    max_attempts: policy.stop.attempts(),
+                    max_attempts: policy.stop.max_attempts(),
                     wait,
                     error,
                     kind: verdict.kind,
@@ -345,7 +345,7 @@ impl<C: Clock> State<C> {
                 let ev = GiveUpEvent {
                     operation: policy.name,
                     attempts: self.attempts,
-                    max_attempts: policy.stop.attempts(),
+                    max_attempts: policy.stop.max_attempts(),
                     reason,
                     error,
                     kind: verdict.kind,
@@ -432,7 +432,7 @@ mod tests {
         ];
         for backoff in backoffs {
             for attempts in 1..=7 {
-                let policy = Policy::new().attempts(attempts).backoff(backoff);
+                let policy = Policy::new().with_attempts(attempts).with_backoff(backoff);
                 let mut quick = State::<SyncClock>::new(&policy);
                 let mut full = State::<SyncClock>::new(&policy);
                 let mut quick_retries = 0;
@@ -466,11 +466,11 @@ mod tests {
     fn the_quick_retry_leaves_everything_else_to_the_full_path() {
         fn hook(_: &RetryEvent<'_>) {}
         static BREAKER: CircuitBreaker = CircuitBreaker::new("quick");
-        let plain = Policy::new().attempts(5);
+        let plain = Policy::new().with_attempts(5);
         let not_plain = [
-            plain.jitter(Jitter::Full),
-            plain.max_elapsed(ms(100)),
-            plain.before_sleep(hook),
+            plain.with_jitter(Jitter::Full),
+            plain.with_max_elapsed(ms(100)),
+            plain.with_before_sleep(hook),
         ];
         let retriable = Verdict {
             retry: true,
@@ -485,7 +485,7 @@ mod tests {
                 "{policy:?}"
             );
         }
-        let guarded = plain.circuit(&BREAKER);
+        let guarded = plain.with_circuit(&BREAKER);
         let mut state = State::<SyncClock>::new(&guarded);
         assert_eq!(state.quick_retry_unlogged(&guarded, retriable), None);
         let mut state = State::<SyncClock>::new(&plain);

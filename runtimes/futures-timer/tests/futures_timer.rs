@@ -54,8 +54,8 @@ fn an_annotated_async_fn_sleeps_on_futures_timer() {
 fn the_functional_api_awaits_on_futures_timer() {
     CALLS.with(|c| c.set(0));
     let policy = Policy::new()
-        .attempts(3)
-        .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
     let detailed = block_on(async { policy.retry(flaky).detailed().await }).unwrap();
     assert_eq!((detailed.value, detailed.attempts), (3, 3));
     assert!(detailed.elapsed >= Duration::from_millis(20));

@@ -74,8 +74,8 @@ fn an_annotated_async_fn_sleeps_on_async_io_under_smol() {
 #[test]
 fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper() {
     let policy = Policy::new()
-        .attempts(3)
-        .backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
     CALLS.with(|c| c.set(0));
     let out = smol::block_on(async { policy.retry(flaky).await });
     assert_eq!(out, Ok(3));

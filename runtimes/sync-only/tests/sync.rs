@@ -70,7 +70,7 @@ fn presets_and_the_functional_api_work_sync() {
     CALLS.with(|c| c.set(0));
     let _paused = testing::pause();
     let ok = presets::QUICK
-        .attempts(3)
+        .with_attempts(3)
         .retry(|| down_until(2))
         .detailed()
         .call()
@@ -85,7 +85,10 @@ static BUDGET: RetryBudget = RetryBudget::new("sync-only");
 fn the_breaker_and_the_budget_work_without_an_async_runtime() {
     CALLS.with(|c| c.set(0));
     let _paused = testing::pause();
-    let policy = Policy::new().attempts(5).circuit(&BREAKER).budget(&BUDGET);
+    let policy = Policy::new()
+        .with_attempts(5)
+        .with_circuit(&BREAKER)
+        .with_budget(&BUDGET);
     let e = policy
         .retry(|| down_until(100))
         .detailed()
