@@ -15,8 +15,8 @@ use crate::classify::ErrorKind;
 /// use std::time::Duration;
 /// use retry_runtime::{Attempt, Backoff, ErrorKind, KindSet, Policy};
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().attempts(3).backoff(Backoff::fixed(Duration::from_secs(1)))
-///     .max_elapsed(Duration::from_secs(60))
+/// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::fixed(Duration::from_secs(1)))
+///     .with_max_elapsed(Duration::from_secs(60))
 ///     .retry_on(KindSet::TRANSIENT); // classified: the kinds are known
 /// let mut seen = Vec::new();
 /// let r = policy

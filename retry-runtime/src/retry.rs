@@ -198,7 +198,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// use retry_runtime::{Attempt, Policy};
     /// let _paused = retry_runtime::testing::pause();
     /// let mut keys = Vec::new();
-    /// let r = Policy::new().attempts(3)
+    /// let r = Policy::new().with_attempts(3)
     ///     .retry(|a: Attempt| {
     ///         keys.push(format!("order-7/try-{}", a.number)); // e.g. a header per attempt
     ///         if a.number < 2 { Err("busy") } else { Ok(a.previous_attempts()) }

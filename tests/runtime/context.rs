@@ -17,9 +17,9 @@ fn timed_out() -> std::io::Error {
 
 fn policy() -> Policy<retry_runtime::RetryOn> {
     Policy::new()
-        .attempts(4)
-        .backoff(Backoff::fixed(s(10)))
-        .max_elapsed(s(60))
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(s(10)))
+        .with_max_elapsed(s(60))
         .retry_on(KindSet::TRANSIENT)
 }
 

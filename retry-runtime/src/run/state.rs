@@ -55,7 +55,7 @@ impl<C: Clock> State<C> {
         let elapsed = self.elapsed();
         Attempt {
             number: self.attempts.saturating_add(1),
-            max: policy.stop.attempts(),
+            max: policy.stop.max_attempts(),
             elapsed,
             remaining: policy
                 .stop
