@@ -25,7 +25,6 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use retry_runtime::jitter::Rng;
-use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
     testing, Backoff, Decision, ErrorKind, GiveUpEvent, Jitter, KindSet, Policy, PolicyError,
     RetryAfter, RetryError, RetryEvent, Run, Stop, StopReason, When,
@@ -358,7 +357,7 @@ impl<W: Copy + When<Hinted>> Checker<'_, W> {
 /// A `Run` failed until it gives up: at most `limit` attempts, each wait checked.
 fn drive_run<W: Copy + When<Hinted>>(c: &Checker<'_, W>) {
     let _paused = testing::pause();
-    let mut run = Run::<W, SyncClock>::new(c.policy);
+    let mut run = Run::new(c.policy);
     let mut previous = Duration::ZERO;
     loop {
         let decision = run.failed(c.error);

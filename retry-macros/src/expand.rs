@@ -343,7 +343,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::LazyRun::<#p::AsyncClock>::new(#policy);
+        let mut #run = #p::LazyRun::new(#policy);
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -391,7 +391,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         }
         Shape::Sync(_) => quote! {
             #policy_binding
-            let mut #run = #p::LazyRun::<#p::SyncClock>::new(#policy);
+            let mut #run = #p::LazyRun::new(#policy);
             loop {
                 #reject_if_open
                 #bind_attempt

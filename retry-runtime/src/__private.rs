@@ -10,9 +10,8 @@ pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn
 pub use crate::presets;
 use crate::run::FromCircuitOpen;
 pub use crate::run::{Admission, LazyRun, Run, retry_sync};
-use crate::sleep::Clock;
 pub use crate::sleep::DefaultSleeper;
-pub use crate::sleep::{AsyncClock, SyncClock, should_sleep, sleep_sync};
+pub use crate::sleep::{should_sleep, sleep_sync};
 pub use crate::stop::Stop;
 pub use core::time::Duration;
 
@@ -88,16 +87,13 @@ pub fn returns_result<R: IsResult, F: FnMut() -> R>(_: &F) {}
 /// (an error type without `From<CircuitOpen>` is reported there).
 ///
 /// ```
-/// use retry_runtime::{__private::{admit, LazyRun, SyncClock}, Policy};
+/// use retry_runtime::{__private::{admit, LazyRun}, Policy};
 /// let policy = Policy::new();
-/// let mut run = LazyRun::<SyncClock>::new(&policy);
-/// assert!(admit::<_, _, std::io::Error, _>(&mut run, &policy).is_ok()); // no breaker
+/// let mut run = LazyRun::new(&policy);
+/// assert!(admit::<_, _, std::io::Error>(&mut run, &policy).is_ok()); // no breaker
 /// ```
 #[inline(always)]
-pub fn admit<W, G: Admission<E>, E, C: Clock>(
-    run: &mut LazyRun<C>,
-    policy: &Policy<W, G>,
-) -> Result<(), E> {
+pub fn admit<W, G: Admission<E>, E>(run: &mut LazyRun, policy: &Policy<W, G>) -> Result<(), E> {
     run.admit(policy)
 }
 
@@ -106,25 +102,25 @@ pub fn admit<W, G: Admission<E>, E, C: Clock>(
 /// [`FromCircuitOpen`]'s message, on the `circuit` key.
 ///
 /// ```
-/// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
+/// use retry_runtime::{__private::{admit_circuit, LazyRun}, CircuitBreaker, Policy};
 /// static B: CircuitBreaker = CircuitBreaker::new("b");
 /// let policy = Policy::new().with_circuit(&B);
-/// let mut run = LazyRun::<SyncClock>::new(&policy);
-/// assert!(admit_circuit::<_, std::io::Error, _>(&mut run, &policy).is_ok()); // closed
+/// let mut run = LazyRun::new(&policy);
+/// assert!(admit_circuit::<_, std::io::Error>(&mut run, &policy).is_ok()); // closed
 /// ```
 ///
 /// ```compile_fail
-/// use retry_runtime::{__private::{admit_circuit, LazyRun, SyncClock}, CircuitBreaker, Policy};
+/// use retry_runtime::{__private::{admit_circuit, LazyRun}, CircuitBreaker, Policy};
 /// static B: CircuitBreaker = CircuitBreaker::new("b");
 /// struct MyError;
 /// let policy = Policy::new().with_circuit(&B);
-/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// let mut run = LazyRun::new(&policy);
 /// // error: this policy has a circuit breaker, so a call it rejects returns `MyError` built from `CircuitOpen` ...
 /// let _ = admit_circuit::<_, MyError, _>(&mut run, &policy);
 /// ```
 #[inline(always)]
-pub fn admit_circuit<W, E: FromCircuitOpen, C: Clock>(
-    run: &mut LazyRun<C>,
+pub fn admit_circuit<W, E: FromCircuitOpen>(
+    run: &mut LazyRun,
     policy: &Policy<W, WithCircuit>,
 ) -> Result<(), E> {
     run.admit(policy)
@@ -134,12 +130,12 @@ pub fn admit_circuit<W, E: FromCircuitOpen, C: Clock>(
 /// `#[retry]` function (see `retry_runtime::retry`).
 ///
 /// ```
-/// use retry_runtime::{__private::{next_attempt, LazyRun, SyncClock}, Policy};
+/// use retry_runtime::{__private::{next_attempt, LazyRun}, Policy};
 /// let policy = Policy::new();
-/// let mut run = LazyRun::<SyncClock>::new(&policy);
+/// let mut run = LazyRun::new(&policy);
 /// assert_eq!(next_attempt(&mut run, &policy).number, 1);
 /// ```
 #[inline]
-pub fn next_attempt<W, G, C: Clock>(run: &mut LazyRun<C>, policy: &Policy<W, G>) -> crate::Attempt {
+pub fn next_attempt<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) -> crate::Attempt {
     run.next_attempt(policy)
 }

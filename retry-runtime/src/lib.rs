@@ -52,6 +52,7 @@ pub mod backoff;
 pub mod budget;
 pub mod circuit;
 pub mod classify;
+pub mod clock;
 mod error;
 pub mod hooks;
 pub mod jitter;
@@ -179,7 +180,7 @@ pub mod __private;
 ///                 .checked()
 ///         }
 ///     };
-///     let mut run = LazyRun::<AsyncClock>::new(policy());
+///     let mut run = LazyRun::new(policy());
 ///     loop {
 ///         if let Err(open) = admit(&mut run, policy()) {
 ///             return Err(open);

@@ -14,7 +14,7 @@ use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::error::{RetryError, Succeeded};
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync_rest, retry_sync_with};
-use crate::sleep::{self, AsyncClock, BlockingSleeper, DefaultSleeper, Sleeper, SyncClock};
+use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
 /// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
@@ -227,7 +227,7 @@ fn call_timed<W, G, T, E, F, S, N>(
     op: &mut F,
     sleeper: &S,
     notify: &mut N,
-) -> (Result<T, RetryError<E>>, LazyRun<SyncClock>)
+) -> (Result<T, RetryError<E>>, LazyRun)
 where
     F: Op<Output = Result<T, E>>,
     W: When<E>,
@@ -236,7 +236,7 @@ where
     S: BlockingSleeper,
     N: Notify,
 {
-    let mut run = LazyRun::<SyncClock>::timed(policy);
+    let mut run = LazyRun::timed(policy);
     loop {
         if let Err(e) = run.admit(policy) {
             let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
@@ -335,7 +335,7 @@ pin_project! {
         op: F,
         sleeper: S,
         notify: N,
-        run: LazyRun<AsyncClock>,
+        run: LazyRun,
         detail: D,
         #[pin]
         step: Step<Fut, S::Sleep>,
@@ -364,7 +364,7 @@ pub trait Finish<T, E> {
     const TIMED: bool;
     /// A success, with the run that made it.
     #[doc(hidden)]
-    fn ok(value: T, run: &mut LazyRun<AsyncClock>) -> Self::Output;
+    fn ok(value: T, run: &mut LazyRun) -> Self::Output;
     /// Giving up.
     #[doc(hidden)]
     fn err(error: RetryError<E>) -> Self::Output;
@@ -374,7 +374,7 @@ impl<T, E> Finish<T, E> for Plain {
     type Output = Result<T, E>;
     const TIMED: bool = false;
     #[inline(always)]
-    fn ok(value: T, _: &mut LazyRun<AsyncClock>) -> Result<T, E> {
+    fn ok(value: T, _: &mut LazyRun) -> Result<T, E> {
         Ok(value)
     }
     #[inline]
@@ -387,7 +387,7 @@ impl<T, E> Finish<T, E> for Detailed {
     type Output = Result<Succeeded<T>, RetryError<E>>;
     const TIMED: bool = true;
     #[inline]
-    fn ok(value: T, run: &mut LazyRun<AsyncClock>) -> Self::Output {
+    fn ok(value: T, run: &mut LazyRun) -> Self::Output {
         let (attempts, elapsed) = run.progress();
         Ok(Succeeded {
             value,

@@ -1,4 +1,4 @@
-//! Sleeping between attempts, and the clocks runs are timed with.
+//! Sleeping between attempts (time itself is read through [`clock`](crate::clock)).
 //!
 //! Sync runs block the thread ([`sleep_sync`], or a [`BlockingSleeper`] of
 //! yours). Async runs await a [`Sleeper`]'s timer: the [`DefaultSleeper`]
@@ -24,6 +24,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::clock::virtual_time;
+#[allow(unused_imports)] // the docs link to it
 use crate::testing;
 
 /// How an async run waits between attempts: a timer future per wait.
@@ -226,7 +228,7 @@ impl<F: Fn(Duration)> BlockingSleeper for F {
 /// ```
 #[inline]
 pub fn sleep_sync(wait: Duration) {
-    if testing::on_sync_sleep(wait) || wait.is_zero() {
+    if virtual_time::on_sync_sleep(wait) || wait.is_zero() {
         return;
     }
     std::thread::sleep(wait);
@@ -260,58 +262,6 @@ pub async fn sleep_async(wait: Duration) {
 /// ```
 #[inline]
 pub fn should_sleep(wait: Duration) -> bool {
-    testing::on_async_sleep(wait);
+    virtual_time::on_async_sleep(wait);
     !wait.is_zero()
-}
-
-/// A clock that times a run (sync or async).
-pub trait Clock {
-    /// A point in time.
-    type Instant: Copy;
-    /// Now.
-    fn now() -> Self::Instant;
-    /// Time passed since `start`.
-    fn since(start: Self::Instant) -> Duration;
-}
-
-/// `std::time::Instant`, advanced by virtual sleeps under [`testing::pause`].
-#[derive(Debug, Clone, Copy)]
-pub struct SyncClock;
-
-impl Clock for SyncClock {
-    type Instant = (std::time::Instant, Duration);
-    fn now() -> Self::Instant {
-        (std::time::Instant::now(), testing::virtual_offset())
-    }
-    fn since(start: Self::Instant) -> Duration {
-        let (now, offset) = Self::now();
-        // saturating: huge virtual waits under `testing::pause` must not panic
-        now.saturating_duration_since(start.0)
-            .saturating_add(offset.saturating_sub(start.1))
-    }
-}
-
-/// `tokio::time::Instant`, which follows tokio's paused clock.
-#[cfg(feature = "tokio")]
-#[derive(Debug, Clone, Copy)]
-pub struct TokioClock;
-
-/// The clock async runs are timed with: [`TokioClock`] with the `tokio`
-/// feature (so `tokio::time::pause()` moves it), else [`SyncClock`].
-#[cfg(feature = "tokio")]
-pub type AsyncClock = TokioClock;
-/// The clock async runs are timed with: [`TokioClock`] with the `tokio`
-/// feature (so `tokio::time::pause()` moves it), else [`SyncClock`].
-#[cfg(not(feature = "tokio"))]
-pub type AsyncClock = SyncClock;
-
-#[cfg(feature = "tokio")]
-impl Clock for TokioClock {
-    type Instant = tokio::time::Instant;
-    fn now() -> Self::Instant {
-        tokio::time::Instant::now()
-    }
-    fn since(start: Self::Instant) -> Duration {
-        start.elapsed()
-    }
 }

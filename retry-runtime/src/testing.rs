@@ -18,15 +18,10 @@
 //! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 //! ```
 
-use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
 use std::time::Duration;
 
-thread_local! {
-    static PAUSED: Cell<u32> = const { Cell::new(0) };
-    static OFFSET: Cell<Duration> = const { Cell::new(Duration::ZERO) };
-    static WAITS: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
-}
+use crate::clock::virtual_time;
 
 /// While alive, records waits and makes sync sleeps virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
@@ -45,9 +40,8 @@ pub struct Paused {
 /// assert_eq!(p.total(), std::time::Duration::from_secs(3600));
 /// ```
 pub fn pause() -> Paused {
-    PAUSED.with(|p| p.set(p.get() + 1));
     Paused {
-        first: WAITS.with(|w| w.borrow().len()),
+        first: virtual_time::enter(),
         _not_send: PhantomData,
     }
 }
@@ -60,12 +54,7 @@ impl Paused {
     /// assert!(p.waits().is_empty());
     /// ```
     pub fn waits(&self) -> Vec<Duration> {
-        WAITS.with(|w| {
-            w.borrow()
-                .get(self.first..)
-                .map(<[_]>::to_vec)
-                .unwrap_or_default()
-        })
+        virtual_time::waits_since(self.first)
     }
 
     /// Their sum.
@@ -80,54 +69,8 @@ impl Paused {
 
 impl Drop for Paused {
     fn drop(&mut self) {
-        let left = PAUSED.with(|p| {
-            let n = p.get().saturating_sub(1);
-            p.set(n);
-            n
-        });
-        WAITS.with(|w| w.borrow_mut().truncate(self.first));
-        if left == 0 {
-            OFFSET.with(|o| o.set(Duration::ZERO));
-        }
+        virtual_time::leave(self.first);
     }
-}
-
-/// Records a sync wait; `true` when the sleep is virtual (skip the real one).
-/// Inline: one thread-local read when no test paused the thread.
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
-    if PAUSED.with(Cell::get) == 0 {
-        return false;
-    }
-    record_sync(wait);
-    true
-}
-
-#[cold]
-#[inline(never)]
-fn record_sync(wait: Duration) {
-    WAITS.with(|w| w.borrow_mut().push(wait));
-    OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
-}
-
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-pub(crate) fn on_async_sleep(wait: Duration) {
-    if PAUSED.with(Cell::get) != 0 {
-        record_async(wait);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn record_async(wait: Duration) {
-    WAITS.with(|w| w.borrow_mut().push(wait));
-}
-
-#[inline]
-pub(crate) fn virtual_offset() -> Duration {
-    OFFSET.with(Cell::get)
 }
 
 #[cfg(test)]
@@ -145,17 +88,17 @@ mod tests {
         }
         assert_eq!(outer.waits(), [Duration::from_secs(1)]);
         drop(outer);
-        assert_eq!(PAUSED.with(Cell::get), 0);
-        assert_eq!(virtual_offset(), Duration::ZERO);
+        assert_eq!(virtual_time::paused(), 0);
+        assert_eq!(virtual_time::offset(), Duration::ZERO);
     }
 
     #[test]
-    fn virtual_sleep_moves_the_sync_clock() {
-        use crate::sleep::{Clock, SyncClock};
+    fn virtual_sleep_moves_the_clock() {
+        use crate::clock::{Clock, SystemClock};
         let _p = pause();
-        let start = SyncClock::now();
+        let start = SystemClock.now();
         crate::sleep::sleep_sync(Duration::from_secs(90));
-        assert!(SyncClock::since(start) >= Duration::from_secs(90));
-        assert!(SyncClock::since(start) < Duration::from_secs(91));
+        assert!(SystemClock.now() - start >= Duration::from_secs(90));
+        assert!(SystemClock.now() - start < Duration::from_secs(91));
     }
 }

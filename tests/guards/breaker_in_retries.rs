@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState};
-use retry_runtime::sleep::SyncClock;
 use retry_runtime::{
     kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
     WithCircuit,
@@ -181,7 +180,7 @@ async fn every_form_asks_the_breaker_before_the_first_attempt() {
 fn a_rejected_ok_value_is_neutral() {
     let (b, _) = breaker(|b| b.with_failures(1));
     let p = policy(b).with_attempts(3);
-    let mut run = Run::<_, SyncClock, _>::new(&p);
+    let mut run = Run::new(&p);
     run.before_attempt().unwrap();
     assert!(matches!(run.rejected(), Decision::Retry(_)));
     run.before_attempt().unwrap();
@@ -194,7 +193,7 @@ fn a_run_without_before_attempt_still_records() {
     // what a hand-written loop (or generated code without `circuit = ...`) does
     let (b, _) = breaker(|b| b.with_failures(2));
     let p = policy(b);
-    let mut run = Run::<_, SyncClock, _>::new(&p);
+    let mut run = Run::new(&p);
     assert!(matches!(
         run.failed(&CallError::Timeout),
         Decision::Retry(_)
@@ -264,7 +263,7 @@ fn without_a_breaker_guarded_is_plain() {
     let _paused = testing::pause();
     let r = p.retry(ok_on_call(3, || CallError::Timeout)).call();
     assert_eq!(r, Ok(3));
-    let mut run = Run::<_, SyncClock, _>::new(&p);
+    let mut run = Run::new(&p);
     assert_eq!(run.before_attempt(), Ok(()));
 }
 

@@ -37,7 +37,7 @@
 //! there were failures to forget.
 //!
 //! # Time
-//! The breaker reads time through a [`BreakerClock`]: [`DefaultClock`]
+//! The breaker reads time through a [`Clock`]: [`SystemClock`]
 //! (tokio's clock, which follows `tokio::time::pause()`, plus the virtual time of
 //! [`testing::pause`](crate::testing::pause)), or a [`ManualClock`] that tests
 //! move by hand.
@@ -70,7 +70,6 @@
 // the one compare-and-swap every transition goes through), `ring` (the
 // failure-rate window), `error` (`CircuitOpen`), `clock`, `stats`
 // (`CircuitState`, `CircuitStats`); its log lines are in `crate::log`.
-mod clock;
 mod error;
 mod ring;
 mod stats;
@@ -81,7 +80,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use clock::{BreakerClock, DefaultClock, ManualClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use error::CircuitOpen;
 pub use stats::{CircuitState, CircuitStats};
 
@@ -102,7 +101,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 ///
 /// # Default
 /// [`CircuitBreaker::new`]: opens after 5 consecutive failures, no
-/// failure-rate window, recovery timeout 30s, 1 probe, [`DefaultClock`].
+/// failure-rate window, recovery timeout 30s, 1 probe, [`SystemClock`].
 ///
 /// # Example
 /// ```
@@ -142,7 +141,7 @@ pub struct CircuitBreaker {
     probes: u32,
     recovery: Duration,
     recovery_ms: u64,
-    clock: &'static dyn BreakerClock,
+    clock: &'static dyn Clock,
     word: AtomicWord,
     ring: AtomicRing,
     permitted: AtomicU64,
@@ -171,7 +170,7 @@ impl CircuitBreaker {
             probes: 1,
             recovery: Duration::from_secs(30),
             recovery_ms: 30_000,
-            clock: &DefaultClock,
+            clock: &SystemClock,
             word: AtomicWord::new(),
             ring: AtomicRing::new(),
             permitted: AtomicU64::new(0),
@@ -255,14 +254,14 @@ impl CircuitBreaker {
         self
     }
 
-    /// Read time from `clock` instead of [`DefaultClock`] (tests: a [`ManualClock`]).
+    /// Read time from `clock` instead of [`SystemClock`] (tests: a [`ManualClock`]).
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, ManualClock};
     /// static CLOCK: ManualClock = ManualClock::new();
     /// static B: CircuitBreaker = CircuitBreaker::new("b").with_clock(&CLOCK);
     /// ```
-    pub const fn with_clock(mut self, clock: &'static dyn BreakerClock) -> CircuitBreaker {
+    pub const fn with_clock(mut self, clock: &'static dyn Clock) -> CircuitBreaker {
         self.clock = clock;
         self
     }

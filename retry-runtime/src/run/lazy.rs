@@ -11,9 +11,10 @@ use super::state::State;
 use crate::__private::IsResult;
 use crate::attempt::Attempt;
 use crate::circuit::CircuitOpen;
+use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::policy::{Decision, Policy, When};
-use crate::sleep::{BlockingSleeper, Clock, DefaultSleeper, SyncClock};
+use crate::sleep::{BlockingSleeper, DefaultSleeper};
 use crate::stop::StopReason;
 
 /// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
@@ -24,9 +25,9 @@ use crate::stop::StopReason;
 /// what it costs in a hand-written loop. The macro's contract, not public API:
 /// every call must be given the same policy.
 #[doc(hidden)]
-pub struct LazyRun<C: Clock>(Option<State<C>>);
+pub struct LazyRun(Option<State>);
 
-impl<C: Clock> LazyRun<C> {
+impl LazyRun {
     /// A run with no state yet.
     #[inline]
     pub(crate) fn empty() -> Self {
@@ -60,7 +61,7 @@ impl<C: Clock> LazyRun<C> {
         let mut state = State::new(policy);
         state.timed = true;
         if state.start.is_none() {
-            state.start = Some(C::now());
+            state.start = Some(SystemClock.now());
         }
         LazyRun(Some(state))
     }
@@ -265,7 +266,7 @@ where
     F: FnMut() -> R,
     S: BlockingSleeper + ?Sized,
 {
-    if LazyRun::<SyncClock>::needed_from_start(policy) {
+    if LazyRun::needed_from_start(policy) {
         let state = State::new(policy);
         return retry_sync_rest(policy, state, None, attempt, sleeper, &mut NoNotify);
     }
@@ -283,7 +284,7 @@ where
 #[inline(never)]
 pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
-    mut state: State<SyncClock>,
+    mut state: State,
     first: Option<R>,
     mut attempt: F,
     sleeper: &S,
@@ -329,7 +330,7 @@ where
 /// A success after a failure, or under a breaker or budget: not the hot path.
 #[cold]
 #[inline(never)]
-fn succeeded_cold<W, G, C: Clock>(state: &mut State<C>, policy: &Policy<W, G>) {
+fn succeeded_cold<W, G>(state: &mut State, policy: &Policy<W, G>) {
     state.succeeded(policy);
 }
 
@@ -348,14 +349,14 @@ mod tests {
     fn a_lazy_run_starts_at_the_first_failure() {
         static BUDGET: crate::RetryBudget = crate::RetryBudget::new("lazy");
         let plain = Policy::new().with_attempts(3).with_backoff(Backoff::None);
-        let mut run = LazyRun::<SyncClock>::new(&plain);
+        let mut run = LazyRun::new(&plain);
         assert!(run.0.is_none());
         run.succeeded(&plain);
         assert!(run.0.is_none(), "a first success needs no state");
         assert_eq!(run.failed(&plain, &"down"), Decision::Retry(Duration::ZERO));
         assert_eq!(run.0.as_ref().map(|s| s.attempts), Some(1));
         for needs_start in [plain.with_max_elapsed(ms(10)), plain.with_budget(&BUDGET)] {
-            assert!(LazyRun::<SyncClock>::new(&needs_start).0.is_some());
+            assert!(LazyRun::new(&needs_start).0.is_some());
         }
     }
 }

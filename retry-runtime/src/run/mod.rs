@@ -23,7 +23,6 @@ use std::time::Duration;
 use crate::circuit::CircuitOpen;
 use crate::error::RetryError;
 use crate::policy::{Decision, NoCircuit, Policy, When};
-use crate::sleep::Clock;
 use crate::stop::StopReason;
 
 pub use gate::{Admission, FromCircuitOpen, NoNotify, Notify};
@@ -39,9 +38,9 @@ pub(crate) use state::State;
 /// `#[retry]` attribute do; use it directly to drive a custom loop.
 ///
 /// ```
-/// use retry_runtime::{Decision, Policy, Run, sleep::SyncClock};
+/// use retry_runtime::{Decision, Policy, Run};
 /// let policy = Policy::new().with_attempts(3);
-/// let mut run = Run::<_, SyncClock>::new(&policy);
+/// let mut run = Run::new(&policy);
 /// let mut answers = vec![Ok(42), Err("flaky")].into_iter().rev();
 /// let value = loop {
 ///     match answers.next().unwrap() {
@@ -66,12 +65,12 @@ pub(crate) use state::State;
 /// a `None` check.
 ///
 /// ```
-/// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason, sleep::SyncClock};
+/// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason};
 /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
 /// let policy = Policy::new().with_attempts(5).with_circuit(&UPSTREAM);
 ///
 /// let mut calls = 0;
-/// let mut run = Run::<_, SyncClock, _>::new(&policy);
+/// let mut run = Run::new(&policy);
 /// let last: Result<(), String> = loop {
 ///     if let Err(open) = run.before_attempt() {
 ///         break Err(open.to_string());
@@ -88,16 +87,16 @@ pub(crate) use state::State;
 /// };
 /// assert_eq!((calls, last.unwrap_err()), (2, "timed out".to_string()));
 /// // the next run is rejected without calling
-/// let mut run = Run::<_, SyncClock, _>::new(&policy);
+/// let mut run = Run::new(&policy);
 /// let open: CircuitOpen = run.before_attempt().unwrap_err();
 /// assert_eq!(open.circuit, "upstream");
 /// ```
-pub struct Run<'p, W, C: Clock, G = NoCircuit> {
+pub struct Run<'p, W, G = NoCircuit> {
     policy: &'p Policy<W, G>,
-    state: State<C>,
+    state: State,
 }
 
-impl<'p, W, C: Clock, G> Run<'p, W, C, G> {
+impl<'p, W, G> Run<'p, W, G> {
     /// A run that has made no attempt yet. Reads the clock only when the
     /// policy has a `max_elapsed` limit.
     #[inline]
@@ -114,9 +113,9 @@ impl<'p, W, C: Clock, G> Run<'p, W, C, G> {
     /// this, a retry reads no clock at all unless the policy needs the time.
     ///
     /// ```
-    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// use retry_runtime::{Policy, Run};
     /// let policy = Policy::new();
-    /// let run = Run::<_, SyncClock>::new(&policy).timed();
+    /// let run = Run::new(&policy).timed();
     /// # let _ = run;
     /// ```
     #[inline]
@@ -132,9 +131,9 @@ impl<'p, W, C: Clock, G> Run<'p, W, C, G> {
     /// [`StopReason::CircuitOpen`]). Without a breaker, `Ok(())`.
     ///
     /// ```
-    /// use retry_runtime::{Policy, Run, sleep::SyncClock};
+    /// use retry_runtime::{Policy, Run};
     /// let policy = Policy::new();
-    /// let mut run = Run::<_, SyncClock>::new(&policy);
+    /// let mut run = Run::new(&policy);
     /// assert!(run.before_attempt().is_ok()); // no breaker: always
     /// ```
     #[inline]

@@ -3,38 +3,37 @@
 //! and what a run reports at the end.
 
 use core::fmt::Display;
-use core::marker::PhantomData;
 use std::time::Duration;
 
 use super::gate::{Admission, Notify};
 use crate::attempt::Attempt;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
+use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::log;
 use crate::policy::{Decision, Policy, Verdict, When};
-use crate::sleep::Clock;
 use crate::stop::StopReason;
 
 /// Everything of a run but its policy, which each step is handed: the
 /// `#[retry]` loop keeps the policy as a constant and this beside it
 /// (see [`LazyRun`]).
-pub(crate) struct State<C: Clock> {
+pub(crate) struct State {
     pub(super) attempts: u32,
     pub(super) timed: bool,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
     /// The previous wait, in nanoseconds (saturated: 584 years).
     previous: u64,
-    pub(super) start: Option<C::Instant>,
+    /// When the run started, on the [`SystemClock`].
+    pub(super) start: Option<Duration>,
     /// The kind of the last failure, when the policy classified it.
     pub(super) last_kind: Option<ErrorKind>,
-    clock: PhantomData<C>,
 }
 
-impl<C: Clock> State<C> {
+impl State {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
@@ -43,9 +42,8 @@ impl<C: Clock> State<C> {
             timed: false,
             permit: None,
             previous: 0,
-            start: policy.stop.max_elapsed.map(|_| C::now()),
+            start: policy.stop.max_elapsed.map(|_| SystemClock.now()),
             last_kind: None,
-            clock: PhantomData,
         }
     }
 
@@ -365,9 +363,9 @@ impl<C: Clock> State<C> {
 
     pub(super) fn elapsed(&mut self) -> Duration {
         match self.start {
-            Some(start) => C::since(start),
+            Some(start) => SystemClock.now().saturating_sub(start),
             None => {
-                self.start = Some(C::now());
+                self.start = Some(SystemClock.now());
                 Duration::ZERO
             }
         }
@@ -411,7 +409,6 @@ impl<N: Notify> OnRetry for N {
 mod tests {
     use super::*;
     use crate::backoff::Backoff;
-    use crate::sleep::SyncClock;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -433,8 +430,8 @@ mod tests {
         for backoff in backoffs {
             for attempts in 1..=7 {
                 let policy = Policy::new().with_attempts(attempts).with_backoff(backoff);
-                let mut quick = State::<SyncClock>::new(&policy);
-                let mut full = State::<SyncClock>::new(&policy);
+                let mut quick = State::new(&policy);
+                let mut full = State::new(&policy);
                 let mut quick_retries = 0;
                 loop {
                     let verdict = policy.when.check(&"down");
@@ -478,7 +475,7 @@ mod tests {
             retry_after: None,
         };
         for policy in not_plain {
-            let mut state = State::<SyncClock>::new(&policy);
+            let mut state = State::new(&policy);
             assert_eq!(
                 state.quick_retry_unlogged(&policy, retriable),
                 None,
@@ -486,9 +483,9 @@ mod tests {
             );
         }
         let guarded = plain.with_circuit(&BREAKER);
-        let mut state = State::<SyncClock>::new(&guarded);
+        let mut state = State::new(&guarded);
         assert_eq!(state.quick_retry_unlogged(&guarded, retriable), None);
-        let mut state = State::<SyncClock>::new(&plain);
+        let mut state = State::new(&plain);
         let permanent = Verdict {
             retry: false,
             ..retriable
@@ -499,7 +496,7 @@ mod tests {
             ..retriable
         };
         assert_eq!(state.quick_retry_unlogged(&plain, hinted), None);
-        let mut timed = State::<SyncClock>::new(&plain);
+        let mut timed = State::new(&plain);
         timed.timed = true;
         assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
         assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");

@@ -1,0 +1,223 @@
+//! The runtime's one notion of time: a [`Clock`] reads a monotonic
+//! duration since a fixed origin. Runs (their `max_elapsed` and elapsed
+//! time), the circuit breaker and the retry budget read [`SystemClock`]; a
+//! breaker can be given a [`ManualClock`] instead.
+//!
+//! [`SystemClock`] is tokio's clock with the `tokio` feature (so
+//! `tokio::time::pause()` moves it in async tests), else std's, plus the
+//! virtual time of this thread: [`testing::pause`](crate::testing::pause)
+//! turns virtual time on for its thread, and sync sleeps then advance it
+//! instead of blocking. That state lives here, with the clock;
+//! [`testing`](crate::testing) is only its guard.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Where the runtime reads the time: a monotonic reading since an arbitrary
+/// fixed origin.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::clock::Clock;
+/// struct Frozen;
+/// impl Clock for Frozen {
+///     fn now(&self) -> Duration { Duration::from_secs(42) }
+/// }
+/// static FROZEN: Frozen = Frozen;
+/// static B: retry_runtime::CircuitBreaker = retry_runtime::CircuitBreaker::new("b").with_clock(&FROZEN);
+/// ```
+pub trait Clock: Sync {
+    /// Time since this clock's origin.
+    fn now(&self) -> Duration;
+}
+
+/// The default [`Clock`]: `tokio::time::Instant::now()` (which follows
+/// tokio's paused clock in tests, and is `std::time::Instant` outside a
+/// runtime), plus the virtual time of [`testing::pause`](crate::testing::pause)
+/// on this thread, so sync tests that sleep virtually move it too.
+///
+/// ```
+/// use retry_runtime::clock::{Clock, SystemClock};
+/// let _paused = retry_runtime::testing::pause();
+/// let before = SystemClock.now();
+/// retry_runtime::sleep::sleep_sync(std::time::Duration::from_secs(60)); // virtual
+/// assert!(SystemClock.now() - before >= std::time::Duration::from_secs(60));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+        // Set back from the first reading, so that a paused tokio clock that
+        // lags real time still reads after the origin.
+        let origin = *ORIGIN.get_or_init(|| {
+            let now = std::time::Instant::now();
+            [365 * 24 * 3600, 24 * 3600, 3600, 60]
+                .into_iter()
+                .find_map(|secs| now.checked_sub(Duration::from_secs(secs)))
+                .unwrap_or(now)
+        });
+        #[cfg(feature = "tokio")]
+        let now = tokio::time::Instant::now().into_std();
+        #[cfg(not(feature = "tokio"))]
+        let now = std::time::Instant::now();
+        now.saturating_duration_since(origin)
+            .saturating_add(virtual_time::offset())
+    }
+}
+
+/// A [`Clock`] for tests: stands still until moved.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::clock::{Clock, ManualClock};
+/// static CLOCK: ManualClock = ManualClock::new();
+/// CLOCK.advance(Duration::from_secs(5));
+/// assert_eq!(CLOCK.now(), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    nanos: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock reading zero.
+    ///
+    /// ```
+    /// use retry_runtime::clock::{Clock, ManualClock};
+    /// assert_eq!(ManualClock::new().now(), std::time::Duration::ZERO);
+    /// ```
+    pub const fn new() -> ManualClock {
+        ManualClock {
+            nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Move the clock forward by `by`.
+    ///
+    /// ```
+    /// use retry_runtime::clock::{Clock, ManualClock};
+    /// let c = ManualClock::new();
+    /// c.advance(std::time::Duration::from_millis(1500));
+    /// assert_eq!(c.now().as_millis(), 1500);
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_add(by))
+            });
+    }
+
+    /// Set the clock to `to`.
+    ///
+    /// ```
+    /// use retry_runtime::clock::{Clock, ManualClock};
+    /// let c = ManualClock::new();
+    /// c.set(std::time::Duration::from_secs(9));
+    /// assert_eq!(c.now().as_secs(), 9);
+    /// ```
+    pub fn set(&self, to: Duration) {
+        let to = u64::try_from(to.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.store(to, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+}
+
+/// The virtual time of each thread, on while a
+/// [`testing::pause`](crate::testing::pause) guard lives on it: sync sleeps
+/// advance it instead of blocking, and every wait is recorded.
+pub(crate) mod virtual_time {
+    use core::cell::{Cell, RefCell};
+    use std::time::Duration;
+
+    thread_local! {
+        static PAUSED: Cell<u32> = const { Cell::new(0) };
+        static OFFSET: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+        static WAITS: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Turn virtual time on (guards nest); returns where the new guard's
+    /// recorded waits start.
+    pub(crate) fn enter() -> usize {
+        PAUSED.with(|p| p.set(p.get() + 1));
+        WAITS.with(|w| w.borrow().len())
+    }
+
+    /// A guard made by [`enter`] (whose waits start at `first`) is gone.
+    pub(crate) fn leave(first: usize) {
+        let left = PAUSED.with(|p| {
+            let n = p.get().saturating_sub(1);
+            p.set(n);
+            n
+        });
+        WAITS.with(|w| w.borrow_mut().truncate(first));
+        if left == 0 {
+            OFFSET.with(|o| o.set(Duration::ZERO));
+        }
+    }
+
+    /// The waits recorded from `first` on.
+    pub(crate) fn waits_since(first: usize) -> Vec<Duration> {
+        WAITS.with(|w| {
+            w.borrow()
+                .get(first..)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default()
+        })
+    }
+
+    /// Records a sync wait; `true` when the sleep is virtual (skip the real
+    /// one). Inline: one thread-local read when no test paused the thread.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn on_sync_sleep(wait: Duration) -> bool {
+        if PAUSED.with(Cell::get) == 0 {
+            return false;
+        }
+        record_sync(wait);
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_sync(wait: Duration) {
+        WAITS.with(|w| w.borrow_mut().push(wait));
+        OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+    }
+
+    /// Records an async wait (the sleep itself is real: tokio's paused
+    /// clock, if any, makes it instant).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn on_async_sleep(wait: Duration) {
+        if PAUSED.with(Cell::get) != 0 {
+            record_async(wait);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_async(wait: Duration) {
+        WAITS.with(|w| w.borrow_mut().push(wait));
+    }
+
+    /// This thread's virtual time.
+    #[inline]
+    pub(crate) fn offset() -> Duration {
+        OFFSET.with(Cell::get)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn paused() -> u32 {
+        PAUSED.with(Cell::get)
+    }
+}
