@@ -446,6 +446,7 @@ where
 {
     type Output = D::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let mut this = self.project();
         loop {
