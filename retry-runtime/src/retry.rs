@@ -449,27 +449,31 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let mut this = self.project();
+        // Ask the breaker, then start the next attempt in place: from the
+        // start, straight after a failure with no wait, and after a sleep.
+        macro_rules! start_attempt {
+            () => {{
+                if let Err(e) = this.run.admit(this.policy) {
+                    let run = core::mem::replace(this.run, LazyRun::empty());
+                    let e = run.into_error(this.policy, e, crate::StopReason::CircuitOpen);
+                    return Poll::Ready(D::err(e));
+                }
+                let (policy, run) = (*this.policy, &mut *this.run);
+                let fut = this.op.attempt(|| run.next_attempt(policy));
+                this.step.set(Step::Attempt { fut });
+            }};
+        }
         loop {
             match this.step.as_mut().project() {
-                StepProj::Start => {
-                    if let Err(e) = this.run.admit(this.policy) {
-                        let run = core::mem::replace(this.run, LazyRun::empty());
-                        let e = run.into_error(this.policy, e, crate::StopReason::CircuitOpen);
-                        return Poll::Ready(D::err(e));
-                    }
-                    let (policy, run) = (*this.policy, &mut *this.run);
-                    let fut = this.op.attempt(|| run.next_attempt(policy));
-                    this.step.set(Step::Attempt { fut });
-                }
+                StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut } => {
                     let outcome = ready!(fut.poll(cx));
                     // `settle` consumes the error, and the wait is taken out
                     // of its result before the sleep: nothing of the error is
                     // held while sleeping, so the future is `Send` even when
-                    // `E` is not.
-                    // Done: the finished attempt's future stays where it is
-                    // (dropped with this future); a finished future is not
-                    // polled again.
+                    // `E` is not. Done: the finished attempt's future stays
+                    // where it is (dropped with this future); a finished
+                    // future is not polled again.
                     match this.run.settle(this.policy, outcome, this.notify) {
                         ControlFlow::Break(Ok(value)) => {
                             return Poll::Ready(D::ok(value, this.run));
@@ -482,14 +486,14 @@ where
                                 let sleep = this.sleeper.sleep(wait);
                                 this.step.set(Step::Sleep { sleep });
                             } else {
-                                this.step.set(Step::Start);
+                                start_attempt!();
                             }
                         }
                     }
                 }
                 StepProj::Sleep { sleep } => {
                     ready!(sleep.poll(cx));
-                    this.step.set(Step::Start);
+                    start_attempt!();
                 }
             }
         }
