@@ -326,11 +326,16 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     // With an `#[attempt]` parameter, each attempt binds it first (the
     // type as written, so a wrong one is reported on it).
-    let bind_attempt = match attempt_param {
-        Some(AttemptParam { pat, ty }) => quote! {
-            let #pat: #ty = #p::next_attempt(&mut #run, #policy);
-        },
-        None => quote!(),
+    let (bind_attempt, note_result) = match attempt_param {
+        Some(AttemptParam { pat, ty }) => (
+            quote! {
+                let #pat: #ty = #p::next_attempt(&mut #run, #policy);
+            },
+            quote! {
+                #p::note_result(&mut #run, #policy, &#result);
+            },
+        ),
+        None => (quote!(), quote!()),
     };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
@@ -352,6 +357,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             let #wait = {
                 #bind_attempt
                 let #result = #attempt;
+                #note_result
                 #decide
                 #wait
             };
@@ -396,6 +402,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #reject_if_open
                 #bind_attempt
                 #sync_attempt
+                #note_result
                 #decide
                 #p::sleep_sync(#wait);
             }

@@ -243,6 +243,9 @@ where
             return (Err(e), LazyRun::empty());
         }
         let outcome = op.attempt(|| run.next_attempt(policy));
+        if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+            run.note_failure(policy, error);
+        }
         match run.settle(policy, outcome, notify) {
             ControlFlow::Break(out) => return (out, run),
             ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
@@ -468,6 +471,9 @@ where
                 StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut } => {
                     let outcome = ready!(fut.poll(cx));
+                    if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+                        this.run.note_failure(this.policy, error);
+                    }
                     // `settle` consumes the error, and the wait is taken out
                     // of its result before the sleep: nothing of the error is
                     // held while sleeping, so the future is `Send` even when

@@ -66,6 +66,14 @@ impl LazyRun {
         LazyRun(Some(state))
     }
 
+    /// The context form's note of a failed attempt's kind, for the next
+    /// [`Attempt::previous_kind`].
+    #[inline]
+    pub fn note_failure<W: When<E>, G, E>(&mut self, policy: &Policy<W, G>, error: &E) {
+        let kind = policy.when.check(error).kind;
+        self.0.get_or_insert_with(|| State::new(policy)).last_kind = kind;
+    }
+
     /// The attempt about to be made (a run with state: a timed one).
     pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         self.0

@@ -29,7 +29,9 @@ pub(crate) struct State {
     previous: u64,
     /// When the run started, on the [`SystemClock`].
     pub(super) start: Option<Duration>,
-    /// The kind of the last failure, when the policy classified it.
+    /// The kind of the last failure, when the policy classified it: kept
+    /// by the context form only (see `LazyRun::note_failure`), so the
+    /// other forms pay nothing for it.
     pub(super) last_kind: Option<ErrorKind>,
 }
 
@@ -202,7 +204,6 @@ impl State {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
-        self.last_kind = verdict.kind;
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
@@ -283,7 +284,6 @@ impl State {
         notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
-        self.last_kind = verdict.kind;
         let guarded = policy.circuit.is_some() || policy.budget.is_some();
         if guarded {
             self.record(policy, outcome);
