@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use retry_runtime::circuit::{CircuitBreaker, CircuitOpen, CircuitState};
 use retry_runtime::{
-    kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryOn, Run, StopReason,
-    WithCircuit,
+    kinds, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryError, RetryOn, Run,
+    StopReason, WithCircuit,
 };
 use testkit::calls::ok_on_call;
 use tracing::Level;
@@ -29,6 +29,18 @@ fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn, WithCircuit> {
         .retry_on(KindSet::TRANSIENT)
         .with_name("fetch_clip")
         .with_circuit(b)
+}
+
+/// Runs [`timing_out`] under `p` (detailed, sync) until it gives up: the
+/// error, and the number of calls made.
+fn gives_up(p: &Policy<RetryOn, WithCircuit>) -> (RetryError<CallError>, u32) {
+    let mut calls = 0;
+    let e = p
+        .retry(timing_out(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
+    (e, calls)
 }
 
 thread_local! {
@@ -64,12 +76,7 @@ fn only_retriable_errors_count_as_failures() {
 fn a_run_stops_retrying_when_its_breaker_opens_and_returns_the_last_error() {
     let (b, _) = breaker(|b| b.with_failures(3));
     let paused = testing::pause();
-    let mut calls = 0;
-    let e = policy(b)
-        .retry(timing_out(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, calls) = gives_up(&policy(b));
     assert_eq!(calls, 3); // of 10 allowed
     assert_eq!((e.attempts, e.reason), (3, StopReason::CircuitOpen));
     assert_eq!(e.last_error, CallError::Timeout); // the real error, not the rejection
@@ -124,12 +131,7 @@ fn after_the_recovery_timeout_a_probe_call_closes_it() {
     // a failed probe ends the run at once: no retry against an open breaker
     let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
     clock.advance(s(30));
-    let mut calls = 0;
-    let e = p
-        .retry(timing_out(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, calls) = gives_up(&p);
     assert_eq!(
         (calls, e.reason, e.last_error),
         (1, StopReason::CircuitOpen, CallError::Timeout)
@@ -145,12 +147,7 @@ async fn every_form_asks_the_breaker_before_the_first_attempt() {
     let (b, clock) = breaker(|b| b.with_failures(2));
     let p = policy(b);
     let _paused = testing::pause();
-    let mut calls = 0;
-    let e = p
-        .retry(timing_out(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, calls) = gives_up(&p);
     assert_eq!((calls, e.reason), (2, StopReason::CircuitOpen));
     assert_eq!(b.state(), CircuitState::Open);
 

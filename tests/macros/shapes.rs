@@ -6,28 +6,19 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use retry_runtime::{retry, Classify, ErrorKind};
+use retry_runtime::{retry, Classify};
 
-#[derive(Debug, PartialEq, Eq, Clone)]
+#[derive(Debug, PartialEq, Eq, Clone, thiserror::Error, Classify)]
 enum Error {
+    #[error("Flaky({0})")]
+    #[classify(Unavailable)]
     Flaky(u32),
+    #[error("Parse({0:?})")]
+    #[classify(Permanent)]
     Parse(String),
+    #[error("Gone")]
+    #[classify(Permanent)]
     Gone,
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl Classify for Error {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Error::Flaky(_) => ErrorKind::Unavailable,
-            Error::Parse(_) | Error::Gone => ErrorKind::Permanent,
-        }
-    }
 }
 
 impl From<std::num::ParseIntError> for Error {

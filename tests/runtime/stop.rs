@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use retry_runtime::{testing, Backoff, Policy, RetryError, Stop, StopReason};
+use retry_runtime::{testing, Admission, Backoff, Policy, RetryError, Stop, StopReason, When};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -32,6 +32,31 @@ fn failing(calls: &mut u32) -> Result<(), u32> {
     Err(*calls)
 }
 
+/// Retries [`failing`] under `policy` (sync) until it gives up: the error,
+/// and the number of calls made.
+fn sync_give_up<W: When<u32>, G: Admission<u32>>(policy: &Policy<W, G>) -> (RetryError<u32>, u32) {
+    let mut calls = 0;
+    let e = policy
+        .retry(|| failing(&mut calls))
+        .detailed()
+        .call()
+        .unwrap_err();
+    (e, calls)
+}
+
+/// [`sync_give_up`] through the async executor, the op a ready future.
+async fn async_give_up<W: When<u32>, G: Admission<u32>>(
+    policy: &Policy<W, G>,
+) -> (RetryError<u32>, u32) {
+    let mut calls = 0;
+    let e = policy
+        .retry(|| std::future::ready(failing(&mut calls)))
+        .detailed()
+        .await
+        .unwrap_err();
+    (e, calls)
+}
+
 fn assert_gave_up(e: &RetryError<u32>, reason: StopReason, attempts: u32) {
     assert_eq!((e.reason, e.attempts), (reason, attempts), "{e}");
     assert_eq!(e.last_error, attempts, "the last error is the last call's");
@@ -42,12 +67,7 @@ fn assert_gave_up(e: &RetryError<u32>, reason: StopReason, attempts: u32) {
 #[test]
 fn sync_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it() {
     let paused = testing::pause();
-    let mut calls = 0;
-    let e = deadline_only(s(10))
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, calls) = sync_give_up(&deadline_only(s(10)));
     // at ~0s, 1s, 3s and 7s; the next wait (8s) would end at 15s > 10s: not started
     assert_gave_up(&e, StopReason::Deadline, 4);
     assert_eq!(calls, 4);
@@ -63,12 +83,7 @@ fn sync_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it() {
 async fn async_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it() {
     let paused = testing::pause();
     let start = tokio::time::Instant::now();
-    let mut calls = 0;
-    let e = deadline_only(s(10))
-        .retry(|| std::future::ready(failing(&mut calls)))
-        .detailed()
-        .await
-        .unwrap_err();
+    let (e, _) = async_give_up(&deadline_only(s(10))).await;
     assert_gave_up(&e, StopReason::Deadline, 4);
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
     assert_eq!(start.elapsed(), s(7));
@@ -78,12 +93,7 @@ async fn async_deadline_gives_up_instead_of_starting_a_sleep_that_would_cross_it
 #[tokio::test(start_paused = true)]
 async fn a_retry_that_would_start_exactly_at_the_deadline_is_not_made() {
     let policy = fixed_waits_until(s(10), s(5));
-    let mut calls = 0;
-    let e = policy
-        .retry(|| std::future::ready(failing(&mut calls)))
-        .detailed()
-        .await
-        .unwrap_err();
+    let (e, _) = async_give_up(&policy).await;
     // 0s + 5s < 10s: retry; 5s + 5s = 10s: the retry would start at the limit
     assert_gave_up(&e, StopReason::Deadline, 2);
     assert_eq!(e.elapsed, s(5));
@@ -137,12 +147,7 @@ fn sync_virtual_waits_count_against_the_deadline() {
     let paused = testing::pause();
     let policy = fixed_waits_until(s(7200), s(3600));
     let real = std::time::Instant::now();
-    let mut calls = 0;
-    let e = policy
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, _) = sync_give_up(&policy);
     // ~0s + 1h < 2h: retry; ~1h + 1h >= 2h: give up
     assert_gave_up(&e, StopReason::Deadline, 2);
     assert_eq!(paused.waits(), [s(3600)]);
@@ -166,12 +171,7 @@ fn sync_virtual_waits_count_against_the_deadline() {
 fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
     let policy = deadline_only(deadline).with_attempts(attempts);
-    let mut calls = 0;
-    let e = policy
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, _) = sync_give_up(&policy);
     assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
 }
@@ -181,12 +181,7 @@ fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) 
 async fn async_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
     let policy = deadline_only(deadline).with_attempts(attempts);
-    let mut calls = 0;
-    let e = policy
-        .retry(|| std::future::ready(failing(&mut calls)))
-        .detailed()
-        .await
-        .unwrap_err();
+    let (e, _) = async_give_up(&policy).await;
     assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
     assert_eq!(e.elapsed, s(3));
@@ -219,13 +214,7 @@ async fn async_deadline_before_attempts() {
 fn attempts_count_calls_like_tenacity_stop_after_attempt() {
     let paused = testing::pause();
     for n in 1..=5 {
-        let mut calls = 0;
-        let e = Policy::new()
-            .with_attempts(n)
-            .retry(|| failing(&mut calls))
-            .detailed()
-            .call()
-            .unwrap_err();
+        let (e, calls) = sync_give_up(&Policy::new().with_attempts(n));
         assert_gave_up(&e, StopReason::Attempts, n);
         assert_eq!(calls, n);
     }
@@ -238,12 +227,7 @@ fn retry_detailed_reports_a_permanent_error_after_one_attempt() {
     let policy = deadline_only(s(60))
         .with_attempts(5)
         .retry_if(|e: &u32| *e != 2);
-    let mut calls = 0;
-    let e = policy
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, _) = sync_give_up(&policy);
     // call 1 is retried, call 2's error is not retriable
     assert_gave_up(&e, StopReason::Permanent, 2);
     assert_eq!(paused.waits(), [s(1)]);
@@ -276,12 +260,7 @@ fn sync_huge_virtual_waits_never_panic() {
     let policy = Policy::new()
         .with_attempts(100)
         .with_backoff(Backoff::exponential(s(1), Duration::MAX));
-    let mut calls = 0;
-    let e = policy
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, _) = sync_give_up(&policy);
     assert_gave_up(&e, StopReason::Attempts, 100);
     assert_eq!(paused.waits().len(), 99);
     assert_eq!(paused.waits()[98], Duration::MAX);
@@ -289,12 +268,6 @@ fn sync_huge_virtual_waits_never_panic() {
     // after the clock's origin, so its elapsed time is just below that.
     assert!(e.elapsed > Duration::MAX / 2, "{:?}", e.elapsed);
 
-    let mut calls = 0;
-    let e = policy
-        .with_max_elapsed(Duration::MAX)
-        .retry(|| failing(&mut calls))
-        .detailed()
-        .call()
-        .unwrap_err();
+    let (e, calls) = sync_give_up(&policy.with_max_elapsed(Duration::MAX));
     assert_gave_up(&e, StopReason::Deadline, calls);
 }
