@@ -8,14 +8,9 @@ use std::time::{Duration, Instant};
 use futures_executor::block_on;
 use retry_runtime::{AttemptTimeout, Policy, retry};
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("busy")]
 struct Busy;
-
-impl std::fmt::Display for Busy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("busy")
-    }
-}
 
 impl From<AttemptTimeout> for Busy {
     fn from(_: AttemptTimeout) -> Self {

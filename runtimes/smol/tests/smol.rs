@@ -6,27 +6,16 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use retry_runtime::sleep::SmolSleeper;
-use retry_runtime::{AttemptTimeout, Classify, ErrorKind, Policy, Retry, retry};
+use retry_runtime::{AttemptTimeout, Classify, Policy, Retry, retry};
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, thiserror::Error, Classify)]
 enum Fail {
+    #[error("Busy")]
+    #[classify(Unavailable)]
     Busy,
+    #[error("TimedOut")]
+    #[classify(Timeout)]
     TimedOut,
-}
-
-impl std::fmt::Display for Fail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl Classify for Fail {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Fail::Busy => ErrorKind::Unavailable,
-            Fail::TimedOut => ErrorKind::Timeout,
-        }
-    }
 }
 
 impl From<AttemptTimeout> for Fail {
@@ -52,6 +41,15 @@ async fn flaky() -> Result<u32, Fail> {
     }
 }
 
+/// Runs `fut` on smol's executor from zero calls: its output, and how long
+/// it took (the waits were real).
+fn block_on_timed<F: std::future::Future>(fut: F) -> (F::Output, Duration) {
+    CALLS.with(|c| c.set(0));
+    let started = Instant::now();
+    let out = smol::block_on(fut);
+    (out, started.elapsed())
+}
+
 #[retry(attempts = 3, backoff = "fixed(20ms)")]
 async fn annotated() -> Result<u32, Fail> {
     flaky().await
@@ -59,16 +57,10 @@ async fn annotated() -> Result<u32, Fail> {
 
 #[test]
 fn an_annotated_async_fn_sleeps_on_async_io_under_smol() {
-    CALLS.with(|c| c.set(0));
-    let started = Instant::now();
-    let out = smol::block_on(annotated());
+    let (out, took) = block_on_timed(annotated());
     assert_eq!(out, Ok(3));
     // two real waits of 20ms on async-io's timer
-    assert!(
-        started.elapsed() >= Duration::from_millis(40),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took >= Duration::from_millis(40), "{took:?}");
 }
 
 #[test]
@@ -79,11 +71,10 @@ fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper
     CALLS.with(|c| c.set(0));
     let out = smol::block_on(async { policy.retry(flaky).await });
     assert_eq!(out, Ok(3));
-    CALLS.with(|c| c.set(0));
     let retry: Retry<'_, _, _, _, SmolSleeper> = policy.retry(flaky).sleep_with(SmolSleeper);
-    let started = Instant::now();
-    assert_eq!(smol::block_on(retry.into_future()), Ok(3));
-    assert!(started.elapsed() >= Duration::from_millis(20));
+    let (out, took) = block_on_timed(retry.into_future());
+    assert_eq!(out, Ok(3));
+    assert!(took >= Duration::from_millis(20), "{took:?}");
 }
 
 #[retry(attempts = 2, backoff = "none", timeout = "30ms")]
@@ -95,13 +86,8 @@ async fn too_slow() -> Result<u32, Fail> {
 
 #[test]
 fn a_per_attempt_timeout_races_async_io_s_timer() {
-    CALLS.with(|c| c.set(0));
-    let started = Instant::now();
-    assert_eq!(smol::block_on(too_slow()), Err(Fail::TimedOut));
+    let (out, took) = block_on_timed(too_slow());
+    assert_eq!(out, Err(Fail::TimedOut));
     assert_eq!(calls(), 2, "each attempt timed out, and was retried");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }

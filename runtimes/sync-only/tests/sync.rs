@@ -7,26 +7,16 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use retry_runtime::{
-    CircuitBreaker, CircuitOpen, Classify, ErrorKind, Policy, RetryBudget, StopReason, presets,
-    retry, testing,
+    CircuitBreaker, CircuitOpen, Classify, Policy, RetryBudget, StopReason, presets, retry, testing,
 };
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, thiserror::Error, Classify)]
+#[classify(default = Unavailable)]
 enum Fail {
+    #[error("Down")]
     Down,
+    #[error("Open")]
     Open,
-}
-
-impl std::fmt::Display for Fail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl Classify for Fail {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Unavailable
-    }
 }
 
 impl From<CircuitOpen> for Fail {
