@@ -149,11 +149,23 @@ pub async fn direct_n_async(s: &Script) -> Result<u64, OpError> {
 }
 
 /// A hand-written `for` loop with tokio's sleep, skipped when the wait is zero.
-pub async fn hand_loop_async(s: &Script) -> Result<u64, OpError> {
-    for attempt in 1..=ATTEMPTS {
-        match op_async(s).await {
+pub fn hand_loop_async(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
+    hand_loop_over::<ATTEMPTS, _, _>(move || op_async(s))
+}
+
+/// The async hand loop of this bench and of the shape
+/// ([`shape::hand_loop`](crate::shape::hand_loop)): `op` awaited at most `N`
+/// times, with tokio's sleep between, skipped when the wait is zero. (`N` a
+/// const parameter: the future holds no count of its own.)
+pub async fn hand_loop_over<const N: u32, F, Fut>(op: F) -> Result<u64, OpError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<u64, OpError>>,
+{
+    for attempt in 1..=N {
+        match op().await {
             Ok(v) => return Ok(v),
-            Err(e) if attempt == ATTEMPTS => return Err(e),
+            Err(e) if attempt == N => return Err(e),
             Err(_) => {}
         }
         let wait = hand_wait();

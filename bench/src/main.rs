@@ -235,6 +235,31 @@ fn sync_contest(s: &'static Script, k: u32) -> Vec<Measured> {
     ])
 }
 
+/// The async contestants after the floor, in row order: the same in
+/// [`async_contest`] and [`shape_contest`].
+const ASYNC_NAMES: [&str; 6] = [
+    "hand-written `for` loop",
+    "retry-runtime `#[retry]`",
+    "retry-runtime `Policy::retry().await`",
+    "backon 1.5 `Retryable`",
+    "backoff 0.4 `future::retry`",
+    "tokio-retry2 0.9 `Retry::spawn`",
+];
+
+/// An async contest: `floor`, then one row per contestant function, named
+/// from [`ASYNC_NAMES`] in order (a macro: each function has its own type).
+macro_rules! async_rows {
+    ($rt:expr, $s:expr, $k:expr, $floor:expr; $($f:expr),+ $(,)?) => {{
+        let mut names = ASYNC_NAMES.into_iter();
+        let rows = vec![
+            $floor,
+            $(async_contestant(names.next().expect("a name per contestant"), $rt, $f, $s, $k)),+
+        ];
+        assert!(names.next().is_none(), "a contestant per name");
+        contest(rows)
+    }};
+}
+
 fn async_contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<Measured> {
     let floor = if k == 0 {
         async_contestant("direct call", rt, op_async, s, k)
@@ -247,27 +272,27 @@ fn async_contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<Measured> {
             k,
         )
     };
-    contest(vec![
-        floor,
-        async_contestant("hand-written `for` loop", rt, c::hand_loop_async, s, k),
-        async_contestant("retry-runtime `#[retry]`", rt, c::ours_attr_async, s, k),
-        async_contestant(
-            "retry-runtime `Policy::retry().await`",
-            rt,
-            c::ours_fn_async,
-            s,
-            k,
-        ),
-        async_contestant("backon 1.5 `Retryable`", rt, c::backon_async, s, k),
-        async_contestant("backoff 0.4 `future::retry`", rt, c::backoff_async, s, k),
-        async_contestant(
-            "tokio-retry2 0.9 `Retry::spawn`",
-            rt,
-            c::tokio_retry2_async,
-            s,
-            k,
-        ),
-    ])
+    async_rows!(
+        rt, s, k, floor;
+        c::hand_loop_async,
+        c::ours_attr_async,
+        c::ours_fn_async,
+        c::backon_async,
+        c::backoff_async,
+        c::tokio_retry2_async,
+    )
+}
+
+/// The first cells of a row of the success and the retry tables: the name,
+/// the median and min, and the median over the floor's and the hand loop's.
+fn timing_cells(r: &Measured, floor: f64, hand: f64) -> Vec<String> {
+    vec![
+        r.name.to_string(),
+        time(r.time.median),
+        time(r.time.min),
+        ratio(r.time.median, floor),
+        ratio(r.time.median, hand),
+    ]
 }
 
 fn success_table(title: &str, rows: &[Measured]) -> Table {
@@ -285,15 +310,9 @@ fn success_table(title: &str, rows: &[Measured]) -> Table {
     );
     let (direct, hand) = (rows[FLOOR].time.median, rows[HAND].time.median);
     for r in rows {
-        t.row(vec![
-            r.name.to_string(),
-            time(r.time.median),
-            time(r.time.min),
-            ratio(r.time.median, direct),
-            ratio(r.time.median, hand),
-            delta(r.time.median - hand),
-            allocs(r.allocs),
-        ]);
+        let mut row = timing_cells(r, direct, hand);
+        row.extend([delta(r.time.median - hand), allocs(r.allocs)]);
+        t.row(row);
     }
     t
 }
@@ -324,16 +343,9 @@ fn retry_table(title: &str, retry: &[Measured], success: &[Measured]) -> Table {
     let each = per_retry(retry, success);
     let (floor, hand) = (retry[FLOOR].time.median, retry[HAND].time.median);
     for (r, &p) in retry.iter().zip(&each) {
-        t.row(vec![
-            r.name.to_string(),
-            time(r.time.median),
-            time(r.time.min),
-            ratio(r.time.median, floor),
-            ratio(r.time.median, hand),
-            time(p),
-            ratio(p, each[HAND]),
-            allocs(r.allocs),
-        ]);
+        let mut row = timing_cells(r, floor, hand);
+        row.extend([time(p), ratio(p, each[HAND]), allocs(r.allocs)]);
+        t.row(row);
     }
     t.note(format!(
         "Per call: one call of the whole run ({FAILURES} failures, then a success on attempt {}). \
@@ -401,27 +413,15 @@ fn shape_contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<Measured> {
     } else {
         async_contestant("direct", rt, shape::call_direct_n, s, k)
     };
-    contest(vec![
-        floor,
-        async_contestant("hand-written `for` loop", rt, shape::call_hand_loop, s, k),
-        async_contestant("retry-runtime `#[retry]`", rt, shape::call_attempt, s, k),
-        async_contestant(
-            "retry-runtime `Policy::retry().await`",
-            rt,
-            shape::call_ours_fn,
-            s,
-            k,
-        ),
-        async_contestant("backon 1.5 `Retryable`", rt, shape::call_backon, s, k),
-        async_contestant("backoff 0.4 `future::retry`", rt, shape::call_backoff, s, k),
-        async_contestant(
-            "tokio-retry2 0.9 `Retry::spawn`",
-            rt,
-            shape::call_tokio_retry2,
-            s,
-            k,
-        ),
-    ])
+    async_rows!(
+        rt, s, k, floor;
+        shape::call_hand_loop,
+        shape::call_attempt,
+        shape::call_ours_fn,
+        shape::call_backon,
+        shape::call_backoff,
+        shape::call_tokio_retry2,
+    )
 }
 
 /// `size_of_val` of each contestant's future in the issue's shape, in

@@ -21,7 +21,7 @@ use retry_runtime::{retry, Backoff, Policy};
 use tokio_retry2::strategy::FixedInterval;
 use tokio_retry2::{MapErr, Retry, RetryError};
 
-use crate::contestants::{hand_wait, UpTo};
+use crate::contestants::{hand_loop_over, UpTo};
 use crate::op::{OpError, Script};
 
 /// Calls at most, the first included: the issue's `attempts = 6`.
@@ -72,23 +72,12 @@ where
 }
 
 /// A hand-written `for` loop with tokio's sleep, skipped when the wait is zero.
-pub async fn hand_loop<F, Fut>(op: &F) -> Result<u64, OpError>
+pub fn hand_loop<F, Fut>(op: &F) -> impl Future<Output = Result<u64, OpError>> + use<'_, F, Fut>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<u64, OpError>>,
 {
-    for attempt in 1..=ATTEMPTS {
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt == ATTEMPTS => return Err(e),
-            Err(_) => {}
-        }
-        let wait = hand_wait();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-    unreachable!("the last attempt returns")
+    hand_loop_over::<ATTEMPTS, _, _>(op)
 }
 
 /// The function, as written there.
