@@ -392,7 +392,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 // A return type that is not a `Result` is reported on it.
                 #[allow(unused_parens)]
                 let _ = #check;
-                #retry_sync(#policy, #attempt)
+                #retry_sync(#policy, #attempt, &#p::DefaultSleeper)
             }
         }
         Shape::Sync(_) => quote! {

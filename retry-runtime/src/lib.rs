@@ -83,7 +83,7 @@ pub use policy::{
     Decision, NoCircuit, Policy, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When, WithCircuit,
 };
 pub use policy_error::PolicyError;
-pub use retry::{Detailed, Finish, Plain, Retry, RetryFuture};
+pub use retry::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
 pub use run::{Admission, FromCircuitOpen, NoNotify, Notify, Run};
 pub use sleep::{BlockingSleeper, DefaultSleeper, Sleeper};
 pub use stop::{Stop, StopReason};
@@ -219,7 +219,7 @@ pub mod __private;
 ///     };
 ///     #[allow(unused_parens)]
 ///     let _ = returns_result((&attempt));
-///     retry_sync(policy, attempt)
+///     retry_sync(policy, attempt, &DefaultSleeper)
 /// }
 /// ```
 /// An async body with no `return`, `?`, `break`, `continue` or macro call

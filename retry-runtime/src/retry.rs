@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::error::{RetryError, Succeeded};
 use crate::policy::{Policy, When};
-use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync_rest, retry_sync_with};
+use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
@@ -220,77 +220,13 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     }
 }
 
-/// The sync loop of the forms that keep a run's state from the start (the
-/// detailed and the context forms): the outcome, and the run that made it.
-fn call_timed<W, G, T, E, F, S, N>(
-    policy: &Policy<W, G>,
-    op: &mut F,
-    sleeper: &S,
-    notify: &mut N,
-) -> (Result<T, RetryError<E>>, LazyRun)
-where
-    F: Op<Output = Result<T, E>>,
-    W: When<E>,
-    G: Admission<E>,
-    E: Display,
-    S: BlockingSleeper,
-    N: Notify,
-{
-    let mut run = LazyRun::timed(policy);
-    loop {
-        if let Err(e) = run.admit(policy) {
-            let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
-            return (Err(e), LazyRun::empty());
-        }
-        let outcome = op.attempt(|| run.next_attempt(policy));
-        if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-            run.note_failure(policy, error);
-        }
-        match run.settle(policy, outcome, notify) {
-            ControlFlow::Break(out) => return (out, run),
-            ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
-        }
-    }
-}
-
-impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Plain> {
+impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// Run a sync `op` until it succeeds or the policy gives up, sleeping
     /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
-    /// the last error, unchanged.
-    #[inline]
-    pub fn call<T, E>(self) -> Result<T, E>
-    where
-        F: Op<Output = Result<T, E>>,
-        W: When<E>,
-        G: Admission<E>,
-        E: Display,
-        S: BlockingSleeper,
-        N: Notify,
-    {
-        let Retry {
-            policy,
-            mut op,
-            sleeper,
-            mut notify,
-            ..
-        } = self;
-        if F::WANTS_ATTEMPT {
-            let (out, _) = call_timed(policy, &mut op, &sleeper, &mut notify);
-            return out.map_err(RetryError::into_inner);
-        }
-        let op = move || op.attempt(unreachable_attempt);
-        if G::ASKS || N::ACTIVE {
-            let state = State::new(policy);
-            return retry_sync_rest(policy, state, None, op, &sleeper, &mut notify);
-        }
-        retry_sync_with(policy, op, &sleeper)
-    }
-}
-
-impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
-    /// Run a sync `op` as [`call`](Retry::call) does, returning
+    /// the last error, unchanged; with [`detailed`](Retry::detailed),
     /// [`Succeeded`] or a [`RetryError`].
-    pub fn call<T, E>(self) -> Result<Succeeded<T>, RetryError<E>>
+    #[inline]
+    pub fn call<T, E>(self) -> D::Output
     where
         F: Op<Output = Result<T, E>>,
         W: When<E>,
@@ -298,6 +234,7 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
         E: Display,
         S: BlockingSleeper,
         N: Notify,
+        D: Finish<T, E>,
     {
         let Retry {
             policy,
@@ -306,14 +243,38 @@ impl<W, G, F, S, N> Retry<'_, W, G, F, S, N, Detailed> {
             mut notify,
             ..
         } = self;
-        let (out, mut run) = call_timed(policy, &mut op, &sleeper, &mut notify);
-        let value = out?;
-        let (attempts, elapsed) = run.progress();
-        Ok(Succeeded {
-            value,
-            attempts,
-            elapsed,
-        })
+        // The plain form without the context keeps no state unless a retry
+        // needs it, and makes its first attempt inline.
+        if !D::TIMED && !F::WANTS_ATTEMPT {
+            let attempt = || op.attempt(unreachable_attempt);
+            let out = if G::ASKS || N::ACTIVE {
+                let state = State::new(policy);
+                retry_sync_rest(policy, state, None, attempt, &sleeper, &mut notify)
+            } else {
+                retry_sync(policy, attempt, &sleeper)
+            };
+            if let Some(out) = D::untimed(out) {
+                return out;
+            }
+        }
+        // The detailed and the context forms keep the run's state from the
+        // start (to report attempts and time, or to hand them out).
+        let mut run = LazyRun::timed(policy);
+        loop {
+            if let Err(e) = run.admit(policy) {
+                let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
+                return D::err(e);
+            }
+            let outcome = op.attempt(|| run.next_attempt(policy));
+            if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+                run.note_failure(policy, error);
+            }
+            match run.settle(policy, outcome, &mut notify) {
+                ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
+                ControlFlow::Break(Err(e)) => return D::err(e),
+                ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
+            }
+        }
     }
 }
 
@@ -358,24 +319,39 @@ pin_project! {
     }
 }
 
-/// What a finished run of a [`RetryFuture`] returns, for each output form.
-pub trait Finish<T, E> {
-    /// The output.
-    type Output;
+/// An output form of a [`Retry`]: [`Plain`] or [`Detailed`].
+pub trait Form {
     /// Does the run read the clock at its start (to report its time)?
     #[doc(hidden)]
     const TIMED: bool;
+}
+
+impl Form for Plain {
+    const TIMED: bool = false;
+}
+
+impl Form for Detailed {
+    const TIMED: bool = true;
+}
+
+/// What a finished run returns, for each output form ([`Plain`], [`Detailed`]), sync or async.
+pub trait Finish<T, E>: Form {
+    /// The output.
+    type Output;
     /// A success, with the run that made it.
     #[doc(hidden)]
     fn ok(value: T, run: &mut LazyRun) -> Self::Output;
     /// Giving up.
     #[doc(hidden)]
     fn err(error: RetryError<E>) -> Self::Output;
+    /// The output of a run that kept no record (`None` for a form that
+    /// needs one; such a form is `TIMED` and never asks).
+    #[doc(hidden)]
+    fn untimed(out: Result<T, E>) -> Option<Self::Output>;
 }
 
 impl<T, E> Finish<T, E> for Plain {
     type Output = Result<T, E>;
-    const TIMED: bool = false;
     #[inline(always)]
     fn ok(value: T, _: &mut LazyRun) -> Result<T, E> {
         Ok(value)
@@ -384,11 +360,14 @@ impl<T, E> Finish<T, E> for Plain {
     fn err(error: RetryError<E>) -> Result<T, E> {
         Err(error.last_error)
     }
+    #[inline(always)]
+    fn untimed(out: Result<T, E>) -> Option<Result<T, E>> {
+        Some(out)
+    }
 }
 
 impl<T, E> Finish<T, E> for Detailed {
     type Output = Result<Succeeded<T>, RetryError<E>>;
-    const TIMED: bool = true;
     #[inline]
     fn ok(value: T, run: &mut LazyRun) -> Self::Output {
         let (attempts, elapsed) = run.progress();
@@ -402,20 +381,21 @@ impl<T, E> Finish<T, E> for Detailed {
     fn err(error: RetryError<E>) -> Self::Output {
         Err(error)
     }
+    #[inline(always)]
+    fn untimed(_: Result<T, E>) -> Option<Self::Output> {
+        None
+    }
 }
 
-impl<'p, W, G, F, Fut, T, E, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
+// Awaitable whenever its future is a future (the bounds are the future's).
+impl<'p, W, G, F, Fut, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
 where
     F: Op<Output = Fut>,
-    Fut: Future<Output = Result<T, E>>,
-    W: When<E>,
-    G: Admission<E>,
-    E: Display,
     S: Sleeper,
-    N: Notify,
-    D: Finish<T, E>,
+    D: Form,
+    RetryFuture<'p, W, G, F, Fut, S, N, D>: Future,
 {
-    type Output = D::Output;
+    type Output = <Self::IntoFuture as Future>::Output;
     type IntoFuture = RetryFuture<'p, W, G, F, Fut, S, N, D>;
 
     #[inline]

@@ -94,36 +94,30 @@ impl BlockingSleeper for DefaultSleeper {
     }
 }
 
+/// The [`DefaultSleeper`]'s async timer is that of `$sleeper`.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+macro_rules! default_sleeper_is {
+    ($sleeper:ident) => {
+        impl Sleeper for DefaultSleeper {
+            type Sleep = <$sleeper as Sleeper>::Sleep;
+            #[inline]
+            fn sleep(&self, wait: Duration) -> Self::Sleep {
+                $sleeper.sleep(wait)
+            }
+        }
+    };
+}
+
 #[cfg(feature = "tokio")]
-impl Sleeper for DefaultSleeper {
-    type Sleep = tokio::time::Sleep;
-    #[inline]
-    fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
-        tokio::time::sleep(wait)
-    }
-}
-
+default_sleeper_is!(TokioSleeper);
 #[cfg(all(not(feature = "tokio"), feature = "smol"))]
-impl Sleeper for DefaultSleeper {
-    type Sleep = SmolSleep;
-    #[inline]
-    fn sleep(&self, wait: Duration) -> SmolSleep {
-        SmolSleeper.sleep(wait)
-    }
-}
-
+default_sleeper_is!(SmolSleeper);
 #[cfg(all(
     not(feature = "tokio"),
     not(feature = "smol"),
     feature = "futures-timer"
 ))]
-impl Sleeper for DefaultSleeper {
-    type Sleep = futures_timer::Delay;
-    #[inline]
-    fn sleep(&self, wait: Duration) -> futures_timer::Delay {
-        futures_timer::Delay::new(wait)
-    }
-}
+default_sleeper_is!(FuturesTimerSleeper);
 
 /// tokio's timer (feature `tokio`): `tokio::time::sleep`. Needs a tokio
 /// runtime with the time driver; follows `tokio::time::pause()`.

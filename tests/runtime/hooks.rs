@@ -93,16 +93,21 @@ fn script(errors: &[FeedError]) -> impl FnMut() -> Result<&'static str, FeedErro
     }
 }
 
-#[test]
-fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
+/// Runs `FEED` over a script of `errors` (then "items") with the waits
+/// recorded, not slept: its result and the lines its hooks wrote.
+fn run_feed(errors: &[FeedError]) -> (Result<&'static str, FeedError>, Vec<String>) {
     let _paused = testing::pause();
     take_seen();
-    let out = FEED
-        .retry(script(&[FeedError::Timeout, FeedError::Timeout]))
-        .call();
+    let out = FEED.retry(script(errors)).call();
+    (out, take_seen())
+}
+
+#[test]
+fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
+    let (out, seen) = run_feed(&[FeedError::Timeout, FeedError::Timeout]);
     assert_eq!(out, Ok("items"));
     assert_eq!(
-        take_seen(),
+        seen,
         [
             "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
             "sleep feed attempt 2/4 wait 2s kind Some(Timeout): feed timed out",
@@ -112,31 +117,24 @@ fn success_after_retries_calls_before_sleep_per_wait_and_never_on_give_up() {
 
 #[test]
 fn first_try_success_calls_no_hook() {
-    let _paused = testing::pause();
-    take_seen();
-    assert_eq!(FEED.retry(script(&[])).call(), Ok("items"));
-    assert!(take_seen().is_empty());
+    let (out, seen) = run_feed(&[]);
+    assert_eq!(out, Ok("items"));
+    assert!(seen.is_empty());
 }
 
 #[test]
 fn exhaustion_calls_on_give_up_exactly_once() {
-    let _paused = testing::pause();
-    take_seen();
-    let out = FEED.retry(script(&[FeedError::Timeout; 10])).call();
+    let (out, seen) = run_feed(&[FeedError::Timeout; 10]);
     assert_eq!(out, Err(FeedError::Timeout));
-    assert_eq!(take_seen(), FOUR_TIMEOUTS_SEEN);
+    assert_eq!(seen, FOUR_TIMEOUTS_SEEN);
 }
 
 #[test]
 fn a_permanent_error_calls_on_give_up_once_and_before_sleep_never() {
-    let _paused = testing::pause();
-    take_seen();
-    let out = FEED
-        .retry(script(&[FeedError::Timeout, FeedError::Gone]))
-        .call();
+    let (out, seen) = run_feed(&[FeedError::Timeout, FeedError::Gone]);
     assert_eq!(out, Err(FeedError::Gone));
     assert_eq!(
-        take_seen(),
+        seen,
         [
             "sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out",
             "give up feed after 2/4 (Permanent) kind Some(Permanent): feed is gone",

@@ -14,7 +14,7 @@ use crate::circuit::CircuitOpen;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::policy::{Decision, Policy, When};
-use crate::sleep::{BlockingSleeper, DefaultSleeper};
+use crate::sleep::BlockingSleeper;
 use crate::stop::StopReason;
 
 /// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
@@ -125,23 +125,6 @@ impl LazyRun {
         }
     }
 
-    /// [`failed`](LazyRun::failed), telling `notify` of a retry too.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
-        &mut self,
-        policy: &Policy<W, G>,
-        error: &E,
-        notify: &mut N,
-    ) -> Decision
-    where
-        W: When<E>,
-    {
-        self.0
-            .get_or_insert_with(|| State::new(policy))
-            .failed_notify(policy, error, notify)
-    }
-
     /// [`Run::failed`], starting the state at the first failure.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
@@ -219,7 +202,11 @@ impl LazyRun {
                 self.succeeded(policy);
                 ControlFlow::Break(Ok(value))
             }
-            Err(error) => match self.failed_notify(policy, &error, notify) {
+            Err(error) => match self
+                .0
+                .get_or_insert_with(|| State::new(policy))
+                .failed_notify(policy, &error, notify)
+            {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
                 Decision::GiveUp(reason) => {
                     let state = self.0.take();
@@ -235,37 +222,20 @@ impl LazyRun {
 /// `circuit` or `retry_if_ok`, which keep their loop in the function): the
 /// first attempt here, inline, and the retries in `retry_sync_rest`, out
 /// of line, so a call that succeeds at once costs what a plain call does
-/// plus one check. The macro's contract, not public API.
+/// plus one check. Sleeps with `sleeper` (`#[retry]` passes the
+/// `DefaultSleeper`). The macro's contract, not public API.
 ///
 /// ```
-/// use retry_runtime::{__private::retry_sync, Policy};
+/// use retry_runtime::{__private::{retry_sync, DefaultSleeper}, Policy};
 /// let policy = Policy::new().with_attempts(3).with_backoff(retry_runtime::Backoff::None);
 /// let mut calls = 0;
-/// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } });
+/// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } }, &DefaultSleeper);
 /// assert_eq!(r, Ok(3));
 /// ```
 #[doc(hidden)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-pub fn retry_sync<W, G, R, F>(policy: &Policy<W, G>, attempt: F) -> R
-where
-    R: IsResult,
-    R::Err: Display,
-    W: When<R::Err>,
-    G: Admission<R::Err>,
-    F: FnMut() -> R,
-{
-    retry_sync_with(policy, attempt, &DefaultSleeper)
-}
-
-/// [`retry_sync`] with a sleeper of the caller's.
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-pub(crate) fn retry_sync_with<W, G, R, F, S>(
-    policy: &Policy<W, G>,
-    mut attempt: F,
-    sleeper: &S,
-) -> R
+pub fn retry_sync<W, G, R, F, S>(policy: &Policy<W, G>, mut attempt: F, sleeper: &S) -> R
 where
     R: IsResult,
     R::Err: Display,
@@ -274,16 +244,26 @@ where
     F: FnMut() -> R,
     S: BlockingSleeper + ?Sized,
 {
-    if LazyRun::needed_from_start(policy) {
-        let state = State::new(policy);
-        return retry_sync_rest(policy, state, None, attempt, sleeper, &mut NoNotify);
-    }
-    let first = attempt();
-    if first.as_result().is_ok() {
-        return first;
-    }
-    let state = State::new(policy);
-    retry_sync_rest(policy, state, Some(first), attempt, sleeper, &mut NoNotify)
+    // A policy that needs its state from the start (a deadline, a breaker,
+    // a budget) gets it before the first attempt; any other makes its first
+    // attempt here, inline, and keeps no state unless it fails.
+    let first = if LazyRun::needed_from_start(policy) {
+        None
+    } else {
+        let first = attempt();
+        if first.as_result().is_ok() {
+            return first;
+        }
+        Some(first)
+    };
+    retry_sync_rest(
+        policy,
+        State::new(policy),
+        first,
+        attempt,
+        sleeper,
+        &mut NoNotify,
+    )
 }
 
 /// The rest of a sync run: from the result of the first attempt if it was

@@ -26,8 +26,8 @@ use crate::policy::{Decision, NoCircuit, Policy, When};
 use crate::stop::StopReason;
 
 pub use gate::{Admission, FromCircuitOpen, NoNotify, Notify};
+pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
-pub(crate) use lazy::{retry_sync_rest, retry_sync_with};
 pub(crate) use state::State;
 
 /// The state of one run: attempts made, the previous wait, the start time.
