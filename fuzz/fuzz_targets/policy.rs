@@ -12,7 +12,7 @@
 //! - every wait is within `Jitter::bounds` of the backoff's delay (or is the
 //!   server's hint, capped), and a delay is never above `max(first, cap)`;
 //!   a valid backoff's delays are in `[first, cap]` and never shrink;
-//! - `Run`, `Policy::retry` and `Policy::retry_async` (on a paused tokio
+//! - `Run` and `Policy::retry(..)`, called and awaited (on a paused tokio
 //!   clock) make at most `max(attempts, 1)` calls and report them truly: the
 //!   `RetryError`, the `before_sleep` events (attempt below the limit, the
 //!   wait slept) and the one `on_give_up` event agree; under a deadline the

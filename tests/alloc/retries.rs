@@ -92,7 +92,7 @@ fn async_success_and_retries_allocate_nothing() {
     let rt = warm_runtime();
     for fails in [0, 1, 4] {
         assert_allocates_nothing(fails, "async #[retry]", || rt.block_on(annotated_async()));
-        assert_allocates_nothing(fails, "Policy::retry_async", || {
+        assert_allocates_nothing(fails, "policy.retry(..).await", || {
             rt.block_on(ZERO_WAIT.retry(|| async { step() }).into_future())
         });
     }

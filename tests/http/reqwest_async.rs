@@ -1,4 +1,4 @@
-//! The functional API (`Policy::retry_async`, `Policy::retry`, presets) with
+//! The functional API (`policy.retry(..)`, awaited or `.call()`ed, presets) with
 //! `reqwest` against the flaky server, over real loopback sockets: exact
 //! request counts, the waits seen by the server, Retry-After honoured and
 //! capped, timeouts, refused and dropped connections, permanent errors.

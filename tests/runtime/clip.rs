@@ -226,7 +226,7 @@ fn run_sync(scenario: Scenario) {
     (scenario.check_logs)(&logs);
 }
 
-/// `Policy::retry_async` on tokio's paused clock.
+/// `policy.retry(..).await` on tokio's paused clock.
 async fn run_async(scenario: Scenario) {
     let logs = support::capture();
     let paused = testing::pause();
@@ -264,7 +264,7 @@ fn sync_permanent_error_is_called_once_and_never_sleeps() {
     run_sync(permanent_error());
 }
 
-// ---- async: Policy::retry_async on tokio's paused clock ----
+// ---- async: policy.retry(..).await on tokio's paused clock ----
 
 #[tokio::test(start_paused = true)]
 async fn async_timeout_twice_then_success_is_called_3_times_waits_1s_2s() {

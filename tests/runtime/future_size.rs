@@ -69,7 +69,7 @@ fn retry_futures_are_no_larger_than_the_hand_loop() {
             "#[retry] with ?",
             size_of_val(&with_attribute_and_question_mark(&calls)),
         ),
-        ("Policy::retry_async", size_of_val(&functional(&calls))),
+        ("Policy::retry(..).await", size_of_val(&functional(&calls))),
     ];
     for (name, size) in sizes {
         assert!(size <= hand, "{name}: {size} B, hand loop {hand} B");

@@ -1,7 +1,7 @@
 //! Stop conditions through the executors: `max_elapsed` alone and together
 //! with `attempts`, sync (on the virtual clock of `testing::pause()`, which
 //! the sync executor reads) and async (on tokio's paused clock); and the
-//! reason, attempts, elapsed time and last error that `retry_detailed` reports.
+//! reason, attempts, elapsed time and last error that `.detailed()` reports.
 
 use std::time::Duration;
 
@@ -222,7 +222,7 @@ fn attempts_count_calls_like_tenacity_stop_after_attempt() {
 }
 
 #[test]
-fn retry_detailed_reports_a_permanent_error_after_one_attempt() {
+fn the_detailed_form_reports_a_permanent_error_after_one_attempt() {
     let paused = testing::pause();
     let policy = deadline_only(s(60))
         .with_attempts(5)
