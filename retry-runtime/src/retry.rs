@@ -429,7 +429,8 @@ where
 {
     type Output = D::Output;
 
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let mut this = self.project();
         // Ask the breaker, then start the next attempt in place: from the
