@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use retry_runtime::{
     retry, AttemptTimeout, Backoff, CircuitBreaker, CircuitOpen, Classify, ErrorKind, KindSet,
-    Policy, RetryBudget, RetryOn,
+    Policy, RetryBudget, RetryOn, Throttle, Throttled,
 };
 
 /// An error that says what it is: a timeout is worth another try, a
@@ -32,6 +32,9 @@ pub enum CallError {
     /// The breaker is open.
     #[classify(transparent)]
     Open(CircuitOpen),
+    /// A throttle rejected the call.
+    #[classify(Unavailable)]
+    Throttled,
 }
 
 impl fmt::Display for CallError {
@@ -40,6 +43,7 @@ impl fmt::Display for CallError {
             CallError::Timeout => f.write_str("timed out"),
             CallError::Refused => f.write_str("refused"),
             CallError::Open(open) => open.fmt(f),
+            CallError::Throttled => f.write_str("throttled"),
         }
     }
 }
@@ -49,6 +53,12 @@ impl std::error::Error for CallError {}
 impl From<AttemptTimeout> for CallError {
     fn from(_: AttemptTimeout) -> Self {
         CallError::Timeout
+    }
+}
+
+impl From<Throttled> for CallError {
+    fn from(_: Throttled) -> Self {
+        CallError::Throttled
     }
 }
 
@@ -182,6 +192,21 @@ pub fn guarded(x: u32) -> Result<u32, CallError> {
 /// A breaker and a budget, async.
 #[retry(attempts = 3, backoff = "none", circuit = UPSTREAM, budget = RETRIES)]
 pub async fn guarded_async(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// The throttle of [`throttled`] and [`throttled_async`].
+pub static SEARCH: Throttle = Throttle::new("search");
+
+/// A throttle and a breaker, sync.
+#[retry(attempts = 3, backoff = "none", circuit = UPSTREAM, throttle = SEARCH)]
+pub fn throttled(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// A throttle, async.
+#[retry(attempts = 3, backoff = "none", throttle = SEARCH)]
+pub async fn throttled_async(x: u32) -> Result<u32, CallError> {
     flaky(x)
 }
 

@@ -31,6 +31,7 @@ pub struct RetryArgs {
     pub clone: Slot<Vec<Ident>>,
     pub circuit: Slot<Path>,
     pub budget: Slot<Path>,
+    pub throttle: Slot<Path>,
     count: usize,
 }
 
@@ -120,6 +121,7 @@ impl RetryArgs {
             Key::OnGiveUp => arg.parse_into(input, &mut self.on_give_up, errors),
             Key::Circuit => arg.parse_into(input, &mut self.circuit, errors),
             Key::Budget => arg.parse_into(input, &mut self.budget, errors),
+            Key::Throttle => arg.parse_into(input, &mut self.throttle, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {

@@ -7,7 +7,7 @@
 //! built from literals and presets (checked again at compile time by
 //! `Policy::checked`), or the user's `policy = EXPR` evaluated per call.
 
-use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
@@ -252,22 +252,23 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             quote!(#policy),
         ),
     };
-    // A policy with a circuit breaker (`circuit = NAME`, or a `policy = EXPR`
-    // of type `Policy<_, WithCircuit>`) asks it before each attempt and, while
-    // it is open, returns `E::from(CircuitOpen)` without calling; for a policy
-    // without one, `admit` is `Ok(())` and this folds to nothing. An error
-    // type without `From<CircuitOpen>` is reported on the `circuit` key.
+    // A policy with a circuit breaker or a throttle (`circuit = NAME`,
+    // `throttle = NAME`, or a `policy = EXPR` of such a type) asks it before
+    // an attempt and, when it turns the call away, returns `E::from(CircuitOpen)`
+    // or `E::from(Throttled)` without calling; for a policy without one,
+    // `admit` is `Ok(())` and this folds to nothing. An error type without
+    // the `From` impl is reported on the key (the later one, given both).
     let reject_if_open = {
         let open = ident("__retry_open");
-        let span = cfg
-            .circuit
-            .as_ref()
-            .map_or_else(Span::call_site, |(_, span)| *span);
-        let p_admit = respan(p.clone(), span);
-        let admit = match cfg.circuit {
-            Some(_) => quote_spanned!(span=> #p_admit::admit_circuit),
-            None => quote!(#p::admit),
+        let (admit_fn, span) = match (&cfg.circuit, &cfg.throttle) {
+            (None, None) => ("admit", Span::call_site()),
+            (Some((_, span)), None) => ("admit_circuit", *span),
+            (None, Some((_, span))) => ("admit_throttle", *span),
+            (Some(_), Some((_, span))) => ("admit_circuit_and_throttle", *span),
         };
+        let p_admit = respan(p.clone(), span);
+        let admit_fn = Ident::new(admit_fn, span);
+        let admit = quote_spanned!(span=> #p_admit::#admit_fn);
         quote_spanned! {span=>
             if let ::core::result::Result::Err(#open) = #admit(&mut #run, #policy) {
                 return ::core::result::Result::Err(#open);
@@ -377,7 +378,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         // The common sync case: the loop is the runtime's `retry_sync`, which
         // makes the first attempt inline and retries out of line.
         Shape::Sync(_)
-            if cfg.circuit.is_none() && cfg.retry_if_ok.is_none() && attempt_param.is_none() =>
+            if cfg.circuit.is_none()
+                && cfg.throttle.is_none()
+                && cfg.retry_if_ok.is_none()
+                && attempt_param.is_none() =>
         {
             // Errors about the return type point at it; about the error
             // type's classification, at `retry_on` (or the preset).
@@ -491,7 +495,7 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     e
 }
 
-/// `.with_circuit(&NAME).with_budget(&NAME)`, for the keys given.
+/// `.with_circuit(&NAME).with_budget(&NAME).with_throttle(&NAME)`, for the keys given.
 fn guards(cfg: &Config) -> TokenStream {
     let mut out = TokenStream::new();
     if let Some((breaker, span)) = &cfg.circuit {
@@ -499,6 +503,9 @@ fn guards(cfg: &Config) -> TokenStream {
     }
     if let Some(budget) = &cfg.budget {
         out.extend(quote_spanned!(budget.span()=> .with_budget(&#budget)));
+    }
+    if let Some((throttle, span)) = &cfg.throttle {
+        out.extend(quote_spanned!(*span=> .with_throttle(&#throttle)));
     }
     out
 }

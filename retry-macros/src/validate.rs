@@ -57,6 +57,8 @@ pub struct Config {
     /// `circuit = NAME`, and the key's span (a missing `From<CircuitOpen>` is reported there).
     pub circuit: Option<(Path, Span)>,
     pub budget: Option<Path>,
+    /// `throttle = NAME`, and the key's span (a missing `From<Throttled>` is reported there).
+    pub throttle: Option<(Path, Span)>,
 }
 
 /// Check `args` against each other and `func`.
@@ -237,6 +239,7 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         clone,
         circuit: args.circuit.into_given().map(|a| (a.value, a.at.first())),
         budget: args.budget.into_given().map(|a| a.value),
+        throttle: args.throttle.into_given().map(|a| (a.value, a.at.first())),
     })
 }
 

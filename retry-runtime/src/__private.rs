@@ -5,14 +5,15 @@ pub use crate::budget::RetryBudget;
 pub use crate::circuit::{CircuitBreaker, CircuitOpen};
 pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
-use crate::policy::WithCircuit;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
+use crate::policy::{WithCircuit, WithCircuitAndThrottle, WithThrottle};
 pub use crate::presets;
-use crate::run::FromCircuitOpen;
 pub use crate::run::{Admission, LazyRun, Run, retry_sync};
+use crate::run::{FromCircuitOpen, FromThrottled};
 pub use crate::sleep::DefaultSleeper;
 pub use crate::sleep::{should_sleep, sleep_sync};
 pub use crate::stop::Stop;
+pub use crate::throttle::Throttle;
 pub use core::time::Duration;
 
 /// The timer an async `#[retry]` loop awaits between attempts: the
@@ -122,6 +123,42 @@ pub fn admit<W, G: Admission<E>, E>(run: &mut LazyRun, policy: &Policy<W, G>) ->
 pub fn admit_circuit<W, E: FromCircuitOpen>(
     run: &mut LazyRun,
     policy: &Policy<W, WithCircuit>,
+) -> Result<(), E> {
+    run.admit(policy)
+}
+
+/// [`admit`] for a loop with `throttle = NAME`: a missing `From<Throttled>`
+/// is reported with [`FromThrottled`]'s message, on the `throttle` key.
+///
+/// ```
+/// use retry_runtime::{__private::{admit_throttle, LazyRun}, Policy, Throttle};
+/// static T: Throttle = Throttle::new("t");
+/// let policy = Policy::new().with_throttle(&T);
+/// let mut run = LazyRun::new(&policy);
+/// assert!(admit_throttle::<_, std::io::Error>(&mut run, &policy).is_ok()); // nothing failed yet
+/// ```
+#[inline(always)]
+pub fn admit_throttle<W, E: FromThrottled>(
+    run: &mut LazyRun,
+    policy: &Policy<W, WithThrottle>,
+) -> Result<(), E> {
+    run.admit(policy)
+}
+
+/// [`admit`] for a loop with both `circuit = NAME` and `throttle = NAME`.
+///
+/// ```
+/// use retry_runtime::{__private::{admit_circuit_and_throttle, LazyRun}, CircuitBreaker, Policy, Throttle};
+/// static B: CircuitBreaker = CircuitBreaker::new("b");
+/// static T: Throttle = Throttle::new("t");
+/// let policy = Policy::new().with_circuit(&B).with_throttle(&T);
+/// let mut run = LazyRun::new(&policy);
+/// assert!(admit_circuit_and_throttle::<_, std::io::Error>(&mut run, &policy).is_ok());
+/// ```
+#[inline(always)]
+pub fn admit_circuit_and_throttle<W, E: FromCircuitOpen + FromThrottled>(
+    run: &mut LazyRun,
+    policy: &Policy<W, WithCircuitAndThrottle>,
 ) -> Result<(), E> {
     run.admit(policy)
 }

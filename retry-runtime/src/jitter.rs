@@ -221,6 +221,23 @@ impl Rng {
     }
 }
 
+impl Rng {
+    /// Seed this thread's generator, so that the jitter and the throttle's
+    /// draws that follow on this thread repeat from run to run (tests and
+    /// simulations; see [`testing::seed`](crate::testing::seed)).
+    ///
+    /// ```
+    /// use retry_runtime::jitter::Rng;
+    /// Rng::seed_thread(7);
+    /// let x = Rng::with_thread(|r| r.next_u64());
+    /// Rng::seed_thread(7);
+    /// assert_eq!(Rng::with_thread(|r| r.next_u64()), x);
+    /// ```
+    pub fn seed_thread(seed: u64) {
+        THREAD_RNG.with(|cell| cell.set(seed));
+    }
+}
+
 thread_local! {
     static THREAD_RNG: Cell<u64> = Cell::new(thread_seed());
 }

@@ -67,6 +67,7 @@ mod run;
 pub mod sleep;
 pub mod stop;
 pub mod testing;
+pub mod throttle;
 mod timeout;
 
 #[cfg(feature = "reqwest")]
@@ -80,13 +81,15 @@ pub use error::{Causes, RetryError, Succeeded};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use policy::{
-    Decision, NoCircuit, Policy, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When, WithCircuit,
+    Decision, Guards, NoCircuit, Policy, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When,
+    WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
 pub use retry::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
-pub use run::{Admission, FromCircuitOpen, NoNotify, Notify, Run};
+pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 pub use sleep::{BlockingSleeper, DefaultSleeper, Sleeper};
 pub use stop::{Stop, StopReason};
+pub use throttle::{Throttle, Throttled};
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pub use timeout::timeout;
 pub use timeout::{AttemptTimeout, Timeout, timeout_with};

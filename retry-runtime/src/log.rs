@@ -14,6 +14,7 @@
 //! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
+//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
@@ -36,6 +37,7 @@ use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::stop::StopReason;
+use crate::throttle::Throttled;
 
 /// The `tracing` target of every log line of the runtime: filter on
 /// `retry_runtime`, e.g. `RUST_LOG=retry_runtime=warn`. It stays the same
@@ -169,6 +171,20 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
         "{} not attempted: {}",
         operation,
         open,
+    );
+}
+
+/// The DEBUG line of a call a throttle rejected before its attempt.
+pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throttled) {
+    tracing::debug!(
+        target: TARGET,
+        operation,
+        attempt,
+        throttle = rejection.throttle,
+        probability = rejection.probability,
+        "{} not attempted: {}",
+        operation,
+        rejection,
     );
 }
 

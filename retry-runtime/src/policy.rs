@@ -12,6 +12,7 @@ use crate::classify::{Classify, ErrorKind, KindSet};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::stop::{Stop, StopReason};
+use crate::throttle::Throttle;
 
 pub use crate::policy_error::PolicyError;
 
@@ -74,6 +75,7 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) on_give_up: Option<fn(&GiveUpEvent<'_>)>,
     pub(crate) circuit: Option<&'static CircuitBreaker>,
     pub(crate) budget: Option<&'static RetryBudget>,
+    pub(crate) throttle: Option<&'static Throttle>,
     /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
@@ -98,6 +100,78 @@ pub struct NoCircuit;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WithCircuit;
+
+/// The guard type parameter of a [`Policy`] with an adaptive throttle
+/// ([`Policy::with_throttle`]) and no breaker. A call the throttle rejects
+/// returns `E::from(`[`Throttled`](crate::Throttled)`)`, so the error type
+/// must implement `From<Throttled>` (`std::io::Error` does).
+///
+/// ```
+/// use retry_runtime::{Policy, RetryAll, Throttle, WithThrottle};
+/// static SEARCH: Throttle = Throttle::new("search");
+/// static P: Policy<RetryAll, WithThrottle> = Policy::new().with_throttle(&SEARCH);
+/// assert!(P.throttle().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithThrottle;
+
+/// The guard type parameter of a [`Policy`] with both a circuit breaker and
+/// an adaptive throttle: the error type implements `From<CircuitOpen>` and
+/// `From<Throttled>`.
+///
+/// ```
+/// use retry_runtime::{CircuitBreaker, Policy, RetryAll, Throttle, WithCircuitAndThrottle};
+/// static B: CircuitBreaker = CircuitBreaker::new("b");
+/// static T: Throttle = Throttle::new("t");
+/// static P: Policy<RetryAll, WithCircuitAndThrottle> = Policy::new().with_throttle(&T).with_circuit(&B);
+/// assert!(P.circuit().is_some() && P.throttle().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithCircuitAndThrottle;
+
+/// The guard type parameters of a [`Policy`] ([`NoCircuit`], [`WithCircuit`],
+/// [`WithThrottle`], [`WithCircuitAndThrottle`]): what each becomes when a
+/// breaker or a throttle is attached. Implemented by those four only.
+///
+/// ```
+/// use retry_runtime::{Guards, NoCircuit, WithCircuit};
+/// fn with_breaker<G: Guards>() -> &'static str { std::any::type_name::<G::PlusCircuit>() }
+/// assert!(with_breaker::<NoCircuit>().ends_with("WithCircuit"));
+/// ```
+pub trait Guards: Copy + sealed::Sealed {
+    /// The parameter once a circuit breaker is attached.
+    type PlusCircuit: Guards;
+    /// The parameter once a throttle is attached.
+    type PlusThrottle: Guards;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::NoCircuit {}
+    impl Sealed for super::WithCircuit {}
+    impl Sealed for super::WithThrottle {}
+    impl Sealed for super::WithCircuitAndThrottle {}
+}
+
+impl Guards for NoCircuit {
+    type PlusCircuit = WithCircuit;
+    type PlusThrottle = WithThrottle;
+}
+
+impl Guards for WithCircuit {
+    type PlusCircuit = WithCircuit;
+    type PlusThrottle = WithCircuitAndThrottle;
+}
+
+impl Guards for WithThrottle {
+    type PlusCircuit = WithCircuitAndThrottle;
+    type PlusThrottle = WithThrottle;
+}
+
+impl Guards for WithCircuitAndThrottle {
+    type PlusCircuit = WithCircuitAndThrottle;
+    type PlusThrottle = WithCircuitAndThrottle;
+}
 
 impl Default for Policy {
     fn default() -> Self {
@@ -125,6 +199,7 @@ impl Policy<RetryAll> {
             on_give_up: None,
             circuit: None,
             budget: None,
+            throttle: None,
             gate: PhantomData,
         }
     }
@@ -296,21 +371,47 @@ impl<W: Copy, G> Policy<W, G> {
     /// a constant's value, rust-lang/rust#140942); with older compilers keep
     /// the policy in a `static`, or attach the breaker at run time:
     /// `API.with_circuit(&UPSTREAM).retry(op).call()`.
-    pub const fn with_circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, WithCircuit> {
-        Policy {
-            backoff: self.backoff,
-            jitter: self.jitter,
-            stop: self.stop,
-            when: self.when,
-            retry_after: self.retry_after,
-            name: self.name,
-            named: self.named,
-            before_sleep: self.before_sleep,
-            on_give_up: self.on_give_up,
-            circuit: Some(breaker),
-            budget: self.budget,
-            gate: PhantomData,
-        }
+    pub const fn with_circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, G::PlusCircuit>
+    where
+        G: Guards,
+    {
+        let when = self.when;
+        let mut policy = self.rebuild(when);
+        policy.circuit = Some(breaker);
+        policy
+    }
+
+    /// Reject calls locally, before they reach the dependency, while the
+    /// dependency accepts too few of them: the adaptive [`Throttle`] of
+    /// Google's SRE book, shared by every run of this policy (and of any
+    /// other policy given the same throttle).
+    ///
+    /// Every run of the returned policy asks the throttle before its first
+    /// attempt: a call it rejects is not made, and the run returns the
+    /// [`Throttled`](crate::Throttled) rejection as its error,
+    /// `E::from(rejection)`, so the error type must implement
+    /// `From<Throttled>`. A retry it rejects gives up with
+    /// [`StopReason::Throttled`] and the last error. Every attempt counts as
+    /// a request; one that succeeds, or fails with an error the policy does
+    /// not retry (the dependency answered), counts as accepted.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, Policy, RetryOn, Throttle, WithThrottle};
+    /// static SEARCH: Throttle = Throttle::new("search");
+    /// static API: Policy<RetryOn, WithThrottle> = presets::API.with_throttle(&SEARCH);
+    /// assert_eq!(API.throttle().unwrap().name(), "search");
+    /// ```
+    ///
+    /// As for [`with_circuit`](Policy::with_circuit), a `const` policy
+    /// referring to a `static` throttle needs Rust 1.90 or newer.
+    pub const fn with_throttle(self, throttle: &'static Throttle) -> Policy<W, G::PlusThrottle>
+    where
+        G: Guards,
+    {
+        let when = self.when;
+        let mut policy = self.rebuild(when);
+        policy.throttle = Some(throttle);
+        policy
     }
 
     /// Limit retries with a [`RetryBudget`] shared by every run of this
@@ -354,6 +455,15 @@ impl<W: Copy, G> Policy<W, G> {
         self.budget
     }
 
+    /// The adaptive throttle, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().throttle().is_none());
+    /// ```
+    pub const fn throttle(&self) -> Option<&'static Throttle> {
+        self.throttle
+    }
+
     /// Retry only errors whose [`Classify::kind`] is in `kinds`.
     ///
     /// ```
@@ -391,6 +501,12 @@ impl<W: Copy, G> Policy<W, G> {
     }
 
     const fn with_when<V>(self, when: V) -> Policy<V, G> {
+        self.rebuild(when)
+    }
+
+    /// This policy with `when` for its retry condition and `H` for its
+    /// guard type parameter; every other field kept.
+    const fn rebuild<V, H>(self, when: V) -> Policy<V, H> {
         Policy {
             backoff: self.backoff,
             jitter: self.jitter,
@@ -403,6 +519,7 @@ impl<W: Copy, G> Policy<W, G> {
             on_give_up: self.on_give_up,
             circuit: self.circuit,
             budget: self.budget,
+            throttle: self.throttle,
             gate: PhantomData,
         }
     }
@@ -555,6 +672,13 @@ impl<W, G> Policy<W, G> {
         })
     }
 
+    /// Has the policy a breaker, a budget or a throttle, which every
+    /// outcome is reported to?
+    #[inline(always)]
+    pub(crate) const fn is_guarded(&self) -> bool {
+        self.circuit.is_some() || self.budget.is_some() || self.throttle.is_some()
+    }
+
     /// Nothing beyond the backoff and the attempt limit: no jitter, deadline,
     /// callbacks, breaker or budget. A retry of such a policy needs no clock,
     /// no random number and no guard, so [`Run::failed`](crate::Run::failed)
@@ -566,8 +690,7 @@ impl<W, G> Policy<W, G> {
             && self.stop.max_elapsed.is_none()
             && self.before_sleep.is_none()
             && self.on_give_up.is_none()
-            && self.circuit.is_none()
-            && self.budget.is_none()
+            && !self.is_guarded()
     }
 
     /// The shared decision: `attempts_made` calls so far, `previous` wait.
@@ -615,6 +738,9 @@ impl<W, G> fmt::Debug for Policy<W, G> {
         }
         if let Some(budget) = self.budget {
             d.field("budget", &budget.name());
+        }
+        if let Some(throttle) = self.throttle {
+            d.field("throttle", &throttle.name());
         }
         d.finish_non_exhaustive()
     }

@@ -34,6 +34,9 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// attempt, the first included; while it is open the call is not made and
 /// the error is `E::from(`[`CircuitOpen`](crate::CircuitOpen)`)` (the
 /// policy's type, `Policy<_, WithCircuit>`, requires `E: From<CircuitOpen>`).
+/// A policy with a [throttle](Policy::with_throttle) asks it before the
+/// first attempt (the error of a rejected call is `E::from(`[`Throttled`](crate::Throttled)`)`)
+/// and before each retry.
 ///
 /// ```
 /// use retry_runtime::{presets, Policy};
@@ -261,8 +264,8 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         // start (to report attempts and time, or to hand them out).
         let mut run = LazyRun::timed(policy);
         loop {
-            if let Err(e) = run.admit(policy) {
-                let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
+            if let Err((e, reason)) = run.admit_or_stop(policy) {
+                let e = run.into_error(policy, e, reason);
                 return D::err(e);
             }
             let outcome = op.attempt(|| run.next_attempt(policy));
@@ -437,9 +440,9 @@ where
         // start, straight after a failure with no wait, and after a sleep.
         macro_rules! start_attempt {
             () => {{
-                if let Err(e) = this.run.admit(this.policy) {
+                if let Err((e, reason)) = this.run.admit_or_stop(this.policy) {
                     let run = core::mem::replace(this.run, LazyRun::empty());
-                    let e = run.into_error(this.policy, e, crate::StopReason::CircuitOpen);
+                    let e = run.into_error(this.policy, e, reason);
                     return Poll::Ready(D::err(e));
                 }
                 let (policy, run) = (*this.policy, &mut *this.run);

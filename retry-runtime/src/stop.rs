@@ -142,6 +142,9 @@ pub enum StopReason {
     CircuitOpen,
     /// The policy's [`RetryBudget`](crate::RetryBudget) refused the retry.
     Budget,
+    /// The policy's [`Throttle`](crate::Throttle) rejected the call (before
+    /// its first attempt) or the retry.
+    Throttled,
 }
 
 impl fmt::Display for StopReason {
@@ -152,6 +155,7 @@ impl fmt::Display for StopReason {
             StopReason::Deadline => "deadline reached",
             StopReason::CircuitOpen => "circuit open",
             StopReason::Budget => "retry budget exhausted",
+            StopReason::Throttled => "throttled",
         })
     }
 }

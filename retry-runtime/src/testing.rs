@@ -73,6 +73,27 @@ impl Drop for Paused {
     }
 }
 
+/// Make this thread's random draws (the jitter, a [`Throttle`](crate::Throttle)'s
+/// rejections) repeat from run to run: seed its generator.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Backoff, Jitter, Policy, testing};
+/// let policy = Policy::new().with_backoff(Backoff::fixed(Duration::from_secs(1))).with_jitter(Jitter::Full);
+/// let waits = || {
+///     let paused = testing::pause();
+///     let _ = policy.retry(|| Err::<(), _>("down")).call();
+///     paused.waits()
+/// };
+/// testing::seed(42);
+/// let first = waits();
+/// testing::seed(42);
+/// assert_eq!(waits(), first);
+/// ```
+pub fn seed(seed: u64) {
+    crate::jitter::Rng::seed_thread(seed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,9 +178,9 @@ fn a_rejected_ok_value_is_neutral() {
     let (b, _) = breaker(|b| b.with_failures(1));
     let p = policy(b).with_attempts(3);
     let mut run = Run::new(&p);
-    run.before_attempt().unwrap();
+    run.before_attempt::<CircuitOpen>().unwrap();
     assert!(matches!(run.rejected(), Decision::Retry(_)));
-    run.before_attempt().unwrap();
+    run.before_attempt::<CircuitOpen>().unwrap();
     run.succeeded();
     assert_stats!(b; state: CircuitState::Closed, neutral: 1, successes: 1);
 }
@@ -261,7 +261,7 @@ fn without_a_breaker_guarded_is_plain() {
     let r = p.retry(ok_on_call(3, || CallError::Timeout)).call();
     assert_eq!(r, Ok(3));
     let mut run = Run::new(&p);
-    assert_eq!(run.before_attempt(), Ok(()));
+    assert_eq!(run.before_attempt::<CircuitOpen>(), Ok(()));
 }
 
 #[test]

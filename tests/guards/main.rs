@@ -18,4 +18,6 @@ mod breaker_stress;
 mod budget_in_retries;
 mod budget_simulation;
 mod outage;
+mod throttle_in_retries;
+mod throttle_simulation;
 mod upstream;

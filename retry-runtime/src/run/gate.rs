@@ -1,30 +1,45 @@
 //! What a policy's type parameters decide for a run: whether it asks a
-//! circuit breaker ([`Admission`], with the error a rejection returns,
-//! [`FromCircuitOpen`]) and whether a per-call hook hears of retries
-//! ([`Notify`], [`NoNotify`]).
+//! circuit breaker or a throttle before an attempt ([`Admission`], with the
+//! error a rejection returns, [`FromCircuitOpen`], [`FromThrottled`]) and
+//! whether a per-call hook hears of retries ([`Notify`], [`NoNotify`]).
 
 use crate::circuit::CircuitOpen;
 use crate::hooks::RetryEvent;
-use crate::policy::{NoCircuit, WithCircuit};
+use crate::policy::{NoCircuit, WithCircuit, WithCircuitAndThrottle, WithThrottle};
+use crate::throttle::Throttled;
 
-/// What a run of a policy whose circuit-breaker type parameter is `Self`
-/// does before each attempt: nothing for [`NoCircuit`]; for
-/// [`WithCircuit`], ask the breaker, and while it is open return
-/// `E::from(`[`CircuitOpen`]`)` without making the call. Implemented by
-/// those two types only.
+/// Why a guard turned an attempt away: the breaker is open, or the
+/// throttle rejected the call. (Not public API: [`Admission`] turns it into
+/// the run's error type.)
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Refusal {
+    /// The circuit breaker's rejection.
+    Circuit(CircuitOpen),
+    /// The throttle's rejection.
+    Throttle(Throttled),
+}
+
+/// What a run of a policy whose guard type parameter is `Self` does before
+/// an attempt: nothing for [`NoCircuit`]; for [`WithCircuit`], ask the
+/// breaker, and while it is open return `E::from(`[`CircuitOpen`]`)`
+/// without making the call; for [`WithThrottle`], ask the throttle before
+/// the first attempt and return `E::from(`[`Throttled`]`)` when it rejects
+/// the call; [`WithCircuitAndThrottle`] both. Implemented by those types
+/// only.
 pub trait Admission<E>: Copy {
-    /// Does a run ask a breaker before each attempt?
+    /// Does a run ask a guard before each attempt?
     #[doc(hidden)]
     const ASKS: bool;
-    /// The error a rejected call returns.
+    /// The error a rejected call returns (`None`: this guard cannot refuse).
     #[doc(hidden)]
-    fn rejection(open: CircuitOpen) -> Option<E>;
+    fn rejection(refusal: Refusal) -> Option<E>;
 }
 
 impl<E> Admission<E> for NoCircuit {
     const ASKS: bool = false;
     #[inline(always)]
-    fn rejection(_: CircuitOpen) -> Option<E> {
+    fn rejection(_: Refusal) -> Option<E> {
         None
     }
 }
@@ -32,8 +47,33 @@ impl<E> Admission<E> for NoCircuit {
 impl<E: FromCircuitOpen> Admission<E> for WithCircuit {
     const ASKS: bool = true;
     #[inline]
-    fn rejection(open: CircuitOpen) -> Option<E> {
-        Some(E::from_circuit_open(open))
+    fn rejection(refusal: Refusal) -> Option<E> {
+        match refusal {
+            Refusal::Circuit(open) => Some(E::from_circuit_open(open)),
+            Refusal::Throttle(_) => None,
+        }
+    }
+}
+
+impl<E: FromThrottled> Admission<E> for WithThrottle {
+    const ASKS: bool = true;
+    #[inline]
+    fn rejection(refusal: Refusal) -> Option<E> {
+        match refusal {
+            Refusal::Circuit(_) => None,
+            Refusal::Throttle(t) => Some(E::from_throttled(t)),
+        }
+    }
+}
+
+impl<E: FromCircuitOpen + FromThrottled> Admission<E> for WithCircuitAndThrottle {
+    const ASKS: bool = true;
+    #[inline]
+    fn rejection(refusal: Refusal) -> Option<E> {
+        Some(match refusal {
+            Refusal::Circuit(open) => E::from_circuit_open(open),
+            Refusal::Throttle(t) => E::from_throttled(t),
+        })
     }
 }
 
@@ -54,6 +94,36 @@ impl<E: From<CircuitOpen>> FromCircuitOpen for E {
     #[inline]
     fn from_circuit_open(open: CircuitOpen) -> Self {
         E::from(open)
+    }
+}
+
+/// `From<Throttled>`, under a name of its own so that an error type without
+/// it, run with a policy that has a throttle, gets a message that says what
+/// to do. Implemented for every `E: From<Throttled>`.
+#[diagnostic::on_unimplemented(
+    message = "this policy has a throttle, so a call it rejects returns `{Self}` built from `Throttled`: `{Self}` must implement `From<Throttled>`",
+    label = "a throttled call returns this error type, built from `retry_runtime::Throttled`",
+    note = "add a variant holding the rejection, e.g. `#[error(transparent)] Throttled(#[from] retry_runtime::Throttled)`, or implement `From<retry_runtime::Throttled>` for it (`std::io::Error` already does)"
+)]
+pub trait FromThrottled {
+    /// `Self::from(rejection)`.
+    fn from_throttled(rejection: Throttled) -> Self;
+}
+
+impl<E: From<Throttled>> FromThrottled for E {
+    #[inline]
+    fn from_throttled(rejection: Throttled) -> Self {
+        E::from(rejection)
+    }
+}
+
+impl Refusal {
+    /// Why a run that was turned away stops.
+    pub(crate) fn stop_reason(self) -> crate::StopReason {
+        match self {
+            Refusal::Circuit(_) => crate::StopReason::CircuitOpen,
+            Refusal::Throttle(_) => crate::StopReason::Throttled,
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use super::gate::{Admission, NoNotify, Notify};
 use super::state::State;
 use crate::__private::IsResult;
 use crate::attempt::Attempt;
-use crate::circuit::CircuitOpen;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::policy::{Decision, Policy, When};
@@ -39,7 +38,7 @@ impl LazyRun {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
-        policy.stop.max_elapsed.is_some() || policy.circuit.is_some() || policy.budget.is_some()
+        policy.stop.max_elapsed.is_some() || policy.is_guarded()
     }
 
     /// No state yet, unless `policy` needs it from the start.
@@ -91,29 +90,29 @@ impl LazyRun {
     }
 
     /// Before an attempt: `Err(e)` when the policy's circuit breaker rejects
-    /// it (`e` built from the [`CircuitOpen`]); for a policy without a
+    /// it (`e` built from the `CircuitOpen` or `Throttled` rejection); for a policy without a
     /// breaker, nothing at all.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        self.admit_or_stop(policy).map_err(|(e, _)| e)
+    }
+
+    /// [`admit`](LazyRun::admit), with the reason the run stops when a
+    /// guard turns the attempt away.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn admit_or_stop<W, G: Admission<E>, E>(
+        &mut self,
+        policy: &Policy<W, G>,
+    ) -> Result<(), (E, StopReason)> {
         if G::ASKS {
-            if let Err(open) = self.before_attempt(policy) {
-                if let Some(e) = G::rejection(open) {
-                    return Err(e);
-                }
+            // (a policy with a guard has a state from the start)
+            if let Some(state) = &mut self.0 {
+                return state.admit_or_stop(policy);
             }
         }
         Ok(())
-    }
-
-    /// [`Run::before_attempt`]; `Ok` while there is no state (so no breaker).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), CircuitOpen> {
-        match &mut self.0 {
-            Some(state) => state.before_attempt(policy),
-            None => Ok(()),
-        }
     }
 
     /// [`Run::succeeded`]; nothing to do while there is no state.

@@ -5,7 +5,7 @@
 //! every run steps ([`State`]: the quick path, judging a failure, logging
 //! and callbacks); `lazy` the `#[retry]` macro's contract ([`LazyRun`],
 //! [`retry_sync`]) and the sync loop; `gate` what a policy's type
-//! parameters decide ([`Admission`], [`FromCircuitOpen`], [`Notify`]).
+//! parameters decide ([`Admission`], [`FromCircuitOpen`], [`FromThrottled`], [`Notify`]).
 
 // In every file here, the steps of the common path are `inline(always)` in
 // optimized builds (a retry of a constant policy then folds to a few
@@ -20,12 +20,11 @@ mod state;
 use core::fmt::Display;
 use std::time::Duration;
 
-use crate::circuit::CircuitOpen;
 use crate::error::RetryError;
 use crate::policy::{Decision, NoCircuit, Policy, When};
 use crate::stop::StopReason;
 
-pub use gate::{Admission, FromCircuitOpen, NoNotify, Notify};
+pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
 pub(crate) use state::State;
@@ -57,7 +56,8 @@ pub(crate) use state::State;
 /// # Circuit breaker and retry budget
 /// When the policy has a [`CircuitBreaker`](crate::CircuitBreaker), call
 /// [`before_attempt`](Run::before_attempt) before each attempt: an `Err` means
-/// the breaker rejected the call; do not make it, return the error. The
+/// the breaker rejected the call; do not make it, return the error. The same
+/// holds for a [`Throttle`](crate::Throttle). The
 /// outcomes are recorded by `succeeded`/`failed`/`rejected` (an attempt not
 /// preceded by `before_attempt` is recorded too, but never rejected). A
 /// [`RetryBudget`](crate::RetryBudget) needs nothing more: `failed` returns
@@ -72,7 +72,7 @@ pub(crate) use state::State;
 /// let mut calls = 0;
 /// let mut run = Run::new(&policy);
 /// let last: Result<(), String> = loop {
-///     if let Err(open) = run.before_attempt() {
+///     if let Err(open) = run.before_attempt::<CircuitOpen>() {
 ///         break Err(open.to_string());
 ///     }
 ///     calls += 1;
@@ -125,20 +125,25 @@ impl<'p, W, G> Run<'p, W, G> {
     }
 
     /// Call before each attempt. With a circuit breaker on the policy, asks
-    /// it for leave: `Err(`[`CircuitOpen`]`)` means it is open, so do not make
-    /// the attempt; return the rejection as the function's error (the run
-    /// is over: the policy's `on_give_up` callback has been called with
-    /// [`StopReason::CircuitOpen`]). Without a breaker, `Ok(())`.
+    /// it for leave; with a [`Throttle`](crate::Throttle), asks it before the
+    /// first attempt. `Err(e)` means the call is turned away: do not make the
+    /// attempt, return `e` (built from the [`CircuitOpen`](crate::CircuitOpen) or the
+    /// [`Throttled`](crate::Throttled) rejection) as the function's error;
+    /// the run is over, and the policy's `on_give_up` callback has been
+    /// called. Without a guard, always `Ok(())`.
     ///
     /// ```
     /// use retry_runtime::{Policy, Run};
     /// let policy = Policy::new();
     /// let mut run = Run::new(&policy);
-    /// assert!(run.before_attempt().is_ok()); // no breaker: always
+    /// assert!(run.before_attempt::<std::io::Error>().is_ok()); // no guard: always
     /// ```
     #[inline]
-    pub fn before_attempt(&mut self) -> Result<(), CircuitOpen> {
-        self.state.before_attempt(self.policy)
+    pub fn before_attempt<E>(&mut self) -> Result<(), E>
+    where
+        G: Admission<E>,
+    {
+        self.state.admit(self.policy)
     }
 
     /// The attempt just made succeeded; logs at INFO if it was not the first.

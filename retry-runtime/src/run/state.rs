@@ -5,7 +5,7 @@
 use core::fmt::Display;
 use std::time::Duration;
 
-use super::gate::{Admission, Notify};
+use super::gate::{Admission, Notify, Refusal};
 use crate::attempt::Attempt;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
@@ -16,6 +16,7 @@ use crate::jitter::{Jitter, Rng};
 use crate::log;
 use crate::policy::{Decision, Policy, Verdict, When};
 use crate::stop::StopReason;
+use crate::throttle::{Throttle, Throttled};
 
 /// Everything of a run but its policy, which each step is handed: the
 /// `#[retry]` loop keeps the policy as a constant and this beside it
@@ -65,15 +66,19 @@ impl State {
         }
     }
 
+    /// Before an attempt: ask the breaker (every attempt) and the throttle
+    /// (the first attempt; a retry asks it in [`guard_retry`](State::guard_retry)).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(super) fn before_attempt<W, G>(
-        &mut self,
-        policy: &Policy<W, G>,
-    ) -> Result<(), CircuitOpen> {
-        match policy.circuit {
-            None => Ok(()),
-            Some(breaker) => self.acquire(policy, breaker),
+    pub(super) fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), Refusal> {
+        if let Some(breaker) = policy.circuit {
+            self.acquire(policy, breaker).map_err(Refusal::Circuit)?;
+        }
+        match policy.throttle {
+            Some(throttle) if self.attempts == 0 => self
+                .throttle_first(policy, throttle)
+                .map_err(Refusal::Throttle),
+            _ => Ok(()),
         }
     }
 
@@ -81,14 +86,60 @@ impl State {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
+        self.admit_or_stop(policy).map_err(|(e, _)| e)
+    }
+
+    /// [`admit`](State::admit), with the reason the run stops when a guard
+    /// turns the attempt away.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn admit_or_stop<W, G: Admission<E>, E>(
+        &mut self,
+        policy: &Policy<W, G>,
+    ) -> Result<(), (E, StopReason)> {
         if G::ASKS {
-            if let Err(open) = self.before_attempt(policy) {
-                if let Some(e) = G::rejection(open) {
-                    return Err(e);
+            if let Err(refusal) = self.before_attempt(policy) {
+                if let Some(e) = G::rejection(refusal) {
+                    return Err((e, refusal.stop_reason()));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The throttle's leave for a first attempt; a rejection ends the run
+    /// before it made any attempt.
+    #[inline(never)]
+    fn throttle_first<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        throttle: &Throttle,
+    ) -> Result<(), Throttled> {
+        throttle.try_acquire().inspect_err(|rejection| {
+            log::throttled(policy.name, 1, rejection);
+            self.not_attempted(policy, StopReason::Throttled, rejection);
+        })
+    }
+
+    /// Tell the policy's `on_give_up` callback of a run that ends before an
+    /// attempt because a guard turned it away.
+    fn not_attempted<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        reason: StopReason,
+        error: &dyn Display,
+    ) {
+        if let Some(hook) = policy.on_give_up {
+            hook(&GiveUpEvent {
+                operation: policy.name,
+                attempts: self.attempts,
+                max_attempts: policy.stop.max_attempts(),
+                reason,
+                error,
+                kind: Some(ErrorKind::Unavailable),
+                elapsed: self.elapsed(),
+            });
+        }
     }
 
     #[inline(never)]
@@ -105,17 +156,7 @@ impl State {
             Err(open) => {
                 self.permit = None;
                 log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
-                if let Some(hook) = policy.on_give_up {
-                    hook(&GiveUpEvent {
-                        operation: policy.name,
-                        attempts: self.attempts,
-                        max_attempts: policy.stop.max_attempts(),
-                        reason: StopReason::CircuitOpen,
-                        error: &open,
-                        kind: Some(ErrorKind::Unavailable),
-                        elapsed: self.elapsed(),
-                    });
-                }
+                self.not_attempted(policy, StopReason::CircuitOpen, &open);
                 Err(open)
             }
         }
@@ -124,7 +165,7 @@ impl State {
     #[inline]
     pub(super) fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         self.attempts = self.attempts.saturating_add(1);
-        if policy.circuit.is_some() || policy.budget.is_some() {
+        if policy.is_guarded() {
             self.record(policy, Outcome::Success);
         }
         if self.attempts > 1 {
@@ -242,9 +283,13 @@ impl State {
     }
 
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first
-    /// attempt deposits into the budget; the breaker records the outcome.
+    /// attempt deposits into the budget; the breaker records the outcome; the
+    /// throttle counts an accept unless the attempt failed retriably.
     #[inline(never)]
     fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+        if let Some(throttle) = policy.throttle {
+            throttle.record(outcome != Outcome::Failure);
+        }
         if self.attempts == 1 {
             if let Some(budget) = policy.budget {
                 budget.deposit();
@@ -259,7 +304,8 @@ impl State {
         }
     }
 
-    /// A retry the policy allows: does the breaker or the budget stop it?
+    /// A retry the policy allows: does the breaker, the budget or the
+    /// throttle stop it? (The throttle counts the retry as a request.)
     #[inline(never)]
     fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
         if let Some(breaker) = policy.circuit {
@@ -270,6 +316,11 @@ impl State {
         if let Some(budget) = policy.budget {
             if !budget.try_withdraw() {
                 return Decision::GiveUp(StopReason::Budget);
+            }
+        }
+        if let Some(throttle) = policy.throttle {
+            if throttle.try_acquire().is_err() {
+                return Decision::GiveUp(StopReason::Throttled);
             }
         }
         Decision::Retry(wait)
@@ -284,7 +335,7 @@ impl State {
         notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
-        let guarded = policy.circuit.is_some() || policy.budget.is_some();
+        let guarded = policy.is_guarded();
         if guarded {
             self.record(policy, outcome);
         }

@@ -1,0 +1,486 @@
+//! [`Throttle`]: adaptive client-side throttling, after Google's SRE book
+//! ("Handling Overload").
+//!
+//! When a dependency rejects most requests, retrying harder makes it worse,
+//! and even first attempts are wasted work for both sides. A throttle
+//! counts, over a sliding window, the requests this process made and the
+//! ones the dependency accepted, and rejects a new call locally, without
+//! sending it, with probability
+//!
+//! ```text
+//! max(0, (requests - K × accepts) / (requests + 1))
+//! ```
+//!
+//! While the dependency accepts more than 1/K of the requests (half, with
+//! the default K = 2) nothing is rejected; below that, the calls that still
+//! go out are about K times the ones it accepts, so it keeps getting enough
+//! traffic to show it has recovered, and the rejections fade as its
+//! accepts grow back. A larger K rejects later and less.
+//!
+//! # What counts
+//! Every attempt of a run whose policy has the throttle is a request, the
+//! rejected ones included (as in the book). An attempt that succeeds, or
+//! fails with an error the policy does not retry (the dependency answered:
+//! a 404 is an accept), is an accept; one that fails with an error the
+//! policy retries (a timeout, a 503, a 429) is not.
+//!
+//! # The window
+//! Counts are kept in ten buckets of a tenth of the window each, one
+//! `AtomicU64` per bucket: counting is one compare-and-swap, with no lock and
+//! no allocation. The window slides a bucket at a time, so counts older than
+//! the window fade in steps of a tenth.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::clock::ManualClock;
+//! use retry_runtime::Throttle;
+//!
+//! static CLOCK: ManualClock = ManualClock::new();
+//! static T: Throttle = Throttle::new("search").with_clock(&CLOCK);
+//!
+//! // 100 requests, 10 accepted: reject (100 - 2 × 10) / 101 of the calls
+//! for i in 0..100 {
+//!     T.acquire_quietly();
+//!     T.record(i % 10 == 0);
+//! }
+//! assert!((T.probability() - 80.0 / 101.0).abs() < 1e-9);
+//!
+//! // a window later, the old counts have slid out
+//! CLOCK.advance(Duration::from_secs(30));
+//! assert_eq!(T.probability(), 0.0);
+//! ```
+
+mod error;
+mod window;
+
+use core::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use self::error::Throttled;
+use self::window::{BUCKETS, Counts, Window};
+use crate::clock::{Clock, SystemClock};
+use crate::jitter::Rng;
+
+/// An adaptive client-side throttle, meant to live in a `static` shared by
+/// every caller of one dependency. See the [module docs](self) for the rule.
+///
+/// Attach it to a policy with [`Policy::with_throttle`](crate::Policy::with_throttle)
+/// (or `#[retry(throttle = NAME)]`): the run asks it before the first
+/// attempt (a rejected call returns `E::from(`[`Throttled`]`)` without being
+/// made) and before each retry (a rejected retry gives up with
+/// [`StopReason::Throttled`](crate::StopReason::Throttled) and the last
+/// error), and reports each attempt's outcome. Or call
+/// [`try_acquire`](Throttle::try_acquire) and [`record`](Throttle::record)
+/// from a loop of your own.
+///
+/// # Default
+/// [`Throttle::new`]: K = 2, a window of 30 seconds (ten buckets of 3s, as
+/// gRPC's adaptive throttler), no cap on the probability, [`SystemClock`].
+///
+/// # Example
+/// ```
+/// use retry_runtime::{Policy, Throttle, Throttled};
+///
+/// static SEARCH: Throttle = Throttle::new("search");
+///
+/// #[derive(Debug)]
+/// enum SearchError { Overloaded, Throttled(Throttled) }
+/// impl From<Throttled> for SearchError {
+///     fn from(t: Throttled) -> Self { SearchError::Throttled(t) }
+/// }
+/// impl std::fmt::Display for SearchError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "{self:?}")
+///     }
+/// }
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_attempts(1).with_throttle(&SEARCH);
+/// // the dependency rejects everything: soon most calls are not even sent
+/// let mut sent = 0;
+/// for _ in 0..1000 {
+///     let _ = policy.retry(|| { sent += 1; Err::<(), _>(SearchError::Overloaded) }).call();
+/// }
+/// assert!(sent < 100, "{sent} of 1000 calls sent");
+/// assert_eq!(SEARCH.stats().rejected, 1000 - sent);
+/// ```
+pub struct Throttle {
+    name: &'static str,
+    k: f64,
+    max_probability: f64,
+    window: Duration,
+    bucket_ms: u64,
+    clock: &'static dyn Clock,
+    counts: Window,
+    admitted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Throttle {
+    /// A throttle named `name` (in log lines and [`Throttled`]), with the
+    /// defaults of the type's "Default" section.
+    ///
+    /// ```
+    /// use retry_runtime::Throttle;
+    /// static API: Throttle = Throttle::new("api");
+    /// assert_eq!((API.name(), API.k()), ("api", 2.0));
+    /// ```
+    pub const fn new(name: &'static str) -> Throttle {
+        Throttle {
+            name,
+            k: 2.0,
+            max_probability: 1.0,
+            window: Duration::from_secs(30),
+            bucket_ms: 3_000,
+            clock: &SystemClock,
+            counts: Window::new(),
+            admitted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }
+    }
+
+    /// The multiplier K: calls are rejected only while requests exceed K
+    /// times the accepts. Values below 1 (and NaN) are taken as 1, which
+    /// rejects as soon as anything fails; the SRE book suggests 2, and 1.1
+    /// for dependencies where any wasted request is expensive.
+    ///
+    /// ```
+    /// use retry_runtime::Throttle;
+    /// static T: Throttle = Throttle::new("t").with_k(1.5);
+    /// assert_eq!(T.k(), 1.5);
+    /// assert_eq!(Throttle::new("t").with_k(0.5).k(), 1.0);
+    /// ```
+    pub const fn with_k(mut self, k: f64) -> Throttle {
+        self.k = if k >= 1.0 { k } else { 1.0 }; // NaN too
+        self
+    }
+
+    /// Never reject more than this share of calls (0..=1; the default 1
+    /// is the book's formula, uncapped).
+    ///
+    /// Uncapped, a dependency that accepts almost nothing gets almost
+    /// nothing: one call in the window's requests. Once it heals, its
+    /// accepts must grow back from about one, which takes some
+    /// `window / K × ln(calls per window / K)` (100s with the defaults at 50
+    /// calls a second). A cap keeps `1 - max` of the calls going out, as
+    /// probes: the dependency then carries that share of the load in an
+    /// outage, and traffic comes back within a couple of windows / K. The
+    /// simulation in README "Adaptive throttling" compares them.
+    ///
+    /// ```
+    /// use retry_runtime::Throttle;
+    /// static T: Throttle = Throttle::new("t").with_max_probability(0.9);
+    /// for _ in 0..1000 { T.acquire_quietly(); } // no accept
+    /// assert_eq!(T.probability(), 0.9);
+    /// ```
+    pub const fn with_max_probability(mut self, max: f64) -> Throttle {
+        // NaN and values out of range are clamped (NaN to 1, uncapped)
+        self.max_probability = if max >= 1.0 || max.is_nan() {
+            1.0
+        } else if max <= 0.0 {
+            0.0
+        } else {
+            max
+        };
+        self
+    }
+
+    /// The length of the sliding window (at least 10ms; kept in ten
+    /// buckets of a tenth each, rounded down to whole milliseconds).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Throttle;
+    /// static T: Throttle = Throttle::new("t").with_window(Duration::from_secs(120));
+    /// assert_eq!(T.window(), Duration::from_secs(120));
+    /// ```
+    pub const fn with_window(mut self, window: Duration) -> Throttle {
+        let ms = window.as_millis();
+        let bucket = ms / BUCKETS as u128;
+        self.bucket_ms = if bucket == 0 {
+            1
+        } else if bucket > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            bucket as u64
+        };
+        self.window = Duration::from_millis(self.bucket_ms.saturating_mul(BUCKETS as u64));
+        self
+    }
+
+    /// Read time from `clock` instead of [`SystemClock`] (tests: a
+    /// [`ManualClock`](crate::clock::ManualClock)).
+    ///
+    /// ```
+    /// use retry_runtime::{clock::ManualClock, Throttle};
+    /// static CLOCK: ManualClock = ManualClock::new();
+    /// static T: Throttle = Throttle::new("t").with_clock(&CLOCK);
+    /// ```
+    pub const fn with_clock(mut self, clock: &'static dyn Clock) -> Throttle {
+        self.clock = clock;
+        self
+    }
+
+    /// The throttle's name.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Throttle::new("db").name(), "db");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The multiplier K.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Throttle::new("db").k(), 2.0);
+    /// ```
+    pub const fn k(&self) -> f64 {
+        self.k
+    }
+
+    /// The cap on the rejection probability.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Throttle::new("db").max_probability(), 1.0);
+    /// ```
+    pub const fn max_probability(&self) -> f64 {
+        self.max_probability
+    }
+
+    /// The sliding window's length.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::Throttle::new("db").window(), Duration::from_secs(30));
+    /// ```
+    pub const fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// A call is about to be made: count it as a request and decide, with
+    /// the current rejection [`probability`](Throttle::probability), whether
+    /// it may go out. `Err` means do not make it.
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// assert!(t.try_acquire().is_ok()); // nothing failed yet: never rejects
+    /// t.record(true);
+    /// ```
+    pub fn try_acquire(&self) -> Result<(), Throttled> {
+        let epoch = self.epoch();
+        let p = self.probability_of(self.counts.counts(epoch));
+        self.counts.add(epoch, 1, 0);
+        if p > 0.0 && Rng::with_thread(|rng| rng.next_f64()) < p {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(Throttled::new(self.name, p));
+        }
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Count a request that is made whatever the throttle says (a loop of
+    /// your own that only wants the statistics).
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// t.acquire_quietly();
+    /// assert_eq!(t.stats().requests, 1);
+    /// ```
+    pub fn acquire_quietly(&self) {
+        self.counts.add(self.epoch(), 1, 0);
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The outcome of a call that was made: `accepted` unless the
+    /// dependency turned it away (a retriable failure: overloaded, timed
+    /// out, unavailable).
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// t.acquire_quietly();
+    /// t.record(true);
+    /// assert_eq!(t.stats().accepts, 1);
+    /// ```
+    pub fn record(&self, accepted: bool) {
+        if accepted {
+            self.counts.add(self.epoch(), 0, 1);
+        }
+    }
+
+    /// The probability with which a call would be rejected now: `max(0,
+    /// (requests - K × accepts) / (requests + 1))` over the window.
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// for _ in 0..9 { t.acquire_quietly(); } // 9 requests, none accepted
+    /// assert_eq!(t.probability(), 0.9);
+    /// ```
+    pub fn probability(&self) -> f64 {
+        self.probability_of(self.counts.counts(self.epoch()))
+    }
+
+    fn probability_of(&self, counts: Counts) -> f64 {
+        probability(counts, self.k).min(self.max_probability)
+    }
+
+    /// The window's counts and the counters, for metrics.
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// assert!(t.try_acquire().is_ok());
+    /// let s = t.stats();
+    /// assert_eq!((s.requests, s.accepts, s.admitted, s.rejected), (1, 0, 1, 0));
+    /// ```
+    pub fn stats(&self) -> ThrottleStats {
+        let counts = self.counts.counts(self.epoch());
+        ThrottleStats {
+            requests: counts.requests,
+            accepts: counts.accepts,
+            probability: self.probability_of(counts),
+            admitted: self.admitted.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Forget every count.
+    ///
+    /// ```
+    /// let t = retry_runtime::Throttle::new("t");
+    /// t.acquire_quietly();
+    /// t.reset();
+    /// assert_eq!(t.stats().requests, 0);
+    /// ```
+    pub fn reset(&self) {
+        self.counts.clear();
+        self.admitted.store(0, Ordering::Relaxed);
+        self.rejected.store(0, Ordering::Relaxed);
+    }
+
+    fn epoch(&self) -> u64 {
+        let ms = u64::try_from(self.clock.now().as_millis()).unwrap_or(u64::MAX);
+        ms / self.bucket_ms
+    }
+}
+
+/// The SRE book's rejection probability.
+fn probability(counts: Counts, k: f64) -> f64 {
+    let requests = counts.requests as f64;
+    let excess = requests - k * counts.accepts as f64;
+    if excess <= 0.0 {
+        0.0
+    } else {
+        excess / (requests + 1.0)
+    }
+}
+
+impl fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Throttle")
+            .field("name", &self.name)
+            .field("k", &self.k)
+            .field("max_probability", &self.max_probability)
+            .field("window", &self.window)
+            .field("probability", &self.probability())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of a [`Throttle`], from [`Throttle::stats`].
+///
+/// ```
+/// let s = retry_runtime::Throttle::new("t").stats();
+/// assert_eq!((s.requests, s.accepts, s.probability), (0, 0, 0.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ThrottleStats {
+    /// Requests counted in the window (rejected ones included).
+    pub requests: u64,
+    /// Accepts counted in the window.
+    pub accepts: u64,
+    /// The rejection probability now.
+    pub probability: f64,
+    /// Calls let through, ever.
+    pub admitted: u64,
+    /// Calls rejected locally, ever.
+    pub rejected: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn the_formula() {
+        let c = |requests, accepts| Counts { requests, accepts };
+        assert_eq!(probability(c(0, 0), 2.0), 0.0);
+        assert_eq!(probability(c(100, 50), 2.0), 0.0);
+        assert_eq!(probability(c(100, 0), 2.0), 100.0 / 101.0);
+        assert_eq!(probability(c(100, 10), 2.0), 80.0 / 101.0);
+        assert_eq!(probability(c(100, 10), 1.0), 90.0 / 101.0);
+        assert!(probability(c(u64::MAX, 0), 2.0) <= 1.0);
+    }
+
+    #[test]
+    fn a_healthy_dependency_is_never_throttled() {
+        let t = Throttle::new("t");
+        for _ in 0..10_000 {
+            assert!(t.try_acquire().is_ok());
+            t.record(true);
+        }
+        assert_eq!(t.stats().rejected, 0);
+    }
+
+    #[test]
+    fn rejections_follow_the_probability() {
+        static CLOCK: ManualClock = ManualClock::new();
+        let t = Throttle::new("t").with_clock(&CLOCK);
+        // 1000 requests, none accepted: p ≈ 0.999 for the next calls
+        for _ in 0..1000 {
+            t.acquire_quietly();
+        }
+        let rejected = (0..1000).filter(|_| t.try_acquire().is_err()).count();
+        assert!(rejected > 990, "{rejected}");
+        let e = t
+            .try_acquire()
+            .err()
+            .or_else(|| t.try_acquire().err())
+            .unwrap();
+        assert_eq!(e.throttle, "t");
+        assert!(e.probability > 0.99);
+    }
+
+    #[test]
+    fn counts_slide_out_of_the_window() {
+        static CLOCK: ManualClock = ManualClock::new();
+        let t = Throttle::new("t")
+            .with_window(Duration::from_secs(10))
+            .with_clock(&CLOCK);
+        for _ in 0..50 {
+            t.acquire_quietly();
+        }
+        CLOCK.advance(Duration::from_secs(5));
+        for _ in 0..50 {
+            t.acquire_quietly();
+        }
+        assert_eq!(t.stats().requests, 100);
+        CLOCK.advance(Duration::from_secs(5));
+        assert_eq!(t.stats().requests, 50, "the first 50 slid out");
+        CLOCK.advance(Duration::from_secs(5));
+        assert_eq!(t.stats().requests, 0);
+    }
+
+    #[test]
+    fn window_and_k_are_clamped() {
+        let t = Throttle::new("t")
+            .with_window(Duration::ZERO)
+            .with_k(f64::NAN);
+        assert_eq!((t.window(), t.k()), (Duration::from_millis(10), 1.0));
+        let t = Throttle::new("t").with_window(Duration::MAX);
+        assert!(t.window() > Duration::from_secs(1 << 40));
+        assert!(t.try_acquire().is_ok());
+    }
+}

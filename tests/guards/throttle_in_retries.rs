@@ -1,0 +1,204 @@
+//! An adaptive throttle attached to a policy or to `#[retry(throttle = NAME)]`:
+//! a call it rejects is not made and returns `E::from(Throttled)`; a retry it
+//! rejects gives up with the last error and `StopReason::Throttled`; a
+//! dependency that answers (success or a non-retriable error) is never
+//! throttled; every form (sync, async, `#[retry]`, the functional API)
+//! reports its outcomes.
+
+use retry_runtime::clock::ManualClock;
+use retry_runtime::{retry, testing, Classify, Policy, StopReason, Throttle, Throttled};
+
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+#[derive(Debug, thiserror::Error, Classify)]
+enum SearchError {
+    #[error("503 overloaded")]
+    #[classify(Unavailable)]
+    Overloaded,
+    #[error("400 bad query")]
+    #[classify(Permanent)]
+    BadQuery,
+    #[error(transparent)]
+    #[classify(Unavailable)]
+    Throttled(#[from] Throttled),
+}
+
+/// A throttle that has seen `requests` requests and no accept: it rejects
+/// nearly every call (p = requests / (requests + 1)).
+fn overloaded_throttle(requests: u32) -> &'static Throttle {
+    let clock = leak(ManualClock::new());
+    let t = leak(Throttle::new("search").with_clock(clock));
+    for _ in 0..requests {
+        t.acquire_quietly();
+    }
+    t
+}
+
+#[test]
+fn a_rejected_call_is_not_made_and_returns_the_rejection() {
+    let t = overloaded_throttle(100_000);
+    let policy = Policy::new().with_attempts(3).with_throttle(t);
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let mut rejected = 0;
+    for _ in 0..20 {
+        let r: Result<(), SearchError> = policy
+            .retry(|| {
+                calls += 1;
+                Ok(())
+            })
+            .call();
+        if let Err(SearchError::Throttled(e)) = r {
+            assert_eq!(e.throttle, "search");
+            rejected += 1;
+        }
+    }
+    // p ≈ 0.99999: every call (or all but a freak one) is rejected
+    assert!(rejected >= 19, "{rejected} of 20 rejected");
+    assert_eq!(calls, 20 - rejected);
+    assert_eq!(t.stats().rejected, rejected as u64);
+}
+
+#[test]
+fn a_rejected_retry_gives_up_with_the_last_error() {
+    let clock = leak(ManualClock::new());
+    let t = leak(Throttle::new("search").with_clock(clock));
+    let policy = Policy::new()
+        .with_attempts(5)
+        .with_backoff(retry_runtime::Backoff::None)
+        .with_throttle(t);
+    let _paused = testing::pause();
+    // the first attempt goes out (nothing failed yet); after it fails,
+    // p = (1 - 0) / 2 for the first retry, and rises with each failure
+    let mut outcomes = Vec::new();
+    for _ in 0..50 {
+        let mut calls = 0;
+        let e = policy
+            .retry(|| {
+                calls += 1;
+                Err::<(), _>(SearchError::Overloaded)
+            })
+            .detailed()
+            .call()
+            .unwrap_err();
+        outcomes.push((calls, e.reason));
+        match e.reason {
+            StopReason::Throttled => {
+                assert!(
+                    matches!(
+                        e.last_error,
+                        SearchError::Overloaded | SearchError::Throttled(_)
+                    ),
+                    "{e}"
+                );
+            }
+            StopReason::Attempts => assert_eq!(calls, 5),
+            other => panic!("unexpected reason {other:?}"),
+        }
+    }
+    let throttled = outcomes
+        .iter()
+        .filter(|(_, r)| *r == StopReason::Throttled)
+        .count();
+    assert!(throttled >= 45, "{outcomes:?}");
+    // a retry rejected mid-run keeps the dependency's own error
+    assert!(
+        outcomes
+            .iter()
+            .any(|(calls, r)| *r == StopReason::Throttled && *calls >= 1),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn non_retriable_errors_and_successes_count_as_accepted() {
+    let clock = leak(ManualClock::new());
+    let t = leak(Throttle::new("search").with_clock(clock));
+    let policy = Policy::new()
+        .retry_on(retry_runtime::KindSet::TRANSIENT)
+        .with_throttle(t);
+    let _paused = testing::pause();
+    for i in 0..1000 {
+        let r: Result<(), SearchError> = policy
+            .retry(|| {
+                if i % 2 == 0 {
+                    Err(SearchError::BadQuery)
+                } else {
+                    Ok(())
+                }
+            })
+            .call();
+        assert!(!matches!(r, Err(SearchError::Throttled(_))));
+    }
+    let st = t.stats();
+    assert_eq!((st.requests, st.accepts, st.rejected), (1000, 1000, 0));
+}
+
+static SYNC_THROTTLE: Throttle = Throttle::new("sync_search");
+
+#[retry(attempts = 3, backoff = "none", throttle = SYNC_THROTTLE)]
+fn search_sync(fail: bool, calls: &mut u32) -> Result<u32, SearchError> {
+    *calls += 1;
+    if fail {
+        Err(SearchError::Overloaded)
+    } else {
+        Ok(7)
+    }
+}
+
+#[test]
+fn the_attribute_asks_the_throttle_and_reports_outcomes() {
+    let _paused = testing::pause();
+    let mut calls = 0;
+    assert_eq!(search_sync(false, &mut calls).unwrap(), 7);
+    assert_eq!(calls, 1);
+    let st = SYNC_THROTTLE.stats();
+    assert_eq!((st.requests, st.accepts), (1, 1));
+    // failures: soon the calls are rejected before they are made
+    let mut throttled = 0;
+    for _ in 0..200 {
+        if let Err(SearchError::Throttled(_)) = search_sync(true, &mut calls) {
+            throttled += 1;
+        }
+    }
+    assert!(throttled > 100, "{throttled} of 200 throttled");
+    let st = SYNC_THROTTLE.stats();
+    assert_eq!(st.rejected, st.requests - u64::from(calls), "{st:?}");
+}
+
+static ASYNC_THROTTLE: Throttle = Throttle::new("async_search");
+
+#[retry(attempts = 3, backoff = "exp(1s, 4s)", throttle = ASYNC_THROTTLE)]
+async fn search_async(fail: bool) -> Result<u32, SearchError> {
+    if fail {
+        Err(SearchError::Overloaded)
+    } else {
+        Ok(7)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_async_attribute_asks_the_throttle() {
+    assert_eq!(search_async(false).await.unwrap(), 7);
+    let mut throttled = 0;
+    for _ in 0..100 {
+        if let Err(SearchError::Throttled(_)) = search_async(true).await {
+            throttled += 1;
+        }
+    }
+    assert!(throttled > 50, "{throttled} of 100 throttled");
+    let st = ASYNC_THROTTLE.stats();
+    assert_eq!(st.rejected + st.admitted, st.requests, "{st:?}");
+}
+
+#[test]
+fn a_throttle_and_a_breaker_together() {
+    static B: retry_runtime::CircuitBreaker = retry_runtime::CircuitBreaker::new("both");
+    let t = overloaded_throttle(1_000_000);
+    let policy = Policy::new().with_circuit(&B).with_throttle(t);
+    let r: Result<(), std::io::Error> = policy.retry(|| Ok(())).call();
+    let e = r.unwrap_err();
+    assert!(e.to_string().contains("throttle `search`"), "{e}");
+}
