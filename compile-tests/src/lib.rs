@@ -210,6 +210,19 @@ pub async fn throttled_async(x: u32) -> Result<u32, CallError> {
     flaky(x)
 }
 
+/// Its own retries inside any other retried call, sync.
+#[retry(attempts = 3, backoff = "none", nested = "retry")]
+pub fn own_retries(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// The same, async, with a body that ends its attempt early.
+#[retry(attempts = 3, backoff = "none", nested = "retry")]
+pub async fn own_retries_async(x: u32) -> Result<u32, CallError> {
+    let v = flaky(x)?;
+    Ok(v + 1)
+}
+
 /// By-value arguments cloned for each attempt.
 #[retry(attempts = 3, backoff = "none", clone = [body, tags])]
 pub fn with_clone(body: String, tags: Vec<String>) -> Result<usize, CallError> {

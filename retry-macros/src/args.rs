@@ -32,6 +32,7 @@ pub struct RetryArgs {
     pub circuit: Slot<Path>,
     pub budget: Slot<Path>,
     pub throttle: Slot<Path>,
+    pub nested: Slot<LitStr>,
     count: usize,
 }
 
@@ -122,6 +123,7 @@ impl RetryArgs {
             Key::Circuit => arg.parse_into(input, &mut self.circuit, errors),
             Key::Budget => arg.parse_into(input, &mut self.budget, errors),
             Key::Throttle => arg.parse_into(input, &mut self.throttle, errors),
+            Key::Nested => arg.parse_into(input, &mut self.nested, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {

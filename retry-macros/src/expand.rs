@@ -7,7 +7,7 @@
 //! built from literals and presets (checked again at compile time by
 //! `Policy::checked`), or the user's `policy = EXPR` evaluated per call.
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
@@ -200,14 +200,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         .clone
         .iter()
         .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
-    // An async body that cannot leave early (no `return`, `?`, `break`,
-    // `continue` or macro call, which may hide one) runs inline in the loop:
-    // no `async` block to compile, and none to step through at run time.
-    // (Sync bodies always get a closure: the runtime's `retry_sync` calls it.)
-    let inline_body = match &shape {
-        Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.stream()),
-        Shape::Sync(_) | Shape::AsyncTrait { .. } => false,
-    };
     // The loop returns the attempt's result, which gives a closure or
     // `async` block its output type: `?` in the body converts into it.
     let attempt_body = match &shape {
@@ -318,13 +310,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         },
     };
 
-    // An inline body that never returns (it calls a `-> !` function) would
-    // make the loop's own code after it "unreachable".
-    let diverging = if inline_body {
-        quote!(#[allow(unreachable_code, clippy::diverging_sub_expression)])
-    } else {
-        quote!()
-    };
     // With an `#[attempt]` parameter, each attempt binds it first (the
     // type as written, so a wrong one is reported on it).
     let (bind_attempt, note_result) = match attempt_param {
@@ -342,10 +327,16 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         Some((d, span)) => {
             let d = duration(d, &p);
             let p_timeout = respan(p.clone(), span);
-            quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
+            // (published inside the timeout: its bound is reported once, on the key)
+            let scoped = quote!(#p::in_scope(#policy, async { #attempt_body }));
+            quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #scoped).await)
         }
-        None if inline_body => quote!({ #attempt_body }),
-        None => quote!(async { #attempt_body }.await),
+        // Each attempt is a future of its own, polled with the kinds the
+        // policy retries published for the retried calls inside it
+        // (`retry_runtime::nested`). (A body used to run inline in the loop
+        // when it could not leave early; publishing needs a future to poll,
+        // and one around the whole loop would hold the arguments twice.)
+        None => quote!(#p::in_scope(#policy, async { #attempt_body }).await),
     };
     let async_loop = quote! {
         #policy_binding
@@ -354,7 +345,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
             // before the sleep: the future stays `Send` for a `!Send` error.
-            #diverging
             let #wait = {
                 #bind_attempt
                 let #result = #attempt;
@@ -362,15 +352,13 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #decide
                 #wait
             };
-            #diverging
             if #p::should_sleep(#wait) {
                 #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
             }
         }
     };
     let sync_attempt = quote! {
-        #[allow(clippy::redundant_closure_call)]
-        let #result = (|| { #attempt_body })();
+        let #result = #p::attempt_sync(#policy, || { #attempt_body });
     };
     let body = match &shape {
         Shape::Async(_) => async_loop,
@@ -421,34 +409,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     }
 }
 
-/// Could these tokens leave the attempt early: `return`, `?`, `break` or
-/// `continue` anywhere (even in a nested closure, to keep this simple), or a
-/// macro call, which may expand to any of them (`bail!` returns)? Then the
-/// body needs its own closure or `async` block, for them to end the attempt
-/// rather than the function or the retry loop.
-fn may_leave_early(tokens: TokenStream) -> bool {
-    let mut previous_was_ident = false;
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(tt) = tokens.next() {
-        let leaves = match &tt {
-            TokenTree::Ident(i) => {
-                matches!(i.to_string().as_str(), "return" | "break" | "continue")
-            }
-            TokenTree::Punct(p) if p.as_char() == '?' => true,
-            TokenTree::Punct(p) if p.as_char() == '!' && previous_was_ident => {
-                matches!(tokens.peek(), Some(TokenTree::Group(_)))
-            }
-            TokenTree::Group(g) => may_leave_early(g.stream()),
-            _ => false,
-        };
-        if leaves {
-            return true;
-        }
-        previous_was_ident = matches!(tt, TokenTree::Ident(_));
-    }
-    false
-}
-
 /// The policy: the base, then each key the attribute gives.
 fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     let mut e = match &cfg.base {
@@ -491,6 +451,9 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     }
     if let Some(hook) = &cfg.on_give_up {
         e = quote_spanned!(hook.span()=> #e.with_on_give_up(#hook));
+    }
+    if cfg.nested_retry {
+        e = quote!(#e.with_nested(#p::Nested::Retry));
     }
     e
 }
@@ -731,73 +694,6 @@ mod tests {
              rerun with UPDATE_SNAPSHOTS=1. Expected:\n{}",
             block.join("\n")
         );
-    }
-
-    #[test]
-    fn bodies_that_may_leave_early_are_told_apart() {
-        let early = [
-            quote!({
-                return Err(e);
-            }),
-            quote!({
-                let n = parse(x)?;
-                Ok(n)
-            }),
-            quote!({
-                if x {
-                    bail!("no")
-                }
-                Ok(1)
-            }),
-            quote!({
-                anyhow::ensure!(x, "no");
-                Ok(1)
-            }),
-            quote!({
-                let v = vec![1];
-                Ok(v)
-            }),
-            quote!({
-                loop {
-                    break Ok(1);
-                }
-            }),
-            quote!({
-                for i in xs {
-                    if i {
-                        continue;
-                    }
-                }
-                Ok(())
-            }),
-            quote!({
-                call(|| {
-                    foo()?;
-                    Ok(())
-                })
-            }),
-        ];
-        for body in early {
-            assert!(may_leave_early(body.clone()), "{body}");
-        }
-        let straight = [
-            quote!({ op(s) }),
-            quote!({ fetch(id).await }),
-            quote!({
-                if a != b && !c {
-                    Ok(1)
-                } else {
-                    Err(E)
-                }
-            }),
-            quote!({
-                let x = y.map(|v| v + 1);
-                Ok(x)
-            }),
-        ];
-        for body in straight {
-            assert!(!may_leave_early(body.clone()), "{body}");
-        }
     }
 
     #[test]

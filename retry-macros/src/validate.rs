@@ -12,7 +12,7 @@ use crate::args::RetryArgs;
 use crate::diag::{self, Errors, Given};
 use crate::dsl::{self, BackoffSpec, JitterSpec};
 use crate::item::FnItem;
-use crate::vocab::{self, KindsAre, KINDS, PRESETS};
+use crate::vocab::{self, KindsAre, NestedAre, KINDS, PRESETS};
 
 /// Where the policy starts from, before the other keys override it.
 pub enum Base {
@@ -59,6 +59,9 @@ pub struct Config {
     pub budget: Option<Path>,
     /// `throttle = NAME`, and the key's span (a missing `From<Throttled>` is reported there).
     pub throttle: Option<(Path, Span)>,
+    /// `nested = "retry"`: keep the function's own retries inside another
+    /// retried call (`"defer"`, the default, is not written out).
+    pub nested_retry: bool,
 }
 
 /// Check `args` against each other and `func`.
@@ -202,6 +205,21 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         }
     }
 
+    let nested_retry = args.nested.get().is_some_and(|a| {
+        let value = a.value.value();
+        match value.as_str() {
+            "retry" => true,
+            "defer" => false,
+            other => {
+                errors.push(syn::Error::new(
+                    a.value.span(),
+                    diag::unknown("`nested` value", other, &["retry", "defer"], NestedAre),
+                ));
+                false
+            }
+        }
+    });
+
     let name_given = args.name.get().is_some();
     let name = match args.name.into_given() {
         Some(n) => {
@@ -240,6 +258,7 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         circuit: args.circuit.into_given().map(|a| (a.value, a.at.first())),
         budget: args.budget.into_given().map(|a| a.value),
         throttle: args.throttle.into_given().map(|a| (a.value, a.at.first())),
+        nested_retry,
     })
 }
 

@@ -27,6 +27,15 @@ impl fmt::Display for KindsAre {
     }
 }
 
+/// The values of `nested = "..."`, for messages.
+pub struct NestedAre;
+
+impl fmt::Display for NestedAre {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`nested` is \"defer\" (the default: inside another retried call, leave the errors it retries to it) or \"retry\" (keep this function's own retries)")
+    }
+}
+
 /// The presets' names, as `retry_runtime::presets::NAMES` lists them. Each
 /// names the runtime constant spelled in capitals (`"webhook"` is
 /// `presets::WEBHOOK`), see [`preset_const`].
@@ -95,6 +104,7 @@ keys! {
     Circuit "circuit" "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
     Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
+    Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
     Clone "clone" "e.g. `clone = body` or `clone = [body, headers]`",
     Crate "crate" "e.g. `crate = \"my_runtime\"`",
 }

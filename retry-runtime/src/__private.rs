@@ -5,6 +5,7 @@ pub use crate::budget::RetryBudget;
 pub use crate::circuit::{CircuitBreaker, CircuitOpen};
 pub use crate::classify::{ErrorKind, KindSet};
 pub use crate::jitter::Jitter;
+pub use crate::nested::Nested;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 use crate::policy::{WithCircuit, WithCircuitAndThrottle, WithThrottle};
 pub use crate::presets;
@@ -161,6 +162,40 @@ pub fn admit_circuit_and_throttle<W, E: FromCircuitOpen + FromThrottled>(
     policy: &Policy<W, WithCircuitAndThrottle>,
 ) -> Result<(), E> {
     run.admit(policy)
+}
+
+/// One attempt of a sync `#[retry]` loop, with the kinds the policy
+/// retries published for the retried calls inside it (`retry_runtime::nested`).
+///
+/// ```
+/// use retry_runtime::{__private::attempt_sync, Policy};
+/// let policy = Policy::new();
+/// assert_eq!(attempt_sync(&policy, || Ok::<_, ()>(1)), Ok(1));
+/// ```
+#[inline(always)]
+pub fn attempt_sync<W: crate::RetriedKinds, G, R>(
+    policy: &Policy<W, G>,
+    attempt: impl FnOnce() -> R,
+) -> R {
+    let _published = crate::nested::publish(policy.published_kinds());
+    attempt()
+}
+
+/// One attempt of an async `#[retry]` loop: its future, polled with the
+/// kinds the policy retries published (`retry_runtime::nested`).
+///
+/// ```
+/// use retry_runtime::{__private::in_scope, Policy};
+/// let policy = Policy::new();
+/// let fut = in_scope(&policy, async { Ok::<_, ()>(1) });
+/// # drop(fut);
+/// ```
+#[inline(always)]
+pub fn in_scope<W: crate::RetriedKinds, G, F: core::future::Future>(
+    policy: &Policy<W, G>,
+    attempt: F,
+) -> crate::nested::InScope<F> {
+    crate::nested::InScope::new(policy.published_kinds(), attempt)
 }
 
 /// The attempt about to be made, for an `#[attempt]` parameter of a

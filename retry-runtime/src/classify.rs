@@ -168,6 +168,11 @@ impl KindSet {
         self.0 & kind.bit() != 0
     }
 
+    /// The set as bits, one per kind (`1 << kind as u16`).
+    pub(crate) const fn bits(self) -> u16 {
+        self.0
+    }
+
     /// How many kinds the set holds.
     ///
     /// ```

@@ -57,6 +57,7 @@ mod error;
 pub mod hooks;
 pub mod jitter;
 pub mod log;
+pub mod nested;
 pub mod policy;
 mod policy_error;
 pub mod presets;
@@ -80,9 +81,10 @@ pub use classify::{Classify, ErrorKind, KindSet};
 pub use error::{Causes, RetryError, Succeeded};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
+pub use nested::Nested;
 pub use policy::{
-    Decision, Guards, NoCircuit, Policy, RetryAfter, RetryAll, RetryIf, RetryOn, Verdict, When,
-    WithCircuit, WithCircuitAndThrottle, WithThrottle,
+    Decision, Guards, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf, RetryOn,
+    Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
 pub use retry::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
@@ -194,7 +196,7 @@ pub mod __private;
 ///                 _,
 ///                 _,
 ///                 _,
-///             >(Duration::new(10, 0), async { { fetch(id).await } })
+///             >(Duration::new(10, 0), in_scope(policy(), async { { fetch(id).await } }))
 ///                 .await;
 ///             #[allow(unused_parens)]
 ///             let _ = as_result((&result));

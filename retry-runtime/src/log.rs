@@ -15,6 +15,7 @@
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
+//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
@@ -171,6 +172,22 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
         "{} not attempted: {}",
         operation,
         open,
+    );
+}
+
+/// The DEBUG line of a run that returns a retriable error after one
+/// attempt, because a retried call around it retries such errors.
+pub(crate) fn deferred(ev: &GiveUpEvent<'_>) {
+    tracing::debug!(
+        target: TARGET,
+        operation = ev.operation,
+        attempt = ev.attempts,
+        max_attempts = ev.max_attempts,
+        error = %ev.error,
+        error_kind = kind_name(ev.kind),
+        "{} failed on attempt {}; leaving the retry to the outer retried call",
+        ev.operation,
+        ev.attempts,
     );
 }
 

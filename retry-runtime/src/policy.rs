@@ -11,6 +11,7 @@ use crate::circuit::CircuitBreaker;
 use crate::classify::{Classify, ErrorKind, KindSet};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
+use crate::nested::Nested;
 use crate::stop::{Stop, StopReason};
 use crate::throttle::Throttle;
 
@@ -76,6 +77,7 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) circuit: Option<&'static CircuitBreaker>,
     pub(crate) budget: Option<&'static RetryBudget>,
     pub(crate) throttle: Option<&'static Throttle>,
+    pub(crate) nested: Nested,
     /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
@@ -200,6 +202,7 @@ impl Policy<RetryAll> {
             circuit: None,
             budget: None,
             throttle: None,
+            nested: Nested::Defer,
             gate: PhantomData,
         }
     }
@@ -437,6 +440,32 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
+    /// What a run does with a retriable error when a retried call around it
+    /// would retry it too: [`Nested::Defer`] (the default) returns it after
+    /// one attempt, leaving the retries to the outer run;
+    /// [`Nested::Retry`] retries it here as well. See [`nested`](crate::nested).
+    ///
+    /// ```
+    /// use retry_runtime::{Nested, Policy};
+    /// // a call that must keep its own retries inside any other
+    /// const OWN: Policy = Policy::new().with_nested(Nested::Retry);
+    /// assert_eq!(OWN.nested(), Nested::Retry);
+    /// ```
+    pub const fn with_nested(mut self, nested: Nested) -> Self {
+        self.nested = nested;
+        self
+    }
+
+    /// See [`with_nested`](Policy::with_nested).
+    ///
+    /// ```
+    /// use retry_runtime::{Nested, Policy};
+    /// assert_eq!(Policy::new().nested(), Nested::Defer);
+    /// ```
+    pub const fn nested(&self) -> Nested {
+        self.nested
+    }
+
     /// The circuit breaker, if one is attached.
     ///
     /// ```
@@ -520,6 +549,7 @@ impl<W: Copy, G> Policy<W, G> {
             circuit: self.circuit,
             budget: self.budget,
             throttle: self.throttle,
+            nested: self.nested,
             gate: PhantomData,
         }
     }
@@ -672,6 +702,20 @@ impl<W, G> Policy<W, G> {
         })
     }
 
+    /// The kinds a run of this policy publishes while it makes an attempt,
+    /// for the retried calls inside it: none for a single attempt or an
+    /// unknown retry condition.
+    #[inline(always)]
+    pub(crate) fn published_kinds(&self) -> KindSet
+    where
+        W: RetriedKinds,
+    {
+        match self.when.retried_kinds() {
+            Some(kinds) if self.stop.max_attempts() > 1 => kinds,
+            _ => KindSet::EMPTY,
+        }
+    }
+
     /// Has the policy a breaker, a budget or a throttle, which every
     /// outcome is reported to?
     #[inline(always)]
@@ -766,6 +810,40 @@ pub struct Verdict {
     pub retry_after: Option<Duration>,
 }
 
+/// The kinds of errors a retry condition retries, whatever the error type,
+/// for the retried calls made inside a run of it (see [`nested`](crate::nested)):
+/// `Some(set)` when known ([`RetryOn`]: its set; [`RetryAll`]: every kind,
+/// and unclassified errors too), `None` when not ([`RetryIf`]: a predicate;
+/// the default), so that the calls inside keep their own retries.
+///
+/// ```
+/// use retry_runtime::{KindSet, RetriedKinds, RetryAll, RetryOn};
+/// assert_eq!(RetryOn(KindSet::TRANSIENT).retried_kinds(), Some(KindSet::TRANSIENT));
+/// assert_eq!(RetryAll.retried_kinds(), Some(KindSet::ALL));
+/// ```
+pub trait RetriedKinds {
+    /// The kinds retried, if known.
+    fn retried_kinds(&self) -> Option<KindSet> {
+        None
+    }
+}
+
+impl RetriedKinds for RetryAll {
+    #[inline(always)]
+    fn retried_kinds(&self) -> Option<KindSet> {
+        Some(KindSet::ALL)
+    }
+}
+
+impl RetriedKinds for RetryOn {
+    #[inline(always)]
+    fn retried_kinds(&self) -> Option<KindSet> {
+        Some(self.0)
+    }
+}
+
+impl<F> RetriedKinds for RetryIf<F> {}
+
 /// Which errors a policy retries; implemented by [`RetryAll`], [`RetryOn`] and [`RetryIf`].
 ///
 /// ```
@@ -773,7 +851,7 @@ pub struct Verdict {
 /// let v = RetryOn(ErrorKind::Timeout.into()).check(&std::io::Error::from(std::io::ErrorKind::TimedOut));
 /// assert!(v.retry);
 /// ```
-pub trait When<E: ?Sized> {
+pub trait When<E: ?Sized>: RetriedKinds {
     /// Judge one error.
     fn check(&self, error: &E) -> Verdict;
 }

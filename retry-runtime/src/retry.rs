@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::error::{RetryError, Succeeded};
+use crate::nested;
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
@@ -268,7 +269,10 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                 let e = run.into_error(policy, e, reason);
                 return D::err(e);
             }
-            let outcome = op.attempt(|| run.next_attempt(policy));
+            let outcome = {
+                let _published = nested::publish(policy.published_kinds());
+                op.attempt(|| run.next_attempt(policy))
+            };
             if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
                 run.note_failure(policy, error);
             }
@@ -454,7 +458,10 @@ where
             match this.step.as_mut().project() {
                 StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut } => {
-                    let outcome = ready!(fut.poll(cx));
+                    let outcome = {
+                        let _published = nested::publish(this.policy.published_kinds());
+                        ready!(fut.poll(cx))
+                    };
                     if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
                         this.run.note_failure(this.policy, error);
                     }

@@ -145,6 +145,10 @@ pub enum StopReason {
     /// The policy's [`Throttle`](crate::Throttle) rejected the call (before
     /// its first attempt) or the retry.
     Throttled,
+    /// A retried call around this one retries this error: it is returned
+    /// after one attempt, for the outer run to retry (see
+    /// [`nested`](crate::nested)).
+    Deferred,
 }
 
 impl fmt::Display for StopReason {
@@ -156,6 +160,7 @@ impl fmt::Display for StopReason {
             StopReason::CircuitOpen => "circuit open",
             StopReason::Budget => "retry budget exhausted",
             StopReason::Throttled => "throttled",
+            StopReason::Deferred => "left to the outer retry",
         })
     }
 }

@@ -42,6 +42,7 @@ mod fuzz_regressions;
 mod hinted;
 mod hooks;
 mod log_target;
+mod nested;
 mod panics;
 mod presets;
 mod retry_after;

@@ -12,7 +12,8 @@ use crate::__private::IsResult;
 use crate::attempt::Attempt;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
-use crate::policy::{Decision, Policy, When};
+use crate::nested;
+use crate::policy::{Decision, Policy, RetriedKinds, When};
 use crate::sleep::BlockingSleeper;
 use crate::stop::StopReason;
 
@@ -249,7 +250,7 @@ where
     let first = if LazyRun::needed_from_start(policy) {
         None
     } else {
-        let first = attempt();
+        let first = attempt_published(policy, &mut attempt);
         if first.as_result().is_ok() {
             return first;
         }
@@ -292,7 +293,7 @@ where
             if let Err(e) = state.admit(policy) {
                 return R::from_err(e);
             }
-            attempt()
+            attempt_published(policy, &mut attempt)
         }
     };
     loop {
@@ -310,8 +311,20 @@ where
         if let Err(e) = state.admit(policy) {
             return R::from_err(e);
         }
-        result = attempt();
+        result = attempt_published(policy, &mut attempt);
     }
+}
+
+/// One sync attempt, with the kinds the policy retries published for the
+/// retried calls inside it (see [`nested`](crate::nested)).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn attempt_published<W: RetriedKinds, G, R>(
+    policy: &Policy<W, G>,
+    attempt: &mut impl FnMut() -> R,
+) -> R {
+    let _published = nested::publish(policy.published_kinds());
+    attempt()
 }
 
 /// A success after a failure, or under a breaker or budget: not the hot path.

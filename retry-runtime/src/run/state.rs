@@ -14,6 +14,7 @@ use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::log;
+use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, Verdict, When};
 use crate::stop::StopReason;
 use crate::throttle::{Throttle, Throttled};
@@ -239,7 +240,8 @@ impl State {
             && verdict.retry
             && verdict.retry_after.is_none()
             && self.attempts < policy.stop.max_attempts() - 1
-            && !(self.timed && self.start.is_none());
+            && !(self.timed && self.start.is_none())
+            && !(policy.nested == Nested::Defer && nested::inside_a_retry());
         if !quick {
             return None;
         }
@@ -352,7 +354,12 @@ impl State {
         };
         let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
-        let mut decision = if policy.jitter == Jitter::None {
+        let mut decision = if verdict.retry
+            && policy.nested == Nested::Defer
+            && nested::outer_retries(verdict.kind)
+        {
+            Decision::GiveUp(StopReason::Deferred)
+        } else if policy.jitter == Jitter::None {
             policy.next(
                 self.attempts,
                 previous,
@@ -401,6 +408,11 @@ impl State {
                     elapsed,
                 };
                 match (reason, policy.budget) {
+                    // not a give-up: the outer run retries it
+                    (StopReason::Deferred, _) => {
+                        log::deferred(&ev);
+                        return decision;
+                    }
                     (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
                     _ => log::give_up(&ev),
                 }

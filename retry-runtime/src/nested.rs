@@ -1,0 +1,191 @@
+//! Retries at one layer: a retried call made inside another retried call
+//! (on the same thread for sync code; inside the same task's poll for
+//! async code, on any executor) leaves to the outer run the errors the
+//! outer run retries.
+//!
+//! Three layers of 3 attempts each would otherwise make 27 calls to the
+//! bottom dependency when it fails, exactly when it is struggling; the SRE
+//! book says to retry at one layer. While a run makes an attempt, it
+//! publishes, in a thread-local word, the kinds of errors it retries (the
+//! union with those of any run around it). A run inside it that fails with
+//! an error of such a kind makes no retry of its own: it returns the error
+//! at once (a DEBUG line says so, and the reason is
+//! [`StopReason::Deferred`](crate::StopReason::Deferred)), and the outer run
+//! retries the whole call. An error the outer runs would not retry (a kind
+//! outside their sets) keeps the inner run's own retries, so no retry is
+//! lost. "Would retry" is judged by the kinds each outer policy retries
+//! ([`RetryOn`](crate::RetryOn)'s set; every error for
+//! [`RetryAll`](crate::RetryAll)), not by its attempts left, so the total
+//! stays the outer run's attempts. An outer policy with a predicate
+//! ([`RetryIf`](crate::RetryIf)), or with a single attempt, publishes
+//! nothing: the runs inside it keep their retries.
+//!
+//! A policy keeps its own retries always with
+//! [`Policy::with_nested`](crate::Policy::with_nested)`(`[`Nested::Retry`]`)`
+//! (`#[retry(nested = "retry")]`). Unrelated calls are never affected: the
+//! word is set only while an attempt runs (for async code, while the
+//! attempt's future is polled), so another task on the same thread, or
+//! another thread, sees nothing of it.
+//!
+//! ```
+//! use retry_runtime::{Backoff, Policy, testing};
+//! let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+//! let _paused = testing::pause();
+//! let mut bottom_calls = 0;
+//! let r: Result<(), &str> = policy.retry(|| {
+//!     policy.retry(|| {
+//!         policy.retry(|| { bottom_calls += 1; Err("down") }).call()
+//!     }).call()
+//! }).call();
+//! assert!(r.is_err());
+//! assert_eq!(bottom_calls, 3); // not 27
+//! ```
+
+use core::cell::Cell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::classify::{ErrorKind, KindSet};
+
+/// What a run does with a retriable error when a retried call around it
+/// would retry it too. See the [module docs](self).
+///
+/// ```
+/// use retry_runtime::{Nested, Policy};
+/// assert_eq!(Policy::new().nested(), Nested::Defer);
+/// let own = Policy::new().with_nested(Nested::Retry);
+/// assert_eq!(own.nested(), Nested::Retry);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Nested {
+    /// Leave it to the outer run: return it after one attempt (the default).
+    #[default]
+    Defer,
+    /// Retry it here as well, as if there were no outer run.
+    Retry,
+}
+
+thread_local! {
+    /// The kinds the runs around the code now running on this thread retry
+    /// ([`KindSet`] bits; all of them: every error, classified or not).
+    static OUTER: Cell<u16> = const { Cell::new(0) };
+}
+
+/// Restores the previous word when dropped (also when the attempt panics).
+pub(crate) struct Published {
+    previous: u16,
+}
+
+impl Drop for Published {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let previous = self.previous;
+        OUTER.with(|outer| outer.set(previous));
+    }
+}
+
+/// Publish `kinds` (added to those already published) for an attempt.
+#[inline(always)]
+pub(crate) fn publish(kinds: KindSet) -> Published {
+    OUTER.with(|outer| {
+        let previous = outer.get();
+        outer.set(previous | kinds.bits());
+        Published { previous }
+    })
+}
+
+/// The kinds published now.
+#[inline(always)]
+fn published() -> u16 {
+    OUTER.with(Cell::get)
+}
+
+/// Is a run around this code retrying errors? (The quick retry leaves the
+/// decision to the full path when one is.)
+#[inline(always)]
+pub(crate) fn inside_a_retry() -> bool {
+    published() != 0
+}
+
+/// Would a run around this code retry an error of `kind` (`None`:
+/// unclassified, which only a run retrying every error covers)?
+#[inline]
+pub(crate) fn outer_retries(kind: Option<ErrorKind>) -> bool {
+    let outer = published();
+    match kind {
+        Some(kind) => outer & KindSet::EMPTY.with(kind).bits() != 0,
+        None => outer == KindSet::ALL.bits(),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt's future, polled with its run's kinds published (the
+    /// async side of [`publish`]).
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InScope<F> {
+        #[pin]
+        fut: F,
+        kinds: KindSet,
+    }
+}
+
+impl<F> InScope<F> {
+    #[inline(always)]
+    pub(crate) fn new(kinds: KindSet, fut: F) -> Self {
+        InScope { fut, kinds }
+    }
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _published = publish(*this.kinds);
+        this.fut.poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishing_nests_and_restores() {
+        assert!(!inside_a_retry());
+        {
+            let _outer = publish(KindSet::TRANSIENT);
+            assert!(outer_retries(Some(ErrorKind::Timeout)));
+            assert!(!outer_retries(Some(ErrorKind::Permanent)));
+            assert!(!outer_retries(None));
+            {
+                let _inner = publish(KindSet::EMPTY.with(ErrorKind::Permanent));
+                assert!(outer_retries(Some(ErrorKind::Permanent)));
+                assert!(outer_retries(Some(ErrorKind::Timeout)));
+            }
+            assert!(!outer_retries(Some(ErrorKind::Permanent)));
+        }
+        assert!(!inside_a_retry());
+        let _all = publish(KindSet::ALL);
+        assert!(outer_retries(None));
+    }
+
+    #[test]
+    fn a_panicking_attempt_still_restores() {
+        let r = std::panic::catch_unwind(|| {
+            let _p = publish(KindSet::ALL);
+            panic!("attempt");
+        });
+        assert!(r.is_err());
+        assert!(!inside_a_retry());
+    }
+
+    #[test]
+    fn other_threads_see_nothing() {
+        let _p = publish(KindSet::ALL);
+        assert!(std::thread::spawn(|| !inside_a_retry()).join().unwrap());
+    }
+}

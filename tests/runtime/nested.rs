@@ -1,0 +1,290 @@
+//! Retries at one layer (`retry_runtime::nested`): a retried call inside
+//! another defers to it for the errors it retries, so 3 layers of 3
+//! attempts make 3 calls to the bottom, not 27; it keeps its own retries for
+//! errors the outer does not retry, and always with `nested = "retry"`;
+//! unrelated calls (another thread, another task on the same thread) are
+//! never affected.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use retry_runtime::{retry, testing, Backoff, Classify, KindSet, Nested, Policy, StopReason};
+use testkit::capture::capture;
+use tracing::Level;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Classify)]
+enum Fail {
+    #[error("timed out")]
+    #[classify(Timeout)]
+    Timeout,
+    #[error("serialization conflict")]
+    #[classify(Interrupted)]
+    Conflict,
+}
+
+thread_local! {
+    static BOTTOM: Cell<u32> = const { Cell::new(0) };
+    static FAILURES: Cell<u32> = const { Cell::new(u32::MAX) };
+    static ERROR: Cell<Fail> = const { Cell::new(Fail::Timeout) };
+}
+
+/// The bottom dependency: fails `FAILURES` times with `ERROR`, then answers.
+fn bottom() -> Result<u32, Fail> {
+    let n = BOTTOM.with(|b| {
+        b.set(b.get() + 1);
+        b.get()
+    });
+    if n <= FAILURES.with(Cell::get) {
+        Err(ERROR.with(Cell::get))
+    } else {
+        Ok(n)
+    }
+}
+
+fn script(failures: u32, error: Fail) {
+    BOTTOM.with(|b| b.set(0));
+    FAILURES.with(|f| f.set(failures));
+    ERROR.with(|e| e.set(error));
+}
+
+fn bottom_calls() -> u32 {
+    BOTTOM.with(Cell::get)
+}
+
+// --- sync, #[retry] ---
+
+#[retry(attempts = 3, backoff = "none")]
+fn layer3() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn layer2() -> Result<u32, Fail> {
+    layer3()
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn layer1() -> Result<u32, Fail> {
+    layer2()
+}
+
+#[test]
+fn three_sync_layers_make_three_calls_not_27() {
+    script(u32::MAX, Fail::Timeout);
+    let logs = capture();
+    assert_eq!(layer1(), Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+    // each inner run said it left the retry to the outer one, at DEBUG
+    let deferred = logs.matching(Level::DEBUG, "leaving the retry to the outer retried call");
+    assert_eq!(deferred.len(), 6, "{deferred:?}"); // layer2 and layer3, 3 times each
+                                                   // and only the outer run gave up, once
+    assert_eq!(logs.matching(Level::ERROR, "failed after").len(), 1);
+    // a success on the way is seen at once by every layer
+    script(4, Fail::Timeout);
+    assert_eq!(layer1(), Err(Fail::Timeout), "3 outer attempts, 3 calls");
+    script(2, Fail::Timeout);
+    assert_eq!(layer1(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+}
+
+#[retry(attempts = 3, backoff = "none", nested = "retry")]
+fn own_retries() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn around_own_retries() -> Result<u32, Fail> {
+    own_retries()
+}
+
+#[test]
+fn nested_retry_keeps_the_inner_retries() {
+    script(u32::MAX, Fail::Timeout);
+    assert_eq!(around_own_retries(), Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 9);
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout | Interrupted)]
+fn inner_retries_conflicts() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn outer_retries_timeouts() -> Result<u32, Fail> {
+    inner_retries_conflicts()
+}
+
+#[test]
+fn an_error_the_outer_does_not_retry_keeps_the_inner_retries() {
+    // a conflict: the outer would not retry it, so the inner does
+    script(2, Fail::Conflict);
+    assert_eq!(outer_retries_timeouts(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+    // a timeout: left to the outer, one inner attempt per outer attempt
+    script(2, Fail::Timeout);
+    assert_eq!(outer_retries_timeouts(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+    // nothing is lost: conflicts all the way, the inner's 3 attempts
+    script(u32::MAX, Fail::Conflict);
+    assert_eq!(outer_retries_timeouts(), Err(Fail::Conflict));
+    assert_eq!(bottom_calls(), 3);
+}
+
+// --- sync, the functional API ---
+
+#[test]
+fn the_functional_api_defers_too_and_says_why() {
+    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let _paused = testing::pause();
+    script(u32::MAX, Fail::Timeout);
+    let mut reasons = Vec::new();
+    let outer = policy
+        .retry(|| {
+            let inner = policy.retry(bottom).detailed().call();
+            let e = inner.unwrap_err();
+            reasons.push((e.attempts, e.reason));
+            Err::<u32, _>(e.last_error)
+        })
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!(bottom_calls(), 3);
+    assert_eq!(reasons, [(1, StopReason::Deferred); 3]);
+    assert_eq!((outer.attempts, outer.reason), (3, StopReason::Attempts));
+}
+
+#[test]
+fn an_outer_policy_with_a_predicate_or_one_attempt_publishes_nothing() {
+    fn any(_: &Fail) -> bool {
+        true
+    }
+    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let _paused = testing::pause();
+    let predicate = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_if(any as fn(&Fail) -> bool);
+    script(u32::MAX, Fail::Timeout);
+    let _ = predicate.retry(|| inner.retry(bottom).call()).call();
+    assert_eq!(bottom_calls(), 6, "the inner keeps its 3 attempts, twice");
+    let single = Policy::new().with_attempts(1);
+    script(u32::MAX, Fail::Timeout);
+    let _ = single.retry(|| inner.retry(bottom).call()).call();
+    assert_eq!(bottom_calls(), 3);
+    // an outer retry_on that leaves out the kind: the inner retries
+    let timeouts_only = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(retry_runtime::ErrorKind::Timeout));
+    script(u32::MAX, Fail::Conflict);
+    let _ = timeouts_only.retry(|| inner.retry(bottom).call()).call();
+    assert_eq!(bottom_calls(), 3);
+    let own = inner.with_nested(Nested::Retry);
+    script(u32::MAX, Fail::Timeout);
+    let _ = inner.retry(|| own.retry(bottom).call()).call();
+    assert_eq!(bottom_calls(), 9);
+}
+
+#[test]
+fn another_thread_is_not_affected() {
+    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let _paused = testing::pause();
+    let r: Result<u32, Fail> = policy
+        .retry(|| {
+            // a thread started inside an attempt keeps its own retries
+            let calls = std::thread::spawn(move || {
+                script(u32::MAX, Fail::Timeout);
+                let _paused = testing::pause();
+                let _ = policy.retry(bottom).call();
+                bottom_calls()
+            })
+            .join()
+            .unwrap();
+            assert_eq!(calls, 3);
+            Ok(calls)
+        })
+        .call();
+    assert_eq!(r, Ok(3));
+}
+
+// --- async ---
+
+static ASYNC_BOTTOM: AtomicU32 = AtomicU32::new(0);
+
+async fn async_bottom() -> Result<u32, Fail> {
+    ASYNC_BOTTOM.fetch_add(1, Ordering::SeqCst);
+    // really suspend, so each layer's future is polled more than once
+    tokio::task::yield_now().await;
+    Err(Fail::Timeout)
+}
+
+#[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
+async fn async_layer3() -> Result<u32, Fail> {
+    async_bottom().await
+}
+
+#[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
+async fn async_layer2() -> Result<u32, Fail> {
+    async_layer3().await
+}
+
+#[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
+async fn async_layer1() -> Result<u32, Fail> {
+    async_layer2().await
+}
+
+async fn three_async_layers() -> u32 {
+    ASYNC_BOTTOM.store(0, Ordering::SeqCst);
+    assert_eq!(async_layer1().await, Err(Fail::Timeout));
+    ASYNC_BOTTOM.load(Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_async_layers_on_a_current_thread_runtime() {
+    assert_eq!(three_async_layers().await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_async_layers_on_a_multi_thread_runtime() {
+    // spawned, so the task may move between the workers across its awaits
+    let calls = tokio::spawn(three_async_layers()).await.unwrap();
+    assert_eq!(calls, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_async_functional_api_defers_too() {
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_millis(5)));
+    ASYNC_BOTTOM.store(0, Ordering::SeqCst);
+    let r: Result<u32, Fail> = policy
+        .retry(|| async { policy.retry(async_bottom).await })
+        .await;
+    assert_eq!(r, Err(Fail::Timeout));
+    assert_eq!(ASYNC_BOTTOM.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_task_on_the_same_thread_is_not_affected() {
+    static OTHER: AtomicU32 = AtomicU32::new(0);
+    async fn other_bottom() -> Result<u32, Fail> {
+        OTHER.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        Err(Fail::Timeout)
+    }
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_millis(5)));
+    // The outer run's attempt waits on a task that runs, on this same
+    // thread, a retried call of its own: it is polled by the runtime, not
+    // inside the outer attempt's poll, so it keeps its 3 attempts.
+    let r: Result<u32, Fail> = policy
+        .retry(|| async {
+            let other = tokio::spawn(async move { policy.retry(other_bottom).await });
+            let _ = other.await;
+            Ok(OTHER.load(Ordering::SeqCst))
+        })
+        .await;
+    assert_eq!(r, Ok(3));
+}
