@@ -223,6 +223,13 @@ pub async fn own_retries_async(x: u32) -> Result<u32, CallError> {
     Ok(v + 1)
 }
 
+/// Hedged: a borrowed argument shared by the attempts in flight.
+#[retry(attempts = 3, backoff = "none", hedge = "150ms", retry_on = Timeout)]
+pub async fn hedged(key: &str, x: u32) -> Result<usize, CallError> {
+    let v = flaky(x)?;
+    Ok(key.len() + v as usize)
+}
+
 /// By-value arguments cloned for each attempt.
 #[retry(attempts = 3, backoff = "none", clone = [body, tags])]
 pub fn with_clone(body: String, tags: Vec<String>) -> Result<usize, CallError> {

@@ -33,6 +33,7 @@ pub struct RetryArgs {
     pub budget: Slot<Path>,
     pub throttle: Slot<Path>,
     pub nested: Slot<LitStr>,
+    pub hedge: Slot<LitStr>,
     count: usize,
 }
 
@@ -124,6 +125,7 @@ impl RetryArgs {
             Key::Budget => arg.parse_into(input, &mut self.budget, errors),
             Key::Throttle => arg.parse_into(input, &mut self.throttle, errors),
             Key::Nested => arg.parse_into(input, &mut self.nested, errors),
+            Key::Hedge => arg.parse_into(input, &mut self.hedge, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {

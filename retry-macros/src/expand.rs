@@ -360,7 +360,36 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let sync_attempt = quote! {
         let #result = #p::attempt_sync(#policy, || { #attempt_body });
     };
+    // A hedged call: the body becomes an async closure (it borrows the
+    // arguments, so its attempts can run side by side), run by the runtime.
+    let hedged = cfg.hedge.map(|_| {
+        let op = ident("__retry_op");
+        let attempt_future = match cfg.timeout {
+            Some((d, span)) => {
+                let d = duration(d, &p);
+                let p_timeout = respan(p.clone(), span);
+                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
+            }
+            None => quote!({ #attempt_body }),
+        };
+        let (closure, run) = match &attempt_param {
+            Some(AttemptParam { pat, ty }) => (
+                quote!(async |#pat: #ty| #attempt_future),
+                quote!(#p::hedged_context::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+            ),
+            None => (
+                quote!(async || #attempt_future),
+                quote!(#p::hedged::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+            ),
+        };
+        quote! {
+            #policy_binding
+            let #op = #closure;
+            #run.await
+        }
+    });
     let body = match &shape {
+        Shape::Async(_) if hedged.is_some() => hedged.unwrap_or_default(),
         Shape::Async(_) => async_loop,
         Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
         // The common sync case: the loop is the runtime's `retry_sync`, which
@@ -454,6 +483,10 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     }
     if cfg.nested_retry {
         e = quote!(#e.with_nested(#p::Nested::Retry));
+    }
+    if let Some(d) = cfg.hedge {
+        let d = duration(d, p);
+        e = quote!(#e.with_hedge(#d));
     }
     e
 }

@@ -43,6 +43,9 @@ pub struct Config {
     pub jitter: Option<JitterSpec>,
     pub max_elapsed: Option<Duration>,
     pub timeout: Option<(Duration, Span)>,
+    /// `hedge = "..."`: the delay before the next attempt starts beside a
+    /// slow one (an `async fn` only).
+    pub hedge: Option<Duration>,
     pub when: When,
     /// The key that chose which errors are retried (`retry_on`, `retry_if`,
     /// `preset`, `policy`): where an unsatisfied `Classify` bound is reported.
@@ -126,6 +129,46 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
             return None;
         }
         positive_duration(a, &mut errors).map(|d| (d, a.at.first()))
+    });
+
+    let hedge = args.hedge.get().and_then(|a| {
+        if sig.asyncness.is_none() || func.async_trait_body().is_some() {
+            errors.at(
+                a.at,
+                "`hedge` needs an `async fn` (not an `#[async_trait]` method): hedged attempts run side by side, which a blocking call cannot",
+            );
+            return None;
+        }
+        if let Some(pred) = args.retry_if_ok.get() {
+            errors.at(
+                later(a, pred),
+                "`hedge` and `retry_if_ok` cannot be combined: a hedged call keeps the first success",
+            );
+        }
+        let d = dsl_value(&a.value, dsl::parse_duration, &mut errors)?;
+        if d.is_zero() {
+            errors.push(syn::Error::new(
+                a.value.span(),
+                format!(
+                    "`hedge = \"{}\"` would start every attempt at once; give a delay near the call's usual (p95) latency",
+                    a.value.value()
+                ),
+            ));
+            return None;
+        }
+        if let Some(limit) = max_elapsed.filter(|limit| d >= *limit) {
+            let text = args.max_elapsed.get().map_or_else(String::new, |m| m.value.value());
+            errors.at(
+                a.at,
+                format!(
+                    "`hedge = \"{}\"` is not below `max_elapsed = \"{text}\"`: no hedge could start; give a delay near the call's usual (p95) latency",
+                    a.value.value()
+                ),
+            );
+            let _ = limit;
+            return None;
+        }
+        Some(d)
     });
 
     let preset = args.preset.into_given();
@@ -247,6 +290,7 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         jitter,
         max_elapsed,
         timeout,
+        hedge,
         when,
         when_span,
         retry_if_ok: args.retry_if_ok.into_given().map(|a| a.value),

@@ -104,6 +104,7 @@ keys! {
     Circuit "circuit" "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
     Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
+    Hedge "hedge" "e.g. `hedge = \"150ms\"` (async, safe-to-repeat calls: start the next attempt beside a slow one after this delay)",
     Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
     Clone "clone" "e.g. `clone = body` or `clone = [body, headers]`",
     Crate "crate" "e.g. `crate = \"my_runtime\"`",

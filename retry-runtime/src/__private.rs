@@ -198,6 +198,59 @@ pub fn in_scope<W: crate::RetriedKinds, G, F: core::future::Future>(
     crate::nested::InScope::new(policy.published_kinds(), attempt)
 }
 
+/// A hedged `#[retry(hedge = "...")]` call: the body as an async closure,
+/// run by [`Retry::hedged`](crate::Retry::hedged) with the sleeper `S` (the
+/// `DefaultSleeper`: generic, so that a missing runtime feature is reported
+/// where the function is, with [`Sleeper`](crate::Sleeper)'s message).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use retry_runtime::{__private::hedged, Policy};
+/// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
+/// assert_eq!(hedged::<retry_runtime::DefaultSleeper, _, _, _, _, _, _>(&policy, async || Ok::<_, std::io::Error>(1)).await.unwrap(), 1);
+/// # }
+/// ```
+pub async fn hedged<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
+where
+    S: crate::Sleeper + Default,
+    F: FnMut() -> Fut,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    W: crate::When<E>,
+    G: Admission<E>,
+    E: core::fmt::Display,
+{
+    policy.retry(op).sleep_with(S::default()).hedged().await
+}
+
+/// [`hedged`] for a function with an `#[attempt]` parameter.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use retry_runtime::{__private::hedged_context, Attempt, Policy};
+/// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
+/// let n = hedged_context::<retry_runtime::DefaultSleeper, _, _, _, _, _, _>(&policy, async |a: Attempt| Ok::<_, std::io::Error>(a.number)).await;
+/// assert_eq!(n.unwrap(), 1);
+/// # }
+/// ```
+pub async fn hedged_context<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
+where
+    S: crate::Sleeper + Default,
+    F: FnMut(crate::Attempt) -> Fut,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    W: crate::When<E>,
+    G: Admission<E>,
+    E: core::fmt::Display,
+{
+    policy
+        .retry(op)
+        .sleep_with(S::default())
+        .context()
+        .hedged()
+        .await
+}
+
 /// The attempt about to be made, for an `#[attempt]` parameter of a
 /// `#[retry]` function (see `retry_runtime::retry`).
 ///

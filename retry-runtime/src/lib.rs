@@ -54,6 +54,7 @@ pub mod circuit;
 pub mod classify;
 pub mod clock;
 mod error;
+pub mod hedge;
 pub mod hooks;
 pub mod jitter;
 pub mod log;

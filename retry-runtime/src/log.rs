@@ -15,6 +15,7 @@
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
+//! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
@@ -138,6 +139,22 @@ pub(crate) fn success(operation: &'static str, attempt: u32, max_attempts: u32) 
         "{} succeeded on attempt {}",
         operation,
         attempt
+    );
+}
+
+/// The DEBUG line of a hedged run that starts attempt `attempt` beside
+/// `in_flight` others still running.
+pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in_flight: usize) {
+    tracing::debug!(
+        target: TARGET,
+        operation,
+        attempt,
+        max_attempts,
+        in_flight,
+        "hedging {}: attempt {} starts beside {} in flight",
+        operation,
+        attempt,
+        in_flight,
     );
 }
 

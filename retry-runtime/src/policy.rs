@@ -78,6 +78,7 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) budget: Option<&'static RetryBudget>,
     pub(crate) throttle: Option<&'static Throttle>,
     pub(crate) nested: Nested,
+    pub(crate) hedge: Option<Duration>,
     /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
@@ -203,6 +204,7 @@ impl Policy<RetryAll> {
             budget: None,
             throttle: None,
             nested: Nested::Defer,
+            hedge: None,
             gate: PhantomData,
         }
     }
@@ -466,6 +468,35 @@ impl<W: Copy, G> Policy<W, G> {
         self.nested
     }
 
+    /// Hedge: when an attempt has not answered after `delay`, start the
+    /// next beside it (at most [`attempts`](Policy::with_attempts) in
+    /// flight and in all); the first success wins and the others are
+    /// dropped. Only for operations that are safe to run twice at once
+    /// (reads, idempotent writes). Applies where the call asks for it:
+    /// [`Retry::hedged`](crate::Retry::hedged), or `#[retry(hedge = "150ms")]`.
+    /// See [`hedge`](crate::hedge) for the rules. [`build`](Policy::build)
+    /// rejects a zero delay and one at or above `max_elapsed`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Policy;
+    /// const SEARCH: Policy = Policy::new().with_hedge(Duration::from_millis(150)).checked();
+    /// assert_eq!(SEARCH.hedge(), Some(Duration::from_millis(150)));
+    /// ```
+    pub const fn with_hedge(mut self, delay: Duration) -> Self {
+        self.hedge = Some(delay);
+        self
+    }
+
+    /// See [`with_hedge`](Policy::with_hedge).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().hedge(), None);
+    /// ```
+    pub const fn hedge(&self) -> Option<Duration> {
+        self.hedge
+    }
+
     /// The circuit breaker, if one is attached.
     ///
     /// ```
@@ -550,6 +581,7 @@ impl<W: Copy, G> Policy<W, G> {
             budget: self.budget,
             throttle: self.throttle,
             nested: self.nested,
+            hedge: self.hedge,
             gate: PhantomData,
         }
     }
@@ -571,6 +603,15 @@ impl<W: Copy, G> Policy<W, G> {
         }
         if let Err(e) = self.backoff.validate() {
             return Err(e);
+        }
+        if let Some(delay) = self.hedge {
+            let beyond = match self.stop.max_elapsed {
+                Some(limit) => delay.as_nanos() >= limit.as_nanos(),
+                None => false,
+            };
+            if delay.is_zero() || beyond {
+                return Err(PolicyError::HedgeDelay);
+            }
         }
         Ok(self)
     }

@@ -22,6 +22,9 @@ pub enum PolicyError {
     /// backoff starting at zero, a linear one with zero start and step);
     /// `Backoff::None` says that on purpose.
     ZeroDelays,
+    /// A hedge delay of zero (every attempt at once: use more callers, not
+    /// hedging), or one at or above `max_elapsed` (no hedge could start).
+    HedgeDelay,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -48,6 +51,7 @@ impl PolicyError {
             PolicyError::ZeroDelays => {
                 "every wait of this backoff would be zero; use Backoff::None for no wait"
             }
+            PolicyError::HedgeDelay => "the hedge delay must be above zero and below max_elapsed",
         }
     }
 }

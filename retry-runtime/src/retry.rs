@@ -7,11 +7,14 @@ use core::future::{Future, IntoFuture};
 use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use crate::attempt::{Attempt, Op, WithAttempt};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{RetryError, Succeeded};
+use crate::hedge;
 use crate::nested;
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
@@ -283,6 +286,64 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
             }
         }
     }
+
+    /// Run an async `op` hedged (see [`hedge`](crate::hedge)): when an
+    /// attempt has not answered after the policy's hedge delay
+    /// ([`Policy::with_hedge`]), the next starts beside it; the first
+    /// success wins and the others are dropped. Without a hedge delay, the
+    /// attempts run one after another, as with `.await`. Only for
+    /// operations that are safe to run twice at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Policy;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let replicas = Policy::new().with_attempts(2).with_hedge(Duration::from_millis(50));
+    /// let done = replicas
+    ///     .retry(|| async { Ok::<_, std::io::Error>("fast enough") })
+    ///     .detailed()
+    ///     .hedged()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!((done.value, done.attempts), ("fast enough", 1));
+    /// # }
+    /// ```
+    pub async fn hedged<T, E, Fut>(self) -> D::Output
+    where
+        F: Op<Output = Fut>,
+        Fut: Future<Output = Result<T, E>>,
+        W: When<E>,
+        G: Admission<E>,
+        E: Display,
+        S: Sleeper,
+        N: Notify,
+        D: Finish<T, E>,
+    {
+        let Retry {
+            policy,
+            mut op,
+            sleeper,
+            mut notify,
+            ..
+        } = self;
+        let start = SystemClock.now();
+        let attempt = |number| {
+            let elapsed = SystemClock.now().saturating_sub(start);
+            Attempt {
+                number,
+                max: policy.stop.max_attempts(),
+                elapsed,
+                remaining: policy.stop.max_elapsed.map(|l| l.saturating_sub(elapsed)),
+                previous_kind: None,
+            }
+        };
+        let op = |number| op.attempt(|| attempt(number));
+        match hedge::run(policy, op, &sleeper, &mut notify).await {
+            Ok(won) => D::done(won.value, won.attempts, won.elapsed),
+            Err(e) => D::err(e),
+        }
+    }
 }
 
 /// The attempt a plain operation is never handed (it does not want one).
@@ -355,6 +416,9 @@ pub trait Finish<T, E>: Form {
     /// needs one; such a form is `TIMED` and never asks).
     #[doc(hidden)]
     fn untimed(out: Result<T, E>) -> Option<Self::Output>;
+    /// A success after `attempts` attempts and `elapsed` (a hedged run).
+    #[doc(hidden)]
+    fn done(value: T, attempts: u32, elapsed: Duration) -> Self::Output;
 }
 
 impl<T, E> Finish<T, E> for Plain {
@@ -370,6 +434,10 @@ impl<T, E> Finish<T, E> for Plain {
     #[inline(always)]
     fn untimed(out: Result<T, E>) -> Option<Result<T, E>> {
         Some(out)
+    }
+    #[inline]
+    fn done(value: T, _: u32, _: Duration) -> Result<T, E> {
+        Ok(value)
     }
 }
 
@@ -391,6 +459,14 @@ impl<T, E> Finish<T, E> for Detailed {
     #[inline(always)]
     fn untimed(_: Result<T, E>) -> Option<Self::Output> {
         None
+    }
+    #[inline]
+    fn done(value: T, attempts: u32, elapsed: Duration) -> Self::Output {
+        Ok(Succeeded {
+            value,
+            attempts,
+            elapsed,
+        })
     }
 }
 

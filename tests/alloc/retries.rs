@@ -147,3 +147,39 @@ fn the_counter_sees_allocations() {
     let (n, v) = allocations_in(|| vec![1u8; 16]);
     assert_eq!((n, v.len()), (1, 16));
 }
+
+/// A hedged call allocates what holding its attempts needs and nothing
+/// more: the list of attempts in flight, and one box per attempt started.
+#[test]
+fn a_hedged_call_allocates_one_box_per_attempt_and_the_list() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .with_hedge(std::time::Duration::from_millis(50));
+    // warm the timer and the thread-locals
+    rt.block_on(async {
+        fail_times(1);
+        policy.retry(|| async { step() }).hedged().await.ok();
+    });
+    for (fails, attempts) in [(0, 1), (1, 2), (2, 3)] {
+        fail_times(fails);
+        let (n, out) = allocations_in(|| rt.block_on(policy.retry(|| async { step() }).hedged()));
+        assert_eq!(out.ok(), Some(7));
+        assert_eq!(n, 1 + attempts, "{fails} failure(s): {n} allocations");
+    }
+    // a slow first attempt and a hedge beside it
+    let slow = || async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        Ok::<_, Flaky>(1)
+    };
+    let (n, out) = allocations_in(|| rt.block_on(policy.retry(slow).hedged()));
+    assert_eq!(out.ok(), Some(1));
+    // the list, and 3 attempts (hedges at 50ms and 100ms); their tokio
+    // timers are entries in the runtime's wheel, which may grow
+    assert!((4..=6).contains(&n), "{n} allocations");
+}

@@ -39,6 +39,7 @@ mod edge_values;
 mod errors;
 mod future_size;
 mod fuzz_regressions;
+mod hedge;
 mod hinted;
 mod hooks;
 mod log_target;

@@ -24,6 +24,7 @@ use crate::error::RetryError;
 use crate::policy::{Decision, NoCircuit, Policy, When};
 use crate::stop::StopReason;
 
+pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};

@@ -1,0 +1,405 @@
+//! Hedged attempts: when an attempt has not answered after the policy's
+//! hedge delay, the next one starts beside it, and the first success wins.
+//!
+//! A request stuck on a slow replica otherwise waits for its timeout before
+//! a retry even starts ("The Tail at Scale", Dean and Barroso, 2013; gRPC's
+//! hedging policy, A6). Set the delay near the p95 latency of the operation
+//! and at most a few percent of calls send a second request, while the
+//! slowest few percent answer at about the delay plus a normal latency.
+//!
+//! # The rules
+//! - Attempts start one at a time: the first at once, the next when the
+//!   hedge delay has passed since the last one started, or after the backoff
+//!   wait when an attempt fails with a retriable error, whichever is sooner.
+//!   At most [`attempts`](crate::Policy::with_attempts) start in all, those
+//!   in flight included.
+//! - The first success wins: the attempts still in flight are dropped
+//!   (cancelled) at once. A retriable failure of one attempt does not cancel
+//!   the others. A non-retriable failure ends the call with that error,
+//!   dropping the others.
+//! - Every attempt after the first spends the retry budget like a retry; a
+//!   budget that refuses, an open circuit breaker or a throttle that rejects
+//!   stops new attempts, without cancelling those in flight. The call gives
+//!   up, with the last error, when nothing is in flight and no attempt may
+//!   start.
+//! - Only for operations that are safe to run twice at once (reads,
+//!   idempotent writes): hedging is asked for where the call is made,
+//!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
+//!   never by a preset.
+//!
+//! Each attempt in flight is held in a `Box` (its future's type is known,
+//! nothing is `dyn`): one allocation per attempt started, and one for the
+//! list; a call that succeeds on its first attempt before the delay makes
+//! two.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::Policy;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let policy = Policy::new().with_attempts(3).with_hedge(Duration::from_millis(100));
+//! let calls = std::sync::atomic::AtomicU32::new(0);
+//! let r: Result<&str, &str> = policy
+//!     .retry(|| async {
+//!         // the first call hangs for 10s; the hedge 100ms later answers in 20ms
+//!         let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+//!         let wait = if n == 0 { 10_000 } else { 20 };
+//!         tokio::time::sleep(Duration::from_millis(wait)).await;
+//!         Ok(if n == 0 { "slow" } else { "hedge" })
+//!     })
+//!     .hedged()
+//!     .await;
+//! assert_eq!(r, Ok("hedge"));
+//! # }
+//! ```
+
+use core::fmt::Display;
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::Poll;
+use std::time::Duration;
+
+use crate::circuit::{CircuitState, Outcome, Permit};
+use crate::clock::{Clock, SystemClock};
+use crate::error::RetryError;
+use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::jitter::Rng;
+use crate::log;
+use crate::nested::{self, Nested};
+use crate::policy::{Decision, Policy, When};
+use crate::run::{Admission, Notify, Refusal};
+use crate::sleep::Sleeper;
+use crate::stop::StopReason;
+
+/// One attempt in flight: its number (from 1), the breaker's leave for it,
+/// and its future.
+struct InFlight<Fut> {
+    number: u32,
+    permit: Option<Permit>,
+    fut: Pin<Box<Fut>>,
+}
+
+/// What woke the run: an attempt finished, or the timer of the next start.
+enum Event<T, E> {
+    Done(usize, Result<T, E>),
+    Timer,
+}
+
+/// A hedged run's success: the value, attempts started, time spent.
+pub(crate) struct Won<T> {
+    pub(crate) value: T,
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
+}
+
+/// Run `op` hedged under `policy`, sleeping (and timing the hedges) with
+/// `sleeper`; `notify` hears of each retry after a failure.
+pub(crate) async fn run<W, G, F, Fut, T, E, S, N>(
+    policy: &Policy<W, G>,
+    mut op: F,
+    sleeper: &S,
+    notify: &mut N,
+) -> Result<Won<T>, RetryError<E>>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    W: When<E>,
+    G: Admission<E>,
+    E: Display,
+    S: Sleeper,
+    N: Notify,
+{
+    let start = SystemClock.now();
+    let elapsed = || SystemClock.now().saturating_sub(start);
+    let max = policy.stop.max_attempts();
+    let kinds = policy.published_kinds();
+
+    // The first attempt: asked of the guards like any call.
+    // (A refusal the policy's type cannot return, which `with_circuit`
+    // and `with_throttle` rule out, lets the call through, as `admit` does.)
+    let mut first_permit = None;
+    if let Some(breaker) = policy.circuit {
+        match breaker.try_acquire() {
+            Ok(permit) => first_permit = Some(permit),
+            Err(open) => {
+                log::not_attempted(policy.name, 1, &open);
+                if let Some(error) = G::rejection(Refusal::Circuit(open)) {
+                    let reason = StopReason::CircuitOpen;
+                    return Err(retry_error(policy, error, 0, reason, elapsed()));
+                }
+            }
+        }
+    }
+    if let Some(throttle) = policy.throttle {
+        if let Err(rejection) = throttle.try_acquire() {
+            log::throttled(policy.name, 1, &rejection);
+            if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
+                let reason = StopReason::Throttled;
+                return Err(retry_error(policy, error, 0, reason, elapsed()));
+            }
+        }
+    }
+    if let Some(budget) = policy.budget {
+        budget.deposit();
+    }
+
+    let mut in_flight: Vec<InFlight<Fut>> = Vec::with_capacity(max.min(8) as usize);
+    in_flight.push(InFlight {
+        number: 1,
+        permit: first_permit,
+        fut: Box::pin(op(1)),
+    });
+    let mut started = 1;
+    let mut failed = 0;
+    let mut previous = Duration::ZERO;
+    let mut last: Option<(E, Option<crate::ErrorKind>)> = None;
+    // Why no more attempts may start, once one may not.
+    let mut closed: Option<StopReason> = None;
+    let mut timer = pin!(None::<S::Sleep>);
+    let mut timer_due = Duration::MAX;
+    if let Some(delay) = policy.hedge.filter(|_| started < max) {
+        timer.set(Some(sleeper.sleep(delay)));
+        timer_due = elapsed().saturating_add(delay);
+    }
+
+    loop {
+        let event = poll_fn(|cx| {
+            {
+                let _published = nested::publish(kinds);
+                for (i, attempt) in in_flight.iter_mut().enumerate() {
+                    if let Poll::Ready(out) = attempt.fut.as_mut().poll(cx) {
+                        return Poll::Ready(Event::Done(i, out));
+                    }
+                }
+            }
+            match timer.as_mut().as_pin_mut() {
+                Some(sleep) => sleep.poll(cx).map(|()| Event::Timer),
+                None => Poll::Pending,
+            }
+        })
+        .await;
+
+        let mut start_next = false;
+        match event {
+            Event::Timer => {
+                timer.set(None);
+                timer_due = Duration::MAX;
+                start_next = true;
+            }
+            Event::Done(i, out) => {
+                let done = in_flight.swap_remove(i);
+                let error = match out {
+                    Ok(value) => {
+                        record(policy, done.permit, Outcome::Success);
+                        // the others are dropped (cancelled) with `in_flight`
+                        if done.number > 1 {
+                            log::success(policy.name, done.number, max);
+                        }
+                        return Ok(Won {
+                            value,
+                            attempts: started,
+                            elapsed: elapsed(),
+                        });
+                    }
+                    Err(error) => error,
+                };
+                let verdict = policy.when.check(&error);
+                let outcome = if verdict.retry {
+                    Outcome::Failure
+                } else {
+                    Outcome::Neutral
+                };
+                record(policy, done.permit, outcome);
+                failed += 1;
+                let now = elapsed();
+                if !verdict.retry {
+                    return Err(give_up(
+                        policy,
+                        error,
+                        verdict.kind,
+                        started,
+                        StopReason::Permanent,
+                        now,
+                    ));
+                }
+                if policy.nested == Nested::Defer && nested::outer_retries(verdict.kind) {
+                    let ev = GiveUpEvent {
+                        operation: policy.name,
+                        attempts: started,
+                        max_attempts: max,
+                        reason: StopReason::Deferred,
+                        error: &error,
+                        kind: verdict.kind,
+                        elapsed: now,
+                    };
+                    log::deferred(&ev);
+                    return Err(retry_error(
+                        policy,
+                        error,
+                        started,
+                        StopReason::Deferred,
+                        now,
+                    ));
+                }
+                if closed.is_none() && started < max {
+                    let decision =
+                        Rng::with_thread(|rng| policy.next(failed, previous, now, verdict, rng));
+                    match decision {
+                        Decision::Retry(wait) => {
+                            previous = wait;
+                            let ev = RetryEvent {
+                                operation: policy.name,
+                                attempt: done.number,
+                                max_attempts: max,
+                                wait,
+                                error: &error,
+                                kind: verdict.kind,
+                                elapsed: now,
+                                from_retry_after: matches!(
+                                    (verdict.kind, verdict.retry_after),
+                                    (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
+                                ),
+                            };
+                            log::retry(&ev);
+                            if let Some(hook) = policy.before_sleep {
+                                hook(&ev);
+                            }
+                            notify.on_retry(&ev);
+                            if wait.is_zero() {
+                                start_next = true;
+                            } else if now.saturating_add(wait) < timer_due {
+                                // the retry is due before the next hedge
+                                timer.set(Some(sleeper.sleep(wait)));
+                                timer_due = now.saturating_add(wait);
+                            }
+                        }
+                        Decision::GiveUp(reason) => closed = Some(reason),
+                    }
+                }
+                last = Some((error, verdict.kind));
+            }
+        }
+
+        if start_next && closed.is_none() && started < max {
+            match next_leave(policy) {
+                Ok(permit) => {
+                    started += 1;
+                    if !in_flight.is_empty() {
+                        log::hedge(policy.name, started, max, in_flight.len());
+                    }
+                    in_flight.push(InFlight {
+                        number: started,
+                        permit,
+                        fut: Box::pin(op(started)),
+                    });
+                    if let Some(delay) = policy.hedge.filter(|_| started < max) {
+                        timer.set(Some(sleeper.sleep(delay)));
+                        timer_due = elapsed().saturating_add(delay);
+                    }
+                }
+                Err(reason) => closed = Some(reason),
+            }
+        }
+        if closed.is_some() && timer.is_some() {
+            timer.set(None);
+            timer_due = Duration::MAX;
+        }
+        let exhausted = closed.is_some() || started >= max;
+        if in_flight.is_empty() && exhausted {
+            // (nothing in flight: every attempt started has failed, so
+            // there is a last error)
+            if let Some((error, kind)) = last.take() {
+                let reason = closed.unwrap_or(StopReason::Attempts);
+                return Err(give_up(policy, error, kind, started, reason, elapsed()));
+            }
+        }
+        if in_flight.is_empty() && timer.is_none() && !exhausted {
+            // nothing in flight and nothing armed: start the next now
+            timer.set(Some(sleeper.sleep(Duration::ZERO)));
+            timer_due = elapsed();
+        }
+    }
+}
+
+/// Leave for an attempt after the first: the breaker must be closed, the
+/// budget must grant it as a retry, the throttle must let it through.
+fn next_leave<W, G>(policy: &Policy<W, G>) -> Result<Option<Permit>, StopReason> {
+    let mut permit = None;
+    if let Some(breaker) = policy.circuit {
+        if breaker.state() != CircuitState::Closed {
+            return Err(StopReason::CircuitOpen);
+        }
+        permit = breaker.try_acquire().ok();
+        if permit.is_none() {
+            return Err(StopReason::CircuitOpen);
+        }
+    }
+    if let Some(budget) = policy.budget {
+        if !budget.try_withdraw() {
+            return Err(StopReason::Budget);
+        }
+    }
+    if let Some(throttle) = policy.throttle {
+        if throttle.try_acquire().is_err() {
+            return Err(StopReason::Throttled);
+        }
+    }
+    Ok(permit)
+}
+
+/// An attempt's outcome, told to the breaker (with the attempt's leave)
+/// and the throttle.
+fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome) {
+    if let Some(breaker) = policy.circuit {
+        if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
+            breaker.record(permit, outcome);
+        }
+    }
+    if let Some(throttle) = policy.throttle {
+        throttle.record(outcome != Outcome::Failure);
+    }
+}
+
+fn give_up<W, G, E: Display>(
+    policy: &Policy<W, G>,
+    error: E,
+    kind: Option<crate::ErrorKind>,
+    attempts: u32,
+    reason: StopReason,
+    elapsed: Duration,
+) -> RetryError<E> {
+    let ev = GiveUpEvent {
+        operation: policy.name,
+        attempts,
+        max_attempts: policy.stop.max_attempts(),
+        reason,
+        error: &error,
+        kind,
+        elapsed,
+    };
+    match (reason, policy.budget) {
+        (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
+        _ => log::give_up(&ev),
+    }
+    if let Some(hook) = policy.on_give_up {
+        hook(&ev);
+    }
+    retry_error(policy, error, attempts, reason, elapsed)
+}
+
+fn retry_error<W, G, E>(
+    policy: &Policy<W, G>,
+    last_error: E,
+    attempts: u32,
+    reason: StopReason,
+    elapsed: Duration,
+) -> RetryError<E> {
+    RetryError {
+        operation: policy.name,
+        attempts,
+        elapsed,
+        reason,
+        last_error,
+    }
+}

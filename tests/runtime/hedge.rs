@@ -1,0 +1,250 @@
+//! Hedged attempts (`retry_runtime::hedge`), on tokio's paused clock: the
+//! first success wins and the others are dropped; a retriable failure does
+//! not cancel the others, a permanent one ends the call; attempts in flight
+//! count against `attempts`; the budget and the breaker stop new hedges
+//! without cancelling those in flight; `#[retry(hedge = "...")]`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use retry_runtime::{
+    retry, Backoff, CircuitBreaker, CircuitOpen, Classify, KindSet, Policy, RetryBudget, RetryOn,
+    StopReason,
+};
+use tokio::time::{sleep, Instant};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Classify)]
+enum Fail {
+    #[error("503")]
+    #[classify(Unavailable)]
+    Unavailable,
+    #[error("404")]
+    #[classify(Permanent)]
+    NotFound,
+    #[error(transparent)]
+    #[classify(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+/// A replica: attempt `n` (from 1) answers after `plan[n-1].0` ms with
+/// `plan[n-1].1`; records starts and drops.
+struct Replicas {
+    plan: Vec<(u64, Result<u32, Fail>)>,
+    started: AtomicU32,
+    dropped: Mutex<Vec<u32>>,
+}
+
+struct DropFlag<'a>(u32, &'a Mutex<Vec<u32>>, bool);
+
+impl Drop for DropFlag<'_> {
+    fn drop(&mut self) {
+        if !self.2 {
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+}
+
+impl Replicas {
+    fn new(plan: Vec<(u64, Result<u32, Fail>)>) -> Self {
+        Replicas {
+            plan,
+            started: AtomicU32::new(0),
+            dropped: Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn call(&self) -> Result<u32, Fail> {
+        let n = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let (wait, out) = self.plan[(n - 1) as usize].clone();
+        let mut flag = DropFlag(n, &self.dropped, false);
+        sleep(ms(wait)).await;
+        flag.2 = true; // finished: not cancelled
+        out
+    }
+
+    fn started(&self) -> u32 {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    fn cancelled(&self) -> Vec<u32> {
+        let mut d = self.dropped.lock().unwrap().clone();
+        d.sort();
+        d
+    }
+}
+
+fn hedging(attempts: u32, delay: u64) -> Policy<RetryOn> {
+    Policy::new()
+        .with_attempts(attempts)
+        .with_backoff(Backoff::fixed(ms(40)))
+        .with_hedge(ms(delay))
+        .retry_on(KindSet::TRANSIENT)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_success_wins_and_the_others_are_cancelled() {
+    let r = Replicas::new(vec![(10_000, Ok(1)), (20, Ok(2)), (20, Ok(3))]);
+    let t0 = Instant::now();
+    let out = hedging(3, 100)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!(out.value, 2);
+    assert_eq!(
+        t0.elapsed(),
+        ms(120),
+        "the hedge started at 100ms and took 20ms"
+    );
+    assert_eq!(out.attempts, 2);
+    assert_eq!(r.started(), 2, "no third attempt: the hedge answered first");
+    assert_eq!(r.cancelled(), [1], "the slow first attempt was dropped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fast_first_answer_starts_no_hedge() {
+    let r = Replicas::new(vec![(30, Ok(1))]);
+    let out = hedging(3, 100)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (1, 1));
+    assert_eq!(r.started(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retriable_failure_does_not_cancel_the_others() {
+    // 1 answers at 300ms; the hedge at 100ms fails at 110ms; the retry it
+    // asks for (40ms backoff) starts at 150ms and hangs.
+    let r = Replicas::new(vec![
+        (300, Ok(1)),
+        (10, Err(Fail::Unavailable)),
+        (10_000, Ok(3)),
+    ]);
+    let t0 = Instant::now();
+    let out = hedging(3, 100).retry(|| r.call()).hedged().await;
+    assert_eq!(out, Ok(1));
+    assert_eq!(t0.elapsed(), ms(300));
+    assert_eq!(r.started(), 3);
+    assert_eq!(r.cancelled(), [3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_next_attempt_starts_when_the_sooner_of_backoff_and_hedge_is_due() {
+    // 1 fails at 10ms: the retry is due at 50ms (backoff 40ms), before the
+    // hedge at 100ms.
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (5, Ok(2))]);
+    let t0 = Instant::now();
+    assert_eq!(hedging(3, 100).retry(|| r.call()).hedged().await, Ok(2));
+    assert_eq!(t0.elapsed(), ms(55));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_ends_the_call() {
+    let r = Replicas::new(vec![(500, Ok(1)), (10, Err(Fail::NotFound))]);
+    let e = hedging(3, 100)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.last_error, e.reason, e.attempts),
+        (Fail::NotFound, StopReason::Permanent, 2)
+    );
+    assert_eq!(r.cancelled(), [1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_in_flight_count_against_attempts() {
+    let r = Replicas::new(vec![
+        (1_000, Err(Fail::Unavailable)),
+        (1_000, Err(Fail::Unavailable)),
+        (1_000, Err(Fail::Unavailable)),
+    ]);
+    let e = hedging(3, 100)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(r.started(), 3, "3 in all, however slow they are");
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exhausted_budget_stops_new_hedges_but_keeps_those_in_flight() {
+    // 2 tokens: one retry granted (2 > 1), the next refused
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("replicas").with_max_tokens(2)));
+    let r = Replicas::new(vec![(1_000, Ok(1)), (1_000, Ok(2)), (10, Ok(3))]);
+    let out = hedging(5, 100)
+        .with_budget(budget)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!(r.started(), 2, "the third start was refused");
+    assert_eq!(out.value, 1, "the first attempt, in flight, still won");
+    assert_eq!(budget.stats().refused, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_stops_new_hedges() {
+    let breaker: &'static CircuitBreaker =
+        Box::leak(Box::new(CircuitBreaker::new("replicas").with_failures(1)));
+    // 1 hangs 1s then succeeds; the hedge at 100ms fails at 110ms and opens
+    // the breaker: no third attempt, and 1 still answers
+    let r = Replicas::new(vec![
+        (1_000, Ok(1)),
+        (10, Err(Fail::Unavailable)),
+        (10, Ok(3)),
+    ]);
+    let policy = hedging(5, 100).with_circuit(breaker);
+    let out = policy.retry(|| r.call()).hedged().await;
+    assert_eq!(out, Ok(1));
+    assert_eq!(r.started(), 2);
+    // and a new call is rejected before any attempt
+    let r2 = Replicas::new(vec![(10, Ok(9))]);
+    let out = policy.retry(|| r2.call()).hedged().await;
+    assert!(matches!(out, Err(Fail::Open(_))), "{out:?}");
+    assert_eq!(r2.started(), 0);
+}
+
+static SEARCHED: AtomicU32 = AtomicU32::new(0);
+
+/// A borrowed argument, shared by the attempts in flight.
+#[retry(attempts = 3, backoff = "fixed(40ms)", hedge = "100ms", retry_on = Unavailable)]
+async fn search(query: &str, slow_first: bool) -> Result<String, Fail> {
+    let n = SEARCHED.fetch_add(1, Ordering::SeqCst);
+    let wait = if slow_first && n == 0 { 5_000 } else { 20 };
+    sleep(ms(wait)).await;
+    if query.is_empty() {
+        return Err(Fail::NotFound);
+    }
+    Ok(format!("{query}#{n}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_attribute_hedges() {
+    SEARCHED.store(0, Ordering::SeqCst);
+    let t0 = Instant::now();
+    assert_eq!(search("rust", true).await.unwrap(), "rust#1");
+    assert_eq!(t0.elapsed(), ms(120));
+    SEARCHED.store(0, Ordering::SeqCst);
+    assert_eq!(search("", false).await, Err(Fail::NotFound));
+    assert_eq!(
+        SEARCHED.load(Ordering::SeqCst),
+        1,
+        "a 404 is not hedged again"
+    );
+}
