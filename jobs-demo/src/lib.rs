@@ -1158,12 +1158,13 @@ impl Worker {
     /// simulated time reaches `until` (if given). Returns the runs made.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, JobStatus, ScaledClock, Worker};
     /// let queue = JobQueue::open_in_memory().await.unwrap();
     /// let id = queue.enqueue("flaky once", Duration::ZERO).await.unwrap();
-    /// let mut worker = Worker::start("w", queue, ScaledClock::new(600)).await.unwrap();
+    /// // 6000 times faster than real time: the 30s wait takes 5 ms
+    /// let mut worker = Worker::start("w", queue, ScaledClock::new(6000)).await.unwrap();
     /// let runs = worker
     ///     .run(None, |job| async move {
     ///         match job.retry_count {
@@ -1212,11 +1213,11 @@ impl Worker {
     /// your own can do more between runs.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, ScaledClock, Worker};
     /// let queue = JobQueue::open_in_memory().await.unwrap();
-    /// let worker = Worker::start("w", queue, ScaledClock::new(60)).await.unwrap();
+    /// let worker = Worker::start("w", queue, ScaledClock::new(6000)).await.unwrap();
     /// assert!(!worker.wait(None).await.unwrap()); // nothing to do
     /// worker.queue().enqueue("later", Duration::from_secs(90)).await.unwrap();
     /// assert!(worker.wait(None).await.unwrap());

@@ -80,7 +80,7 @@ async fn work() -> Result<(), String> {
     let mut worker = Worker::start(&name, queue, clock).await.map_err(db)?;
     let started = std::time::Instant::now();
     let mut runs = 0u32;
-    let handler = |job: Job| {
+    let mut handler = |job: Job| {
         let log = log.clone();
         let name = name.clone();
         async move {
@@ -88,7 +88,6 @@ async fn work() -> Result<(), String> {
             run_script(&job).await
         }
     };
-    let mut handler = handler;
     loop {
         match worker.run_one(&mut handler).await.map_err(db)? {
             Some(ran) => {

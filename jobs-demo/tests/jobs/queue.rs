@@ -349,7 +349,7 @@ async fn the_worker_plays_the_whole_schedule_on_a_scaled_clock() {
 
     let runs = worker.run(None, handler(clock, log.clone())).await.unwrap();
 
-    let log = log.lock().unwrap();
+    let log = log.lock().unwrap().clone();
     let runs_of = |p: &str| log[p].len();
     assert_eq!(
         (
@@ -442,7 +442,7 @@ async fn a_worker_restarted_mid_schedule_resumes_from_the_database() {
         .unwrap();
     second.run(None, handler(clock, log.clone())).await.unwrap();
 
-    let log = log.lock().unwrap();
+    let log = log.lock().unwrap().clone();
     let runs: HashMap<&str, usize> = log.iter().map(|(p, r)| (p.as_str(), r.len())).collect();
     assert_eq!(
         runs,
@@ -461,4 +461,50 @@ async fn a_worker_restarted_mid_schedule_resumes_from_the_database() {
     assert_eq!(state(&jobs, "ok late"), (JobStatus::Done, 0));
     assert_eq!(second.queue().count(JobStatus::Pending).await.unwrap(), 0);
     assert_eq!(second.queue().count(JobStatus::Running).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_row_with_an_unknown_status_is_reported_never_skipped_or_deleted() {
+    let logs = testkit::capture::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let q = JobQueue::open(dir.path().join("jobs.db")).await.unwrap();
+    let ok = q.enqueue("ok", s(0)).await.unwrap();
+    let odd = q.enqueue("ok too", s(0)).await.unwrap();
+    // written by another version of the program
+    sqlx::query("UPDATE jobs SET status = 'PAUSED' WHERE id = $1")
+        .bind(odd)
+        .execute(q.pool())
+        .await
+        .unwrap();
+
+    let clock = ScaledClock::minute_every(MINUTE);
+    let mut worker = Worker::start("w1", q, clock).await.unwrap();
+    let line = logs.assert_logged(tracing::Level::ERROR, "unknown status");
+    assert!(
+        line.contains(&format!("job {odd} has an unknown status \"PAUSED\"")),
+        "{line}"
+    );
+    let runs = worker
+        .run(None, handler(clock, Log::default()))
+        .await
+        .unwrap();
+    // the worker ran the other job and left this one alone
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].job.id, ok);
+    let q = worker.queue();
+    assert_eq!(
+        q.unknown_statuses().await.unwrap(),
+        [(odd, "PAUSED".to_owned())]
+    );
+    match q.all().await {
+        Err(QueueError::UnknownStatus { id, status }) => {
+            assert_eq!((id, status.as_str()), (odd, "PAUSED"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(q.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
 }

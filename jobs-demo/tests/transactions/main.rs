@@ -113,11 +113,10 @@ async fn thirty_two_serializable_increments_end_at_exactly_32() {
     const TASKS: usize = 32;
     let pool = pool(TASKS as u32).await;
     // open every connection first, so the transactions start together
-    let warm: Vec<_> = futures_join((0..TASKS).map(|_| {
-        let pool = pool.clone();
-        async move { pool.acquire().await.unwrap() }
-    }))
-    .await;
+    let mut warm = Vec::new();
+    for _ in 0..TASKS {
+        warm.push(pool.acquire().await.unwrap());
+    }
     drop(warm);
 
     let start = Arc::new(tokio::sync::Barrier::new(TASKS));
@@ -147,19 +146,6 @@ async fn thirty_two_serializable_increments_end_at_exactly_32() {
     );
     // every failure was a 40001 and every one was retried (all 32 succeeded)
     assert_eq!(retries, failures);
-}
-
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futs.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
 }
 
 static UNIQUE_CALLS: AtomicU32 = AtomicU32::new(0);
