@@ -7,7 +7,8 @@
 //! every job ends as its script says, no job runs on two workers at once,
 //! the retries follow `presets::JOB` (30s, 120s, 480s, each plus 0..25%) on a
 //! clock 3000 times faster than real time, and no job is lost. Then the
-//! throughput with 1, 2 and 4 workers.
+//! throughput with 1, 2 and 4 workers. And a worker given a bad
+//! `DATABASE_URL` says so in one line and exits with code 1.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -333,5 +334,34 @@ async fn throughput_with_1_2_and_4_workers() {
     println!("throughput (jobs of 10 ms each, PostgreSQL on this machine):");
     for l in lines {
         println!("  {l}");
+    }
+}
+
+#[test]
+fn a_worker_with_a_bad_database_url_prints_one_error_line_and_exits_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = format!("postgres://app:s3cret@127.0.0.1:{port}/jobs");
+    for (url, says) in [
+        ("postgres://app:s3cret@[::1", "invalid IPv6 address"),
+        (unreachable.as_str(), "Connection refused"),
+        ("redis://x", "unsupported database URL"),
+    ] {
+        let started = Instant::now();
+        let out = Command::new(WORKER)
+            .arg("w1")
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{url}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{url}");
     }
 }
