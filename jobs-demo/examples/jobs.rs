@@ -1,7 +1,9 @@
 //! Background jobs that survive failures and restarts.
 //!
 //! Each job downloads a clip from a local flaky HTTP server. Jobs live in an
-//! SQLite database (a file in a temp dir). When a run fails, its
+//! SQLite database (a file in a temp dir), or in PostgreSQL when
+//! `DATABASE_URL` is set (`postgres://user@host:port/db`, whose `jobs` table
+//! must be empty or missing). When a run fails, its
 //! `retry_count`, `next_retry_at` and status come from the runtime's pure
 //! decision API, `retry_runtime::presets::JOB.decide(retry_count, &error)`:
 //! retries after 30s, 120s and 480s (each plus up to 25% jitter), then FAILED
@@ -9,14 +11,21 @@
 //!
 //! The schedule plays on a simulated clock (1 simulated minute = 100 real ms)
 //! so the ~13 simulated minutes take a couple of seconds. Half-way, the
-//! worker dies while holding a job; a new worker opens the database file
-//! again and finishes the work: no job is lost, none runs twice.
+//! worker dies while holding a job; a new worker opens the database again,
+//! claims that job once its 2-minute lease has expired, and finishes the
+//! work: no job is lost, none runs twice.
 //!
-//! Run it with `cargo run --example jobs`.
+//! Run it with `cargo run --example jobs` (SQLite), or
+//! `DATABASE_URL=postgres://... cargo run --example jobs` (PostgreSQL). A
+//! malformed or unreachable `DATABASE_URL` ends it with one error line and
+//! exit code 1.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use retry_jobs_demo::{Job, JobQueue, JobStatus, ScaledClock, Worker, fmt_time};
+use retry_jobs_demo::{
+    Job, JobQueue, JobStatus, QueueError, ScaledClock, Worker, fmt_time, redact_url,
+};
 use retry_runtime::reqwest::{HttpError, error_for_status};
 use retry_runtime::{Classify, ErrorKind};
 use testkit::flaky::{FlakyServer, Reply};
@@ -25,6 +34,8 @@ use testkit::flaky::{FlakyServer, Reply};
 const MINUTE: Duration = Duration::from_millis(100);
 /// The client's timeout: 30 simulated seconds.
 const SIM_CLIENT_TIMEOUT: Duration = Duration::from_millis(50);
+/// A claim's lease: 2 simulated minutes, well above the client's timeout.
+const LEASE: Duration = Duration::from_secs(120);
 
 /// What downloading a clip fails with.
 #[derive(Debug, thiserror::Error)]
@@ -60,17 +71,37 @@ async fn download(client: reqwest::Client, base: String, job: Job) -> Result<(),
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
         .init();
-    demo().await
+    let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Into::into)
+        .and_then(|rt| rt.block_on(demo(url.as_deref())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// The whole story; `tests/jobs/demo_run.rs` runs it too, so CI runs the example.
-pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// Open the queue at `url`, with one line of context on failure.
+async fn open(url: &str) -> Result<JobQueue, Box<dyn std::error::Error>> {
+    let queue = JobQueue::connect(url).await.map_err(|e: QueueError| {
+        format!("cannot open the job queue at {}: {e}", redact_url(url))
+    })?;
+    Ok(queue.with_lease(LEASE))
+}
+
+/// The whole story, on SQLite (a temp file) or on the database at `url`;
+/// `tests/jobs/demo_run.rs` runs it too, so CI runs the example.
+pub async fn demo(url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
     let server = FlakyServer::start().await;
     server.route("/clip/1", [Reply::ok_body("clip one")]);
     server.route(
@@ -109,43 +140,56 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let handler = |job: Job| download(client.clone(), base.clone(), job);
 
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("jobs.db");
-    tracing::info!("database: {}", db.display());
+    let url = match url {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite:{}", dir.path().join("jobs.db").display()),
+    };
+    tracing::info!("database: {}", redact_url(&url));
 
     // --- worker 1 -----------------------------------------------------------
-    let queue = JobQueue::open(&db)?;
+    let queue = open(&url).await?;
+    let existing = queue.all().await?.len();
+    if existing > 0 {
+        return Err(format!(
+            "the jobs table at {} already holds {existing} job(s); the demo needs an empty database",
+            redact_url(&url)
+        )
+        .into());
+    }
     let clock = ScaledClock::minute_every(MINUTE); // simulated time starts now
     for n in 1..=7 {
-        queue.enqueue(&format!("/clip/{n}"), clock.now())?;
+        queue.enqueue(&format!("/clip/{n}"), clock.now()).await?;
     }
-    let mut worker = Worker::start("w1", queue, clock)?;
+    let mut worker = Worker::start("w1", queue, clock).await?;
     worker.run(Some(Duration::from_secs(300)), handler).await?;
 
     // a new job arrives; worker 1 claims it, then dies before running it
-    worker.queue().enqueue("/clip/8", clock.now())?;
+    worker.queue().enqueue("/clip/8", clock.now()).await?;
     let claimed = worker
         .queue()
-        .claim_due(clock.now())?
+        .claim_due(clock.now())
+        .await?
         .ok_or("the new job is due at once")?;
     tracing::warn!(
         "[{}] worker w1 dies while job {} is RUNNING; the table as it left it:\n{}",
         fmt_time(clock.now()),
         claimed.id,
-        worker.queue().table()?
+        worker.queue().table().await?
     );
-    drop(worker); // closes the database connection
+    worker.queue().pool().close().await;
+    drop(worker);
 
-    // --- worker 2: opens the file again and resumes ---------------------------
-    let mut worker = Worker::start("w2", JobQueue::open(&db)?, clock)?;
+    // --- worker 2: opens the database again and resumes -----------------------
+    let mut worker = Worker::start("w2", open(&url).await?, clock).await?;
     worker.run(None, handler).await?;
 
     // --- the result ------------------------------------------------------------
     let queue = worker.queue();
-    let jobs = queue.all()?;
+    let jobs = queue.all().await?;
     println!(
         "\nfinal table at {}:\n{}",
         fmt_time(clock.now()),
-        queue.table()?
+        queue.table().await?
     );
     let mut ok = jobs.len() == 8;
     for job in &jobs {
@@ -164,8 +208,8 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{} jobs, {} DONE, {} FAILED, {} requests to the server; no job lost or run twice: {}",
         jobs.len(),
-        queue.count(JobStatus::Done)?,
-        queue.count(JobStatus::Failed)?,
+        queue.count(JobStatus::Done).await?,
+        queue.count(JobStatus::Failed).await?,
         server.total_hits(),
         if ok { "yes" } else { "NO" }
     );

@@ -1,5 +1,12 @@
-//! Background jobs persisted in SQLite, retried on a schedule computed by the
-//! runtime's pure decision API: [`retry_runtime::presets::JOB`]`.decide(retry_count, &error)`.
+//! Background jobs persisted in a database, SQLite (embedded, the default)
+//! or PostgreSQL, retried on a schedule computed by the runtime's pure
+//! decision API: [`retry_runtime::presets::JOB`]`.decide(retry_count, &error)`.
+//!
+//! One code path serves both databases (sqlx's `Any` driver); the SQL
+//! differs in two places only: the table's id column, and the claim, which
+//! adds `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent workers skip
+//! each other's rows instead of waiting for them (SQLite has one writer at a
+//! time, so its claim needs no lock clause).
 //!
 //! The table:
 //!
@@ -7,9 +14,12 @@
 //! |---|---|
 //! | `id` | the job's id |
 //! | `payload` | what to do (text) |
-//! | `status` | `PENDING` (waiting until `next_retry_at`), `RUNNING` (claimed by the worker), `DONE`, `FAILED` (for good) |
+//! | `status` | `PENDING` (waiting until `next_retry_at`), `RUNNING` (claimed by a worker until `claimed_until`), `DONE`, `FAILED` (for good) |
 //! | `retry_count` | retries scheduled so far: 0 for a new job, 3 after three failures |
 //! | `next_retry_at` | when the job is due, in milliseconds on the queue's clock |
+//! | `claimed_by` | the worker running it (or that ran it last) |
+//! | `claimed_until` | the end of the claim's lease: a `RUNNING` job whose lease has expired is claimed again |
+//! | `claims` | how many times it was claimed: the claim's token, so a worker whose lease expired cannot record an outcome |
 //! | `last_error` | the last failure, with its kind |
 //! | `finished_at` | when it became `DONE` or `FAILED` |
 //!
@@ -17,66 +27,168 @@
 //! wait (30s, 120s, 480s, each plus up to 25%, for `JOB`) sets the job back
 //! to `PENDING` with `retry_count + 1` and `next_retry_at = now + wait`; giving
 //! up (a permanent error, or the 4th failure) sets it to `FAILED`. Nothing
-//! but the database holds a job's state, so a worker that restarts picks up
-//! where the last one stopped ([`JobQueue::recover`] handles a job that was
-//! `RUNNING` when its worker died).
+//! but the database holds a job's state: a worker that dies mid-job leaves it
+//! `RUNNING`, and once its lease ([`JobQueue::with_lease`], 5 minutes by
+//! default) expires any worker claims it again, without counting a retry (the
+//! run was cut short, it did not fail). A job must finish within its lease.
+//!
+//! A row whose `status` is none of the four (written by another version of
+//! the program, or by hand) is never claimed, changed or deleted:
+//! [`JobQueue::unknown_statuses`] lists them, [`Worker::start`] logs each as
+//! an error, and [`JobQueue::all`] fails with [`QueueError::UnknownStatus`].
 //!
 //! Times are `Duration`s since the clock's epoch: `UNIX_EPOCH` for a real
 //! deployment, the start of the simulation for a [`ScaledClock`].
 //!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::time::Duration;
-//! use retry_runtime::ErrorKind;
 //! use retry_jobs_demo::{JobOutcome, JobQueue, JobStatus};
 //!
-//! let queue = JobQueue::open_in_memory().unwrap();
+//! let queue = JobQueue::open_in_memory().await.unwrap();
 //! let t0 = Duration::ZERO;
-//! let id = queue.enqueue("send report", t0).unwrap();
+//! let id = queue.enqueue("send report", t0).await.unwrap();
 //!
-//! let job = queue.claim_due(t0).unwrap().unwrap();
+//! let job = queue.claim_due(t0).await.unwrap().unwrap();
 //! assert_eq!((job.id, job.status), (id, JobStatus::Running));
 //!
 //! let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-//! let JobOutcome::Retry { retry_count, next_retry_at, .. } = queue.fail(&job, &refused, t0).unwrap() else { panic!() };
+//! let JobOutcome::Retry { retry_count, next_retry_at, .. } = queue.fail(&job, &refused, t0).await.unwrap() else { panic!() };
 //! assert_eq!(retry_count, 1);
 //! assert!(next_retry_at >= Duration::from_secs(30) && next_retry_at <= Duration::from_millis(37_500));
-//! assert!(queue.claim_due(Duration::from_secs(29)).unwrap().is_none()); // not due yet
+//! assert!(queue.claim_due(Duration::from_secs(29)).await.unwrap().is_none()); // not due yet
 //!
-//! let job = queue.claim_due(next_retry_at).unwrap().unwrap();
-//! queue.complete(&job, next_retry_at).unwrap();
-//! assert_eq!(queue.get(id).unwrap().unwrap().status, JobStatus::Done);
+//! let job = queue.claim_due(next_retry_at).await.unwrap().unwrap();
+//! queue.complete(&job, next_retry_at).await.unwrap();
+//! assert_eq!(queue.get(id).await.unwrap().unwrap().status, JobStatus::Done);
+//! # }
 //! ```
 
 use core::fmt;
 use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use retry_runtime::{Classify, Decision, Policy, RetryOn, StopReason, presets};
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
+use retry_runtime::{Classify, Decision, ErrorKind, Policy, RetryOn, StopReason, presets};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
-/// The table and its index; [`JobQueue::open`] creates them if missing.
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    payload       TEXT    NOT NULL,
-    status        TEXT    NOT NULL DEFAULT 'PENDING'
-                  CHECK (status IN ('PENDING', 'RUNNING', 'DONE', 'FAILED')),
-    retry_count   INTEGER NOT NULL DEFAULT 0,
-    next_retry_at INTEGER NOT NULL,
-    last_error    TEXT,
-    finished_at   INTEGER
-);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_retry_at);
-";
+/// The table and its index on SQLite; [`JobQueue::connect`] creates them if missing.
+pub const SCHEMA_SQLITE: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS jobs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        payload       TEXT    NOT NULL,
+        status        TEXT    NOT NULL DEFAULT 'PENDING',
+        retry_count   INTEGER NOT NULL DEFAULT 0,
+        next_retry_at INTEGER NOT NULL,
+        claimed_by    TEXT,
+        claimed_until INTEGER,
+        claims        INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        finished_at   INTEGER
+    )",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_retry_at)",
+];
+
+/// The table and its index on PostgreSQL; [`JobQueue::connect`] creates them
+/// if missing (under an advisory lock, so workers starting together do not race).
+pub const SCHEMA_POSTGRES: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS jobs (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        payload       TEXT   NOT NULL,
+        status        TEXT   NOT NULL DEFAULT 'PENDING',
+        retry_count   BIGINT NOT NULL DEFAULT 0,
+        next_retry_at BIGINT NOT NULL,
+        claimed_by    TEXT,
+        claimed_until BIGINT,
+        claims        BIGINT NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        finished_at   BIGINT
+    )",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_retry_at)",
+];
+
+/// Which database a queue is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite: a file, or memory (`sqlite:jobs.db`, `sqlite::memory:`).
+    Sqlite,
+    /// PostgreSQL (`postgres://user@host:port/db`).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names by its scheme.
+    ///
+    /// ```
+    /// use retry_jobs_demo::Backend;
+    /// assert_eq!(Backend::of_url("postgres://u@127.0.0.1/db"), Some(Backend::Postgres));
+    /// assert_eq!(Backend::of_url("sqlite:jobs.db"), Some(Backend::Sqlite));
+    /// assert_eq!(Backend::of_url("mysql://x"), None);
+    /// ```
+    pub fn of_url(url: &str) -> Option<Backend> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// What a queue operation fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The database said no, or could not be reached.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A URL that names neither SQLite nor PostgreSQL.
+    #[error(
+        "unsupported database URL {0:?}: expected sqlite:PATH, sqlite::memory: or postgres://..."
+    )]
+    UnsupportedUrl(String),
+    /// A row whose status is none of `PENDING`, `RUNNING`, `DONE`, `FAILED`.
+    #[error("job {id} has an unknown status {status:?}; it is left as it is")]
+    UnknownStatus {
+        /// The job.
+        id: i64,
+        /// Its status as stored.
+        status: String,
+    },
+    /// The job is not `RUNNING` under this claim: it finished already, or its
+    /// lease expired and another worker claimed it.
+    #[error(
+        "job {id} is not RUNNING under this claim (finished already, or its lease expired and another worker took it)"
+    )]
+    NotClaimed {
+        /// The job.
+        id: i64,
+    },
+}
+
+/// A database error by [`Classify for sqlx::Error`](retry_runtime::sqlx); the others are permanent.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// use retry_jobs_demo::QueueError;
+/// assert_eq!(QueueError::Db(sqlx::Error::PoolTimedOut).kind(), ErrorKind::Timeout);
+/// assert_eq!(QueueError::NotClaimed { id: 1 }.kind(), ErrorKind::Permanent);
+/// ```
+impl Classify for QueueError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            QueueError::Db(e) => e.kind(),
+            _ => ErrorKind::Permanent,
+        }
+    }
+}
 
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// Waiting to run at `next_retry_at`.
     Pending,
-    /// Claimed by a worker, running.
+    /// Claimed by a worker, running (until its lease expires).
     Running,
     /// Succeeded.
     Done,
@@ -98,29 +210,28 @@ impl JobStatus {
             JobStatus::Failed => "FAILED",
         }
     }
+
+    /// The status stored as `s`; `None` for anything else.
+    ///
+    /// ```
+    /// use retry_jobs_demo::JobStatus;
+    /// assert_eq!(JobStatus::parse("DONE"), Some(JobStatus::Done));
+    /// assert_eq!(JobStatus::parse("PAUSED"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        match s {
+            "PENDING" => Some(JobStatus::Pending),
+            "RUNNING" => Some(JobStatus::Running),
+            "DONE" => Some(JobStatus::Done),
+            "FAILED" => Some(JobStatus::Failed),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for JobStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
-    }
-}
-
-impl ToSql for JobStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for JobStatus {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        match value.as_str()? {
-            "PENDING" => Ok(JobStatus::Pending),
-            "RUNNING" => Ok(JobStatus::Running),
-            "DONE" => Ok(JobStatus::Done),
-            "FAILED" => Ok(JobStatus::Failed),
-            _ => Err(FromSqlError::InvalidType),
-        }
     }
 }
 
@@ -137,24 +248,38 @@ pub struct Job {
     pub retry_count: u32,
     /// When it is (or was) due.
     pub next_retry_at: Duration,
+    /// The worker that claimed it last.
+    pub claimed_by: Option<String>,
+    /// When the last claim's lease ends (or ended).
+    pub claimed_until: Option<Duration>,
+    /// How many times it was claimed (the last claim's token).
+    pub claims: u32,
     /// The last failure.
     pub last_error: Option<String>,
     /// When it became `DONE` or `FAILED`.
     pub finished_at: Option<Duration>,
 }
 
-const COLUMNS: &str = "id, payload, status, retry_count, next_retry_at, last_error, finished_at";
+const COLUMNS: &str = "id, payload, status, retry_count, next_retry_at, claimed_by, claimed_until, claims, last_error, finished_at";
 
 impl Job {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    fn from_row(row: &AnyRow) -> Result<Job, QueueError> {
+        let id: i64 = row.try_get(0)?;
+        let status: String = row.try_get(2)?;
+        let Some(parsed) = JobStatus::parse(&status) else {
+            return Err(QueueError::UnknownStatus { id, status });
+        };
         Ok(Job {
-            id: row.get(0)?,
-            payload: row.get(1)?,
-            status: row.get(2)?,
-            retry_count: row.get(3)?,
-            next_retry_at: from_ms(row.get(4)?),
-            last_error: row.get(5)?,
-            finished_at: row.get::<_, Option<i64>>(6)?.map(from_ms),
+            id,
+            payload: row.try_get(1)?,
+            status: parsed,
+            retry_count: count(row.try_get(3)?),
+            next_retry_at: from_ms(row.try_get(4)?),
+            claimed_by: row.try_get(5)?,
+            claimed_until: row.try_get::<Option<i64>, _>(6)?.map(from_ms),
+            claims: count(row.try_get(7)?),
+            last_error: row.try_get(8)?,
+            finished_at: row.try_get::<Option<i64>, _>(9)?.map(from_ms),
         })
     }
 }
@@ -165,6 +290,10 @@ fn ms(t: Duration) -> i64 {
 
 fn from_ms(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// `T+mm:ss` (or `T+h:mm:ss`): a time on the simulation's clock, for logs.
@@ -203,146 +332,324 @@ pub enum JobOutcome {
     },
 }
 
-/// The `jobs` table of one SQLite database, and the retry policy its
-/// failures are judged by ([`presets::JOB`] unless
-/// [`with_policy`](JobQueue::with_policy) says otherwise).
+/// How long [`JobQueue::connect`] waits for the database to answer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default lease of a claim: 5 minutes.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
+
+/// The `jobs` table of one database (SQLite or PostgreSQL), the retry
+/// policy its failures are judged by ([`presets::JOB`] unless
+/// [`with_policy`](JobQueue::with_policy) says otherwise), the lease of a
+/// claim, and the worker this handle claims for.
+#[derive(Clone)]
 pub struct JobQueue {
-    conn: Connection,
+    pool: AnyPool,
+    backend: Backend,
     policy: Policy<RetryOn>,
+    lease: Duration,
+    worker: String,
 }
 
 impl fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobQueue")
-            .field("db", &self.conn.path())
+            .field("backend", &self.backend)
             .field("policy", &self.policy)
+            .field("lease", &self.lease)
+            .field("worker", &self.worker)
             .finish()
     }
 }
 
 impl JobQueue {
-    /// Open (or create) the database file at `path`, creating the table if missing.
+    /// Connect to the database at `url` (`sqlite:PATH`, `sqlite::memory:`,
+    /// `postgres://...`), creating the table if missing. Gives up after
+    /// [`CONNECT_TIMEOUT`] when the server does not answer.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use retry_jobs_demo::{Backend, JobQueue, QueueError};
     /// let dir = tempfile::tempdir().unwrap();
-    /// let q = retry_jobs_demo::JobQueue::open(dir.path().join("jobs.db")).unwrap();
-    /// assert!(q.all().unwrap().is_empty());
+    /// let url = format!("sqlite:{}", dir.path().join("jobs.db").display());
+    /// let q = JobQueue::connect(&url).await.unwrap();
+    /// assert_eq!(q.backend(), Backend::Sqlite);
+    /// assert!(matches!(JobQueue::connect("mysql://x").await, Err(QueueError::UnsupportedUrl(_))));
+    /// # }
     /// ```
-    pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<JobQueue> {
-        JobQueue::with_connection(Connection::open(path)?)
+    pub async fn connect(url: &str) -> Result<JobQueue, QueueError> {
+        let backend =
+            Backend::of_url(url).ok_or_else(|| QueueError::UnsupportedUrl(url.to_owned()))?;
+        sqlx::any::install_default_drivers();
+        let memory = backend == Backend::Sqlite && url.contains(":memory:");
+        let mut options = AnyPoolOptions::new().acquire_timeout(CONNECT_TIMEOUT);
+        if memory {
+            // each connection to `:memory:` is a database of its own: keep one
+            options = options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            options = options.max_connections(4);
+        }
+        if backend == Backend::Sqlite {
+            // a commit survives a crash of the process (what a worker
+            // restart is) without an fsync per commit: WAL mode (set below)
+            // with synchronous=NORMAL, a per-connection setting
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                })
+            });
+        }
+        let url = match backend {
+            // create the file if missing
+            Backend::Sqlite if !memory && !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        // one connection first, so that an unreachable server reports why
+        // (refused, unknown host, bad password) rather than a pool timeout
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&url))
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+                ))
+            })??;
+        first.close().await?;
+        let pool = options.connect(&url).await?;
+        let queue = JobQueue {
+            pool,
+            backend,
+            policy: presets::JOB,
+            lease: DEFAULT_LEASE,
+            worker: "worker".to_owned(),
+        };
+        queue.create_schema(memory).await?;
+        Ok(queue)
     }
 
-    /// A database in memory (gone when dropped), for tests.
+    /// Open (or create) the SQLite database file at `path`.
     ///
     /// ```
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// assert_eq!(q.policy().name(), "job");
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let q = retry_jobs_demo::JobQueue::open(dir.path().join("jobs.db")).await.unwrap();
+    /// assert!(q.all().await.unwrap().is_empty());
+    /// # }
     /// ```
-    pub fn open_in_memory() -> rusqlite::Result<JobQueue> {
-        JobQueue::with_connection(Connection::open_in_memory()?)
+    pub async fn open(path: impl AsRef<Path>) -> Result<JobQueue, QueueError> {
+        JobQueue::connect(&format!("sqlite:{}", path.as_ref().display())).await
     }
 
-    fn with_connection(conn: Connection) -> rusqlite::Result<JobQueue> {
-        // WAL with synchronous=NORMAL: a commit survives a crash of the
-        // process (what a worker restart is) without an fsync per statement.
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(JobQueue {
-            conn,
-            policy: presets::JOB,
-        })
+    /// A SQLite database in memory (gone when dropped), for tests.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// assert_eq!(q.policy().name(), "job");
+    /// # }
+    /// ```
+    pub async fn open_in_memory() -> Result<JobQueue, QueueError> {
+        JobQueue::connect("sqlite::memory:").await
+    }
+
+    async fn create_schema(&self, memory: bool) -> Result<(), QueueError> {
+        if self.backend == Backend::Sqlite && !memory {
+            // WAL: readers do not block the writer. It stays set in the
+            // file; it cannot change inside a transaction.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&self.pool)
+                .await?;
+        }
+        let mut tx = self.pool.begin().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                for sql in SCHEMA_SQLITE {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+            }
+            Backend::Postgres => {
+                // concurrent CREATE TABLE IF NOT EXISTS can fail with 23505: serialize
+                sqlx::query("SELECT pg_advisory_xact_lock(7245001)")
+                    .execute(&mut *tx)
+                    .await?;
+                for sql in SCHEMA_POSTGRES {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Judge failures with `policy` instead of [`presets::JOB`].
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use retry_runtime::presets;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap().with_policy(presets::WEBHOOK);
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap().with_policy(presets::WEBHOOK);
     /// assert_eq!(q.policy().name(), "webhook");
+    /// # }
     /// ```
     pub fn with_policy(mut self, policy: Policy<RetryOn>) -> JobQueue {
         self.policy = policy;
         self
     }
 
+    /// Claims last `lease` (on the queue's clock) instead of [`DEFAULT_LEASE`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap().with_lease(Duration::from_secs(60));
+    /// assert_eq!(q.lease(), Duration::from_secs(60));
+    /// # }
+    /// ```
+    pub fn with_lease(mut self, lease: Duration) -> JobQueue {
+        self.lease = lease;
+        self
+    }
+
+    /// Claim for the worker named `worker` (`claimed_by`; default `worker`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap().with_worker("w7");
+    /// assert_eq!(q.worker(), "w7");
+    /// # }
+    /// ```
+    pub fn with_worker(mut self, worker: &str) -> JobQueue {
+        worker.clone_into(&mut self.worker);
+        self
+    }
+
     /// The policy failures are judged by.
     ///
     /// ```
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
     /// assert_eq!(q.policy().stop().max_attempts, 4);
+    /// # }
     /// ```
     pub fn policy(&self) -> &Policy<RetryOn> {
         &self.policy
     }
 
+    /// How long a claim lasts.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The worker this handle claims for.
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// Which database it is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for queries of your own.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Add a `PENDING` job, due at `now`; returns its id.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// let id = q.enqueue("resize image 7", Duration::ZERO).unwrap();
-    /// assert_eq!(q.get(id).unwrap().unwrap().payload, "resize image 7");
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// let id = q.enqueue("resize image 7", Duration::ZERO).await.unwrap();
+    /// assert_eq!(q.get(id).await.unwrap().unwrap().payload, "resize image 7");
+    /// # }
     /// ```
-    pub fn enqueue(&self, payload: &str, now: Duration) -> rusqlite::Result<i64> {
-        self.conn.execute(
-            "INSERT INTO jobs (payload, status, retry_count, next_retry_at) VALUES (?1, ?2, 0, ?3)",
-            params![payload, JobStatus::Pending, ms(now)],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+    pub async fn enqueue(&self, payload: &str, now: Duration) -> Result<i64, QueueError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (payload, status, retry_count, next_retry_at) VALUES ($1, 'PENDING', 0, $2) RETURNING id",
+        )
+        .bind(payload)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
     }
 
-    /// Claim the job that has been due the longest (`PENDING` with
-    /// `next_retry_at <= now`; ties by id) and mark it `RUNNING`, in one
-    /// statement, so two workers never claim the same job. `None` when no job
-    /// is due.
+    /// Claim the job that has been due the longest and mark it `RUNNING`
+    /// for this worker until `now + lease`, in one statement: a `PENDING`
+    /// job with `next_retry_at <= now`, or a `RUNNING` one whose lease has
+    /// expired (its worker died); ties by id. Two workers never claim the
+    /// same job: on PostgreSQL the row is locked `FOR UPDATE SKIP LOCKED`,
+    /// SQLite has one writer at a time. `None` when no job is due.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("later", Duration::from_secs(60)).unwrap();
-    /// assert!(q.claim_due(Duration::from_secs(59)).unwrap().is_none());
-    /// assert_eq!(q.claim_due(Duration::from_secs(60)).unwrap().unwrap().payload, "later");
-    /// assert!(q.claim_due(Duration::from_secs(60)).unwrap().is_none()); // claimed already
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("later", Duration::from_secs(60)).await.unwrap();
+    /// assert!(q.claim_due(Duration::from_secs(59)).await.unwrap().is_none());
+    /// let job = q.claim_due(Duration::from_secs(60)).await.unwrap().unwrap();
+    /// assert_eq!(job.claimed_until, Some(Duration::from_secs(360))); // the 5-minute lease
+    /// assert!(q.claim_due(Duration::from_secs(60)).await.unwrap().is_none()); // claimed already
+    /// # }
     /// ```
-    pub fn claim_due(&self, now: Duration) -> rusqlite::Result<Option<Job>> {
-        self.conn
-            .query_row(
-                &format!(
-                    "UPDATE jobs SET status = 'RUNNING'
-                     WHERE id = (SELECT id FROM jobs
-                                 WHERE status = 'PENDING' AND next_retry_at <= ?1
-                                 ORDER BY next_retry_at, id LIMIT 1)
-                     RETURNING {COLUMNS}"
-                ),
-                params![ms(now)],
-                Job::from_row,
-            )
-            .optional()
+    pub async fn claim_due(&self, now: Duration) -> Result<Option<Job>, QueueError> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3, claims = claims + 1
+             WHERE id = (SELECT id FROM jobs
+                         WHERE (status = 'PENDING' AND next_retry_at <= $1)
+                            OR (status = 'RUNNING' AND claimed_until <= $1)
+                         ORDER BY next_retry_at, id LIMIT 1 {lock})
+             RETURNING {COLUMNS}"
+        ))
+        .bind(ms(now))
+        .bind(&self.worker)
+        .bind(ms(now + self.lease))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Job::from_row).transpose()
     }
 
     /// The claimed job succeeded: `DONE`.
     ///
     /// # Errors
-    /// [`rusqlite::Error::QueryReturnedNoRows`] if the job is not `RUNNING`.
+    /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this claim.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, JobStatus};
-    /// let q = JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("x", Duration::ZERO).unwrap();
-    /// let job = q.claim_due(Duration::ZERO).unwrap().unwrap();
-    /// q.complete(&job, Duration::from_secs(1)).unwrap();
-    /// assert_eq!(q.get(job.id).unwrap().unwrap().status, JobStatus::Done);
-    /// assert!(q.complete(&job, Duration::from_secs(1)).is_err()); // not RUNNING any more
+    /// let q = JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("x", Duration::ZERO).await.unwrap();
+    /// let job = q.claim_due(Duration::ZERO).await.unwrap().unwrap();
+    /// q.complete(&job, Duration::from_secs(1)).await.unwrap();
+    /// assert_eq!(q.get(job.id).await.unwrap().unwrap().status, JobStatus::Done);
+    /// assert!(q.complete(&job, Duration::from_secs(1)).await.is_err()); // not RUNNING any more
+    /// # }
     /// ```
-    pub fn complete(&self, job: &Job, now: Duration) -> rusqlite::Result<()> {
-        let n = self.conn.execute(
-            "UPDATE jobs SET status = 'DONE', finished_at = ?2 WHERE id = ?1 AND status = 'RUNNING'",
-            params![job.id, ms(now)],
-        )?;
-        one_row(n)
+    pub async fn complete(&self, job: &Job, now: Duration) -> Result<(), QueueError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = 'DONE', finished_at = $2
+             WHERE id = $1 AND status = 'RUNNING' AND claims = $3",
+        )
+        .bind(job.id)
+        .bind(ms(now))
+        .bind(i64::from(job.claims))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        claimed(job, n)
     }
 
     /// The claimed job failed with `error`: the policy decides, from the
@@ -351,21 +658,28 @@ impl JobQueue {
     /// (`FAILED`). `last_error` records the error and its kind.
     ///
     /// # Errors
-    /// [`rusqlite::Error::QueryReturnedNoRows`] if the job is not `RUNNING`.
+    /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this claim.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_runtime::StopReason;
     /// use retry_jobs_demo::{JobOutcome, JobQueue, JobStatus};
-    /// let q = JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("import bad.csv", Duration::ZERO).unwrap();
-    /// let job = q.claim_due(Duration::ZERO).unwrap().unwrap();
+    /// let q = JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("import bad.csv", Duration::ZERO).await.unwrap();
+    /// let job = q.claim_due(Duration::ZERO).await.unwrap().unwrap();
     /// let invalid = std::io::Error::from(std::io::ErrorKind::InvalidData); // Permanent
-    /// let out = q.fail(&job, &invalid, Duration::ZERO).unwrap();
+    /// let out = q.fail(&job, &invalid, Duration::ZERO).await.unwrap();
     /// assert_eq!(out, JobOutcome::Failed { reason: StopReason::Permanent, attempts: 1 });
-    /// assert_eq!(q.get(job.id).unwrap().unwrap().status, JobStatus::Failed);
+    /// assert_eq!(q.get(job.id).await.unwrap().unwrap().status, JobStatus::Failed);
+    /// # }
     /// ```
-    pub fn fail<E>(&self, job: &Job, error: &E, now: Duration) -> rusqlite::Result<JobOutcome>
+    pub async fn fail<E>(
+        &self,
+        job: &Job,
+        error: &E,
+        now: Duration,
+    ) -> Result<JobOutcome, QueueError>
     where
         E: Classify + fmt::Display,
     {
@@ -376,11 +690,18 @@ impl JobQueue {
                 // stored in whole milliseconds
                 let wait = from_ms(ms(wait));
                 let next_retry_at = from_ms(ms(now + wait));
-                let n = self.conn.execute(
-                    "UPDATE jobs SET status = 'PENDING', retry_count = ?2, next_retry_at = ?3, last_error = ?4
-                     WHERE id = ?1 AND status = 'RUNNING'",
-                    params![job.id, attempts, ms(next_retry_at), format!("{kind}: {error}")],
-                )?;
+                let n = sqlx::query(
+                    "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
+                     WHERE id = $1 AND status = 'RUNNING' AND claims = $2",
+                )
+                .bind(job.id)
+                .bind(i64::from(job.claims))
+                .bind(i64::from(attempts))
+                .bind(ms(next_retry_at))
+                .bind(format!("{kind}: {error}"))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
                 let outcome = JobOutcome::Retry {
                     retry_count: attempts,
                     wait,
@@ -389,131 +710,157 @@ impl JobQueue {
                 (n, outcome)
             }
             Decision::GiveUp(reason) => {
-                let n = self.conn.execute(
-                    "UPDATE jobs SET status = 'FAILED', finished_at = ?2, last_error = ?3
-                     WHERE id = ?1 AND status = 'RUNNING'",
-                    params![
-                        job.id,
-                        ms(now),
-                        format!(
-                            "{kind}: {error} (gave up after {attempts} attempt{}: {reason})",
-                            if attempts == 1 { "" } else { "s" }
-                        )
-                    ],
-                )?;
+                let n = sqlx::query(
+                    "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
+                     WHERE id = $1 AND status = 'RUNNING' AND claims = $2",
+                )
+                .bind(job.id)
+                .bind(i64::from(job.claims))
+                .bind(ms(now))
+                .bind(format!(
+                    "{kind}: {error} (gave up after {attempts} attempt{}: {reason})",
+                    if attempts == 1 { "" } else { "s" }
+                ))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
                 (n, JobOutcome::Failed { reason, attempts })
             }
         };
-        one_row(n)?;
+        claimed(job, n)?;
         Ok(outcome)
     }
 
-    /// Put the jobs left `RUNNING` by a worker that died back to `PENDING`,
-    /// due at `now`, without counting a retry (the run did not fail, it was
-    /// cut short). Returns how many. Call it when a worker starts; it assumes
-    /// one worker per database (with several, a claim would need a lease).
+    /// When the next job is due: the earliest `next_retry_at` of the
+    /// `PENDING` jobs and `claimed_until` of the `RUNNING` ones (a lease that
+    /// may expire); `None` when no job is pending or running.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// use retry_jobs_demo::{JobQueue, JobStatus};
-    /// let q = JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("x", Duration::ZERO).unwrap();
-    /// let job = q.claim_due(Duration::ZERO).unwrap().unwrap(); // ... and the worker dies
-    /// assert_eq!(q.recover(Duration::from_secs(5)).unwrap(), 1);
-    /// let again = q.get(job.id).unwrap().unwrap();
-    /// assert_eq!((again.status, again.retry_count), (JobStatus::Pending, 0));
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// assert_eq!(q.next_due_at().await.unwrap(), None);
+    /// q.enqueue("a", Duration::from_secs(9)).await.unwrap();
+    /// q.enqueue("b", Duration::from_secs(3)).await.unwrap();
+    /// assert_eq!(q.next_due_at().await.unwrap(), Some(Duration::from_secs(3)));
+    /// # }
     /// ```
-    pub fn recover(&self, now: Duration) -> rusqlite::Result<usize> {
-        self.conn.execute(
-            "UPDATE jobs SET status = 'PENDING', next_retry_at = ?1 WHERE status = 'RUNNING'",
-            params![ms(now)],
+    pub async fn next_due_at(&self) -> Result<Option<Duration>, QueueError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN status = 'PENDING' THEN next_retry_at ELSE claimed_until END)
+             FROM jobs WHERE status IN ('PENDING', 'RUNNING')",
         )
-    }
-
-    /// When the next `PENDING` job is due; `None` when none is pending.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// assert_eq!(q.next_due_at().unwrap(), None);
-    /// q.enqueue("a", Duration::from_secs(9)).unwrap();
-    /// q.enqueue("b", Duration::from_secs(3)).unwrap();
-    /// assert_eq!(q.next_due_at().unwrap(), Some(Duration::from_secs(3)));
-    /// ```
-    pub fn next_due_at(&self) -> rusqlite::Result<Option<Duration>> {
-        let at: Option<i64> = self.conn.query_row(
-            "SELECT MIN(next_retry_at) FROM jobs WHERE status = 'PENDING'",
-            [],
-            |row| row.get(0),
-        )?;
+        .fetch_one(&self.pool)
+        .await?;
         Ok(at.map(from_ms))
     }
 
     /// One job by id.
     ///
     /// ```
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// assert!(q.get(42).unwrap().is_none());
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// assert!(q.get(42).await.unwrap().is_none());
+    /// # }
     /// ```
-    pub fn get(&self, id: i64) -> rusqlite::Result<Option<Job>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                params![id],
-                Job::from_row,
-            )
-            .optional()
+    pub async fn get(&self, id: i64) -> Result<Option<Job>, QueueError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Job::from_row).transpose()
     }
 
     /// Every job, by id.
     ///
+    /// # Errors
+    /// [`QueueError::UnknownStatus`] for the first row whose status is none
+    /// of the four: such a row is reported, never skipped.
+    ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("a", Duration::ZERO).unwrap();
-    /// assert_eq!(q.all().unwrap().len(), 1);
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("a", Duration::ZERO).await.unwrap();
+    /// assert_eq!(q.all().await.unwrap().len(), 1);
+    /// # }
     /// ```
-    pub fn all(&self) -> rusqlite::Result<Vec<Job>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
-        let rows = stmt.query_map([], Job::from_row)?;
-        rows.collect()
+    pub async fn all(&self) -> Result<Vec<Job>, QueueError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Job::from_row).collect()
+    }
+
+    /// The rows whose status is none of `PENDING`, `RUNNING`, `DONE`,
+    /// `FAILED`, as `(id, status)`: never claimed, changed or deleted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_jobs_demo::{JobQueue, QueueError};
+    /// let q = JobQueue::open_in_memory().await.unwrap();
+    /// let id = q.enqueue("a", Duration::ZERO).await.unwrap();
+    /// sqlx::query("UPDATE jobs SET status = 'PAUSED'").execute(q.pool()).await.unwrap();
+    /// assert_eq!(q.unknown_statuses().await.unwrap(), [(id, "PAUSED".to_owned())]);
+    /// assert!(matches!(q.all().await, Err(QueueError::UnknownStatus { .. })));
+    /// assert!(q.claim_due(Duration::from_secs(1)).await.unwrap().is_none());
+    /// # }
+    /// ```
+    pub async fn unknown_statuses(&self) -> Result<Vec<(i64, String)>, QueueError> {
+        let rows = sqlx::query(
+            "SELECT id, status FROM jobs
+             WHERE status NOT IN ('PENDING', 'RUNNING', 'DONE', 'FAILED') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// How many jobs have `status`.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, JobStatus};
-    /// let q = JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("a", Duration::ZERO).unwrap();
-    /// assert_eq!(q.count(JobStatus::Pending).unwrap(), 1);
+    /// let q = JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("a", Duration::ZERO).await.unwrap();
+    /// assert_eq!(q.count(JobStatus::Pending).await.unwrap(), 1);
+    /// # }
     /// ```
-    pub fn count(&self, status: JobStatus) -> rusqlite::Result<usize> {
-        self.conn.query_row(
-            "SELECT COUNT(*) FROM jobs WHERE status = ?1",
-            params![status],
-            |row| row.get(0),
-        )
+    pub async fn count(&self, status: JobStatus) -> Result<usize, QueueError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = $1")
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// The table as aligned text, one line per job, for logs and demos.
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// let q = retry_jobs_demo::JobQueue::open_in_memory().unwrap();
-    /// q.enqueue("a", Duration::ZERO).unwrap();
-    /// assert!(q.table().unwrap().contains("PENDING"));
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// q.enqueue("a", Duration::ZERO).await.unwrap();
+    /// assert!(q.table().await.unwrap().contains("PENDING"));
+    /// # }
     /// ```
-    pub fn table(&self) -> rusqlite::Result<String> {
+    pub async fn table(&self) -> Result<String, QueueError> {
         let mut out = format!(
             "{:>3}  {:<22} {:<8} {:>5}  {:<13} {}\n",
             "id", "payload", "status", "retry", "next_retry_at", "last_error"
         );
-        for job in self.all()? {
+        for job in self.all().await? {
             let next = match job.status {
-                JobStatus::Pending | JobStatus::Running => fmt_time(job.next_retry_at),
+                JobStatus::Pending => fmt_time(job.next_retry_at),
+                JobStatus::Running => format!(
+                    "{} until {}",
+                    job.claimed_by.as_deref().unwrap_or("?"),
+                    fmt_time(job.claimed_until.unwrap_or_default())
+                ),
                 JobStatus::Done | JobStatus::Failed => "-".to_owned(),
             };
             out.push_str(&format!(
@@ -530,9 +877,9 @@ impl JobQueue {
     }
 }
 
-fn one_row(n: usize) -> rusqlite::Result<()> {
-    match n {
-        0 => Err(rusqlite::Error::QueryReturnedNoRows),
+fn claimed(job: &Job, rows: u64) -> Result<(), QueueError> {
+    match rows {
+        0 => Err(QueueError::NotClaimed { id: job.id }),
         _ => Ok(()),
     }
 }
@@ -573,6 +920,38 @@ impl ScaledClock {
             start: tokio::time::Instant::now(),
             scale: scale.max(1),
         }
+    }
+
+    /// A clock whose zero is `epoch` (a wall-clock time), so that several
+    /// processes started with the same `epoch` and `scale` share one
+    /// simulated time. An `epoch` in the future is taken as now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::{Duration, SystemTime};
+    /// let epoch = SystemTime::now() - Duration::from_secs(2);
+    /// let c = retry_jobs_demo::ScaledClock::since(epoch, 60);
+    /// assert!(c.now() >= Duration::from_secs(120));
+    /// # }
+    /// ```
+    pub fn since(epoch: SystemTime, scale: u32) -> ScaledClock {
+        let ago = SystemTime::now().duration_since(epoch).unwrap_or_default();
+        let now = tokio::time::Instant::now();
+        ScaledClock {
+            start: now.checked_sub(ago).unwrap_or(now),
+            scale: scale.max(1),
+        }
+    }
+
+    /// How many times faster than real time it runs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// assert_eq!(retry_jobs_demo::ScaledClock::new(600).scale(), 600);
+    /// # }
+    /// ```
+    pub fn scale(&self) -> u32 {
+        self.scale
     }
 
     /// A clock on which one simulated minute takes `real`.
@@ -625,7 +1004,8 @@ impl ScaledClock {
 }
 
 /// A worker: claims due jobs from its [`JobQueue`] one at a time, runs them,
-/// and records each outcome, logging each step through `tracing`.
+/// and records each outcome, logging each step through `tracing`. Several
+/// workers, in one process or many, share one queue.
 #[derive(Debug)]
 pub struct Worker {
     queue: JobQueue,
@@ -638,28 +1018,46 @@ pub struct Worker {
 pub struct Ran {
     /// The job as claimed (`RUNNING`).
     pub job: Job,
-    /// `None` when it succeeded.
-    pub outcome: Option<JobOutcome>,
+    /// `Ok(None)` when it succeeded, `Ok(Some(..))` when it failed (what
+    /// [`JobQueue::fail`] decided), and `Err(LeaseLost)` when its lease had
+    /// expired and another worker had claimed it, so this run's outcome was
+    /// not recorded.
+    pub outcome: Result<Option<JobOutcome>, LeaseLost>,
 }
 
+/// The run's outcome was not recorded: the job's lease expired during the
+/// run and another worker claimed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseLost;
+
 impl Worker {
-    /// A worker on `queue`; first puts back jobs a previous worker left
-    /// `RUNNING` ([`JobQueue::recover`]).
+    /// A worker named `name` on `queue` (which then claims as `name`). Logs
+    /// what it finds: pending jobs, running ones (leases of dead workers
+    /// included), and every row with an unknown status, as an error.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use retry_jobs_demo::{JobQueue, ScaledClock, Worker};
-    /// let w = Worker::start("w1", JobQueue::open_in_memory().unwrap(), ScaledClock::new(600)).unwrap();
-    /// assert_eq!(w.queue().all().unwrap().len(), 0);
+    /// let w = Worker::start("w1", JobQueue::open_in_memory().await.unwrap(), ScaledClock::new(600)).await.unwrap();
+    /// assert_eq!(w.queue().worker(), "w1");
     /// # }
     /// ```
-    pub fn start(name: &str, queue: JobQueue, clock: ScaledClock) -> rusqlite::Result<Worker> {
-        let now = clock.now();
-        let recovered = queue.recover(now)?;
-        let pending = queue.count(JobStatus::Pending)?;
+    pub async fn start(
+        name: &str,
+        queue: JobQueue,
+        clock: ScaledClock,
+    ) -> Result<Worker, QueueError> {
+        let queue = queue.with_worker(name);
+        let now = fmt_time(clock.now());
+        for (id, status) in queue.unknown_statuses().await? {
+            tracing::error!(
+                "[{now}] worker {name}: job {id} has an unknown status {status:?}; leaving it as it is"
+            );
+        }
+        let pending = queue.count(JobStatus::Pending).await?;
+        let running = queue.count(JobStatus::Running).await?;
         tracing::info!(
-            "[{}] worker {name} started: {pending} pending job(s), {recovered} recovered from a dead worker",
-            fmt_time(now)
+            "[{now}] worker {name} started: {pending} pending job(s), {running} running (claimed again when their lease expires)"
         );
         Ok(Worker {
             queue,
@@ -685,70 +1083,88 @@ impl Worker {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, ScaledClock, Worker};
-    /// let queue = JobQueue::open_in_memory().unwrap();
-    /// queue.enqueue("noop", Duration::ZERO).unwrap();
-    /// let mut worker = Worker::start("w", queue, ScaledClock::new(1)).unwrap();
+    /// let queue = JobQueue::open_in_memory().await.unwrap();
+    /// queue.enqueue("noop", Duration::ZERO).await.unwrap();
+    /// let mut worker = Worker::start("w", queue, ScaledClock::new(1)).await.unwrap();
     /// let mut ok = |_job| async { Ok::<(), std::io::Error>(()) };
     /// let ran = worker.run_one(&mut ok).await.unwrap().unwrap();
-    /// assert_eq!((ran.job.payload.as_str(), ran.outcome), ("noop", None));
+    /// assert_eq!((ran.job.payload.as_str(), ran.outcome), ("noop", Ok(None)));
     /// assert!(worker.run_one(&mut ok).await.unwrap().is_none());
     /// # }
     /// ```
-    pub async fn run_one<E, F, Fut>(&mut self, handler: &mut F) -> rusqlite::Result<Option<Ran>>
+    pub async fn run_one<E, F, Fut>(&mut self, handler: &mut F) -> Result<Option<Ran>, QueueError>
     where
         F: FnMut(Job) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: Classify + fmt::Display,
     {
         let claimed_at = self.clock.now();
-        let Some(job) = self.queue.claim_due(claimed_at)? else {
+        let Some(job) = self.queue.claim_due(claimed_at).await? else {
             return Ok(None);
         };
         let attempt = job.retry_count + 1;
         let max = self.queue.policy().stop().max_attempts;
         let result = handler(job.clone()).await;
         let now = self.clock.now();
-        let (id, payload, t) = (job.id, &job.payload, fmt_time(now));
-        let outcome = match result {
-            Ok(()) => {
-                self.queue.complete(&job, now)?;
-                tracing::info!("[{t}] job {id} {payload:?}: DONE on attempt {attempt}/{max}");
-                None
-            }
-            Err(error) => {
-                let outcome = self.queue.fail(&job, &error, now)?;
-                let kind = error.kind();
-                match outcome {
-                    JobOutcome::Retry {
-                        retry_count,
-                        wait,
-                        next_retry_at,
-                    } => tracing::warn!(
-                        "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); retry {retry_count} in {}s, at {}",
-                        wait.as_secs(),
-                        fmt_time(next_retry_at)
-                    ),
-                    JobOutcome::Failed { reason, .. } => tracing::error!(
-                        "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); FAILED for good ({reason})"
-                    ),
-                }
-                Some(outcome)
-            }
+        let (id, payload, t, name) = (job.id, &job.payload, fmt_time(now), &self.name);
+        let recorded = match &result {
+            Ok(()) => self.queue.complete(&job, now).await.map(|()| None),
+            Err(error) => self.queue.fail(&job, error, now).await.map(Some),
         };
-        Ok(Some(Ran { job, outcome }))
+        let outcome = match recorded {
+            Err(QueueError::NotClaimed { .. }) => {
+                tracing::warn!(
+                    "[{t}] worker {name}: job {id} {payload:?} outlived its lease; another worker has it, this run is not recorded"
+                );
+                return Ok(Some(Ran {
+                    job,
+                    outcome: Err(LeaseLost),
+                }));
+            }
+            other => other?,
+        };
+        match (&result, outcome) {
+            (
+                Err(error),
+                Some(JobOutcome::Retry {
+                    retry_count,
+                    wait,
+                    next_retry_at,
+                }),
+            ) => {
+                let kind = error.kind();
+                tracing::warn!(
+                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); retry {retry_count} in {}s, at {}",
+                    wait.as_secs(),
+                    fmt_time(next_retry_at)
+                );
+            }
+            (Err(error), Some(JobOutcome::Failed { reason, .. })) => {
+                let kind = error.kind();
+                tracing::error!(
+                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); FAILED for good ({reason})"
+                );
+            }
+            _ => tracing::info!("[{t}] job {id} {payload:?}: DONE on attempt {attempt}/{max}"),
+        }
+        Ok(Some(Ran {
+            job,
+            outcome: Ok(outcome),
+        }))
     }
 
-    /// Run due jobs, sleeping until the next one is due, until no job is
-    /// `PENDING` or the simulated time reaches `until` (if given). Returns
-    /// the runs made.
+    /// Run due jobs, sleeping until the next one is due (or a running job's
+    /// lease expires), until no job is `PENDING` or `RUNNING`, or the
+    /// simulated time reaches `until` (if given). Returns the runs made.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
     /// use retry_jobs_demo::{JobQueue, JobStatus, ScaledClock, Worker};
-    /// let queue = JobQueue::open_in_memory().unwrap();
-    /// let id = queue.enqueue("flaky once", Duration::ZERO).unwrap();
-    /// let mut worker = Worker::start("w", queue, ScaledClock::new(600)).unwrap();
+    /// let queue = JobQueue::open_in_memory().await.unwrap();
+    /// let id = queue.enqueue("flaky once", Duration::ZERO).await.unwrap();
+    /// // 6000 times faster than real time: the 30s wait takes 5 ms
+    /// let mut worker = Worker::start("w", queue, ScaledClock::new(6000)).await.unwrap();
     /// let runs = worker
     ///     .run(None, |job| async move {
     ///         match job.retry_count {
@@ -759,7 +1175,7 @@ impl Worker {
     ///     .await
     ///     .unwrap();
     /// assert_eq!(runs.len(), 2);
-    /// let job = worker.queue().get(id).unwrap().unwrap();
+    /// let job = worker.queue().get(id).await.unwrap().unwrap();
     /// assert_eq!((job.status, job.retry_count), (JobStatus::Done, 1));
     /// assert!(worker.clock().now() >= Duration::from_secs(30)); // waited 30s+ (simulated)
     /// # }
@@ -768,7 +1184,7 @@ impl Worker {
         &mut self,
         until: Option<Duration>,
         mut handler: F,
-    ) -> rusqlite::Result<Vec<Ran>>
+    ) -> Result<Vec<Ran>, QueueError>
     where
         F: FnMut(Job) -> Fut,
         Fut: Future<Output = Result<(), E>>,
@@ -783,17 +1199,69 @@ impl Worker {
                 runs.push(ran);
                 continue;
             }
-            let Some(next) = self.queue.next_due_at()? else {
-                tracing::info!(
-                    "[{}] worker {}: no job pending",
-                    fmt_time(self.clock.now()),
-                    self.name
-                );
+            if !self.wait(until).await? {
                 break;
-            };
-            let wake = until.map_or(next, |until| next.min(until));
-            self.clock.sleep_until(wake).await;
+            }
         }
         Ok(runs)
+    }
+
+    /// With no job due now: sleep until the next one is due, a running
+    /// job's lease expires, or `until`, whichever comes first, and return
+    /// `true`; return `false` at once when no job is `PENDING` or `RUNNING`.
+    /// [`run`](Worker::run) is `run_one` and `wait` in a loop; a loop of
+    /// your own can do more between runs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_jobs_demo::{JobQueue, ScaledClock, Worker};
+    /// let queue = JobQueue::open_in_memory().await.unwrap();
+    /// let worker = Worker::start("w", queue, ScaledClock::new(6000)).await.unwrap();
+    /// assert!(!worker.wait(None).await.unwrap()); // nothing to do
+    /// worker.queue().enqueue("later", Duration::from_secs(90)).await.unwrap();
+    /// assert!(worker.wait(None).await.unwrap());
+    /// assert!(worker.clock().now() >= Duration::from_secs(90));
+    /// # }
+    /// ```
+    pub async fn wait(&self, until: Option<Duration>) -> Result<bool, QueueError> {
+        let Some(next) = self.queue.next_due_at().await? else {
+            tracing::info!(
+                "[{}] worker {}: no job pending or running",
+                fmt_time(self.clock.now()),
+                self.name
+            );
+            return Ok(false);
+        };
+        let wake = until.map_or(next, |until| next.min(until));
+        if wake <= self.clock.now() {
+            // due now, but another worker holds it (SKIP LOCKED): look again shortly
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        } else {
+            self.clock.sleep_until(wake).await;
+        }
+        Ok(true)
+    }
+}
+
+/// `url` with its password replaced by `***`, for messages and logs.
+///
+/// ```
+/// use retry_jobs_demo::redact_url;
+/// assert_eq!(redact_url("postgres://app:s3cret@db:5432/jobs"), "postgres://app:***@db:5432/jobs");
+/// assert_eq!(redact_url("postgres://app@db/jobs"), "postgres://app@db/jobs");
+/// assert_eq!(redact_url("sqlite:jobs.db"), "sqlite:jobs.db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return url.to_owned();
+    };
+    let user_start = scheme_end + 3;
+    if at < user_start {
+        return url.to_owned();
+    }
+    match url[user_start..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..user_start], &url[at..]),
+        None => url.to_owned(),
     }
 }

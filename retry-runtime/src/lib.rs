@@ -43,6 +43,7 @@
 //! - `http`: [`Classify`] for `http::StatusCode`.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
+//! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -67,6 +68,8 @@ pub mod reqwest;
 mod retry;
 mod run;
 pub mod sleep;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 pub mod stop;
 pub mod testing;
 pub mod throttle;

@@ -7,6 +7,7 @@
 //! - [`alloc`]: a counting global allocator.
 //! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
+//! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`.
 
 #![deny(missing_docs)]
 
@@ -15,3 +16,5 @@ pub mod calls;
 pub mod capture;
 pub mod demo;
 pub mod flaky;
+#[cfg(feature = "pg")]
+pub mod pg;

@@ -1,0 +1,219 @@
+//! One worker process of a fleet: runs the jobs of the queue at
+//! `DATABASE_URL` until none is pending or running, on a simulated clock
+//! shared with the other processes. `jobs-demo/tests/fleet/` starts four of
+//! these against PostgreSQL, kills one with SIGKILL mid-job and starts it
+//! again.
+//!
+//! ```text
+//! DATABASE_URL=postgres://... jobs-worker NAME
+//! ```
+//!
+//! Environment: `JOBS_EPOCH_MS` (the simulated clock's zero, in
+//! milliseconds since the Unix epoch; default: now), `JOBS_SCALE` (how much
+//! faster than real time the clock runs; default 600: a minute in 100 ms),
+//! `JOBS_LEASE_SECS` (a claim's lease in simulated seconds; default 300).
+//!
+//! Each payload is a script: `ok`; `transient:N` (fails N times with a
+//! refused connection, then succeeds); `permanent` (invalid data: fails at
+//! once); `down` (times out every time: fails after the preset's 4
+//! attempts); any of them after `slow:MS/` runs MS real milliseconds first.
+//! When the database has a `runs` table (the fleet test makes one), each run
+//! is recorded there: `(job_id, claims)` is its primary key, so no claim runs
+//! twice.
+//!
+//! A malformed or unreachable `DATABASE_URL` ends it with one error line and
+//! exit code 1.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use retry_jobs_demo::{Job, JobOutcome, JobQueue, QueueError, ScaledClock, Worker, redact_url};
+
+fn main() -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(work()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_u64(name: &str) -> Result<Option<u64>, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={v:?} is not a number")),
+        Err(_) => Ok(None),
+    }
+}
+
+async fn work() -> Result<(), String> {
+    let name = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "worker".to_owned());
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .ok_or("DATABASE_URL is not set")?;
+    let epoch = match env_u64("JOBS_EPOCH_MS")? {
+        Some(ms) => UNIX_EPOCH + Duration::from_millis(ms),
+        None => SystemTime::now(),
+    };
+    let scale = u32::try_from(env_u64("JOBS_SCALE")?.unwrap_or(600)).map_err(|e| e.to_string())?;
+    let lease = Duration::from_secs(env_u64("JOBS_LEASE_SECS")?.unwrap_or(300));
+    let clock = ScaledClock::since(epoch, scale);
+
+    let queue = JobQueue::connect(&url)
+        .await
+        .map_err(|e| format!("cannot open the job queue at {}: {e}", redact_url(&url)))?
+        .with_lease(lease);
+    let db = |e: QueueError| format!("worker {name}: {e}");
+    let log = RunLog::detect(&queue).await.map_err(db)?;
+    let mut worker = Worker::start(&name, queue, clock).await.map_err(db)?;
+    let started = std::time::Instant::now();
+    let mut runs = 0u32;
+    let mut handler = |job: Job| {
+        let log = log.clone();
+        let name = name.clone();
+        async move {
+            log.started(&job, &name, clock.now()).await?;
+            run_script(&job).await
+        }
+    };
+    loop {
+        match worker.run_one(&mut handler).await.map_err(db)? {
+            Some(ran) => {
+                runs += 1;
+                log.ended(&ran.job, &ran.outcome, clock.now())
+                    .await
+                    .map_err(db)?;
+            }
+            None => {
+                if !worker.wait(None).await.map_err(db)? {
+                    break;
+                }
+            }
+        }
+    }
+    println!(
+        "worker {name}: {runs} runs in {:.3}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What a scripted run fails with.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Db(#[from] QueueError),
+}
+
+impl retry_runtime::Classify for RunError {
+    fn kind(&self) -> retry_runtime::ErrorKind {
+        match self {
+            RunError::Io(e) => retry_runtime::Classify::kind(e),
+            RunError::Db(e) => e.kind(),
+        }
+    }
+}
+
+async fn run_script(job: &Job) -> Result<(), RunError> {
+    let mut script = job.payload.as_str();
+    if let Some(rest) = script.strip_prefix("slow:") {
+        let (ms, rest) = rest.split_once('/').unwrap_or((rest, "ok"));
+        let ms: u64 = ms.parse().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        script = rest;
+    }
+    let fail = |kind: io::ErrorKind| Err(RunError::Io(io::Error::new(kind, script.to_owned())));
+    match script {
+        "ok" => Ok(()),
+        "permanent" => fail(io::ErrorKind::InvalidData),
+        "down" => fail(io::ErrorKind::TimedOut),
+        _ => match script.strip_prefix("transient:").map(str::parse::<u32>) {
+            Some(Ok(n)) if job.retry_count < n => fail(io::ErrorKind::ConnectionRefused),
+            Some(Ok(_)) => Ok(()),
+            _ => fail(io::ErrorKind::Unsupported),
+        },
+    }
+}
+
+/// The `runs` table, when the database has one.
+#[derive(Clone)]
+struct RunLog(Option<JobQueue>);
+
+impl RunLog {
+    async fn detect(queue: &JobQueue) -> Result<RunLog, QueueError> {
+        let has: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM information_schema.tables WHERE table_name = 'runs'")
+                .fetch_optional(queue.pool())
+                .await
+                .or_else(|_| Ok::<_, sqlx::Error>(None))?;
+        Ok(RunLog(has.map(|_| queue.clone())))
+    }
+
+    async fn started(&self, job: &Job, worker: &str, now: Duration) -> Result<(), QueueError> {
+        let Some(q) = &self.0 else { return Ok(()) };
+        sqlx::query(
+            "INSERT INTO runs (job_id, claims, attempt, worker, pid, started_at, lease_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(job.id)
+        .bind(i64::from(job.claims))
+        .bind(i64::from(job.retry_count) + 1)
+        .bind(worker)
+        .bind(i64::from(std::process::id()))
+        .bind(ms(now))
+        .bind(job.claimed_until.map(ms))
+        .execute(q.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn ended(
+        &self,
+        job: &Job,
+        outcome: &Result<Option<JobOutcome>, retry_jobs_demo::LeaseLost>,
+        now: Duration,
+    ) -> Result<(), QueueError> {
+        let Some(q) = &self.0 else { return Ok(()) };
+        let (what, wait, next) = match outcome {
+            Ok(None) => ("DONE", None, None),
+            Ok(Some(JobOutcome::Retry {
+                wait,
+                next_retry_at,
+                ..
+            })) => ("RETRY", Some(ms(*wait)), Some(ms(*next_retry_at))),
+            Ok(Some(JobOutcome::Failed { .. })) => ("FAILED", None, None),
+            Err(_) => ("LEASE_LOST", None, None),
+        };
+        sqlx::query(
+            "UPDATE runs SET ended_at = $3, outcome = $4, wait_ms = $5, next_retry_at = $6
+             WHERE job_id = $1 AND claims = $2",
+        )
+        .bind(job.id)
+        .bind(i64::from(job.claims))
+        .bind(ms(now))
+        .bind(what)
+        .bind(wait)
+        .bind(next)
+        .execute(q.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+fn ms(t: Duration) -> i64 {
+    i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,367 @@
+//! A fleet of worker processes (`src/bin/jobs-worker.rs`) on one PostgreSQL
+//! queue (`testkit::pg`: `DATABASE_URL`, or a throwaway cluster started for
+//! this test).
+//!
+//! 4 workers, 500 jobs with scripted transient and permanent failures, one
+//! worker killed with SIGKILL in the middle of a job and started again:
+//! every job ends as its script says, no job runs on two workers at once,
+//! the retries follow `presets::JOB` (30s, 120s, 480s, each plus 0..25%) on a
+//! clock 3000 times faster than real time, and no job is lost. Then the
+//! throughput with 1, 2 and 4 workers. And a worker given a bad
+//! `DATABASE_URL` says so in one line and exits with code 1.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use retry_jobs_demo::{JobQueue, JobStatus};
+use sqlx::Row;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_jobs-worker");
+/// The simulated clock runs 3000 times faster: 30s take 10 ms, 480s 160 ms.
+const SCALE: u32 = 3000;
+/// A claim's lease: 40 simulated minutes (800 ms), far above any run here.
+const LEASE_SECS: u64 = 2400;
+/// How long a `slow:` job takes, in real milliseconds (600 simulated seconds).
+const SLOW_MS: u64 = 200;
+
+/// The runs the workers record (jobs-worker writes it when the table exists).
+const RUNS: &str = "CREATE TABLE runs (
+    job_id        BIGINT NOT NULL,
+    claims        BIGINT NOT NULL,
+    attempt       BIGINT NOT NULL,
+    worker        TEXT   NOT NULL,
+    pid           BIGINT NOT NULL,
+    started_at    BIGINT NOT NULL,
+    lease_until   BIGINT,
+    ended_at      BIGINT,
+    outcome       TEXT,
+    wait_ms       BIGINT,
+    next_retry_at BIGINT,
+    PRIMARY KEY (job_id, claims)
+)";
+
+/// Job `i`'s script, and the (status, retry_count) it must end with.
+fn script(i: usize) -> (String, JobStatus, u32) {
+    let (script, status, retries) = match i % 10 {
+        0..=3 => ("ok", JobStatus::Done, 0),
+        4 | 5 => ("transient:1", JobStatus::Done, 1),
+        6 => ("transient:2", JobStatus::Done, 2),
+        7 => ("transient:3", JobStatus::Done, 3),
+        8 => ("permanent", JobStatus::Failed, 0),
+        _ => ("down", JobStatus::Failed, 3),
+    };
+    // every 25th job runs for a while: the kill happens in one of those
+    let script = match i % 25 {
+        0 => format!("slow:{SLOW_MS}/{script}"),
+        _ => script.to_owned(),
+    };
+    (script, status, retries)
+}
+
+struct Fleet {
+    url: String,
+    epoch_ms: u64,
+}
+
+impl Fleet {
+    fn spawn(&self, name: &str) -> Child {
+        Command::new(WORKER)
+            .arg(name)
+            .env("DATABASE_URL", &self.url)
+            .env("JOBS_EPOCH_MS", self.epoch_ms.to_string())
+            .env("JOBS_SCALE", SCALE.to_string())
+            .env("JOBS_LEASE_SECS", LEASE_SECS.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {WORKER}: {e}"))
+    }
+}
+
+/// Wait for each worker to exit by itself (60s at most); their output.
+fn wait_all(workers: Vec<Child>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    workers
+        .into_iter()
+        .map(|mut child| {
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+                    assert!(status.success(), "a worker failed ({status}): {out}");
+                    return out.trim().to_owned();
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("a worker did not finish within 60s");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+        .collect()
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// A fresh database with its queue and `jobs` (scripts) enqueued, due at once.
+async fn queue_with(scripts: impl Iterator<Item = String>) -> (JobQueue, String) {
+    let url = testkit::pg::fresh_database("fleet").await;
+    let queue = JobQueue::connect(&url).await.unwrap();
+    sqlx::query(RUNS).execute(queue.pool()).await.unwrap();
+    for s in scripts {
+        queue.enqueue(&s, Duration::ZERO).await.unwrap();
+    }
+    (queue, url)
+}
+
+#[derive(Debug)]
+struct Run {
+    claims: i64,
+    attempt: i64,
+    worker: String,
+    started_at: i64,
+    lease_until: i64,
+    ended_at: Option<i64>,
+    outcome: Option<String>,
+    wait_ms: Option<i64>,
+    next_retry_at: Option<i64>,
+}
+
+async fn runs(queue: &JobQueue) -> HashMap<i64, Vec<Run>> {
+    let rows = sqlx::query(
+        "SELECT job_id, claims, attempt, worker, started_at, lease_until, ended_at, outcome, wait_ms, next_retry_at
+         FROM runs ORDER BY job_id, started_at, claims",
+    )
+    .fetch_all(queue.pool())
+    .await
+    .unwrap();
+    let mut by_job: HashMap<i64, Vec<Run>> = HashMap::new();
+    for r in rows {
+        by_job.entry(r.get(0)).or_default().push(Run {
+            claims: r.get(1),
+            attempt: r.get(2),
+            worker: r.get(3),
+            started_at: r.get(4),
+            lease_until: r.get(5),
+            ended_at: r.get(6),
+            outcome: r.get(7),
+            wait_ms: r.get(8),
+            next_retry_at: r.get(9),
+        });
+    }
+    by_job
+}
+
+/// The two tests run one after the other: the throughput is measured alone.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
+    let _alone = ALONE.lock().await;
+    const JOBS: usize = 500;
+    let (queue, url) = queue_with((0..JOBS).map(|i| script(i).0)).await;
+    let fleet = Fleet {
+        url,
+        epoch_ms: now_ms(),
+    };
+    let started = Instant::now();
+    let mut workers: Vec<(String, Child)> = (1..=4)
+        .map(|n| {
+            let name = format!("w{n}");
+            let child = fleet.spawn(&name);
+            (name, child)
+        })
+        .collect();
+
+    // wait until some worker is in the middle of a slow job, and kill it
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (victim, job_id, claims) = loop {
+        let row = sqlx::query(
+            "SELECT r.worker, r.job_id, r.claims FROM runs r JOIN jobs j ON j.id = r.job_id
+             WHERE r.ended_at IS NULL AND j.payload LIKE 'slow:%' ORDER BY r.started_at LIMIT 1",
+        )
+        .fetch_optional(queue.pool())
+        .await
+        .unwrap();
+        if let Some(row) = row {
+            break (
+                row.get::<String, _>(0),
+                row.get::<i64, _>(1),
+                row.get::<i64, _>(2),
+            );
+        }
+        assert!(Instant::now() < deadline, "no worker ever ran a slow job");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let i = workers.iter().position(|(n, _)| *n == victim).unwrap();
+    let (_, mut child) = workers.swap_remove(i);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = queue.get(job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (killed.status, killed.claims, killed.claimed_by.as_deref()),
+        (
+            JobStatus::Running,
+            u32::try_from(claims).unwrap(),
+            Some(victim.as_str())
+        ),
+        "the worker was killed mid-job"
+    );
+    println!(
+        "killed {victim} (SIGKILL) while it ran job {job_id} ({:?})",
+        killed.payload
+    );
+    workers.push((victim.clone(), fleet.spawn(&victim)));
+
+    let outputs = wait_all(workers.into_iter().map(|(_, c)| c).collect());
+    let elapsed = started.elapsed();
+    for out in &outputs {
+        println!("{out}");
+    }
+
+    // every job ends as its script says; none is lost or left behind
+    let jobs = queue.all().await.unwrap();
+    assert_eq!(jobs.len(), JOBS);
+    let runs = runs(&queue).await;
+    let mut total_runs = 0;
+    for (i, job) in jobs.iter().enumerate() {
+        let (script, status, retries) = script(i);
+        assert_eq!(job.payload, script);
+        assert_eq!(
+            (job.status, job.retry_count),
+            (status, retries),
+            "job {} ({script})",
+            job.id
+        );
+        let runs = &runs[&job.id];
+        total_runs += runs.len();
+        let cut_short = usize::from(job.id == job_id);
+        assert_eq!(
+            runs.len(),
+            retries as usize + 1 + cut_short,
+            "runs of job {}",
+            job.id
+        );
+
+        let mut attempt = 1;
+        for (k, run) in runs.iter().enumerate() {
+            assert_eq!(run.attempt, attempt, "job {}: {run:?}", job.id);
+            assert_eq!(
+                run.claims,
+                k as i64 + 1,
+                "job {}: one claim per run",
+                job.id
+            );
+            if let Some(next) = runs.get(k + 1) {
+                // never on two workers at once: the next run starts after this
+                // one ended, or after its lease expired if its worker died
+                let free_at = run.ended_at.unwrap_or(run.lease_until);
+                assert!(
+                    next.started_at >= free_at,
+                    "job {} ran twice at once: {run:?} {next:?}",
+                    job.id
+                );
+                if let Some(due) = run.next_retry_at {
+                    assert!(
+                        next.started_at >= due,
+                        "job {}: ran before its next_retry_at",
+                        job.id
+                    );
+                }
+            }
+            match run.outcome.as_deref() {
+                // the killed run: recorded as started, never ended; the job
+                // was claimed again after its lease, the retry not counted
+                None => {
+                    assert_eq!((job.id, run.claims, &run.worker), (job_id, claims, &victim));
+                }
+                Some("RETRY") => {
+                    // presets::JOB: 30s, 120s, 480s, plus 0..25%
+                    let base = [30_000, 120_000, 480_000][attempt as usize - 1];
+                    let wait = run.wait_ms.unwrap();
+                    assert!(
+                        (base..=base * 5 / 4).contains(&wait),
+                        "job {}: wait {wait} ms after attempt {attempt}",
+                        job.id
+                    );
+                    // scheduled from the moment the run failed
+                    let failed_at = run.next_retry_at.unwrap() - wait;
+                    assert!((run.started_at..=run.ended_at.unwrap()).contains(&failed_at));
+                    attempt += 1;
+                }
+                Some("DONE") | Some("FAILED") => assert_eq!(k + 1, runs.len()),
+                Some(other) => panic!("job {}: outcome {other}", job.id),
+            }
+        }
+    }
+    println!(
+        "fleet: {JOBS} jobs, {total_runs} runs by 4 workers (one killed and restarted) in {:.2}s",
+        elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_with_1_2_and_4_workers() {
+    let _alone = ALONE.lock().await;
+    // each job waits 10 ms, as a call to another service would
+    const JOBS: usize = 200;
+    let mut lines = Vec::new();
+    for workers in [1, 2, 4] {
+        let (queue, url) = queue_with((0..JOBS).map(|_| "slow:10/ok".to_owned())).await;
+        let fleet = Fleet {
+            url,
+            epoch_ms: now_ms(),
+        };
+        let started = Instant::now();
+        let children = (1..=workers)
+            .map(|n| fleet.spawn(&format!("w{n}")))
+            .collect();
+        wait_all(children);
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(queue.count(JobStatus::Done).await.unwrap(), JOBS);
+        lines.push(format!(
+            "{workers} worker(s): {JOBS} jobs in {secs:.2}s, {:.0} jobs/s",
+            JOBS as f64 / secs
+        ));
+    }
+    println!("throughput (jobs of 10 ms each, PostgreSQL on this machine):");
+    for l in lines {
+        println!("  {l}");
+    }
+}
+
+#[test]
+fn a_worker_with_a_bad_database_url_prints_one_error_line_and_exits_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = format!("postgres://app:s3cret@127.0.0.1:{port}/jobs");
+    for (url, says) in [
+        ("postgres://app:s3cret@[::1", "invalid IPv6 address"),
+        (unreachable.as_str(), "Connection refused"),
+        ("redis://x", "unsupported database URL"),
+    ] {
+        let started = Instant::now();
+        let out = Command::new(WORKER)
+            .arg("w1")
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{url}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{url}");
+    }
+}

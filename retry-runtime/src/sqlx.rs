@@ -1,0 +1,372 @@
+//! `sqlx` support (feature `sqlx`): [`Classify`] for `sqlx::Error`, by
+//! SQLSTATE for PostgreSQL (and MySQL), by result code for SQLite, and by
+//! cause for the rest (a pool that timed out, a broken socket, a bad URL).
+//!
+//! The classic database retry: a `SERIALIZABLE` transaction that fails with
+//! 40001 (or a deadlock, 40P01) is [`ErrorKind::Interrupted`], which the `db`
+//! preset retries, so the whole transaction, written as one function, runs
+//! again from its start:
+//!
+//! ```no_run
+//! use retry_runtime::retry;
+//!
+//! #[retry(preset = "db")]
+//! async fn transfer(pool: &sqlx::PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
+//!     let mut tx = pool.begin().await?;
+//!     sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut *tx).await?;
+//!     sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
+//!         .bind(cents).bind(from).execute(&mut *tx).await?;
+//!     sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
+//!         .bind(cents).bind(to).execute(&mut *tx).await?;
+//!     tx.commit().await // a 40001 here re-runs the whole function
+//! }
+//! ```
+//!
+//! This module depends on `sqlx` without any driver feature: the
+//! classification reads only what every driver reports
+//! ([`DatabaseError::code`]), so it works with whichever drivers your own
+//! `sqlx` dependency enables.
+//!
+//! [`DatabaseError::code`]: ::sqlx::error::DatabaseError::code
+
+use ::sqlx::error::DatabaseError;
+
+use crate::classify::{Classify, ErrorKind};
+
+/// `sqlx::Error`, by variant; a database error by its code:
+///
+/// | the error | ErrorKind |
+/// |---|---|
+/// | `Database` with a 5-character SQLSTATE (PostgreSQL, MySQL) | [`classify_sqlstate`] |
+/// | `Database` with a numeric SQLite result code | [`classify_sqlite`]: `BUSY`, `LOCKED` → Interrupted |
+/// | `Database` without a code | Unknown |
+/// | `PoolTimedOut` (no connection free within `acquire_timeout`) | Timeout |
+/// | `Io` that timed out | Timeout |
+/// | `Io` otherwise (refused, reset, closed), `Tls` | Connect |
+/// | `Configuration` (a malformed URL), `InvalidArgument`, `RowNotFound`, `TypeNotFound`, `ColumnIndexOutOfBounds`, `ColumnNotFound`, `ColumnDecode`, `Encode`, `Decode`, `PoolClosed`, `InvalidSavePointStatement` | Permanent |
+/// | anything else (`Protocol`, `WorkerCrashed`, `BeginFailed`, `AnyDriverError`, `Migrate`, ...) | Unknown |
+///
+/// Classifying a SQLite error allocates once: `sqlx` formats its code as a string.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// assert_eq!(sqlx::Error::PoolTimedOut.kind(), ErrorKind::Timeout);
+/// assert_eq!(sqlx::Error::RowNotFound.kind(), ErrorKind::Permanent);
+///
+/// // a real SQLite error: a unique violation is permanent
+/// use sqlx::Connection;
+/// let mut db = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+/// sqlx::query("CREATE TABLE t (k TEXT PRIMARY KEY)").execute(&mut db).await.unwrap();
+/// sqlx::query("INSERT INTO t VALUES ('a')").execute(&mut db).await.unwrap();
+/// let dup = sqlx::query("INSERT INTO t VALUES ('a')").execute(&mut db).await.unwrap_err();
+/// assert_eq!(dup.kind(), ErrorKind::Permanent);
+///
+/// // a malformed URL
+/// let bad = sqlx::PgConnection::connect("postgres://[::1").await.unwrap_err();
+/// assert_eq!(bad.kind(), ErrorKind::Permanent);
+/// # }
+/// ```
+impl Classify for ::sqlx::Error {
+    fn kind(&self) -> ErrorKind {
+        use ::sqlx::Error as E;
+        match self {
+            E::Database(db) => classify_database(db.as_ref()),
+            E::PoolTimedOut => ErrorKind::Timeout,
+            E::Io(io) => match io.kind() {
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+                _ => ErrorKind::Connect,
+            },
+            E::Tls(_) => ErrorKind::Connect,
+            E::Configuration(_)
+            | E::InvalidArgument(_)
+            | E::RowNotFound
+            | E::TypeNotFound { .. }
+            | E::ColumnIndexOutOfBounds { .. }
+            | E::ColumnNotFound(_)
+            | E::ColumnDecode { .. }
+            | E::Encode(_)
+            | E::Decode(_)
+            | E::PoolClosed
+            | E::InvalidSavePointStatement => ErrorKind::Permanent,
+            _ => ErrorKind::Unknown,
+        }
+    }
+}
+
+/// A driver's database error, by its code: a SQLSTATE (five characters)
+/// through [`classify_sqlstate`], a SQLite result code (a number) through
+/// [`classify_sqlite`].
+///
+/// SQLite's codes, extended ones included, have at most four digits, so
+/// they never look like a SQLSTATE.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{sqlx::classify_database, ErrorKind};
+/// use sqlx::Connection;
+/// let mut db = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+/// let err = sqlx::query("SELECT * FROM missing").execute(&mut db).await.unwrap_err();
+/// assert_eq!(classify_database(err.as_database_error().unwrap()), ErrorKind::Permanent);
+/// # }
+/// ```
+pub fn classify_database(db: &dyn DatabaseError) -> ErrorKind {
+    let Some(code) = db.code() else {
+        return ErrorKind::Unknown;
+    };
+    if code.len() == 5 {
+        return classify_sqlstate(&code);
+    }
+    match code.parse::<i32>() {
+        Ok(n) => classify_sqlite(n),
+        Err(_) => ErrorKind::Unknown,
+    }
+}
+
+/// A SQLSTATE (PostgreSQL, MySQL, the SQL standard), by its code, then by
+/// its class (the first two characters); the first row that matches wins:
+///
+/// | SQLSTATE | meaning | ErrorKind |
+/// |---|---|---|
+/// | 40001, 40P01 | serialization_failure, deadlock_detected | Interrupted |
+/// | 57014 | query_canceled (`statement_timeout`, a cancel request) | Timeout |
+/// | 55P03 | lock_not_available (`lock_timeout`, `NOWAIT`) | Timeout |
+/// | 57P01, 57P02, 57P03 | admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down) | Unavailable |
+/// | 57P05 | idle_session_timeout | Connect |
+/// | class 08 | connection_exception: the connection failed or broke | Connect |
+/// | class 53 (53300 too_many_connections, 53100 disk_full, 53200 out_of_memory, ...) | insufficient_resources | Unavailable |
+/// | class 22 | data_exception (a bad value) | Permanent |
+/// | class 23 (23505 unique_violation, 23503 foreign_key_violation, ...) | integrity_constraint_violation | Permanent |
+/// | class 42 | syntax_error_or_access_rule_violation (no such table, bad SQL, no privilege) | Permanent |
+/// | class 28 | invalid_authorization_specification (wrong password) | Permanent |
+/// | class 0A, 3D, 3F | feature_not_supported, invalid_catalog_name (no such database), invalid_schema_name | Permanent |
+/// | anything else (other 40xxx such as 40003 statement_completion_unknown, XX000 internal_error, ...) | | Unknown |
+///
+/// ```
+/// use retry_runtime::{sqlx::classify_sqlstate, ErrorKind};
+/// assert_eq!(classify_sqlstate("40001"), ErrorKind::Interrupted);
+/// assert_eq!(classify_sqlstate("08006"), ErrorKind::Connect);
+/// assert_eq!(classify_sqlstate("53300"), ErrorKind::Unavailable);
+/// assert_eq!(classify_sqlstate("23505"), ErrorKind::Permanent);
+/// assert_eq!(classify_sqlstate("XX000"), ErrorKind::Unknown);
+/// ```
+pub fn classify_sqlstate(code: &str) -> ErrorKind {
+    match code {
+        "40001" | "40P01" => return ErrorKind::Interrupted,
+        "57014" | "55P03" => return ErrorKind::Timeout,
+        "57P01" | "57P02" | "57P03" => return ErrorKind::Unavailable,
+        "57P05" => return ErrorKind::Connect,
+        _ => {}
+    }
+    match code.get(..2) {
+        Some("08") => ErrorKind::Connect,
+        Some("53") => ErrorKind::Unavailable,
+        Some("22" | "23" | "42" | "28" | "0A" | "3D" | "3F") => ErrorKind::Permanent,
+        _ => ErrorKind::Unknown,
+    }
+}
+
+/// A SQLite result code (primary or extended), by its primary code (the
+/// low 8 bits):
+///
+/// | code | meaning | ErrorKind |
+/// |---|---|---|
+/// | 5 `SQLITE_BUSY`, 6 `SQLITE_LOCKED` (and their extended codes, e.g. 517 `BUSY_SNAPSHOT`) | another connection holds the lock | Interrupted |
+/// | 9 `SQLITE_INTERRUPT` | `sqlite3_interrupt` cancelled the statement | Timeout |
+/// | 13 `SQLITE_FULL` | disk full | Unavailable |
+/// | 14 `SQLITE_CANTOPEN` | the database file cannot be opened | Connect |
+/// | 1 `SQLITE_ERROR` (bad SQL, no such table), 3 `PERM`, 8 `READONLY`, 11 `CORRUPT`, 18 `TOOBIG`, 19 `CONSTRAINT` (unique, foreign key, not null, check), 20 `MISMATCH`, 23 `AUTH`, 25 `RANGE`, 26 `NOTADB` | retrying cannot help | Permanent |
+/// | anything else (10 `IOERR`, ...) | | Unknown |
+///
+/// ```
+/// use retry_runtime::{sqlx::classify_sqlite, ErrorKind};
+/// assert_eq!(classify_sqlite(5), ErrorKind::Interrupted); // SQLITE_BUSY
+/// assert_eq!(classify_sqlite(2067), ErrorKind::Permanent); // SQLITE_CONSTRAINT_UNIQUE
+/// ```
+pub const fn classify_sqlite(code: i32) -> ErrorKind {
+    match code & 0xff {
+        5 | 6 => ErrorKind::Interrupted,
+        9 => ErrorKind::Timeout,
+        13 => ErrorKind::Unavailable,
+        14 => ErrorKind::Connect,
+        1 | 3 | 8 | 11 | 18 | 19 | 20 | 23 | 25 | 26 => ErrorKind::Permanent,
+        _ => ErrorKind::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+    use std::fmt;
+
+    /// A driver's error with a given code, as any driver would report it.
+    #[derive(Debug)]
+    struct Coded(Option<&'static str>);
+
+    impl fmt::Display for Coded {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "error {:?}", self.0)
+        }
+    }
+    impl StdError for Coded {}
+    impl DatabaseError for Coded {
+        fn message(&self) -> &str {
+            "test"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            self.0.map(Cow::Borrowed)
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ::sqlx::error::ErrorKind {
+            ::sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str) -> ErrorKind {
+        ::sqlx::Error::Database(Box::new(Coded(Some(code)))).kind()
+    }
+
+    #[test]
+    fn each_sqlstate_of_the_table() {
+        use ErrorKind::*;
+        let table = [
+            ("40001", Interrupted),
+            ("40P01", Interrupted),
+            ("57014", Timeout),
+            ("55P03", Timeout),
+            ("57P01", Unavailable),
+            ("57P02", Unavailable),
+            ("57P03", Unavailable),
+            ("57P05", Connect),
+            ("08000", Connect),
+            ("08003", Connect),
+            ("08006", Connect),
+            ("08001", Connect),
+            ("08004", Connect),
+            ("53300", Unavailable),
+            ("53000", Unavailable),
+            ("53100", Unavailable),
+            ("53200", Unavailable),
+            ("53400", Unavailable),
+            ("22012", Permanent),
+            ("22P02", Permanent),
+            ("23505", Permanent),
+            ("23503", Permanent),
+            ("23502", Permanent),
+            ("23514", Permanent),
+            ("42P01", Permanent),
+            ("42601", Permanent),
+            ("42501", Permanent),
+            ("28P01", Permanent),
+            ("28000", Permanent),
+            ("0A000", Permanent),
+            ("3D000", Permanent),
+            ("3F000", Permanent),
+            ("40000", Unknown),
+            ("40002", Unknown),
+            ("40003", Unknown),
+            ("57000", Unknown),
+            ("XX000", Unknown),
+            ("25P02", Unknown),
+        ];
+        for (code, kind) in table {
+            assert_eq!(classify_sqlstate(code), kind, "{code}");
+            assert_eq!(db(code), kind, "sqlx::Error::Database({code})");
+        }
+    }
+
+    #[test]
+    fn each_sqlite_code_of_the_table() {
+        use ErrorKind::*;
+        let table = [
+            ("5", Interrupted),   // BUSY
+            ("261", Interrupted), // BUSY_RECOVERY
+            ("517", Interrupted), // BUSY_SNAPSHOT
+            ("773", Interrupted), // BUSY_TIMEOUT
+            ("6", Interrupted),   // LOCKED
+            ("262", Interrupted), // LOCKED_SHAREDCACHE
+            ("9", Timeout),       // INTERRUPT
+            ("13", Unavailable),  // FULL
+            ("14", Connect),      // CANTOPEN
+            ("1", Permanent),     // ERROR
+            ("8", Permanent),     // READONLY
+            ("19", Permanent),    // CONSTRAINT
+            ("2067", Permanent),  // CONSTRAINT_UNIQUE
+            ("1555", Permanent),  // CONSTRAINT_PRIMARYKEY
+            ("787", Permanent),   // CONSTRAINT_FOREIGNKEY
+            ("26", Permanent),    // NOTADB
+            ("10", Unknown),      // IOERR
+            ("3338", Unknown),    // IOERR_FSYNC
+        ];
+        for (code, kind) in table {
+            assert_eq!(db(code), kind, "SQLite {code}");
+        }
+    }
+
+    #[test]
+    fn a_database_error_without_a_usable_code_is_unknown() {
+        let none = ::sqlx::Error::Database(Box::new(Coded(None)));
+        assert_eq!(none.kind(), ErrorKind::Unknown);
+        assert_eq!(db("HY"), ErrorKind::Unknown);
+        assert_eq!(db("abc"), ErrorKind::Unknown);
+    }
+
+    #[test]
+    fn each_cause() {
+        use ::sqlx::Error as E;
+        use std::io;
+        let io = |k| E::Io(io::Error::from(k));
+        let cases = [
+            (E::PoolTimedOut, ErrorKind::Timeout),
+            (io(io::ErrorKind::TimedOut), ErrorKind::Timeout),
+            (io(io::ErrorKind::ConnectionRefused), ErrorKind::Connect),
+            (io(io::ErrorKind::ConnectionReset), ErrorKind::Connect),
+            (io(io::ErrorKind::UnexpectedEof), ErrorKind::Connect),
+            (io(io::ErrorKind::Other), ErrorKind::Connect),
+            (E::Tls("handshake".into()), ErrorKind::Connect),
+            (E::Configuration("bad url".into()), ErrorKind::Permanent),
+            (E::InvalidArgument("x".into()), ErrorKind::Permanent),
+            (E::RowNotFound, ErrorKind::Permanent),
+            (
+                E::TypeNotFound {
+                    type_name: "t".into(),
+                },
+                ErrorKind::Permanent,
+            ),
+            (
+                E::ColumnIndexOutOfBounds { index: 3, len: 2 },
+                ErrorKind::Permanent,
+            ),
+            (E::ColumnNotFound("c".into()), ErrorKind::Permanent),
+            (
+                E::ColumnDecode {
+                    index: "0".into(),
+                    source: "bad".into(),
+                },
+                ErrorKind::Permanent,
+            ),
+            (E::Encode("x".into()), ErrorKind::Permanent),
+            (E::Decode("x".into()), ErrorKind::Permanent),
+            (E::PoolClosed, ErrorKind::Permanent),
+            (E::InvalidSavePointStatement, ErrorKind::Permanent),
+            (E::Protocol("odd".into()), ErrorKind::Unknown),
+            (E::WorkerCrashed, ErrorKind::Unknown),
+            (E::BeginFailed, ErrorKind::Unknown),
+            (E::AnyDriverError("x".into()), ErrorKind::Unknown),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e:?}");
+        }
+    }
+}
