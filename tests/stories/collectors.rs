@@ -141,12 +141,12 @@ fn t049_hue_exhausted_sensor_gives_none_and_collection_continues() {
 const TOKEN: &str = "/auth/o2/token";
 const READINGS: &str = "/aqm/bedroom/readings";
 
+/// A timer that returns at once.
+type NoSleep = SleepFn<fn(Duration) -> std::future::Ready<()>>;
+
 /// A collector against `api` with its alert file in `dir`, and a timer that
 /// returns at once (the waits are in the run's notes).
-fn aqm(
-    api: &FlakyServer,
-    dir: &std::path::Path,
-) -> AqmCollector<SleepFn<fn(Duration) -> std::future::Ready<()>>> {
+fn aqm(api: &FlakyServer, dir: &std::path::Path) -> AqmCollector<NoSleep> {
     let no_sleep: fn(Duration) -> std::future::Ready<()> = |_| std::future::ready(());
     AqmCollector::new(&api.url(""), dir, TIMEOUT)
         .unwrap()
