@@ -7,6 +7,7 @@
 //! - [`alloc`]: a counting global allocator.
 //! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
+//! - [`s3`]: moto's S3 server on `127.0.0.1`, started through `scripts/s3-server`.
 
 #![deny(missing_docs)]
 
@@ -15,3 +16,4 @@ pub mod calls;
 pub mod capture;
 pub mod demo;
 pub mod flaky;
+pub mod s3;
