@@ -44,11 +44,15 @@
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
 //! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
+//! - `aws`: [`Classify`] for the AWS SDK's `SdkError` (any `aws-sdk-*`
+//!   operation's error), by error code and dispatch failure: see `aws`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod attempt;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod backoff;
 pub mod budget;
 pub mod circuit;

@@ -157,6 +157,24 @@ impl Reply {
         Reply::new(status, Bytes::from(json.into())).with_header("content-type", "application/json")
     }
 
+    /// An S3-style error: this status with S3's XML error body
+    /// (`<Error><Code>..</Code><Message>..</Message>..</Error>`,
+    /// `Content-Type: application/xml`), as S3 sends `SlowDown` (503),
+    /// `AccessDenied` (403) or `NoSuchKey` (404).
+    ///
+    /// ```
+    /// let r = testkit::flaky::Reply::s3_error(503, "SlowDown", "Please reduce your request rate.");
+    /// assert_eq!(r.status_code(), 503);
+    /// ```
+    pub fn s3_error(status: u16, code: &str, message: &str) -> Reply {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+             <Message>{message}</Message><RequestId>flaky-{status}</RequestId>\
+             <HostId>flaky</HostId></Error>"
+        );
+        Reply::new(status, Bytes::from(xml)).with_header("content-type", "application/xml")
+    }
+
     /// 429 with `Retry-After: <secs>` (the delay-seconds form). Change the
     /// status with [`with_status`](Reply::with_status) (a 503 may carry one too).
     ///

@@ -8,6 +8,7 @@
 //! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
 //! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`.
+//! - [`s3`]: moto's S3 server on `127.0.0.1`, started through `scripts/s3-server`.
 
 #![deny(missing_docs)]
 
@@ -18,3 +19,4 @@ pub mod demo;
 pub mod flaky;
 #[cfg(feature = "pg")]
 pub mod pg;
+pub mod s3;

@@ -21,6 +21,10 @@ mod webhook;
 #[allow(dead_code)] // its `main`
 mod ai_provider;
 
+#[path = "../../examples/collectors.rs"]
+#[allow(dead_code)] // its `main`
+mod collectors;
+
 #[path = "../../examples/sync_sensor.rs"]
 #[allow(dead_code)] // its `main`
 mod sync_sensor;
@@ -59,6 +63,11 @@ fn the_webhook_demo_tells_its_story() {
 #[test]
 fn the_ai_provider_demo_tells_its_story() {
     within_limit(|| on_tokio(ai_provider::demo()));
+}
+
+#[test]
+fn the_collectors_demo_tells_its_story() {
+    within_limit(|| on_tokio(collectors::demo()));
 }
 
 /// A plain thread: `reqwest::blocking` panics inside an async runtime.

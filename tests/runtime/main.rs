@@ -32,7 +32,6 @@ fn one_strike_breaker(
 
 mod bad_config;
 mod cancellation;
-mod clip;
 mod concurrency;
 mod context;
 mod edge_values;

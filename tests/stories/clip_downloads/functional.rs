@@ -1,5 +1,6 @@
-//! The clip-download scenario, end to end
-//! through the functional API, sync and async, with the captured log lines.
+//! The clip-download story (000) through the functional API, sync and async:
+//! AC1 (waits 1s, 2s, 4s; each retry logged), AC3 (success after retries,
+//! logged), AC4 (a 404 at once), with every captured log line checked.
 //!
 //! Policy: 4 attempts, exponential 1s..4s, retry on Timeout | Connect.
 

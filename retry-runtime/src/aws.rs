@@ -1,0 +1,278 @@
+//! [`Classify`] for the AWS SDK for Rust's errors (feature `aws`), so that
+//! `#[retry(preset = "s3")]` (or any policy with `retry_on`) works on an
+//! `aws-sdk-*` call: throttling and server trouble are retried, a missing
+//! key or a denied request fails at once.
+//!
+//! Every `aws-sdk-*` operation fails with
+//! [`SdkError<OperationError, HttpResponse>`](SdkError); this module depends
+//! only on the SDK's small runtime crates (`aws-smithy-runtime-api`,
+//! `aws-smithy-types`), not on any service crate. How an error is classified:
+//!
+//! | `SdkError` variant | kind |
+//! |---|---|
+//! | `ServiceError` with a known error code | by the code ([`classify_code`]) |
+//! | `ServiceError` with another code, or none | by the HTTP status ([`classify_status`]) |
+//! | `ResponseError` (an answer that could not be read) | by the HTTP status |
+//! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
+//! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
+//! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Permanent` |
+//! | `ConstructionFailure` (the request could not be built) | `Permanent` |
+//!
+//! A `Retry-After` header in delay-seconds on the response becomes the
+//! error's [`retry_after`](Classify::retry_after) hint.
+//!
+//! The SDK retries on its own too (3 attempts by default in
+//! `BehaviorVersion::latest()`): turn its retries off
+//! (`RetryConfig::disabled()` in the client's config) when a policy of this
+//! crate retries the call, or the attempts multiply.
+//!
+//! ```
+//! use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+//! use aws_smithy_runtime_api::client::result::SdkError;
+//! use aws_smithy_runtime_api::http::StatusCode;
+//! use aws_smithy_types::body::SdkBody;
+//! use aws_smithy_types::error::ErrorMetadata;
+//! use retry_runtime::{Classify, ErrorKind};
+//!
+//! // what an S3 call returns when S3 asks us to slow down
+//! let response = HttpResponse::new(StatusCode::try_from(503).unwrap(), SdkBody::empty());
+//! let slow_down = ErrorMetadata::builder().code("SlowDown").build();
+//! let error: SdkError<ErrorMetadata, HttpResponse> = SdkError::service_error(slow_down, response);
+//! assert_eq!(error.kind(), ErrorKind::RateLimited);
+//! ```
+
+use core::time::Duration;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ErrorKind as AwsErrorKind;
+
+use crate::classify::{Classify, ErrorKind, classify_status};
+
+/// The kind of an AWS error code, for the codes whose meaning is known;
+/// `None` for any other code (then the HTTP status decides).
+///
+/// - Throttling (`RateLimited`): `Throttling`, `ThrottlingException`,
+///   `ThrottledException`, `RequestThrottledException`,
+///   `TooManyRequestsException`, `ProvisionedThroughputExceededException`,
+///   `TransactionInProgressException`, `RequestLimitExceeded`,
+///   `BandwidthLimitExceeded`, `LimitExceededException`, `RequestThrottled`,
+///   `SlowDown`, `PriorRequestNotComplete`, `EC2ThrottledException` (the
+///   AWS SDKs' own list of throttling codes).
+/// - `Timeout`: `RequestTimeout`, `RequestTimeoutException`.
+/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`.
+/// - `Permanent`: `AccessDenied`, `AccessDeniedException`, `NoSuchKey`,
+///   `NoSuchBucket`, `NoSuchUpload`, `NoSuchVersion`, `NotFound`,
+///   `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`,
+///   `InvalidToken`, `InvalidBucketName`, `BucketAlreadyExists`,
+///   `BucketAlreadyOwnedByYou`, `InvalidArgument`, `InvalidRequest`,
+///   `EntityTooLarge`, `MalformedXML`, `ValidationException`.
+///
+/// ```
+/// use retry_runtime::aws::classify_code;
+/// use retry_runtime::ErrorKind;
+/// assert_eq!(classify_code("SlowDown"), Some(ErrorKind::RateLimited));
+/// assert_eq!(classify_code("NoSuchKey"), Some(ErrorKind::Permanent));
+/// assert_eq!(classify_code("SomethingNew"), None);
+/// ```
+pub fn classify_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestThrottledException"
+        | "TooManyRequestsException"
+        | "ProvisionedThroughputExceededException"
+        | "TransactionInProgressException"
+        | "RequestLimitExceeded"
+        | "BandwidthLimitExceeded"
+        | "LimitExceededException"
+        | "RequestThrottled"
+        | "SlowDown"
+        | "PriorRequestNotComplete"
+        | "EC2ThrottledException" => ErrorKind::RateLimited,
+        "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Unavailable,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "NoSuchKey"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "NoSuchVersion"
+        | "NotFound"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "InvalidBucketName"
+        | "BucketAlreadyExists"
+        | "BucketAlreadyOwnedByYou"
+        | "InvalidArgument"
+        | "InvalidRequest"
+        | "EntityTooLarge"
+        | "MalformedXML"
+        | "ValidationException" => ErrorKind::Permanent,
+        _ => return None,
+    })
+}
+
+/// The kind of a failure to send a request or to get its answer.
+fn classify_connector(error: &ConnectorError) -> ErrorKind {
+    if error.is_timeout() {
+        ErrorKind::Timeout
+    } else if error.is_io() {
+        ErrorKind::Connect
+    } else if error.is_user() {
+        ErrorKind::Permanent
+    } else {
+        match error.as_other() {
+            Some(AwsErrorKind::ThrottlingError) => ErrorKind::RateLimited,
+            Some(AwsErrorKind::TransientError) => ErrorKind::Connect,
+            Some(AwsErrorKind::ServerError) => ErrorKind::Unavailable,
+            Some(AwsErrorKind::ClientError) => ErrorKind::Permanent,
+            _ => ErrorKind::Unknown,
+        }
+    }
+}
+
+fn status_of(response: &HttpResponse) -> ErrorKind {
+    classify_status(response.status().as_u16())
+}
+
+/// By error code, then HTTP status; by the kind of dispatch failure (see
+/// the [module docs](self) for the table).
+///
+/// ```
+/// use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+/// use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+/// use aws_smithy_types::error::ErrorMetadata;
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let e: SdkError<ErrorMetadata, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+/// assert_eq!(e.kind(), ErrorKind::Connect);
+/// ```
+impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SdkError::ServiceError(e) => e
+                .err()
+                .code()
+                .and_then(classify_code)
+                .unwrap_or_else(|| status_of(e.raw())),
+            SdkError::ResponseError(e) => status_of(e.raw()),
+            SdkError::TimeoutError(_) => ErrorKind::Timeout,
+            SdkError::DispatchFailure(e) => e
+                .as_connector_error()
+                .map_or(ErrorKind::Unknown, classify_connector),
+            SdkError::ConstructionFailure(_) => ErrorKind::Permanent,
+            _ => ErrorKind::Unknown,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        let value = self.raw_response()?.headers().get("retry-after")?;
+        value.trim().parse().ok().map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    type Error = SdkError<ErrorMetadata, HttpResponse>;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    fn service(code: Option<&str>, status: u16) -> Error {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        SdkError::service_error(meta.build(), response(status))
+    }
+
+    fn boxed(msg: &str) -> Box<dyn std::error::Error + Send + Sync> {
+        msg.into()
+    }
+
+    #[test]
+    fn codes_decide_before_statuses() {
+        let cases = [
+            ("SlowDown", 503, ErrorKind::RateLimited),
+            ("ThrottlingException", 400, ErrorKind::RateLimited),
+            ("RequestLimitExceeded", 503, ErrorKind::RateLimited),
+            ("Throttling", 400, ErrorKind::RateLimited),
+            ("TooManyRequestsException", 429, ErrorKind::RateLimited),
+            ("RequestTimeout", 400, ErrorKind::Timeout),
+            ("InternalError", 500, ErrorKind::Unavailable),
+            ("AccessDenied", 403, ErrorKind::Permanent),
+            ("NoSuchKey", 404, ErrorKind::Permanent),
+            ("NoSuchBucket", 404, ErrorKind::Permanent),
+            // an unknown code: the status decides
+            ("SomethingNew", 503, ErrorKind::Unavailable),
+            ("SomethingNew", 409, ErrorKind::Permanent),
+        ];
+        for (code, status, kind) in cases {
+            assert_eq!(service(Some(code), status).kind(), kind, "{code} {status}");
+        }
+        assert_eq!(service(None, 502).kind(), ErrorKind::Unavailable);
+        assert_eq!(service(None, 429).kind(), ErrorKind::RateLimited);
+    }
+
+    #[test]
+    fn dispatch_failures_by_their_cause() {
+        let e = |c: ConnectorError| Error::dispatch_failure(c).kind();
+        assert_eq!(
+            e(ConnectorError::timeout(boxed("slow"))),
+            ErrorKind::Timeout
+        );
+        assert_eq!(e(ConnectorError::io(boxed("refused"))), ErrorKind::Connect);
+        assert_eq!(
+            e(ConnectorError::user(boxed("bad uri"))),
+            ErrorKind::Permanent
+        );
+        let other = |k| e(ConnectorError::other(boxed("?"), k));
+        assert_eq!(
+            other(Some(AwsErrorKind::ThrottlingError)),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            other(Some(AwsErrorKind::TransientError)),
+            ErrorKind::Connect
+        );
+        assert_eq!(
+            other(Some(AwsErrorKind::ServerError)),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(other(Some(AwsErrorKind::ClientError)), ErrorKind::Permanent);
+        assert_eq!(other(None), ErrorKind::Unknown);
+    }
+
+    #[test]
+    fn other_variants() {
+        assert_eq!(Error::timeout_error(boxed("t")).kind(), ErrorKind::Timeout);
+        assert_eq!(
+            Error::construction_failure(boxed("no region")).kind(),
+            ErrorKind::Permanent
+        );
+        let unreadable = Error::response_error(boxed("truncated"), response(503));
+        assert_eq!(unreadable.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_a_hint() {
+        let mut raw = response(503);
+        raw.headers_mut().insert("retry-after", "7");
+        let meta = ErrorMetadata::builder().code("SlowDown").build();
+        let e: Error = SdkError::service_error(meta, raw);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(service(Some("SlowDown"), 503).retry_after(), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Runs `examples/s3.rs`'s story: a broken demo fails CI.
+
+use std::time::{Duration, Instant};
+
+/// Starting moto takes a few seconds (more on a loaded machine); the
+/// story's own waits are 1-2s.
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn the_s3_demo_tells_its_story() {
+    let started = Instant::now();
+    crate::s3_example::demo().await.unwrap();
+    assert!(started.elapsed() < LIMIT, "took {:?}", started.elapsed());
+}
