@@ -43,6 +43,8 @@
 //! - `http`: [`Classify`] for `http::StatusCode`.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
+//! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
+//!   budget tokens on the `metrics` facade; see [`metrics`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -57,6 +59,7 @@ mod error;
 pub mod hooks;
 pub mod jitter;
 pub mod log;
+pub mod metrics;
 pub mod policy;
 mod policy_error;
 pub mod presets;

@@ -21,7 +21,8 @@
 //! message, so a log line shows it once) and `error_kind` (`unclassified`
 //! when the policy does not classify errors). A breaker's lines carry `name`
 //! and `state`. With no subscriber interested, nothing is formatted and
-//! nothing is allocated.
+//! nothing is allocated. With the `metrics` feature, the breaker's lines
+//! also move its [metrics](crate::metrics).
 //!
 //! ```
 //! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn
@@ -35,6 +36,7 @@ use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
 use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::metrics::{self, Circuit};
 use crate::stop::StopReason;
 
 /// The `tracing` target of every log line of the runtime: filter on
@@ -192,6 +194,11 @@ pub(crate) fn circuit_open(
     recovery_ms: u64,
     why: Trip,
 ) {
+    let from = match why {
+        Trip::Probe => Circuit::HalfOpen,
+        Trip::Consecutive(_) | Trip::Rate(_) => Circuit::Closed,
+    };
+    metrics::circuit_moved(name, from, Circuit::Open);
     match why {
         Trip::Consecutive(n) => tracing::warn!(
             target: TARGET,
@@ -234,6 +241,9 @@ pub(crate) fn circuit_open(
 /// calls through (`again`: it was half-open already and its probes did not
 /// report).
 pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
+    if !again {
+        metrics::circuit_moved(name, Circuit::Open, Circuit::HalfOpen);
+    }
     if again {
         circuit_probes(
             name,
@@ -260,6 +270,7 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
 /// The INFO line of breaker `name` that closes after `probes` successful
 /// probe calls.
 pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
+    metrics::circuit_moved(name, Circuit::HalfOpen, Circuit::Closed);
     circuit_probes(
         name,
         probes,

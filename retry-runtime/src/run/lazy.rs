@@ -120,8 +120,9 @@ impl LazyRun {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
-        if let Some(state) = &mut self.0 {
-            succeeded_cold(state, policy);
+        match &mut self.0 {
+            Some(state) => succeeded_cold(state, policy),
+            None => crate::metrics::succeeded_first_try(policy.name),
         }
     }
 
@@ -252,6 +253,7 @@ where
     } else {
         let first = attempt();
         if first.as_result().is_ok() {
+            crate::metrics::succeeded_first_try(policy.name);
             return first;
         }
         Some(first)

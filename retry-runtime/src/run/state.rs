@@ -14,6 +14,7 @@ use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::log;
+use crate::metrics;
 use crate::policy::{Decision, Policy, Verdict, When};
 use crate::stop::StopReason;
 
@@ -33,6 +34,10 @@ pub(crate) struct State {
     /// by the context form only (see `LazyRun::note_failure`), so the
     /// other forms pay nothing for it.
     pub(super) last_kind: Option<ErrorKind>,
+    /// The waits decided so far, in nanoseconds (saturated), for the
+    /// `retry_wait_seconds` metric.
+    #[cfg(feature = "metrics")]
+    waited: u64,
 }
 
 impl State {
@@ -46,6 +51,8 @@ impl State {
             previous: 0,
             start: policy.stop.max_elapsed.map(|_| SystemClock.now()),
             last_kind: None,
+            #[cfg(feature = "metrics")]
+            waited: 0,
         }
     }
 
@@ -105,6 +112,7 @@ impl State {
             Err(open) => {
                 self.permit = None;
                 log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
+                self.ended(policy, metrics::Outcome::CircuitOpen);
                 if let Some(hook) = policy.on_give_up {
                     hook(&GiveUpEvent {
                         operation: policy.name,
@@ -129,6 +137,30 @@ impl State {
         }
         if self.attempts > 1 {
             log::success(policy.name, self.attempts, policy.stop.max_attempts());
+            self.ended(policy, metrics::Outcome::SucceededAfterRetries);
+        } else {
+            metrics::succeeded_first_try(policy.name);
+        }
+    }
+
+    /// The run ends with `outcome`: its metrics.
+    #[cfg_attr(not(feature = "metrics"), inline(always))]
+    fn ended<W, G>(&self, policy: &Policy<W, G>, outcome: metrics::Outcome) {
+        #[cfg(feature = "metrics")]
+        let waited = Duration::from_nanos(self.waited);
+        #[cfg(not(feature = "metrics"))]
+        let waited = Duration::ZERO;
+        metrics::call_ended(policy.name, outcome, self.attempts, waited);
+    }
+
+    /// A retry after `wait` is decided: add it to the run's waits (for the metrics).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    fn waits(&mut self, wait: Duration) {
+        #[cfg(feature = "metrics")]
+        {
+            self.waited = self.waited.saturating_add(nanos(wait));
         }
     }
 
@@ -204,6 +236,7 @@ impl State {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
+        self.waits(wait);
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
@@ -318,6 +351,7 @@ impl State {
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
+                self.waits(wait);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
@@ -353,6 +387,7 @@ impl State {
                     (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
                     _ => log::give_up(&ev),
                 }
+                self.ended(policy, reason.into());
                 if let Some(hook) = policy.on_give_up {
                     hook(&ev);
                 }
