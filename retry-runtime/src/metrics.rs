@@ -1,8 +1,8 @@
 //! Metrics on the [`metrics`](https://docs.rs/metrics) facade (feature
 //! `metrics`), so any exporter (Prometheus, StatsD, OpenTelemetry...)
-//! shows them: install its recorder, and every run of every policy, sync or
-//! async, through [`Policy::retry`](crate::Policy::retry), [`Run`](crate::Run)
-//! or `#[retry]`, records the metrics below, once per call.
+//! shows them: install its recorder, call [`enable`] once, and every run of
+//! every policy, sync or async, through [`Policy::retry`](crate::Policy::retry),
+//! [`Run`](crate::Run) or `#[retry]`, records the metrics below, once per call.
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
@@ -23,8 +23,9 @@
 //! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`.
 //! A call whose future is dropped before it ends records nothing.
 //!
-//! With no recorder installed, a call records, formats and allocates
-//! nothing: each operation's keys are built once, at its first call, in a
+//! Until [`enable`] is called, a call records, formats and allocates
+//! nothing (it reads one flag). After it, with or without a recorder,
+//! nothing is formatted or allocated either: each operation's keys are built once, at its first call, in a
 //! static table (no allocation; names are `&'static str`, so their number is
 //! bounded by the program; past 128 operation names, or 32 breaker or budget
 //! names, the keys of the others are built, and allocated, at each use).
@@ -48,6 +49,7 @@
 //! let _paused = retry_runtime::testing::pause();
 //! let recorder = DebuggingRecorder::new();
 //! let snapshotter = recorder.snapshotter();
+//! retry_runtime::metrics::enable();
 //! metrics::with_local_recorder(&recorder, || {
 //!     let mut calls = 0;
 //!     let policy = Policy::new().with_attempts(3).with_name("fetch");
@@ -221,22 +223,52 @@ const TRANSITIONS: [(Circuit, Circuit); 4] = [
     (Circuit::HalfOpen, Circuit::Closed),
 ];
 
-/// Tell the installed recorder what each metric is (its HELP line in
-/// Prometheus) and its unit. Optional: the metrics are recorded without it.
-/// Without the `metrics` feature it does nothing.
+/// Record the metrics from now on, in the whole process, and describe them
+/// (their HELP lines and units) to the recorder installed now. Call it once,
+/// after installing the recorder. Until then a call records nothing: the
+/// `metrics` facade cannot tell whether a recorder is installed without
+/// building the metric's key and asking it, about 10 ns per call, so the
+/// runtime asks only once told to, and a call costs one load of a flag
+/// otherwise (see the README's Performance section).
 ///
 /// ```
-/// retry_runtime::metrics::describe(); // with no recorder installed: nothing
+/// # #[cfg(feature = "metrics")] {
+/// // e.g. metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+/// retry_runtime::metrics::enable();
+/// assert!(retry_runtime::metrics::enabled());
+/// # }
 /// ```
-pub fn describe() {
-    #[cfg(feature = "metrics")]
+#[cfg(feature = "metrics")]
+pub fn enable() {
+    imp::ENABLED.store(true, core::sync::atomic::Ordering::Relaxed);
     imp::describe();
+}
+
+/// Whether [`enable`] was called.
+///
+/// ```
+/// # #[cfg(feature = "metrics")]
+/// let _on: bool = retry_runtime::metrics::enabled();
+/// ```
+#[cfg(feature = "metrics")]
+pub fn enabled() -> bool {
+    imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The metrics are on: the feature, and [`enable`] called.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn on() -> bool {
+    #[cfg(feature = "metrics")]
+    return imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(feature = "metrics"))]
+    false
 }
 
 /// A call of `operation` ended with `outcome` after `attempts` attempts and
 /// `waited` spent waiting.
-#[cfg_attr(not(feature = "metrics"), inline(always))]
-#[cfg_attr(feature = "metrics", inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn call_ended(
     operation: &'static str,
@@ -244,40 +276,51 @@ pub(crate) fn call_ended(
     attempts: u32,
     waited: Duration,
 ) {
-    #[cfg(feature = "metrics")]
-    imp::call_ended(operation, outcome, attempts, waited);
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::call_ended(operation, outcome, attempts, waited);
+    }
 }
 
 /// The first attempt of a call of `operation` succeeded (the hot path).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn succeeded_first_try(operation: &'static str) {
     call_ended(operation, Outcome::SucceededFirstTry, 1, Duration::ZERO);
 }
 
 /// Breaker `name` moved from `from` to `to`.
-#[cfg_attr(not(feature = "metrics"), inline(always))]
+#[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
-    #[cfg(feature = "metrics")]
-    imp::circuit_moved(name, from, to);
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::circuit_moved(name, from, to);
+    }
 }
 
 /// Budget `name` now holds `tokens`; `refused`: it refused a retry.
-#[cfg_attr(not(feature = "metrics"), inline(always))]
+#[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn budget(name: &'static str, tokens: f64, refused: bool) {
-    #[cfg(feature = "metrics")]
-    imp::budget(name, tokens, refused);
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::budget(name, tokens, refused);
+    }
 }
 
 #[cfg(feature = "metrics")]
 mod imp {
     use std::sync::OnceLock;
+    use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
     use ::metrics::{Key, Label, Level, Metadata, Recorder, Unit};
 
     use super::*;
+
+    /// Set by [`enable`](super::enable).
+    pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
 
     static META: Metadata<'static> =
         Metadata::new(crate::log::TARGET, Level::INFO, Some(module_path!()));
@@ -466,6 +509,7 @@ mod imp {
     static BREAKERS: Table<Breaker, 32> = Table::new();
     static BUDGETS: Table<Budget, 32> = Table::new();
 
+    #[inline(never)]
     pub(super) fn call_ended(
         operation: &'static str,
         outcome: Outcome,
@@ -488,6 +532,7 @@ mod imp {
         });
     }
 
+    #[inline(never)]
     pub(super) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
         let Some(index) = TRANSITIONS
             .iter()
@@ -507,6 +552,7 @@ mod imp {
         });
     }
 
+    #[inline(never)]
     pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
             BUDGETS.with(name, |keys| {

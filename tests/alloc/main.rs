@@ -9,4 +9,5 @@
 static GLOBAL: testkit::alloc::Counting = testkit::alloc::Counting;
 
 mod guards;
+mod metrics;
 mod retries;

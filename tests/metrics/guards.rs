@@ -8,9 +8,9 @@ use retry_runtime::metrics::{
     Outcome, BUDGET_REFUSALS, BUDGET_TOKENS, CALLS, CIRCUIT_STATE, CIRCUIT_TRANSITIONS,
 };
 use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget};
-use testkit::metrics::{record, Recorded};
+use testkit::metrics::Recorded;
 
-use crate::script::{assert_one_call, block_on, fail, step, step_async, S};
+use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
 
 static CLOCK: ManualClock = ManualClock::new();
 static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")

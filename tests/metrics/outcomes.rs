@@ -6,9 +6,8 @@ use std::io::{self, ErrorKind::*};
 
 use retry_runtime::metrics::Outcome;
 use retry_runtime::{retry, testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget};
-use testkit::metrics::record;
 
-use crate::script::{assert_one_call, block_on, fail, step, step_async, S};
+use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
 
 const BASE: Policy<retry_runtime::RetryOn> = Policy::new()
     .with_attempts(3)

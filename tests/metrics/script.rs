@@ -72,3 +72,9 @@ pub fn assert_one_call(
 
 /// One second.
 pub const S: Duration = Duration::from_secs(1);
+
+/// [`testkit::metrics::record`], the metrics [enabled](retry_runtime::metrics::enable).
+pub fn record<R>(f: impl FnOnce() -> R) -> (Recorded, R) {
+    retry_runtime::metrics::enable();
+    testkit::metrics::record(f)
+}
