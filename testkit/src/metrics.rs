@@ -86,3 +86,38 @@ impl Recorded {
             .collect()
     }
 }
+
+/// The demos' Prometheus recorder: histograms with buckets (attempts per
+/// call, seconds waited) rather than the exporter's default summaries.
+/// Install it (globally, or for a thread with
+/// `metrics::set_default_local_recorder`), then call
+/// `retry_runtime::metrics::enable()`; its `handle().render()` is the text a
+/// Prometheus server scrapes.
+pub fn prometheus_recorder() -> metrics_exporter_prometheus::PrometheusRecorder {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let buckets = [
+        ("retry_attempts", &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0][..]),
+        (
+            "retry_wait_seconds",
+            &[0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0][..],
+        ),
+    ];
+    buckets
+        .into_iter()
+        .fold(PrometheusBuilder::new(), |builder, (name, buckets)| {
+            builder
+                .set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)
+                .expect("the buckets are not empty")
+        })
+        .build_recorder()
+}
+
+/// The lines of a Prometheus text scrape about retries (`retry_` metrics
+/// and their `# HELP` and `# TYPE` lines), without the histogram buckets
+/// (their `_sum` and `_count` stay), for a person to read.
+pub fn retry_lines(scrape: &str) -> Vec<&str> {
+    scrape
+        .lines()
+        .filter(|l| l.contains("retry_") && !l.contains("_bucket{"))
+        .collect()
+}
