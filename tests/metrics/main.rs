@@ -5,6 +5,7 @@
 //! reads a recorder of its own (`testkit::metrics::record`), so the tests
 //! may run in parallel. (10,000 concurrent calls: `tests/metrics_global`.)
 
+mod did_it_retry;
 mod guards;
 mod outcomes;
 mod script;
