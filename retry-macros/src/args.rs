@@ -5,7 +5,7 @@
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
+use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
 
 use crate::diag::{self, Errors, Given, Slot};
 use crate::vocab::Key;
@@ -31,6 +31,7 @@ pub struct RetryArgs {
     pub clone: Slot<Vec<Ident>>,
     pub circuit: Slot<Path>,
     pub budget: Slot<Path>,
+    pub attempt_spans: Slot<LitBool>,
     count: usize,
 }
 
@@ -120,6 +121,7 @@ impl RetryArgs {
             Key::OnGiveUp => arg.parse_into(input, &mut self.on_give_up, errors),
             Key::Circuit => arg.parse_into(input, &mut self.circuit, errors),
             Key::Budget => arg.parse_into(input, &mut self.budget, errors),
+            Key::AttemptSpans => arg.parse_into(input, &mut self.attempt_spans, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {

@@ -204,8 +204,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // `continue` or macro call, which may hide one) runs inline in the loop:
     // no `async` block to compile, and none to step through at run time.
     // (Sync bodies always get a closure: the runtime's `retry_sync` calls it.)
+    // `attempt_spans = true`: each attempt (and what the run makes of it)
+    // in its `retry.attempt` span; the async attempt is instrumented.
+    let spans = cfg.attempt_spans == Some(true);
     let inline_body = match &shape {
-        Shape::Async(block) => cfg.timeout.is_none() && !may_leave_early(block.stream()),
+        Shape::Async(block) => cfg.timeout.is_none() && !spans && !may_leave_early(block.stream()),
         Shape::Sync(_) | Shape::AsyncTrait { .. } => false,
     };
     // The loop returns the attempt's result, which gives a closure or
@@ -337,14 +340,39 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ),
         None => (quote!(), quote!()),
     };
+    let attempt_span = ident("__retry_span");
+    let entered = ident("__retry_entered");
+    // In its span (with `attempt_spans = true`), the attempt's future is
+    // instrumented; the `.await` keeps the `timeout` key's span, where a
+    // missing `From<AttemptTimeout>` is reported.
+    let in_span = |fut: TokenStream, span: Span| {
+        if spans {
+            quote_spanned!(span=> #p::Instrument::instrument(#fut, ::core::clone::Clone::clone(&#attempt_span)).await)
+        } else {
+            quote_spanned!(span=> #fut.await)
+        }
+    };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
             let p_timeout = respan(p.clone(), span);
-            quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
+            in_span(
+                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body })),
+                span,
+            )
         }
         None if inline_body => quote!({ #attempt_body }),
-        None => quote!(async { #attempt_body }.await),
+        None => in_span(quote!(async { #attempt_body }), Span::call_site()),
+    };
+    // The span, made before the attempt and entered for the decision (and
+    // left before the sleep).
+    let (open_span, enter_span) = if spans {
+        (
+            quote!(let #attempt_span = #p::attempt_span(&#run, #policy);),
+            quote!(let #entered = #attempt_span.enter();),
+        )
+    } else {
+        (quote!(), quote!())
     };
     let async_loop = quote! {
         #policy_binding
@@ -355,8 +383,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             // before the sleep: the future stays `Send` for a `!Send` error.
             #diverging
             let #wait = {
+                #open_span
                 #bind_attempt
                 let #result = #attempt;
+                #enter_span
                 #note_result
                 #decide
                 #wait
@@ -366,6 +396,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
             }
         }
+    };
+    let leave_span = if spans {
+        quote!(::core::mem::drop(#entered);)
+    } else {
+        quote!()
     };
     let sync_attempt = quote! {
         #[allow(clippy::redundant_closure_call)]
@@ -400,10 +435,13 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             let mut #run = #p::LazyRun::new(#policy);
             loop {
                 #reject_if_open
+                #open_span
+                #enter_span
                 #bind_attempt
                 #sync_attempt
                 #note_result
                 #decide
+                #leave_span
                 #p::sleep_sync(#wait);
             }
         },
@@ -487,6 +525,9 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     }
     if let Some(hook) = &cfg.on_give_up {
         e = quote_spanned!(hook.span()=> #e.with_on_give_up(#hook));
+    }
+    if let Some(on) = cfg.attempt_spans {
+        e = quote!(#e.with_attempt_spans(#on));
     }
     e
 }
@@ -601,6 +642,24 @@ mod tests {
             (
                 "sync_guarded",
                 quote!(attempts = 3, circuit = UPSTREAM, budget = RETRIES),
+                quote! {
+                    fn fetch(key: &str) -> Result<Bytes, FetchError> {
+                        store().get(key)
+                    }
+                },
+            ),
+            (
+                "async_attempt_spans",
+                quote!(attempts = 3, attempt_spans = true),
+                quote! {
+                    async fn quote(symbol: &str) -> Result<Quote, QuoteError> {
+                        fetch(symbol).await
+                    }
+                },
+            ),
+            (
+                "sync_guarded_attempt_spans",
+                quote!(attempts = 3, circuit = UPSTREAM, attempt_spans = true),
                 quote! {
                     fn fetch(key: &str) -> Result<Bytes, FetchError> {
                         store().get(key)

@@ -57,6 +57,9 @@ pub struct Config {
     /// `circuit = NAME`, and the key's span (a missing `From<CircuitOpen>` is reported there).
     pub circuit: Option<(Path, Span)>,
     pub budget: Option<Path>,
+    /// `attempt_spans = true|false`: sets the policy's attempt spans; with
+    /// `true`, the loop runs each attempt in its span.
+    pub attempt_spans: Option<bool>,
 }
 
 /// Check `args` against each other and `func`.
@@ -237,6 +240,7 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         clone,
         circuit: args.circuit.into_given().map(|a| (a.value, a.at.first())),
         budget: args.budget.into_given().map(|a| a.value),
+        attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
     })
 }
 

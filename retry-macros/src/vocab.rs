@@ -94,6 +94,7 @@ keys! {
     OnGiveUp "on_give_up" "e.g. `on_give_up = alert` (a `fn(&retry_runtime::GiveUpEvent<'_>)`)",
     Circuit "circuit" "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
     Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
+    AttemptSpans "attempt_spans" "e.g. `attempt_spans = true` (each attempt in a `retry.attempt` span)",
     Clone "clone" "e.g. `clone = body` or `clone = [body, headers]`",
     Crate "crate" "e.g. `crate = \"my_runtime\"`",
 }

@@ -75,6 +75,38 @@ pub(crate) fn warn_may_log() -> bool {
     to_tracing || tracing::if_log_enabled!(tracing::Level::WARN, { true } else { false })
 }
 
+/// The span of attempt `attempt` of `operation`, a child of the current
+/// span (see `Policy::with_attempt_spans`); disabled when no subscriber wants it.
+#[cold]
+#[inline(never)]
+pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
+    tracing::info_span!(target: TARGET, "retry.attempt", operation, attempt)
+}
+
+/// The span of the next attempt of a run that has made `made`, if `policy`
+/// asks for spans.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn next_attempt_span<W, G>(
+    policy: &crate::Policy<W, G>,
+    made: u32,
+) -> Option<tracing::Span> {
+    if policy.attempt_spans {
+        Some(attempt_span(policy.name, made.saturating_add(1)))
+    } else {
+        None
+    }
+}
+
+/// `f()`, inside `span` if there is one.
+#[inline]
+pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce() -> R) -> R {
+    match span {
+        Some(span) => span.in_scope(f),
+        None => f(),
+    }
+}
+
 /// The WARN line before a sleep.
 pub(crate) fn retry(ev: &RetryEvent<'_>) {
     tracing::warn!(

@@ -9,7 +9,7 @@
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first), counted when the call ends |
-//! | `retry_wait_seconds` | histogram | `operation` | time a call spent waiting between attempts, in seconds (0 when it did not retry) |
+//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds (its sum: the time spent waiting) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
@@ -94,8 +94,8 @@ pub const ATTEMPTS: &str = "retry_attempts";
 /// assert_eq!(retry_runtime::metrics::RETRIES, "retry_retries_total");
 /// ```
 pub const RETRIES: &str = "retry_retries_total";
-/// `retry_wait_seconds`: a histogram of the time each call spent waiting
-/// between attempts, by `operation`.
+/// `retry_wait_seconds`: a histogram of the waits before retries, in
+/// seconds, by `operation`.
 ///
 /// ```
 /// assert_eq!(retry_runtime::metrics::WAIT, "retry_wait_seconds");
@@ -265,20 +265,14 @@ fn on() -> bool {
     false
 }
 
-/// A call of `operation` ended with `outcome` after `attempts` attempts and
-/// `waited` spent waiting.
+/// A call of `operation` ended with `outcome` after `attempts` attempts.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn call_ended(
-    operation: &'static str,
-    outcome: Outcome,
-    attempts: u32,
-    waited: Duration,
-) {
+pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::call_ended(operation, outcome, attempts, waited);
+        imp::call_ended(operation, outcome, attempts);
     }
 }
 
@@ -286,7 +280,18 @@ pub(crate) fn call_ended(
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn succeeded_first_try(operation: &'static str) {
-    call_ended(operation, Outcome::SucceededFirstTry, 1, Duration::ZERO);
+    call_ended(operation, Outcome::SucceededFirstTry, 1);
+}
+
+/// A call of `operation` waits `wait` before its next attempt.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn waits(operation: &'static str, wait: Duration) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::waits(operation, wait);
+    }
 }
 
 /// Breaker `name` moved from `from` to `to`.
@@ -510,24 +515,27 @@ mod imp {
     static BUDGETS: Table<Budget, 32> = Table::new();
 
     #[inline(never)]
-    pub(super) fn call_ended(
-        operation: &'static str,
-        outcome: Outcome,
-        attempts: u32,
-        waited: Duration,
-    ) {
+    pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
             OPERATIONS.with(operation, |keys| {
                 r.register_counter(&keys.calls[outcome as usize], &META)
                     .increment(1);
                 r.register_histogram(&keys.attempts, &META)
                     .record(f64::from(attempts));
-                r.register_histogram(&keys.wait, &META)
-                    .record(waited.as_secs_f64());
                 if attempts > 1 {
                     r.register_counter(&keys.retries, &META)
                         .increment(u64::from(attempts - 1));
                 }
+            })
+        });
+    }
+
+    #[inline(never)]
+    pub(super) fn waits(operation: &'static str, wait: Duration) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            OPERATIONS.with(operation, |keys| {
+                r.register_histogram(&keys.wait, &META)
+                    .record(wait.as_secs_f64());
             })
         });
     }
@@ -583,7 +591,7 @@ mod imp {
             r.describe_histogram(
                 WAIT.into(),
                 Some(Unit::Seconds),
-                "time a call spent waiting between attempts".into(),
+                "waits before retries".into(),
             );
             r.describe_gauge(
                 CIRCUIT_STATE.into(),

@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::error::{RetryError, Succeeded};
+use crate::log;
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
@@ -247,7 +248,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         // needs it, and makes its first attempt inline.
         if !D::TIMED && !F::WANTS_ATTEMPT {
             let attempt = || op.attempt(unreachable_attempt);
-            let out = if G::ASKS || N::ACTIVE {
+            let out = if G::ASKS || N::ACTIVE || policy.attempt_spans {
                 let state = State::new(policy);
                 retry_sync_rest(policy, state, None, attempt, &sleeper, &mut notify)
             } else {
@@ -265,11 +266,16 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                 let e = run.into_error(policy, e, crate::StopReason::CircuitOpen);
                 return D::err(e);
             }
-            let outcome = op.attempt(|| run.next_attempt(policy));
-            if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-                run.note_failure(policy, error);
-            }
-            match run.settle(policy, outcome, &mut notify) {
+            // The attempt and what the run makes of it, in the attempt's span.
+            let span = log::next_attempt_span(policy, run.attempts());
+            let flow = log::in_span(span.as_ref(), || {
+                let outcome = op.attempt(|| run.next_attempt(policy));
+                if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+                    run.note_failure(policy, error);
+                }
+                run.settle(policy, outcome, &mut notify)
+            });
+            match flow {
                 ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
                 ControlFlow::Break(Err(e)) => return D::err(e),
                 ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
@@ -312,8 +318,8 @@ pin_project! {
     enum Step<Fut, Sl> {
         /// About to start an attempt (ask the breaker, call `op`).
         Start,
-        /// Awaiting an attempt.
-        Attempt { #[pin] fut: Fut },
+        /// Awaiting an attempt (in its span, if the policy asks for spans).
+        Attempt { #[pin] fut: Fut, span: Option<tracing::Span> },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
@@ -443,15 +449,21 @@ where
                     return Poll::Ready(D::err(e));
                 }
                 let (policy, run) = (*this.policy, &mut *this.run);
-                let fut = this.op.attempt(|| run.next_attempt(policy));
-                this.step.set(Step::Attempt { fut });
+                let span = log::next_attempt_span(policy, run.attempts());
+                let op = &mut *this.op;
+                let fut = log::in_span(span.as_ref(), || op.attempt(|| run.next_attempt(policy)));
+                this.step.set(Step::Attempt { fut, span });
             }};
         }
         loop {
             match this.step.as_mut().project() {
                 StepProj::Start => start_attempt!(),
-                StepProj::Attempt { fut } => {
-                    let outcome = ready!(fut.poll(cx));
+                StepProj::Attempt { fut, span } => {
+                    let outcome = ready!(log::in_span(span.as_ref(), || fut.poll(cx)));
+                    // The rest of the attempt's story in its span too (taken
+                    // out: the step is replaced below).
+                    let span = span.take();
+                    let _entered = span.as_ref().map(tracing::Span::enter);
                     if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
                         this.run.note_failure(this.policy, error);
                     }
@@ -469,6 +481,7 @@ where
                             return Poll::Ready(D::err(e));
                         }
                         ControlFlow::Continue(wait) => {
+                            drop(_entered);
                             if sleep::should_sleep(wait) {
                                 let sleep = this.sleeper.sleep(wait);
                                 this.step.set(Step::Sleep { sleep });

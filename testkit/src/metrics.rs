@@ -70,20 +70,9 @@ impl Recorded {
         }
     }
 
-    /// Every registered metric: name, sorted labels, value.
-    pub fn all(&self) -> Vec<(String, Vec<(String, String)>, &DebugValue)> {
-        self.0
-            .iter()
-            .map(|(key, value)| {
-                let mut labels: Vec<_> = key
-                    .key()
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect();
-                labels.sort();
-                (key.key().name().to_owned(), labels, value)
-            })
-            .collect()
+    /// The names of the registered metrics, one per series.
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(key, _)| key.key().name()).collect()
     }
 }
 

@@ -60,7 +60,7 @@ fn breaker_transitions_and_state() {
         fail(100, TimedOut);
         let _ = GUARDED.retry(step).call(); // 2 failures: opens
         let (opened, ()) = record(|| drop(GUARDED.retry(step).call())); // rejected
-        assert_one_call(&opened, "guarded", Outcome::CircuitOpen, 0, 0.0, "rejected");
+        assert_one_call(&opened, "guarded", Outcome::CircuitOpen, 0, &[], "rejected");
         CLOCK.advance(S);
         let _ = block_on(async { GUARDED.retry(step_async).await }); // the probe fails
         CLOCK.advance(S);
@@ -115,7 +115,7 @@ fn budget_tokens_and_refusals() {
             "search",
             Outcome::BudgetRefused,
             1,
-            0.0,
+            &[],
             "async, refused at once",
         );
         assert_eq!(after.gauge(BUDGET_TOKENS, &budget), Some(2.0));

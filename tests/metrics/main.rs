@@ -9,3 +9,4 @@ mod did_it_retry;
 mod guards;
 mod outcomes;
 mod script;
+mod spans;

@@ -46,13 +46,13 @@ annotated!(circuit, circuit_async: policy = BASE, circuit = OPENS);
 
 /// Runs a scenario through the five forms, each with a recorder of its
 /// own, after `reset`, with `fails` failures of `kind` scripted: each
-/// records one call (of `name`, or `async_name` for the async `#[retry]`) with `outcome`, `attempts` and `waited` seconds.
+/// records one call (of `name`, or `async_name` for the async `#[retry]`) with `outcome`, `attempts` and `waits`.
 fn check<W, G>(
     policy: Policy<W, G>,
     annotated: [&dyn Fn(); 2],
     [name, async_name]: [&'static str; 2],
     (fails, kind): (u32, io::ErrorKind),
-    (outcome, attempts, waited): (Outcome, u32, f64),
+    (outcome, attempts, waits): (Outcome, u32, &[f64]),
     reset: fn(),
 ) where
     W: retry_runtime::When<io::Error> + Copy,
@@ -75,7 +75,7 @@ fn check<W, G>(
         let _paused = testing::pause();
         fail(fails, kind);
         let (rec, ()) = record(run);
-        assert_one_call(&rec, name, outcome, attempts, waited, form);
+        assert_one_call(&rec, name, outcome, attempts, waits, form);
     }
 }
 
@@ -108,7 +108,7 @@ mod each_outcome {
         first_try_async,
         BASE,
         (0, TimedOut),
-        (Outcome::SucceededFirstTry, 1, 0.0),
+        (Outcome::SucceededFirstTry, 1, &[]),
         nothing
     );
     scenario!(
@@ -116,7 +116,7 @@ mod each_outcome {
         after_retries_async,
         BASE,
         (2, TimedOut),
-        (Outcome::SucceededAfterRetries, 3, 2.0),
+        (Outcome::SucceededAfterRetries, 3, &[1.0, 1.0]),
         nothing
     );
     scenario!(
@@ -124,7 +124,7 @@ mod each_outcome {
         exhausted_async,
         BASE,
         (5, TimedOut),
-        (Outcome::AttemptsExhausted, 3, 2.0),
+        (Outcome::AttemptsExhausted, 3, &[1.0, 1.0]),
         nothing
     );
     scenario!(
@@ -132,7 +132,7 @@ mod each_outcome {
         permanent_async,
         BASE,
         (1, NotFound),
-        (Outcome::PermanentError, 1, 0.0),
+        (Outcome::PermanentError, 1, &[]),
         nothing
     );
     scenario!(
@@ -140,7 +140,7 @@ mod each_outcome {
         deadline_async,
         DEADLINE,
         (20, TimedOut),
-        (Outcome::DeadlineReached, 2, 1.0),
+        (Outcome::DeadlineReached, 2, &[1.0]),
         nothing
     );
     scenario!(
@@ -148,7 +148,7 @@ mod each_outcome {
         budget_async,
         BASE.with_budget(&REFUSES),
         (5, TimedOut),
-        (Outcome::BudgetRefused, 2, 1.0),
+        (Outcome::BudgetRefused, 2, &[1.0]),
         nothing
     );
     scenario!(
@@ -156,7 +156,7 @@ mod each_outcome {
         circuit_async,
         BASE.with_circuit(&OPENS),
         (5, TimedOut),
-        (Outcome::CircuitOpen, 2, 1.0),
+        (Outcome::CircuitOpen, 2, &[1.0]),
         || OPENS.reset()
     );
 }

@@ -43,13 +43,13 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 /// `rec` holds exactly one call of `operation`: ended with `outcome` after
-/// `attempts` attempts and `waited` seconds of waits.
+/// `attempts` attempts and these `waits` (seconds) before its retries.
 pub fn assert_one_call(
     rec: &Recorded,
     operation: &str,
     outcome: Outcome,
     attempts: u32,
-    waited: f64,
+    waits: &[f64],
     form: &str,
 ) {
     for o in Outcome::ALL {
@@ -62,7 +62,7 @@ pub fn assert_one_call(
         [f64::from(attempts)],
         "{form}: attempts"
     );
-    assert_eq!(rec.histogram(WAIT, &op), [waited], "{form}: waits");
+    assert_eq!(rec.histogram(WAIT, &op), waits, "{form}: waits");
     assert_eq!(
         rec.counter(RETRIES, &op),
         u64::from(attempts.saturating_sub(1)),

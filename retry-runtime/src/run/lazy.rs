@@ -13,6 +13,7 @@ use crate::attempt::Attempt;
 use crate::circuit::CircuitOpen;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
+use crate::log;
 use crate::policy::{Decision, Policy, When};
 use crate::sleep::BlockingSleeper;
 use crate::stop::StopReason;
@@ -79,6 +80,12 @@ impl LazyRun {
         self.0
             .get_or_insert_with(|| State::new(policy))
             .next_attempt(policy)
+    }
+
+    /// Attempts made so far (0 while there is no state: none failed yet).
+    #[inline]
+    pub(crate) fn attempts(&self) -> u32 {
+        self.0.as_ref().map_or(0, |state| state.attempts)
     }
 
     /// Attempts made so far, and the time since the run started (zero for
@@ -248,7 +255,7 @@ where
     // A policy that needs its state from the start (a deadline, a breaker,
     // a budget) gets it before the first attempt; any other makes its first
     // attempt here, inline, and keeps no state unless it fails.
-    let first = if LazyRun::needed_from_start(policy) {
+    let first = if LazyRun::needed_from_start(policy) || policy.attempt_spans {
         None
     } else {
         let first = attempt();
@@ -289,16 +296,22 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
-    let mut result = match first {
-        Some(result) => result,
-        None => {
-            if let Err(e) = state.admit(policy) {
-                return R::from_err(e);
-            }
-            attempt()
-        }
-    };
+    let mut first = first;
     loop {
+        // The attempt, then what the run makes of it, in the attempt's span
+        // if the policy asks for one (the first attempt, made inline, has none:
+        // such a policy does not make it there).
+        let (result, span) = match first.take() {
+            Some(result) => (result, None),
+            None => {
+                if let Err(e) = state.admit(policy) {
+                    return R::from_err(e);
+                }
+                let span = log::next_attempt_span(policy, state.attempts);
+                (log::in_span(span.as_ref(), &mut attempt), span)
+            }
+        };
+        let entered = span.as_ref().map(tracing::Span::enter);
         let wait = match result.as_result() {
             Ok(_) => {
                 succeeded_cold(&mut state, policy);
@@ -309,11 +322,8 @@ where
                 Decision::GiveUp(_) => return result,
             },
         };
+        drop(entered);
         sleeper.sleep_blocking(wait);
-        if let Err(e) = state.admit(policy) {
-            return R::from_err(e);
-        }
-        result = attempt();
     }
 }
 

@@ -34,10 +34,6 @@ pub(crate) struct State {
     /// by the context form only (see `LazyRun::note_failure`), so the
     /// other forms pay nothing for it.
     pub(super) last_kind: Option<ErrorKind>,
-    /// The waits decided so far, in nanoseconds (saturated), for the
-    /// `retry_wait_seconds` metric.
-    #[cfg(feature = "metrics")]
-    waited: u64,
 }
 
 impl State {
@@ -51,8 +47,6 @@ impl State {
             previous: 0,
             start: policy.stop.max_elapsed.map(|_| SystemClock.now()),
             last_kind: None,
-            #[cfg(feature = "metrics")]
-            waited: 0,
         }
     }
 
@@ -144,24 +138,10 @@ impl State {
     }
 
     /// The run ends with `outcome`: its metrics.
-    #[cfg_attr(not(feature = "metrics"), inline(always))]
-    fn ended<W, G>(&self, policy: &Policy<W, G>, outcome: metrics::Outcome) {
-        #[cfg(feature = "metrics")]
-        let waited = Duration::from_nanos(self.waited);
-        #[cfg(not(feature = "metrics"))]
-        let waited = Duration::ZERO;
-        metrics::call_ended(policy.name, outcome, self.attempts, waited);
-    }
-
-    /// A retry after `wait` is decided: add it to the run's waits (for the metrics).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    fn waits(&mut self, wait: Duration) {
-        #[cfg(feature = "metrics")]
-        {
-            self.waited = self.waited.saturating_add(nanos(wait));
-        }
+    fn ended<W, G>(&self, policy: &Policy<W, G>, outcome: metrics::Outcome) {
+        metrics::call_ended(policy.name, outcome, self.attempts);
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -236,7 +216,7 @@ impl State {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
-        self.waits(wait);
+        metrics::waits(policy.name, wait);
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
@@ -351,7 +331,7 @@ impl State {
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
-                self.waits(wait);
+                metrics::waits(policy.name, wait);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
