@@ -145,6 +145,7 @@ pub mod __private;
 /// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
 /// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
 /// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
+/// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too |
 /// | `clone` | `body` or `[body, headers]` | clone these by-value arguments for each attempt (see below) |
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
 ///

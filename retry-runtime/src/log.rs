@@ -15,6 +15,11 @@
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
 //!
+//! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
+//! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
+//! `retry.attempt` with the fields `operation` and `attempt`, a child of the
+//! caller's span, and the lines about that attempt are recorded in it.
+//!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
 //! before a sleep), `error` (its `Display`; it is a field, not part of the
@@ -22,7 +27,7 @@
 //! when the policy does not classify errors). A breaker's lines carry `name`
 //! and `state`. With no subscriber interested, nothing is formatted and
 //! nothing is allocated. With the `metrics` feature, the breaker's lines
-//! also move its [metrics](crate::metrics).
+//! also move its [`metrics`].
 //!
 //! ```
 //! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn
