@@ -103,13 +103,21 @@ pub(crate) fn next_attempt_span<W, G>(
     }
 }
 
-/// `f()`, inside `span` if there is one.
-#[inline]
+/// `f()`, inside `span` if there is one (out of line: without a span, the
+/// caller's code is what it would be without this).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce() -> R) -> R {
     match span {
-        Some(span) => span.in_scope(f),
         None => f(),
+        Some(span) => in_span_cold(span, f),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce() -> R) -> R {
+    span.in_scope(f)
 }
 
 /// The WARN line before a sleep.
