@@ -28,7 +28,7 @@ use std::time::Duration;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::{retry, CircuitBreaker, CircuitOpen, Classify};
 use testkit::demo::{ensure, Outcome};
-use testkit::flaky::FlakyServer;
+use testkit::flaky::{FlakyServer, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -108,7 +108,14 @@ pub async fn demo() -> Outcome {
     println!("serving {metrics_url}");
 
     let quotes = FlakyServer::start().await;
-    quotes.route("/quote", [503, 503, 200, 200, 503, 503, 503, 503, 200]);
+    let (down, quote) = (Reply::status(503), Reply::ok_body("EUR/USD 1.0842"));
+    quotes.route(
+        "/quote",
+        [
+            &down, &down, &quote, &quote, &down, &down, &down, &down, &quote,
+        ]
+        .map(Reply::clone),
+    );
     let client = reqwest::Client::builder().no_proxy().build()?;
     let url = quotes.url("/quote");
     QUOTES.reset();
