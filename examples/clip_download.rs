@@ -11,6 +11,10 @@
 //! 2. A clip that does not exist: 404 is Permanent, so it fails at once.
 //! 3. A clip that never arrives: "failed after 4 attempts", and the caller
 //!    carries on without it (`None`): graceful degradation.
+//!
+//! It ends with the metrics these calls produced (feature `metrics`), as
+//! the Prometheus exporter's text: calls by outcome, attempts, retries and
+//! seconds waited for `download_clip`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -87,6 +91,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// The whole story; `tests/examples/main.rs` runs it too.
 pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let story = |happened: bool, expected: &str| ensure("clip_download", happened, expected);
+    // Metrics to Prometheus: a recorder (for this thread, so that the tests
+    // can run the demos side by side; a service installs it globally with
+    // `PrometheusBuilder::install_recorder`), then `enable()`.
+    let recorder = testkit::metrics::prometheus_recorder();
+    let prometheus = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    retry_runtime::metrics::enable();
     let dir = tempfile::tempdir()?;
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -149,6 +160,23 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
             &format!("clip {id}: no clip after exactly {requests} request(s), got {hits}"),
         )?;
     }
+    println!("\n== the metrics these calls produced (Prometheus text, buckets left out) ==");
+    let scrape = prometheus.render();
+    for line in testkit::metrics::retry_lines(&scrape) {
+        println!("{line}");
+    }
+    for (outcome, calls) in [
+        ("succeeded_after_retries", 1),
+        ("permanent_error", 1),
+        ("attempts_exhausted", 1),
+    ] {
+        let line = format!(
+            "retry_calls_total{{operation=\"download_clip\",outcome=\"{outcome}\"}} {calls}"
+        );
+        story(scrape.contains(&line), &format!("the scrape shows {line}"))?;
+    }
+    let retries = r#"retry_retries_total{operation="download_clip"} 5"#;
+    story(scrape.contains(retries), retries)?;
     println!("\nall three stories went as expected");
     Ok(())
 }

@@ -776,21 +776,40 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "usage: cargo run --release -p retry-bench [-- --compile-time | --compile-time-only]\n\
+            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled]\n\
              \n  --compile-time       also time `cargo build` of 200 #[retry] fns vs 200 plain ones\n  \
-             --compile-time-only  only that"
+             --compile-time-only  only that\n  \
+             --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed"
         );
         return;
     }
     let compile_only = args.iter().any(|a| a == "--compile-time-only");
     let with_compile = compile_only || args.iter().any(|a| a == "--compile-time");
-    if let Some(bad) = args
-        .iter()
-        .find(|a| !matches!(a.as_str(), "--compile-time" | "--compile-time-only"))
-    {
+    if let Some(bad) = args.iter().find(|a| {
+        !matches!(
+            a.as_str(),
+            "--compile-time" | "--compile-time-only" | "--metrics-enabled"
+        )
+    }) {
         eprintln!("unknown argument {bad:?}; see --help");
         std::process::exit(2);
     }
+    let metrics = if args.iter().any(|a| a == "--metrics-enabled") {
+        #[cfg(not(feature = "metrics"))]
+        {
+            eprintln!("--metrics-enabled needs the `metrics` feature: cargo run --release -p retry-bench --features metrics");
+            std::process::exit(2);
+        }
+        #[cfg(feature = "metrics")]
+        {
+            retry_runtime::metrics::enable();
+            "on and enabled, no recorder installed"
+        }
+    } else if cfg!(feature = "metrics") {
+        "on, not enabled"
+    } else {
+        "off"
+    };
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run with `cargo run --release -p retry-bench`");
     }
@@ -799,7 +818,7 @@ fn main() {
     println!(
         "Policy everywhere: every error retried, at most {} attempts ({} in the issue's shape), zero wait. \
          {SAMPLES} samples of ~20 ms each after a warm-up; median and min of the samples. \
-         Machine: {} CPUs, load average {}.\n",
+         Machine: {} CPUs, load average {}. retry-runtime's metrics feature: {metrics}.\n",
         c::ATTEMPTS,
         shape::ATTEMPTS,
         std::thread::available_parallelism().map_or(0, |n| n.get()),

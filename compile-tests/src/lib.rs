@@ -343,6 +343,31 @@ pub async fn with_attempt_async(
 /// A short wait, to show that annotated code mixes with the user's own.
 pub const SHORT: Duration = Duration::from_millis(1);
 
+/// Each attempt in its `retry.attempt` span, sync.
+#[retry(attempts = 3, backoff = "none", attempt_spans = true)]
+pub fn traced(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// The same, async, with a body that leaves early.
+#[retry(attempts = 3, backoff = "none", attempt_spans = true, timeout = "1s")]
+pub async fn traced_async(x: u32) -> Result<u32, CallError> {
+    let n = flaky(x)?;
+    Ok(n)
+}
+
+/// The same, behind a breaker (the loop stays in the function).
+#[retry(attempts = 3, backoff = "none", circuit = UPSTREAM, attempt_spans = true)]
+pub fn traced_guarded(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// Spans turned off explicitly.
+#[retry(attempts = 3, backoff = "none", attempt_spans = false)]
+pub async fn untraced_async(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

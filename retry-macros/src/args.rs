@@ -5,7 +5,7 @@
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
+use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
 
 use crate::diag::{self, Errors, Given, Slot};
 use crate::vocab::Key;
@@ -34,6 +34,7 @@ pub struct RetryArgs {
     pub throttle: Slot<Path>,
     pub nested: Slot<LitStr>,
     pub hedge: Slot<LitStr>,
+    pub attempt_spans: Slot<LitBool>,
     count: usize,
 }
 
@@ -126,6 +127,7 @@ impl RetryArgs {
             Key::Throttle => arg.parse_into(input, &mut self.throttle, errors),
             Key::Nested => arg.parse_into(input, &mut self.nested, errors),
             Key::Hedge => arg.parse_into(input, &mut self.hedge, errors),
+            Key::AttemptSpans => arg.parse_into(input, &mut self.attempt_spans, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;
                 let path = lit.parse::<Path>().map_err(|_| {

@@ -200,6 +200,9 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         .clone
         .iter()
         .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
+    // `attempt_spans = true`: each attempt (and what the run makes of it)
+    // in its `retry.attempt` span; the async attempt is instrumented.
+    let spans = cfg.attempt_spans == Some(true);
     // The loop returns the attempt's result, which gives a closure or
     // `async` block its output type: `?` in the body converts into it.
     let attempt_body = match &shape {
@@ -323,20 +326,48 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ),
         None => (quote!(), quote!()),
     };
+    let attempt_span = ident("__retry_span");
+    let entered = ident("__retry_entered");
+    // In its span (with `attempt_spans = true`), the attempt's future is
+    // instrumented; the `.await` keeps the `timeout` key's span, where a
+    // missing `From<AttemptTimeout>` is reported.
+    let in_span = |fut: TokenStream, span: Span| {
+        if spans {
+            quote_spanned!(span=> #p::Instrument::instrument(#fut, ::core::clone::Clone::clone(&#attempt_span)).await)
+        } else {
+            quote_spanned!(span=> #fut.await)
+        }
+    };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
             let p_timeout = respan(p.clone(), span);
             // (published inside the timeout: its bound is reported once, on the key)
             let scoped = quote!(#p::in_scope(#policy, async { #attempt_body }));
-            quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #scoped).await)
+            in_span(
+                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #scoped)),
+                span,
+            )
         }
         // Each attempt is a future of its own, polled with the kinds the
         // policy retries published for the retried calls inside it
         // (`retry_runtime::nested`). (A body used to run inline in the loop
         // when it could not leave early; publishing needs a future to poll,
         // and one around the whole loop would hold the arguments twice.)
-        None => quote!(#p::in_scope(#policy, async { #attempt_body }).await),
+        None => in_span(
+            quote!(#p::in_scope(#policy, async { #attempt_body })),
+            Span::call_site(),
+        ),
+    };
+    // The span, made before the attempt and entered for the decision (and
+    // left before the sleep).
+    let (open_span, enter_span) = if spans {
+        (
+            quote!(let #attempt_span = #p::attempt_span(&#run, #policy);),
+            quote!(let #entered = #attempt_span.enter();),
+        )
+    } else {
+        (quote!(), quote!())
     };
     let async_loop = quote! {
         #policy_binding
@@ -346,8 +377,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             // The attempt's result (and so its error) goes out of scope
             // before the sleep: the future stays `Send` for a `!Send` error.
             let #wait = {
+                #open_span
                 #bind_attempt
                 let #result = #attempt;
+                #enter_span
                 #note_result
                 #decide
                 #wait
@@ -356,6 +389,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
             }
         }
+    };
+    let leave_span = if spans {
+        quote!(::core::mem::drop(#entered);)
+    } else {
+        quote!()
     };
     let sync_attempt = quote! {
         let #result = #p::attempt_sync(#policy, || { #attempt_body });
@@ -421,10 +459,13 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             let mut #run = #p::LazyRun::new(#policy);
             loop {
                 #reject_if_open
+                #open_span
+                #enter_span
                 #bind_attempt
                 #sync_attempt
                 #note_result
                 #decide
+                #leave_span
                 #p::sleep_sync(#wait);
             }
         },
@@ -487,6 +528,9 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     if let Some(d) = cfg.hedge {
         let d = duration(d, p);
         e = quote!(#e.with_hedge(#d));
+    }
+    if let Some(on) = cfg.attempt_spans {
+        e = quote!(#e.with_attempt_spans(#on));
     }
     e
 }
@@ -604,6 +648,24 @@ mod tests {
             (
                 "sync_guarded",
                 quote!(attempts = 3, circuit = UPSTREAM, budget = RETRIES),
+                quote! {
+                    fn fetch(key: &str) -> Result<Bytes, FetchError> {
+                        store().get(key)
+                    }
+                },
+            ),
+            (
+                "async_attempt_spans",
+                quote!(attempts = 3, attempt_spans = true),
+                quote! {
+                    async fn quote(symbol: &str) -> Result<Quote, QuoteError> {
+                        fetch(symbol).await
+                    }
+                },
+            ),
+            (
+                "sync_guarded_attempt_spans",
+                quote!(attempts = 3, circuit = UPSTREAM, attempt_spans = true),
                 quote! {
                     fn fetch(key: &str) -> Result<Bytes, FetchError> {
                         store().get(key)

@@ -65,6 +65,9 @@ pub struct Config {
     /// `nested = "retry"`: keep the function's own retries inside another
     /// retried call (`"defer"`, the default, is not written out).
     pub nested_retry: bool,
+    /// `attempt_spans = true|false`: sets the policy's attempt spans; with
+    /// `true`, the loop runs each attempt in its span.
+    pub attempt_spans: Option<bool>,
 }
 
 /// Check `args` against each other and `func`.
@@ -303,6 +306,7 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         budget: args.budget.into_given().map(|a| a.value),
         throttle: args.throttle.into_given().map(|a| (a.value, a.at.first())),
         nested_retry,
+        attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
     })
 }
 

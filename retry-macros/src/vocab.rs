@@ -106,6 +106,7 @@ keys! {
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
     Hedge "hedge" "e.g. `hedge = \"150ms\"` (async, safe-to-repeat calls: start the next attempt beside a slow one after this delay)",
     Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
+    AttemptSpans "attempt_spans" "e.g. `attempt_spans = true` (each attempt in a `retry.attempt` span)",
     Clone "clone" "e.g. `clone = body` or `clone = [body, headers]`",
     Crate "crate" "e.g. `crate = \"my_runtime\"`",
 }

@@ -16,6 +16,21 @@ pub use crate::sleep::{should_sleep, sleep_sync};
 pub use crate::stop::Stop;
 pub use crate::throttle::Throttle;
 pub use core::time::Duration;
+pub use tracing::Instrument;
+
+/// The span of the attempt a `#[retry]` loop with `attempt_spans = true` is
+/// about to make (a disabled span if the policy's attempt spans are off).
+///
+/// ```
+/// use retry_runtime::{__private::{attempt_span, LazyRun}, Policy};
+/// let policy = Policy::new().with_attempt_spans(true);
+/// let run = LazyRun::new(&policy);
+/// let _span: tracing::Span = attempt_span(&run, &policy);
+/// ```
+#[inline]
+pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> tracing::Span {
+    crate::log::next_attempt_span(policy, run.attempts()).unwrap_or_else(tracing::Span::none)
+}
 
 /// The timer an async `#[retry]` loop awaits between attempts: the
 /// [`DefaultSleeper`](crate::DefaultSleeper)'s. Without a runtime feature

@@ -39,8 +39,15 @@
 use core::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::metrics;
+
 /// One token, in the bucket's unit.
 const TOKEN: u64 = 1000;
+
+/// A balance in tokens, from its thousandths.
+fn tokens(thousandths: u64) -> f64 {
+    thousandths as f64 / TOKEN as f64
+}
 
 /// A retry budget, meant to live in a `static` shared by every caller of one
 /// dependency. See the [module docs](self) for the rule and the numbers.
@@ -150,11 +157,14 @@ impl RetryBudget {
         let (deposit, max) = (self.deposit, self.max);
         // `None` when already full: no write, so a healthy service's calls do
         // not contend on the bucket.
-        let _ = self
+        let moved = self
             .tokens
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
                 (t < max).then(|| t.saturating_add(deposit).min(max))
             });
+        if let Ok(t) = moved {
+            metrics::budget(self.name, tokens(t.saturating_add(deposit).min(max)), false);
+        }
     }
 
     /// May a retry be made? If so, withdraw its token and return `true`.
@@ -166,12 +176,16 @@ impl RetryBudget {
     /// ```
     pub fn try_withdraw(&self) -> bool {
         let half = self.max / 2;
-        let granted = self
+        let moved = self
             .tokens
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
                 (t > half && t >= TOKEN).then(|| t - TOKEN)
-            })
-            .is_ok();
+            });
+        let granted = moved.is_ok();
+        match moved {
+            Ok(t) => metrics::budget(self.name, tokens(t - TOKEN), false),
+            Err(t) => metrics::budget(self.name, tokens(t), true),
+        }
         let counter = if granted {
             &self.retries
         } else {
@@ -195,7 +209,7 @@ impl RetryBudget {
     /// ```
     pub fn stats(&self) -> BudgetStats {
         BudgetStats {
-            tokens: self.tokens.load(Ordering::Relaxed) as f64 / TOKEN as f64,
+            tokens: tokens(self.tokens.load(Ordering::Relaxed)),
             max_tokens: (self.max / TOKEN) as u32,
             first_attempts: self.first_attempts.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),

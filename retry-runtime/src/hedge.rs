@@ -66,6 +66,7 @@ use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::Rng;
 use crate::log;
+use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
 use crate::run::{Admission, Notify, Refusal};
@@ -126,6 +127,7 @@ where
                 log::not_attempted(policy.name, 1, &open);
                 if let Some(error) = G::rejection(Refusal::Circuit(open)) {
                     let reason = StopReason::CircuitOpen;
+                    metrics::call_ended(policy.name, reason.into(), 0);
                     return Err(retry_error(policy, error, 0, reason, elapsed()));
                 }
             }
@@ -136,6 +138,7 @@ where
             log::throttled(policy.name, 1, &rejection);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
                 let reason = StopReason::Throttled;
+                metrics::call_ended(policy.name, reason.into(), 0);
                 return Err(retry_error(policy, error, 0, reason, elapsed()));
             }
         }
@@ -196,6 +199,12 @@ where
                         if done.number > 1 {
                             log::success(policy.name, done.number, max);
                         }
+                        let outcome = if started > 1 {
+                            metrics::Outcome::SucceededAfterRetries
+                        } else {
+                            metrics::Outcome::SucceededFirstTry
+                        };
+                        metrics::call_ended(policy.name, outcome, started);
                         return Ok(Won {
                             value,
                             attempts: started,
@@ -234,6 +243,7 @@ where
                         elapsed: now,
                     };
                     log::deferred(&ev);
+                    metrics::call_ended(policy.name, metrics::Outcome::Deferred, started);
                     return Err(retry_error(
                         policy,
                         error,
@@ -262,6 +272,7 @@ where
                                 ),
                             };
                             log::retry(&ev);
+                            metrics::waits(policy.name, wait);
                             if let Some(hook) = policy.before_sleep {
                                 hook(&ev);
                             }
@@ -382,6 +393,7 @@ fn give_up<W, G, E: Display>(
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
         _ => log::give_up(&ev),
     }
+    metrics::call_ended(policy.name, reason.into(), attempts);
     if let Some(hook) = policy.on_give_up {
         hook(&ev);
     }

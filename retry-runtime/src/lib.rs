@@ -46,6 +46,8 @@
 //! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
 //! - `aws`: [`Classify`] for the AWS SDK's `SdkError` (any `aws-sdk-*`
 //!   operation's error), by error code and dispatch failure: see `aws`.
+//! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
+//!   budget tokens on the `metrics` facade; see [`metrics`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -63,6 +65,7 @@ pub mod hedge;
 pub mod hooks;
 pub mod jitter;
 pub mod log;
+pub mod metrics;
 pub mod nested;
 pub mod policy;
 mod policy_error;
@@ -155,6 +158,7 @@ pub mod __private;
 /// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
 /// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
 /// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
+/// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too |
 /// | `clone` | `body` or `[body, headers]` | clone these by-value arguments for each attempt (see below) |
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
 ///

@@ -18,13 +18,19 @@
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
 //!
+//! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
+//! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
+//! `retry.attempt` with the fields `operation` and `attempt`, a child of the
+//! caller's span, and the lines about that attempt are recorded in it.
+//!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
 //! before a sleep), `error` (its `Display`; it is a field, not part of the
 //! message, so a log line shows it once) and `error_kind` (`unclassified`
 //! when the policy does not classify errors). A breaker's lines carry `name`
 //! and `state`. With no subscriber interested, nothing is formatted and
-//! nothing is allocated.
+//! nothing is allocated. With the `metrics` feature, the breaker's lines
+//! also move its [`metrics`].
 //!
 //! ```
 //! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn
@@ -38,6 +44,7 @@ use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
 use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::metrics::{self, Circuit};
 use crate::stop::StopReason;
 use crate::throttle::Throttled;
 
@@ -75,6 +82,46 @@ pub(crate) fn warn_may_log() -> bool {
     let to_tracing =
         tracing::Level::WARN <= STATIC_MAX_LEVEL && tracing::Level::WARN <= LevelFilter::current();
     to_tracing || tracing::if_log_enabled!(tracing::Level::WARN, { true } else { false })
+}
+
+/// The span of attempt `attempt` of `operation`, a child of the current
+/// span (see `Policy::with_attempt_spans`); disabled when no subscriber wants it.
+#[cold]
+#[inline(never)]
+pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
+    tracing::info_span!(target: TARGET, "retry.attempt", operation, attempt)
+}
+
+/// The span of the next attempt of a run that has made `made`, if `policy`
+/// asks for spans.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn next_attempt_span<W, G>(
+    policy: &crate::Policy<W, G>,
+    made: u32,
+) -> Option<tracing::Span> {
+    if policy.attempt_spans {
+        Some(attempt_span(policy.name, made.saturating_add(1)))
+    } else {
+        None
+    }
+}
+
+/// `f()`, inside `span` if there is one (out of line: without a span, the
+/// caller's code is what it would be without this).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce() -> R) -> R {
+    match span {
+        None => f(),
+        Some(span) => in_span_cold(span, f),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce() -> R) -> R {
+    span.in_scope(f)
 }
 
 /// The WARN line before a sleep.
@@ -242,6 +289,11 @@ pub(crate) fn circuit_open(
     recovery_ms: u64,
     why: Trip,
 ) {
+    let from = match why {
+        Trip::Probe => Circuit::HalfOpen,
+        Trip::Consecutive(_) | Trip::Rate(_) => Circuit::Closed,
+    };
+    metrics::circuit_moved(name, from, Circuit::Open);
     match why {
         Trip::Consecutive(n) => tracing::warn!(
             target: TARGET,
@@ -284,6 +336,9 @@ pub(crate) fn circuit_open(
 /// calls through (`again`: it was half-open already and its probes did not
 /// report).
 pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
+    if !again {
+        metrics::circuit_moved(name, Circuit::Open, Circuit::HalfOpen);
+    }
     if again {
         circuit_probes(
             name,
@@ -310,6 +365,7 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
 /// The INFO line of breaker `name` that closes after `probes` successful
 /// probe calls.
 pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
+    metrics::circuit_moved(name, Circuit::HalfOpen, Circuit::Closed);
     circuit_probes(
         name,
         probes,

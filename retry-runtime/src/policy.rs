@@ -79,6 +79,8 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) throttle: Option<&'static Throttle>,
     pub(crate) nested: Nested,
     pub(crate) hedge: Option<Duration>,
+    /// Whether each attempt runs in a `retry.attempt` span.
+    pub(crate) attempt_spans: bool,
     /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
@@ -205,6 +207,7 @@ impl Policy<RetryAll> {
             throttle: None,
             nested: Nested::Defer,
             hedge: None,
+            attempt_spans: false,
             gate: PhantomData,
         }
     }
@@ -312,6 +315,25 @@ impl<W: Copy, G> Policy<W, G> {
         } else {
             self.with_name(name)
         }
+    }
+
+    /// Run each attempt in a `tracing` span, `retry.attempt` (INFO, target
+    /// `retry_runtime`), with the fields `operation` and `attempt`, a child of
+    /// the caller's current span: an OpenTelemetry exporter then shows one
+    /// child span per attempt, and the run's log lines about an attempt (the
+    /// retry, the give-up, the success after retries) are recorded inside
+    /// it. Off by default: a span costs its subscriber's work on every call.
+    /// (`#[retry]`: the key `attempt_spans = true`.)
+    ///
+    /// ```
+    /// use retry_runtime::Policy;
+    /// let traced = Policy::new().with_name("fetch").with_attempt_spans(true);
+    /// assert!(traced.attempt_spans());
+    /// assert_eq!(traced.retry(|| Ok::<_, &str>(1)).call(), Ok(1));
+    /// ```
+    pub const fn with_attempt_spans(mut self, on: bool) -> Self {
+        self.attempt_spans = on;
+        self
     }
 
     /// The attempt limit (total calls, never below 1).
@@ -582,6 +604,7 @@ impl<W: Copy, G> Policy<W, G> {
             throttle: self.throttle,
             nested: self.nested,
             hedge: self.hedge,
+            attempt_spans: self.attempt_spans,
             gate: PhantomData,
         }
     }
@@ -673,6 +696,16 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Whether each attempt runs in a `retry.attempt` span (see
+    /// [`with_attempt_spans`](Policy::with_attempt_spans)).
+    ///
+    /// ```
+    /// assert!(!retry_runtime::Policy::new().attempt_spans());
+    /// ```
+    pub const fn attempt_spans(&self) -> bool {
+        self.attempt_spans
     }
 
     /// Which errors are retried.
@@ -826,6 +859,9 @@ impl<W, G> fmt::Debug for Policy<W, G> {
         }
         if let Some(throttle) = self.throttle {
             d.field("throttle", &throttle.name());
+        }
+        if self.attempt_spans {
+            d.field("attempt_spans", &true);
         }
         d.finish_non_exhaustive()
     }

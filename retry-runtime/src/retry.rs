@@ -15,6 +15,7 @@ use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{RetryError, Succeeded};
 use crate::hedge;
+use crate::log;
 use crate::nested;
 use crate::policy::{Policy, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
@@ -254,7 +255,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         // needs it, and makes its first attempt inline.
         if !D::TIMED && !F::WANTS_ATTEMPT {
             let attempt = || op.attempt(unreachable_attempt);
-            let out = if G::ASKS || N::ACTIVE {
+            let out = if G::ASKS || N::ACTIVE || policy.attempt_spans {
                 let state = State::new(policy);
                 retry_sync_rest(policy, state, None, attempt, &sleeper, &mut notify)
             } else {
@@ -272,14 +273,19 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                 let e = run.into_error(policy, e, reason);
                 return D::err(e);
             }
-            let outcome = {
-                let _published = nested::publish(policy.published_kinds());
-                op.attempt(|| run.next_attempt(policy))
-            };
-            if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-                run.note_failure(policy, error);
-            }
-            match run.settle(policy, outcome, &mut notify) {
+            // The attempt and what the run makes of it, in the attempt's span.
+            let span = log::next_attempt_span(policy, run.attempts());
+            let flow = log::in_span(span.as_ref(), || {
+                let outcome = {
+                    let _published = nested::publish(policy.published_kinds());
+                    op.attempt(|| run.next_attempt(policy))
+                };
+                if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+                    run.note_failure(policy, error);
+                }
+                run.settle(policy, outcome, &mut notify)
+            });
+            match flow {
                 ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
                 ControlFlow::Break(Err(e)) => return D::err(e),
                 ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
@@ -382,9 +388,75 @@ pin_project! {
         Start,
         /// Awaiting an attempt.
         Attempt { #[pin] fut: Fut },
+        /// Awaiting an attempt in its span (a policy with attempt spans): a
+        /// variant of its own, so that the common one never handles a span.
+        AttemptInSpan { #[pin] fut: Fut, span: tracing::Span },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
+}
+
+/// What the run makes of an attempt's outcome (noting a failure's kind for
+/// the context form).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn settle<W, G, F, T, E, N>(
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    outcome: Result<T, E>,
+    notify: &mut N,
+) -> ControlFlow<Result<T, RetryError<E>>, core::time::Duration>
+where
+    F: Op,
+    W: When<E>,
+    E: Display,
+    N: Notify,
+{
+    if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
+        run.note_failure(policy, error);
+    }
+    run.settle(policy, outcome, notify)
+}
+
+/// Poll an attempt in its span, and settle its outcome in it (out of line:
+/// a policy with attempt spans). The span closes when the step moves on.
+#[cold]
+#[inline(never)]
+fn settle_in_span<W, G, F, Fut, T, E, N>(
+    span: &tracing::Span,
+    fut: Pin<&mut Fut>,
+    cx: &mut Context<'_>,
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    notify: &mut N,
+) -> Poll<ControlFlow<Result<T, RetryError<E>>, core::time::Duration>>
+where
+    F: Op,
+    Fut: Future<Output = Result<T, E>>,
+    W: When<E>,
+    E: Display,
+    N: Notify,
+{
+    let _entered = span.enter();
+    let outcome = {
+        let _published = nested::publish(policy.published_kinds());
+        ready!(fut.poll(cx))
+    };
+    Poll::Ready(settle::<W, G, F, T, E, N>(policy, run, outcome, notify))
+}
+
+/// Start an attempt in its span (a policy with attempt spans): the
+/// attempt's future, made in the span, and the span.
+#[cold]
+#[inline(never)]
+fn start_in_span<W, G, F: Op>(
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    op: &mut F,
+) -> (F::Output, tracing::Span) {
+    let span = log::attempt_span(policy.name, run.attempts().saturating_add(1));
+    let fut = span.in_scope(|| op.attempt(|| run.next_attempt(policy)));
+    (fut, span)
 }
 
 /// An output form of a [`Retry`]: [`Plain`] or [`Detailed`].
@@ -526,43 +598,60 @@ where
                     return Poll::Ready(D::err(e));
                 }
                 let (policy, run) = (*this.policy, &mut *this.run);
-                let fut = this.op.attempt(|| run.next_attempt(policy));
-                this.step.set(Step::Attempt { fut });
+                if policy.attempt_spans {
+                    let (fut, span) = start_in_span(policy, run, &mut *this.op);
+                    this.step.set(Step::AttemptInSpan { fut, span });
+                } else {
+                    let fut = this.op.attempt(|| run.next_attempt(policy));
+                    this.step.set(Step::Attempt { fut });
+                }
             }};
+        }
+        // After an attempt: return, sleep, or start the next one at once.
+        macro_rules! go_on {
+            ($flow:expr) => {
+                match $flow {
+                    ControlFlow::Break(Ok(value)) => {
+                        return Poll::Ready(D::ok(value, this.run));
+                    }
+                    ControlFlow::Break(Err(e)) => {
+                        return Poll::Ready(D::err(e));
+                    }
+                    ControlFlow::Continue(wait) => {
+                        if sleep::should_sleep(wait) {
+                            let sleep = this.sleeper.sleep(wait);
+                            this.step.set(Step::Sleep { sleep });
+                        } else {
+                            start_attempt!();
+                        }
+                    }
+                }
+            };
         }
         loop {
             match this.step.as_mut().project() {
                 StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut } => {
-                    let outcome = {
-                        let _published = nested::publish(this.policy.published_kinds());
-                        ready!(fut.poll(cx))
-                    };
-                    if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-                        this.run.note_failure(this.policy, error);
-                    }
                     // `settle` consumes the error, and the wait is taken out
                     // of its result before the sleep: nothing of the error is
                     // held while sleeping, so the future is `Send` even when
                     // `E` is not. Done: the finished attempt's future stays
                     // where it is (dropped with this future); a finished
                     // future is not polled again.
-                    match this.run.settle(this.policy, outcome, this.notify) {
-                        ControlFlow::Break(Ok(value)) => {
-                            return Poll::Ready(D::ok(value, this.run));
-                        }
-                        ControlFlow::Break(Err(e)) => {
-                            return Poll::Ready(D::err(e));
-                        }
-                        ControlFlow::Continue(wait) => {
-                            if sleep::should_sleep(wait) {
-                                let sleep = this.sleeper.sleep(wait);
-                                this.step.set(Step::Sleep { sleep });
-                            } else {
-                                start_attempt!();
-                            }
-                        }
-                    }
+                    let outcome = {
+                        let _published = nested::publish(this.policy.published_kinds());
+                        ready!(fut.poll(cx))
+                    };
+                    let flow =
+                        settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
+                    go_on!(flow);
+                }
+                StepProj::AttemptInSpan { fut, span } => {
+                    let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
+                    let flow = ready!(settle_in_span::<W, G, F, Fut, T, E, N>(
+                        span, fut, cx, policy, run, notify
+                    ));
+                    go_on!(flow);
                 }
                 StepProj::Sleep { sleep } => {
                     ready!(sleep.poll(cx));

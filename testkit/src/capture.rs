@@ -11,7 +11,9 @@
 //! Each event becomes one line, `LEVEL message | key=value | key=value`, with
 //! the fields in the order the event declares them and values as the event
 //! recorded them (strings and `%display` values unquoted). Its `tracing`
-//! target is kept beside it: see [`Captured::target_of`].
+//! target is kept beside it: see [`Captured::target_of`]. Spans are kept
+//! too, as `name | key=value` ([`Captured::spans`], with their parents), and
+//! each event's span ([`Captured::span_of`]).
 //!
 //! The capture is installed with `tracing::subscriber::set_default`, so it sees
 //! only this thread's events: use a current-thread runtime in async tests
@@ -36,7 +38,15 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 /// The captured lines of this thread, while alive.
 pub struct Captured {
     lines: Arc<Mutex<Vec<(String, &'static str)>>>,
+    spans: Arc<Mutex<Spans>>,
     _guard: DefaultGuard,
+}
+
+/// The spans made, as `(span, parent)`, and each event's span, by line.
+#[derive(Default)]
+struct Spans {
+    made: Vec<(String, Option<String>)>,
+    of_line: Vec<Option<String>>,
 }
 
 /// Start capturing this thread's `tracing` events, every level.
@@ -47,16 +57,49 @@ pub fn capture() -> Captured {
         let _ = tracing::subscriber::set_global_default(Quiet);
     });
     let lines = Arc::new(Mutex::new(Vec::new()));
+    let spans = Arc::new(Mutex::new(Spans::default()));
     let subscriber = tracing_subscriber::registry().with(Recorder {
         lines: Arc::clone(&lines),
+        spans: Arc::clone(&spans),
     });
     Captured {
         lines,
+        spans,
         _guard: tracing::subscriber::set_default(subscriber),
     }
 }
 
 impl Captured {
+    /// Every span made so far, in order, as `name | key=value ...`, each
+    /// with its parent's (`None` for a root span).
+    ///
+    /// ```
+    /// let logs = testkit::capture::capture();
+    /// let outer = tracing::info_span!("caller", id = 7);
+    /// outer.in_scope(|| tracing::info_span!("inner", n = 1).in_scope(|| tracing::info!("hi")));
+    /// assert_eq!(logs.spans()[1], ("inner | n=1".to_string(), Some("caller | id=7".to_string())));
+    /// assert_eq!(logs.span_of("hi").as_deref(), Some("inner | n=1"));
+    /// ```
+    pub fn spans(&self) -> Vec<(String, Option<String>)> {
+        self.spans.lock().unwrap().made.clone()
+    }
+
+    /// The span the one line containing `needle` was logged in (`None`:
+    /// outside any); panics unless exactly one line contains it.
+    pub fn span_of(&self, needle: &str) -> Option<String> {
+        let lines = self.lines();
+        let found: Vec<_> = (0..lines.len())
+            .filter(|&i| lines[i].contains(needle))
+            .collect();
+        assert!(
+            found.len() == 1,
+            "expected exactly one line containing {needle:?}, found {}; captured:\n{}",
+            found.len(),
+            lines.join("\n")
+        );
+        self.spans.lock().unwrap().of_line[found[0]].clone()
+    }
+
     /// Every line so far, in order.
     pub fn lines(&self) -> Vec<String> {
         self.lines_with_targets()
@@ -137,14 +180,33 @@ pub fn assert_fields(line: &str, expected: &[(&str, &str)]) {
 
 struct Recorder {
     lines: Arc<Mutex<Vec<(String, &'static str)>>>,
+    spans: Arc<Mutex<Spans>>,
 }
 
-impl<S: Subscriber> Layer<S> for Recorder {
+/// A span as [`Captured::spans`] shows it, kept in its extensions.
+struct Described(String);
+
+impl<S> Layer<S> for Recorder
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
         Interest::sometimes()
     }
 
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let mut line = Line::default();
+        attrs.record(&mut line);
+        let text = format!("{}{}", attrs.metadata().name(), line.fields);
+        let Some(span) = ctx.span(id) else { return };
+        let parent = span
+            .parent()
+            .and_then(|p| p.extensions().get::<Described>().map(|d| d.0.clone()));
+        span.extensions_mut().insert(Described(text.clone()));
+        self.spans.lock().unwrap().made.push((text, parent));
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut line = Line::default();
         event.record(&mut line);
         let text = format!(
@@ -154,6 +216,12 @@ impl<S: Subscriber> Layer<S> for Recorder {
             line.fields
         );
         let target = event.metadata().target();
+        let in_span = ctx
+            .event_span(event)
+            .and_then(|s| s.extensions().get::<Described>().map(|d| d.0.clone()));
+        // One lock order (spans, then lines), so the two lists stay aligned.
+        let mut spans = self.spans.lock().unwrap();
+        spans.of_line.push(in_span);
         self.lines.lock().unwrap().push((text, target));
     }
 }

@@ -5,6 +5,7 @@
 //!   request counts and arrival times).
 //! - [`capture`]: `tracing` events captured as lines, to assert log lines.
 //! - [`alloc`]: a counting global allocator.
+//! - [`metrics`]: what runs recorded on the `metrics` facade.
 //! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
 //! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`.
@@ -17,6 +18,7 @@ pub mod calls;
 pub mod capture;
 pub mod demo;
 pub mod flaky;
+pub mod metrics;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod s3;

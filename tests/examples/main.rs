@@ -24,6 +24,9 @@ mod ai_provider;
 #[path = "../../examples/collectors.rs"]
 #[allow(dead_code)] // its `main`
 mod collectors;
+#[path = "../../examples/metrics.rs"]
+#[allow(dead_code)] // its `main`
+mod metrics;
 
 #[path = "../../examples/sync_sensor.rs"]
 #[allow(dead_code)] // its `main`
@@ -58,6 +61,11 @@ fn the_clip_download_demo_tells_its_story() {
 #[test]
 fn the_webhook_demo_tells_its_story() {
     within_limit(|| on_tokio(webhook::demo()));
+}
+
+#[test]
+fn the_metrics_demo_serves_and_scrapes_its_metrics() {
+    within_limit(|| on_tokio(metrics::demo()));
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::__private::IsResult;
 use crate::attempt::Attempt;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
+use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Policy, RetriedKinds, When};
 use crate::sleep::BlockingSleeper;
@@ -81,6 +82,12 @@ impl LazyRun {
             .next_attempt(policy)
     }
 
+    /// Attempts made so far (0 while there is no state: none failed yet).
+    #[inline]
+    pub(crate) fn attempts(&self) -> u32 {
+        self.0.as_ref().map_or(0, |state| state.attempts)
+    }
+
     /// Attempts made so far, and the time since the run started (zero for
     /// a run that kept no state: one attempt, no clock read).
     pub(crate) fn progress(&mut self) -> (u32, Duration) {
@@ -120,8 +127,9 @@ impl LazyRun {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
-        if let Some(state) = &mut self.0 {
-            succeeded_cold(state, policy);
+        match &mut self.0 {
+            Some(state) => succeeded_cold(state, policy),
+            None => crate::metrics::succeeded_first_try(policy.name),
         }
     }
 
@@ -247,11 +255,12 @@ where
     // A policy that needs its state from the start (a deadline, a breaker,
     // a budget) gets it before the first attempt; any other makes its first
     // attempt here, inline, and keeps no state unless it fails.
-    let first = if LazyRun::needed_from_start(policy) {
+    let first = if LazyRun::needed_from_start(policy) || policy.attempt_spans {
         None
     } else {
         let first = attempt_published(policy, &mut attempt);
         if first.as_result().is_ok() {
+            crate::metrics::succeeded_first_try(policy.name);
             return first;
         }
         Some(first)
@@ -287,16 +296,23 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
-    let mut result = match first {
-        Some(result) => result,
-        None => {
-            if let Err(e) = state.admit(policy) {
-                return R::from_err(e);
-            }
-            attempt_published(policy, &mut attempt)
-        }
-    };
+    let mut first = first;
     loop {
+        // The attempt, then what the run makes of it, in the attempt's span
+        // if the policy asks for one (the first attempt, made inline, has none:
+        // such a policy does not make it there).
+        let (result, span) = match first.take() {
+            Some(result) => (result, None),
+            None => {
+                if let Err(e) = state.admit(policy) {
+                    return R::from_err(e);
+                }
+                let span = log::next_attempt_span(policy, state.attempts);
+                let _published = nested::publish(policy.published_kinds());
+                (log::in_span(span.as_ref(), &mut attempt), span)
+            }
+        };
+        let entered = span.as_ref().map(tracing::Span::enter);
         let wait = match result.as_result() {
             Ok(_) => {
                 succeeded_cold(&mut state, policy);
@@ -307,11 +323,8 @@ where
                 Decision::GiveUp(_) => return result,
             },
         };
+        drop(entered);
         sleeper.sleep_blocking(wait);
-        if let Err(e) = state.admit(policy) {
-            return R::from_err(e);
-        }
-        result = attempt_published(policy, &mut attempt);
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::log;
+use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, Verdict, When};
 use crate::stop::StopReason;
@@ -130,6 +131,7 @@ impl State {
         reason: StopReason,
         error: &dyn Display,
     ) {
+        self.ended(policy, reason.into());
         if let Some(hook) = policy.on_give_up {
             hook(&GiveUpEvent {
                 operation: policy.name,
@@ -171,7 +173,17 @@ impl State {
         }
         if self.attempts > 1 {
             log::success(policy.name, self.attempts, policy.stop.max_attempts());
+            self.ended(policy, metrics::Outcome::SucceededAfterRetries);
+        } else {
+            metrics::succeeded_first_try(policy.name);
         }
+    }
+
+    /// The run ends with `outcome`: its metrics.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn ended<W, G>(&self, policy: &Policy<W, G>, outcome: metrics::Outcome) {
+        metrics::call_ended(policy.name, outcome, self.attempts);
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -247,6 +259,7 @@ impl State {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
+        metrics::waits(policy.name, wait);
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
@@ -376,6 +389,7 @@ impl State {
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
+                metrics::waits(policy.name, wait);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
@@ -411,11 +425,13 @@ impl State {
                     // not a give-up: the outer run retries it
                     (StopReason::Deferred, _) => {
                         log::deferred(&ev);
+                        self.ended(policy, reason.into());
                         return decision;
                     }
                     (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
                     _ => log::give_up(&ev),
                 }
+                self.ended(policy, reason.into());
                 if let Some(hook) = policy.on_give_up {
                     hook(&ev);
                 }

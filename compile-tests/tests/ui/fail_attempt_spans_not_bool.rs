@@ -1,0 +1,8 @@
+use retry_runtime::retry;
+
+#[retry(attempts = 3, attempt_spans = "yes")]
+fn f() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,620 @@
+//! Metrics on the [`metrics`](https://docs.rs/metrics) facade (feature
+//! `metrics`), so any exporter (Prometheus, StatsD, OpenTelemetry...)
+//! shows them: install its recorder, call [`enable`] once, and every run of
+//! every policy, sync or async, through [`Policy::retry`](crate::Policy::retry),
+//! [`Run`](crate::Run) or `#[retry]`, records the metrics below, once per call.
+//!
+//! | metric | type | labels | what |
+//! |---|---|---|---|
+//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
+//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first) |
+//! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first), counted when the call ends |
+//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds (its sum: the time spent waiting) |
+//! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition |
+//! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
+//! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
+//! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused |
+//!
+//! `operation` is the policy's [name](crate::Policy::with_name) (a
+//! `#[retry]` function's name unless its policy has one), the same as in the
+//! log lines; `circuit` and `budget` are the names the breaker and the
+//! budget were made with. `outcome` is one of [`Outcome`]'s labels:
+//! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
+//! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`.
+//! A call whose future is dropped before it ends records nothing.
+//!
+//! Until [`enable`] is called, a call records, formats and allocates
+//! nothing (it reads one flag). After it, with or without a recorder,
+//! nothing is formatted or allocated either: each operation's keys are built once, at its first call, in a
+//! static table (no allocation; names are `&'static str`, so their number is
+//! bounded by the program; past 128 operation names, or 32 breaker or budget
+//! names, the keys of the others are built, and allocated, at each use).
+//!
+//! # Queries (PromQL)
+//! - Retry rate per operation (retries per second):
+//!   `sum by (operation) (rate(retry_retries_total[5m]))`
+//! - Share of calls that needed a retry:
+//!   `sum by (operation) (rate(retry_calls_total{outcome!="succeeded_first_try"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
+//! - Calls that exhausted their attempts, per minute:
+//!   `sum by (operation) (rate(retry_calls_total{outcome="attempts_exhausted"}[5m])) * 60`
+//! - Time a breaker was open in the last hour, in seconds:
+//!   `avg_over_time(retry_circuit_state{state="open"}[1h]) * 3600`
+//!
+//! # Example
+//! ```
+//! # #[cfg(feature = "metrics")] {
+//! use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+//! use retry_runtime::Policy;
+//!
+//! let _paused = retry_runtime::testing::pause();
+//! let recorder = DebuggingRecorder::new();
+//! let snapshotter = recorder.snapshotter();
+//! retry_runtime::metrics::enable();
+//! metrics::with_local_recorder(&recorder, || {
+//!     let mut calls = 0;
+//!     let policy = Policy::new().with_attempts(3).with_name("fetch");
+//!     let _ = policy.retry(|| { calls += 1; if calls < 2 { Err("busy") } else { Ok(()) } }).call();
+//! });
+//! let outcomes: Vec<_> = snapshotter
+//!     .snapshot()
+//!     .into_vec()
+//!     .into_iter()
+//!     .filter(|(key, ..)| key.key().name() == retry_runtime::metrics::CALLS)
+//!     .map(|(key, _, _, value)| {
+//!         let labels: Vec<_> = key.key().labels().map(|l| l.value().to_owned()).collect();
+//!         (labels, value)
+//!     })
+//!     .collect();
+//! assert_eq!(
+//!     outcomes,
+//!     [(vec!["fetch".to_owned(), "succeeded_after_retries".to_owned()], DebugValue::Counter(1))]
+//! );
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use crate::stop::StopReason;
+
+/// `retry_calls_total`: calls that ended, by `operation` and `outcome`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::CALLS, "retry_calls_total");
+/// ```
+pub const CALLS: &str = "retry_calls_total";
+/// `retry_attempts`: a histogram of the attempts made per call, by `operation`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::ATTEMPTS, "retry_attempts");
+/// ```
+pub const ATTEMPTS: &str = "retry_attempts";
+/// `retry_retries_total`: retries made, by `operation`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::RETRIES, "retry_retries_total");
+/// ```
+pub const RETRIES: &str = "retry_retries_total";
+/// `retry_wait_seconds`: a histogram of the waits before retries, in
+/// seconds, by `operation`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::WAIT, "retry_wait_seconds");
+/// ```
+pub const WAIT: &str = "retry_wait_seconds";
+/// `retry_circuit_state`: 1 for a breaker's current state, 0 for the
+/// others, by `circuit` and `state`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::CIRCUIT_STATE, "retry_circuit_state");
+/// ```
+pub const CIRCUIT_STATE: &str = "retry_circuit_state";
+/// `retry_circuit_transitions_total`: a breaker's state changes, by
+/// `circuit`, `from` and `to`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::CIRCUIT_TRANSITIONS, "retry_circuit_transitions_total");
+/// ```
+pub const CIRCUIT_TRANSITIONS: &str = "retry_circuit_transitions_total";
+/// `retry_budget_tokens`: the tokens in a retry budget, by `budget`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::BUDGET_TOKENS, "retry_budget_tokens");
+/// ```
+pub const BUDGET_TOKENS: &str = "retry_budget_tokens";
+/// `retry_budget_refusals_total`: retries a budget refused, by `budget`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::BUDGET_REFUSALS, "retry_budget_refusals_total");
+/// ```
+pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
+
+/// How a call ended: the `outcome` label of [`CALLS`].
+///
+/// ```
+/// use retry_runtime::{metrics::Outcome, StopReason};
+/// assert_eq!(Outcome::from(StopReason::Budget).label(), "budget_refused");
+/// assert_eq!(Outcome::SucceededFirstTry.label(), "succeeded_first_try");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The first attempt succeeded.
+    SucceededFirstTry,
+    /// An attempt after the first succeeded.
+    SucceededAfterRetries,
+    /// Every allowed attempt failed ([`StopReason::Attempts`]).
+    AttemptsExhausted,
+    /// An error was not retriable ([`StopReason::Permanent`]).
+    PermanentError,
+    /// The deadline (`max_elapsed`) was reached ([`StopReason::Deadline`]).
+    DeadlineReached,
+    /// The retry budget refused a retry ([`StopReason::Budget`]).
+    BudgetRefused,
+    /// The circuit breaker rejected an attempt, or opened
+    /// ([`StopReason::CircuitOpen`]).
+    CircuitOpen,
+    /// The adaptive throttle rejected the call or a retry
+    /// ([`StopReason::Throttled`]).
+    Throttled,
+    /// The call left its retries to a retried call around it
+    /// ([`StopReason::Deferred`]; see [`nested`](crate::nested)).
+    Deferred,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of the enum.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::metrics::Outcome::ALL.len(), 9);
+    /// ```
+    pub const ALL: [Outcome; 9] = [
+        Outcome::SucceededFirstTry,
+        Outcome::SucceededAfterRetries,
+        Outcome::AttemptsExhausted,
+        Outcome::PermanentError,
+        Outcome::DeadlineReached,
+        Outcome::BudgetRefused,
+        Outcome::CircuitOpen,
+        Outcome::Throttled,
+        Outcome::Deferred,
+    ];
+
+    /// The value of the `outcome` label.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::metrics::Outcome::CircuitOpen.label(), "circuit_open");
+    /// ```
+    pub const fn label(self) -> &'static str {
+        match self {
+            Outcome::SucceededFirstTry => "succeeded_first_try",
+            Outcome::SucceededAfterRetries => "succeeded_after_retries",
+            Outcome::AttemptsExhausted => "attempts_exhausted",
+            Outcome::PermanentError => "permanent_error",
+            Outcome::DeadlineReached => "deadline_reached",
+            Outcome::BudgetRefused => "budget_refused",
+            Outcome::CircuitOpen => "circuit_open",
+            Outcome::Throttled => "throttled",
+            Outcome::Deferred => "deferred",
+        }
+    }
+}
+
+impl From<StopReason> for Outcome {
+    fn from(reason: StopReason) -> Outcome {
+        match reason {
+            StopReason::Attempts => Outcome::AttemptsExhausted,
+            StopReason::Permanent => Outcome::PermanentError,
+            StopReason::Deadline => Outcome::DeadlineReached,
+            StopReason::Budget => Outcome::BudgetRefused,
+            StopReason::CircuitOpen => Outcome::CircuitOpen,
+            StopReason::Throttled => Outcome::Throttled,
+            StopReason::Deferred => Outcome::Deferred,
+        }
+    }
+}
+
+/// A breaker's state as a label value of [`CIRCUIT_STATE`] and
+/// [`CIRCUIT_TRANSITIONS`].
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) enum Circuit {
+    Closed = 0,
+    HalfOpen = 1,
+    Open = 2,
+}
+
+/// The state labels, by [`Circuit`] discriminant.
+#[cfg(feature = "metrics")]
+const STATES: [&str; 3] = ["closed", "half_open", "open"];
+
+/// The transitions a breaker makes, by index in the keys.
+#[cfg(feature = "metrics")]
+const TRANSITIONS: [(Circuit, Circuit); 4] = [
+    (Circuit::Closed, Circuit::Open),
+    (Circuit::Open, Circuit::HalfOpen),
+    (Circuit::HalfOpen, Circuit::Open),
+    (Circuit::HalfOpen, Circuit::Closed),
+];
+
+/// Record the metrics from now on, in the whole process, and describe them
+/// (their HELP lines and units) to the recorder installed now. Call it once,
+/// after installing the recorder. Until then a call records nothing: the
+/// `metrics` facade cannot tell whether a recorder is installed without
+/// asking it for each series, about 15 ns per call even with none, so the
+/// runtime asks only once told to, and a call costs one load of a flag
+/// otherwise (the README's Metrics section has the measurements).
+///
+/// ```
+/// # #[cfg(feature = "metrics")] {
+/// // e.g. metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+/// retry_runtime::metrics::enable();
+/// assert!(retry_runtime::metrics::enabled());
+/// # }
+/// ```
+#[cfg(feature = "metrics")]
+pub fn enable() {
+    imp::ENABLED.store(true, core::sync::atomic::Ordering::Relaxed);
+    imp::describe();
+}
+
+/// Whether [`enable`] was called.
+///
+/// ```
+/// # #[cfg(feature = "metrics")]
+/// let _on: bool = retry_runtime::metrics::enabled();
+/// ```
+#[cfg(feature = "metrics")]
+pub fn enabled() -> bool {
+    imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The metrics are on: the feature, and [`enable`] called.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn on() -> bool {
+    #[cfg(feature = "metrics")]
+    return imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(feature = "metrics"))]
+    false
+}
+
+/// A call of `operation` ended with `outcome` after `attempts` attempts.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::call_ended(operation, outcome, attempts);
+    }
+}
+
+/// The first attempt of a call of `operation` succeeded (the hot path).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) fn succeeded_first_try(operation: &'static str) {
+    call_ended(operation, Outcome::SucceededFirstTry, 1);
+}
+
+/// A call of `operation` waits `wait` before its next attempt.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn waits(operation: &'static str, wait: Duration) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::waits(operation, wait);
+    }
+}
+
+/// Breaker `name` moved from `from` to `to`.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::circuit_moved(name, from, to);
+    }
+}
+
+/// Budget `name` now holds `tokens`; `refused`: it refused a retry.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn budget(name: &'static str, tokens: f64, refused: bool) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::budget(name, tokens, refused);
+    }
+}
+
+#[cfg(feature = "metrics")]
+mod imp {
+    use std::sync::OnceLock;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use ::metrics::{Key, Label, Level, Metadata, Recorder, Unit};
+
+    use super::*;
+
+    /// Set by [`enable`](super::enable).
+    pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
+
+    static META: Metadata<'static> =
+        Metadata::new(crate::log::TARGET, Level::INFO, Some(module_path!()));
+
+    /// What a table holds for one name: its labels, and its keys, which
+    /// borrow them.
+    trait Keys: Sized + Send + Sync + 'static {
+        type Labels: Send + Sync + 'static;
+        fn name(&self) -> &'static str;
+        fn labels(name: &'static str) -> Self::Labels;
+        /// The keys of `name`, each made by `key(metric, labels)`.
+        fn keys<'a>(
+            name: &'static str,
+            labels: &'a Self::Labels,
+            key: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self;
+    }
+
+    /// One name's place in a [`Table`]: its labels, then its keys, which
+    /// borrow the labels where they lie, in the table.
+    struct Slot<T: Keys> {
+        labels: OnceLock<(&'static str, T::Labels)>,
+        keys: OnceLock<T>,
+    }
+
+    /// The keys of each name, in a static table, found without a lock:
+    /// open addressing on the name's address, each slot set once, nothing
+    /// allocated. Distinct names are few (they are `&'static str` in the
+    /// program); past `N` of them, keys are built for each use instead.
+    struct Table<T: Keys, const N: usize> {
+        slots: [Slot<T>; N],
+    }
+
+    impl<T: Keys, const N: usize> Table<T, N> {
+        const fn new() -> Self {
+            Table {
+                slots: [const {
+                    Slot {
+                        labels: OnceLock::new(),
+                        keys: OnceLock::new(),
+                    }
+                }; N],
+            }
+        }
+
+        /// The keys of `name`, built at its first use; `None` if the table is full.
+        #[inline]
+        fn get(&'static self, name: &'static str) -> Option<&'static T> {
+            let hash = ((name.as_ptr() as usize) ^ name.len()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let start = (hash >> 16) % N;
+            for i in 0..N {
+                let slot = &self.slots[(start + i) % N];
+                if let Some(keys) = slot.keys.get() {
+                    if core::ptr::eq(keys.name(), name) || keys.name() == name {
+                        return Some(keys);
+                    }
+                    continue;
+                }
+                let (owner, labels) = slot.labels.get_or_init(|| (name, T::labels(name)));
+                if core::ptr::eq(*owner, name) || *owner == name {
+                    return Some(
+                        slot.keys
+                            .get_or_init(|| T::keys(owner, labels, Key::from_static_parts)),
+                    );
+                }
+            }
+            None
+        }
+
+        /// Run `f` with the keys of `name`.
+        #[inline]
+        fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
+            match self.get(name) {
+                Some(keys) => f(keys),
+                None => {
+                    let labels = T::labels(name);
+                    f(&T::keys(name, &labels, |metric, labels| {
+                        Key::from_parts(metric, labels.to_vec())
+                    }))
+                }
+            }
+        }
+    }
+
+    struct Operation {
+        name: &'static str,
+        calls: [Key; Outcome::ALL.len()],
+        attempts: Key,
+        retries: Key,
+        wait: Key,
+    }
+
+    impl Keys for Operation {
+        /// `operation`, then `operation` and `outcome` for each outcome.
+        type Labels = ([Label; 1], [[Label; 2]; Outcome::ALL.len()]);
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn labels(name: &'static str) -> Self::Labels {
+            let op = Label::from_static_parts("operation", name);
+            let calls =
+                Outcome::ALL.map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
+            ([op], calls)
+        }
+        fn keys<'a>(
+            name: &'static str,
+            (op, calls): &'a Self::Labels,
+            key: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self {
+            Operation {
+                name,
+                calls: core::array::from_fn(|i| key(CALLS, &calls[i])),
+                attempts: key(ATTEMPTS, op),
+                retries: key(RETRIES, op),
+                wait: key(WAIT, op),
+            }
+        }
+    }
+
+    struct Breaker {
+        name: &'static str,
+        states: [Key; 3],
+        transitions: [Key; 4],
+    }
+
+    impl Keys for Breaker {
+        /// `circuit` and `state`, by state; `circuit`, `from` and `to`, by transition.
+        type Labels = ([[Label; 2]; 3], [[Label; 3]; 4]);
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn labels(name: &'static str) -> Self::Labels {
+            let circuit = Label::from_static_parts("circuit", name);
+            let states = STATES.map(|s| [circuit.clone(), Label::from_static_parts("state", s)]);
+            let transitions = TRANSITIONS.map(|(from, to)| {
+                [
+                    circuit.clone(),
+                    Label::from_static_parts("from", STATES[from as usize]),
+                    Label::from_static_parts("to", STATES[to as usize]),
+                ]
+            });
+            (states, transitions)
+        }
+        fn keys<'a>(
+            name: &'static str,
+            (states, transitions): &'a Self::Labels,
+            key: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self {
+            Breaker {
+                name,
+                states: [0, 1, 2].map(|i| key(CIRCUIT_STATE, &states[i])),
+                transitions: [0, 1, 2, 3].map(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
+            }
+        }
+    }
+
+    struct Budget {
+        name: &'static str,
+        tokens: Key,
+        refusals: Key,
+    }
+
+    impl Keys for Budget {
+        /// `budget`.
+        type Labels = [Label; 1];
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn labels(name: &'static str) -> Self::Labels {
+            [Label::from_static_parts("budget", name)]
+        }
+        fn keys<'a>(
+            name: &'static str,
+            budget: &'a Self::Labels,
+            key: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self {
+            Budget {
+                name,
+                tokens: key(BUDGET_TOKENS, budget),
+                refusals: key(BUDGET_REFUSALS, budget),
+            }
+        }
+    }
+
+    static OPERATIONS: Table<Operation, 128> = Table::new();
+    static BREAKERS: Table<Breaker, 32> = Table::new();
+    static BUDGETS: Table<Budget, 32> = Table::new();
+
+    #[inline(never)]
+    pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            OPERATIONS.with(operation, |keys| {
+                r.register_counter(&keys.calls[outcome as usize], &META)
+                    .increment(1);
+                r.register_histogram(&keys.attempts, &META)
+                    .record(f64::from(attempts));
+                if attempts > 1 {
+                    r.register_counter(&keys.retries, &META)
+                        .increment(u64::from(attempts - 1));
+                }
+            })
+        });
+    }
+
+    #[inline(never)]
+    pub(super) fn waits(operation: &'static str, wait: Duration) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            OPERATIONS.with(operation, |keys| {
+                r.register_histogram(&keys.wait, &META)
+                    .record(wait.as_secs_f64());
+            })
+        });
+    }
+
+    #[inline(never)]
+    pub(super) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
+        let Some(index) = TRANSITIONS
+            .iter()
+            .position(|&(f, t)| f as usize == from as usize && t as usize == to as usize)
+        else {
+            return;
+        };
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            BREAKERS.with(name, |keys| {
+                r.register_counter(&keys.transitions[index], &META)
+                    .increment(1);
+                for (state, key) in keys.states.iter().enumerate() {
+                    let value = if state == to as usize { 1.0 } else { 0.0 };
+                    r.register_gauge(key, &META).set(value);
+                }
+            })
+        });
+    }
+
+    #[inline(never)]
+    pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            BUDGETS.with(name, |keys| {
+                r.register_gauge(&keys.tokens, &META).set(tokens);
+                if refused {
+                    r.register_counter(&keys.refusals, &META).increment(1);
+                }
+            })
+        });
+    }
+
+    pub(super) fn describe() {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            let counters = [
+                (CALLS, "calls of a retried operation that ended, by outcome"),
+                (RETRIES, "retries made (attempts after the first)"),
+                (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
+                (BUDGET_REFUSALS, "retries a retry budget refused"),
+            ];
+            for (name, help) in counters {
+                r.describe_counter(name.into(), Some(Unit::Count), help.into());
+            }
+            r.describe_histogram(
+                ATTEMPTS.into(),
+                Some(Unit::Count),
+                "attempts made per call".into(),
+            );
+            r.describe_histogram(
+                WAIT.into(),
+                Some(Unit::Seconds),
+                "waits before retries".into(),
+            );
+            r.describe_gauge(
+                CIRCUIT_STATE.into(),
+                None,
+                "1 for a circuit breaker's current state, 0 for the others".into(),
+            );
+            r.describe_gauge(
+                BUDGET_TOKENS.into(),
+                Some(Unit::Count),
+                "tokens in a retry budget".into(),
+            );
+        });
+    }
+}

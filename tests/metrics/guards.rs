@@ -1,0 +1,135 @@
+//! A circuit breaker's transitions and state, a retry budget's tokens and
+//! refusals, and the outcome of a call the breaker rejected.
+
+use std::io::ErrorKind::TimedOut;
+
+use retry_runtime::clock::ManualClock;
+use retry_runtime::metrics::{
+    Outcome, BUDGET_REFUSALS, BUDGET_TOKENS, CALLS, CIRCUIT_STATE, CIRCUIT_TRANSITIONS,
+};
+use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget};
+use testkit::metrics::Recorded;
+
+use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
+
+static CLOCK: ManualClock = ManualClock::new();
+static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")
+    .with_failures(2)
+    .with_recovery(S)
+    .with_clock(&CLOCK);
+
+const GUARDED: Policy<retry_runtime::RetryOn, retry_runtime::WithCircuit> = Policy::new()
+    .with_attempts(5)
+    .with_backoff(Backoff::None)
+    .retry_on(KindSet::TRANSIENT)
+    .with_name("guarded")
+    .with_circuit(&UPSTREAM);
+
+fn transitions(rec: &Recorded) -> Vec<(&'static str, &'static str, u64)> {
+    let states = ["closed", "half_open", "open"];
+    let mut seen = Vec::new();
+    for from in states {
+        for to in states {
+            let labels = [("circuit", "upstream"), ("from", from), ("to", to)];
+            let n = rec.counter(CIRCUIT_TRANSITIONS, &labels);
+            if n > 0 {
+                seen.push((from, to, n));
+            }
+        }
+    }
+    seen
+}
+
+fn state(rec: &Recorded) -> Vec<(&'static str, f64)> {
+    ["closed", "half_open", "open"]
+        .into_iter()
+        .filter_map(|s| {
+            let v = rec.gauge(CIRCUIT_STATE, &[("circuit", "upstream"), ("state", s)])?;
+            Some((s, v))
+        })
+        .collect()
+}
+
+/// Opens (a call gives up), rejects (a call makes no attempt), half-opens
+/// and re-opens (a probe fails), half-opens and closes (a probe succeeds):
+/// each transition counted once, the state gauge on the current state.
+#[test]
+fn breaker_transitions_and_state() {
+    let _paused = testing::pause();
+    let (rec, ()) = record(|| {
+        fail(100, TimedOut);
+        let _ = GUARDED.retry(step).call(); // 2 failures: opens
+        let (opened, ()) = record(|| drop(GUARDED.retry(step).call())); // rejected
+        assert_one_call(&opened, "guarded", Outcome::CircuitOpen, 0, &[], "rejected");
+        CLOCK.advance(S);
+        let _ = block_on(async { GUARDED.retry(step_async).await }); // the probe fails
+        CLOCK.advance(S);
+        fail(0, TimedOut);
+        let _ = GUARDED.retry(step).call(); // the probe succeeds: closes
+    });
+    let count =
+        |o: Outcome| rec.counter(CALLS, &[("operation", "guarded"), ("outcome", o.label())]);
+    assert_eq!(
+        count(Outcome::CircuitOpen),
+        2,
+        "opened, then re-opened by the probe"
+    );
+    assert_eq!(count(Outcome::SucceededFirstTry), 1);
+    assert_eq!(
+        transitions(&rec),
+        [
+            ("closed", "open", 1),
+            ("half_open", "closed", 1),
+            ("half_open", "open", 1),
+            ("open", "half_open", 2),
+        ]
+    );
+    assert_eq!(
+        state(&rec),
+        [("closed", 1.0), ("half_open", 0.0), ("open", 0.0)]
+    );
+}
+
+static SEARCH: RetryBudget = RetryBudget::new("search")
+    .with_percent(0)
+    .with_max_tokens(4);
+
+/// A full bucket of 4 tokens allows 2 retries (4 -> 3 -> 2); each further
+/// retry is refused and counted; the gauge follows the bucket.
+#[test]
+fn budget_tokens_and_refusals() {
+    let _paused = testing::pause();
+    let policy = Policy::new()
+        .with_attempts(10)
+        .with_backoff(Backoff::None)
+        .with_name("search")
+        .with_budget(&SEARCH);
+    let budget = [("budget", "search")];
+    let (rec, ()) = record(|| {
+        fail(100, TimedOut);
+        let e = policy.retry(step).detailed().call().unwrap_err();
+        assert_eq!(e.attempts, 3);
+        let (after, ()) = record(|| drop(block_on(async { policy.retry(step_async).await })));
+        assert_one_call(
+            &after,
+            "search",
+            Outcome::BudgetRefused,
+            1,
+            &[],
+            "async, refused at once",
+        );
+        assert_eq!(after.gauge(BUDGET_TOKENS, &budget), Some(2.0));
+        assert_eq!(after.counter(BUDGET_REFUSALS, &budget), 1);
+    });
+    assert_eq!(
+        rec.counter(BUDGET_REFUSALS, &budget),
+        1,
+        "the first call's refusal"
+    );
+    assert_eq!(rec.gauge(BUDGET_TOKENS, &budget), Some(2.0));
+    let outcome = [
+        ("operation", "search"),
+        ("outcome", Outcome::BudgetRefused.label()),
+    ];
+    assert_eq!(rec.counter(CALLS, &outcome), 1);
+}

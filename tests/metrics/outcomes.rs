@@ -1,0 +1,162 @@
+//! Each outcome, counted once per call, through the five forms: the
+//! functional API (`.call()`, `.detailed().call()`, `.await`) and
+//! `#[retry]` (sync and async).
+
+use std::io::{self, ErrorKind::*};
+
+use retry_runtime::metrics::Outcome;
+use retry_runtime::{retry, testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget};
+
+use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
+
+const BASE: Policy<retry_runtime::RetryOn> = Policy::new()
+    .with_attempts(3)
+    .with_backoff(Backoff::fixed(S))
+    .retry_on(KindSet::TRANSIENT);
+const DEADLINE: Policy<retry_runtime::RetryOn> = BASE
+    .with_attempts(10)
+    .with_max_elapsed(std::time::Duration::from_millis(1500));
+
+static OPENS: CircuitBreaker = CircuitBreaker::new("opens").with_failures(2);
+static REFUSES: RetryBudget = RetryBudget::new("refuses")
+    .with_percent(100)
+    .with_max_tokens(2);
+
+/// Per scenario: a sync and an async `#[retry]` function with these arguments.
+macro_rules! annotated {
+    ($sync:ident, $async_:ident: $($args:tt)*) => {
+        #[retry($($args)*)]
+        fn $sync() -> io::Result<u32> {
+            step()
+        }
+        #[retry($($args)*)]
+        async fn $async_() -> io::Result<u32> {
+            step_async().await
+        }
+    };
+}
+
+annotated!(first_try, first_try_async: policy = BASE);
+annotated!(after_retries, after_retries_async: policy = BASE);
+annotated!(exhausted, exhausted_async: policy = BASE);
+annotated!(permanent, permanent_async: policy = BASE);
+annotated!(deadline, deadline_async: policy = DEADLINE);
+annotated!(budget, budget_async: policy = BASE, budget = REFUSES);
+annotated!(circuit, circuit_async: policy = BASE, circuit = OPENS);
+
+/// Runs a scenario through the five forms, each with a recorder of its
+/// own, after `reset`, with `fails` failures of `kind` scripted: each
+/// records one call (of `name`, or `async_name` for the async `#[retry]`) with `outcome`, `attempts` and `waits`.
+fn check<W, G>(
+    policy: Policy<W, G>,
+    annotated: [&dyn Fn(); 2],
+    [name, async_name]: [&'static str; 2],
+    (fails, kind): (u32, io::ErrorKind),
+    (outcome, attempts, waits): (Outcome, u32, &[f64]),
+    reset: fn(),
+) where
+    W: retry_runtime::When<io::Error> + Copy,
+    G: retry_runtime::Admission<io::Error>,
+{
+    let policy = policy.with_name(name);
+    let forms: [(&str, &str, &dyn Fn()); 5] = [
+        ("call", name, &|| drop(policy.retry(step).call())),
+        ("detailed", name, &|| {
+            drop(policy.retry(step).detailed().call())
+        }),
+        ("await", name, &|| {
+            drop(block_on(async { policy.retry(step_async).await }))
+        }),
+        ("#[retry]", name, annotated[0]),
+        ("#[retry] async", async_name, annotated[1]),
+    ];
+    for (form, name, run) in forms {
+        reset();
+        let _paused = testing::pause();
+        fail(fails, kind);
+        let (rec, ()) = record(run);
+        assert_one_call(&rec, name, outcome, attempts, waits, form);
+    }
+}
+
+fn nothing() {}
+
+/// One test per outcome: the five forms of `$sync`'s scenario.
+macro_rules! scenario {
+    ($sync:ident, $async_:ident, $policy:expr, $script:expr, $expect:expr, $reset:expr) => {
+        #[test]
+        fn $sync() {
+            super::check(
+                $policy,
+                [&|| drop(super::$sync()), &|| {
+                    drop(super::block_on(super::$async_()))
+                }],
+                [stringify!($sync), stringify!($async_)],
+                $script,
+                $expect,
+                $reset,
+            );
+        }
+    };
+}
+
+mod each_outcome {
+    use super::*;
+
+    scenario!(
+        first_try,
+        first_try_async,
+        BASE,
+        (0, TimedOut),
+        (Outcome::SucceededFirstTry, 1, &[]),
+        nothing
+    );
+    scenario!(
+        after_retries,
+        after_retries_async,
+        BASE,
+        (2, TimedOut),
+        (Outcome::SucceededAfterRetries, 3, &[1.0, 1.0]),
+        nothing
+    );
+    scenario!(
+        exhausted,
+        exhausted_async,
+        BASE,
+        (5, TimedOut),
+        (Outcome::AttemptsExhausted, 3, &[1.0, 1.0]),
+        nothing
+    );
+    scenario!(
+        permanent,
+        permanent_async,
+        BASE,
+        (1, NotFound),
+        (Outcome::PermanentError, 1, &[]),
+        nothing
+    );
+    scenario!(
+        deadline,
+        deadline_async,
+        DEADLINE,
+        (20, TimedOut),
+        (Outcome::DeadlineReached, 2, &[1.0]),
+        nothing
+    );
+    scenario!(
+        budget,
+        budget_async,
+        BASE.with_budget(&REFUSES),
+        (5, TimedOut),
+        (Outcome::BudgetRefused, 2, &[1.0]),
+        nothing
+    );
+    scenario!(
+        circuit,
+        circuit_async,
+        BASE.with_circuit(&OPENS),
+        (5, TimedOut),
+        (Outcome::CircuitOpen, 2, &[1.0]),
+        || OPENS.reset()
+    );
+}

@@ -1,0 +1,127 @@
+//! Per-attempt spans (`Policy::with_attempt_spans`, `#[retry(attempt_spans =
+//! true)]`): one `retry.attempt` span per attempt, with `operation` and
+//! `attempt`, a child of the caller's span, holding that attempt's log
+//! lines; through every form. Off by default.
+
+use std::io::{self, ErrorKind::TimedOut};
+
+use retry_runtime::{retry, testing, Backoff, CircuitBreaker, Policy};
+use testkit::capture::{capture, Captured};
+
+use crate::script::{block_on, fail, step, step_async, S};
+
+const TRACED: Policy = Policy::new()
+    .with_attempts(3)
+    .with_backoff(Backoff::fixed(S))
+    .with_attempt_spans(true);
+
+static SPANNED: CircuitBreaker = CircuitBreaker::new("spanned");
+
+#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+fn annotated() -> io::Result<u32> {
+    step()
+}
+
+// a breaker keeps the loop in the function
+#[retry(attempts = 3, backoff = "fixed(1s)", circuit = SPANNED, attempt_spans = true)]
+fn annotated_guarded() -> io::Result<u32> {
+    step()
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+async fn annotated_async() -> io::Result<u32> {
+    step_async().await
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)")]
+fn annotated_without() -> io::Result<u32> {
+    step()
+}
+
+/// Runs `run` inside a `caller` span, with two failures scripted: what was traced.
+fn traced(run: &dyn Fn()) -> Captured {
+    let _paused = testing::pause();
+    fail(2, TimedOut);
+    let logs = capture();
+    tracing::info_span!("caller", id = 1).in_scope(run);
+    logs
+}
+
+/// Three attempt spans of `operation` under the caller's, each holding its
+/// attempt's line.
+fn assert_three_attempt_spans(logs: &Captured, operation: &str, form: &str) {
+    let span = |n: u32| format!("retry.attempt | operation={operation} | attempt={n}");
+    let caller = Some("caller | id=1".to_string());
+    let expected: Vec<_> = [
+        ("caller | id=1".to_string(), None),
+        (span(1), caller.clone()),
+        (span(2), caller.clone()),
+        (span(3), caller),
+    ]
+    .into();
+    assert_eq!(logs.spans(), expected, "{form}");
+    for (n, line) in [
+        (1, format!("retrying {operation} after attempt 1/3")),
+        (2, format!("retrying {operation} after attempt 2/3")),
+        (3, format!("{operation} succeeded on attempt 3")),
+    ] {
+        assert_eq!(logs.span_of(&line), Some(span(n)), "{form}: {line}");
+    }
+}
+
+#[test]
+fn each_attempt_runs_in_its_span_in_every_form() {
+    let functional = TRACED.with_name("functional");
+    let forms: [(&str, &str, &dyn Fn()); 6] = [
+        ("call", "functional", &|| {
+            drop(functional.retry(step).call())
+        }),
+        ("detailed", "functional", &|| {
+            drop(functional.retry(step).detailed().call())
+        }),
+        ("await", "functional", &|| {
+            drop(block_on(async { functional.retry(step_async).await }))
+        }),
+        ("#[retry]", "annotated", &|| drop(annotated())),
+        ("#[retry] guarded", "annotated_guarded", &|| {
+            drop(annotated_guarded())
+        }),
+        ("#[retry] async", "annotated_async", &|| {
+            drop(block_on(annotated_async()))
+        }),
+    ];
+    for (form, operation, run) in forms {
+        let logs = traced(run);
+        assert_three_attempt_spans(&logs, operation, form);
+    }
+}
+
+#[test]
+fn no_attempt_spans_by_default() {
+    let plain = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(S));
+    let forms: [&dyn Fn(); 2] = [&|| drop(plain.retry(step).call()), &|| {
+        drop(annotated_without())
+    }];
+    for run in forms {
+        let logs = traced(run);
+        assert_eq!(logs.spans(), [("caller | id=1".to_string(), None)]);
+        assert_eq!(
+            logs.span_of("succeeded on attempt 3").as_deref(),
+            Some("caller | id=1")
+        );
+    }
+}
+
+/// The span is entered only between awaits: the future stays `Send`.
+#[test]
+fn an_async_function_with_attempt_spans_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let fut = annotated_async();
+    assert_send(&fut);
+    let functional = TRACED.with_name("functional");
+    assert_send(&std::future::IntoFuture::into_future(
+        functional.retry(step_async),
+    ));
+}
