@@ -43,6 +43,11 @@
 //! - `http`: [`Classify`] for `http::StatusCode`.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
+//! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy.
+//! - `reqwest-middleware`: [`reqwest_middleware::RetryMiddleware`], a
+//!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
+//! - `tonic`: [`Classify`] for `tonic::Status` after gRPC's retry design
+//!   (A6), its `grpc-retry-pushback-ms` as the Retry-After hint.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -62,12 +67,22 @@ mod policy_error;
 pub mod presets;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest_middleware;
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod response;
 mod retry;
+#[cfg(any(feature = "reqwest", feature = "tower"))]
+mod retry_after;
 mod run;
 pub mod sleep;
 pub mod stop;
 pub mod testing;
 mod timeout;
+#[cfg(feature = "tonic")]
+pub mod tonic;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::HttpError;

@@ -14,6 +14,8 @@
 //! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
+//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
+//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
@@ -279,4 +281,33 @@ fn circuit_probes(
     message: fmt::Arguments<'_>,
 ) {
     tracing::info!(target: TARGET, name, state, probes, "{}", message);
+}
+
+/// The WARN line of a middleware's attempt that failed with an error the
+/// policy would retry, but whose request cannot be sent again (`why`).
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) fn sent_once(operation: &'static str, error: &dyn Display, why: &'static str) {
+    tracing::warn!(
+        target: TARGET,
+        operation,
+        error = %error,
+        reason = why,
+        "{} not retried: the request was sent once because {}",
+        operation,
+        why,
+    );
+}
+
+/// The DEBUG line of a server's requested wait that is not believed (a
+/// `Retry-After` or a gRPC pushback): the policy's backoff applies instead.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware", feature = "tonic"))]
+pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
+    tracing::debug!(
+        target: TARGET,
+        value = ?value,
+        reason = why,
+        "ignoring Retry-After {:?}: {}",
+        value,
+        why,
+    );
 }

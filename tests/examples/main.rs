@@ -25,6 +25,22 @@ mod ai_provider;
 #[allow(dead_code)] // its `main`
 mod sync_sensor;
 
+#[path = "../../examples/tower_client.rs"]
+#[allow(dead_code)] // its `main`
+mod tower_client;
+
+#[path = "../../examples/axum_downstream.rs"]
+#[allow(dead_code)] // its `main`
+mod axum_downstream;
+
+#[path = "../../examples/reqwest_middleware.rs"]
+#[allow(dead_code)] // its `main`
+mod reqwest_middleware;
+
+#[path = "../../examples/grpc.rs"]
+#[allow(dead_code)] // its `main`
+mod grpc;
+
 const LIMIT: Duration = Duration::from_secs(15);
 
 /// Runs one demo's story and checks it ended in time.
@@ -61,4 +77,24 @@ fn the_ai_provider_demo_tells_its_story() {
 #[test]
 fn the_sync_sensor_demo_tells_its_story() {
     within_limit(sync_sensor::demo);
+}
+
+#[test]
+fn the_tower_client_demo_tells_its_story() {
+    within_limit(|| on_tokio(tower_client::demo()));
+}
+
+#[test]
+fn the_axum_downstream_demo_tells_its_story() {
+    within_limit(|| on_tokio(axum_downstream::demo()));
+}
+
+#[test]
+fn the_reqwest_middleware_demo_tells_its_story() {
+    within_limit(|| on_tokio(reqwest_middleware::demo()));
+}
+
+#[test]
+fn the_grpc_demo_tells_its_story() {
+    within_limit(|| on_tokio(grpc::demo()));
 }
