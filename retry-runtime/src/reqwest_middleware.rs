@@ -7,8 +7,9 @@
 //! HTTP-date, capped; unreadable or absurd values ignored with a DEBUG
 //! line); an error by `reqwest`'s own classification (a refused connection
 //! is `Connect`, retried); only idempotent methods are retried unless the
-//! request carries [`Idempotent`](crate::response::Idempotent) or the
-//! middleware retries [`any_method`](RetryMiddleware::any_method); a request
+//! request carries [`Idempotent`](crate::response::Idempotent) (reqwest-middleware's
+//! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
+//! [`any_method`](RetryMiddleware::any_method); a request
 //! with a streamed body is sent once (the log says why); and the run is the
 //! one `#[retry]` makes: backoff, jitter, budget, breaker, log lines.
 //!

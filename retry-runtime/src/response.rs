@@ -116,16 +116,11 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
     if code < 400 {
         return None;
     }
-    Some(status_failure_cold(code, headers))
-}
-
-#[cold]
-fn status_failure_cold(code: u16, headers: &HeaderMap) -> ResponseFailure {
-    ResponseFailure {
+    Some(ResponseFailure {
         kind: classify_status(code),
         retry_after: retry_after_hint(headers),
         code,
-    }
+    })
 }
 
 /// The wait the `Retry-After` header in `headers` asks for: seconds or an
@@ -146,8 +141,15 @@ fn status_failure_cold(code: u16, headers: &HeaderMap) -> ResponseFailure {
 ///     assert_eq!(retry_after_hint(&h), None, "{bad}");
 /// }
 /// ```
+#[inline]
 pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?;
+    read_retry_after(value)
+}
+
+/// A `Retry-After` value, or `None` with a DEBUG line (not the hot path).
+#[inline(never)]
+fn read_retry_after(value: &http::HeaderValue) -> Option<Duration> {
     match parse_retry_after(value, SystemTime::now()) {
         None => {
             log::retry_after_ignored(value, "it is neither delay-seconds nor an HTTP-date");
@@ -171,6 +173,7 @@ pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
 /// assert!(is_idempotent(&Method::PUT));
 /// assert!(!is_idempotent(&Method::POST));
 /// ```
+#[inline]
 pub fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
@@ -193,6 +196,7 @@ pub struct Idempotent;
 
 /// Why a request with `method` (and `marked` with [`Idempotent`] or not)
 /// must be sent once; `None` when it may be repeated.
+#[inline]
 pub(crate) fn not_repeatable(method: &Method, marked: bool) -> Option<&'static str> {
     if marked || is_idempotent(method) {
         None

@@ -163,6 +163,7 @@ impl<D> ReplayBody for http_body_util::Empty<D> {
 }
 
 impl<B: ReplayBody> Replay for http::Request<B> {
+    #[inline]
     fn not_repeatable(&self) -> Option<&'static str> {
         not_repeatable(
             self.method(),
@@ -170,6 +171,7 @@ impl<B: ReplayBody> Replay for http::Request<B> {
         )
     }
 
+    #[inline]
     fn replay(&self) -> Option<Self> {
         let mut copy = http::Request::new(self.body().try_clone()?);
         *copy.method_mut() = self.method().clone();
@@ -479,6 +481,7 @@ where
         self.inner.poll_ready(cx).map_err(Error::Inner)
     }
 
+    #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
         // The ready service goes with the call; a clone stays for the next
         // caller, who makes it ready.
@@ -562,46 +565,67 @@ where
 {
     type Output = Result<S::Response, Error<S::Error>>;
 
+    // As `RetryFuture::poll`: inlined into the caller's future in release
+    // builds (the success path is a few checks around the inner call).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // Wait for the service, ask the breaker, then start the next attempt
+        // in place: from the start, straight after a failure with no wait,
+        // and after a sleep (one state change per retry).
+        macro_rules! start_attempt {
+            () => {{
+                if !*this.ready {
+                    // tower's rule: a service is called only once ready.
+                    match this.service.poll_ready(cx) {
+                        Poll::Ready(Ok(())) => *this.ready = true,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Inner(e))),
+                        Poll::Pending => {
+                            this.step.set(Step::Start);
+                            return Poll::Pending;
+                        }
+                    }
+                }
+                if let Err(rejected) = this.run.admit(this.policy) {
+                    return Poll::Ready(Failure::into_result(rejected));
+                }
+                // A copy while one can be made; the request itself
+                // when not, and then no attempt after this one.
+                let copy = match this.request.as_ref() {
+                    Some(request) if this.policy.stop.max_attempts() > 1 => request.replay(),
+                    _ => None,
+                };
+                let request = match copy {
+                    Some(copy) => copy,
+                    None => match this.request.take() {
+                        Some(request) => {
+                            no_more_attempts(this.policy, this.run, this.once);
+                            request
+                        }
+                        // Cannot happen: the attempt that sent the
+                        // request itself was the run's last.
+                        None => return Poll::Ready(Err(Error::NotReplayable(NotReplayable))),
+                    },
+                };
+                *this.ready = false;
+                let fut = this.service.call(request);
+                let deadline = this.timeout.map(|limit| this.sleeper.sleep(limit));
+                this.step.set(Step::Attempt { fut, deadline });
+            }};
+        }
         loop {
             match this.step.as_mut().project() {
-                StepProj::Start => {
-                    if !*this.ready {
-                        // tower's rule: a service is called only once ready.
-                        ready!(this.service.poll_ready(cx)).map_err(Error::Inner)?;
-                        *this.ready = true;
-                    }
-                    if let Err(rejected) = this.run.admit(this.policy) {
-                        return Poll::Ready(Failure::into_result(rejected));
-                    }
-                    // A copy while one can be made; the request itself
-                    // when not, and then no attempt after this one.
-                    let copy = match this.request.as_ref() {
-                        Some(request) if this.policy.stop.max_attempts() > 1 => request.replay(),
-                        _ => None,
-                    };
-                    let request = match copy {
-                        Some(copy) => copy,
-                        None => match this.request.take() {
-                            Some(request) => {
-                                no_more_attempts(this.policy, this.run, this.once);
-                                request
-                            }
-                            // Cannot happen: the attempt that sent the
-                            // request itself was the run's last.
-                            None => return Poll::Ready(Err(Error::NotReplayable(NotReplayable))),
-                        },
-                    };
-                    *this.ready = false;
-                    let fut = this.service.call(request);
-                    let deadline = this.timeout.map(|limit| this.sleeper.sleep(limit));
-                    this.step.set(Step::Attempt { fut, deadline });
-                }
+                StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut, deadline } => {
                     let outcome = match fut.poll(cx) {
                         Poll::Ready(Ok(response)) => match response.failure() {
-                            None => Ok(response),
+                            // A success goes straight back (what `settle`
+                            // does with it, without moving it through there).
+                            None => {
+                                this.run.succeeded(this.policy);
+                                return Poll::Ready(Ok(response));
+                            }
                             Some(failure) => Err(Failure::Response { response, failure }),
                         },
                         Poll::Ready(Err(error)) => {
@@ -632,14 +656,14 @@ where
                                 let sleep = this.sleeper.sleep(wait);
                                 this.step.set(Step::Sleep { sleep });
                             } else {
-                                this.step.set(Step::Start);
+                                start_attempt!();
                             }
                         }
                     }
                 }
                 StepProj::Sleep { sleep } => {
                     ready!(sleep.poll(cx));
-                    this.step.set(Step::Start);
+                    start_attempt!();
                 }
             }
         }

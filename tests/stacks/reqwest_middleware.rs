@@ -163,6 +163,28 @@ async fn a_slow_attempt_times_out_and_is_retried() {
     assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
 }
 
+/// A streamed body cannot be sent again: the request is sent once, the
+/// log says why, and the caller gets the 503.
+#[tokio::test]
+async fn a_streamed_body_is_sent_once() {
+    let server = FlakyServer::start().await;
+    server.route("/upload", [Reply::status(503), Reply::status(204)]);
+    let logs = capture();
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("chunk")]);
+    let resp = client(RetryMiddleware::new(API))
+        .put(server.url("/upload"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/upload")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its body is a stream"), "{line}");
+}
+
 /// The same 429 through reqwest-retry: it retries after its own backoff,
 /// not after the second the server asked for.
 #[tokio::test]

@@ -356,7 +356,11 @@ async fn the_log_lines_are_those_of_the_attribute() {
         lines
             .into_iter()
             // the runtime's lines: INFO and above, not the flaky server's
-            .filter(|l| ["WARN ", "INFO ", "ERROR "].iter().any(|p| l.starts_with(p)))
+            .filter(|l| {
+                ["WARN ", "INFO ", "ERROR "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
             .filter(|l| !l.contains("server:"))
             .map(|l| l.split(" | ").next().unwrap_or_default().to_owned())
             .collect()
