@@ -23,9 +23,11 @@ use tower::ServiceExt;
 use testkit::demo::{ensure, ensure_hits};
 use testkit::flaky::{FlakyServer, Reply};
 
+// `pub`: tests/examples runs its demo through this module (a file is
+// loaded as a module once).
 #[path = "tower_client.rs"]
-#[allow(dead_code)] // its `main` and `demo`
-mod tower_client;
+#[allow(dead_code)] // its `main`
+pub mod tower_client;
 
 use tower_client::RetryingClient;
 

@@ -7,7 +7,7 @@
 //! HTTP-date, capped; unreadable or absurd values ignored with a DEBUG
 //! line); an error by `reqwest`'s own classification (a refused connection
 //! is `Connect`, retried); only idempotent methods are retried unless the
-//! request carries [`Idempotent`](crate::response::Idempotent) (reqwest-middleware's
+//! request carries [`Idempotent`] (reqwest-middleware's
 //! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
 //! [`any_method`](RetryMiddleware::any_method); a request
 //! with a streamed body is sent once (the log says why); and the run is the
@@ -26,7 +26,7 @@
 //! When the policy gives up on a failed response, the caller gets that
 //! response (as `reqwest` itself would have returned it); a timeout or an
 //! open breaker is a `reqwest_middleware::Error::Middleware` holding an
-//! [`AttemptTimeout`](crate::AttemptTimeout) or a
+//! [`AttemptTimeout`] or a
 //! [`CircuitOpen`](crate::CircuitOpen).
 
 use core::ops::ControlFlow;
@@ -44,7 +44,7 @@ use crate::response::{
 };
 use crate::run::{Admission, LazyRun, NoNotify};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
-use crate::timeout::timeout_with;
+use crate::timeout::{AttemptTimeout, timeout_with};
 
 /// What one attempt through the middleware fails with.
 pub type AttemptFailure = Failure<Response, Error>;
@@ -201,26 +201,26 @@ where
                 }
             };
             let sent = next.clone().run(to_send, extensions);
-            let result = match self.timeout {
-                Some(limit) => timeout_with(&self.sleeper, limit, async {
-                    Ok::<_, Failure<Response, Error>>(sent.await)
-                })
-                .await
-                .and_then(|r| {
-                    r.map_err(|error| Failure::Error {
-                        kind: middleware_error_kind(&error),
-                        error,
+            let answer = match self.timeout {
+                Some(limit) => {
+                    timeout_with(&self.sleeper, limit, async {
+                        Ok::<_, AttemptTimeout>(sent.await)
                     })
-                }),
-                None => sent.await.map_err(|error| Failure::Error {
+                    .await
+                }
+                None => Ok(sent.await),
+            };
+            let outcome = match answer {
+                Ok(Ok(response)) => match response.failure() {
+                    None => Ok(response),
+                    Some(failure) => Err(Failure::Response { response, failure }),
+                },
+                Ok(Err(error)) => Err(Failure::Error {
                     kind: middleware_error_kind(&error),
                     error,
                 }),
+                Err(timeout) => Err(Failure::Timeout(timeout)),
             };
-            let outcome = result.and_then(|response| match response.failure() {
-                None => Ok(response),
-                Some(failure) => Err(Failure::Response { response, failure }),
-            });
             if let (Some(why), Err(failure)) = (once, &outcome) {
                 if policy.when.check(failure).retry {
                     log::sent_once(policy.name, failure, why);

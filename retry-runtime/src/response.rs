@@ -352,7 +352,12 @@ pub fn error_kind(error: &(dyn StdError + 'static)) -> ErrorKind {
 
 fn known_kind(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        let kind = classify_io(io.kind());
+        let mut kind = classify_io(io.kind());
+        // An `io::Error` wrapping another error reports the inner error's
+        // source, not the inner error itself: look at it here.
+        if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
+            kind = error_kind(inner);
+        }
         return (kind != ErrorKind::Unknown).then_some(kind);
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {

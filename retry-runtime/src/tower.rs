@@ -13,7 +13,7 @@
 //!   ([`with_error_kinds`](RetryLayer::with_error_kinds));
 //! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
-//!   [`Idempotent`](crate::response::Idempotent) extension or the layer
+//!   [`Idempotent`] extension or the layer
 //!   says [`any_method`](RetryLayer::any_method); a request whose body
 //!   cannot be cloned ([`ReplayBody`]) is sent once; when such a request
 //!   fails with an error the policy would retry, a WARN line says why it was
@@ -290,7 +290,7 @@ impl<W, G, Sl> RetryLayer<W, G, Sl> {
     /// Retry requests of every method, POST and PATCH included (when every
     /// request through this service is safe to repeat, e.g. it carries an
     /// idempotency key). Without this only idempotent methods, and requests
-    /// marked [`Idempotent`](crate::response::Idempotent), are retried.
+    /// marked [`Idempotent`], are retried.
     ///
     /// ```
     /// let layer = retry_runtime::presets::API.layer().any_method();

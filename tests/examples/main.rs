@@ -25,10 +25,7 @@ mod ai_provider;
 #[allow(dead_code)] // its `main`
 mod sync_sensor;
 
-#[path = "../../examples/tower_client.rs"]
-#[allow(dead_code)] // its `main`
-mod tower_client;
-
+// it holds examples/tower_client.rs as `axum_downstream::tower_client`
 #[path = "../../examples/axum_downstream.rs"]
 #[allow(dead_code)] // its `main`
 mod axum_downstream;
@@ -81,7 +78,7 @@ fn the_sync_sensor_demo_tells_its_story() {
 
 #[test]
 fn the_tower_client_demo_tells_its_story() {
-    within_limit(|| on_tokio(tower_client::demo()));
+    within_limit(|| on_tokio(axum_downstream::tower_client::demo()));
 }
 
 #[test]
