@@ -24,7 +24,9 @@
 //!
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
-//! service comes back as [`Error::Inner`].
+//! service comes back as [`Error::Inner`]. The kinds decide only with a
+//! policy that classifies (the presets, `retry_on`): a `Policy::new()`
+//! retries every failure, a 404 included, as it retries every error.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -301,15 +303,29 @@ impl<W, G, Sl> RetryLayer<W, G, Sl> {
         self
     }
 
-    /// Classify the service's errors with `kinds` instead of [`error_kind`]:
-    /// for an error type whose cause it cannot see (it is handed the error
-    /// to downcast).
+    /// Classify the service's errors with `kinds` instead of [`error_kind`]
+    /// (which knows `std::io::Error`, `reqwest::Error`, `tonic::Status` and
+    /// the runtime's own errors in the error's chain of causes): for an
+    /// error type of your own that implements [`Classify`], downcast to it.
     ///
     /// ```
-    /// use retry_runtime::ErrorKind;
-    /// fn everything_connect(_: &(dyn std::error::Error + 'static)) -> ErrorKind { ErrorKind::Connect }
-    /// let layer = retry_runtime::presets::API.layer().with_error_kinds(everything_connect);
+    /// use retry_runtime::{Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error, Classify)]
+    /// enum UpstreamError {
+    ///     #[error("busy")] #[classify(Unavailable)] Busy,
+    ///     #[error("bad key")] #[classify(Permanent)] BadKey,
+    /// }
+    ///
+    /// fn kinds(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
+    ///     match e.downcast_ref::<UpstreamError>() {
+    ///         Some(mine) => mine.kind(),
+    ///         None => retry_runtime::response::error_kind(e),
+    ///     }
+    /// }
+    /// let layer = retry_runtime::presets::API.layer().with_error_kinds(kinds);
     /// # let _ = layer;
+    /// assert_eq!(kinds(&UpstreamError::Busy), ErrorKind::Unavailable);
     /// ```
     pub const fn with_error_kinds(
         mut self,
