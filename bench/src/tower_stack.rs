@@ -18,6 +18,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response, StatusCode};
+use retry_runtime::classify::classify_status;
+use retry_runtime::response::{error_kind, retry_after_hint};
 use retry_runtime::{Backoff, KindSet, Policy, RetryOn};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt};
@@ -90,6 +92,65 @@ impl tower::retry::Policy<Request<()>, Response<()>, OpError> for Attempts {
     }
 }
 
+/// The same work as ours, written by hand as a `tower::retry::Policy`: the
+/// status classified (the transient kinds retried, as `retry_on(TRANSIENT)`
+/// does), an error by its causes, the `Retry-After` header read and waited
+/// (capped at 60s, as the policy's default), at most 4 retries.
+#[derive(Clone, Copy)]
+struct Classifying(u32);
+
+impl tower::retry::Policy<Request<()>, Response<()>, OpError> for Classifying {
+    type Future = Wait;
+
+    fn retry(
+        &mut self,
+        _: &mut Request<()>,
+        result: &mut Result<Response<()>, OpError>,
+    ) -> Option<Wait> {
+        let (kind, hint) = match result {
+            Ok(resp) => {
+                let code = resp.status().as_u16();
+                if code < 400 {
+                    return None;
+                }
+                (classify_status(code), retry_after_hint(resp.headers()))
+            }
+            Err(e) => (error_kind(e), None),
+        };
+        if !KindSet::TRANSIENT.contains(kind) || self.0 == 0 {
+            return None;
+        }
+        self.0 -= 1;
+        Some(match hint {
+            Some(wait) if !wait.is_zero() => Wait::Later(Box::pin(tokio::time::sleep(
+                wait.min(std::time::Duration::from_secs(60)),
+            ))),
+            _ => Wait::Now,
+        })
+    }
+
+    fn clone_request(&mut self, req: &Request<()>) -> Option<Request<()>> {
+        Some(copy(req))
+    }
+}
+
+/// The wait of `Classifying`: none, or the server's (boxed: a policy's
+/// future is one type, and a wait is rare).
+enum Wait {
+    Now,
+    Later(std::pin::Pin<Box<tokio::time::Sleep>>),
+}
+
+impl std::future::Future for Wait {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.get_mut() {
+            Wait::Now => Poll::Ready(()),
+            Wait::Later(sleep) => sleep.as_mut().poll(cx),
+        }
+    }
+}
+
 /// The copy both make for each attempt.
 fn copy(req: &Request<()>) -> Request<()> {
     let mut c = Request::new(());
@@ -148,14 +209,16 @@ where
 fn check(rt: &Runtime, s: &'static Script) {
     let ours = POLICY.layer().layer(Svc(s));
     let theirs = tower::retry::RetryLayer::new(Attempts(ATTEMPTS - 1)).layer(Svc(s));
+    let same = tower::retry::RetryLayer::new(Classifying(ATTEMPTS - 1)).layer(Svc(s));
     for k in [0, ATTEMPTS - 1] {
-        for name in ["ours", "tower"] {
+        for name in ["ours", "tower", "tower-same"] {
             let before = s.calls();
             s.arm(k);
             let status = rt.block_on(async {
                 match name {
                     "ours" => ours.clone().oneshot(request()).await.unwrap().status(),
-                    _ => theirs.clone().oneshot(request()).await.unwrap().status(),
+                    "tower" => theirs.clone().oneshot(request()).await.unwrap().status(),
+                    _ => same.clone().oneshot(request()).await.unwrap().status(),
                 }
             });
             let calls = s.calls() - before;
@@ -172,15 +235,18 @@ fn check(rt: &Runtime, s: &'static Script) {
 fn contest(rt: &Runtime, s: &'static Script, k: u32) -> Vec<(Stats, f64)> {
     let ours = POLICY.layer().layer(Svc(s));
     let theirs = tower::retry::RetryLayer::new(Attempts(ATTEMPTS - 1)).layer(Svc(s));
+    let same = tower::retry::RetryLayer::new(Classifying(ATTEMPTS - 1)).layer(Svc(s));
     let mut runs = vec![
         timed(rt, s, Svc(s), k),
         timed(rt, s, theirs.clone(), k),
+        timed(rt, s, same.clone(), k),
         timed(rt, s, ours.clone(), k),
     ];
     let stats = measure_all(&mut runs);
     let allocs = [
         allocations(rt, s, Svc(s), k),
         allocations(rt, s, theirs, k),
+        allocations(rt, s, same, k),
         allocations(rt, s, ours, k),
     ];
     stats.into_iter().zip(allocs).collect()
@@ -200,50 +266,63 @@ pub fn table(rt: &Runtime, s: &'static Script) -> Table {
         &[
             "contestant",
             "per call (success)",
-            "vs tower",
+            "vs minimal",
+            "vs same work",
             "per retry",
-            "vs tower",
+            "vs minimal",
+            "vs same work",
             "allocs/call (success)",
             "allocs/call (4 retries)",
         ],
     );
     let names = [
         "the service alone",
-        "tower::retry::Retry",
+        "tower::retry::Retry, minimal policy",
+        "tower::retry::Retry, the same work",
         "RetryLayer (ours)",
     ];
     let per_retry = |i: usize| (retry[i].0.median - ok[i].0.median) / retries;
-    for (i, name) in names.into_iter().enumerate() {
-        let (ok_vs, retry_vs) = if i == 0 {
-            ("-".to_string(), "-".to_string())
+    let vs = |i: usize, base: usize, f: &dyn Fn(usize) -> f64| {
+        if i == 0 {
+            "-".to_string()
         } else {
-            (
-                ratio(ok[i].0.median, ok[1].0.median),
-                ratio(per_retry(i), per_retry(1)),
-            )
-        };
+            ratio(f(i), f(base))
+        }
+    };
+    let per_call = |i: usize| ok[i].0.median;
+    for (i, name) in names.into_iter().enumerate() {
         t.row(vec![
             name.to_string(),
             time(ok[i].0.median),
-            ok_vs,
+            vs(i, 1, &per_call),
+            vs(i, 2, &per_call),
             if i == 0 {
                 "-".to_string()
             } else {
                 time(per_retry(i))
             },
-            retry_vs,
+            vs(i, 1, &per_retry),
+            vs(i, 2, &per_retry),
             allocs(ok[i].1),
             allocs(retry[i].1),
         ]);
     }
     let mut ours = POLICY.layer().layer(Svc(s));
     let mut theirs = tower::retry::RetryLayer::new(Attempts(ATTEMPTS - 1)).layer(Svc(s));
+    let mut same = tower::retry::RetryLayer::new(Classifying(ATTEMPTS - 1)).layer(Svc(s));
     t.note(format!(
-        "Size of the future of one call: tower's {} bytes, ours {} bytes (ours holds the \
-         per-attempt timeout's timer beside the attempt, and the sleep's).",
+        "Size of the future of one call: tower's {} bytes (minimal policy), {} bytes (the \
+         same work), ours {} bytes (ours holds the policy, and the per-attempt timeout's \
+         timer beside the attempt).",
         std::mem::size_of_val(&theirs.call(request())),
+        std::mem::size_of_val(&same.call(request())),
         std::mem::size_of_val(&ours.call(request())),
     ));
+    t.note(
+        "The minimal policy retries a 5xx or an error; the same work classifies the status \
+         (the transient kinds), an error by its causes, and reads and waits `Retry-After`, \
+         as our layer does.",
+    );
     t.note(
         "Per retry: (time of a call with 4 failures then a success - time of a call that \
          succeeds at once) / 4, each contestant against itself; medians. The service alone \
@@ -273,9 +352,15 @@ pub fn calls(which: &str, k: u32, n: u64) {
             tower::retry::RetryLayer::new(Attempts(ATTEMPTS - 1)).layer(Svc(s)),
             k,
         )),
+        "tower-same" => run(timed(
+            &rt,
+            s,
+            tower::retry::RetryLayer::new(Classifying(ATTEMPTS - 1)).layer(Svc(s)),
+            k,
+        )),
         "ours" => run(timed(&rt, s, POLICY.layer().layer(Svc(s)), k)),
         other => {
-            eprintln!("unknown contestant {other:?}: alone, tower or ours");
+            eprintln!("unknown contestant {other:?}: alone, tower, tower-same or ours");
             std::process::exit(2);
         }
     }
