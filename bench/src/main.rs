@@ -32,6 +32,7 @@ mod harness;
 mod op;
 mod shape;
 mod table;
+mod tower_stack;
 
 use contestants as c;
 use harness::{measure_all, AllocCount, Stats, Timed, SAMPLES};
@@ -776,11 +777,22 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled]\n\
+            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled | --tower-only]\n\
              \n  --compile-time       also time `cargo build` of 200 #[retry] fns vs 200 plain ones\n  \
              --compile-time-only  only that\n  \
-             --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed"
+             --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
+             --tower-only         only the tower layer against tower::retry::Retry"
         );
+        return;
+    }
+    // Hidden: `--tower-calls CONTESTANT FAILURES N`, for valgrind (see tower_stack::calls).
+    if args.first().map(String::as_str) == Some("--tower-calls") {
+        let (which, k, n) = (
+            &args[1],
+            args[2].parse().unwrap_or(0),
+            args[3].parse().unwrap_or(1),
+        );
+        tower_stack::calls(which, k, n);
         return;
     }
     let compile_only = args.iter().any(|a| a == "--compile-time-only");
@@ -788,7 +800,7 @@ fn main() {
     if let Some(bad) = args.iter().find(|a| {
         !matches!(
             a.as_str(),
-            "--compile-time" | "--compile-time-only" | "--metrics-enabled"
+            "--compile-time" | "--compile-time-only" | "--metrics-enabled" | "--tower-only"
         )
     }) {
         eprintln!("unknown argument {bad:?}; see --help");
@@ -827,6 +839,11 @@ fn main() {
             .and_then(|l| l.split_whitespace().next().map(str::to_string))
             .unwrap_or_else(|| "unknown".to_string()),
     );
+
+    if args.iter().any(|a| a == "--tower-only") {
+        tower_stack::table(&current_thread(false), Script::leak()).print();
+        return;
+    }
 
     let mut results = None;
     if !compile_only {
@@ -878,6 +895,7 @@ fn main() {
         .print();
         size.print();
         shape_table(&issue.ok, &issue.retry, &issue.sizes).print();
+        tower_stack::table(&real, s).print();
         results = Some(r);
     }
 

@@ -48,6 +48,11 @@
 //!   operation's error), by error code and dispatch failure: see `aws`.
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
+//! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy.
+//! - `reqwest-middleware`: [`reqwest_middleware::RetryMiddleware`], a
+//!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
+//! - `tonic`: [`Classify`] for `tonic::Status` after gRPC's retry design
+//!   (A6), its `grpc-retry-pushback-ms` as the Retry-After hint.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -72,7 +77,13 @@ mod policy_error;
 pub mod presets;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest_middleware;
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod response;
 mod retry;
+#[cfg(any(feature = "reqwest", feature = "tower"))]
+mod retry_after;
 mod run;
 pub mod sleep;
 #[cfg(feature = "sqlx")]
@@ -81,6 +92,10 @@ pub mod stop;
 pub mod testing;
 pub mod throttle;
 mod timeout;
+#[cfg(feature = "tonic")]
+pub mod tonic;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::HttpError;

@@ -22,6 +22,8 @@
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
 //! caller's span, and the lines about that attempt are recorded in it.
+//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
+//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
@@ -385,4 +387,33 @@ fn circuit_probes(
     message: fmt::Arguments<'_>,
 ) {
     tracing::info!(target: TARGET, name, state, probes, "{}", message);
+}
+
+/// The WARN line of a middleware's attempt that failed with an error the
+/// policy would retry, but whose request cannot be sent again (`why`).
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) fn sent_once(operation: &'static str, error: &dyn Display, why: &'static str) {
+    tracing::warn!(
+        target: TARGET,
+        operation,
+        error = %error,
+        reason = why,
+        "{} not retried: the request was sent once because {}",
+        operation,
+        why,
+    );
+}
+
+/// The DEBUG line of a server's requested wait that is not believed (a
+/// `Retry-After` or a gRPC pushback): the policy's backoff applies instead.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware", feature = "tonic"))]
+pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
+    tracing::debug!(
+        target: TARGET,
+        value = ?value,
+        reason = why,
+        "ignoring Retry-After {:?}: {}",
+        value,
+        why,
+    );
 }

@@ -35,6 +35,18 @@ mod sync_sensor;
 #[path = "../../examples/hedging.rs"]
 #[allow(dead_code)] // its `main`
 mod hedging;
+// it holds examples/tower_client.rs as `axum_downstream::tower_client`
+#[path = "../../examples/axum_downstream.rs"]
+#[allow(dead_code)] // its `main`
+mod axum_downstream;
+
+#[path = "../../examples/reqwest_middleware.rs"]
+#[allow(dead_code)] // its `main`
+mod reqwest_middleware;
+
+#[path = "../../examples/grpc.rs"]
+#[allow(dead_code)] // its `main`
+mod grpc;
 
 const LIMIT: Duration = Duration::from_secs(15);
 
@@ -103,4 +115,24 @@ fn the_hedging_simulation_cuts_the_tail() {
     assert!(hedged.p999 < timed_out.p999, "{hedged:?} vs {timed_out:?}");
     assert!(hedged.calls_per_request < 1.1, "{hedged:?}");
     assert_eq!(hedged.failed, 0);
+}
+
+#[test]
+fn the_tower_client_demo_tells_its_story() {
+    within_limit(|| on_tokio(axum_downstream::tower_client::demo()));
+}
+
+#[test]
+fn the_axum_downstream_demo_tells_its_story() {
+    within_limit(|| on_tokio(axum_downstream::demo()));
+}
+
+#[test]
+fn the_reqwest_middleware_demo_tells_its_story() {
+    within_limit(|| on_tokio(reqwest_middleware::demo()));
+}
+
+#[test]
+fn the_grpc_demo_tells_its_story() {
+    within_limit(|| on_tokio(grpc::demo()));
 }

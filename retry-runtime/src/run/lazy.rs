@@ -97,6 +97,12 @@ impl LazyRun {
         }
     }
 
+    /// Attempts made so far (zero while there is no state: no failure yet).
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    pub(crate) fn attempts_made(&self) -> u32 {
+        self.0.as_ref().map_or(0, |state| state.attempts)
+    }
+
     /// Before an attempt: `Err(e)` when the policy's circuit breaker rejects
     /// it (`e` built from the `CircuitOpen` or `Throttled` rejection); for a policy without a
     /// breaker, nothing at all.

@@ -1,0 +1,240 @@
+//! A `reqwest-middleware` middleware from a policy (feature
+//! `reqwest-middleware`): [`RetryMiddleware`].
+//!
+//! The rules are those of the [tower layer](crate::tower) (feature `tower`):
+//! a response is judged by its status (503 retried, 404 and 401 returned at
+//! once) and its `Retry-After` is the wait the policy honours (seconds or
+//! HTTP-date, capped; unreadable or absurd values ignored with a DEBUG
+//! line); an error by `reqwest`'s own classification (a refused connection
+//! is `Connect`, retried); only idempotent methods are retried unless the
+//! request carries [`Idempotent`] (reqwest-middleware's
+//! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
+//! [`any_method`](RetryMiddleware::any_method); a request
+//! with a streamed body is sent once (the log says why); and the run is the
+//! one `#[retry]` makes: backoff, jitter, budget, breaker, log lines.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(RetryMiddleware::new(presets::API))
+//!     .build();
+//! # let _ = client;
+//! # }
+//! ```
+//!
+//! When the policy gives up on a failed response, the caller gets that
+//! response (as `reqwest` itself would have returned it); a timeout or an
+//! open breaker is a `reqwest_middleware::Error::Middleware` holding an
+//! [`AttemptTimeout`] or a
+//! [`CircuitOpen`](crate::CircuitOpen).
+
+use core::ops::ControlFlow;
+use std::time::Duration;
+
+use ::reqwest::{Request, Response};
+use ::reqwest_middleware::{Error, Middleware, Next};
+use http::Extensions;
+
+use crate::classify::{Classify, ErrorKind};
+use crate::log;
+use crate::policy::{NoCircuit, Policy, When};
+use crate::response::{
+    ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
+};
+use crate::run::{Admission, LazyRun, NoNotify};
+use crate::sleep::{self, DefaultSleeper, Sleeper};
+use crate::timeout::{AttemptTimeout, timeout_with};
+
+/// What one attempt through the middleware fails with.
+pub type AttemptFailure = Failure<Response, Error>;
+
+/// Retries the requests of a `reqwest_middleware::ClientWithMiddleware`
+/// with a [`Policy`]. See the [module docs](self).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+/// let middleware = RetryMiddleware::new(presets::WEBHOOK)
+///     .with_timeout(Duration::from_secs(5))
+///     .any_method(); // every request carries an idempotency key
+/// # let _ = middleware;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
+    policy: Policy<W, G>,
+    timeout: Option<Duration>,
+    any_method: bool,
+    sleeper: Sl,
+}
+
+impl<W, G> RetryMiddleware<W, G> {
+    /// A middleware retrying with `policy`: idempotent requests only, no
+    /// per-attempt timeout, sleeping on the [`DefaultSleeper`].
+    ///
+    /// ```
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API);
+    /// # let _ = m;
+    /// ```
+    pub const fn new(policy: Policy<W, G>) -> Self {
+        RetryMiddleware {
+            policy,
+            timeout: None,
+            any_method: false,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
+    /// Give each attempt at most `limit` (kind `Timeout`, retried as the
+    /// policy says).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    ///     .with_timeout(Duration::from_secs(2));
+    /// # let _ = m;
+    /// ```
+    pub const fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Retry requests of every method, POST and PATCH included.
+    ///
+    /// ```
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API).any_method();
+    /// # let _ = m;
+    /// ```
+    pub const fn any_method(mut self) -> Self {
+        self.any_method = true;
+        self
+    }
+
+    /// Sleep (and time the per-attempt timeout) with `sleeper`.
+    ///
+    /// ```
+    /// use retry_runtime::sleep::TokioSleeper;
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    ///     .sleep_with(TokioSleeper);
+    /// # let _ = m;
+    /// ```
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryMiddleware<W, G, S2> {
+        RetryMiddleware {
+            policy: self.policy,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            sleeper,
+        }
+    }
+}
+
+/// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
+/// own classification, anything else by its chain of causes
+/// ([`error_kind`]).
+fn middleware_error_kind(error: &Error) -> ErrorKind {
+    match error {
+        Error::Reqwest(e) => Classify::kind(e),
+        Error::Middleware(e) => error_kind(e.as_ref()),
+    }
+}
+
+/// What the caller gets when the run gives up on `failure`.
+fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
+    match failure {
+        Failure::Response { response, .. } => Ok(response),
+        Failure::Error { error, .. } => Err(error),
+        Failure::Timeout(t) => Err(Error::Middleware(t.into())),
+        Failure::CircuitOpen(open) => Err(Error::Middleware(open.into())),
+    }
+}
+
+#[async_trait::async_trait]
+impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl>
+where
+    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    G: Admission<AttemptFailure> + Send + Sync + 'static,
+    Sl: Sleeper + Send + Sync + 'static,
+    Sl::Sleep: Send,
+{
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
+        let mut policy = self.policy;
+        let mut once = None;
+        if policy.max_attempts() > 1 && !self.any_method {
+            once = not_repeatable(req.method(), extensions.get::<Idempotent>().is_some());
+        }
+        let mut request = Some(req);
+        if once.is_some() {
+            policy.stop.max_attempts = 1;
+        }
+        let mut run = LazyRun::new(&policy);
+        loop {
+            if let Err(rejected) = run.admit(&policy) {
+                return give_back(rejected);
+            }
+            // A copy while one can be made, else the request itself and no
+            // attempt after this one.
+            let copy = match &request {
+                Some(r) if policy.max_attempts() > 1 => r.try_clone(),
+                _ => None,
+            };
+            let to_send = match copy {
+                Some(copy) => copy,
+                None => {
+                    let this_one = run.attempts_made().saturating_add(1);
+                    if this_one < policy.max_attempts() {
+                        policy.stop.max_attempts = this_one;
+                        once.get_or_insert("its body is a stream, which cannot be sent again");
+                    }
+                    match request.take() {
+                        Some(r) => r,
+                        // Cannot happen: the attempt that sent the request
+                        // itself was the run's last.
+                        None => return Err(Error::Middleware(NotReplayable.into())),
+                    }
+                }
+            };
+            let sent = next.clone().run(to_send, extensions);
+            let answer = match self.timeout {
+                Some(limit) => {
+                    timeout_with(&self.sleeper, limit, async {
+                        Ok::<_, AttemptTimeout>(sent.await)
+                    })
+                    .await
+                }
+                None => Ok(sent.await),
+            };
+            let outcome = match answer {
+                Ok(Ok(response)) => match response.failure() {
+                    None => Ok(response),
+                    Some(failure) => Err(Failure::Response { response, failure }),
+                },
+                Ok(Err(error)) => Err(Failure::Error {
+                    kind: middleware_error_kind(&error),
+                    error,
+                }),
+                Err(timeout) => Err(Failure::Timeout(timeout)),
+            };
+            if let (Some(why), Err(failure)) = (once, &outcome) {
+                if policy.when.check(failure).retry {
+                    log::sent_once(policy.name, failure, why);
+                }
+            }
+            match run.settle(&policy, outcome, &mut NoNotify) {
+                ControlFlow::Break(Ok(response)) => return Ok(response),
+                ControlFlow::Break(Err(gave_up)) => return give_back(gave_up.last_error),
+                ControlFlow::Continue(wait) => {
+                    if sleep::should_sleep(wait) {
+                        self.sleeper.sleep(wait).await;
+                    }
+                }
+            }
+        }
+    }
+}

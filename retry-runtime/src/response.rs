@@ -1,0 +1,465 @@
+//! What the middleware integrations share (features `tower` and
+//! `reqwest-middleware`): a response read as a success or a failure
+//! ([`ClassifyResponse`]), the failure of one attempt ([`Failure`]), which
+//! requests may be sent twice ([`is_idempotent`], [`Idempotent`]), and the
+//! `Retry-After` header read with bad values ignored ([`retry_after_hint`]).
+//!
+//! A stack's own client reports a 503 as a response, not an error: the
+//! layer reads each response through [`ClassifyResponse`], and a failure
+//! becomes a [`Failure`] that the policy judges like any error (its kind by
+//! status, its wait from `Retry-After`). When the policy gives up on a
+//! failed response, the caller gets that last response, unchanged.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::response::{ClassifyResponse, ResponseFailure};
+//! use retry_runtime::ErrorKind;
+//!
+//! let throttled = http::Response::builder().status(429).header("retry-after", "2").body(()).unwrap();
+//! assert_eq!(
+//!     throttled.failure(),
+//!     Some(ResponseFailure { kind: ErrorKind::RateLimited, retry_after: Some(Duration::from_secs(2)), code: 429 })
+//! );
+//! assert_eq!(http::Response::new(()).failure(), None); // 200
+//! ```
+
+use core::fmt;
+use std::error::Error as StdError;
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderMap, RETRY_AFTER};
+use http::{Method, StatusCode};
+
+use crate::circuit::CircuitOpen;
+use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
+use crate::log;
+use crate::timeout::AttemptTimeout;
+
+pub use crate::retry_after::parse_retry_after;
+
+/// The longest `Retry-After` believed: a longer one (years, say) is a
+/// server's mistake, ignored with a DEBUG line, so the policy's backoff
+/// applies. Shorter hints are still capped by the policy's
+/// [`RetryAfter::cap`](crate::RetryAfter::cap) (60s by default).
+///
+/// ```
+/// assert_eq!(retry_runtime::response::MAX_RETRY_AFTER.as_secs(), 86_400);
+/// ```
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A response that is a failure: its kind, the server's requested wait,
+/// and its status code (for the log line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseFailure {
+    /// What kind of failure (by status: [`classify_status`]).
+    pub kind: ErrorKind,
+    /// The wait the response asked for (its `Retry-After`), if any.
+    pub retry_after: Option<Duration>,
+    /// The status code, as the response gave it.
+    pub code: u16,
+}
+
+/// Reads a response as a success or a failure.
+///
+/// Implemented for `http::Response<B>` and (feature `reqwest`)
+/// `reqwest::Response` by status: 1xx, 2xx and 3xx are successes; 4xx and
+/// 5xx failures classified by [`classify_status`] (429 RateLimited, 408
+/// Timeout, 500/502/503/504 Unavailable, other 4xx and 5xx Permanent); a
+/// status outside those classes (600 to 999) is a failure of kind
+/// `Unknown`. Implement it for the responses of a service of your own.
+///
+/// ```
+/// use retry_runtime::response::{ClassifyResponse, ResponseFailure};
+/// use retry_runtime::ErrorKind;
+///
+/// struct Reply { busy: bool }
+/// impl ClassifyResponse for Reply {
+///     fn failure(&self) -> Option<ResponseFailure> {
+///         self.busy.then_some(ResponseFailure { kind: ErrorKind::Unavailable, retry_after: None, code: 1 })
+///     }
+/// }
+/// assert!(Reply { busy: true }.failure().is_some());
+/// let odd = http::Response::builder().status(799).body(()).unwrap();
+/// assert_eq!(odd.failure().unwrap().kind, ErrorKind::Unknown);
+/// ```
+pub trait ClassifyResponse {
+    /// `None` for a success; for a failure, what kind and the wait it asked for.
+    fn failure(&self) -> Option<ResponseFailure>;
+}
+
+impl<B> ClassifyResponse for http::Response<B> {
+    #[inline]
+    fn failure(&self) -> Option<ResponseFailure> {
+        status_failure(self.status(), self.headers())
+    }
+}
+
+#[cfg(feature = "reqwest")]
+impl ClassifyResponse for ::reqwest::Response {
+    #[inline]
+    fn failure(&self) -> Option<ResponseFailure> {
+        status_failure(self.status(), self.headers())
+    }
+}
+
+/// A response's status and headers read as [`ClassifyResponse`] does.
+///
+/// ```
+/// use http::{HeaderMap, StatusCode};
+/// use retry_runtime::response::status_failure;
+/// assert_eq!(status_failure(StatusCode::NO_CONTENT, &HeaderMap::new()), None);
+/// assert_eq!(status_failure(StatusCode::NOT_FOUND, &HeaderMap::new()).unwrap().code, 404);
+/// ```
+#[inline]
+pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<ResponseFailure> {
+    let code = status.as_u16();
+    if code < 400 {
+        return None;
+    }
+    Some(ResponseFailure {
+        kind: classify_status(code),
+        retry_after: retry_after_hint(headers),
+        code,
+    })
+}
+
+/// The wait the `Retry-After` header in `headers` asks for: seconds or an
+/// HTTP-date (see [`parse_retry_after`]). A value that cannot be read
+/// (negative, fractional, garbage) or that is absurd (beyond
+/// [`MAX_RETRY_AFTER`]) is ignored with a DEBUG line on the
+/// `retry_runtime` target: no hint, so the policy's backoff applies.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::{header::RETRY_AFTER, HeaderMap};
+/// use retry_runtime::response::retry_after_hint;
+/// let mut h = HeaderMap::new();
+/// h.insert(RETRY_AFTER, "3".parse().unwrap());
+/// assert_eq!(retry_after_hint(&h), Some(Duration::from_secs(3)));
+/// for bad in ["-1", "soon", "31536000"] { // negative, garbage, a year
+///     h.insert(RETRY_AFTER, bad.parse().unwrap());
+///     assert_eq!(retry_after_hint(&h), None, "{bad}");
+/// }
+/// ```
+#[inline]
+pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?;
+    read_retry_after(value)
+}
+
+/// A `Retry-After` value, or `None` with a DEBUG line (not the hot path).
+#[inline(never)]
+fn read_retry_after(value: &http::HeaderValue) -> Option<Duration> {
+    match parse_retry_after(value, SystemTime::now()) {
+        None => {
+            log::retry_after_ignored(value, "it is neither delay-seconds nor an HTTP-date");
+            None
+        }
+        Some(wait) if wait > MAX_RETRY_AFTER => {
+            log::retry_after_ignored(value, "it asks for more than a day");
+            None
+        }
+        Some(wait) => Some(wait),
+    }
+}
+
+/// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,
+/// TRACE, PUT and DELETE are idempotent (RFC 9110 §9.2.2); POST, PATCH,
+/// CONNECT and any other method are not.
+///
+/// ```
+/// use http::Method;
+/// use retry_runtime::response::is_idempotent;
+/// assert!(is_idempotent(&Method::PUT));
+/// assert!(!is_idempotent(&Method::POST));
+/// ```
+#[inline]
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// A request extension that says "this request is safe to send again",
+/// whatever its method: a POST carrying an idempotency key, say. The
+/// middleware then retries it as it does a GET.
+///
+/// ```
+/// use retry_runtime::response::Idempotent;
+/// let mut req = http::Request::post("http://127.0.0.1/orders").body(()).unwrap();
+/// req.extensions_mut().insert(Idempotent);
+/// assert!(req.extensions().get::<Idempotent>().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Idempotent;
+
+/// Why a request with `method` (and `marked` with [`Idempotent`] or not)
+/// must be sent once; `None` when it may be repeated.
+#[inline]
+pub(crate) fn not_repeatable(method: &Method, marked: bool) -> Option<&'static str> {
+    if marked || is_idempotent(method) {
+        None
+    } else {
+        Some(
+            "its method is not idempotent (RFC 9110 §9.2.2); mark the request with the `Idempotent` extension to retry it",
+        )
+    }
+}
+
+/// How one attempt through a middleware failed: a response that is a
+/// failure, an error of the service, the layer's per-attempt timeout, or a
+/// circuit breaker's rejection. A policy judges it like any error: its
+/// [`Classify`] kind and hint were taken when the attempt ended.
+///
+/// A [`RetryIf`](crate::RetryIf) predicate receives one:
+///
+/// ```
+/// use retry_runtime::response::Failure;
+/// use retry_runtime::{Classify, ErrorKind};
+/// fn only_503<R, E>(f: &Failure<R, E>) -> bool {
+///     matches!(f, Failure::Response { failure, .. } if failure.code == 503)
+/// }
+/// let f: Failure<(), std::io::Error> = Failure::Timeout(retry_runtime::AttemptTimeout { after: std::time::Duration::from_secs(1) });
+/// assert_eq!(f.kind(), ErrorKind::Timeout);
+/// assert!(!only_503(&f));
+/// ```
+#[derive(Debug)]
+pub enum Failure<Res, E> {
+    /// The service answered, with a failure (a 503).
+    Response {
+        /// The response, handed back to the caller if the run gives up on it.
+        response: Res,
+        /// How it was read.
+        failure: ResponseFailure,
+    },
+    /// The service failed (could not connect, the connection broke).
+    Error {
+        /// The service's error.
+        error: E,
+        /// Its kind, as the middleware's error classifier said.
+        kind: ErrorKind,
+    },
+    /// The attempt took longer than the per-attempt timeout.
+    Timeout(AttemptTimeout),
+    /// A circuit breaker rejected the attempt: it was not made.
+    CircuitOpen(CircuitOpen),
+}
+
+impl<Res, E> Classify for Failure<Res, E> {
+    #[inline]
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Failure::Response { failure, .. } => failure.kind,
+            Failure::Error { kind, .. } => *kind,
+            Failure::Timeout(t) => t.kind(),
+            Failure::CircuitOpen(open) => open.kind(),
+        }
+    }
+    #[inline]
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Response { failure, .. } => failure.retry_after,
+            Failure::CircuitOpen(open) => open.retry_after(),
+            Failure::Error { .. } | Failure::Timeout(_) => None,
+        }
+    }
+}
+
+impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Response { failure, .. } => {
+                write!(f, "HTTP {}", failure.code)?;
+                let reason = StatusCode::from_u16(failure.code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason());
+                if let Some(reason) = reason {
+                    write!(f, " {reason}")?;
+                }
+                if let Some(wait) = failure.retry_after {
+                    write!(f, " (Retry-After: {wait:?})")?;
+                }
+                Ok(())
+            }
+            Failure::Error { error, .. } => error.fmt(f),
+            Failure::Timeout(t) => t.fmt(f),
+            Failure::CircuitOpen(open) => open.fmt(f),
+        }
+    }
+}
+
+impl<Res, E> From<AttemptTimeout> for Failure<Res, E> {
+    #[inline]
+    fn from(t: AttemptTimeout) -> Self {
+        Failure::Timeout(t)
+    }
+}
+
+/// The run needed another attempt but had no request left to send. Cannot
+/// happen (a request that cannot be copied ends the run with its attempt);
+/// the middleware returns this error rather than panic if it ever did.
+///
+/// ```
+/// assert_eq!(
+///     retry_runtime::response::NotReplayable.to_string(),
+///     "the request could not be copied for another attempt"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NotReplayable;
+
+impl fmt::Display for NotReplayable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the request could not be copied for another attempt")
+    }
+}
+
+impl StdError for NotReplayable {}
+
+impl<Res, E> From<CircuitOpen> for Failure<Res, E> {
+    #[inline]
+    fn from(open: CircuitOpen) -> Self {
+        Failure::CircuitOpen(open)
+    }
+}
+
+/// The default error classifier of the middleware: the first error in
+/// `error`'s [`source`](StdError::source) chain (itself included) whose kind
+/// is known: a `std::io::Error` by [`classify_io`] (a refused or reset
+/// connection is `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a
+/// `reqwest::Error` (feature `reqwest`), a `tonic::Status` (feature
+/// `tonic`); `Unknown` if none is. Replace it with the middleware's
+/// `with_error_kinds` for errors it cannot see into.
+///
+/// ```
+/// use retry_runtime::{response::error_kind, ErrorKind};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let wrapped = std::io::Error::other(refused); // io::Error's source is its inner error
+/// assert_eq!(error_kind(&wrapped), ErrorKind::Connect);
+/// assert_eq!(error_kind(&std::fmt::Error), ErrorKind::Unknown);
+/// ```
+pub fn error_kind(error: &(dyn StdError + 'static)) -> ErrorKind {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(kind) = known_kind(e) {
+            return kind;
+        }
+        next = e.source();
+    }
+    ErrorKind::Unknown
+}
+
+fn known_kind(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        let mut kind = classify_io(io.kind());
+        // An `io::Error` wrapping another error reports the inner error's
+        // source, not the inner error itself: look at it here.
+        if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
+            kind = error_kind(inner);
+        }
+        return (kind != ErrorKind::Unknown).then_some(kind);
+    }
+    if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
+        return Some(t.kind());
+    }
+    if let Some(open) = e.downcast_ref::<CircuitOpen>() {
+        return Some(open.kind());
+    }
+    #[cfg(feature = "reqwest")]
+    if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
+        return Some(Classify::kind(r));
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(status) = e.downcast_ref::<::tonic::Status>() {
+        return Some(Classify::kind(status));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_by_class() {
+        let h = HeaderMap::new();
+        for code in [100, 200, 204, 301, 304, 399] {
+            let s = StatusCode::from_u16(code).unwrap();
+            assert_eq!(status_failure(s, &h), None, "{code}");
+        }
+        let kinds = [
+            (400, ErrorKind::Permanent),
+            (401, ErrorKind::Permanent),
+            (404, ErrorKind::Permanent),
+            (408, ErrorKind::Timeout),
+            (429, ErrorKind::RateLimited),
+            (500, ErrorKind::Unavailable),
+            (501, ErrorKind::Permanent),
+            (503, ErrorKind::Unavailable),
+            (600, ErrorKind::Unknown),
+            (999, ErrorKind::Unknown),
+        ];
+        for (code, kind) in kinds {
+            let s = StatusCode::from_u16(code).unwrap();
+            let f = status_failure(s, &h).unwrap();
+            assert_eq!((f.kind, f.code, f.retry_after), (kind, code, None));
+        }
+    }
+
+    #[test]
+    fn bad_retry_after_values_are_ignored() {
+        let mut h = HeaderMap::new();
+        for bad in ["-5", "1.5", "later", "99999999999999999999", "31536000"] {
+            h.insert(RETRY_AFTER, bad.parse().unwrap());
+            assert_eq!(retry_after_hint(&h), None, "{bad}");
+        }
+        h.insert(RETRY_AFTER, "86400".parse().unwrap());
+        assert_eq!(retry_after_hint(&h), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn methods() {
+        for m in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
+            assert_eq!(not_repeatable(&m.parse().unwrap(), false), None, "{m}");
+        }
+        for m in ["POST", "PATCH", "CONNECT", "PURGE"] {
+            assert!(not_repeatable(&m.parse().unwrap(), false).is_some(), "{m}");
+            assert_eq!(not_repeatable(&m.parse().unwrap(), true), None, "{m}");
+        }
+    }
+
+    #[test]
+    fn failures_display_and_classify() {
+        let f: Failure<(), std::io::Error> = Failure::Response {
+            response: (),
+            failure: ResponseFailure {
+                kind: ErrorKind::RateLimited,
+                retry_after: Some(Duration::from_secs(2)),
+                code: 429,
+            },
+        };
+        assert_eq!(
+            f.to_string(),
+            "HTTP 429 Too Many Requests (Retry-After: 2s)"
+        );
+        assert_eq!(
+            (f.kind(), f.retry_after()),
+            (ErrorKind::RateLimited, Some(Duration::from_secs(2)))
+        );
+        let odd: Failure<(), std::io::Error> = Failure::Response {
+            response: (),
+            failure: ResponseFailure {
+                kind: ErrorKind::Unknown,
+                retry_after: None,
+                code: 799,
+            },
+        };
+        assert_eq!(odd.to_string(), "HTTP 799");
+        let e: Failure<(), std::io::Error> = Failure::Error {
+            error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            kind: ErrorKind::Connect,
+        };
+        assert_eq!(e.kind(), ErrorKind::Connect);
+    }
+}

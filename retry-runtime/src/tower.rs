@@ -1,0 +1,702 @@
+//! A `tower` layer from a policy (feature `tower`): [`RetryLayer`].
+//!
+//! `RetryLayer::new(presets::API)` (or `presets::API.layer()`) wraps any
+//! [`Service`] whose request can be replayed ([`Replay`]) and whose response
+//! says whether it failed ([`ClassifyResponse`]). For `http::Request<B>`
+//! (a hyper-util client, an axum or tonic channel, `reqwest::Client`):
+//!
+//! - a response is classified by its status (503 Unavailable, 429
+//!   RateLimited, 404 Permanent, ...) and its `Retry-After` (seconds or
+//!   HTTP-date) is the wait the policy honours, capped as it says; an error
+//!   of the service is classified by [`error_kind`] (a refused connection
+//!   is `Connect`), or by a classifier of yours
+//!   ([`with_error_kinds`](RetryLayer::with_error_kinds));
+//! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
+//!   DELETE: RFC 9110 §9.2.2), unless the request carries the
+//!   [`Idempotent`] extension or the layer
+//!   says [`any_method`](RetryLayer::any_method); a request whose body
+//!   cannot be cloned ([`ReplayBody`]) is sent once; when such a request
+//!   fails with an error the policy would retry, a WARN line says why it was
+//!   not retried;
+//! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
+//!   backoff, jitter, budget, circuit breaker and log lines, and a
+//!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout)).
+//!
+//! When the policy gives up on a failed response (a 503 after the last
+//! attempt, a 404 at once), the caller gets that response; an error of the
+//! service comes back as [`Error::Inner`]. The kinds decide only with a
+//! policy that classifies (the presets, `retry_on`): a `Policy::new()`
+//! retries every failure, a 404 included, as it retries every error.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! use std::convert::Infallible;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use tower_service::Service;
+//! use tower_layer::Layer;
+//! use retry_runtime::presets;
+//!
+//! // a service that answers 503 twice, then 200
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//! #[derive(Clone)]
+//! struct Flaky;
+//! impl Service<http::Request<String>> for Flaky {
+//!     type Response = http::Response<String>;
+//!     type Error = Infallible;
+//!     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+//!     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+//!         std::task::Poll::Ready(Ok(()))
+//!     }
+//!     fn call(&mut self, _: http::Request<String>) -> Self::Future {
+//!         let status = if CALLS.fetch_add(1, Ordering::Relaxed) < 2 { 503 } else { 200 };
+//!         std::future::ready(Ok(http::Response::builder().status(status).body("hi".into()).unwrap()))
+//!     }
+//! }
+//!
+//! let mut svc = presets::WEBHOOK.layer().layer(Flaky);
+//! let resp = svc.call(http::Request::get("/clip/7").body(String::new()).unwrap()).await.unwrap();
+//! assert_eq!(resp.status(), 200);
+//! assert_eq!(CALLS.load(Ordering::Relaxed), 3);
+//! # }
+//! ```
+
+use core::fmt;
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::circuit::CircuitOpen;
+use crate::classify::{Classify, ErrorKind};
+use crate::log;
+use crate::policy::{NoCircuit, Policy, When};
+use crate::response::{
+    ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
+};
+use crate::run::{Admission, LazyRun, NoNotify};
+use crate::sleep::{self, DefaultSleeper, Sleeper};
+use crate::timeout::AttemptTimeout;
+
+/// A request the layer can send more than once.
+///
+/// Implemented for `http::Request<B>` whose body is a [`ReplayBody`] (with
+/// the method rules of the [module](self)) and, with the feature `reqwest`,
+/// for `reqwest::Request`. Implement it for your own request type:
+///
+/// ```
+/// use retry_runtime::tower::Replay;
+/// #[derive(Clone)]
+/// struct Lookup { key: String }
+/// impl Replay for Lookup {
+///     fn replay(&self) -> Option<Self> { Some(self.clone()) }
+/// }
+/// assert_eq!(Lookup { key: "k".into() }.replay().unwrap().key, "k");
+/// ```
+pub trait Replay: Sized {
+    /// Why this request must be sent only once (a POST), or `None` (the
+    /// default) if it may be repeated. Not asked when the layer retries
+    /// [`any_method`](RetryLayer::any_method).
+    fn not_repeatable(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A copy to send in another attempt; `None` when none can be made (a
+    /// streamed body): the request is then sent once.
+    fn replay(&self) -> Option<Self>;
+}
+
+/// A request body that can be sent again: a copy, or `None` when this one
+/// cannot be copied (a stream).
+///
+/// Implemented for the bodies hyper's clients and tests use: `()`,
+/// `String`, `Vec<u8>`, `&'static str`, `&'static [u8]`, `bytes::Bytes`,
+/// `http_body_util::Full<D>` and `Empty<D>` (with `D: Clone`).
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use retry_runtime::tower::ReplayBody;
+/// assert!(Full::new(Bytes::from_static(b"{}")).try_clone().is_some());
+/// ```
+pub trait ReplayBody: Sized {
+    /// A copy of the body, if it can be copied.
+    fn try_clone(&self) -> Option<Self>;
+}
+
+/// Bodies that are plain values: a copy is a clone.
+macro_rules! clone_bodies {
+    ($($body:ty),* $(,)?) => {$(
+        impl ReplayBody for $body {
+            #[inline]
+            fn try_clone(&self) -> Option<Self> {
+                Some(self.clone())
+            }
+        }
+    )*};
+}
+
+clone_bodies!(
+    (),
+    String,
+    Vec<u8>,
+    &'static str,
+    &'static [u8],
+    bytes::Bytes
+);
+
+impl<D: Clone> ReplayBody for http_body_util::Full<D> {
+    #[inline]
+    fn try_clone(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<D> ReplayBody for http_body_util::Empty<D> {
+    #[inline]
+    fn try_clone(&self) -> Option<Self> {
+        Some(http_body_util::Empty::new())
+    }
+}
+
+impl<B: ReplayBody> Replay for http::Request<B> {
+    #[inline]
+    fn not_repeatable(&self) -> Option<&'static str> {
+        not_repeatable(
+            self.method(),
+            self.extensions().get::<Idempotent>().is_some(),
+        )
+    }
+
+    #[inline]
+    fn replay(&self) -> Option<Self> {
+        let mut copy = http::Request::new(self.body().try_clone()?);
+        *copy.method_mut() = self.method().clone();
+        *copy.uri_mut() = self.uri().clone();
+        *copy.version_mut() = self.version();
+        *copy.headers_mut() = self.headers().clone();
+        *copy.extensions_mut() = self.extensions().clone();
+        Some(copy)
+    }
+}
+
+/// `reqwest::Client` is a tower `Service` of `reqwest::Request`s: a request
+/// is copied with `try_clone` (`None` for a streamed body). `reqwest` keeps
+/// a request's extensions to itself, so a POST is retried only when the
+/// layer retries [`any_method`](RetryLayer::any_method).
+#[cfg(feature = "reqwest")]
+impl Replay for ::reqwest::Request {
+    fn not_repeatable(&self) -> Option<&'static str> {
+        not_repeatable(self.method(), false)
+    }
+
+    fn replay(&self) -> Option<Self> {
+        self.try_clone()
+    }
+}
+
+/// Builds a [`RetryService`] around a service: the policy and the layer's
+/// settings (all `Copy` values; a layer is cheap to clone).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, tower::RetryLayer};
+/// let layer = RetryLayer::new(presets::API).with_timeout(Duration::from_secs(2));
+/// // the same, from the policy
+/// let same = presets::API.layer().with_timeout(Duration::from_secs(2));
+/// # let _ = (layer, same);
+/// ```
+pub struct RetryLayer<W, G = NoCircuit, Sl = DefaultSleeper> {
+    policy: Policy<W, G>,
+    timeout: Option<Duration>,
+    any_method: bool,
+    error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+    sleeper: Sl,
+}
+
+impl<W: Copy, G: Copy, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
+    fn clone(&self) -> Self {
+        RetryLayer {
+            policy: self.policy,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            error_kinds: self.error_kinds,
+            sleeper: self.sleeper.clone(),
+        }
+    }
+}
+
+impl<W, G, Sl> fmt::Debug for RetryLayer<W, G, Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryLayer")
+            .field("policy", &self.policy)
+            .field("timeout", &self.timeout)
+            .field("any_method", &self.any_method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W, G> RetryLayer<W, G> {
+    /// A layer that retries with `policy`: idempotent requests only, errors
+    /// classified by [`error_kind`], no per-attempt timeout, sleeping on the
+    /// [`DefaultSleeper`].
+    ///
+    /// ```
+    /// use retry_runtime::{presets, tower::RetryLayer};
+    /// const API: RetryLayer<retry_runtime::RetryOn> = RetryLayer::new(presets::API);
+    /// # let _ = API;
+    /// ```
+    pub const fn new(policy: Policy<W, G>) -> Self {
+        RetryLayer {
+            policy,
+            timeout: None,
+            any_method: false,
+            error_kinds: error_kind,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+impl<W, G> Policy<W, G> {
+    /// A `tower` layer retrying with this policy: [`RetryLayer::new`] (feature `tower`).
+    ///
+    /// ```
+    /// let layer = retry_runtime::presets::WEBHOOK.layer();
+    /// # let _ = layer;
+    /// ```
+    pub const fn layer(self) -> RetryLayer<W, G> {
+        RetryLayer::new(self)
+    }
+}
+
+impl<W, G, Sl> RetryLayer<W, G, Sl> {
+    /// Give each attempt at most `limit`: a slower one fails with
+    /// [`AttemptTimeout`] (kind `Timeout`), as `#[retry(timeout = ...)]`
+    /// does; a run that gives up on it returns [`Error::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
+    /// # let _ = layer;
+    /// ```
+    pub const fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Retry requests of every method, POST and PATCH included (when every
+    /// request through this service is safe to repeat, e.g. it carries an
+    /// idempotency key). Without this only idempotent methods, and requests
+    /// marked [`Idempotent`], are retried.
+    ///
+    /// ```
+    /// let layer = retry_runtime::presets::API.layer().any_method();
+    /// # let _ = layer;
+    /// ```
+    pub const fn any_method(mut self) -> Self {
+        self.any_method = true;
+        self
+    }
+
+    /// Classify the service's errors with `kinds` instead of [`error_kind`]
+    /// (which knows `std::io::Error`, `reqwest::Error`, `tonic::Status` and
+    /// the runtime's own errors in the error's chain of causes): for an
+    /// error type of your own that implements [`Classify`], downcast to it.
+    ///
+    /// ```
+    /// use retry_runtime::{Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error, Classify)]
+    /// enum UpstreamError {
+    ///     #[error("busy")] #[classify(Unavailable)] Busy,
+    ///     #[error("bad key")] #[classify(Permanent)] BadKey,
+    /// }
+    ///
+    /// fn kinds(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
+    ///     match e.downcast_ref::<UpstreamError>() {
+    ///         Some(mine) => mine.kind(),
+    ///         None => retry_runtime::response::error_kind(e),
+    ///     }
+    /// }
+    /// let layer = retry_runtime::presets::API.layer().with_error_kinds(kinds);
+    /// # let _ = layer;
+    /// assert_eq!(kinds(&UpstreamError::Busy), ErrorKind::Unavailable);
+    /// ```
+    pub const fn with_error_kinds(
+        mut self,
+        kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+    ) -> Self {
+        self.error_kinds = kinds;
+        self
+    }
+
+    /// Sleep between attempts (and time the per-attempt timeout) with
+    /// `sleeper` instead of the [`DefaultSleeper`].
+    ///
+    /// ```
+    /// use retry_runtime::sleep::TokioSleeper;
+    /// let layer = retry_runtime::presets::API.layer().sleep_with(TokioSleeper);
+    /// # let _ = layer;
+    /// ```
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2> {
+        RetryLayer {
+            policy: self.policy,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            error_kinds: self.error_kinds,
+            sleeper,
+        }
+    }
+
+    /// The policy.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::presets::API.layer().policy().name(), "api");
+    /// ```
+    pub const fn policy(&self) -> &Policy<W, G> {
+        &self.policy
+    }
+}
+
+impl<S, W: Copy, G: Copy, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
+    type Service = RetryService<S, W, G, Sl>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RetryService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service a [`RetryLayer`] makes: each call is a run of the policy.
+///
+/// `poll_ready` is the inner service's. A call takes the inner service that
+/// was made ready and leaves a clone in its place (tower's rule for a
+/// service that calls its inner one from its future); each retry waits for
+/// that service to be ready again (registering the task's waker, no busy
+/// loop) before calling it.
+pub struct RetryService<S, W, G = NoCircuit, Sl = DefaultSleeper> {
+    inner: S,
+    layer: RetryLayer<W, G, Sl>,
+}
+
+impl<S: Clone, W: Copy, G: Copy, Sl: Clone> Clone for RetryService<S, W, G, Sl> {
+    fn clone(&self) -> Self {
+        RetryService {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, W, G, Sl> fmt::Debug for RetryService<S, W, G, Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// The error of a [`RetryService`]: the inner service's last error, or why
+/// the layer itself gave up.
+#[derive(Debug)]
+pub enum Error<E> {
+    /// The inner service's error (from its last attempt, or from `poll_ready`).
+    Inner(E),
+    /// The last attempt took longer than the layer's per-attempt timeout.
+    Timeout(AttemptTimeout),
+    /// The policy's circuit breaker is open: the call was not made.
+    CircuitOpen(CircuitOpen),
+    /// No request was left to send (cannot happen; see [`NotReplayable`]).
+    NotReplayable(NotReplayable),
+}
+
+impl<E: fmt::Display> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Inner(e) => e.fmt(f),
+            Error::Timeout(t) => t.fmt(f),
+            Error::CircuitOpen(open) => open.fmt(f),
+            Error::NotReplayable(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for Error<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Inner(e) => Some(e),
+            Error::Timeout(t) => Some(t),
+            Error::CircuitOpen(open) => Some(open),
+            Error::NotReplayable(e) => Some(e),
+        }
+    }
+}
+
+/// The inner error by [`error_kind`]; a timeout is `Timeout`, an open
+/// breaker `Unavailable` (with its recovery time as the hint).
+///
+/// ```
+/// use retry_runtime::{tower::Error, Classify, ErrorKind};
+/// let e: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(e.kind(), ErrorKind::Connect);
+/// ```
+impl<E: StdError + 'static> Classify for Error<E> {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Inner(e) => error_kind(e),
+            Error::Timeout(t) => t.kind(),
+            Error::CircuitOpen(open) => open.kind(),
+            Error::NotReplayable(_) => ErrorKind::Permanent,
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::CircuitOpen(open) => open.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+impl<Res, E> Failure<Res, E> {
+    /// What the caller of a middleware gets when the run gives up on this
+    /// failure: a failed response is handed back as it is.
+    pub(crate) fn into_result(self) -> Result<Res, Error<E>> {
+        match self {
+            Failure::Response { response, .. } => Ok(response),
+            Failure::Error { error, .. } => Err(Error::Inner(error)),
+            Failure::Timeout(t) => Err(Error::Timeout(t)),
+            Failure::CircuitOpen(open) => Err(Error::CircuitOpen(open)),
+        }
+    }
+}
+
+impl<S, Req, W, G, Sl> Service<Req> for RetryService<S, W, G, Sl>
+where
+    S: Service<Req> + Clone,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>> + Copy,
+    G: Admission<Failure<S::Response, S::Error>>,
+    Sl: Sleeper + Clone,
+{
+    type Response = S::Response;
+    type Error = Error<S::Error>;
+    type Future = ResponseFuture<S, Req, W, G, Sl>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Error::Inner)
+    }
+
+    #[inline]
+    fn call(&mut self, request: Req) -> Self::Future {
+        // The ready service goes with the call; a clone stays for the next
+        // caller, who makes it ready.
+        let clone = self.inner.clone();
+        let service = core::mem::replace(&mut self.inner, clone);
+        let layer = &self.layer;
+        let mut policy = layer.policy;
+        let mut once = None;
+        if policy.max_attempts() > 1 && !layer.any_method {
+            once = request.not_repeatable();
+        }
+        if once.is_some() {
+            policy = policy.with_attempts(1);
+        }
+        ResponseFuture {
+            run: LazyRun::new(&policy),
+            policy,
+            service,
+            request: Some(request),
+            once,
+            ready: true,
+            timeout: layer.timeout,
+            error_kinds: layer.error_kinds,
+            sleeper: layer.sleeper.clone(),
+            step: Step::Start,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`RetryService`] call: one loop over attempts and
+    /// waits, holding the attempt's future or the sleep's timer, never both.
+    /// It allocates nothing of its own (each attempt sends a copy of the
+    /// request, made by [`Replay::replay`]).
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct ResponseFuture<S, Req, W, G, Sl>
+    where
+        S: Service<Req>,
+        Sl: Sleeper,
+    {
+        policy: Policy<W, G>,
+        service: S,
+        // The request, kept to copy for each attempt (and sent itself
+        // when no copy can be made).
+        request: Option<Req>,
+        // Why the request is sent once, if it is.
+        once: Option<&'static str>,
+        // Is `service` ready for a call (it is when the call starts)?
+        ready: bool,
+        timeout: Option<Duration>,
+        error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+        sleeper: Sl,
+        run: LazyRun,
+        #[pin]
+        step: Step<S::Future, Sl::Sleep>,
+    }
+}
+
+pin_project! {
+    /// Where a [`ResponseFuture`] is.
+    #[project = StepProj]
+    enum Step<F, Sl> {
+        /// About to make an attempt: wait for the service, ask the breaker, call.
+        Start,
+        /// Awaiting an attempt, and its deadline if the layer has a timeout.
+        Attempt { #[pin] fut: F, #[pin] deadline: Option<Sl> },
+        /// Awaiting the wait before the next attempt.
+        Sleep { #[pin] sleep: Sl },
+    }
+}
+
+impl<S, Req, W, G, Sl> Future for ResponseFuture<S, Req, W, G, Sl>
+where
+    S: Service<Req>,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>>,
+    G: Admission<Failure<S::Response, S::Error>>,
+    Sl: Sleeper,
+{
+    type Output = Result<S::Response, Error<S::Error>>;
+
+    // As `RetryFuture::poll`: inlined into the caller's future in release
+    // builds (the success path is a few checks around the inner call).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        // Wait for the service, ask the breaker, then start the next attempt
+        // in place: from the start, straight after a failure with no wait,
+        // and after a sleep (one state change per retry).
+        macro_rules! start_attempt {
+            () => {{
+                if !*this.ready {
+                    // tower's rule: a service is called only once ready.
+                    match this.service.poll_ready(cx) {
+                        Poll::Ready(Ok(())) => *this.ready = true,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Inner(e))),
+                        Poll::Pending => {
+                            this.step.set(Step::Start);
+                            return Poll::Pending;
+                        }
+                    }
+                }
+                if let Err(rejected) = this.run.admit(this.policy) {
+                    return Poll::Ready(Failure::into_result(rejected));
+                }
+                // A copy while one can be made; the request itself
+                // when not, and then no attempt after this one.
+                let copy = match this.request.as_ref() {
+                    Some(request) if this.policy.stop.max_attempts() > 1 => request.replay(),
+                    _ => None,
+                };
+                let request = match copy {
+                    Some(copy) => copy,
+                    None => match this.request.take() {
+                        Some(request) => {
+                            no_more_attempts(this.policy, this.run, this.once);
+                            request
+                        }
+                        // Cannot happen: the attempt that sent the
+                        // request itself was the run's last.
+                        None => return Poll::Ready(Err(Error::NotReplayable(NotReplayable))),
+                    },
+                };
+                *this.ready = false;
+                let fut = this.service.call(request);
+                let deadline = this.timeout.map(|limit| this.sleeper.sleep(limit));
+                this.step.set(Step::Attempt { fut, deadline });
+            }};
+        }
+        loop {
+            match this.step.as_mut().project() {
+                StepProj::Start => start_attempt!(),
+                StepProj::Attempt { fut, deadline } => {
+                    let outcome = match fut.poll(cx) {
+                        Poll::Ready(Ok(response)) => match response.failure() {
+                            // A success goes straight back (what `settle`
+                            // does with it, without moving it through there).
+                            None => {
+                                this.run.succeeded(this.policy);
+                                return Poll::Ready(Ok(response));
+                            }
+                            Some(failure) => Err(Failure::Response { response, failure }),
+                        },
+                        Poll::Ready(Err(error)) => {
+                            let kind = (this.error_kinds)(&error);
+                            Err(Failure::Error { error, kind })
+                        }
+                        Poll::Pending => match deadline.as_pin_mut() {
+                            Some(deadline) => {
+                                ready!(deadline.poll(cx));
+                                let after = this.timeout.unwrap_or_default();
+                                Err(Failure::Timeout(AttemptTimeout { after }))
+                            }
+                            None => return Poll::Pending,
+                        },
+                    };
+                    if let (Some(why), Err(failure)) = (*this.once, &outcome) {
+                        if this.policy.when.check(failure).retry {
+                            log::sent_once(this.policy.name, failure, why);
+                        }
+                    }
+                    match this.run.settle(this.policy, outcome, &mut NoNotify) {
+                        ControlFlow::Break(Ok(response)) => return Poll::Ready(Ok(response)),
+                        ControlFlow::Break(Err(gave_up)) => {
+                            return Poll::Ready(gave_up.last_error.into_result());
+                        }
+                        ControlFlow::Continue(wait) => {
+                            if sleep::should_sleep(wait) {
+                                let sleep = this.sleeper.sleep(wait);
+                                this.step.set(Step::Sleep { sleep });
+                            } else {
+                                start_attempt!();
+                            }
+                        }
+                    }
+                }
+                StepProj::Sleep { sleep } => {
+                    ready!(sleep.poll(cx));
+                    start_attempt!();
+                }
+            }
+        }
+    }
+}
+
+/// The request itself is about to be sent (no copy could be made): the run
+/// ends with this attempt. Says why, unless it is said already.
+#[cold]
+fn no_more_attempts<W, G>(
+    policy: &mut Policy<W, G>,
+    run: &LazyRun,
+    once: &mut Option<&'static str>,
+) {
+    let this_one = run.attempts_made().saturating_add(1);
+    if this_one < policy.stop.max_attempts() {
+        policy.stop.max_attempts = this_one;
+        once.get_or_insert("its body cannot be copied");
+    }
+}

@@ -1,0 +1,219 @@
+//! The reqwest-middleware middleware against the flaky server: the
+//! issue's story (503, 503, 200; a 429 asking for 2s; 404 and 401 sent
+//! once; POST not retried unless asked; a refused connection retried),
+//! and reqwest-retry beside it on the same 429.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use retry_runtime::reqwest_middleware::RetryMiddleware;
+use retry_runtime::response::Idempotent;
+use retry_runtime::{presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn};
+use testkit::capture::capture;
+use testkit::flaky::{refused_url, FlakyServer, Reply};
+use tracing::Level;
+
+use crate::{ms, waited};
+
+/// The `api` preset with fixed 50ms waits.
+const API: Policy<RetryOn> = presets::API
+    .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+    .with_jitter(Jitter::None)
+    .with_name("api");
+
+fn client(middleware: RetryMiddleware<RetryOn>) -> ClientWithMiddleware {
+    let inner = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    ClientBuilder::new(inner).with(middleware).build()
+}
+
+#[tokio::test]
+async fn three_calls_for_503_503_200() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("clip"),
+        ],
+    );
+    let resp = client(RetryMiddleware::new(API))
+        .get(server.url("/clip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "clip");
+    assert_eq!(server.hits("/clip"), 3);
+    assert!(server.gaps("/clip").iter().all(|g| waited(*g, ms(50))));
+}
+
+/// The 429 with `Retry-After: 2`: one real wait of 2 seconds.
+#[tokio::test]
+async fn a_429_asking_for_two_seconds_waits_two_seconds() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/throttled",
+        [Reply::retry_after_secs(2), Reply::ok_body("ok")],
+    );
+    let started = Instant::now();
+    let resp = client(RetryMiddleware::new(API))
+        .get(server.url("/throttled"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/throttled");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(2000)), "{gaps:?}");
+    assert!(started.elapsed() >= ms(2000));
+}
+
+#[tokio::test]
+async fn a_404_and_a_401_are_sent_once() {
+    let server = FlakyServer::start().await;
+    server.route("/missing", [404]);
+    server.route("/secret", [401]);
+    let client = client(RetryMiddleware::new(API));
+    for (path, status) in [("/missing", 404), ("/secret", 401)] {
+        let resp = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(
+            (resp.status().as_u16(), server.hits(path)),
+            (status, 1),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn post_is_not_retried_unless_asked() {
+    let server = FlakyServer::start().await;
+    for path in ["/plain", "/marked", "/any"] {
+        server.route(path, [Reply::status(503), Reply::status(201)]);
+    }
+    let logs = capture();
+    let plain = client(RetryMiddleware::new(API));
+    let resp = plain
+        .post(server.url("/plain"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/plain")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its method is not idempotent"), "{line}");
+
+    let resp = plain
+        .post(server.url("/marked"))
+        .with_extension(Idempotent)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/marked")),
+        (StatusCode::CREATED, 2)
+    );
+
+    let any = client(RetryMiddleware::new(API).any_method());
+    let resp = any
+        .post(server.url("/any"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/any")),
+        (StatusCode::CREATED, 2)
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried() {
+    let logs = capture();
+    let err = client(RetryMiddleware::new(API))
+        .get(refused_url("/clip"))
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        reqwest_middleware::Error::Reqwest(e) => assert_eq!(e.kind(), ErrorKind::Connect, "{e:?}"),
+        other => panic!("expected reqwest's error, got {other:?}"),
+    }
+    assert_eq!(logs.matching(Level::WARN, "retrying api").len(), 2);
+    logs.assert_logged(Level::ERROR, "api failed after 3 attempts");
+}
+
+#[tokio::test]
+async fn a_slow_attempt_times_out_and_is_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(2)), Reply::ok_body("fast")],
+    );
+    let client = client(RetryMiddleware::new(API).with_timeout(ms(150)));
+    let resp = client.get(server.url("/slow")).send().await.unwrap();
+    assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
+}
+
+/// A streamed body cannot be sent again: the request is sent once, the
+/// log says why, and the caller gets the 503.
+#[tokio::test]
+async fn a_streamed_body_is_sent_once() {
+    let server = FlakyServer::start().await;
+    server.route("/upload", [Reply::status(503), Reply::status(204)]);
+    let logs = capture();
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("chunk")]);
+    let resp = client(RetryMiddleware::new(API))
+        .put(server.url("/upload"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/upload")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its body is a stream"), "{line}");
+}
+
+/// The same 429 through reqwest-retry: it retries after its own backoff,
+/// not after the second the server asked for.
+#[tokio::test]
+async fn reqwest_retry_ignores_retry_after_where_ours_honours_it() {
+    use reqwest_retry::policies::ExponentialBackoff;
+    use reqwest_retry::RetryTransientMiddleware;
+    let server = FlakyServer::start().await;
+    server.route("/ours", [Reply::retry_after_secs(1), Reply::ok_body("ok")]);
+    server.route(
+        "/theirs",
+        [Reply::retry_after_secs(1), Reply::ok_body("ok")],
+    );
+    let resp = client(RetryMiddleware::new(API))
+        .get(server.url("/ours"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let ours = server.gaps("/ours");
+    assert!(ours.len() == 1 && waited(ours[0], ms(1000)), "{ours:?}");
+
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(ms(20), ms(50))
+        .build_with_max_retries(2);
+    let theirs = ClientBuilder::new(reqwest::Client::builder().no_proxy().build().unwrap())
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .build();
+    let resp = theirs.get(server.url("/theirs")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/theirs");
+    assert!(gaps.len() == 1 && gaps[0] < ms(500), "{gaps:?}");
+}

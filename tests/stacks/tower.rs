@@ -1,0 +1,562 @@
+//! The tower layer: a hyper-util client under `RetryLayer` in a
+//! `tower::ServiceBuilder`, an axum handler that calls a flaky downstream,
+//! and in-process services for what a server cannot show (a body that
+//! cannot be copied, a service that is not ready).
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use retry_runtime::response::Idempotent;
+use retry_runtime::tower::{Error, ReplayBody, RetryLayer};
+use retry_runtime::{
+    kinds, Backoff, CircuitBreaker, Classify, ErrorKind, KindSet, Policy, RetryAfter, RetryBudget,
+    RetryOn,
+};
+use testkit::capture::{capture, field};
+use testkit::flaky::{refused_url, FlakyServer, Reply};
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tracing::Level;
+
+use crate::{ms, waited};
+
+/// 4 attempts, fixed 50ms, the transient kinds; Retry-After honoured for
+/// 429 and 503 up to 5s.
+const FAST: Policy<RetryOn> = Policy::new()
+    .with_attempts(4)
+    .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+    .with_retry_after(RetryAfter {
+        kinds: kinds![RateLimited | Unavailable],
+        cap: Duration::from_secs(5),
+    })
+    .with_name("clips")
+    .retry_on(KindSet::TRANSIENT);
+
+type Body = Full<Bytes>;
+
+fn hyper_client() -> Client<HttpConnector, Body> {
+    Client::builder(TokioExecutor::new()).build_http::<Body>()
+}
+
+fn get(url: &str) -> Request<Body> {
+    Request::get(url).body(Body::default()).unwrap()
+}
+
+fn post(url: &str) -> Request<Body> {
+    Request::post(url)
+        .body(Full::new(Bytes::from_static(b"{\"order\":1042}")))
+        .unwrap()
+}
+
+/// `request` through `FAST` (adjusted by `layer`) over a hyper-util client.
+async fn send(
+    layer: RetryLayer<RetryOn>,
+    request: Request<Body>,
+) -> Result<Response<hyper::body::Incoming>, Error<hyper_util::client::legacy::Error>> {
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    svc.oneshot(request).await
+}
+
+#[tokio::test]
+async fn a_hyper_client_in_a_service_builder_retries_503s() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("clip"),
+        ],
+    );
+    let resp = send(FAST.layer(), get(&server.url("/clip"))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"clip");
+    assert_eq!(server.hits("/clip"), 3);
+    let gaps = server.gaps("/clip");
+    assert!(gaps.iter().all(|g| waited(*g, ms(50))), "{gaps:?}");
+}
+
+#[tokio::test]
+async fn a_404_and_a_401_are_sent_once_and_handed_back() {
+    let server = FlakyServer::start().await;
+    server.route("/missing", [404]);
+    server.route("/secret", [401]);
+    for (path, status) in [("/missing", 404), ("/secret", 401)] {
+        let resp = send(FAST.layer(), get(&server.url(path))).await.unwrap();
+        assert_eq!(resp.status(), status);
+        assert_eq!(server.hits(path), 1, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_last_failed_response_is_handed_back() {
+    let server = FlakyServer::start().await;
+    server.route("/down", [503]);
+    let resp = send(FAST.layer(), get(&server.url("/down"))).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(server.hits("/down"), 4);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_and_as_a_date_is_honoured() {
+    let server = FlakyServer::start().await;
+    server.route("/secs", [Reply::retry_after_secs(1), Reply::ok_body("ok")]);
+    server.route(
+        "/date",
+        [
+            Reply::retry_after_date(Duration::from_secs(1)),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let logs = capture();
+    let resp = send(FAST.layer(), get(&server.url("/secs"))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/secs");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(1000)), "{gaps:?}");
+    let line = logs.assert_logged(Level::WARN, "(Retry-After)");
+    assert_eq!(field(&line, "wait_source"), Some("retry_after"));
+
+    let resp = send(FAST.layer(), get(&server.url("/date"))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/date");
+    // an HTTP-date has whole seconds: within half a second of 1s
+    assert!(
+        gaps.len() == 1 && gaps[0] >= ms(450) && gaps[0] < ms(1900),
+        "{gaps:?}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_by_the_policy() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow-down",
+        [Reply::retry_after_secs(30), Reply::ok_body("ok")],
+    );
+    let capped = FAST.with_retry_after(RetryAfter {
+        kinds: kinds![RateLimited],
+        cap: ms(200),
+    });
+    let resp = send(capped.layer(), get(&server.url("/slow-down")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/slow-down");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(200)), "{gaps:?}");
+}
+
+/// Negative, unreadable and absurd (a year) values are ignored: the
+/// backoff's 50ms applies, and a DEBUG line says why.
+#[tokio::test]
+async fn bad_retry_after_values_fall_back_to_the_backoff() {
+    let server = FlakyServer::start().await;
+    let bad = ["-5", "soon", "31536000"];
+    for (i, value) in bad.iter().enumerate() {
+        let path = format!("/bad/{i}");
+        server.route(
+            &path,
+            [
+                Reply::status(429).with_header("retry-after", value),
+                Reply::ok_body("ok"),
+            ],
+        );
+    }
+    let logs = capture();
+    for (i, value) in bad.iter().enumerate() {
+        let path = format!("/bad/{i}");
+        let resp = send(FAST.layer(), get(&server.url(&path))).await.unwrap();
+        assert_eq!(resp.status(), 200, "{value}");
+        let gaps = server.gaps(&path);
+        assert!(
+            gaps.len() == 1 && waited(gaps[0], ms(50)),
+            "{value}: {gaps:?}"
+        );
+        logs.assert_logged(Level::DEBUG, &format!("ignoring Retry-After \"{value}\""));
+    }
+    assert!(logs.matching(Level::WARN, "(Retry-After)").is_empty());
+}
+
+#[tokio::test]
+async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
+    let server = FlakyServer::start().await;
+    for path in ["/plain", "/marked", "/any"] {
+        server.route(path, [Reply::status(503), Reply::status(201)]);
+    }
+    let logs = capture();
+    let resp = send(FAST.layer(), post(&server.url("/plain")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/plain")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its method is not idempotent"), "{line}");
+
+    let mut marked = post(&server.url("/marked"));
+    marked.extensions_mut().insert(Idempotent);
+    let resp = send(FAST.layer(), marked).await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/marked")),
+        (StatusCode::CREATED, 2)
+    );
+
+    let resp = send(FAST.layer().any_method(), post(&server.url("/any")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/any")),
+        (StatusCode::CREATED, 2)
+    );
+    // PUT and DELETE are idempotent
+    server.route("/put", [Reply::status(503), Reply::status(204)]);
+    let put = Request::put(server.url("/put"))
+        .body(Body::default())
+        .unwrap();
+    let resp = send(FAST.layer(), put).await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/put")),
+        (StatusCode::NO_CONTENT, 2)
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_then_handed_back() {
+    let logs = capture();
+    let err = send(FAST.layer(), get(&refused_url("/clip")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Inner(_)), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Connect);
+    assert_eq!(logs.matching(Level::WARN, "retrying clips").len(), 3);
+    logs.assert_logged(Level::ERROR, "clips failed after 4 attempts");
+}
+
+#[tokio::test]
+async fn a_slow_attempt_times_out_and_is_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(2)), Reply::ok_body("fast")],
+    );
+    let layer = FAST.layer().with_timeout(ms(150));
+    let resp = send(layer, get(&server.url("/slow"))).await.unwrap();
+    assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
+
+    server.route("/always-slow", [Reply::delay(Duration::from_secs(2))]);
+    let err = send(
+        FAST.with_attempts(2).layer().with_timeout(ms(100)),
+        get(&server.url("/always-slow")),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout(t) if t.after == ms(100)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+}
+
+/// The breaker and the budget act on the layer's runs as on `#[retry]`'s:
+/// the breaker opens and the next call is not made; the budget refuses
+/// retries once spent.
+#[tokio::test]
+async fn the_breaker_and_the_budget_guard_the_layer() {
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("clips-upstream").with_failures(2);
+    let server = FlakyServer::start().await;
+    server.route("/down", [503]);
+    let logs = capture();
+    let guarded = FAST.with_circuit(&BREAKER);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(guarded))
+        .service(hyper_client());
+    let resp = svc
+        .clone()
+        .oneshot(get(&server.url("/down")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/down")),
+        (StatusCode::SERVICE_UNAVAILABLE, 2)
+    );
+    logs.assert_logged(Level::WARN, "circuit `clips-upstream` opened");
+    let err = svc.oneshot(get(&server.url("/down"))).await.unwrap_err();
+    assert!(
+        matches!(err, Error::CircuitOpen(ref open) if open.circuit == "clips-upstream"),
+        "{err:?}"
+    );
+    assert_eq!(server.hits("/down"), 2, "a rejected call is not made");
+
+    static RETRIES: RetryBudget = RetryBudget::new("clips-budget");
+    server.route("/spent", [503]);
+    let budgeted = FAST.with_budget(&RETRIES);
+    for _ in 0..2 {
+        send(RetryLayer::new(budgeted), get(&server.url("/spent")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.hits("/spent"), 8);
+    let resp = send(RetryLayer::new(budgeted), get(&server.url("/spent")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/spent")),
+        (StatusCode::SERVICE_UNAVAILABLE, 9)
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "retry budget exhausted: clips gives up after attempt 1/4",
+    );
+}
+
+/// The layer's log lines are `#[retry]`'s: the same messages, in order, for
+/// the same story (the error's text differs: the attribute's error here is
+/// reqwest's `HttpError`, with the URL).
+#[tokio::test]
+async fn the_log_lines_are_those_of_the_attribute() {
+    #[retry_runtime::retry(policy = FAST)]
+    async fn clips(client: &reqwest::Client, url: &str) -> Result<u16, retry_runtime::HttpError> {
+        let resp = client.get(url).send().await.map_err(|_| {
+            retry_runtime::HttpError::from_head(
+                reqwest::StatusCode::BAD_GATEWAY,
+                &Default::default(),
+            )
+        })?;
+        Ok(retry_runtime::reqwest::error_for_status(resp)
+            .await?
+            .status()
+            .as_u16())
+    }
+    let server = FlakyServer::start().await;
+    server.route(
+        "/layer",
+        [
+            Reply::status(503),
+            Reply::retry_after_secs(0),
+            Reply::ok_body("ok"),
+        ],
+    );
+    server.route(
+        "/attr",
+        [
+            Reply::status(503),
+            Reply::retry_after_secs(0),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let messages = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            // the runtime's lines: INFO and above, not the flaky server's
+            .filter(|l| {
+                ["WARN ", "INFO ", "ERROR "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .filter(|l| !l.contains("server:"))
+            .map(|l| l.split(" | ").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let layer_logs = capture();
+    send(FAST.layer(), get(&server.url("/layer")))
+        .await
+        .unwrap();
+    let from_layer = messages(layer_logs.lines());
+    drop(layer_logs);
+    let attr_logs = capture();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert_eq!(clips(&client, &server.url("/attr")).await.unwrap(), 200);
+    let from_attr = messages(attr_logs.lines());
+    assert_eq!(from_layer, from_attr);
+    assert_eq!(
+        from_layer,
+        [
+            "WARN retrying clips after attempt 1/4 failed; next attempt in 50ms",
+            "WARN retrying clips after attempt 2/4 failed; next attempt in 0ns (Retry-After)",
+            "INFO clips succeeded on attempt 3",
+        ]
+    );
+}
+
+/// A request body that cannot be copied (a stream, say).
+struct OneShot(Bytes);
+
+impl ReplayBody for OneShot {
+    fn try_clone(&self) -> Option<Self> {
+        None
+    }
+}
+
+/// A body that cannot be copied is sent once, and the log says why.
+#[tokio::test]
+async fn a_body_that_cannot_be_copied_is_sent_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = tower::service_fn(move |req: Request<OneShot>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(&req.body().0[..], b"stream");
+        async { Ok::<_, Infallible>(Response::builder().status(503).body(()).unwrap()) }
+    });
+    let logs = capture();
+    let svc = ServiceBuilder::new().layer(FAST.layer()).service(svc);
+    let req = Request::put("/upload")
+        .body(OneShot(Bytes::from_static(b"stream")))
+        .unwrap();
+    let resp = svc.oneshot(req).await.unwrap();
+    assert_eq!(
+        (resp.status(), calls.load(Ordering::SeqCst)),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its body cannot be copied"), "{line}");
+}
+
+/// A service that is not ready until a timer opens it: the layer's retries
+/// wait for `poll_ready` (the waker is registered, no busy loop) before
+/// each call, as tower requires.
+#[derive(Clone)]
+struct Gate {
+    open: Arc<AtomicBool>,
+    waiting: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    readied: bool,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            open: Arc::new(AtomicBool::new(false)),
+            waiting: Arc::new(Mutex::new(None)),
+            polls: Arc::new(AtomicUsize::new(0)),
+            calls: Arc::new(AtomicUsize::new(0)),
+            readied: false,
+        }
+    }
+
+    /// Close the gate now, open it in `after`.
+    fn close_for(&self, after: Duration) {
+        self.open.store(false, Ordering::SeqCst);
+        let (open, waiting) = (Arc::clone(&self.open), Arc::clone(&self.waiting));
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            open.store(true, Ordering::SeqCst);
+            if let Some(w) = waiting.lock().unwrap().take() {
+                w.wake();
+            }
+        });
+    }
+}
+
+impl Service<Request<()>> for Gate {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<()>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if self.open.load(Ordering::SeqCst) {
+            self.readied = true;
+            return Poll::Ready(Ok(()));
+        }
+        *self.waiting.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        assert!(self.readied, "called before poll_ready said ready");
+        self.readied = false;
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        // close the gate for the retry: it must wait for it
+        self.close_for(ms(30));
+        let status = if n == 0 { 503 } else { 200 };
+        std::future::ready(Ok(Response::builder().status(status).body(()).unwrap()))
+    }
+}
+
+#[tokio::test]
+async fn a_service_that_is_not_ready_is_polled_as_tower_requires() {
+    let gate = Gate::new();
+    gate.close_for(ms(30));
+    let policy = FAST.with_backoff(Backoff::None);
+    let svc = ServiceBuilder::new()
+        .layer(policy.layer())
+        .service(gate.clone());
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+    // each wait for readiness: one Pending poll, then one Ready poll after
+    // the wake (a busy loop would poll thousands of times in 30ms)
+    let polls = gate.polls.load(Ordering::SeqCst);
+    assert!((3..=6).contains(&polls), "{polls} polls");
+}
+
+/// An axum handler calls a flaky downstream through the layer: the user's
+/// one request gets the answer, the downstream sees three; a permanent
+/// failure downstream is passed on at once.
+#[tokio::test]
+async fn inside_an_axum_handler_calling_a_flaky_downstream() {
+    use axum::extract::{Path, State};
+    use axum::routing::get as route_get;
+
+    type Retrying = retry_runtime::tower::RetryService<Client<HttpConnector, Body>, RetryOn>;
+    async fn handler(
+        State((client, base)): State<(Retrying, String)>,
+        Path(id): Path<String>,
+    ) -> (StatusCode, String) {
+        match client.oneshot(get(&format!("{base}/meta/{id}"))).await {
+            Ok(resp) => {
+                let status = resp.status();
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+        }
+    }
+
+    let downstream = FlakyServer::start().await;
+    downstream.route(
+        "/meta/7",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("cat"),
+        ],
+    );
+    downstream.route("/meta/8", [404]);
+    let client = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(hyper_client());
+    let app = axum::Router::new()
+        .route("/clips/{id}", route_get(handler))
+        .with_state((client, downstream.url("")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let user = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = user
+        .get(format!("http://{addr}/clips/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "cat");
+    assert_eq!(downstream.hits("/meta/7"), 3);
+    let resp = user
+        .get(format!("http://{addr}/clips/8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(downstream.hits("/meta/8"), 1);
+    server.abort();
+}
