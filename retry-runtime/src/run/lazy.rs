@@ -283,7 +283,8 @@ where
 
 /// The rest of a sync run: from the result of the first attempt if it was
 /// made, else from the start (asking the breaker first). Sleeps with
-/// `sleeper`; tells `notify` of each retry.
+/// `sleeper`; tells `notify` of each retry. A policy with attempt spans
+/// gets a loop of its own, so that the common one handles no span.
 #[inline(never)]
 pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
@@ -302,11 +303,69 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
+    if policy.attempt_spans {
+        return rest_in_spans(policy, state, first, attempt, sleeper, notify);
+    }
+    let kinds = policy.published_kinds();
+    let mut attempt = move || {
+        let _published = nested::publish(kinds);
+        attempt()
+    };
+    let mut result = match first {
+        Some(result) => result,
+        None => {
+            if let Err(e) = state.admit(policy) {
+                return R::from_err(e);
+            }
+            attempt()
+        }
+    };
+    loop {
+        let wait = match result.as_result() {
+            Ok(_) => {
+                succeeded_cold(&mut state, policy);
+                return result;
+            }
+            Err(error) => match state.failed_notify(policy, error, notify) {
+                Decision::Retry(wait) => wait,
+                Decision::GiveUp(_) => return result,
+            },
+        };
+        sleeper.sleep_blocking(wait);
+        if let Err(e) = state.admit(policy) {
+            return R::from_err(e);
+        }
+        result = attempt();
+    }
+}
+
+/// [`retry_sync_rest`] for a policy with attempt spans: each attempt, and
+/// what the run makes of it, in its span. (A loop of its own, so that the
+/// common one carries no span.)
+#[cold]
+#[inline(never)]
+fn rest_in_spans<W, G, R, F, S, N>(
+    policy: &Policy<W, G>,
+    mut state: State,
+    first: Option<R>,
+    mut attempt: F,
+    sleeper: &S,
+    notify: &mut N,
+) -> R
+where
+    R: IsResult,
+    R::Err: Display,
+    W: When<R::Err>,
+    G: Admission<R::Err>,
+    F: FnMut() -> R,
+    S: BlockingSleeper + ?Sized,
+    N: Notify,
+{
+    let kinds = policy.published_kinds();
     let mut first = first;
     loop {
-        // The attempt, then what the run makes of it, in the attempt's span
-        // if the policy asks for one (the first attempt, made inline, has none:
-        // such a policy does not make it there).
+        // (the first attempt, made inline, has no span: a policy with spans
+        // does not make it there)
         let (result, span) = match first.take() {
             Some(result) => (result, None),
             None => {
@@ -314,7 +373,7 @@ where
                     return R::from_err(e);
                 }
                 let span = log::next_attempt_span(policy, state.attempts);
-                let _published = nested::publish(policy.published_kinds());
+                let _published = nested::publish(kinds);
                 (log::in_span(span.as_ref(), &mut attempt), span)
             }
         };
