@@ -37,6 +37,14 @@
 //! a [`CircuitBreaker`] (stop calling a dependency that keeps failing) and a
 //! [`RetryBudget`] (retries add at most a fixed fraction of load); see
 //! [`Policy::with_circuit`] and [`Policy::with_budget`].
+//! A [`Throttle`] rejects calls locally while a dependency accepts too few
+//! of them (the SRE book's adaptive throttling, [`Policy::with_throttle`]).
+//!
+//! Beyond retries: [`hedge`]d attempts for the tail latency of calls that
+//! are safe to run twice at once ([`Policy::with_hedge`], [`Retry::hedged`],
+//! `#[retry(hedge = "150ms")]`), and retries at one layer ([`nested`]): a
+//! retried call inside another leaves the errors the outer one retries to it,
+//! so three layers of three attempts make three calls, not 27.
 //!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
