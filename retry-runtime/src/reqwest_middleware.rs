@@ -38,6 +38,7 @@ use http::Extensions;
 
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
+use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
@@ -200,7 +201,12 @@ where
                     }
                 }
             };
-            let sent = next.clone().run(to_send, extensions);
+            // polled with the kinds this run retries published, for the
+            // retried calls inside the middlewares after this one (`nested`)
+            let sent = nested::InScope::new(
+                policy.published_kinds(),
+                next.clone().run(to_send, extensions),
+            );
             let answer = match self.timeout {
                 Some(limit) => {
                     timeout_with(&self.sleeper, limit, async {

@@ -75,6 +75,7 @@ use tower_service::Service;
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
+use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
@@ -634,7 +635,13 @@ where
             match this.step.as_mut().project() {
                 StepProj::Start => start_attempt!(),
                 StepProj::Attempt { fut, deadline } => {
-                    let outcome = match fut.poll(cx) {
+                    // polled with the kinds this run retries published, for
+                    // the retried calls inside the service (`nested`)
+                    let polled = {
+                        let _published = nested::publish(this.policy.published_kinds());
+                        fut.poll(cx)
+                    };
+                    let outcome = match polled {
                         Poll::Ready(Ok(response)) => match response.failure() {
                             // A success goes straight back (what `settle`
                             // does with it, without moving it through there).

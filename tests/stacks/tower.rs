@@ -560,3 +560,46 @@ async fn inside_an_axum_handler_calling_a_flaky_downstream() {
     assert_eq!(downstream.hits("/meta/8"), 1);
     server.abort();
 }
+
+/// Retries at one layer through the tower layer: a service whose handler
+/// makes a retried call of its own (3 attempts) behind the layer (4
+/// attempts) reaches its dependency 4 times for a dependency that keeps
+/// timing out, not 12: the inner call leaves the timeouts to the layer.
+#[tokio::test(start_paused = true)]
+async fn a_retried_call_inside_the_service_leaves_its_retries_to_the_layer() {
+    #[derive(Debug, thiserror::Error, Classify)]
+    #[error("timed out")]
+    #[classify(Timeout)]
+    struct TimedOut;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = tower::service_fn(move |_req: Request<()>| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let inner = Policy::new()
+                .with_attempts(3)
+                .with_backoff(Backoff::None)
+                .retry_on(KindSet::TRANSIENT);
+            let answer: Result<(), TimedOut> = inner
+                .retry(|| {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    async { Err(TimedOut) }
+                })
+                .await;
+            // the handler answers 504 when its dependency timed out
+            let status = if answer.is_ok() { 200 } else { 504 };
+            Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
+        }
+    });
+    let svc = ServiceBuilder::new().layer(FAST.layer()).service(svc);
+    let resp = svc
+        .oneshot(Request::get("/").body(()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "one inner attempt per layer attempt"
+    );
+}
