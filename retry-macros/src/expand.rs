@@ -637,7 +637,7 @@ mod tests {
                 },
             ),
             (
-                "async_inline_body",
+                "async_short_body",
                 quote!(attempts = 5, backoff = "none"),
                 quote! {
                     async fn ping(host: &str) -> Result<Duration, PingError> {
@@ -651,6 +651,16 @@ mod tests {
                 quote! {
                     fn fetch(key: &str) -> Result<Bytes, FetchError> {
                         store().get(key)
+                    }
+                },
+            ),
+            (
+                "async_hedged",
+                quote!(attempts = 3, hedge = "150ms", retry_on = Timeout | Unavailable),
+                quote! {
+                    async fn profile(id: &str) -> Result<Profile, ApiError> {
+                        let raw = fetch(id).await?;
+                        Ok(Profile::parse(&raw))
                     }
                 },
             ),
