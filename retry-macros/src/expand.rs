@@ -656,7 +656,11 @@ mod tests {
             ),
             (
                 "async_hedged",
-                quote!(attempts = 3, hedge = "150ms", retry_on = Timeout | Unavailable),
+                quote!(
+                    attempts = 3,
+                    hedge = "150ms",
+                    retry_on = Timeout | Unavailable
+                ),
                 quote! {
                     async fn profile(id: &str) -> Result<Profile, ApiError> {
                         let raw = fetch(id).await?;
