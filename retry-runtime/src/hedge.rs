@@ -69,7 +69,7 @@ use crate::log;
 use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
-use crate::run::{Admission, Notify, Refusal};
+use crate::run::{Admission, Notify, Refusal, announce_give_up, announce_retry};
 use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 
@@ -233,24 +233,8 @@ where
                     ));
                 }
                 if policy.nested == Nested::Defer && nested::outer_retries(verdict.kind) {
-                    let ev = GiveUpEvent {
-                        operation: policy.name,
-                        attempts: started,
-                        max_attempts: max,
-                        reason: StopReason::Deferred,
-                        error: &error,
-                        kind: verdict.kind,
-                        elapsed: now,
-                    };
-                    log::deferred(&ev);
-                    metrics::call_ended(policy.name, metrics::Outcome::Deferred, started);
-                    return Err(retry_error(
-                        policy,
-                        error,
-                        started,
-                        StopReason::Deferred,
-                        now,
-                    ));
+                    let reason = StopReason::Deferred;
+                    return Err(give_up(policy, error, verdict.kind, started, reason, now));
                 }
                 if closed.is_none() && started < max {
                     let decision =
@@ -266,17 +250,9 @@ where
                                 error: &error,
                                 kind: verdict.kind,
                                 elapsed: now,
-                                from_retry_after: matches!(
-                                    (verdict.kind, verdict.retry_after),
-                                    (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
-                                ),
+                                from_retry_after: policy.waits_as_told(verdict),
                             };
-                            log::retry(&ev);
-                            metrics::waits(policy.name, wait);
-                            if let Some(hook) = policy.before_sleep {
-                                hook(&ev);
-                            }
-                            notify.on_retry(&ev);
+                            announce_retry(policy, &ev, Some(&mut *notify));
                             if wait.is_zero() {
                                 start_next = true;
                             } else if now.saturating_add(wait) < timer_due {
@@ -389,14 +365,7 @@ fn give_up<W, G, E: Display>(
         kind,
         elapsed,
     };
-    match (reason, policy.budget) {
-        (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
-        _ => log::give_up(&ev),
-    }
-    metrics::call_ended(policy.name, reason.into(), attempts);
-    if let Some(hook) = policy.on_give_up {
-        hook(&ev);
-    }
+    announce_give_up(policy, &ev);
     retry_error(policy, error, attempts, reason, elapsed)
 }
 

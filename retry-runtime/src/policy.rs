@@ -790,6 +790,16 @@ impl<W, G> Policy<W, G> {
         }
     }
 
+    /// Is the wait after this verdict the server's (a Retry-After hint the
+    /// policy honours for the error's kind)?
+    #[inline]
+    pub(crate) fn waits_as_told(&self, verdict: Verdict) -> bool {
+        matches!(
+            (verdict.kind, verdict.retry_after),
+            (Some(kind), Some(_)) if self.retry_after.kinds.contains(kind)
+        )
+    }
+
     /// Has the policy a breaker, a budget or a throttle, which every
     /// outcome is reported to?
     #[inline(always)]

@@ -389,7 +389,6 @@ impl State {
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
-                metrics::waits(policy.name, wait);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
@@ -398,18 +397,9 @@ impl State {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    from_retry_after: matches!(
-                        (verdict.kind, verdict.retry_after),
-                        (Some(kind), Some(_)) if policy.retry_after.kinds.contains(kind)
-                    ),
+                    from_retry_after: policy.waits_as_told(verdict),
                 };
-                log::retry(&ev);
-                if let Some(hook) = policy.before_sleep {
-                    hook(&ev);
-                }
-                if let Some(notify) = notify {
-                    notify.on_retry(&ev);
-                }
+                announce_retry(policy, &ev, notify);
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -421,20 +411,7 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                 };
-                match (reason, policy.budget) {
-                    // not a give-up: the outer run retries it
-                    (StopReason::Deferred, _) => {
-                        log::deferred(&ev);
-                        self.ended(policy, reason.into());
-                        return decision;
-                    }
-                    (StopReason::Budget, Some(budget)) => log::budget_exhausted(&ev, budget),
-                    _ => log::give_up(&ev),
-                }
-                self.ended(policy, reason.into());
-                if let Some(hook) = policy.on_give_up {
-                    hook(&ev);
-                }
+                announce_give_up(policy, &ev);
             }
         }
         decision
@@ -473,8 +450,43 @@ fn nanos(wait: Duration) -> u64 {
     u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A retry about to sleep: its WARN line, its wait's metric, the policy's
+/// `before_sleep` and the call's hook (the run's and the hedged run's).
+pub(crate) fn announce_retry<W, G>(
+    policy: &Policy<W, G>,
+    ev: &RetryEvent<'_>,
+    notify: Option<&mut dyn OnRetry>,
+) {
+    log::retry(ev);
+    metrics::waits(policy.name, ev.wait);
+    if let Some(hook) = policy.before_sleep {
+        hook(ev);
+    }
+    if let Some(notify) = notify {
+        notify.on_retry(ev);
+    }
+}
+
+/// A run that ended without a success: its line, its outcome's metrics and
+/// the policy's `on_give_up` (not for a deferred error, which the outer run
+/// retries: a DEBUG line and the metric only).
+pub(crate) fn announce_give_up<W, G>(policy: &Policy<W, G>, ev: &GiveUpEvent<'_>) {
+    match (ev.reason, policy.budget) {
+        (StopReason::Deferred, _) => log::deferred(ev),
+        (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget),
+        _ => log::give_up(ev),
+    }
+    metrics::call_ended(policy.name, ev.reason.into(), ev.attempts);
+    if ev.reason == StopReason::Deferred {
+        return;
+    }
+    if let Some(hook) = policy.on_give_up {
+        hook(ev);
+    }
+}
+
 /// [`Notify`] without its constant, so the slow path can take it as a `dyn`.
-trait OnRetry {
+pub(crate) trait OnRetry {
     fn on_retry(&mut self, event: &RetryEvent<'_>);
 }
 
