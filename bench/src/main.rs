@@ -28,6 +28,7 @@ use tokio::runtime::{Builder, Runtime};
 
 mod compile_time;
 mod contestants;
+mod counted;
 mod harness;
 mod op;
 mod shape;
@@ -783,6 +784,18 @@ fn main() {
              --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
              --tower-only         only the tower layer against tower::retry::Retry"
         );
+        return;
+    }
+    // Hidden: `--calls CONTESTANT FAILURES N`, for valgrind (see counted::calls
+    // and bench/callgrind.sh).
+    if args.first().map(String::as_str) == Some("--calls") {
+        let which = args.get(1).map_or("", String::as_str);
+        let k = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let n = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1);
+        if !counted::calls(which, k, n) {
+            eprintln!("unknown contestant {which:?}: one of {:?}", counted::NAMES);
+            std::process::exit(2);
+        }
         return;
     }
     // Hidden: `--tower-calls CONTESTANT FAILURES N`, for valgrind (see tower_stack::calls).

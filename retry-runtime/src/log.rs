@@ -80,10 +80,16 @@ fn kind_name(kind: Option<ErrorKind>) -> &'static str {
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn warn_may_log() -> bool {
+    may_log(tracing::Level::WARN)
+}
+
+/// [`warn_may_log`] for any level (a constant one folds to the same load).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn may_log(level: tracing::Level) -> bool {
     use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
-    let to_tracing =
-        tracing::Level::WARN <= STATIC_MAX_LEVEL && tracing::Level::WARN <= LevelFilter::current();
-    to_tracing || tracing::if_log_enabled!(tracing::Level::WARN, { true } else { false })
+    let to_tracing = level <= STATIC_MAX_LEVEL && level <= LevelFilter::current();
+    to_tracing || tracing::if_log_enabled!(level, { true } else { false })
 }
 
 /// The span of attempt `attempt` of `operation`, a child of the current
@@ -178,8 +184,19 @@ pub(crate) fn give_up(ev: &GiveUpEvent<'_>) {
     }
 }
 
-/// The INFO line of a success after a retry.
+/// The INFO line of a success after a retry. The level check is inline, so
+/// a run that ends in a success pays one atomic load when nobody listens.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
 pub(crate) fn success(operation: &'static str, attempt: u32, max_attempts: u32) {
+    if may_log(tracing::Level::INFO) {
+        success_line(operation, attempt, max_attempts);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn success_line(operation: &'static str, attempt: u32, max_attempts: u32) {
     tracing::info!(
         target: TARGET,
         operation,

@@ -96,6 +96,45 @@ pub(crate) fn publish(kinds: KindSet) -> Published {
 }
 
 /// The kinds published now.
+/// A sync loop's publication, read once: what the outer runs publish
+/// (`outside`), and that with this run's kinds (`inside`). Each attempt then
+/// stores `inside` and puts `outside` back, two stores, where [`publish`]
+/// also reads and combines. Sound because every publication is undone
+/// before the code that made it goes on: between this run's attempts the
+/// thread holds `outside` again.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope {
+    outside: u16,
+    inside: u16,
+}
+
+impl Scope {
+    /// The scope of a run retrying `kinds`, on this thread, now.
+    #[inline(always)]
+    pub(crate) fn here(kinds: KindSet) -> Self {
+        let outside = published();
+        Scope {
+            outside,
+            inside: outside | kinds.bits(),
+        }
+    }
+
+    /// Is an outer run retrying anything (see [`inside_a_retry`])?
+    #[inline(always)]
+    pub(crate) fn inside_a_retry(self) -> bool {
+        self.outside != 0
+    }
+
+    /// Publish for one attempt, until the guard drops.
+    #[inline(always)]
+    pub(crate) fn enter(self) -> Published {
+        OUTER.with(|outer| outer.set(self.inside));
+        Published {
+            previous: self.outside,
+        }
+    }
+}
+
 #[inline(always)]
 fn published() -> u16 {
     OUTER.with(Cell::get)
@@ -171,6 +210,25 @@ mod tests {
         assert!(!inside_a_retry());
         let _all = publish(KindSet::ALL);
         assert!(outer_retries(None));
+    }
+
+    #[test]
+    fn a_scope_read_once_publishes_and_restores_each_attempt() {
+        let _outer = publish(KindSet::TRANSIENT);
+        let scope = Scope::here(KindSet::EMPTY.with(ErrorKind::Permanent));
+        assert!(scope.inside_a_retry());
+        for _ in 0..2 {
+            {
+                let _attempt = scope.enter();
+                assert!(outer_retries(Some(ErrorKind::Permanent)));
+                assert!(outer_retries(Some(ErrorKind::Timeout)));
+            }
+            assert!(!outer_retries(Some(ErrorKind::Permanent)));
+            assert!(outer_retries(Some(ErrorKind::Timeout)));
+        }
+        drop(_outer);
+        assert!(!inside_a_retry());
+        assert!(!Scope::here(KindSet::ALL).inside_a_retry());
     }
 
     #[test]

@@ -306,11 +306,12 @@ where
     if policy.attempt_spans {
         return rest_in_spans(policy, state, first, attempt, sleeper, notify);
     }
-    let kinds = policy.published_kinds();
+    let scope = nested::Scope::here(policy.published_kinds());
     let mut attempt = move || {
-        let _published = nested::publish(kinds);
+        let _published = scope.enter();
         attempt()
     };
+    let plain = state.plain_run_in(policy, scope.inside_a_retry());
     let mut result = match first {
         Some(result) => result,
         None => {
@@ -321,17 +322,31 @@ where
         }
     };
     loop {
-        let wait = match result.as_result() {
+        // Each way to a retry sleeps on its own, and one attempt follows:
+        // the quick path's wait is a constant for a constant backoff, and
+        // the sleep's checks fold there.
+        match result.as_result() {
             Ok(_) => {
-                succeeded_cold(&mut state, policy);
+                // inline, where the policy is known: a success after retries
+                // is how most of these runs end
+                state.succeeded(policy);
                 return result;
             }
-            Err(error) => match state.failed_notify(policy, error, notify) {
-                Decision::Retry(wait) => wait,
+            Err(error) if N::ACTIVE => match state.failed_notify(policy, error, notify) {
+                Decision::Retry(wait) => sleeper.sleep_blocking(wait),
                 Decision::GiveUp(_) => return result,
             },
-        };
-        sleeper.sleep_blocking(wait);
+            Err(error) => {
+                let verdict = policy.when.check(error);
+                match state.quick_retry_in(policy, verdict, plain) {
+                    Some(wait) => sleeper.sleep_blocking(wait),
+                    None => match state.failed_slow(policy, verdict, error) {
+                        Decision::Retry(wait) => sleeper.sleep_blocking(wait),
+                        Decision::GiveUp(_) => return result,
+                    },
+                }
+            }
+        }
         if let Err(e) = state.admit(policy) {
             return R::from_err(e);
         }

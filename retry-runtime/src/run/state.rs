@@ -236,24 +236,77 @@ impl State {
         if log::warn_may_log() {
             return None;
         }
-        self.quick_retry_unlogged(policy, verdict)
+        let plain = self.plain_run(policy);
+        self.quick_step(policy, verdict, plain)
     }
 
-    /// [`quick_retry`](State::quick_retry) but for the "is anyone listening" check.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
+    /// [`quick_retry`](Self::quick_retry) whoever listens (for tests, which
+    /// may run under a subscriber).
+    #[cfg(test)]
     fn quick_retry_unlogged<W, G>(
         &mut self,
         policy: &Policy<W, G>,
         verdict: Verdict,
     ) -> Option<Duration> {
+        let plain = self.plain_run(policy);
+        self.quick_step(policy, verdict, plain)
+    }
+
+    /// May this run take the quick path at all? What does not change from
+    /// one failure to the next: a plain policy (no jitter, deadline,
+    /// callbacks or guards), a start time when the run reports one, and no
+    /// outer run to defer to. A loop computes it once (see
+    /// [`failed_in`](Self::failed_in)).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn plain_run<W, G>(&self, policy: &Policy<W, G>) -> bool {
+        self.plain_run_in(policy, nested::inside_a_retry())
+    }
+
+    /// [`plain_run`](Self::plain_run), the outer runs already asked.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn plain_run_in<W, G>(&self, policy: &Policy<W, G>, inside_a_retry: bool) -> bool {
+        policy.is_plain()
+            && !(self.timed && self.start.is_none())
+            && !(policy.nested == Nested::Defer && inside_a_retry)
+    }
+
+    /// The quick path for a loop that computed
+    /// [`plain_run`](Self::plain_run) before its first retry (the outer
+    /// runs' kinds are restored after each attempt, and nothing else in it
+    /// changes during a run): the wait of a plain retry, or `None` for
+    /// [`failed_slow`](Self::failed_slow).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn quick_retry_in<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+        plain: bool,
+    ) -> Option<Duration> {
+        if log::warn_may_log() {
+            return None;
+        }
+        self.quick_step(policy, verdict, plain)
+    }
+
+    /// The part of the quick path that changes with each failure: a
+    /// retriable error without a hint, and attempts left. (The caller asks
+    /// first whether anyone listens for the WARN line.)
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn quick_step<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+        plain: bool,
+    ) -> Option<Duration> {
         // `max_attempts() >= 1`, and below it `attempts + 1` cannot overflow.
-        let quick = policy.is_plain()
+        let quick = plain
             && verdict.retry
             && verdict.retry_after.is_none()
-            && self.attempts < policy.stop.max_attempts() - 1
-            && !(self.timed && self.start.is_none())
-            && !(policy.nested == Nested::Defer && nested::inside_a_retry());
+            && self.attempts < policy.stop.max_attempts() - 1;
         if !quick {
             return None;
         }
@@ -266,7 +319,7 @@ impl State {
     }
 
     #[inline(never)]
-    fn failed_slow<W, G, E: Display>(
+    pub(crate) fn failed_slow<W, G, E: Display>(
         &mut self,
         policy: &Policy<W, G>,
         verdict: Verdict,

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Instructions per call, counted exactly by valgrind's callgrind (the
+# machine's load does not move them, where the timed tables of
+# `cargo run --release -p retry-bench` move by a nanosecond or two):
+#
+#   bench/callgrind.sh [CONTESTANT ...]
+#
+# For each contestant (default: all; names in bench/src/counted.rs), runs the
+# bench's hidden `--calls` mode with 0 and with 4 failures per call, at
+# 100,000 and 200,000 calls, and prints (count at 200k - count at 100k) /
+# 100k: the instructions of one call, setup and runtime start-up cancelled
+# out. "per retry" is (4 failures - success) / 4. Needs valgrind.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+command -v valgrind >/dev/null || {
+    echo "callgrind.sh needs valgrind (apt-get install valgrind)" >&2
+    exit 1
+}
+(cd "$here" && cargo build --release -q -p retry-bench)
+bin="${CARGO_TARGET_DIR:-$here/target}/release/retry-bench"
+[ "$#" -gt 0 ] || set -- hand attr fn hand-async attr-async fn-async shape-hand shape-attr shape-fn
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+# count <contestant> <failures> <calls>: total instructions of the run
+count() {
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --calls "$1" "$2" "$3" \
+        2>"$out/log" >/dev/null || { cat "$out/log" >&2; exit 1; }
+    sed -n 's/^summary: //p' "$out/cg"
+}
+
+per_call() {
+    local a b
+    a="$(count "$1" "$2" 100000)"
+    b="$(count "$1" "$2" 200000)"
+    echo $(( (b - a) / 100000 ))
+}
+
+printf '%-12s %10s %12s %10s\n' contestant success "4 failures" "per retry"
+for c in "$@"; do
+    ok="$(per_call "$c" 0)"
+    four="$(per_call "$c" 4)"
+    printf '%-12s %10d %12d %10d\n' "$c" "$ok" "$four" $(( (four - ok) / 4 ))
+done

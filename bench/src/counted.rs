@@ -1,0 +1,70 @@
+//! The hidden `--calls CONTESTANT FAILURES N` mode: `N` calls of one
+//! contestant, each failing `FAILURES` times first, and nothing else, so
+//! that `valgrind --tool=callgrind` can count the instructions of a call
+//! exactly (`bench/callgrind.sh` runs it at two `N` and prints the
+//! difference per call). Instruction counts do not move with the machine's
+//! load, where the timed tables do.
+
+use std::future::Future;
+use std::hint::black_box;
+
+use tokio::runtime::Runtime;
+
+use crate::contestants as c;
+use crate::op::{OpError, Script};
+use crate::shape;
+
+/// The contestants this mode knows, by the name it is given.
+pub const NAMES: [&str; 9] = [
+    "hand",
+    "attr",
+    "fn",
+    "hand-async",
+    "attr-async",
+    "fn-async",
+    "shape-hand",
+    "shape-attr",
+    "shape-fn",
+];
+
+fn sync_calls(f: fn(&Script) -> Result<u64, OpError>, s: &'static Script, k: u32, n: u64) {
+    for _ in 0..n {
+        s.arm(black_box(k));
+        let _ = black_box(f(black_box(s)));
+    }
+}
+
+fn async_calls<F, Fut>(rt: &Runtime, f: F, s: &'static Script, k: u32, n: u64)
+where
+    F: Fn(&'static Script) -> Fut,
+    Fut: Future<Output = Result<u64, OpError>>,
+{
+    rt.block_on(async {
+        for _ in 0..n {
+            s.arm(black_box(k));
+            let _ = black_box(f(black_box(s)).await);
+        }
+    });
+}
+
+/// Runs `n` calls of `which` with `k` failures each; `false` for an
+/// unknown name.
+pub fn calls(which: &str, k: u32, n: u64) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let s = Script::leak();
+    match which {
+        "hand" => sync_calls(c::hand_loop, s, k, n),
+        "attr" => sync_calls(c::ours_attr, s, k, n),
+        "fn" => sync_calls(c::ours_fn, s, k, n),
+        "hand-async" => async_calls(&rt, c::hand_loop_async, s, k, n),
+        "attr-async" => async_calls(&rt, c::ours_attr_async, s, k, n),
+        "fn-async" => async_calls(&rt, c::ours_fn_async, s, k, n),
+        "shape-hand" => async_calls(&rt, shape::call_hand_loop, s, k, n),
+        "shape-attr" => async_calls(&rt, shape::call_attempt, s, k, n),
+        "shape-fn" => async_calls(&rt, shape::call_ours_fn, s, k, n),
+        _ => return false,
+    }
+    true
+}
