@@ -47,11 +47,11 @@ impl LazyRun {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn new<W, G>(policy: &Policy<W, G>) -> Self {
-        LazyRun(if Self::needed_from_start(policy) {
-            Some(State::new(policy))
+        if Self::needed_from_start(policy) {
+            LazyRun(Some(first_state(policy)))
         } else {
-            None
-        })
+            LazyRun(None)
+        }
     }
 
     /// A run that reports its attempts and the time it took (waits
@@ -72,13 +72,13 @@ impl LazyRun {
     #[inline]
     pub fn note_failure<W: When<E>, G, E>(&mut self, policy: &Policy<W, G>, error: &E) {
         let kind = policy.when.check(error).kind;
-        self.0.get_or_insert_with(|| State::new(policy)).last_kind = kind;
+        self.0.get_or_insert_with(|| first_state(policy)).last_kind = kind;
     }
 
     /// The attempt about to be made (a run with state: a timed one).
     pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         self.0
-            .get_or_insert_with(|| State::new(policy))
+            .get_or_insert_with(|| first_state(policy))
             .next_attempt(policy)
     }
 
@@ -147,7 +147,7 @@ impl LazyRun {
         W: When<E>,
     {
         self.0
-            .get_or_insert_with(|| State::new(policy))
+            .get_or_insert_with(|| first_state(policy))
             .failed(policy, error)
     }
 
@@ -179,7 +179,7 @@ impl LazyRun {
     #[inline(never)]
     pub fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
         self.0
-            .get_or_insert_with(|| State::new(policy))
+            .get_or_insert_with(|| first_state(policy))
             .rejected(policy)
     }
 
@@ -218,7 +218,7 @@ impl LazyRun {
             }
             Err(error) => match self
                 .0
-                .get_or_insert_with(|| State::new(policy))
+                .get_or_insert_with(|| first_state(policy))
                 .failed_notify(policy, &error, notify)
             {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
@@ -418,6 +418,15 @@ pub(crate) fn attempt_published<W: RetriedKinds, G, R>(
 ) -> R {
     let _published = nested::publish(policy.published_kinds());
     attempt()
+}
+
+/// The state a lazy run makes at its first failure. Out of line on purpose:
+/// inline, the optimizer writes its constant fields when the run starts
+/// (four stores on every call, success or not) as well as here.
+#[cold]
+#[inline(never)]
+fn first_state<W, G>(policy: &Policy<W, G>) -> State {
+    State::new(policy)
 }
 
 /// A success after a failure, or under a breaker or budget: not the hot path.
