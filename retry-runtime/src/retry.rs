@@ -383,6 +383,7 @@ pin_project! {
 pin_project! {
     /// Where a [`RetryFuture`] is.
     #[project = StepProj]
+    #[project_replace = StepReplace]
     enum Step<Fut, Sl> {
         /// About to start an attempt (ask the breaker, call `op`).
         Start,
@@ -394,6 +395,18 @@ pin_project! {
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
+}
+
+/// Moves a [`RetryFuture`] to its next step. Not `Pin::set`, which calls
+/// the whole enum's drop glue out of line (a call per step, the old step
+/// unknown to it): the old step is matched here, inline, where the caller
+/// often knows it (from `Start`, nothing to drop).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn step_to<Fut, Sl>(step: Pin<&mut Step<Fut, Sl>>, next: Step<Fut, Sl>) {
+    // (the old step's pinned fields are dropped in place; the span, the one
+    // unpinned field, comes back and is dropped here)
+    drop(step.project_replace(next));
 }
 
 /// What the run makes of an attempt's outcome (noting a failure's kind for
@@ -590,20 +603,25 @@ where
         let mut this = self.project();
         // Ask the breaker, then start the next attempt in place: from the
         // start, straight after a failure with no wait, and after a sleep.
-        macro_rules! start_attempt {
-            () => {{
+        macro_rules! admit {
+            () => {
                 if let Err((e, reason)) = this.run.admit_or_stop(this.policy) {
                     let run = core::mem::replace(this.run, LazyRun::empty());
                     let e = run.into_error(this.policy, e, reason);
                     return Poll::Ready(D::err(e));
                 }
+            };
+        }
+        macro_rules! start_attempt {
+            () => {{
+                admit!();
                 let (policy, run) = (*this.policy, &mut *this.run);
                 if policy.attempt_spans {
                     let (fut, span) = start_in_span(policy, run, &mut *this.op);
-                    this.step.set(Step::AttemptInSpan { fut, span });
+                    step_to(this.step.as_mut(), Step::AttemptInSpan { fut, span });
                 } else {
                     let fut = this.op.attempt(|| run.next_attempt(policy));
-                    this.step.set(Step::Attempt { fut });
+                    step_to(this.step.as_mut(), Step::Attempt { fut });
                 }
             }};
         }
@@ -620,7 +638,7 @@ where
                     ControlFlow::Continue(wait) => {
                         if sleep::should_sleep(wait) {
                             let sleep = this.sleeper.sleep(wait);
-                            this.step.set(Step::Sleep { sleep });
+                            step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
                             start_attempt!();
                         }
@@ -628,23 +646,28 @@ where
                 }
             };
         }
+        // The step the attempt just started in, looked up again in straight
+        // code, where the optimizer knows it (a lookup at the top of the
+        // loop is a jump through a table, taken twice on a first attempt).
+        macro_rules! started {
+            () => {
+                match this.step.as_mut().project() {
+                    StepProj::Attempt { fut } => fut,
+                    _ => continue,
+                }
+            };
+        }
         loop {
-            match this.step.as_mut().project() {
-                StepProj::Start => start_attempt!(),
-                StepProj::Attempt { fut } => {
-                    // `settle` consumes the error, and the wait is taken out
-                    // of its result before the sleep: nothing of the error is
-                    // held while sleeping, so the future is `Send` even when
-                    // `E` is not. Done: the finished attempt's future stays
-                    // where it is (dropped with this future); a finished
-                    // future is not polled again.
-                    let outcome = {
-                        let _published = nested::publish(this.policy.published_kinds());
-                        ready!(fut.poll(cx))
-                    };
-                    let flow =
-                        settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
-                    go_on!(flow);
+            let mut fut = match this.step.as_mut().project() {
+                StepProj::Attempt { fut } => fut,
+                StepProj::Start => {
+                    start_attempt!();
+                    started!()
+                }
+                StepProj::Sleep { sleep } => {
+                    ready!(sleep.poll(cx));
+                    start_attempt!();
+                    started!()
                 }
                 StepProj::AttemptInSpan { fut, span } => {
                     let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
@@ -652,11 +675,41 @@ where
                         span, fut, cx, policy, run, notify
                     ));
                     go_on!(flow);
+                    continue;
                 }
-                StepProj::Sleep { sleep } => {
-                    ready!(sleep.poll(cx));
-                    start_attempt!();
+            };
+            loop {
+                // `settle` consumes the error, and the wait is taken out of
+                // its result before the sleep: nothing of the error is held
+                // while sleeping, so the future is `Send` even when `E` is
+                // not. Done: the finished attempt's future stays where it is
+                // (dropped with this future); a finished future is not
+                // polled again.
+                let outcome = {
+                    let _published = nested::publish(this.policy.published_kinds());
+                    ready!(fut.as_mut().poll(cx))
+                };
+                let flow = settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
+                // A retry with no wait starts the next attempt in the
+                // finished one's place and polls it at once: only the
+                // attempt's future is dropped, not the whole step, and the
+                // step is not looked up again. (An `Attempt` step is only
+                // ever made for a policy without attempt spans.)
+                let wait = match flow {
+                    ControlFlow::Break(Ok(value)) => {
+                        return Poll::Ready(D::ok(value, this.run));
+                    }
+                    ControlFlow::Break(Err(e)) => return Poll::Ready(D::err(e)),
+                    ControlFlow::Continue(wait) => wait,
+                };
+                if sleep::should_sleep(wait) {
+                    let sleep = this.sleeper.sleep(wait);
+                    step_to(this.step.as_mut(), Step::Sleep { sleep });
+                    break;
                 }
+                admit!();
+                let (policy, run) = (*this.policy, &mut *this.run);
+                fut.set(this.op.attempt(|| run.next_attempt(policy)));
             }
         }
     }

@@ -37,6 +37,17 @@ impl LazyRun {
 
     /// Does `policy` need a run's state before the first attempt: a
     /// deadline (its start time), a breaker or a budget (every outcome)?
+    /// The run's state, made at the first call (out of line: see
+    /// [`start_state`]).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn state<W, G>(&mut self, policy: &Policy<W, G>) -> &mut State {
+        match self.0 {
+            Some(ref mut state) => state,
+            None => start_state(&mut self.0, policy),
+        }
+    }
+
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
@@ -60,7 +71,7 @@ impl LazyRun {
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn timed<W, G>(policy: &Policy<W, G>) -> Self {
         let mut state = State::new(policy);
-        state.timed = true;
+        state.set_timed();
         if state.start.is_none() {
             state.start = Some(SystemClock.now());
         }
@@ -72,14 +83,12 @@ impl LazyRun {
     #[inline]
     pub fn note_failure<W: When<E>, G, E>(&mut self, policy: &Policy<W, G>, error: &E) {
         let kind = policy.when.check(error).kind;
-        self.0.get_or_insert_with(|| first_state(policy)).last_kind = kind;
+        self.state(policy).last_kind = kind;
     }
 
     /// The attempt about to be made (a run with state: a timed one).
     pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
-        self.0
-            .get_or_insert_with(|| first_state(policy))
-            .next_attempt(policy)
+        self.state(policy).next_attempt(policy)
     }
 
     /// Attempts made so far (0 while there is no state: none failed yet).
@@ -134,7 +143,7 @@ impl LazyRun {
     #[cfg_attr(debug_assertions, inline)]
     pub fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         match &mut self.0 {
-            Some(state) => succeeded_cold(state, policy),
+            Some(state) => state.succeeded(policy),
             None => crate::metrics::succeeded_first_try(policy.name),
         }
     }
@@ -146,9 +155,7 @@ impl LazyRun {
     where
         W: When<E>,
     {
-        self.0
-            .get_or_insert_with(|| first_state(policy))
-            .failed(policy, error)
+        self.state(policy).failed(policy, error)
     }
 
     /// The generated loop's step after an attempt: `None` to return its
@@ -178,9 +185,7 @@ impl LazyRun {
     /// [`Run::rejected`], starting the state if need be.
     #[inline(never)]
     pub fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
-        self.0
-            .get_or_insert_with(|| first_state(policy))
-            .rejected(policy)
+        self.state(policy).rejected(policy)
     }
 
     /// The last error of a run that gave up, wrapped.
@@ -217,9 +222,8 @@ impl LazyRun {
                 ControlFlow::Break(Ok(value))
             }
             Err(error) => match self
-                .0
-                .get_or_insert_with(|| first_state(policy))
-                .failed_notify(policy, &error, notify)
+                .state(policy)
+                .failed_notify_known(policy, &error, notify)
             {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
                 Decision::GiveUp(reason) => {
@@ -395,7 +399,7 @@ where
         let entered = span.as_ref().map(tracing::Span::enter);
         let wait = match result.as_result() {
             Ok(_) => {
-                succeeded_cold(&mut state, policy);
+                state.succeeded(policy);
                 return result;
             }
             Err(error) => match state.failed_notify(policy, error, notify) {
@@ -429,11 +433,11 @@ fn first_state<W, G>(policy: &Policy<W, G>) -> State {
     State::new(policy)
 }
 
-/// A success after a failure, or under a breaker or budget: not the hot path.
+/// [`first_state`], written in place.
 #[cold]
 #[inline(never)]
-fn succeeded_cold<W, G>(state: &mut State, policy: &Policy<W, G>) {
-    state.succeeded(policy);
+fn start_state<'a, W, G>(slot: &'a mut Option<State>, policy: &Policy<W, G>) -> &'a mut State {
+    slot.insert(State::new(policy))
 }
 
 #[cfg(test)]

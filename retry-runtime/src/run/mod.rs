@@ -121,7 +121,7 @@ impl<'p, W, G> Run<'p, W, G> {
     /// ```
     #[inline]
     pub fn timed(mut self) -> Self {
-        self.state.timed = true;
+        self.state.set_timed();
         self
     }
 

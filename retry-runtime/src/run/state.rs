@@ -25,7 +25,9 @@ use crate::throttle::{Throttle, Throttled};
 /// (see [`LazyRun`]).
 pub(crate) struct State {
     pub(super) attempts: u32,
-    pub(super) timed: bool,
+    /// [`TIMED`](Self::TIMED) and [`PLAIN`](Self::PLAIN): two flags in
+    /// one byte, so the state stays 32 bytes (the `#[retry]` future holds it).
+    flags: u8,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
     /// The previous wait, in nanoseconds (saturated: 584 years).
@@ -39,12 +41,29 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The run reports the time it took (the detailed and context forms).
+    const TIMED: u8 = 1;
+    /// [`Policy::is_plain`], asked once when the run needs a state: the
+    /// executors hold the policy behind a reference the optimizer cannot
+    /// see through, and the question is then one load per retry, not seven.
+    const PLAIN: u8 = 2;
+
+    #[inline]
+    pub(super) fn timed(&self) -> bool {
+        self.flags & Self::TIMED != 0
+    }
+
+    #[inline]
+    pub(super) fn set_timed(&mut self) {
+        self.flags |= Self::TIMED;
+    }
+
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
         State {
             attempts: 0,
-            timed: false,
+            flags: if policy.is_plain() { State::PLAIN } else { 0 },
             permit: None,
             previous: 0,
             start: policy.stop.max_elapsed.map(|_| SystemClock.now()),
@@ -192,8 +211,24 @@ impl State {
     where
         W: When<E>,
     {
+        self.failed_as(policy, error, policy.is_plain())
+    }
+
+    /// [`failed`](State::failed), with [`Policy::is_plain`] asked once by
+    /// a caller that holds the policy behind a reference across retries.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn failed_as<W, G, E: Display>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        plain_policy: bool,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
         let verdict = policy.when.check(error);
-        match self.quick_retry(policy, verdict) {
+        match self.quick_retry(policy, verdict, plain_policy) {
             Some(wait) => Decision::Retry(wait),
             None => self.failed_slow(policy, verdict, error),
         }
@@ -212,8 +247,42 @@ impl State {
     where
         W: When<E>,
     {
+        self.failed_notify_as(policy, error, notify, policy.is_plain())
+    }
+
+    /// [`failed_notify`](State::failed_notify) for a policy behind a
+    /// reference: its [`Policy::is_plain`] as the state noted it.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn failed_notify_known<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        let plain_policy = self.flags & Self::PLAIN != 0;
+        self.failed_notify_as(policy, error, notify, plain_policy)
+    }
+
+    /// [`failed_notify`](State::failed_notify), with [`Policy::is_plain`]
+    /// known (see [`failed_as`](State::failed_as)).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn failed_notify_as<W, G, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+        plain_policy: bool,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
         if !N::ACTIVE {
-            return self.failed(policy, error);
+            return self.failed_as(policy, error, plain_policy);
         }
         let verdict = policy.when.check(error);
         let outcome = if verdict.retry {
@@ -232,11 +301,16 @@ impl State {
     /// checks that). With the policy a constant, the checks fold away.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn quick_retry<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) -> Option<Duration> {
+    fn quick_retry<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        verdict: Verdict,
+        plain_policy: bool,
+    ) -> Option<Duration> {
         if log::warn_may_log() {
             return None;
         }
-        let plain = self.plain_run(policy);
+        let plain = self.plain_run_as(policy, plain_policy, nested::inside_a_retry());
         self.quick_step(policy, verdict, plain)
     }
 
@@ -248,32 +322,36 @@ impl State {
         policy: &Policy<W, G>,
         verdict: Verdict,
     ) -> Option<Duration> {
-        let plain = self.plain_run(policy);
+        let plain = self.plain_run_in(policy, nested::inside_a_retry());
         self.quick_step(policy, verdict, plain)
     }
 
     /// May this run take the quick path at all? What does not change from
     /// one failure to the next: a plain policy (no jitter, deadline,
     /// callbacks or guards), a start time when the run reports one, and no
-    /// outer run to defer to. A loop computes it once (see
-    /// [`failed_in`](Self::failed_in)).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn plain_run<W, G>(&self, policy: &Policy<W, G>) -> bool {
-        self.plain_run_in(policy, nested::inside_a_retry())
-    }
-
-    /// [`plain_run`](Self::plain_run), the outer runs already asked.
+    /// outer run to defer to. A sync loop asks once, before its first retry (see
+    /// [`quick_retry_in`](Self::quick_retry_in)).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn plain_run_in<W, G>(&self, policy: &Policy<W, G>, inside_a_retry: bool) -> bool {
-        policy.is_plain()
-            && !(self.timed && self.start.is_none())
+        self.plain_run_as(policy, policy.is_plain(), inside_a_retry)
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn plain_run_as<W, G>(
+        &self,
+        policy: &Policy<W, G>,
+        plain_policy: bool,
+        inside_a_retry: bool,
+    ) -> bool {
+        plain_policy
+            && !(self.timed() && self.start.is_none())
             && !(policy.nested == Nested::Defer && inside_a_retry)
     }
 
     /// The quick path for a loop that computed
-    /// [`plain_run`](Self::plain_run) before its first retry (the outer
+    /// [`plain_run_in`](Self::plain_run_in) before its first retry (the outer
     /// runs' kinds are restored after each attempt, and nothing else in it
     /// changes during a run): the wait of a plain retry, or `None` for
     /// [`failed_slow`](Self::failed_slow).
@@ -413,7 +491,7 @@ impl State {
             || policy.before_sleep.is_some()
             || policy.on_give_up.is_some()
             || notify.is_some();
-        let elapsed = if needs_time || (self.timed && self.start.is_none()) {
+        let elapsed = if needs_time || (self.timed() && self.start.is_none()) {
             self.elapsed()
         } else {
             Duration::ZERO
@@ -641,7 +719,7 @@ mod tests {
         };
         assert_eq!(state.quick_retry_unlogged(&plain, hinted), None);
         let mut timed = State::new(&plain);
-        timed.timed = true;
+        timed.set_timed();
         assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
         assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");
     }
