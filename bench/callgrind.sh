@@ -5,8 +5,10 @@
 #
 #   bench/callgrind.sh [CONTESTANT ...]
 #
-# For each contestant (default: all; names in bench/src/counted.rs), runs the
-# bench's hidden `--calls` mode with 0 and with 4 failures per call, at
+# For each contestant (default: all; names in bench/src/counted.rs, and
+# tower:alone, tower:tower, tower:tower-same, tower:ours for the tower
+# table, bench/src/tower_stack.rs), runs the bench's hidden `--calls` (or
+# `--tower-calls`) mode with 0 and with 4 failures per call, at
 # 100,000 and 200,000 calls, and prints (count at 200k - count at 100k) /
 # 100k: the instructions of one call, setup and runtime start-up cancelled
 # out. "per retry" is (4 failures - success) / 4. Needs valgrind.
@@ -26,7 +28,9 @@ trap 'rm -rf "$out"' EXIT
 
 # count <contestant> <failures> <calls>: total instructions of the run
 count() {
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --calls "$1" "$2" "$3" \
+    local mode=--calls name="$1"
+    case "$name" in tower:*) mode=--tower-calls name="${name#tower:}" ;; esac
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" "$mode" "$name" "$2" "$3" \
         2>"$out/log" >/dev/null || { cat "$out/log" >&2; exit 1; }
     sed -n 's/^summary: //p' "$out/cg"
 }
@@ -38,9 +42,9 @@ per_call() {
     echo $(( (b - a) / 100000 ))
 }
 
-printf '%-12s %10s %12s %10s\n' contestant success "4 failures" "per retry"
+printf '%-16s %10s %12s %10s\n' contestant success "4 failures" "per retry"
 for c in "$@"; do
     ok="$(per_call "$c" 0)"
     four="$(per_call "$c" 4)"
-    printf '%-12s %10d %12d %10d\n' "$c" "$ok" "$four" $(( (four - ok) / 4 ))
+    printf '%-16s %10d %12d %10d\n' "$c" "$ok" "$four" $(( (four - ok) / 4 ))
 done

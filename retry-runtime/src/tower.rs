@@ -560,6 +560,7 @@ pin_project! {
 pin_project! {
     /// Where a [`ResponseFuture`] is.
     #[project = StepProj]
+    #[project_replace = StepReplace]
     enum Step<F, Sl> {
         /// About to make an attempt: wait for the service, ask the breaker, call.
         Start,
@@ -588,10 +589,9 @@ where
     #[cfg_attr(debug_assertions, inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        // Wait for the service, ask the breaker, then start the next attempt
-        // in place: from the start, straight after a failure with no wait,
-        // and after a sleep (one state change per retry).
-        macro_rules! start_attempt {
+        // Wait for the service, ask the breaker, then make the next attempt
+        // (its future and its deadline): from the start, and after a wait.
+        macro_rules! next_attempt {
             () => {{
                 if !*this.ready {
                     // tower's rule: a service is called only once ready.
@@ -599,7 +599,7 @@ where
                         Poll::Ready(Ok(())) => *this.ready = true,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Inner(e))),
                         Poll::Pending => {
-                            this.step.set(Step::Start);
+                            step_to(this.step.as_mut(), Step::Start);
                             return Poll::Pending;
                         }
                     }
@@ -628,69 +628,104 @@ where
                 *this.ready = false;
                 let fut = this.service.call(request);
                 let deadline = this.timeout.map(|limit| this.sleeper.sleep(limit));
-                this.step.set(Step::Attempt { fut, deadline });
+                (fut, deadline)
+            }};
+        }
+        // The step an attempt was just made in, looked up again in straight
+        // code, where the optimizer knows it (not through the jump at the
+        // loop's top, taken twice on a first attempt).
+        macro_rules! started {
+            ($fut:expr, $deadline:expr) => {{
+                step_to(
+                    this.step.as_mut(),
+                    Step::Attempt {
+                        fut: $fut,
+                        deadline: $deadline,
+                    },
+                );
+                match this.step.as_mut().project() {
+                    StepProj::Attempt { fut, deadline } => (fut, deadline),
+                    _ => continue,
+                }
             }};
         }
         loop {
-            match this.step.as_mut().project() {
-                StepProj::Start => start_attempt!(),
-                StepProj::Attempt { fut, deadline } => {
-                    // polled with the kinds this run retries published, for
-                    // the retried calls inside the service (`nested`)
-                    let polled = {
-                        let _published = nested::publish(this.policy.published_kinds());
-                        fut.poll(cx)
-                    };
-                    let outcome = match polled {
-                        Poll::Ready(Ok(response)) => match response.failure() {
-                            // A success goes straight back (what `settle`
-                            // does with it, without moving it through there).
-                            None => {
-                                this.run.succeeded(this.policy);
-                                return Poll::Ready(Ok(response));
-                            }
-                            Some(failure) => Err(Failure::Response { response, failure }),
-                        },
-                        Poll::Ready(Err(error)) => {
-                            let kind = (this.error_kinds)(&error);
-                            Err(Failure::Error { error, kind })
-                        }
-                        Poll::Pending => match deadline.as_pin_mut() {
-                            Some(deadline) => {
-                                ready!(deadline.poll(cx));
-                                let after = this.timeout.unwrap_or_default();
-                                Err(Failure::Timeout(AttemptTimeout { after }))
-                            }
-                            None => return Poll::Pending,
-                        },
-                    };
-                    if let (Some(why), Err(failure)) = (*this.once, &outcome) {
-                        if this.policy.when.check(failure).retry {
-                            log::sent_once(this.policy.name, failure, why);
-                        }
-                    }
-                    match this.run.settle(this.policy, outcome, &mut NoNotify) {
-                        ControlFlow::Break(Ok(response)) => return Poll::Ready(Ok(response)),
-                        ControlFlow::Break(Err(gave_up)) => {
-                            return Poll::Ready(gave_up.last_error.into_result());
-                        }
-                        ControlFlow::Continue(wait) => {
-                            if sleep::should_sleep(wait) {
-                                let sleep = this.sleeper.sleep(wait);
-                                this.step.set(Step::Sleep { sleep });
-                            } else {
-                                start_attempt!();
-                            }
-                        }
-                    }
+            let (mut fut, mut deadline) = match this.step.as_mut().project() {
+                StepProj::Attempt { fut, deadline } => (fut, deadline),
+                StepProj::Start => {
+                    let (fut, deadline) = next_attempt!();
+                    started!(fut, deadline)
                 }
                 StepProj::Sleep { sleep } => {
                     ready!(sleep.poll(cx));
-                    start_attempt!();
+                    let (fut, deadline) = next_attempt!();
+                    started!(fut, deadline)
                 }
+            };
+            loop {
+                // polled with the kinds this run retries published, for the
+                // retried calls inside the service (`nested`)
+                let polled = {
+                    let _published = nested::publish(this.policy.published_kinds());
+                    fut.as_mut().poll(cx)
+                };
+                let outcome = match polled {
+                    Poll::Ready(Ok(response)) => match response.failure() {
+                        // A success goes straight back (what `settle` does
+                        // with it, without moving it through there).
+                        None => {
+                            this.run.succeeded(this.policy);
+                            return Poll::Ready(Ok(response));
+                        }
+                        Some(failure) => Err(Failure::Response { response, failure }),
+                    },
+                    Poll::Ready(Err(error)) => {
+                        let kind = (this.error_kinds)(&error);
+                        Err(Failure::Error { error, kind })
+                    }
+                    Poll::Pending => match deadline.as_mut().as_pin_mut() {
+                        Some(deadline) => {
+                            ready!(deadline.poll(cx));
+                            let after = this.timeout.unwrap_or_default();
+                            Err(Failure::Timeout(AttemptTimeout { after }))
+                        }
+                        None => return Poll::Pending,
+                    },
+                };
+                if let (Some(why), Err(failure)) = (*this.once, &outcome) {
+                    if this.policy.when.check(failure).retry {
+                        log::sent_once(this.policy.name, failure, why);
+                    }
+                }
+                let wait = match this.run.settle(this.policy, outcome, &mut NoNotify) {
+                    ControlFlow::Break(Ok(response)) => return Poll::Ready(Ok(response)),
+                    ControlFlow::Break(Err(gave_up)) => {
+                        return Poll::Ready(gave_up.last_error.into_result());
+                    }
+                    ControlFlow::Continue(wait) => wait,
+                };
+                if sleep::should_sleep(wait) {
+                    let sleep = this.sleeper.sleep(wait);
+                    step_to(this.step.as_mut(), Step::Sleep { sleep });
+                    break;
+                }
+                // No wait: the next attempt takes the finished one's place
+                // (only its future and deadline are dropped, not the step).
+                let (next, next_deadline) = next_attempt!();
+                fut.set(next);
+                deadline.set(next_deadline);
             }
         }
     }
+}
+
+/// Moves a [`ResponseFuture`] to its next step without `Pin::set`, which
+/// calls the whole enum's drop glue out of line: the old step is matched
+/// here, inline, where the caller often knows it.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn step_to<F, Sl>(step: Pin<&mut Step<F, Sl>>, next: Step<F, Sl>) {
+    drop(step.project_replace(next));
 }
 
 /// The request itself is about to be sent (no copy could be made): the run
