@@ -725,7 +725,7 @@ where
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 fn step_to<F, Sl>(step: Pin<&mut Step<F, Sl>>, next: Step<F, Sl>) {
-    drop(step.project_replace(next));
+    let _old = step.project_replace(next);
 }
 
 /// The request itself is about to be sent (no copy could be made): the run
