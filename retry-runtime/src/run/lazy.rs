@@ -221,10 +221,7 @@ impl LazyRun {
                 self.succeeded(policy);
                 ControlFlow::Break(Ok(value))
             }
-            Err(error) => match self
-                .state(policy)
-                .failed_notify_known(policy, &error, notify)
-            {
+            Err(error) => match self.state(policy).failed_notify(policy, &error, notify) {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
                 Decision::GiveUp(reason) => {
                     let state = self.0.take();

@@ -235,7 +235,9 @@ impl State {
     }
 
     /// [`failed`](State::failed), telling `notify` of a retry too. Without
-    /// a hook (`N::ACTIVE` false) it is `failed`.
+    /// a hook (`N::ACTIVE` false) it is `failed`, with the policy's
+    /// [`Policy::is_plain`] as the state noted it: the executors hold the
+    /// policy behind a reference, which the optimizer cannot see through.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
@@ -247,41 +249,8 @@ impl State {
     where
         W: When<E>,
     {
-        self.failed_notify_as(policy, error, notify, policy.is_plain())
-    }
-
-    /// [`failed_notify`](State::failed_notify) for a policy behind a
-    /// reference: its [`Policy::is_plain`] as the state noted it.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn failed_notify_known<W, G, E: Display, N: Notify>(
-        &mut self,
-        policy: &Policy<W, G>,
-        error: &E,
-        notify: &mut N,
-    ) -> Decision
-    where
-        W: When<E>,
-    {
-        let plain_policy = self.flags & Self::PLAIN != 0;
-        self.failed_notify_as(policy, error, notify, plain_policy)
-    }
-
-    /// [`failed_notify`](State::failed_notify), with [`Policy::is_plain`]
-    /// known (see [`failed_as`](State::failed_as)).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    fn failed_notify_as<W, G, E: Display, N: Notify>(
-        &mut self,
-        policy: &Policy<W, G>,
-        error: &E,
-        notify: &mut N,
-        plain_policy: bool,
-    ) -> Decision
-    where
-        W: When<E>,
-    {
         if !N::ACTIVE {
+            let plain_policy = self.flags & Self::PLAIN != 0;
             return self.failed_as(policy, error, plain_policy);
         }
         let verdict = policy.when.check(error);
