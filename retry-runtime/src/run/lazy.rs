@@ -37,17 +37,6 @@ impl LazyRun {
 
     /// Does `policy` need a run's state before the first attempt: a
     /// deadline (its start time), a breaker or a budget (every outcome)?
-    /// The run's state, made at the first call (out of line: see
-    /// [`start_state`]).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    fn state<W, G>(&mut self, policy: &Policy<W, G>) -> &mut State {
-        match self.0 {
-            Some(ref mut state) => state,
-            None => start_state(&mut self.0, policy),
-        }
-    }
-
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
@@ -58,10 +47,21 @@ impl LazyRun {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn new<W, G>(policy: &Policy<W, G>) -> Self {
+        let mut run = LazyRun(None);
         if Self::needed_from_start(policy) {
-            LazyRun(Some(first_state(policy)))
-        } else {
-            LazyRun(None)
+            start_state(&mut run.0, policy);
+        }
+        run
+    }
+
+    /// The run's state, made at the first call (out of line: see
+    /// [`start_state`]).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn state<W, G>(&mut self, policy: &Policy<W, G>) -> &mut State {
+        match self.0 {
+            Some(ref mut state) => state,
+            None => start_state(&mut self.0, policy),
         }
     }
 
@@ -421,16 +421,10 @@ pub(crate) fn attempt_published<W: RetriedKinds, G, R>(
     attempt()
 }
 
-/// The state a lazy run makes at its first failure. Out of line on purpose:
-/// inline, the optimizer writes its constant fields when the run starts
-/// (four stores on every call, success or not) as well as here.
-#[cold]
-#[inline(never)]
-fn first_state<W, G>(policy: &Policy<W, G>) -> State {
-    State::new(policy)
-}
-
-/// [`first_state`], written in place.
+/// The state a lazy run makes at its first failure (or at its start, for a
+/// policy that needs one from there), written in place. Out of line on
+/// purpose: inline, the optimizer writes its constant fields when every run
+/// starts (four stores on every call, success or not) as well as here.
 #[cold]
 #[inline(never)]
 fn start_state<'a, W, G>(slot: &'a mut Option<State>, policy: &Policy<W, G>) -> &'a mut State {
