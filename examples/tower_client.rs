@@ -40,7 +40,7 @@ pub type RetryingClient = RetryService<Client<HttpConnector, Full<Bytes>>, Retry
 pub fn client() -> RetryingClient {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     ServiceBuilder::new()
-        .layer(RetryLayer::new(CLIPS).with_timeout(Duration::from_secs(2)))
+        .layer(RetryLayer::new(&CLIPS).with_timeout(Duration::from_secs(2)))
         .service(client)
 }
 

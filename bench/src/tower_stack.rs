@@ -312,8 +312,8 @@ pub fn table(rt: &Runtime, s: &'static Script) -> Table {
     let mut same = tower::retry::RetryLayer::new(Classifying(ATTEMPTS - 1)).layer(Svc(s));
     t.note(format!(
         "Size of the future of one call: tower's {} bytes (minimal policy), {} bytes (the \
-         same work), ours {} bytes (ours holds the policy, and the per-attempt timeout's \
-         timer beside the attempt).",
+         same work), ours {} bytes (ours holds the run's state, the request and \
+         the per-attempt timeout's timer beside the attempt).",
         std::mem::size_of_val(&theirs.call(request())),
         std::mem::size_of_val(&same.call(request())),
         std::mem::size_of_val(&ours.call(request())),

@@ -1,6 +1,6 @@
 //! A `tower` layer from a policy (feature `tower`): [`RetryLayer`].
 //!
-//! `RetryLayer::new(presets::API)` (or `presets::API.layer()`) wraps any
+//! `RetryLayer::new(&presets::API)` (or `presets::API.layer()`) wraps any
 //! [`Service`] whose request can be replayed ([`Replay`]) and whose response
 //! says whether it failed ([`ClassifyResponse`]). For `http::Request<B>`
 //! (a hyper-util client, an axum or tonic channel, `reqwest::Client`):
@@ -201,26 +201,37 @@ impl Replay for ::reqwest::Request {
     }
 }
 
-/// Builds a [`RetryService`] around a service: the policy and the layer's
-/// settings (all `Copy` values; a layer is cheap to clone).
+/// Builds a [`RetryService`] around a service: a `'static` policy and the
+/// layer's settings (all `Copy` values; a layer is cheap to clone).
+///
+/// The policy is held by reference, so that each call's future holds a
+/// pointer to it rather than a copy: a `const` or a `static` policy (a
+/// preset, a policy of your own, `const { POLICY.with_attempts(3) }`) is
+/// `'static` as it is. A policy built at run time (from configuration) is
+/// made `'static` once, at start-up, with `Box::leak` or a
+/// `std::sync::OnceLock`.
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::{presets, tower::RetryLayer};
-/// let layer = RetryLayer::new(presets::API).with_timeout(Duration::from_secs(2));
+/// use retry_runtime::{presets, tower::RetryLayer, Policy};
+/// let layer = RetryLayer::new(&presets::API).with_timeout(Duration::from_secs(2));
 /// // the same, from the policy
 /// let same = presets::API.layer().with_timeout(Duration::from_secs(2));
-/// # let _ = (layer, same);
+/// // a policy read from configuration, made once for the program's life
+/// let attempts = 4; // e.g. from a config file
+/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_attempts(attempts)));
+/// let from_config = configured.layer();
+/// # let _ = (layer, same, from_config);
 /// ```
-pub struct RetryLayer<W, G = NoCircuit, Sl = DefaultSleeper> {
-    policy: Policy<W, G>,
+pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper> {
+    policy: &'static Policy<W, G>,
     timeout: Option<Duration>,
     any_method: bool,
     error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
     sleeper: Sl,
 }
 
-impl<W: Copy, G: Copy, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
     fn clone(&self) -> Self {
         RetryLayer {
             policy: self.policy,
@@ -232,7 +243,7 @@ impl<W: Copy, G: Copy, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
     }
 }
 
-impl<W, G, Sl> fmt::Debug for RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl> fmt::Debug for RetryLayer<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryLayer")
             .field("policy", &self.policy)
@@ -242,17 +253,17 @@ impl<W, G, Sl> fmt::Debug for RetryLayer<W, G, Sl> {
     }
 }
 
-impl<W, G> RetryLayer<W, G> {
+impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// A layer that retries with `policy`: idempotent requests only, errors
     /// classified by [`error_kind`], no per-attempt timeout, sleeping on the
     /// [`DefaultSleeper`].
     ///
     /// ```
     /// use retry_runtime::{presets, tower::RetryLayer};
-    /// const API: RetryLayer<retry_runtime::RetryOn> = RetryLayer::new(presets::API);
+    /// const API: RetryLayer<retry_runtime::RetryOn> = RetryLayer::new(&presets::API);
     /// # let _ = API;
     /// ```
-    pub const fn new(policy: Policy<W, G>) -> Self {
+    pub const fn new(policy: &'static Policy<W, G>) -> Self {
         RetryLayer {
             policy,
             timeout: None,
@@ -263,19 +274,23 @@ impl<W, G> RetryLayer<W, G> {
     }
 }
 
-impl<W, G> Policy<W, G> {
-    /// A `tower` layer retrying with this policy: [`RetryLayer::new`] (feature `tower`).
+impl<W: 'static, G: 'static> Policy<W, G> {
+    /// A `tower` layer retrying with this policy: [`RetryLayer::new`]
+    /// (feature `tower`). The policy is `'static`: a `const` or a `static`
+    /// one is, as it is (see [`RetryLayer`] for one built at run time).
     ///
     /// ```
-    /// let layer = retry_runtime::presets::WEBHOOK.layer();
-    /// # let _ = layer;
+    /// use retry_runtime::presets;
+    /// let layer = presets::WEBHOOK.layer();
+    /// let fewer = const { presets::WEBHOOK.with_attempts(3) }.layer();
+    /// # let _ = (layer, fewer);
     /// ```
-    pub const fn layer(self) -> RetryLayer<W, G> {
+    pub const fn layer(&'static self) -> RetryLayer<W, G> {
         RetryLayer::new(self)
     }
 }
 
-impl<W, G, Sl> RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl> RetryLayer<W, G, Sl> {
     /// Give each attempt at most `limit`: a slower one fails with
     /// [`AttemptTimeout`] (kind `Timeout`), as `#[retry(timeout = ...)]`
     /// does; a run that gives up on it returns [`Error::Timeout`].
@@ -359,12 +374,12 @@ impl<W, G, Sl> RetryLayer<W, G, Sl> {
     /// ```
     /// assert_eq!(retry_runtime::presets::API.layer().policy().name(), "api");
     /// ```
-    pub const fn policy(&self) -> &Policy<W, G> {
-        &self.policy
+    pub const fn policy(&self) -> &'static Policy<W, G> {
+        self.policy
     }
 }
 
-impl<S, W: Copy, G: Copy, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
+impl<S, W: 'static, G: 'static, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
     type Service = RetryService<S, W, G, Sl>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -382,12 +397,12 @@ impl<S, W: Copy, G: Copy, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
 /// service that calls its inner one from its future); each retry waits for
 /// that service to be ready again (registering the task's waker, no busy
 /// loop) before calling it.
-pub struct RetryService<S, W, G = NoCircuit, Sl = DefaultSleeper> {
+pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper> {
     inner: S,
     layer: RetryLayer<W, G, Sl>,
 }
 
-impl<S: Clone, W: Copy, G: Copy, Sl: Clone> Clone for RetryService<S, W, G, Sl> {
+impl<S: Clone, W: 'static, G: 'static, Sl: Clone> Clone for RetryService<S, W, G, Sl> {
     fn clone(&self) -> Self {
         RetryService {
             inner: self.inner.clone(),
@@ -396,7 +411,7 @@ impl<S: Clone, W: Copy, G: Copy, Sl: Clone> Clone for RetryService<S, W, G, Sl> 
     }
 }
 
-impl<S: fmt::Debug, W, G, Sl> fmt::Debug for RetryService<S, W, G, Sl> {
+impl<S: fmt::Debug, W: 'static, G: 'static, Sl> fmt::Debug for RetryService<S, W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
             .field("inner", &self.inner)
@@ -479,7 +494,7 @@ impl<Res, E> Failure<Res, E> {
     }
 }
 
-impl<S, Req, W, G, Sl> Service<Req> for RetryService<S, W, G, Sl>
+impl<S, Req, W: 'static, G: 'static, Sl> Service<Req> for RetryService<S, W, G, Sl>
 where
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
@@ -498,23 +513,27 @@ where
         self.inner.poll_ready(cx).map_err(Error::Inner)
     }
 
-    #[inline]
+    // Inlined into the caller in release builds, as the future's poll is:
+    // the future is then made where it stays, not copied there.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn call(&mut self, request: Req) -> Self::Future {
         // The ready service goes with the call; a clone stays for the next
         // caller, who makes it ready.
         let clone = self.inner.clone();
         let service = core::mem::replace(&mut self.inner, clone);
         let layer = &self.layer;
-        let mut policy = layer.policy;
+        let policy = layer.policy;
+        let mut run = LazyRun::new(policy);
         let mut once = None;
         if policy.max_attempts() > 1 && !layer.any_method {
             once = request.not_repeatable();
-        }
-        if once.is_some() {
-            policy = policy.with_attempts(1);
+            if once.is_some() {
+                sent_once(&mut run, policy);
+            }
         }
         ResponseFuture {
-            run: LazyRun::new(&policy),
+            run,
             policy,
             service,
             request: Some(request),
@@ -538,8 +557,12 @@ pin_project! {
     where
         S: Service<Req>,
         Sl: Sleeper,
+        W: 'static,
+        G: 'static,
     {
-        policy: Policy<W, G>,
+        // (a pointer: copying the policy into each call cost more than the
+        // rest of the call's own work)
+        policy: &'static Policy<W, G>,
         service: S,
         // The request, kept to copy for each attempt (and sent itself
         // when no copy can be made).
@@ -571,7 +594,7 @@ pin_project! {
     }
 }
 
-impl<S, Req, W, G, Sl> Future for ResponseFuture<S, Req, W, G, Sl>
+impl<S, Req, W: 'static, G: 'static, Sl> Future for ResponseFuture<S, Req, W, G, Sl>
 where
     S: Service<Req>,
     S::Response: ClassifyResponse,
@@ -610,7 +633,9 @@ where
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
                 let copy = match this.request.as_ref() {
-                    Some(request) if this.policy.stop.max_attempts() > 1 => request.replay(),
+                    Some(request) if this.policy.stop.max_attempts() > 1 && !this.run.is_last() => {
+                        request.replay()
+                    }
                     _ => None,
                 };
                 let request = match copy {
@@ -728,17 +753,23 @@ fn step_to<F, Sl>(step: Pin<&mut Step<F, Sl>>, next: Step<F, Sl>) {
     let _old = step.project_replace(next);
 }
 
+/// A request that is not safe to repeat: its first attempt is the run's last.
+#[cold]
+fn sent_once<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) {
+    run.last_attempt(policy);
+}
+
 /// The request itself is about to be sent (no copy could be made): the run
 /// ends with this attempt. Says why, unless it is said already.
 #[cold]
 fn no_more_attempts<W, G>(
-    policy: &mut Policy<W, G>,
-    run: &LazyRun,
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
     once: &mut Option<&'static str>,
 ) {
     let this_one = run.attempts_made().saturating_add(1);
-    if this_one < policy.stop.max_attempts() {
-        policy.stop.max_attempts = this_one;
+    if this_one < policy.stop.max_attempts() && !run.is_last() {
+        run.last_attempt(policy);
         once.get_or_insert("its body cannot be copied");
     }
 }

@@ -141,10 +141,13 @@ async fn retry_after_is_capped_by_the_policy() {
         "/slow-down",
         [Reply::retry_after_secs(30), Reply::ok_body("ok")],
     );
-    let capped = FAST.with_retry_after(RetryAfter {
-        kinds: kinds![RateLimited],
-        cap: ms(200),
-    });
+    // (a layer's policy is `'static`: a constant one is, as it is)
+    let capped = &const {
+        FAST.with_retry_after(RetryAfter {
+            kinds: kinds![RateLimited],
+            cap: Duration::from_millis(200),
+        })
+    };
     let resp = send(capped.layer(), get(&server.url("/slow-down")))
         .await
         .unwrap();
@@ -253,7 +256,9 @@ async fn a_slow_attempt_times_out_and_is_retried() {
 
     server.route("/always-slow", [Reply::delay(Duration::from_secs(2))]);
     let err = send(
-        FAST.with_attempts(2).layer().with_timeout(ms(100)),
+        const { FAST.with_attempts(2) }
+            .layer()
+            .with_timeout(ms(100)),
         get(&server.url("/always-slow")),
     )
     .await
@@ -274,7 +279,7 @@ async fn the_breaker_and_the_budget_guard_the_layer() {
     let server = FlakyServer::start().await;
     server.route("/down", [503]);
     let logs = capture();
-    let guarded = FAST.with_circuit(&BREAKER);
+    let guarded = &const { FAST.with_circuit(&BREAKER) };
     let svc = ServiceBuilder::new()
         .layer(RetryLayer::new(guarded))
         .service(hyper_client());
@@ -297,7 +302,7 @@ async fn the_breaker_and_the_budget_guard_the_layer() {
 
     static RETRIES: RetryBudget = RetryBudget::new("clips-budget");
     server.route("/spent", [503]);
-    let budgeted = FAST.with_budget(&RETRIES);
+    let budgeted = &const { FAST.with_budget(&RETRIES) };
     for _ in 0..2 {
         send(RetryLayer::new(budgeted), get(&server.url("/spent")))
             .await
@@ -486,7 +491,7 @@ impl Service<Request<()>> for Gate {
 async fn a_service_that_is_not_ready_is_polled_as_tower_requires() {
     let gate = Gate::new();
     gate.close_for(ms(30));
-    let policy = FAST.with_backoff(Backoff::None);
+    let policy = &const { FAST.with_backoff(Backoff::None) };
     let svc = ServiceBuilder::new()
         .layer(policy.layer())
         .service(gate.clone());

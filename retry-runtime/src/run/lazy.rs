@@ -107,6 +107,20 @@ impl LazyRun {
     }
 
     /// Attempts made so far (zero while there is no state: no failure yet).
+    /// The next attempt is the run's last (see `State::LAST`): a request
+    /// the tower layer sends once.
+    #[cfg(feature = "tower")]
+    pub(crate) fn last_attempt<W, G>(&mut self, policy: &Policy<W, G>) {
+        self.state(policy).set_last();
+    }
+
+    /// Was the run told that its next attempt is its last?
+    #[cfg(feature = "tower")]
+    #[inline]
+    pub(crate) fn is_last(&self) -> bool {
+        self.0.as_ref().is_some_and(State::is_last)
+    }
+
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(crate) fn attempts_made(&self) -> u32 {
         self.0.as_ref().map_or(0, |state| state.attempts)

@@ -47,6 +47,10 @@ impl State {
     /// executors hold the policy behind a reference the optimizer cannot
     /// see through, and the question is then one load per retry, not seven.
     const PLAIN: u8 = 2;
+    /// The next attempt is the run's last, whatever the policy allows (a
+    /// tower request that is sent once); clears [`PLAIN`](Self::PLAIN),
+    /// since the quick path reads the policy's limit.
+    const LAST: u8 = 4;
 
     #[inline]
     pub(super) fn timed(&self) -> bool {
@@ -56,6 +60,18 @@ impl State {
     #[inline]
     pub(super) fn set_timed(&mut self) {
         self.flags |= Self::TIMED;
+    }
+
+    /// See [`LAST`](Self::LAST).
+    #[cfg(feature = "tower")]
+    pub(super) fn set_last(&mut self) {
+        self.flags = (self.flags | Self::LAST) & !Self::PLAIN;
+    }
+
+    #[cfg(feature = "tower")]
+    #[inline]
+    pub(super) fn is_last(&self) -> bool {
+        self.flags & Self::LAST != 0
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -454,6 +470,13 @@ impl State {
         if guarded {
             self.record(policy, outcome);
         }
+        // (a run told that this attempt was its last stops here)
+        let last = self.flags & Self::LAST != 0;
+        let max_attempts = if last {
+            self.attempts
+        } else {
+            policy.stop.max_attempts()
+        };
         // Reading the clock is most of a retry's cost: only when a deadline
         // or a callback needs the time, or the run reports it at the end.
         let needs_time = policy.stop.max_elapsed.is_some()
@@ -483,6 +506,9 @@ impl State {
         } else {
             Rng::with_thread(|rng| policy.next(self.attempts, previous, elapsed, verdict, rng))
         };
+        if let (true, Decision::Retry(_)) = (last, decision) {
+            decision = Decision::GiveUp(StopReason::Attempts);
+        }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
         }
@@ -492,7 +518,7 @@ impl State {
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
-                    max_attempts: policy.stop.max_attempts(),
+                    max_attempts,
                     wait,
                     error,
                     kind: verdict.kind,
@@ -505,7 +531,7 @@ impl State {
                 let ev = GiveUpEvent {
                     operation: policy.name,
                     attempts: self.attempts,
-                    max_attempts: policy.stop.max_attempts(),
+                    max_attempts,
                     reason,
                     error,
                     kind: verdict.kind,
@@ -691,5 +717,28 @@ mod tests {
         timed.set_timed();
         assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
         assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");
+    }
+
+    /// A run told that its next attempt is its last gives up after it, with
+    /// attempts the reason, whatever the policy allows; and it no longer
+    /// takes the quick path, which reads the policy's limit.
+    #[cfg(feature = "tower")]
+    #[test]
+    fn a_last_attempt_ends_the_run_whatever_the_policy_allows() {
+        use crate::run::gate::NoNotify;
+        let plain = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let mut state = State::new(&plain);
+        assert_eq!(
+            state.failed_notify(&plain, &"down", &mut NoNotify),
+            Decision::Retry(Duration::ZERO)
+        );
+        state.set_last();
+        assert!(state.is_last());
+        assert_eq!(state.flags & State::PLAIN, 0);
+        assert_eq!(
+            state.failed_notify(&plain, &"down", &mut NoNotify),
+            Decision::GiveUp(StopReason::Attempts)
+        );
+        assert_eq!(state.attempts, 2);
     }
 }
