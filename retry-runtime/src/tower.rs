@@ -61,7 +61,6 @@
 //! ```
 
 use core::fmt;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::error::Error as StdError;
@@ -76,11 +75,11 @@ use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
-use crate::policy::{NoCircuit, Policy, When};
+use crate::policy::{Decision, NoCircuit, Policy, When};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
 };
-use crate::run::{Admission, LazyRun, NoNotify};
+use crate::run::{Admission, LazyRun};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::timeout::AttemptTimeout;
 
@@ -694,41 +693,41 @@ where
                     let _published = nested::publish(this.policy.published_kinds());
                     fut.as_mut().poll(cx)
                 };
-                let outcome = match polled {
+                let failure = match polled {
                     Poll::Ready(Ok(response)) => match response.failure() {
-                        // A success goes straight back (what `settle` does
-                        // with it, without moving it through there).
+                        // A success goes straight back.
                         None => {
                             this.run.succeeded(this.policy);
                             return Poll::Ready(Ok(response));
                         }
-                        Some(failure) => Err(Failure::Response { response, failure }),
+                        Some(failure) => Failure::Response { response, failure },
                     },
                     Poll::Ready(Err(error)) => {
                         let kind = (this.error_kinds)(&error);
-                        Err(Failure::Error { error, kind })
+                        Failure::Error { error, kind }
                     }
                     Poll::Pending => match deadline.as_mut().as_pin_mut() {
                         Some(deadline) => {
                             ready!(deadline.poll(cx));
                             let after = this.timeout.unwrap_or_default();
-                            Err(Failure::Timeout(AttemptTimeout { after }))
+                            Failure::Timeout(AttemptTimeout { after })
                         }
                         None => return Poll::Pending,
                     },
                 };
-                if let (Some(why), Err(failure)) = (*this.once, &outcome) {
-                    if this.policy.when.check(failure).retry {
-                        log::sent_once(this.policy.name, failure, why);
+                if let Some(why) = *this.once {
+                    if this.policy.when.check(&failure).retry {
+                        log::sent_once(this.policy.name, &failure, why);
                     }
                 }
-                let wait = match this.run.settle(this.policy, outcome, &mut NoNotify) {
-                    ControlFlow::Break(Ok(response)) => return Poll::Ready(Ok(response)),
-                    ControlFlow::Break(Err(gave_up)) => {
-                        return Poll::Ready(gave_up.last_error.into_result());
-                    }
-                    ControlFlow::Continue(wait) => wait,
+                // Judged where it lies (not moved through the run's
+                // `settle`: a failed response is a few hundred bytes), then
+                // handed back as it is, or dropped before the wait.
+                let wait = match this.run.judge(this.policy, &failure) {
+                    Decision::Retry(wait) => wait,
+                    Decision::GiveUp(_) => return Poll::Ready(failure.into_result()),
                 };
+                drop(failure);
                 if sleep::should_sleep(wait) {
                     let sleep = this.sleeper.sleep(wait);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });

@@ -107,6 +107,21 @@ impl LazyRun {
     }
 
     /// Attempts made so far (zero while there is no state: no failure yet).
+    /// What the run makes of a failure it is shown by reference (the tower
+    /// layer's, which hands a given-up failure back as it is): a retry and
+    /// its wait, or the end of the run, logged and counted as `settle`
+    /// would.
+    #[cfg(feature = "tower")]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn judge<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.state(policy)
+            .failed_notify(policy, error, &mut NoNotify)
+    }
+
     /// The next attempt is the run's last (see `State::LAST`): a request
     /// the tower layer sends once.
     #[cfg(feature = "tower")]
