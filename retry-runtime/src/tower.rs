@@ -693,41 +693,44 @@ where
                     let _published = nested::publish(this.policy.published_kinds());
                     fut.as_mut().poll(cx)
                 };
-                let failure = match polled {
-                    Poll::Ready(Ok(response)) => match response.failure() {
-                        // A success goes straight back.
-                        None => {
-                            this.run.succeeded(this.policy);
-                            return Poll::Ready(Ok(response));
+                // (the failure is dropped where it lies, at the block's end,
+                // before the wait: moved into `drop` it would be copied)
+                let wait = {
+                    let failure = match polled {
+                        Poll::Ready(Ok(response)) => match response.failure() {
+                            // A success goes straight back.
+                            None => {
+                                this.run.succeeded(this.policy);
+                                return Poll::Ready(Ok(response));
+                            }
+                            Some(failure) => Failure::Response { response, failure },
+                        },
+                        Poll::Ready(Err(error)) => {
+                            let kind = (this.error_kinds)(&error);
+                            Failure::Error { error, kind }
                         }
-                        Some(failure) => Failure::Response { response, failure },
-                    },
-                    Poll::Ready(Err(error)) => {
-                        let kind = (this.error_kinds)(&error);
-                        Failure::Error { error, kind }
-                    }
-                    Poll::Pending => match deadline.as_mut().as_pin_mut() {
-                        Some(deadline) => {
-                            ready!(deadline.poll(cx));
-                            let after = this.timeout.unwrap_or_default();
-                            Failure::Timeout(AttemptTimeout { after })
+                        Poll::Pending => match deadline.as_mut().as_pin_mut() {
+                            Some(deadline) => {
+                                ready!(deadline.poll(cx));
+                                let after = this.timeout.unwrap_or_default();
+                                Failure::Timeout(AttemptTimeout { after })
+                            }
+                            None => return Poll::Pending,
+                        },
+                    };
+                    if let Some(why) = *this.once {
+                        if this.policy.when.check(&failure).retry {
+                            log::sent_once(this.policy.name, &failure, why);
                         }
-                        None => return Poll::Pending,
-                    },
-                };
-                if let Some(why) = *this.once {
-                    if this.policy.when.check(&failure).retry {
-                        log::sent_once(this.policy.name, &failure, why);
                     }
-                }
-                // Judged where it lies (not moved through the run's
-                // `settle`: a failed response is a few hundred bytes), then
-                // handed back as it is, or dropped before the wait.
-                let wait = match this.run.judge(this.policy, &failure) {
-                    Decision::Retry(wait) => wait,
-                    Decision::GiveUp(_) => return Poll::Ready(failure.into_result()),
+                    // Judged where it lies (not moved through the run's
+                    // `settle`: a failed response is a few hundred bytes), then
+                    // handed back as it is, or dropped before the wait.
+                    match this.run.judge(this.policy, &failure) {
+                        Decision::Retry(wait) => wait,
+                        Decision::GiveUp(_) => return Poll::Ready(failure.into_result()),
+                    }
                 };
-                drop(failure);
                 if sleep::should_sleep(wait) {
                     let sleep = this.sleeper.sleep(wait);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
