@@ -12,12 +12,13 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::attempt::{Attempt, Op, WithAttempt};
+use crate::classify::KindSet;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{RetryError, Succeeded};
 use crate::hedge;
 use crate::log;
 use crate::nested;
-use crate::policy::{Policy, When};
+use crate::policy::{Policy, RetriedKinds, When};
 use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
@@ -375,6 +376,10 @@ pin_project! {
         notify: N,
         run: LazyRun,
         detail: D,
+        // The kinds published around each poll of an attempt
+        // (`policy.published_kinds()`, asked once: the policy is behind a
+        // reference the optimizer cannot see through)
+        kinds: KindSet,
         #[pin]
         step: Step<Fut, S::Sleep>,
     }
@@ -558,6 +563,7 @@ impl<T, E> Finish<T, E> for Detailed {
 // Awaitable whenever its future is a future (the bounds are the future's).
 impl<'p, W, G, F, Fut, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
 where
+    W: RetriedKinds,
     F: Op<Output = Fut>,
     S: Sleeper,
     D: Form,
@@ -579,6 +585,7 @@ where
             sleeper: self.sleeper,
             notify: self.notify,
             detail: self.detail,
+            kinds: self.policy.published_kinds(),
             step: Step::Start,
         }
     }
@@ -686,7 +693,7 @@ where
                 // (dropped with this future); a finished future is not
                 // polled again.
                 let outcome = {
-                    let _published = nested::publish(this.policy.published_kinds());
+                    let _published = nested::publish(*this.kinds);
                     ready!(fut.as_mut().poll(cx))
                 };
                 let flow = settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
