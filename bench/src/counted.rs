@@ -15,7 +15,7 @@ use crate::op::{OpError, Script};
 use crate::shape;
 
 /// The contestants this mode knows, by the name it is given.
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 12] = [
     "hand",
     "attr",
     "fn",
@@ -25,6 +25,9 @@ pub const NAMES: [&str; 9] = [
     "shape-hand",
     "shape-attr",
     "shape-fn",
+    "shape-backon",
+    "shape-backoff",
+    "shape-tokio-retry2",
 ];
 
 fn sync_calls(f: fn(&Script) -> Result<u64, OpError>, s: &'static Script, k: u32, n: u64) {
@@ -64,6 +67,9 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
         "shape-hand" => async_calls(&rt, shape::call_hand_loop, s, k, n),
         "shape-attr" => async_calls(&rt, shape::call_attempt, s, k, n),
         "shape-fn" => async_calls(&rt, shape::call_ours_fn, s, k, n),
+        "shape-backon" => async_calls(&rt, shape::call_backon, s, k, n),
+        "shape-backoff" => async_calls(&rt, shape::call_backoff, s, k, n),
+        "shape-tokio-retry2" => async_calls(&rt, shape::call_tokio_retry2, s, k, n),
         _ => return false,
     }
     true
