@@ -604,9 +604,67 @@ where
 {
     type Output = D::Output;
 
+    /// The first attempt of a run that keeps no state, inline, as a hand
+    /// loop makes it: call `op`, poll its future, return a success. Any
+    /// other step, and any other outcome, goes to
+    /// [`poll_steps`](Self::poll_steps), out of line, so this function
+    /// holds (and saves) few registers, and the caller's first poll knows
+    /// the step it starts from.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
+        let outcome = {
+            let mut this = self.as_mut().project();
+            let fut = match this.step.as_mut().project() {
+                StepProj::Attempt { fut } => fut,
+                // (a run with no state has no guard to ask: a policy with
+                // one starts with a state)
+                StepProj::Start if this.run.is_empty() && !this.policy.attempt_spans => {
+                    let (policy, run) = (*this.policy, &mut *this.run);
+                    let fut = this.op.attempt(|| run.next_attempt(policy));
+                    step_to(this.step.as_mut(), Step::Attempt { fut });
+                    match this.step.as_mut().project() {
+                        StepProj::Attempt { fut } => fut,
+                        _ => return self.poll_steps(cx, None),
+                    }
+                }
+                _ => return self.poll_steps(cx, None),
+            };
+            let outcome = {
+                let _published = nested::publish(*this.kinds);
+                ready!(fut.poll(cx))
+            };
+            match outcome {
+                Ok(value) if this.run.is_empty() => {
+                    this.run.succeeded(this.policy);
+                    return Poll::Ready(D::ok(value, this.run));
+                }
+                outcome => outcome,
+            }
+        };
+        self.poll_steps(cx, Some(outcome))
+    }
+}
+
+impl<W, G, F, Fut, T, E, S, N, D> RetryFuture<'_, W, G, F, Fut, S, N, D>
+where
+    F: Op<Output = Fut>,
+    Fut: Future<Output = Result<T, E>>,
+    W: When<E>,
+    G: Admission<E>,
+    E: Display,
+    S: Sleeper,
+    N: Notify,
+    D: Finish<T, E>,
+{
+    /// Every step of the run, from the outcome of the attempt just polled
+    /// (`first`) if there is one, else from the step the future is in.
+    #[inline(never)]
+    fn poll_steps(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        first: Option<Result<T, E>>,
+    ) -> Poll<D::Output> {
         let mut this = self.project();
         // Ask the breaker, then start the next attempt in place: from the
         // start, straight after a failure with no wait, and after a sleep.
@@ -664,6 +722,9 @@ where
                 }
             };
         }
+        // (the attempt that made `first` is the step's: it is settled, and
+        // retried in its place, as any other attempt is below)
+        let mut first = first;
         loop {
             let mut fut = match this.step.as_mut().project() {
                 StepProj::Attempt { fut } => fut,
@@ -692,9 +753,12 @@ where
                 // not. Done: the finished attempt's future stays where it is
                 // (dropped with this future); a finished future is not
                 // polled again.
-                let outcome = {
-                    let _published = nested::publish(*this.kinds);
-                    ready!(fut.as_mut().poll(cx))
+                let outcome = match first.take() {
+                    Some(outcome) => outcome,
+                    None => {
+                        let _published = nested::publish(*this.kinds);
+                        ready!(fut.as_mut().poll(cx))
+                    }
                 };
                 let flow = settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
                 // A retry with no wait starts the next attempt in the

@@ -91,6 +91,13 @@ impl LazyRun {
         self.state(policy).next_attempt(policy)
     }
 
+    /// No state yet: no attempt failed, and the policy needs none from the
+    /// start.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Attempts made so far (0 while there is no state: none failed yet).
     #[inline]
     pub(crate) fn attempts(&self) -> u32 {
