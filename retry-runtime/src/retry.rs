@@ -376,10 +376,6 @@ pin_project! {
         notify: N,
         run: LazyRun,
         detail: D,
-        // The kinds published around each poll of an attempt
-        // (`policy.published_kinds()`, asked once: the policy is behind a
-        // reference the optimizer cannot see through)
-        kinds: KindSet,
         #[pin]
         step: Step<Fut, S::Sleep>,
     }
@@ -389,11 +385,17 @@ pin_project! {
     /// Where a [`RetryFuture`] is.
     #[project = StepProj]
     #[project_replace = StepReplace]
+    // A tag of its own, read in one load (the niche in tokio's `Sleep` costs
+    // a subtraction and a compare per lookup); the kinds sit in its padding.
+    #[repr(u8)]
     enum Step<Fut, Sl> {
         /// About to start an attempt (ask the breaker, call `op`).
         Start,
-        /// Awaiting an attempt.
-        Attempt { #[pin] fut: Fut },
+        /// Awaiting an attempt, with the kinds published around each poll
+        /// of it (`policy.published_kinds()`, asked when the attempt
+        /// starts, not at each poll: the policy is behind a reference the
+        /// optimizer cannot see through).
+        Attempt { kinds: KindSet, #[pin] fut: Fut },
         /// Awaiting an attempt in its span (a policy with attempt spans): a
         /// variant of its own, so that the common one never handles a span.
         AttemptInSpan { #[pin] fut: Fut, span: tracing::Span },
@@ -585,7 +587,6 @@ where
             sleeper: self.sleeper,
             notify: self.notify,
             detail: self.detail,
-            kinds: self.policy.published_kinds(),
             step: Step::Start,
         }
     }
@@ -615,23 +616,24 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let outcome = {
             let mut this = self.as_mut().project();
-            let fut = match this.step.as_mut().project() {
-                StepProj::Attempt { fut } => fut,
+            let (kinds, fut) = match this.step.as_mut().project() {
+                StepProj::Attempt { kinds, fut } => (*kinds, fut),
                 // (a run with no state has no guard to ask: a policy with
                 // one starts with a state)
                 StepProj::Start if this.run.is_empty() && !this.policy.attempt_spans => {
                     let (policy, run) = (*this.policy, &mut *this.run);
                     let fut = this.op.attempt(|| run.next_attempt(policy));
-                    step_to(this.step.as_mut(), Step::Attempt { fut });
+                    let kinds = policy.published_kinds();
+                    step_to(this.step.as_mut(), Step::Attempt { kinds, fut });
                     match this.step.as_mut().project() {
-                        StepProj::Attempt { fut } => fut,
+                        StepProj::Attempt { kinds, fut } => (*kinds, fut),
                         _ => return self.poll_steps(cx, None),
                     }
                 }
                 _ => return self.poll_steps(cx, None),
             };
             let outcome = {
-                let _published = nested::publish(*this.kinds);
+                let _published = nested::publish(kinds);
                 ready!(fut.poll(cx))
             };
             match outcome {
@@ -686,7 +688,8 @@ where
                     step_to(this.step.as_mut(), Step::AttemptInSpan { fut, span });
                 } else {
                     let fut = this.op.attempt(|| run.next_attempt(policy));
-                    step_to(this.step.as_mut(), Step::Attempt { fut });
+                    let kinds = policy.published_kinds();
+                    step_to(this.step.as_mut(), Step::Attempt { kinds, fut });
                 }
             }};
         }
@@ -717,7 +720,7 @@ where
         macro_rules! started {
             () => {
                 match this.step.as_mut().project() {
-                    StepProj::Attempt { fut } => fut,
+                    StepProj::Attempt { kinds, fut } => (*kinds, fut),
                     _ => continue,
                 }
             };
@@ -726,8 +729,8 @@ where
         // retried in its place, as any other attempt is below)
         let mut first = first;
         loop {
-            let mut fut = match this.step.as_mut().project() {
-                StepProj::Attempt { fut } => fut,
+            let (kinds, mut fut) = match this.step.as_mut().project() {
+                StepProj::Attempt { kinds, fut } => (*kinds, fut),
                 StepProj::Start => {
                     start_attempt!();
                     started!()
@@ -756,7 +759,7 @@ where
                 let outcome = match first.take() {
                     Some(outcome) => outcome,
                     None => {
-                        let _published = nested::publish(*this.kinds);
+                        let _published = nested::publish(kinds);
                         ready!(fut.as_mut().poll(cx))
                     }
                 };
