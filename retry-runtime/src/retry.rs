@@ -605,12 +605,11 @@ where
 {
     type Output = D::Output;
 
-    /// The first attempt of a run that keeps no state, inline, as a hand
-    /// loop makes it: call `op`, poll its future, return a success. Any
-    /// other step, and any other outcome, goes to
-    /// [`poll_steps`](Self::poll_steps), out of line, so this function
-    /// holds (and saves) few registers, and the caller's first poll knows
-    /// the step it starts from.
+    // The first attempt of a run that keeps no state, inline, as a hand
+    // loop makes it: call `op`, poll its future, return a success. Any
+    // other step, and any other outcome, goes to `poll_steps`, out of
+    // line, so this function holds (and saves) few registers, and the
+    // caller's first poll knows the step it starts from.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
