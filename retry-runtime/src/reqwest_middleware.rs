@@ -165,32 +165,35 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
-        let mut policy = self.policy;
+        // (the policy by reference: a request sent once marks its run's
+        // last attempt, as the tower layer's does, instead of changing a
+        // copy of the policy)
+        let policy = &self.policy;
         let mut once = None;
+        let mut run = LazyRun::new(policy);
         if policy.max_attempts() > 1 && !self.any_method {
             once = not_repeatable(req.method(), extensions.get::<Idempotent>().is_some());
+            if once.is_some() {
+                run.last_attempt(policy);
+            }
         }
         let mut request = Some(req);
-        if once.is_some() {
-            policy.stop.max_attempts = 1;
-        }
-        let mut run = LazyRun::new(&policy);
         loop {
-            if let Err(rejected) = run.admit(&policy) {
+            if let Err(rejected) = run.admit(policy) {
                 return give_back(rejected);
             }
             // A copy while one can be made, else the request itself and no
             // attempt after this one.
             let copy = match &request {
-                Some(r) if policy.max_attempts() > 1 => r.try_clone(),
+                Some(r) if policy.max_attempts() > 1 && !run.is_last() => r.try_clone(),
                 _ => None,
             };
             let to_send = match copy {
                 Some(copy) => copy,
                 None => {
                     let this_one = run.attempts_made().saturating_add(1);
-                    if this_one < policy.max_attempts() {
-                        policy.stop.max_attempts = this_one;
+                    if this_one < policy.max_attempts() && !run.is_last() {
+                        run.last_attempt(policy);
                         once.get_or_insert("its body is a stream, which cannot be sent again");
                     }
                     match request.take() {
@@ -232,7 +235,7 @@ where
                     log::sent_once(policy.name, failure, why);
                 }
             }
-            match run.settle(&policy, outcome, &mut NoNotify) {
+            match run.settle(policy, outcome, &mut NoNotify) {
                 ControlFlow::Break(Ok(response)) => return Ok(response),
                 ControlFlow::Break(Err(gave_up)) => return give_back(gave_up.last_error),
                 ControlFlow::Continue(wait) => {

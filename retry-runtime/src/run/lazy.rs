@@ -130,14 +130,14 @@ impl LazyRun {
     }
 
     /// The next attempt is the run's last (see `State::LAST`): a request
-    /// the tower layer sends once.
-    #[cfg(feature = "tower")]
+    /// the tower layer or the reqwest middleware sends once.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(crate) fn last_attempt<W, G>(&mut self, policy: &Policy<W, G>) {
         self.state(policy).set_last();
     }
 
     /// Was the run told that its next attempt is its last?
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[inline]
     pub(crate) fn is_last(&self) -> bool {
         self.0.as_ref().is_some_and(State::is_last)

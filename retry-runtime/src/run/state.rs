@@ -63,12 +63,12 @@ impl State {
     }
 
     /// See [`LAST`](Self::LAST).
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(super) fn set_last(&mut self) {
         self.flags = (self.flags | Self::LAST) & !Self::PLAIN;
     }
 
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[inline]
     pub(super) fn is_last(&self) -> bool {
         self.flags & Self::LAST != 0
@@ -722,7 +722,7 @@ mod tests {
     /// A run told that its next attempt is its last gives up after it, with
     /// attempts the reason, whatever the policy allows; and it no longer
     /// takes the quick path, which reads the policy's limit.
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[test]
     fn a_last_attempt_ends_the_run_whatever_the_policy_allows() {
         use crate::run::gate::NoNotify;
