@@ -66,6 +66,17 @@ impl Future for Scripted {
     }
 }
 
+/// The next attempt of `script`, counted in `calls`.
+fn next_of(script: &[Step], calls: &Cell<usize>) -> Scripted {
+    let step = script[calls.get()];
+    calls.set(calls.get() + 1);
+    Scripted {
+        pending: step.pending,
+        outcome: step.outcome,
+        done: false,
+    }
+}
+
 /// Polls `fut` until it is ready, at most `limit` times; the polls it took.
 fn drive<F: Future>(fut: F, limit: u32) -> (F::Output, u32) {
     let waker = Waker::from(Arc::new(Noop));
@@ -117,15 +128,7 @@ fn every_entry_to_the_poll_gives_the_same_run_in_both_forms() {
     for &(name, script, expected) in scripts {
         let pending: u32 = script.iter().map(|s| s.pending).sum();
         let calls = Cell::new(0usize);
-        let op = || {
-            let step = script[calls.get()];
-            calls.set(calls.get() + 1);
-            Scripted {
-                pending: step.pending,
-                outcome: step.outcome,
-                done: false,
-            }
-        };
+        let op = || next_of(script, &calls);
 
         let (plain, polls) = drive(policy.retry(op).into_future(), 20);
         assert_eq!(plain, expected, "{name}: plain form");
@@ -166,15 +169,7 @@ async fn a_first_failure_then_a_sleep_then_a_success() {
     let notified = RefCell::new(Vec::new());
     let before = tokio::time::Instant::now();
     let out = policy
-        .retry(|| {
-            let step = script[calls.get()];
-            calls.set(calls.get() + 1);
-            Scripted {
-                pending: step.pending,
-                outcome: step.outcome,
-                done: false,
-            }
-        })
+        .retry(|| next_of(&script, &calls))
         .notify(|event: &RetryEvent<'_>| {
             notified
                 .borrow_mut()
