@@ -416,6 +416,22 @@ fn step_to<Fut, Sl>(step: Pin<&mut Step<Fut, Sl>>, next: Step<Fut, Sl>) {
     drop(step.project_replace(next));
 }
 
+/// The step of a new attempt (a policy without attempt spans): `op`'s
+/// future, and the kinds published around each poll of it.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    op: &mut F,
+) -> Step<F::Output, Sl> {
+    let fut = op.attempt(|| run.next_attempt(policy));
+    Step::Attempt {
+        kinds: policy.published_kinds(),
+        fut,
+    }
+}
+
 /// What the run makes of an attempt's outcome (noting a failure's kind for
 /// the context form).
 #[cfg_attr(not(debug_assertions), inline(always))]
@@ -620,10 +636,8 @@ where
                 // (a run with no state has no guard to ask: a policy with
                 // one starts with a state)
                 StepProj::Start if this.run.is_empty() && !this.policy.attempt_spans => {
-                    let (policy, run) = (*this.policy, &mut *this.run);
-                    let fut = this.op.attempt(|| run.next_attempt(policy));
-                    let kinds = policy.published_kinds();
-                    step_to(this.step.as_mut(), Step::Attempt { kinds, fut });
+                    let next = attempt_step(this.policy, this.run, this.op);
+                    step_to(this.step.as_mut(), next);
                     match this.step.as_mut().project() {
                         StepProj::Attempt { kinds, fut } => (*kinds, fut),
                         _ => return self.poll_steps(cx, None),
@@ -686,9 +700,8 @@ where
                     let (fut, span) = start_in_span(policy, run, &mut *this.op);
                     step_to(this.step.as_mut(), Step::AttemptInSpan { fut, span });
                 } else {
-                    let fut = this.op.attempt(|| run.next_attempt(policy));
-                    let kinds = policy.published_kinds();
-                    step_to(this.step.as_mut(), Step::Attempt { kinds, fut });
+                    let next = attempt_step(policy, run, &mut *this.op);
+                    step_to(this.step.as_mut(), next);
                 }
             }};
         }
