@@ -227,6 +227,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // `const` may only name from Rust 1.90 on: attach them outside the const.
     let guards = guards(cfg);
     let is_async = !matches!(shape, Shape::Sync(_));
+    // An async loop keeps a constant policy as a closure that returns it;
+    // its attempts read their published kinds from it (`in_const_scope`).
+    let policy_fn = (!matches!(&cfg.base, Base::Policy(_)) && guards.is_empty() && is_async)
+        .then(|| policy.clone());
     let (policy_binding, policy) = match (&cfg.base, guards.is_empty(), is_async) {
         (Base::Policy(_), _, _) => (
             quote!(let #policy = &(#policy_expr #guards);),
@@ -338,26 +342,26 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             quote_spanned!(span=> #fut.await)
         }
     };
+    // Each attempt is a future of its own, polled with the kinds the
+    // policy retries published for the retried calls inside it
+    // (`retry_runtime::nested`). (A body used to run inline in the loop
+    // when it could not leave early; publishing needs a future to poll,
+    // and one around the whole loop would hold the arguments twice.)
+    let scoped = match &policy_fn {
+        Some(policy_fn) => quote!(#p::in_const_scope(#policy_fn, async { #attempt_body })),
+        None => quote!(#p::in_scope(#policy, async { #attempt_body })),
+    };
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
             let p_timeout = respan(p.clone(), span);
             // (published inside the timeout: its bound is reported once, on the key)
-            let scoped = quote!(#p::in_scope(#policy, async { #attempt_body }));
             in_span(
                 quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #scoped)),
                 span,
             )
         }
-        // Each attempt is a future of its own, polled with the kinds the
-        // policy retries published for the retried calls inside it
-        // (`retry_runtime::nested`). (A body used to run inline in the loop
-        // when it could not leave early; publishing needs a future to poll,
-        // and one around the whole loop would hold the arguments twice.)
-        None => in_span(
-            quote!(#p::in_scope(#policy, async { #attempt_body })),
-            Span::call_site(),
-        ),
+        None => in_span(scoped, Span::call_site()),
     };
     // The span, made before the attempt and entered for the decision (and
     // left before the sleep).

@@ -213,6 +213,31 @@ pub fn in_scope<W: crate::RetriedKinds, G, F: core::future::Future>(
     crate::nested::InScope::new(policy.published_kinds(), attempt)
 }
 
+/// [`in_scope`] for a loop whose policy is a constant, given as the
+/// closure that returns it (`#[retry]` without `policy = ...` or a guard):
+/// the kinds are read from the constant at each poll, where they fold to
+/// an immediate, instead of being kept in the attempt's future.
+///
+/// ```
+/// use retry_runtime::{__private::in_const_scope, Policy};
+/// let policy = || &const { Policy::new() };
+/// let fut = in_const_scope(policy, async { Ok::<_, ()>(1) });
+/// # drop(fut);
+/// ```
+#[inline(always)]
+pub fn in_const_scope<P, W, G, F>(
+    policy: P,
+    attempt: F,
+) -> crate::nested::InScope<F, crate::nested::ConstPolicy<P>>
+where
+    P: Fn() -> &'static Policy<W, G>,
+    W: crate::RetriedKinds + 'static,
+    G: 'static,
+    F: core::future::Future,
+{
+    crate::nested::InScope::new(crate::nested::ConstPolicy(policy), attempt)
+}
+
 /// A hedged `#[retry(hedge = "...")]` call: the body as an async closure,
 /// run by [`Retry::hedged`](crate::Retry::hedged) with the sleeper `S` (the
 /// `DefaultSleeper`: generic, so that a missing runtime feature is reported

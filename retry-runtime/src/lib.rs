@@ -231,7 +231,10 @@ pub mod __private;
 ///                 _,
 ///                 _,
 ///                 _,
-///             >(Duration::new(10, 0), in_scope(policy(), async { { fetch(id).await } }))
+///             >(
+///                     Duration::new(10, 0),
+///                     in_const_scope(policy, async { { fetch(id).await } }),
+///                 )
 ///                 .await;
 ///             #[allow(unused_parens)]
 ///             let _ = as_result((&result));

@@ -47,6 +47,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use crate::classify::{ErrorKind, KindSet};
+use crate::policy::{Policy, RetriedKinds};
 
 /// What a run does with a retriable error when a retried call around it
 /// would retry it too. See the [module docs](self).
@@ -158,32 +159,67 @@ pub(crate) fn outer_retries(kind: Option<ErrorKind>) -> bool {
     }
 }
 
+/// Where an attempt's future finds the kinds it publishes: a value kept
+/// in the future ([`KindSet`]), or a constant policy read when it is
+/// polled ([`ConstPolicy`]), which keeps nothing.
+#[doc(hidden)]
+pub trait ScopeKinds {
+    /// The kinds to publish.
+    fn kinds(&self) -> KindSet;
+}
+
+impl ScopeKinds for KindSet {
+    #[inline(always)]
+    fn kinds(&self) -> KindSet {
+        *self
+    }
+}
+
+/// A `#[retry]` function's constant policy, as the closure that returns it:
+/// the kinds it publishes fold into the code that polls the attempt, and
+/// the attempt's future stores nothing for them.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ConstPolicy<P>(pub(crate) P);
+
+impl<P, W, G> ScopeKinds for ConstPolicy<P>
+where
+    P: Fn() -> &'static Policy<W, G>,
+    W: RetriedKinds + 'static,
+    G: 'static,
+{
+    #[inline(always)]
+    fn kinds(&self) -> KindSet {
+        (self.0)().published_kinds()
+    }
+}
+
 pin_project_lite::pin_project! {
     /// An attempt's future, polled with its run's kinds published (the
     /// async side of [`publish`]).
     #[doc(hidden)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct InScope<F> {
+    pub struct InScope<F, K = KindSet> {
         #[pin]
         fut: F,
-        kinds: KindSet,
+        kinds: K,
     }
 }
 
-impl<F> InScope<F> {
+impl<F, K> InScope<F, K> {
     #[inline(always)]
-    pub(crate) fn new(kinds: KindSet, fut: F) -> Self {
+    pub(crate) fn new(kinds: K, fut: F) -> Self {
         InScope { fut, kinds }
     }
 }
 
-impl<F: Future> Future for InScope<F> {
+impl<F: Future, K: ScopeKinds> Future for InScope<F, K> {
     type Output = F::Output;
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _published = publish(*this.kinds);
+        let _published = publish(this.kinds.kinds());
         this.fut.poll(cx)
     }
 }

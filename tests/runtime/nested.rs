@@ -252,6 +252,32 @@ async fn three_async_layers_on_a_multi_thread_runtime() {
     assert_eq!(calls, 3);
 }
 
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout | Interrupted)]
+async fn async_inner_retries_conflicts() -> Result<u32, Fail> {
+    tokio::task::yield_now().await;
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+async fn async_outer_retries_timeouts() -> Result<u32, Fail> {
+    async_inner_retries_conflicts().await
+}
+
+// (current-thread: the scripted bottom counts on this thread)
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_outer_publishes_the_kinds_its_constant_policy_retries() {
+    // conflicts: the outer would not retry them, so the inner keeps its
+    // 3 attempts (1 call if the outer claimed every kind)
+    script(u32::MAX, Fail::Conflict);
+    assert_eq!(async_outer_retries_timeouts().await, Err(Fail::Conflict));
+    assert_eq!(bottom_calls(), 3);
+    // timeouts: left to the outer, one inner attempt per outer attempt
+    // (9 calls if the outer claimed none)
+    script(u32::MAX, Fail::Timeout);
+    assert_eq!(async_outer_retries_timeouts().await, Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_async_functional_api_defers_too() {
     let policy = Policy::new()
