@@ -155,6 +155,17 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     } else {
         Shape::Sync(func.block())
     };
+    // An async body that is one awaited expression is awaited in the loop
+    // itself, its future made with the kinds published (not in an `async`
+    // block of its own, which costs a state of its own to poll). Not with
+    // `clone = [..]` (the clones are statements) or attempt spans (the
+    // future would be made outside its span).
+    let awaited = match shape {
+        Shape::Async(_) if cfg.clone.is_empty() && cfg.attempt_spans != Some(true) => {
+            func.awaited_future()
+        }
+        _ => None,
+    };
     let FnItem {
         mut attrs,
         inner_attrs,
@@ -344,13 +355,31 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     // Each attempt is a future of its own, polled with the kinds the
     // policy retries published for the retried calls inside it
-    // (`retry_runtime::nested`). (A body used to run inline in the loop
+    // (`retry_runtime::nested`): the body's `async` block, or, for a body
+    // that is one awaited expression, that expression's future, made with
+    // the kinds published too. (A body used to run inline in the loop
     // when it could not leave early; publishing needs a future to poll,
     // and one around the whole loop would hold the arguments twice.)
-    let scoped = match &policy_fn {
-        Some(policy_fn) => quote!(#p::in_const_scope(#policy_fn, async { #attempt_body })),
-        None => quote!(#p::in_scope(#policy, async { #attempt_body })),
+    // (`publish` comes before the expression: the future is made while
+    // its guard is held; an expression that is not a future is reported on
+    // it and on its `.await`, as without the attribute)
+    let scoped = match (&policy_fn, &awaited) {
+        (Some(policy_fn), Some((future, span))) => {
+            let p_made = respan(p.clone(), *span);
+            quote_spanned!(*span=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
+        }
+        (Some(policy_fn), None) => {
+            quote!(#p::in_const_scope(#policy_fn, async { #attempt_body }))
+        }
+        (None, Some((future, span))) => {
+            let p_made = respan(p.clone(), *span);
+            quote_spanned!(*span=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
+        }
+        (None, None) => quote!(#p::in_scope(#policy, async { #attempt_body })),
     };
+    let await_span = awaited
+        .as_ref()
+        .map_or_else(Span::call_site, |(_, span)| *span);
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
@@ -361,7 +390,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 span,
             )
         }
-        None => in_span(scoped, Span::call_site()),
+        None => in_span(scoped, await_span),
     };
     // The span, made before the attempt and entered for the decision (and
     // left before the sleep).
@@ -678,6 +707,26 @@ mod tests {
                 quote! {
                     async fn quote(symbol: &str) -> Result<Quote, QuoteError> {
                         fetch(symbol).await
+                    }
+                },
+            ),
+            (
+                // more than one awaited expression: the body is an `async` block
+                "async_body_block",
+                quote!(attempts = 4, retry_on = Unavailable),
+                quote! {
+                    async fn rate(pair: &str) -> Result<f64, RateError> {
+                        let quote = fetch(pair).await?;
+                        Ok(quote.mid())
+                    }
+                },
+            ),
+            (
+                "async_runtime_policy",
+                quote!(policy = POLICY),
+                quote! {
+                    async fn lookup(&self, key: &str) -> Result<Row, DbError> {
+                        self.pool.get(key).await
                     }
                 },
             ),

@@ -4,7 +4,8 @@
 //! Parsing the body into syn's statement and expression types was half of
 //! the attribute's own run time, for nothing: the loop emits the body as
 //! it came. Only a body written by `#[async_trait]` is looked into, and
-//! only when it looks like one (see [`FnItem::async_trait_body`]).
+//! only when it looks like one (see [`FnItem::async_trait_body`]), and a
+//! short async body that ends in `.await` (see [`FnItem::awaited_future`]).
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
@@ -96,6 +97,71 @@ impl FnItem {
     }
 }
 
+impl FnItem {
+    /// Is the async body one awaited expression, `EXPR.await`, whose
+    /// `EXPR` can be evaluated in the loop itself with the same meaning it
+    /// has in an `async` block of its own? Returns `EXPR`.
+    ///
+    /// It cannot when it leaves early or suspends: `return`, `?`, `break`,
+    /// `continue`, `.await`, `yield` would act on the loop or the function,
+    /// not on the attempt. Nor when it holds a macro (which may expand to
+    /// any of those) or an `async` block (conservatively: the tokens are
+    /// looked at, not their scopes). Checked on the tokens first, so that
+    /// only a body of that shape is parsed. Returns `EXPR` and the span of
+    /// its `.await`.
+    pub fn awaited_future(&self) -> Option<(Expr, Span)> {
+        let mut tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
+        let ends_in_await = matches!(
+            tokens.as_slice(),
+            [.., TokenTree::Punct(dot), TokenTree::Ident(kw)] if dot.as_char() == '.' && kw == "await"
+        );
+        if !ends_in_await || tokens.len() < 3 {
+            return None;
+        }
+        tokens.truncate(tokens.len() - 2);
+        let expr: TokenStream = tokens.into_iter().collect();
+        if !stays_in_the_attempt(expr.clone()) {
+            return None;
+        }
+        // The whole body must be that one expression awaited (`a + b.await`
+        // awaits `b` only): parsed, it is a single `Expr::Await`.
+        let block: Block = syn::parse2(self.block().into_token_stream()).ok()?;
+        match <[Stmt; 1]>::try_from(block.stmts) {
+            Ok([Stmt::Expr(Expr::Await(awaited), None)]) if awaited.attrs.is_empty() => {
+                Some((*awaited.base, awaited.await_token.span))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Do `tokens` (nested groups included) hold nothing that leaves the
+/// expression or suspends it: no `return`, `?`, `break`, `continue`,
+/// `await`, `yield`, `become`, `async`, and no macro call?
+fn stays_in_the_attempt(tokens: TokenStream) -> bool {
+    let mut previous_is_ident = false;
+    let mut bang_after_ident = false;
+    for tt in tokens {
+        let leaves = match &tt {
+            TokenTree::Ident(i) => matches!(
+                i.to_string().as_str(),
+                "return" | "break" | "continue" | "await" | "yield" | "become" | "async"
+            ),
+            TokenTree::Punct(p) => p.as_char() == '?',
+            // `name!(...)`, `name![...]`, `name! {...}`, or a group that leaves
+            TokenTree::Group(g) => bang_after_ident || !stays_in_the_attempt(g.stream()),
+            TokenTree::Literal(_) => false,
+        };
+        if leaves {
+            return false;
+        }
+        bang_after_ident =
+            previous_is_ident && matches!(&tt, TokenTree::Punct(p) if p.as_char() == '!');
+        previous_is_ident = matches!(tt, TokenTree::Ident(_));
+    }
+    true
+}
+
 /// Does `pin` appear among the body's top-level tokens (cheap to check,
 /// before parsing anything)?
 fn mentions_pin(body: &TokenStream) -> bool {
@@ -174,6 +240,52 @@ mod tests {
         ] {
             let item: FnItem = syn::parse2(other).unwrap();
             assert!(item.async_trait_body().is_none());
+        }
+    }
+
+    fn awaited(body: TokenStream) -> Option<String> {
+        let item: FnItem = syn::parse2(quote!(async fn f() -> Result<u32, E> { #body })).unwrap();
+        item.awaited_future()
+            .map(|(e, _)| e.into_token_stream().to_string())
+    }
+
+    #[test]
+    fn finds_one_awaited_expression_that_stays_in_the_attempt() {
+        assert_eq!(
+            awaited(quote!(probe(host).await)).as_deref(),
+            Some("probe (host)")
+        );
+        assert_eq!(
+            awaited(quote!(
+                self.client.get(&self.url, |r| r.len() != 0).send().await
+            ))
+            .as_deref(),
+            Some("self . client . get (& self . url , | r | r . len () != 0) . send ()")
+        );
+        for other in [
+            quote!(probe(host).await;),
+            quote!(let x = 1; probe(x).await),
+            quote!(a + probe(host).await),
+            quote!(!probe(host).await),
+            quote!(probe(host)?.await),
+            quote!(probe(host.await).await),
+            quote!(probe(async { 1 }).await),
+            quote!(probe(format!("{host}")).await),
+            quote!(probe(if x { return Err(e) } else { 1 }).await),
+            quote!(
+                probe(loop {
+                    break 1;
+                })
+                .await
+            ),
+            quote!(
+                #[allow(unused)]
+                probe(host).await
+            ),
+            quote!(probe(host)),
+            quote!(.await),
+        ] {
+            assert_eq!(awaited(other.clone()), None, "{other}");
         }
     }
 }

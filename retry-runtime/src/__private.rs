@@ -213,6 +213,73 @@ pub fn in_scope<W: crate::RetriedKinds, G, F: core::future::Future>(
     crate::nested::InScope::new(policy.published_kinds(), attempt)
 }
 
+/// The kinds `policy` retries, published until the guard is given to
+/// [`made_in_scope`] or [`made_in_const_scope`]: an async `#[retry]`
+/// attempt whose body is one awaited expression makes its future with them
+/// published (as an `async` block around the body would, at its first
+/// poll), then polls it in their scope, without a block of its own.
+///
+/// ```
+/// use retry_runtime::{__private::{made_in_scope, publish}, Policy};
+/// let policy = Policy::new();
+/// let fut = made_in_scope(&policy, publish(&policy), async { Ok::<_, ()>(1) });
+/// # drop(fut);
+/// ```
+#[inline(always)]
+pub fn publish<W: crate::RetriedKinds, G>(policy: &Policy<W, G>) -> crate::nested::Published {
+    crate::nested::publish(policy.published_kinds())
+}
+
+/// [`in_scope`] for an attempt made while `published` is held: `attempt`
+/// is made into a future (as `.await` would), then the publication ends
+/// and the future is polled in the scope. The arguments are evaluated in
+/// order, so `made_in_scope(policy, publish(policy), make())` makes the
+/// future with the kinds published, and the temporaries of `make()` live
+/// as long as they would in `make().await`.
+///
+/// ```
+/// use retry_runtime::{__private::{made_in_scope, publish}, Policy};
+/// let policy = Policy::new();
+/// let fut = made_in_scope(&policy, publish(&policy), async { Ok::<_, ()>(1) });
+/// # drop(fut);
+/// ```
+#[inline(always)]
+pub fn made_in_scope<W: crate::RetriedKinds, G, F: core::future::IntoFuture>(
+    policy: &Policy<W, G>,
+    published: crate::nested::Published,
+    attempt: F,
+) -> crate::nested::InScope<F::IntoFuture> {
+    let attempt = attempt.into_future();
+    drop(published);
+    in_scope(policy, attempt)
+}
+
+/// [`made_in_scope`] for a loop whose policy is a constant (see
+/// [`in_const_scope`]).
+///
+/// ```
+/// use retry_runtime::{__private::{made_in_const_scope, publish}, Policy};
+/// let policy = || &const { Policy::new() };
+/// let fut = made_in_const_scope(policy, publish(policy()), async { Ok::<_, ()>(1) });
+/// # drop(fut);
+/// ```
+#[inline(always)]
+pub fn made_in_const_scope<P, W, G, F>(
+    policy: P,
+    published: crate::nested::Published,
+    attempt: F,
+) -> crate::nested::InScope<F::IntoFuture, crate::nested::ConstPolicy<P>>
+where
+    P: Fn() -> &'static Policy<W, G>,
+    W: crate::RetriedKinds + 'static,
+    G: 'static,
+    F: core::future::IntoFuture,
+{
+    let attempt = attempt.into_future();
+    drop(published);
+    in_const_scope(policy, attempt)
+}
+
 /// [`in_scope`] for a loop whose policy is a constant, given as the
 /// closure that returns it (`#[retry]` without `policy = ...` or a guard):
 /// the kinds are read from the constant at each poll, where they fold to

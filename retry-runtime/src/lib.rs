@@ -233,7 +233,7 @@ pub mod __private;
 ///                 _,
 ///             >(
 ///                     Duration::new(10, 0),
-///                     in_const_scope(policy, async { { fetch(id).await } }),
+///                     made_in_const_scope(policy, publish(policy()), fetch(id)),
 ///                 )
 ///                 .await;
 ///             #[allow(unused_parens)]
@@ -265,10 +265,18 @@ pub mod __private;
 ///     retry_sync(policy, attempt, &DefaultSleeper)
 /// }
 /// ```
-/// An async body with no `return`, `?`, `break`, `continue` or macro call
-/// runs directly in the loop, without its `async` block. With `circuit =`
-/// or `retry_if_ok =`, a sync function keeps the loop in its own body, as
-/// the async one does.
+/// An async body that is one awaited expression, as `fetch(id).await`
+/// here, is awaited by the loop without an `async` block around it: the
+/// loop makes the expression's future while the kinds the policy retries
+/// are published (`made_in_const_scope(policy, publish(..), fetch(id))`),
+/// as the block would at its first poll, then polls it with them published
+/// (retries at one layer, below). It does so only when nothing in the
+/// expression could leave it or suspend it (no `return`, `?`, `break`,
+/// `continue`, `.await`, `async` block or macro call), without
+/// `clone = ...` and without `attempt_spans`; any other body is an `async`
+/// block, as in the sync expansion's closure. With `circuit =` or
+/// `retry_if_ok =`, a sync function keeps the loop in its own body, as the
+/// async one does.
 /// No heap allocation, no boxed future; the error is dropped before the sleep
 /// so the future stays `Send`. A zero wait does not sleep at all.
 ///

@@ -74,7 +74,9 @@ thread_local! {
 }
 
 /// Restores the previous word when dropped (also when the attempt panics).
-pub(crate) struct Published {
+#[doc(hidden)]
+#[must_use = "the kinds are published until this is dropped"]
+pub struct Published {
     previous: u16,
 }
 

@@ -407,6 +407,87 @@ async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
     drop(assert_send(Arc::new(Service::new(0)).by_arc()));
 }
 
+// ---------- a body that is one awaited expression ----------
+
+// Awaited in the loop itself (its future made with the kinds published,
+// then polled in their scope), not in an `async` block of its own: it must
+// mean what it means in a block.
+
+struct Conn {
+    svc: Service,
+    sent: Vec<u32>,
+}
+
+impl Conn {
+    async fn query(&mut self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        let n = self.svc.hit()?;
+        self.sent.push(n);
+        Ok(n)
+    }
+
+    // `&mut self`, re-borrowed for each attempt's future
+    #[retry(attempts = 4, backoff = "none")]
+    async fn query_retried(&mut self) -> Result<u32, Error> {
+        self.query().await
+    }
+}
+
+// A future that borrows a temporary (the `Handle`), which lives as long as
+// it would in `handle(svc).query().await`: across the await.
+struct Handle<'a>(&'a Service);
+
+impl Handle<'_> {
+    async fn query(&self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        self.0.hit()
+    }
+}
+
+fn handle(svc: &Service) -> Handle<'_> {
+    Handle(svc)
+}
+
+#[retry(attempts = 4, backoff = "none")]
+async fn through_a_temporary(svc: &Service) -> Result<u32, Error> {
+    handle(svc).query().await
+}
+
+// Not a future, but `IntoFuture`: `.await` converts it, and so does the loop.
+struct Request<'a>(&'a Service);
+
+impl<'a> std::future::IntoFuture for Request<'a> {
+    type Output = Result<u32, Error>;
+    type IntoFuture = std::future::Ready<Result<u32, Error>>;
+    fn into_future(self) -> Self::IntoFuture {
+        std::future::ready(self.0.hit())
+    }
+}
+
+#[retry(attempts = 4, backoff = "none")]
+async fn into_future_body(svc: &Service) -> Result<u32, Error> {
+    Request(svc).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_awaited_expression_keeps_its_meaning() {
+    let mut conn = Conn {
+        svc: Service::new(2),
+        sent: Vec::new(),
+    };
+    assert_eq!(conn.query_retried().await, Ok(3));
+    assert_eq!(conn.sent, [3]);
+    let svc = Service::new(3);
+    assert_eq!(through_a_temporary(&svc).await, Ok(4));
+    assert_eq!(svc.calls(), 4);
+    let svc = Service::new(1);
+    assert_eq!(into_future_body(&svc).await, Ok(2));
+    assert_eq!(svc.calls(), 2);
+    // its future is `Send` when the body's is
+    let svc = Service::new(0);
+    drop(assert_send(into_future_body(&svc)));
+}
+
 // ---------- a !Send error does not make the future !Send ----------
 
 /// An error that cannot cross threads (it holds an `Rc`).

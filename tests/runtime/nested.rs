@@ -278,6 +278,34 @@ async fn an_async_outer_publishes_the_kinds_its_constant_policy_retries() {
     assert_eq!(bottom_calls(), 3);
 }
 
+/// A future made after a retried call of its own, as an API that builds
+/// its request before its future does: the sync retry runs while the
+/// future is made, not while it is polled.
+fn made_after_a_retried_call() -> impl std::future::Future<Output = Result<u32, Fail>> {
+    let made = layer3();
+    async move { made }
+}
+
+// The body is one awaited expression: the loop makes its future itself
+// (no `async` block around it), with the kinds published.
+#[retry(attempts = 3, backoff = "none")]
+async fn async_outer_of_a_made_future() -> Result<u32, Fail> {
+    made_after_a_retried_call().await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_outer_publishes_while_its_attempt_future_is_made() {
+    // left to the outer: one inner attempt per outer attempt (9 calls if
+    // the future were made with nothing published)
+    script(u32::MAX, Fail::Timeout);
+    assert_eq!(async_outer_of_a_made_future().await, Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+    // and nothing stays published once the call is over
+    script(u32::MAX, Fail::Timeout);
+    assert_eq!(layer3(), Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_async_functional_api_defers_too() {
     let policy = Policy::new()
