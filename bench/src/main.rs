@@ -778,11 +778,12 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled | --tower-only]\n\
+            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled | --tower-only | --tower-rounds N]\n\
              \n  --compile-time       also time `cargo build` of 200 #[retry] fns vs 200 plain ones\n  \
              --compile-time-only  only that\n  \
              --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
-             --tower-only         only the tower layer against tower::retry::Retry"
+             --tower-only         only the tower layer against tower::retry::Retry\n  \
+             --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians"
         );
         return;
     }
@@ -806,6 +807,18 @@ fn main() {
             args[3].parse().unwrap_or(1),
         );
         tower_stack::calls(which, k, n);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--tower-rounds") {
+        let Some(n) = args
+            .get(1)
+            .and_then(|a| a.parse().ok())
+            .filter(|&n: &usize| n > 0)
+        else {
+            eprintln!("--tower-rounds needs a number of rounds; see --help");
+            std::process::exit(2);
+        };
+        tower_stack::rounds(&current_thread(false), Script::leak(), n);
         return;
     }
     let compile_only = args.iter().any(|a| a == "--compile-time-only");

@@ -333,6 +333,42 @@ pub fn table(rt: &Runtime, s: &'static Script) -> Table {
     t
 }
 
+/// The contest `n` times over (`--tower-rounds N`): a round's ratios of
+/// ours to tower's same-work policy, per call and per retry, then the
+/// medians over the rounds. One contest's ratio moves by several percent
+/// between runs on a busy or throttled machine; the median of many is the
+/// steadier figure for a change of a few percent.
+pub fn rounds(rt: &Runtime, s: &'static Script, n: usize) {
+    check(rt, s);
+    let retries = f64::from(ATTEMPTS - 1);
+    let (mut per_call, mut per_retry) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for round in 1..=n {
+        let ok = contest(rt, s, 0);
+        let retry = contest(rt, s, ATTEMPTS - 1);
+        let call = ok[3].0.median / ok[2].0.median;
+        let each = |i: usize| (retry[i].0.median - ok[i].0.median) / retries;
+        let again = each(3) / each(2);
+        println!(
+            "round {round}: per call {} vs {} ({call:.3}x), per retry {} vs {} ({again:.3}x)",
+            time(ok[3].0.median),
+            time(ok[2].0.median),
+            time(each(3)),
+            time(each(2)),
+        );
+        per_call.push(call);
+        per_retry.push(again);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "ours / tower's same work, median of {n} rounds: per call {:.3}x, per retry {:.3}x",
+        median(&mut per_call),
+        median(&mut per_retry),
+    );
+}
+
 /// `n` calls with `k` failures each through one contestant (`alone`,
 /// `tower` or `ours`), untimed: for counting instructions under
 /// `valgrind --tool=callgrind`, which a loaded machine does not move.
