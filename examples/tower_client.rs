@@ -20,8 +20,10 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use retry_runtime::tower::{RetryLayer, RetryService};
-use retry_runtime::{presets, Backoff, Classify, ErrorKind, Policy, RetryOn};
+use retry_runtime::tower::{RetryLayer, RetryService, WithTimeout};
+use retry_runtime::{
+    presets, Backoff, Classify, DefaultSleeper, ErrorKind, NoCircuit, Policy, RetryOn,
+};
 use testkit::demo::{about, ensure, ensure_hits};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tower::{ServiceBuilder, ServiceExt};
@@ -33,8 +35,15 @@ pub const CLIPS: Policy<RetryOn> = presets::API
     .with_jitter(retry_runtime::Jitter::None)
     .with_name("clips");
 
-/// The client the demo (and the axum demo) retries through.
-pub type RetryingClient = RetryService<Client<HttpConnector, Full<Bytes>>, RetryOn>;
+/// The client the demo (and the axum demo) retries through: `CLIPS`, the
+/// default sleeper, and a per-attempt timeout (`with_timeout`, in the type).
+pub type RetryingClient = RetryService<
+    Client<HttpConnector, Full<Bytes>>,
+    RetryOn,
+    NoCircuit,
+    DefaultSleeper,
+    WithTimeout,
+>;
 
 /// A hyper-util HTTP/1 client under a `RetryLayer` of `CLIPS`.
 pub fn client() -> RetryingClient {

@@ -200,6 +200,88 @@ impl Replay for ::reqwest::Request {
     }
 }
 
+/// A [`RetryLayer`]'s per-attempt timeout, in its type: [`NoTimeout`]
+/// (the default) or [`WithTimeout`] (from
+/// [`with_timeout`](RetryLayer::with_timeout)). Without a timeout, a call's
+/// future holds no timer and its attempts race nothing: the option costs
+/// nothing to a layer that does not use it.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::tower::{AttemptLimit, NoTimeout, WithTimeout};
+/// assert_eq!(NoTimeout.limit(), None);
+/// assert_eq!(WithTimeout(Duration::from_secs(2)).limit(), Some(Duration::from_secs(2)));
+/// ```
+pub trait AttemptLimit: Copy + sealed::Sealed {
+    /// What an attempt races: a sleep of the layer's sleeper, or a future
+    /// that never completes (and takes no room).
+    type Deadline<D: Future<Output = ()>>: Future<Output = ()>;
+
+    /// The deadline of an attempt starting now.
+    #[doc(hidden)]
+    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep>;
+
+    /// The limit, if there is one.
+    fn limit(&self) -> Option<Duration>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::NoTimeout {}
+    impl Sealed for super::WithTimeout {}
+}
+
+/// No per-attempt timeout (a [`RetryLayer`]'s default): see [`AttemptLimit`].
+///
+/// ```
+/// use retry_runtime::tower::{NoTimeout, RetryLayer};
+/// let layer: RetryLayer<retry_runtime::RetryOn, _, _, NoTimeout> = retry_runtime::presets::API.layer();
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoTimeout;
+
+impl AttemptLimit for NoTimeout {
+    type Deadline<D: Future<Output = ()>> = core::future::Pending<()>;
+
+    #[inline(always)]
+    fn deadline<Sl: Sleeper>(&self, _: &Sl) -> core::future::Pending<()> {
+        core::future::pending()
+    }
+
+    #[inline(always)]
+    fn limit(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Each attempt at most this long ([`RetryLayer::with_timeout`]): see
+/// [`AttemptLimit`].
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::tower::{RetryLayer, WithTimeout};
+/// let layer: RetryLayer<retry_runtime::RetryOn, _, _, WithTimeout> =
+///     retry_runtime::presets::API.layer().with_timeout(Duration::from_secs(2));
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WithTimeout(pub Duration);
+
+impl AttemptLimit for WithTimeout {
+    type Deadline<D: Future<Output = ()>> = D;
+
+    #[inline(always)]
+    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Sl::Sleep {
+        sleeper.sleep(self.0)
+    }
+
+    #[inline(always)]
+    fn limit(&self) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
 /// Builds a [`RetryService`] around a service: a `'static` policy and the
 /// layer's settings (all `Copy` values; a layer is cheap to clone).
 ///
@@ -222,15 +304,15 @@ impl Replay for ::reqwest::Request {
 /// let from_config = configured.layer();
 /// # let _ = (layer, same, from_config);
 /// ```
-pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper> {
+pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
     policy: &'static Policy<W, G>,
-    timeout: Option<Duration>,
+    timeout: T,
     any_method: bool,
     error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
     sleeper: Sl,
 }
 
-impl<W: 'static, G: 'static, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, T> {
     fn clone(&self) -> Self {
         RetryLayer {
             policy: self.policy,
@@ -242,11 +324,11 @@ impl<W: 'static, G: 'static, Sl: Clone> Clone for RetryLayer<W, G, Sl> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl> fmt::Debug for RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug for RetryLayer<W, G, Sl, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryLayer")
             .field("policy", &self.policy)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.timeout.limit())
             .field("any_method", &self.any_method)
             .finish_non_exhaustive()
     }
@@ -265,7 +347,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     pub const fn new(policy: &'static Policy<W, G>) -> Self {
         RetryLayer {
             policy,
-            timeout: None,
+            timeout: NoTimeout,
             any_method: false,
             error_kinds: error_kind,
             sleeper: DefaultSleeper,
@@ -289,19 +371,26 @@ impl<W: 'static, G: 'static> Policy<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl> RetryLayer<W, G, Sl> {
+impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// Give each attempt at most `limit`: a slower one fails with
     /// [`AttemptTimeout`] (kind `Timeout`), as `#[retry(timeout = ...)]`
-    /// does; a run that gives up on it returns [`Error::Timeout`].
+    /// does; a run that gives up on it returns [`Error::Timeout`]. The
+    /// layer's type says it ([`WithTimeout`]): only then does a call's
+    /// future hold a timer beside its attempt.
     ///
     /// ```
     /// use std::time::Duration;
     /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
     /// # let _ = layer;
     /// ```
-    pub const fn with_timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
+    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout> {
+        RetryLayer {
+            policy: self.policy,
+            timeout: WithTimeout(limit),
+            any_method: self.any_method,
+            error_kinds: self.error_kinds,
+            sleeper: self.sleeper,
+        }
     }
 
     /// Retry requests of every method, POST and PATCH included (when every
@@ -358,7 +447,7 @@ impl<W: 'static, G: 'static, Sl> RetryLayer<W, G, Sl> {
     /// let layer = retry_runtime::presets::API.layer().sleep_with(TokioSleeper);
     /// # let _ = layer;
     /// ```
-    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2> {
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T> {
         RetryLayer {
             policy: self.policy,
             timeout: self.timeout,
@@ -378,8 +467,8 @@ impl<W: 'static, G: 'static, Sl> RetryLayer<W, G, Sl> {
     }
 }
 
-impl<S, W: 'static, G: 'static, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
-    type Service = RetryService<S, W, G, Sl>;
+impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy> Layer<S> for RetryLayer<W, G, Sl, T> {
+    type Service = RetryService<S, W, G, Sl, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
@@ -396,12 +485,12 @@ impl<S, W: 'static, G: 'static, Sl: Clone> Layer<S> for RetryLayer<W, G, Sl> {
 /// service that calls its inner one from its future); each retry waits for
 /// that service to be ready again (registering the task's waker, no busy
 /// loop) before calling it.
-pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper> {
+pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
     inner: S,
-    layer: RetryLayer<W, G, Sl>,
+    layer: RetryLayer<W, G, Sl, T>,
 }
 
-impl<S: Clone, W: 'static, G: 'static, Sl: Clone> Clone for RetryService<S, W, G, Sl> {
+impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryService<S, W, G, Sl, T> {
     fn clone(&self) -> Self {
         RetryService {
             inner: self.inner.clone(),
@@ -410,7 +499,9 @@ impl<S: Clone, W: 'static, G: 'static, Sl: Clone> Clone for RetryService<S, W, G
     }
 }
 
-impl<S: fmt::Debug, W: 'static, G: 'static, Sl> fmt::Debug for RetryService<S, W, G, Sl> {
+impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryService<S, W, G, Sl, T>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
             .field("inner", &self.inner)
@@ -493,7 +584,7 @@ impl<Res, E> Failure<Res, E> {
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl> Service<Req> for RetryService<S, W, G, Sl>
+impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req> for RetryService<S, W, G, Sl, T>
 where
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
@@ -502,10 +593,11 @@ where
     W: When<Failure<S::Response, S::Error>> + Copy,
     G: Admission<Failure<S::Response, S::Error>>,
     Sl: Sleeper + Clone,
+    T: AttemptLimit,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -552,10 +644,11 @@ pin_project! {
     /// It allocates nothing of its own (each attempt sends a copy of the
     /// request, made by [`Replay::replay`]).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct ResponseFuture<S, Req, W, G, Sl>
+    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout>
     where
         S: Service<Req>,
         Sl: Sleeper,
+        T: AttemptLimit,
         W: 'static,
         G: 'static,
     {
@@ -570,12 +663,12 @@ pin_project! {
         once: Option<&'static str>,
         // Is `service` ready for a call (it is when the call starts)?
         ready: bool,
-        timeout: Option<Duration>,
+        timeout: T,
         error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
         sleeper: Sl,
         run: LazyRun,
         #[pin]
-        step: Step<S::Future, Sl::Sleep>,
+        step: Step<S::Future, T::Deadline<Sl::Sleep>, Sl::Sleep>,
     }
 }
 
@@ -583,17 +676,18 @@ pin_project! {
     /// Where a [`ResponseFuture`] is.
     #[project = StepProj]
     #[project_replace = StepReplace]
-    enum Step<F, Sl> {
+    enum Step<F, Dl, Sl> {
         /// About to make an attempt: wait for the service, ask the breaker, call.
         Start,
-        /// Awaiting an attempt, and its deadline if the layer has a timeout.
-        Attempt { #[pin] fut: F, #[pin] deadline: Option<Sl> },
+        /// Awaiting an attempt, and its deadline (one that never comes, and
+        /// takes no room, without a timeout: [`NoTimeout`]).
+        Attempt { #[pin] fut: F, #[pin] deadline: Dl },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl> Future for ResponseFuture<S, Req, W, G, Sl>
+impl<S, Req, W: 'static, G: 'static, Sl, T> Future for ResponseFuture<S, Req, W, G, Sl, T>
 where
     S: Service<Req>,
     S::Response: ClassifyResponse,
@@ -602,6 +696,7 @@ where
     W: When<Failure<S::Response, S::Error>>,
     G: Admission<Failure<S::Response, S::Error>>,
     Sl: Sleeper,
+    T: AttemptLimit,
 {
     type Output = Result<S::Response, Error<S::Error>>;
 
@@ -650,21 +745,21 @@ where
                     },
                 };
                 *this.ready = false;
-                let fut = this.service.call(request);
-                let deadline = this.timeout.map(|limit| this.sleeper.sleep(limit));
-                (fut, deadline)
+                this.service.call(request)
             }};
         }
         // The step an attempt was just made in, looked up again in straight
         // code, where the optimizer knows it (not through the jump at the
         // loop's top, taken twice on a first attempt).
+        // (the deadline is made where it is stored: a future moved fewer
+        // times, as a pair, is copied fewer times)
         macro_rules! started {
-            ($fut:expr, $deadline:expr) => {{
+            ($fut:expr) => {{
                 step_to(
                     this.step.as_mut(),
                     Step::Attempt {
                         fut: $fut,
-                        deadline: $deadline,
+                        deadline: this.timeout.deadline(this.sleeper),
                     },
                 );
                 match this.step.as_mut().project() {
@@ -677,13 +772,13 @@ where
             let (mut fut, mut deadline) = match this.step.as_mut().project() {
                 StepProj::Attempt { fut, deadline } => (fut, deadline),
                 StepProj::Start => {
-                    let (fut, deadline) = next_attempt!();
-                    started!(fut, deadline)
+                    let fut = next_attempt!();
+                    started!(fut)
                 }
                 StepProj::Sleep { sleep } => {
                     ready!(sleep.poll(cx));
-                    let (fut, deadline) = next_attempt!();
-                    started!(fut, deadline)
+                    let fut = next_attempt!();
+                    started!(fut)
                 }
             };
             loop {
@@ -709,14 +804,11 @@ where
                             let kind = (this.error_kinds)(&error);
                             Failure::Error { error, kind }
                         }
-                        Poll::Pending => match deadline.as_mut().as_pin_mut() {
-                            Some(deadline) => {
-                                ready!(deadline.poll(cx));
-                                let after = this.timeout.unwrap_or_default();
-                                Failure::Timeout(AttemptTimeout { after })
-                            }
-                            None => return Poll::Pending,
-                        },
+                        Poll::Pending => {
+                            ready!(deadline.as_mut().poll(cx));
+                            let after = this.timeout.limit().unwrap_or_default();
+                            Failure::Timeout(AttemptTimeout { after })
+                        }
                     };
                     if let Some(why) = *this.once {
                         if this.policy.when.check(&failure).retry {
@@ -738,9 +830,9 @@ where
                 }
                 // No wait: the next attempt takes the finished one's place
                 // (only its future and deadline are dropped, not the step).
-                let (next, next_deadline) = next_attempt!();
+                let next = next_attempt!();
                 fut.set(next);
-                deadline.set(next_deadline);
+                deadline.set(this.timeout.deadline(this.sleeper));
             }
         }
     }
@@ -751,7 +843,7 @@ where
 /// here, inline, where the caller often knows it.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-fn step_to<F, Sl>(step: Pin<&mut Step<F, Sl>>, next: Step<F, Sl>) {
+fn step_to<F, Dl, Sl>(step: Pin<&mut Step<F, Dl, Sl>>, next: Step<F, Dl, Sl>) {
     let _old = step.project_replace(next);
 }
 

@@ -15,10 +15,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use retry_runtime::response::Idempotent;
-use retry_runtime::tower::{Error, ReplayBody, RetryLayer};
+use retry_runtime::tower::{AttemptLimit, Error, ReplayBody, RetryLayer};
 use retry_runtime::{
-    kinds, Backoff, CircuitBreaker, Classify, ErrorKind, KindSet, Policy, RetryAfter, RetryBudget,
-    RetryOn,
+    kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind, KindSet, NoCircuit,
+    Policy, RetryAfter, RetryBudget, RetryOn,
 };
 use testkit::capture::{capture, field};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -55,9 +55,10 @@ fn post(url: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// `request` through `FAST` (adjusted by `layer`) over a hyper-util client.
-async fn send(
-    layer: RetryLayer<RetryOn>,
+/// `request` through `FAST` (adjusted by `layer`, with or without a
+/// per-attempt timeout) over a hyper-util client.
+async fn send<T: AttemptLimit>(
+    layer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, T>,
     request: Request<Body>,
 ) -> Result<Response<hyper::body::Incoming>, Error<hyper_util::client::legacy::Error>> {
     let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
@@ -241,6 +242,49 @@ async fn a_refused_connection_is_retried_then_handed_back() {
     assert_eq!(err.kind(), ErrorKind::Connect);
     assert_eq!(logs.matching(Level::WARN, "retrying clips").len(), 3);
     logs.assert_logged(Level::ERROR, "clips failed after 4 attempts");
+}
+
+// Without `with_timeout`, a call's future holds no timer: the option
+// costs nothing to a layer that does not use it. (A service whose own
+// future is at least as large as the timer, so that the timer does not fit
+// in the room the step keeps for the wait between attempts.)
+#[test]
+fn a_layer_without_a_timeout_holds_no_timer_in_its_future() {
+    use std::convert::Infallible;
+    use std::future::{ready, Ready};
+    use tower::Layer;
+
+    #[derive(Clone)]
+    struct Answer;
+    impl Service<Request<String>> for Answer {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = Ready<Result<Response<String>, Infallible>>;
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Request<String>) -> Self::Future {
+            ready(Ok(Response::new(String::new())))
+        }
+    }
+    let request = || Request::get("/clip").body(String::new()).unwrap();
+    let mut plain = FAST.layer().layer(Answer);
+    let mut timed = FAST.layer().with_timeout(ms(100)).layer(Answer);
+    let (plain, timed) = (
+        std::mem::size_of_val(&plain.call(request())),
+        std::mem::size_of_val(&timed.call(request())),
+    );
+    let timer = std::mem::size_of::<tokio::time::Sleep>();
+    assert!(timer <= std::mem::size_of::<<Answer as Service<Request<String>>>::Future>());
+    assert!(
+        plain + timer <= timed,
+        "{plain} B + a {timer} B timer > {timed} B"
+    );
+    assert!(format!("{:?}", FAST.layer()).contains("timeout: None"));
+    assert!(format!("{:?}", FAST.layer().with_timeout(ms(100))).contains("timeout: Some(100ms)"));
 }
 
 #[tokio::test]
