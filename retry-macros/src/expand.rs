@@ -362,7 +362,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // and one around the whole loop would hold the arguments twice.)
     // (`publish` comes before the expression: the future is made while
     // its guard is held; an expression that is not a future is reported on
-    // it and on its `.await`, as without the attribute)
+    // the user's tokens, the expression and its `.await`)
     let scoped = match (&policy_fn, &awaited) {
         (Some(policy_fn), Some((future, span))) => {
             let p_made = respan(p.clone(), *span);

@@ -95,12 +95,10 @@ impl FnItem {
             _ => None,
         }
     }
-}
 
-impl FnItem {
     /// Is the async body one awaited expression, `EXPR.await`, whose
     /// `EXPR` can be evaluated in the loop itself with the same meaning it
-    /// has in an `async` block of its own? Returns `EXPR`.
+    /// has in an `async` block of its own?
     ///
     /// It cannot when it leaves early or suspends: `return`, `?`, `break`,
     /// `continue`, `.await`, `yield` would act on the loop or the function,
