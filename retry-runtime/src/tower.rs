@@ -20,7 +20,10 @@
 //!   not retried;
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
-//!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout)).
+//!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
+//!   is in the layer's type, [`WithTimeout`], so that a layer without one
+//!   keeps no timer in its calls' futures: name the service as
+//!   `RetryService<S, W, NoCircuit, DefaultSleeper, WithTimeout>`).
 //!
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
