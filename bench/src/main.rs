@@ -763,6 +763,48 @@ fn targets_table(r: &Results, compile_ratio: Option<(f64, String)>) -> Table {
     t
 }
 
+/// `--rounds N`: the async success contest and the issue's shape's, `n`
+/// times over; each round's Δ over the hand loop for each contestant, then
+/// the medians. One contest moves a row by up to a nanosecond here; the
+/// median of many is what a 1 ns target can be judged by.
+fn success_rounds(n: usize) {
+    let rt = current_thread(false);
+    let s = Script::leak();
+    check_all(&rt, s);
+    let names = &ASYNC_NAMES[1..];
+    // [async, shape] x contestant after the hand loop: the Δ of each round
+    let mut deltas = vec![vec![Vec::with_capacity(n); names.len()]; 2];
+    for round in 1..=n {
+        for (table, rows) in [async_contest(&rt, s, 0), shape_contest(&rt, s, 0)]
+            .iter()
+            .enumerate()
+        {
+            let hand = rows[HAND].time.median;
+            let cells: Vec<String> = rows[HAND + 1..]
+                .iter()
+                .zip(&mut deltas[table])
+                .map(|(row, d)| {
+                    d.push(row.time.median - hand);
+                    format!("{:+.2}", row.time.median - hand)
+                })
+                .collect();
+            println!(
+                "round {round}, {}: hand loop {} | Δ {}",
+                ["async", "issue's shape"][table],
+                time(hand),
+                cells.join(" ")
+            );
+        }
+    }
+    for (table, title) in ["async", "issue's shape"].iter().enumerate() {
+        println!("\nsuccess path, {title}: median Δ over the hand loop of {n} rounds");
+        for (name, d) in names.iter().zip(&mut deltas[table]) {
+            d.sort_by(f64::total_cmp);
+            println!("  {name}: {:+.2} ns", d[d.len() / 2]);
+        }
+    }
+}
+
 fn current_thread(paused: bool) -> Runtime {
     let rt = Builder::new_current_thread()
         .enable_time()
@@ -778,12 +820,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled | --tower-only | --tower-rounds N]\n\
+            "usage: cargo run --release -p retry-bench [--features metrics] [-- --compile-time | --compile-time-only | --metrics-enabled | --tower-only | --tower-rounds N | --rounds N]\n\
              \n  --compile-time       also time `cargo build` of 200 #[retry] fns vs 200 plain ones\n  \
              --compile-time-only  only that\n  \
              --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
              --tower-only         only the tower layer against tower::retry::Retry\n  \
-             --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians"
+             --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians\n  \
+             --rounds N           the async and the issue's-shape success contests N times: each round's Δ over the hand loop, and the medians"
         );
         return;
     }
@@ -807,6 +850,18 @@ fn main() {
             args[3].parse().unwrap_or(1),
         );
         tower_stack::calls(which, k, n);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--rounds") {
+        let Some(n) = args
+            .get(1)
+            .and_then(|a| a.parse().ok())
+            .filter(|&n: &usize| n > 0)
+        else {
+            eprintln!("--rounds needs a number of rounds; see --help");
+            std::process::exit(2);
+        };
+        success_rounds(n);
         return;
     }
     if args.first().map(String::as_str) == Some("--tower-rounds") {
