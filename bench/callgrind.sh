@@ -14,7 +14,8 @@
 # out. "per retry" is (4 failures - success) / 4. Needs valgrind.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v valgrind >/dev/null || {
     echo "callgrind.sh needs valgrind (apt-get install valgrind)" >&2
     exit 1
@@ -28,8 +29,8 @@ trap 'rm -rf "$out"' EXIT
 
 # count <contestant> <failures> <calls>: total instructions of the run
 count() {
-    local mode=--calls name="$1"
-    case "$name" in tower:*) mode=--tower-calls name="${name#tower:}" ;; esac
+    local mode name
+    contestant_mode "$1"
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" "$mode" "$name" "$2" "$3" \
         2>"$out/log" >/dev/null || { cat "$out/log" >&2; exit 1; }
     sed -n 's/^summary: //p' "$out/cg"

@@ -15,17 +15,13 @@
 # those it leaves to libc (about 128 bytes and up).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$#" -ge 1 ] || { echo "usage: bench/memcpy.sh CONTESTANT [FAILURES]" >&2; exit 2; }
 command -v cc >/dev/null || { echo "memcpy.sh needs a C compiler (apt-get install gcc)" >&2; exit 1; }
 command -v addr2line >/dev/null || { echo "memcpy.sh needs addr2line (apt-get install binutils)" >&2; exit 1; }
-target="${PERF_TARGET_DIR:-${CARGO_TARGET_DIR:-$here/target}/perf}"
-(cd "$here" && CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
-    cargo build --release -q -p retry-bench --target-dir "$target")
-bin="$target/release/retry-bench"
-
-mode=--calls name="$1"
-case "$name" in tower:*) mode=--tower-calls name="${name#tower:}" ;; esac
+build_with_line_tables
+contestant_mode "$1"
 failures="${2:-0}"
 calls=100000
 

@@ -19,19 +19,15 @@
 # forwarding fails, and the load waits for the stores to leave the core).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$#" -ge 1 ] || { echo "usage: bench/perf.sh CONTESTANT [CALLS]" >&2; exit 2; }
 command -v perf >/dev/null || {
     echo "perf.sh needs perf (apt-get install linux-perf)" >&2
     exit 1
 }
-target="${PERF_TARGET_DIR:-${CARGO_TARGET_DIR:-$here/target}/perf}"
-(cd "$here" && CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
-    cargo build --release -q -p retry-bench --target-dir "$target")
-bin="$target/release/retry-bench"
-
-mode=--calls name="$1"
-case "$name" in tower:*) mode=--tower-calls name="${name#tower:}" ;; esac
+build_with_line_tables
+contestant_mode "$1"
 calls="${2:-3000000}"
 
 out="$(mktemp -d)"

@@ -805,6 +805,25 @@ fn success_rounds(n: usize) {
     }
 }
 
+/// `FLAG N` as the first arguments: `Some(N)`; a missing or zero `N`
+/// ends the program with a usage error; another first argument, `None`.
+fn rounds_arg(args: &[String], flag: &str) -> Option<usize> {
+    if args.first().map(String::as_str) != Some(flag) {
+        return None;
+    }
+    match args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .filter(|&n: &usize| n > 0)
+    {
+        Some(n) => Some(n),
+        None => {
+            eprintln!("{flag} needs a number of rounds; see --help");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn current_thread(paused: bool) -> Runtime {
     let rt = Builder::new_current_thread()
         .enable_time()
@@ -852,27 +871,11 @@ fn main() {
         tower_stack::calls(which, k, n);
         return;
     }
-    if args.first().map(String::as_str) == Some("--rounds") {
-        let Some(n) = args
-            .get(1)
-            .and_then(|a| a.parse().ok())
-            .filter(|&n: &usize| n > 0)
-        else {
-            eprintln!("--rounds needs a number of rounds; see --help");
-            std::process::exit(2);
-        };
+    if let Some(n) = rounds_arg(&args, "--rounds") {
         success_rounds(n);
         return;
     }
-    if args.first().map(String::as_str) == Some("--tower-rounds") {
-        let Some(n) = args
-            .get(1)
-            .and_then(|a| a.parse().ok())
-            .filter(|&n: &usize| n > 0)
-        else {
-            eprintln!("--tower-rounds needs a number of rounds; see --help");
-            std::process::exit(2);
-        };
+    if let Some(n) = rounds_arg(&args, "--tower-rounds") {
         tower_stack::rounds(&current_thread(false), Script::leak(), n);
         return;
     }
