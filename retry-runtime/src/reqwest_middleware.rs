@@ -169,14 +169,12 @@ where
         // last attempt, as the tower layer's does, instead of changing a
         // copy of the policy)
         let policy = &self.policy;
-        let mut once = None;
-        let mut run = LazyRun::new(policy);
-        if policy.max_attempts() > 1 && !self.any_method {
-            once = not_repeatable(req.method(), extensions.get::<Idempotent>().is_some());
-            if once.is_some() {
-                run.last_attempt(policy);
-            }
-        }
+        let mut once = if policy.max_attempts() > 1 && !self.any_method {
+            not_repeatable(req.method(), || extensions.get::<Idempotent>().is_some())
+        } else {
+            None
+        };
+        let mut run = LazyRun::for_request(policy, once.is_some());
         let mut request = Some(req);
         loop {
             if let Err(rejected) = run.admit(policy) {

@@ -195,10 +195,14 @@ pub fn is_idempotent(method: &Method) -> bool {
 pub struct Idempotent;
 
 /// Why a request with `method` (and `marked` with [`Idempotent`] or not)
-/// must be sent once; `None` when it may be repeated.
+/// must be sent once; `None` when it may be repeated. The method is looked
+/// at first: the extensions of an idempotent request are never searched.
 #[inline]
-pub(crate) fn not_repeatable(method: &Method, marked: bool) -> Option<&'static str> {
-    if marked || is_idempotent(method) {
+pub(crate) fn not_repeatable(
+    method: &Method,
+    marked: impl FnOnce() -> bool,
+) -> Option<&'static str> {
+    if is_idempotent(method) || marked() {
         None
     } else {
         Some(
@@ -421,11 +425,14 @@ mod tests {
     #[test]
     fn methods() {
         for m in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
-            assert_eq!(not_repeatable(&m.parse().unwrap(), false), None, "{m}");
+            assert_eq!(not_repeatable(&m.parse().unwrap(), || false), None, "{m}");
         }
         for m in ["POST", "PATCH", "CONNECT", "PURGE"] {
-            assert!(not_repeatable(&m.parse().unwrap(), false).is_some(), "{m}");
-            assert_eq!(not_repeatable(&m.parse().unwrap(), true), None, "{m}");
+            assert!(
+                not_repeatable(&m.parse().unwrap(), || false).is_some(),
+                "{m}"
+            );
+            assert_eq!(not_repeatable(&m.parse().unwrap(), || true), None, "{m}");
         }
     }
 

@@ -170,10 +170,9 @@ impl<D> ReplayBody for http_body_util::Empty<D> {
 impl<B: ReplayBody> Replay for http::Request<B> {
     #[inline]
     fn not_repeatable(&self) -> Option<&'static str> {
-        not_repeatable(
-            self.method(),
-            self.extensions().get::<Idempotent>().is_some(),
-        )
+        not_repeatable(self.method(), || {
+            self.extensions().get::<Idempotent>().is_some()
+        })
     }
 
     #[inline]
@@ -195,7 +194,7 @@ impl<B: ReplayBody> Replay for http::Request<B> {
 #[cfg(feature = "reqwest")]
 impl Replay for ::reqwest::Request {
     fn not_repeatable(&self) -> Option<&'static str> {
-        not_repeatable(self.method(), false)
+        not_repeatable(self.method(), || false)
     }
 
     fn replay(&self) -> Option<Self> {
@@ -618,16 +617,13 @@ where
         let service = core::mem::replace(&mut self.inner, clone);
         let layer = &self.layer;
         let policy = layer.policy;
-        let mut run = LazyRun::new(policy);
-        let mut once = None;
-        if policy.max_attempts() > 1 && !layer.any_method {
-            once = request.not_repeatable();
-            if once.is_some() {
-                sent_once(&mut run, policy);
-            }
-        }
+        let once = if policy.max_attempts() > 1 && !layer.any_method {
+            request.not_repeatable()
+        } else {
+            None
+        };
         ResponseFuture {
-            run,
+            run: LazyRun::for_request(policy, once.is_some()),
             policy,
             service,
             request: Some(request),
@@ -848,12 +844,6 @@ where
 #[cfg_attr(debug_assertions, inline)]
 fn step_to<F, Dl, Sl>(step: Pin<&mut Step<F, Dl, Sl>>, next: Step<F, Dl, Sl>) {
     let _old = step.project_replace(next);
-}
-
-/// A request that is not safe to repeat: its first attempt is the run's last.
-#[cold]
-fn sent_once<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) {
-    run.last_attempt(policy);
 }
 
 /// The request itself is about to be sent (no copy could be made): the run

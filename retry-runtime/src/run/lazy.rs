@@ -54,6 +54,33 @@ impl LazyRun {
         run
     }
 
+    /// [`new`](Self::new) for a call of the tower layer or the reqwest
+    /// middleware, whose request may be sent only once (`once`: its first
+    /// attempt is the run's last). One expression, so the layer builds its
+    /// future around it without a `&mut` to a run made beforehand.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn for_request<W, G>(policy: &Policy<W, G>, once: bool) -> Self {
+        if once || Self::needed_from_start(policy) {
+            Self::started_for_request(policy, once)
+        } else {
+            LazyRun(None)
+        }
+    }
+
+    /// [`for_request`](Self::for_request)'s state, when it needs one.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[cold]
+    #[inline(never)]
+    fn started_for_request<W, G>(policy: &Policy<W, G>, once: bool) -> Self {
+        let mut state = State::new(policy);
+        if once {
+            state.set_last();
+        }
+        LazyRun(Some(state))
+    }
+
     /// The run's state, made at the first call (out of line: see
     /// [`start_state`]).
     #[cfg_attr(not(debug_assertions), inline(always))]
