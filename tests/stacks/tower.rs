@@ -435,6 +435,82 @@ async fn the_log_lines_are_those_of_the_attribute() {
     );
 }
 
+/// A body copied only by `try_clone` (not `Clone`): its requests are
+/// copied by `ReplayBody::replay_request`'s default, part by part.
+struct CopiedOnly(Bytes);
+
+impl ReplayBody for CopiedOnly {
+    fn try_clone(&self) -> Option<Self> {
+        Some(CopiedOnly(self.0.clone()))
+    }
+}
+
+/// What one attempt received: method, URI, version, a header, the marker
+/// extension, and the body.
+type Seen = (http::Method, http::Uri, http::Version, String, bool, Bytes);
+
+fn seen<B>(req: &Request<B>, body: &Bytes) -> Seen {
+    (
+        req.method().clone(),
+        req.uri().clone(),
+        req.version(),
+        req.headers()["x-request-id"].to_str().unwrap().to_owned(),
+        req.extensions().get::<Idempotent>().is_some(),
+        body.clone(),
+    )
+}
+
+/// Three attempts (503, 503, 200) through a service that records each.
+async fn attempts_seen<B: ReplayBody + Send + 'static>(
+    body: B,
+    bytes: fn(&B) -> Bytes,
+) -> Vec<Seen> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&log);
+    let svc = tower::service_fn(move |req: Request<B>| {
+        let mut attempts = record.lock().unwrap();
+        attempts.push(seen(&req, &bytes(req.body())));
+        let status = if attempts.len() < 3 { 503 } else { 200 };
+        async move { Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap()) }
+    });
+    let mut req = Request::post("http://downstream.test/orders?id=7")
+        .version(http::Version::HTTP_2)
+        .header("x-request-id", "req-7")
+        .body(body)
+        .unwrap();
+    req.extensions_mut().insert(Idempotent);
+    let resp = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(svc)
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    Arc::try_unwrap(log).unwrap().into_inner().unwrap()
+}
+
+/// Every attempt gets the whole request, whichever way it is copied: a
+/// `Clone` body's request cloned at once, another's part by part.
+#[tokio::test(start_paused = true)]
+async fn every_attempt_gets_the_whole_request() {
+    let expected = (
+        http::Method::POST,
+        http::Uri::from_static("http://downstream.test/orders?id=7"),
+        http::Version::HTTP_2,
+        "req-7".to_owned(),
+        true,
+        Bytes::from_static(b"{\"order\":7}"),
+    );
+    let cloned = attempts_seen(String::from("{\"order\":7}"), |b| Bytes::from(b.clone())).await;
+    let copied = attempts_seen(CopiedOnly(Bytes::from_static(b"{\"order\":7}")), |b| {
+        b.0.clone()
+    })
+    .await;
+    for attempts in [cloned, copied] {
+        assert_eq!(attempts, vec![expected.clone(); 3]);
+    }
+}
+
 /// A request body that cannot be copied (a stream, say).
 struct OneShot(Bytes);
 
