@@ -133,8 +133,9 @@ pub trait ReplayBody: Sized {
 
     /// A copy of a whole request with this body, if one can be made. By
     /// default, a new request given a clone of each part of `request` and
-    /// [`try_clone`](Self::try_clone)'s body. The bodies here that are
-    /// `Clone` clone the request instead, part by part into the copy:
+    /// [`try_clone`](Self::try_clone)'s body. The bodies this crate
+    /// implements it for, all `Clone`, clone the request instead, part by
+    /// part into the copy:
     /// `http` has no other way to make a request than one whose parts are
     /// defaults, which the default then drops one by one (about 120
     /// instructions an attempt, `bench/callgrind.sh tower:ours`). A `Clone`
