@@ -398,10 +398,40 @@ pin_project! {
         Attempt { kinds: KindSet, #[pin] fut: Fut },
         /// Awaiting an attempt in its span (a policy with attempt spans): a
         /// variant of its own, so that the common one never handles a span.
-        AttemptInSpan { #[pin] fut: Fut, span: tracing::Span },
+        AttemptInSpan { #[pin] fut: Fut, span: AttemptSpan },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
+}
+
+/// The span of an attempt in its step (a policy with attempt spans),
+/// closed by an out-of-line call. The span's own drop (a call into the
+/// dispatcher, a reference count, their unwinding) inline in the step made
+/// [`RetryFuture`]'s drop glue too large to inline, so every finished
+/// future paid a call to drop it, with spans or without.
+struct AttemptSpan(Option<tracing::Span>);
+
+impl AttemptSpan {
+    /// Enter the span (it is there until the step drops it).
+    #[inline]
+    fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+        self.0.as_ref().map(tracing::Span::enter)
+    }
+}
+
+impl Drop for AttemptSpan {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            close_span(&mut self.0);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn close_span(span: &mut Option<tracing::Span>) {
+    *span = None;
 }
 
 /// Moves a [`RetryFuture`] to its next step. Not `Pin::set`, which calls
@@ -459,7 +489,7 @@ where
 #[cold]
 #[inline(never)]
 fn settle_in_span<W, G, F, Fut, T, E, N>(
-    span: &tracing::Span,
+    span: &AttemptSpan,
     fut: Pin<&mut Fut>,
     cx: &mut Context<'_>,
     policy: &Policy<W, G>,
@@ -489,10 +519,10 @@ fn start_in_span<W, G, F: Op>(
     policy: &Policy<W, G>,
     run: &mut LazyRun,
     op: &mut F,
-) -> (F::Output, tracing::Span) {
+) -> (F::Output, AttemptSpan) {
     let span = log::attempt_span(policy.name, run.attempts().saturating_add(1));
     let fut = span.in_scope(|| op.attempt(|| run.next_attempt(policy)));
-    (fut, span)
+    (fut, AttemptSpan(Some(span)))
 }
 
 /// An output form of a [`Retry`]: [`Plain`] or [`Detailed`].

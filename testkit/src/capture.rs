@@ -46,6 +46,7 @@ pub struct Captured {
 #[derive(Default)]
 struct Spans {
     made: Vec<(String, Option<String>)>,
+    closed: Vec<String>,
     of_line: Vec<Option<String>>,
 }
 
@@ -82,6 +83,20 @@ impl Captured {
     /// ```
     pub fn spans(&self) -> Vec<(String, Option<String>)> {
         self.spans.lock().unwrap().made.clone()
+    }
+
+    /// Every span closed so far (its last handle dropped), in order, as
+    /// [`spans`](Captured::spans) shows it.
+    ///
+    /// ```
+    /// let logs = testkit::capture::capture();
+    /// let span = tracing::info_span!("attempt", n = 1);
+    /// assert!(logs.closed_spans().is_empty());
+    /// drop(span);
+    /// assert_eq!(logs.closed_spans(), ["attempt | n=1"]);
+    /// ```
+    pub fn closed_spans(&self) -> Vec<String> {
+        self.spans.lock().unwrap().closed.clone()
     }
 
     /// The span the one line containing `needle` was logged in (`None`:
@@ -204,6 +219,13 @@ where
             .and_then(|p| p.extensions().get::<Described>().map(|d| d.0.clone()));
         span.extensions_mut().insert(Described(text.clone()));
         self.spans.lock().unwrap().made.push((text, parent));
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        if let Some(described) = span.extensions().get::<Described>() {
+            self.spans.lock().unwrap().closed.push(described.0.clone());
+        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {

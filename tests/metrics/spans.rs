@@ -60,6 +60,13 @@ fn assert_three_attempt_spans(logs: &Captured, operation: &str, form: &str) {
     ]
     .into();
     assert_eq!(logs.spans(), expected, "{form}");
+    // Every attempt's span is closed, in order, and the caller's last:
+    // none is left open by the call.
+    assert_eq!(
+        logs.closed_spans(),
+        [span(1), span(2), span(3), "caller | id=1".to_string()],
+        "{form}: closed"
+    );
     for (n, line) in [
         (1, format!("retrying {operation} after attempt 1/3")),
         (2, format!("retrying {operation} after attempt 2/3")),
