@@ -249,9 +249,7 @@ pub fn made_in_scope<W: crate::RetriedKinds, G, F: core::future::IntoFuture>(
     published: crate::nested::Published,
     attempt: F,
 ) -> crate::nested::InScope<F::IntoFuture> {
-    let attempt = attempt.into_future();
-    drop(published);
-    in_scope(policy, attempt)
+    in_scope(policy, made(published, attempt))
 }
 
 /// [`made_in_scope`] for a loop whose policy is a constant (see
@@ -275,9 +273,19 @@ where
     G: 'static,
     F: core::future::IntoFuture,
 {
+    in_const_scope(policy, made(published, attempt))
+}
+
+/// `attempt` made into its future while `published` is held, then the
+/// publication ended (both `made_*` forms).
+#[inline(always)]
+fn made<F: core::future::IntoFuture>(
+    published: crate::nested::Published,
+    attempt: F,
+) -> F::IntoFuture {
     let attempt = attempt.into_future();
     drop(published);
-    in_const_scope(policy, attempt)
+    attempt
 }
 
 /// [`in_scope`] for a loop whose policy is a constant, given as the
