@@ -474,6 +474,21 @@ mod tests {
     }
 
     #[test]
+    fn counts_from_2_pow_24_buckets_ago_do_not_come_back() {
+        // A 10 ms window has 1 ms buckets: 2^24 of them are 4.7 hours.
+        static CLOCK: ManualClock = ManualClock::new();
+        let t = Throttle::new("t")
+            .with_window(Duration::from_millis(10))
+            .with_clock(&CLOCK);
+        for _ in 0..1000 {
+            t.acquire_quietly();
+        }
+        CLOCK.advance(Duration::from_millis(1 << 24));
+        assert_eq!(t.stats().requests, 0);
+        assert_eq!(t.probability(), 0.0);
+    }
+
+    #[test]
     fn window_and_k_are_clamped() {
         let t = Throttle::new("t")
             .with_window(Duration::ZERO)

@@ -43,9 +43,13 @@ pub(crate) struct Counts {
 }
 
 /// Requests and accepts over the last [`BUCKETS`] epochs. An epoch is a
-/// bucket's length of time, numbered from the clock's origin (its low 24
-/// bits are kept: a bucket untouched for 16 million bucket lengths is
-/// read as stale anyway, since only the last ten epochs count).
+/// bucket's length of time, numbered from the clock's origin; a bucket
+/// keeps its epoch's low 24 bits. Each slot has exactly one epoch of the
+/// window (the one whose remainder by [`BUCKETS`] is the slot's), and a
+/// bucket counts only when it holds that epoch: a bucket left from an
+/// older epoch could pass for it only after an idle gap of exactly a
+/// multiple of 5 x 2^24 bucket lengths (with the default 30 s window,
+/// eight years to the bucket).
 pub(crate) struct Window {
     buckets: [AtomicU64; BUCKETS],
 }
@@ -80,12 +84,15 @@ impl Window {
     /// The counts of the buckets of the last [`BUCKETS`] epochs, `epoch`
     /// included.
     pub(crate) fn counts(&self, epoch: u64) -> Counts {
-        let now = epoch & EPOCH_MASK;
         let mut counts = Counts::default();
-        for slot in &self.buckets {
+        // The window's epochs, newest first: each has a slot of its own.
+        for age in 0..BUCKETS as u64 {
+            let Some(of) = epoch.checked_sub(age) else {
+                break; // before the clock's origin
+            };
+            let slot = &self.buckets[(of % BUCKETS as u64) as usize];
             let bucket = Bucket::unpack(slot.load(Ordering::Relaxed));
-            let age = now.wrapping_sub(bucket.epoch) & EPOCH_MASK;
-            if age < BUCKETS as u64 {
+            if bucket.epoch == of & EPOCH_MASK {
                 counts.requests += bucket.requests;
                 counts.accepts += bucket.accepts;
             }
@@ -155,6 +162,34 @@ mod tests {
         let c = w.counts(1);
         assert_eq!((c.requests, c.accepts), (COUNT_MAX, COUNT_MAX));
         assert_eq!(w.counts(2).requests, COUNT_MAX, "still epoch 1");
+    }
+
+    #[test]
+    fn a_bucket_from_2_pow_24_epochs_ago_is_stale() {
+        // Its 24 stored bits read as an epoch of the window (age 0 and age 3),
+        // but its slot belongs to another epoch now.
+        let w = Window::new();
+        w.add(7, 1000, 0);
+        assert_eq!(w.counts(7 + (1 << 24)), Counts::default());
+        assert_eq!(w.counts(10 + (1 << 24)), Counts::default());
+        // a new request in an aliased slot starts it afresh
+        w.add(12, 4, 0);
+        w.add(12 + 5 * (1 << 24) + 10, 1, 0); // same slot, stored epoch differs
+        assert_eq!(w.counts(12 + 5 * (1 << 24) + 10).requests, 1);
+    }
+
+    #[test]
+    fn the_first_epochs_count_from_the_origin() {
+        let w = Window::new();
+        w.add(0, 1, 1);
+        w.add(2, 1, 0);
+        assert_eq!(
+            w.counts(2),
+            Counts {
+                requests: 2,
+                accepts: 1
+            }
+        );
     }
 
     #[test]
