@@ -423,7 +423,7 @@ pub(crate) fn sent_once(operation: &'static str, error: &dyn Display, why: &'sta
 
 /// The DEBUG line of a server's requested wait that is not believed (a
 /// `Retry-After` or a gRPC pushback): the policy's backoff applies instead.
-#[cfg(any(feature = "tower", feature = "reqwest-middleware", feature = "tonic"))]
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "tonic"))]
 pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(
         target: TARGET,

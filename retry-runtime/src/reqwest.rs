@@ -417,23 +417,30 @@ impl ResponseExt for Response {
 }
 
 /// The wait asked for by the `Retry-After` header in `headers`, if any; see
-/// [`parse_retry_after`].
+/// [`parse_retry_after`]. A value that cannot be read (negative,
+/// fractional, garbage) or that is absurd (beyond [`MAX_RETRY_AFTER`], a
+/// day) is ignored with a DEBUG line on the `retry_runtime` target: no
+/// hint, so the policy's backoff applies.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use reqwest::header::{HeaderMap, RETRY_AFTER};
+/// use retry_runtime::reqwest::retry_after_header;
 /// let mut h = HeaderMap::new();
-/// assert_eq!(retry_runtime::reqwest::retry_after_header(&h, SystemTime::now()), None);
+/// assert_eq!(retry_after_header(&h, SystemTime::now()), None);
 /// h.insert(RETRY_AFTER, "2".parse().unwrap());
-/// assert_eq!(retry_runtime::reqwest::retry_after_header(&h, SystemTime::now()), Some(Duration::from_secs(2)));
+/// assert_eq!(retry_after_header(&h, SystemTime::now()), Some(Duration::from_secs(2)));
+/// for bad in ["-1", "soon", "31536000"] { // negative, garbage, a year
+///     h.insert(RETRY_AFTER, bad.parse().unwrap());
+///     assert_eq!(retry_after_header(&h, SystemTime::now()), None, "{bad}");
+/// }
 /// ```
 pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| parse_retry_after(v, now))
+    let value = headers.get(RETRY_AFTER)?;
+    crate::retry_after::read(value.as_bytes(), now)
 }
 
-pub use crate::retry_after::parse_retry_after;
+pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
 #[cfg(test)]
 mod tests {
@@ -553,6 +560,27 @@ mod tests {
             assert_eq!(Classify::kind(&e), kind, "{code}");
             assert_eq!(Classify::retry_after(&e), Some(s(4)), "{code}");
         }
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_no_hint() {
+        // A year, u64::MAX seconds: ignored, so the policy's backoff applies
+        // (the response path of the middlewares does the same).
+        for absurd in ["31536000", "18446744073709551615", "86401"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, absurd.parse().unwrap());
+            let e = HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &h);
+            assert_eq!(Classify::retry_after(&e), None, "{absurd}");
+            // API: 500 ms plus up to 500 ms of jitter, not the 60 s cap
+            match crate::presets::API.decide(0, &e) {
+                crate::Decision::Retry(wait) => assert!(wait <= s(1), "{absurd}: {wait:?}"),
+                other => panic!("{absurd}: {other:?}"),
+            }
+        }
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "86400".parse().unwrap()); // a day: believed, then capped
+        let e = HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &h);
+        assert_eq!(Classify::retry_after(&e), Some(s(86_400)));
     }
 
     #[test]

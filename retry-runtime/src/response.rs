@@ -32,20 +32,9 @@ use http::{Method, StatusCode};
 
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
-use crate::log;
 use crate::timeout::AttemptTimeout;
 
-pub use crate::retry_after::parse_retry_after;
-
-/// The longest `Retry-After` believed: a longer one (years, say) is a
-/// server's mistake, ignored with a DEBUG line, so the policy's backoff
-/// applies. Shorter hints are still capped by the policy's
-/// [`RetryAfter::cap`](crate::RetryAfter::cap) (60s by default).
-///
-/// ```
-/// assert_eq!(retry_runtime::response::MAX_RETRY_AFTER.as_secs(), 86_400);
-/// ```
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
 /// A response that is a failure: its kind, the server's requested wait,
 /// and its status code (for the log line).
@@ -144,23 +133,7 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
 #[inline]
 pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?;
-    read_retry_after(value)
-}
-
-/// A `Retry-After` value, or `None` with a DEBUG line (not the hot path).
-#[inline(never)]
-fn read_retry_after(value: &http::HeaderValue) -> Option<Duration> {
-    match parse_retry_after(value, SystemTime::now()) {
-        None => {
-            log::retry_after_ignored(value, "it is neither delay-seconds nor an HTTP-date");
-            None
-        }
-        Some(wait) if wait > MAX_RETRY_AFTER => {
-            log::retry_after_ignored(value, "it asks for more than a day");
-            None
-        }
-        Some(wait) => Some(wait),
-    }
+    crate::retry_after::read(value.as_bytes(), SystemTime::now())
 }
 
 /// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,

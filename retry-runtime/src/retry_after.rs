@@ -5,6 +5,19 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::log;
+
+/// The longest `Retry-After` believed: a longer one (years, say) is a
+/// server's mistake, ignored with a DEBUG line, so the policy's backoff
+/// applies. Shorter hints are still capped by the policy's
+/// [`RetryAfter::cap`](crate::RetryAfter::cap) (60s by default).
+///
+/// ```
+/// # #[cfg(feature = "reqwest")]
+/// assert_eq!(retry_runtime::reqwest::MAX_RETRY_AFTER.as_secs(), 86_400);
+/// ```
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Parse a `Retry-After` value (RFC 9110 §10.2.3): either delay-seconds
 /// (`120`) or an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`; the obsolete
 /// RFC 850 and asctime forms are read too), the latter taken relative to
@@ -41,4 +54,24 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
     }
     let at = httpdate::parse_http_date(text).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A `Retry-After` value as a hint the run may act on: [`parse_retry_after`]
+/// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
+/// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Out of line: a
+/// header is read on a failure, never on the success path.)
+#[inline(never)]
+pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
+    let shown = || String::from_utf8_lossy(value);
+    match parse_retry_after(value, now) {
+        None => {
+            log::retry_after_ignored(&shown(), "it is neither delay-seconds nor an HTTP-date");
+            None
+        }
+        Some(wait) if wait > MAX_RETRY_AFTER => {
+            log::retry_after_ignored(&shown(), "it asks for more than a day");
+            None
+        }
+        Some(wait) => Some(wait),
+    }
 }
