@@ -195,6 +195,24 @@ impl RetryBudget {
         granted
     }
 
+    /// Give back the token of a retry [`try_withdraw`](RetryBudget::try_withdraw)
+    /// granted but that is not made (the throttle, asked after the budget,
+    /// turned it away): as if the budget had not been asked.
+    pub(crate) fn refund(&self) {
+        let _ = self
+            .retries
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        let max = self.max;
+        if let Ok(t) = self
+            .tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                Some(t.saturating_add(TOKEN).min(max))
+            })
+        {
+            metrics::budget(self.name, tokens(t.saturating_add(TOKEN).min(max)), false);
+        }
+    }
+
     /// The balance and the counters, for metrics.
     ///
     /// The counters are exact: every [`deposit`](RetryBudget::deposit) adds

@@ -137,6 +137,10 @@ where
         if let Err(rejection) = throttle.try_acquire() {
             log::throttled(policy.name, 1, &rejection);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
+                // the breaker's leave goes back unused
+                if let (Some(breaker), Some(permit)) = (policy.circuit, first_permit) {
+                    breaker.release(permit);
+                }
                 let reason = StopReason::Throttled;
                 metrics::call_ended(policy.name, reason.into(), 0);
                 return Err(retry_error(policy, error, 0, reason, elapsed()));
@@ -322,13 +326,25 @@ fn next_leave<W, G>(policy: &Policy<W, G>) -> Result<Option<Permit>, StopReason>
             return Err(StopReason::CircuitOpen);
         }
     }
+    // A guard that turns the attempt away hands back what the guards
+    // before it granted: the breaker's leave, the budget's token.
+    let release = |permit: Option<Permit>| {
+        if let (Some(breaker), Some(permit)) = (policy.circuit, permit) {
+            breaker.release(permit);
+        }
+    };
     if let Some(budget) = policy.budget {
         if !budget.try_withdraw() {
+            release(permit);
             return Err(StopReason::Budget);
         }
     }
     if let Some(throttle) = policy.throttle {
         if throttle.try_acquire().is_err() {
+            release(permit);
+            if let Some(budget) = policy.budget {
+                budget.refund();
+            }
             return Err(StopReason::Throttled);
         }
     }

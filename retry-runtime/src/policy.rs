@@ -422,6 +422,11 @@ impl<W: Copy, G> Policy<W, G> {
     /// a request; one that succeeds, or fails with an error the policy does
     /// not retry (the dependency answered), counts as accepted.
     ///
+    /// The throttle is asked after the circuit breaker and, for a retry,
+    /// after the [budget](Policy::with_budget): an attempt it turns away
+    /// hands back what they granted (a half-open breaker's probe slot, the
+    /// budget's token), so neither is spent on a call that is not made.
+    ///
     /// ```
     /// use retry_runtime::{presets, Policy, RetryOn, Throttle, WithThrottle};
     /// static SEARCH: Throttle = Throttle::new("search");

@@ -17,6 +17,7 @@ mod breaker_state;
 mod breaker_stress;
 mod budget_in_retries;
 mod budget_simulation;
+mod guards_together;
 mod outage;
 mod throttle_in_retries;
 mod throttle_simulation;

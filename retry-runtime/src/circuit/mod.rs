@@ -406,6 +406,21 @@ impl CircuitBreaker {
         }
     }
 
+    /// Hand back a permit whose call was not made, because a guard asked
+    /// after the breaker (the throttle, the budget) turned it away: it is
+    /// not counted as let through, and a probe frees its slot, so the
+    /// half-open breaker lets another call probe at once rather than after
+    /// another recovery timeout.
+    pub(crate) fn release(&self, permit: Permit) {
+        let _ = self
+            .permitted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if permit.probe {
+            // as a neutral probe does: the slot only, no transition
+            self.record_probe(permit.generation, Outcome::Neutral);
+        }
+    }
+
     fn record_closed(&self, generation: u8, outcome: Outcome) {
         let failure = match outcome {
             Outcome::Neutral => return,
@@ -594,7 +609,9 @@ impl fmt::Debug for CircuitBreaker {
 /// to [`CircuitBreaker::record`] with the outcome.
 ///
 /// A permit that is never recorded is harmless while the breaker is closed;
-/// a lost probe is replaced after one recovery timeout.
+/// a lost probe is replaced after one recovery timeout. (A retry run whose
+/// throttle or budget turns the attempt away after the breaker let it
+/// through hands its permit back at once.)
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};

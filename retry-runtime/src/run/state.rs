@@ -153,6 +153,10 @@ impl State {
         throttle: &Throttle,
     ) -> Result<(), Throttled> {
         throttle.try_acquire().inspect_err(|rejection| {
+            // the breaker's leave for this attempt goes back unused
+            if let (Some(breaker), Some(permit)) = (policy.circuit, self.permit.take()) {
+                breaker.release(permit);
+            }
             log::throttled(policy.name, 1, rejection);
             self.not_attempted(policy, StopReason::Throttled, rejection);
         })
@@ -193,6 +197,13 @@ impl State {
             }
             Err(open) => {
                 self.permit = None;
+                // A retry the budget granted (it opened during the wait) is
+                // not made: its token goes back.
+                if self.attempts > 0 {
+                    if let Some(budget) = policy.budget {
+                        budget.refund();
+                    }
+                }
                 log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
                 self.not_attempted(policy, StopReason::CircuitOpen, &open);
                 Err(open)
@@ -451,6 +462,10 @@ impl State {
         }
         if let Some(throttle) = policy.throttle {
             if throttle.try_acquire().is_err() {
+                // the retry is not made: its token goes back
+                if let Some(budget) = policy.budget {
+                    budget.refund();
+                }
                 return Decision::GiveUp(StopReason::Throttled);
             }
         }
