@@ -41,7 +41,8 @@ use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
+    ClassifyResponse, Failure, Idempotent, NotReplayable, classify_error, no_classify,
+    not_repeatable,
 };
 use crate::run::{Admission, LazyRun, NoNotify};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
@@ -133,11 +134,11 @@ impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
 
 /// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
 /// own classification, anything else by its chain of causes
-/// ([`error_kind`]).
-fn middleware_error_kind(error: &Error) -> ErrorKind {
+/// ([`error_kind`](crate::response::error_kind)), with the wait it asks for.
+fn middleware_error_class(error: &Error) -> (ErrorKind, Option<Duration>) {
     match error {
-        Error::Reqwest(e) => Classify::kind(e),
-        Error::Middleware(e) => error_kind(e.as_ref()),
+        Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
+        Error::Middleware(e) => classify_error(e.as_ref(), no_classify),
     }
 }
 
@@ -222,10 +223,14 @@ where
                     None => Ok(response),
                     Some(failure) => Err(Failure::Response { response, failure }),
                 },
-                Ok(Err(error)) => Err(Failure::Error {
-                    kind: middleware_error_kind(&error),
-                    error,
-                }),
+                Ok(Err(error)) => {
+                    let (kind, retry_after) = middleware_error_class(&error);
+                    Err(Failure::Error {
+                        error,
+                        kind,
+                        retry_after,
+                    })
+                }
                 Err(timeout) => Err(Failure::Timeout(timeout)),
             };
             if let (Some(why), Err(failure)) = (once, &outcome) {

@@ -216,6 +216,9 @@ pub enum Failure<Res, E> {
         error: E,
         /// Its kind, as the middleware's error classifier said.
         kind: ErrorKind,
+        /// The wait it asks for, as the classifier read it (a
+        /// `tonic::Status`'s pushback, say).
+        retry_after: Option<Duration>,
     },
     /// The attempt took longer than the per-attempt timeout.
     Timeout(AttemptTimeout),
@@ -237,8 +240,9 @@ impl<Res, E> Classify for Failure<Res, E> {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Failure::Response { failure, .. } => failure.retry_after,
+            Failure::Error { retry_after, .. } => *retry_after,
             Failure::CircuitOpen(open) => open.retry_after(),
-            Failure::Error { .. } | Failure::Timeout(_) => None,
+            Failure::Timeout(_) => None,
         }
     }
 }
@@ -301,13 +305,17 @@ impl<Res, E> From<CircuitOpen> for Failure<Res, E> {
     }
 }
 
-/// The default error classifier of the middleware: the first error in
+/// The default error classifier of the middlewares: the first error in
 /// `error`'s [`source`](StdError::source) chain (itself included) whose kind
 /// is known: a `std::io::Error` by [`classify_io`] (a refused or reset
 /// connection is `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a
-/// `reqwest::Error` (feature `reqwest`), a `tonic::Status` (feature
-/// `tonic`); `Unknown` if none is. Replace it with the middleware's
-/// `with_error_kinds` for errors it cannot see into.
+/// `reqwest::Error` or an [`HttpError`](crate::HttpError) (feature
+/// `reqwest`), a `tonic::Status` (feature `tonic`); `Unknown` if none is.
+/// The same error's retry-after hint (a `tonic::Status`'s
+/// `grpc-retry-pushback-ms`, an `HttpError`'s `Retry-After`, an inner
+/// breaker's recovery time) is the wait the policy honours. The tower
+/// layer's [`with_classify`](crate::tower::RetryLayer::with_classify)
+/// adds error types of yours.
 ///
 /// ```
 /// use retry_runtime::{response::error_kind, ErrorKind};
@@ -317,39 +325,74 @@ impl<Res, E> From<CircuitOpen> for Failure<Res, E> {
 /// assert_eq!(error_kind(&std::fmt::Error), ErrorKind::Unknown);
 /// ```
 pub fn error_kind(error: &(dyn StdError + 'static)) -> ErrorKind {
+    classify_error(error, no_classify).0
+}
+
+/// Finds, in one error of a chain, an error type of the user's that
+/// implements [`Classify`] (`None`: not one of theirs).
+pub(crate) type FindClassify =
+    for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>;
+
+/// The [`FindClassify`] that knows no type of the user's.
+pub(crate) fn no_classify<'a>(_: &'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)> {
+    None
+}
+
+/// The kind and the retry-after hint of the first error in `error`'s chain
+/// that `find` or the known types ([`error_kind`]) classify;
+/// `(Unknown, None)` if none does. (Out of line: on a failure only.)
+#[inline(never)]
+pub(crate) fn classify_error(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> (ErrorKind, Option<Duration>) {
     let mut next = Some(error);
     while let Some(e) = next {
-        if let Some(kind) = known_kind(e) {
-            return kind;
+        if let Some(mine) = find(e) {
+            return (mine.kind(), mine.retry_after());
+        }
+        if let Some(known) = known_class(e, find) {
+            return known;
         }
         next = e.source();
     }
-    ErrorKind::Unknown
+    (ErrorKind::Unknown, None)
 }
 
-fn known_kind(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
+fn known_class(
+    e: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> Option<(ErrorKind, Option<Duration>)> {
+    fn of(c: &dyn Classify) -> Option<(ErrorKind, Option<Duration>)> {
+        Some((c.kind(), c.retry_after()))
+    }
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        let mut kind = classify_io(io.kind());
+        let kind = classify_io(io.kind());
         // An `io::Error` wrapping another error reports the inner error's
         // source, not the inner error itself: look at it here.
         if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
-            kind = error_kind(inner);
+            let class = classify_error(inner, find);
+            return (class.0 != ErrorKind::Unknown).then_some(class);
         }
-        return (kind != ErrorKind::Unknown).then_some(kind);
+        return (kind != ErrorKind::Unknown).then_some((kind, None));
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
-        return Some(t.kind());
+        return of(t);
     }
     if let Some(open) = e.downcast_ref::<CircuitOpen>() {
-        return Some(open.kind());
+        return of(open);
     }
     #[cfg(feature = "reqwest")]
     if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
-        return Some(Classify::kind(r));
+        return of(r);
+    }
+    #[cfg(feature = "reqwest")]
+    if let Some(h) = e.downcast_ref::<crate::HttpError>() {
+        return of(h);
     }
     #[cfg(feature = "tonic")]
     if let Some(status) = e.downcast_ref::<::tonic::Status>() {
-        return Some(Classify::kind(status));
+        return of(status);
     }
     None
 }
@@ -439,7 +482,9 @@ mod tests {
         let e: Failure<(), std::io::Error> = Failure::Error {
             error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
             kind: ErrorKind::Connect,
+            retry_after: Some(Duration::from_millis(300)),
         };
         assert_eq!(e.kind(), ErrorKind::Connect);
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
     }
 }

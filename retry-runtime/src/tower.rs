@@ -8,9 +8,10 @@
 //! - a response is classified by its status (503 Unavailable, 429
 //!   RateLimited, 404 Permanent, ...) and its `Retry-After` (seconds or
 //!   HTTP-date) is the wait the policy honours, capped as it says; an error
-//!   of the service is classified by [`error_kind`] (a refused connection
-//!   is `Connect`), or by a classifier of yours
-//!   ([`with_error_kinds`](RetryLayer::with_error_kinds));
+//!   of the service is classified by [`error_kind`](crate::response::error_kind) (a refused connection
+//!   is `Connect`; a `tonic::Status` by gRPC's rules, its pushback the
+//!   wait), error types of yours too with
+//!   [`with_classify`](RetryLayer::with_classify);
 //! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
 //!   [`Idempotent`] extension or the layer
@@ -80,7 +81,8 @@ use crate::log;
 use crate::nested;
 use crate::policy::{Decision, NoCircuit, Policy, When};
 use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, error_kind, not_repeatable,
+    ClassifyResponse, Failure, FindClassify, Idempotent, NotReplayable, classify_error,
+    no_classify, not_repeatable,
 };
 use crate::run::{Admission, LazyRun};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
@@ -348,7 +350,7 @@ pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T
     policy: &'static Policy<W, G>,
     timeout: T,
     any_method: bool,
-    error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+    classify: FindClassify,
     sleeper: Sl,
 }
 
@@ -358,7 +360,7 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, 
             policy: self.policy,
             timeout: self.timeout,
             any_method: self.any_method,
-            error_kinds: self.error_kinds,
+            classify: self.classify,
             sleeper: self.sleeper.clone(),
         }
     }
@@ -376,7 +378,7 @@ impl<W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug for RetryLayer<W, G
 
 impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// A layer that retries with `policy`: idempotent requests only, errors
-    /// classified by [`error_kind`], no per-attempt timeout, sleeping on the
+    /// classified by [`error_kind`](crate::response::error_kind), no per-attempt timeout, sleeping on the
     /// [`DefaultSleeper`].
     ///
     /// ```
@@ -389,7 +391,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
             policy,
             timeout: NoTimeout,
             any_method: false,
-            error_kinds: error_kind,
+            classify: no_classify,
             sleeper: DefaultSleeper,
         }
     }
@@ -428,7 +430,7 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
             policy: self.policy,
             timeout: WithTimeout(limit),
             any_method: self.any_method,
-            error_kinds: self.error_kinds,
+            classify: self.classify,
             sleeper: self.sleeper,
         }
     }
@@ -447,35 +449,44 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
         self
     }
 
-    /// Classify the service's errors with `kinds` instead of [`error_kind`]
-    /// (which knows `std::io::Error`, `reqwest::Error`, `tonic::Status` and
-    /// the runtime's own errors in the error's chain of causes): for an
-    /// error type of your own that implements [`Classify`], downcast to it.
+    /// Classify the service's errors of your own types too: `find` is
+    /// asked of each error in an error's [`source`](StdError::source) chain,
+    /// and the first one it returns a [`Classify`] for gives the kind and
+    /// the wait the policy honours (its
+    /// [`retry_after`](Classify::retry_after)); the errors it does not know
+    /// are classified as [`error_kind`](crate::response::error_kind) says (`std::io::Error`,
+    /// `reqwest::Error`, `tonic::Status` with its pushback, the runtime's
+    /// own errors).
     ///
     /// ```
+    /// use std::time::Duration;
     /// use retry_runtime::{Classify, ErrorKind};
     ///
-    /// #[derive(Debug, thiserror::Error, Classify)]
+    /// #[derive(Debug, thiserror::Error)]
     /// enum UpstreamError {
-    ///     #[error("busy")] #[classify(Unavailable)] Busy,
-    ///     #[error("bad key")] #[classify(Permanent)] BadKey,
+    ///     #[error("busy, retry in {0:?}")] Busy(Duration),
+    ///     #[error("bad key")] BadKey,
     /// }
-    ///
-    /// fn kinds(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
-    ///     match e.downcast_ref::<UpstreamError>() {
-    ///         Some(mine) => mine.kind(),
-    ///         None => retry_runtime::response::error_kind(e),
+    /// impl Classify for UpstreamError {
+    ///     fn kind(&self) -> ErrorKind {
+    ///         match self { Self::Busy(_) => ErrorKind::Unavailable, Self::BadKey => ErrorKind::Permanent }
+    ///     }
+    ///     fn retry_after(&self) -> Option<Duration> {
+    ///         match self { Self::Busy(wait) => Some(*wait), Self::BadKey => None }
     ///     }
     /// }
-    /// let layer = retry_runtime::presets::API.layer().with_error_kinds(kinds);
+    ///
+    /// fn mine<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    ///     e.downcast_ref::<UpstreamError>().map(|mine| mine as &dyn Classify)
+    /// }
+    /// let layer = retry_runtime::presets::API.layer().with_classify(mine);
     /// # let _ = layer;
-    /// assert_eq!(kinds(&UpstreamError::Busy), ErrorKind::Unavailable);
     /// ```
-    pub const fn with_error_kinds(
+    pub const fn with_classify(
         mut self,
-        kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+        find: for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>,
     ) -> Self {
-        self.error_kinds = kinds;
+        self.classify = find;
         self
     }
 
@@ -492,7 +503,7 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
             policy: self.policy,
             timeout: self.timeout,
             any_method: self.any_method,
-            error_kinds: self.error_kinds,
+            classify: self.classify,
             sleeper,
         }
     }
@@ -586,7 +597,8 @@ impl<E: StdError + 'static> StdError for Error<E> {
     }
 }
 
-/// The inner error by [`error_kind`]; a timeout is `Timeout`, an open
+/// The inner error by [`error_kind`](crate::response::error_kind) (and the wait it asks for: a
+/// `tonic::Status`'s pushback, say); a timeout is `Timeout`, an open
 /// breaker `Unavailable` (with its recovery time as the hint).
 ///
 /// ```
@@ -597,7 +609,7 @@ impl<E: StdError + 'static> StdError for Error<E> {
 impl<E: StdError + 'static> Classify for Error<E> {
     fn kind(&self) -> ErrorKind {
         match self {
-            Error::Inner(e) => error_kind(e),
+            Error::Inner(e) => classify_error(e, no_classify).0,
             Error::Timeout(t) => t.kind(),
             Error::CircuitOpen(open) => open.kind(),
             Error::NotReplayable(_) => ErrorKind::Permanent,
@@ -605,8 +617,9 @@ impl<E: StdError + 'static> Classify for Error<E> {
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
+            Error::Inner(e) => classify_error(e, no_classify).1,
             Error::CircuitOpen(open) => open.retry_after(),
-            _ => None,
+            Error::Timeout(_) | Error::NotReplayable(_) => None,
         }
     }
 }
@@ -668,7 +681,7 @@ where
             once,
             ready: true,
             timeout: layer.timeout,
-            error_kinds: layer.error_kinds,
+            classify: layer.classify,
             sleeper: layer.sleeper.clone(),
             step: Step::Start,
         }
@@ -701,7 +714,7 @@ pin_project! {
         // Is `service` ready for a call (it is when the call starts)?
         ready: bool,
         timeout: T,
-        error_kinds: fn(&(dyn StdError + 'static)) -> ErrorKind,
+        classify: FindClassify,
         sleeper: Sl,
         run: LazyRun,
         #[pin]
@@ -842,8 +855,12 @@ where
                             Some(failure) => Failure::Response { response, failure },
                         },
                         Poll::Ready(Err(error)) => {
-                            let kind = (this.error_kinds)(&error);
-                            Failure::Error { error, kind }
+                            let (kind, retry_after) = classify_error(&error, *this.classify);
+                            Failure::Error {
+                                error,
+                                kind,
+                                retry_after,
+                            }
                         }
                         Poll::Pending => {
                             ready!(deadline.as_mut().poll(cx));

@@ -728,3 +728,102 @@ async fn a_retried_call_inside_the_service_leaves_its_retries_to_the_layer() {
         "one inner attempt per layer attempt"
     );
 }
+
+/// A service whose errors carry their own wait: the first two calls fail
+/// with `error(n)`, the third answers 200.
+fn failing_twice<E: Send + 'static>(
+    calls: Arc<AtomicUsize>,
+    error: fn(usize) -> E,
+) -> impl Service<
+    Request<()>,
+    Response = Response<()>,
+    Error = E,
+    Future = std::future::Ready<Result<Response<()>, E>>,
+> + Clone {
+    tower::service_fn(move |_: Request<()>| {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(if n < 2 {
+            Err(error(n))
+        } else {
+            Ok(Response::new(()))
+        })
+    })
+}
+
+/// A tower service whose error is a `tonic::Status` (a `service_fn` around
+/// a gRPC client, say): the server's `grpc-retry-pushback-ms` is the wait,
+/// as with `#[retry]` on the client call, not the policy's backoff.
+#[tokio::test(start_paused = true)]
+async fn a_grpc_status_error_waits_its_pushback() {
+    fn unavailable(_: usize) -> tonic::Status {
+        let mut status = tonic::Status::unavailable("draining");
+        status
+            .metadata_mut()
+            .insert("grpc-retry-pushback-ms", "300".parse().unwrap());
+        status
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(failing_twice(calls.clone(), unavailable));
+    let t0 = tokio::time::Instant::now();
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // two pushbacks of 300ms (the backoff would be 2 x 50ms)
+    assert_eq!(t0.elapsed(), ms(600));
+    // and the layer's own error type reports the hint to an outer run
+    let e: Error<tonic::Status> = Error::Inner(unavailable(0));
+    assert_eq!(
+        (e.kind(), e.retry_after()),
+        (ErrorKind::Unavailable, Some(ms(300)))
+    );
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("busy for {0:?}")]
+struct Busy(Duration);
+
+impl Classify for Busy {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
+/// `Busy`, wrapped the way a client library wraps its causes.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream call failed")]
+struct Upstream(#[source] Busy);
+
+fn busy<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    e.downcast_ref::<Busy>().map(|b| b as &dyn Classify)
+}
+
+/// An error type of the user's, found anywhere in the error's chain of
+/// causes by `with_classify`: its kind decides, and its wait is honoured.
+#[tokio::test(start_paused = true)]
+async fn with_classify_finds_an_error_type_of_yours_in_the_chain() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer().with_classify(busy))
+        .service(failing_twice(calls.clone(), |n| {
+            Upstream(Busy(ms(100 * (n as u64 + 1))))
+        }));
+    let t0 = tokio::time::Instant::now();
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(t0.elapsed(), ms(100 + 200));
+
+    // without it, the error is Unknown: FAST does not retry it
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(failing_twice(calls.clone(), |_| Upstream(Busy(ms(100)))));
+    let e = svc.oneshot(Request::new(())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unknown);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
