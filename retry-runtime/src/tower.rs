@@ -28,7 +28,10 @@
 //!
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
-//! service comes back as [`Error::Inner`]. The kinds decide only with a
+//! service comes back as [`Error::Inner`], and so does the error of a
+//! service whose `poll_ready` fails before a retry (tower says to discard
+//! such a service: the run ends there, with the give-up line of a
+//! non-retriable error and the policy's `on_give_up`). The kinds decide only with a
 //! policy that classifies (the presets, `retry_on`): a `Policy::new()`
 //! retries every failure, a 404 included, as it retries every error.
 //!
@@ -77,6 +80,7 @@ use tower_service::Service;
 
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
+use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, NoCircuit, Policy, When};
@@ -84,8 +88,9 @@ use crate::response::{
     ClassifyResponse, Failure, FindClassify, Idempotent, NotReplayable, classify_error,
     no_classify, not_repeatable,
 };
-use crate::run::{Admission, LazyRun};
+use crate::run::{Admission, LazyRun, announce_give_up};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
+use crate::stop::StopReason;
 use crate::timeout::AttemptTimeout;
 
 /// A request the layer can send more than once.
@@ -768,7 +773,16 @@ where
                     // tower's rule: a service is called only once ready.
                     match this.service.poll_ready(cx) {
                         Poll::Ready(Ok(())) => *this.ready = true,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Inner(e))),
+                        // The service is broken (tower: discard it): the
+                        // run ends on its error, announced as any give-up.
+                        Poll::Ready(Err(e)) => {
+                            return Poll::Ready(Err(broken(
+                                this.run,
+                                this.policy,
+                                *this.classify,
+                                e,
+                            )));
+                        }
                         Poll::Pending => {
                             step_to(this.step.as_mut(), Step::Start);
                             return Poll::Pending;
@@ -903,6 +917,32 @@ where
 #[cfg_attr(debug_assertions, inline)]
 fn step_to<F, Dl, Sl>(step: Pin<&mut Step<F, Dl, Sl>>, next: Step<F, Dl, Sl>) {
     let _old = step.project_replace(next);
+}
+
+/// The service failed its readiness check before a retry: the run ends on
+/// its error, announced as a give-up on a non-retriable error.
+#[cold]
+#[inline(never)]
+fn broken<W, G, E: StdError + 'static>(
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    classify: FindClassify,
+    error: E,
+) -> Error<E> {
+    let (attempts, elapsed) = run.progress();
+    announce_give_up(
+        policy,
+        &GiveUpEvent {
+            operation: policy.name,
+            attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason: StopReason::Permanent,
+            error: &error,
+            kind: Some(classify_error(&error, classify).0),
+            elapsed,
+        },
+    );
+    Error::Inner(error)
 }
 
 /// The request itself is about to be sent (no copy could be made): the run

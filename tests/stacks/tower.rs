@@ -827,3 +827,63 @@ async fn with_classify_finds_an_error_type_of_yours_in_the_chain() {
     assert_eq!(e.kind(), ErrorKind::Unknown);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+/// A service whose first call answers 503 and which then fails its
+/// readiness check (tower: a service whose `poll_ready` errs is broken).
+#[derive(Clone)]
+struct BreaksAfterOneCall {
+    calls: Arc<AtomicUsize>,
+}
+
+impl Service<Request<()>> for BreaksAfterOneCall {
+    type Response = Response<()>;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<Response<()>, std::io::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(match self.calls.load(Ordering::SeqCst) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::other("connection pool closed")),
+        })
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(Response::builder().status(503).body(()).unwrap()))
+    }
+}
+
+/// A service that breaks before a retry ends the run as any give-up does:
+/// the give-up line (a non-retriable error), the policy's `on_give_up`,
+/// and its error to the caller.
+#[tokio::test]
+async fn a_service_that_breaks_before_a_retry_ends_the_run_with_a_give_up() {
+    static GAVE_UP: AtomicUsize = AtomicUsize::new(0);
+    fn count(ev: &retry_runtime::GiveUpEvent<'_>) {
+        assert_eq!(ev.reason, retry_runtime::StopReason::Permanent);
+        assert_eq!(ev.attempts, 1);
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    let policy = &const { FAST.with_backoff(Backoff::None).with_on_give_up(count) };
+    let logs = capture();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(policy.layer())
+        .service(BreaksAfterOneCall {
+            calls: calls.clone(),
+        });
+    let e = svc.oneshot(Request::new(())).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Inner(io) if io.to_string() == "connection pool closed"),
+        "{e:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 1);
+    let lines = logs.lines();
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("WARN clips failed with a non-retriable error on attempt 1")
+            && l.contains("error=connection pool closed")),
+        "{lines:#?}"
+    );
+}

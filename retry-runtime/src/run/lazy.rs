@@ -140,7 +140,6 @@ impl LazyRun {
         }
     }
 
-    /// Attempts made so far (zero while there is no state: no failure yet).
     /// What the run makes of a failure it is shown by reference (the tower
     /// layer's, which hands a given-up failure back as it is): a retry and
     /// its wait, or the end of the run, logged and counted as `settle`
