@@ -12,7 +12,9 @@
 //!   hedge delay has passed since the last one started, or after the backoff
 //!   wait when an attempt fails with a retriable error, whichever is sooner.
 //!   At most [`attempts`](crate::Policy::with_attempts) start in all, those
-//!   in flight included.
+//!   in flight included, and none at or after
+//!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
+//!   backoff would end past it leaves a start already due before it).
 //! - The first success wins: the attempts still in flight are dropped
 //!   (cancelled) at once. A retriable failure of one attempt does not cancel
 //!   the others. A non-retriable failure ends the call with that error,
@@ -61,6 +63,7 @@ use core::task::Poll;
 use std::time::Duration;
 
 use crate::circuit::{CircuitState, Outcome, Permit};
+use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
@@ -103,7 +106,7 @@ pub(crate) async fn run<W, G, F, Fut, T, E, S, N>(
     notify: &mut N,
 ) -> Result<Won<T>, RetryError<E>>
 where
-    F: FnMut(u32) -> Fut,
+    F: FnMut(u32, Option<ErrorKind>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     G: Admission<E>,
@@ -125,10 +128,10 @@ where
             Ok(permit) => first_permit = Some(permit),
             Err(open) => {
                 log::not_attempted(policy.name, 1, &open);
+                let reason = StopReason::CircuitOpen;
+                let told = not_attempted(policy, reason, &open, elapsed());
                 if let Some(error) = G::rejection(Refusal::Circuit(open)) {
-                    let reason = StopReason::CircuitOpen;
-                    metrics::call_ended(policy.name, reason.into(), 0);
-                    return Err(retry_error(policy, error, 0, reason, elapsed()));
+                    return Err(retry_error(policy, error, 0, reason, told));
                 }
             }
         }
@@ -136,14 +139,14 @@ where
     if let Some(throttle) = policy.throttle {
         if let Err(rejection) = throttle.try_acquire() {
             log::throttled(policy.name, 1, &rejection);
+            let reason = StopReason::Throttled;
+            let told = not_attempted(policy, reason, &rejection, elapsed());
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
                 // the breaker's leave goes back unused
                 if let (Some(breaker), Some(permit)) = (policy.circuit, first_permit) {
                     breaker.release(permit);
                 }
-                let reason = StopReason::Throttled;
-                metrics::call_ended(policy.name, reason.into(), 0);
-                return Err(retry_error(policy, error, 0, reason, elapsed()));
+                return Err(retry_error(policy, error, 0, reason, told));
             }
         }
     }
@@ -155,7 +158,7 @@ where
     in_flight.push(InFlight {
         number: 1,
         permit: first_permit,
-        fut: Box::pin(op(1)),
+        fut: Box::pin(op(1, None)),
     });
     let mut started = 1;
     let mut failed = 0;
@@ -165,9 +168,19 @@ where
     let mut closed: Option<StopReason> = None;
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
-    if let Some(delay) = policy.hedge.filter(|_| started < max) {
+    // A hedge is due `delay` from now, if another attempt may start and
+    // it would start before the deadline.
+    let hedge_due = |started: u32, now: Duration| {
+        let delay = policy.hedge.filter(|_| started < max)?;
+        let due = now.saturating_add(delay);
+        match policy.stop.max_elapsed {
+            Some(limit) if due >= limit => None,
+            _ => Some((delay, due)),
+        }
+    };
+    if let Some((delay, due)) = hedge_due(started, elapsed()) {
         timer.set(Some(sleeper.sleep(delay)));
-        timer_due = elapsed().saturating_add(delay);
+        timer_due = due;
     }
 
     loop {
@@ -259,12 +272,16 @@ where
                             announce_retry(policy, &ev, Some(&mut *notify));
                             if wait.is_zero() {
                                 start_next = true;
-                            } else if now.saturating_add(wait) < timer_due {
+                            } else if timer.is_none() || now.saturating_add(wait) < timer_due {
                                 // the retry is due before the next hedge
                                 timer.set(Some(sleeper.sleep(wait)));
                                 timer_due = now.saturating_add(wait);
                             }
                         }
+                        // This failure's wait would end past the deadline,
+                        // but a start is armed before it (the next hedge, or
+                        // an earlier failure's retry): that one still goes.
+                        Decision::GiveUp(StopReason::Deadline) if timer.is_some() => {}
                         Decision::GiveUp(reason) => closed = Some(reason),
                     }
                 }
@@ -272,6 +289,15 @@ where
             }
         }
 
+        let past_deadline = || {
+            policy
+                .stop
+                .max_elapsed
+                .is_some_and(|limit| elapsed() >= limit)
+        };
+        if start_next && closed.is_none() && started < max && past_deadline() {
+            closed = Some(StopReason::Deadline);
+        }
         if start_next && closed.is_none() && started < max {
             match next_leave(policy) {
                 Ok(permit) => {
@@ -279,14 +305,15 @@ where
                     if !in_flight.is_empty() {
                         log::hedge(policy.name, started, max, in_flight.len());
                     }
+                    let previous_kind = last.as_ref().and_then(|(_, kind)| *kind);
                     in_flight.push(InFlight {
                         number: started,
                         permit,
-                        fut: Box::pin(op(started)),
+                        fut: Box::pin(op(started, previous_kind)),
                     });
-                    if let Some(delay) = policy.hedge.filter(|_| started < max) {
+                    if let Some((delay, due)) = hedge_due(started, elapsed()) {
                         timer.set(Some(sleeper.sleep(delay)));
-                        timer_due = elapsed().saturating_add(delay);
+                        timer_due = due;
                     }
                 }
                 Err(reason) => closed = Some(reason),
@@ -362,6 +389,29 @@ fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome)
     if let Some(throttle) = policy.throttle {
         throttle.record(outcome != Outcome::Failure);
     }
+}
+
+/// A call a guard turned away before its first attempt: its metric and the
+/// policy's `on_give_up` (the caller logged it). Returns `elapsed`.
+fn not_attempted<W, G>(
+    policy: &Policy<W, G>,
+    reason: StopReason,
+    error: &dyn Display,
+    elapsed: Duration,
+) -> Duration {
+    metrics::call_ended(policy.name, reason.into(), 0);
+    if let Some(hook) = policy.on_give_up {
+        hook(&GiveUpEvent {
+            operation: policy.name,
+            attempts: 0,
+            max_attempts: policy.stop.max_attempts(),
+            reason,
+            error,
+            kind: Some(ErrorKind::Unavailable),
+            elapsed,
+        });
+    }
+    elapsed
 }
 
 fn give_up<W, G, E: Display>(

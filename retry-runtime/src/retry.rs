@@ -335,17 +335,17 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
             ..
         } = self;
         let start = SystemClock.now();
-        let attempt = |number| {
+        let attempt = |number, previous_kind| {
             let elapsed = SystemClock.now().saturating_sub(start);
             Attempt {
                 number,
                 max: policy.stop.max_attempts(),
                 elapsed,
                 remaining: policy.stop.max_elapsed.map(|l| l.saturating_sub(elapsed)),
-                previous_kind: None,
+                previous_kind,
             }
         };
-        let op = |number| op.attempt(|| attempt(number));
+        let op = |number, previous_kind| op.attempt(|| attempt(number, previous_kind));
         match hedge::run(policy, op, &sleeper, &mut notify).await {
             Ok(won) => D::done(won.value, won.attempts, won.elapsed),
             Err(e) => D::err(e),

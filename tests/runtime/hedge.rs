@@ -248,3 +248,107 @@ async fn the_attribute_hedges() {
         "a 404 is not hedged again"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_hedge_starts_at_or_after_max_elapsed() {
+    // every attempt hangs 10s: hedges at 0, 100 and 200ms, none at 300ms
+    // (the deadline is 250ms), and the call gives up when they fail
+    let r = Replicas::new((0..10).map(|_| (10_000, Err(Fail::Unavailable))).collect());
+    let e = hedging(10, 100)
+        .with_max_elapsed(ms(250))
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(r.started(), 3, "starts at 0, 100 and 200ms only");
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Deadline));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_whose_wait_ends_past_the_deadline_keeps_an_earlier_start() {
+    // backoff 400ms then 800ms; deadline 900ms. 1 (started at 0) fails at
+    // 150: its retry is due at 550. 2 (the hedge at 100) fails at 160: its
+    // wait (800) would end past the deadline, but the start armed before it
+    // still goes, at 200 (the next hedge), and succeeds.
+    let r = Replicas::new(vec![
+        (150, Err(Fail::Unavailable)),
+        (60, Err(Fail::Unavailable)),
+        (5, Ok(3)),
+    ]);
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::exponential(ms(400), ms(10_000)))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_max_elapsed(ms(900))
+        .with_hedge(ms(100))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (3, 3));
+    assert_eq!(t0.elapsed(), ms(205));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_too_long_for_the_clock_is_waited_not_skipped() {
+    // no hedge delay: a failure's wait of Duration::MAX must not become
+    // "start the next attempt now"
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (10, Ok(2))]);
+    let policy = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::MAX))
+        .with_jitter(retry_runtime::Jitter::None);
+    let call = policy.retry(|| r.call()).hedged();
+    let out = tokio::time::timeout(Duration::from_secs(3600), call).await;
+    assert!(out.is_err(), "still waiting after an hour: {out:?}");
+    assert_eq!(r.started(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_attempt_is_told_the_last_failure_kind() {
+    use retry_runtime::{Attempt, ErrorKind};
+    let seen = Mutex::new(Vec::new());
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (10, Ok(2))]);
+    let out = hedging(3, 100)
+        .retry(|attempt: Attempt| {
+            seen.lock()
+                .unwrap()
+                .push((attempt.number, attempt.previous_kind));
+            r.call()
+        })
+        .context()
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(1, None), (2, Some(ErrorKind::Unavailable))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_call_turned_away_before_any_attempt_tells_on_give_up() {
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    fn count(ev: &retry_runtime::GiveUpEvent<'_>) {
+        assert_eq!((ev.reason, ev.attempts), (StopReason::CircuitOpen, 0));
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    let breaker: &'static CircuitBreaker =
+        Box::leak(Box::new(CircuitBreaker::new("replicas").with_failures(1)));
+    let p = breaker.try_acquire().unwrap();
+    breaker.record(p, retry_runtime::circuit::Outcome::Failure);
+    let policy = hedging(3, 100).with_circuit(breaker).with_on_give_up(count);
+    let r = Replicas::new(vec![(10, Ok(1))]);
+    let out = policy.retry(|| r.call()).hedged().await;
+    assert!(matches!(out, Err(Fail::Open(_))), "{out:?}");
+    assert_eq!(r.started(), 0);
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 1);
+    // as the awaited form does
+    let out = policy.retry(|| r.call()).await;
+    assert!(matches!(out, Err(Fail::Open(_))), "{out:?}");
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 2);
+}
