@@ -611,7 +611,10 @@ impl fmt::Debug for CircuitBreaker {
 /// A permit that is never recorded is harmless while the breaker is closed;
 /// a lost probe is replaced after one recovery timeout. (A retry run whose
 /// throttle or budget turns the attempt away after the breaker let it
-/// through hands its permit back at once.)
+/// through hands its permit back at once.) A permit knows the state it was
+/// let through in by the breaker's transition count modulo 256: one
+/// recorded after 256 or more further transitions (a probe that hung
+/// through as many recovery timeouts) may be taken for a current one.
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
