@@ -175,6 +175,23 @@ pub fn unknown(what: &str, input: &str, candidates: &[&str], valid: impl Display
     )
 }
 
+/// A `mut` by-value parameter that is not cloned for each attempt: what
+/// would go wrong, and the two ways out.
+pub fn mut_parameter(name: &syn::Ident, simple: bool) -> String {
+    let fix = if simple {
+        format!(
+            "add `clone = {name}` (each attempt then gets its own copy), or drop the `mut` and \
+             write `let mut {name} = {name}.clone();` in the body"
+        )
+    } else {
+        format!("drop the `mut` and write `let mut {name} = {name}.clone();` in the body")
+    };
+    format!(
+        "`mut {name}`: each attempt would see what the attempts before it did to `{name}` \
+         (a retry must start from the arguments the call was given); {fix}"
+    )
+}
+
 /// The same tokens, every one carrying `span` (so an error about them lands there).
 pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens

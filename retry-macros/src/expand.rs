@@ -15,7 +15,7 @@ use syn::{Expr, Pat, ReturnType, Stmt};
 use crate::args::RetryArgs;
 use crate::diag::respan;
 use crate::dsl::{BackoffSpec, JitterSpec};
-use crate::item::FnItem;
+use crate::item::{argument_rebinds, FnItem};
 use crate::validate::{self, Base, Config, When};
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
@@ -128,22 +128,6 @@ enum Shape {
     },
 }
 
-/// `let __self = self;` (what `#[async_trait]` writes for a receiver) would move
-/// a `&mut Self` into the first attempt; reborrow it instead.
-fn reborrow_self(stmt: &Stmt, receiver_is_mut_ref: bool) -> TokenStream {
-    if receiver_is_mut_ref {
-        if let Stmt::Local(local) = stmt {
-            let is_self_rebind = matches!(&local.pat, Pat::Ident(p) if p.ident == "__self")
-                && matches!(local.init.as_ref().map(|i| &*i.expr), Some(Expr::Path(e)) if e.path.is_ident("self"));
-            if is_self_rebind {
-                let pat = &local.pat;
-                return quote!(#[allow(unused_mut)] let #pat = &mut *self;);
-            }
-        }
-    }
-    stmt.to_token_stream()
-}
-
 fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> TokenStream {
     // The new body keeps the original braces' span, so the item still counts as
     // the user's code (an unused annotated function still warns, for one).
@@ -166,13 +150,27 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         }
         _ => None,
     };
+    // The names bound `mut` by value (in the signature, or in
+    // `#[async_trait]`'s rebinds): their clones are `mut` too.
+    let mut_names: Vec<syn::Ident> = func.mut_bindings().into_iter().map(|m| m.name).collect();
     let FnItem {
         mut attrs,
         inner_attrs,
         vis,
-        sig,
+        mut sig,
         ..
     } = func;
+    // A `mut` parameter named in `clone` is only read (its clones are the
+    // ones changed): the signature drops its `mut`, which would warn.
+    for input in sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(t) = input {
+            if let Pat::Ident(p) = &mut *t.pat {
+                if p.mutability.is_some() && cfg.clone.contains(&p.ident) {
+                    p.mutability = None;
+                }
+            }
+        }
+    }
     // The body's inner attributes (`#![allow(..)]`) are not allowed where
     // the body now sits, inside a loop; they apply to the whole function,
     // so they go on it.
@@ -182,17 +180,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     }
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
-    // `&mut self` (syn 3 keeps its `mut` in the receiver's kind; the
-    // receiver's own `mutability` is the `mut` of `mut self`).
-    let receiver_is_mut_ref = sig.inputs.iter().any(|a| {
-        matches!(
-            a,
-            syn::FnArg::Receiver(syn::Receiver {
-                kind: syn::ReceiverKind::Reference(_, _, Some(_)),
-                ..
-            })
-        )
-    });
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
@@ -207,10 +194,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
-    let clones = cfg
-        .clone
-        .iter()
-        .map(|name| quote_spanned!(name.span()=> let #name = ::core::clone::Clone::clone(&#name);));
+    // (a `mut` parameter's clone is `mut` too: the attempt changes its own copy)
+    let clones = cfg.clone.iter().map(|name| {
+        let mutability = mut_names
+            .contains(name)
+            .then(|| quote!(#[allow(unused_mut)] let mut));
+        let binding = mutability.unwrap_or_else(|| quote!(let));
+        quote_spanned!(name.span()=> #binding #name = ::core::clone::Clone::clone(&#name);)
+    });
     // `attempt_spans = true`: each attempt (and what the run makes of it)
     // in its `retry.attempt` span; the async attempt is instrumented.
     let spans = cfg.attempt_spans == Some(true);
@@ -221,11 +212,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             #(#clones)*
             #block
         },
-        // async_trait's statements pin their own output type.
+        // async_trait's statements pin their own output type; its rebinds
+        // of the arguments go before the loop.
         Shape::AsyncTrait { stmts, .. } => {
-            let stmts = stmts
-                .iter()
-                .map(|st| reborrow_self(st, receiver_is_mut_ref));
+            let stmts = argument_rebinds(stmts).1;
             quote! {
                 #(#clones)*
                 #(#stmts)*
@@ -462,7 +452,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let body = match &shape {
         Shape::Async(_) if hedged.is_some() => hedged.unwrap_or_default(),
         Shape::Async(_) => async_loop,
-        Shape::AsyncTrait { box_pin, .. } => quote!(#box_pin(async move { #async_loop })),
+        Shape::AsyncTrait { box_pin, stmts } => {
+            let rebinds = argument_rebinds(stmts).0;
+            quote!(#box_pin(async move { #(#[allow(unused_mut)] #rebinds)* #async_loop }))
+        }
         // The common sync case: the loop is the runtime's `retry_sync`, which
         // makes the first attempt inline and retries out of line.
         Shape::Sync(_)
@@ -859,32 +852,47 @@ mod tests {
     }
 
     #[test]
-    fn only_an_async_trait_mut_self_is_reborrowed_per_attempt() {
-        // What `#[async_trait]` writes for `async fn put(RECEIVER, v: u32)`.
+    fn async_trait_argument_rebinds_run_once_before_the_loop() {
+        // What `#[async_trait]` writes for `async fn put(RECEIVER, v: String, (a, b): (u8, u8))`.
         let method = |receiver: TokenStream| {
             quote! {
-                fn put<'a>(#receiver, v: u32) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
+                fn put<'a>(#receiver, v: String, __arg2: (u8, u8)) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
                     Box::pin(async move {
+                        if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<usize, E>> {
+                            #[allow(unreachable_code)]
+                            return __ret;
+                        }
                         let __self = self;
                         let v = v;
-                        let __ret: Result<usize, E> = { __self.store(v).await };
+                        let (a, b) = { let __arg2 = __arg2; __arg2 };
+                        let __ret: Result<usize, E> = { __self.store(v, a, b).await };
                         #[allow(unreachable_code)]
                         __ret
                     })
                 }
             }
         };
-        let reborrows = |receiver| {
+        for receiver in [quote!(&'a mut self), quote!(&self), quote!(self: Box<Self>)] {
             let out = retry(quote!(attempts = 2), method(receiver)).to_string();
             assert!(!out.contains("compile_error"), "{out}");
-            out.contains("let __self = & mut * self ;")
-        };
-        assert!(reborrows(quote!(&'a mut self)));
-        assert!(reborrows(quote!(&mut self)));
-        assert!(!reborrows(quote!(&'a self)));
-        assert!(!reborrows(quote!(self)));
-        assert!(!reborrows(quote!(mut self)));
-        assert!(!reborrows(quote!(self: Box<Self>)));
+            let loop_at = out.find("loop").expect("a loop");
+            for rebind in [
+                "let __self = self ;",
+                "let v = v ;",
+                "let (a , b) = { let __arg2 = __arg2 ; __arg2 } ;",
+            ] {
+                let at = out
+                    .find(rebind)
+                    .unwrap_or_else(|| panic!("{rebind} in {out}"));
+                assert!(at < loop_at, "{rebind} runs once, before the loop: {out}");
+                assert_eq!(out.matches(rebind).count(), 1, "{out}");
+            }
+            // the type-pinning `if let` stays in the attempt
+            assert!(
+                out.find("None :: < Result < usize , E > >").unwrap() > loop_at,
+                "{out}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
 use syn::parse::{Parse, ParseStream};
-use syn::{braced, Attribute, Block, Expr, Signature, Stmt, Visibility};
+use syn::{braced, Attribute, Block, Expr, FnArg, Ident, Pat, Signature, Stmt, Visibility};
 
 /// A function with a body: `attrs vis sig { inner_attrs body }`.
 pub struct FnItem {
@@ -68,6 +68,31 @@ impl FnItem {
         let mut group = Group::new(Delimiter::Brace, self.body.clone());
         group.set_span(self.brace.span.join().resolved_at(Span::call_site()));
         group
+    }
+
+    /// Every name a by-value parameter binds with `mut`: in the signature
+    /// (`mut body`, `(mut a, b)`), and in `#[async_trait]`'s rebinds (which
+    /// take the `mut` out of the signature it writes).
+    pub fn mut_bindings(&self) -> Vec<MutBinding> {
+        let mut found = Vec::new();
+        for input in &self.sig.inputs {
+            if let FnArg::Typed(t) = input {
+                mut_bindings(&t.pat, &mut found);
+            }
+        }
+        if let Some((_, stmts)) = self.async_trait_body() {
+            for stmt in argument_rebinds(&stmts).0 {
+                match stmt {
+                    // the receiver (`&mut self` is rebound `let mut __self`):
+                    // what a method does to its receiver is meant to last
+                    Stmt::Local(local) if matches!(&local.pat, Pat::Ident(p) if p.ident == "__self") =>
+                        {}
+                    Stmt::Local(local) => mut_bindings(&local.pat, &mut found),
+                    _ => {}
+                }
+            }
+        }
+        found
     }
 
     /// Is the body the one `#[async_trait]` writes for an `async fn`:
@@ -166,6 +191,103 @@ fn mentions_pin(body: &TokenStream) -> bool {
     body.clone()
         .into_iter()
         .any(|tt| matches!(tt, TokenTree::Ident(i) if i == "pin"))
+}
+
+/// A name bound `mut` by value: see [`FnItem::mut_bindings`].
+pub struct MutBinding {
+    pub name: Ident,
+    /// The `mut` keyword's span.
+    pub span: Span,
+    /// Is it the whole parameter (`mut body`, which `clone = body` names)?
+    pub simple: bool,
+}
+
+/// Adds the names `pat` binds by value with `mut` (`mut body`, `(mut a, b)`).
+fn mut_bindings(pat: &Pat, found: &mut Vec<MutBinding>) {
+    let top = pat;
+    let mut stack = vec![pat];
+    while let Some(pat) = stack.pop() {
+        match pat {
+            Pat::Ident(p) => {
+                if let (Some(m), None) = (&p.mutability, &p.by_ref) {
+                    found.push(MutBinding {
+                        name: p.ident.clone(),
+                        span: m.span,
+                        simple: core::ptr::eq(pat, top) && p.subpat.is_none(),
+                    });
+                }
+                if let Some((_, sub)) = &p.subpat {
+                    stack.push(sub);
+                }
+            }
+            Pat::Tuple(t) => stack.extend(t.elems.iter().rev()),
+            Pat::TupleStruct(t) => stack.extend(t.elems.iter().rev()),
+            Pat::Struct(s) => stack.extend(s.fields.iter().rev().map(|f| &*f.pat)),
+            Pat::Slice(s) => stack.extend(s.elems.iter().rev()),
+            Pat::Reference(r) => stack.push(&r.pat),
+            Pat::Paren(p) => stack.push(&p.pat),
+            Pat::Type(t) => stack.push(&t.pat),
+            _ => {}
+        }
+    }
+}
+
+/// `#[async_trait]`'s rebinds of the arguments, which open its `async move`
+/// block: `let key = key;`, `let __self = self;`, and for a pattern
+/// `let (a, b) = { let __arg1 = __arg1; __arg1 };`. They move the arguments
+/// into the block, so they run once, before the loop (in each attempt, the
+/// second would use a moved value); the attempts then borrow what they bound.
+fn is_argument_rebind(stmt: &Stmt) -> bool {
+    let Stmt::Local(local) = stmt else {
+        return false;
+    };
+    let Some(init) = &local.init else {
+        return false;
+    };
+    if init.diverge.is_some() {
+        return false;
+    }
+    match &*init.expr {
+        Expr::Path(e) => e.qself.is_none() && e.path.get_ident().is_some(),
+        Expr::Block(b) => match b.block.stmts.as_slice() {
+            [Stmt::Local(inner), Stmt::Expr(Expr::Path(last), None)] => {
+                let Pat::Ident(p) = &inner.pat else {
+                    return false;
+                };
+                let from_itself = matches!(inner.init.as_ref().map(|i| &*i.expr),
+                    Some(Expr::Path(from)) if from.path.is_ident(&p.ident));
+                from_itself && last.path.is_ident(&p.ident)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `#[async_trait]`'s statements split in two: its rebinds of the
+/// arguments (those before its `let __ret: T = { body };`), which run once
+/// before the loop, and the others, in order, which each attempt runs (its
+/// type-pinning `if let Some(__ret) = None::<T> { return __ret; }` among
+/// them).
+pub fn argument_rebinds(stmts: &[Stmt]) -> (Vec<&Stmt>, Vec<&Stmt>) {
+    let mut before_body = true;
+    let (mut once, mut each) = (Vec::new(), Vec::new());
+    for stmt in stmts {
+        if let Stmt::Local(local) = stmt {
+            let binds_ret = match &local.pat {
+                Pat::Type(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == "__ret"),
+                Pat::Ident(p) => p.ident == "__ret",
+                _ => false,
+            };
+            before_body &= !binds_ret;
+        }
+        if before_body && is_argument_rebind(stmt) {
+            once.push(stmt);
+        } else {
+            each.push(stmt);
+        }
+    }
+    (once, each)
 }
 
 #[cfg(test)]

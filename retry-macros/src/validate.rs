@@ -251,6 +251,17 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
         }
     }
 
+    // A `mut` by-value parameter would carry one attempt's changes into the
+    // next (each attempt borrows it): it must be cloned for each attempt.
+    for m in func.mut_bindings() {
+        if !(m.simple && clone.contains(&m.name)) {
+            errors.push(syn::Error::new(
+                m.span,
+                diag::mut_parameter(&m.name, m.simple),
+            ));
+        }
+    }
+
     let nested_retry = args.nested.get().is_some_and(|a| {
         let value = a.value.value();
         match value.as_str() {

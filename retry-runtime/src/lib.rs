@@ -327,6 +327,12 @@ pub mod __private;
 /// assert_eq!(send_webhook(Payload("{}".into())).unwrap(), 2);
 /// ```
 ///
+/// A `mut` by-value argument (`mut body: Vec<u8>`) would carry what one
+/// attempt did to it into the next: it is a compile error unless named in
+/// `clone` (each attempt then changes its own clone). Under
+/// `#[async_trait]`, which moves every by-value argument into its future,
+/// the same holds: the arguments are moved once, before the first attempt.
+///
 /// Because attempts borrow, a by-value argument that is `Send` but not `Sync`
 /// (a `Cell`) makes the async function's future non-`Send`: pass it by `&mut`.
 ///

@@ -345,6 +345,49 @@ async fn async_trait_methods() {
     assert!(boxed.get("x").await.is_ok());
 }
 
+// By-value arguments under #[async_trait], which moves each into its
+// `async move` block once (`let key = key;`): every attempt reads them.
+#[async_trait::async_trait]
+trait Owned {
+    async fn owned(&self, key: String, (a, b): (u32, u32)) -> Result<String, Error>;
+    async fn shared(self: std::sync::Arc<Self>, key: String) -> Result<String, Error>;
+    async fn edited(&self, mut note: String) -> Result<String, Error>;
+}
+
+#[async_trait::async_trait]
+impl Owned for Service {
+    #[retry(attempts = 3, backoff = "none")]
+    async fn owned(&self, key: String, (a, b): (u32, u32)) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}:{}", a + b))
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    async fn shared(self: std::sync::Arc<Self>, key: String) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}"))
+    }
+
+    // `mut`: each attempt edits its own clone
+    #[retry(attempts = 3, backoff = "none", clone = note)]
+    async fn edited(&self, mut note: String) -> Result<String, Error> {
+        note.push('!');
+        let n = self.hit()?;
+        Ok(format!("{note}{n}"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_trait_methods_with_by_value_arguments() {
+    let svc = Service::new(2);
+    assert_eq!(svc.owned("k".into(), (1, 2)).await, Ok("k=3:3".to_string()));
+    let svc = std::sync::Arc::new(Service::new(2));
+    assert_eq!(svc.clone().shared("k".into()).await, Ok("k=3".to_string()));
+    assert_eq!(svc.calls(), 3);
+    let svc = Service::new(2);
+    assert_eq!(svc.edited("hi".into()).await, Ok("hi!3".to_string()));
+}
+
 // ---------- attributes and visibility are kept ----------
 
 mod api {
