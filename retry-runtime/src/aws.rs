@@ -171,9 +171,12 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
         }
     }
 
+    /// The response's `Retry-After` (seconds or an HTTP-date); an
+    /// unreadable one, or one asking for more than a day, is ignored with a
+    /// DEBUG line, as everywhere in this crate.
     fn retry_after(&self) -> Option<Duration> {
         let value = self.raw_response()?.headers().get("retry-after")?;
-        value.trim().parse().ok().map(Duration::from_secs)
+        crate::retry_after::read(value.as_bytes(), std::time::SystemTime::now())
     }
 }
 
@@ -274,5 +277,17 @@ mod tests {
         let e: Error = SdkError::service_error(meta, raw);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(service(Some("SlowDown"), 503).retry_after(), None);
+    }
+
+    #[test]
+    fn an_absurd_or_unreadable_retry_after_is_no_hint() {
+        // a year, u64::MAX seconds, a signed number, garbage: the backoff applies
+        for bad in ["31536000", "18446744073709551615", "+5", "soon"] {
+            let mut raw = response(503);
+            raw.headers_mut().insert("retry-after", bad);
+            let meta = ErrorMetadata::builder().code("SlowDown").build();
+            let e: Error = SdkError::service_error(meta, raw);
+            assert_eq!(e.retry_after(), None, "{bad}");
+        }
     }
 }

@@ -143,24 +143,43 @@ pub(crate) mod virtual_time {
         static PAUSED: Cell<u32> = const { Cell::new(0) };
         static OFFSET: Cell<Duration> = const { Cell::new(Duration::ZERO) };
         static WAITS: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
+        /// Where each live guard's waits start, oldest guard first.
+        static GUARDS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     }
 
     /// Turn virtual time on (guards nest); returns where the new guard's
     /// recorded waits start.
     pub(crate) fn enter() -> usize {
         PAUSED.with(|p| p.set(p.get() + 1));
-        WAITS.with(|w| w.borrow().len())
+        let first = WAITS.with(|w| w.borrow().len());
+        GUARDS.with(|g| g.borrow_mut().push(first));
+        first
     }
 
     /// A guard made by [`enter`] (whose waits start at `first`) is gone.
+    /// The waits recorded under the newest guard go with it; a guard that
+    /// goes while a newer one lives leaves them to that one. The last one
+    /// clears the record and the virtual time.
     pub(crate) fn leave(first: usize) {
         let left = PAUSED.with(|p| {
             let n = p.get().saturating_sub(1);
             p.set(n);
             n
         });
-        WAITS.with(|w| w.borrow_mut().truncate(first));
+        let newest = GUARDS.with(|g| {
+            let mut g = g.borrow_mut();
+            let newest = g.last() == Some(&first);
+            if let Some(at) = g.iter().rposition(|&f| f == first) {
+                g.remove(at);
+            }
+            newest
+        });
+        if newest {
+            WAITS.with(|w| w.borrow_mut().truncate(first));
+        }
         if left == 0 {
+            WAITS.with(|w| w.borrow_mut().clear());
+            GUARDS.with(|g| g.borrow_mut().clear());
             OFFSET.with(|o| o.set(Duration::ZERO));
         }
     }

@@ -213,7 +213,9 @@ where
                     Ok(value) => {
                         record(policy, done.permit, Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`
-                        if done.number > 1 {
+                        // (as the metric below: a call that started more
+                        // than one attempt did not succeed at first try)
+                        if started > 1 {
                             log::success(policy.name, done.number, max);
                         }
                         let outcome = if started > 1 {
@@ -270,7 +272,9 @@ where
                                 from_retry_after: policy.waits_as_told(verdict),
                             };
                             announce_retry(policy, &ev, Some(&mut *notify));
-                            if wait.is_zero() {
+                            // (recorded under `testing::pause`, as every
+                            // form's waits are)
+                            if !crate::sleep::should_sleep(wait) {
                                 start_next = true;
                             } else if timer.is_none() || now.saturating_add(wait) < timer_due {
                                 // the retry is due before the next hedge

@@ -90,7 +90,7 @@ pub mod reqwest_middleware;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod response;
 mod retry;
-#[cfg(any(feature = "reqwest", feature = "tower"))]
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
 mod retry_after;
 mod run;
 pub mod sleep;
@@ -181,6 +181,11 @@ pub mod __private;
 /// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
 /// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
 /// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
+/// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>` |
+/// | `budget` | `NAME` | a `static` [`RetryBudget`]: retries stop while it is spent |
+/// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
+/// | `hedge` | `"150ms"` | async only: start the next attempt beside one that has not answered after this long ([`hedge`]) |
+/// | `nested` | `"defer"` or `"retry"` | inside another retried call, leave the kinds it retries to it (the default) or retry here too ([`nested`]) |
 /// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too |
 /// | `clone` | `body` or `[body, headers]` | clone these by-value arguments for each attempt (see below) |
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |

@@ -17,13 +17,13 @@
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
+//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
+//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
 //!
 //! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
 //! caller's span, and the lines about that attempt are recorded in it.
-//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
-//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
 //!
 //! Every event of a run carries the fields `operation`, `attempt`,
 //! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
@@ -423,7 +423,12 @@ pub(crate) fn sent_once(operation: &'static str, error: &dyn Display, why: &'sta
 
 /// The DEBUG line of a server's requested wait that is not believed (a
 /// `Retry-After` or a gRPC pushback): the policy's backoff applies instead.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "tonic"))]
+#[cfg(any(
+    feature = "reqwest",
+    feature = "tower",
+    feature = "tonic",
+    feature = "aws"
+))]
 pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(
         target: TARGET,

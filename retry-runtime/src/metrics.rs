@@ -20,7 +20,9 @@
 //! log lines; `circuit` and `budget` are the names the breaker and the
 //! budget were made with. `outcome` is one of [`Outcome`]'s labels:
 //! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
-//! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`.
+//! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`,
+//! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
+//! retry), `deferred` (an error left to a retried call around this one).
 //! A call whose future is dropped before it ends records nothing.
 //!
 //! Until [`enable`] is called, a call records, formats and allocates
@@ -33,8 +35,10 @@
 //! # Queries (PromQL)
 //! - Retry rate per operation (retries per second):
 //!   `sum by (operation) (rate(retry_retries_total[5m]))`
-//! - Share of calls that needed a retry:
-//!   `sum by (operation) (rate(retry_calls_total{outcome!="succeeded_first_try"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
+//! - Share of calls that succeeded only after a retry:
+//!   `sum by (operation) (rate(retry_calls_total{outcome="succeeded_after_retries"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
+//! - Share of calls that failed (every outcome but the two successes):
+//!   `sum by (operation) (rate(retry_calls_total{outcome!~"succeeded_.*"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
 //! - Calls that exhausted their attempts, per minute:
 //!   `sum by (operation) (rate(retry_calls_total{outcome="attempts_exhausted"}[5m])) * 60`
 //! - Time a breaker was open in the last hour, in seconds:
@@ -616,5 +620,28 @@ mod imp {
                 "tokens in a retry budget".into(),
             );
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    /// Every `outcome` label the code emits is in the module's docs and in
+    /// README's metric table, so a dashboard built from them misses none.
+    #[test]
+    fn every_outcome_label_is_documented() {
+        let readme = include_str!("../../README.md");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| `retry_calls_total`"))
+            .expect("README's metric table");
+        let docs = include_str!("metrics.rs");
+        let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
+        for outcome in Outcome::ALL {
+            let label = format!("`{}`", outcome.label());
+            assert!(row.contains(&label), "README lacks {label}");
+            assert!(docs.contains(&label), "the module docs lack {label}");
+        }
     }
 }

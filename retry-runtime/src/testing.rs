@@ -25,7 +25,8 @@ use crate::clock::virtual_time;
 
 /// While alive, records waits and makes sync sleeps virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
-/// the waits recorded since it was made.
+/// the waits recorded since it was made, while the guards made after it
+/// live (the waits of an inner guard go with it when it drops).
 #[derive(Debug)]
 pub struct Paused {
     first: usize,
@@ -111,6 +112,22 @@ mod tests {
         drop(outer);
         assert_eq!(virtual_time::paused(), 0);
         assert_eq!(virtual_time::offset(), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_outer_guard_dropped_first_leaves_the_inner_its_waits() {
+        let s = Duration::from_secs;
+        let a = pause();
+        crate::sleep::sleep_sync(s(1));
+        let b = pause();
+        crate::sleep::sleep_sync(s(2));
+        drop(a);
+        crate::sleep::sleep_sync(s(3));
+        assert_eq!(b.waits(), [s(2), s(3)]);
+        drop(b);
+        assert_eq!(virtual_time::paused(), 0);
+        let c = pause();
+        assert!(c.waits().is_empty());
     }
 
     #[test]

@@ -49,8 +49,9 @@ impl From<AttemptTimeout> for std::io::Error {
     }
 }
 
-/// Run `attempt`, failing with `E::from(AttemptTimeout)` if it takes `limit`
-/// or longer: a race between the attempt and a sleep on the
+/// Run `attempt`, failing with `E::from(AttemptTimeout)` if it has not
+/// answered when `limit` is up (an answer ready in the same poll as the
+/// timer wins): a race between the attempt and a sleep on the
 /// [`DefaultSleeper`]'s timer (tokio's, smol's or futures-timer's; see
 /// [`sleep`](crate::sleep)). [`timeout_with`] races another sleeper.
 ///

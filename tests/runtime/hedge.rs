@@ -352,3 +352,12 @@ async fn a_hedged_call_turned_away_before_any_attempt_tells_on_give_up() {
     assert!(matches!(out, Err(Fail::Open(_))), "{out:?}");
     assert_eq!(GAVE_UP.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_run_records_its_waits_under_pause() {
+    // 1 fails at 10ms: the retry waits the 40ms backoff (before the 100ms hedge)
+    let paused = retry_runtime::testing::pause();
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (5, Ok(2))]);
+    assert_eq!(hedging(3, 100).retry(|| r.call()).hedged().await, Ok(2));
+    assert_eq!(paused.waits(), [ms(40)]);
+}
