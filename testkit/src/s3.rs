@@ -90,8 +90,13 @@ impl S3Server {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let started = Instant::now();
         loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(server);
+            // Ready when moto answers as S3 does: a connection alone could be
+            // another test's server that got the freed port first (moto then
+            // exits with "address in use", seen below).
+            if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                if answers_as_s3(stream) {
+                    return Ok(server);
+                }
             }
             let exited = server
                 .child
@@ -121,4 +126,19 @@ impl Drop for S3Server {
             let _ = child.wait();
         }
     }
+}
+
+/// Does the server on `stream` answer `GET /` with S3's bucket list?
+fn answers_as_s3(mut stream: TcpStream) -> bool {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).contains("ListAllMyBucketsResult")
 }
