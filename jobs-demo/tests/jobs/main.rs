@@ -2,3 +2,4 @@
 
 mod demo_run;
 mod queue;
+mod redact;
