@@ -583,7 +583,7 @@ impl JobQueue {
     }
 
     /// Claim the job that has been due the longest and mark it `RUNNING`
-    /// for this worker until `now + lease`, in one statement: a `PENDING`
+    /// for this worker until `now + lease` (saturating), in one statement: a `PENDING`
     /// job with `next_retry_at <= now`, or a `RUNNING` one whose lease has
     /// expired (its worker died); ties by id. Two workers never claim the
     /// same job: on PostgreSQL the row is locked `FOR UPDATE SKIP LOCKED`,
@@ -615,7 +615,7 @@ impl JobQueue {
         ))
         .bind(ms(now))
         .bind(&self.worker)
-        .bind(ms(now + self.lease))
+        .bind(ms(now.saturating_add(self.lease)))
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(Job::from_row).transpose()
@@ -689,7 +689,7 @@ impl JobQueue {
             Decision::Retry(wait) => {
                 // stored in whole milliseconds
                 let wait = from_ms(ms(wait));
-                let next_retry_at = from_ms(ms(now + wait));
+                let next_retry_at = from_ms(ms(now.saturating_add(wait)));
                 let n = sqlx::query(
                     "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
                      WHERE id = $1 AND status = 'RUNNING' AND claims = $2",
@@ -998,8 +998,20 @@ impl ScaledClock {
     /// has a resolution of one real millisecond, so this wakes up to `scale`
     /// simulated milliseconds late.
     pub async fn sleep_until(&self, at: Duration) {
-        let real = self.real(at) + Duration::from_nanos(u64::from(self.scale));
-        tokio::time::sleep_until(self.start + real).await;
+        match self.deadline(at) {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            // beyond what an `Instant` holds: never
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The tokio instant at which the simulated time reaches `at`; `None`
+    /// when that is beyond what an `Instant` holds.
+    fn deadline(&self, at: Duration) -> Option<tokio::time::Instant> {
+        let real = self
+            .real(at)
+            .saturating_add(Duration::from_nanos(u64::from(self.scale)));
+        self.start.checked_add(real)
     }
 }
 

@@ -11,7 +11,8 @@
 //! Environment: `JOBS_EPOCH_MS` (the simulated clock's zero, in
 //! milliseconds since the Unix epoch; default: now), `JOBS_SCALE` (how much
 //! faster than real time the clock runs; default 600: a minute in 100 ms),
-//! `JOBS_LEASE_SECS` (a claim's lease in simulated seconds; default 300).
+//! `JOBS_LEASE_SECS` (a claim's lease in simulated seconds, at least 1;
+//! default 300).
 //!
 //! Each payload is a script: `ok`; `transient:N` (fails N times with a
 //! refused connection, then succeeds); `permanent` (invalid data: fails at
@@ -21,8 +22,8 @@
 //! is recorded there: `(job_id, claims)` is its primary key, so no claim runs
 //! twice.
 //!
-//! A malformed or unreachable `DATABASE_URL` ends it with one error line and
-//! exit code 1.
+//! A malformed or unreachable `DATABASE_URL`, or a setting out of range, ends
+//! it with one error line and exit code 1.
 
 use std::io;
 use std::process::ExitCode;
@@ -55,6 +56,18 @@ fn env_u64(name: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// The lease of `secs` simulated seconds: at least one second, and no more
+/// than the queue stores (milliseconds in a signed 64-bit column).
+fn lease(secs: u64) -> Result<Duration, String> {
+    const MAX: u64 = i64::MAX as u64 / 1000;
+    match secs {
+        1..=MAX => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "JOBS_LEASE_SECS={secs} is out of range: expected 1..={MAX} seconds"
+        )),
+    }
+}
+
 async fn work() -> Result<(), String> {
     let name = std::env::args()
         .nth(1)
@@ -68,7 +81,7 @@ async fn work() -> Result<(), String> {
         None => SystemTime::now(),
     };
     let scale = u32::try_from(env_u64("JOBS_SCALE")?.unwrap_or(600)).map_err(|e| e.to_string())?;
-    let lease = Duration::from_secs(env_u64("JOBS_LEASE_SECS")?.unwrap_or(300));
+    let lease = lease(env_u64("JOBS_LEASE_SECS")?.unwrap_or(300))?;
     let clock = ScaledClock::since(epoch, scale);
 
     let queue = JobQueue::connect(&url)

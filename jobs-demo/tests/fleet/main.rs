@@ -365,3 +365,22 @@ fn a_worker_with_a_bad_database_url_prints_one_error_line_and_exits_1() {
         assert!(started.elapsed() < Duration::from_secs(5), "{url}");
     }
 }
+
+#[test]
+fn a_worker_with_a_lease_out_of_range_prints_one_error_line_and_exits_1() {
+    for lease in ["0", &u64::MAX.to_string()] {
+        let out = Command::new(WORKER)
+            .arg("w1")
+            .env("DATABASE_URL", "sqlite::memory:")
+            .env("JOBS_LEASE_SECS", lease)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{lease}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{lease}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: JOBS_LEASE_SECS={lease} is out of range")),
+            "{stderr}"
+        );
+    }
+}
