@@ -28,9 +28,14 @@
 //! to `PENDING` with `retry_count + 1` and `next_retry_at = now + wait`; giving
 //! up (a permanent error, or the 4th failure) sets it to `FAILED`. Nothing
 //! but the database holds a job's state: a worker that dies mid-job leaves it
-//! `RUNNING`, and once its lease ([`JobQueue::with_lease`], 5 minutes by
-//! default) expires any worker claims it again, without counting a retry (the
-//! run was cut short, it did not fail). A job must finish within its lease.
+//! `RUNNING` until its lease ([`JobQueue::with_lease`], 5 minutes by default)
+//! expires; then the next [`JobQueue::claim_due`] counts the lost run as a
+//! failed attempt ([`LeaseExpired`], a timeout) and the policy schedules it
+//! like any failure, so a job that always kills its worker ends `FAILED`
+//! once the policy's attempts are spent. A [`Worker`] runs each job under a
+//! time limit that ends with its lease: a run that would outlive it is
+//! stopped and counts as a failed attempt, so no job runs on two workers at
+//! once.
 //!
 //! A row whose `status` is none of the four (written by another version of
 //! the program, or by hand) is never claimed, changed or deleted:
@@ -332,6 +337,25 @@ pub enum JobOutcome {
     },
 }
 
+/// A run that outlived its claim's lease: its worker died, or the run took
+/// longer than the lease and was stopped. It counts as a failed attempt, of
+/// kind [`ErrorKind::Timeout`].
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// assert_eq!(retry_jobs_demo::LeaseExpired.kind(), ErrorKind::Timeout);
+/// assert_eq!(retry_jobs_demo::LeaseExpired.to_string(), "the run outlived its claim's lease");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the run outlived its claim's lease")]
+pub struct LeaseExpired;
+
+impl Classify for LeaseExpired {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Timeout
+    }
+}
+
 /// How long [`JobQueue::connect`] waits for the database to answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -583,11 +607,16 @@ impl JobQueue {
     }
 
     /// Claim the job that has been due the longest and mark it `RUNNING`
-    /// for this worker until `now + lease` (saturating), in one statement: a `PENDING`
-    /// job with `next_retry_at <= now`, or a `RUNNING` one whose lease has
-    /// expired (its worker died); ties by id. Two workers never claim the
-    /// same job: on PostgreSQL the row is locked `FOR UPDATE SKIP LOCKED`,
-    /// SQLite has one writer at a time. `None` when no job is due.
+    /// for this worker until `now + lease` (saturating), in one statement: a
+    /// `PENDING` job with `next_retry_at <= now`; ties by id. Two workers
+    /// never claim the same job: on PostgreSQL the row is locked `FOR UPDATE
+    /// SKIP LOCKED`, SQLite has one writer at a time. `None` when no job is
+    /// due.
+    ///
+    /// First, each `RUNNING` job whose lease has expired by `now` (its
+    /// worker died, or overran) has that run counted as a failed attempt:
+    /// [`fail`](JobQueue::fail) with [`LeaseExpired`] at the lease's end, so
+    /// the policy schedules it again or gives up.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -598,9 +627,16 @@ impl JobQueue {
     /// let job = q.claim_due(Duration::from_secs(60)).await.unwrap().unwrap();
     /// assert_eq!(job.claimed_until, Some(Duration::from_secs(360))); // the 5-minute lease
     /// assert!(q.claim_due(Duration::from_secs(60)).await.unwrap().is_none()); // claimed already
+    ///
+    /// // its worker died: at the lease's end the run counts as a failed attempt
+    /// assert!(q.claim_due(Duration::from_secs(360)).await.unwrap().is_none());
+    /// let lost = q.get(job.id).await.unwrap().unwrap();
+    /// assert_eq!((lost.status, lost.retry_count), (retry_jobs_demo::JobStatus::Pending, 1));
+    /// assert!(lost.next_retry_at >= Duration::from_secs(390)); // 30s+ later (presets::JOB)
     /// # }
     /// ```
     pub async fn claim_due(&self, now: Duration) -> Result<Option<Job>, QueueError> {
+        self.expire_leases(now).await?;
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -608,8 +644,7 @@ impl JobQueue {
         let row = sqlx::query(&format!(
             "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3, claims = claims + 1
              WHERE id = (SELECT id FROM jobs
-                         WHERE (status = 'PENDING' AND next_retry_at <= $1)
-                            OR (status = 'RUNNING' AND claimed_until <= $1)
+                         WHERE status = 'PENDING' AND next_retry_at <= $1
                          ORDER BY next_retry_at, id LIMIT 1 {lock})
              RETURNING {COLUMNS}"
         ))
@@ -619,6 +654,29 @@ impl JobQueue {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(Job::from_row).transpose()
+    }
+
+    /// Count the run of each `RUNNING` job whose lease has expired by `now`
+    /// as a failed attempt ([`LeaseExpired`], at the lease's end). Each
+    /// update is guarded by the claim's token, so when two workers find the
+    /// same expired lease only one of them records it.
+    async fn expire_leases(&self, now: Duration) -> Result<(), QueueError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE status = 'RUNNING' AND claimed_until <= $1 ORDER BY id"
+        ))
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let job = Job::from_row(row)?;
+            let until = job.claimed_until.unwrap_or(now);
+            match self.fail(&job, &LeaseExpired, until).await {
+                // another worker recorded it first
+                Ok(_) | Err(QueueError::NotClaimed { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// The claimed job succeeded: `DONE`.
@@ -1031,9 +1089,10 @@ pub struct Ran {
     /// The job as claimed (`RUNNING`).
     pub job: Job,
     /// `Ok(None)` when it succeeded, `Ok(Some(..))` when it failed (what
-    /// [`JobQueue::fail`] decided), and `Err(LeaseLost)` when its lease had
-    /// expired and another worker had claimed it, so this run's outcome was
-    /// not recorded.
+    /// [`JobQueue::fail`] decided; a run stopped at the end of its lease
+    /// failed with [`LeaseExpired`]), and `Err(LeaseLost)` when its lease had
+    /// expired and another worker had recorded that, so this run's outcome
+    /// was not recorded.
     pub outcome: Result<Option<JobOutcome>, LeaseLost>,
 }
 
@@ -1089,7 +1148,11 @@ impl Worker {
     }
 
     /// Claim one due job, run `handler` on it, and record the outcome;
-    /// `None` when no job is due.
+    /// `None` when no job is due. The handler runs until the claim's lease
+    /// ends at most: a run still going then is dropped (stopped at its next
+    /// `.await`) and fails with [`LeaseExpired`], which the policy judges
+    /// like any failure. So no job runs on two workers at once, as long as
+    /// the handler does not block the thread.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -1116,8 +1179,23 @@ impl Worker {
         };
         let attempt = job.retry_count + 1;
         let max = self.queue.policy().stop().max_attempts;
-        let result = handler(job.clone()).await;
-        let now = self.clock.now();
+        let run = handler(job.clone());
+        let deadline = job
+            .claimed_until
+            .and_then(|until| self.clock.deadline(until));
+        let result = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
+                Ok(result) => result.map_err(RunFailure::Handler),
+                Err(_) => Err(RunFailure::Lease(LeaseExpired)),
+            },
+            None => run.await.map_err(RunFailure::Handler),
+        };
+        // stopped at the lease's end: recorded at that time, when the lease
+        // is still this worker's
+        let now = match (&result, job.claimed_until) {
+            (Err(RunFailure::Lease(_)), Some(until)) => until.min(self.clock.now()),
+            _ => self.clock.now(),
+        };
         let (id, payload, t, name) = (job.id, &job.payload, fmt_time(now), &self.name);
         let recorded = match &result {
             Ok(()) => self.queue.complete(&job, now).await.map(|()| None),
@@ -1253,6 +1331,37 @@ impl Worker {
             self.clock.sleep_until(wake).await;
         }
         Ok(true)
+    }
+}
+
+/// Why a run failed: its handler's error, or the end of its lease.
+enum RunFailure<E> {
+    Handler(E),
+    Lease(LeaseExpired),
+}
+
+impl<E: fmt::Display> fmt::Display for RunFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunFailure::Handler(e) => e.fmt(f),
+            RunFailure::Lease(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: Classify> Classify for RunFailure<E> {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            RunFailure::Handler(e) => e.kind(),
+            RunFailure::Lease(e) => e.kind(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RunFailure::Handler(e) => e.retry_after(),
+            RunFailure::Lease(_) => None,
+        }
     }
 }
 

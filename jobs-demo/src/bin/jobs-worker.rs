@@ -12,7 +12,8 @@
 //! milliseconds since the Unix epoch; default: now), `JOBS_SCALE` (how much
 //! faster than real time the clock runs; default 600: a minute in 100 ms),
 //! `JOBS_LEASE_SECS` (a claim's lease in simulated seconds, at least 1;
-//! default 300).
+//! default 300). A run still going when its lease ends is stopped and counts
+//! as a failed attempt.
 //!
 //! Each payload is a script: `ok`; `transient:N` (fails N times with a
 //! refused connection, then succeeds); `permanent` (invalid data: fails at

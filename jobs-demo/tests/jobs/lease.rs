@@ -1,11 +1,129 @@
-//! Leases: a lease of any length is safe.
+//! Leases: a run never outlives its claim's lease, a lost run counts as a
+//! failed attempt, and a lease of any length is safe.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use retry_jobs_demo::JobQueue;
+use retry_jobs_demo::{JobQueue, JobStatus, ScaledClock, Worker};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
+}
+
+/// Counts the runs of each job going on now, and the most seen at once.
+#[derive(Default)]
+struct Running {
+    now: Mutex<HashMap<i64, usize>>,
+    most: AtomicUsize,
+}
+
+/// One run of a job: leaves `Running` when dropped, also when the worker
+/// stops the run at the end of its lease.
+struct InRun(Arc<Running>, i64);
+
+impl InRun {
+    fn enter(running: &Arc<Running>, id: i64) -> InRun {
+        let mut now = running.now.lock().unwrap();
+        let n = now.entry(id).or_default();
+        *n += 1;
+        running.most.fetch_max(*n, Ordering::SeqCst);
+        InRun(running.clone(), id)
+    }
+}
+
+impl Drop for InRun {
+    fn drop(&mut self) {
+        *self.0.now.lock().unwrap().get_mut(&self.1).unwrap() -= 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_outlives_its_lease_is_stopped_and_never_runs_twice_at_once() {
+    // one simulated minute in 40 ms; a lease of 60 simulated seconds (40 ms)
+    let clock = ScaledClock::minute_every(Duration::from_millis(40));
+    let dir = tempfile::tempdir().unwrap();
+    let q = JobQueue::open(dir.path().join("jobs.db"))
+        .await
+        .unwrap()
+        .with_lease(s(60));
+    let stuck = q.enqueue("always stuck", clock.now()).await.unwrap();
+    let once = q.enqueue("stuck once", clock.now()).await.unwrap();
+    let running = Arc::new(Running::default());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = |running: Arc<Running>, runs: Arc<AtomicUsize>| {
+        move |job: retry_jobs_demo::Job| {
+            let (running, runs) = (running.clone(), runs.clone());
+            async move {
+                let _in = InRun::enter(&running, job.id);
+                runs.fetch_add(1, Ordering::SeqCst);
+                if job.payload == "always stuck" || job.retry_count == 0 {
+                    // 10 simulated minutes: far past the lease
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                }
+                Ok::<(), std::io::Error>(())
+            }
+        }
+    };
+    let mut w1 = Worker::start("w1", q.clone(), clock).await.unwrap();
+    let mut w2 = Worker::start("w2", q.clone(), clock).await.unwrap();
+    // a third worker is free when a lease ends, to claim the job again
+    let mut w3 = Worker::start("w3", q.clone(), clock).await.unwrap();
+    let all = async {
+        tokio::join!(
+            w1.run(None, handler(running.clone(), runs.clone())),
+            w2.run(None, handler(running.clone(), runs.clone())),
+            w3.run(None, handler(running.clone(), runs.clone())),
+        )
+    };
+    // presets::JOB: 4 attempts, waits of 30s + 120s + 480s (+25%): ~0.6 s real
+    let finished = tokio::time::timeout(Duration::from_secs(20), all).await;
+    assert_eq!(
+        running.most.load(Ordering::SeqCst),
+        1,
+        "a job ran twice at once"
+    );
+    let (r1, r2, r3) = finished.expect("the workers never finished: the job loops forever");
+    r1.unwrap();
+    r2.unwrap();
+    r3.unwrap();
+    let stuck = q.get(stuck).await.unwrap().unwrap();
+    assert_eq!((stuck.status, stuck.retry_count), (JobStatus::Failed, 3));
+    assert!(
+        stuck.last_error.as_deref().unwrap().contains("lease"),
+        "{:?}",
+        stuck.last_error
+    );
+    let once = q.get(once).await.unwrap().unwrap();
+    assert_eq!((once.status, once.retry_count), (JobStatus::Done, 1));
+    assert_eq!(runs.load(Ordering::SeqCst), 4 + 2);
+}
+
+#[tokio::test]
+async fn a_job_whose_lease_keeps_expiring_ends_failed_after_the_policys_attempts() {
+    let q = JobQueue::open_in_memory().await.unwrap().with_lease(s(60));
+    let id = q.enqueue("kills its worker", s(0)).await.unwrap();
+    let mut now = s(0);
+    let mut claims = 0;
+    let mut lost_at = Vec::new();
+    // each claim's worker dies: nobody completes or fails the job
+    while let Some(at) = q.next_due_at().await.unwrap() {
+        assert!(claims < 100, "the job is claimed forever");
+        now = now.max(at);
+        if let Some(job) = q.claim_due(now).await.unwrap() {
+            assert_eq!((job.id, job.retry_count), (id, claims));
+            claims += 1;
+            lost_at.push(job.claimed_until.unwrap());
+        }
+    }
+    let job = q.get(id).await.unwrap().unwrap();
+    // presets::JOB: 4 attempts, so 3 retries, then FAILED at the 4th lease's end
+    assert_eq!(
+        (job.status, job.retry_count, job.claims, job.finished_at),
+        (JobStatus::Failed, 3, 4, lost_at.last().copied())
+    );
+    assert!(job.last_error.unwrap().contains("lease"));
 }
 
 #[tokio::test]

@@ -100,20 +100,36 @@ async fn due_job_selection() {
     let j = q.claim_due(s(100)).await.unwrap().unwrap();
     assert_eq!((j.id, j.status), (later, JobStatus::Running));
 
-    // a RUNNING job is due again only when its lease (5 minutes) has expired
+    q.complete(&j, s(100)).await.unwrap();
+
+    // a RUNNING job whose lease (5 minutes) has expired had its run cut
+    // short: that run counts as a failed attempt (a timeout) at the lease's
+    // end, and the policy schedules the job again like any failure
     assert!(q.claim_due(s(359)).await.unwrap().is_none());
-    let again = q.claim_due(s(360)).await.unwrap().unwrap();
-    assert_eq!((again.id, again.retry_count, again.claims), (first, 0, 2));
-    assert_eq!(again.claimed_until, Some(s(660)));
+    assert!(q.claim_due(s(360)).await.unwrap().is_none());
+    for id in [first, tie_a, tie_b] {
+        let lost = job(&q, id).await;
+        assert_eq!(
+            (lost.status, lost.retry_count, lost.claims),
+            (JobStatus::Pending, 1, 1)
+        );
+        assert_job_wait(lost.next_retry_at - s(360), 30);
+        assert!(lost.last_error.unwrap().contains("lease"));
+    }
+    let mut again = Vec::new();
+    while let Some(j) = q.claim_due(s(400)).await.unwrap() {
+        assert_eq!(
+            (j.retry_count, j.claims, j.claimed_until),
+            (1, 2, Some(s(700)))
+        );
+        again.push(j);
+    }
+    assert_eq!(again.len(), 3);
 
     // DONE and FAILED jobs are never due
-    q.complete(&j, s(100)).await.unwrap();
-    q.fail(&again, &invalid(), s(400)).await.unwrap();
-    for id in [tie_a, tie_b] {
-        let j = q.claim_due(s(400)).await.unwrap().unwrap();
-        assert_eq!(j.id, id);
-        q.complete(&j, s(400)).await.unwrap();
-    }
+    q.fail(&again[0], &invalid(), s(400)).await.unwrap();
+    q.complete(&again[1], s(400)).await.unwrap();
+    q.complete(&again[2], s(400)).await.unwrap();
     assert!(q.claim_due(s(10_000)).await.unwrap().is_none());
 }
 
@@ -294,8 +310,10 @@ async fn a_restart_resumes_from_the_file_without_losing_or_duplicating_a_job() {
         now = now.max(at);
         while let Some(j) = q.claim_due(now).await.unwrap() {
             if j.id == crashed {
-                // claimed again once the lease expired, not counted as a retry
-                assert_eq!((now, j.retry_count, j.claims), (s(302), 0, 2));
+                // the run cut short counted as a failed attempt at the
+                // lease's end (T+302s); retried by the JOB schedule
+                assert_eq!((j.retry_count, j.claims), (1, 2));
+                assert_job_wait(now - s(302), 30);
             }
             q.complete(&j, now).await.unwrap();
             *done_runs.entry(j.id).or_default() += 1;
@@ -458,7 +476,8 @@ async fn a_worker_restarted_mid_schedule_resumes_from_the_database() {
     let jobs = second.queue().all().await.unwrap();
     assert_eq!(jobs.len(), 6);
     assert_eq!(state(&jobs, "down"), (JobStatus::Failed, 3));
-    assert_eq!(state(&jobs, "ok late"), (JobStatus::Done, 0));
+    // the claim its dead worker held counted as a failed attempt
+    assert_eq!(state(&jobs, "ok late"), (JobStatus::Done, 1));
     assert_eq!(second.queue().count(JobStatus::Pending).await.unwrap(), 0);
     assert_eq!(second.queue().count(JobStatus::Running).await.unwrap(), 0);
 }
