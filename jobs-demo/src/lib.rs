@@ -1094,6 +1094,9 @@ pub struct Ran {
     /// expired and another worker had recorded that, so this run's outcome
     /// was not recorded.
     pub outcome: Result<Option<JobOutcome>, LeaseLost>,
+    /// When the run ended: the time given to [`JobQueue::complete`] or
+    /// [`JobQueue::fail`].
+    pub ended_at: Duration,
 }
 
 /// The run's outcome was not recorded: the job's lease expired during the
@@ -1209,6 +1212,7 @@ impl Worker {
                 return Ok(Some(Ran {
                     job,
                     outcome: Err(LeaseLost),
+                    ended_at: now,
                 }));
             }
             other => other?,
@@ -1240,6 +1244,7 @@ impl Worker {
         Ok(Some(Ran {
             job,
             outcome: Ok(outcome),
+            ended_at: now,
         }))
     }
 

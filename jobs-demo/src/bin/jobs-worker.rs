@@ -106,7 +106,8 @@ async fn work() -> Result<(), String> {
         match worker.run_one(&mut handler).await.map_err(db)? {
             Some(ran) => {
                 runs += 1;
-                log.ended(&ran.job, &ran.outcome, clock.now())
+                // the time the outcome was recorded with, not a later one
+                log.ended(&ran.job, &ran.outcome, ran.ended_at)
                     .await
                     .map_err(db)?;
             }
