@@ -78,26 +78,41 @@ impl Fleet {
     }
 }
 
+/// Worker processes, each with its name, killed and reaped when dropped: a
+/// failed assertion or a worker that fails leaves none running.
+#[derive(Default)]
+struct Workers(Vec<(String, Child)>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            // it may have exited already: then there is nothing to kill
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Wait for each worker to exit by itself (60s at most); their output.
-fn wait_all(workers: Vec<Child>) -> Vec<String> {
+fn wait_all(mut workers: Workers) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    workers
-        .into_iter()
-        .map(|mut child| {
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
-                    assert!(status.success(), "a worker failed ({status}): {out}");
-                    return out.trim().to_owned();
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    panic!("a worker did not finish within 60s");
-                }
-                std::thread::sleep(Duration::from_millis(10));
+    let mut outputs = Vec::new();
+    for (_, child) in &mut workers.0 {
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+                assert!(status.success(), "a worker failed ({status}): {out}");
+                outputs.push(out.trim().to_owned());
+                break;
             }
-        })
-        .collect()
+            assert!(
+                Instant::now() <= deadline,
+                "a worker did not finish within 60s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    outputs
 }
 
 fn now_ms() -> u64 {
@@ -172,13 +187,12 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
         epoch_ms: now_ms(),
     };
     let started = Instant::now();
-    let mut workers: Vec<(String, Child)> = (1..=4)
-        .map(|n| {
-            let name = format!("w{n}");
-            let child = fleet.spawn(&name);
-            (name, child)
-        })
-        .collect();
+    let mut workers = Workers::default();
+    for n in 1..=4 {
+        let name = format!("w{n}");
+        let child = fleet.spawn(&name);
+        workers.0.push((name, child));
+    }
 
     // wait until some worker is in the middle of a slow job, and kill it
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -200,8 +214,8 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
         assert!(Instant::now() < deadline, "no worker ever ran a slow job");
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
-    let i = workers.iter().position(|(n, _)| *n == victim).unwrap();
-    let (_, mut child) = workers.swap_remove(i);
+    let i = workers.0.iter().position(|(n, _)| *n == victim).unwrap();
+    let (_, mut child) = workers.0.swap_remove(i);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let killed = queue.get(job_id).await.unwrap().unwrap();
@@ -218,9 +232,9 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
         "killed {victim} (SIGKILL) while it ran job {job_id} ({:?})",
         killed.payload
     );
-    workers.push((victim.clone(), fleet.spawn(&victim)));
+    workers.0.push((victim.clone(), fleet.spawn(&victim)));
 
-    let outputs = wait_all(workers.into_iter().map(|(_, c)| c).collect());
+    let outputs = wait_all(workers);
     let elapsed = started.elapsed();
     for out in &outputs {
         println!("{out}");
@@ -323,9 +337,12 @@ async fn throughput_with_1_2_and_4_workers() {
             epoch_ms: now_ms(),
         };
         let started = Instant::now();
-        let children = (1..=workers)
-            .map(|n| fleet.spawn(&format!("w{n}")))
-            .collect();
+        let mut children = Workers::default();
+        for n in 1..=workers {
+            let name = format!("w{n}");
+            let child = fleet.spawn(&name);
+            children.0.push((name, child));
+        }
         wait_all(children);
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(queue.count(JobStatus::Done).await.unwrap(), JOBS);
