@@ -18,7 +18,7 @@
 //! | `retry_count` | retries scheduled so far: 0 for a new job, 3 after three failures |
 //! | `next_retry_at` | when the job is due, in milliseconds on the queue's clock |
 //! | `claimed_by` | the worker running it (or that ran it last) |
-//! | `claimed_until` | the end of the claim's lease: a `RUNNING` job whose lease has expired is claimed again |
+//! | `claimed_until` | the end of the claim's lease: a `RUNNING` job whose lease has expired has that run counted as a failed attempt |
 //! | `claims` | how many times it was claimed: the claim's token, so a worker whose lease expired cannot record an outcome |
 //! | `last_error` | the last failure, with its kind |
 //! | `finished_at` | when it became `DONE` or `FAILED` |
@@ -1100,7 +1100,7 @@ pub struct Ran {
 }
 
 /// The run's outcome was not recorded: the job's lease expired during the
-/// run and another worker claimed it.
+/// run and another worker recorded that first (as a failed attempt).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeaseLost;
 
@@ -1131,7 +1131,7 @@ impl Worker {
         let pending = queue.count(JobStatus::Pending).await?;
         let running = queue.count(JobStatus::Running).await?;
         tracing::info!(
-            "[{now}] worker {name} started: {pending} pending job(s), {running} running (claimed again when their lease expires)"
+            "[{now}] worker {name} started: {pending} pending job(s), {running} running (a failed attempt each when its lease expires)"
         );
         Ok(Worker {
             queue,
@@ -1207,7 +1207,7 @@ impl Worker {
         let outcome = match recorded {
             Err(QueueError::NotClaimed { .. }) => {
                 tracing::warn!(
-                    "[{t}] worker {name}: job {id} {payload:?} outlived its lease; another worker has it, this run is not recorded"
+                    "[{t}] worker {name}: job {id} {payload:?} outlived its lease; another worker recorded that, this run's outcome is not"
                 );
                 return Ok(Some(Ran {
                     job,
