@@ -30,6 +30,24 @@ use std::time::Duration;
 pub trait Clock: Sync {
     /// Time since this clock's origin.
     fn now(&self) -> Duration;
+
+    /// Does this clock read earlier than another thread's reading only
+    /// because of a test's virtual time (a paused tokio runtime,
+    /// [`testing::pause`](crate::testing::pause)), which threads do not
+    /// share? [`SystemClock`] does. Then a breaker stamped further ahead than
+    /// its recovery timeout takes the recovery as passed, instead of
+    /// keeping every other thread out for that thread's virtual hours. The
+    /// default, `false`, takes a clock that goes back at its word: a breaker
+    /// stays open until the clock has passed its stamp plus the recovery.
+    ///
+    /// ```
+    /// use retry_runtime::clock::{Clock, ManualClock, SystemClock};
+    /// assert!(SystemClock.goes_back_only_in_tests());
+    /// assert!(!ManualClock::new().goes_back_only_in_tests());
+    /// ```
+    fn goes_back_only_in_tests(&self) -> bool {
+        false
+    }
 }
 
 /// The default [`Clock`]: `tokio::time::Instant::now()` (which follows
@@ -65,6 +83,12 @@ impl Clock for SystemClock {
         let now = std::time::Instant::now();
         now.saturating_duration_since(origin)
             .saturating_add(virtual_time::offset())
+    }
+
+    /// `Instant` is monotonic: only a thread's virtual time, or one paused
+    /// tokio runtime's clock against another's, reads behind.
+    fn goes_back_only_in_tests(&self) -> bool {
+        true
     }
 }
 

@@ -165,11 +165,16 @@ pub(super) fn ms_of(now: Duration) -> u64 {
     (now.as_millis() as u64) & TIME_MASK
 }
 
-/// Milliseconds from `then` to `now` on the 40-bit wrapping clock; 0 if the
-/// clock went back (thread-local virtual time under `testing::pause`).
-pub(super) fn elapsed_ms(now: u64, then: u64) -> u64 {
+/// Milliseconds from `then` to `now` on the 40-bit wrapping clock, or `Err`
+/// with how far `then` is ahead of `now` when the clock went back
+/// (thread-local virtual time under `testing::pause`, a clock of the user's).
+pub(super) fn elapsed_ms(now: u64, then: u64) -> Result<u64, u64> {
     let d = now.wrapping_sub(then) & TIME_MASK;
-    if d > MAX_MS { 0 } else { d }
+    if d > MAX_MS {
+        Err(then.wrapping_sub(now) & TIME_MASK)
+    } else {
+        Ok(d)
+    }
 }
 
 /// `d` in whole milliseconds, rounded up and clamped to what the word can hold.
@@ -214,9 +219,10 @@ mod tests {
 
     #[test]
     fn elapsed_wraps_and_never_goes_negative() {
-        assert_eq!(elapsed_ms(10, 3), 7);
-        assert_eq!(elapsed_ms(2, TIME_MASK - 1), 4); // across the 40-bit wrap
-        assert_eq!(elapsed_ms(3, 10), 0); // the clock went back
+        assert_eq!(elapsed_ms(10, 3), Ok(7));
+        assert_eq!(elapsed_ms(2, TIME_MASK - 1), Ok(4)); // across the 40-bit wrap
+        assert_eq!(elapsed_ms(3, 10), Err(7)); // the clock went back
+        assert_eq!(elapsed_ms(TIME_MASK - 1, 2), Err(4)); // ahead, across the wrap
     }
 
     #[test]
