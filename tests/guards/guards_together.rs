@@ -9,12 +9,11 @@ use std::time::Duration;
 use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};
 use retry_runtime::clock::ManualClock;
 use retry_runtime::{
-    testing, Backoff, Classify, Policy, RetryBudget, StopReason, Throttle, Throttled,
+    testing, Backoff, Classify, Policy, RetryBudget, RetryError, StopReason, Throttle, Throttled,
 };
 
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
+use crate::leak;
+use crate::throttle_in_retries::overloaded_throttle;
 
 #[derive(Debug, thiserror::Error, Classify)]
 enum SearchError {
@@ -27,16 +26,6 @@ enum SearchError {
     #[error(transparent)]
     #[classify(Unavailable)]
     Open(#[from] retry_runtime::CircuitOpen),
-}
-
-/// A throttle that has seen 100,000 requests and no accept: it rejects
-/// nearly every call (p = 100000 / 100001).
-fn overloaded_throttle() -> &'static Throttle {
-    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
-    for _ in 0..100_000 {
-        t.acquire_quietly();
-    }
-    t
 }
 
 /// A one-probe breaker, tripped, its recovery timeout (1s) just over: the
@@ -71,7 +60,7 @@ fn a_throttled_first_call_hands_the_breaker_probe_back() {
     let b = breaker_ready_to_probe();
     let policy = Policy::new()
         .with_circuit(b)
-        .with_throttle(overloaded_throttle());
+        .with_throttle(overloaded_throttle(100_000));
     let mut calls = 0;
     let r: Result<(), SearchError> = policy
         .retry(|| {
@@ -91,7 +80,7 @@ async fn a_throttled_first_call_hands_the_breaker_probe_back_async_and_hedged() 
         let b = breaker_ready_to_probe();
         let policy = Policy::new()
             .with_circuit(b)
-            .with_throttle(overloaded_throttle())
+            .with_throttle(overloaded_throttle(100_000))
             .with_hedge(Duration::from_millis(50));
         let retry = policy.retry(|| async { Ok::<(), SearchError>(()) });
         let r = if hedged {
@@ -104,68 +93,68 @@ async fn a_throttled_first_call_hands_the_breaker_probe_back_async_and_hedged() 
     }
 }
 
-/// Runs 60 calls that always fail, at most 2 attempts each, and checks
-/// that the budget counted exactly the retries that were made; returns how
-/// many retries the throttle turned away.
-fn retries_made_match_the_budget(
-    budget: &RetryBudget,
-    mut run: impl FnMut(&mut u32) -> retry_runtime::RetryError<SearchError>,
-) -> u32 {
+/// Calls of a policy with 2 attempts, a budget of 1000 tokens and a fresh
+/// throttle, failing every time: the throttle's probability climbs, so it
+/// turns retries away (the path under test).
+fn budget_and_throttle(
+    budget: &'static RetryBudget,
+) -> Policy<retry_runtime::RetryAll, retry_runtime::WithThrottle> {
+    testing::seed(11);
+    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
+    Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .with_budget(budget)
+        .with_throttle(t)
+}
+
+/// Checks, after 60 such calls (with the calls each made), that the budget
+/// counted exactly the retries that were made, and that the throttle
+/// turned some away.
+fn retries_made_match_the_budget(budget: &RetryBudget, runs: &[(u32, RetryError<SearchError>)]) {
     let (mut made, mut throttled) = (0u32, 0u32);
-    for _ in 0..60 {
-        let mut calls = 0;
-        let e = run(&mut calls);
+    for (calls, e) in runs {
         match (e.attempts, e.reason) {
             (2, _) => made += 1,
             (1, StopReason::Throttled) => throttled += 1,
             _ => {}
         }
-        assert_eq!(calls, e.attempts, "{e:?}");
+        assert_eq!(*calls, e.attempts, "{e:?}");
     }
     let st = budget.stats();
     assert_eq!(st.retries, u64::from(made), "{st:?}");
     // (first attempts deposit 0.1 token each once the bucket is below full)
     assert!(st.tokens >= 1000.0 - f64::from(made), "{st:?}");
-    throttled
+    assert!(throttled > 5, "{throttled}");
 }
 
 #[test]
 fn a_retry_the_throttle_turns_away_keeps_its_budget_token() {
     static BUDGET: RetryBudget = RetryBudget::new("search").with_max_tokens(1000);
-    testing::seed(11);
-    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
-    let policy = Policy::new()
-        .with_attempts(2)
-        .with_backoff(Backoff::None)
-        .with_budget(&BUDGET)
-        .with_throttle(t);
+    let policy = budget_and_throttle(&BUDGET);
     let _paused = testing::pause();
-    let throttled = retries_made_match_the_budget(&BUDGET, |calls| {
-        policy
-            .retry(|| {
-                *calls += 1;
-                Err::<(), _>(SearchError::Overloaded)
-            })
-            .detailed()
-            .call()
-            .unwrap_err()
-    });
-    // every call fails, so the throttle's probability climbs: it turns
-    // retries away (the path under test)
-    assert!(throttled > 5, "{throttled}");
+    let runs: Vec<_> = (0..60)
+        .map(|_| {
+            let mut calls = 0;
+            let e = policy
+                .retry(|| {
+                    calls += 1;
+                    Err::<(), _>(SearchError::Overloaded)
+                })
+                .detailed()
+                .call()
+                .unwrap_err();
+            (calls, e)
+        })
+        .collect();
+    retries_made_match_the_budget(&BUDGET, &runs);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hedged_retry_the_throttle_turns_away_keeps_its_budget_token() {
     static BUDGET: RetryBudget = RetryBudget::new("search").with_max_tokens(1000);
-    testing::seed(11);
-    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
-    let policy = Policy::new()
-        .with_attempts(2)
-        .with_backoff(Backoff::None)
-        .with_budget(&BUDGET)
-        .with_throttle(t);
-    let (mut made, mut throttled) = (0u32, 0u32);
+    let policy = budget_and_throttle(&BUDGET);
+    let mut runs = Vec::new();
     for _ in 0..60 {
         let mut calls = 0u32;
         let e = policy
@@ -177,18 +166,9 @@ async fn a_hedged_retry_the_throttle_turns_away_keeps_its_budget_token() {
             .hedged()
             .await
             .unwrap_err();
-        match (e.attempts, e.reason) {
-            (2, _) => made += 1,
-            (1, StopReason::Throttled) => throttled += 1,
-            _ => {}
-        }
-        assert_eq!(calls, e.attempts, "{e:?}");
+        runs.push((calls, e));
     }
-    let st = BUDGET.stats();
-    assert_eq!(st.retries, u64::from(made), "{st:?}");
-    // (first attempts deposit 0.1 token each once the bucket is below full)
-    assert!(st.tokens >= 1000.0 - f64::from(made), "{st:?}");
-    assert!(throttled > 5, "{throttled}");
+    retries_made_match_the_budget(&BUDGET, &runs);
 }
 
 #[test]

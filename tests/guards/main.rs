@@ -11,6 +11,11 @@ macro_rules! assert_stats {
     }};
 }
 
+/// A value for the test's whole run (the guards take `&'static`).
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
 mod breaker_in_retries;
 mod breaker_simulation;
 mod breaker_state;

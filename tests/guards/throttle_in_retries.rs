@@ -8,9 +8,7 @@
 use retry_runtime::clock::ManualClock;
 use retry_runtime::{retry, testing, Classify, Policy, StopReason, Throttle, Throttled};
 
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
+use crate::leak;
 
 #[derive(Debug, thiserror::Error, Classify)]
 enum SearchError {
@@ -27,7 +25,7 @@ enum SearchError {
 
 /// A throttle that has seen `requests` requests and no accept: it rejects
 /// nearly every call (p = requests / (requests + 1)).
-fn overloaded_throttle(requests: u32) -> &'static Throttle {
+pub(crate) fn overloaded_throttle(requests: u32) -> &'static Throttle {
     let clock = leak(ManualClock::new());
     let t = leak(Throttle::new("search").with_clock(clock));
     for _ in 0..requests {
