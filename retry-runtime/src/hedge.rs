@@ -72,7 +72,9 @@ use crate::log;
 use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
-use crate::run::{Admission, Notify, Refusal, announce_give_up, announce_retry};
+use crate::run::{
+    Admission, Notify, Refusal, announce_give_up, announce_not_attempted, announce_retry,
+};
 use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 
@@ -129,7 +131,8 @@ where
             Err(open) => {
                 log::not_attempted(policy.name, 1, &open);
                 let reason = StopReason::CircuitOpen;
-                let told = not_attempted(policy, reason, &open, elapsed());
+                let told = elapsed();
+                announce_not_attempted(policy, reason, &open, 0, told);
                 if let Some(error) = G::rejection(Refusal::Circuit(open)) {
                     return Err(retry_error(policy, error, 0, reason, told));
                 }
@@ -140,7 +143,8 @@ where
         if let Err(rejection) = throttle.try_acquire() {
             log::throttled(policy.name, 1, &rejection);
             let reason = StopReason::Throttled;
-            let told = not_attempted(policy, reason, &rejection, elapsed());
+            let told = elapsed();
+            announce_not_attempted(policy, reason, &rejection, 0, told);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
                 // the breaker's leave goes back unused
                 if let (Some(breaker), Some(permit)) = (policy.circuit, first_permit) {
@@ -393,29 +397,6 @@ fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome)
     if let Some(throttle) = policy.throttle {
         throttle.record(outcome != Outcome::Failure);
     }
-}
-
-/// A call a guard turned away before its first attempt: its metric and the
-/// policy's `on_give_up` (the caller logged it). Returns `elapsed`.
-fn not_attempted<W, G>(
-    policy: &Policy<W, G>,
-    reason: StopReason,
-    error: &dyn Display,
-    elapsed: Duration,
-) -> Duration {
-    metrics::call_ended(policy.name, reason.into(), 0);
-    if let Some(hook) = policy.on_give_up {
-        hook(&GiveUpEvent {
-            operation: policy.name,
-            attempts: 0,
-            max_attempts: policy.stop.max_attempts(),
-            reason,
-            error,
-            kind: Some(ErrorKind::Unavailable),
-            elapsed,
-        });
-    }
-    elapsed
 }
 
 fn give_up<W, G, E: Display>(

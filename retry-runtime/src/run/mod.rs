@@ -28,7 +28,7 @@ pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
-pub(crate) use state::{State, announce_give_up, announce_retry};
+pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce_retry};
 
 /// The state of one run: attempts made, the previous wait, the start time.
 ///

@@ -170,18 +170,8 @@ impl State {
         reason: StopReason,
         error: &dyn Display,
     ) {
-        self.ended(policy, reason.into());
-        if let Some(hook) = policy.on_give_up {
-            hook(&GiveUpEvent {
-                operation: policy.name,
-                attempts: self.attempts,
-                max_attempts: policy.stop.max_attempts(),
-                reason,
-                error,
-                kind: Some(ErrorKind::Unavailable),
-                elapsed: self.elapsed(),
-            });
-        }
+        let elapsed = self.elapsed();
+        announce_not_attempted(policy, reason, error, self.attempts, elapsed);
     }
 
     #[inline(never)]
@@ -623,6 +613,30 @@ pub(crate) fn announce_give_up<W, G>(policy: &Policy<W, G>, ev: &GiveUpEvent<'_>
     }
     if let Some(hook) = policy.on_give_up {
         hook(ev);
+    }
+}
+
+/// A run a guard (breaker, throttle) ended before an attempt: its outcome's
+/// metric and the policy's `on_give_up` (the caller logs it; the run's and
+/// the hedged run's).
+pub(crate) fn announce_not_attempted<W, G>(
+    policy: &Policy<W, G>,
+    reason: StopReason,
+    error: &dyn Display,
+    attempts: u32,
+    elapsed: Duration,
+) {
+    metrics::call_ended(policy.name, reason.into(), attempts);
+    if let Some(hook) = policy.on_give_up {
+        hook(&GiveUpEvent {
+            operation: policy.name,
+            attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason,
+            error,
+            kind: Some(ErrorKind::Unavailable),
+            elapsed,
+        });
     }
 }
 
