@@ -196,8 +196,10 @@ impl RetryBudget {
     }
 
     /// Give back the token of a retry [`try_withdraw`](RetryBudget::try_withdraw)
-    /// granted but that is not made (the throttle, asked after the budget,
-    /// turned it away): as if the budget had not been asked.
+    /// granted but that is not made (a guard asked after the budget turned
+    /// it away: the throttle, a breaker that opened during the wait, or a
+    /// tower service that broke before it): as if the budget had not been
+    /// asked.
     pub(crate) fn refund(&self) {
         let _ = self
             .retries
@@ -217,7 +219,10 @@ impl RetryBudget {
     ///
     /// The counters are exact: every [`deposit`](RetryBudget::deposit) adds
     /// one to `first_attempts`, every [`try_withdraw`](RetryBudget::try_withdraw)
-    /// one to `retries` or `refused`.
+    /// one to `retries` or `refused`; a granted retry that another guard then
+    /// turns away (the throttle, or a breaker that opened during the wait)
+    /// gives its token back and is taken off `retries`, so `retries` counts
+    /// the retries made.
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");
@@ -278,7 +283,8 @@ pub struct BudgetStats {
     pub max_tokens: u32,
     /// Deposits made (first attempts), ever.
     pub first_attempts: u64,
-    /// Retries granted, ever.
+    /// Retries granted and made, ever (a granted retry that another guard
+    /// turned away gave its token back and is not counted).
     pub retries: u64,
     /// Retries refused, ever.
     pub refused: u64,

@@ -247,9 +247,10 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
             .with_clock(clock),
     );
     let budget = leak(
+        // small enough that the retries wanted outrun it in every run
         RetryBudget::new("tasks")
-            .with_percent(20)
-            .with_max_tokens(50),
+            .with_percent(2)
+            .with_max_tokens(20),
     );
     let policy: &'static Policy<_, _> = leak(
         Policy::new()
@@ -330,12 +331,13 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
     assert_eq!(st.rejected, first + later);
     // each run that made a first attempt deposited once...
     assert_eq!(bs.first_attempts, TASKS * RUNS - first);
-    // ...and every other call was a granted retry (some granted retries were
-    // then rejected by the breaker before they could call)
-    assert_eq!(calls, bs.first_attempts + bs.retries - later);
-    assert!(st.opened > 10 && bs.refused > 0, "{st:?} {bs:?}");
+    // ...and every other call was a granted retry (a granted retry that the
+    // breaker then rejected gave its token back and is not counted)
+    assert_eq!(calls, bs.first_attempts + bs.retries);
+    assert!(st.opened >= 5 && bs.refused > 0, "{st:?} {bs:?}");
+    // the budget's bound: 2% of the first attempts plus half the bucket, plus 1
     assert!(
-        (bs.retries as f64) < bs.first_attempts as f64 * 0.2 + 26.0,
+        (bs.retries as f64) < bs.first_attempts as f64 * 0.02 + 11.0,
         "{bs:?}"
     );
 }
