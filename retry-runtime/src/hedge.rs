@@ -147,9 +147,7 @@ where
             announce_not_attempted(policy, reason, &rejection, 0, told);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
                 // the breaker's leave goes back unused
-                if let (Some(breaker), Some(permit)) = (policy.circuit, first_permit) {
-                    breaker.release(permit);
-                }
+                policy.release_permit(first_permit);
                 return Err(retry_error(policy, error, 0, reason, told));
             }
         }
@@ -363,23 +361,16 @@ fn next_leave<W, G>(policy: &Policy<W, G>) -> Result<Option<Permit>, StopReason>
     }
     // A guard that turns the attempt away hands back what the guards
     // before it granted: the breaker's leave, the budget's token.
-    let release = |permit: Option<Permit>| {
-        if let (Some(breaker), Some(permit)) = (policy.circuit, permit) {
-            breaker.release(permit);
-        }
-    };
     if let Some(budget) = policy.budget {
         if !budget.try_withdraw() {
-            release(permit);
+            policy.release_permit(permit);
             return Err(StopReason::Budget);
         }
     }
     if let Some(throttle) = policy.throttle {
         if throttle.try_acquire().is_err() {
-            release(permit);
-            if let Some(budget) = policy.budget {
-                budget.refund();
-            }
+            policy.release_permit(permit);
+            policy.retry_not_made();
             return Err(StopReason::Throttled);
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
-use crate::circuit::CircuitBreaker;
+use crate::circuit::{CircuitBreaker, Permit};
 use crate::classify::{Classify, ErrorKind, KindSet};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
@@ -803,6 +803,24 @@ impl<W, G> Policy<W, G> {
             (verdict.kind, verdict.retry_after),
             (Some(kind), Some(_)) if self.retry_after.kinds.contains(kind)
         )
+    }
+
+    /// Hand the breaker's leave for an attempt that a later guard turned
+    /// away back unused (nothing to do without a breaker or a leave).
+    #[inline]
+    pub(crate) fn release_permit(&self, permit: Option<Permit>) {
+        if let (Some(breaker), Some(permit)) = (self.circuit, permit) {
+            breaker.release(permit);
+        }
+    }
+
+    /// A retry the budget granted is not made (a guard asked after it
+    /// turned it away, or the service broke): its token goes back.
+    #[inline]
+    pub(crate) fn retry_not_made(&self) {
+        if let Some(budget) = self.budget {
+            budget.refund();
+        }
     }
 
     /// Has the policy a breaker, a budget or a throttle, which every

@@ -184,7 +184,7 @@ where
             // A copy while one can be made, else the request itself and no
             // attempt after this one.
             let copy = match &request {
-                Some(r) if policy.max_attempts() > 1 && !run.is_last() => r.try_clone(),
+                Some(r) if run.may_retry_next(policy) => r.try_clone(),
                 _ => None,
             };
             let to_send = match copy {

@@ -795,9 +795,7 @@ where
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
                 let copy = match this.request.as_ref() {
-                    Some(request) if this.policy.stop.max_attempts() > 1 && !this.run.is_last() => {
-                        request.replay()
-                    }
+                    Some(request) if this.run.may_retry_next(this.policy) => request.replay(),
                     _ => None,
                 };
                 let request = match copy {
@@ -930,6 +928,10 @@ fn broken<W, G, E: StdError + 'static>(
     error: E,
 ) -> Error<E> {
     let (attempts, elapsed) = run.progress();
+    // the token of the retry the budget granted goes back: it is not made
+    if run.attempts_made() > 0 {
+        policy.retry_not_made();
+    }
     announce_give_up(
         policy,
         &GiveUpEvent {

@@ -511,6 +511,47 @@ async fn every_attempt_gets_the_whole_request() {
     }
 }
 
+/// A body that counts the copies made of it.
+struct Counted(Bytes, Arc<AtomicUsize>);
+
+impl ReplayBody for Counted {
+    fn try_clone(&self) -> Option<Self> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Some(Counted(self.0.clone(), Arc::clone(&self.1)))
+    }
+}
+
+/// No copy is made for the policy's last attempt: no retry can follow it,
+/// so the request itself goes.
+#[tokio::test(start_paused = true)]
+async fn the_last_attempt_sends_the_request_itself() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = tower::service_fn(move |req: Request<Counted>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(&req.body().0[..], b"{}");
+        async { Ok::<_, Infallible>(Response::builder().status(503).body(()).unwrap()) }
+    });
+    let copies = Arc::new(AtomicUsize::new(0));
+    let req = Request::put("/x")
+        .body(Counted(Bytes::from_static(b"{}"), Arc::clone(&copies)))
+        .unwrap();
+    let logs = capture();
+    let resp = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(svc)
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // four attempts, three copies: the fourth sent the request itself
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(copies.load(Ordering::SeqCst), 3);
+    // and no "sent once" line for it
+    let lines = logs.lines();
+    assert!(!lines.iter().any(|l| l.contains("sent once")), "{lines:#?}");
+}
+
 /// A request body that cannot be copied (a stream, say).
 struct OneShot(Bytes);
 
@@ -851,6 +892,26 @@ impl Service<Request<()>> for BreaksAfterOneCall {
         self.calls.fetch_add(1, Ordering::SeqCst);
         std::future::ready(Ok(Response::builder().status(503).body(()).unwrap()))
     }
+}
+
+/// The retry the budget granted before the service broke is not made: its
+/// token goes back, and the budget counts no retry.
+#[tokio::test]
+async fn a_service_that_breaks_before_a_retry_gives_the_budget_its_token_back() {
+    static BUDGET: RetryBudget = RetryBudget::new("broken");
+    let policy = &const { FAST.with_backoff(Backoff::None).with_budget(&BUDGET) };
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(policy.layer())
+        .service(BreaksAfterOneCall {
+            calls: calls.clone(),
+        });
+    svc.oneshot(Request::new(())).await.unwrap_err();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let stats = BUDGET.stats();
+    // a full bucket: the first attempt's deposit changed nothing
+    assert_eq!((stats.tokens, stats.retries), (10.0, 0), "{stats:?}");
+    assert_eq!(stats.first_attempts, 1);
 }
 
 /// A service that breaks before a retry ends the run as any give-up does:

@@ -169,6 +169,22 @@ impl LazyRun {
         self.0.as_ref().is_some_and(State::is_last)
     }
 
+    /// Can another attempt follow the next one? Not for a policy of one
+    /// attempt, nor when the run was told the next is its last, nor when
+    /// the next is the policy's last: a copy of a request made for such an
+    /// attempt would never be sent.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[inline]
+    pub(crate) fn may_retry_next<W, G>(&self, policy: &Policy<W, G>) -> bool {
+        let max = policy.stop.max_attempts();
+        match &self.0 {
+            None => max > 1,
+            // out of line: the first attempt, where the run keeps no state,
+            // is the success path
+            Some(state) => state.may_retry_next(max),
+        }
+    }
+
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(crate) fn attempts_made(&self) -> u32 {
         self.0.as_ref().map_or(0, |state| state.attempts)

@@ -74,6 +74,13 @@ impl State {
         self.flags & Self::LAST != 0
     }
 
+    /// Can another attempt follow the next one, of at most `max`?
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[inline(never)]
+    pub(super) fn may_retry_next(&self, max: u32) -> bool {
+        !self.is_last() && self.attempts.saturating_add(1) < max
+    }
+
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
@@ -154,9 +161,7 @@ impl State {
     ) -> Result<(), Throttled> {
         throttle.try_acquire().inspect_err(|rejection| {
             // the breaker's leave for this attempt goes back unused
-            if let (Some(breaker), Some(permit)) = (policy.circuit, self.permit.take()) {
-                breaker.release(permit);
-            }
+            policy.release_permit(self.permit.take());
             log::throttled(policy.name, 1, rejection);
             self.not_attempted(policy, StopReason::Throttled, rejection);
         })
@@ -190,9 +195,7 @@ impl State {
                 // A retry the budget granted (it opened during the wait) is
                 // not made: its token goes back.
                 if self.attempts > 0 {
-                    if let Some(budget) = policy.budget {
-                        budget.refund();
-                    }
+                    policy.retry_not_made();
                 }
                 log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
                 self.not_attempted(policy, StopReason::CircuitOpen, &open);
@@ -452,10 +455,7 @@ impl State {
         }
         if let Some(throttle) = policy.throttle {
             if throttle.try_acquire().is_err() {
-                // the retry is not made: its token goes back
-                if let Some(budget) = policy.budget {
-                    budget.refund();
-                }
+                policy.retry_not_made();
                 return Decision::GiveUp(StopReason::Throttled);
             }
         }
