@@ -176,7 +176,8 @@ impl Backoff {
     /// Check the values: the first wait must not exceed the cap, an
     /// exponential factor must be a finite number >= 1, and the waits must not
     /// all be zero (an exponential or fibonacci backoff starting at zero, a
-    /// linear one with zero start and step: say [`Backoff::None`] for that).
+    /// linear one with zero start and step or a zero cap: say [`Backoff::None`]
+    /// for that).
     ///
     /// ```
     /// use std::time::Duration;
@@ -200,7 +201,9 @@ impl Backoff {
             {
                 Err(PolicyError::ZeroDelays)
             }
-            Backoff::Linear { start, step, .. } if start.is_zero() && step.is_zero() => {
+            Backoff::Linear {
+                start, step, cap, ..
+            } if (start.is_zero() && step.is_zero()) || cap.is_zero() => {
                 Err(PolicyError::ZeroDelays)
             }
             Backoff::Linear {
@@ -450,6 +453,10 @@ mod tests {
             Backoff::linear(s(5), s(1), s(1)).validate(),
             Err(PolicyError::FirstAboveCap)
         );
+        // a zero cap: every wait is zero, whatever the step
+        let zero_cap = Backoff::linear(Duration::ZERO, s(1), Duration::ZERO);
+        assert_eq!(zero_cap.validate(), Err(PolicyError::ZeroDelays));
+        assert_eq!(zero_cap.delay(3), Duration::ZERO);
         for f in [0.5, -1.0, f64::NAN, f64::NEG_INFINITY] {
             let b = Backoff::exponential(s(1), s(4)).with_factor(f);
             assert_eq!(b.validate(), Err(PolicyError::FactorBelowOne), "{f}");

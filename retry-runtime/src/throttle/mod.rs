@@ -142,17 +142,26 @@ impl Throttle {
 
     /// The multiplier K: calls are rejected only while requests exceed K
     /// times the accepts. Values below 1 (and NaN) are taken as 1, which
-    /// rejects as soon as anything fails; the SRE book suggests 2, and 1.1
-    /// for dependencies where any wasted request is expensive.
+    /// rejects as soon as anything fails; infinity as `f64::MAX`, which
+    /// rejects only while nothing at all is accepted. The SRE book suggests
+    /// 2, and 1.1 for dependencies where any wasted request is expensive.
     ///
     /// ```
     /// use retry_runtime::Throttle;
     /// static T: Throttle = Throttle::new("t").with_k(1.5);
     /// assert_eq!(T.k(), 1.5);
     /// assert_eq!(Throttle::new("t").with_k(0.5).k(), 1.0);
+    /// assert_eq!(Throttle::new("t").with_k(f64::INFINITY).k(), f64::MAX);
     /// ```
     pub const fn with_k(mut self, k: f64) -> Throttle {
-        self.k = if k >= 1.0 { k } else { 1.0 }; // NaN too
+        self.k = if k.is_infinite() && k > 0.0 {
+            // K × 0 accepts would be NaN, and a NaN probability rejects all
+            f64::MAX
+        } else if k >= 1.0 {
+            k
+        } else {
+            1.0 // NaN too
+        };
         self
     }
 
@@ -422,6 +431,21 @@ mod tests {
         assert_eq!(probability(c(100, 10), 2.0), 80.0 / 101.0);
         assert_eq!(probability(c(100, 10), 1.0), 90.0 / 101.0);
         assert!(probability(c(u64::MAX, 0), 2.0) <= 1.0);
+    }
+
+    /// An infinite K: the first call goes (a NaN probability rejected every
+    /// call, for ever), and any accept stops the rejections.
+    #[test]
+    fn an_infinite_k_lets_calls_through() {
+        let t = Throttle::new("t").with_k(f64::INFINITY);
+        assert_eq!(t.probability(), 0.0);
+        assert!(t.try_acquire().is_ok());
+        t.record(true);
+        for _ in 0..1000 {
+            assert!(t.try_acquire().is_ok());
+            t.record(false);
+        }
+        assert_eq!(t.stats().rejected, 0);
     }
 
     #[test]
