@@ -167,24 +167,40 @@ pub(crate) mod virtual_time {
         static PAUSED: Cell<u32> = const { Cell::new(0) };
         static OFFSET: Cell<Duration> = const { Cell::new(Duration::ZERO) };
         static WAITS: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
-        /// Where each live guard's waits start, oldest guard first.
-        static GUARDS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+        /// Each live guard (its number, where its waits start), oldest
+        /// guard first.
+        static GUARDS: RefCell<Vec<(u64, usize)>> = const { RefCell::new(Vec::new()) };
+        /// The number of the next guard: two guards made with no wait
+        /// between them start at the same place, so the place cannot
+        /// name them.
+        static NEXT_GUARD: Cell<u64> = const { Cell::new(0) };
     }
 
-    /// Turn virtual time on (guards nest); returns where the new guard's
-    /// recorded waits start.
-    pub(crate) fn enter() -> usize {
-        PAUSED.with(|p| p.set(p.get() + 1));
+    /// A live guard: its number, and where its recorded waits start.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Guard {
+        id: u64,
+        pub(crate) first: usize,
+    }
+
+    /// Turn virtual time on (guards nest).
+    pub(crate) fn enter() -> Guard {
+        PAUSED.with(|p| p.set(p.get().saturating_add(1)));
+        let id = NEXT_GUARD.with(|n| {
+            let id = n.get();
+            n.set(id.wrapping_add(1));
+            id
+        });
         let first = WAITS.with(|w| w.borrow().len());
-        GUARDS.with(|g| g.borrow_mut().push(first));
-        first
+        GUARDS.with(|g| g.borrow_mut().push((id, first)));
+        Guard { id, first }
     }
 
-    /// A guard made by [`enter`] (whose waits start at `first`) is gone.
-    /// The waits recorded under the newest guard go with it; a guard that
-    /// goes while a newer one lives leaves them to that one. The last one
-    /// clears the record and the virtual time.
-    pub(crate) fn leave(first: usize) {
+    /// A guard made by [`enter`] is gone. The waits recorded under the
+    /// newest guard go with it; a guard that goes while a newer one lives
+    /// leaves them to that one. The last one clears the record and the
+    /// virtual time.
+    pub(crate) fn leave(guard: Guard) {
         let left = PAUSED.with(|p| {
             let n = p.get().saturating_sub(1);
             p.set(n);
@@ -192,14 +208,14 @@ pub(crate) mod virtual_time {
         });
         let newest = GUARDS.with(|g| {
             let mut g = g.borrow_mut();
-            let newest = g.last() == Some(&first);
-            if let Some(at) = g.iter().rposition(|&f| f == first) {
+            let newest = g.last().is_some_and(|&(id, _)| id == guard.id);
+            if let Some(at) = g.iter().rposition(|&(id, _)| id == guard.id) {
                 g.remove(at);
             }
             newest
         });
         if newest {
-            WAITS.with(|w| w.borrow_mut().truncate(first));
+            WAITS.with(|w| w.borrow_mut().truncate(guard.first));
         }
         if left == 0 {
             WAITS.with(|w| w.borrow_mut().clear());

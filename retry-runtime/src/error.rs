@@ -6,11 +6,14 @@ use std::time::Duration;
 use crate::stop::StopReason;
 
 /// A run that gave up: how many attempts, how long, why, and the last error
-/// (never lost). Returned by the `*_detailed` executors.
+/// (never lost). Returned by the detailed form
+/// ([`Retry::detailed`](crate::Retry::detailed)) and by [`Run::into_error`](crate::Run::into_error).
 ///
-/// `elapsed` is measured from the start of the first attempt when the policy
-/// has a `max_elapsed` limit; otherwise from the end of the first failed
-/// attempt (so the success path reads no clock).
+/// `elapsed` is the time since the first attempt started: the detailed form
+/// reads the clock when the run starts. A [`Run`](crate::Run) driven by
+/// hand reads it then only when its policy has a `max_elapsed` limit or a
+/// `before_sleep`/`on_give_up` callback; otherwise `elapsed` counts from
+/// the end of its first failed attempt (so its success path reads no clock).
 ///
 /// ```
 /// use retry_runtime::{Policy, StopReason};

@@ -823,6 +823,14 @@ impl<W, G> Policy<W, G> {
         }
     }
 
+    /// Has the policy a `before_sleep` or `on_give_up` callback, whose
+    /// events tell the time since the run started (so the run reads the
+    /// clock when it starts)?
+    #[inline(always)]
+    pub(crate) const fn has_callbacks(&self) -> bool {
+        self.before_sleep.is_some() || self.on_give_up.is_some()
+    }
+
     /// Has the policy a breaker, a budget or a throttle, which every
     /// outcome is reported to?
     #[inline(always)]

@@ -257,7 +257,11 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         if !D::TIMED && !F::WANTS_ATTEMPT {
             let attempt = || op.attempt(unreachable_attempt);
             let out = if G::ASKS || N::ACTIVE || policy.attempt_spans {
-                let state = State::new(policy);
+                let mut state = State::new(policy);
+                if N::ACTIVE {
+                    // the hook's events tell the time since the start
+                    state.start_clock();
+                }
                 retry_sync_rest(policy, state, None, attempt, &sleeper, &mut notify)
             } else {
                 retry_sync(policy, attempt, &sleeper)
@@ -289,7 +293,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
             match flow {
                 ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
                 ControlFlow::Break(Err(e)) => return D::err(e),
-                ControlFlow::Continue(wait) => sleeper.sleep_blocking(wait),
+                ControlFlow::Continue(wait) => sleep::block_on_wait(&sleeper, wait),
             }
         }
     }
@@ -614,6 +618,7 @@ where
     W: RetriedKinds,
     F: Op<Output = Fut>,
     S: Sleeper,
+    N: Notify,
     D: Form,
     RetryFuture<'p, W, G, F, Fut, S, N, D>: Future,
 {
@@ -623,7 +628,9 @@ where
     #[inline]
     fn into_future(self) -> Self::IntoFuture {
         RetryFuture {
-            run: if D::TIMED || F::WANTS_ATTEMPT {
+            // the detailed form and the context tell the time since the
+            // start, and so do a per-call hook's events
+            run: if D::TIMED || F::WANTS_ATTEMPT || N::ACTIVE {
                 LazyRun::timed(self.policy)
             } else {
                 LazyRun::new(self.policy)

@@ -76,9 +76,28 @@ pub trait Sleeper {
 /// assert!(r.is_err());
 /// assert_eq!(slept.borrow().len(), 2);
 /// ```
+///
+/// Under [`testing::pause`](crate::testing::pause) every wait is recorded
+/// whichever sleeper is used; the [`DefaultSleeper`]'s wait is virtual
+/// (the thread does not block), another sleeper is still called.
 pub trait BlockingSleeper {
     /// Block for `wait`.
     fn sleep_blocking(&self, wait: Duration);
+
+    /// Does `sleep_blocking` record its waits for `testing::pause` itself?
+    /// Only [`sleep_sync`]'s sleeper does: the executors record the others'.
+    #[doc(hidden)]
+    const RECORDS_ITS_WAITS: bool = false;
+}
+
+/// A sync run's wait: recorded under [`testing::pause`](crate::testing::pause)
+/// (the async executors record every sleeper's wait as well), then slept.
+#[inline(always)]
+pub(crate) fn block_on_wait<S: BlockingSleeper + ?Sized>(sleeper: &S, wait: Duration) {
+    if !S::RECORDS_ITS_WAITS {
+        virtual_time::on_async_sleep(wait);
+    }
+    sleeper.sleep_blocking(wait);
 }
 
 /// The sleeper a retry uses unless told otherwise: [`sleep_sync`] for sync
@@ -92,6 +111,8 @@ impl BlockingSleeper for DefaultSleeper {
     fn sleep_blocking(&self, wait: Duration) {
         sleep_sync(wait);
     }
+
+    const RECORDS_ITS_WAITS: bool = true;
 }
 
 /// The [`DefaultSleeper`]'s async timer is that of `$sleeper`.

@@ -29,7 +29,7 @@ use crate::clock::virtual_time;
 /// live (the waits of an inner guard go with it when it drops).
 #[derive(Debug)]
 pub struct Paused {
-    first: usize,
+    guard: virtual_time::Guard,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -42,7 +42,7 @@ pub struct Paused {
 /// ```
 pub fn pause() -> Paused {
     Paused {
-        first: virtual_time::enter(),
+        guard: virtual_time::enter(),
         _not_send: PhantomData,
     }
 }
@@ -55,22 +55,24 @@ impl Paused {
     /// assert!(p.waits().is_empty());
     /// ```
     pub fn waits(&self) -> Vec<Duration> {
-        virtual_time::waits_since(self.first)
+        virtual_time::waits_since(self.guard.first)
     }
 
-    /// Their sum.
+    /// Their sum (`Duration::MAX` if it would overflow).
     ///
     /// ```
     /// assert_eq!(retry_runtime::testing::pause().total(), std::time::Duration::ZERO);
     /// ```
     pub fn total(&self) -> Duration {
-        self.waits().iter().sum()
+        self.waits()
+            .into_iter()
+            .fold(Duration::ZERO, Duration::saturating_add)
     }
 }
 
 impl Drop for Paused {
     fn drop(&mut self) {
-        virtual_time::leave(self.first);
+        virtual_time::leave(self.guard);
     }
 }
 
@@ -128,6 +130,29 @@ mod tests {
         assert_eq!(virtual_time::paused(), 0);
         let c = pause();
         assert!(c.waits().is_empty());
+    }
+
+    /// Two guards made with no wait between them start at the same place;
+    /// the outer one dropped first still leaves the inner its waits.
+    #[test]
+    fn guards_made_back_to_back_keep_their_own_waits() {
+        let s = Duration::from_secs;
+        let a = pause();
+        let b = pause();
+        crate::sleep::sleep_sync(s(1));
+        drop(a);
+        assert_eq!(b.waits(), [s(1)]);
+        assert_eq!(b.total(), s(1));
+    }
+
+    /// The sum saturates: waits a policy allows (a `Duration::MAX`
+    /// backoff) must not panic a test that asks for their total.
+    #[test]
+    fn the_total_saturates() {
+        let p = pause();
+        crate::sleep::sleep_sync(Duration::MAX);
+        crate::sleep::sleep_sync(Duration::from_nanos(1));
+        assert_eq!(p.total(), Duration::MAX);
     }
 
     #[test]

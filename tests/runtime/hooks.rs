@@ -208,3 +208,82 @@ async fn async_success_never_calls_on_give_up() {
         ["sleep feed attempt 1/4 wait 1s kind Some(Timeout): feed timed out"]
     );
 }
+
+thread_local! {
+    /// The `elapsed` of each event the callbacks saw.
+    static ELAPSED: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record_elapsed(ev: &RetryEvent<'_>) {
+    ELAPSED.with(|e| e.borrow_mut().push(ev.elapsed));
+}
+
+fn record_give_up_elapsed(ev: &GiveUpEvent<'_>) {
+    ELAPSED.with(|e| e.borrow_mut().push(ev.elapsed));
+}
+
+/// `seen` is `expected`, give or take the real time the test took (the
+/// virtual clock of `testing::pause` adds to the real one).
+fn about(seen: &[Duration], expected: [Duration; 2]) {
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (seen, expected) in seen.iter().zip(expected) {
+        assert!(
+            *seen >= expected && *seen < expected + Duration::from_millis(500),
+            "{seen:?} against {expected:?}"
+        );
+    }
+}
+
+/// Each attempt takes 5s (virtually); the run waits 1s between attempts.
+fn slow_failure() -> Result<(), &'static str> {
+    retry_runtime::sleep::sleep_sync(s(5));
+    Err("down")
+}
+
+/// The events' `elapsed` is the time since the run started, the first
+/// attempt included: the clock is read at the start of a run with a
+/// callback (it was read at the first failure, so the first event said 0).
+#[test]
+fn the_callbacks_elapsed_counts_from_the_start_of_the_run() {
+    let _paused = testing::pause();
+    ELAPSED.with(|e| e.borrow_mut().clear());
+    let policy = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(s(1)))
+        .with_before_sleep(record_elapsed)
+        .with_on_give_up(record_give_up_elapsed);
+    assert_eq!(policy.retry(slow_failure).call(), Err("down"));
+    // before the first wait: 5s; at the give-up: 5 + 1 + 5
+    about(&ELAPSED.with(|e| e.borrow().clone()), [s(5), s(11)]);
+}
+
+/// The same for a per-call hook, sync and async.
+#[test]
+fn a_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
+    let _paused = testing::pause();
+    let mut seen = Vec::new();
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(s(1)))
+        .retry(slow_failure)
+        .notify(|ev: &RetryEvent<'_>| seen.push(ev.elapsed))
+        .call();
+    assert_eq!(out, Err("down"));
+    about(&seen, [s(5), s(11)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
+    let mut seen = Vec::new();
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(s(1)))
+        .retry(|| async {
+            tokio::time::sleep(s(5)).await;
+            Err::<(), _>("down")
+        })
+        .notify(|ev: &RetryEvent<'_>| seen.push(ev.elapsed))
+        .await;
+    assert_eq!(out, Err("down"));
+    assert_eq!(seen, [s(5), s(11)]);
+}

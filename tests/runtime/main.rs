@@ -44,6 +44,7 @@ mod hooks;
 mod log_target;
 mod nested;
 mod panics;
+mod pause;
 mod poll_paths;
 mod presets;
 mod retry_after;

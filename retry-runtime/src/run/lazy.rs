@@ -10,12 +10,11 @@ use super::gate::{Admission, NoNotify, Notify};
 use super::state::State;
 use crate::__private::IsResult;
 use crate::attempt::Attempt;
-use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Policy, RetriedKinds, When};
-use crate::sleep::BlockingSleeper;
+use crate::sleep::{self, BlockingSleeper};
 use crate::stop::StopReason;
 
 /// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
@@ -36,11 +35,12 @@ impl LazyRun {
     }
 
     /// Does `policy` need a run's state before the first attempt: a
-    /// deadline (its start time), a breaker or a budget (every outcome)?
+    /// deadline or a callback (the start time), a breaker or a budget
+    /// (every outcome)?
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
-        policy.stop.max_elapsed.is_some() || policy.is_guarded()
+        policy.stop.max_elapsed.is_some() || policy.has_callbacks() || policy.is_guarded()
     }
 
     /// No state yet, unless `policy` needs it from the start.
@@ -49,7 +49,7 @@ impl LazyRun {
     pub fn new<W, G>(policy: &Policy<W, G>) -> Self {
         let mut run = LazyRun(None);
         if Self::needed_from_start(policy) {
-            start_state(&mut run.0, policy);
+            start_state::<W, G, true>(&mut run.0, policy);
         }
         run
     }
@@ -88,7 +88,9 @@ impl LazyRun {
     fn state<W, G>(&mut self, policy: &Policy<W, G>) -> &mut State {
         match self.0 {
             Some(ref mut state) => state,
-            None => start_state(&mut self.0, policy),
+            // made at the first failure: the policy needs no start time
+            // (`needed_from_start` would have made the state at the start)
+            None => start_state::<W, G, false>(&mut self.0, policy),
         }
     }
 
@@ -99,9 +101,7 @@ impl LazyRun {
     pub(crate) fn timed<W, G>(policy: &Policy<W, G>) -> Self {
         let mut state = State::new(policy);
         state.set_timed();
-        if state.start.is_none() {
-            state.start = Some(SystemClock.now());
-        }
+        state.start_clock();
         LazyRun(Some(state))
     }
 
@@ -412,15 +412,15 @@ where
                 return result;
             }
             Err(error) if N::ACTIVE => match state.failed_notify(policy, error, notify) {
-                Decision::Retry(wait) => sleeper.sleep_blocking(wait),
+                Decision::Retry(wait) => sleep::block_on_wait(sleeper, wait),
                 Decision::GiveUp(_) => return result,
             },
             Err(error) => {
                 let verdict = policy.when.check(error);
                 match state.quick_retry_in(policy, verdict, plain) {
-                    Some(wait) => sleeper.sleep_blocking(wait),
+                    Some(wait) => sleep::block_on_wait(sleeper, wait),
                     None => match state.failed_slow(policy, verdict, error) {
-                        Decision::Retry(wait) => sleeper.sleep_blocking(wait),
+                        Decision::Retry(wait) => sleep::block_on_wait(sleeper, wait),
                         Decision::GiveUp(_) => return result,
                     },
                 }
@@ -483,7 +483,7 @@ where
             },
         };
         drop(entered);
-        sleeper.sleep_blocking(wait);
+        sleep::block_on_wait(sleeper, wait);
     }
 }
 
@@ -505,8 +505,15 @@ pub(crate) fn attempt_published<W: RetriedKinds, G, R>(
 /// starts (four stores on every call, success or not) as well as here.
 #[cold]
 #[inline(never)]
-fn start_state<'a, W, G>(slot: &'a mut Option<State>, policy: &Policy<W, G>) -> &'a mut State {
-    slot.insert(State::new(policy))
+fn start_state<'a, W, G, const AT_START: bool>(
+    slot: &'a mut Option<State>,
+    policy: &Policy<W, G>,
+) -> &'a mut State {
+    slot.insert(if AT_START {
+        State::new(policy)
+    } else {
+        State::without_start(policy)
+    })
 }
 
 #[cfg(test)]

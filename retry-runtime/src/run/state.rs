@@ -62,6 +62,15 @@ impl State {
         self.flags |= Self::TIMED;
     }
 
+    /// Read the clock now, for a run that tells the time since its start
+    /// (a per-call hook's events, a detailed run's error), unless it did.
+    #[inline]
+    pub(crate) fn start_clock(&mut self) {
+        if self.start.is_none() {
+            self.start = Some(start_time());
+        }
+    }
+
     /// See [`LAST`](Self::LAST).
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(super) fn set_last(&mut self) {
@@ -84,12 +93,37 @@ impl State {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn new<W, G>(policy: &Policy<W, G>) -> Self {
+        // The time since the start, for the deadline and the callbacks'
+        // events. Such a policy is not plain: deciding that first leaves
+        // nothing to work out after the clock's call.
+        let (flags, start) = if policy.stop.max_elapsed.is_some() || policy.has_callbacks() {
+            (0, Some(start_time()))
+        } else {
+            (if policy.is_plain() { State::PLAIN } else { 0 }, None)
+        };
+        State {
+            attempts: 0,
+            flags,
+            permit: None,
+            previous: 0,
+            start,
+            last_kind: None,
+        }
+    }
+
+    /// [`new`](Self::new) for a run that made its first attempt without a
+    /// state and keeps one from its first failure: its policy has no
+    /// deadline or callback (they need the start time, and their runs make
+    /// the state at the start), so the clock is not read, or asked about.
+    #[inline(always)]
+    pub(crate) fn without_start<W, G>(policy: &Policy<W, G>) -> Self {
+        debug_assert!(policy.stop.max_elapsed.is_none() && !policy.has_callbacks());
         State {
             attempts: 0,
             flags: if policy.is_plain() { State::PLAIN } else { 0 },
             permit: None,
             previous: 0,
-            start: policy.stop.max_elapsed.map(|_| SystemClock.now()),
+            start: None,
             last_kind: None,
         }
     }
@@ -484,10 +518,8 @@ impl State {
         };
         // Reading the clock is most of a retry's cost: only when a deadline
         // or a callback needs the time, or the run reports it at the end.
-        let needs_time = policy.stop.max_elapsed.is_some()
-            || policy.before_sleep.is_some()
-            || policy.on_give_up.is_some()
-            || notify.is_some();
+        let needs_time =
+            policy.stop.max_elapsed.is_some() || policy.has_callbacks() || notify.is_some();
         let elapsed = if needs_time || (self.timed() && self.start.is_none()) {
             self.elapsed()
         } else {
@@ -649,6 +681,14 @@ impl<N: Notify> OnRetry for N {
     fn on_retry(&mut self, event: &RetryEvent<'_>) {
         Notify::on_retry(self, event);
     }
+}
+
+/// The clock read at a run's start: out of line, so that the making of a
+/// state that needs no start time (inline where the run starts, or in the
+/// first failure's hand-over) does not carry the clock's code and frame.
+#[inline(never)]
+fn start_time() -> Duration {
+    SystemClock.now()
 }
 
 #[cfg(test)]
