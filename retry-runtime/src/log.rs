@@ -19,6 +19,7 @@
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
 //! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
 //! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
+//! | a gRPC pushback that asks not to retry (negative, unreadable, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` |
 //!
 //! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
@@ -436,6 +437,20 @@ pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
         reason = why,
         "ignoring Retry-After {:?}: {}",
         value,
+        why,
+    );
+}
+
+/// The DEBUG line of a gRPC pushback that asks the client not to retry
+/// (negative, unreadable, or several values: `why`).
+#[cfg(feature = "tonic")]
+pub(crate) fn pushback_stops(values: &dyn fmt::Debug, why: &'static str) {
+    tracing::debug!(
+        target: TARGET,
+        values = ?values,
+        reason = why,
+        "grpc-retry-pushback-ms {:?} asks not to retry ({})",
+        values,
         why,
     );
 }

@@ -15,13 +15,17 @@
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
 //! [`retry_after`](Classify::retry_after). As A6 says, a negative or
-//! unreadable pushback asks the client not to retry at all: such a status is
+//! unreadable pushback asks the client not to retry at all, and so do
+//! several pushback values (as grpc-go reads them): such a status is
 //! `Permanent`, whatever its code (with a DEBUG line). A pushback of more
-//! than a day is ignored (DEBUG line; the policy's backoff applies); shorter
-//! ones are capped by the policy's [`RetryAfter::cap`](crate::RetryAfter::cap).
+//! than a day, or too large to read as a number, is ignored (DEBUG line;
+//! the policy's backoff applies); shorter ones are capped by the policy's
+//! [`RetryAfter::cap`](crate::RetryAfter::cap). A leading `+` and spaces
+//! around the number are accepted.
 //!
-//! The presets honour hints for `RateLimited` only; [`GRPC`] honours the
-//! pushback for every transient kind (A6 applies it to any retried code):
+//! The presets honour hints for `RateLimited` only (and `api` for
+//! `Unavailable` too); [`GRPC`] honours the pushback for every transient
+//! kind (A6 applies it to any retried code):
 //!
 //! ```
 //! use std::time::Duration;
@@ -54,6 +58,7 @@
 //! # }
 //! ```
 
+use core::fmt;
 use std::time::Duration;
 
 use ::tonic::{Code, Status};
@@ -103,30 +108,54 @@ pub const GRPC: Policy<RetryOn> = Policy::new()
 /// What the server's pushback says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pushback {
-    /// No pushback, or one too long to believe.
-    None,
+    /// No pushback.
+    Absent,
+    /// One too long to believe (more than a day): ignored.
+    Absurd,
     /// Retry after this wait.
     Wait(Duration),
-    /// Do not retry (negative or unreadable).
-    Stop,
+    /// Do not retry, and why.
+    Stop(&'static str),
+}
+
+/// A status's pushback values, for its log line (listed without a `Vec`).
+struct PushbackValues<'a>(&'a Status);
+
+impl fmt::Debug for PushbackValues<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.metadata().get_all(PUSHBACK_KEY).iter())
+            .finish()
+    }
 }
 
 fn pushback(status: &Status) -> Pushback {
-    let Some(value) = status.metadata().get(PUSHBACK_KEY) else {
-        return Pushback::None;
+    let mut values = status.metadata().get_all(PUSHBACK_KEY).iter();
+    let Some(value) = values.next() else {
+        return Pushback::Absent;
     };
+    if values.next().is_some() {
+        // as grpc-go does: a server that says two things is not retried
+        return Pushback::Stop("several values");
+    }
     let text = value.to_str().map(str::trim).unwrap_or("");
-    match text.parse::<i64>() {
-        Ok(ms) if ms < 0 => Pushback::Stop,
-        Ok(ms) => {
-            let wait = Duration::from_millis(ms.unsigned_abs());
-            if wait > MAX_PUSHBACK {
-                Pushback::None
-            } else {
-                Pushback::Wait(wait)
-            }
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Pushback::Stop("unreadable");
+    }
+    if negative {
+        return Pushback::Stop("negative");
+    }
+    // all digits: one that overflows is as absurd as a year
+    match digits.parse::<u64>() {
+        Ok(ms) if Duration::from_millis(ms) <= MAX_PUSHBACK => {
+            Pushback::Wait(Duration::from_millis(ms))
         }
-        Err(_) => Pushback::Stop,
+        _ => Pushback::Absurd,
     }
 }
 
@@ -160,29 +189,24 @@ pub const fn code_kind(code: Code) -> ErrorKind {
 impl Classify for Status {
     fn kind(&self) -> ErrorKind {
         match pushback(self) {
-            Pushback::Stop => {
-                if let Some(value) = self.metadata().get(PUSHBACK_KEY) {
-                    log::retry_after_ignored(
-                        value,
-                        "a negative or unreadable grpc-retry-pushback-ms means: do not retry",
-                    );
-                }
+            Pushback::Stop(why) => {
+                log::pushback_stops(&PushbackValues(self), why);
                 ErrorKind::Permanent
             }
-            Pushback::None | Pushback::Wait(_) => code_kind(self.code()),
+            Pushback::Absent | Pushback::Absurd | Pushback::Wait(_) => code_kind(self.code()),
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match pushback(self) {
             Pushback::Wait(wait) => Some(wait),
-            Pushback::None => {
+            Pushback::Absurd => {
                 if let Some(value) = self.metadata().get(PUSHBACK_KEY) {
                     log::retry_after_ignored(value, "it asks for more than a day");
                 }
                 None
             }
-            Pushback::Stop => None,
+            Pushback::Absent | Pushback::Stop(_) => None,
         }
     }
 }
@@ -223,7 +247,18 @@ mod tests {
         let s = with_pushback(Code::Unavailable, " 250 ");
         assert_eq!(s.retry_after(), Some(Duration::from_millis(250)));
         assert_eq!(s.kind(), ErrorKind::Unavailable);
-        for stop in ["-1", "-9999999999", "soon", "1.5", ""] {
+        for stop in [
+            "-1",
+            "-9999999999",
+            "-99999999999999999999999",
+            "soon",
+            "1.5",
+            "",
+            "300ms",
+            "1e3",
+            "+",
+            "--5",
+        ] {
             let s = with_pushback(Code::Unavailable, stop);
             assert_eq!(
                 (s.kind(), s.retry_after()),
@@ -238,5 +273,36 @@ mod tests {
         );
         let zero = with_pushback(Code::Unavailable, "0");
         assert_eq!(zero.retry_after(), Some(Duration::ZERO));
+        for read_as_300 in ["+300", "0300", " 300"] {
+            let s = with_pushback(Code::Unavailable, read_as_300);
+            assert_eq!(s.retry_after(), Some(Duration::from_millis(300)));
+        }
+        // too large for any integer: as absurd as a year, ignored (it made
+        // the status Permanent, as if it were unreadable)
+        for huge in ["9223372036854775808", "99999999999999999999999999"] {
+            let s = with_pushback(Code::Unavailable, huge);
+            assert_eq!(
+                (s.kind(), s.retry_after()),
+                (ErrorKind::Unavailable, None),
+                "{huge}"
+            );
+        }
+    }
+
+    /// Several pushback values: not retried, as grpc-go does, whatever
+    /// their order (the first one won, so "300" then "-1" waited 300ms).
+    #[test]
+    fn several_pushback_values_stop() {
+        for values in [["300", "-1"], ["-1", "300"], ["300", "300"]] {
+            let mut s = Status::new(Code::Unavailable, "x");
+            for v in values {
+                s.metadata_mut().append(PUSHBACK_KEY, v.parse().unwrap());
+            }
+            assert_eq!(
+                (s.kind(), s.retry_after()),
+                (ErrorKind::Permanent, None),
+                "{values:?}"
+            );
+        }
     }
 }

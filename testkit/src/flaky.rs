@@ -45,7 +45,7 @@ use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,6 +54,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, Sleep};
@@ -561,16 +562,45 @@ impl core::fmt::Debug for FlakyServer {
     }
 }
 
-/// A port on `127.0.0.1` where connections are refused: bound to find a free
-/// one, then released. (Another process could take it in between; on a test
-/// machine that is very unlikely.)
+/// A port on `127.0.0.1` where connections are refused: bound by a socket
+/// that never listens, held for the life of the process, so no server (of
+/// this test binary or another) can take it. The same port every call.
 ///
 /// ```
 /// let port = testkit::flaky::refused_port();
+/// assert_eq!(port, testkit::flaky::refused_port());
 /// let err = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 /// ```
 pub fn refused_port() -> u16 {
+    static HELD: OnceLock<(Socket, u16)> = OnceLock::new();
+    HELD.get_or_init(|| {
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a TCP socket");
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("a free port on 127.0.0.1");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|addr| addr.as_socket())
+            .expect("a bound address")
+            .port();
+        (socket, port)
+    })
+    .1
+}
+
+/// A port on `127.0.0.1` that was free a moment ago, for a server of
+/// another process to bind (found by binding, then released: another
+/// process could take it in between, which on a test machine is very
+/// unlikely).
+///
+/// ```
+/// let port = testkit::flaky::free_port();
+/// std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+/// ```
+pub fn free_port() -> u16 {
     let listener = bind_loopback();
     listener.local_addr().expect("a bound address").port()
 }

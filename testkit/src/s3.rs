@@ -71,7 +71,7 @@ impl S3Server {
                 String::from_utf8_lossy(&installed.stderr)
             ));
         }
-        let port = crate::flaky::refused_port();
+        let port = crate::flaky::free_port();
         let log_path = std::env::temp_dir().join(format!("retry-moto-{port}.log"));
         let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let err_log = log.try_clone().map_err(|e| e.to_string())?;

@@ -88,7 +88,14 @@ async fn invalid_argument_is_sent_once() {
 async fn a_negative_pushback_stops_the_retries() {
     let (server, _running, mut client) = server_and_client().await;
     server.script([Err(pushback(Code::Unavailable, -1))]);
+    let logs = testkit::capture::capture();
     let err = clip(&mut client, "7").await.unwrap_err();
+    // the DEBUG line says why
+    let said = logs.matching(
+        tracing::Level::DEBUG,
+        "grpc-retry-pushback-ms [\"-1\"] asks not to retry (negative)",
+    );
+    assert!(!said.is_empty(), "{:#?}", logs.lines());
     assert_eq!(
         (err.code(), err.kind(), server.hits()),
         (Code::Unavailable, ErrorKind::Permanent, 1)
