@@ -87,8 +87,10 @@ impl tower::retry::Policy<Request<()>, Response<()>, OpError> for Attempts {
         }
     }
 
+    // no copy for the last attempt, which no retry can follow (our layer
+    // makes none either)
     fn clone_request(&mut self, req: &Request<()>) -> Option<Request<()>> {
-        Some(copy(req))
+        (self.0 > 0).then(|| copy(req))
     }
 }
 
@@ -129,8 +131,10 @@ impl tower::retry::Policy<Request<()>, Response<()>, OpError> for Classifying {
         })
     }
 
+    // no copy for the last attempt, which no retry can follow (our layer
+    // makes none either)
     fn clone_request(&mut self, req: &Request<()>) -> Option<Request<()>> {
-        Some(copy(req))
+        (self.0 > 0).then(|| copy(req))
     }
 }
 
