@@ -511,6 +511,28 @@ async fn every_attempt_gets_the_whole_request() {
     }
 }
 
+/// A service that answers every request 503, counts them, and checks that
+/// each came with the body `expected`.
+#[allow(clippy::type_complexity)]
+fn always_503<B>(
+    expected: &'static [u8],
+    bytes: fn(&B) -> &Bytes,
+) -> (
+    Arc<AtomicUsize>,
+    tower::util::ServiceFn<
+        impl FnMut(Request<B>) -> std::future::Ready<Result<Response<()>, Infallible>> + Clone + Send,
+    >,
+) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = tower::service_fn(move |req: Request<B>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(&bytes(req.body())[..], expected);
+        std::future::ready(Ok(Response::builder().status(503).body(()).unwrap()))
+    });
+    (calls, svc)
+}
+
 /// A body that counts the copies made of it.
 struct Counted(Bytes, Arc<AtomicUsize>);
 
@@ -525,13 +547,7 @@ impl ReplayBody for Counted {
 /// so the request itself goes.
 #[tokio::test(start_paused = true)]
 async fn the_last_attempt_sends_the_request_itself() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&calls);
-    let svc = tower::service_fn(move |req: Request<Counted>| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(&req.body().0[..], b"{}");
-        async { Ok::<_, Infallible>(Response::builder().status(503).body(()).unwrap()) }
-    });
+    let (calls, svc) = always_503(b"{}", |body: &Counted| &body.0);
     let copies = Arc::new(AtomicUsize::new(0));
     let req = Request::put("/x")
         .body(Counted(Bytes::from_static(b"{}"), Arc::clone(&copies)))
@@ -564,13 +580,7 @@ impl ReplayBody for OneShot {
 /// A body that cannot be copied is sent once, and the log says why.
 #[tokio::test]
 async fn a_body_that_cannot_be_copied_is_sent_once() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&calls);
-    let svc = tower::service_fn(move |req: Request<OneShot>| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(&req.body().0[..], b"stream");
-        async { Ok::<_, Infallible>(Response::builder().status(503).body(()).unwrap()) }
-    });
+    let (calls, svc) = always_503(b"stream", |body: &OneShot| &body.0);
     let logs = capture();
     let svc = ServiceBuilder::new().layer(FAST.layer()).service(svc);
     let req = Request::put("/upload")
