@@ -1,6 +1,8 @@
 //! Stage 1: parse `#[retry(...)]` arguments into typed values, each kept
 //! with the key it was written under (for spans). Syntax errors are
-//! collected per argument; parsing goes on at the next comma.
+//! collected per argument; parsing goes on at the next comma, and what could
+//! be read goes on to validation, so a typo in one key does not hide the
+//! errors in the others.
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
@@ -8,6 +10,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
 
 use crate::diag::{self, Errors, Given, Slot};
+use crate::dsl;
 use crate::vocab::Key;
 
 /// The parsed arguments of `#[retry(...)]`, each a [`Given`] that keeps the
@@ -35,18 +38,24 @@ pub struct RetryArgs {
     pub nested: Slot<LitStr>,
     pub hedge: Slot<LitStr>,
     pub attempt_spans: Slot<LitBool>,
+    /// Keys whose value could not be read (the syntax error is reported),
+    /// and the keys that unknown arguments are near misses of: see [`RetryArgs::unread`].
+    unread: Vec<Key>,
     count: usize,
 }
 
 impl RetryArgs {
-    /// Parse the attribute's arguments, collecting every error.
-    pub fn parse(tokens: TokenStream) -> syn::Result<RetryArgs> {
-        let mut errors = Errors::default();
+    /// Parse the attribute's arguments. Each syntax error goes to `errors`
+    /// and parsing goes on at the next top-level comma; the arguments that
+    /// could be read are returned, for validation to check as well.
+    pub fn parse(tokens: TokenStream, errors: &mut Errors) -> RetryArgs {
+        let mut args = RetryArgs::default();
+        let mut failed = false;
         let parser = |input: ParseStream| {
-            let mut args = RetryArgs::default();
             while !input.is_empty() {
-                if let Err(e) = args.parse_one(input, &mut errors) {
+                if let Err(e) = args.parse_one(input, errors) {
                     errors.push(e);
+                    failed = true;
                     skip_to_comma(input);
                 }
                 if input.is_empty() {
@@ -54,15 +63,30 @@ impl RetryArgs {
                 }
                 if let Err(e) = input.parse::<Token![,]>() {
                     errors.push(e);
+                    failed = true;
                     skip_to_comma(input);
                     let _ = input.parse::<Option<Token![,]>>();
                 }
             }
-            Ok(args)
+            Ok(())
         };
-        let args = parser.parse2(tokens)?;
-        errors.finish()?;
-        Ok(args)
+        // After a syntax error inside brackets or parentheses (`clone = [a, 1]`),
+        // syn reports the tokens left in them once more ("unexpected token"):
+        // that error repeats one already recorded.
+        if let Err(e) = parser.parse2(tokens) {
+            if !failed {
+                errors.push(e);
+            }
+        }
+        args
+    }
+
+    /// Was `key` perhaps meant but not read: its value had a syntax error, or
+    /// an unknown argument is a near miss of it (`clon = body`)? A check that
+    /// fires when a key is absent skips such a key, so the syntax error is
+    /// not followed by an error that would go away with it.
+    pub fn unread(&self, key: Key) -> bool {
+        self.unread.contains(&key)
     }
 
     fn parse_one(&mut self, input: ParseStream, errors: &mut Errors) -> syn::Result<()> {
@@ -83,12 +107,30 @@ impl RetryArgs {
         let name = ident.to_string();
         let Some(key) = Key::from_name(&name) else {
             let names = Key::names();
+            self.unread
+                .extend(dsl::closest(&name, &names).and_then(Key::from_name));
             let valid = format!("valid arguments are: {}", names.join(", "));
             return Err(syn::Error::new(
                 ident.span(),
                 diag::unknown("argument", &name, &names, valid),
             ));
         };
+        let read = self.parse_value(key, &ident, input, errors);
+        if read.is_err() {
+            self.unread.push(key);
+        }
+        read
+    }
+
+    /// The `= value` of the argument `key`, written as `ident`.
+    fn parse_value(
+        &mut self,
+        key: Key,
+        ident: &Ident,
+        input: ParseStream,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        let name = key.name();
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(
                 ident.span(),
@@ -97,7 +139,7 @@ impl RetryArgs {
         }
         input.parse::<Token![=]>()?;
         let arg = Written {
-            ident: &ident,
+            ident,
             key,
             pos: self.count,
         };
@@ -143,7 +185,8 @@ impl RetryArgs {
                 let names = if input.peek(syn::token::Bracket) {
                     let inner;
                     syn::bracketed!(inner in input);
-                    Punctuated::<Ident, Token![,]>::parse_terminated(&inner)?
+                    Punctuated::<Ident, Token![,]>::parse_terminated(&inner)
+                        .map_err(|e| arg.with_example(e))?
                         .into_iter()
                         .collect()
                 } else {
@@ -207,21 +250,35 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    fn errors_of(tokens: TokenStream) -> Vec<String> {
-        match RetryArgs::parse(tokens) {
-            Ok(_) => vec![],
+    /// The arguments read from `tokens`, and every error's message.
+    fn parse(tokens: TokenStream) -> (RetryArgs, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = RetryArgs::parse(tokens, &mut errors);
+        let messages = match errors.finish() {
+            Ok(()) => vec![],
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        }
+        };
+        (args, messages)
+    }
+
+    fn errors_of(tokens: TokenStream) -> Vec<String> {
+        parse(tokens).1
+    }
+
+    /// The arguments read from `tokens`, which must have no error.
+    fn parse_ok(tokens: TokenStream) -> RetryArgs {
+        let (args, errors) = parse(tokens);
+        assert!(errors.is_empty(), "{errors:#?}");
+        args
     }
 
     #[test]
     fn parses_every_key() {
-        let args = RetryArgs::parse(quote! {
+        let args = parse_ok(quote! {
             attempts = 3, backoff = "exp(1s, 4s)", jitter = "full", retry_on = Timeout | Connect,
             retry_if_ok = is_empty, max_elapsed = "2m", timeout = "10s", preset = "webhook",
             name = "clip", before_sleep = hooks::log, on_give_up = alert, clone = [a, b], crate = "rt",
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        });
         assert_eq!(
             args.attempts
                 .get()
@@ -236,13 +293,44 @@ mod tests {
         assert_eq!(kinds, ["Timeout", "Connect"]);
         assert_eq!(args.clone.get().map(|a| a.value.len()), Some(2));
         assert!(args.krate.get().is_some());
-        let p = RetryArgs::parse(quote!(
+        let p = parse_ok(quote!(
             policy = Policy::new().with_attempts(2),
             retry_if = transient
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        ));
         assert!(p.policy.get().is_some() && p.retry_if.get().is_some());
-        assert!(RetryArgs::parse(quote!()).is_ok());
+        parse_ok(quote!());
+    }
+
+    #[test]
+    fn what_follows_a_bad_argument_is_still_read() {
+        let (args, errors) = parse(quote!(
+            atempts = 3,
+            backoff = "exp(5s, 1s)",
+            jitter = 5,
+            clone = [body, 1],
+            name = "clip" timeout = "1s",
+            retry_on = Timeout
+        ));
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(
+            errors[0].contains("unknown argument `atempts`"),
+            "{}",
+            errors[0]
+        );
+        assert!(args.backoff.get().is_some());
+        assert!(args.name.get().is_some());
+        assert!(args.retry_on.get().is_some());
+        assert!(args.attempts.get().is_none() && args.jitter.get().is_none());
+        // `timeout` is lost with the missing comma before it: not read, nor
+        // reported as unread (the comma is the error)
+        assert!(args.timeout.get().is_none() && !args.unread(Key::Timeout));
+        // the near miss of an unknown key, and keys with a broken value, are
+        // unread: a check that fires on an absent key leaves them alone
+        assert!(args.unread(Key::Attempts) && args.unread(Key::Jitter));
+        assert!(args.unread(Key::Clone));
+        assert!(!args.unread(Key::Backoff) && !args.unread(Key::Name));
+        let (args, _) = parse(quote!(banana = 1));
+        assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
     }
 
     #[test]
@@ -282,7 +370,7 @@ mod tests {
             quote!(3 = attempts),
             quote!(attempts 3),
         ] {
-            assert!(RetryArgs::parse(t).is_err());
+            assert!(!errors_of(t).is_empty());
         }
     }
 }

@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
-use crate::diag::respan;
+use crate::diag::{respan, Errors};
 use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::item::{argument_rebinds, FnItem};
 use crate::validate::{self, Base, Config, When};
@@ -43,7 +43,9 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
             return out;
         }
     };
-    match RetryArgs::parse(args).and_then(|a| validate::check(a, &func)) {
+    let mut errors = Errors::default();
+    let args = RetryArgs::parse(args, &mut errors);
+    match validate::check(args, &func, errors) {
         Ok(cfg) => expand(&cfg, func, attempt_param.as_ref()),
         Err(e) => {
             let mut out = e.to_compile_error();

@@ -12,7 +12,7 @@ use crate::args::RetryArgs;
 use crate::diag::{self, Errors, Given};
 use crate::dsl::{self, BackoffSpec, JitterSpec};
 use crate::item::FnItem;
-use crate::vocab::{self, KindsAre, NestedAre, KINDS, PRESETS};
+use crate::vocab::{self, Key, KindsAre, NestedAre, KINDS, PRESETS};
 
 /// Where the policy starts from, before the other keys override it.
 pub enum Base {
@@ -70,10 +70,12 @@ pub struct Config {
     pub attempt_spans: Option<bool>,
 }
 
-/// Check `args` against each other and `func`.
-pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
-    let mut errors = Errors::default();
+/// Check `args` against each other and `func`; `errors` holds the errors
+/// found so far (the arguments' syntax errors), and the result has them all.
+pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<Config> {
     let sig = &func.sig;
+    // (asked before the arguments are moved out of `args`)
+    let clone_unread = args.unread(Key::Clone);
 
     if let Some(c) = &sig.constness {
         errors.push(syn::Error::new(
@@ -253,7 +255,13 @@ pub fn check(args: RetryArgs, func: &FnItem) -> syn::Result<Config> {
 
     // A `mut` by-value parameter would carry one attempt's changes into the
     // next (each attempt borrows it): it must be cloned for each attempt.
-    for m in func.mut_bindings() {
+    // Not asked when `clone` may have been meant but could not be read.
+    let mut_bindings = if clone_unread {
+        Vec::new()
+    } else {
+        func.mut_bindings()
+    };
+    for m in mut_bindings {
         if !(m.simple && clone.contains(&m.name)) {
             errors.push(syn::Error::new(
                 m.span,
@@ -370,9 +378,9 @@ mod tests {
         func: proc_macro2::TokenStream,
     ) -> Result<Config, Vec<String>> {
         let func: FnItem = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
-        let args = RetryArgs::parse(args)
-            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-        check(args, &func).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+        let mut errors = Errors::default();
+        let args = RetryArgs::parse(args, &mut errors);
+        check(args, &func, errors).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
     }
 
     /// `fn f() -> Result<(), E>`, the function most checks need.
@@ -439,6 +447,36 @@ mod tests {
         assert!(e
             .iter()
             .any(|m| m.contains("`timeout` needs an `async fn`")));
+    }
+
+    #[test]
+    fn a_syntax_error_does_not_hide_the_other_errors() {
+        let e = errs(
+            quote!(atempts = 3, backoff = "exp(5s, 1s)", jitter = "+0%"),
+            sync_fn(),
+        );
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(e[0].contains("unknown argument `atempts`; did you mean `attempts`?"));
+        assert!(e[1].contains("greater than the cap"), "{}", e[1]);
+        assert!(e[2].contains("between 1% and 1000%"), "{}", e[2]);
+    }
+
+    #[test]
+    fn a_clone_that_could_not_be_read_asks_for_no_clone() {
+        let mut_body = quote!(
+            fn f(mut body: String) -> Result<(), E> {
+                Ok(())
+            }
+        );
+        for args in [quote!(clon = body), quote!(clone = [body, 1])] {
+            let e = errs(args.clone(), mut_body.clone());
+            assert_eq!(e.len(), 1, "{args}: {e:#?}");
+            assert!(!e[0].contains("mut body"), "{}", e[0]);
+        }
+        // an unknown key that is no near miss of `clone` leaves the check on
+        let e = errs(quote!(banana = 1), mut_body);
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(e[1].contains("`mut body`"), "{}", e[1]);
     }
 
     #[test]
