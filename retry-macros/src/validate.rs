@@ -125,24 +125,27 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         .max_elapsed
         .get()
         .and_then(|a| positive_duration(a, &mut errors));
+    // Each key's value is checked even when the key is also reported as
+    // misplaced (on a sync fn) or conflicting: both are for the user to fix.
     let timeout = args.timeout.get().and_then(|a| {
-        if sig.asyncness.is_none() && func.async_trait_body().is_none() {
+        let blocking = sig.asyncness.is_none() && func.async_trait_body().is_none();
+        if blocking {
             errors.at(
                 a.at,
                 "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
             );
-            return None;
         }
-        positive_duration(a, &mut errors).map(|d| (d, a.at.first()))
+        let d = positive_duration(a, &mut errors)?;
+        (!blocking).then_some((d, a.at.first()))
     });
 
     let hedge = args.hedge.get().and_then(|a| {
-        if sig.asyncness.is_none() || func.async_trait_body().is_some() {
+        let blocking = sig.asyncness.is_none() || func.async_trait_body().is_some();
+        if blocking {
             errors.at(
                 a.at,
                 "`hedge` needs an `async fn` (not an `#[async_trait]` method): hedged attempts run side by side, which a blocking call cannot",
             );
-            return None;
         }
         if let Some(pred) = args.retry_if_ok.get() {
             errors.at(
@@ -173,7 +176,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
             let _ = limit;
             return None;
         }
-        Some(d)
+        (!blocking).then_some(d)
     });
 
     let preset = args.preset.into_given();
@@ -191,22 +194,10 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
                 later(&preset, &policy),
                 "`preset` and `policy` cannot be combined: both choose the starting policy; keep one and override single keys (e.g. `attempts = 5`)",
             );
+            preset_base(&preset, &mut errors);
             Base::Default
         }
-        (Some(preset), None) => {
-            let name = preset.value.value();
-            match vocab::preset_const(&name) {
-                Some(konst) => Base::Preset(Ident::new(&konst, preset.value.span())),
-                None => {
-                    let valid = format!("presets are: {}", PRESETS.join(", "));
-                    errors.at(
-                        preset.value.span(),
-                        diag::unknown("preset", &name, &PRESETS, valid),
-                    );
-                    Base::Default
-                }
-            }
-        }
+        (Some(preset), None) => preset_base(&preset, &mut errors),
         (None, Some(policy)) => Base::Policy(Box::new(policy.value)),
         (None, None) => Base::Default,
     };
@@ -218,18 +209,11 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
                 later,
                 "`retry_on` and `retry_if` cannot be combined: use `retry_on` for error kinds, or `retry_if` with a predicate that checks everything you need",
             );
+            check_kinds(&on.value, &mut errors);
             (When::Inherit, later.first())
         }
         (Some(on), None) => {
-            for kind in &on.value {
-                let k = kind.to_string();
-                if !KINDS.contains(&k.as_str()) {
-                    errors.at(
-                        kind.span(),
-                        diag::unknown("error kind", &k, &KINDS, KindsAre),
-                    );
-                }
-            }
+            check_kinds(&on.value, &mut errors);
             (When::Kinds(on.value), on.at.first())
         }
         (None, Some(pred)) => (When::If(pred.value), pred.at.first()),
@@ -327,6 +311,36 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         nested_retry,
         attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
     })
+}
+
+/// The base policy `preset = "name"` names; an unknown name is reported
+/// (with the closest preset) and gives the default.
+fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
+    let name = preset.value.value();
+    match vocab::preset_const(&name) {
+        Some(konst) => Base::Preset(Ident::new(&konst, preset.value.span())),
+        None => {
+            let valid = format!("presets are: {}", PRESETS.join(", "));
+            errors.at(
+                preset.value.span(),
+                diag::unknown("preset", &name, &PRESETS, valid),
+            );
+            Base::Default
+        }
+    }
+}
+
+/// Report each of `retry_on`'s kinds that is not an error kind.
+fn check_kinds(kinds: &[Ident], errors: &mut Errors) {
+    for kind in kinds {
+        let k = kind.to_string();
+        if !KINDS.contains(&k.as_str()) {
+            errors.at(
+                kind.span(),
+                diag::unknown("error kind", &k, &KINDS, KindsAre),
+            );
+        }
+    }
 }
 
 /// Where the later of two conflicting arguments was written: it is the one blamed.
@@ -477,6 +491,45 @@ mod tests {
         let e = errs(quote!(banana = 1), mut_body);
         assert_eq!(e.len(), 2, "{e:#?}");
         assert!(e[1].contains("`mut body`"), "{}", e[1]);
+    }
+
+    #[test]
+    fn values_are_checked_beside_a_conflict_or_a_sync_fn() {
+        let e = errs(quote!(timeout = "banana"), sync_fn());
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(e[0].contains("`timeout` needs an `async fn`"), "{}", e[0]);
+        assert!(e[1].contains("found `banana`"), "{}", e[1]);
+        let e = errs(quote!(timeout = "0s"), sync_fn());
+        assert!(e.len() == 2 && e[1].contains("greater than zero"), "{e:#?}");
+
+        let e = errs(quote!(hedge = "1sec", retry_if_ok = p), sync_fn());
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(e[0].contains("`hedge` needs an `async fn`"), "{}", e[0]);
+        assert!(
+            e[1].contains("`hedge` and `retry_if_ok` cannot be combined"),
+            "{}",
+            e[1]
+        );
+        assert!(e[2].contains("unknown duration unit `sec`"), "{}", e[2]);
+
+        let e = errs(quote!(preset = "webhok", policy = P), sync_fn());
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(
+            e[0].contains("`preset` and `policy` cannot be combined"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("unknown preset `webhok`"), "{}", e[1]);
+
+        let e = errs(quote!(retry_if = p, retry_on = Timout | Conect), sync_fn());
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(
+            e[0].contains("`retry_on` and `retry_if` cannot be combined"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("unknown error kind `Timout`"), "{}", e[1]);
+        assert!(e[2].contains("unknown error kind `Conect`"), "{}", e[2]);
     }
 
     #[test]
