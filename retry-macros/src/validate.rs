@@ -127,17 +127,19 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         .and_then(|a| positive_duration(a, &mut errors));
     // Each key's value is checked even when the key is also reported as
     // misplaced (on a sync fn) or conflicting: both are for the user to fix.
-    let timeout = args.timeout.get().and_then(|a| {
-        let blocking = sig.asyncness.is_none() && func.async_trait_body().is_none();
-        if blocking {
-            errors.at(
-                a.at,
-                "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
-            );
-        }
-        let d = positive_duration(a, &mut errors)?;
-        (!blocking).then_some((d, a.at.first()))
-    });
+    let timeout_arg = args.timeout.get();
+    let timeout_blocking = sig.asyncness.is_none() && func.async_trait_body().is_none();
+    if let Some(a) = timeout_arg.filter(|_| timeout_blocking) {
+        errors.at(
+            a.at,
+            "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
+        );
+    }
+    let timeout_value = timeout_arg.and_then(|a| positive_duration(a, &mut errors));
+    let timeout = timeout_value
+        .zip(timeout_arg)
+        .filter(|_| !timeout_blocking)
+        .map(|(d, a)| (d, a.at.first()));
 
     let hedge = args.hedge.get().and_then(|a| {
         let blocking = sig.asyncness.is_none() || func.async_trait_body().is_some();
@@ -164,19 +166,35 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
             ));
             return None;
         }
-        if let Some(limit) = max_elapsed.filter(|limit| d >= *limit) {
-            let text = args.max_elapsed.get().map_or_else(String::new, |m| m.value.value());
-            errors.at(
-                a.at,
-                format!(
-                    "`hedge = \"{}\"` is not below `max_elapsed = \"{text}\"`: no hedge could start; give a delay near the call's usual (p95) latency",
-                    a.value.value()
-                ),
-            );
-            let _ = limit;
-            return None;
+        // A hedge starts beside an attempt still in flight: not at or after
+        // `max_elapsed` (no attempt starts then), nor at or after `timeout`
+        // (the attempt it would join has timed out).
+        let limits = [
+            (max_elapsed, args.max_elapsed.get(), "no hedge could start"),
+            (
+                timeout_value,
+                timeout_arg,
+                "each attempt times out before its hedge could start beside it",
+            ),
+        ];
+        let mut reachable = true;
+        for (limit, given, why) in limits {
+            if let (Some(limit), Some(given)) = (limit, given) {
+                if d >= limit {
+                    errors.at(
+                        later(a, given),
+                        format!(
+                            "`hedge = \"{}\"` is not below `{} = \"{}\"`: {why}; give a delay near the call's usual (p95) latency",
+                            a.value.value(),
+                            given.text,
+                            given.value.value(),
+                        ),
+                    );
+                    reachable = false;
+                }
+            }
         }
-        (!blocking).then_some(d)
+        (reachable && !blocking).then_some(d)
     });
 
     let preset = args.preset.into_given();
@@ -530,6 +548,34 @@ mod tests {
         );
         assert!(e[1].contains("unknown error kind `Timout`"), "{}", e[1]);
         assert!(e[2].contains("unknown error kind `Conect`"), "{}", e[2]);
+    }
+
+    #[test]
+    fn a_hedge_must_start_before_the_timeout() {
+        let async_fn = quote!(
+            async fn f() -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let e = errs(quote!(hedge = "500ms", timeout = "200ms"), async_fn.clone());
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(
+            e[0].contains("`hedge = \"500ms\"` is not below `timeout = \"200ms\"`"),
+            "{}",
+            e[0]
+        );
+        // equal: the attempt times out as its hedge would start
+        let e = errs(quote!(timeout = "1s", hedge = "1s"), async_fn.clone());
+        assert_eq!(e.len(), 1, "{e:#?}");
+        // both limits, each reported
+        let e = errs(
+            quote!(max_elapsed = "1s", timeout = "1s", hedge = "2s"),
+            async_fn.clone(),
+        );
+        assert_eq!(e.len(), 2, "{e:#?}");
+        let cfg = check_str(quote!(hedge = "150ms", timeout = "1s"), async_fn)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.hedge, Some(Duration::from_millis(150)));
     }
 
     #[test]

@@ -18,4 +18,16 @@ async fn read_late() -> Result<u32, std::io::Error> {
     Ok(1)
 }
 
+// Each attempt times out before a hedge could start beside it (reported on
+// the later of the two keys).
+#[retry(hedge = "500ms", timeout = "200ms")]
+async fn read_timed_out() -> Result<u32, std::io::Error> {
+    Ok(1)
+}
+
+#[retry(timeout = "200ms", hedge = "200ms")]
+async fn read_equal() -> Result<u32, std::io::Error> {
+    Ok(1)
+}
+
 fn main() {}
