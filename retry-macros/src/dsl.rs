@@ -97,7 +97,8 @@ pub enum JitterSpec {
     Percent(u32),
 }
 
-/// A problem with a DSL string, worded for the user who wrote it.
+/// A problem with a DSL string, worded for the user who wrote it; several
+/// (in a backoff's arguments) are one per line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DslError {
     pub message: String,
@@ -335,7 +336,8 @@ fn split_while(s: &str, keep: impl Fn(char) -> bool) -> (&str, &str) {
 /// ```
 ///
 /// Names are lowercase. Besides the syntax this checks that the first delay is
-/// not above the cap and that a factor is at least 1.
+/// not above the cap and that a factor is at least 1. Every argument is
+/// read, and each problem found is one line of the error.
 pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
     let text = s.trim();
     let (name, rest) = split_while(text, |c| c.is_alphanumeric() || c == '_');
@@ -382,52 +384,57 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
         )));
     }
 
+    // Every argument is read, and every problem reported at once (one per line).
     let duration_arg = |role: &str, arg: &str| {
         parse_duration(arg)
             .map_err(|e| DslError::new(format!("invalid {role} `{arg}` in `{text}`: {e}")))
     };
-    let ordered_pair = |first_role: &str| -> Result<(Duration, Duration), DslError> {
-        let (first_text, cap_text) = match args.as_slice() {
-            [first, cap, ..] => (*first, *cap),
-            _ => return Err(DslError::new(backoff_arity(name))),
-        };
-        let first = duration_arg(first_role, first_text)?;
-        let cap = duration_arg("cap", cap_text)?;
+    let first_role = match name {
+        "fixed" => "delay",
+        "linear" => "start delay",
+        _ => "first delay",
+    };
+    let mut problems = Vec::new();
+    let first_text = args.first().copied().unwrap_or_default();
+    let first = keep(duration_arg(first_role, first_text), &mut problems);
+    let cap_text = args.get(1).copied();
+    let cap = cap_text.and_then(|cap| keep(duration_arg("cap", cap), &mut problems));
+    let factor = match args.get(2) {
+        Some(factor) => keep(parse_factor(factor), &mut problems),
+        None => Some(2.0),
+    };
+    if let (Some(first), Some(cap), Some(cap_text)) = (first, cap, cap_text) {
         if first > cap {
-            return Err(DslError::new(format!(
+            problems.push(DslError::new(format!(
                 "{first_role} `{first_text}` is greater than the cap `{cap_text}`"
             )));
         }
-        if first.is_zero() {
-            return Err(DslError::new(format!(
-                "{first_role} `{first_text}` is zero, so every wait would be zero; write `none` for no wait"
-            )));
-        }
-        Ok((first, cap))
-    };
+    }
+    if name != "fixed" && first.is_some_and(|first| first.is_zero()) {
+        problems.push(DslError::new(format!(
+            "{first_role} `{first_text}` is zero, so every wait would be zero; write `none` for no wait"
+        )));
+    }
+    if !problems.is_empty() {
+        let messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        return Err(DslError::new(messages.join("\n")));
+    }
 
-    match name {
-        "fixed" => match args.as_slice() {
-            [delay] => Ok(BackoffSpec::Fixed(duration_arg("delay", delay)?)),
-            _ => Err(DslError::new(backoff_arity(name))),
-        },
-        "linear" => {
-            let (start, cap) = ordered_pair("start delay")?;
-            Ok(BackoffSpec::Linear { start, cap })
-        }
-        "exp" => {
-            let (first, cap) = ordered_pair("first delay")?;
-            let factor = match args.get(2) {
-                Some(factor) => parse_factor(factor)?,
-                None => 2.0,
-            };
+    match (name, first, cap, factor) {
+        ("fixed", Some(delay), None, _) => Ok(BackoffSpec::Fixed(delay)),
+        ("linear", Some(start), Some(cap), _) => Ok(BackoffSpec::Linear { start, cap }),
+        ("exp", Some(first), Some(cap), Some(factor)) => {
             Ok(BackoffSpec::Exp { first, cap, factor })
         }
-        _ => {
-            let (first, cap) = ordered_pair("first delay")?;
-            Ok(BackoffSpec::Fib { first, cap })
-        }
+        ("fib", Some(first), Some(cap), _) => Ok(BackoffSpec::Fib { first, cap }),
+        // the arity was checked above
+        _ => Err(DslError::new(backoff_arity(name))),
     }
+}
+
+/// The value, or `None` with the error added to `problems`.
+fn keep<T>(result: Result<T, DslError>, problems: &mut Vec<DslError>) -> Option<T> {
+    result.map_err(|e| problems.push(e)).ok()
 }
 
 /// What follows a backoff's name: `Ok(None)` for nothing, `Ok(Some(inner))` for
@@ -1038,6 +1045,25 @@ mod tests {
                 "is zero, so every wait would be zero; write `none`",
             );
         }
+    }
+
+    #[test]
+    fn every_argument_error_is_reported() {
+        let text = "exp(1sec, 4secs, x0.5)";
+        let message = backoff_err(text);
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines.len(), 3, "{message}");
+        assert_contains(lines[0], "invalid first delay `1sec`");
+        assert_contains(lines[0], "did you mean `s`?");
+        assert_contains(lines[1], "invalid cap `4secs`");
+        assert_contains(lines[2], "factor must be at least 1 (found x0.5)");
+        // a wrong value beside an unreadable one
+        let message = backoff_err("fib(0s, 1x)");
+        assert_eq!(message.lines().count(), 2, "{message}");
+        assert_contains(&message, "first delay `0s` is zero");
+        assert_contains(&message, "invalid cap `1x`");
+        // one error is one line, as before
+        assert_eq!(backoff_err("exp(5s, 1s)").lines().count(), 1);
     }
 
     #[test]
