@@ -5,8 +5,10 @@
 
 use std::fmt::{self, Display};
 
+use proc_macro2::TokenTree;
+use quote::ToTokens as _;
 use syn::spanned::Spanned as _;
-use syn::{Field, Fields, Ident, Member, Type};
+use syn::{Attribute, Field, Fields, Ident, Member, Meta, Type};
 
 use super::ast::{self, Input, Shape};
 use super::attr::{Attrs, KindChoice};
@@ -92,9 +94,10 @@ pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>> 
                 )
             });
             reject_field_attrs(fields, errors);
+            let packed = reject_packed_reads(input, fields.fields, errors);
             let who = Who::Struct(&input.original.ident);
             let target = resolve(who, fields, container, Fallback::Missing, errors)?;
-            Some(Body::Struct(target))
+            (!packed).then_some(Body::Struct(target))
         }
         Shape::Enum(variants) => {
             misplaced(&container.kind, errors, |given| match given.value {
@@ -150,6 +153,73 @@ fn reject_field_attrs(fields: &ast::Fields<'_>, errors: &mut Errors) {
              `#[classify(retry_after = field)]` or `#[classify(transparent)]`",
         ));
     }
+}
+
+/// Is the type `#[repr(packed)]` (or `packed(N)`, with or without `C`)?
+fn is_packed(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|attr| match &attr.meta {
+        Meta::List(list) if list.path.is_ident("repr") => list
+            .tokens
+            .clone()
+            .into_iter()
+            .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "packed")),
+        _ => false,
+    })
+}
+
+/// The generated impl borrows the field that `transparent` or `retry_after`
+/// reads, and a field of a packed struct may be unaligned: borrowing it is
+/// E0793, reported on the field with advice about raw pointers. Report it
+/// here instead, on the option, with what to do; `true` if reported. A field
+/// that does not exist is left to `resolve`, which reports that.
+fn reject_packed_reads(input: &Input<'_>, fields: &Fields, errors: &mut Errors) -> bool {
+    if !is_packed(&input.original.attrs) {
+        return false;
+    }
+    let attrs = &input.attrs;
+    let read = match (attrs.kind.get(), attrs.retry_after.get()) {
+        (
+            Some(
+                given @ Given {
+                    value: KindChoice::Delegate,
+                    ..
+                },
+            ),
+            _,
+        ) => match fields.iter().next() {
+            Some(field) if fields.len() == 1 => {
+                Some((given.at, given.text.clone(), field_ref(0, field).member))
+            }
+            _ => None,
+        },
+        (_, Some(given)) => find_field(fields, &given.value).ok().map(|field| {
+            (
+                given.at,
+                format!("retry_after = {}", given.text),
+                field.member,
+            )
+        }),
+        _ => None,
+    };
+    let Some((at, what, member)) = read else {
+        return false;
+    };
+    let local = match &member {
+        Member::Named(ident) => ident.to_string(),
+        Member::Unnamed(_) => "field".to_string(),
+    };
+    let member = member.to_token_stream();
+    errors.at(
+        at,
+        format!(
+            "`{what}` reads a field of struct `{}`, which is `#[repr(packed)]`: the field may be \
+             unaligned, and the derived impl would borrow it; drop `packed`, or implement \
+             `Classify` by hand on a copy of the field (`let {local} = self.{member};`, for a \
+             `Copy` type)",
+            input.original.ident
+        ),
+    );
+    true
 }
 
 /// The kind and `retry_after` of one struct or variant; `None` once an error is recorded.
@@ -388,6 +458,54 @@ mod tests {
             one(quote! { enum E { #[classify(transparent, retry_after = 0)] A(std::io::Error) } }),
             "`retry_after` cannot be combined with `transparent`: variant `A` takes `retry_after` from its field too"
         );
+    }
+
+    #[test]
+    fn a_packed_struct_field_is_not_read() {
+        let one = |input| errors_of(input).join("\n");
+        let message = one(quote! {
+            #[classify(RateLimited, retry_after = wait)]
+            #[repr(C, packed)]
+            struct S { code: u8, wait: Duration }
+        });
+        assert!(
+            message.starts_with(
+                "`retry_after = wait` reads a field of struct `S`, which is `#[repr(packed)]`"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("`let wait = self.wait;`"), "{message}");
+        let message = one(quote! {
+            #[repr(packed(2))]
+            #[classify(transparent)]
+            struct W(std::io::Error);
+        });
+        assert!(
+            message.starts_with("`transparent` reads a field of struct `W`"),
+            "{message}"
+        );
+        assert!(message.contains("`let field = self.0;`"), "{message}");
+        // nothing read, nothing to report; other reprs are fine
+        assert_eq!(
+            one(quote! { #[classify(Timeout)] #[repr(packed)] struct S { wait: Duration } }),
+            ""
+        );
+        assert_eq!(
+            one(quote! { #[classify(transparent)] #[repr(C, align(8))] struct W(E); }),
+            ""
+        );
+        // a packed struct with the wrong fields: only the field error
+        assert_eq!(
+            one(quote! { #[classify(transparent)] #[repr(packed)] struct W(E, E); }),
+            "`transparent` needs exactly one field to take the kind from, but struct `W` has 2 fields"
+        );
+        // and the stub impl, not the E0793 one
+        let out = crate::derive::classify(quote! {
+            #[classify(transparent)] #[repr(packed)] struct W(E);
+        })
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("__classify_field"), "{out}");
     }
 
     #[test]
