@@ -144,9 +144,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, DslError> {
         Some(after_dot) => {
             let (frac, rest) = split_while(after_dot, |c| c.is_ascii_digit());
             if frac.is_empty() {
+                // the examples keep the unit written after the point, if it is one
+                let (written, _) = split_while(rest.trim_start(), char::is_alphabetic);
+                let unit = UNITS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .find(|name| *name == written)
+                    .unwrap_or("s");
                 return Err(DslError::new(format!(
                     "write a digit after the decimal point in `{text}`, \
-                     e.g. `{int}.5s`, or drop the point: `{int}s`"
+                     e.g. `{int}.5{unit}`, or drop the point: `{int}{unit}`"
                 )));
             }
             (frac, rest)
@@ -902,6 +909,21 @@ mod tests {
         assert_contains(&duration_err(".5s"), "`0.5s`");
         assert_contains(&duration_err("5.s"), "digit after the decimal point");
         assert_contains(&duration_err("5."), "digit after the decimal point");
+        // the examples keep the unit written, when it is one
+        assert_contains(
+            &duration_err("5.ms"),
+            "in `5.ms`, e.g. `5.5ms`, or drop the point: `5ms`",
+        );
+        assert_contains(
+            &duration_err("2. h"),
+            "e.g. `2.5h`, or drop the point: `2h`",
+        );
+        assert_contains(&duration_err("5.s"), "e.g. `5.5s`, or drop the point: `5s`");
+        assert_contains(&duration_err("5."), "e.g. `5.5s`, or drop the point: `5s`");
+        assert_contains(
+            &duration_err("5.secs"),
+            "e.g. `5.5s`, or drop the point: `5s`",
+        );
         assert_contains(&duration_err("1e3s"), "exponents are not supported");
         assert_contains(&duration_err("1.5E-3s"), "exponents are not supported");
         assert_contains(
