@@ -175,6 +175,15 @@ pub fn unknown(what: &str, input: &str, candidates: &[&str], valid: impl Display
     )
 }
 
+/// "`a`, `b`, `c`": names, each in backticks, for the lists in messages.
+pub fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A `mut` by-value parameter that is not cloned for each attempt: what
 /// would go wrong, and the two ways out.
 pub fn mut_parameter(name: &syn::Ident, simple: bool) -> String {

@@ -239,16 +239,35 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     };
 
     let clone = args.clone.into_given().map(|a| a.value).unwrap_or_default();
+    // the parameters `clone` can name: those bound to a plain name
+    let params: Vec<String> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
     for name in &clone {
-        let found = sig.inputs.iter().any(|input| match input {
-            FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
-            FnArg::Receiver(_) => false,
-        });
-        if !found {
+        let wanted = name.to_string();
+        if !params.contains(&wanted.as_str()) {
+            let known = if params.is_empty() {
+                "it has no named parameters".to_string()
+            } else {
+                format!(
+                    "{}its parameters are: {}",
+                    diag::did_you_mean(&wanted, &params),
+                    diag::quote_list(&params)
+                )
+            };
             errors.push(syn::Error::new(
                 name.span(),
                 format!(
-                    "`clone = {name}`: `{}` has no parameter named `{name}`",
+                    "`clone = {name}`: `{}` has no parameter named `{name}`; {known}",
                     sig.ident
                 ),
             ));
@@ -576,6 +595,30 @@ mod tests {
         let cfg = check_str(quote!(hedge = "150ms", timeout = "1s"), async_fn)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.hedge, Some(Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn clone_suggests_the_parameter_meant() {
+        let e = errs(
+            quote!(clone = [bdy, headers]),
+            quote!(
+                fn send(&self, body: String, headers: Vec<u8>, (a, b): (u8, u8)) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert_eq!(
+            e,
+            [
+                "`clone = bdy`: `send` has no parameter named `bdy`; did you mean `body`? \
+              its parameters are: `body`, `headers`"
+            ]
+        );
+        let e = errs(quote!(clone = body), sync_fn());
+        assert_eq!(
+            e,
+            ["`clone = body`: `f` has no parameter named `body`; it has no named parameters"]
+        );
     }
 
     #[test]

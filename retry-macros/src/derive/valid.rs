@@ -12,7 +12,7 @@ use syn::{Attribute, Field, Fields, Ident, Member, Meta, Type};
 
 use super::ast::{self, Input, Shape};
 use super::attr::{Attrs, KindChoice};
-use crate::diag::{did_you_mean, Errors, Given, Slot};
+use crate::diag::{did_you_mean, quote_list, Errors, Given, Slot};
 use crate::vocab::KindsAre;
 
 /// What to implement, once everything checked out.
@@ -398,14 +398,6 @@ fn find_field<'a>(fields: &'a Fields, member: &Member) -> Result<FieldRef<'a>, S
             ))
         }
     }
-}
-
-fn quote_list(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
