@@ -62,7 +62,7 @@ const MAX_JITTER_PERCENT: u32 = 1000;
 pub enum BackoffSpec {
     /// Retry immediately.
     None,
-    /// The same delay before every retry.
+    /// The same delay before every retry; never zero (that is `None`).
     Fixed(Duration),
     /// `start`, `2 * start`, `3 * start`, ... up to `cap` (the step equals `start`).
     Linear { start: Duration, cap: Duration },
@@ -343,7 +343,8 @@ fn split_while(s: &str, keep: impl Fn(char) -> bool) -> (&str, &str) {
 /// ```
 ///
 /// Names are lowercase. Besides the syntax this checks that the first delay is
-/// not above the cap and that a factor is at least 1. Every argument is
+/// neither zero (write `none`) nor above the cap, and that a factor is at
+/// least 1. Every argument is
 /// read, and each problem found is one line of the error.
 pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
     let text = s.trim();
@@ -417,7 +418,7 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
             )));
         }
     }
-    if name != "fixed" && first.is_some_and(|first| first.is_zero()) {
+    if first.is_some_and(|first| first.is_zero()) {
         problems.push(DslError::new(format!(
             "{first_role} `{first_text}` is zero, so every wait would be zero; write `none` for no wait"
         )));
@@ -1061,6 +1062,8 @@ mod tests {
             "fib(0ms, 1s)",
             "linear(0s, 10s)",
             "exp(0.000s, 0s, x3)",
+            "fixed(0s)",
+            "fixed(0.000ms)",
         ] {
             assert_contains(
                 &backoff_err(text),
@@ -1377,7 +1380,7 @@ mod tests {
     fn backoff() -> impl Strategy<Value = BackoffSpec> {
         prop_oneof![
             Just(BackoffSpec::None),
-            duration().prop_map(BackoffSpec::Fixed),
+            duration().prop_map(|d| BackoffSpec::Fixed(d.max(Duration::from_nanos(1)))),
             first_and_cap().prop_map(|(start, cap)| BackoffSpec::Linear { start, cap }),
             (first_and_cap(), factor()).prop_map(|((first, cap), factor)| BackoffSpec::Exp {
                 first,
