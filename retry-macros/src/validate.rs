@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use proc_macro2::Span;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
 
@@ -317,7 +318,8 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
             }
             n.value
         }
-        None => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
+        // `fn r#try` is the operation `try` in log lines
+        None => LitStr::new(&sig.ident.unraw().to_string(), sig.ident.span()),
     };
 
     errors.finish()?;
@@ -473,6 +475,17 @@ mod tests {
         assert_eq!(cfg.max_elapsed, Some(Duration::from_secs(120)));
         assert_eq!(cfg.name.value(), "download");
         assert!(matches!(cfg.when, When::Kinds(ref k) if k.len() == 2));
+        // a raw identifier's name is the word itself, as log lines show it
+        let cfg = check_str(
+            quote!(),
+            quote!(
+                fn r#try() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.name.value(), "try");
     }
 
     #[test]

@@ -472,6 +472,21 @@ async fn the_function_name_is_the_default_name_async() {
     logs.assert_logged(Level::ERROR, "unnamed_async failed after 2 attempts");
 }
 
+// A raw identifier: the operation is `try`, not `r#try`.
+#[retry(attempts = 2, backoff = "none")]
+fn r#try() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn a_raw_function_name_is_logged_without_its_prefix() {
+    let logs = support::capture();
+    script(&[Timeout]);
+    assert_eq!(r#try(), Ok(2));
+    let line = logs.assert_logged(Level::WARN, "retrying try");
+    support::assert_fields(&line, &[("operation", "try")]);
+}
+
 // ---------- before_sleep / on_give_up ----------
 
 thread_local! {
