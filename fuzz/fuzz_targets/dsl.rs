@@ -88,7 +88,10 @@ fn check_backoff(text: &str) {
         return;
     };
     match spec {
-        BackoffSpec::None | BackoffSpec::Fixed(_) => {}
+        BackoffSpec::None => {}
+        BackoffSpec::Fixed(wait) => {
+            assert!(!wait.is_zero(), "{text:?}: a zero fixed wait (write `none`)");
+        }
         BackoffSpec::Linear { start: first, cap } | BackoffSpec::Fib { first, cap } => {
             assert!(first <= cap, "{text:?}: first above cap in {spec:?}");
         }
