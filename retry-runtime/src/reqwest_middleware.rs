@@ -175,7 +175,8 @@ where
         } else {
             None
         };
-        let mut run = LazyRun::for_request(policy, once.is_some());
+        let mut run =
+            LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy));
         let mut request = Some(req);
         loop {
             if let Err(rejected) = run.admit(policy) {

@@ -353,6 +353,13 @@ impl AttemptLimit for WithTimeout {
 /// ```
 pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
     policy: &'static Policy<W, G>,
+    /// `LazyRun::needed_from_start(policy)`, asked once here: the policy
+    /// is behind a reference the optimizer cannot see through, and asking
+    /// it at each call is six loads.
+    state_from_start: bool,
+    /// Ask each request whether it may be sent again: the policy retries,
+    /// and not [`any_method`](Self::any_method) (asked once here, too).
+    check_method: bool,
     timeout: T,
     any_method: bool,
     classify: FindClassify,
@@ -363,6 +370,8 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, 
     fn clone(&self) -> Self {
         RetryLayer {
             policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
             timeout: self.timeout,
             any_method: self.any_method,
             classify: self.classify,
@@ -394,6 +403,8 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     pub const fn new(policy: &'static Policy<W, G>) -> Self {
         RetryLayer {
             policy,
+            state_from_start: LazyRun::needed_from_start(policy),
+            check_method: policy.stop.max_attempts() > 1,
             timeout: NoTimeout,
             any_method: false,
             classify: no_classify,
@@ -433,6 +444,8 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout> {
         RetryLayer {
             policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
             timeout: WithTimeout(limit),
             any_method: self.any_method,
             classify: self.classify,
@@ -451,6 +464,7 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// ```
     pub const fn any_method(mut self) -> Self {
         self.any_method = true;
+        self.check_method = false;
         self
     }
 
@@ -506,6 +520,8 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T> {
         RetryLayer {
             policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
             timeout: self.timeout,
             any_method: self.any_method,
             classify: self.classify,
@@ -673,13 +689,13 @@ where
         let service = core::mem::replace(&mut self.inner, clone);
         let layer = &self.layer;
         let policy = layer.policy;
-        let once = if policy.max_attempts() > 1 && !layer.any_method {
+        let once = if layer.check_method {
             request.not_repeatable()
         } else {
             None
         };
         ResponseFuture {
-            run: LazyRun::for_request(policy, once.is_some()),
+            run: LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
             policy,
             service,
             request: Some(request),

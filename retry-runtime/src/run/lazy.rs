@@ -39,7 +39,7 @@ impl LazyRun {
     /// (every outcome)?
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
+    pub const fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
         policy.stop.max_elapsed.is_some() || policy.has_callbacks() || policy.is_guarded()
     }
 
@@ -56,13 +56,16 @@ impl LazyRun {
 
     /// [`new`](Self::new) for a call of the tower layer or the reqwest
     /// middleware, whose request may be sent only once (`once`: its first
-    /// attempt is the run's last). One expression, so the layer builds its
-    /// future around it without a `&mut` to a run made beforehand.
+    /// attempt is the run's last); `from_start` is
+    /// [`needed_from_start`](Self::needed_from_start)`(policy)`, which the
+    /// layer asks once. One expression, so the layer builds its future
+    /// around it without a `&mut` to a run made beforehand.
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn for_request<W, G>(policy: &Policy<W, G>, once: bool) -> Self {
-        if once || Self::needed_from_start(policy) {
+    pub(crate) fn for_request<W, G>(policy: &Policy<W, G>, once: bool, from_start: bool) -> Self {
+        debug_assert_eq!(from_start, Self::needed_from_start(policy));
+        if once || from_start {
             Self::started_for_request(policy, once)
         } else {
             LazyRun(None)
