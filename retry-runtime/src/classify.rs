@@ -558,6 +558,7 @@ mod tests {
         assert_eq!(http::StatusCode::UNAUTHORIZED.kind(), ErrorKind::Permanent);
     }
 
+    #[cfg(feature = "tokio")]
     #[tokio::test(start_paused = true)]
     async fn elapsed_is_timeout() {
         let e = tokio::time::timeout(Duration::from_secs(1), std::future::pending::<()>())

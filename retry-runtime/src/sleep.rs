@@ -13,8 +13,10 @@
 //! With none of them, async retries need a sleeper of yours
 //! ([`Retry::sleep_with`](crate::Retry::sleep_with)); async `#[retry]`
 //! needs one of the features, and the compile error says so. A program that
-//! enables two (say, one dependency asks for `tokio`, you for `smol`) gets
-//! the first: pass `.sleep_with(SmolSleeper)` where it matters.
+//! enables `tokio` and another (say, one dependency asks for `tokio`, you
+//! for `smol`) gets tokio's timer inside a tokio runtime and the other's
+//! outside ([`EitherSleep`](crate::sleep): one check for a tokio runtime per
+//! sleep, in that build only), so `#[retry]` works on both.
 //!
 //! A zero wait does not sleep at all: no timer is registered and the task
 //! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms
@@ -115,8 +117,19 @@ impl BlockingSleeper for DefaultSleeper {
     const RECORDS_ITS_WAITS: bool = true;
 }
 
-/// The [`DefaultSleeper`]'s async timer is that of `$sleeper`.
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+/// The [`DefaultSleeper`]'s async timer is that of `$sleeper` (one timer
+/// feature, or `smol` and `futures-timer` without `tokio`).
+#[cfg(any(
+    all(
+        feature = "tokio",
+        not(feature = "smol"),
+        not(feature = "futures-timer")
+    ),
+    all(
+        not(feature = "tokio"),
+        any(feature = "smol", feature = "futures-timer")
+    )
+))]
 macro_rules! default_sleeper_is {
     ($sleeper:ident) => {
         impl Sleeper for DefaultSleeper {
@@ -129,7 +142,11 @@ macro_rules! default_sleeper_is {
     };
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(all(
+    feature = "tokio",
+    not(feature = "smol"),
+    not(feature = "futures-timer")
+))]
 default_sleeper_is!(TokioSleeper);
 #[cfg(all(not(feature = "tokio"), feature = "smol"))]
 default_sleeper_is!(SmolSleeper);
@@ -139,6 +156,74 @@ default_sleeper_is!(SmolSleeper);
     feature = "futures-timer"
 ))]
 default_sleeper_is!(FuturesTimerSleeper);
+
+/// With `tokio` and another timer feature both enabled (one dependency asks
+/// for tokio, the program runs on smol): tokio's timer inside a tokio
+/// runtime, the other one (smol's, else futures-timer's) outside, where
+/// tokio's would panic.
+#[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer")))]
+mod either_runtime {
+    use super::*;
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+
+    /// The other runtime's timer.
+    #[cfg(feature = "smol")]
+    type Other = SmolSleeper;
+    #[cfg(not(feature = "smol"))]
+    type Other = FuturesTimerSleeper;
+
+    pin_project_lite::pin_project! {
+        /// The [`DefaultSleeper`]'s timer when `tokio` and `smol` or
+        /// `futures-timer` are both enabled: tokio's inside a tokio runtime,
+        /// the other's outside (chosen where the sleep is made: the
+        /// executors make theirs in the poll).
+        #[derive(Debug)]
+        pub struct EitherSleep {
+            #[pin]
+            timer: Timer,
+        }
+    }
+
+    pin_project_lite::pin_project! {
+        #[project = TimerProj]
+        #[derive(Debug)]
+        enum Timer {
+            Tokio { #[pin] sleep: tokio::time::Sleep },
+            Other { #[pin] sleep: <Other as Sleeper>::Sleep },
+        }
+    }
+
+    impl Future for EitherSleep {
+        type Output = ();
+        #[inline]
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            match self.project().timer.project() {
+                TimerProj::Tokio { sleep } => sleep.poll(cx),
+                TimerProj::Other { sleep } => sleep.poll(cx),
+            }
+        }
+    }
+
+    impl Sleeper for DefaultSleeper {
+        type Sleep = EitherSleep;
+        #[inline]
+        fn sleep(&self, wait: Duration) -> EitherSleep {
+            let timer = if tokio::runtime::Handle::try_current().is_ok() {
+                Timer::Tokio {
+                    sleep: TokioSleeper.sleep(wait),
+                }
+            } else {
+                Timer::Other {
+                    sleep: Other::default().sleep(wait),
+                }
+            };
+            EitherSleep { timer }
+        }
+    }
+}
+#[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer")))]
+pub use either_runtime::EitherSleep;
 
 /// tokio's timer (feature `tokio`): `tokio::time::sleep`. Needs a tokio
 /// runtime with the time driver; follows `tokio::time::pause()`.
@@ -286,4 +371,33 @@ pub fn should_sleep(wait: Duration) -> bool {
 #[inline(always)]
 fn is_zero(wait: Duration) -> bool {
     (wait.as_secs() | u64::from(wait.subsec_nanos())) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With `tokio` and `smol` both enabled, the default timer works
+    /// outside a tokio runtime (tokio's own panics there: "there is no
+    /// reactor running") and inside one it is tokio's, which follows
+    /// tokio's paused clock.
+    #[cfg(all(feature = "tokio", feature = "smol"))]
+    #[test]
+    fn the_default_timer_is_tokios_in_tokio_and_smols_elsewhere() {
+        let start = std::time::Instant::now();
+        async_io::block_on(DefaultSleeper.sleep(Duration::from_millis(20)));
+        assert!(start.elapsed() >= Duration::from_millis(20));
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let start = std::time::Instant::now();
+        // (made inside the runtime: the timer is chosen where the sleep is
+        // made, as the executors make theirs, in the poll)
+        rt.block_on(async { DefaultSleeper.sleep(Duration::from_secs(3600)).await });
+        // an hour on tokio's paused clock: instant
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
 }

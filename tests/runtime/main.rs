@@ -42,6 +42,7 @@ mod hedge;
 mod hinted;
 mod hooks;
 mod log_target;
+mod mixed_runtimes;
 mod nested;
 mod panics;
 mod pause;

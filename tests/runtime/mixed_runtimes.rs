@@ -1,0 +1,80 @@
+//! A program on smol whose dependencies also turn on retry-runtime's `tokio`
+//! feature (it is a default one): async `#[retry]`, its waits and its
+//! per-attempt timeout run on smol's executor with no tokio runtime
+//! anywhere. (tokio's timer, which the default sleeper used whenever the
+//! feature was on, panics there: "there is no reactor running".)
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use retry_runtime::{retry, testing, ErrorKind};
+
+thread_local! {
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("busy")]
+struct Busy;
+
+impl retry_runtime::Classify for Busy {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+}
+
+/// Busy twice, then 7; waits 10ms then 20ms.
+#[retry(attempts = 3, backoff = "exp(10ms, 20ms)")]
+async fn busy_twice() -> Result<u32, Busy> {
+    let n = CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    if n < 3 {
+        Err(Busy)
+    } else {
+        Ok(7)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("attempt timed out")]
+struct TimedOut(#[from] retry_runtime::AttemptTimeout);
+
+impl retry_runtime::Classify for TimedOut {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Timeout
+    }
+}
+
+/// Each attempt hangs for an hour; the timeout ends it after 30ms.
+#[retry(attempts = 2, backoff = "fixed(5ms)", timeout = "30ms")]
+async fn hangs() -> Result<u32, TimedOut> {
+    async_io::Timer::after(Duration::from_secs(3600)).await;
+    Ok(1)
+}
+
+#[test]
+fn retry_waits_on_smol_without_a_tokio_runtime() {
+    assert!(tokio::runtime::Handle::try_current().is_err());
+    let paused = testing::pause();
+    CALLS.with(|c| c.set(0));
+    let start = Instant::now();
+    assert_eq!(async_io::block_on(busy_twice()), Ok(7));
+    assert_eq!(CALLS.with(Cell::get), 3);
+    // the waits were slept on smol's timer (real time), and recorded
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    let ms = Duration::from_millis;
+    assert_eq!(paused.waits(), [ms(10), ms(20)]);
+}
+
+#[test]
+fn the_attempt_timeout_fires_on_smol_without_a_tokio_runtime() {
+    let start = Instant::now();
+    let err = async_io::block_on(hangs()).unwrap_err();
+    assert_eq!(retry_runtime::Classify::kind(&err), ErrorKind::Timeout);
+    let took = start.elapsed();
+    // two attempts of 30ms and a 5ms wait; far from the hour
+    assert!(took >= Duration::from_millis(60), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}
