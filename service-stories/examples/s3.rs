@@ -15,7 +15,7 @@
 //!
 //! Run it with `cargo run --example s3` (a few seconds once moto is installed).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
@@ -26,7 +26,7 @@ use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_s3::primitives::{ByteStream, ByteStreamError};
-use retry_runtime::{CircuitOpen, Classify, ErrorKind, retry};
+use retry_runtime::{CircuitOpen, Classify, ErrorKind, retry, testing};
 use testkit::demo::{ensure, ensure_hits};
 use testkit::flaky::{FlakyServer, Reply};
 use testkit::s3::S3Server;
@@ -141,7 +141,8 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     ensure("s3", body == b"clip bytes", "the clip back")?;
 
     println!("\n2. moto: a missing key, and a missing bucket, fail at once");
-    let started = Instant::now();
+    // every wait of a run on this thread is recorded (and still slept)
+    let waits = testing::pause();
     let missing_key = download(&s3, "clips", "nope.mp4").await.unwrap_err();
     let missing_bucket = download(&s3, "no-such-bucket", "42.mp4").await.unwrap_err();
     println!("   {missing_key}\n   {missing_bucket}");
@@ -152,7 +153,12 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
             format!("Permanent, got {}", e.kind()),
         )?;
     }
-    ensure("s3", started.elapsed() < Duration::from_secs(1), "no wait")?;
+    ensure(
+        "s3",
+        waits.waits().is_empty(),
+        format!("no wait, got {:?}", waits.waits()),
+    )?;
+    drop(waits);
 
     println!("\n3. the flaky server: S3 asks us to slow down (503 SlowDown), then answers");
     let flaky = FlakyServer::start().await;
@@ -168,18 +174,21 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         [Reply::s3_error(403, "AccessDenied", "Access Denied")],
     );
     let s3 = client(&flaky.url(""), Duration::from_secs(5));
-    let started = Instant::now();
+    let waits = testing::pause();
     let frame = download(&s3, "frames", "1.jpg").await?;
-    let took = started.elapsed();
+    let waited = waits.waits();
+    drop(waits);
     println!(
-        "   got {:?} after {took:.1?} (the s3 preset's 1s plus up to 1s)",
+        "   got {:?} after waiting {waited:.1?} (the s3 preset's 1s plus up to 1s)",
         String::from_utf8_lossy(&frame)
     );
     ensure_hits("s3", &flaky, "/frames/1.jpg", 2)?;
     ensure(
         "s3",
-        took >= Duration::from_secs(1) && took < Duration::from_secs(4),
-        "a wait of 1-2s",
+        waited.len() == 1
+            && waited[0] >= Duration::from_secs(1)
+            && waited[0] <= Duration::from_secs(2),
+        format!("one wait of 1-2s, got {waited:?}"),
     )?;
 
     println!("\n4. the flaky server: AccessDenied (403) is not retried");

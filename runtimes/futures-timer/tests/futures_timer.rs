@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
-use retry_runtime::{AttemptTimeout, Policy, retry};
+use retry_runtime::{AttemptTimeout, Policy, retry, testing};
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 #[error("busy")]
@@ -36,6 +36,7 @@ async fn annotated() -> Result<u32, Busy> {
 #[test]
 fn an_annotated_async_fn_sleeps_on_futures_timer() {
     CALLS.with(|c| c.set(0));
+    let paused = testing::pause();
     let started = Instant::now();
     assert_eq!(block_on(annotated()), Ok(3));
     assert!(
@@ -43,6 +44,8 @@ fn an_annotated_async_fn_sleeps_on_futures_timer() {
         "{:?}",
         started.elapsed()
     );
+    // the waits were slept (above) and recorded
+    assert_eq!(paused.waits(), [Duration::from_millis(20); 2]);
 }
 
 #[test]
@@ -56,16 +59,23 @@ fn the_functional_api_awaits_on_futures_timer() {
     assert!(detailed.elapsed >= Duration::from_millis(20));
 }
 
+/// Each attempt would take 5s (a broken timeout then fails the bound below
+/// instead of hanging the suite, as a `pending()` attempt would).
 #[retry(attempts = 2, backoff = "none", timeout = "30ms")]
-async fn never_answers() -> Result<u32, Busy> {
+async fn too_slow() -> Result<u32, Busy> {
     CALLS.with(|c| c.set(c.get() + 1));
-    std::future::pending::<()>().await;
+    futures_timer::Delay::new(Duration::from_secs(5)).await;
     Ok(1)
 }
 
 #[test]
 fn a_per_attempt_timeout_races_futures_timer() {
     CALLS.with(|c| c.set(0));
-    assert_eq!(block_on(never_answers()), Err(Busy));
+    let started = Instant::now();
+    assert_eq!(block_on(too_slow()), Err(Busy));
+    let took = started.elapsed();
     assert_eq!(CALLS.with(Cell::get), 2);
+    // each attempt had its 30ms, and neither its 5s
+    assert!(took >= Duration::from_millis(60), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }

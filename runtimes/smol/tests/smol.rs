@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use retry_runtime::sleep::SmolSleeper;
-use retry_runtime::{AttemptTimeout, Classify, Policy, Retry, retry};
+use retry_runtime::{AttemptTimeout, Classify, Policy, Retry, retry, testing};
 
 #[derive(Debug, PartialEq, thiserror::Error, Classify)]
 enum Fail {
@@ -57,10 +57,12 @@ async fn annotated() -> Result<u32, Fail> {
 
 #[test]
 fn an_annotated_async_fn_sleeps_on_async_io_under_smol() {
+    let paused = testing::pause();
     let (out, took) = block_on_timed(annotated());
     assert_eq!(out, Ok(3));
-    // two real waits of 20ms on async-io's timer
+    // two real waits of 20ms on async-io's timer, recorded as well
     assert!(took >= Duration::from_millis(40), "{took:?}");
+    assert_eq!(paused.waits(), [Duration::from_millis(20); 2]);
 }
 
 #[test]
@@ -89,5 +91,7 @@ fn a_per_attempt_timeout_races_async_io_s_timer() {
     let (out, took) = block_on_timed(too_slow());
     assert_eq!(out, Err(Fail::TimedOut));
     assert_eq!(calls(), 2, "each attempt timed out, and was retried");
+    // each attempt had its 30ms (a timeout firing at once would be quicker)
+    assert!(took >= Duration::from_millis(60), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }

@@ -215,7 +215,9 @@ async fn access_denied_fails_after_one_call() {
 async fn timeouts_and_refused_connections_are_retried() {
     let flaky = FlakyServer::start().await;
     flaky.route("/slow/x.csv", [Reply::delay(s(5)), Reply::ok_body("x")]);
-    let s3 = client(&flaky.url(""), Duration::from_millis(300));
+    // an attempt timeout well below the 5s delay, and well above what the
+    // second attempt (the answer, on 127.0.0.1) takes on a loaded machine
+    let s3 = client(&flaky.url(""), s(2));
     let (ok, _) = get_retried(&presets::S3, &s3, "slow", "x.csv").await;
     assert_eq!(ok.unwrap().attempts, 2);
 
