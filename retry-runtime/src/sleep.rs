@@ -79,7 +79,7 @@ pub trait Sleeper {
 /// assert_eq!(slept.borrow().len(), 2);
 /// ```
 ///
-/// Under [`testing::pause`](crate::testing::pause) every wait is recorded
+/// Under [`testing::pause`] every wait is recorded
 /// whichever sleeper is used; the [`DefaultSleeper`]'s wait is virtual
 /// (the thread does not block), another sleeper is still called.
 pub trait BlockingSleeper {
