@@ -35,15 +35,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut func = func;
-    let attempt_param = match take_attempt_param(&mut func) {
-        Ok(param) => param,
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(func.into_token_stream());
-            return out;
-        }
-    };
     let mut errors = Errors::default();
+    // an error here still lets the arguments be checked (every error at once)
+    let attempt_param = take_attempt_param(&mut func).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
     let args = RetryArgs::parse(args, &mut errors);
     match validate::check(args, &func, errors) {
         Ok(cfg) => expand(&cfg, func, attempt_param.as_ref()),
@@ -65,49 +62,56 @@ struct AttemptParam {
 
 /// Takes the `#[attempt]` parameter, if any, out of the signature. At most
 /// one; not with `#[async_trait]` (which has moved the parameters already).
+/// On an error the marked parameters are left out all the same: the
+/// function is emitted with the signature its callers use.
 fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
-    let mut found: Option<AttemptParam> = None;
     let mut errors: Option<syn::Error> = None;
-    let inputs = std::mem::take(&mut func.sig.inputs);
-    for pair in inputs.into_pairs() {
-        let (arg, punct) = pair.into_tuple();
-        let marked = match &arg {
-            syn::FnArg::Typed(t) => t.attrs.iter().position(|a| a.path().is_ident("attempt")),
-            syn::FnArg::Receiver(_) => None,
-        };
-        match (arg, marked) {
-            (syn::FnArg::Typed(mut t), Some(at)) => {
+    let mut push_error = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    // every parameter, and whether it was marked (the mark removed)
+    let mut params = Vec::new();
+    let mut marked_count = 0;
+    for pair in std::mem::take(&mut func.sig.inputs).into_pairs() {
+        let (mut arg, punct) = pair.into_tuple();
+        let mut marked = false;
+        if let syn::FnArg::Typed(t) = &mut arg {
+            if let Some(at) = t.attrs.iter().position(|a| a.path().is_ident("attempt")) {
                 let attr = t.attrs.remove(at);
-                if found.is_some() {
-                    let e =
-                        syn::Error::new_spanned(&attr, "only one parameter can be `#[attempt]`");
-                    match &mut errors {
-                        Some(all) => all.combine(e),
-                        None => errors = Some(e),
-                    }
-                    continue;
+                marked = true;
+                marked_count += 1;
+                if marked_count > 1 {
+                    push_error(syn::Error::new_spanned(
+                        &attr,
+                        "only one parameter can be `#[attempt]`",
+                    ));
                 }
-                found = Some(AttemptParam {
+            }
+        }
+        params.push((arg, punct, marked));
+    }
+    if marked_count > 0 && func.sig.asyncness.is_none() && func.async_trait_body().is_some() {
+        push_error(syn::Error::new_spanned(
+            &func.sig.ident,
+            "`#[attempt]` parameters are not supported with `#[async_trait]`; call `retry_runtime::Policy::retry(..).context()` in the method instead",
+        ));
+    }
+    let mut found = None;
+    for (arg, punct, marked) in params {
+        match arg {
+            syn::FnArg::Typed(t) if marked => {
+                found.get_or_insert(AttemptParam {
                     pat: t.pat,
                     ty: t.ty,
                 });
             }
-            (arg, _) => {
+            arg => {
                 func.sig.inputs.push_value(arg);
                 if let Some(p) = punct {
                     func.sig.inputs.push_punct(p);
                 }
             }
-        }
-    }
-    if found.is_some() && func.sig.asyncness.is_none() && func.async_trait_body().is_some() {
-        let e = syn::Error::new_spanned(
-            &func.sig.ident,
-            "`#[attempt]` parameters are not supported with `#[async_trait]`; call `retry_runtime::Policy::retry(..).context()` in the method instead",
-        );
-        match &mut errors {
-            Some(all) => all.combine(e),
-            None => errors = Some(e),
         }
     }
     match errors {
