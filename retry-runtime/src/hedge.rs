@@ -160,7 +160,11 @@ where
     in_flight.push(InFlight {
         number: 1,
         permit: first_permit,
-        fut: Box::pin(op(1, None)),
+        fut: Box::pin({
+            // made with the kinds published, as it is polled
+            let _published = nested::publish(kinds);
+            op(1, None)
+        }),
     });
     let mut started = 1;
     let mut failed = 0;
@@ -315,7 +319,10 @@ where
                     in_flight.push(InFlight {
                         number: started,
                         permit,
-                        fut: Box::pin(op(started, previous_kind)),
+                        fut: Box::pin({
+                            let _published = nested::publish(kinds);
+                            op(started, previous_kind)
+                        }),
                     });
                     if let Some((delay, due)) = hedge_due(started, elapsed()) {
                         timer.set(Some(sleeper.sleep(delay)));

@@ -459,11 +459,14 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
     run: &mut LazyRun,
     op: &mut F,
 ) -> Step<F::Output, Sl> {
-    let fut = op.attempt(|| run.next_attempt(policy));
-    Step::Attempt {
-        kinds: policy.published_kinds(),
-        fut,
-    }
+    // made with the kinds published, as it is polled: a run the operation
+    // makes before its future (a sync one, say) defers to this one too
+    let kinds = policy.published_kinds();
+    let fut = {
+        let _published = nested::publish(kinds);
+        op.attempt(|| run.next_attempt(policy))
+    };
+    Step::Attempt { kinds, fut }
 }
 
 /// What the run makes of an attempt's outcome (noting a failure's kind for
@@ -519,13 +522,16 @@ where
 /// attempt's future, made in the span, and the span.
 #[cold]
 #[inline(never)]
-fn start_in_span<W, G, F: Op>(
+fn start_in_span<W: RetriedKinds, G, F: Op>(
     policy: &Policy<W, G>,
     run: &mut LazyRun,
     op: &mut F,
 ) -> (F::Output, AttemptSpan) {
     let span = log::attempt_span(policy.name, run.attempts().saturating_add(1));
-    let fut = span.in_scope(|| op.attempt(|| run.next_attempt(policy)));
+    let fut = span.in_scope(|| {
+        let _published = nested::publish(policy.published_kinds());
+        op.attempt(|| run.next_attempt(policy))
+    });
     (fut, AttemptSpan(Some(span)))
 }
 
@@ -668,23 +674,25 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let outcome = {
             let mut this = self.as_mut().project();
-            let (kinds, fut) = match this.step.as_mut().project() {
-                StepProj::Attempt { kinds, fut } => (*kinds, fut),
+            let outcome = match this.step.as_mut().project() {
+                StepProj::Attempt { kinds, fut } => {
+                    let _published = nested::publish(*kinds);
+                    ready!(fut.poll(cx))
+                }
                 // (a run with no state has no guard to ask: a policy with
                 // one starts with a state)
                 StepProj::Start if this.run.is_empty() && !this.policy.attempt_spans => {
-                    let next = attempt_step(this.policy, this.run, this.op);
-                    step_to(this.step.as_mut(), next);
+                    // made and polled under one publication of the kinds
+                    let kinds = this.policy.published_kinds();
+                    let _published = nested::publish(kinds);
+                    let fut = this.op.attempt(|| this.run.next_attempt(this.policy));
+                    step_to(this.step.as_mut(), Step::Attempt { kinds, fut });
                     match this.step.as_mut().project() {
-                        StepProj::Attempt { kinds, fut } => (*kinds, fut),
+                        StepProj::Attempt { fut, .. } => ready!(fut.poll(cx)),
                         _ => return self.poll_steps(cx, None),
                     }
                 }
                 _ => return self.poll_steps(cx, None),
-            };
-            let outcome = {
-                let _published = nested::publish(kinds);
-                ready!(fut.poll(cx))
             };
             match outcome {
                 Ok(value) if this.run.is_empty() => {
@@ -832,7 +840,12 @@ where
                 }
                 admit!();
                 let (policy, run) = (*this.policy, &mut *this.run);
+                // made and polled at once, under one publication of the
+                // kinds (a run the operation makes before its future, a sync
+                // one say, defers to this one as the future's own runs do)
+                let _published = nested::publish(kinds);
                 fut.set(this.op.attempt(|| run.next_attempt(policy)));
+                first = Some(ready!(fut.as_mut().poll(cx)));
             }
         }
     }

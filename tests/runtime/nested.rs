@@ -319,6 +319,35 @@ async fn the_async_functional_api_defers_too() {
     assert_eq!(ASYNC_BOTTOM.load(Ordering::SeqCst), 3);
 }
 
+/// A sync retried call that the async operation makes before its future
+/// (as the sync form and `#[retry]` make theirs, with the kinds published):
+/// it defers to the outer run, for the first attempt and for a retry with
+/// no wait. (It retried on its own: 3 x 3 calls.)
+#[tokio::test(start_paused = true)]
+async fn a_run_the_async_operation_makes_before_its_future_defers_too() {
+    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    script(u32::MAX, Fail::Timeout);
+    let r: Result<u32, Fail> = policy
+        .retry(|| {
+            let inner = policy.retry(bottom).call();
+            async move { inner }
+        })
+        .await;
+    assert_eq!(r, Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+    // and the same with a wait between the outer attempts
+    let waiting = policy.with_backoff(Backoff::fixed(Duration::from_millis(5)));
+    script(u32::MAX, Fail::Timeout);
+    let r: Result<u32, Fail> = waiting
+        .retry(|| {
+            let inner = policy.retry(bottom).call();
+            async move { inner }
+        })
+        .await;
+    assert_eq!(r, Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn another_task_on_the_same_thread_is_not_affected() {
     static OTHER: AtomicU32 = AtomicU32::new(0);
