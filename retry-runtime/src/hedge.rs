@@ -21,9 +21,12 @@
 //!   dropping the others.
 //! - Every attempt after the first spends the retry budget like a retry; a
 //!   budget that refuses, an open circuit breaker or a throttle that rejects
-//!   stops new attempts, without cancelling those in flight. The call gives
-//!   up, with the last error, when nothing is in flight and no attempt may
-//!   start.
+//!   stops new attempts, without cancelling those in flight. A retry after
+//!   a failure asks them when it is decided, as `.await` does: one they
+//!   refuse is neither announced nor waited for (and a token granted for a
+//!   retry that never starts, because another attempt won, goes back). The
+//!   call gives up, with the last error, when nothing is in flight and no
+//!   attempt may start.
 //! - Only for operations that are safe to run twice at once (reads,
 //!   idempotent writes): hedging is asked for where the call is made,
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
@@ -62,6 +65,7 @@ use core::pin::{Pin, pin};
 use core::task::Poll;
 use std::time::Duration;
 
+use crate::budget::RetryBudget;
 use crate::circuit::{CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
@@ -155,6 +159,12 @@ where
     if let Some(budget) = policy.budget {
         budget.deposit();
     }
+    // the leaves of the retries decided and not yet started (given back if
+    // the run ends, or is dropped, before they start)
+    let mut granted = Granted {
+        budget: policy.budget,
+        retries: 0,
+    };
 
     let mut in_flight: Vec<InFlight<Fut>> = Vec::with_capacity(max.min(8) as usize);
     in_flight.push(InFlight {
@@ -264,8 +274,18 @@ where
                 if closed.is_none() && started < max {
                     let decision =
                         Rng::with_thread(|rng| policy.next(failed, previous, now, verdict, rng));
+                    // the guards are asked before the retry is announced or
+                    // waited for, as a run's retry is
+                    let decision = match decision {
+                        Decision::Retry(wait) => match retry_leave(policy) {
+                            Ok(()) => Decision::Retry(wait),
+                            Err(reason) => Decision::GiveUp(reason),
+                        },
+                        decision => decision,
+                    };
                     match decision {
                         Decision::Retry(wait) => {
+                            granted.retries += 1;
                             previous = wait;
                             let ev = RetryEvent {
                                 operation: policy.name,
@@ -309,7 +329,7 @@ where
             closed = Some(StopReason::Deadline);
         }
         if start_next && closed.is_none() && started < max {
-            match next_leave(policy) {
+            match next_leave(policy, &mut granted) {
                 Ok(permit) => {
                     started += 1;
                     if !in_flight.is_empty() {
@@ -353,35 +373,73 @@ where
     }
 }
 
-/// Leave for an attempt after the first: the breaker must be closed, the
-/// budget must grant it as a retry, the throttle must let it through.
-fn next_leave<W, G>(policy: &Policy<W, G>) -> Result<Option<Permit>, StopReason> {
-    let mut permit = None;
+/// Leave for an attempt after the first: a retry already granted (its
+/// budget token and the throttle's leave taken when it was decided), or
+/// else the guards' leave for it now ([`retry_leave`]); then the breaker's
+/// leave for the attempt.
+fn next_leave<W, G>(
+    policy: &Policy<W, G>,
+    granted: &mut Granted<'_>,
+) -> Result<Option<Permit>, StopReason> {
+    if granted.retries > 0 {
+        granted.retries -= 1;
+    } else {
+        retry_leave(policy)?;
+    }
+    let Some(breaker) = policy.circuit else {
+        return Ok(None);
+    };
+    let permit = if breaker.state() == CircuitState::Closed {
+        breaker.try_acquire().ok()
+    } else {
+        None
+    };
+    if permit.is_none() {
+        // the retry is not made: its token goes back
+        policy.retry_not_made();
+        return Err(StopReason::CircuitOpen);
+    }
+    Ok(permit)
+}
+
+/// May the run retry: the breaker closed, a budget token, the throttle's
+/// leave (a token the throttle turns away goes back).
+fn retry_leave<W, G>(policy: &Policy<W, G>) -> Result<(), StopReason> {
     if let Some(breaker) = policy.circuit {
         if breaker.state() != CircuitState::Closed {
             return Err(StopReason::CircuitOpen);
         }
-        permit = breaker.try_acquire().ok();
-        if permit.is_none() {
-            return Err(StopReason::CircuitOpen);
-        }
     }
-    // A guard that turns the attempt away hands back what the guards
-    // before it granted: the breaker's leave, the budget's token.
     if let Some(budget) = policy.budget {
         if !budget.try_withdraw() {
-            policy.release_permit(permit);
             return Err(StopReason::Budget);
         }
     }
     if let Some(throttle) = policy.throttle {
         if throttle.try_acquire().is_err() {
-            policy.release_permit(permit);
             policy.retry_not_made();
             return Err(StopReason::Throttled);
         }
     }
-    Ok(permit)
+    Ok(())
+}
+
+/// The retries a hedged run decided (each granted its budget token) and
+/// has not started yet: their tokens go back when the run ends or is
+/// dropped before it starts them.
+struct Granted<'b> {
+    budget: Option<&'b RetryBudget>,
+    retries: u32,
+}
+
+impl Drop for Granted<'_> {
+    fn drop(&mut self) {
+        if let Some(budget) = self.budget {
+            for _ in 0..self.retries {
+                budget.refund();
+            }
+        }
+    }
 }
 
 /// An attempt's outcome, told to the breaker (with the attempt's leave)

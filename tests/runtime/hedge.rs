@@ -220,6 +220,87 @@ async fn an_open_breaker_stops_new_hedges() {
     assert_eq!(r2.started(), 0);
 }
 
+/// A failure the breaker answers by opening: no retry is announced, nor
+/// waited for, as with `.await` (the hedged run announced a retry in 1s,
+/// slept it, then gave up on the open breaker).
+#[tokio::test(start_paused = true)]
+async fn a_retry_the_breaker_refuses_is_not_announced_nor_waited_for() {
+    let breaker: &'static CircuitBreaker = Box::leak(Box::new(
+        CircuitBreaker::new("hedged-open").with_failures(1),
+    ));
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_circuit(breaker);
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (10, Ok(2))]);
+    let mut told = 0;
+    let started = Instant::now();
+    let e = policy
+        .retry(|| r.call())
+        .notify(|_: &retry_runtime::RetryEvent<'_>| told += 1)
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen));
+    assert_eq!(told, 0);
+    assert_eq!(started.elapsed(), ms(10));
+    assert_eq!(r.started(), 1);
+}
+
+/// A retry the budget refuses ends the run at once too; a retry granted
+/// and then not started (another attempt won) gives its token back.
+#[tokio::test(start_paused = true)]
+async fn the_budget_is_asked_when_a_retry_is_decided() {
+    // no deposits, and the burst spent: the retry is refused
+    let budget: &'static RetryBudget = Box::leak(Box::new(
+        RetryBudget::new("hedged-budget")
+            .with_max_tokens(2)
+            .with_percent(0),
+    ));
+    while budget.try_withdraw() {}
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_budget(budget);
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (10, Ok(2))]);
+    let started = Instant::now();
+    let e = policy
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Budget));
+    assert_eq!(started.elapsed(), ms(10));
+
+    // a full budget: the hedge at 100ms fails at 110ms and its retry is
+    // granted (due at the next hedge, 200ms), then attempt 1 answers at
+    // 150ms: the granted retry never starts, and its token comes back
+    let full: &'static RetryBudget = Box::leak(Box::new(RetryBudget::new("hedged-full")));
+    let r = Replicas::new(vec![
+        (150, Ok(1)),
+        (10, Err(Fail::Unavailable)),
+        (10, Ok(3)),
+    ]);
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_hedge(ms(100))
+        .retry_on(KindSet::TRANSIENT)
+        .with_budget(full)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(1));
+    assert_eq!(r.started(), 2);
+    let stats = full.stats();
+    // the hedge's own token (one start after the first), and no other
+    assert_eq!((stats.retries, stats.tokens), (1, 9.0), "{stats:?}");
+}
+
 static SEARCHED: AtomicU32 = AtomicU32::new(0);
 
 /// A borrowed argument, shared by the attempts in flight.
