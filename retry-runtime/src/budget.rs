@@ -222,7 +222,10 @@ impl RetryBudget {
     /// one to `retries` or `refused`; a granted retry that another guard then
     /// turns away (the throttle, or a breaker that opened during the wait)
     /// gives its token back and is taken off `retries`, so `retries` counts
-    /// the retries made.
+    /// the retries made. One exception: a call dropped (cancelled) while it
+    /// waits for a granted retry keeps that token, and it stays counted (a
+    /// future is dropped without running code of this crate's; the budget
+    /// errs toward fewer retries).
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");
