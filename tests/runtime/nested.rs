@@ -325,27 +325,20 @@ async fn the_async_functional_api_defers_too() {
 /// no wait. (It retried on its own: 3 x 3 calls.)
 #[tokio::test(start_paused = true)]
 async fn a_run_the_async_operation_makes_before_its_future_defers_too() {
-    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
-    script(u32::MAX, Fail::Timeout);
-    let r: Result<u32, Fail> = policy
-        .retry(|| {
-            let inner = policy.retry(bottom).call();
-            async move { inner }
-        })
-        .await;
-    assert_eq!(r, Err(Fail::Timeout));
-    assert_eq!(bottom_calls(), 3);
-    // and the same with a wait between the outer attempts
-    let waiting = policy.with_backoff(Backoff::fixed(Duration::from_millis(5)));
-    script(u32::MAX, Fail::Timeout);
-    let r: Result<u32, Fail> = waiting
-        .retry(|| {
-            let inner = policy.retry(bottom).call();
-            async move { inner }
-        })
-        .await;
-    assert_eq!(r, Err(Fail::Timeout));
-    assert_eq!(bottom_calls(), 3);
+    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    // the outer run with no wait between its attempts, then with one
+    let waiting = inner.with_backoff(Backoff::fixed(Duration::from_millis(5)));
+    for outer in [inner, waiting] {
+        script(u32::MAX, Fail::Timeout);
+        let r: Result<u32, Fail> = outer
+            .retry(|| {
+                let made = inner.retry(bottom).call();
+                async move { made }
+            })
+            .await;
+        assert_eq!(r, Err(Fail::Timeout));
+        assert_eq!(bottom_calls(), 3);
+    }
 }
 
 #[tokio::test(start_paused = true)]
