@@ -5,6 +5,7 @@
 //! errors in the others.
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
@@ -178,6 +179,8 @@ impl RetryArgs {
                         "`crate` must name a path, like `crate = \"my_runtime\"`",
                     )
                 })?;
+                // (the same path, with the macro's hygiene: see `as_generated`)
+                let path = syn::parse2(diag::as_generated(path.to_token_stream())).unwrap_or(path);
                 self.krate.set(errors, arg.given(path));
                 Ok(())
             }

@@ -13,11 +13,15 @@
 //!   must stay free of proc-macro types (it is fuzzed on its own); the
 //!   phrase is re-exported here.
 //! - [`respan`] moves tokens onto the user's span, so an error about generated
-//!   code is reported on the user's token.
+//!   code is reported on the user's token; [`respan_path`] does so for a path
+//!   into the runtime, and [`as_generated`] gives the runtime's path from
+//!   `crate = "..."` the macro's hygiene, so that lints about paths see the
+//!   paths built on either as generated.
 
 use std::fmt::Display;
 
-use proc_macro2::{Group, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::quote_spanned;
 
 pub use crate::dsl::did_you_mean;
 
@@ -219,6 +223,48 @@ pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// The same tokens at the same places, with the macro's hygiene
+/// (`Span::call_site()`, which resolves names as the call site does): for
+/// the runtime's path the user gives as a string (`crate = "..."`), so that
+/// the generated paths that start with it count as generated, as they do
+/// with the default `::retry_runtime`, and lints about paths (rustc's
+/// `unused_qualifications`, clippy's `absolute_paths`) leave them alone.
+/// An error about the path itself (no such module) is still shown on the
+/// string, with rustc's note that it comes from the macro. (Spans only: the
+/// tokens, and so the code, are the same.)
+pub fn as_generated(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| {
+            let span = Span::call_site().located_at(token.span());
+            match token {
+                TokenTree::Group(group) => {
+                    let mut generated = Group::new(group.delimiter(), as_generated(group.stream()));
+                    generated.set_span(span);
+                    TokenTree::Group(generated)
+                }
+                mut other => {
+                    other.set_span(span);
+                    other
+                }
+            }
+        })
+        .collect()
+}
+
+/// `krate::last` (`krate::__private`, `krate::Classify`), a path into the
+/// runtime placed on the user's token at `span`, so an error about the call
+/// is reported there. Every token carries `span` except `last`, which keeps
+/// the macro's hygiene at the same place: a path with a segment from the
+/// expansion counts as generated, so rustc's `unused_qualifications` leaves
+/// it alone even when `crate = "crate::..."` names a module in scope where
+/// the function is. (Spans only: the tokens, and so the code, are the same.)
+pub fn respan_path(krate: TokenStream, last: &str, span: Span) -> TokenStream {
+    let krate = respan(krate, span);
+    let last = Ident::new(last, Span::call_site().located_at(span));
+    quote_spanned!(span=> #krate::#last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +355,22 @@ mod tests {
         // every token, in every group, is kept as it was.
         let out = respan(quote!(a::b(c, [d]) {}), Span::mixed_site());
         assert_eq!(out.to_string(), quote!(a::b(c, [d]) {}).to_string());
+    }
+
+    #[test]
+    fn as_generated_keeps_the_tokens() {
+        let out = as_generated(quote!(crate::a::b(c, [d]) {}));
+        assert_eq!(out.to_string(), quote!(crate::a::b(c, [d]) {}).to_string());
+    }
+
+    #[test]
+    fn respan_path_appends_the_last_segment() {
+        let out = respan_path(quote!(crate::rt), "__private", Span::call_site());
+        assert_eq!(out.to_string(), quote!(crate::rt::__private).to_string());
+        let out = respan_path(quote!(::retry_runtime), "Classify", Span::call_site());
+        assert_eq!(
+            out.to_string(),
+            quote!(::retry_runtime::Classify).to_string()
+        );
     }
 }

@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat, ReturnType, Stmt};
 
 use crate::args::RetryArgs;
-use crate::diag::{respan, Errors};
+use crate::diag::{respan_path, Errors};
 use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::item::{argument_rebinds, FnItem};
 use crate::validate::{self, Base, Config, When};
@@ -186,6 +186,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     }
     let rt = &cfg.krate;
     let p = quote!(#rt::__private);
+    // `#rt::__private` on the user's token at `span`, where an error about
+    // the call is reported (`respan_path` says why `__private` keeps the
+    // macro's hygiene).
+    let private_at = |span: Span| respan_path(rt.to_token_stream(), "__private", span);
 
     let ident = |name: &str| syn::Ident::new(name, Span::mixed_site());
     let policy = ident("__retry_policy");
@@ -272,7 +276,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             (None, Some((_, span))) => ("admit_throttle", *span),
             (Some(_), Some((_, span))) => ("admit_circuit_and_throttle", *span),
         };
-        let p_admit = respan(p.clone(), span);
+        let p_admit = private_at(span);
         let admit_fn = Ident::new(admit_fn, span);
         let admit = quote_spanned!(span=> #p_admit::#admit_fn);
         quote_spanned! {span=>
@@ -283,7 +287,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
 
     // Type errors about the function's shape point at the user's tokens at fault.
-    let p_ret = respan(p.clone(), ret_span);
+    let p_ret = private_at(ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
     let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
@@ -361,14 +365,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // the user's tokens, the expression and its `.await`)
     let scoped = match (&policy_fn, &awaited) {
         (Some(policy_fn), Some((future, span))) => {
-            let p_made = respan(p.clone(), *span);
+            let p_made = private_at(*span);
             quote_spanned!(*span=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
         }
         (Some(policy_fn), None) => {
             quote!(#p::in_const_scope(#policy_fn, async { #attempt_body }))
         }
         (None, Some((future, span))) => {
-            let p_made = respan(p.clone(), *span);
+            let p_made = private_at(*span);
             quote_spanned!(*span=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
         }
         (None, None) => quote!(#p::in_scope(#policy, async { #attempt_body })),
@@ -379,7 +383,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
-            let p_timeout = respan(p.clone(), span);
+            let p_timeout = private_at(span);
             // (published inside the timeout: its bound is reported once, on the key)
             in_span(
                 quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #scoped)),
@@ -434,7 +438,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         let attempt_future = match cfg.timeout {
             Some((d, span)) => {
                 let d = duration(d, &p);
-                let p_timeout = respan(p.clone(), span);
+                let p_timeout = private_at(span);
                 quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
             }
             None => quote!({ #attempt_body }),
@@ -472,7 +476,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         {
             // Errors about the return type point at it; about the error
             // type's classification, at `retry_on` (or the preset).
-            let p_when = respan(p.clone(), cfg.when_span);
+            let p_when = private_at(cfg.when_span);
             let retry_sync = quote_spanned!(cfg.when_span=> #p_when::retry_sync);
             let attempt = ident("__retry_attempt");
             // (The argument is parenthesized so that its span, too, is the user's token.)

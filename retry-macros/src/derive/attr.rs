@@ -141,7 +141,9 @@ impl Attrs {
                     match lit.parse_with(Path::parse_mod_style) {
                         Ok(path) => {
                             let at = SpanRange::new(key.span(), lit.span());
-                            let given = self.given(path.into_token_stream(), at, lit.value());
+                            // (with the macro's hygiene: see `as_generated`)
+                            let path = diag::as_generated(path.into_token_stream());
+                            let given = self.given(path, at, lit.value());
                             self.krate.set(errors, given);
                         }
                         Err(error) => errors.push(error),

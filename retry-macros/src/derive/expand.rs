@@ -1,13 +1,13 @@
 //! Stage 3 of the derive: write the `Classify` impl of a checked type, or,
 //! on error, the errors beside a stub impl (`fallback`).
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned as _;
 use syn::{DeriveInput, Ident};
 
 use super::valid::{Body, FieldRef, Resolved, Target};
-use crate::diag::respan;
+use crate::diag::respan_path;
 
 /// The `Classify` impl for a checked type.
 pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> TokenStream {
@@ -58,7 +58,11 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
         if let Resolved::Delegate(field) = &target.kind {
             if mentions_any(field.ty.to_token_stream(), &params) {
                 let ty = field.ty;
-                bounds.push(quote_spanned!(ty.span()=> #ty: #krate::Classify));
+                // (`Classify` with the derive's hygiene, at the field's
+                // type: a `crate = "crate::..."` path is then not one rustc's
+                // `unused_qualifications` would shorten; see `respan_path`)
+                let classify = Ident::new("Classify", Span::call_site().located_at(ty.span()));
+                bounds.push(quote_spanned!(ty.span()=> #ty: #krate::#classify));
             }
         }
         if let Some(field) = &target.retry_after {
@@ -95,13 +99,14 @@ fn read_retry_after(field: &FieldRef<'_>) -> TokenStream {
 }
 
 /// `#krate::Classify::method(binding)`, all spanned on the field's type, so a
-/// field type without `Classify` is reported there rather than on the derive.
+/// field type without `Classify` is reported there rather than on the derive
+/// (`Classify` keeps the derive's hygiene there: see `respan_path`).
 fn delegate(krate: &TokenStream, field: &FieldRef<'_>, method: &str) -> TokenStream {
     let span = field.ty.span();
-    let krate = respan(krate.clone(), span);
+    let classify = respan_path(krate.clone(), "Classify", span);
     let method = Ident::new(method, span);
     let binding = binding(field);
-    quote_spanned!(span=> #krate::Classify::#method(#binding))
+    quote_spanned!(span=> #classify::#method(#binding))
 }
 
 /// `Self` or `Self::Variant`, for patterns.
