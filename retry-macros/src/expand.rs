@@ -205,11 +205,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ReturnType::Default => sig.ident.span(),
     };
     // (a `mut` parameter's clone is `mut` too: the attempt changes its own copy)
+    // The clone shadows the parameter by design, under the name the body
+    // uses, so it carries the user's span and clippy's `shadow_reuse`
+    // (restriction) would see the user shadow it: allowed on this `let` alone.
     let clones = cfg.clone.iter().map(|name| {
         let mutability = mut_names
             .contains(name)
-            .then(|| quote!(#[allow(unused_mut)] let mut));
-        let binding = mutability.unwrap_or_else(|| quote!(let));
+            .then(|| quote!(#[allow(unused_mut, clippy::shadow_reuse)] let mut));
+        let binding = mutability.unwrap_or_else(|| quote!(#[allow(clippy::shadow_reuse)] let));
         quote_spanned!(name.span()=> #binding #name = ::core::clone::Clone::clone(&#name);)
     });
     // `attempt_spans = true`: each attempt (and what the run makes of it)
