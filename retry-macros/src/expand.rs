@@ -510,10 +510,18 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         },
     };
 
+    // A sync function's attempts borrow the parameters named in `clone` (each
+    // clones its own), so clippy's `needless_pass_by_value` (pedantic) would
+    // ask for a reference where the body, as written, takes the value. The
+    // lint is about the signature only, and only an attribute on the
+    // function reaches it. (An async function's future owns its arguments.)
+    let by_value = (matches!(shape, Shape::Sync(_)) && !cfg.clone.is_empty())
+        .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
     let mut braces = Group::new(Delimiter::Brace, body);
     braces.set_span(brace_span);
     quote! {
         #(#attrs)*
+        #by_value
         #vis #sig #braces
     }
 }
