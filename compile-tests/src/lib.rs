@@ -5,7 +5,10 @@
 //! expansions also do what they say.
 //!
 //! That an annotated function nobody calls still warns as unused is a ui
-//! test: `tests/ui/fail_unused_still_warns.rs`.
+//! test: `tests/ui/fail_unused_still_warns.rs`. The same shapes under
+//! clippy's `pedantic` and `nursery` groups and the common restriction lints
+//! are the crate `strict/` (a crate of its own, as users set lints
+//! crate-wide).
 
 #![deny(warnings)]
 #![forbid(unsafe_code)]
