@@ -8,7 +8,8 @@
 //! test: `tests/ui/fail_unused_still_warns.rs`. The same shapes under
 //! clippy's `pedantic` and `nursery` groups and the common restriction lints
 //! are the crate `strict/` (a crate of its own, as users set lints
-//! crate-wide).
+//! crate-wide); that the user's own code in a body is still linted by
+//! clippy is `tests/ui_clippy/`.
 
 #![deny(warnings)]
 #![forbid(unsafe_code)]

@@ -4,7 +4,9 @@
 //! crate-wide, and rustc's allow-by-default lints. Every one is denied, so
 //! `cargo clippy -- -D warnings` (`.ci/run`) fails if an expansion trips one.
 //!
-//! The code written here is kept clean under the same lints.
+//! The code written here is kept clean under the same lints; that the
+//! user's own code inside a `#[retry]` body is still linted is shown by
+//! `retry-compile-tests`' ui tests `tests/ui_clippy/fail_*.rs`.
 
 #![forbid(unsafe_code)]
 #![deny(
