@@ -253,9 +253,13 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         })
         .collect();
     let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    // the parameters a misspelled `clone` name was likely meant for: their
+    // `mut` check below would only repeat the error
+    let mut meant: Vec<&str> = Vec::new();
     for name in &clone {
         let wanted = name.to_string();
         if !params.contains(&wanted.as_str()) {
+            meant.extend(crate::dsl::closest(&wanted, &params));
             let known = if params.is_empty() {
                 "it has no named parameters".to_string()
             } else {
@@ -284,7 +288,8 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         func.mut_bindings()
     };
     for m in mut_bindings {
-        if !(m.simple && clone.contains(&m.name)) {
+        let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
+        if !(m.simple && named) {
             errors.push(syn::Error::new(
                 m.span,
                 diag::mut_parameter(&m.name, m.simple),
