@@ -16,7 +16,8 @@
 //!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
 //!   backoff would end past it leaves a start already due before it).
 //! - The first success wins: the attempts still in flight are dropped
-//!   (cancelled) at once. A retriable failure of one attempt does not cancel
+//!   (cancelled) at once, and told to the circuit breaker as made without
+//!   an outcome (neutral), so each leave it granted is recorded. A retriable failure of one attempt does not cancel
 //!   the others. A non-retriable failure ends the call with that error,
 //!   dropping the others.
 //! - Every attempt after the first spends the retry budget like a retry; a
@@ -66,7 +67,7 @@ use core::task::Poll;
 use std::time::Duration;
 
 use crate::budget::RetryBudget;
-use crate::circuit::{CircuitState, Outcome, Permit};
+use crate::circuit::{CircuitBreaker, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
@@ -87,7 +88,19 @@ use crate::stop::StopReason;
 struct InFlight<Fut> {
     number: u32,
     permit: Option<Permit>,
+    breaker: Option<&'static CircuitBreaker>,
     fut: Pin<Box<Fut>>,
+}
+
+/// An attempt dropped in flight (another won, or the run ended) is told to
+/// the breaker as made with no outcome (`Neutral`): every leave granted is
+/// recorded once, and a half-open probe's slot comes free.
+impl<Fut> Drop for InFlight<Fut> {
+    fn drop(&mut self) {
+        if let (Some(breaker), Some(permit)) = (self.breaker, self.permit.take()) {
+            breaker.record(permit, Outcome::Neutral);
+        }
+    }
 }
 
 /// What woke the run: an attempt finished, or the timer of the next start.
@@ -170,6 +183,7 @@ where
     in_flight.push(InFlight {
         number: 1,
         permit: first_permit,
+        breaker: policy.circuit,
         fut: Box::pin({
             // made with the kinds published, as it is polled
             let _published = nested::publish(kinds);
@@ -224,10 +238,10 @@ where
                 start_next = true;
             }
             Event::Done(i, out) => {
-                let done = in_flight.swap_remove(i);
+                let mut done = in_flight.swap_remove(i);
                 let error = match out {
                     Ok(value) => {
-                        record(policy, done.permit, Outcome::Success);
+                        record(policy, done.permit.take(), Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`
                         // (as the metric below: a call that started more
                         // than one attempt did not succeed at first try)
@@ -254,7 +268,7 @@ where
                 } else {
                     Outcome::Neutral
                 };
-                record(policy, done.permit, outcome);
+                record(policy, done.permit.take(), outcome);
                 failed += 1;
                 let now = elapsed();
                 if !verdict.retry {
@@ -339,6 +353,7 @@ where
                     in_flight.push(InFlight {
                         number: started,
                         permit,
+                        breaker: policy.circuit,
                         fut: Box::pin({
                             let _published = nested::publish(kinds);
                             op(started, previous_kind)

@@ -301,6 +301,29 @@ async fn the_budget_is_asked_when_a_retry_is_decided() {
     assert_eq!((stats.retries, stats.tokens), (1, 9.0), "{stats:?}");
 }
 
+/// The attempts dropped in flight when one wins are told to the breaker
+/// (no outcome: neutral): every leave it granted is recorded once.
+#[tokio::test(start_paused = true)]
+async fn attempts_dropped_in_flight_are_recorded_by_the_breaker() {
+    let breaker: &'static CircuitBreaker =
+        Box::leak(Box::new(CircuitBreaker::new("hedged-dropped")));
+    // starts at 0, 100 and 200ms; the first answers at 250ms
+    let r = Replicas::new(vec![(250, Ok(1)), (1_000, Ok(2)), (1_000, Ok(3))]);
+    let out = hedging(3, 100)
+        .with_circuit(breaker)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(1));
+    assert_eq!(r.cancelled(), [2, 3]);
+    let st = breaker.stats();
+    assert_eq!(
+        (st.permitted, st.successes, st.failures, st.neutral),
+        (3, 1, 0, 2),
+        "{st:?}"
+    );
+}
+
 static SEARCHED: AtomicU32 = AtomicU32::new(0);
 
 /// A borrowed argument, shared by the attempts in flight.
