@@ -13,6 +13,7 @@
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` |
 //! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
+//! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` |
 //! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
@@ -394,6 +395,26 @@ pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
             "circuit `{}` closed: {} probe call(s) succeeded",
             name, probes
         ),
+    );
+}
+
+/// The INFO line of an open or half-open breaker closed by
+/// [`CircuitBreaker::reset`](crate::CircuitBreaker::reset).
+pub(crate) fn circuit_reset(name: &'static str, from: crate::circuit::CircuitState) {
+    use crate::circuit::CircuitState;
+    let (from, was) = match from {
+        CircuitState::Open => (Circuit::Open, "open"),
+        CircuitState::HalfOpen => (Circuit::HalfOpen, "half-open"),
+        CircuitState::Closed => (Circuit::Closed, "closed"),
+    };
+    metrics::circuit_moved(name, from, Circuit::Closed);
+    tracing::info!(
+        target: TARGET,
+        name,
+        state = "closed",
+        "circuit `{}` closed by a reset (it was {})",
+        name,
+        was
     );
 }
 

@@ -189,6 +189,31 @@ fn lost_probes_are_replaced_after_a_recovery_timeout() {
     assert_eq!(b.state(), CircuitState::Closed);
 }
 
+/// A reset of an open or half-open breaker is a move like any other: one
+/// INFO line (it was silent); a closed breaker's reset says nothing.
+#[test]
+fn a_reset_says_what_it_closed() {
+    let logs = support::capture();
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    b.reset();
+    assert_eq!(b.state(), CircuitState::Closed);
+    logs.assert_logged(
+        Level::INFO,
+        "circuit `upstream` closed by a reset (it was open)",
+    );
+    calls(b, &[F]);
+    clock.advance(s(30));
+    let _probe = b.try_acquire().unwrap();
+    b.reset();
+    logs.assert_logged(
+        Level::INFO,
+        "circuit `upstream` closed by a reset (it was half-open)",
+    );
+    b.reset(); // closed already
+    assert_eq!(logs.matching(Level::INFO, "closed by a reset").len(), 2);
+}
+
 #[test]
 fn outcomes_from_before_a_transition_do_not_move_the_state() {
     let (b, clock) = breaker(|b| b.with_failures(2));

@@ -577,7 +577,9 @@ impl CircuitBreaker {
     }
 
     /// Close the breaker now and forget its failures (an operator's "reset";
-    /// the counters of [`stats`](CircuitBreaker::stats) are kept).
+    /// the counters of [`stats`](CircuitBreaker::stats) are kept). An open
+    /// or half-open breaker says so in an INFO line and the state metric,
+    /// as any move does.
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};
@@ -588,9 +590,12 @@ impl CircuitBreaker {
     /// assert_eq!(b.state(), CircuitState::Closed);
     /// ```
     pub fn reset(&self) {
-        let Ok(_) = self
+        let Ok((before, _)) = self
             .word
             .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.now_ms())));
+        if before.state() != CircuitState::Closed {
+            log::circuit_reset(self.name, before.state());
+        }
     }
 }
 
