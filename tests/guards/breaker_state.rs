@@ -189,6 +189,31 @@ fn lost_probes_are_replaced_after_a_recovery_timeout() {
     assert_eq!(b.state(), CircuitState::Closed);
 }
 
+/// A probe's slot freed late in a round and granted again: the round's
+/// probes count as lost a recovery timeout after that grant, not after the
+/// round began (then a second probe went out beside the first).
+#[test]
+fn a_slot_granted_late_in_a_round_is_not_taken_for_lost() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_probes(1));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let first = b.try_acquire().unwrap();
+    clock.set(ms(59_990));
+    b.record(first, N); // frees the slot
+    let second = b.try_acquire().unwrap();
+    assert!(second.is_probe());
+    clock.set(s(60)); // the round began 30s ago; the probe went 10ms ago
+    assert!(
+        b.try_acquire().is_err(),
+        "one probe out of one is in flight"
+    );
+    clock.set(ms(89_990)); // a recovery timeout after the grant: lost
+    let third = b.try_acquire().unwrap();
+    assert!(third.is_probe());
+    b.record(third, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
 /// A reset of an open or half-open breaker is a move like any other: one
 /// INFO line (it was silent); a closed breaker's reset says nothing.
 #[test]

@@ -323,11 +323,15 @@ impl CircuitBreaker {
                 probe: false,
             })),
             CircuitState::Open => self.first_probe_after_recovery(w).map_err(Err),
-            CircuitState::HalfOpen if w.probes() < u64::from(self.probes) => {
-                Ok(w.with_probes(w.probes() + 1, w.successes()))
-            }
+            // A probe's slot, stamped with the time it was granted: a slot
+            // freed (a neutral probe) and granted again late in a round
+            // counts as lost only a recovery timeout after that grant.
+            CircuitState::HalfOpen if w.probes() < u64::from(self.probes) => Ok(w
+                .with_probes(w.probes() + 1, w.successes())
+                .stamped(self.now_ms())),
             // Every probe is out. If they have not all reported within a
-            // recovery timeout, some were lost: start a new round.
+            // recovery timeout of the latest grant, some were lost: start a
+            // new round.
             CircuitState::HalfOpen => self.first_probe_after_recovery(w).map_err(Err),
         });
         let permit = match moved {

@@ -100,6 +100,11 @@ impl Word {
         self.with_count((probes & PROBE_MASK) | (successes & PROBE_MASK) << SUCCESS_SHIFT)
     }
 
+    /// The same word stamped at `now_ms` (a half-open round's latest probe).
+    pub(super) fn stamped(self, now_ms: u64) -> Word {
+        Word((self.0 & !(TIME_MASK << TIME_SHIFT)) | (now_ms & TIME_MASK) << TIME_SHIFT)
+    }
+
     /// A transition to `state` at `now_ms`: the next generation, its count zero.
     pub(super) fn moved_to(self, state: CircuitState, now_ms: u64) -> Word {
         Word::new(state, 0, self.generation().wrapping_add(1), now_ms)
@@ -209,6 +214,17 @@ mod tests {
                 w.time()
             ),
             (CircuitState::HalfOpen, 5, 3, 200, TIME_MASK)
+        );
+        let s = w.stamped(777);
+        assert_eq!(
+            (
+                s.state(),
+                s.probes(),
+                s.successes(),
+                s.generation(),
+                s.time()
+            ),
+            (CircuitState::HalfOpen, 5, 3, 200, 777)
         );
         let w = Word::new(CircuitState::Closed, COUNT_MASK, 7, 12345).with_failures(9);
         assert_eq!(
