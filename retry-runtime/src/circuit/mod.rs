@@ -469,7 +469,10 @@ impl CircuitBreaker {
             Ok(_) | Err(Unwritten::Unchanged) => {}
         }
         if self.window != 0 {
-            let ring = self.ring.push(generation, failure, self.window);
+            let current = || self.word.load().is(CircuitState::Closed, generation);
+            let Some(ring) = self.ring.push(generation, failure, self.window, current) else {
+                return; // an outcome of an earlier closed period
+            };
             if failure
                 && ring.filled() >= self.window
                 && u64::from(ring.failures()) * 100 >= u64::from(self.rate) * u64::from(self.window)

@@ -64,20 +64,32 @@ impl AtomicRing {
     }
 
     /// Add one outcome to the window of the closed period `generation`, of
-    /// `window` calls; returns the window with it.
+    /// `window` calls; returns the window with it. `None` when the ring
+    /// holds another period's outcomes and `generation` is no longer the
+    /// breaker's (`current` says whether it is): a late outcome of an
+    /// earlier period must not wipe the window of the period after it.
     ///
     /// Relaxed suffices: the ring publishes nothing else, and a failure rate
     /// read from it only asks to open the breaker, which goes through the
     /// state word and re-checks the generation there.
-    pub(super) fn push(&self, generation: u8, failure: bool, window: u32) -> Ring {
+    pub(super) fn push(
+        &self,
+        generation: u8,
+        failure: bool,
+        window: u32,
+        current: impl Fn() -> bool,
+    ) -> Option<Ring> {
         let mut next = Ring(0);
-        let _ = self
-            .0
+        self.0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |raw| {
+                if raw as u8 != generation && !current() {
+                    return None;
+                }
                 next = Ring::of(raw, generation).pushed(failure, window);
                 Some(next.0)
-            });
-        next
+            })
+            .ok()
+            .map(|_| next)
     }
 }
 
@@ -89,13 +101,25 @@ mod tests {
     fn keeps_the_last_window_outcomes_of_its_generation() {
         let ring = AtomicRing::new();
         for failure in [true, false, true, true] {
-            ring.push(1, failure, 3);
+            ring.push(1, failure, 3, || true);
         }
         let r = ring.load(1);
         assert_eq!((r.filled(), r.failures()), (3, 2)); // the first failure left the window
         let r = ring.load(3);
         assert_eq!((r.filled(), r.failures()), (0, 0)); // an earlier period's window
-        let r = ring.push(3, true, 3);
+        let r = ring.push(3, true, 3, || true).unwrap();
         assert_eq!((r.filled(), r.failures()), (1, 1));
+    }
+
+    /// A late outcome of period 3, once the breaker is in period 5, leaves
+    /// period 5's window as it is (it replaced it with its own).
+    #[test]
+    fn a_late_outcome_of_an_earlier_period_is_dropped() {
+        let ring = AtomicRing::new();
+        ring.push(5, true, 3, || true);
+        ring.push(5, false, 3, || true);
+        assert!(ring.push(3, true, 3, || false).is_none());
+        let r = ring.load(5);
+        assert_eq!((r.filled(), r.failures()), (2, 1));
     }
 }
