@@ -293,12 +293,21 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let p_ret = private_at(ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
-    let failed = quote_spanned!(cfg.when_span=> #run.failed(#policy, (#error)));
+    // A body that reads its attempt has each failure decided on the full
+    // path, which keeps its kind for the next attempt's `previous_kind`.
+    let (failed_fn, next_wait_fn) = if attempt_param.is_some() {
+        ("failed_in_full", "next_wait_in_full")
+    } else {
+        ("failed", "next_wait")
+    };
+    let failed_fn = Ident::new(failed_fn, cfg.when_span);
+    let next_wait_fn = Ident::new(next_wait_fn, cfg.when_span);
+    let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, (#error)));
     let decide = match &cfg.retry_if_ok {
         // One runtime call decides; the `as_result` beside it is only there
         // to report a return type that is not a `Result` on that type.
         None => {
-            let next_wait = quote_spanned!(cfg.when_span=> #run.next_wait(#policy, &#result));
+            let next_wait = quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, &#result));
             quote! {
                 #[allow(unused_parens)]
                 let _ = #as_result;
@@ -332,17 +341,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
 
     // With an `#[attempt]` parameter, each attempt binds it first (the
-    // type as written, so a wrong one is reported on it).
-    let (bind_attempt, note_result) = match attempt_param {
-        Some(AttemptParam { pat, ty }) => (
-            quote! {
-                let #pat: #ty = #p::next_attempt(&mut #run, #policy);
-            },
-            quote! {
-                #p::note_result(&mut #run, #policy, &#result);
-            },
-        ),
-        None => (quote!(), quote!()),
+    // type as written, so a wrong one is reported on it). The run keeps the
+    // kind of each failure from the verdict it decides by, for the next
+    // attempt's `previous_kind`.
+    let bind_attempt = match attempt_param {
+        Some(AttemptParam { pat, ty }) => quote! {
+            let #pat: #ty = #p::next_attempt(&mut #run, #policy);
+        },
+        None => quote!(),
     };
     let attempt_span = ident("__retry_span");
     let entered = ident("__retry_entered");
@@ -417,7 +423,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #bind_attempt
                 let #result = #attempt;
                 #enter_span
-                #note_result
                 #decide
                 #wait
             };
@@ -502,7 +507,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #enter_span
                 #bind_attempt
                 #sync_attempt
-                #note_result
                 #decide
                 #leave_span
                 #p::sleep_sync(#wait);

@@ -379,26 +379,3 @@ where
 pub fn next_attempt<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) -> crate::Attempt {
     run.next_attempt(policy)
 }
-
-/// After an attempt of a function with an `#[attempt]` parameter: note a
-/// failure's kind for the next attempt's `previous_kind`.
-///
-/// ```
-/// use retry_runtime::{__private::{next_attempt, note_result, LazyRun}, ErrorKind, KindSet, Policy};
-/// let policy = Policy::new().retry_on(KindSet::TRANSIENT);
-/// let mut run = LazyRun::new(&policy);
-/// let _ = next_attempt(&mut run, &policy);
-/// let failed: Result<(), _> = Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
-/// note_result(&mut run, &policy, &failed);
-/// assert_eq!(next_attempt(&mut run, &policy).previous_kind, Some(ErrorKind::Timeout));
-/// ```
-#[inline]
-pub fn note_result<W, G, R>(run: &mut LazyRun, policy: &Policy<W, G>, result: &R)
-where
-    R: IsResult,
-    W: crate::When<R::Err>,
-{
-    if let Err(error) = result.as_result() {
-        run.note_failure(policy, error);
-    }
-}

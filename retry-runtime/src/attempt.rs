@@ -42,7 +42,9 @@ pub struct Attempt {
     /// it); `None` without one.
     pub remaining: Option<Duration>,
     /// The kind of the previous attempt's error, when the policy classifies
-    /// errors; `None` for the first attempt. (A hedged call's attempts
+    /// errors; `None` for the first attempt, and after an `Ok` that
+    /// `retry_if_ok` rejected. It comes from the verdict the run decided
+    /// by: a classifier is asked once per failure. (A hedged call's attempts
     /// overlap: there it is the kind of the last failure before this
     /// attempt started, `None` for a hedge started while none had failed.)
     pub previous_kind: Option<ErrorKind>,

@@ -285,9 +285,6 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
-                if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-                    run.note_failure(policy, error);
-                }
                 run.settle(policy, outcome, &mut notify)
             });
             match flow {
@@ -469,28 +466,6 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
     Step::Attempt { kinds, fut }
 }
 
-/// What the run makes of an attempt's outcome (noting a failure's kind for
-/// the context form).
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-fn settle<W, G, F, T, E, N>(
-    policy: &Policy<W, G>,
-    run: &mut LazyRun,
-    outcome: Result<T, E>,
-    notify: &mut N,
-) -> ControlFlow<Result<T, RetryError<E>>, core::time::Duration>
-where
-    F: Op,
-    W: When<E>,
-    E: Display,
-    N: Notify,
-{
-    if let (true, Err(error)) = (F::WANTS_ATTEMPT, &outcome) {
-        run.note_failure(policy, error);
-    }
-    run.settle(policy, outcome, notify)
-}
-
 /// Poll an attempt in its span, and settle its outcome in it (out of line:
 /// a policy with attempt spans). The span closes when the step moves on.
 #[cold]
@@ -515,7 +490,7 @@ where
         let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
-    Poll::Ready(settle::<W, G, F, T, E, N>(policy, run, outcome, notify))
+    Poll::Ready(run.settle(policy, outcome, notify))
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -820,7 +795,7 @@ where
                         ready!(fut.as_mut().poll(cx))
                     }
                 };
-                let flow = settle::<W, G, F, T, E, N>(this.policy, this.run, outcome, this.notify);
+                let flow = this.run.settle(this.policy, outcome, this.notify);
                 // A retry with no wait starts the next attempt in the
                 // finished one's place and polls it at once: only the
                 // attempt's future is dropped, not the whole step, and the

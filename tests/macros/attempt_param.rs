@@ -69,3 +69,63 @@ async fn inline_body(#[attempt] a: Attempt) -> Result<u32, std::io::Error> {
 async fn an_inline_async_body_reads_its_attempt() {
     assert_eq!(inline_body().await.unwrap(), 1);
 }
+
+/// An error that counts how often it is classified.
+#[derive(Debug)]
+struct Counted;
+
+thread_local!(static CLASSIFIED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("counted")
+    }
+}
+
+impl retry_runtime::Classify for Counted {
+    fn kind(&self) -> ErrorKind {
+        CLASSIFIED.with(|c| c.set(c.get() + 1));
+        ErrorKind::Timeout
+    }
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn always_failing(#[attempt] a: Attempt) -> Result<(), Counted> {
+    SEEN.with(|s| s.borrow_mut().push(a));
+    Err(Counted)
+}
+
+#[test]
+fn a_body_reading_its_attempt_has_each_failure_classified_once() {
+    CLASSIFIED.with(|c| c.set(0));
+    assert!(always_failing().is_err());
+    let kinds: Vec<_> = seen().iter().map(|a| a.previous_kind).collect();
+    assert_eq!(
+        kinds,
+        [None, Some(ErrorKind::Timeout), Some(ErrorKind::Timeout)]
+    );
+    assert_eq!(CLASSIFIED.with(std::cell::Cell::get), 3);
+}
+
+fn is_empty(v: &Vec<u32>) -> bool {
+    v.is_empty()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout, retry_if_ok = is_empty)]
+fn empty_then_full(#[attempt] a: Attempt) -> Result<Vec<u32>, std::io::Error> {
+    SEEN.with(|s| s.borrow_mut().push(a));
+    match a.number {
+        1 => Err(timed_out()),
+        2 => Ok(Vec::new()),
+        _ => Ok(vec![a.number]),
+    }
+}
+
+#[test]
+fn after_a_rejected_result_the_previous_kind_is_none() {
+    assert_eq!(empty_then_full().unwrap(), [3]);
+    let kinds: Vec<_> = seen().iter().map(|a| a.previous_kind).collect();
+    // attempt 2 follows a timeout; attempt 3 follows an `Ok` that was
+    // rejected, which has no error kind
+    assert_eq!(kinds, [None, Some(ErrorKind::Timeout), None]);
+}

@@ -88,3 +88,72 @@ async fn without_max_elapsed_there_is_no_time_left_to_report() {
         .await;
     assert_eq!(r.unwrap(), None);
 }
+
+/// An error that counts how often it is classified.
+#[derive(Debug)]
+struct Counted;
+
+thread_local!(static CLASSIFIED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("counted")
+    }
+}
+
+impl retry_runtime::Classify for Counted {
+    fn kind(&self) -> ErrorKind {
+        CLASSIFIED.with(|c| c.set(c.get() + 1));
+        ErrorKind::Timeout
+    }
+}
+
+fn classified() -> u32 {
+    CLASSIFIED.with(|c| c.replace(0))
+}
+
+#[test]
+fn a_sync_context_run_classifies_each_failure_once() {
+    let _paused = testing::pause();
+    classified();
+    let mut kinds = Vec::new();
+    let r: Result<(), Counted> = policy()
+        .retry(|a: Attempt| {
+            kinds.push(a.previous_kind);
+            Err(Counted)
+        })
+        .context()
+        .call();
+    assert!(r.is_err());
+    assert_eq!(
+        kinds,
+        [
+            None,
+            Some(ErrorKind::Timeout),
+            Some(ErrorKind::Timeout),
+            Some(ErrorKind::Timeout)
+        ]
+    );
+    assert_eq!(
+        classified(),
+        4,
+        "one verdict per failure, which also tells the next attempt its kind"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_context_run_classifies_each_failure_once() {
+    classified();
+    let mut kinds = Vec::new();
+    let r: Result<(), Counted> = policy()
+        .retry(|a: Attempt| {
+            kinds.push(a.previous_kind);
+            async { Err(Counted) }
+        })
+        .context()
+        .await;
+    assert!(r.is_err());
+    assert_eq!(kinds.len(), 4);
+    assert_eq!(kinds[3], Some(ErrorKind::Timeout));
+    assert_eq!(classified(), 4);
+}

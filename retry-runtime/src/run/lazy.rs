@@ -108,14 +108,6 @@ impl LazyRun {
         LazyRun(Some(state))
     }
 
-    /// The context form's note of a failed attempt's kind, for the next
-    /// [`Attempt::previous_kind`].
-    #[inline]
-    pub fn note_failure<W: When<E>, G, E>(&mut self, policy: &Policy<W, G>, error: &E) {
-        let kind = policy.when.check(error).kind;
-        self.state(policy).last_kind = kind;
-    }
-
     /// The attempt about to be made (a run with state: a timed one).
     pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         self.state(policy).next_attempt(policy)
@@ -236,7 +228,36 @@ impl LazyRun {
     where
         W: When<E>,
     {
-        self.state(policy).failed(policy, error)
+        self.failed_as::<W, G, E, false>(policy, error)
+    }
+
+    /// [`failed`](Self::failed) for a loop whose body reads its attempt
+    /// (an `#[attempt]` parameter): decided on the full path, which keeps
+    /// the failure's kind for the next attempt's `previous_kind`.
+    #[inline]
+    pub fn failed_in_full<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    where
+        W: When<E>,
+    {
+        self.failed_as::<W, G, E, true>(policy, error)
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn failed_as<W, G, E: Display, const IN_FULL: bool>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        let state = self.state(policy);
+        if IN_FULL {
+            state.failed_in_full(policy, error)
+        } else {
+            state.failed(policy, error)
+        }
     }
 
     /// The generated loop's step after an attempt: `None` to return its
@@ -251,12 +272,43 @@ impl LazyRun {
         R::Err: Display,
         W: When<R::Err>,
     {
+        self.next_wait_as::<W, G, R, false>(policy, result)
+    }
+
+    /// [`next_wait`](Self::next_wait) for a loop whose body reads its
+    /// attempt (see [`failed_in_full`](Self::failed_in_full)).
+    #[inline]
+    pub fn next_wait_in_full<W, G, R>(
+        &mut self,
+        policy: &Policy<W, G>,
+        result: &R,
+    ) -> Option<Duration>
+    where
+        R: IsResult,
+        R::Err: Display,
+        W: When<R::Err>,
+    {
+        self.next_wait_as::<W, G, R, true>(policy, result)
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn next_wait_as<W, G, R, const IN_FULL: bool>(
+        &mut self,
+        policy: &Policy<W, G>,
+        result: &R,
+    ) -> Option<Duration>
+    where
+        R: IsResult,
+        R::Err: Display,
+        W: When<R::Err>,
+    {
         match result.as_result() {
             Ok(_) => {
                 self.succeeded(policy);
                 None
             }
-            Err(error) => match self.failed(policy, error) {
+            Err(error) => match self.failed_as::<W, G, R::Err, IN_FULL>(policy, error) {
                 Decision::Retry(wait) => Some(wait),
                 Decision::GiveUp(_) => None,
             },

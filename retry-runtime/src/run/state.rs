@@ -34,10 +34,16 @@ pub(crate) struct State {
     previous: u64,
     /// When the run started, on the [`SystemClock`].
     pub(super) start: Option<Duration>,
-    /// The kind of the last failure, when the policy classified it: kept
-    /// by the context form only (see `LazyRun::note_failure`), so the
-    /// other forms pay nothing for it.
-    pub(super) last_kind: Option<ErrorKind>,
+    /// The kind of the last attempt's error, as the policy's verdict on it
+    /// classified it (`None` after a result `retry_if_ok` rejected): what
+    /// the context form hands the next attempt. Kept from the verdict the
+    /// run decides by, so a classifier is asked once per failure, and by
+    /// the full path only ([`judge`](Self::judge)): a run that hands out
+    /// its attempts (the context form, an `#[attempt]` parameter) decides
+    /// every failure there (its state drops `PLAIN` in `next_attempt`, and
+    /// the macro calls `LazyRun::failed_in_full`), so the quick path keeps
+    /// nothing and the other runs pay nothing for this.
+    last_kind: Option<ErrorKind>,
 }
 
 impl State {
@@ -131,6 +137,8 @@ impl State {
     /// The attempt about to be made, as the context form hands it to the
     /// operation (reads the clock).
     pub(crate) fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
+        // its failures take the full path, which keeps their kinds
+        self.flags &= !Self::PLAIN;
         let elapsed = self.elapsed();
         Attempt {
             number: self.attempts.saturating_add(1),
@@ -266,6 +274,20 @@ impl State {
         W: When<E>,
     {
         self.failed_as(policy, error, policy.is_plain())
+    }
+
+    /// [`failed`](State::failed) on the full path, for a run that hands
+    /// out its attempts: the failure's kind is kept for the next one.
+    #[inline]
+    pub(super) fn failed_in_full<W, G, E: Display>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        self.failed_as(policy, error, false)
     }
 
     /// [`failed`](State::failed), with [`Policy::is_plain`] asked once by
@@ -505,6 +527,7 @@ impl State {
         notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
+        self.last_kind = verdict.kind;
         let guarded = policy.is_guarded();
         if guarded {
             self.record(policy, outcome);
