@@ -470,7 +470,7 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
 /// a policy with attempt spans). The span closes when the step moves on.
 #[cold]
 #[inline(never)]
-fn settle_in_span<W, G, F, Fut, T, E, N>(
+fn settle_in_span<W, G, Fut, T, E, N>(
     span: &AttemptSpan,
     fut: Pin<&mut Fut>,
     cx: &mut Context<'_>,
@@ -479,7 +479,6 @@ fn settle_in_span<W, G, F, Fut, T, E, N>(
     notify: &mut N,
 ) -> Poll<ControlFlow<Result<T, RetryError<E>>, core::time::Duration>>
 where
-    F: Op,
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     E: Display,
@@ -774,7 +773,7 @@ where
                 }
                 StepProj::AttemptInSpan { fut, span } => {
                     let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
-                    let flow = ready!(settle_in_span::<W, G, F, Fut, T, E, N>(
+                    let flow = ready!(settle_in_span::<W, G, Fut, T, E, N>(
                         span, fut, cx, policy, run, notify
                     ));
                     go_on!(flow);

@@ -107,7 +107,7 @@ fn a_body_reading_its_attempt_has_each_failure_classified_once() {
     assert_eq!(CLASSIFIED.with(std::cell::Cell::get), 3);
 }
 
-fn is_empty(v: &Vec<u32>) -> bool {
+fn is_empty(v: &[u32]) -> bool {
     v.is_empty()
 }
 
