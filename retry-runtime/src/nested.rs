@@ -20,6 +20,13 @@
 //! ([`RetryIf`](crate::RetryIf)), or with a single attempt, publishes
 //! nothing: the runs inside it keep their retries.
 //!
+//! A middleware ([`tower`](crate::tower)'s layer, the reqwest middleware)
+//! leaves to the outer run only the failures that run sees: a failed
+//! response is handed back as `Ok`, which the outer run takes for a
+//! success, and an error the layer classified with its own
+//! `with_classify` is one the outer run may not classify the same way; the
+//! layer keeps its own retries for both.
+//!
 //! A policy keeps its own retries always with
 //! [`Policy::with_nested`](crate::Policy::with_nested)`(`[`Nested::Retry`]`)`
 //! (`#[retry(nested = "retry")]`). Unrelated calls are never affected: the
@@ -95,6 +102,36 @@ pub(crate) fn publish(kinds: KindSet) -> Published {
         let previous = outer.get();
         outer.set(previous | kinds.bits());
         Published { previous }
+    })
+}
+
+/// Hide the kinds the outer runs publish until the guard drops: a failure
+/// that an outer run would not see as the same failure (a middleware hands a
+/// failed response back as `Ok`) is judged as if no run were around, and
+/// keeps the inner run's own retries. `None`, and nothing to restore, when
+/// no run is around or `unseen` says the outer run sees the failure (asked
+/// only inside a retry).
+#[inline(always)]
+pub(crate) fn hidden_if(unseen: impl FnOnce() -> bool) -> Option<Published> {
+    if inside_a_retry() {
+        hidden_in_a_retry(unseen)
+    } else {
+        None
+    }
+}
+
+/// [`hidden_if`] inside a retry (out of line: a retried call inside
+/// another is the rare case).
+#[cold]
+#[inline(never)]
+fn hidden_in_a_retry(unseen: impl FnOnce() -> bool) -> Option<Published> {
+    if !unseen() {
+        return None;
+    }
+    OUTER.with(|outer| {
+        Some(Published {
+            previous: outer.replace(0),
+        })
     })
 }
 
@@ -267,6 +304,22 @@ mod tests {
         drop(_outer);
         assert!(!inside_a_retry());
         assert!(!Scope::here(KindSet::ALL).inside_a_retry());
+    }
+
+    #[test]
+    fn a_hidden_failure_sees_no_outer_run_until_the_guard_drops() {
+        assert!(
+            hidden_if(|| true).is_none(),
+            "no run around: nothing to hide"
+        );
+        let _outer = publish(KindSet::TRANSIENT);
+        assert!(hidden_if(|| false).is_none());
+        {
+            let _hidden = hidden_if(|| true);
+            assert!(!inside_a_retry());
+            assert!(!outer_retries(Some(ErrorKind::Timeout)));
+        }
+        assert!(outer_retries(Some(ErrorKind::Timeout)));
     }
 
     #[test]

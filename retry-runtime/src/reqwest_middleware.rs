@@ -142,6 +142,26 @@ fn middleware_error_class(error: &Error) -> (ErrorKind, Option<Duration>) {
     }
 }
 
+/// A `reqwest_middleware::Error` as the middleware classifies it (a
+/// `reqwest::Error` by its own classification, anything else by its chain
+/// of causes), so that `#[retry]` or [`Policy::retry`](crate::Policy::retry)
+/// around a call through the middleware can retry by kind too.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let e = reqwest_middleware::Error::Middleware(refused.into());
+/// assert_eq!(e.kind(), ErrorKind::Connect);
+/// ```
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        middleware_error_class(self).0
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        middleware_error_class(self).1
+    }
+}
+
 /// What the caller gets when the run gives up on `failure`.
 fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
     match failure {
@@ -239,7 +259,16 @@ where
                     log::sent_once(policy.name, failure, why);
                 }
             }
-            match run.settle(policy, outcome, &mut NoNotify) {
+            // Left to a retried call around this one only if that run
+            // sees it: a failed response goes back as `Ok`.
+            let unseen = nested::hidden_if(|| {
+                outcome
+                    .as_ref()
+                    .is_err_and(|failure| !failure.seen_by_outer_run(|_, _| true))
+            });
+            let settled = run.settle(policy, outcome, &mut NoNotify);
+            drop(unseen);
+            match settled {
                 ControlFlow::Break(Ok(response)) => return Ok(response),
                 ControlFlow::Break(Err(gave_up)) => return give_back(gave_up.last_error),
                 ControlFlow::Continue(wait) => {

@@ -226,6 +226,23 @@ pub enum Failure<Res, E> {
     CircuitOpen(CircuitOpen),
 }
 
+impl<Res, E> Failure<Res, E> {
+    /// Would a retried call around the middleware see this failure as the
+    /// same failure, so that it may be left to that run (`nested`)? A failed
+    /// response is handed back as `Ok`, which an outer run takes for a
+    /// success: never. An error goes back as the middleware's error: when
+    /// `same_kind(error, kind)` says the outer run classifies it as the
+    /// middleware did. A timeout and an open breaker: yes.
+    #[inline]
+    pub(crate) fn seen_by_outer_run(&self, same_kind: impl FnOnce(&E, ErrorKind) -> bool) -> bool {
+        match self {
+            Failure::Response { .. } => false,
+            Failure::Error { error, kind, .. } => same_kind(error, *kind),
+            Failure::Timeout(_) | Failure::CircuitOpen(_) => true,
+        }
+    }
+}
+
 impl<Res, E> Classify for Failure<Res, E> {
     #[inline]
     fn kind(&self) -> ErrorKind {

@@ -903,6 +903,15 @@ where
                             log::sent_once(this.policy.name, &failure, why);
                         }
                     }
+                    // Left to a retried call around this one only if that
+                    // run sees it: a failed response goes back as `Ok`, and
+                    // an error as `Error::Inner`, which it classifies
+                    // without this layer's `with_classify`.
+                    let _unseen = nested::hidden_if(|| {
+                        !failure.seen_by_outer_run(|error, kind| {
+                            classify_error(error, no_classify).0 == kind
+                        })
+                    });
                     // Judged where it lies (not moved through the run's
                     // `settle`: a failed response is a few hundred bytes), then
                     // handed back as it is, or dropped before the wait.

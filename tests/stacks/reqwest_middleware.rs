@@ -53,6 +53,29 @@ async fn three_calls_for_503_503_200() {
     assert!(server.gaps("/clip").iter().all(|g| waited(*g, ms(50))));
 }
 
+/// A call through the middleware inside a retried call that retries the
+/// same kinds: a failed response comes back as `Ok`, which the outer run
+/// takes for a success, so the middleware keeps its own retries for it.
+#[tokio::test]
+async fn inside_a_retried_call_failed_responses_are_still_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("clip"),
+        ],
+    );
+    let client = client(RetryMiddleware::new(API));
+    let resp = API
+        .retry(|| client.get(server.url("/clip")).send())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.hits("/clip"), 3);
+}
+
 /// The 429 with `Retry-After: 2`: one real wait of 2 seconds.
 #[tokio::test]
 async fn a_429_asking_for_two_seconds_waits_two_seconds() {

@@ -780,6 +780,80 @@ async fn a_retried_call_inside_the_service_leaves_its_retries_to_the_layer() {
     );
 }
 
+/// A service answering `statuses` in turn (then 200), counting its calls.
+fn answering(
+    calls: Arc<AtomicUsize>,
+    statuses: &'static [u16],
+) -> impl Service<
+    Request<()>,
+    Response = Response<()>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<()>, Infallible>>,
+> + Clone {
+    tower::service_fn(move |_: Request<()>| {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        let status = statuses.get(n).copied().unwrap_or(200);
+        std::future::ready(Ok(Response::builder().status(status).body(()).unwrap()))
+    })
+}
+
+/// A layered call made inside a retried call that retries the same kinds:
+/// a failed response comes back as `Ok`, which the outer run takes for a
+/// success, so the layer keeps its own retries for it (leaving it to the
+/// outer run lost them: one 503, handed back).
+#[tokio::test(start_paused = true)]
+async fn inside_a_retried_call_the_layer_still_retries_failed_responses() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(answering(calls.clone(), &[503, 503]));
+    let resp = FAST
+        .retry(|| svc.clone().oneshot(Request::new(())))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// The same for an error that only the layer's `with_classify` knows: the
+/// outer run classifies `Error::Inner` without it (Unknown here), so it
+/// would not retry it; the layer does.
+#[tokio::test(start_paused = true)]
+async fn inside_a_retried_call_the_layer_retries_what_only_its_classifier_knows() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer().with_classify(busy))
+        .service(failing_twice(calls.clone(), |_| Upstream(Busy(ms(10)))));
+    let resp = FAST
+        .retry(|| svc.clone().oneshot(Request::new(())))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// An error the outer run sees as the layer does is still left to it:
+/// 4 outer attempts of one layer attempt each, not 16.
+#[tokio::test(start_paused = true)]
+async fn inside_a_retried_call_an_error_both_see_is_left_to_the_outer_run() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(tower::service_fn(move |_: Request<()>| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Err::<Response<()>, _>(std::io::Error::from(
+                std::io::ErrorKind::TimedOut,
+            )))
+        }));
+    let e = FAST
+        .retry(|| svc.clone().oneshot(Request::new(())))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
 /// A service whose errors carry their own wait: the first two calls fail
 /// with `error(n)`, the third answers 200.
 fn failing_twice<E: Send + 'static>(
