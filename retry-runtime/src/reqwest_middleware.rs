@@ -24,10 +24,10 @@
 //! ```
 //!
 //! When the policy gives up on a failed response, the caller gets that
-//! response (as `reqwest` itself would have returned it); a timeout or an
-//! open breaker is a `reqwest_middleware::Error::Middleware` holding an
-//! [`AttemptTimeout`] or a
-//! [`CircuitOpen`](crate::CircuitOpen).
+//! response (as `reqwest` itself would have returned it); a timeout, an
+//! open breaker or a throttled call is a
+//! `reqwest_middleware::Error::Middleware` holding an [`AttemptTimeout`], a
+//! [`CircuitOpen`](crate::CircuitOpen) or a [`Throttled`](crate::Throttled).
 
 use core::ops::ControlFlow;
 use std::time::Duration;
@@ -169,6 +169,7 @@ fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
         Failure::Error { error, .. } => Err(error),
         Failure::Timeout(t) => Err(Error::Middleware(t.into())),
         Failure::CircuitOpen(open) => Err(Error::Middleware(open.into())),
+        Failure::Throttled(t) => Err(Error::Middleware(t.into())),
     }
 }
 

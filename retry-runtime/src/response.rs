@@ -32,6 +32,7 @@ use http::{Method, StatusCode};
 
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
+use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
 pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
@@ -224,6 +225,8 @@ pub enum Failure<Res, E> {
     Timeout(AttemptTimeout),
     /// A circuit breaker rejected the attempt: it was not made.
     CircuitOpen(CircuitOpen),
+    /// The policy's throttle rejected the call: it was not made.
+    Throttled(Throttled),
 }
 
 impl<Res, E> Failure<Res, E> {
@@ -238,7 +241,7 @@ impl<Res, E> Failure<Res, E> {
         match self {
             Failure::Response { .. } => false,
             Failure::Error { error, kind, .. } => same_kind(error, *kind),
-            Failure::Timeout(_) | Failure::CircuitOpen(_) => true,
+            Failure::Timeout(_) | Failure::CircuitOpen(_) | Failure::Throttled(_) => true,
         }
     }
 }
@@ -251,6 +254,7 @@ impl<Res, E> Classify for Failure<Res, E> {
             Failure::Error { kind, .. } => *kind,
             Failure::Timeout(t) => t.kind(),
             Failure::CircuitOpen(open) => open.kind(),
+            Failure::Throttled(t) => t.kind(),
         }
     }
     #[inline]
@@ -259,6 +263,7 @@ impl<Res, E> Classify for Failure<Res, E> {
             Failure::Response { failure, .. } => failure.retry_after,
             Failure::Error { retry_after, .. } => *retry_after,
             Failure::CircuitOpen(open) => open.retry_after(),
+            Failure::Throttled(t) => t.retry_after(),
             Failure::Timeout(_) => None,
         }
     }
@@ -283,6 +288,7 @@ impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
             Failure::Error { error, .. } => error.fmt(f),
             Failure::Timeout(t) => t.fmt(f),
             Failure::CircuitOpen(open) => open.fmt(f),
+            Failure::Throttled(t) => t.fmt(f),
         }
     }
 }
@@ -319,6 +325,13 @@ impl<Res, E> From<CircuitOpen> for Failure<Res, E> {
     #[inline]
     fn from(open: CircuitOpen) -> Self {
         Failure::CircuitOpen(open)
+    }
+}
+
+impl<Res, E> From<Throttled> for Failure<Res, E> {
+    #[inline]
+    fn from(t: Throttled) -> Self {
+        Failure::Throttled(t)
     }
 }
 

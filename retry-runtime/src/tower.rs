@@ -91,6 +91,7 @@ use crate::response::{
 use crate::run::{Admission, LazyRun, announce_give_up};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
+use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
 /// A request the layer can send more than once.
@@ -594,6 +595,8 @@ pub enum Error<E> {
     Timeout(AttemptTimeout),
     /// The policy's circuit breaker is open: the call was not made.
     CircuitOpen(CircuitOpen),
+    /// The policy's throttle rejected the call: it was not made.
+    Throttled(Throttled),
     /// No request was left to send (cannot happen; see [`NotReplayable`]).
     NotReplayable(NotReplayable),
 }
@@ -604,6 +607,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::Inner(e) => e.fmt(f),
             Error::Timeout(t) => t.fmt(f),
             Error::CircuitOpen(open) => open.fmt(f),
+            Error::Throttled(t) => t.fmt(f),
             Error::NotReplayable(e) => e.fmt(f),
         }
     }
@@ -615,6 +619,7 @@ impl<E: StdError + 'static> StdError for Error<E> {
             Error::Inner(e) => Some(e),
             Error::Timeout(t) => Some(t),
             Error::CircuitOpen(open) => Some(open),
+            Error::Throttled(t) => Some(t),
             Error::NotReplayable(e) => Some(e),
         }
     }
@@ -622,7 +627,8 @@ impl<E: StdError + 'static> StdError for Error<E> {
 
 /// The inner error by [`error_kind`](crate::response::error_kind) (and the wait it asks for: a
 /// `tonic::Status`'s pushback, say); a timeout is `Timeout`, an open
-/// breaker `Unavailable` (with its recovery time as the hint).
+/// breaker `Unavailable` (with its recovery time as the hint), a throttled
+/// call `Unavailable`.
 ///
 /// ```
 /// use retry_runtime::{tower::Error, Classify, ErrorKind};
@@ -635,6 +641,7 @@ impl<E: StdError + 'static> Classify for Error<E> {
             Error::Inner(e) => classify_error(e, no_classify).0,
             Error::Timeout(t) => t.kind(),
             Error::CircuitOpen(open) => open.kind(),
+            Error::Throttled(t) => t.kind(),
             Error::NotReplayable(_) => ErrorKind::Permanent,
         }
     }
@@ -642,6 +649,7 @@ impl<E: StdError + 'static> Classify for Error<E> {
         match self {
             Error::Inner(e) => classify_error(e, no_classify).1,
             Error::CircuitOpen(open) => open.retry_after(),
+            Error::Throttled(t) => t.retry_after(),
             Error::Timeout(_) | Error::NotReplayable(_) => None,
         }
     }
@@ -656,6 +664,7 @@ impl<Res, E> Failure<Res, E> {
             Failure::Error { error, .. } => Err(Error::Inner(error)),
             Failure::Timeout(t) => Err(Error::Timeout(t)),
             Failure::CircuitOpen(open) => Err(Error::CircuitOpen(open)),
+            Failure::Throttled(t) => Err(Error::Throttled(t)),
         }
     }
 }

@@ -1032,3 +1032,40 @@ async fn a_service_that_breaks_before_a_retry_ends_the_run_with_a_give_up() {
         "{lines:#?}"
     );
 }
+
+/// A policy with an adaptive throttle drops into the layer too: a call the
+/// throttle rejects is not made and comes back as `Error::Throttled`.
+#[tokio::test(start_paused = true)]
+async fn a_policy_with_a_throttle_guards_the_layer() {
+    let clock: &'static retry_runtime::clock::ManualClock =
+        Box::leak(Box::new(retry_runtime::clock::ManualClock::new()));
+    let throttle: &'static retry_runtime::Throttle = Box::leak(Box::new(
+        retry_runtime::Throttle::new("clips").with_clock(clock),
+    ));
+    // 100,000 requests and no accept: it rejects nearly every call
+    for _ in 0..100_000 {
+        throttle.acquire_quietly();
+    }
+    let policy: &'static Policy<RetryOn, retry_runtime::WithThrottle> =
+        Box::leak(Box::new(FAST.with_throttle(throttle)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(policy.layer())
+        .service(answering(calls.clone(), &[]));
+    let mut rejected = 0;
+    for _ in 0..20 {
+        match svc.clone().oneshot(Request::new(())).await {
+            Err(Error::Throttled(t)) => {
+                assert_eq!(t.throttle, "clips");
+                assert_eq!(
+                    Error::<Infallible>::Throttled(t).kind(),
+                    ErrorKind::Unavailable
+                );
+                rejected += 1;
+            }
+            other => assert_eq!(other.unwrap().status(), 200),
+        }
+    }
+    assert!(rejected >= 19, "{rejected} of 20 rejected");
+    assert_eq!(calls.load(Ordering::SeqCst), 20 - rejected);
+}
