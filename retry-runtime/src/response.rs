@@ -335,6 +335,59 @@ impl<Res, E> From<Throttled> for Failure<Res, E> {
     }
 }
 
+/// A `BoxError` (`Box<dyn Error + Send + Sync>`, the error of tower's own
+/// middleware: `Buffer`, `Timeout`, `LoadShed`, `ConcurrencyLimit`'s
+/// stacks) as an error type: the [tower layer](crate::tower) takes a
+/// service whose error is a [`std::error::Error`], which a `BoxError` is
+/// not. Map the stack's error into it below the layer:
+///
+/// ```text
+/// let svc = ServiceBuilder::new()
+///     .layer(presets::API.layer())
+///     .map_err(BoxedError::from) // tower's `util` feature
+///     .buffer(64)
+///     .service(client);
+/// ```
+///
+/// It is transparent: it displays as the boxed error, reports its causes,
+/// and the layer classifies the boxed error (and its chain) as it would
+/// the error itself ([`error_kind`]; tower's `Elapsed` and `Overloaded`
+/// with [`with_classify`](crate::tower::RetryLayer::with_classify)).
+///
+/// ```
+/// use retry_runtime::{response::{error_kind, BoxedError}, ErrorKind};
+/// let boxed: Box<dyn std::error::Error + Send + Sync> =
+///     Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+/// let e = BoxedError::from(boxed);
+/// assert_eq!(e.to_string(), "connection refused");
+/// assert_eq!(error_kind(&e), ErrorKind::Connect);
+/// ```
+pub struct BoxedError(pub Box<dyn StdError + Send + Sync>);
+
+impl From<Box<dyn StdError + Send + Sync>> for BoxedError {
+    fn from(error: Box<dyn StdError + Send + Sync>) -> Self {
+        BoxedError(error)
+    }
+}
+
+impl fmt::Debug for BoxedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for BoxedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for BoxedError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
 /// The default error classifier of the middlewares: the first error in
 /// `error`'s [`source`](StdError::source) chain (itself included) whose kind
 /// is known: a `std::io::Error` by [`classify_io`] (a refused or reset
@@ -405,6 +458,12 @@ fn known_class(
             return (class.0 != ErrorKind::Unknown).then_some(class);
         }
         return (kind != ErrorKind::Unknown).then_some((kind, None));
+    }
+    if let Some(boxed) = e.downcast_ref::<BoxedError>() {
+        // transparent: the boxed error is classified (its chain too), as
+        // it would be unboxed (`find` first)
+        let class = classify_error(&*boxed.0, find);
+        return (class.0 != ErrorKind::Unknown).then_some(class);
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);

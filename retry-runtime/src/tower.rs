@@ -26,6 +26,12 @@
 //!   keeps no timer in its calls' futures: name the service as
 //!   `RetryService<S, W, NoCircuit, DefaultSleeper, WithTimeout>`).
 //!
+//! A service whose error is tower's `BoxError` (a `Buffer`, a `Timeout`, a
+//! `LoadShed` below the layer) is mapped into
+//! [`BoxedError`](crate::response::BoxedError) first
+//! (`.map_err(BoxedError::from)`): the layer needs a
+//! [`std::error::Error`] to classify, which a `BoxError` is not.
+//!
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
 //! service comes back as [`Error::Inner`], and so does the error of a

@@ -1069,3 +1069,68 @@ async fn a_policy_with_a_throttle_guards_the_layer() {
     assert!(rejected >= 19, "{rejected} of 20 rejected");
     assert_eq!(calls.load(Ordering::SeqCst), 20 - rejected);
 }
+
+/// tower's own middleware answers `BoxError`s (`Buffer`, `Timeout`), which
+/// are not `std::error::Error`s: mapped into `BoxedError` below the layer,
+/// a buffered hyper-util client is retried as any other, and an error in
+/// the box is classified as it would be unboxed.
+#[tokio::test]
+async fn a_buffered_stack_with_boxed_errors_is_retried() {
+    use retry_runtime::response::BoxedError;
+    let server = FlakyServer::start().await;
+    server.route("/clip", [503, 503, 200]);
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .map_err(BoxedError::from)
+        .buffer(8)
+        .service(hyper_client());
+    let resp = svc
+        .clone()
+        .oneshot(get(&server.url("/clip")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.hits("/clip"), 3);
+
+    // a refused connection, boxed by the buffer: Connect, retried
+    let e = svc.oneshot(get(&refused_url("/"))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect);
+    assert!(matches!(e, Error::Inner(BoxedError(_))));
+}
+
+/// tower's `Timeout` under the layer: its `Elapsed`, boxed, is found in the
+/// chain by `with_classify` (the layer's own `with_timeout` needs none).
+#[tokio::test(start_paused = true)]
+async fn a_boxed_tower_timeout_is_classified_with_with_classify() {
+    use retry_runtime::response::BoxedError;
+    fn elapsed<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+        static TIMEOUT: AttemptTimeoutKind = AttemptTimeoutKind;
+        e.is::<tower::timeout::error::Elapsed>()
+            .then_some(&TIMEOUT as &dyn Classify)
+    }
+    struct AttemptTimeoutKind;
+    impl Classify for AttemptTimeoutKind {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Timeout
+        }
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let slow_once = tower::service_fn(move |_: Request<()>| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+            Ok::<_, Infallible>(Response::new(()))
+        }
+    });
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer().with_classify(elapsed))
+        .map_err(BoxedError::from)
+        .timeout(Duration::from_secs(1))
+        .service(slow_once);
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
