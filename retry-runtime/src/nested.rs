@@ -25,7 +25,11 @@
 //! response is handed back as `Ok`, which the outer run takes for a
 //! success, and an error the layer classified with its own
 //! `with_classify` is one the outer run may not classify the same way; the
-//! layer keeps its own retries for both.
+//! layer keeps its own retries for both. The layer publishes while it
+//! polls an attempt's future; a service's `call`, which tower expects to
+//! return that future at once (never to block, and so never to make a sync
+//! retried call), runs outside the publication: publishing around it too
+//! cost 47 instructions per call, the future then being moved once more.
 //!
 //! A policy keeps its own retries always with
 //! [`Policy::with_nested`](crate::Policy::with_nested)`(`[`Nested::Retry`]`)`

@@ -323,7 +323,11 @@ impl<W: Copy, G> Policy<W, G> {
     /// child span per attempt, and the run's log lines about an attempt (the
     /// retry, the give-up, the success after retries) are recorded inside
     /// it. Off by default: a span costs its subscriber's work on every call.
-    /// (`#[retry]`: the key `attempt_spans = true`.)
+    /// (`#[retry]`: the key `attempt_spans = true`.) The middlewares (the
+    /// tower layer, the reqwest middleware) do not open these spans: in a
+    /// tower stack, a tracing layer below the retry layer (tower-http's
+    /// `TraceLayer`) already makes one span per attempt, since each attempt
+    /// is one call of the service below.
     ///
     /// ```
     /// use retry_runtime::Policy;

@@ -32,6 +32,13 @@
 //! (`.map_err(BoxedError::from)`): the layer needs a
 //! [`std::error::Error`] to classify, which a `BoxError` is not.
 //!
+//! The layer opens no `retry.attempt` spans
+//! ([`with_attempt_spans`](Policy::with_attempt_spans) is for `#[retry]`
+//! and [`Policy::retry`]): each attempt is one call of the service below
+//! it, so a tracing layer placed below this one (tower-http's
+//! `TraceLayer`) makes one span per attempt, and the run's log lines are
+//! recorded in the caller's span.
+//!
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
 //! service comes back as [`Error::Inner`], and so does the error of a
