@@ -763,42 +763,52 @@ fn targets_table(r: &Results, compile_ratio: Option<(f64, String)>) -> Table {
     t
 }
 
-/// `--rounds N`: the async success contest and the issue's shape's, `n`
-/// times over; each round's Δ over the hand loop for each contestant, then
-/// the medians. One contest moves a row by up to a nanosecond here; the
-/// median of many is what a 1 ns target can be judged by.
+/// `--rounds N`: the sync and async success contests and the issue's
+/// shape's, `n` times over; each round's Δ over the hand loop for each
+/// contestant, then the medians. One contest moves a row by up to a
+/// nanosecond here; the median of many is what a 1 ns target can be
+/// judged by.
 fn success_rounds(n: usize) {
+    const TITLES: [&str; 3] = ["sync", "async", "issue's shape"];
     let rt = current_thread(false);
     let s = Script::leak();
     check_all(&rt, s);
-    let names = &ASYNC_NAMES[1..];
-    // [async, shape] x contestant after the hand loop: the Δ of each round
-    let mut deltas = vec![vec![Vec::with_capacity(n); names.len()]; 2];
+    // table x contestant after the hand loop: its name and the Δ of each round
+    let mut deltas: Vec<Vec<(&'static str, Vec<f64>)>> = vec![Vec::new(); TITLES.len()];
     for round in 1..=n {
-        for (table, rows) in [async_contest(&rt, s, 0), shape_contest(&rt, s, 0)]
-            .iter()
-            .enumerate()
-        {
+        let tables = [
+            sync_contest(s, 0),
+            async_contest(&rt, s, 0),
+            shape_contest(&rt, s, 0),
+        ];
+        for (table, rows) in tables.iter().enumerate() {
             let hand = rows[HAND].time.median;
-            let cells: Vec<String> = rows[HAND + 1..]
+            let others = &rows[HAND + 1..];
+            if deltas[table].is_empty() {
+                deltas[table] = others
+                    .iter()
+                    .map(|row| (row.name, Vec::with_capacity(n)))
+                    .collect();
+            }
+            let cells: Vec<String> = others
                 .iter()
                 .zip(&mut deltas[table])
-                .map(|(row, d)| {
+                .map(|(row, (_, d))| {
                     d.push(row.time.median - hand);
                     format!("{:+.2}", row.time.median - hand)
                 })
                 .collect();
             println!(
                 "round {round}, {}: hand loop {} | Δ {}",
-                ["async", "issue's shape"][table],
+                TITLES[table],
                 time(hand),
                 cells.join(" ")
             );
         }
     }
-    for (table, title) in ["async", "issue's shape"].iter().enumerate() {
+    for (title, rows) in TITLES.iter().zip(&mut deltas) {
         println!("\nsuccess path, {title}: median Δ over the hand loop of {n} rounds");
-        for (name, d) in names.iter().zip(&mut deltas[table]) {
+        for (name, d) in rows {
             d.sort_by(f64::total_cmp);
             println!("  {name}: {:+.2} ns", d[d.len() / 2]);
         }
@@ -845,7 +855,7 @@ fn main() {
              --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
              --tower-only         only the tower layer against tower::retry::Retry\n  \
              --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians\n  \
-             --rounds N           the async and the issue's-shape success contests N times: each round's Δ over the hand loop, and the medians"
+             --rounds N           the sync, async and issue's-shape success contests N times: each round's Δ over the hand loop, and the medians"
         );
         return;
     }
