@@ -230,14 +230,27 @@ pub(crate) enum Circuit {
 #[cfg(feature = "metrics")]
 const STATES: [&str; 3] = ["closed", "half_open", "open"];
 
-/// The transitions a breaker makes, by index in the keys.
+/// Every move between two states, by index in the keys: `from * 3 + to`.
+/// All of them, not only the moves the breaker's own rules make: a
+/// [`reset`](crate::CircuitBreaker::reset) closes an open breaker too, and
+/// a move missing here would go uncounted and leave the state gauge behind.
+/// (The three that stay put are never recorded: their keys are built with
+/// the others, once per breaker, and never registered.)
 #[cfg(feature = "metrics")]
-const TRANSITIONS: [(Circuit, Circuit); 4] = [
-    (Circuit::Closed, Circuit::Open),
-    (Circuit::Open, Circuit::HalfOpen),
-    (Circuit::HalfOpen, Circuit::Open),
-    (Circuit::HalfOpen, Circuit::Closed),
-];
+const TRANSITIONS: [(Circuit, Circuit); 9] = {
+    use Circuit::{Closed, HalfOpen, Open};
+    [
+        (Closed, Closed),
+        (Closed, HalfOpen),
+        (Closed, Open),
+        (HalfOpen, Closed),
+        (HalfOpen, HalfOpen),
+        (HalfOpen, Open),
+        (Open, Closed),
+        (Open, HalfOpen),
+        (Open, Open),
+    ]
+};
 
 /// Record the metrics from now on, in the whole process, and describe them
 /// (their HELP lines and units) to the recorder installed now. Call it once,
@@ -464,12 +477,12 @@ mod imp {
     struct Breaker {
         name: &'static str,
         states: [Key; 3],
-        transitions: [Key; 4],
+        transitions: [Key; TRANSITIONS.len()],
     }
 
     impl Keys for Breaker {
         /// `circuit` and `state`, by state; `circuit`, `from` and `to`, by transition.
-        type Labels = ([[Label; 2]; 3], [[Label; 3]; 4]);
+        type Labels = ([[Label; 2]; 3], [[Label; 3]; TRANSITIONS.len()]);
         fn name(&self) -> &'static str {
             self.name
         }
@@ -493,7 +506,7 @@ mod imp {
             Breaker {
                 name,
                 states: [0, 1, 2].map(|i| key(CIRCUIT_STATE, &states[i])),
-                transitions: [0, 1, 2, 3].map(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
+                transitions: core::array::from_fn(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
             }
         }
     }
@@ -558,12 +571,8 @@ mod imp {
 
     #[inline(never)]
     pub(super) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
-        let Some(index) = TRANSITIONS
-            .iter()
-            .position(|&(f, t)| f as usize == from as usize && t as usize == to as usize)
-        else {
-            return;
-        };
+        debug_assert!(from as usize != to as usize, "not a move");
+        let index = from as usize * 3 + to as usize;
         ::metrics::with_recorder(|r: &dyn Recorder| {
             BREAKERS.with(name, |keys| {
                 r.register_counter(&keys.transitions[index], &META)
@@ -626,6 +635,16 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::Outcome;
+
+    /// `circuit_moved` finds a move's keys at `from * 3 + to`, without a
+    /// search that could miss one (an open breaker's reset was uncounted).
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn every_move_is_at_its_index() {
+        for (i, (from, to)) in super::TRANSITIONS.into_iter().enumerate() {
+            assert_eq!((from as usize, to as usize), (i / 3, i % 3));
+        }
+    }
 
     /// Every `outcome` label the code emits is in the module's docs and in
     /// README's metric table, so a dashboard built from them misses none.

@@ -1,5 +1,6 @@
-//! A circuit breaker's transitions and state, a retry budget's tokens and
-//! refusals, and the outcome of a call the breaker rejected.
+//! A circuit breaker's transitions and state (its reset too), a retry
+//! budget's tokens and refusals, and the outcome of a call the breaker
+//! rejected.
 
 use std::io::ErrorKind::TimedOut;
 
@@ -26,11 +27,16 @@ const GUARDED: Policy<retry_runtime::RetryOn, retry_runtime::WithCircuit> = Poli
     .with_circuit(&UPSTREAM);
 
 fn transitions(rec: &Recorded) -> Vec<(&'static str, &'static str, u64)> {
+    transitions_of(rec, "upstream")
+}
+
+/// The moves breaker `circuit` made, counted, in label order.
+fn transitions_of(rec: &Recorded, circuit: &str) -> Vec<(&'static str, &'static str, u64)> {
     let states = ["closed", "half_open", "open"];
     let mut seen = Vec::new();
     for from in states {
         for to in states {
-            let labels = [("circuit", "upstream"), ("from", from), ("to", to)];
+            let labels = [("circuit", circuit), ("from", from), ("to", to)];
             let n = rec.counter(CIRCUIT_TRANSITIONS, &labels);
             if n > 0 {
                 seen.push((from, to, n));
@@ -41,10 +47,15 @@ fn transitions(rec: &Recorded) -> Vec<(&'static str, &'static str, u64)> {
 }
 
 fn state(rec: &Recorded) -> Vec<(&'static str, f64)> {
+    state_of(rec, "upstream")
+}
+
+/// Breaker `circuit`'s state gauge, by state.
+fn state_of(rec: &Recorded, circuit: &str) -> Vec<(&'static str, f64)> {
     ["closed", "half_open", "open"]
         .into_iter()
         .filter_map(|s| {
-            let v = rec.gauge(CIRCUIT_STATE, &[("circuit", "upstream"), ("state", s)])?;
+            let v = rec.gauge(CIRCUIT_STATE, &[("circuit", circuit), ("state", s)])?;
             Some((s, v))
         })
         .collect()
@@ -86,6 +97,58 @@ fn breaker_transitions_and_state() {
     );
     assert_eq!(
         state(&rec),
+        [("closed", 1.0), ("half_open", 0.0), ("open", 0.0)]
+    );
+}
+
+static RESET_CLOCK: ManualClock = ManualClock::new();
+static RESET: CircuitBreaker = CircuitBreaker::new("reset")
+    .with_failures(1)
+    .with_recovery(S)
+    .with_clock(&RESET_CLOCK);
+
+/// One failure opens [`RESET`].
+fn trip_reset() {
+    let permit = RESET.try_acquire().unwrap();
+    RESET.record(permit, retry_runtime::circuit::Outcome::Failure);
+}
+
+/// An operator's reset is a move like any other: an open breaker's reset
+/// counts `open -> closed` and puts the gauge on `closed` (the move was
+/// missing from the metric's table: nothing was counted and the gauge
+/// stayed on `open`), a half-open one's counts `half_open -> closed`.
+#[test]
+fn a_reset_moves_the_state_metric() {
+    let (rec, ()) = record(|| {
+        trip_reset();
+        RESET.reset();
+    });
+    assert_eq!(
+        transitions_of(&rec, "reset"),
+        [("closed", "open", 1), ("open", "closed", 1)]
+    );
+    assert_eq!(
+        state_of(&rec, "reset"),
+        [("closed", 1.0), ("half_open", 0.0), ("open", 0.0)]
+    );
+
+    let (rec, ()) = record(|| {
+        trip_reset();
+        RESET_CLOCK.advance(S);
+        let _probe = RESET.try_acquire().unwrap(); // half-open
+        RESET.reset();
+        RESET.reset(); // closed already: no move
+    });
+    assert_eq!(
+        transitions_of(&rec, "reset"),
+        [
+            ("closed", "open", 1),
+            ("half_open", "closed", 1),
+            ("open", "half_open", 1),
+        ]
+    );
+    assert_eq!(
+        state_of(&rec, "reset"),
         [("closed", 1.0), ("half_open", 0.0), ("open", 0.0)]
     );
 }
