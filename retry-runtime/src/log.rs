@@ -8,13 +8,13 @@
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
 //! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` |
-//! | deadline reached (or another stop) | ERROR | `{operation} failed after {n} attempts ({reason})` |
+//! | deadline reached (or another stop: a breaker that is open when a retry is decided or due, ...) | ERROR | `{operation} failed after {n} attempts ({reason})` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` |
 //! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
 //! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` |
-//! | an attempt a breaker rejected | DEBUG | `{operation} not attempted: {rejection}` |
+//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
@@ -245,8 +245,10 @@ pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
     );
 }
 
-/// The DEBUG line of an attempt the breaker rejected (`attempt` is the one
-/// not made). Inline, so that the level check stays in the caller.
+/// The DEBUG line of a call the breaker rejected before its first attempt
+/// (`attempt`, 1, is the one not made; a retry it turns away ends the run
+/// with the ERROR line of [`give_up`]). Inline, so that the level check
+/// stays in the caller.
 #[inline]
 pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &CircuitOpen) {
     tracing::debug!(

@@ -239,6 +239,85 @@ fn giving_up_on_an_open_circuit_is_logged_rejections_only_at_debug() {
     assert_eq!(logs.at(Level::ERROR).len(), 1);
 }
 
+/// `on_give_up` for [`a_retry_refused_after_the_wait_gives_up_at_error`]:
+/// a line of its own, to show that it ran after the give-up line.
+fn log_give_up(ev: &GiveUpEvent<'_>) {
+    tracing::info!("on_give_up: {} after {}", ev.reason, ev.attempts);
+}
+
+/// A breaker that opens during the wait turns the retry away when it is
+/// due: the run gives up as when it opened before the wait, with the ERROR
+/// line `failed after 1 attempts (circuit open)` and then `on_give_up`,
+/// sync and async (it said only `not attempted`, at DEBUG, so a WARN
+/// filter saw a retry announced and nothing after it).
+#[test]
+fn a_retry_refused_after_the_wait_gives_up_at_error() {
+    /// Another caller's failure, during the wait, opens `b` (2 failures).
+    fn opener(b: &'static CircuitBreaker) -> impl FnMut(&retry_runtime::RetryEvent<'_>) {
+        move |_| {
+            let permit = b.try_acquire().unwrap();
+            b.record(permit, retry_runtime::circuit::Outcome::Failure);
+        }
+    }
+    fn check(logs: &support::Captured, e: RetryError<CallError>, calls: u32) {
+        assert_eq!(calls, 1);
+        assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen));
+        assert!(matches!(e.last_error, CallError::Open(_)), "{e:?}");
+        let line = logs.assert_logged(
+            Level::ERROR,
+            "fetch_clip failed after 1 attempts (circuit open)",
+        );
+        support::assert_fields(
+            &line,
+            &[
+                ("attempt", "1"),
+                ("max_attempts", "10"),
+                ("reason", "circuit open"),
+                ("error", "circuit `upstream` is open; retry after 30s"),
+                ("error_kind", "Unavailable"),
+            ],
+        );
+        logs.assert_not_logged("not attempted");
+        let lines = logs.lines();
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+        assert!(at("failed after 1 attempts") < at("on_give_up: circuit open after 1"));
+    }
+    let _paused = testing::pause();
+
+    let logs = support::capture();
+    let (b, _) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
+    let p = policy(b).with_on_give_up(log_give_up);
+    let mut calls = 0;
+    let e = p
+        .retry(timing_out(&mut calls))
+        .notify(opener(b))
+        .detailed()
+        .call()
+        .unwrap_err();
+    check(&logs, e, calls);
+
+    let logs = support::capture();
+    let (b, _) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
+    let p = policy(b).with_on_give_up(log_give_up);
+    let mut calls = 0;
+    let e = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            p.retry(|| {
+                calls += 1;
+                async { Err::<(), _>(CallError::Timeout) }
+            })
+            .notify(opener(b))
+            .detailed()
+            .await
+            .unwrap_err()
+        });
+    check(&logs, e, calls);
+}
+
 #[test]
 fn io_errors_hold_a_rejection() {
     let (b, _) = breaker(|b| b.with_failures(1));

@@ -234,16 +234,41 @@ impl State {
             }
             Err(open) => {
                 self.permit = None;
-                // A retry the budget granted (it opened during the wait) is
-                // not made: its token goes back.
                 if self.attempts > 0 {
-                    policy.retry_not_made();
+                    self.retry_refused(policy, &open);
+                } else {
+                    log::not_attempted(policy.name, 1, &open);
+                    self.not_attempted(policy, StopReason::CircuitOpen, &open);
                 }
-                log::not_attempted(policy.name, self.attempts.saturating_add(1), &open);
-                self.not_attempted(policy, StopReason::CircuitOpen, &open);
                 Err(open)
             }
         }
+    }
+
+    /// A retry the breaker turned away: it opened during the wait. The run
+    /// gives up after the attempts it made, as when the breaker opened
+    /// before the wait ([`guard_retry`](Self::guard_retry)): the ERROR line
+    /// `failed after {n} attempts (circuit open)`, the metric, then
+    /// `on_give_up`; the error is the rejection, which the run returns.
+    /// The budget's token for the retry goes back.
+    #[cold]
+    #[inline(never)]
+    fn retry_refused<W, G>(&mut self, policy: &Policy<W, G>, open: &CircuitOpen) {
+        policy.retry_not_made();
+        let ev = GiveUpEvent {
+            operation: policy.name,
+            attempts: self.attempts,
+            max_attempts: if self.flags & Self::LAST != 0 {
+                self.attempts.saturating_add(1)
+            } else {
+                policy.stop.max_attempts()
+            },
+            reason: StopReason::CircuitOpen,
+            error: open,
+            kind: Some(ErrorKind::Unavailable),
+            elapsed: self.elapsed(),
+        };
+        announce_give_up(policy, &ev);
     }
 
     #[inline]
