@@ -28,6 +28,13 @@
 //!   retry that never starts, because another attempt won, goes back). The
 //!   call gives up, with the last error, when nothing is in flight and no
 //!   attempt may start.
+//! - What the call reports: its attempts (the detailed form's, and the
+//!   [`metrics`] `retry_attempts` and `retry_retries_total`) are the
+//!   attempts started, hedges included; its
+//!   outcome is the winner's: attempt 1's win is `succeeded_first_try`,
+//!   hedges in flight or not, and logs no INFO line; a later attempt's win
+//!   is `succeeded_after_retries`, with the INFO line
+//!   `{operation} succeeded on attempt {n}`.
 //! - Only for operations that are safe to run twice at once (reads,
 //!   idempotent writes): hedging is asked for where the call is made,
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
@@ -242,13 +249,13 @@ where
                 let error = match out {
                     Ok(value) => {
                         record(policy, done.permit.take(), Outcome::Success);
-                        // the others are dropped (cancelled) with `in_flight`
-                        // (as the metric below: a call that started more
-                        // than one attempt did not succeed at first try)
-                        if started > 1 {
+                        // the others are dropped (cancelled) with `in_flight`.
+                        // The outcome is the winner's: attempt 1's win is a
+                        // success at first try, hedges started beside it or
+                        // not (they count in the attempts and retries);
+                        // a later attempt's win is a success after a retry.
+                        let outcome = if done.number > 1 {
                             log::success(policy.name, done.number, max);
-                        }
-                        let outcome = if started > 1 {
                             metrics::Outcome::SucceededAfterRetries
                         } else {
                             metrics::Outcome::SucceededFirstTry

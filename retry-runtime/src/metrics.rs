@@ -7,8 +7,8 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
-//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first) |
-//! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first), counted when the call ends |
+//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first; a hedged call's hedges included) |
+//! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds (its sum: the time spent waiting) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
@@ -24,6 +24,13 @@
 //! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
 //! retry), `deferred` (an error left to a retried call around this one).
 //! A call whose future is dropped before it ends records nothing.
+//!
+//! A [hedged](crate::hedge) call's success is labelled by the attempt that
+//! won: `succeeded_first_try` when attempt 1 answered first, even with
+//! hedges in flight beside it, `succeeded_after_retries` when a later
+//! attempt did. Its attempts and retries count every attempt it started,
+//! hedges included (each was sent, and spent the retry budget as a retry):
+//! a first attempt that won beside one hedge records 2 attempts, 1 retry.
 //!
 //! Until [`enable`] is called, a call records, formats and allocates
 //! nothing (it reads one flag). After it, with or without a recorder,
@@ -141,9 +148,12 @@ pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
-    /// The first attempt succeeded.
+    /// The first attempt succeeded. In a hedged call: attempt 1 answered
+    /// first, even if hedges had started beside it (they still count in
+    /// [`ATTEMPTS`] and [`RETRIES`]).
     SucceededFirstTry,
-    /// An attempt after the first succeeded.
+    /// An attempt after the first succeeded: a retry, or in a hedged call
+    /// a hedge.
     SucceededAfterRetries,
     /// Every allowed attempt failed ([`StopReason::Attempts`]).
     AttemptsExhausted,

@@ -1,0 +1,89 @@
+//! A hedged call's metrics: its outcome is the winner's.
+
+use std::cell::Cell;
+use std::io::{self, ErrorKind::TimedOut};
+use std::time::Duration;
+
+use retry_runtime::metrics::Outcome;
+use retry_runtime::{Backoff, KindSet, Policy, RetryOn};
+use testkit::capture::capture;
+use tokio::time::{sleep, Instant};
+use tracing::Level;
+
+use crate::script::{assert_one_call, block_on, record};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// 3 attempts, a hedge after 50ms, a backoff of 1s.
+fn hedging(name: &'static str) -> Policy<RetryOn> {
+    Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_hedge(ms(50))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name(name)
+}
+
+/// Runs `policy` hedged on tokio's paused clock: attempt `n` (from 1)
+/// answers after `plan[n - 1].0` ms, `Ok(n)` if `plan[n - 1].1`, else
+/// timed out. The result, and the time the call took.
+fn hedged(policy: Policy<RetryOn>, plan: &[(u64, bool)]) -> (io::Result<u32>, Duration) {
+    let started = Cell::new(0);
+    block_on(async {
+        let t0 = Instant::now();
+        let out = policy
+            .retry(|| {
+                let n = started.get() + 1;
+                started.set(n);
+                let (wait, ok) = plan[n as usize - 1];
+                async move {
+                    sleep(ms(wait)).await;
+                    if ok {
+                        Ok(n)
+                    } else {
+                        Err(io::Error::from(TimedOut))
+                    }
+                }
+            })
+            .hedged()
+            .await;
+        (out, t0.elapsed())
+    })
+}
+
+/// The first attempt answers at 80ms, after the hedge started at 50ms: a
+/// success at first try, with no INFO "succeeded on attempt" line (it was
+/// labelled `succeeded_after_retries` and logged "succeeded on attempt 1").
+/// The hedge still counts in the attempts and retries: it was sent. When
+/// the hedge wins, it is a success after a retry.
+#[test]
+fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
+    let logs = capture();
+    let (rec, (out, took)) =
+        record(|| hedged(hedging("first_wins"), &[(80, true), (10_000, true)]));
+    assert_eq!((out.unwrap(), took), (1, ms(80)));
+    assert_one_call(
+        &rec,
+        "first_wins",
+        Outcome::SucceededFirstTry,
+        2,
+        &[],
+        "first wins",
+    );
+    logs.assert_not_logged("succeeded on attempt");
+
+    let (rec, (out, took)) =
+        record(|| hedged(hedging("hedge_wins"), &[(10_000, true), (20, true)]));
+    assert_eq!((out.unwrap(), took), (2, ms(70)));
+    assert_one_call(
+        &rec,
+        "hedge_wins",
+        Outcome::SucceededAfterRetries,
+        2,
+        &[],
+        "hedge wins",
+    );
+    logs.assert_logged(Level::INFO, "hedge_wins succeeded on attempt 2");
+}
