@@ -15,6 +15,11 @@
 //!   in flight included, and none at or after
 //!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
 //!   backoff would end past it leaves a start already due before it).
+//!   The wait a failure announces (its WARN line, the hooks'
+//!   [`RetryEvent::wait`](crate::RetryEvent::wait), `retry_wait_seconds`)
+//!   is the time until that next start: its backoff, or less when the next
+//!   hedge (or an earlier failure's retry) is due first, and then it is
+//!   not the server's (`wait_source` is `backoff` after a `Retry-After`).
 //! - The first success wins: the attempts still in flight are dropped
 //!   (cancelled) at once, and told to the circuit breaker as made without
 //!   an outcome (neutral), so each leave it granted is recorded. A retriable failure of one attempt does not cancel
@@ -307,21 +312,35 @@ where
                     match decision {
                         Decision::Retry(wait) => {
                             granted.retries += 1;
+                            // (the backoff's own wait: the decorrelated
+                            // jitter grows from it)
                             previous = wait;
+                            // The next attempt starts when the sooner of
+                            // this wait and a start already armed (the next
+                            // hedge, or an earlier failure's retry) is due:
+                            // that is the wait announced and recorded, and
+                            // then not the server's when it asked for more.
+                            let armed_first =
+                                timer.is_some() && timer_due < now.saturating_add(wait);
+                            let (next_in, from_retry_after) = if armed_first {
+                                (timer_due.saturating_sub(now), false)
+                            } else {
+                                (wait, policy.waits_as_told(verdict))
+                            };
                             let ev = RetryEvent {
                                 operation: policy.name,
                                 attempt: done.number,
                                 max_attempts: max,
-                                wait,
+                                wait: next_in,
                                 error: &error,
                                 kind: verdict.kind,
                                 elapsed: now,
-                                from_retry_after: policy.waits_as_told(verdict),
+                                from_retry_after,
                             };
                             announce_retry(policy, &ev, Some(&mut *notify));
                             // (recorded under `testing::pause`, as every
                             // form's waits are)
-                            if !crate::sleep::should_sleep(wait) {
+                            if !crate::sleep::should_sleep(next_in) {
                                 start_next = true;
                             } else if timer.is_none() || now.saturating_add(wait) < timer_due {
                                 // the retry is due before the next hedge

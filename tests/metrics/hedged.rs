@@ -1,4 +1,5 @@
-//! A hedged call's metrics: its outcome is the winner's.
+//! A hedged call's metrics: its outcome is the winner's, and each wait
+//! recorded is the time until the next attempt starts.
 
 use std::cell::Cell;
 use std::io::{self, ErrorKind::TimedOut};
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use retry_runtime::metrics::Outcome;
 use retry_runtime::{Backoff, KindSet, Policy, RetryOn};
-use testkit::capture::capture;
+use testkit::capture::{assert_fields, capture};
 use tokio::time::{sleep, Instant};
 use tracing::Level;
 
@@ -86,4 +87,40 @@ fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
         "hedge wins",
     );
     logs.assert_logged(Level::INFO, "hedge_wins succeeded on attempt 2");
+}
+
+/// Attempt 1 fails at 10ms; its backoff is 1s, but the hedge armed at the
+/// start is due at 50ms and starts attempt 2 then: the wait recorded and
+/// announced is 40ms (it was the 1s the call never waited).
+#[test]
+fn a_hedged_retry_records_the_wait_until_the_next_start() {
+    let logs = capture();
+    let (rec, (out, took)) = record(|| hedged(hedging("overtaken"), &[(10, false), (10, true)]));
+    assert_eq!((out.unwrap(), took), (2, ms(60)));
+    assert_one_call(
+        &rec,
+        "overtaken",
+        Outcome::SucceededAfterRetries,
+        2,
+        &[0.04],
+        "overtaken",
+    );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "retrying overtaken after attempt 1/3 failed; next attempt in 40ms",
+    );
+    assert_fields(&line, &[("wait_ms", "40"), ("wait_source", "backoff")]);
+
+    // a backoff sooner than the hedge is waited, and recorded, as it is
+    let soon = hedging("backoff_first").with_backoff(Backoff::fixed(ms(20)));
+    let (rec, (out, took)) = record(|| hedged(soon, &[(10, false), (10, true)]));
+    assert_eq!((out.unwrap(), took), (2, ms(40)));
+    assert_one_call(
+        &rec,
+        "backoff_first",
+        Outcome::SucceededAfterRetries,
+        2,
+        &[0.02],
+        "backoff first",
+    );
 }

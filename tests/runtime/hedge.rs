@@ -2,7 +2,8 @@
 //! first success wins and the others are dropped; a retriable failure does
 //! not cancel the others, a permanent one ends the call; attempts in flight
 //! count against `attempts`; the budget and the breaker stop new hedges
-//! without cancelling those in flight; `#[retry(hedge = "...")]`.
+//! without cancelling those in flight; the wait a failure announces is the
+//! one until the next start; `#[retry(hedge = "...")]`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -464,4 +465,50 @@ async fn a_hedged_run_records_its_waits_under_pause() {
     let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (5, Ok(2))]);
     assert_eq!(hedging(3, 100).retry(|| r.call()).hedged().await, Ok(2));
     assert_eq!(paused.waits(), [ms(40)]);
+}
+
+/// A retry the next hedge overtakes: what is announced (the WARN line, the
+/// hook's event, the waits under `testing::pause`) is the wait until the
+/// hedge starts the next attempt, and it is not the server's: a 1s
+/// Retry-After overtaken by the hedge due 40ms later is announced as 40ms
+/// from the backoff side (it was "next attempt in 1s (Retry-After)", and
+/// the attempt started 40ms later).
+#[tokio::test(start_paused = true)]
+async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    let logs = testkit::capture::capture();
+    let paused = retry_runtime::testing::pause();
+    let calls = AtomicU32::new(0);
+    let mut told = Vec::new();
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(20)))
+        .with_hedge(ms(50))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("overtaken")
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            sleep(ms(10)).await;
+            match n {
+                1 => Err(Hinted {
+                    kind: ErrorKind::RateLimited,
+                    after: Some(Duration::from_secs(1)),
+                }),
+                _ => Ok(n),
+            }
+        })
+        .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(t0.elapsed(), ms(60), "the hedge started attempt 2 at 50ms");
+    assert_eq!(told, [(ms(40), false)]);
+    assert_eq!(paused.waits(), [ms(40)]);
+    let line = logs.assert_logged(
+        tracing::Level::WARN,
+        "retrying overtaken after attempt 1/3 failed; next attempt in 40ms",
+    );
+    testkit::capture::assert_fields(&line, &[("wait_ms", "40"), ("wait_source", "backoff")]);
 }
