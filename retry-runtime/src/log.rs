@@ -3,38 +3,52 @@
 //! `RUST_LOG=retry_runtime=warn`); the target does not follow the module
 //! that emits a line, so a filter keeps matching when code moves.
 //!
-//! | when | level | message |
-//! |---|---|---|
-//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) |
-//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` |
-//! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` |
-//! | deadline reached (or another stop: a breaker that is open when a retry is decided or due, ...) | ERROR | `{operation} failed after {n} attempts ({reason})` |
-//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` |
-//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` |
-//! | a circuit breaker opens | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` and the like |
-//! | a circuit breaker half-opens or closes | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` and the like |
-//! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` |
-//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` |
-//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` (field `throttle`) |
-//! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` |
-//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` |
-//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` |
-//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` |
-//! | a gRPC pushback that asks not to retry (negative, unreadable, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` |
+//! | when | level | message | fields |
+//! |---|---|---|---|
+//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `wait_source`, `error`, `error_kind` |
+//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts` |
+//! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...) | ERROR | `{operation} failed after {n} attempts ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
+//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind` |
+//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
+//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
+//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
+//! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
+//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `error`, `reason` |
+//! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
+//! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
+//! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
+//! | a circuit breaker half-opens | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` | `name`, `state`, `probes` |
+//! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `name`, `state`, `probes` |
+//! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `name`, `state`, `probes` |
+//! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `name`, `state` |
+//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` | `value`, `reason` |
+//! | a gRPC pushback that asks not to retry (negative, unreadable, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
+//!
+//! The fields, by name: `operation` is the policy's
+//! [name](crate::Policy::with_name); `attempt` the attempt the line is
+//! about (the one that failed, succeeded, starts, or was not made), from 1;
+//! `max_attempts` the policy's limit; `error` the error's `Display` (a
+//! field, not part of the message, so a line shows it once) and
+//! `error_kind` its kind (`unclassified` when the policy does not classify
+//! errors); `wait_ms` the wait before the next attempt and `wait_source`
+//! what chose it (`backoff` or `retry_after`); `reason` why the run
+//! stopped (a give-up), why the request was not sent again (sent once) or
+//! why a server's wait was not believed. A breaker's lines carry its
+//! `name` and its new `state` rather than an `operation` (a breaker is
+//! shared by the operations it guards); a rejection names the breaker
+//! (`circuit`) or the throttle (`throttle`, with its rejection
+//! `probability`) that made it.
 //!
 //! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
 //! caller's span, and the lines about that attempt are recorded in it.
 //!
-//! Every event of a run carries the fields `operation`, `attempt`,
-//! `max_attempts`, `wait_ms` and `wait_source` (`backoff` or `retry_after`;
-//! before a sleep), `error` (its `Display`; it is a field, not part of the
-//! message, so a log line shows it once) and `error_kind` (`unclassified`
-//! when the policy does not classify errors). A breaker's lines carry `name`
-//! and `state`. With no subscriber interested, nothing is formatted and
-//! nothing is allocated. With the `metrics` feature, the breaker's lines
-//! also move its [`metrics`].
+//! With no subscriber interested, nothing is formatted and nothing is
+//! allocated. With the `metrics` feature, the breaker's lines also move
+//! its [`metrics`].
 //!
 //! ```
 //! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn

@@ -41,6 +41,7 @@ mod fuzz_regressions;
 mod hedge;
 mod hinted;
 mod hooks;
+mod log_fields;
 mod log_target;
 mod mixed_runtimes;
 mod nested;

@@ -1,0 +1,262 @@
+//! Every log line is in the tables of `retry_runtime::log` and README's
+//! Logging section, at its level, with its message and exactly its fields:
+//! each line a run of every kind emits is matched against both tables.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::time::Duration;
+
+use retry_runtime::{testing, Backoff, KindSet, Policy, RetryBudget, Throttle};
+use testkit::capture::capture;
+
+/// A row of a table: level, message template (`{...}` stands for any
+/// text), fields.
+#[derive(Debug)]
+struct Row {
+    level: String,
+    template: String,
+    fields: BTreeSet<String>,
+}
+
+/// The rows of the table whose lines are `lines` (header and separator
+/// skipped): `| when | level | message | fields |`.
+fn rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Row> {
+    lines
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .strip_prefix("| ")?
+                .strip_suffix(" |")?
+                .split(" | ")
+                .collect();
+            let [_, level, message, fields] = cells[..] else {
+                return None;
+            };
+            if !["ERROR", "WARN", "INFO", "DEBUG"].contains(&level) {
+                return None;
+            }
+            let fence = if message.starts_with("``") { "``" } else { "`" };
+            let template = message.strip_prefix(fence)?.split(fence).next()?;
+            Some(Row {
+                level: level.to_owned(),
+                template: template.to_owned(),
+                fields: fields
+                    .split(", ")
+                    .map(|f| f.trim_matches('`').to_owned())
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+fn module_table() -> Vec<Row> {
+    let source = include_str!("../../retry-runtime/src/log.rs");
+    rows(source.lines().filter_map(|l| l.strip_prefix("//! ")))
+}
+
+fn readme_table() -> Vec<Row> {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## Logging\n")
+        .nth(1)
+        .expect("README's Logging section");
+    let section = section.split("\n## ").next().unwrap();
+    rows(section.lines())
+}
+
+/// Does `message` read as `template`, each `{...}` standing for any text?
+fn reads_as(message: &str, template: &str) -> bool {
+    // the text around the placeholders
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some((piece, after)) = rest.split_once('{') {
+        pieces.push(piece);
+        rest = after.split_once('}').map_or("", |(_, after)| after);
+    }
+    pieces.push(rest);
+    let [first, middle @ .., last] = &pieces[..] else {
+        return message == template;
+    };
+    // the first at the start, the last at the end, the others in order
+    let Some(mut tail) = message.strip_prefix(first) else {
+        return false;
+    };
+    for piece in middle {
+        match tail.find(piece) {
+            Some(at) => tail = &tail[at + piece.len()..],
+            None => return false,
+        }
+    }
+    tail.ends_with(last)
+}
+
+fn timed_out() -> io::Error {
+    io::Error::from(io::ErrorKind::TimedOut)
+}
+
+/// The lines of runs that end in every way that is easy to bring about.
+fn every_kind_of_run() {
+    let _paused = testing::pause();
+    let plain = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT);
+    // a retry and a success after it; attempts exhausted; a permanent error
+    let mut calls = 0;
+    let _ = plain
+        .with_name("late")
+        .retry(|| {
+            calls += 1;
+            if calls < 2 {
+                Err(timed_out())
+            } else {
+                Ok(())
+            }
+        })
+        .call();
+    let _ = plain
+        .with_name("exhausted")
+        .retry(|| Err::<(), _>(timed_out()))
+        .call();
+    let _ = plain
+        .with_name("permanent")
+        .retry(|| Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied)))
+        .call();
+    // the deadline
+    let _ = plain
+        .with_name("deadline")
+        .with_attempts(10)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_max_elapsed(Duration::from_millis(1500))
+        .retry(|| Err::<(), _>(timed_out()))
+        .call();
+    // a budget's refusal
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("fields").with_max_tokens(1)));
+    let _ = plain
+        .with_name("budgeted")
+        .with_attempts(5)
+        .with_budget(budget)
+        .retry(|| Err::<(), _>(timed_out()))
+        .call();
+    // a retry left to the outer run
+    let _ = plain
+        .with_name("outer")
+        .retry(|| {
+            plain
+                .with_name("inner")
+                .retry(|| Err::<(), _>(timed_out()))
+                .call()
+        })
+        .call();
+    // a breaker opens, rejects, half-opens, closes; re-opens on a failed
+    // probe; is reset
+    let (breaker, clock, guarded) = crate::one_strike_breaker("fields");
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
+    clock.advance(Duration::from_secs(30));
+    let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    clock.advance(Duration::from_secs(30));
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    breaker.reset();
+    // a throttle's rejection, once it has seen nothing but failures
+    let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new("fields")));
+    for _ in 0..1_000 {
+        throttle.acquire_quietly();
+        throttle.record(false);
+    }
+    let throttled = Policy::new()
+        .with_attempts(1)
+        .with_name("throttled")
+        .with_throttle(throttle);
+    // (it rejects with a probability of 1000/1001: a few calls at most)
+    for _ in 0..100 {
+        if throttled.retry(|| Ok::<_, io::Error>(())).call().is_err() {
+            break;
+        }
+    }
+    // a hedge
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut n = 0;
+            let _ = plain
+                .with_name("hedged")
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| {
+                    n += 1;
+                    let wait = if n == 1 { 1_000 } else { 10 };
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        Ok::<_, io::Error>(())
+                    }
+                })
+                .hedged()
+                .await;
+        });
+}
+
+#[test]
+fn every_line_is_in_the_tables_with_its_fields() {
+    let logs = capture();
+    every_kind_of_run();
+    let lines = logs.lines();
+    let tables = [("log.rs", module_table()), ("README.md", readme_table())];
+    for (name, table) in &tables {
+        assert!(table.len() >= 20, "{name}: {table:#?}");
+    }
+    let mut seen = BTreeSet::new();
+    for line in &lines {
+        let (level, rest) = line.split_once(' ').unwrap();
+        let mut parts = rest.split(" | ");
+        let message = parts.next().unwrap();
+        let fields: BTreeSet<String> = parts
+            .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k).to_owned())
+            .collect();
+        for (name, table) in &tables {
+            let row = table.iter().position(|r| {
+                r.level == level && reads_as(message, &r.template) && r.fields == fields
+            });
+            assert!(
+                row.is_some(),
+                "{name} has no row for {line:?} (fields {fields:?}); rows at {level}: {:#?}",
+                table
+                    .iter()
+                    .filter(|r| r.level == level)
+                    .collect::<Vec<_>>()
+            );
+            seen.insert(table[row.unwrap()].template.clone());
+        }
+    }
+    // what the runs above bring about
+    for template in [
+        "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
+        "{operation} succeeded on attempt {n}",
+        "{operation} failed after {n} attempts",
+        "{operation} failed after {n} attempts ({reason})",
+        "{operation} failed with a non-retriable error on attempt {n}",
+        "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
+        "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
+        "{operation} not attempted: {rejection}",
+        "hedging {operation}: attempt {n} starts beside {k} in flight",
+        "circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}",
+        "circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}",
+        "circuit `{name}` is half-open: letting {n} probe call(s) through",
+        "circuit `{name}` closed: {n} probe call(s) succeeded",
+        "circuit `{name}` closed by a reset (it was {state})",
+    ] {
+        assert!(
+            seen.contains(template),
+            "no line for {template:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("| throttle=fields")),
+        "no throttle rejection:\n{}",
+        lines.join("\n")
+    );
+}
