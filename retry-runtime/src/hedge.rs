@@ -15,6 +15,10 @@
 //!   in flight included, and none at or after
 //!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
 //!   backoff would end past it leaves a start already due before it).
+//!   A failure whose wait is the server's (a `Retry-After`, or a gRPC
+//!   pushback, that the policy honours: a 429) holds every start back
+//!   until that wait has passed, the next hedge included, and a server's
+//!   wait that would end past `max_elapsed` starts nothing more.
 //!   The wait a failure announces (its WARN line, the hooks'
 //!   [`RetryEvent::wait`](crate::RetryEvent::wait), `retry_wait_seconds`)
 //!   is the time until that next start: its backoff, or less when the next
@@ -320,12 +324,16 @@ where
                             // hedge, or an earlier failure's retry) is due:
                             // that is the wait announced and recorded, and
                             // then not the server's when it asked for more.
+                            // A wait the server asked for (a Retry-After the
+                            // policy honours) holds every start back, the
+                            // next hedge included.
+                            let told = policy.waits_as_told(verdict);
                             let armed_first =
-                                timer.is_some() && timer_due < now.saturating_add(wait);
+                                !told && timer.is_some() && timer_due < now.saturating_add(wait);
                             let (next_in, from_retry_after) = if armed_first {
                                 (timer_due.saturating_sub(now), false)
                             } else {
-                                (wait, policy.waits_as_told(verdict))
+                                (wait, told)
                             };
                             let ev = RetryEvent {
                                 operation: policy.name,
@@ -342,8 +350,12 @@ where
                             // form's waits are)
                             if !crate::sleep::should_sleep(next_in) {
                                 start_next = true;
-                            } else if timer.is_none() || now.saturating_add(wait) < timer_due {
-                                // the retry is due before the next hedge
+                            } else if told
+                                || timer.is_none()
+                                || now.saturating_add(wait) < timer_due
+                            {
+                                // the retry is due before the next hedge (or
+                                // the server's wait puts the hedge off)
                                 timer.set(Some(sleeper.sleep(wait)));
                                 timer_due = now.saturating_add(wait);
                             }
@@ -351,7 +363,10 @@ where
                         // This failure's wait would end past the deadline,
                         // but a start is armed before it (the next hedge, or
                         // an earlier failure's retry): that one still goes.
-                        Decision::GiveUp(StopReason::Deadline) if timer.is_some() => {}
+                        // (Not when the server asked for that wait: no start
+                        // goes before it.)
+                        Decision::GiveUp(StopReason::Deadline)
+                            if timer.is_some() && !policy.waits_as_told(verdict) => {}
                         Decision::GiveUp(reason) => closed = Some(reason),
                     }
                 }

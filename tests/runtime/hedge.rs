@@ -467,14 +467,50 @@ async fn a_hedged_run_records_its_waits_under_pause() {
     assert_eq!(paused.waits(), [ms(40)]);
 }
 
-/// A retry the next hedge overtakes: what is announced (the WARN line, the
-/// hook's event, the waits under `testing::pause`) is the wait until the
-/// hedge starts the next attempt, and it is not the server's: a 1s
-/// Retry-After overtaken by the hedge due 40ms later is announced as 40ms
-/// from the backoff side (it was "next attempt in 1s (Retry-After)", and
-/// the attempt started 40ms later).
+/// A retry's backoff that the next hedge overtakes is announced as the
+/// wait until the hedge starts the next attempt: a 1s backoff overtaken by
+/// the hedge due 40ms later is announced as 40ms (it was "next attempt in
+/// 1s", and the attempt started 40ms later).
 #[tokio::test(start_paused = true)]
 async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
+    let logs = testkit::capture::capture();
+    let paused = retry_runtime::testing::pause();
+    let calls = AtomicU32::new(0);
+    let mut told = Vec::new();
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_hedge(ms(50))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("overtaken")
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            sleep(ms(10)).await;
+            match n {
+                1 => Err(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+                _ => Ok(n),
+            }
+        })
+        .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+        .hedged()
+        .await;
+    assert_eq!(out.unwrap(), 2);
+    assert_eq!(t0.elapsed(), ms(60), "the hedge started attempt 2 at 50ms");
+    assert_eq!(told, [(ms(40), false)]);
+    assert_eq!(paused.waits(), [ms(40)]);
+    let line = logs.assert_logged(
+        tracing::Level::WARN,
+        "retrying overtaken after attempt 1/3 failed; next attempt in 40ms",
+    );
+    testkit::capture::assert_fields(&line, &[("wait_ms", "40"), ("wait_source", "backoff")]);
+}
+
+/// A server's wait is not overtaken: a 429 asking for 1s puts the next
+/// hedge (due 40ms later) off until then, and that is the wait announced
+/// (it sent the hedge 40ms later, into the rate limit).
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_holds_the_next_hedge_back() {
     use crate::hinted::Hinted;
     use retry_runtime::ErrorKind;
     let logs = testkit::capture::capture();
@@ -487,7 +523,7 @@ async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
         .with_backoff(Backoff::fixed(ms(20)))
         .with_hedge(ms(50))
         .retry_on(KindSet::TRANSIENT)
-        .with_name("overtaken")
+        .with_name("told")
         .retry(|| async {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
             sleep(ms(10)).await;
@@ -503,12 +539,40 @@ async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
         .hedged()
         .await;
     assert_eq!(out, Ok(2));
-    assert_eq!(t0.elapsed(), ms(60), "the hedge started attempt 2 at 50ms");
-    assert_eq!(told, [(ms(40), false)]);
-    assert_eq!(paused.waits(), [ms(40)]);
+    assert_eq!(t0.elapsed(), ms(1020), "attempt 2 started 1s after the 429");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(told, [(Duration::from_secs(1), true)]);
+    assert_eq!(paused.waits(), [Duration::from_secs(1)]);
     let line = logs.assert_logged(
         tracing::Level::WARN,
-        "retrying overtaken after attempt 1/3 failed; next attempt in 40ms",
+        "retrying told after attempt 1/3 failed; next attempt in 1s",
     );
-    testkit::capture::assert_fields(&line, &[("wait_ms", "40"), ("wait_source", "backoff")]);
+    testkit::capture::assert_fields(&line, &[("wait_source", "retry_after")]);
+}
+
+/// A server's wait that would end past `max_elapsed` starts nothing more:
+/// the armed hedge does not go into the rate limit either.
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_past_the_deadline_starts_no_hedge() {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    let calls = AtomicU32::new(0);
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(20)))
+        .with_hedge(ms(50))
+        .with_max_elapsed(ms(500))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            sleep(ms(10)).await;
+            Err::<u32, _>(Hinted {
+                kind: ErrorKind::RateLimited,
+                after: Some(Duration::from_secs(1)),
+            })
+        })
+        .hedged()
+        .await;
+    assert!(out.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
