@@ -11,7 +11,7 @@
 //! | `ai_provider` | 4 | exponential 2s..8s | none | same |
 //! | `s3` | 5 | exponential 1s..30s | plus 0..1s | same |
 //! | `api` | 3 | exponential 500ms..10s | plus 0..500ms | same; Retry-After honoured for RateLimited and Unavailable |
-//! | `job` | 4 | exponential 30s..8m, factor 4 | plus 0..25% | same + Unknown |
+//! | `job` | 4 | exponential 30s..8m, factor 4 | plus 0..25% | same + Interrupted, Unknown |
 //!
 //! Every preset honours a `RateLimited` error's Retry-After hint up to 60s,
 //! and never retries `Permanent` errors. Each is a `const` you can adjust:
@@ -110,14 +110,24 @@ pub const API: Policy<RetryOn> = preset(
         .with(ErrorKind::Unavailable),
     cap: s(60),
 });
-/// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%; also retries `Unknown`.
+/// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%.
+///
+/// Also retries `Interrupted`, as `db` does: a job whose database work lost
+/// a deadlock or a serialization conflict (40P01, 40001, SQLite's `BUSY`)
+/// succeeds when it runs again. And `Unknown`: a job is run at least once
+/// anyway (a worker that dies mid-job has it run again), so an error
+/// nothing is known about gets another run rather than none.
 pub const JOB: Policy<RetryOn> = preset(
     "job",
     4,
     Backoff::exponential(s(30), s(480)).with_factor(4.0),
     Jitter::Proportional(25),
 )
-.retry_on(KindSet::TRANSIENT.with(ErrorKind::Unknown));
+.retry_on(
+    KindSet::TRANSIENT
+        .with(ErrorKind::Interrupted)
+        .with(ErrorKind::Unknown),
+);
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.
 pub const NAMES: [&str; 10] = [
@@ -216,6 +226,7 @@ mod tests {
         );
         assert!(DB.when().0.contains(ErrorKind::Interrupted));
         assert!(JOB.when().0.contains(ErrorKind::Unknown));
+        assert!(JOB.when().0.contains(ErrorKind::Interrupted));
         assert!(!WEBHOOK.when().0.contains(ErrorKind::Interrupted));
         assert!(API.retry_after().kinds.contains(ErrorKind::Unavailable));
     }

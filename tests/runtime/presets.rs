@@ -28,6 +28,7 @@ fn job_waits_30s_120s_480s_within_25_percent_then_gives_up() {
     for kind in [
         ErrorKind::Timeout,
         ErrorKind::Unavailable,
+        ErrorKind::Interrupted,
         ErrorKind::Unknown,
     ] {
         let error = Failure(kind, None);

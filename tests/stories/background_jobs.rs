@@ -139,3 +139,25 @@ fn retryable_and_permanent_errors_are_told_apart() {
         );
     }
 }
+
+/// A job's own database work that lost a deadlock or a serialization
+/// conflict (40P01, 40001, SQLite's `BUSY`: all `Interrupted`) succeeds when
+/// it runs again, so the job is retried on the same schedule rather than
+/// failed for good on its first attempt.
+#[test]
+fn a_job_interrupted_by_a_deadlock_is_retried() {
+    #[derive(Debug, thiserror::Error, Classify)]
+    #[error("deadlock detected")]
+    #[classify(Interrupted)]
+    struct Deadlock;
+
+    for (retry_count, base) in [(0, 30), (1, 120), (2, 480)] {
+        let wait = wait_of(presets::JOB.decide(retry_count, &Deadlock));
+        let base = Duration::from_secs(base);
+        assert!(wait >= base && wait <= base + base / 4, "{wait:?}");
+    }
+    assert_eq!(
+        presets::JOB.decide(3, &Deadlock),
+        Decision::GiveUp(StopReason::Attempts)
+    );
+}

@@ -227,6 +227,66 @@ async fn the_job_preset_retries_unknown_errors() {
     ));
 }
 
+/// A job whose own database work finds the database locked (a real
+/// `SQLITE_BUSY`, as a deadlock or a serialization failure on PostgreSQL,
+/// all `Interrupted`) is scheduled again: another run is what that error
+/// asks for, not `FAILED` on the first attempt.
+#[tokio::test]
+async fn a_job_whose_transaction_found_the_database_locked_is_retried() {
+    use retry_runtime::{Classify, ErrorKind};
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    // the job's own database, beside the queue's: another connection holds
+    // its write lock, and the job's connection does not wait for it
+    let dir = tempfile::tempdir().unwrap();
+    let app = SqliteConnectOptions::new()
+        .filename(dir.path().join("app.db"))
+        .create_if_missing(true);
+    let mut holder = app.connect().await.unwrap();
+    sqlx::query("CREATE TABLE reports (id INTEGER PRIMARY KEY)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut job_conn = app
+        .clone()
+        .busy_timeout(Duration::ZERO)
+        .connect()
+        .await
+        .unwrap();
+    let busy = sqlx::query("INSERT INTO reports VALUES (1)")
+        .execute(&mut job_conn)
+        .await
+        .unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Interrupted, "{busy:?}");
+
+    let q = JobQueue::open_in_memory().await.unwrap();
+    let id = q.enqueue("write report", s(0)).await.unwrap();
+    let running = q.claim_due(s(0)).await.unwrap().unwrap();
+    let JobOutcome::Retry {
+        retry_count, wait, ..
+    } = q.fail(&running, &busy, s(0)).await.unwrap()
+    else {
+        panic!("a locked database failed the job for good")
+    };
+    assert_eq!(retry_count, 1);
+    assert_job_wait(wait, 30);
+    let j = job(&q, id).await;
+    assert_eq!((j.status, j.retry_count), (JobStatus::Pending, 1));
+    assert!(
+        j.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("Interrupted: "),
+        "{:?}",
+        j.last_error
+    );
+}
+
 #[tokio::test]
 async fn another_policy_can_be_used() {
     let q = JobQueue::open_in_memory()
