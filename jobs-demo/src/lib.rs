@@ -37,6 +37,16 @@
 //! stopped and counts as a failed attempt, so no job runs on two workers at
 //! once.
 //!
+//! The queue's own statements (the claim, the record of a run's outcome,
+//! [`JobQueue::next_due_at`]) are retried on a database error a second
+//! policy retries, [`presets::DB`] unless [`JobQueue::with_db_policy`] says
+//! otherwise: a pool timeout, a broken or refused connection, a server
+//! restarting or overloaded, a deadlock, `SQLITE_BUSY`. So a success is not
+//! lost to a dropped connection, to run again after its lease. Recording
+//! an outcome again is safe: the statement is guarded by the claim's token,
+//! and finding its own row already written (the server wrote it, its answer
+//! was lost) is success, not [`QueueError::NotClaimed`].
+//!
 //! A row whose `status` is none of the four (written by another version of
 //! the program, or by hand) is never claimed, changed or deleted:
 //! [`JobQueue::unknown_statuses`] lists them, [`Worker::start`] logs each as
@@ -364,13 +374,16 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
 /// The `jobs` table of one database (SQLite or PostgreSQL), the retry
 /// policy its failures are judged by ([`presets::JOB`] unless
-/// [`with_policy`](JobQueue::with_policy) says otherwise), the lease of a
-/// claim, and the worker this handle claims for.
+/// [`with_policy`](JobQueue::with_policy) says otherwise), the policy its
+/// own statements are retried by on a database error ([`presets::DB`]
+/// unless [`with_db_policy`](JobQueue::with_db_policy) says otherwise), the
+/// lease of a claim, and the worker this handle claims for.
 #[derive(Clone)]
 pub struct JobQueue {
     pool: AnyPool,
     backend: Backend,
     policy: Policy<RetryOn>,
+    db_policy: Policy<RetryOn>,
     lease: Duration,
     worker: String,
 }
@@ -380,6 +393,7 @@ impl fmt::Debug for JobQueue {
         f.debug_struct("JobQueue")
             .field("backend", &self.backend)
             .field("policy", &self.policy)
+            .field("db_policy", &self.db_policy)
             .field("lease", &self.lease)
             .field("worker", &self.worker)
             .finish()
@@ -451,6 +465,7 @@ impl JobQueue {
             pool,
             backend,
             policy: presets::JOB,
+            db_policy: presets::DB,
             lease: DEFAULT_LEASE,
             worker: "worker".to_owned(),
         };
@@ -526,6 +541,29 @@ impl JobQueue {
         self
     }
 
+    /// Retry the queue's statements ([`claim_due`](JobQueue::claim_due),
+    /// [`complete`](JobQueue::complete), [`fail`](JobQueue::fail),
+    /// [`next_due_at`](JobQueue::next_due_at)) with `policy` instead of
+    /// [`presets::DB`] (4 attempts, waits of 1s, 2s, 4s, on a timeout, a
+    /// broken or refused connection, a server restarting or overloaded, a
+    /// deadlock, a serialization failure or `SQLITE_BUSY`). Its waits are
+    /// real time, not the simulated clock's. `presets::DB.with_attempts(1)`
+    /// turns the retries off.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use retry_runtime::presets;
+    /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
+    /// assert_eq!(q.db_policy().name(), "db");
+    /// let q = q.with_db_policy(presets::DB.with_attempts(8));
+    /// assert_eq!(q.db_policy().stop().max_attempts, 8);
+    /// # }
+    /// ```
+    pub fn with_db_policy(mut self, policy: Policy<RetryOn>) -> JobQueue {
+        self.db_policy = policy;
+        self
+    }
+
     /// Claims last `lease` (on the queue's clock) instead of [`DEFAULT_LEASE`].
     ///
     /// ```
@@ -563,6 +601,11 @@ impl JobQueue {
     /// ```
     pub fn policy(&self) -> &Policy<RetryOn> {
         &self.policy
+    }
+
+    /// The policy the queue's statements are retried by.
+    pub fn db_policy(&self) -> &Policy<RetryOn> {
+        &self.db_policy
     }
 
     /// How long a claim lasts.
@@ -635,7 +678,18 @@ impl JobQueue {
     /// assert!(lost.next_retry_at >= Duration::from_secs(390)); // 30s+ later (presets::JOB)
     /// # }
     /// ```
+    ///
+    /// A database error the [db policy](JobQueue::with_db_policy) retries
+    /// runs both steps again, with the same `now`. When the server ran the
+    /// claim but its answer was lost (the connection broke just then), that
+    /// job stays `RUNNING` for this worker until its lease ends and then
+    /// counts as a failed attempt, as if this worker had died: it is not
+    /// lost, and it does not run twice at once, but an attempt is spent.
     pub async fn claim_due(&self, now: Duration) -> Result<Option<Job>, QueueError> {
+        self.db_policy.retry(|| self.claim_due_once(now)).await
+    }
+
+    async fn claim_due_once(&self, now: Duration) -> Result<Option<Job>, QueueError> {
         self.expire_leases(now).await?;
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -670,7 +724,11 @@ impl JobQueue {
         for row in &rows {
             let job = Job::from_row(row)?;
             let until = job.claimed_until.unwrap_or(now);
-            match self.fail(&job, &LeaseExpired, until).await {
+            // not `fail`: the claim's retry covers this statement
+            match self
+                .record(&job, &self.judge(&job, &LeaseExpired, until))
+                .await
+            {
                 // another worker recorded it first
                 Ok(_) | Err(QueueError::NotClaimed { .. }) => {}
                 Err(e) => return Err(e),
@@ -681,8 +739,14 @@ impl JobQueue {
 
     /// The claimed job succeeded: `DONE`.
     ///
+    /// A database error the [db policy](JobQueue::with_db_policy) retries
+    /// runs the statement again. Recording the same outcome twice is not an
+    /// error: when the server recorded it but its answer was lost, the
+    /// retry finds the job `DONE` at `now` under this claim, and succeeds.
+    ///
     /// # Errors
-    /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this claim.
+    /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this
+    /// claim (nor `DONE` at `now` by it).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -693,13 +757,19 @@ impl JobQueue {
     /// let job = q.claim_due(Duration::ZERO).await.unwrap().unwrap();
     /// q.complete(&job, Duration::from_secs(1)).await.unwrap();
     /// assert_eq!(q.get(job.id).await.unwrap().unwrap().status, JobStatus::Done);
-    /// assert!(q.complete(&job, Duration::from_secs(1)).await.is_err()); // not RUNNING any more
+    /// q.complete(&job, Duration::from_secs(1)).await.unwrap(); // the same outcome again
+    /// assert!(q.complete(&job, Duration::from_secs(2)).await.is_err()); // not RUNNING any more
     /// # }
     /// ```
     pub async fn complete(&self, job: &Job, now: Duration) -> Result<(), QueueError> {
+        self.db_policy.retry(|| self.complete_once(job, now)).await
+    }
+
+    async fn complete_once(&self, job: &Job, now: Duration) -> Result<(), QueueError> {
         let n = sqlx::query(
             "UPDATE jobs SET status = 'DONE', finished_at = $2
-             WHERE id = $1 AND status = 'RUNNING' AND claims = $3",
+             WHERE id = $1 AND claims = $3
+               AND (status = 'RUNNING' OR (status = 'DONE' AND finished_at = $2))",
         )
         .bind(job.id)
         .bind(ms(now))
@@ -714,6 +784,11 @@ impl JobQueue {
     /// job's `retry_count` and the error's kind, between a retry (back to
     /// `PENDING`, `retry_count + 1`, due at `now + wait`) and giving up
     /// (`FAILED`). `last_error` records the error and its kind.
+    ///
+    /// The policy decides once; a database error the [db
+    /// policy](JobQueue::with_db_policy) retries runs the statement again,
+    /// writing the same row. Finding that row already written under this
+    /// claim (the server wrote it, its answer was lost) is not an error.
     ///
     /// # Errors
     /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this claim.
@@ -741,52 +816,78 @@ impl JobQueue {
     where
         E: Classify + fmt::Display,
     {
+        let failure = self.judge(job, error, now);
+        self.db_policy.retry(|| self.record(job, &failure)).await?;
+        Ok(failure.outcome)
+    }
+
+    /// What a failed run makes of its job's row, by the policy.
+    fn judge<E>(&self, job: &Job, error: &E, now: Duration) -> Failure
+    where
+        E: Classify + fmt::Display,
+    {
         let kind = error.kind();
         let attempts = job.retry_count + 1;
-        let (n, outcome) = match self.policy.decide(job.retry_count, error) {
+        match self.policy.decide(job.retry_count, error) {
             Decision::Retry(wait) => {
                 // stored in whole milliseconds
                 let wait = from_ms(ms(wait));
-                let next_retry_at = from_ms(ms(now.saturating_add(wait)));
-                let n = sqlx::query(
-                    "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
-                     WHERE id = $1 AND status = 'RUNNING' AND claims = $2",
-                )
-                .bind(job.id)
-                .bind(i64::from(job.claims))
-                .bind(i64::from(attempts))
-                .bind(ms(next_retry_at))
-                .bind(format!("{kind}: {error}"))
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                let outcome = JobOutcome::Retry {
-                    retry_count: attempts,
-                    wait,
-                    next_retry_at,
-                };
-                (n, outcome)
+                Failure {
+                    outcome: JobOutcome::Retry {
+                        retry_count: attempts,
+                        wait,
+                        next_retry_at: from_ms(ms(now.saturating_add(wait))),
+                    },
+                    last_error: format!("{kind}: {error}"),
+                    now,
+                }
             }
-            Decision::GiveUp(reason) => {
-                let n = sqlx::query(
-                    "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
-                     WHERE id = $1 AND status = 'RUNNING' AND claims = $2",
-                )
-                .bind(job.id)
-                .bind(i64::from(job.claims))
-                .bind(ms(now))
-                .bind(format!(
+            Decision::GiveUp(reason) => Failure {
+                outcome: JobOutcome::Failed { reason, attempts },
+                last_error: format!(
                     "{kind}: {error} (gave up after {attempts} attempt{}: {reason})",
                     if attempts == 1 { "" } else { "s" }
-                ))
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                (n, JobOutcome::Failed { reason, attempts })
-            }
-        };
-        claimed(job, n)?;
-        Ok(outcome)
+                ),
+                now,
+            },
+        }
+    }
+
+    /// Write a failed run's row, if the job is still `RUNNING` under its
+    /// claim, or already holds that very row (written by an earlier attempt
+    /// of this statement whose answer was lost).
+    async fn record(&self, job: &Job, failure: &Failure) -> Result<(), QueueError> {
+        let n = match failure.outcome {
+            JobOutcome::Retry {
+                retry_count,
+                next_retry_at,
+                ..
+            } => sqlx::query(
+                "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
+                 WHERE id = $1 AND claims = $2
+                   AND (status = 'RUNNING' OR (status = 'PENDING' AND retry_count = $3
+                        AND next_retry_at = $4 AND last_error = $5))",
+            )
+            .bind(job.id)
+            .bind(i64::from(job.claims))
+            .bind(i64::from(retry_count))
+            .bind(ms(next_retry_at))
+            .bind(&failure.last_error),
+            JobOutcome::Failed { .. } => sqlx::query(
+                "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
+                 WHERE id = $1 AND claims = $2
+                   AND (status = 'RUNNING' OR (status = 'FAILED' AND finished_at = $3
+                        AND last_error = $4))",
+            )
+            .bind(job.id)
+            .bind(i64::from(job.claims))
+            .bind(ms(failure.now))
+            .bind(&failure.last_error),
+        }
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        claimed(job, n)
     }
 
     /// When the next job is due: the earliest `next_retry_at` of the
@@ -804,6 +905,10 @@ impl JobQueue {
     /// # }
     /// ```
     pub async fn next_due_at(&self) -> Result<Option<Duration>, QueueError> {
+        self.db_policy.retry(|| self.next_due_at_once()).await
+    }
+
+    async fn next_due_at_once(&self) -> Result<Option<Duration>, QueueError> {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(CASE WHEN status = 'PENDING' THEN next_retry_at ELSE claimed_until END)
              FROM jobs WHERE status IN ('PENDING', 'RUNNING')",
@@ -933,6 +1038,15 @@ impl JobQueue {
         }
         Ok(out)
     }
+}
+
+/// A failed run's row, as the policy decided it (once, so that every
+/// attempt of its statement writes the same row).
+struct Failure {
+    outcome: JobOutcome,
+    last_error: String,
+    /// When the run ended: `finished_at` of a job that failed for good.
+    now: Duration,
 }
 
 fn claimed(job: &Job, rows: u64) -> Result<(), QueueError> {

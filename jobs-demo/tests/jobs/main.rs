@@ -1,5 +1,6 @@
 //! The job queue's retry schedule, and the jobs demo run to its end.
 
+mod db_errors;
 mod demo_run;
 mod lease;
 mod queue;
