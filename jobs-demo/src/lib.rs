@@ -45,7 +45,12 @@
 //! lost to a dropped connection, to run again after its lease. Recording
 //! an outcome again is safe: the statement is guarded by the claim's token,
 //! and finding its own row already written (the server wrote it, its answer
-//! was lost) is success, not [`QueueError::NotClaimed`].
+//! was lost) is success, not [`QueueError::NotClaimed`]. An error of those
+//! kinds that outlasts the retries (an outage) does not stop a worker's
+//! [`run`](Worker::run): it logs it, pauses and goes on
+//! ([`Worker::pause_after`]); a run whose outcome it could not record
+//! fails with [`QueueError::NotRecorded`], which says what the run did, and
+//! the job counts as a failed attempt when its lease ends.
 //!
 //! A row whose `status` is none of the four (written by another version of
 //! the program, or by hand) is never claimed, changed or deleted:
@@ -179,20 +184,40 @@ pub enum QueueError {
         /// The job.
         id: i64,
     },
+    /// A run's outcome could not be recorded, even after the queue's
+    /// [db policy](JobQueue::with_db_policy) retried: the job stays
+    /// `RUNNING` until its lease ends, then counts as a failed attempt.
+    #[error("job {id} {outcome}, but that could not be recorded: {error}")]
+    NotRecorded {
+        /// The job.
+        id: i64,
+        /// What the run did: `succeeded`, or `failed (Kind: error)`.
+        outcome: String,
+        /// Why it could not be recorded (the database's error).
+        error: Box<QueueError>,
+    },
 }
 
-/// A database error by [`Classify for sqlx::Error`](retry_runtime::sqlx); the others are permanent.
+/// A database error by [`Classify for sqlx::Error`](retry_runtime::sqlx),
+/// an outcome not recorded by its database error; the others are permanent.
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
 /// use retry_jobs_demo::QueueError;
 /// assert_eq!(QueueError::Db(sqlx::Error::PoolTimedOut).kind(), ErrorKind::Timeout);
 /// assert_eq!(QueueError::NotClaimed { id: 1 }.kind(), ErrorKind::Permanent);
+/// let lost = QueueError::NotRecorded {
+///     id: 1,
+///     outcome: "succeeded".into(),
+///     error: Box::new(QueueError::Db(sqlx::Error::PoolTimedOut)),
+/// };
+/// assert_eq!(lost.kind(), ErrorKind::Timeout);
 /// ```
 impl Classify for QueueError {
     fn kind(&self) -> ErrorKind {
         match self {
             QueueError::Db(e) => e.kind(),
+            QueueError::NotRecorded { error, .. } => error.kind(),
             _ => ErrorKind::Permanent,
         }
     }
@@ -548,7 +573,8 @@ impl JobQueue {
     /// broken or refused connection, a server restarting or overloaded, a
     /// deadlock, a serialization failure or `SQLITE_BUSY`). Its waits are
     /// real time, not the simulated clock's. `presets::DB.with_attempts(1)`
-    /// turns the retries off.
+    /// turns the retries off; its kinds still tell
+    /// [`Worker::pause_after`] which errors a worker goes on after.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -1271,6 +1297,12 @@ impl Worker {
     /// like any failure. So no job runs on two workers at once, as long as
     /// the handler does not block the thread.
     ///
+    /// The claim and the record of the outcome are retried by the queue's
+    /// [db policy](JobQueue::with_db_policy); when the outcome still cannot
+    /// be recorded, the error is [`QueueError::NotRecorded`] (what the run
+    /// did, and the database's error), and the job counts as a failed
+    /// attempt once its lease ends.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
@@ -1329,7 +1361,25 @@ impl Worker {
                     ended_at: now,
                 }));
             }
-            other => other?,
+            Err(error) => {
+                // the queue's db policy retried already: the database is out
+                // of reach for now. The job stays RUNNING until its lease
+                // ends, then counts as a failed attempt; say what the run did.
+                let did = match &result {
+                    Ok(()) => "succeeded".to_owned(),
+                    Err(e) => format!("failed ({}: {e})", e.kind()),
+                };
+                tracing::error!(
+                    "[{t}] worker {name}: job {id} {payload:?} {did}, but that could not be recorded ({error}); it stays RUNNING until its lease ends at {}, then counts as a failed attempt",
+                    fmt_time(job.claimed_until.unwrap_or(now))
+                );
+                return Err(QueueError::NotRecorded {
+                    id,
+                    outcome: did,
+                    error: Box::new(error),
+                });
+            }
+            Ok(outcome) => outcome,
         };
         match (&result, outcome) {
             (
@@ -1365,6 +1415,8 @@ impl Worker {
     /// Run due jobs, sleeping until the next one is due (or a running job's
     /// lease expires), until no job is `PENDING` or `RUNNING`, or the
     /// simulated time reaches `until` (if given). Returns the runs made.
+    /// A database error of a kind the queue's db policy retries does not
+    /// stop it: it pauses ([`pause_after`](Worker::pause_after)) and goes on.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -1404,15 +1456,56 @@ impl Worker {
             if until.is_some_and(|until| self.clock.now() >= until) {
                 break;
             }
-            if let Some(ran) = self.run_one(&mut handler).await? {
-                runs.push(ran);
-                continue;
+            match self.run_one(&mut handler).await {
+                Ok(Some(ran)) => {
+                    runs.push(ran);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) if self.pause_after(&e).await => continue,
+                Err(e) => return Err(e),
             }
-            if !self.wait(until).await? {
-                break;
+            match self.wait(until).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) if self.pause_after(&e).await => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(runs)
+    }
+
+    /// After [`run_one`](Worker::run_one) or [`wait`](Worker::wait) failed
+    /// with `error`: when it is of a kind the queue's [db
+    /// policy](JobQueue::with_db_policy) retries (the database out of reach,
+    /// restarting, overloaded, or busy, past that policy's own retries), log
+    /// it, sleep the policy's longest wait and return `true`, so the caller
+    /// goes on, as [`run`](Worker::run) does: a worker outlives an outage of
+    /// its database. `false` at once for any other error (a missing table,
+    /// bad SQL, a refused password), which the caller should return.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use retry_jobs_demo::{JobQueue, QueueError, ScaledClock, Worker};
+    /// let worker = Worker::start("w", JobQueue::open_in_memory().await.unwrap(), ScaledClock::new(1)).await.unwrap();
+    /// assert!(!worker.pause_after(&QueueError::NotClaimed { id: 1 }).await);
+    /// # }
+    /// ```
+    pub async fn pause_after(&self, error: &QueueError) -> bool {
+        let policy = self.queue.db_policy();
+        let kind = error.kind();
+        if !policy.when().0.contains(kind) {
+            return false;
+        }
+        let pause = policy.backoff().cap();
+        tracing::warn!(
+            "[{}] worker {}: {error} ({kind}); going on in {}ms",
+            fmt_time(self.clock.now()),
+            self.name,
+            pause.as_millis()
+        );
+        tokio::time::sleep(pause).await;
+        true
     }
 
     /// With no job due now: sleep until the next one is due, a running

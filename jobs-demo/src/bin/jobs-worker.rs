@@ -24,7 +24,10 @@
 //! twice.
 //!
 //! A malformed or unreachable `DATABASE_URL`, or a setting out of range, ends
-//! it with one error line and exit code 1.
+//! it with one error line and exit code 1. Once running, a database error
+//! that the queue's retries do not get past (the server restarting, the
+//! network down) pauses it and it goes on ([`Worker::pause_after`]); an
+//! error retrying cannot help (a missing table, bad SQL) ends it.
 
 use std::io;
 use std::process::ExitCode;
@@ -102,20 +105,25 @@ async fn work() -> Result<(), String> {
             run_script(&job).await
         }
     };
+    // a database error that outlasts the queue's own retries (an outage, a
+    // restart) pauses the worker; only an error retrying cannot help ends it
     loop {
-        match worker.run_one(&mut handler).await.map_err(db)? {
-            Some(ran) => {
+        match worker.run_one(&mut handler).await {
+            Ok(Some(ran)) => {
                 runs += 1;
                 // the time the outcome was recorded with, not a later one
                 log.ended(&ran.job, &ran.outcome, ran.ended_at)
                     .await
                     .map_err(db)?;
             }
-            None => {
-                if !worker.wait(None).await.map_err(db)? {
-                    break;
-                }
-            }
+            Ok(None) => match worker.wait(None).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) if worker.pause_after(&e).await => {}
+                Err(e) => return Err(db(e)),
+            },
+            Err(e) if worker.pause_after(&e).await => {}
+            Err(e) => return Err(db(e)),
         }
     }
     println!(

@@ -1,6 +1,7 @@
 //! The queue's own database errors: the record of a run's outcome and the
 //! claim are retried by the queue's db policy (a repeated record is
-//! recognised, not refused). Against a real PostgreSQL (`testkit::pg`): another session
+//! recognised, not refused), and a worker outlives an error its retries do
+//! not get past. Against a real PostgreSQL (`testkit::pg`): another session
 //! holds a lock the worker's statement waits for, and
 //! `pg_terminate_backend` ends the worker's connection while it waits.
 
@@ -185,6 +186,102 @@ async fn a_claim_that_loses_its_connection_is_made_again() {
         (job.status, job.retry_count, job.claims),
         (JobStatus::Done, 0, 1)
     );
+}
+
+/// The queue's statements without retries: `db_policy` with one attempt,
+/// and its kinds.
+fn no_retries() -> Policy<RetryOn> {
+    presets::DB
+        .with_attempts(1)
+        .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+}
+
+/// With no retries of the queue's statements, the record of a success
+/// fails; `run` goes on rather than stopping with the database's error:
+/// the job's lease expires, that run counts as a failed attempt, and the
+/// job runs again and ends `DONE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_goes_on_after_an_error_its_retries_do_not_get_past() {
+    let (queue, url) = pg_queue(no_retries()).await;
+    // one simulated minute in 100 ms; a lease of 10 minutes (1 s), which the
+    // first run ends well within, however busy the machine
+    let clock = ScaledClock::minute_every(Duration::from_millis(100));
+    let queue = queue.with_lease(s(600));
+    let id = queue.enqueue("send report", clock.now()).await.unwrap();
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let terminator = Arc::new(Mutex::new(None));
+    let handler = hold_the_row_on_the_first_run(url, || Ok(()), runs.clone(), terminator.clone());
+
+    let mut worker = Worker::start("w1", queue, clock).await.unwrap();
+    let ran = worker
+        .run(None, handler)
+        .await
+        .expect("the worker stopped on a database error");
+
+    terminated(&terminator).await;
+    assert_eq!(*runs.lock().unwrap(), [0, 1]);
+    // the first run's outcome was not recorded: only the second is returned
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].outcome, Ok(None));
+    let job = worker.queue().get(id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.retry_count), (JobStatus::Done, 1));
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("Timeout: the run outlived its claim's lease")
+    );
+}
+
+/// An outcome that could not be recorded is an error that says what the
+/// run did (the handler's own error, with its kind) and why it was not
+/// recorded; it is of the database error's kind, so `pause_after` takes it
+/// for one to go on after, and the job stays `RUNNING` for its lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_not_recorded_keeps_the_runs_error_and_the_databases() {
+    let (queue, url) = pg_queue(no_retries()).await;
+    let clock = ScaledClock::minute_every(Duration::from_millis(100));
+    let queue = queue.with_lease(s(3600));
+    let id = queue.enqueue("send report", clock.now()).await.unwrap();
+    let terminator = Arc::new(Mutex::new(None));
+    let mut handler = hold_the_row_on_the_first_run(
+        url,
+        || {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "mail server refused",
+            ))
+        },
+        Arc::default(),
+        terminator.clone(),
+    );
+
+    let mut worker = Worker::start("w1", queue, clock).await.unwrap();
+    let err = worker.run_one(&mut handler).await.unwrap_err();
+    terminated(&terminator).await;
+
+    let QueueError::NotRecorded {
+        id: lost,
+        outcome,
+        error,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (*lost, outcome.as_str()),
+        (id, "failed (Connect: mail server refused)")
+    );
+    let QueueError::Db(db) = &**error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        err.to_string().starts_with(&format!(
+            "job {id} failed (Connect: mail server refused), but that could not be recorded: {db}"
+        )),
+        "{err}"
+    );
+    assert!(worker.pause_after(&err).await);
+    let job = worker.queue().get(id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.last_error), (JobStatus::Running, None));
 }
 
 /// The record of an outcome is repeated when its answer was lost (the
