@@ -22,6 +22,20 @@
 //! }
 //! ```
 //!
+//! **When the COMMIT's outcome is unknown.** A retried transaction runs
+//! again only when it is known not to have committed, as far as the error
+//! says: 08007 transaction_resolution_unknown (and 40003
+//! statement_completion_unknown) are [`ErrorKind::Unknown`], which the `db`
+//! preset does not retry, since running the transaction again could apply
+//! it twice. But a connection that breaks while `COMMIT` is on its way
+//! reports an `Io` error, [`ErrorKind::Connect`], retried like any broken
+//! connection: `sqlx` does not say at which statement it broke, and the
+//! server may have committed before it did. So a transaction that a policy
+//! retries must be idempotent: one that cannot apply twice (an idempotency
+//! key under a unique constraint, `INSERT ... ON CONFLICT DO NOTHING`, a
+//! check at its start for what it would write), or whose `commit()` error
+//! you classify yourself as not to be retried.
+//!
 //! This module depends on `sqlx` without any driver feature: the
 //! classification reads only what every driver reports
 //! ([`DatabaseError::code`]), so it works with whichever drivers your own
@@ -134,6 +148,7 @@ pub fn classify_database(db: &dyn DatabaseError) -> ErrorKind {
 /// | 55P03 | lock_not_available (`lock_timeout`, `NOWAIT`) | Timeout |
 /// | 57P01, 57P02, 57P03 | admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down) | Unavailable |
 /// | 57P05 | idle_session_timeout | Connect |
+/// | 08007, 40003 | transaction_resolution_unknown, statement_completion_unknown: the COMMIT (the statement) may have taken effect or not | Unknown: not retried by `db`, as running the transaction again could apply it twice |
 /// | class 08 | connection_exception: the connection failed or broke | Connect |
 /// | class 53 (53300 too_many_connections, 53100 disk_full, 53200 out_of_memory, ...) | insufficient_resources | Unavailable |
 /// | class 22 | data_exception (a bad value) | Permanent |
@@ -141,12 +156,13 @@ pub fn classify_database(db: &dyn DatabaseError) -> ErrorKind {
 /// | class 42 | syntax_error_or_access_rule_violation (no such table, bad SQL, no privilege) | Permanent |
 /// | class 28 | invalid_authorization_specification (wrong password) | Permanent |
 /// | class 0A, 3D, 3F | feature_not_supported, invalid_catalog_name (no such database), invalid_schema_name | Permanent |
-/// | anything else (other 40xxx such as 40003 statement_completion_unknown, XX000 internal_error, ...) | | Unknown |
+/// | anything else (40000 transaction_rollback, 55006 object_in_use, XX000 internal_error, ...) | | Unknown |
 ///
 /// ```
 /// use retry_runtime::{sqlx::classify_sqlstate, ErrorKind};
 /// assert_eq!(classify_sqlstate("40001"), ErrorKind::Interrupted);
 /// assert_eq!(classify_sqlstate("08006"), ErrorKind::Connect);
+/// assert_eq!(classify_sqlstate("08007"), ErrorKind::Unknown); // did the COMMIT happen?
 /// assert_eq!(classify_sqlstate("53300"), ErrorKind::Unavailable);
 /// assert_eq!(classify_sqlstate("23505"), ErrorKind::Permanent);
 /// assert_eq!(classify_sqlstate("XX000"), ErrorKind::Unknown);
@@ -157,6 +173,9 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
         "57014" | "55P03" => return ErrorKind::Timeout,
         "57P01" | "57P02" | "57P03" => return ErrorKind::Unavailable,
         "57P05" => return ErrorKind::Connect,
+        // the COMMIT's outcome is unknown: not a broken connection to
+        // retry, as the transaction may have committed
+        "08007" | "40003" => return ErrorKind::Unknown,
         _ => {}
     }
     match code.get(..2) {
@@ -249,6 +268,8 @@ mod tests {
             ("57P02", Unavailable),
             ("57P03", Unavailable),
             ("57P05", Connect),
+            ("08007", Unknown),
+            ("40003", Unknown),
             ("08000", Connect),
             ("08003", Connect),
             ("08006", Connect),
@@ -275,7 +296,6 @@ mod tests {
             ("3F000", Permanent),
             ("40000", Unknown),
             ("40002", Unknown),
-            ("40003", Unknown),
             ("57000", Unknown),
             ("XX000", Unknown),
             ("25P02", Unknown),
