@@ -154,6 +154,8 @@ pub fn classify_database(db: &dyn DatabaseError) -> ErrorKind {
 /// | class 22 | data_exception (a bad value) | Permanent |
 /// | class 23 (23505 unique_violation, 23503 foreign_key_violation, ...) | integrity_constraint_violation | Permanent |
 /// | class 42 | syntax_error_or_access_rule_violation (no such table, bad SQL, no privilege) | Permanent |
+/// | class 21, 44 | cardinality_violation (a subquery that returned more than one row, `ON CONFLICT DO UPDATE` hitting a row twice), with_check_option_violation | Permanent |
+/// | class 20, 54 | case_not_found (a PL/pgSQL `CASE` with no match), program_limit_exceeded (statement too complex, too many columns or arguments) | Permanent |
 /// | class 28 | invalid_authorization_specification (wrong password) | Permanent |
 /// | class 0A, 3D, 3F | feature_not_supported, invalid_catalog_name (no such database), invalid_schema_name | Permanent |
 /// | anything else (40000 transaction_rollback, 55006 object_in_use, XX000 internal_error, ...) | | Unknown |
@@ -181,7 +183,11 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
     match code.get(..2) {
         Some("08") => ErrorKind::Connect,
         Some("53") => ErrorKind::Unavailable,
-        Some("22" | "23" | "42" | "28" | "0A" | "3D" | "3F") => ErrorKind::Permanent,
+        // the same statement, on the same data, with the same credentials,
+        // fails the same way
+        Some("22" | "23" | "42" | "21" | "44" | "20" | "54" | "28" | "0A" | "3D" | "3F") => {
+            ErrorKind::Permanent
+        }
         _ => ErrorKind::Unknown,
     }
 }
@@ -289,6 +295,12 @@ mod tests {
             ("42P01", Permanent),
             ("42601", Permanent),
             ("42501", Permanent),
+            ("21000", Permanent),
+            ("44000", Permanent),
+            ("20000", Permanent),
+            ("54000", Permanent),
+            ("54001", Permanent),
+            ("54011", Permanent),
             ("28P01", Permanent),
             ("28000", Permanent),
             ("0A000", Permanent),

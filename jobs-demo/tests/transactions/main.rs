@@ -231,6 +231,28 @@ async fn errors_from_a_real_server_are_classified() {
         (sqlstate(&e).as_deref(), e.kind()),
         (Some("22012"), ErrorKind::Permanent)
     );
+    // 21000 cardinality_violation: a scalar subquery with two rows
+    let e = conn
+        .execute("SELECT (SELECT 1 UNION ALL SELECT 2)")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (sqlstate(&e).as_deref(), e.kind()),
+        (Some("21000"), ErrorKind::Permanent)
+    );
+    // 44000 with_check_option_violation: a row the view would not show
+    conn.execute("CREATE TABLE amounts (v INT)").await.unwrap();
+    conn.execute("CREATE VIEW positive AS SELECT v FROM amounts WHERE v > 0 WITH CHECK OPTION")
+        .await
+        .unwrap();
+    let e = conn
+        .execute("INSERT INTO positive VALUES (-1)")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (sqlstate(&e).as_deref(), e.kind()),
+        (Some("44000"), ErrorKind::Permanent)
+    );
     // 57014 query_canceled, by statement_timeout
     conn.execute("SET statement_timeout = 20").await.unwrap();
     let e = conn.execute("SELECT pg_sleep(5)").await.unwrap_err();
