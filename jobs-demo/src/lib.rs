@@ -60,6 +60,20 @@
 //! Times are `Duration`s since the clock's epoch: `UNIX_EPOCH` for a real
 //! deployment, the start of the simulation for a [`ScaledClock`].
 //!
+//! **The workers' clocks must agree.** Each time is read from the clock of
+//! the worker that writes or compares it, never from the database's: a
+//! lease ends at the claiming worker's `now + lease`, that worker stops its
+//! run then by its own clock, and another worker counts the run as lost
+//! once its own clock passes that time. A worker whose clock runs δ ahead
+//! of another's therefore takes the other's run for lost, and may start the
+//! job again, up to δ before that run is stopped (two runs at once for up
+//! to δ), and runs retries up to δ early. Keep the machines' clocks in step
+//! (NTP keeps them within milliseconds, far inside a lease of minutes); a
+//! [`ScaledClock`] multiplies any difference between them by its scale.
+//! Judging leases by the database's `now()` would take the question away,
+//! but the queue runs on a simulated clock the database does not know, so
+//! each call is given its time.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::time::Duration;
@@ -1122,7 +1136,10 @@ impl ScaledClock {
 
     /// A clock whose zero is `epoch` (a wall-clock time), so that several
     /// processes started with the same `epoch` and `scale` share one
-    /// simulated time. An `epoch` in the future is taken as now.
+    /// simulated time, as far as their machines' wall clocks agree: a
+    /// difference between them is multiplied by `scale` (see the crate's
+    /// docs on why the workers' clocks must agree). An `epoch` in the future
+    /// is taken as now.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -13,7 +13,9 @@
 //! faster than real time the clock runs; default 600: a minute in 100 ms),
 //! `JOBS_LEASE_SECS` (a claim's lease in simulated seconds, at least 1;
 //! default 300). A run still going when its lease ends is stopped and counts
-//! as a failed attempt.
+//! as a failed attempt. Leases are judged on each worker's own clock, so
+//! workers on several machines need their wall clocks in step (a difference
+//! of δ is δ × `JOBS_SCALE` simulated).
 //!
 //! Each payload is a script: `ok`; `transient:N` (fails N times with a
 //! refused connection, then succeeds); `permanent` (invalid data: fails at
