@@ -115,6 +115,7 @@ pub(crate) fn publish(kinds: KindSet) -> Published {
 /// keeps the inner run's own retries. `None`, and nothing to restore, when
 /// no run is around or `unseen` says the outer run sees the failure (asked
 /// only inside a retry).
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 #[inline(always)]
 pub(crate) fn hidden_if(unseen: impl FnOnce() -> bool) -> Option<Published> {
     if inside_a_retry() {
@@ -126,6 +127,7 @@ pub(crate) fn hidden_if(unseen: impl FnOnce() -> bool) -> Option<Published> {
 
 /// [`hidden_if`] inside a retry (out of line: a retried call inside
 /// another is the rare case).
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 #[cold]
 #[inline(never)]
 fn hidden_in_a_retry(unseen: impl FnOnce() -> bool) -> Option<Published> {
@@ -310,6 +312,7 @@ mod tests {
         assert!(!Scope::here(KindSet::ALL).inside_a_retry());
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[test]
     fn a_hidden_failure_sees_no_outer_run_until_the_guard_drops() {
         assert!(
