@@ -1,7 +1,9 @@
 //! The runtime's one notion of time: a [`Clock`] reads a monotonic
 //! duration since a fixed origin. Runs (their `max_elapsed` and elapsed
-//! time), the circuit breaker and the retry budget read [`SystemClock`]; a
-//! breaker can be given a [`ManualClock`] instead.
+//! time), the circuit breaker and the adaptive throttle read
+//! [`SystemClock`]; a breaker and a throttle can be given a
+//! [`ManualClock`] instead (`with_clock`). The retry budget has no clock:
+//! it counts calls, not time.
 //!
 //! [`SystemClock`] is tokio's clock with the `tokio` feature (so
 //! `tokio::time::pause()` moves it in async tests), else std's, plus the

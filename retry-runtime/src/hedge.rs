@@ -98,6 +98,7 @@ use crate::run::{
 };
 use crate::sleep::Sleeper;
 use crate::stop::StopReason;
+use crate::throttle::Throttle;
 
 /// One attempt in flight: its number (from 1), the breaker's leave for it,
 /// and its future.
@@ -192,6 +193,7 @@ where
     // the run ends, or is dropped, before they start)
     let mut granted = Granted {
         budget: policy.budget,
+        throttle: policy.throttle,
         retries: 0,
     };
 
@@ -473,26 +475,30 @@ fn retry_leave<W, G>(policy: &Policy<W, G>) -> Result<(), StopReason> {
     }
     if let Some(throttle) = policy.throttle {
         if throttle.try_acquire().is_err() {
-            policy.retry_not_made();
+            policy.retry_throttled();
             return Err(StopReason::Throttled);
         }
     }
     Ok(())
 }
 
-/// The retries a hedged run decided (each granted its budget token) and
-/// has not started yet: their tokens go back when the run ends or is
-/// dropped before it starts them.
+/// The retries a hedged run decided (each granted its budget token and
+/// its throttle's leave) and has not started yet: they are given back
+/// when the run ends or is dropped before it starts them.
 struct Granted<'b> {
     budget: Option<&'b RetryBudget>,
+    throttle: Option<&'b Throttle>,
     retries: u32,
 }
 
 impl Drop for Granted<'_> {
     fn drop(&mut self) {
-        if let Some(budget) = self.budget {
-            for _ in 0..self.retries {
+        for _ in 0..self.retries {
+            if let Some(budget) = self.budget {
                 budget.refund();
+            }
+            if let Some(throttle) = self.throttle {
+                throttle.release();
             }
         }
     }

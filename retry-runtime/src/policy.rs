@@ -818,12 +818,24 @@ impl<W, G> Policy<W, G> {
         }
     }
 
-    /// A retry the budget granted is not made (a guard asked after it
-    /// turned it away, or the service broke): its token goes back.
+    /// A retry the budget granted is turned away by the throttle asked
+    /// after it: its token goes back.
     #[inline]
-    pub(crate) fn retry_not_made(&self) {
+    pub(crate) fn retry_throttled(&self) {
         if let Some(budget) = self.budget {
             budget.refund();
+        }
+    }
+
+    /// A retry every guard granted is not made (a breaker that opened
+    /// during the wait turned it away, the service broke, another hedged
+    /// attempt won): the budget's token goes back, and the throttle's
+    /// request.
+    #[inline]
+    pub(crate) fn retry_not_made(&self) {
+        self.retry_throttled();
+        if let Some(throttle) = self.throttle {
+            throttle.release();
         }
     }
 

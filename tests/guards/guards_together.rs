@@ -201,3 +201,33 @@ fn a_retry_the_breaker_turns_away_after_the_wait_keeps_its_budget_token() {
     assert_eq!(BUDGET.stats().retries, 0, "{:?}", BUDGET.stats());
     assert_eq!(BUDGET.stats().tokens, 1000.0);
 }
+
+#[test]
+fn a_retry_the_breaker_turns_away_after_the_wait_is_no_request_to_the_throttle() {
+    // As above, with a throttle: the retry was counted as a request (and
+    // admitted) when it was decided; it is not made, so it is taken back.
+    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
+    let b = leak(CircuitBreaker::new("search").with_failures(2));
+    let policy = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .with_throttle(t)
+        .with_circuit(b);
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let r: Result<(), SearchError> = policy
+        .retry(|| {
+            calls += 1;
+            Err(SearchError::Overloaded)
+        })
+        .notify(|_: &retry_runtime::RetryEvent<'_>| {
+            let p = b.try_acquire().unwrap();
+            b.record(p, Outcome::Failure);
+        })
+        .call();
+    assert!(matches!(r, Err(SearchError::Open(_))), "{r:?}");
+    assert_eq!(calls, 1);
+    let stats = t.stats();
+    assert_eq!((stats.requests, stats.admitted), (1, 1), "{stats:?}");
+    assert_eq!(stats.rejected, 0);
+}

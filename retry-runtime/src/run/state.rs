@@ -536,7 +536,7 @@ impl State {
         }
         if let Some(throttle) = policy.throttle {
             if throttle.try_acquire().is_err() {
-                policy.retry_not_made();
+                policy.retry_throttled();
                 return Decision::GiveUp(StopReason::Throttled);
             }
         }

@@ -302,6 +302,20 @@ impl Throttle {
         self.admitted.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A call that [`try_acquire`](Throttle::try_acquire) let through is
+    /// not made after all (a retry granted when it was decided, then turned
+    /// away by a breaker that opened during its wait, or by a service that
+    /// broke): its request is taken back, from the window's current bucket
+    /// (never below zero), and it is no longer counted as admitted.
+    pub(crate) fn release(&self) {
+        self.counts.take_back_request(self.epoch());
+        let _ = self
+            .admitted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
+    }
+
     /// The outcome of a call that was made: `accepted` unless the
     /// dependency turned it away (a retriable failure: overloaded, timed
     /// out, unavailable).

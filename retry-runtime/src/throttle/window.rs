@@ -1,37 +1,40 @@
-//! The throttle's sliding window: [`Window`], a ring of buckets, each one
-//! `AtomicU64` holding its epoch and two counts, so that counting a request
-//! or an accept is one compare-and-swap and never takes a lock.
+//! The throttle's sliding window: [`Window`], a ring of buckets, each two
+//! `AtomicU64`s (requests, accepts) holding their epoch and a count, so
+//! that counting a request or an accept is one compare-and-swap and never
+//! takes a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Buckets in a window: the window slides by a tenth of its length.
 pub(crate) const BUCKETS: usize = 10;
 
-const COUNT_BITS: u32 = 20;
+const COUNT_BITS: u32 = 40;
 const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
-const EPOCH_BITS: u32 = 64 - 2 * COUNT_BITS;
+const EPOCH_BITS: u32 = 64 - COUNT_BITS;
 const EPOCH_MASK: u64 = (1 << EPOCH_BITS) - 1;
 
-/// A bucket's word: `epoch (24 bits) | requests (20 bits) | accepts (20 bits)`.
-/// A count saturates at 1,048,575 per bucket (a tenth of the window).
+/// One count of a bucket, as its word: `epoch (24 bits) | count (40 bits)`.
+/// A count saturates at about 10^12 per bucket (a tenth of the window):
+/// never, at any call rate a process reaches. (With both counts in one
+/// word, 20 bits each, a bucket stopped counting at 1,048,575 requests,
+/// 350,000 calls a second with the default window and 2,900 with a 1 h
+/// one, and the probability drifted from the formula from there.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Bucket {
+struct Tally {
     epoch: u64,
-    requests: u64,
-    accepts: u64,
+    count: u64,
 }
 
-impl Bucket {
-    const fn unpack(word: u64) -> Bucket {
-        Bucket {
-            epoch: word >> (2 * COUNT_BITS),
-            requests: (word >> COUNT_BITS) & COUNT_MAX,
-            accepts: word & COUNT_MAX,
+impl Tally {
+    const fn unpack(word: u64) -> Tally {
+        Tally {
+            epoch: word >> COUNT_BITS,
+            count: word & COUNT_MAX,
         }
     }
 
     const fn pack(self) -> u64 {
-        (self.epoch << (2 * COUNT_BITS)) | (self.requests << COUNT_BITS) | self.accepts
+        (self.epoch << COUNT_BITS) | self.count
     }
 }
 
@@ -43,42 +46,41 @@ pub(crate) struct Counts {
 }
 
 /// Requests and accepts over the last [`BUCKETS`] epochs. An epoch is a
-/// bucket's length of time, numbered from the clock's origin; a bucket
+/// bucket's length of time, numbered from the clock's origin; a count
 /// keeps its epoch's low 24 bits. Each slot has exactly one epoch of the
 /// window (the one whose remainder by [`BUCKETS`] is the slot's), and a
-/// bucket counts only when it holds that epoch: a bucket left from an
+/// count counts only when it holds that epoch: a count left from an
 /// older epoch could pass for it only after an idle gap of exactly a
 /// multiple of 5 x 2^24 bucket lengths (with the default 30 s window,
 /// eight years to the bucket).
 pub(crate) struct Window {
-    buckets: [AtomicU64; BUCKETS],
+    requests: [AtomicU64; BUCKETS],
+    accepts: [AtomicU64; BUCKETS],
 }
 
 impl Window {
     pub(crate) const fn new() -> Window {
         Window {
-            buckets: [const { AtomicU64::new(0) }; BUCKETS],
+            requests: [const { AtomicU64::new(0) }; BUCKETS],
+            accepts: [const { AtomicU64::new(0) }; BUCKETS],
         }
     }
 
-    /// Add one request (and one accept, if `accept`) to the bucket of
-    /// `epoch`, starting it afresh if it still holds an older epoch.
+    /// Add `requests` and `accepts` to the bucket of `epoch`, starting
+    /// each count afresh if it still holds an older epoch.
     pub(crate) fn add(&self, epoch: u64, requests: u64, accepts: u64) {
-        let slot = &self.buckets[(epoch % BUCKETS as u64) as usize];
-        let epoch = epoch & EPOCH_MASK;
-        let _ = slot.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
-            let mut bucket = Bucket::unpack(word);
-            if bucket.epoch != epoch {
-                bucket = Bucket {
-                    epoch,
-                    requests: 0,
-                    accepts: 0,
-                };
-            }
-            bucket.requests = (bucket.requests + requests).min(COUNT_MAX);
-            bucket.accepts = (bucket.accepts + accepts).min(COUNT_MAX);
-            Some(bucket.pack())
-        });
+        if requests > 0 {
+            change(&self.requests, epoch, |n| n.saturating_add(requests));
+        }
+        if accepts > 0 {
+            change(&self.accepts, epoch, |n| n.saturating_add(accepts));
+        }
+    }
+
+    /// Take one request back from the bucket of `epoch` (never below zero;
+    /// nothing if that bucket has started afresh since).
+    pub(crate) fn take_back_request(&self, epoch: u64) {
+        change(&self.requests, epoch, |n| n.saturating_sub(1));
     }
 
     /// The counts of the buckets of the last [`BUCKETS`] epochs, `epoch`
@@ -90,20 +92,48 @@ impl Window {
             let Some(of) = epoch.checked_sub(age) else {
                 break; // before the clock's origin
             };
-            let slot = &self.buckets[(of % BUCKETS as u64) as usize];
-            let bucket = Bucket::unpack(slot.load(Ordering::Relaxed));
-            if bucket.epoch == of & EPOCH_MASK {
-                counts.requests += bucket.requests;
-                counts.accepts += bucket.accepts;
-            }
+            counts.requests += count_of(&self.requests, of);
+            counts.accepts += count_of(&self.accepts, of);
         }
         counts
     }
 
     pub(crate) fn clear(&self) {
-        for slot in &self.buckets {
+        for slot in self.requests.iter().chain(&self.accepts) {
             slot.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+/// `f` of the count of `epoch` in its slot of `counts` (a count of an
+/// older epoch there counts as 0; `f` of 0 is its first value).
+fn change(counts: &[AtomicU64; BUCKETS], epoch: u64, f: impl Fn(u64) -> u64) {
+    let slot = &counts[(epoch % BUCKETS as u64) as usize];
+    let epoch = epoch & EPOCH_MASK;
+    // Relaxed: the counts publish nothing else, and a probability read a
+    // moment before a count lands is as good as one read after it.
+    let _ = slot.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
+        let tally = Tally::unpack(word);
+        let count = if tally.epoch == epoch { tally.count } else { 0 };
+        Some(
+            Tally {
+                epoch,
+                count: f(count).min(COUNT_MAX),
+            }
+            .pack(),
+        )
+    });
+}
+
+/// The count of `epoch` in its slot of `counts` (0 if the slot holds
+/// another epoch's).
+fn count_of(counts: &[AtomicU64; BUCKETS], epoch: u64) -> u64 {
+    let slot = &counts[(epoch % BUCKETS as u64) as usize];
+    let tally = Tally::unpack(slot.load(Ordering::Relaxed));
+    if tally.epoch == epoch & EPOCH_MASK {
+        tally.count
+    } else {
+        0
     }
 }
 
@@ -113,12 +143,11 @@ mod tests {
 
     #[test]
     fn pack_round_trips() {
-        let b = Bucket {
+        let t = Tally {
             epoch: EPOCH_MASK,
-            requests: COUNT_MAX,
-            accepts: 7,
+            count: COUNT_MAX,
         };
-        assert_eq!(Bucket::unpack(b.pack()), b);
+        assert_eq!(Tally::unpack(t.pack()), t);
     }
 
     #[test]
@@ -162,6 +191,42 @@ mod tests {
         let c = w.counts(1);
         assert_eq!((c.requests, c.accepts), (COUNT_MAX, COUNT_MAX));
         assert_eq!(w.counts(2).requests, COUNT_MAX, "still epoch 1");
+    }
+
+    #[test]
+    fn a_bucket_counts_past_a_million() {
+        // 20-bit counts stopped at 1,048,575
+        let w = Window::new();
+        w.add(4, 2_000_000, 0);
+        w.add(4, 0, 200_000);
+        assert_eq!(
+            w.counts(4),
+            Counts {
+                requests: 2_000_000,
+                accepts: 200_000
+            }
+        );
+    }
+
+    #[test]
+    fn a_request_taken_back_leaves_the_count_as_before() {
+        let w = Window::new();
+        w.add(6, 3, 1);
+        w.take_back_request(6);
+        assert_eq!(
+            w.counts(6),
+            Counts {
+                requests: 2,
+                accepts: 1
+            }
+        );
+        // never below zero, and a bucket started afresh since stays fresh
+        w.take_back_request(9);
+        assert_eq!(w.counts(9).requests, 2);
+        w.add(16, 1, 0); // slot 6 again, ten epochs later
+        w.take_back_request(16);
+        w.take_back_request(16);
+        assert_eq!(w.counts(16).requests, 0);
     }
 
     #[test]
