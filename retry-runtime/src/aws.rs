@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `ServiceError` with a known error code | by the code ([`classify_code`]) |
 //! | `ServiceError` with another code, or none | by the HTTP status ([`classify_status`]) |
-//! | `ResponseError` (an answer that could not be read) | by the HTTP status |
+//! | `ResponseError` (an answer whose body could not be read) | by the HTTP status when that is transient (a 503), else `Connect` (the connection broke mid-body, whatever the status said) |
 //! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
 //! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
 //! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Permanent` |
@@ -161,7 +161,14 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
                 .code()
                 .and_then(classify_code)
                 .unwrap_or_else(|| status_of(e.raw())),
-            SdkError::ResponseError(e) => status_of(e.raw()),
+            // The response's body could not be read (the connection broke
+            // in the middle of it): transient whatever the status said, as
+            // the SDK's own classifier has it (a 200 read halfway is no
+            // success, and a 404 not known to be one either).
+            SdkError::ResponseError(e) => match status_of(e.raw()) {
+                kind if kind.is_transient() => kind,
+                _ => ErrorKind::Connect,
+            },
             SdkError::TimeoutError(_) => ErrorKind::Timeout,
             SdkError::DispatchFailure(e) => e
                 .as_connector_error()
@@ -267,6 +274,16 @@ mod tests {
         );
         let unreadable = Error::response_error(boxed("truncated"), response(503));
         assert_eq!(unreadable.kind(), ErrorKind::Unavailable);
+        // a body that broke off is transient whatever the status (it was
+        // Unknown for a 200 and Permanent for a 404: the s3 preset gave up)
+        let broke_off = Error::response_error(boxed("reset mid-body"), response(200));
+        assert_eq!(broke_off.kind(), ErrorKind::Connect);
+        assert!(matches!(
+            crate::presets::S3.decide(0, &broke_off),
+            crate::Decision::Retry(_)
+        ));
+        let not_found = Error::response_error(boxed("reset mid-body"), response(404));
+        assert_eq!(not_found.kind(), ErrorKind::Connect);
     }
 
     #[test]

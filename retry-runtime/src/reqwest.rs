@@ -343,10 +343,12 @@ impl Classify for HttpError {
     }
 }
 
-/// The response itself when its status is not a 4xx or 5xx; otherwise an
-/// [`HttpError`] with its status, its `Retry-After` wait, its URL, and up to
-/// [`BODY_SNIPPET_LIMIT`] bytes of its body (a body that fails to arrive is
-/// left out, it does not turn the error into another one).
+/// The response itself when its status is below 400; otherwise (a 4xx, a
+/// 5xx, or a code past 599 that no HTTP server should send, as the tower
+/// layer and the reqwest middleware judge it too) an [`HttpError`] with its
+/// status, its `Retry-After` wait, its URL, and up to [`BODY_SNIPPET_LIMIT`]
+/// bytes of its body (a body that fails to arrive is left out, it does not
+/// turn the error into another one).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -376,7 +378,7 @@ impl Classify for HttpError {
 /// A complete example with an error enum is in the [module docs](self).
 pub async fn error_for_status(resp: Response) -> Result<Response, HttpError> {
     let status = resp.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if status.as_u16() < 400 {
         return Ok(resp);
     }
     let error = HttpError::from_head(status, resp.headers()).with_url(resp.url().clone());
@@ -454,6 +456,27 @@ mod tests {
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)
+    }
+
+    fn response(code: u16) -> Response {
+        let status = http::StatusCode::from_u16(code).unwrap();
+        Response::from(http::Response::builder().status(status).body("").unwrap())
+    }
+
+    /// A status past 599 is a failure here as in the tower layer and the
+    /// reqwest middleware (`status_failure`): it was `Ok` here and an
+    /// `Unknown` failure there.
+    #[tokio::test]
+    async fn error_for_status_agrees_with_the_middlewares() {
+        for code in [200, 204, 304, 399] {
+            assert!(error_for_status(response(code)).await.is_ok(), "{code}");
+        }
+        for code in [400, 404, 429, 503, 599, 600, 799, 999] {
+            let e = error_for_status(response(code)).await.unwrap_err();
+            let failure =
+                crate::response::status_failure(e.status(), &http::HeaderMap::new()).unwrap();
+            assert_eq!(e.kind(), failure.kind, "{code}");
+        }
     }
 
     #[test]

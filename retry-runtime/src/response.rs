@@ -388,12 +388,33 @@ impl StdError for BoxedError {
     }
 }
 
+/// A `hyper::Error` by what hyper says of it: the connection closed or
+/// broke before the response was complete (a pooled connection the server
+/// had just closed: the keep-alive race) is `Connect`, as reqwest
+/// classifies it; hyper's own timeout is `Timeout`; a misuse of hyper by
+/// the caller is `Permanent`. `None` for the rest (a response that could
+/// not be parsed, an I/O error), which its causes classify.
+#[cfg(feature = "tower")]
+fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
+        Some(ErrorKind::Connect)
+    } else if e.is_timeout() {
+        Some(ErrorKind::Timeout)
+    } else if e.is_user() {
+        Some(ErrorKind::Permanent)
+    } else {
+        None
+    }
+}
+
 /// The default error classifier of the middlewares: the first error in
 /// `error`'s [`source`](StdError::source) chain (itself included) whose kind
 /// is known: a `std::io::Error` by [`classify_io`] (a refused or reset
 /// connection is `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a
-/// `reqwest::Error` or an [`HttpError`](crate::HttpError) (feature
-/// `reqwest`), a `tonic::Status` (feature `tonic`); `Unknown` if none is.
+/// `hyper::Error` (feature `tower`: a connection closed before the response
+/// is `Connect`), a `reqwest::Error` or an [`HttpError`](crate::HttpError)
+/// (feature `reqwest`), a `tonic::Status` (feature `tonic`); `Unknown` if
+/// none is.
 /// The same error's retry-after hint (a `tonic::Status`'s
 /// `grpc-retry-pushback-ms`, an `HttpError`'s `Retry-After`, an inner
 /// breaker's recovery time) is the wait the policy honours. The tower
@@ -467,6 +488,12 @@ fn known_class(
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);
+    }
+    #[cfg(feature = "tower")]
+    if let Some(h) = e.downcast_ref::<::hyper::Error>() {
+        if let Some(kind) = hyper_kind(h) {
+            return Some((kind, None));
+        }
     }
     if let Some(open) = e.downcast_ref::<CircuitOpen>() {
         return of(open);

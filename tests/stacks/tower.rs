@@ -1134,3 +1134,21 @@ async fn a_boxed_tower_timeout_is_classified_with_with_classify() {
     assert_eq!(resp.status(), 200);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// A server that reads the request and closes without answering (the
+/// keep-alive race of a pooled connection): hyper's "connection closed
+/// before message completed" is `Connect` and retried, as reqwest
+/// classifies the same server (it was `Unknown`, sent once).
+#[tokio::test]
+async fn a_connection_closed_before_the_response_is_retried() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/closes",
+        [Reply::close_before_response(), Reply::ok_body("ok")],
+    );
+    let resp = send(FAST.layer(), get(&server.url("/closes")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(server.hits("/closes"), 2);
+}
