@@ -15,7 +15,7 @@
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
-//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `error`, `reason` |
+//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `error`, `error_kind`, `reason` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
@@ -447,11 +447,21 @@ fn circuit_probes(
 /// The WARN line of a middleware's attempt that failed with an error the
 /// policy would retry, but whose request cannot be sent again (`why`).
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
-pub(crate) fn sent_once(operation: &'static str, error: &dyn Display, why: &'static str) {
+#[cold]
+#[inline(never)]
+pub(crate) fn sent_once(
+    operation: &'static str,
+    attempt: u32,
+    error: &dyn Display,
+    kind: ErrorKind,
+    why: &'static str,
+) {
     tracing::warn!(
         target: TARGET,
         operation,
+        attempt,
         error = %error,
+        error_kind = kind_name(Some(kind)),
         reason = why,
         "{} not retried: the request was sent once because {}",
         operation,

@@ -257,7 +257,13 @@ where
             };
             if let (Some(why), Err(failure)) = (once, &outcome) {
                 if policy.when.check(failure).retry {
-                    log::sent_once(policy.name, failure, why);
+                    log::sent_once(
+                        policy.name,
+                        run.attempts_made().saturating_add(1),
+                        failure,
+                        failure.kind(),
+                        why,
+                    );
                 }
             }
             // Left to a retried call around this one only if that run

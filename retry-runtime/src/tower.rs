@@ -922,7 +922,13 @@ where
                     };
                     if let Some(why) = *this.once {
                         if this.policy.when.check(&failure).retry {
-                            log::sent_once(this.policy.name, &failure, why);
+                            log::sent_once(
+                                this.policy.name,
+                                this.run.attempts_made().saturating_add(1),
+                                &failure,
+                                failure.kind(),
+                                why,
+                            );
                         }
                     }
                     // Left to a retried call around this one only if that

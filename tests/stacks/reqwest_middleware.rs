@@ -206,6 +206,7 @@ async fn a_streamed_body_is_sent_once() {
     );
     let line = logs.assert_logged(Level::WARN, "not retried");
     assert!(line.contains("its body is a stream"), "{line}");
+    testkit::capture::assert_fields(&line, &[("attempt", "1"), ("error_kind", "Unavailable")]);
 }
 
 /// The same 429 through reqwest-retry: it retries after its own backoff,

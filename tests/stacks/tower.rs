@@ -593,6 +593,8 @@ async fn a_body_that_cannot_be_copied_is_sent_once() {
     );
     let line = logs.assert_logged(Level::WARN, "not retried");
     assert!(line.contains("its body cannot be copied"), "{line}");
+    // the fields every line of a run carries
+    testkit::capture::assert_fields(&line, &[("attempt", "1"), ("error_kind", "Unavailable")]);
 }
 
 /// A service that is not ready until a timer opens it: the layer's retries
