@@ -1280,13 +1280,16 @@ impl Worker {
     ) -> Result<Worker, QueueError> {
         let queue = queue.with_worker(name);
         let now = fmt_time(clock.now());
-        for (id, status) in queue.unknown_statuses().await? {
+        // read with the db policy's retries, as every statement of a
+        // worker: a worker started during a failover starts once it is over
+        let db = queue.db_policy();
+        for (id, status) in db.retry(|| queue.unknown_statuses()).await? {
             tracing::error!(
                 "[{now}] worker {name}: job {id} has an unknown status {status:?}; leaving it as it is"
             );
         }
-        let pending = queue.count(JobStatus::Pending).await?;
-        let running = queue.count(JobStatus::Running).await?;
+        let pending = db.retry(|| queue.count(JobStatus::Pending)).await?;
+        let running = db.retry(|| queue.count(JobStatus::Running)).await?;
         tracing::info!(
             "[{now}] worker {name} started: {pending} pending job(s), {running} running (a failed attempt each when its lease expires)"
         );

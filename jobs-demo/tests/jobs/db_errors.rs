@@ -188,6 +188,30 @@ async fn a_claim_that_loses_its_connection_is_made_again() {
     );
 }
 
+/// A worker started while the table is locked, whose startup read then
+/// loses its connection (a failover as the worker starts): the read is
+/// retried and the worker starts. (It did not: `start` failed with the
+/// database's 57P01.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_startup_read_loses_its_connection_starts() {
+    let (queue, url) = pg_queue(FAST_DB).await;
+    let clock = ScaledClock::minute_every(Duration::from_millis(100));
+    let id = queue.enqueue("send report", clock.now()).await.unwrap();
+    let mut holder = PgConnection::connect(&url).await.unwrap();
+    holder.execute("BEGIN").await.unwrap();
+    holder
+        .execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let terminator = terminate_the_waiter(url, holder);
+    let worker = Worker::start("w1", queue, clock)
+        .await
+        .expect("the startup read failed on a database error");
+    terminator.await.unwrap();
+    let job = worker.queue().get(id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Pending);
+}
+
 /// The queue's statements without retries: `db_policy` with one attempt,
 /// and its kinds.
 fn no_retries() -> Policy<RetryOn> {
