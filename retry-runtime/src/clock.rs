@@ -176,6 +176,9 @@ pub(crate) mod virtual_time {
         /// between them start at the same place, so the place cannot
         /// name them.
         static NEXT_GUARD: Cell<u64> = const { Cell::new(0) };
+        /// A run's sleeper of the user's is sleeping a wait the run has
+        /// recorded: a `sleep_sync` inside it does not record it again.
+        static RECORDED: Cell<bool> = const { Cell::new(false) };
     }
 
     /// A live guard: its number, and where its recorded waits start.
@@ -202,27 +205,34 @@ pub(crate) mod virtual_time {
     /// newest guard go with it; a guard that goes while a newer one lives
     /// leaves them to that one. The last one clears the record and the
     /// virtual time.
+    // `try_with` throughout: a guard kept in a thread-local of the user's
+    // may drop while the thread exits, after these were destroyed (a
+    // panic there would abort the process); there is nothing left to undo.
     pub(crate) fn leave(guard: Guard) {
-        let left = PAUSED.with(|p| {
-            let n = p.get().saturating_sub(1);
-            p.set(n);
-            n
-        });
-        let newest = GUARDS.with(|g| {
-            let mut g = g.borrow_mut();
-            let newest = g.last().is_some_and(|&(id, _)| id == guard.id);
-            if let Some(at) = g.iter().rposition(|&(id, _)| id == guard.id) {
-                g.remove(at);
-            }
-            newest
-        });
+        let left = PAUSED
+            .try_with(|p| {
+                let n = p.get().saturating_sub(1);
+                p.set(n);
+                n
+            })
+            .unwrap_or(0);
+        let newest = GUARDS
+            .try_with(|g| {
+                let mut g = g.borrow_mut();
+                let newest = g.last().is_some_and(|&(id, _)| id == guard.id);
+                if let Some(at) = g.iter().rposition(|&(id, _)| id == guard.id) {
+                    g.remove(at);
+                }
+                newest
+            })
+            .unwrap_or(false);
         if newest {
-            WAITS.with(|w| w.borrow_mut().truncate(guard.first));
+            let _ = WAITS.try_with(|w| w.borrow_mut().truncate(guard.first));
         }
         if left == 0 {
-            WAITS.with(|w| w.borrow_mut().clear());
-            GUARDS.with(|g| g.borrow_mut().clear());
-            OFFSET.with(|o| o.set(Duration::ZERO));
+            let _ = WAITS.try_with(|w| w.borrow_mut().clear());
+            let _ = GUARDS.try_with(|g| g.borrow_mut().clear());
+            let _ = OFFSET.try_with(|o| o.set(Duration::ZERO));
         }
     }
 
@@ -251,8 +261,33 @@ pub(crate) mod virtual_time {
     #[cold]
     #[inline(never)]
     fn record_sync(wait: Duration) {
-        WAITS.with(|w| w.borrow_mut().push(wait));
+        if !RECORDED.with(Cell::get) {
+            WAITS.with(|w| w.borrow_mut().push(wait));
+        }
         OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+    }
+
+    /// A sync run's wait slept by a sleeper of the user's (`sleep`): the
+    /// run records it, then `sleep` runs with it marked as recorded, so
+    /// that a sleeper which calls `sleep_sync` (or wraps the
+    /// `DefaultSleeper`) does not record it twice; its sleep is still
+    /// virtual.
+    #[inline]
+    pub(crate) fn recorded_while(wait: Duration, sleep: impl FnOnce()) {
+        if PAUSED.with(Cell::get) == 0 {
+            return sleep();
+        }
+        record_async(wait);
+        /// Takes the mark off again, also when the sleeper panics.
+        struct Marked(bool);
+        impl Drop for Marked {
+            fn drop(&mut self) {
+                let before = self.0;
+                let _ = RECORDED.try_with(|r| r.set(before));
+            }
+        }
+        let _marked = Marked(RECORDED.with(|r| r.replace(true)));
+        sleep();
     }
 
     /// Records an async wait (the sleep itself is real: tokio's paused

@@ -16,7 +16,16 @@
 //! enables `tokio` and another (say, one dependency asks for `tokio`, you
 //! for `smol`) gets tokio's timer inside a tokio runtime and the other's
 //! outside ([`EitherSleep`](crate::sleep): one check for a tokio runtime per
-//! sleep, in that build only), so `#[retry]` works on both.
+//! sleep, in that build only), so `#[retry]` works on both. Inside a tokio
+//! runtime the timer is tokio's, so that runtime needs its time driver
+//! (`enable_time()`, or `enable_all()`), as any tokio timer does: tokio
+//! offers no way to ask whether it has one, and without it tokio's timer
+//! panics with a message saying to call `enable_time`.
+//!
+//! A sleeper of yours that sleeps on this library's timer calls the
+//! [`DefaultSleeper`]: [`sleep_async`] records its wait under
+//! [`testing::pause`], which the run has done already. (A sync sleeper of
+//! yours may call [`sleep_sync`]: the run's wait is recorded once.)
 //!
 //! A zero wait does not sleep at all: no timer is registered and the task
 //! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms
@@ -94,12 +103,20 @@ pub trait BlockingSleeper {
 
 /// A sync run's wait: recorded under [`testing::pause`](crate::testing::pause)
 /// (the async executors record every sleeper's wait as well), then slept.
+/// A sleeper of the user's is not called for a zero wait (as an async
+/// sleeper is not), and one that calls [`sleep_sync`] does not record the
+/// wait a second time.
 #[inline(always)]
 pub(crate) fn block_on_wait<S: BlockingSleeper + ?Sized>(sleeper: &S, wait: Duration) {
-    if !S::RECORDS_ITS_WAITS {
-        virtual_time::on_async_sleep(wait);
+    if S::RECORDS_ITS_WAITS {
+        sleeper.sleep_blocking(wait);
+    } else {
+        virtual_time::recorded_while(wait, || {
+            if !is_zero(wait) {
+                sleeper.sleep_blocking(wait);
+            }
+        });
     }
-    sleeper.sleep_blocking(wait);
 }
 
 /// The sleeper a retry uses unless told otherwise: [`sleep_sync`] for sync

@@ -48,3 +48,58 @@ async fn an_async_sleeper_of_the_users_is_recorded() {
     assert!(r.is_err());
     assert_eq!(paused.waits(), [Duration::from_secs(7); 2]);
 }
+
+/// A sleeper of the user's that sleeps with the library's own `sleep_sync`
+/// (a wrapper that logs, say): each wait is recorded once, not twice, and
+/// the sleep is still virtual (it was recorded by the run, then again by
+/// `sleep_sync`).
+#[test]
+fn a_sync_sleeper_that_calls_sleep_sync_is_recorded_once() {
+    let paused = testing::pause();
+    let slept = RefCell::new(0);
+    let r: Result<(), &str> = THREE
+        .retry(|| Err("down"))
+        .sleep_with(|wait: Duration| {
+            *slept.borrow_mut() += 1;
+            retry_runtime::sleep::sleep_sync(wait);
+        })
+        .call();
+    assert!(r.is_err());
+    assert_eq!(*slept.borrow(), 2);
+    let s7 = Duration::from_secs(7);
+    assert_eq!(paused.waits(), [s7, s7]);
+    assert_eq!(paused.total(), s7 * 2);
+}
+
+/// A zero wait does not call a sync sleeper of the user's (an async one is
+/// not called either), and is recorded.
+#[test]
+fn a_zero_wait_does_not_call_a_sync_sleeper_of_the_users() {
+    let paused = testing::pause();
+    let called = RefCell::new(0);
+    let r: Result<(), &str> = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry(|| Err("down"))
+        .sleep_with(|_: Duration| *called.borrow_mut() += 1)
+        .call();
+    assert!(r.is_err());
+    assert_eq!(*called.borrow(), 0);
+    assert_eq!(paused.waits(), [Duration::ZERO; 2]);
+}
+
+/// A pause guard kept in a thread-local of the user's drops while its
+/// thread exits, after the runtime's own thread-locals are gone: no panic
+/// (it aborted the process).
+#[test]
+fn a_pause_guard_dropped_as_its_thread_exits_does_not_panic() {
+    thread_local!(static KEPT: RefCell<Option<testing::Paused>> = const { RefCell::new(None) });
+    let joined = std::thread::spawn(|| {
+        // registered first: destroyed last, after the runtime's
+        KEPT.with(|k| *k.borrow_mut() = None);
+        KEPT.with(|k| *k.borrow_mut() = Some(testing::pause()));
+        retry_runtime::sleep::sleep_sync(Duration::from_secs(1));
+    })
+    .join();
+    assert!(joined.is_ok());
+}
