@@ -17,16 +17,22 @@
 //!   backoff would end past it leaves a start already due before it).
 //!   A failure whose wait is the server's (a `Retry-After`, or a gRPC
 //!   pushback, that the policy honours: a 429) holds every start back
-//!   until that wait has passed, the next hedge included, and a server's
-//!   wait that would end past `max_elapsed` starts nothing more.
+//!   until that wait has passed, the next hedge and every later failure's
+//!   retry included, and a server's wait that would end past
+//!   `max_elapsed` starts nothing more. A failure asks the budget and the
+//!   throttle for a retry only when an attempt can start beyond those
+//!   already granted to earlier failures.
 //!   The wait a failure announces (its WARN line, the hooks'
 //!   [`RetryEvent::wait`](crate::RetryEvent::wait), `retry_wait_seconds`)
 //!   is the time until that next start: its backoff, or less when the next
 //!   hedge (or an earlier failure's retry) is due first, and then it is
-//!   not the server's (`wait_source` is `backoff` after a `Retry-After`).
+//!   not the server's (`wait_source` is `backoff` after a `Retry-After`),
+//!   or more when a server's wait holds it back (and then it is).
 //! - The first success wins: the attempts still in flight are dropped
 //!   (cancelled) at once, and told to the circuit breaker as made without
-//!   an outcome (neutral), so each leave it granted is recorded. A retriable failure of one attempt does not cancel
+//!   an outcome (neutral), so each leave it granted is recorded (also for
+//!   an attempt whose operation panicked while making it), and to the
+//!   throttle as accepted (a losing hedge showed no overload). A retriable failure of one attempt does not cancel
 //!   the others. A non-retriable failure ends the call with that error,
 //!   dropping the others.
 //! - Every attempt after the first spends the retry budget like a retry; a
@@ -51,8 +57,8 @@
 //!
 //! Each attempt in flight is held in a `Box` (its future's type is known,
 //! nothing is `dyn`): one allocation per attempt started, and one for the
-//! list; a call that succeeds on its first attempt before the delay makes
-//! two.
+//! list (room for 8 in flight; a ninth grows it); a call that succeeds on
+//! its first attempt before the delay makes two.
 //!
 //! ```
 //! use std::time::Duration;
@@ -100,22 +106,56 @@ use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 use crate::throttle::Throttle;
 
-/// One attempt in flight: its number (from 1), the breaker's leave for it,
-/// and its future.
+/// One attempt in flight: its number (from 1), its leave, and its future.
 struct InFlight<Fut> {
     number: u32,
-    permit: Option<Permit>,
-    breaker: Option<&'static CircuitBreaker>,
+    leave: Leave,
     fut: Pin<Box<Fut>>,
 }
 
-/// An attempt dropped in flight (another won, or the run ended) is told to
-/// the breaker as made with no outcome (`Neutral`): every leave granted is
-/// recorded once, and a half-open probe's slot comes free.
-impl<Fut> Drop for InFlight<Fut> {
+/// An attempt's leave, until its outcome is told ([`Leave::told`]): made
+/// before the operation makes the attempt's future, so that an attempt
+/// dropped in flight (another won, the run ended, or the operation
+/// panicked while making it) is told to the breaker as made with no
+/// outcome (`Neutral`), and to the throttle as not turned away (it showed
+/// no overload): every leave granted is recorded once, a half-open probe's
+/// slot comes free, and a losing hedge does not push the throttle towards
+/// rejecting.
+struct Leave {
+    permit: Option<Permit>,
+    breaker: Option<&'static CircuitBreaker>,
+    throttle: Option<&'static Throttle>,
+    told: bool,
+}
+
+impl Leave {
+    fn new<W, G>(policy: &Policy<W, G>, permit: Option<Permit>) -> Leave {
+        Leave {
+            permit,
+            breaker: policy.circuit,
+            throttle: policy.throttle,
+            told: false,
+        }
+    }
+
+    /// The attempt finished with `outcome`: told to the breaker (with its
+    /// leave) and the throttle.
+    fn told<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+        self.told = true;
+        record(policy, self.permit.take(), outcome);
+    }
+}
+
+impl Drop for Leave {
     fn drop(&mut self) {
+        if self.told {
+            return;
+        }
         if let (Some(breaker), Some(permit)) = (self.breaker, self.permit.take()) {
             breaker.record(permit, Outcome::Neutral);
+        }
+        if let Some(throttle) = self.throttle {
+            throttle.record(true);
         }
     }
 }
@@ -198,15 +238,15 @@ where
     };
 
     let mut in_flight: Vec<InFlight<Fut>> = Vec::with_capacity(max.min(8) as usize);
+    let leave = Leave::new(policy, first_permit);
     in_flight.push(InFlight {
         number: 1,
-        permit: first_permit,
-        breaker: policy.circuit,
         fut: Box::pin({
             // made with the kinds published, as it is polled
             let _published = nested::publish(kinds);
             op(1, None)
         }),
+        leave,
     });
     let mut started = 1;
     let mut failed = 0;
@@ -216,17 +256,21 @@ where
     let mut closed: Option<StopReason> = None;
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
-    // A hedge is due `delay` from now, if another attempt may start and
-    // it would start before the deadline.
-    let hedge_due = |started: u32, now: Duration| {
+    // Until when a server's wait (a Retry-After the policy honours) holds
+    // every start back, hedges included.
+    let mut hold_until = Duration::ZERO;
+    // A hedge is due `delay` from now (not before the server's wait has
+    // passed), if another attempt may start and it would start before the
+    // deadline.
+    let hedge_due = |started: u32, now: Duration, hold_until: Duration| {
         let delay = policy.hedge.filter(|_| started < max)?;
-        let due = now.saturating_add(delay);
+        let due = now.saturating_add(delay).max(hold_until);
         match policy.stop.max_elapsed {
             Some(limit) if due >= limit => None,
-            _ => Some((delay, due)),
+            _ => Some((due.saturating_sub(now), due)),
         }
     };
-    if let Some((delay, due)) = hedge_due(started, elapsed()) {
+    if let Some((delay, due)) = hedge_due(started, elapsed(), hold_until) {
         timer.set(Some(sleeper.sleep(delay)));
         timer_due = due;
     }
@@ -259,7 +303,7 @@ where
                 let mut done = in_flight.swap_remove(i);
                 let error = match out {
                     Ok(value) => {
-                        record(policy, done.permit.take(), Outcome::Success);
+                        done.leave.told(policy, Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`.
                         // The outcome is the winner's: attempt 1's win is a
                         // success at first try, hedges started beside it or
@@ -286,7 +330,7 @@ where
                 } else {
                     Outcome::Neutral
                 };
-                record(policy, done.permit.take(), outcome);
+                done.leave.told(policy, outcome);
                 failed += 1;
                 let now = elapsed();
                 if !verdict.retry {
@@ -303,7 +347,9 @@ where
                     let reason = StopReason::Deferred;
                     return Err(give_up(policy, error, verdict.kind, started, reason, now));
                 }
-                if closed.is_none() && started < max {
+                // (a retry is decided only for an attempt that can start
+                // beyond those already granted)
+                if closed.is_none() && started.saturating_add(granted.retries) < max {
                     let decision =
                         Rng::with_thread(|rng| policy.next(failed, previous, now, verdict, rng));
                     // the guards are asked before the retry is announced or
@@ -330,12 +376,25 @@ where
                             // policy honours) holds every start back, the
                             // next hedge included.
                             let told = policy.waits_as_told(verdict);
-                            let armed_first =
-                                !told && timer.is_some() && timer_due < now.saturating_add(wait);
+                            if told {
+                                hold_until = hold_until.max(now.saturating_add(wait));
+                                // an armed start due before it is put off
+                                if timer.is_some() && timer_due < hold_until {
+                                    timer.set(Some(sleeper.sleep(hold_until - now)));
+                                    timer_due = hold_until;
+                                }
+                            }
+                            let due = now.saturating_add(wait).max(hold_until);
+                            let armed_first = timer.is_some() && timer_due < due;
                             let (next_in, from_retry_after) = if armed_first {
                                 (timer_due.saturating_sub(now), false)
                             } else {
-                                (wait, told)
+                                // a wait made longer by a server's wait is
+                                // the server's
+                                (
+                                    due.saturating_sub(now),
+                                    told || due > now.saturating_add(wait),
+                                )
                             };
                             let ev = RetryEvent {
                                 operation: policy.name,
@@ -352,14 +411,10 @@ where
                             // form's waits are)
                             if !crate::sleep::should_sleep(next_in) {
                                 start_next = true;
-                            } else if told
-                                || timer.is_none()
-                                || now.saturating_add(wait) < timer_due
-                            {
-                                // the retry is due before the next hedge (or
-                                // the server's wait puts the hedge off)
-                                timer.set(Some(sleeper.sleep(wait)));
-                                timer_due = now.saturating_add(wait);
+                            } else if timer.is_none() || due < timer_due {
+                                // the retry is due before the next hedge
+                                timer.set(Some(sleeper.sleep(next_in)));
+                                timer_due = due;
                             }
                         }
                         // This failure's wait would end past the deadline,
@@ -393,18 +448,31 @@ where
                         log::hedge(policy.name, started, max, in_flight.len());
                     }
                     let previous_kind = last.as_ref().and_then(|(_, kind)| *kind);
+                    let leave = Leave::new(policy, permit);
                     in_flight.push(InFlight {
                         number: started,
-                        permit,
-                        breaker: policy.circuit,
                         fut: Box::pin({
                             let _published = nested::publish(kinds);
                             op(started, previous_kind)
                         }),
+                        leave,
                     });
-                    if let Some((delay, due)) = hedge_due(started, elapsed()) {
-                        timer.set(Some(sleeper.sleep(delay)));
-                        timer_due = due;
+                    // The next start: the next hedge, unless a retry
+                    // granted earlier is due before it; with no hedge to
+                    // come, a timer left armed is a granted retry's, or
+                    // else stale (a hedge this start overtook).
+                    let retry_armed = granted.retries > 0 && timer.is_some();
+                    match hedge_due(started, elapsed(), hold_until) {
+                        Some((_, due)) if retry_armed && timer_due <= due => {}
+                        Some((delay, due)) => {
+                            timer.set(Some(sleeper.sleep(delay)));
+                            timer_due = due;
+                        }
+                        None if retry_armed => {}
+                        None => {
+                            timer.set(None);
+                            timer_due = Duration::MAX;
+                        }
                     }
                 }
                 Err(reason) => closed = Some(reason),
@@ -424,9 +492,11 @@ where
             }
         }
         if in_flight.is_empty() && timer.is_none() && !exhausted {
-            // nothing in flight and nothing armed: start the next now
-            timer.set(Some(sleeper.sleep(Duration::ZERO)));
-            timer_due = elapsed();
+            // nothing in flight and nothing armed: start the next now (or
+            // once a server's wait has passed)
+            let now = elapsed();
+            timer.set(Some(sleeper.sleep(hold_until.saturating_sub(now))));
+            timer_due = now.max(hold_until);
         }
     }
 }

@@ -19,7 +19,7 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Classify)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Classify)]
 enum Fail {
     #[error("503")]
     #[classify(Unavailable)]
@@ -30,6 +30,9 @@ enum Fail {
     #[error(transparent)]
     #[classify(transparent)]
     Open(#[from] CircuitOpen),
+    #[error(transparent)]
+    #[classify(transparent)]
+    Throttled(#[from] retry_runtime::Throttled),
 }
 
 /// A replica: attempt `n` (from 1) answers after `plan[n-1].0` ms with
@@ -575,4 +578,149 @@ async fn a_servers_wait_past_the_deadline_starts_no_hedge() {
         .await;
     assert!(out.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A server's wait holds every start back even when another attempt then
+/// fails with a shorter wait of its own: attempt 2's 429 asks for 1s at
+/// 55ms; attempt 1's 503 at 60ms would retry after 20ms. Attempt 3 starts
+/// at 1055ms (it started at 80ms, into the rate limit).
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_is_not_cut_short_by_a_later_failure() {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    let t0 = Instant::now();
+    let starts = Mutex::new(Vec::new());
+    let calls = AtomicU32::new(0);
+    let out = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(ms(20)))
+        .with_hedge(ms(50))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            starts.lock().unwrap().push(t0.elapsed());
+            let (wait, kind, after) = match n {
+                1 => (60, ErrorKind::Unavailable, None),
+                2 => (5, ErrorKind::RateLimited, Some(Duration::from_secs(1))),
+                _ => return Ok(n),
+            };
+            sleep(ms(wait)).await;
+            Err(Hinted { kind, after })
+        })
+        .hedged()
+        .await;
+    assert_eq!(out.unwrap(), 3);
+    let starts = starts.lock().unwrap().clone();
+    assert_eq!(starts, [ms(0), ms(50), ms(1055)]);
+}
+
+/// A start the timer did not make (a zero-wait retry) leaves no stale hedge
+/// timer behind: with no hedge left before the deadline, no third attempt
+/// starts at the old hedge's time (it did, at 100ms, 40ms after the second).
+#[tokio::test(start_paused = true)]
+async fn a_retry_that_overtakes_the_hedge_leaves_no_stale_timer() {
+    let r = Replicas::new(vec![
+        (60, Err(Fail::Unavailable)),
+        (1000, Ok(2)),
+        (1000, Ok(3)),
+    ]);
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .with_hedge(ms(100))
+        .with_max_elapsed(ms(150))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out.unwrap(), 2);
+    assert_eq!(r.started(), 2);
+}
+
+/// A failure when the only attempt left is already granted to an earlier
+/// failure's retry asks the budget for nothing: that retry, announced,
+/// starts (a refused token closed the run and it never did).
+#[tokio::test(start_paused = true)]
+async fn a_retry_granted_is_not_cancelled_by_a_token_it_did_not_need() {
+    // a burst of two retries: the hedge's and the retry after attempt 1
+    static BUDGET: RetryBudget = RetryBudget::new("hedge-granted")
+        .with_max_tokens(4)
+        .with_percent(0);
+    let r = Replicas::new(vec![
+        (150, Err(Fail::Unavailable)),
+        (52, Err(Fail::Unavailable)),
+        (10, Ok(3)),
+    ]);
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(10)))
+        .with_hedge(ms(100))
+        .with_budget(&BUDGET)
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out.unwrap(), 3);
+    assert_eq!(t0.elapsed(), ms(170));
+}
+
+/// Hedges that lose (dropped, another attempt won) showed no overload: the
+/// throttle hears them as accepted, so a healthy but slow dependency is not
+/// throttled (3 requests and 1 accept a call pushed the probability to a
+/// third).
+#[tokio::test(start_paused = true)]
+async fn losing_hedges_do_not_push_the_throttle_to_reject() {
+    let clock: &'static retry_runtime::clock::ManualClock =
+        Box::leak(Box::new(retry_runtime::clock::ManualClock::new()));
+    let throttle: &'static retry_runtime::Throttle = Box::leak(Box::new(
+        retry_runtime::Throttle::new("hedged").with_clock(clock),
+    ));
+    for _ in 0..20 {
+        let r = Replicas::new(vec![(1000, Ok(1)), (1000, Ok(2)), (10, Ok(3))]);
+        let out = Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::None)
+            .with_hedge(ms(100))
+            .with_throttle(throttle)
+            .retry_on(KindSet::TRANSIENT)
+            .retry(|| r.call())
+            .hedged()
+            .await;
+        assert!(out.is_ok(), "{out:?}");
+    }
+    assert_eq!(throttle.probability(), 0.0, "{:?}", throttle.stats());
+}
+
+/// An operation that panics while it makes a hedge's future: the breaker's
+/// leave for that attempt is still recorded (it was lost, and a half-open
+/// probe's slot with it).
+#[tokio::test(start_paused = true)]
+async fn a_panic_making_an_attempt_still_records_its_leave() {
+    static B: CircuitBreaker = CircuitBreaker::new("hedge-panic");
+    let calls = AtomicU32::new(0);
+    let calls: &'static AtomicU32 = Box::leak(Box::new(calls));
+    let joined = tokio::spawn(async move {
+        Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::None)
+            .with_hedge(ms(100))
+            .with_circuit(&B)
+            .retry_on(KindSet::TRANSIENT)
+            .retry(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                assert!(n < 2, "the operation panics making attempt 2");
+                async move {
+                    sleep(ms(1000)).await;
+                    Ok::<u32, Fail>(n)
+                }
+            })
+            .hedged()
+            .await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    let s = B.stats();
+    assert_eq!(s.permitted, 2, "{s:?}");
+    assert_eq!(s.successes + s.failures + s.neutral, 2, "{s:?}");
 }
