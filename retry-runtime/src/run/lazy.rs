@@ -103,7 +103,6 @@ impl LazyRun {
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn timed<W, G>(policy: &Policy<W, G>) -> Self {
         let mut state = State::new(policy);
-        state.set_timed();
         state.start_clock();
         LazyRun(Some(state))
     }

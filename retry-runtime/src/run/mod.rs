@@ -110,8 +110,10 @@ impl<'p, W, G> Run<'p, W, G> {
 
     /// Measure the run's elapsed time even when nothing needs it on the way
     /// (no `max_elapsed`, no callbacks), so that [`into_error`](Run::into_error)
-    /// reports it: from the first failure (one clock read per run). Without
-    /// this, a retry reads no clock at all unless the policy needs the time.
+    /// reports it: from now, the run's start (one clock read per run; it
+    /// was from the first failure, which left the first attempt's time
+    /// out). Without this, a retry reads no clock at all unless the policy
+    /// needs the time.
     ///
     /// ```
     /// use retry_runtime::{Policy, Run};
@@ -121,7 +123,7 @@ impl<'p, W, G> Run<'p, W, G> {
     /// ```
     #[inline]
     pub fn timed(mut self) -> Self {
-        self.state.set_timed();
+        self.state.start_clock();
         self
     }
 

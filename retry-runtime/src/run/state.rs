@@ -25,8 +25,8 @@ use crate::throttle::{Throttle, Throttled};
 /// (see [`LazyRun`]).
 pub(crate) struct State {
     pub(super) attempts: u32,
-    /// [`TIMED`](Self::TIMED) and [`PLAIN`](Self::PLAIN): two flags in
-    /// one byte, so the state stays 32 bytes (the `#[retry]` future holds it).
+    /// [`PLAIN`](Self::PLAIN) and [`LAST`](Self::LAST): flags in one
+    /// byte, so the state stays 32 bytes (the `#[retry]` future holds it).
     flags: u8,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
@@ -47,8 +47,6 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The run reports the time it took (the detailed and context forms).
-    const TIMED: u8 = 1;
     /// [`Policy::is_plain`], asked once when the run needs a state: the
     /// executors hold the policy behind a reference the optimizer cannot
     /// see through, and the question is then one load per retry, not seven.
@@ -58,18 +56,10 @@ impl State {
     /// since the quick path reads the policy's limit.
     const LAST: u8 = 4;
 
-    #[inline]
-    pub(super) fn timed(&self) -> bool {
-        self.flags & Self::TIMED != 0
-    }
-
-    #[inline]
-    pub(super) fn set_timed(&mut self) {
-        self.flags |= Self::TIMED;
-    }
-
     /// Read the clock now, for a run that tells the time since its start
-    /// (a per-call hook's events, a detailed run's error), unless it did.
+    /// (a per-call hook's events, a detailed run's error, `Run::timed`),
+    /// unless it did: such a run has a start from its first attempt on,
+    /// and its failures need not ask.
     #[inline]
     pub(crate) fn start_clock(&mut self) {
         if self.start.is_none() {
@@ -398,8 +388,7 @@ impl State {
 
     /// May this run take the quick path at all? What does not change from
     /// one failure to the next: a plain policy (no jitter, deadline,
-    /// callbacks or guards), a start time when the run reports one, and no
-    /// outer run to defer to. A sync loop asks once, before its first retry (see
+    /// callbacks or guards), and no outer run to defer to. A sync loop asks once, before its first retry (see
     /// [`quick_retry_in`](Self::quick_retry_in)).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
@@ -415,9 +404,7 @@ impl State {
         plain_policy: bool,
         inside_a_retry: bool,
     ) -> bool {
-        plain_policy
-            && !(self.timed() && self.start.is_none())
-            && !(policy.nested == Nested::Defer && inside_a_retry)
+        plain_policy && !(policy.nested == Nested::Defer && inside_a_retry)
     }
 
     /// The quick path for a loop that computed
@@ -565,10 +552,11 @@ impl State {
             policy.stop.max_attempts()
         };
         // Reading the clock is most of a retry's cost: only when a deadline
-        // or a callback needs the time, or the run reports it at the end.
+        // or a callback needs the time (a run that reports it at the end
+        // read it at its start).
         let needs_time =
             policy.stop.max_elapsed.is_some() || policy.has_callbacks() || notify.is_some();
-        let elapsed = if needs_time || (self.timed() && self.start.is_none()) {
+        let elapsed = if needs_time {
             self.elapsed()
         } else {
             Duration::ZERO
@@ -830,10 +818,11 @@ mod tests {
             ..retriable
         };
         assert_eq!(state.quick_retry_unlogged(&plain, hinted), None);
-        let mut timed = State::new(&plain);
-        timed.set_timed();
-        assert_eq!(timed.quick_retry_unlogged(&plain, retriable), None);
         assert_eq!(state.attempts, 0, "a refused quick retry changes nothing");
+        // a run that reports its time has its start: the quick path is open
+        let mut timed = State::new(&plain);
+        timed.start_clock();
+        assert!(timed.quick_retry_unlogged(&plain, retriable).is_some());
     }
 
     /// A run told that its next attempt is its last gives up after it, with
