@@ -453,6 +453,7 @@ impl State {
         Some(wait)
     }
 
+    #[cold]
     #[inline(never)]
     pub(crate) fn failed_slow<W, G, E: Display>(
         &mut self,
