@@ -237,9 +237,8 @@ impl Backoff {
     #[cfg_attr(debug_assertions, inline)]
     pub fn delay(&self, retry: u32) -> Duration {
         // The two waits that need no arithmetic stay inline in the retry
-        // loop, as two tests: a `match` of all five made a jump table of
-        // nine instructions a retry (the variant is kept in a niche of a
-        // `Duration`'s nanoseconds), for `Backoff::None` too.
+        // loop, as two tests of the tag byte: a `match` of all five made a
+        // jump table, for `Backoff::None` too.
         if let Backoff::None = self {
             return Duration::ZERO;
         }
