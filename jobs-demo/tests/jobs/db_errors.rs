@@ -75,6 +75,19 @@ fn terminate_the_waiter(url: String, mut holder: PgConnection) -> JoinHandle<i32
     })
 }
 
+/// A session that locks the whole table (no statement of another session
+/// gets past it) until one waits on it, then ends that session's
+/// connection ([`terminate_the_waiter`]).
+async fn lock_the_table_and_terminate_its_waiter(url: String) -> JoinHandle<i32> {
+    let mut holder = PgConnection::connect(&url).await.unwrap();
+    holder.execute("BEGIN").await.unwrap();
+    holder
+        .execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    terminate_the_waiter(url, holder)
+}
+
 /// A session that holds job `id`'s row (`SELECT ... FOR UPDATE`) until the
 /// worker's statement on it waits, then ends the worker's connection.
 async fn hold_the_row_and_terminate_its_waiter(url: &str, id: i64) -> JoinHandle<i32> {
@@ -166,13 +179,7 @@ async fn a_claim_that_loses_its_connection_is_made_again() {
     let id = queue.enqueue("send report", clock.now()).await.unwrap();
     let mut worker = Worker::start("w1", queue, clock).await.unwrap();
 
-    let mut holder = PgConnection::connect(&url).await.unwrap();
-    holder.execute("BEGIN").await.unwrap();
-    holder
-        .execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
-    let terminator = terminate_the_waiter(url, holder);
+    let terminator = lock_the_table_and_terminate_its_waiter(url).await;
     let mut ok = |_job| async { Ok::<(), io::Error>(()) };
     let ran = worker
         .run_one(&mut ok)
@@ -197,13 +204,7 @@ async fn a_worker_whose_startup_read_loses_its_connection_starts() {
     let (queue, url) = pg_queue(FAST_DB).await;
     let clock = ScaledClock::minute_every(Duration::from_millis(100));
     let id = queue.enqueue("send report", clock.now()).await.unwrap();
-    let mut holder = PgConnection::connect(&url).await.unwrap();
-    holder.execute("BEGIN").await.unwrap();
-    holder
-        .execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
-    let terminator = terminate_the_waiter(url, holder);
+    let terminator = lock_the_table_and_terminate_its_waiter(url).await;
     let worker = Worker::start("w1", queue, clock)
         .await
         .expect("the startup read failed on a database error");
