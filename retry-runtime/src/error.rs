@@ -43,8 +43,11 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} failed after {} attempts ({}): {}",
-            self.operation, self.attempts, self.reason, self.last_error
+            "{} failed after {} ({}): {}",
+            self.operation,
+            crate::log::Count(self.attempts, "attempt"),
+            self.reason,
+            self.last_error
         )
     }
 }

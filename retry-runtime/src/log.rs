@@ -7,8 +7,8 @@
 //! |---|---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts` |
-//! | attempts exhausted | ERROR | `{operation} failed after {n} attempts` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...) | ERROR | `{operation} failed after {n} attempts ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | attempts exhausted | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
@@ -16,7 +16,7 @@
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `error`, `error_kind`, `reason` |
-//! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
+//! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker half-opens | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` | `name`, `state`, `probes` |
@@ -25,6 +25,9 @@
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `name`, `state` |
 //! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
+//!
+//! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,
+//! ``circuit `api` opened after 1 consecutive failure``.
 //!
 //! The fields, by name: `operation` is the policy's
 //! [name](crate::Policy::with_name); `attempt` the attempt the line is
@@ -70,6 +73,16 @@ use crate::throttle::Throttled;
 /// `retry_runtime`, e.g. `RUST_LOG=retry_runtime=warn`. It stays the same
 /// whichever module emits a line.
 pub const TARGET: &str = "retry_runtime";
+
+/// `n` and a noun, plural unless `n` is 1: "1 attempt", "3 attempts".
+pub(crate) struct Count(pub(crate) u32, pub(crate) &'static str);
+
+impl Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} {}{}", self.0, self.1, s)
+    }
+}
 
 /// " (deadline reached)" after "failed after N attempts"; nothing when the
 /// attempts ran out, which the message already says.
@@ -192,9 +205,9 @@ pub(crate) fn give_up(ev: &GiveUpEvent<'_>) {
             error = %ev.error,
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
-            "{} failed after {} attempts{}",
+            "{} failed after {}{}",
             ev.operation,
-            ev.attempts,
+            Count(ev.attempts, "attempt"),
             Why(ev.reason),
         );
     }
@@ -338,9 +351,9 @@ pub(crate) fn circuit_open(
             state = "open",
             failures = n,
             recovery_ms,
-            "circuit `{}` opened after {} consecutive failures; rejecting calls for {:?}",
+            "circuit `{}` opened after {}; rejecting calls for {:?}",
             name,
-            n,
+            Count(n, "consecutive failure"),
             recovery,
         ),
         Trip::Rate(n) => tracing::warn!(

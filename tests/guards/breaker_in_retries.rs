@@ -247,7 +247,7 @@ fn log_give_up(ev: &GiveUpEvent<'_>) {
 
 /// A breaker that opens during the wait turns the retry away when it is
 /// due: the run gives up as when it opened before the wait, with the ERROR
-/// line `failed after 1 attempts (circuit open)` and then `on_give_up`,
+/// line `failed after 1 attempt (circuit open)` and then `on_give_up`,
 /// sync and async (it said only `not attempted`, at DEBUG, so a WARN
 /// filter saw a retry announced and nothing after it).
 #[test]
@@ -265,7 +265,7 @@ fn a_retry_refused_after_the_wait_gives_up_at_error() {
         assert!(matches!(e.last_error, CallError::Open(_)), "{e:?}");
         let line = logs.assert_logged(
             Level::ERROR,
-            "fetch_clip failed after 1 attempts (circuit open)",
+            "fetch_clip failed after 1 attempt (circuit open)",
         );
         support::assert_fields(
             &line,
@@ -280,7 +280,7 @@ fn a_retry_refused_after_the_wait_gives_up_at_error() {
         logs.assert_not_logged("not attempted");
         let lines = logs.lines();
         let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
-        assert!(at("failed after 1 attempts") < at("on_give_up: circuit open after 1"));
+        assert!(at("failed after 1 attempt") < at("on_give_up: circuit open after 1"));
     }
     let _paused = testing::pause();
 

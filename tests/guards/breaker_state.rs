@@ -354,6 +354,17 @@ fn circuit_open_is_unavailable_with_a_retry_after_hint() {
 }
 
 #[test]
+fn a_one_strike_breaker_says_failure_in_the_singular() {
+    let logs = support::capture();
+    let (b, _clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` opened after 1 consecutive failure; rejecting",
+    );
+}
+
+#[test]
 fn state_changes_are_logged_with_name_state_and_counts() {
     let logs = support::capture();
     let (b, clock) = breaker(|b| b.with_failures(3).with_probes(1));

@@ -58,7 +58,7 @@ fn display_names_operation_attempts_reason_and_last_error() {
         .unwrap_err();
     assert_eq!(
         permanent.to_string(),
-        "upload failed after 1 attempts (not retriable): bucket not found"
+        "upload failed after 1 attempt (not retriable): bucket not found"
     );
     let deadline = upload_policy()
         .with_max_elapsed(Duration::from_secs(3))

@@ -65,6 +65,12 @@ fn readme_table() -> Vec<Row> {
 
 /// Does `message` read as `template`, each `{...}` standing for any text?
 fn reads_as(message: &str, template: &str) -> bool {
+    // `{s}` is the plural's `s`, or nothing
+    if template.contains("{s}") {
+        return ["", "s"]
+            .iter()
+            .any(|s| reads_as(message, &template.replacen("{s}", s, 1)));
+    }
     // the text around the placeholders
     let mut pieces = Vec::new();
     let mut rest = template;
@@ -235,14 +241,14 @@ fn every_line_is_in_the_tables_with_its_fields() {
     for template in [
         "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
         "{operation} succeeded on attempt {n}",
-        "{operation} failed after {n} attempts",
-        "{operation} failed after {n} attempts ({reason})",
+        "{operation} failed after {n} attempt{s}",
+        "{operation} failed after {n} attempt{s} ({reason})",
         "{operation} failed with a non-retriable error on attempt {n}",
         "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
         "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
         "{operation} not attempted: {rejection}",
         "hedging {operation}: attempt {n} starts beside {k} in flight",
-        "circuit `{name}` opened after {n} consecutive failures; rejecting calls for {recovery}",
+        "circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}",
         "circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}",
         "circuit `{name}` is half-open: letting {n} probe call(s) through",
         "circuit `{name}` closed: {n} probe call(s) succeeded",
