@@ -1,8 +1,9 @@
 //! Backoff: how long to wait before each retry, before jitter.
 //!
 //! [`Backoff::delay`] is a pure function of the retry number (0 for the wait
-//! before the first retry). It saturates at the cap for every retry number up
-//! to `u32::MAX` and every `Duration`: it never overflows, panics or yields NaN.
+//! before the first retry). It never exceeds the cap (growing waits stop
+//! there) for every retry number up to `u32::MAX` and every `Duration`: it
+//! never overflows, panics or yields NaN.
 
 use core::fmt;
 use std::time::Duration;
@@ -178,10 +179,11 @@ impl Backoff {
     }
 
     /// Check the values: the first wait must not exceed the cap, an
-    /// exponential factor must be a finite number >= 1, and the waits must not
-    /// all be zero (an exponential or fibonacci backoff starting at zero, a
-    /// linear one with zero start and step or a zero cap: say [`Backoff::None`]
-    /// for that).
+    /// exponential factor must be a finite number >= 1, and a growing backoff
+    /// must grow from something (an exponential or fibonacci backoff starting
+    /// at zero, a linear one with zero start and step or a zero cap: say
+    /// [`Backoff::None`] for that). `Fixed(Duration::ZERO)` is valid: it is
+    /// what `"fixed(0s)"` says, a retry at once.
     ///
     /// ```
     /// use std::time::Duration;

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-/// /// // io::Error has an inherent `kind()`; name the trait to get the ErrorKind
+/// // io::Error has an inherent `kind()`; name the trait to get the ErrorKind
 /// assert_eq!(Classify::kind(&refused), ErrorKind::Connect);
 /// assert!(ErrorKind::Connect.is_transient());
 /// assert!(!ErrorKind::Permanent.is_transient());

@@ -42,7 +42,10 @@ pub struct RetryEvent<'a> {
     pub from_retry_after: bool,
 }
 
-/// Handed to an `on_give_up` callback, once, after the log line.
+/// Handed to an `on_give_up` callback, once, after the log line. A run that
+/// leaves its error to an outer retried call ([`StopReason::Deferred`],
+/// [`nested`](crate::nested)) has not given up and does not call it: the
+/// outer run does, if it gives up.
 ///
 /// ```
 /// use retry_runtime::{GiveUpEvent, Policy, StopReason};

@@ -180,7 +180,10 @@ impl Rng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A number in `[0, max]` (the bias for huge `max` is below 2^-64).
+    /// A number in `[0, max]`. Up to `u64::MAX`, Lemire's multiply-shift
+    /// without rejection: a value's chance is off from uniform by at most
+    /// `(max + 1) / 2^64` of itself (about 5e-10 for ten seconds counted in
+    /// nanoseconds); above it, a 128-bit remainder.
     ///
     /// ```
     /// let mut r = retry_runtime::jitter::Rng::with_seed(5);

@@ -48,6 +48,10 @@
 //!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
+//! - `tokio` (default): async waits and per-attempt timeouts on tokio's timer.
+//! - `smol`: async waits on async-io's timer (smol's), with no tokio in the
+//!   tree when `tokio` is off.
+//! - `futures-timer`: async waits on `futures-timer`, for any executor.
 //! - `http`: [`Classify`] for `http::StatusCode`.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
@@ -138,7 +142,7 @@ pub mod __private;
 ///
 /// Works on sync and async functions, free functions and methods (inherent
 /// and trait impls, `#[async_trait]` impls too). Every key is optional;
-/// `#[retry]` alone retries every error 3 times, waiting 1s then 2s
+/// `#[retry]` alone makes up to 3 attempts for any error, waiting 1s then 2s
 /// (exponential 1s..10s). A wrong configuration is a compile error that
 /// points at the token at fault.
 ///
@@ -199,8 +203,8 @@ pub mod __private;
 /// attempt runs your body, in its own closure (sync) or `async` block, so
 /// `return` and `?` end the attempt. One call, `next_wait`, decides after
 /// each attempt: `None` means done (a success, logged at INFO if it took
-/// retries; or giving up, logged at ERROR, with the last error returned
-/// unchanged), `Some(wait)` means retry after `wait` (logged at WARN). The
+/// retries; or giving up, logged at ERROR (WARN for a non-retriable
+/// error or a budget's refusal), with the last error returned unchanged), `Some(wait)` means retry after `wait` (logged at WARN). The
 /// run keeps no state until the first failure. A sync function hands the
 /// attempt to `retry_sync`, which makes the first attempt inline and the
 /// retries out of line, sleeping with `std::thread::sleep`. Two expansions

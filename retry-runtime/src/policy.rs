@@ -38,8 +38,12 @@ pub use crate::policy_error::PolicyError;
 ///
 /// # Default
 /// [`Policy::new()`]: 3 attempts, exponential 1s..10s, no jitter, every
-/// error retried, Retry-After honoured for RateLimited errors up to 60s, no
-/// circuit breaker, no retry budget.
+/// error retried, no circuit breaker, no retry budget. Retry-After hints are
+/// honoured for RateLimited errors up to 60s once the policy classifies its
+/// errors ([`retry_on`](Policy::retry_on), or a [preset](crate::presets)):
+/// a policy that retries every error, or retries by
+/// [`retry_if`](Policy::retry_if), does not ask the error for its kind or
+/// its hint.
 ///
 /// # Example
 /// ```

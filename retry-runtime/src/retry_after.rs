@@ -1,5 +1,6 @@
 //! The `Retry-After` header's value (RFC 9110 §10.2.3), read by the HTTP
-//! integrations (features `reqwest` and `tower`); public as
+//! integrations (features `reqwest` and `tower`) and the AWS SDK's
+//! classification (feature `aws`); public as
 //! `retry_runtime::reqwest::parse_retry_after` and
 //! `retry_runtime::response::parse_retry_after`.
 

@@ -3,9 +3,10 @@
 //! [`pause`] returns a guard; while it lives, on this thread:
 //! - sync retries do not sleep: each wait is recorded and advances a virtual
 //!   clock that the sync executor's `max_elapsed` check reads;
-//! - async retries record their waits too (they still sleep on tokio's timer:
-//!   combine with `tokio::time::pause()`, or `#[tokio::test(start_paused = true)]`,
-//!   on a current-thread runtime so the task stays on this thread).
+//! - async retries record their waits too (they still sleep, on the enabled
+//!   sleeper's timer; with tokio's, combine with `tokio::time::pause()`, or
+//!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
+//!   the task stays on this thread).
 //!
 //! ```
 //! use std::time::Duration;
