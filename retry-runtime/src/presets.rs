@@ -11,10 +11,10 @@
 //! | `ai_provider` | 4 | exponential 2s..8s | none | same |
 //! | `s3` | 5 | exponential 1s..30s | plus 0..1s | same |
 //! | `api` | 3 | exponential 500ms..10s | plus 0..500ms | same; Retry-After honoured for RateLimited and Unavailable |
-//! | `job` | 4 | exponential 30s..8m, factor 4 | plus 0..25% | same + Interrupted, Unknown |
+//! | `job` | 4 | exponential 30s..8m, factor 4 | plus 0..25% | same + Interrupted, Unknown; Retry-After honoured for RateLimited and Unavailable, up to 1h |
 //!
-//! Every preset honours a `RateLimited` error's Retry-After hint up to 60s,
-//! and never retries `Permanent` errors. Each is a `const` you can adjust:
+//! Every preset honours a `RateLimited` error's Retry-After hint, up to 60s
+//! (`job`: an hour), and never retries `Permanent` errors. Each is a `const` you can adjust:
 //! `presets::WEBHOOK.with_attempts(6)`.
 //!
 //! ```
@@ -117,6 +117,24 @@ pub const API: Policy<RetryOn> = preset(
 /// succeeds when it runs again. And `Unknown`: a job is run at least once
 /// anyway (a worker that dies mid-job has it run again), so an error
 /// nothing is known about gets another run rather than none.
+///
+/// A server's Retry-After (a `RateLimited` or `Unavailable` error's hint)
+/// is honoured up to an hour, where the other presets stop at 60s: a job
+/// is rescheduled, not waited for in a thread, and a 429 asking for five
+/// minutes is retried after five minutes, not after one (into the rate
+/// limit, spending one of its three retries).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, Classify, Decision, ErrorKind};
+/// struct TooManyRequests;
+/// impl Classify for TooManyRequests {
+///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(300)) }
+/// }
+/// let five_minutes = Decision::Retry(Duration::from_secs(300));
+/// assert_eq!(presets::JOB.decide(2, &TooManyRequests), five_minutes);
+/// ```
 pub const JOB: Policy<RetryOn> = preset(
     "job",
     4,
@@ -127,7 +145,13 @@ pub const JOB: Policy<RetryOn> = preset(
     KindSet::TRANSIENT
         .with(ErrorKind::Interrupted)
         .with(ErrorKind::Unknown),
-);
+)
+.with_retry_after(RetryAfter {
+    kinds: KindSet::EMPTY
+        .with(ErrorKind::RateLimited)
+        .with(ErrorKind::Unavailable),
+    cap: s(3600),
+});
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.
 pub const NAMES: [&str; 10] = [

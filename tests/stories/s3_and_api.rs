@@ -75,11 +75,11 @@ fn us3_api_call_retries_503_with_the_api_preset() {
     assert!(waits[1] >= ms(1000) && waits[1] <= ms(1500), "{waits:?}");
 }
 
-/// US3 (T017): a 4xx other than 429 is not retried.
+/// US3 (T017): a 4xx other than 429 is not retried (408 aside, below).
 #[test]
 fn us3_api_4xx_other_than_429_is_not_retried() {
     let _paused = testing::pause();
-    for status in [400, 401, 403, 404, 409, 422] {
+    for status in [400, 401, 403, 404, 405, 409, 410, 413, 422, 451] {
         let mut calls = 0;
         let e = presets::API
             .retry(|| {
@@ -91,6 +91,27 @@ fn us3_api_4xx_other_than_429_is_not_retried() {
             .unwrap_err();
         assert_eq!((calls, e.reason), (1, StopReason::Permanent), "{status}");
     }
+}
+
+/// US3 (T017), the one 4xx besides 429 that is retried: 408 Request
+/// Timeout, the server's "send it again" (RFC 9110 §15.5.9: a client may
+/// repeat the request), classified as a timeout.
+#[test]
+fn us3_api_408_request_timeout_is_retried_as_a_timeout() {
+    let paused = testing::pause();
+    let mut calls = 0;
+    let r = presets::API
+        .retry(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(http_error(408, None))
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(r.unwrap(), 3);
+    assert_eq!(paused.waits().len(), 2);
 }
 
 /// US3 (T018): a 429's Retry-After is the wait (instead of the backoff).
