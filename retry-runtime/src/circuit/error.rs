@@ -94,7 +94,7 @@ impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0;
         if d >= Duration::from_secs(1) {
-            let s = d.as_secs() + u64::from(d.subsec_nanos() != 0);
+            let s = d.as_secs().saturating_add(u64::from(d.subsec_nanos() != 0));
             write!(f, "{s}s")
         } else {
             let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
@@ -115,5 +115,7 @@ mod tests {
         assert_eq!(w(Duration::from_millis(250)), "250ms");
         assert_eq!(w(Duration::from_micros(1)), "1ms");
         assert_eq!(w(Duration::ZERO), "0ms");
+        // a user's "open indefinitely" (the field is public): no overflow
+        assert_eq!(w(Duration::MAX), format!("{}s", u64::MAX));
     }
 }
