@@ -131,6 +131,30 @@ fn an_error_the_outer_does_not_retry_keeps_the_inner_retries() {
     assert_eq!(bottom_calls(), 3);
 }
 
+/// A value `retry_if_ok` rejects: the bottom's answer 1 and 2 are "not yet".
+fn not_ready(n: &u32) -> bool {
+    *n < 3
+}
+
+#[retry(attempts = 3, backoff = "none", retry_if_ok = not_ready)]
+fn inner_polls_until_ready() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn outer_retries_every_error() -> Result<u32, Fail> {
+    inner_polls_until_ready()
+}
+
+#[test]
+fn a_rejected_ok_is_retried_by_the_inner_run_not_handed_out_as_a_success() {
+    // the outer run sees an `Ok`, a success to it: the inner run must not
+    // leave its own retry of a rejected value to the outer one
+    script(0, Fail::Timeout);
+    assert_eq!(outer_retries_every_error(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+}
+
 // --- sync, the functional API ---
 
 #[test]

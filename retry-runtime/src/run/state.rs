@@ -564,7 +564,10 @@ impl State {
         };
         let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
+        // (a value `retry_if_ok` rejected, `Outcome::Neutral`, is never left
+        // to the outer run: to it the call succeeded)
         let mut decision = if verdict.retry
+            && outcome == Outcome::Failure
             && policy.nested == Nested::Defer
             && nested::outer_retries(verdict.kind)
         {
