@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use http::{Request, Response, StatusCode};
 use retry_runtime::classify::classify_status;
-use retry_runtime::response::{error_kind, retry_after_hint};
+use retry_runtime::classify::error_kind;
+use retry_runtime::response::retry_after_hint;
 use retry_runtime::{Backoff, KindSet, Policy, RetryOn};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt};

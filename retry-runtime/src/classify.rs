@@ -317,6 +317,8 @@ pub trait Classify {
     }
 }
 
+pub use crate::chain::error_kind;
+
 impl<T: Classify + ?Sized> Classify for &T {
     fn kind(&self) -> ErrorKind {
         (**self).kind()

@@ -74,6 +74,7 @@ mod attempt;
 pub mod aws;
 pub mod backoff;
 pub mod budget;
+mod chain;
 pub mod circuit;
 pub mod classify;
 pub mod clock;

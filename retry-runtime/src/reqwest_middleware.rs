@@ -36,14 +36,12 @@ use ::reqwest::{Request, Response};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
+use crate::chain::{classify_error, no_classify};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
-use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, classify_error, no_classify,
-    not_repeatable,
-};
+use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
 use crate::run::{Admission, LazyRun, NoNotify};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -134,7 +132,7 @@ impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
 
 /// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
 /// own classification, anything else by its chain of causes
-/// ([`error_kind`](crate::response::error_kind)), with the wait it asks for.
+/// ([`error_kind`](crate::classify::error_kind)), with the wait it asks for.
 fn middleware_error_class(error: &Error) -> (ErrorKind, Option<Duration>) {
     match error {
         Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),

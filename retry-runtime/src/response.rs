@@ -31,7 +31,7 @@ use http::header::{HeaderMap, RETRY_AFTER};
 use http::{Method, StatusCode};
 
 use crate::circuit::CircuitOpen;
-use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
+use crate::classify::{Classify, ErrorKind, classify_status};
 use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
@@ -351,16 +351,17 @@ impl<Res, E> From<Throttled> for Failure<Res, E> {
 ///
 /// It is transparent: it displays as the boxed error, reports its causes,
 /// and the layer classifies the boxed error (and its chain) as it would
-/// the error itself ([`error_kind`]; tower's `Elapsed` and `Overloaded`
+/// the error itself ([`error_kind`](crate::classify::error_kind); tower's `Elapsed` and `Overloaded`
 /// with [`with_classify`](crate::tower::RetryLayer::with_classify)).
 ///
 /// ```
-/// use retry_runtime::{response::{error_kind, BoxedError}, ErrorKind};
+/// use retry_runtime::{classify::error_kind, response::BoxedError, Classify, ErrorKind};
 /// let boxed: Box<dyn std::error::Error + Send + Sync> =
 ///     Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
 /// let e = BoxedError::from(boxed);
 /// assert_eq!(e.to_string(), "connection refused");
 /// assert_eq!(error_kind(&e), ErrorKind::Connect);
+/// assert_eq!(e.kind(), ErrorKind::Connect);
 /// ```
 pub struct BoxedError(pub Box<dyn StdError + Send + Sync>);
 
@@ -388,129 +389,15 @@ impl StdError for BoxedError {
     }
 }
 
-/// A `hyper::Error` by what hyper says of it: the connection closed or
-/// broke before the response was complete (a pooled connection the server
-/// had just closed: the keep-alive race) is `Connect`, as reqwest
-/// classifies it; hyper's own timeout is `Timeout`; a misuse of hyper by
-/// the caller is `Permanent`. `None` for the rest (a response that could
-/// not be parsed, an I/O error), which its causes classify.
-#[cfg(feature = "tower")]
-fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
-    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
-        Some(ErrorKind::Connect)
-    } else if e.is_timeout() {
-        Some(ErrorKind::Timeout)
-    } else if e.is_user() {
-        Some(ErrorKind::Permanent)
-    } else {
-        None
+/// The boxed error's kind and hint, by its chain
+/// ([`error_kind`](crate::classify::error_kind)).
+impl Classify for BoxedError {
+    fn kind(&self) -> ErrorKind {
+        (*self.0).kind()
     }
-}
-
-/// The default error classifier of the middlewares: the first error in
-/// `error`'s [`source`](StdError::source) chain (itself included) whose kind
-/// is known: a `std::io::Error` by [`classify_io`] (a refused or reset
-/// connection is `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a
-/// `hyper::Error` (feature `tower`: a connection closed before the response
-/// is `Connect`), a `reqwest::Error` or an [`HttpError`](crate::HttpError)
-/// (feature `reqwest`), a `tonic::Status` (feature `tonic`); `Unknown` if
-/// none is.
-/// The same error's retry-after hint (a `tonic::Status`'s
-/// `grpc-retry-pushback-ms`, an `HttpError`'s `Retry-After`, an inner
-/// breaker's recovery time) is the wait the policy honours. The tower
-/// layer's [`with_classify`](crate::tower::RetryLayer::with_classify)
-/// adds error types of yours.
-///
-/// ```
-/// use retry_runtime::{response::error_kind, ErrorKind};
-/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-/// let wrapped = std::io::Error::other(refused); // io::Error's source is its inner error
-/// assert_eq!(error_kind(&wrapped), ErrorKind::Connect);
-/// assert_eq!(error_kind(&std::fmt::Error), ErrorKind::Unknown);
-/// ```
-pub fn error_kind(error: &(dyn StdError + 'static)) -> ErrorKind {
-    classify_error(error, no_classify).0
-}
-
-/// Finds, in one error of a chain, an error type of the user's that
-/// implements [`Classify`] (`None`: not one of theirs).
-pub(crate) type FindClassify =
-    for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>;
-
-/// The [`FindClassify`] that knows no type of the user's.
-pub(crate) fn no_classify<'a>(_: &'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)> {
-    None
-}
-
-/// The kind and the retry-after hint of the first error in `error`'s chain
-/// that `find` or the known types ([`error_kind`]) classify;
-/// `(Unknown, None)` if none does. (Out of line: on a failure only.)
-#[inline(never)]
-pub(crate) fn classify_error(
-    error: &(dyn StdError + 'static),
-    find: FindClassify,
-) -> (ErrorKind, Option<Duration>) {
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if let Some(mine) = find(e) {
-            return (mine.kind(), mine.retry_after());
-        }
-        if let Some(known) = known_class(e, find) {
-            return known;
-        }
-        next = e.source();
+    fn retry_after(&self) -> Option<Duration> {
+        (*self.0).retry_after()
     }
-    (ErrorKind::Unknown, None)
-}
-
-fn known_class(
-    e: &(dyn StdError + 'static),
-    find: FindClassify,
-) -> Option<(ErrorKind, Option<Duration>)> {
-    fn of(c: &dyn Classify) -> Option<(ErrorKind, Option<Duration>)> {
-        Some((c.kind(), c.retry_after()))
-    }
-    if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        let kind = classify_io(io.kind());
-        // An `io::Error` wrapping another error reports the inner error's
-        // source, not the inner error itself: look at it here.
-        if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
-            let class = classify_error(inner, find);
-            return (class.0 != ErrorKind::Unknown).then_some(class);
-        }
-        return (kind != ErrorKind::Unknown).then_some((kind, None));
-    }
-    if let Some(boxed) = e.downcast_ref::<BoxedError>() {
-        // transparent: the boxed error is classified (its chain too), as
-        // it would be unboxed (`find` first)
-        let class = classify_error(&*boxed.0, find);
-        return (class.0 != ErrorKind::Unknown).then_some(class);
-    }
-    if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
-        return of(t);
-    }
-    #[cfg(feature = "tower")]
-    if let Some(h) = e.downcast_ref::<::hyper::Error>() {
-        if let Some(kind) = hyper_kind(h) {
-            return Some((kind, None));
-        }
-    }
-    if let Some(open) = e.downcast_ref::<CircuitOpen>() {
-        return of(open);
-    }
-    #[cfg(feature = "reqwest")]
-    if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
-        return of(r);
-    }
-    #[cfg(feature = "reqwest")]
-    if let Some(h) = e.downcast_ref::<crate::HttpError>() {
-        return of(h);
-    }
-    #[cfg(feature = "tonic")]
-    if let Some(status) = e.downcast_ref::<::tonic::Status>() {
-        return of(status);
-    }
-    None
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! - a response is classified by its status (503 Unavailable, 429
 //!   RateLimited, 404 Permanent, ...) and its `Retry-After` (seconds or
 //!   HTTP-date) is the wait the policy honours, capped as it says; an error
-//!   of the service is classified by [`error_kind`](crate::response::error_kind) (a refused connection
+//!   of the service is classified by [`error_kind`](crate::classify::error_kind) (a refused connection
 //!   is `Connect`; a `tonic::Status` by gRPC's rules, its pushback the
 //!   wait), error types of yours too with
 //!   [`with_classify`](RetryLayer::with_classify);
@@ -91,16 +91,14 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::chain::{FindClassify, classify_error, no_classify};
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
 use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, NoCircuit, Policy, When};
-use crate::response::{
-    ClassifyResponse, Failure, FindClassify, Idempotent, NotReplayable, classify_error,
-    no_classify, not_repeatable,
-};
+use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
 use crate::run::{Admission, LazyRun, announce_give_up};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
@@ -406,7 +404,7 @@ impl<W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug for RetryLayer<W, G
 
 impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// A layer that retries with `policy`: idempotent requests only, errors
-    /// classified by [`error_kind`](crate::response::error_kind), no per-attempt timeout, sleeping on the
+    /// classified by [`error_kind`](crate::classify::error_kind), no per-attempt timeout, sleeping on the
     /// [`DefaultSleeper`].
     ///
     /// ```
@@ -487,7 +485,7 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// and the first one it returns a [`Classify`] for gives the kind and
     /// the wait the policy honours (its
     /// [`retry_after`](Classify::retry_after)); the errors it does not know
-    /// are classified as [`error_kind`](crate::response::error_kind) says (`std::io::Error`,
+    /// are classified as [`error_kind`](crate::classify::error_kind) says (`std::io::Error`,
     /// `reqwest::Error`, `tonic::Status` with its pushback, the runtime's
     /// own errors).
     ///
@@ -638,7 +636,7 @@ impl<E: StdError + 'static> StdError for Error<E> {
     }
 }
 
-/// The inner error by [`error_kind`](crate::response::error_kind) (and the wait it asks for: a
+/// The inner error by [`error_kind`](crate::classify::error_kind) (and the wait it asks for: a
 /// `tonic::Status`'s pushback, say); a timeout is `Timeout`, an open
 /// breaker `Unavailable` (with its recovery time as the hint), a throttled
 /// call `Unavailable`.

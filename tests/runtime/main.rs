@@ -31,6 +31,7 @@ fn one_strike_breaker(
 }
 
 mod bad_config;
+mod boxed_errors;
 mod cancellation;
 mod concurrency;
 mod context;

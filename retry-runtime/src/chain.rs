@@ -1,0 +1,191 @@
+//! The kind of any error, by its source chain ([`error_kind`]): what
+//! [`Classify`] says of a `dyn Error` (so of a `Box<dyn Error + Send +
+//! Sync>`), and what the middlewares' default classifier says.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use crate::circuit::CircuitOpen;
+use crate::classify::{Classify, ErrorKind, classify_io};
+use crate::throttle::Throttled;
+use crate::timeout::AttemptTimeout;
+
+/// A `hyper::Error` by what hyper says of it: the connection closed or
+/// broke before the response was complete (a pooled connection the server
+/// had just closed: the keep-alive race) is `Connect`, as reqwest
+/// classifies it; hyper's own timeout is `Timeout`; a misuse of hyper by
+/// the caller is `Permanent`. `None` for the rest (a response that could
+/// not be parsed, an I/O error), which its causes classify.
+#[cfg(feature = "tower")]
+fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
+        Some(ErrorKind::Connect)
+    } else if e.is_timeout() {
+        Some(ErrorKind::Timeout)
+    } else if e.is_user() {
+        Some(ErrorKind::Permanent)
+    } else {
+        None
+    }
+}
+
+/// The kind of any error, by its [`source`](StdError::source) chain: the
+/// first error in it (itself included) whose kind is known: a
+/// `std::io::Error` by [`classify_io`] (a refused or reset connection is
+/// `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a [`Throttled`],
+/// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`: a
+/// connection closed before the response is `Connect`), a `reqwest::Error`
+/// or an [`HttpError`](crate::HttpError) (feature `reqwest`), a
+/// `sqlx::Error` (feature `sqlx`), a `tonic::Status` (feature `tonic`);
+/// `Unknown` if none is. It is what [`Classify`] says of a
+/// `Box<dyn Error + Send + Sync>` (and of `dyn Error`), and the
+/// middlewares' default classifier.
+///
+/// The same error's retry-after hint (a `tonic::Status`'s
+/// `grpc-retry-pushback-ms`, an `HttpError`'s `Retry-After`, an inner
+/// breaker's recovery time) is the wait the policy honours.
+///
+/// An error type of yours is not found in a chain by its own `Classify`
+/// (a `dyn Error` cannot be asked whether it implements a trait): box it
+/// and it is `Unknown`, unless its causes are known. Keep the type in the
+/// signature (`Result<T, YourError>`) to have it classified; the tower
+/// layer's [`with_classify`](crate::tower::RetryLayer::with_classify)
+/// looks for it in a chain.
+///
+/// ```
+/// use retry_runtime::{classify::error_kind, Classify, ErrorKind};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let wrapped = std::io::Error::other(refused); // io::Error's source is its inner error
+/// assert_eq!(error_kind(&wrapped), ErrorKind::Connect);
+/// assert_eq!(error_kind(&std::fmt::Error), ErrorKind::Unknown);
+/// // a boxed error is classified the same way
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(wrapped);
+/// assert_eq!(boxed.kind(), ErrorKind::Connect);
+/// ```
+pub fn error_kind(error: &(dyn StdError + 'static)) -> ErrorKind {
+    classify_error(error, no_classify).0
+}
+
+/// Finds, in one error of a chain, an error type of the user's that
+/// implements [`Classify`] (`None`: not one of theirs).
+pub(crate) type FindClassify =
+    for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>;
+
+/// The [`FindClassify`] that knows no type of the user's.
+pub(crate) fn no_classify<'a>(_: &'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)> {
+    None
+}
+
+/// The kind and the retry-after hint of the first error in `error`'s chain
+/// that `find` or the known types ([`error_kind`]) classify;
+/// `(Unknown, None)` if none does. (Out of line: on a failure only.)
+#[inline(never)]
+pub(crate) fn classify_error(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> (ErrorKind, Option<Duration>) {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(mine) = find(e) {
+            return (mine.kind(), mine.retry_after());
+        }
+        if let Some(known) = known_class(e, find) {
+            return known;
+        }
+        next = e.source();
+    }
+    (ErrorKind::Unknown, None)
+}
+
+fn known_class(
+    e: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> Option<(ErrorKind, Option<Duration>)> {
+    fn of(c: &dyn Classify) -> Option<(ErrorKind, Option<Duration>)> {
+        Some((c.kind(), c.retry_after()))
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        let kind = classify_io(io.kind());
+        // An `io::Error` wrapping another error reports the inner error's
+        // source, not the inner error itself: look at it here.
+        if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
+            let class = classify_error(inner, find);
+            return (class.0 != ErrorKind::Unknown).then_some(class);
+        }
+        return (kind != ErrorKind::Unknown).then_some((kind, None));
+    }
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {
+        // transparent: the boxed error is classified (its chain too), as
+        // it would be unboxed (`find` first)
+        let class = classify_error(&*boxed.0, find);
+        return (class.0 != ErrorKind::Unknown).then_some(class);
+    }
+    if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
+        return of(t);
+    }
+    #[cfg(feature = "tower")]
+    if let Some(h) = e.downcast_ref::<::hyper::Error>() {
+        if let Some(kind) = hyper_kind(h) {
+            return Some((kind, None));
+        }
+    }
+    if let Some(open) = e.downcast_ref::<CircuitOpen>() {
+        return of(open);
+    }
+    if let Some(t) = e.downcast_ref::<Throttled>() {
+        return of(t);
+    }
+    #[cfg(feature = "tokio")]
+    if let Some(t) = e.downcast_ref::<tokio::time::error::Elapsed>() {
+        return of(t);
+    }
+    #[cfg(feature = "sqlx")]
+    if let Some(db) = e.downcast_ref::<::sqlx::Error>() {
+        return of(db);
+    }
+    #[cfg(feature = "reqwest")]
+    if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
+        return of(r);
+    }
+    #[cfg(feature = "reqwest")]
+    if let Some(h) = e.downcast_ref::<crate::HttpError>() {
+        return of(h);
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(status) = e.downcast_ref::<::tonic::Status>() {
+        return of(status);
+    }
+    None
+}
+
+/// A `dyn Error` by [`error_kind`]: the first error of its chain whose
+/// kind is known.
+impl Classify for dyn StdError + 'static {
+    fn kind(&self) -> ErrorKind {
+        classify_error(self, no_classify).0
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        classify_error(self, no_classify).1
+    }
+}
+
+/// As for `dyn Error`.
+impl Classify for dyn StdError + Send + 'static {
+    fn kind(&self) -> ErrorKind {
+        classify_error(self, no_classify).0
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        classify_error(self, no_classify).1
+    }
+}
+
+/// As for `dyn Error`: so `Box<dyn Error + Send + Sync>` is [`Classify`].
+impl Classify for dyn StdError + Send + Sync + 'static {
+    fn kind(&self) -> ErrorKind {
+        classify_error(self, no_classify).0
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        classify_error(self, no_classify).1
+    }
+}

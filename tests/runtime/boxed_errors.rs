@@ -1,0 +1,90 @@
+//! A function whose error is `Box<dyn Error + Send + Sync>` (a handler
+//! that returns whatever went wrong) is classified by its error's chain:
+//! `retry_on` and the presets retry a boxed refused connection and give
+//! up at once on a boxed error nothing is known about.
+
+use std::cell::Cell;
+use std::error::Error;
+use std::io;
+use std::time::Duration;
+
+use retry_runtime::{presets, retry, testing, Classify, Decision, ErrorKind, StopReason};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+thread_local! {
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
+fn call() -> u32 {
+    CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("fetching the thumbnail")]
+struct Fetching(#[source] io::Error);
+
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Connect)]
+fn refused_twice() -> Result<u32, BoxError> {
+    let n = call();
+    if n < 3 {
+        // the refusal is a cause, under an error of the handler's own
+        return Err(Fetching(io::ErrorKind::ConnectionRefused.into()).into());
+    }
+    Ok(n)
+}
+
+#[test]
+fn a_boxed_error_is_retried_by_the_kind_of_its_cause() {
+    let paused = testing::pause();
+    CALLS.with(|c| c.set(0));
+    assert_eq!(refused_twice().unwrap(), 3);
+    assert_eq!(paused.waits(), [Duration::from_secs(1); 2]);
+}
+
+#[retry(preset = "webhook")]
+fn unknown_failure() -> Result<u32, BoxError> {
+    call();
+    Err("the upstream said something odd".into())
+}
+
+#[test]
+fn a_boxed_error_nothing_is_known_about_is_not_retried_by_a_preset() {
+    let paused = testing::pause();
+    CALLS.with(|c| c.set(0));
+    assert!(unknown_failure().is_err());
+    assert_eq!(CALLS.with(Cell::get), 1);
+    assert!(paused.waits().is_empty());
+}
+
+#[test]
+fn the_job_preset_decides_on_a_boxed_error() {
+    let refused: BoxError = Box::new(io::Error::from(io::ErrorKind::ConnectionRefused));
+    assert_eq!(refused.kind(), ErrorKind::Connect);
+    assert!(matches!(
+        presets::JOB.decide(0, &refused),
+        Decision::Retry(_)
+    ));
+    // `Unknown` too: a job runs at least once anyway
+    let odd: BoxError = "odd".into();
+    assert_eq!(odd.kind(), ErrorKind::Unknown);
+    assert!(matches!(presets::JOB.decide(0, &odd), Decision::Retry(_)));
+    let denied: BoxError = Box::new(io::Error::from(io::ErrorKind::PermissionDenied));
+    assert_eq!(
+        presets::JOB.decide(0, &denied),
+        Decision::GiveUp(StopReason::Permanent)
+    );
+}
+
+#[test]
+fn a_boxed_timeout_or_breaker_rejection_keeps_its_kind_and_wait() {
+    let open: BoxError = Box::new(retry_runtime::CircuitOpen::new(
+        "upstream",
+        Duration::from_secs(30),
+    ));
+    assert_eq!(open.kind(), ErrorKind::Unavailable);
+    assert_eq!(open.retry_after(), Some(Duration::from_secs(30)));
+}
