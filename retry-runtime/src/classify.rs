@@ -453,6 +453,92 @@ pub const fn classify_status(code: u16) -> ErrorKind {
     }
 }
 
+/// A SQLSTATE (PostgreSQL, MySQL, the SQL standard), by its code, then by
+/// its class (the first two characters); the first row that matches wins.
+/// Built without any feature: a sync driver's error (the `postgres`
+/// crate's `err.code()`) classifies with it too; feature `sqlx` uses it
+/// for `sqlx::Error`.
+///
+/// | SQLSTATE | meaning | ErrorKind |
+/// |---|---|---|
+/// | 40001, 40P01 | serialization_failure, deadlock_detected | Interrupted |
+/// | 57014 | query_canceled (`statement_timeout`, a cancel request) | Timeout |
+/// | 55P03 | lock_not_available (`lock_timeout`, `NOWAIT`) | Timeout |
+/// | 57P01, 57P02, 57P03 | admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down) | Unavailable |
+/// | 57P05 | idle_session_timeout | Connect |
+/// | 08007, 40003 | transaction_resolution_unknown, statement_completion_unknown: the COMMIT (the statement) may have taken effect or not | Unknown: not retried by `db`, as running the transaction again could apply it twice |
+/// | class 08 | connection_exception: the connection failed or broke | Connect |
+/// | class 53 (53300 too_many_connections, 53100 disk_full, 53200 out_of_memory, ...) | insufficient_resources | Unavailable |
+/// | class 22 | data_exception (a bad value) | Permanent |
+/// | class 23 (23505 unique_violation, 23503 foreign_key_violation, ...) | integrity_constraint_violation | Permanent |
+/// | class 42 | syntax_error_or_access_rule_violation (no such table, bad SQL, no privilege) | Permanent |
+/// | class 21, 44 | cardinality_violation (a subquery that returned more than one row, `ON CONFLICT DO UPDATE` hitting a row twice), with_check_option_violation | Permanent |
+/// | class 20, 54 | case_not_found (a PL/pgSQL `CASE` with no match), program_limit_exceeded (statement too complex, too many columns or arguments) | Permanent |
+/// | class 28 | invalid_authorization_specification (wrong password) | Permanent |
+/// | class 0A, 3D, 3F | feature_not_supported, invalid_catalog_name (no such database), invalid_schema_name | Permanent |
+/// | anything else (40000 transaction_rollback, 55006 object_in_use, XX000 internal_error, ...) | | Unknown |
+///
+/// ```
+/// use retry_runtime::{classify::classify_sqlstate, ErrorKind};
+/// assert_eq!(classify_sqlstate("40001"), ErrorKind::Interrupted);
+/// assert_eq!(classify_sqlstate("08006"), ErrorKind::Connect);
+/// assert_eq!(classify_sqlstate("08007"), ErrorKind::Unknown); // did the COMMIT happen?
+/// assert_eq!(classify_sqlstate("53300"), ErrorKind::Unavailable);
+/// assert_eq!(classify_sqlstate("23505"), ErrorKind::Permanent);
+/// assert_eq!(classify_sqlstate("XX000"), ErrorKind::Unknown);
+/// ```
+pub fn classify_sqlstate(code: &str) -> ErrorKind {
+    match code {
+        "40001" | "40P01" => return ErrorKind::Interrupted,
+        "57014" | "55P03" => return ErrorKind::Timeout,
+        "57P01" | "57P02" | "57P03" => return ErrorKind::Unavailable,
+        "57P05" => return ErrorKind::Connect,
+        // the COMMIT's outcome is unknown: not a broken connection to
+        // retry, as the transaction may have committed
+        "08007" | "40003" => return ErrorKind::Unknown,
+        _ => {}
+    }
+    match code.get(..2) {
+        Some("08") => ErrorKind::Connect,
+        Some("53") => ErrorKind::Unavailable,
+        // the same statement, on the same data, with the same credentials,
+        // fails the same way
+        Some("22" | "23" | "42" | "21" | "44" | "20" | "54" | "28" | "0A" | "3D" | "3F") => {
+            ErrorKind::Permanent
+        }
+        _ => ErrorKind::Unknown,
+    }
+}
+
+/// A SQLite result code (primary or extended), by its primary code (the
+/// low 8 bits); built without any feature, for rusqlite's
+/// `err.sqlite_error().map(|e| e.extended_code)` as for sqlx:
+///
+/// | code | meaning | ErrorKind |
+/// |---|---|---|
+/// | 5 `SQLITE_BUSY`, 6 `SQLITE_LOCKED` (and their extended codes, e.g. 517 `BUSY_SNAPSHOT`) | another connection holds the lock | Interrupted |
+/// | 9 `SQLITE_INTERRUPT` | `sqlite3_interrupt` cancelled the statement | Timeout |
+/// | 13 `SQLITE_FULL` | disk full | Unavailable |
+/// | 14 `SQLITE_CANTOPEN` | the database file cannot be opened | Connect |
+/// | 1 `SQLITE_ERROR` (bad SQL, no such table), 3 `PERM`, 8 `READONLY`, 11 `CORRUPT`, 18 `TOOBIG`, 19 `CONSTRAINT` (unique, foreign key, not null, check), 20 `MISMATCH`, 23 `AUTH`, 25 `RANGE`, 26 `NOTADB` | retrying cannot help | Permanent |
+/// | anything else (10 `IOERR`, ...) | | Unknown |
+///
+/// ```
+/// use retry_runtime::{classify::classify_sqlite, ErrorKind};
+/// assert_eq!(classify_sqlite(5), ErrorKind::Interrupted); // SQLITE_BUSY
+/// assert_eq!(classify_sqlite(2067), ErrorKind::Permanent); // SQLITE_CONSTRAINT_UNIQUE
+/// ```
+pub const fn classify_sqlite(code: i32) -> ErrorKind {
+    match code & 0xff {
+        5 | 6 => ErrorKind::Interrupted,
+        9 => ErrorKind::Timeout,
+        13 => ErrorKind::Unavailable,
+        14 => ErrorKind::Connect,
+        1 | 3 | 8 | 11 | 18 | 19 | 20 | 23 | 25 | 26 => ErrorKind::Permanent,
+        _ => ErrorKind::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

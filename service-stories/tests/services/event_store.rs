@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use retry_runtime::classify::classify_sqlite;
 use retry_runtime::{Classify, ErrorKind, RetryEvent, StopReason, presets, retry, testing};
 use rusqlite::{Connection, ErrorCode};
 use testkit::capture;
@@ -17,15 +18,15 @@ use tracing::Level;
 #[error(transparent)]
 struct StoreError(#[from] rusqlite::Error);
 
-/// By SQLite's primary result code, never by message text: a busy or
-/// locked database is worth another attempt; a constraint says the event
-/// is bad.
+/// By SQLite's result code, never by message text, as the library reads
+/// it (`classify_sqlite`, no `sqlx` needed): a busy or locked database is
+/// `Interrupted`, worth running the write again, which `db` retries and a
+/// network preset does not; a constraint says the event is bad.
 impl Classify for StoreError {
     fn kind(&self) -> ErrorKind {
-        match self.0.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ErrorKind::Unavailable,
-            Some(ErrorCode::ConstraintViolation) => ErrorKind::Permanent,
-            _ => ErrorKind::Unknown,
+        match self.0.sqlite_error() {
+            Some(e) => classify_sqlite(e.extended_code),
+            None => ErrorKind::Unknown,
         }
     }
 }
@@ -118,7 +119,7 @@ fn ac1_event_store_write_is_retried_while_the_database_is_locked() {
     assert_eq!(paused.waits(), [s(1), s(2)]);
     assert_eq!(store.count().unwrap(), 2); // the holder's row and ours
     let first = logs.assert_logged(Level::WARN, "retrying store_event after attempt 1/4 failed");
-    assert_eq!(capture::field(&first, "error_kind"), Some("Unavailable"));
+    assert_eq!(capture::field(&first, "error_kind"), Some("Interrupted"));
     assert!(
         capture::field(&first, "error").unwrap().contains("locked"),
         "{first}"
@@ -162,4 +163,34 @@ fn ac1_event_store_does_not_retry_a_constraint_violation() {
 
     assert_eq!((e.attempts, e.reason), (1, StopReason::Permanent));
     assert!(paused.waits().is_empty());
+}
+
+/// AC1 asks for the database preset: a locked database is a database's
+/// error (`Interrupted`), which `db` retries and a network preset such as
+/// `webhook` (4 attempts, 1s, 2s, 4s too) does not.
+#[test]
+fn ac1_a_locked_database_is_retried_by_db_not_by_a_network_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = EventStore::open(&path).unwrap();
+    let _holder = hold_write_lock(&path);
+    let _paused = testing::pause();
+
+    let busy = store.insert("evt-4", "gate", "a car").unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Interrupted);
+    let webhook = presets::WEBHOOK
+        .retry(|| store.insert("evt-4", "gate", "a car"))
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!(
+        (webhook.attempts, webhook.reason),
+        (1, StopReason::Permanent)
+    );
+    let db = presets::DB
+        .retry(|| store.insert("evt-4", "gate", "a car"))
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!((db.attempts, db.reason), (4, StopReason::Attempts));
 }
