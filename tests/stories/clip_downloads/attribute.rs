@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use retry_runtime::{retry, Classify};
-use tracing::Level;
+use tracing::{Instrument, Level};
 
 #[derive(Debug, thiserror::Error, Classify)]
 enum ClipError {
@@ -54,11 +54,13 @@ async fn download_clip(id: &str) -> Result<String, ClipError> {
     Ok(format!("/tmp/clips/{id}.mp4"))
 }
 
-/// The caller degrades gracefully: no clip, no crash. The runtime's ERROR
-/// line says how many attempts were made; the caller's own line carries the
-/// event the clip belongs to.
+/// The caller degrades gracefully: no clip, no crash. The call runs in a
+/// span that carries the event, so the runtime's own lines (each retry's
+/// WARN, the ERROR that says how many attempts were made) are logged with
+/// the event they belong to; the caller's line says what it does instead.
 async fn clip_or_none(event_id: &str) -> Option<String> {
-    match download_clip(event_id).await {
+    let span = tracing::info_span!("clip", event_id);
+    match download_clip(event_id).instrument(span).await {
         Ok(path) => Some(path),
         Err(e) => {
             tracing::error!(event_id, error = %e, "Clip download failed, no clip for this event");
@@ -114,6 +116,11 @@ async fn ac2_all_attempts_failing_returns_none_and_logs_the_event_id() {
     support::assert_fields(
         &failed,
         &[("attempt", "4"), ("reason", "attempts exhausted")],
+    );
+    // the runtime's ERROR line itself carries the event, through its span
+    assert_eq!(
+        logs.span_of("download_clip failed after 4 attempts").as_deref(),
+        Some("clip | event_id=evt-8")
     );
     let caller = logs.assert_logged(Level::ERROR, "Clip download failed");
     support::assert_fields(&caller, &[("event_id", "evt-8")]);
