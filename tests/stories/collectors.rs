@@ -6,11 +6,11 @@
 //! from the notes its `.notify` hook took.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use retry_runtime::sleep::SleepFn;
 use retry_runtime::testing;
+use retry_runtime::Sleeper;
 use testkit::capture;
 use testkit::flaky::{FlakyServer, Reply};
 use tracing::Level;
@@ -141,16 +141,41 @@ fn t049_hue_exhausted_sensor_gives_none_and_collection_continues() {
 const TOKEN: &str = "/auth/o2/token";
 const READINGS: &str = "/aqm/bedroom/readings";
 
-/// A timer that returns at once.
-type NoSleep = SleepFn<fn(Duration) -> std::future::Ready<()>>;
+/// A timer that returns at once and keeps each wait it was asked for, so
+/// a test checks that the run really slept, not only what its notes say.
+#[derive(Clone, Copy)]
+struct Recorder(&'static Mutex<Vec<Duration>>);
+
+impl Recorder {
+    fn new() -> Recorder {
+        Recorder(Box::leak(Box::new(Mutex::new(Vec::new()))))
+    }
+
+    fn slept(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Sleeper for Recorder {
+    type Sleep = std::future::Ready<()>;
+    fn sleep(&self, wait: Duration) -> Self::Sleep {
+        self.0.lock().unwrap().push(wait);
+        std::future::ready(())
+    }
+}
 
 /// A collector against `api` with its alert file in `dir`, and a timer that
-/// returns at once (the waits are in the run's notes).
-fn aqm(api: &FlakyServer, dir: &std::path::Path) -> AqmCollector<NoSleep> {
-    let no_sleep: fn(Duration) -> std::future::Ready<()> = |_| std::future::ready(());
-    AqmCollector::new(&api.url(""), dir, TIMEOUT)
+/// returns at once (the waits are in the run's notes and in the recorder).
+fn aqm_recorded(api: &FlakyServer, dir: &std::path::Path) -> (AqmCollector<Recorder>, Recorder) {
+    let recorder = Recorder::new();
+    let collector = AqmCollector::new(&api.url(""), dir, TIMEOUT)
         .unwrap()
-        .with_sleeper(SleepFn(no_sleep))
+        .with_sleeper(recorder);
+    (collector, recorder)
+}
+
+fn aqm(api: &FlakyServer, dir: &std::path::Path) -> AqmCollector<Recorder> {
+    aqm_recorded(api, dir).0
 }
 
 /// T050: a readings request that times out is retried.
@@ -161,11 +186,13 @@ async fn t050_amazon_network_timeout_is_retried() {
     api.route(READINGS, [hang(), Reply::ok_body("12.3")]);
     let dir = tempfile::tempdir().unwrap();
 
-    let run = aqm(&api, dir.path()).collect("bedroom").await;
+    let (collector, timer) = aqm_recorded(&api, dir.path());
+    let run = collector.collect("bedroom").await;
 
     assert_eq!(run.reading("bedroom"), Some(12.3));
     assert_eq!(api.hits(READINGS), 2);
     assert_eq!(run.waits("bedroom"), [s(1)]);
+    assert_eq!(timer.slept(), [s(1)]);
 }
 
 /// T051: a 503 while authenticating is transient: retried.
@@ -295,9 +322,11 @@ async fn t056_amazon_rate_limit_backs_off_1s_then_2s() {
     );
     let dir = tempfile::tempdir().unwrap();
 
-    let run = aqm(&api, dir.path()).collect("bedroom").await;
+    let (collector, timer) = aqm_recorded(&api, dir.path());
+    let run = collector.collect("bedroom").await;
 
     assert_eq!(run.reading("bedroom"), Some(8.0));
     assert_eq!(run.waits("bedroom"), [s(1), s(2)]);
+    assert_eq!(timer.slept(), [s(1), s(2)]);
     assert_eq!(api.hits(READINGS), 3);
 }

@@ -119,7 +119,8 @@ async fn ac2_all_attempts_failing_returns_none_and_logs_the_event_id() {
     );
     // the runtime's ERROR line itself carries the event, through its span
     assert_eq!(
-        logs.span_of("download_clip failed after 4 attempts").as_deref(),
+        logs.span_of("download_clip failed after 4 attempts")
+            .as_deref(),
         Some("clip | event_id=evt-8")
     );
     let caller = logs.assert_logged(Level::ERROR, "Clip download failed");
