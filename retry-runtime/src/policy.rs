@@ -392,6 +392,11 @@ impl<W: Copy, G> Policy<W, G> {
     /// first included: while it is open the call is not made and the run
     /// returns the [`CircuitOpen`](crate::CircuitOpen) rejection as its error,
     /// `E::from(open)`; so the error type must implement `From<CircuitOpen>`.
+    /// That is also the error of a run whose breaker opened while it waited
+    /// for a retry (other runs' failures): the last attempt's error was
+    /// dropped before the wait, so that a future holds no error while it
+    /// sleeps (and stays `Send` for an error that is not); it is in the
+    /// WARN line that announced the retry.
     ///
     /// ```
     /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};

@@ -604,7 +604,11 @@ pub enum Error<E> {
     Inner(E),
     /// The last attempt took longer than the layer's per-attempt timeout.
     Timeout(AttemptTimeout),
-    /// The policy's circuit breaker is open: the call was not made.
+    /// The policy's circuit breaker is open: the call was not made, or,
+    /// after attempts, the breaker opened while the layer waited for a
+    /// retry, which was not made. (The last attempt's response or error
+    /// was dropped before the wait: a response kept across it would hold
+    /// its connection; the WARN line announcing the retry has it.)
     CircuitOpen(CircuitOpen),
     /// The policy's throttle rejected the call: it was not made.
     Throttled(Throttled),
