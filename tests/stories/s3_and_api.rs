@@ -30,6 +30,24 @@ fn http_error(status: u16, retry_after: Option<&str>) -> HttpError {
     HttpError::from_head(StatusCode::from_u16(status).unwrap(), &headers)
 }
 
+/// An API call through the `api` preset that answers `status` twice, then
+/// succeeds: what it returned (the call's number) and the waits it made.
+fn api_call_failing_twice_with(status: u16) -> (Result<u32, HttpError>, Vec<Duration>) {
+    let paused = testing::pause();
+    let mut calls = 0;
+    let r = presets::API
+        .retry(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(http_error(status, None))
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    (r, paused.waits())
+}
+
 /// US2 (T012): the S3 preset makes 5 attempts, waiting 1s, 2s, 4s, 8s, each
 /// plus up to 1s of jitter (US1, T010: the waits grow exponentially).
 #[test]
@@ -56,20 +74,8 @@ fn us2_s3_preset_waits_1s_2s_4s_8s_plus_up_to_1s() {
 /// 3 attempts, 0.5s then 1s, each plus up to 0.5s.
 #[test]
 fn us3_api_call_retries_503_with_the_api_preset() {
-    let paused = testing::pause();
-    let mut calls = 0;
-    let r = presets::API
-        .retry(|| {
-            calls += 1;
-            if calls < 3 {
-                Err(http_error(503, None))
-            } else {
-                Ok("ok")
-            }
-        })
-        .call();
-    assert_eq!(r.unwrap(), "ok");
-    let waits = paused.waits();
+    let (r, waits) = api_call_failing_twice_with(503);
+    assert_eq!(r.unwrap(), 3);
     assert_eq!(waits.len(), 2);
     assert!(waits[0] >= ms(500) && waits[0] <= ms(1000), "{waits:?}");
     assert!(waits[1] >= ms(1000) && waits[1] <= ms(1500), "{waits:?}");
@@ -98,20 +104,9 @@ fn us3_api_4xx_other_than_429_is_not_retried() {
 /// repeat the request), classified as a timeout.
 #[test]
 fn us3_api_408_request_timeout_is_retried_as_a_timeout() {
-    let paused = testing::pause();
-    let mut calls = 0;
-    let r = presets::API
-        .retry(|| {
-            calls += 1;
-            if calls < 3 {
-                Err(http_error(408, None))
-            } else {
-                Ok(calls)
-            }
-        })
-        .call();
+    let (r, waits) = api_call_failing_twice_with(408);
     assert_eq!(r.unwrap(), 3);
-    assert_eq!(paused.waits().len(), 2);
+    assert_eq!(waits.len(), 2);
 }
 
 /// US3 (T018): a 429's Retry-After is the wait (instead of the backoff).

@@ -82,6 +82,16 @@ fn hold_write_lock(path: &Path) -> Connection {
     holder
 }
 
+/// A store in a new directory, and a second connection that holds its
+/// write lock (the directory lives as long as the first value).
+fn locked_store() -> (tempfile::TempDir, EventStore, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = EventStore::open(&path).unwrap();
+    let holder = hold_write_lock(&path);
+    (dir, store, holder)
+}
+
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -91,10 +101,7 @@ fn s(n: u64) -> Duration {
 /// attempt stores the event.
 #[test]
 fn ac1_event_store_write_is_retried_while_the_database_is_locked() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
-    let store = EventStore::open(&path).unwrap();
-    let holder = hold_write_lock(&path);
+    let (_dir, store, holder) = locked_store();
     let logs = capture::capture();
     let paused = testing::pause();
 
@@ -131,10 +138,7 @@ fn ac1_event_store_write_is_retried_while_the_database_is_locked() {
 /// the preset's 4 attempts (waits 1s, 2s, 4s) with the BUSY error.
 #[test]
 fn ac1_event_store_gives_up_after_4_attempts_on_a_held_lock() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
-    let store = EventStore::open(&path).unwrap();
-    let _holder = hold_write_lock(&path);
+    let (_dir, store, _holder) = locked_store();
     let logs = capture::capture();
     let paused = testing::pause();
 
@@ -170,10 +174,7 @@ fn ac1_event_store_does_not_retry_a_constraint_violation() {
 /// `webhook` (4 attempts, 1s, 2s, 4s too) does not.
 #[test]
 fn ac1_a_locked_database_is_retried_by_db_not_by_a_network_preset() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
-    let store = EventStore::open(&path).unwrap();
-    let _holder = hold_write_lock(&path);
+    let (_dir, store, _holder) = locked_store();
     let _paused = testing::pause();
 
     let busy = store.insert("evt-4", "gate", "a car").unwrap_err();
