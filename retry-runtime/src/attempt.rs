@@ -70,6 +70,16 @@ impl Attempt {
 /// An operation a [`Retry`](crate::Retry) calls: any `FnMut() -> R`, or, in
 /// the [context form](crate::Retry::context), a [`WithAttempt`] around an
 /// `FnMut(Attempt) -> R`.
+///
+/// ```
+/// use retry_runtime::{Op, Policy};
+/// // any `FnMut() -> R` is an `Op` whose output is `R`
+/// fn op<F: Op<Output = Result<u32, &'static str>>>(f: F) -> F { f }
+/// let _paused = retry_runtime::testing::pause();
+/// let mut calls = 0;
+/// let busy_once = op(|| { calls += 1; if calls < 2 { Err("busy") } else { Ok(calls) } });
+/// assert_eq!(Policy::new().retry(busy_once).call(), Ok(2));
+/// ```
 pub trait Op {
     /// What one attempt returns (a `Result`, or a future of one).
     type Output;
@@ -92,6 +102,16 @@ impl<R, F: FnMut() -> R> Op for F {
 
 /// An `FnMut(Attempt) -> R` as an [`Op`]: made by
 /// [`Retry::context`](crate::Retry::context).
+///
+/// ```
+/// use retry_runtime::{Attempt, Policy, Retry, WithAttempt};
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_attempts(3);
+/// let retry: Retry<'_, _, _, WithAttempt<_>> = policy
+///     .retry(|a: Attempt| if a.number < 3 { Err("busy") } else { Ok(a.number) })
+///     .context();
+/// assert_eq!(retry.call(), Ok(3));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct WithAttempt<F>(pub(crate) F);
 

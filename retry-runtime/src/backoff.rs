@@ -73,6 +73,13 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Exponential 1s..10s, factor 2.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Backoff;
+    /// let s = Duration::from_secs;
+    /// assert_eq!(Backoff::DEFAULT.iter().take(6).collect::<Vec<_>>(), [s(1), s(2), s(4), s(8), s(10), s(10)]);
+    /// ```
     pub const DEFAULT: Backoff =
         Backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
 

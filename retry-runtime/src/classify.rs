@@ -41,6 +41,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
+    ///
+    /// ```
+    /// use retry_runtime::ErrorKind;
+    /// assert_eq!(ErrorKind::ALL[0], ErrorKind::Timeout);
+    /// assert_eq!(ErrorKind::ALL.iter().filter(|k| k.is_transient()).count(), 4);
+    /// ```
     pub const ALL: [ErrorKind; 7] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
@@ -116,14 +122,31 @@ pub struct KindSet(u16);
 
 impl KindSet {
     /// No kind at all: nothing is retried.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// assert!(KindSet::EMPTY.is_empty());
+    /// assert!(ErrorKind::ALL.iter().all(|&k| !KindSet::EMPTY.contains(k)));
+    /// ```
     pub const EMPTY: KindSet = KindSet(0);
     /// Timeout, Connect, RateLimited and Unavailable: what the presets retry.
+    ///
+    /// ```
+    /// use retry_runtime::KindSet;
+    /// assert_eq!(KindSet::TRANSIENT.to_string(), "Timeout | Connect | RateLimited | Unavailable");
+    /// ```
     pub const TRANSIENT: KindSet = KindSet::EMPTY
         .with(ErrorKind::Timeout)
         .with(ErrorKind::Connect)
         .with(ErrorKind::RateLimited)
         .with(ErrorKind::Unavailable);
     /// Every kind, [`ErrorKind::Permanent`] included.
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet};
+    /// assert!(KindSet::ALL.contains(ErrorKind::Permanent));
+    /// assert_eq!(KindSet::ALL.iter().collect::<Vec<_>>(), ErrorKind::ALL);
+    /// ```
     pub const ALL: KindSet = KindSet((1 << ErrorKind::ALL.len()) - 1);
 
     /// This set plus `kind`.

@@ -60,13 +60,41 @@ const fn preset(
 }
 
 /// 4 attempts, exponential 1s..4s (waits 1s, 2s, 4s).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets::WEBHOOK, Backoff};
+/// let s = Duration::from_secs;
+/// assert_eq!(WEBHOOK.stop().max_attempts, 4);
+/// assert_eq!(WEBHOOK.backoff(), Backoff::exponential(s(1), s(4)));
+/// ```
 pub const WEBHOOK: Policy<RetryOn> =
     preset("webhook", 4, Backoff::exponential(s(1), s(4)), Jitter::None);
 /// 2 attempts, fixed 500ms.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets::QUICK, Backoff};
+/// assert_eq!(QUICK.stop().max_attempts, 2);
+/// assert_eq!(QUICK.backoff(), Backoff::fixed(Duration::from_millis(500)));
+/// ```
 pub const QUICK: Policy<RetryOn> = preset("quick", 2, Backoff::fixed(ms(500)), Jitter::None);
 /// 2 attempts, fixed 500ms (for snapshot/thumbnail fetches).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets::SNAPSHOT, Backoff};
+/// assert_eq!(SNAPSHOT.stop().max_attempts, 2);
+/// assert_eq!(SNAPSHOT.backoff(), Backoff::fixed(Duration::from_millis(500)));
+/// ```
 pub const SNAPSHOT: Policy<RetryOn> = preset("snapshot", 2, Backoff::fixed(ms(500)), Jitter::None);
 /// 3 attempts, exponential 1s..10s, full jitter.
+///
+/// ```
+/// use retry_runtime::{presets::STANDARD, Jitter};
+/// assert_eq!(STANDARD.stop().max_attempts, 3);
+/// assert_eq!(STANDARD.jitter(), Jitter::Full);
+/// ```
 pub const STANDARD: Policy<RetryOn> = preset(
     "standard",
     3,
@@ -74,6 +102,14 @@ pub const STANDARD: Policy<RetryOn> = preset(
     Jitter::Full,
 );
 /// 10 attempts, exponential 1s..60s, full jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets::PERSISTENT, Backoff};
+/// let s = Duration::from_secs;
+/// assert_eq!(PERSISTENT.stop().max_attempts, 10);
+/// assert_eq!(PERSISTENT.backoff(), Backoff::exponential(s(1), s(60)));
+/// ```
 pub const PERSISTENT: Policy<RetryOn> = preset(
     "persistent",
     10,
@@ -81,9 +117,24 @@ pub const PERSISTENT: Policy<RetryOn> = preset(
     Jitter::Full,
 );
 /// 4 attempts, exponential 1s..8s; also retries `Interrupted` (serialization failures, EINTR).
+///
+/// ```
+/// use retry_runtime::{presets::DB, ErrorKind};
+/// assert_eq!(DB.stop().max_attempts, 4);
+/// assert!(DB.when().0.contains(ErrorKind::Interrupted));
+/// assert!(!DB.when().0.contains(ErrorKind::Permanent));
+/// ```
 pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8)), Jitter::None)
     .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
 /// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::presets::AI_PROVIDER;
+/// let s = Duration::from_secs;
+/// assert_eq!(AI_PROVIDER.stop().max_attempts, 4);
+/// assert_eq!(AI_PROVIDER.backoff().iter().take(3).collect::<Vec<_>>(), [s(2), s(4), s(8)]);
+/// ```
 pub const AI_PROVIDER: Policy<RetryOn> = preset(
     "ai_provider",
     4,
@@ -91,6 +142,13 @@ pub const AI_PROVIDER: Policy<RetryOn> = preset(
     Jitter::None,
 );
 /// 5 attempts, exponential 1s..30s, plus up to 1s.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets::S3, Jitter};
+/// assert_eq!(S3.stop().max_attempts, 5);
+/// assert_eq!(S3.jitter(), Jitter::Plus(Duration::from_secs(1)));
+/// ```
 pub const S3: Policy<RetryOn> = preset(
     "s3",
     5,
@@ -98,6 +156,12 @@ pub const S3: Policy<RetryOn> = preset(
     Jitter::Plus(s(1)),
 );
 /// 3 attempts, exponential 500ms..10s, plus up to 500ms; Retry-After honoured for RateLimited and Unavailable.
+///
+/// ```
+/// use retry_runtime::{presets::API, ErrorKind};
+/// assert_eq!(API.stop().max_attempts, 3);
+/// assert!(API.retry_after().kinds.contains(ErrorKind::Unavailable));
+/// ```
 pub const API: Policy<RetryOn> = preset(
     "api",
     3,
@@ -134,6 +198,9 @@ pub const API: Policy<RetryOn> = preset(
 /// }
 /// let five_minutes = Decision::Retry(Duration::from_secs(300));
 /// assert_eq!(presets::JOB.decide(2, &TooManyRequests), five_minutes);
+/// use retry_runtime::presets::JOB;
+/// assert_eq!(JOB.stop().max_attempts, 4);
+/// assert!(JOB.when().0.contains(ErrorKind::Interrupted) && JOB.when().0.contains(ErrorKind::Unknown));
 /// ```
 pub const JOB: Policy<RetryOn> = preset(
     "job",
@@ -154,6 +221,11 @@ pub const JOB: Policy<RetryOn> = preset(
 });
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.
+///
+/// ```
+/// use retry_runtime::presets::{by_name, NAMES};
+/// assert!(NAMES.iter().all(|&n| by_name(n).is_some_and(|p| p.name() == n)));
+/// ```
 pub const NAMES: [&str; 10] = [
     "webhook",
     "quick",

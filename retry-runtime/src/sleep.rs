@@ -122,6 +122,14 @@ pub(crate) fn block_on_wait<S: BlockingSleeper + ?Sized>(sleeper: &S, wait: Dura
 /// The sleeper a retry uses unless told otherwise: [`sleep_sync`] for sync
 /// runs; for async runs the timer of the first enabled runtime feature
 /// (`tokio`, then `smol`, then `futures-timer`; see the [module](self) docs).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{testing, BlockingSleeper, DefaultSleeper};
+/// let paused = testing::pause();
+/// DefaultSleeper.sleep_blocking(Duration::from_secs(60)); // virtual under pause: returns at once
+/// assert_eq!(paused.waits(), [Duration::from_secs(60)]);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultSleeper;
 
@@ -195,6 +203,23 @@ mod either_runtime {
         /// `futures-timer` are both enabled: tokio's inside a tokio runtime,
         /// the other's outside (chosen where the sleep is made: the
         /// executors make theirs in the poll).
+        ///
+        /// ```
+        /// # #[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer")))] {
+        /// use std::time::{Duration, Instant};
+        /// use retry_runtime::{sleep::EitherSleep, DefaultSleeper, Sleeper};
+        /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        /// // made inside a tokio runtime: tokio's timer, which follows its paused clock
+        /// let start = Instant::now();
+        /// rt.block_on(async { DefaultSleeper.sleep(Duration::from_secs(3600)).await });
+        /// assert!(start.elapsed() < Duration::from_secs(60));
+        /// // made outside one: the other timer (tokio's would panic there)
+        /// let start = Instant::now();
+        /// let sleep: EitherSleep = DefaultSleeper.sleep(Duration::from_millis(5));
+        /// rt.block_on(sleep);
+        /// assert!(start.elapsed() >= Duration::from_millis(5));
+        /// # }
+        /// ```
         #[derive(Debug)]
         pub struct EitherSleep {
             #[pin]
@@ -244,6 +269,17 @@ pub use either_runtime::EitherSleep;
 
 /// tokio's timer (feature `tokio`): `tokio::time::sleep`. Needs a tokio
 /// runtime with the time driver; follows `tokio::time::pause()`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// # #[cfg(feature = "tokio")] {
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::TokioSleeper, Sleeper};
+/// let start = tokio::time::Instant::now();
+/// TokioSleeper.sleep(Duration::from_secs(60)).await; // the paused clock: instant
+/// assert!(start.elapsed() >= Duration::from_secs(60));
+/// # }}
+/// ```
 #[cfg(feature = "tokio")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioSleeper;
@@ -260,6 +296,22 @@ impl Sleeper for TokioSleeper {
 /// async-io's timer (feature `smol`), which smol and async-std use: works
 /// on any executor (async-io drives it from its own thread when no
 /// executor of its own is running).
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::SmolSleeper, Backoff, Policy};
+/// let policy = Policy::new().with_attempts(2).with_backoff(Backoff::fixed(Duration::from_millis(1)));
+/// let mut calls = 0;
+/// let r = async_io::block_on(async { // no tokio runtime
+///     policy
+///         .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
+///         .sleep_with(SmolSleeper)
+///         .await
+/// });
+/// assert_eq!(r, Ok(2));
+/// # }
+/// ```
 #[cfg(feature = "smol")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmolSleeper;
@@ -275,6 +327,17 @@ impl Sleeper for SmolSleeper {
 
 /// The future of a [`SmolSleeper`]'s sleep: an `async_io::Timer` whose
 /// output (the instant it fired) is dropped.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use std::time::{Duration, Instant};
+/// use retry_runtime::{sleep::{SmolSleep, SmolSleeper}, Sleeper};
+/// let start = Instant::now();
+/// let sleep: SmolSleep = SmolSleeper.sleep(Duration::from_millis(5));
+/// let () = async_io::block_on(sleep);
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # }
+/// ```
 #[cfg(feature = "smol")]
 #[derive(Debug)]
 pub struct SmolSleep(async_io::Timer);
@@ -293,6 +356,17 @@ impl Future for SmolSleep {
 
 /// futures-timer's `Delay` (feature `futures-timer`): runtime-agnostic, one
 /// timer thread for the process.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # #[cfg(feature = "futures-timer")] {
+/// use std::time::{Duration, Instant};
+/// use retry_runtime::{sleep::FuturesTimerSleeper, Sleeper};
+/// let start = Instant::now();
+/// FuturesTimerSleeper.sleep(Duration::from_millis(5)).await; // any executor: tokio's here
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # }}
+/// ```
 #[cfg(feature = "futures-timer")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FuturesTimerSleeper;

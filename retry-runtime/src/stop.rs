@@ -41,6 +41,12 @@ impl Default for Stop {
 
 impl Stop {
     /// 3 attempts, no time limit.
+    ///
+    /// ```
+    /// use retry_runtime::Stop;
+    /// assert_eq!((Stop::DEFAULT.max_attempts, Stop::DEFAULT.max_elapsed), (3, None));
+    /// assert_eq!(Stop::default(), Stop::DEFAULT);
+    /// ```
     pub const DEFAULT: Stop = Stop::after_attempts(3);
 
     /// Stop after `n` calls in all (`n` below 1 is rejected by [`Stop::validate`]

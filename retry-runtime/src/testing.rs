@@ -28,6 +28,19 @@ use crate::clock::virtual_time;
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
 /// live (the waits of an inner guard go with it when it drops).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::sleep_sync, testing};
+/// let s = Duration::from_secs;
+/// let outer = testing::pause();
+/// sleep_sync(s(1));
+/// let inner = testing::pause();
+/// sleep_sync(s(2));
+/// assert_eq!((outer.waits(), inner.waits()), (vec![s(1), s(2)], vec![s(2)]));
+/// drop(inner); // its waits go with it
+/// assert_eq!(outer.waits(), [s(1)]);
+/// ```
 #[derive(Debug)]
 pub struct Paused {
     guard: virtual_time::Guard,

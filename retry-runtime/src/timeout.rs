@@ -109,6 +109,17 @@ where
 
 pin_project! {
     /// The future of [`timeout`]: the attempt, raced against a sleep.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::SleepFn, timeout_with, Timeout};
+    /// let sleeper = SleepFn(|wait: Duration| tokio::time::sleep(wait));
+    /// let ready = async { Ok::<_, std::io::Error>(7) };
+    /// let raced: Timeout<_, _> = timeout_with(&sleeper, Duration::ZERO, ready);
+    /// assert_eq!(raced.await.unwrap(), 7); // no time at all, but the answer was ready
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<Fut, Sl> {
         #[pin]
