@@ -37,12 +37,13 @@
 //!   dropping the others.
 //! - Every attempt after the first spends the retry budget like a retry; a
 //!   budget that refuses, an open circuit breaker or a throttle that rejects
-//!   stops new attempts, without cancelling those in flight. A retry after
-//!   a failure asks them when it is decided, as `.await` does: one they
-//!   refuse is neither announced nor waited for (and a token granted for a
-//!   retry that never starts, because another attempt won, goes back). The
-//!   call gives up, with the last error, when nothing is in flight and no
-//!   attempt may start.
+//!   stops new attempts, without cancelling those in flight, nor a retry
+//!   already granted (and announced) to an earlier failure: that one still
+//!   starts. A retry after a failure asks them when it is decided, as
+//!   `.await` does: one they refuse is neither announced nor waited for
+//!   (and a token granted for a retry that never starts, because another
+//!   attempt won, goes back). The call gives up, with the last error,
+//!   when nothing is in flight and no attempt may start.
 //! - What the call reports: its attempts (the detailed form's, and the
 //!   [`metrics`] `retry_attempts` and `retry_retries_total`) are the
 //!   attempts started, hedges included; its
@@ -252,7 +253,9 @@ where
     let mut failed = 0;
     let mut previous = Duration::ZERO;
     let mut last: Option<(E, Option<crate::ErrorKind>)> = None;
-    // Why no more attempts may start, once one may not.
+    // Why no attempt may start beyond the retries already granted (a
+    // refusal, a deadline), once one may not: those granted, announced,
+    // still start (the deadline gives them back).
     let mut closed: Option<StopReason> = None;
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
@@ -437,10 +440,14 @@ where
                 .max_elapsed
                 .is_some_and(|limit| elapsed() >= limit)
         };
-        if start_next && closed.is_none() && started < max && past_deadline() {
+        if start_next && started < max && past_deadline() {
             closed = Some(StopReason::Deadline);
+            // (a retry granted does not start past the deadline either)
+            granted.give_back();
         }
-        if start_next && closed.is_none() && started < max {
+        // once closed, only a retry already granted may start
+        let may_start = closed.is_none() || granted.retries > 0;
+        if start_next && may_start && started < max {
             match next_leave(policy, &mut granted) {
                 Ok(permit) => {
                     started += 1;
@@ -462,7 +469,8 @@ where
                     // come, a timer left armed is a granted retry's, or
                     // else stale (a hedge this start overtook).
                     let retry_armed = granted.retries > 0 && timer.is_some();
-                    match hedge_due(started, elapsed(), hold_until) {
+                    let next_hedge = hedge_due(started, elapsed(), hold_until);
+                    match next_hedge.filter(|_| closed.is_none()) {
                         Some((_, due)) if retry_armed && timer_due <= due => {}
                         Some((delay, due)) => {
                             timer.set(Some(sleeper.sleep(delay)));
@@ -478,11 +486,12 @@ where
                 Err(reason) => closed = Some(reason),
             }
         }
-        if closed.is_some() && timer.is_some() {
+        // (the timer armed when closed is a granted retry's start: it stays)
+        let exhausted = started >= max || (closed.is_some() && granted.retries == 0);
+        if exhausted && timer.is_some() {
             timer.set(None);
             timer_due = Duration::MAX;
         }
-        let exhausted = closed.is_some() || started >= max;
         if in_flight.is_empty() && exhausted {
             // (nothing in flight: every attempt started has failed, so
             // there is a last error)
@@ -561,8 +570,9 @@ struct Granted<'b> {
     retries: u32,
 }
 
-impl Drop for Granted<'_> {
-    fn drop(&mut self) {
+impl Granted<'_> {
+    /// The retries granted will not start: their tokens and leaves go back.
+    fn give_back(&mut self) {
         for _ in 0..self.retries {
             if let Some(budget) = self.budget {
                 budget.refund();
@@ -571,6 +581,13 @@ impl Drop for Granted<'_> {
                 throttle.release();
             }
         }
+        self.retries = 0;
+    }
+}
+
+impl Drop for Granted<'_> {
+    fn drop(&mut self) {
+        self.give_back();
     }
 }
 

@@ -665,6 +665,40 @@ async fn a_retry_granted_is_not_cancelled_by_a_token_it_did_not_need() {
     assert_eq!(t0.elapsed(), ms(170));
 }
 
+/// A failure whose own retry the budget refuses does not cancel the retry
+/// granted, and announced, to an earlier failure: with an attempt still
+/// left beyond it (`attempts = 4`), attempt 2's failure at 152ms asks the
+/// budget, which refuses; attempt 1's retry, announced at 150ms for 160ms,
+/// still starts and wins (the refusal closed the run, cleared that retry's
+/// timer, and the call gave up at 152ms).
+#[tokio::test(start_paused = true)]
+async fn a_retry_granted_is_not_cancelled_by_a_later_refusal() {
+    // a burst of two retries: the hedge's and the retry after attempt 1
+    static BUDGET: RetryBudget = RetryBudget::new("hedge-granted-refused")
+        .with_max_tokens(4)
+        .with_percent(0);
+    let r = Replicas::new(vec![
+        (150, Err(Fail::Unavailable)),
+        (52, Err(Fail::Unavailable)),
+        (10, Ok(3)),
+        (10, Ok(4)),
+    ]);
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(ms(10)))
+        .with_hedge(ms(100))
+        .with_budget(&BUDGET)
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(3));
+    assert_eq!(t0.elapsed(), ms(170));
+    assert_eq!(r.started(), 3, "no hedge after the refusal");
+    assert_eq!(BUDGET.stats().refused, 1);
+}
+
 /// Hedges that lose (dropped, another attempt won) showed no overload: the
 /// throttle hears them as accepted, so a healthy but slow dependency is not
 /// throttled (3 requests and 1 accept a call pushed the probability to a
