@@ -50,7 +50,12 @@
 //!   outcome is the winner's: attempt 1's win is `succeeded_first_try`,
 //!   hedges in flight or not, and logs no INFO line; a later attempt's win
 //!   is `succeeded_after_retries`, with the INFO line
-//!   `{operation} succeeded on attempt {n}`.
+//!   `{operation} succeeded on attempt {n}`. Every failed attempt is
+//!   logged: one with a retry of its own by the WARN line of that retry;
+//!   one the run goes on without (every attempt started or granted, a
+//!   refusal, the deadline) by the WARN line
+//!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
+//!   the one the call gives up with by the give-up line.
 //! - Only for operations that are safe to run twice at once (reads,
 //!   idempotent writes): hedging is asked for where the call is made,
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
@@ -296,6 +301,8 @@ where
         .await;
 
         let mut start_next = false;
+        // a failure with no retry of its own: its attempt, and why
+        let mut not_retried = None;
         match event {
             Event::Timer => {
                 timer.set(None);
@@ -352,7 +359,11 @@ where
                 }
                 // (a retry is decided only for an attempt that can start
                 // beyond those already granted)
-                if closed.is_none() && started.saturating_add(granted.retries) < max {
+                if started.saturating_add(granted.retries) >= max {
+                    not_retried = Some((done.number, StopReason::Attempts));
+                } else if let Some(reason) = closed {
+                    not_retried = Some((done.number, reason));
+                } else {
                     let decision =
                         Rng::with_thread(|rng| policy.next(failed, previous, now, verdict, rng));
                     // the guards are asked before the retry is announced or
@@ -426,8 +437,14 @@ where
                         // (Not when the server asked for that wait: no start
                         // goes before it.)
                         Decision::GiveUp(StopReason::Deadline)
-                            if timer.is_some() && !policy.waits_as_told(verdict) => {}
-                        Decision::GiveUp(reason) => closed = Some(reason),
+                            if timer.is_some() && !policy.waits_as_told(verdict) =>
+                        {
+                            not_retried = Some((done.number, StopReason::Deadline));
+                        }
+                        Decision::GiveUp(reason) => {
+                            closed = Some(reason);
+                            not_retried = Some((done.number, reason));
+                        }
                     }
                 }
                 last = Some((error, verdict.kind));
@@ -499,6 +516,12 @@ where
                 let reason = closed.unwrap_or(StopReason::Attempts);
                 return Err(give_up(policy, error, kind, started, reason, elapsed()));
             }
+        }
+        // A failure the run goes on without (others in flight, or a retry
+        // granted to come): its own line, as the give-up line tells only
+        // the last error.
+        if let (Some((attempt, reason)), Some((error, kind))) = (not_retried, &last) {
+            log::not_retried(policy.name, attempt, max, error, *kind, reason);
         }
         if in_flight.is_empty() && timer.is_none() && !exhausted {
             // nothing in flight and nothing armed: start the next now (or

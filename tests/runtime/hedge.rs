@@ -699,6 +699,81 @@ async fn a_retry_granted_is_not_cancelled_by_a_later_refusal() {
     assert_eq!(BUDGET.stats().refused, 1);
 }
 
+/// Every failed attempt is logged: one the run goes on without (no retry
+/// of its own: every attempt has started, or the budget refused it) has a
+/// WARN line of its own, and the last keeps the give-up line. (Attempts 1
+/// and 2's errors appeared nowhere: only the last error was told.)
+#[tokio::test(start_paused = true)]
+async fn a_failure_with_no_retry_of_its_own_is_logged() {
+    use testkit::capture::assert_fields;
+    use tracing::Level;
+    let logs = testkit::capture::capture();
+    // three hedges, at 0, 100 and 200ms, each failing after 1s
+    let calls = AtomicU32::new(0);
+    let e = hedging(3, 100)
+        .with_name("all-fail")
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            sleep(ms(1_000)).await;
+            let why = format!("replica {n} timed out");
+            Err::<u32, _>(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
+        })
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+    for n in 1..=2 {
+        let line = logs.assert_logged(
+            Level::WARN,
+            &format!("hedging all-fail: attempt {n}/3 failed; not retried (attempts exhausted)"),
+        );
+        assert_fields(
+            &line,
+            &[
+                ("attempt", &n.to_string()),
+                ("error", &format!("replica {n} timed out")),
+                ("error_kind", "Timeout"),
+                ("reason", "attempts exhausted"),
+            ],
+        );
+    }
+    let line = logs.assert_logged(Level::ERROR, "all-fail failed after 3 attempts");
+    assert_fields(&line, &[("error", "replica 3 timed out")]);
+    assert!(logs.matching(Level::WARN, "attempt 3/3").is_empty());
+
+    // attempt 2's retry refused by the budget while attempt 1's, granted,
+    // is still to start
+    static BUDGET: RetryBudget = RetryBudget::new("hedge-refused-logged")
+        .with_max_tokens(4)
+        .with_percent(0);
+    let r = Replicas::new(vec![
+        (150, Err(Fail::Unavailable)),
+        (52, Err(Fail::Unavailable)),
+        (10, Ok(3)),
+    ]);
+    let out = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(ms(10)))
+        .with_hedge(ms(100))
+        .with_budget(&BUDGET)
+        .with_name("refused")
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(3));
+    logs.assert_logged(
+        Level::WARN,
+        "retrying refused after attempt 1/4 failed; next attempt in 10ms",
+    );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "hedging refused: attempt 2/4 failed; not retried (retry budget exhausted)",
+    );
+    assert_fields(&line, &[("error", "503"), ("error_kind", "Unavailable")]);
+}
+
 /// Hedges that lose (dropped, another attempt won) showed no overload: the
 /// throttle hears them as accepted, so a healthy but slow dependency is not
 /// throttled (3 requests and 1 accept a call pushed the probability to a

@@ -202,6 +202,16 @@ fn every_kind_of_run() {
                 })
                 .hedged()
                 .await;
+            // hedges that all fail: the first two are not retried
+            let _ = plain
+                .with_name("hedges-fail")
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| async {
+                    tokio::time::sleep(Duration::from_millis(1_000)).await;
+                    Err::<(), _>(timed_out())
+                })
+                .hedged()
+                .await;
         });
 }
 
@@ -248,6 +258,7 @@ fn every_line_is_in_the_tables_with_its_fields() {
         "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
         "{operation} not attempted: {rejection}",
         "hedging {operation}: attempt {n} starts beside {k} in flight",
+        "hedging {operation}: attempt {n}/{max} failed; not retried ({reason})",
         "circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}",
         "circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}",
         "circuit `{name}` is half-open: letting {n} probe call(s) through",
