@@ -28,13 +28,16 @@
 //!   hedge (or an earlier failure's retry) is due first, and then it is
 //!   not the server's (`wait_source` is `backoff` after a `Retry-After`),
 //!   or more when a server's wait holds it back (and then it is).
-//! - The first success wins: the attempts still in flight are dropped
-//!   (cancelled) at once, and told to the circuit breaker as made without
-//!   an outcome (neutral), so each leave it granted is recorded (also for
-//!   an attempt whose operation panicked while making it), and to the
-//!   throttle as accepted (a losing hedge showed no overload). A retriable failure of one attempt does not cancel
-//!   the others. A non-retriable failure ends the call with that error,
-//!   dropping the others.
+//! - The first success wins, also over failures ready in the same poll (a
+//!   404 from one replica and a 200 from another at once: the 200; the 404
+//!   is told to the guards and logged): the attempts still in flight are
+//!   dropped (cancelled) at once, and told to the circuit breaker as made
+//!   without an outcome (neutral), so each leave it granted is recorded
+//!   (also for an attempt whose operation panicked while making it), and
+//!   to the throttle as accepted (a losing hedge showed no overload). A
+//!   retriable failure of one attempt does not cancel the others. A
+//!   non-retriable failure ends the call with that error, dropping the
+//!   others.
 //! - Every attempt after the first spends the retry budget like a retry; a
 //!   budget that refuses, an open circuit breaker or a throttle that rejects
 //!   stops new attempts, without cancelling those in flight, nor a retry
@@ -53,7 +56,8 @@
 //!   `{operation} succeeded on attempt {n}`. Every failed attempt is
 //!   logged: one with a retry of its own by the WARN line of that retry;
 //!   one the run goes on without (every attempt started or granted, a
-//!   refusal, the deadline) by the WARN line
+//!   refusal, the deadline), or ready beside the success that wins, by the
+//!   WARN line
 //!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
 //!   the one the call gives up with by the give-up line.
 //! - Only for operations that are safe to run twice at once (reads,
@@ -112,11 +116,14 @@ use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 use crate::throttle::Throttle;
 
-/// One attempt in flight: its number (from 1), its leave, and its future.
-struct InFlight<Fut> {
+/// One attempt in flight: its number (from 1), its leave, its future, and
+/// its error once it has failed and is not yet handled (a success ready in
+/// the same poll wins over it).
+struct InFlight<Fut, E> {
     number: u32,
     leave: Leave,
     fut: Pin<Box<Fut>>,
+    failed: Option<E>,
 }
 
 /// An attempt's leave, until its outcome is told ([`Leave::told`]): made
@@ -243,7 +250,7 @@ where
         retries: 0,
     };
 
-    let mut in_flight: Vec<InFlight<Fut>> = Vec::with_capacity(max.min(8) as usize);
+    let mut in_flight: Vec<InFlight<Fut, E>> = Vec::with_capacity(max.min(8) as usize);
     let leave = Leave::new(policy, first_permit);
     in_flight.push(InFlight {
         number: 1,
@@ -253,6 +260,7 @@ where
             op(1, None)
         }),
         leave,
+        failed: None,
     });
     let mut started = 1;
     let mut failed = 0;
@@ -287,11 +295,29 @@ where
         let event = poll_fn(|cx| {
             {
                 let _published = nested::publish(kinds);
+                // Every attempt is polled before a failure is taken: a
+                // success ready in the same poll wins over it, whatever
+                // their places in the list (a failure is kept, its future
+                // not polled again, until it is handled).
                 for (i, attempt) in in_flight.iter_mut().enumerate() {
+                    if attempt.failed.is_some() {
+                        continue;
+                    }
                     if let Poll::Ready(out) = attempt.fut.as_mut().poll(cx) {
-                        return Poll::Ready(Event::Done(i, out));
+                        match out {
+                            Ok(value) => return Poll::Ready(Event::Done(i, Ok(value))),
+                            Err(error) => attempt.failed = Some(error),
+                        }
                     }
                 }
+            }
+            // the failures, one a turn
+            let failed = in_flight
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, attempt)| Some((i, attempt.failed.take()?)));
+            if let Some((i, error)) = failed {
+                return Poll::Ready(Event::Done(i, Err(error)));
             }
             match timer.as_mut().as_pin_mut() {
                 Some(sleep) => sleep.poll(cx).map(|()| Event::Timer),
@@ -313,6 +339,28 @@ where
                 let mut done = in_flight.swap_remove(i);
                 let error = match out {
                     Ok(value) => {
+                        // failures ready in the same poll: told to the
+                        // guards and logged, not retried
+                        for other in &mut in_flight {
+                            if let Some(error) = other.failed.take() {
+                                let verdict = policy.when.check(&error);
+                                let outcome = if verdict.retry {
+                                    Outcome::Failure
+                                } else {
+                                    Outcome::Neutral
+                                };
+                                other.leave.told(policy, outcome);
+                                let why = "another attempt succeeded";
+                                log::not_retried(
+                                    policy.name,
+                                    other.number,
+                                    max,
+                                    &error,
+                                    verdict.kind,
+                                    why,
+                                );
+                            }
+                        }
                         done.leave.told(policy, Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`.
                         // The outcome is the winner's: attempt 1's win is a
@@ -480,6 +528,7 @@ where
                             op(started, previous_kind)
                         }),
                         leave,
+                        failed: None,
                     });
                     // The next start: the next hedge, unless a retry
                     // granted earlier is due before it; with no hedge to

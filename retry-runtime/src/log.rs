@@ -15,7 +15,7 @@
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
-//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline) while the run goes on | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline) while the run goes on, or beside the success that wins | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `error`, `error_kind`, `reason` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
@@ -256,9 +256,10 @@ pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in
 }
 
 /// The WARN line of a hedged run's failed attempt that has no retry of its
-/// own (`reason`: why) while the run goes on: others are in flight, or a
-/// retry granted to an earlier failure is still to start. The last failure
-/// of a run that gives up has the give-up line instead.
+/// own (`reason`: why) while the run goes on (others are in flight, or a
+/// retry granted to an earlier failure is still to start), or that was
+/// ready beside the success that won. The last failure of a run that gives
+/// up has the give-up line instead.
 pub(crate) fn not_retried(
     operation: &'static str,
     attempt: u32,

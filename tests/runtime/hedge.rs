@@ -774,6 +774,43 @@ async fn a_failure_with_no_retry_of_its_own_is_logged() {
     assert_fields(&line, &[("error", "503"), ("error_kind", "Unavailable")]);
 }
 
+/// A success and a permanent failure ready in the same poll: the success
+/// wins, whatever their places in the list (the 404, polled first, ended
+/// the call though a 200 was ready beside it). The failure is still told:
+/// its line, and its outcome to the breaker (made with no outcome).
+#[tokio::test(start_paused = true)]
+async fn a_success_ready_beside_a_permanent_failure_wins() {
+    use tracing::Level;
+    let logs = testkit::capture::capture();
+    let breaker: &'static CircuitBreaker =
+        Box::leak(Box::new(CircuitBreaker::new("hedge-same-poll")));
+    // attempt 1 (first in the list) answers 404 at 110ms; the hedge,
+    // started at 100ms, answers 200 at 110ms too
+    let r = Replicas::new(vec![(110, Err(Fail::NotFound)), (10, Ok(2))]);
+    let t0 = Instant::now();
+    let out = hedging(3, 100)
+        .with_circuit(breaker)
+        .with_name("same-poll")
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(t0.elapsed(), ms(110));
+    assert_eq!(r.cancelled(), Vec::<u32>::new(), "both finished");
+    logs.assert_logged(Level::INFO, "same-poll succeeded on attempt 2");
+    let line = logs.assert_logged(
+        Level::WARN,
+        "hedging same-poll: attempt 1/3 failed; not retried (another attempt succeeded)",
+    );
+    testkit::capture::assert_fields(&line, &[("error", "404"), ("error_kind", "Permanent")]);
+    let st = breaker.stats();
+    assert_eq!(
+        (st.permitted, st.successes, st.failures, st.neutral),
+        (2, 1, 0, 1),
+        "{st:?}"
+    );
+}
+
 /// Hedges that lose (dropped, another attempt won) showed no overload: the
 /// throttle hears them as accepted, so a healthy but slow dependency is not
 /// throttled (3 requests and 1 accept a call pushed the probability to a
