@@ -56,6 +56,12 @@
 //! the program, or by hand) is never claimed, changed or deleted:
 //! [`JobQueue::unknown_statuses`] lists them, [`Worker::start`] logs each as
 //! an error, and [`JobQueue::all`] fails with [`QueueError::UnknownStatus`].
+//! A row the queue cannot read as a [`Job`] (a `payload` that is a BLOB or
+//! not UTF-8, written by another program) is set aside when a claim takes
+//! it or when its lease ends: `FAILED` for good, with `last_error` saying
+//! which column and why, logged as an error, its other columns left as they
+//! are; the other jobs run on. [`JobQueue::get`] and [`JobQueue::all`] fail
+//! on it with [`QueueError::Unreadable`].
 //!
 //! Times are `Duration`s since the clock's epoch: `UNIX_EPOCH` for a real
 //! deployment, the start of the simulation for a [`ScaledClock`].
@@ -189,6 +195,17 @@ pub enum QueueError {
         /// Its status as stored.
         status: String,
     },
+    /// A row that cannot be read as a [`Job`]: a column whose value is not
+    /// of its type (a `payload` that is a BLOB, or not UTF-8). A claim that
+    /// takes such a row, or finds its lease expired, sets it aside:
+    /// `FAILED`, with this in `last_error`.
+    #[error("job {id} cannot be read ({reason})")]
+    Unreadable {
+        /// The job.
+        id: i64,
+        /// The column at fault and why.
+        reason: String,
+    },
     /// The job is not `RUNNING` under this claim: it finished already, or its
     /// lease expired and another worker claimed it.
     #[error(
@@ -314,28 +331,88 @@ pub struct Job {
     pub finished_at: Option<Duration>,
 }
 
+/// The columns of a [`Job`], in the order [`Job::from_row`] reads them; as
+/// PostgreSQL's statements select them (its text is always valid UTF-8).
 const COLUMNS: &str = "id, payload, status, retry_count, next_retry_at, claimed_by, claimed_until, claims, last_error, finished_at";
 
+/// [`COLUMNS`] as SQLite's statements select them: no value as text. The
+/// `Any` driver converts a whole row before any column is read, and fails
+/// on one text value that is not UTF-8 (another program wrote it), so that
+/// row could not even be named. Text columns are read as bytes, and a text
+/// value where a number belongs as bytes too, so that such a row is read,
+/// and [`Job::from_row`] tells which column is wrong.
+const COLUMNS_SQLITE: &str = "id, CAST(payload AS BLOB), CAST(status AS BLOB),
+    CASE WHEN typeof(retry_count) = 'text' THEN CAST(retry_count AS BLOB) ELSE retry_count END,
+    CASE WHEN typeof(next_retry_at) = 'text' THEN CAST(next_retry_at AS BLOB) ELSE next_retry_at END,
+    CAST(claimed_by AS BLOB),
+    CASE WHEN typeof(claimed_until) = 'text' THEN CAST(claimed_until AS BLOB) ELSE claimed_until END,
+    CASE WHEN typeof(claims) = 'text' THEN CAST(claims AS BLOB) ELSE claims END,
+    CAST(last_error AS BLOB),
+    CASE WHEN typeof(finished_at) = 'text' THEN CAST(finished_at AS BLOB) ELSE finished_at END";
+
 impl Job {
+    /// The job in `row` (selected as [`JobQueue::columns`] says).
+    ///
+    /// # Errors
+    /// [`QueueError::UnknownStatus`] for a status none of the four;
+    /// [`QueueError::Unreadable`] for a column whose value is not of its
+    /// type; [`QueueError::Db`] only when the id itself cannot be read.
     fn from_row(row: &AnyRow) -> Result<Job, QueueError> {
         let id: i64 = row.try_get(0)?;
-        let status: String = row.try_get(2)?;
+        let status = required(row, id, 2)?;
         let Some(parsed) = JobStatus::parse(&status) else {
             return Err(QueueError::UnknownStatus { id, status });
         };
         Ok(Job {
             id,
-            payload: row.try_get(1)?,
+            payload: required(row, id, 1)?,
             status: parsed,
-            retry_count: count(row.try_get(3)?),
-            next_retry_at: from_ms(row.try_get(4)?),
-            claimed_by: row.try_get(5)?,
-            claimed_until: row.try_get::<Option<i64>, _>(6)?.map(from_ms),
-            claims: count(row.try_get(7)?),
-            last_error: row.try_get(8)?,
-            finished_at: row.try_get::<Option<i64>, _>(9)?.map(from_ms),
+            retry_count: count(column(row, id, 3)?),
+            next_retry_at: from_ms(column(row, id, 4)?),
+            claimed_by: text(row, id, 5)?,
+            claimed_until: column::<Option<i64>>(row, id, 6)?.map(from_ms),
+            claims: count(column(row, id, 7)?),
+            last_error: text(row, id, 8)?,
+            finished_at: column::<Option<i64>>(row, id, 9)?.map(from_ms),
         })
     }
+}
+
+/// [`QueueError::Unreadable`]: column `index` of job `id`'s row, and why.
+fn unreadable(id: i64, index: usize, why: impl fmt::Display) -> QueueError {
+    let name = COLUMNS.split(", ").nth(index).unwrap_or("?");
+    QueueError::Unreadable {
+        id,
+        reason: format!("{name}: {why}"),
+    }
+}
+
+/// Column `index` of job `id`'s row; [`QueueError::Unreadable`], naming the
+/// column, when its value is not a `T`.
+fn column<'r, T>(row: &'r AnyRow, id: i64, index: usize) -> Result<T, QueueError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(index).map_err(|e| match e {
+        sqlx::Error::ColumnDecode { source, .. } => unreadable(id, index, source),
+        e => unreadable(id, index, e),
+    })
+}
+
+/// Text column `index` of job `id`'s row: bytes that must be UTF-8 on
+/// SQLite ([`COLUMNS_SQLITE`]), text on PostgreSQL.
+fn text(row: &AnyRow, id: i64, index: usize) -> Result<Option<String>, QueueError> {
+    match row.try_get::<Option<Vec<u8>>, _>(index) {
+        Ok(bytes) => bytes
+            .map(|b| String::from_utf8(b).map_err(|e| unreadable(id, index, e)))
+            .transpose(),
+        Err(_) => column(row, id, index),
+    }
+}
+
+/// [`text`] in a column that must not be NULL.
+fn required(row: &AnyRow, id: i64, index: usize) -> Result<String, QueueError> {
+    text(row, id, index)?.ok_or_else(|| unreadable(id, index, "NULL"))
 }
 
 fn ms(t: Duration) -> i64 {
@@ -663,6 +740,14 @@ impl JobQueue {
         self.backend
     }
 
+    /// A [`Job`]'s columns as this backend's statements select them.
+    fn columns(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => COLUMNS_SQLITE,
+            Backend::Postgres => COLUMNS,
+        }
+    }
+
     /// The connection pool, for queries of your own.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -701,6 +786,10 @@ impl JobQueue {
     /// [`fail`](JobQueue::fail) with [`LeaseExpired`] at the lease's end, so
     /// the policy schedules it again or gives up.
     ///
+    /// A row either step finds that cannot be read as a [`Job`] (see
+    /// [`QueueError::Unreadable`]) is set aside: `FAILED` for good, why in
+    /// `last_error`, logged as an error; the claim goes on to the next job.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
@@ -735,19 +824,31 @@ impl JobQueue {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let row = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3, claims = claims + 1
-             WHERE id = (SELECT id FROM jobs
-                         WHERE status = 'PENDING' AND next_retry_at <= $1
-                         ORDER BY next_retry_at, id LIMIT 1 {lock})
-             RETURNING {COLUMNS}"
-        ))
-        .bind(ms(now))
-        .bind(&self.worker)
-        .bind(ms(now.saturating_add(self.lease)))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(Job::from_row).transpose()
+        let until = now.saturating_add(self.lease);
+        // each turn takes one PENDING row: ends when a readable one is
+        // claimed or none is due
+        loop {
+            let row = sqlx::query(&format!(
+                "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3, claims = claims + 1
+                 WHERE id = (SELECT id FROM jobs
+                             WHERE status = 'PENDING' AND next_retry_at <= $1
+                             ORDER BY next_retry_at, id LIMIT 1 {lock})
+                 RETURNING {columns}",
+                columns = self.columns()
+            ))
+            .bind(ms(now))
+            .bind(&self.worker)
+            .bind(ms(until))
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            match Job::from_row(&row) {
+                Err(QueueError::Unreadable { id, reason }) => {
+                    self.set_aside(id, &reason, until, now).await?;
+                }
+                job => return job.map(Some),
+            }
+        }
     }
 
     /// Count the run of each `RUNNING` job whose lease has expired by `now`
@@ -756,13 +857,21 @@ impl JobQueue {
     /// same expired lease only one of them records it.
     async fn expire_leases(&self, now: Duration) -> Result<(), QueueError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM jobs WHERE status = 'RUNNING' AND claimed_until <= $1 ORDER BY id"
+            "SELECT {} FROM jobs WHERE status = 'RUNNING' AND claimed_until <= $1 ORDER BY id",
+            self.columns()
         ))
         .bind(ms(now))
         .fetch_all(&self.pool)
         .await?;
         for row in &rows {
-            let job = Job::from_row(row)?;
+            let job = match Job::from_row(row) {
+                Ok(job) => job,
+                Err(QueueError::Unreadable { id, reason }) => {
+                    self.set_aside(id, &reason, now, now).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let until = job.claimed_until.unwrap_or(now);
             // not `fail`: the claim's retry covers this statement
             match self
@@ -773,6 +882,43 @@ impl JobQueue {
                 Ok(_) | Err(QueueError::NotClaimed { .. }) => {}
                 Err(e) => return Err(e),
             }
+        }
+        Ok(())
+    }
+
+    /// Set aside the row of job `id`, which cannot be read as a [`Job`]
+    /// (`reason`), if it is still `RUNNING` under a lease that ends by
+    /// `until` (the claim that just took it, or an expired one): `FAILED`
+    /// for good at `now`, `reason` in `last_error`, logged as an error. Its
+    /// other columns are left as they are, for whoever repairs it. Another
+    /// worker that set it aside first is not an error.
+    async fn set_aside(
+        &self,
+        id: i64,
+        reason: &str,
+        until: Duration,
+        now: Duration,
+    ) -> Result<(), QueueError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
+             WHERE id = $1 AND status = 'RUNNING' AND claimed_until <= $2",
+        )
+        .bind(id)
+        .bind(ms(until))
+        .bind(ms(now))
+        .bind(format!(
+            "{}: the row cannot be read ({reason}); set aside",
+            ErrorKind::Permanent
+        ))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            tracing::error!(
+                "[{}] worker {}: job {id} cannot be read ({reason}); set aside as FAILED, its row otherwise as it was",
+                fmt_time(now),
+                self.worker
+            );
         }
         Ok(())
     }
@@ -960,6 +1106,10 @@ impl JobQueue {
 
     /// One job by id.
     ///
+    /// # Errors
+    /// [`QueueError::UnknownStatus`] or [`QueueError::Unreadable`] for a row
+    /// the queue cannot read as a [`Job`].
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
@@ -967,10 +1117,13 @@ impl JobQueue {
     /// # }
     /// ```
     pub async fn get(&self, id: i64) -> Result<Option<Job>, QueueError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM jobs WHERE id = $1",
+            self.columns()
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(Job::from_row).transpose()
     }
 
@@ -978,7 +1131,8 @@ impl JobQueue {
     ///
     /// # Errors
     /// [`QueueError::UnknownStatus`] for the first row whose status is none
-    /// of the four: such a row is reported, never skipped.
+    /// of the four, [`QueueError::Unreadable`] for the first that cannot be
+    /// read: such a row is reported, never skipped.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -989,14 +1143,16 @@ impl JobQueue {
     /// # }
     /// ```
     pub async fn all(&self) -> Result<Vec<Job>, QueueError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))
+        let rows = sqlx::query(&format!("SELECT {} FROM jobs ORDER BY id", self.columns()))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(Job::from_row).collect()
     }
 
     /// The rows whose status is none of `PENDING`, `RUNNING`, `DONE`,
-    /// `FAILED`, as `(id, status)`: never claimed, changed or deleted.
+    /// `FAILED`, as `(id, status)`: never claimed, changed or deleted. A
+    /// status that is not UTF-8 (SQLite) is listed with U+FFFD for its bad
+    /// bytes.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -1011,14 +1167,25 @@ impl JobQueue {
     /// # }
     /// ```
     pub async fn unknown_statuses(&self) -> Result<Vec<(i64, String)>, QueueError> {
-        let rows = sqlx::query(
-            "SELECT id, status FROM jobs
-             WHERE status NOT IN ('PENDING', 'RUNNING', 'DONE', 'FAILED') ORDER BY id",
-        )
+        let status = match self.backend {
+            Backend::Sqlite => "CAST(status AS BLOB)",
+            Backend::Postgres => "status",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id, {status} FROM jobs
+             WHERE status NOT IN ('PENDING', 'RUNNING', 'DONE', 'FAILED') ORDER BY id"
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| {
+                // a status that is not UTF-8 is listed too, its bad bytes as U+FFFD
+                let status = match r.try_get::<Vec<u8>, _>(1) {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(_) => r.try_get(1)?,
+                };
+                Ok((r.try_get(0)?, status))
+            })
             .collect()
     }
 

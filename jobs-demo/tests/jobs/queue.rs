@@ -587,3 +587,87 @@ async fn a_row_with_an_unknown_status_is_reported_never_skipped_or_deleted() {
         .unwrap();
     assert_eq!(n, 2);
 }
+
+#[tokio::test]
+async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
+    let logs = testkit::capture::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let q = JobQueue::open(dir.path().join("jobs.db")).await.unwrap();
+    let insert = |sql: &'static str| {
+        let pool = q.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    // written by another program: payloads that are a BLOB, and text that
+    // is not UTF-8. Two are due; one was claimed by a worker that died, and
+    // its lease has expired.
+    let blob =
+        insert("INSERT INTO jobs (payload, next_retry_at) VALUES (X'C328', 0) RETURNING id").await;
+    let not_utf8 = insert(
+        "INSERT INTO jobs (payload, next_retry_at) VALUES (CAST(X'C328' AS TEXT), 0) RETURNING id",
+    )
+    .await;
+    let expired = insert(
+        "INSERT INTO jobs (payload, status, next_retry_at, claimed_by, claimed_until, claims)
+         VALUES (X'C328', 'RUNNING', 0, 'gone', 0, 1) RETURNING id",
+    )
+    .await;
+    // and a status that is not UTF-8: an unknown one, left alone
+    let odd_status = insert(
+        "INSERT INTO jobs (payload, status, next_retry_at)
+         VALUES ('ok', CAST(X'C328' AS TEXT), 0) RETURNING id",
+    )
+    .await;
+    let ok = q.enqueue("ok", s(0)).await.unwrap();
+
+    let clock = ScaledClock::minute_every(MINUTE);
+    let mut worker = Worker::start("w1", q, clock).await.unwrap();
+    logs.assert_logged(
+        tracing::Level::ERROR,
+        &format!("job {odd_status} has an unknown status \"\u{fffd}(\""),
+    );
+    let runs = worker
+        .run(None, handler(clock, Log::default()))
+        .await
+        .unwrap();
+
+    // the worker went on and ran the good job
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].job.id, ok);
+    let q = worker.queue();
+    assert_eq!(job(q, ok).await.status, JobStatus::Done);
+    for bad in [blob, not_utf8, expired] {
+        // set aside for good, with why, and logged; its payload kept as it was
+        let (status, last_error, kept): (String, String, i64) = sqlx::query_as(
+            "SELECT status, last_error, CAST(payload AS BLOB) = X'C328' FROM jobs WHERE id = $1",
+        )
+        .bind(bad)
+        .fetch_one(q.pool())
+        .await
+        .unwrap();
+        assert_eq!((status.as_str(), kept), ("FAILED", 1), "{last_error}");
+        assert!(
+            last_error.contains("cannot be read") && last_error.contains("payload"),
+            "{last_error}"
+        );
+        let line = logs.assert_logged(tracing::Level::ERROR, &format!("job {bad} cannot be read"));
+        assert!(line.contains("set aside"), "{line}");
+    }
+    assert_eq!(
+        q.unknown_statuses().await.unwrap(),
+        [(odd_status, "\u{fffd}(".to_owned())]
+    );
+    // reported, never skipped: reading every job names the first such row
+    match q.all().await {
+        Err(QueueError::Unreadable { id, reason }) => {
+            assert_eq!(id, blob);
+            assert!(reason.starts_with("payload: "), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(q.next_due_at().await.unwrap(), None);
+}
