@@ -57,11 +57,12 @@
 //! [`JobQueue::unknown_statuses`] lists them, [`Worker::start`] logs each as
 //! an error, and [`JobQueue::all`] fails with [`QueueError::UnknownStatus`].
 //! A row the queue cannot read as a [`Job`] (a `payload` that is a BLOB or
-//! not UTF-8, written by another program) is set aside when a claim takes
-//! it or when its lease ends: `FAILED` for good, with `last_error` saying
-//! which column and why, logged as an error, its other columns left as they
-//! are; the other jobs run on. [`JobQueue::get`] and [`JobQueue::all`] fail
-//! on it with [`QueueError::Unreadable`].
+//! not UTF-8, written by another program; a `retry_count` of -1, edited by
+//! hand) is set aside when a claim takes it or when its lease ends:
+//! `FAILED` for good, with `last_error` saying which column and why, logged
+//! as an error, its other columns left as they are; the other jobs run on.
+//! [`JobQueue::get`] and [`JobQueue::all`] fail on it with
+//! [`QueueError::Unreadable`].
 //!
 //! Times are `Duration`s since the clock's epoch: `UNIX_EPOCH` for a real
 //! deployment, the start of the simulation for a [`ScaledClock`].
@@ -196,7 +197,8 @@ pub enum QueueError {
         status: String,
     },
     /// A row that cannot be read as a [`Job`]: a column whose value is not
-    /// of its type (a `payload` that is a BLOB, or not UTF-8). A claim that
+    /// of its type (a `payload` that is a BLOB, or not UTF-8), or a count
+    /// (`retry_count`, `claims`) out of `u32`'s range. A claim that
     /// takes such a row, or finds its lease expired, sets it aside:
     /// `FAILED`, with this in `last_error`.
     #[error("job {id} cannot be read ({reason})")]
@@ -367,11 +369,11 @@ impl Job {
             id,
             payload: required(row, id, 1)?,
             status: parsed,
-            retry_count: count(column(row, id, 3)?),
+            retry_count: count(row, id, 3)?,
             next_retry_at: from_ms(column(row, id, 4)?),
             claimed_by: text(row, id, 5)?,
             claimed_until: column::<Option<i64>>(row, id, 6)?.map(from_ms),
-            claims: count(column(row, id, 7)?),
+            claims: count(row, id, 7)?,
             last_error: text(row, id, 8)?,
             finished_at: column::<Option<i64>>(row, id, 9)?.map(from_ms),
         })
@@ -423,8 +425,14 @@ fn from_ms(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+/// Count column `index` of job `id`'s row (`retry_count`, `claims`);
+/// [`QueueError::Unreadable`] when it is out of `u32`'s range (a row edited
+/// by hand): a count made up in its place would schedule the job on a
+/// history it does not have.
+fn count(row: &AnyRow, id: i64, index: usize) -> Result<u32, QueueError> {
+    let n: i64 = column(row, id, index)?;
+    u32::try_from(n)
+        .map_err(|_| unreadable(id, index, format!("{n} is out of range 0..={}", u32::MAX)))
 }
 
 /// `T+mm:ss` (or `T+h:mm:ss`): a time on the simulation's clock, for logs.
@@ -1013,7 +1021,8 @@ impl JobQueue {
         E: Classify + fmt::Display,
     {
         let kind = error.kind();
-        let attempts = job.retry_count + 1;
+        // saturating: a `Job` built by hand may hold any count
+        let attempts = job.retry_count.saturating_add(1);
         match self.policy.decide(job.retry_count, error) {
             Decision::Retry(wait) => {
                 // stored in whole milliseconds
@@ -1513,7 +1522,7 @@ impl Worker {
         let Some(job) = self.queue.claim_due(claimed_at).await? else {
             return Ok(None);
         };
-        let attempt = job.retry_count + 1;
+        let attempt = job.retry_count.saturating_add(1);
         let max = self.queue.policy().stop().max_attempts;
         let run = handler(job.clone());
         let deadline = job

@@ -671,3 +671,79 @@ async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
     }
     assert_eq!(q.next_due_at().await.unwrap(), None);
 }
+
+/// Rows whose `retry_count` is out of range (edited by hand): one `RUNNING`
+/// whose lease expires, two `PENDING`, beside an `ok` job. No panic, the
+/// `ok` job runs, each such row is set aside with its count as it was.
+async fn counts_out_of_range_are_set_aside(q: JobQueue) {
+    let logs = testkit::capture::capture();
+    let expired = q.enqueue("ok, its worker died", s(0)).await.unwrap();
+    assert_eq!(q.claim_due(s(0)).await.unwrap().unwrap().id, expired);
+    let pending = q.enqueue("ok, due", s(0)).await.unwrap();
+    let too_big = q.enqueue("ok, due too", s(0)).await.unwrap();
+    let ok = q.enqueue("ok", s(0)).await.unwrap();
+    let bad = [
+        (expired, -1),
+        (pending, -1),
+        (too_big, i64::from(u32::MAX) + 1),
+    ];
+    for (id, n) in bad {
+        sqlx::query("UPDATE jobs SET retry_count = $2 WHERE id = $1")
+            .bind(id)
+            .bind(n)
+            .execute(q.pool())
+            .await
+            .unwrap();
+    }
+
+    // the run goes past the expired lease (5 simulated minutes)
+    let clock = ScaledClock::minute_every(MINUTE);
+    let mut worker = Worker::start("w1", q, clock).await.unwrap();
+    let runs = worker
+        .run(None, handler(clock, Log::default()))
+        .await
+        .unwrap();
+
+    let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
+    assert_eq!(ran, [ok]);
+    let q = worker.queue();
+    assert_eq!(job(q, ok).await.status, JobStatus::Done);
+    for (id, n) in bad {
+        let (status, last_error, count): (String, String, i64) =
+            sqlx::query_as("SELECT status, last_error, retry_count FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(q.pool())
+                .await
+                .unwrap();
+        assert_eq!((status.as_str(), count), ("FAILED", n), "{last_error}");
+        assert!(
+            last_error.contains(&format!("retry_count: {n} is out of range")),
+            "{last_error}"
+        );
+        logs.assert_logged(tracing::Level::ERROR, &format!("job {id} cannot be read"));
+    }
+    assert_eq!(q.next_due_at().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_retry_count_out_of_range_is_set_aside_and_the_other_jobs_run_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    counts_out_of_range_are_set_aside(JobQueue::open(dir.path().join("jobs.db")).await.unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn a_retry_count_out_of_range_is_set_aside_and_the_other_jobs_run_on_postgres() {
+    let url = testkit::pg::fresh_database("jobs_count_range").await;
+    counts_out_of_range_are_set_aside(JobQueue::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn failing_a_job_at_the_largest_retry_count_does_not_overflow() {
+    let q = JobQueue::open_in_memory().await.unwrap();
+    q.enqueue("x", s(0)).await.unwrap();
+    let mut running = q.claim_due(s(0)).await.unwrap().unwrap();
+    running.retry_count = u32::MAX; // a Job built by hand
+    let out = q.fail(&running, &refused(), s(1)).await.unwrap();
+    assert_eq!(out, failed(StopReason::Attempts, u32::MAX));
+}
