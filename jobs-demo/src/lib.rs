@@ -35,7 +35,8 @@
 //! once the policy's attempts are spent. A [`Worker`] runs each job under a
 //! time limit that ends with its lease: a run that would outlive it is
 //! stopped and counts as a failed attempt, so no job runs on two workers at
-//! once.
+//! once. A handler that panics fails its attempt too ([`HandlerPanicked`],
+//! the panic's message in `last_error`), and the worker goes on.
 //!
 //! The queue's own statements (the claim, the record of a run's outcome,
 //! [`JobQueue::next_due_at`]) are retried on a database error a second
@@ -107,9 +108,11 @@
 
 use core::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use futures_util::FutureExt as _;
 use retry_runtime::{Classify, Decision, ErrorKind, Policy, RetryOn, StopReason, presets};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Row};
@@ -487,6 +490,48 @@ pub struct LeaseExpired;
 impl Classify for LeaseExpired {
     fn kind(&self) -> ErrorKind {
         ErrorKind::Timeout
+    }
+}
+
+/// A run whose handler panicked: a bug in the handler, which
+/// [`Worker::run_one`] catches so that the worker goes on. It counts as a
+/// failed attempt, of kind [`ErrorKind::Unknown`]: a panic is a bug, but
+/// often one a later run gets past (an `unwrap` of a network call's
+/// result), so [`presets::JOB`] retries it up to its attempts, as it does a
+/// run whose worker died, and then gives up with the message in
+/// `last_error`. A policy that does not retry `Unknown` fails it at once.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+/// use retry_jobs_demo::HandlerPanicked;
+/// let p = HandlerPanicked { message: "boom".into() };
+/// assert_eq!(p.kind(), ErrorKind::Unknown);
+/// assert_eq!(p.to_string(), "the handler panicked: boom");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the handler panicked: {message}")]
+pub struct HandlerPanicked {
+    /// The panic's message (`panic!("...")`'s text), or a note that it had none.
+    pub message: String,
+}
+
+impl HandlerPanicked {
+    /// From the payload [`std::panic::catch_unwind`] returns.
+    fn from_payload(payload: &(dyn std::any::Any + Send)) -> HandlerPanicked {
+        let message = match payload.downcast_ref::<&str>() {
+            Some(s) => (*s).to_owned(),
+            None => match payload.downcast_ref::<String>() {
+                Some(s) => s.clone(),
+                None => "(a panic whose payload is not a string)".to_owned(),
+            },
+        };
+        HandlerPanicked { message }
+    }
+}
+
+impl Classify for HandlerPanicked {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unknown
     }
 }
 
@@ -1423,7 +1468,8 @@ pub struct Ran {
     pub job: Job,
     /// `Ok(None)` when it succeeded, `Ok(Some(..))` when it failed (what
     /// [`JobQueue::fail`] decided; a run stopped at the end of its lease
-    /// failed with [`LeaseExpired`]), and `Err(LeaseLost)` when its lease had
+    /// failed with [`LeaseExpired`], one whose handler panicked with
+    /// [`HandlerPanicked`]), and `Err(LeaseLost)` when its lease had
     /// expired and another worker had recorded that, so this run's outcome
     /// was not recorded.
     pub outcome: Result<Option<JobOutcome>, LeaseLost>,
@@ -1493,6 +1539,15 @@ impl Worker {
     /// like any failure. So no job runs on two workers at once, as long as
     /// the handler does not block the thread.
     ///
+    /// A handler that panics (when called, or in the future it returns)
+    /// fails its attempt with [`HandlerPanicked`], the panic's message in
+    /// `last_error`, which the policy judges like any failure, and the
+    /// worker goes on: the handler is called again for the next job, so
+    /// state of its own that a panic can leave half-changed is its own to
+    /// check. The panic hook still runs (by default it prints the panic to
+    /// stderr). A build with `panic = "abort"` cannot catch it: the process
+    /// ends, and the job counts as a failed attempt when its lease ends.
+    ///
     /// The claim and the record of the outcome are retried by the queue's
     /// [db policy](JobQueue::with_db_policy); when the outcome still cannot
     /// be recorded, the error is [`QueueError::NotRecorded`] (what the run
@@ -1524,16 +1579,22 @@ impl Worker {
         };
         let attempt = job.retry_count.saturating_add(1);
         let max = self.queue.policy().stop().max_attempts;
-        let run = handler(job.clone());
+        // the handler is called inside the future, so that a panic in the
+        // call itself is caught too
+        let run = AssertUnwindSafe(async { handler(job.clone()).await }).catch_unwind();
         let deadline = job
             .claimed_until
             .and_then(|until| self.clock.deadline(until));
-        let result = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
-                Ok(result) => result.map_err(RunFailure::Handler),
-                Err(_) => Err(RunFailure::Lease(LeaseExpired)),
-            },
-            None => run.await.map_err(RunFailure::Handler),
+        let ran = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, run)
+                .await
+                .map_err(|_| LeaseExpired),
+            None => Ok(run.await),
+        };
+        let result = match ran {
+            Ok(Ok(result)) => result.map_err(RunFailure::Handler),
+            Ok(Err(panic)) => Err(RunFailure::Panic(HandlerPanicked::from_payload(&*panic))),
+            Err(expired) => Err(RunFailure::Lease(expired)),
         };
         // stopped at the lease's end: recorded at that time, when the lease
         // is still this worker's
@@ -1742,10 +1803,11 @@ impl Worker {
     }
 }
 
-/// Why a run failed: its handler's error, or the end of its lease.
+/// Why a run failed: its handler's error, the end of its lease, or a panic.
 enum RunFailure<E> {
     Handler(E),
     Lease(LeaseExpired),
+    Panic(HandlerPanicked),
 }
 
 impl<E: fmt::Display> fmt::Display for RunFailure<E> {
@@ -1753,6 +1815,7 @@ impl<E: fmt::Display> fmt::Display for RunFailure<E> {
         match self {
             RunFailure::Handler(e) => e.fmt(f),
             RunFailure::Lease(e) => e.fmt(f),
+            RunFailure::Panic(e) => e.fmt(f),
         }
     }
 }
@@ -1762,13 +1825,14 @@ impl<E: Classify> Classify for RunFailure<E> {
         match self {
             RunFailure::Handler(e) => e.kind(),
             RunFailure::Lease(e) => e.kind(),
+            RunFailure::Panic(e) => e.kind(),
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
             RunFailure::Handler(e) => e.retry_after(),
-            RunFailure::Lease(_) => None,
+            RunFailure::Lease(_) | RunFailure::Panic(_) => None,
         }
     }
 }

@@ -747,3 +747,46 @@ async fn failing_a_job_at_the_largest_retry_count_does_not_overflow() {
     let out = q.fail(&running, &refused(), s(1)).await.unwrap();
     assert_eq!(out, failed(StopReason::Attempts, u32::MAX));
 }
+
+#[tokio::test]
+async fn a_handler_that_panics_fails_its_attempt_and_the_worker_goes_on() {
+    let clock = ScaledClock::minute_every(MINUTE);
+    let q = JobQueue::open_in_memory().await.unwrap();
+    let boom = q.enqueue("boom", clock.now()).await.unwrap();
+    let at_once = q.enqueue("boom at once", clock.now()).await.unwrap();
+    let ok = q.enqueue("ok", clock.now()).await.unwrap();
+    let mut worker = Worker::start("w1", q, clock).await.unwrap();
+    let runs = worker
+        .run(None, |job: Job| {
+            // a panic in the call itself, and one in the future it returns
+            if job.payload == "boom at once" {
+                panic!("boom at once");
+            }
+            async move {
+                if job.payload == "boom" {
+                    panic!("boom");
+                }
+                Ok::<(), io::Error>(())
+            }
+        })
+        .await
+        .unwrap();
+
+    let q = worker.queue();
+    assert_eq!(job(q, ok).await.status, JobStatus::Done);
+    for (id, message) in [(boom, "boom"), (at_once, "boom at once")] {
+        // a bug, but maybe one that a retry gets past (an unwrap on a
+        // network error): Unknown, which presets::JOB retries up to its
+        // 4 attempts
+        let last_error =
+            assert_failed_for_good(q, id, 3, job(q, id).await.finished_at.unwrap()).await;
+        assert!(
+            last_error.starts_with(&format!(
+                "Unknown: the handler panicked: {message} (gave up after 4 attempts"
+            )),
+            "{last_error}"
+        );
+        assert_eq!(runs.iter().filter(|r| r.job.id == id).count(), 4);
+    }
+    assert_eq!(runs.len(), 4 + 4 + 1);
+}
