@@ -74,6 +74,21 @@ fn lease(secs: u64) -> Result<Duration, String> {
     }
 }
 
+/// The simulated clock's zero, `ms` milliseconds after the Unix epoch
+/// (`JOBS_EPOCH_MS`). `UNIX_EPOCH + duration` panics past the latest time a
+/// `SystemTime` holds, which depends on the platform (Windows counts 100 ns
+/// ticks since 1601 in 64 bits: about 1.8e15 ms past the epoch), so this is
+/// an error there instead.
+fn epoch(ms: u64) -> Result<SystemTime, String> {
+    UNIX_EPOCH
+        .checked_add(Duration::from_millis(ms))
+        .ok_or_else(|| {
+            format!(
+                "JOBS_EPOCH_MS={ms} is out of range: past the latest time this platform's clock holds"
+            )
+        })
+}
+
 async fn work() -> Result<(), String> {
     let name = std::env::args()
         .nth(1)
@@ -83,7 +98,7 @@ async fn work() -> Result<(), String> {
         .filter(|u| !u.is_empty())
         .ok_or("DATABASE_URL is not set")?;
     let epoch = match env_u64("JOBS_EPOCH_MS")? {
-        Some(ms) => UNIX_EPOCH + Duration::from_millis(ms),
+        Some(ms) => epoch(ms)?,
         None => SystemTime::now(),
     };
     let scale = u32::try_from(env_u64("JOBS_SCALE")?.unwrap_or(600)).map_err(|e| e.to_string())?;
@@ -241,4 +256,33 @@ impl RunLog {
 
 fn ms(t: Duration) -> i64 {
     i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_epoch_ms_is_a_time_or_a_clear_error_never_a_panic() {
+        assert_eq!(
+            epoch(1_700_000_000_123),
+            Ok(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123))
+        );
+        assert_eq!(epoch(0), Ok(UNIX_EPOCH));
+        // past what Windows' SystemTime holds; Linux's holds them all
+        for ms in [2_000_000_000_000_000, i64::MAX as u64, u64::MAX] {
+            match epoch(ms) {
+                Ok(t) => assert_eq!(
+                    t.duration_since(UNIX_EPOCH).ok(),
+                    Some(Duration::from_millis(ms))
+                ),
+                Err(e) => assert_eq!(
+                    e,
+                    format!(
+                        "JOBS_EPOCH_MS={ms} is out of range: past the latest time this platform's clock holds"
+                    )
+                ),
+            }
+        }
+    }
 }
