@@ -16,6 +16,7 @@ use crate::classify::KindSet;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{RetryError, Succeeded};
 use crate::hedge;
+use crate::hooks::RetryEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{Policy, RetriedKinds, When};
@@ -131,7 +132,8 @@ impl<W, G> Policy<W, G> {
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// On success, [`Succeeded`] (the value, the attempts made and the time
     /// spent, waits included); on giving up, a [`RetryError`] (the same,
-    /// why it stopped, and the last error).
+    /// why it stopped, and the last error). Under [`hedged`](Retry::hedged),
+    /// the attempts are those started, hedges included.
     ///
     /// ```
     /// use retry_runtime::{Policy, StopReason};
@@ -160,20 +162,27 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// Tell `hook` of each retry, before its sleep: a per-call
     /// `FnMut(&RetryEvent)` that may capture anything (a counter, a request
     /// id). It runs after the WARN line and the policy's `before_sleep`.
+    /// Under [`hedged`](Retry::hedged), it hears of each retry after a
+    /// failure, not of a hedge's start.
     ///
     /// ```
-    /// use retry_runtime::{Policy, RetryEvent};
+    /// use retry_runtime::Policy;
     /// let _paused = retry_runtime::testing::pause();
     /// let request_id = "req-42";
     /// let mut log = Vec::new();
     /// let _ = Policy::new().with_attempts(3)
     ///     .retry(|| Err::<(), _>("busy"))
-    ///     .notify(|ev: &RetryEvent<'_>| log.push(format!("{request_id}: attempt {} failed", ev.attempt)))
+    ///     .notify(|ev| log.push(format!("{request_id}: attempt {} failed", ev.attempt)))
     ///     .call();
     /// assert_eq!(log, ["req-42: attempt 1 failed", "req-42: attempt 2 failed"]);
     /// ```
     #[inline]
-    pub fn notify<N2: Notify>(self, hook: N2) -> Retry<'p, W, G, F, S, N2, D> {
+    pub fn notify<N2>(self, hook: N2) -> Retry<'p, W, G, F, S, N2, D>
+    where
+        // (an `FnMut` bound, not `Notify`'s: the closure's argument type is
+        // then inferred, `|ev| ...` needs no annotation)
+        N2: FnMut(&RetryEvent<'_>),
+    {
         Retry {
             policy: self.policy,
             op: self.op,
@@ -184,8 +193,13 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     }
 
     /// Sleep with `sleeper` instead of the [`DefaultSleeper`]: a [`Sleeper`]
-    /// for `.await`, a [`BlockingSleeper`] for `.call()` (any
-    /// `Fn(Duration) -> impl Future<Output = ()>`, or `Fn(Duration)`).
+    /// for `.await` (another runtime's timer as a closure, wrapped:
+    /// `SleepFn(|wait| my_runtime::sleep(wait))`, see
+    /// [`SleepFn`](crate::sleep::SleepFn)), a [`BlockingSleeper`] for
+    /// `.call()` (any `Fn(Duration)`). It is the sleeper of the waits
+    /// between attempts (and of a hedged run's timers); a per-attempt
+    /// [`timeout`](crate::timeout) inside `op` has its own,
+    /// [`timeout_with`](crate::timeout_with) for another than the default.
     #[inline]
     pub fn sleep_with<S2>(self, sleeper: S2) -> Retry<'p, W, G, F, S2, N, D> {
         Retry {
@@ -201,7 +215,9 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// The context form: `op` is an `FnMut(`[`Attempt`]`)` and is handed the
     /// attempt it is about to make (number, limit, time spent and left, the
-    /// previous failure's kind). Runs as the other forms do.
+    /// previous failure's kind). Runs as the other forms do. (`retry` comes
+    /// before `context`, so the closure's argument needs its type written:
+    /// `|a: Attempt|`.)
     ///
     /// ```
     /// use retry_runtime::{Attempt, Policy};
@@ -299,8 +315,12 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// attempt has not answered after the policy's hedge delay
     /// ([`Policy::with_hedge`]), the next starts beside it; the first
     /// success wins and the others are dropped. Without a hedge delay, the
-    /// attempts run one after another, as with `.await`. Only for
-    /// operations that are safe to run twice at once.
+    /// attempts run one after another, as with `.await`, with one
+    /// difference: a circuit breaker that opens while a retry waits ends
+    /// the call with the last attempt's error (a hedged run holds it
+    /// anyway), where `.await` returns the breaker's rejection. Only for
+    /// operations that are safe to run twice at once; `.await` and
+    /// [`call`](Retry::call) never hedge, whatever the policy's hedge delay.
     ///
     /// ```
     /// use std::time::Duration;

@@ -62,7 +62,7 @@ use crate::testing;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between async attempts",
     label = "no async timer for this retry",
-    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`, or pass a sleeper of yours with `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))`"
+    note = "a closure sleeps once wrapped: `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))` (`retry_runtime::sleep::SleepFn`); with no sleeper passed, enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`"
 )]
 pub trait Sleeper {
     /// The timer future.
@@ -91,6 +91,11 @@ pub trait Sleeper {
 /// Under [`testing::pause`] every wait is recorded
 /// whichever sleeper is used; the [`DefaultSleeper`]'s wait is virtual
 /// (the thread does not block), another sleeper is still called.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot sleep between sync attempts",
+    label = "no blocking sleep for `.call()`",
+    note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a `SleepFn` is an async sleeper, for `.await`"
+)]
 pub trait BlockingSleeper {
     /// Block for `wait`.
     fn sleep_blocking(&self, wait: Duration);
