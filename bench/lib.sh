@@ -3,6 +3,17 @@
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# The builds run in $here, `bin` from where the script was started: a
+# relative target directory, which cargo reads from its working directory,
+# is made absolute first, so that both name the same one.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    CARGO_TARGET_DIR="$(realpath -m -- "$CARGO_TARGET_DIR")"
+    export CARGO_TARGET_DIR
+fi
+if [ -n "${PERF_TARGET_DIR:-}" ]; then
+    PERF_TARGET_DIR="$(realpath -m -- "$PERF_TARGET_DIR")"
+fi
+
 # Builds the bench with line tables into its own target directory (the
 # normal one keeps its release build) and sets `bin` to it.
 build_with_line_tables() {
