@@ -35,14 +35,15 @@ trap 'rm -rf "$out"' EXIT
 perf record -q -e cpu-clock -F 20000 -o "$out/perf.data" \
     "$bin" "$mode" "$name" 0 "$calls" >/dev/null 2>"$out/log" || { cat "$out/log" >&2; exit 1; }
 
-report() {
-    perf report -i "$out/perf.data" --stdio --sort symbol 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//'
-}
+# Each report into a file, then its first lines: `report | head` under
+# pipefail ends the script with 141 when head stops reading early.
+perf report -i "$out/perf.data" --stdio --sort symbol 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//' >"$out/report"
 echo "## functions by samples"
-report | head -12
-top="$(report | head -1 | sed 's/^ *[0-9.]*% *\[\.\] *//')"
+sed -n 1,12p "$out/report"
+top="$(sed -n '1{s/^ *[0-9.]*% *\[\.\] *//;p}' "$out/report")"
 echo
 echo "## the hottest instructions of $top (percent of its samples)"
 perf annotate -i "$out/perf.data" --stdio -l -s "$top" 2>/dev/null |
-    grep -E '^ +[0-9]+\.[0-9]+ :' | sort -rn | head -12
+    grep -E '^ +[0-9]+\.[0-9]+ :' | sort -rn >"$out/annotate"
+sed -n 1,12p "$out/annotate"
