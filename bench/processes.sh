@@ -55,6 +55,14 @@ medians() {
 for p in $(seq 1 "$processes"); do
     "$bin" "$mode" "$rounds" >"$out/run" 2>&1 || { cat "$out/run" >&2; exit 1; }
     medians <"$out/run" >"$out/$p"
+    # at least one median, each a number: output the awk above no longer
+    # reads must stop the script, not print an empty table and succeed
+    if [ ! -s "$out/$p" ] ||
+        awk -F'\t' '$2 !~ /^[+-]?[0-9]+(\.[0-9]+)?$/ { bad = 1 } END { exit !bad }' "$out/$p"; then
+        cat "$out/run" >&2
+        echo "processes.sh: no medians, or one not a number, in process $p's output (above): has its format changed?" >&2
+        exit 1
+    fi
     printf 'process %s: %s\n' "$p" "$(cut -f2 "$out/$p" | paste -sd' ')"
 done
 
