@@ -38,6 +38,8 @@ pub fn script() -> PathBuf {
 pub struct S3Server {
     endpoint: String,
     child: Option<Child>,
+    /// The started server's output, removed on drop.
+    log: Option<PathBuf>,
 }
 
 impl S3Server {
@@ -52,6 +54,7 @@ impl S3Server {
                 return Ok(S3Server {
                     endpoint,
                     child: None,
+                    log: None,
                 });
             }
         }
@@ -86,27 +89,34 @@ impl S3Server {
         let mut server = S3Server {
             endpoint: format!("http://127.0.0.1:{port}"),
             child: Some(child),
+            log: Some(log_path.clone()),
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let started = Instant::now();
         loop {
             // Ready when moto answers as S3 does: a connection alone could be
             // another test's server that got the freed port first (moto then
-            // exits with "address in use", seen below).
-            if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-                if answers_as_s3(stream) {
-                    return Ok(server);
-                }
-            }
-            let exited = server
+            // exits with "address in use", seen below). And only while our
+            // own server still runs: once it has exited, whatever answers on
+            // the port is someone else's moto.
+            let answered = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                .is_ok_and(answers_as_s3);
+            let running = server
                 .child
                 .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
+                .map(|c| c.try_wait())
+                .expect("a child was just started");
+            let exited = match running {
+                Ok(None) if answered => return Ok(server),
+                Ok(None) => None,
+                Ok(Some(status)) => Some(status.to_string()),
+                Err(e) => Some(format!("cannot wait for it: {e}")),
+            };
             if exited.is_some() || started.elapsed() > START_LIMIT {
                 let output = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!(
                     "moto's S3 server did not start on port {port} ({}): {output}",
-                    exited.map_or("timed out".to_owned(), |s| s.to_string())
+                    exited.unwrap_or_else(|| "timed out".to_owned())
                 ));
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -124,6 +134,9 @@ impl Drop for S3Server {
         if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
         }
     }
 }
