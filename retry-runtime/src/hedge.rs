@@ -11,8 +11,12 @@
 //! - Attempts start one at a time: the first at once, the next when the
 //!   hedge delay has passed since the last one started, or after the backoff
 //!   wait when an attempt fails with a retriable error, whichever is sooner.
-//!   At most [`attempts`](crate::Policy::with_attempts) start in all, those
-//!   in flight included, and none at or after
+//!   Each retry granted keeps its own due time: when several wait (two
+//!   attempts failed close together), each starts when it is due, or
+//!   earlier when the next hedge comes first (that hedge is then the
+//!   retry due first), and the next hedge is due the delay after the
+//!   latest start. At most [`attempts`](crate::Policy::with_attempts)
+//!   start in all, those in flight included, and none at or after
 //!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
 //!   backoff would end past it leaves a start already due before it).
 //!   A failure whose wait is the server's (a `Retry-After`, or a gRPC
@@ -25,9 +29,10 @@
 //!   The wait a failure announces (its WARN line, the hooks'
 //!   [`RetryEvent::wait`](crate::RetryEvent::wait), `retry_wait_seconds`)
 //!   is the time until that next start: its backoff, or less when the next
-//!   hedge (or an earlier failure's retry) is due first, and then it is
-//!   not the server's (`wait_source` is `backoff` after a `Retry-After`),
-//!   or more when a server's wait holds it back (and then it is).
+//!   hedge (or an earlier failure's retry, and this one then still starts
+//!   at its own due time) is due first, and then it is not the server's
+//!   (`wait_source` is `backoff` after a `Retry-After`), or more when a
+//!   server's wait holds it back (and then it is).
 //! - The first success wins, also over failures ready in the same poll (a
 //!   404 from one replica and a 200 from another at once: the 200; the 404
 //!   is told to the guards and logged): the attempts still in flight are
@@ -68,7 +73,10 @@
 //! Each attempt in flight is held in a `Box` (its future's type is known,
 //! nothing is `dyn`): one allocation per attempt started, and one for the
 //! list (room for 8 in flight; a ninth grows it); a call that succeeds on
-//! its first attempt before the delay makes two.
+//! its first attempt before the delay makes two. A retry granted and
+//! waiting keeps the failed attempt's place in the list until it starts,
+//! so the retries waiting allocate nothing more (those in flight and those
+//! waiting are never more than `attempts`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -119,11 +127,49 @@ use crate::throttle::Throttle;
 /// One attempt in flight: its number (from 1), its leave, its future, and
 /// its error once it has failed and is not yet handled (a success ready in
 /// the same poll wins over it).
+///
+/// Or a failed attempt whose retry is granted and not yet started
+/// (`retry_due`: when it is due, since the run's start): it keeps a place
+/// in the list, its future finished and never polled again, until a start
+/// takes it (the start that takes the earliest due), so the retries
+/// waiting need no room of their own.
 struct InFlight<Fut, E> {
     number: u32,
     leave: Leave,
     fut: Pin<Box<Fut>>,
     failed: Option<E>,
+    retry_due: Option<Duration>,
+}
+
+impl<Fut, E> InFlight<Fut, E> {
+    fn running(&self) -> bool {
+        self.retry_due.is_none()
+    }
+}
+
+/// The attempts running in `list` (not the places kept for retries).
+fn running<Fut, E>(list: &[InFlight<Fut, E>]) -> usize {
+    list.iter().filter(|a| a.running()).count()
+}
+
+/// The place of the retry granted that is due first, if any.
+fn first_retry<Fut, E>(list: &[InFlight<Fut, E>]) -> Option<usize> {
+    let dues = list.iter().enumerate();
+    let (_, i) = dues.filter_map(|(i, a)| Some((a.retry_due?, i))).min()?;
+    Some(i)
+}
+
+/// When the next attempt starts: at the sooner of the next hedge and the
+/// retry granted that is due first, and not before a server's wait has
+/// passed.
+fn next_start<Fut, E>(
+    hedge_at: Option<Duration>,
+    list: &[InFlight<Fut, E>],
+    hold_until: Duration,
+) -> Option<Duration> {
+    let dues = list.iter().filter_map(|a| a.retry_due);
+    let at = dues.chain(hedge_at).min()?;
+    Some(at.max(hold_until))
 }
 
 /// An attempt's leave, until its outcome is told ([`Leave::told`]): made
@@ -243,7 +289,8 @@ where
         budget.deposit();
     }
     // the leaves of the retries decided and not yet started (given back if
-    // the run ends, or is dropped, before they start)
+    // the run ends, or is dropped, before they start); when each is due is
+    // kept in the list, in the failed attempt's place
     let mut granted = Granted {
         budget: policy.budget,
         throttle: policy.throttle,
@@ -261,6 +308,7 @@ where
         }),
         leave,
         failed: None,
+        retry_due: None,
     });
     let mut started = 1;
     let mut failed = 0;
@@ -270,6 +318,8 @@ where
     // refusal, a deadline), once one may not: those granted, announced,
     // still start (the deadline gives them back).
     let mut closed: Option<StopReason> = None;
+    // One timer, armed for the next start ([`next_start`]): the sooner
+    // of the next hedge and the retry granted that is due first.
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
     // Until when a server's wait (a Retry-After the policy honours) holds
@@ -283,11 +333,13 @@ where
         let due = now.saturating_add(delay).max(hold_until);
         match policy.stop.max_elapsed {
             Some(limit) if due >= limit => None,
-            _ => Some((due.saturating_sub(now), due)),
+            _ => Some(due),
         }
     };
-    if let Some((delay, due)) = hedge_due(started, elapsed(), hold_until) {
-        timer.set(Some(sleeper.sleep(delay)));
+    // When the next hedge is due, if one is to come.
+    let mut hedge_at = hedge_due(started, elapsed(), hold_until);
+    if let Some(due) = hedge_at {
+        timer.set(Some(sleeper.sleep(due.saturating_sub(elapsed()))));
         timer_due = due;
     }
 
@@ -300,7 +352,7 @@ where
                 // their places in the list (a failure is kept, its future
                 // not polled again, until it is handled).
                 for (i, attempt) in in_flight.iter_mut().enumerate() {
-                    if attempt.failed.is_some() {
+                    if attempt.failed.is_some() || !attempt.running() {
                         continue;
                     }
                     if let Poll::Ready(out) = attempt.fut.as_mut().poll(cx) {
@@ -333,6 +385,8 @@ where
             Event::Timer => {
                 timer.set(None);
                 timer_due = Duration::MAX;
+                // (a start sets the next hedge from its own time)
+                hedge_at = None;
                 start_next = true;
             }
             Event::Done(i, out) => {
@@ -391,6 +445,8 @@ where
                 done.leave.told(policy, outcome);
                 failed += 1;
                 let now = elapsed();
+                // when this failure's retry is due, if one is granted
+                let mut retry_due = None;
                 if !verdict.retry {
                     return Err(give_up(
                         policy,
@@ -430,33 +486,33 @@ where
                             // jitter grows from it)
                             previous = wait;
                             // The next attempt starts when the sooner of
-                            // this wait and a start already armed (the next
+                            // this wait and a start already due (the next
                             // hedge, or an earlier failure's retry) is due:
                             // that is the wait announced and recorded, and
                             // then not the server's when it asked for more.
-                            // A wait the server asked for (a Retry-After the
-                            // policy honours) holds every start back, the
-                            // next hedge included.
+                            // This retry keeps its own due time all the
+                            // same: it starts then, if no start has taken
+                            // it before. A wait the server asked for (a
+                            // Retry-After the policy honours) holds every
+                            // start back, the next hedge included.
                             let told = policy.waits_as_told(verdict);
                             if told {
                                 hold_until = hold_until.max(now.saturating_add(wait));
-                                // an armed start due before it is put off
-                                if timer.is_some() && timer_due < hold_until {
-                                    timer.set(Some(sleeper.sleep(hold_until - now)));
-                                    timer_due = hold_until;
-                                }
                             }
                             let due = now.saturating_add(wait).max(hold_until);
-                            let armed_first = timer.is_some() && timer_due < due;
-                            let (next_in, from_retry_after) = if armed_first {
-                                (timer_due.saturating_sub(now), false)
-                            } else {
-                                // a wait made longer by a server's wait is
-                                // the server's
-                                (
-                                    due.saturating_sub(now),
-                                    told || due > now.saturating_add(wait),
-                                )
+                            // (a start due before a server's wait is put
+                            // off until it has passed)
+                            let armed = next_start(hedge_at, &in_flight, hold_until);
+                            let (next_in, from_retry_after) = match armed {
+                                Some(at) if at < due => (at.saturating_sub(now), false),
+                                _ => {
+                                    // a wait made longer by a server's wait
+                                    // is the server's
+                                    (
+                                        due.saturating_sub(now),
+                                        told || due > now.saturating_add(wait),
+                                    )
+                                }
                             };
                             let ev = RetryEvent {
                                 operation: policy.name,
@@ -473,11 +529,8 @@ where
                             // form's waits are)
                             if !crate::sleep::should_sleep(next_in) {
                                 start_next = true;
-                            } else if timer.is_none() || due < timer_due {
-                                // the retry is due before the next hedge
-                                timer.set(Some(sleeper.sleep(next_in)));
-                                timer_due = due;
                             }
+                            retry_due = Some(due);
                         }
                         // This failure's wait would end past the deadline,
                         // but a start is armed before it (the next hedge, or
@@ -485,7 +538,8 @@ where
                         // (Not when the server asked for that wait: no start
                         // goes before it.)
                         Decision::GiveUp(StopReason::Deadline)
-                            if timer.is_some() && !policy.waits_as_told(verdict) =>
+                            if next_start(hedge_at, &in_flight, hold_until).is_some()
+                                && !policy.waits_as_told(verdict) =>
                         {
                             not_retried = Some((done.number, StopReason::Deadline));
                         }
@@ -496,6 +550,11 @@ where
                     }
                 }
                 last = Some((error, verdict.kind));
+                if let Some(due) = retry_due {
+                    // the failed attempt keeps a place for its retry
+                    done.retry_due = Some(due);
+                    in_flight.push(done);
+                }
             }
         }
 
@@ -509,19 +568,25 @@ where
             closed = Some(StopReason::Deadline);
             // (a retry granted does not start past the deadline either)
             granted.give_back();
+            in_flight.retain(InFlight::running);
         }
         // once closed, only a retry already granted may start
         let may_start = closed.is_none() || granted.retries > 0;
         if start_next && may_start && started < max {
+            // A start takes the retry granted that is due first, if any
+            // (the next hedge may come before it: it is that retry).
+            let taken = first_retry(&in_flight);
+            debug_assert_eq!(taken.is_some(), granted.retries > 0);
             match next_leave(policy, &mut granted) {
                 Ok(permit) => {
                     started += 1;
-                    if !in_flight.is_empty() {
-                        log::hedge(policy.name, started, max, in_flight.len());
+                    let others = running(&in_flight);
+                    if others > 0 {
+                        log::hedge(policy.name, started, max, others);
                     }
                     let previous_kind = last.as_ref().and_then(|(_, kind)| *kind);
                     let leave = Leave::new(policy, permit);
-                    in_flight.push(InFlight {
+                    let attempt = InFlight {
                         number: started,
                         fut: Box::pin({
                             let _published = nested::publish(kinds);
@@ -529,34 +594,43 @@ where
                         }),
                         leave,
                         failed: None,
-                    });
-                    // The next start: the next hedge, unless a retry
-                    // granted earlier is due before it; with no hedge to
-                    // come, a timer left armed is a granted retry's, or
-                    // else stale (a hedge this start overtook).
-                    let retry_armed = granted.retries > 0 && timer.is_some();
-                    let next_hedge = hedge_due(started, elapsed(), hold_until);
-                    match next_hedge.filter(|_| closed.is_none()) {
-                        Some((_, due)) if retry_armed && timer_due <= due => {}
-                        Some((delay, due)) => {
-                            timer.set(Some(sleeper.sleep(delay)));
-                            timer_due = due;
-                        }
-                        None if retry_armed => {}
-                        None => {
-                            timer.set(None);
-                            timer_due = Duration::MAX;
-                        }
+                        retry_due: None,
+                    };
+                    match taken {
+                        Some(i) => in_flight[i] = attempt,
+                        None => in_flight.push(attempt),
+                    }
+                    // the next hedge is due a delay after this start (a
+                    // hedge this start overtook is not)
+                    hedge_at =
+                        hedge_due(started, elapsed(), hold_until).filter(|_| closed.is_none());
+                }
+                Err(reason) => {
+                    closed = Some(reason);
+                    if let Some(i) = taken {
+                        in_flight.swap_remove(i);
                     }
                 }
-                Err(reason) => closed = Some(reason),
             }
         }
-        // (the timer armed when closed is a granted retry's start: it stays)
+        // (once closed, a hedge armed still starts a retry granted, which
+        // may have announced it as its wait)
         let exhausted = started >= max || (closed.is_some() && granted.retries == 0);
-        if exhausted && timer.is_some() {
-            timer.set(None);
-            timer_due = Duration::MAX;
+        if exhausted {
+            hedge_at = None;
+        }
+        // The timer, armed for the next start (a retry granted keeps its
+        // own due time, also while others start before it).
+        match next_start(hedge_at, &in_flight, hold_until) {
+            None => {
+                timer.set(None);
+                timer_due = Duration::MAX;
+            }
+            Some(at) if timer.is_none() || at != timer_due => {
+                timer.set(Some(sleeper.sleep(at.saturating_sub(elapsed()))));
+                timer_due = at;
+            }
+            Some(_) => {}
         }
         if in_flight.is_empty() && exhausted {
             // (nothing in flight: every attempt started has failed, so
@@ -572,7 +646,7 @@ where
         if let (Some((attempt, reason)), Some((error, kind))) = (not_retried, &last) {
             log::not_retried(policy.name, attempt, max, error, *kind, reason);
         }
-        if in_flight.is_empty() && timer.is_none() && !exhausted {
+        if running(&in_flight) == 0 && timer.is_none() && !exhausted {
             // nothing in flight and nothing armed: start the next now (or
             // once a server's wait has passed)
             let now = elapsed();

@@ -870,3 +870,59 @@ async fn a_panic_making_an_attempt_still_records_its_leave() {
     assert_eq!(s.permitted, 2, "{s:?}");
     assert_eq!(s.successes + s.failures + s.neutral, 2, "{s:?}");
 }
+
+/// Two retries granted and waiting each start at their own due time:
+/// attempt 1 fails at 150ms (its retry due at 160ms), attempt 2 at 152ms
+/// (due at 162ms, announced as the 8ms until the next start, attempt 3's).
+/// Attempt 4 starts at 162ms and wins at 172ms. (The second retry lost its
+/// due time once the first started: attempt 4 waited for the next hedge,
+/// at 260ms, and with a deadline of 250ms never started, so the call
+/// waited for attempt 3, until 1160ms.)
+#[tokio::test(start_paused = true)]
+async fn each_retry_granted_starts_at_its_own_due_time() {
+    for deadline in [None, Some(ms(250))] {
+        let logs = testkit::capture::capture();
+        let paused = retry_runtime::testing::pause();
+        let r = Replicas::new(vec![
+            (150, Err(Fail::Unavailable)),
+            (52, Err(Fail::Unavailable)),
+            (1_000, Ok(3)),
+            (10, Ok(4)),
+        ]);
+        let starts = Mutex::new(Vec::new());
+        let mut told = Vec::new();
+        let mut policy = Policy::new()
+            .with_attempts(4)
+            .with_backoff(Backoff::fixed(ms(10)))
+            .with_jitter(retry_runtime::Jitter::None)
+            .with_hedge(ms(100))
+            .with_name("two-granted")
+            .retry_on(KindSet::TRANSIENT);
+        if let Some(limit) = deadline {
+            policy = policy.with_max_elapsed(limit);
+        }
+        let t0 = Instant::now();
+        let out = policy
+            .retry(|| {
+                starts.lock().unwrap().push(t0.elapsed());
+                r.call()
+            })
+            .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.attempt, ev.wait)))
+            .hedged()
+            .await;
+        assert_eq!(out, Ok(4), "deadline {deadline:?}");
+        assert_eq!(t0.elapsed(), ms(172), "deadline {deadline:?}");
+        assert_eq!(
+            *starts.lock().unwrap(),
+            [ms(0), ms(100), ms(160), ms(162)],
+            "deadline {deadline:?}"
+        );
+        assert_eq!(r.cancelled(), [3], "deadline {deadline:?}");
+        assert_eq!(told, [(1, ms(10)), (2, ms(8))], "deadline {deadline:?}");
+        assert_eq!(paused.waits(), [ms(10), ms(8)], "deadline {deadline:?}");
+        logs.assert_logged(
+            tracing::Level::WARN,
+            "retrying two-granted after attempt 2/4 failed; next attempt in 8ms",
+        );
+    }
+}
