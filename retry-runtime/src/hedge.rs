@@ -65,6 +65,13 @@
 //!   WARN line
 //!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
 //!   the one the call gives up with by the give-up line.
+//! - With [attempt spans](crate::Policy::with_attempt_spans) on
+//!   (`#[retry(hedge = "...", attempt_spans = true)]`), each attempt runs
+//!   in its own `retry.attempt` span, a child of the caller's, as in the
+//!   sequential run: its future is made and polled in it, and the lines
+//!   about it (its start beside others, its retry or its "not retried",
+//!   the success, the give-up) are logged in it. With them off, no span is
+//!   made.
 //! - Only for operations that are safe to run twice at once (reads,
 //!   idempotent writes): hedging is asked for where the call is made,
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
@@ -124,7 +131,9 @@ use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 use crate::throttle::Throttle;
 
-/// One attempt in flight: its number (from 1), its leave, its future, and
+/// One attempt in flight: its number (from 1), its leave, its future, its
+/// `retry.attempt` span (with attempt spans on: the future is made and
+/// polled in it, and the lines about the attempt are logged in it), and
 /// its error once it has failed and is not yet handled (a success ready in
 /// the same poll wins over it).
 ///
@@ -137,6 +146,7 @@ struct InFlight<Fut, E> {
     number: u32,
     leave: Leave,
     fut: Pin<Box<Fut>>,
+    span: Option<tracing::Span>,
     failed: Option<E>,
     retry_due: Option<Duration>,
 }
@@ -299,14 +309,17 @@ where
 
     let mut in_flight: Vec<InFlight<Fut, E>> = Vec::with_capacity(max.min(8) as usize);
     let leave = Leave::new(policy, first_permit);
+    // (no span is made with attempt spans off)
+    let span = log::next_attempt_span(policy, 0);
     in_flight.push(InFlight {
         number: 1,
-        fut: Box::pin({
+        fut: Box::pin(log::in_span(span.as_ref(), || {
             // made with the kinds published, as it is polled
             let _published = nested::publish(kinds);
             op(1, None)
-        }),
+        })),
         leave,
+        span,
         failed: None,
         retry_due: None,
     });
@@ -314,6 +327,9 @@ where
     let mut failed = 0;
     let mut previous = Duration::ZERO;
     let mut last: Option<(E, Option<crate::ErrorKind>)> = None;
+    // the span of the attempt that failed last (the lines about its
+    // failure are logged in it, the give-up line included)
+    let mut last_span: Option<tracing::Span> = None;
     // Why no attempt may start beyond the retries already granted (a
     // refusal, a deadline), once one may not: those granted, announced,
     // still start (the deadline gives them back).
@@ -355,6 +371,7 @@ where
                     if attempt.failed.is_some() || !attempt.running() {
                         continue;
                     }
+                    let _in_span = attempt.span.as_ref().map(tracing::Span::enter);
                     if let Poll::Ready(out) = attempt.fut.as_mut().poll(cx) {
                         match out {
                             Ok(value) => return Poll::Ready(Event::Done(i, Ok(value))),
@@ -391,6 +408,9 @@ where
             }
             Event::Done(i, out) => {
                 let mut done = in_flight.swap_remove(i);
+                // what follows is about this attempt: in its span
+                last_span = done.span.take();
+                let _in_span = last_span.as_ref().map(tracing::Span::enter);
                 let error = match out {
                     Ok(value) => {
                         // failures ready in the same poll: told to the
@@ -404,6 +424,7 @@ where
                                     Outcome::Neutral
                                 };
                                 other.leave.told(policy, outcome);
+                                let _in_span = other.span.as_ref().map(tracing::Span::enter);
                                 let why = "another attempt succeeded";
                                 log::not_retried(
                                     policy.name,
@@ -579,20 +600,25 @@ where
             debug_assert_eq!(taken.is_some(), granted.retries > 0);
             match next_leave(policy, &mut granted) {
                 Ok(permit) => {
+                    // (a child of the caller's span: no attempt's span is
+                    // entered here)
+                    let span = log::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
-                    if others > 0 {
-                        log::hedge(policy.name, started, max, others);
-                    }
                     let previous_kind = last.as_ref().and_then(|(_, kind)| *kind);
                     let leave = Leave::new(policy, permit);
+                    let fut = log::in_span(span.as_ref(), || {
+                        if others > 0 {
+                            log::hedge(policy.name, started, max, others);
+                        }
+                        let _published = nested::publish(kinds);
+                        op(started, previous_kind)
+                    });
                     let attempt = InFlight {
                         number: started,
-                        fut: Box::pin({
-                            let _published = nested::publish(kinds);
-                            op(started, previous_kind)
-                        }),
+                        fut: Box::pin(fut),
                         leave,
+                        span,
                         failed: None,
                         retry_due: None,
                     };
@@ -636,6 +662,7 @@ where
             // (nothing in flight: every attempt started has failed, so
             // there is a last error)
             if let Some((error, kind)) = last.take() {
+                let _in_span = last_span.as_ref().map(tracing::Span::enter);
                 let reason = closed.unwrap_or(StopReason::Attempts);
                 return Err(give_up(policy, error, kind, started, reason, elapsed()));
             }
@@ -644,6 +671,7 @@ where
         // granted to come): its own line, as the give-up line tells only
         // the last error.
         if let (Some((attempt, reason)), Some((error, kind))) = (not_retried, &last) {
+            let _in_span = last_span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, attempt, max, error, *kind, reason);
         }
         if running(&in_flight) == 0 && timer.is_none() && !exhausted {

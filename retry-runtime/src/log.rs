@@ -49,7 +49,8 @@
 //! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
-//! caller's span, and the lines about that attempt are recorded in it.
+//! caller's span, and the lines about that attempt are recorded in it
+//! (a hedged run's attempts in flight side by side each in its own).
 //!
 //! With no subscriber interested, nothing is formatted and nothing is
 //! allocated. With the `metrics` feature, the breaker's lines also move

@@ -326,7 +326,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// the caller's current span: an OpenTelemetry exporter then shows one
     /// child span per attempt, and the run's log lines about an attempt (the
     /// retry, the give-up, the success after retries) are recorded inside
-    /// it. Off by default: a span costs its subscriber's work on every call.
+    /// it. A [hedged](crate::Retry::hedged) run makes one for each of its
+    /// attempts, those in flight side by side each in its own. Off by
+    /// default: a span costs its subscriber's work on every call.
     /// (`#[retry]`: the key `attempt_spans = true`.) The middlewares (the
     /// tower layer, the reqwest middleware) do not open these spans: in a
     /// tower stack, a tracing layer below the retry layer (tower-http's

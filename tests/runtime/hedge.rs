@@ -926,3 +926,121 @@ async fn each_retry_granted_starts_at_its_own_due_time() {
         );
     }
 }
+
+static TRACED: AtomicU32 = AtomicU32::new(0);
+
+/// The attribute's form of `hedged_attempt_spans` below: the first
+/// attempt hangs, the hedge 100ms later answers.
+#[retry(attempts = 3, hedge = "100ms", retry_on = Unavailable, attempt_spans = true)]
+async fn traced_search() -> Result<u32, Fail> {
+    let n = TRACED.fetch_add(1, Ordering::SeqCst) + 1;
+    sleep(ms(if n == 1 { 1_000 } else { 20 })).await;
+    Ok(n)
+}
+
+/// With attempt spans on, each hedged attempt runs in its own
+/// `retry.attempt` span, a child of the caller's, with that attempt's
+/// lines in it, as in the sequential forms (`tests/metrics/spans.rs`).
+/// (A hedged run made no span: `with_attempt_spans(true)` and
+/// `attempt_spans = true` were ignored.)
+#[tokio::test(start_paused = true)]
+async fn each_hedged_attempt_runs_in_its_span() {
+    use tracing::Instrument;
+    let span = |op: &str, n: u32| format!("retry.attempt | operation={op} | attempt={n}");
+    let caller = || tracing::info_span!("caller", id = 1);
+    let expected = |op: &str| {
+        let parent = Some("caller | id=1".to_string());
+        vec![
+            ("caller | id=1".to_string(), None),
+            (span(op, 1), parent.clone()),
+            (span(op, 2), parent),
+        ]
+    };
+
+    // the hedge wins: attempt 1 hangs, attempt 2 starts at 100ms
+    for form in ["policy", "#[retry]"] {
+        let logs = testkit::capture::capture();
+        let (op, out) = if form == "policy" {
+            let r = Replicas::new(vec![(1_000, Ok(1)), (20, Ok(2))]);
+            let out = hedging(3, 100)
+                .with_name("spanned")
+                .with_attempt_spans(true)
+                .retry(|| r.call())
+                .hedged()
+                .instrument(caller())
+                .await;
+            ("spanned", out)
+        } else {
+            TRACED.store(0, Ordering::SeqCst);
+            ("traced_search", traced_search().instrument(caller()).await)
+        };
+        assert_eq!(out, Ok(2), "{form}");
+        assert_eq!(logs.spans(), expected(op), "{form}");
+        assert_eq!(
+            logs.span_of("attempt 2 starts beside 1 in flight"),
+            Some(span(op, 2)),
+            "{form}"
+        );
+        assert_eq!(
+            logs.span_of(&format!("{op} succeeded on attempt 2")),
+            Some(span(op, 2)),
+            "{form}"
+        );
+        let mut closed = logs.closed_spans();
+        closed.sort();
+        assert_eq!(
+            closed,
+            ["caller | id=1".to_string(), span(op, 1), span(op, 2)],
+            "{form}: every span closed"
+        );
+    }
+
+    // the spans are entered only between awaits: the futures stay `Send`
+    fn assert_send<T: Send>(_: &T) {}
+    let r = Replicas::new(vec![(10, Ok(1))]);
+    let policy = hedging(3, 100).with_attempt_spans(true);
+    assert_send(&policy.retry(|| r.call()).hedged());
+    assert_send(&traced_search());
+
+    // a retry: attempt 1's failure is logged in its span
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (5, Ok(2))]);
+    let out = hedging(3, 100)
+        .with_name("spanned")
+        .with_attempt_spans(true)
+        .retry(|| r.call())
+        .hedged()
+        .instrument(caller())
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(logs.spans(), expected("spanned"));
+    assert_eq!(
+        logs.span_of("retrying spanned after attempt 1/3 failed"),
+        Some(span("spanned", 1))
+    );
+    assert_eq!(
+        logs.span_of("spanned succeeded on attempt 2"),
+        Some(span("spanned", 2))
+    );
+}
+
+/// Without attempt spans, a hedged run makes none: its lines are the
+/// caller's.
+#[tokio::test(start_paused = true)]
+async fn no_hedged_attempt_spans_by_default() {
+    use tracing::Instrument;
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(1_000, Ok(1)), (20, Ok(2))]);
+    let out = hedging(3, 100)
+        .with_name("unspanned")
+        .retry(|| r.call())
+        .hedged()
+        .instrument(tracing::info_span!("caller", id = 1))
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(logs.spans(), [("caller | id=1".to_string(), None)]);
+    assert_eq!(
+        logs.span_of("unspanned succeeded on attempt 2").as_deref(),
+        Some("caller | id=1")
+    );
+}
