@@ -204,6 +204,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
+    // The return type as the attempt's output type (`impl Trait` in it
+    // erased to `_`), so that the body is checked against it as it is
+    // without the attribute: its coercions happen, and a type error is
+    // reported on the body's tokens, not on the loop that returns its result.
+    let ret_ty = match &sig.output {
+        ReturnType::Type(_, ty) => Some(expected_type(ty)),
+        ReturnType::Default => None,
+    };
     // (a `mut` parameter's clone is `mut` too: the attempt changes its own copy)
     // The clone shadows the parameter by design, under the name the body
     // uses, so it carries the user's span and clippy's `shadow_reuse`
@@ -218,10 +226,26 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // `attempt_spans = true`: each attempt (and what the run makes of it)
     // in its `retry.attempt` span; the async attempt is instrumented.
     let spans = cfg.attempt_spans == Some(true);
-    // The loop returns the attempt's result, which gives a closure or
-    // `async` block its output type: `?` in the body converts into it.
+    // The attempt's output type is the function's: a sync closure says so
+    // (`|| -> T { .. }`); an `async` block has no such syntax, and starts with
+    // an unreachable `return` of a `T`, as async-trait's does. `?` in the body
+    // converts into it.
+    let pin_output = match (&shape, &ret_ty) {
+        (Shape::Async(_), Some(ty)) => {
+            let ret = ident("__retry_ret");
+            quote! {
+                if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#ty> {
+                    #[allow(unreachable_code)]
+                    return #ret;
+                }
+            }
+        }
+        _ => quote!(),
+    };
+    let closure_output = ret_ty.as_ref().map(|ty| quote!(-> #ty));
     let attempt_body = match &shape {
         Shape::Sync(block) | Shape::Async(block) => quote! {
+            #pin_output
             #(#clones)*
             #block
         },
@@ -437,7 +461,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         quote!()
     };
     let sync_attempt = quote! {
-        let #result = #p::attempt_sync(#policy, || { #attempt_body });
+        let #result = #p::attempt_sync(#policy, || #closure_output { #attempt_body });
     };
     // A hedged call: the body becomes an async closure (it borrows the
     // arguments, so its attempts can run side by side), run by the runtime.
@@ -491,7 +515,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             let check = quote_spanned!(ret_span=> #p_ret::returns_result((&#attempt)));
             quote! {
                 #policy_binding
-                let #attempt = || { #attempt_body };
+                let #attempt = || #closure_output { #attempt_body };
                 // A return type that is not a `Result` is reported on it.
                 #[allow(unused_parens)]
                 let _ = #check;
@@ -527,6 +551,83 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         #(#attrs)*
         #by_value
         #vis #sig #braces
+    }
+}
+
+/// `ty` as the type an attempt is expected to return: as written, with each
+/// `impl Trait` in it (which only a function's signature may name) erased
+/// to `_`, left for the body to decide.
+fn expected_type(ty: &syn::Type) -> TokenStream {
+    fn has_impl(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => has_impl(g.stream()),
+            _ => false,
+        })
+    }
+    let tokens = ty.to_token_stream();
+    if !has_impl(tokens.clone()) {
+        return tokens;
+    }
+    match syn::parse2::<syn::Type>(tokens) {
+        Ok(mut ty) => {
+            erase_impl_trait(&mut ty);
+            ty.into_token_stream()
+        }
+        // (it parsed as a type once: not reached)
+        Err(_) => quote!(_),
+    }
+}
+
+/// Replaces each `impl Trait` in `ty` with `_`.
+fn erase_impl_trait(ty: &mut syn::Type) {
+    use syn::{GenericArgument, PathArguments, Type};
+    let path_args = |path: &mut syn::Path| {
+        for segment in &mut path.segments {
+            match &mut segment.arguments {
+                PathArguments::AngleBracketed(args) => {
+                    for arg in &mut args.args {
+                        match arg {
+                            GenericArgument::Type(t) => erase_impl_trait(t),
+                            GenericArgument::AssocType(a) => erase_impl_trait(&mut a.ty),
+                            _ => {}
+                        }
+                    }
+                }
+                PathArguments::Parenthesized(args) => {
+                    for arg in &mut args.inputs {
+                        erase_impl_trait(&mut arg.ty);
+                    }
+                    if let ReturnType::Type(_, t) = &mut args.output {
+                        erase_impl_trait(t);
+                    }
+                }
+                PathArguments::None => {}
+            }
+        }
+    };
+    match ty {
+        Type::ImplTrait(t) => {
+            let underscore = syn::Token![_](t.impl_token.span);
+            *ty = Type::Infer(syn::TypeInfer {
+                attrs: Vec::new(),
+                underscore_token: underscore,
+            });
+        }
+        Type::Array(t) => erase_impl_trait(&mut t.elem),
+        Type::Group(t) => erase_impl_trait(&mut t.elem),
+        Type::Paren(t) => erase_impl_trait(&mut t.elem),
+        Type::Ptr(t) => erase_impl_trait(&mut t.elem),
+        Type::Reference(t) => erase_impl_trait(&mut t.elem),
+        Type::Slice(t) => erase_impl_trait(&mut t.elem),
+        Type::Tuple(t) => t.elems.iter_mut().for_each(erase_impl_trait),
+        Type::Path(t) => {
+            if let Some(q) = &mut t.qself {
+                erase_impl_trait(&mut q.ty);
+            }
+            path_args(&mut t.path);
+        }
+        _ => {}
     }
 }
 

@@ -264,7 +264,7 @@ pub mod __private;
 /// /// Sends the webhook.
 /// pub fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
 ///     let policy = &const { presets::WEBHOOK.with_name("send_webhook").checked() };
-///     let attempt = || {
+///     let attempt = || -> Result<(), WebhookError> {
 ///         {
 ///             client().post(body)?;
 ///             Ok(())

@@ -4,6 +4,7 @@
 
 mod attempt_param;
 mod derive_classify;
+mod expected_type;
 mod guards;
 mod keys;
 mod shapes;

@@ -1,0 +1,144 @@
+//! The body is checked against the function's declared return type, as it
+//! is without `#[retry]`: coercions in it (`&String` to `&str`, `&Vec<u8>`
+//! to `&[u8]`, `Box<MyErr>` to `Box<dyn Error>`, `Box<Sq>` to
+//! `Box<dyn Shape>`) happen, elided lifetimes tied to `&self` work, in every
+//! form of the loop: sync (the runtime's loop, and the function's own with
+//! `retry_if_ok`), async (a body of its own, with a `timeout`, hedged).
+
+use std::error::Error as StdError;
+
+use retry_runtime::retry;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("down")]
+struct Down;
+
+impl From<retry_runtime::AttemptTimeout> for Down {
+    fn from(_: retry_runtime::AttemptTimeout) -> Self {
+        Down
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("mine")]
+struct MyErr;
+
+trait Shape {
+    fn area(&self) -> u32;
+}
+
+struct Sq(u32);
+
+impl Shape for Sq {
+    fn area(&self) -> u32 {
+        self.0 * self.0
+    }
+}
+
+struct Named {
+    name: String,
+    buf: Vec<u8>,
+}
+
+fn never(_: &&str) -> bool {
+    false
+}
+
+impl Named {
+    // `Ok(&self.name)` is a `Result<&String, _>` unless the body is expected
+    // to be a `Result<&str, Down>`.
+    #[retry(attempts = 2, backoff = "none")]
+    fn name(&self) -> Result<&str, Down> {
+        Ok(&self.name)
+    }
+
+    #[retry(attempts = 2, backoff = "none", retry_if_ok = never)]
+    fn name_own_loop(&self) -> Result<&str, Down> {
+        Ok(&self.name)
+    }
+
+    #[retry(attempts = 2, backoff = "none")]
+    async fn name_async(&self) -> Result<&str, Down> {
+        Ok(&self.name)
+    }
+
+    #[retry(attempts = 2, backoff = "none")]
+    fn bytes(&self) -> Result<&[u8], Down> {
+        Ok(&self.buf)
+    }
+
+    #[retry(attempts = 2, backoff = "none")]
+    async fn bytes_async(&self) -> Result<&[u8], Down> {
+        Ok(&self.buf)
+    }
+
+    #[retry(attempts = 2, backoff = "none", timeout = "1s")]
+    async fn bytes_timeout(&self) -> Result<&[u8], Down> {
+        Ok(&self.buf)
+    }
+
+    #[retry(attempts = 2, hedge = "10ms")]
+    async fn bytes_hedged(&self) -> Result<&[u8], Down> {
+        Ok(&self.buf)
+    }
+}
+
+#[retry(attempts = 2, backoff = "none")]
+fn boxed_error(n: u32) -> Result<u32, Box<dyn StdError + Send + Sync>> {
+    if n == 0 {
+        return Err(Box::new(MyErr));
+    }
+    Ok(n)
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn boxed_error_async(n: u32) -> Result<u32, Box<dyn StdError + Send + Sync>> {
+    if n == 0 {
+        return Err(Box::new(MyErr));
+    }
+    Ok(n)
+}
+
+#[retry(attempts = 2, backoff = "none")]
+fn boxed_shape(side: u32) -> Result<Box<dyn Shape>, Down> {
+    Ok(Box::new(Sq(side)))
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn boxed_shape_async(side: u32) -> Result<Box<dyn Shape>, Down> {
+    Ok(Box::new(Sq(side)))
+}
+
+// `impl Trait` in the return type is left for the body to decide.
+#[retry(attempts = 2, backoff = "none")]
+fn impl_trait_inside(items: &[u32]) -> Result<impl Iterator<Item = &u32> + '_, Down> {
+    Ok(items.iter())
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn impl_trait_inside_async(n: u32) -> Result<Vec<impl std::fmt::Display>, Down> {
+    Ok(vec![n])
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_body_is_checked_against_the_declared_return_type() {
+    let named = Named {
+        name: "clip".into(),
+        buf: vec![1, 2],
+    };
+    assert_eq!(named.name(), Ok("clip"));
+    assert_eq!(named.name_own_loop(), Ok("clip"));
+    assert_eq!(named.name_async().await, Ok("clip"));
+    assert_eq!(named.bytes(), Ok(&[1, 2][..]));
+    assert_eq!(named.bytes_async().await, Ok(&[1, 2][..]));
+    assert_eq!(named.bytes_timeout().await, Ok(&[1, 2][..]));
+    assert_eq!(named.bytes_hedged().await, Ok(&[1, 2][..]));
+    assert_eq!(boxed_error(0).unwrap_err().to_string(), "mine");
+    assert_eq!(boxed_error(3).unwrap(), 3);
+    assert_eq!(boxed_error_async(0).await.unwrap_err().to_string(), "mine");
+    assert_eq!(boxed_shape(3).map(|s| s.area()).ok(), Some(9));
+    assert_eq!(boxed_shape_async(2).await.map(|s| s.area()).ok(), Some(4));
+    assert_eq!(impl_trait_inside(&[4, 5]).map(Iterator::sum::<u32>), Ok(9));
+    let shown = impl_trait_inside_async(7).await.unwrap();
+    assert_eq!(shown[0].to_string(), "7");
+}
