@@ -510,16 +510,25 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             // type's classification, at `retry_on` (or the preset).
             let p_when = private_at(cfg.when_span);
             let retry_sync = quote_spanned!(cfg.when_span=> #p_when::retry_sync);
-            let attempt = ident("__retry_attempt");
-            // (The argument is parenthesized so that its span, too, is the user's token.)
-            let check = quote_spanned!(ret_span=> #p_ret::returns_result((&#attempt)));
+            // The closure is written where an `FnMut` is expected (not bound
+            // to a `let` first), so that a body moving a captured argument
+            // is reported on the move (E0507, not E0525 on the attribute);
+            // `returns_result` hands it on, and a return type that is not a
+            // `Result` is reported on it. The closure is the user's body (its
+            // `||` and braces at the body's braces): rustc names the captured
+            // argument ("cannot move out of `body`, a captured variable in an
+            // `FnMut` closure") only in a closure of the user's code.
+            let check = quote_spanned!(ret_span=> #p_ret::returns_result);
+            let mut braces = Group::new(Delimiter::Brace, attempt_body.clone());
+            braces.set_span(brace_span);
+            let closure = quote_spanned!(brace_span=> || #closure_output #braces);
+            // (the call's parentheses too are the return type's: an error
+            // about the call is reported there)
+            let mut arg = Group::new(Delimiter::Parenthesis, closure);
+            arg.set_span(ret_span);
             quote! {
                 #policy_binding
-                let #attempt = || #closure_output { #attempt_body };
-                // A return type that is not a `Result` is reported on it.
-                #[allow(unused_parens)]
-                let _ = #check;
-                #retry_sync(#policy, #attempt, &#p::DefaultSleeper)
+                #retry_sync(#policy, #check #arg, &#p::DefaultSleeper)
             }
         }
         Shape::Sync(_) => quote! {

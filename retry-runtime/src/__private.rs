@@ -93,11 +93,22 @@ pub fn as_result<R: IsResult>(r: &R) -> Result<&R::Ok, &R::Err> {
     r.as_result()
 }
 
-/// Nothing at run time: the sync `#[retry]` loop calls it with its attempt
-/// closure, under the return type's span, so that a function that does not
-/// return a `Result` is told so there.
+/// Nothing at run time: the sync `#[retry]` loop passes its attempt
+/// closure through it, under the return type's span, so that a function
+/// that does not return a `Result` is told so there. The closure is written
+/// as its argument, where an `FnMut` is expected, so that a body moving a
+/// captured argument is reported on the move (E0507), not as a closure
+/// that "only implements `FnOnce`" (E0525).
+///
+/// ```
+/// use retry_runtime::__private::returns_result;
+/// let mut attempt = returns_result(|| -> Result<u32, ()> { Ok(1) });
+/// assert_eq!(attempt(), Ok(1));
+/// ```
 #[inline(always)]
-pub fn returns_result<R: IsResult, F: FnMut() -> R>(_: &F) {}
+pub fn returns_result<R: IsResult, F: FnMut() -> R>(attempt: F) -> F {
+    attempt
+}
 
 /// The generated loop's first step of each attempt, [`LazyRun::admit`] as a
 /// free function, so that its path can carry the span of the `circuit` key

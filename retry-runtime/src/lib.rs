@@ -264,15 +264,16 @@ pub mod __private;
 /// /// Sends the webhook.
 /// pub fn send_webhook(body: &Payload) -> Result<(), WebhookError> {
 ///     let policy = &const { presets::WEBHOOK.with_name("send_webhook").checked() };
-///     let attempt = || -> Result<(), WebhookError> {
-///         {
-///             client().post(body)?;
-///             Ok(())
-///         }
-///     };
-///     #[allow(unused_parens)]
-///     let _ = returns_result((&attempt));
-///     retry_sync(policy, attempt, &DefaultSleeper)
+///     retry_sync(
+///         policy,
+///         returns_result(|| -> Result<(), WebhookError> {
+///             {
+///                 client().post(body)?;
+///                 Ok(())
+///             }
+///         }),
+///         &DefaultSleeper,
+///     )
 /// }
 /// ```
 /// An async body that is one awaited expression, as `fetch(id).await`
