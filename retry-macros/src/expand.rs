@@ -159,6 +159,18 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // The names bound `mut` by value (in the signature, or in
     // `#[async_trait]`'s rebinds): their clones are `mut` too.
     let mut_names: Vec<syn::Ident> = func.mut_bindings().into_iter().map(|m| m.name).collect();
+    // The `&mut T` parameters the body may move: each attempt re-borrows
+    // them (not in a hedged call, whose attempts may run side by side).
+    let reborrowed = match &shape {
+        _ if cfg.hedge.is_some() => Vec::new(),
+        Shape::Sync(block) | Shape::Async(block) => {
+            mut_ref_params(&func.sig, &cfg.clone, block.stream())
+        }
+        Shape::AsyncTrait { stmts, .. } => {
+            let each = argument_rebinds(stmts).1;
+            mut_ref_params(&func.sig, &cfg.clone, quote!(#(#each)*))
+        }
+    };
     let FnItem {
         mut attrs,
         inner_attrs,
@@ -243,9 +255,22 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         _ => quote!(),
     };
     let closure_output = ret_ty.as_ref().map(|ty| quote!(-> #ty));
+    // A `&mut T` argument passed on by value to a generic (`W: Write`,
+    // `BufReader::new(r)`) is moved there, not re-borrowed as it is where a
+    // `&mut T` is expected: the next attempt would find it gone. Each
+    // attempt re-borrows it under its own name, so the body moves (or
+    // borrows) the re-borrow. (The re-borrow shadows the parameter by
+    // design, with the user's span: clippy's `shadow_*` restriction lints
+    // are allowed on this `let` alone.)
+    let reborrows = reborrowed.iter().map(|name| {
+        let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
+        quote_spanned!(name.span()=> #allow let #name = &mut *#name;)
+    });
+    let reborrows = quote!(#(#reborrows)*);
     let attempt_body = match &shape {
         Shape::Sync(block) | Shape::Async(block) => quote! {
             #pin_output
+            #reborrows
             #(#clones)*
             #block
         },
@@ -254,6 +279,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         Shape::AsyncTrait { stmts, .. } => {
             let stmts = argument_rebinds(stmts).1;
             quote! {
+                #reborrows
                 #(#clones)*
                 #(#stmts)*
             }
@@ -435,6 +461,8 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     } else {
         (quote!(), quote!())
     };
+    // (a body awaited by the loop itself re-borrows in the loop)
+    let awaited_reborrows = awaited.as_ref().map(|_| &reborrows);
     let async_loop = quote! {
         #policy_binding
         let mut #run = #p::LazyRun::new(#policy);
@@ -445,6 +473,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             let #wait = {
                 #open_span
                 #bind_attempt
+                #awaited_reborrows
                 let #result = #attempt;
                 #enter_span
                 #decide
@@ -561,6 +590,92 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         #by_value
         #vis #sig #braces
     }
+}
+
+/// The parameters written `name: &mut T` (a plain name, not `mut`, not in
+/// `clone`; `#[async_trait]` keeps them so, under their names) that `body`
+/// may move, as a by-value argument to a generic or a `for` loop does (a
+/// `&mut T` is re-borrowed, not moved, only where a `&mut T` is expected).
+///
+/// Re-borrowing a parameter the body only reads through would not be
+/// harmless: a borrow of it returned from the attempt
+/// (`-> Result<&'a u8, E> { v.first().ok_or(E) }`) would then be a borrow
+/// of the attempt's re-borrow. So an occurrence that reads through the
+/// reference (`v.len()`, `v[0]`, `*v`, `&v`, `&mut v`, a field `x.v`) does
+/// not count; any other does, and so does any `move` in the body (a `move`
+/// closure or block takes what it names). A wrong guess either way is a
+/// compile error, never a change of meaning.
+fn mut_ref_params(sig: &syn::Signature, cloned: &[Ident], body: TokenStream) -> Vec<Ident> {
+    fn is_mut_ref(ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Reference(r) => r.mutability.is_some(),
+            syn::Type::Group(g) => is_mut_ref(&g.elem),
+            syn::Type::Paren(p) => is_mut_ref(&p.elem),
+            _ => false,
+        }
+    }
+    let candidates: Vec<&Ident> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p)
+                    if p.by_ref.is_none()
+                        && p.mutability.is_none()
+                        && p.subpat.is_none()
+                        && is_mut_ref(&t.ty)
+                        && !cloned.contains(&p.ident) =>
+                {
+                    Some(&p.ident)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut moved = Vec::new();
+    let has_move = may_move(body, &candidates, &mut moved);
+    candidates
+        .into_iter()
+        .filter(|name| has_move || moved.contains(name))
+        .cloned()
+        .collect()
+}
+
+/// Adds to `moved` each of `names` that `tokens` use other than by reading
+/// through them (see [`mut_ref_params`]); true if `tokens` hold a `move`.
+fn may_move<'a>(tokens: TokenStream, names: &[&'a Ident], moved: &mut Vec<&'a Ident>) -> bool {
+    use proc_macro2::TokenTree;
+    let punct = |tt: Option<&TokenTree>, chars: &[char]| matches!(tt, Some(TokenTree::Punct(p)) if chars.contains(&p.as_char()));
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut has_move = false;
+    for (i, tt) in tokens.iter().enumerate() {
+        match tt {
+            TokenTree::Group(g) => has_move |= may_move(g.stream(), names, moved),
+            TokenTree::Ident(ident) if ident == "move" => has_move = true,
+            TokenTree::Ident(ident) => {
+                let Some(name) = names.iter().find(|n| **n == ident) else {
+                    continue;
+                };
+                let before = i.checked_sub(1).and_then(|j| tokens.get(j));
+                let after = tokens.get(i + 1);
+                let mut_borrowed = matches!(before, Some(TokenTree::Ident(m)) if m == "mut")
+                    && punct(i.checked_sub(2).and_then(|j| tokens.get(j)), &['&']);
+                let reads = punct(before, &['&', '*', '.'])
+                    || mut_borrowed
+                    || punct(after, &['.'])
+                    || matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
+                if !reads && !moved.contains(name) {
+                    moved.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    has_move
 }
 
 /// `ty` as the type an attempt is expected to return: as written, with each
@@ -1028,6 +1143,38 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    #[test]
+    fn re_borrows_the_mut_ref_parameters_the_body_may_move() {
+        let sig: syn::Signature = syn::parse2(quote!(fn f(
+            a: &mut A, b: &mut B, c: &C, mut d: &mut D, e: &mut E, g: &mut G,
+            h: &mut H, k: &mut K, (l, m): (&mut L, &mut M), n: &mut N
+        ) -> Result<(), X>))
+        .unwrap();
+        let names = |cloned: &[Ident], body: TokenStream| -> Vec<String> {
+            mut_ref_params(&sig, cloned, body)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        // moved: `a` (an argument), `k` (a `for` loop), `n` (in a macro's
+        // arguments, conservatively); read through: the others
+        let body = quote! {
+            write_to(a, 1); b.push(1); let _ = c; d.push(1); e[0] = 1;
+            let _ = &mut g; *h = 2; for x in k {} let _ = self.a; l.x(m); log!(n)
+        };
+        assert_eq!(names(&[], body.clone()), ["a", "k", "n"]);
+        assert_eq!(
+            names(&[Ident::new("a", Span::call_site())], body),
+            ["k", "n"]
+        );
+        // a `move` closure or block may take any of them
+        assert_eq!(
+            names(&[], quote!(xs.for_each(move |x| b.push(x)))),
+            ["a", "b", "e", "g", "h", "k", "n"]
+        );
+        assert!(names(&[], quote!(Ok(b.len()))).is_empty());
     }
 
     #[test]

@@ -347,6 +347,29 @@ pub mod __private;
 /// Because attempts borrow, a by-value argument that is `Send` but not `Sync`
 /// (a `Cell`) makes the async function's future non-`Send`: pass it by `&mut`.
 ///
+/// A `name: &mut T` argument that the body passes on by value, where the
+/// compiler moves it instead of re-borrowing it (a generic `W: Write`
+/// parameter, `BufReader::new(r)`, a `for` loop, a `move` closure), is
+/// re-borrowed by each attempt (`let name = &mut *name;`), so the next
+/// attempt has it again. One the body only reads or calls methods through
+/// (`out.push(..)`, `out[0]`, `&out`) is left as it is, so a borrow of it can
+/// still be returned. (`&mut self` is not re-borrowed: pass `&mut *self`.)
+///
+/// ```
+/// use retry_runtime::retry;
+/// fn write_to<W: std::io::Write>(mut w: W, data: &[u8]) -> std::io::Result<()> {
+///     w.write_all(data)
+/// }
+///
+/// #[retry(attempts = 3, backoff = "none")]
+/// fn save(out: &mut Vec<u8>, data: &[u8]) -> std::io::Result<()> {
+///     write_to(out, data) // each attempt's own re-borrow of `out`
+/// }
+/// let mut out = Vec::new();
+/// save(&mut out, b"saved").unwrap();
+/// assert_eq!(out, b"saved");
+/// ```
+///
 /// # Policies chosen at run time
 ///
 /// ```

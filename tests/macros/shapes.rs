@@ -272,6 +272,140 @@ async fn mut_ref_argument_async() {
     assert_eq!(fill(&mut buf, &svc).await, Ok(3));
 }
 
+// A `&mut T` argument passed on to a by-value generic (`W: Write`,
+// `BufReader::new(r)`) is moved there, unless it is re-borrowed: each
+// attempt re-borrows it, so the next attempt has it again.
+fn write_to<W: std::io::Write>(mut w: W, data: &[u8]) -> Result<(), Error> {
+    w.write_all(data).map_err(|_| Error::Gone)
+}
+
+async fn write_to_async<W: std::io::Write>(w: W, data: &[u8]) -> Result<(), Error> {
+    tokio::task::yield_now().await;
+    write_to(w, data)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn save(out: &mut Vec<u8>, data: &[u8], svc: &Service) -> Result<(), Error> {
+    svc.hit()?;
+    write_to(out, data)
+}
+
+// (the function's own loop: `retry_if_ok`)
+#[retry(attempts = 3, backoff = "none", retry_if_ok = is_zero)]
+fn save_counted(out: &mut Vec<u8>, svc: &Service) -> Result<u32, Error> {
+    let n = svc.hit()?;
+    write_to(out, &[1])?;
+    Ok(n)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn first_line(input: &mut &[u8], svc: &Service) -> Result<String, Error> {
+    use std::io::BufRead;
+    svc.hit()?;
+    let mut line = String::new();
+    std::io::BufReader::new(input)
+        .read_line(&mut line)
+        .map_err(|_| Error::Gone)?;
+    Ok(line)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn save_async(out: &mut Vec<u8>, data: &[u8], svc: &Service) -> Result<(), Error> {
+    svc.hit()?;
+    write_to_async(out, data).await
+}
+
+// one awaited call, awaited by the loop itself
+#[retry(attempts = 3, backoff = "none")]
+async fn save_awaited(out: &mut Vec<u8>, data: &[u8]) -> Result<(), Error> {
+    write_to_async(out, data).await
+}
+
+// Moved by a `for` loop, or by a `move` closure.
+#[retry(attempts = 3, backoff = "none")]
+fn bump_all(items: &mut Vec<u32>, svc: &Service) -> Result<u32, Error> {
+    svc.hit()?;
+    let mut sum = 0;
+    for item in items {
+        *item += 1;
+        sum += *item;
+    }
+    Ok(sum)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn push_each(items: &mut Vec<u32>, from: &[u32], svc: &Service) -> Result<usize, Error> {
+    svc.hit()?;
+    from.iter().for_each(move |x| items.push(*x));
+    Ok(from.len())
+}
+
+// Only read through: not re-borrowed, so a borrow of it can be returned
+// (it would then be a borrow of the attempt's re-borrow).
+#[retry(attempts = 3, backoff = "none")]
+fn first_of<'a>(items: &'a mut [u32], svc: &Service) -> Result<&'a u32, Error> {
+    svc.hit()?;
+    items.first().ok_or(Error::Gone)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn first_of_async<'a>(items: &'a mut [u32], svc: &Service) -> Result<&'a u32, Error> {
+    svc.hit()?;
+    Ok(&items[0])
+}
+
+// Under `#[async_trait]` too.
+#[async_trait::async_trait]
+trait Sink {
+    async fn save_to(&self, out: &mut Vec<u8>) -> Result<(), Error>;
+}
+
+#[async_trait::async_trait]
+impl Sink for Service {
+    #[retry(attempts = 3, backoff = "none")]
+    async fn save_to(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.hit()?;
+        write_to(out, b"s")
+    }
+}
+
+#[test]
+fn mut_ref_argument_passed_on_by_value() {
+    let svc = Service::new(2);
+    let mut out = Vec::new();
+    assert_eq!(save(&mut out, b"ab", &svc), Ok(()));
+    assert_eq!(out, b"ab");
+    let svc = Service::new(1);
+    assert_eq!(save_counted(&mut out, &svc), Ok(2));
+    assert_eq!(out, b"ab\x01");
+    let svc = Service::new(2);
+    let mut input: &[u8] = b"one\ntwo\n";
+    assert_eq!(first_line(&mut input, &svc), Ok("one\n".to_string()));
+    let mut items = vec![1, 2];
+    assert_eq!(bump_all(&mut items, &Service::new(2)), Ok(5));
+    assert_eq!(push_each(&mut items, &[7], &Service::new(1)), Ok(1));
+    // (the failed attempt stopped at `?`, before pushing)
+    assert_eq!(items, [2, 3, 7]);
+    assert_eq!(first_of(&mut items, &Service::new(1)), Ok(&2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn mut_ref_argument_passed_on_by_value_async() {
+    let svc = Service::new(2);
+    let mut out = Vec::new();
+    assert_eq!(save_async(&mut out, b"ab", &svc).await, Ok(()));
+    assert_eq!(out, b"ab");
+    assert_eq!(save_awaited(&mut out, b"c").await, Ok(()));
+    assert_eq!(out, b"abc");
+    let mut items = vec![4];
+    assert_eq!(first_of_async(&mut items, &Service::new(1)).await, Ok(&4));
+    let mut out = Vec::new();
+    assert_eq!(Service::new(2).save_to(&mut out).await, Ok(()));
+    assert_eq!(out, b"s");
+    // still `Send`
+    drop(assert_send(save_async(&mut out, b"", &svc)));
+}
+
 // ---------- trait impls ----------
 
 trait Fetch {

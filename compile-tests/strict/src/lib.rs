@@ -572,6 +572,52 @@ pub async fn impl_trait(
     Ok(format!("{}-{n}", prefix.as_ref()))
 }
 
+/// Writes `data` to `w`, taken by value (a `&mut` argument is moved here).
+fn write_to<W: io::Write>(mut w: W, data: &[u8]) -> Result<usize, CallError> {
+    w.write_all(data).map_err(|_| CallError::Other)?;
+    Ok(data.len())
+}
+
+/// [`write_to`], as a future.
+async fn write_to_async<W: io::Write + Send>(w: W, data: &[u8]) -> Result<usize, CallError> {
+    future::ready(()).await;
+    write_to(w, data)
+}
+
+/// A `&mut` argument passed on by value: each attempt re-borrows it.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub fn save(out: &mut Vec<u8>, data: &[u8]) -> Result<usize, CallError> {
+    let n = flaky(1)?;
+    Ok(write_to(out, data)?.saturating_add(usize::from(n == 0)))
+}
+
+/// [`save`], async.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn save_async(out: &mut Vec<u8>, data: &[u8]) -> Result<usize, CallError> {
+    let n = ready(1).await?;
+    Ok(write_to_async(out, data)
+        .await?
+        .saturating_add(usize::from(n == 0)))
+}
+
+/// [`save_async`] as one awaited call (awaited by the loop itself).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn save_awaited(out: &mut Vec<u8>, data: &[u8]) -> Result<usize, CallError> {
+    write_to_async(out, data).await
+}
+
 /// Is the answer empty?
 fn is_zero_len(v: &impl fmt::Display) -> bool {
     v.to_string().is_empty()
