@@ -293,9 +293,17 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let is_async = !matches!(shape, Shape::Sync(_));
     // An async loop keeps a constant policy as a closure that returns it;
     // its attempts read their published kinds from it (`in_const_scope`).
-    let policy_fn = (!matches!(&cfg.base, Base::Policy(_)) && guards.is_empty() && is_async)
-        .then(|| policy.clone());
-    let (policy_binding, policy) = match (&cfg.base, guards.is_empty(), is_async) {
+    // Not a policy with a `retry_if` predicate: the predicate's type (a
+    // `Self::pred` or `pred::<T>` in a generic function, a closure there)
+    // may involve the function's generic parameters, which the closure's
+    // `&'static Policy<..>` would then require to be `'static` (E0310); such
+    // a policy is bound as the sync loop binds it.
+    let const_closure = !matches!(&cfg.base, Base::Policy(_))
+        && guards.is_empty()
+        && is_async
+        && !matches!(&cfg.when, When::If(_));
+    let policy_fn = const_closure.then(|| policy.clone());
+    let (policy_binding, policy) = match (&cfg.base, guards.is_empty(), const_closure) {
         (Base::Policy(_), _, _) => (
             quote!(let #policy = &(#policy_expr #guards);),
             quote!(#policy),
@@ -979,6 +987,18 @@ mod tests {
                 quote! {
                     fn fetch(key: &str) -> Result<Bytes, FetchError> {
                         store().get(key)
+                    }
+                },
+            ),
+            (
+                // a predicate whose type may involve the impl's generics:
+                // the policy is a reference, not a closure returning one
+                "async_retry_if",
+                quote!(attempts = 3, retry_if = Self::transient),
+                quote! {
+                    async fn get(&self, key: &str) -> Result<Row, DbError> {
+                        let row = self.pool.get(key).await?;
+                        Ok(row)
                     }
                 },
             ),

@@ -283,6 +283,56 @@ async fn retry_if_uses_the_predicate_async() {
     assert_eq!(calls(), 2);
 }
 
+// A predicate whose path involves a generic parameter (`Self::pred` in a
+// generic impl, `pred::<T>`): its type is not `'static`, which the async
+// loop's constant policy must not require.
+struct Generic<T>(std::marker::PhantomData<T>);
+
+impl<T: Sync> Generic<T> {
+    fn unavailable(e: &Fail) -> bool {
+        e.kind == Unavailable
+    }
+
+    #[retry(backoff = "none", retry_if = Self::unavailable)]
+    fn call(&self) -> Result<u32, Fail> {
+        step()
+    }
+
+    #[retry(backoff = "none", retry_if = Self::unavailable)]
+    async fn call_async(&self) -> Result<u32, Fail> {
+        step()
+    }
+}
+
+fn unavailable_for<T>(e: &Fail) -> bool {
+    e.kind == Unavailable && !std::any::type_name::<T>().is_empty()
+}
+
+#[retry(backoff = "none", retry_if = unavailable_for::<T>)]
+async fn generic_predicate<T>() -> Result<u32, Fail> {
+    step()
+}
+
+// (a body that is one awaited call: the loop awaits it itself)
+#[retry(backoff = "none", retry_if = unavailable_for::<T>)]
+async fn generic_predicate_awaited<T>() -> Result<u32, Fail> {
+    async { step() }.await
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_if_with_a_generic_predicate() {
+    let g = Generic::<&str>(std::marker::PhantomData);
+    script(&[Unavailable, Unavailable]);
+    assert_eq!(g.call(), Ok(3));
+    script(&[Unavailable, Timeout]);
+    assert_eq!(g.call_async().await.unwrap_err().kind, Timeout);
+    assert_eq!(calls(), 2);
+    script(&[Unavailable]);
+    assert_eq!(generic_predicate::<&str>().await, Ok(2));
+    script(&[Unavailable, Unavailable]);
+    assert_eq!(generic_predicate_awaited::<&str>().await, Ok(3));
+}
+
 // ---------- retry_if_ok ----------
 
 fn is_first_call(n: &u32) -> bool {
