@@ -216,6 +216,12 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
+    // An error type without `Display` is reported on it: the `E` of a
+    // `Result<T, E>` as written, else the whole return type (an alias).
+    let err_span = match &sig.output {
+        ReturnType::Type(_, ty) => error_type_span(ty).unwrap_or(ret_span),
+        ReturnType::Default => ret_span,
+    };
     // The return type as the attempt's output type (`impl Trait` in it
     // erased to `_`), so that the body is checked against it as it is
     // without the attribute: its coercions happen, and a type error is
@@ -351,6 +357,21 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let p_ret = private_at(ret_span);
     // (The argument is parenthesized so that its span, too, is the user's token.)
     let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
+    // An error type without `Display` is told so once, on it: by
+    // `error_displays`, whose argument is a block at the error type (a
+    // block keeps its span where parentheses would not), as is the result
+    // (or error) given to the runtime call that needs `Display` too, so
+    // that rustc reports that call's unmet bound (implied by
+    // `DisplayError`'s) at the same place, which it then leaves out.
+    let at_err = |tokens: TokenStream| {
+        let mut block = Group::new(Delimiter::Brace, tokens);
+        block.set_span(err_span);
+        block
+    };
+    let result_at_err = at_err(quote!(&#result));
+    let error_at_err = at_err(quote!(#error));
+    let p_err = private_at(err_span);
+    let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#result_at_err));
     // A body that reads its attempt has each failure decided on the full
     // path, which keeps its kind for the next attempt's `previous_kind`.
     let (failed_fn, next_wait_fn) = if attempt_param.is_some() {
@@ -360,15 +381,19 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     let failed_fn = Ident::new(failed_fn, cfg.when_span);
     let next_wait_fn = Ident::new(next_wait_fn, cfg.when_span);
-    let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, (#error)));
+    let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, #error_at_err));
     let decide = match &cfg.retry_if_ok {
         // One runtime call decides; the `as_result` beside it is only there
         // to report a return type that is not a `Result` on that type.
         None => {
-            let next_wait = quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, &#result));
+            let next_wait =
+                quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #result_at_err));
             quote! {
                 #[allow(unused_parens)]
                 let _ = #as_result;
+                #[allow(unused_braces)]
+                let _ = #error_displays;
+                #[allow(unused_braces)]
                 let #wait = match #next_wait {
                     ::core::option::Option::Some(#wait) => #wait,
                     ::core::option::Option::None => return #result,
@@ -377,7 +402,9 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         }
         // `retry_if_ok` looks at the value: the loop matches the result itself.
         Some(pred) => quote! {
-            #[allow(unused_parens)]
+            #[allow(unused_braces)]
+            let _ = #error_displays;
+            #[allow(unused_parens, unused_braces)]
             let #wait = match #as_result {
                 ::core::result::Result::Ok(#value) => {
                     if #pred(#value) {
@@ -563,9 +590,13 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             // about the call is reported there)
             let mut arg = Group::new(Delimiter::Parenthesis, closure);
             arg.set_span(ret_span);
+            // and on through `attempt_error_displays`, at the error type
+            let displays = quote_spanned!(err_span=> #p_err::attempt_error_displays);
+            let mut checked = Group::new(Delimiter::Parenthesis, quote!(#check #arg));
+            checked.set_span(err_span);
             quote! {
                 #policy_binding
-                #retry_sync(#policy, #check #arg, &#p::DefaultSleeper)
+                #retry_sync(#policy, #displays #checked, &#p::DefaultSleeper)
             }
         }
         Shape::Sync(_) => quote! {
@@ -684,6 +715,26 @@ fn may_move<'a>(tokens: TokenStream, names: &[&'a Ident], moved: &mut Vec<&'a Id
         }
     }
     has_move
+}
+
+/// The span of `E` in a return type written `Result<T, E>` (any path
+/// whose last segment has two type arguments: `std::result::Result<T, E>`
+/// too); `None` for an alias such as `io::Result<T>`.
+fn error_type_span(ty: &syn::Type) -> Option<Span> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(_), Some(err), None) => Some(err.span()),
+        _ => None,
+    }
 }
 
 /// `ty` as the type an attempt is expected to return: as written, with each

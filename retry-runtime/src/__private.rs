@@ -87,6 +87,51 @@ impl<T, E> IsResult for Result<T, E> {
     }
 }
 
+/// The error type of a `#[retry]` function: each failure is logged with
+/// its `Display` (and `Retry`'s errors show it), so it must have one. A
+/// trait of its own, so that a type without `Display` is told why, on the
+/// error type in the function's signature.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` logs each failure with the error's `Display`, but `{Self}` doesn't implement `std::fmt::Display`",
+    label = "this error type needs `Display`",
+    note = "derive it (`#[derive(thiserror::Error)]` with `#[error(\"...\")]` on the type or its variants), or implement `std::fmt::Display` for `{Self}`"
+)]
+pub trait DisplayError: core::fmt::Display {}
+
+impl<E: core::fmt::Display + ?Sized> DisplayError for E {}
+
+/// Nothing at run time: an async `#[retry]` loop (and a sync one of the
+/// function's own) calls it with each attempt's result, under the span of
+/// the return type's error type, so that an error type without `Display`
+/// is told so there ([`DisplayError`]).
+///
+/// ```
+/// use retry_runtime::__private::error_displays;
+/// error_displays(&Err::<u32, std::io::Error>(std::io::ErrorKind::TimedOut.into()));
+/// ```
+#[inline(always)]
+pub fn error_displays<R: IsResult>(_: &R)
+where
+    R::Err: DisplayError,
+{
+}
+
+/// [`error_displays`] for the sync loop's attempt closure, which it hands
+/// on (see [`returns_result`]).
+///
+/// ```
+/// use retry_runtime::__private::attempt_error_displays;
+/// let mut attempt = attempt_error_displays(|| Ok::<u32, std::io::Error>(1));
+/// assert_eq!(attempt().unwrap(), 1);
+/// ```
+#[inline(always)]
+pub fn attempt_error_displays<R: IsResult, F: FnMut() -> R>(attempt: F) -> F
+where
+    R::Err: DisplayError,
+{
+    attempt
+}
+
 /// `IsResult::as_result` as a free function (its span is put on the return type).
 #[inline(always)]
 pub fn as_result<R: IsResult>(r: &R) -> Result<&R::Ok, &R::Err> {
@@ -344,7 +389,7 @@ where
     Fut: core::future::Future<Output = Result<T, E>>,
     W: crate::When<E>,
     G: Admission<E>,
-    E: core::fmt::Display,
+    E: DisplayError,
 {
     policy.retry(op).sleep_with(S::default()).hedged().await
 }
@@ -367,7 +412,7 @@ where
     Fut: core::future::Future<Output = Result<T, E>>,
     W: crate::When<E>,
     G: Admission<E>,
-    E: core::fmt::Display,
+    E: DisplayError,
 {
     policy
         .retry(op)

@@ -142,10 +142,16 @@ pub mod __private;
 /// Retry a function according to a policy: `#[retry(key = value, ...)]`.
 ///
 /// Works on sync and async functions, free functions and methods (inherent
-/// and trait impls, `#[async_trait]` impls too). Every key is optional;
+/// and trait impls, `#[async_trait]` impls too), returning `Result<T, E>`
+/// (aliases such as `io::Result<T>` are fine). Every key is optional;
 /// `#[retry]` alone makes up to 3 attempts for any error, waiting 1s then 2s
 /// (exponential 1s..10s). A wrong configuration is a compile error that
 /// points at the token at fault.
+///
+/// The error type `E` implements [`Display`](core::fmt::Display): each
+/// failure is logged with it (see "Logging" in the README). Derive it with
+/// `#[derive(thiserror::Error)]` and an `#[error("...")]` per variant, as
+/// below, or implement it; without it, the compile error says so on `E`.
 ///
 /// ```
 /// use retry_runtime::{retry, Classify};
@@ -248,7 +254,10 @@ pub mod __private;
 ///                 .await;
 ///             #[allow(unused_parens)]
 ///             let _ = as_result((&result));
-///             let wait = match run.next_wait(policy(), &result) {
+///             #[allow(unused_braces)]
+///             let _ = error_displays({ &result });
+///             #[allow(unused_braces)]
+///             let wait = match run.next_wait(policy(), { &result }) {
 ///                 Some(wait) => wait,
 ///                 None => return result,
 ///             };
@@ -266,12 +275,14 @@ pub mod __private;
 ///     let policy = &const { presets::WEBHOOK.with_name("send_webhook").checked() };
 ///     retry_sync(
 ///         policy,
-///         returns_result(|| -> Result<(), WebhookError> {
-///             {
-///                 client().post(body)?;
-///                 Ok(())
-///             }
-///         }),
+///         attempt_error_displays(
+///             returns_result(|| -> Result<(), WebhookError> {
+///                 {
+///                     client().post(body)?;
+///                     Ok(())
+///                 }
+///             }),
+///         ),
 ///         &DefaultSleeper,
 ///     )
 /// }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::gate::{Admission, NoNotify, Notify};
 use super::state::State;
-use crate::__private::IsResult;
+use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
 use crate::error::RetryError;
 use crate::log;
@@ -223,7 +223,7 @@ impl LazyRun {
     /// [`Run::failed`], starting the state at the first failure.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub fn failed<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    pub fn failed<W, G, E: DisplayError>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
     where
         W: When<E>,
     {
@@ -234,7 +234,11 @@ impl LazyRun {
     /// (an `#[attempt]` parameter): decided on the full path, which keeps
     /// the failure's kind for the next attempt's `previous_kind`.
     #[inline]
-    pub fn failed_in_full<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    pub fn failed_in_full<W, G, E: DisplayError>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+    ) -> Decision
     where
         W: When<E>,
     {
@@ -268,7 +272,7 @@ impl LazyRun {
     pub fn next_wait<W, G, R>(&mut self, policy: &Policy<W, G>, result: &R) -> Option<Duration>
     where
         R: IsResult,
-        R::Err: Display,
+        R::Err: DisplayError,
         W: When<R::Err>,
     {
         self.next_wait_as::<W, G, R, false>(policy, result)
@@ -284,7 +288,7 @@ impl LazyRun {
     ) -> Option<Duration>
     where
         R: IsResult,
-        R::Err: Display,
+        R::Err: DisplayError,
         W: When<R::Err>,
     {
         self.next_wait_as::<W, G, R, true>(policy, result)
@@ -385,7 +389,7 @@ impl LazyRun {
 pub fn retry_sync<W, G, R, F, S>(policy: &Policy<W, G>, mut attempt: F, sleeper: &S) -> R
 where
     R: IsResult,
-    R::Err: Display,
+    R::Err: DisplayError,
     W: When<R::Err>,
     G: Admission<R::Err>,
     F: FnMut() -> R,
