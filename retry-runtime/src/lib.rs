@@ -414,6 +414,27 @@ pub mod __private;
 /// attribute recognizes the boxed future `#[async_trait]` produces and retries
 /// inside it. (Native `async fn` in traits needs nothing special.)
 ///
+/// # With `#[tracing::instrument]`
+///
+/// Write `#[retry]` above `#[tracing::instrument]`: attributes expand from
+/// the top, so the loop is written first and `instrument` runs the whole
+/// call (every attempt and wait, and the retry's log lines) in one span. In
+/// the other order, an async function's body is `instrument`'s `async move`
+/// block, which takes the arguments: a by-value argument that is not `Copy`
+/// is moved by the first attempt ("use of moved value").
+///
+/// ```
+/// use retry_runtime::retry;
+/// #[retry(attempts = 3, backoff = "none")]
+/// #[tracing::instrument(err)]
+/// async fn fetch(id: String) -> Result<usize, std::io::Error> {
+///     Ok(id.len())
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert_eq!(fetch("order-7".to_string()).await.unwrap(), 7);
+/// # }
+/// ```
+///
 /// # Testing
 ///
 /// Under `tokio::time::pause()` (or `#[tokio::test(start_paused = true)]`)

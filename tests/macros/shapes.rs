@@ -756,3 +756,45 @@ async fn inner_attributes_of_the_body_are_kept() {
     assert_eq!(inner_attribute_sync(&svc), Ok(2));
     assert_eq!(inner_attribute_async(&svc).await, Ok(3));
 }
+
+// ---------- with #[tracing::instrument]: #[retry] goes above it ----------
+
+// Attributes expand from the top: the loop is written first, and
+// `instrument` runs the whole call in one span. (Below it, #[retry] would
+// get `instrument`'s `async move` body, and a `String` argument would be
+// moved by the first attempt.)
+#[retry(attempts = 3, backoff = "none")]
+#[tracing::instrument(skip(svc))]
+async fn traced(key: String, svc: &Service) -> Result<String, Error> {
+    let n = svc.hit()?;
+    Ok(format!("{key}{n}"))
+}
+
+#[retry(attempts = 3, backoff = "none")]
+#[tracing::instrument(skip(svc))]
+fn traced_sync(key: String, svc: &Service) -> Result<String, Error> {
+    let n = svc.hit()?;
+    Ok(format!("{key}{n}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_goes_above_tracing_instrument() {
+    let logs = testkit::capture::capture();
+    assert_eq!(
+        traced("k".into(), &Service::new(2)).await,
+        Ok("k3".to_string())
+    );
+    // one span for the call; the retry's lines are in it
+    let spans = logs.spans();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert!(spans[0].0.starts_with("traced"), "{spans:?}");
+    assert_eq!(
+        logs.span_of("succeeded on attempt 3"),
+        Some(spans[0].0.clone())
+    );
+    drop(logs);
+    assert_eq!(
+        traced_sync("s".into(), &Service::new(1)),
+        Ok("s2".to_string())
+    );
+}
