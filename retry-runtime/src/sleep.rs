@@ -62,7 +62,7 @@ use crate::testing;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between async attempts",
     label = "no async timer for this retry",
-    note = "a closure sleeps once wrapped: `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))` (`retry_runtime::sleep::SleepFn`); with no sleeper passed, enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`"
+    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`, or pass a sleeper of yours with `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))`"
 )]
 pub trait Sleeper {
     /// The timer future.
