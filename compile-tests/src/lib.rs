@@ -16,7 +16,6 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::time::Duration;
 
 use retry_runtime::{
     retry, AttemptTimeout, Backoff, CircuitBreaker, CircuitOpen, Classify, ErrorKind, KindSet,
@@ -75,6 +74,8 @@ impl From<CircuitOpen> for CallError {
 thread_local! {
     /// Failures still to come before calls succeed, on this thread.
     static FAILURES_LEFT: Cell<u32> = const { Cell::new(0) };
+    /// Calls of [`flaky`] on this thread since [`take_calls`] last looked.
+    static CALLS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// The next `n` calls of [`flaky`] on this thread time out.
@@ -82,8 +83,14 @@ pub fn fail_next(n: u32) {
     FAILURES_LEFT.with(|f| f.set(n));
 }
 
+/// How many times [`flaky`] was called on this thread since the last look.
+pub fn take_calls() -> u32 {
+    CALLS.with(|c| c.replace(0))
+}
+
 /// Times out while [`fail_next`] says so, then returns `value`.
 pub fn flaky(value: u32) -> Result<u32, CallError> {
+    CALLS.with(|c| c.set(c.get() + 1));
     FAILURES_LEFT.with(|f| match f.get() {
         0 => Ok(value),
         n => {
@@ -344,9 +351,6 @@ pub async fn with_attempt_async(
     flaky(attempt.number)
 }
 
-/// A short wait, to show that annotated code mixes with the user's own.
-pub const SHORT: Duration = Duration::from_millis(1);
-
 /// Each attempt in its `retry.attempt` span, sync.
 #[retry(attempts = 3, backoff = "none", attempt_spans = true)]
 pub fn traced(x: u32) -> Result<u32, CallError> {
@@ -402,8 +406,15 @@ mod tests {
         fail_next(2);
         assert_eq!(with_clone("abc".into(), vec!["x".into()]), Ok(4));
         fail_next(1);
+        take_calls();
         assert_eq!(with_retry_if_ok(9), Ok(9));
+        assert_eq!(take_calls(), 2, "a timeout, then an Ok that is kept");
         assert_eq!(with_retry_if_ok(0), Ok(0), "the last Ok is returned");
+        assert_eq!(
+            take_calls(),
+            3,
+            "each Ok of 0 is retried, to the last attempt"
+        );
         fail_next(1);
         assert_eq!(with_retry_if(8), Ok(8));
         fail_next(2);
@@ -411,7 +422,6 @@ mod tests {
         assert_eq!(hook_calls(), (1, 1));
         fail_next(2);
         assert_eq!(with_attempt(10), Ok(12));
-        assert!(SHORT < Duration::from_secs(1));
     }
 
     #[test]

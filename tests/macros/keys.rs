@@ -207,28 +207,42 @@ async fn jitter_async() -> Result<u32, Fail> {
     step()
 }
 
+/// The waits of 50 runs are jittered: each within its bounds, and not all
+/// equal (without the `jitter` key every wait would be the base's 4s, which
+/// the bounds alone accept).
+fn assert_jittered(waits: &[Duration], low: Duration, high: Duration) {
+    assert_eq!(waits.len(), 50 * 3);
+    assert!(waits.iter().all(|d| *d >= low && *d <= high), "{waits:?}");
+    let (min, max) = (waits.iter().min(), waits.iter().max());
+    assert!(min < max, "every wait is {min:?}: no jitter");
+}
+
 #[test]
 fn jitter_bounds_sync() {
+    let mut waits = Vec::new();
     for _ in 0..50 {
         let p = retry_runtime::testing::pause();
         script(&[Timeout; 4]);
         assert!(jitter_sync().is_err());
         let w = p.waits();
         assert_eq!(w.len(), 3);
-        assert!(w.iter().all(|d| *d <= s(4)), "{w:?}");
+        waits.extend(w);
     }
+    assert_jittered(&waits, Duration::ZERO, s(4));
 }
 
 #[tokio::test(start_paused = true)]
 async fn jitter_bounds_async() {
+    let mut waits = Vec::new();
     for _ in 0..50 {
         let p = retry_runtime::testing::pause();
         script(&[Timeout; 4]);
         assert!(jitter_async().await.is_err());
         let w = p.waits();
         assert_eq!(w.len(), 3);
-        assert!(w.iter().all(|d| *d >= s(4) && *d <= s(5)), "{w:?}");
+        waits.extend(w);
     }
+    assert_jittered(&waits, s(4), s(5));
 }
 
 // ---------- retry_on ----------
@@ -344,7 +358,11 @@ fn retry_if_ok_sync() -> Result<u32, Fail> {
     step()
 }
 
-#[retry(attempts = 1, backoff = "none", retry_if_ok = is_first_call)]
+fn never_good_enough(_: &u32) -> bool {
+    true
+}
+
+#[retry(attempts = 3, backoff = "none", retry_if_ok = never_good_enough)]
 async fn retry_if_ok_exhausted_async() -> Result<u32, Fail> {
     step()
 }
@@ -360,9 +378,11 @@ fn retry_if_ok_retries_a_rejected_value_sync() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_if_ok_returns_the_last_ok_when_exhausted_async() {
+    // every Ok is rejected: all 3 attempts are made (1 call without the
+    // predicate), and the last Ok is returned, not the first
     script(&[]);
-    assert_eq!(retry_if_ok_exhausted_async().await, Ok(1));
-    assert_eq!(calls(), 1);
+    assert_eq!(retry_if_ok_exhausted_async().await, Ok(3));
+    assert_eq!(calls(), 3);
 }
 
 // ---------- max_elapsed ----------
