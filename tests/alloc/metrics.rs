@@ -4,6 +4,8 @@
 //! Enabling is process-wide, so the other tests of this binary may run
 //! with it too: both ways allocate nothing.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use retry_runtime::{retry, Backoff, Policy};
 use testkit::alloc::allocations_in;
 
@@ -12,8 +14,11 @@ fn first_seen_here() -> Result<u32, &'static str> {
     Ok(7)
 }
 
+static ASYNC_CALLS: AtomicU32 = AtomicU32::new(0);
+
 #[retry(attempts = 3, backoff = "none")]
 async fn first_seen_here_async(fail: bool) -> Result<u32, &'static str> {
+    ASYNC_CALLS.fetch_add(1, Ordering::Relaxed);
     if fail {
         Err("down")
     } else {
@@ -53,8 +58,15 @@ fn enabled_metrics_without_a_recorder_allocate_nothing() {
         .build()
         .unwrap();
     rt.block_on(first_seen_here_async(true)).ok(); // warms the runtime
-    for fail in [false, true] {
+    for (fail, expected, calls) in [(false, Ok(7), 1), (true, Err("down"), 3)] {
+        ASYNC_CALLS.store(0, Ordering::Relaxed);
         let (n, out) = allocations_in(|| rt.block_on(first_seen_here_async(fail)));
         assert_eq!(n, 0, "async #[retry], failing: {fail}: {out:?}");
+        assert_eq!(out, expected, "failing: {fail}");
+        assert_eq!(
+            ASYNC_CALLS.load(Ordering::Relaxed),
+            calls,
+            "failing: {fail}"
+        );
     }
 }

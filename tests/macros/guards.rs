@@ -23,10 +23,14 @@ enum ApiError {
 thread_local! {
     static CALLS: Cell<u32> = const { Cell::new(0) };
     static FAIL_WITH: Cell<Option<fn() -> ApiError>> = const { Cell::new(None) };
+    static TIMEOUTS_FIRST: Cell<u32> = const { Cell::new(0) };
 }
 
 fn call() -> Result<u32, ApiError> {
     CALLS.with(|c| c.set(c.get() + 1));
+    if TIMEOUTS_FIRST.with(|t| t.replace(t.get().saturating_sub(1))) > 0 {
+        return Err(ApiError::Timeout);
+    }
     match FAIL_WITH.with(Cell::get) {
         Some(make) => Err(make()),
         None => Ok(CALLS.with(Cell::get)),
@@ -36,6 +40,12 @@ fn call() -> Result<u32, ApiError> {
 fn reset(fail: Option<fn() -> ApiError>) {
     CALLS.with(|c| c.set(0));
     FAIL_WITH.with(|f| f.set(fail));
+    TIMEOUTS_FIRST.with(|t| t.set(0));
+}
+
+/// The next `n` calls time out, whatever [`reset`] said.
+fn time_out_first(n: u32) {
+    TIMEOUTS_FIRST.with(|t| t.set(n));
 }
 
 fn calls() -> u32 {
@@ -145,8 +155,24 @@ async fn get_with_preset_and_both() -> Result<u32, ApiError> {
 
 #[tokio::test(start_paused = true)]
 async fn preset_with_breaker_and_budget() {
+    // two timeouts, then the answer: both guards see each attempt
     reset(None);
-    assert_eq!(get_with_preset_and_both().await, Ok(1));
-    assert_eq!(BOTH_RETRIES.stats().first_attempts, 1);
-    assert_eq!(BOTH_UPSTREAM.stats().successes, 1);
+    time_out_first(2);
+    assert_eq!(get_with_preset_and_both().await, Ok(3));
+    assert_eq!(calls(), 3);
+    let budget = BOTH_RETRIES.stats();
+    assert_eq!(
+        (budget.first_attempts, budget.retries, budget.refused),
+        (1, 2, 0),
+        "{budget:?}"
+    );
+    let breaker = BOTH_UPSTREAM.stats();
+    assert_eq!(
+        (breaker.permitted, breaker.failures, breaker.successes),
+        (3, 2, 1),
+        "{breaker:?}"
+    );
+    // the success after the failures reset the breaker's count; it is closed
+    assert_eq!(breaker.consecutive_failures, 0, "{breaker:?}");
+    assert_eq!(breaker.state, CircuitState::Closed);
 }
