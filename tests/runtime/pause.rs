@@ -37,16 +37,24 @@ fn the_default_sync_sleeper_is_recorded_once() {
     assert_eq!(paused.waits(), [Duration::from_secs(7); 2]);
 }
 
-/// The async twin, for comparison: the user's sleeper, recorded.
+/// The async twin, for comparison: the user's sleeper, called and recorded.
+/// (It sleeps as the default one does, so it says what it was asked: a run
+/// that ignored `.sleep_with()` would leave `slept` empty.)
 #[tokio::test(start_paused = true)]
-async fn an_async_sleeper_of_the_users_is_recorded() {
+async fn an_async_sleeper_of_the_users_is_called_and_recorded() {
     let paused = testing::pause();
+    let slept = RefCell::new(Vec::new());
     let r: Result<(), &str> = THREE
         .retry(|| async { Err("down") })
-        .sleep_with(SleepFn(tokio::time::sleep))
+        .sleep_with(SleepFn(|wait: Duration| {
+            slept.borrow_mut().push(wait);
+            tokio::time::sleep(wait)
+        }))
         .await;
     assert!(r.is_err());
-    assert_eq!(paused.waits(), [Duration::from_secs(7); 2]);
+    let s7 = Duration::from_secs(7);
+    assert_eq!(*slept.borrow(), [s7, s7]);
+    assert_eq!(paused.waits(), [s7, s7]);
 }
 
 /// A sleeper of the user's that sleeps with the library's own `sleep_sync`

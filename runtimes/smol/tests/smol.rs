@@ -2,11 +2,11 @@
 //! DefaultSleeper: no tokio in this crate's tree (tests/runtimes/ checks
 //! `cargo tree`), so nothing here could lean on a tokio runtime.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
-use retry_runtime::sleep::SmolSleeper;
-use retry_runtime::{AttemptTimeout, Classify, Policy, Retry, retry, testing};
+use retry_runtime::sleep::{SleepFn, SmolSleeper};
+use retry_runtime::{AttemptTimeout, Classify, Policy, Sleeper, retry, testing};
 
 #[derive(Debug, PartialEq, thiserror::Error, Classify)]
 enum Fail {
@@ -73,9 +73,16 @@ fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper
     CALLS.with(|c| c.set(0));
     let out = smol::block_on(async { policy.retry(flaky).await });
     assert_eq!(out, Ok(3));
-    let retry: Retry<'_, _, _, _, SmolSleeper> = policy.retry(flaky).sleep_with(SmolSleeper);
+    // the explicit sleeper is async-io's timer, and says what it was asked
+    // (a run that ignored `.sleep_with()` would leave `slept` empty)
+    let slept = RefCell::new(Vec::new());
+    let retry = policy.retry(flaky).sleep_with(SleepFn(|wait: Duration| {
+        slept.borrow_mut().push(wait);
+        SmolSleeper.sleep(wait)
+    }));
     let (out, took) = block_on_timed(retry.into_future());
     assert_eq!(out, Ok(3));
+    assert_eq!(*slept.borrow(), [Duration::from_millis(10); 2]);
     assert!(took >= Duration::from_millis(20), "{took:?}");
 }
 
