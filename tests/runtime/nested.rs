@@ -234,45 +234,48 @@ fn another_thread_is_not_affected() {
 
 // --- async ---
 
-static ASYNC_BOTTOM: AtomicU32 = AtomicU32::new(0);
-
-async fn async_bottom() -> Result<u32, Fail> {
-    ASYNC_BOTTOM.fetch_add(1, Ordering::SeqCst);
+/// The async bottom dependency: counts its calls in `calls` (each test has
+/// a counter of its own: they run in parallel), always times out.
+async fn async_bottom(calls: &'static AtomicU32) -> Result<u32, Fail> {
+    calls.fetch_add(1, Ordering::SeqCst);
     // really suspend, so each layer's future is polled more than once
     tokio::task::yield_now().await;
     Err(Fail::Timeout)
 }
 
 #[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
-async fn async_layer3() -> Result<u32, Fail> {
-    async_bottom().await
+async fn async_layer3(calls: &'static AtomicU32) -> Result<u32, Fail> {
+    async_bottom(calls).await
 }
 
 #[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
-async fn async_layer2() -> Result<u32, Fail> {
-    async_layer3().await
+async fn async_layer2(calls: &'static AtomicU32) -> Result<u32, Fail> {
+    async_layer3(calls).await
 }
 
 #[retry(attempts = 3, backoff = "exp(10ms, 40ms)")]
-async fn async_layer1() -> Result<u32, Fail> {
-    async_layer2().await
+async fn async_layer1(calls: &'static AtomicU32) -> Result<u32, Fail> {
+    async_layer2(calls).await
 }
 
-async fn three_async_layers() -> u32 {
-    ASYNC_BOTTOM.store(0, Ordering::SeqCst);
-    assert_eq!(async_layer1().await, Err(Fail::Timeout));
-    ASYNC_BOTTOM.load(Ordering::SeqCst)
+/// Three layers over a bottom counting in `calls`: the bottom's calls.
+async fn three_async_layers(calls: &'static AtomicU32) -> u32 {
+    calls.store(0, Ordering::SeqCst);
+    assert_eq!(async_layer1(calls).await, Err(Fail::Timeout));
+    calls.load(Ordering::SeqCst)
 }
 
 #[tokio::test(start_paused = true)]
 async fn three_async_layers_on_a_current_thread_runtime() {
-    assert_eq!(three_async_layers().await, 3);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    assert_eq!(three_async_layers(&CALLS).await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_async_layers_on_a_multi_thread_runtime() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
     // spawned, so the task may move between the workers across its awaits
-    let calls = tokio::spawn(three_async_layers()).await.unwrap();
+    let calls = tokio::spawn(three_async_layers(&CALLS)).await.unwrap();
     assert_eq!(calls, 3);
 }
 
@@ -335,12 +338,12 @@ async fn the_async_functional_api_defers_too() {
     let policy = Policy::new()
         .with_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_millis(5)));
-    ASYNC_BOTTOM.store(0, Ordering::SeqCst);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
     let r: Result<u32, Fail> = policy
-        .retry(|| async { policy.retry(async_bottom).await })
+        .retry(|| async { policy.retry(|| async_bottom(&CALLS)).await })
         .await;
     assert_eq!(r, Err(Fail::Timeout));
-    assert_eq!(ASYNC_BOTTOM.load(Ordering::SeqCst), 3);
+    assert_eq!(CALLS.load(Ordering::SeqCst), 3);
 }
 
 /// A sync retried call that the async operation makes before its future
