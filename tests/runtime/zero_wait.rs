@@ -4,6 +4,7 @@
 //! once by hand: it completes in that single poll, with several failed
 //! attempts, and tokio's paused clock has not moved.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::future::IntoFuture;
 use std::pin::pin;
@@ -113,21 +114,31 @@ async fn zero_waits_then_success_in_a_single_poll() {
 
 #[test]
 fn sync_zero_waits_do_not_sleep() {
-    let real = std::time::Instant::now();
-    let mut calls = 0;
-    // no testing::pause(): a real sleep of even 1ms per retry would show up
-    let out = Policy::new()
+    let policy = Policy::new()
         .with_attempts(1000)
-        .with_backoff(Backoff::None)
+        .with_backoff(Backoff::None);
+    // the default sleeper: every wait of the run is zero
+    let paused = testing::pause();
+    let mut calls = 0;
+    let out = policy
         .retry(|| {
             calls += 1;
             Err::<(), _>(calls)
         })
         .call();
     assert_eq!(out, Err(1000));
-    assert!(
-        real.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        real.elapsed()
-    );
+    assert_eq!(paused.waits(), [Duration::ZERO; 999]);
+    drop(paused);
+    // a sleeper of the user's: never asked to sleep
+    let slept = Cell::new(0u32);
+    let mut calls = 0;
+    let out = policy
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(calls)
+        })
+        .sleep_with(|_: Duration| slept.set(slept.get() + 1))
+        .call();
+    assert_eq!(out, Err(1000));
+    assert_eq!(slept.get(), 0, "a zero wait called the sleeper");
 }
