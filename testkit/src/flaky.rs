@@ -440,6 +440,11 @@ impl FlakyServer {
     /// first entry. Its hits and arrivals so far are kept. An empty script
     /// answers 404.
     ///
+    /// # Panics
+    /// If a reply's status is not an HTTP status code (100 to 999), unless
+    /// the reply closes the connection before any response: a script that
+    /// cannot be played is a bug in the test, and says so here.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use testkit::flaky::{FlakyServer, Reply};
@@ -449,9 +454,17 @@ impl FlakyServer {
     /// # }
     /// ```
     pub fn route<R: Into<Reply>>(&self, path: &str, script: impl IntoIterator<Item = R>) {
+        let script: Vec<Reply> = script.into_iter().map(Into::into).collect();
+        for (i, reply) in script.iter().enumerate() {
+            if reply.close != Close::BeforeResponse {
+                status_code(reply.status).unwrap_or_else(|why| {
+                    panic!("flaky server: route {path}, reply {i} of the script: {why}")
+                });
+            }
+        }
         let mut routes = self.state.routes();
         let route = routes.entry(path.to_owned()).or_default();
-        route.script = script.into_iter().map(Into::into).collect();
+        route.script = script;
         route.served = 0;
     }
 
@@ -673,7 +686,8 @@ async fn serve<B>(state: Arc<State>, req: Request<B>) -> Result<Response<FlakyBo
     if reply.close == Close::BeforeResponse {
         return Err(Dropped);
     }
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // (`route` checked the status: a reply that cannot be sent is a bug here)
+    let status = status_code(reply.status).unwrap_or_else(|why| panic!("flaky server: {why}"));
     let mut builder = Response::builder().status(status);
     if let Some(value) = &reply.retry_after {
         let value = match value {
@@ -700,11 +714,16 @@ async fn serve<B>(state: Arc<State>, req: Request<B>) -> Result<Response<FlakyBo
         }
         _ => FlakyBody::Full(Some(reply.body).filter(|b| !b.is_empty())),
     };
-    Ok(builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = Response::new(FlakyBody::Full(None));
-        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    }))
+    let response = builder.body(body).unwrap_or_else(|e| {
+        panic!("flaky server: the reply to {path} (hit {hit}: {what}) cannot be built: {e}")
+    });
+    Ok(response)
+}
+
+/// A scripted status as an HTTP status code, or why it is none.
+fn status_code(status: u16) -> Result<StatusCode, String> {
+    StatusCode::from_u16(status)
+        .map_err(|_| format!("status {status} is not an HTTP status code (100 to 999)"))
 }
 
 /// A whole body, or the start of one that then fails (dropping the connection).

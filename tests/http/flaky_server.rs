@@ -216,3 +216,23 @@ fn the_server_on_its_own_thread_serves_a_plain_std_client() {
     drop(server); // stops and joins the thread
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+/// A status no HTTP response can carry is a bug in the test's script: it
+/// fails where the script is set, not as a quiet 500 to the client.
+#[tokio::test]
+#[should_panic(
+    expected = "route /bad, reply 1 of the script: status 1000 is not an HTTP status code"
+)]
+async fn a_scripted_status_above_999_panics_where_it_is_scripted() {
+    let server = FlakyServer::start().await;
+    server.route("/bad", [503, 1000]);
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "route /bad, reply 0 of the script: status 42 is not an HTTP status code"
+)]
+async fn a_scripted_status_below_100_panics_where_it_is_scripted() {
+    let server = FlakyServer::start().await;
+    server.route("/bad", [Reply::ok_body("ok").with_status(42)]);
+}
