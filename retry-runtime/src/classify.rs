@@ -368,8 +368,8 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
 /// | `ConnectionRefused`, `ConnectionReset`, `ConnectionAborted`, `NotConnected`, `BrokenPipe`, `UnexpectedEof`, `AddrNotAvailable`, `HostUnreachable`, `NetworkUnreachable`, `NetworkDown` | Connect |
 /// | `Interrupted` | Interrupted |
 /// | `ResourceBusy` | Unavailable |
-/// | `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `AddrInUse`, `OutOfMemory`, `IsADirectory`, `NotADirectory`, `ReadOnlyFilesystem`, `InvalidFilename` | Permanent |
-/// | anything else | Unknown |
+/// | `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `AddrInUse`, `OutOfMemory`, `IsADirectory`, `NotADirectory`, `ReadOnlyFilesystem` | Permanent |
+/// | anything else (`InvalidFilename` too: it is stable from Rust 1.87, past this crate's MSRV) | Unknown |
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
@@ -415,8 +415,9 @@ pub fn classify_io(kind: std::io::ErrorKind) -> ErrorKind {
         | Io::OutOfMemory
         | Io::IsADirectory
         | Io::NotADirectory
-        | Io::ReadOnlyFilesystem
-        | Io::InvalidFilename => ErrorKind::Permanent,
+        | Io::ReadOnlyFilesystem => ErrorKind::Permanent,
+        // (`InvalidFilename` is stable from Rust 1.87, past this crate's
+        // 1.85: it is `Unknown` here)
         _ => ErrorKind::Unknown,
     }
 }
