@@ -33,7 +33,14 @@ count() {
     contestant_mode "$1"
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" "$mode" "$name" "$2" "$3" \
         2>"$out/log" >/dev/null || { cat "$out/log" >&2; exit 1; }
-    sed -n 's/^summary: //p' "$out/cg"
+    local total
+    total="$(sed -n 's/^summary: //p' "$out/cg")"
+    [ -n "$total" ] || {
+        cat "$out/log" >&2
+        echo "callgrind.sh: no instruction count for $1 ($2 failures, $3 calls)" >&2
+        exit 1
+    }
+    echo "$total"
 }
 
 per_call() {
