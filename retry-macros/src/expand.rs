@@ -164,11 +164,21 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let reborrowed = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
         Shape::Sync(block) | Shape::Async(block) => {
-            mut_ref_params(&func.sig, &cfg.clone, block.stream())
+            let output = match &func.sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            };
+            mut_ref_params(&func.sig, output, &cfg.clone, block.stream())
         }
         Shape::AsyncTrait { stmts, .. } => {
             let each = argument_rebinds(stmts).1;
-            mut_ref_params(&func.sig, &cfg.clone, quote!(#(#each)*))
+            // the output the method declared: `Output = T` in async-trait's
+            // `Pin<Box<dyn Future<Output = T> + Send + 'async_trait>>`
+            let output = match &func.sig.output {
+                ReturnType::Type(_, ty) => future_output(ty),
+                ReturnType::Default => None,
+            };
+            mut_ref_params(&func.sig, output, &cfg.clone, quote!(#(#each)*))
         }
     };
     let FnItem {
@@ -641,10 +651,16 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
 /// (`-> Result<&'a u8, E> { v.first().ok_or(E) }`) would then be a borrow
 /// of the attempt's re-borrow. So an occurrence that reads through the
 /// reference (`v.len()`, `v[0]`, `*v`, `&v`, `&mut v`, a field `x.v`) does
-/// not count; any other does, and so does any `move` in the body (a `move`
-/// closure or block takes what it names). A wrong guess either way is a
-/// compile error, never a change of meaning.
-fn mut_ref_params(sig: &syn::Signature, cloned: &[Ident], body: TokenStream) -> Vec<Ident> {
+/// not count; any other does, and so does any use after a `move` in the
+/// same group (a `move` closure or block takes what it names). None is
+/// re-borrowed when the return type writes a reference or a lifetime. A
+/// wrong guess either way is a compile error, never a change of meaning.
+fn mut_ref_params(
+    sig: &syn::Signature,
+    output: Option<&syn::Type>,
+    cloned: &[Ident],
+    body: TokenStream,
+) -> Vec<Ident> {
     fn is_mut_ref(ty: &syn::Type) -> bool {
         match ty {
             syn::Type::Reference(r) => r.mutability.is_some(),
@@ -672,29 +688,80 @@ fn mut_ref_params(sig: &syn::Signature, cloned: &[Ident], body: TokenStream) -> 
             _ => None,
         })
         .collect();
-    if candidates.is_empty() {
+    // An output that may borrow from a parameter (a reference or a
+    // lifetime written in it) keeps every parameter as it is: a re-borrow
+    // would make the returned borrow the attempt's own. (Such a body cannot
+    // have moved a `&mut` parameter and compiled without the attribute's
+    // re-borrow either: the output's borrow and the move conflict.)
+    if candidates.is_empty() || output.is_some_and(output_may_borrow) {
         return Vec::new();
     }
     let mut moved = Vec::new();
-    let has_move = may_move(body, &candidates, &mut moved);
+    may_move(body, &candidates, false, &mut moved);
     candidates
         .into_iter()
-        .filter(|name| has_move || moved.contains(name))
+        .filter(|name| moved.contains(name))
         .cloned()
         .collect()
 }
 
+/// Does the return type write a reference or a lifetime (`&T`, `Foo<'a>`,
+/// `impl Trait + '_`)? (A lifetime elided in a path, `Iter<u32>`, is not
+/// seen.)
+fn output_may_borrow(output: &syn::Type) -> bool {
+    fn borrows(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Punct(p) => matches!(p.as_char(), '&' | '\''),
+            proc_macro2::TokenTree::Group(g) => borrows(g.stream()),
+            _ => false,
+        })
+    }
+    borrows(output.to_token_stream())
+}
+
+/// The `T` of the first `Output = T` in `ty` (a boxed future's output).
+fn future_output(ty: &syn::Type) -> Option<&syn::Type> {
+    use syn::{GenericArgument, PathArguments, Type, TypeParamBound};
+    fn in_path(path: &syn::Path) -> Option<&syn::Type> {
+        path.segments.iter().find_map(|seg| match &seg.arguments {
+            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                GenericArgument::AssocType(a) if a.ident == "Output" => Some(&a.ty),
+                GenericArgument::Type(t) => future_output(t),
+                _ => None,
+            }),
+            _ => None,
+        })
+    }
+    match ty {
+        Type::Path(p) => in_path(&p.path),
+        Type::TraitObject(t) => t.bounds.iter().find_map(|b| match b {
+            TypeParamBound::Trait(t) => in_path(&t.path),
+            _ => None,
+        }),
+        Type::Group(g) => future_output(&g.elem),
+        Type::Paren(p) => future_output(&p.elem),
+        _ => None,
+    }
+}
+
 /// Adds to `moved` each of `names` that `tokens` use other than by reading
-/// through them (see [`mut_ref_params`]); true if `tokens` hold a `move`.
-fn may_move<'a>(tokens: TokenStream, names: &[&'a Ident], moved: &mut Vec<&'a Ident>) -> bool {
+/// through them (see [`mut_ref_params`]), and each named after a `move`
+/// in the same group (a `move` closure or block takes what it names);
+/// `moving`: `tokens` follow a `move`.
+fn may_move<'a>(
+    tokens: TokenStream,
+    names: &[&'a Ident],
+    moving: bool,
+    moved: &mut Vec<&'a Ident>,
+) {
     use proc_macro2::TokenTree;
     let punct = |tt: Option<&TokenTree>, chars: &[char]| matches!(tt, Some(TokenTree::Punct(p)) if chars.contains(&p.as_char()));
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut has_move = false;
+    let mut moving = moving;
     for (i, tt) in tokens.iter().enumerate() {
         match tt {
-            TokenTree::Group(g) => has_move |= may_move(g.stream(), names, moved),
-            TokenTree::Ident(ident) if ident == "move" => has_move = true,
+            TokenTree::Group(g) => may_move(g.stream(), names, moving, moved),
+            TokenTree::Ident(ident) if ident == "move" => moving = true,
             TokenTree::Ident(ident) => {
                 let Some(name) = names.iter().find(|n| **n == ident) else {
                     continue;
@@ -707,14 +774,13 @@ fn may_move<'a>(tokens: TokenStream, names: &[&'a Ident], moved: &mut Vec<&'a Id
                     || mut_borrowed
                     || punct(after, &['.'])
                     || matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
-                if !reads && !moved.contains(name) {
+                if (moving || !reads) && !moved.contains(name) {
                     moved.push(name);
                 }
             }
             _ => {}
         }
     }
-    has_move
 }
 
 /// The span of `E` in a return type written `Result<T, E>` (any path
@@ -1223,8 +1289,9 @@ mod tests {
             h: &mut H, k: &mut K, (l, m): (&mut L, &mut M), n: &mut N
         ) -> Result<(), X>))
         .unwrap();
+        let unit: syn::Type = syn::parse2(quote!(Result<(), X>)).unwrap();
         let names = |cloned: &[Ident], body: TokenStream| -> Vec<String> {
-            mut_ref_params(&sig, cloned, body)
+            mut_ref_params(&sig, Some(&unit), cloned, body)
                 .iter()
                 .map(ToString::to_string)
                 .collect()
@@ -1240,12 +1307,20 @@ mod tests {
             names(&[Ident::new("a", Span::call_site())], body),
             ["k", "n"]
         );
-        // a `move` closure or block may take any of them
-        assert_eq!(
-            names(&[], quote!(xs.for_each(move |x| b.push(x)))),
-            ["a", "b", "e", "g", "h", "k", "n"]
-        );
+        // a `move` closure or block takes what it names after `move`
+        assert_eq!(names(&[], quote!(xs.for_each(move |x| b.push(x)))), ["b"]);
+        assert!(names(&[], quote!(a.iter().filter(move |x| **x < 3))).is_empty());
         assert!(names(&[], quote!(Ok(b.len()))).is_empty());
+        // an output that may borrow from a parameter: none is re-borrowed
+        let borrowed: syn::Type = syn::parse2(quote!(Result<&'a u8, X>)).unwrap();
+        assert!(mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1))).is_empty());
+        // async-trait's boxed future: its `Output` is what counts
+        let boxed: syn::Type = syn::parse2(quote!(
+            Pin<Box<dyn Future<Output = Result<(), X>> + Send + 'async_trait>>
+        ))
+        .unwrap();
+        let output = future_output(&boxed).map(|t| t.to_token_stream().to_string());
+        assert_eq!(output, Some(unit.to_token_stream().to_string()));
     }
 
     #[test]

@@ -360,11 +360,13 @@ pub mod __private;
 ///
 /// A `name: &mut T` argument that the body passes on by value, where the
 /// compiler moves it instead of re-borrowing it (a generic `W: Write`
-/// parameter, `BufReader::new(r)`, a `for` loop, a `move` closure), is
-/// re-borrowed by each attempt (`let name = &mut *name;`), so the next
-/// attempt has it again. One the body only reads or calls methods through
-/// (`out.push(..)`, `out[0]`, `&out`) is left as it is, so a borrow of it can
-/// still be returned. (`&mut self` is not re-borrowed: pass `&mut *self`.)
+/// parameter, `BufReader::new(r)`, a `for` loop, a `move` closure that names
+/// it), is re-borrowed by each attempt (`let name = &mut *name;`), so the
+/// next attempt has it again. One the body only reads or calls methods
+/// through (`out.push(..)`, `out[0]`, `&out`) is left as it is, and so is
+/// every one when the return type writes a reference or a lifetime
+/// (`-> Result<&'a u32, E>`), so a borrow of it can still be returned.
+/// (`&mut self` is not re-borrowed: pass `&mut *self`.)
 ///
 /// ```
 /// use retry_runtime::retry;

@@ -354,6 +354,48 @@ async fn first_of_async<'a>(items: &'a mut [u32], svc: &Service) -> Result<&'a u
     Ok(&items[0])
 }
 
+// A borrow of the parameter in the output: never re-borrowed, whatever
+// else the body does with it (a `move` closure elsewhere, passing it on
+// to a function that takes `&[u32]`): these compiled before re-borrowing.
+#[retry(attempts = 3, backoff = "none")]
+fn largest_below<'a>(items: &'a mut [u32], limit: u32, svc: &Service) -> Result<&'a u32, Error> {
+    svc.hit()?;
+    items
+        .iter()
+        .filter(move |x| **x < limit)
+        .max()
+        .ok_or(Error::Gone)
+}
+
+fn check(items: &[u32]) -> Result<(), Error> {
+    if items.is_empty() {
+        Err(Error::Gone)
+    } else {
+        Ok(())
+    }
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn first_checked<'a>(items: &'a mut [u32], svc: &Service) -> Result<&'a u32, Error> {
+    svc.hit()?;
+    check(items)?;
+    items.first().ok_or(Error::Gone)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn find_async<'a>(items: &'a mut [u32], n: u32, svc: &Service) -> Result<&'a u32, Error> {
+    svc.hit()?;
+    items.iter().find(move |x| **x == n).ok_or(Error::Gone)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mut_ref_argument_whose_borrow_is_returned_is_not_reborrowed() {
+    let mut items = vec![2, 5, 9];
+    assert_eq!(largest_below(&mut items, 9, &Service::new(1)), Ok(&5));
+    assert_eq!(first_checked(&mut items, &Service::new(1)), Ok(&2));
+    assert_eq!(find_async(&mut items, 9, &Service::new(1)).await, Ok(&9));
+}
+
 // Under `#[async_trait]` too.
 #[async_trait::async_trait]
 trait Sink {
