@@ -139,6 +139,17 @@ pub use timeout::{AttemptTimeout, Timeout, timeout_with};
 #[doc(hidden)]
 pub mod __private;
 
+// The README's examples, compiled and run as this crate's doctests, so a
+// snippet the API has left behind fails CI. Every block is a complete
+// example (no `ignore`); one that needs an optional feature is gated inside
+// by a hidden `# #[cfg(feature = "...")]` line, so `cargo test --doc` passes
+// with the default features too. GitHub shows hidden lines as they are:
+// keep them to those gates. A block that is not Rust is fenced as `sh`,
+// `toml` or `text` (a bare fence is compiled as Rust).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// Retry a function according to a policy: `#[retry(key = value, ...)]`.
 ///
 /// Works on sync and async functions, free functions and methods (inherent
