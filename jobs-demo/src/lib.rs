@@ -438,6 +438,14 @@ fn count(row: &AnyRow, id: i64, index: usize) -> Result<u32, QueueError> {
         .map_err(|_| unreadable(id, index, format!("{n} is out of range 0..={}", u32::MAX)))
 }
 
+/// The `last_error` of a row set aside because it cannot be read (`reason`).
+fn set_aside_error(reason: &str) -> String {
+    format!(
+        "{}: the row cannot be read ({reason}); set aside",
+        ErrorKind::Permanent
+    )
+}
+
 /// `T+mm:ss` (or `T+h:mm:ss`): a time on the simulation's clock, for logs.
 ///
 /// ```
@@ -872,6 +880,9 @@ impl JobQueue {
     }
 
     async fn claim_due_once(&self, now: Duration) -> Result<Option<Job>, QueueError> {
+        if self.backend == Backend::Sqlite {
+            self.set_aside_bad_times(now).await?;
+        }
         self.expire_leases(now).await?;
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -939,6 +950,45 @@ impl JobQueue {
         Ok(())
     }
 
+    /// On SQLite, whose columns take any value: set aside each `PENDING` row
+    /// whose `next_retry_at`, and each `RUNNING` row whose `claimed_until`,
+    /// is not an integer (a REAL or text, written by hand or by another
+    /// program). Text never compares `<=` to a number, so neither the claim
+    /// nor a lease's end would ever take such a row, and [`next_due_at`]
+    /// could not read it; a REAL could not be read as a [`Job`] either.
+    ///
+    /// [`next_due_at`]: JobQueue::next_due_at
+    async fn set_aside_bad_times(&self, now: Duration) -> Result<(), QueueError> {
+        const BAD: &str = "(status = 'PENDING' AND typeof(next_retry_at) <> 'integer'
+             OR status = 'RUNNING' AND typeof(claimed_until) <> 'integer')";
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(&format!(
+            "SELECT id, CAST(CASE WHEN status = 'PENDING'
+                    THEN 'next_retry_at: ' || quote(next_retry_at) || ' is ' || typeof(next_retry_at)
+                    ELSE 'claimed_until: ' || quote(claimed_until) || ' is ' || typeof(claimed_until)
+                END || ', not an integer' AS BLOB)
+             FROM jobs WHERE {BAD} ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, reason) in rows {
+            let reason = String::from_utf8_lossy(&reason);
+            let n = sqlx::query(&format!(
+                "UPDATE jobs SET status = 'FAILED', finished_at = $2, last_error = $3
+                 WHERE id = $1 AND {BAD}"
+            ))
+            .bind(id)
+            .bind(ms(now))
+            .bind(set_aside_error(&reason))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                self.log_set_aside(id, &reason, now);
+            }
+        }
+        Ok(())
+    }
+
     /// Set aside the row of job `id`, which cannot be read as a [`Job`]
     /// (`reason`), if it is still `RUNNING` under a lease that ends by
     /// `until` (the claim that just took it, or an expired one): `FAILED`
@@ -959,21 +1009,22 @@ impl JobQueue {
         .bind(id)
         .bind(ms(until))
         .bind(ms(now))
-        .bind(format!(
-            "{}: the row cannot be read ({reason}); set aside",
-            ErrorKind::Permanent
-        ))
+        .bind(set_aside_error(reason))
         .execute(&self.pool)
         .await?
         .rows_affected();
         if n > 0 {
-            tracing::error!(
-                "[{}] worker {}: job {id} cannot be read ({reason}); set aside as FAILED, its row otherwise as it was",
-                fmt_time(now),
-                self.worker
-            );
+            self.log_set_aside(id, reason, now);
         }
         Ok(())
+    }
+
+    fn log_set_aside(&self, id: i64, reason: &str, now: Duration) {
+        tracing::error!(
+            "[{}] worker {}: job {id} cannot be read ({reason}); set aside as FAILED, its row otherwise as it was",
+            fmt_time(now),
+            self.worker
+        );
     }
 
     /// The claimed job succeeded: `DONE`.
@@ -1149,12 +1200,19 @@ impl JobQueue {
     }
 
     async fn next_due_at_once(&self) -> Result<Option<Duration>, QueueError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(CASE WHEN status = 'PENDING' THEN next_retry_at ELSE claimed_until END)
-             FROM jobs WHERE status IN ('PENDING', 'RUNNING')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        const DUE: &str = "CASE WHEN status = 'PENDING' THEN next_retry_at ELSE claimed_until END";
+        // SQLite: a time that is not an integer (the claim sets its row
+        // aside) would be returned as a REAL or text that is no i64
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT MIN({DUE}) FROM jobs
+                 WHERE status IN ('PENDING', 'RUNNING') AND typeof({DUE}) = 'integer'"
+            ),
+            Backend::Postgres => {
+                format!("SELECT MIN({DUE}) FROM jobs WHERE status IN ('PENDING', 'RUNNING')")
+            }
+        };
+        let at: Option<i64> = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
         Ok(at.map(from_ms))
     }
 

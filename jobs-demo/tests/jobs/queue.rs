@@ -738,6 +738,64 @@ async fn a_retry_count_out_of_range_is_set_aside_and_the_other_jobs_run_on_postg
     counts_out_of_range_are_set_aside(JobQueue::connect(&url).await.unwrap()).await;
 }
 
+/// On SQLite, a time column holding a REAL or text (written by hand): the
+/// worker goes on, the `ok` job runs, and the row is set aside, FAILED with
+/// the column named in `last_error`.
+#[tokio::test]
+async fn a_time_that_is_not_an_integer_is_set_aside_and_the_worker_goes_on() {
+    for (column, insert) in [
+        // due later (5 simulated seconds), as a REAL
+        (
+            "next_retry_at",
+            "INSERT INTO jobs (payload, next_retry_at) VALUES ('ok', 5000.5) RETURNING id",
+        ),
+        // text: never <= a number, the last row waiting
+        (
+            "next_retry_at",
+            "INSERT INTO jobs (payload, next_retry_at) VALUES ('ok', 'soon') RETURNING id",
+        ),
+        (
+            "claimed_until",
+            "INSERT INTO jobs (payload, status, next_retry_at, claimed_by, claimed_until, claims)
+             VALUES ('ok', 'RUNNING', 0, 'gone', 'later', 1) RETURNING id",
+        ),
+    ] {
+        let logs = testkit::capture::capture();
+        let dir = tempfile::tempdir().unwrap();
+        let q = JobQueue::open(dir.path().join("jobs.db")).await.unwrap();
+        let bad: i64 = sqlx::query_scalar(insert)
+            .fetch_one(q.pool())
+            .await
+            .unwrap();
+        let ok = q.enqueue("ok", s(0)).await.unwrap();
+
+        let clock = ScaledClock::minute_every(MINUTE);
+        let mut worker = Worker::start("w1", q, clock).await.unwrap();
+        let runs = worker
+            .run(None, handler(clock, Log::default()))
+            .await
+            .unwrap();
+
+        let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
+        assert_eq!(ran, [ok], "{insert}");
+        let q = worker.queue();
+        assert_eq!(job(q, ok).await.status, JobStatus::Done);
+        let (status, last_error): (String, String) =
+            sqlx::query_as("SELECT status, last_error FROM jobs WHERE id = $1")
+                .bind(bad)
+                .fetch_one(q.pool())
+                .await
+                .unwrap();
+        assert_eq!(status, "FAILED", "{last_error}");
+        assert!(
+            last_error.contains("cannot be read") && last_error.contains(column),
+            "{last_error}"
+        );
+        logs.assert_logged(tracing::Level::ERROR, &format!("job {bad} cannot be read"));
+        assert_eq!(q.next_due_at().await.unwrap(), None);
+    }
+}
+
 #[tokio::test]
 async fn failing_a_job_at_the_largest_retry_count_does_not_overflow() {
     let q = JobQueue::open_in_memory().await.unwrap();
