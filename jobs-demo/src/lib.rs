@@ -374,10 +374,10 @@ impl Job {
             status: parsed,
             retry_count: count(row, id, 3)?,
             next_retry_at: from_ms(column(row, id, 4)?),
-            claimed_by: text(row, id, 5)?,
+            claimed_by: lossy(row, 5),
             claimed_until: column::<Option<i64>>(row, id, 6)?.map(from_ms),
             claims: count(row, id, 7)?,
-            last_error: text(row, id, 8)?,
+            last_error: lossy(row, 8),
             finished_at: column::<Option<i64>>(row, id, 9)?.map(from_ms),
         })
     }
@@ -415,6 +415,16 @@ fn text(row: &AnyRow, id: i64, index: usize) -> Result<Option<String>, QueueErro
     }
 }
 
+/// Informational text column `index` (`claimed_by`, `last_error`): never
+/// a reason to set a job aside, so bytes that are not UTF-8 are read
+/// lossily, and a value that is not text at all as `None`.
+fn lossy(row: &AnyRow, index: usize) -> Option<String> {
+    match row.try_get::<Option<Vec<u8>>, _>(index) {
+        Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        Err(_) => row.try_get(index).ok().flatten(),
+    }
+}
+
 /// [`text`] in a column that must not be NULL.
 fn required(row: &AnyRow, id: i64, index: usize) -> Result<String, QueueError> {
     text(row, id, index)?.ok_or_else(|| unreadable(id, index, "NULL"))
@@ -436,6 +446,12 @@ fn count(row: &AnyRow, id: i64, index: usize) -> Result<u32, QueueError> {
     let n: i64 = column(row, id, index)?;
     u32::try_from(n)
         .map_err(|_| unreadable(id, index, format!("{n} is out of range 0..={}", u32::MAX)))
+}
+
+/// How a row is set aside: the new `last_error` (parameter `param`)
+/// followed by the one before it, the job's failure history.
+fn keep_last_error(param: &str) -> String {
+    format!("last_error = {param} || COALESCE('; before: ' || last_error, '')")
 }
 
 /// The `last_error` of a row set aside because it cannot be read (`reason`).
@@ -973,8 +989,9 @@ impl JobQueue {
         for (id, reason) in rows {
             let reason = String::from_utf8_lossy(&reason);
             let n = sqlx::query(&format!(
-                "UPDATE jobs SET status = 'FAILED', finished_at = $2, last_error = $3
-                 WHERE id = $1 AND {BAD}"
+                "UPDATE jobs SET status = 'FAILED', finished_at = $2, {}
+                 WHERE id = $1 AND {BAD}",
+                keep_last_error("$3")
             ))
             .bind(id)
             .bind(ms(now))
@@ -992,8 +1009,9 @@ impl JobQueue {
     /// Set aside the row of job `id`, which cannot be read as a [`Job`]
     /// (`reason`), if it is still `RUNNING` under a lease that ends by
     /// `until` (the claim that just took it, or an expired one): `FAILED`
-    /// for good at `now`, `reason` in `last_error`, logged as an error. Its
-    /// other columns are left as they are, for whoever repairs it. Another
+    /// for good at `now`, `reason` in `last_error` before the error it
+    /// held, logged as an error. Its other columns are left as they are, for
+    /// whoever repairs it. Another
     /// worker that set it aside first is not an error.
     async fn set_aside(
         &self,
@@ -1002,10 +1020,11 @@ impl JobQueue {
         until: Duration,
         now: Duration,
     ) -> Result<(), QueueError> {
-        let n = sqlx::query(
-            "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
+        let n = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'FAILED', finished_at = $3, {}
              WHERE id = $1 AND status = 'RUNNING' AND claimed_until <= $2",
-        )
+            keep_last_error("$4")
+        ))
         .bind(id)
         .bind(ms(until))
         .bind(ms(now))

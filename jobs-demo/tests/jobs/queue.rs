@@ -612,8 +612,14 @@ async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
     )
     .await;
     let expired = insert(
-        "INSERT INTO jobs (payload, status, next_retry_at, claimed_by, claimed_until, claims)
-         VALUES (X'C328', 'RUNNING', 0, 'gone', 0, 1) RETURNING id",
+        "INSERT INTO jobs (payload, status, next_retry_at, claimed_by, claimed_until, claims, last_error)
+         VALUES (X'C328', 'RUNNING', 0, 'gone', 0, 1, 'Timeout: earlier') RETURNING id",
+    )
+    .await;
+    // informational columns that are not UTF-8: read lossily, the job runs
+    let odd_info = insert(
+        "INSERT INTO jobs (payload, next_retry_at, claimed_by, last_error)
+         VALUES ('ok', 0, CAST(X'C328' AS TEXT), CAST(X'C328' AS TEXT)) RETURNING id",
     )
     .await;
     // and a status that is not UTF-8: an unknown one, left alone
@@ -635,11 +641,12 @@ async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
         .await
         .unwrap();
 
-    // the worker went on and ran the good job
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].job.id, ok);
+    // the worker went on and ran the good jobs
+    let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
+    assert_eq!(ran, [odd_info, ok]);
     let q = worker.queue();
     assert_eq!(job(q, ok).await.status, JobStatus::Done);
+    assert_eq!(job(q, odd_info).await.status, JobStatus::Done);
     for bad in [blob, not_utf8, expired] {
         // set aside for good, with why, and logged; its payload kept as it was
         let (status, last_error, kept): (String, String, i64) = sqlx::query_as(
@@ -657,6 +664,12 @@ async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
         let line = logs.assert_logged(tracing::Level::ERROR, &format!("job {bad} cannot be read"));
         assert!(line.contains("set aside"), "{line}");
     }
+    // the failure history is kept after the reason it was set aside
+    let last_error = job_last_error(q, expired).await;
+    assert!(
+        last_error.ends_with("set aside; before: Timeout: earlier"),
+        "{last_error}"
+    );
     assert_eq!(
         q.unknown_statuses().await.unwrap(),
         [(odd_status, "\u{fffd}(".to_owned())]
@@ -670,6 +683,14 @@ async fn a_row_that_cannot_be_read_is_set_aside_and_the_other_jobs_run() {
         other => panic!("{other:?}"),
     }
     assert_eq!(q.next_due_at().await.unwrap(), None);
+}
+
+async fn job_last_error(q: &JobQueue, id: i64) -> String {
+    sqlx::query_scalar("SELECT last_error FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(q.pool())
+        .await
+        .unwrap()
 }
 
 /// Rows whose `retry_count` is out of range (edited by hand): one `RUNNING`
