@@ -328,7 +328,9 @@ pub struct Job {
     pub claimed_by: Option<String>,
     /// When the last claim's lease ends (or ended).
     pub claimed_until: Option<Duration>,
-    /// How many times it was claimed (the last claim's token).
+    /// How many times it was claimed (the last claim's token), modulo
+    /// 2^32: the claim after `u32::MAX` is 0, so a row at `u32::MAX` is
+    /// still claimed, and two claims in a row never share a token.
     pub claims: u32,
     /// The last failure.
     pub last_error: Option<String>,
@@ -906,10 +908,13 @@ impl JobQueue {
         };
         let until = now.saturating_add(self.lease);
         // each turn takes one PENDING row: ends when a readable one is
-        // claimed or none is due
+        // claimed or none is due. `claims` wraps: the token only has to
+        // differ from the last claim's, and `claims + 1` at u32::MAX would
+        // make a good row unreadable (out of range), then set aside
         loop {
             let row = sqlx::query(&format!(
-                "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3, claims = claims + 1
+                "UPDATE jobs SET status = 'RUNNING', claimed_by = $2, claimed_until = $3,
+                    claims = CASE WHEN claims >= 4294967295 THEN 0 ELSE claims + 1 END
                  WHERE id = (SELECT id FROM jobs
                              WHERE status = 'PENDING' AND next_retry_at <= $1
                              ORDER BY next_retry_at, id LIMIT 1 {lock})

@@ -818,6 +818,22 @@ async fn a_time_that_is_not_an_integer_is_set_aside_and_the_worker_goes_on() {
 }
 
 #[tokio::test]
+async fn a_job_claimed_u32_max_times_is_claimed_again_not_set_aside() {
+    let q = JobQueue::open_in_memory().await.unwrap();
+    let id = q.enqueue("x", s(0)).await.unwrap();
+    sqlx::query("UPDATE jobs SET claims = $2 WHERE id = $1")
+        .bind(id)
+        .bind(i64::from(u32::MAX))
+        .execute(q.pool())
+        .await
+        .unwrap();
+    let running = q.claim_due(s(0)).await.unwrap().unwrap();
+    assert_eq!((running.id, running.claims), (id, 0));
+    q.complete(&running, s(1)).await.unwrap();
+    assert_eq!(job(&q, id).await.status, JobStatus::Done);
+}
+
+#[tokio::test]
 async fn failing_a_job_at_the_largest_retry_count_does_not_overflow() {
     let q = JobQueue::open_in_memory().await.unwrap();
     q.enqueue("x", s(0)).await.unwrap();
