@@ -57,11 +57,17 @@
 //! the program, or by hand) is never claimed, changed or deleted:
 //! [`JobQueue::unknown_statuses`] lists them, [`Worker::start`] logs each as
 //! an error, and [`JobQueue::all`] fails with [`QueueError::UnknownStatus`].
-//! A row the queue cannot read as a [`Job`] (a `payload` that is a BLOB or
-//! not UTF-8, written by another program; a `retry_count` of -1, edited by
-//! hand) is set aside when a claim takes it or when its lease ends:
-//! `FAILED` for good, with `last_error` saying which column and why, logged
-//! as an error, its other columns left as they are; the other jobs run on.
+//! A row the queue cannot read as a [`Job`] (a `payload` that is not UTF-8,
+//! text or BLOB, written by another program; a `retry_count` of -1, edited
+//! by hand; on SQLite, a `next_retry_at` or `claimed_until` that is not an
+//! integer) is set aside when a claim takes it or when its lease ends:
+//! `FAILED` for good at `finished_at`, with `last_error` saying which
+//! column and why, before the error it held, logged as an error; its
+//! `payload`, `retry_count` and `next_retry_at` are kept as they were (a
+//! claim that took it has already written its `claimed_by`,
+//! `claimed_until` and `claims`); the other jobs run on. `claimed_by` and
+//! `last_error` are informational: text in them that is not UTF-8 is read
+//! lossily, never a reason to set a job aside.
 //! [`JobQueue::get`] and [`JobQueue::all`] fail on it with
 //! [`QueueError::Unreadable`].
 //!
@@ -200,8 +206,9 @@ pub enum QueueError {
         status: String,
     },
     /// A row that cannot be read as a [`Job`]: a column whose value is not
-    /// of its type (a `payload` that is a BLOB, or not UTF-8), or a count
-    /// (`retry_count`, `claims`) out of `u32`'s range. A claim that
+    /// of its type (a `payload` that is not UTF-8, text or BLOB; on SQLite,
+    /// a time that is not an integer), or a count (`retry_count`, `claims`)
+    /// out of `u32`'s range. A claim that
     /// takes such a row, or finds its lease expired, sets it aside:
     /// `FAILED`, with this in `last_error`.
     #[error("job {id} cannot be read ({reason})")]
@@ -1015,8 +1022,9 @@ impl JobQueue {
     /// (`reason`), if it is still `RUNNING` under a lease that ends by
     /// `until` (the claim that just took it, or an expired one): `FAILED`
     /// for good at `now`, `reason` in `last_error` before the error it
-    /// held, logged as an error. Its other columns are left as they are, for
-    /// whoever repairs it. Another
+    /// held, logged as an error. Its `payload`, `retry_count` and
+    /// `next_retry_at` are kept, for whoever repairs it (a claim that took it
+    /// has written `claimed_by`, `claimed_until` and `claims`). Another
     /// worker that set it aside first is not an error.
     async fn set_aside(
         &self,
@@ -1045,7 +1053,7 @@ impl JobQueue {
 
     fn log_set_aside(&self, id: i64, reason: &str, now: Duration) {
         tracing::error!(
-            "[{}] worker {}: job {id} cannot be read ({reason}); set aside as FAILED, its row otherwise as it was",
+            "[{}] worker {}: job {id} cannot be read ({reason}); set aside as FAILED, its payload, retry_count and next_retry_at kept",
             fmt_time(now),
             self.worker
         );
