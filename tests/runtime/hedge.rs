@@ -642,27 +642,42 @@ async fn a_retry_that_overtakes_the_hedge_leaves_no_stale_timer() {
 /// starts (a refused token closed the run and it never did).
 #[tokio::test(start_paused = true)]
 async fn a_retry_granted_is_not_cancelled_by_a_token_it_did_not_need() {
-    // a burst of two retries: the hedge's and the retry after attempt 1
-    static BUDGET: RetryBudget = RetryBudget::new("hedge-granted")
-        .with_max_tokens(4)
-        .with_percent(0);
+    static BUDGET: RetryBudget = burst_of_two("hedge-granted");
     let r = Replicas::new(vec![
         (150, Err(Fail::Unavailable)),
         (52, Err(Fail::Unavailable)),
         (10, Ok(3)),
     ]);
+    let (out, took) = failing_at_150_and_152(&BUDGET, 3, &r).await;
+    assert_eq!(out.unwrap(), 3);
+    assert_eq!(took, ms(170));
+}
+
+/// A budget with room for a burst of two retries (the hedge's and the
+/// retry after attempt 1), refilled by nothing.
+const fn burst_of_two(name: &'static str) -> RetryBudget {
+    RetryBudget::new(name).with_max_tokens(4).with_percent(0)
+}
+
+/// `attempts` hedged 100ms apart, each failure retried after 10ms, under
+/// `budget`, on `r` (whose plan fails attempt 1 at 150ms and attempt 2 at
+/// 152ms): what the call returned, and when.
+async fn failing_at_150_and_152(
+    budget: &'static RetryBudget,
+    attempts: u32,
+    r: &Replicas,
+) -> (Result<u32, Fail>, Duration) {
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(3)
+        .with_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(10)))
         .with_hedge(ms(100))
-        .with_budget(&BUDGET)
+        .with_budget(budget)
         .retry_on(KindSet::TRANSIENT)
         .retry(|| r.call())
         .hedged()
         .await;
-    assert_eq!(out.unwrap(), 3);
-    assert_eq!(t0.elapsed(), ms(170));
+    (out, t0.elapsed())
 }
 
 /// A failure whose own retry the budget refuses does not cancel the retry
@@ -673,28 +688,16 @@ async fn a_retry_granted_is_not_cancelled_by_a_token_it_did_not_need() {
 /// timer, and the call gave up at 152ms).
 #[tokio::test(start_paused = true)]
 async fn a_retry_granted_is_not_cancelled_by_a_later_refusal() {
-    // a burst of two retries: the hedge's and the retry after attempt 1
-    static BUDGET: RetryBudget = RetryBudget::new("hedge-granted-refused")
-        .with_max_tokens(4)
-        .with_percent(0);
+    static BUDGET: RetryBudget = burst_of_two("hedge-granted-refused");
     let r = Replicas::new(vec![
         (150, Err(Fail::Unavailable)),
         (52, Err(Fail::Unavailable)),
         (10, Ok(3)),
         (10, Ok(4)),
     ]);
-    let t0 = Instant::now();
-    let out = Policy::new()
-        .with_attempts(4)
-        .with_backoff(Backoff::fixed(ms(10)))
-        .with_hedge(ms(100))
-        .with_budget(&BUDGET)
-        .retry_on(KindSet::TRANSIENT)
-        .retry(|| r.call())
-        .hedged()
-        .await;
+    let (out, took) = failing_at_150_and_152(&BUDGET, 4, &r).await;
     assert_eq!(out, Ok(3));
-    assert_eq!(t0.elapsed(), ms(170));
+    assert_eq!(took, ms(170));
     assert_eq!(r.started(), 3, "no hedge after the refusal");
     assert_eq!(BUDGET.stats().refused, 1);
 }
