@@ -47,7 +47,8 @@
 //!   budget that refuses, an open circuit breaker or a throttle that rejects
 //!   stops new attempts, without cancelling those in flight, nor a retry
 //!   already granted (and announced) to an earlier failure: that one still
-//!   starts. A retry after a failure asks them when it is decided, as
+//!   starts, unless the breaker has opened by then (it is asked at the
+//!   start, as every attempt's is). A retry after a failure asks them when it is decided, as
 //!   `.await` does: one they refuse is neither announced nor waited for
 //!   (and a token granted for a retry that never starts, because another
 //!   attempt won, goes back). The call gives up, with the last error,
