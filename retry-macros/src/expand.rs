@@ -876,6 +876,14 @@ fn erase_impl_trait(ty: &mut syn::Type) {
             }
             path_args(&mut t.path);
         }
+        // `dyn Iterator<Item = impl Display>`: `dyn Iterator<Item = _>`
+        Type::TraitObject(t) => {
+            for bound in &mut t.bounds {
+                if let syn::TypeParamBound::Trait(b) = bound {
+                    path_args(&mut b.path);
+                }
+            }
+        }
         _ => {}
     }
 }

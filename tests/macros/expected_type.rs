@@ -120,6 +120,19 @@ async fn impl_trait_inside_async(n: u32) -> Result<Vec<impl std::fmt::Display>, 
     Ok(vec![n])
 }
 
+// ... and inside a `dyn` bound too (`Item = _`)
+#[retry(attempts = 2, backoff = "none")]
+fn impl_trait_in_dyn(n: u32) -> Result<Box<dyn Iterator<Item = impl std::fmt::Display>>, Down> {
+    Ok(Box::new(vec![n].into_iter()))
+}
+
+#[retry(attempts = 2, backoff = "none")]
+async fn impl_trait_in_dyn_async(
+    n: u32,
+) -> Result<Box<dyn Iterator<Item = impl std::fmt::Display>>, Down> {
+    Ok(Box::new(vec![n].into_iter()))
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_body_is_checked_against_the_declared_return_type() {
     let named = Named {
@@ -141,4 +154,11 @@ async fn the_body_is_checked_against_the_declared_return_type() {
     assert_eq!(impl_trait_inside(&[4, 5]).map(Iterator::sum::<u32>), Ok(9));
     let shown = impl_trait_inside_async(7).await.unwrap();
     assert_eq!(shown[0].to_string(), "7");
+    let shown: Vec<String> = impl_trait_in_dyn(8)
+        .unwrap()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(shown, ["8"]);
+    let mut shown = impl_trait_in_dyn_async(9).await.unwrap();
+    assert_eq!(shown.next().map(|d| d.to_string()).as_deref(), Some("9"));
 }
