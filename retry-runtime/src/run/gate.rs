@@ -129,7 +129,9 @@ impl Refusal {
 
 /// A per-call hook told of each retry, before its sleep: any
 /// `FnMut(&RetryEvent)` (see [`Retry::notify`](crate::Retry::notify)), or
-/// [`NoNotify`].
+/// [`NoNotify`]. [`Retry::notify`](crate::Retry::notify) takes a closure
+/// (so that its argument's type is inferred): a hook of yours that is a
+/// type goes in one, `.notify(|ev| hook.record(ev))`.
 pub trait Notify {
     /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
     const ACTIVE: bool;
