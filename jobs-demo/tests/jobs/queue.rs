@@ -11,7 +11,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use retry_jobs_demo::{Job, JobOutcome, JobQueue, JobStatus, QueueError, ScaledClock, Worker};
+use retry_jobs_demo::{Job, JobOutcome, JobQueue, JobStatus, QueueError, Ran, ScaledClock, Worker};
 use retry_runtime::{StopReason, presets};
 
 /// One simulated minute in the worker-level tests: 40 real milliseconds.
@@ -389,6 +389,18 @@ async fn a_restart_resumes_from_the_file_without_losing_or_duplicating_a_job() {
 /// Runs of each job, with the simulated time each started.
 type Log = Arc<Mutex<HashMap<String, Vec<Duration>>>>;
 
+/// A worker `w1` on a scaled clock, run with the recording handler until
+/// nothing is left to do: the worker (for its queue) and its runs.
+async fn run_until_idle(q: JobQueue) -> (Worker, Vec<Ran>) {
+    let clock = ScaledClock::minute_every(MINUTE);
+    let mut worker = Worker::start("w1", q, clock).await.unwrap();
+    let runs = worker
+        .run(None, handler(clock, Log::default()))
+        .await
+        .unwrap();
+    (worker, runs)
+}
+
 /// A handler: `ok...` succeeds, `flaky:N` fails N times (Connect) then succeeds,
 /// `down` always times out, `bad` is a permanent error.
 fn handler(clock: ScaledClock, log: Log) -> impl FnMut(Job) -> std::future::Ready<io::Result<()>> {
@@ -718,12 +730,7 @@ async fn counts_out_of_range_are_set_aside(q: JobQueue) {
     }
 
     // the run goes past the expired lease (5 simulated minutes)
-    let clock = ScaledClock::minute_every(MINUTE);
-    let mut worker = Worker::start("w1", q, clock).await.unwrap();
-    let runs = worker
-        .run(None, handler(clock, Log::default()))
-        .await
-        .unwrap();
+    let (worker, runs) = run_until_idle(q).await;
 
     let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
     assert_eq!(ran, [ok]);
@@ -790,12 +797,7 @@ async fn a_time_that_is_not_an_integer_is_set_aside_and_the_worker_goes_on() {
             .unwrap();
         let ok = q.enqueue("ok", s(0)).await.unwrap();
 
-        let clock = ScaledClock::minute_every(MINUTE);
-        let mut worker = Worker::start("w1", q, clock).await.unwrap();
-        let runs = worker
-            .run(None, handler(clock, Log::default()))
-            .await
-            .unwrap();
+        let (worker, runs) = run_until_idle(q).await;
 
         let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
         assert_eq!(ran, [ok], "{insert}");
