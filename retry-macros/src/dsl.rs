@@ -78,6 +78,21 @@ pub enum BackoffSpec {
     Fib { first: Duration, cap: Duration },
 }
 
+impl BackoffSpec {
+    /// The one wait of a backoff whose first wait is its cap (`fixed`, or a
+    /// growing one that starts at its cap): decorrelated jitter, which draws
+    /// between the two, has nothing to draw from. `None` otherwise.
+    pub fn no_range(&self) -> Option<Duration> {
+        match *self {
+            BackoffSpec::None => None,
+            BackoffSpec::Fixed(d) => Some(d),
+            BackoffSpec::Linear { start: first, cap }
+            | BackoffSpec::Exp { first, cap, .. }
+            | BackoffSpec::Fib { first, cap } => (first >= cap).then_some(cap),
+        }
+    }
+}
+
 /// Randomness added to each backoff delay.
 ///
 /// ```text

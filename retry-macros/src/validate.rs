@@ -122,6 +122,19 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         .jitter
         .get()
         .and_then(|a| dsl_value(&a.value, dsl::parse_jitter, &mut errors));
+    // Decorrelated jitter draws between the backoff's first wait and its
+    // cap: a backoff whose first wait is its cap leaves it nothing to draw.
+    if let (Some(JitterSpec::Decorrelated), Some(b), Some(a)) = (jitter, backoff, args.jitter.get())
+    {
+        if let Some(d) = b.no_range() {
+            errors.push(syn::Error::new(
+                a.value.span(),
+                format!(
+                    "`jitter = \"decorrelated\"` draws each wait between the backoff's first wait and its cap, and both are {d:?} here, so no wait would be randomized; use `jitter = \"full\"` or `\"equal\"`, or a backoff that grows"
+                ),
+            ));
+        }
+    }
     let max_elapsed = args
         .max_elapsed
         .get()

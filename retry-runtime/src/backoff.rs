@@ -189,8 +189,9 @@ impl Backoff {
     /// exponential factor must be a finite number >= 1, and a growing backoff
     /// must grow from something (an exponential or fibonacci backoff starting
     /// at zero, a linear one with zero start and step or a zero cap: say
-    /// [`Backoff::None`] for that). `Fixed(Duration::ZERO)` is valid: it is
-    /// what `"fixed(0s)"` says, a retry at once.
+    /// [`Backoff::None`] for that). `Fixed(Duration::ZERO)` is valid here, a
+    /// retry at once, as [`Backoff::None`] is (`#[retry]` refuses
+    /// `"fixed(0s)"` and asks for `"none"`, which says it plainly).
     ///
     /// ```
     /// use std::time::Duration;

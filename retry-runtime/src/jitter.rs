@@ -17,7 +17,7 @@ use crate::backoff::Backoff;
 /// | `None` (default) | exactly `d` |
 /// | `Full` | `[0, d]` |
 /// | `Equal` | `[d/2, d]` |
-/// | `Decorrelated` | `[first, min(cap, max(first, 3 * previous wait))]` (AWS; `first`/`cap` of the backoff) |
+/// | `Decorrelated` | `[first, min(cap, 3 * max(first, previous wait))]` (AWS; `first`/`cap` of the backoff; the first retry's in `[first, min(cap, 3 * first)]`) |
 /// | `Plus(x)` | `[d, d + x]` |
 /// | `Proportional(p)` | `[d, d + d * p / 100]` |
 ///
@@ -42,7 +42,11 @@ pub enum Jitter {
     Full,
     /// Uniform in `[d/2, d]`.
     Equal,
-    /// AWS's decorrelated jitter: uniform in `[first, 3 * previous wait]`, capped.
+    /// AWS's decorrelated jitter: uniform in `[first, 3 * previous wait]`,
+    /// capped, the previous wait taken to be `first` before the first retry
+    /// (so the first retries of clients that failed together are spread
+    /// too). It needs a backoff whose first wait is below its cap:
+    /// [`Policy::build`](crate::Policy::build) refuses it with a fixed one.
     Decorrelated,
     /// `d` plus a uniform extra in `[0, x]`.
     Plus(Duration),
@@ -74,8 +78,10 @@ impl Jitter {
             Jitter::Decorrelated => {
                 let cap = backoff.cap();
                 let base = backoff.first().min(cap);
-                let grown = previous.checked_mul(3).unwrap_or(Duration::MAX);
-                (base, grown.max(base).min(cap))
+                // AWS starts its `sleep` at `base`: the first retry is drawn
+                // from `[base, 3 * base]` too, not at `base` for every client.
+                let grown = previous.max(base).checked_mul(3).unwrap_or(Duration::MAX);
+                (base, grown.min(cap))
             }
             Jitter::Plus(extra) => (delay, delay.saturating_add(extra)),
             Jitter::Proportional(percent) => {
@@ -278,7 +284,8 @@ mod tests {
         assert_eq!(Jitter::None.bounds(s(4), z, &b), (s(4), s(4)));
         assert_eq!(Jitter::Full.bounds(s(4), z, &b), (z, s(4)));
         assert_eq!(Jitter::Equal.bounds(s(4), z, &b), (s(2), s(4)));
-        assert_eq!(Jitter::Decorrelated.bounds(s(4), z, &b), (s(1), s(1)));
+        // the first retry: `previous` is taken to be the first wait
+        assert_eq!(Jitter::Decorrelated.bounds(s(4), z, &b), (s(1), s(3)));
         assert_eq!(Jitter::Decorrelated.bounds(s(4), s(2), &b), (s(1), s(6)));
         assert_eq!(Jitter::Decorrelated.bounds(s(4), s(5), &b), (s(1), s(10)));
         assert_eq!(Jitter::Plus(s(1)).bounds(s(4), z, &b), (s(4), s(5)));

@@ -647,6 +647,12 @@ impl<W: Copy, G> Policy<W, G> {
         if let Err(e) = self.backoff.validate() {
             return Err(e);
         }
+        if matches!(self.jitter, Jitter::Decorrelated)
+            && !self.backoff.cap().is_zero()
+            && self.backoff.first().as_nanos() >= self.backoff.cap().as_nanos()
+        {
+            return Err(PolicyError::DecorrelatedWithoutRange);
+        }
         if let Some(delay) = self.hedge {
             let beyond = match self.stop.max_elapsed {
                 Some(limit) => delay.as_nanos() >= limit.as_nanos(),

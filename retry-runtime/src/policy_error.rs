@@ -25,6 +25,12 @@ pub enum PolicyError {
     /// A hedge delay of zero (every attempt at once: use more callers, not
     /// hedging), or one at or above `max_elapsed` (no hedge could start).
     HedgeDelay,
+    /// A `max_elapsed` of zero: the run would give up at its first failure
+    /// (leave it unset for no limit).
+    ZeroMaxElapsed,
+    /// Decorrelated jitter with a backoff whose first wait is its cap (a
+    /// fixed one): it draws between the two, so no wait would be randomized.
+    DecorrelatedWithoutRange,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -52,6 +58,12 @@ impl PolicyError {
                 "every wait of this backoff would be zero; use Backoff::None for no wait"
             }
             PolicyError::HedgeDelay => "the hedge delay must be above zero and below max_elapsed",
+            PolicyError::ZeroMaxElapsed => {
+                "max_elapsed must be above zero (leave it unset for no limit)"
+            }
+            PolicyError::DecorrelatedWithoutRange => {
+                "decorrelated jitter draws between the backoff's first wait and its cap, which are equal here; use full or equal jitter, or a backoff that grows"
+            }
         }
     }
 }

@@ -90,16 +90,23 @@ impl Stop {
         }
     }
 
-    /// `Err` when `max_attempts` is 0.
+    /// `Err` when `max_attempts` is 0, or `max_elapsed` is zero (a run that
+    /// would give up at its first failure; `None` is no limit).
     ///
     /// ```
-    /// assert!(retry_runtime::Stop::after_attempts(0).validate().is_err());
+    /// use std::time::Duration;
+    /// use retry_runtime::Stop;
+    /// assert!(Stop::after_attempts(0).validate().is_err());
+    /// let zero = Stop { max_elapsed: Some(Duration::ZERO), ..Stop::after_attempts(3) };
+    /// assert!(zero.validate().is_err());
     /// ```
     pub const fn validate(&self) -> Result<(), PolicyError> {
         if self.max_attempts == 0 {
-            Err(PolicyError::ZeroAttempts)
-        } else {
-            Ok(())
+            return Err(PolicyError::ZeroAttempts);
+        }
+        match self.max_elapsed {
+            Some(limit) if limit.is_zero() => Err(PolicyError::ZeroMaxElapsed),
+            _ => Ok(()),
         }
     }
 

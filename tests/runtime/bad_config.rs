@@ -1,8 +1,9 @@
 //! No silent misuse at run time: a `Policy` built from configuration values
 //! (strings parsed with `str::parse`, as a config file or environment gives
 //! them) is checked by `Policy::build()`, which returns an error naming the
-//! first invalid value: zero attempts, a cap below the first delay, or an
-//! exponential factor that is NaN, negative or below 1.
+//! first invalid value: zero attempts, a zero `max_elapsed`, a cap below the
+//! first delay, an exponential factor that is NaN, negative or below 1, or
+//! decorrelated jitter on a backoff that does not grow.
 //!
 //! An invalid policy that skipped `build()` still never panics. What it does
 //! instead, asserted below (the "nearest valid neighbour" of the `Policy` docs):
@@ -10,6 +11,7 @@
 //! - a factor below 1, negative or NaN: every wait is the first delay;
 //! - a first delay above the cap: every wait is the cap (linear, exponential,
 //!   fibonacci), and decorrelated jitter stays within `[0, cap]`;
+//! - a `max_elapsed` of zero: one call, no retry (`StopReason::Deadline`);
 //! - an infinite factor: the first delay, then the cap;
 //! - waits of `Duration::MAX` (and jitter on top) saturate, sync and async.
 
@@ -125,6 +127,70 @@ fn zero_attempts_is_an_error() {
         Policy::new().with_stop(stop).build().unwrap_err(),
         PolicyError::ZeroAttempts
     );
+}
+
+#[test]
+fn a_zero_max_elapsed_is_an_error() {
+    // a config where 0 meant "no limit" would otherwise never retry
+    let zero = Policy::new()
+        .with_attempts(5)
+        .with_max_elapsed(Duration::ZERO);
+    assert_eq!(zero.build().unwrap_err(), PolicyError::ZeroMaxElapsed);
+    assert!(zero
+        .build()
+        .unwrap_err()
+        .to_string()
+        .contains("unset for no limit"));
+    // the smallest limit is fine
+    assert!(Policy::new()
+        .with_max_elapsed(Duration::from_nanos(1))
+        .build()
+        .is_ok());
+}
+
+#[test]
+fn decorrelated_jitter_needs_a_backoff_that_grows() {
+    let s = Duration::from_secs;
+    for b in [
+        Backoff::fixed(s(1)),
+        Backoff::exponential(s(2), s(2)),
+        Backoff::fibonacci(s(2), s(2)),
+        Backoff::linear(s(2), s(1), s(2)),
+    ] {
+        let p = Policy::new()
+            .with_backoff(b)
+            .with_jitter(Jitter::Decorrelated);
+        assert_eq!(
+            p.build().unwrap_err(),
+            PolicyError::DecorrelatedWithoutRange,
+            "{b}"
+        );
+        // the other jitters have room on a fixed wait
+        assert!(p.with_jitter(Jitter::Full).build().is_ok(), "{b}");
+    }
+    let grows = Policy::new()
+        .with_backoff(Backoff::exponential(s(1), s(4)))
+        .with_jitter(Jitter::Decorrelated);
+    assert!(grows.build().is_ok());
+}
+
+#[test]
+fn decorrelated_jitter_spreads_the_first_retry() {
+    // AWS's decorrelated jitter starts from `sleep = base`: the first retry
+    // of clients that failed together is drawn from [base, 3 * base], not
+    // taken at `base` by every one of them.
+    let p = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::exponential(ms(1000), ms(10_000)))
+        .with_jitter(Jitter::Decorrelated)
+        .checked();
+    let firsts: Vec<Duration> = (0..100).map(|_| sync_waits(&p).0[0]).collect();
+    assert!(
+        firsts.iter().all(|w| (ms(1000)..=ms(3000)).contains(w)),
+        "{firsts:?}"
+    );
+    let distinct: std::collections::BTreeSet<_> = firsts.iter().collect();
+    assert!(distinct.len() > 50, "{distinct:?}");
 }
 
 #[test]
@@ -322,14 +388,15 @@ async fn huge_waits_do_not_panic_async() {
     );
 }
 
-/// `max_elapsed` of zero is accepted by `build()`: it means "never retry"
-/// (every retry would start at or after the deadline).
+/// `max_elapsed` of zero is refused by `build()` (as `#[retry]` refuses
+/// `max_elapsed = "0s"`); unchecked, it means "never retry" (every retry
+/// would start at or after the deadline).
 #[test]
-fn zero_max_elapsed_means_no_retry() {
+fn zero_max_elapsed_unchecked_means_no_retry() {
     let p = Policy::new()
         .with_attempts(5)
         .with_max_elapsed(Duration::ZERO);
-    assert!(p.build().is_ok());
+    assert!(p.build().is_err());
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
