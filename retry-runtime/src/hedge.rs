@@ -38,8 +38,9 @@
 //!   is told to the guards and logged): the attempts still in flight are
 //!   dropped (cancelled) at once, and told to the circuit breaker as made
 //!   without an outcome (neutral), so each leave it granted is recorded
-//!   (also for an attempt whose operation panicked while making it), and
-//!   to the throttle as accepted (a losing hedge showed no overload). A
+//!   (also for an attempt whose operation panicked while making it); the
+//!   throttle counts them not at all, as any call dropped before its
+//!   outcome (see [`Throttle`](crate::Throttle)'s "What counts"). A
 //!   retriable failure of one attempt does not cancel the others. A
 //!   non-retriable failure ends the call with that error, dropping the
 //!   others.
@@ -130,7 +131,6 @@ use crate::run::{
 };
 use crate::sleep::Sleeper;
 use crate::stop::StopReason;
-use crate::throttle::Throttle;
 
 /// One attempt in flight: its number (from 1), its leave, its future, its
 /// `retry.attempt` span (with attempt spans on: the future is made and
@@ -187,14 +187,12 @@ fn next_start<Fut, E>(
 /// before the operation makes the attempt's future, so that an attempt
 /// dropped in flight (another won, the run ended, or the operation
 /// panicked while making it) is told to the breaker as made with no
-/// outcome (`Neutral`), and to the throttle as not turned away (it showed
-/// no overload): every leave granted is recorded once, a half-open probe's
-/// slot comes free, and a losing hedge does not push the throttle towards
-/// rejecting.
+/// outcome (`Neutral`): every leave granted is recorded once, and a
+/// half-open probe's slot comes free. (The throttle is told nothing: it
+/// counts an attempt only with its outcome.)
 struct Leave {
     permit: Option<Permit>,
     breaker: Option<&'static CircuitBreaker>,
-    throttle: Option<&'static Throttle>,
     told: bool,
 }
 
@@ -203,7 +201,6 @@ impl Leave {
         Leave {
             permit,
             breaker: policy.circuit,
-            throttle: policy.throttle,
             told: false,
         }
     }
@@ -223,9 +220,6 @@ impl Drop for Leave {
         }
         if let (Some(breaker), Some(permit)) = (self.breaker, self.permit.take()) {
             breaker.record(permit, Outcome::Neutral);
-        }
-        if let Some(throttle) = self.throttle {
-            throttle.record(true);
         }
     }
 }
@@ -304,7 +298,6 @@ where
     // kept in the list, in the failed attempt's place
     let mut granted = Granted {
         budget: policy.budget,
-        throttle: policy.throttle,
         retries: 0,
     };
 
@@ -686,7 +679,7 @@ where
 }
 
 /// Leave for an attempt after the first: a retry already granted (its
-/// budget token and the throttle's leave taken when it was decided), or
+/// budget token taken and the throttle asked when it was decided), or
 /// else the guards' leave for it now ([`retry_leave`]); then the breaker's
 /// leave for the attempt.
 fn next_leave<W, G>(
@@ -729,31 +722,28 @@ fn retry_leave<W, G>(policy: &Policy<W, G>) -> Result<(), StopReason> {
     }
     if let Some(throttle) = policy.throttle {
         if throttle.try_acquire().is_err() {
-            policy.retry_throttled();
+            policy.retry_not_made();
             return Err(StopReason::Throttled);
         }
     }
     Ok(())
 }
 
-/// The retries a hedged run decided (each granted its budget token and
-/// its throttle's leave) and has not started yet: they are given back
-/// when the run ends or is dropped before it starts them.
+/// The retries a hedged run decided (each granted its budget token) and
+/// has not started yet: their tokens are given back when the run ends or
+/// is dropped before it starts them. (The throttle that let them through
+/// counts nothing for them until they end.)
 struct Granted<'b> {
     budget: Option<&'b RetryBudget>,
-    throttle: Option<&'b Throttle>,
     retries: u32,
 }
 
 impl Granted<'_> {
-    /// The retries granted will not start: their tokens and leaves go back.
+    /// The retries granted will not start: their tokens go back.
     fn give_back(&mut self) {
-        for _ in 0..self.retries {
-            if let Some(budget) = self.budget {
+        if let Some(budget) = self.budget {
+            for _ in 0..self.retries {
                 budget.refund();
-            }
-            if let Some(throttle) = self.throttle {
-                throttle.release();
             }
         }
         self.retries = 0;

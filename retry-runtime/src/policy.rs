@@ -434,8 +434,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// `E::from(rejection)`, so the error type must implement
     /// `From<Throttled>`. A retry it rejects gives up with
     /// [`StopReason::Throttled`] and the last error. Every attempt counts as
-    /// a request; one that succeeds, or fails with an error the policy does
-    /// not retry (the dependency answered), counts as accepted.
+    /// a request, when it ends; one that succeeds, or fails with an error
+    /// the policy does not retry (the dependency answered), counts as
+    /// accepted. A run dropped mid-attempt or in its backoff wait counts
+    /// nothing for that attempt (see [`Throttle`]'s "What counts").
     ///
     /// The throttle is asked after the circuit breaker and, for a retry,
     /// after the [budget](Policy::with_budget): an attempt it turns away
@@ -835,24 +837,15 @@ impl<W, G> Policy<W, G> {
         }
     }
 
-    /// A retry the budget granted is turned away by the throttle asked
-    /// after it: its token goes back.
-    #[inline]
-    pub(crate) fn retry_throttled(&self) {
-        if let Some(budget) = self.budget {
-            budget.refund();
-        }
-    }
-
-    /// A retry every guard granted is not made (a breaker that opened
-    /// during the wait turned it away, the service broke, another hedged
-    /// attempt won): the budget's token goes back, and the throttle's
-    /// request.
+    /// A retry the budget granted is not made (the throttle asked after
+    /// it turned it away, a breaker that opened during the wait, the
+    /// service broke, another hedged attempt won): its token goes back.
+    /// (The throttle has nothing to give back: it counts a request it let
+    /// through only with its outcome.)
     #[inline]
     pub(crate) fn retry_not_made(&self) {
-        self.retry_throttled();
-        if let Some(throttle) = self.throttle {
-            throttle.release();
+        if let Some(budget) = self.budget {
+            budget.refund();
         }
     }
 

@@ -5,6 +5,8 @@
 //! throttled; every form (sync, async, `#[retry]`, the functional API)
 //! reports its outcomes.
 
+use std::time::Duration;
+
 use retry_runtime::clock::ManualClock;
 use retry_runtime::{retry, testing, Classify, Policy, StopReason, Throttle, Throttled};
 
@@ -29,7 +31,7 @@ pub(crate) fn overloaded_throttle(requests: u32) -> &'static Throttle {
     let clock = leak(ManualClock::new());
     let t = leak(Throttle::new("search").with_clock(clock));
     for _ in 0..requests {
-        t.acquire_quietly();
+        t.record(false);
     }
     t
 }
@@ -202,4 +204,109 @@ fn a_throttle_and_a_breaker_together() {
     let r: Result<(), std::io::Error> = policy.retry(|| Ok(())).call();
     let e = r.unwrap_err();
     assert!(e.to_string().contains("throttle `search`"), "{e}");
+}
+
+/// A call dropped mid-attempt (a `tokio::time::timeout` around it, a
+/// client gone away) counts nothing: it showed nothing about the
+/// dependency. (Its request was counted when it was let through, with no
+/// outcome ever: with most calls cut short the throttle rejected calls to
+/// a healthy dependency, half of them after one such call.)
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_mid_attempt_counts_nothing() {
+    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
+    let policy = Policy::new().with_attempts(3).with_throttle(t);
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    for _ in 0..100 {
+        let call = policy.retry(|| async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<(), SearchError>(())
+        });
+        let cut = tokio::time::timeout(Duration::from_millis(10), call).await;
+        assert!(cut.is_err(), "{cut:?}");
+    }
+    assert_eq!(calls.into_inner(), 100, "none throttled");
+    let st = t.stats();
+    assert_eq!((st.requests, st.accepts, st.rejected), (0, 0, 0), "{st:?}");
+    assert_eq!((st.admitted, st.probability), (100, 0.0), "{st:?}");
+}
+
+/// A call dropped in its backoff wait counts its failed attempt, and not
+/// the retry the throttle let through before the wait. (The retry was a
+/// request with no outcome.)
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_mid_sleep_counts_no_request_for_the_retry() {
+    let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
+    // a dependency that has answered 1000 times: the retries are let
+    // through whatever the 100 failures below add (p stays 0)
+    for _ in 0..1000 {
+        t.record(true);
+    }
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(3600)))
+        .with_throttle(t);
+    for _ in 0..100 {
+        let mut calls = 0;
+        let call = policy.retry(|| {
+            calls += 1;
+            async { Err::<(), _>(SearchError::Overloaded) }
+        });
+        let cut = tokio::time::timeout(Duration::from_millis(10), call).await;
+        assert!(cut.is_err(), "{cut:?}");
+        assert_eq!(calls, 1, "dropped in the wait");
+    }
+    let st = t.stats();
+    assert_eq!((st.requests, st.accepts), (1100, 1000), "{st:?}");
+    assert_eq!((st.admitted, st.rejected), (200, 0), "{st:?}");
+    assert_eq!(st.probability, 0.0);
+}
+
+static CUT_THROTTLE: Throttle = Throttle::new("cut_search");
+
+#[retry(attempts = 3, backoff = "exp(1s, 4s)", throttle = CUT_THROTTLE)]
+async fn search_hanging(
+    fail_first: bool,
+    calls: &std::sync::atomic::AtomicU32,
+) -> Result<u32, SearchError> {
+    let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if fail_first && n == 0 {
+        return Err(SearchError::Overloaded);
+    }
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(7)
+}
+
+/// `#[retry(throttle = NAME)]`: a call dropped mid-attempt counts nothing,
+/// one dropped in its wait only the attempt that failed.
+#[tokio::test(start_paused = true)]
+async fn the_attribute_counts_no_request_for_a_dropped_call() {
+    for _ in 0..100 {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let cut =
+            tokio::time::timeout(Duration::from_millis(10), search_hanging(false, &calls)).await;
+        assert!(cut.is_err(), "{cut:?}");
+        assert_eq!(calls.into_inner(), 1, "none throttled");
+    }
+    let st = CUT_THROTTLE.stats();
+    assert_eq!(
+        (st.requests, st.admitted, st.probability),
+        (0, 100, 0.0),
+        "{st:?}"
+    );
+    // one failure, then dropped in the 1s wait: the retry counts nothing
+    // (ten accepts first: p stays 0, so the retry is let through)
+    for _ in 0..10 {
+        CUT_THROTTLE.record(true);
+    }
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let cut = tokio::time::timeout(Duration::from_millis(10), search_hanging(true, &calls)).await;
+    assert!(cut.is_err(), "{cut:?}");
+    assert_eq!(calls.into_inner(), 1);
+    let st = CUT_THROTTLE.stats();
+    assert_eq!(
+        (st.requests, st.accepts, st.admitted),
+        (11, 10, 102),
+        "{st:?}"
+    );
 }

@@ -814,10 +814,11 @@ async fn a_success_ready_beside_a_permanent_failure_wins() {
     );
 }
 
-/// Hedges that lose (dropped, another attempt won) showed no overload: the
-/// throttle hears them as accepted, so a healthy but slow dependency is not
-/// throttled (3 requests and 1 accept a call pushed the probability to a
-/// third).
+/// Hedges that lose (dropped, another attempt won) have no outcome: the
+/// throttle counts them not at all, as any call dropped before its outcome,
+/// so a healthy but slow dependency is not throttled (3 requests and 1
+/// accept a call pushed the probability to a third); the winner counts,
+/// once.
 #[tokio::test(start_paused = true)]
 async fn losing_hedges_do_not_push_the_throttle_to_reject() {
     let clock: &'static retry_runtime::clock::ManualClock =
@@ -838,7 +839,13 @@ async fn losing_hedges_do_not_push_the_throttle_to_reject() {
             .await;
         assert!(out.is_ok(), "{out:?}");
     }
-    assert_eq!(throttle.probability(), 0.0, "{:?}", throttle.stats());
+    let st = throttle.stats();
+    assert_eq!(st.probability, 0.0, "{st:?}");
+    assert_eq!(
+        (st.requests, st.accepts, st.admitted),
+        (20, 20, 60),
+        "{st:?}"
+    );
 }
 
 /// An operation that panics while it makes a hedge's future: the breaker's

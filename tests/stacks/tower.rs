@@ -1051,7 +1051,7 @@ async fn a_policy_with_a_throttle_guards_the_layer() {
     ));
     // 100,000 requests and no accept: it rejects nearly every call
     for _ in 0..100_000 {
-        throttle.acquire_quietly();
+        throttle.record(false);
     }
     let policy: &'static Policy<RetryOn, retry_runtime::WithThrottle> =
         Box::leak(Box::new(FAST.with_throttle(throttle)));
@@ -1075,6 +1075,44 @@ async fn a_policy_with_a_throttle_guards_the_layer() {
     }
     assert!(rejected >= 19, "{rejected} of 20 rejected");
     assert_eq!(calls.load(Ordering::SeqCst), 20 - rejected);
+}
+
+/// A call through the layer cut short (a timeout above it, a client gone
+/// away) counts nothing with the policy's throttle: it showed nothing
+/// about the dependency. (Its request was counted with no outcome ever: a
+/// healthy dependency behind a layer whose calls were mostly cut short got
+/// throttled.)
+#[tokio::test(start_paused = true)]
+async fn a_call_cut_short_above_the_layer_counts_nothing_with_the_throttle() {
+    let clock: &'static retry_runtime::clock::ManualClock =
+        Box::leak(Box::new(retry_runtime::clock::ManualClock::new()));
+    let throttle: &'static retry_runtime::Throttle = Box::leak(Box::new(
+        retry_runtime::Throttle::new("clips").with_clock(clock),
+    ));
+    let policy: &'static Policy<RetryOn, retry_runtime::WithThrottle> =
+        Box::leak(Box::new(FAST.with_throttle(throttle)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let hanging = tower::service_fn(move |_: Request<()>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, Infallible>(Response::new(()))
+        }
+    });
+    let svc = ServiceBuilder::new().layer(policy.layer()).service(hanging);
+    for _ in 0..50 {
+        let call = svc.clone().oneshot(Request::new(()));
+        let cut = tokio::time::timeout(ms(10), call).await;
+        assert!(cut.is_err(), "cut short");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 50, "none throttled");
+    let st = throttle.stats();
+    assert_eq!(
+        (st.requests, st.rejected, st.probability),
+        (0, 0, 0.0),
+        "{st:?}"
+    );
 }
 
 /// tower's own middleware answers `BoxError`s (`Buffer`, `Timeout`), which

@@ -488,7 +488,8 @@ impl State {
 
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first
     /// attempt deposits into the budget; the breaker records the outcome; the
-    /// throttle counts an accept unless the attempt failed retriably.
+    /// throttle counts a request, and an accept unless the attempt failed
+    /// retriably.
     #[inline(never)]
     fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
         if let Some(throttle) = policy.throttle {
@@ -509,7 +510,9 @@ impl State {
     }
 
     /// A retry the policy allows: does the breaker, the budget or the
-    /// throttle stop it? (The throttle counts the retry as a request.)
+    /// throttle stop it? (A retry the throttle lets through counts as a
+    /// request when its attempt ends, in [`record`](Self::record): one
+    /// dropped in its wait counts nothing.)
     #[inline(never)]
     fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
         if let Some(breaker) = policy.circuit {
@@ -524,7 +527,7 @@ impl State {
         }
         if let Some(throttle) = policy.throttle {
             if throttle.try_acquire().is_err() {
-                policy.retry_throttled();
+                policy.retry_not_made();
                 return Decision::GiveUp(StopReason::Throttled);
             }
         }

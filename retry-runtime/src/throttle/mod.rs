@@ -24,10 +24,19 @@
 //! a 404 is an accept), is an accept; one that fails with an error the
 //! policy retries (a timeout, a 503, a 429) is not.
 //!
+//! A request is counted when its outcome is known: a call the throttle
+//! rejects at once, as a request not accepted; a call it lets through when
+//! its outcome is [recorded](Throttle::record). A call dropped before its
+//! outcome (a timeout around it, a client that went away, a retry
+//! cancelled in its backoff wait, a losing hedge) counts nothing: it
+//! showed nothing about the dependency, and a request counted with no
+//! outcome would push the throttle towards rejecting calls to a healthy
+//! dependency.
+//!
 //! # The window
-//! Counts are kept in ten buckets of a tenth of the window each, one
-//! `AtomicU64` per bucket: counting is one compare-and-swap, with no lock and
-//! no allocation. The window slides a bucket at a time, so counts older than
+//! Counts are kept in ten buckets of a tenth of the window each, two
+//! `AtomicU64`s per bucket (requests, accepts): counting a request, or an
+//! accept, is one compare-and-swap, with no lock and no allocation. The window slides a bucket at a time, so counts older than
 //! the window fade in steps of a tenth.
 //!
 //! ```
@@ -40,7 +49,6 @@
 //!
 //! // 100 requests, 10 accepted: reject (100 - 2 × 10) / 101 of the calls
 //! for i in 0..100 {
-//!     T.acquire_quietly();
 //!     T.record(i % 10 == 0);
 //! }
 //! assert!((T.probability() - 80.0 / 101.0).abs() < 1e-9);
@@ -72,7 +80,8 @@ use crate::jitter::Rng;
 /// [`StopReason::Throttled`](crate::StopReason::Throttled) and the last
 /// error), and reports each attempt's outcome. Or call
 /// [`try_acquire`](Throttle::try_acquire) and [`record`](Throttle::record)
-/// from a loop of your own.
+/// from a loop of your own: `try_acquire` before each call, `record` with
+/// the outcome of each call made.
 ///
 /// # Default
 /// [`Throttle::new`]: K = 2, a window of 30 seconds (ten buckets of 3s, as
@@ -180,7 +189,7 @@ impl Throttle {
     /// ```
     /// use retry_runtime::Throttle;
     /// static T: Throttle = Throttle::new("t").with_max_probability(0.9);
-    /// for _ in 0..1000 { T.acquire_quietly(); } // no accept
+    /// for _ in 0..1000 { T.record(false); } // no accept
     /// assert_eq!(T.probability(), 0.9);
     /// ```
     pub const fn with_max_probability(mut self, max: f64) -> Throttle {
@@ -268,20 +277,25 @@ impl Throttle {
         self.window
     }
 
-    /// A call is about to be made: count it as a request and decide, with
-    /// the current rejection [`probability`](Throttle::probability), whether
-    /// it may go out. `Err` means do not make it.
+    /// A call is about to be made: decide, with the current rejection
+    /// [`probability`](Throttle::probability), whether it may go out. `Err`
+    /// means do not make it: the call counts as a request not accepted.
+    /// `Ok` counts nothing in the window yet: the call counts once its
+    /// outcome is [recorded](Throttle::record), and not at all if it is
+    /// dropped before that (see the [module docs](self)).
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
     /// assert!(t.try_acquire().is_ok()); // nothing failed yet: never rejects
+    /// assert_eq!(t.stats().requests, 0); // counted with its outcome
     /// t.record(true);
+    /// assert_eq!(t.stats().requests, 1);
     /// ```
     pub fn try_acquire(&self) -> Result<(), Throttled> {
         let epoch = self.epoch();
         let p = self.probability_of(self.counts.counts(epoch));
-        self.counts.add(epoch, 1, 0);
         if p > 0.0 && Rng::with_thread(|rng| rng.next_f64()) < p {
+            self.counts.add(epoch, 1, 0);
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return Err(Throttled::new(self.name, p));
         }
@@ -289,47 +303,20 @@ impl Throttle {
         Ok(())
     }
 
-    /// Count a request that is made whatever the throttle says (a loop of
-    /// your own that only wants the statistics).
+    /// The outcome of a call that was made: counts it as a request, and as
+    /// an accept if `accepted`, true unless the dependency turned it away
+    /// (a retriable failure: overloaded, timed out, unavailable). A loop
+    /// of your own that only wants the statistics calls this alone.
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
-    /// t.acquire_quietly();
-    /// assert_eq!(t.stats().requests, 1);
-    /// ```
-    pub fn acquire_quietly(&self) {
-        self.counts.add(self.epoch(), 1, 0);
-        self.admitted.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// A call that [`try_acquire`](Throttle::try_acquire) let through is
-    /// not made after all (a retry granted when it was decided, then turned
-    /// away by a breaker that opened during its wait, or by a service that
-    /// broke): its request is taken back, from the window's current bucket
-    /// (never below zero), and it is no longer counted as admitted.
-    pub(crate) fn release(&self) {
-        self.counts.take_back_request(self.epoch());
-        let _ = self
-            .admitted
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(1))
-            });
-    }
-
-    /// The outcome of a call that was made: `accepted` unless the
-    /// dependency turned it away (a retriable failure: overloaded, timed
-    /// out, unavailable).
-    ///
-    /// ```
-    /// let t = retry_runtime::Throttle::new("t");
-    /// t.acquire_quietly();
     /// t.record(true);
-    /// assert_eq!(t.stats().accepts, 1);
+    /// t.record(false);
+    /// let s = t.stats();
+    /// assert_eq!((s.requests, s.accepts), (2, 1));
     /// ```
     pub fn record(&self, accepted: bool) {
-        if accepted {
-            self.counts.add(self.epoch(), 0, 1);
-        }
+        self.counts.add(self.epoch(), 1, u64::from(accepted));
     }
 
     /// The probability with which a call would be rejected now: `max(0,
@@ -337,7 +324,7 @@ impl Throttle {
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
-    /// for _ in 0..9 { t.acquire_quietly(); } // 9 requests, none accepted
+    /// for _ in 0..9 { t.record(false); } // 9 requests, none accepted
     /// assert_eq!(t.probability(), 0.9);
     /// ```
     pub fn probability(&self) -> f64 {
@@ -353,6 +340,7 @@ impl Throttle {
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
     /// assert!(t.try_acquire().is_ok());
+    /// t.record(false);
     /// let s = t.stats();
     /// assert_eq!((s.requests, s.accepts, s.admitted, s.rejected), (1, 0, 1, 0));
     /// ```
@@ -371,7 +359,7 @@ impl Throttle {
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
-    /// t.acquire_quietly();
+    /// t.record(true);
     /// t.reset();
     /// assert_eq!(t.stats().requests, 0);
     /// ```
@@ -419,13 +407,17 @@ impl fmt::Debug for Throttle {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ThrottleStats {
-    /// Requests counted in the window (rejected ones included).
+    /// Requests counted in the window: the calls rejected and the outcomes
+    /// [recorded](Throttle::record) (a call let through and dropped before
+    /// its outcome is not one).
     pub requests: u64,
     /// Accepts counted in the window.
     pub accepts: u64,
     /// The rejection probability now.
     pub probability: f64,
-    /// Calls let through, ever.
+    /// Calls [`try_acquire`](Throttle::try_acquire) let through, ever
+    /// (made or not: a call dropped, or turned away by another guard,
+    /// after it is counted here and nowhere else).
     pub admitted: u64,
     /// Calls rejected locally, ever.
     pub rejected: u64,
@@ -462,6 +454,34 @@ mod tests {
         assert_eq!(t.stats().rejected, 0);
     }
 
+    /// A call let through counts nothing until its outcome is recorded (a
+    /// call dropped before it counts nothing at all); a call rejected
+    /// counts at once, as a request not accepted.
+    #[test]
+    fn a_request_is_counted_with_its_outcome() {
+        static CLOCK: ManualClock = ManualClock::new();
+        let t = Throttle::new("t").with_clock(&CLOCK);
+        for _ in 0..100 {
+            assert!(t.try_acquire().is_ok());
+        }
+        let s = t.stats();
+        assert_eq!((s.requests, s.accepts, s.admitted), (0, 0, 100), "{s:?}");
+        assert_eq!(t.probability(), 0.0);
+        t.record(false);
+        t.record(true);
+        let s = t.stats();
+        assert_eq!((s.requests, s.accepts), (2, 1), "{s:?}");
+        // nothing accepted among many: the rejections count as requests
+        for _ in 0..1000 {
+            t.record(false);
+        }
+        let before = t.stats().requests;
+        let rejected = (0..100).filter(|_| t.try_acquire().is_err()).count() as u64;
+        let s = t.stats();
+        assert_eq!((s.requests, s.accepts), (before + rejected, 1), "{s:?}");
+        assert_eq!(s.rejected, rejected);
+    }
+
     #[test]
     fn a_healthy_dependency_is_never_throttled() {
         let t = Throttle::new("t");
@@ -478,7 +498,7 @@ mod tests {
         let t = Throttle::new("t").with_clock(&CLOCK);
         // 1000 requests, none accepted: p ≈ 0.999 for the next calls
         for _ in 0..1000 {
-            t.acquire_quietly();
+            t.record(false);
         }
         let rejected = (0..1000).filter(|_| t.try_acquire().is_err()).count();
         assert!(rejected > 990, "{rejected}");
@@ -498,11 +518,11 @@ mod tests {
             .with_window(Duration::from_secs(10))
             .with_clock(&CLOCK);
         for _ in 0..50 {
-            t.acquire_quietly();
+            t.record(false);
         }
         CLOCK.advance(Duration::from_secs(5));
         for _ in 0..50 {
-            t.acquire_quietly();
+            t.record(false);
         }
         assert_eq!(t.stats().requests, 100);
         CLOCK.advance(Duration::from_secs(5));
@@ -519,7 +539,7 @@ mod tests {
             .with_window(Duration::from_millis(10))
             .with_clock(&CLOCK);
         for _ in 0..1000 {
-            t.acquire_quietly();
+            t.record(false);
         }
         CLOCK.advance(Duration::from_millis(1 << 24));
         assert_eq!(t.stats().requests, 0);

@@ -77,12 +77,6 @@ impl Window {
         }
     }
 
-    /// Take one request back from the bucket of `epoch` (never below zero;
-    /// nothing if that bucket has started afresh since).
-    pub(crate) fn take_back_request(&self, epoch: u64) {
-        change(&self.requests, epoch, |n| n.saturating_sub(1));
-    }
-
     /// The counts of the buckets of the last [`BUCKETS`] epochs, `epoch`
     /// included.
     pub(crate) fn counts(&self, epoch: u64) -> Counts {
@@ -206,27 +200,6 @@ mod tests {
                 accepts: 200_000
             }
         );
-    }
-
-    #[test]
-    fn a_request_taken_back_leaves_the_count_as_before() {
-        let w = Window::new();
-        w.add(6, 3, 1);
-        w.take_back_request(6);
-        assert_eq!(
-            w.counts(6),
-            Counts {
-                requests: 2,
-                accepts: 1
-            }
-        );
-        // never below zero, and a bucket started afresh since stays fresh
-        w.take_back_request(9);
-        assert_eq!(w.counts(9).requests, 2);
-        w.add(16, 1, 0); // slot 6 again, ten epochs later
-        w.take_back_request(16);
-        w.take_back_request(16);
-        assert_eq!(w.counts(16).requests, 0);
     }
 
     #[test]
