@@ -10,7 +10,7 @@
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds (its sum: the time spent waiting) |
-//! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition |
+//! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused |
@@ -236,6 +236,17 @@ pub(crate) enum Circuit {
     Open = 2,
 }
 
+impl From<crate::circuit::CircuitState> for Circuit {
+    fn from(state: crate::circuit::CircuitState) -> Circuit {
+        use crate::circuit::CircuitState;
+        match state {
+            CircuitState::Closed => Circuit::Closed,
+            CircuitState::HalfOpen => Circuit::HalfOpen,
+            CircuitState::Open => Circuit::Open,
+        }
+    }
+}
+
 /// The state labels, by [`Circuit`] discriminant.
 #[cfg(feature = "metrics")]
 const STATES: [&str; 3] = ["closed", "half_open", "open"];
@@ -333,13 +344,55 @@ pub(crate) fn waits(operation: &'static str, wait: Duration) {
     }
 }
 
-/// Breaker `name` moved from `from` to `to`.
+/// Breaker `name` moved from `from` to `to`: its transition's counter.
+/// (Its state gauge: [`circuit_state`], once the move is logged.)
 #[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
     if on() {
         #[cfg(feature = "metrics")]
         imp::circuit_moved(name, from, to);
+    }
+}
+
+/// A breaker's lock for its state gauge (nothing without the feature):
+/// see [`circuit_state`].
+pub(crate) struct GaugeLock {
+    #[cfg(feature = "metrics")]
+    lock: std::sync::Mutex<()>,
+}
+
+impl GaugeLock {
+    pub(crate) const fn new() -> GaugeLock {
+        GaugeLock {
+            #[cfg(feature = "metrics")]
+            lock: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Breaker `name` changed state: set its state gauge, under its `lock`,
+/// to the state `now` reads from its word then, not to the state the move
+/// went to. A move's thread can be held up between its compare-and-swap
+/// and this, while another thread moves the breaker on and sets the gauge
+/// (setting the state of the move left it on a closed breaker's gauge
+/// while the breaker was open). Every move's thread gets here after its
+/// swap, and the last to take the lock comes after all of them: it reads
+/// the word's latest state, and sets it, whatever order the threads come
+/// in. The lock is taken only with the metrics on, after a transition.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn circuit_state(name: &'static str, lock: &GaugeLock, now: impl FnOnce() -> Circuit) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        {
+            // (a recorder that panicked while holding it left nothing to repair)
+            let _one_at_a_time = lock
+                .lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            imp::circuit_state(name, now());
+        }
     }
 }
 
@@ -587,8 +640,16 @@ mod imp {
             BREAKERS.with(name, |keys| {
                 r.register_counter(&keys.transitions[index], &META)
                     .increment(1);
+            })
+        });
+    }
+
+    #[inline(never)]
+    pub(super) fn circuit_state(name: &'static str, now: Circuit) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            BREAKERS.with(name, |keys| {
                 for (state, key) in keys.states.iter().enumerate() {
-                    let value = if state == to as usize { 1.0 } else { 0.0 };
+                    let value = if state == now as usize { 1.0 } else { 0.0 };
                     r.register_gauge(key, &META).set(value);
                 }
             })

@@ -3,6 +3,10 @@
 //! rejected.
 
 use std::io::ErrorKind::TimedOut;
+use std::sync::{mpsc, Arc, Mutex};
+
+use metrics::{Key, KeyName, Metadata, SharedString, Unit};
+use metrics_util::debugging::DebuggingRecorder;
 
 use retry_runtime::clock::ManualClock;
 use retry_runtime::metrics::{
@@ -195,4 +199,127 @@ fn budget_tokens_and_refusals() {
         ("outcome", Outcome::BudgetRefused.label()),
     ];
     assert_eq!(rec.counter(CALLS, &outcome), 1);
+}
+
+static RACED_CLOCK: ManualClock = ManualClock::new();
+static RACED: CircuitBreaker = CircuitBreaker::new("raced")
+    .with_failures(1)
+    .with_recovery(S)
+    .with_clock(&RACED_CLOCK);
+
+/// A recorder (a debugging one underneath) whose `from -> to` transition
+/// counter of breaker `raced` holds up the thread that counts it: it says
+/// so on `arrived`, then waits for `resume`. That thread has made its move
+/// and not yet set the state gauge.
+struct HoldingUp {
+    inner: DebuggingRecorder,
+    from: &'static str,
+    to: &'static str,
+    arrived: Mutex<mpsc::Sender<()>>,
+    resume: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+struct HeldCounter {
+    inner: metrics::Counter,
+    arrived: mpsc::Sender<()>,
+    resume: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl metrics::CounterFn for HeldCounter {
+    fn increment(&self, value: u64) {
+        self.arrived.send(()).unwrap();
+        self.resume.lock().unwrap().recv().unwrap();
+        self.inner.increment(value);
+    }
+    fn absolute(&self, value: u64) {
+        self.inner.absolute(value);
+    }
+}
+
+impl metrics::Recorder for HoldingUp {
+    fn describe_counter(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.inner.describe_counter(k, u, d);
+    }
+    fn describe_gauge(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.inner.describe_gauge(k, u, d);
+    }
+    fn describe_histogram(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.inner.describe_histogram(k, u, d);
+    }
+    fn register_counter(&self, key: &Key, meta: &Metadata<'_>) -> metrics::Counter {
+        let inner = self.inner.register_counter(key, meta);
+        let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+        let held = [("circuit", "raced"), ("from", self.from), ("to", self.to)];
+        if key.name() != CIRCUIT_TRANSITIONS || labels != held {
+            return inner;
+        }
+        metrics::Counter::from_arc(Arc::new(HeldCounter {
+            inner,
+            arrived: self.arrived.lock().unwrap().clone(),
+            resume: self.resume.clone(),
+        }))
+    }
+    fn register_gauge(&self, key: &Key, meta: &Metadata<'_>) -> metrics::Gauge {
+        self.inner.register_gauge(key, meta)
+    }
+    fn register_histogram(&self, key: &Key, meta: &Metadata<'_>) -> metrics::Histogram {
+        self.inner.register_histogram(key, meta)
+    }
+}
+
+/// Two threads move the breaker at once: a probe's success closes it, and
+/// its thread is held up after that move; meanwhile a call on the other
+/// thread fails and opens it again. The gauge ends on `open`, the
+/// breaker's state, whoever sets it last. (It was set to each move's own
+/// state: the held-up thread set `closed` over the open breaker, and the
+/// gauge said closed until its next move.) Each move is counted once.
+#[test]
+fn the_state_gauge_ends_on_the_state_when_threads_move_the_breaker_at_once() {
+    use retry_runtime::circuit::{CircuitState, Outcome as Told};
+    retry_runtime::metrics::enable();
+    let (arrived, held_up) = mpsc::channel();
+    let (resume, resumed) = mpsc::channel();
+    let recorder = HoldingUp {
+        inner: DebuggingRecorder::new(),
+        from: "half_open",
+        to: "closed",
+        arrived: Mutex::new(arrived),
+        resume: Arc::new(Mutex::new(resumed)),
+    };
+    let snapshotter = recorder.inner.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let p = RACED.try_acquire().unwrap();
+        RACED.record(p, Told::Failure); // open
+        RACED_CLOCK.advance(S);
+    });
+    let probe = metrics::with_local_recorder(&recorder, || RACED.try_acquire().unwrap());
+    assert!(probe.is_probe());
+    std::thread::scope(|s| {
+        // closes the breaker, and is held up counting that move
+        let closing = s.spawn(|| {
+            metrics::with_local_recorder(&recorder, || RACED.record(probe, Told::Success));
+        });
+        held_up.recv().unwrap();
+        assert_eq!(RACED.state(), CircuitState::Closed);
+        metrics::with_local_recorder(&recorder, || {
+            let p = RACED.try_acquire().unwrap();
+            RACED.record(p, Told::Failure); // open again
+        });
+        resume.send(()).unwrap();
+        closing.join().unwrap();
+    });
+    assert_eq!(RACED.state(), CircuitState::Open);
+    let rec = Recorded::from(&snapshotter);
+    assert_eq!(
+        state_of(&rec, "raced"),
+        [("closed", 0.0), ("half_open", 0.0), ("open", 1.0)]
+    );
+    assert_eq!(
+        transitions_of(&rec, "raced"),
+        [
+            ("closed", "open", 2),
+            ("half_open", "closed", 1),
+            ("open", "half_open", 1),
+        ]
+    );
 }

@@ -25,13 +25,20 @@
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
 //! turns half-open or closes, with the fields `name` and `state` (and
-//! `failures` when it opens, `probes` otherwise).
+//! `failures` when it opens, `probes` otherwise). Each line is written by
+//! the thread that made the move, after it: moves made at the same moment
+//! on several threads may be logged in another order than they were made.
+//! [`state`](CircuitBreaker::state), and the `retry_circuit_state` gauge of
+//! the [metrics](crate::metrics), end on the current state.
 //!
 //! # Concurrency
 //! The whole state machine is one `AtomicU64` (state, consecutive failures or
 //! probe counts, a generation, the time of the last transition) changed by
 //! compare-and-swap, plus one `AtomicU64` ring of the last outcomes when a
-//! failure-rate window is configured. No lock, no allocation. In the closed
+//! failure-rate window is configured. No lock, no allocation (with the
+//! [`metrics`](crate::metrics) on, a transition sets the state gauge under a
+//! lock of the breaker's own, so that it ends on the current state when
+//! threads move the breaker at once). In the closed
 //! state, letting a call through is one load (and a counter increment for
 //! [`stats`](CircuitBreaker::stats)); recording a success writes only when
 //! there were failures to forget.
@@ -85,6 +92,7 @@ pub use error::CircuitOpen;
 pub use stats::{CircuitState, CircuitStats};
 
 use crate::log::{self, Trip};
+use crate::metrics::{self, GaugeLock};
 use ring::{AtomicRing, MAX_WINDOW};
 use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 
@@ -150,6 +158,7 @@ pub struct CircuitBreaker {
     failed: AtomicU64,
     neutral: AtomicU64,
     opened: AtomicU64,
+    gauge: GaugeLock,
 }
 
 impl CircuitBreaker {
@@ -179,6 +188,7 @@ impl CircuitBreaker {
             failed: AtomicU64::new(0),
             neutral: AtomicU64::new(0),
             opened: AtomicU64::new(0),
+            gauge: GaugeLock::new(),
         }
     }
 
@@ -337,11 +347,11 @@ impl CircuitBreaker {
         let permit = match moved {
             Ok((w, next)) => {
                 if next.generation() != w.generation() {
-                    log::circuit_half_open(
-                        self.name,
-                        self.probes,
-                        w.state() == CircuitState::HalfOpen,
-                    );
+                    let again = w.state() == CircuitState::HalfOpen;
+                    log::circuit_half_open(self.name, self.probes, again);
+                    if !again {
+                        self.state_moved();
+                    }
                 }
                 Permit {
                     generation: next.generation(),
@@ -485,6 +495,14 @@ impl CircuitBreaker {
     fn opened(&self, why: Trip) {
         self.opened.fetch_add(1, Ordering::Relaxed);
         log::circuit_open(self.name, self.window, self.recovery, self.recovery_ms, why);
+        self.state_moved();
+    }
+
+    /// After a transition (counted and logged): the state gauge, set from
+    /// the word as it is now, which another thread may have moved on
+    /// since (see [`metrics::circuit_state`]).
+    fn state_moved(&self) {
+        metrics::circuit_state(self.name, &self.gauge, || self.word.load().state().into());
     }
 
     /// Open the breaker if it is still closed in generation `generation`.
@@ -517,7 +535,10 @@ impl CircuitBreaker {
         if let Ok((_, next)) = moved {
             match next.state() {
                 CircuitState::Open => self.opened(Trip::Probe),
-                CircuitState::Closed => log::circuit_closed(self.name, self.probes),
+                CircuitState::Closed => {
+                    log::circuit_closed(self.name, self.probes);
+                    self.state_moved();
+                }
                 CircuitState::HalfOpen => {}
             }
         }
@@ -602,6 +623,7 @@ impl CircuitBreaker {
             .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.now_ms())));
         if before.state() != CircuitState::Closed {
             log::circuit_reset(self.name, before.state());
+            self.state_moved();
         }
     }
 }
