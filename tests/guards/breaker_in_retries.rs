@@ -343,14 +343,28 @@ fn without_a_breaker_guarded_is_plain() {
     assert_eq!(run.before_attempt::<CircuitOpen>(), Ok(()));
 }
 
+/// A rejection's wait on the default clock: `at_least`, and at most a
+/// millisecond more. (Its readings have fractions of a millisecond, and
+/// the breaker keeps whole ones, rounded so that it never lets a probe
+/// through early: waiting as told is always enough.)
+fn assert_within_a_ms_over(retry_after: Duration, at_least: Duration) {
+    assert!(
+        retry_after >= at_least && retry_after <= at_least + Duration::from_millis(1),
+        "{retry_after:?}"
+    );
+}
+
 #[test]
 fn the_default_clock_follows_testing_pause() {
     static UPSTREAM: CircuitBreaker = CircuitBreaker::new("sync-upstream").with_failures(1);
     let p = policy(&UPSTREAM);
     let _paused = testing::pause();
     let _ = p.retry(|| Err::<(), _>(CallError::Timeout)).call();
-    assert!(p.retry(|| Ok::<_, CallError>(())).call().is_err());
-    retry_runtime::sleep::sleep_sync(s(30)); // virtual
+    let Err(CallError::Open(open)) = p.retry(|| Ok::<_, CallError>(())).call() else {
+        panic!("rejected");
+    };
+    assert_within_a_ms_over(open.retry_after, s(30));
+    retry_runtime::sleep::sleep_sync(open.retry_after); // virtual
     assert!(p.retry(|| Ok::<_, CallError>(())).call().is_ok());
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }
@@ -377,8 +391,12 @@ async fn the_default_clock_follows_tokios_paused_clock() {
         .retry(|| async { Ok::<_, CallError>(()) })
         .await
         .unwrap_err();
-    assert_eq!(e, CallError::Open(CircuitOpen::new("async-upstream", s(1))));
-    tokio::time::advance(s(1)).await;
+    let CallError::Open(open) = e else {
+        panic!("rejected: {e:?}")
+    };
+    assert_eq!(open.circuit, "async-upstream");
+    assert_within_a_ms_over(open.retry_after, s(1));
+    tokio::time::advance(open.retry_after).await;
     let r = p.retry(|| async { Ok::<_, CallError>("probe") }).await;
     assert_eq!(r, Ok("probe"));
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);

@@ -108,8 +108,15 @@ async fn an_open_breaker_rejects_then_probes_async() {
     };
     assert_eq!(open.circuit, "async-upstream");
     assert_eq!(calls(), 0);
-    // after the recovery time one probe goes through and closes it
-    tokio::time::advance(Duration::from_secs(10)).await;
+    // after the recovery time one probe goes through and closes it (the
+    // time it says to wait: 10s, and at most a millisecond more, as the
+    // breaker keeps whole milliseconds of a clock that reads fractions)
+    assert!(open.retry_after >= Duration::from_secs(10), "{open:?}");
+    assert!(
+        open.retry_after <= Duration::from_millis(10_001),
+        "{open:?}"
+    );
+    tokio::time::advance(open.retry_after).await;
     assert_eq!(get_async().await, Ok(1));
     assert_eq!(ASYNC_UPSTREAM.state(), CircuitState::Closed);
 }

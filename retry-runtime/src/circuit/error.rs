@@ -34,7 +34,8 @@ use crate::classify::{Classify, ErrorKind};
 pub struct CircuitOpen {
     /// The breaker's name.
     pub circuit: &'static str,
-    /// When it will let a probe through, from now.
+    /// When it will let a probe through, from now (never less; up to a
+    /// millisecond more, as the breaker keeps whole milliseconds).
     pub retry_after: Duration,
 }
 

@@ -234,6 +234,15 @@ impl CircuitBreaker {
     /// How long it stays open before letting probes through (rounded up to
     /// whole milliseconds, at most about 17 years).
     ///
+    /// The breaker keeps time in whole milliseconds, rounded so that the
+    /// timeout never ends early: it ends less than 1 ms after it has
+    /// passed, and a rejection's [`retry_after`](CircuitOpen::retry_after)
+    /// is never shorter than the time until then. On a clock that reads
+    /// fractions of a millisecond (the default [`SystemClock`], tokio's
+    /// paused clock in tests), a test that moves time on by exactly the
+    /// recovery may find the breaker still open: move it on by the
+    /// rejection's `retry_after`.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::CircuitBreaker;
@@ -338,7 +347,7 @@ impl CircuitBreaker {
             // counts as lost only a recovery timeout after that grant.
             CircuitState::HalfOpen if w.probes() < u64::from(self.probes) => Ok(w
                 .with_probes(w.probes() + 1, w.successes())
-                .stamped(self.now_ms())),
+                .stamped(self.stamp_ms())),
             // Every probe is out. If they have not all reported within a
             // recovery timeout of the latest grant, some were lost: start a
             // new round.
@@ -366,31 +375,28 @@ impl CircuitBreaker {
 
     /// Once a recovery timeout has passed since `w`'s last transition, the
     /// word of a new half-open round with this call as its first probe;
-    /// before that, the rejection.
+    /// before that, the rejection, with the time until then. (The stamp is
+    /// rounded up and the reading down, [`word::stamp_of`]: the timeout
+    /// never ends early, and the wait told never falls short.)
     fn first_probe_after_recovery(&self, w: Word) -> Result<Word, CircuitOpen> {
-        let now = self.now_ms();
-        let elapsed = match word::elapsed_ms(now, w.time()) {
-            Ok(elapsed) => elapsed,
+        let now = self.clock.now();
+        let left_ms = match word::elapsed_ms(word::ms_of(now), w.time()) {
+            Ok(elapsed) if elapsed >= self.recovery_ms => 0,
+            Ok(elapsed) => self.recovery_ms - elapsed,
             // Stamped by a thread whose test clock runs ahead of this one's:
             // its recovery cannot be timed here, so it is taken as passed
             // rather than keep everyone out for that thread's virtual hours.
-            Err(ahead) if ahead > self.recovery_ms && self.clock.goes_back_only_in_tests() => {
-                self.recovery_ms
-            }
-            // Any other clock that went back: nothing has elapsed yet.
-            Err(_) => 0,
+            Err(ahead) if ahead > self.recovery_ms && self.clock.goes_back_only_in_tests() => 0,
+            // A stamp ahead of the reading (rounded up within the same
+            // millisecond, or a clock that went back): the whole recovery
+            // from the stamp.
+            Err(ahead) => self.recovery_ms.saturating_add(ahead),
         };
-        if elapsed < self.recovery_ms {
-            return Err(self.open_error(elapsed));
+        if left_ms > 0 {
+            return Err(CircuitOpen::new(self.name, Duration::from_millis(left_ms)));
         }
-        Ok(w.moved_to(CircuitState::HalfOpen, now).with_probes(1, 0))
-    }
-
-    fn open_error(&self, elapsed_ms: u64) -> CircuitOpen {
-        CircuitOpen::new(
-            self.name,
-            Duration::from_millis(self.recovery_ms.saturating_sub(elapsed_ms)),
-        )
+        Ok(w.moved_to(CircuitState::HalfOpen, word::stamp_of(now))
+            .with_probes(1, 0))
     }
 
     /// Report the outcome of a call made with `permit`.
@@ -466,7 +472,7 @@ impl CircuitBreaker {
             }
             failures = (w.failures() + 1).min(u64::from(MAX_FAILURES));
             if self.failures != 0 && failures >= u64::from(self.failures) {
-                Ok(w.moved_to(CircuitState::Open, self.now_ms()))
+                Ok(w.moved_to(CircuitState::Open, self.stamp_ms()))
             } else {
                 Ok(w.with_failures(failures))
             }
@@ -511,7 +517,7 @@ impl CircuitBreaker {
             if !w.is(CircuitState::Closed, generation) {
                 return Err(()); // another thread changed the state first
             }
-            Ok(w.moved_to(CircuitState::Open, self.now_ms()))
+            Ok(w.moved_to(CircuitState::Open, self.stamp_ms()))
         });
         if moved.is_ok() {
             self.opened(why);
@@ -524,9 +530,9 @@ impl CircuitBreaker {
                 return Err(()); // a probe of an earlier round
             }
             Ok(match outcome {
-                Outcome::Failure => w.moved_to(CircuitState::Open, self.now_ms()),
+                Outcome::Failure => w.moved_to(CircuitState::Open, self.stamp_ms()),
                 Outcome::Success if w.successes() + 1 >= u64::from(self.probes) => {
-                    w.moved_to(CircuitState::Closed, self.now_ms())
+                    w.moved_to(CircuitState::Closed, self.stamp_ms())
                 }
                 Outcome::Success => w.with_probes(w.probes(), w.successes() + 1),
                 Outcome::Neutral => w.with_probes(w.probes().saturating_sub(1), w.successes()),
@@ -544,8 +550,10 @@ impl CircuitBreaker {
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        word::ms_of(self.clock.now())
+    /// The clock now as a stamp of the word: rounded up, so that a
+    /// recovery timed from it never ends early (see [`word::stamp_of`]).
+    fn stamp_ms(&self) -> u64 {
+        word::stamp_of(self.clock.now())
     }
 
     /// The current state. An open breaker reads `Open` until the first call
@@ -620,7 +628,7 @@ impl CircuitBreaker {
     pub fn reset(&self) {
         let Ok((before, _)) = self
             .word
-            .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.now_ms())));
+            .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.stamp_ms())));
         if before.state() != CircuitState::Closed {
             log::circuit_reset(self.name, before.state());
             self.state_moved();
@@ -735,6 +743,74 @@ mod tests {
         let p = C.try_acquire().unwrap();
         C.record(p, Outcome::Failure);
         assert!(C.try_acquire().is_err());
+    }
+
+    /// The recovery timeout never ends early, and a rejection's
+    /// `retry_after` never says less than is left of it (a call that waits
+    /// as told gets through), wherever in a millisecond the breaker opened;
+    /// it ends less than 1 ms late. Whole milliseconds were compared:
+    /// opened at 999µs, with a 1 ms recovery, a probe went through 2µs
+    /// later.
+    #[test]
+    fn the_recovery_never_ends_early() {
+        static CLOCK: ManualClock = ManualClock::new();
+        let us = Duration::from_micros;
+        // the case found: opened at 999µs, 2µs later
+        CLOCK.set(us(999));
+        let b = CircuitBreaker::new("b")
+            .with_failures(1)
+            .with_recovery(Duration::from_millis(1))
+            .with_clock(&CLOCK);
+        let p = b.try_acquire().unwrap();
+        b.record(p, Outcome::Failure);
+        CLOCK.advance(us(2));
+        let open = b.try_acquire().expect_err("998µs of the recovery are left");
+        assert!(open.retry_after >= us(998), "{open:?}");
+
+        for recovery_ms in [1, 3] {
+            let recovery = Duration::from_millis(recovery_ms);
+            for opened_us in [0, 1, 500, 999, 1000, 1001, 1999, 123_456_789] {
+                let b = CircuitBreaker::new("b")
+                    .with_failures(1)
+                    .with_recovery(recovery)
+                    .with_clock(&CLOCK);
+                CLOCK.set(us(opened_us));
+                let p = b.try_acquire().unwrap();
+                b.record(p, Outcome::Failure);
+                let mut told = Duration::MAX; // the earliest time a rejection said to come back
+                for after in (0..=recovery_ms * 1000 + 1000).map(us) {
+                    CLOCK.set(us(opened_us) + after);
+                    let case =
+                        format!("{recovery:?} recovery, opened at {opened_us}µs, {after:?} later");
+                    match b.try_acquire() {
+                        Ok(probe) => {
+                            assert!(after >= recovery, "early: {case}");
+                            assert!(CLOCK.now() <= told, "a wait told fell short: {case}");
+                            // a lost probe is replaced a recovery after it, not sooner
+                            let granted = CLOCK.now();
+                            CLOCK.set(granted + recovery - us(1));
+                            assert!(
+                                b.try_acquire().is_err(),
+                                "lost probe replaced early: {case}"
+                            );
+                            CLOCK.set(granted + recovery + Duration::from_millis(1));
+                            assert!(b.try_acquire().is_ok(), "lost probe replaced late: {case}");
+                            b.record(probe, Outcome::Failure);
+                            break;
+                        }
+                        Err(open) => {
+                            assert!(after < recovery + Duration::from_millis(1), "late: {case}");
+                            assert!(
+                                open.retry_after >= recovery.saturating_sub(after),
+                                "{open:?}: {case}"
+                            );
+                            told = told.min(CLOCK.now() + open.retry_after);
+                        }
+                    }
+                }
+                assert_eq!(b.state(), CircuitState::HalfOpen, "a probe went through");
+            }
+        }
     }
 
     #[test]

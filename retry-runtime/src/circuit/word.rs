@@ -80,7 +80,8 @@ impl Word {
         (self.0 >> GEN_SHIFT) as u8
     }
 
-    /// The time of the last transition, in [`ms_of`]'s milliseconds.
+    /// The time of the last transition (or half-open grant), as
+    /// [`stamp_of`] rounds it: up, to the next whole millisecond.
     pub(super) fn time(self) -> u64 {
         (self.0 >> TIME_SHIFT) & TIME_MASK
     }
@@ -165,9 +166,27 @@ impl AtomicWord {
     }
 }
 
-/// A clock reading on the word's 40-bit wrapping millisecond scale.
+/// A clock reading on the word's 40-bit wrapping millisecond scale,
+/// rounded down: the time now, to compare with a [`stamp_of`].
 pub(super) fn ms_of(now: Duration) -> u64 {
     (now.as_millis() as u64) & TIME_MASK
+}
+
+/// A clock reading on the same scale rounded up: the time a word is
+/// stamped with. The milliseconds from a stamp to an [`ms_of`] reading
+/// are then never more than the time that passed (rounding both down
+/// counted up to 1 ms too many: a breaker opened at 0.999 ms with a 1 ms
+/// recovery let a probe through at 1.001 ms), and at most 2 ms fewer: a
+/// wait timed by them never ends early, and ends less than 1 ms late (the
+/// next whole millisecond of the clock once it has passed).
+pub(super) fn stamp_of(now: Duration) -> u64 {
+    let ms = now.as_millis() as u64;
+    let up = if now.subsec_nanos() % 1_000_000 != 0 {
+        ms.wrapping_add(1)
+    } else {
+        ms
+    };
+    up & TIME_MASK
 }
 
 /// Milliseconds from `then` to `now` on the 40-bit wrapping clock, or `Err`
@@ -239,6 +258,21 @@ mod tests {
         assert_eq!(elapsed_ms(2, TIME_MASK - 1), Ok(4)); // across the 40-bit wrap
         assert_eq!(elapsed_ms(3, 10), Err(7)); // the clock went back
         assert_eq!(elapsed_ms(TIME_MASK - 1, 2), Err(4)); // ahead, across the wrap
+    }
+
+    /// Stamps round up and readings down, so what elapses between them is
+    /// never more than the time that passed.
+    #[test]
+    fn stamps_round_up_and_readings_down() {
+        let us = Duration::from_micros;
+        assert_eq!((stamp_of(us(999)), ms_of(us(999))), (1, 0));
+        assert_eq!((stamp_of(us(1000)), ms_of(us(1000))), (1, 1));
+        assert_eq!(elapsed_ms(ms_of(us(1001)), stamp_of(us(999))), Ok(0));
+        assert_eq!(elapsed_ms(ms_of(us(2000)), stamp_of(us(999))), Ok(1));
+        // the last millisecond of the 40-bit scale rounds up to its wrap
+        let last = Duration::from_millis(TIME_MASK) + us(1);
+        assert_eq!(stamp_of(last), 0);
+        assert_eq!(elapsed_ms(ms_of(last + us(999)), stamp_of(last)), Ok(0));
     }
 
     #[test]
