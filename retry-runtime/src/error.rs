@@ -29,7 +29,8 @@ use crate::stop::StopReason;
 pub struct RetryError<E> {
     /// The operation's name.
     pub operation: &'static str,
-    /// Attempts made (calls).
+    /// Attempts made (calls; a hedged run's: those it started, hedges
+    /// included).
     pub attempts: u32,
     /// Time spent, sleeps included.
     pub elapsed: Duration,

@@ -66,7 +66,10 @@
 //!   refusal, the deadline), or ready beside the success that wins, by the
 //!   WARN line
 //!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
-//!   the one the call gives up with by the give-up line.
+//!   the one the call gives up with by the give-up line, which names that
+//!   attempt (`on attempt {n}`, and its field `attempt`), not always the
+//!   last started, while its count (`failed after {n} attempts`), the
+//!   [`GiveUpEvent`]'s and the error's attempts are the attempts started.
 //! - With [attempt spans](crate::Policy::with_attempt_spans) on
 //!   (`#[retry(hedge = "...", attempt_spans = true)]`), each attempt runs
 //!   in its own `retry.attempt` span, a child of the caller's, as in the
@@ -126,9 +129,7 @@ use crate::log;
 use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
-use crate::run::{
-    Admission, Notify, Refusal, announce_give_up, announce_not_attempted, announce_retry,
-};
+use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
 use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 
@@ -320,7 +321,7 @@ where
     let mut started = 1;
     let mut failed = 0;
     let mut previous = Duration::ZERO;
-    let mut last: Option<(E, Option<crate::ErrorKind>)> = None;
+    let mut last: Option<Failure<E>> = None;
     // the span of the attempt that failed last (the lines about its
     // failure are logged in it, the give-up line included)
     let mut last_span: Option<tracing::Span> = None;
@@ -462,19 +463,18 @@ where
                 let now = elapsed();
                 // when this failure's retry is due, if one is granted
                 let mut retry_due = None;
+                let failure = Failure {
+                    error,
+                    kind: verdict.kind,
+                    attempt: done.number,
+                };
                 if !verdict.retry {
-                    return Err(give_up(
-                        policy,
-                        error,
-                        verdict.kind,
-                        started,
-                        StopReason::Permanent,
-                        now,
-                    ));
+                    let reason = StopReason::Permanent;
+                    return Err(give_up(policy, failure, started, reason, now));
                 }
                 if policy.nested == Nested::Defer && nested::outer_retries(verdict.kind) {
                     let reason = StopReason::Deferred;
-                    return Err(give_up(policy, error, verdict.kind, started, reason, now));
+                    return Err(give_up(policy, failure, started, reason, now));
                 }
                 // (a retry is decided only for an attempt that can start
                 // beyond those already granted)
@@ -534,7 +534,7 @@ where
                                 attempt: done.number,
                                 max_attempts: max,
                                 wait: next_in,
-                                error: &error,
+                                error: &failure.error,
                                 kind: verdict.kind,
                                 elapsed: now,
                                 from_retry_after,
@@ -564,7 +564,7 @@ where
                         }
                     }
                 }
-                last = Some((error, verdict.kind));
+                last = Some(failure);
                 if let Some(due) = retry_due {
                     // the failed attempt keeps a place for its retry
                     done.retry_due = Some(due);
@@ -599,7 +599,7 @@ where
                     let span = log::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
-                    let previous_kind = last.as_ref().and_then(|(_, kind)| *kind);
+                    let previous_kind = last.as_ref().and_then(|last| last.kind);
                     let leave = Leave::new(policy, permit);
                     let fut = log::in_span(span.as_ref(), || {
                         if others > 0 {
@@ -655,18 +655,18 @@ where
         if in_flight.is_empty() && exhausted {
             // (nothing in flight: every attempt started has failed, so
             // there is a last error)
-            if let Some((error, kind)) = last.take() {
+            if let Some(last) = last.take() {
                 let _in_span = last_span.as_ref().map(tracing::Span::enter);
                 let reason = closed.unwrap_or(StopReason::Attempts);
-                return Err(give_up(policy, error, kind, started, reason, elapsed()));
+                return Err(give_up(policy, last, started, reason, elapsed()));
             }
         }
         // A failure the run goes on without (others in flight, or a retry
         // granted to come): its own line, as the give-up line tells only
         // the last error.
-        if let (Some((attempt, reason)), Some((error, kind))) = (not_retried, &last) {
+        if let (Some((attempt, reason)), Some(last)) = (not_retried, &last) {
             let _in_span = last_span.as_ref().map(tracing::Span::enter);
-            log::not_retried(policy.name, attempt, max, error, *kind, reason);
+            log::not_retried(policy.name, attempt, max, &last.error, last.kind, reason);
         }
         if running(&in_flight) == 0 && timer.is_none() && !exhausted {
             // nothing in flight and nothing armed: start the next now (or
@@ -769,10 +769,21 @@ fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome)
     }
 }
 
+/// A failed attempt: its error, its kind, its number.
+struct Failure<E> {
+    error: E,
+    kind: Option<ErrorKind>,
+    attempt: u32,
+}
+
+/// The run gives up with `last` after `attempts` started: the line about
+/// `last`'s attempt (which need not be the last started: one started
+/// earlier may fail last), the outcome's metrics with the attempts started,
+/// and the policy's `on_give_up` (not for a deferred error), as a run's
+/// `announce_give_up` does (`run::state`).
 fn give_up<W, G, E: Display>(
     policy: &Policy<W, G>,
-    error: E,
-    kind: Option<crate::ErrorKind>,
+    last: Failure<E>,
     attempts: u32,
     reason: StopReason,
     elapsed: Duration,
@@ -782,12 +793,22 @@ fn give_up<W, G, E: Display>(
         attempts,
         max_attempts: policy.stop.max_attempts(),
         reason,
-        error: &error,
-        kind,
+        error: &last.error,
+        kind: last.kind,
         elapsed,
     };
-    announce_give_up(policy, &ev);
-    retry_error(policy, error, attempts, reason, elapsed)
+    match (reason, policy.budget) {
+        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt),
+        (StopReason::Budget, Some(budget)) => log::budget_exhausted_on(&ev, last.attempt, budget),
+        _ => log::give_up_on(&ev, last.attempt),
+    }
+    metrics::call_ended(policy.name, reason.into(), attempts);
+    if reason != StopReason::Deferred {
+        if let Some(hook) = policy.on_give_up {
+            hook(&ev);
+        }
+    }
+    retry_error(policy, last.error, attempts, reason, elapsed)
 }
 
 fn retry_error<W, G, E>(

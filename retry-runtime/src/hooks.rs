@@ -62,7 +62,8 @@ pub struct RetryEvent<'a> {
 pub struct GiveUpEvent<'a> {
     /// The operation's name.
     pub operation: &'static str,
-    /// Attempts made.
+    /// Attempts made (a hedged run's: those it started, hedges included;
+    /// its last error may be an earlier attempt's than the last started).
     pub attempts: u32,
     /// The policy's attempt limit.
     pub max_attempts: u32,

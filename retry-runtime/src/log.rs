@@ -32,7 +32,10 @@
 //!
 //! The fields, by name: `operation` is the policy's
 //! [name](crate::Policy::with_name); `attempt` the attempt the line is
-//! about (the one that failed, succeeded, starts, or was not made), from 1;
+//! about (the one that failed, succeeded, starts, or was not made; a
+//! give-up line's is the one whose error it ends with, in a hedged call not
+//! always the last started, where `failed after {n} attempts` counts those
+//! started), from 1;
 //! `max_attempts` the policy's limit; `error` the error's `Display` (a
 //! field, not part of the message, so a line shows it once) and
 //! `error_kind` its kind (`unclassified` when the policy does not classify
@@ -187,23 +190,31 @@ pub(crate) fn retry(ev: &RetryEvent<'_>) {
 /// The line of a run that gave up: WARN for a non-retriable error, ERROR
 /// for any other stop.
 pub(crate) fn give_up(ev: &GiveUpEvent<'_>) {
+    give_up_on(ev, ev.attempts);
+}
+
+/// [`give_up`] of a run whose last error is attempt `attempt`'s (the one
+/// the line is about: its field `attempt`, and its number in the message of
+/// a non-retriable error), where the message's count is the attempts made.
+/// Only a hedged run's differ: an attempt started earlier may fail last.
+pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
     if ev.reason == StopReason::Permanent {
         tracing::warn!(
             target: TARGET,
             operation = ev.operation,
-            attempt = ev.attempts,
+            attempt,
             max_attempts = ev.max_attempts,
             error = %ev.error,
             error_kind = kind_name(ev.kind),
             "{} failed with a non-retriable error on attempt {}",
             ev.operation,
-            ev.attempts,
+            attempt,
         );
     } else {
         tracing::error!(
             target: TARGET,
             operation = ev.operation,
-            attempt = ev.attempts,
+            attempt,
             max_attempts = ev.max_attempts,
             error = %ev.error,
             error_kind = kind_name(ev.kind),
@@ -289,17 +300,22 @@ pub(crate) fn not_retried(
 /// it replaces the give-up line. As in the other lines, the error is a
 /// field, not part of the message.
 pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
+    budget_exhausted_on(ev, ev.attempts, budget);
+}
+
+/// [`budget_exhausted`] after attempt `attempt`'s error (see [`give_up_on`]).
+pub(crate) fn budget_exhausted_on(ev: &GiveUpEvent<'_>, attempt: u32, budget: &RetryBudget) {
     tracing::warn!(
         target: TARGET,
         operation = ev.operation,
-        attempt = ev.attempts,
+        attempt,
         max_attempts = ev.max_attempts,
         budget = budget.name(),
         error = %ev.error,
         error_kind = kind_name(ev.kind),
         "retry budget exhausted: {} gives up after attempt {}/{}",
         ev.operation,
-        ev.attempts,
+        attempt,
         ev.max_attempts,
     );
 }
@@ -324,16 +340,23 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
 /// The DEBUG line of a run that returns a retriable error after one
 /// attempt, because a retried call around it retries such errors.
 pub(crate) fn deferred(ev: &GiveUpEvent<'_>) {
+    deferred_on(ev, ev.attempts);
+}
+
+/// [`deferred`] with attempt `attempt`'s error (see [`give_up_on`]): a
+/// hedged run defers when its attempts in flight have all failed, the last
+/// to fail not always the last started.
+pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
     tracing::debug!(
         target: TARGET,
         operation = ev.operation,
-        attempt = ev.attempts,
+        attempt,
         max_attempts = ev.max_attempts,
         error = %ev.error,
         error_kind = kind_name(ev.kind),
         "{} failed on attempt {}; leaving the retry to the outer retried call",
         ev.operation,
-        ev.attempts,
+        attempt,
     );
 }
 

@@ -1054,3 +1054,67 @@ async fn no_hedged_attempt_spans_by_default() {
         Some("caller | id=1")
     );
 }
+
+/// A hedged run's give-up line names the attempt whose error it gives up
+/// with, which need not be the last started; the attempts it reports are
+/// those started. (It said "on attempt 2", the attempts started, for
+/// attempt 1's 404.)
+#[tokio::test(start_paused = true)]
+async fn a_hedged_give_up_names_the_attempt_that_failed() {
+    use testkit::capture::assert_fields;
+    use tracing::Level;
+    static SEEN: Mutex<Vec<(u32, StopReason)>> = Mutex::new(Vec::new());
+    fn seen(ev: &retry_runtime::GiveUpEvent<'_>) {
+        SEEN.lock().unwrap().push((ev.attempts, ev.reason));
+    }
+    let logs = testkit::capture::capture();
+    // attempt 1 answers 404 at 20ms, the hedge started at 10ms hangs
+    let r = Replicas::new(vec![(20, Err(Fail::NotFound)), (1_000, Ok(2))]);
+    let e = Policy::new()
+        .with_attempts(3)
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("named-404")
+        .with_on_give_up(seen)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.attempts, e.reason, e.last_error),
+        (2, StopReason::Permanent, Fail::NotFound)
+    );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "named-404 failed with a non-retriable error on attempt 1",
+    );
+    assert_fields(&line, &[("attempt", "1"), ("max_attempts", "3")]);
+    logs.assert_not_logged("on attempt 2");
+
+    // every attempt fails, attempt 1 last: "after 3 attempts", about attempt 1
+    let r = Replicas::new(vec![
+        (1_000, Err(Fail::Unavailable)),
+        (5, Err(Fail::Unavailable)),
+        (5, Err(Fail::Unavailable)),
+    ]);
+    let e = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("named-last")
+        .with_on_give_up(seen)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+    let line = logs.assert_logged(Level::ERROR, "named-last failed after 3 attempts");
+    assert_fields(&line, &[("attempt", "1"), ("max_attempts", "3")]);
+    assert_eq!(
+        *SEEN.lock().unwrap(),
+        [(2, StopReason::Permanent), (3, StopReason::Attempts)]
+    );
+}

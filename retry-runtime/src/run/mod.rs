@@ -28,7 +28,11 @@ pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
-pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce_retry};
+pub(crate) use state::{State, announce_not_attempted, announce_retry};
+// (a hedged run announces its own give-up: its line names the attempt that
+// failed last, not always the last started)
+#[cfg(feature = "tower")]
+pub(crate) use state::announce_give_up;
 
 /// The state of one run: attempts made, the previous wait, the start time.
 ///
