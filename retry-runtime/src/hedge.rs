@@ -54,6 +54,19 @@
 //!   (and a token granted for a retry that never starts, because another
 //!   attempt won, goes back). The call gives up, with the last error,
 //!   when nothing is in flight and no attempt may start.
+//! - Inside another retried call (see [`nested`]; with
+//!   [`Nested::Defer`], the default), a failure the outer run retries gets
+//!   no retry here, as in a run without hedges, and no hedge starts after
+//!   it: the outer run retries the whole call. It cancels nothing: the
+//!   attempts in flight go on (the first success still wins), and so does
+//!   a retry already granted to an earlier failure of a kind the outer run
+//!   does not retry (such a failure keeps its retry here, before or after).
+//!   While something is in flight or granted, the failure has the WARN
+//!   line `... not retried (left to the outer retry)`; once nothing is, the
+//!   call returns the last error, deferred
+//!   ([`StopReason::Deferred`]) if the outer
+//!   run retries it: the DEBUG line of a deferral, the `deferred` outcome
+//!   with the attempts started, and no `on_give_up`.
 //! - What the call reports: its attempts (the detailed form's, and the
 //!   [`metrics`] `retry_attempts` and `retry_retries_total`) are the
 //!   attempts started, hedges included; its
@@ -63,7 +76,8 @@
 //!   `{operation} succeeded on attempt {n}`. Every failed attempt is
 //!   logged: one with a retry of its own by the WARN line of that retry;
 //!   one the run goes on without (every attempt started or granted, a
-//!   refusal, the deadline), or ready beside the success that wins, by the
+//!   refusal, the deadline, an error left to an outer retried call), or
+//!   ready beside the success that wins, by the
 //!   WARN line
 //!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
 //!   the one the call gives up with by the give-up line, which names that
@@ -329,6 +343,10 @@ where
     // refusal, a deadline), once one may not: those granted, announced,
     // still start (the deadline gives them back).
     let mut closed: Option<StopReason> = None;
+    // A failure a retried call around this one retries has been left to
+    // it ([`Nested::Defer`]): no hedge starts any more (the retries granted
+    // to other failures still do).
+    let mut deferring = false;
     // One timer, armed for the next start ([`next_start`]): the sooner
     // of the next hedge and the retry granted that is due first.
     let mut timer = pin!(None::<S::Sleep>);
@@ -467,18 +485,28 @@ where
                     error,
                     kind: verdict.kind,
                     attempt: done.number,
+                    // (as a run's, left to the outer run whatever the
+                    // attempts left)
+                    deferred: verdict.retry
+                        && policy.nested == Nested::Defer
+                        && nested::outer_retries(verdict.kind),
                 };
                 if !verdict.retry {
                     let reason = StopReason::Permanent;
                     return Err(give_up(policy, failure, started, reason, now));
                 }
-                if policy.nested == Nested::Defer && nested::outer_retries(verdict.kind) {
-                    let reason = StopReason::Deferred;
-                    return Err(give_up(policy, failure, started, reason, now));
-                }
-                // (a retry is decided only for an attempt that can start
-                // beyond those already granted)
-                if started.saturating_add(granted.retries) >= max {
+                if failure.deferred {
+                    // No retry of its own, and no hedge after it: the outer
+                    // run retries the whole call. The attempts in flight go
+                    // on (one may still succeed), and so do the retries
+                    // granted to earlier failures; the call returns this
+                    // error, or a later one, when none is left.
+                    deferring = true;
+                    hedge_at = None;
+                    not_retried = Some((done.number, StopReason::Deferred));
+                } else if started.saturating_add(granted.retries) >= max {
+                    // (a retry is decided only for an attempt that can
+                    // start beyond those already granted)
                     not_retried = Some((done.number, StopReason::Attempts));
                 } else if let Some(reason) = closed {
                     not_retried = Some((done.number, reason));
@@ -622,8 +650,8 @@ where
                     }
                     // the next hedge is due a delay after this start (a
                     // hedge this start overtook is not)
-                    hedge_at =
-                        hedge_due(started, elapsed(), hold_until).filter(|_| closed.is_none());
+                    hedge_at = hedge_due(started, elapsed(), hold_until)
+                        .filter(|_| closed.is_none() && !deferring);
                 }
                 Err(reason) => {
                     closed = Some(reason);
@@ -652,12 +680,19 @@ where
             }
             Some(_) => {}
         }
-        if in_flight.is_empty() && exhausted {
-            // (nothing in flight: every attempt started has failed, so
-            // there is a last error)
+        // Nothing in flight nor granted, and no attempt to start: every
+        // attempt started has failed (so there is a last error). A last
+        // error the outer run retries is left to it at once (another
+        // attempt started now would be a retry of it).
+        let left_to_outer = last.as_ref().is_some_and(|last| last.deferred);
+        if in_flight.is_empty() && (exhausted || left_to_outer) {
             if let Some(last) = last.take() {
                 let _in_span = last_span.as_ref().map(tracing::Span::enter);
-                let reason = closed.unwrap_or(StopReason::Attempts);
+                let reason = match closed {
+                    _ if last.deferred => StopReason::Deferred,
+                    Some(reason) => reason,
+                    None => StopReason::Attempts,
+                };
                 return Err(give_up(policy, last, started, reason, elapsed()));
             }
         }
@@ -769,11 +804,13 @@ fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome)
     }
 }
 
-/// A failed attempt: its error, its kind, its number.
+/// A failed attempt: its error, its kind, its number, and whether it is
+/// left to a retried call around this one ([`Nested::Defer`]).
 struct Failure<E> {
     error: E,
     kind: Option<ErrorKind>,
     attempt: u32,
+    deferred: bool,
 }
 
 /// The run gives up with `last` after `attempts` started: the line about

@@ -20,6 +20,11 @@
 //! ([`RetryIf`](crate::RetryIf)), or with a single attempt, publishes
 //! nothing: the runs inside it keep their retries.
 //!
+//! A [hedged](crate::hedge) run inside makes no retry of its own for such
+//! an error and starts no hedge after it, but cancels nothing: an attempt
+//! still in flight may succeed, and the error is returned for the outer run
+//! to retry only when none is left.
+//!
 //! A middleware ([`tower`](crate::tower)'s layer, the reqwest middleware)
 //! leaves to the outer run only the failures that run sees: a failed
 //! response is handed back as `Ok`, which the outer run takes for a

@@ -124,3 +124,77 @@ fn a_hedged_retry_records_the_wait_until_the_next_start() {
         "backoff first",
     );
 }
+
+/// A hedged call inside another retried call: a failure the outer run
+/// retries does not end it while an attempt in flight may still succeed,
+/// and a call that leaves its last error to the outer run records
+/// `deferred` with the attempts it started and no wait of its own. (The
+/// inner call ended `deferred` on the hedge's failure, cancelling attempt
+/// 1 about to answer, three times over: three calls, 6 attempts, where one
+/// call of 2 attempts answers.)
+#[test]
+fn a_hedged_call_inside_another_records_what_it_made() {
+    let outer = || {
+        Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::None)
+            .retry_on(KindSet::TRANSIENT)
+    };
+    let inner = |name| hedging(name).with_attempts(2);
+    // attempt 1 answers at 80ms (or times out, with `ok` false); the hedge
+    // at 50ms times out at once
+    let run = |name, ok: bool| {
+        let outer = outer().with_name("outer");
+        let inner = inner(name);
+        let started = Cell::new(0);
+        block_on(async {
+            outer
+                .retry(|| {
+                    inner
+                        .retry(|| {
+                            let n = started.get() + 1;
+                            started.set(n);
+                            async move {
+                                if n % 2 == 1 {
+                                    sleep(ms(80)).await;
+                                }
+                                if ok && n % 2 == 1 {
+                                    Ok(n)
+                                } else {
+                                    Err(io::Error::from(TimedOut))
+                                }
+                            }
+                        })
+                        .hedged()
+                })
+                .await
+        })
+    };
+    let (rec, out) = record(|| run("inner_answers", true));
+    assert_eq!(out.unwrap(), 1);
+    assert_one_call(
+        &rec,
+        "inner_answers",
+        Outcome::SucceededFirstTry,
+        2,
+        &[],
+        "attempt 1 answers",
+    );
+
+    let (rec, out) = record(|| run("inner_defers", false));
+    assert_eq!(out.unwrap_err().kind(), TimedOut);
+    for o in Outcome::ALL {
+        let n = rec.counter(
+            retry_runtime::metrics::CALLS,
+            &[("operation", "inner_defers"), ("outcome", o.label())],
+        );
+        assert_eq!(n, if o == Outcome::Deferred { 3 } else { 0 }, "{o:?}");
+    }
+    let op = [("operation", "inner_defers")];
+    assert_eq!(
+        rec.histogram(retry_runtime::metrics::ATTEMPTS, &op),
+        [2.0; 3]
+    );
+    assert_eq!(rec.counter(retry_runtime::metrics::RETRIES, &op), 3);
+    assert!(rec.histogram(retry_runtime::metrics::WAIT, &op).is_empty());
+}

@@ -1055,6 +1055,118 @@ async fn no_hedged_attempt_spans_by_default() {
     );
 }
 
+/// A hedged call inside another retried call: a failure the outer run
+/// retries gets no retry of the hedged run's own, but does not cancel the
+/// attempts still in flight either. (It ended the call at once, dropping
+/// attempt 1 that was about to succeed: the outer run then retried the
+/// whole call, 6 calls and an error where 2 calls answer.)
+#[tokio::test(start_paused = true)]
+async fn a_failure_left_to_the_outer_run_does_not_cancel_the_others() {
+    use std::io;
+    let outer = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT);
+    let inner = Policy::new()
+        .with_attempts(2)
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT);
+    let calls = AtomicU32::new(0);
+    // even calls answer after 50ms, odd ones time out at once
+    let op = || async {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        if n % 2 == 0 {
+            sleep(ms(50)).await;
+            Ok(n)
+        } else {
+            Err(io::Error::from(io::ErrorKind::TimedOut))
+        }
+    };
+    let t0 = Instant::now();
+    let out = outer.retry(|| inner.retry(op).hedged()).await;
+    assert_eq!(out.map_err(|e| e.to_string()), Ok(0));
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "no retry after the hedge");
+    assert_eq!(t0.elapsed(), ms(50), "attempt 1 answered");
+}
+
+/// When every attempt in flight has failed with errors the outer run
+/// retries, the hedged run leaves the last to it, with no retry of its
+/// own; the give-up is deferred (no `on_give_up`), the attempts are those
+/// started, and the lines name the attempt each is about.
+#[tokio::test(start_paused = true)]
+async fn a_hedged_run_defers_when_nothing_in_flight_can_succeed() {
+    use testkit::capture::assert_fields;
+    use tracing::Level;
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    fn count(_: &retry_runtime::GiveUpEvent<'_>) {
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    let logs = testkit::capture::capture();
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("outer-defers");
+    // 3 attempts, a hedge after 10ms, a backoff (5ms) sooner than the next
+    // hedge: a retry of its own would start attempt 3 at 20ms
+    let inner = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(5)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("inner-defers")
+        .with_on_give_up(count);
+    // per outer attempt: attempt 1 fails at 50ms, the hedge at 10ms fails at 15ms
+    let r = Replicas::new(vec![
+        (50, Err(Fail::Unavailable)),
+        (5, Err(Fail::Unavailable)),
+        (50, Err(Fail::Unavailable)),
+        (5, Err(Fail::Unavailable)),
+    ]);
+    let inner_errors = Mutex::new(Vec::new());
+    let t0 = Instant::now();
+    let out = outer
+        .retry(|| async {
+            let e = inner.retry(|| r.call()).detailed().hedged().await;
+            e.map_err(|e| {
+                inner_errors
+                    .lock()
+                    .unwrap()
+                    .push((e.attempts, e.reason, e.last_error.clone()));
+                e.last_error
+            })
+        })
+        .await;
+    assert_eq!(out, Err(Fail::Unavailable));
+    assert_eq!(r.started(), 4, "2 per outer attempt: no inner retry");
+    assert_eq!(t0.elapsed(), ms(100));
+    assert_eq!(
+        *inner_errors.lock().unwrap(),
+        [
+            (2, StopReason::Deferred, Fail::Unavailable),
+            (2, StopReason::Deferred, Fail::Unavailable)
+        ]
+    );
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 0, "deferred: not given up");
+    let not_retried = logs.matching(
+        Level::WARN,
+        "hedging inner-defers: attempt 2/3 failed; not retried (left to the outer retry)",
+    );
+    assert_eq!(not_retried.len(), 2, "{not_retried:?}");
+    assert_fields(
+        &not_retried[0],
+        &[("attempt", "2"), ("error_kind", "Unavailable")],
+    );
+    let deferred = logs.matching(
+        Level::DEBUG,
+        "inner-defers failed on attempt 1; leaving the retry to the outer retried call",
+    );
+    assert_eq!(deferred.len(), 2, "{deferred:?}");
+    assert_fields(&deferred[0], &[("attempt", "1"), ("max_attempts", "3")]);
+    logs.assert_not_logged("retrying inner-defers");
+    logs.assert_logged(Level::ERROR, "outer-defers failed after 2 attempts");
+}
+
 /// A hedged run's give-up line names the attempt whose error it gives up
 /// with, which need not be the last started; the attempts it reports are
 /// those started. (It said "on attempt 2", the attempts started, for
@@ -1116,5 +1228,52 @@ async fn a_hedged_give_up_names_the_attempt_that_failed() {
     assert_eq!(
         *SEEN.lock().unwrap(),
         [(2, StopReason::Permanent), (3, StopReason::Attempts)]
+    );
+}
+
+/// After a failure left to the outer run, an error the outer run does not
+/// retry still gets the hedged run's own retry: no retry is lost.
+#[tokio::test(start_paused = true)]
+async fn an_error_the_outer_run_does_not_retry_keeps_its_retry_after_a_deferral() {
+    use retry_runtime::ErrorKind;
+    use std::io;
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
+    let inner = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(5)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT);
+    let calls = AtomicU32::new(0);
+    // attempt 1 is refused at 50ms (Connect: the inner run's alone), the
+    // hedge at 10ms times out at 15ms (the outer run's), attempt 3 answers
+    let op = || async {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        match n {
+            1 => {
+                sleep(ms(50)).await;
+                Err(io::Error::from(io::ErrorKind::ConnectionRefused))
+            }
+            2 => {
+                sleep(ms(5)).await;
+                Err(io::Error::from(io::ErrorKind::TimedOut))
+            }
+            n => Ok(n),
+        }
+    };
+    let t0 = Instant::now();
+    let out = outer.retry(|| inner.retry(op).hedged()).await;
+    assert_eq!(out.map_err(|e| e.to_string()), Ok(3));
+    assert_eq!(
+        t0.elapsed(),
+        ms(55),
+        "attempt 1's retry, after its 5ms backoff"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "no hedge after the deferral"
     );
 }
