@@ -96,6 +96,12 @@
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
 //!   never by a preset.
 //!
+//! The run keeps failed attempts' errors across its awaits (the last one,
+//! to return if no attempt in flight succeeds, and a failure ready beside a
+//! success until it is told): a hedged call's future is `Send` only when
+//! the error type is `Send`, where a run without hedges drops the error
+//! before it sleeps and needs no `Send` error.
+//!
 //! Each attempt in flight is held in a `Box` (its future's type is known,
 //! nothing is `dyn`): one allocation per attempt started, and one for the
 //! list (room for 8 in flight; a ninth grows it); a call that succeeds on

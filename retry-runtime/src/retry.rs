@@ -322,6 +322,11 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// operations that are safe to run twice at once; `.await` and
     /// [`call`](Retry::call) never hedge, whatever the policy's hedge delay.
     ///
+    /// The future keeps the errors of failed attempts while others are in
+    /// flight (the last one, to return if none succeeds): it is `Send` when
+    /// the attempts' futures and the error type `E` are, where `.await`'s
+    /// needs no `Send` error (it drops the error before it sleeps).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::Policy;

@@ -1,6 +1,7 @@
 //! The async executors hold no error across their sleep, so their futures
 //! are `Send` (spawnable on a multi-threaded runtime) whenever the attempt
-//! futures are, even for an error type that is not `Send`.
+//! futures are, even for an error type that is not `Send`. A hedged run
+//! keeps errors while other attempts run: `Send` with a `Send` error.
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -88,4 +89,55 @@ async fn retry_async_runs_in_a_spawned_task() {
             "local failed after 3 attempts (attempts exhausted): local error: down".to_string()
         ))
     );
+}
+
+/// A `Send` error for the hedged runs, which keep errors across awaits.
+#[derive(Debug)]
+struct SharedError(std::sync::Arc<str>);
+
+impl fmt::Display for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shared error: {}", self.0)
+    }
+}
+
+async fn shared_attempt(n: u32) -> Result<u32, SharedError> {
+    tokio::time::sleep(Duration::from_millis(if n == 1 { 500 } else { 1 })).await;
+    if n < 3 {
+        Err(SharedError(std::sync::Arc::from(format!("call {n}"))))
+    } else {
+        Ok(n)
+    }
+}
+
+#[retry_runtime::retry(attempts = 3, hedge = "10ms", backoff = "fixed(1ms)")]
+async fn hedged_read(calls: &std::sync::atomic::AtomicU32) -> Result<u32, SharedError> {
+    shared_attempt(calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1).await
+}
+
+/// A hedged call keeps failed attempts' errors while others run, so its
+/// future is `Send` when the error type is `Send` too (a `!Send` one, an
+/// `Rc`, is the compile-fail case `fail_hedge_not_send_error.rs`): both
+/// forms, spawned (`tokio::spawn` asks for `Send` on any runtime).
+#[tokio::test(start_paused = true)]
+async fn hedged_futures_are_send_with_a_send_error() {
+    let hedging = FAST.with_hedge(Duration::from_millis(10));
+    let task = tokio::spawn(assert_send(async move {
+        let mut calls = 0;
+        hedging
+            .retry(move || {
+                calls += 1;
+                shared_attempt(calls)
+            })
+            .detailed()
+            .hedged()
+            .await
+            .map(|done| (done.value, done.attempts))
+            .map_err(|e| e.to_string())
+    }));
+    assert_eq!(task.await.unwrap(), Ok((3, 3)));
+
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let task = tokio::spawn(assert_send(hedged_read(&CALLS)));
+    assert_eq!(task.await.unwrap().map_err(|e| e.to_string()), Ok(3));
 }
