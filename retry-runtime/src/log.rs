@@ -24,8 +24,8 @@
 //! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `name`, `state`, `probes` |
 //! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `name`, `state`, `probes` |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `name`, `state` |
-//! | a `Retry-After` (or gRPC pushback) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` | `value`, `reason` |
-//! | a gRPC pushback that asks not to retry (negative, unreadable, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
+//! | a `Retry-After` that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` | `value`, `reason` |
+//! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
 //! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,
 //! ``circuit `api` opened after 1 consecutive failure``.
@@ -538,13 +538,8 @@ pub(crate) fn sent_once(
 }
 
 /// The DEBUG line of a server's requested wait that is not believed (a
-/// `Retry-After` or a gRPC pushback): the policy's backoff applies instead.
-#[cfg(any(
-    feature = "reqwest",
-    feature = "tower",
-    feature = "tonic",
-    feature = "aws"
-))]
+/// `Retry-After`): the policy's backoff applies instead.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
 pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(
         target: TARGET,
@@ -557,7 +552,7 @@ pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
 }
 
 /// The DEBUG line of a gRPC pushback that asks the client not to retry
-/// (negative, unreadable, or several values: `why`).
+/// (negative, unreadable, too large, or several values: `why`).
 #[cfg(feature = "tonic")]
 pub(crate) fn pushback_stops(values: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(

@@ -14,14 +14,14 @@
 //!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
-//! [`retry_after`](Classify::retry_after). As A6 says, a negative or
-//! unreadable pushback asks the client not to retry at all, and so do
-//! several pushback values (as grpc-go reads them): such a status is
-//! `Permanent`, whatever its code (with a DEBUG line). A pushback of more
-//! than a day, or too large to read as a number, is ignored (DEBUG line;
-//! the policy's backoff applies); shorter ones are capped by the policy's
-//! [`RetryAfter::cap`](crate::RetryAfter::cap). A leading `+` and spaces
-//! around the number are accepted.
+//! [`retry_after`](Classify::retry_after), read as A6 says and as grpc-go
+//! reads it (`strconv.Atoi`): an integer, with an optional sign and nothing
+//! around it (`"300"`, `"+300"`, `"0300"`). A non-negative one is the wait,
+//! however long: the policy caps it as it caps any hint
+//! ([`RetryAfter::cap`](crate::RetryAfter::cap); 60s for [`GRPC`]). One
+//! that is negative, unreadable (`" 300"`, `"1.5"`, `"300ms"`) or too large
+//! for a 64-bit integer, or several values, asks the client not to retry:
+//! such a status is `Permanent`, whatever its code (with a DEBUG line).
 //!
 //! The presets honour hints for `RateLimited` only (and `api` for
 //! `Unavailable` too); [`GRPC`] honours the pushback for every transient
@@ -40,6 +40,10 @@
 //! let mut stop = Status::new(Code::Unavailable, "draining");
 //! stop.metadata_mut().insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
 //! assert_eq!(stop.kind(), ErrorKind::Permanent); // the server said: do not retry
+//!
+//! let mut later = Status::new(Code::Unavailable, "maintenance");
+//! later.metadata_mut().insert("grpc-retry-pushback-ms", "172800000".parse().unwrap()); // 2 days
+//! assert_eq!(GRPC.decide(0, &later), Decision::Retry(Duration::from_secs(60))); // GRPC's cap
 //! assert_eq!(Status::invalid_argument("bad id").kind(), ErrorKind::Permanent);
 //! ```
 //!
@@ -59,6 +63,7 @@
 //! ```
 
 use core::fmt;
+use core::num::IntErrorKind;
 use std::time::Duration;
 
 use ::tonic::{Code, Status};
@@ -72,10 +77,8 @@ use crate::policy::{Policy, RetryAfter, RetryOn};
 /// The metadata key of the server's pushback (gRPC A6).
 pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 
-/// The longest pushback believed; a longer one is ignored with a DEBUG line.
-const MAX_PUSHBACK: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Honour the server's pushback for every transient kind, up to 60s.
+/// Honour the server's pushback for every transient kind, up to 60s (a
+/// longer one waits 60s).
 ///
 /// ```
 /// assert!(retry_runtime::tonic::PUSHBACK.kinds.contains(retry_runtime::ErrorKind::Unavailable));
@@ -110,8 +113,6 @@ pub const GRPC: Policy<RetryOn> = Policy::new()
 enum Pushback {
     /// No pushback.
     Absent,
-    /// One too long to believe (more than a day): ignored.
-    Absurd,
     /// Retry after this wait.
     Wait(Duration),
     /// Do not retry, and why.
@@ -138,24 +139,20 @@ fn pushback(status: &Status) -> Pushback {
         // as grpc-go does: a server that says two things is not retried
         return Pushback::Stop("several values");
     }
-    let text = value.to_str().map(str::trim).unwrap_or("");
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Pushback::Stop("unreadable");
-    }
-    if negative {
-        return Pushback::Stop("negative");
-    }
-    // all digits: one that overflows is as absurd as a year
-    match digits.parse::<u64>() {
-        Ok(ms) if Duration::from_millis(ms) <= MAX_PUSHBACK => {
-            Pushback::Wait(Duration::from_millis(ms))
-        }
-        _ => Pushback::Absurd,
+    // As grpc-go reads it (`strconv.Atoi`, which `i64::from_str` matches:
+    // an optional sign, decimal digits, nothing around them, at most
+    // `i64::MAX`); anything else, or a negative value, stops the retries.
+    match value.to_str().map(str::parse::<i64>) {
+        Ok(Ok(ms)) => match u64::try_from(ms) {
+            Ok(ms) => Pushback::Wait(Duration::from_millis(ms)),
+            Err(_) => Pushback::Stop("negative"),
+        },
+        Ok(Err(e)) => match e.kind() {
+            IntErrorKind::PosOverflow => Pushback::Stop("too large for an integer"),
+            IntErrorKind::NegOverflow => Pushback::Stop("negative"),
+            _ => Pushback::Stop("unreadable"),
+        },
+        Err(_) => Pushback::Stop("unreadable"),
     }
 }
 
@@ -193,19 +190,13 @@ impl Classify for Status {
                 log::pushback_stops(&PushbackValues(self), why);
                 ErrorKind::Permanent
             }
-            Pushback::Absent | Pushback::Absurd | Pushback::Wait(_) => code_kind(self.code()),
+            Pushback::Absent | Pushback::Wait(_) => code_kind(self.code()),
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match pushback(self) {
             Pushback::Wait(wait) => Some(wait),
-            Pushback::Absurd => {
-                if let Some(value) = self.metadata().get(PUSHBACK_KEY) {
-                    log::retry_after_ignored(value, "it asks for more than a day");
-                }
-                None
-            }
             Pushback::Absent | Pushback::Stop(_) => None,
         }
     }
@@ -214,6 +205,8 @@ impl Classify for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Decision;
+    use crate::stop::StopReason;
 
     fn with_pushback(code: Code, value: &str) -> Status {
         let mut s = Status::new(code, "x");
@@ -244,9 +237,22 @@ mod tests {
 
     #[test]
     fn pushback_values() {
-        let s = with_pushback(Code::Unavailable, " 250 ");
-        assert_eq!(s.retry_after(), Some(Duration::from_millis(250)));
-        assert_eq!(s.kind(), ErrorKind::Unavailable);
+        for (value, ms) in [
+            ("250", 250),
+            ("0", 0),
+            ("+300", 300),
+            ("0300", 300),
+            ("-0", 0),
+        ] {
+            let s = with_pushback(Code::Unavailable, value);
+            assert_eq!(
+                (s.kind(), s.retry_after()),
+                (ErrorKind::Unavailable, Some(Duration::from_millis(ms))),
+                "{value:?}"
+            );
+        }
+        // what grpc-go's strconv.Atoi rejects, or a negative value: do not
+        // retry (spaces around the number were read as 300)
         for stop in [
             "-1",
             "-9999999999",
@@ -257,7 +263,14 @@ mod tests {
             "300ms",
             "1e3",
             "+",
+            "-",
             "--5",
+            " 300",
+            "300 ",
+            " 250 ",
+            "\t300",
+            "3 00",
+            "1_000",
         ] {
             let s = with_pushback(Code::Unavailable, stop);
             assert_eq!(
@@ -266,27 +279,55 @@ mod tests {
                 "{stop:?}"
             );
         }
-        let absurd = with_pushback(Code::ResourceExhausted, "31536000000"); // a year
-        assert_eq!(
-            (absurd.kind(), absurd.retry_after()),
-            (ErrorKind::RateLimited, None)
-        );
-        let zero = with_pushback(Code::Unavailable, "0");
-        assert_eq!(zero.retry_after(), Some(Duration::ZERO));
-        for read_as_300 in ["+300", "0300", " 300"] {
-            let s = with_pushback(Code::Unavailable, read_as_300);
-            assert_eq!(s.retry_after(), Some(Duration::from_millis(300)));
-        }
-        // too large for any integer: as absurd as a year, ignored (it made
-        // the status Permanent, as if it were unreadable)
-        for huge in ["9223372036854775808", "99999999999999999999999999"] {
+    }
+
+    /// Too large for a 64-bit integer: grpc-go's Atoi fails and the call is
+    /// not retried (it was ignored, and the code's kind retried on the
+    /// backoff).
+    #[test]
+    fn an_overflowing_pushback_stops() {
+        for huge in [
+            "9223372036854775808",  // i64::MAX + 1
+            "18446744073709551616", // u64::MAX + 1
+            "99999999999999999999999999",
+        ] {
             let s = with_pushback(Code::Unavailable, huge);
             assert_eq!(
                 (s.kind(), s.retry_after()),
-                (ErrorKind::Unavailable, None),
+                (ErrorKind::Permanent, None),
                 "{huge}"
             );
+            assert_eq!(GRPC.decide(0, &s), Decision::GiveUp(StopReason::Permanent));
         }
+    }
+
+    /// A long pushback is honoured, capped by the policy as any hint (it
+    /// was ignored over a day, and the policy's backoff of 100ms..5s used).
+    #[test]
+    fn a_long_pushback_waits_the_policys_cap() {
+        let cap = PUSHBACK.cap;
+        for long in [
+            "86400000",            // a day
+            "86400001",            // a day and a millisecond
+            "172800000",           // 2 days
+            "31536000000",         // a year
+            "9223372036854775807", // i64::MAX
+        ] {
+            let s = with_pushback(Code::ResourceExhausted, long);
+            let ms: u64 = long.parse().unwrap();
+            assert_eq!(
+                (s.kind(), s.retry_after()),
+                (ErrorKind::RateLimited, Some(Duration::from_millis(ms))),
+                "{long}"
+            );
+            assert_eq!(GRPC.decide(0, &s), Decision::Retry(cap), "{long}");
+        }
+        // below the cap, the pushback itself
+        let s = with_pushback(Code::Unavailable, "1500");
+        assert_eq!(
+            GRPC.decide(0, &s),
+            Decision::Retry(Duration::from_millis(1500))
+        );
     }
 
     /// Several pushback values: not retried, as grpc-go does, whatever
