@@ -3,7 +3,8 @@
 //! `RetryLayer::new(&presets::API)` (or `presets::API.layer()`) wraps any
 //! [`Service`] whose request can be replayed ([`Replay`]) and whose response
 //! says whether it failed ([`ClassifyResponse`]). For `http::Request<B>`
-//! (a hyper-util client, an axum or tonic channel, `reqwest::Client`):
+//! (a hyper-util client, in a program of its own or in an axum handler
+//! calling a downstream) and `reqwest::Request` (`reqwest::Client`):
 //!
 //! - a response is classified by its status (503 Unavailable, 429
 //!   RateLimited, 404 Permanent, ...) and its `Retry-After` (seconds or
@@ -16,9 +17,10 @@
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
 //!   [`Idempotent`] extension or the layer
 //!   says [`any_method`](RetryLayer::any_method); a request whose body
-//!   cannot be cloned ([`ReplayBody`]) is sent once; when such a request
-//!   fails with an error the policy would retry, a WARN line says why it was
-//!   not retried;
+//!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
+//!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
+//!   such a request fails in a way the policy would retry, a WARN line says
+//!   why it was not retried;
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
 //!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
@@ -31,6 +33,14 @@
 //! [`BoxedError`](crate::response::BoxedError) first
 //! (`.map_err(BoxedError::from)`): the layer needs a
 //! [`std::error::Error`] to classify, which a `BoxError` is not.
+//!
+//! gRPC: put `#[retry]` (or [`Policy::retry`]) on the client call, where
+//! a failure is a `tonic::Status` ([`Classify`] for it, feature `tonic`),
+//! not this layer on a tonic `Channel`. Through the layer, a failed gRPC
+//! call is an HTTP 200 whose `grpc-status` says it failed, which the layer
+//! takes for a success, and its request (a POST with a streamed
+//! `tonic::body::Body`) cannot be sent again anyway: a channel under the
+//! layer compiles and sends each request once.
 //!
 //! The layer opens no `retry.attempt` spans
 //! ([`with_attempt_spans`](Policy::with_attempt_spans) is for `#[retry]`
@@ -136,15 +146,25 @@ pub trait Replay: Sized {
 /// A request body that can be sent again: a copy, or `None` when this one
 /// cannot be copied (a stream).
 ///
-/// Implemented for the bodies hyper's clients and tests use: `()`,
-/// `String`, `Vec<u8>`, `&'static str`, `&'static [u8]`, `bytes::Bytes`,
-/// `http_body_util::Full<D>` and `Empty<D>` (with `D: Clone`).
+/// Implemented for the bodies hyper's clients and tests use, copied for each
+/// attempt: `()`, `String`, `Vec<u8>`, `&'static str`, `&'static [u8]`,
+/// `bytes::Bytes`, `http_body_util::Full<D>` and `Empty<D>` (with
+/// `D: Clone`). And for the streamed bodies of the crates this one builds
+/// on, which no copy can be made of, so that a request with one is sent
+/// once (and the log says why, if it fails in a way the policy would
+/// retry): hyper's `body::Incoming` (a proxy forwarding the requests it
+/// receives), `http_body_util::combinators::BoxBody` and `UnsyncBoxBody`,
+/// and with the feature `tonic`, `tonic::body::Body`. Any other body type
+/// is sent once in a [`SendOnce`]; to retry a streamed request, read its
+/// body into a `Full<Bytes>` first (`body.collect().await?.to_bytes()`).
 ///
 /// ```
 /// use bytes::Bytes;
-/// use http_body_util::Full;
+/// use http_body_util::{BodyExt, Full};
 /// use retry_runtime::tower::ReplayBody;
 /// assert!(Full::new(Bytes::from_static(b"{}")).try_clone().is_some());
+/// // a boxed body is a stream: sent once
+/// assert!(Full::new(Bytes::from_static(b"{}")).boxed().try_clone().is_none());
 /// ```
 pub trait ReplayBody: Sized {
     /// A copy of the body, if it can be copied.
@@ -227,6 +247,114 @@ impl<D> ReplayBody for http_body_util::Empty<D> {
     #[inline]
     fn replay_request(request: &http::Request<Self>) -> Option<http::Request<Self>> {
         Some(request.clone())
+    }
+}
+
+/// Bodies that are streams: none can be copied, so a request with one is
+/// sent once (by `replay_request`'s default, which asks `try_clone` first).
+macro_rules! stream_bodies {
+    ($(<$($param:ident),*> $body:ty),* $(,)?) => {$(
+        impl<$($param),*> ReplayBody for $body {
+            #[inline]
+            fn try_clone(&self) -> Option<Self> {
+                None
+            }
+        }
+    )*};
+}
+
+stream_bodies!(
+    <> ::hyper::body::Incoming,
+    <D, E> http_body_util::combinators::BoxBody<D, E>,
+    <D, E> http_body_util::combinators::UnsyncBoxBody<D, E>,
+    <B> SendOnce<B>,
+);
+
+#[cfg(feature = "tonic")]
+stream_bodies!(<> ::tonic::body::Body);
+
+pin_project! {
+    /// A request body of any type, sent once: a [`ReplayBody`] that makes
+    /// no copy, for a body type this crate does not know (axum's
+    /// `axum::body::Body` forwarded by a handler, a `StreamBody`, one of
+    /// yours), which the layer could not take otherwise. It reads as the
+    /// body it holds (`http_body::Body`). When the request fails in a way
+    /// the policy would retry, a WARN line says it was not retried because
+    /// its body cannot be copied.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use http_body_util::BodyExt;
+    /// use retry_runtime::tower::{ReplayBody, SendOnce};
+    ///
+    /// let request = http::Request::put("http://uploads.internal/clips/7")
+    ///     .body(axum::body::Body::from("clip bytes"))
+    ///     .unwrap()
+    ///     .map(SendOnce::new); // for a client of `SendOnce<axum::body::Body>`
+    /// assert!(request.body().try_clone().is_none()); // sent once
+    /// let bytes = request.into_body().collect().await.unwrap().to_bytes();
+    /// assert_eq!(bytes, "clip bytes");
+    /// # }
+    /// ```
+    #[derive(Debug, Default)]
+    pub struct SendOnce<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B> SendOnce<B> {
+    /// `body`, to be sent once.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.get_ref(), "{}");
+    /// ```
+    pub const fn new(body: B) -> Self {
+        SendOnce { body }
+    }
+
+    /// The body.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.get_ref(), "{}");
+    /// ```
+    pub const fn get_ref(&self) -> &B {
+        &self.body
+    }
+
+    /// The body, taken back.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.into_inner(), "{}");
+    /// ```
+    pub fn into_inner(self) -> B {
+        self.body
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for SendOnce<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    #[inline]
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -116,3 +116,32 @@ async fn no_server_is_unavailable_and_retried() {
         3
     );
 }
+
+/// A tonic channel under the tower layer compiles (its `tonic::body::Body`
+/// is a stream, sent once), but a failed call is an HTTP 200 whose
+/// `grpc-status` says UNAVAILABLE: the layer takes it for a success and
+/// does not retry it, where `#[retry]` on the call does (above).
+#[tokio::test]
+async fn through_the_tower_layer_a_grpc_failure_is_not_retried() {
+    use tower::Layer;
+
+    let server = ClipServer::default();
+    let running = server.start().await;
+    let channel = Channel::from_shared(format!("http://{}", running.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(FAST.layer().any_method().layer(channel));
+    server.script([
+        Err(Status::unavailable("restarting")),
+        Err(Status::unavailable("restarting")),
+    ]);
+    client.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static(GET_CLIP);
+    let err = client
+        .unary(tonic::Request::new("7".to_owned()), path, StringCodec)
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), server.hits()), (Code::Unavailable, 1));
+}

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use retry_runtime::response::Idempotent;
-use retry_runtime::tower::{AttemptLimit, Error, ReplayBody, RetryLayer};
+use retry_runtime::tower::{AttemptLimit, Error, ReplayBody, RetryLayer, SendOnce};
 use retry_runtime::{
     kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind, KindSet, NoCircuit,
     Policy, RetryAfter, RetryBudget, RetryOn,
@@ -600,6 +600,93 @@ async fn a_body_that_cannot_be_copied_is_sent_once() {
     assert!(line.contains("its body cannot be copied"), "{line}");
     // the fields every line of a run carries
     testkit::capture::assert_fields(&line, &[("attempt", "1"), ("error_kind", "Unavailable")]);
+}
+
+/// A request with `body` through the layer, to a service that answers 503
+/// and counts its calls: sent once (a PUT, which the policy would retry),
+/// and the WARN line says why.
+async fn sent_once_with<B: ReplayBody + Send + 'static>(body: B) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = tower::service_fn(move |_: Request<B>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok::<_, Infallible>(
+            Response::builder().status(503).body(()).unwrap(),
+        ))
+    });
+    let logs = capture();
+    let req = Request::put("/upload").body(body).unwrap();
+    let resp = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(svc)
+        .oneshot(req)
+        .await
+        .unwrap();
+    let body = std::any::type_name::<B>();
+    assert_eq!(
+        (resp.status(), calls.load(Ordering::SeqCst)),
+        (StatusCode::SERVICE_UNAVAILABLE, 1),
+        "{body}"
+    );
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its body cannot be copied"), "{body}: {line}");
+}
+
+/// The streamed bodies of the crates the layer builds on (http-body-util's
+/// boxed bodies, tonic's), and any body in `SendOnce` (axum's here), go
+/// through the layer: each request is sent once, and the log says why.
+/// (None of them compiled: no `ReplayBody` for a foreign body type, and the
+/// orphan rule kept users from writing one.)
+#[tokio::test]
+async fn streamed_bodies_are_sent_once() {
+    let full = || Full::new(Bytes::from_static(b"clip"));
+    sent_once_with(full().boxed()).await;
+    sent_once_with(full().boxed_unsync()).await;
+    sent_once_with(tonic::body::Body::new(full())).await;
+    sent_once_with(SendOnce::new(axum::body::Body::from("clip"))).await;
+}
+
+/// A proxy forwards the requests it receives, bodies and all (hyper's
+/// `Incoming`, a stream), through the layer and a hyper-util client to a
+/// flaky upstream: each is sent once, and the log says why.
+#[tokio::test]
+async fn a_proxy_forwarding_incoming_bodies_sends_each_once() {
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+
+    let upstream = FlakyServer::start().await;
+    upstream.route("/clips/7", [Reply::status(503), Reply::ok_body("stored")]);
+    let client = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(Client::builder(TokioExecutor::new()).build_http::<Incoming>());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = upstream.url("");
+    let proxy = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let forward = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let (mut parts, body) = req.into_parts();
+            parts.uri = format!("{base}{}", parts.uri.path()).parse().unwrap();
+            client.clone().oneshot(Request::from_parts(parts, body))
+        });
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), forward)
+            .await
+    });
+
+    let logs = capture();
+    let user = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = user
+        .put(format!("http://{addr}/clips/7"))
+        .body("clip bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(upstream.hits("/clips/7"), 1);
+    let line = logs.assert_logged(Level::WARN, "not retried");
+    assert!(line.contains("its body cannot be copied"), "{line}");
+    proxy.abort();
 }
 
 /// A service that is not ready until a timer opens it: the layer's retries
