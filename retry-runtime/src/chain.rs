@@ -76,20 +76,52 @@ pub(crate) fn no_classify<'a>(_: &'a (dyn StdError + 'static)) -> Option<&'a (dy
     None
 }
 
+/// What to ask of the error that classifies a chain.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// Its kind and its hint.
+    Both,
+    /// Its hint only: a [`Classify`] type is not asked its kind, which
+    /// some log (a `tonic::Status` whose pushback says not to retry), so a
+    /// run asking `kind()` then `retry_after()` of a chain logs once.
+    Hint,
+}
+
 /// The kind and the retry-after hint of the first error in `error`'s chain
 /// that `find` or the known types ([`error_kind`]) classify;
-/// `(Unknown, None)` if none does. (Out of line: on a failure only.)
-#[inline(never)]
+/// `(Unknown, None)` if none does.
+#[inline]
 pub(crate) fn classify_error(
     error: &(dyn StdError + 'static),
     find: FindClassify,
 ) -> (ErrorKind, Option<Duration>) {
+    walk(error, find, Ask::Both)
+}
+
+/// `classify_error(error, find).1`, without asking the error that
+/// classifies the chain its kind (see [`Ask::Hint`]).
+#[inline]
+pub(crate) fn retry_after_of(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> Option<Duration> {
+    walk(error, find, Ask::Hint).1
+}
+
+/// [`classify_error`], asking `ask` (the kind is `Unknown` when only the
+/// hint was asked of a `Classify` type). (Out of line: on a failure only.)
+#[inline(never)]
+fn walk(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+    ask: Ask,
+) -> (ErrorKind, Option<Duration>) {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(mine) = find(e) {
-            return (mine.kind(), mine.retry_after());
+            return asked(mine, ask);
         }
-        if let Some(known) = known_class(e, find) {
+        if let Some(known) = known_class(e, find, ask) {
             return known;
         }
         next = e.source();
@@ -97,13 +129,21 @@ pub(crate) fn classify_error(
     (ErrorKind::Unknown, None)
 }
 
+/// What `ask` asks of `c`.
+fn asked(c: &dyn Classify, ask: Ask) -> (ErrorKind, Option<Duration>) {
+    let kind = match ask {
+        Ask::Both => c.kind(),
+        Ask::Hint => ErrorKind::Unknown,
+    };
+    (kind, c.retry_after())
+}
+
 fn known_class(
     e: &(dyn StdError + 'static),
     find: FindClassify,
+    ask: Ask,
 ) -> Option<(ErrorKind, Option<Duration>)> {
-    fn of(c: &dyn Classify) -> Option<(ErrorKind, Option<Duration>)> {
-        Some((c.kind(), c.retry_after()))
-    }
+    let of = |c: &dyn Classify| Some(asked(c, ask));
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
         let kind = classify_io(io.kind());
         // An `io::Error` wrapping another error reports the inner error's
@@ -166,7 +206,7 @@ impl Classify for dyn StdError + 'static {
         classify_error(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
-        classify_error(self, no_classify).1
+        retry_after_of(self, no_classify)
     }
 }
 
@@ -176,7 +216,7 @@ impl Classify for dyn StdError + Send + 'static {
         classify_error(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
-        classify_error(self, no_classify).1
+        retry_after_of(self, no_classify)
     }
 }
 
@@ -186,6 +226,6 @@ impl Classify for dyn StdError + Send + Sync + 'static {
         classify_error(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
-        classify_error(self, no_classify).1
+        retry_after_of(self, no_classify)
     }
 }

@@ -36,7 +36,7 @@ use ::reqwest::{Request, Response};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{classify_error, no_classify};
+use crate::chain::{classify_error, no_classify, retry_after_of};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -156,7 +156,10 @@ impl Classify for Error {
         middleware_error_class(self).0
     }
     fn retry_after(&self) -> Option<Duration> {
-        middleware_error_class(self).1
+        match self {
+            Error::Reqwest(e) => Classify::retry_after(e),
+            Error::Middleware(e) => retry_after_of(e.as_ref(), no_classify),
+        }
     }
 }
 

@@ -101,7 +101,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::chain::{FindClassify, classify_error, no_classify};
+use crate::chain::{FindClassify, classify_error, no_classify, retry_after_of};
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
 use crate::hooks::GiveUpEvent;
@@ -790,7 +790,7 @@ impl<E: StdError + 'static> Classify for Error<E> {
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Inner(e) => classify_error(e, no_classify).1,
+            Error::Inner(e) => retry_after_of(e, no_classify),
             Error::CircuitOpen(open) => open.retry_after(),
             Error::Throttled(t) => t.retry_after(),
             Error::Timeout(_) | Error::NotReplayable(_) => None,
@@ -1065,9 +1065,12 @@ where
                     // run sees it: a failed response goes back as `Ok`, and
                     // an error as `Error::Inner`, which it classifies
                     // without this layer's `with_classify`.
+                    // (Without `with_classify`, the outer run sees it as the
+                    // layer did: not classified again, nor logged again.)
                     let _unseen = nested::hidden_if(|| {
                         !failure.seen_by_outer_run(|error, kind| {
-                            classify_error(error, no_classify).0 == kind
+                            core::ptr::fn_addr_eq(*this.classify, no_classify as FindClassify)
+                                || classify_error(error, no_classify).0 == kind
                         })
                     });
                     // Judged where it lies (not moved through the run's

@@ -999,6 +999,47 @@ async fn a_grpc_status_error_waits_its_pushback() {
     );
 }
 
+/// A status whose pushback says not to retry (-1), through the layer inside
+/// a retried call: one DEBUG line for each run that judges it (the layer,
+/// then the outer run), not four (the layer classified it a second time to
+/// ask whether the outer run sees it as it does, and the outer run once
+/// for its kind and once more for its wait). A boxed status too.
+#[tokio::test(start_paused = true)]
+async fn a_pushback_that_stops_is_logged_once_per_run() {
+    fn draining(_: usize) -> tonic::Status {
+        let mut status = tonic::Status::unavailable("draining");
+        status
+            .metadata_mut()
+            .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
+        status
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(failing_twice(calls.clone(), draining));
+    let logs = capture();
+    let answer = FAST.retry(|| svc.clone().oneshot(Request::new(()))).await;
+    let lines = logs.lines();
+    assert!(matches!(answer, Err(Error::Inner(_))));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let stops = lines
+        .iter()
+        .filter(|l| l.contains("asks not to retry"))
+        .count();
+    assert_eq!(stops, 2, "{lines:#?}");
+
+    // a boxed one, judged once: one line (its kind and its wait were two)
+    let logs = capture();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(draining(0));
+    assert_eq!(
+        FAST.decide(0, &boxed),
+        retry_runtime::Decision::GiveUp(retry_runtime::StopReason::Permanent)
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("asks not to retry"), "{lines:#?}");
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("busy for {0:?}")]
 struct Busy(Duration);
