@@ -23,6 +23,8 @@ use std::fmt::Display;
 use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 
+use crate::item::{MutBinding, MutKind};
+
 pub use crate::dsl::did_you_mean;
 
 /// Every error found so far, combined into one at the end (serde's `Ctxt`).
@@ -188,19 +190,39 @@ pub fn quote_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// A `mut` by-value parameter that is not cloned for each attempt: what
-/// would go wrong, and the two ways out.
-pub fn mut_parameter(name: &syn::Ident, simple: bool) -> String {
-    let fix = if simple {
-        format!(
-            "add `clone = {name}` (each attempt then gets its own copy), or drop the `mut` and \
-             write `let mut {name} = {name}.clone();` in the body"
-        )
-    } else {
-        format!("drop the `mut` and write `let mut {name} = {name}.clone();` in the body")
+/// A `mut` (or `ref mut`) by-value parameter that is not cloned for each
+/// attempt: what would go wrong, and the ways out.
+pub fn mut_parameter(binding: &MutBinding) -> String {
+    let name = &binding.name;
+    let (written, fix) = match binding.kind {
+        MutKind::Param => (
+            format!("mut {name}"),
+            format!(
+                "add `clone = {name}` (each attempt then gets its own copy), or drop the `mut` and \
+                 write `let mut {name} = {name}.clone();` in the body"
+            ),
+        ),
+        MutKind::InPattern => (
+            format!("mut {name}"),
+            format!("drop the `mut` and write `let mut {name} = {name}.clone();` in the body"),
+        ),
+        MutKind::RefMut => (
+            format!("ref mut {name}"),
+            format!(
+                "write the parameter `mut {name}` and add `clone = {name}` (each attempt then \
+                 gets its own copy), or drop the `ref mut` and write \
+                 `let mut {name} = {name}.clone();` in the body"
+            ),
+        ),
+        MutKind::SelfValue => (
+            "mut self".to_string(),
+            "`clone` cannot name `self`: drop the `mut` and write \
+             `let mut this = self.clone();` in the body (or clone only the fields the body changes)"
+                .to_string(),
+        ),
     };
     format!(
-        "`mut {name}`: each attempt would see what the attempts before it did to `{name}` \
+        "`{written}`: each attempt would see what the attempts before it did to `{name}` \
          (a retry must start from the arguments the call was given); {fix}"
     )
 }

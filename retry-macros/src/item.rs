@@ -10,7 +10,11 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
 use syn::parse::{Parse, ParseStream};
-use syn::{braced, Attribute, Block, Expr, FnArg, Ident, Pat, Signature, Stmt, Visibility};
+
+use crate::diag::SpanRange;
+use syn::{
+    braced, Attribute, Block, Expr, FnArg, Ident, Pat, ReceiverKind, Signature, Stmt, Visibility,
+};
 
 /// A function with a body: `attrs vis sig { inner_attrs body }`.
 pub struct FnItem {
@@ -70,25 +74,46 @@ impl FnItem {
         group
     }
 
-    /// Every name a by-value parameter binds with `mut`: in the signature
-    /// (`mut body`, `(mut a, b)`), and in `#[async_trait]`'s rebinds (which
-    /// take the `mut` out of the signature it writes).
+    /// Every name a by-value parameter binds with `mut` or `ref mut`: in
+    /// the signature (`mut body`, `(mut a, b)`, `ref mut buf`, `mut self`,
+    /// `mut self: Box<Self>`), and in `#[async_trait]`'s rebinds (which
+    /// take the `mut` out of the signature it writes: `let mut body = body;`,
+    /// and `let mut __self = self;` for `mut self`).
     pub fn mut_bindings(&self) -> Vec<MutBinding> {
         let mut found = Vec::new();
+        // Is the receiver a reference (`&mut self`, which `#[async_trait]`
+        // rebinds `let mut __self`)? What a method does through it is meant
+        // to last, as through any `&mut T` argument.
+        let mut by_reference = false;
         for input in &self.sig.inputs {
-            if let FnArg::Typed(t) = input {
-                mut_bindings(&t.pat, &mut found);
+            match input {
+                FnArg::Typed(t) => mut_bindings(&t.pat, is_reference(&t.ty), &mut found),
+                FnArg::Receiver(r) => {
+                    by_reference = matches!(r.kind, ReceiverKind::Reference(..));
+                    if let Some(m) = &r.mutability {
+                        found.push(MutBinding {
+                            name: Ident::new("self", r.self_token.span),
+                            at: m.span.into(),
+                            kind: MutKind::SelfValue,
+                        });
+                    }
+                }
             }
         }
         if let Some((_, stmts)) = self.async_trait_body() {
             for stmt in argument_rebinds(&stmts).0 {
-                match stmt {
-                    // the receiver (`&mut self` is rebound `let mut __self`):
-                    // what a method does to its receiver is meant to last
-                    Stmt::Local(local) if matches!(&local.pat, Pat::Ident(p) if p.ident == "__self") =>
-                        {}
-                    Stmt::Local(local) => mut_bindings(&local.pat, &mut found),
-                    _ => {}
+                let Stmt::Local(local) = stmt else { continue };
+                match &local.pat {
+                    Pat::Ident(p) if p.ident == "__self" => {
+                        if let (Some(m), false) = (&p.mutability, by_reference) {
+                            found.push(MutBinding {
+                                name: Ident::new("self", p.ident.span()),
+                                at: m.span.into(),
+                                kind: MutKind::SelfValue,
+                            });
+                        }
+                    }
+                    pat => mut_bindings(pat, false, &mut found),
                 }
             }
         }
@@ -196,39 +221,76 @@ fn mentions_pin(body: &TokenStream) -> bool {
 /// A name bound `mut` by value: see [`FnItem::mut_bindings`].
 pub struct MutBinding {
     pub name: Ident,
-    /// The `mut` keyword's span.
-    pub span: Span,
-    /// Is it the whole parameter (`mut body`, which `clone = body` names)?
-    pub simple: bool,
+    /// The `mut` keyword (`ref mut`: both words).
+    pub at: SpanRange,
+    pub kind: MutKind,
 }
 
-/// Adds the names `pat` binds by value with `mut` (`mut body`, `(mut a, b)`).
-fn mut_bindings(pat: &Pat, found: &mut Vec<MutBinding>) {
+/// How a [`MutBinding`] is written, which decides how it can be fixed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MutKind {
+    /// The whole parameter, `mut body` (which `clone = body` names).
+    Param,
+    /// Inside a pattern, `(mut a, b)`.
+    InPattern,
+    /// `ref mut buf`: a mutable borrow of the argument, shared by the attempts.
+    RefMut,
+    /// The receiver by value, `mut self` (or `mut self: Box<Self>`).
+    SelfValue,
+}
+
+/// Adds the names `pat` binds by value with `mut` (`mut body`, `(mut a, b)`)
+/// or `ref mut` (`ref mut buf`, `(ref mut a, b)`). A `ref mut` into what a
+/// reference points at (under a `&mut` pattern, or in a parameter of a
+/// reference type, `ty_is_ref`) is not: changes through it are meant to
+/// last, as through any `&mut T` argument.
+fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
     let top = pat;
-    let mut stack = vec![pat];
-    while let Some(pat) = stack.pop() {
+    // each pattern, and whether it is under a `&` or `&mut` pattern
+    let mut stack = vec![(pat, ty_is_ref)];
+    while let Some((pat, behind_ref)) = stack.pop() {
         match pat {
             Pat::Ident(p) => {
-                if let (Some(m), None) = (&p.mutability, &p.by_ref) {
+                let kind = match (&p.mutability, &p.by_ref) {
+                    (Some(_), Some(_)) if behind_ref => None,
+                    (Some(_), Some(_)) => Some(MutKind::RefMut),
+                    (Some(_), None) if core::ptr::eq(pat, top) && p.subpat.is_none() => {
+                        Some(MutKind::Param)
+                    }
+                    (Some(_), None) => Some(MutKind::InPattern),
+                    (None, _) => None,
+                };
+                if let (Some(kind), Some(m)) = (kind, &p.mutability) {
+                    let first = p.by_ref.as_ref().map_or(m.span, |r| r.span);
                     found.push(MutBinding {
                         name: p.ident.clone(),
-                        span: m.span,
-                        simple: core::ptr::eq(pat, top) && p.subpat.is_none(),
+                        at: SpanRange::new(first, m.span),
+                        kind,
                     });
                 }
                 if let Some((_, sub)) = &p.subpat {
-                    stack.push(sub);
+                    stack.push((sub, behind_ref));
                 }
             }
-            Pat::Tuple(t) => stack.extend(t.elems.iter().rev()),
-            Pat::TupleStruct(t) => stack.extend(t.elems.iter().rev()),
-            Pat::Struct(s) => stack.extend(s.fields.iter().rev().map(|f| &*f.pat)),
-            Pat::Slice(s) => stack.extend(s.elems.iter().rev()),
-            Pat::Reference(r) => stack.push(&r.pat),
-            Pat::Paren(p) => stack.push(&p.pat),
-            Pat::Type(t) => stack.push(&t.pat),
+            Pat::Tuple(t) => stack.extend(t.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::TupleStruct(t) => stack.extend(t.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::Struct(s) => stack.extend(s.fields.iter().rev().map(|f| (&*f.pat, behind_ref))),
+            Pat::Slice(s) => stack.extend(s.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::Reference(r) => stack.push((&r.pat, true)),
+            Pat::Paren(p) => stack.push((&p.pat, behind_ref)),
+            Pat::Type(t) => stack.push((&t.pat, behind_ref)),
             _ => {}
         }
+    }
+}
+
+/// Is `ty` a reference type (`&T`, `&mut T`, in parentheses or not)?
+fn is_reference(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(_) => true,
+        syn::Type::Group(g) => is_reference(&g.elem),
+        syn::Type::Paren(p) => is_reference(&p.elem),
+        _ => false,
     }
 }
 

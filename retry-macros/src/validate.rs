@@ -12,7 +12,7 @@ use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
 use crate::args::RetryArgs;
 use crate::diag::{self, Errors, Given};
 use crate::dsl::{self, BackoffSpec, JitterSpec};
-use crate::item::FnItem;
+use crate::item::{FnItem, MutKind};
 use crate::vocab::{self, Key, KindsAre, NestedAre, KINDS, PRESETS};
 
 /// Where the policy starts from, before the other keys override it.
@@ -302,11 +302,8 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     };
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
-        if !(m.simple && named) {
-            errors.push(syn::Error::new(
-                m.span,
-                diag::mut_parameter(&m.name, m.simple),
-            ));
+        if !(m.kind == MutKind::Param && named) {
+            errors.at(m.at, diag::mut_parameter(&m));
         }
     }
 
@@ -559,6 +556,81 @@ mod tests {
         let e = errs(quote!(banana = 1), mut_body);
         assert_eq!(e.len(), 2, "{e:#?}");
         assert!(e[1].contains("`mut body`"), "{}", e[1]);
+    }
+
+    #[test]
+    fn a_mut_self_or_ref_mut_binding_is_refused() {
+        // `mut self`: what one attempt did to `self` would be the next one's `self`
+        for receiver in [quote!(mut self), quote!(mut self: Box<Self>)] {
+            let e = errs(
+                quote!(attempts = 2),
+                quote!(
+                    fn send(#receiver) -> Result<usize, E> {
+                        Ok(std::mem::take(&mut self.body).len())
+                    }
+                ),
+            );
+            assert_eq!(e.len(), 1, "{receiver}: {e:#?}");
+            assert!(
+                e[0].starts_with("`mut self`: each attempt would see"),
+                "{}",
+                e[0]
+            );
+            assert!(e[0].contains("`clone` cannot name `self`"), "{}", e[0]);
+        }
+        // `ref mut`: a mutable borrow of the argument every attempt shares
+        for param in [
+            quote!(ref mut buf: Vec<u8>),
+            quote!((ref mut buf, n): (Vec<u8>, u8)),
+        ] {
+            let e = errs(
+                quote!(clone = buf),
+                quote!(
+                    fn send(#param) -> Result<usize, E> {
+                        Ok(std::mem::take(buf).len())
+                    }
+                ),
+            );
+            let e: Vec<&String> = e.iter().filter(|m| !m.contains("no parameter")).collect();
+            assert_eq!(e.len(), 1, "{param}: {e:#?}");
+            assert!(
+                e[0].starts_with("`ref mut buf`: each attempt would see"),
+                "{}",
+                e[0]
+            );
+        }
+        // a `ref mut` into what a `&mut` parameter points at is as a `&mut T` argument
+        assert!(errs(
+            quote!(),
+            quote!(
+                fn f(&mut (ref mut a, _): &mut (Vec<u8>, u8)) -> Result<(), E> {
+                    a.push(1);
+                    Ok(())
+                }
+            )
+        )
+        .is_empty());
+        // Under `#[async_trait]`, `mut self` is `self` in the signature and
+        // `let mut __self = self;` in the body; so is `&mut self`, which is
+        // meant to last.
+        let async_trait = |receiver: proc_macro2::TokenStream| {
+            quote! {
+                fn send<'a>(#receiver) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
+                    Box::pin(async move {
+                        let mut __self = self;
+                        let __ret: Result<usize, E> = { Ok(std::mem::take(&mut __self.body).len()) };
+                        #[allow(unreachable_code)]
+                        __ret
+                    })
+                }
+            }
+        };
+        for receiver in [quote!(self), quote!(self: Box<Self>)] {
+            let e = errs(quote!(), async_trait(receiver.clone()));
+            assert_eq!(e.len(), 1, "{receiver}: {e:#?}");
+            assert!(e[0].starts_with("`mut self`"), "{}", e[0]);
+        }
+        assert!(errs(quote!(), async_trait(quote!(&'a mut self))).is_empty());
     }
 
     #[test]

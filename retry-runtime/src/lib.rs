@@ -362,7 +362,9 @@ struct ReadmeDoctests;
 ///
 /// A `mut` by-value argument (`mut body: Vec<u8>`) would carry what one
 /// attempt did to it into the next: it is a compile error unless named in
-/// `clone` (each attempt then changes its own clone). Under
+/// `clone` (each attempt then changes its own clone). So are a `ref mut`
+/// binding of a by-value argument and a `mut self` receiver, which `clone`
+/// cannot name (clone what the body changes in the body). Under
 /// `#[async_trait]`, which moves every by-value argument into its future,
 /// the same holds: the arguments are moved once, before the first attempt.
 ///
