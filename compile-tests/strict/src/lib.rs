@@ -186,6 +186,47 @@ pub enum Layered<E, D> {
 #[derive(Debug, Clone, Copy, Classify)]
 pub enum Never {}
 
+/// A deprecated error type with deprecated variants and fields: the derive
+/// names them without a `deprecated` warning the user could not silence.
+#[deprecated = "use `CallError`"]
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(default = Unknown)]
+pub enum OldError {
+    /// A deprecated variant.
+    #[deprecated = "no longer returned"]
+    #[classify(Timeout)]
+    Gone,
+    /// A deprecated `retry_after` field.
+    #[classify(RateLimited, retry_after = wait)]
+    Busy {
+        /// How long to wait.
+        #[deprecated = "read the header"]
+        wait: Option<Duration>,
+    },
+    /// A deprecated field classified by its own `Classify`.
+    #[classify(transparent)]
+    Inner(#[deprecated = "unwrapped"] CallError),
+    /// Left to the default kind, deprecated.
+    #[deprecated = "no longer returned"]
+    Other,
+}
+
+/// A deprecated struct with a deprecated `retry_after` field.
+#[deprecated = "use `Limited`"]
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(RateLimited, retry_after = after)]
+pub struct OldLimited {
+    /// When to come back.
+    #[deprecated = "read the header"]
+    pub after: Option<Duration>,
+}
+
+/// A deprecated transparent wrapper.
+#[deprecated = "use `Wrapped`"]
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(transparent)]
+pub struct OldWrapped(#[deprecated = "unwrapped"] pub CallError);
+
 // ---------- a flaky call ----------
 
 thread_local! {

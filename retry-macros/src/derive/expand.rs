@@ -11,7 +11,7 @@ use crate::diag::respan_path;
 
 /// The `Classify` impl for a checked type.
 pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> TokenStream {
-    let ident = &input.ident;
+    let ident = call_site_ident(&input.ident);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let bounds = extra_bounds(input, krate, body);
     let predicates = where_clause
@@ -29,13 +29,27 @@ pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Toke
         Body::Struct(target) => struct_methods(krate, target),
         Body::Enum(targets) => enum_methods(krate, targets),
     };
+    // A deprecated type, variant or field is named by the impl without a
+    // `deprecated` warning the user could not silence (thiserror does the same).
     quote! {
         #[automatically_derived]
+        #[allow(deprecated)]
         #allow
         impl #impl_generics #krate::Classify for #ident #ty_generics #where_tokens {
             #methods
         }
     }
+}
+
+/// The type's name as the impl names it: at the user's token (an error
+/// about the impl is reported there) with the derive's hygiene, so that
+/// naming a `#[deprecated]` type is not the user's use of it (thiserror's
+/// `call_site_ident`); the `#[allow(deprecated)]` on the impl covers the
+/// variants and fields its methods name.
+fn call_site_ident(ident: &Ident) -> Ident {
+    let mut ident = ident.clone();
+    ident.set_span(ident.span().resolved_at(Span::call_site()));
+    ident
 }
 
 /// `Field: Classify` for delegated fields and `Field: Clone + Into<Option<Duration>>`
@@ -240,12 +254,13 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
 
 /// The errors, plus an impl that keeps the type usable so they are the only errors.
 pub fn fallback(input: &DeriveInput, krate: &TokenStream, error: &syn::Error) -> TokenStream {
-    let ident = &input.ident;
+    let ident = call_site_ident(&input.ident);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let errors = error.to_compile_error();
     quote! {
         #errors
         #[automatically_derived]
+        #[allow(deprecated)]
         impl #impl_generics #krate::Classify for #ident #ty_generics #where_clause {
             fn kind(&self) -> #krate::ErrorKind {
                 #krate::ErrorKind::Unknown
@@ -316,6 +331,21 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("fn retry_after"), "{out}");
+    }
+
+    #[test]
+    fn a_deprecated_type_is_named_without_a_warning() {
+        // (the type's name keeps the derive's hygiene: not seen in the text)
+        let ok = expanded(quote! {
+            #[deprecated] #[classify(transparent)] struct W(#[deprecated] std::io::Error);
+        });
+        let failed = expanded(quote! { #[deprecated] #[classify(Nope)] struct W; });
+        for out in [ok, failed] {
+            assert!(
+                out.contains("# [allow (deprecated)] impl :: retry_runtime :: Classify for W"),
+                "{out}"
+            );
+        }
     }
 
     #[test]

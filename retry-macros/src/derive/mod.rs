@@ -19,6 +19,7 @@
 //!
 //! ```text
 //! #[automatically_derived]
+//! #[allow(deprecated)]   // a deprecated type, variant or field is named without a warning
 //! impl ::retry_runtime::Classify for ClipError {
 //!     fn kind(&self) -> ::retry_runtime::ErrorKind {
 //!         match self {
