@@ -15,7 +15,7 @@ use syn::{Expr, Pat, ReturnType, Stmt};
 use crate::args::RetryArgs;
 use crate::diag::{respan_path, Errors};
 use crate::dsl::{BackoffSpec, JitterSpec};
-use crate::item::{argument_rebinds, FnItem};
+use crate::item::FnItem;
 use crate::validate::{self, Base, Config, When};
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
@@ -127,10 +127,12 @@ enum Shape {
     Async(Group),
     /// A method already rewritten by `#[async_trait]`: a sync fn whose body is
     /// `Box::pin(async move { <argument rebinds>; <typed body> })`. The loop goes
-    /// inside the `async move` block and retries its statements.
+    /// inside the `async move` block, after the rebinds, and retries the
+    /// other statements.
     AsyncTrait {
         box_pin: Box<Expr>,
-        stmts: Vec<Stmt>,
+        rebinds: Vec<Stmt>,
+        each: Vec<Stmt>,
     },
 }
 
@@ -140,8 +142,12 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let brace_span = func.brace.span.join();
     let shape = if func.sig.asyncness.is_some() {
         Shape::Async(func.block())
-    } else if let Some((box_pin, stmts)) = func.async_trait_body() {
-        Shape::AsyncTrait { box_pin, stmts }
+    } else if let Some(body) = func.async_trait_body() {
+        Shape::AsyncTrait {
+            box_pin: body.box_pin,
+            rebinds: body.rebinds,
+            each: body.each,
+        }
     } else {
         Shape::Sync(func.block())
     };
@@ -170,8 +176,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             };
             mut_ref_params(&func.sig, output, &cfg.clone, block.stream())
         }
-        Shape::AsyncTrait { stmts, .. } => {
-            let each = argument_rebinds(stmts).1;
+        Shape::AsyncTrait { each, .. } => {
             // the output the method declared: `Output = T` in async-trait's
             // `Pin<Box<dyn Future<Output = T> + Send + 'async_trait>>`
             let output = match &func.sig.output {
@@ -292,14 +297,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         },
         // async_trait's statements pin their own output type; its rebinds
         // of the arguments go before the loop.
-        Shape::AsyncTrait { stmts, .. } => {
-            let stmts = argument_rebinds(stmts).1;
-            quote! {
-                #reborrows
-                #(#clones)*
-                #(#stmts)*
-            }
-        }
+        Shape::AsyncTrait { each, .. } => quote! {
+            #reborrows
+            #(#clones)*
+            #(#each)*
+        },
     };
 
     let policy_expr = policy_expr(cfg, &p);
@@ -568,8 +570,9 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let body = match &shape {
         Shape::Async(_) if hedged.is_some() => hedged.unwrap_or_default(),
         Shape::Async(_) => async_loop,
-        Shape::AsyncTrait { box_pin, stmts } => {
-            let rebinds = argument_rebinds(stmts).0;
+        Shape::AsyncTrait {
+            box_pin, rebinds, ..
+        } => {
             quote!(#box_pin(async move { #(#[allow(unused_mut)] #rebinds)* #async_loop }))
         }
         // The common sync case: the loop is the runtime's `retry_sync`, which

@@ -100,8 +100,8 @@ impl FnItem {
                 }
             }
         }
-        if let Some((_, stmts)) = self.async_trait_body() {
-            for stmt in argument_rebinds(&stmts).0 {
+        if let Some(body) = self.async_trait_body() {
+            for stmt in &body.rebinds {
                 let Stmt::Local(local) = stmt else { continue };
                 match &local.pat {
                     Pat::Ident(p) if p.ident == "__self" => {
@@ -120,10 +120,65 @@ impl FnItem {
         found
     }
 
-    /// Is the body the one `#[async_trait]` writes for an `async fn`:
-    /// `Box::pin(async move { <argument rebinds>; <typed body> })`? Returns
-    /// the `Box::pin` path and the statements of the `async move` block.
-    pub fn async_trait_body(&self) -> Option<(Box<Expr>, Vec<Stmt>)> {
+    /// Is the body the one `#[async_trait]` writes for an `async fn` (its
+    /// `expand.rs`, `transform_block`)?
+    ///
+    /// ```text
+    /// Box::pin(async move {
+    ///     if let Some(__ret) = None::<T> { return __ret; }   // pins the output type
+    ///     let __self = self;                                  // the argument rebinds:
+    ///     let key = key;                                      // each parameter by name,
+    ///     let (a, b) = { let __arg2 = __arg2; __arg2 };       // a pattern's positional one
+    ///     let __ret: T = { <the method's body> };
+    ///     __ret
+    /// })
+    /// ```
+    ///
+    /// Exactly that: a `let` is a rebind only where async-trait writes them
+    /// and only of a parameter under its own name, so a hand-written
+    /// `Box::pin(async move { let r = n; .. })` is not taken for one (its
+    /// `let`s would be moved before the loop): it is an ordinary function,
+    /// which [`FnItem::boxed_future`] tells apart for its error. (Not
+    /// recognized either: the shape async-trait writes for a return type
+    /// naming an associated `impl Trait` type, which needs nightly Rust.)
+    pub fn async_trait_body(&self) -> Option<AsyncTraitBody> {
+        let (box_pin, inner) = self.boxed_async()?;
+        inner.capture?;
+        let mut stmts = inner.block.stmts.into_iter().peekable();
+        let mut each = Vec::new();
+        if let Some(stmt) = stmts.next_if(is_output_pin) {
+            each.push(stmt);
+        }
+        let mut rebinds = Vec::new();
+        while let Some(stmt) = stmts.next_if(|s| is_argument_rebind(s, &self.sig)) {
+            rebinds.push(stmt);
+        }
+        let ret = stmts.next().filter(is_let_ret)?;
+        let tail = stmts.next().filter(is_ret)?;
+        if stmts.next().is_some() {
+            return None;
+        }
+        each.push(ret);
+        each.push(tail);
+        Some(AsyncTraitBody {
+            box_pin,
+            rebinds,
+            each,
+        })
+    }
+
+    /// The span of `Box::pin` when a sync function's body is one
+    /// `Box::pin(async { .. })` (or `async move`), the future it returns:
+    /// under `#[retry]`, the shape `#[async_trait]` writes or a
+    /// hand-written one, which cannot be retried.
+    pub fn boxed_future(&self) -> Option<Span> {
+        self.boxed_async()
+            .map(|(pin, _)| syn::spanned::Spanned::span(&pin))
+    }
+
+    /// The body as `Box::pin(async [move] { .. })` in a sync function: the
+    /// `Box::pin` path and the `async` block.
+    fn boxed_async(&self) -> Option<(Box<Expr>, syn::ExprAsync)> {
         if self.sig.asyncness.is_some() || !mentions_pin(&self.body) {
             return None;
         }
@@ -134,14 +189,14 @@ impl FnItem {
         let Expr::Path(func) = &*call.func else {
             return None;
         };
-        let is_pin = func.path.segments.last().is_some_and(|s| s.ident == "pin");
-        if !is_pin || call.args.len() != 1 {
+        let segments: Vec<&Ident> = func.path.segments.iter().map(|s| &s.ident).collect();
+        let is_box_pin =
+            matches!(segments.as_slice(), [.., b, pin] if *b == "Box" && *pin == "pin");
+        if !is_box_pin || call.args.len() != 1 {
             return None;
         }
         match call.args.into_iter().next() {
-            Some(Expr::Async(inner)) if inner.capture.is_some() => {
-                Some((call.func, inner.block.stmts))
-            }
+            Some(Expr::Async(inner)) => Some((call.func, inner)),
             _ => None,
         }
     }
@@ -294,62 +349,112 @@ fn is_reference(ty: &syn::Type) -> bool {
     }
 }
 
-/// `#[async_trait]`'s rebinds of the arguments, which open its `async move`
-/// block: `let key = key;`, `let __self = self;`, and for a pattern
-/// `let (a, b) = { let __arg1 = __arg1; __arg1 };`. They move the arguments
-/// into the block, so they run once, before the loop (in each attempt, the
-/// second would use a moved value); the attempts then borrow what they bound.
-fn is_argument_rebind(stmt: &Stmt) -> bool {
+/// What `#[async_trait]` made of a method's body: see
+/// [`FnItem::async_trait_body`].
+pub struct AsyncTraitBody {
+    /// The `Box::pin` path, as written.
+    pub box_pin: Box<Expr>,
+    /// Its rebinds of the arguments: `let key = key;`, `let __self = self;`,
+    /// and for a pattern `let (a, b) = { let __arg1 = __arg1; __arg1 };`
+    /// (each with the parameter's `#[cfg]`s). They move the arguments into
+    /// the block, so they run once, before the loop (in each attempt, the
+    /// second would use a moved value); the attempts then borrow what they
+    /// bound.
+    pub rebinds: Vec<Stmt>,
+    /// The other statements, in order, which each attempt runs: the
+    /// type-pinning `if let Some(__ret) = None::<T> { return __ret; }`,
+    /// `let __ret: T = { body };` and `__ret`.
+    pub each: Vec<Stmt>,
+}
+
+/// Is `name` a parameter the signature binds to a plain name?
+fn is_param(sig: &Signature, name: &Ident) -> bool {
+    sig.inputs.iter().any(|input| match input {
+        FnArg::Typed(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == *name),
+        FnArg::Receiver(_) => false,
+    })
+}
+
+/// Is `stmt` one of `#[async_trait]`'s rebinds of a parameter of `sig`,
+/// under the name it has there: `let [mut] key = key;`, `let [mut] __self =
+/// self;`, `let PAT = { let __argN = __argN; __argN };` (with no
+/// attribute but the parameter's `#[cfg]`s)?
+fn is_argument_rebind(stmt: &Stmt, sig: &Signature) -> bool {
     let Stmt::Local(local) = stmt else {
         return false;
     };
     let Some(init) = &local.init else {
         return false;
     };
-    if init.diverge.is_some() {
+    if init.diverge.is_some() || !local.attrs.iter().all(|a| a.path().is_ident("cfg")) {
         return false;
     }
-    match &*init.expr {
-        Expr::Path(e) => e.qself.is_none() && e.path.get_ident().is_some(),
-        Expr::Block(b) => match b.block.stmts.as_slice() {
-            [Stmt::Local(inner), Stmt::Expr(Expr::Path(last), None)] => {
-                let Pat::Ident(p) = &inner.pat else {
-                    return false;
-                };
-                let from_itself = matches!(inner.init.as_ref().map(|i| &*i.expr),
-                    Some(Expr::Path(from)) if from.path.is_ident(&p.ident));
-                from_itself && last.path.is_ident(&p.ident)
+    // `from`, a plain name
+    let name = |e: &Expr| match e {
+        Expr::Path(p) if p.attrs.is_empty() && p.qself.is_none() => p.path.get_ident().cloned(),
+        _ => None,
+    };
+    match (&local.pat, &*init.expr) {
+        (Pat::Ident(p), from) if p.by_ref.is_none() && p.subpat.is_none() => {
+            match (p.ident.to_string().as_str(), name(from)) {
+                ("__self", Some(from)) => from == "self" && sig.receiver().is_some(),
+                (_, Some(from)) => from == p.ident && is_param(sig, &from),
+                _ => false,
             }
-            _ => false,
-        },
+        }
+        (_, Expr::Block(b)) if b.attrs.is_empty() && b.label.is_none() => {
+            match b.block.stmts.as_slice() {
+                [Stmt::Local(inner), Stmt::Expr(last, None)] => {
+                    let Pat::Ident(p) = &inner.pat else {
+                        return false;
+                    };
+                    let from = inner.init.as_ref().and_then(|i| name(&i.expr));
+                    inner.attrs.is_empty()
+                        && p.mutability.is_none()
+                        && from.as_ref() == Some(&p.ident)
+                        && name(last).as_ref() == Some(&p.ident)
+                        && is_param(sig, &p.ident)
+                }
+                _ => false,
+            }
+        }
         _ => false,
     }
 }
 
-/// `#[async_trait]`'s statements split in two: its rebinds of the
-/// arguments (those before its `let __ret: T = { body };`), which run once
-/// before the loop, and the others, in order, which each attempt runs (its
-/// type-pinning `if let Some(__ret) = None::<T> { return __ret; }` among
-/// them).
-pub fn argument_rebinds(stmts: &[Stmt]) -> (Vec<&Stmt>, Vec<&Stmt>) {
-    let mut before_body = true;
-    let (mut once, mut each) = (Vec::new(), Vec::new());
-    for stmt in stmts {
-        if let Stmt::Local(local) = stmt {
-            let binds_ret = match &local.pat {
-                Pat::Type(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == "__ret"),
-                Pat::Ident(p) => p.ident == "__ret",
-                _ => false,
-            };
-            before_body &= !binds_ret;
-        }
-        if before_body && is_argument_rebind(stmt) {
-            once.push(stmt);
-        } else {
-            each.push(stmt);
-        }
-    }
-    (once, each)
+/// Is `stmt` async-trait's `if let Some(__ret) = None::<T> { return __ret; }`?
+fn is_output_pin(stmt: &Stmt) -> bool {
+    let Stmt::Expr(Expr::If(e), None) = stmt else {
+        return false;
+    };
+    let Expr::Let(cond) = &*e.cond else {
+        return false;
+    };
+    let binds_ret = matches!(&*cond.pat, Pat::TupleStruct(t)
+        if matches!(t.elems.first(), Some(Pat::Ident(p)) if p.ident == "__ret"));
+    binds_ret && e.else_branch.is_none()
+}
+
+/// Is `stmt` async-trait's `let __ret: T = { body };`?
+fn is_let_ret(stmt: &Stmt) -> bool {
+    let Stmt::Local(local) = stmt else {
+        return false;
+    };
+    let binds_ret = match &local.pat {
+        Pat::Type(t) => matches!(&*t.pat, Pat::Ident(p) if p.ident == "__ret"),
+        Pat::Ident(p) => p.ident == "__ret",
+        _ => false,
+    };
+    let init_is_block = local
+        .init
+        .as_ref()
+        .is_some_and(|i| i.diverge.is_none() && matches!(&*i.expr, Expr::Block(_)));
+    binds_ret && init_is_block
+}
+
+/// Is `stmt` async-trait's closing `__ret`?
+fn is_ret(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::Expr(Expr::Path(p), None) if p.path.is_ident("__ret"))
 }
 
 #[cfg(test)]
@@ -388,20 +493,49 @@ mod tests {
 
     #[test]
     fn finds_the_async_trait_body_only_in_its_shape() {
+        // What `#[async_trait]` writes for
+        // `async fn get(&self, key: String, #[cfg(unix)] n: u8, (a, b): (u8, u8), _: u8)`.
         let item: FnItem = syn::parse2(quote! {
-            fn get<'a>(&'a self) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
+            fn get<'a>(&'a self, key: String, #[cfg(unix)] n: u8, __arg3: (u8, u8), __arg4: u8)
+                -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>>
+            {
                 Box::pin(async move {
+                    if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<u32, E>> {
+                        #[allow(unreachable_code)]
+                        return __ret;
+                    }
                     let __self = self;
-                    let __ret: Result<u32, E> = { __self.fetch().await };
+                    let key = key;
+                    #[cfg(unix)]
+                    let n = n;
+                    let (a, b) = { let __arg3 = __arg3; __arg3 };
+                    let __arg4 = __arg4;
+                    let __ret: Result<u32, E> = { let key = key; __self.fetch(&key).await };
                     #[allow(unreachable_code)]
                     __ret
                 })
             }
         })
         .unwrap();
-        let (pin, stmts) = item.async_trait_body().expect("the async_trait shape");
-        assert_eq!(pin.into_token_stream().to_string(), "Box :: pin");
-        assert_eq!(stmts.len(), 3);
+        let body = item.async_trait_body().expect("the async_trait shape");
+        assert_eq!(body.box_pin.into_token_stream().to_string(), "Box :: pin");
+        assert_eq!(body.rebinds.len(), 5);
+        assert_eq!(body.each.len(), 3);
+        // what older async-trait versions write: no type pin, no rebinds
+        let item: FnItem = syn::parse2(quote! {
+            fn get<'a>(&'a self) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
+                Box::pin(async move {
+                    let __ret: Result<u32, E> = { let __self = self; __self.fetch().await };
+                    __ret
+                })
+            }
+        })
+        .unwrap();
+        let body = item
+            .async_trait_body()
+            .expect("the older async_trait shape");
+        assert!(body.rebinds.is_empty());
+        assert_eq!(body.each.len(), 2);
         for other in [
             quote!(
                 fn f() -> Result<u32, E> {
@@ -419,9 +553,91 @@ mod tests {
                     Box::pin(async move { 1 })
                 }
             ),
+            // hand-written: the `let`s are the body's own, not rebinds
+            quote!(
+                fn f(&self) -> BoxFuture<'_, Result<u32, E>> {
+                    Box::pin(async move { self.fetch().await })
+                }
+            ),
+            quote!(
+                fn f(&self) -> BoxFuture<'_, Result<u32, E>> {
+                    Box::pin(async move {
+                        let n = self.hit();
+                        let r = n;
+                        r
+                    })
+                }
+            ),
+            quote!(
+                fn f(&self, key: u32) -> BoxFuture<'_, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = key + 1;
+                        let k = key;
+                        Ok(k)
+                    })
+                }
+            ),
+            // a rebind of a name that is no parameter
+            quote!(
+                fn f(&self, y: u32) -> BoxFuture<'_, Result<u32, E>> {
+                    Box::pin(async move {
+                        let mut x = x;
+                        let __ret: Result<u32, E> = { Ok(x) };
+                        __ret
+                    })
+                }
+            ),
+            // something after `__ret`
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = key;
+                        let __ret: Result<u32, E> = { Ok(key) };
+                        __ret;
+                        Ok(1)
+                    })
+                }
+            ),
         ] {
-            let item: FnItem = syn::parse2(other).unwrap();
-            assert!(item.async_trait_body().is_none());
+            let item: FnItem = syn::parse2(other.clone()).unwrap();
+            assert!(item.async_trait_body().is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn finds_a_boxed_future_written_by_hand() {
+        for boxed in [
+            quote!(Box::pin(async move { self.fetch().await })),
+            quote!(std::boxed::Box::pin(async { 1 })),
+        ] {
+            let item: FnItem = syn::parse2(quote!(fn f(&self) -> F { #boxed })).unwrap();
+            assert!(item.boxed_future().is_some(), "{boxed}");
+        }
+        for other in [
+            quote!(
+                fn f() -> Result<u8, E> {
+                    executor::pin(async move { 1 })
+                }
+            ),
+            quote!(
+                fn f() -> F {
+                    Box::pin(fetch())
+                }
+            ),
+            quote!(
+                async fn f() -> F {
+                    Box::pin(async move { 1 })
+                }
+            ),
+            quote!(
+                fn f() -> F {
+                    let f = Box::pin(async move { 1 });
+                    f
+                }
+            ),
+        ] {
+            let item: FnItem = syn::parse2(other.clone()).unwrap();
+            assert!(item.boxed_future().is_none(), "{other}");
         }
     }
 

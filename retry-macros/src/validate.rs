@@ -90,6 +90,19 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
             format!("#[retry] needs a function that returns `Result<T, E>`; `{}` returns `()`, so there is no error to retry on", sig.ident),
         ));
     }
+    // A method `#[async_trait]` rewrote: its boxed future is retried inside.
+    // Any other sync function whose body is `Box::pin(async { .. })` only
+    // builds the future: its attempts would not run it.
+    let async_trait = func.async_trait_body().is_some();
+    if let (false, Some(span)) = (async_trait, func.boxed_future()) {
+        errors.push(syn::Error::new(
+            span,
+            "#[retry] cannot retry a function that returns the future it builds: an attempt would \
+             only build the future, not run it; move the body into an `async fn` with #[retry] on it \
+             and return `Box::pin(that_fn(..))` here (a boxed future is retried inside only when \
+             `#[async_trait]` wrote it: `#[async_trait]` on the impl, #[retry] on its `async fn`)",
+        ));
+    }
     for attr in &func.attrs {
         if attr
             .path()
@@ -142,7 +155,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     // Each key's value is checked even when the key is also reported as
     // misplaced (on a sync fn) or conflicting: both are for the user to fix.
     let timeout_arg = args.timeout.get();
-    let timeout_blocking = sig.asyncness.is_none() && func.async_trait_body().is_none();
+    let timeout_blocking = sig.asyncness.is_none() && !async_trait;
     if let Some(a) = timeout_arg.filter(|_| timeout_blocking) {
         errors.at(
             a.at,
@@ -156,7 +169,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         .map(|(d, a)| (d, a.at.first()));
 
     let hedge = args.hedge.get().and_then(|a| {
-        let blocking = sig.asyncness.is_none() || func.async_trait_body().is_some();
+        let blocking = sig.asyncness.is_none() || async_trait;
         if blocking {
             errors.at(
                 a.at,

@@ -427,7 +427,10 @@ struct ReadmeDoctests;
 ///
 /// Put `#[async_trait]` on the impl block and `#[retry]` on the method; the
 /// attribute recognizes the boxed future `#[async_trait]` produces and retries
-/// inside it. (Native `async fn` in traits needs nothing special.)
+/// inside it. (Native `async fn` in traits needs nothing special.) A sync
+/// function that builds its boxed future by hand (`Box::pin(async move { .. })`)
+/// is a compile error: its attempts would only build the future; put
+/// `#[retry]` on an `async fn` and box its future instead.
 ///
 /// # With `#[tracing::instrument]`
 ///
