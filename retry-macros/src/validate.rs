@@ -103,6 +103,29 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
              `#[async_trait]` wrote it: `#[async_trait]` on the impl, #[retry] on its `async fn`)",
         ));
     }
+    // A sync attempt is a closure, which does not take its caller's
+    // location: `Location::caller()` and `unwrap()` panics in the body would
+    // report the body's line. (Stable Rust has no `#[track_caller]` on
+    // closures. An async fn's is a no-op that rustc warns about, and an
+    // `#[async_trait]` method's never reached its `async` block.)
+    if sig.asyncness.is_none() && !async_trait {
+        // (rustc has applied each `cfg_attr` by now: one that gives
+        // `track_caller` is seen as `#[track_caller]`)
+        let marked = func
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("track_caller"));
+        for attr in marked {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "`#[track_caller]` cannot be kept under #[retry]: each attempt runs the body in a \
+                 closure, which does not take its caller's location (stable Rust has no \
+                 `#[track_caller]` on closures), so `Location::caller()` and `unwrap()` panics in \
+                 the body would report the body's line; remove it, or keep what needs the \
+                 caller's location in a function that calls this one",
+            ));
+        }
+    }
     for attr in &func.attrs {
         if attr
             .path()
@@ -644,6 +667,38 @@ mod tests {
             assert!(e[0].starts_with("`mut self`"), "{}", e[0]);
         }
         assert!(errs(quote!(), async_trait(quote!(&'a mut self))).is_empty());
+    }
+
+    #[test]
+    fn track_caller_is_refused_on_a_sync_fn() {
+        let e = errs(
+            quote!(),
+            quote!(
+                #[inline]
+                #[track_caller]
+                fn f() -> Result<u32, E> {
+                    Ok(Location::caller().line())
+                }
+            ),
+        );
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(
+            e[0].starts_with("`#[track_caller]` cannot be kept"),
+            "{}",
+            e[0]
+        );
+        // an async fn's `#[track_caller]` is rustc's to warn about (a no-op
+        // on stable Rust, with or without #[retry])
+        assert!(errs(
+            quote!(),
+            quote!(
+                #[track_caller]
+                async fn f() -> Result<u32, E> {
+                    Ok(1)
+                }
+            )
+        )
+        .is_empty());
     }
 
     #[test]

@@ -371,6 +371,12 @@ struct ReadmeDoctests;
 /// Because attempts borrow, a by-value argument that is `Send` but not `Sync`
 /// (a `Cell`) makes the async function's future non-`Send`: pass it by `&mut`.
 ///
+/// `#[track_caller]` on a sync function is a compile error: each attempt
+/// runs the body in a closure, which does not take its caller's location
+/// (stable Rust has no `#[track_caller]` on closures), so `Location::caller()`
+/// and `unwrap()` panics would report the body's line. Only the attribute
+/// `#[retry]` sees (above or below it) is reported.
+///
 /// A `name: &mut T` argument that the body passes on by value, where the
 /// compiler moves it instead of re-borrowing it (a generic `W: Write`
 /// parameter, `BufReader::new(r)`, a `for` loop, a `move` closure that names
