@@ -249,12 +249,15 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // The clone shadows the parameter by design, under the name the body
     // uses, so it carries the user's span and clippy's `shadow_reuse`
     // (restriction) would see the user shadow it: allowed on this `let` alone.
+    // (A parameter's `#[cfg]`s go on its clone and re-borrow: with the cfg
+    // off, there is no parameter to name.)
     let clones = cfg.clone.iter().map(|name| {
         let mutability = mut_names
             .contains(name)
             .then(|| quote!(#[allow(unused_mut, clippy::shadow_reuse)] let mut));
         let binding = mutability.unwrap_or_else(|| quote!(#[allow(clippy::shadow_reuse)] let));
-        quote_spanned!(name.span()=> #binding #name = ::core::clone::Clone::clone(&#name);)
+        let cfgs = param_cfgs(&sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* #binding #name = ::core::clone::Clone::clone(&#name);)
     });
     // `attempt_spans = true`: each attempt (and what the run makes of it)
     // in its `retry.attempt` span; the async attempt is instrumented.
@@ -285,7 +288,8 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // are allowed on this `let` alone.)
     let reborrows = reborrowed.iter().map(|name| {
         let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
-        quote_spanned!(name.span()=> #allow let #name = &mut *#name;)
+        let cfgs = param_cfgs(&sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* #allow let #name = &mut *#name;)
     });
     let reborrows = quote!(#(#reborrows)*);
     let attempt_body = match &shape {
@@ -706,6 +710,23 @@ fn mut_ref_params(
         .filter(|name| moved.contains(name))
         .cloned()
         .collect()
+}
+
+/// The `#[cfg]` and `#[cfg_attr]` attributes of the parameter `name` (as
+/// async-trait forwards a parameter's `#[cfg]` to its rebind): what is
+/// written about the parameter carries them, so that with the cfg off it
+/// names no parameter that is not there.
+fn param_cfgs<'a>(sig: &'a syn::Signature, name: &Ident) -> Vec<&'a syn::Attribute> {
+    let param = sig.inputs.iter().find_map(|input| match input {
+        syn::FnArg::Typed(t) if matches!(&*t.pat, Pat::Ident(p) if p.ident == *name) => Some(t),
+        _ => None,
+    });
+    param.map_or_else(Vec::new, |t| {
+        t.attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+            .collect()
+    })
 }
 
 /// Does the return type write a reference or a lifetime (`&T`, `Foo<'a>`,

@@ -448,6 +448,110 @@ async fn mut_ref_argument_passed_on_by_value_async() {
     drop(assert_send(save_async(&mut out, b"", &svc)));
 }
 
+// ---------- parameters behind #[cfg] ----------
+
+// A parameter's `#[cfg]` goes on its re-borrow and its clone too: with the
+// cfg off (`any()`) there is no parameter to name, with it on (`not(any())`,
+// which clippy prefers to `all()`) they are as for any other. (`audit` and `out` are passed on by value: re-borrowed; `note`,
+// `tag` and `buf` are named in `clone`.)
+#[retry(attempts = 3, backoff = "none", clone = [note, tag, buf])]
+fn configured(
+    #[cfg(any())] audit: &mut Vec<u8>,
+    #[cfg(not(any()))] out: &mut Vec<u8>,
+    #[cfg(any())] note: String,
+    #[cfg(not(any()))] tag: String,
+    #[cfg(not(any()))] mut buf: Vec<u8>,
+    svc: &Service,
+) -> Result<String, Error> {
+    #[cfg(any())]
+    write_to(audit, note.as_bytes())?;
+    buf.push(b'!');
+    write_to(out, &buf)?;
+    let n = svc.hit()?;
+    Ok(tag + &n.to_string())
+}
+
+#[retry(attempts = 3, backoff = "none", clone = [note, tag])]
+async fn configured_async(
+    #[cfg(any())] audit: &mut Vec<u8>,
+    #[cfg(not(any()))] out: &mut Vec<u8>,
+    #[cfg(any())] note: String,
+    #[cfg(not(any()))] tag: String,
+    svc: &Service,
+) -> Result<String, Error> {
+    #[cfg(any())]
+    write_to_async(audit, note.as_bytes()).await?;
+    write_to_async(out, b"o").await?;
+    let n = svc.hit()?;
+    Ok(tag + &n.to_string())
+}
+
+// (one awaited expression: re-borrowed in the loop itself)
+#[retry(attempts = 3, backoff = "none")]
+async fn configured_awaited(
+    #[cfg(any())] audit: &mut Vec<u8>,
+    #[cfg(not(any()))] out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    write_to_async(out, b"a").await
+}
+
+#[async_trait::async_trait]
+trait Configured {
+    async fn configured(
+        &self,
+        #[cfg(any())] audit: &mut Vec<u8>,
+        #[cfg(not(any()))] out: &mut Vec<u8>,
+        #[cfg(any())] note: String,
+        #[cfg(not(any()))] tag: String,
+    ) -> Result<String, Error>;
+}
+
+#[async_trait::async_trait]
+impl Configured for Service {
+    #[retry(attempts = 3, backoff = "none", clone = [note, tag])]
+    async fn configured(
+        &self,
+        #[cfg(any())] audit: &mut Vec<u8>,
+        #[cfg(not(any()))] out: &mut Vec<u8>,
+        #[cfg(any())] note: String,
+        #[cfg(not(any()))] tag: String,
+    ) -> Result<String, Error> {
+        #[cfg(any())]
+        write_to(audit, note.as_bytes())?;
+        write_to(out, b"t")?;
+        let n = self.hit()?;
+        Ok(tag + &n.to_string())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameters_behind_cfg_sync_and_async() {
+    let mut out = Vec::new();
+    let svc = Service::new(2);
+    assert_eq!(
+        configured(&mut out, "t".into(), vec![1], &svc),
+        Ok("t3".to_string())
+    );
+    // the failed attempts wrote too (each its own clone of `buf`)
+    assert_eq!(out, [1, b'!', 1, b'!', 1, b'!']);
+    let mut out = Vec::new();
+    let svc = Service::new(1);
+    assert_eq!(
+        configured_async(&mut out, "a".into(), &svc).await,
+        Ok("a2".to_string())
+    );
+    assert_eq!(out, b"oo");
+    assert_eq!(configured_awaited(&mut out).await, Ok(()));
+    assert_eq!(out, b"ooa");
+    let mut out = Vec::new();
+    let svc = Service::new(1);
+    assert_eq!(
+        svc.configured(&mut out, "c".into()).await,
+        Ok("c2".to_string())
+    );
+    assert_eq!(out, b"tt");
+}
+
 // ---------- trait impls ----------
 
 trait Fetch {
