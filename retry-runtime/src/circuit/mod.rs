@@ -29,14 +29,14 @@
 //! the thread that made the move, after it: moves made at the same moment
 //! on several threads may be logged in another order than they were made.
 //! [`state`](CircuitBreaker::state), and the `retry_circuit_state` gauge of
-//! the [metrics](crate::metrics), end on the current state.
+//! the metrics (feature `metrics`), end on the current state.
 //!
 //! # Concurrency
 //! The whole state machine is one `AtomicU64` (state, consecutive failures or
 //! probe counts, a generation, the time of the last transition) changed by
 //! compare-and-swap, plus one `AtomicU64` ring of the last outcomes when a
 //! failure-rate window is configured. No lock, no allocation (with the
-//! [`metrics`](crate::metrics) on, a transition sets the state gauge under a
+//! `metrics` feature on, a transition sets the state gauge under a
 //! lock of the breaker's own, so that it ends on the current state when
 //! threads move the breaker at once). In the closed
 //! state, letting a call through is one load (and a counter increment for
