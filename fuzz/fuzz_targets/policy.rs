@@ -236,10 +236,19 @@ fuzz_target!(|input: Input| {
 });
 
 fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
+    let decorrelated_without_range = policy.jitter() == Jitter::Decorrelated
+        && !b.cap().is_zero()
+        && b.first() >= b.cap();
     let expected = if attempts == 0 {
         Err(PolicyError::ZeroAttempts)
+    } else if policy.stop().max_elapsed == Some(Duration::ZERO) {
+        Err(PolicyError::ZeroMaxElapsed)
+    } else if let Err(e) = b.validate() {
+        Err(e)
+    } else if decorrelated_without_range {
+        Err(PolicyError::DecorrelatedWithoutRange)
     } else {
-        b.validate()
+        Ok(())
     };
     assert_eq!(
         policy.build().map(|_| ()),
@@ -409,7 +418,7 @@ fn reset_hooks() {
 /// What an executor did agrees with its error, its hooks and its limits.
 fn check_outcome<W: Copy>(
     policy: &Policy<W>,
-    out: Result<(), RetryError<Hinted>>,
+    out: Result<retry_runtime::Succeeded<()>, RetryError<Hinted>>,
     calls: u32,
     waits: &[Duration],
     limit: u32,
@@ -448,7 +457,7 @@ fn drive_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, li
 
 /// The async executor on tokio's paused clock (each sleep really happens,
 /// virtually). Only for waits of a day at most (see the caller).
-fn drive_async_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, limit: u32) {
+fn drive_async_executor<W: Copy + When<Hinted> + retry_runtime::RetriedKinds>(policy: &Policy<W>, error: &Hinted, limit: u32) {
     reset_hooks();
     RUNTIME.with(|rt| {
         rt.block_on(async {
@@ -459,7 +468,7 @@ fn drive_async_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hint
                 .retry(|| {
                     calls += 1;
                     let error = *error;
-                    async move { Err(error) }
+                    async move { Err::<(), _>(error) }
                 }).detailed()
                 .await;
             let waits = paused.waits();

@@ -89,8 +89,15 @@ impl FnItem {
             match input {
                 FnArg::Typed(t) => mut_bindings(&t.pat, is_reference(&t.ty), &mut found),
                 FnArg::Receiver(r) => {
-                    by_reference = matches!(r.kind, ReceiverKind::Reference(..));
-                    if let Some(m) = &r.mutability {
+                    // `&mut self`, and a typed receiver through a reference
+                    // (`mut self: Pin<&mut Self>`, which needs its `mut` for
+                    // `self.as_mut()`): changes through it are meant to last.
+                    by_reference = match &r.kind {
+                        ReceiverKind::Reference(..) => true,
+                        ReceiverKind::Typed(_, ty) => has_reference(ty),
+                        _ => false,
+                    };
+                    if let (Some(m), false) = (&r.mutability, by_reference) {
                         found.push(MutBinding {
                             name: Ident::new("self", r.self_token.span),
                             at: m.span.into(),
@@ -340,6 +347,18 @@ fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
 }
 
 /// Is `ty` a reference type (`&T`, `&mut T`, in parentheses or not)?
+/// Does the type go through a reference anywhere (`Pin<&mut Self>`)?
+fn has_reference(ty: &syn::Type) -> bool {
+    fn walk(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '&',
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(quote::ToTokens::to_token_stream(ty))
+}
+
 fn is_reference(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Reference(_) => true,

@@ -635,6 +635,22 @@ mod tests {
                 e[0]
             );
         }
+        // a `mut` receiver through a reference is as `&mut self`: not refused
+        for receiver in [
+            quote!(mut self: Pin<&mut Self>),
+            quote!(mut self: &mut Self),
+        ] {
+            let e = errs(
+                quote!(attempts = 2),
+                quote!(
+                    fn step(#receiver) -> Result<u8, E> {
+                        self.as_mut().poke();
+                        Ok(1)
+                    }
+                ),
+            );
+            assert!(e.is_empty(), "{receiver}: {e:#?}");
+        }
         // a `ref mut` into what a `&mut` parameter points at is as a `&mut T` argument
         assert!(errs(
             quote!(),
