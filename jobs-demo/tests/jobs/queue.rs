@@ -473,9 +473,11 @@ async fn the_worker_plays_the_whole_schedule_on_a_scaled_clock() {
     assert_eq!(by_payload["down"], (JobStatus::Failed, 3));
     assert_eq!(by_payload["bad"], (JobStatus::Failed, 0));
     assert_eq!(q.next_due_at().await.unwrap(), None);
-    // 30s + 120s + 480s of simulated waits, at most 25% more
+    // 30s + 120s + 480s of simulated waits, at most 25% more, and each of
+    // the three waits and the last run may be SLACK late (the bound the
+    // gaps above are held to; 800 s failed a loaded CI run at 800.67 s)
     assert!(
-        clock.now() >= s(630) && clock.now() <= s(800),
+        clock.now() >= s(630) && clock.now() <= s(630) * 5 / 4 + SLACK * 4,
         "{:?}",
         clock.now()
     );
