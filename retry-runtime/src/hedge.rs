@@ -67,6 +67,18 @@
 //!   ([`StopReason::Deferred`]) if the outer
 //!   run retries it: the DEBUG line of a deferral, the `deferred` outcome
 //!   with the attempts started, and no `on_give_up`.
+//!   Once a failure is left to the outer run, a later one does not undo
+//!   that: which of them ends the call goes by this order, the first that
+//!   applies winning.
+//!   1. A success of an attempt in flight (or of a retry granted) wins.
+//!   2. A non-retriable failure, before or after the deferral, ends the
+//!      call at once with its error ([`StopReason::Permanent`]): it is the
+//!      more important answer, and the outer run does not retry it.
+//!   3. Otherwise the call ends deferred, with the last error left to the
+//!      outer run (its `Retry-After` included): a later failure the outer
+//!      run does not retry keeps its retry here, and has its own WARN line
+//!      `... not retried ({reason})` when it gets none, but does not
+//!      replace that error.
 //! - What the call reports: its attempts (the detailed form's, and the
 //!   [`metrics`] `retry_attempts` and `retry_retries_total`) are the
 //!   attempts started, hedges included; its
@@ -76,8 +88,9 @@
 //!   `{operation} succeeded on attempt {n}`. Every failed attempt is
 //!   logged: one with a retry of its own by the WARN line of that retry;
 //!   one the run goes on without (every attempt started or granted, a
-//!   refusal, the deadline, an error left to an outer retried call), or
-//!   ready beside the success that wins, by the
+//!   refusal, the deadline, an error left to an outer retried call), one
+//!   after which the call still returns an earlier error left to an outer
+//!   retried call, or one ready beside the success that wins, by the
 //!   WARN line
 //!   `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})`;
 //!   the one the call gives up with by the give-up line, which names that
@@ -341,10 +354,15 @@ where
     let mut started = 1;
     let mut failed = 0;
     let mut previous = Duration::ZERO;
+    // The error the call gives up with if no attempt succeeds: the last
+    // failure, or the last one left to the outer run once one is (a
+    // failure the outer run does not retry, after it, does not replace
+    // it: the call ends deferred all the same).
     let mut last: Option<Failure<E>> = None;
-    // the span of the attempt that failed last (the lines about its
-    // failure are logged in it, the give-up line included)
+    // the span of `last`'s attempt (the give-up line is logged in it)
     let mut last_span: Option<tracing::Span> = None;
+    // the kind of the failure handled last, which the next attempt is told
+    let mut last_kind: Option<ErrorKind> = None;
     // Why no attempt may start beyond the retries already granted (a
     // refusal, a deadline), once one may not: those granted, announced,
     // still start (the deadline gives them back).
@@ -417,6 +435,9 @@ where
         let mut start_next = false;
         // a failure with no retry of its own: its attempt, and why
         let mut not_retried = None;
+        // this turn's failure when it is not `last` (a deferral is kept
+        // over it), with its attempt's span: for its own line
+        let mut aside: Option<(Failure<E>, Option<tracing::Span>)> = None;
         match event {
             Event::Timer => {
                 timer.set(None);
@@ -428,8 +449,8 @@ where
             Event::Done(i, out) => {
                 let mut done = in_flight.swap_remove(i);
                 // what follows is about this attempt: in its span
-                last_span = done.span.take();
-                let _in_span = last_span.as_ref().map(tracing::Span::enter);
+                let span = done.span.take();
+                let in_span = span.as_ref().map(tracing::Span::enter);
                 let error = match out {
                     Ok(value) => {
                         // failures ready in the same poll: told to the
@@ -506,7 +527,8 @@ where
                     // run retries the whole call. The attempts in flight go
                     // on (one may still succeed), and so do the retries
                     // granted to earlier failures; the call returns this
-                    // error, or a later one, when none is left.
+                    // error (or a later one left to the outer run) when
+                    // none is left.
                     deferring = true;
                     hedge_at = None;
                     not_retried = Some((done.number, StopReason::Deferred));
@@ -598,7 +620,19 @@ where
                         }
                     }
                 }
-                last = Some(failure);
+                last_kind = failure.kind;
+                drop(in_span);
+                // Once a failure is left to the outer run, the call ends
+                // deferred (unless an attempt succeeds, or a later one
+                // fails for good): a later failure the outer run does not
+                // retry keeps its own retry here, but does not replace
+                // the deferred error (and its Retry-After) as the answer.
+                if failure.deferred || !last.as_ref().is_some_and(|last| last.deferred) {
+                    last = Some(failure);
+                    last_span = span;
+                } else {
+                    aside = Some((failure, span));
+                }
                 if let Some(due) = retry_due {
                     // the failed attempt keeps a place for its retry
                     done.retry_due = Some(due);
@@ -633,7 +667,7 @@ where
                     let span = log::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
-                    let previous_kind = last.as_ref().and_then(|last| last.kind);
+                    let previous_kind = last_kind;
                     let leave = Leave::new(policy, permit);
                     let fut = log::in_span(span.as_ref(), || {
                         if others > 0 {
@@ -691,7 +725,24 @@ where
         // error the outer run retries is left to it at once (another
         // attempt started now would be a retry of it).
         let left_to_outer = last.as_ref().is_some_and(|last| last.deferred);
-        if in_flight.is_empty() && (exhausted || left_to_outer) {
+        let ending = in_flight.is_empty() && (exhausted || left_to_outer);
+        // A failure the run goes on without (others in flight, or a retry
+        // granted to come), or one the call does not end with (a deferral
+        // is kept over it): its own line, as the give-up line tells only
+        // the error the call ends with.
+        if let Some((attempt, reason)) = not_retried {
+            let told = match &aside {
+                Some((failure, span)) => Some((failure, span)),
+                None if !ending => last.as_ref().map(|last| (last, &last_span)),
+                None => None,
+            };
+            if let Some((failure, span)) = told {
+                let _in_span = span.as_ref().map(tracing::Span::enter);
+                let (error, kind) = (&failure.error, failure.kind);
+                log::not_retried(policy.name, attempt, max, error, kind, reason);
+            }
+        }
+        if ending {
             if let Some(last) = last.take() {
                 let _in_span = last_span.as_ref().map(tracing::Span::enter);
                 let reason = match closed {
@@ -701,13 +752,6 @@ where
                 };
                 return Err(give_up(policy, last, started, reason, elapsed()));
             }
-        }
-        // A failure the run goes on without (others in flight, or a retry
-        // granted to come): its own line, as the give-up line tells only
-        // the last error.
-        if let (Some((attempt, reason)), Some(last)) = (not_retried, &last) {
-            let _in_span = last_span.as_ref().map(tracing::Span::enter);
-            log::not_retried(policy.name, attempt, max, &last.error, last.kind, reason);
         }
         if running(&in_flight) == 0 && timer.is_none() && !exhausted {
             // nothing in flight and nothing armed: start the next now (or

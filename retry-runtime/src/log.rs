@@ -15,7 +15,7 @@
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
-//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, or beside the success that wins | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `error`, `error_kind`, `reason` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
@@ -270,8 +270,9 @@ pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in
 /// The WARN line of a hedged run's failed attempt that has no retry of its
 /// own (`reason`: why) while the run goes on (others are in flight, or a
 /// retry granted to an earlier failure is still to start), or that was
-/// ready beside the success that won. The last failure of a run that gives
-/// up has the give-up line instead.
+/// ready beside the success that won, or that came after a failure left to
+/// the outer run which the call ends with. The failure a run gives up
+/// with has the give-up line instead.
 pub(crate) fn not_retried(
     operation: &'static str,
     attempt: u32,
@@ -344,8 +345,9 @@ pub(crate) fn deferred(ev: &GiveUpEvent<'_>) {
 }
 
 /// [`deferred`] with attempt `attempt`'s error (see [`give_up_on`]): a
-/// hedged run defers when its attempts in flight have all failed, the last
-/// to fail not always the last started.
+/// hedged run defers when its attempts in flight have all failed, with the
+/// last error left to the outer run, not always the last started nor the
+/// last to fail.
 pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
     tracing::debug!(
         target: TARGET,

@@ -23,7 +23,8 @@
 //! A [hedged](crate::hedge) run inside makes no retry of its own for such
 //! an error and starts no hedge after it, but cancels nothing: an attempt
 //! still in flight may succeed, and the error is returned for the outer run
-//! to retry only when none is left.
+//! to retry only when none is left (a later failure the outer run does not
+//! retry does not replace it; a non-retriable one ends the call at once).
 //!
 //! A middleware ([`tower`](crate::tower)'s layer, the reqwest middleware)
 //! leaves to the outer run only the failures that run sees: a failed

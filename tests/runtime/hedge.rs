@@ -1277,3 +1277,161 @@ async fn an_error_the_outer_run_does_not_retry_keeps_its_retry_after_a_deferral(
         "no hedge after the deferral"
     );
 }
+
+/// The hedged run of the deferral tests below, inside an outer run that
+/// retries only `RateLimited` (and honours its Retry-After): 2 attempts
+/// (`attempts`: 3 gives attempt 1's failure a retry of its own), a hedge
+/// after 10ms, attempt 1 answering `first` at 50ms, the hedge failing at
+/// 15ms with a 429 asking for 7s (left to the outer run), `then` for the
+/// next attempts. Returns the outer run's result, the calls made, the
+/// inner run's errors (attempts, reason, error) and the waits recorded.
+async fn deferral_then(
+    name: &'static str,
+    attempts: u32,
+    first: retry_runtime::ErrorKind,
+    then: Vec<Result<u32, crate::hinted::Hinted>>,
+) -> (
+    Result<u32, crate::hinted::Hinted>,
+    u32,
+    Vec<(u32, StopReason, crate::hinted::Hinted)>,
+    Vec<Duration>,
+) {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    let paused = retry_runtime::testing::pause();
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(ErrorKind::RateLimited));
+    let inner = Policy::new()
+        .with_attempts(attempts)
+        .with_backoff(Backoff::fixed(ms(5)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT)
+        .with_name(name);
+    let calls = AtomicU32::new(0);
+    let op = || async {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        match n {
+            1 => {
+                sleep(ms(50)).await;
+                match first {
+                    ErrorKind::Permanent | ErrorKind::Connect => Err(Hinted {
+                        kind: first,
+                        after: None,
+                    }),
+                    _ => Ok(1),
+                }
+            }
+            2 => {
+                sleep(ms(5)).await;
+                Err(Hinted {
+                    kind: ErrorKind::RateLimited,
+                    after: Some(Duration::from_secs(7)),
+                })
+            }
+            n => then[(n - 3) as usize],
+        }
+    };
+    let inner_errors = Mutex::new(Vec::new());
+    let out = outer
+        .retry(|| async {
+            let out = inner.retry(op).detailed().hedged().await;
+            out.map(|ok| ok.value).map_err(|e| {
+                let seen = (e.attempts, e.reason, e.last_error);
+                inner_errors.lock().unwrap().push(seen);
+                e.last_error
+            })
+        })
+        .await;
+    let waits = paused.waits();
+    let errors = inner_errors.into_inner().unwrap();
+    (out, calls.load(Ordering::SeqCst), errors, waits)
+}
+
+/// Once a failure is left to the outer run, a later retriable failure of
+/// an attempt that was in flight does not undo the deferral: the hedged run
+/// ends deferred with the deferred error, whose Retry-After the outer run
+/// waits. (The later failure, one the outer run does not retry, replaced
+/// it: the hedged run ended with "attempts exhausted" and the outer run
+/// gave up on an error it was never meant to see, losing the 429's retry
+/// and its wait.)
+#[tokio::test(start_paused = true)]
+async fn a_later_failure_does_not_undo_a_deferral() {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    use testkit::capture::assert_fields;
+    use tracing::Level;
+    let logs = testkit::capture::capture();
+    let rate_limited = Hinted {
+        kind: ErrorKind::RateLimited,
+        after: Some(Duration::from_secs(7)),
+    };
+    let (out, calls, inner_errors, waits) =
+        deferral_then("keeps-deferral", 2, ErrorKind::Connect, vec![Ok(3)]).await;
+    assert_eq!(out, Ok(3), "the outer run retried the 429");
+    assert_eq!(calls, 3);
+    assert_eq!(inner_errors, [(2, StopReason::Deferred, rate_limited)]);
+    assert_eq!(waits, [Duration::from_secs(7)], "the 429's wait, no other");
+    // the later failure has its own line; the deferral names the 429's attempt
+    let later = logs.assert_logged(
+        Level::WARN,
+        "hedging keeps-deferral: attempt 1/2 failed; not retried (attempts exhausted)",
+    );
+    assert_fields(&later, &[("attempt", "1"), ("error_kind", "Connect")]);
+    let deferred = logs.assert_logged(
+        Level::DEBUG,
+        "keeps-deferral failed on attempt 2; leaving the retry to the outer retried call",
+    );
+    assert_fields(&deferred, &[("error_kind", "RateLimited")]);
+    logs.assert_not_logged("keeps-deferral failed after");
+
+    // A failure the outer run does not retry keeps its retry here after a
+    // deferral; when that retry fails too, the call still ends deferred.
+    let connect = Hinted {
+        kind: ErrorKind::Connect,
+        after: None,
+    };
+    let (out, calls, inner_errors, waits) = deferral_then(
+        "keeps-deferral-3",
+        3,
+        ErrorKind::Connect,
+        vec![Err(connect), Ok(4)],
+    )
+    .await;
+    assert_eq!(out, Ok(4));
+    assert_eq!(calls, 4, "attempt 1's retry (3), then the outer retry (4)");
+    assert_eq!(inner_errors, [(3, StopReason::Deferred, rate_limited)]);
+    assert_eq!(waits, [ms(5), Duration::from_secs(7)]);
+}
+
+/// After a deferral, an attempt in flight that succeeds still wins.
+#[tokio::test(start_paused = true)]
+async fn a_success_after_a_deferral_wins() {
+    use retry_runtime::ErrorKind;
+    let (out, calls, inner_errors, waits) =
+        deferral_then("deferral-then-ok", 2, ErrorKind::Unavailable, vec![]).await;
+    assert_eq!(out, Ok(1), "attempt 1 answered at 50ms");
+    assert_eq!(calls, 2);
+    assert!(inner_errors.is_empty(), "{inner_errors:?}");
+    assert!(waits.is_empty(), "no retry, inner or outer: {waits:?}");
+}
+
+/// After a deferral, a non-retriable failure still ends the call at once
+/// with that error: it is the more important answer (the outer run does
+/// not retry it, and waits no Retry-After).
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_after_a_deferral_ends_the_call() {
+    use crate::hinted::Hinted;
+    use retry_runtime::ErrorKind;
+    let not_found = Hinted {
+        kind: ErrorKind::Permanent,
+        after: None,
+    };
+    let (out, calls, inner_errors, waits) =
+        deferral_then("deferral-then-404", 2, ErrorKind::Permanent, vec![]).await;
+    assert_eq!(out, Err(not_found));
+    assert_eq!(calls, 2);
+    assert_eq!(inner_errors, [(2, StopReason::Permanent, not_found)]);
+    assert!(waits.is_empty(), "no outer retry: {waits:?}");
+}
