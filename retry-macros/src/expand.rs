@@ -15,7 +15,7 @@ use syn::{Expr, Pat, ReturnType, Stmt};
 use crate::args::RetryArgs;
 use crate::diag::{respan_path, Errors};
 use crate::dsl::{BackoffSpec, JitterSpec};
-use crate::item::FnItem;
+use crate::item::{FnItem, Instrumented};
 use crate::validate::{self, Base, Config, When};
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
@@ -128,11 +128,13 @@ enum Shape {
     /// A method already rewritten by `#[async_trait]`: a sync fn whose body is
     /// `Box::pin(async move { <argument rebinds>; <typed body> })`. The loop goes
     /// inside the `async move` block, after the rebinds, and retries the
-    /// other statements.
+    /// other statements. (With `#[tracing::instrument]` above, that block is
+    /// inside the future `instrument` wrote: it stays around them.)
     AsyncTrait {
         box_pin: Box<Expr>,
         rebinds: Vec<Stmt>,
         each: Vec<Stmt>,
+        instrumented: Option<Instrumented>,
     },
 }
 
@@ -147,6 +149,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             box_pin: body.box_pin,
             rebinds: body.rebinds,
             each: body.each,
+            instrumented: body.instrumented,
         }
     } else {
         Shape::Sync(func.block())
@@ -571,13 +574,25 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             #run.await
         }
     });
-    let body = match &shape {
+    let body = match shape {
         Shape::Async(_) if hedged.is_some() => hedged.unwrap_or_default(),
         Shape::Async(_) => async_loop,
         Shape::AsyncTrait {
-            box_pin, rebinds, ..
+            box_pin,
+            rebinds,
+            instrumented: None,
+            ..
         } => {
             quote!(#box_pin(async move { #(#[allow(unused_mut)] #rebinds)* #async_loop }))
+        }
+        Shape::AsyncTrait {
+            box_pin,
+            rebinds,
+            instrumented: Some(instrumented),
+            ..
+        } => {
+            let future = instrumented.around(quote!(#(#[allow(unused_mut)] #rebinds)* #async_loop));
+            quote!(#box_pin(#future))
         }
         // The common sync case: the loop is the runtime's `retry_sync`, which
         // makes the first attempt inline and retries out of line.
@@ -637,7 +652,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // ask for a reference where the body, as written, takes the value. The
     // lint is about the signature only, and only an attribute on the
     // function reaches it. (An async function's future owns its arguments.)
-    let by_value = (matches!(shape, Shape::Sync(_)) && !cfg.clone.is_empty())
+    let by_value = (!is_async && !cfg.clone.is_empty())
         .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
     let mut braces = Group::new(Delimiter::Brace, body);
     braces.set_span(brace_span);
@@ -1312,6 +1327,63 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    #[test]
+    fn under_tracing_instrument_the_loop_runs_inside_its_future() {
+        // What `#[tracing::instrument(err)]` writes from async-trait's body
+        // for `async fn put(&self, v: String)`.
+        let method = quote! {
+            fn put<'a>(&'a self, v: String) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
+                ::std::boxed::Box::pin(async move {
+                    let __tracing_attr_span = ::tracing::span!(Level::INFO, "put", v = ::tracing::field::debug(&v));
+                    let __tracing_instrument_future = async move {
+                        match async move {
+                            if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<usize, E>> {
+                                #[allow(unreachable_code)]
+                                return __ret;
+                            }
+                            let __self = self;
+                            let v = v;
+                            let __ret: Result<usize, E> = { __self.store(&v).await };
+                            #[allow(unreachable_code)]
+                            __ret
+                        }.await {
+                            Ok(x) => Ok(x),
+                            Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
+                        }
+                    };
+                    if !__tracing_attr_span.is_disabled() {
+                        ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
+                    } else {
+                        __tracing_instrument_future.await
+                    }
+                })
+            }
+        };
+        let out = retry(quote!(attempts = 2), method).to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        let loop_at = out.find("loop").expect("a loop");
+        // the span, instrument's future, async-trait's rebinds: once, before
+        // the loop; the error event and the instrumenting after it
+        for once in [
+            "let __tracing_attr_span =",
+            "let __tracing_instrument_future = async move { match async move {",
+            "let __self = self ;",
+            "let v = v ;",
+        ] {
+            let at = out.find(once).unwrap_or_else(|| panic!("{once} in {out}"));
+            assert!(at < loop_at, "{once} before the loop: {out}");
+            assert_eq!(out.matches(once).count(), 1, "{out}");
+        }
+        for after in ["error = % e", ":: tracing :: Instrument :: instrument"] {
+            assert!(out.find(after).unwrap() > loop_at, "{after}: {out}");
+        }
+        // the attempt: async-trait's statements, with the type pin
+        assert!(
+            out.find("None :: < Result < usize , E > >").unwrap() > loop_at,
+            "{out}"
+        );
     }
 
     #[test]

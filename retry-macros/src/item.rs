@@ -3,9 +3,10 @@
 //!
 //! Parsing the body into syn's statement and expression types was half of
 //! the attribute's own run time, for nothing: the loop emits the body as
-//! it came. Only a body written by `#[async_trait]` is looked into, and
-//! only when it looks like one (see [`FnItem::async_trait_body`]), and a
-//! short async body that ends in `.await` (see [`FnItem::awaited_future`]).
+//! it came. Only a body written by `#[async_trait]` is looked into (also
+//! as `#[tracing::instrument]` rewrites it), and only when it looks like
+//! one (see [`FnItem::async_trait_body`]), and a short async body that ends
+//! in `.await` (see [`FnItem::awaited_future`]).
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
@@ -148,10 +149,23 @@ impl FnItem {
     /// which [`FnItem::boxed_future`] tells apart for its error. (Not
     /// recognized either: the shape async-trait writes for a return type
     /// naming an associated `impl Trait` type, which needs nightly Rust.)
+    ///
+    /// Or that block inside the future `#[tracing::instrument]` makes of
+    /// it, when `#[retry]` is below `instrument` on the method: see
+    /// [`instrumented_block`]. The loop then runs inside the instrumented
+    /// future, as under `#[retry]` above `instrument`: one span for the
+    /// call, every attempt and wait in it.
     pub fn async_trait_body(&self) -> Option<AsyncTraitBody> {
-        let (box_pin, inner) = self.boxed_async()?;
-        inner.capture?;
-        let mut stmts = inner.block.stmts.into_iter().peekable();
+        let (box_pin, mut future) = self.boxed_async()?;
+        future.capture.as_ref()?;
+        // async-trait's block is taken out of instrument's future, which
+        // keeps its place (filled again by `Instrumented::around`)
+        let taken = instrumented_block(&mut future).map(|b| core::mem::take(&mut b.stmts));
+        let (stmts, instrumented) = match taken {
+            Some(stmts) => (stmts, Some(Instrumented { future })),
+            None => (future.block.stmts, None),
+        };
+        let mut stmts = stmts.into_iter().peekable();
         let mut each = Vec::new();
         if let Some(stmt) = stmts.next_if(is_output_pin) {
             each.push(stmt);
@@ -171,6 +185,7 @@ impl FnItem {
             box_pin,
             rebinds,
             each,
+            instrumented,
         })
     }
 
@@ -384,6 +399,127 @@ pub struct AsyncTraitBody {
     /// type-pinning `if let Some(__ret) = None::<T> { return __ret; }`,
     /// `let __ret: T = { body };` and `__ret`.
     pub each: Vec<Stmt>,
+    /// The future `#[tracing::instrument]` wrote around async-trait's
+    /// block, when the method has it above `#[retry]`.
+    pub instrumented: Option<Instrumented>,
+}
+
+/// `#[tracing::instrument]`'s future around async-trait's block (see
+/// [`instrumented_block`]), that block emptied.
+pub struct Instrumented {
+    future: syn::ExprAsync,
+}
+
+impl Instrumented {
+    /// The future, with `stmts` as the statements of async-trait's block:
+    /// the span is made and entered as `instrument` wrote it, around them.
+    pub fn around(mut self, stmts: TokenStream) -> TokenStream {
+        match instrumented_block(&mut self.future) {
+            Some(block) => {
+                block.stmts = vec![Stmt::Expr(Expr::Verbatim(stmts), None)];
+                self.future.into_token_stream()
+            }
+            // (not reached: the future was recognized by the same function)
+            None => syn::Error::new(
+                Span::call_site(),
+                "#[retry] could not find #[async_trait]'s block in #[tracing::instrument]'s future \
+                 (a bug of #[retry]: put #[retry] above #[tracing::instrument] meanwhile)",
+            )
+            .to_compile_error(),
+        }
+    }
+}
+
+/// async-trait's block in the future `#[tracing::instrument]` makes of it
+/// (tracing-attributes 0.1.18 and later, `gen_block`: its `AsyncInfo`
+/// finds async-trait's `Box::pin(async move { .. })` and instruments the
+/// `async move` block), the argument of `Box::pin`:
+///
+/// ```text
+/// async move {
+///     let __tracing_attr_span = ::tracing::span!(..);
+///     let __tracing_instrument_future = FUTURE;
+///     if !__tracing_attr_span.is_disabled() {
+///         ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
+///     } else {
+///         __tracing_instrument_future.await
+///     }
+/// }
+/// ```
+///
+/// where `FUTURE` is `async move { <async-trait's block> }`, or, with
+/// `err` or `ret`, an `async move` block that awaits that one first:
+/// `match async move { .. }.await { .. }` (`err`), `let x = async move
+/// { .. }.await; ..` (`ret`), `let __match_scrutinee = async move { ..
+/// }.await; ..` (both). Whether the block is async-trait's is for the
+/// caller to check.
+fn instrumented_block(future: &mut syn::ExprAsync) -> Option<&mut Block> {
+    let [Stmt::Local(span), Stmt::Local(made), Stmt::Expr(Expr::If(branch), None)] =
+        future.block.stmts.as_mut_slice()
+    else {
+        return None;
+    };
+    if !binds(span, "__tracing_attr_span")
+        || !binds(made, "__tracing_instrument_future")
+        || !tests_span_disabled(&branch.cond)
+    {
+        return None;
+    }
+    let init = made.init.as_mut().filter(|i| i.diverge.is_none())?;
+    let Expr::Async(made) = &mut *init.expr else {
+        return None;
+    };
+    made.capture.as_ref()?;
+    // `err`, `ret`: the first statement awaits async-trait's block
+    let wrapped = match made.block.stmts.as_slice() {
+        [Stmt::Expr(Expr::Match(m), None)] => awaits_async(&m.expr),
+        [Stmt::Local(l), ..] if binds(l, "x") || binds(l, "__match_scrutinee") => l
+            .init
+            .as_ref()
+            .is_some_and(|i| i.diverge.is_none() && awaits_async(&i.expr)),
+        _ => false,
+    };
+    if !wrapped {
+        return Some(&mut made.block);
+    }
+    let awaited = match made.block.stmts.first_mut()? {
+        Stmt::Expr(Expr::Match(m), None) => &mut *m.expr,
+        Stmt::Local(l) => &mut *l.init.as_mut()?.expr,
+        _ => return None,
+    };
+    let Expr::Await(awaited) = awaited else {
+        return None;
+    };
+    match &mut *awaited.base {
+        Expr::Async(inner) => Some(&mut inner.block),
+        _ => None,
+    }
+}
+
+/// Does `local` bind the plain name `name` (`let name = ..`)?
+fn binds(local: &syn::Local, name: &str) -> bool {
+    matches!(&local.pat, Pat::Ident(p) if p.ident == name && p.by_ref.is_none() && p.subpat.is_none())
+}
+
+/// Is `expr` `async move { .. }.await`?
+fn awaits_async(expr: &Expr) -> bool {
+    matches!(expr, Expr::Await(a) if matches!(&*a.base, Expr::Async(b) if b.capture.is_some()))
+}
+
+/// Is `cond` `!__tracing_attr_span.is_disabled()`?
+fn tests_span_disabled(cond: &Expr) -> bool {
+    let Expr::Unary(syn::ExprUnary {
+        op: syn::UnOp::Not(_),
+        expr,
+        ..
+    }) = cond
+    else {
+        return false;
+    };
+    matches!(&**expr, Expr::MethodCall(call)
+        if call.method == "is_disabled"
+            && call.args.is_empty()
+            && matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("__tracing_attr_span")))
 }
 
 /// Is `name` a parameter the signature binds to a plain name?
@@ -620,6 +756,131 @@ mod tests {
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
             assert!(item.async_trait_body().is_none(), "{other}");
+        }
+    }
+
+    /// What `#[tracing::instrument]` (tracing-attributes 0.1.31, `gen_block`)
+    /// writes from a sync method whose body is `Box::pin(async move BLOCK)`,
+    /// with `err` and `ret` or not.
+    fn instrumented(block: TokenStream, err: bool, ret: bool) -> TokenStream {
+        let future = match (err, ret) {
+            (true, true) => quote!(async move {
+                let __match_scrutinee = async move #block.await;
+                match __match_scrutinee {
+                    Ok(x) => { ::tracing::event!(Level::INFO, return = ?x); Ok(x) },
+                    Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
+                }
+            }),
+            (true, false) => quote!(async move {
+                match async move #block.await {
+                    Ok(x) => Ok(x),
+                    Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
+                }
+            }),
+            (false, true) => quote!(async move {
+                let x = async move #block.await;
+                ::tracing::event!(Level::INFO, return = ?x);
+                x
+            }),
+            (false, false) => quote!(async move #block),
+        };
+        quote! {
+            fn get<'a>(&'a self, key: String) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
+                ::std::boxed::Box::pin(async move {
+                    let __tracing_attr_span = ::tracing::span!(target: "t", Level::INFO, "get", key = ::tracing::field::debug(&key));
+                    let __tracing_instrument_future = #future;
+                    #[allow(clippy::implicit_return)]
+                    if !__tracing_attr_span.is_disabled() {
+                        ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
+                    } else {
+                        __tracing_instrument_future.await
+                    }
+                })
+            }
+        }
+    }
+
+    #[test]
+    fn finds_the_async_trait_body_under_tracing_instrument() {
+        let async_trait = quote!({
+            if let ::core::option::Option::Some(__ret) =
+                ::core::option::Option::None::<Result<u32, E>>
+            {
+                #[allow(unreachable_code)]
+                return __ret;
+            }
+            let __self = self;
+            let key = key;
+            let __ret: Result<u32, E> = { __self.fetch(&key).await };
+            #[allow(unreachable_code)]
+            __ret
+        });
+        for (err, ret) in [(false, false), (true, false), (false, true), (true, true)] {
+            let method = instrumented(async_trait.clone(), err, ret);
+            let item: FnItem = syn::parse2(method).unwrap();
+            let body = item
+                .async_trait_body()
+                .unwrap_or_else(|| panic!("instrumented, err: {err}, ret: {ret}"));
+            assert_eq!(
+                body.box_pin.into_token_stream().to_string(),
+                ":: std :: boxed :: Box :: pin"
+            );
+            assert_eq!(body.rebinds.len(), 2);
+            assert_eq!(body.each.len(), 3);
+            // async-trait's block goes back where it was, instrument's
+            // future around it
+            let future = body
+                .instrumented
+                .expect("instrument's future")
+                .around(quote!(LOOP))
+                .to_string();
+            assert!(
+                future.starts_with("async move { let __tracing_attr_span"),
+                "{future}"
+            );
+            assert!(future.contains("async move { LOOP }"), "{future}");
+            assert!(!future.contains("__ret"), "{future}");
+        }
+        // async-trait's own shape has no instrument around it
+        let own: FnItem = syn::parse2(quote! {
+            fn get(&self) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + '_>> {
+                Box::pin(async move {
+                    let __ret: Result<u32, E> = { Ok(1) };
+                    __ret
+                })
+            }
+        })
+        .unwrap();
+        assert!(own
+            .async_trait_body()
+            .expect("async_trait")
+            .instrumented
+            .is_none());
+        // instrument around a hand-written boxed future: still an ordinary
+        // function, refused for building its future
+        for hand in [
+            quote!({
+                let n = self.hit();
+                let r = n;
+                r
+            }),
+            quote!({ self.fetch(&key).await }),
+        ] {
+            for (err, ret) in [(false, false), (true, true)] {
+                let item: FnItem = syn::parse2(instrumented(hand.clone(), err, ret)).unwrap();
+                assert!(item.async_trait_body().is_none(), "{hand}");
+                assert!(item.boxed_future().is_some(), "{hand}");
+            }
+        }
+        // the names instrument writes, and nothing else around them
+        let method = instrumented(async_trait.clone(), false, false).to_string();
+        for (from, to) in [
+            ("__tracing_attr_span", "span"),
+            ("__tracing_instrument_future", "future"),
+            ("is_disabled", "is_enabled"),
+        ] {
+            let item: FnItem = syn::parse_str(&method.replace(from, to)).unwrap();
+            assert!(item.async_trait_body().is_none(), "{from}");
         }
     }
 

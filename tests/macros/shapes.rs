@@ -668,6 +668,89 @@ async fn async_trait_methods_with_by_value_arguments() {
     assert_eq!(svc.edited("hi".into()).await, Ok("hi!3".to_string()));
 }
 
+// Below `#[tracing::instrument]` on an `#[async_trait]` method: `instrument`
+// rewrites async-trait's `Box::pin(async move { .. })` into its own shape
+// (the span, then async-trait's block as an `async move` future, instrumented
+// and awaited), and #[retry] retries inside that future: one span for the
+// call, and the arguments rebound once (a `String` is read by every attempt).
+#[async_trait::async_trait]
+trait Traced {
+    async fn traced_get(&self, key: String) -> Result<String, Error>;
+    async fn traced_err(&self, key: String) -> Result<String, Error>;
+    async fn traced_ret(&self, key: String) -> Result<String, Error>;
+    async fn traced_put(&mut self, value: u32) -> Result<usize, Error>;
+}
+
+#[async_trait::async_trait]
+impl Traced for Service {
+    #[tracing::instrument(skip(self))]
+    #[retry(attempts = 3, backoff = "none")]
+    async fn traced_get(&self, key: String) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}"))
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    #[retry(attempts = 3, backoff = "none")]
+    async fn traced_err(&self, key: String) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}"))
+    }
+
+    #[tracing::instrument(skip(self), ret, err)]
+    #[retry(attempts = 3, backoff = "none")]
+    async fn traced_ret(&self, key: String) -> Result<String, Error> {
+        let n = self.hit()?;
+        Ok(format!("{key}={n}"))
+    }
+
+    #[tracing::instrument(skip(self))]
+    #[retry(attempts = 3, backoff = "none")]
+    async fn traced_put(&mut self, value: u32) -> Result<usize, Error> {
+        self.hit()?;
+        self.log.push(value);
+        Ok(self.log.len())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_below_tracing_instrument_on_an_async_trait_method() {
+    let logs = testkit::capture::capture();
+    let svc = Service::new(2);
+    assert_eq!(svc.traced_get("k".into()).await, Ok("k=3".to_string()));
+    assert_eq!(svc.calls(), 3, "retried: 2 failures, then the answer");
+    // one span for the call, the retry's lines in it
+    let spans = logs.spans();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert!(spans[0].0.starts_with("traced_get"), "{spans:?}");
+    assert_eq!(
+        logs.span_of("succeeded on attempt 3"),
+        Some(spans[0].0.clone())
+    );
+    drop(logs);
+
+    // `err`: one error event, for the error the call ends with
+    let logs = testkit::capture::capture();
+    let svc = Service::new(5);
+    assert_eq!(svc.traced_err("k".into()).await, Err(Error::Flaky(3)));
+    assert_eq!(svc.calls(), 3);
+    let errors = logs.matching(tracing::Level::ERROR, "Flaky");
+    assert_eq!(
+        errors.len(),
+        2,
+        "the give-up line and instrument's: {errors:?}"
+    );
+    drop(logs);
+
+    let svc = Service::new(1);
+    assert_eq!(svc.traced_ret("k".into()).await, Ok("k=2".to_string()));
+    assert_eq!(svc.calls(), 2);
+
+    let mut svc = Service::new(2);
+    assert_eq!(svc.traced_put(7).await, Ok(1));
+    assert_eq!((svc.calls(), svc.log.as_slice()), (3, &[7][..]));
+}
+
 // ---------- attributes and visibility are kept ----------
 
 mod api {
