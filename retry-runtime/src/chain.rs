@@ -145,14 +145,18 @@ fn known_class(
 ) -> Option<(ErrorKind, Option<Duration>)> {
     let of = |c: &dyn Classify| Some(asked(c, ask));
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        let kind = classify_io(io.kind());
         // An `io::Error` wrapping another error reports the inner error's
         // source, not the inner error itself: look at it here.
-        if let (ErrorKind::Unknown, Some(inner)) = (kind, io.get_ref()) {
-            let class = classify_error(inner, find);
-            return (class.0 != ErrorKind::Unknown).then_some(class);
-        }
-        return (kind != ErrorKind::Unknown).then_some((kind, None));
+        return match (classify_io(io.kind()), io.get_ref()) {
+            (ErrorKind::Unknown, Some(inner)) => {
+                let class = classify_error(inner, find);
+                (class.0 != ErrorKind::Unknown).then_some(class)
+            }
+            (ErrorKind::Unknown, None) => None,
+            // its own kind, with the wait of the error it wraps (a
+            // `CircuitOpen` converted by `From` is a `ResourceBusy` error)
+            (kind, inner) => Some((kind, inner.and_then(|inner| retry_after_of(inner, find)))),
+        };
     }
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {

@@ -371,15 +371,26 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
 /// | `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `AddrInUse`, `OutOfMemory`, `IsADirectory`, `NotADirectory`, `ReadOnlyFilesystem` | Permanent |
 /// | anything else (`InvalidFilename` too: it is stable from Rust 1.87, past this crate's MSRV) | Unknown |
 ///
+/// Its [`retry_after`](Classify::retry_after) is the hint of the error it
+/// wraps ([`get_ref`](std::io::Error::get_ref)), read as
+/// [`error_kind`] reads a chain: a [`CircuitOpen`](crate::CircuitOpen) or a
+/// `tonic::Status` turned into an `io::Error` keeps the wait it asks for.
+///
 /// ```
-/// use retry_runtime::{Classify, ErrorKind};
-/// use std::io;
+/// use retry_runtime::{CircuitOpen, Classify, ErrorKind};
+/// use std::{io, time::Duration};
 /// assert_eq!(Classify::kind(&io::Error::from(io::ErrorKind::TimedOut)), ErrorKind::Timeout);
 /// assert_eq!(Classify::kind(&io::Error::from(io::ErrorKind::NotFound)), ErrorKind::Permanent);
+/// let open = io::Error::from(CircuitOpen::new("db", Duration::from_secs(5)));
+/// assert_eq!(Classify::retry_after(&open), Some(Duration::from_secs(5)));
 /// ```
 impl Classify for std::io::Error {
     fn kind(&self) -> ErrorKind {
         classify_io(self.kind())
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        let inner: &(dyn std::error::Error + 'static) = self.get_ref()?;
+        crate::chain::retry_after_of(inner, crate::chain::no_classify)
     }
 }
 

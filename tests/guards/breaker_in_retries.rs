@@ -333,6 +333,24 @@ fn io_errors_hold_a_rejection() {
     assert!(e.to_string().starts_with("circuit `upstream` is open"));
 }
 
+/// A rejection that reached an outer retry as an `io::Error` (the
+/// function's error type, `From<CircuitOpen>`): a policy that honours
+/// Retry-After for `Unavailable` waits what the breaker said, not its backoff.
+#[test]
+fn an_outer_retry_waits_for_a_rejection_in_an_io_error() {
+    let paused = testing::pause();
+    let rejected = || std::io::Error::from(CircuitOpen::new("upstream", s(7)));
+    let e = retry_runtime::presets::API
+        .retry(|| Err::<(), _>(rejected()))
+        .call()
+        .unwrap_err();
+    assert_eq!(paused.waits(), [s(7), s(7)]);
+    let open = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<CircuitOpen>());
+    assert_eq!(open.map(|o| o.retry_after), Some(s(7)));
+}
+
 #[test]
 fn without_a_breaker_guarded_is_plain() {
     let p = Policy::new().with_attempts(3);

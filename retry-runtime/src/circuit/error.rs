@@ -18,7 +18,9 @@ use crate::classify::{Classify, ErrorKind};
 ///
 /// `#[retry(circuit = NAME)]` and every run of a policy with a breaker return it as the
 /// function's own error type, which implements `From<CircuitOpen>`
-/// (`std::io::Error` does: an `io::ErrorKind::ResourceBusy` error).
+/// (`std::io::Error` does: an `io::ErrorKind::ResourceBusy` error that
+/// holds the rejection, so its `retry_after` is still there, for you to
+/// downcast to and for a retry around the call to wait for).
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,6 +30,9 @@ use crate::classify::{Classify, ErrorKind};
 /// assert_eq!((open.kind(), open.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(30))));
 /// let io: std::io::Error = open.into();
 /// assert_eq!(Classify::kind(&io), ErrorKind::Unavailable);
+/// assert_eq!(Classify::retry_after(&io), Some(Duration::from_secs(30)));
+/// let held = io.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>());
+/// assert_eq!(held.map(|o| o.retry_after), Some(Duration::from_secs(30)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -76,6 +81,9 @@ impl Classify for CircuitOpen {
     }
 }
 
+/// An `io::ErrorKind::ResourceBusy` error holding the rejection: get it
+/// back with `get_ref()` or `into_inner()` and a downcast; its wait is the
+/// `io::Error`'s [`Classify::retry_after`].
 impl From<CircuitOpen> for std::io::Error {
     fn from(open: CircuitOpen) -> Self {
         std::io::Error::new(std::io::ErrorKind::ResourceBusy, open)
@@ -118,5 +126,26 @@ mod tests {
         assert_eq!(w(Duration::ZERO), "0ms");
         // a user's "open indefinitely" (the field is public): no overflow
         assert_eq!(w(Duration::MAX), format!("{}s", u64::MAX));
+    }
+
+    /// A rejection converted to an `io::Error` (a function returning
+    /// `io::Result` under a breaker) keeps its wait: for the user, who
+    /// downcasts to it, and for the runtime, which reads it as the hint.
+    #[test]
+    fn an_io_error_keeps_the_rejection_and_its_wait() {
+        let io: std::io::Error = CircuitOpen::new("db", Duration::from_secs(30)).into();
+        let open = io.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>());
+        assert_eq!(open.map(|o| o.retry_after), Some(Duration::from_secs(30)));
+        assert_eq!(Classify::kind(&io), ErrorKind::Unavailable);
+        assert_eq!(Classify::retry_after(&io), Some(Duration::from_secs(30)));
+        // boxed, by its chain, as a middleware's classifier reads it
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(io);
+        assert_eq!(
+            (boxed.kind(), boxed.retry_after()),
+            (ErrorKind::Unavailable, Some(Duration::from_secs(30)))
+        );
+        let io = boxed.downcast::<std::io::Error>().unwrap();
+        let open = io.into_inner().unwrap().downcast::<CircuitOpen>().unwrap();
+        assert_eq!(*open, CircuitOpen::new("db", Duration::from_secs(30)));
     }
 }
