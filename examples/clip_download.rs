@@ -29,21 +29,34 @@ use testkit::flaky::{refused_url, FlakyServer, Reply};
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// What downloading a clip can fail with; `Classify` comes from the inner errors.
+///
+/// Each error shows its cause in its message or returns it as its
+/// `source()`, never both (a reporter of the chain would print it twice).
 #[derive(Debug, thiserror::Error, Classify)]
 enum ClipError {
     /// No usable answer: refused, timed out, connection dropped. (`Causes`
-    /// shows why: reqwest's own message is "error sending request".)
+    /// shows why: reqwest's own message is "error sending request".) The
+    /// message holds the chain, so the field is not the source: no
+    /// `#[from]`, the `From` impl below converts for `?`.
     #[error("{}", Causes(.0))]
     #[classify(transparent)]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// The camera answered 4xx or 5xx (404 is Permanent).
     #[error(transparent)]
     #[classify(transparent)]
     Status(#[from] HttpError),
-    /// Writing the clip to disk failed.
+    /// Writing the clip to disk failed. No `#[from]`: `?` would make every
+    /// `io::Error` of an attempt a Permanent "could not save" (a future read
+    /// of the camera's stream too); the write says so with `map_err`.
     #[error("could not save the clip: {0}")]
     #[classify(Permanent)]
-    Save(#[from] std::io::Error),
+    Save(std::io::Error),
+}
+
+impl From<reqwest::Error> for ClipError {
+    fn from(e: reqwest::Error) -> Self {
+        ClipError::Http(e)
+    }
 }
 
 /// Where the camera answers right now (it moves while it boots).
@@ -67,7 +80,7 @@ async fn download_clip(
         .await?;
     let bytes = error_for_status(resp).await?.bytes().await?;
     let path = dir.join(format!("{id}.mp4"));
-    std::fs::write(&path, &bytes)?;
+    std::fs::write(&path, &bytes).map_err(ClipError::Save)?;
     Ok(path)
 }
 
@@ -179,4 +192,26 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     story(scrape.contains(retries), retries)?;
     println!("\nall three stories went as expected");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a reporter of the chain prints (anyhow's `{:#}`): each cause once.
+    #[test]
+    fn a_report_of_the_chain_shows_each_cause_once() {
+        let full = ClipError::Save(std::io::Error::other("disk full"));
+        assert_eq!(
+            Causes(&full).to_string(),
+            "could not save the clip: disk full"
+        );
+        let bad_url = reqwest::Client::new().get("no url").build().unwrap_err();
+        let report = Causes(&ClipError::Http(bad_url)).to_string();
+        assert_eq!(
+            report.matches("relative URL without a base").count(),
+            1,
+            "{report}"
+        );
+    }
 }

@@ -51,10 +51,12 @@ pub const ALERT_FILE: &str = "ALERT_TOKEN_REFRESH_NEEDED.txt";
 /// What one collection attempt fails with.
 #[derive(Debug, thiserror::Error, Classify)]
 pub enum CollectorError {
-    /// No usable answer: refused, timed out, connection dropped.
+    /// No usable answer: refused, timed out, connection dropped. (The
+    /// message holds the chain, so the field is not the source: no
+    /// `#[from]`, the `From` impl below converts for `?`.)
     #[error("{}", Causes(.0))]
     #[classify(transparent)]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// A 4xx or 5xx answer: 429 and 503 are retried, 401 is not.
     #[error(transparent)]
     #[classify(transparent)]
@@ -67,6 +69,12 @@ pub enum CollectorError {
     #[error("not a reading: {0:?}")]
     #[classify(Permanent)]
     Garbled(String),
+}
+
+impl From<reqwest::Error> for CollectorError {
+    fn from(e: reqwest::Error) -> Self {
+        CollectorError::Http(e)
+    }
 }
 
 /// One retry, as the `.notify` hook noted it.

@@ -29,10 +29,12 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 /// What reading a sensor fails with.
 #[derive(Debug, thiserror::Error, Classify)]
 enum SensorError {
-    /// No usable answer: refused, timed out, connection dropped.
+    /// No usable answer: refused, timed out, connection dropped. (The
+    /// message holds the chain, so the field is not the source: no
+    /// `#[from]`, the `From` impl below converts for `?`.)
     #[error("{}", Causes(.0))]
     #[classify(transparent)]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// The gateway answered with a 4xx or 5xx.
     #[error(transparent)]
     #[classify(transparent)]
@@ -41,6 +43,12 @@ enum SensorError {
     #[error("not a temperature: {0:?}")]
     #[classify(Permanent)]
     Garbled(String),
+}
+
+impl From<reqwest::Error> for SensorError {
+    fn from(e: reqwest::Error) -> Self {
+        SensorError::Http(e)
+    }
 }
 
 /// Read one temperature, in °C.

@@ -130,7 +130,10 @@ impl<T> Succeeded<T> {
 /// Many client errors say little on their own (reqwest's "error sending
 /// request for url (...)") and keep the reason ("Connection refused",
 /// "operation timed out") in their `source()`. Use this in your error's
-/// `Display`, so that the `error` field of each retry log line says why:
+/// `Display`, so that the `error` field of each retry log line says why.
+/// The message then holds the whole chain: leave that field out of the
+/// error's `source()` (no `#[from]` or `#[source]`), or a reporter that
+/// walks the chain (anyhow's `{:#}`) prints it twice.
 ///
 /// ```
 /// use retry_runtime::Causes;
@@ -138,7 +141,12 @@ impl<T> Succeeded<T> {
 /// #[derive(Debug, thiserror::Error)]
 /// enum ClipError {
 ///     #[error("{}", Causes(.0))]
-///     Io(#[from] std::io::Error),
+///     Io(std::io::Error), // not the source: the message shows its chain
+/// }
+/// impl From<std::io::Error> for ClipError {
+///     fn from(e: std::io::Error) -> Self {
+///         ClipError::Io(e)
+///     }
 /// }
 ///
 /// #[derive(Debug, thiserror::Error)]

@@ -33,24 +33,28 @@ use testkit::s3::S3Server;
 
 /// What a step of the pipeline fails with; each SDK error is classified by
 /// retry-runtime's `aws` feature.
+///
+/// The messages show the SDK errors with their causes, so those fields are
+/// not the `source()` as well (a reporter of the chain would print them
+/// twice): no `#[from]`, each step names its variant with `map_err`.
 #[derive(Debug, thiserror::Error, Classify)]
 pub enum PipelineError {
     /// Creating a bucket failed.
     #[error("create bucket: {}", DisplayErrorContext(.0))]
     #[classify(transparent)]
-    CreateBucket(#[from] SdkError<CreateBucketError>),
+    CreateBucket(SdkError<CreateBucketError>),
     /// Uploading an object failed.
     #[error("put object: {}", DisplayErrorContext(.0))]
     #[classify(transparent)]
-    Put(#[from] SdkError<PutObjectError>),
+    Put(SdkError<PutObjectError>),
     /// Downloading an object failed.
     #[error("get object: {}", DisplayErrorContext(.0))]
     #[classify(transparent)]
-    Get(#[from] SdkError<GetObjectError>),
+    Get(SdkError<GetObjectError>),
     /// The object's body broke off while being read.
     #[error("reading the object: {0}")]
     #[classify(Connect)]
-    Body(#[from] ByteStreamError),
+    Body(ByteStreamError),
     /// The bucket's circuit breaker is open: the call was not made.
     #[error(transparent)]
     #[classify(transparent)]
@@ -84,7 +88,12 @@ pub fn client(endpoint: &str, attempt_timeout: Duration) -> Client {
 /// Create `bucket`.
 #[retry(preset = "s3")]
 pub async fn create_bucket(client: &Client, bucket: &str) -> Result<(), PipelineError> {
-    client.create_bucket().bucket(bucket).send().await?;
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(PipelineError::CreateBucket)?;
     Ok(())
 }
 
@@ -103,7 +112,8 @@ pub async fn upload(
         .key(key)
         .body(body)
         .send()
-        .await?;
+        .await
+        .map_err(PipelineError::Put)?;
     Ok(())
 }
 
@@ -116,8 +126,15 @@ pub async fn download(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8
 /// One attempt at downloading `bucket/key`, for callers that bring their
 /// own policy (`presets::S3.retry(|| get_once(..))`).
 pub async fn get_once(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, PipelineError> {
-    let object = client.get_object().bucket(bucket).key(key).send().await?;
-    Ok(object.body.collect().await?.into_bytes().to_vec())
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(PipelineError::Get)?;
+    let body = object.body.collect().await.map_err(PipelineError::Body)?;
+    Ok(body.into_bytes().to_vec())
 }
 
 #[tokio::main(flavor = "current_thread")]
