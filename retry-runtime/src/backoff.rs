@@ -33,6 +33,7 @@ use crate::policy_error::PolicyError;
 // compares, where the niche in a `Duration`'s nanoseconds took six
 // instructions (and a jump table for all five).
 #[repr(u8)]
+#[must_use = "a backoff does nothing until a policy uses it (`Policy::with_backoff`); `with_factor` returns the changed backoff"]
 pub enum Backoff {
     /// No wait at all.
     None,
@@ -345,6 +346,7 @@ fn fibonacci(first: Duration, cap: Duration, retry: u32) -> Duration {
 /// assert_eq!(it.next(), Some(Duration::from_secs(1)));
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Delays {
     backoff: Backoff,
     next: u32,

@@ -78,6 +78,7 @@ fn tokens(thousandths: u64) -> f64 {
 /// assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));
 /// assert_eq!(e.last_error, "down");
 /// ```
+#[must_use = "a budget does nothing until a policy uses it (`Policy::with_budget`); its `with_*` methods return the changed budget"]
 pub struct RetryBudget {
     name: &'static str,
     deposit: u64,

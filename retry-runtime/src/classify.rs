@@ -90,6 +90,7 @@ impl ErrorKind {
     /// const NET: KindSet = ErrorKind::Timeout.or(ErrorKind::Connect);
     /// assert!(NET.contains(ErrorKind::Connect));
     /// ```
+    #[must_use = "this returns a new set"]
     pub const fn or(self, other: ErrorKind) -> KindSet {
         KindSet::EMPTY.with(self).with(other)
     }
@@ -156,6 +157,7 @@ impl KindSet {
     /// const DB: KindSet = KindSet::TRANSIENT.with(ErrorKind::Interrupted);
     /// assert!(DB.contains(ErrorKind::Interrupted));
     /// ```
+    #[must_use = "this returns a new set; the original is unchanged"]
     pub const fn with(self, kind: ErrorKind) -> KindSet {
         KindSet(self.0 | kind.bit())
     }
@@ -166,6 +168,7 @@ impl KindSet {
     /// use retry_runtime::{ErrorKind, KindSet};
     /// assert!(!KindSet::ALL.without(ErrorKind::Permanent).contains(ErrorKind::Permanent));
     /// ```
+    #[must_use = "this returns a new set; the original is unchanged"]
     pub const fn without(self, kind: ErrorKind) -> KindSet {
         KindSet(self.0 & !kind.bit())
     }
@@ -177,6 +180,7 @@ impl KindSet {
     /// let s = KindSet::EMPTY.with(ErrorKind::Timeout).union(KindSet::EMPTY.with(ErrorKind::Connect));
     /// assert_eq!(s.len(), 2);
     /// ```
+    #[must_use = "this returns a new set; the original is unchanged"]
     pub const fn union(self, other: KindSet) -> KindSet {
         KindSet(self.0 | other.0)
     }

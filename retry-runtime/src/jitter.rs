@@ -160,6 +160,7 @@ impl Rng {
     /// let mut r = retry_runtime::jitter::Rng::with_seed(3);
     /// assert!(r.below_inclusive(10) <= 10);
     /// ```
+    #[must_use]
     pub const fn with_seed(seed: u64) -> Rng {
         Rng(seed)
     }

@@ -67,6 +67,7 @@ pub use crate::policy_error::PolicyError;
 /// assert_eq!(_paused.waits(), [Duration::from_millis(500)]);
 /// ```
 #[derive(Clone, Copy)]
+#[must_use = "a policy does nothing until it runs a call (`.retry(..)`); its `with_*` methods return the changed policy"]
 pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) backoff: Backoff,
     pub(crate) jitter: Jitter,
@@ -936,6 +937,7 @@ impl<W, G> fmt::Debug for Policy<W, G> {
 
 /// The outcome of [`Policy::decide`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
 pub enum Decision {
     /// Try again after this wait.
     Retry(Duration),
@@ -945,6 +947,7 @@ pub enum Decision {
 
 /// What a policy's retry condition says about one error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a verdict does nothing until acted on"]
 pub struct Verdict {
     /// Should it be retried?
     pub retry: bool,

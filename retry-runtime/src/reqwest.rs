@@ -226,6 +226,7 @@ impl HttpError {
     ///     .with_url("http://127.0.0.1/x".parse().unwrap());
     /// assert_eq!(e.url().unwrap().path(), "/x");
     /// ```
+    #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_url(mut self, url: Url) -> HttpError {
         self.0.url = Some(url);
         self
@@ -241,6 +242,7 @@ impl HttpError {
     ///     .with_body("missing field `id`");
     /// assert_eq!(e.body(), "missing field `id`");
     /// ```
+    #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_body(mut self, body: impl Into<String>) -> HttpError {
         self.0.body = body.into();
         self
@@ -256,6 +258,7 @@ impl HttpError {
     ///     .with_retry_after(Some(Duration::from_secs(2)));
     /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
     /// ```
+    #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> HttpError {
         self.0.retry_after = wait;
         self

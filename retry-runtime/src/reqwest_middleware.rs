@@ -61,6 +61,7 @@ pub type AttemptFailure = Failure<Response, Error>;
 /// # let _ = middleware;
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[must_use = "a middleware does nothing until a client uses it; its methods return the changed middleware"]
 pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
     policy: Policy<W, G>,
     timeout: Option<Duration>,

@@ -26,6 +26,7 @@ use crate::policy_error::PolicyError;
 /// assert_eq!(stop.check(1, Duration::from_secs(1), Duration::from_secs(2)), None);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a stop condition does nothing until a policy uses it (`Policy::with_stop`); `with_max_elapsed` returns the changed one"]
 pub struct Stop {
     /// Total calls allowed, at least 1.
     pub max_attempts: u32,

@@ -42,6 +42,7 @@ use crate::clock::virtual_time;
 /// assert_eq!(outer.waits(), [s(1)]);
 /// ```
 #[derive(Debug)]
+#[must_use = "the waits are virtual only while this guard lives: bind it (`let _paused = testing::pause();`), not to `_`"]
 pub struct Paused {
     guard: virtual_time::Guard,
     _not_send: PhantomData<*const ()>,

@@ -491,6 +491,7 @@ impl AttemptLimit for WithTimeout {
 /// let from_config = configured.layer();
 /// # let _ = (layer, same, from_config);
 /// ```
+#[must_use = "a layer does nothing until it wraps a service; its methods return the changed layer"]
 pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
     policy: &'static Policy<W, G>,
     /// `LazyRun::needed_from_start(policy)`, asked once here: the policy

@@ -141,6 +141,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 /// assert_eq!(r.unwrap(), "pong");
 /// assert_eq!(UPSTREAM.stats().successes, 1);
 /// ```
+#[must_use = "a breaker does nothing until a policy uses it (`Policy::with_circuit`); its `with_*` methods return the changed breaker"]
 pub struct CircuitBreaker {
     name: &'static str,
     failures: u32,

@@ -96,6 +96,7 @@ pub(crate) use state::announce_give_up;
 /// let open: CircuitOpen = run.before_attempt().unwrap_err();
 /// assert_eq!(open.circuit, "upstream");
 /// ```
+#[must_use = "a run does nothing until driven (`before_attempt`, `failed`, ...); `timed` returns the changed run"]
 pub struct Run<'p, W, G = NoCircuit> {
     policy: &'p Policy<W, G>,
     state: State,

@@ -114,6 +114,7 @@ use crate::jitter::Rng;
 /// assert!(sent < 100, "{sent} of 1000 calls sent");
 /// assert_eq!(SEARCH.stats().rejected, 1000 - sent);
 /// ```
+#[must_use = "a throttle does nothing until a policy uses it (`Policy::with_throttle`); its `with_*` methods return the changed throttle"]
 pub struct Throttle {
     name: &'static str,
     k: f64,
