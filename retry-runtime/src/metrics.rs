@@ -146,7 +146,27 @@ pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
 /// assert_eq!(Outcome::from(StopReason::Budget).label(), "budget_refused");
 /// assert_eq!(Outcome::SucceededFirstTry.label(), "succeeded_first_try");
 /// ```
+///
+/// It is `#[non_exhaustive]`: a new way for a run to end is a new outcome,
+/// so a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::metrics::Outcome;
+/// fn succeeded(o: Outcome) -> bool {
+///     match o {
+///         Outcome::SucceededFirstTry | Outcome::SucceededAfterRetries => true,
+///         Outcome::AttemptsExhausted
+///         | Outcome::PermanentError
+///         | Outcome::DeadlineReached
+///         | Outcome::BudgetRefused
+///         | Outcome::CircuitOpen
+///         | Outcome::Throttled
+///         | Outcome::Deferred => false,
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The first attempt succeeded. In a hedged call: attempt 1 answered
     /// first, even if hedges had started beside it (they still count in

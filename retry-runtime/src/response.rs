@@ -202,7 +202,24 @@ pub(crate) fn not_repeatable(
 /// assert_eq!(f.kind(), ErrorKind::Timeout);
 /// assert!(!only_503(&f));
 /// ```
+///
+/// It is `#[non_exhaustive]`: a later version may fail an attempt in a new
+/// way, so a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::response::Failure;
+/// fn answered<R, E>(f: &Failure<R, E>) -> bool {
+///     match f {
+///         Failure::Response { .. } => true,
+///         Failure::Error { .. }
+///         | Failure::Timeout(_)
+///         | Failure::CircuitOpen(_)
+///         | Failure::Throttled(_) => false,
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Failure<Res, E> {
     /// The service answered, with a failure (a 503).
     Response {

@@ -727,7 +727,44 @@ impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
 
 /// The error of a [`RetryService`]: the inner service's last error, or why
 /// the layer itself gave up.
+///
+/// Its `Display` is the held error's, and its [`source`](StdError::source)
+/// is the held error itself. A reporter of the whole chain (anyhow's `{:#}`)
+/// so prints the held error's message twice; that is the price of keeping
+/// the held error in the chain: once the error is boxed (tower's `Buffer`
+/// above the layer boxes it), walking the chain is the only way to reach
+/// it, and [`error_kind`](crate::classify::error_kind) and the runtime's
+/// `Retry-After` reading walk it to classify the inner error and to read a
+/// [`CircuitOpen`]'s or a pushback's wait. A type made transparent would
+/// hide them. Print it with `{}` (or `{:#}` of its source) to see each
+/// message once.
+///
+/// ```
+/// use std::error::Error as _;
+/// use retry_runtime::tower::Error;
+///
+/// let e: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(e.to_string(), "connection reset");
+/// assert_eq!(e.source().unwrap().to_string(), "connection reset");
+/// ```
+///
+/// It is `#[non_exhaustive]`: a later version may give the layer another
+/// reason to give up, so a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::tower::Error;
+/// fn why(e: &Error<std::io::Error>) -> &'static str {
+///     match e {
+///         Error::Inner(_) => "the service failed",
+///         Error::Timeout(_) => "too slow",
+///         Error::CircuitOpen(_) => "breaker open",
+///         Error::Throttled(_) => "throttled",
+///         Error::NotReplayable(_) => "not replayable",
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error<E> {
     /// The inner service's error (from its last attempt, or from `poll_ready`).
     Inner(E),

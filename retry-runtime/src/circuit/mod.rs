@@ -697,6 +697,10 @@ impl Permit {
 
 /// What a call said about the dependency's health; see [`CircuitBreaker::record`].
 ///
+/// You make it and hand it to the breaker; the runtime never hands you one
+/// to `match` on, so it is not `#[non_exhaustive]` (as the enums you
+/// receive are: `StopReason`, `metrics::Outcome`, `tower::Error`, ...).
+///
 /// ```
 /// use retry_runtime::circuit::Outcome;
 /// // what the retry loop records: the policy's verdict on the error
