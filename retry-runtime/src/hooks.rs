@@ -77,6 +77,7 @@ pub struct GiveUpEvent<'a> {
     pub elapsed: Duration,
 }
 
+/// Every field; `error` by its `Display` (it is a `&dyn Display`).
 impl fmt::Debug for RetryEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryEvent")
@@ -86,18 +87,89 @@ impl fmt::Debug for RetryEvent<'_> {
             .field("wait", &self.wait)
             .field("error", &format_args!("{}", self.error))
             .field("kind", &self.kind)
+            .field("elapsed", &self.elapsed)
+            .field("from_retry_after", &self.from_retry_after)
             .finish()
     }
 }
 
+/// Every field; `error` by its `Display` (it is a `&dyn Display`).
 impl fmt::Debug for GiveUpEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GiveUpEvent")
             .field("operation", &self.operation)
             .field("attempts", &self.attempts)
+            .field("max_attempts", &self.max_attempts)
             .field("reason", &self.reason)
             .field("error", &format_args!("{}", self.error))
             .field("kind", &self.kind)
+            .field("elapsed", &self.elapsed)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field by name, in the order of the struct.
+    fn assert_fields(debug: &str, fields: &[&str]) {
+        let mut rest = debug;
+        for field in fields {
+            let at = rest
+                .find(&format!("{field}: "))
+                .unwrap_or_else(|| panic!("`{field}` missing (or out of order) in {debug}"));
+            rest = &rest[at..];
+        }
+    }
+
+    #[test]
+    fn debug_shows_every_field() {
+        let retry = RetryEvent {
+            operation: "fetch",
+            attempt: 1,
+            max_attempts: 3,
+            wait: Duration::from_secs(2),
+            error: &"boom",
+            kind: Some(ErrorKind::Timeout),
+            elapsed: Duration::from_millis(5),
+            from_retry_after: true,
+        };
+        let debug = format!("{retry:?}");
+        assert_fields(
+            &debug,
+            &[
+                "operation",
+                "attempt",
+                "max_attempts",
+                "wait",
+                "error",
+                "kind",
+                "elapsed",
+                "from_retry_after",
+            ],
+        );
+        assert!(debug.contains("error: boom") && debug.contains("from_retry_after: true"));
+        let give_up = GiveUpEvent {
+            operation: "fetch",
+            attempts: 3,
+            max_attempts: 3,
+            reason: StopReason::Attempts,
+            error: &"boom",
+            kind: None,
+            elapsed: Duration::from_millis(5),
+        };
+        assert_fields(
+            &format!("{give_up:?}"),
+            &[
+                "operation",
+                "attempts",
+                "max_attempts",
+                "reason",
+                "error",
+                "kind",
+                "elapsed",
+            ],
+        );
     }
 }
