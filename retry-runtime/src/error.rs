@@ -24,7 +24,19 @@ use crate::stop::StopReason;
 /// assert_eq!(err.to_string(), "operation failed after 2 attempts (attempts exhausted): boom");
 /// assert_eq!(err.into_inner(), "boom");
 /// ```
-#[derive(Debug)]
+///
+/// It is `Clone`, `PartialEq` and `Eq` when the error type is, so a test
+/// compares it whole:
+///
+/// ```
+/// use retry_runtime::Policy;
+/// let _paused = retry_runtime::testing::pause();
+/// let give_up = |e| Policy::new().with_attempts(2).retry(|| Err::<(), _>(e)).detailed().call().unwrap_err();
+/// let err = give_up("boom");
+/// assert_eq!(err.clone(), err);
+/// assert_ne!(give_up("bust"), err);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryError<E> {
     /// The operation's name.
@@ -175,5 +187,50 @@ impl core::fmt::Display for Causes<'_> {
 impl core::fmt::Debug for Causes<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         core::fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_and_clones_when_its_error_does() {
+        let err = RetryError {
+            operation: "upload",
+            attempts: 3,
+            elapsed: Duration::from_secs(4),
+            reason: StopReason::Attempts,
+            last_error: String::from("reset"),
+        };
+        let copy = err.clone();
+        assert_eq!(copy, err);
+        let other = RetryError {
+            last_error: String::from("refused"),
+            ..err.clone()
+        };
+        assert_ne!(other, err);
+        assert_ne!(
+            RetryError {
+                attempts: 2,
+                ..err.clone()
+            },
+            err
+        );
+    }
+
+    /// An error type that is neither `Clone` nor `PartialEq` still makes a
+    /// `RetryError` (the derives bound their impls only).
+    #[test]
+    fn any_error_type_still_fits() {
+        struct Opaque;
+        let err = RetryError {
+            operation: "op",
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            reason: StopReason::Permanent,
+            last_error: Opaque,
+        };
+        let Opaque = err.into_inner();
     }
 }

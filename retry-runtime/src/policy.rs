@@ -1101,6 +1101,20 @@ impl RetryAfter {
     };
 }
 
+/// [`RetryAfter::DEFAULT`], what [`Policy::new`] and the attribute use:
+/// honoured for `RateLimited`, capped at 60s.
+///
+/// ```
+/// use retry_runtime::{Policy, RetryAfter};
+/// assert_eq!(RetryAfter::default(), RetryAfter::DEFAULT);
+/// assert_eq!(Policy::new().retry_after(), RetryAfter::default());
+/// ```
+impl Default for RetryAfter {
+    fn default() -> Self {
+        RetryAfter::DEFAULT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
