@@ -577,6 +577,11 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// layer's type says it ([`WithTimeout`]): only then does a call's
     /// future hold a timer beside its attempt.
     ///
+    /// Not a `const fn` (unlike [`any_method`](Self::any_method)): it
+    /// builds a layer of another type from this one's fields, and the rest
+    /// of `self`, generic, would be dropped in a const context, which stable
+    /// Rust rejects (E0493). Call it where the layer is made, at run time.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
