@@ -348,6 +348,12 @@ async fn the_breaker_and_the_budget_guard_the_layer() {
         "{err:?}"
     );
     assert_eq!(server.hits("/down"), 2, "a rejected call is not made");
+    // boxed (tower's Buffer above the layer boxes it), the rejection is
+    // still found in the chain: the same kind and the breaker's wait
+    let (kind, wait) = (err.kind(), err.retry_after());
+    assert!(wait.is_some_and(|w| w > Duration::ZERO), "{wait:?}");
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+    assert_eq!((boxed.kind(), boxed.retry_after()), (kind, wait));
 
     static RETRIES: RetryBudget = RetryBudget::new("clips-budget");
     server.route("/spent", [503]);
@@ -1324,4 +1330,16 @@ async fn a_connection_closed_before_the_response_is_retried() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(server.hits("/closes"), 2);
+}
+
+/// The layer's error keeps the inner service's error in its source chain,
+/// so a box of it (tower's `Buffer` above the layer) is classified by it:
+/// a refused connection stays `Connect`, not `Unknown`.
+#[test]
+fn a_boxed_layer_error_is_classified_by_the_error_it_holds() {
+    use std::error::Error as _;
+    let err: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionRefused.into());
+    assert!(err.source().is_some_and(|s| s.is::<std::io::Error>()));
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+    assert_eq!(boxed.kind(), ErrorKind::Connect);
 }
