@@ -469,7 +469,7 @@ fn is_zero(wait: Duration) -> bool {
     (wait.as_secs() | u64::from(wait.subsec_nanos())) == 0
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio", feature = "smol"))]
 mod tests {
     use super::*;
 
@@ -477,7 +477,6 @@ mod tests {
     /// outside a tokio runtime (tokio's own panics there: "there is no
     /// reactor running") and inside one it is tokio's, which follows
     /// tokio's paused clock.
-    #[cfg(all(feature = "tokio", feature = "smol"))]
     #[test]
     fn the_default_timer_is_tokios_in_tokio_and_smols_elsewhere() {
         let start = std::time::Instant::now();
