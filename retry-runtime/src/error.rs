@@ -48,10 +48,7 @@ pub struct RetryError<E> {
     pub elapsed: Duration,
     /// Why the run stopped.
     pub reason: StopReason,
-    /// The error of the last attempt. The message ends with it, so its
-    /// [`source`](std::error::Error::source) is the last error's own
-    /// source, not the last error (an error reporter, anyhow's `{:#}` say,
-    /// prints each error of the chain once).
+    /// The error of the last attempt (also its [`source`](std::error::Error::source)).
     pub last_error: E,
 }
 
@@ -68,28 +65,9 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     }
 }
 
-/// `source()` is the last error's [`source`](std::error::Error::source):
-/// the `Display` already ends with the last error (the Rust API guidelines'
-/// rule: an error shows its cause in its message or returns it as its
-/// source, not both).
-///
-/// ```
-/// use std::error::Error;
-/// use retry_runtime::Policy;
-///
-/// #[derive(Debug, thiserror::Error)]
-/// #[error("upload failed")]
-/// struct Upload(#[source] std::io::Error);
-///
-/// let _paused = retry_runtime::testing::pause();
-/// let reset = || Upload(std::io::ErrorKind::ConnectionReset.into());
-/// let e = Policy::new().with_attempts(2).retry(|| Err::<(), _>(reset())).detailed().call().unwrap_err();
-/// assert_eq!(e.to_string(), "operation failed after 2 attempts (attempts exhausted): upload failed");
-/// assert_eq!(e.source().unwrap().to_string(), "connection reset");
-/// ```
 impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.last_error.source()
+        Some(&self.last_error)
     }
 }
 
