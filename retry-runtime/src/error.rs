@@ -36,6 +36,24 @@ use crate::stop::StopReason;
 /// assert_eq!(err.clone(), err);
 /// assert_ne!(give_up("bust"), err);
 /// ```
+///
+/// Its [`source`](std::error::Error::source) is the last error itself,
+/// although its message ends with it too: a reporter of the whole chain
+/// (anyhow's `{:#}`) so shows the last error's message twice. That is the
+/// price of keeping the last error in the chain: boxed (`?` into a
+/// `Box<dyn Error + Send + Sync>`), the chain is the only way to reach it,
+/// and [`error_kind`](crate::classify::error_kind), an outer run's
+/// classifier and the `Retry-After` reading walk it. A refused connection
+/// given up on stays `Connect`:
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind, Policy};
+/// let _paused = retry_runtime::testing::pause();
+/// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let err = Policy::new().retry(|| Err::<(), _>(refused())).detailed().call().unwrap_err();
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+/// assert_eq!(boxed.kind(), ErrorKind::Connect);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryError<E> {

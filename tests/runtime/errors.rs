@@ -132,6 +132,45 @@ fn converts_with_question_mark_into_a_boxed_error() {
     assert_eq!(e.source().unwrap().to_string(), "bucket not found");
 }
 
+/// Boxed, a `RetryError` is classified by its last error (its source), and
+/// an `io::Error` from an inner breaker's rejection keeps the breaker's
+/// wait: an outer run or a middleware over the box retries it as it would
+/// the last error.
+#[test]
+fn a_boxed_retry_error_is_classified_by_its_last_error() {
+    use retry_runtime::CircuitBreaker;
+    use std::io;
+    let _paused = testing::pause();
+    let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+    let err = Policy::new()
+        .retry(|| Err::<(), _>(refused()))
+        .detailed()
+        .call()
+        .unwrap_err();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+    assert_eq!(boxed.kind(), ErrorKind::Connect);
+
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("boxed-retry-error")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(7));
+    let p = BREAKER.try_acquire().unwrap();
+    BREAKER.record(p, retry_runtime::circuit::Outcome::Failure);
+    let open = BREAKER.try_acquire().unwrap_err();
+    let err = Policy::new()
+        .with_attempts(1)
+        .retry(|| Err::<(), _>(io::Error::from(open)))
+        .detailed()
+        .call()
+        .unwrap_err();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+    // (the breaker's wait is rounded up to the next millisecond: never short)
+    let wait = boxed.retry_after();
+    assert!(
+        wait.is_some_and(|w| w >= Duration::from_secs(7) && w <= Duration::from_millis(7001)),
+        "{wait:?}"
+    );
+}
+
 #[test]
 fn debug_shows_the_fields() {
     let dbg = format!("{:?}", exhausted());
