@@ -431,7 +431,7 @@ impl Instrumented {
 }
 
 /// async-trait's block in the future `#[tracing::instrument]` makes of it
-/// (tracing-attributes 0.1.18 and later, `gen_block`: its `AsyncInfo`
+/// (as tracing-attributes 0.1.31 writes it, `gen_block`: its `AsyncInfo`
 /// finds async-trait's `Box::pin(async move { .. })` and instruments the
 /// `async move` block), the argument of `Box::pin`:
 ///
