@@ -146,6 +146,33 @@ impl RetryBudget {
         self.name
     }
 
+    /// The share of first attempts retries may add, in percent, as set by
+    /// [`with_percent`](RetryBudget::with_percent).
+    ///
+    /// ```
+    /// use retry_runtime::RetryBudget;
+    /// assert_eq!(RetryBudget::new("api").percent(), 10);
+    /// assert_eq!(RetryBudget::new("api").with_percent(250).percent(), 250);
+    /// ```
+    pub const fn percent(&self) -> u32 {
+        // `with_percent` stores `percent × 10` thousandths: exact
+        (self.deposit * 100 / TOKEN) as u32
+    }
+
+    /// The bucket's capacity in tokens, as set by
+    /// [`with_max_tokens`](RetryBudget::with_max_tokens) (at least 1: `0` is
+    /// taken as 1).
+    ///
+    /// ```
+    /// use retry_runtime::RetryBudget;
+    /// assert_eq!(RetryBudget::new("api").max_tokens(), 10);
+    /// assert_eq!(RetryBudget::new("api").with_max_tokens(100).max_tokens(), 100);
+    /// assert_eq!(RetryBudget::new("api").with_max_tokens(0).max_tokens(), 1);
+    /// ```
+    pub const fn max_tokens(&self) -> u32 {
+        (self.max / TOKEN) as u32
+    }
+
     /// A first attempt is being made: deposit its fraction of a token.
     ///
     /// ```
@@ -237,7 +264,7 @@ impl RetryBudget {
     pub fn stats(&self) -> BudgetStats {
         BudgetStats {
             tokens: tokens(self.tokens.load(Ordering::Relaxed)),
-            max_tokens: (self.max / TOKEN) as u32,
+            max_tokens: self.max_tokens(),
             first_attempts: self.first_attempts.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
@@ -315,6 +342,28 @@ mod tests {
         assert!(b.try_withdraw());
         let s = b.stats();
         assert_eq!((s.first_attempts, s.retries, s.refused), (11, 7, 96));
+    }
+
+    /// The getters give back what the setters stored, across the whole
+    /// range of `with_percent` (no rounding in the thousandths) and with
+    /// `with_max_tokens(0)` taken as 1.
+    #[test]
+    fn getters_return_what_the_setters_stored() {
+        static B: RetryBudget = RetryBudget::new("b").with_percent(20).with_max_tokens(4);
+        assert_eq!((B.percent(), B.max_tokens()), (20, 4));
+        let d = RetryBudget::new("d");
+        assert_eq!((d.percent(), d.max_tokens()), (10, 10));
+        for percent in [0, 1, 7, 33, 99, 100, 101, 1000, u32::MAX] {
+            assert_eq!(
+                RetryBudget::new("b").with_percent(percent).percent(),
+                percent
+            );
+        }
+        for max in [1, 2, 100, u32::MAX] {
+            assert_eq!(RetryBudget::new("b").with_max_tokens(max).max_tokens(), max);
+        }
+        assert_eq!(RetryBudget::new("b").with_max_tokens(0).max_tokens(), 1);
+        assert_eq!(B.stats().max_tokens, B.max_tokens());
     }
 
     #[test]

@@ -305,6 +305,56 @@ impl CircuitBreaker {
         self.recovery
     }
 
+    /// The consecutive failures that open it, as set by
+    /// [`with_failures`](CircuitBreaker::with_failures) (clamped to at most
+    /// 16383); `0` when the rule is off.
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert_eq!(CircuitBreaker::new("s3").failures(), 5);
+    /// assert_eq!(CircuitBreaker::new("s3").with_failures(3).failures(), 3);
+    /// assert_eq!(CircuitBreaker::new("s3").with_failures(u32::MAX).failures(), 16383);
+    /// ```
+    pub const fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The failure-rate rule as `(percent, calls)`, as set by
+    /// [`with_failure_rate`](CircuitBreaker::with_failure_rate) after its
+    /// clamping (`percent` 1..=100, `calls` at most 48); `None` when no rule
+    /// is set (the default, or `calls = 0`).
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert_eq!(CircuitBreaker::new("s3").failure_rate(), None);
+    /// let b = CircuitBreaker::new("s3").with_failure_rate(50, 20);
+    /// assert_eq!(b.failure_rate(), Some((50, 20)));
+    /// // clamped: at least 1%, at most 48 calls
+    /// let b = CircuitBreaker::new("s3").with_failure_rate(0, 100);
+    /// assert_eq!(b.failure_rate(), Some((1, 48)));
+    /// assert_eq!(CircuitBreaker::new("s3").with_failure_rate(50, 0).failure_rate(), None);
+    /// ```
+    pub const fn failure_rate(&self) -> Option<(u32, u32)> {
+        if self.window == 0 {
+            None
+        } else {
+            Some((self.rate, self.window))
+        }
+    }
+
+    /// How many probes it lets through when half-open, as set by
+    /// [`with_probes`](CircuitBreaker::with_probes) (clamped to 1..=127).
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert_eq!(CircuitBreaker::new("s3").probes(), 1);
+    /// assert_eq!(CircuitBreaker::new("s3").with_probes(3).probes(), 3);
+    /// assert_eq!(CircuitBreaker::new("s3").with_probes(0).probes(), 1);
+    /// ```
+    pub const fn probes(&self) -> u32 {
+        self.probes
+    }
+
     /// Ask to make a call. `Ok` with a [`Permit`] to hand back to
     /// [`record`](CircuitBreaker::record) with the call's outcome, or
     /// `Err(`[`CircuitOpen`]`)`: do not call.
@@ -651,7 +701,7 @@ impl fmt::Debug for CircuitBreaker {
             .field("name", &self.name)
             .field("state", &self.state())
             .field("failures", &self.failures)
-            .field("failure_rate", &(self.rate, self.window))
+            .field("failure_rate", &self.failure_rate())
             .field("recovery", &self.recovery)
             .field("probes", &self.probes)
             .finish_non_exhaustive()
@@ -832,5 +882,49 @@ mod tests {
             .with_failure_rate(500, 10)
             .with_probes(1000);
         assert_eq!((b.rate, b.window, b.probes), (100, 10, MAX_PROBES));
+    }
+
+    /// The getters give back what the setters stored: the value as set,
+    /// or as clamped; and `failure_rate` is `None` exactly when the rule
+    /// is off (a window of 0 calls), whatever the percent.
+    #[test]
+    fn getters_return_what_the_setters_stored() {
+        static B: CircuitBreaker = CircuitBreaker::new("b")
+            .with_failures(3)
+            .with_failure_rate(25, 40)
+            .with_probes(4)
+            .with_recovery(Duration::from_secs(7));
+        assert_eq!(
+            (B.failures(), B.failure_rate(), B.probes(), B.recovery()),
+            (3, Some((25, 40)), 4, Duration::from_secs(7))
+        );
+        let d = CircuitBreaker::new("d");
+        assert_eq!((d.failures(), d.failure_rate(), d.probes()), (5, None, 1));
+        let off = CircuitBreaker::new("b")
+            .with_failures(0)
+            .with_failure_rate(50, 20)
+            .with_failure_rate(50, 0);
+        assert_eq!((off.failures(), off.failure_rate()), (0, None));
+        let clamped = CircuitBreaker::new("b")
+            .with_failures(u32::MAX)
+            .with_failure_rate(0, 1000)
+            .with_probes(0);
+        assert_eq!(
+            (clamped.failures(), clamped.failure_rate(), clamped.probes()),
+            (MAX_FAILURES, Some((1, MAX_WINDOW)), 1)
+        );
+        let clamped = CircuitBreaker::new("b")
+            .with_failure_rate(500, 10)
+            .with_probes(1000);
+        assert_eq!(
+            (clamped.failure_rate(), clamped.probes()),
+            (Some((100, 10)), MAX_PROBES)
+        );
+        // `Debug` shows the rule as the getter does
+        assert!(format!("{d:?}").contains("failure_rate: None"), "{d:?}");
+        assert!(
+            format!("{B:?}").contains("failure_rate: Some((25, 40))"),
+            "{B:?}"
+        );
     }
 }
