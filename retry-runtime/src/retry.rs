@@ -2,7 +2,7 @@
 //! [`Retry`], which runs either way: `.call()` for a sync operation, `.await`
 //! for an async one. Options are methods on it.
 
-use core::fmt::Display;
+use core::fmt::{self, Display};
 use core::future::{Future, IntoFuture};
 use core::ops::ControlFlow;
 use core::pin::Pin;
@@ -44,6 +44,9 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// A policy with a [throttle](Policy::with_throttle) asks it before the
 /// first attempt (the error of a rejected call is `E::from(`[`Throttled`](crate::Throttled)`)`)
 /// and before each retry.
+///
+/// It is [`Debug`](fmt::Debug) whatever the operation (a closure, as a
+/// rule, is not): it shows the policy and the output form.
 ///
 /// ```
 /// use retry_runtime::{presets, Policy};
@@ -92,6 +95,26 @@ pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
     sleeper: S,
     notify: N,
     detail: D,
+}
+
+/// Shows the policy and the output form ([`Plain`] or [`Detailed`]); not
+/// the operation, the sleeper or the hook, which need not be `Debug`.
+///
+/// ```
+/// use retry_runtime::Policy;
+/// let policy = Policy::new().with_name("fetch").with_attempts(3);
+/// let retry = policy.retry(|| Err::<(), _>("busy")).detailed();
+/// let shown = format!("{retry:?}");
+/// assert!(shown.starts_with(r#"Retry { policy: Policy { name: "fetch", attempts: 3,"#), "{shown}");
+/// assert!(shown.ends_with("form: Detailed, .. }"), "{shown}");
+/// ```
+impl<W, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F, S, N, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("policy", self.policy)
+            .field("form", &self.detail)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The output of a [`Retry`]: the value, or the last error unchanged.
@@ -394,6 +417,10 @@ fn unreachable_attempt() -> Attempt {
 pin_project! {
     /// The future of an awaited [`Retry`] of an async operation: one loop,
     /// holding the attempt's future or the sleep's timer, never both.
+    ///
+    /// It is [`Debug`](fmt::Debug) whatever the operation and its future:
+    /// it shows the policy, the output form, the attempts made so far and
+    /// the step it is in (`Start`, `Attempt` or `Sleep`).
     #[must_use = "futures do nothing unless awaited"]
     pub struct RetryFuture<'p, W, G, F, Fut, S: Sleeper, N, D> {
         policy: &'p Policy<W, G>,
@@ -404,6 +431,56 @@ pin_project! {
         detail: D,
         #[pin]
         step: Step<Fut, S::Sleep>,
+    }
+}
+
+/// Shows the policy, the output form, the attempts made so far (0 while
+/// the first is in flight) and the step: `Start` (no attempt started yet),
+/// `Attempt` (one in flight) or `Sleep` (waiting before the next); not the
+/// operation, its future, the sleeper or the hook, which need not be `Debug`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::future::{Future, IntoFuture};
+/// use std::task::Poll;
+/// use std::time::Duration;
+/// use retry_runtime::{Backoff, Policy};
+///
+/// let policy = Policy::new()
+///     .with_name("upload")
+///     .with_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_secs(1)));
+/// let mut calls = 0;
+/// let fut = policy
+///     .retry(|| { calls += 1; async { Err::<(), _>("down") } })
+///     .into_future();
+/// let shown = format!("{fut:?}");
+/// assert!(shown.starts_with(r#"RetryFuture { policy: Policy { name: "upload","#), "{shown}");
+/// assert!(shown.ends_with("form: Plain, attempts: 0, step: Start, .. }"), "{shown}");
+///
+/// let mut fut = Box::pin(fut);
+/// // one poll: the first attempt fails, the future sleeps before the second
+/// let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+/// assert!(once.is_pending());
+/// assert!(format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"));
+/// assert_eq!(fut.await, Err("down"));
+/// # }
+/// ```
+impl<W, G, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
+    for RetryFuture<'_, W, G, F, Fut, S, N, D>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.step {
+            Step::Start => "Start",
+            Step::Attempt { .. } | Step::AttemptInSpan { .. } => "Attempt",
+            Step::Sleep { .. } => "Sleep",
+        };
+        f.debug_struct("RetryFuture")
+            .field("policy", self.policy)
+            .field("form", &self.detail)
+            .field("attempts", &self.run.attempts())
+            .field("step", &format_args!("{step}"))
+            .finish_non_exhaustive()
     }
 }
 

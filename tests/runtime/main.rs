@@ -35,6 +35,7 @@ mod boxed_errors;
 mod cancellation;
 mod concurrency;
 mod context;
+mod debug;
 mod edge_values;
 mod errors;
 mod future_size;

@@ -17,7 +17,7 @@ mod gate;
 mod lazy;
 mod state;
 
-use core::fmt::Display;
+use core::fmt::{self, Display};
 use std::time::Duration;
 
 use crate::error::RetryError;
@@ -190,5 +190,32 @@ impl<'p, W, G> Run<'p, W, G> {
     /// Wrap the last error of a run that gave up.
     pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
         self.state.error(self.policy, last_error, reason)
+    }
+}
+
+/// Shows the policy and the [attempts](Run::attempts) made so far.
+///
+/// ```
+/// use retry_runtime::{Policy, RetryAll, Run};
+///
+/// #[derive(Debug)]
+/// struct Job<'p> {
+///     id: u32,
+///     run: Run<'p, RetryAll>,
+/// }
+///
+/// let policy = Policy::new().with_name("import").with_attempts(3);
+/// let mut job = Job { id: 7, run: Run::new(&policy) };
+/// let _ = job.run.failed(&"busy");
+/// let shown = format!("{job:?}");
+/// assert!(shown.starts_with(r#"Job { id: 7, run: Run { policy: Policy { name: "import","#), "{shown}");
+/// assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
+/// ```
+impl<W, G> fmt::Debug for Run<'_, W, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("policy", self.policy)
+            .field("attempts", &self.state.attempts)
+            .finish_non_exhaustive()
     }
 }

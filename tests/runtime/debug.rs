@@ -1,0 +1,138 @@
+//! `Debug` for the run types a user keeps in a struct of their own
+//! (`#[derive(Debug)]`): `Retry`, the awaited `RetryFuture` and `Run`,
+//! whatever the operation (a closure, which is not `Debug`), showing the
+//! policy and where the run is.
+
+use std::future::{pending, Future, IntoFuture};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use retry_runtime::{Backoff, CircuitBreaker, Policy, RetryAll, Run};
+
+/// What a user's job record looks like: the pending call beside its id.
+#[derive(Debug)]
+struct Job<R> {
+    id: u32,
+    call: R,
+}
+
+fn policy() -> Policy<RetryAll> {
+    Policy::new()
+        .with_name("upload")
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+}
+
+#[test]
+fn a_retry_of_a_closure_in_a_derived_struct() {
+    let policy = policy();
+    let job = Job {
+        id: 7,
+        call: policy.retry(|| Err::<(), _>("busy")),
+    };
+    let shown = format!("{job:?}");
+    assert!(
+        shown.starts_with(
+            r#"Job { id: 7, call: Retry { policy: Policy { name: "upload", attempts: 3,"#
+        ),
+        "{shown}"
+    );
+    assert!(shown.ends_with("form: Plain, .. } }"), "{shown}");
+
+    // each option keeps it `Debug`: a hook, a sleeper, the context form
+    let mut seen = 0;
+    let retry = policy
+        .retry(|_: retry_runtime::Attempt| Err::<(), _>("busy"))
+        .context()
+        .notify(|_| seen += 1)
+        .sleep_with(|_: Duration| {})
+        .detailed();
+    assert!(
+        format!("{retry:?}").ends_with("form: Detailed, .. }"),
+        "{retry:?}"
+    );
+    assert_eq!(retry.call().unwrap_err().attempts, 3);
+    assert_eq!(seen, 2);
+}
+
+/// The future says how many attempts it made and which step it is in, at
+/// each step: before its first poll, with an attempt in flight, asleep
+/// between two attempts; and it shows a guarded policy's breaker.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_retry_future_shows_its_attempts_and_step() {
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream-debug");
+    let policy = policy();
+
+    // asleep after a failure
+    let fut = policy
+        .retry(|| async { Err::<(), _>(std::io::Error::other("down")) })
+        .detailed()
+        .into_future();
+    let job = Job { id: 1, call: fut };
+    let shown = format!("{job:?}");
+    assert!(
+        shown.starts_with(
+            r#"Job { id: 1, call: RetryFuture { policy: Policy { name: "upload", attempts: 3,"#
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("form: Detailed, attempts: 0, step: Start, .. } }"),
+        "{shown}"
+    );
+    assert_eq!(job.id, 1);
+    let mut fut = pin!(job.call);
+    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    assert!(once.is_pending());
+    assert!(
+        format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"),
+        "{fut:?}"
+    );
+    assert_eq!(fut.await.unwrap_err().attempts, 3);
+
+    // an attempt in flight: the first (none made yet), on the plain form
+    // that keeps no state until a failure
+    let fut = policy.retry(pending::<Result<(), &str>>).into_future();
+    let mut fut = pin!(fut);
+    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    assert!(once.is_pending());
+    assert!(
+        format!("{fut:?}").ends_with("form: Plain, attempts: 0, step: Attempt, .. }"),
+        "{fut:?}"
+    );
+
+    // a guarded policy: its breaker named in the policy's part
+    let guarded = policy.with_circuit(&UPSTREAM);
+    let fut = guarded
+        .retry(|| async { Ok::<_, retry_runtime::CircuitOpen>(()) })
+        .into_future();
+    assert!(
+        format!("{fut:?}").contains(r#"circuit: "upstream-debug""#),
+        "{fut:?}"
+    );
+    fut.await.unwrap();
+}
+
+#[test]
+fn a_run_in_a_derived_struct() {
+    #[derive(Debug)]
+    struct Custom<'p> {
+        run: Run<'p, RetryAll>,
+    }
+    let policy = policy();
+    let mut custom = Custom {
+        run: Run::new(&policy),
+    };
+    assert!(
+        format!("{custom:?}").ends_with("attempts: 0, .. } }"),
+        "{custom:?}"
+    );
+    let _ = custom.run.failed(&"busy");
+    let shown = format!("{custom:?}");
+    assert!(
+        shown.starts_with(r#"Custom { run: Run { policy: Policy { name: "upload", attempts: 3,"#),
+        "{shown}"
+    );
+    assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
+}
