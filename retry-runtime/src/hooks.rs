@@ -21,6 +21,33 @@ use crate::stop::StopReason;
 /// let _ = Policy::new().with_attempts(3).with_before_sleep(count).retry(|| Err::<(), _>("down")).call();
 /// assert_eq!(RETRIES.load(Ordering::Relaxed), 2);
 /// ```
+///
+/// Built by the runtime (`#[non_exhaustive]`, with no constructor); to test
+/// a hook, drive a policy with [`testing::pause()`](crate::testing::pause):
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{testing, Backoff, Policy, RetryEvent};
+///
+/// // the hook under test: the line it logs for a retry
+/// fn describe(ev: &RetryEvent<'_>) -> String {
+///     format!("{} attempt {}/{} failed ({}), next in {:?}",
+///         ev.operation, ev.attempt, ev.max_attempts, ev.error, ev.wait)
+/// }
+///
+/// let paused = testing::pause(); // the waits are recorded, not slept
+/// let policy = Policy::new()
+///     .with_name("charge")
+///     .with_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_secs(1)));
+/// let mut lines = Vec::new();
+/// let _ = policy
+///     .retry(|| Err::<(), _>("card declined"))
+///     .notify(|ev| lines.push(describe(ev)))
+///     .call();
+/// assert_eq!(lines, ["charge attempt 1/2 failed (card declined), next in 1s"]);
+/// assert_eq!(paused.waits(), [Duration::from_secs(1)]);
+/// ```
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct RetryEvent<'a> {
@@ -56,6 +83,29 @@ pub struct RetryEvent<'a> {
 /// }
 /// let _paused = retry_runtime::testing::pause();
 /// let _ = Policy::new().with_attempts(2).with_on_give_up(alert).retry(|| Err::<(), _>("down")).call();
+/// ```
+///
+/// Built by the runtime (`#[non_exhaustive]`, with no constructor); to test
+/// a hook, drive a policy with [`testing::pause()`](crate::testing::pause):
+///
+/// ```
+/// use std::sync::Mutex;
+/// use retry_runtime::{testing, GiveUpEvent, Policy};
+///
+/// // the hook under test: the text of the alert it sends
+/// fn alert(ev: &GiveUpEvent<'_>) -> String {
+///     format!("{} gave up after {} attempts ({:?}): {}",
+///         ev.operation, ev.attempts, ev.reason, ev.error)
+/// }
+///
+/// static SENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// let _paused = testing::pause(); // the waits are recorded, not slept
+/// let policy = Policy::new()
+///     .with_name("charge")
+///     .with_attempts(3)
+///     .with_on_give_up(|ev| SENT.lock().unwrap().push(alert(ev)));
+/// let _ = policy.retry(|| Err::<(), _>("card declined")).call();
+/// assert_eq!(*SENT.lock().unwrap(), ["charge gave up after 3 attempts (Attempts): card declined"]);
 /// ```
 #[derive(Clone, Copy)]
 #[non_exhaustive]
