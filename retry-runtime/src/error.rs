@@ -25,16 +25,22 @@ use crate::stop::StopReason;
 /// assert_eq!(err.into_inner(), "boom");
 /// ```
 ///
-/// It is `Clone`, `PartialEq` and `Eq` when the error type is, so a test
-/// compares it whole:
+/// It is `Clone`, `PartialEq` and `Eq` when the error type is. Equality
+/// includes `elapsed`, which is measured time (a few nanoseconds apart
+/// between two runs even under [`testing::pause`](crate::testing::pause)),
+/// so a test compares two runs by their other fields; `==` holds between an
+/// error and its clone (one kept, one handed on):
 ///
 /// ```
-/// use retry_runtime::Policy;
+/// use retry_runtime::{Policy, StopReason};
 /// let _paused = retry_runtime::testing::pause();
 /// let give_up = |e| Policy::new().with_attempts(2).retry(|| Err::<(), _>(e)).detailed().call().unwrap_err();
 /// let err = give_up("boom");
 /// assert_eq!(err.clone(), err);
-/// assert_ne!(give_up("bust"), err);
+/// let other = give_up("bust");
+/// assert_eq!((other.attempts, other.reason), (2, StopReason::Attempts));
+/// assert_eq!((err.attempts, err.reason, err.last_error), (2, StopReason::Attempts, "boom"));
+/// assert_ne!(other.last_error, "boom");
 /// ```
 ///
 /// Its [`source`](std::error::Error::source) is the last error itself,
