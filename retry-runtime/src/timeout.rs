@@ -1,5 +1,6 @@
 //! A time limit for one attempt (async).
 
+use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::future::Future;
@@ -110,6 +111,9 @@ where
 pin_project! {
     /// The future of [`timeout`]: the attempt, raced against a sleep.
     ///
+    /// It is [`Debug`](fmt::Debug) whatever the attempt and the sleep: it
+    /// shows the limit.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::time::Duration;
@@ -127,6 +131,24 @@ pin_project! {
         #[pin]
         sleep: Sl,
         limit: Duration,
+    }
+}
+
+/// Shows the limit; not the attempt or the sleep, which need not be `Debug`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::timeout;
+/// let raced = timeout(Duration::from_secs(10), async { Ok::<_, std::io::Error>(7) });
+/// assert_eq!(format!("{raced:?}"), "Timeout { limit: 10s, .. }");
+/// # }
+/// ```
+impl<Fut, Sl> fmt::Debug for Timeout<Fut, Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }
 

@@ -911,6 +911,11 @@ pin_project! {
     /// waits, holding the attempt's future or the sleep's timer, never both.
     /// It allocates nothing of its own (each attempt sends a copy of the
     /// request, made by [`Replay::replay`]).
+    ///
+    /// It is [`Debug`](fmt::Debug) whatever the service, the request and
+    /// the sleeper: it shows the policy, the per-attempt timeout, why the
+    /// request is sent once (if it is), the attempts made so far and the
+    /// step it is in (`Start`, `Attempt` or `Sleep`).
     #[must_use = "futures do nothing unless awaited"]
     pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout>
     where
@@ -956,6 +961,51 @@ pin_project! {
         Attempt { #[pin] fut: F, #[pin] deadline: Dl },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
+    }
+}
+
+/// Shows the policy, the per-attempt timeout, why the request is sent once
+/// (`None`: it may be sent again), the attempts made so far (0 while the
+/// first is in flight) and the step: `Start` (waiting for the service to be
+/// ready, or no attempt started yet), `Attempt` (one in flight) or `Sleep`
+/// (waiting before the next); not the service, the request or the sleeper,
+/// which need not be `Debug`.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use tower_layer::Layer;
+/// use tower_service::Service;
+/// use retry_runtime::Policy;
+///
+/// // a service that is never `Debug`: a closure
+/// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
+/// static POLICY: Policy = Policy::new().with_name("upload").with_attempts(2);
+/// let mut svc = POLICY.layer().layer(tower::service_fn(answer));
+/// let fut = svc.call(http::Request::post("/clips").body(String::new()).unwrap());
+/// let shown = format!("{fut:?}");
+/// assert!(shown.starts_with(r#"ResponseFuture { policy: Policy { name: "upload","#), "{shown}");
+/// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
+/// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
+/// ```
+impl<S, Req, W: 'static, G: 'static, Sl, T> fmt::Debug for ResponseFuture<S, Req, W, G, Sl, T>
+where
+    S: Service<Req>,
+    Sl: Sleeper,
+    T: AttemptLimit,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.step {
+            Step::Start => "Start",
+            Step::Attempt { .. } => "Attempt",
+            Step::Sleep { .. } => "Sleep",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("policy", self.policy)
+            .field("timeout", &self.timeout.limit())
+            .field("sent_once", &self.once)
+            .field("attempts", &self.run.attempts_made())
+            .field("step", &format_args!("{step}"))
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,7 +1,8 @@
 //! `Debug` for the run types a user keeps in a struct of their own
 //! (`#[derive(Debug)]`): `Retry`, the awaited `RetryFuture` and `Run`,
 //! whatever the operation (a closure, which is not `Debug`), showing the
-//! policy and where the run is.
+//! policy and where the run is; and the futures of `timeout` and of the
+//! tower layer's calls, whatever the attempt or the service.
 
 use std::future::{pending, Future, IntoFuture};
 use std::pin::pin;
@@ -135,4 +136,96 @@ fn a_run_in_a_derived_struct() {
         "{shown}"
     );
     assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
+}
+
+/// `timeout`'s future, whatever the attempt and the sleep: its limit.
+#[test]
+fn a_timeout_in_a_derived_struct() {
+    let sleeper = retry_runtime::sleep::SleepFn(|_: Duration| pending::<()>());
+    let attempt = async { Ok::<_, std::io::Error>(7) };
+    let job = Job {
+        id: 2,
+        call: retry_runtime::timeout_with(&sleeper, Duration::from_millis(1500), attempt),
+    };
+    assert_eq!(
+        format!("{job:?}"),
+        "Job { id: 2, call: Timeout { limit: 1.5s, .. } }"
+    );
+}
+
+/// The tower layer's future, whatever the service (a closure here), says
+/// its policy, its timeout, why a request is sent once, its attempts and
+/// its step, at each step.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_tower_response_future_shows_its_attempts_and_step() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tower::{Layer, Service};
+
+    static POLICY: Policy = Policy::new()
+        .with_name("upload")
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)));
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    // 503, then an answer that never comes
+    let flaky = tower::service_fn(|_: http::Request<String>| {
+        let first = CALLS.fetch_add(1, Ordering::Relaxed) == 0;
+        async move {
+            if !first {
+                pending::<()>().await;
+            }
+            Ok::<_, std::io::Error>(
+                http::Response::builder()
+                    .status(503)
+                    .body(String::new())
+                    .unwrap(),
+            )
+        }
+    });
+    let mut svc = POLICY
+        .layer()
+        .with_timeout(Duration::from_secs(2))
+        .layer(flaky);
+
+    let get = http::Request::get("/clip/7").body(String::new()).unwrap();
+    let job = Job {
+        id: 3,
+        call: svc.call(get),
+    };
+    let shown = format!("{job:?}");
+    assert!(
+        shown.starts_with(
+            r#"Job { id: 3, call: ResponseFuture { policy: Policy { name: "upload", attempts: 3,"#
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("timeout: Some(2s), sent_once: None, attempts: 0, step: Start, .. } }"),
+        "{shown}"
+    );
+
+    // asleep after the 503
+    let mut fut = pin!(job.call);
+    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    assert!(once.is_pending());
+    assert!(
+        format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"),
+        "{fut:?}"
+    );
+    // the second attempt in flight
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    assert!(once.is_pending());
+    assert!(
+        format!("{fut:?}").ends_with("attempts: 1, step: Attempt, .. }"),
+        "{fut:?}"
+    );
+
+    // a POST, sent once: the future says why
+    let post = http::Request::post("/clips").body(String::new()).unwrap();
+    let fut = svc.call(post);
+    assert!(
+        format!("{fut:?}")
+            .contains(r#"sent_once: Some("its method is not idempotent (RFC 9110 §9.2.2)"#),
+        "{fut:?}"
+    );
 }
