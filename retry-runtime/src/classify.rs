@@ -200,6 +200,11 @@ impl KindSet {
         self.0
     }
 
+    /// The set of [`bits`](Self::bits).
+    pub(crate) const fn from_bits(bits: u16) -> KindSet {
+        KindSet(bits)
+    }
+
     /// How many kinds the set holds.
     ///
     /// ```

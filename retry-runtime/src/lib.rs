@@ -67,6 +67,8 @@
 //!   (A6), its `grpc-retry-pushback-ms` as the Retry-After hint.
 
 #![deny(missing_docs)]
+// (it does not see the types `pin_project!` makes: check those by hand)
+#![deny(missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 mod attempt;

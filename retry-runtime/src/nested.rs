@@ -59,6 +59,7 @@
 //! ```
 
 use core::cell::Cell;
+use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -95,6 +96,15 @@ thread_local! {
 #[must_use = "the kinds are published until this is dropped"]
 pub struct Published {
     previous: u16,
+}
+
+/// Shows the kinds it puts back when dropped.
+impl fmt::Debug for Published {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Published")
+            .field("restores", &KindSet::from_bits(self.previous))
+            .finish()
+    }
 }
 
 impl Drop for Published {
@@ -233,6 +243,18 @@ impl ScopeKinds for KindSet {
 #[derive(Clone, Copy)]
 pub struct ConstPolicy<P>(pub(crate) P);
 
+/// Shows the policy.
+impl<P, W, G> fmt::Debug for ConstPolicy<P>
+where
+    P: Fn() -> &'static Policy<W, G>,
+    W: 'static,
+    G: 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ConstPolicy").field((self.0)()).finish()
+    }
+}
+
 impl<P, W, G> ScopeKinds for ConstPolicy<P>
 where
     P: Fn() -> &'static Policy<W, G>,
@@ -261,6 +283,15 @@ impl<F, K> InScope<F, K> {
     #[inline(always)]
     pub(crate) fn new(kinds: K, fut: F) -> Self {
         InScope { fut, kinds }
+    }
+}
+
+/// Shows the kinds it publishes; not the future, which need not be `Debug`.
+impl<F, K: ScopeKinds> fmt::Debug for InScope<F, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InScope")
+            .field("kinds", &self.kinds.kinds())
+            .finish_non_exhaustive()
     }
 }
 
@@ -343,6 +374,41 @@ mod tests {
         });
         assert!(r.is_err());
         assert!(!inside_a_retry());
+    }
+
+    /// The guard, the constant policy and the attempt's future are `Debug`
+    /// (the future whatever it is), each showing its kinds or its policy.
+    #[test]
+    fn the_scope_types_are_debug() {
+        let outer = publish(KindSet::TRANSIENT);
+        assert_eq!(format!("{outer:?}"), "Published { restores: (none) }");
+        let inner = publish(KindSet::EMPTY.with(ErrorKind::Permanent));
+        assert_eq!(
+            format!("{inner:?}"),
+            "Published { restores: Timeout | Connect | RateLimited | Unavailable }"
+        );
+        drop((inner, outer));
+
+        static POLICY: Policy = Policy::new().with_name("const-debug");
+        let policy = ConstPolicy(|| &POLICY);
+        let shown = format!("{policy:?}");
+        assert!(
+            shown.starts_with(r#"ConstPolicy(Policy { name: "const-debug","#),
+            "{shown}"
+        );
+        assert!(shown.ends_with("})"), "{shown}");
+
+        let attempt = InScope::new(KindSet::TRANSIENT.without(ErrorKind::RateLimited), async {});
+        assert_eq!(
+            format!("{attempt:?}"),
+            "InScope { kinds: Timeout | Connect | Unavailable, .. }"
+        );
+        // (a `Policy::new()` retries every error)
+        let attempt = InScope::new(policy, core::future::pending::<()>());
+        assert_eq!(
+            format!("{attempt:?}"),
+            format!("InScope {{ kinds: {}, .. }}", KindSet::ALL)
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! that keeps no state until it needs one, and the sync loop
 //! ([`retry_sync`]) that a sync `Retry` shares.
 
-use core::fmt::Display;
+use core::fmt::{self, Display};
 use core::ops::ControlFlow;
 use std::time::Duration;
 
@@ -26,6 +26,18 @@ use crate::stop::StopReason;
 /// every call must be given the same policy.
 #[doc(hidden)]
 pub struct LazyRun(Option<State>);
+
+/// Shows the attempts made so far and whether the run keeps a state yet
+/// (none until the first failure, unless the policy needs one from the
+/// start).
+impl fmt::Debug for LazyRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyRun")
+            .field("attempts", &self.attempts())
+            .field("has_state", &self.0.is_some())
+            .finish()
+    }
+}
 
 impl LazyRun {
     /// A run with no state yet.
@@ -598,5 +610,26 @@ mod tests {
         for needs_start in [plain.with_max_elapsed(ms(10)), plain.with_budget(&BUDGET)] {
             assert!(LazyRun::new(&needs_start).0.is_some());
         }
+    }
+
+    /// Its `Debug` says how far it is and whether it keeps a state yet.
+    #[test]
+    fn a_lazy_run_shows_its_attempts_and_state() {
+        let plain = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+        let mut run = LazyRun::new(&plain);
+        assert_eq!(
+            format!("{run:?}"),
+            "LazyRun { attempts: 0, has_state: false }"
+        );
+        let _ = run.failed(&plain, &"down");
+        assert_eq!(
+            format!("{run:?}"),
+            "LazyRun { attempts: 1, has_state: true }"
+        );
+        let timed = LazyRun::new(&plain.with_max_elapsed(ms(10)));
+        assert_eq!(
+            format!("{timed:?}"),
+            "LazyRun { attempts: 0, has_state: true }"
+        );
     }
 }
