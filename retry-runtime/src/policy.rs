@@ -1052,8 +1052,23 @@ impl<E: Classify + ?Sized> When<E> for RetryOn {
 /// let even = RetryIf(|n: &i32| n % 2 == 0);
 /// assert!(even.check(&4).retry);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It is [`Debug`](fmt::Debug) whatever the predicate (a closure is not).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RetryIf<F>(pub F);
+
+/// Shows its name only: the predicate need not be `Debug`.
+///
+/// ```
+/// use retry_runtime::RetryIf;
+/// let even = RetryIf(|n: &i32| n % 2 == 0);
+/// assert_eq!(format!("{even:?}"), "RetryIf(..)");
+/// ```
+impl<F> fmt::Debug for RetryIf<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RetryIf").finish_non_exhaustive()
+    }
+}
 
 impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
     #[inline]

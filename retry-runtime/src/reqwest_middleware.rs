@@ -29,6 +29,7 @@
 //! `reqwest_middleware::Error::Middleware` holding an [`AttemptTimeout`], a
 //! [`CircuitOpen`](crate::CircuitOpen) or a [`Throttled`](crate::Throttled).
 
+use core::fmt;
 use core::ops::ControlFlow;
 use std::time::Duration;
 
@@ -60,13 +61,42 @@ pub type AttemptFailure = Failure<Response, Error>;
 ///     .any_method(); // every request carries an idempotency key
 /// # let _ = middleware;
 /// ```
-#[derive(Clone, Copy, Debug)]
+///
+/// It is [`Debug`](fmt::Debug) whatever the policy's predicate and the
+/// sleeper (closures, as a rule, are not), as [`RetryLayer`](crate::tower::RetryLayer) is.
+#[derive(Clone, Copy)]
 #[must_use = "a middleware does nothing until a client uses it; its methods return the changed middleware"]
 pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
     policy: Policy<W, G>,
     timeout: Option<Duration>,
     any_method: bool,
     sleeper: Sl,
+}
+
+/// Shows the policy, the per-attempt timeout and whether every method is
+/// retried; not the sleeper.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{reqwest_middleware::{AttemptFailure, RetryMiddleware}, sleep::SleepFn, Policy};
+/// let policy = Policy::new()
+///     .with_name("upload")
+///     .retry_if(|_: &AttemptFailure| true); // a closure: not `Debug`
+/// let middleware = RetryMiddleware::new(policy)
+///     .with_timeout(Duration::from_secs(5))
+///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
+/// let shown = format!("{middleware:?}");
+/// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
+/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, .. }"), "{shown}");
+/// ```
+impl<W, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryMiddleware")
+            .field("policy", &self.policy)
+            .field("timeout", &self.timeout)
+            .field("any_method", &self.any_method)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W, G> RetryMiddleware<W, G> {

@@ -32,6 +32,7 @@
 //! tick). Under [`testing::pause`] sync sleeps are virtual and every wait is
 //! recorded.
 
+use core::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -395,8 +396,23 @@ impl Sleeper for FuturesTimerSleeper {
 /// SleepFn(|wait: Duration| tokio::time::sleep(wait)).sleep(Duration::from_millis(5)).await;
 /// # }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// It is [`Debug`](fmt::Debug) whatever the function (a closure is not).
+#[derive(Clone, Copy, Default)]
 pub struct SleepFn<F>(pub F);
+
+/// Shows its name only: the function need not be `Debug`.
+///
+/// ```
+/// use retry_runtime::sleep::SleepFn;
+/// let sleeper = SleepFn(|wait| std::thread::sleep(wait));
+/// assert_eq!(format!("{sleeper:?}"), "SleepFn(..)");
+/// ```
+impl<F> fmt::Debug for SleepFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SleepFn").finish_non_exhaustive()
+    }
+}
 
 impl<F, Fut> Sleeper for SleepFn<F>
 where

@@ -1,8 +1,9 @@
 //! `Debug` for the run types a user keeps in a struct of their own
 //! (`#[derive(Debug)]`): `Retry`, the awaited `RetryFuture` and `Run`,
 //! whatever the operation (a closure, which is not `Debug`), showing the
-//! policy and where the run is; and the futures of `timeout` and of the
-//! tower layer's calls, whatever the attempt or the service.
+//! policy and where the run is; the futures of `timeout` and of the
+//! tower layer's calls, whatever the attempt or the service; and what wraps
+//! a closure (`SleepFn`, `RetryIf`, the reqwest middleware).
 
 use std::future::{pending, Future, IntoFuture};
 use std::pin::pin;
@@ -227,5 +228,46 @@ async fn a_tower_response_future_shows_its_attempts_and_step() {
         format!("{fut:?}")
             .contains(r#"sent_once: Some("its method is not idempotent (RFC 9110 §9.2.2)"#),
         "{fut:?}"
+    );
+}
+
+/// What wraps a closure of the user's (a sleeper, a predicate) is `Debug`
+/// all the same, and so is the reqwest middleware made with them, as the
+/// tower layer is.
+#[test]
+fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
+    use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+    use retry_runtime::sleep::SleepFn;
+    use retry_runtime::RetryIf;
+
+    let sleeper = SleepFn(|wait: Duration| tokio::time::sleep(wait));
+    let job = Job {
+        id: 4,
+        call: (sleeper, RetryIf(|e: &&str| e.is_empty())),
+    };
+    assert_eq!(
+        format!("{job:?}"),
+        "Job { id: 4, call: (SleepFn(..), RetryIf(..)) }"
+    );
+
+    let policy = policy().retry_if(|_: &AttemptFailure| true);
+    let middleware = RetryMiddleware::new(policy)
+        .with_timeout(Duration::from_secs(5))
+        .any_method()
+        .sleep_with(sleeper);
+    let job = Job {
+        id: 5,
+        call: middleware,
+    };
+    let shown = format!("{job:?}");
+    assert!(
+        shown.starts_with(
+            r#"Job { id: 5, call: RetryMiddleware { policy: Policy { name: "upload", attempts: 3,"#
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("timeout: Some(5s), any_method: true, .. } }"),
+        "{shown}"
     );
 }
