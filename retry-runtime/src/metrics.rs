@@ -197,10 +197,20 @@ pub enum Outcome {
 impl Outcome {
     /// Every outcome, in the order of the enum.
     ///
+    /// A slice, not an array: the enum is `#[non_exhaustive]`, and a new
+    /// outcome must not change the type of this constant.
+    ///
     /// ```
-    /// assert_eq!(retry_runtime::metrics::Outcome::ALL.len(), 9);
+    /// use retry_runtime::metrics::Outcome;
+    /// let labels: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
+    /// assert_eq!(labels[..2], ["succeeded_first_try", "succeeded_after_retries"]);
+    /// assert!(Outcome::ALL.contains(&Outcome::Deferred));
     /// ```
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: &'static [Outcome] = &Self::EVERY;
+
+    /// [`ALL`](Self::ALL) as an array, for the tables of metric keys (one
+    /// per outcome, indexed by `outcome as usize`).
+    const EVERY: [Outcome; 9] = [
         Outcome::SucceededFirstTry,
         Outcome::SucceededAfterRetries,
         Outcome::AttemptsExhausted,
@@ -524,7 +534,7 @@ mod imp {
 
     struct Operation {
         name: &'static str,
-        calls: [Key; Outcome::ALL.len()],
+        calls: [Key; Outcome::EVERY.len()],
         attempts: Key,
         retries: Key,
         wait: Key,
@@ -532,14 +542,14 @@ mod imp {
 
     impl Keys for Operation {
         /// `operation`, then `operation` and `outcome` for each outcome.
-        type Labels = ([Label; 1], [[Label; 2]; Outcome::ALL.len()]);
+        type Labels = ([Label; 1], [[Label; 2]; Outcome::EVERY.len()]);
         fn name(&self) -> &'static str {
             self.name
         }
         fn labels(name: &'static str) -> Self::Labels {
             let op = Label::from_static_parts("operation", name);
-            let calls =
-                Outcome::ALL.map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
+            let calls = Outcome::EVERY
+                .map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
             ([op], calls)
         }
         fn keys<'a>(
@@ -739,6 +749,18 @@ mod tests {
 
     /// Every `outcome` label the code emits is in the module's docs and in
     /// README's metric table, so a dashboard built from them misses none.
+    /// `ALL` is a slice (a new outcome, the enum being `#[non_exhaustive]`,
+    /// does not change its type), in the order of the enum, which the key
+    /// tables' `outcome as usize` indexing needs.
+    #[test]
+    fn all_outcomes_are_a_slice_in_enum_order() {
+        const ALL: &[Outcome] = Outcome::ALL;
+        for (i, &outcome) in ALL.iter().enumerate() {
+            assert_eq!(outcome as usize, i, "{outcome:?}");
+        }
+        assert_eq!(ALL.last(), Some(&Outcome::Deferred));
+    }
+
     #[test]
     fn every_outcome_label_is_documented() {
         let readme = include_str!("../../README.md");
@@ -748,7 +770,7 @@ mod tests {
             .expect("README's metric table");
         let docs = include_str!("metrics.rs");
         let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
-        for outcome in Outcome::ALL {
+        for &outcome in Outcome::ALL {
             let label = format!("`{}`", outcome.label());
             assert!(row.contains(&label), "README lacks {label}");
             assert!(docs.contains(&label), "the module docs lack {label}");

@@ -183,7 +183,7 @@ fn a_hedged_call_inside_another_records_what_it_made() {
 
     let (rec, out) = record(|| run("inner_defers", false));
     assert_eq!(out.unwrap_err().kind(), TimedOut);
-    for o in Outcome::ALL {
+    for &o in Outcome::ALL {
         let n = rec.counter(
             retry_runtime::metrics::CALLS,
             &[("operation", "inner_defers"), ("outcome", o.label())],

@@ -52,7 +52,7 @@ pub fn assert_one_call(
     waits: &[f64],
     form: &str,
 ) {
-    for o in Outcome::ALL {
+    for &o in Outcome::ALL {
         let n = rec.counter(CALLS, &[("operation", operation), ("outcome", o.label())]);
         assert_eq!(n, u64::from(o == outcome), "{form}: {operation} {o:?}");
     }

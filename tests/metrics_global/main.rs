@@ -70,7 +70,7 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
             &[("operation", "concurrent"), ("outcome", o.label())],
         )
     };
-    let total: u64 = Outcome::ALL.into_iter().map(op).sum();
+    let total: u64 = Outcome::ALL.iter().copied().map(op).sum();
     assert_eq!(total, u64::from(CALLS_MADE));
     assert_eq!(op(Outcome::SucceededFirstTry), u64::from(CALLS_MADE / 2));
     assert_eq!(
