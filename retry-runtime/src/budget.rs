@@ -288,12 +288,24 @@ impl RetryBudget {
     }
 }
 
+/// Shows the name, the settings as their getters give them
+/// ([`percent`](RetryBudget::percent), [`max_tokens`](RetryBudget::max_tokens))
+/// and the tokens in the bucket now.
+///
+/// ```
+/// use retry_runtime::RetryBudget;
+/// let budget = RetryBudget::new("search").with_percent(20).with_max_tokens(4);
+/// assert_eq!(
+///     format!("{budget:?}"),
+///     r#"RetryBudget { name: "search", percent: 20, max_tokens: 4, tokens: 4.0, .. }"#
+/// );
+/// ```
 impl fmt::Debug for RetryBudget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryBudget")
             .field("name", &self.name)
-            .field("percent", &(self.deposit as f64 / (TOKEN / 100) as f64))
-            .field("max_tokens", &(self.max / TOKEN))
+            .field("percent", &self.percent())
+            .field("max_tokens", &self.max_tokens())
             .field("tokens", &self.stats().tokens)
             .finish_non_exhaustive()
     }

@@ -168,9 +168,18 @@ fn a_budget_in_a_static_policy() {
     assert_eq!(POLICY.budget().map(RetryBudget::name), Some("static"));
     let dbg = format!("{POLICY:?}");
     assert!(dbg.contains("budget: \"static\""), "{dbg}");
+    // the settings as the getters give them (the percent an integer)
     let dbg = format!("{RETRIES:?}");
+    assert_eq!(
+        dbg,
+        r#"RetryBudget { name: "static", percent: 20, max_tokens: 10, tokens: 10.0, .. }"#
+    );
     assert!(
-        dbg.contains("percent: 20.0") && dbg.contains("max_tokens: 10"),
+        dbg.contains(&format!(
+            "percent: {}, max_tokens: {},",
+            RETRIES.percent(),
+            RETRIES.max_tokens()
+        )),
         "{dbg}"
     );
 }
