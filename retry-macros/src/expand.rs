@@ -1331,59 +1331,42 @@ mod tests {
 
     #[test]
     fn under_tracing_instrument_the_loop_runs_inside_its_future() {
-        // What `#[tracing::instrument(err)]` writes from async-trait's body
-        // for `async fn put(&self, v: String)`.
-        let method = quote! {
-            fn put<'a>(&'a self, v: String) -> Pin<Box<dyn Future<Output = Result<usize, E>> + Send + 'a>> {
-                ::std::boxed::Box::pin(async move {
-                    let __tracing_attr_span = ::tracing::span!(Level::INFO, "put", v = ::tracing::field::debug(&v));
-                    let __tracing_instrument_future = async move {
-                        match async move {
-                            if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<usize, E>> {
-                                #[allow(unreachable_code)]
-                                return __ret;
-                            }
-                            let __self = self;
-                            let v = v;
-                            let __ret: Result<usize, E> = { __self.store(&v).await };
-                            #[allow(unreachable_code)]
-                            __ret
-                        }.await {
-                            Ok(x) => Ok(x),
-                            Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
-                        }
-                    };
-                    if !__tracing_attr_span.is_disabled() {
-                        ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
-                    } else {
-                        __tracing_instrument_future.await
-                    }
-                })
+        // What `#[tracing::instrument]` writes from async-trait's body for
+        // `async fn get(&self, key: String)`, with `err` and `ret` or not:
+        // the input in which item.rs's tests find that body.
+        let async_trait = crate::item::async_trait_block();
+        for (err, ret) in [(false, false), (true, false), (false, true), (true, true)] {
+            let method = crate::item::instrumented(async_trait.clone(), err, ret);
+            let out = retry(quote!(attempts = 2), method).to_string();
+            assert!(!out.contains("compile_error"), "{out}");
+            let loop_at = out.find("loop").expect("a loop");
+            // the span, instrument's future, async-trait's rebinds: once,
+            // before the loop; the events and the instrumenting after it
+            for once in [
+                "let __tracing_attr_span =",
+                "let __tracing_instrument_future = async move {",
+                "let __self = self ;",
+                "let key = key ;",
+            ] {
+                let at = out.find(once).unwrap_or_else(|| panic!("{once} in {out}"));
+                assert!(at < loop_at, "{once} before the loop: {out}");
+                assert_eq!(out.matches(once).count(), 1, "{out}");
             }
-        };
-        let out = retry(quote!(attempts = 2), method).to_string();
-        assert!(!out.contains("compile_error"), "{out}");
-        let loop_at = out.find("loop").expect("a loop");
-        // the span, instrument's future, async-trait's rebinds: once, before
-        // the loop; the error event and the instrumenting after it
-        for once in [
-            "let __tracing_attr_span =",
-            "let __tracing_instrument_future = async move { match async move {",
-            "let __self = self ;",
-            "let v = v ;",
-        ] {
-            let at = out.find(once).unwrap_or_else(|| panic!("{once} in {out}"));
-            assert!(at < loop_at, "{once} before the loop: {out}");
-            assert_eq!(out.matches(once).count(), 1, "{out}");
+            let events = [(err, "error = % e"), (ret, "return = ? x")];
+            for after in events
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, event)| *event)
+                .chain([":: tracing :: Instrument :: instrument"])
+            {
+                assert!(out.find(after).unwrap() > loop_at, "{after}: {out}");
+            }
+            // the attempt: async-trait's statements, with the type pin
+            assert!(
+                out.find("None :: < Result < u32 , E > >").unwrap() > loop_at,
+                "{out}"
+            );
         }
-        for after in ["error = % e", ":: tracing :: Instrument :: instrument"] {
-            assert!(out.find(after).unwrap() > loop_at, "{after}: {out}");
-        }
-        // the attempt: async-trait's statements, with the type pin
-        assert!(
-            out.find("None :: < Result < usize , E > >").unwrap() > loop_at,
-            "{out}"
-        );
     }
 
     #[test]

@@ -612,6 +612,70 @@ fn is_ret(stmt: &Stmt) -> bool {
     matches!(stmt, Stmt::Expr(Expr::Path(p), None) if p.path.is_ident("__ret"))
 }
 
+/// What `#[tracing::instrument]` (tracing-attributes 0.1.31, `gen_block`)
+/// writes from a sync method whose body is `Box::pin(async move BLOCK)`,
+/// with `err` and `ret` or not: the one hand-written copy of it, which the
+/// tests of both [`FnItem::async_trait_body`] (here) and the expansion
+/// under it (`expand.rs`) build their input with.
+#[cfg(test)]
+pub(crate) fn instrumented(block: TokenStream, err: bool, ret: bool) -> TokenStream {
+    use quote::quote;
+    let future = match (err, ret) {
+        (true, true) => quote!(async move {
+            let __match_scrutinee = async move #block.await;
+            match __match_scrutinee {
+                Ok(x) => { ::tracing::event!(Level::INFO, return = ?x); Ok(x) },
+                Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
+            }
+        }),
+        (true, false) => quote!(async move {
+            match async move #block.await {
+                Ok(x) => Ok(x),
+                Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
+            }
+        }),
+        (false, true) => quote!(async move {
+            let x = async move #block.await;
+            ::tracing::event!(Level::INFO, return = ?x);
+            x
+        }),
+        (false, false) => quote!(async move #block),
+    };
+    quote! {
+        fn get<'a>(&'a self, key: String) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
+            ::std::boxed::Box::pin(async move {
+                let __tracing_attr_span = ::tracing::span!(target: "t", Level::INFO, "get", key = ::tracing::field::debug(&key));
+                let __tracing_instrument_future = #future;
+                #[allow(clippy::implicit_return)]
+                if !__tracing_attr_span.is_disabled() {
+                    ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
+                } else {
+                    __tracing_instrument_future.await
+                }
+            })
+        }
+    }
+}
+
+/// The block `#[async_trait]` writes for `async fn get(&self, key: String)
+/// -> Result<u32, E> { self.fetch(&key).await }`: the `BLOCK` given to
+/// [`instrumented`] by the tests here and in `expand.rs`.
+#[cfg(test)]
+pub(crate) fn async_trait_block() -> TokenStream {
+    quote::quote!({
+        if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<u32, E>>
+        {
+            #[allow(unreachable_code)]
+            return __ret;
+        }
+        let __self = self;
+        let key = key;
+        let __ret: Result<u32, E> = { __self.fetch(&key).await };
+        #[allow(unreachable_code)]
+        __ret
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,62 +823,9 @@ mod tests {
         }
     }
 
-    /// What `#[tracing::instrument]` (tracing-attributes 0.1.31, `gen_block`)
-    /// writes from a sync method whose body is `Box::pin(async move BLOCK)`,
-    /// with `err` and `ret` or not.
-    fn instrumented(block: TokenStream, err: bool, ret: bool) -> TokenStream {
-        let future = match (err, ret) {
-            (true, true) => quote!(async move {
-                let __match_scrutinee = async move #block.await;
-                match __match_scrutinee {
-                    Ok(x) => { ::tracing::event!(Level::INFO, return = ?x); Ok(x) },
-                    Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
-                }
-            }),
-            (true, false) => quote!(async move {
-                match async move #block.await {
-                    Ok(x) => Ok(x),
-                    Err(e) => { ::tracing::event!(Level::ERROR, error = %e); Err(e) }
-                }
-            }),
-            (false, true) => quote!(async move {
-                let x = async move #block.await;
-                ::tracing::event!(Level::INFO, return = ?x);
-                x
-            }),
-            (false, false) => quote!(async move #block),
-        };
-        quote! {
-            fn get<'a>(&'a self, key: String) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
-                ::std::boxed::Box::pin(async move {
-                    let __tracing_attr_span = ::tracing::span!(target: "t", Level::INFO, "get", key = ::tracing::field::debug(&key));
-                    let __tracing_instrument_future = #future;
-                    #[allow(clippy::implicit_return)]
-                    if !__tracing_attr_span.is_disabled() {
-                        ::tracing::Instrument::instrument(__tracing_instrument_future, __tracing_attr_span).await
-                    } else {
-                        __tracing_instrument_future.await
-                    }
-                })
-            }
-        }
-    }
-
     #[test]
     fn finds_the_async_trait_body_under_tracing_instrument() {
-        let async_trait = quote!({
-            if let ::core::option::Option::Some(__ret) =
-                ::core::option::Option::None::<Result<u32, E>>
-            {
-                #[allow(unreachable_code)]
-                return __ret;
-            }
-            let __self = self;
-            let key = key;
-            let __ret: Result<u32, E> = { __self.fetch(&key).await };
-            #[allow(unreachable_code)]
-            __ret
-        });
+        let async_trait = async_trait_block();
         for (err, ret) in [(false, false), (true, false), (false, true), (true, true)] {
             let method = instrumented(async_trait.clone(), err, ret);
             let item: FnItem = syn::parse2(method).unwrap();
