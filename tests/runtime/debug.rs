@@ -5,8 +5,9 @@
 //! tower layer's calls, whatever the attempt or the service; and what wraps
 //! a closure (`SleepFn`, `RetryIf`, the reqwest middleware).
 
+use std::fmt;
 use std::future::{pending, Future, IntoFuture};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -26,6 +27,20 @@ fn policy() -> Policy<RetryAll> {
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
 }
 
+/// Asserts that `value` shows as `start`, then whatever (the policy's own
+/// `Debug`), then `end`.
+#[track_caller]
+fn assert_shows(value: &impl fmt::Debug, start: &str, end: &str) {
+    let shown = format!("{value:?}");
+    assert!(shown.starts_with(start), "{shown}");
+    assert!(shown.ends_with(end), "{shown}");
+}
+
+/// Polls `fut` once: is it still pending?
+async fn pending_after_a_poll<F: Future>(mut fut: Pin<&mut F>) -> bool {
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_pending())).await
+}
+
 #[test]
 fn a_retry_of_a_closure_in_a_derived_struct() {
     let policy = policy();
@@ -33,14 +48,11 @@ fn a_retry_of_a_closure_in_a_derived_struct() {
         id: 7,
         call: policy.retry(|| Err::<(), _>("busy")),
     };
-    let shown = format!("{job:?}");
-    assert!(
-        shown.starts_with(
-            r#"Job { id: 7, call: Retry { policy: Policy { name: "upload", attempts: 3,"#
-        ),
-        "{shown}"
+    assert_shows(
+        &job,
+        r#"Job { id: 7, call: Retry { policy: Policy { name: "upload", attempts: 3,"#,
+        "form: Plain, .. } }",
     );
-    assert!(shown.ends_with("form: Plain, .. } }"), "{shown}");
 
     // each option keeps it `Debug`: a hook, a sleeper, the context form
     let mut seen = 0;
@@ -50,10 +62,7 @@ fn a_retry_of_a_closure_in_a_derived_struct() {
         .notify(|_| seen += 1)
         .sleep_with(|_: Duration| {})
         .detailed();
-    assert!(
-        format!("{retry:?}").ends_with("form: Detailed, .. }"),
-        "{retry:?}"
-    );
+    assert_shows(&retry, "Retry { policy: ", "form: Detailed, .. }");
     assert_eq!(retry.call().unwrap_err().attempts, 3);
     assert_eq!(seen, 2);
 }
@@ -72,36 +81,26 @@ async fn a_retry_future_shows_its_attempts_and_step() {
         .detailed()
         .into_future();
     let job = Job { id: 1, call: fut };
-    let shown = format!("{job:?}");
-    assert!(
-        shown.starts_with(
-            r#"Job { id: 1, call: RetryFuture { policy: Policy { name: "upload", attempts: 3,"#
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with("form: Detailed, attempts: 0, step: Start, .. } }"),
-        "{shown}"
+    assert_shows(
+        &job,
+        r#"Job { id: 1, call: RetryFuture { policy: Policy { name: "upload", attempts: 3,"#,
+        "form: Detailed, attempts: 0, step: Start, .. } }",
     );
     assert_eq!(job.id, 1);
     let mut fut = pin!(job.call);
-    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    assert!(once.is_pending());
-    assert!(
-        format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"),
-        "{fut:?}"
-    );
+    assert!(pending_after_a_poll(fut.as_mut()).await);
+    assert_shows(&fut, "RetryFuture { ", "attempts: 1, step: Sleep, .. }");
     assert_eq!(fut.await.unwrap_err().attempts, 3);
 
     // an attempt in flight: the first (none made yet), on the plain form
     // that keeps no state until a failure
     let fut = policy.retry(pending::<Result<(), &str>>).into_future();
     let mut fut = pin!(fut);
-    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    assert!(once.is_pending());
-    assert!(
-        format!("{fut:?}").ends_with("form: Plain, attempts: 0, step: Attempt, .. }"),
-        "{fut:?}"
+    assert!(pending_after_a_poll(fut.as_mut()).await);
+    assert_shows(
+        &fut,
+        "RetryFuture { ",
+        "form: Plain, attempts: 0, step: Attempt, .. }",
     );
 
     // a guarded policy: its breaker named in the policy's part
@@ -126,17 +125,10 @@ fn a_run_in_a_derived_struct() {
     let mut custom = Custom {
         run: Run::new(&policy),
     };
-    assert!(
-        format!("{custom:?}").ends_with("attempts: 0, .. } }"),
-        "{custom:?}"
-    );
+    let start = r#"Custom { run: Run { policy: Policy { name: "upload", attempts: 3,"#;
+    assert_shows(&custom, start, "attempts: 0, .. } }");
     let _ = custom.run.failed(&"busy");
-    let shown = format!("{custom:?}");
-    assert!(
-        shown.starts_with(r#"Custom { run: Run { policy: Policy { name: "upload", attempts: 3,"#),
-        "{shown}"
-    );
-    assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
+    assert_shows(&custom, start, "attempts: 1, .. } }");
 }
 
 /// `timeout`'s future, whatever the attempt and the sleep: its limit.
@@ -192,33 +184,23 @@ async fn a_tower_response_future_shows_its_attempts_and_step() {
         id: 3,
         call: svc.call(get),
     };
-    let shown = format!("{job:?}");
-    assert!(
-        shown.starts_with(
-            r#"Job { id: 3, call: ResponseFuture { policy: Policy { name: "upload", attempts: 3,"#
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with("timeout: Some(2s), sent_once: None, attempts: 0, step: Start, .. } }"),
-        "{shown}"
+    assert_shows(
+        &job,
+        r#"Job { id: 3, call: ResponseFuture { policy: Policy { name: "upload", attempts: 3,"#,
+        "timeout: Some(2s), sent_once: None, attempts: 0, step: Start, .. } }",
     );
 
     // asleep after the 503
     let mut fut = pin!(job.call);
-    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    assert!(once.is_pending());
-    assert!(
-        format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"),
-        "{fut:?}"
-    );
+    assert!(pending_after_a_poll(fut.as_mut()).await);
+    assert_shows(&fut, "ResponseFuture { ", "attempts: 1, step: Sleep, .. }");
     // the second attempt in flight
     tokio::time::advance(Duration::from_secs(1)).await;
-    let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    assert!(once.is_pending());
-    assert!(
-        format!("{fut:?}").ends_with("attempts: 1, step: Attempt, .. }"),
-        "{fut:?}"
+    assert!(pending_after_a_poll(fut.as_mut()).await);
+    assert_shows(
+        &fut,
+        "ResponseFuture { ",
+        "attempts: 1, step: Attempt, .. }",
     );
 
     // a POST, sent once: the future says why
@@ -259,15 +241,9 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
         id: 5,
         call: middleware,
     };
-    let shown = format!("{job:?}");
-    assert!(
-        shown.starts_with(
-            r#"Job { id: 5, call: RetryMiddleware { policy: Policy { name: "upload", attempts: 3,"#
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with("timeout: Some(5s), any_method: true, .. } }"),
-        "{shown}"
+    assert_shows(
+        &job,
+        r#"Job { id: 5, call: RetryMiddleware { policy: Policy { name: "upload", attempts: 3,"#,
+        "timeout: Some(5s), any_method: true, .. } }",
     );
 }
