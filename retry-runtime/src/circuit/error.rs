@@ -90,7 +90,11 @@ impl From<CircuitOpen> for std::io::Error {
     }
 }
 
-/// A wait for humans: whole seconds (rounded up) from 1s, else milliseconds.
+/// A wait for humans: whole seconds from 1s, else milliseconds, rounded up
+/// past the millisecond the breaker may add to a wait (it keeps whole
+/// milliseconds, and rounds a wait up to never tell it short): a breaker
+/// opened for 30s says "retry after 30s" at once, not "31s". The exact
+/// wait is [`CircuitOpen::retry_after`].
 struct Wait(Duration);
 
 impl Wait {
@@ -103,6 +107,7 @@ impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0;
         if d >= Duration::from_secs(1) {
+            let d = d - Duration::from_millis(1);
             let s = d.as_secs().saturating_add(u64::from(d.subsec_nanos() != 0));
             write!(f, "{s}s")
         } else {
@@ -120,7 +125,13 @@ mod tests {
     fn wait_display() {
         let w = |d| Wait(d).to_string();
         assert_eq!(w(Duration::from_secs(30)), "30s");
-        assert_eq!(w(Duration::from_millis(29_001)), "30s");
+        // the millisecond a breaker's wait may carry is not a second more
+        assert_eq!(w(Duration::from_millis(30_001)), "30s");
+        assert_eq!(w(Duration::from_millis(29_001)), "29s");
+        assert_eq!(w(Duration::from_micros(29_001_001)), "30s");
+        assert_eq!(w(Duration::from_millis(1_000)), "1s");
+        assert_eq!(w(Duration::from_millis(1_001)), "1s");
+        assert_eq!(w(Duration::from_millis(1_002)), "2s");
         assert_eq!(w(Duration::from_millis(250)), "250ms");
         assert_eq!(w(Duration::from_micros(1)), "1ms");
         assert_eq!(w(Duration::ZERO), "0ms");

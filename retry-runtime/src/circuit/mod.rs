@@ -800,6 +800,27 @@ mod tests {
         assert!(C.try_acquire().is_err());
     }
 
+    /// A breaker opened within a millisecond (its stamp rounded up) tells a
+    /// call rejected at once the recovery it set, "30s", not "31s": the
+    /// millisecond its wait may carry is not shown as a second.
+    #[test]
+    fn a_breaker_opened_mid_millisecond_says_its_recovery() {
+        static CLOCK: ManualClock = ManualClock::new();
+        static B: CircuitBreaker = CircuitBreaker::new("upstream")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(30))
+            .with_clock(&CLOCK);
+        CLOCK.advance(Duration::from_micros(500));
+        let p = B.try_acquire().unwrap();
+        B.record(p, Outcome::Failure);
+        let open = B.try_acquire().unwrap_err();
+        assert_eq!(open.retry_after, Duration::from_millis(30_001));
+        assert_eq!(
+            open.to_string(),
+            "circuit `upstream` is open; retry after 30s"
+        );
+    }
+
     /// The recovery timeout never ends early, and a rejection's
     /// `retry_after` never says less than is left of it (a call that waits
     /// as told gets through), wherever in a millisecond the breaker opened;
