@@ -130,7 +130,13 @@ pub use policy::{
 pub use policy_error::PolicyError;
 pub use retry::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
 pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
-pub use sleep::{BlockingSleeper, DefaultSleeper, Sleeper};
+#[cfg(feature = "futures-timer")]
+pub use sleep::FuturesTimerSleeper;
+#[cfg(feature = "smol")]
+pub use sleep::SmolSleeper;
+#[cfg(feature = "tokio")]
+pub use sleep::TokioSleeper;
+pub use sleep::{BlockingSleeper, DefaultSleeper, SleepFn, Sleeper};
 pub use stop::{Stop, StopReason};
 pub use throttle::{Throttle, Throttled};
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]

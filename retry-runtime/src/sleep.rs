@@ -50,7 +50,7 @@ use crate::testing;
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
-/// use retry_runtime::{sleep::SleepFn, Policy};
+/// use retry_runtime::{Policy, SleepFn};
 /// let policy = Policy::new().with_attempts(2);
 /// let mut calls = 0;
 /// let r = policy
@@ -280,7 +280,7 @@ pub use either_runtime::EitherSleep;
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// # #[cfg(feature = "tokio")] {
 /// use std::time::Duration;
-/// use retry_runtime::{sleep::TokioSleeper, Sleeper};
+/// use retry_runtime::{Sleeper, TokioSleeper};
 /// let start = tokio::time::Instant::now();
 /// TokioSleeper.sleep(Duration::from_secs(60)).await; // the paused clock: instant
 /// assert!(start.elapsed() >= Duration::from_secs(60));
@@ -306,7 +306,7 @@ impl Sleeper for TokioSleeper {
 /// ```
 /// # #[cfg(feature = "smol")] {
 /// use std::time::Duration;
-/// use retry_runtime::{sleep::SmolSleeper, Backoff, Policy};
+/// use retry_runtime::{Backoff, Policy, SmolSleeper};
 /// let policy = Policy::new().with_attempts(2).with_backoff(Backoff::fixed(Duration::from_millis(1)));
 /// let mut calls = 0;
 /// let r = async_io::block_on(async { // no tokio runtime
@@ -367,7 +367,7 @@ impl Future for SmolSleep {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// # #[cfg(feature = "futures-timer")] {
 /// use std::time::{Duration, Instant};
-/// use retry_runtime::{sleep::FuturesTimerSleeper, Sleeper};
+/// use retry_runtime::{FuturesTimerSleeper, Sleeper};
 /// let start = Instant::now();
 /// FuturesTimerSleeper.sleep(Duration::from_millis(5)).await; // any executor: tokio's here
 /// assert!(start.elapsed() >= Duration::from_millis(5));
