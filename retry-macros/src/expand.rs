@@ -476,19 +476,28 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // (`publish` comes before the expression: the future is made while
     // its guard is held; an expression that is not a future is reported on
     // the user's tokens, the expression and its `.await`)
+    // The attempt's `async` block is the user's body: its `async` and its
+    // braces at the body's braces (as the sync closure's are), so that a
+    // by-value argument the body moves is reported on the move ("value
+    // moved here, in previous iteration of loop"), not on the attribute.
+    let attempt_block = {
+        let mut braces = Group::new(Delimiter::Brace, attempt_body.clone());
+        braces.set_span(brace_span);
+        quote_spanned!(brace_span=> async #braces)
+    };
     let scoped = match (&policy_fn, &awaited) {
         (Some(policy_fn), Some((future, span))) => {
             let p_made = private_at(*span);
             quote_spanned!(*span=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
         }
         (Some(policy_fn), None) => {
-            quote!(#p::in_const_scope(#policy_fn, async { #attempt_body }))
+            quote!(#p::in_const_scope(#policy_fn, #attempt_block))
         }
         (None, Some((future, span))) => {
             let p_made = private_at(*span);
             quote_spanned!(*span=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
         }
-        (None, None) => quote!(#p::in_scope(#policy, async { #attempt_body })),
+        (None, None) => quote!(#p::in_scope(#policy, #attempt_block)),
     };
     let await_span = awaited
         .as_ref()
@@ -554,7 +563,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             Some((d, span)) => {
                 let d = duration(d, &p);
                 let p_timeout = private_at(span);
-                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, async { #attempt_body }).await)
+                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #attempt_block).await)
             }
             None => quote!({ #attempt_body }),
         };
