@@ -683,34 +683,43 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
 /// of the attempt's re-borrow. So an occurrence that reads through the
 /// reference (`v.len()`, `v[0]`, `*v`, `&v`, `&mut v`, a field `x.v`) does
 /// not count; any other does, and so does any use after a `move` in the
-/// same group (a `move` closure or block takes what it names). None is
-/// re-borrowed when the return type writes a reference or a lifetime. A
-/// wrong guess either way is a compile error, never a change of meaning.
+/// same group (a `move` closure or block takes what it names). Nor is one
+/// whose own lifetime the return type can name (see [`output_may_borrow`]).
+/// A wrong guess either way is a compile error, never a change of meaning.
 fn mut_ref_params(
     sig: &syn::Signature,
     output: Option<&syn::Type>,
     cloned: &[Ident],
     body: TokenStream,
 ) -> Vec<Ident> {
-    fn is_mut_ref(ty: &syn::Type) -> bool {
+    /// The `&mut` of a `&mut T` type (in parentheses or not).
+    fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
         match ty {
-            syn::Type::Reference(r) => r.mutability.is_some(),
-            syn::Type::Group(g) => is_mut_ref(&g.elem),
-            syn::Type::Paren(p) => is_mut_ref(&p.elem),
-            _ => false,
+            syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
+            syn::Type::Group(g) => mut_ref(&g.elem),
+            syn::Type::Paren(p) => mut_ref(&p.elem),
+            _ => None,
         }
     }
+    // An output that may borrow from a parameter keeps that parameter as
+    // it is: a re-borrow would make the returned borrow the attempt's own.
+    // (Such a body cannot have moved the parameter and compiled without the
+    // attribute's re-borrow either: the output's borrow and the move
+    // conflict.)
+    let output = output.map(OutputLifetimes::of);
     let candidates: Vec<&Ident> = sig
         .inputs
         .iter()
         .filter_map(|input| match input {
-            syn::FnArg::Typed(t) => match &*t.pat {
-                Pat::Ident(p)
+            syn::FnArg::Typed(t) => match (&*t.pat, mut_ref(&t.ty)) {
+                (Pat::Ident(p), Some(r))
                     if p.by_ref.is_none()
                         && p.mutability.is_none()
                         && p.subpat.is_none()
-                        && is_mut_ref(&t.ty)
-                        && !cloned.contains(&p.ident) =>
+                        && !cloned.contains(&p.ident)
+                        && !output
+                            .as_ref()
+                            .is_some_and(|o| output_may_borrow(sig, o, r.lifetime.as_ref())) =>
                 {
                     Some(&p.ident)
                 }
@@ -719,12 +728,7 @@ fn mut_ref_params(
             _ => None,
         })
         .collect();
-    // An output that may borrow from a parameter (a reference or a
-    // lifetime written in it) keeps every parameter as it is: a re-borrow
-    // would make the returned borrow the attempt's own. (Such a body cannot
-    // have moved a `&mut` parameter and compiled without the attribute's
-    // re-borrow either: the output's borrow and the move conflict.)
-    if candidates.is_empty() || output.is_some_and(output_may_borrow) {
+    if candidates.is_empty() {
         return Vec::new();
     }
     let mut moved = Vec::new();
@@ -753,18 +757,113 @@ fn param_cfgs<'a>(sig: &'a syn::Signature, name: &Ident) -> Vec<&'a syn::Attribu
     })
 }
 
-/// Does the return type write a reference or a lifetime (`&T`, `Foo<'a>`,
-/// `impl Trait + '_`)? (A lifetime elided in a path, `Iter<u32>`, is not
-/// seen.)
-fn output_may_borrow(output: &syn::Type) -> bool {
-    fn borrows(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Punct(p) => matches!(p.as_char(), '&' | '\''),
-            proc_macro2::TokenTree::Group(g) => borrows(g.stream()),
-            _ => false,
-        })
+/// The lifetimes a return type writes: by name (`'a`, `'static`), and
+/// whether it elides one (`&T`, `'_`, `impl Trait + '_`). (A lifetime
+/// elided in a path, `Iter<u32>`, or captured by an `impl Trait` without
+/// one written, is not seen.)
+struct OutputLifetimes {
+    named: Vec<Ident>,
+    elided: bool,
+}
+
+impl OutputLifetimes {
+    fn of(output: &syn::Type) -> OutputLifetimes {
+        fn walk(tokens: TokenStream, out: &mut OutputLifetimes) {
+            use proc_macro2::TokenTree;
+            let mut tokens = tokens.into_iter().peekable();
+            while let Some(tt) = tokens.next() {
+                match tt {
+                    TokenTree::Punct(p) if p.as_char() == '\'' => match tokens.next() {
+                        Some(TokenTree::Ident(name)) if name == "_" => out.elided = true,
+                        Some(TokenTree::Ident(name)) => out.named.push(name),
+                        _ => {}
+                    },
+                    // `&T`, `&&'a T` (its outer `&`): a reference without a
+                    // lifetime
+                    TokenTree::Punct(p) if p.as_char() == '&' => {
+                        let named = matches!(tokens.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '\'');
+                        out.elided |= !named;
+                    }
+                    TokenTree::Group(g) => walk(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = OutputLifetimes {
+            named: Vec::new(),
+            elided: false,
+        };
+        walk(output.to_token_stream(), &mut out);
+        out
     }
-    borrows(output.to_token_stream())
+}
+
+/// Can a `&mut` parameter whose reference has `lifetime` (`None`, or
+/// `'_`: elided) be borrowed by the return type? When the output names
+/// the lifetime, or one it is declared to outlive (`'a: 'b`, `-> &'b T`);
+/// and when the output elides a lifetime that elision gives the
+/// parameters (there is no `&self` receiver, whose lifetime it would be
+/// otherwise: the one lifetime of the parameters, named or not). Another
+/// parameter's lifetime, `'static` or the receiver's is not the
+/// parameter's own: it can be re-borrowed then.
+fn output_may_borrow(
+    sig: &syn::Signature,
+    output: &OutputLifetimes,
+    lifetime: Option<&syn::Lifetime>,
+) -> bool {
+    let by_ref_receiver = sig.receiver().is_some_and(|r| match &r.kind {
+        syn::ReceiverKind::Reference(..) => true,
+        syn::ReceiverKind::Typed(_, ty) => mentions_reference(ty.to_token_stream()),
+        _ => false,
+    });
+    if output.elided && !by_ref_receiver {
+        return true;
+    }
+    let Some(lifetime) = lifetime.filter(|l| l.ident != "_") else {
+        return false;
+    };
+    // (`&'static mut T` outlives any lifetime the output names)
+    if lifetime.ident == "static" {
+        return !output.named.is_empty();
+    }
+    // the lifetime, and those it is declared to outlive (transitively)
+    let mut reach = vec![lifetime.ident.clone()];
+    let mut i = 0;
+    while let Some(l) = reach.get(i).cloned() {
+        i += 1;
+        for outlived in outlived_by(&sig.generics, &l) {
+            if !reach.contains(&outlived) {
+                reach.push(outlived);
+            }
+        }
+    }
+    reach.iter().any(|l| output.named.contains(l))
+}
+
+/// The lifetimes `'l` is declared to outlive: `<'l: 'a + 'b>`, `where 'l: 'a`.
+fn outlived_by(generics: &syn::Generics, l: &Ident) -> Vec<Ident> {
+    let params = generics.lifetimes().filter(|p| p.lifetime.ident == *l);
+    let mut out: Vec<Ident> = params
+        .flat_map(|p| p.bounds.iter().map(|b| b.ident.clone()))
+        .collect();
+    let predicates = generics.where_clause.iter().flat_map(|w| &w.predicates);
+    for predicate in predicates {
+        if let syn::WherePredicate::Lifetime(p) = predicate {
+            if p.lifetime.ident == *l {
+                out.extend(p.bounds.iter().map(|b| b.ident.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Does a type go through a reference (`&Self`, `Pin<&mut Self>`)?
+fn mentions_reference(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '&',
+        proc_macro2::TokenTree::Group(g) => mentions_reference(g.stream()),
+        _ => false,
+    })
 }
 
 /// The `T` of the first `Output = T` in `ty` (a boxed future's output).
@@ -1408,7 +1507,7 @@ mod tests {
         assert!(names(&[], quote!(a.iter().filter(move |x| **x < 3))).is_empty());
         assert!(names(&[], quote!(Ok(b.len()))).is_empty());
         // an output that may borrow from a parameter: none is re-borrowed
-        let borrowed: syn::Type = syn::parse2(quote!(Result<&'a u8, X>)).unwrap();
+        let borrowed: syn::Type = syn::parse2(quote!(Result<&u8, X>)).unwrap();
         assert!(mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1))).is_empty());
         // async-trait's boxed future: its `Output` is what counts
         let boxed: syn::Type = syn::parse2(quote!(
@@ -1476,6 +1575,86 @@ mod tests {
             quote!(impl X {}),
         ] {
             assert!(retry(quote!(), item).to_string().contains("compile_error"));
+        }
+    }
+
+    #[test]
+    fn re_borrows_a_mut_ref_parameter_unless_the_output_can_borrow_it() {
+        // the parameters of `sig` (each passed on by value) that are re-borrowed
+        let reborrowed = |sig: TokenStream| -> Vec<String> {
+            let sig: syn::Signature = syn::parse2(sig).unwrap();
+            let output = match &sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            };
+            let body = quote!(w(a); w(b););
+            mut_ref_params(&sig, output, &[], body)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let cases = [
+            // another parameter's lifetime, `'static`: not theirs
+            (
+                quote!(fn f<'s>(s: &'s [u8], a: &mut A, b: &mut B) -> Result<&'s [u8], E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(a: &mut A, b: &mut B) -> Result<&'static str, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<Cow<'static, str>, E>),
+                vec!["a", "b"],
+            ),
+            // its own lifetime, or one it outlives
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            (
+                quote!(fn f<'x: 'y, 'y>(a: &'x mut A, b: &'y mut B) -> Result<&'y u8, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x, 'y>(a: &'x mut A, b: &'y mut B) -> Result<&'y u8, E> where 'x: 'y),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x>(a: &'static mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            // an elided output lifetime: the parameters' (named or not),
+            // unless a `&self` receiver's
+            (quote!(fn f(a: &mut A, b: &mut B) -> Result<&u8, E>), vec![]),
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &'x mut B) -> Result<Ref<'_, u8>, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f(&self, a: &mut A, b: &'_ mut B) -> Result<&u8, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(self: Pin<&mut Self>, a: &mut A, b: &mut B) -> Result<&u8, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(self: Box<Self>, a: &mut A, b: &mut B) -> Result<&u8, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x>(&self, a: &'x mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            // no lifetime in the output
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<u8, E>),
+                vec!["a", "b"],
+            ),
+        ];
+        for (sig, expected) in cases {
+            assert_eq!(reborrowed(sig.clone()), expected, "{sig}");
         }
     }
 }

@@ -391,8 +391,12 @@ struct ReadmeDoctests;
 /// it), is re-borrowed by each attempt (`let name = &mut *name;`), so the
 /// next attempt has it again. One the body only reads or calls methods
 /// through (`out.push(..)`, `out[0]`, `&out`) is left as it is, and so is
-/// every one when the return type writes a reference or a lifetime
-/// (`-> Result<&'a u32, E>`), so a borrow of it can still be returned.
+/// one whose own lifetime the return type can name, so a borrow of it can
+/// still be returned: `items: &'a mut [u32]` with `-> Result<&'a u32, E>`
+/// (or a lifetime `'a` outlives), or any `&mut` parameter when the return
+/// type elides a lifetime (`-> Result<&u32, E>`) and there is no `&self`,
+/// whose lifetime it would otherwise be. Another parameter's lifetime or
+/// `'static` in the return type does not keep it.
 /// (`&mut self` is not re-borrowed: pass `&mut *self`.)
 ///
 /// ```

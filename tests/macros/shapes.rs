@@ -396,6 +396,114 @@ async fn a_mut_ref_argument_whose_borrow_is_returned_is_not_reborrowed() {
     assert_eq!(find_async(&mut items, 9, &Service::new(1)).await, Ok(&9));
 }
 
+// A lifetime in the output that is not the `&mut` parameter's own (another
+// parameter's, `'static`, the receiver's): the parameter cannot be borrowed
+// by the output, so it is re-borrowed when moved, as with any other output.
+#[retry(attempts = 3, backoff = "none")]
+fn copy_header<'a>(src: &'a [u8], out: &mut Vec<u8>, svc: &Service) -> Result<&'a [u8], Error> {
+    svc.hit()?;
+    write_to(out, &src[..2])?;
+    Ok(&src[2..])
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn copy_header_async<'a>(
+    src: &'a [u8],
+    out: &mut Vec<u8>,
+    svc: &Service,
+) -> Result<&'a [u8], Error> {
+    svc.hit()?;
+    write_to_async(out, &src[..2]).await?;
+    Ok(&src[2..])
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn log_line(out: &mut Vec<u8>, svc: &Service) -> Result<&'static str, Error> {
+    svc.hit()?;
+    write_to(out, b"l")?;
+    Ok("logged")
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn log_line_async(out: &mut Vec<u8>, svc: &Service) -> Result<&'static str, Error> {
+    svc.hit()?;
+    write_to_async(out, b"l").await?;
+    Ok("logged")
+}
+
+struct Named {
+    name: String,
+    svc: Service,
+}
+
+impl Named {
+    // an elided output lifetime is the receiver's, not `out`'s
+    #[retry(attempts = 3, backoff = "none")]
+    fn write_name(&self, out: &mut Vec<u8>) -> Result<&str, Error> {
+        self.svc.hit()?;
+        write_to(out, self.name.as_bytes())?;
+        Ok(&self.name)
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    async fn write_name_async(&self, out: &mut Vec<u8>) -> Result<&str, Error> {
+        self.svc.hit()?;
+        write_to_async(out, self.name.as_bytes()).await?;
+        Ok(&self.name)
+    }
+}
+
+// The parameter's own lifetime can reach the output: kept as it is, so a
+// borrow of it can be returned (through a lifetime it outlives, or the
+// output's elided lifetime, which is the only borrowed parameter's).
+#[retry(attempts = 3, backoff = "none")]
+fn first_checked_outlived<'a: 'b, 'b>(
+    items: &'a mut [u32],
+    svc: &Service,
+) -> Result<&'b u32, Error> {
+    svc.hit()?;
+    check(items)?;
+    items.first().ok_or(Error::Gone)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn first_checked_elided(items: &mut [u32], n: u32) -> Result<&u32, Error> {
+    check(items)?;
+    items.iter().find(|x| **x >= n).ok_or(Error::Gone)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mut_ref_argument_the_output_cannot_borrow_is_reborrowed() {
+    let mut out = Vec::new();
+    let src = *b"hdbody";
+    assert_eq!(
+        copy_header(&src, &mut out, &Service::new(2)),
+        Ok(&b"body"[..])
+    );
+    assert_eq!(
+        copy_header_async(&src, &mut out, &Service::new(2)).await,
+        Ok(&b"body"[..])
+    );
+    assert_eq!(out, b"hdhd");
+    assert_eq!(log_line(&mut out, &Service::new(1)), Ok("logged"));
+    assert_eq!(
+        log_line_async(&mut out, &Service::new(1)).await,
+        Ok("logged")
+    );
+    assert_eq!(out, b"hdhdll");
+    let named = Named {
+        name: "n".into(),
+        svc: Service::new(1),
+    };
+    let mut out = Vec::new();
+    assert_eq!(named.write_name(&mut out), Ok("n"));
+    assert_eq!(named.write_name_async(&mut out).await, Ok("n"));
+    assert_eq!(out, b"nn");
+    let mut items = vec![2, 5, 9];
+    assert_eq!(first_checked_outlived(&mut items, &Service::new(1)), Ok(&2));
+    assert_eq!(first_checked_elided(&mut items, 4), Ok(&5));
+}
+
 // Under `#[async_trait]` too.
 #[async_trait::async_trait]
 trait Sink {
