@@ -5,8 +5,9 @@
 //! the attribute's own run time, for nothing: the loop emits the body as
 //! it came. Only a body written by `#[async_trait]` is looked into (also
 //! as `#[tracing::instrument]` rewrites it), and only when it looks like
-//! one (see [`FnItem::async_trait_body`]), and a short async body that ends
-//! in `.await` (see [`FnItem::awaited_future`]).
+//! one (see [`FnItem::async_trait_body`]), a short async body that ends
+//! in `.await` (see [`FnItem::awaited_future`]), and the body
+//! `#[tokio::test]` or `#[tokio::main]` writes (see [`FnItem::tokio_entry`]).
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, TokenStreamExt};
@@ -223,6 +224,67 @@ impl FnItem {
         }
     }
 
+    /// Which of `#[tokio::test]` and `#[tokio::main]` wrote this function,
+    /// if one did: `#[retry]` was below it, and is handed the sync function
+    /// it made of the `async fn`, whose body builds a runtime and blocks on
+    /// the original body. tokio-macros 2.x (`entry.rs`, `parse_knobs`; 1.x
+    /// wrote the same) writes:
+    ///
+    /// ```text
+    /// let body = async { <the body> };
+    /// tokio::pin!(body);                                  // test only: the body
+    /// let body: Pin<&mut dyn Future<Output = T>> = body;  // pinned on the stack
+    /// #[allow(clippy::expect_used, ..)]
+    /// {
+    ///     use tokio::runtime::Builder;
+    ///     return Builder::new_current_thread()
+    ///         .enable_all()
+    ///         .build()
+    ///         .expect("Failed building the Runtime")
+    ///         .block_on(body);
+    /// }
+    /// ```
+    ///
+    /// (`#[tokio::main]` checks the future's output type in a block where
+    /// `test` pins it.) Recognized by its first tokens, `let body = async`,
+    /// and a last block that calls `block_on(body)` on a runtime built
+    /// with tokio's `"Failed building the Runtime"`: a sync function of the
+    /// user's own that blocks on a future is retried as written.
+    pub fn tokio_entry(&self) -> Option<&'static str> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let mut tokens = self.body.clone().into_iter();
+        let starts = matches!(
+            (tokens.next(), tokens.next(), tokens.next(), tokens.next()),
+            (
+                Some(TokenTree::Ident(l)),
+                Some(TokenTree::Ident(b)),
+                Some(TokenTree::Punct(eq)),
+                Some(TokenTree::Ident(a)),
+            ) if l == "let" && b == "body" && eq.as_char() == '=' && a == "async"
+        );
+        if !starts {
+            return None;
+        }
+        let rest: Vec<TokenTree> = tokens.collect();
+        let Some(TokenTree::Group(last)) = rest.last() else {
+            return None;
+        };
+        if last.delimiter() != Delimiter::Brace || !builds_and_blocks_on_body(last.stream()) {
+            return None;
+        }
+        // `test` pins the body: `tokio::pin!(body);`
+        let pins = rest.windows(2).any(|w| {
+            matches!(w, [TokenTree::Ident(pin), TokenTree::Punct(bang)] if pin == "pin" && bang.as_char() == '!')
+        });
+        Some(if pins {
+            "#[tokio::test]"
+        } else {
+            "#[tokio::main]"
+        })
+    }
+
     /// Is the async body one awaited expression, `EXPR.await`, whose
     /// `EXPR` can be evaluated in the loop itself with the same meaning it
     /// has in an `async` block of its own?
@@ -285,6 +347,32 @@ fn stays_in_the_attempt(tokens: TokenStream) -> bool {
         previous_is_ident = matches!(tt, TokenTree::Ident(_));
     }
     true
+}
+
+/// Does the block tokio's entry macros end with (see
+/// [`FnItem::tokio_entry`]) build its runtime with tokio's message and
+/// call `block_on(body)`?
+fn builds_and_blocks_on_body(block: TokenStream) -> bool {
+    fn walk(tokens: TokenStream, built: &mut bool, blocks: &mut bool) {
+        let mut previous_is_block_on = false;
+        for tt in tokens {
+            match &tt {
+                TokenTree::Literal(l) => {
+                    *built |= l.to_string() == "\"Failed building the Runtime\"";
+                }
+                TokenTree::Group(g) if previous_is_block_on => {
+                    *blocks |=
+                        g.delimiter() == Delimiter::Parenthesis && g.stream().to_string() == "body";
+                }
+                TokenTree::Group(g) => walk(g.stream(), built, blocks),
+                _ => {}
+            }
+            previous_is_block_on = matches!(&tt, TokenTree::Ident(i) if i == "block_on");
+        }
+    }
+    let (mut built, mut blocks) = (false, false);
+    walk(block, &mut built, &mut blocks);
+    built && blocks
 }
 
 /// Does `pin` appear among the body's top-level tokens (cheap to check,
@@ -975,6 +1063,80 @@ mod tests {
             quote!(.await),
         ] {
             assert_eq!(awaited(other.clone()), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn finds_the_function_tokio_entry_macros_wrote() {
+        // what tokio-macros 2.7 writes for `#[tokio::test]` and `#[tokio::main]`
+        let test = quote! {
+            #[::core::prelude::v1::test]
+            fn t() -> Result<(), E> {
+                let body = async { fetch().await?; Ok(()) };
+                tokio::pin!(body);
+                let body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output = Result<(), E>>> = body;
+                #[allow(clippy::expect_used, clippy::diverging_sub_expression, clippy::needless_return, clippy::unwrap_in_result)]
+                {
+                    use tokio::runtime::Builder;
+                    return Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("Failed building the Runtime")
+                        .block_on(body);
+                }
+            }
+        };
+        let main = quote! {
+            fn main() -> Result<(), E> {
+                let body = async { fetch().await?; Ok(()) };
+                let body = {
+                    if false {
+                        let _: &dyn ::core::future::Future<Output = Result<(), E>> = &body;
+                    }
+                    body
+                };
+                #[allow(clippy::expect_used, clippy::diverging_sub_expression, clippy::needless_return, clippy::unwrap_in_result)]
+                {
+                    use tokio::runtime::Builder;
+                    return Builder::new_multi_thread()
+                        .enable_all()
+                        .build()
+                        .expect("Failed building the Runtime")
+                        .block_on(body);
+                }
+            }
+        };
+        for (item, entry) in [(test, "#[tokio::test]"), (main, "#[tokio::main]")] {
+            let item: FnItem = syn::parse2(item).unwrap();
+            assert_eq!(item.tokio_entry(), Some(entry));
+        }
+        // a function of the user's own that blocks on a future, and an async fn
+        for other in [
+            quote!(
+                fn f(rt: &Runtime) -> Result<(), E> {
+                    let body = async { fetch().await };
+                    rt.block_on(body)
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    let body = async { fetch().await };
+                    {
+                        return Runtime::new().expect("no runtime").block_on(body);
+                    }
+                }
+            ),
+            quote!(
+                async fn f() -> Result<(), E> {
+                    let body = async { 1 };
+                    {
+                        return rt().expect("Failed building the Runtime").block_on(body);
+                    }
+                }
+            ),
+        ] {
+            let item: FnItem = syn::parse2(other.clone()).unwrap();
+            assert_eq!(item.tokio_entry(), None, "{other}");
         }
     }
 }

@@ -103,12 +103,30 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
              `#[async_trait]` wrote it: `#[async_trait]` on the impl, #[retry] on its `async fn`)",
         ));
     }
+    // `#[retry]` below `#[tokio::test]` or `#[tokio::main]` is handed the
+    // sync function tokio made of the `async fn`: retrying it would build a
+    // runtime for each attempt and block between them (and refuse
+    // `timeout` and `hedge`). The order is the user's to change; the
+    // function is then checked as the `async fn` it was written as.
+    let tokio_entry = func.tokio_entry();
+    if let Some(entry) = tokio_entry {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "put `#[retry]` above `{entry}`: attributes expand from the top, so below it \
+                 #[retry] is handed the sync function `{entry}` made of this `async fn`, which \
+                 blocks on the body in a runtime of its own, and would retry that, blocking (a \
+                 new runtime for each attempt, `thread::sleep` between them)"
+            ),
+        ));
+    }
+    let written_async = sig.asyncness.is_some() || tokio_entry.is_some();
     // A sync attempt is a closure, which does not take its caller's
     // location: `Location::caller()` and `unwrap()` panics in the body would
     // report the body's line. (Stable Rust has no `#[track_caller]` on
     // closures. An async fn's is a no-op that rustc warns about, and an
     // `#[async_trait]` method's never reached its `async` block.)
-    if sig.asyncness.is_none() && !async_trait {
+    if !written_async && !async_trait {
         // (rustc has applied each `cfg_attr` by now: one that gives
         // `track_caller` is seen as `#[track_caller]`)
         let marked = func
@@ -178,7 +196,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     // Each key's value is checked even when the key is also reported as
     // misplaced (on a sync fn) or conflicting: both are for the user to fix.
     let timeout_arg = args.timeout.get();
-    let timeout_blocking = sig.asyncness.is_none() && !async_trait;
+    let timeout_blocking = !written_async && !async_trait;
     if let Some(a) = timeout_arg.filter(|_| timeout_blocking) {
         errors.at(
             a.at,
@@ -192,7 +210,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         .map(|(d, a)| (d, a.at.first()));
 
     let hedge = args.hedge.get().and_then(|a| {
-        let blocking = sig.asyncness.is_none() || async_trait;
+        let blocking = !written_async || async_trait;
         if blocking {
             errors.at(
                 a.at,

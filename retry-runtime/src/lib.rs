@@ -474,6 +474,24 @@ struct ReadmeDoctests;
 /// # }
 /// ```
 ///
+/// # With `#[tokio::test]` and `#[tokio::main]`
+///
+/// Write `#[retry]` above them too, so that the loop is in the `async fn`
+/// tokio's runtime runs. Below them, `#[retry]` would be handed the sync
+/// function they make of the `async fn`, which builds a runtime and blocks
+/// on the body: a compile error ("put `#[retry]` above `#[tokio::test]`").
+///
+/// ```
+/// use retry_runtime::retry;
+/// #[retry(attempts = 3, backoff = "none", timeout = "5s")]
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), std::io::Error> {
+///     let n: Result<usize, std::io::Error> = Ok(7);
+///     assert_eq!(n?, 7);
+///     Ok(())
+/// }
+/// ```
+///
 /// # Testing
 ///
 /// Under `tokio::time::pause()` (or `#[tokio::test(start_paused = true)]`)

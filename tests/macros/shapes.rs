@@ -504,6 +504,21 @@ async fn a_mut_ref_argument_the_output_cannot_borrow_is_reborrowed() {
     assert_eq!(first_checked_elided(&mut items, 4), Ok(&5));
 }
 
+// `#[retry]` above `#[tokio::test]` (below it is refused: see
+// compile-tests/tests/ui/fail_below_tokio.rs): the loop is in the `async fn`
+// that tokio's runtime runs, so `timeout` is accepted and waits are async.
+static ABOVE_TOKIO_TEST: AtomicU32 = AtomicU32::new(0);
+
+#[retry(attempts = 3, backoff = "fixed(5s)", timeout = "1s")]
+#[tokio::test(start_paused = true)]
+async fn retry_above_tokio_test_retries_the_test_body() -> Result<(), Error> {
+    let n = ABOVE_TOKIO_TEST.fetch_add(1, Ordering::SeqCst) + 1;
+    if n < 3 {
+        return Err(Error::Flaky(n));
+    }
+    Ok(())
+}
+
 // Under `#[async_trait]` too.
 #[async_trait::async_trait]
 trait Sink {
