@@ -199,6 +199,46 @@ impl FnItem {
             .map(|(pin, _)| syn::spanned::Spanned::span(&pin))
     }
 
+    /// The span of the `async` when a sync function's body ends in an
+    /// `async` block (`async move { .. }`, the future it returns), else of
+    /// the return type when it is `impl Future<..>`: under `#[retry]`, a
+    /// function that builds the future it returns, which its attempts
+    /// would only build. (A boxed one is [`FnItem::boxed_future`].)
+    pub fn built_future(&self) -> Option<BuiltFuture> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
+        let tail_async = match tokens.as_slice() {
+            [.., before, TokenTree::Ident(a), TokenTree::Ident(m), TokenTree::Group(g)]
+                if a == "async" && m == "move" && g.delimiter() == Delimiter::Brace =>
+            {
+                ends_a_statement(Some(before)).then(|| a.span())
+            }
+            [TokenTree::Ident(a), TokenTree::Ident(m), TokenTree::Group(g)]
+                if a == "async" && m == "move" && g.delimiter() == Delimiter::Brace =>
+            {
+                Some(a.span())
+            }
+            [.., TokenTree::Ident(a), TokenTree::Group(g)]
+                if a == "async" && g.delimiter() == Delimiter::Brace =>
+            {
+                let before = tokens.len().checked_sub(3).and_then(|i| tokens.get(i));
+                ends_a_statement(before).then(|| a.span())
+            }
+            _ => None,
+        };
+        if let Some(span) = tail_async {
+            return Some(BuiltFuture::AsyncBlock(span));
+        }
+        match &self.sig.output {
+            syn::ReturnType::Type(_, ty) if is_impl_future(ty) => {
+                Some(BuiltFuture::ImplFuture(syn::spanned::Spanned::span(&**ty)))
+            }
+            _ => None,
+        }
+    }
+
     /// The body as `Box::pin(async [move] { .. })` in a sync function: the
     /// `Box::pin` path and the `async` block.
     fn boxed_async(&self) -> Option<(Box<Expr>, syn::ExprAsync)> {
@@ -373,6 +413,39 @@ fn builds_and_blocks_on_body(block: TokenStream) -> bool {
     let (mut built, mut blocks) = (false, false);
     walk(block, &mut built, &mut blocks);
     built && blocks
+}
+
+/// How a sync function shows that it builds the future it returns: see
+/// [`FnItem::built_future`].
+pub enum BuiltFuture {
+    /// Its body ends in an `async` block: the span of the `async`.
+    AsyncBlock(Span),
+    /// It returns `impl Future<..>`: the span of that type.
+    ImplFuture(Span),
+}
+
+/// Does an expression statement start after `before` (the token before
+/// it, `None` at the body's start): a `;`, or a block (`if .. { .. }`)?
+fn ends_a_statement(before: Option<&TokenTree>) -> bool {
+    match before {
+        None => true,
+        Some(TokenTree::Punct(p)) => p.as_char() == ';',
+        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Brace,
+        Some(_) => false,
+    }
+}
+
+/// Is `ty` `impl Future<..>` (with other bounds or not: `+ Send + 'a`)?
+fn is_impl_future(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::ImplTrait(t) => t.bounds.iter().any(|b| {
+            matches!(b, syn::TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
+        }),
+        syn::Type::Group(g) => is_impl_future(&g.elem),
+        syn::Type::Paren(p) => is_impl_future(&p.elem),
+        _ => false,
+    }
 }
 
 /// Does `pin` appear among the body's top-level tokens (cheap to check,
@@ -1137,6 +1210,124 @@ mod tests {
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
             assert_eq!(item.tokio_entry(), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn finds_a_future_built_by_a_sync_function() {
+        let built = |item: TokenStream| {
+            let item: FnItem = syn::parse2(item).unwrap();
+            match item.built_future() {
+                Some(BuiltFuture::AsyncBlock(_)) => "async block",
+                Some(BuiltFuture::ImplFuture(_)) => "impl Future",
+                None => "none",
+            }
+        };
+        for (item, expected) in [
+            (
+                quote!(
+                    fn f() -> F {
+                        async move { 1 }
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        async { 1 }
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        log();
+                        async move { 1 }
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        if x {
+                            y()
+                        }
+                        async { 1 }
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn f() -> impl Future<Output = R> + Send {
+                        fetch()
+                    }
+                ),
+                "impl Future",
+            ),
+            (
+                quote!(
+                    fn f() -> impl std::future::Future<Output = R> {
+                        fetch()
+                    }
+                ),
+                "impl Future",
+            ),
+            // an `async` block that is not the body's tail, or not alone there
+            (
+                quote!(
+                    fn f() -> Result<u8, E> {
+                        let a = async { 1 };
+                        Ok(1)
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f() -> Result<F, E> {
+                        Ok(async { 1 })
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        spawn(async { 1 })
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        move || async { 1 }
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f() -> Result<impl Display, E> {
+                        Ok(1)
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    async fn f() -> Result<u8, E> {
+                        async { 1 }
+                    }
+                ),
+                "none",
+            ),
+        ] {
+            assert_eq!(built(item.clone()), expected, "{item}");
         }
     }
 }

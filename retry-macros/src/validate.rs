@@ -12,7 +12,7 @@ use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
 use crate::args::RetryArgs;
 use crate::diag::{self, Errors, Given};
 use crate::dsl::{self, BackoffSpec, JitterSpec};
-use crate::item::{FnItem, MutKind};
+use crate::item::{BuiltFuture, FnItem, MutKind};
 use crate::vocab::{self, Key, KindsAre, NestedAre, KINDS, PRESETS};
 
 /// Where the policy starts from, before the other keys override it.
@@ -121,6 +121,27 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         ));
     }
     let written_async = sig.asyncness.is_some() || tokio_entry.is_some();
+    // A sync function whose body ends in an `async` block, or that
+    // returns `impl Future`, builds the future too: its attempts would not
+    // run it. (Not one tokio wrote: that error says what to do.)
+    let built = match (async_trait, func.boxed_future(), tokio_entry) {
+        (false, None, None) => func.built_future(),
+        _ => None,
+    };
+    if let Some(built) = built {
+        let (span, body) = match built {
+            BuiltFuture::AsyncBlock(span) => (span, "the `async` block's body as its body"),
+            BuiltFuture::ImplFuture(span) => (span, "awaiting the future this one returns"),
+        };
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "#[retry] cannot retry a function that returns the future it builds: an attempt \
+                 would only build the future, not run it; write it as an `async fn` that returns \
+                 `Result<T, E>` ({body}) and put #[retry] on that"
+            ),
+        ));
+    }
     // A sync attempt is a closure, which does not take its caller's
     // location: `Location::caller()` and `unwrap()` panics in the body would
     // report the body's line. (Stable Rust has no `#[track_caller]` on

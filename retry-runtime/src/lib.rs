@@ -448,7 +448,9 @@ struct ReadmeDoctests;
 /// inside it. (Native `async fn` in traits needs nothing special.) A sync
 /// function that builds its boxed future by hand (`Box::pin(async move { .. })`)
 /// is a compile error: its attempts would only build the future; put
-/// `#[retry]` on an `async fn` and box its future instead.
+/// `#[retry]` on an `async fn` and box its future instead. So is a sync
+/// function that returns an `async` block or `impl Future<..>`: write it as
+/// an `async fn`.
 ///
 /// # With `#[tracing::instrument]`
 ///
