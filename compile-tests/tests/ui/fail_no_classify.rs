@@ -20,3 +20,10 @@ fn main() {}
 fn send() -> Result<(), ClipError> {
     Err(ClipError)
 }
+
+// A type of another crate cannot be given `Classify` here (the orphan
+// rule): the note says to return a boxed error, or to use `retry_if`.
+#[retry(retry_on = Timeout)]
+fn read_message() -> Result<String, String> {
+    Err("timed out".to_string())
+}
