@@ -225,6 +225,25 @@ enum Borrowed<'a> {
     Message(&'a str),
 }
 
+/// A recursive generic type: its own type in a transparent field needs no
+/// bound (one would depend on itself, and the impl would never apply).
+#[derive(Debug, retry_runtime::Classify)]
+enum Chain<T> {
+    #[classify(transparent)]
+    Inner(Box<Chain<T>>),
+    #[classify(transparent)]
+    Sibling(Box<Self>),
+    #[classify(Timeout)]
+    Leaf(T),
+}
+
+#[test]
+fn a_recursive_generic_type_classifies() {
+    let chain: Chain<u8> = Chain::Inner(Box::new(Chain::Sibling(Box::new(Chain::Leaf(1)))));
+    assert_eq!(chain.kind(), ErrorKind::Timeout);
+    assert_eq!(Chain::Leaf(String::new()).kind(), ErrorKind::Timeout);
+}
+
 #[test]
 fn generic_types() {
     // `T = String` does not implement Classify, and does not need to

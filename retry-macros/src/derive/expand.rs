@@ -54,6 +54,12 @@ fn call_site_ident(ident: &Ident) -> Ident {
 
 /// `Field: Classify` for delegated fields and `Field: Clone + Into<Option<Duration>>`
 /// for `retry_after` fields, when the field's type mentions a type parameter.
+///
+/// Not `Field: Classify` for a field of a recursive type, whose type names
+/// the type itself (`Inner(Box<Chain<T>>)`, `Box<Self>`): that bound would
+/// depend on the impl it is a bound of, which then never applies (rustc
+/// finds no `Chain<u8>: Classify`). Without it the impl is what gives the
+/// field its `Classify`.
 fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Vec<TokenStream> {
     let params: Vec<&Ident> = input
         .generics
@@ -63,6 +69,9 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
     if params.is_empty() {
         return Vec::new();
     }
+    // the type's own name, and `Self`
+    let self_ident = Ident::new("Self", Span::call_site());
+    let itself = [&input.ident, &self_ident];
     let targets: &[Target<'_>] = match body {
         Body::Struct(target) => std::slice::from_ref(target),
         Body::Enum(targets) => targets,
@@ -70,7 +79,8 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
     let mut bounds = Vec::new();
     for target in targets {
         if let Resolved::Delegate(field) = &target.kind {
-            if mentions_any(field.ty.to_token_stream(), &params) {
+            let ty = field.ty.to_token_stream();
+            if mentions_any(ty.clone(), &params) && !mentions_any(ty, &itself) {
                 let ty = field.ty;
                 // (`Classify` with the derive's hygiene, at the field's
                 // type: a `crate = "crate::..."` path is then not one rustc's
