@@ -13,7 +13,11 @@
 //! [`StopReason::Deferred`](crate::StopReason::Deferred)), and the outer run
 //! retries the whole call. An error the outer runs would not retry (a kind
 //! outside their sets) keeps the inner run's own retries, so no retry is
-//! lost. "Would retry" is judged by the kinds each outer policy retries
+//! lost, as long as the outer run sees the inner's error as the same kind:
+//! an outer function that turns it into another kind (a variant marked
+//! `Permanent` that holds it, a message that classifies `Unknown`) gets it
+//! after one attempt and does not retry it. Classify such a variant
+//! `transparent`, or give the inner run [`Nested::Retry`]. "Would retry" is judged by the kinds each outer policy retries
 //! ([`RetryOn`](crate::RetryOn)'s set; every error for
 //! [`RetryAll`](crate::RetryAll)), not by its attempts left, so the total
 //! stays the outer run's attempts. An outer policy with a predicate

@@ -131,6 +131,66 @@ fn an_error_the_outer_does_not_retry_keeps_the_inner_retries() {
     assert_eq!(bottom_calls(), 3);
 }
 
+/// The error of a handler around a retried call, by how it classifies the
+/// call's error: as its own kind (`Lost`), or as the error it holds.
+#[derive(Debug, PartialEq, thiserror::Error, Classify)]
+enum Handler {
+    #[error("db: {0}")]
+    #[classify(Permanent)]
+    Lost(Fail),
+    #[error(transparent)]
+    #[classify(transparent)]
+    Kept(Fail),
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn inner_timeouts() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout, nested = "retry")]
+fn inner_timeouts_always() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn handler_reclassifying() -> Result<u32, Handler> {
+    inner_timeouts().map_err(Handler::Lost)
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn handler_transparent() -> Result<u32, Handler> {
+    inner_timeouts().map_err(Handler::Kept)
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn handler_reclassifying_an_inner_that_keeps_its_retries() -> Result<u32, Handler> {
+    inner_timeouts_always().map_err(Handler::Lost)
+}
+
+/// The limit README's "Retries at one layer" states: the inner run judges by
+/// its own error's kind, so an outer run that turns that error into a kind it
+/// does not retry makes the inner's retries, left to it, lost; a transparent
+/// variant, or `nested = "retry"` on the inner, keeps them.
+#[test]
+fn an_outer_run_that_reclassifies_the_error_gets_no_retry_unless_told() {
+    // the documented limit: one call in all (3 without the outer run)
+    script(2, Fail::Timeout);
+    assert_eq!(handler_reclassifying(), Err(Handler::Lost(Fail::Timeout)));
+    assert_eq!(bottom_calls(), 1);
+    // the variant classifies as the error it holds: the outer retries it
+    script(2, Fail::Timeout);
+    assert_eq!(handler_transparent(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+    // the inner keeps its own retries whatever the outer does
+    script(2, Fail::Timeout);
+    assert_eq!(
+        handler_reclassifying_an_inner_that_keeps_its_retries(),
+        Ok(3)
+    );
+    assert_eq!(bottom_calls(), 3);
+}
+
 /// A value `retry_if_ok` rejects: the bottom's answer 1 and 2 are "not yet".
 fn not_ready(n: &u32) -> bool {
     *n < 3
