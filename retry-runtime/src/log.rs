@@ -7,8 +7,8 @@
 //! |---|---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts` |
-//! | attempts exhausted | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
@@ -16,7 +16,7 @@
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a middleware's request that cannot be sent again failed (features `tower`, `reqwest-middleware`) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `error`, `error_kind`, `reason` |
+//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
@@ -514,14 +514,18 @@ fn circuit_probes(
     tracing::info!(target: TARGET, name, state, probes, "{}", message);
 }
 
-/// The WARN line of a middleware's attempt that failed with an error the
-/// policy would retry, but whose request cannot be sent again (`why`).
+/// The WARN line of a middleware's run that gave up as
+/// [`StopReason::SentOnce`]: attempt `attempt` failed with an error the
+/// policy would retry, but its request cannot be sent again (`why`). The
+/// run's only give-up line (`announce_give_up` logs none for this reason):
+/// no ERROR, since the policy's attempts did not run out.
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 #[cold]
 #[inline(never)]
 pub(crate) fn sent_once(
     operation: &'static str,
     attempt: u32,
+    max_attempts: u32,
     error: &dyn Display,
     kind: ErrorKind,
     why: &'static str,
@@ -530,6 +534,7 @@ pub(crate) fn sent_once(
         target: TARGET,
         operation,
         attempt,
+        max_attempts,
         error = %error,
         error_kind = kind_name(Some(kind)),
         reason = why,

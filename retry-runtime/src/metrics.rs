@@ -22,7 +22,9 @@
 //! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
 //! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`,
 //! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
-//! retry), `deferred` (an error left to a retried call around this one).
+//! retry), `deferred` (an error left to a retried call around this one),
+//! `sent_once` (a request the tower layer or the reqwest middleware could
+//! not send again failed in a way the policy would have retried).
 //! A call whose future is dropped before it ends records nothing.
 //!
 //! A [hedged](crate::hedge) call's success is labelled by the attempt that
@@ -161,7 +163,8 @@ pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
 ///         | Outcome::BudgetRefused
 ///         | Outcome::CircuitOpen
 ///         | Outcome::Throttled
-///         | Outcome::Deferred => false,
+///         | Outcome::Deferred
+///         | Outcome::SentOnce => false,
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
@@ -192,6 +195,11 @@ pub enum Outcome {
     /// The call left its retries to a retried call around it
     /// ([`StopReason::Deferred`]; see [`nested`](crate::nested)).
     Deferred,
+    /// The request could not be sent again, where the policy would have
+    /// retried its failure ([`StopReason::SentOnce`]; the tower layer, the
+    /// reqwest middleware): not `AttemptsExhausted`, the policy's attempts
+    /// did not run out.
+    SentOnce,
 }
 
 impl Outcome {
@@ -210,7 +218,7 @@ impl Outcome {
 
     /// [`ALL`](Self::ALL) as an array, for the tables of metric keys (one
     /// per outcome, indexed by `outcome as usize`).
-    const EVERY: [Outcome; 9] = [
+    const EVERY: [Outcome; 10] = [
         Outcome::SucceededFirstTry,
         Outcome::SucceededAfterRetries,
         Outcome::AttemptsExhausted,
@@ -220,6 +228,7 @@ impl Outcome {
         Outcome::CircuitOpen,
         Outcome::Throttled,
         Outcome::Deferred,
+        Outcome::SentOnce,
     ];
 
     /// The value of the `outcome` label.
@@ -238,6 +247,7 @@ impl Outcome {
             Outcome::CircuitOpen => "circuit_open",
             Outcome::Throttled => "throttled",
             Outcome::Deferred => "deferred",
+            Outcome::SentOnce => "sent_once",
         }
     }
 }
@@ -252,6 +262,7 @@ impl From<StopReason> for Outcome {
             StopReason::CircuitOpen => Outcome::CircuitOpen,
             StopReason::Throttled => Outcome::Throttled,
             StopReason::Deferred => Outcome::Deferred,
+            StopReason::SentOnce => Outcome::SentOnce,
         }
     }
 }
@@ -758,7 +769,7 @@ mod tests {
         for (i, &outcome) in ALL.iter().enumerate() {
             assert_eq!(outcome as usize, i, "{outcome:?}");
         }
-        assert_eq!(ALL.last(), Some(&Outcome::Deferred));
+        assert_eq!(ALL.last(), Some(&Outcome::SentOnce));
     }
 
     #[test]

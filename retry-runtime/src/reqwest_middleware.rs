@@ -10,7 +10,9 @@
 //! request carries [`Idempotent`] (reqwest-middleware's
 //! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
 //! [`any_method`](RetryMiddleware::any_method); a request
-//! with a streamed body is sent once (the log says why); and the run is the
+//! with a streamed body is sent once (a run cut short so gives up as
+//! [`StopReason::SentOnce`], with one WARN
+//! line that says why); and the run is the
 //! one `#[retry]` makes: backoff, jitter, budget, breaker, log lines.
 //!
 //! ```
@@ -45,6 +47,7 @@ use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
 use crate::run::{Admission, LazyRun, NoNotify};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
+use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
 
 /// What one attempt through the middleware fails with.
@@ -287,17 +290,6 @@ where
                 }
                 Err(timeout) => Err(Failure::Timeout(timeout)),
             };
-            if let (Some(why), Err(failure)) = (once, &outcome) {
-                if policy.when.check(failure).retry {
-                    log::sent_once(
-                        policy.name,
-                        run.attempts_made().saturating_add(1),
-                        failure,
-                        failure.kind(),
-                        why,
-                    );
-                }
-            }
             // Left to a retried call around this one only if that run
             // sees it: a failed response goes back as `Ok`.
             let unseen = nested::hidden_if(|| {
@@ -309,7 +301,21 @@ where
             drop(unseen);
             match settled {
                 ControlFlow::Break(Ok(response)) => return Ok(response),
-                ControlFlow::Break(Err(gave_up)) => return give_back(gave_up.last_error),
+                ControlFlow::Break(Err(gave_up)) => {
+                    // (a run that ends sent once was told why: `once`)
+                    if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
+                        let failure = &gave_up.last_error;
+                        log::sent_once(
+                            policy.name,
+                            gave_up.attempts,
+                            policy.max_attempts(),
+                            failure,
+                            failure.kind(),
+                            why,
+                        );
+                    }
+                    return give_back(gave_up.last_error);
+                }
                 ControlFlow::Continue(wait) => {
                     if sleep::should_sleep(wait) {
                         self.sleeper.sleep(wait).await;

@@ -147,7 +147,7 @@ impl Stop {
 pub enum StopReason {
     /// The error is not retriable (a 404, a 401, bad input...).
     Permanent,
-    /// Every allowed attempt was made.
+    /// Every attempt the policy allows was made.
     Attempts,
     /// The next retry would have started at or after `max_elapsed`.
     Deadline,
@@ -163,6 +163,18 @@ pub enum StopReason {
     /// after one attempt, for the outer run to retry (see
     /// [`nested`](crate::nested)).
     Deferred,
+    /// The request cannot be sent again, and the policy would have retried
+    /// its failure (a retriable error, attempts left): the run ends after
+    /// the attempt that sent it. The tower layer and the reqwest
+    /// middleware send once a request whose method is not idempotent
+    /// (unless it is marked so) or whose body cannot be copied; the policy's
+    /// attempts did not run out, which [`Attempts`](Self::Attempts) says.
+    ///
+    /// ```
+    /// use retry_runtime::StopReason;
+    /// assert_eq!(StopReason::SentOnce.to_string(), "sent once (the request cannot be repeated)");
+    /// ```
+    SentOnce,
 }
 
 impl fmt::Display for StopReason {
@@ -175,6 +187,7 @@ impl fmt::Display for StopReason {
             StopReason::Budget => "retry budget exhausted",
             StopReason::Throttled => "throttled",
             StopReason::Deferred => "left to the outer retry",
+            StopReason::SentOnce => "sent once (the request cannot be repeated)",
         })
     }
 }

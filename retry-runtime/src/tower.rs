@@ -19,7 +19,9 @@
 //!   says [`any_method`](RetryLayer::any_method); a request whose body
 //!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
 //!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
-//!   such a request fails in a way the policy would retry, a WARN line says
+//!   such a request fails in a way the policy would retry, the run gives up
+//!   as [`StopReason::SentOnce`] (not as
+//!   attempts exhausted: no ERROR line), and its one line, a WARN, says
 //!   why it was not retried;
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
@@ -1143,17 +1145,6 @@ where
                             Failure::Timeout(AttemptTimeout { after })
                         }
                     };
-                    if let Some(why) = *this.once {
-                        if this.policy.when.check(&failure).retry {
-                            log::sent_once(
-                                this.policy.name,
-                                this.run.attempts_made().saturating_add(1),
-                                &failure,
-                                failure.kind(),
-                                why,
-                            );
-                        }
-                    }
                     // Left to a retried call around this one only if that
                     // run sees it: a failed response goes back as `Ok`, and
                     // an error as `Error::Inner`, which it classifies
@@ -1171,7 +1162,19 @@ where
                     // handed back as it is, or dropped before the wait.
                     match this.run.judge(this.policy, &failure) {
                         Decision::Retry(wait) => wait,
-                        Decision::GiveUp(_) => return Poll::Ready(failure.into_result()),
+                        Decision::GiveUp(reason) => {
+                            if let (StopReason::SentOnce, Some(why)) = (reason, *this.once) {
+                                log::sent_once(
+                                    this.policy.name,
+                                    this.run.attempts_made(),
+                                    this.policy.stop.max_attempts(),
+                                    &failure,
+                                    failure.kind(),
+                                    why,
+                                );
+                            }
+                            return Poll::Ready(failure.into_result());
+                        }
                     }
                 };
                 if sleep::should_sleep(wait) {

@@ -10,7 +10,12 @@ mod grpc;
 mod reqwest_middleware;
 mod tower;
 
+use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use retry_runtime::{GiveUpEvent, StopReason};
+use testkit::metrics::Recorded;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -28,4 +33,52 @@ fn waited(gap: Duration, wait: Duration) -> bool {
 /// and more here)? Below half of it: seconds of margin either way.
 fn far_below(gap: Duration, longer: Duration) -> bool {
     gap < longer / 2
+}
+
+/// The give-up events `note_give_up` saw: operation, reason, attempts,
+/// `max_attempts` (the tests run in parallel: each names its policy).
+static GIVE_UPS: Mutex<Vec<(&str, StopReason, u32, u32)>> = Mutex::new(Vec::new());
+
+/// An `on_give_up` hook that keeps what a user's alert would send.
+fn note_give_up(ev: &GiveUpEvent<'_>) {
+    GIVE_UPS
+        .lock()
+        .unwrap()
+        .push((ev.operation, ev.reason, ev.attempts, ev.max_attempts));
+}
+
+/// The give-ups `note_give_up` saw for `operation`: reason, attempts,
+/// `max_attempts`.
+fn give_ups(operation: &str) -> Vec<(StopReason, u32, u32)> {
+    GIVE_UPS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, ..)| *op == operation)
+        .map(|&(_, reason, attempts, max)| (reason, attempts, max))
+        .collect()
+}
+
+/// Runs `call` on a current-thread runtime of its own, with a metrics
+/// recorder of this thread's (the server it starts runs there too): what
+/// the runs recorded.
+fn with_metrics(call: impl Future<Output = ()>) -> Recorded {
+    retry_runtime::metrics::enable();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    testkit::metrics::record(|| runtime.block_on(call)).0
+}
+
+/// The one call of `operation` the metrics counted: its outcome's label.
+fn outcome(recorded: &Recorded, operation: &str) -> Vec<&'static str> {
+    retry_runtime::metrics::Outcome::ALL
+        .iter()
+        .map(|o| o.label())
+        .filter(|&label| {
+            let labels = [("operation", operation), ("outcome", label)];
+            recorded.counter(retry_runtime::metrics::CALLS, &labels) > 0
+        })
+        .collect()
 }

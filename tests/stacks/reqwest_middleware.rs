@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use retry_runtime::reqwest_middleware::RetryMiddleware;
 use retry_runtime::response::Idempotent;
-use retry_runtime::{presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn};
+use retry_runtime::{presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn, StopReason};
 use testkit::capture::capture;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tracing::Level;
@@ -156,6 +156,82 @@ async fn post_is_not_retried_unless_asked() {
         (resp.status(), server.hits("/any")),
         (StatusCode::CREATED, 2)
     );
+}
+
+/// A POST the policy would retry (a 503, attempts left) is sent once: the
+/// run gives up because the request cannot be sent again, not because the
+/// attempts ran out. The hook and the metrics say so, with the policy's
+/// limit, and the one line is the WARN that says why: no ERROR line.
+#[test]
+fn a_post_sent_once_is_not_reported_as_attempts_exhausted() {
+    const POST: Policy<RetryOn> = API
+        .with_name("api_post_sent_once")
+        .with_on_give_up(crate::note_give_up);
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/orders", [Reply::status(503), Reply::status(201)]);
+        let resp = client(RetryMiddleware::new(POST))
+            .post(server.url("/orders"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/orders")),
+            (StatusCode::SERVICE_UNAVAILABLE, 1)
+        );
+    });
+    assert_eq!(
+        crate::give_ups("api_post_sent_once"),
+        [(StopReason::SentOnce, 1, 3)]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "api_post_sent_once"),
+        ["sent_once"]
+    );
+    let errors = logs.at(Level::ERROR);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let line = logs.assert_logged(Level::WARN, "api_post_sent_once not retried");
+    assert!(line.contains("its method is not idempotent"), "{line}");
+    testkit::capture::assert_fields(&line, &[("attempt", "1"), ("max_attempts", "3")]);
+}
+
+/// A GET answered 503 every time ends when the policy's attempts run out:
+/// that is still `Attempts`, with its ERROR line and outcome.
+#[test]
+fn the_policys_own_last_attempt_still_exhausts_the_attempts() {
+    const GET: Policy<RetryOn> = API
+        .with_name("api_get_exhausted")
+        .with_on_give_up(crate::note_give_up);
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/clip", vec![Reply::status(503); 3]);
+        let resp = client(RetryMiddleware::new(GET))
+            .get(server.url("/clip"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/clip")),
+            (StatusCode::SERVICE_UNAVAILABLE, 3)
+        );
+    });
+    assert_eq!(
+        crate::give_ups("api_get_exhausted"),
+        [(StopReason::Attempts, 3, 3)]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "api_get_exhausted"),
+        ["attempts_exhausted"]
+    );
+    let line = logs.assert_logged(Level::ERROR, "api_get_exhausted failed after 3 attempts");
+    testkit::capture::assert_fields(
+        &line,
+        &[("max_attempts", "3"), ("reason", "attempts exhausted")],
+    );
+    logs.assert_not_logged("sent once");
 }
 
 #[tokio::test]

@@ -237,6 +237,126 @@ async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
     );
 }
 
+/// `FAST` named `name`, its give-ups noted.
+macro_rules! noted {
+    ($name:literal) => {
+        const { FAST.with_name($name).with_on_give_up(crate::note_give_up) }
+    };
+}
+
+/// A run the layer cuts short because its request cannot be sent again,
+/// where the policy would retry (a 503, attempts left): the hook and the
+/// metrics give the reason, `SentOnce`, with the policy's limit; the one
+/// line is the WARN that says why, and no ERROR line says the attempts ran
+/// out.
+fn assert_sent_once(
+    operation: &str,
+    why: &str,
+    logs: &testkit::capture::Captured,
+    recorded: &testkit::metrics::Recorded,
+) {
+    use retry_runtime::StopReason;
+    assert_eq!(
+        crate::give_ups(operation),
+        [(StopReason::SentOnce, 1, 4)],
+        "{operation}"
+    );
+    assert_eq!(crate::outcome(recorded, operation), ["sent_once"]);
+    let errors = logs.at(Level::ERROR);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let line = logs.assert_logged(Level::WARN, &format!("{operation} not retried"));
+    assert!(line.contains(why), "{line}");
+    testkit::capture::assert_fields(&line, &[("attempt", "1"), ("max_attempts", "4")]);
+}
+
+/// A POST to a server answering 503 is sent once, and reported as such.
+#[test]
+fn a_post_sent_once_is_not_reported_as_attempts_exhausted() {
+    const POST: Policy<RetryOn> = noted!("clips_post_sent_once");
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/orders", [Reply::status(503), Reply::status(201)]);
+        let resp = send(POST.layer(), post(&server.url("/orders")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/orders")),
+            (StatusCode::SERVICE_UNAVAILABLE, 1)
+        );
+    });
+    assert_sent_once(
+        "clips_post_sent_once",
+        "its method is not idempotent",
+        &logs,
+        &recorded,
+    );
+}
+
+/// A PUT whose body is in `SendOnce` is sent once, and reported as such.
+#[test]
+fn a_send_once_body_is_not_reported_as_attempts_exhausted() {
+    const PUT: Policy<RetryOn> = noted!("clips_put_sent_once");
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/upload", [Reply::status(503), Reply::status(204)]);
+        let client = Client::builder(TokioExecutor::new()).build_http::<SendOnce<Body>>();
+        let req = Request::put(server.url("/upload"))
+            .body(SendOnce::new(Body::from("clip")))
+            .unwrap();
+        let resp = ServiceBuilder::new()
+            .layer(PUT.layer())
+            .service(client)
+            .oneshot(req)
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/upload")),
+            (StatusCode::SERVICE_UNAVAILABLE, 1)
+        );
+    });
+    assert_sent_once(
+        "clips_put_sent_once",
+        "its body cannot be copied",
+        &logs,
+        &recorded,
+    );
+}
+
+/// A GET answered 503 every time ends when the policy's attempts run out
+/// (the last attempt sends the request itself, no copy): still `Attempts`,
+/// with its ERROR line and outcome.
+#[test]
+fn the_policys_own_last_attempt_still_exhausts_the_attempts() {
+    use retry_runtime::StopReason;
+    const GET: Policy<RetryOn> = noted!("clips_get_exhausted");
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/clip", vec![Reply::status(503); 4]);
+        let resp = send(GET.layer(), get(&server.url("/clip"))).await.unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/clip")),
+            (StatusCode::SERVICE_UNAVAILABLE, 4)
+        );
+    });
+    assert_eq!(
+        crate::give_ups("clips_get_exhausted"),
+        [(StopReason::Attempts, 4, 4)]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "clips_get_exhausted"),
+        ["attempts_exhausted"]
+    );
+    let line = logs.assert_logged(Level::ERROR, "clips_get_exhausted failed after 4 attempts");
+    testkit::capture::assert_fields(
+        &line,
+        &[("max_attempts", "4"), ("reason", "attempts exhausted")],
+    );
+    logs.assert_not_logged("sent once");
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_handed_back() {
     let logs = capture();

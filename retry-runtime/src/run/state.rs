@@ -53,7 +53,10 @@ impl State {
     const PLAIN: u8 = 2;
     /// The next attempt is the run's last, whatever the policy allows (a
     /// tower request that is sent once); clears [`PLAIN`](Self::PLAIN),
-    /// since the quick path reads the policy's limit.
+    /// since the quick path reads the policy's limit. A failure the policy
+    /// would retry then ends the run with [`StopReason::SentOnce`], not
+    /// `Attempts`: the policy's attempts did not run out, and its events
+    /// keep its limit.
     const LAST: u8 = 4;
 
     /// Read the clock now, for a run that tells the time since its start
@@ -248,11 +251,7 @@ impl State {
         let ev = GiveUpEvent {
             operation: policy.name,
             attempts: self.attempts,
-            max_attempts: if self.flags & Self::LAST != 0 {
-                self.attempts.saturating_add(1)
-            } else {
-                policy.stop.max_attempts()
-            },
+            max_attempts: policy.stop.max_attempts(),
             reason: StopReason::CircuitOpen,
             error: open,
             kind: Some(ErrorKind::Unavailable),
@@ -550,11 +549,7 @@ impl State {
         }
         // (a run told that this attempt was its last stops here)
         let last = self.flags & Self::LAST != 0;
-        let max_attempts = if last {
-            self.attempts
-        } else {
-            policy.stop.max_attempts()
-        };
+        let max_attempts = policy.stop.max_attempts();
         // Reading the clock is most of a retry's cost: only when a deadline
         // or a callback needs the time (a run that reports it at the end
         // read it at its start).
@@ -586,8 +581,10 @@ impl State {
         } else {
             Rng::with_thread(|rng| policy.next(self.attempts, previous, elapsed, verdict, rng))
         };
+        // The policy would retry, but the request cannot be sent again:
+        // not `Attempts`, which would tell of a limit the run did not reach.
         if let (true, Decision::Retry(_)) = (last, decision) {
-            decision = Decision::GiveUp(StopReason::Attempts);
+            decision = Decision::GiveUp(StopReason::SentOnce);
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
@@ -675,10 +672,13 @@ pub(crate) fn announce_retry<W, G>(
 
 /// A run that ended without a success: its line, its outcome's metrics and
 /// the policy's `on_give_up` (not for a deferred error, which the outer run
-/// retries: a DEBUG line and the metric only).
+/// retries: a DEBUG line and the metric only). A request sent once
+/// ([`StopReason::SentOnce`]) gets its line from the layer or the
+/// middleware that sent it, which knows why (`log::sent_once`).
 pub(crate) fn announce_give_up<W, G>(policy: &Policy<W, G>, ev: &GiveUpEvent<'_>) {
     match (ev.reason, policy.budget) {
         (StopReason::Deferred, _) => log::deferred(ev),
+        (StopReason::SentOnce, _) => {}
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget),
         _ => log::give_up(ev),
     }
@@ -832,9 +832,11 @@ mod tests {
         assert!(timed.quick_retry_unlogged(&plain, retriable).is_some());
     }
 
-    /// A run told that its next attempt is its last gives up after it, with
-    /// attempts the reason, whatever the policy allows; and it no longer
-    /// takes the quick path, which reads the policy's limit.
+    /// A run told that its next attempt is its last gives up after a
+    /// failure the policy would retry, as sent once (not `Attempts`: the
+    /// policy's are not used up); and it no longer takes the quick path,
+    /// which reads the policy's limit. A failure the policy would not retry
+    /// keeps its own reason.
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[test]
     fn a_last_attempt_ends_the_run_whatever_the_policy_allows() {
@@ -850,8 +852,16 @@ mod tests {
         assert_eq!(state.flags & State::PLAIN, 0);
         assert_eq!(
             state.failed_notify(&plain, &"down", &mut NoNotify),
-            Decision::GiveUp(StopReason::Attempts)
+            Decision::GiveUp(StopReason::SentOnce)
         );
         assert_eq!(state.attempts, 2);
+
+        let never = plain.retry_if(|_: &&str| false);
+        let mut state = State::new(&never);
+        state.set_last();
+        assert_eq!(
+            state.failed_notify(&never, &"down", &mut NoNotify),
+            Decision::GiveUp(StopReason::Permanent)
+        );
     }
 }
