@@ -237,6 +237,47 @@ enum Chain<T> {
     Leaf(T),
 }
 
+/// A type named like an associated type or another module's type that one
+/// of its fields holds: that field is not the type itself and keeps its
+/// `Classify` bound (it was dropped once, and the impl did not compile).
+mod same_name {
+    use retry_runtime::{Classify, ErrorKind};
+    use std::marker::PhantomData;
+
+    pub trait Service {
+        type Error;
+    }
+
+    pub mod inner {
+        #[derive(Debug, retry_runtime::Classify)]
+        #[classify(Interrupted)]
+        pub struct Error<T>(pub T);
+    }
+
+    #[derive(Debug, retry_runtime::Classify)]
+    pub enum Error<S: Service, T> {
+        #[classify(transparent)]
+        Service(S::Error),
+        #[classify(transparent)]
+        Inner(inner::Error<T>),
+        #[classify(Permanent)]
+        Other(PhantomData<S>),
+    }
+
+    struct Io;
+    impl Service for Io {
+        type Error = std::io::Error;
+    }
+
+    #[test]
+    fn a_field_of_another_type_with_the_same_name_keeps_its_bound() {
+        let e: Error<Io, u8> = Error::Service(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let e: Error<Io, u8> = Error::Inner(inner::Error(1));
+        assert_eq!(e.kind(), ErrorKind::Interrupted);
+    }
+}
+
 #[test]
 fn a_recursive_generic_type_classifies() {
     let chain: Chain<u8> = Chain::Inner(Box::new(Chain::Sibling(Box::new(Chain::Leaf(1)))));

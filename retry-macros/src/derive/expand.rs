@@ -80,7 +80,7 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
     for target in targets {
         if let Resolved::Delegate(field) = &target.kind {
             let ty = field.ty.to_token_stream();
-            if mentions_any(ty.clone(), &params) && !mentions_any(ty, &itself) {
+            if mentions_any(ty.clone(), &params) && !names_itself(ty, &itself) {
                 let ty = field.ty;
                 // (`Classify` with the derive's hygiene, at the field's
                 // type: a `crate = "crate::..."` path is then not one rustc's
@@ -100,6 +100,53 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
         }
     }
     bounds
+}
+
+/// Does the type `tokens` name the deriving type itself (`itself`: its
+/// name and `Self`), as a type of its own (`Chain<T>`, `Box<Self>`,
+/// `crate::Chain<T>`), not as a segment of another path: `S::Error`,
+/// `Self::Error`, `<C as Codec>::Error` or `inner::Error<T>` in a type called
+/// `Error` are other types, whose bound stays.
+fn names_itself(tokens: TokenStream, itself: &[&Ident]) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(i, token)| match token {
+        TokenTree::Ident(ident) => {
+            itself.iter().any(|name| **name == *ident)
+                && !path_separator_at(&tokens, i + 1)
+                && (i < 2
+                    || !path_separator_at(&tokens, i - 2)
+                    || crate_path_before(&tokens, i - 2))
+        }
+        TokenTree::Group(group) => names_itself(group.stream(), itself),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
+}
+
+/// Is there a `::` at `tokens[at..]`?
+fn path_separator_at(tokens: &[TokenTree], at: usize) -> bool {
+    matches!(
+        (tokens.get(at), tokens.get(at + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+            if a.as_char() == ':' && b.as_char() == ':'
+    )
+}
+
+/// Is the path before the `::` at `tokens[sep]` made of `crate`, `self` and
+/// `super` only (a path to the deriving type in this crate)?
+fn crate_path_before(tokens: &[TokenTree], sep: usize) -> bool {
+    let mut at = sep;
+    loop {
+        let Some(TokenTree::Ident(segment)) = at.checked_sub(1).and_then(|i| tokens.get(i)) else {
+            return false; // a leading `::` (another crate), or `<..>::`
+        };
+        if !matches!(segment.to_string().as_str(), "crate" | "self" | "super") {
+            return false;
+        }
+        if at < 3 || !path_separator_at(tokens, at - 3) {
+            return true;
+        }
+        at -= 3;
+    }
 }
 
 fn mentions_any(tokens: TokenStream, params: &[&Ident]) -> bool {
@@ -283,6 +330,38 @@ pub fn fallback(input: &DeriveInput, krate: &TokenStream, error: &syn::Error) ->
 mod tests {
     use proc_macro2::TokenStream;
     use quote::quote;
+
+    /// Which field types name the deriving type `Error` itself: those get no
+    /// `Classify` bound (it would depend on the impl); another type whose
+    /// path ends in the same name keeps its bound.
+    #[test]
+    fn names_itself_tells_the_type_from_a_path_segment() {
+        let name = syn::Ident::new("Error", proc_macro2::Span::call_site());
+        let this = syn::Ident::new("Self", proc_macro2::Span::call_site());
+        let itself = [&name, &this];
+        let names = |ty: TokenStream| super::names_itself(ty, &itself);
+        for ty in [
+            quote!(Box<Error<T>>),
+            quote!(Box<Self>),
+            quote!(crate::Error<T>),
+            quote!(Vec<self::Error<T>>),
+            quote!(super::super::Error<T>),
+            quote!((u8, Box<Error<T>>)),
+        ] {
+            assert!(names(ty.clone()), "{ty}");
+        }
+        for ty in [
+            quote!(S::Error),
+            quote!(Self::Error),
+            quote!(<C as Codec>::Error),
+            quote!(inner::Error<T>),
+            quote!(::other::Error<T>),
+            quote!(crate::inner::Error<T>),
+            quote!(Box<T>),
+        ] {
+            assert!(!names(ty.clone()), "{ty}");
+        }
+    }
 
     fn expanded(input: TokenStream) -> String {
         crate::derive::classify(input).to_string()
