@@ -244,19 +244,6 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
                 "`hedge` and `retry_if_ok` cannot be combined: a hedged call keeps the first success",
             );
         }
-        // (on a sync fn, the error above says all)
-        if !blocking {
-            for param in mut_ref_params(sig) {
-                errors.at(
-                    a.at,
-                    format!(
-                        "`hedge` runs attempts at the same time, and they cannot share {param}: \
-                         take it by shared reference (`&`) and keep what the attempts change \
-                         behind a lock (a `Mutex`), or drop `hedge`"
-                    ),
-                );
-            }
-        }
         let d = dsl_value(&a.value, dsl::parse_duration, &mut errors)?;
         if d.is_zero() {
             errors.push(syn::Error::new(
@@ -453,54 +440,6 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         nested_retry,
         attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
     })
-}
-
-/// The parameters a hedged call's attempts, which run at the same time,
-/// cannot share, as the error names them: `&mut self` (`self: &mut Self`,
-/// `self: Pin<&mut Self>`) and each `name: &mut T`.
-fn mut_ref_params(sig: &syn::Signature) -> Vec<String> {
-    use quote::ToTokens as _;
-    fn mut_ref(ty: &syn::Type) -> bool {
-        match ty {
-            syn::Type::Reference(r) => r.mutability.is_some(),
-            syn::Type::Group(g) => mut_ref(&g.elem),
-            syn::Type::Paren(p) => mut_ref(&p.elem),
-            _ => false,
-        }
-    }
-    // `Pin<&mut Self>`: a `&mut` among the type's top-level arguments
-    fn mut_ref_in(ty: &syn::Type) -> bool {
-        let syn::Type::Path(p) = ty else {
-            return mut_ref(ty);
-        };
-        p.path.segments.iter().any(|seg| match &seg.arguments {
-            syn::PathArguments::AngleBracketed(args) => args
-                .args
-                .iter()
-                .any(|arg| matches!(arg, syn::GenericArgument::Type(t) if mut_ref(t))),
-            _ => false,
-        })
-    }
-    sig.inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Receiver(r) => match &r.kind {
-                syn::ReceiverKind::Reference(_, _, Some(_)) => Some("`&mut self`".to_string()),
-                syn::ReceiverKind::Typed(_, ty) if mut_ref_in(ty) => {
-                    Some("`self` (a `&mut` receiver)".to_string())
-                }
-                _ => None,
-            },
-            FnArg::Typed(t) if mut_ref(&t.ty) => {
-                let pat = match &*t.pat {
-                    Pat::Ident(p) => p.ident.to_string(),
-                    pat => pat.to_token_stream().to_string(),
-                };
-                Some(format!("the `&mut` parameter `{pat}`"))
-            }
-            FnArg::Typed(_) => None,
-        })
-        .collect()
 }
 
 /// The base policy `preset = "name"` names; an unknown name is reported
