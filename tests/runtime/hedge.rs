@@ -357,6 +357,34 @@ async fn the_attribute_hedges() {
     );
 }
 
+static LOOKED_UP: AtomicU32 = AtomicU32::new(0);
+
+/// A cache whose lookup takes `&mut self` but only reads through it.
+struct Cache {
+    hits: u32,
+}
+
+impl Cache {
+    /// Hedged: the attempts share `&mut self` as a shared borrow, which a
+    /// body that only reads allows (a refusal of every `&mut` under `hedge`
+    /// once broke this; a body that writes through it does not compile).
+    #[retry(attempts = 3, hedge = "100ms", retry_on = Unavailable)]
+    async fn lookup(&mut self, key: u32) -> Result<u32, Fail> {
+        let n = LOOKED_UP.fetch_add(1, Ordering::SeqCst);
+        sleep(ms(if n == 0 { 5_000 } else { 20 })).await;
+        Ok(key + self.hits)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_method_may_read_through_mut_self() {
+    let mut cache = Cache { hits: 2 };
+    assert_eq!(cache.lookup(40).await, Ok(42));
+    assert_eq!(LOOKED_UP.load(Ordering::SeqCst), 2, "the hedge answered");
+    cache.hits += 1;
+    assert_eq!(cache.hits, 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn no_hedge_starts_at_or_after_max_elapsed() {
     // every attempt hangs 10s: hedges at 0, 100 and 200ms, none at 300ms
