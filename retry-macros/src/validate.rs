@@ -104,19 +104,23 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         ));
     }
     // `#[retry]` below `#[tokio::test]` or `#[tokio::main]` is handed the
-    // sync function tokio made of the `async fn`: retrying it would build a
-    // runtime for each attempt and block between them (and refuse
-    // `timeout` and `hedge`). The order is the user's to change; the
-    // function is then checked as the `async fn` it was written as.
-    let tokio_entry = func.tokio_entry();
+    // sync function tokio made of the `async fn`, and retries it as one: a
+    // runtime for each attempt, blocking waits between them. That has
+    // always compiled and worked (a flaky test retried whole), so it stays;
+    // but `timeout` and `hedge` need the `async fn`, and the function the
+    // user wrote is one: say where to put the attribute rather than "needs
+    // an `async fn`". The function is then checked as the `async fn` it was
+    // written as.
+    let async_keys = args.timeout.get().is_some() || args.hedge.get().is_some();
+    let tokio_entry = func.tokio_entry().filter(|_| async_keys);
     if let Some(entry) = tokio_entry {
         errors.push(syn::Error::new(
             Span::call_site(),
             format!(
                 "put `#[retry]` above `{entry}`: attributes expand from the top, so below it \
                  #[retry] is handed the sync function `{entry}` made of this `async fn`, which \
-                 blocks on the body in a runtime of its own, and would retry that, blocking (a \
-                 new runtime for each attempt, `thread::sleep` between them)"
+                 blocks on the body in a runtime of its own, and `timeout` and `hedge` need the \
+                 `async fn` itself"
             ),
         ));
     }

@@ -479,9 +479,11 @@ struct ReadmeDoctests;
 /// # With `#[tokio::test]` and `#[tokio::main]`
 ///
 /// Write `#[retry]` above them too, so that the loop is in the `async fn`
-/// tokio's runtime runs. Below them, `#[retry]` would be handed the sync
-/// function they make of the `async fn`, which builds a runtime and blocks
-/// on the body: a compile error ("put `#[retry]` above `#[tokio::test]`").
+/// tokio's runtime runs. Below them, `#[retry]` is handed the sync function
+/// they make of the `async fn`, which builds a runtime and blocks on the
+/// body, and retries it whole, blocking between attempts; with `timeout` or
+/// `hedge`, which need the `async fn`, that order is a compile error ("put
+/// `#[retry]` above `#[tokio::test]`").
 ///
 /// ```
 /// use retry_runtime::retry;

@@ -275,6 +275,8 @@ mod same_name {
         assert_eq!(e.kind(), ErrorKind::Timeout);
         let e: Error<Io, u8> = Error::Inner(inner::Error(1));
         assert_eq!(e.kind(), ErrorKind::Interrupted);
+        let e: Error<Io, u8> = Error::Other(PhantomData);
+        assert_eq!(e.kind(), ErrorKind::Permanent);
     }
 }
 

@@ -504,15 +504,32 @@ async fn a_mut_ref_argument_the_output_cannot_borrow_is_reborrowed() {
     assert_eq!(first_checked_elided(&mut items, 4), Ok(&5));
 }
 
-// `#[retry]` above `#[tokio::test]` (below it is refused: see
-// compile-tests/tests/ui/fail_below_tokio.rs): the loop is in the `async fn`
-// that tokio's runtime runs, so `timeout` is accepted and waits are async.
+// `#[retry]` above `#[tokio::test]` (below it with `timeout` or `hedge` is
+// refused: see compile-tests/tests/ui/fail_below_tokio.rs): the loop is in
+// the `async fn` that tokio's runtime runs, so `timeout` is accepted and
+// waits are async.
 static ABOVE_TOKIO_TEST: AtomicU32 = AtomicU32::new(0);
 
 #[retry(attempts = 3, backoff = "fixed(5s)", timeout = "1s")]
 #[tokio::test(start_paused = true)]
 async fn retry_above_tokio_test_retries_the_test_body() -> Result<(), Error> {
     let n = ABOVE_TOKIO_TEST.fetch_add(1, Ordering::SeqCst) + 1;
+    if n < 3 {
+        return Err(Error::Flaky(n));
+    }
+    Ok(())
+}
+
+// `#[retry]` below `#[tokio::test]`, with no key that needs the `async fn`:
+// it retries the whole test as the sync function tokio made of it (a
+// runtime for each attempt, blocking waits), as it always has.
+static BELOW_TOKIO_TEST: AtomicU32 = AtomicU32::new(0);
+
+#[tokio::test]
+#[retry(attempts = 3, backoff = "none")]
+async fn retry_below_tokio_test_retries_the_whole_test() -> Result<(), Error> {
+    let n = BELOW_TOKIO_TEST.fetch_add(1, Ordering::SeqCst) + 1;
+    tokio::task::yield_now().await;
     if n < 3 {
         return Err(Error::Flaky(n));
     }
