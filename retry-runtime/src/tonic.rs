@@ -1,7 +1,9 @@
 //! gRPC with `tonic` (feature `tonic`): [`Classify`] for `tonic::Status`
 //! after gRPC's retry design (proposal A6), so `#[retry]` (or any policy)
 //! retries a tonic client call by its status code, and waits what the
-//! server's `grpc-retry-pushback-ms` asks.
+//! server's `grpc-retry-pushback-ms` asks; `Status` built from a timeout
+//! or a guard's rejection, so `timeout`, `circuit` and `throttle` take
+//! such a call.
 //!
 //! | status code | ErrorKind |
 //! |---|---|
@@ -61,18 +63,53 @@
 //! assert_eq!(clip(&mut Client, 7).await.unwrap(), "clip 7");
 //! # }
 //! ```
+//!
+//! The guards take such a call too: `Status` is `From<`[`AttemptTimeout`]`>`
+//! (`DEADLINE_EXCEEDED`), `From<`[`CircuitOpen`]`>` (`UNAVAILABLE`, with the
+//! breaker's wait as the pushback, so that a retry around the call, or the
+//! gRPC client a server hands the status on to, waits for the breaker) and
+//! `From<`[`Throttled`]`>` (`UNAVAILABLE`, no pushback):
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{retry, tonic::GRPC, CircuitBreaker, Classify, ErrorKind};
+//! # struct Client;
+//! # impl Client { async fn get_clip(&mut self, id: u32) -> Result<tonic::Response<String>, tonic::Status> { Ok(tonic::Response::new(format!("clip {id}"))) } }
+//!
+//! static CLIPS: CircuitBreaker = CircuitBreaker::new("clips").with_recovery(Duration::from_secs(30));
+//!
+//! #[retry(policy = GRPC, timeout = "2s", circuit = CLIPS)]
+//! async fn clip(client: &mut Client, id: u32) -> Result<String, tonic::Status> {
+//!     Ok(client.get_clip(id).await?.into_inner())
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! assert_eq!(clip(&mut Client, 7).await.unwrap(), "clip 7");
+//! # for _ in 0..5 { let p = CLIPS.try_acquire().unwrap(); CLIPS.record(p, retry_runtime::circuit::Outcome::Failure); }
+//! // once the breaker is open: not called, UNAVAILABLE with the breaker's wait
+//! let open = clip(&mut Client, 7).await.unwrap_err();
+//! assert_eq!(open.code(), tonic::Code::Unavailable);
+//! assert!(open.message().starts_with("circuit `clips` is open; retry after "));
+//! let wait = open.retry_after().unwrap(); // its grpc-retry-pushback-ms: about 30000
+//! assert!(open.kind() == ErrorKind::Unavailable && wait > Duration::from_secs(29));
+//! # }
+//! ```
 
 use core::fmt;
 use core::num::IntErrorKind;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ::tonic::metadata::{MetadataMap, MetadataValue};
 use ::tonic::{Code, Status};
 
 use crate::backoff::Backoff;
+use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind, KindSet};
 use crate::jitter::Jitter;
 use crate::log;
 use crate::policy::{Policy, RetryAfter, RetryOn};
+use crate::throttle::Throttled;
+use crate::timeout::AttemptTimeout;
 
 /// The metadata key of the server's pushback (gRPC A6).
 pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
@@ -202,6 +239,91 @@ impl Classify for Status {
     }
 }
 
+/// An attempt that outlived `#[retry(timeout)]` (or
+/// [`timeout`](crate::timeout())) on a call returning `Status`:
+/// `DEADLINE_EXCEEDED` (a deadline the client set, as gRPC's own), so
+/// [`GRPC`] retries it ([`ErrorKind::Timeout`]). Its message is the
+/// timeout's, its [`source`](std::error::Error::source) the
+/// [`AttemptTimeout`].
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{AttemptTimeout, Classify, ErrorKind};
+/// use tonic::{Code, Status};
+///
+/// let status = Status::from(AttemptTimeout { after: Duration::from_secs(2) });
+/// assert_eq!((status.code(), status.message()), (Code::DeadlineExceeded, "attempt timed out after 2s"));
+/// assert_eq!(status.kind(), ErrorKind::Timeout);
+/// ```
+impl From<AttemptTimeout> for Status {
+    fn from(timeout: AttemptTimeout) -> Status {
+        let mut status = Status::deadline_exceeded(timeout.to_string());
+        status.set_source(Arc::new(timeout));
+        status
+    }
+}
+
+/// A call an open circuit breaker turned away (`#[retry(circuit = NAME)]`
+/// on a call returning `Status`): `UNAVAILABLE`, with the breaker's wait as
+/// the pushback (`grpc-retry-pushback-ms`, in whole milliseconds rounded
+/// up), so that a retry around the call ([`Classify`] for `Status` reads
+/// it back) or a gRPC client this status is returned to waits for the
+/// breaker rather than calling again at once. Its message is the
+/// rejection's, its [`source`](std::error::Error::source) the
+/// [`CircuitOpen`].
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{CircuitOpen, Classify, ErrorKind};
+/// use tonic::{Code, Status};
+///
+/// let status = Status::from(CircuitOpen::new("clips", Duration::from_secs(30)));
+/// assert_eq!((status.code(), status.message()), (Code::Unavailable, "circuit `clips` is open; retry after 30s"));
+/// assert_eq!(status.metadata().get("grpc-retry-pushback-ms").unwrap(), "30000");
+/// assert_eq!((status.kind(), status.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(30))));
+/// ```
+impl From<CircuitOpen> for Status {
+    fn from(open: CircuitOpen) -> Status {
+        let mut metadata = MetadataMap::new();
+        metadata.insert(PUSHBACK_KEY, pushback_value(open.retry_after));
+        let mut status = Status::with_metadata(Code::Unavailable, open.to_string(), metadata);
+        status.set_source(Arc::new(open));
+        status
+    }
+}
+
+/// A call an adaptive throttle rejected (`#[retry(throttle = NAME)]` on a
+/// call returning `Status`): `UNAVAILABLE`, without a pushback (a throttle
+/// has no wait to give). Its message is the rejection's, its
+/// [`source`](std::error::Error::source) the [`Throttled`].
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind, Throttled};
+/// use tonic::{Code, Status};
+///
+/// let status = Status::from(Throttled::new("clips", 0.75));
+/// assert_eq!(status.code(), Code::Unavailable);
+/// assert!(status.message().starts_with("throttle `clips` rejected the call locally"));
+/// assert!(status.metadata().get("grpc-retry-pushback-ms").is_none());
+/// assert_eq!((status.kind(), status.retry_after()), (ErrorKind::Unavailable, None));
+/// ```
+impl From<Throttled> for Status {
+    fn from(rejection: Throttled) -> Status {
+        let mut status = Status::unavailable(rejection.to_string());
+        status.set_source(Arc::new(rejection));
+        status
+    }
+}
+
+/// A wait as a pushback value: whole milliseconds, rounded up (never ask
+/// for less than the wait), at most `i64::MAX` (what a reader takes for a
+/// wait, not for an unreadable value that stops the retries).
+fn pushback_value(wait: Duration) -> MetadataValue<::tonic::metadata::Ascii> {
+    let ms = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
+    let max = i64::MAX.unsigned_abs();
+    MetadataValue::from(u64::try_from(ms).map_or(max, |ms| ms.min(max)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +450,70 @@ mod tests {
             GRPC.decide(0, &s),
             Decision::Retry(Duration::from_millis(1500))
         );
+    }
+
+    /// A guard's rejection or a timeout as a `Status` classifies as the
+    /// rejection itself does, its wait read back from the pushback.
+    #[test]
+    fn guards_round_trip_through_a_status() {
+        for wait in [
+            Duration::ZERO,
+            Duration::from_millis(250),
+            Duration::from_secs(30),
+            Duration::from_millis(30_001),
+        ] {
+            let open = CircuitOpen::new("clips", wait);
+            let status = Status::from(open);
+            assert_eq!(status.code(), Code::Unavailable);
+            assert_eq!(
+                (status.kind(), status.retry_after()),
+                (open.kind(), open.retry_after()),
+                "{wait:?}"
+            );
+            let held =
+                std::error::Error::source(&status).and_then(|e| e.downcast_ref::<CircuitOpen>());
+            assert_eq!(held, Some(&open));
+        }
+        // a wait between milliseconds is rounded up, never told short
+        let status = Status::from(CircuitOpen::new("clips", Duration::from_micros(1_500)));
+        assert_eq!(status.retry_after(), Some(Duration::from_millis(2)));
+        // a wait too long for the pushback is the longest one, not a stop
+        let status = Status::from(CircuitOpen::new("clips", Duration::MAX));
+        assert_eq!(
+            (status.kind(), status.retry_after()),
+            (
+                ErrorKind::Unavailable,
+                Some(Duration::from_millis(i64::MAX.unsigned_abs()))
+            )
+        );
+        assert_eq!(
+            GRPC.decide(0, &status),
+            Decision::Retry(PUSHBACK.cap),
+            "capped as any hint"
+        );
+
+        let throttled = Throttled::new("clips", 0.5);
+        let status = Status::from(throttled);
+        assert_eq!(
+            (status.code(), status.kind(), status.retry_after()),
+            (Code::Unavailable, ErrorKind::Unavailable, None)
+        );
+        assert!(status.metadata().get(PUSHBACK_KEY).is_none());
+        let held = std::error::Error::source(&status).and_then(|e| e.downcast_ref::<Throttled>());
+        assert_eq!(held, Some(&throttled));
+
+        let timeout = AttemptTimeout {
+            after: Duration::from_secs(2),
+        };
+        let status = Status::from(timeout);
+        assert_eq!(
+            (status.code(), status.kind(), status.retry_after()),
+            (Code::DeadlineExceeded, ErrorKind::Timeout, None)
+        );
+        assert_eq!(status.message(), "attempt timed out after 2s");
+        let held =
+            std::error::Error::source(&status).and_then(|e| e.downcast_ref::<AttemptTimeout>());
+        assert_eq!(held, Some(&timeout));
     }
 
     /// Several pushback values: not retried, as grpc-go does, whatever

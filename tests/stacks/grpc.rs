@@ -2,10 +2,20 @@
 //! (the hand-written unary service of `examples/grpc.rs`): statuses
 //! classified after gRPC's A6, the server's pushback as the wait.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use retry_runtime::{retry, tonic::GRPC, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn};
-use tonic::transport::Channel;
+use retry_runtime::circuit::Outcome;
+use retry_runtime::tonic::PUSHBACK_KEY;
+use retry_runtime::{
+    retry, testing, tonic::GRPC, AttemptTimeout, Backoff, CircuitBreaker, CircuitOpen, Classify,
+    ErrorKind, Jitter, Policy, RetryOn, Throttle, Throttled,
+};
+use tonic::transport::{Channel, Server};
 use tonic::{Code, Status};
 
 use crate::{ms, waited};
@@ -24,6 +34,11 @@ const FAST: Policy<RetryOn> = GRPC
 
 #[retry(policy = FAST)]
 async fn clip(client: &mut tonic::client::Grpc<Channel>, id: &str) -> Result<String, Status> {
+    get(client, id).await
+}
+
+/// The call, once.
+async fn get(client: &mut tonic::client::Grpc<Channel>, id: &str) -> Result<String, Status> {
     client
         .ready()
         .await
@@ -144,4 +159,209 @@ async fn through_the_tower_layer_a_grpc_failure_is_not_retried() {
         .await
         .unwrap_err();
     assert_eq!((err.code(), server.hits()), (Code::Unavailable, 1));
+}
+
+/// A clip server whose first `slow` calls answer only after a minute (the
+/// client's deadline passes long before), the next ones at once.
+#[derive(Clone)]
+struct SlowServer {
+    slow: Arc<AtomicUsize>,
+    hits: Arc<AtomicUsize>,
+}
+
+/// The slow server's unary method.
+struct SlowClip(SlowServer);
+
+impl tonic::server::UnaryService<String> for SlowClip {
+    type Response = String;
+    type Future = Pin<Box<dyn Future<Output = Result<tonic::Response<String>, Status>> + Send>>;
+    fn call(&mut self, request: tonic::Request<String>) -> Self::Future {
+        self.0.hits.fetch_add(1, Ordering::SeqCst);
+        let slow = self
+            .0
+            .slow
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        Box::pin(async move {
+            if slow {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            Ok(tonic::Response::new(format!(
+                "ok: clip {}",
+                request.into_inner()
+            )))
+        })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for SlowServer {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let method = SlowClip(self.clone());
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(StringCodec);
+            Ok(grpc.unary(method, req).await)
+        })
+    }
+}
+
+impl tonic::server::NamedService for SlowServer {
+    const NAME: &'static str = "clips.Clips";
+}
+
+/// The serving task; stopped when dropped (also when a test fails).
+struct Serving(tokio::task::JoinHandle<()>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl SlowServer {
+    /// A server on 127.0.0.1 whose first `slow` calls hang; its address.
+    async fn start(slow: usize) -> (SlowServer, Serving, std::net::SocketAddr) {
+        let server = SlowServer {
+            slow: Arc::new(AtomicUsize::new(slow)),
+            hits: Arc::new(AtomicUsize::new(0)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let service = server.clone();
+        let task = tokio::spawn(async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let _ = Server::builder()
+                .serve_with_incoming_shutdown(service, incoming, std::future::pending())
+                .await;
+        });
+        (server, Serving(task), addr)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// `#[retry(timeout)]` on a call returning `Status`: the attempt that
+/// outlives it ends as DEADLINE_EXCEEDED (Status is
+/// `From<AttemptTimeout>`), which GRPC retries.
+#[retry(policy = FAST, timeout = "200ms")]
+async fn clip_within(
+    client: &mut tonic::client::Grpc<Channel>,
+    id: &str,
+) -> Result<String, Status> {
+    get(client, id).await
+}
+
+#[tokio::test]
+async fn an_attempt_past_its_timeout_is_deadline_exceeded_and_retried() {
+    let (server, _serving, addr) = SlowServer::start(1).await;
+    let mut client = connect(addr).await.unwrap();
+    let logs = testkit::capture::capture();
+    assert_eq!(clip_within(&mut client, "7").await.unwrap(), "ok: clip 7");
+    assert_eq!(server.hits(), 2);
+    let said = logs.matching(tracing::Level::WARN, "retrying clip");
+    assert_eq!(said.len(), 1, "{:#?}", logs.lines());
+    assert!(said[0].contains("Timeout"), "{said:?}");
+
+    // a slow server every time: the last attempt's timeout is the error
+    let (server, _serving, addr) = SlowServer::start(usize::MAX).await;
+    let mut client = connect(addr).await.unwrap();
+    let err = clip_within(&mut client, "7").await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.kind(), err.message(), server.hits()),
+        (
+            Code::DeadlineExceeded,
+            ErrorKind::Timeout,
+            "attempt timed out after 200ms",
+            4
+        )
+    );
+    let held = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<AttemptTimeout>());
+    assert_eq!(held.map(|t| t.after), Some(ms(200)));
+}
+
+/// Opens at the first failure, for a minute.
+static CLIPS_UP: CircuitBreaker = CircuitBreaker::new("clips")
+    .with_failures(1)
+    .with_recovery(Duration::from_secs(60));
+
+#[retry(policy = FAST, circuit = CLIPS_UP)]
+async fn clip_guarded(
+    client: &mut tonic::client::Grpc<Channel>,
+    id: &str,
+) -> Result<String, Status> {
+    get(client, id).await
+}
+
+/// An open circuit on a call returning `Status` (which is
+/// `From<CircuitOpen>`): UNAVAILABLE at once, the server not called, the
+/// breaker's wait as the pushback, which an outer retry reads back.
+#[tokio::test]
+async fn an_open_circuit_is_unavailable_with_its_wait_as_pushback() {
+    let (server, _running, mut client) = server_and_client().await;
+    let permit = CLIPS_UP.try_acquire().unwrap();
+    CLIPS_UP.record(permit, Outcome::Failure);
+    let err = clip_guarded(&mut client, "7").await.unwrap_err();
+    assert_eq!((err.code(), server.hits()), (Code::Unavailable, 0));
+    assert!(
+        err.message()
+            .starts_with("circuit `clips` is open; retry after "),
+        "{err:?}"
+    );
+    let pushback: u64 = err
+        .metadata()
+        .get(PUSHBACK_KEY)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((50_000..=60_001).contains(&pushback), "{pushback}");
+    assert_eq!(
+        (err.kind(), err.retry_after()),
+        (ErrorKind::Unavailable, Some(ms(pushback)))
+    );
+    let held = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<CircuitOpen>());
+    assert_eq!(held.map(|o| o.circuit), Some("clips"));
+    CLIPS_UP.reset();
+}
+
+/// Rejects nearly every call once it has seen only failures.
+static CLIPS_THROTTLE: Throttle = Throttle::new("clips");
+
+#[retry(policy = FAST, throttle = CLIPS_THROTTLE)]
+async fn clip_throttled(
+    client: &mut tonic::client::Grpc<Channel>,
+    id: &str,
+) -> Result<String, Status> {
+    get(client, id).await
+}
+
+/// A throttled call on a call returning `Status` (which is
+/// `From<Throttled>`): UNAVAILABLE, no pushback (a throttle has no wait).
+#[tokio::test]
+async fn a_throttled_call_is_unavailable_without_pushback() {
+    let (server, _running, mut client) = server_and_client().await;
+    for _ in 0..1000 {
+        CLIPS_THROTTLE.record(false);
+    }
+    testing::seed(7);
+    let err = clip_throttled(&mut client, "7").await.unwrap_err();
+    assert_eq!((err.code(), server.hits()), (Code::Unavailable, 0));
+    assert!(err.metadata().get(PUSHBACK_KEY).is_none(), "{err:?}");
+    assert_eq!(
+        (err.kind(), err.retry_after()),
+        (ErrorKind::Unavailable, None)
+    );
+    let held = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<Throttled>());
+    assert_eq!(held.map(|t| t.throttle), Some("clips"));
+    CLIPS_THROTTLE.reset();
 }
