@@ -12,7 +12,17 @@
 //! | `RESOURCE_EXHAUSTED` | RateLimited |
 //! | `ABORTED` | Interrupted |
 //! | `UNKNOWN` | Unknown |
-//! | any other (`INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
+//! | `CANCELLED` caused by tonic's client deadline (`tonic::TimeoutExpired`) | Timeout |
+//! | any other (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
+//!
+//! A6 does not retry `CANCELLED`, nor does this table, with one exception:
+//! tonic's client ends a call at its own deadline (`Endpoint::timeout`,
+//! or `Request::set_timeout`'s `grpc-timeout`) with `CANCELLED` "Timeout
+//! expired", whose [`source`](std::error::Error::source) chain holds a
+//! `tonic::TimeoutExpired`. That is a deadline the client set, what gRPC
+//! calls `DEADLINE_EXCEEDED`, so it is a `Timeout`, retried as one. A
+//! `CANCELLED` from the server (over the wire, with no source) stays
+//! `Permanent`.
 //!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
@@ -211,14 +221,35 @@ pub const fn code_kind(code: Code) -> ErrorKind {
     }
 }
 
+/// Did tonic's client end the call at its deadline? Its `CANCELLED`
+/// "Timeout expired" has a `tonic::TimeoutExpired` in its source chain.
+fn client_deadline(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if e.is::<::tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// By its code ([`code_kind`]), unless the server's pushback says not to
-/// retry; the pushback is the hint. See the [module docs](self).
+/// retry, or it is tonic's own client deadline (`CANCELLED` caused by a
+/// `tonic::TimeoutExpired`: `Timeout`); the pushback is the hint. See the
+/// [module docs](self).
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
 /// assert_eq!(tonic::Status::unavailable("down").kind(), ErrorKind::Unavailable);
 /// assert_eq!(tonic::Status::deadline_exceeded("slow").kind(), ErrorKind::Timeout);
 /// assert_eq!(tonic::Status::aborted("conflict").kind(), ErrorKind::Interrupted);
+///
+/// // tonic's client deadline (`Endpoint::timeout`, `Request::set_timeout`)
+/// let timeout: Box<dyn std::error::Error + Send + Sync> = Box::new(tonic::TimeoutExpired(()));
+/// let expired = tonic::Status::from_error(timeout);
+/// assert_eq!((expired.code(), expired.kind()), (tonic::Code::Cancelled, ErrorKind::Timeout));
+/// assert_eq!(tonic::Status::cancelled("Timeout expired").kind(), ErrorKind::Permanent); // no source: a cancellation
 /// ```
 impl Classify for Status {
     fn kind(&self) -> ErrorKind {
@@ -227,7 +258,10 @@ impl Classify for Status {
                 log::pushback_stops(&PushbackValues(self), why);
                 ErrorKind::Permanent
             }
-            Pushback::Absent | Pushback::Wait(_) => code_kind(self.code()),
+            Pushback::Absent | Pushback::Wait(_) => match self.code() {
+                Code::Cancelled if client_deadline(self) => ErrorKind::Timeout,
+                code => code_kind(code),
+            },
         }
     }
 
@@ -450,6 +484,48 @@ mod tests {
             GRPC.decide(0, &s),
             Decision::Retry(Duration::from_millis(1500))
         );
+    }
+
+    /// A wrapper error, as tonic's transport puts around the timeout.
+    #[derive(Debug)]
+    struct Wrapped(Box<dyn std::error::Error + Send + Sync>);
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("transport error")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// tonic's client deadline is CANCELLED "Timeout expired" caused by a
+    /// `TimeoutExpired`: a Timeout (it was Permanent, never retried); a
+    /// CANCELLED without that cause stays Permanent.
+    #[test]
+    fn tonics_client_deadline_is_a_timeout() {
+        let expired = || Box::new(::tonic::TimeoutExpired(()));
+        let direct = Status::from_error(expired());
+        let wrapped = Status::from_error(Box::new(Wrapped(expired())));
+        for status in [direct, wrapped] {
+            assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+            assert_eq!(
+                (status.kind(), status.retry_after()),
+                (ErrorKind::Timeout, None),
+                "{status:?}"
+            );
+            assert!(matches!(GRPC.decide(0, &status), Decision::Retry(_)));
+        }
+        let mut other = Status::cancelled("Timeout expired"); // from the server
+        assert_eq!(other.kind(), ErrorKind::Permanent);
+        other.set_source(Arc::new(Wrapped("gone".into())));
+        assert_eq!(other.kind(), ErrorKind::Permanent);
+        // a pushback that says stop still does
+        let mut stop = Status::from_error(expired());
+        stop.metadata_mut()
+            .insert(PUSHBACK_KEY, "-1".parse().unwrap());
+        assert_eq!(stop.kind(), ErrorKind::Permanent);
     }
 
     /// A guard's rejection or a timeout as a `Status` classifies as the

@@ -15,7 +15,7 @@ use retry_runtime::{
     retry, testing, tonic::GRPC, AttemptTimeout, Backoff, CircuitBreaker, CircuitOpen, Classify,
     ErrorKind, Jitter, Policy, RetryOn, Throttle, Throttled,
 };
-use tonic::transport::{Channel, Server};
+use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Status};
 
 use crate::{ms, waited};
@@ -286,6 +286,67 @@ async fn an_attempt_past_its_timeout_is_deadline_exceeded_and_retried() {
     );
     let held = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<AttemptTimeout>());
     assert_eq!(held.map(|t| t.after), Some(ms(200)));
+}
+
+/// tonic's own deadline (`Endpoint::timeout`) ends a call as CANCELLED
+/// "Timeout expired" (its source a `tonic::TimeoutExpired`): a client-side
+/// deadline, classified `Timeout` and retried.
+#[tokio::test]
+async fn tonics_own_timeout_is_a_timeout_and_retried() {
+    let (server, _serving, addr) = SlowServer::start(2).await;
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .timeout(ms(200))
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    assert_eq!(clip(&mut client, "7").await.unwrap(), "ok: clip 7");
+    assert_eq!(server.hits(), 3);
+
+    // the status itself, as the client call returns it
+    let (_server, _serving, addr) = SlowServer::start(1).await;
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .timeout(ms(200))
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static(GET_CLIP);
+    let err = client
+        .unary(tonic::Request::new("7".to_owned()), path, StringCodec)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.kind(), err.retry_after()),
+        (Code::Cancelled, ErrorKind::Timeout, None)
+    );
+}
+
+/// The same with a deadline on the request (`Request::set_timeout`, the
+/// `grpc-timeout` header, which tonic's client enforces too).
+#[tokio::test]
+async fn a_request_deadline_is_a_timeout_and_retried() {
+    #[retry(policy = FAST)]
+    async fn clip_by(
+        client: &mut tonic::client::Grpc<Channel>,
+        id: &str,
+    ) -> Result<String, Status> {
+        client
+            .ready()
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let path = http::uri::PathAndQuery::from_static(GET_CLIP);
+        let mut request = tonic::Request::new(id.to_owned());
+        request.set_timeout(Duration::from_millis(200));
+        Ok(client.unary(request, path, StringCodec).await?.into_inner())
+    }
+    let (server, _serving, addr) = SlowServer::start(1).await;
+    let mut client = connect(addr).await.unwrap();
+    assert_eq!(clip_by(&mut client, "7").await.unwrap(), "ok: clip 7");
+    assert_eq!(server.hits(), 2);
 }
 
 /// Opens at the first failure, for a minute.
