@@ -61,10 +61,34 @@ struct AttemptParam {
 }
 
 /// Takes the `#[attempt]` parameter, if any, out of the signature. At most
-/// one; not with `#[async_trait]` (which has moved the parameters already).
-/// On an error the marked parameters are left out all the same: the
+/// one; on an error the marked parameters are left out all the same: the
 /// function is emitted with the signature its callers use.
+///
+/// Not with `#[async_trait]`, which has already made the parameter one its
+/// callers pass and rebound it in its boxed future (`let a = a;`): refused
+/// before the parameter is taken out, since that shape is recognized by
+/// those rebinds matching the parameters. The marks are stripped and the
+/// parameters kept, so the method is emitted as async-trait wrote it.
 fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
+    let is_mark = |a: &syn::Attribute| a.path().is_ident("attempt");
+    let first_mark = func.sig.inputs.iter().find_map(|arg| match arg {
+        syn::FnArg::Typed(t) => t.attrs.iter().find(|a| is_mark(a)),
+        syn::FnArg::Receiver(_) => None,
+    });
+    if let Some(mark) = first_mark {
+        if func.sig.asyncness.is_none() && func.async_trait_body().is_some() {
+            let e = syn::Error::new_spanned(
+                mark,
+                "`#[attempt]` is not supported on an `#[async_trait]` method: async-trait has already made the parameter one its callers pass; retry with the context form in the method's body instead, `policy.retry(|a: Attempt| async move { .. }).context().await`, or drop `#[async_trait]` (a native `async fn` in a trait takes `#[attempt]`)",
+            );
+            for arg in &mut func.sig.inputs {
+                if let syn::FnArg::Typed(t) = arg {
+                    t.attrs.retain(|a| !is_mark(a));
+                }
+            }
+            return Err(e);
+        }
+    }
     let mut errors: Option<syn::Error> = None;
     let mut push_error = |e: syn::Error| match &mut errors {
         Some(all) => all.combine(e),
@@ -90,12 +114,6 @@ fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
             }
         }
         params.push((arg, punct, marked));
-    }
-    if marked_count > 0 && func.sig.asyncness.is_none() && func.async_trait_body().is_some() {
-        push_error(syn::Error::new_spanned(
-            &func.sig.ident,
-            "`#[attempt]` parameters are not supported with `#[async_trait]`; call `retry_runtime::Policy::retry(..).context()` in the method instead",
-        ));
     }
     let mut found = None;
     for (arg, punct, marked) in params {
@@ -1391,6 +1409,39 @@ mod tests {
              rerun with UPDATE_SNAPSHOTS=1. Expected:\n{}",
             block.join("\n")
         );
+    }
+
+    /// `#[attempt]` on a method `#[async_trait]` rewrote gets its own
+    /// message, not the boxed-future one (the mark was taken out before the
+    /// shape was looked for, so async-trait's `let a = a;` no longer matched
+    /// a parameter), and the method keeps its parameters, marks stripped.
+    #[test]
+    fn an_attempt_parameter_on_an_async_trait_method_is_refused_as_such() {
+        let method = quote! {
+            fn load<'a>(&'a self, id: u32, #[attempt] a: Attempt) -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'a>> {
+                Box::pin(async move {
+                    if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<u32, E>> {
+                        #[allow(unreachable_code)]
+                        return __ret;
+                    }
+                    let __self = self;
+                    let id = id;
+                    let a = a;
+                    let __ret: Result<u32, E> = { Ok(id + a.number) };
+                    #[allow(unreachable_code)]
+                    __ret
+                })
+            }
+        };
+        let out = retry(quote!(attempts = 3), method).to_string();
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(
+            out.contains("is not supported on an `#[async_trait]` method"),
+            "{out}"
+        );
+        assert!(!out.contains("returns the future it builds"), "{out}");
+        assert!(out.contains("id : u32 , a : Attempt"), "{out}");
+        assert!(!out.contains("# [attempt]"), "{out}");
     }
 
     #[test]

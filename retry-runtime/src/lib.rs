@@ -343,7 +343,10 @@ struct ReadmeDoctests;
 /// assert_eq!(send(7).unwrap(), "order-7 sent on attempt 2");
 /// ```
 ///
-/// The functional API's equivalent is [`Retry::context`].
+/// The functional API's equivalent is [`Retry::context`]. It is also what
+/// an `#[async_trait]` method uses: `#[attempt]` is refused there (async-trait
+/// has already made the parameter one its callers pass); a native `async fn`
+/// in a trait takes `#[attempt]`.
 ///
 /// # Arguments and attempts
 ///

@@ -129,3 +129,51 @@ fn after_a_rejected_result_the_previous_kind_is_none() {
     // rejected, which has no error kind
     assert_eq!(kinds, [None, Some(ErrorKind::Timeout), None]);
 }
+
+/// What to use in a trait method instead: `#[attempt]` on a native `async
+/// fn` in a trait (the impl's signature then matches the trait's), or, on
+/// an `#[async_trait]` method (where `#[attempt]` is refused, see
+/// compile-tests' `fail_attempt_async_trait.rs`), the context form.
+trait Repo {
+    async fn load(&self, id: u32) -> Result<u32, std::io::Error>;
+}
+
+#[async_trait::async_trait]
+trait BoxedRepo {
+    async fn load(&self, id: u32) -> Result<u32, std::io::Error>;
+}
+
+struct Flaky;
+
+impl Repo for Flaky {
+    #[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+    async fn load(&self, id: u32, #[attempt] a: Attempt) -> Result<u32, std::io::Error> {
+        if a.number < 2 {
+            return Err(timed_out());
+        }
+        Ok(id + a.number)
+    }
+}
+
+#[async_trait::async_trait]
+impl BoxedRepo for Flaky {
+    async fn load(&self, id: u32) -> Result<u32, std::io::Error> {
+        retry_runtime::Policy::new()
+            .with_attempts(3)
+            .with_backoff(retry_runtime::Backoff::fixed(Duration::ZERO))
+            .retry(|a: Attempt| async move {
+                if a.number < 2 {
+                    return Err(timed_out());
+                }
+                Ok(id + a.number)
+            })
+            .context()
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_trait_method_reads_its_attempt_natively_or_by_the_context_form() {
+    assert_eq!(Repo::load(&Flaky, 40).await.unwrap(), 42);
+    assert_eq!(BoxedRepo::load(&Flaky, 40).await.unwrap(), 42);
+}
