@@ -280,6 +280,29 @@ mod same_name {
     }
 }
 
+/// A recursive type that names itself through a module path: the field is
+/// still the type itself and gets no bound (one kept made an impl that never
+/// applied: E0599 on `kind()`).
+mod module_path {
+    use retry_runtime::{Classify, ErrorKind};
+
+    #[derive(Debug, retry_runtime::Classify)]
+    pub enum Chain<T> {
+        #[classify(transparent)]
+        Inner(Box<crate::derive_classify::module_path::Chain<T>>),
+        #[classify(transparent)]
+        Up(Box<super::module_path::Chain<T>>),
+        #[classify(Timeout)]
+        Leaf(T),
+    }
+
+    #[test]
+    fn a_recursive_type_named_by_its_module_path_classifies() {
+        let chain: Chain<u8> = Chain::Inner(Box::new(Chain::Up(Box::new(Chain::Leaf(1)))));
+        assert_eq!(chain.kind(), ErrorKind::Timeout);
+    }
+}
+
 #[test]
 fn a_recursive_generic_type_classifies() {
     let chain: Chain<u8> = Chain::Inner(Box::new(Chain::Sibling(Box::new(Chain::Leaf(1)))));

@@ -80,7 +80,7 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
     for target in targets {
         if let Resolved::Delegate(field) = &target.kind {
             let ty = field.ty.to_token_stream();
-            if mentions_any(ty.clone(), &params) && !names_itself(ty, &itself) {
+            if mentions_any(ty.clone(), &params) && !names_itself(ty, &itself, &params) {
                 let ty = field.ty;
                 // (`Classify` with the derive's hygiene, at the field's
                 // type: a `crate = "crate::..."` path is then not one rustc's
@@ -103,23 +103,37 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
 }
 
 /// Does the type `tokens` name the deriving type itself (`itself`: its
-/// name and `Self`), as a type of its own (`Chain<T>`, `Box<Self>`,
-/// `crate::Chain<T>`), not as a segment of another path: `S::Error`,
-/// `Self::Error`, `<C as Codec>::Error` or `inner::Error<T>` in a type called
-/// `Error` are other types, whose bound stays.
-fn names_itself(tokens: TokenStream, itself: &[&Ident]) -> bool {
+/// name and `Self`), as a type of its own: `Chain<T>`, `Box<Self>`,
+/// `Chain::<T>`, or a path ending in the name (`crate::errors::Chain<T>`,
+/// `super::Chain<T>`, `$crate::Chain<T>`)? Not a path that starts at a type
+/// parameter, `Self`, a `<..>` or a leading `::`, nor the name followed by
+/// another segment: `S::Error`, `Self::Error`, `<C as Codec>::Error` are
+/// other types, whose bound stays.
+///
+/// When in doubt the name counts as the type: a bound left out that was
+/// needed is rustc's E0277 with its "restrict" hint, which the user can
+/// follow (a `where` clause on the type is copied onto the impl), where a
+/// bound kept on the type itself makes an impl that never applies, which
+/// the user cannot undo.
+fn names_itself(tokens: TokenStream, itself: &[&Ident], params: &[&Ident]) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(i, token)| match token {
         TokenTree::Ident(ident) => {
             itself.iter().any(|name| **name == *ident)
-                && !path_separator_at(&tokens, i + 1)
-                && (i < 2
-                    || !path_separator_at(&tokens, i - 2)
-                    || crate_path_before(&tokens, i - 2))
+                && (!path_separator_at(&tokens, i + 1) || turbofish_at(&tokens, i + 3))
+                && path_start(&tokens, i).is_some_and(|first| {
+                    // a path from a type (`S::..`, `Self::..`) names one of its items
+                    first == i || !starts_at_a_type(&tokens[first], params)
+                })
         }
-        TokenTree::Group(group) => names_itself(group.stream(), itself),
+        TokenTree::Group(group) => names_itself(group.stream(), itself, params),
         TokenTree::Punct(_) | TokenTree::Literal(_) => false,
     })
+}
+
+/// Is `token` a type parameter or `Self`?
+fn starts_at_a_type(token: &TokenTree, params: &[&Ident]) -> bool {
+    matches!(token, TokenTree::Ident(t) if t == "Self" || params.contains(&t))
 }
 
 /// Is there a `::` at `tokens[at..]`?
@@ -131,22 +145,23 @@ fn path_separator_at(tokens: &[TokenTree], at: usize) -> bool {
     )
 }
 
-/// Is the path before the `::` at `tokens[sep]` made of `crate`, `self` and
-/// `super` only (a path to the deriving type in this crate)?
-fn crate_path_before(tokens: &[TokenTree], sep: usize) -> bool {
-    let mut at = sep;
-    loop {
-        let Some(TokenTree::Ident(segment)) = at.checked_sub(1).and_then(|i| tokens.get(i)) else {
-            return false; // a leading `::` (another crate), or `<..>::`
-        };
-        if !matches!(segment.to_string().as_str(), "crate" | "self" | "super") {
-            return false;
+/// Is there a `<` at `tokens[at]` (after a `::`: a turbofish)?
+fn turbofish_at(tokens: &[TokenTree], at: usize) -> bool {
+    matches!(tokens.get(at), Some(TokenTree::Punct(p)) if p.as_char() == '<')
+}
+
+/// The index of the first segment of the path whose segment is at
+/// `tokens[at]`, or `None` when the path starts with a `::` (a leading one,
+/// or after a `<..>`).
+fn path_start(tokens: &[TokenTree], at: usize) -> Option<usize> {
+    let mut first = at;
+    while first >= 2 && path_separator_at(tokens, first - 2) {
+        match first.checked_sub(3).map(|i| &tokens[i]) {
+            Some(TokenTree::Ident(_)) => first -= 3,
+            _ => return None,
         }
-        if at < 3 || !path_separator_at(tokens, at - 3) {
-            return true;
-        }
-        at -= 3;
     }
+    Some(first)
 }
 
 fn mentions_any(tokens: TokenStream, params: &[&Ident]) -> bool {
@@ -338,25 +353,36 @@ mod tests {
     fn names_itself_tells_the_type_from_a_path_segment() {
         let name = syn::Ident::new("Error", proc_macro2::Span::call_site());
         let this = syn::Ident::new("Self", proc_macro2::Span::call_site());
+        let (s, t) = (
+            syn::Ident::new("S", proc_macro2::Span::call_site()),
+            syn::Ident::new("T", proc_macro2::Span::call_site()),
+        );
         let itself = [&name, &this];
-        let names = |ty: TokenStream| super::names_itself(ty, &itself);
+        let params = [&s, &t];
+        let names = |ty: TokenStream| super::names_itself(ty, &itself, &params);
         for ty in [
             quote!(Box<Error<T>>),
             quote!(Box<Self>),
+            quote!(Box<Error::<T>>),
             quote!(crate::Error<T>),
+            quote!(crate::errors::Error<T>),
             quote!(Vec<self::Error<T>>),
             quote!(super::super::Error<T>),
+            quote!(super::m::Error<T>),
             quote!((u8, Box<Error<T>>)),
+            // another module's namesake counts too: a bound it needs is
+            // the user's to add, where one on the type itself is not
+            quote!(inner::Error<T>),
         ] {
             assert!(names(ty.clone()), "{ty}");
         }
         for ty in [
             quote!(S::Error),
             quote!(Self::Error),
+            quote!(Box<T::Error>),
             quote!(<C as Codec>::Error),
-            quote!(inner::Error<T>),
             quote!(::other::Error<T>),
-            quote!(crate::inner::Error<T>),
+            quote!(Error::Kind),
             quote!(Box<T>),
         ] {
             assert!(!names(ty.clone()), "{ty}");
