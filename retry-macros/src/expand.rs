@@ -46,6 +46,7 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(cfg) => expand(&cfg, func, attempt_param.as_ref()),
         Err(e) => {
             let mut out = e.to_compile_error();
+            strip_attempt_marks(&mut func);
             out.extend(func.into_token_stream());
             out
         }
@@ -60,6 +61,17 @@ struct AttemptParam {
     ty: Box<syn::Type>,
 }
 
+/// Removes the `#[attempt]` marks a refused `#[async_trait]` method kept
+/// (see [`take_attempt_param`]), so that the method is emitted without an
+/// attribute rustc does not know.
+fn strip_attempt_marks(func: &mut FnItem) {
+    for arg in &mut func.sig.inputs {
+        if let syn::FnArg::Typed(t) = arg {
+            t.attrs.retain(|a| !a.path().is_ident("attempt"));
+        }
+    }
+}
+
 /// Takes the `#[attempt]` parameter, if any, out of the signature. At most
 /// one; on an error the marked parameters are left out all the same: the
 /// function is emitted with the signature its callers use.
@@ -67,8 +79,9 @@ struct AttemptParam {
 /// Not with `#[async_trait]`, which has already made the parameter one its
 /// callers pass and rebound it in its boxed future (`let a = a;`): refused
 /// before the parameter is taken out, since that shape is recognized by
-/// those rebinds matching the parameters. The marks are stripped and the
-/// parameters kept, so the method is emitted as async-trait wrote it.
+/// those rebinds matching the parameters. The parameters are kept, so the
+/// method is emitted as async-trait wrote it, and so are the marks until
+/// then (the checks skip a marked parameter: [`strip_attempt_marks`]).
 fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
     let is_mark = |a: &syn::Attribute| a.path().is_ident("attempt");
     let first_mark = func.sig.inputs.iter().find_map(|arg| match arg {
@@ -81,11 +94,6 @@ fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
                 mark,
                 "`#[attempt]` is not supported on an `#[async_trait]` method: async-trait has already made the parameter one its callers pass; retry with the context form in the method's body instead, `policy.retry(|a: Attempt| async move { .. }).context().await`, or drop `#[async_trait]` (a native `async fn` in a trait takes `#[attempt]`)",
             );
-            for arg in &mut func.sig.inputs {
-                if let syn::FnArg::Typed(t) = arg {
-                    t.attrs.retain(|a| !is_mark(a));
-                }
-            }
             return Err(e);
         }
     }

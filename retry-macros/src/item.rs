@@ -87,8 +87,19 @@ impl FnItem {
         // rebinds `let mut __self`)? What a method does through it is meant
         // to last, as through any `&mut T` argument.
         let mut by_reference = false;
+        // A parameter still marked `#[attempt]` (refused on an
+        // `#[async_trait]` method, whose marks are kept for this) is not
+        // the caller's argument: no "add `clone = ..`" for it, nor for its
+        // rebind in async-trait's future.
+        let is_mark = |a: &Attribute| a.path().is_ident("attempt");
+        let mut marked = Vec::new();
         for input in &self.sig.inputs {
             match input {
+                FnArg::Typed(t) if t.attrs.iter().any(is_mark) => {
+                    if let Pat::Ident(p) = &*t.pat {
+                        marked.push(p.ident.clone());
+                    }
+                }
                 FnArg::Typed(t) => mut_bindings(&t.pat, is_reference(&t.ty), &mut found),
                 FnArg::Receiver(r) => {
                     // `&mut self`, and a typed receiver through a reference
@@ -122,6 +133,7 @@ impl FnItem {
                             });
                         }
                     }
+                    Pat::Ident(p) if marked.contains(&p.ident) => {}
                     pat => mut_bindings(pat, false, &mut found),
                 }
             }

@@ -23,4 +23,19 @@ impl Repo for R {
     }
 }
 
+// `mut`: the same one error, not also "add `clone = a`"
+#[async_trait]
+trait Counter {
+    async fn count(&self) -> Result<u32, std::io::Error>;
+}
+
+#[async_trait]
+impl Counter for R {
+    #[retry(attempts = 3)]
+    async fn count(&self, #[attempt] mut a: Attempt) -> Result<u32, std::io::Error> {
+        a.number += 1;
+        Ok(a.number)
+    }
+}
+
 fn main() {}
