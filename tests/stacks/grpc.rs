@@ -39,15 +39,20 @@ async fn clip(client: &mut tonic::client::Grpc<Channel>, id: &str) -> Result<Str
 
 /// The call, once.
 async fn get(client: &mut tonic::client::Grpc<Channel>, id: &str) -> Result<String, Status> {
+    send(client, tonic::Request::new(id.to_owned())).await
+}
+
+/// One GetClip call with `request` (its deadline, its metadata).
+async fn send(
+    client: &mut tonic::client::Grpc<Channel>,
+    request: tonic::Request<String>,
+) -> Result<String, Status> {
     client
         .ready()
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
     let path = http::uri::PathAndQuery::from_static(GET_CLIP);
-    let reply = client
-        .unary(tonic::Request::new(id.to_owned()), path, StringCodec)
-        .await?;
-    Ok(reply.into_inner())
+    Ok(client.unary(request, path, StringCodec).await?.into_inner())
 }
 
 async fn server_and_client() -> (ClipServer, example::Running, tonic::client::Grpc<Channel>) {
@@ -334,14 +339,9 @@ async fn a_request_deadline_is_a_timeout_and_retried() {
         client: &mut tonic::client::Grpc<Channel>,
         id: &str,
     ) -> Result<String, Status> {
-        client
-            .ready()
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
-        let path = http::uri::PathAndQuery::from_static(GET_CLIP);
         let mut request = tonic::Request::new(id.to_owned());
         request.set_timeout(Duration::from_millis(200));
-        Ok(client.unary(request, path, StringCodec).await?.into_inner())
+        send(client, request).await
     }
     let (server, _serving, addr) = SlowServer::start(1).await;
     let mut client = connect(addr).await.unwrap();
