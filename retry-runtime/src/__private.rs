@@ -32,14 +32,29 @@ pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> tracing::Span
     crate::log::next_attempt_span(policy, run.attempts()).unwrap_or_else(tracing::Span::none)
 }
 
+/// The [`DefaultSleeper`](crate::DefaultSleeper) of an async `#[retry]`,
+/// with a timer: implemented when one of the features `tokio`, `smol` or
+/// `futures-timer` is enabled. Without them, an async `#[retry]` gets this
+/// message, which names the features only (the attribute takes no sleeper
+/// of the user's, which [`Sleeper`](crate::Sleeper)'s message offers).
+#[diagnostic::on_unimplemented(
+    message = "an async `#[retry]` needs an async timer, and none is enabled",
+    label = "no async timer for this retry",
+    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`"
+)]
+pub trait AsyncTimer: crate::Sleeper + Default {}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+impl AsyncTimer for DefaultSleeper {}
+
 /// The timer an async `#[retry]` loop awaits between attempts: the
 /// [`DefaultSleeper`](crate::DefaultSleeper)'s. Without a runtime feature
 /// (`tokio`, `smol`, `futures-timer`) this does not compile, and the error
 /// names the features.
 /// (Generic, so that the bound is checked where the loop is, with
-/// [`Sleeper`](crate::Sleeper)'s message; called with the `DefaultSleeper`.)
+/// [`AsyncTimer`]'s message; called with the `DefaultSleeper`.)
 #[inline(always)]
-pub fn default_sleep<S: crate::Sleeper + Default>(wait: Duration) -> S::Sleep {
+pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> S::Sleep {
     S::default().sleep(wait)
 }
 
@@ -48,7 +63,7 @@ pub fn default_sleep<S: crate::Sleeper + Default>(wait: Duration) -> S::Sleep {
 #[inline(always)]
 pub fn attempt_timeout<S, T, E, Fut>(limit: Duration, attempt: Fut) -> crate::Timeout<Fut, S::Sleep>
 where
-    S: crate::Sleeper + Default,
+    S: AsyncTimer,
     Fut: core::future::Future<Output = Result<T, E>>,
     E: From<crate::AttemptTimeout>,
 {
@@ -372,7 +387,7 @@ where
 /// A hedged `#[retry(hedge = "...")]` call: the body as an async closure,
 /// run by [`Retry::hedged`](crate::Retry::hedged) with the sleeper `S` (the
 /// `DefaultSleeper`: generic, so that a missing runtime feature is reported
-/// where the function is, with [`Sleeper`](crate::Sleeper)'s message).
+/// where the function is, with [`AsyncTimer`]'s message).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -384,7 +399,7 @@ where
 /// ```
 pub async fn hedged<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
 where
-    S: crate::Sleeper + Default,
+    S: AsyncTimer,
     F: FnMut() -> Fut,
     Fut: core::future::Future<Output = Result<T, E>>,
     W: crate::When<E>,
@@ -407,7 +422,7 @@ where
 /// ```
 pub async fn hedged_context<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
 where
-    S: crate::Sleeper + Default,
+    S: AsyncTimer,
     F: FnMut(crate::Attempt) -> Fut,
     Fut: core::future::Future<Output = Result<T, E>>,
     W: crate::When<E>,

@@ -8,8 +8,9 @@
 //! [`SystemClock`] is tokio's clock with the `tokio` feature (so
 //! `tokio::time::pause()` moves it in async tests), else std's, plus the
 //! virtual time of this thread: [`testing::pause`](crate::testing::pause)
-//! turns virtual time on for its thread, and sync sleeps then advance it
-//! instead of blocking. That state lives here, with the clock;
+//! turns virtual time on for its thread, and sync sleeps (and async runs'
+//! waits on a timer other than tokio's) then advance it instead of
+//! sleeping. That state lives here, with the clock;
 //! [`testing`](crate::testing) is only its guard.
 
 use std::sync::OnceLock;
@@ -160,7 +161,8 @@ impl Clock for ManualClock {
 
 /// The virtual time of each thread, on while a
 /// [`testing::pause`](crate::testing::pause) guard lives on it: sync sleeps
-/// advance it instead of blocking, and every wait is recorded.
+/// and async waits on a timer other than tokio's advance it instead of
+/// sleeping, and every wait is recorded.
 pub(crate) mod virtual_time {
     use core::cell::{Cell, RefCell};
     use std::time::Duration;
@@ -290,13 +292,22 @@ pub(crate) mod virtual_time {
         sleep();
     }
 
-    /// Records an async wait (the sleep itself is real: tokio's paused
-    /// clock, if any, makes it instant).
+    /// Is virtual time on for this thread? (One thread-local read: the
+    /// async executors ask it for each wait, and do the rest out of line.)
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn on_async_sleep(wait: Duration) {
-        if PAUSED.with(Cell::get) != 0 {
-            record_async(wait);
+    pub(crate) fn paused_here() -> bool {
+        PAUSED.with(Cell::get) != 0
+    }
+
+    /// Records an async run's wait on this paused thread; a `virtual` one
+    /// also advances the virtual time (its timer is skipped), where
+    /// another is slept for real (tokio's paused clock makes its timer
+    /// instant, and moves the run's clock itself).
+    pub(crate) fn on_paused_async_wait(wait: Duration, virtual_wait: bool) {
+        record_async(wait);
+        if virtual_wait {
+            OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
         }
     }
 

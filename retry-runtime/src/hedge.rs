@@ -598,7 +598,7 @@ where
                             announce_retry(policy, &ev, Some(&mut *notify));
                             // (recorded under `testing::pause`, as every
                             // form's waits are)
-                            if !crate::sleep::should_sleep(next_in) {
+                            if !crate::sleep::should_sleep_on(sleeper, next_in) {
                                 start_next = true;
                             }
                             retry_due = Some(due);

@@ -317,7 +317,7 @@ where
                     return give_back(gave_up.last_error);
                 }
                 ControlFlow::Continue(wait) => {
-                    if sleep::should_sleep(wait) {
+                    if sleep::should_sleep_on(&self.sleeper, wait) {
                         self.sleeper.sleep(wait).await;
                     }
                 }

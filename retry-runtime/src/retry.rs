@@ -837,7 +837,7 @@ where
                         return Poll::Ready(D::err(e));
                     }
                     ControlFlow::Continue(wait) => {
-                        if sleep::should_sleep(wait) {
+                        if sleep::should_sleep_on(&*this.sleeper, wait) {
                             let sleep = this.sleeper.sleep(wait);
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
@@ -909,7 +909,7 @@ where
                     ControlFlow::Break(Err(e)) => return Poll::Ready(D::err(e)),
                     ControlFlow::Continue(wait) => wait,
                 };
-                if sleep::should_sleep(wait) {
+                if sleep::should_sleep_on(&*this.sleeper, wait) {
                     let sleep = this.sleeper.sleep(wait);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;

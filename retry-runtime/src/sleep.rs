@@ -29,8 +29,10 @@
 //!
 //! A zero wait does not sleep at all: no timer is registered and the task
 //! does not yield (tokio would round even `sleep(ZERO)` up to its next 1 ms
-//! tick). Under [`testing::pause`] sync sleeps are virtual and every wait is
-//! recorded.
+//! tick). Under [`testing::pause`] every wait is recorded, and sync sleeps
+//! are virtual, as are async runs' waits on this library's timers other
+//! than tokio's (which has a paused clock of its own): the run's clock
+//! advances instead.
 
 use core::fmt;
 use std::future::Future;
@@ -70,6 +72,16 @@ pub trait Sleeper {
     type Sleep: Future<Output = ()>;
     /// A future that completes after `wait`.
     fn sleep(&self, wait: Duration) -> Self::Sleep;
+
+    /// Under [`testing::pause`], is a run's wait between attempts virtual
+    /// (the run's clock advances, the timer is not awaited)? Only for this
+    /// library's timers other than tokio's, which has a paused clock of
+    /// its own; a sleeper of yours is still awaited.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn virtual_when_paused(&self) -> bool {
+        false
+    }
 }
 
 /// How a sync run waits between attempts: [`DefaultSleeper`] blocks the
@@ -168,6 +180,10 @@ macro_rules! default_sleeper_is {
             #[inline]
             fn sleep(&self, wait: Duration) -> Self::Sleep {
                 $sleeper.sleep(wait)
+            }
+            #[inline(always)]
+            fn virtual_when_paused(&self) -> bool {
+                $sleeper.virtual_when_paused()
             }
         }
     };
@@ -268,6 +284,11 @@ mod either_runtime {
             };
             EitherSleep { timer }
         }
+        /// Outside a tokio runtime: the other timer's waits are virtual.
+        #[inline]
+        fn virtual_when_paused(&self) -> bool {
+            tokio::runtime::Handle::try_current().is_err()
+        }
     }
 }
 #[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer")))]
@@ -329,6 +350,10 @@ impl Sleeper for SmolSleeper {
     fn sleep(&self, wait: Duration) -> SmolSleep {
         SmolSleep(async_io::Timer::after(wait))
     }
+    #[inline(always)]
+    fn virtual_when_paused(&self) -> bool {
+        true
+    }
 }
 
 /// The future of a [`SmolSleeper`]'s sleep: an `async_io::Timer` whose
@@ -383,6 +408,10 @@ impl Sleeper for FuturesTimerSleeper {
     #[inline]
     fn sleep(&self, wait: Duration) -> futures_timer::Delay {
         futures_timer::Delay::new(wait)
+    }
+    #[inline(always)]
+    fn virtual_when_paused(&self) -> bool {
+        true
     }
 }
 
@@ -461,11 +490,13 @@ pub async fn sleep_async(wait: Duration) {
     }
 }
 
-/// The first half of [`sleep_async`], for a loop that awaits the timer
-/// itself (the executors and `#[retry]` do, so their future holds only the
-/// timer, not a wrapping future too):
-/// records the wait under [`testing::pause`], and says whether there is
-/// anything to sleep (a zero wait is not slept).
+/// The first half of [`sleep_async`], for a loop that awaits the
+/// [`DefaultSleeper`]'s timer itself (`#[retry]` does, so that its future
+/// holds only the timer, not a wrapping future too): says whether there is
+/// anything to sleep. A zero wait is not slept; under [`testing::pause`]
+/// the wait is recorded, and is virtual (advances the run's clock, and is
+/// not slept) unless the timer is tokio's, which has a paused clock of its
+/// own.
 ///
 /// ```
 /// use std::time::Duration;
@@ -474,8 +505,38 @@ pub async fn sleep_async(wait: Duration) {
 /// ```
 #[inline]
 pub fn should_sleep(wait: Duration) -> bool {
-    virtual_time::on_async_sleep(wait);
+    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    {
+        should_sleep_on(&DefaultSleeper, wait)
+    }
+    // no timer of this library's: the caller's is awaited
+    #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+    {
+        if virtual_time::paused_here() {
+            virtual_time::on_paused_async_wait(wait, false);
+        }
+        !is_zero(wait)
+    }
+}
+
+/// [`should_sleep`] for a run's wait on `sleeper`: the executors ask it
+/// before they make the timer. Its waits are virtual under
+/// [`testing::pause`] when [`Sleeper::virtual_when_paused`] says so.
+#[inline(always)]
+pub(crate) fn should_sleep_on<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> bool {
+    if virtual_time::paused_here() {
+        return should_sleep_paused(sleeper, wait);
+    }
     !is_zero(wait)
+}
+
+/// [`should_sleep_on`] on a paused thread (out of line: tests only).
+#[cold]
+#[inline(never)]
+fn should_sleep_paused<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> bool {
+    let virtual_wait = sleeper.virtual_when_paused();
+    virtual_time::on_paused_async_wait(wait, virtual_wait);
+    !virtual_wait && !is_zero(wait)
 }
 
 /// `Duration::is_zero` as one test of both halves (`is_zero` compiles to

@@ -3,10 +3,15 @@
 //! [`pause`] returns a guard; while it lives, on this thread:
 //! - sync retries do not sleep: each wait is recorded and advances a virtual
 //!   clock that the sync executor's `max_elapsed` check reads;
-//! - async retries record their waits too (they still sleep, on the enabled
-//!   sleeper's timer; with tokio's, combine with `tokio::time::pause()`, or
+//! - async retries record their waits too. On tokio's timer they still
+//!   sleep: combine with `tokio::time::pause()`, or
 //!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
-//!   the task stays on this thread).
+//!   the task stays on this thread. On this library's other timers (the
+//!   `smol` and `futures-timer` features, also beside `tokio` for a future
+//!   run outside a tokio runtime) they do not sleep: each wait advances the virtual
+//!   clock, as a sync one does. A sleeper of yours (`SleepFn`) is still
+//!   awaited, and a per-attempt `timeout` and a hedge's delay always run
+//!   on the real timer.
 //!
 //! ```
 //! use std::time::Duration;
@@ -24,7 +29,8 @@ use std::time::Duration;
 
 use crate::clock::virtual_time;
 
-/// While alive, records waits and makes sync sleeps virtual on this thread.
+/// While alive, records waits and makes sync sleeps (and async waits off
+/// tokio's timer) virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
 /// live (the waits of an inner guard go with it when it drops).
@@ -48,7 +54,8 @@ pub struct Paused {
     _not_send: PhantomData<*const ()>,
 }
 
-/// Start recording waits on this thread; sync sleeps become virtual.
+/// Start recording waits on this thread; sync sleeps (and async waits off
+/// tokio's timer) become virtual.
 ///
 /// ```
 /// let p = retry_runtime::testing::pause();

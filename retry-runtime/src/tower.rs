@@ -1177,7 +1177,7 @@ where
                         }
                     }
                 };
-                if sleep::should_sleep(wait) {
+                if sleep::should_sleep_on(&*this.sleeper, wait) {
                     let sleep = this.sleeper.sleep(wait);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;

@@ -57,15 +57,58 @@ async fn hangs() -> Result<u32, TimedOut> {
 #[test]
 fn retry_waits_on_smol_without_a_tokio_runtime() {
     assert!(tokio::runtime::Handle::try_current().is_err());
-    let paused = testing::pause();
     CALLS.with(|c| c.set(0));
     let start = Instant::now();
     assert_eq!(async_io::block_on(busy_twice()), Ok(7));
     assert_eq!(CALLS.with(Cell::get), 3);
-    // the waits were slept on smol's timer (real time), and recorded
+    // the waits were slept on smol's timer (real time)
     assert!(start.elapsed() >= Duration::from_millis(30));
-    let ms = Duration::from_millis;
-    assert_eq!(paused.waits(), [ms(10), ms(20)]);
+}
+
+/// Busy every time, at once; waits of an hour.
+#[retry(attempts = 3, backoff = "fixed(3600s)")]
+async fn always_busy() -> Result<u32, Busy> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    Err(Busy)
+}
+
+/// Polls `fut` once (with a waker that does nothing): its output if ready.
+fn poll_once<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    use std::task::{Context, Poll, Waker};
+    match std::pin::pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
+}
+
+#[test]
+fn under_pause_the_waits_are_virtual_outside_tokio_and_on_tokios_paused_clock_inside() {
+    let paused = testing::pause();
+    let hour = Duration::from_secs(3600);
+    // outside a tokio runtime the timer would be smol's: the waits are
+    // virtual instead, and the run ends in the poll that starts it
+    CALLS.with(|c| c.set(0));
+    assert_eq!(poll_once(always_busy()), Some(Err(Busy)));
+    assert_eq!(CALLS.with(Cell::get), 3);
+    assert_eq!(paused.waits(), [hour, hour]);
+    // inside one, tokio's timer on its paused clock, as before: slept (the
+    // first poll is left pending on it), and tokio's clock moves
+    CALLS.with(|c| c.set(0));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let (first_poll, took) = rt.block_on(async {
+        let start = tokio::time::Instant::now();
+        let mut fut = std::pin::pin!(always_busy());
+        let first_poll = poll_once(fut.as_mut());
+        assert_eq!(fut.await, Err(Busy));
+        (first_poll.is_some(), start.elapsed())
+    });
+    assert!(!first_poll);
+    assert_eq!(took, 2 * hour);
+    assert_eq!(paused.waits(), [hour; 4]);
 }
 
 #[test]

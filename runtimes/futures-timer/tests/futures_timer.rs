@@ -3,6 +3,9 @@
 //! this crate's tree (tests/runtimes/ checks `cargo tree`).
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
@@ -36,16 +39,42 @@ async fn annotated() -> Result<u32, Busy> {
 #[test]
 fn an_annotated_async_fn_sleeps_on_futures_timer() {
     CALLS.with(|c| c.set(0));
-    let paused = testing::pause();
     let started = Instant::now();
     assert_eq!(block_on(annotated()), Ok(3));
+    // the waits were slept
     assert!(
         started.elapsed() >= Duration::from_millis(40),
         "{:?}",
         started.elapsed()
     );
-    // the waits were slept (above) and recorded
-    assert_eq!(paused.waits(), [Duration::from_millis(20); 2]);
+}
+
+#[retry(attempts = 100, backoff = "exp(1s,4s)", max_elapsed = "10s")]
+async fn always_busy() -> Result<u32, Busy> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    Err(Busy)
+}
+
+/// Polls `fut` once: its output if it is ready then.
+fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(fut).poll(&mut cx) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
+}
+
+#[test]
+fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
+    CALLS.with(|c| c.set(0));
+    let paused = testing::pause();
+    // a wait slept on futures-timer's Delay would leave the run pending
+    assert_eq!(poll_once(always_busy()), Some(Err(Busy)));
+    let s = Duration::from_secs;
+    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+    // the virtual 7s count towards `max_elapsed`: the next wait, 4s, would
+    // end past 10s, so the run stops after 4 attempts, not 100
+    assert_eq!(CALLS.with(Cell::get), 4);
 }
 
 #[test]
@@ -71,6 +100,9 @@ async fn too_slow() -> Result<u32, Busy> {
 #[test]
 fn a_per_attempt_timeout_races_futures_timer() {
     CALLS.with(|c| c.set(0));
+    // also under `testing::pause`: only the waits between attempts are
+    // virtual, a timeout is not
+    let _paused = testing::pause();
     let started = Instant::now();
     assert_eq!(block_on(too_slow()), Err(Busy));
     let took = started.elapsed();

@@ -57,12 +57,57 @@ async fn annotated() -> Result<u32, Fail> {
 
 #[test]
 fn an_annotated_async_fn_sleeps_on_async_io_under_smol() {
-    let paused = testing::pause();
     let (out, took) = block_on_timed(annotated());
     assert_eq!(out, Ok(3));
-    // two real waits of 20ms on async-io's timer, recorded as well
+    // two real waits of 20ms on async-io's timer
     assert!(took >= Duration::from_millis(40), "{took:?}");
-    assert_eq!(paused.waits(), [Duration::from_millis(20); 2]);
+}
+
+/// Busy every time, at once (no await): a run whose waits are virtual ends
+/// within the poll that starts it.
+#[retry(attempts = 100, backoff = "exp(1s,4s)", max_elapsed = "10s")]
+async fn always_busy() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    Err(Fail::Busy)
+}
+
+#[test]
+fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
+    CALLS.with(|c| c.set(0));
+    let paused = testing::pause();
+    // one poll, under smol: a wait slept on async-io's timer would leave
+    // the run pending
+    let out = smol::block_on(smol::future::poll_once(always_busy()));
+    assert_eq!(out, Some(Err(Fail::Busy)));
+    let s = Duration::from_secs;
+    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+    // the virtual 7s count towards `max_elapsed`: the next wait, 4s, would
+    // end past 10s, so the run stops after 4 attempts, not 100
+    assert_eq!(calls(), 4);
+
+    // the functional API, with async-io's timer named
+    CALLS.with(|c| c.set(0));
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(s(3600)));
+    let retry = policy
+        .retry(|| async { always_busy_once() })
+        .sleep_with(SmolSleeper)
+        .detailed();
+    let out = smol::block_on(smol::future::poll_once(retry.into_future()));
+    let failed = out.expect("virtual waits: done in one poll").unwrap_err();
+    assert_eq!((failed.attempts, calls()), (3, 3));
+    // two virtual hours, and the few real microseconds the attempts took
+    assert!(
+        failed.elapsed >= s(7200) && failed.elapsed < s(7201),
+        "{:?}",
+        failed.elapsed
+    );
+}
+
+fn always_busy_once() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    Err(Fail::Busy)
 }
 
 #[test]
@@ -95,6 +140,9 @@ async fn too_slow() -> Result<u32, Fail> {
 
 #[test]
 fn a_per_attempt_timeout_races_async_io_s_timer() {
+    // also under `testing::pause`: only the waits between attempts are
+    // virtual, a timeout is not
+    let _paused = testing::pause();
     let (out, took) = block_on_timed(too_slow());
     assert_eq!(out, Err(Fail::TimedOut));
     assert_eq!(calls(), 2, "each attempt timed out, and was retried");
