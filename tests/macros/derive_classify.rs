@@ -303,6 +303,103 @@ mod module_path {
     }
 }
 
+/// `#[classify(bound = "...")]`: where-predicates that replace the bounds
+/// the derive infers, for what it cannot infer.
+mod bound {
+    use retry_runtime::{Classify, ErrorKind};
+    use std::io;
+
+    // Two types that hold each other. Inferred, `A`'s impl would need
+    // `Box<B<T>>: Classify`, which is `B`'s impl, which would need
+    // `Box<A<T>>: Classify`: a cycle, so neither applied (E0599 on `kind()`).
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(bound = "T: Classify")]
+    pub enum A<T> {
+        #[classify(transparent)]
+        Leaf(T),
+        #[classify(transparent)]
+        B(Box<B<T>>),
+    }
+
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(bound = "T: Classify")]
+    pub enum B<T> {
+        #[classify(transparent)]
+        Leaf(T),
+        #[classify(transparent)]
+        A(Box<A<T>>),
+    }
+
+    // The same pair whose `T` is never classified: no bound at all, so any `T`.
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(bound = "")]
+    pub enum Ping<T> {
+        #[classify(Permanent)]
+        Leaf(T),
+        #[classify(transparent)]
+        Pong(Box<Pong<T>>),
+    }
+
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(bound = "")]
+    pub enum Pong<T> {
+        #[classify(Timeout)]
+        Leaf(T),
+        #[classify(transparent)]
+        Ping(Box<Ping<T>>),
+    }
+
+    #[derive(Debug, retry_runtime::Classify)]
+    pub enum Pair<L, R> {
+        #[classify(transparent)]
+        Left(L),
+        #[classify(transparent)]
+        Right(R),
+    }
+
+    // A field that holds both `T` and the type itself: it gets no bound (one
+    // on `Chain<T>` would depend on this impl), so the `T: Classify` that
+    // `Pair<T, Chain<T>>` needs is missing (E0277) unless `bound` says it.
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(bound = "T: retry_runtime::Classify")]
+    pub enum Chain<T> {
+        #[classify(Permanent)]
+        Leaf(T),
+        #[classify(transparent)]
+        Mixed(Box<Pair<T, Chain<T>>>),
+    }
+
+    fn timed_out() -> io::Error {
+        io::Error::from(io::ErrorKind::TimedOut)
+    }
+
+    #[test]
+    fn mutually_recursive_types_classify_with_a_bound() {
+        let a: A<io::Error> = A::B(Box::new(B::A(Box::new(A::Leaf(timed_out())))));
+        assert_eq!(a.kind(), ErrorKind::Timeout);
+        let b: B<io::Error> = B::Leaf(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(b.kind(), ErrorKind::Connect);
+        assert_eq!(A::B(Box::new(b)).kind(), ErrorKind::Connect);
+
+        // `String` is no `Classify`, and `bound = ""` does not ask it to be
+        let ping: Ping<String> = Ping::Pong(Box::new(Pong::Leaf("late".into())));
+        assert_eq!(ping.kind(), ErrorKind::Timeout);
+        let pong: Pong<String> = Pong::Ping(Box::new(Ping::Leaf("gone".into())));
+        assert_eq!(pong.kind(), ErrorKind::Permanent);
+    }
+
+    #[test]
+    fn a_field_of_the_type_itself_and_a_parameter_classifies_with_a_bound() {
+        let inner: Chain<io::Error> = Chain::Leaf(timed_out());
+        let right: Chain<io::Error> = Chain::Mixed(Box::new(Pair::Right(inner)));
+        assert_eq!(right.kind(), ErrorKind::Permanent);
+        let left: Chain<io::Error> = Chain::Mixed(Box::new(Pair::Left(timed_out())));
+        assert_eq!(left.kind(), ErrorKind::Timeout);
+        let nested = Chain::Mixed(Box::new(Pair::Right(left)));
+        assert_eq!(nested.kind(), ErrorKind::Timeout);
+    }
+}
+
 #[test]
 fn a_recursive_generic_type_classifies() {
     let chain: Chain<u8> = Chain::Inner(Box::new(Chain::Sibling(Box::new(Chain::Leaf(1)))));

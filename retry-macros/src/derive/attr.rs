@@ -16,8 +16,9 @@ use crate::vocab::{KindsAre, KINDS};
 /// Bare words that are not kinds: delegate to the single field's `Classify`.
 const DELEGATE_WORDS: [&str; 2] = ["transparent", "source"];
 /// The `key = value` options.
-const OPTIONS: [&str; 3] = ["retry_after", "default", "crate"];
-const OPTION_LIST: &str = "`retry_after = field`, `default = Kind` and `crate = \"path\"`";
+const OPTIONS: [&str; 4] = ["retry_after", "default", "crate", "bound"];
+const OPTION_LIST: &str =
+    "`retry_after = field`, `default = Kind`, `crate = \"path\"` and `bound = \"T: Trait\"`";
 
 /// The kind a type or variant declares.
 #[derive(Clone)]
@@ -36,6 +37,9 @@ pub struct Attrs {
     pub default: Slot<Ident>,
     /// The runtime crate's path, as tokens.
     pub krate: Slot<TokenStream>,
+    /// `bound = "..."`: where-predicates that replace the inferred bounds,
+    /// as the string the user wrote (parsed, and checked, by `valid`).
+    pub bound: Slot<LitStr>,
     /// Something meant as a kind (or the whole attribute) failed to parse and
     /// was reported; a "needs a kind" error on top would only repeat it.
     pub kind_broken: bool,
@@ -54,6 +58,10 @@ impl Attrs {
             retry_after: Slot::new(repeat("`retry_after`", "name one field")),
             default: Slot::new(repeat("`default`", "give one default kind")),
             krate: Slot::new(repeat("`crate`", "give one path")),
+            bound: Slot::new(repeat(
+                "`bound`",
+                "give one string with every where-predicate, separated by commas",
+            )),
             kind_broken: false,
             count: 0,
         }
@@ -101,7 +109,7 @@ impl Attrs {
     }
 
     /// One of: `Kind`, `transparent`, `source`, `retry_after = field`,
-    /// `default = Kind`, `crate = "path"`.
+    /// `default = Kind`, `crate = "path"`, `bound = "T: Trait"`.
     fn parse_item(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
         if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
@@ -148,6 +156,14 @@ impl Attrs {
                         }
                         Err(error) => errors.push(error),
                     }
+                }
+                "bound" => {
+                    let lit: LitStr = input.parse()?;
+                    let at = SpanRange::new(key.span(), lit.span());
+                    // (as written, quotes and all: an empty string stays visible)
+                    let text = lit.token().to_string();
+                    let given = self.given(lit, at, text);
+                    self.bound.set(errors, given);
                 }
                 _ => {
                     errors.at(key.span(), unknown_option(&name));
@@ -260,6 +276,9 @@ fn needs_value(name: &str) -> String {
             "`retry_after` needs the field that holds the wait: `retry_after = field`".into()
         }
         "default" => "`default` needs a kind: `default = Unknown`".into(),
+        "bound" => "`bound` needs the impl's where-predicates, as a string: \
+                    `bound = \"T: retry_runtime::Classify\"` (or `bound = \"\"` for none)"
+            .into(),
         _ => format!("`{name}` needs a value: `{name} = \"path\"`"),
     }
 }
@@ -283,9 +302,10 @@ mod tests {
     #[test]
     fn reads_kinds_options_and_delegates() {
         let errors = errors_of(quote! {
-            #[classify(default = Unknown, crate = "my_retry")]
-            enum E {
+            #[classify(default = Unknown, crate = "my_retry", bound = "T: my_retry::Classify")]
+            enum E<T> {
                 #[classify(Timeout)] A,
+                #[classify(transparent)] T(Box<T>),
                 #[classify(transparent)] B(std::io::Error),
                 #[classify(source)] C { inner: std::io::Error },
                 #[classify(RateLimited, retry_after = wait)] D { wait: Option<Duration>, code: u16 },
@@ -331,7 +351,12 @@ mod tests {
         assert_eq!(
             errors[0],
             "unknown option `retry_afer`; did you mean `retry_after`? the options are \
-             `retry_after = field`, `default = Kind` and `crate = \"path\"`"
+             `retry_after = field`, `default = Kind`, `crate = \"path\"` and `bound = \"T: Trait\"`"
+        );
+        let errors = errors_of(quote! { #[classify(bounds = "")] struct S; });
+        assert!(
+            errors[0].starts_with("unknown option `bounds`; did you mean `bound`?"),
+            "{errors:?}"
         );
     }
 
@@ -340,7 +365,8 @@ mod tests {
         let errors = errors_of(quote! {
             #[classify(default = Unknown)]
             #[classify(default = Timeout, crate = "a", crate = "b")]
-            enum E {
+            #[classify(bound = "T: Classify", bound = "")]
+            enum E<T> {
                 #[classify(RateLimited, retry_after = a)]
                 #[classify(retry_after = b, transparent)]
                 A { a: Duration, b: Duration },
@@ -351,6 +377,8 @@ mod tests {
             [
                 "more than one `default`: `Unknown`, then `Timeout`; give one default kind",
                 "more than one `crate`: `a`, then `b`; give one path",
+                "more than one `bound`: `\"T: Classify\"`, then `\"\"`; give one string with \
+                 every where-predicate, separated by commas",
                 "more than one `retry_after`: `a`, then `b`; name one field",
                 "more than one kind: `RateLimited`, then `transparent`; give one kind, or `transparent` to take it from the field",
             ]
@@ -392,6 +420,15 @@ mod tests {
             one(quote! { #[classify(Timeout, crate = 5)] struct S; }),
             "expected string literal"
         );
+        assert_eq!(
+            one(quote! { #[classify(Timeout, bound = T: Clone)] struct S<T>(T); }),
+            "expected string literal"
+        );
+        assert_eq!(
+            one(quote! { #[classify(Timeout, bound)] struct S; }),
+            "`bound` needs the impl's where-predicates, as a string: \
+             `bound = \"T: retry_runtime::Classify\"` (or `bound = \"\"` for none)"
+        );
     }
 
     #[test]
@@ -399,5 +436,6 @@ mod tests {
         assert_eq!(closest("Timout", &KINDS), Some("Timeout"));
         assert_eq!(closest("unavailible", &KINDS), Some("Unavailable"));
         assert_eq!(closest("retry_afer", &OPTIONS), Some("retry_after"));
+        assert_eq!(closest("bounds", &OPTIONS), Some("bound"));
     }
 }

@@ -6,14 +6,20 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned as _;
 use syn::{DeriveInput, Ident};
 
-use super::valid::{Body, FieldRef, Resolved, Target};
+use super::valid::{Body, Checked, FieldRef, Resolved, Target};
 use crate::diag::respan_path;
 
 /// The `Classify` impl for a checked type.
-pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> TokenStream {
+pub fn derive(input: &DeriveInput, krate: &TokenStream, checked: &Checked<'_>) -> TokenStream {
     let ident = call_site_ident(&input.ident);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let bounds = extra_bounds(input, krate, body);
+    let body = &checked.body;
+    // `#[classify(bound = "...")]` replaces the inferred bounds (the type's
+    // own where clause stays), as serde's `#[serde(bound = "...")]` does.
+    let bounds = match &checked.bound {
+        Some(predicates) => predicates.iter().map(ToTokens::to_token_stream).collect(),
+        None => extra_bounds(input, krate, body),
+    };
     let predicates = where_clause
         .into_iter()
         .flat_map(|clause| &clause.predicates);
@@ -23,7 +29,8 @@ pub fn derive(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Toke
         quote!(where #(#predicates,)* #(#bounds,)*)
     };
     // Our bounds are spanned on the user's field types (so an unmet bound is
-    // reported there), which makes clippy's nursery lint see them as the user's.
+    // reported there), or are the user's `bound` string, which makes clippy's
+    // nursery lint see them as the user's, beside the type's where clause.
     let allow = (!bounds.is_empty()).then(|| quote!(#[allow(clippy::type_repetition_in_bounds)]));
     let methods = match body {
         Body::Struct(target) => struct_methods(krate, target),
@@ -60,6 +67,12 @@ fn call_site_ident(ident: &Ident) -> Ident {
 /// depend on the impl it is a bound of, which then never applies (rustc
 /// finds no `Chain<u8>: Classify`). Without it the impl is what gives the
 /// field its `Classify`.
+///
+/// What this cannot see, `#[classify(bound = "...")]` says instead (and
+/// `derive` then does not call this): a type parameter the left-out bound
+/// needed (`Box<Pair<T, Chain<T>>>` needs `T: Classify`), or two types that
+/// name each other (`A<T>` holds a `Box<B<T>>` and `B<T>` a `Box<A<T>>`:
+/// each impl's bound is the other impl, and neither applies).
 fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Vec<TokenStream> {
     let params: Vec<&Ident> = input
         .generics
@@ -112,9 +125,10 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
 ///
 /// When in doubt the name counts as the type: a bound left out that was
 /// needed is rustc's E0277 with its "restrict" hint, which the user can
-/// follow (a `where` clause on the type is copied onto the impl), where a
-/// bound kept on the type itself makes an impl that never applies, which
-/// the user cannot undo.
+/// follow (a `where` clause on the type is copied onto the impl, or
+/// `#[classify(bound = "...")]` gives the impl's bounds), where a bound kept
+/// on the type itself makes an impl that never applies, which only
+/// `bound` can undo.
 fn names_itself(tokens: TokenStream, itself: &[&Ident], params: &[&Ident]) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(i, token)| match token {
@@ -487,5 +501,49 @@ mod tests {
         );
         assert!(out.contains("D : :: core :: clone :: Clone"), "{out}");
         assert!(!out.contains("std :: io :: Error : "), "{out}");
+    }
+
+    #[test]
+    fn a_bound_replaces_the_inferred_bounds_and_keeps_the_where_clause() {
+        let generic = |bound: TokenStream| {
+            expanded(quote! {
+                #bound
+                enum E<T, D> where T: Debug {
+                    #[classify(transparent)] Inner(Box<T>),
+                    #[classify(RateLimited, retry_after = 0)] Wait(D),
+                }
+            })
+        };
+        let inferred = generic(quote!());
+        assert!(
+            inferred.contains(
+                "where T : Debug , Box < T > : :: retry_runtime :: Classify , D : :: core :: clone :: Clone"
+            ),
+            "{inferred}"
+        );
+        let out =
+            generic(quote!(#[classify(bound = "T: Classify, D: Into<Option<Duration>> + Clone")]));
+        assert!(
+            out.contains(
+                "for E < T , D > where T : Debug , T : Classify , D : Into < Option < Duration > > + Clone , {"
+            ),
+            "{out}"
+        );
+        // none at all: only the type's own where clause
+        let out = generic(quote!(#[classify(bound = "")]));
+        assert!(out.contains("for E < T , D > where T : Debug , {"), "{out}");
+        let out = expanded(quote! {
+            #[classify(transparent, bound = "")] struct W<E>(Box<E>);
+        });
+        assert!(out.contains("for W < E > {"), "{out}");
+        assert!(!out.contains("type_repetition_in_bounds"), "{out}");
+        // and on a type without parameters
+        let out = expanded(quote! {
+            #[classify(transparent, bound = "std::io::Error: Classify")] struct W(std::io::Error);
+        });
+        assert!(
+            out.contains("for W where std :: io :: Error : Classify , {"),
+            "{out}"
+        );
     }
 }

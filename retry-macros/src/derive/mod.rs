@@ -40,6 +40,12 @@
 //! }
 //! ```
 //!
+//! On a generic type the impl's `where` clause is the type's own plus the
+//! bounds `expand` infers from the fields it reads (`Field: Classify` for a
+//! delegated field, `Field: Clone + Into<Option<Duration>>` for a generic
+//! `retry_after` field), or, given `#[classify(bound = "...")]`, the type's
+//! own plus that string's predicates (`valid` parses them).
+//!
 //! `retry_after` is only written when some variant uses `retry_after` or
 //! `transparent`; otherwise the trait's default (`None`) applies. The field of
 //! `retry_after = field` may be a `Duration` or an `Option<Duration>`: both
@@ -73,9 +79,9 @@ pub fn classify(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let input = ast::Input::from_syn(&node, &mut errors);
     let krate = input.krate();
-    let body = valid::check(&input, &mut errors);
-    match (errors.finish(), body) {
-        (Ok(()), Some(body)) => expand::derive(&node, &krate, &body),
+    let checked = valid::check(&input, &mut errors);
+    match (errors.finish(), checked) {
+        (Ok(()), Some(checked)) => expand::derive(&node, &krate, &checked),
         (Err(error), _) => expand::fallback(&node, &krate, &error),
         // `check` only gives up after recording an error; stay total anyway.
         (Ok(()), None) => expand::fallback(

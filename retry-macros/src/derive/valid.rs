@@ -7,8 +7,9 @@ use std::fmt::{self, Display};
 
 use proc_macro2::TokenTree;
 use quote::ToTokens as _;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Field, Fields, Ident, Member, Meta, Type};
+use syn::{Attribute, Field, Fields, Ident, LitStr, Member, Meta, Token, Type, WherePredicate};
 
 use super::ast::{self, Input, Shape};
 use super::attr::{Attrs, KindChoice};
@@ -16,6 +17,15 @@ use crate::diag::{did_you_mean, quote_list, Errors, Given, Slot};
 use crate::vocab::KindsAre;
 
 /// What to implement, once everything checked out.
+pub struct Checked<'a> {
+    pub body: Body<'a>,
+    /// The where-predicates of `#[classify(bound = "...")]`, which replace
+    /// the bounds `expand` would infer from the fields; `None` when not
+    /// given, empty for `bound = ""`.
+    pub bound: Option<Vec<WherePredicate>>,
+}
+
+/// The struct, or the enum's variants.
 pub enum Body<'a> {
     Struct(Target<'a>),
     Enum(Vec<Target<'a>>),
@@ -76,7 +86,42 @@ fn misplaced<T>(slot: &Slot<T>, errors: &mut Errors, message: impl FnOnce(&Given
 
 /// Check the attributes against where they are written and the fields they
 /// name; `None` once an error that leaves nothing to implement is recorded.
-pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>> {
+pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Checked<'a>> {
+    let bound = input
+        .attrs
+        .bound
+        .get()
+        .and_then(|given| parse_bound(&given.value, errors));
+    let body = check_body(input, errors)?;
+    Some(Checked { body, bound })
+}
+
+/// The where-predicates in `bound = "..."`; `None` once the error is
+/// recorded, on the string.
+fn parse_bound(lit: &LitStr, errors: &mut Errors) -> Option<Vec<WherePredicate>> {
+    // (every token parsed from the string carries the string's span, so a
+    // trait or type in it that rustc cannot find is reported on the string)
+    match lit.parse_with(Punctuated::<WherePredicate, Token![,]>::parse_terminated) {
+        Ok(predicates) => Some(predicates.into_iter().collect()),
+        Err(error) => {
+            let starts_with_where = lit.value().split_whitespace().next() == Some("where");
+            let message = if starts_with_where {
+                "write the predicates without `where`: `bound = \"T: retry_runtime::Classify\"`"
+                    .to_string()
+            } else {
+                format!(
+                    "`bound` is not a list of where-predicates ({error}); write them separated \
+                     by commas, as in `bound = \"T: retry_runtime::Classify, U: Clone\"`, or \
+                     `bound = \"\"` for none"
+                )
+            };
+            errors.at(lit.span(), message);
+            None
+        }
+    }
+}
+
+fn check_body<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>> {
     let container = &input.attrs;
     match &input.shape {
         Shape::Union(span) => {
@@ -131,6 +176,10 @@ pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>> 
                 });
                 misplaced(&variant.attrs.krate, errors, |_| {
                     "`crate` goes on the type, not on a variant".to_string()
+                });
+                misplaced(&variant.attrs.bound, errors, |_| {
+                    "`bound` goes on the type, not on a variant: its predicates are the impl's"
+                        .to_string()
                 });
                 reject_field_attrs(&variant.fields, errors);
                 let who = Who::Variant(variant.ident);
@@ -498,6 +547,74 @@ mod tests {
         .to_string();
         assert!(out.contains("compile_error"), "{out}");
         assert!(!out.contains("__classify_field"), "{out}");
+    }
+
+    #[test]
+    fn a_bound_must_be_where_predicates() {
+        let one = |input| errors_of(input).join("\n");
+        // empty, several, a trailing comma, lifetimes, higher-ranked
+        for bound in [
+            "",
+            "  ",
+            "T: Classify",
+            "T: Classify, U: Clone + Into<Option<Duration>>,",
+            "'a: 'b, T: 'a",
+            "for<'x> &'x T: Classify",
+            "Box<T>: ::retry_runtime::Classify",
+        ] {
+            assert_eq!(
+                one(quote! { #[classify(Timeout, bound = #bound)] struct S<T>(T); }),
+                "",
+                "{bound}"
+            );
+        }
+        let not = |bound: &str| {
+            let message = one(quote! { #[classify(Timeout, bound = #bound)] struct S<T>(T); });
+            assert!(
+                message.starts_with("`bound` is not a list of where-predicates ("),
+                "{bound}: {message}"
+            );
+            assert!(
+                message.ends_with(
+                    "); write them separated by commas, as in \
+                     `bound = \"T: retry_runtime::Classify, U: Clone\"`, or `bound = \"\"` for none"
+                ),
+                "{bound}: {message}"
+            );
+        };
+        // not predicates, not tokens at all (no panic either way)
+        for bound in [
+            "T",
+            "T Classify",
+            "T: Classify U: Clone",
+            "T: Classify,,",
+            "T: (Classify",
+            "T: Classify]",
+            "\"",
+            "/* T: Classify",
+            "T: Classify;",
+            "T: 'a 'b",
+        ] {
+            not(bound);
+        }
+        assert_eq!(
+            one(quote! { #[classify(Timeout, bound = "where T: Classify")] struct S<T>(T); }),
+            "write the predicates without `where`: `bound = \"T: retry_runtime::Classify\"`"
+        );
+        // on a variant; and a bad bound beside the other errors
+        assert_eq!(
+            one(quote! { enum E<T> { #[classify(Timeout, bound = "T: Clone")] A(T) } }),
+            "`bound` goes on the type, not on a variant: its predicates are the impl's"
+        );
+        let errors = errors_of(quote! {
+            #[classify(bound = "T Classify")]
+            enum E<T> { #[classify(Timout)] A(T), B }
+        });
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[1].starts_with("`bound` is not a list"),
+            "{errors:#?}"
+        );
     }
 
     #[test]
