@@ -517,6 +517,9 @@ pub use retry_macros::retry;
 ///   named or a tuple index) is the server's requested wait.
 /// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated.
 /// - `#[classify(crate = "path")]` on the type: where the runtime is, if renamed.
+/// - `#[classify(bound = "T: Classify")]` on a generic type: the impl's where-predicates,
+///   in place of the ones the derive infers (`bound = ""` for none); see
+///   [Generic types](#generic-types).
 ///
 /// Composes with `#[derive(thiserror::Error)]`.
 ///
@@ -546,6 +549,57 @@ pub use retry_macros::retry;
 /// assert_eq!(Classify::kind(&io), ErrorKind::Connect);
 /// assert_eq!(Classify::kind(&ApiError::Odd), ErrorKind::Unknown);
 /// ```
+///
+/// # Generic types
+///
+/// The impl of a generic type keeps the type's own `where` clause and adds
+/// `Field: Classify` for each `transparent` field whose type names a type
+/// parameter (`T: Classify` for `Inner(T)`, `Box<T>: Classify` for
+/// `Boxed(Box<T>)`), and `Field: Clone + Into<Option<Duration>>` for such a
+/// `retry_after` field. A field that holds the type itself (`Box<Chain<T>>`,
+/// `Box<Self>`) gets no bound: it would be a bound on the impl itself, which
+/// then never applied.
+///
+/// Two shapes need their bounds written out, with `#[classify(bound = "...")]`,
+/// whose where-predicates replace every inferred one (as serde's
+/// `#[serde(bound = "...")]` does):
+///
+/// - types that hold each other (`A<T>` a `Box<B<T>>`, `B<T>` a `Box<A<T>>`):
+///   the inferred bound of each impl is the other impl, so neither applies;
+/// - a field that holds both a parameter and the type itself
+///   (`Box<Pair<T, Chain<T>>>`): it gets no bound, so the `T: Classify` it
+///   needs is missing (rustc's hint to add `T: Classify` to the type works
+///   too, but puts the bound on every use of the type).
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// #[derive(Debug, Classify)]
+/// #[classify(bound = "T: Classify")]
+/// enum Request<T> {
+///     #[classify(transparent)]
+///     Failed(T),
+///     #[classify(transparent)]
+///     Reply(Box<Reply<T>>),
+/// }
+///
+/// #[derive(Debug, Classify)]
+/// #[classify(bound = "T: Classify")]
+/// enum Reply<T> {
+///     #[classify(transparent)]
+///     Failed(T),
+///     #[classify(transparent)]
+///     Retried(Box<Request<T>>),
+/// }
+///
+/// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// let error = Request::Reply(Box::new(Reply::Retried(Box::new(Request::Failed(reset)))));
+/// assert_eq!(Classify::kind(&error), ErrorKind::Connect);
+/// ```
+///
+/// The string must parse as where-predicates, and `bound` is given once;
+/// the names in it are resolved where the type is, and an error about one
+/// of them (a trait not in scope) is reported on the string.
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use retry_macros::Classify;

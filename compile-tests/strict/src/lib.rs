@@ -182,6 +182,38 @@ pub enum Layered<E, D> {
     Io(io::Error),
 }
 
+/// A generic wrapper whose impl's bounds are given, beside a `where` clause.
+#[derive(Debug, Classify)]
+#[classify(transparent, bound = "E: Classify")]
+pub struct Bounded<E>(pub Box<E>)
+where
+    E: Error;
+
+/// Types that hold each other, their bounds given (inferred, each would
+/// be the other's impl).
+#[derive(Debug, Classify)]
+#[classify(bound = "")]
+pub enum Ping<T> {
+    /// Not classified by its field.
+    #[classify(Permanent)]
+    Leaf(T),
+    /// Classified by the other type.
+    #[classify(transparent)]
+    Pong(Box<Pong<T>>),
+}
+
+/// The other half of [`Ping`].
+#[derive(Debug, Classify)]
+#[classify(bound = "")]
+pub enum Pong<T> {
+    /// Not classified by its field.
+    #[classify(Timeout)]
+    Leaf(T),
+    /// Classified by the other type.
+    #[classify(transparent)]
+    Ping(Box<Ping<T>>),
+}
+
 /// An enum nothing can be.
 #[derive(Debug, Clone, Copy, Classify)]
 pub enum Never {}
