@@ -29,7 +29,8 @@ pub enum ErrorKind {
     Connect = 1,
     /// The other side asked us to slow down (HTTP 429); may carry a Retry-After hint.
     RateLimited = 2,
-    /// The other side is overloaded or down (HTTP 500, 502, 503, 504).
+    /// The other side is overloaded or down (HTTP 500, 502, 503, 504, 529
+    /// "overloaded", Cloudflare's 520-524 "origin down or unreachable").
     Unavailable = 3,
     /// The operation was interrupted and can be started again (EINTR, a serialization conflict).
     Interrupted = 4,
@@ -462,7 +463,8 @@ impl Classify for tokio::time::error::Elapsed {
 }
 
 /// HTTP status codes (feature `http`): 408 Timeout, 429 RateLimited,
-/// 500/502/503/504 Unavailable, other 4xx and 5xx Permanent, anything else Unknown.
+/// 500/502/503/504, 529 and 520-524 Unavailable, other 4xx and 5xx
+/// Permanent, anything else Unknown.
 ///
 /// ```
 /// # #[cfg(feature = "http")] {
@@ -481,6 +483,14 @@ impl Classify for http::StatusCode {
 
 /// Classify a numeric HTTP status code; the table of `impl Classify for http::StatusCode`.
 ///
+/// Beside the standard 500, 502, 503 and 504, two codes outside the
+/// standard say the server is down or overloaded, not that the request is
+/// wrong, and are Unavailable too: 529 (an AI provider's "overloaded", as
+/// Anthropic's API answers) and Cloudflare's 520-524 (the origin behind it
+/// failed, refused the connection, timed out or was unreachable). 501 Not
+/// Implemented, 505 and the rest of the 5xx codes are Permanent: sending
+/// the request again gets the same answer.
+///
 /// ```
 /// use retry_runtime::{classify::classify_status, ErrorKind};
 /// assert_eq!(classify_status(503), ErrorKind::Unavailable);
@@ -491,7 +501,7 @@ pub const fn classify_status(code: u16) -> ErrorKind {
     match code {
         408 => ErrorKind::Timeout,
         429 => ErrorKind::RateLimited,
-        500 | 502 | 503 | 504 => ErrorKind::Unavailable,
+        500 | 502 | 503 | 504 | 520..=524 | 529 => ErrorKind::Unavailable,
         400..=599 => ErrorKind::Permanent,
         _ => ErrorKind::Unknown,
     }
@@ -668,10 +678,12 @@ mod tests {
     fn status_table() {
         assert_eq!(classify_status(408), ErrorKind::Timeout);
         assert_eq!(classify_status(429), ErrorKind::RateLimited);
-        for c in [500, 502, 503, 504] {
-            assert_eq!(classify_status(c), ErrorKind::Unavailable);
+        for c in [500, 502, 503, 504, 520, 521, 522, 523, 524, 529] {
+            assert_eq!(classify_status(c), ErrorKind::Unavailable, "{c}");
         }
-        for c in [400, 401, 403, 404, 409, 422, 501, 505] {
+        for c in [
+            400, 401, 403, 404, 409, 422, 501, 505, 507, 511, 519, 525, 530,
+        ] {
             assert_eq!(classify_status(c), ErrorKind::Permanent, "{c}");
         }
         for c in [100, 200, 204, 301, 304] {

@@ -126,7 +126,9 @@ pub const PERSISTENT: Policy<RetryOn> = preset(
 /// ```
 pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8)), Jitter::None)
     .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
-/// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s).
+/// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s). A provider's 429
+/// and its 529 "overloaded" (Unavailable, see
+/// [`classify_status`](crate::classify::classify_status)) are retried.
 ///
 /// ```
 /// use std::time::Duration;

@@ -53,6 +53,39 @@ async fn three_calls_for_503_503_200() {
     assert!(server.gaps("/clip").iter().all(|g| waited(*g, ms(50))));
 }
 
+/// An AI provider's 529 "overloaded" and Cloudflare's 522 (the origin
+/// timed out) are the server's trouble, not the request's: retried with
+/// the `ai_provider` preset, as a 503 is, where 501 is sent once.
+#[tokio::test]
+async fn an_overloaded_529_and_a_cloudflare_522_are_retried_a_501_is_not() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/complete",
+        [
+            Reply::status(529),
+            Reply::status(522),
+            Reply::ok_body("done"),
+        ],
+    );
+    server.route("/unimplemented", [501]);
+    let ai = presets::AI_PROVIDER
+        .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+        .with_name("ai_provider");
+    let client = client(RetryMiddleware::new(ai));
+    let resp = client.get(server.url("/complete")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.hits("/complete"), 3);
+    let resp = client
+        .get(server.url("/unimplemented"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), server.hits("/unimplemented")),
+        (501, 1)
+    );
+}
+
 /// A call through the middleware inside a retried call that retries the
 /// same kinds: a failed response comes back as `Ok`, which the outer run
 /// takes for a success, so the middleware keeps its own retries for it.
