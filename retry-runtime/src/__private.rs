@@ -12,7 +12,7 @@ pub use crate::presets;
 pub use crate::run::{Admission, LazyRun, Run, retry_sync};
 use crate::run::{FromCircuitOpen, FromThrottled};
 pub use crate::sleep::DefaultSleeper;
-pub use crate::sleep::{should_sleep, sleep_sync};
+pub use crate::sleep::sleep_sync;
 pub use crate::stop::Stop;
 pub use crate::throttle::Throttle;
 pub use core::time::Duration;
@@ -47,15 +47,56 @@ pub trait AsyncTimer: crate::Sleeper + Default {}
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 impl AsyncTimer for DefaultSleeper {}
 
+/// Does an async `#[retry]` loop await [`default_sleep`] for `wait`? Not
+/// for a zero wait; under [`testing::pause`](crate::testing::pause), a
+/// wait is recorded, and one that is virtual (the `DefaultSleeper`'s timer
+/// is not tokio's) advances the run's clock and is awaited as a yield.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::__private::should_sleep;
+/// assert!(!should_sleep(Duration::ZERO));
+/// assert!(should_sleep(Duration::from_millis(1)));
+/// ```
+#[inline(always)]
+pub fn should_sleep(wait: Duration) -> bool {
+    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    {
+        crate::sleep::wait_on(&DefaultSleeper, wait) != crate::sleep::Wait::Skip
+    }
+    // (the loop's `default_sleep` does not compile then)
+    #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+    {
+        crate::sleep::should_sleep(wait)
+    }
+}
+
 /// The timer an async `#[retry]` loop awaits between attempts: the
-/// [`DefaultSleeper`](crate::DefaultSleeper)'s. Without a runtime feature
-/// (`tokio`, `smol`, `futures-timer`) this does not compile, and the error
-/// names the features.
+/// [`DefaultSleeper`](crate::DefaultSleeper)'s (a yield for a virtual
+/// wait, see [`should_sleep`]). Without a runtime feature (`tokio`,
+/// `smol`, `futures-timer`) this does not compile, and the error names the
+/// features.
 /// (Generic, so that the bound is checked where the loop is, with
 /// [`AsyncTimer`]'s message; called with the `DefaultSleeper`.)
 #[inline(always)]
 pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> S::Sleep {
-    S::default().sleep(wait)
+    let sleeper = S::default();
+    if crate::clock::virtual_time::paused_here() {
+        return paused_sleep(&sleeper, wait);
+    }
+    sleeper.sleep(wait)
+}
+
+/// [`default_sleep`] on a paused thread (out of line: tests only): a yield
+/// for a virtual wait, which [`should_sleep`] has recorded and counted.
+#[cold]
+#[inline(never)]
+fn paused_sleep<S: crate::Sleeper>(sleeper: &S, wait: Duration) -> S::Sleep {
+    if sleeper.virtual_when_paused() {
+        sleeper.sleep_virtual()
+    } else {
+        sleeper.sleep(wait)
+    }
 }
 
 /// The per-attempt `timeout = "..."` of an async `#[retry]` loop: the

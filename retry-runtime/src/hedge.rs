@@ -163,7 +163,7 @@ use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
 use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
-use crate::sleep::Sleeper;
+use crate::sleep::{Sleeper, Wait};
 use crate::stop::StopReason;
 
 /// One attempt in flight: its number (from 1), its leave, its future, its
@@ -598,8 +598,19 @@ where
                             announce_retry(policy, &ev, Some(&mut *notify));
                             // (recorded under `testing::pause`, as every
                             // form's waits are)
-                            if !crate::sleep::should_sleep_on(sleeper, next_in) {
-                                start_next = true;
+                            match crate::sleep::wait_on(sleeper, next_in) {
+                                Wait::Skip => start_next = true,
+                                // armed below, for the next start
+                                Wait::Timer => {}
+                                // a virtual wait (the run's clock has
+                                // advanced): the next start goes after a
+                                // yield, not at once, so that the
+                                // executor's other tasks run between
+                                Wait::Virtual => {
+                                    let how = Wait::Virtual;
+                                    timer.set(Some(crate::sleep::timer(sleeper, next_in, how)));
+                                    timer_due = now.saturating_add(next_in);
+                                }
                             }
                             retry_due = Some(due);
                         }

@@ -317,8 +317,9 @@ where
                     return give_back(gave_up.last_error);
                 }
                 ControlFlow::Continue(wait) => {
-                    if sleep::should_sleep_on(&self.sleeper, wait) {
-                        self.sleeper.sleep(wait).await;
+                    let how = sleep::wait_on(&self.sleeper, wait);
+                    if how != sleep::Wait::Skip {
+                        sleep::timer(&self.sleeper, wait, how).await;
                     }
                 }
             }

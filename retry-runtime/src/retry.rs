@@ -837,8 +837,9 @@ where
                         return Poll::Ready(D::err(e));
                     }
                     ControlFlow::Continue(wait) => {
-                        if sleep::should_sleep_on(&*this.sleeper, wait) {
-                            let sleep = this.sleeper.sleep(wait);
+                        let how = sleep::wait_on(&*this.sleeper, wait);
+                        if how != sleep::Wait::Skip {
+                            let sleep = sleep::timer(&*this.sleeper, wait, how);
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
                             start_attempt!();
@@ -909,8 +910,9 @@ where
                     ControlFlow::Break(Err(e)) => return Poll::Ready(D::err(e)),
                     ControlFlow::Continue(wait) => wait,
                 };
-                if sleep::should_sleep_on(&*this.sleeper, wait) {
-                    let sleep = this.sleeper.sleep(wait);
+                let how = sleep::wait_on(&*this.sleeper, wait);
+                if how != sleep::Wait::Skip {
+                    let sleep = sleep::timer(&*this.sleeper, wait, how);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
                 }

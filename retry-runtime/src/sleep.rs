@@ -75,12 +75,43 @@ pub trait Sleeper {
 
     /// Under [`testing::pause`], is a run's wait between attempts virtual
     /// (the run's clock advances, the timer is not awaited)? Only for this
-    /// library's timers other than tokio's, which has a paused clock of
-    /// its own; a sleeper of yours is still awaited.
+    /// library's timers other than tokio's, which has a paused clock of its
+    /// own; a sleeper of yours is still awaited.
     #[doc(hidden)]
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         false
+    }
+
+    /// The "timer" of a virtual wait: it yields once (wakes its task and
+    /// returns `Pending`), so that the task's executor runs its other
+    /// tasks between attempts, as a sleep on tokio's paused clock lets it.
+    /// Made only when [`virtual_when_paused`](Self::virtual_when_paused)
+    /// is true.
+    #[doc(hidden)]
+    #[inline]
+    fn sleep_virtual(&self) -> Self::Sleep {
+        self.sleep(Duration::ZERO)
+    }
+}
+
+/// The timer of a virtual wait ([`Sleeper::sleep_virtual`]): ready at its
+/// second poll.
+#[cfg(any(feature = "smol", feature = "futures-timer"))]
+#[derive(Debug)]
+struct YieldOnce {
+    yielded: bool,
+}
+
+#[cfg(any(feature = "smol", feature = "futures-timer"))]
+impl YieldOnce {
+    fn poll(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        if self.yielded {
+            return core::task::Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
     }
 }
 
@@ -184,6 +215,10 @@ macro_rules! default_sleeper_is {
             #[inline(always)]
             fn virtual_when_paused(&self) -> bool {
                 $sleeper.virtual_when_paused()
+            }
+            #[inline]
+            fn sleep_virtual(&self) -> Self::Sleep {
+                $sleeper.sleep_virtual()
             }
         }
     };
@@ -289,6 +324,13 @@ mod either_runtime {
         fn virtual_when_paused(&self) -> bool {
             tokio::runtime::Handle::try_current().is_err()
         }
+        fn sleep_virtual(&self) -> EitherSleep {
+            EitherSleep {
+                timer: Timer::Other {
+                    sleep: Other::default().sleep_virtual(),
+                },
+            }
+        }
     }
 }
 #[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer")))]
@@ -348,16 +390,20 @@ impl Sleeper for SmolSleeper {
     type Sleep = SmolSleep;
     #[inline]
     fn sleep(&self, wait: Duration) -> SmolSleep {
-        SmolSleep(async_io::Timer::after(wait))
+        SmolSleep(SmolTimer::Timer(async_io::Timer::after(wait)))
     }
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         true
     }
+    fn sleep_virtual(&self) -> SmolSleep {
+        SmolSleep(SmolTimer::Virtual(YieldOnce { yielded: false }))
+    }
 }
 
 /// The future of a [`SmolSleeper`]'s sleep: an `async_io::Timer` whose
-/// output (the instant it fired) is dropped.
+/// output (the instant it fired) is dropped (or, for a virtual wait under
+/// [`testing::pause`], a yield).
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -371,7 +417,14 @@ impl Sleeper for SmolSleeper {
 /// ```
 #[cfg(feature = "smol")]
 #[derive(Debug)]
-pub struct SmolSleep(async_io::Timer);
+pub struct SmolSleep(SmolTimer);
+
+#[cfg(feature = "smol")]
+#[derive(Debug)]
+enum SmolTimer {
+    Timer(async_io::Timer),
+    Virtual(YieldOnce),
+}
 
 #[cfg(feature = "smol")]
 impl Future for SmolSleep {
@@ -381,7 +434,10 @@ impl Future for SmolSleep {
         mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        core::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+        match &mut self.0 {
+            SmolTimer::Timer(timer) => core::pin::Pin::new(timer).poll(cx).map(|_| ()),
+            SmolTimer::Virtual(once) => once.poll(cx),
+        }
     }
 }
 
@@ -404,14 +460,58 @@ pub struct FuturesTimerSleeper;
 
 #[cfg(feature = "futures-timer")]
 impl Sleeper for FuturesTimerSleeper {
-    type Sleep = futures_timer::Delay;
+    type Sleep = FuturesTimerSleep;
     #[inline]
-    fn sleep(&self, wait: Duration) -> futures_timer::Delay {
-        futures_timer::Delay::new(wait)
+    fn sleep(&self, wait: Duration) -> FuturesTimerSleep {
+        FuturesTimerSleep(DelayOrYield::Delay(futures_timer::Delay::new(wait)))
     }
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         true
+    }
+    fn sleep_virtual(&self) -> FuturesTimerSleep {
+        FuturesTimerSleep(DelayOrYield::Virtual(YieldOnce { yielded: false }))
+    }
+}
+
+/// The future of a [`FuturesTimerSleeper`]'s sleep: a
+/// `futures_timer::Delay` (or, for a virtual wait under
+/// [`testing::pause`], a yield).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # #[cfg(feature = "futures-timer")] {
+/// use std::time::{Duration, Instant};
+/// use retry_runtime::{sleep::FuturesTimerSleep, FuturesTimerSleeper, Sleeper};
+/// let start = Instant::now();
+/// let sleep: FuturesTimerSleep = FuturesTimerSleeper.sleep(Duration::from_millis(5));
+/// sleep.await; // any executor: tokio's here
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # }}
+/// ```
+#[cfg(feature = "futures-timer")]
+#[derive(Debug)]
+pub struct FuturesTimerSleep(DelayOrYield);
+
+#[cfg(feature = "futures-timer")]
+#[derive(Debug)]
+enum DelayOrYield {
+    Delay(futures_timer::Delay),
+    Virtual(YieldOnce),
+}
+
+#[cfg(feature = "futures-timer")]
+impl Future for FuturesTimerSleep {
+    type Output = ();
+    #[inline]
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        match &mut self.0 {
+            DelayOrYield::Delay(delay) => core::pin::Pin::new(delay).poll(cx),
+            DelayOrYield::Virtual(once) => once.poll(cx),
+        }
     }
 }
 
@@ -476,7 +576,9 @@ pub fn sleep_sync(wait: Duration) {
 }
 
 /// Sleep on the [`DefaultSleeper`]'s timer for `wait`; a zero wait returns
-/// without yielding.
+/// without yielding. Under [`testing::pause`] the wait is recorded, and
+/// off tokio's timer it is virtual: the thread's clock advances and the
+/// sleep is a yield.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -485,18 +587,19 @@ pub fn sleep_sync(wait: Duration) {
 /// ```
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pub async fn sleep_async(wait: Duration) {
-    if should_sleep(wait) {
-        DefaultSleeper.sleep(wait).await;
+    let how = wait_on(&DefaultSleeper, wait);
+    if how != Wait::Skip {
+        timer(&DefaultSleeper, wait, how).await;
     }
 }
 
-/// The first half of [`sleep_async`], for a loop that awaits the
-/// [`DefaultSleeper`]'s timer itself (`#[retry]` does, so that its future
-/// holds only the timer, not a wrapping future too): says whether there is
-/// anything to sleep. A zero wait is not slept; under [`testing::pause`]
-/// the wait is recorded, and is virtual (advances the run's clock, and is
-/// not slept) unless the timer is tokio's, which has a paused clock of its
-/// own.
+/// The first half of [`sleep_async`], for a loop of yours that awaits the
+/// [`DefaultSleeper`]'s timer itself: says whether there is anything to
+/// sleep. A zero wait is not slept; under [`testing::pause`] the wait is
+/// recorded, and is virtual (advances the run's clock, and is not slept:
+/// `false`, so the loop goes on at once) unless the timer is tokio's,
+/// which has a paused clock of its own. (This library's executors yield
+/// once for a virtual wait.)
 ///
 /// ```
 /// use std::time::Duration;
@@ -507,7 +610,7 @@ pub async fn sleep_async(wait: Duration) {
 pub fn should_sleep(wait: Duration) -> bool {
     #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     {
-        should_sleep_on(&DefaultSleeper, wait)
+        wait_on(&DefaultSleeper, wait) == Wait::Timer
     }
     // no timer of this library's: the caller's is awaited
     #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
@@ -519,24 +622,61 @@ pub fn should_sleep(wait: Duration) -> bool {
     }
 }
 
-/// [`should_sleep`] for a run's wait on `sleeper`: the executors ask it
-/// before they make the timer. Its waits are virtual under
-/// [`testing::pause`] when [`Sleeper::virtual_when_paused`] says so.
-#[inline(always)]
-pub(crate) fn should_sleep_on<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> bool {
-    if virtual_time::paused_here() {
-        return should_sleep_paused(sleeper, wait);
-    }
-    !is_zero(wait)
+/// What an executor does about a wait between attempts ([`wait_on`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Sleep it on the sleeper's timer.
+    Timer,
+    /// Nothing: a zero wait (no timer, no yield).
+    Skip,
+    /// A virtual wait under [`testing::pause`]: the run's clock has
+    /// advanced; await [`Sleeper::sleep_virtual`], which yields once.
+    Virtual,
 }
 
-/// [`should_sleep_on`] on a paused thread (out of line: tests only).
+/// What to do about a run's wait on `sleeper`: the executors ask it before
+/// they make the timer ([`timer`]). Its waits are virtual under
+/// [`testing::pause`] when [`Sleeper::virtual_when_paused`] says so.
+#[inline(always)]
+pub(crate) fn wait_on<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> Wait {
+    if virtual_time::paused_here() {
+        return wait_paused(sleeper, wait);
+    }
+    if is_zero(wait) {
+        Wait::Skip
+    } else {
+        Wait::Timer
+    }
+}
+
+/// [`wait_on`] on a paused thread (out of line: tests only).
 #[cold]
 #[inline(never)]
-fn should_sleep_paused<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> bool {
+fn wait_paused<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> Wait {
     let virtual_wait = sleeper.virtual_when_paused();
     virtual_time::on_paused_async_wait(wait, virtual_wait);
-    !virtual_wait && !is_zero(wait)
+    if is_zero(wait) {
+        Wait::Skip
+    } else if virtual_wait {
+        Wait::Virtual
+    } else {
+        Wait::Timer
+    }
+}
+
+/// The timer for a wait [`wait_on`] did not skip.
+#[inline(always)]
+pub(crate) fn timer<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration, how: Wait) -> S::Sleep {
+    if how == Wait::Virtual {
+        return virtual_timer(sleeper);
+    }
+    sleeper.sleep(wait)
+}
+
+#[cold]
+#[inline(never)]
+fn virtual_timer<S: Sleeper + ?Sized>(sleeper: &S) -> S::Sleep {
+    sleeper.sleep_virtual()
 }
 
 /// `Duration::is_zero` as one test of both halves (`is_zero` compiles to

@@ -8,8 +8,9 @@
 //!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
 //!   the task stays on this thread. On this library's other timers (the
 //!   `smol` and `futures-timer` features, also beside `tokio` for a future
-//!   run outside a tokio runtime) they do not sleep: each wait advances the virtual
-//!   clock, as a sync one does. A sleeper of yours (`SleepFn`) is still
+//!   run outside a tokio runtime) they do not sleep: each wait advances
+//!   the virtual clock, as a sync one does, and is a yield (the executor
+//!   runs its other tasks, as with tokio's paused clock). A sleeper of yours (`SleepFn`) is still
 //!   awaited, and a per-attempt `timeout` and a hedge's delay always run
 //!   on the real timer.
 //!
@@ -29,8 +30,8 @@ use std::time::Duration;
 
 use crate::clock::virtual_time;
 
-/// While alive, records waits and makes sync sleeps (and async waits off
-/// tokio's timer) virtual on this thread.
+/// While alive, records waits and makes sync sleeps (and async waits on
+/// this library's smol and futures-timer timers) virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
 /// live (the waits of an inner guard go with it when it drops).
@@ -54,8 +55,8 @@ pub struct Paused {
     _not_send: PhantomData<*const ()>,
 }
 
-/// Start recording waits on this thread; sync sleeps (and async waits off
-/// tokio's timer) become virtual.
+/// Start recording waits on this thread; sync sleeps (and async waits on
+/// this library's smol and futures-timer timers) become virtual.
 ///
 /// ```
 /// let p = retry_runtime::testing::pause();

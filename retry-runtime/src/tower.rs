@@ -1177,8 +1177,9 @@ where
                         }
                     }
                 };
-                if sleep::should_sleep_on(&*this.sleeper, wait) {
-                    let sleep = this.sleeper.sleep(wait);
+                let how = sleep::wait_on(&*this.sleeper, wait);
+                if how != sleep::Wait::Skip {
+                    let sleep = sleep::timer(&*this.sleeper, wait, how);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
                 }

@@ -72,6 +72,13 @@ async fn always_busy() -> Result<u32, Busy> {
     Err(Busy)
 }
 
+/// Busy every time, at once; hedged after 1s; waits of an hour.
+#[retry(attempts = 3, backoff = "fixed(3600s)", hedge = "1s")]
+async fn always_busy_hedged() -> Result<u32, Busy> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    Err(Busy)
+}
+
 /// Polls `fut` once (with a waker that does nothing): its output if ready.
 fn poll_once<F: std::future::Future>(fut: F) -> Option<F::Output> {
     use std::task::{Context, Poll, Waker};
@@ -81,16 +88,44 @@ fn poll_once<F: std::future::Future>(fut: F) -> Option<F::Output> {
     }
 }
 
+/// Polls `fut` with a waker that does nothing until it is ready: its
+/// output, and how many times it was pending (a wait slept for real would
+/// keep it pending for an hour).
+fn poll_to_end<F: std::future::Future>(fut: F) -> (F::Output, u32) {
+    let mut fut = std::pin::pin!(fut);
+    for pending in 0..1000 {
+        if let Some(out) = poll_once(fut.as_mut()) {
+            return (out, pending);
+        }
+    }
+    panic!("still pending after 1000 polls: a wait was slept on the real timer");
+}
+
 #[test]
 fn under_pause_the_waits_are_virtual_outside_tokio_and_on_tokios_paused_clock_inside() {
     let paused = testing::pause();
     let hour = Duration::from_secs(3600);
     // outside a tokio runtime the timer would be smol's: the waits are
-    // virtual instead, and the run ends in the poll that starts it
+    // virtual instead, each a yield (the run is pending once per wait)
     CALLS.with(|c| c.set(0));
-    assert_eq!(poll_once(always_busy()), Some(Err(Busy)));
+    assert_eq!(poll_to_end(always_busy()), (Err(Busy), 2));
     assert_eq!(CALLS.with(Cell::get), 3);
     assert_eq!(paused.waits(), [hour, hour]);
+    // a hedged run's too: each failure waits until the next start, which
+    // is the next hedge, due 1s after the attempt (not the hour), each
+    // wait a yield
+    CALLS.with(|c| c.set(0));
+    let hedged = testing::pause(); // (its waits go with it)
+    let (out, pending) = poll_to_end(always_busy_hedged());
+    assert_eq!(pending, 2, "one yield per wait");
+    assert_eq!((out, CALLS.with(Cell::get)), (Err(Busy), 3));
+    let waits = hedged.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_secs(1)),
+        "{waits:?}"
+    );
+    drop(hedged);
     // inside one, tokio's timer on its paused clock, as before: slept (the
     // first poll is left pending on it), and tokio's clock moves
     CALLS.with(|c| c.set(0));

@@ -55,21 +55,27 @@ async fn always_busy() -> Result<u32, Busy> {
     Err(Busy)
 }
 
-/// Polls `fut` once: its output if it is ready then.
-fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+/// Polls `fut` with a waker that does nothing until it is ready: its
+/// output, and how many times it was pending. A run whose waits are
+/// virtual is pending once per wait (each yields once); one that slept on
+/// futures-timer's Delay would stay pending for seconds.
+fn poll_to_end<F: Future>(fut: F) -> (F::Output, u32) {
+    let mut fut = pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
-    match pin!(fut).poll(&mut cx) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
+    for pending in 0..1000 {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return (out, pending);
+        }
     }
+    panic!("still pending after 1000 polls: a wait was slept on the real timer");
 }
 
 #[test]
 fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
     CALLS.with(|c| c.set(0));
     let paused = testing::pause();
-    // a wait slept on futures-timer's Delay would leave the run pending
-    assert_eq!(poll_once(always_busy()), Some(Err(Busy)));
+    // each wait yields once, and is not slept
+    assert_eq!(poll_to_end(always_busy()), (Err(Busy), 3));
     let s = Duration::from_secs;
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
     // the virtual 7s count towards `max_elapsed`: the next wait, 4s, would

@@ -71,14 +71,29 @@ async fn always_busy() -> Result<u32, Fail> {
     Err(Fail::Busy)
 }
 
+/// Polls `fut` with a waker that does nothing until it is ready: its
+/// output, and how many times it was pending. A run whose waits are
+/// virtual is pending once per wait (each yields once); one that slept on
+/// the real timer would stay pending for the hours below.
+fn poll_to_end<F: std::future::Future>(fut: F) -> (F::Output, u32) {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    for pending in 0..1000 {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return (out, pending);
+        }
+    }
+    panic!("still pending after 1000 polls: a wait was slept on the real timer");
+}
+
 #[test]
 fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
     CALLS.with(|c| c.set(0));
     let paused = testing::pause();
-    // one poll, under smol: a wait slept on async-io's timer would leave
-    // the run pending
-    let out = smol::block_on(smol::future::poll_once(always_busy()));
-    assert_eq!(out, Some(Err(Fail::Busy)));
+    // each wait yields once, and is not slept
+    let (out, pending) = poll_to_end(always_busy());
+    assert_eq!((out, pending), (Err(Fail::Busy), 3));
     let s = Duration::from_secs;
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
     // the virtual 7s count towards `max_elapsed`: the next wait, 4s, would
@@ -94,15 +109,41 @@ fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
         .retry(|| async { always_busy_once() })
         .sleep_with(SmolSleeper)
         .detailed();
-    let out = smol::block_on(smol::future::poll_once(retry.into_future()));
-    let failed = out.expect("virtual waits: done in one poll").unwrap_err();
-    assert_eq!((failed.attempts, calls()), (3, 3));
+    let (out, pending) = poll_to_end(retry.into_future());
+    let failed = out.unwrap_err();
+    assert_eq!((failed.attempts, calls(), pending), (3, 3, 2));
     // two virtual hours, and the few real microseconds the attempts took
     assert!(
         failed.elapsed >= s(7200) && failed.elapsed < s(7201),
         "{:?}",
         failed.elapsed
     );
+}
+
+thread_local!(static SERVED: Cell<bool> = const { Cell::new(false) });
+
+/// Fails until another task has served it, without awaiting anything.
+#[retry(attempts = 5, backoff = "fixed(100ms)")]
+async fn until_served() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    if SERVED.with(Cell::get) {
+        Ok(calls())
+    } else {
+        Err(Fail::Busy)
+    }
+}
+
+#[test]
+fn under_pause_a_virtual_wait_lets_the_executors_other_tasks_run() {
+    CALLS.with(|c| c.set(0));
+    SERVED.with(|s| s.set(false));
+    let _paused = testing::pause();
+    let ex = smol::LocalExecutor::new();
+    ex.spawn(async { SERVED.with(|s| s.set(true)) }).detach();
+    // a virtual wait that did not yield would run all 5 attempts before
+    // the server task is ever polled
+    assert!(smol::block_on(ex.run(until_served())).is_ok());
+    assert!(calls() <= 2, "{}", calls());
 }
 
 fn always_busy_once() -> Result<u32, Fail> {
