@@ -1,9 +1,10 @@
 //! [`RetryBudget`]: retries may add at most a fixed fraction of load.
 //!
-//! A token bucket in the style of gRPC retry throttling, counted per call as
-//! in Finagle's retry budget: every first attempt deposits a fraction of a
-//! token, every retry withdraws one, and retries are refused while the
-//! bucket holds half its capacity or less. When a dependency fails
+//! A token bucket with gRPC retry throttling's threshold, counted per call
+//! as in Finagle's retry budget (gRPC's counts outcomes instead: a failure
+//! takes a token, a success adds a fraction): every first attempt deposits
+//! a fraction of a token, every retry withdraws one, and retries are
+//! refused while the bucket holds half its capacity or less. When a dependency fails
 //! everything, each caller still makes its first attempt, but retries stop
 //! after a short burst and then come back only at the budgeted rate, instead
 //! of multiplying the load by the number of attempts.

@@ -63,8 +63,9 @@
 //! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy.
 //! - `reqwest-middleware`: [`reqwest_middleware::RetryMiddleware`], a
 //!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
-//! - `tonic`: [`Classify`] for `tonic::Status` after gRPC's retry design
-//!   (A6), its `grpc-retry-pushback-ms` as the Retry-After hint.
+//! - `tonic`: [`Classify`] for `tonic::Status` by code, its
+//!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
+//!   design, A6, says).
 
 #![deny(missing_docs)]
 // (it does not see the types `pin_project!` makes: check those by hand)

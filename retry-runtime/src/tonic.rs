@@ -1,7 +1,7 @@
-//! gRPC with `tonic` (feature `tonic`): [`Classify`] for `tonic::Status`
-//! after gRPC's retry design (proposal A6), so `#[retry]` (or any policy)
-//! retries a tonic client call by its status code, and waits what the
-//! server's `grpc-retry-pushback-ms` asks; `Status` built from a timeout
+//! gRPC with `tonic` (feature `tonic`): [`Classify`] for `tonic::Status`,
+//! so `#[retry]` (or any policy) retries a tonic client call by its status
+//! code, and waits what the server's `grpc-retry-pushback-ms` asks (as
+//! gRPC's retry design, proposal A6, reads it); `Status` built from a timeout
 //! or a guard's rejection, so `timeout`, `circuit` and `throttle` take
 //! such a call.
 //!
@@ -15,7 +15,10 @@
 //! | `CANCELLED` caused by tonic's client deadline (`tonic::TimeoutExpired`) | Timeout |
 //! | any other (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
 //!
-//! A6 does not retry `CANCELLED`, nor does this table, with one exception:
+//! The table is this library's: A6 defines no default set of retryable
+//! codes (each service's config lists them), and advises retrying only
+//! codes that mean the server did not process the call. `CANCELLED` is not
+//! retried, with one exception:
 //! tonic's client ends a call at its own deadline (`Endpoint::timeout`,
 //! or `Request::set_timeout`'s `grpc-timeout`) with `CANCELLED` "Timeout
 //! expired", whose [`source`](std::error::Error::source) chain holds a
