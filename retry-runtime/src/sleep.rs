@@ -95,23 +95,28 @@ pub trait Sleeper {
     }
 }
 
-/// The timer of a virtual wait ([`Sleeper::sleep_virtual`]): ready at its
-/// second poll.
+/// A timer, or the "timer" of a virtual wait ([`Sleeper::sleep_virtual`]):
+/// a yield, ready at its second poll.
 #[cfg(any(feature = "smol", feature = "futures-timer"))]
 #[derive(Debug)]
-struct YieldOnce {
-    yielded: bool,
+enum TimerOrYield<T> {
+    Timer(T),
+    Yield { yielded: bool },
 }
 
 #[cfg(any(feature = "smol", feature = "futures-timer"))]
-impl YieldOnce {
-    fn poll(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
-        if self.yielded {
-            return core::task::Poll::Ready(());
+impl<T: Future + Unpin> TimerOrYield<T> {
+    #[inline]
+    fn poll_timer(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        match self {
+            TimerOrYield::Timer(timer) => core::pin::Pin::new(timer).poll(cx).map(|_| ()),
+            TimerOrYield::Yield { yielded: true } => core::task::Poll::Ready(()),
+            TimerOrYield::Yield { yielded } => {
+                *yielded = true;
+                cx.waker().wake_by_ref();
+                core::task::Poll::Pending
+            }
         }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        core::task::Poll::Pending
     }
 }
 
@@ -390,14 +395,14 @@ impl Sleeper for SmolSleeper {
     type Sleep = SmolSleep;
     #[inline]
     fn sleep(&self, wait: Duration) -> SmolSleep {
-        SmolSleep(SmolTimer::Timer(async_io::Timer::after(wait)))
+        SmolSleep(TimerOrYield::Timer(async_io::Timer::after(wait)))
     }
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         true
     }
     fn sleep_virtual(&self) -> SmolSleep {
-        SmolSleep(SmolTimer::Virtual(YieldOnce { yielded: false }))
+        SmolSleep(TimerOrYield::Yield { yielded: false })
     }
 }
 
@@ -417,14 +422,7 @@ impl Sleeper for SmolSleeper {
 /// ```
 #[cfg(feature = "smol")]
 #[derive(Debug)]
-pub struct SmolSleep(SmolTimer);
-
-#[cfg(feature = "smol")]
-#[derive(Debug)]
-enum SmolTimer {
-    Timer(async_io::Timer),
-    Virtual(YieldOnce),
-}
+pub struct SmolSleep(TimerOrYield<async_io::Timer>);
 
 #[cfg(feature = "smol")]
 impl Future for SmolSleep {
@@ -434,10 +432,7 @@ impl Future for SmolSleep {
         mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        match &mut self.0 {
-            SmolTimer::Timer(timer) => core::pin::Pin::new(timer).poll(cx).map(|_| ()),
-            SmolTimer::Virtual(once) => once.poll(cx),
-        }
+        self.0.poll_timer(cx)
     }
 }
 
@@ -463,14 +458,14 @@ impl Sleeper for FuturesTimerSleeper {
     type Sleep = FuturesTimerSleep;
     #[inline]
     fn sleep(&self, wait: Duration) -> FuturesTimerSleep {
-        FuturesTimerSleep(DelayOrYield::Delay(futures_timer::Delay::new(wait)))
+        FuturesTimerSleep(TimerOrYield::Timer(futures_timer::Delay::new(wait)))
     }
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         true
     }
     fn sleep_virtual(&self) -> FuturesTimerSleep {
-        FuturesTimerSleep(DelayOrYield::Virtual(YieldOnce { yielded: false }))
+        FuturesTimerSleep(TimerOrYield::Yield { yielded: false })
     }
 }
 
@@ -491,14 +486,7 @@ impl Sleeper for FuturesTimerSleeper {
 /// ```
 #[cfg(feature = "futures-timer")]
 #[derive(Debug)]
-pub struct FuturesTimerSleep(DelayOrYield);
-
-#[cfg(feature = "futures-timer")]
-#[derive(Debug)]
-enum DelayOrYield {
-    Delay(futures_timer::Delay),
-    Virtual(YieldOnce),
-}
+pub struct FuturesTimerSleep(TimerOrYield<futures_timer::Delay>);
 
 #[cfg(feature = "futures-timer")]
 impl Future for FuturesTimerSleep {
@@ -508,10 +496,7 @@ impl Future for FuturesTimerSleep {
         mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        match &mut self.0 {
-            DelayOrYield::Delay(delay) => core::pin::Pin::new(delay).poll(cx),
-            DelayOrYield::Virtual(once) => once.poll(cx),
-        }
+        self.0.poll_timer(cx)
     }
 }
 
