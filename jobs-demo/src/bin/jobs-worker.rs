@@ -30,14 +30,28 @@
 //! that the queue's retries do not get past (the server restarting, the
 //! network down) pauses it and it goes on ([`Worker::pause_after`]); an
 //! error retrying cannot help (a missing table, bad SQL) ends it.
+//!
+//! It logs to stderr, as the `jobs` example does (INFO and above, times on
+//! the simulated clock): each run's end (WARN for a failure with its retry,
+//! ERROR for a job failed for good or an outcome that could not be
+//! recorded), each pause. Stdout gets one line at the end: `worker NAME: N
+//! runs in Ss`.
 
-use std::io;
+use std::io::{self, IsTerminal as _};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use retry_jobs_demo::{Job, JobOutcome, JobQueue, QueueError, ScaledClock, Worker, redact_url};
 
 fn main() -> ExitCode {
+    // the log goes to stderr, so that stdout holds only the closing line;
+    // colours only on a terminal, not in a file the log is sent to
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .init();
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

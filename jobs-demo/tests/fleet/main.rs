@@ -10,12 +10,15 @@
 //! throughput with 1, 2 and 4 workers: every job done once, each worker
 //! doing some (the jobs/s are printed, not judged). And a worker given a bad
 //! `DATABASE_URL` says so in one line and exits with code 1.
+//!
+//! Each worker's log (its stderr) goes to a file of its own, read once the
+//! fleet is done: every failed run of the first test has its line there.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use retry_jobs_demo::{JobQueue, JobStatus};
+use retry_jobs_demo::{JobQueue, JobStatus, fmt_time};
 use sqlx::Row;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_jobs-worker");
@@ -63,10 +66,27 @@ fn script(i: usize) -> (String, JobStatus, u32) {
 struct Fleet {
     url: String,
     epoch_ms: u64,
+    /// The workers' logs: `NAME.log`, appended to by a restarted worker.
+    logs: tempfile::TempDir,
 }
 
 impl Fleet {
+    fn new(url: String) -> Fleet {
+        Fleet {
+            url,
+            epoch_ms: now_ms(),
+            logs: tempfile::tempdir().unwrap(),
+        }
+    }
+
     fn spawn(&self, name: &str) -> Child {
+        // a file, not a pipe: nobody reads the log while the worker runs,
+        // and a full pipe would stop it
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.path().join(format!("{name}.log")))
+            .unwrap();
         Command::new(WORKER)
             .arg(name)
             .env("DATABASE_URL", &self.url)
@@ -74,8 +94,19 @@ impl Fleet {
             .env("JOBS_SCALE", SCALE.to_string())
             .env("JOBS_LEASE_SECS", LEASE_SECS.to_string())
             .stdout(Stdio::piped())
+            .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {WORKER}: {e}"))
+    }
+
+    /// The lines every worker logged so far.
+    fn log_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(self.logs.path()).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        lines
     }
 }
 
@@ -114,6 +145,34 @@ fn wait_all(mut workers: Workers) -> Vec<String> {
         }
     }
     outputs
+}
+
+/// A time on the fleet's clock, from the milliseconds the tables hold.
+fn ms(t: i64) -> Duration {
+    Duration::from_millis(u64::try_from(t).unwrap())
+}
+
+/// Panics unless `log` holds exactly one line at `level` whose message
+/// starts with `start` and contains `then` after that.
+fn assert_logged(log: &[String], level: &str, start: &str, then: &str) {
+    let found = log
+        .iter()
+        .filter_map(|l| l.trim_start().strip_prefix(level)?.strip_prefix(' '))
+        .filter(|m| {
+            m.strip_prefix(start)
+                .is_some_and(|rest| rest.contains(then))
+        })
+        .count();
+    assert_eq!(
+        found,
+        1,
+        "expected one {level} line \"{start}...{then}...\" in the workers' logs ({} lines{})",
+        log.len(),
+        match log.len() {
+            0..=40 => format!(":\n{}", log.join("\n")),
+            _ => String::new(),
+        }
+    );
 }
 
 fn now_ms() -> u64 {
@@ -183,10 +242,7 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
     let _alone = ALONE.lock().await;
     const JOBS: usize = 500;
     let (queue, url) = queue_with((0..JOBS).map(|i| script(i).0)).await;
-    let fleet = Fleet {
-        url,
-        epoch_ms: now_ms(),
-    };
+    let fleet = Fleet::new(url);
     let started = Instant::now();
     let mut workers = Workers::default();
     for n in 1..=4 {
@@ -242,6 +298,7 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
     }
 
     // every job ends as its script says; none is lost or left behind
+    let log = fleet.log_lines();
     let jobs = queue.all().await.unwrap();
     assert_eq!(jobs.len(), JOBS);
     let runs = runs(&queue).await;
@@ -312,9 +369,32 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
                     let failed_at = run.next_retry_at.unwrap() - wait;
                     assert_eq!(Some(failed_at), run.ended_at, "job {}: {run:?}", job.id);
                     assert!(run.started_at <= failed_at, "job {}: {run:?}", job.id);
+                    // and its worker said so
+                    let line = format!(
+                        "[{}] job {} {:?}: attempt {attempt}/4 failed (",
+                        fmt_time(ms(failed_at)),
+                        job.id,
+                        job.payload
+                    );
+                    let retry = format!(
+                        "; retry {attempt} in {}s, at {}",
+                        wait / 1000,
+                        fmt_time(ms(failed_at + wait))
+                    );
+                    assert_logged(&log, "WARN", &line, &retry);
                     attempt += 1;
                 }
-                Some("DONE") | Some("FAILED") => assert_eq!(k + 1, runs.len()),
+                Some("FAILED") => {
+                    assert_eq!(k + 1, runs.len());
+                    let line = format!(
+                        "[{}] job {} {:?}: attempt {attempt}/4 failed (",
+                        fmt_time(ms(run.ended_at.unwrap())),
+                        job.id,
+                        job.payload
+                    );
+                    assert_logged(&log, "ERROR", &line, "; FAILED for good (");
+                }
+                Some("DONE") => assert_eq!(k + 1, runs.len()),
                 Some(other) => panic!("job {}: outcome {other}", job.id),
             }
         }
@@ -339,10 +419,7 @@ async fn throughput_with_1_2_and_4_workers() {
     for workers in [1, 2, 4] {
         let (queue, url) = queue_with((0..JOBS).map(|_| "slow:10/ok".to_owned())).await;
         let epoch = Instant::now();
-        let fleet = Fleet {
-            url,
-            epoch_ms: now_ms(),
-        };
+        let fleet = Fleet::new(url);
         // due at the start line, on the fleet's clock (simulated milliseconds)
         let due = START_LINE.saturating_mul(SCALE);
         sqlx::query("UPDATE jobs SET next_retry_at = $1")
