@@ -870,7 +870,9 @@ impl JobQueue {
     /// First, each `RUNNING` job whose lease has expired by `now` (its
     /// worker died, or overran) has that run counted as a failed attempt:
     /// [`fail`](JobQueue::fail) with [`LeaseExpired`] at the lease's end, so
-    /// the policy schedules it again or gives up.
+    /// the policy schedules it again or gives up, logged as
+    /// [`Worker::run_one`] logs a failed run: a WARN line with the retry, an
+    /// ERROR line when the job fails for good.
     ///
     /// A row either step finds that cannot be read as a [`Job`] (see
     /// [`QueueError::Unreadable`]) is set aside: `FAILED` for good, why in
@@ -944,9 +946,10 @@ impl JobQueue {
     }
 
     /// Count the run of each `RUNNING` job whose lease has expired by `now`
-    /// as a failed attempt ([`LeaseExpired`], at the lease's end). Each
-    /// update is guarded by the claim's token, so when two workers find the
-    /// same expired lease only one of them records it.
+    /// as a failed attempt ([`LeaseExpired`], at the lease's end), and log
+    /// it as any failed run. Each update is guarded by the claim's token, so
+    /// when two workers find the same expired lease only one of them
+    /// records it, and logs it.
     async fn expire_leases(&self, now: Duration) -> Result<(), QueueError> {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM jobs WHERE status = 'RUNNING' AND claimed_until <= $1 ORDER BY id",
@@ -965,13 +968,12 @@ impl JobQueue {
                 Err(e) => return Err(e),
             };
             let until = job.claimed_until.unwrap_or(now);
+            let failure = self.judge(&job, &LeaseExpired, until);
             // not `fail`: the claim's retry covers this statement
-            match self
-                .record(&job, &self.judge(&job, &LeaseExpired, until))
-                .await
-            {
-                // another worker recorded it first
-                Ok(_) | Err(QueueError::NotClaimed { .. }) => {}
+            match self.record(&job, &failure).await {
+                Ok(()) => self.log_failure(&job, &LeaseExpired, &failure.outcome, until),
+                // another worker recorded it first, and logged it
+                Err(QueueError::NotClaimed { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -1173,6 +1175,34 @@ impl JobQueue {
                 ),
                 now,
             },
+        }
+    }
+
+    /// Log a failed run of `job` whose outcome was recorded at `now`: WARN
+    /// with the retry, or ERROR when the job failed for good. The one place
+    /// these lines are written, for [`Worker::run_one`] and for a run lost to
+    /// an expired lease.
+    fn log_failure<E>(&self, job: &Job, error: &E, outcome: &JobOutcome, now: Duration)
+    where
+        E: Classify + fmt::Display,
+    {
+        let (id, payload, t) = (job.id, &job.payload, fmt_time(now));
+        let attempt = job.retry_count.saturating_add(1);
+        let max = self.policy.stop().max_attempts;
+        let kind = error.kind();
+        match *outcome {
+            JobOutcome::Retry {
+                retry_count,
+                wait,
+                next_retry_at,
+            } => tracing::warn!(
+                "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); retry {retry_count} in {}s, at {}",
+                wait.as_secs(),
+                fmt_time(next_retry_at)
+            ),
+            JobOutcome::Failed { reason, .. } => tracing::error!(
+                "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); FAILED for good ({reason})"
+            ),
         }
     }
 
@@ -1728,28 +1758,8 @@ impl Worker {
             }
             Ok(outcome) => outcome,
         };
-        match (&result, outcome) {
-            (
-                Err(error),
-                Some(JobOutcome::Retry {
-                    retry_count,
-                    wait,
-                    next_retry_at,
-                }),
-            ) => {
-                let kind = error.kind();
-                tracing::warn!(
-                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); retry {retry_count} in {}s, at {}",
-                    wait.as_secs(),
-                    fmt_time(next_retry_at)
-                );
-            }
-            (Err(error), Some(JobOutcome::Failed { reason, .. })) => {
-                let kind = error.kind();
-                tracing::error!(
-                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); FAILED for good ({reason})"
-                );
-            }
+        match (&result, &outcome) {
+            (Err(error), Some(outcome)) => self.queue.log_failure(&job, error, outcome, now),
             _ => tracing::info!("[{t}] job {id} {payload:?}: DONE on attempt {attempt}/{max}"),
         }
         Ok(Some(Ran {

@@ -353,6 +353,15 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
                 // lease expired it counted as a failed attempt
                 None => {
                     assert_eq!((job.id, run.claims, &run.worker), (job_id, claims, &victim));
+                    // logged by the worker whose claim found the lease expired
+                    let line = format!(
+                        "[{}] job {} {:?}: attempt {attempt}/4 failed (Timeout: the run outlived its claim's lease); ",
+                        fmt_time(ms(run.lease_until)),
+                        job.id,
+                        job.payload
+                    );
+                    let level = if attempt < 4 { "WARN" } else { "ERROR" };
+                    assert_logged(&log, level, &line, "");
                     attempt += 1;
                 }
                 Some("RETRY") => {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use retry_jobs_demo::{JobQueue, JobStatus, ScaledClock, Worker};
+use retry_jobs_demo::{JobQueue, JobStatus, ScaledClock, Worker, fmt_time};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -124,6 +124,55 @@ async fn a_job_whose_lease_keeps_expiring_ends_failed_after_the_policys_attempts
         (JobStatus::Failed, 3, 4, lost_at.last().copied())
     );
     assert!(job.last_error.unwrap().contains("lease"));
+}
+
+/// A run lost to an expired lease fails its attempt as a run that returned
+/// an error does, and is logged as `Worker::run_one` logs one: a WARN line
+/// with the retry, then an ERROR line when the job fails for good.
+#[tokio::test]
+async fn a_run_lost_to_an_expired_lease_is_logged_as_a_failed_attempt() {
+    let logs = testkit::capture::capture();
+    let q = JobQueue::open_in_memory().await.unwrap().with_lease(s(60));
+    let id = q.enqueue("kills its worker", s(0)).await.unwrap();
+    let lost = "Timeout: the run outlived its claim's lease";
+    let mut expected = Vec::new();
+    let mut due = s(0);
+    for attempt in 1..=4 {
+        // claimed by a worker that dies with it
+        let until = q
+            .claim_due(due)
+            .await
+            .unwrap()
+            .unwrap()
+            .claimed_until
+            .unwrap();
+        // the next claim, at the lease's end, counts the lost run
+        assert!(q.claim_due(until).await.unwrap().is_none());
+        let job = q.get(id).await.unwrap().unwrap();
+        let t = fmt_time(until);
+        expected.push(match job.status {
+            JobStatus::Pending => {
+                due = job.next_retry_at;
+                format!(
+                    "WARN [{t}] job {id} \"kills its worker\": attempt {attempt}/4 failed ({lost}); retry {attempt} in {}s, at {}",
+                    (due - until).as_secs(),
+                    fmt_time(due)
+                )
+            }
+            status => {
+                assert_eq!((status, attempt), (JobStatus::Failed, 4));
+                format!(
+                    "ERROR [{t}] job {id} \"kills its worker\": attempt 4/4 failed ({lost}); FAILED for good (attempts exhausted)"
+                )
+            }
+        });
+        let failures: Vec<String> = logs
+            .lines()
+            .into_iter()
+            .filter(|l| l.starts_with("WARN ") || l.starts_with("ERROR "))
+            .collect();
+        assert_eq!(failures, expected);
+    }
 }
 
 #[tokio::test]
