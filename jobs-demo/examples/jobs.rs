@@ -115,7 +115,8 @@ pub async fn demo(url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
     );
     server.route("/clip/3", [Reply::status(404)]);
     server.route("/clip/4", [Reply::body(503, "disk full")]);
-    // asks for 45s (the JOB preset honours a RateLimited hint, up to 60s)
+    // a 429 asking for 45s: the JOB preset honours a RateLimited or
+    // Unavailable hint up to an hour, so the retry comes 45s later
     server.route(
         "/clip/5",
         [Reply::retry_after_secs(45), Reply::ok_body("clip five")],
