@@ -375,6 +375,9 @@ where
     // of the next hedge and the retry granted that is due first.
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
+    // Yield once before the next poll of the attempts (after a virtual
+    // wait under `testing::pause`: see `sleep::Wait::Virtual`).
+    let mut yield_first = false;
     // Until when a server's wait (a Retry-After the policy honours) holds
     // every start back, hedges included.
     let mut hold_until = Duration::ZERO;
@@ -398,6 +401,11 @@ where
 
     loop {
         let event = poll_fn(|cx| {
+            if yield_first {
+                yield_first = false;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             {
                 let _published = nested::publish(kinds);
                 // Every attempt is polled before a failure is taken: a
@@ -603,13 +611,16 @@ where
                                 // armed below, for the next start
                                 Wait::Timer => {}
                                 // a virtual wait (the run's clock has
-                                // advanced): the next start goes after a
-                                // yield, not at once, so that the
-                                // executor's other tasks run between
+                                // advanced): the next start goes now, as
+                                // after a zero wait, and the run yields
+                                // once before it polls the attempts again,
+                                // so that the executor's other tasks run
+                                // between (the start is not put off to a
+                                // later turn, where a failure taken first
+                                // would find its retry's due time passed)
                                 Wait::Virtual => {
-                                    let how = Wait::Virtual;
-                                    timer.set(Some(crate::sleep::timer(sleeper, next_in, how)));
-                                    timer_due = now.saturating_add(next_in);
+                                    start_next = true;
+                                    yield_first = true;
                                 }
                             }
                             retry_due = Some(due);

@@ -172,6 +172,33 @@ fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper
     assert!(took >= Duration::from_millis(20), "{took:?}");
 }
 
+thread_local!(static START: Cell<Option<Instant>> = const { Cell::new(None) });
+
+/// Attempts 1 and 2 fail together at 650ms (the second is the hedge
+/// started at 600ms), so their failures are taken in one poll; 3 and 4
+/// fail at once.
+#[retry(attempts = 4, backoff = "fixed(500ms)", hedge = "600ms")]
+async fn two_fail_together() -> Result<u32, Fail> {
+    CALLS.with(|c| c.set(c.get() + 1));
+    if calls() <= 2 {
+        let start = START.with(Cell::get).expect("set by the test");
+        smol::Timer::at(start + Duration::from_millis(650)).await;
+    }
+    Err(Fail::Busy)
+}
+
+#[test]
+fn under_pause_a_hedged_run_waits_virtually_after_two_failures_in_one_poll() {
+    CALLS.with(|c| c.set(0));
+    START.with(|s| s.set(Some(Instant::now())));
+    let paused = testing::pause();
+    assert_eq!(smol::block_on(two_fail_together()), Err(Fail::Busy));
+    assert_eq!(calls(), 4);
+    // each failure's retry waited its 500ms, virtually (a wait recorded as
+    // zero would have been slept on async-io's timer instead)
+    assert_eq!(paused.waits(), [Duration::from_millis(500); 2]);
+}
+
 #[retry(attempts = 2, backoff = "none", timeout = "30ms")]
 async fn too_slow() -> Result<u32, Fail> {
     CALLS.with(|c| c.set(c.get() + 1));
