@@ -46,7 +46,11 @@
 //! lost to a dropped connection, to run again after its lease. Recording
 //! an outcome again is safe: the statement is guarded by the claim's token,
 //! and finding its own row already written (the server wrote it, its answer
-//! was lost) is success, not [`QueueError::NotClaimed`]. An error of those
+//! was lost) is success, not [`QueueError::NotClaimed`]. (A worker's own
+//! record of its run takes that only on a retry of its statement: its
+//! first try takes a `RUNNING` row only, so that the row another worker
+//! wrote for a run that outlived its lease, which can be the very same, is
+//! that worker's to log.) An error of those
 //! kinds that outlasts the retries (an outage) does not stop a worker's
 //! [`run`](Worker::run): it logs it, pauses and goes on
 //! ([`Worker::pause_after`]); a run whose outcome it could not record
@@ -119,7 +123,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt as _;
-use retry_runtime::{Classify, Decision, ErrorKind, Policy, RetryOn, StopReason, presets};
+use retry_runtime::{Attempt, Classify, Decision, ErrorKind, Policy, RetryOn, StopReason, presets};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
@@ -947,9 +951,12 @@ impl JobQueue {
 
     /// Count the run of each `RUNNING` job whose lease has expired by `now`
     /// as a failed attempt ([`LeaseExpired`], at the lease's end), and log
-    /// it as any failed run. Each update is guarded by the claim's token, so
-    /// when two workers find the same expired lease only one of them
-    /// records it, and logs it.
+    /// it as any failed run. Each update is guarded by the claim's token and
+    /// takes a `RUNNING` row only, so when two workers find the same expired
+    /// lease (or the run's own worker records it too) only one of them
+    /// records it, and logs it. (When the server applied the update but its
+    /// answer was lost, the claim's retry finds the row no longer `RUNNING`:
+    /// that lost run is recorded, not logged.)
     async fn expire_leases(&self, now: Duration) -> Result<(), QueueError> {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM jobs WHERE status = 'RUNNING' AND claimed_until <= $1 ORDER BY id",
@@ -969,8 +976,9 @@ impl JobQueue {
             };
             let until = job.claimed_until.unwrap_or(now);
             let failure = self.judge(&job, &LeaseExpired, until);
-            // not `fail`: the claim's retry covers this statement
-            match self.record(&job, &failure).await {
+            // not `fail`: the claim's retry covers this statement, and
+            // runs the select again
+            match self.record(&job, &failure, false).await {
                 Ok(()) => self.log_failure(&job, &LeaseExpired, &failure.outcome, until),
                 // another worker recorded it first, and logged it
                 Err(QueueError::NotClaimed { .. }) => {}
@@ -1141,7 +1149,32 @@ impl JobQueue {
         E: Classify + fmt::Display,
     {
         let failure = self.judge(job, error, now);
-        self.db_policy.retry(|| self.record(job, &failure)).await?;
+        self.db_policy
+            .retry(|| self.record(job, &failure, true))
+            .await?;
+        Ok(failure.outcome)
+    }
+
+    /// [`fail`](Self::fail) for a worker's own run, which it logs when this
+    /// returns `Ok`: the first try of the statement takes a `RUNNING` row
+    /// only, and a retry (its first try's answer may have been lost) also
+    /// the row that try wrote. Not `fail`'s row already written at the
+    /// first try: for a run that outlived its lease, the worker that found
+    /// the lease expired can have written the very same row, and logged it.
+    async fn fail_run<E>(
+        &self,
+        job: &Job,
+        error: &E,
+        now: Duration,
+    ) -> Result<JobOutcome, QueueError>
+    where
+        E: Classify + fmt::Display,
+    {
+        let failure = self.judge(job, error, now);
+        self.db_policy
+            .retry(|attempt: Attempt| self.record(job, &failure, attempt.number > 1))
+            .context()
+            .await?;
         Ok(failure.outcome)
     }
 
@@ -1207,9 +1240,12 @@ impl JobQueue {
     }
 
     /// Write a failed run's row, if the job is still `RUNNING` under its
-    /// claim, or already holds that very row (written by an earlier attempt
-    /// of this statement whose answer was lost).
-    async fn record(&self, job: &Job, failure: &Failure) -> Result<(), QueueError> {
+    /// claim, or (`again`: a retry of this statement) already holds that very
+    /// row, written by an earlier try whose answer was lost. Only then: the
+    /// same row written by another worker (a run that outlived its lease,
+    /// recorded by the worker that found the lease expired) is not this
+    /// call's, and [`QueueError::NotClaimed`].
+    async fn record(&self, job: &Job, failure: &Failure, again: bool) -> Result<(), QueueError> {
         let n = match failure.outcome {
             JobOutcome::Retry {
                 retry_count,
@@ -1218,24 +1254,26 @@ impl JobQueue {
             } => sqlx::query(
                 "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
                  WHERE id = $1 AND claims = $2
-                   AND (status = 'RUNNING' OR (status = 'PENDING' AND retry_count = $3
+                   AND (status = 'RUNNING' OR ($6 = 1 AND status = 'PENDING' AND retry_count = $3
                         AND next_retry_at = $4 AND last_error = $5))",
             )
             .bind(job.id)
             .bind(i64::from(job.claims))
             .bind(i64::from(retry_count))
             .bind(ms(next_retry_at))
-            .bind(&failure.last_error),
+            .bind(&failure.last_error)
+            .bind(i64::from(again)),
             JobOutcome::Failed { .. } => sqlx::query(
                 "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
                  WHERE id = $1 AND claims = $2
-                   AND (status = 'RUNNING' OR (status = 'FAILED' AND finished_at = $3
+                   AND (status = 'RUNNING' OR ($5 = 1 AND status = 'FAILED' AND finished_at = $3
                         AND last_error = $4))",
             )
             .bind(job.id)
             .bind(i64::from(job.claims))
             .bind(ms(failure.now))
-            .bind(&failure.last_error),
+            .bind(&failure.last_error)
+            .bind(i64::from(again)),
         }
         .execute(&self.pool)
         .await?
@@ -1725,7 +1763,7 @@ impl Worker {
         let (id, payload, t, name) = (job.id, &job.payload, fmt_time(now), &self.name);
         let recorded = match &result {
             Ok(()) => self.queue.complete(&job, now).await.map(|()| None),
-            Err(error) => self.queue.fail(&job, error, now).await.map(Some),
+            Err(error) => self.queue.fail_run(&job, error, now).await.map(Some),
         };
         let outcome = match recorded {
             Err(QueueError::NotClaimed { .. }) => {

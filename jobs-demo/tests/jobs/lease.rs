@@ -175,6 +175,104 @@ async fn a_run_lost_to_an_expired_lease_is_logged_as_a_failed_attempt() {
     }
 }
 
+/// The WARN and ERROR lines logged so far.
+fn failure_lines(logs: &testkit::capture::Captured) -> Vec<String> {
+    logs.lines()
+        .into_iter()
+        .filter(|l| l.starts_with("WARN ") || l.starts_with("ERROR "))
+        .collect()
+}
+
+/// A run that overruns its lease on its last attempt, while another
+/// worker's claim finds the lease expired first: both would write the same
+/// FAILED row (the lease's end, the same error), but the run is logged
+/// once, by the worker that recorded it; the run's own worker says another
+/// worker recorded it.
+#[tokio::test]
+async fn a_run_that_outlives_its_lease_on_its_last_attempt_is_logged_once() {
+    let logs = testkit::capture::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let a = JobQueue::open(&path)
+        .await
+        .unwrap()
+        .with_lease(s(60))
+        .with_worker("a");
+    let b = JobQueue::open(&path)
+        .await
+        .unwrap()
+        .with_lease(s(60))
+        .with_worker("b");
+    let clock = ScaledClock::minute_every(Duration::from_millis(40));
+    let id = a.enqueue("stuck", clock.now()).await.unwrap();
+    // its last attempt
+    sqlx::query("UPDATE jobs SET retry_count = 3")
+        .execute(a.pool())
+        .await
+        .unwrap();
+    let mut worker = Worker::start("a", a, clock).await.unwrap();
+    let mut handler = |job: retry_jobs_demo::Job| {
+        let b = b.clone();
+        async move {
+            // another worker, whose clock has passed the lease's end
+            assert!(
+                b.claim_due(job.claimed_until.unwrap())
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            std::future::pending::<()>().await;
+            Ok::<(), std::io::Error>(())
+        }
+    };
+    worker.run_one(&mut handler).await.unwrap().unwrap();
+    let job = worker.queue().get(id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let lines = failure_lines(&logs);
+    let errors = lines.iter().filter(|l| l.starts_with("ERROR ")).count();
+    assert_eq!(errors, 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("another worker recorded that")),
+        "{lines:#?}"
+    );
+}
+
+/// Two workers' claims find the same expired leases at once (each job on
+/// its last attempt): each lost run is logged once, by whichever recorded
+/// it.
+#[tokio::test]
+async fn two_claims_finding_the_same_expired_leases_log_each_lost_run_once() {
+    let logs = testkit::capture::capture();
+    let url = testkit::pg::fresh_database("jobs_two_expire").await;
+    let a = JobQueue::connect(&url)
+        .await
+        .unwrap()
+        .with_lease(s(60))
+        .with_worker("a");
+    let b = JobQueue::connect(&url)
+        .await
+        .unwrap()
+        .with_lease(s(60))
+        .with_worker("b");
+    for i in 0..20 {
+        a.enqueue(&format!("j{i}"), s(0)).await.unwrap();
+    }
+    sqlx::query(
+        "UPDATE jobs SET retry_count = 3, status = 'RUNNING', claimed_by = 'dead',
+            claimed_until = 1000, claims = 1",
+    )
+    .execute(a.pool())
+    .await
+    .unwrap();
+    let (ra, rb) = tokio::join!(a.claim_due(s(100)), b.claim_due(s(100)));
+    assert!(ra.unwrap().is_none() && rb.unwrap().is_none());
+    assert_eq!(a.count(JobStatus::Failed).await.unwrap(), 20);
+    let lines = failure_lines(&logs);
+    assert_eq!(lines.len(), 20, "{lines:#?}");
+}
+
 #[tokio::test]
 async fn a_lease_of_any_length_claims_without_overflow() {
     let q = JobQueue::open_in_memory()
