@@ -1,8 +1,10 @@
 //! A `tower` layer from a policy (feature `tower`): [`RetryLayer`].
 //!
 //! `RetryLayer::new(&presets::API)` (or `presets::API.layer()`) wraps any
-//! [`Service`] whose request can be replayed ([`Replay`]) and whose response
-//! says whether it failed ([`ClassifyResponse`]). For `http::Request<B>`
+//! `Clone` [`Service`] whose request can be replayed ([`Replay`]), whose
+//! response says whether it failed ([`ClassifyResponse`]) and whose error is
+//! a `std::error::Error` (a service that is not `Clone`, tower's
+//! `RateLimit`, goes below a `Buffer`). For `http::Request<B>`
 //! (a hyper-util client, in a program of its own or in an axum handler
 //! calling a downstream) and `reqwest::Request` (`reqwest::Client`):
 //!
