@@ -9,7 +9,7 @@
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
-//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds (its sum: the time spent waiting) |
+//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
@@ -25,7 +25,10 @@
 //! retry), `deferred` (an error left to a retried call around this one),
 //! `sent_once` (a request the tower layer or the reqwest middleware could
 //! not send again failed in a way the policy would have retried).
-//! A call whose future is dropped before it ends records nothing.
+//! A call whose future is dropped before it ends records no outcome,
+//! attempts or retries; a wait is recorded as it starts, so one the drop cut
+//! short counts whole. (An exporter may render the histograms as summaries:
+//! Prometheus's does unless given buckets, see README.)
 //!
 //! A [hedged](crate::hedge) call's success is labelled by the attempt that
 //! won: `succeeded_first_try` when attempt 1 answered first, even with

@@ -322,6 +322,17 @@ impl<W: Copy, G> Policy<W, G> {
         }
     }
 
+    /// The name of a policy this crate defines (a preset, `tonic::GRPC`):
+    /// its name until someone names it, not a name of its own, so a
+    /// function annotated `#[retry(policy = presets::QUICK)]`, or with a
+    /// policy derived from one, logs and counts under the function's name
+    /// as `preset = "quick"` does.
+    pub(crate) const fn with_stock_name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self.named = false;
+        self
+    }
+
     /// Run each attempt in a `tracing` span, `retry.attempt` (INFO, target
     /// `retry_runtime`), with the fields `operation` and `attempt`, a child of
     /// the caller's current span: an OpenTelemetry exporter then shows one

@@ -54,7 +54,7 @@ const fn preset(
         .with_attempts(attempts)
         .with_backoff(backoff)
         .with_jitter(jitter)
-        .with_name(name)
+        .with_stock_name(name)
         .retry_on(KindSet::TRANSIENT)
         .checked()
 }

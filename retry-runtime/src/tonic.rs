@@ -154,7 +154,7 @@ pub const GRPC: Policy<RetryOn> = Policy::new()
     ))
     .with_jitter(Jitter::Full)
     .with_retry_after(PUSHBACK)
-    .with_name("grpc")
+    .with_stock_name("grpc")
     .retry_on(KindSet::TRANSIENT)
     .checked();
 

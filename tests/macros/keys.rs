@@ -542,6 +542,51 @@ async fn the_function_name_is_the_default_name_async() {
     logs.assert_logged(Level::ERROR, "unnamed_async failed after 2 attempts");
 }
 
+// A preset given as `policy = ...`, or a policy of yours made from one, is
+// not named by you: the function's name is the operation, as with
+// `preset = "..."`. A policy you named keeps its name.
+#[retry(policy = retry_runtime::presets::QUICK, backoff = "none")]
+fn from_a_preset_policy() -> Result<u32, Fail> {
+    step()
+}
+
+const FROM_QUICK: Policy<retry_runtime::RetryOn> = retry_runtime::presets::QUICK
+    .with_backoff(retry_runtime::Backoff::None)
+    .checked();
+
+#[retry(policy = FROM_QUICK)]
+async fn from_a_policy_made_from_a_preset() -> Result<u32, Fail> {
+    step()
+}
+
+const NAMED_GROK: Policy = Policy::new()
+    .with_attempts(2)
+    .with_backoff(retry_runtime::Backoff::None)
+    .with_name("grok")
+    .checked();
+
+#[retry(policy = NAMED_GROK)]
+fn with_a_named_policy() -> Result<u32, Fail> {
+    step()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_preset_policy_takes_the_functions_name_a_named_one_keeps_its_own() {
+    let logs = support::capture();
+    script(&[Timeout]);
+    assert_eq!(from_a_preset_policy(), Ok(2));
+    let line = logs.assert_logged(Level::WARN, "retrying from_a_preset_policy");
+    support::assert_fields(&line, &[("operation", "from_a_preset_policy")]);
+    script(&[Timeout]);
+    assert_eq!(from_a_policy_made_from_a_preset().await, Ok(2));
+    let line = logs.assert_logged(Level::WARN, "retrying from_a_policy_made_from_a_preset");
+    support::assert_fields(&line, &[("operation", "from_a_policy_made_from_a_preset")]);
+    script(&[Timeout]);
+    assert_eq!(with_a_named_policy(), Ok(2));
+    let line = logs.assert_logged(Level::WARN, "retrying grok");
+    support::assert_fields(&line, &[("operation", "grok")]);
+}
+
 // A raw identifier: the operation is `try`, not `r#try`.
 #[retry(attempts = 2, backoff = "none")]
 fn r#try() -> Result<u32, Fail> {
