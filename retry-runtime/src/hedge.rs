@@ -163,7 +163,7 @@ use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
 use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
-use crate::sleep::{Sleeper, Wait};
+use crate::sleep::Sleeper;
 use crate::stop::StopReason;
 
 /// One attempt in flight: its number (from 1), its leave, its future, its
@@ -375,9 +375,6 @@ where
     // of the next hedge and the retry granted that is due first.
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
-    // Yield once before the next poll of the attempts (after a virtual
-    // wait under `testing::pause`: see `sleep::Wait::Virtual`).
-    let mut yield_first = false;
     // Until when a server's wait (a Retry-After the policy honours) holds
     // every start back, hedges included.
     let mut hold_until = Duration::ZERO;
@@ -401,11 +398,6 @@ where
 
     loop {
         let event = poll_fn(|cx| {
-            if yield_first {
-                yield_first = false;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
             {
                 let _published = nested::publish(kinds);
                 // Every attempt is polled before a failure is taken: a
@@ -604,24 +596,12 @@ where
                                 from_retry_after,
                             };
                             announce_retry(policy, &ev, Some(&mut *notify));
-                            // (recorded under `testing::pause`, as every
-                            // form's waits are)
-                            match crate::sleep::wait_on(sleeper, next_in) {
-                                Wait::Skip => start_next = true,
-                                // armed below, for the next start
-                                Wait::Timer => {}
-                                // a virtual wait (the run's clock has
-                                // advanced): the next start goes now, as
-                                // after a zero wait, and the run yields
-                                // once before it polls the attempts again,
-                                // so that the executor's other tasks run
-                                // between (the start is not put off to a
-                                // later turn, where a failure taken first
-                                // would find its retry's due time passed)
-                                Wait::Virtual => {
-                                    start_next = true;
-                                    yield_first = true;
-                                }
+                            // (recorded under `testing::pause`, and slept
+                            // on the real timer whatever the sleeper: the
+                            // attempts race it in real time, which a virtual
+                            // clock moved by each wait would not follow)
+                            if !crate::sleep::should_sleep_for_real(next_in) {
+                                start_next = true;
                             }
                             retry_due = Some(due);
                         }

@@ -10,9 +10,10 @@
 //!   `smol` and `futures-timer` features, also beside `tokio` for a future
 //!   run outside a tokio runtime) they do not sleep: each wait advances
 //!   the virtual clock, as a sync one does, and is a yield (the executor
-//!   runs its other tasks, as with tokio's paused clock). A sleeper of yours (`SleepFn`) is still
-//!   awaited, and a per-attempt `timeout` and a hedge's delay always run
-//!   on the real timer.
+//!   runs its other tasks, as with tokio's paused clock). A sleeper of
+//!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
+//!   every wait of a hedged run (its attempts race them in real time) run
+//!   on the real timer, recorded.
 //!
 //! ```
 //! use std::time::Duration;
