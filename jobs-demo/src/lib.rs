@@ -2023,3 +2023,30 @@ fn redact_user_info(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed run's row found already written: success on a retry of the
+    /// statement (its first try's answer was lost), `NotClaimed` on a first
+    /// try (another worker wrote it: the same row for a run that outlived
+    /// its lease), which is how a lost run is logged once.
+    #[tokio::test]
+    async fn a_row_already_written_is_this_calls_only_on_a_retry() {
+        let q = JobQueue::open_in_memory()
+            .await
+            .unwrap()
+            .with_policy(presets::WEBHOOK);
+        q.enqueue("a", Duration::ZERO).await.unwrap();
+        let job = q.claim_due(Duration::ZERO).await.unwrap().unwrap();
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let failure = q.judge(&job, &refused, Duration::from_secs(1));
+        q.record(&job, &failure, false).await.unwrap();
+        assert!(matches!(
+            q.record(&job, &failure, false).await,
+            Err(QueueError::NotClaimed { .. })
+        ));
+        q.record(&job, &failure, true).await.unwrap();
+    }
+}
