@@ -661,11 +661,16 @@ impl<W: Copy, G> Policy<W, G> {
         if let Err(e) = self.backoff.validate() {
             return Err(e);
         }
+        // (a first wait of zero: every draw is zero, from [0, 3 x 0])
         if matches!(self.jitter, Jitter::Decorrelated)
             && !self.backoff.cap().is_zero()
-            && self.backoff.first().as_nanos() >= self.backoff.cap().as_nanos()
+            && (self.backoff.first().is_zero()
+                || self.backoff.first().as_nanos() >= self.backoff.cap().as_nanos())
         {
             return Err(PolicyError::DecorrelatedWithoutRange);
+        }
+        if !self.retry_after.kinds.is_empty() && self.retry_after.cap.is_zero() {
+            return Err(PolicyError::ZeroRetryAfterCap);
         }
         if let Some(delay) = self.hedge {
             let beyond = match self.stop.max_elapsed {

@@ -29,8 +29,15 @@ pub enum PolicyError {
     /// (leave it unset for no limit).
     ZeroMaxElapsed,
     /// Decorrelated jitter with a backoff whose first wait is its cap (a
-    /// fixed one): it draws between the two, so no wait would be randomized.
+    /// fixed one): it draws between the two, so no wait would be randomized;
+    /// or whose first wait is zero (a linear backoff starting at zero): every
+    /// draw would be zero.
     DecorrelatedWithoutRange,
+    /// A [`RetryAfter`](crate::RetryAfter) honouring hints for some kinds with
+    /// a cap of zero: every hint would become a wait of zero, an immediate
+    /// retry, the burst the server asked to avoid.
+    /// [`RetryAfter::IGNORE`](crate::RetryAfter::IGNORE) ignores hints.
+    ZeroRetryAfterCap,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -62,7 +69,10 @@ impl PolicyError {
                 "max_elapsed must be above zero (leave it unset for no limit)"
             }
             PolicyError::DecorrelatedWithoutRange => {
-                "decorrelated jitter draws between the backoff's first wait and its cap, which are equal here; use full or equal jitter, or a backoff that grows"
+                "decorrelated jitter draws between the backoff's first wait and its cap, which are equal here (or the first is zero, so every draw is); use full or equal jitter, or a backoff that starts above zero and grows"
+            }
+            PolicyError::ZeroRetryAfterCap => {
+                "a Retry-After cap of zero turns every server's hint into an immediate retry; use RetryAfter::IGNORE to ignore hints, or a cap above zero"
             }
         }
     }

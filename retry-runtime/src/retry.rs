@@ -48,6 +48,16 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// It is [`Debug`](fmt::Debug) whatever the operation (a closure, as a
 /// rule, is not): it shows the policy and the output form.
 ///
+/// `.await` on a retry whose bounds are not met gets rustc's "`Retry<..>`
+/// is not a future" and "remove the `.await`", whatever the bound: the op
+/// is sync (use [`call`](Retry::call)), or its error type lacks what the
+/// policy needs (`Classify` for `retry_on`, `Display`, `From<CircuitOpen>`
+/// with a breaker, `From<Throttled>` with a throttle), or the sleeper is a
+/// blocking one, or no async timer is enabled. rustc names the bound for
+/// [`call`](Retry::call) and for [`hedged`](Retry::hedged), whose bounds
+/// are on the method: write `.hedged().await` for a moment (without a
+/// hedge delay it runs as `.await` does) to see which it is.
+///
 /// ```
 /// use retry_runtime::{presets, Policy};
 /// let _paused = retry_runtime::testing::pause(); // record the waits instead of sleeping

@@ -172,6 +172,37 @@ fn decorrelated_jitter_needs_a_backoff_that_grows() {
         .with_backoff(Backoff::exponential(s(1), s(4)))
         .with_jitter(Jitter::Decorrelated);
     assert!(grows.build().is_ok());
+    // a linear backoff from zero grows, but decorrelated jitter draws from
+    // [first, 3 x first] = [0, 0]: every wait would be zero
+    let from_zero = Policy::new()
+        .with_backoff(Backoff::linear(Duration::ZERO, s(1), s(10)))
+        .with_jitter(Jitter::Decorrelated);
+    assert_eq!(
+        from_zero.build().unwrap_err(),
+        PolicyError::DecorrelatedWithoutRange
+    );
+    assert!(from_zero.with_jitter(Jitter::None).build().is_ok());
+}
+
+#[test]
+fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
+    use retry_runtime::{kinds, RetryAfter};
+    let zero_cap = RetryAfter {
+        kinds: kinds![RateLimited],
+        cap: Duration::ZERO,
+    };
+    assert_eq!(
+        Policy::new()
+            .with_retry_after(zero_cap)
+            .build()
+            .unwrap_err(),
+        PolicyError::ZeroRetryAfterCap
+    );
+    // ignoring hints is said with no kinds (IGNORE's cap is zero too)
+    assert!(Policy::new()
+        .with_retry_after(RetryAfter::IGNORE)
+        .build()
+        .is_ok());
 }
 
 #[test]
