@@ -2,8 +2,9 @@
 //! (strings parsed with `str::parse`, as a config file or environment gives
 //! them) is checked by `Policy::build()`, which returns an error naming the
 //! first invalid value: zero attempts, a zero `max_elapsed`, a cap below the
-//! first delay, an exponential factor that is NaN, negative or below 1, or
-//! decorrelated jitter on a backoff that does not grow.
+//! first delay, an exponential factor that is NaN, negative or below 1,
+//! decorrelated jitter on a backoff that does not grow (or starts at zero),
+//! or a zero cap on the Retry-After hints it honours.
 //!
 //! An invalid policy that skipped `build()` still never panics. What it does
 //! instead, asserted below (the "nearest valid neighbour" of the `Policy` docs):
