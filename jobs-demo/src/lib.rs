@@ -1148,31 +1148,32 @@ impl JobQueue {
     where
         E: Classify + fmt::Display,
     {
-        let failure = self.judge(job, error, now);
-        self.db_policy
-            .retry(|| self.record(job, &failure, true))
-            .await?;
-        Ok(failure.outcome)
+        self.record_failure(job, error, now, false).await
     }
 
     /// [`fail`](Self::fail) for a worker's own run, which it logs when this
     /// returns `Ok`: the first try of the statement takes a `RUNNING` row
-    /// only, and a retry (its first try's answer may have been lost) also
-    /// the row that try wrote. Not `fail`'s row already written at the
-    /// first try: for a run that outlived its lease, the worker that found
-    /// the lease expired can have written the very same row, and logged it.
-    async fn fail_run<E>(
+    /// only (`own_run`), and a retry (its first try's answer may have been
+    /// lost) also the row that try wrote. `fail` takes that row at the
+    /// first try too (calling it again is success), but for a run that
+    /// outlived its lease, the worker that found the lease expired can have
+    /// written the very same row, and logged it.
+    async fn record_failure<E>(
         &self,
         job: &Job,
         error: &E,
         now: Duration,
+        own_run: bool,
     ) -> Result<JobOutcome, QueueError>
     where
         E: Classify + fmt::Display,
     {
         let failure = self.judge(job, error, now);
         self.db_policy
-            .retry(|attempt: Attempt| self.record(job, &failure, attempt.number > 1))
+            .retry(|attempt: Attempt| {
+                let again = !own_run || attempt.number > 1;
+                self.record(job, &failure, again)
+            })
             .context()
             .await?;
         Ok(failure.outcome)
@@ -1763,7 +1764,10 @@ impl Worker {
         let (id, payload, t, name) = (job.id, &job.payload, fmt_time(now), &self.name);
         let recorded = match &result {
             Ok(()) => self.queue.complete(&job, now).await.map(|()| None),
-            Err(error) => self.queue.fail_run(&job, error, now).await.map(Some),
+            Err(error) => {
+                let recorded = self.queue.record_failure(&job, error, now, true).await;
+                recorded.map(Some)
+            }
         };
         let outcome = match recorded {
             Err(QueueError::NotClaimed { .. }) => {
