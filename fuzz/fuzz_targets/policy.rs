@@ -5,8 +5,11 @@
 //!
 //! Checked for every policy:
 //! - nothing panics (libFuzzer reports a panic as a crash);
-//! - `build()` is `Ok` exactly when the attempts are at least 1 and the
-//!   backoff validates (first <= cap, factor a finite number >= 1, not all waits zero);
+//! - `build()` is `Ok` exactly when the attempts are at least 1, the
+//!   backoff validates (first <= cap, factor a finite number >= 1, not all
+//!   waits zero), decorrelated jitter has a backoff that starts above zero
+//!   and grows, and a Retry-After honoured for some kinds has a cap above
+//!   zero;
 //! - a `Retry` comes only before the attempt limit (0 attempts count as 1),
 //!   and before the `max_elapsed` limit (elapsed + wait < limit);
 //! - every wait is within `Jitter::bounds` of the backoff's delay (or is the
@@ -238,7 +241,9 @@ fuzz_target!(|input: Input| {
 fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
     let decorrelated_without_range = policy.jitter() == Jitter::Decorrelated
         && !b.cap().is_zero()
-        && b.first() >= b.cap();
+        && (b.first().is_zero() || b.first() >= b.cap());
+    let hints = policy.retry_after();
+    let zero_hint_cap = !hints.kinds.is_empty() && hints.cap.is_zero();
     let expected = if attempts == 0 {
         Err(PolicyError::ZeroAttempts)
     } else if policy.stop().max_elapsed == Some(Duration::ZERO) {
@@ -247,6 +252,8 @@ fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
         Err(e)
     } else if decorrelated_without_range {
         Err(PolicyError::DecorrelatedWithoutRange)
+    } else if zero_hint_cap {
+        Err(PolicyError::ZeroRetryAfterCap)
     } else {
         Ok(())
     };

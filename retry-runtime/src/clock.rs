@@ -9,8 +9,8 @@
 //! `tokio::time::pause()` moves it in async tests), else std's, plus the
 //! virtual time of this thread: [`testing::pause`](crate::testing::pause)
 //! turns virtual time on for its thread, and sync sleeps (and async runs'
-//! waits on this library's smol and futures-timer timers) then advance it
-//! instead of sleeping. That state lives here, with the clock;
+//! waits on this library's smol and futures-timer timers, but for a run
+//! with a hedge delay) then advance it instead of sleeping. That state lives here, with the clock;
 //! [`testing`](crate::testing) is only its guard.
 
 use std::sync::OnceLock;
@@ -161,8 +161,9 @@ impl Clock for ManualClock {
 
 /// The virtual time of each thread, on while a
 /// [`testing::pause`](crate::testing::pause) guard lives on it: sync sleeps
-/// and async waits on this library's smol and futures-timer timers advance
-/// it instead of sleeping, and every wait is recorded.
+/// and async waits on this library's smol and futures-timer timers (but for
+/// a run with a hedge delay) advance it instead of sleeping, and every wait
+/// is recorded.
 pub(crate) mod virtual_time {
     use core::cell::{Cell, RefCell};
     use std::time::Duration;

@@ -163,7 +163,7 @@ use crate::metrics;
 use crate::nested::{self, Nested};
 use crate::policy::{Decision, Policy, When};
 use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
-use crate::sleep::Sleeper;
+use crate::sleep::{Sleeper, Wait};
 use crate::stop::StopReason;
 
 /// One attempt in flight: its number (from 1), its leave, its future, its
@@ -375,6 +375,9 @@ where
     // of the next hedge and the retry granted that is due first.
     let mut timer = pin!(None::<S::Sleep>);
     let mut timer_due = Duration::MAX;
+    // Yield once before the next poll of the attempts: after a virtual
+    // wait under `testing::pause`, in a run with no hedge delay (below).
+    let mut yield_first = false;
     // Until when a server's wait (a Retry-After the policy honours) holds
     // every start back, hedges included.
     let mut hold_until = Duration::ZERO;
@@ -398,6 +401,11 @@ where
 
     loop {
         let event = poll_fn(|cx| {
+            if yield_first {
+                yield_first = false;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             {
                 let _published = nested::publish(kinds);
                 // Every attempt is polled before a failure is taken: a
@@ -596,12 +604,31 @@ where
                                 from_retry_after,
                             };
                             announce_retry(policy, &ev, Some(&mut *notify));
-                            // (recorded under `testing::pause`, and slept
-                            // on the real timer whatever the sleeper: the
-                            // attempts race it in real time, which a virtual
-                            // clock moved by each wait would not follow)
-                            if !crate::sleep::should_sleep_for_real(next_in) {
-                                start_next = true;
+                            // Recorded under `testing::pause`. With a hedge
+                            // delay, slept on the real timer whatever the
+                            // sleeper: the attempts race it in real time,
+                            // which a virtual clock moved by each wait would
+                            // not follow (overlapping waits would add up).
+                            // Without one, one attempt at a time, as in
+                            // `.await`: virtual as there (the retry starts
+                            // now, after a yield).
+                            let how = if policy.hedge.is_some() {
+                                if crate::sleep::should_sleep_for_real(next_in) {
+                                    Wait::Timer
+                                } else {
+                                    Wait::Skip
+                                }
+                            } else {
+                                crate::sleep::wait_on(sleeper, next_in)
+                            };
+                            match how {
+                                Wait::Skip => start_next = true,
+                                // armed below, for the next start
+                                Wait::Timer => {}
+                                Wait::Virtual => {
+                                    start_next = true;
+                                    yield_first = true;
+                                }
                             }
                             retry_due = Some(due);
                         }

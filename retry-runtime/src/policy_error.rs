@@ -31,7 +31,7 @@ pub enum PolicyError {
     /// Decorrelated jitter with a backoff whose first wait is its cap (a
     /// fixed one): it draws between the two, so no wait would be randomized;
     /// or whose first wait is zero (a linear backoff starting at zero): every
-    /// draw would be zero.
+    /// wait of a run would be zero (each draw starts from the previous one).
     DecorrelatedWithoutRange,
     /// A [`RetryAfter`](crate::RetryAfter) honouring hints for some kinds with
     /// a cap of zero: every hint would become a wait of zero, an immediate
@@ -69,7 +69,7 @@ impl PolicyError {
                 "max_elapsed must be above zero (leave it unset for no limit)"
             }
             PolicyError::DecorrelatedWithoutRange => {
-                "decorrelated jitter draws between the backoff's first wait and its cap, which are equal here (or the first is zero, so every draw is); use full or equal jitter, or a backoff that starts above zero and grows"
+                "decorrelated jitter draws between the backoff's first wait and its cap, which are equal here (or the first is zero, so every wait of a run would be); use full or equal jitter, or a backoff that starts above zero and grows"
             }
             PolicyError::ZeroRetryAfterCap => {
                 "a Retry-After cap of zero turns every server's hint into an immediate retry; use RetryAfter::IGNORE to ignore hints, or a cap above zero"

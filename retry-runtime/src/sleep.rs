@@ -32,7 +32,8 @@
 //! tick). Under [`testing::pause`] every wait is recorded, and sync sleeps
 //! are virtual, as are async runs' waits on this library's timers other
 //! than tokio's (which has a paused clock of its own): the run's clock
-//! advances instead.
+//! advances instead. Not those of a run with a hedge delay, whose attempts
+//! race its waits in real time: slept for real.
 
 use core::fmt;
 use std::future::Future;
@@ -76,7 +77,8 @@ pub trait Sleeper {
     /// Under [`testing::pause`], is a run's wait between attempts virtual
     /// (the run's clock advances, the timer is not awaited)? Only for this
     /// library's timers other than tokio's, which has a paused clock of its
-    /// own; a sleeper of yours is still awaited.
+    /// own; a sleeper of yours is still awaited. (A run with a hedge delay
+    /// sleeps its waits for real whatever this says.)
     #[doc(hidden)]
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {

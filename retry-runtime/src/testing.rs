@@ -12,8 +12,8 @@
 //!   the virtual clock, as a sync one does, and is a yield (the executor
 //!   runs its other tasks, as with tokio's paused clock). A sleeper of
 //!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
-//!   every wait of a hedged run (its attempts race them in real time) run
-//!   on the real timer, recorded.
+//!   every wait of a run with a hedge delay (its attempts race them in
+//!   real time) run on the real timer, recorded.
 //!
 //! ```
 //! use std::time::Duration;
@@ -32,7 +32,8 @@ use std::time::Duration;
 use crate::clock::virtual_time;
 
 /// While alive, records waits and makes sync sleeps (and async waits on
-/// this library's smol and futures-timer timers) virtual on this thread.
+/// this library's smol and futures-timer timers, but for a hedged run's)
+/// virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
 /// live (the waits of an inner guard go with it when it drops).
@@ -57,7 +58,8 @@ pub struct Paused {
 }
 
 /// Start recording waits on this thread; sync sleeps (and async waits on
-/// this library's smol and futures-timer timers) become virtual.
+/// this library's smol and futures-timer timers, but for a hedged run's)
+/// become virtual.
 ///
 /// ```
 /// let p = retry_runtime::testing::pause();

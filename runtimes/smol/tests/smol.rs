@@ -172,6 +172,21 @@ fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper
     assert!(took >= Duration::from_millis(20), "{took:?}");
 }
 
+#[test]
+fn under_pause_hedged_without_a_hedge_delay_waits_virtually_as_await_does() {
+    CALLS.with(|c| c.set(0));
+    let paused = testing::pause();
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(3600)));
+    // `.hedged()` read from configuration whose hedge delay is unset: one
+    // attempt at a time, as `.await` runs them, and its waits as virtual
+    let hedged = policy.retry(|| async { always_busy_once() }).hedged();
+    let (out, pending) = poll_to_end(hedged);
+    assert_eq!((out, calls(), pending), (Err(Fail::Busy), 3, 2));
+    assert_eq!(paused.waits(), [Duration::from_secs(3600); 2]);
+}
+
 thread_local!(static START: Cell<Option<Instant>> = const { Cell::new(None) });
 
 /// Attempts 1 and 2 fail together at 650ms (the second is the hedge
