@@ -32,8 +32,8 @@ use std::time::Duration;
 use crate::clock::virtual_time;
 
 /// While alive, records waits and makes sync sleeps (and async waits on
-/// this library's smol and futures-timer timers, but for a hedged run's)
-/// virtual on this thread.
+/// this library's smol and futures-timer timers, but for a run with a
+/// hedge delay) virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
 /// live (the waits of an inner guard go with it when it drops).
@@ -58,8 +58,8 @@ pub struct Paused {
 }
 
 /// Start recording waits on this thread; sync sleeps (and async waits on
-/// this library's smol and futures-timer timers, but for a hedged run's)
-/// become virtual.
+/// this library's smol and futures-timer timers, but for a run with a
+/// hedge delay) become virtual.
 ///
 /// ```
 /// let p = retry_runtime::testing::pause();
