@@ -613,11 +613,7 @@ where
                             // `.await`: virtual as there (the retry starts
                             // now, after a yield).
                             let how = if policy.hedge.is_some() {
-                                if crate::sleep::should_sleep_for_real(next_in) {
-                                    Wait::Timer
-                                } else {
-                                    Wait::Skip
-                                }
+                                crate::sleep::wait_for_real(next_in)
                             } else {
                                 crate::sleep::wait_on(sleeper, next_in)
                             };

@@ -602,7 +602,7 @@ pub fn should_sleep(wait: Duration) -> bool {
     // no timer of this library's: the caller's is awaited
     #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
     {
-        should_sleep_for_real(wait)
+        wait_for_real(wait) == Wait::Timer
     }
 }
 
@@ -648,16 +648,20 @@ fn wait_paused<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> Wait {
     }
 }
 
-/// Is there anything to sleep of a hedged run's wait? Recorded under
-/// [`testing::pause`] but never virtual, whatever the sleeper: its
-/// attempts race the wait in real time, and a virtual clock moved by each
-/// wait (overlapping ones added up) would not follow them.
+/// [`wait_on`] for a wait that is never virtual, whatever the sleeper
+/// (recorded under [`testing::pause`] all the same): a run with a hedge
+/// delay's, whose attempts race it in real time, which a virtual clock
+/// moved by each wait (overlapping ones added up) would not follow.
 #[inline(always)]
-pub(crate) fn should_sleep_for_real(wait: Duration) -> bool {
+pub(crate) fn wait_for_real(wait: Duration) -> Wait {
     if virtual_time::paused_here() {
         virtual_time::on_paused_async_wait(wait, false);
     }
-    !is_zero(wait)
+    if is_zero(wait) {
+        Wait::Skip
+    } else {
+        Wait::Timer
+    }
 }
 
 /// The timer for a wait [`wait_on`] did not skip.
