@@ -260,10 +260,11 @@ where
                     }
                 }
             };
-            // polled with the kinds this run retries published, for the
-            // retried calls inside the middlewares after this one (`nested`)
+            // polled with the kinds this run retries (and its guards)
+            // published, for the retried calls inside the middlewares after
+            // this one (`nested`)
             let sent = nested::InScope::new(
-                policy.published_kinds(),
+                nested::PolicyScope::of(policy),
                 next.clone().run(to_send, extensions),
             );
             let answer = match self.timeout {
