@@ -119,6 +119,63 @@ pub async fn one_expression_async(x: u32) -> Result<u32, std::io::Error> { Ok(x)
 #[retry(attempts = 2, backoff = "none", timeout = "1s")]
 pub async fn one_expression_timeout(x: u32) -> Result<u32, CallError> { Ok(x) }
 
+/// [`flaky`], as a future.
+async fn flaky_async(value: u32) -> Result<u32, CallError> {
+    flaky(value)
+}
+
+/// [`flaky`], as a future that borrows its argument.
+async fn flaky_borrowing(value: &u32) -> Result<u32, CallError> {
+    flaky(*value)
+}
+
+// A body that is one expression in parentheses or braces, awaited: the loop
+// awaits that expression itself, handed to the runtime as an argument,
+// where rustc's `unused_parens` and `unused_braces` blamed the user's
+// parentheses and braces (needed before `.await`, not in an argument).
+
+/// `(match ..).await`, a constant policy.
+#[retry(attempts = 2, backoff = "none")]
+pub async fn awaits_a_match(x: Option<u32>) -> Result<u32, CallError> {
+    (match x {
+        Some(x) => flaky_async(x),
+        None => flaky_async(0),
+    })
+    .await
+}
+
+/// `(if ..).await`, the user's policy.
+#[retry(policy = QUICK_THRICE)]
+pub async fn awaits_an_if(x: u32) -> Result<u32, CallError> {
+    (if x > 3 {
+        flaky_async(x)
+    } else {
+        flaky_async(0)
+    })
+    .await
+}
+
+/// `(if ..).await`, a per-attempt timeout.
+#[retry(attempts = 2, backoff = "none", timeout = "1s")]
+pub async fn awaits_an_if_timeout(x: u32) -> Result<u32, CallError> {
+    (if x > 3 {
+        flaky_async(x)
+    } else {
+        flaky_async(0)
+    })
+    .await
+}
+
+/// `{ .. }.await`, a constant policy.
+#[rustfmt::skip]
+#[retry(attempts = 2, backoff = "none")]
+pub async fn awaits_a_block(x: u32) -> Result<u32, CallError> { { flaky_borrowing(&x) }.await }
+
+/// `{ .. }.await`, the user's policy and a per-attempt timeout.
+#[rustfmt::skip]
+#[retry(policy = QUICK_THRICE, timeout = "1s")]
+pub async fn awaits_a_block_timeout(x: u32) -> Result<u32, CallError> { { flaky_borrowing(&x) }.await }
+
 /// One expression on its own line.
 #[retry(attempts = 2, backoff = "none")]
 pub fn one_expression_multiline(x: u32) -> Result<u32, std::io::Error> {
@@ -461,5 +518,16 @@ mod tests {
         assert_eq!(rt.block_on(with_clone_async("ab".into())), Ok(2));
         fail_next(1);
         assert_eq!(rt.block_on(with_attempt_async()), Ok(2));
+        fail_next(1);
+        assert_eq!(rt.block_on(awaits_a_match(Some(3))), Ok(3));
+        assert_eq!(rt.block_on(awaits_a_match(None)), Ok(0));
+        fail_next(2);
+        assert_eq!(rt.block_on(awaits_an_if(5)), Ok(5));
+        fail_next(1);
+        assert_eq!(rt.block_on(awaits_an_if_timeout(2)), Ok(0));
+        fail_next(1);
+        assert_eq!(rt.block_on(awaits_a_block(6)), Ok(6));
+        fail_next(2);
+        assert_eq!(rt.block_on(awaits_a_block_timeout(7)), Ok(7));
     }
 }

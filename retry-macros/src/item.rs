@@ -348,6 +348,16 @@ impl FnItem {
     /// looked at, not their scopes). Checked on the tokens first, so that
     /// only a body of that shape is parsed. Returns `EXPR` and the span of
     /// its `.await`.
+    ///
+    /// The loop hands `EXPR` to the runtime as a function's argument, where
+    /// delimiters that `.await` needed are redundant, and rustc's
+    /// `unused_parens` and `unused_braces` would blame the user's tokens
+    /// for them (an error under `#![deny(warnings)]`). So `(EXPR).await`
+    /// (`(if c { a() } else { b() }).await`) returns `EXPR`, out of its
+    /// parentheses, which mean nothing more; and `{ .. }.await` is not
+    /// taken: out of its braces, the block's expression would keep its
+    /// temporaries longer than the block does (in edition 2024), so that
+    /// body is an attempt's `async` block as any other.
     pub fn awaited_future(&self) -> Option<(Expr, Span)> {
         let mut tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
         let ends_in_await = matches!(
@@ -367,7 +377,12 @@ impl FnItem {
         let block: Block = syn::parse2(self.block().into_token_stream()).ok()?;
         match <[Stmt; 1]>::try_from(block.stmts) {
             Ok([Stmt::Expr(Expr::Await(awaited), None)]) if awaited.attrs.is_empty() => {
-                Some((*awaited.base, awaited.await_token.span))
+                let span = awaited.await_token.span;
+                match *awaited.base {
+                    Expr::Paren(p) if p.attrs.is_empty() => Some((*p.expr, span)),
+                    Expr::Block(_) => None,
+                    base => Some((base, span)),
+                }
             }
             _ => None,
         }
@@ -1124,6 +1139,15 @@ mod tests {
             .as_deref(),
             Some("self . client . get (& self . url , | r | r . len () != 0) . send ()")
         );
+        // out of the parentheses `.await` needed, which an argument does not
+        assert_eq!(
+            awaited(quote!((if up { probe(a) } else { probe(b) }).await)).as_deref(),
+            Some("if up { probe (a) } else { probe (b) }")
+        );
+        assert_eq!(
+            awaited(quote!((self.probe)(host).await)).as_deref(),
+            Some("(self . probe) (host)")
+        );
         for other in [
             quote!(probe(host).await;),
             quote!(let x = 1; probe(x).await),
@@ -1146,6 +1170,15 @@ mod tests {
             ),
             quote!(probe(host)),
             quote!(.await),
+            // a block of its own (its temporaries drop at its end)
+            quote!({ probe(&host.to_string()) }.await),
+            quote!(
+                {
+                    let h = host;
+                    probe(h)
+                }
+                .await
+            ),
         ] {
             assert_eq!(awaited(other.clone()), None, "{other}");
         }

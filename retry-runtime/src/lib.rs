@@ -314,9 +314,10 @@ struct ReadmeDoctests;
 /// as the block would at its first poll, then polls it with them published
 /// (retries at one layer, below). It does so only when nothing in the
 /// expression could leave it or suspend it (no `return`, `?`, `break`,
-/// `continue`, `.await`, `async` block or macro call), without
-/// `clone = ...` and without `attempt_spans`; any other body is an `async`
-/// block, as in the sync expansion's closure. With `circuit =` or
+/// `continue`, `.await`, `async` block or macro call) and it is not a
+/// block of its own (`{ .. }.await`), without `clone = ...` and without
+/// `attempt_spans`; any other body is an `async` block, as in the sync
+/// expansion's closure. With `circuit =` or
 /// `retry_if_ok =`, a sync function keeps the loop in its own body, as the
 /// async one does.
 /// No heap allocation, no boxed future; the error is dropped before the sleep
