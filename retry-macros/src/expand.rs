@@ -184,9 +184,15 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // itself, its future made with the kinds published (not in an `async`
     // block of its own, which costs a state of its own to poll). Not with
     // `clone = [..]` (the clones are statements) or attempt spans (the
-    // future would be made outside its span).
+    // future would be made outside its span). Nor with a `timeout`, whose
+    // future is awaited at the key: a body of the wrong output type would
+    // be reported there, on the attribute (awaited at the body's `.await`,
+    // a missing `From<AttemptTimeout>` would be reported in the body as
+    // well); a timer to set costs more than the block's state.
     let awaited = match shape {
-        Shape::Async(_) if cfg.clone.is_empty() && cfg.attempt_spans != Some(true) => {
+        Shape::Async(_)
+            if cfg.clone.is_empty() && cfg.attempt_spans != Some(true) && cfg.timeout.is_none() =>
+        {
             func.awaited_future()
         }
         _ => None,
@@ -501,7 +507,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // and one around the whole loop would hold the arguments twice.)
     // (`publish` comes before the expression: the future is made while
     // its guard is held; an expression that is not a future is reported on
-    // the user's tokens, the expression and its `.await`)
+    // the user's tokens, the expression and its `.await`: the call starts
+    // at the expression's first token and ends at its `.await`, so that
+    // rustc sees the awaited value where the body has it, and reports a
+    // wrong output type there, against the result's type below)
     // The attempt's `async` block is the user's body: its `async` and its
     // braces at the body's braces (as the sync closure's are), so that a
     // by-value argument the body moves is reported on the move ("value
@@ -512,22 +521,22 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         quote_spanned!(brace_span=> async #braces)
     };
     let scoped = match (&policy_fn, &awaited) {
-        (Some(policy_fn), Some((future, span))) => {
-            let p_made = private_at(*span);
-            quote_spanned!(*span=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
+        (Some(policy_fn), Some(a)) => {
+            let (future, p_made) = (&a.expr, private_at(a.start));
+            quote_spanned!(a.await_kw=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
         }
         (Some(policy_fn), None) => {
             quote!(#p::in_const_scope(#policy_fn, #attempt_block))
         }
-        (None, Some((future, span))) => {
-            let p_made = private_at(*span);
-            quote_spanned!(*span=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
+        (None, Some(a)) => {
+            let (future, p_made) = (&a.expr, private_at(a.start));
+            quote_spanned!(a.await_kw=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
         }
         (None, None) => quote!(#p::in_scope(#policy, #attempt_block)),
     };
     let await_span = awaited
         .as_ref()
-        .map_or_else(Span::call_site, |(_, span)| *span);
+        .map_or_else(Span::call_site, |a| a.await_kw);
     let attempt = match cfg.timeout {
         Some((d, span)) => {
             let d = duration(d, &p);
@@ -552,6 +561,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     // (a body awaited by the loop itself re-borrows in the loop)
     let awaited_reborrows = awaited.as_ref().map(|_| &reborrows);
+    // A body awaited by the loop itself has no `async` block whose output
+    // type is pinned: the result is of the return type, so that a body of
+    // another type is reported on its expression (the `.await` and what it
+    // awaits), as the block's would be, not on the `return` of the result.
+    let result_ty = match (&awaited, &ret_ty) {
+        (Some(_), Some(ty)) => Some(quote!(: #ty)),
+        _ => None,
+    };
     let async_loop = quote! {
         #policy_binding
         let mut #run = #p::LazyRun::new(#policy);
@@ -563,7 +580,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 #open_span
                 #bind_attempt
                 #awaited_reborrows
-                let #result = #attempt;
+                let #result #result_ty = #attempt;
                 #enter_span
                 #decide
                 #wait

@@ -346,8 +346,7 @@ impl FnItem {
     /// not on the attempt. Nor when it holds a macro (which may expand to
     /// any of those) or an `async` block (conservatively: the tokens are
     /// looked at, not their scopes). Checked on the tokens first, so that
-    /// only a body of that shape is parsed. Returns `EXPR` and the span of
-    /// its `.await`.
+    /// only a body of that shape is parsed.
     ///
     /// The loop hands `EXPR` to the runtime as a function's argument, where
     /// delimiters that `.await` needed are redundant, and rustc's
@@ -358,7 +357,7 @@ impl FnItem {
     /// taken: out of its braces, the block's expression would keep its
     /// temporaries longer than the block does (in edition 2024), so that
     /// body is an attempt's `async` block as any other.
-    pub fn awaited_future(&self) -> Option<(Expr, Span)> {
+    pub fn awaited_future(&self) -> Option<AwaitedFuture> {
         let mut tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
         let ends_in_await = matches!(
             tokens.as_slice(),
@@ -368,6 +367,7 @@ impl FnItem {
             return None;
         }
         tokens.truncate(tokens.len() - 2);
+        let start = tokens.first()?.span();
         let expr: TokenStream = tokens.into_iter().collect();
         if !stays_in_the_attempt(expr.clone()) {
             return None;
@@ -377,16 +377,33 @@ impl FnItem {
         let block: Block = syn::parse2(self.block().into_token_stream()).ok()?;
         match <[Stmt; 1]>::try_from(block.stmts) {
             Ok([Stmt::Expr(Expr::Await(awaited), None)]) if awaited.attrs.is_empty() => {
-                let span = awaited.await_token.span;
-                match *awaited.base {
-                    Expr::Paren(p) if p.attrs.is_empty() => Some((*p.expr, span)),
-                    Expr::Block(_) => None,
-                    base => Some((base, span)),
-                }
+                let expr = match *awaited.base {
+                    Expr::Paren(p) if p.attrs.is_empty() => *p.expr,
+                    Expr::Block(_) => return None,
+                    base => base,
+                };
+                Some(AwaitedFuture {
+                    expr,
+                    start,
+                    await_kw: awaited.await_token.span,
+                })
             }
             _ => None,
         }
     }
+}
+
+/// The expression an async body awaits, when it is all the body: see
+/// [`FnItem::awaited_future`].
+pub struct AwaitedFuture {
+    /// The expression, out of the parentheses `.await` needed.
+    pub expr: Expr,
+    /// Its first token (its opening parenthesis, if it had them): with the
+    /// `await` keyword's, the span of the body's expression to rustc,
+    /// where an error about the awaited value is reported.
+    pub start: Span,
+    /// The `await` keyword.
+    pub await_kw: Span,
 }
 
 /// Do `tokens` (nested groups included) hold nothing that leaves the
@@ -1123,7 +1140,7 @@ mod tests {
     fn awaited(body: TokenStream) -> Option<String> {
         let item: FnItem = syn::parse2(quote!(async fn f() -> Result<u32, E> { #body })).unwrap();
         item.awaited_future()
-            .map(|(e, _)| e.into_token_stream().to_string())
+            .map(|a| a.expr.into_token_stream().to_string())
     }
 
     #[test]

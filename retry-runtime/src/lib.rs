@@ -269,7 +269,15 @@ struct ReadmeDoctests;
 ///                 _,
 ///             >(
 ///                     Duration::new(10, 0),
-///                     made_in_const_scope(policy, publish(policy()), fetch(id)),
+///                     in_const_scope(
+///                         policy,
+///                         async {
+///                             if let Some(ret) = None::<Result<PathBuf, ClipError>> {
+///                                 #[allow(unreachable_code)] return ret;
+///                             }
+///                             { fetch(id).await }
+///                         },
+///                     ),
 ///                 )
 ///                 .await;
 ///             #[allow(unused_parens)]
@@ -308,16 +316,17 @@ struct ReadmeDoctests;
 /// }
 /// ```
 /// An async body that is one awaited expression, as `fetch(id).await`
-/// here, is awaited by the loop without an `async` block around it: the
-/// loop makes the expression's future while the kinds the policy retries
-/// are published (`made_in_const_scope(policy, publish(..), fetch(id))`),
-/// as the block would at its first poll, then polls it with them published
-/// (retries at one layer, below). It does so only when nothing in the
-/// expression could leave it or suspend it (no `return`, `?`, `break`,
-/// `continue`, `.await`, `async` block or macro call) and it is not a
-/// block of its own (`{ .. }.await`), without `clone = ...` and without
-/// `attempt_spans`; any other body is an `async` block, as in the sync
-/// expansion's closure. With `circuit =` or
+/// here, is awaited by the loop without an `async` block around it when
+/// there is no `timeout` (there is one here): the loop makes the
+/// expression's future while the kinds the policy retries are published
+/// (`let result: Result<PathBuf, ClipError> = made_in_const_scope(policy,
+/// publish(..), fetch(id)).await`), as the block would at its first poll,
+/// then polls it with them published (retries at one layer, below). It
+/// does so only when nothing in the expression could leave it or suspend
+/// it (no `return`, `?`, `break`, `continue`, `.await`, `async` block or
+/// macro call) and it is not a block of its own (`{ .. }.await`), without
+/// `clone = ...`, `attempt_spans` or `timeout`; any other body is an
+/// `async` block, as in the sync expansion's closure. With `circuit =` or
 /// `retry_if_ok =`, a sync function keeps the loop in its own body, as the
 /// async one does.
 /// No heap allocation, no boxed future; the error is dropped before the sleep
