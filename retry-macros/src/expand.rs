@@ -1083,7 +1083,7 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
     let mut e = match &cfg.base {
         Base::Default => quote!(#p::Policy::new()),
         Base::Preset(konst) => quote!(#p::presets::#konst),
-        Base::Policy(expr) => quote!((#expr)),
+        Base::Policy(expr) => policy_arg(expr, &cfg.krate),
     };
     if let Some(n) = cfg.attempts {
         let n = Literal::u32_unsuffixed(n);
@@ -1132,6 +1132,54 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
         e = quote!(#e.with_attempt_spans(#on));
     }
     e
+}
+
+/// The user's `policy = EXPR`, borrowed, and the policy it is (or points
+/// at) copied out: `__private::policy(&EXPR)`, whose argument is a
+/// `&Policy<W, G>`, so that deref coercion takes a reference, an `Arc` or a
+/// `LazyLock` as the method calls after it did, and anything else (a
+/// breaker, a preset's name, an `Option<Policy>`) is reported on `EXPR` as
+/// not a `Policy` ("expected `&Policy<_, _>`"), not as a method of the
+/// expansion missing on it, on the whole attribute. The call is at
+/// `EXPR`'s first token, so the argument is `EXPR` to rustc; in
+/// parentheses only when `&` would otherwise take less than all of it
+/// (`a.or(b)` needs none, `x as P` would).
+fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
+    let start = expr
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span());
+    let p_at = respan_path(krate.to_token_stream(), "__private", start);
+    let binds_tighter_than_ref = matches!(
+        expr,
+        Expr::Path(_)
+            | Expr::Field(_)
+            | Expr::Call(_)
+            | Expr::MethodCall(_)
+            | Expr::Lit(_)
+            | Expr::Reference(_)
+            | Expr::Paren(_)
+            | Expr::Index(_)
+            | Expr::Macro(_)
+            | Expr::Struct(_)
+            | Expr::Tuple(_)
+            | Expr::Array(_)
+            | Expr::Block(_)
+            | Expr::Unary(_)
+            | Expr::Try(_)
+            | Expr::Await(_)
+            | Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Unsafe(_)
+            | Expr::Group(_)
+    );
+    let borrow = quote_spanned!(Span::call_site().located_at(start)=> &);
+    if binds_tighter_than_ref {
+        quote_spanned!(start=> #p_at::policy(#borrow #expr))
+    } else {
+        quote_spanned!(start=> #p_at::policy(#borrow (#expr)))
+    }
 }
 
 /// `.with_circuit(&NAME).with_budget(&NAME).with_throttle(&NAME)`, for the keys given.

@@ -32,6 +32,23 @@ pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> tracing::Span
     crate::log::next_attempt_span(policy, run.attempts()).unwrap_or_else(tracing::Span::none)
 }
 
+/// The policy of `#[retry(policy = EXPR)]`, called as `policy(&EXPR)` at
+/// `EXPR`: a [`Policy`], or a reference, an `Arc`, a `LazyLock` or another
+/// pointer to one (deref coercion), copied (every policy is `Copy`).
+/// Anything else is reported on `EXPR`: "expected `&Policy<_, _>`".
+///
+/// ```
+/// use retry_runtime::{__private::policy, Policy};
+/// const QUICK: Policy = Policy::new().with_attempts(2);
+/// let shared = std::sync::Arc::new(QUICK);
+/// let _copied: Policy = policy(&QUICK);
+/// let _from_arc: Policy = policy(&shared);
+/// ```
+#[inline(always)]
+pub fn policy<W: Copy, G: Copy>(policy: &Policy<W, G>) -> Policy<W, G> {
+    *policy
+}
+
 /// The [`DefaultSleeper`](crate::DefaultSleeper) of an async `#[retry]`,
 /// with a timer: implemented when one of the features `tokio`, `smol` or
 /// `futures-timer` is enabled. Without them, an async `#[retry]` gets this
