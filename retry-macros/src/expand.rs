@@ -343,7 +343,12 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         },
     };
 
-    let policy_expr = policy_expr(cfg, &p);
+    // the attempt's result type, whose error a `retry_if` predicate takes
+    let result_of_attempt = match (&shape, &sig.output) {
+        (Shape::AsyncTrait { .. }, ReturnType::Type(_, ty)) => future_output(ty).map(expected_type),
+        _ => ret_ty.clone(),
+    };
+    let policy_expr = policy_expr(cfg, &p, result_of_attempt.as_ref());
     // A breaker or budget is a `static` with interior mutability, which a
     // `const` may only name from Rust 1.90 on: attach them outside the const.
     let guards = guards(cfg);
@@ -1079,7 +1084,7 @@ fn erase_impl_trait(ty: &mut syn::Type) {
 }
 
 /// The policy: the base, then each key the attribute gives.
-fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
+fn policy_expr(cfg: &Config, p: &TokenStream, error_of: Option<&TokenStream>) -> TokenStream {
     let mut e = match &cfg.base {
         Base::Default => quote!(#p::Policy::new()),
         Base::Preset(konst) => quote!(#p::presets::#konst),
@@ -1107,7 +1112,13 @@ fn policy_expr(cfg: &Config, p: &TokenStream) -> TokenStream {
             let span = cfg.when_span;
             e = quote_spanned!(span=> #e.retry_on(#p::KindSet::EMPTY #(.with(#p::ErrorKind::#kinds))*));
         }
-        When::If(pred) => e = quote_spanned!(cfg.when_span=> #e.retry_if(#pred)),
+        When::If(pred) => {
+            let pred = match error_of {
+                Some(result) => retry_if_closure(pred, result, p),
+                None => pred.to_token_stream(),
+            };
+            e = quote_spanned!(cfg.when_span=> #e.retry_if(#pred));
+        }
     }
     // A `policy = EXPR` keeps its own name unless `name` is given.
     let name = &cfg.name;
@@ -1180,6 +1191,30 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
     } else {
         quote_spanned!(start=> #p_at::policy(#borrow (#expr)))
     }
+}
+
+/// `retry_if = pred` as `|e: &<R as IsResult>::Err| -> bool { pred(e) }`,
+/// with `R` the attempt's result type (the function's return type).
+///
+/// Given to `retry_if` as it is, the predicate's own argument type decided
+/// the error type the policy retries on, and a predicate taking anything
+/// but `&E` was reported as "type mismatch resolving `<Result<T, E> as
+/// IsResult>::Err == u32`" on the whole attribute (sync) or the key. In
+/// the closure, whose argument is the `&E` of the return type, it is a
+/// call of `pred` with a `&E`, its parentheses at `pred`: rustc reports
+/// "expected `&u32`, found `&E`" there, with the predicate's signature.
+/// (The closure is the macro's, so clippy's `redundant_closure` leaves
+/// it alone; for a function it is zero-sized and inlined, as the
+/// function item was.)
+fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> TokenStream {
+    let at = pred
+        .segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span());
+    let e = Ident::new("__retry_e", Span::mixed_site().located_at(at));
+    let mut args = Group::new(Delimiter::Parenthesis, quote!(#e));
+    args.set_span(at);
+    quote!(|#e: &<#result as #p::IsResult>::Err| -> bool { #pred #args })
 }
 
 /// `.with_circuit(&NAME).with_budget(&NAME).with_throttle(&NAME)`, for the keys given.
