@@ -214,6 +214,13 @@ pub fn mut_parameter(binding: &MutBinding) -> String {
                  `let mut {name} = {name}.clone();` in the body"
             ),
         ),
+        MutKind::RefMutInPattern => (
+            format!("ref mut {name}"),
+            format!(
+                "drop the `ref mut` and write `let mut {name} = {name}.clone();` in the body \
+                 (`clone` names a whole parameter, not a part of one)"
+            ),
+        ),
         MutKind::SelfValue => (
             "mut self".to_string(),
             "`clone` cannot name `self`: drop the `mut` and write \

@@ -515,8 +515,12 @@ pub enum MutKind {
     Param,
     /// Inside a pattern, `(mut a, b)`.
     InPattern,
-    /// `ref mut buf`: a mutable borrow of the argument, shared by the attempts.
+    /// `ref mut buf`: a mutable borrow of the argument, shared by the
+    /// attempts (the whole parameter, which `clone = buf` can name once
+    /// written `mut buf`).
     RefMut,
+    /// `ref mut` inside a pattern, `(ref mut a, b)`.
+    RefMutInPattern,
     /// The receiver by value, `mut self` (or `mut self: Box<Self>`).
     SelfValue,
 }
@@ -533,12 +537,13 @@ fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
     while let Some((pat, behind_ref)) = stack.pop() {
         match pat {
             Pat::Ident(p) => {
+                // the whole parameter (which `clone` can name), or a part
+                let whole = core::ptr::eq(pat, top) && p.subpat.is_none();
                 let kind = match (&p.mutability, &p.by_ref) {
                     (Some(_), Some(_)) if behind_ref => None,
-                    (Some(_), Some(_)) => Some(MutKind::RefMut),
-                    (Some(_), None) if core::ptr::eq(pat, top) && p.subpat.is_none() => {
-                        Some(MutKind::Param)
-                    }
+                    (Some(_), Some(_)) if whole => Some(MutKind::RefMut),
+                    (Some(_), Some(_)) => Some(MutKind::RefMutInPattern),
+                    (Some(_), None) if whole => Some(MutKind::Param),
                     (Some(_), None) => Some(MutKind::InPattern),
                     (None, _) => None,
                 };

@@ -678,6 +678,37 @@ mod tests {
                 e[0]
             );
         }
+        // The fix offered: `clone` names a whole parameter only, so a
+        // `ref mut` inside a pattern is told to clone in the body.
+        for (param, clone_offered) in [
+            (quote!(ref mut buf: Vec<u8>), true),
+            (quote!((ref mut buf, n): (Vec<u8>, u8)), false),
+            (quote!(Pair { a: ref mut buf, .. }: Pair), false),
+            (quote!(ref mut buf @ Pair { .. }: Pair), false),
+        ] {
+            let e = errs(
+                quote!(attempts = 2),
+                quote!(
+                    fn send(#param) -> Result<usize, E> {
+                        Ok(std::mem::take(buf).len())
+                    }
+                ),
+            );
+            assert_eq!(e.len(), 1, "{param}: {e:#?}");
+            assert_eq!(
+                e[0].contains("clone = buf"),
+                clone_offered,
+                "{param}: {}",
+                e[0]
+            );
+            assert!(
+                e[0].contains(
+                    "drop the `ref mut` and write `let mut buf = buf.clone();` in the body"
+                ),
+                "{param}: {}",
+                e[0]
+            );
+        }
         // a `mut` receiver through a reference is as `&mut self`: not refused
         for receiver in [
             quote!(mut self: Pin<&mut Self>),
