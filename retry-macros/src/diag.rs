@@ -181,6 +181,17 @@ pub fn unknown(what: &str, input: &str, candidates: &[&str], valid: impl Display
     )
 }
 
+/// Each name of a list that repeats one before it (its second and later
+/// occurrences), for lists whose names must be distinct (`retry_on`'s
+/// kinds, `clone`'s arguments): the repeat is reported where it is written.
+pub fn repeats(names: &[Ident]) -> impl Iterator<Item = &Ident> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|&(i, name)| names.iter().take(i).any(|earlier| earlier == name))
+        .map(|(_, name)| name)
+}
+
 /// "`a`, `b`, `c`": names, each in backticks, for the lists in messages.
 pub fn quote_list(names: &[&str]) -> String {
     names

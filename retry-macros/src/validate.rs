@@ -331,7 +331,24 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
         (None, None) => (When::Inherit, inherited_when_span),
     };
 
-    let clone = args.clone.into_given().map(|a| a.value).unwrap_or_default();
+    let clone = match args.clone.into_given() {
+        Some(given) if given.value.is_empty() => {
+            errors.at(
+                given.at,
+                "`clone = []` clones nothing: name the by-value arguments each attempt clones \
+                 (`clone = body`, `clone = [body, headers]`), or leave `clone` out",
+            );
+            Vec::new()
+        }
+        Some(given) => given.value,
+        None => Vec::new(),
+    };
+    for name in diag::repeats(&clone) {
+        errors.at(
+            name.span(),
+            format!("`clone` names `{name}` twice; name each argument once"),
+        );
+    }
     // the parameters `clone` can name: those bound to a plain name
     let params: Vec<String> = sig
         .inputs
@@ -463,7 +480,8 @@ fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
     }
 }
 
-/// Report each of `retry_on`'s kinds that is not an error kind.
+/// Report each of `retry_on`'s kinds that is not an error kind, and each
+/// one given again.
 fn check_kinds(kinds: &[Ident], errors: &mut Errors) {
     for kind in kinds {
         let k = kind.to_string();
@@ -473,6 +491,12 @@ fn check_kinds(kinds: &[Ident], errors: &mut Errors) {
                 diag::unknown("error kind", &k, &KINDS, KindsAre),
             );
         }
+    }
+    for kind in diag::repeats(kinds) {
+        errors.at(
+            kind.span(),
+            format!("`{kind}` is given twice in `retry_on`; give each kind once"),
+        );
     }
 }
 
@@ -605,6 +629,41 @@ mod tests {
         assert!(e
             .iter()
             .any(|m| m.contains("`timeout` needs an `async fn`")));
+    }
+
+    #[test]
+    fn a_list_names_each_kind_or_argument_once() {
+        let e = errs(quote!(retry_on = Timeout | Connect | Timeout), sync_fn());
+        assert_eq!(
+            e,
+            ["`Timeout` is given twice in `retry_on`; give each kind once"]
+        );
+        let two = quote!(
+            fn f(body: String, tags: Vec<String>) -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let e = errs(quote!(clone = [body, tags, body, body]), two.clone());
+        assert_eq!(
+            e,
+            [
+                "`clone` names `body` twice; name each argument once",
+                "`clone` names `body` twice; name each argument once"
+            ]
+        );
+        let e = errs(quote!(clone = []), two.clone());
+        assert_eq!(
+            e,
+            [
+                "`clone = []` clones nothing: name the by-value arguments each attempt clones \
+              (`clone = body`, `clone = [body, headers]`), or leave `clone` out"
+            ]
+        );
+        assert!(errs(
+            quote!(clone = [body, tags], retry_on = Timeout | Connect),
+            two
+        )
+        .is_empty());
     }
 
     #[test]
