@@ -605,7 +605,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     // A hedged call: the body becomes an async closure (it borrows the
     // arguments, so its attempts can run side by side), run by the runtime.
-    let hedged = cfg.hedge.map(|_| {
+    // Its `async |..|` is at the `hedge` key: a body that changes what it
+    // borrows makes a closure the runtime cannot call again while an
+    // attempt is in flight, and rustc says so ("async closure does not
+    // implement `FnMut` because it captures state from its environment")
+    // there, where a write it can see is refused by `validate`. (The
+    // macro's hygiene, so clippy does not take the closure for the user's.)
+    let hedged = cfg.hedge.map(|(_, hedge_span)| {
+        let at_hedge = Span::call_site().located_at(hedge_span);
         let op = ident("__retry_op");
         let attempt_future = match cfg.timeout {
             Some((d, span)) => {
@@ -617,11 +624,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         };
         let (closure, run) = match &attempt_param {
             Some(AttemptParam { pat, ty }) => (
-                quote!(async |#pat: #ty| #attempt_future),
+                quote_spanned!(at_hedge=> async |#pat: #ty| #attempt_future),
                 quote!(#p::hedged_context::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
             ),
             None => (
-                quote!(async || #attempt_future),
+                quote_spanned!(at_hedge=> async || #attempt_future),
                 quote!(#p::hedged::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
             ),
         };
@@ -1135,7 +1142,7 @@ fn policy_expr(cfg: &Config, p: &TokenStream, error_of: Option<&TokenStream>) ->
     if cfg.nested_retry {
         e = quote!(#e.with_nested(#p::Nested::Retry));
     }
-    if let Some(d) = cfg.hedge {
+    if let Some((d, _)) = cfg.hedge {
         let d = duration(d, p);
         e = quote!(#e.with_hedge(#d));
     }

@@ -45,8 +45,8 @@ pub struct Config {
     pub max_elapsed: Option<Duration>,
     pub timeout: Option<(Duration, Span)>,
     /// `hedge = "..."`: the delay before the next attempt starts beside a
-    /// slow one (an `async fn` only).
-    pub hedge: Option<Duration>,
+    /// slow one (an `async fn` only), and the key's span.
+    pub hedge: Option<(Duration, Span)>,
     pub when: When,
     /// The key that chose which errors are retried (`retry_on`, `retry_if`,
     /// `preset`, `policy`): where an unsatisfied `Classify` bound is reported.
@@ -248,6 +248,28 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
                 "`hedge` and `retry_if_ok` cannot be combined: a hedged call keeps the first success",
             );
         }
+        // Hedged attempts run side by side in one closure that borrows the
+        // arguments: they can read through a `&mut` argument, not change
+        // what it points at. A write the tokens show is refused here, on
+        // the key; one they do not (a method taking `&mut self`) is
+        // rustc's error about the closure, at the key too (`expand`).
+        if let Some((name, at)) = func.write_through_mut_param().filter(|_| !blocking) {
+            let param = if name == "self" {
+                "`&mut self`".to_string()
+            } else {
+                format!("the `&mut` argument `{name}`")
+            };
+            errors.at(
+                a.at,
+                format!(
+                    "`hedge` runs attempts side by side, which share the function's arguments: \
+                     they can read through {param}, but this body changes what it points at; \
+                     keep what changes behind a `Mutex` or an atomic (and take `&` instead), \
+                     or drop `hedge`"
+                ),
+            );
+            errors.at(at, format!("`{name}` changed here"));
+        }
         let d = dsl_value(&a.value, dsl::parse_duration, &mut errors)?;
         if d.is_zero() {
             errors.push(syn::Error::new(
@@ -287,7 +309,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
                 }
             }
         }
-        (reachable && !blocking).then_some(d)
+        (reachable && !blocking).then_some((d, a.at.first()))
     });
 
     let preset = args.preset.into_given();
@@ -890,6 +912,58 @@ mod tests {
     }
 
     #[test]
+    fn a_hedged_body_cannot_change_what_a_mut_argument_points_at() {
+        let e = errs(
+            quote!(hedge = "10ms"),
+            quote!(
+                async fn f(&mut self) -> Result<u32, E> {
+                    self.calls += 1;
+                    Ok(self.calls)
+                }
+            ),
+        );
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(
+            e[0].starts_with("`hedge` runs attempts side by side, which share the function's arguments: they can read through `&mut self`, but this body changes what it points at;"),
+            "{}",
+            e[0]
+        );
+        assert_eq!(e[1], "`self` changed here");
+        let e = errs(
+            quote!(hedge = "10ms"),
+            quote!(
+                async fn f(out: &mut Vec<u8>) -> Result<u32, E> {
+                    fill(&mut *out).await
+                }
+            ),
+        );
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(
+            e[0].contains("read through the `&mut` argument `out`"),
+            "{}",
+            e[0]
+        );
+        // reading through it is allowed (tests/runtime/hedge.rs runs one)
+        let reads = quote!(
+            async fn f(&mut self, key: u32) -> Result<u32, E> {
+                Ok(key + self.hits)
+            }
+        );
+        assert!(errs(quote!(hedge = "10ms"), reads).is_empty());
+        // and without `hedge`, each attempt re-borrows: no refusal
+        assert!(errs(
+            quote!(),
+            quote!(
+                async fn f(&mut self) -> Result<u32, E> {
+                    self.calls += 1;
+                    Ok(self.calls)
+                }
+            )
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn a_hedge_must_start_before_the_timeout() {
         let async_fn = quote!(
             async fn f() -> Result<(), E> {
@@ -914,7 +988,7 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:#?}");
         let cfg = check_str(quote!(hedge = "150ms", timeout = "1s"), async_fn)
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(cfg.hedge, Some(Duration::from_millis(150)));
+        assert_eq!(cfg.hedge.map(|h| h.0), Some(Duration::from_millis(150)));
     }
 
     #[test]
