@@ -419,7 +419,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// for a retry (other runs' failures): the last attempt's error was
     /// dropped before the wait, so that a future holds no error while it
     /// sleeps (and stays `Send` for an error that is not); it is in the
-    /// WARN line that announced the retry.
+    /// WARN line that announced the retry. A hedged run
+    /// ([`Retry::hedged`](crate::Retry::hedged), `#[retry(hedge = "..")]`)
+    /// keeps its errors across awaits and returns the last attempt's error
+    /// there; both end with [`StopReason::CircuitOpen`].
     ///
     /// A run made inside an attempt of a run whose policy has the same
     /// breaker (one policy at two layers of a call) leaves the breaker to

@@ -318,6 +318,39 @@ fn a_retry_refused_after_the_wait_gives_up_at_error() {
     check(&logs, e, calls);
 }
 
+/// The same race under a hedged run: it keeps its errors across awaits, so
+/// it gives up with the last attempt's error (README "Circuit breaker and
+/// retry budget", `Policy::with_circuit`), where the sequential run returns
+/// the rejection; both say `CircuitOpen`.
+#[test]
+fn a_hedged_retry_refused_after_the_wait_returns_the_last_error() {
+    let (b, _) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
+    let p = policy(b);
+    let mut calls = 0;
+    let e = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            p.retry(|| {
+                calls += 1;
+                async { Err::<(), _>(CallError::Timeout) }
+            })
+            .notify(move |_: &retry_runtime::RetryEvent<'_>| {
+                let permit = b.try_acquire().unwrap();
+                b.record(permit, retry_runtime::circuit::Outcome::Failure);
+            })
+            .detailed()
+            .hedged()
+            .await
+            .unwrap_err()
+        });
+    assert_eq!(calls, 1);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen));
+    assert!(matches!(e.last_error, CallError::Timeout), "{e:?}");
+}
+
 #[test]
 fn io_errors_hold_a_rejection() {
     let (b, _) = breaker(|b| b.with_failures(1));
