@@ -57,10 +57,7 @@ fn tokens(thousandths: u64) -> f64 {
 /// `#[retry(budget = NAME)]`): the run deposits on its first attempt and
 /// withdraws before each retry; a refused retry gives up at once
 /// ([`StopReason::Budget`](crate::StopReason::Budget)) with a WARN line
-/// "retry budget exhausted", returning the last error. A retried call
-/// inside another whose policy has the same budget leaves the deposit to
-/// the outer run: one per call
-/// ([`nested`](crate::nested#guards-shared-by-the-layers)). Or call
+/// "retry budget exhausted", returning the last error. Or call
 /// [`deposit`](RetryBudget::deposit) and [`try_withdraw`](RetryBudget::try_withdraw)
 /// from a loop of your own.
 ///

@@ -61,50 +61,6 @@
 //! assert!(r.is_err());
 //! assert_eq!(bottom_calls, 3); // not 27
 //! ```
-//!
-//! # Guards shared by the layers
-//!
-//! A [`CircuitBreaker`], [`RetryBudget`] or [`Throttle`] is a `static`
-//! shared by every caller of one dependency, and one policy often serves
-//! two layers of the same call (`#[retry(policy = API)]` on a handler and
-//! on the client function it calls). A guarded run publishes its guards
-//! with its kinds, in the same scope: while a sync attempt runs, or while
-//! the attempt's future is polled (another task on the thread never sees
-//! them). A run made there whose policy has the same guard (the same
-//! `&'static`) as a run around it leaves that guard to the outer run, which
-//! asks it and tells it of the call once. The inner run:
-//!
-//! - does not ask that breaker or that throttle before its attempts, and
-//!   tells them no outcome: a breaker set to open after 6 failures opens
-//!   after 6 failed calls, not 3, and a half-open breaker's probe, taken by
-//!   the outer run, is not asked for again by the call it let through;
-//! - makes no deposit into that budget: one per call, as README's bound on
-//!   retries (below 10% of the calls, plus 6) assumes;
-//! - still asks its guards of its own retries (with [`Nested::Retry`], or
-//!   of a kind the outer runs do not retry), which are calls the outer run
-//!   did not ask for: they stop while the breaker is not closed, and
-//!   withdraw from the budget and ask the throttle, as any retry does.
-//!
-//! The outer run tells its guards the outcome of the call as it sees it (a
-//! middleware inside that hands a failed response back as `Ok` is a
-//! success to it). A guard the outer runs do not have (a breaker of
-//! another dependency at the inner layer) is asked and told by the inner
-//! run, as without nesting. A run inside more than three distinct guards
-//! of one type (four layers, each with its own breaker) treats the ones
-//! beyond the third as if no run held them.
-//!
-//! ```
-//! use retry_runtime::{Backoff, CircuitBreaker, Policy};
-//! static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(6);
-//! let api = Policy::new().with_attempts(3).with_backoff(Backoff::None).with_circuit(&UPSTREAM);
-//! let mut calls = 0;
-//! let r: std::io::Result<()> = api.retry(|| {
-//!     api.retry(|| { calls += 1; Err(std::io::ErrorKind::TimedOut.into()) }).call()
-//! }).call();
-//! assert!(r.is_err());
-//! assert_eq!(calls, 3);
-//! assert_eq!(UPSTREAM.stats().failures, 3); // one per call, not 6
-//! ```
 
 use core::cell::Cell;
 use core::fmt;

@@ -424,13 +424,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// keeps its errors across awaits and returns the last attempt's error
     /// there; both end with [`StopReason::CircuitOpen`].
     ///
-    /// A run made inside an attempt of a run whose policy has the same
-    /// breaker (one policy at two layers of a call) leaves the breaker to
-    /// that run: it does not ask it before its attempts and records no
-    /// outcome, so each call to the dependency counts once; its own retries
-    /// still stop while the breaker is not closed. See
-    /// [`nested`](crate::nested#guards-shared-by-the-layers).
-    ///
     /// ```
     /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
     /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
@@ -476,11 +469,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// hands back what they granted (a half-open breaker's probe slot, the
     /// budget's token), so neither is spent on a call that is not made.
     ///
-    /// A run made inside an attempt of a run whose policy has the same
-    /// throttle leaves it to that run: it does not ask it before its first
-    /// attempt and counts no request; its own retries still ask it. See
-    /// [`nested`](crate::nested#guards-shared-by-the-layers).
-    ///
     /// ```
     /// use retry_runtime::{presets, Policy, RetryOn, Throttle, WithThrottle};
     /// static SEARCH: Throttle = Throttle::new("search");
@@ -508,11 +496,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// retry; a retry the budget refuses gives up at once with
     /// [`StopReason::Budget`] and the last error, logging a WARN line
     /// "retry budget exhausted". Every executor honours it.
-    ///
-    /// A run made inside an attempt of a run whose policy has the same
-    /// budget leaves the deposit to that run (one per call); its own
-    /// retries still withdraw. See
-    /// [`nested`](crate::nested#guards-shared-by-the-layers).
     ///
     /// ```
     /// use retry_runtime::{presets, Policy, RetryBudget, RetryOn};

@@ -102,9 +102,7 @@ use word::{AtomicWord, MAX_FAILURES, MAX_PROBES, Word};
 /// Attach it to a policy with [`Policy::with_circuit`](crate::Policy::with_circuit)
 /// (or `#[retry(circuit = NAME)]`), or drive it by hand with
 /// [`try_acquire`](CircuitBreaker::try_acquire) and
-/// [`record`](CircuitBreaker::record). A retried call inside another whose
-/// policy has the same breaker leaves it to the outer run, so each call
-/// counts once ([`nested`](crate::nested#guards-shared-by-the-layers)).
+/// [`record`](CircuitBreaker::record).
 ///
 /// Every setter is a `const fn` and clamps its value to the documented range
 /// (an out-of-range value behaves as the nearest valid one).

@@ -78,10 +78,7 @@ use crate::jitter::Rng;
 /// attempt (a rejected call returns `E::from(`[`Throttled`]`)` without being
 /// made) and before each retry (a rejected retry gives up with
 /// [`StopReason::Throttled`](crate::StopReason::Throttled) and the last
-/// error), and reports each attempt's outcome. A retried call inside
-/// another whose policy has the same throttle leaves it to the outer run:
-/// one request per attempt of the outer run
-/// ([`nested`](crate::nested#guards-shared-by-the-layers)). Or call
+/// error), and reports each attempt's outcome. Or call
 /// [`try_acquire`](Throttle::try_acquire) and [`record`](Throttle::record)
 /// from a loop of your own: `try_acquire` before each call, `record` with
 /// the outcome of each call made.
