@@ -309,8 +309,7 @@ pub fn admit_circuit_and_throttle<W, E: FromCircuitOpen + FromThrottled>(
 }
 
 /// One attempt of a sync `#[retry]` loop, with the kinds the policy
-/// retries (and its guards) published for the retried calls inside it
-/// (`retry_runtime::nested`).
+/// retries published for the retried calls inside it (`retry_runtime::nested`).
 ///
 /// ```
 /// use retry_runtime::{__private::attempt_sync, Policy};
@@ -322,13 +321,12 @@ pub fn attempt_sync<W: crate::RetriedKinds, G, R>(
     policy: &Policy<W, G>,
     attempt: impl FnOnce() -> R,
 ) -> R {
-    let _published = crate::nested::publish_for(policy.published_kinds(), policy);
+    let _published = crate::nested::publish(policy.published_kinds());
     attempt()
 }
 
 /// One attempt of an async `#[retry]` loop: its future, polled with the
-/// kinds the policy retries (and its guards) published
-/// (`retry_runtime::nested`).
+/// kinds the policy retries published (`retry_runtime::nested`).
 ///
 /// ```
 /// use retry_runtime::{__private::in_scope, Policy};
@@ -337,14 +335,14 @@ pub fn attempt_sync<W: crate::RetriedKinds, G, R>(
 /// # drop(fut);
 /// ```
 #[inline(always)]
-pub fn in_scope<'p, W: crate::RetriedKinds, G, F: core::future::Future>(
-    policy: &'p Policy<W, G>,
+pub fn in_scope<W: crate::RetriedKinds, G, F: core::future::Future>(
+    policy: &Policy<W, G>,
     attempt: F,
-) -> crate::nested::InScope<F, crate::nested::PolicyScope<'p, W, G>> {
-    crate::nested::InScope::new(crate::nested::PolicyScope::of(policy), attempt)
+) -> crate::nested::InScope<F> {
+    crate::nested::InScope::new(policy.published_kinds(), attempt)
 }
 
-/// The kinds `policy` retries (and its guards), published until the guard is given to
+/// The kinds `policy` retries, published until the guard is given to
 /// [`made_in_scope`] or [`made_in_const_scope`]: an async `#[retry]`
 /// attempt whose body is one awaited expression makes its future with them
 /// published (as an `async` block around the body would, at its first
@@ -358,7 +356,7 @@ pub fn in_scope<'p, W: crate::RetriedKinds, G, F: core::future::Future>(
 /// ```
 #[inline(always)]
 pub fn publish<W: crate::RetriedKinds, G>(policy: &Policy<W, G>) -> crate::nested::Published {
-    crate::nested::publish_for(policy.published_kinds(), policy)
+    crate::nested::publish(policy.published_kinds())
 }
 
 /// [`in_scope`] for an attempt made while `published` is held: `attempt`
@@ -375,11 +373,11 @@ pub fn publish<W: crate::RetriedKinds, G>(policy: &Policy<W, G>) -> crate::neste
 /// # drop(fut);
 /// ```
 #[inline(always)]
-pub fn made_in_scope<'p, W: crate::RetriedKinds, G, F: core::future::IntoFuture>(
-    policy: &'p Policy<W, G>,
+pub fn made_in_scope<W: crate::RetriedKinds, G, F: core::future::IntoFuture>(
+    policy: &Policy<W, G>,
     published: crate::nested::Published,
     attempt: F,
-) -> crate::nested::InScope<F::IntoFuture, crate::nested::PolicyScope<'p, W, G>> {
+) -> crate::nested::InScope<F::IntoFuture> {
     in_scope(policy, made(published, attempt))
 }
 

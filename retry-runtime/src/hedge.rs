@@ -293,12 +293,11 @@ where
     let max = policy.stop.max_attempts();
     let kinds = policy.published_kinds();
 
-    // The first attempt: asked of the guards like any call, but those a
-    // run around this one holds ([`nested`]: that run asked them).
+    // The first attempt: asked of the guards like any call.
     // (A refusal the policy's type cannot return, which `with_circuit`
     // and `with_throttle` rule out, lets the call through, as `admit` does.)
     let mut first_permit = None;
-    if let Some(breaker) = policy.circuit.filter(|b| !nested::holds_circuit(b)) {
+    if let Some(breaker) = policy.circuit {
         match breaker.try_acquire() {
             Ok(permit) => first_permit = Some(permit),
             Err(open) => {
@@ -312,7 +311,7 @@ where
             }
         }
     }
-    if let Some(throttle) = policy.throttle.filter(|t| !nested::holds_throttle(t)) {
+    if let Some(throttle) = policy.throttle {
         if let Err(rejection) = throttle.try_acquire() {
             log::throttled(policy.name, 1, &rejection);
             let reason = StopReason::Throttled;
@@ -325,7 +324,7 @@ where
             }
         }
     }
-    if let Some(budget) = policy.budget.filter(|b| !nested::holds_budget(b)) {
+    if let Some(budget) = policy.budget {
         budget.deposit();
     }
     // the leaves of the retries decided and not yet started (given back if
@@ -344,7 +343,7 @@ where
         number: 1,
         fut: Box::pin(log::in_span(span.as_ref(), || {
             // made with the kinds published, as it is polled
-            let _published = nested::publish_for(kinds, policy);
+            let _published = nested::publish(kinds);
             op(1, None)
         })),
         leave,
@@ -408,7 +407,7 @@ where
                 return Poll::Pending;
             }
             {
-                let _published = nested::publish_for(kinds, policy);
+                let _published = nested::publish(kinds);
                 // Every attempt is polled before a failure is taken: a
                 // success ready in the same poll wins over it, whatever
                 // their places in the list (a failure is kept, its future
@@ -699,7 +698,7 @@ where
                         if others > 0 {
                             log::hedge(policy.name, started, max, others);
                         }
-                        let _published = nested::publish_for(kinds, policy);
+                        let _published = nested::publish(kinds);
                         op(started, previous_kind)
                     });
                     let attempt = InFlight {
@@ -792,8 +791,7 @@ where
 /// Leave for an attempt after the first: a retry already granted (its
 /// budget token taken and the throttle asked when it was decided), or
 /// else the guards' leave for it now ([`retry_leave`]); then the breaker's
-/// leave for the attempt (for a breaker a run around this one holds, only
-/// that it is closed: that run tells it of the call).
+/// leave for the attempt.
 fn next_leave<W, G>(
     policy: &Policy<W, G>,
     granted: &mut Granted<'_>,
@@ -806,11 +804,7 @@ fn next_leave<W, G>(
     let Some(breaker) = policy.circuit else {
         return Ok(None);
     };
-    let closed = breaker.state() == CircuitState::Closed;
-    if closed && nested::holds_circuit(breaker) {
-        return Ok(None);
-    }
-    let permit = if closed {
+    let permit = if breaker.state() == CircuitState::Closed {
         breaker.try_acquire().ok()
     } else {
         None
@@ -873,20 +867,14 @@ impl Drop for Granted<'_> {
 }
 
 /// An attempt's outcome, told to the breaker (with the attempt's leave)
-/// and the throttle, but not to those a run around this one holds
-/// ([`nested`]): that run tells them of the call.
+/// and the throttle.
 fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome) {
     if let Some(breaker) = policy.circuit {
-        let permit = match permit {
-            Some(permit) => Some(permit),
-            None if nested::holds_circuit(breaker) => None,
-            None => breaker.acquire_quietly(),
-        };
-        if let Some(permit) = permit {
+        if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
             breaker.record(permit, outcome);
         }
     }
-    if let Some(throttle) = policy.throttle.filter(|t| !nested::holds_throttle(t)) {
+    if let Some(throttle) = policy.throttle {
         throttle.record(outcome != Outcome::Failure);
     }
 }

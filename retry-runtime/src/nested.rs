@@ -68,11 +68,8 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::budget::RetryBudget;
-use crate::circuit::CircuitBreaker;
 use crate::classify::{ErrorKind, KindSet};
 use crate::policy::{Policy, RetriedKinds};
-use crate::throttle::Throttle;
 
 /// What a run does with a retriable error when a retried call around it
 /// would retry it too. See the [module docs](self).
@@ -94,99 +91,8 @@ pub enum Nested {
 
 thread_local! {
     /// The kinds the runs around the code now running on this thread retry
-    /// ([`KindSet`] bits, under [`KINDS`]; all of them: every error,
-    /// classified or not), and, above them, how many guards of each type
-    /// the guarded runs around it hold ([`GUARDS`]).
+    /// ([`KindSet`] bits; all of them: every error, classified or not).
     static OUTER: Cell<u16> = const { Cell::new(0) };
-    /// The circuit breakers, retry budgets and throttles of the guarded
-    /// runs around the code now running on this thread: of each list, the
-    /// first as many as [`OUTER`] counts (the others are left over from
-    /// earlier publications). Written only by a guarded run; the count in
-    /// `OUTER` makes a [`Published`] restore them with the kinds, in the
-    /// same store.
-    static GUARDS: Enclosing = const {
-        Enclosing {
-            circuits: Held::new(),
-            budgets: Held::new(),
-            throttles: Held::new(),
-        }
-    };
-}
-
-/// The bits of [`OUTER`] that hold kinds (`KindSet` uses 7).
-const KINDS: u16 = 0x00ff;
-/// How many guards of one type the runs around some code can hold for it:
-/// a run inside more distinct guards of one type than this (four layers,
-/// each with a breaker of its own) asks and tells the ones beyond as if no
-/// run held them.
-const DEPTH: u16 = 3;
-/// Where each type's count is in [`OUTER`] (2 bits each).
-const CIRCUITS: u32 = 8;
-const BUDGETS: u32 = 10;
-const THROTTLES: u32 = 12;
-/// The bits of [`OUTER`] that count guards.
-const GUARD_COUNTS: u16 = 0b11_11_11 << CIRCUITS;
-
-/// See [`GUARDS`].
-struct Enclosing {
-    circuits: Held<CircuitBreaker>,
-    budgets: Held<RetryBudget>,
-    throttles: Held<Throttle>,
-}
-
-/// One type's guards held by the runs around the code now running.
-struct Held<T: 'static>([Cell<Option<&'static T>>; DEPTH as usize]);
-
-impl<T: 'static> Held<T> {
-    const fn new() -> Self {
-        Held([const { Cell::new(None) }; DEPTH as usize])
-    }
-
-    /// Is `guard` among the first `count`?
-    fn holds(&self, count: u16, guard: &T) -> bool {
-        self.0
-            .iter()
-            .take(usize::from(count))
-            .any(|held| held.get().is_some_and(|held| core::ptr::eq(held, guard)))
-    }
-
-    /// `guard` added after the first `count` unless it is among them (or
-    /// there is no room left): the new count.
-    fn with(&self, count: u16, guard: Option<&'static T>) -> u16 {
-        match guard {
-            Some(guard) if count < DEPTH && !self.holds(count, guard) => {
-                self.0[usize::from(count)].set(Some(guard));
-                count + 1
-            }
-            _ => count,
-        }
-    }
-}
-
-/// The count of one type's guards (at `shift`) in a word of [`OUTER`].
-fn count(word: u16, shift: u32) -> u16 {
-    (word >> shift) & 0b11
-}
-
-/// A guarded policy's circuit breaker, retry budget and throttle, as its
-/// runs publish them for the runs inside their attempts.
-#[derive(Clone, Copy)]
-pub(crate) struct Guards {
-    circuit: Option<&'static CircuitBreaker>,
-    budget: Option<&'static RetryBudget>,
-    throttle: Option<&'static Throttle>,
-}
-
-impl Guards {
-    /// `policy`'s guards.
-    #[inline(always)]
-    pub(crate) fn of<W, G>(policy: &Policy<W, G>) -> Guards {
-        Guards {
-            circuit: policy.circuit,
-            budget: policy.budget,
-            throttle: policy.throttle,
-        }
-    }
 }
 
 /// Restores the previous word when dropped (also when the attempt panics).
@@ -200,7 +106,7 @@ pub struct Published {
 impl fmt::Debug for Published {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Published")
-            .field("restores", &KindSet::from_bits(self.previous & KINDS))
+            .field("restores", &KindSet::from_bits(self.previous))
             .finish()
     }
 }
@@ -213,8 +119,7 @@ impl Drop for Published {
     }
 }
 
-/// Publish `kinds` (added to those already published) for an attempt of
-/// a run without guards.
+/// Publish `kinds` (added to those already published) for an attempt.
 #[inline(always)]
 pub(crate) fn publish(kinds: KindSet) -> Published {
     OUTER.with(|outer| {
@@ -222,77 +127,6 @@ pub(crate) fn publish(kinds: KindSet) -> Published {
         outer.set(previous | kinds.bits());
         Published { previous }
     })
-}
-
-/// Publish `kinds` for an attempt of a run of `policy`, and its guards if
-/// it has any (for a constant policy without, this is [`publish`]).
-#[inline(always)]
-pub(crate) fn publish_for<W, G>(kinds: KindSet, policy: &Policy<W, G>) -> Published {
-    if policy.is_guarded() {
-        publish_guarded(kinds, Guards::of(policy))
-    } else {
-        publish(kinds)
-    }
-}
-
-/// [`publish_for`] out of line, for a policy that may have guards (the
-/// middlewares' check: the common path keeps only the check inline).
-#[cfg(feature = "tower")]
-#[cold]
-#[inline(never)]
-pub(crate) fn publish_policy<W: RetriedKinds, G>(policy: &Policy<W, G>) -> Published {
-    publish_for(policy.published_kinds(), policy)
-}
-
-/// [`publish`] for a guarded run: its guards join those of the runs
-/// around it (out of line: the runs without guards stay as they were).
-#[cold]
-#[inline(never)]
-pub(crate) fn publish_guarded(kinds: KindSet, guards: Guards) -> Published {
-    let previous = published();
-    let word = GUARDS.with(|held| {
-        let circuits = held
-            .circuits
-            .with(count(previous, CIRCUITS), guards.circuit);
-        let budgets = held.budgets.with(count(previous, BUDGETS), guards.budget);
-        let throttles = held
-            .throttles
-            .with(count(previous, THROTTLES), guards.throttle);
-        (previous & !GUARD_COUNTS)
-            | circuits << CIRCUITS
-            | budgets << BUDGETS
-            | throttles << THROTTLES
-    });
-    OUTER.with(|outer| outer.set(word | kinds.bits()));
-    Published { previous }
-}
-
-/// Does a run around this code hold `breaker` (a run of a policy with the
-/// same breaker, in whose attempt this code runs)? A run here then leaves
-/// it to that run: asks it nothing before its attempts and tells it no
-/// outcome (its own retries still stop while it is not closed).
-#[inline]
-pub(crate) fn holds_circuit(breaker: &CircuitBreaker) -> bool {
-    let word = published();
-    word & GUARD_COUNTS != 0
-        && GUARDS.with(|held| held.circuits.holds(count(word, CIRCUITS), breaker))
-}
-
-/// [`holds_circuit`] for a retry budget: a run here makes no deposit (its
-/// own retries still withdraw).
-#[inline]
-pub(crate) fn holds_budget(budget: &RetryBudget) -> bool {
-    let word = published();
-    word & GUARD_COUNTS != 0 && GUARDS.with(|held| held.budgets.holds(count(word, BUDGETS), budget))
-}
-
-/// [`holds_circuit`] for a throttle: a run here asks it nothing before its
-/// first attempt and counts no request (its own retries still ask it).
-#[inline]
-pub(crate) fn holds_throttle(throttle: &Throttle) -> bool {
-    let word = published();
-    word & GUARD_COUNTS != 0
-        && GUARDS.with(|held| held.throttles.holds(count(word, THROTTLES), throttle))
 }
 
 /// Hide the kinds the outer runs publish until the guard drops: a failure
@@ -320,21 +154,20 @@ fn hidden_in_a_retry(unseen: impl FnOnce() -> bool) -> Option<Published> {
     if !unseen() {
         return None;
     }
-    // (the guards stay: the outer run is still the one that tells them)
     OUTER.with(|outer| {
-        let previous = outer.get();
-        outer.set(previous & !KINDS);
-        Some(Published { previous })
+        Some(Published {
+            previous: outer.replace(0),
+        })
     })
 }
 
+/// The kinds published now.
 /// A sync loop's publication, read once: what the outer runs publish
 /// (`outside`), and that with this run's kinds (`inside`). Each attempt then
 /// stores `inside` and puts `outside` back, two stores, where [`publish`]
 /// also reads and combines. Sound because every publication is undone
 /// before the code that made it goes on: between this run's attempts the
-/// thread holds `outside` again. For a run without guards (a guarded run
-/// publishes them with [`publish_for`] at each attempt).
+/// thread holds `outside` again.
 #[derive(Clone, Copy)]
 pub(crate) struct Scope {
     outside: u16,
@@ -352,8 +185,7 @@ impl Scope {
         }
     }
 
-    /// Is an outer run retrying anything, or publishing guards (see
-    /// [`inside_a_retry`])?
+    /// Is an outer run retrying anything (see [`inside_a_retry`])?
     #[inline(always)]
     pub(crate) fn inside_a_retry(self) -> bool {
         self.outside != 0
@@ -369,17 +201,13 @@ impl Scope {
     }
 }
 
-/// The word published now: kinds and guard counts.
 #[inline(always)]
 fn published() -> u16 {
     OUTER.with(Cell::get)
 }
 
 /// Is a run around this code retrying errors? (The quick retry leaves the
-/// decision to the full path when one is.) Also when a guarded run around
-/// it retries nothing, but publishes its guards: the full path, which
-/// reads the kinds alone ([`outer_retries`]), then decides as the quick
-/// one would, and a run without guards pays no mask here.
+/// decision to the full path when one is.)
 #[inline(always)]
 pub(crate) fn inside_a_retry() -> bool {
     published() != 0
@@ -392,7 +220,7 @@ pub(crate) fn outer_retries(kind: Option<ErrorKind>) -> bool {
     let outer = published();
     match kind {
         Some(kind) => outer & KindSet::EMPTY.with(kind).bits() != 0,
-        None => outer & KINDS == KindSet::ALL.bits(),
+        None => outer == KindSet::ALL.bits(),
     }
 }
 
@@ -403,13 +231,6 @@ pub(crate) fn outer_retries(kind: Option<ErrorKind>) -> bool {
 pub trait ScopeKinds {
     /// The kinds to publish.
     fn kinds(&self) -> KindSet;
-
-    /// Publish for one poll of the attempt: the kinds, and the guards of
-    /// a guarded policy.
-    #[inline(always)]
-    fn publish(&self) -> Published {
-        publish(self.kinds())
-    }
 }
 
 impl ScopeKinds for KindSet {
@@ -448,57 +269,6 @@ where
     fn kinds(&self) -> KindSet {
         (self.0)().published_kinds()
     }
-
-    #[inline(always)]
-    fn publish(&self) -> Published {
-        let policy = (self.0)();
-        publish_for(policy.published_kinds(), policy)
-    }
-}
-
-/// A policy's kinds as an attempt's future keeps them, with the policy
-/// itself when it has guards, to publish those too (one check of a
-/// pointer at each poll for a policy without).
-#[doc(hidden)]
-pub struct PolicyScope<'p, W, G> {
-    kinds: KindSet,
-    guarded: Option<&'p Policy<W, G>>,
-}
-
-impl<'p, W: RetriedKinds, G> PolicyScope<'p, W, G> {
-    #[inline(always)]
-    pub(crate) fn of(policy: &'p Policy<W, G>) -> Self {
-        PolicyScope {
-            kinds: policy.published_kinds(),
-            guarded: policy.is_guarded().then_some(policy),
-        }
-    }
-}
-
-/// Shows the kinds and whether it publishes guards (not the policy, which
-/// the run around it shows).
-impl<W, G> fmt::Debug for PolicyScope<'_, W, G> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PolicyScope")
-            .field("kinds", &self.kinds)
-            .field("guarded", &self.guarded.is_some())
-            .finish()
-    }
-}
-
-impl<W, G> ScopeKinds for PolicyScope<'_, W, G> {
-    #[inline(always)]
-    fn kinds(&self) -> KindSet {
-        self.kinds
-    }
-
-    #[inline(always)]
-    fn publish(&self) -> Published {
-        match self.guarded {
-            Some(policy) => publish_guarded(self.kinds, Guards::of(policy)),
-            None => publish(self.kinds),
-        }
-    }
 }
 
 pin_project_lite::pin_project! {
@@ -535,7 +305,7 @@ impl<F: Future, K: ScopeKinds> Future for InScope<F, K> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _published = this.kinds.publish();
+        let _published = publish(this.kinds.kinds());
         this.fut.poll(cx)
     }
 }
@@ -598,75 +368,6 @@ mod tests {
             assert!(!outer_retries(Some(ErrorKind::Timeout)));
         }
         assert!(outer_retries(Some(ErrorKind::Timeout)));
-    }
-
-    /// A guarded run's guards are held while its attempt runs, beside those
-    /// of the runs around it (once each), and go with its kinds.
-    #[test]
-    fn guards_are_held_while_published_and_restored_with_the_kinds() {
-        static A: CircuitBreaker = CircuitBreaker::new("a");
-        static B: CircuitBreaker = CircuitBreaker::new("b");
-        static R: RetryBudget = RetryBudget::new("r");
-        static T: Throttle = Throttle::new("t");
-        let outer = Policy::new().with_circuit(&A).with_budget(&R);
-        let other = Policy::new().with_circuit(&B).with_throttle(&T);
-        assert!(!holds_circuit(&A) && !holds_budget(&R));
-        {
-            // (an outer run that retries nothing still publishes its guards)
-            let _outer = publish_for(KindSet::EMPTY, &outer);
-            assert!(holds_circuit(&A) && holds_budget(&R));
-            assert!(!holds_circuit(&B) && !holds_throttle(&T));
-            assert!(inside_a_retry(), "the full path judges, by the kinds");
-            assert!(!outer_retries(Some(ErrorKind::Timeout)));
-            assert!(!outer_retries(None));
-            {
-                let _again = publish_for(KindSet::ALL, &outer);
-                let _other = publish_for(KindSet::EMPTY, &other);
-                assert!(holds_circuit(&A) && holds_circuit(&B) && holds_throttle(&T));
-                assert!(outer_retries(None));
-                assert_eq!(count(published(), CIRCUITS), 2, "A once, then B");
-            }
-            assert!(holds_circuit(&A) && !holds_circuit(&B) && !holds_throttle(&T));
-            // a run without guards inside keeps them published
-            let _plain = publish_for(KindSet::TRANSIENT, &Policy::new());
-            assert!(holds_circuit(&A) && outer_retries(Some(ErrorKind::Timeout)));
-        }
-        assert!(!holds_circuit(&A) && !holds_budget(&R));
-        assert!(!inside_a_retry());
-    }
-
-    /// Three guards of a type are held; a fourth, distinct, is not (its
-    /// runs inside ask it as if no run held it).
-    #[test]
-    fn three_guards_of_a_type_are_held() {
-        static BS: [CircuitBreaker; 4] = [
-            CircuitBreaker::new("0"),
-            CircuitBreaker::new("1"),
-            CircuitBreaker::new("2"),
-            CircuitBreaker::new("3"),
-        ];
-        let p: Vec<_> = BS.iter().map(|b| Policy::new().with_circuit(b)).collect();
-        let _first = publish_for(KindSet::EMPTY, &p[0]);
-        let _second = publish_for(KindSet::EMPTY, &p[1]);
-        let _third = publish_for(KindSet::EMPTY, &p[2]);
-        let _fourth = publish_for(KindSet::EMPTY, &p[3]);
-        assert!(BS[..3].iter().all(holds_circuit));
-        assert!(!holds_circuit(&BS[3]));
-    }
-
-    /// A failure hidden from the outer runs hides their kinds, not their
-    /// guards: the outer run still tells them of the call.
-    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
-    #[test]
-    fn a_hidden_failure_keeps_the_guards() {
-        static A: CircuitBreaker = CircuitBreaker::new("hidden");
-        let _outer = publish_for(KindSet::TRANSIENT, &Policy::new().with_circuit(&A));
-        {
-            let _hidden = hidden_if(|| true);
-            assert!(!outer_retries(Some(ErrorKind::Timeout)));
-            assert!(holds_circuit(&A));
-        }
-        assert!(outer_retries(Some(ErrorKind::Timeout)) && holds_circuit(&A));
     }
 
     #[test]

@@ -86,13 +86,6 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) hedge: Option<Duration>,
     /// Whether each attempt runs in a `retry.attempt` span.
     pub(crate) attempt_spans: bool,
-    /// Attempt spans on, or a guard (breaker, budget, throttle): the
-    /// executors then make the attempts in loops of their own, which open
-    /// the spans and publish the guards for the runs inside them
-    /// ([`nested`](crate::nested)), so that their common loops, those of the
-    /// other policies, do neither (one check of this, where they asked
-    /// `attempt_spans`). Kept by the setters of both.
-    pub(crate) spans_or_guards: bool,
     /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker: which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
@@ -220,7 +213,6 @@ impl Policy<RetryAll> {
             nested: Nested::Defer,
             hedge: None,
             attempt_spans: false,
-            spans_or_guards: false,
             gate: PhantomData,
         }
     }
@@ -363,7 +355,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     pub const fn with_attempt_spans(mut self, on: bool) -> Self {
         self.attempt_spans = on;
-        self.spans_or_guards = on || self.is_guarded();
         self
     }
 
@@ -444,7 +435,6 @@ impl<W: Copy, G> Policy<W, G> {
         let when = self.when;
         let mut policy = self.rebuild(when);
         policy.circuit = Some(breaker);
-        policy.spans_or_guards = true;
         policy
     }
 
@@ -485,7 +475,6 @@ impl<W: Copy, G> Policy<W, G> {
         let when = self.when;
         let mut policy = self.rebuild(when);
         policy.throttle = Some(throttle);
-        policy.spans_or_guards = true;
         policy
     }
 
@@ -509,7 +498,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// run time on older compilers.
     pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
         self.budget = Some(budget);
-        self.spans_or_guards = true;
         self
     }
 
@@ -654,7 +642,6 @@ impl<W: Copy, G> Policy<W, G> {
             nested: self.nested,
             hedge: self.hedge,
             attempt_spans: self.attempt_spans,
-            spans_or_guards: self.spans_or_guards,
             gate: PhantomData,
         }
     }
@@ -1169,45 +1156,6 @@ mod tests {
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)
-    }
-
-    /// `spans_or_guards` (which sends a run to the executors' loops that
-    /// publish guards) follows the spans and every guard, whatever the
-    /// order of the setters, through a change of retry condition too.
-    #[test]
-    fn spans_or_guards_follows_its_setters() {
-        static B: CircuitBreaker = CircuitBreaker::new("b");
-        static R: RetryBudget = RetryBudget::new("r");
-        static T: Throttle = Throttle::new("t");
-        let plain = Policy::new();
-        assert!(!plain.spans_or_guards);
-        assert!(plain.with_attempt_spans(true).spans_or_guards);
-        assert!(
-            !plain
-                .with_attempt_spans(true)
-                .with_attempt_spans(false)
-                .spans_or_guards
-        );
-        assert!(
-            plain
-                .with_circuit(&B)
-                .with_attempt_spans(false)
-                .spans_or_guards
-        );
-        assert!(
-            plain
-                .with_budget(&R)
-                .with_attempt_spans(false)
-                .spans_or_guards
-        );
-        assert!(
-            plain
-                .with_throttle(&T)
-                .with_attempt_spans(false)
-                .spans_or_guards
-        );
-        let kept = plain.with_budget(&R).retry_on(KindSet::TRANSIENT);
-        assert!(kept.spans_or_guards && kept.is_guarded());
     }
 
     struct Throttled(u64);

@@ -260,11 +260,10 @@ where
                     }
                 }
             };
-            // polled with the kinds this run retries (and its guards)
-            // published, for the retried calls inside the middlewares after
-            // this one (`nested`)
+            // polled with the kinds this run retries published, for the
+            // retried calls inside the middlewares after this one (`nested`)
             let sent = nested::InScope::new(
-                nested::PolicyScope::of(policy),
+                policy.published_kinds(),
                 next.clone().run(to_send, extensions),
             );
             let answer = match self.timeout {

@@ -331,7 +331,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
             let span = log::next_attempt_span(policy, run.attempts());
             let flow = log::in_span(span.as_ref(), || {
                 let outcome = {
-                    let _published = nested::publish_for(policy.published_kinds(), policy);
+                    let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
                 run.settle(policy, outcome, &mut notify)
@@ -482,7 +482,7 @@ impl<W, G, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let step = match self.step {
             Step::Start => "Start",
-            Step::Attempt { .. } | Step::AttemptInFull { .. } => "Attempt",
+            Step::Attempt { .. } | Step::AttemptInSpan { .. } => "Attempt",
             Step::Sleep { .. } => "Sleep",
         };
         f.debug_struct("RetryFuture")
@@ -509,11 +509,9 @@ pin_project! {
         /// starts, not at each poll: the policy is behind a reference the
         /// optimizer cannot see through).
         Attempt { kinds: KindSet, #[pin] fut: Fut },
-        /// Awaiting an attempt in its span (a policy with attempt spans),
-        /// or with the policy's guards published with its kinds (a policy
-        /// with guards, [`nested`]): a variant of its own, so that the
-        /// common one never handles a span or a guard.
-        AttemptInFull { #[pin] fut: Fut, span: AttemptSpan },
+        /// Awaiting an attempt in its span (a policy with attempt spans): a
+        /// variant of its own, so that the common one never handles a span.
+        AttemptInSpan { #[pin] fut: Fut, span: AttemptSpan },
         /// Awaiting the wait before the next attempt.
         Sleep { #[pin] sleep: Sl },
     }
@@ -561,8 +559,8 @@ fn step_to<Fut, Sl>(step: Pin<&mut Step<Fut, Sl>>, next: Step<Fut, Sl>) {
     drop(step.project_replace(next));
 }
 
-/// The step of a new attempt (a policy without attempt spans or guards):
-/// `op`'s future, and the kinds published around each poll of it.
+/// The step of a new attempt (a policy without attempt spans): `op`'s
+/// future, and the kinds published around each poll of it.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
@@ -580,13 +578,11 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
     Step::Attempt { kinds, fut }
 }
 
-/// Poll an attempt in its span (if attempt spans are on) with the kinds and
-/// the guards of the policy published, and settle its outcome in the span
-/// (out of line: a policy with attempt spans or guards). The span closes
-/// when the step moves on.
+/// Poll an attempt in its span, and settle its outcome in it (out of line:
+/// a policy with attempt spans). The span closes when the step moves on.
 #[cold]
 #[inline(never)]
-fn settle_in_full<W, G, Fut, T, E, N>(
+fn settle_in_span<W, G, Fut, T, E, N>(
     span: &AttemptSpan,
     fut: Pin<&mut Fut>,
     cx: &mut Context<'_>,
@@ -602,28 +598,27 @@ where
 {
     let _entered = span.enter();
     let outcome = {
-        let _published = nested::publish_for(policy.published_kinds(), policy);
+        let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
     Poll::Ready(run.settle(policy, outcome, notify))
 }
 
-/// Start an attempt in its span, if attempt spans are on (a policy with
-/// attempt spans or guards): the attempt's future, made in the span with
-/// the policy's kinds and guards published, and the span.
+/// Start an attempt in its span (a policy with attempt spans): the
+/// attempt's future, made in the span, and the span.
 #[cold]
 #[inline(never)]
-fn start_in_full<W: RetriedKinds, G, F: Op>(
+fn start_in_span<W: RetriedKinds, G, F: Op>(
     policy: &Policy<W, G>,
     run: &mut LazyRun,
     op: &mut F,
 ) -> (F::Output, AttemptSpan) {
-    let span = log::next_attempt_span(policy, run.attempts());
-    let fut = log::in_span(span.as_ref(), || {
-        let _published = nested::publish_for(policy.published_kinds(), policy);
+    let span = log::attempt_span(policy.name, run.attempts().saturating_add(1));
+    let fut = span.in_scope(|| {
+        let _published = nested::publish(policy.published_kinds());
         op.attempt(|| run.next_attempt(policy))
     });
-    (fut, AttemptSpan(span))
+    (fut, AttemptSpan(Some(span)))
 }
 
 /// An output form of a [`Retry`]: [`Plain`] or [`Detailed`].
@@ -770,8 +765,8 @@ where
                     let _published = nested::publish(*kinds);
                     ready!(fut.poll(cx))
                 }
-                // (a run with no state has no guard to ask or publish: a
-                // policy with one starts with a state)
+                // (a run with no state has no guard to ask: a policy with
+                // one starts with a state)
                 StepProj::Start if this.run.is_empty() && !this.policy.attempt_spans => {
                     // made and polled under one publication of the kinds
                     let kinds = this.policy.published_kinds();
@@ -832,9 +827,9 @@ where
             () => {{
                 admit!();
                 let (policy, run) = (*this.policy, &mut *this.run);
-                if policy.spans_or_guards {
-                    let (fut, span) = start_in_full(policy, run, &mut *this.op);
-                    step_to(this.step.as_mut(), Step::AttemptInFull { fut, span });
+                if policy.attempt_spans {
+                    let (fut, span) = start_in_span(policy, run, &mut *this.op);
+                    step_to(this.step.as_mut(), Step::AttemptInSpan { fut, span });
                 } else {
                     let next = attempt_step(policy, run, &mut *this.op);
                     step_to(this.step.as_mut(), next);
@@ -889,9 +884,9 @@ where
                     start_attempt!();
                     started!()
                 }
-                StepProj::AttemptInFull { fut, span } => {
+                StepProj::AttemptInSpan { fut, span } => {
                     let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
-                    let flow = ready!(settle_in_full::<W, G, Fut, T, E, N>(
+                    let flow = ready!(settle_in_span::<W, G, Fut, T, E, N>(
                         span, fut, cx, policy, run, notify
                     ));
                     go_on!(flow);
@@ -917,7 +912,7 @@ where
                 // finished one's place and polls it at once: only the
                 // attempt's future is dropped, not the whole step, and the
                 // step is not looked up again. (An `Attempt` step is only
-                // ever made for a policy without attempt spans or guards.)
+                // ever made for a policy without attempt spans.)
                 let wait = match flow {
                     ControlFlow::Break(Ok(value)) => {
                         return Poll::Ready(D::ok(value, this.run));

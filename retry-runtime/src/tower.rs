@@ -1115,17 +1115,10 @@ where
                 }
             };
             loop {
-                // polled with the kinds this run retries (and its guards)
-                // published, for the retried calls inside the service
-                // (`nested`; the layer opens no attempt span, so a policy
-                // with spans or guards is, for it, one with guards: their
-                // publication is out of line)
+                // polled with the kinds this run retries published, for the
+                // retried calls inside the service (`nested`)
                 let polled = {
-                    let _published = if this.policy.spans_or_guards {
-                        nested::publish_policy(this.policy)
-                    } else {
-                        nested::publish(this.policy.published_kinds())
-                    };
+                    let _published = nested::publish(this.policy.published_kinds());
                     fut.as_mut().poll(cx)
                 };
                 // (the failure is dropped where it lies, at the block's end,

@@ -47,7 +47,6 @@ mod log_fields;
 mod log_target;
 mod mixed_runtimes;
 mod nested;
-mod nested_guards;
 mod panics;
 mod pause;
 mod poll_paths;

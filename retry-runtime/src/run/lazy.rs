@@ -432,9 +432,8 @@ where
 
 /// The rest of a sync run: from the result of the first attempt if it was
 /// made, else from the start (asking the breaker first). Sleeps with
-/// `sleeper`; tells `notify` of each retry. A policy with attempt spans or
-/// guards gets a loop of its own, so that the common one handles no span
-/// and publishes no guard.
+/// `sleeper`; tells `notify` of each retry. A policy with attempt spans
+/// gets a loop of its own, so that the common one handles no span.
 #[inline(never)]
 pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
@@ -453,8 +452,8 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
-    if policy.spans_or_guards {
-        return rest_in_full(policy, state, first, attempt, sleeper, notify);
+    if policy.attempt_spans {
+        return rest_in_spans(policy, state, first, attempt, sleeper, notify);
     }
     let scope = nested::Scope::here(policy.published_kinds());
     let mut attempt = move || {
@@ -504,14 +503,12 @@ where
     }
 }
 
-/// [`retry_sync_rest`] for a policy with attempt spans or guards: each
-/// attempt, and what the run makes of it, in its span (if spans are on),
-/// and the policy's guards published with its kinds for the runs inside
-/// its attempts. (A loop of its own, so that the common one carries no
-/// span and publishes no guard.)
+/// [`retry_sync_rest`] for a policy with attempt spans: each attempt, and
+/// what the run makes of it, in its span. (A loop of its own, so that the
+/// common one carries no span.)
 #[cold]
 #[inline(never)]
-fn rest_in_full<W, G, R, F, S, N>(
+fn rest_in_spans<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
     mut state: State,
     first: Option<R>,
@@ -540,7 +537,7 @@ where
                     return R::from_err(e);
                 }
                 let span = log::next_attempt_span(policy, state.attempts);
-                let _published = nested::publish_for(kinds, policy);
+                let _published = nested::publish(kinds);
                 (log::in_span(span.as_ref(), &mut attempt), span)
             }
         };
@@ -561,17 +558,13 @@ where
 }
 
 /// One sync attempt, with the kinds the policy retries published for the
-/// retried calls inside it (see [`nested`](crate::nested)): the first
-/// attempt of a run that keeps no state, so of a policy without guards
-/// (a guarded one has a state from the start, and publishes its guards
-/// too, in [`retry_sync_rest`]).
+/// retried calls inside it (see [`nested`](crate::nested)).
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn attempt_published<W: RetriedKinds, G, R>(
     policy: &Policy<W, G>,
     attempt: &mut impl FnMut() -> R,
 ) -> R {
-    debug_assert!(!policy.is_guarded());
     let _published = nested::publish(policy.published_kinds());
     attempt()
 }

@@ -146,18 +146,15 @@ impl State {
     }
 
     /// Before an attempt: ask the breaker (every attempt) and the throttle
-    /// (the first attempt; a retry asks it in [`guard_retry`](State::guard_retry)),
-    /// unless a run around this one holds it ([`nested`]): that run asked.
+    /// (the first attempt; a retry asks it in [`guard_retry`](State::guard_retry)).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(super) fn before_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Result<(), Refusal> {
         if let Some(breaker) = policy.circuit {
-            if !nested::holds_circuit(breaker) {
-                self.acquire(policy, breaker).map_err(Refusal::Circuit)?;
-            }
+            self.acquire(policy, breaker).map_err(Refusal::Circuit)?;
         }
         match policy.throttle {
-            Some(throttle) if self.attempts == 0 && !nested::holds_throttle(throttle) => self
+            Some(throttle) if self.attempts == 0 => self
                 .throttle_first(policy, throttle)
                 .map_err(Refusal::Throttle),
             _ => Ok(()),
@@ -491,33 +488,21 @@ impl State {
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first
     /// attempt deposits into the budget; the breaker records the outcome; the
     /// throttle counts a request, and an accept unless the attempt failed
-    /// retriably. Not a guard that a run around this one holds
-    /// ([`nested`]): that run tells it of the call.
+    /// retriably.
     #[inline(never)]
     fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
         if let Some(throttle) = policy.throttle {
-            if !nested::holds_throttle(throttle) {
-                throttle.record(outcome != Outcome::Failure);
-            }
+            throttle.record(outcome != Outcome::Failure);
         }
         if self.attempts == 1 {
             if let Some(budget) = policy.budget {
-                if !nested::holds_budget(budget) {
-                    budget.deposit();
-                }
+                budget.deposit();
             }
         }
         if let Some(breaker) = policy.circuit {
-            let permit = match self.permit.take() {
-                Some(permit) => Some(permit),
-                // a run around this one holds the breaker: it tells it
-                None if nested::holds_circuit(breaker) => None,
-                // No `before_attempt` (an unguarded executor): take the
-                // leave now, so the outcome still counts, and the breaker
-                // still moves on.
-                None => breaker.acquire_quietly(),
-            };
-            if let Some(permit) = permit {
+            // No `before_attempt` (an unguarded executor): take the leave now,
+            // so the outcome still counts, and the breaker still moves on.
+            if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
                 breaker.record(permit, outcome);
             }
         }
@@ -526,9 +511,7 @@ impl State {
     /// A retry the policy allows: does the breaker, the budget or the
     /// throttle stop it? (A retry the throttle lets through counts as a
     /// request when its attempt ends, in [`record`](Self::record): one
-    /// dropped in its wait counts nothing.) Asked of a guard that a run
-    /// around this one holds too: this run's own retries are calls the
-    /// outer run did not ask for.
+    /// dropped in its wait counts nothing.)
     #[inline(never)]
     fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
         if let Some(breaker) = policy.circuit {
