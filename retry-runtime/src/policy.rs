@@ -397,7 +397,11 @@ impl<W: Copy, G> Policy<W, G> {
     /// Each run records its attempts' outcomes on the breaker: an error the
     /// policy retries is a failure, an error it does not retry is neutral (a
     /// 404 says nothing about the dependency's health), a `retry_if_ok`
-    /// rejection is neutral too. A run retries only while the breaker is
+    /// rejection is neutral too. (Attach a breaker to the run that calls
+    /// the dependency only, not also to a retried call around it: each run
+    /// records what it sees, so nested runs sharing one breaker count a
+    /// failure twice, and the outer run holds a half-open breaker's probe.)
+    /// A run retries only while the breaker is
     /// closed: when it is open or probing after a failed attempt, the run
     /// gives up at once with [`StopReason::CircuitOpen`] and the last error.
     ///
