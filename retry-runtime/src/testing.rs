@@ -15,6 +15,17 @@
 //!   every wait of a run with a hedge delay (its attempts race them in
 //!   real time) run on the real timer, recorded.
 //!
+//! The guard sees this thread only. A retry in a task spawned on a
+//! multi-thread runtime, in `spawn_blocking` or on a thread of its own
+//! runs on a thread that is not paused: its waits are real and are not
+//! recorded ([`Paused::waits`] stays empty, so an assertion that nothing
+//! was retried passes whatever the run did), and [`seed`] does not reach
+//! its jitter. Count such waits with a per-call hook
+//! ([`Retry::notify`](crate::Retry::notify)) or
+//! [`Policy::with_before_sleep`](crate::Policy::with_before_sleep), which
+//! run on any thread, or test on a current-thread runtime, whose spawned
+//! tasks run on the test's thread.
+//!
 //! ```
 //! use std::time::Duration;
 //! use retry_runtime::{presets, testing};
@@ -74,7 +85,10 @@ pub fn pause() -> Paused {
 }
 
 impl Paused {
-    /// The waits recorded since this guard was made, in order.
+    /// The waits recorded since this guard was made, in order: each as it
+    /// starts, so a run dropped during a wait (a `tokio::time::timeout` of
+    /// yours around it) has that wait listed whole. Waits of runs on other
+    /// threads are not here (see [the module docs](self)).
     ///
     /// ```
     /// let p = retry_runtime::testing::pause();
@@ -139,7 +153,39 @@ mod tests {
         assert_eq!(outer.waits(), [Duration::from_secs(1)]);
         drop(outer);
         assert_eq!(virtual_time::paused(), 0);
-        assert_eq!(virtual_time::offset(), Duration::ZERO);
+        // the thread's clock keeps the time the guards added
+        assert_eq!(virtual_time::offset(), Duration::from_secs(3));
+    }
+
+    /// A run still going when the last guard drops keeps its clock: its
+    /// deadline still falls due and its elapsed time is not cut to zero
+    /// (the virtual time went back to zero, so a `max_elapsed` of 3s never
+    /// fired and the run reported `elapsed = 0`).
+    #[test]
+    fn the_clock_does_not_go_back_when_the_last_guard_drops() {
+        use crate::{Backoff, Policy, StopReason};
+        let s = Duration::from_secs;
+        let mut paused = Some(pause());
+        let mut calls = 0;
+        let e = Policy::new()
+            .with_attempts(5)
+            .with_backoff(Backoff::fixed(s(1)))
+            .with_max_elapsed(s(3))
+            .retry(|| {
+                calls += 1;
+                if calls == 2 {
+                    // the test's scope ends while the run waits
+                    crate::sleep::sleep_sync(s(100));
+                    drop(paused.take());
+                }
+                Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut))
+            })
+            .detailed()
+            .call()
+            .unwrap_err();
+        assert_eq!(e.reason, StopReason::Deadline);
+        assert!(e.elapsed >= s(100), "{:?}", e.elapsed);
+        assert_eq!(calls, 2);
     }
 
     #[test]
