@@ -564,9 +564,21 @@ fn find_write(tokens: TokenStream, names: &[&str]) -> Option<(String, SpanRange)
             start -= 1;
         }
         let first = tokens.get(start).map_or_else(|| tt.span(), TokenTree::span);
-        // `&mut name`, `&mut *name`, `&mut name.buf`
+        // `&mut name`, `&mut *name`, `&mut name.buf`, the place ending the
+        // operand: not `&mut name.buf.iter()`, `&mut *self.m.lock()?` or
+        // `&mut self::make()`, a `&mut` of a temporary or a guard, which
+        // reads the place only
+        let ends_operand = match tokens.get(end) {
+            Some(TokenTree::Punct(p)) => !matches!(p.as_char(), '.' | ':' | '?'),
+            Some(TokenTree::Group(g)) => g.delimiter() != Delimiter::Parenthesis,
+            _ => true,
+        };
         let is_mut = matches!(start.checked_sub(1).and_then(|b| tokens.get(b)), Some(TokenTree::Ident(m)) if m == "mut");
-        if let (true, Some(amp)) = (is_mut, start.checked_sub(2).and_then(punct_at)) {
+        if let (true, true, Some(amp)) = (
+            is_mut,
+            ends_operand,
+            start.checked_sub(2).and_then(punct_at),
+        ) {
             if amp.as_char() == '&' {
                 return Some((name, SpanRange::new(amp.span(), last)));
             }
@@ -1431,6 +1443,8 @@ mod tests {
             (param, "fill(&mut *out).await", "out"),
             (param, "out.len = n; Ok(n)", "out"),
             (param, "*out = vec![1]; Ok(n)", "out"),
+            // `as` binds looser than `&mut`: the place is borrowed mutably
+            (method, "let p = &mut self.n as *mut u32; Ok(1)", "self"),
         ] {
             assert_eq!(write(sig, body).as_deref(), Some(name), "{body}");
         }
@@ -1465,6 +1479,16 @@ mod tests {
                 "async fn f(out: Vec<u8>) -> Result<u32, E>",
                 "out.len = 1; Ok(1)",
             ),
+            // a `&mut` of a temporary or a guard made from the place: a read
+            (method, "fill(&mut *self.m.lock().unwrap()).await"),
+            (method, "fill(&mut self.m.lock().unwrap()).await"),
+            (method, "read_one(&mut self.buf.as_slice())"),
+            (method, "fill(&mut self.buf.clone()).await"),
+            (method, "count(&mut self.buf.iter().copied())"),
+            (method, "fill(&mut self::new_buf()).await"),
+            (method, "fill(&mut self.try_buf()?).await"),
+            (param, "read_one(&mut out.as_slice())"),
+            (param, "count(&mut out.iter())"),
         ] {
             assert_eq!(write(sig, body), None, "{body}");
         }

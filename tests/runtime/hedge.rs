@@ -362,6 +362,11 @@ static LOOKED_UP: AtomicU32 = AtomicU32::new(0);
 /// A cache whose lookup takes `&mut self` but only reads through it.
 struct Cache {
     hits: u32,
+    keys: Mutex<Vec<u32>>,
+}
+
+fn push_key(keys: &mut Vec<u32>, key: u32) {
+    keys.push(key);
 }
 
 impl Cache {
@@ -374,11 +379,27 @@ impl Cache {
         sleep(ms(if n == 0 { 5_000 } else { 20 })).await;
         Ok(key + self.hits)
     }
+
+    /// Hedged: a `&mut` of a guard made from `&mut self` (and of a
+    /// temporary) reads the place only; the macro once refused it as a
+    /// write through `self`.
+    #[retry(attempts = 3, hedge = "100ms", retry_on = Unavailable)]
+    async fn remember(&mut self, key: u32) -> Result<usize, Fail> {
+        push_key(&mut self.keys.lock().unwrap(), key);
+        push_key(&mut *self.keys.lock().unwrap(), key + 1);
+        let seen = self.keys.lock().unwrap().len();
+        Ok(seen + 2)
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hedged_method_may_read_through_mut_self() {
-    let mut cache = Cache { hits: 2 };
+    let mut cache = Cache {
+        hits: 2,
+        keys: Mutex::new(Vec::new()),
+    };
+    assert_eq!(cache.remember(7).await, Ok(4));
+    assert_eq!(*cache.keys.lock().unwrap(), [7, 8]);
     assert_eq!(cache.lookup(40).await, Ok(42));
     assert_eq!(LOOKED_UP.load(Ordering::SeqCst), 2, "the hedge answered");
     cache.hits += 1;
