@@ -1213,6 +1213,11 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
 /// (The closure is the macro's, so clippy's `redundant_closure` leaves
 /// it alone; for a function it is zero-sized and inlined, as the
 /// function item was.)
+///
+/// The error type is `E` itself when the return type is written
+/// `Result<T, E>`; the projection through `IsResult` otherwise, unless the
+/// type has a `_` (an `impl Trait` erased: `io::Result<impl Display>`),
+/// which a projection cannot infer: then the predicate is given as it is.
 fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> TokenStream {
     let at = pred
         .segments
@@ -1221,7 +1226,45 @@ fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> 
     let e = Ident::new("__retry_e", Span::mixed_site().located_at(at));
     let mut args = Group::new(Delimiter::Parenthesis, quote!(#e));
     args.set_span(at);
-    quote!(|#e: &<#result as #p::IsResult>::Err| -> bool { #pred #args })
+    let error = match written_error(result) {
+        Some(error) => quote!(#error),
+        None if has_infer(result.clone()) => return pred.to_token_stream(),
+        None => quote!(<#result as #p::IsResult>::Err),
+    };
+    quote!(|#e: &#error| -> bool { #pred #args })
+}
+
+/// `E` of a type written `Result<T, E>` (any path ending in `Result` with
+/// two type arguments), when `E` has no `_`.
+fn written_error(result: &TokenStream) -> Option<TokenStream> {
+    let syn::Type::Path(path) = syn::parse2::<syn::Type>(result.clone()).ok()? else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let (_ok, error) = (types.next()?, types.next()?);
+    if types.next().is_some() || has_infer(error.to_token_stream()) {
+        return None;
+    }
+    Some(error.to_token_stream())
+}
+
+/// Has `tokens` a `_` (nested groups included)?
+fn has_infer(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(id) => id == "_",
+        proc_macro2::TokenTree::Group(g) => has_infer(g.stream()),
+        _ => false,
+    })
 }
 
 /// `.with_circuit(&NAME).with_budget(&NAME).with_throttle(&NAME)`, for the keys given.

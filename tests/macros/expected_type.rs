@@ -133,6 +133,33 @@ async fn impl_trait_in_dyn_async(
     Ok(Box::new(vec![n].into_iter()))
 }
 
+// `retry_if` with `impl Trait` in the return type: the predicate takes the
+// `E` written in `Result<T, E>` (a projection through the erased type
+// could not be inferred: "type annotations needed"), or, for an alias,
+// is given as it is.
+fn retried_down(_: &Down) -> bool {
+    true
+}
+
+fn retried_io(_: &std::io::Error) -> bool {
+    true
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_down)]
+fn impl_trait_retry_if(n: u32) -> Result<impl std::fmt::Display, Down> {
+    Ok(n)
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_down)]
+async fn impl_trait_retry_if_async(n: u32) -> Result<impl std::fmt::Display, Down> {
+    Ok(n)
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_io)]
+fn impl_trait_retry_if_alias(n: u8) -> std::io::Result<impl Iterator<Item = u8>> {
+    Ok(0..n)
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_body_is_checked_against_the_declared_return_type() {
     let named = Named {
@@ -161,4 +188,7 @@ async fn the_body_is_checked_against_the_declared_return_type() {
     assert_eq!(shown, ["8"]);
     let mut shown = impl_trait_in_dyn_async(9).await.unwrap();
     assert_eq!(shown.next().map(|d| d.to_string()).as_deref(), Some("9"));
+    assert_eq!(impl_trait_retry_if(1).unwrap().to_string(), "1");
+    assert_eq!(impl_trait_retry_if_async(2).await.unwrap().to_string(), "2");
+    assert_eq!(impl_trait_retry_if_alias(3).unwrap().count(), 3);
 }
