@@ -206,10 +206,8 @@ pub(crate) mod virtual_time {
 
     /// A guard made by [`enter`] is gone. The waits recorded under the
     /// newest guard go with it; a guard that goes while a newer one lives
-    /// leaves them to that one. The last one clears the record; the
-    /// virtual time it added stays (the thread's clock never goes back, so
-    /// a run still going when the guard drops keeps its deadline and its
-    /// elapsed time).
+    /// leaves them to that one. The last one clears the record and the
+    /// virtual time.
     // `try_with` throughout: a guard kept in a thread-local of the user's
     // may drop while the thread exits, after these were destroyed (a
     // panic there would abort the process); there is nothing left to undo.
@@ -237,6 +235,7 @@ pub(crate) mod virtual_time {
         if left == 0 {
             let _ = WAITS.try_with(|w| w.borrow_mut().clear());
             let _ = GUARDS.try_with(|g| g.borrow_mut().clear());
+            let _ = OFFSET.try_with(|o| o.set(Duration::ZERO));
         }
     }
 
