@@ -12,20 +12,24 @@
 //! | `RESOURCE_EXHAUSTED` | RateLimited |
 //! | `ABORTED` | Interrupted |
 //! | `UNKNOWN` | Unknown |
-//! | `CANCELLED` caused by tonic's client deadline (`tonic::TimeoutExpired`) | Timeout |
+//! | `CANCELLED` "Timeout expired": tonic's deadline, the client's (`tonic::TimeoutExpired`) or a tonic server's | Timeout |
 //! | any other (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
 //!
 //! The table is this library's: A6 defines no default set of retryable
 //! codes (each service's config lists them), and advises retrying only
 //! codes that mean the server did not process the call. `CANCELLED` is not
-//! retried, with one exception:
+//! retried, with one exception: tonic's deadline.
 //! tonic's client ends a call at its own deadline (`Endpoint::timeout`,
 //! or `Request::set_timeout`'s `grpc-timeout`) with `CANCELLED` "Timeout
 //! expired", whose [`source`](std::error::Error::source) chain holds a
-//! `tonic::TimeoutExpired`. That is a deadline the client set, what gRPC
-//! calls `DEADLINE_EXCEEDED`, so it is a `Timeout`, retried as one. A
-//! `CANCELLED` from the server (over the wire, with no source) stays
-//! `Permanent`.
+//! `tonic::TimeoutExpired`; a tonic server ends it at the deadline it
+//! enforces (the `grpc-timeout` the client sent, or its own
+//! `Server::builder().timeout(..)`) with the same `CANCELLED` "Timeout
+//! expired", over the wire (no source). With `Request::set_timeout` the
+//! two race, and the server's answer won about one call in twenty on a
+//! multi-thread runtime. Either is a deadline, what gRPC calls
+//! `DEADLINE_EXCEEDED`, so both are a `Timeout`, retried as one. Any other
+//! `CANCELLED` stays `Permanent`.
 //!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
@@ -224,9 +228,18 @@ pub const fn code_kind(code: Code) -> ErrorKind {
     }
 }
 
-/// Did tonic's client end the call at its deadline? Its `CANCELLED`
-/// "Timeout expired" has a `tonic::TimeoutExpired` in its source chain.
-fn client_deadline(status: &Status) -> bool {
+/// The text of tonic's `TimeoutExpired`, the message of the `CANCELLED` a
+/// tonic client or server ends a call with at its deadline.
+const TIMEOUT_EXPIRED: &str = "Timeout expired";
+
+/// Did tonic end the call at its deadline? Its `CANCELLED` "Timeout
+/// expired" has a `tonic::TimeoutExpired` in its source chain when the
+/// client's timer ended it, and that message (the error's text) when a
+/// tonic server did, over the wire.
+fn tonic_deadline(status: &Status) -> bool {
+    if status.message() == TIMEOUT_EXPIRED {
+        return true;
+    }
     let mut source = std::error::Error::source(status);
     while let Some(e) = source {
         if e.is::<::tonic::TimeoutExpired>() {
@@ -238,9 +251,9 @@ fn client_deadline(status: &Status) -> bool {
 }
 
 /// By its code ([`code_kind`]), unless the server's pushback says not to
-/// retry, or it is tonic's own client deadline (`CANCELLED` caused by a
-/// `tonic::TimeoutExpired`: `Timeout`); the pushback is the hint. See the
-/// [module docs](self).
+/// retry, or it is tonic's deadline (`CANCELLED` "Timeout expired", from
+/// the client's timer or a tonic server's: `Timeout`); the pushback is the
+/// hint. See the [module docs](self).
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
@@ -252,7 +265,9 @@ fn client_deadline(status: &Status) -> bool {
 /// let timeout: Box<dyn std::error::Error + Send + Sync> = Box::new(tonic::TimeoutExpired(()));
 /// let expired = tonic::Status::from_error(timeout);
 /// assert_eq!((expired.code(), expired.kind()), (tonic::Code::Cancelled, ErrorKind::Timeout));
-/// assert_eq!(tonic::Status::cancelled("Timeout expired").kind(), ErrorKind::Permanent); // no source: a cancellation
+/// // a tonic server's deadline, over the wire
+/// assert_eq!(tonic::Status::cancelled("Timeout expired").kind(), ErrorKind::Timeout);
+/// assert_eq!(tonic::Status::cancelled("client went away").kind(), ErrorKind::Permanent);
 /// ```
 impl Classify for Status {
     fn kind(&self) -> ErrorKind {
@@ -262,7 +277,7 @@ impl Classify for Status {
                 ErrorKind::Permanent
             }
             Pushback::Absent | Pushback::Wait(_) => match self.code() {
-                Code::Cancelled if client_deadline(self) => ErrorKind::Timeout,
+                Code::Cancelled if tonic_deadline(self) => ErrorKind::Timeout,
                 code => code_kind(code),
             },
         }
@@ -504,8 +519,9 @@ mod tests {
     }
 
     /// tonic's client deadline is CANCELLED "Timeout expired" caused by a
-    /// `TimeoutExpired`: a Timeout (it was Permanent, never retried); a
-    /// CANCELLED without that cause stays Permanent.
+    /// `TimeoutExpired`, a tonic server's the same text over the wire:
+    /// a Timeout (it was Permanent, never retried); any other CANCELLED
+    /// stays Permanent.
     #[test]
     fn tonics_client_deadline_is_a_timeout() {
         let expired = || Box::new(::tonic::TimeoutExpired(()));
@@ -520,7 +536,12 @@ mod tests {
             );
             assert!(matches!(GRPC.decide(0, &status), Decision::Retry(_)));
         }
-        let mut other = Status::cancelled("Timeout expired"); // from the server
+        // a tonic server's deadline, over the wire (no source): the same
+        // text, a Timeout too (it was Permanent: sent once)
+        assert_eq!(::tonic::TimeoutExpired(()).to_string(), TIMEOUT_EXPIRED);
+        let server = Status::cancelled("Timeout expired");
+        assert_eq!(server.kind(), ErrorKind::Timeout);
+        let mut other = Status::cancelled("the client went away");
         assert_eq!(other.kind(), ErrorKind::Permanent);
         other.set_source(Arc::new(Wrapped("gone".into())));
         assert_eq!(other.kind(), ErrorKind::Permanent);
