@@ -369,6 +369,10 @@ fn push_key(keys: &mut Vec<u32>, key: u32) {
     keys.push(key);
 }
 
+fn extend_keys<V: Extend<u32>>(keys: &mut V, key: u32) {
+    keys.extend([key]);
+}
+
 impl Cache {
     /// Hedged: the attempts share `&mut self` as a shared borrow, which a
     /// body that only reads allows (a refusal of every `&mut` under `hedge`
@@ -386,7 +390,7 @@ impl Cache {
     #[retry(attempts = 3, hedge = "100ms", retry_on = Unavailable)]
     async fn remember(&mut self, key: u32) -> Result<usize, Fail> {
         push_key(&mut self.keys.lock().unwrap(), key);
-        push_key(&mut *self.keys.lock().unwrap(), key + 1);
+        extend_keys(&mut *self.keys.lock().unwrap(), key + 1);
         let seen = self.keys.lock().unwrap().len();
         Ok(seen + 2)
     }
