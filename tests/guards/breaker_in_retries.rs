@@ -300,21 +300,16 @@ fn a_retry_refused_after_the_wait_gives_up_at_error() {
     let (b, _) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
     let p = policy(b).with_on_give_up(log_give_up);
     let mut calls = 0;
-    let e = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-        .block_on(async {
-            p.retry(|| {
-                calls += 1;
-                async { Err::<(), _>(CallError::Timeout) }
-            })
-            .notify(opener(b))
-            .detailed()
-            .await
-            .unwrap_err()
-        });
+    let e = on_paused_tokio(async {
+        p.retry(|| {
+            calls += 1;
+            async { Err::<(), _>(CallError::Timeout) }
+        })
+        .notify(opener(b))
+        .detailed()
+        .await
+        .unwrap_err()
+    });
     check(&logs, e, calls);
 }
 
@@ -327,28 +322,33 @@ fn a_hedged_retry_refused_after_the_wait_returns_the_last_error() {
     let (b, _) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
     let p = policy(b);
     let mut calls = 0;
-    let e = tokio::runtime::Builder::new_current_thread()
+    let e = on_paused_tokio(async {
+        p.retry(|| {
+            calls += 1;
+            async { Err::<(), _>(CallError::Timeout) }
+        })
+        .notify(move |_: &retry_runtime::RetryEvent<'_>| {
+            let permit = b.try_acquire().unwrap();
+            b.record(permit, retry_runtime::circuit::Outcome::Failure);
+        })
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err()
+    });
+    assert_eq!(calls, 1);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen));
+    assert!(matches!(e.last_error, CallError::Timeout), "{e:?}");
+}
+
+/// Runs `fut` on a current-thread tokio runtime with its clock paused.
+fn on_paused_tokio<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .unwrap()
-        .block_on(async {
-            p.retry(|| {
-                calls += 1;
-                async { Err::<(), _>(CallError::Timeout) }
-            })
-            .notify(move |_: &retry_runtime::RetryEvent<'_>| {
-                let permit = b.try_acquire().unwrap();
-                b.record(permit, retry_runtime::circuit::Outcome::Failure);
-            })
-            .detailed()
-            .hedged()
-            .await
-            .unwrap_err()
-        });
-    assert_eq!(calls, 1);
-    assert_eq!((e.attempts, e.reason), (1, StopReason::CircuitOpen));
-    assert!(matches!(e.last_error, CallError::Timeout), "{e:?}");
+        .block_on(fut)
 }
 
 #[test]

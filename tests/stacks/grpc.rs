@@ -378,12 +378,7 @@ async fn a_deadline_the_server_enforces_is_a_timeout_and_retried() {
     // the status itself, as the client call returns it
     let (_server, _serving, addr) = SlowServer::start_with(1, Some(ms(200))).await;
     let mut client = connect(addr).await.unwrap();
-    client.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_static(GET_CLIP);
-    let err = client
-        .unary(tonic::Request::new("7".to_owned()), path, StringCodec)
-        .await
-        .unwrap_err();
+    let err = get(&mut client, "7").await.unwrap_err();
     assert!(std::error::Error::source(&err).is_none(), "{err:?}");
     assert_eq!(
         (err.code(), err.message(), err.kind()),
