@@ -1214,10 +1214,11 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
 /// it alone; for a function it is zero-sized and inlined, as the
 /// function item was.)
 ///
-/// The error type is `E` itself when the return type is written
-/// `Result<T, E>`; the projection through `IsResult` otherwise, unless the
-/// type has a `_` (an `impl Trait` erased: `io::Result<impl Display>`),
-/// which a projection cannot infer: then the predicate is given as it is.
+/// A `_` (an `impl Trait` erased: `Result<impl Display, E>`) cannot be
+/// inferred inside the projection: in the first type argument only (the
+/// `T` of `Result<T, E>`, of `io::Result<T>`, of an alias), it is replaced
+/// with `()`, which keeps what the type (or the alias) makes of `E`;
+/// elsewhere the predicate is given as it is.
 fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> TokenStream {
     let at = pred
         .segments
@@ -1226,36 +1227,37 @@ fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> 
     let e = Ident::new("__retry_e", Span::mixed_site().located_at(at));
     let mut args = Group::new(Delimiter::Parenthesis, quote!(#e));
     args.set_span(at);
-    let error = match written_error(result) {
-        Some(error) => quote!(#error),
-        None if has_infer(result.clone()) => return pred.to_token_stream(),
-        None => quote!(<#result as #p::IsResult>::Err),
+    let result = if has_infer(result.clone()) {
+        match unit_for_first_argument(result) {
+            Some(result) => result,
+            None => return pred.to_token_stream(),
+        }
+    } else {
+        result.clone()
     };
-    quote!(|#e: &#error| -> bool { #pred #args })
+    quote!(|#e: &<#result as #p::IsResult>::Err| -> bool { #pred #args })
 }
 
-/// `E` of a type written `Result<T, E>` (any path ending in `Result` with
-/// two type arguments), when `E` has no `_`.
-fn written_error(result: &TokenStream) -> Option<TokenStream> {
-    let syn::Type::Path(path) = syn::parse2::<syn::Type>(result.clone()).ok()? else {
+/// `result` with its last segment's first type argument replaced with
+/// `()`, when that argument holds every `_` of the type.
+fn unit_for_first_argument(result: &TokenStream) -> Option<TokenStream> {
+    let syn::Type::Path(mut path) = syn::parse2::<syn::Type>(result.clone()).ok()? else {
         return None;
     };
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
+    if path.qself.is_some() {
         return None;
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+    let last = path.path.segments.last_mut()?;
+    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else {
         return None;
     };
-    let mut types = args.args.iter().filter_map(|a| match a {
-        syn::GenericArgument::Type(t) => Some(t),
-        _ => None,
-    });
-    let (_ok, error) = (types.next()?, types.next()?);
-    if types.next().is_some() || has_infer(error.to_token_stream()) {
-        return None;
-    }
-    Some(error.to_token_stream())
+    let first = args
+        .args
+        .iter_mut()
+        .find(|a| matches!(a, syn::GenericArgument::Type(_)))?;
+    *first = syn::GenericArgument::Type(syn::parse_quote!(()));
+    let replaced = path.to_token_stream();
+    (!has_infer(replaced.clone())).then_some(replaced)
 }
 
 /// Has `tokens` a `_` (nested groups included)?

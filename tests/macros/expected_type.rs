@@ -160,6 +160,29 @@ fn impl_trait_retry_if_alias(n: u8) -> std::io::Result<impl Iterator<Item = u8>>
     Ok(0..n)
 }
 
+// an alias of two parameters whose second is not the error: the predicate
+// takes what the alias makes of it (`Tagged<C>`), with `impl Trait` or not
+mod tagged {
+    #[derive(Debug, thiserror::Error)]
+    #[error("tagged {0}")]
+    pub struct Tagged<C: std::fmt::Debug + std::fmt::Display>(pub C);
+    pub type Result<T, C> = std::result::Result<T, Tagged<C>>;
+}
+
+fn retried_tagged(_: &tagged::Tagged<u8>) -> bool {
+    true
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_tagged)]
+fn two_parameter_alias(n: u32) -> tagged::Result<u32, u8> {
+    Ok(n)
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_tagged)]
+fn two_parameter_alias_impl(n: u32) -> tagged::Result<impl std::fmt::Display, u8> {
+    Ok(n)
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_body_is_checked_against_the_declared_return_type() {
     let named = Named {
@@ -191,4 +214,6 @@ async fn the_body_is_checked_against_the_declared_return_type() {
     assert_eq!(impl_trait_retry_if(1).unwrap().to_string(), "1");
     assert_eq!(impl_trait_retry_if_async(2).await.unwrap().to_string(), "2");
     assert_eq!(impl_trait_retry_if_alias(3).unwrap().count(), 3);
+    assert_eq!(two_parameter_alias(4).unwrap(), 4);
+    assert_eq!(two_parameter_alias_impl(5).unwrap().to_string(), "5");
 }
