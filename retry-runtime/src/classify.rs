@@ -370,6 +370,49 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
     }
 }
 
+/// A shared error classifies as the error it holds (a type of yours could
+/// not say so: `Arc` is another crate's), so a `#[classify(transparent)]`
+/// field may be an `Arc<E>`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// #[derive(Debug, Clone, thiserror::Error, Classify)]
+/// enum FetchError {
+///     #[error(transparent)]
+///     #[classify(transparent)]
+///     Shared(Arc<std::io::Error>), // one failure handed to every waiter
+/// }
+/// let refused = Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+/// assert_eq!(FetchError::Shared(refused).kind(), ErrorKind::Connect);
+/// ```
+impl<T: Classify + ?Sized> Classify for std::sync::Arc<T> {
+    fn kind(&self) -> ErrorKind {
+        (**self).kind()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+/// As for `Arc`: the error it holds.
+///
+/// ```
+/// use std::rc::Rc;
+/// use retry_runtime::{Classify, ErrorKind};
+/// let timed_out = Rc::new(std::io::Error::from(std::io::ErrorKind::TimedOut));
+/// assert_eq!(timed_out.kind(), ErrorKind::Timeout);
+/// ```
+impl<T: Classify + ?Sized> Classify for std::rc::Rc<T> {
+    fn kind(&self) -> ErrorKind {
+        (**self).kind()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
 /// `std::io::Error` by its [`std::io::ErrorKind`]:
 ///
 /// | io::ErrorKind | ErrorKind |

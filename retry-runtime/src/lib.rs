@@ -580,7 +580,13 @@ pub use retry_macros::retry;
 /// - a field that holds both a parameter and the type itself
 ///   (`Box<Pair<T, Chain<T>>>`): it gets no bound, so the `T: Classify` it
 ///   needs is missing (rustc's hint to add `T: Classify` to the type works
-///   too, but puts the bound on every use of the type).
+///   too, but puts the bound on every use of the type);
+/// - a field of another type with the same name, reached by a path
+///   (`enum Error<E>` holding an `upstream::Error<E>` or a
+///   `retry_runtime::tower::Error<E>`): the derive reads a type by its
+///   name, takes it for the type itself and adds no bound, so rustc
+///   reports that `E` does not implement `Classify` (on the field);
+///   `#[classify(bound = "upstream::Error<E>: Classify")]` says it.
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};

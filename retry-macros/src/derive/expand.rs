@@ -361,8 +361,10 @@ mod tests {
     use quote::quote;
 
     /// Which field types name the deriving type `Error` itself: those get no
-    /// `Classify` bound (it would depend on the impl); another type whose
-    /// path ends in the same name keeps its bound.
+    /// `Classify` bound (it would depend on the impl). A path ending in the
+    /// same name counts as the type too (`inner::Error<T>`: a bound it
+    /// needs is the user's to add, documented under "Generic types"); one
+    /// that starts at a type, a `<..>` or a leading `::` does not.
     #[test]
     fn names_itself_tells_the_type_from_a_path_segment() {
         let name = syn::Ident::new("Error", proc_macro2::Span::call_site());
