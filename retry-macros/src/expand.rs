@@ -1218,7 +1218,8 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
 /// inferred inside the projection: in the first type argument only (the
 /// `T` of `Result<T, E>`, of `io::Result<T>`, of an alias), it is replaced
 /// with `()`, which keeps what the type (or the alias) makes of `E`;
-/// elsewhere the predicate is given as it is.
+/// elsewhere, or in a type not named `Result`, the predicate is given as
+/// it is.
 fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> TokenStream {
     let at = pred
         .segments
@@ -1239,7 +1240,8 @@ fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> 
 }
 
 /// `result` with its last segment's first type argument replaced with
-/// `()`, when that argument holds every `_` of the type.
+/// `()`, when the segment is `Result` and that argument holds every `_`
+/// of the type.
 fn unit_for_first_argument(result: &TokenStream) -> Option<TokenStream> {
     let syn::Type::Path(mut path) = syn::parse2::<syn::Type>(result.clone()).ok()? else {
         return None;
@@ -1248,6 +1250,11 @@ fn unit_for_first_argument(result: &TokenStream) -> Option<TokenStream> {
         return None;
     }
     let last = path.path.segments.last_mut()?;
+    // `Result<T, E>`, `io::Result<T>`, an alias named `Result`: the first
+    // argument is the success type (`type Res<E, T>` may say otherwise)
+    if last.ident != "Result" {
+        return None;
+    }
     let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else {
         return None;
     };

@@ -372,7 +372,9 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
 
 /// A shared error classifies as the error it holds (a type of yours could
 /// not say so: `Arc` is another crate's), so a `#[classify(transparent)]`
-/// field may be an `Arc<E>`.
+/// field may be an `Arc<E>`. With `Classify` in scope, `.kind()` on an
+/// `Arc<io::Error>` is this one (it is found before the `Deref` to
+/// `io::Error`'s own): write `io::Error::kind(&shared)` for io's kind.
 ///
 /// ```
 /// use std::sync::Arc;

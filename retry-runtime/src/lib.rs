@@ -585,7 +585,7 @@ pub use retry_macros::retry;
 ///   (`enum Error<E>` holding an `upstream::Error<E>` or a
 ///   `retry_runtime::tower::Error<E>`): the derive reads a type by its
 ///   name, takes it for the type itself and adds no bound, so rustc
-///   reports that `E` does not implement `Classify` (on the field);
+///   reports the bound on `E` that the field's impl needs (on the field);
 ///   `#[classify(bound = "upstream::Error<E>: Classify")]` says it.
 ///
 /// ```

@@ -183,6 +183,19 @@ fn two_parameter_alias_impl(n: u32) -> tagged::Result<impl std::fmt::Display, u8
     Ok(n)
 }
 
+// an alias not named `Result` whose first parameter is the error: the
+// predicate is given as it is (the first argument is not the success type)
+type ErrFirst<E, T> = Result<T, E>;
+
+fn retried_any<E: std::error::Error>(_: &E) -> bool {
+    true
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if = retried_any)]
+fn error_first_alias(n: u8) -> ErrFirst<impl std::error::Error + retry_runtime::Classify, u8> {
+    Ok::<u8, std::io::Error>(n)
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_body_is_checked_against_the_declared_return_type() {
     let named = Named {
@@ -216,4 +229,5 @@ async fn the_body_is_checked_against_the_declared_return_type() {
     assert_eq!(impl_trait_retry_if_alias(3).unwrap().count(), 3);
     assert_eq!(two_parameter_alias(4).unwrap(), 4);
     assert_eq!(two_parameter_alias_impl(5).unwrap().to_string(), "5");
+    assert_eq!(error_first_alias(6).unwrap(), 6);
 }
