@@ -571,7 +571,7 @@ pub use retry_macros::retry;
 /// `Box<Self>`) gets no bound: it would be a bound on the impl itself, which
 /// then never applied.
 ///
-/// Two shapes need their bounds written out, with `#[classify(bound = "...")]`,
+/// Three shapes need their bounds written out, with `#[classify(bound = "...")]`,
 /// whose where-predicates replace every inferred one (as serde's
 /// `#[serde(bound = "...")]` does):
 ///

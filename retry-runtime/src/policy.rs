@@ -24,11 +24,19 @@ pub use crate::policy_error::PolicyError;
 /// [`RetryAll`] (the default: every error), [`RetryOn`] (a [`KindSet`]; the
 /// error type implements [`Classify`]) or [`RetryIf`] (a predicate).
 ///
-/// Setters are named `with_<field>` and getters are the bare field name
-/// ([`with_backoff`](Policy::with_backoff) sets what [`backoff`](Policy::backoff)
-/// returns), as on [`Stop`], [`Backoff`], [`CircuitBreaker`] and [`RetryBudget`];
-/// [`retry_on`](Policy::retry_on), [`retry_if`](Policy::retry_if) and
-/// [`retry_all`](Policy::retry_all) change the type parameter `W` instead.
+/// Setters are named `with_<field>`; a getter, where there is one, is the
+/// bare field name ([`with_backoff`](Policy::with_backoff) sets what
+/// [`backoff`](Policy::backoff) returns), as on [`Stop`], [`Backoff`],
+/// [`CircuitBreaker`] and [`RetryBudget`]. One exception: the attempt limit
+/// [`with_attempts`](Policy::with_attempts) sets is read by
+/// [`max_attempts`](Policy::max_attempts), as on [`Stop`]; the deadline is
+/// read through [`stop`](Policy::stop) (`.stop().max_elapsed`), and the
+/// hooks have setters only. [`retry_on`](Policy::retry_on),
+/// [`retry_if`](Policy::retry_if) and [`retry_all`](Policy::retry_all)
+/// change the type parameter `W` instead. The per-call options of
+/// [`Retry`](crate::Retry) (`notify`, `sleep_with`, `detailed`, `hedged`)
+/// and of the tower layer and the reqwest middleware are builder methods,
+/// not settings.
 /// Every setter is a `const fn`, so a policy of your own is a `const`.
 /// Setters do not check their values; [`checked`](Policy::checked) does so at
 /// compile time in a `const`, and [`build`](Policy::build) returns an error

@@ -15,7 +15,7 @@
 //! needs one of the features, and the compile error says so. A program that
 //! enables `tokio` and another (say, one dependency asks for `tokio`, you
 //! for `smol`) gets tokio's timer inside a tokio runtime and the other's
-//! outside ([`EitherSleep`](crate::sleep): one check for a tokio runtime per
+//! outside (`EitherSleep`, in such a build: one check for a tokio runtime per
 //! sleep, in that build only), so `#[retry]` works on both. Inside a tokio
 //! runtime the timer is tokio's, so that runtime needs its time driver
 //! (`enable_time()`, or `enable_all()`), as any tokio timer does: tokio

@@ -42,8 +42,9 @@
 //! for a 64-bit integer, or several values, asks the client not to retry:
 //! such a status is `Permanent`, whatever its code (with a DEBUG line).
 //!
-//! The presets honour hints for `RateLimited` only (and `api` for
-//! `Unavailable` too); [`GRPC`] honours the pushback for every transient
+//! The presets honour hints for `RateLimited` only (and `api` and `job`
+//! for `Unavailable` too, `job` up to an hour); [`GRPC`] honours the
+//! pushback for every transient
 //! kind (A6 applies it to any retried code):
 //!
 //! ```
