@@ -6,6 +6,7 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
@@ -156,18 +157,18 @@ impl RetryArgs {
                     .set(errors, arg.given(kinds.into_iter().collect()));
                 Ok(())
             }
-            Key::RetryIf => arg.parse_into(input, &mut self.retry_if, errors),
-            Key::RetryIfOk => arg.parse_into(input, &mut self.retry_if_ok, errors),
+            Key::RetryIf => arg.parse_path_into(input, &mut self.retry_if, errors),
+            Key::RetryIfOk => arg.parse_path_into(input, &mut self.retry_if_ok, errors),
             Key::MaxElapsed => arg.parse_into(input, &mut self.max_elapsed, errors),
             Key::Timeout => arg.parse_into(input, &mut self.timeout, errors),
             Key::Preset => arg.parse_into(input, &mut self.preset, errors),
             Key::Policy => arg.parse_into(input, &mut self.policy, errors),
             Key::Name => arg.parse_into(input, &mut self.name, errors),
-            Key::BeforeSleep => arg.parse_into(input, &mut self.before_sleep, errors),
-            Key::OnGiveUp => arg.parse_into(input, &mut self.on_give_up, errors),
-            Key::Circuit => arg.parse_into(input, &mut self.circuit, errors),
-            Key::Budget => arg.parse_into(input, &mut self.budget, errors),
-            Key::Throttle => arg.parse_into(input, &mut self.throttle, errors),
+            Key::BeforeSleep => arg.parse_path_into(input, &mut self.before_sleep, errors),
+            Key::OnGiveUp => arg.parse_path_into(input, &mut self.on_give_up, errors),
+            Key::Circuit => arg.parse_path_into(input, &mut self.circuit, errors),
+            Key::Budget => arg.parse_path_into(input, &mut self.budget, errors),
+            Key::Throttle => arg.parse_path_into(input, &mut self.throttle, errors),
             Key::Nested => arg.parse_into(input, &mut self.nested, errors),
             Key::Hedge => arg.parse_into(input, &mut self.hedge, errors),
             Key::AttemptSpans => arg.parse_into(input, &mut self.attempt_spans, errors),
@@ -232,6 +233,50 @@ impl Written<'_> {
     ) -> syn::Result<()> {
         slot.set(errors, self.given(self.value(input)?));
         Ok(())
+    }
+
+    /// The value of a key that names an item (a function, a `static`): a
+    /// value that is more than a path (`self.breaker`, `&UPSTREAM`, a call,
+    /// a closure) is reported whole, with how the key is written; for a
+    /// guard, also where one chosen at run time goes (on the policy).
+    fn parse_path_into(
+        &self,
+        input: ParseStream,
+        slot: &mut Slot<Path>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        let fork = input.fork();
+        if let Ok(path) = fork.parse::<Path>() {
+            // (a word after the path is the next key, its comma missing:
+            // the comma is the error, as after any other value)
+            if fork.is_empty() || fork.peek(Token![,]) || fork.peek(Ident) {
+                input.advance_to(&fork);
+                slot.set(errors, self.given(path));
+                return Ok(());
+            }
+        }
+        let mut value = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            value.extend([input.parse::<TokenTree>()?]);
+        }
+        if value.is_empty() {
+            return Err(self.with_example(syn::Error::new(input.span(), "expected a path")));
+        }
+        let name = self.key.name();
+        let what = match self.key {
+            Key::Circuit | Key::Budget | Key::Throttle => "a `static`",
+            _ => "a function",
+        };
+        let mut message = format!(
+            "`{name}` takes the name of {what}, not an expression; {}",
+            self.key.example()
+        );
+        if let Some(setter) = self.key.policy_setter() {
+            message.push_str(&format!(
+                "; one chosen at run time goes on the policy: `policy = MY_POLICY.{setter}(x)`, with `x` a `&'static` reference"
+            ));
+        }
+        Err(syn::Error::new_spanned(value, message))
     }
 
     fn with_example(&self, e: syn::Error) -> syn::Error {
@@ -302,6 +347,47 @@ mod tests {
         ));
         assert!(p.policy.get().is_some() && p.retry_if.get().is_some());
         parse_ok(quote!());
+    }
+
+    #[test]
+    fn a_key_that_names_an_item_reports_an_expression_whole() {
+        let (args, errors) = parse(quote!(
+            circuit = self.breaker,
+            budget = &RETRIES,
+            throttle = throttles::search(),
+            retry_if = |e| e.is_timeout(),
+            on_give_up = hooks::alert,
+            before_sleep = self.log
+        ));
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(
+            errors[0].starts_with(
+                "`circuit` takes the name of a `static`, not an expression; e.g. `circuit = UPSTREAM`"
+            ) && errors[0].ends_with(
+                "one chosen at run time goes on the policy: `policy = MY_POLICY.with_circuit(x)`, with `x` a `&'static` reference"
+            ),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("`budget` takes the name of a `static`")
+                && errors[1].contains(".with_budget(x)")
+        );
+        assert!(errors[2].contains(".with_throttle(x)"), "{}", errors[2]);
+        assert!(
+            errors[3].starts_with("`retry_if` takes the name of a function, not an expression")
+                && !errors[3].contains("policy"),
+            "{}",
+            errors[3]
+        );
+        assert!(errors[4].starts_with("`before_sleep` takes the name of a function"));
+        // each is unread; the good one in between is read
+        assert!(args.on_give_up.get().is_some());
+        assert!(args.unread(Key::Circuit) && args.unread(Key::RetryIf));
+        // a missing comma after a path is reported as one, not as an expression
+        let errors = errors_of(quote!(circuit = UPSTREAM budget = RETRIES));
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].starts_with("expected `,`"), "{}", errors[0]);
     }
 
     #[test]

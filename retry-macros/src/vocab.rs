@@ -112,6 +112,17 @@ keys! {
 }
 
 impl Key {
+    /// The `Policy` setter of a guard key (`circuit`: `with_circuit`), for
+    /// a guard chosen at run time.
+    pub const fn policy_setter(self) -> Option<&'static str> {
+        match self {
+            Key::Circuit => Some("with_circuit"),
+            Key::Budget => Some("with_budget"),
+            Key::Throttle => Some("with_throttle"),
+            _ => None,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Key> {
         Key::ALL.iter().copied().find(|key| key.name() == name)
     }

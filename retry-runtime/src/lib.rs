@@ -212,7 +212,7 @@ struct ReadmeDoctests;
 /// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
 /// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
 /// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
-/// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>` |
+/// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>`; one chosen at run time goes on the policy: `policy = p.with_circuit(breaker)` (likewise [`with_budget`](Policy::with_budget), [`with_throttle`](Policy::with_throttle)) |
 /// | `budget` | `NAME` | a `static` [`RetryBudget`]: retries stop while it is spent |
 /// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
 /// | `hedge` | `"150ms"` | async only: start the next attempt beside one that has not answered after this long ([`hedge`]); the function's future keeps failed attempts' errors while others run, so it is `Send` only when the error type is too |

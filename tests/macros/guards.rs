@@ -1,5 +1,6 @@
 //! `#[retry(circuit = NAME, budget = NAME)]`: a shared circuit breaker and
-//! retry budget through the attribute, sync and async.
+//! retry budget through the attribute, sync and async; and a breaker chosen
+//! at run time, on the `policy`.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -182,4 +183,43 @@ async fn preset_with_breaker_and_budget() {
     // the success after the failures reset the breaker's count; it is closed
     assert_eq!(breaker.consecutive_failures, 0, "{breaker:?}");
     assert_eq!(breaker.state, CircuitState::Closed);
+}
+
+/// An SDK's client whose breaker its user picks at run time: the `circuit`
+/// key names a `static`, so the breaker goes on the policy.
+struct Client {
+    policy: retry_runtime::Policy<retry_runtime::RetryOn>,
+    breaker: &'static CircuitBreaker,
+}
+
+impl Client {
+    #[retry(policy = self.policy.with_circuit(self.breaker))]
+    fn get(&self) -> Result<u32, ApiError> {
+        call()
+    }
+}
+
+#[test]
+fn a_breaker_chosen_at_run_time_goes_on_the_policy() {
+    static PICKED: CircuitBreaker = CircuitBreaker::new("picked").with_failures(2);
+    let client = Client {
+        policy: retry_runtime::Policy::new()
+            .with_attempts(3)
+            .with_backoff(retry_runtime::Backoff::None)
+            .retry_on(retry_runtime::kinds![Timeout]),
+        breaker: &PICKED,
+    };
+    let _paused = retry_runtime::testing::pause();
+    // the second timeout opens it: the run stops there
+    reset(None);
+    time_out_first(3);
+    assert_eq!(client.get(), Err(ApiError::Timeout));
+    assert_eq!(calls(), 2);
+    assert_eq!(PICKED.state(), CircuitState::Open);
+    // and the next call is turned away by it, without a call
+    assert!(
+        matches!(client.get(), Err(ApiError::Open(ref open)) if open.circuit == "picked"),
+        "turned away by the picked breaker"
+    );
+    assert_eq!(calls(), 2);
 }
