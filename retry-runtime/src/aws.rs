@@ -11,7 +11,8 @@
 //! | `SdkError` variant | kind |
 //! |---|---|
 //! | `ServiceError` with a known error code | by the code ([`classify_code`]) |
-//! | `ServiceError` with another code, or none | by the HTTP status ([`classify_status`]) |
+//! | `ServiceError` with another code, or none, that the service's model declares retryable ([`retryable_error_kind`](ProvideErrorKind::retryable_error_kind)): throttling / any other kind | `RateLimited` / `Unavailable` |
+//! | `ServiceError` with another code, or none, not modeled retryable | by the HTTP status ([`classify_status`]) |
 //! | `ResponseError` (an answer whose body could not be read) | by the HTTP status when that is transient (a 503), else `Connect` (the connection broke mid-body, whatever the status said) |
 //! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
 //! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
@@ -46,7 +47,7 @@ use core::time::Duration;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use aws_smithy_types::retry::ErrorKind as AwsErrorKind;
+use aws_smithy_types::retry::{ErrorKind as AwsErrorKind, ProvideErrorKind};
 
 use crate::classify::{Classify, ErrorKind, classify_status};
 
@@ -61,7 +62,10 @@ use crate::classify::{Classify, ErrorKind, classify_status};
 ///   `SlowDown`, `PriorRequestNotComplete`, `EC2ThrottledException` (the
 ///   AWS SDKs' own list of throttling codes).
 /// - `Timeout`: `RequestTimeout`, `RequestTimeoutException`.
-/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`.
+/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`,
+///   and STS's `IDPCommunicationError` (STS could not reach the identity
+///   provider; a 400, which the SDK retries: smithy-rs makes it a retryable
+///   server error).
 /// - `Permanent`: `AccessDenied`, `AccessDeniedException`, `NoSuchKey`,
 ///   `NoSuchBucket`, `NoSuchUpload`, `NoSuchVersion`, `NotFound`,
 ///   `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`,
@@ -74,6 +78,7 @@ use crate::classify::{Classify, ErrorKind, classify_status};
 /// use retry_runtime::ErrorKind;
 /// assert_eq!(classify_code("SlowDown"), Some(ErrorKind::RateLimited));
 /// assert_eq!(classify_code("NoSuchKey"), Some(ErrorKind::Permanent));
+/// assert_eq!(classify_code("IDPCommunicationError"), Some(ErrorKind::Unavailable));
 /// assert_eq!(classify_code("SomethingNew"), None);
 /// ```
 pub fn classify_code(code: &str) -> Option<ErrorKind> {
@@ -93,7 +98,9 @@ pub fn classify_code(code: &str) -> Option<ErrorKind> {
         | "PriorRequestNotComplete"
         | "EC2ThrottledException" => ErrorKind::RateLimited,
         "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
-        "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Unavailable,
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" | "IDPCommunicationError" => {
+            ErrorKind::Unavailable
+        }
         "AccessDenied"
         | "AccessDeniedException"
         | "NoSuchKey"
@@ -136,12 +143,34 @@ fn classify_connector(error: &ConnectorError) -> ErrorKind {
     }
 }
 
+/// The kind of an error the service's model declares retryable
+/// (`@retryable`), as its [`ProvideErrorKind::retryable_error_kind`] says.
+/// The SDK retries each of them; throttling is `RateLimited`, and every
+/// other kind (a server error, a transient one, or a client error such as
+/// DynamoDB's `ReplicatedWriteConflictException`) is `Unavailable`: the
+/// service answered that it cannot do this now (not `Connect` or
+/// `Timeout`: the connection was fine), and a Retry-After hint on it is
+/// honoured by the presets that honour one (`api`, `job`).
+fn modeled_kind(kind: AwsErrorKind) -> ErrorKind {
+    match kind {
+        AwsErrorKind::ThrottlingError => ErrorKind::RateLimited,
+        _ => ErrorKind::Unavailable,
+    }
+}
+
 fn status_of(response: &HttpResponse) -> ErrorKind {
     classify_status(response.status().as_u16())
 }
 
-/// By error code, then HTTP status; by the kind of dispatch failure (see
-/// the [module docs](self) for the table).
+/// By error code, then the kind the model declares retryable, then HTTP
+/// status; by the kind of dispatch failure (see the [module docs](self) for
+/// the table).
+///
+/// `E` is an operation's error type (`GetObjectError`, ...: each
+/// implements both traits) or [`ErrorMetadata`](aws_smithy_types::error::ErrorMetadata).
+/// A service crate's catch-all `Error` (`aws_sdk_s3::Error`) does not
+/// implement [`ProvideErrorKind`]: classify the `SdkError` before
+/// converting it into one.
 ///
 /// ```
 /// use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -153,14 +182,16 @@ fn status_of(response: &HttpResponse) -> ErrorKind {
 /// let e: SdkError<ErrorMetadata, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
 /// assert_eq!(e.kind(), ErrorKind::Connect);
 /// ```
-impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
+impl<E: ProvideErrorMetadata + ProvideErrorKind> Classify for SdkError<E, HttpResponse> {
     fn kind(&self) -> ErrorKind {
         match self {
-            SdkError::ServiceError(e) => e
-                .err()
-                .code()
-                .and_then(classify_code)
-                .unwrap_or_else(|| status_of(e.raw())),
+            SdkError::ServiceError(e) => {
+                let err = e.err();
+                ProvideErrorMetadata::code(err)
+                    .and_then(classify_code)
+                    .or_else(|| err.retryable_error_kind().map(modeled_kind))
+                    .unwrap_or_else(|| status_of(e.raw()))
+            }
             // The response's body could not be read (the connection broke
             // in the middle of it): transient whatever the status said, as
             // the SDK's own classifier has it (a 200 read halfway is no
@@ -234,6 +265,94 @@ mod tests {
         }
         assert_eq!(service(None, 502).kind(), ErrorKind::Unavailable);
         assert_eq!(service(None, 429).kind(), ErrorKind::RateLimited);
+    }
+
+    /// An operation's error as the SDK generates it: its metadata, and the
+    /// kind its model declares retryable (`@retryable`), if any.
+    struct Modeled {
+        meta: ErrorMetadata,
+        kind: Option<AwsErrorKind>,
+    }
+
+    impl ProvideErrorMetadata for Modeled {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.meta
+        }
+    }
+
+    impl ProvideErrorKind for Modeled {
+        fn retryable_error_kind(&self) -> Option<AwsErrorKind> {
+            self.kind
+        }
+        fn code(&self) -> Option<&str> {
+            self.meta.code()
+        }
+    }
+
+    fn modeled(
+        code: &str,
+        kind: Option<AwsErrorKind>,
+        status: u16,
+    ) -> SdkError<Modeled, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).build();
+        SdkError::service_error(Modeled { meta, kind }, response(status))
+    }
+
+    fn retried_by_api_and_s3(e: &impl Classify) -> bool {
+        [crate::presets::API, crate::presets::S3]
+            .iter()
+            .all(|p| matches!(p.decide(0, e), crate::Decision::Retry(_)))
+    }
+
+    #[test]
+    fn errors_the_sdk_retries_with_a_400_are_retried() {
+        // DynamoDB's ReplicatedWriteConflictException: a 400 its model
+        // declares a retryable client error
+        let conflict = modeled(
+            "ReplicatedWriteConflictException",
+            Some(AwsErrorKind::ClientError),
+            400,
+        );
+        assert_eq!(conflict.kind(), ErrorKind::Unavailable);
+        assert!(retried_by_api_and_s3(&conflict));
+        // STS's IDPCommunicationError, by its code alone (ErrorMetadata has
+        // no modeled kind)
+        let idp = service(Some("IDPCommunicationError"), 400);
+        assert_eq!(idp.kind(), ErrorKind::Unavailable);
+        assert!(retried_by_api_and_s3(&idp));
+    }
+
+    #[test]
+    fn a_modeled_retryable_kind_decides_after_the_code_before_the_status() {
+        let kind = |k, status| modeled("SomethingNew", Some(k), status).kind();
+        assert_eq!(
+            kind(AwsErrorKind::ThrottlingError, 400),
+            ErrorKind::RateLimited
+        );
+        for k in [
+            AwsErrorKind::TransientError,
+            AwsErrorKind::ServerError,
+            AwsErrorKind::ClientError,
+        ] {
+            assert_eq!(kind(k, 400), ErrorKind::Unavailable, "{k:?}");
+            assert!(retried_by_api_and_s3(&modeled(
+                "SomethingNew",
+                Some(k),
+                400
+            )));
+        }
+        // a known code still decides first
+        let slow = modeled("SlowDown", Some(AwsErrorKind::ServerError), 503);
+        assert_eq!(slow.kind(), ErrorKind::RateLimited);
+        // not modeled retryable: the status decides
+        assert_eq!(
+            modeled("SomethingNew", None, 400).kind(),
+            ErrorKind::Permanent
+        );
+        assert_eq!(
+            modeled("SomethingNew", None, 503).kind(),
+            ErrorKind::Unavailable
+        );
     }
 
     #[test]
