@@ -19,8 +19,10 @@
 //! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Permanent` |
 //! | `ConstructionFailure` (the request could not be built) | `Permanent` |
 //!
-//! A `Retry-After` header in delay-seconds on the response becomes the
-//! error's [`retry_after`](Classify::retry_after) hint.
+//! A `Retry-After` header on the response (delay-seconds or an HTTP-date)
+//! becomes the error's [`retry_after`](Classify::retry_after) hint; without
+//! one, the AWS header `x-amz-retry-after` (milliseconds, which the SDK's
+//! own classifier reads) does.
 //!
 //! The SDK retries on its own too (3 attempts by default in
 //! `BehaviorVersion::latest()`): turn its retries off
@@ -158,6 +160,30 @@ fn modeled_kind(kind: AwsErrorKind) -> ErrorKind {
     }
 }
 
+/// An `x-amz-retry-after` value (milliseconds) as a hint, or `None`, with a
+/// DEBUG line, for one that is not a number of milliseconds (the SDK's
+/// `u64` parse, without the sign it would take) or that asks for more than
+/// [`MAX_RETRY_AFTER`](crate::retry_after::MAX_RETRY_AFTER), as a
+/// `Retry-After` would be.
+#[inline(never)]
+fn amz_retry_after(value: &str) -> Option<Duration> {
+    const HEADER: &str = "x-amz-retry-after";
+    let text = value.trim();
+    let millis = match text.parse::<u64>() {
+        Ok(millis) if text.bytes().all(|b| b.is_ascii_digit()) => millis,
+        _ => {
+            crate::log::retry_after_ignored(HEADER, &value, "it is not a number of milliseconds");
+            return None;
+        }
+    };
+    let wait = Duration::from_millis(millis);
+    if wait > crate::retry_after::MAX_RETRY_AFTER {
+        crate::log::retry_after_ignored(HEADER, &value, "it asks for more than a day");
+        return None;
+    }
+    Some(wait)
+}
+
 fn status_of(response: &HttpResponse) -> ErrorKind {
     classify_status(response.status().as_u16())
 }
@@ -209,12 +235,16 @@ impl<E: ProvideErrorMetadata + ProvideErrorKind> Classify for SdkError<E, HttpRe
         }
     }
 
-    /// The response's `Retry-After` (seconds or an HTTP-date); an
+    /// The response's `Retry-After` (seconds or an HTTP-date), or when it
+    /// has none its `x-amz-retry-after` (milliseconds, digits only); an
     /// unreadable one, or one asking for more than a day, is ignored with a
     /// DEBUG line, as everywhere in this crate.
     fn retry_after(&self) -> Option<Duration> {
-        let value = self.raw_response()?.headers().get("retry-after")?;
-        crate::retry_after::read(value.as_bytes(), std::time::SystemTime::now())
+        let headers = self.raw_response()?.headers();
+        match headers.get("retry-after") {
+            Some(value) => crate::retry_after::read(value.as_bytes(), std::time::SystemTime::now()),
+            None => amz_retry_after(headers.get("x-amz-retry-after")?),
+        }
     }
 }
 
@@ -413,6 +443,44 @@ mod tests {
         let e: Error = SdkError::service_error(meta, raw);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(service(Some("SlowDown"), 503).retry_after(), None);
+    }
+
+    fn slow_down_with(headers: &[(&'static str, &'static str)]) -> Error {
+        let mut raw = response(503);
+        for &(name, value) in headers {
+            raw.headers_mut().insert(name, value);
+        }
+        let meta = ErrorMetadata::builder().code("SlowDown").build();
+        SdkError::service_error(meta, raw)
+    }
+
+    #[test]
+    fn x_amz_retry_after_in_milliseconds_is_a_hint() {
+        let e = slow_down_with(&[("x-amz-retry-after", "1500")]);
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(1500)));
+        // Retry-After, when there is one, decides
+        let both = slow_down_with(&[("retry-after", "7"), ("x-amz-retry-after", "1500")]);
+        assert_eq!(both.retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn an_absurd_or_unreadable_x_amz_retry_after_is_no_hint() {
+        // more than a day, more than u64, signed, fractional, garbage, empty
+        for bad in [
+            "86400001",
+            "18446744073709551616",
+            "+5",
+            "-5",
+            "1.5",
+            "soon",
+            "",
+        ] {
+            let e = slow_down_with(&[("x-amz-retry-after", bad)]);
+            assert_eq!(e.retry_after(), None, "{bad}");
+        }
+        // a day exactly is believed
+        let day = slow_down_with(&[("x-amz-retry-after", "86400000")]);
+        assert_eq!(day.retry_after(), Some(Duration::from_secs(86_400)));
     }
 
     #[test]

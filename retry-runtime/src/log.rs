@@ -24,7 +24,7 @@
 //! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `name`, `state`, `probes` |
 //! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `name`, `state`, `probes` |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `name`, `state` |
-//! | a `Retry-After` that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` | `value`, `reason` |
+//! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...` for that header) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
 //! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,
@@ -545,14 +545,16 @@ pub(crate) fn sent_once(
 }
 
 /// The DEBUG line of a server's requested wait that is not believed (a
-/// `Retry-After`): the policy's backoff applies instead.
+/// `Retry-After`, or the AWS SDK's `x-amz-retry-after`: `header`): the
+/// policy's backoff applies instead.
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
-pub(crate) fn retry_after_ignored(value: &dyn fmt::Debug, why: &'static str) {
+pub(crate) fn retry_after_ignored(header: &'static str, value: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(
         target: TARGET,
         value = ?value,
         reason = why,
-        "ignoring Retry-After {:?}: {}",
+        "ignoring {} {:?}: {}",
+        header,
         value,
         why,
     );

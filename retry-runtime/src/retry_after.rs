@@ -66,11 +66,15 @@ pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
     match parse_retry_after(value, now) {
         None => {
-            log::retry_after_ignored(&shown(), "it is neither delay-seconds nor an HTTP-date");
+            log::retry_after_ignored(
+                "Retry-After",
+                &shown(),
+                "it is neither delay-seconds nor an HTTP-date",
+            );
             None
         }
         Some(wait) if wait > MAX_RETRY_AFTER => {
-            log::retry_after_ignored(&shown(), "it asks for more than a day");
+            log::retry_after_ignored("Retry-After", &shown(), "it asks for more than a day");
             None
         }
         Some(wait) => Some(wait),
