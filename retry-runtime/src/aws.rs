@@ -16,7 +16,7 @@
 //! | `ResponseError` (an answer whose body could not be read) | by the HTTP status when that is transient (a 503), else `Connect` (the connection broke mid-body, whatever the status said) |
 //! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
 //! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
-//! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Permanent` |
+//! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Connect` (the SDK retries every marked kind) |
 //! | `ConstructionFailure` (the request could not be built) | `Permanent` |
 //!
 //! A `Retry-After` header on the response (delay-seconds or an HTTP-date)
@@ -127,6 +127,13 @@ pub fn classify_code(code: &str) -> Option<ErrorKind> {
 }
 
 /// The kind of a failure to send a request or to get its answer.
+///
+/// A kind the connector marked is retried, whichever it is, as the SDK's
+/// `TransientErrorClassifier` retries every marked kind: a client error
+/// (which no connector of the SDK's sets today) is `Connect`, as a
+/// transient one is, the kind of a request that got no answer. Unmarked is
+/// `Unknown`: the orchestrator wraps a failure before the request was sent
+/// (credentials, endpoint, region) that way.
 fn classify_connector(error: &ConnectorError) -> ErrorKind {
     if error.is_timeout() {
         ErrorKind::Timeout
@@ -137,10 +144,10 @@ fn classify_connector(error: &ConnectorError) -> ErrorKind {
     } else {
         match error.as_other() {
             Some(AwsErrorKind::ThrottlingError) => ErrorKind::RateLimited,
-            Some(AwsErrorKind::TransientError) => ErrorKind::Connect,
             Some(AwsErrorKind::ServerError) => ErrorKind::Unavailable,
-            Some(AwsErrorKind::ClientError) => ErrorKind::Permanent,
-            _ => ErrorKind::Unknown,
+            // transient, client, and any kind a later SDK adds
+            Some(_) => ErrorKind::Connect,
+            None => ErrorKind::Unknown,
         }
     }
 }
@@ -410,8 +417,26 @@ mod tests {
             other(Some(AwsErrorKind::ServerError)),
             ErrorKind::Unavailable
         );
-        assert_eq!(other(Some(AwsErrorKind::ClientError)), ErrorKind::Permanent);
-        assert_eq!(other(None), ErrorKind::Unknown);
+        // the SDK retries every kind a connector marks, a client error too
+        assert_eq!(other(Some(AwsErrorKind::ClientError)), ErrorKind::Connect);
+        let client = Error::dispatch_failure(ConnectorError::other(
+            boxed("?"),
+            Some(AwsErrorKind::ClientError),
+        ));
+        assert!(retried_by_api_and_s3(&client));
+        // unmarked (a failure before the request was sent: credentials,
+        // endpoint, region): Unknown, which `job` retries and `api` does not
+        let unmarked =
+            Error::dispatch_failure(ConnectorError::other(boxed("no credentials"), None));
+        assert_eq!(unmarked.kind(), ErrorKind::Unknown);
+        assert!(matches!(
+            crate::presets::JOB.decide(0, &unmarked),
+            crate::Decision::Retry(_)
+        ));
+        assert!(!matches!(
+            crate::presets::API.decide(0, &unmarked),
+            crate::Decision::Retry(_)
+        ));
     }
 
     #[test]
