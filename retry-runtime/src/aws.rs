@@ -17,6 +17,7 @@
 //! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
 //! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
 //! | `DispatchFailure` that the connector marked throttling / transient / server / client | `RateLimited` / `Connect` / `Unavailable` / `Connect` (the SDK retries every marked kind) |
+//! | `DispatchFailure` of no kind above: among them every failure before the request was sent (no credentials, no endpoint or region; the SDK wraps those as `ConnectorError::other(err, None)`) | `Unknown`: `job` retries it, `api` and `s3` do not |
 //! | `ConstructionFailure` (the request could not be built) | `Permanent` |
 //!
 //! A `Retry-After` header on the response (delay-seconds or an HTTP-date)
