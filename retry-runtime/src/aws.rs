@@ -393,6 +393,44 @@ mod tests {
         );
     }
 
+    /// The SDK's own lists, which it retries whatever the status: aws-runtime
+    /// 1.5.16 `src/retries/classifiers.rs:18-33` (`THROTTLING_ERRORS`) and
+    /// `:36` (`TRANSIENT_ERRORS`), plus the code smithy-rs adds for STS.
+    const SDK_THROTTLING_CODES: [&str; 14] = [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ];
+    const SDK_TRANSIENT_CODES: [&str; 3] = [
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "IDPCommunicationError",
+    ];
+
+    #[test]
+    fn every_code_the_sdk_retries_is_retried_whatever_the_status() {
+        for code in SDK_THROTTLING_CODES {
+            let e = service(Some(code), 400);
+            assert_eq!(e.kind(), ErrorKind::RateLimited, "{code}");
+            assert!(retried_by_api_and_s3(&e), "{code}");
+        }
+        for code in SDK_TRANSIENT_CODES {
+            let e = service(Some(code), 400);
+            assert!(retried_by_api_and_s3(&e), "{code}: {:?}", e.kind());
+        }
+    }
+
     #[test]
     fn dispatch_failures_by_their_cause() {
         let e = |c: ConnectorError| Error::dispatch_failure(c).kind();
