@@ -11,8 +11,7 @@
 //! | `SdkError` variant | kind |
 //! |---|---|
 //! | `ServiceError` with a known error code | by the code ([`classify_code`]) |
-//! | `ServiceError` with another code, or none, that the service's model declares retryable ([`retryable_error_kind`](ProvideErrorKind::retryable_error_kind)): throttling / any other kind | `RateLimited` / `Unavailable` |
-//! | `ServiceError` with another code, or none, not modeled retryable | by the HTTP status ([`classify_status`]) |
+//! | `ServiceError` with another code, or none | by the HTTP status ([`classify_status`]) |
 //! | `ResponseError` (an answer whose body could not be read) | by the HTTP status when that is transient (a 503), else `Connect` (the connection broke mid-body, whatever the status said) |
 //! | `TimeoutError` (the SDK's own operation or attempt timeout) | `Timeout` |
 //! | `DispatchFailure`: a timeout / an I/O error (refused, reset) / the caller's fault | `Timeout` / `Connect` / `Permanent` |
@@ -20,10 +19,25 @@
 //! | `DispatchFailure` of no kind above: among them every failure before the request was sent (no credentials, no endpoint or region; the SDK wraps those as `ConnectorError::other(err, None)`) | `Unknown`: `job` retries it, `api` and `s3` do not |
 //! | `ConstructionFailure` (the request could not be built) | `Permanent` |
 //!
+//! The errors a service's model declares retryable (`@retryable`, which
+//! the SDK retries whatever their status) that come with a 4xx are known
+//! by their code, as the SDK's throttling and transient codes are (STS's
+//! `IDPCommunicationError`, DynamoDB's `ReplicatedWriteConflictException`,
+//! ...: see [`classify_code`]); most others come with a 408, a 429 or a
+//! 5xx, which the status retries, and the rest share their code with a
+//! final error of other services. So the code and the status decide, and
+//! a service crate's catch-all error is classified as the operation's own
+//! error is: `E` may be an operation's error (`GetObjectError`, ...),
+//! [`ErrorMetadata`](aws_smithy_types::error::ErrorMetadata), or the
+//! `aws_sdk_s3::Error` that `map_service_error(Into::into)` makes of it.
+//!
 //! A `Retry-After` header on the response (delay-seconds or an HTTP-date)
 //! becomes the error's [`retry_after`](Classify::retry_after) hint; without
-//! one, the AWS header `x-amz-retry-after` (milliseconds, which the SDK's
-//! own classifier reads) does.
+//! one, the AWS header `x-amz-retry-after` (milliseconds) does. The SDK
+//! reads `x-amz-retry-after` only for its throttling and transient codes;
+//! this crate reads it on any error with a response, and a policy honours
+//! the hint only for the kinds it honours hints for
+//! ([`RetryAfter`](crate::RetryAfter): `RateLimited` by default).
 //!
 //! The SDK retries on its own too (3 attempts by default in
 //! `BehaviorVersion::latest()`): turn its retries off
@@ -50,7 +64,7 @@ use core::time::Duration;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use aws_smithy_types::retry::{ErrorKind as AwsErrorKind, ProvideErrorKind};
+use aws_smithy_types::retry::ErrorKind as AwsErrorKind;
 
 use crate::classify::{Classify, ErrorKind, classify_status};
 
@@ -64,11 +78,20 @@ use crate::classify::{Classify, ErrorKind, classify_status};
 ///   `BandwidthLimitExceeded`, `LimitExceededException`, `RequestThrottled`,
 ///   `SlowDown`, `PriorRequestNotComplete`, `EC2ThrottledException` (the
 ///   AWS SDKs' own list of throttling codes).
-/// - `Timeout`: `RequestTimeout`, `RequestTimeoutException`.
-/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`,
-///   and STS's `IDPCommunicationError` (STS could not reach the identity
-///   provider; a 400, which the SDK retries: smithy-rs makes it a retryable
-///   server error).
+/// - `Timeout`: `RequestTimeout`, `RequestTimeoutException` (the SDK's
+///   transient codes).
+/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`;
+///   and the errors a service's model declares retryable that come with a
+///   status the SDK would otherwise not retry (a 400, 404, 416): STS's
+///   `IDPCommunicationError` (STS could not reach the identity provider),
+///   DynamoDB's `ReplicatedWriteConflictException` (an item is being
+///   written in another Region), Neptune Data's `S3Exception` and
+///   `BulkLoadIdNotFoundException`, HealthOmics's
+///   `RangeNotSatisfiableException`. The SDK retries each of them; by its
+///   code, a service crate's catch-all error (`aws_sdk_s3::Error`), which
+///   does not say what its model declares retryable, is retried too. A code
+///   that one service models retryable and others use for a final error
+///   (`ValidationException`, `ConflictException`, ...) is not among them.
 /// - `Permanent`: `AccessDenied`, `AccessDeniedException`, `NoSuchKey`,
 ///   `NoSuchBucket`, `NoSuchUpload`, `NoSuchVersion`, `NotFound`,
 ///   `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`,
@@ -82,6 +105,7 @@ use crate::classify::{Classify, ErrorKind, classify_status};
 /// assert_eq!(classify_code("SlowDown"), Some(ErrorKind::RateLimited));
 /// assert_eq!(classify_code("NoSuchKey"), Some(ErrorKind::Permanent));
 /// assert_eq!(classify_code("IDPCommunicationError"), Some(ErrorKind::Unavailable));
+/// assert_eq!(classify_code("ReplicatedWriteConflictException"), Some(ErrorKind::Unavailable));
 /// assert_eq!(classify_code("SomethingNew"), None);
 /// ```
 pub fn classify_code(code: &str) -> Option<ErrorKind> {
@@ -101,9 +125,37 @@ pub fn classify_code(code: &str) -> Option<ErrorKind> {
         | "PriorRequestNotComplete"
         | "EC2ThrottledException" => ErrorKind::RateLimited,
         "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
-        "InternalError" | "InternalFailure" | "ServiceUnavailable" | "IDPCommunicationError" => {
-            ErrorKind::Unavailable
-        }
+        // Codes a service's model declares retryable (`@retryable`; the SDK
+        // retries them) that come with a 4xx the status alone gives up on:
+        // known by code, as a service crate's catch-all `Error` has no
+        // `retryable_error_kind`. Found by scanning every service's model for
+        // the trait (aws/api-models-aws at 56c8953; smithy-rs's
+        // aws/sdk/aws-models for the newer DynamoDB). Left out: codes that
+        // one service models retryable and others use for a final error
+        // (AccessDeniedException, ValidationException, ConflictException,
+        // ServiceQuotaExceededException, ConstraintViolationException,
+        // InvalidTokenException, ...): the code does not say which service
+        // answered.
+        //
+        // STS, a 400: smithy-rs gives IDPCommunicationErrorException the
+        // @retryable trait as a server error, and adds this code to every STS
+        // operation's transient codes (aws/codegen-aws-sdk/.../customize/sts/
+        // STSDecorator.kt).
+        "IDPCommunicationError"
+        // DynamoDB, a 400: @retryable client error in dynamodb.json; the
+        // SDK's `ReplicatedWriteConflictException::retryable_error_kind`
+        // returns ClientError (aws-sdk-dynamodb,
+        // src/types/error/_replicated_write_conflict_exception.rs).
+        | "ReplicatedWriteConflictException"
+        // Neptune Data, a 400 and a 404: @retryable client errors in
+        // neptunedata-2023-08-01.json (aws-sdk-neptunedata,
+        // src/types/error/_s3_exception.rs: ClientError).
+        | "S3Exception"
+        | "BulkLoadIdNotFoundException"
+        // HealthOmics, a 416: @retryable client error in
+        // omics-2022-11-28.json.
+        | "RangeNotSatisfiableException" => ErrorKind::Unavailable,
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Unavailable,
         "AccessDenied"
         | "AccessDeniedException"
         | "NoSuchKey"
@@ -153,21 +205,6 @@ fn classify_connector(error: &ConnectorError) -> ErrorKind {
     }
 }
 
-/// The kind of an error the service's model declares retryable
-/// (`@retryable`), as its [`ProvideErrorKind::retryable_error_kind`] says.
-/// The SDK retries each of them; throttling is `RateLimited`, and every
-/// other kind (a server error, a transient one, or a client error such as
-/// DynamoDB's `ReplicatedWriteConflictException`) is `Unavailable`: the
-/// service answered that it cannot do this now (not `Connect` or
-/// `Timeout`: the connection was fine), and a Retry-After hint on it is
-/// honoured by the presets that honour one (`api`, `job`).
-fn modeled_kind(kind: AwsErrorKind) -> ErrorKind {
-    match kind {
-        AwsErrorKind::ThrottlingError => ErrorKind::RateLimited,
-        _ => ErrorKind::Unavailable,
-    }
-}
-
 /// An `x-amz-retry-after` value (milliseconds) as a hint, or `None`, with a
 /// DEBUG line, for one that is not a number of milliseconds (the SDK's
 /// `u64` parse, without the sign it would take) or that asks for more than
@@ -196,15 +233,14 @@ fn status_of(response: &HttpResponse) -> ErrorKind {
     classify_status(response.status().as_u16())
 }
 
-/// By error code, then the kind the model declares retryable, then HTTP
-/// status; by the kind of dispatch failure (see the [module docs](self) for
-/// the table).
+/// By error code, then HTTP status; by the kind of dispatch failure (see
+/// the [module docs](self) for the table).
 ///
-/// `E` is an operation's error type (`GetObjectError`, ...: each
-/// implements both traits) or [`ErrorMetadata`](aws_smithy_types::error::ErrorMetadata).
-/// A service crate's catch-all `Error` (`aws_sdk_s3::Error`) does not
-/// implement [`ProvideErrorKind`]: classify the `SdkError` before
-/// converting it into one.
+/// `E` is any error with AWS error metadata: an operation's error type
+/// (`GetObjectError`, ...), a service crate's catch-all `Error`
+/// (`aws_sdk_s3::Error`, what `map_service_error(Into::into)` makes of
+/// several operations' errors), or
+/// [`ErrorMetadata`](aws_smithy_types::error::ErrorMetadata).
 ///
 /// ```
 /// use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -216,16 +252,14 @@ fn status_of(response: &HttpResponse) -> ErrorKind {
 /// let e: SdkError<ErrorMetadata, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
 /// assert_eq!(e.kind(), ErrorKind::Connect);
 /// ```
-impl<E: ProvideErrorMetadata + ProvideErrorKind> Classify for SdkError<E, HttpResponse> {
+impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
     fn kind(&self) -> ErrorKind {
         match self {
-            SdkError::ServiceError(e) => {
-                let err = e.err();
-                ProvideErrorMetadata::code(err)
-                    .and_then(classify_code)
-                    .or_else(|| err.retryable_error_kind().map(modeled_kind))
-                    .unwrap_or_else(|| status_of(e.raw()))
-            }
+            SdkError::ServiceError(e) => e
+                .err()
+                .code()
+                .and_then(classify_code)
+                .unwrap_or_else(|| status_of(e.raw())),
             // The response's body could not be read (the connection broke
             // in the middle of it): transient whatever the status said, as
             // the SDK's own classifier has it (a 200 read halfway is no
@@ -305,91 +339,41 @@ mod tests {
         assert_eq!(service(None, 429).kind(), ErrorKind::RateLimited);
     }
 
-    /// An operation's error as the SDK generates it: its metadata, and the
-    /// kind its model declares retryable (`@retryable`), if any.
-    struct Modeled {
-        meta: ErrorMetadata,
-        kind: Option<AwsErrorKind>,
-    }
-
-    impl ProvideErrorMetadata for Modeled {
-        fn meta(&self) -> &ErrorMetadata {
-            &self.meta
-        }
-    }
-
-    impl ProvideErrorKind for Modeled {
-        fn retryable_error_kind(&self) -> Option<AwsErrorKind> {
-            self.kind
-        }
-        fn code(&self) -> Option<&str> {
-            self.meta.code()
-        }
-    }
-
-    fn modeled(
-        code: &str,
-        kind: Option<AwsErrorKind>,
-        status: u16,
-    ) -> SdkError<Modeled, HttpResponse> {
-        let meta = ErrorMetadata::builder().code(code).build();
-        SdkError::service_error(Modeled { meta, kind }, response(status))
-    }
-
     fn retried_by_api_and_s3(e: &impl Classify) -> bool {
         [crate::presets::API, crate::presets::S3]
             .iter()
             .all(|p| matches!(p.decide(0, e), crate::Decision::Retry(_)))
     }
 
+    /// The errors the services' models declare retryable, with the 4xx
+    /// each comes with: known by their code, since a service crate's
+    /// catch-all error (what `ErrorMetadata` stands for here) does not say
+    /// what is modeled retryable.
     #[test]
-    fn errors_the_sdk_retries_with_a_400_are_retried() {
-        // DynamoDB's ReplicatedWriteConflictException: a 400 its model
-        // declares a retryable client error
-        let conflict = modeled(
-            "ReplicatedWriteConflictException",
-            Some(AwsErrorKind::ClientError),
-            400,
-        );
-        assert_eq!(conflict.kind(), ErrorKind::Unavailable);
-        assert!(retried_by_api_and_s3(&conflict));
-        // STS's IDPCommunicationError, by its code alone (ErrorMetadata has
-        // no modeled kind)
-        let idp = service(Some("IDPCommunicationError"), 400);
-        assert_eq!(idp.kind(), ErrorKind::Unavailable);
-        assert!(retried_by_api_and_s3(&idp));
-    }
-
-    #[test]
-    fn a_modeled_retryable_kind_decides_after_the_code_before_the_status() {
-        let kind = |k, status| modeled("SomethingNew", Some(k), status).kind();
-        assert_eq!(
-            kind(AwsErrorKind::ThrottlingError, 400),
-            ErrorKind::RateLimited
-        );
-        for k in [
-            AwsErrorKind::TransientError,
-            AwsErrorKind::ServerError,
-            AwsErrorKind::ClientError,
+    fn errors_modeled_retryable_are_retried_by_their_code() {
+        for (code, status) in [
+            // STS could not reach the identity provider
+            ("IDPCommunicationError", 400),
+            // DynamoDB: the item is being written in another Region
+            ("ReplicatedWriteConflictException", 400),
+            // Neptune Data
+            ("S3Exception", 400),
+            ("BulkLoadIdNotFoundException", 404),
+            // HealthOmics
+            ("RangeNotSatisfiableException", 416),
         ] {
-            assert_eq!(kind(k, 400), ErrorKind::Unavailable, "{k:?}");
-            assert!(retried_by_api_and_s3(&modeled(
-                "SomethingNew",
-                Some(k),
-                400
-            )));
+            let e = service(Some(code), status);
+            assert_eq!(e.kind(), ErrorKind::Unavailable, "{code}");
+            assert!(retried_by_api_and_s3(&e), "{code}");
         }
-        // a known code still decides first
-        let slow = modeled("SlowDown", Some(AwsErrorKind::ServerError), 503);
-        assert_eq!(slow.kind(), ErrorKind::RateLimited);
-        // not modeled retryable: the status decides
+        // a code some service models retryable and others use for a final
+        // error keeps its common meaning
+        for code in ["ValidationException", "AccessDeniedException"] {
+            assert_eq!(service(Some(code), 400).kind(), ErrorKind::Permanent);
+        }
         assert_eq!(
-            modeled("SomethingNew", None, 400).kind(),
+            service(Some("ConflictException"), 409).kind(),
             ErrorKind::Permanent
-        );
-        assert_eq!(
-            modeled("SomethingNew", None, 503).kind(),
-            ErrorKind::Unavailable
         );
     }
 

@@ -12,6 +12,10 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::SdkBody;
 use retry_runtime::circuit::CircuitState;
 use retry_runtime::sleep::SleepFn;
 use retry_runtime::{
@@ -189,6 +193,74 @@ async fn throttling_codes_are_retried() {
         assert_eq!(waits.len(), 1, "{code}");
         assert_eq!(flaky.hits(&path), 2, "{code}");
     }
+}
+
+/// Compiles only when `E` is classified.
+fn assert_classify<E: Classify>(error: &E) -> ErrorKind {
+    error.kind()
+}
+
+/// The service crate's catch-all error, as the SDK's docs show it: several
+/// operations' errors turned into one `aws_sdk_s3::Error` with
+/// `map_service_error(Into::into)`. That `SdkError` is classified by its
+/// code, as the operation's own error is.
+#[test]
+fn the_service_catch_all_error_is_classified() {
+    type CatchAll = SdkError<aws_sdk_s3::Error, HttpResponse>;
+    let error = |code: &str, status: u16| -> CatchAll {
+        let meta = ErrorMetadata::builder().code(code).build();
+        let status = status.try_into().unwrap();
+        SdkError::service_error(
+            GetObjectError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+        .map_service_error(Into::into)
+    };
+    assert_eq!(
+        assert_classify(&error("ThrottlingException", 400)),
+        ErrorKind::RateLimited
+    );
+    assert_eq!(
+        assert_classify(&error("SlowDown", 503)),
+        ErrorKind::RateLimited
+    );
+    assert_eq!(
+        assert_classify(&error("NoSuchKey", 404)),
+        ErrorKind::Permanent
+    );
+}
+
+/// The catch-all error from a real call is retried as the operation's own
+/// error is: a `ThrottlingException` with a 400, then the object.
+#[tokio::test]
+async fn a_call_mapped_into_the_catch_all_error_is_retried() {
+    let flaky = FlakyServer::start().await;
+    flaky.route(
+        "/mapped/x.csv",
+        [
+            Reply::s3_error(400, "ThrottlingException", "slow down"),
+            Reply::ok_body("x"),
+        ],
+    );
+    let s3 = client(&flaky.url(""), s(5));
+    let get = || async {
+        let object = s3
+            .get_object()
+            .bucket("mapped")
+            .key("x.csv")
+            .send()
+            .await
+            .map_err(|e| e.map_service_error(aws_sdk_s3::Error::from))?;
+        Ok::<_, SdkError<aws_sdk_s3::Error, HttpResponse>>(object.e_tag)
+    };
+    let ok = presets::S3
+        .retry(get)
+        .sleep_with(NO_SLEEP)
+        .detailed()
+        .await
+        .unwrap();
+    assert_eq!(ok.attempts, 2);
+    assert_eq!(flaky.hits("/mapped/x.csv"), 2);
 }
 
 /// T013: `AccessDenied` (403) fails after one call.
