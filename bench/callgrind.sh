@@ -5,13 +5,23 @@
 #
 #   bench/callgrind.sh [CONTESTANT ...]
 #
-# For each contestant (default: all; names in bench/src/counted.rs, and
-# tower:alone, tower:tower, tower:tower-same, tower:ours for the tower
-# table, bench/src/tower_stack.rs), runs the bench's hidden `--calls` (or
+# For each contestant (names in bench/src/counted.rs, and tower:alone,
+# tower:tower, tower:tower-same, tower:ours for the tower table,
+# bench/src/tower_stack.rs), runs the bench's hidden `--calls` (or
 # `--tower-calls`) mode with 0 and with 4 failures per call, at
 # 100,000 and 200,000 calls, and prints (count at 200k - count at 100k) /
 # 100k: the instructions of one call, setup and runtime start-up cancelled
 # out. "per retry" is (4 failures - success) / 4. Needs valgrind.
+#
+# Without arguments: our forms and the hand loops only (hand attr fn
+# hand-async attr-async fn-async shape-hand shape-attr shape-fn), what a
+# change to the runtime or the macro is judged by. Every instruction row
+# of README's Performance tables (the peers' success column and the tower
+# table's too):
+#
+#   bench/callgrind.sh hand attr fn hand-async attr-async fn-async \
+#       shape-hand shape-attr shape-fn shape-backon shape-backoff \
+#       shape-tokio-retry2 tower:tower tower:tower-same tower:ours
 set -euo pipefail
 # a failed count inside `$(...)` stops the script (bash does not carry
 # `set -e` into command substitutions without this)
