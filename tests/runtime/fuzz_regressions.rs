@@ -4,8 +4,9 @@
 //! so that what the fuzzer covers stays covered by `cargo test`.
 //!
 //! Findings so far (runs listed in FUZZING.md):
-//! - an infinite exponential factor passes `Policy::build` (found once the
-//!   target's oracle required the factor to be finite, as the DSL does).
+//! - an infinite exponential factor passed `Policy::build` (found once the
+//!   target's oracle required the factor to be finite, as the DSL does);
+//!   `Backoff::validate` rejects it since af00697.
 
 use std::time::Duration;
 
