@@ -1,8 +1,11 @@
-//! Runs every demo under `examples/` in-process (without its log
-//! subscriber), so a broken demo fails the test suite. Each demo's `demo()`
-//! checks its own story (request counts, waits) and returns an error if it
-//! did not happen; here it must succeed, well within 15 s. The demos run in
-//! parallel, each against its own flaky server.
+//! Runs every demo under `examples/` but `jitter_sim` in-process (without
+//! its log subscriber), so a broken demo fails the test suite. Each demo's
+//! `demo()` checks its own story (request counts, waits) and returns an
+//! error if it did not happen; here it must succeed, well within 15 s. The
+//! demos run in parallel, each against its own server (`hedging` simulates
+//! one). `jitter_sim` (a simulation with no `demo()`) is not run here: its
+//! own unit tests (`test = true` in the root Cargo.toml) check its table's
+//! shape on 30 trials.
 
 use std::future::Future;
 use std::time::{Duration, Instant};

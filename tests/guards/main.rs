@@ -1,5 +1,7 @@
-//! The circuit breaker and the retry budget: their state machines, their
-//! effect on retries, simulated outages, and stress from many threads.
+//! The circuit breaker, the retry budget and the adaptive throttle: their
+//! state machines, their effect on retries (`*_in_retries`), simulated
+//! outages and overload (`*_simulation`, `outage`), stress from many
+//! threads, and several guards on one policy (`guards_together`).
 
 /// `assert_stats!(of; field: value, ...)`: the named fields of
 /// `of.stats()` (a breaker's or a budget's), compared at once; the whole

@@ -1,4 +1,12 @@
-//! The job queue's retry schedule, and the jobs demo run to its end.
+//! The job queue: its retry schedule (`queue`), leases (`lease`), its own
+//! database errors retried (`db_errors`), passwords kept out of messages
+//! (`redact`), and the jobs demo run to its end (`demo_run`).
+//!
+//! Most run on SQLite. All but one of `db_errors`, the demo's run on
+//! PostgreSQL and a test each in `lease` and `queue` need PostgreSQL: the
+//! server at `DATABASE_URL`, or a throwaway cluster `testkit::pg` starts
+//! for this process (`scripts/pg-cluster`; they fail, not skip, when
+//! neither works).
 
 mod db_errors;
 mod demo_run;
