@@ -251,10 +251,12 @@ impl RetryBudget {
     /// one to `retries` or `refused`; a granted retry that another guard then
     /// turns away (the throttle, or a breaker that opened during the wait)
     /// gives its token back and is taken off `retries`, so `retries` counts
-    /// the retries made. One exception: a call dropped (cancelled) while it
-    /// waits for a granted retry keeps that token, and it stays counted (a
-    /// future is dropped without running code of this crate's; the budget
-    /// errs toward fewer retries).
+    /// the retries made. One exception: a sequential call (`#[retry]`,
+    /// `.await`, the tower layer) dropped (cancelled) while it waits for a
+    /// granted retry keeps that token, and it stays counted (its future holds
+    /// no reference to the budget, so dropping it runs no code of this
+    /// crate's; the budget errs toward fewer retries). A hedged call gives
+    /// such a token back when dropped.
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");

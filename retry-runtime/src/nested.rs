@@ -46,7 +46,13 @@
 //! (`#[retry(nested = "retry")]`). Unrelated calls are never affected: the
 //! word is set only while an attempt runs (for async code, while the
 //! attempt's future is polled), so another task on the same thread, or
-//! another thread, sees nothing of it.
+//! another thread, sees nothing of it. Except the tasks a runtime polls
+//! inside the attempt: a sync attempt that drives a current-thread tokio
+//! runtime (`rt.block_on(..)`) also polls that runtime's spawned tasks, and
+//! an async attempt running a `LocalSet` its tasks; a retried call in one
+//! of them is taken for a call inside the attempt. Give such a task's
+//! policy [`Nested::Retry`], or drive the shared runtime outside retried
+//! code (telling them apart would read tokio's task id on every attempt).
 //!
 //! ```
 //! use retry_runtime::{Backoff, Policy, testing};

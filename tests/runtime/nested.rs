@@ -3,7 +3,8 @@
 //! attempts make 3 calls to the bottom, not 27; it keeps its own retries for
 //! errors the outer does not retry, and always with `nested = "retry"`;
 //! unrelated calls (another thread, another task on the same thread) are
-//! never affected.
+//! never affected, but for the documented exception: a task a runtime polls
+//! inside the attempt (a sync attempt's `block_on`).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -450,4 +451,58 @@ async fn another_task_on_the_same_thread_is_not_affected() {
         })
         .await;
     assert_eq!(r, Ok(3));
+}
+
+/// A background task's retried call: counts its calls, yields once, fails
+/// with a timeout. `nested = "defer"` (the default) or `"retry"`.
+static BACKGROUND_CALLS: AtomicU32 = AtomicU32::new(0);
+
+async fn background_attempt() -> Result<u32, Fail> {
+    BACKGROUND_CALLS.fetch_add(1, Ordering::Relaxed);
+    tokio::task::yield_now().await;
+    Err(Fail::Timeout)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn background_defers() -> Result<u32, Fail> {
+    background_attempt().await
+}
+
+#[retry(attempts = 3, backoff = "none", nested = "retry")]
+async fn background_keeps_its_retries() -> Result<u32, Fail> {
+    background_attempt().await
+}
+
+/// A sync retried call whose attempt drives the shared runtime.
+#[retry(attempts = 2, backoff = "none")]
+fn sync_call_driving(rt: &tokio::runtime::Runtime) -> Result<u32, Fail> {
+    rt.block_on(tokio::task::yield_now());
+    rt.block_on(tokio::task::yield_now());
+    Ok(1)
+}
+
+/// The documented exception (README "Retries at one layer"): a task that a
+/// sync attempt's `block_on` polls is taken for a call inside the attempt
+/// and leaves its retries to it; `nested = "retry"` keeps them.
+#[test]
+fn a_task_polled_inside_a_sync_attempt_defers_unless_nested_retry() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for (keeps, expected_calls) in [(false, 1), (true, 3)] {
+        BACKGROUND_CALLS.store(0, Ordering::Relaxed);
+        let task = if keeps {
+            rt.spawn(background_keeps_its_retries())
+        } else {
+            rt.spawn(background_defers())
+        };
+        assert_eq!(sync_call_driving(&rt), Ok(1));
+        assert_eq!(rt.block_on(task).unwrap(), Err(Fail::Timeout));
+        assert_eq!(
+            BACKGROUND_CALLS.load(Ordering::Relaxed),
+            expected_calls,
+            "nested = {}",
+            if keeps { "retry" } else { "defer" }
+        );
+    }
 }
