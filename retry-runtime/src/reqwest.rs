@@ -167,7 +167,14 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// policy's [`RetryAfter`](crate::RetryAfter).
 ///
 /// Made by [`error_for_status`] (async `reqwest`), or by [`HttpError::from_head`]
-/// from any status and headers (`reqwest::blocking`, another client):
+/// from any status and headers (`reqwest::blocking`, another client).
+///
+/// Its message (`HTTP {status} from {url} (Retry-After: {wait}): {body}`,
+/// each part when known) is the `error` field of the run's WARN and ERROR
+/// lines, so it stays on one line: the body's control characters (line
+/// breaks, tabs, ESC) are shown escaped, `\n` for a line break, and a server
+/// cannot split or forge a log line; [`body`](HttpError::body) returns the
+/// text as it came.
 ///
 /// ```
 /// use std::time::Duration;
@@ -185,6 +192,11 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 ///     e.to_string(),
 ///     "HTTP 429 Too Many Requests from http://127.0.0.1:8080/api (Retry-After: 5s): slow down"
 /// );
+///
+/// // a line break in the body is escaped in the message, kept in `body()`
+/// let e = e.with_body("slow\ndown");
+/// assert!(e.to_string().ends_with(r"(Retry-After: 5s): slow\ndown"));
+/// assert_eq!(e.body(), "slow\ndown");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpError(Box<Inner>);
@@ -233,8 +245,9 @@ impl HttpError {
     }
 
     /// With (the start of) the response's body, for the error's message.
-    /// Kept as given; [`error_for_status`] passes at most
-    /// [`BODY_SNIPPET_LIMIT`] bytes.
+    /// Kept as given (the message shows it trimmed, its control characters
+    /// escaped); [`error_for_status`] passes at most [`BODY_SNIPPET_LIMIT`]
+    /// bytes.
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
@@ -297,7 +310,9 @@ impl HttpError {
         self.0.url.as_ref()
     }
 
-    /// The start of the response's body (lossy UTF-8), possibly empty.
+    /// The start of the response's body (lossy UTF-8), possibly empty, as it
+    /// came: line breaks and other control characters included (the
+    /// error's message escapes them).
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
@@ -319,9 +334,33 @@ impl fmt::Display for HttpError {
         }
         let body = self.0.body.trim();
         if !body.is_empty() {
-            write!(f, ": {body}")?;
+            write!(f, ": {}", Escaped(body))?;
         }
         Ok(())
+    }
+}
+
+/// A server's text on one line: control characters (`\n`, `\r`, `\t`, ESC,
+/// ...) and the Unicode line and paragraph separators written as Rust
+/// escapes (`\n`, `\u{1b}`), everything else as it is (a backslash too, so
+/// a JSON body stays readable).
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) =
+            rest.find(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
+            let (plain, tail) = rest.split_at(at);
+            f.write_str(plain)?;
+            let mut chars = tail.chars();
+            if let Some(c) = chars.next() {
+                write!(f, "{}", c.escape_debug())?;
+            }
+            rest = chars.as_str();
+        }
+        f.write_str(rest)
     }
 }
 
@@ -628,6 +667,22 @@ mod tests {
             e.to_string(),
             "HTTP 503 Service Unavailable from http://127.0.0.1:1/clip/7: down for maintenance"
         );
+    }
+
+    /// The body is the server's text, and the message is the `error` field
+    /// of the run's WARN and ERROR lines: a line break in it split the line,
+    /// and a body could forge one. Control characters are escaped in the
+    /// message; the body is kept as it came.
+    #[test]
+    fn http_error_display_escapes_control_characters() {
+        let body = "oops\nERROR forged line\r\n\tend\u{1b}[31m\u{2028}\u{85}, C:\\dir \"é\"\n";
+        let e = HttpError::from_head(StatusCode::BAD_GATEWAY, &HeaderMap::new()).with_body(body);
+        assert_eq!(
+            e.to_string(),
+            r#"HTTP 502 Bad Gateway: oops\nERROR forged line\r\n\tend\u{1b}[31m\u{2028}\u{85}, C:\dir "é""#
+        );
+        assert_eq!(e.to_string().lines().count(), 1);
+        assert_eq!(e.body(), body);
     }
 
     #[test]
