@@ -174,7 +174,9 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// lines, so it stays on one line: the body's control characters (line
 /// breaks, tabs, ESC) are shown escaped, `\n` for a line break, and a server
 /// cannot split or forge a log line; [`body`](HttpError::body) returns the
-/// text as it came.
+/// text as it came. The URL is shown with its password masked
+/// ([`with_url`](HttpError::with_url)), or not at all after
+/// [`without_url`](HttpError::without_url); `Debug` shows the same text.
 ///
 /// ```
 /// use std::time::Duration;
@@ -198,12 +200,12 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// assert!(e.to_string().ends_with(r"(Retry-After: 5s): slow\ndown"));
 /// assert_eq!(e.body(), "slow\ndown");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpError(Box<Inner>);
 
 /// Boxed so that `Result<T, HttpError>` (and a user's error enum holding
 /// one) stays small.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Inner {
     status: StatusCode,
     retry_after: Option<Duration>,
@@ -232,15 +234,44 @@ impl HttpError {
 
     /// With the URL that answered.
     ///
+    /// The error's message and `Debug` show it with its query string, its
+    /// password masked (`http://user:***@host/...`), or its user name when
+    /// it has no password (`https://***@host/...`: a lone user name is
+    /// usually a token); [`url`](HttpError::url) returns it whole. For a URL
+    /// whose path or query holds a secret (`?api_key=...`), see
+    /// [`without_url`](HttpError::without_url).
+    ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
     /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::GONE, &HeaderMap::new())
-    ///     .with_url("http://127.0.0.1/x".parse().unwrap());
+    ///     .with_url("http://alice:s3cret@127.0.0.1/x?page=2".parse().unwrap());
     /// assert_eq!(e.url().unwrap().path(), "/x");
+    /// assert_eq!(e.to_string(), "HTTP 410 Gone from http://alice:***@127.0.0.1/x?page=2");
     /// ```
     #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_url(mut self, url: Url) -> HttpError {
         self.0.url = Some(url);
+        self
+    }
+
+    /// Without its URL, for one whose path or query holds a secret (an API
+    /// key in `?key=...`): the message, the log lines and `Debug` then show
+    /// none, and [`url`](HttpError::url) is `None` (as
+    /// `reqwest::Error::without_url`). [`error_for_status`] keeps the
+    /// response's URL: `error_for_status(resp).await.map_err(HttpError::without_url)`.
+    ///
+    /// ```
+    /// use reqwest::{header::HeaderMap, StatusCode};
+    /// use retry_runtime::reqwest::HttpError;
+    /// let e = HttpError::from_head(StatusCode::FORBIDDEN, &HeaderMap::new())
+    ///     .with_url("https://api.example.com/v1/items?key=s3cret".parse().unwrap())
+    ///     .without_url();
+    /// assert_eq!(e.url(), None);
+    /// assert_eq!(e.to_string(), "HTTP 403 Forbidden");
+    /// ```
+    #[must_use = "this returns the changed error; the original is moved"]
+    pub fn without_url(mut self) -> HttpError {
+        self.0.url = None;
         self
     }
 
@@ -300,7 +331,7 @@ impl HttpError {
         self.0.retry_after
     }
 
-    /// The URL that answered, when known.
+    /// The URL that answered, when known, as given (credentials included).
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
@@ -327,7 +358,7 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HTTP {}", self.0.status)?;
         if let Some(url) = &self.0.url {
-            write!(f, " from {url}")?;
+            write!(f, " from {}", Masked(url))?;
         }
         if let Some(wait) = self.0.retry_after {
             write!(f, " (Retry-After: {wait:?})")?;
@@ -337,6 +368,46 @@ impl fmt::Display for HttpError {
             write!(f, ": {}", Escaped(body))?;
         }
         Ok(())
+    }
+}
+
+/// The fields, the URL as its text with its credentials masked (not
+/// `url::Url`'s own fields, which show the password).
+impl fmt::Debug for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0.url.as_ref().map(|url| Masked(url).to_string());
+        f.debug_struct("HttpError")
+            .field("status", &self.0.status)
+            .field("retry_after", &self.0.retry_after)
+            .field("url", &url)
+            .field("body", &self.0.body)
+            .finish()
+    }
+}
+
+/// A URL as text, its password replaced by `***` (`user:***@host`), or its
+/// user name when it has no password (`***@host`: a lone user name is
+/// usually a token).
+struct Masked<'a>(&'a Url);
+
+impl fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let text = url.as_str();
+        // In `scheme://user:password@host...` the credentials are
+        // percent-encoded: the first `@` ends them.
+        let credentials = url.password().is_some() || !url.username().is_empty();
+        let after = match text.split_once('@') {
+            Some((_, after)) if credentials => after,
+            _ => return f.write_str(text),
+        };
+        write!(f, "{}://", url.scheme())?;
+        if url.password().is_some() {
+            write!(f, "{}:***@", url.username())?;
+        } else {
+            f.write_str("***@")?;
+        }
+        f.write_str(after)
     }
 }
 
@@ -683,6 +754,69 @@ mod tests {
         );
         assert_eq!(e.to_string().lines().count(), 1);
         assert_eq!(e.body(), body);
+    }
+
+    fn at(url: &str) -> HttpError {
+        HttpError::from_head(StatusCode::UNAUTHORIZED, &HeaderMap::new())
+            .with_url(url.parse().unwrap())
+    }
+
+    /// A URL given to `with_url` may carry credentials; the message is
+    /// logged at WARN and ERROR: its password is masked (a lone user name,
+    /// often a token, too). `url()` keeps it.
+    #[test]
+    fn http_error_display_masks_credentials() {
+        let e = at("http://alice:s3cret@127.0.0.1:8080/x?page=2");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 401 Unauthorized from http://alice:***@127.0.0.1:8080/x?page=2"
+        );
+        assert_eq!(e.url().unwrap().password(), Some("s3cret"));
+        assert_eq!(
+            at("https://ghp_t0ken@example.com/repo").to_string(),
+            "HTTP 401 Unauthorized from https://***@example.com/repo"
+        );
+        assert_eq!(
+            at("http://:s3cret@127.0.0.1/").to_string(),
+            "HTTP 401 Unauthorized from http://:***@127.0.0.1/"
+        );
+        // encoded credentials, an `@` in the path
+        assert_eq!(
+            at("http://us%40er:p%3Ass@127.0.0.1/a@b").to_string(),
+            "HTTP 401 Unauthorized from http://us%40er:***@127.0.0.1/a@b"
+        );
+        assert_eq!(
+            at("http://127.0.0.1/x").to_string(),
+            "HTTP 401 Unauthorized from http://127.0.0.1/x"
+        );
+    }
+
+    /// A URL whose query or path holds a secret is left out of the message
+    /// and `Debug`, as `reqwest::Error::without_url` does.
+    #[test]
+    fn without_url_leaves_it_out() {
+        let e = at("https://api.example.com/v1/items?key=s3cret").without_url();
+        assert_eq!(e.url(), None);
+        assert_eq!(e.to_string(), "HTTP 401 Unauthorized");
+        assert!(!format!("{e:?}").contains("s3cret"));
+    }
+
+    /// `Debug` showed `url::Url`'s fields (serialization, offsets, ports)
+    /// and the password; it now shows the URL as its masked text.
+    #[test]
+    fn http_error_debug_shows_the_url_as_text() {
+        let e = at("http://alice:s3cret@127.0.0.1/x?page=2")
+            .with_retry_after(Some(Duration::from_secs(5)))
+            .with_body("no\n");
+        assert_eq!(
+            format!("{e:?}"),
+            r#"HttpError { status: 401, retry_after: Some(5s), url: Some("http://alice:***@127.0.0.1/x?page=2"), body: "no\n" }"#
+        );
+        let bare = HttpError::from_head(StatusCode::GONE, &HeaderMap::new());
+        assert_eq!(
+            format!("{bare:?}"),
+            r#"HttpError { status: 410, retry_after: None, url: None, body: "" }"#
+        );
     }
 
     #[test]
