@@ -60,6 +60,41 @@ use crate::stop::StopReason;
 /// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
 /// assert_eq!(boxed.kind(), ErrorKind::Connect);
 /// ```
+///
+/// It is a [`std::error::Error`] when its error type is one: with an
+/// operation that fails with a `String`, a `&str` or an `anyhow::Error`
+/// (none of which is a `std::error::Error`), `?` on the detailed result does
+/// not compile. Turn it into a message first (`.map_err(|e| e.to_string())?`
+/// into a `Box<dyn Error + Send + Sync>`; `.map_err(|e| anyhow::anyhow!("{e}"))?`
+/// into anyhow), or, for an `anyhow::Error`, keep its chain and backtrace by
+/// adding the run as context:
+/// `.map_err(|e| { let run = format!("{} gave up ({})", e.operation, e.reason); e.into_inner().context(run) })?`.
+///
+/// ```
+/// use retry_runtime::Policy;
+/// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+///
+/// fn get_user(id: u32) -> Result<String, String> {
+///     Err(format!("user {id}: 503"))
+/// }
+///
+/// fn handler() -> Result<String, BoxError> {
+///     let ok = Policy::new()
+///         .with_name("get_user")
+///         .with_attempts(2)
+///         .retry(|| get_user(7))
+///         .detailed()
+///         .call()
+///         .map_err(|e| e.to_string())?; // `?` alone: RetryError<String> is not an Error
+///     Ok(ok.value)
+/// }
+///
+/// let _paused = retry_runtime::testing::pause();
+/// assert_eq!(
+///     handler().unwrap_err().to_string(),
+///     "get_user failed after 2 attempts (attempts exhausted): user 7: 503"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryError<E> {
