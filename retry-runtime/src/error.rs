@@ -101,7 +101,8 @@ pub struct RetryError<E> {
     /// The operation's name.
     pub operation: &'static str,
     /// Attempts made (calls; a hedged run's: those it started, hedges
-    /// included).
+    /// included); 0 for a run a breaker or throttle turned away before its
+    /// first attempt (its message then says "not attempted").
     pub attempts: u32,
     /// Time spent, sleeps included.
     pub elapsed: Duration,
@@ -111,16 +112,17 @@ pub struct RetryError<E> {
     pub last_error: E,
 }
 
+/// `{operation} failed after {n} attempt{s} ({reason}): {last error}`, or,
+/// for a run a breaker or throttle turned away before its first attempt,
+/// `{operation} not attempted ({reason}): {rejection}`.
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} failed after {} ({}): {}",
-            self.operation,
-            crate::log::Count(self.attempts, "attempt"),
-            self.reason,
-            self.last_error
-        )
+        let (operation, reason, error) = (self.operation, self.reason, &self.last_error);
+        if self.attempts == 0 {
+            return write!(f, "{operation} not attempted ({reason}): {error}");
+        }
+        let attempts = crate::log::Count(self.attempts, "attempt");
+        write!(f, "{operation} failed after {attempts} ({reason}): {error}")
     }
 }
 
@@ -253,6 +255,29 @@ mod tests {
                 ..err.clone()
             },
             err
+        );
+    }
+
+    /// A run a breaker or throttle turned away made no attempt: its message
+    /// said "failed after 0 attempts", where its log line says "not
+    /// attempted".
+    #[test]
+    fn a_run_turned_away_says_not_attempted() {
+        let err = RetryError {
+            operation: "get_user",
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            reason: StopReason::CircuitOpen,
+            last_error: "circuit `users` is open; retry after 20s",
+        };
+        assert_eq!(
+            err.to_string(),
+            "get_user not attempted (circuit open): circuit `users` is open; retry after 20s"
+        );
+        let once = RetryError { attempts: 1, ..err };
+        assert_eq!(
+            once.to_string(),
+            "get_user failed after 1 attempt (circuit open): circuit `users` is open; retry after 20s"
         );
     }
 

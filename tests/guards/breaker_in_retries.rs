@@ -112,6 +112,10 @@ fn an_open_breaker_rejects_without_calling() {
         "circuit `upstream` is open; retry after 20s"
     );
     assert_eq!(
+        e.to_string(),
+        "fetch_clip not attempted (circuit open): circuit `upstream` is open; retry after 20s"
+    );
+    assert_eq!(
         GAVE_UP.with(|g| g.take()),
         ["fetch_clip after 0 (CircuitOpen, Some(Unavailable)): circuit `upstream` is open; retry after 20s"]
     );
