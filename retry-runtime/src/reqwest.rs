@@ -170,7 +170,8 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// from any status and headers (`reqwest::blocking`, another client).
 ///
 /// Its message (`HTTP {status} from {url} (Retry-After: {wait}): {body}`,
-/// each part when known) is the `error` field of the run's WARN and ERROR
+/// each part when known; the wait to the millisecond, `2.871s`, while
+/// [`retry_after`](HttpError::retry_after) keeps it whole) is the `error` field of the run's WARN and ERROR
 /// lines, so it stays on one line: the body's control characters (line
 /// breaks, tabs, ESC) are shown escaped, `\n` for a line break, and a server
 /// cannot split or forge a log line; [`body`](HttpError::body) returns the
@@ -361,7 +362,7 @@ impl fmt::Display for HttpError {
             write!(f, " from {}", Masked(url))?;
         }
         if let Some(wait) = self.0.retry_after {
-            write!(f, " (Retry-After: {wait:?})")?;
+            write!(f, " (Retry-After: {})", crate::retry_after::ShownWait(wait))?;
         }
         let body = self.0.body.trim();
         if !body.is_empty() {
@@ -817,6 +818,45 @@ mod tests {
             format!("{bare:?}"),
             r#"HttpError { status: 410, retry_after: None, url: None, body: "" }"#
         );
+    }
+
+    /// An HTTP-date's wait is measured against the clock to the nanosecond;
+    /// the message showed `(Retry-After: 2.871323474s)`. It shows the wait
+    /// to the millisecond; `retry_after()` keeps it whole.
+    #[test]
+    fn http_error_display_rounds_the_wait_to_the_millisecond() {
+        let shown = |wait: Duration| {
+            HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new())
+                .with_retry_after(Some(wait))
+                .to_string()
+        };
+        let cases = [
+            (Duration::new(2, 871_323_474), "2.871s"),
+            (Duration::new(2, 871_500_000), "2.872s"),
+            (Duration::from_nanos(700_400_000), "700ms"),
+            (Duration::from_nanos(999_999_600), "1s"),
+            (Duration::from_nanos(400_000), "0s"),
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(120), "120s"),
+            (Duration::MAX, "18446744073709551615s"),
+        ];
+        for (wait, text) in cases {
+            assert_eq!(
+                shown(wait),
+                format!("HTTP 429 Too Many Requests (Retry-After: {text})"),
+                "{wait:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:05 GMT".parse().unwrap(),
+        );
+        let measured = retry_after_header(&h, now() + Duration::new(2, 128_676_526));
+        let e = HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new())
+            .with_retry_after(measured);
+        assert_eq!(e.retry_after(), Some(Duration::new(2, 871_323_474)));
+        assert!(e.to_string().ends_with("(Retry-After: 2.871s)"), "{e}");
     }
 
     #[test]

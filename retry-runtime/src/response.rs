@@ -299,7 +299,7 @@ impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
                     write!(f, " {reason}")?;
                 }
                 if let Some(wait) = failure.retry_after {
-                    write!(f, " (Retry-After: {wait:?})")?;
+                    write!(f, " (Retry-After: {})", crate::retry_after::ShownWait(wait))?;
                 }
                 Ok(())
             }
@@ -487,6 +487,20 @@ mod tests {
             f.to_string(),
             "HTTP 429 Too Many Requests (Retry-After: 2s)"
         );
+        // an HTTP-date's wait, measured to the nanosecond, is shown to the millisecond
+        let measured: Failure<(), std::io::Error> = Failure::Response {
+            response: (),
+            failure: ResponseFailure {
+                kind: ErrorKind::RateLimited,
+                retry_after: Some(Duration::new(2, 871_323_474)),
+                code: 429,
+            },
+        };
+        assert_eq!(
+            measured.to_string(),
+            "HTTP 429 Too Many Requests (Retry-After: 2.871s)"
+        );
+        assert_eq!(measured.retry_after(), Some(Duration::new(2, 871_323_474)));
         assert_eq!(
             (f.kind(), f.retry_after()),
             (ErrorKind::RateLimited, Some(Duration::from_secs(2)))
