@@ -525,7 +525,9 @@ pub use retry_macros::retry;
 /// - `#[classify(transparent)]` (or `source`): delegate to the single field's own `Classify`
 ///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type).
 /// - `#[classify(Kind, retry_after = field)]`: the field (a `Duration` or `Option<Duration>`,
-///   named or a tuple index) is the server's requested wait.
+///   named or a tuple index) is the server's requested wait. A field of seconds (`u64`),
+///   a deadline (`SystemTime`) or a header's text is refused, with how to make it a
+///   `Duration` where the error is made.
 /// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated.
 /// - `#[classify(crate = "path")]` on the type: where the runtime is, if renamed.
 /// - `#[classify(bound = "T: Classify")]` on a generic type: the impl's where-predicates,

@@ -1,9 +1,20 @@
-// The `retry_after` field must be a `Duration` or an `Option<Duration>`;
-// the type error points at the field's type.
+// The `retry_after` field must be a `Duration` or an `Option<Duration>`.
+// A type that plainly holds no wait (a number, a point in time, text) is
+// refused by the derive with a fix, on the field's type.
 #[derive(Debug, retry_runtime::Classify)]
 enum FetchError {
     #[classify(RateLimited, retry_after = wait_secs)]
     Throttled { wait_secs: u64 },
+}
+
+// Any other type is left to rustc, whose error also points at the type.
+#[derive(Debug, Clone, Copy)]
+struct Secs(u64);
+
+#[derive(Debug, retry_runtime::Classify)]
+enum UploadError {
+    #[classify(RateLimited, retry_after = 0)]
+    Throttled(Secs),
 }
 
 fn main() {}

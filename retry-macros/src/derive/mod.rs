@@ -50,6 +50,8 @@
 //! `transparent`; otherwise the trait's default (`None`) applies. The field of
 //! `retry_after = field` may be a `Duration` or an `Option<Duration>`: both
 //! convert with `Into<Option<Duration>>`, so the type need not be known here.
+//! A type that plainly holds no wait (a number, a point in time, text) is
+//! refused by `valid` with a fix, where rustc's message would name neither.
 //!
 //! The generated code names only `#krate::Classify`, `#krate::ErrorKind`
 //! (`#krate` is `::retry_runtime` unless `#[classify(crate = "path")]`) and

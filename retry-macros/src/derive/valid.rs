@@ -351,7 +351,21 @@ fn resolve<'a>(
                 None
             } else {
                 match find_field(fields, &given.value) {
-                    Ok(found) => Some(found),
+                    Ok(found) => match not_a_wait(found.ty) {
+                        None => Some(found),
+                        Some(why) => {
+                            let field = member_text(&found.member);
+                            errors.push(syn::Error::new_spanned(
+                                found.ty,
+                                format!(
+                                    "`retry_after = {field}` reads the wait the error asks for, \
+                                     a `Duration` or an `Option<Duration>`; `{field}` is {why}"
+                                ),
+                            ));
+                            retry_after_ok = false;
+                            None
+                        }
+                    },
                     Err(message) => {
                         errors.push(syn::Error::new_spanned(
                             &given.value,
@@ -394,6 +408,112 @@ fn count_fields(n: usize) -> String {
         n => format!("{n} fields"),
     }
 }
+
+fn member_text(member: &Member) -> String {
+    match member {
+        Member::Named(ident) => ident.to_string(),
+        Member::Unnamed(index) => index.index.to_string(),
+    }
+}
+
+/// Why a `retry_after` field of type `ty` cannot hold a wait, for a type
+/// that is plainly something else: a number (in what unit?), a point in
+/// time, text, chrono's duration, or an `Option` of one. The message
+/// completes "`field` is ...". `None` for any other type, which the
+/// generated `Into<Option<Duration>>` then checks (a `Duration`, an
+/// `Option<Duration>`, a type parameter, a user's type that converts).
+/// rustc's own message for a `u64` names `From` impls of `Option` for
+/// tracing's types, and no fix.
+fn not_a_wait(ty: &Type) -> Option<String> {
+    let (name, optional) = match last_segment(ty)? {
+        ("Option", Some(inner)) => (last_segment(inner)?.0, true),
+        (name, _) => (name, false),
+    };
+    let (shown, hold) = if optional {
+        (format!("an `Option<{name}>`"), "an `Option<Duration>`")
+    } else if name.starts_with(['i', 'I', 'f']) {
+        (format!("an `{name}`"), "a `Duration`")
+    } else {
+        (format!("a `{name}`"), "a `Duration`")
+    };
+    let fix = match name {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
+        | "isize" | "f32" | "f64" => format!(
+            "a number, in no unit: hold {hold}, made where the error is made \
+             (`Duration::from_secs(secs)`, `Duration::from_millis(ms)`)"
+        ),
+        "SystemTime" | "Instant" => "a point in time, not a wait: hold the wait until it, made \
+             where the error is made (`until.duration_since(SystemTime::now()).ok()`, \
+             `until.checked_duration_since(Instant::now())`: an `Option<Duration>`)"
+            .to_string(),
+        "String" | "str" | "HeaderValue" => format!(
+            "text: parse it into {hold} where the error is made (an HTTP `Retry-After` value: \
+             `parse_retry_after` in `retry_runtime::reqwest` or `retry_runtime::response`)"
+        ),
+        "TimeDelta" => format!(
+            "chrono's duration, not `std::time::Duration`: hold {hold}, `delta.to_std().ok()`"
+        ),
+        _ => return None,
+    };
+    Some(format!("{shown}, {fix}"))
+}
+
+/// The last segment of a path type (through references and parentheses):
+/// its name, and its one type argument if it has exactly one.
+fn last_segment(ty: &Type) -> Option<(&str, Option<&Type>)> {
+    match ty {
+        Type::Reference(reference) => last_segment(&reference.elem),
+        Type::Paren(paren) => last_segment(&paren.elem),
+        Type::Group(group) => last_segment(&group.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let segment = path.path.segments.last()?;
+            let name = segment.ident.to_string();
+            // `chrono::Duration` is chrono's `TimeDelta`
+            let first = path.path.segments.first().map(|s| s.ident.to_string());
+            let name = match (first.as_deref(), name.as_str()) {
+                (Some("chrono"), "Duration") => "TimeDelta",
+                _ => KNOWN.iter().find(|known| **known == name).copied()?,
+            };
+            let arg = match &segment.arguments {
+                syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+                    match args.args.first() {
+                        Some(syn::GenericArgument::Type(inner)) => Some(inner),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            Some((name, arg))
+        }
+        _ => None,
+    }
+}
+
+/// The type names [`not_a_wait`] looks at (`Option` to look inside).
+const KNOWN: [&str; 22] = [
+    "Option",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "SystemTime",
+    "Instant",
+    "String",
+    "str",
+    "HeaderValue",
+    "TimeDelta",
+    "Duration",
+];
 
 /// The field `retry_after = member` names; the error completes "variant `X` ...".
 fn find_field<'a>(fields: &'a Fields, member: &Member) -> Result<FieldRef<'a>, String> {
@@ -499,6 +619,81 @@ mod tests {
             one(quote! { enum E { #[classify(transparent, retry_after = 0)] A(std::io::Error) } }),
             "`retry_after` cannot be combined with `transparent`: variant `A` takes `retry_after` from its field too"
         );
+    }
+
+    /// A `retry_after` field that plainly holds no wait (a number of
+    /// seconds, a deadline, a header's text) is reported on its type with a
+    /// fix; rustc's own message was "`Option<Duration>: From<u64>` is not
+    /// satisfied", listing `From` impls of tracing's types.
+    #[test]
+    fn a_retry_after_field_that_holds_no_wait() {
+        let one = |input| errors_of(input).join("\n");
+        let message = one(quote! {
+            enum E { #[classify(RateLimited, retry_after = wait_secs)] A { wait_secs: u64 } }
+        });
+        assert_eq!(
+            message,
+            "`retry_after = wait_secs` reads the wait the error asks for, a `Duration` or an \
+             `Option<Duration>`; `wait_secs` is a `u64`, a number, in no unit: hold a \
+             `Duration`, made where the error is made (`Duration::from_secs(secs)`, \
+             `Duration::from_millis(ms)`)"
+        );
+        let cases = [
+            (quote!(f64), "`0` is an `f64`, a number"),
+            (
+                quote!(Option<u32>),
+                "`0` is an `Option<u32>`, a number, in no unit: hold an `Option<Duration>`",
+            ),
+            (
+                quote!(std::time::SystemTime),
+                "`0` is a `SystemTime`, a point in time",
+            ),
+            (
+                quote!(Option<tokio::time::Instant>),
+                "`0` is an `Option<Instant>`, a point in time",
+            ),
+            (
+                quote!(&'static str),
+                "`0` is a `str`, text: parse it into a `Duration`",
+            ),
+            (quote!(String), "`0` is a `String`, text"),
+            (quote!(http::HeaderValue), "`0` is a `HeaderValue`, text"),
+            (
+                quote!(chrono::Duration),
+                "`0` is a `TimeDelta`, chrono's duration",
+            ),
+            (
+                quote!(chrono::TimeDelta),
+                "`0` is a `TimeDelta`, chrono's duration",
+            ),
+        ];
+        for (ty, expected) in cases {
+            let message = one(quote! {
+                enum E { #[classify(RateLimited, retry_after = 0)] A(#ty, u8) }
+            });
+            assert!(message.contains(expected), "{ty}: {message}");
+        }
+        // a wait, or a type that may convert into one: left to the generated
+        // `Into<Option<Duration>>`
+        for ty in [
+            quote!(Duration),
+            quote!(std::time::Duration),
+            quote!(core::time::Duration),
+            quote!(Option<Duration>),
+            quote!(::core::option::Option<std::time::Duration>),
+            quote!(T),
+            quote!(Option<T>),
+            quote!(Wait),
+            quote!(Option),
+            quote!(Vec<u64>),
+            quote!(<T as Trait>::u64),
+        ] {
+            assert_eq!(
+                one(quote! { enum E { #[classify(RateLimited, retry_after = 0)] A(#ty) } }),
+                "",
+                "{ty}"
+            );
+        }
     }
 
     #[test]
