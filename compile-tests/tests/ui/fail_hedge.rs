@@ -1,3 +1,4 @@
+use async_trait::async_trait;
 use retry_runtime::retry;
 
 // A blocking call cannot be hedged.
@@ -28,6 +29,35 @@ async fn read_timed_out() -> Result<u32, std::io::Error> {
 #[retry(timeout = "200ms", hedge = "200ms")]
 async fn read_equal() -> Result<u32, std::io::Error> {
     Ok(1)
+}
+
+// A hedged call keeps the first success: a result `retry_if_ok` rejects
+// could not be told apart from one a hedge would replace.
+fn is_empty(v: &Vec<u32>) -> bool {
+    v.is_empty()
+}
+
+#[retry(hedge = "150ms", retry_if_ok = is_empty)]
+async fn read_until_full() -> Result<Vec<u32>, std::io::Error> {
+    Ok(vec![1])
+}
+
+// `#[async_trait]` has already turned the method into one that returns a
+// boxed future when `#[retry]` sees it: its attempts cannot be started side
+// by side.
+#[async_trait]
+trait Store {
+    async fn get(&self) -> Result<u32, std::io::Error>;
+}
+
+struct S;
+
+#[async_trait]
+impl Store for S {
+    #[retry(hedge = "150ms")]
+    async fn get(&self) -> Result<u32, std::io::Error> {
+        Ok(1)
+    }
 }
 
 fn main() {}
