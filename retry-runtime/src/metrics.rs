@@ -7,7 +7,7 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
-//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker rejected the first; a hedged call's hedges included) |
+//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
