@@ -94,8 +94,10 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) hedge: Option<Duration>,
     /// Whether each attempt runs in a `retry.attempt` span.
     pub(crate) attempt_spans: bool,
-    /// [`NoCircuit`], or [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
-    /// attached a breaker: which error types a run of it can return.
+    /// [`NoCircuit`], [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
+    /// attached a breaker, [`WithThrottle`] or [`WithCircuitAndThrottle`]
+    /// once [`with_throttle`](Policy::with_throttle) attached a throttle:
+    /// which error types a run of it can return.
     pub(crate) gate: PhantomData<G>,
 }
 
