@@ -425,68 +425,109 @@ fn member_text(member: &Member) -> String {
 /// rustc's own message for a `u64` names `From` impls of `Option` for
 /// tracing's types, and no fix.
 fn not_a_wait(ty: &Type) -> Option<String> {
-    let (name, optional) = match last_segment(ty)? {
-        ("Option", Some(inner)) => (last_segment(inner)?.0, true),
-        (name, _) => (name, false),
-    };
-    let (shown, hold) = if optional {
-        (format!("an `Option<{name}>`"), "an `Option<Duration>`")
-    } else if name.starts_with(['i', 'I', 'f']) {
-        (format!("an `{name}`"), "a `Duration`")
-    } else {
-        (format!("a `{name}`"), "a `Duration`")
+    let outer = known_type(ty)?;
+    let (name, shown) = match (outer.name, outer.arg) {
+        ("Option", Some(inner)) => {
+            let inner = known_type(inner)?;
+            (
+                inner.name,
+                format!("an `Option<{}{}>`", inner.by_ref, inner.name),
+            )
+        }
+        (name, _) => {
+            let article = if outer.by_ref.is_empty() && name.starts_with(['i', 'I', 'f']) {
+                "an"
+            } else {
+                "a"
+            };
+            (name, format!("{article} `{}{name}`", outer.by_ref))
+        }
     };
     let fix = match name {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
-        | "isize" | "f32" | "f64" => format!(
-            "a number, in no unit: hold {hold}, made where the error is made \
-             (`Duration::from_secs(secs)`, `Duration::from_millis(ms)`)"
-        ),
-        "SystemTime" | "Instant" => "a point in time, not a wait: hold the wait until it, made \
+        | "isize" | "f32" | "f64" => {
+            "a number, in no unit: hold the wait as a `Duration`, made where the error is \
+             made (`Duration::from_secs(secs)`, `Duration::from_millis(ms)`, \
+             `Duration::from_secs_f64(secs)`)"
+        }
+        "SystemTime" | "Instant" => {
+            "a point in time, not a wait: hold the wait until it, an `Option<Duration>` made \
              where the error is made (`until.duration_since(SystemTime::now()).ok()`, \
-             `until.checked_duration_since(Instant::now())`: an `Option<Duration>`)"
-            .to_string(),
-        "String" | "str" | "HeaderValue" => format!(
-            "text: parse it into {hold} where the error is made (an HTTP `Retry-After` value: \
-             `parse_retry_after` in `retry_runtime::reqwest` or `retry_runtime::response`)"
-        ),
-        "TimeDelta" => format!(
-            "chrono's duration, not `std::time::Duration`: hold {hold}, `delta.to_std().ok()`"
-        ),
+             `until.checked_duration_since(Instant::now())`)"
+        }
+        "String" | "str" | "HeaderValue" => {
+            "text: parse it into an `Option<Duration>` where the error is made (an HTTP \
+             `Retry-After` value: `parse_retry_after` in `retry_runtime::reqwest`, feature \
+             `reqwest`, or `retry_runtime::response`, feature `tower` or \
+             `reqwest-middleware`)"
+        }
+        "TimeDelta" => {
+            "chrono's duration, not `std::time::Duration`: hold an `Option<Duration>`, \
+             `delta.to_std().ok()`"
+        }
         _ => return None,
     };
     Some(format!("{shown}, {fix}"))
 }
 
-/// The last segment of a path type (through references and parentheses):
-/// its name, and its one type argument if it has exactly one.
-fn last_segment(ty: &Type) -> Option<(&str, Option<&Type>)> {
-    match ty {
-        Type::Reference(reference) => last_segment(&reference.elem),
-        Type::Paren(paren) => last_segment(&paren.elem),
-        Type::Group(group) => last_segment(&group.elem),
-        Type::Path(path) if path.qself.is_none() => {
-            let segment = path.path.segments.last()?;
-            let name = segment.ident.to_string();
-            // `chrono::Duration` is chrono's `TimeDelta`
-            let first = path.path.segments.first().map(|s| s.ident.to_string());
-            let name = match (first.as_deref(), name.as_str()) {
-                (Some("chrono"), "Duration") => "TimeDelta",
-                _ => KNOWN.iter().find(|known| **known == name).copied()?,
-            };
-            let arg = match &segment.arguments {
-                syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
-                    match args.args.first() {
-                        Some(syn::GenericArgument::Type(inner)) => Some(inner),
-                        _ => None,
-                    }
-                }
+/// A path type [`not_a_wait`] knows by name.
+struct Known<'a> {
+    name: &'static str,
+    /// Its one type argument, if it has exactly one.
+    arg: Option<&'a Type>,
+    /// `"&"` when the field holds a reference to it.
+    by_ref: &'static str,
+}
+
+/// `ty` (through references and parentheses) as a type [`not_a_wait`]
+/// knows: one of [`KNOWN`] by its bare name (`u64`, `Instant`), or by a path
+/// from a crate that has it (`std::time::Instant`, `chrono::Duration`,
+/// which is chrono's `TimeDelta`). A path from anywhere else
+/// (`crate::clock::Instant`, a type parameter's `C::Instant`) may be a
+/// user's type that converts into `Option<Duration>`: left alone.
+fn known_type(ty: &Type) -> Option<Known<'_>> {
+    let mut by_ref = "";
+    let mut ty = ty;
+    loop {
+        match ty {
+            Type::Reference(reference) => {
+                by_ref = "&";
+                ty = &reference.elem;
+            }
+            Type::Paren(paren) => ty = &paren.elem,
+            Type::Group(group) => ty = &group.elem,
+            _ => break,
+        }
+    }
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments = &path.path.segments;
+    let segment = segments.last()?;
+    let last = segment.ident.to_string();
+    let name = if segments.len() == 1 {
+        KNOWN.iter().find(|known| **known == last).copied()?
+    } else {
+        let root = segments.first()?.ident.to_string();
+        match (root.as_str(), last.as_str()) {
+            ("chrono", "Duration") => "TimeDelta",
+            ("std" | "core" | "alloc" | "chrono" | "http" | "reqwest" | "tokio" | "time", _) => {
+                KNOWN.iter().find(|known| **known == last).copied()?
+            }
+            _ => return None,
+        }
+    };
+    let arg = match &segment.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+            match args.args.first() {
+                Some(syn::GenericArgument::Type(inner)) => Some(inner),
                 _ => None,
-            };
-            Some((name, arg))
+            }
         }
         _ => None,
-    }
+    };
+    Some(Known { name, arg, by_ref })
 }
 
 /// The type names [`not_a_wait`] looks at (`Option` to look inside).
@@ -634,15 +675,15 @@ mod tests {
         assert_eq!(
             message,
             "`retry_after = wait_secs` reads the wait the error asks for, a `Duration` or an \
-             `Option<Duration>`; `wait_secs` is a `u64`, a number, in no unit: hold a \
-             `Duration`, made where the error is made (`Duration::from_secs(secs)`, \
-             `Duration::from_millis(ms)`)"
+             `Option<Duration>`; `wait_secs` is a `u64`, a number, in no unit: hold the wait \
+             as a `Duration`, made where the error is made (`Duration::from_secs(secs)`, \
+             `Duration::from_millis(ms)`, `Duration::from_secs_f64(secs)`)"
         );
         let cases = [
             (quote!(f64), "`0` is an `f64`, a number"),
             (
                 quote!(Option<u32>),
-                "`0` is an `Option<u32>`, a number, in no unit: hold an `Option<Duration>`",
+                "`0` is an `Option<u32>`, a number, in no unit",
             ),
             (
                 quote!(std::time::SystemTime),
@@ -654,7 +695,11 @@ mod tests {
             ),
             (
                 quote!(&'static str),
-                "`0` is a `str`, text: parse it into a `Duration`",
+                "`0` is a `&str`, text: parse it into an `Option<Duration>`",
+            ),
+            (
+                quote!(Option<&'static str>),
+                "`0` is an `Option<&str>`, text",
             ),
             (quote!(String), "`0` is a `String`, text"),
             (quote!(http::HeaderValue), "`0` is a `HeaderValue`, text"),
@@ -687,6 +732,10 @@ mod tests {
             quote!(Option),
             quote!(Vec<u64>),
             quote!(<T as Trait>::u64),
+            // a type of the user's, or of a type parameter, of a known name
+            quote!(C::Instant),
+            quote!(crate::clock::Instant),
+            quote!(self::u64),
         ] {
             assert_eq!(
                 one(quote! { enum E { #[classify(RateLimited, retry_after = 0)] A(#ty) } }),
