@@ -66,7 +66,8 @@ use crate::stop::StopReason;
 /// (none of which is a `std::error::Error`), `?` on the detailed result does
 /// not compile. Turn it into a message first (`.map_err(|e| e.to_string())?`
 /// into a `Box<dyn Error + Send + Sync>`; `.map_err(|e| anyhow::anyhow!("{e}"))?`
-/// into anyhow), or, for an `anyhow::Error`, keep its chain and backtrace by
+/// into anyhow; for an `anyhow::Error` both keep its outermost message
+/// only), or, for an `anyhow::Error`, keep its chain and backtrace by
 /// adding the run as context:
 /// `.map_err(|e| { let run = format!("{} gave up ({})", e.operation, e.reason); e.into_inner().context(run) })?`.
 ///

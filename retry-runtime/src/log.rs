@@ -39,7 +39,9 @@
 //! `max_attempts` the policy's limit; `error` the error's `Display` (a
 //! field, not part of the message, so a line shows it once) and
 //! `error_kind` its kind (`unclassified` when the policy does not classify
-//! errors); `wait_ms` the wait before the next attempt and `wait_source`
+//! errors); `wait_ms` the wait before the next attempt, in whole
+//! milliseconds (the message's `{wait}` is the same wait to the nearest
+//! millisecond, `2.872s`; under a millisecond as it is, `400µs`), and `wait_source`
 //! what chose it (`backoff` or `retry_after`); `reason` why the run
 //! stopped (a give-up), why a hedged attempt's failure was not retried,
 //! why the request was not sent again (sent once) or why a server's wait
@@ -87,6 +89,30 @@ impl Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = if self.0 == 1 { "" } else { "s" };
         write!(f, "{} {}{}", self.0, self.1, s)
+    }
+}
+
+/// A wait as the log lines and the HTTP errors' messages show it: to the
+/// nearest millisecond (`2.871s`, `700ms`), a wait under a millisecond as
+/// it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
+/// against the clock, has nanoseconds (`2.871323474s`), more digits than a
+/// reader needs; the value kept, waited and put in `wait_ms` is not
+/// rounded.
+pub(crate) struct ShownWait(pub(crate) Duration);
+
+impl Display for ShownWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wait = self.0;
+        if wait < Duration::from_millis(1) {
+            return write!(f, "{wait:?}");
+        }
+        let (mut secs, mut millis) = (wait.as_secs(), (wait.subsec_nanos() + 500_000) / 1_000_000);
+        if millis == 1_000 {
+            secs = secs.saturating_add(1);
+            millis = 0;
+        }
+        // `millis` < 1000: no carry into the seconds, so no overflow
+        write!(f, "{:?}", Duration::new(secs, millis * 1_000_000))
     }
 }
 
@@ -178,11 +204,11 @@ pub(crate) fn retry(ev: &RetryEvent<'_>) {
         error = %ev.error,
         error_kind = kind_name(ev.kind),
         wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
-        "retrying {} after attempt {}/{} failed; next attempt in {:?}{}",
+        "retrying {} after attempt {}/{} failed; next attempt in {}{}",
         ev.operation,
         ev.attempt,
         ev.max_attempts,
-        ev.wait,
+        ShownWait(ev.wait),
         if ev.from_retry_after { " (Retry-After)" } else { "" },
     );
 }

@@ -173,8 +173,9 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// each part when known; the wait to the millisecond, `2.871s`, while
 /// [`retry_after`](HttpError::retry_after) keeps it whole) is the `error` field of the run's WARN and ERROR
 /// lines, so it stays on one line: the body's control characters (line
-/// breaks, tabs, ESC) are shown escaped, `\n` for a line break, and a server
-/// cannot split or forge a log line; [`body`](HttpError::body) returns the
+/// breaks, tabs, ESC) and invisible format characters (a right-to-left
+/// override) are shown escaped, `\n` for a line break, and a server
+/// cannot split, forge or disguise a log line; [`body`](HttpError::body) returns the
 /// text as it came. The URL is shown with its password masked
 /// ([`with_url`](HttpError::with_url)), or not at all after
 /// [`without_url`](HttpError::without_url); `Debug` shows the same text.
@@ -362,7 +363,7 @@ impl fmt::Display for HttpError {
             write!(f, " from {}", Masked(url))?;
         }
         if let Some(wait) = self.0.retry_after {
-            write!(f, " (Retry-After: {})", crate::retry_after::ShownWait(wait))?;
+            write!(f, " (Retry-After: {})", crate::log::ShownWait(wait))?;
         }
         let body = self.0.body.trim();
         if !body.is_empty() {
@@ -412,23 +413,40 @@ impl fmt::Display for Masked<'_> {
     }
 }
 
-/// A server's text on one line: control characters (`\n`, `\r`, `\t`, ESC,
-/// ...) and the Unicode line and paragraph separators written as Rust
-/// escapes (`\n`, `\u{1b}`), everything else as it is (a backslash too, so
-/// a JSON body stays readable).
+/// A server's text on one line, read as written: control characters
+/// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
+/// and the invisible format characters that reorder or hide text in a
+/// terminal (bidirectional overrides and isolates, zero-width spaces and
+/// marks, the byte-order mark) written as Rust escapes (`\n`, `\u{1b}`,
+/// `\u{202e}`); everything else as it is (a backslash too, so a JSON body
+/// stays readable).
 struct Escaped<'a>(&'a str);
+
+impl Escaped<'_> {
+    fn hidden(c: char) -> bool {
+        matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
+    }
+}
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
-        while let Some(at) =
-            rest.find(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
-        {
+        while let Some(at) = rest.find(|c: char| c.is_control() || Self::hidden(c)) {
             let (plain, tail) = rest.split_at(at);
             f.write_str(plain)?;
             let mut chars = tail.chars();
-            if let Some(c) = chars.next() {
-                write!(f, "{}", c.escape_debug())?;
+            match chars.next() {
+                Some(c) if c.is_control() => write!(f, "{}", c.escape_debug())?,
+                Some(c) => write!(f, "{}", c.escape_unicode())?,
+                None => {}
             }
             rest = chars.as_str();
         }
@@ -755,6 +773,14 @@ mod tests {
         );
         assert_eq!(e.to_string().lines().count(), 1);
         assert_eq!(e.body(), body);
+        // text that reads otherwise than it is: a right-to-left override,
+        // a zero-width space, a byte-order mark
+        let e = HttpError::from_head(StatusCode::BAD_GATEWAY, &HeaderMap::new())
+            .with_body("ok \u{202e}gnp.exe\u{2066}x\u{200b}y\u{feff}");
+        assert_eq!(
+            e.to_string(),
+            r"HTTP 502 Bad Gateway: ok \u{202e}gnp.exe\u{2066}x\u{200b}y\u{feff}"
+        );
     }
 
     fn at(url: &str) -> HttpError {
@@ -835,8 +861,8 @@ mod tests {
             (Duration::new(2, 871_500_000), "2.872s"),
             (Duration::from_nanos(700_400_000), "700ms"),
             (Duration::from_nanos(999_999_600), "1s"),
-            (Duration::from_nanos(400_000), "0s"),
-            (Duration::ZERO, "0s"),
+            (Duration::from_nanos(400_000), "400µs"),
+            (Duration::ZERO, "0ns"),
             (Duration::from_secs(120), "120s"),
             (Duration::MAX, "18446744073709551615s"),
         ];

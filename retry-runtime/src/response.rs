@@ -299,7 +299,7 @@ impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
                     write!(f, " {reason}")?;
                 }
                 if let Some(wait) = failure.retry_after {
-                    write!(f, " (Retry-After: {})", crate::retry_after::ShownWait(wait))?;
+                    write!(f, " (Retry-After: {})", crate::log::ShownWait(wait))?;
                 }
                 Ok(())
             }

@@ -57,35 +57,6 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// A `Retry-After` wait as the HTTP errors' messages show it (`HttpError`,
-/// `response::Failure`): to the nearest millisecond, zero as `0s`. An
-/// HTTP-date's wait is measured against the clock to the nanosecond
-/// (`2.871323474s`), more digits than a reader needs; the value kept, and
-/// waited, is not rounded.
-#[cfg(any(feature = "reqwest", feature = "tower"))]
-pub(crate) struct ShownWait(pub(crate) Duration);
-
-#[cfg(any(feature = "reqwest", feature = "tower"))]
-impl core::fmt::Display for ShownWait {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (mut secs, mut millis) = (
-            self.0.as_secs(),
-            (self.0.subsec_nanos() + 500_000) / 1_000_000,
-        );
-        if millis == 1_000 {
-            secs = secs.saturating_add(1);
-            millis = 0;
-        }
-        // `millis` < 1000: no carry into the seconds, so no overflow
-        let rounded = Duration::new(secs, millis * 1_000_000);
-        if rounded.is_zero() {
-            f.write_str("0s")
-        } else {
-            write!(f, "{rounded:?}")
-        }
-    }
-}
-
 /// A `Retry-After` value as a hint the run may act on: [`parse_retry_after`]
 /// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
 /// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Out of line: a

@@ -61,6 +61,32 @@ fn a_7s_hint_on_a_rate_limited_error_waits_7s() {
     support::assert_fields(&line, &[("wait_ms", "7000"), ("error_kind", "RateLimited")]);
 }
 
+/// An HTTP-date's wait, measured against the clock, has nanoseconds: the
+/// WARN line's message shows it to the millisecond (it showed
+/// `2.871323474s`); the wait waited, and `wait_ms`, are the exact value's.
+#[test]
+fn a_hint_with_nanoseconds_is_shown_to_the_millisecond() {
+    let logs = support::capture();
+    let measured = Duration::new(2, 871_623_474);
+    let hint = Hinted {
+        kind: ErrorKind::RateLimited,
+        after: Some(measured),
+    };
+    assert_eq!(sync_wait(policy(), hint), [measured]);
+    let line = logs.assert_logged(
+        Level::WARN,
+        "retrying upload after attempt 1/2 failed; next attempt in 2.872s (Retry-After)",
+    );
+    support::assert_fields(&line, &[("wait_ms", "2871")]);
+    // one under a millisecond is shown as it is
+    let sub_ms = Hinted {
+        kind: ErrorKind::RateLimited,
+        after: Some(Duration::from_micros(400)),
+    };
+    assert_eq!(sync_wait(policy(), sub_ms), [Duration::from_micros(400)]);
+    logs.assert_logged(Level::WARN, "next attempt in 400µs (Retry-After)");
+}
+
 #[tokio::test(start_paused = true)]
 async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
     let start = tokio::time::Instant::now();
