@@ -576,7 +576,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     let async_loop = quote! {
         #policy_binding
-        let mut #run = #p::LazyRun::new(#policy);
+        let mut #run = #p::Guarded::new(#policy);
         loop {
             #reject_if_open
             // The attempt's result (and so its error) goes out of scope
@@ -697,7 +697,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         }
         Shape::Sync(_) => quote! {
             #policy_binding
-            let mut #run = #p::LazyRun::new(#policy);
+            let mut #run = #p::Guarded::new(#policy);
             loop {
                 #reject_if_open
                 #open_span

@@ -9,7 +9,7 @@ pub use crate::nested::Nested;
 pub use crate::policy::{Decision, Policy, RetryAfter, RetryAll, RetryIf, RetryOn};
 use crate::policy::{WithCircuit, WithCircuitAndThrottle, WithThrottle};
 pub use crate::presets;
-pub use crate::run::{Admission, LazyRun, Run, retry_sync};
+pub use crate::run::{Admission, Guarded, LazyRun, Run, retry_sync};
 use crate::run::{FromCircuitOpen, FromThrottled};
 pub use crate::sleep::DefaultSleeper;
 pub use crate::sleep::sleep_sync;

@@ -256,7 +256,7 @@ struct ReadmeDoctests;
 ///                 .checked()
 ///         }
 ///     };
-///     let mut run = LazyRun::new(policy());
+///     let mut run = Guarded::new(policy());
 ///     loop {
 ///         if let Err(open) = admit(&mut run, policy()) {
 ///             return Err(open);

@@ -163,6 +163,11 @@ pub trait Guards: Copy + sealed::Sealed {
     type PlusCircuit: Guards;
     /// The parameter once a throttle is attached.
     type PlusThrottle: Guards;
+    /// What a run keeps to give a breaker's leave back when it is dropped
+    /// in an attempt: the breaker, or nothing at all for a policy without
+    /// one (see `run::leave`).
+    #[doc(hidden)]
+    type Breaker: crate::run::BreakerSlot;
 }
 
 mod sealed {
@@ -174,21 +179,25 @@ mod sealed {
 }
 
 impl Guards for NoCircuit {
+    type Breaker = crate::run::NoBreaker;
     type PlusCircuit = WithCircuit;
     type PlusThrottle = WithThrottle;
 }
 
 impl Guards for WithCircuit {
+    type Breaker = crate::run::SomeBreaker;
     type PlusCircuit = WithCircuit;
     type PlusThrottle = WithCircuitAndThrottle;
 }
 
 impl Guards for WithThrottle {
+    type Breaker = crate::run::NoBreaker;
     type PlusCircuit = WithCircuitAndThrottle;
     type PlusThrottle = WithThrottle;
 }
 
 impl Guards for WithCircuitAndThrottle {
+    type Breaker = crate::run::SomeBreaker;
     type PlusCircuit = WithCircuitAndThrottle;
     type PlusThrottle = WithCircuitAndThrottle;
 }

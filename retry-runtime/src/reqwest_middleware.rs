@@ -45,7 +45,7 @@ use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
-use crate::run::{Admission, LazyRun, NoNotify};
+use crate::run::{Admission, Guarded, LazyRun, NoNotify};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -231,8 +231,10 @@ where
         } else {
             None
         };
-        let mut run =
-            LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy));
+        let mut run = Guarded::of(
+            policy,
+            LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy)),
+        );
         let mut request = Some(req);
         loop {
             if let Err(rejected) = run.admit(policy) {

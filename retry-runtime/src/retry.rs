@@ -19,8 +19,10 @@ use crate::hedge;
 use crate::hooks::RetryEvent;
 use crate::log;
 use crate::nested;
-use crate::policy::{Policy, RetriedKinds, When};
-use crate::run::{Admission, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest};
+use crate::policy::{Guards, Policy, RetriedKinds, When};
+use crate::run::{
+    Admission, Guarded, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest,
+};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
@@ -321,10 +323,11 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         }
         // The detailed and the context forms keep the run's state from the
         // start (to report attempts and time, or to hand them out).
-        let mut run = LazyRun::timed(policy);
+        let mut run = Guarded::<_, G>::of(policy, LazyRun::timed(policy));
         loop {
             if let Err((e, reason)) = run.admit_or_stop(policy) {
-                let e = run.into_error(policy, e, reason);
+                let e =
+                    core::mem::replace(&mut *run, LazyRun::empty()).into_error(policy, e, reason);
                 return D::err(e);
             }
             // The attempt and what the run makes of it, in the attempt's span.
@@ -432,12 +435,12 @@ pin_project! {
     /// it shows the policy, the output form, the attempts made so far and
     /// the step it is in (`Start`, `Attempt` or `Sleep`).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct RetryFuture<'p, W, G, F, Fut, S: Sleeper, N, D> {
+    pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D> {
         policy: &'p Policy<W, G>,
         op: F,
         sleeper: S,
         notify: N,
-        run: LazyRun,
+        run: Guarded<LazyRun, G>,
         detail: D,
         #[pin]
         step: Step<Fut, S::Sleep>,
@@ -476,7 +479,7 @@ pin_project! {
 /// assert_eq!(fut.await, Err("down"));
 /// # }
 /// ```
-impl<W, G, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
+impl<W, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
     for RetryFuture<'_, W, G, F, Fut, S, N, D>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -708,6 +711,7 @@ impl<T, E> Finish<T, E> for Detailed {
 impl<'p, W, G, F, Fut, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
 where
     W: RetriedKinds,
+    G: Guards,
     F: Op<Output = Fut>,
     S: Sleeper,
     N: Notify,
@@ -722,11 +726,14 @@ where
         RetryFuture {
             // the detailed form and the context tell the time since the
             // start, and so do a per-call hook's events
-            run: if D::TIMED || F::WANTS_ATTEMPT || N::ACTIVE {
-                LazyRun::timed(self.policy)
-            } else {
-                LazyRun::new(self.policy)
-            },
+            run: Guarded::of(
+                self.policy,
+                if D::TIMED || F::WANTS_ATTEMPT || N::ACTIVE {
+                    LazyRun::timed(self.policy)
+                } else {
+                    LazyRun::new(self.policy)
+                },
+            ),
             policy: self.policy,
             op: self.op,
             sleeper: self.sleeper,
@@ -817,7 +824,7 @@ where
         macro_rules! admit {
             () => {
                 if let Err((e, reason)) = this.run.admit_or_stop(this.policy) {
-                    let run = core::mem::replace(this.run, LazyRun::empty());
+                    let run = core::mem::replace(&mut **this.run, LazyRun::empty());
                     let e = run.into_error(this.policy, e, reason);
                     return Poll::Ready(D::err(e));
                 }

@@ -111,9 +111,9 @@ use crate::classify::{Classify, ErrorKind};
 use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
-use crate::policy::{Decision, NoCircuit, Policy, When};
+use crate::policy::{Decision, Guards, NoCircuit, Policy, When};
 use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
-use crate::run::{Admission, LazyRun, announce_give_up};
+use crate::run::{Admission, Guarded, LazyRun, announce_give_up};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::throttle::Throttled;
@@ -896,7 +896,10 @@ where
             None
         };
         ResponseFuture {
-            run: LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
+            run: Guarded::of(
+                policy,
+                LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
+            ),
             policy,
             service,
             request: Some(request),
@@ -928,6 +931,7 @@ pin_project! {
         T: AttemptLimit,
         W: 'static,
         G: 'static,
+        G: Guards,
     {
         // (a pointer: copying the policy into each call cost more than the
         // rest of the call's own work)
@@ -943,7 +947,7 @@ pin_project! {
         timeout: T,
         classify: FindClassify,
         sleeper: Sl,
-        run: LazyRun,
+        run: Guarded<LazyRun, G>,
         #[pin]
         step: Step<S::Future, T::Deadline<Sl::Sleep>, Sl::Sleep>,
     }
@@ -991,7 +995,8 @@ pin_project! {
 /// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
 /// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
 /// ```
-impl<S, Req, W: 'static, G: 'static, Sl, T> fmt::Debug for ResponseFuture<S, Req, W, G, Sl, T>
+impl<S, Req, W: 'static, G: Guards + 'static, Sl, T> fmt::Debug
+    for ResponseFuture<S, Req, W, G, Sl, T>
 where
     S: Service<Req>,
     Sl: Sleeper,

@@ -189,6 +189,28 @@ fn a_rejected_ok_value_is_neutral() {
     assert_stats!(b; state: CircuitState::Closed, neutral: 1, successes: 1);
 }
 
+/// A hand-driven run dropped between `before_attempt` and the outcome (the
+/// loop's `?` returned early, or the call panicked) tells the breaker of an
+/// attempt made with no outcome: a half-open breaker's probe slot is free
+/// for the next run at once, not after another recovery timeout.
+#[test]
+fn a_run_dropped_holding_a_probe_gives_its_slot_back() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
+    let p = policy(b).with_attempts(1);
+    assert!(p.retry(|| Err::<(), _>(CallError::Timeout)).call().is_err());
+    assert_eq!(b.state(), CircuitState::Open);
+    clock.advance(s(30));
+    let mut run = Run::new(&p);
+    run.before_attempt::<CircuitOpen>().unwrap();
+    drop(run);
+    assert_stats!(b; state: CircuitState::HalfOpen, probes_let_through: 0, neutral: 1);
+    let mut next = Run::new(&p);
+    next.before_attempt::<CircuitOpen>()
+        .expect("the dropped run's probe slot is free");
+    next.succeeded();
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
 #[test]
 fn a_run_without_before_attempt_still_records() {
     // what a hand-written loop (or generated code without `circuit = ...`) does

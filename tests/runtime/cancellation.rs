@@ -13,8 +13,9 @@
 //!   never woken;
 //! - the library spawned no task (`num_alive_tasks() == 0`).
 //!
-//! A dropped call that was a circuit breaker's half-open probe never reports;
-//! the breaker lets a new probe through after another recovery timeout.
+//! A dropped call that was a circuit breaker's half-open probe is told to
+//! the breaker as made with no outcome: its slot is free for the next call
+//! at once.
 //!
 //! `tokio::time::timeout` around an annotated call ends the whole call: the
 //! attempts stop, and the call counts as one timeout (one `Elapsed`), whatever
@@ -475,7 +476,7 @@ async fn the_waker_check_sees_a_leaked_timer() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_dropped_probe_does_not_wedge_the_circuit_breaker() {
+async fn a_dropped_probe_gives_its_slot_back_at_once() {
     let (upstream, clock, policy) = crate::one_strike_breaker("dropped-probe");
     let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
 
@@ -492,12 +493,50 @@ async fn a_dropped_probe_does_not_wedge_the_circuit_breaker() {
         })
         .into_future();
     assert!(tokio::time::timeout(s(1), probe).await.is_err());
+    // told as made with no outcome: still half-open, its slot free, so the
+    // next call probes now (it was turned away for another 30s)
     assert_eq!(upstream.state(), CircuitState::HalfOpen);
-    let rejected = policy.retry(|| async { Ok::<_, std::io::Error>(()) }).await;
-    assert!(rejected.is_err(), "the dropped probe still holds its slot");
-
-    clock.advance(Duration::from_secs(30));
+    // (probes out in this round: none, the dropped one's slot is free)
+    let stats = upstream.stats();
+    assert_eq!(
+        (stats.neutral, stats.probes_let_through),
+        (1, 0),
+        "{stats:?}"
+    );
     let closed = policy.retry(|| async { Ok::<_, std::io::Error>(7) }).await;
     assert_eq!(closed.unwrap(), 7);
     assert_eq!(upstream.state(), CircuitState::Closed);
+}
+
+/// The same through `#[retry]`: its future holds the run's leave too.
+#[tokio::test(start_paused = true)]
+async fn an_annotated_probe_dropped_in_flight_gives_its_slot_back() {
+    static CLOCK: retry_runtime::clock::ManualClock = retry_runtime::clock::ManualClock::new();
+    static UPSTREAM: retry_runtime::CircuitBreaker =
+        retry_runtime::CircuitBreaker::new("annotated")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(30))
+            .with_clock(&CLOCK);
+    static SLOW: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(attempts = 1, circuit = UPSTREAM)]
+    async fn fetch() -> Result<u32, std::io::Error> {
+        if SLOW.load(SeqCst) == 1 {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        match SLOW.load(SeqCst) {
+            0 => Err(std::io::ErrorKind::TimedOut.into()),
+            _ => Ok(7),
+        }
+    }
+
+    assert!(fetch().await.is_err());
+    assert_eq!(UPSTREAM.state(), CircuitState::Open);
+    CLOCK.advance(Duration::from_secs(30));
+    SLOW.store(1, SeqCst);
+    assert!(tokio::time::timeout(s(1), fetch()).await.is_err());
+    assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    SLOW.store(2, SeqCst);
+    assert_eq!(fetch().await.unwrap(), 7);
+    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }

@@ -350,3 +350,43 @@ async fn reqwest_retry_ignores_retry_after_where_ours_honours_it() {
     let gaps = server.gaps("/theirs");
     assert!(gaps.len() == 1 && gaps[0] < ms(500), "{gaps:?}");
 }
+
+/// A half-open breaker's probe sent through the middleware and cut off in
+/// flight (a timeout around the call) is told to the breaker as made with
+/// no outcome: the next request probes at once, where it was turned away
+/// for another recovery timeout.
+#[tokio::test]
+async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
+    use retry_runtime::circuit::{CircuitBreaker, CircuitState};
+    use retry_runtime::clock::ManualClock;
+    static CLOCK: ManualClock = ManualClock::new();
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("mw-cut-off")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(30))
+        .with_clock(&CLOCK);
+    let server = FlakyServer::start().await;
+    server.route(
+        "/probe",
+        [
+            Reply::status(503),
+            Reply::ok_body("late").delayed(Duration::from_secs(30)),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    let guarded = API.with_attempts(1).with_circuit(&BREAKER);
+    let client = ClientBuilder::new(inner)
+        .with(RetryMiddleware::new(guarded))
+        .build();
+    let resp = client.get(server.url("/probe")).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(BREAKER.state(), CircuitState::Open);
+
+    CLOCK.advance(Duration::from_secs(30));
+    let cut_off = tokio::time::timeout(ms(200), client.get(server.url("/probe")).send());
+    assert!(cut_off.await.is_err());
+    assert_eq!(BREAKER.state(), CircuitState::HalfOpen);
+    let resp = client.get(server.url("/probe")).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    assert_eq!(BREAKER.state(), CircuitState::Closed);
+}

@@ -17,8 +17,8 @@ use hyper_util::rt::TokioExecutor;
 use retry_runtime::response::Idempotent;
 use retry_runtime::tower::{AttemptLimit, Error, ReplayBody, RetryLayer, SendOnce};
 use retry_runtime::{
-    kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind, KindSet, NoCircuit,
-    Policy, RetryAfter, RetryBudget, RetryOn,
+    circuit::CircuitState, kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind,
+    KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn,
 };
 use testkit::capture::{capture, field};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -495,6 +495,50 @@ async fn the_breaker_and_the_budget_guard_the_layer() {
         Level::WARN,
         "retry budget exhausted: clips gives up after attempt 1/4",
     );
+}
+
+/// A half-open breaker's probe sent through the layer and cut off in
+/// flight (a timeout around the layer, a client gone) is told to the
+/// breaker as made with no outcome: the next request probes at once, where
+/// it was turned away for another recovery timeout.
+#[tokio::test(start_paused = true)]
+async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
+    static CLOCK: retry_runtime::clock::ManualClock = retry_runtime::clock::ManualClock::new();
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("cut-off")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(30))
+        .with_clock(&CLOCK);
+    // 0: 503 at once; 1: answers after a minute; 2: 200 at once
+    let mode = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&mode);
+    let svc = tower::service_fn(move |_req: Request<()>| {
+        let mode = seen.load(Ordering::SeqCst);
+        async move {
+            if mode == 1 {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            let status = if mode == 0 { 503 } else { 200 };
+            Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
+        }
+    });
+    let guarded = &const { FAST.with_attempts(1).with_circuit(&BREAKER) };
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(guarded))
+        .service(svc);
+    let request = || Request::get("/").body(()).unwrap();
+    let resp = svc.clone().oneshot(request()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(BREAKER.state(), CircuitState::Open);
+
+    CLOCK.advance(Duration::from_secs(30));
+    mode.store(1, Ordering::SeqCst);
+    let cut_off = tokio::time::timeout(Duration::from_secs(1), svc.clone().oneshot(request()));
+    assert!(cut_off.await.is_err());
+    assert_eq!(BREAKER.state(), CircuitState::HalfOpen);
+    mode.store(2, Ordering::SeqCst);
+    let resp = svc.oneshot(request()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(BREAKER.state(), CircuitState::Closed);
 }
 
 /// The layer's log lines are `#[retry]`'s: the same messages, in order, for

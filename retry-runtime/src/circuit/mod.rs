@@ -18,9 +18,12 @@
 //!   calling the operation.
 //! - **HalfOpen**: once the recovery timeout has passed, up to `probes` calls
 //!   go through. When all of them succeed the breaker closes; one failure
-//!   re-opens it for another recovery timeout. A probe that never reports
-//!   (its future was dropped) does not block the breaker: after another
-//!   recovery timeout new probes are let through.
+//!   re-opens it for another recovery timeout. A probe whose run is dropped
+//!   in its attempt (a cancelled future, a panic) is recorded as neutral by
+//!   the run, every executor's and `#[retry]`'s: its slot is free at once.
+//!   A [`Permit`] of your own that is never recorded does not block the
+//!   breaker either: after another recovery timeout new probes are let
+//!   through.
 //!
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it

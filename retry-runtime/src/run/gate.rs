@@ -27,7 +27,7 @@ pub enum Refusal {
 /// the first attempt and return `E::from(`[`Throttled`]`)` when it rejects
 /// the call; [`WithCircuitAndThrottle`] both. Implemented by those types
 /// only.
-pub trait Admission<E>: Copy {
+pub trait Admission<E>: crate::policy::Guards {
     /// Does a run ask a guard before each attempt?
     #[doc(hidden)]
     const ASKS: bool;

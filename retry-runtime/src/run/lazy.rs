@@ -7,6 +7,7 @@ use core::ops::ControlFlow;
 use std::time::Duration;
 
 use super::gate::{Admission, NoNotify, Notify};
+use super::leave::Guarded;
 use super::state::State;
 use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
@@ -220,6 +221,14 @@ impl LazyRun {
             }
         }
         Ok(())
+    }
+
+    /// See [`State::give_back_leave`].
+    #[inline]
+    pub(super) fn give_back_leave(&mut self, breaker: &'static crate::circuit::CircuitBreaker) {
+        if let Some(state) = &mut self.0 {
+            state.give_back_leave(breaker);
+        }
     }
 
     /// [`Run::succeeded`]; nothing to do while there is no state.
@@ -437,7 +446,7 @@ where
 #[inline(never)]
 pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
-    mut state: State,
+    state: State,
     first: Option<R>,
     mut attempt: F,
     sleeper: &S,
@@ -455,6 +464,8 @@ where
     if policy.attempt_spans {
         return rest_in_spans(policy, state, first, attempt, sleeper, notify);
     }
+    // (given back by the drop of a run an attempt's panic unwinds through)
+    let mut state = Guarded::of(policy, state);
     let scope = nested::Scope::here(policy.published_kinds());
     let mut attempt = move || {
         let _published = scope.enter();
@@ -510,7 +521,7 @@ where
 #[inline(never)]
 fn rest_in_spans<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
-    mut state: State,
+    state: State,
     first: Option<R>,
     mut attempt: F,
     sleeper: &S,
@@ -525,6 +536,7 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
+    let mut state = Guarded::of(policy, state);
     let kinds = policy.published_kinds();
     let mut first = first;
     loop {

@@ -5,7 +5,8 @@
 //! every run steps ([`State`]: the quick path, judging a failure, logging
 //! and callbacks); `lazy` the `#[retry]` macro's contract ([`LazyRun`],
 //! [`retry_sync`]) and the sync loop; `gate` what a policy's type
-//! parameters decide ([`Admission`], [`FromCircuitOpen`], [`FromThrottled`], [`Notify`]).
+//! parameters decide ([`Admission`], [`FromCircuitOpen`], [`FromThrottled`], [`Notify`]);
+//! `leave` what a run dropped in an attempt gives back ([`Guarded`]).
 
 // In every file here, the steps of the common path are `inline(always)` in
 // optimized builds (a retry of a constant policy then folds to a few
@@ -15,19 +16,21 @@
 
 mod gate;
 mod lazy;
+mod leave;
 mod state;
 
 use core::fmt::{self, Display};
 use std::time::Duration;
 
 use crate::error::RetryError;
-use crate::policy::{Decision, NoCircuit, Policy, When};
+use crate::policy::{Decision, Guards, NoCircuit, Policy, When};
 use crate::stop::StopReason;
 
 pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
+pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 pub(crate) use state::{State, announce_not_attempted, announce_retry};
 // (a hedged run announces its own give-up: its line names the attempt that
 // failed last, not always the last started)
@@ -97,19 +100,19 @@ pub(crate) use state::announce_give_up;
 /// assert_eq!(open.circuit, "upstream");
 /// ```
 #[must_use = "a run does nothing until driven (`before_attempt`, `failed`, ...); `timed` returns the changed run"]
-pub struct Run<'p, W, G = NoCircuit> {
+pub struct Run<'p, W, G: Guards = NoCircuit> {
     policy: &'p Policy<W, G>,
-    state: State,
+    state: Guarded<State, G>,
 }
 
-impl<'p, W, G> Run<'p, W, G> {
+impl<'p, W, G: Guards> Run<'p, W, G> {
     /// A run that has made no attempt yet. Reads the clock only when the
     /// policy has a `max_elapsed` limit.
     #[inline]
     pub fn new(policy: &'p Policy<W, G>) -> Self {
         Run {
             policy,
-            state: State::new(policy),
+            state: Guarded::of(policy, State::new(policy)),
         }
     }
 
@@ -211,7 +214,7 @@ impl<'p, W, G> Run<'p, W, G> {
 /// assert!(shown.starts_with(r#"Job { id: 7, run: Run { policy: Policy { name: "import","#), "{shown}");
 /// assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
 /// ```
-impl<W, G> fmt::Debug for Run<'_, W, G> {
+impl<W, G: Guards> fmt::Debug for Run<'_, W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
             .field("policy", self.policy)

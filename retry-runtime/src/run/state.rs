@@ -726,6 +726,23 @@ impl<N: Notify> OnRetry for N {
     }
 }
 
+impl State {
+    /// A run dropped in an attempt: tell `breaker` of the leave held, if
+    /// one is, as an attempt made with no outcome (see `run::leave`).
+    #[inline]
+    pub(super) fn give_back_leave(&mut self, breaker: &'static CircuitBreaker) {
+        if let Some(permit) = self.permit.take() {
+            given_back(breaker, permit);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn given_back(breaker: &'static CircuitBreaker, permit: Permit) {
+    breaker.record(permit, Outcome::Neutral);
+}
+
 /// The clock read at a run's start: out of line, so that the making of a
 /// state that needs no start time (inline where the run starts, or in the
 /// first failure's hand-over) does not carry the clock's code and frame.
