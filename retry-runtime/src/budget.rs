@@ -253,10 +253,10 @@ impl RetryBudget {
     /// gives its token back and is taken off `retries`, so `retries` counts
     /// the retries made. One exception: a sequential call (`#[retry]`,
     /// `.await`, the tower layer) dropped (cancelled) while it waits for a
-    /// granted retry keeps that token, and it stays counted (its future holds
-    /// no reference to the budget, so dropping it runs no code of this
-    /// crate's; the budget errs toward fewer retries). A hedged call gives
-    /// such a token back when dropped.
+    /// granted retry keeps that token, and it stays counted (the run does
+    /// not note which token it was granted: its drop gives back only a
+    /// circuit breaker's leave; the budget errs toward fewer retries). A
+    /// hedged call gives such a token back when dropped.
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");

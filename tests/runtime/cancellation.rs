@@ -540,3 +540,29 @@ async fn an_annotated_probe_dropped_in_flight_gives_its_slot_back() {
     assert_eq!(fetch().await.unwrap(), 7);
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
 }
+
+/// A call cancelled in flight while the breaker is closed is told to it as
+/// made with no outcome: counted neutral, the consecutive failures left as
+/// they were, every leave granted recorded.
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_in_flight_on_a_closed_breaker_is_neutral() {
+    let (upstream, _clock, policy) = crate::one_strike_breaker("dropped-closed");
+    let call = policy
+        .retry(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, std::io::Error>(())
+        })
+        .into_future();
+    assert!(tokio::time::timeout(s(1), call).await.is_err());
+    let stats = upstream.stats();
+    assert_eq!(
+        (
+            stats.state,
+            stats.permitted,
+            stats.neutral,
+            stats.consecutive_failures
+        ),
+        (CircuitState::Closed, 1, 1, 0),
+        "{stats:?}"
+    );
+}

@@ -322,3 +322,37 @@ fn a_panicking_probe_gives_its_slot_back() {
     );
     assert_eq!(upstream.state(), CircuitState::Closed);
 }
+
+/// The same through a sync `#[retry(circuit = ..)]`: the panic unwinds
+/// through the generated loop, whose run gives the probe's slot back.
+#[test]
+fn a_panicking_annotated_probe_gives_its_slot_back() {
+    static CLOCK: retry_runtime::clock::ManualClock = retry_runtime::clock::ManualClock::new();
+    static UPSTREAM: retry_runtime::CircuitBreaker =
+        retry_runtime::CircuitBreaker::new("panicky-annotated")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(30))
+            .with_clock(&CLOCK);
+    static MODE: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(attempts = 1, circuit = UPSTREAM)]
+    fn fetch() -> Result<u32, std::io::Error> {
+        match MODE.load(SeqCst) {
+            0 => Err(std::io::ErrorKind::TimedOut.into()),
+            1 => panic!("the probe panicked"),
+            _ => Ok(7),
+        }
+    }
+
+    let _paused = testing::pause();
+    assert!(fetch().is_err());
+    assert_eq!(UPSTREAM.state(), CircuitState::Open);
+    CLOCK.advance(Duration::from_secs(30));
+    MODE.store(1, SeqCst);
+    let probe = catch_unwind(fetch);
+    assert_eq!(message(probe.unwrap_err()), "the probe panicked");
+    assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    MODE.store(2, SeqCst);
+    assert_eq!(fetch().unwrap(), 7);
+    assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+}

@@ -386,6 +386,8 @@ async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
     let cut_off = tokio::time::timeout(ms(200), client.get(server.url("/probe")).send());
     assert!(cut_off.await.is_err());
     assert_eq!(BREAKER.state(), CircuitState::HalfOpen);
+    // the cut-off probe reached the server (its late reply is spent)
+    assert_eq!(server.hits("/probe"), 2);
     let resp = client.get(server.url("/probe")).send().await.unwrap();
     assert_eq!(resp.text().await.unwrap(), "ok");
     assert_eq!(BREAKER.state(), CircuitState::Closed);

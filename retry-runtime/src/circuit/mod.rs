@@ -21,9 +21,9 @@
 //!   re-opens it for another recovery timeout. A probe whose run is dropped
 //!   in its attempt (a cancelled future, a panic) is recorded as neutral by
 //!   the run, every executor's and `#[retry]`'s: its slot is free at once.
-//!   A [`Permit`] of your own that is never recorded does not block the
-//!   breaker either: after another recovery timeout new probes are let
-//!   through.
+//!   A probe that never reports (a call that hangs, a [`Permit`] of your
+//!   own never recorded) does not block the breaker either: after another
+//!   recovery timeout new probes are let through.
 //!
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
@@ -717,7 +717,8 @@ impl fmt::Debug for CircuitBreaker {
 /// A permit that is never recorded is harmless while the breaker is closed;
 /// a lost probe is replaced after one recovery timeout. (A retry run whose
 /// throttle or budget turns the attempt away after the breaker let it
-/// through hands its permit back at once.) A permit knows the state it was
+/// through hands its permit back at once; a run dropped or unwound in its
+/// attempt records it as neutral.) A permit knows the state it was
 /// let through in by the breaker's transition count modulo 256: one
 /// recorded after 256 or more further transitions (a probe that hung
 /// through as many recovery timeouts) may be taken for a current one.
@@ -767,7 +768,9 @@ pub enum Outcome {
     Success,
     /// The call failed with an error the policy retries: the dependency may be unhealthy.
     Failure,
-    /// The call failed with an error the policy does not retry (a 404, bad input): no signal.
+    /// The call failed with an error the policy does not retry (a 404, bad
+    /// input), or ended with no outcome (a retry run dropped or unwound in
+    /// its attempt, a hedged attempt cancelled): no signal.
     Neutral,
 }
 

@@ -72,7 +72,9 @@ pub struct CircuitStats {
     pub successes: u64,
     /// Failures recorded, ever.
     pub failures: u64,
-    /// Neutral outcomes recorded, ever.
+    /// Neutral outcomes recorded, ever: errors the policy does not retry,
+    /// results `retry_if_ok` rejected, and attempts cut short (a run
+    /// dropped or unwound in its attempt, a hedged attempt cancelled).
     pub neutral: u64,
     /// Times the breaker opened (re-opening after a failed probe included).
     pub opened: u64,

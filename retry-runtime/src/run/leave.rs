@@ -4,7 +4,9 @@
 //! holds the breaker's leave (the future cancelled in flight, or the
 //! attempt's panic unwinding through it), tells the breaker of an attempt
 //! made with no outcome (`Neutral`), as a hedged run's attempts do. Every
-//! leave granted is then recorded once, and a half-open breaker's probe
+//! leave granted is then recorded or handed back once (a hand-driven
+//! [`Run`](crate::Run) that asks again before reporting still overwrites
+//! its first), and a half-open breaker's probe
 //! slot comes free for the next call instead of holding the breaker
 //! half-open, turning every call away, until its recovery timeout passes
 //! again.
