@@ -341,3 +341,108 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
         "{bs:?}"
     );
 }
+
+/// Runs cut short in their attempt, on a multi-thread runtime: 500 tasks,
+/// one breaker cycling through its states, and every third run dropped
+/// while its attempt waits (its future polled once, then dropped). Every
+/// leave granted is recorded exactly once (a dropped run's as neutral), so
+/// the counts add up; and the breaker is never left holding a probe slot:
+/// once the calls stop failing, one call after a recovery timeout closes
+/// it.
+#[test]
+fn runs_dropped_in_their_attempt_record_every_leave_once() {
+    const TASKS: u64 = 500;
+    const RUNS: u64 = 30;
+    let clock = leak(ManualClock::new());
+    let breaker = leak(
+        CircuitBreaker::new("dropped")
+            .with_failures(3)
+            .with_probes(2)
+            .with_recovery(Duration::from_millis(3))
+            .with_clock(clock),
+    );
+    let policy: &'static Policy<_, _> = leak(
+        Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::None)
+            .retry_on(KindSet::TRANSIENT)
+            .with_name("dropped")
+            .with_circuit(breaker),
+    );
+    let op_calls = leak(AtomicU64::new(0));
+    let dropped = leak(AtomicU64::new(0));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                tokio::spawn(async move {
+                    for r in 0..RUNS {
+                        let run = policy.retry(|| {
+                            let n = op_calls.fetch_add(1, Ordering::Relaxed);
+                            async move {
+                                tokio::task::yield_now().await;
+                                match (n ^ t ^ r) % 4 {
+                                    0 | 1 => Ok(n),
+                                    _ => Err(CallError::Unavailable),
+                                }
+                            }
+                        });
+                        if (t + r) % 3 == 0 {
+                            // polled once (the attempt yields), then dropped
+                            let mut fut = std::pin::pin!(std::future::IntoFuture::into_future(run));
+                            let polled = std::future::poll_fn(|cx| {
+                                std::task::Poll::Ready(
+                                    std::future::Future::poll(fut.as_mut(), cx).is_ready(),
+                                )
+                            })
+                            .await;
+                            if !polled {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        } else {
+                            let _ = run.await;
+                        }
+                        clock.advance(Duration::from_micros(50));
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let all = async {
+            for task in tasks {
+                task.await.unwrap();
+            }
+        };
+        tokio::time::timeout(LIMIT, all)
+            .await
+            .expect("tasks not done within the limit");
+    });
+
+    let calls = op_calls.load(Ordering::Relaxed);
+    let st = breaker.stats();
+    assert!(dropped.load(Ordering::Relaxed) > 0, "no run was cut short");
+    assert!(st.opened >= 2, "{st:?}");
+    // every attempt let through was made, and recorded exactly once
+    assert_eq!(st.permitted, calls, "{st:?}");
+    assert_eq!(st.successes + st.failures + st.neutral, calls, "{st:?}");
+    assert!(st.neutral >= dropped.load(Ordering::Relaxed), "{st:?}");
+
+    // no probe slot held by a dropped run: after a recovery timeout, a
+    // success goes through and, with the breaker's 2 probes, closes it
+    clock.advance(Duration::from_millis(10));
+    for _ in 0..2 {
+        let ok: Result<u32, CallError> = policy.retry(|| Ok(1)).call();
+        assert_eq!(ok, Ok(1), "{:?}", breaker.stats());
+    }
+    assert_eq!(
+        breaker.state(),
+        CircuitState::Closed,
+        "{:?}",
+        breaker.stats()
+    );
+}
