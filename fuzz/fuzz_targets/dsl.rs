@@ -1,7 +1,7 @@
-//! Fuzz the `#[retry]` string DSL (`retry-macros/src/dsl.rs`) on arbitrary UTF-8.
+//! Fuzz the `#[retry]` string DSL (`retry-dsl/src/lib.rs`) on arbitrary UTF-8.
 //!
-//! The parser has no proc-macro types, so it is compiled here from its own
-//! source file (a proc-macro crate cannot export it). For every input:
+//! The parser (std only) is compiled here from its own source file, as the
+//! other fuzz target compiles the runtime. For every input:
 //! - no parser panics (libFuzzer reports a panic as a crash);
 //! - every `Ok` value prints to text that parses back to the same value;
 //! - a parsed duration agrees with an independent reading of the text (`f64`);
@@ -19,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use retry_runtime::{Backoff, Jitter, Policy};
 
 #[allow(dead_code)] // the fuzzer uses only the parsers and printers
-#[path = "../../retry-macros/src/dsl.rs"]
+#[path = "../../retry-dsl/src/lib.rs"]
 mod dsl;
 
 use dsl::{BackoffSpec, JitterSpec};

@@ -18,7 +18,7 @@
 mod args;
 mod derive;
 mod diag;
-mod dsl;
+use retry_dsl as dsl;
 mod expand;
 mod item;
 mod validate;

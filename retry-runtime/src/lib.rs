@@ -88,6 +88,7 @@ pub mod jitter;
 pub mod log;
 pub mod metrics;
 pub mod nested;
+pub mod parse;
 pub mod policy;
 mod policy_error;
 pub mod presets;
@@ -124,6 +125,7 @@ pub use error::{Causes, RetryError, Succeeded};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use nested::Nested;
+pub use parse::ParseError;
 pub use policy::{
     Decision, Guards, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf, RetryOn,
     Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,

@@ -48,6 +48,7 @@ mod log_target;
 mod mixed_runtimes;
 mod nested;
 mod panics;
+mod parse;
 mod pause;
 mod poll_paths;
 mod presets;

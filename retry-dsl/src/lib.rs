@@ -4,16 +4,23 @@
 //! #[retry(backoff = "exp(1s, 4s)", jitter = "+25%", max_elapsed = "2m", timeout = "10s")]
 //! ```
 //!
-//! This module uses only `std` (no `syn`, no `proc_macro`), so it is unit tested,
-//! property tested and fuzzed on its own. The macro turns a [`DslError`] into a
-//! `syn::Error` spanned on the string literal.
+//! One parser for two readers: `retry-macros` checks the attribute's strings
+//! with it at compile time (and turns a [`DslError`] into a `syn::Error`
+//! spanned on the string literal), and `retry-runtime`'s `FromStr` impls of
+//! `Backoff` and `Jitter` parse the same strings at run time (from a
+//! configuration file, an environment variable), with the same messages.
+//! Not meant to be used directly: its types are the runtime's business.
+//!
+//! It uses only `std` (no `syn`, no `proc_macro`), so it is unit tested,
+//! property tested and fuzzed on its own.
 //!
 //! Every function here returns an error rather than panicking, whatever the input:
 //! no `unwrap`, no indexing, and checked arithmetic wherever a value comes from the user.
 //!
-//! The examples below are `text` blocks because this module is private to a
-//! proc-macro crate, where doctests cannot reach it; the unit tests at the end
-//! check each of them.
+//! The examples below are `text` blocks (written as the attribute takes
+//! them); the unit tests at the end check each of them.
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::time::Duration;
