@@ -9,7 +9,9 @@
 //! - a jitter amount is non-zero, a percent in 1..=1000;
 //! - what the macro accepts, the runtime accepts: the spec turned into a
 //!   runtime `Backoff` (as `expand.rs` does) passes `Policy::build`, so the
-//!   generated `const { ... .checked() }` can never fail to compile.
+//!   generated `const { ... .checked() }` can never fail to compile; the
+//!   runtime's `str::parse` makes that same value, which prints back to
+//!   text that parses to it (a jitter too).
 #![no_main]
 
 use std::fmt;
@@ -109,6 +111,10 @@ fn check_backoff(text: &str) {
         None,
         "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
     );
+    // the runtime's own `FromStr` makes the value the macro writes, and it
+    // prints back to text that parses to it
+    assert_eq!(text.parse::<Backoff>(), Ok(runtime), "{text:?}");
+    assert_eq!(runtime.to_string().parse::<Backoff>(), Ok(runtime), "{text:?}");
 }
 
 fn check_jitter(text: &str) {
@@ -132,6 +138,8 @@ fn check_jitter(text: &str) {
             Jitter::Proportional(p)
         }
     };
+    assert_eq!(text.parse::<Jitter>(), Ok(runtime), "{text:?}");
+    assert_eq!(runtime.to_string().parse::<Jitter>(), Ok(runtime), "{text:?}");
     // Any wait, any backoff: the runtime's bounds are ordered.
     let backoff = Backoff::exponential(Duration::from_secs(1), Duration::MAX);
     let (lo, hi) = runtime.bounds(Duration::MAX, Duration::MAX, &backoff);

@@ -761,8 +761,8 @@ pub fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 /// "did you mean `x`? " for the [`closest`] candidate, or nothing: the middle
-/// of every "unknown X `foo`; did you mean `bar`? X are: ..." message of the
-/// crate (`diag::unknown` words the rest for the proc-macro side).
+/// of every "unknown X `foo`; did you mean `bar`? X are: ..." message of
+/// this crate and of retry-macros (whose `diag::unknown` words the rest).
 pub fn did_you_mean(input: &str, candidates: &[&str]) -> String {
     closest(input, candidates)
         .map(|c| format!("did you mean `{c}`? "))

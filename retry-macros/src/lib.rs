@@ -5,8 +5,9 @@
 //! Stages of `#[retry]`: `args` parses the attribute into typed values with
 //! their spans (and `item` the function, its body left as tokens),
 //! `validate` checks them against each other and the function (collecting
-//! every error), `expand` writes the retry loop. `dsl` is the plain
-//! parser for the backoff/duration strings.
+//! every error), `expand` writes the retry loop. `dsl` is the `retry-dsl`
+//! crate (`use retry_dsl as dsl`), the plain parser for the
+//! backoff/duration strings, which the runtime's `FromStr` impls share.
 //!
 //! `derive/` holds `#[derive(Classify)]`, in the same stages (`ast` and
 //! `attr`, `valid`, `expand`). Both macros take their words (error kinds,

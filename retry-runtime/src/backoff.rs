@@ -361,18 +361,43 @@ impl Iterator for Delays {
     }
 }
 
+/// In `#[retry]`'s grammar, which [`str::parse`](Backoff#impl-FromStr-for-Backoff)
+/// reads back to the same backoff (`exp(1s, 4s)`, `linear(250ms, 1s)`,
+/// `fixed(1500ms)`): a backoff logged can go into a configuration file. Two
+/// it cannot make do not parse: a linear backoff whose step is not its
+/// start (`linear(1s + 2s*n, cap 10s)`) and a fixed one of zero
+/// (`fixed(0s)`: write `none`).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::Backoff;
+/// let b = Backoff::exponential(Duration::from_millis(1500), Duration::from_secs(120));
+/// assert_eq!(b.to_string(), "exp(1500ms, 2m)");
+/// assert_eq!(b.to_string().parse(), Ok(b));
+/// ```
 impl fmt::Display for Backoff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = retry_dsl::format_duration;
         match *self {
             Backoff::None => f.write_str("none"),
-            Backoff::Fixed(d) => write!(f, "fixed({d:?})"),
+            Backoff::Fixed(x) => write!(f, "fixed({})", d(x)),
+            Backoff::Linear { start, step, cap } if step == start => {
+                write!(f, "linear({}, {})", d(start), d(cap))
+            }
             Backoff::Linear { start, step, cap } => {
-                write!(f, "linear({start:?} + {step:?}*n, cap {cap:?})")
+                write!(f, "linear({} + {}*n, cap {})", d(start), d(step), d(cap))
+            }
+            Backoff::Exponential {
+                first,
+                cap,
+                factor: 2.0,
+            } => {
+                write!(f, "exp({}, {})", d(first), d(cap))
             }
             Backoff::Exponential { first, cap, factor } => {
-                write!(f, "exp({first:?}, {cap:?}, x{factor})")
+                write!(f, "exp({}, {}, x{factor})", d(first), d(cap))
             }
-            Backoff::Fibonacci { first, cap } => write!(f, "fib({first:?}, {cap:?})"),
+            Backoff::Fibonacci { first, cap } => write!(f, "fib({}, {})", d(first), d(cap)),
         }
     }
 }

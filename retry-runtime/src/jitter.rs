@@ -126,6 +126,17 @@ fn add_nanos(d: Duration, nanos: u128) -> Duration {
     d.saturating_add(extra)
 }
 
+/// In `#[retry]`'s grammar, which [`str::parse`](Jitter#impl-FromStr-for-Jitter)
+/// reads back to the same jitter (`full`, `+1500ms`, `+25%`), except the
+/// values it cannot make (`+0s`, `+0%`, a percent above 1000).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::Jitter;
+/// let j = Jitter::Plus(Duration::from_micros(500));
+/// assert_eq!(j.to_string(), "+0.5ms");
+/// assert_eq!(j.to_string().parse(), Ok(j));
+/// ```
 impl fmt::Display for Jitter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -133,7 +144,7 @@ impl fmt::Display for Jitter {
             Jitter::Full => f.write_str("full"),
             Jitter::Equal => f.write_str("equal"),
             Jitter::Decorrelated => f.write_str("decorrelated"),
-            Jitter::Plus(d) => write!(f, "+{d:?}"),
+            Jitter::Plus(d) => write!(f, "+{}", retry_dsl::format_duration(*d)),
             Jitter::Proportional(p) => write!(f, "+{p}%"),
         }
     }

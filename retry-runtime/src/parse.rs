@@ -16,7 +16,7 @@
 //!     .with_backoff(backoff.parse::<Backoff>()?)
 //!     .with_jitter(jitter.parse::<Jitter>()?)
 //!     .with_max_elapsed(retry_runtime::parse::duration(deadline)?)
-//!     .build()?; // the checks `#[retry]` makes at compile time
+//!     .build()?; // the checks `#[retry]` makes on the policy
 //! assert_eq!(policy.backoff(), Backoff::exponential(Duration::from_secs(1), Duration::from_secs(30)));
 //!
 //! let bad = "exp(1s)".parse::<Backoff>().unwrap_err();
@@ -32,6 +32,10 @@ use retry_dsl::{BackoffSpec, JitterSpec};
 
 use crate::backoff::Backoff;
 use crate::jitter::Jitter;
+
+// The spec-to-value mapping below is the one retry-macros/src/expand.rs
+// (`backoff`, `jitter`) writes as tokens: keep the two in step
+// (tests/runtime/parse.rs compares their waits).
 
 /// A backoff, jitter or duration string that does not parse: what it was,
 /// the text, and the message `#[retry]` gives the same string at compile
@@ -52,10 +56,17 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(what: &'static str, input: &str, error: retry_dsl::DslError) -> ParseError {
+        // (a message that names the text itself first, as the attribute's
+        // need to, would say it twice after this error's own prefix)
+        let named = format!("invalid {what} `{input}`: ");
+        let message = match error.message.strip_prefix(&named) {
+            Some(rest) => rest.to_owned(),
+            None => error.message,
+        };
         ParseError {
             what,
             input: input.to_owned(),
-            message: error.message,
+            message,
         }
     }
 
@@ -88,22 +99,28 @@ impl ParseError {
     }
 }
 
-/// `invalid {what} "{input}": {message}`.
+/// `invalid {what} "{input}": {message}`, on one line (the problems of a
+/// message of several lines joined with `; `).
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {} {:?}: {}",
-            self.what, self.input, self.message
-        )
+        write!(f, "invalid {} {:?}: ", self.what, self.input)?;
+        for (i, line) in self.message.lines().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(line)?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for ParseError {}
 
 /// A duration in `#[retry]`'s grammar: a number and one of `ms`, `s`, `m`,
-/// `h` (`"500ms"`, `"1.5s"`, `"2m"`), for `max_elapsed` or a timeout read
-/// from configuration.
+/// `h` (`"500ms"`, `"1.5s"`, `"2m"`), for `max_elapsed`, a hedge delay or a
+/// timeout read from configuration. `"0s"` parses: `Policy::build` refuses
+/// a zero `max_elapsed` or hedge delay, but a zero timeout (every attempt
+/// fails at once) is yours to refuse, as `#[retry]` does.
 ///
 /// ```
 /// use std::time::Duration;
