@@ -7,11 +7,11 @@
 //! - a parsed duration agrees with an independent reading of the text (`f64`);
 //! - a backoff's first delay is at most its cap, its factor finite and >= 1;
 //! - a jitter amount is non-zero, a percent in 1..=1000;
-//! - what the macro accepts, the runtime accepts: the spec turned into a
-//!   runtime `Backoff` (as `expand.rs` does) passes `Policy::build`, so the
-//!   generated `const { ... .checked() }` can never fail to compile; the
-//!   runtime's `str::parse` makes that same value, which prints back to
-//!   text that parses to it (a jitter too).
+//! - what the macro accepts, the runtime accepts: the runtime's `str::parse`
+//!   (the mapping `expand.rs` writes as tokens) makes a `Backoff` that passes
+//!   `Policy::build`, so the generated `const { ... .checked() }` can never
+//!   fail to compile; and it prints back to text that parses to it (a
+//!   jitter too).
 #![no_main]
 
 use std::fmt;
@@ -92,7 +92,10 @@ fn check_backoff(text: &str) {
     match spec {
         BackoffSpec::None => {}
         BackoffSpec::Fixed(wait) => {
-            assert!(!wait.is_zero(), "{text:?}: a zero fixed wait (write `none`)");
+            assert!(
+                !wait.is_zero(),
+                "{text:?}: a zero fixed wait (write `none`)"
+            );
         }
         BackoffSpec::Linear { start: first, cap } | BackoffSpec::Fib { first, cap } => {
             assert!(first <= cap, "{text:?}: first above cap in {spec:?}");
@@ -105,16 +108,25 @@ fn check_backoff(text: &str) {
             );
         }
     }
-    let runtime = to_runtime_backoff(spec);
+    // the runtime's own `FromStr` (the mapping expand.rs writes as tokens;
+    // tests/runtime/parse.rs compares their waits) accepts it too
+    let runtime = match text.parse::<Backoff>() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            panic!("{text:?} is accepted by the macro as {spec:?} but not by str::parse: {e}")
+        }
+    };
     assert_eq!(
         Policy::new().with_backoff(runtime).build().err(),
         None,
         "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
     );
-    // the runtime's own `FromStr` makes the value the macro writes, and it
-    // prints back to text that parses to it
-    assert_eq!(text.parse::<Backoff>(), Ok(runtime), "{text:?}");
-    assert_eq!(runtime.to_string().parse::<Backoff>(), Ok(runtime), "{text:?}");
+    // and it prints back to text that parses to it
+    assert_eq!(
+        runtime.to_string().parse::<Backoff>(),
+        Ok(runtime),
+        "{text:?}"
+    );
 }
 
 fn check_jitter(text: &str) {
@@ -139,22 +151,13 @@ fn check_jitter(text: &str) {
         }
     };
     assert_eq!(text.parse::<Jitter>(), Ok(runtime), "{text:?}");
-    assert_eq!(runtime.to_string().parse::<Jitter>(), Ok(runtime), "{text:?}");
+    assert_eq!(
+        runtime.to_string().parse::<Jitter>(),
+        Ok(runtime),
+        "{text:?}"
+    );
     // Any wait, any backoff: the runtime's bounds are ordered.
     let backoff = Backoff::exponential(Duration::from_secs(1), Duration::MAX);
     let (lo, hi) = runtime.bounds(Duration::MAX, Duration::MAX, &backoff);
     assert!(lo <= hi, "{text:?}: bounds {lo:?} > {hi:?}");
-}
-
-/// What `retry-macros/src/expand.rs` generates for each spec.
-fn to_runtime_backoff(spec: BackoffSpec) -> Backoff {
-    match spec {
-        BackoffSpec::None => Backoff::None,
-        BackoffSpec::Fixed(d) => Backoff::fixed(d),
-        BackoffSpec::Linear { start, cap } => Backoff::linear(start, start, cap),
-        BackoffSpec::Exp { first, cap, factor } => {
-            Backoff::exponential(first, cap).with_factor(factor)
-        }
-        BackoffSpec::Fib { first, cap } => Backoff::fibonacci(first, cap),
-    }
 }
