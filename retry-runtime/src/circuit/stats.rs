@@ -60,7 +60,9 @@ pub struct CircuitStats {
     pub window_calls: u32,
     /// Failures among them.
     pub window_failures: u32,
-    /// Probes let through in this half-open round (half-open; 0 otherwise).
+    /// Probe slots taken in this half-open round (half-open; 0 otherwise): a
+    /// probe that ended with no outcome (cancelled, panicked) gave its slot
+    /// back and is not counted.
     pub probes_let_through: u32,
     /// Probes of this round that succeeded.
     pub probes_succeeded: u32,
