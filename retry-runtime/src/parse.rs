@@ -20,7 +20,9 @@
 //! assert_eq!(policy.backoff(), Backoff::exponential(Duration::from_secs(1), Duration::from_secs(30)));
 //!
 //! let bad = "exp(1s)".parse::<Backoff>().unwrap_err();
-//! assert!(bad.to_string().starts_with("invalid backoff \"exp(1s)\": "), "{bad}");
+//! assert!(bad.to_string().starts_with("invalid backoff: `exp` takes 2 or 3 arguments"), "{bad}");
+//! let empty = "".parse::<Backoff>().unwrap_err();
+//! assert!(empty.to_string().starts_with("invalid backoff \"\": "), "{empty}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -99,11 +101,24 @@ impl ParseError {
     }
 }
 
-/// `invalid {what} "{input}": {message}`, on one line (the problems of a
-/// message of several lines joined with `; `).
+/// `invalid {what} "{input}": {message}`, or `invalid {what}: {message}`
+/// when the message quotes the whole input itself (`unknown backoff
+/// \`expo(1s, 4s)\``), on one line (the problems of a message of several
+/// lines joined with `; `).
+///
+/// ```
+/// let e = "expo(1s, 4s)".parse::<retry_runtime::Backoff>().unwrap_err();
+/// assert!(e.to_string().starts_with("invalid backoff: unknown backoff `expo(1s, 4s)`"), "{e}");
+/// ```
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {} {:?}: ", self.what, self.input)?;
+        let quoted = !self.input.trim().is_empty()
+            && self.message.contains(&format!("`{}`", self.input.trim()));
+        if quoted {
+            write!(f, "invalid {}: ", self.what)?;
+        } else {
+            write!(f, "invalid {} {:?}: ", self.what, self.input)?;
+        }
         for (i, line) in self.message.lines().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;

@@ -63,7 +63,7 @@ fn a_bad_string_says_what_the_attribute_says() {
     let e = "exp(1s)".parse::<Backoff>().unwrap_err();
     assert_eq!(e.what(), "backoff");
     assert!(
-        e.to_string().starts_with("invalid backoff \"exp(1s)\": "),
+        e.to_string().starts_with("invalid backoff: `exp` takes"),
         "{e}"
     );
     assert!(e.message().contains("exp(first, cap)"), "{e}");
