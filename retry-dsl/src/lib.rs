@@ -302,6 +302,8 @@ fn no_number(text: &str) -> DslError {
         )
     } else if text.starts_with('.') {
         format!("write a digit before the decimal point: `0{text}` instead of `{text}`")
+    } else if text.is_empty() {
+        format!("expected a duration like {DURATION_EXAMPLES}, found an empty string")
     } else {
         format!("expected a duration like {DURATION_EXAMPLES}, found `{text}`")
     };
@@ -537,7 +539,7 @@ fn parse_factor(arg: &str) -> Result<f64, DslError> {
 fn unknown_backoff(text: &str, name: &str) -> DslError {
     if text.is_empty() {
         return DslError::new(format!(
-            "expected a backoff, found ``; expected one of: {BACKOFF_FORMS}"
+            "expected a backoff, found an empty string; expected one of: {BACKOFF_FORMS}"
         ));
     }
     DslError::new(format!(
@@ -621,6 +623,11 @@ pub fn parse_jitter(s: &str) -> Result<JitterSpec, DslError> {
         if let Some(percent) = amount.strip_suffix('%') {
             return parse_percent(text, percent.trim()).map(JitterSpec::Percent);
         }
+        if !amount.is_empty() && amount.chars().all(|c| c.is_ascii_digit()) {
+            return Err(DslError::new(format!(
+                "jitter `{text}` needs a unit or a percent: `+{amount}ms`, `+{amount}s` or `+{amount}%`"
+            )));
+        }
         let added = parse_duration(amount)
             .map_err(|e| DslError::new(format!("invalid jitter `{text}`: {e}")))?;
         if added.is_zero() {
@@ -632,7 +639,7 @@ pub fn parse_jitter(s: &str) -> Result<JitterSpec, DslError> {
     }
     if text.is_empty() {
         return Err(DslError::new(format!(
-            "expected a jitter, found ``; expected one of: {JITTER_FORMS}"
+            "expected a jitter, found an empty string; expected one of: {JITTER_FORMS}"
         )));
     }
     if let Some(amount) = text.strip_prefix('-') {
@@ -661,6 +668,11 @@ fn parse_percent(text: &str, digits: &str) -> Result<u32, DslError> {
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(DslError::new(format!(
             "jitter percent must be a whole number like `+25%`, found `{text}`"
+        )));
+    }
+    if digits.chars().all(|c| c == '0') {
+        return Err(DslError::new(format!(
+            "jitter `{text}` adds nothing; write `none` for no jitter"
         )));
     }
     digits_value(digits)
@@ -923,9 +935,9 @@ mod tests {
         assert_contains(&duration_err("1.5"), "missing duration unit after `1.5`");
         assert_eq!(
             duration_err(""),
-            "expected a duration like \"500ms\", \"1s\", \"2m\" or \"1h\", found ``"
+            "expected a duration like \"500ms\", \"1s\", \"2m\" or \"1h\", found an empty string"
         );
-        assert_contains(&duration_err("   "), "found ``");
+        assert_contains(&duration_err("   "), "found an empty string");
         assert_contains(&duration_err("s"), "found `s`");
         assert_contains(&duration_err("-1s"), "cannot be negative");
         assert_contains(&duration_err("+1s"), "no sign: write `1s`");
@@ -1199,7 +1211,10 @@ mod tests {
         let far = backoff_err("banana(1s)");
         assert_contains(&far, "unknown backoff `banana(1s)`");
         assert!(!far.contains("did you mean"), "{far}");
-        assert_contains(&backoff_err(""), "expected a backoff, found ``");
+        assert_contains(
+            &backoff_err(""),
+            "expected a backoff, found an empty string",
+        );
         assert_contains(&backoff_err("(1s, 2s)"), "unknown backoff `(1s, 2s)`");
         assert_contains(&backoff_err("+25%"), "unknown backoff");
     }
@@ -1287,7 +1302,8 @@ mod tests {
 
     #[test]
     fn jitter_errors() {
-        assert_contains(&jitter_err("+0%"), "between 1% and 1000%, found `+0%`");
+        assert_contains(&jitter_err("+0%"), "adds nothing; write `none`");
+        assert_contains(&jitter_err("+000%"), "adds nothing");
         assert_contains(&jitter_err("+1001%"), "between 1% and 1000%");
         assert_contains(
             &jitter_err("+99999999999999999999999999999999999999999%"),
@@ -1304,7 +1320,15 @@ mod tests {
         assert_contains(&jitter_err("-25%"), "write `+25%` instead of `-25%`");
         assert_contains(&jitter_err("25%"), "`+25%`");
         assert_contains(&jitter_err("1s"), "`+1s`");
-        assert_contains(&jitter_err(""), "expected a jitter, found ``");
+        assert_contains(&jitter_err(""), "expected a jitter, found an empty string");
+        assert_contains(
+            &jitter_err("+25"),
+            "jitter `+25` needs a unit or a percent: `+25ms`, `+25s` or `+25%`",
+        );
+        assert_contains(
+            &jitter_err("+0%"),
+            "jitter `+0%` adds nothing; write `none`",
+        );
         assert_eq!(
             jitter_err("fulll"),
             "unknown jitter `fulll`; did you mean `full`? expected one of: none, full, equal, \

@@ -697,7 +697,7 @@ mod tests {
         assert_eq!(e.len(), 3, "{e:#?}");
         assert!(e[0].contains("unknown argument `atempts`; did you mean `attempts`?"));
         assert!(e[1].contains("greater than the cap"), "{}", e[1]);
-        assert!(e[2].contains("between 1% and 1000%"), "{}", e[2]);
+        assert!(e[2].contains("`+0%` adds nothing"), "{}", e[2]);
     }
 
     #[test]
