@@ -386,6 +386,20 @@ impl<W: Copy, G> Policy<W, G> {
         self.stop.max_attempts()
     }
 
+    /// The time limit [`with_max_elapsed`](Policy::with_max_elapsed) set,
+    /// if any (`stop().max_elapsed`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Policy;
+    /// assert_eq!(Policy::new().max_elapsed(), None);
+    /// let p = Policy::new().with_max_elapsed(Duration::from_secs(10));
+    /// assert_eq!(p.max_elapsed(), Some(Duration::from_secs(10)));
+    /// ```
+    pub const fn max_elapsed(&self) -> Option<Duration> {
+        self.stop.max_elapsed
+    }
+
     /// Called before each sleep, after the WARN log line.
     ///
     /// ```
