@@ -363,10 +363,10 @@ impl Iterator for Delays {
 
 /// In `#[retry]`'s grammar, which [`str::parse`](Backoff#impl-FromStr-for-Backoff)
 /// reads back to the same backoff (`exp(1s, 4s)`, `linear(250ms, 1s)`,
-/// `fixed(1500ms)`): a backoff logged can go into a configuration file. Two
-/// it cannot make do not parse: a linear backoff whose step is not its
-/// start (`linear(1s + 2s*n, cap 10s)`) and a fixed one of zero
-/// (`fixed(0s)`: write `none`).
+/// `fixed(1500ms)`): a backoff logged can go into a configuration file.
+/// Every backoff [`validate`](Backoff::validate) accepts reads back, except
+/// a linear one whose step is not its start (`linear(1s + 2s*n, cap 10s)`)
+/// and `fixed(0s)` (write `none`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -377,28 +377,21 @@ impl Iterator for Delays {
 /// ```
 impl fmt::Display for Backoff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = retry_dsl::format_duration;
-        match *self {
-            Backoff::None => f.write_str("none"),
-            Backoff::Fixed(x) => write!(f, "fixed({})", d(x)),
-            Backoff::Linear { start, step, cap } if step == start => {
-                write!(f, "linear({}, {})", d(start), d(cap))
-            }
+        use retry_dsl::BackoffSpec as Spec;
+        // retry-dsl's printer, which its parser reads back; one form of
+        // ours has no words in the grammar
+        let spec = match *self {
+            Backoff::None => Spec::None,
+            Backoff::Fixed(delay) => Spec::Fixed(delay),
+            Backoff::Linear { start, step, cap } if step == start => Spec::Linear { start, cap },
             Backoff::Linear { start, step, cap } => {
-                write!(f, "linear({} + {}*n, cap {})", d(start), d(step), d(cap))
+                let d = retry_dsl::format_duration;
+                return write!(f, "linear({} + {}*n, cap {})", d(start), d(step), d(cap));
             }
-            Backoff::Exponential {
-                first,
-                cap,
-                factor: 2.0,
-            } => {
-                write!(f, "exp({}, {})", d(first), d(cap))
-            }
-            Backoff::Exponential { first, cap, factor } => {
-                write!(f, "exp({}, {}, x{factor})", d(first), d(cap))
-            }
-            Backoff::Fibonacci { first, cap } => write!(f, "fib({}, {})", d(first), d(cap)),
-        }
+            Backoff::Exponential { first, cap, factor } => Spec::Exp { first, cap, factor },
+            Backoff::Fibonacci { first, cap } => Spec::Fib { first, cap },
+        };
+        spec.fmt(f)
     }
 }
 

@@ -139,14 +139,17 @@ fn add_nanos(d: Duration, nanos: u128) -> Duration {
 /// ```
 impl fmt::Display for Jitter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Jitter::None => f.write_str("none"),
-            Jitter::Full => f.write_str("full"),
-            Jitter::Equal => f.write_str("equal"),
-            Jitter::Decorrelated => f.write_str("decorrelated"),
-            Jitter::Plus(d) => write!(f, "+{}", retry_dsl::format_duration(*d)),
-            Jitter::Proportional(p) => write!(f, "+{p}%"),
-        }
+        use retry_dsl::JitterSpec as Spec;
+        // retry-dsl's printer, which its parser reads back
+        let spec = match *self {
+            Jitter::None => Spec::None,
+            Jitter::Full => Spec::Full,
+            Jitter::Equal => Spec::Equal,
+            Jitter::Decorrelated => Spec::Decorrelated,
+            Jitter::Plus(added) => Spec::Plus(added),
+            Jitter::Proportional(percent) => Spec::Percent(percent),
+        };
+        spec.fmt(f)
     }
 }
 

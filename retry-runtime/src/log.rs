@@ -40,8 +40,8 @@
 //! field, not part of the message, so a line shows it once) and
 //! `error_kind` its kind (`unclassified` when the policy does not classify
 //! errors); `wait_ms` the wait before the next attempt, in whole
-//! milliseconds (the message's `{wait}` is the same wait to the nearest
-//! millisecond, `2.872s`; under a millisecond as it is, `400µs`), and `wait_source`
+//! milliseconds rounded down (the message's `{wait}` rounds it to the
+//! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`), and `wait_source`
 //! what chose it (`backoff` or `retry_after`); `reason` why the run
 //! stopped (a give-up), why a hedged attempt's failure was not retried,
 //! why the request was not sent again (sent once) or why a server's wait
@@ -96,8 +96,10 @@ impl Display for Count {
 /// nearest millisecond (`2.871s`, `700ms`), a wait under a millisecond as
 /// it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
 /// against the clock, has nanoseconds (`2.871323474s`), more digits than a
-/// reader needs; the value kept, waited and put in `wait_ms` is not
-/// rounded.
+/// reader needs; the value kept and waited is not rounded, and `wait_ms`
+/// rounds it down. (A breaker's "retry after 30s" rounds up to the second
+/// instead, `circuit::error`'s `Wait`: a reader told to wait must not come
+/// back early.)
 pub(crate) struct ShownWait(pub(crate) Duration);
 
 impl Display for ShownWait {

@@ -60,7 +60,7 @@ impl ParseError {
     fn new(what: &'static str, input: &str, error: retry_dsl::DslError) -> ParseError {
         // (a message that names the text itself first, as the attribute's
         // need to, would say it twice after this error's own prefix)
-        let named = format!("invalid {what} `{input}`: ");
+        let named = format!("invalid {what} `{}`: ", input.trim());
         let message = match error.message.strip_prefix(&named) {
             Some(rest) => rest.to_owned(),
             None => error.message,
@@ -90,7 +90,8 @@ impl ParseError {
         &self.input
     }
 
-    /// What is wrong with it, as `#[retry]` says it at compile time.
+    /// What is wrong with it: `#[retry]`'s compile-time message (without
+    /// the ``invalid jitter `…`:`` some of them start with).
     ///
     /// ```
     /// let e = retry_runtime::parse::duration("5").unwrap_err();

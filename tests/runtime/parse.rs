@@ -129,6 +129,9 @@ fn what_prints_parses_back() {
 fn messages_read_once_on_one_line() {
     let e = "+5x".parse::<Jitter>().unwrap_err();
     assert_eq!(e.to_string().matches("+5x").count(), 1, "{e}");
+    // a value read from a file, with its line break
+    let e = " +1sec\n".parse::<Jitter>().unwrap_err();
+    assert_eq!(e.to_string().matches("invalid jitter").count(), 1, "{e}");
     let e = "exp(0s, x)".parse::<Backoff>().unwrap_err();
     assert!(e.message().lines().count() > 1, "{e}");
     assert_eq!(e.to_string().lines().count(), 1, "{e}");

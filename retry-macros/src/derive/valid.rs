@@ -354,7 +354,7 @@ fn resolve<'a>(
                     Ok(found) => match not_a_wait(found.ty) {
                         None => Some(found),
                         Some(why) => {
-                            let field = member_text(&found.member);
+                            let field = &given.text;
                             errors.push(syn::Error::new_spanned(
                                 found.ty,
                                 format!(
@@ -406,13 +406,6 @@ fn count_fields(n: usize) -> String {
         0 => "no fields".to_string(),
         1 => "1 field".to_string(),
         n => format!("{n} fields"),
-    }
-}
-
-fn member_text(member: &Member) -> String {
-    match member {
-        Member::Named(ident) => ident.to_string(),
-        Member::Unnamed(index) => index.index.to_string(),
     }
 }
 
@@ -531,7 +524,7 @@ fn known_type(ty: &Type) -> Option<Known<'_>> {
 }
 
 /// The type names [`not_a_wait`] looks at (`Option` to look inside).
-const KNOWN: [&str; 22] = [
+const KNOWN: [&str; 21] = [
     "Option",
     "u8",
     "u16",
@@ -553,7 +546,6 @@ const KNOWN: [&str; 22] = [
     "str",
     "HeaderValue",
     "TimeDelta",
-    "Duration",
 ];
 
 /// The field `retry_after = member` names; the error completes "variant `X` ...".

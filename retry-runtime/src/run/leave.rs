@@ -1,6 +1,6 @@
 //! A run dropped in an attempt gives its circuit breaker's leave back:
-//! [`Guarded`], the run of a policy whose guard type parameter has a
-//! breaker, keeps the breaker beside it and, when dropped while the run
+//! [`Guarded`], the run every executor keeps, holds its policy's breaker,
+//! if any, beside it and, when dropped while the run
 //! holds the breaker's leave (the future cancelled in flight, or the
 //! attempt's panic unwinding through it), tells the breaker of an attempt
 //! made with no outcome (`Neutral`), as a hedged run's attempts do. Every
@@ -68,7 +68,8 @@ impl BreakerSlot for SomeBreaker {
     }
 }
 
-/// A run (`R`: a [`LazyRun`], or the sync loop's [`State`]) of a policy
+/// A run (`R`: a [`LazyRun`], or a [`State`]: the sync loop's, a
+/// hand-driven [`Run`](crate::Run)'s) of a policy
 /// whose guards are `G`, which gives its breaker's leave back when dropped
 /// in an attempt (see the [module docs](self)). Used as the run it holds
 /// (`Deref`). Not public API: the `#[retry]` loop makes one with

@@ -70,7 +70,12 @@ pub(crate) use state::announce_give_up;
 /// preceded by `before_attempt` is recorded too, but never rejected). A
 /// [`RetryBudget`](crate::RetryBudget) needs nothing more: `failed` returns
 /// [`Decision::GiveUp`] when it refuses the retry. Without either, these cost
-/// a `None` check.
+/// a `None` check. Report each attempt (`succeeded`, `failed`, `rejected`)
+/// before the next `before_attempt`: a second one drops the leave the first
+/// was given (a half-open breaker's probe slot then stays taken until a
+/// recovery timeout passes). A run dropped between `before_attempt` and
+/// its report records the attempt as
+/// [`Outcome::Neutral`](crate::circuit::Outcome::Neutral).
 ///
 /// ```
 /// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason};
