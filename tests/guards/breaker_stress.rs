@@ -46,6 +46,44 @@ fn on_threads<R: Send + 'static>(work: impl Fn(usize) -> R + Send + Sync + 'stat
     out.into_iter().map(Option::unwrap).collect()
 }
 
+/// `tasks` tokio tasks on a multi-thread runtime (4 workers), each making
+/// `runs` calls of `call(task, run)`; after each, `clock` moves 50µs (time
+/// moves with the traffic, so a breaker with a recovery of a few
+/// milliseconds keeps cycling through its states) and the task yields.
+/// Panics if they are not all done within `LIMIT`.
+fn on_tasks<F, Fut>(tasks: u64, runs: u64, clock: &'static ManualClock, call: F)
+where
+    F: Fn(u64, u64) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..tasks)
+            .map(|t| {
+                tokio::spawn(async move {
+                    for r in 0..runs {
+                        call(t, r).await;
+                        clock.advance(Duration::from_micros(50));
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let all = async {
+            for task in tasks {
+                task.await.unwrap();
+            }
+        };
+        tokio::time::timeout(LIMIT, all)
+            .await
+            .expect("tasks not done within the limit");
+    });
+}
+
 /// A cheap deterministic mix of (thread, call) into an outcome: mostly
 /// successes, bursts of failures, some neutral errors.
 fn outcome(t: usize, i: u64) -> Outcome {
@@ -265,57 +303,32 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
     let rejected_first = leak(AtomicU64::new(0));
     let rejected_later = leak(AtomicU64::new(0));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|t| {
-                tokio::spawn(async move {
-                    for r in 0..RUNS {
-                        let result = policy
-                            .retry(|| {
-                                let n = op_calls.fetch_add(1, Ordering::Relaxed);
-                                async move {
-                                    tokio::task::yield_now().await;
-                                    match (n ^ t ^ r) % 8 {
-                                        0..=3 => Ok(n),
-                                        4..=6 => Err(CallError::Unavailable),
-                                        _ => Err(CallError::NotFound),
-                                    }
-                                }
-                            })
-                            .detailed()
-                            .await;
-                        if let Err(e) = result {
-                            if let CallError::Open(_) = e.last_error {
-                                assert_eq!(e.reason, StopReason::CircuitOpen);
-                                let c = if e.attempts == 0 {
-                                    rejected_first
-                                } else {
-                                    rejected_later
-                                };
-                                c.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        // time moves with the traffic (50k runs: 2.5s, recovery 3ms),
-                        // so the breaker keeps cycling through its states
-                        clock.advance(Duration::from_micros(50));
-                        tokio::task::yield_now().await;
+    on_tasks(TASKS, RUNS, clock, move |t, r| async move {
+        let result = policy
+            .retry(|| {
+                let n = op_calls.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    tokio::task::yield_now().await;
+                    match (n ^ t ^ r) % 8 {
+                        0..=3 => Ok(n),
+                        4..=6 => Err(CallError::Unavailable),
+                        _ => Err(CallError::NotFound),
                     }
-                })
+                }
             })
-            .collect();
-        let all = async {
-            for task in tasks {
-                task.await.unwrap();
+            .detailed()
+            .await;
+        if let Err(e) = result {
+            if let CallError::Open(_) = e.last_error {
+                assert_eq!(e.reason, StopReason::CircuitOpen);
+                let c = if e.attempts == 0 {
+                    rejected_first
+                } else {
+                    rejected_later
+                };
+                c.fetch_add(1, Ordering::Relaxed);
             }
-        };
-        tokio::time::timeout(LIMIT, all)
-            .await
-            .expect("tasks not done within the limit");
+        }
     });
 
     let calls = op_calls.load(Ordering::Relaxed);
@@ -372,55 +385,30 @@ fn runs_dropped_in_their_attempt_record_every_leave_once() {
     let op_calls = leak(AtomicU64::new(0));
     let dropped = leak(AtomicU64::new(0));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|t| {
-                tokio::spawn(async move {
-                    for r in 0..RUNS {
-                        let run = policy.retry(|| {
-                            let n = op_calls.fetch_add(1, Ordering::Relaxed);
-                            async move {
-                                tokio::task::yield_now().await;
-                                match (n ^ t ^ r) % 4 {
-                                    0 | 1 => Ok(n),
-                                    _ => Err(CallError::Unavailable),
-                                }
-                            }
-                        });
-                        if (t + r) % 3 == 0 {
-                            // polled once (the attempt yields), then dropped
-                            let mut fut = std::pin::pin!(std::future::IntoFuture::into_future(run));
-                            let polled = std::future::poll_fn(|cx| {
-                                std::task::Poll::Ready(
-                                    std::future::Future::poll(fut.as_mut(), cx).is_ready(),
-                                )
-                            })
-                            .await;
-                            if !polled {
-                                dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                        } else {
-                            let _ = run.await;
-                        }
-                        clock.advance(Duration::from_micros(50));
-                        tokio::task::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        let all = async {
-            for task in tasks {
-                task.await.unwrap();
+    on_tasks(TASKS, RUNS, clock, move |t, r| async move {
+        let run = policy.retry(|| {
+            let n = op_calls.fetch_add(1, Ordering::Relaxed);
+            async move {
+                tokio::task::yield_now().await;
+                match (n ^ t ^ r) % 4 {
+                    0 | 1 => Ok(n),
+                    _ => Err(CallError::Unavailable),
+                }
             }
-        };
-        tokio::time::timeout(LIMIT, all)
-            .await
-            .expect("tasks not done within the limit");
+        });
+        if (t + r) % 3 == 0 {
+            // polled once (the attempt yields), then dropped
+            let mut fut = std::pin::pin!(std::future::IntoFuture::into_future(run));
+            let polled = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(fut.as_mut(), cx).is_ready())
+            })
+            .await;
+            if !polled {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        } else {
+            let _ = run.await;
+        }
     });
 
     let calls = op_calls.load(Ordering::Relaxed);
