@@ -392,6 +392,17 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
         ));
     }
 
+    if let Some(written) = with_commas(name, inner) {
+        return Err(DslError::new(match parse_backoff(&written) {
+            Ok(_) => format!(
+                "separate the arguments of `{name}` with commas: write `{written}` (found `{text}`)"
+            ),
+            Err(e) => format!(
+                "separate the arguments of `{name}` with commas (found `{text}`); \
+                 with commas, `{written}` is still refused: {e}"
+            ),
+        }));
+    }
     let args: Vec<&str> = if inner.trim().is_empty() {
         Vec::new()
     } else {
@@ -501,6 +512,34 @@ fn call_arguments<'t>(text: &str, name: &str, rest: &'t str) -> Result<Option<&'
         )));
     }
     Ok(Some(inner))
+}
+
+/// The backoff written with commas, when its arguments are separated by `;` or
+/// by spaces alone (`exp(1s; 4s)`, `exp(1s 4s)`). A space inside one argument
+/// (`1 s`) is not a separator: each piece must be a duration or a factor on
+/// its own. The result has no `;` and no such spaces, so parsing it cannot
+/// come back here.
+fn with_commas(name: &str, inner: &str) -> Option<String> {
+    let mut pieces = Vec::new();
+    let mut changed = false;
+    for arg in inner.split([',', ';']) {
+        let words: Vec<&str> = arg.split_whitespace().collect();
+        let separate = words.len() > 1
+            && words
+                .iter()
+                .all(|word| parse_duration(word).is_ok() || parse_factor(word).is_ok());
+        if separate {
+            pieces.extend(words);
+            changed = true;
+        } else {
+            pieces.push(arg.trim());
+        }
+    }
+    changed |= inner.contains(';');
+    if !changed {
+        return None;
+    }
+    Some(format!("{name}({})", pieces.join(", ")))
 }
 
 /// Parses the third argument of `exp`: `x` then a decimal number of at least 1.
@@ -1176,6 +1215,37 @@ mod tests {
         assert_contains(&backoff_err("linear(1s)"), "`linear` takes 2 arguments");
         assert_contains(&backoff_err("fib(1s, 2s, 3s)"), "`fib` takes 2 arguments");
         assert_contains(&backoff_err("none()"), "`none` takes no arguments");
+    }
+
+    #[test]
+    fn arguments_separated_otherwise_than_by_commas() {
+        assert_eq!(
+            backoff_err("exp(1s; 2s)"),
+            "separate the arguments of `exp` with commas: write `exp(1s, 2s)` (found `exp(1s; 2s)`)"
+        );
+        assert_contains(&backoff_err("exp(1s 30s x3)"), "write `exp(1s, 30s, x3)`");
+        assert_contains(&backoff_err("linear(1s;5s)"), "write `linear(1s, 5s)`");
+        assert_contains(&backoff_err("exp(1s; 4s; x2)"), "write `exp(1s, 4s, x2)`");
+        // a space inside one argument is not a separator
+        assert_eq!(
+            parse_backoff("exp(1 s, 4 s)").ok(),
+            Some(BackoffSpec::Exp {
+                first: Duration::from_secs(1),
+                cap: Duration::from_secs(4),
+                factor: 2.0
+            })
+        );
+        // a comma form that is still wrong says why
+        assert_eq!(
+            backoff_err("exp(4s; 1s)"),
+            "separate the arguments of `exp` with commas (found `exp(4s; 1s)`); with commas, \
+             `exp(4s, 1s)` is still refused: first delay `4s` is greater than the cap `1s`"
+        );
+        assert_contains(&backoff_err("fixed(1s 2s)"), "`fixed` takes 1 argument");
+        assert_contains(
+            &backoff_err("fib(1s, 2s; )"),
+            "`fib(1s, 2s, )` is still refused: `fib` takes 2 arguments",
+        );
     }
 
     #[test]

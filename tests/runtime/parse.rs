@@ -132,6 +132,13 @@ fn messages_read_once_on_one_line() {
     // a value read from a file, with its line break
     let e = " +1sec\n".parse::<Jitter>().unwrap_err();
     assert_eq!(e.to_string().matches("invalid jitter").count(), 1, "{e}");
+    // a configuration file's `;` between the arguments: the fix, once
+    let e = "exp(1s; 4s)".parse::<Backoff>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid backoff: separate the arguments of `exp` with commas: \
+         write `exp(1s, 4s)` (found `exp(1s; 4s)`)"
+    );
     let e = "exp(0s, x)".parse::<Backoff>().unwrap_err();
     assert!(e.message().lines().count() > 1, "{e}");
     assert_eq!(e.to_string().lines().count(), 1, "{e}");
