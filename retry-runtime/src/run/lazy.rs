@@ -7,7 +7,7 @@ use core::ops::ControlFlow;
 use std::time::Duration;
 
 use super::gate::{Admission, NoNotify, Notify};
-use super::leave::Guarded;
+use super::leave::{Guarded, HoldsLeave};
 use super::state::State;
 use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
@@ -31,6 +31,17 @@ pub struct LazyRun(Option<State>);
 /// Shows the attempts made so far and whether the run keeps a state yet
 /// (none until the first failure, unless the policy needs one from the
 /// start).
+/// A run without a state holds no leave: a policy with a breaker keeps a
+/// state from the start.
+impl HoldsLeave for LazyRun {
+    #[inline]
+    fn give_back(&mut self, breaker: &'static crate::circuit::CircuitBreaker) {
+        if let Some(state) = &mut self.0 {
+            state.give_back(breaker);
+        }
+    }
+}
+
 impl fmt::Debug for LazyRun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LazyRun")
@@ -221,14 +232,6 @@ impl LazyRun {
             }
         }
         Ok(())
-    }
-
-    /// See [`State::give_back_leave`].
-    #[inline]
-    pub(super) fn give_back_leave(&mut self, breaker: &'static crate::circuit::CircuitBreaker) {
-        if let Some(state) = &mut self.0 {
-            state.give_back_leave(breaker);
-        }
     }
 
     /// [`Run::succeeded`]; nothing to do while there is no state.

@@ -21,7 +21,6 @@
 use core::ops::{Deref, DerefMut};
 
 use super::lazy::LazyRun;
-use super::state::State;
 use crate::circuit::CircuitBreaker;
 use crate::policy::{Guards, Policy};
 
@@ -30,8 +29,8 @@ use crate::policy::{Guards, Policy};
 /// ([`Guards::Breaker`]). Not public API.
 #[doc(hidden)]
 pub trait BreakerSlot: Copy + Send + Sync + Unpin + core::fmt::Debug + 'static {
-    /// The slot for `policy`'s breaker.
-    fn of<W, G>(policy: &Policy<W, G>) -> Self;
+    /// The slot for a policy's breaker.
+    fn of(breaker: Option<&'static CircuitBreaker>) -> Self;
     /// The breaker, if the policy has one.
     fn breaker(self) -> Option<&'static CircuitBreaker>;
 }
@@ -43,7 +42,7 @@ pub struct NoBreaker;
 
 impl BreakerSlot for NoBreaker {
     #[inline(always)]
-    fn of<W, G>(_: &Policy<W, G>) -> Self {
+    fn of(_: Option<&'static CircuitBreaker>) -> Self {
         NoBreaker
     }
     #[inline(always)]
@@ -59,8 +58,8 @@ pub struct SomeBreaker(Option<&'static CircuitBreaker>);
 
 impl BreakerSlot for SomeBreaker {
     #[inline(always)]
-    fn of<W, G>(policy: &Policy<W, G>) -> Self {
-        SomeBreaker(policy.circuit)
+    fn of(breaker: Option<&'static CircuitBreaker>) -> Self {
+        SomeBreaker(breaker)
     }
     #[inline(always)]
     fn breaker(self) -> Option<&'static CircuitBreaker> {
@@ -81,26 +80,13 @@ pub struct Guarded<R: HoldsLeave, G: Guards> {
     breaker: G::Breaker,
 }
 
-/// A run that may hold a breaker's leave: [`LazyRun`], [`State`].
+/// A run that may hold a breaker's leave: [`LazyRun`], [`State`] (each
+/// implements it beside its fields).
 #[doc(hidden)]
 pub trait HoldsLeave {
     /// Tell `breaker` of the leave held, if one is, as an attempt made with
     /// no outcome.
     fn give_back(&mut self, breaker: &'static CircuitBreaker);
-}
-
-impl HoldsLeave for LazyRun {
-    #[inline]
-    fn give_back(&mut self, breaker: &'static CircuitBreaker) {
-        self.give_back_leave(breaker);
-    }
-}
-
-impl HoldsLeave for State {
-    #[inline]
-    fn give_back(&mut self, breaker: &'static CircuitBreaker) {
-        self.give_back_leave(breaker);
-    }
 }
 
 impl<G: Guards> Guarded<LazyRun, G> {
@@ -119,7 +105,7 @@ impl<R: HoldsLeave, G: Guards> Guarded<R, G> {
     pub(crate) fn of<W>(policy: &Policy<W, G>, run: R) -> Self {
         Guarded {
             run,
-            breaker: <G::Breaker as BreakerSlot>::of(policy),
+            breaker: <G::Breaker as BreakerSlot>::of(policy.circuit),
         }
     }
 }

@@ -6,6 +6,7 @@ use core::fmt::Display;
 use std::time::Duration;
 
 use super::gate::{Admission, Notify, Refusal};
+use super::leave::HoldsLeave;
 use crate::attempt::Attempt;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
@@ -726,11 +727,11 @@ impl<N: Notify> OnRetry for N {
     }
 }
 
-impl State {
-    /// A run dropped in an attempt: tell `breaker` of the leave held, if
-    /// one is, as an attempt made with no outcome (see `run::leave`).
+/// A run dropped in an attempt: the leave it holds, if any, is recorded as an
+/// attempt made with no outcome (see `run::leave`).
+impl HoldsLeave for State {
     #[inline]
-    pub(super) fn give_back_leave(&mut self, breaker: &'static CircuitBreaker) {
+    fn give_back(&mut self, breaker: &'static CircuitBreaker) {
         if let Some(permit) = self.permit.take() {
             given_back(breaker, permit);
         }
