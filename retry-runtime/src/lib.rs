@@ -516,7 +516,8 @@ struct ReadmeDoctests;
 ///
 /// Under `tokio::time::pause()` (or `#[tokio::test(start_paused = true)]`)
 /// async retries do not really wait; [`testing::pause`] records every wait
-/// and makes sync waits virtual.
+/// and makes sync waits virtual, and async waits on the smol and
+/// futures-timer timers (outside a tokio runtime) too.
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use retry_macros::retry;
