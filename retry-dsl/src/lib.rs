@@ -186,8 +186,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, DslError> {
 
     let rest = rest.trim_start();
     if rest.is_empty() {
+        // a bare number of at least 100 was most likely meant in milliseconds
+        let (likely, other) = if int.len() >= 3 {
+            ("ms", "s")
+        } else {
+            ("s", "ms")
+        };
         return Err(DslError::new(format!(
-            "missing duration unit after `{number}`; write e.g. `{number}s`"
+            "missing duration unit after `{number}`; write e.g. `{number}{likely}` or `{number}{other}`"
         )));
     }
     if looks_like_exponent(rest) {
@@ -211,10 +217,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, DslError> {
     };
     let trailing = trailing.trim();
     if !trailing.is_empty() {
-        let hint = if trailing.starts_with(|c: char| c.is_ascii_digit()) {
-            "; a duration is one number and one unit, e.g. `90s` rather than `1m 30s`"
-        } else {
-            ""
+        let hint = match sum_of_pieces(text) {
+            Some(total) if trailing.starts_with(|c: char| c.is_ascii_digit()) => format!(
+                "; a duration is one number and one unit: write `{}`",
+                format_duration(total)
+            ),
+            _ => String::new(),
         };
         return Err(DslError::new(format!(
             "unexpected `{trailing}` after the duration `{number}{unit}`{hint}"
@@ -258,6 +266,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, DslError> {
     let secs = u64::try_from(nanos / NANOS_PER_S).map_err(|_| too_large())?;
     let subsec = u32::try_from(nanos % NANOS_PER_S).map_err(|_| too_large())?;
     Ok(Duration::new(secs, subsec))
+}
+
+/// The sum of `text` read as durations one after another (`1h30m`, `1m 30s`),
+/// or `None` if it is not that. Each piece is read by [`parse_duration`] on
+/// its own text, which has nothing after its unit: no recursion.
+fn sum_of_pieces(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let (number, after_number) = split_while(rest, |c| c.is_ascii_digit() || c == '.');
+        let (unit, after_unit) = split_while(after_number.trim_start(), char::is_alphabetic);
+        if number.is_empty() || unit.is_empty() {
+            return None;
+        }
+        let piece = rest.get(..rest.len().checked_sub(after_unit.len())?)?;
+        total = total.checked_add(parse_duration(piece).ok()?)?;
+        rest = after_unit.trim_start();
+    }
+    Some(total)
 }
 
 /// Formats a duration so that [`parse_duration`] reads back exactly the same value.
@@ -969,8 +996,10 @@ mod tests {
         );
         assert_contains(
             &duration_err("5"),
-            "missing duration unit after `5`; write e.g. `5s`",
+            "missing duration unit after `5`; write e.g. `5s` or `5ms`",
         );
+        // a bare 500 was most likely meant in milliseconds
+        assert_contains(&duration_err("500"), "write e.g. `500ms` or `500s`");
         assert_contains(&duration_err("1.5"), "missing duration unit after `1.5`");
         assert_eq!(
             duration_err(""),
@@ -1004,7 +1033,18 @@ mod tests {
             &duration_err("1m 30s"),
             "unexpected `30s` after the duration `1m`",
         );
-        assert_contains(&duration_err("1m 30s"), "`90s`");
+        assert_contains(&duration_err("1m 30s"), "write `90s`");
+        // the sum of the pieces, in the largest unit that holds it whole
+        assert_eq!(
+            duration_err("1h30m"),
+            "unexpected `30m` after the duration `1h`; a duration is one number and one unit: \
+             write `90m`"
+        );
+        assert_contains(&duration_err("1m30s500ms"), "write `90500ms`");
+        assert_contains(&duration_err("2h 0.5h"), "write `150m`");
+        // not a sum of durations: no suggestion
+        assert!(!duration_err("1m 30").contains("write"));
+        assert!(!duration_err("1m 30x").contains("write"));
         assert_contains(&duration_err("1s)"), "unexpected `)`");
         assert_contains(&duration_err("1.5.5s"), "found `.5s`");
         assert_contains(&duration_err("1_000ms"), "found `_000ms`");
