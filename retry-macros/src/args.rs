@@ -151,10 +151,27 @@ impl RetryArgs {
             Key::Backoff => arg.parse_into(input, &mut self.backoff, errors),
             Key::Jitter => arg.parse_into(input, &mut self.jitter, errors),
             Key::RetryOn => {
-                let kinds = Punctuated::<Ident, Token![|]>::parse_separated_nonempty(input)
+                let paths = Punctuated::<Path, Token![|]>::parse_separated_nonempty(input)
                     .map_err(|e| arg.with_example(e))?;
-                self.retry_on
-                    .set(errors, arg.given(kinds.into_iter().collect()));
+                // `ErrorKind::Timeout`, as the functional API writes it: one
+                // error, with the whole list written as the attribute takes
+                // it; the kinds are still read, so a misspelt one is named.
+                let kinds: Vec<Ident> = paths
+                    .iter()
+                    .filter_map(|path| path.segments.last())
+                    .map(|segment| segment.ident.clone())
+                    .collect();
+                if let Some(path) = paths.iter().find(|path| path.get_ident().is_none()) {
+                    let alone: Vec<String> = kinds.iter().map(Ident::to_string).collect();
+                    errors.push(syn::Error::new_spanned(
+                        path,
+                        format!(
+                            "write each kind alone, without a path: `retry_on = {}`",
+                            alone.join(" | ")
+                        ),
+                    ));
+                }
+                self.retry_on.set(errors, arg.given(kinds));
                 Ok(())
             }
             Key::RetryIf => arg.parse_path_into(input, &mut self.retry_if, errors),
