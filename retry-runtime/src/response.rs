@@ -73,6 +73,11 @@ pub struct ResponseFailure {
 /// let odd = http::Response::builder().status(799).body(()).unwrap();
 /// assert_eq!(odd.failure().unwrap().kind, ErrorKind::Unknown);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot tell whether a `{Self}` is a failure",
+    label = "the service's response type must implement `retry_runtime::response::ClassifyResponse`",
+    note = "`http::Response<B>` and `reqwest::Response` do; for a response of your own, implement `ClassifyResponse` (`failure()`: `None` for a success), or have the service answer with an `http::Response`"
+)]
 pub trait ClassifyResponse {
     /// `None` for a success; for a failure, what kind and the wait it asked for.
     fn failure(&self) -> Option<ResponseFailure>;
@@ -287,7 +292,12 @@ impl<Res, E> Classify for Failure<Res, E> {
     }
 }
 
-impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
+/// A failed response by its status; an error with its causes, its
+/// `source()` chain after its own message (`client error (Connect): tcp
+/// connect error: Connection refused`), as [`Causes`](crate::Causes) shows
+/// it: the error is a client's or a service's, not one whose message the
+/// user can make say why, and a log line is where the reason is read.
+impl<Res, E: StdError + 'static> fmt::Display for Failure<Res, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Response { failure, .. } => {
@@ -303,7 +313,7 @@ impl<Res, E: fmt::Display> fmt::Display for Failure<Res, E> {
                 }
                 Ok(())
             }
-            Failure::Error { error, .. } => error.fmt(f),
+            Failure::Error { error, .. } => crate::Causes(error).fmt(f),
             Failure::Timeout(t) => t.fmt(f),
             Failure::CircuitOpen(open) => open.fmt(f),
             Failure::Throttled(t) => t.fmt(f),
@@ -521,5 +531,31 @@ mod tests {
         };
         assert_eq!(e.kind(), ErrorKind::Connect);
         assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
+    }
+
+    /// A client's error shows why it failed, which its own message often
+    /// leaves to its `source()` (hyper-util's "client error (Connect)").
+    #[test]
+    fn an_error_shows_its_causes() {
+        #[derive(Debug)]
+        struct Client(std::io::Error);
+        impl fmt::Display for Client {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl StdError for Client {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: Failure<(), Client> = Failure::Error {
+            error: Client(refused),
+            kind: ErrorKind::Connect,
+            retry_after: None,
+        };
+        assert_eq!(e.to_string(), "client error (Connect): connection refused");
     }
 }

@@ -134,6 +134,11 @@ use crate::timeout::AttemptTimeout;
 /// }
 /// assert_eq!(Lookup { key: "k".into() }.replay().unwrap().key, "k");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot send a `{Self}` again",
+    label = "the request type must implement `retry_runtime::tower::Replay`",
+    note = "`http::Request<B>` does when its body implements `ReplayBody`; for a request of your own, implement `Replay` (`replay()`: a copy, or `None` to send it once)"
+)]
 pub trait Replay: Sized {
     /// Why this request must be sent only once (a POST), or `None` (the
     /// default) if it may be repeated. Not asked when the layer retries
@@ -170,6 +175,11 @@ pub trait Replay: Sized {
 /// // a boxed body is a stream: sent once
 /// assert!(Full::new(Bytes::from_static(b"{}")).boxed().try_clone().is_none());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot copy a request body of type `{Self}`",
+    label = "the body must implement `retry_runtime::tower::ReplayBody`",
+    note = "the bodies hyper's clients are built with (`Full<Bytes>`, `Empty`, `Bytes`, `String`, ...) do; to send a streamed body (axum's `Body`, a `StreamBody`) once, wrap it: `request.map(retry_runtime::tower::SendOnce::new)`; to retry it, read it into a `Full<Bytes>` first"
+)]
 pub trait ReplayBody: Sized {
     /// A copy of the body, if it can be copied.
     fn try_clone(&self) -> Option<Self>;

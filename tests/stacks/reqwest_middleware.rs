@@ -280,7 +280,14 @@ async fn a_refused_connection_is_retried() {
         other => panic!("expected reqwest's error, got {other:?}"),
     }
     assert_eq!(logs.matching(Level::WARN, "retrying api").len(), 2);
-    logs.assert_logged(Level::ERROR, "api failed after 3 attempts");
+    let line = logs.assert_logged(Level::ERROR, "api failed after 3 attempts");
+    // reqwest's own message is "error sending request for url (..)": the
+    // line shows the causes, which say why
+    let error = testkit::capture::field(&line, "error")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(error.starts_with("error sending request"), "{line}");
+    assert!(error.contains("connection refused"), "{line}");
 }
 
 #[tokio::test]

@@ -366,7 +366,12 @@ async fn a_refused_connection_is_retried_then_handed_back() {
     assert!(matches!(err, Error::Inner(_)), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Connect);
     assert_eq!(logs.matching(Level::WARN, "retrying clips").len(), 3);
-    logs.assert_logged(Level::ERROR, "clips failed after 4 attempts");
+    let line = logs.assert_logged(Level::ERROR, "clips failed after 4 attempts");
+    // hyper-util's own message is "client error (Connect)": the line shows
+    // the causes, which say why
+    let error = field(&line, "error").unwrap_or_default().to_lowercase();
+    assert!(error.starts_with("client error (connect): "), "{line}");
+    assert!(error.contains("connection refused"), "{line}");
 }
 
 // Without `with_timeout`, a call's future holds no timer: the option
