@@ -205,6 +205,14 @@ pub fn quote_list(names: &[&str]) -> String {
 /// attempt: what would go wrong, and the ways out.
 pub fn mut_parameter(binding: &MutBinding) -> String {
     let name = &binding.name;
+    if binding.transaction {
+        return format!(
+            "`mut {name}`: a transaction cannot be retried from inside it: once a statement \
+             in it fails, the database refuses the rest of it (PostgreSQL: 25P02, \
+             \"current transaction is aborted\"), and it cannot be copied for each attempt; \
+             retry the function that begins it (`pool.begin()`) and pass that function the pool"
+        );
+    }
     let (written, fix) = match binding.kind {
         MutKind::Param => (
             format!("mut {name}"),

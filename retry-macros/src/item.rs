@@ -100,7 +100,15 @@ impl FnItem {
                         marked.push(p.ident.clone());
                     }
                 }
-                FnArg::Typed(t) => mut_bindings(&t.pat, is_reference(&t.ty), &mut found),
+                FnArg::Typed(t) => {
+                    let before = found.len();
+                    mut_bindings(&t.pat, is_reference(&t.ty), &mut found);
+                    if names_transaction(&t.ty) {
+                        for m in found.iter_mut().skip(before) {
+                            m.transaction = m.kind == MutKind::Param;
+                        }
+                    }
+                }
                 FnArg::Receiver(r) => {
                     // `&mut self`, and a typed receiver through a reference
                     // (`mut self: Pin<&mut Self>`, which needs its `mut` for
@@ -115,6 +123,7 @@ impl FnItem {
                             name: Ident::new("self", r.self_token.span),
                             at: m.span.into(),
                             kind: MutKind::SelfValue,
+                            transaction: false,
                         });
                     }
                 }
@@ -130,6 +139,7 @@ impl FnItem {
                                 name: Ident::new("self", p.ident.span()),
                                 at: m.span.into(),
                                 kind: MutKind::SelfValue,
+                                transaction: false,
                             });
                         }
                     }
@@ -721,6 +731,9 @@ pub struct MutBinding {
     /// The `mut` keyword (`ref mut`: both words).
     pub at: SpanRange,
     pub kind: MutKind,
+    /// A whole parameter whose type is named `Transaction` (sqlx's,
+    /// tokio-postgres's, rusqlite's): no copy of it can be retried.
+    pub transaction: bool,
 }
 
 /// How a [`MutBinding`] is written, which decides how it can be fixed.
@@ -768,6 +781,7 @@ fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
                         name: p.ident.clone(),
                         at: SpanRange::new(first, m.span),
                         kind,
+                        transaction: false,
                     });
                 }
                 if let Some((_, sub)) = &p.subpat {
@@ -797,6 +811,22 @@ fn has_reference(ty: &syn::Type) -> bool {
         })
     }
     walk(quote::ToTokens::to_token_stream(ty))
+}
+
+/// Is `ty` a path whose last segment is `Transaction` (`sqlx::Transaction<'_,
+/// Postgres>`, `Transaction<'_>`)? Judged by the name only: the macro sees
+/// no types.
+fn names_transaction(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Transaction"),
+        syn::Type::Group(g) => names_transaction(&g.elem),
+        syn::Type::Paren(p) => names_transaction(&p.elem),
+        _ => false,
+    }
 }
 
 fn is_reference(ty: &syn::Type) -> bool {

@@ -420,7 +420,8 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     };
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
-        if !(m.kind == MutKind::Param && named) {
+        // (a transaction named in `clone`: rustc would say only that it is not `Clone`)
+        if !(m.kind == MutKind::Param && named) || m.transaction {
             errors.at(m.at, diag::mut_parameter(&m));
         }
     }

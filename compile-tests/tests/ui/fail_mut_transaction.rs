@@ -1,0 +1,28 @@
+use retry_runtime::retry;
+
+// A transaction handed to a retried function (sqlx's, tokio-postgres's,
+// rusqlite's are all named `Transaction`): the message says where the
+// retry goes instead, also when `clone` names it.
+mod db {
+    pub struct Transaction<'c>(pub &'c mut u32);
+    impl Transaction<'_> {
+        pub fn execute(&mut self, _sql: &str) -> u32 {
+            *self.0 += 1;
+            *self.0
+        }
+    }
+}
+
+#[retry(preset = "db")]
+fn update(mut tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
+    tx.execute("UPDATE clips SET views = views + 1");
+    Ok(())
+}
+
+#[retry(preset = "db", clone = tx)]
+fn update_cloned(mut tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
+    tx.execute("UPDATE clips SET views = views + 1");
+    Ok(())
+}
+
+fn main() {}
