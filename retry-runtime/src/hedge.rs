@@ -720,8 +720,19 @@ where
                 }
                 Err(reason) => {
                     closed = Some(reason);
-                    if let Some(i) = taken {
-                        in_flight.swap_remove(i);
+                    match taken {
+                        Some(i) => {
+                            in_flight.swap_remove(i);
+                        }
+                        // a hedge (a retry has its place taken): its
+                        // refusal has no other line, and the call waits on
+                        // for the attempts in flight
+                        None => log::hedge_not_started(
+                            policy.name,
+                            started.saturating_add(1),
+                            max,
+                            reason,
+                        ),
                     }
                 }
             }

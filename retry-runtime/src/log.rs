@@ -15,6 +15,7 @@
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
+//! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
@@ -292,6 +293,29 @@ pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in
         operation,
         attempt,
         in_flight,
+    );
+}
+
+/// The DEBUG line of a hedge the guards refused (`reason`: the budget, an
+/// open breaker, the throttle): no attempt starts, and the call waits on
+/// for those in flight.
+#[cold]
+pub(crate) fn hedge_not_started(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    reason: StopReason,
+) {
+    tracing::debug!(
+        target: TARGET,
+        operation,
+        attempt,
+        max_attempts,
+        reason = %reason,
+        "hedging {}: attempt {} not started ({})",
+        operation,
+        attempt,
+        reason,
     );
 }
 

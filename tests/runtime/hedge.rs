@@ -190,6 +190,7 @@ async fn an_exhausted_budget_stops_new_hedges_but_keeps_those_in_flight() {
     let budget: &'static RetryBudget =
         Box::leak(Box::new(RetryBudget::new("replicas").with_max_tokens(2)));
     let r = Replicas::new(vec![(1_000, Ok(1)), (1_000, Ok(2)), (10, Ok(3))]);
+    let logs = testkit::capture::capture();
     let out = hedging(5, 100)
         .with_budget(budget)
         .retry(|| r.call())
@@ -200,6 +201,12 @@ async fn an_exhausted_budget_stops_new_hedges_but_keeps_those_in_flight() {
     assert_eq!(r.started(), 2, "the third start was refused");
     assert_eq!(out.value, 1, "the first attempt, in flight, still won");
     assert_eq!(budget.stats().refused, 1);
+    // the refusal has a line of its own (the call's latency jumps with it)
+    let line = logs.assert_logged(
+        tracing::Level::DEBUG,
+        "hedging operation: attempt 3 not started (retry budget exhausted)",
+    );
+    testkit::capture::assert_fields(&line, &[("attempt", "3"), ("max_attempts", "5")]);
 }
 
 #[tokio::test(start_paused = true)]
