@@ -89,7 +89,7 @@ use crate::jitter::Rng;
 ///
 /// # Example
 /// ```
-/// use retry_runtime::{Policy, Throttle, Throttled};
+/// use retry_runtime::{kinds, Classify, ErrorKind, Policy, Throttle, Throttled};
 ///
 /// static SEARCH: Throttle = Throttle::new("search");
 ///
@@ -103,9 +103,14 @@ use crate::jitter::Rng;
 ///         write!(f, "{self:?}")
 ///     }
 /// }
+/// impl Classify for SearchError {
+///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+/// }
 ///
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_attempts(1).with_throttle(&SEARCH);
+/// // a policy that classifies: an error it does not retry (a 404) would be
+/// // an accept; with `Policy::new()` alone every error is a rejection
+/// let policy = Policy::new().with_attempts(1).retry_on(kinds![Unavailable]).with_throttle(&SEARCH);
 /// // the dependency rejects everything: soon most calls are not even sent
 /// let mut sent = 0;
 /// for _ in 0..1000 {
