@@ -75,11 +75,62 @@ pub trait Sleeper {
     fn sleep(&self, wait: Duration) -> Self::Sleep;
 
     /// Under [`testing::pause`], is a run's wait between attempts virtual
-    /// (the run's clock advances, the timer is not awaited)? Only for this
-    /// library's timers other than tokio's, which has a paused clock of its
-    /// own; a sleeper of yours is still awaited. (A run with a hedge delay
-    /// sleeps its waits for real whatever this says.)
-    #[doc(hidden)]
+    /// (the run's clock advances, the timer is not awaited)? `true` for
+    /// this library's timers other than tokio's, which has a paused clock
+    /// of its own (outside a tokio runtime, for the
+    /// [`DefaultSleeper`](crate::DefaultSleeper)); by default `false`: a
+    /// sleeper of yours is awaited, its waits recorded. (A run with a hedge
+    /// delay sleeps its waits for real whatever this says.)
+    ///
+    /// A sleeper that wraps one of this library's (an SDK's choice between
+    /// `FuturesTimerSleeper` and a timer its users give) forwards this
+    /// and [`sleep_virtual`](Self::sleep_virtual) to the one it holds, so
+    /// that its users' tests under `testing::pause()` do not sleep:
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::time::Duration;
+    /// use retry_runtime::sleep::{SleepFn, Sleeper, SmolSleeper};
+    /// use retry_runtime::{testing, Policy};
+    ///
+    /// type UserSleep = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    /// enum SdkSleeper {
+    ///     Timer(SmolSleeper),
+    ///     User(SleepFn<fn(Duration) -> UserSleep>),
+    /// }
+    /// impl Sleeper for SdkSleeper {
+    ///     type Sleep = UserSleep;
+    ///     fn sleep(&self, wait: Duration) -> UserSleep {
+    ///         match self {
+    ///             SdkSleeper::Timer(t) => Box::pin(t.sleep(wait)),
+    ///             SdkSleeper::User(u) => u.sleep(wait),
+    ///         }
+    ///     }
+    ///     fn virtual_when_paused(&self) -> bool {
+    ///         matches!(self, SdkSleeper::Timer(t) if t.virtual_when_paused())
+    ///     }
+    ///     fn sleep_virtual(&self) -> UserSleep {
+    ///         match self {
+    ///             SdkSleeper::Timer(t) => Box::pin(t.sleep_virtual()),
+    ///             SdkSleeper::User(u) => u.sleep(Duration::ZERO),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let paused = testing::pause();
+    /// let policy = Policy::new().with_attempts(3); // waits 1s, 2s
+    /// let r = async_io::block_on(async {
+    ///     policy
+    ///         .retry(|| async { Err::<(), _>("down") })
+    ///         .sleep_with(SdkSleeper::Timer(SmolSleeper))
+    ///         .detailed()
+    ///         .await
+    /// });
+    /// let s = Duration::from_secs;
+    /// assert!(r.unwrap_err().elapsed >= s(3)); // on the virtual clock, not slept
+    /// assert_eq!(paused.waits(), [s(1), s(2)]);
+    /// # }
+    /// ```
     #[inline(always)]
     fn virtual_when_paused(&self) -> bool {
         false
@@ -89,8 +140,7 @@ pub trait Sleeper {
     /// returns `Pending`), so that the task's executor runs its other
     /// tasks between attempts, as a sleep on tokio's paused clock lets it.
     /// Made only when [`virtual_when_paused`](Self::virtual_when_paused)
-    /// is true.
-    #[doc(hidden)]
+    /// is true. By default `self.sleep(Duration::ZERO)`.
     #[inline]
     fn sleep_virtual(&self) -> Self::Sleep {
         self.sleep(Duration::ZERO)

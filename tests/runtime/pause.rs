@@ -111,3 +111,55 @@ fn a_pause_guard_dropped_as_its_thread_exits_does_not_panic() {
     .join();
     assert!(joined.is_ok());
 }
+
+/// A sleeper of a library's own that wraps one of the crate's timers
+/// (`SmolSleeper` here) keeps its waits virtual under `testing::pause()`
+/// by forwarding `virtual_when_paused` and `sleep_virtual`: its `sleep` is
+/// never called, where one that does not forward them sleeps.
+#[test]
+fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
+    use retry_runtime::sleep::{Sleeper, SmolSleeper};
+    use std::cell::Cell;
+
+    struct Wrapper<'c> {
+        inner: SmolSleeper,
+        forward: bool,
+        slept: &'c Cell<u32>,
+    }
+    impl Sleeper for Wrapper<'_> {
+        type Sleep = <SmolSleeper as Sleeper>::Sleep;
+        fn sleep(&self, wait: Duration) -> Self::Sleep {
+            self.slept.set(self.slept.get() + 1);
+            self.inner.sleep(wait)
+        }
+        fn virtual_when_paused(&self) -> bool {
+            self.forward && self.inner.virtual_when_paused()
+        }
+        fn sleep_virtual(&self) -> Self::Sleep {
+            self.inner.sleep_virtual()
+        }
+    }
+
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_millis(5)));
+    for (forward, sleeps) in [(true, 0), (false, 2)] {
+        let slept = Cell::new(0);
+        let paused = testing::pause();
+        let out = async_io::block_on(async {
+            policy
+                .retry(|| async { Err::<(), _>("down") })
+                .sleep_with(Wrapper {
+                    inner: SmolSleeper,
+                    forward,
+                    slept: &slept,
+                })
+                .await
+        });
+        assert!(out.is_err());
+        assert_eq!(slept.get(), sleeps, "forwarding: {forward}");
+        // recorded either way
+        let ms = Duration::from_millis;
+        assert_eq!(paused.waits(), [ms(5), ms(5)]);
+    }
+}
