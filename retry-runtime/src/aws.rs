@@ -290,6 +290,84 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
     }
 }
 
+/// An AWS SDK error as a log line should show it, where the SDK's own
+/// `Display` says only `service error` or `dispatch failure`: a service's
+/// error by its code, message, HTTP status and request id (what AWS
+/// support asks for), anything else with its causes ([`Causes`]).
+/// Use it in your error's message, on a field that is not its `source()`:
+///
+/// ```
+/// use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+/// use aws_smithy_runtime_api::client::result::SdkError;
+/// use aws_smithy_runtime_api::http::StatusCode;
+/// use aws_smithy_types::body::SdkBody;
+/// use aws_smithy_types::error::ErrorMetadata;
+/// use retry_runtime::aws::Described;
+///
+/// // in your error type, on a field that is not its source (thiserror):
+/// // #[error("upload: {}", Described(.0))]
+/// // Upload(SdkError<PutObjectError, HttpResponse>),
+/// let mut response = HttpResponse::new(StatusCode::try_from(503).unwrap(), SdkBody::empty());
+/// response.headers_mut().insert("x-amz-request-id", "4442587FB7D0A2F9");
+/// let slow_down = ErrorMetadata::builder()
+///     .code("SlowDown")
+///     .message("Please reduce your request rate.")
+///     .build();
+/// let error: SdkError<ErrorMetadata, HttpResponse> = SdkError::service_error(slow_down, response);
+/// assert_eq!(error.to_string(), "service error"); // the SDK's own
+/// assert_eq!(
+///     Described(&error).to_string(),
+///     "SlowDown: Please reduce your request rate. (HTTP 503, request id 4442587FB7D0A2F9)"
+/// );
+/// ```
+///
+/// The message and the request id come from the server: written on one
+/// line, control and invisible characters escaped, as an
+/// [`HttpError`](crate::HttpError)'s body is. A refused connection reads
+/// `dispatch failure: io error: ...: Connection refused (os error 111)`.
+pub struct Described<'a, E>(pub &'a SdkError<E, HttpResponse>);
+
+impl<E> core::fmt::Display for Described<'_, E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use crate::log::Escaped;
+        let SdkError::ServiceError(service) = self.0 else {
+            return crate::Causes(self.0).fmt(f);
+        };
+        let error = service.err();
+        let response = service.raw();
+        write!(
+            f,
+            "{}",
+            Escaped(error.code().unwrap_or("an error without a code"))
+        )?;
+        if let Some(message) = error.message() {
+            write!(f, ": {}", Escaped(message))?;
+        }
+        write!(f, " (HTTP {}", response.status().as_u16())?;
+        let request_id = error
+            .meta()
+            .extra("aws_request_id")
+            .or_else(|| response.headers().get("x-amz-request-id"))
+            .or_else(|| response.headers().get("x-amzn-requestid"));
+        if let Some(id) = request_id {
+            write!(f, ", request id {}", Escaped(id))?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl<E> core::fmt::Debug for Described<'_, E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +391,36 @@ mod tests {
 
     fn boxed(msg: &str) -> Box<dyn std::error::Error + Send + Sync> {
         msg.into()
+    }
+
+    /// A log line's view of an SDK error: code, message, status, request
+    /// id (from the error's metadata, else the response's header), server
+    /// text on one line; any other error with its causes.
+    #[test]
+    fn described_for_a_log_line() {
+        let meta = ErrorMetadata::builder()
+            .code("NoSuchKey")
+            .message("The specified key does not exist.\nForged: line")
+            .custom("aws_request_id", "REQ-1")
+            .build();
+        let e: Error = SdkError::service_error(meta, response(404));
+        assert_eq!(
+            Described(&e).to_string(),
+            "NoSuchKey: The specified key does not exist.\\nForged: line (HTTP 404, request id REQ-1)"
+        );
+        // no code, no message, no request id
+        let bare = service(None, 500);
+        assert_eq!(
+            Described(&bare).to_string(),
+            "an error without a code (HTTP 500)"
+        );
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: Error = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+        assert_eq!(e.to_string(), "dispatch failure");
+        let line = Described(&e).to_string();
+        assert!(line.starts_with("dispatch failure: "), "{line}");
+        assert!(line.ends_with("connection refused"), "{line}");
     }
 
     #[test]

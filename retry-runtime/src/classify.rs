@@ -337,8 +337,8 @@ macro_rules! kinds {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Classify`, so retry_runtime cannot tell which errors to retry",
     label = "this error type must implement `retry_runtime::Classify` (needed by `retry_on`, the presets, and `#[classify(transparent)]`)",
-    note = "add `#[derive(retry_runtime::Classify)]` to `{Self}` (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`anyhow::Error`, `String`) cannot be given it here (the orphan rule): return `Box<dyn std::error::Error + Send + Sync>` instead (classified by the first error of its `source()` chain whose kind is known), use `retry_if = your_predicate` instead of `retry_on`, or, for a `#[classify(transparent)]` field, give its variant a kind of its own",
-    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error` or the AWS SDK's `SdkError`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx` or `aws`: each implements `Classify` for its type"
+    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error` or the AWS SDK's `SdkError`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx` or `aws`: each implements `Classify` for its type (for `aws_sdk_s3::Error` and the like, keep the `SdkError` around it: `e.map_service_error(Into::into)`)",
+    note = "add `#[derive(retry_runtime::Classify)]` to `{Self}` (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`anyhow::Error`, `String`) cannot be given it here (the orphan rule): return `Box<dyn std::error::Error + Send + Sync>` instead (classified by the first error of its `source()` chain whose kind is known), use `retry_if = your_predicate` instead of `retry_on`, or, for a `#[classify(transparent)]` field, give its variant a kind of its own"
 )]
 pub trait Classify {
     /// What kind of failure this is.

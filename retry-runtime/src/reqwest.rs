@@ -367,7 +367,7 @@ impl fmt::Display for HttpError {
         }
         let body = self.0.body.trim();
         if !body.is_empty() {
-            write!(f, ": {}", Escaped(body))?;
+            write!(f, ": {}", crate::log::Escaped(body))?;
         }
         Ok(())
     }
@@ -410,47 +410,6 @@ impl fmt::Display for Masked<'_> {
             f.write_str("***@")?;
         }
         f.write_str(after)
-    }
-}
-
-/// A server's text on one line, read as written: control characters
-/// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
-/// and the invisible format characters that reorder or hide text in a
-/// terminal (bidirectional overrides and isolates, zero-width spaces and
-/// marks, the byte-order mark) written as Rust escapes (`\n`, `\u{1b}`,
-/// `\u{202e}`); everything else as it is (a backslash too, so a JSON body
-/// stays readable).
-struct Escaped<'a>(&'a str);
-
-impl Escaped<'_> {
-    fn hidden(c: char) -> bool {
-        matches!(
-            c,
-            '\u{2028}'
-                | '\u{2029}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}'
-        )
-    }
-}
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(at) = rest.find(|c: char| c.is_control() || Self::hidden(c)) {
-            let (plain, tail) = rest.split_at(at);
-            f.write_str(plain)?;
-            let mut chars = tail.chars();
-            match chars.next() {
-                Some(c) if c.is_control() => write!(f, "{}", c.escape_debug())?,
-                Some(c) => write!(f, "{}", c.escape_unicode())?,
-                None => {}
-            }
-            rest = chars.as_str();
-        }
-        f.write_str(rest)
     }
 }
 
