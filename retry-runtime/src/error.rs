@@ -3,6 +3,7 @@
 use core::fmt;
 use std::time::Duration;
 
+use crate::classify::{Classify, ErrorKind};
 use crate::stop::StopReason;
 
 /// A run that gave up: how many attempts, how long, why, and the last error
@@ -50,7 +51,8 @@ use crate::stop::StopReason;
 /// `Box<dyn Error + Send + Sync>`), the chain is the only way to reach it,
 /// and [`error_kind`](crate::classify::error_kind), an outer run's
 /// classifier and the `Retry-After` reading walk it. A refused connection
-/// given up on stays `Connect`:
+/// given up on stays `Connect`, boxed or not (unboxed, it is [`Classify`]
+/// when its error type is):
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind, Policy};
@@ -143,6 +145,50 @@ impl<E> RetryError<E> {
     /// ```
     pub fn into_inner(self) -> E {
         self.last_error
+    }
+}
+
+/// The kind and the retry-after hint of the last error: an outer
+/// `retry_on` over a call that returns a `RetryError<E>` (an SDK's method
+/// with retries of its own) retries it as it would the last error, and a
+/// refused connection given up on stays `Connect`. Boxed, a `RetryError`
+/// is classified the same way, through its [`source`](std::error::Error::source)
+/// ([`error_kind`](crate::classify::error_kind)).
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{Classify, ErrorKind, Policy, RetryError};
+///
+/// // an SDK's call: two attempts of its own, then a RetryError
+/// fn get_clip(calls: &mut u32) -> Result<Vec<u8>, RetryError<io::Error>> {
+///     let sdk = Policy::new().with_name("clipsdk.get_clip").with_attempts(2);
+///     let ok = sdk
+///         .retry(|| {
+///             *calls += 1;
+///             Err(io::Error::from(io::ErrorKind::ConnectionRefused))
+///         })
+///         .detailed()
+///         .call()?;
+///     Ok(ok.value)
+/// }
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let mut calls = 0;
+/// let err = get_clip(&mut calls).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Connect);
+///
+/// // the application's retry around it retries what it would retry unwrapped
+/// let app = Policy::new().with_attempts(3).retry_on(ErrorKind::Connect.into());
+/// let err = app.retry(|| get_clip(&mut calls)).call().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Connect);
+/// assert_eq!(calls, 2 + 3 * 2); // (the SDK's policy retries every error: its own retries stay)
+/// ```
+impl<E: Classify> Classify for RetryError<E> {
+    fn kind(&self) -> ErrorKind {
+        self.last_error.kind()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.last_error.retry_after()
     }
 }
 

@@ -171,6 +171,79 @@ fn a_boxed_retry_error_is_classified_by_its_last_error() {
     );
 }
 
+/// A 429 with the server's wait.
+#[derive(Debug, thiserror::Error)]
+#[error("slow down")]
+struct SlowDown(Duration);
+
+impl Classify for SlowDown {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::RateLimited
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
+/// An outer `retry_on` over a call that returns a `RetryError` (an SDK's
+/// method with retries of its own) judges it by its last error: a reset
+/// given up on is retried, a missing bucket is not, and a server's wait is
+/// the outer run's wait.
+#[test]
+fn an_outer_retry_on_classifies_a_retry_error_by_its_last_error() {
+    let paused = testing::pause();
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::from_secs(5)))
+        .retry_on(ErrorKind::Connect | ErrorKind::RateLimited);
+    let mut calls = 0;
+    let e = outer
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(exhausted())
+        })
+        .call()
+        .unwrap_err();
+    assert_eq!((calls, e.kind()), (2, ErrorKind::Connect));
+    assert!(paused.waits().contains(&Duration::from_secs(5)));
+
+    let mut calls = 0;
+    let permanent = || {
+        upload_policy()
+            .retry(|| Err::<(), _>(UploadError::NoBucket))
+            .detailed()
+            .call()
+    };
+    let e = outer
+        .retry(|| {
+            calls += 1;
+            permanent()
+        })
+        .call()
+        .unwrap_err();
+    assert_eq!((calls, e.kind()), (1, ErrorKind::Permanent));
+
+    let limited = Policy::new()
+        .with_attempts(1)
+        .retry(|| Err::<(), _>(SlowDown(Duration::from_millis(1500))))
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!(limited.retry_after(), Some(Duration::from_millis(1500)));
+    drop(paused);
+    let paused = testing::pause();
+    let _ = outer
+        .retry(|| {
+            Policy::new()
+                .with_attempts(1)
+                .retry(|| Err::<(), _>(SlowDown(Duration::from_millis(1500))))
+                .detailed()
+                .call()
+        })
+        .call();
+    assert_eq!(paused.waits(), [Duration::from_millis(1500)]);
+}
+
 #[test]
 fn debug_shows_the_fields() {
     let dbg = format!("{:?}", exhausted());
