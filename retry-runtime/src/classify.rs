@@ -111,6 +111,8 @@ impl fmt::Display for ErrorKind {
 ///
 /// Operators cannot be called in a `const` on stable Rust, so in a `const` or
 /// `static` write [`ErrorKind::or`], [`KindSet::with`] or the [`kinds!`](crate::kinds) macro.
+/// It prints as `retry_on` is written (`Timeout | Connect`; `(none)` when
+/// empty) and [parses](crate::parse) back from the same text.
 ///
 /// ```
 /// use retry_runtime::{kinds, ErrorKind, KindSet};

@@ -1,9 +1,9 @@
-//! A [`Backoff`], a [`Jitter`] or a duration from text, in `#[retry]`'s own
-//! grammar (`"exp(1s, 30s)"`, `"+25%"`, `"10s"`), for a policy read from a
-//! configuration file or an environment variable: one parser
-//! (`retry-dsl`) reads the attribute's strings at compile time and these at
-//! run time, so a string means the same in both places and a bad one gets
-//! the same message.
+//! A [`Backoff`], a [`Jitter`], a duration or a [`KindSet`] from text, in
+//! `#[retry]`'s own grammar (`"exp(1s, 30s)"`, `"+25%"`, `"10s"`,
+//! `"Timeout | Connect"`), for a policy read from a configuration file or
+//! an environment variable: one parser (`retry-dsl`) reads the attribute's
+//! strings at compile time and these at run time, so a string means the
+//! same in both places and a bad one gets the same message.
 //!
 //! ```
 //! use std::time::Duration;
@@ -11,11 +11,13 @@
 //!
 //! // e.g. std::env::var("CLIPS_BACKOFF"), a field of a config file
 //! let (backoff, jitter, deadline) = ("exp(1s, 30s)", "full", "2m");
+//! let retry_on = "Timeout | Connect | RateLimited";
 //! let policy = Policy::new()
 //!     .with_attempts(5)
 //!     .with_backoff(backoff.parse::<Backoff>()?)
 //!     .with_jitter(jitter.parse::<Jitter>()?)
 //!     .with_max_elapsed(retry_runtime::parse::duration(deadline)?)
+//!     .retry_on(retry_on.parse()?)
 //!     .build()?; // the checks `#[retry]` makes on the policy
 //! assert_eq!(policy.backoff(), Backoff::exponential(Duration::from_secs(1), Duration::from_secs(30)));
 //!
@@ -33,15 +35,16 @@ use std::time::Duration;
 use retry_dsl::{BackoffSpec, JitterSpec};
 
 use crate::backoff::Backoff;
+use crate::classify::{ErrorKind, KindSet};
 use crate::jitter::Jitter;
 
 // The spec-to-value mapping below is the one retry-macros/src/expand.rs
 // (`backoff`, `jitter`) writes as tokens: keep the two in step
 // (tests/runtime/parse.rs compares their waits).
 
-/// A backoff, jitter or duration string that does not parse: what it was,
-/// the text, and the message `#[retry]` gives the same string at compile
-/// time (one line per problem).
+/// A backoff, jitter, duration or error kind string that does not parse:
+/// what it was, the text, and the message `#[retry]` gives the same string
+/// at compile time (one line per problem).
 ///
 /// ```
 /// let e = "exp(1s, 4)".parse::<retry_runtime::Backoff>().unwrap_err();
@@ -65,6 +68,10 @@ impl ParseError {
             Some(rest) => rest.to_owned(),
             None => error.message,
         };
+        ParseError::with_message(what, input, message)
+    }
+
+    fn with_message(what: &'static str, input: &str, message: String) -> ParseError {
         ParseError {
             what,
             input: input.to_owned(),
@@ -72,7 +79,8 @@ impl ParseError {
         }
     }
 
-    /// What was parsed: `"backoff"`, `"jitter"` or `"duration"`.
+    /// What was parsed: `"backoff"`, `"jitter"`, `"duration"`, `"kinds"`
+    /// (a [`KindSet`]) or `"kind"` (an [`ErrorKind`]).
     ///
     /// ```
     /// assert_eq!("often".parse::<retry_runtime::Jitter>().unwrap_err().what(), "jitter");
@@ -201,5 +209,175 @@ impl FromStr for Jitter {
             JitterSpec::Plus(d) => Jitter::Plus(d),
             JitterSpec::Percent(p) => Jitter::Proportional(p),
         })
+    }
+}
+
+/// `Timeout | Connect`: the kinds' names ([`ErrorKind::name`]) separated
+/// by `|`, as `#[retry(retry_on = ...)]` takes them and as a [`KindSet`]
+/// prints, so what a service logs can go back into its configuration.
+/// Spaces around the names do not matter; the names do, letter for
+/// letter (`timeout` gets "did you mean `Timeout`?"). A kind given twice
+/// and a path (`ErrorKind::Timeout`) are refused, as the attribute
+/// refuses them.
+///
+/// The empty set, which retries nothing, is `none` (as a backoff or a
+/// jitter of nothing is written), or `(none)`, as it prints; the attribute
+/// has no spelling for it. An empty or blank text is an error, not the
+/// empty set: an environment variable set to nothing does not turn
+/// retries off.
+///
+/// ```
+/// use retry_runtime::{ErrorKind, KindSet};
+/// assert_eq!("Timeout | Connect".parse(), Ok(ErrorKind::Timeout | ErrorKind::Connect));
+/// assert_eq!("none".parse(), Ok(KindSet::EMPTY));
+/// assert_eq!(KindSet::EMPTY.to_string().parse(), Ok(KindSet::EMPTY)); // "(none)"
+/// let e = "Timeout | Conect".parse::<KindSet>().unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     "invalid kinds \"Timeout | Conect\": unknown error kind `Conect`; did you mean `Connect`? \
+///      the kinds are: Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown"
+/// );
+/// assert!("".parse::<KindSet>().is_err());
+/// ```
+impl FromStr for KindSet {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<KindSet, ParseError> {
+        let error = |message: String| ParseError::with_message("kinds", text, message);
+        let trimmed = text.trim();
+        if trimmed == "none" || trimmed == "(none)" {
+            return Ok(KindSet::EMPTY);
+        }
+        if trimmed.is_empty() {
+            return Err(error(format!(
+                "no error kind; write kinds separated by `|` (e.g. `Timeout | Connect`), \
+                 or `none` for the empty set; {}",
+                KindsAre
+            )));
+        }
+        let names: Vec<&str> = trimmed.split('|').map(str::trim).collect();
+        let mut problems = Vec::new();
+        let mut set = KindSet::EMPTY;
+        if names.iter().any(|name| name.is_empty()) {
+            problems.push(format!(
+                "a `|` with no kind on one side: write kinds separated by `|`, e.g. `Timeout | Connect` \
+                 (found `{trimmed}`)"
+            ));
+        }
+        if names.iter().any(|name| name.contains("::")) {
+            let alone: Vec<&str> = names.iter().map(|name| unpathed(name)).collect();
+            problems.push(format!(
+                "write each kind alone, without a path: `{}`",
+                alone.join(" | ")
+            ));
+        }
+        for (i, &name) in names.iter().enumerate() {
+            if name.is_empty() || name.contains("::") {
+                continue;
+            }
+            match kind_named(name) {
+                Some(_) if names[..i].contains(&name) => {
+                    problems.push(format!("`{name}` is given twice; give each kind once"));
+                }
+                Some(kind) => set = set.with(kind),
+                None if name == "none" => problems.push(
+                    "`none` is the empty set: write it alone, not in a list of kinds".to_owned(),
+                ),
+                // a lone `None` or `NONE` was meant for the empty set
+                None if names.len() == 1 => problems.push(unknown_kind(
+                    name,
+                    &with_none(),
+                    " (or `none` for the empty set)",
+                )),
+                None => problems.push(unknown_kind(name, &kind_names(), "")),
+            }
+        }
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(error(problems.join("\n")))
+        }
+    }
+}
+
+/// One kind's name ([`ErrorKind::name`]), as in `retry_on` and as it
+/// prints; letter for letter, with a "did you mean" for a near miss.
+///
+/// ```
+/// use retry_runtime::ErrorKind;
+/// assert_eq!("RateLimited".parse(), Ok(ErrorKind::RateLimited));
+/// for kind in ErrorKind::ALL {
+///     assert_eq!(kind.to_string().parse(), Ok(kind));
+/// }
+/// let e = "ratelimited".parse::<ErrorKind>().unwrap_err();
+/// assert_eq!(e.what(), "kind");
+/// assert!(e.message().contains("did you mean `RateLimited`?"), "{e}");
+/// ```
+impl FromStr for ErrorKind {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<ErrorKind, ParseError> {
+        let name = text.trim();
+        if let Some(kind) = kind_named(name) {
+            return Ok(kind);
+        }
+        let message = if name.is_empty() {
+            format!("no error kind; {KindsAre}")
+        } else if name.contains('|') {
+            format!("one kind only (found `{name}`): parse a `KindSet` for several")
+        } else if name.contains("::") {
+            format!("write the kind alone, without a path: `{}`", unpathed(name))
+        } else {
+            unknown_kind(name, &kind_names(), "")
+        };
+        Err(ParseError::with_message("kind", text, message))
+    }
+}
+
+/// The kind whose [`name`](ErrorKind::name) this is, letter for letter.
+fn kind_named(name: &str) -> Option<ErrorKind> {
+    ErrorKind::ALL.into_iter().find(|kind| kind.name() == name)
+}
+
+/// The kinds' names, in declaration order.
+fn kind_names() -> Vec<&'static str> {
+    ErrorKind::ALL.iter().map(|kind| kind.name()).collect()
+}
+
+/// The kinds' names and `none`, for a suggestion for a lone word.
+fn with_none() -> Vec<&'static str> {
+    let mut names = kind_names();
+    names.push("none");
+    names
+}
+
+/// `ErrorKind::Timeout` -> `Timeout`.
+fn unpathed(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name).trim()
+}
+
+/// "unknown error kind `X`; did you mean `Y`? the kinds are: ...", worded
+/// as `#[retry]` words it (retry-macros' `diag::unknown`), the suggestion
+/// from the same `did_you_mean`.
+fn unknown_kind(name: &str, candidates: &[&str], or: &str) -> String {
+    format!(
+        "unknown error kind `{name}`; {}{KindsAre}{or}",
+        retry_dsl::did_you_mean(name, candidates)
+    )
+}
+
+/// "the kinds are: Timeout, Connect, ...", as the attribute's messages end.
+struct KindsAre;
+
+impl fmt::Display for KindsAre {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the kinds are: ")?;
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(kind.name())?;
+        }
+        Ok(())
     }
 }

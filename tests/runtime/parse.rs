@@ -1,12 +1,12 @@
 //! `Backoff` and `Jitter` parsed at run time (`str::parse`) wait exactly as
 //! `#[retry]` does with the same strings: one grammar, one parser, the same
 //! waits (jitter drawn from the same seeded generator), and the same
-//! message for a bad string.
+//! message for a bad string. A `KindSet` reads `retry_on`'s grammar.
 
 use retry_runtime::jitter::Rng;
 use std::time::Duration;
 
-use retry_runtime::{retry, testing, Backoff, Jitter, Policy};
+use retry_runtime::{retry, testing, Backoff, ErrorKind, Jitter, KindSet, Policy};
 
 /// The waits of a run of `attempts` attempts that all fail, jitter drawn
 /// from a thread generator seeded with 7.
@@ -142,4 +142,123 @@ fn messages_read_once_on_one_line() {
     let e = "exp(0s, x)".parse::<Backoff>().unwrap_err();
     assert!(e.message().lines().count() > 1, "{e}");
     assert_eq!(e.to_string().lines().count(), 1, "{e}");
+}
+
+/// Every set of kinds (all 128) prints as it parses: `Timeout | Connect`,
+/// and `(none)` for the empty set; each kind alone too.
+#[test]
+fn every_kind_set_prints_as_it_parses() {
+    let kinds = ErrorKind::ALL;
+    for mask in 0u32..(1 << kinds.len()) {
+        let set = kinds
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| mask & (1 << i) != 0)
+            .fold(KindSet::EMPTY, |set, (_, &kind)| set.with(kind));
+        let text = set.to_string();
+        assert_eq!(text.parse::<KindSet>(), Ok(set), "{text}");
+        // spaces around the names do not matter
+        let tight = text.replace(" | ", "|");
+        assert_eq!(tight.parse::<KindSet>(), Ok(set), "{tight}");
+    }
+    for kind in kinds {
+        assert_eq!(kind.to_string().parse::<ErrorKind>(), Ok(kind));
+        assert_eq!(kind.name().parse::<KindSet>(), Ok(KindSet::from(kind)));
+    }
+    assert_eq!(" none\n".parse::<KindSet>(), Ok(KindSet::EMPTY));
+    assert_eq!(
+        " Timeout |Connect | RateLimited ".parse::<KindSet>(),
+        Ok(KindSet::TRANSIENT.without(ErrorKind::Unavailable))
+    );
+}
+
+/// A set read from configuration retries what `retry_on` with the same
+/// words retries.
+#[test]
+fn a_parsed_set_retries_as_the_attribute_does() {
+    #[retry(attempts = 3, backoff = "none", retry_on = Timeout | Connect)]
+    fn annotated(calls: &mut u32, error: std::io::ErrorKind) -> Result<(), std::io::Error> {
+        *calls += 1;
+        Err(error.into())
+    }
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on("Timeout | Connect".parse().unwrap());
+    for error in [
+        std::io::ErrorKind::TimedOut,
+        std::io::ErrorKind::ConnectionRefused,
+        std::io::ErrorKind::NotFound,
+    ] {
+        let (mut by_attribute, mut by_parse) = (0, 0);
+        let _ = annotated(&mut by_attribute, error);
+        let _ = policy
+            .retry(|| {
+                by_parse += 1;
+                Err::<(), _>(std::io::Error::from(error))
+            })
+            .call();
+        assert_eq!(by_parse, by_attribute, "{error:?}");
+    }
+}
+
+/// A bad set of kinds gets the attribute's message for each bad kind
+/// (the ui test `fail_unknown_kind` pins the compile-time one), every
+/// problem at once, on one line.
+#[test]
+fn a_bad_kind_set_says_what_the_attribute_says() {
+    let kinds_are =
+        "the kinds are: Timeout, Connect, RateLimited, Unavailable, Interrupted, Permanent, Unknown";
+    let e = "Timout".parse::<KindSet>().unwrap_err();
+    assert_eq!((e.what(), e.input()), ("kinds", "Timout"));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "invalid kinds: unknown error kind `Timout`; did you mean `Timeout`? {kinds_are} \
+             (or `none` for the empty set)"
+        )
+    );
+    let e = "Timout | Conect | Banana".parse::<KindSet>().unwrap_err();
+    assert_eq!(e.message().lines().count(), 3, "{e}");
+    assert_eq!(e.to_string().lines().count(), 1, "{e}");
+    assert!(e.message().contains("did you mean `Connect`?"), "{e}");
+    assert!(
+        e.message()
+            .contains(&format!("unknown error kind `Banana`; {kinds_are}")),
+        "{e}"
+    );
+    // a word for the empty set that is not `none`
+    let e = "None".parse::<KindSet>().unwrap_err();
+    assert!(e.message().contains("did you mean `none`?"), "{e}");
+    // (`Timeout` given twice, a path, an empty side of `|`: as the attribute)
+    let e = "Timeout | Connect | Timeout"
+        .parse::<KindSet>()
+        .unwrap_err();
+    assert_eq!(e.message(), "`Timeout` is given twice; give each kind once");
+    let e = "ErrorKind::Timeout | Connect"
+        .parse::<KindSet>()
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "write each kind alone, without a path: `Timeout | Connect`"
+    );
+    let e = "Timeout |".parse::<KindSet>().unwrap_err();
+    assert!(e.message().contains("a `|` with no kind"), "{e}");
+    let e = "none | Timeout".parse::<KindSet>().unwrap_err();
+    assert!(e.message().contains("`none` is the empty set"), "{e}");
+    // nothing at all is not the empty set
+    for blank in ["", "  ", "\n"] {
+        let e = blank.parse::<KindSet>().unwrap_err();
+        assert!(e.message().starts_with("no error kind"), "{e}");
+    }
+
+    let e = "timeout".parse::<ErrorKind>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("invalid kind: unknown error kind `timeout`; did you mean `Timeout`? {kinds_are}")
+    );
+    let e = "Timeout | Connect".parse::<ErrorKind>().unwrap_err();
+    assert_eq!(e.what(), "kind");
+    assert!(e.message().contains("parse a `KindSet`"), "{e}");
+    assert!("".parse::<ErrorKind>().is_err());
 }
