@@ -146,6 +146,51 @@ impl<E> RetryError<E> {
     pub fn into_inner(self) -> E {
         self.last_error
     }
+
+    /// The same outcome with its last error turned into another type, the
+    /// operation, attempts, time and reason kept: a library's
+    /// `RetryError<Transport>` made the `RetryError<SdkError>` of its API
+    /// (the struct is `#[non_exhaustive]`: it cannot be rebuilt outside
+    /// this crate). Its [`Classify`] impl is then the new error's.
+    ///
+    /// ```
+    /// use std::io;
+    /// use retry_runtime::{Policy, RetryError, StopReason};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum SdkError {
+    ///     #[error("could not reach the clip service")]
+    ///     Transport(#[source] io::Error),
+    /// }
+    ///
+    /// fn get_clip() -> Result<Vec<u8>, RetryError<SdkError>> {
+    ///     let policy = Policy::new().with_name("clipsdk.get_clip").with_attempts(2);
+    ///     let ok = policy
+    ///         .retry(|| Err(io::Error::from(io::ErrorKind::ConnectionRefused)))
+    ///         .detailed()
+    ///         .call()
+    ///         .map_err(|e| e.map_last_error(SdkError::Transport))?;
+    ///     Ok(ok.value)
+    /// }
+    ///
+    /// let _paused = retry_runtime::testing::pause();
+    /// let err = get_clip().unwrap_err();
+    /// assert_eq!((err.operation, err.attempts, err.reason), ("clipsdk.get_clip", 2, StopReason::Attempts));
+    /// assert!(matches!(err.last_error, SdkError::Transport(_)));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "clipsdk.get_clip failed after 2 attempts (attempts exhausted): could not reach the clip service"
+    /// );
+    /// ```
+    pub fn map_last_error<F>(self, f: impl FnOnce(E) -> F) -> RetryError<F> {
+        RetryError {
+            operation: self.operation,
+            attempts: self.attempts,
+            elapsed: self.elapsed,
+            reason: self.reason,
+            last_error: f(self.last_error),
+        }
+    }
 }
 
 /// The kind and the retry-after hint of the last error: an outer
@@ -220,6 +265,28 @@ impl<T> Succeeded<T> {
     /// ```
     pub fn into_inner(self) -> T {
         self.value
+    }
+
+    /// The same success with its value turned into another type, the
+    /// attempts and time kept (the struct is `#[non_exhaustive]`: it
+    /// cannot be rebuilt outside this crate).
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, Succeeded};
+    /// let ok: Succeeded<String> = Policy::new()
+    ///     .retry(|| Ok::<_, &str>(b"clip".to_vec()))
+    ///     .detailed()
+    ///     .call()
+    ///     .unwrap()
+    ///     .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    /// assert_eq!((ok.value.as_str(), ok.attempts), ("clip", 1));
+    /// ```
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Succeeded<U> {
+        Succeeded {
+            value: f(self.value),
+            attempts: self.attempts,
+            elapsed: self.elapsed,
+        }
     }
 }
 

@@ -244,6 +244,53 @@ fn an_outer_retry_on_classifies_a_retry_error_by_its_last_error() {
     assert_eq!(paused.waits(), [Duration::from_millis(1500)]);
 }
 
+/// A library hands its users its own error type: the run's facts stay.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("upload failed")]
+struct SdkError(#[source] UploadError);
+
+#[test]
+fn map_last_error_and_map_keep_the_runs_facts() {
+    let e = exhausted();
+    let (attempts, elapsed, reason) = (e.attempts, e.elapsed, e.reason);
+    let mapped: RetryError<SdkError> = e.map_last_error(SdkError);
+    assert_eq!(mapped.last_error, SdkError(UploadError::Reset(3)));
+    assert_eq!(
+        (
+            mapped.operation,
+            mapped.attempts,
+            mapped.elapsed,
+            mapped.reason
+        ),
+        ("upload", attempts, elapsed, reason)
+    );
+    assert_eq!(
+        mapped.to_string(),
+        "upload failed after 3 attempts (attempts exhausted): upload failed"
+    );
+
+    let paused = testing::pause();
+    let mut calls = 0;
+    let ok = upload_policy()
+        .retry(|| {
+            calls += 1;
+            if calls < 2 {
+                Err(UploadError::Reset(calls))
+            } else {
+                Ok(calls)
+            }
+        })
+        .detailed()
+        .call()
+        .unwrap();
+    let (attempts, elapsed) = (ok.attempts, ok.elapsed);
+    let shown = ok.map(|n| format!("call {n}"));
+    assert_eq!(shown.value, "call 2");
+    assert_eq!((shown.attempts, shown.elapsed), (attempts, elapsed));
+    assert_eq!(shown.attempts, 2);
+    assert_eq!(paused.waits(), [Duration::from_secs(2)]);
+}
+
 #[test]
 fn debug_shows_the_fields() {
     let dbg = format!("{:?}", exhausted());
