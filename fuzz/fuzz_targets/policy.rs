@@ -305,7 +305,7 @@ struct Checker<'a, W> {
     limit: u32,
 }
 
-impl<W: Copy + When<Hinted>> Checker<'_, W> {
+impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
     /// `decision` was taken after `attempts_made` calls, the last wait `previous`.
     fn check(&self, attempts_made: u32, previous: Duration, elapsed: Duration, decision: Decision) {
         let p = self.policy;
@@ -371,7 +371,7 @@ impl<W: Copy + When<Hinted>> Checker<'_, W> {
 }
 
 /// A `Run` failed until it gives up: at most `limit` attempts, each wait checked.
-fn drive_run<W: Copy + When<Hinted>>(c: &Checker<'_, W>) {
+fn drive_run<W: Copy + When<Hinted> + std::fmt::Debug>(c: &Checker<'_, W>) {
     let _paused = testing::pause();
     let mut run = Run::new(c.policy);
     let mut previous = Duration::ZERO;

@@ -257,7 +257,7 @@ pub struct ConstPolicy<P>(pub(crate) P);
 impl<P, W, G> fmt::Debug for ConstPolicy<P>
 where
     P: Fn() -> &'static Policy<W, G>,
-    W: 'static,
+    W: fmt::Debug + 'static,
     G: 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

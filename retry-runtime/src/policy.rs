@@ -966,7 +966,22 @@ impl<W, G> Policy<W, G> {
     }
 }
 
-impl<W, G> fmt::Debug for Policy<W, G> {
+/// Shows the settings, what it retries (`when`: [`RetryAll`], [`RetryOn`]
+/// with its kinds, `RetryIf(..)`) and its breaker, budget and throttle by
+/// name. A policy with a retry condition of your own (a [`When`] type) is
+/// `Debug` when that type is, so code generic over a policy that prints it
+/// bounds `W: Debug` beside `W: When<E>`.
+///
+/// ```
+/// use retry_runtime::{kinds, presets, Policy};
+/// let policy = Policy::new().with_name("clips").retry_on(kinds![Timeout | Connect]);
+/// let shown = format!("{policy:?}");
+/// assert!(shown.starts_with(r#"Policy { name: "clips", attempts: 3,"#), "{shown}");
+/// assert!(shown.contains("when: RetryOn(Timeout | Connect)"), "{shown}");
+/// assert!(format!("{:?}", presets::WEBHOOK).contains("when: RetryOn("));
+/// assert!(format!("{:?}", Policy::new()).contains("when: RetryAll"));
+/// ```
+impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Policy");
         d.field("name", &self.name)
@@ -974,6 +989,7 @@ impl<W, G> fmt::Debug for Policy<W, G> {
             .field("max_elapsed", &self.stop.max_elapsed)
             .field("backoff", &self.backoff)
             .field("jitter", &self.jitter)
+            .field("when", &self.when)
             .field("retry_after", &self.retry_after);
         if let Some(breaker) = self.circuit {
             d.field("circuit", &breaker.name());

@@ -92,7 +92,7 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
 /// assert!(shown.ends_with("timeout: Some(5s), any_method: false, .. }"), "{shown}");
 /// ```
-impl<W, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
+impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryMiddleware")
             .field("policy", &self.policy)

@@ -120,7 +120,7 @@ pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
 /// assert!(shown.starts_with(r#"Retry { policy: Policy { name: "fetch", attempts: 3,"#), "{shown}");
 /// assert!(shown.ends_with("form: Detailed, .. }"), "{shown}");
 /// ```
-impl<W, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F, S, N, D> {
+impl<W: fmt::Debug, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F, S, N, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("policy", self.policy)
@@ -479,7 +479,7 @@ pin_project! {
 /// assert_eq!(fut.await, Err("down"));
 /// # }
 /// ```
-impl<W, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
+impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
     for RetryFuture<'_, W, G, F, Fut, S, N, D>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -535,7 +535,9 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, 
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug for RetryLayer<W, G, Sl, T> {
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryLayer<W, G, Sl, T>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryLayer")
             .field("policy", &self.policy)
@@ -733,7 +735,7 @@ impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryServic
     }
 }
 
-impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+impl<S: fmt::Debug, W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
     for RetryService<S, W, G, Sl, T>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1005,7 +1007,7 @@ pin_project! {
 /// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
 /// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
 /// ```
-impl<S, Req, W: 'static, G: Guards + 'static, Sl, T> fmt::Debug
+impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T> fmt::Debug
     for ResponseFuture<S, Req, W, G, Sl, T>
 where
     S: Service<Req>,

@@ -247,3 +247,32 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
         "timeout: Some(5s), any_method: true, .. } }",
     );
 }
+
+/// A policy shows what it retries: every error, a set of kinds (a
+/// preset's too), or a predicate (which is not `Debug`, and shows as
+/// `RetryIf(..)`).
+#[test]
+fn a_policy_shows_what_it_retries() {
+    use retry_runtime::{kinds, presets};
+
+    let when = |shown: String| {
+        let at = shown.find("when: ").expect(&shown) + "when: ".len();
+        let rest = &shown[at..];
+        rest[..rest.find(", retry_after").expect(&shown)].to_owned()
+    };
+    assert_eq!(when(format!("{:?}", policy())), "RetryAll");
+    let on = policy().retry_on(kinds![Timeout | Connect]);
+    assert_eq!(when(format!("{on:?}")), "RetryOn(Timeout | Connect)");
+    let by = policy().retry_if(|e: &&str| e.is_empty());
+    assert_eq!(when(format!("{by:?}")), "RetryIf(..)");
+    assert_eq!(
+        when(format!("{:?}", presets::API)),
+        "RetryOn(Timeout | Connect | RateLimited | Unavailable)"
+    );
+    // and so does what holds the policy
+    let retry = on.retry(|| Err::<(), _>("busy"));
+    assert!(
+        format!("{retry:?}").contains("when: RetryOn(Timeout | Connect)"),
+        "{retry:?}"
+    );
+}

@@ -219,7 +219,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
 /// assert!(shown.starts_with(r#"Job { id: 7, run: Run { policy: Policy { name: "import","#), "{shown}");
 /// assert!(shown.ends_with("attempts: 1, .. } }"), "{shown}");
 /// ```
-impl<W, G: Guards> fmt::Debug for Run<'_, W, G> {
+impl<W: fmt::Debug, G: Guards> fmt::Debug for Run<'_, W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
             .field("policy", self.policy)
