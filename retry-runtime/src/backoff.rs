@@ -28,12 +28,27 @@ use crate::policy_error::PolicyError;
 /// let job = Backoff::exponential(s(30), s(480)).with_factor(4.0);
 /// assert_eq!(job.iter().take(3).collect::<Vec<_>>(), [s(30), s(120), s(480)]);
 /// ```
+///
+/// It is `#[non_exhaustive]`: a later version may add a way to grow, so a
+/// `match` on it has a `_` arm (its variants' fields stay open to read and
+/// to build with).
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::Backoff;
+/// fn grows(backoff: Backoff) -> bool {
+///     match backoff {
+///         Backoff::None | Backoff::Fixed(_) => false,
+///         Backoff::Linear { .. } | Backoff::Exponential { .. } | Backoff::Fibonacci { .. } => true,
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 // A tag byte of its own: a retry asks `None`? `Fixed`? in two byte
 // compares, where the niche in a `Duration`'s nanoseconds took six
 // instructions (and a jump table for all five).
 #[repr(u8)]
 #[must_use = "a backoff does nothing until a policy uses it (`Policy::with_backoff`); `with_factor` returns the changed backoff"]
+#[non_exhaustive]
 pub enum Backoff {
     /// No wait at all.
     None,

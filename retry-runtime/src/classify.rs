@@ -20,8 +20,25 @@ use std::time::Duration;
 /// assert!(ErrorKind::Connect.is_transient());
 /// assert!(!ErrorKind::Permanent.is_transient());
 /// ```
+///
+/// It is `#[non_exhaustive]`: a later version may sort errors more finely
+/// (a kind of its own for what is now `Unknown`, say), so a `match` on it
+/// has a `_` arm. [`ErrorKind::is_transient`] and a [`KindSet`]'s
+/// [`contains`](KindSet::contains) ask the usual questions without one.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::ErrorKind;
+/// fn page(kind: ErrorKind) -> bool {
+///     match kind {
+///         ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::RateLimited => false,
+///         ErrorKind::Unavailable | ErrorKind::Interrupted => false,
+///         ErrorKind::Permanent | ErrorKind::Unknown => true,
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The operation took too long (a client timeout, HTTP 408).
     Timeout = 0,

@@ -33,7 +33,22 @@ use crate::backoff::Backoff;
 /// let d = Jitter::Full.apply(Duration::from_secs(2), Duration::ZERO, &backoff, &mut rng);
 /// assert!(d <= Duration::from_secs(2));
 /// ```
+///
+/// It is `#[non_exhaustive]`: a later version may add a way to spread the
+/// waits, so a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::Jitter;
+/// fn random(jitter: Jitter) -> bool {
+///     match jitter {
+///         Jitter::None => false,
+///         Jitter::Full | Jitter::Equal | Jitter::Decorrelated => true,
+///         Jitter::Plus(_) | Jitter::Proportional(_) => true,
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Jitter {
     /// No randomness: the wait is exactly the backoff's.
     #[default]

@@ -1008,6 +1008,22 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
 }
 
 /// The outcome of [`Policy::decide`].
+///
+/// Unlike [`ErrorKind`], [`StopReason`], [`Backoff`] and [`Jitter`], it is
+/// not `#[non_exhaustive]`, on purpose: retry or give up are the only two
+/// outcomes there are (a new reason to give up is a new [`StopReason`]),
+/// and a job loop matches it with no `_` arm.
+///
+/// ```
+/// use retry_runtime::{presets, Decision};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let retry_count = 1; // from the job's row
+/// let next = match presets::JOB.decide(retry_count, &refused) {
+///     Decision::Retry(wait) => format!("run again in {wait:?}"),
+///     Decision::GiveUp(reason) => format!("failed: {reason}"),
+/// };
+/// assert!(next.starts_with("run again in"), "{next}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
 pub enum Decision {
