@@ -241,7 +241,7 @@ struct ReadmeDoctests;
 /// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
 /// | `hedge` | `"150ms"` | async only: start the next attempt beside one that has not answered after this long ([`hedge`]); the function's future keeps failed attempts' errors while others run, so it is `Send` only when the error type is too |
 /// | `nested` | `"defer"` or `"retry"` | inside another retried call, leave the kinds it retries to it (the default) or retry here too ([`nested`]) |
-/// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too |
+/// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too; a `policy = P` with spans on needs this key too (but on a plain sync function) |
 /// | `clone` | `body` or `[body, headers]` | clone these by-value arguments for each attempt (see below) |
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
 ///

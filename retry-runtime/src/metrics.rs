@@ -6,7 +6,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below) |
+//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series is registered at 0 at the operation's first call in the process, so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
@@ -76,6 +76,8 @@
 //!     .into_vec()
 //!     .into_iter()
 //!     .filter(|(key, ..)| key.key().name() == retry_runtime::metrics::CALLS)
+//!     // (every outcome's series is there from the operation's first call, at 0)
+//!     .filter(|(.., value)| *value != DebugValue::Counter(0))
 //!     .map(|(key, _, _, value)| {
 //!         let labels: Vec<_> = key.key().labels().map(|l| l.value().to_owned()).collect();
 //!         (labels, value)
@@ -453,7 +455,7 @@ pub(crate) fn budget(name: &'static str, tokens: f64, refused: bool) {
 #[cfg(feature = "metrics")]
 mod imp {
     use std::sync::OnceLock;
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use ::metrics::{Key, Label, Level, Metadata, Recorder, Unit};
@@ -549,6 +551,10 @@ mod imp {
     struct Operation {
         name: &'static str,
         calls: [Key; Outcome::EVERY.len()],
+        /// Every `calls` key registered at 0 yet (at the operation's first
+        /// call): a series that appears with its first increment is
+        /// missed by `rate()` and `increase()`, which need two samples.
+        zeroed: AtomicBool,
         attempts: Key,
         retries: Key,
         wait: Key,
@@ -574,6 +580,7 @@ mod imp {
             Operation {
                 name,
                 calls: core::array::from_fn(|i| key(CALLS, &calls[i])),
+                zeroed: AtomicBool::new(false),
                 attempts: key(ATTEMPTS, op),
                 retries: key(RETRIES, op),
                 wait: key(WAIT, op),
@@ -654,6 +661,13 @@ mod imp {
     pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
             OPERATIONS.with(operation, |keys| {
+                if !keys.zeroed.load(Ordering::Relaxed)
+                    && !keys.zeroed.swap(true, Ordering::Relaxed)
+                {
+                    for key in &keys.calls {
+                        r.register_counter(key, &META).increment(0);
+                    }
+                }
                 r.register_counter(&keys.calls[outcome as usize], &META)
                     .increment(1);
                 r.register_histogram(&keys.attempts, &META)

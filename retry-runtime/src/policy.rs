@@ -360,7 +360,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// it. A [hedged](crate::Retry::hedged) run makes one for each of its
     /// attempts, those in flight side by side each in its own. Off by
     /// default: a span costs its subscriber's work on every call.
-    /// (`#[retry]`: the key `attempt_spans = true`.) The middlewares (the
+    /// (`#[retry]`: the key `attempt_spans = true`; a `#[retry(policy = P)]`
+    /// whose `P` has spans on needs the key too, except on a plain sync
+    /// function: the attribute builds its async loop from its keys.) The middlewares (the
     /// tower layer, the reqwest middleware) do not open these spans: in a
     /// tower stack, a tracing layer below the retry layer (tower-http's
     /// `TraceLayer`) already makes one span per attempt, since each attempt

@@ -160,3 +160,25 @@ mod each_outcome {
         || OPENS.reset()
     );
 }
+
+/// Every outcome's series exists from an operation's first call, at 0: a
+/// counter that appears with its first increment is missed by `rate()` and
+/// `increase()`, so the first give-up of each kind would be invisible.
+#[test]
+fn the_first_call_registers_every_outcome_at_zero() {
+    let policy = BASE.with_name("outcomes_zeroed_at_first_call");
+    let (rec, out) = record(|| policy.retry(|| Ok::<_, io::Error>(1)).call());
+    assert_eq!(out.unwrap(), 1);
+    for &o in Outcome::ALL {
+        let labels = [
+            ("operation", "outcomes_zeroed_at_first_call"),
+            ("outcome", o.label()),
+        ];
+        let value = rec.value(retry_runtime::metrics::CALLS, &labels);
+        let want = u64::from(o == Outcome::SucceededFirstTry);
+        assert!(
+            matches!(value, Some(metrics_util::debugging::DebugValue::Counter(n)) if *n == want),
+            "{o:?}: {value:?}"
+        );
+    }
+}
