@@ -217,12 +217,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, DslError> {
     };
     let trailing = trailing.trim();
     if !trailing.is_empty() {
-        let hint = match sum_of_pieces(text) {
-            Some(total) if trailing.starts_with(|c: char| c.is_ascii_digit()) => format!(
-                "; a duration is one number and one unit: write `{}`",
-                format_duration(total)
-            ),
-            _ => String::new(),
+        let hint = if trailing.starts_with(|c: char| c.is_ascii_digit()) {
+            match sum_of_pieces(text) {
+                Some(total) => format!(
+                    "; a duration is one number and one unit: write `{}`",
+                    format_duration(total)
+                ),
+                None => "; a duration is one number and one unit".to_owned(),
+            }
+        } else {
+            String::new()
         };
         return Err(DslError::new(format!(
             "unexpected `{trailing}` after the duration `{number}{unit}`{hint}"
@@ -541,11 +545,13 @@ fn call_arguments<'t>(text: &str, name: &str, rest: &'t str) -> Result<Option<&'
     Ok(Some(inner))
 }
 
-/// The backoff written with commas, when its arguments are separated by `;` or
-/// by spaces alone (`exp(1s; 4s)`, `exp(1s 4s)`). A space inside one argument
-/// (`1 s`) is not a separator: each piece must be a duration or a factor on
-/// its own. The result has no `;` and no such spaces, so parsing it cannot
-/// come back here.
+/// The backoff written with commas, when its arguments are separated by `;`
+/// (`exp(1s; 4s)`: always, a `;` is in no duration) or by spaces alone
+/// (`exp(1s 4s)`: only when the comma form is valid, since `fixed(1m 30s)`
+/// is one duration written in two pieces, which the duration's own message
+/// sums). A space inside one argument (`1 s`) is not a separator: each piece
+/// must be a duration or a factor on its own. The result has no `;` and no
+/// such spaces, so parsing it cannot come back here.
 fn with_commas(name: &str, inner: &str) -> Option<String> {
     let mut pieces = Vec::new();
     let mut changed = false;
@@ -562,11 +568,12 @@ fn with_commas(name: &str, inner: &str) -> Option<String> {
             pieces.push(arg.trim());
         }
     }
-    changed |= inner.contains(';');
-    if !changed {
+    let semicolons = inner.contains(';');
+    if !changed && !semicolons {
         return None;
     }
-    Some(format!("{name}({})", pieces.join(", ")))
+    let written = format!("{name}({})", pieces.join(", "));
+    (semicolons || parse_backoff(&written).is_ok()).then_some(written)
 }
 
 /// Parses the third argument of `exp`: `x` then a decimal number of at least 1.
@@ -1042,8 +1049,8 @@ mod tests {
         );
         assert_contains(&duration_err("1m30s500ms"), "write `90500ms`");
         assert_contains(&duration_err("2h 0.5h"), "write `150m`");
-        // not a sum of durations: no suggestion
-        assert!(!duration_err("1m 30").contains("write"));
+        // not a sum of durations: the rule, without a suggestion
+        assert!(duration_err("1m 30").ends_with("; a duration is one number and one unit"));
         assert!(!duration_err("1m 30x").contains("write"));
         assert_contains(&duration_err("1s)"), "unexpected `)`");
         assert_contains(&duration_err("1.5.5s"), "found `.5s`");
@@ -1281,7 +1288,11 @@ mod tests {
             "separate the arguments of `exp` with commas (found `exp(4s; 1s)`); with commas, \
              `exp(4s, 1s)` is still refused: first delay `4s` is greater than the cap `1s`"
         );
-        assert_contains(&backoff_err("fixed(1s 2s)"), "`fixed` takes 1 argument");
+        // spaces alone: commas only when that form is valid; one duration
+        // written in two pieces gets the duration's own message, its sum
+        assert_contains(&backoff_err("fixed(1m 30s)"), "write `90s`");
+        assert_contains(&backoff_err("exp(1m 30s, 5m)"), "write `90s`");
+        assert!(!backoff_err("fixed(1s 2s)").contains("commas"));
         assert_contains(
             &backoff_err("fib(1s, 2s; )"),
             "`fib(1s, 2s, )` is still refused: `fib` takes 2 arguments",
