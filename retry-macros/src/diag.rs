@@ -210,7 +210,9 @@ pub fn mut_parameter(binding: &MutBinding) -> String {
             "`mut {name}`: a transaction cannot be retried from inside it: once a statement \
              in it fails, the database refuses the rest of it (PostgreSQL: 25P02, \
              \"current transaction is aborted\"), and it cannot be copied for each attempt; \
-             retry the function that begins it (`pool.begin()`) and pass that function the pool"
+             retry the function that begins it (`pool.begin()`) and pass that function the pool \
+             (a `Transaction` type of yours that is not a database's and is `Clone`: add \
+             `clone = {name}`)"
         );
     }
     let (written, fix) = match binding.kind {

@@ -732,7 +732,9 @@ pub struct MutBinding {
     pub at: SpanRange,
     pub kind: MutKind,
     /// A whole parameter whose type is named `Transaction` (sqlx's,
-    /// tokio-postgres's, rusqlite's): no copy of it can be retried.
+    /// tokio-postgres's, rusqlite's): no copy of it can be retried. By the
+    /// name only (the macro sees no types): a `Clone` type of the user's
+    /// with that name is let through by `clone = ..`, as any other.
     pub transaction: bool,
 }
 

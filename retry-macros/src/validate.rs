@@ -420,8 +420,7 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     };
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
-        // (a transaction named in `clone`: rustc would say only that it is not `Clone`)
-        if !(m.kind == MutKind::Param && named) || m.transaction {
+        if !(m.kind == MutKind::Param && named) {
             errors.at(m.at, diag::mut_parameter(&m));
         }
     }

@@ -709,6 +709,28 @@ async fn clone_gives_each_attempt_its_own_copy_async() {
     assert_eq!(calls(), 2);
 }
 
+/// A `Clone` type of the user's named `Transaction` (a payment, not a
+/// database's): `clone` lets it through, as any other `mut` parameter; the
+/// macro's database advice is for one without `clone`.
+#[derive(Clone)]
+struct Transaction {
+    amount_cents: i64,
+}
+
+#[retry(attempts = 3, backoff = "none", clone = tx)]
+fn submit(mut tx: Transaction) -> Result<i64, Fail> {
+    tx.amount_cents += 1;
+    step().map(|n| i64::from(n) + tx.amount_cents)
+}
+
+#[test]
+fn a_clone_type_named_transaction_may_be_a_cloned_mut_parameter() {
+    script(&[Timeout]);
+    // the second attempt's copy starts from 99 again: 100, not 101
+    assert_eq!(submit(Transaction { amount_cents: 99 }), Ok(2 + 100));
+    assert_eq!(calls(), 2);
+}
+
 // ---------- crate ----------
 
 mod renamed {
