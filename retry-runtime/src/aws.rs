@@ -293,7 +293,7 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
 /// An AWS SDK error as a log line should show it, where the SDK's own
 /// `Display` says only `service error` or `dispatch failure`: a service's
 /// error by its code, message, HTTP status and request id (what AWS
-/// support asks for), anything else with its causes ([`Causes`]).
+/// support asks for), anything else with its causes ([`Causes`](crate::Causes)).
 /// Use it in your error's message, on a field that is not its `source()`:
 ///
 /// ```

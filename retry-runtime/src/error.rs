@@ -300,6 +300,11 @@ impl<T> Succeeded<T> {
 /// error's `source()` (no `#[from]` or `#[source]`), or a reporter that
 /// walks the chain (anyhow's `{:#}`) prints it twice.
 ///
+/// A cause whose message the error before it already ends with (an error
+/// written `"upstream failed: {0}"` that also returns that `{0}` as its
+/// source, as tower's `Buffer` does) is not written again; its own causes
+/// are. (Compared on the last 256 bytes of each message, on the stack.)
+///
 /// ```
 /// use retry_runtime::Causes;
 ///
@@ -328,11 +333,74 @@ pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'static));
 impl core::fmt::Display for Causes<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}", self.0)?;
+        let mut shown: &(dyn std::error::Error + 'static) = self.0;
         let mut cause = self.0.source();
         while let Some(c) = cause {
-            write!(f, ": {c}")?;
+            if !Tail::of(shown).ends_with(&Tail::of(c)) {
+                write!(f, ": {c}")?;
+            }
+            shown = c;
             cause = c.source();
         }
+        Ok(())
+    }
+}
+
+/// The last [`Tail::N`] bytes of a message, and whether it was longer: to
+/// tell whether an error's message already ends with its cause's, without
+/// allocating.
+struct Tail {
+    bytes: [u8; Tail::N],
+    len: usize,
+    cut: bool,
+}
+
+impl Tail {
+    const N: usize = 256;
+
+    fn of(error: &dyn core::fmt::Display) -> Tail {
+        let mut tail = Tail {
+            bytes: [0; Tail::N],
+            len: 0,
+            cut: false,
+        };
+        // (a Display that fails leaves what it wrote: compared as it is)
+        let _ = core::fmt::write(&mut tail, format_args!("{error}"));
+        tail
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// Does this message end with all of `other` (which was not cut)?
+    fn ends_with(&self, other: &Tail) -> bool {
+        !other.cut && !other.as_bytes().is_empty() && self.as_bytes().ends_with(other.as_bytes())
+    }
+}
+
+impl core::fmt::Write for Tail {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let s = s.as_bytes();
+        if s.len() >= Tail::N {
+            let start = s.len() - Tail::N;
+            self.bytes
+                .copy_from_slice(s.get(start..).unwrap_or_default());
+            self.cut |= start > 0 || self.len > 0;
+            self.len = Tail::N;
+            return Ok(());
+        }
+        let keep = Tail::N - s.len();
+        if self.len > keep {
+            // drop the oldest bytes to make room
+            self.bytes.copy_within(self.len - keep..self.len, 0);
+            self.len = keep;
+            self.cut = true;
+        }
+        if let Some(room) = self.bytes.get_mut(self.len..self.len + s.len()) {
+            room.copy_from_slice(s);
+        }
+        self.len += s.len();
         Ok(())
     }
 }
@@ -346,6 +414,59 @@ impl core::fmt::Debug for Causes<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error whose message already shows its source (`"upstream failed:
+    /// {0}"` and `source() = 0`, tower's `Buffer` error): the cause is not
+    /// written twice, its own cause is written; a long message is compared
+    /// on its end.
+    #[test]
+    fn a_cause_the_message_already_shows_is_written_once() {
+        #[derive(Debug)]
+        struct Shows(std::io::Error, &'static str);
+        impl core::fmt::Display for Shows {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "{}upstream failed: {}", self.1, self.0)
+            }
+        }
+        impl std::error::Error for Shows {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl core::fmt::Display for Outer {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("client error")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            Causes(&Shows(refused(), "")).to_string(),
+            "upstream failed: refused"
+        );
+        // the cause's own cause is still written
+        let nested = std::io::Error::other(Outer(refused()));
+        assert_eq!(
+            Causes(&Shows(nested, "")).to_string(),
+            "upstream failed: client error: refused"
+        );
+        // a message longer than the window still ends with its cause
+        let long: &'static str = "x".repeat(1000).leak();
+        let line = Causes(&Shows(refused(), long)).to_string();
+        assert!(line.ends_with("upstream failed: refused"), "{line}");
+        assert_eq!(line.matches("refused").count(), 1, "{line}");
+        // a message that does not show its cause gets it
+        assert_eq!(
+            Causes(&Outer(refused())).to_string(),
+            "client error: refused"
+        );
+    }
 
     #[test]
     fn compares_and_clones_when_its_error_does() {

@@ -78,7 +78,7 @@ pub trait Sleeper {
     /// (the run's clock advances, the timer is not awaited)? `true` for
     /// this library's timers other than tokio's, which has a paused clock
     /// of its own (outside a tokio runtime, for the
-    /// [`DefaultSleeper`](crate::DefaultSleeper)); by default `false`: a
+    /// [`DefaultSleeper`]); by default `false`: a
     /// sleeper of yours is awaited, its waits recorded. (A run with a hedge
     /// delay sleeps its waits for real whatever this says.)
     ///
@@ -136,11 +136,14 @@ pub trait Sleeper {
         false
     }
 
-    /// The "timer" of a virtual wait: it yields once (wakes its task and
-    /// returns `Pending`), so that the task's executor runs its other
-    /// tasks between attempts, as a sleep on tokio's paused clock lets it.
-    /// Made only when [`virtual_when_paused`](Self::virtual_when_paused)
-    /// is true. By default `self.sleep(Duration::ZERO)`.
+    /// The "timer" of a virtual wait, made only when
+    /// [`virtual_when_paused`](Self::virtual_when_paused) is true. This
+    /// crate's timers yield once (wake the task and return `Pending`, then
+    /// complete), so that the executor runs its other tasks between
+    /// attempts, as a sleep on tokio's paused clock lets it; an override
+    /// should do the same, and must complete without real time passing
+    /// (forward to the wrapped timer's, as in the example above). By default
+    /// `self.sleep(Duration::ZERO)`.
     #[inline]
     fn sleep_virtual(&self) -> Self::Sleep {
         self.sleep(Duration::ZERO)

@@ -28,9 +28,6 @@ use crate::stop::StopReason;
 #[doc(hidden)]
 pub struct LazyRun(Option<State>);
 
-/// Shows the attempts made so far and whether the run keeps a state yet
-/// (none until the first failure, unless the policy needs one from the
-/// start).
 /// A run without a state holds no leave: a policy with a breaker keeps a
 /// state from the start.
 impl HoldsLeave for LazyRun {
@@ -42,6 +39,9 @@ impl HoldsLeave for LazyRun {
     }
 }
 
+/// Shows the attempts made so far and whether the run keeps a state yet
+/// (none until the first failure, unless the policy needs one from the
+/// start).
 impl fmt::Debug for LazyRun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LazyRun")
