@@ -58,7 +58,10 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in declaration order.
+    /// Every kind, in declaration order. Its length is not part of the
+    /// stable API (`ErrorKind` is `#[non_exhaustive]`: a later version may
+    /// add a kind): iterate it, or take `ALL.len()`, rather than naming
+    /// `[ErrorKind; 7]` or destructuring it.
     ///
     /// ```
     /// use retry_runtime::ErrorKind;

@@ -197,8 +197,10 @@ impl<E> RetryError<E> {
 /// `retry_on` over a call that returns a `RetryError<E>` (an SDK's method
 /// with retries of its own) retries it as it would the last error, and a
 /// refused connection given up on stays `Connect`. Boxed, a `RetryError`
-/// is classified the same way, through its [`source`](std::error::Error::source)
-/// ([`error_kind`](crate::classify::error_kind)).
+/// is classified through its [`source`](std::error::Error::source) by
+/// [`error_kind`](crate::classify::error_kind), which knows only this
+/// crate's error types (`io::Error`, the HTTP clients', ...): a last error
+/// of your own type is then `Unknown`, with no hint. Keep it unboxed.
 ///
 /// ```
 /// use std::io;
@@ -358,7 +360,7 @@ struct Tail {
 impl Tail {
     const N: usize = 256;
 
-    fn of(error: &dyn core::fmt::Display) -> Tail {
+    fn of(error: &(impl core::fmt::Display + ?Sized)) -> Tail {
         let mut tail = Tail {
             bytes: [0; Tail::N],
             len: 0,

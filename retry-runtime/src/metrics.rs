@@ -6,7 +6,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series is registered at 0 at the operation's first call in the process, so `rate()` sees the first give-up |
+//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process, so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
@@ -660,14 +660,18 @@ mod imp {
     #[inline(never)]
     pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
-            OPERATIONS.with(operation, |keys| {
+            // (zeros once, for a name the table holds: past it, keys are
+            // built for each call, which would zero at each)
+            if let Some(keys) = OPERATIONS.get(operation) {
                 if !keys.zeroed.load(Ordering::Relaxed)
                     && !keys.zeroed.swap(true, Ordering::Relaxed)
                 {
-                    for key in &keys.calls {
+                    for key in keys.calls.iter().chain([&keys.retries]) {
                         r.register_counter(key, &META).increment(0);
                     }
                 }
+            }
+            OPERATIONS.with(operation, |keys| {
                 r.register_counter(&keys.calls[outcome as usize], &META)
                     .increment(1);
                 r.register_histogram(&keys.attempts, &META)

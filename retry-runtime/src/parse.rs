@@ -276,13 +276,31 @@ impl FromStr for KindSet {
                 continue;
             }
             match kind_named(name) {
+                // (said once, at its second mention)
                 Some(_) if names[..i].contains(&name) => {
-                    problems.push(format!("`{name}` is given twice; give each kind once"));
+                    if names[..i].iter().filter(|&&n| n == name).count() == 1 {
+                        problems.push(format!("`{name}` is given twice; give each kind once"));
+                    }
                 }
                 Some(kind) => set = set.with(kind),
                 None if name == "none" => problems.push(
                     "`none` is the empty set: write it alone, not in a list of kinds".to_owned(),
                 ),
+                // a list in another format: `Timeout, Connect`, `Timeout Connect`
+                None if name
+                    .split([',', ';', ' '])
+                    .filter(|word| !word.is_empty())
+                    .all(|word| kind_named(word).is_some()) =>
+                {
+                    let words: Vec<&str> = name
+                        .split([',', ';', ' '])
+                        .filter(|word| !word.is_empty())
+                        .collect();
+                    problems.push(format!(
+                        "separate kinds with `|`: write `{}` (found `{name}`)",
+                        words.join(" | ")
+                    ));
+                }
                 // a lone `None` or `NONE` was meant for the empty set
                 None if names.len() == 1 => problems.push(unknown_kind(
                     name,

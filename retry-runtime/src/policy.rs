@@ -970,9 +970,9 @@ impl<W, G> Policy<W, G> {
 
 /// Shows the settings, what it retries (`when`: [`RetryAll`], [`RetryOn`]
 /// with its kinds, `RetryIf(..)`) and its breaker, budget and throttle by
-/// name. A policy with a retry condition of your own (a [`When`] type) is
-/// `Debug` when that type is, so code generic over a policy that prints it
-/// bounds `W: Debug` beside `W: When<E>`.
+/// name. `W` is always `RetryAll`, `RetryOn` or `RetryIf<_>`, each `Debug`;
+/// code generic over `W: When<E>` that prints the policy (or a `Retry`,
+/// `Run`, layer or middleware holding it) adds `W: Debug`.
 ///
 /// ```
 /// use retry_runtime::{kinds, presets, Policy};

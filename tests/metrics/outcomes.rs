@@ -181,4 +181,16 @@ fn the_first_call_registers_every_outcome_at_zero() {
             "{o:?}: {value:?}"
         );
     }
+    // and the retries, which a first call without one would not register
+    let retries = rec.value(
+        retry_runtime::metrics::RETRIES,
+        &[("operation", "outcomes_zeroed_at_first_call")],
+    );
+    assert!(
+        matches!(
+            retries,
+            Some(metrics_util::debugging::DebugValue::Counter(0))
+        ),
+        "{retries:?}"
+    );
 }

@@ -235,6 +235,17 @@ fn a_bad_kind_set_says_what_the_attribute_says() {
         .parse::<KindSet>()
         .unwrap_err();
     assert_eq!(e.message(), "`Timeout` is given twice; give each kind once");
+    // said once however often it is repeated
+    let e = "Timeout | Timeout | Timeout"
+        .parse::<KindSet>()
+        .unwrap_err();
+    assert_eq!(e.message(), "`Timeout` is given twice; give each kind once");
+    // a list written as another format writes it
+    let e = "Timeout, Connect".parse::<KindSet>().unwrap_err();
+    assert_eq!(
+        e.message(),
+        "separate kinds with `|`: write `Timeout | Connect` (found `Timeout, Connect`)"
+    );
     let e = "ErrorKind::Timeout | Connect"
         .parse::<KindSet>()
         .unwrap_err();
