@@ -18,13 +18,13 @@
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
-//! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `window`, `recovery_ms` |
-//! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `name`, `state`, `failures`, `recovery_ms` |
-//! | a circuit breaker half-opens | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` | `name`, `state`, `probes` |
-//! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `name`, `state`, `probes` |
-//! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `name`, `state`, `probes` |
-//! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `name`, `state` |
+//! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
+//! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
+//! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
+//! | a circuit breaker half-opens | INFO | ``circuit `{name}` is half-open: letting {n} probe call(s) through`` | `circuit`, `state`, `probes` |
+//! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `circuit`, `state`, `probes` |
+//! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `circuit`, `state`, `probes` |
+//! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `circuit`, `state` |
 //! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...` for that header) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
@@ -501,7 +501,7 @@ pub(crate) fn circuit_open(
     match why {
         Trip::Consecutive(n) => tracing::warn!(
             target: TARGET,
-            name,
+            circuit = name,
             state = "open",
             failures = n,
             recovery_ms,
@@ -512,7 +512,7 @@ pub(crate) fn circuit_open(
         ),
         Trip::Rate(n) => tracing::warn!(
             target: TARGET,
-            name,
+            circuit = name,
             state = "open",
             failures = n,
             window,
@@ -525,7 +525,7 @@ pub(crate) fn circuit_open(
         ),
         Trip::Probe => tracing::warn!(
             target: TARGET,
-            name,
+            circuit = name,
             state = "open",
             failures = 1u32,
             recovery_ms,
@@ -547,7 +547,7 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
         circuit_probes(
             name,
             probes,
-            "half-open",
+            "half_open",
             format_args!(
                 "circuit `{}` is still half-open: its probes did not report; letting {} new probe call(s) through",
                 name, probes
@@ -557,7 +557,7 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
         circuit_probes(
             name,
             probes,
-            "half-open",
+            "half_open",
             format_args!(
                 "circuit `{}` is half-open: letting {} probe call(s) through",
                 name, probes
@@ -593,7 +593,7 @@ pub(crate) fn circuit_reset(name: &'static str, from: crate::circuit::CircuitSta
     metrics::circuit_moved(name, from, Circuit::Closed);
     tracing::info!(
         target: TARGET,
-        name,
+        circuit = name,
         state = "closed",
         "circuit `{}` closed by a reset (it was {})",
         name,
@@ -608,7 +608,7 @@ fn circuit_probes(
     state: &'static str,
     message: fmt::Arguments<'_>,
 ) {
-    tracing::info!(target: TARGET, name, state, probes, "{}", message);
+    tracing::info!(target: TARGET, circuit = name, state, probes, "{}", message);
 }
 
 /// The WARN line of a middleware's run that gave up as

@@ -381,7 +381,11 @@ fn state_changes_are_logged_with_name_state_and_counts() {
     );
     support::assert_fields(
         &line,
-        &[("name", "upstream"), ("state", "open"), ("failures", "3")],
+        &[
+            ("circuit", "upstream"),
+            ("state", "open"),
+            ("failures", "3"),
+        ],
     );
     assert!(line.contains("rejecting calls for 30s"), "{line}");
 
@@ -395,8 +399,8 @@ fn state_changes_are_logged_with_name_state_and_counts() {
     support::assert_fields(
         &line,
         &[
-            ("name", "upstream"),
-            ("state", "half-open"),
+            ("circuit", "upstream"),
+            ("state", "half_open"),
             ("probes", "1"),
         ],
     );
@@ -408,7 +412,7 @@ fn state_changes_are_logged_with_name_state_and_counts() {
     let probe = b.try_acquire().unwrap();
     b.record(probe, S);
     let line = logs.assert_logged(Level::INFO, "circuit `upstream` closed");
-    support::assert_fields(&line, &[("name", "upstream"), ("state", "closed")]);
+    support::assert_fields(&line, &[("circuit", "upstream"), ("state", "closed")]);
     assert_eq!(logs.lines().len(), 5, "{:#?}", logs.lines());
 }
 
