@@ -6,18 +6,18 @@
 //! | when | level | message | fields |
 //! |---|---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `wait_source`, `error`, `error_kind` |
-//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts` |
-//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
-//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind` |
-//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind` |
+//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `outcome` |
+//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
+//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind`, `outcome` |
+//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
@@ -280,6 +280,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             max_attempts = ev.max_attempts,
             error = %ev.error,
             error_kind = kind_name(ev.kind),
+            outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed with a non-retriable error on attempt {}",
             ev.operation,
             attempt,
@@ -293,6 +294,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             error = %ev.error,
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
+            outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed after {}{}",
             ev.operation,
             Count(ev.attempts, "attempt"),
@@ -319,6 +321,7 @@ fn success_line(operation: &'static str, attempt: u32, max_attempts: u32) {
         operation,
         attempt,
         max_attempts,
+        outcome = metrics::Outcome::SucceededAfterRetries.label(),
         "{} succeeded on attempt {}",
         operation,
         attempt
@@ -411,6 +414,7 @@ pub(crate) fn budget_exhausted_on(ev: &GiveUpEvent<'_>, attempt: u32, budget: &R
         budget = budget.name(),
         error = %ev.error,
         error_kind = kind_name(ev.kind),
+        outcome = metrics::Outcome::from(ev.reason).label(),
         "retry budget exhausted: {} gives up after attempt {}/{}",
         ev.operation,
         attempt,
@@ -453,6 +457,7 @@ pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
         max_attempts = ev.max_attempts,
         error = %ev.error,
         error_kind = kind_name(ev.kind),
+        outcome = metrics::Outcome::from(ev.reason).label(),
         "{} failed on attempt {}; leaving the retry to the outer retried call",
         ev.operation,
         attempt,
@@ -635,6 +640,7 @@ pub(crate) fn sent_once(
         error = %error,
         error_kind = kind_name(Some(kind)),
         reason = why,
+        outcome = metrics::Outcome::SentOnce.label(),
         "{} not retried: the request was sent once because {}",
         operation,
         why,

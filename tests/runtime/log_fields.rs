@@ -276,3 +276,33 @@ fn every_line_is_in_the_tables_with_its_fields() {
         lines.join("\n")
     );
 }
+
+/// Every line that ends a call carries `outcome`, the metrics' label for how
+/// it ended: one log query finds every give-up by outcome.
+#[test]
+fn the_lines_that_end_a_call_say_its_outcome() {
+    let logs = capture();
+    every_kind_of_run();
+    let outcome_of = |start: &str| {
+        let line = logs
+            .lines()
+            .into_iter()
+            .find(|line| {
+                line.split_once(' ')
+                    .is_some_and(|(_, rest)| rest.starts_with(start))
+            })
+            .unwrap_or_else(|| panic!("no line starting {start:?}"));
+        testkit::capture::field(&line, "outcome").map(str::to_owned)
+    };
+    let expect = [
+        ("late succeeded on attempt 2", "succeeded_after_retries"),
+        ("exhausted failed after 2 attempts", "attempts_exhausted"),
+        (
+            "permanent failed with a non-retriable error",
+            "permanent_error",
+        ),
+    ];
+    for (start, outcome) in expect {
+        assert_eq!(outcome_of(start).as_deref(), Some(outcome), "{start}");
+    }
+}
