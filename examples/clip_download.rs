@@ -24,6 +24,7 @@ use retry_runtime::reqwest::error_for_status;
 use retry_runtime::{retry, Causes, Classify, HttpError};
 use testkit::demo::ensure;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
+use tracing::Instrument;
 
 /// How long the client waits for an answer before calling it a timeout.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -84,9 +85,12 @@ async fn download_clip(
     Ok(path)
 }
 
-/// What the rest of the app calls: a clip, or `None` and a log line.
+/// What the rest of the app calls: a clip, or `None` and a log line. The
+/// event's id goes on a span around the call, so every retry's line and
+/// the give-up's carry it (`clip{event_id="9"}`: story 000's AC2).
 async fn fetch_clip(client: &reqwest::Client, id: &str, dir: &std::path::Path) -> Option<PathBuf> {
-    match download_clip(client, id, dir).await {
+    let span = tracing::info_span!("clip", event_id = id);
+    match download_clip(client, id, dir).instrument(span).await {
         Ok(path) => Some(path),
         Err(e) => {
             tracing::warn!("no clip for event {id} ({e}); the event is kept without a clip");
@@ -127,15 +131,18 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     server.route("/clips/404", [Reply::status(404)]);
     server.route("/clips/9", [Reply::delay(Duration::from_secs(5))]);
 
-    println!("\n== 1. camera booting: refused, then too slow, then the clip ==");
+    println!(
+        "\n== 1. camera booting: refused, then too slow for our {}ms timeout, then the clip ==",
+        CLIENT_TIMEOUT.as_millis()
+    );
     *CAMERA.lock().map_err(|_| "lock")? = refused_url("");
     let base = server.url("");
     let boot = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(400)).await;
+        tracing::info!("camera is up, now at {base}");
         if let Ok(mut camera) = CAMERA.lock() {
             *camera = base; // the camera is up
         }
-        tracing::info!("camera is up");
     });
     let start = Instant::now();
     let path = fetch_clip(&client, "7", dir.path())

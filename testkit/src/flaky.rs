@@ -677,7 +677,9 @@ async fn serve<B>(state: Arc<State>, req: Request<B>) -> Result<Response<FlakyBo
         Close::BeforeResponse => "drop the connection".to_owned(),
         Close::MidBody => "200, then drop the connection mid-body".to_owned(),
         Close::No if reply.delay.is_zero() => reply.status.to_string(),
-        Close::No => format!("{} after {:?}", reply.status, reply.delay),
+        // (logged as the request arrives: what it will answer, and when;
+        // a client's own timeout may give up first)
+        Close::No => format!("will answer {} after {:?}", reply.status, reply.delay),
     };
     tracing::info!(target: "flaky", "server: {} {path} (hit {hit}) -> {what}", req.method());
     if !reply.delay.is_zero() {

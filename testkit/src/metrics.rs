@@ -102,11 +102,28 @@ pub fn prometheus_recorder() -> metrics_exporter_prometheus::PrometheusRecorder 
 }
 
 /// The lines of a Prometheus text scrape about retries (`retry_` metrics
-/// and their `# HELP` and `# TYPE` lines), without the histogram buckets
-/// (their `_sum` and `_count` stay), for a person to read.
+/// and their `# HELP` and `# TYPE` lines), for a person to read: without
+/// the histogram buckets (their `_sum` and `_count` stay) and the outcomes
+/// still at 0 (every operation has them from its first call), each
+/// metric's samples sorted (the exporter's order changes from run to run).
 pub fn retry_lines(scrape: &str) -> Vec<&str> {
-    scrape
-        .lines()
-        .filter(|l| l.contains("retry_") && !l.contains("_bucket{"))
-        .collect()
+    let mut lines = Vec::new();
+    let mut samples: Vec<&str> = Vec::new();
+    let kept = scrape.lines().filter(|l| {
+        l.contains("retry_")
+            && !l.contains("_bucket{")
+            && !(l.starts_with("retry_calls_total{") && l.ends_with(" 0"))
+    });
+    for line in kept {
+        if line.starts_with('#') {
+            samples.sort_unstable();
+            lines.append(&mut samples);
+            lines.push(line);
+        } else {
+            samples.push(line);
+        }
+    }
+    samples.sort_unstable();
+    lines.append(&mut samples);
+    lines
 }
