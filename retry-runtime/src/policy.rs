@@ -1009,7 +1009,7 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
     }
 }
 
-/// The outcome of [`Policy::decide`].
+/// The outcome of [`Policy::decide`] and [`Run::failed`](crate::Run::failed).
 ///
 /// Unlike [`ErrorKind`], [`StopReason`], [`Backoff`] and [`Jitter`], it is
 /// not `#[non_exhaustive]`, on purpose: retry or give up are the only two

@@ -27,7 +27,12 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
 /// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
-/// `.await` (an async one, through [`IntoFuture`]).
+/// `.await` (an async one, through [`IntoFuture`]). An async `op` that
+/// changes a variable it captures does not compile ("captured variable
+/// cannot escape `FnMut` closure body": each attempt's future would hold
+/// the borrow): keep the state in a `Cell`, an atomic or a `Mutex`, or put
+/// it behind a `&mut` argument of a `#[retry]` function, which each
+/// attempt borrows in turn.
 ///
 /// - On success: the value. On giving up: the last error, unchanged; or,
 ///   with [`detailed`](Retry::detailed), a [`RetryError`] that says how many

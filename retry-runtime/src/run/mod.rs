@@ -44,21 +44,31 @@ pub(crate) use state::announce_give_up;
 /// sleep the returned wait yourself. This is what the executors and the
 /// `#[retry]` attribute do; use it directly to drive a custom loop.
 ///
+/// Each attempt is reported once, and the run is over after
+/// [`Decision::GiveUp`] or `succeeded`: nothing checks this, and a report
+/// after that logs again and counts another attempt (a second give-up line,
+/// an attempt past the maximum). A `succeeded` left out loses the success
+/// line and the call's outcome in the metrics, silently. A `Run` hands out no
+/// [`Attempt`](crate::Attempt) (its `remaining`, `previous_kind`): the
+/// functional API's context form (`.context()`) and `#[attempt]` do.
+///
 /// ```
-/// use retry_runtime::{Decision, Policy, Run};
-/// let policy = Policy::new().with_attempts(3);
+/// use retry_runtime::{sleep::sleep_sync, testing, Decision, Policy, Run};
+/// let paused = testing::pause(); // (a test: the waits are recorded, not slept)
+/// let policy = Policy::new().with_attempts(3); // waits 1s, 2s
 /// let mut run = Run::new(&policy);
 /// let mut answers = vec![Ok(42), Err("flaky")].into_iter().rev();
 /// let value = loop {
 ///     match answers.next().unwrap() {
 ///         Ok(v) => { run.succeeded(); break v; }
 ///         Err(e) => match run.failed(&e) {
-///             Decision::Retry(_wait) => continue, // sleep here
+///             Decision::Retry(wait) => sleep_sync(wait), // or `sleep_async(wait).await`
 ///             Decision::GiveUp(_) => panic!("gave up: {e}"),
 ///         },
 ///     }
 /// };
 /// assert_eq!((value, run.attempts()), (42, 2));
+/// assert_eq!(paused.waits(), [std::time::Duration::from_secs(1)]);
 /// ```
 ///
 /// # Circuit breaker and retry budget
@@ -170,6 +180,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
 
     /// The attempt just made failed with `error`: decide, log, and call the
     /// policy's callbacks. Returns the wait before the next attempt, or why to give up.
+    /// The WARN line and `before_sleep` announce that wait: a loop that
+    /// waits otherwise (retries at once after fixing something itself, a
+    /// refreshed token) makes them say what did not happen; do such a fix
+    /// inside the attempt instead.
     #[inline]
     pub fn failed<E: Display>(&mut self, error: &E) -> Decision
     where
@@ -190,7 +204,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         self.state.attempts
     }
 
-    /// Time since the run started (see [`RetryError`] for when that is).
+    /// Time since the run started: from its first attempt when the policy
+    /// has `max_elapsed` or callbacks, or after [`timed`](Run::timed); else
+    /// from the end of its first failure (0 until then). See [`RetryError`].
     pub fn elapsed(&mut self) -> Duration {
         self.state.elapsed()
     }
