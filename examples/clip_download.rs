@@ -87,7 +87,8 @@ async fn download_clip(
 
 /// What the rest of the app calls: a clip, or `None` and a log line. The
 /// event's id goes on a span around the call, so every retry's line and
-/// the give-up's carry it (`clip{event_id="9"}`: story 000's AC2).
+/// the give-up's carry it (story 000's AC2; the demo's compact format
+/// prints `clip:` before the message and `event_id="9"` at the end).
 async fn fetch_clip(client: &reqwest::Client, id: &str, dir: &std::path::Path) -> Option<PathBuf> {
     let span = tracing::info_span!("clip", event_id = id);
     match download_clip(client, id, dir).instrument(span).await {

@@ -13,8 +13,8 @@ use crate::stop::StopReason;
 /// `elapsed` is the time since the first attempt started: the detailed form
 /// reads the clock when the run starts. A [`Run`](crate::Run) driven by
 /// hand reads it then only when its policy has a `max_elapsed` limit or a
-/// `before_sleep`/`on_give_up` callback; otherwise `elapsed` counts from
-/// the end of its first failed attempt (so its success path reads no clock).
+/// `before_sleep`/`on_give_up` callback, or after [`Run::timed`](crate::Run::timed);
+/// otherwise it reads no clock on its way, and `elapsed` is 0.
 ///
 /// ```
 /// use retry_runtime::{Policy, StopReason};

@@ -12,8 +12,8 @@
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind`, `outcome` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
-//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit` |
-//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability` |
+//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
+//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
@@ -433,6 +433,7 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
         operation,
         attempt,
         circuit = open.circuit,
+        outcome = metrics::Outcome::CircuitOpen.label(),
         "{} not attempted: {}",
         operation,
         open,
@@ -472,6 +473,7 @@ pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throt
         attempt,
         throttle = rejection.throttle,
         probability = rejection.probability,
+        outcome = metrics::Outcome::Throttled.label(),
         "{} not attempted: {}",
         operation,
         rejection,

@@ -27,10 +27,11 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
 /// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
-/// `.await` (an async one, through [`IntoFuture`]). An async `op` that
-/// changes a variable it captures does not compile ("captured variable
-/// cannot escape `FnMut` closure body": each attempt's future would hold
-/// the borrow): keep the state in a `Cell`, an atomic or a `Mutex`, or put
+/// `.await` (an async one, through [`IntoFuture`]). An async `op` whose
+/// future changes a variable it captures (`|| async { n += 1; .. }`) does
+/// not compile ("captured variable cannot escape `FnMut` closure body":
+/// each attempt's future would hold the borrow): change it before the
+/// `async move` block, keep it in a `Cell`, an atomic or a `Mutex`, or put
 /// it behind a `&mut` argument of a `#[retry]` function, which each
 /// attempt borrows in turn.
 ///

@@ -122,7 +122,8 @@ pub struct Run<'p, W, G: Guards = NoCircuit> {
 
 impl<'p, W, G: Guards> Run<'p, W, G> {
     /// A run that has made no attempt yet. Reads the clock only when the
-    /// policy has a `max_elapsed` limit.
+    /// policy has a `max_elapsed` limit or a `before_sleep`/`on_give_up`
+    /// callback.
     #[inline]
     pub fn new(policy: &'p Policy<W, G>) -> Self {
         Run {
@@ -204,9 +205,11 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         self.state.attempts
     }
 
-    /// Time since the run started: from its first attempt when the policy
-    /// has `max_elapsed` or callbacks, or after [`timed`](Run::timed); else
-    /// from the end of its first failure (0 until then). See [`RetryError`].
+    /// Time since the run started: from [`Run::new`] when the policy has
+    /// `max_elapsed` or a callback, or from [`timed`](Run::timed);
+    /// otherwise from the first call of `elapsed` or
+    /// [`into_error`](Run::into_error), which returns 0 (a plain run reads
+    /// no clock). Call `timed()` to measure a plain run.
     pub fn elapsed(&mut self) -> Duration {
         self.state.elapsed()
     }
