@@ -8,7 +8,7 @@
 //! - a backoff's first delay is at most its cap, its factor finite and >= 1;
 //! - a jitter amount is non-zero, a percent in 1..=1000;
 //! - what the macro accepts, the runtime accepts: the runtime's `str::parse`
-//!   (the mapping `expand.rs` writes as tokens) makes a `Backoff` that passes
+//!   (the mapping `expand/policy.rs` writes as tokens) makes a `Backoff` that passes
 //!   `Policy::build`, so the generated `const { ... .checked() }` can never
 //!   fail to compile; and it prints back to text that parses to it (a
 //!   jitter too).
@@ -106,7 +106,7 @@ fn check_backoff(text: &str) {
             );
         }
     }
-    // the runtime's own `FromStr` (the mapping expand.rs writes as tokens;
+    // the runtime's own `FromStr` (the mapping expand/policy.rs writes as tokens;
     // tests/runtime/parse.rs compares their waits) accepts it too
     let runtime = match text.parse::<Backoff>() {
         Ok(runtime) => runtime,

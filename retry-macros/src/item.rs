@@ -1073,7 +1073,7 @@ fn is_ret(stmt: &Stmt) -> bool {
 /// writes from a sync method whose body is `Box::pin(async move BLOCK)`,
 /// with `err` and `ret` or not: the one hand-written copy of it, which the
 /// tests of both [`FnItem::async_trait_body`] (here) and the expansion
-/// under it (`expand.rs`) build their input with.
+/// under it (`expand/`) build their input with.
 #[cfg(test)]
 pub(crate) fn instrumented(block: TokenStream, err: bool, ret: bool) -> TokenStream {
     use quote::quote;
@@ -1116,7 +1116,7 @@ pub(crate) fn instrumented(block: TokenStream, err: bool, ret: bool) -> TokenStr
 
 /// The block `#[async_trait]` writes for `async fn get(&self, key: String)
 /// -> Result<u32, E> { self.fetch(&key).await }`: the `BLOCK` given to
-/// [`instrumented`] by the tests here and in `expand.rs`.
+/// [`instrumented`] by the tests here and in `expand/`.
 #[cfg(test)]
 pub(crate) fn async_trait_block() -> TokenStream {
     quote::quote!({

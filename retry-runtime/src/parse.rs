@@ -38,7 +38,7 @@ use crate::backoff::Backoff;
 use crate::classify::{ErrorKind, KindSet};
 use crate::jitter::Jitter;
 
-// The spec-to-value mapping below is the one retry-macros/src/expand.rs
+// The spec-to-value mapping below is the one retry-macros/src/expand/policy.rs
 // (`backoff`, `jitter`) writes as tokens: keep the two in step
 // (tests/runtime/parse.rs compares their waits).
 

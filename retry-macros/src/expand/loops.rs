@@ -1,0 +1,686 @@
+//! The loop in each of its forms: async (an attempt a future of its own),
+//! hedged (the body an async closure the runtime runs), the common sync
+//! case (the runtime's `retry_sync`), and the full sync loop. [`Loop`]
+//! holds what they are all written from.
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::ReturnType;
+
+use super::attempt_param::AttemptParam;
+use super::params::param_cfgs;
+use super::policy::{duration, guards, policy_expr};
+use super::types::{error_type_span, expected_type, future_output};
+use super::Shape;
+use crate::diag::respan_path;
+use crate::item::AwaitedFuture;
+use crate::validate::{Base, Config, When};
+
+/// What every form of the loop is written from: the attribute's settings,
+/// the names the loop binds, the policy, the attempt's body, and the spans
+/// at which errors about the function's shape are reported.
+pub(super) struct Loop<'a> {
+    cfg: &'a Config,
+    /// `#rt::__private`.
+    p: TokenStream,
+    attempt_param: Option<&'a AttemptParam>,
+    /// The body's one awaited expression, when the loop awaits it itself.
+    awaited: Option<AwaitedFuture>,
+    /// The body's braces.
+    brace_span: Span,
+    /// Type errors about the function's shape point at its return type.
+    ret_span: Span,
+    /// An error type without `Display` is reported on it.
+    err_span: Span,
+    /// The return type as the attempt's output type.
+    ret_ty: Option<TokenStream>,
+    /// The attempt: its re-borrows and clones, then the body.
+    attempt_body: TokenStream,
+    reborrows: TokenStream,
+    /// `let __retry_policy = ..;`, and how the loop names the policy.
+    policy_binding: TokenStream,
+    policy: TokenStream,
+    /// The policy's name when it is a closure returning the constant.
+    policy_fn: Option<Ident>,
+    /// `attempt_spans = true`.
+    spans: bool,
+    run: Ident,
+    result: Ident,
+    value: Ident,
+    error: Ident,
+    wait: Ident,
+    attempt_span: Ident,
+    entered: Ident,
+}
+
+/// A generated local: `__retry_*`, with the macro's hygiene.
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+impl<'a> Loop<'a> {
+    /// `sig` is the function's signature as it is emitted; `mut_names` the
+    /// names bound `mut` by value, `reborrowed` the `&mut T` parameters
+    /// each attempt re-borrows.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        cfg: &'a Config,
+        sig: &syn::Signature,
+        shape: &Shape,
+        brace_span: Span,
+        awaited: Option<AwaitedFuture>,
+        mut_names: &[Ident],
+        reborrowed: &[Ident],
+        attempt_param: Option<&'a AttemptParam>,
+    ) -> Self {
+        let rt = &cfg.krate;
+        let p = quote!(#rt::__private);
+        // Type errors about the function's shape point at its return type.
+        let ret_span = match &sig.output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => sig.ident.span(),
+        };
+        // An error type without `Display` is reported on it: the `E` of a
+        // `Result<T, E>` as written, else the whole return type (an alias).
+        let err_span = match &sig.output {
+            ReturnType::Type(_, ty) => error_type_span(ty).unwrap_or(ret_span),
+            ReturnType::Default => ret_span,
+        };
+        // The return type as the attempt's output type (`impl Trait` in it
+        // erased to `_`), so that the body is checked against it as it is
+        // without the attribute: its coercions happen, and a type error is
+        // reported on the body's tokens, not on the loop that returns its result.
+        let ret_ty = match &sig.output {
+            ReturnType::Type(_, ty) => Some(expected_type(ty)),
+            ReturnType::Default => None,
+        };
+        let reborrows = reborrows(sig, reborrowed);
+        let attempt_body = attempt_body(cfg, sig, shape, &ret_ty, &reborrows, mut_names);
+        // the attempt's result type, whose error a `retry_if` predicate takes
+        let result_of_attempt = match (shape, &sig.output) {
+            (Shape::AsyncTrait { .. }, ReturnType::Type(_, ty)) => {
+                future_output(ty).map(expected_type)
+            }
+            _ => ret_ty.clone(),
+        };
+        let (policy_binding, policy, policy_fn) =
+            policy_binding(cfg, &p, shape, result_of_attempt.as_ref());
+        Loop {
+            cfg,
+            p,
+            attempt_param,
+            awaited,
+            brace_span,
+            ret_span,
+            err_span,
+            ret_ty,
+            attempt_body,
+            reborrows,
+            policy_binding,
+            policy,
+            policy_fn,
+            spans: cfg.attempt_spans == Some(true),
+            run: ident("__retry_run"),
+            result: ident("__retry_result"),
+            value: ident("__retry_value"),
+            error: ident("__retry_error"),
+            wait: ident("__retry_wait"),
+            attempt_span: ident("__retry_span"),
+            entered: ident("__retry_entered"),
+        }
+    }
+
+    /// `#rt::__private` on the user's token at `span`, where an error about
+    /// the call is reported (`respan_path` says why `__private` keeps the
+    /// macro's hygiene).
+    fn private_at(&self, span: Span) -> TokenStream {
+        respan_path(self.cfg.krate.to_token_stream(), "__private", span)
+    }
+
+    /// A policy with a circuit breaker or a throttle (`circuit = NAME`,
+    /// `throttle = NAME`, or a `policy = EXPR` of such a type) asks it before
+    /// an attempt and, when it turns the call away, returns `E::from(CircuitOpen)`
+    /// or `E::from(Throttled)` without calling; for a policy without one,
+    /// `admit` is `Ok(())` and this folds to nothing. An error type without
+    /// the `From` impl is reported on the key (the later one, given both).
+    fn reject_if_open(&self) -> TokenStream {
+        let (run, policy) = (&self.run, &self.policy);
+        let open = ident("__retry_open");
+        let (admit_fn, span) = match (&self.cfg.circuit, &self.cfg.throttle) {
+            (None, None) => ("admit", Span::call_site()),
+            (Some((_, span)), None) => ("admit_circuit", *span),
+            (None, Some((_, span))) => ("admit_throttle", *span),
+            (Some(_), Some((_, span))) => ("admit_circuit_and_throttle", *span),
+        };
+        let p_admit = self.private_at(span);
+        let admit_fn = Ident::new(admit_fn, span);
+        let admit = quote_spanned!(span=> #p_admit::#admit_fn);
+        quote_spanned! {span=>
+            if let ::core::result::Result::Err(#open) = #admit(&mut #run, #policy) {
+                return ::core::result::Result::Err(#open);
+            }
+        }
+    }
+
+    /// `tokens` in a block at the error type (a block keeps its span where
+    /// parentheses would not).
+    fn at_err(&self, tokens: TokenStream) -> Group {
+        let mut block = Group::new(Delimiter::Brace, tokens);
+        block.set_span(self.err_span);
+        block
+    }
+
+    /// The decision after an attempt: bind the wait before the next one, or
+    /// return the result.
+    fn decide(&self) -> TokenStream {
+        let Loop {
+            cfg,
+            p,
+            run,
+            policy,
+            result,
+            value,
+            error,
+            wait,
+            ret_span,
+            err_span,
+            ..
+        } = self;
+        let (ret_span, err_span) = (*ret_span, *err_span);
+        // Type errors about the function's shape point at the user's tokens at fault.
+        let p_ret = self.private_at(ret_span);
+        // (The argument is parenthesized so that its span, too, is the user's token.)
+        let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
+        // An error type without `Display` is told so once, on it: by
+        // `error_displays`, whose argument is a block at the error type, as
+        // is the result (or error) given to the runtime call that needs
+        // `Display` too, so that rustc reports that call's unmet bound
+        // (implied by `DisplayError`'s) at the same place, which it then
+        // leaves out.
+        let result_at_err = self.at_err(quote!(&#result));
+        let error_at_err = self.at_err(quote!(#error));
+        let p_err = self.private_at(err_span);
+        let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#result_at_err));
+        // A body that reads its attempt has each failure decided on the full
+        // path, which keeps its kind for the next attempt's `previous_kind`.
+        let (failed_fn, next_wait_fn) = if self.attempt_param.is_some() {
+            ("failed_in_full", "next_wait_in_full")
+        } else {
+            ("failed", "next_wait")
+        };
+        let failed_fn = Ident::new(failed_fn, cfg.when_span);
+        let next_wait_fn = Ident::new(next_wait_fn, cfg.when_span);
+        let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, #error_at_err));
+        match &cfg.retry_if_ok {
+            // One runtime call decides; the `as_result` beside it is only there
+            // to report a return type that is not a `Result` on that type.
+            None => {
+                let next_wait =
+                    quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #result_at_err));
+                quote! {
+                    #[allow(unused_parens)]
+                    let _ = #as_result;
+                    #[allow(unused_braces)]
+                    let _ = #error_displays;
+                    #[allow(unused_braces)]
+                    let #wait = match #next_wait {
+                        ::core::option::Option::Some(#wait) => #wait,
+                        ::core::option::Option::None => return #result,
+                    };
+                }
+            }
+            // `retry_if_ok` looks at the value: the loop matches the result itself.
+            Some(pred) => quote! {
+                #[allow(unused_braces)]
+                let _ = #error_displays;
+                #[allow(unused_parens, unused_braces)]
+                let #wait = match #as_result {
+                    ::core::result::Result::Ok(#value) => {
+                        if #pred(#value) {
+                            match #run.rejected(#policy) {
+                                #p::Decision::Retry(#wait) => #wait,
+                                #p::Decision::GiveUp(_) => return #result,
+                            }
+                        } else {
+                            #run.succeeded(#policy);
+                            return #result;
+                        }
+                    }
+                    ::core::result::Result::Err(#error) => match #failed {
+                        #p::Decision::Retry(#wait) => #wait,
+                        #p::Decision::GiveUp(_) => return #result,
+                    },
+                };
+            },
+        }
+    }
+
+    /// With an `#[attempt]` parameter, each attempt binds it first (the
+    /// type as written, so a wrong one is reported on it). The run keeps the
+    /// kind of each failure from the verdict it decides by, for the next
+    /// attempt's `previous_kind`.
+    fn bind_attempt(&self) -> TokenStream {
+        let Loop { p, run, policy, .. } = self;
+        match self.attempt_param {
+            Some(AttemptParam { pat, ty }) => quote! {
+                let #pat: #ty = #p::next_attempt(&mut #run, #policy);
+            },
+            None => quote!(),
+        }
+    }
+
+    /// The span, made before the attempt and entered for the decision (and
+    /// left before the sleep): the statements that open and enter it.
+    fn open_and_enter_span(&self) -> (TokenStream, TokenStream) {
+        let Loop {
+            p,
+            run,
+            policy,
+            attempt_span,
+            entered,
+            ..
+        } = self;
+        if self.spans {
+            (
+                quote!(let #attempt_span = #p::attempt_span(&#run, #policy);),
+                quote!(let #entered = #attempt_span.enter();),
+            )
+        } else {
+            (quote!(), quote!())
+        }
+    }
+
+    /// The attempt's `async` block is the user's body: its `async` and its
+    /// braces at the body's braces (as the sync closure's are), so that a
+    /// by-value argument the body moves is reported on the move ("value
+    /// moved here, in previous iteration of loop"), not on the attribute.
+    fn attempt_block(&self) -> TokenStream {
+        let brace_span = self.brace_span;
+        let mut braces = Group::new(Delimiter::Brace, self.attempt_body.clone());
+        braces.set_span(brace_span);
+        quote_spanned!(brace_span=> async #braces)
+    }
+
+    /// `attempt_timeout(d, future)`, at the `timeout` key.
+    fn timed(&self, d: std::time::Duration, span: Span, future: TokenStream) -> TokenStream {
+        let d = duration(d, &self.p);
+        let p_timeout = self.private_at(span);
+        quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future))
+    }
+
+    /// An async attempt, awaited. Each attempt is a future of its own,
+    /// polled with the kinds the policy retries published for the retried
+    /// calls inside it (`retry_runtime::nested`): the body's `async` block,
+    /// or, for a body that is one awaited expression, that expression's
+    /// future, made with the kinds published too. (A body used to run
+    /// inline in the loop when it could not leave early; publishing needs a
+    /// future to poll, and one around the whole loop would hold the
+    /// arguments twice.)
+    ///
+    /// (`publish` comes before the expression: the future is made while
+    /// its guard is held; an expression that is not a future is reported on
+    /// the user's tokens, the expression and its `.await`: the call starts
+    /// at the expression's first token and ends at its `.await`, so that
+    /// rustc sees the awaited value where the body has it, and reports a
+    /// wrong output type there, against the result's type below.)
+    fn async_attempt(&self) -> TokenStream {
+        let Loop {
+            p,
+            policy,
+            policy_fn,
+            awaited,
+            ..
+        } = self;
+        let scoped = match (policy_fn, awaited) {
+            (Some(policy_fn), Some(a)) => {
+                let (future, p_made) = (&a.expr, self.private_at(a.start));
+                quote_spanned!(a.await_kw=> #p_made::made_in_const_scope(#policy_fn, #p::publish(#policy), #future))
+            }
+            (Some(policy_fn), None) => {
+                let block = self.attempt_block();
+                quote!(#p::in_const_scope(#policy_fn, #block))
+            }
+            (None, Some(a)) => {
+                let (future, p_made) = (&a.expr, self.private_at(a.start));
+                quote_spanned!(a.await_kw=> #p_made::made_in_scope(#policy, #p::publish(#policy), #future))
+            }
+            (None, None) => {
+                let block = self.attempt_block();
+                quote!(#p::in_scope(#policy, #block))
+            }
+        };
+        let await_span = awaited
+            .as_ref()
+            .map_or_else(Span::call_site, |a| a.await_kw);
+        match self.cfg.timeout {
+            // (published inside the timeout: its bound is reported once, on the key)
+            Some((d, span)) => self.in_span(self.timed(d, span, scoped), span),
+            None => self.in_span(scoped, await_span),
+        }
+    }
+
+    /// `fut.await`; in its span (with `attempt_spans = true`), the attempt's
+    /// future is instrumented. The `.await` keeps `span` (the `timeout`
+    /// key's, where a missing `From<AttemptTimeout>` is reported).
+    fn in_span(&self, fut: TokenStream, span: Span) -> TokenStream {
+        let Loop {
+            p, attempt_span, ..
+        } = self;
+        if self.spans {
+            quote_spanned!(span=> #p::Instrument::instrument(#fut, ::core::clone::Clone::clone(&#attempt_span)).await)
+        } else {
+            quote_spanned!(span=> #fut.await)
+        }
+    }
+
+    /// The async loop: an attempt, the decision, the sleep.
+    pub(super) fn async_loop(&self) -> TokenStream {
+        let Loop {
+            p,
+            run,
+            policy,
+            policy_binding,
+            result,
+            wait,
+            ..
+        } = self;
+        let reject_if_open = self.reject_if_open();
+        let (open_span, enter_span) = self.open_and_enter_span();
+        let bind_attempt = self.bind_attempt();
+        // (a body awaited by the loop itself re-borrows in the loop)
+        let awaited_reborrows = self.awaited.as_ref().map(|_| &self.reborrows);
+        // A body awaited by the loop itself has no `async` block whose output
+        // type is pinned: the result is of the return type, so that a body of
+        // another type is reported on its expression (the `.await` and what it
+        // awaits), as the block's would be, not on the `return` of the result.
+        let result_ty = match (&self.awaited, &self.ret_ty) {
+            (Some(_), Some(ty)) => Some(quote!(: #ty)),
+            _ => None,
+        };
+        let attempt = self.async_attempt();
+        let decide = self.decide();
+        quote! {
+            #policy_binding
+            let mut #run = #p::Guarded::new(#policy);
+            loop {
+                #reject_if_open
+                // The attempt's result (and so its error) goes out of scope
+                // before the sleep: the future stays `Send` for a `!Send` error.
+                let #wait = {
+                    #open_span
+                    #bind_attempt
+                    #awaited_reborrows
+                    let #result #result_ty = #attempt;
+                    #enter_span
+                    #decide
+                    #wait
+                };
+                if #p::should_sleep(#wait) {
+                    #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
+                }
+            }
+        }
+    }
+
+    /// A hedged call: the body becomes an async closure (it borrows the
+    /// arguments, so its attempts can run side by side), run by the runtime.
+    /// Its `async |..|` is at the `hedge` key: a body that changes what it
+    /// borrows makes a closure the runtime cannot call again while an
+    /// attempt is in flight, and rustc says so ("async closure does not
+    /// implement `FnMut` because it captures state from its environment")
+    /// there, where a write it can see is refused by `validate`. (The
+    /// macro's hygiene, so clippy does not take the closure for the user's.)
+    pub(super) fn hedged(&self, hedge_span: Span) -> TokenStream {
+        let Loop {
+            p,
+            policy,
+            policy_binding,
+            attempt_body,
+            ..
+        } = self;
+        let at_hedge = Span::call_site().located_at(hedge_span);
+        let op = ident("__retry_op");
+        let attempt_future = match self.cfg.timeout {
+            Some((d, span)) => {
+                let timed = self.timed(d, span, self.attempt_block());
+                quote_spanned!(span=> #timed.await)
+            }
+            None => quote!({ #attempt_body }),
+        };
+        let (closure, run) = match &self.attempt_param {
+            Some(AttemptParam { pat, ty }) => (
+                quote_spanned!(at_hedge=> async |#pat: #ty| #attempt_future),
+                quote!(#p::hedged_context::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+            ),
+            None => (
+                quote_spanned!(at_hedge=> async || #attempt_future),
+                quote!(#p::hedged::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+            ),
+        };
+        quote! {
+            #policy_binding
+            let #op = #closure;
+            #run.await
+        }
+    }
+
+    /// The common sync case: the loop is the runtime's `retry_sync`, which
+    /// makes the first attempt inline and retries out of line. Errors about
+    /// the return type point at it; about the error type's classification,
+    /// at `retry_on` (or the preset).
+    pub(super) fn retry_sync(&self) -> TokenStream {
+        let Loop {
+            cfg,
+            p,
+            policy,
+            policy_binding,
+            ret_span,
+            err_span,
+            brace_span,
+            ..
+        } = self;
+        let (ret_span, err_span, brace_span) = (*ret_span, *err_span, *brace_span);
+        let p_when = self.private_at(cfg.when_span);
+        let retry_sync = quote_spanned!(cfg.when_span=> #p_when::retry_sync);
+        // The closure is written where an `FnMut` is expected (not bound
+        // to a `let` first), so that a body moving a captured argument
+        // is reported on the move (E0507, not E0525 on the attribute);
+        // `returns_result` hands it on, and a return type that is not a
+        // `Result` is reported on it. The closure is the user's body (its
+        // `||` and braces at the body's braces): rustc names the captured
+        // argument ("cannot move out of `body`, a captured variable in an
+        // `FnMut` closure") only in a closure of the user's code.
+        let p_ret = self.private_at(ret_span);
+        let check = quote_spanned!(ret_span=> #p_ret::returns_result);
+        let mut braces = Group::new(Delimiter::Brace, self.attempt_body.clone());
+        braces.set_span(brace_span);
+        let closure_output = self.closure_output();
+        let closure = quote_spanned!(brace_span=> || #closure_output #braces);
+        // (the call's parentheses too are the return type's: an error
+        // about the call is reported there)
+        let mut arg = Group::new(Delimiter::Parenthesis, closure);
+        arg.set_span(ret_span);
+        // and on through `attempt_error_displays`, at the error type
+        let p_err = self.private_at(err_span);
+        let displays = quote_spanned!(err_span=> #p_err::attempt_error_displays);
+        let mut checked = Group::new(Delimiter::Parenthesis, quote!(#check #arg));
+        checked.set_span(err_span);
+        quote! {
+            #policy_binding
+            #retry_sync(#policy, #displays #checked, &#p::DefaultSleeper)
+        }
+    }
+
+    /// The attempt's output type is the function's: a sync closure says so
+    /// (`|| -> T { .. }`).
+    fn closure_output(&self) -> Option<TokenStream> {
+        self.ret_ty.as_ref().map(|ty| quote!(-> #ty))
+    }
+
+    /// The full sync loop: a breaker or throttle to ask, `retry_if_ok`, an
+    /// `#[attempt]` parameter or attempt spans.
+    pub(super) fn sync_loop(&self) -> TokenStream {
+        let Loop {
+            p,
+            run,
+            policy,
+            policy_binding,
+            result,
+            wait,
+            attempt_body,
+            entered,
+            ..
+        } = self;
+        let reject_if_open = self.reject_if_open();
+        let (open_span, enter_span) = self.open_and_enter_span();
+        let bind_attempt = self.bind_attempt();
+        let closure_output = self.closure_output();
+        let decide = self.decide();
+        let leave_span = if self.spans {
+            quote!(::core::mem::drop(#entered);)
+        } else {
+            quote!()
+        };
+        quote! {
+            #policy_binding
+            let mut #run = #p::Guarded::new(#policy);
+            loop {
+                #reject_if_open
+                #open_span
+                #enter_span
+                #bind_attempt
+                let #result = #p::attempt_sync(#policy, || #closure_output { #attempt_body });
+                #decide
+                #leave_span
+                #p::sleep_sync(#wait);
+            }
+        }
+    }
+}
+
+/// A `&mut T` argument passed on by value to a generic (`W: Write`,
+/// `BufReader::new(r)`) is moved there, not re-borrowed as it is where a
+/// `&mut T` is expected: the next attempt would find it gone. Each
+/// attempt re-borrows it under its own name, so the body moves (or
+/// borrows) the re-borrow. (The re-borrow shadows the parameter by
+/// design, with the user's span: clippy's `shadow_*` restriction lints
+/// are allowed on this `let` alone.)
+fn reborrows(sig: &syn::Signature, reborrowed: &[Ident]) -> TokenStream {
+    let reborrows = reborrowed.iter().map(|name| {
+        let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
+        let cfgs = param_cfgs(sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* #allow let #name = &mut *#name;)
+    });
+    quote!(#(#reborrows)*)
+}
+
+/// What each attempt runs: its re-borrows, the clones of the parameters
+/// named in `clone`, then the body.
+fn attempt_body(
+    cfg: &Config,
+    sig: &syn::Signature,
+    shape: &Shape,
+    ret_ty: &Option<TokenStream>,
+    reborrows: &TokenStream,
+    mut_names: &[Ident],
+) -> TokenStream {
+    // (a `mut` parameter's clone is `mut` too: the attempt changes its own copy)
+    // The clone shadows the parameter by design, under the name the body
+    // uses, so it carries the user's span and clippy's `shadow_reuse`
+    // (restriction) would see the user shadow it: allowed on this `let` alone.
+    // (A parameter's `#[cfg]`s go on its clone and re-borrow: with the cfg
+    // off, there is no parameter to name.)
+    let clones = cfg.clone.iter().map(|name| {
+        let mutability = mut_names
+            .contains(name)
+            .then(|| quote!(#[allow(unused_mut, clippy::shadow_reuse)] let mut));
+        let binding = mutability.unwrap_or_else(|| quote!(#[allow(clippy::shadow_reuse)] let));
+        let cfgs = param_cfgs(sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* #binding #name = ::core::clone::Clone::clone(&#name);)
+    });
+    match shape {
+        // The attempt's output type is the function's: an `async` block has
+        // no syntax to say so (a sync closure does, `|| -> T { .. }`), and
+        // starts with an unreachable `return` of a `T`, as async-trait's
+        // does. `?` in the body converts into it.
+        Shape::Sync(block) | Shape::Async(block) => {
+            let pin_output = match (shape, ret_ty) {
+                (Shape::Async(_), Some(ty)) => {
+                    let ret = ident("__retry_ret");
+                    quote! {
+                        if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#ty> {
+                            #[allow(unreachable_code)]
+                            return #ret;
+                        }
+                    }
+                }
+                _ => quote!(),
+            };
+            quote! {
+                #pin_output
+                #reborrows
+                #(#clones)*
+                #block
+            }
+        }
+        // async_trait's statements pin their own output type; its rebinds
+        // of the arguments go before the loop.
+        Shape::AsyncTrait { each, .. } => quote! {
+            #reborrows
+            #(#clones)*
+            #(#each)*
+        },
+    }
+}
+
+/// `let __retry_policy = ..;`, how the loop names the policy after it
+/// (`__retry_policy`, or `__retry_policy()` for a closure returning the
+/// constant), and the closure's name when it is one.
+///
+/// A breaker or budget is a `static` with interior mutability, which a
+/// `const` may only name from Rust 1.90 on: they are attached outside the
+/// const. An async loop keeps a constant policy as a closure that returns
+/// it; its attempts read their published kinds from it
+/// (`in_const_scope`). Not a policy with a `retry_if` predicate: the
+/// predicate's type (a `Self::pred` or `pred::<T>` in a generic function, a
+/// closure there) may involve the function's generic parameters, which the
+/// closure's `&'static Policy<..>` would then require to be `'static`
+/// (E0310); such a policy is bound as the sync loop binds it.
+fn policy_binding(
+    cfg: &Config,
+    p: &TokenStream,
+    shape: &Shape,
+    result_of_attempt: Option<&TokenStream>,
+) -> (TokenStream, TokenStream, Option<Ident>) {
+    let policy = ident("__retry_policy");
+    let policy_expr = policy_expr(cfg, p, result_of_attempt);
+    let guards = guards(cfg);
+    let is_async = !matches!(shape, Shape::Sync(_));
+    let const_closure = !matches!(&cfg.base, Base::Policy(_))
+        && guards.is_empty()
+        && is_async
+        && !matches!(&cfg.when, When::If(_));
+    let policy_fn = const_closure.then(|| policy.clone());
+    let (binding, named) = match (&cfg.base, guards.is_empty(), const_closure) {
+        (Base::Policy(_), _, _) => (
+            quote!(let #policy = &(#policy_expr #guards);),
+            quote!(#policy),
+        ),
+        // In an async fn, a closure returning the promoted constant takes no
+        // room in the future, where a reference held across awaits would.
+        (_, true, true) => (
+            quote!(let #policy = || &const { #policy_expr.checked() };),
+            quote!(#policy()),
+        ),
+        (_, true, false) => (
+            quote!(let #policy = &const { #policy_expr.checked() };),
+            quote!(#policy),
+        ),
+        (_, false, _) => (
+            quote!(let #policy = &(const { #policy_expr.checked() } #guards);),
+            quote!(#policy),
+        ),
+    };
+    (binding, named, policy_fn)
+}

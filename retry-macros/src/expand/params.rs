@@ -1,0 +1,369 @@
+//! Which `&mut` parameters each attempt re-borrows, and what is written
+//! about a parameter carrying its `#[cfg]`s.
+
+use proc_macro2::{Delimiter, Ident, TokenStream};
+use quote::ToTokens;
+use syn::Pat;
+
+/// The parameters written `name: &mut T` (a plain name, not `mut`, not in
+/// `clone`; `#[async_trait]` keeps them so, under their names) that `body`
+/// may move, as a by-value argument to a generic or a `for` loop does (a
+/// `&mut T` is re-borrowed, not moved, only where a `&mut T` is expected).
+///
+/// Re-borrowing a parameter the body only reads through would not be
+/// harmless: a borrow of it returned from the attempt
+/// (`-> Result<&'a u8, E> { v.first().ok_or(E) }`) would then be a borrow
+/// of the attempt's re-borrow. So an occurrence that reads through the
+/// reference (`v.len()`, `v[0]`, `*v`, `&v`, `&mut v`, a field `x.v`) does
+/// not count; any other does, and so does any use after a `move` in the
+/// same group (a `move` closure or block takes what it names). Nor is one
+/// whose own lifetime the return type can name (see [`output_may_borrow`]).
+/// A wrong guess either way is a compile error, never a change of meaning.
+pub(super) fn mut_ref_params(
+    sig: &syn::Signature,
+    output: Option<&syn::Type>,
+    cloned: &[Ident],
+    body: TokenStream,
+) -> Vec<Ident> {
+    /// The `&mut` of a `&mut T` type (in parentheses or not).
+    fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
+        match ty {
+            syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
+            syn::Type::Group(g) => mut_ref(&g.elem),
+            syn::Type::Paren(p) => mut_ref(&p.elem),
+            _ => None,
+        }
+    }
+    // An output that may borrow from a parameter keeps that parameter as
+    // it is: a re-borrow would make the returned borrow the attempt's own.
+    // (Such a body cannot have moved the parameter and compiled without the
+    // attribute's re-borrow either: the output's borrow and the move
+    // conflict.)
+    let output = output.map(OutputLifetimes::of);
+    let candidates: Vec<&Ident> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(t) => match (&*t.pat, mut_ref(&t.ty)) {
+                (Pat::Ident(p), Some(r))
+                    if p.by_ref.is_none()
+                        && p.mutability.is_none()
+                        && p.subpat.is_none()
+                        && !cloned.contains(&p.ident)
+                        && !output
+                            .as_ref()
+                            .is_some_and(|o| output_may_borrow(sig, o, r.lifetime.as_ref())) =>
+                {
+                    Some(&p.ident)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut moved = Vec::new();
+    may_move(body, &candidates, false, &mut moved);
+    candidates
+        .into_iter()
+        .filter(|name| moved.contains(name))
+        .cloned()
+        .collect()
+}
+
+/// The `#[cfg]` and `#[cfg_attr]` attributes of the parameter `name` (as
+/// async-trait forwards a parameter's `#[cfg]` to its rebind): what is
+/// written about the parameter carries them, so that with the cfg off it
+/// names no parameter that is not there.
+pub(super) fn param_cfgs<'a>(sig: &'a syn::Signature, name: &Ident) -> Vec<&'a syn::Attribute> {
+    let param = sig.inputs.iter().find_map(|input| match input {
+        syn::FnArg::Typed(t) if matches!(&*t.pat, Pat::Ident(p) if p.ident == *name) => Some(t),
+        _ => None,
+    });
+    param.map_or_else(Vec::new, |t| {
+        t.attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+            .collect()
+    })
+}
+
+/// The lifetimes a return type writes: by name (`'a`, `'static`), and
+/// whether it elides one (`&T`, `'_`, `impl Trait + '_`). (A lifetime
+/// elided in a path, `Iter<u32>`, or captured by an `impl Trait` without
+/// one written, is not seen.)
+struct OutputLifetimes {
+    named: Vec<Ident>,
+    elided: bool,
+}
+
+impl OutputLifetimes {
+    fn of(output: &syn::Type) -> OutputLifetimes {
+        fn walk(tokens: TokenStream, out: &mut OutputLifetimes) {
+            use proc_macro2::TokenTree;
+            let mut tokens = tokens.into_iter().peekable();
+            while let Some(tt) = tokens.next() {
+                match tt {
+                    TokenTree::Punct(p) if p.as_char() == '\'' => match tokens.next() {
+                        Some(TokenTree::Ident(name)) if name == "_" => out.elided = true,
+                        Some(TokenTree::Ident(name)) => out.named.push(name),
+                        _ => {}
+                    },
+                    // `&T`, `&&'a T` (its outer `&`): a reference without a
+                    // lifetime
+                    TokenTree::Punct(p) if p.as_char() == '&' => {
+                        let named = matches!(tokens.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '\'');
+                        out.elided |= !named;
+                    }
+                    TokenTree::Group(g) => walk(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = OutputLifetimes {
+            named: Vec::new(),
+            elided: false,
+        };
+        walk(output.to_token_stream(), &mut out);
+        out
+    }
+}
+
+/// Can a `&mut` parameter whose reference has `lifetime` (`None`, or
+/// `'_`: elided) be borrowed by the return type? When the output names
+/// the lifetime, or one it is declared to outlive (`'a: 'b`, `-> &'b T`);
+/// and when the output elides a lifetime that elision gives the
+/// parameters (there is no `&self` receiver, whose lifetime it would be
+/// otherwise: the one lifetime of the parameters, named or not). Another
+/// parameter's lifetime, `'static` or the receiver's is not the
+/// parameter's own: it can be re-borrowed then.
+fn output_may_borrow(
+    sig: &syn::Signature,
+    output: &OutputLifetimes,
+    lifetime: Option<&syn::Lifetime>,
+) -> bool {
+    let by_ref_receiver = sig.receiver().is_some_and(|r| match &r.kind {
+        syn::ReceiverKind::Reference(..) => true,
+        syn::ReceiverKind::Typed(_, ty) => mentions_reference(ty.to_token_stream()),
+        _ => false,
+    });
+    if output.elided && !by_ref_receiver {
+        return true;
+    }
+    let Some(lifetime) = lifetime.filter(|l| l.ident != "_") else {
+        return false;
+    };
+    // (`&'static mut T` outlives any lifetime the output names)
+    if lifetime.ident == "static" {
+        return !output.named.is_empty();
+    }
+    // the lifetime, and those it is declared to outlive (transitively)
+    let mut reach = vec![lifetime.ident.clone()];
+    let mut i = 0;
+    while let Some(l) = reach.get(i).cloned() {
+        i += 1;
+        for outlived in outlived_by(&sig.generics, &l) {
+            if !reach.contains(&outlived) {
+                reach.push(outlived);
+            }
+        }
+    }
+    reach.iter().any(|l| output.named.contains(l))
+}
+
+/// The lifetimes `'l` is declared to outlive: `<'l: 'a + 'b>`, `where 'l: 'a`.
+fn outlived_by(generics: &syn::Generics, l: &Ident) -> Vec<Ident> {
+    let params = generics.lifetimes().filter(|p| p.lifetime.ident == *l);
+    let mut out: Vec<Ident> = params
+        .flat_map(|p| p.bounds.iter().map(|b| b.ident.clone()))
+        .collect();
+    let predicates = generics.where_clause.iter().flat_map(|w| &w.predicates);
+    for predicate in predicates {
+        if let syn::WherePredicate::Lifetime(p) = predicate {
+            if p.lifetime.ident == *l {
+                out.extend(p.bounds.iter().map(|b| b.ident.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Does a type go through a reference (`&Self`, `Pin<&mut Self>`)?
+fn mentions_reference(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '&',
+        proc_macro2::TokenTree::Group(g) => mentions_reference(g.stream()),
+        _ => false,
+    })
+}
+
+/// Adds to `moved` each of `names` that `tokens` use other than by reading
+/// through them (see [`mut_ref_params`]), and each named after a `move`
+/// in the same group (a `move` closure or block takes what it names);
+/// `moving`: `tokens` follow a `move`.
+fn may_move<'a>(
+    tokens: TokenStream,
+    names: &[&'a Ident],
+    moving: bool,
+    moved: &mut Vec<&'a Ident>,
+) {
+    use proc_macro2::TokenTree;
+    let punct = |tt: Option<&TokenTree>, chars: &[char]| matches!(tt, Some(TokenTree::Punct(p)) if chars.contains(&p.as_char()));
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut moving = moving;
+    for (i, tt) in tokens.iter().enumerate() {
+        match tt {
+            TokenTree::Group(g) => may_move(g.stream(), names, moving, moved),
+            TokenTree::Ident(ident) if ident == "move" => moving = true,
+            TokenTree::Ident(ident) => {
+                let Some(name) = names.iter().find(|n| **n == ident) else {
+                    continue;
+                };
+                let before = i.checked_sub(1).and_then(|j| tokens.get(j));
+                let after = tokens.get(i + 1);
+                let mut_borrowed = matches!(before, Some(TokenTree::Ident(m)) if m == "mut")
+                    && punct(i.checked_sub(2).and_then(|j| tokens.get(j)), &['&']);
+                let reads = punct(before, &['&', '*', '.'])
+                    || mut_borrowed
+                    || punct(after, &['.'])
+                    || matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
+                if (moving || !reads) && !moved.contains(name) {
+                    moved.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expand::types::future_output;
+    use proc_macro2::Span;
+    use quote::quote;
+    use syn::ReturnType;
+
+    #[test]
+    fn re_borrows_the_mut_ref_parameters_the_body_may_move() {
+        let sig: syn::Signature = syn::parse2(quote!(fn f(
+            a: &mut A, b: &mut B, c: &C, mut d: &mut D, e: &mut E, g: &mut G,
+            h: &mut H, k: &mut K, (l, m): (&mut L, &mut M), n: &mut N
+        ) -> Result<(), X>))
+        .unwrap();
+        let unit: syn::Type = syn::parse2(quote!(Result<(), X>)).unwrap();
+        let names = |cloned: &[Ident], body: TokenStream| -> Vec<String> {
+            mut_ref_params(&sig, Some(&unit), cloned, body)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        // moved: `a` (an argument), `k` (a `for` loop), `n` (in a macro's
+        // arguments, conservatively); read through: the others
+        let body = quote! {
+            write_to(a, 1); b.push(1); let _ = c; d.push(1); e[0] = 1;
+            let _ = &mut g; *h = 2; for x in k {} let _ = self.a; l.x(m); log!(n)
+        };
+        assert_eq!(names(&[], body.clone()), ["a", "k", "n"]);
+        assert_eq!(
+            names(&[Ident::new("a", Span::call_site())], body),
+            ["k", "n"]
+        );
+        // a `move` closure or block takes what it names after `move`
+        assert_eq!(names(&[], quote!(xs.for_each(move |x| b.push(x)))), ["b"]);
+        assert!(names(&[], quote!(a.iter().filter(move |x| **x < 3))).is_empty());
+        assert!(names(&[], quote!(Ok(b.len()))).is_empty());
+        // an output that may borrow from a parameter: none is re-borrowed
+        let borrowed: syn::Type = syn::parse2(quote!(Result<&u8, X>)).unwrap();
+        assert!(mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1))).is_empty());
+        // async-trait's boxed future: its `Output` is what counts
+        let boxed: syn::Type = syn::parse2(quote!(
+            Pin<Box<dyn Future<Output = Result<(), X>> + Send + 'async_trait>>
+        ))
+        .unwrap();
+        let output = future_output(&boxed).map(|t| t.to_token_stream().to_string());
+        assert_eq!(output, Some(unit.to_token_stream().to_string()));
+    }
+
+    #[test]
+    fn re_borrows_a_mut_ref_parameter_unless_the_output_can_borrow_it() {
+        // the parameters of `sig` (each passed on by value) that are re-borrowed
+        let reborrowed = |sig: TokenStream| -> Vec<String> {
+            let sig: syn::Signature = syn::parse2(sig).unwrap();
+            let output = match &sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            };
+            let body = quote!(w(a); w(b););
+            mut_ref_params(&sig, output, &[], body)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let cases = [
+            // another parameter's lifetime, `'static`: not theirs
+            (
+                quote!(fn f<'s>(s: &'s [u8], a: &mut A, b: &mut B) -> Result<&'s [u8], E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(a: &mut A, b: &mut B) -> Result<&'static str, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<Cow<'static, str>, E>),
+                vec!["a", "b"],
+            ),
+            // its own lifetime, or one it outlives
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            (
+                quote!(fn f<'x: 'y, 'y>(a: &'x mut A, b: &'y mut B) -> Result<&'y u8, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x, 'y>(a: &'x mut A, b: &'y mut B) -> Result<&'y u8, E> where 'x: 'y),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x>(a: &'static mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            // an elided output lifetime: the parameters' (named or not),
+            // unless a `&self` receiver's
+            (quote!(fn f(a: &mut A, b: &mut B) -> Result<&u8, E>), vec![]),
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &'x mut B) -> Result<Ref<'_, u8>, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f(&self, a: &mut A, b: &'_ mut B) -> Result<&u8, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(self: Pin<&mut Self>, a: &mut A, b: &mut B) -> Result<&u8, E>),
+                vec!["a", "b"],
+            ),
+            (
+                quote!(fn f(self: Box<Self>, a: &mut A, b: &mut B) -> Result<&u8, E>),
+                vec![],
+            ),
+            (
+                quote!(fn f<'x>(&self, a: &'x mut A, b: &mut B) -> Result<&'x u8, E>),
+                vec!["b"],
+            ),
+            // no lifetime in the output
+            (
+                quote!(fn f<'x>(a: &'x mut A, b: &mut B) -> Result<u8, E>),
+                vec!["a", "b"],
+            ),
+        ];
+        for (sig, expected) in cases {
+            assert_eq!(reborrowed(sig.clone()), expected, "{sig}");
+        }
+    }
+}
