@@ -1,0 +1,314 @@
+//! The annotated function as the attribute needs it: its attributes,
+//! visibility and signature parsed, its body kept as tokens.
+//!
+//! Parsing the body into syn's statement and expression types was half of
+//! the attribute's own run time, for nothing: the loop emits the body as
+//! it came. Only a body written by `#[async_trait]` is looked into (also
+//! as `#[tracing::instrument]` rewrites it), and only when it looks like
+//! one (see [`FnItem::async_trait_body`]), a short async body that ends
+//! in `.await` (see [`FnItem::awaited_future`]), and the body
+//! `#[tokio::test]` or `#[tokio::main]` writes (see [`FnItem::tokio_entry`]).
+//!
+//! Here: the function and its `mut` bindings. `async_trait` recognizes
+//! async-trait's body, `future` the futures a body awaits or builds,
+//! `writes` a write through a `&mut` parameter.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, TokenStreamExt};
+use syn::parse::{Parse, ParseStream};
+
+use crate::diag::SpanRange;
+use syn::{braced, Attribute, FnArg, Ident, Pat, ReceiverKind, Signature, Stmt, Visibility};
+
+mod async_trait;
+mod future;
+mod writes;
+
+pub use async_trait::Instrumented;
+#[cfg(test)]
+pub(crate) use async_trait::{async_trait_block, instrumented};
+pub use future::{AwaitedFuture, BuiltFuture};
+
+/// A function with a body: `attrs vis sig { inner_attrs body }`.
+pub struct FnItem {
+    /// The outer attributes (`#[..]` before the function).
+    pub attrs: Vec<Attribute>,
+    /// The body's inner attributes (`#![..]` at its start).
+    pub inner_attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub brace: syn::token::Brace,
+    /// The body's statements, unparsed.
+    pub body: TokenStream,
+}
+
+impl Parse for FnItem {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let content;
+        let brace = braced!(content in input);
+        let inner_attrs = content.call(Attribute::parse_inner)?;
+        let body = content.parse()?;
+        Ok(FnItem {
+            attrs,
+            inner_attrs,
+            vis,
+            sig,
+            brace,
+            body,
+        })
+    }
+}
+
+impl ToTokens for FnItem {
+    /// The function as it was written.
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.append_all(&self.attrs);
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.brace.surround(tokens, |inner| {
+            inner.append_all(&self.inner_attrs);
+            inner.extend(self.body.clone());
+        });
+    }
+}
+
+impl FnItem {
+    /// The body in its braces, for the attempt. The braces keep their
+    /// location (an error about the block's type still points at it) but
+    /// belong to the expansion: inside the attempt's closure or `async`
+    /// block they are a block within a block, and rustc's `unused_braces`
+    /// would otherwise blame the user's braces for it.
+    pub fn block(&self) -> Group {
+        let mut group = Group::new(Delimiter::Brace, self.body.clone());
+        group.set_span(self.brace.span.join().resolved_at(Span::call_site()));
+        group
+    }
+
+    /// Every name a by-value parameter binds with `mut` or `ref mut`: in
+    /// the signature (`mut body`, `(mut a, b)`, `ref mut buf`, `mut self`,
+    /// `mut self: Box<Self>`), and in `#[async_trait]`'s rebinds (which
+    /// take the `mut` out of the signature it writes: `let mut body = body;`,
+    /// and `let mut __self = self;` for `mut self`).
+    pub fn mut_bindings(&self) -> Vec<MutBinding> {
+        let mut found = Vec::new();
+        // Is the receiver a reference (`&mut self`, which `#[async_trait]`
+        // rebinds `let mut __self`)? What a method does through it is meant
+        // to last, as through any `&mut T` argument.
+        let mut by_reference = false;
+        // A parameter still marked `#[attempt]` (refused on an
+        // `#[async_trait]` method, whose marks are kept for this) is not
+        // the caller's argument: no "add `clone = ..`" for it, nor for its
+        // rebind in async-trait's future.
+        let is_mark = |a: &Attribute| a.path().is_ident("attempt");
+        let mut marked = Vec::new();
+        for input in &self.sig.inputs {
+            match input {
+                FnArg::Typed(t) if t.attrs.iter().any(is_mark) => {
+                    if let Pat::Ident(p) = &*t.pat {
+                        marked.push(p.ident.clone());
+                    }
+                }
+                FnArg::Typed(t) => {
+                    let before = found.len();
+                    mut_bindings(&t.pat, is_reference(&t.ty), &mut found);
+                    if names_transaction(&t.ty) {
+                        for m in found.iter_mut().skip(before) {
+                            m.transaction = m.kind == MutKind::Param;
+                        }
+                    }
+                }
+                FnArg::Receiver(r) => {
+                    // `&mut self`, and a typed receiver through a reference
+                    // (`mut self: Pin<&mut Self>`, which needs its `mut` for
+                    // `self.as_mut()`): changes through it are meant to last.
+                    by_reference = match &r.kind {
+                        ReceiverKind::Reference(..) => true,
+                        ReceiverKind::Typed(_, ty) => has_reference(ty),
+                        _ => false,
+                    };
+                    if let (Some(m), false) = (&r.mutability, by_reference) {
+                        found.push(MutBinding {
+                            name: Ident::new("self", r.self_token.span),
+                            at: m.span.into(),
+                            kind: MutKind::SelfValue,
+                            transaction: false,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(body) = self.async_trait_body() {
+            for stmt in &body.rebinds {
+                let Stmt::Local(local) = stmt else { continue };
+                match &local.pat {
+                    Pat::Ident(p) if p.ident == "__self" => {
+                        if let (Some(m), false) = (&p.mutability, by_reference) {
+                            found.push(MutBinding {
+                                name: Ident::new("self", p.ident.span()),
+                                at: m.span.into(),
+                                kind: MutKind::SelfValue,
+                                transaction: false,
+                            });
+                        }
+                    }
+                    Pat::Ident(p) if marked.contains(&p.ident) => {}
+                    pat => mut_bindings(pat, false, &mut found),
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A name bound `mut` by value: see [`FnItem::mut_bindings`].
+pub struct MutBinding {
+    pub name: Ident,
+    /// The `mut` keyword (`ref mut`: both words).
+    pub at: SpanRange,
+    pub kind: MutKind,
+    /// A whole parameter whose type is named `Transaction` (sqlx's,
+    /// tokio-postgres's, rusqlite's): no copy of it can be retried. By the
+    /// name only (the macro sees no types): a `Clone` type of the user's
+    /// with that name is let through by `clone = ..`, as any other.
+    pub transaction: bool,
+}
+
+/// How a [`MutBinding`] is written, which decides how it can be fixed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MutKind {
+    /// The whole parameter, `mut body` (which `clone = body` names).
+    Param,
+    /// Inside a pattern, `(mut a, b)`.
+    InPattern,
+    /// `ref mut buf`: a mutable borrow of the argument, shared by the
+    /// attempts (the whole parameter, which `clone = buf` can name once
+    /// written `mut buf`).
+    RefMut,
+    /// `ref mut` inside a pattern, `(ref mut a, b)`.
+    RefMutInPattern,
+    /// The receiver by value, `mut self` (or `mut self: Box<Self>`).
+    SelfValue,
+}
+
+/// Adds the names `pat` binds by value with `mut` (`mut body`, `(mut a, b)`)
+/// or `ref mut` (`ref mut buf`, `(ref mut a, b)`). A `ref mut` into what a
+/// reference points at (under a `&mut` pattern, or in a parameter of a
+/// reference type, `ty_is_ref`) is not: changes through it are meant to
+/// last, as through any `&mut T` argument.
+fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
+    let top = pat;
+    // each pattern, and whether it is under a `&` or `&mut` pattern
+    let mut stack = vec![(pat, ty_is_ref)];
+    while let Some((pat, behind_ref)) = stack.pop() {
+        match pat {
+            Pat::Ident(p) => {
+                // the whole parameter (which `clone` can name), or a part
+                let whole = core::ptr::eq(pat, top) && p.subpat.is_none();
+                let kind = match (&p.mutability, &p.by_ref) {
+                    (Some(_), Some(_)) if behind_ref => None,
+                    (Some(_), Some(_)) if whole => Some(MutKind::RefMut),
+                    (Some(_), Some(_)) => Some(MutKind::RefMutInPattern),
+                    (Some(_), None) if whole => Some(MutKind::Param),
+                    (Some(_), None) => Some(MutKind::InPattern),
+                    (None, _) => None,
+                };
+                if let (Some(kind), Some(m)) = (kind, &p.mutability) {
+                    let first = p.by_ref.as_ref().map_or(m.span, |r| r.span);
+                    found.push(MutBinding {
+                        name: p.ident.clone(),
+                        at: SpanRange::new(first, m.span),
+                        kind,
+                        transaction: false,
+                    });
+                }
+                if let Some((_, sub)) = &p.subpat {
+                    stack.push((sub, behind_ref));
+                }
+            }
+            Pat::Tuple(t) => stack.extend(t.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::TupleStruct(t) => stack.extend(t.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::Struct(s) => stack.extend(s.fields.iter().rev().map(|f| (&*f.pat, behind_ref))),
+            Pat::Slice(s) => stack.extend(s.elems.iter().rev().map(|p| (p, behind_ref))),
+            Pat::Reference(r) => stack.push((&r.pat, true)),
+            Pat::Paren(p) => stack.push((&p.pat, behind_ref)),
+            Pat::Type(t) => stack.push((&t.pat, behind_ref)),
+            _ => {}
+        }
+    }
+}
+
+/// Is `ty` a reference type (`&T`, `&mut T`, in parentheses or not)?
+/// Does the type go through a reference anywhere (`Pin<&mut Self>`)?
+fn has_reference(ty: &syn::Type) -> bool {
+    fn walk(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '&',
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(quote::ToTokens::to_token_stream(ty))
+}
+
+/// Is `ty` a path whose last segment is `Transaction` (`sqlx::Transaction<'_,
+/// Postgres>`, `Transaction<'_>`)? Judged by the name only: the macro sees
+/// no types.
+fn names_transaction(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Transaction"),
+        syn::Type::Group(g) => names_transaction(&g.elem),
+        syn::Type::Paren(p) => names_transaction(&p.elem),
+        _ => false,
+    }
+}
+
+fn is_reference(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(_) => true,
+        syn::Type::Group(g) => is_reference(&g.elem),
+        syn::Type::Paren(p) => is_reference(&p.elem),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn keeps_the_function_as_written() {
+        let src = quote! {
+            #[inline]
+            pub(crate) async fn f<'a>(x: &'a str) -> Result<u32, E> where E: Send {
+                #![allow(unused)]
+                let n = x.len();
+                Ok(n as u32)
+            }
+        };
+        let item: FnItem = syn::parse2(src.clone()).unwrap();
+        assert_eq!(item.attrs.len(), 1);
+        assert_eq!(item.inner_attrs.len(), 1);
+        assert_eq!(item.sig.ident, "f");
+        assert_eq!(item.into_token_stream().to_string(), src.to_string());
+    }
+
+    #[test]
+    fn a_function_without_a_body_is_refused() {
+        assert!(syn::parse2::<FnItem>(quote!(
+            fn f() -> Result<(), E>;
+        ))
+        .is_err());
+        assert!(syn::parse2::<FnItem>(quote!(
+            struct S;
+        ))
+        .is_err());
+    }
+}
