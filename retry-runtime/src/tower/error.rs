@@ -1,0 +1,138 @@
+//! [`Error`], the error of a [`RetryService`](super::RetryService), and
+//! what a run that gives up hands back.
+
+use core::fmt;
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use crate::chain::{classify_error, no_classify, retry_after_of};
+use crate::circuit::CircuitOpen;
+use crate::classify::{Classify, ErrorKind};
+use crate::response::{Failure, NotReplayable};
+use crate::throttle::Throttled;
+use crate::timeout::AttemptTimeout;
+
+/// The error of a [`RetryService`](super::RetryService): the inner
+/// service's last error, or why the layer itself gave up.
+///
+/// Its `Display` is the held error's, and its [`source`](StdError::source)
+/// is the held error itself. A reporter of the whole chain (anyhow's `{:#}`)
+/// so prints the held error's message twice; that is the price of keeping
+/// the held error in the chain: once the error is boxed (tower's `Buffer`
+/// above the layer boxes it), walking the chain is the only way to reach
+/// it, and [`error_kind`](crate::classify::error_kind) and the runtime's
+/// `Retry-After` reading walk it to classify the inner error and to read a
+/// [`CircuitOpen`]'s or a pushback's wait. A type made transparent would
+/// hide them. Print it with `{}` (or `{:#}` of its source) to see each
+/// message once.
+///
+/// ```
+/// use std::error::Error as _;
+/// use retry_runtime::tower::Error;
+///
+/// let e: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(e.to_string(), "connection reset");
+/// assert_eq!(e.source().unwrap().to_string(), "connection reset");
+/// ```
+///
+/// It is `#[non_exhaustive]`: a later version may give the layer another
+/// reason to give up, so a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::tower::Error;
+/// fn why(e: &Error<std::io::Error>) -> &'static str {
+///     match e {
+///         Error::Inner(_) => "the service failed",
+///         Error::Timeout(_) => "too slow",
+///         Error::CircuitOpen(_) => "breaker open",
+///         Error::Throttled(_) => "throttled",
+///         Error::NotReplayable(_) => "not replayable",
+///     } // error[E0004]: `_` not covered
+/// }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error<E> {
+    /// The inner service's error (from its last attempt, or from `poll_ready`).
+    Inner(E),
+    /// The last attempt took longer than the layer's per-attempt timeout.
+    Timeout(AttemptTimeout),
+    /// The policy's circuit breaker is open: the call was not made, or,
+    /// after attempts, the breaker opened while the layer waited for a
+    /// retry, which was not made. (The last attempt's response or error
+    /// was dropped before the wait: a response kept across it would hold
+    /// its connection; the WARN line announcing the retry has it.)
+    CircuitOpen(CircuitOpen),
+    /// The policy's throttle rejected the call: it was not made.
+    Throttled(Throttled),
+    /// No request was left to send (cannot happen; see [`NotReplayable`]).
+    NotReplayable(NotReplayable),
+}
+
+impl<E: fmt::Display> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Inner(e) => e.fmt(f),
+            Error::Timeout(t) => t.fmt(f),
+            Error::CircuitOpen(open) => open.fmt(f),
+            Error::Throttled(t) => t.fmt(f),
+            Error::NotReplayable(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for Error<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Inner(e) => Some(e),
+            Error::Timeout(t) => Some(t),
+            Error::CircuitOpen(open) => Some(open),
+            Error::Throttled(t) => Some(t),
+            Error::NotReplayable(e) => Some(e),
+        }
+    }
+}
+
+/// The inner error by [`error_kind`](crate::classify::error_kind) (and the wait it asks for: a
+/// `tonic::Status`'s pushback, say); a timeout is `Timeout`, an open
+/// breaker `Unavailable` (with its recovery time as the hint), a throttled
+/// call `Unavailable`.
+///
+/// ```
+/// use retry_runtime::{tower::Error, Classify, ErrorKind};
+/// let e: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(e.kind(), ErrorKind::Connect);
+/// ```
+impl<E: StdError + 'static> Classify for Error<E> {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Inner(e) => classify_error(e, no_classify).0,
+            Error::Timeout(t) => t.kind(),
+            Error::CircuitOpen(open) => open.kind(),
+            Error::Throttled(t) => t.kind(),
+            Error::NotReplayable(_) => ErrorKind::Permanent,
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Inner(e) => retry_after_of(e, no_classify),
+            Error::CircuitOpen(open) => open.retry_after(),
+            Error::Throttled(t) => t.retry_after(),
+            Error::Timeout(_) | Error::NotReplayable(_) => None,
+        }
+    }
+}
+
+impl<Res, E> Failure<Res, E> {
+    /// What the caller of a middleware gets when the run gives up on this
+    /// failure: a failed response is handed back as it is.
+    pub(crate) fn into_result(self) -> Result<Res, Error<E>> {
+        match self {
+            Failure::Response { response, .. } => Ok(response),
+            Failure::Error { error, .. } => Err(Error::Inner(error)),
+            Failure::Timeout(t) => Err(Error::Timeout(t)),
+            Failure::CircuitOpen(open) => Err(Error::CircuitOpen(open)),
+            Failure::Throttled(t) => Err(Error::Throttled(t)),
+        }
+    }
+}

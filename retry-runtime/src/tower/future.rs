@@ -1,0 +1,366 @@
+//! [`ResponseFuture`], the future of a
+//! [`RetryService`](super::RetryService) call: the run's loop over attempts
+//! and waits.
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use std::error::Error as StdError;
+use std::future::Future;
+
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::{AttemptLimit, Error, NoTimeout, Replay};
+use crate::chain::{FindClassify, classify_error, no_classify};
+use crate::classify::Classify;
+use crate::hooks::GiveUpEvent;
+use crate::log;
+use crate::nested;
+use crate::policy::{Decision, Guards, Policy, When};
+use crate::response::{ClassifyResponse, Failure, NotReplayable};
+use crate::run::{Admission, Guarded, LazyRun, announce_give_up};
+use crate::sleep::{self, Sleeper};
+use crate::stop::StopReason;
+use crate::timeout::AttemptTimeout;
+
+pin_project! {
+    /// The future of a [`RetryService`](super::RetryService) call: one loop
+    /// over attempts and waits, holding the attempt's future or the sleep's
+    /// timer, never both. It allocates nothing of its own (each attempt sends
+    /// a copy of the request, made by [`Replay::replay`]).
+    ///
+    /// It is [`Debug`](fmt::Debug) whatever the service, the request and
+    /// the sleeper: it shows the policy, the per-attempt timeout, why the
+    /// request is sent once (if it is), the attempts made so far and the
+    /// step it is in (`Start`, `Attempt` or `Sleep`).
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout>
+    where
+        S: Service<Req>,
+        Sl: Sleeper,
+        T: AttemptLimit,
+        W: 'static,
+        G: 'static,
+        G: Guards,
+    {
+        // (a pointer: copying the policy into each call cost more than the
+        // rest of the call's own work)
+        pub(super) policy: &'static Policy<W, G>,
+        pub(super) service: S,
+        // The request, kept to copy for each attempt (and sent itself
+        // when no copy can be made).
+        pub(super) request: Option<Req>,
+        // Why the request is sent once, if it is.
+        pub(super) once: Option<&'static str>,
+        // Is `service` ready for a call (it is when the call starts)?
+        pub(super) ready: bool,
+        pub(super) timeout: T,
+        pub(super) classify: FindClassify,
+        pub(super) sleeper: Sl,
+        pub(super) run: Guarded<LazyRun, G>,
+        #[pin]
+        pub(super) step: Step<S::Future, T::Deadline<Sl::Sleep>, Sl::Sleep>,
+    }
+}
+
+pin_project! {
+    /// Where a [`ResponseFuture`] is.
+    #[project = StepProj]
+    #[project_replace = StepReplace]
+    // A tag of its own, as `RetryFuture`'s step has: read in one byte load
+    // (tokio's `Sleep` niche cost a subtraction and a compare per lookup),
+    // and a success moves fewer bytes (-26 instructions per call).
+    #[repr(u8)]
+    pub(super) enum Step<F, Dl, Sl> {
+        /// About to make an attempt: wait for the service, ask the breaker, call.
+        Start,
+        /// Awaiting an attempt, and its deadline (one that never comes, and
+        /// takes no room, without a timeout: [`NoTimeout`]).
+        Attempt { #[pin] fut: F, #[pin] deadline: Dl },
+        /// Awaiting the wait before the next attempt.
+        Sleep { #[pin] sleep: Sl },
+    }
+}
+
+/// Shows the policy, the per-attempt timeout, why the request is sent once
+/// (`None`: it may be sent again), the attempts made so far (0 while the
+/// first is in flight) and the step: `Start` (waiting for the service to be
+/// ready, or no attempt started yet), `Attempt` (one in flight) or `Sleep`
+/// (waiting before the next); not the service, the request or the sleeper,
+/// which need not be `Debug`.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use tower_layer::Layer;
+/// use tower_service::Service;
+/// use retry_runtime::Policy;
+///
+/// // a service that is never `Debug`: a closure
+/// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
+/// static POLICY: Policy = Policy::new().with_name("upload").with_attempts(2);
+/// let mut svc = POLICY.layer().layer(tower::service_fn(answer));
+/// let fut = svc.call(http::Request::post("/clips").body(String::new()).unwrap());
+/// let shown = format!("{fut:?}");
+/// assert!(shown.starts_with(r#"ResponseFuture { policy: Policy { name: "upload","#), "{shown}");
+/// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
+/// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
+/// ```
+impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T> fmt::Debug
+    for ResponseFuture<S, Req, W, G, Sl, T>
+where
+    S: Service<Req>,
+    Sl: Sleeper,
+    T: AttemptLimit,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match self.step {
+            Step::Start => "Start",
+            Step::Attempt { .. } => "Attempt",
+            Step::Sleep { .. } => "Sleep",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("policy", self.policy)
+            .field("timeout", &self.timeout.limit())
+            .field("sent_once", &self.once)
+            .field("attempts", &self.run.attempts_made())
+            .field("step", &format_args!("{step}"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, Req, W: 'static, G: 'static, Sl, T> Future for ResponseFuture<S, Req, W, G, Sl, T>
+where
+    S: Service<Req>,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>>,
+    G: Admission<Failure<S::Response, S::Error>>,
+    Sl: Sleeper,
+    T: AttemptLimit,
+{
+    type Output = Result<S::Response, Error<S::Error>>;
+
+    // As `RetryFuture::poll`: inlined into the caller's future in release
+    // builds (the success path is a few checks around the inner call).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        // Wait for the service, ask the breaker, then make the next attempt
+        // (its future and its deadline): from the start, and after a wait.
+        macro_rules! next_attempt {
+            () => {{
+                if !*this.ready {
+                    // tower's rule: a service is called only once ready.
+                    match this.service.poll_ready(cx) {
+                        Poll::Ready(Ok(())) => *this.ready = true,
+                        // The service is broken (tower: discard it): the
+                        // run ends on its error, announced as any give-up.
+                        Poll::Ready(Err(e)) => {
+                            return Poll::Ready(Err(broken(
+                                this.run,
+                                this.policy,
+                                *this.classify,
+                                e,
+                            )));
+                        }
+                        Poll::Pending => {
+                            step_to(this.step.as_mut(), Step::Start);
+                            return Poll::Pending;
+                        }
+                    }
+                }
+                if let Err(rejected) = this.run.admit(this.policy) {
+                    return Poll::Ready(Failure::into_result(rejected));
+                }
+                // A copy while one can be made; the request itself
+                // when not, and then no attempt after this one.
+                let copy = match this.request.as_ref() {
+                    Some(request) if this.run.may_retry_next(this.policy) => request.replay(),
+                    _ => None,
+                };
+                let request = match copy {
+                    Some(copy) => copy,
+                    None => match this.request.take() {
+                        Some(request) => {
+                            no_more_attempts(this.policy, this.run, this.once);
+                            request
+                        }
+                        // Cannot happen: the attempt that sent the
+                        // request itself was the run's last.
+                        None => return Poll::Ready(Err(Error::NotReplayable(NotReplayable))),
+                    },
+                };
+                *this.ready = false;
+                this.service.call(request)
+            }};
+        }
+        // The step an attempt was just made in, looked up again in straight
+        // code, where the optimizer knows it (not through the jump at the
+        // loop's top, taken twice on a first attempt).
+        // (the deadline is made where it is stored: a future moved fewer
+        // times, as a pair, is copied fewer times)
+        macro_rules! started {
+            ($fut:expr) => {{
+                step_to(
+                    this.step.as_mut(),
+                    Step::Attempt {
+                        fut: $fut,
+                        deadline: this.timeout.deadline(this.sleeper),
+                    },
+                );
+                match this.step.as_mut().project() {
+                    StepProj::Attempt { fut, deadline } => (fut, deadline),
+                    _ => continue,
+                }
+            }};
+        }
+        loop {
+            let (mut fut, mut deadline) = match this.step.as_mut().project() {
+                StepProj::Attempt { fut, deadline } => (fut, deadline),
+                StepProj::Start => {
+                    let fut = next_attempt!();
+                    started!(fut)
+                }
+                StepProj::Sleep { sleep } => {
+                    ready!(sleep.poll(cx));
+                    let fut = next_attempt!();
+                    started!(fut)
+                }
+            };
+            loop {
+                // polled with the kinds this run retries published, for the
+                // retried calls inside the service (`nested`)
+                let polled = {
+                    let _published = nested::publish(this.policy.published_kinds());
+                    fut.as_mut().poll(cx)
+                };
+                // (the failure is dropped where it lies, at the block's end,
+                // before the wait: moved into `drop` it would be copied)
+                let wait = {
+                    let failure = match polled {
+                        Poll::Ready(Ok(response)) => match response.failure() {
+                            // A success goes straight back.
+                            None => {
+                                this.run.succeeded(this.policy);
+                                return Poll::Ready(Ok(response));
+                            }
+                            Some(failure) => Failure::Response { response, failure },
+                        },
+                        Poll::Ready(Err(error)) => {
+                            let (kind, retry_after) = classify_error(&error, *this.classify);
+                            Failure::Error {
+                                error,
+                                kind,
+                                retry_after,
+                            }
+                        }
+                        Poll::Pending => {
+                            ready!(deadline.as_mut().poll(cx));
+                            let after = this.timeout.limit().unwrap_or_default();
+                            Failure::Timeout(AttemptTimeout { after })
+                        }
+                    };
+                    // Left to a retried call around this one only if that
+                    // run sees it: a failed response goes back as `Ok`, and
+                    // an error as `Error::Inner`, which it classifies
+                    // without this layer's `with_classify`.
+                    // (Without `with_classify`, the outer run sees it as the
+                    // layer did: not classified again, nor logged again.)
+                    let _unseen = nested::hidden_if(|| {
+                        !failure.seen_by_outer_run(|error, kind| {
+                            core::ptr::fn_addr_eq(*this.classify, no_classify as FindClassify)
+                                || classify_error(error, no_classify).0 == kind
+                        })
+                    });
+                    // Judged where it lies (not moved through the run's
+                    // `settle`: a failed response is a few hundred bytes), then
+                    // handed back as it is, or dropped before the wait.
+                    match this.run.judge(this.policy, &failure) {
+                        Decision::Retry(wait) => wait,
+                        Decision::GiveUp(reason) => {
+                            if let (StopReason::SentOnce, Some(why)) = (reason, *this.once) {
+                                log::sent_once(
+                                    this.policy.name,
+                                    this.run.attempts_made(),
+                                    this.policy.stop.max_attempts(),
+                                    &failure,
+                                    failure.kind(),
+                                    why,
+                                );
+                            }
+                            return Poll::Ready(failure.into_result());
+                        }
+                    }
+                };
+                let how = sleep::wait_on(&*this.sleeper, wait);
+                if how != sleep::Wait::Skip {
+                    let sleep = sleep::timer(&*this.sleeper, wait, how);
+                    step_to(this.step.as_mut(), Step::Sleep { sleep });
+                    break;
+                }
+                // No wait: the next attempt takes the finished one's place
+                // (only its future and deadline are dropped, not the step).
+                let next = next_attempt!();
+                fut.set(next);
+                deadline.set(this.timeout.deadline(this.sleeper));
+            }
+        }
+    }
+}
+
+/// Moves a [`ResponseFuture`] to its next step without `Pin::set`, which
+/// calls the whole enum's drop glue out of line: the old step is matched
+/// here, inline, where the caller often knows it.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn step_to<F, Dl, Sl>(step: Pin<&mut Step<F, Dl, Sl>>, next: Step<F, Dl, Sl>) {
+    let _old = step.project_replace(next);
+}
+
+/// The service failed its readiness check before a retry: the run ends on
+/// its error, announced as a give-up on a non-retriable error.
+#[cold]
+#[inline(never)]
+fn broken<W, G, E: StdError + 'static>(
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    classify: FindClassify,
+    error: E,
+) -> Error<E> {
+    let (attempts, elapsed) = run.progress();
+    // the token of the retry the budget granted goes back: it is not made
+    if run.attempts_made() > 0 {
+        policy.retry_not_made();
+    }
+    announce_give_up(
+        policy,
+        &GiveUpEvent {
+            operation: policy.name,
+            attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason: StopReason::Permanent,
+            error: &error,
+            kind: Some(classify_error(&error, classify).0),
+            elapsed,
+        },
+    );
+    Error::Inner(error)
+}
+
+/// The request itself is about to be sent (no copy could be made): the run
+/// ends with this attempt. Says why, unless it is said already.
+#[cold]
+fn no_more_attempts<W, G>(
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    once: &mut Option<&'static str>,
+) {
+    let this_one = run.attempts_made().saturating_add(1);
+    if this_one < policy.stop.max_attempts() && !run.is_last() {
+        run.last_attempt(policy);
+        once.get_or_insert("its body cannot be copied");
+    }
+}

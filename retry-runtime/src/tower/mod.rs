@@ -1,0 +1,437 @@
+//! A `tower` layer from a policy (feature `tower`): [`RetryLayer`].
+//!
+//! `RetryLayer::new(&presets::API)` (or `presets::API.layer()`) wraps any
+//! `Clone` [`Service`] whose request can be replayed ([`Replay`]), whose
+//! response says whether it failed ([`ClassifyResponse`]) and whose error is
+//! a `std::error::Error` (a service that is not `Clone`, tower's
+//! `RateLimit`, goes below a `Buffer`). For `http::Request<B>`
+//! (a hyper-util client, in a program of its own or in an axum handler
+//! calling a downstream) and `reqwest::Request` (`reqwest::Client`):
+//!
+//! - a response is classified by its status (503 Unavailable, 429
+//!   RateLimited, 404 Permanent, ...) and its `Retry-After` (seconds or
+//!   HTTP-date) is the wait the policy honours, capped as it says; an error
+//!   of the service is classified by [`error_kind`](crate::classify::error_kind) (a refused connection
+//!   is `Connect`; a `tonic::Status` by gRPC's rules, its pushback the
+//!   wait), error types of yours too with
+//!   [`with_classify`](RetryLayer::with_classify);
+//! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
+//!   DELETE: RFC 9110 §9.2.2), unless the request carries the
+//!   [`Idempotent`](crate::response::Idempotent) extension or the layer
+//!   says [`any_method`](RetryLayer::any_method); a request whose body
+//!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
+//!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
+//!   such a request fails in a way the policy would retry, the run gives up
+//!   as [`StopReason::SentOnce`](crate::StopReason::SentOnce) (not as
+//!   attempts exhausted: no ERROR line), and its one line, a WARN, says
+//!   why it was not retried;
+//! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
+//!   backoff, jitter, budget, circuit breaker and log lines, and a
+//!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
+//!   is in the layer's type, [`WithTimeout`], so that a layer without one
+//!   keeps no timer in its calls' futures: name the service as
+//!   `RetryService<S, W, NoCircuit, DefaultSleeper, WithTimeout>`).
+//!
+//! A service whose error is tower's `BoxError` (a `Buffer`, a `Timeout`, a
+//! `LoadShed` below the layer) is mapped into
+//! [`BoxedError`](crate::response::BoxedError) first
+//! (`.map_err(BoxedError::from)`): the layer needs a
+//! [`std::error::Error`] to classify, which a `BoxError` is not.
+//!
+//! gRPC: put `#[retry]` (or [`Policy::retry`]) on the client call, where
+//! a failure is a `tonic::Status` ([`Classify`] for it, feature `tonic`),
+//! not this layer on a tonic `Channel`. Through the layer, a failed gRPC
+//! call is an HTTP 200 whose `grpc-status` says it failed, which the layer
+//! takes for a success, and its request (a POST with a streamed
+//! `tonic::body::Body`) cannot be sent again anyway: a channel under the
+//! layer compiles and sends each request once.
+//!
+//! The layer opens no `retry.attempt` spans
+//! ([`with_attempt_spans`](Policy::with_attempt_spans) is for `#[retry]`
+//! and [`Policy::retry`]): each attempt is one call of the service below
+//! it, so a tracing layer placed below this one (tower-http's
+//! `TraceLayer`) makes one span per attempt, and the run's log lines are
+//! recorded in the caller's span.
+//!
+//! When the policy gives up on a failed response (a 503 after the last
+//! attempt, a 404 at once), the caller gets that response; an error of the
+//! service comes back as [`Error::Inner`], and so does the error of a
+//! service whose `poll_ready` fails before a retry (tower says to discard
+//! such a service: the run ends there, with the give-up line of a
+//! non-retriable error and the policy's `on_give_up`). The kinds decide only with a
+//! policy that classifies (the presets, `retry_on`): a `Policy::new()`
+//! retries every failure, a 404 included, as it retries every error.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! use std::convert::Infallible;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use tower_service::Service;
+//! use tower_layer::Layer;
+//! use retry_runtime::presets;
+//!
+//! // a service that answers 503 twice, then 200
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//! #[derive(Clone)]
+//! struct Flaky;
+//! impl Service<http::Request<String>> for Flaky {
+//!     type Response = http::Response<String>;
+//!     type Error = Infallible;
+//!     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+//!     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+//!         std::task::Poll::Ready(Ok(()))
+//!     }
+//!     fn call(&mut self, _: http::Request<String>) -> Self::Future {
+//!         let status = if CALLS.fetch_add(1, Ordering::Relaxed) < 2 { 503 } else { 200 };
+//!         std::future::ready(Ok(http::Response::builder().status(status).body("hi".into()).unwrap()))
+//!     }
+//! }
+//!
+//! let mut svc = presets::WEBHOOK.layer().layer(Flaky);
+//! let resp = svc.call(http::Request::get("/clip/7").body(String::new()).unwrap()).await.unwrap();
+//! assert_eq!(resp.status(), 200);
+//! assert_eq!(CALLS.load(Ordering::Relaxed), 3);
+//! # }
+//! ```
+
+mod error;
+mod future;
+mod limit;
+mod replay;
+
+use core::fmt;
+use core::task::{Context, Poll};
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use self::error::Error;
+pub use self::future::ResponseFuture;
+use self::future::Step;
+pub use self::limit::{AttemptLimit, NoTimeout, WithTimeout};
+pub use self::replay::{Replay, ReplayBody, SendOnce};
+use crate::chain::{FindClassify, no_classify};
+use crate::classify::Classify;
+use crate::policy::{NoCircuit, Policy, When};
+use crate::response::{ClassifyResponse, Failure};
+use crate::run::{Admission, Guarded, LazyRun};
+use crate::sleep::{DefaultSleeper, Sleeper};
+
+/// Builds a [`RetryService`] around a service: a `'static` policy and the
+/// layer's settings (all `Copy` values; a layer is cheap to clone).
+///
+/// The policy is held by reference, so that each call's future holds a
+/// pointer to it rather than a copy: a `const` or a `static` policy (a
+/// preset, a policy of your own, `const { POLICY.with_attempts(3) }`) is
+/// `'static` as it is. A policy built at run time (from configuration) is
+/// made `'static` once, at start-up, with `Box::leak` or a
+/// `std::sync::OnceLock`.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, tower::RetryLayer, Policy};
+/// let layer = RetryLayer::new(&presets::API).with_timeout(Duration::from_secs(2));
+/// // the same, from the policy
+/// let same = presets::API.layer().with_timeout(Duration::from_secs(2));
+/// // a policy read from configuration, made once for the program's life
+/// let attempts = 4; // e.g. from a config file
+/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_attempts(attempts)));
+/// let from_config = configured.layer();
+/// # let _ = (layer, same, from_config);
+/// ```
+#[must_use = "a layer does nothing until it wraps a service; its methods return the changed layer"]
+pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
+    policy: &'static Policy<W, G>,
+    /// `LazyRun::needed_from_start(policy)`, asked once here: the policy
+    /// is behind a reference the optimizer cannot see through, and asking
+    /// it at each call is six loads.
+    state_from_start: bool,
+    /// Ask each request whether it may be sent again: the policy retries,
+    /// and not [`any_method`](Self::any_method) (asked once here, too).
+    check_method: bool,
+    timeout: T,
+    any_method: bool,
+    classify: FindClassify,
+    sleeper: Sl,
+}
+
+impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, T> {
+    fn clone(&self) -> Self {
+        RetryLayer {
+            policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            classify: self.classify,
+            sleeper: self.sleeper.clone(),
+        }
+    }
+}
+
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryLayer<W, G, Sl, T>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryLayer")
+            .field("policy", &self.policy)
+            .field("timeout", &self.timeout.limit())
+            .field("any_method", &self.any_method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: 'static, G: 'static> RetryLayer<W, G> {
+    /// A layer that retries with `policy`: idempotent requests only, errors
+    /// classified by [`error_kind`](crate::classify::error_kind), no per-attempt timeout, sleeping on the
+    /// [`DefaultSleeper`].
+    ///
+    /// ```
+    /// use retry_runtime::{presets, tower::RetryLayer};
+    /// const API: RetryLayer<retry_runtime::RetryOn> = RetryLayer::new(&presets::API);
+    /// # let _ = API;
+    /// ```
+    pub const fn new(policy: &'static Policy<W, G>) -> Self {
+        RetryLayer {
+            policy,
+            state_from_start: LazyRun::needed_from_start(policy),
+            check_method: policy.stop.max_attempts() > 1,
+            timeout: NoTimeout,
+            any_method: false,
+            classify: no_classify,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+impl<W: 'static, G: 'static> Policy<W, G> {
+    /// A `tower` layer retrying with this policy: [`RetryLayer::new`]
+    /// (feature `tower`). The policy is `'static`: a `const` or a `static`
+    /// one is, as it is (see [`RetryLayer`] for one built at run time).
+    ///
+    /// ```
+    /// use retry_runtime::presets;
+    /// let layer = presets::WEBHOOK.layer();
+    /// let fewer = const { presets::WEBHOOK.with_attempts(3) }.layer();
+    /// # let _ = (layer, fewer);
+    /// ```
+    pub const fn layer(&'static self) -> RetryLayer<W, G> {
+        RetryLayer::new(self)
+    }
+}
+
+impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
+    /// Give each attempt at most `limit`: a slower one fails with
+    /// [`AttemptTimeout`](crate::AttemptTimeout) (kind `Timeout`), as
+    /// `#[retry(timeout = ...)]` does; a run that gives up on it returns
+    /// [`Error::Timeout`]. The layer's type says it ([`WithTimeout`]): only
+    /// then does a call's future hold a timer beside its attempt.
+    ///
+    /// Not a `const fn` (unlike [`any_method`](Self::any_method)): it
+    /// builds a layer of another type from this one's fields, and the rest
+    /// of `self`, generic, would be dropped in a const context, which stable
+    /// Rust rejects (E0493). Call it where the layer is made, at run time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout> {
+        RetryLayer {
+            policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
+            timeout: WithTimeout(limit),
+            any_method: self.any_method,
+            classify: self.classify,
+            sleeper: self.sleeper,
+        }
+    }
+
+    /// Retry requests of every method, POST and PATCH included (when every
+    /// request through this service is safe to repeat, e.g. it carries an
+    /// idempotency key). Without this only idempotent methods, and requests
+    /// marked [`Idempotent`](crate::response::Idempotent), are retried.
+    ///
+    /// ```
+    /// let layer = retry_runtime::presets::API.layer().any_method();
+    /// # let _ = layer;
+    /// ```
+    pub const fn any_method(mut self) -> Self {
+        self.any_method = true;
+        self.check_method = false;
+        self
+    }
+
+    /// Classify the service's errors of your own types too: `find` is
+    /// asked of each error in an error's [`source`](StdError::source) chain,
+    /// and the first one it returns a [`Classify`] for gives the kind and
+    /// the wait the policy honours (its
+    /// [`retry_after`](Classify::retry_after)); the errors it does not know
+    /// are classified as [`error_kind`](crate::classify::error_kind) says (`std::io::Error`,
+    /// `reqwest::Error`, `tonic::Status` with its pushback, the runtime's
+    /// own errors).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum UpstreamError {
+    ///     #[error("busy, retry in {0:?}")] Busy(Duration),
+    ///     #[error("bad key")] BadKey,
+    /// }
+    /// impl Classify for UpstreamError {
+    ///     fn kind(&self) -> ErrorKind {
+    ///         match self { Self::Busy(_) => ErrorKind::Unavailable, Self::BadKey => ErrorKind::Permanent }
+    ///     }
+    ///     fn retry_after(&self) -> Option<Duration> {
+    ///         match self { Self::Busy(wait) => Some(*wait), Self::BadKey => None }
+    ///     }
+    /// }
+    ///
+    /// fn mine<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    ///     e.downcast_ref::<UpstreamError>().map(|mine| mine as &dyn Classify)
+    /// }
+    /// let layer = retry_runtime::presets::API.layer().with_classify(mine);
+    /// # let _ = layer;
+    /// ```
+    pub const fn with_classify(
+        mut self,
+        find: for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>,
+    ) -> Self {
+        self.classify = find;
+        self
+    }
+
+    /// Sleep between attempts (and time the per-attempt timeout) with
+    /// `sleeper` instead of the [`DefaultSleeper`].
+    ///
+    /// ```
+    /// use retry_runtime::sleep::SleepFn;
+    /// let layer = retry_runtime::presets::API
+    ///     .layer()
+    ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait))); // any runtime's timer
+    /// # let _ = layer;
+    /// ```
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T> {
+        RetryLayer {
+            policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            classify: self.classify,
+            sleeper,
+        }
+    }
+
+    /// The policy.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::presets::API.layer().policy().name(), "api");
+    /// ```
+    pub const fn policy(&self) -> &'static Policy<W, G> {
+        self.policy
+    }
+}
+
+impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy> Layer<S> for RetryLayer<W, G, Sl, T> {
+    type Service = RetryService<S, W, G, Sl, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RetryService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service a [`RetryLayer`] makes: each call is a run of the policy.
+///
+/// `poll_ready` is the inner service's. A call takes the inner service that
+/// was made ready and leaves a clone in its place (tower's rule for a
+/// service that calls its inner one from its future); each retry waits for
+/// that service to be ready again (registering the task's waker, no busy
+/// loop) before calling it.
+pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
+    inner: S,
+    layer: RetryLayer<W, G, Sl, T>,
+}
+
+impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryService<S, W, G, Sl, T> {
+    fn clone(&self) -> Self {
+        RetryService {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryService<S, W, G, Sl, T>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req> for RetryService<S, W, G, Sl, T>
+where
+    S: Service<Req> + Clone,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>> + Copy,
+    G: Admission<Failure<S::Response, S::Error>>,
+    Sl: Sleeper + Clone,
+    T: AttemptLimit,
+{
+    type Response = S::Response;
+    type Error = Error<S::Error>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Error::Inner)
+    }
+
+    // Inlined into the caller in release builds, as the future's poll is:
+    // the future is then made where it stays, not copied there.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn call(&mut self, request: Req) -> Self::Future {
+        // The ready service goes with the call; a clone stays for the next
+        // caller, who makes it ready.
+        let clone = self.inner.clone();
+        let service = core::mem::replace(&mut self.inner, clone);
+        let layer = &self.layer;
+        let policy = layer.policy;
+        let once = if layer.check_method {
+            request.not_repeatable()
+        } else {
+            None
+        };
+        ResponseFuture {
+            run: Guarded::of(
+                policy,
+                LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
+            ),
+            policy,
+            service,
+            request: Some(request),
+            once,
+            ready: true,
+            timeout: layer.timeout,
+            classify: layer.classify,
+            sleeper: layer.sleeper.clone(),
+            step: Step::Start,
+        }
+    }
+}

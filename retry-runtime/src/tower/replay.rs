@@ -1,0 +1,292 @@
+//! [`Replay`] and [`ReplayBody`], what the layer asks of a request to send
+//! it again, with their impls for the bodies of `http`, hyper, reqwest and
+//! tonic, and [`SendOnce`], any body sent once.
+
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::response::{Idempotent, not_repeatable};
+
+/// A request the layer can send more than once.
+///
+/// Implemented for `http::Request<B>` whose body is a [`ReplayBody`] (with
+/// the method rules of the [module](super)) and, with the feature `reqwest`,
+/// for `reqwest::Request`. Implement it for your own request type:
+///
+/// ```
+/// use retry_runtime::tower::Replay;
+/// #[derive(Clone)]
+/// struct Lookup { key: String }
+/// impl Replay for Lookup {
+///     fn replay(&self) -> Option<Self> { Some(self.clone()) }
+/// }
+/// assert_eq!(Lookup { key: "k".into() }.replay().unwrap().key, "k");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot send a `{Self}` again",
+    label = "the request type must implement `retry_runtime::tower::Replay`",
+    note = "`http::Request<B>` does when its body implements `ReplayBody`; for a request of your own, implement `Replay` (`replay()`: a copy, or `None` to send it once)"
+)]
+pub trait Replay: Sized {
+    /// Why this request must be sent only once (a POST), or `None` (the
+    /// default) if it may be repeated. Not asked when the layer retries
+    /// [`any_method`](super::RetryLayer::any_method).
+    fn not_repeatable(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A copy to send in another attempt; `None` when none can be made (a
+    /// streamed body): the request is then sent once.
+    fn replay(&self) -> Option<Self>;
+}
+
+/// A request body that can be sent again: a copy, or `None` when this one
+/// cannot be copied (a stream).
+///
+/// Implemented for the bodies hyper's clients and tests use, copied for each
+/// attempt: `()`, `String`, `Vec<u8>`, `&'static str`, `&'static [u8]`,
+/// `bytes::Bytes`, `http_body_util::Full<D>` and `Empty<D>` (with
+/// `D: Clone`). And for the streamed bodies of the crates this one builds
+/// on, which no copy can be made of, so that a request with one is sent
+/// once (and the log says why, if it fails in a way the policy would
+/// retry): hyper's `body::Incoming` (a proxy forwarding the requests it
+/// receives), `http_body_util::combinators::BoxBody` and `UnsyncBoxBody`,
+/// and with the feature `tonic`, `tonic::body::Body`. Any other body type
+/// is sent once in a [`SendOnce`]; to retry a streamed request, read its
+/// body into a `Full<Bytes>` first (`body.collect().await?.to_bytes()`).
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::{BodyExt, Full};
+/// use retry_runtime::tower::ReplayBody;
+/// assert!(Full::new(Bytes::from_static(b"{}")).try_clone().is_some());
+/// // a boxed body is a stream: sent once
+/// assert!(Full::new(Bytes::from_static(b"{}")).boxed().try_clone().is_none());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot copy a request body of type `{Self}`",
+    label = "the body must implement `retry_runtime::tower::ReplayBody`",
+    note = "the bodies hyper's clients are built with (`Full<Bytes>`, `Empty`, `Bytes`, `String`, ...) do; to send a streamed body (axum's `Body`, a `StreamBody`) once, wrap it: `request.map(retry_runtime::tower::SendOnce::new)`; to retry it, read it into a `Full<Bytes>` first"
+)]
+pub trait ReplayBody: Sized {
+    /// A copy of the body, if it can be copied.
+    fn try_clone(&self) -> Option<Self>;
+
+    /// A copy of a whole request with this body, if one can be made. By
+    /// default, a new request given a clone of each part of `request` and
+    /// [`try_clone`](Self::try_clone)'s body. The bodies this crate
+    /// implements it for, all `Clone`, clone the request instead, part by
+    /// part into the copy:
+    /// `http` has no other way to make a request than one whose parts are
+    /// defaults, which the default then drops one by one (about 120
+    /// instructions an attempt, `bench/callgrind.sh tower:ours`). A `Clone`
+    /// body of yours can do the same: `Some(request.clone())`.
+    ///
+    /// ```
+    /// use retry_runtime::tower::ReplayBody;
+    /// let mut request = http::Request::new(String::from("{}"));
+    /// request.headers_mut().insert("x-request-id", "7".parse().unwrap());
+    /// let copy = String::replay_request(&request).unwrap();
+    /// assert_eq!(copy.headers()["x-request-id"], "7");
+    /// assert_eq!(copy.body(), "{}");
+    /// ```
+    #[inline]
+    fn replay_request(request: &http::Request<Self>) -> Option<http::Request<Self>> {
+        let mut copy = http::Request::new(request.body().try_clone()?);
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        *copy.extensions_mut() = request.extensions().clone();
+        Some(copy)
+    }
+}
+
+/// Bodies that are plain values: a copy is a clone, and so is a request's.
+macro_rules! clone_bodies {
+    ($($body:ty),* $(,)?) => {$(
+        impl ReplayBody for $body {
+            #[inline]
+            fn try_clone(&self) -> Option<Self> {
+                Some(self.clone())
+            }
+
+            #[inline]
+            fn replay_request(request: &http::Request<Self>) -> Option<http::Request<Self>> {
+                Some(request.clone())
+            }
+        }
+    )*};
+}
+
+clone_bodies!(
+    (),
+    String,
+    Vec<u8>,
+    &'static str,
+    &'static [u8],
+    bytes::Bytes
+);
+
+impl<D: Clone> ReplayBody for http_body_util::Full<D> {
+    #[inline]
+    fn try_clone(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+
+    #[inline]
+    fn replay_request(request: &http::Request<Self>) -> Option<http::Request<Self>> {
+        Some(request.clone())
+    }
+}
+
+impl<D> ReplayBody for http_body_util::Empty<D> {
+    #[inline]
+    fn try_clone(&self) -> Option<Self> {
+        Some(http_body_util::Empty::new())
+    }
+
+    #[inline]
+    fn replay_request(request: &http::Request<Self>) -> Option<http::Request<Self>> {
+        Some(request.clone())
+    }
+}
+
+/// Bodies that are streams: none can be copied, so a request with one is
+/// sent once (by `replay_request`'s default, which asks `try_clone` first).
+macro_rules! stream_bodies {
+    ($(<$($param:ident),*> $body:ty),* $(,)?) => {$(
+        impl<$($param),*> ReplayBody for $body {
+            #[inline]
+            fn try_clone(&self) -> Option<Self> {
+                None
+            }
+        }
+    )*};
+}
+
+stream_bodies!(
+    <> ::hyper::body::Incoming,
+    <D, E> http_body_util::combinators::BoxBody<D, E>,
+    <D, E> http_body_util::combinators::UnsyncBoxBody<D, E>,
+    <B> SendOnce<B>,
+);
+
+#[cfg(feature = "tonic")]
+stream_bodies!(<> ::tonic::body::Body);
+
+pin_project! {
+    /// A request body of any type, sent once: a [`ReplayBody`] that makes
+    /// no copy, for a body type this crate does not know (axum's
+    /// `axum::body::Body` forwarded by a handler, a `StreamBody`, one of
+    /// yours), which the layer could not take otherwise. It reads as the
+    /// body it holds (`http_body::Body`). When the request fails in a way
+    /// the policy would retry, a WARN line says it was not retried because
+    /// its body cannot be copied.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use http_body_util::BodyExt;
+    /// use retry_runtime::tower::{ReplayBody, SendOnce};
+    ///
+    /// let request = http::Request::put("http://uploads.internal/clips/7")
+    ///     .body(axum::body::Body::from("clip bytes"))
+    ///     .unwrap()
+    ///     .map(SendOnce::new); // for a client of `SendOnce<axum::body::Body>`
+    /// assert!(request.body().try_clone().is_none()); // sent once
+    /// let bytes = request.into_body().collect().await.unwrap().to_bytes();
+    /// assert_eq!(bytes, "clip bytes");
+    /// # }
+    /// ```
+    #[derive(Debug, Default)]
+    pub struct SendOnce<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B> SendOnce<B> {
+    /// `body`, to be sent once.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.get_ref(), "{}");
+    /// ```
+    pub const fn new(body: B) -> Self {
+        SendOnce { body }
+    }
+
+    /// The body.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.get_ref(), "{}");
+    /// ```
+    pub const fn get_ref(&self) -> &B {
+        &self.body
+    }
+
+    /// The body, taken back.
+    ///
+    /// ```
+    /// let body = retry_runtime::tower::SendOnce::new(String::from("{}"));
+    /// assert_eq!(body.into_inner(), "{}");
+    /// ```
+    pub fn into_inner(self) -> B {
+        self.body
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for SendOnce<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    #[inline]
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl<B: ReplayBody> Replay for http::Request<B> {
+    #[inline]
+    fn not_repeatable(&self) -> Option<&'static str> {
+        not_repeatable(self.method(), || {
+            self.extensions().get::<Idempotent>().is_some()
+        })
+    }
+
+    #[inline]
+    fn replay(&self) -> Option<Self> {
+        B::replay_request(self)
+    }
+}
+
+/// `reqwest::Client` is a tower `Service` of `reqwest::Request`s: a request
+/// is copied with `try_clone` (`None` for a streamed body). `reqwest` keeps
+/// a request's extensions to itself, so a POST is retried only when the
+/// layer retries [`any_method`](super::RetryLayer::any_method).
+#[cfg(feature = "reqwest")]
+impl Replay for ::reqwest::Request {
+    fn not_repeatable(&self) -> Option<&'static str> {
+        not_repeatable(self.method(), || false)
+    }
+
+    fn replay(&self) -> Option<Self> {
+        self.try_clone()
+    }
+}
