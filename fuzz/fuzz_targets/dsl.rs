@@ -1,4 +1,4 @@
-//! Fuzz the `#[retry]` string DSL (`retry-dsl/src/lib.rs`) on arbitrary UTF-8.
+//! Fuzz the `#[retry]` string DSL on arbitrary UTF-8.
 //!
 //! The parser is the `retry-dsl` crate, which the attribute and the
 //! runtime's `FromStr` impls share. For every input:
