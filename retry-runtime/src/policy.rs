@@ -1,5 +1,19 @@
 //! [`Policy`]: everything that decides whether and when to retry, in one
 //! `const`-constructible value.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{kinds, Backoff, Decision, Policy, RetryOn};
+//! const FETCH: Policy<RetryOn> = Policy::new()
+//!     .with_attempts(4)
+//!     .with_backoff(Backoff::fixed(Duration::from_millis(200)))
+//!     .retry_on(kinds![Timeout | Connect])
+//!     .checked();
+//! let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+//! assert_eq!(FETCH.decide(0, &refused), Decision::Retry(Duration::from_millis(200)));
+//! let missing = std::io::Error::from(std::io::ErrorKind::NotFound); // Permanent
+//! assert!(matches!(FETCH.decide(0, &missing), Decision::GiveUp(_)));
+//! ```
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -103,6 +117,15 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
 
 /// The circuit-breaker type parameter of a [`Policy`] without a breaker (the
 /// default): runs of it accept every error type.
+///
+/// ```
+/// use retry_runtime::{NoCircuit, Policy, RetryAll};
+/// let p: Policy<RetryAll, NoCircuit> = Policy::new(); // the type `Policy` alone names
+/// assert!(p.circuit().is_none());
+/// let _paused = retry_runtime::testing::pause();
+/// // any error type: a `&str` needs no `From<CircuitOpen>` here
+/// assert_eq!(p.retry(|| Err::<(), _>("down")).call(), Err("down"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoCircuit;
 
@@ -729,6 +752,14 @@ impl<W: Copy, G> Policy<W, G> {
     /// The policy itself; panics with the error's message if it is invalid.
     /// In a `const` that panic is a compile error, which is what this is for.
     ///
+    /// ```
+    /// use retry_runtime::Policy;
+    /// const OK: Policy = Policy::new().with_attempts(2).checked(); // valid: compiles
+    /// assert_eq!(OK.max_attempts(), 2);
+    /// ```
+    ///
+    /// An invalid one does not compile:
+    ///
     /// ```compile_fail
     /// use retry_runtime::Policy;
     /// const BAD: Policy = Policy::new().with_attempts(0).checked(); // error[E0080]: attempts must be at least 1
@@ -1036,6 +1067,16 @@ pub enum Decision {
 }
 
 /// What a policy's retry condition says about one error.
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{ErrorKind, KindSet, RetryAll, RetryOn, Verdict, When};
+/// let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+/// let verdict = RetryOn(KindSet::TRANSIENT).check(&refused);
+/// assert_eq!(verdict, Verdict { retry: true, kind: Some(ErrorKind::Connect), retry_after: None });
+/// // a condition that does not classify leaves the kind out
+/// assert_eq!(RetryAll.check(&refused).kind, None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a verdict does nothing until acted on"]
 pub struct Verdict {
@@ -1121,7 +1162,10 @@ impl<E: ?Sized> When<E> for RetryAll {
 /// assert!(!on.check(&std::io::Error::from(std::io::ErrorKind::NotFound)).retry);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryOn(pub KindSet);
+pub struct RetryOn(
+    /// The kinds retried.
+    pub KindSet,
+);
 
 impl<E: Classify + ?Sized> When<E> for RetryOn {
     #[inline]
@@ -1145,7 +1189,10 @@ impl<E: Classify + ?Sized> When<E> for RetryOn {
 ///
 /// It is [`Debug`](fmt::Debug) whatever the predicate (a closure is not).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RetryIf<F>(pub F);
+pub struct RetryIf<F>(
+    /// The predicate: `true` retries the error.
+    pub F,
+);
 
 /// Shows its name only: the predicate need not be `Debug`.
 ///
@@ -1195,11 +1242,35 @@ pub struct RetryAfter {
 
 impl RetryAfter {
     /// Honoured for `RateLimited`, capped at 60s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{ErrorKind, Policy, RetryAfter};
+    /// assert!(RetryAfter::DEFAULT.kinds.contains(ErrorKind::RateLimited));
+    /// assert!(!RetryAfter::DEFAULT.kinds.contains(ErrorKind::Unavailable));
+    /// // the same kinds, with a shorter cap
+    /// let short = RetryAfter { cap: Duration::from_secs(5), ..RetryAfter::DEFAULT };
+    /// assert_eq!(Policy::new().with_retry_after(short).retry_after().kinds, RetryAfter::DEFAULT.kinds);
+    /// ```
     pub const DEFAULT: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
         cap: Duration::from_secs(60),
     };
     /// Never honoured: always the backoff's wait.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Classify, Decision, ErrorKind, KindSet, Policy, RetryAfter};
+    /// struct TooMany; // a 429 asking for an hour
+    /// impl Classify for TooMany {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(3600)) }
+    /// }
+    /// let p = Policy::new().retry_on(KindSet::TRANSIENT);
+    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(60))); // the hint, capped
+    /// let p = p.with_retry_after(RetryAfter::IGNORE);
+    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(1))); // the backoff's
+    /// ```
     pub const IGNORE: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY,
         cap: Duration::ZERO,
