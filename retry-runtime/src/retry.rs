@@ -136,10 +136,26 @@ impl<W: fmt::Debug, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F,
 }
 
 /// The output of a [`Retry`]: the value, or the last error unchanged.
+///
+/// ```
+/// use retry_runtime::{Plain, Policy, Retry};
+/// let policy = Policy::new();
+/// // the form a retry starts in: `.call()` returns `Result<T, E>`
+/// let retry: Retry<'_, _, _, _, _, _, Plain> = policy.retry(|| Ok::<_, &str>(7));
+/// assert_eq!(retry.call(), Ok(7));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Plain;
 
 /// The output of a [`Retry::detailed`]: [`Succeeded`] or [`RetryError`].
+///
+/// ```
+/// use retry_runtime::{Detailed, Policy, Retry, Succeeded};
+/// let policy = Policy::new();
+/// let retry: Retry<'_, _, _, _, _, _, Detailed> = policy.retry(|| Ok::<_, &str>(7)).detailed();
+/// let done: Succeeded<i32> = retry.call().unwrap();
+/// assert_eq!((done.value, done.attempts), (7, 1));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Detailed;
 
@@ -241,6 +257,21 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// between attempts (and of a hedged run's timers); a per-attempt
     /// [`timeout`](crate::timeout) inside `op` has its own,
     /// [`timeout_with`](crate::timeout_with) for another than the default.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy};
+    /// let ms = Duration::from_millis;
+    /// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::exponential(ms(100), ms(1000)));
+    /// let slept = RefCell::new(Vec::new()); // a sleeper of yours: records, does not block
+    /// let r: Result<(), &str> = policy
+    ///     .retry(|| Err("down"))
+    ///     .sleep_with(|wait: Duration| slept.borrow_mut().push(wait))
+    ///     .call();
+    /// assert_eq!(r, Err("down"));
+    /// assert_eq!(*slept.borrow(), [ms(100), ms(200)]);
+    /// ```
     #[inline]
     pub fn sleep_with<S2>(self, sleeper: S2) -> Retry<'p, W, G, F, S2, N, D> {
         Retry {
@@ -440,6 +471,26 @@ pin_project! {
     /// It is [`Debug`](fmt::Debug) whatever the operation and its future:
     /// it shows the policy, the output form, the attempts made so far and
     /// the step it is in (`Start`, `Attempt` or `Sleep`).
+    ///
+    /// A future of its own, to store or spawn: `.into_future()` makes it
+    /// without awaiting it. Spawned, it needs a `'static` policy (a
+    /// `static`) and a `'static` operation.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::future::IntoFuture;
+    /// use retry_runtime::Policy;
+    /// static FETCH: Policy = Policy::new().with_attempts(3);
+    /// let mut tasks = Vec::new();
+    /// for id in [1, 2, 3] {
+    ///     let retry = FETCH.retry(move || async move { if id == 2 { Err("gone") } else { Ok(id * 10) } });
+    ///     tasks.push(tokio::spawn(retry.into_future())); // `spawn` takes a `Future`, not an `IntoFuture`
+    /// }
+    /// let mut results = Vec::new();
+    /// for task in tasks { results.push(task.await.unwrap()); }
+    /// assert_eq!(results, [Ok(10), Err("gone"), Ok(30)]);
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D> {
         policy: &'p Policy<W, G>,
@@ -630,7 +681,20 @@ fn start_in_span<W: RetriedKinds, G, F: Op>(
     (fut, AttemptSpan(Some(span)))
 }
 
-/// An output form of a [`Retry`]: [`Plain`] or [`Detailed`].
+/// An output form of a [`Retry`]: [`Plain`] or [`Detailed`]. Code that
+/// runs a retry of either form is bounded by [`Finish`], which implies it.
+///
+/// ```
+/// use retry_runtime::{Form, Policy, Retry};
+/// // a helper of yours that takes a retry in either form, before it runs
+/// fn form_of<W, G, F, S, N, D: Form>(_: &Retry<'_, W, G, F, S, N, D>) -> &'static str {
+///     std::any::type_name::<D>()
+/// }
+/// let policy = Policy::new();
+/// let retry = policy.retry(|| Ok::<_, &str>(1));
+/// assert!(form_of(&retry).ends_with("Plain"));
+/// assert!(form_of(&retry.detailed()).ends_with("Detailed"));
+/// ```
 pub trait Form {
     /// Does the run read the clock at its start (to report its time)?
     #[doc(hidden)]
@@ -646,6 +710,23 @@ impl Form for Detailed {
 }
 
 /// What a finished run returns, for each output form ([`Plain`], [`Detailed`]), sync or async.
+///
+/// ```
+/// use retry_runtime::{DefaultSleeper, Finish, NoCircuit, NoNotify, Policy, Retry, RetryAll};
+/// // a helper of yours that runs a retry in either form, returning that form's output
+/// fn run<F, D>(retry: Retry<'_, RetryAll, NoCircuit, F, DefaultSleeper, NoNotify, D>) -> D::Output
+/// where
+///     F: FnMut() -> Result<u32, String>,
+///     D: Finish<u32, String>,
+/// {
+///     retry.call()
+/// }
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_attempts(2);
+/// assert_eq!(run(policy.retry(|| Ok(7))), Ok(7));
+/// let e = run(policy.retry(|| Err("down".to_string())).detailed()).unwrap_err();
+/// assert_eq!((e.attempts, e.last_error.as_str()), (2, "down"));
+/// ```
 pub trait Finish<T, E>: Form {
     /// The output.
     type Output;

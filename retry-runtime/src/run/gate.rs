@@ -27,6 +27,19 @@ pub enum Refusal {
 /// the first attempt and return `E::from(`[`Throttled`]`)` when it rejects
 /// the call; [`WithCircuitAndThrottle`] both. Implemented by those types
 /// only.
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{Admission, CircuitBreaker, Policy, RetryAll};
+/// // a helper of yours that runs a policy with a breaker or without one
+/// fn ping<G: Admission<io::Error>>(policy: &Policy<RetryAll, G>) -> io::Result<&'static str> {
+///     policy.retry(|| Ok("pong")).call()
+/// }
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
+/// assert_eq!(ping(&Policy::new()).unwrap(), "pong");
+/// assert_eq!(ping(&Policy::new().with_circuit(&UPSTREAM)).unwrap(), "pong");
+/// assert_eq!(UPSTREAM.stats().successes, 1);
+/// ```
 pub trait Admission<E>: crate::policy::Guards {
     /// Does a run ask a guard before each attempt?
     #[doc(hidden)]
@@ -80,6 +93,22 @@ impl<E: FromCircuitOpen + FromThrottled> Admission<E> for WithCircuitAndThrottle
 /// `From<CircuitOpen>`, under a name of its own so that an error type
 /// without it, run with a policy that has a breaker, gets a message that
 /// says what to do. Implemented for every `E: From<CircuitOpen>`.
+///
+/// ```
+/// use retry_runtime::{circuit::Outcome, CircuitBreaker, CircuitOpen, Policy};
+/// #[derive(Debug, thiserror::Error)]
+/// enum ApiError {
+///     #[error("timed out")] Timeout,
+///     #[error(transparent)] Open(CircuitOpen),
+/// }
+/// impl From<CircuitOpen> for ApiError { // so it is `FromCircuitOpen`
+///     fn from(open: CircuitOpen) -> Self { ApiError::Open(open) }
+/// }
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(1);
+/// UPSTREAM.record(UPSTREAM.try_acquire().unwrap(), Outcome::Failure); // one failure opens it
+/// let r: Result<(), _> = Policy::new().with_circuit(&UPSTREAM).retry(|| Err(ApiError::Timeout)).call();
+/// assert!(matches!(r, Err(ApiError::Open(open)) if open.circuit == "upstream")); // not called
+/// ```
 #[diagnostic::on_unimplemented(
     message = "this policy has a circuit breaker, so a call it rejects returns `{Self}` built from `CircuitOpen`: `{Self}` must implement `From<CircuitOpen>`",
     label = "a rejected call returns this error type, built from `retry_runtime::CircuitOpen`",
@@ -100,6 +129,20 @@ impl<E: From<CircuitOpen>> FromCircuitOpen for E {
 /// `From<Throttled>`, under a name of its own so that an error type without
 /// it, run with a policy that has a throttle, gets a message that says what
 /// to do. Implemented for every `E: From<Throttled>`.
+///
+/// ```
+/// use retry_runtime::{testing, Policy, Throttle, Throttled};
+/// #[derive(Debug, thiserror::Error)]
+/// enum SearchError {
+///     #[error("overloaded")] Overloaded,
+///     #[error(transparent)] Throttled(#[from] Throttled), // `#[from]` writes the `From<Throttled>`
+/// }
+/// static SEARCH: Throttle = Throttle::new("search");
+/// for _ in 0..1000 { SEARCH.record(false); } // the dependency accepted none of 1000 calls
+/// testing::seed(1); // the throttle's draw, the same on every run
+/// let r: Result<(), _> = Policy::new().with_throttle(&SEARCH).retry(|| Err(SearchError::Overloaded)).call();
+/// assert!(matches!(r, Err(SearchError::Throttled(t)) if t.throttle == "search")); // not called
+/// ```
 #[diagnostic::on_unimplemented(
     message = "this policy has a throttle, so a call it rejects returns `{Self}` built from `Throttled`: `{Self}` must implement `From<Throttled>`",
     label = "a throttled call returns this error type, built from `retry_runtime::Throttled`",
@@ -132,6 +175,18 @@ impl Refusal {
 /// [`NoNotify`]. [`Retry::notify`](crate::Retry::notify) takes a closure
 /// (so that its argument's type is inferred): a hook of yours that is a
 /// type goes in one, `.notify(|ev| hook.record(ev))`.
+///
+/// ```
+/// use retry_runtime::Policy;
+/// let _paused = retry_runtime::testing::pause();
+/// let mut retries = 0;
+/// let r = Policy::new()
+///     .with_attempts(3)
+///     .retry(|| Err::<(), _>("busy"))
+///     .notify(|_ev| retries += 1)
+///     .call();
+/// assert_eq!((r, retries), (Err("busy"), 2));
+/// ```
 pub trait Notify {
     /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
     const ACTIVE: bool;
@@ -140,6 +195,14 @@ pub trait Notify {
 }
 
 /// No per-call hook (the default).
+///
+/// ```
+/// use retry_runtime::{NoNotify, Policy, Retry};
+/// let policy = Policy::new();
+/// // a retry without `.notify(..)`
+/// let retry: Retry<'_, _, _, _, _, NoNotify> = policy.retry(|| Ok::<_, &str>(1));
+/// assert_eq!(retry.call(), Ok(1));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoNotify;
 

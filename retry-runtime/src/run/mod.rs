@@ -195,6 +195,22 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
 
     /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
     /// retried like a retriable error.
+    ///
+    /// ```
+    /// use retry_runtime::{Decision, Policy, Run};
+    /// let policy = Policy::new().with_attempts(3);
+    /// let mut run = Run::new(&policy);
+    /// let mut answers = [vec![], vec![], vec!["job-7"]].into_iter(); // an empty `Ok` twice
+    /// let jobs = loop {
+    ///     let jobs = answers.next().unwrap();
+    ///     if !jobs.is_empty() { run.succeeded(); break jobs; }
+    ///     match run.rejected() {
+    ///         Decision::Retry(_wait) => continue, // sleep here
+    ///         Decision::GiveUp(_) => break jobs,
+    ///     }
+    /// };
+    /// assert_eq!((jobs, run.attempts()), (vec!["job-7"], 3));
+    /// ```
     #[inline(never)]
     pub fn rejected(&mut self) -> Decision {
         self.state.rejected(self.policy)
@@ -210,11 +226,33 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// otherwise from the first call of `elapsed` or
     /// [`into_error`](Run::into_error), which returns 0 (a plain run reads
     /// no clock). Call `timed()` to measure a plain run.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::sleep_sync, testing, Decision, Policy, Run};
+    /// let _paused = testing::pause(); // the waits move a virtual clock
+    /// let policy = Policy::new(); // waits 1s, 2s
+    /// let mut run = Run::new(&policy).timed();
+    /// if let Decision::Retry(wait) = run.failed(&"busy") { sleep_sync(wait); }
+    /// assert!(run.elapsed() >= Duration::from_secs(1));
+    /// assert_eq!(Run::new(&policy).elapsed(), Duration::ZERO); // not timed: 0
+    /// ```
     pub fn elapsed(&mut self) -> Duration {
         self.state.elapsed()
     }
 
     /// Wrap the last error of a run that gave up.
+    ///
+    /// ```
+    /// use retry_runtime::{Decision, Policy, Run, StopReason};
+    /// let policy = Policy::new().with_name("import").with_attempts(1);
+    /// let mut run = Run::new(&policy);
+    /// let e = "disk full";
+    /// let Decision::GiveUp(reason) = run.failed(&e) else { unreachable!() };
+    /// let err = run.into_error(e, reason);
+    /// assert_eq!((err.attempts, err.reason, err.last_error), (1, StopReason::Attempts, "disk full"));
+    /// assert_eq!(err.to_string(), "import failed after 1 attempt (attempts exhausted): disk full");
+    /// ```
     pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
         self.state.error(self.policy, last_error, reason)
     }
