@@ -4,6 +4,18 @@
 //! before the first retry). It never exceeds the cap (growing waits stop
 //! there) for every retry number up to `u32::MAX` and every `Duration`: it
 //! never overflows, panics or yields NaN.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{backoff::Backoff, Policy};
+//! let s = Duration::from_secs;
+//! let backoff = Backoff::exponential(s(1), s(4));
+//! assert_eq!((backoff.delay(0), backoff.delay(u32::MAX)), (s(1), s(4)));
+//! let paused = retry_runtime::testing::pause(); // the waits are recorded, not slept
+//! let r = Policy::new().with_attempts(4).with_backoff(backoff).retry(|| Err::<(), _>("down")).call();
+//! assert_eq!(r, Err("down"));
+//! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+//! ```
 
 use core::fmt;
 use std::time::Duration;

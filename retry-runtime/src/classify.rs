@@ -4,6 +4,17 @@
 //! [`KindSet`] of kinds (the presets retry the transient ones and never
 //! [`ErrorKind::Permanent`]). Implement [`Classify`] for your error type (or
 //! `#[derive(Classify)]` it) to use `retry_on`.
+//!
+//! ```
+//! use retry_runtime::{classify::classify_status, Classify, Decision, ErrorKind, KindSet, Policy};
+//! struct ApiError { status: u16 }
+//! impl Classify for ApiError {
+//!     fn kind(&self) -> ErrorKind { classify_status(self.status) } // 503 Unavailable, 404 Permanent
+//! }
+//! let policy = Policy::new().retry_on(KindSet::TRANSIENT);
+//! assert!(matches!(policy.decide(0, &ApiError { status: 503 }), Decision::Retry(_)));
+//! assert!(matches!(policy.decide(0, &ApiError { status: 404 }), Decision::GiveUp(_)));
+//! ```
 
 use core::fmt;
 use core::ops::BitOr;

@@ -12,6 +12,18 @@
 //! waits on this library's smol and futures-timer timers, but for a run
 //! with a hedge delay) then advance it instead of sleeping. That state lives here, with the clock;
 //! [`testing`](crate::testing) is only its guard.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::clock::{Clock, ManualClock, SystemClock};
+//! let _paused = retry_runtime::testing::pause();
+//! let before = SystemClock.now();
+//! retry_runtime::sleep::sleep_sync(Duration::from_secs(60)); // virtual: moves this thread's clock
+//! assert!(SystemClock.now() - before >= Duration::from_secs(60));
+//! static CLOCK: ManualClock = ManualClock::new(); // for a breaker or a throttle: `with_clock(&CLOCK)`
+//! CLOCK.advance(Duration::from_secs(5));
+//! assert_eq!(CLOCK.now(), Duration::from_secs(5));
+//! ```
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

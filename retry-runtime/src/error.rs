@@ -330,7 +330,10 @@ impl<T> Succeeded<T> {
 /// assert_eq!(chain, "error sending request: connection refused");
 /// ```
 #[derive(Clone, Copy)]
-pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'static));
+pub struct Causes<'a>(
+    /// The error whose message, then its causes', are written.
+    pub &'a (dyn std::error::Error + 'static),
+);
 
 impl core::fmt::Display for Causes<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

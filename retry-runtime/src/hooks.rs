@@ -1,5 +1,18 @@
 //! The events handed to `before_sleep` and `on_give_up` callbacks. The log
 //! lines that go with them are listed in [`crate::log`].
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+//! use retry_runtime::{GiveUpEvent, Policy, RetryEvent};
+//! static RETRIES: AtomicU32 = AtomicU32::new(0);
+//! static GAVE_UP_AFTER: AtomicU32 = AtomicU32::new(0);
+//! let _paused = retry_runtime::testing::pause();
+//! let policy = Policy::new()
+//!     .with_before_sleep(|_: &RetryEvent<'_>| { RETRIES.fetch_add(1, Relaxed); })
+//!     .with_on_give_up(|ev: &GiveUpEvent<'_>| GAVE_UP_AFTER.store(ev.attempts, Relaxed));
+//! assert_eq!(policy.retry(|| Err::<(), _>("down")).call(), Err("down"));
+//! assert_eq!((RETRIES.load(Relaxed), GAVE_UP_AFTER.load(Relaxed)), (2, 3));
+//! ```
 
 use core::fmt::{self, Display};
 use std::time::Duration;

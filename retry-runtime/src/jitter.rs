@@ -3,6 +3,20 @@
 //!
 //! The random numbers come from [`Rng`], a wyrand generator: a few
 //! nanoseconds a draw, no allocation, and one state per thread (no lock).
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{testing, Backoff, Jitter, Policy};
+//! let s = Duration::from_secs;
+//! let policy = Policy::new().with_attempts(4).with_backoff(Backoff::exponential(s(1), s(8)));
+//! let paused = testing::pause();
+//! assert!(policy.with_jitter(Jitter::Equal).retry(|| Err::<(), _>("down")).call().is_err());
+//! let waits = paused.waits(); // each in [d/2, d] of the backoff's 1s, 2s, 4s
+//! assert_eq!(waits.len(), 3);
+//! for (wait, d) in waits.into_iter().zip([s(1), s(2), s(4)]) {
+//!     assert!(wait >= d / 2 && wait <= d, "{wait:?}");
+//! }
+//! ```
 
 use core::cell::Cell;
 use core::fmt;

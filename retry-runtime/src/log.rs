@@ -81,6 +81,18 @@ use crate::throttle::Throttled;
 /// The `tracing` target of every log line of the runtime: filter on
 /// `retry_runtime`, e.g. `RUST_LOG=retry_runtime=warn`. It stays the same
 /// whichever module emits a line.
+///
+/// ```
+/// use tracing::Level;
+/// use tracing_subscriber::{filter::Targets, prelude::*};
+/// use retry_runtime::log::TARGET;
+/// assert_eq!(TARGET, "retry_runtime");
+/// // the runtime's WARN and ERROR lines, and nothing else
+/// let filter = Targets::new().with_target(TARGET, Level::WARN);
+/// assert!(filter.would_enable(TARGET, &Level::WARN));
+/// assert!(!filter.would_enable(TARGET, &Level::INFO));
+/// let _subscriber = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()).with(filter).set_default();
+/// ```
 pub const TARGET: &str = "retry_runtime";
 
 /// `n` and a noun, plural unless `n` is 1: "1 attempt", "3 attempts".

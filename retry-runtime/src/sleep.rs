@@ -34,6 +34,20 @@
 //! than tokio's (which has a paused clock of its own): the run's clock
 //! advances instead. Not those of a run with a hedge delay, whose attempts
 //! race its waits in real time: slept for real.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! # #[cfg(feature = "tokio")] {
+//! use std::time::Duration;
+//! use retry_runtime::Policy;
+//! let start = tokio::time::Instant::now();
+//! let r = Policy::new() // waits 1s, then 2s, on the DefaultSleeper: tokio's timer here
+//!     .retry(|| async { Err::<(), _>("down") })
+//!     .await;
+//! assert_eq!(r, Err("down"));
+//! assert!(start.elapsed() >= Duration::from_secs(3)); // on tokio's paused clock: no real wait
+//! # }}
+//! ```
 
 use core::fmt;
 use std::future::Future;
@@ -568,7 +582,10 @@ impl Future for FuturesTimerSleep {
 ///
 /// It is [`Debug`](fmt::Debug) whatever the function (a closure is not).
 #[derive(Clone, Copy, Default)]
-pub struct SleepFn<F>(pub F);
+pub struct SleepFn<F>(
+    /// The function: given the wait, it returns the timer's future.
+    pub F,
+);
 
 /// Shows its name only: the function need not be `Debug`.
 ///

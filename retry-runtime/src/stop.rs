@@ -1,4 +1,13 @@
 //! Stop conditions: when to give up.
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{Policy, Stop, StopReason};
+//! let _paused = retry_runtime::testing::pause(); // the waits (1s, 2s, 4s, ...) are virtual
+//! let stop = Stop::after_attempts(10).with_max_elapsed(Duration::from_secs(5));
+//! let e = Policy::new().with_stop(stop).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
+//! assert_eq!((e.attempts, e.reason), (3, StopReason::Deadline)); // after 1s + 2s, a 4s wait passes 5s
+//! ```
 
 use core::fmt;
 use std::time::Duration;
