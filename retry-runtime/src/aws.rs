@@ -325,7 +325,10 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
 /// line, control and invisible characters escaped, as an
 /// [`HttpError`](crate::HttpError)'s body is. A refused connection reads
 /// `dispatch failure: io error: ...: Connection refused (os error 111)`.
-pub struct Described<'a, E>(pub &'a SdkError<E, HttpResponse>);
+pub struct Described<'a, E>(
+    /// The SDK's error to describe.
+    pub &'a SdkError<E, HttpResponse>,
+);
 
 impl<E> core::fmt::Display for Described<'_, E>
 where

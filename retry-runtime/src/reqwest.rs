@@ -79,6 +79,16 @@ use ::reqwest::{Response, StatusCode, Url};
 use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
 
 /// How many bytes of an error response's body [`error_for_status`] keeps.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::reqwest::{error_for_status, BODY_SNIPPET_LIMIT};
+/// // a 500 with a 10 kB page, built in memory
+/// let page = http::Response::builder().status(500).body("x".repeat(10_000)).unwrap();
+/// let err = error_for_status(reqwest::Response::from(page)).await.unwrap_err();
+/// assert_eq!(err.body().len(), BODY_SNIPPET_LIMIT); // 512 bytes: the log line stays short
+/// # }
+/// ```
 pub const BODY_SNIPPET_LIMIT: usize = 512;
 
 /// `reqwest::Error`, by what went wrong; the first row that matches wins:

@@ -50,7 +50,23 @@ use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
 
-/// What one attempt through the middleware fails with.
+/// What one attempt through the middleware fails with: the type a
+/// [`RetryIf`](crate::RetryIf) predicate of the middleware's policy takes.
+///
+/// ```
+/// use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+/// use retry_runtime::response::{ClassifyResponse, Failure};
+/// use retry_runtime::Policy;
+/// fn only_503(f: &AttemptFailure) -> bool {
+///     matches!(f, Failure::Response { failure, .. } if failure.code == 503)
+/// }
+/// let busy = reqwest::Response::from(http::Response::builder().status(503).body("").unwrap());
+/// let failure = busy.failure().unwrap();
+/// assert!(only_503(&Failure::Response { response: busy, failure }));
+/// let _client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(RetryMiddleware::new(Policy::new().retry_if(only_503)))
+///     .build();
+/// ```
 pub type AttemptFailure = Failure<Response, Error>;
 
 /// Retries the requests of a `reqwest_middleware::ClientWithMiddleware`

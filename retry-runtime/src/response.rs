@@ -39,6 +39,15 @@ pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
 /// A response that is a failure: its kind, the server's requested wait,
 /// and its status code (for the log line).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::response::{ClassifyResponse, ResponseFailure};
+/// use retry_runtime::ErrorKind;
+/// let busy = http::Response::builder().status(503).header("retry-after", "10").body(()).unwrap();
+/// let ResponseFailure { kind, retry_after, code } = busy.failure().unwrap();
+/// assert_eq!((kind, retry_after, code), (ErrorKind::Unavailable, Some(Duration::from_secs(10)), 503));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResponseFailure {
     /// What kind of failure (by status: [`classify_status`]).
@@ -391,7 +400,10 @@ impl<Res, E> From<Throttled> for Failure<Res, E> {
 /// assert_eq!(error_kind(&e), ErrorKind::Connect);
 /// assert_eq!(e.kind(), ErrorKind::Connect);
 /// ```
-pub struct BoxedError(pub Box<dyn StdError + Send + Sync>);
+pub struct BoxedError(
+    /// The boxed error.
+    pub Box<dyn StdError + Send + Sync>,
+);
 
 impl From<Box<dyn StdError + Send + Sync>> for BoxedError {
     fn from(error: Box<dyn StdError + Send + Sync>) -> Self {

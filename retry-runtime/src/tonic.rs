@@ -130,6 +130,16 @@ use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
 /// The metadata key of the server's pushback (gRPC A6).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{tonic::PUSHBACK_KEY, Classify};
+/// assert_eq!(PUSHBACK_KEY, "grpc-retry-pushback-ms");
+/// // a server asking for 250ms (or a test standing in for one)
+/// let mut busy = tonic::Status::unavailable("busy");
+/// busy.metadata_mut().insert(PUSHBACK_KEY, "250".parse().unwrap());
+/// assert_eq!(busy.retry_after(), Some(Duration::from_millis(250)));
+/// ```
 pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 
 /// Honour the server's pushback for every transient kind, up to 60s (a
