@@ -34,6 +34,24 @@ pin_project! {
     /// the sleeper: it shows the policy, the per-attempt timeout, why the
     /// request is sent once (if it is), the attempts made so far and the
     /// step it is in (`Start`, `Attempt` or `Sleep`).
+    ///
+    /// It is `Send` and `'static` when the service, its future, the request
+    /// and the sleeper are: a call can be spawned.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use tower_layer::Layer;
+    /// use tower_service::Service;
+    /// use retry_runtime::presets;
+    ///
+    /// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
+    /// let mut svc = presets::API.layer().layer(tower::service_fn(answer));
+    /// let call = svc.call(http::Request::get("/clips/7").body(String::new()).unwrap());
+    /// let response = tokio::spawn(call).await.unwrap().unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout>
     where

@@ -357,6 +357,29 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy> Layer<S> for RetryLayer<W, G
 /// service that calls its inner one from its future); each retry waits for
 /// that service to be ready again (registering the task's waker, no busy
 /// loop) before calling it.
+///
+/// Its type, to keep one in a struct of your own: the inner service, then
+/// the policy's `W` and `G` (a preset's are `RetryOn` and `NoCircuit`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::convert::Infallible;
+/// use tower::{service_fn, ServiceExt};
+/// use tower_layer::Layer;
+/// use retry_runtime::policy::{NoCircuit, RetryOn};
+/// use retry_runtime::{presets, tower::RetryService};
+///
+/// type Answer = fn(http::Request<String>) -> std::future::Ready<Result<http::Response<String>, Infallible>>;
+/// struct Client {
+///     downstream: RetryService<tower::util::ServiceFn<Answer>, RetryOn, NoCircuit>,
+/// }
+/// let answer: Answer = |_| std::future::ready(Ok(http::Response::new("ok".to_string())));
+/// let client = Client { downstream: presets::API.layer().layer(service_fn(answer)) };
+/// let request = http::Request::get("/clips/7").body(String::new()).unwrap();
+/// let response = client.downstream.clone().oneshot(request).await.unwrap();
+/// assert_eq!(response.body(), "ok");
+/// # }
+/// ```
 pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
     inner: S,
     layer: RetryLayer<W, G, Sl, T>,
