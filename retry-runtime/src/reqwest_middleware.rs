@@ -165,9 +165,8 @@ impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
     /// Sleep (and time the per-attempt timeout) with `sleeper`.
     ///
     /// ```
-    /// use retry_runtime::sleep::SleepFn;
     /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
-    ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait))); // any runtime's timer
+    ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = m;
     /// ```
     pub fn sleep_with<S2>(self, sleeper: S2) -> RetryMiddleware<W, G, S2> {

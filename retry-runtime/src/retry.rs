@@ -250,10 +250,11 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     }
 
     /// Sleep with `sleeper` instead of the [`DefaultSleeper`]: a [`Sleeper`]
-    /// for `.await` (another runtime's timer as a closure, wrapped:
-    /// `SleepFn(|wait| my_runtime::sleep(wait))`, see
-    /// [`SleepFn`](crate::sleep::SleepFn)), a [`BlockingSleeper`] for
-    /// `.call()` (any `Fn(Duration)`). It is the sleeper of the waits
+    /// for `.await` (another runtime's timer: its `sleep` function as it
+    /// is, `.sleep_with(my_runtime::sleep)`, or any `Fn(Duration) -> impl
+    /// Future<Output = ()>`), a [`BlockingSleeper`] for `.call()` (any
+    /// `Fn(Duration)`). On tokio, smol or futures-timer with its feature
+    /// on, none is needed. It is the sleeper of the waits
     /// between attempts (and of a hedged run's timers); a per-attempt
     /// [`timeout`](crate::timeout) inside `op` has its own,
     /// [`timeout_with`](crate::timeout_with) for another than the default.

@@ -60,19 +60,21 @@ use crate::testing;
 /// How an async run waits between attempts: a timer future per wait.
 ///
 /// [`DefaultSleeper`] uses the enabled runtime's timer. Any `Fn(Duration) ->
-/// impl Future<Output = ()>` wrapped in [`SleepFn`] is a sleeper too, so
+/// impl Future<Output = ()>` is a sleeper too (a runtime's `sleep`
+/// function as it is, as backon's `.sleep(..)` takes it, or a closure), so
 /// another runtime's timer plugs in per call with
-/// [`Retry::sleep_with`](crate::Retry::sleep_with):
+/// [`Retry::sleep_with`](crate::Retry::sleep_with); [`SleepFn`] wraps one
+/// to make it `Debug` and nameable in a struct:
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
-/// use retry_runtime::{Policy, SleepFn};
+/// use retry_runtime::Policy;
 /// let policy = Policy::new().with_attempts(2);
 /// let mut calls = 0;
 /// let r = policy
 ///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
-///     .sleep_with(SleepFn(|wait: Duration| tokio::time::sleep(wait))) // any runtime's timer
+///     .sleep_with(tokio::time::sleep) // any runtime's timer
 ///     .await;
 /// assert_eq!(r, Ok(2));
 /// # }
@@ -80,7 +82,7 @@ use crate::testing;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between async attempts",
     label = "no async timer for this retry",
-    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`, or pass a sleeper of yours with `.sleep_with(SleepFn(|wait| my_runtime::sleep(wait)))`"
+    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`, or pass your runtime's timer with `.sleep_with(my_runtime::sleep)`"
 )]
 pub trait Sleeper {
     /// The timer future.
@@ -212,7 +214,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between sync attempts",
     label = "no blocking sleep for `.call()`",
-    note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a `SleepFn` is an async sleeper, for `.await`"
+    note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a function that returns a future (`tokio::time::sleep`, a `SleepFn`) is an async sleeper, for `.await`"
 )]
 pub trait BlockingSleeper {
     /// Block for `wait`.
@@ -569,8 +571,10 @@ impl Future for FuturesTimerSleep {
     }
 }
 
-/// Any `Fn(Duration) -> impl Future<Output = ()>` as a [`Sleeper`]: another
-/// runtime's timer, or your own.
+/// Any `Fn(Duration) -> impl Future<Output = ()>` as a [`Sleeper`] that is
+/// [`Debug`](fmt::Debug) and has a type to name (`SleepFn<fn(Duration) ->
+/// MySleep>`): another runtime's timer, or your own. (The function itself
+/// is a `Sleeper` too.)
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -609,6 +613,29 @@ where
     #[inline]
     fn sleep(&self, wait: Duration) -> Fut {
         (self.0)(wait)
+    }
+}
+
+/// A function (or closure) that returns a timer's future: a runtime's own
+/// `sleep`, as it is.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::Sleeper;
+/// tokio::time::sleep.sleep(Duration::from_millis(5)).await;
+/// (|wait| tokio::time::sleep(wait)).sleep(Duration::from_millis(5)).await;
+/// # }
+/// ```
+impl<F, Fut> Sleeper for F
+where
+    F: Fn(Duration) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    type Sleep = Fut;
+    #[inline]
+    fn sleep(&self, wait: Duration) -> Fut {
+        self(wait)
     }
 }
 

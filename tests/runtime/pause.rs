@@ -57,6 +57,40 @@ async fn an_async_sleeper_of_the_users_is_called_and_recorded() {
     assert_eq!(paused.waits(), [s7, s7]);
 }
 
+/// A runtime's `sleep` function as it is (what backon's
+/// `.sleep(tokio::time::sleep)` takes), and a closure that returns a timer,
+/// are sleepers without a `SleepFn` around them: for `.await`, and for a
+/// hedged run, whose timers are the sleeper's too.
+#[tokio::test(start_paused = true)]
+async fn a_sleep_function_or_a_closure_is_a_sleeper_as_it_is() {
+    let s7 = Duration::from_secs(7);
+    let paused = testing::pause();
+    let r: Result<(), &str> = THREE
+        .retry(|| async { Err("down") })
+        .sleep_with(tokio::time::sleep)
+        .await;
+    assert!(r.is_err());
+    assert_eq!(paused.waits(), [s7, s7]);
+
+    let slept = RefCell::new(Vec::new());
+    let sleeper = |wait: Duration| {
+        slept.borrow_mut().push(wait);
+        tokio::time::sleep(wait)
+    };
+    let r: Result<(), &str> = THREE
+        .retry(|| async { Err("down") })
+        .sleep_with(sleeper)
+        .await;
+    assert!(r.is_err());
+    let r: Result<(), &str> = THREE
+        .retry(|| async { Err("down") })
+        .sleep_with(sleeper)
+        .hedged()
+        .await;
+    assert!(r.is_err());
+    assert_eq!(*slept.borrow(), [s7; 4]);
+}
+
 /// A sleeper of the user's that sleeps with the library's own `sleep_sync`
 /// (a wrapper that logs, say): each wait is recorded once, not twice, and
 /// the sleep is still virtual (it was recorded by the run, then again by

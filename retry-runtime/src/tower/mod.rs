@@ -311,10 +311,9 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// `sleeper` instead of the [`DefaultSleeper`].
     ///
     /// ```
-    /// use retry_runtime::sleep::SleepFn;
     /// let layer = retry_runtime::presets::API
     ///     .layer()
-    ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait))); // any runtime's timer
+    ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = layer;
     /// ```
     pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T> {
