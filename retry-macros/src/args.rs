@@ -13,7 +13,7 @@ use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
 
 use crate::diag::{self, Errors, Given, Slot};
 use crate::dsl;
-use crate::vocab::Key;
+use crate::vocab::{self, Key};
 
 /// The parsed arguments of `#[retry(...)]`, each a [`Given`] that keeps the
 /// key's span and name beside the value.
@@ -108,6 +108,13 @@ impl RetryArgs {
         };
         let name = ident.to_string();
         let Some(key) = Key::from_name(&name) else {
+            if let Some((key, hint)) = vocab::peer_name(&name) {
+                self.unread.push(key);
+                return Err(syn::Error::new(
+                    ident.span(),
+                    format!("unknown argument `{name}`; {hint}"),
+                ));
+            }
             let names = Key::names();
             self.unread
                 .extend(dsl::closest(&name, &names).and_then(Key::from_name));
@@ -437,6 +444,68 @@ mod tests {
         assert!(!args.unread(Key::Backoff) && !args.unread(Key::Name));
         let (args, _) = parse(quote!(banana = 1));
         assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
+    }
+
+    /// Another library's name for a key is told the key and how its value
+    /// differs (a near miss would guess `max_times` is `timeout`), and the
+    /// key counts as unread, as a near miss does.
+    #[test]
+    fn another_librarys_names_are_told_the_key() {
+        let (args, errors) = parse(quote!(
+            max_times = 5,
+            min_delay = "100ms",
+            total_delay = "30s",
+            when = is_transient,
+            notify = log
+        ));
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(
+            errors[0].contains("unknown argument `max_times`; `attempts` counts every call")
+                && errors[0].contains("write `attempts = N + 1`"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("`backoff = \"exp(FIRST, CAP)\"`"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].contains("write `max_elapsed = \"30s\"`"),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[3].contains("`retry_if = is_transient`"),
+            "{}",
+            errors[3]
+        );
+        assert!(
+            errors[4].contains("`before_sleep = log_retry`"),
+            "{}",
+            errors[4]
+        );
+        for key in [
+            Key::Attempts,
+            Key::Backoff,
+            Key::MaxElapsed,
+            Key::RetryOn,
+            Key::BeforeSleep,
+        ] {
+            assert!(args.unread(key), "{key:?}");
+        }
+        // none of them is a key of ours
+        let peers = [
+            "max_times",
+            "retries",
+            "tries",
+            "delay",
+            "factor",
+            "deadline",
+            "when",
+            "notify",
+        ];
+        assert!(peers.iter().all(|name| Key::from_name(name).is_none()));
     }
 
     #[test]

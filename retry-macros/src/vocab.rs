@@ -111,6 +111,57 @@ keys! {
     Crate "crate" "e.g. `crate = \"my_runtime\"`",
 }
 
+/// What other retry libraries (backon, backoff, tokio-retry, tenacity)
+/// call something a key of ours says, and what to write here: an unknown
+/// argument of one of these names is told the key and how its value
+/// differs, where a near miss of it would be guessed at.
+const PEER_NAMES: &[(&[&str], Key, &str)] = &[
+    (
+        &["max_times", "max_retries", "retries", "times"],
+        Key::Attempts,
+        "`attempts` counts every call, the first included: for N retries (backon's `max_times = N`), write `attempts = N + 1`",
+    ),
+    (
+        &["max_attempts", "stop_after_attempt", "tries"],
+        Key::Attempts,
+        "write `attempts = N`: every call, the first included (tenacity's `stop_after_attempt(3)` is `attempts = 3`)",
+    ),
+    (
+        &["min_delay", "max_delay", "initial_delay", "delay", "wait", "interval"],
+        Key::Backoff,
+        "the waits are one key, `backoff`: `backoff = \"exp(FIRST, CAP)\"` (growing), `\"fixed(D)\"`, `\"linear(START, CAP)\"` or `\"fib(FIRST, CAP)\"`",
+    ),
+    (
+        &["factor", "multiplier"],
+        Key::Backoff,
+        "the factor is the backoff's third argument: `backoff = \"exp(1s, 1m, x3)\"`",
+    ),
+    (
+        &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],
+        Key::MaxElapsed,
+        "write `max_elapsed = \"30s\"`: no retry starts past it, counted from the first call (attempts included)",
+    ),
+    (
+        &["when", "retry", "retry_on_exception", "retry_if_exception_type"],
+        Key::RetryOn,
+        "write `retry_on = Timeout | Connect` (by the error's `Classify` kind) or `retry_if = is_transient` (a `fn(&E) -> bool`)",
+    ),
+    (
+        &["notify", "before_sleep_log", "on_retry"],
+        Key::BeforeSleep,
+        "a WARN line is logged before each wait already; for a hook of yours write `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
+    ),
+];
+
+/// The key another library's `name` says, and how to write it here (see
+/// [`PEER_NAMES`]).
+pub fn peer_name(name: &str) -> Option<(Key, &'static str)> {
+    PEER_NAMES
+        .iter()
+        .find(|(names, ..)| names.contains(&name))
+        .map(|&(_, key, hint)| (key, hint))
+}
+
 impl Key {
     /// The `Policy` setter of a guard key (`circuit`: `with_circuit`), for
     /// a guard chosen at run time.

@@ -667,6 +667,15 @@ impl<W: Copy, G> Policy<W, G> {
 
     /// Retry the errors for which `predicate` returns `true`.
     ///
+    /// `predicate` is a `fn` or a closure that captures nothing (or only
+    /// `Copy` values: a policy is `Copy`); a decision that needs state of
+    /// its own belongs in the error's [`Classify`] impl. The predicate sees
+    /// the error only: a policy with one reads no kinds and no Retry-After
+    /// hints (a retried error waits the backoff's wait, whatever the server
+    /// asked; its log lines say `error_kind="unclassified"`). To honour a
+    /// server's wait, classify the error ([`Classify::retry_after`]) and
+    /// use [`retry_on`](Self::retry_on).
+    ///
     /// ```
     /// use retry_runtime::Policy;
     /// fn transient(e: &String) -> bool { e.contains("busy") }
