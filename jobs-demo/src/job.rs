@@ -86,11 +86,15 @@ pub struct Job {
     pub last_error: Option<String>,
     /// When it became `DONE` or `FAILED`.
     pub finished_at: Option<Duration>,
+    /// The worker that recorded its last outcome: `DONE`, a failed run
+    /// (its own, or a run lost to an expired lease), or the row set aside
+    /// as unreadable.
+    pub recorded_by: Option<String>,
 }
 
 /// The columns of a [`Job`], in the order [`Job::from_row`] reads them; as
 /// PostgreSQL's statements select them (its text is always valid UTF-8).
-pub(crate) const COLUMNS: &str = "id, payload, status, retry_count, next_retry_at, claimed_by, claimed_until, claims, last_error, finished_at";
+pub(crate) const COLUMNS: &str = "id, payload, status, retry_count, next_retry_at, claimed_by, claimed_until, claims, last_error, finished_at, recorded_by";
 
 /// [`COLUMNS`] as SQLite's statements select them: no value as text. The
 /// `Any` driver converts a whole row before any column is read, and fails
@@ -105,7 +109,8 @@ pub(crate) const COLUMNS_SQLITE: &str = "id, CAST(payload AS BLOB), CAST(status 
     CASE WHEN typeof(claimed_until) = 'text' THEN CAST(claimed_until AS BLOB) ELSE claimed_until END,
     CASE WHEN typeof(claims) = 'text' THEN CAST(claims AS BLOB) ELSE claims END,
     CAST(last_error AS BLOB),
-    CASE WHEN typeof(finished_at) = 'text' THEN CAST(finished_at AS BLOB) ELSE finished_at END";
+    CASE WHEN typeof(finished_at) = 'text' THEN CAST(finished_at AS BLOB) ELSE finished_at END,
+    CAST(recorded_by AS BLOB)";
 
 impl Job {
     /// The job in `row` (selected as [`JobQueue::columns`] says).
@@ -133,6 +138,7 @@ impl Job {
             claims: count(row, id, 7)?,
             last_error: lossy(row, 8),
             finished_at: column::<Option<i64>>(row, id, 9)?.map(from_ms),
+            recorded_by: lossy(row, 10),
         })
     }
 }
@@ -169,9 +175,9 @@ fn text(row: &AnyRow, id: i64, index: usize) -> Result<Option<String>, QueueErro
     }
 }
 
-/// Informational text column `index` (`claimed_by`, `last_error`): never
-/// a reason to set a job aside, so bytes that are not UTF-8 are read
-/// lossily, and a value that is not text at all as `None`.
+/// Informational text column `index` (`claimed_by`, `last_error`,
+/// `recorded_by`): never a reason to set a job aside, so bytes that are not
+/// UTF-8 are read lossily, and a value that is not text at all as `None`.
 fn lossy(row: &AnyRow, index: usize) -> Option<String> {
     match row.try_get::<Option<Vec<u8>>, _>(index) {
         Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),

@@ -22,6 +22,7 @@
 //! | `claims` | how many times it was claimed: the claim's token, so a worker whose lease expired cannot record an outcome |
 //! | `last_error` | the last failure, with its kind |
 //! | `finished_at` | when it became `DONE` or `FAILED` |
+//! | `recorded_by` | the worker that recorded the last outcome (`DONE`, a failed or lost run, a row set aside): a worker takes a row already written for its own only if it names that worker |
 //!
 //! After a failed run, [`JobQueue::fail`] asks the policy: a retry after a
 //! wait (30s, 120s, 480s, each plus up to 25%, for `JOB`) sets the job back
@@ -46,11 +47,15 @@
 //! lost to a dropped connection, to run again after its lease. Recording
 //! an outcome again is safe: the statement is guarded by the claim's token,
 //! and finding its own row already written (the server wrote it, its answer
-//! was lost) is success, not [`QueueError::NotClaimed`]. (A worker's own
-//! record of its run takes that only on a retry of its statement: its
-//! first try takes a `RUNNING` row only, so that the row another worker
-//! wrote for a run that outlived its lease, which can be the very same, is
-//! that worker's to log.) An error of those
+//! was lost) is success, not [`QueueError::NotClaimed`]. Its own: the same
+//! outcome, with `recorded_by` naming this worker (so each worker needs a
+//! name of its own). For a run that outlived its lease, another worker's
+//! claim can write the very same row (the lease's end, the same error),
+//! also while the run's own record waits for its retry; that row is the
+//! other worker's, which logs the run, and the run's own worker says
+//! another worker recorded it, so the run is logged once. (A worker's own
+//! record of its run takes a row already written only on a retry of its
+//! statement: its first try takes a `RUNNING` row only.) An error of those
 //! kinds that outlasts the retries (an outage) does not stop a worker's
 //! [`run`](Worker::run): it logs it, pauses and goes on
 //! ([`Worker::pause_after`]); a run whose outcome it could not record
@@ -71,9 +76,10 @@
 //! column and why, before the error it held, logged as an error; its
 //! `payload`, `retry_count` and `next_retry_at` are kept as they were (a
 //! claim that took it has already written its `claimed_by`,
-//! `claimed_until` and `claims`); the other jobs run on. `claimed_by` and
-//! `last_error` are informational: text in them that is not UTF-8 is read
-//! lossily, never a reason to set a job aside.
+//! `claimed_until` and `claims`); the other jobs run on. `claimed_by`,
+//! `last_error` and `recorded_by` are read as information only: text in
+//! them that is not UTF-8 is read lossily, never a reason to set a job
+//! aside.
 //! [`JobQueue::get`] and [`JobQueue::all`] fail on it with
 //! [`QueueError::Unreadable`].
 //!

@@ -14,7 +14,8 @@ pub const SCHEMA_SQLITE: &[&str] = &[
         claimed_until INTEGER,
         claims        INTEGER NOT NULL DEFAULT 0,
         last_error    TEXT,
-        finished_at   INTEGER
+        finished_at   INTEGER,
+        recorded_by   TEXT
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_retry_at)",
 ];
@@ -34,7 +35,8 @@ pub const SCHEMA_POSTGRES: &[&str] = &[
         claimed_until BIGINT,
         claims        BIGINT NOT NULL DEFAULT 0,
         last_error    TEXT,
-        finished_at   BIGINT
+        finished_at   BIGINT,
+        recorded_by   TEXT
     )",
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_retry_at)",
 ];

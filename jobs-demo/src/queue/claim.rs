@@ -179,13 +179,14 @@ impl JobQueue {
         for (id, reason) in rows {
             let reason = String::from_utf8_lossy(&reason);
             let n = sqlx::query(&format!(
-                "UPDATE jobs SET status = 'FAILED', finished_at = $2, {}
+                "UPDATE jobs SET status = 'FAILED', finished_at = $2, recorded_by = $4, {}
                  WHERE id = $1 AND {BAD}",
                 keep_last_error("$3")
             ))
             .bind(id)
             .bind(ms(now))
             .bind(set_aside_error(&reason))
+            .bind(&self.worker)
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -212,7 +213,7 @@ impl JobQueue {
         now: Duration,
     ) -> Result<(), QueueError> {
         let n = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'FAILED', finished_at = $3, {}
+            "UPDATE jobs SET status = 'FAILED', finished_at = $3, recorded_by = $5, {}
              WHERE id = $1 AND status = 'RUNNING' AND claimed_until <= $2",
             keep_last_error("$4")
         ))
@@ -220,6 +221,7 @@ impl JobQueue {
         .bind(ms(until))
         .bind(ms(now))
         .bind(set_aside_error(reason))
+        .bind(&self.worker)
         .execute(&self.pool)
         .await?
         .rows_affected();

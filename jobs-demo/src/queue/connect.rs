@@ -13,8 +13,9 @@ use crate::{Backend, JobQueue, QueueError, SCHEMA_POSTGRES, SCHEMA_SQLITE};
 
 impl JobQueue {
     /// Connect to the database at `url` (`sqlite:PATH`, `sqlite::memory:`,
-    /// `postgres://...`), creating the table if missing. Gives up after
-    /// [`CONNECT_TIMEOUT`] when the server does not answer.
+    /// `postgres://...`), creating the table if missing, and adding the
+    /// `recorded_by` column to a table made before it existed. Gives up
+    /// after [`CONNECT_TIMEOUT`] when the server does not answer.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -133,6 +134,25 @@ impl JobQueue {
                     sqlx::query(sql).execute(&mut *tx).await?;
                 }
             }
+        }
+        // a table made before `recorded_by` was added has no such column:
+        // add it (its rows' outcomes keep NULL, no worker's)
+        let has_recorded_by: i64 = sqlx::query_scalar(match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'recorded_by'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = 'jobs'
+                   AND column_name = 'recorded_by'"
+            }
+        })
+        .fetch_one(&mut *tx)
+        .await?;
+        if has_recorded_by == 0 {
+            sqlx::query("ALTER TABLE jobs ADD COLUMN recorded_by TEXT")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

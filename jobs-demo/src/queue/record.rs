@@ -61,13 +61,14 @@ impl JobQueue {
 
     async fn complete_once(&self, job: &Job, now: Duration) -> Result<(), QueueError> {
         let n = sqlx::query(
-            "UPDATE jobs SET status = 'DONE', finished_at = $2
+            "UPDATE jobs SET status = 'DONE', finished_at = $2, recorded_by = $4
              WHERE id = $1 AND claims = $3
                AND (status = 'RUNNING' OR (status = 'DONE' AND finished_at = $2))",
         )
         .bind(job.id)
         .bind(ms(now))
         .bind(i64::from(job.claims))
+        .bind(&self.worker)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -82,7 +83,8 @@ impl JobQueue {
     /// The policy decides once; a database error the [db
     /// policy](JobQueue::with_db_policy) retries runs the statement again,
     /// writing the same row. Finding that row already written under this
-    /// claim (the server wrote it, its answer was lost) is not an error.
+    /// claim, with `recorded_by` naming this worker (the server wrote it,
+    /// its answer was lost), is not an error.
     ///
     /// # Errors
     /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this claim.
@@ -119,7 +121,8 @@ impl JobQueue {
     /// lost) also the row that try wrote. `fail` takes that row at the
     /// first try too (calling it again is success), but for a run that
     /// outlived its lease, the worker that found the lease expired can have
-    /// written the very same row, and logged it.
+    /// written the very same row, and logged it: that row names the other
+    /// worker in `recorded_by`, so no try takes it.
     pub(crate) async fn record_failure<E>(
         &self,
         job: &Job,
@@ -204,12 +207,13 @@ impl JobQueue {
         }
     }
 
-    /// Write a failed run's row, if the job is still `RUNNING` under its
-    /// claim, or (`again`: a retry of this statement) already holds that very
-    /// row, written by an earlier try whose answer was lost. Only then: the
-    /// same row written by another worker (a run that outlived its lease,
-    /// recorded by the worker that found the lease expired) is not this
-    /// call's, and [`QueueError::NotClaimed`].
+    /// Write a failed run's row, with `recorded_by` naming this worker, if
+    /// the job is still `RUNNING` under its claim, or (`again`: a retry of
+    /// this statement) already holds that very row, written by an earlier
+    /// try whose answer was lost. Only then: the same row written by another
+    /// worker (a run that outlived its lease, recorded by the worker that
+    /// found the lease expired) names that worker in `recorded_by`, is not
+    /// this call's, and [`QueueError::NotClaimed`].
     pub(super) async fn record(
         &self,
         job: &Job,
@@ -222,28 +226,31 @@ impl JobQueue {
                 next_retry_at,
                 ..
             } => sqlx::query(
-                "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5
+                "UPDATE jobs SET status = 'PENDING', retry_count = $3, next_retry_at = $4, last_error = $5,
+                    recorded_by = $7
                  WHERE id = $1 AND claims = $2
                    AND (status = 'RUNNING' OR ($6 = 1 AND status = 'PENDING' AND retry_count = $3
-                        AND next_retry_at = $4 AND last_error = $5))",
+                        AND next_retry_at = $4 AND last_error = $5 AND recorded_by = $7))",
             )
             .bind(job.id)
             .bind(i64::from(job.claims))
             .bind(i64::from(retry_count))
             .bind(ms(next_retry_at))
             .bind(&failure.last_error)
-            .bind(i64::from(again)),
+            .bind(i64::from(again))
+            .bind(&self.worker),
             JobOutcome::Failed { .. } => sqlx::query(
-                "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4
+                "UPDATE jobs SET status = 'FAILED', finished_at = $3, last_error = $4, recorded_by = $6
                  WHERE id = $1 AND claims = $2
                    AND (status = 'RUNNING' OR ($5 = 1 AND status = 'FAILED' AND finished_at = $3
-                        AND last_error = $4))",
+                        AND last_error = $4 AND recorded_by = $6))",
             )
             .bind(job.id)
             .bind(i64::from(job.claims))
             .bind(ms(failure.now))
             .bind(&failure.last_error)
-            .bind(i64::from(again)),
+            .bind(i64::from(again))
+            .bind(&self.worker),
         }
         .execute(&self.pool)
         .await?
@@ -272,6 +279,8 @@ fn claimed(job: &Job, rows: u64) -> Result<(), QueueError> {
 mod tests {
     use retry_runtime::presets;
 
+    use crate::LeaseExpired;
+
     use super::*;
 
     /// A failed run's row found already written: success on a retry of the
@@ -294,5 +303,49 @@ mod tests {
             Err(QueueError::NotClaimed { .. })
         ));
         q.record(&job, &failure, true).await.unwrap();
+    }
+
+    /// The same row written by another worker is not this worker's, not
+    /// even on a retry of its statement: the retry of a record whose first
+    /// try was lost unapplied, while another worker found the lease expired
+    /// and recorded the very same row (the lease's end, the same error), so
+    /// that the run is logged once, by that worker. Its own retry takes it.
+    #[tokio::test]
+    async fn a_row_another_worker_wrote_is_not_this_calls_even_on_a_retry() {
+        let a = JobQueue::open_in_memory()
+            .await
+            .unwrap()
+            .with_policy(presets::WEBHOOK)
+            .with_worker("a");
+        let b = a.clone().with_worker("b");
+        // a retry (webhook: no jitter, so both decide the same row)
+        let retry = written_by_b_then_retried_by_a(&a, &b, &LeaseExpired).await;
+        assert!(matches!(retry, JobOutcome::Retry { .. }));
+        // FAILED for good
+        let invalid = std::io::Error::from(std::io::ErrorKind::InvalidData);
+        let failed = written_by_b_then_retried_by_a(&a, &b, &invalid).await;
+        assert!(matches!(failed, JobOutcome::Failed { .. }));
+    }
+
+    /// A new job claimed by `a`, whose run failed with `error` at its
+    /// lease's end: `b` records that, then `a`'s retry of the same row is
+    /// `NotClaimed` and `b`'s own retry succeeds. Returns the outcome.
+    async fn written_by_b_then_retried_by_a<E>(a: &JobQueue, b: &JobQueue, error: &E) -> JobOutcome
+    where
+        E: Classify + fmt::Display,
+    {
+        a.enqueue("a", Duration::ZERO).await.unwrap();
+        let job = a.claim_due(Duration::ZERO).await.unwrap().unwrap();
+        let until = job.claimed_until.unwrap();
+        let failure = a.judge(&job, error, until);
+        b.record(&job, &b.judge(&job, error, until), false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            a.record(&job, &failure, true).await,
+            Err(QueueError::NotClaimed { .. })
+        ));
+        b.record(&job, &failure, true).await.unwrap();
+        failure.outcome
     }
 }

@@ -9,7 +9,9 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use retry_jobs_demo::{Job, JobOutcome, JobQueue, JobStatus, QueueError, ScaledClock, Worker};
+use retry_jobs_demo::{
+    Job, JobOutcome, JobQueue, JobStatus, LeaseLost, QueueError, ScaledClock, Worker,
+};
 use retry_runtime::{Backoff, Policy, RetryOn, presets};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::task::JoinHandle;
@@ -132,6 +134,144 @@ async fn terminated(terminator: &Mutex<Option<JoinHandle<i32>>>) -> i32 {
         .take()
         .expect("the row was never held");
     handle.await.unwrap()
+}
+
+/// Waiting pids in this database, other than `admin`'s and `holder`'s.
+async fn lock_waiters(admin: &mut PgConnection, holder: i32) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND pid <> pg_backend_pid() AND pid <> $1
+         ORDER BY pid",
+    )
+    .bind(holder)
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+/// Wait until a statement of a session other than `known` waits for a
+/// lock: its pid.
+async fn next_lock_waiter(admin: &mut PgConnection, holder: i32, known: &[i32]) -> i32 {
+    let started = Instant::now();
+    loop {
+        let waiting = lock_waiters(admin, holder).await;
+        if let Some(pid) = waiting.into_iter().find(|p| !known.contains(p)) {
+            return pid;
+        }
+        assert!(
+            started.elapsed() < s(20),
+            "no statement waited for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// While `holder` holds a job's row: once the worker's record of that
+/// job's run waits for it, start `other`'s claim at `until` (the lease's
+/// end), which finds the lease expired and waits for the row too; then end
+/// the worker's connection and commit `holder`'s transaction. So the
+/// record's first try is lost without being applied, `other` records the
+/// lost run (and logs it), and the record's retry comes after, behind it.
+fn another_worker_records_while_the_first_try_is_lost(
+    url: String,
+    mut holder: PgConnection,
+    other: JobQueue,
+    until: Duration,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut admin = PgConnection::connect(&url).await.unwrap();
+        let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
+        let record = next_lock_waiter(&mut admin, holder_pid, &[]).await;
+        let claim = tokio::spawn(async move { other.claim_due(until).await });
+        next_lock_waiter(&mut admin, holder_pid, &[record]).await;
+        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(record)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert!(done, "pg_terminate_backend({record})");
+        holder.execute("COMMIT").await.unwrap();
+        assert!(claim.await.unwrap().unwrap().is_none());
+    })
+}
+
+/// A run that outlives its lease on its last attempt; its worker's record
+/// of it loses its connection without being applied, and before the
+/// record's retry another worker's claim finds the lease expired and
+/// records the very same FAILED row (the lease's end, the same error). The
+/// run is logged once, by the worker that recorded it: the retry finds the
+/// row recorded by the other worker, not taken for its own, and its
+/// worker says another worker recorded it. (The retry took it for its own,
+/// and the run was logged twice.)
+#[tokio::test]
+async fn a_lost_run_recorded_by_another_worker_during_the_records_retry_is_logged_once() {
+    let logs = testkit::capture::capture();
+    let (a, url) = pg_queue(FAST_DB).await;
+    // one simulated minute in 100 ms: a lease of 10 minutes ends after 1 s
+    let a = a.with_lease(s(600));
+    let b = JobQueue::connect(&url)
+        .await
+        .unwrap()
+        .with_lease(s(600))
+        .with_worker("b");
+    let clock = ScaledClock::minute_every(Duration::from_millis(100));
+    let id = a.enqueue("stuck", clock.now()).await.unwrap();
+    // its last attempt: both workers write the same FAILED row
+    sqlx::query("UPDATE jobs SET retry_count = 3")
+        .execute(a.pool())
+        .await
+        .unwrap();
+    let other = Arc::new(Mutex::new(None));
+    let mut handler = |job: Job| {
+        let (url, b, other) = (url.clone(), b.clone(), other.clone());
+        async move {
+            let mut holder = PgConnection::connect(&url).await.unwrap();
+            holder.execute("BEGIN").await.unwrap();
+            sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
+                .bind(job.id)
+                .execute(&mut holder)
+                .await
+                .unwrap();
+            let until = job.claimed_until.unwrap();
+            let handle = another_worker_records_while_the_first_try_is_lost(url, holder, b, until);
+            *other.lock().unwrap() = Some(handle);
+            // runs until the worker stops it at its lease's end
+            std::future::pending::<io::Result<()>>().await
+        }
+    };
+
+    let mut worker = Worker::start("a", a, clock).await.unwrap();
+    let ran = worker.run_one(&mut handler).await.unwrap().unwrap();
+    let handle = other
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the row was never held");
+    handle.await.unwrap();
+
+    let lines: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("WARN ") || l.starts_with("ERROR "))
+        .collect();
+    let errors = lines.iter().filter(|l| l.starts_with("ERROR ")).count();
+    assert_eq!(errors, 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("worker a: job") && l.contains("another worker recorded that")),
+        "{lines:#?}"
+    );
+    assert_eq!(ran.outcome, Err(LeaseLost));
+    let job = worker.queue().get(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.status, job.recorded_by.as_deref()),
+        (JobStatus::Failed, Some("b"))
+    );
 }
 
 /// The worker's connection is ended while it records a success: the record

@@ -3,7 +3,7 @@
 //! (`redact`), and the jobs demo run to its end (`demo_run`).
 //!
 //! Most run on SQLite. All but one of `db_errors`, the demo's run on
-//! PostgreSQL and a test each in `lease` and `queue` need PostgreSQL: the
+//! PostgreSQL, a test in `lease` and two in `queue` need PostgreSQL: the
 //! server at `DATABASE_URL`, or a throwaway cluster `testkit::pg` starts
 //! for this process (`scripts/pg-cluster`; they fail, not skip, when
 //! neither works).

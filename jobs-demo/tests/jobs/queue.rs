@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use retry_jobs_demo::{Job, JobOutcome, JobQueue, JobStatus, QueueError, Ran, ScaledClock, Worker};
 use retry_runtime::{StopReason, presets};
+use sqlx::Connection as _;
 
 /// One simulated minute in the worker-level tests: 40 real milliseconds.
 const MINUTE: Duration = Duration::from_millis(40);
@@ -892,4 +893,126 @@ async fn a_handler_that_panics_fails_its_attempt_and_the_worker_goes_on() {
         assert_eq!(runs.iter().filter(|r| r.job.id == id).count(), 4);
     }
     assert_eq!(runs.len(), 4 + 4 + 1);
+}
+
+/// `recorded_by` names the worker that recorded each outcome: a success, a
+/// failed run (retried, or failed for good), a run lost to an expired lease
+/// and rows set aside (the worker whose claim found them).
+#[tokio::test]
+async fn recorded_by_names_the_worker_that_recorded_each_outcome() {
+    let w1 = JobQueue::open_in_memory()
+        .await
+        .unwrap()
+        .with_lease(s(10))
+        .with_worker("w1");
+    let w2 = w1.clone().with_worker("w2");
+    let mut ids = Vec::new();
+    for payload in ["done", "retried", "failed", "lost"] {
+        ids.push(w1.enqueue(payload, s(0)).await.unwrap());
+    }
+    let [done, retried, failed, lost] = ids[..] else {
+        unreachable!()
+    };
+    let j = w1.claim_due(s(0)).await.unwrap().unwrap();
+    w1.complete(&j, s(1)).await.unwrap();
+    let j = w1.claim_due(s(0)).await.unwrap().unwrap();
+    w1.fail(&j, &refused(), s(1)).await.unwrap();
+    let j = w1.claim_due(s(0)).await.unwrap().unwrap();
+    w1.fail(&j, &invalid(), s(1)).await.unwrap();
+    assert_eq!(w1.claim_due(s(0)).await.unwrap().unwrap().id, lost);
+    // rows that cannot be read: a count out of range, a time that is a REAL
+    let bad_count = w1.enqueue("bad count", s(0)).await.unwrap();
+    let bad_time = w1.enqueue("bad time", s(0)).await.unwrap();
+    sqlx::query("UPDATE jobs SET retry_count = -1 WHERE id = $1")
+        .bind(bad_count)
+        .execute(w1.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET next_retry_at = 1.5 WHERE id = $1")
+        .bind(bad_time)
+        .execute(w1.pool())
+        .await
+        .unwrap();
+    // w2, at the lease's end (before the retry is due): counts the lost
+    // run, sets both rows aside
+    assert!(w2.claim_due(s(10)).await.unwrap().is_none());
+
+    for (id, by) in [
+        (done, "w1"),
+        (retried, "w1"),
+        (failed, "w1"),
+        (lost, "w2"),
+        (bad_count, "w2"),
+        (bad_time, "w2"),
+    ] {
+        let (status, recorded_by): (String, Option<String>) =
+            sqlx::query_as("SELECT status, recorded_by FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(w1.pool())
+                .await
+                .unwrap();
+        assert_eq!(recorded_by.as_deref(), Some(by), "job {id}, {status}");
+    }
+    assert_eq!(job(&w1, done).await.recorded_by.as_deref(), Some("w1"));
+}
+
+/// A table made before `recorded_by` existed (its columns as they were
+/// then), with a job in it: connecting adds the column, the job reads with
+/// no `recorded_by`, and its outcome names its worker. Connecting again
+/// changes nothing.
+async fn a_table_without_recorded_by_gets_the_column(url: &str, old_url: &str, id_column: &str) {
+    sqlx::any::install_default_drivers();
+    let mut old = sqlx::AnyConnection::connect(old_url).await.unwrap();
+    sqlx::query(&format!(
+        "CREATE TABLE jobs (
+            id            {id_column},
+            payload       TEXT   NOT NULL,
+            status        TEXT   NOT NULL DEFAULT 'PENDING',
+            retry_count   BIGINT NOT NULL DEFAULT 0,
+            next_retry_at BIGINT NOT NULL,
+            claimed_by    TEXT,
+            claimed_until BIGINT,
+            claims        BIGINT NOT NULL DEFAULT 0,
+            last_error    TEXT,
+            finished_at   BIGINT
+        )"
+    ))
+    .execute(&mut old)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO jobs (payload, next_retry_at) VALUES ('made before', 0)")
+        .execute(&mut old)
+        .await
+        .unwrap();
+    old.close().await.unwrap();
+
+    let q = JobQueue::connect(url).await.unwrap().with_worker("w");
+    let j = q.claim_due(s(0)).await.unwrap().unwrap();
+    assert_eq!(
+        (j.payload.as_str(), j.recorded_by.as_deref()),
+        ("made before", None)
+    );
+    q.complete(&j, s(1)).await.unwrap();
+    let q = JobQueue::connect(url).await.unwrap();
+    assert_eq!(job(&q, j.id).await.recorded_by.as_deref(), Some("w"));
+}
+
+#[tokio::test]
+async fn a_table_without_recorded_by_gets_the_column_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("jobs.db").display());
+    let old_url = format!("{url}?mode=rwc");
+    a_table_without_recorded_by_gets_the_column(
+        &url,
+        &old_url,
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_table_without_recorded_by_gets_the_column_on_postgres() {
+    let url = testkit::pg::fresh_database("jobs_recorded_by").await;
+    let id_column = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+    a_table_without_recorded_by_gets_the_column(&url, &url, id_column).await;
 }
