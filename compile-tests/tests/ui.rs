@@ -5,7 +5,7 @@
 //! The snapshots are rustc 1.95's messages (the stable compiler on this
 //! project's machines, CI's among them), and rustc's wording and notes
 //! change between releases: with another rustc some cases fail as
-//! mismatches (with 1.97 nightly, 5 of the 88), and snapshots regenerated
+//! mismatches (with 1.97 nightly, 5 of them), and snapshots regenerated
 //! with another compiler fail on 1.95. Regenerate them with rustc 1.95
 //! (`cargo +1.95.0 ...` if rustup has it).
 

@@ -210,6 +210,27 @@ mod tests {
         assert_eq!(preset_const("webhok"), None);
     }
 
+    /// `PRESETS` is the runtime's `presets::NAMES`, name for name and in
+    /// its order. (compile-tests' `pass_every_preset` checks that every
+    /// runtime name is accepted; a name here that the runtime lacks, or
+    /// another order, only changed the text of a `.stderr` snapshot, which
+    /// `TRYBUILD=overwrite` would rewrite without a word.)
+    #[test]
+    fn presets_are_the_runtimes_names_in_its_order() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../retry-runtime/src/presets.rs"
+        );
+        let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let start = source
+            .find("pub const NAMES: [&str; ")
+            .expect("presets::NAMES in retry-runtime/src/presets.rs");
+        let list = &source[start..];
+        let list = &list[list.find('=').expect("its value")..list.find("];").expect("its end")];
+        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        assert_eq!(names, PRESETS);
+    }
+
     #[test]
     fn kinds_read_as_a_list() {
         assert_eq!(

@@ -548,7 +548,7 @@ mod tests {
     fn under_tracing_instrument_the_loop_runs_inside_its_future() {
         // What `#[tracing::instrument]` writes from async-trait's body for
         // `async fn get(&self, key: String)`, with `err` and `ret` or not:
-        // the input in which item.rs's tests find that body.
+        // the input in which item/'s tests find that body.
         let async_trait = crate::item::async_trait_block();
         for (err, ret) in [(false, false), (true, false), (false, true), (true, true)] {
             let method = crate::item::instrumented(async_trait.clone(), err, ret);
