@@ -94,9 +94,12 @@ pub fn should_sleep(wait: Duration) -> bool {
 /// `smol`, `futures-timer`) this does not compile, and the error names the
 /// features.
 /// (Generic, so that the bound is checked where the loop is, with
-/// [`AsyncTimer`]'s message; called with the `DefaultSleeper`.)
+/// [`AsyncTimer`]'s message; called with the `DefaultSleeper`. The
+/// future's type is opaque, not `S::Sleep`: a projection through
+/// `Sleeper` would be a second obligation on `S`, which rustc reports
+/// beside the first with the blanket impl for functions' unmet `Fn` bound.)
 #[inline(always)]
-pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> S::Sleep {
+pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> impl core::future::Future<Output = ()> {
     let sleeper = S::default();
     if crate::clock::virtual_time::paused_here() {
         return paused_sleep(&sleeper, wait);
@@ -119,7 +122,10 @@ fn paused_sleep<S: crate::Sleeper>(sleeper: &S, wait: Duration) -> S::Sleep {
 /// The per-attempt `timeout = "..."` of an async `#[retry]` loop: the
 /// attempt raced against a sleep on `S` (the `DefaultSleeper`).
 #[inline(always)]
-pub fn attempt_timeout<S, T, E, Fut>(limit: Duration, attempt: Fut) -> crate::Timeout<Fut, S::Sleep>
+pub fn attempt_timeout<S, T, E, Fut>(
+    limit: Duration,
+    attempt: Fut,
+) -> impl core::future::Future<Output = Result<T, E>>
 where
     S: AsyncTimer,
     Fut: core::future::Future<Output = Result<T, E>>,
