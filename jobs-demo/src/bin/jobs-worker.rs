@@ -8,6 +8,10 @@
 //! DATABASE_URL=postgres://... jobs-worker NAME
 //! ```
 //!
+//! NAME is the worker's name in the table (`claimed_by`, `recorded_by`),
+//! which must differ between workers: a worker tells the row it recorded
+//! from another's by it. Without one, `worker-PID`.
+//!
 //! Environment: `JOBS_EPOCH_MS` (the simulated clock's zero, in
 //! milliseconds since the Unix epoch; default: now), `JOBS_SCALE` (how much
 //! faster than real time the clock runs; default 600: a minute in 100 ms),
@@ -106,7 +110,8 @@ fn epoch(ms: u64) -> Result<SystemTime, String> {
 async fn work() -> Result<(), String> {
     let name = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "worker".to_owned());
+        // unique among the workers of one machine without being asked
+        .unwrap_or_else(|| format!("worker-{}", std::process::id()));
     let url = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())

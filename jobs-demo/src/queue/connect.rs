@@ -3,13 +3,26 @@
 use std::path::Path;
 use std::time::Duration;
 
-use retry_runtime::{Policy, RetryOn, presets};
+use retry_runtime::{Backoff, Jitter, Policy, RetryOn, presets};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 use super::{CONNECT_TIMEOUT, DEFAULT_LEASE};
 use crate::job::{COLUMNS, COLUMNS_SQLITE};
 use crate::{Backend, JobQueue, QueueError, SCHEMA_POSTGRES, SCHEMA_SQLITE};
+
+/// The retries of the schema's creation at connect: the db policy's kinds,
+/// with short waits (workers starting together contend for a moment; the
+/// queue's db policy, set after `connect`, waits seconds).
+const SCHEMA: Policy<RetryOn> = presets::DB
+    .with_name("jobs_schema")
+    .with_attempts(6)
+    .with_backoff(Backoff::exponential(
+        Duration::from_millis(20),
+        Duration::from_millis(500),
+    ))
+    .with_jitter(Jitter::Full)
+    .checked();
 
 impl JobQueue {
     /// Connect to the database at `url` (`sqlite:PATH`, `sqlite::memory:`,
@@ -81,7 +94,12 @@ impl JobQueue {
             lease: DEFAULT_LEASE,
             worker: "worker".to_owned(),
         };
-        queue.create_schema(memory).await?;
+        // Workers that start together against an older table race to add
+        // its new column: on SQLite (WAL) the ones whose transaction read
+        // the table before another's `ALTER TABLE` committed fail with
+        // "database is locked" (code 5, Interrupted), which SCHEMA retries:
+        // the next try sees the column.
+        SCHEMA.retry(|| queue.create_schema(memory)).await?;
         Ok(queue)
     }
 
@@ -150,9 +168,15 @@ impl JobQueue {
         .fetch_one(&mut *tx)
         .await?;
         if has_recorded_by == 0 {
-            sqlx::query("ALTER TABLE jobs ADD COLUMN recorded_by TEXT")
-                .execute(&mut *tx)
-                .await?;
+            // (PostgreSQL: `IF NOT EXISTS` too, for a session whose
+            // transactions are repeatable read, whose check read a snapshot
+            // from before another worker's column; SQLite has no such clause)
+            sqlx::query(match self.backend {
+                Backend::Sqlite => "ALTER TABLE jobs ADD COLUMN recorded_by TEXT",
+                Backend::Postgres => "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS recorded_by TEXT",
+            })
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -212,7 +236,12 @@ impl JobQueue {
         self
     }
 
-    /// Claim for the worker named `worker` (`claimed_by`; default `worker`).
+    /// Claim for the worker named `worker` (`claimed_by`, and
+    /// `recorded_by` on the outcomes it writes; default `worker`). Two
+    /// workers on one queue must have different names: a retried record
+    /// takes a row already written as its own only when `recorded_by` names
+    /// this worker, so two of one name can each take the other's for its
+    /// own (and log a run twice).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -188,7 +188,9 @@ fn another_worker_records_while_the_first_try_is_lost(
         let record = next_lock_waiter(&mut admin, holder_pid, &[]).await;
         let claim = tokio::spawn(async move { other.claim_due(until).await });
         next_lock_waiter(&mut admin, holder_pid, &[record]).await;
-        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        // (the 5000 ms: it returns once the backend has exited, so the
+        // record is lost before the row is released, not maybe after)
+        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
             .bind(record)
             .fetch_one(&mut admin)
             .await

@@ -960,7 +960,8 @@ async fn recorded_by_names_the_worker_that_recorded_each_outcome() {
 /// then), with a job in it: connecting adds the column, the job reads with
 /// no `recorded_by`, and its outcome names its worker. Connecting again
 /// changes nothing.
-async fn a_table_without_recorded_by_gets_the_column(url: &str, old_url: &str, id_column: &str) {
+/// A `jobs` table as it was before `recorded_by`, with one job, at `old_url`.
+async fn make_table_without_recorded_by(old_url: &str, id_column: &str) {
     sqlx::any::install_default_drivers();
     let mut old = sqlx::AnyConnection::connect(old_url).await.unwrap();
     sqlx::query(&format!(
@@ -985,7 +986,10 @@ async fn a_table_without_recorded_by_gets_the_column(url: &str, old_url: &str, i
         .await
         .unwrap();
     old.close().await.unwrap();
+}
 
+async fn a_table_without_recorded_by_gets_the_column(url: &str, old_url: &str, id_column: &str) {
+    make_table_without_recorded_by(old_url, id_column).await;
     let q = JobQueue::connect(url).await.unwrap().with_worker("w");
     let j = q.claim_due(s(0)).await.unwrap().unwrap();
     assert_eq!(
@@ -1008,6 +1012,43 @@ async fn a_table_without_recorded_by_gets_the_column_on_sqlite() {
         "INTEGER PRIMARY KEY AUTOINCREMENT",
     )
     .await;
+}
+
+/// Workers that start together against a table made before `recorded_by`
+/// all connect: on SQLite (WAL), the ones whose transaction read the table
+/// before another added the column failed their own `ALTER TABLE` with
+/// "database is locked" (a snapshot that cannot become a writer), and a
+/// worker that cannot connect exits. Each round, four at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_connecting_at_once_to_a_table_without_recorded_by_all_connect() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("jobs.db").display());
+        make_table_without_recorded_by(
+            &format!("{url}?mode=rwc"),
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+        )
+        .await;
+        let mut wal = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&mut wal)
+            .await
+            .unwrap();
+        wal.close().await.unwrap();
+        let connects: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { JobQueue::connect(&url).await })
+            })
+            .collect();
+        for connect in connects {
+            let q = connect
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(q.all().await.unwrap().len(), 1, "round {round}");
+        }
+    }
 }
 
 #[tokio::test]
