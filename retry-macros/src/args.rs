@@ -447,8 +447,8 @@ mod tests {
     }
 
     /// Another library's name for a key is told the key and how its value
-    /// differs (a near miss would guess `max_times` is `timeout`), and the
-    /// key counts as unread, as a near miss does.
+    /// differs (without it, the message would list the keys with no hint),
+    /// and the key counts as unread, as a near miss does.
     #[test]
     fn another_librarys_names_are_told_the_key() {
         let (args, errors) = parse(quote!(

@@ -214,7 +214,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between sync attempts",
     label = "no blocking sleep for `.call()`",
-    note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a function that returns a future (`tokio::time::sleep`, a `SleepFn`) is an async sleeper, for `.await`"
+    note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a `SleepFn` or a runtime's timer is an async sleeper, for `.await`"
 )]
 pub trait BlockingSleeper {
     /// Block for `wait`.
@@ -572,9 +572,10 @@ impl Future for FuturesTimerSleep {
 }
 
 /// Any `Fn(Duration) -> impl Future<Output = ()>` as a [`Sleeper`] that is
-/// [`Debug`](fmt::Debug) and has a type to name (`SleepFn<fn(Duration) ->
-/// MySleep>`): another runtime's timer, or your own. (The function itself
-/// is a `Sleeper` too.)
+/// [`Debug`](fmt::Debug) even when the function is a closure: another
+/// runtime's timer, or your own. (The function itself is a `Sleeper` too;
+/// a `fn` pointer, `fn(Duration) -> MySleep`, is a type to name and
+/// `Debug` already.)
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {

@@ -35,8 +35,11 @@ pub(super) struct Loop<'a> {
     err_span: Span,
     /// The return type as the attempt's output type.
     ret_ty: Option<TokenStream>,
-    /// The attempt: its re-borrows and clones, then the body.
+    /// The attempt: (async) the statement that pins its output type, its
+    /// re-borrows and clones, then the body.
     attempt_body: TokenStream,
+    /// The `let p = &mut *p;` of each `&mut` parameter each attempt
+    /// re-borrows (also written in the loop, for a body it awaits itself).
     reborrows: TokenStream,
     /// `let __retry_policy = ..;`, and how the loop names the policy.
     policy_binding: TokenStream,
@@ -518,8 +521,9 @@ impl<'a> Loop<'a> {
         self.ret_ty.as_ref().map(|ty| quote!(-> #ty))
     }
 
-    /// The full sync loop: a breaker or throttle to ask, `retry_if_ok`, an
-    /// `#[attempt]` parameter or attempt spans.
+    /// The full sync loop: a breaker or throttle to ask, `retry_if_ok` or an
+    /// `#[attempt]` parameter (with `attempt_spans = true` beside one of
+    /// those, each attempt in its span; spans alone are `retry_sync`'s).
     pub(super) fn sync_loop(&self) -> TokenStream {
         let Loop {
             p,
