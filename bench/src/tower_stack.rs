@@ -18,9 +18,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response, StatusCode};
-use retry_runtime::classify::classify_status;
 use retry_runtime::classify::error_kind;
-use retry_runtime::response::retry_after_hint;
+use retry_runtime::response::status_failure;
 use retry_runtime::{Backoff, KindSet, Policy, RetryOn};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt};
@@ -111,13 +110,11 @@ impl tower::retry::Policy<Request<()>, Response<()>, OpError> for Classifying {
         result: &mut Result<Response<()>, OpError>,
     ) -> Option<Wait> {
         let (kind, hint) = match result {
-            Ok(resp) => {
-                let code = resp.status().as_u16();
-                if code < 400 {
-                    return None;
-                }
-                (classify_status(code), retry_after_hint(resp.headers()))
-            }
+            // the status classified and the hint read as our layer does
+            Ok(resp) => match status_failure(resp.status(), resp.headers()) {
+                None => return None,
+                Some(failure) => (failure.kind, failure.retry_after),
+            },
             Err(e) => (error_kind(e), None),
         };
         if !KindSet::TRANSIENT.contains(kind) || self.0 == 0 {

@@ -41,7 +41,8 @@
 //! nothing (it reads one flag). After it, with or without a recorder,
 //! nothing is formatted or allocated either: each operation's keys are built once, at its first call, in a
 //! static table (no allocation; names are `&'static str`, so their number is
-//! bounded by the program; past 128 operation names, or 32 breaker or budget
+//! bounded by the program, unless it leaks names made at run time, a breaker
+//! per endpoint say; past 128 operation names, or 32 breaker or budget
 //! names, the keys of the others are built, and allocated, at each use).
 //!
 //! # Queries (PromQL)

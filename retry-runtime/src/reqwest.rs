@@ -73,7 +73,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use ::reqwest::header::{HeaderMap, RETRY_AFTER};
+use ::reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use ::reqwest::{Response, StatusCode, Url};
 
 use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
@@ -238,7 +238,15 @@ impl HttpError {
     pub fn from_head(status: StatusCode, headers: &HeaderMap) -> HttpError {
         HttpError(Box::new(Inner {
             status,
-            retry_after: retry_after_header(headers, SystemTime::now()),
+            // (`retry-after-ms` on a 429 or beside a Retry-After, as the
+            // layer and the middleware read it)
+            retry_after: if status == StatusCode::TOO_MANY_REQUESTS
+                || headers.contains_key(RETRY_AFTER)
+            {
+                retry_after_header(headers, SystemTime::now())
+            } else {
+                None
+            },
             url: None,
             body: String::new(),
         }))
@@ -368,7 +376,14 @@ impl HttpError {
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {}", self.0.status)?;
+        let code = self.0.status.as_u16();
+        // (a status without a reason in the standard, shown with the name
+        // the providers give it, or bare: not "<unknown status code>")
+        match self.0.status.canonical_reason() {
+            Some(reason) => write!(f, "HTTP {code} {reason}")?,
+            None if code == 529 => write!(f, "HTTP 529 Overloaded")?,
+            None => write!(f, "HTTP {code}")?,
+        }
         if let Some(url) = &self.0.url {
             write!(f, " from {}", Masked(url))?;
         }
@@ -523,7 +538,9 @@ impl ResponseExt for Response {
 /// [`parse_retry_after`]. A value that cannot be read (negative,
 /// fractional, garbage) or that is absurd (beyond [`MAX_RETRY_AFTER`], a
 /// day) is ignored with a DEBUG line on the `retry_runtime` target: no
-/// hint, so the policy's backoff applies.
+/// hint, so the policy's backoff applies. A `retry-after-ms` header (the
+/// wait in milliseconds, which OpenAI's and Azure OpenAI's APIs send beside
+/// `Retry-After`) comes first when it can be read.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -537,11 +554,26 @@ impl ResponseExt for Response {
 ///     h.insert(RETRY_AFTER, bad.parse().unwrap());
 ///     assert_eq!(retry_after_header(&h, SystemTime::now()), None, "{bad}");
 /// }
+/// h.insert("retry-after-ms", "350".parse().unwrap()); // OpenAI's, in ms
+/// assert_eq!(retry_after_header(&h, SystemTime::now()), Some(Duration::from_millis(350)));
 /// ```
 pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?;
-    crate::retry_after::read(value.as_bytes(), now)
+    let millis = headers.get(&RETRY_AFTER_MS);
+    let seconds = headers.get(RETRY_AFTER);
+    if millis.is_none() && seconds.is_none() {
+        return None;
+    }
+    crate::retry_after::read_headers(
+        millis.map(HeaderValue::as_bytes),
+        seconds.map(HeaderValue::as_bytes),
+        now,
+    )
 }
+
+/// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
+/// APIs send beside `Retry-After`.
+const RETRY_AFTER_MS: ::reqwest::header::HeaderName =
+    ::reqwest::header::HeaderName::from_static("retry-after-ms");
 
 pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
@@ -726,6 +758,13 @@ mod tests {
             e.to_string(),
             "HTTP 503 Service Unavailable from http://127.0.0.1:1/clip/7: down for maintenance"
         );
+        // a status the standard does not name: the AI providers' 529 by its
+        // name, another bare (it said "HTTP 529 <unknown status code>")
+        let status = |code| StatusCode::from_u16(code).unwrap();
+        let e = HttpError::from_head(status(529), &HeaderMap::new());
+        assert_eq!(e.to_string(), "HTTP 529 Overloaded");
+        let e = HttpError::from_head(status(599), &HeaderMap::new());
+        assert_eq!(e.to_string(), "HTTP 599");
     }
 
     /// The body is the server's text, and the message is the `error` field

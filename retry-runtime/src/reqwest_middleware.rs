@@ -138,7 +138,12 @@ impl<W, G> RetryMiddleware<W, G> {
 
 impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
     /// Give each attempt at most `limit` (kind `Timeout`, retried as the
-    /// policy says).
+    /// policy says). An attempt ends when the response's headers arrive:
+    /// its body is read after the run (`text()`, `bytes_stream()`), so
+    /// neither the body's time nor its failures are limited or retried
+    /// here. For a body that must arrive in time (a server that sends its
+    /// headers, then hangs; a stream's first event), retry the call and
+    /// the read together with the functional API and `retry_runtime::timeout`.
     ///
     /// ```
     /// use std::time::Duration;

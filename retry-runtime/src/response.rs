@@ -123,16 +123,33 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
     }
     Some(ResponseFailure {
         kind: classify_status(code),
-        retry_after: retry_after_hint(headers),
+        // `retry-after-ms` on a 429 or beside a Retry-After only: a name
+        // outside the standard's is hashed at each lookup, and the usual
+        // failure, a 5xx without a hint, pays for one lookup, as before
+        retry_after: if code == 429 || headers.contains_key(RETRY_AFTER) {
+            hint_of(headers)
+        } else {
+            None
+        },
         code,
     })
+}
+
+/// [`retry_after_hint`] out of line: a response with a hint is rare.
+#[cold]
+#[inline(never)]
+fn hint_of(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_hint(headers)
 }
 
 /// The wait the `Retry-After` header in `headers` asks for: seconds or an
 /// HTTP-date (see [`parse_retry_after`]). A value that cannot be read
 /// (negative, fractional, garbage) or that is absurd (beyond
 /// [`MAX_RETRY_AFTER`]) is ignored with a DEBUG line on the
-/// `retry_runtime` target: no hint, so the policy's backoff applies.
+/// `retry_runtime` target: no hint, so the policy's backoff applies. A
+/// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
+/// Azure OpenAI's APIs send beside `Retry-After`) comes first when it can
+/// be read.
 ///
 /// ```
 /// use std::time::Duration;
@@ -145,12 +162,26 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
 ///     h.insert(RETRY_AFTER, bad.parse().unwrap());
 ///     assert_eq!(retry_after_hint(&h), None, "{bad}");
 /// }
+/// h.insert("retry-after-ms", "20.5".parse().unwrap()); // OpenAI's, in ms
+/// assert_eq!(retry_after_hint(&h), Some(Duration::from_micros(20_500)));
 /// ```
 #[inline]
 pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?;
-    crate::retry_after::read(value.as_bytes(), SystemTime::now())
+    let millis = headers.get(&RETRY_AFTER_MS);
+    let seconds = headers.get(RETRY_AFTER);
+    if millis.is_none() && seconds.is_none() {
+        return None; // the usual failure: no call, no clock read
+    }
+    crate::retry_after::read_headers(
+        millis.map(http::HeaderValue::as_bytes),
+        seconds.map(http::HeaderValue::as_bytes),
+        SystemTime::now(),
+    )
 }
+
+/// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
+/// APIs send beside `Retry-After`.
+const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
 
 /// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,
 /// TRACE, PUT and DELETE are idempotent (RFC 9110 §9.2.2); POST, PATCH,
@@ -443,6 +474,39 @@ impl Classify for BoxedError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failed response's `retry-after-ms` (OpenAI's) is its wait on a
+    /// 429, or beside a `Retry-After`; a 503 with it alone keeps the
+    /// backoff (the usual failure looks up one header, not two).
+    #[test]
+    fn retry_after_ms_is_read_on_a_429_or_beside_retry_after() {
+        let hint = |code, headers: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in headers {
+                h.insert(*name, value.parse().unwrap());
+            }
+            status_failure(StatusCode::from_u16(code).unwrap(), &h)
+                .unwrap()
+                .retry_after
+        };
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(hint(429, &[("retry-after-ms", "300")]), ms(300));
+        assert_eq!(
+            hint(429, &[("retry-after-ms", "300"), ("retry-after", "2")]),
+            ms(300)
+        );
+        assert_eq!(
+            hint(503, &[("retry-after-ms", "300"), ("retry-after", "2")]),
+            ms(300)
+        );
+        assert_eq!(hint(503, &[("retry-after", "2")]), ms(2000));
+        assert_eq!(hint(503, &[("retry-after-ms", "300")]), None);
+        // unreadable milliseconds: the seconds decide
+        assert_eq!(
+            hint(429, &[("retry-after-ms", "soon"), ("retry-after", "2")]),
+            ms(2000)
+        );
+    }
 
     #[test]
     fn statuses_by_class() {

@@ -2,7 +2,10 @@
 //! integrations (features `reqwest` and `tower`) and the AWS SDK's
 //! classification (feature `aws`); public as
 //! `retry_runtime::reqwest::parse_retry_after` and
-//! `retry_runtime::response::parse_retry_after`.
+//! `retry_runtime::response::parse_retry_after`. The HTTP integrations read
+//! `retry-after-ms` first, the wait in milliseconds that OpenAI's and Azure
+//! OpenAI's APIs send beside `Retry-After` (not a standard header, but the
+//! more precise of the two where both are sent).
 
 use std::time::{Duration, SystemTime};
 
@@ -57,11 +60,57 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The value of a `retry-after-ms` header: a non-negative number of
+/// milliseconds, a fraction allowed (`"1500"`, `"20.5"`); `None` for
+/// anything else.
+pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
+    let text = core::str::from_utf8(value).ok()?.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let ms = whole.parse::<u64>().ok()?;
+    // the fraction's first six digits, in nanoseconds
+    let nanos = fraction
+        .bytes()
+        .chain(core::iter::repeat(b'0'))
+        .take(6)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Duration::from_millis(ms).checked_add(Duration::from_nanos(u64::from(nanos)))
+}
+
+/// The hint of a response's headers: `retry-after-ms` when it is there and
+/// can be read (a value beyond [`MAX_RETRY_AFTER`] is ignored), else
+/// `Retry-After` ([`read`]); an unreadable or absurd value is ignored with
+/// a DEBUG line.
+#[inline(never)]
+pub(crate) fn read_headers(
+    millis: Option<&[u8]>,
+    retry_after: Option<&[u8]>,
+    now: SystemTime,
+) -> Option<Duration> {
+    if let Some(value) = millis {
+        let shown = || String::from_utf8_lossy(value);
+        match parse_millis(value) {
+            Some(wait) if wait <= MAX_RETRY_AFTER => return Some(wait),
+            Some(_) => {
+                log::retry_after_ignored("retry-after-ms", &shown(), "it asks for more than a day")
+            }
+            None => log::retry_after_ignored(
+                "retry-after-ms",
+                &shown(),
+                "it is not a number of milliseconds",
+            ),
+        }
+    }
+    read(retry_after?, now)
+}
+
 /// A `Retry-After` value as a hint the run may act on: [`parse_retry_after`]
 /// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
 /// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Out of line: a
 /// header is read on a failure, never on the success path.)
-#[inline(never)]
 pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
     match parse_retry_after(value, now) {
@@ -78,5 +127,59 @@ pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
             None
         }
         Some(wait) => Some(wait),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_ms_reads_milliseconds_and_fractions_only() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_millis(b"1500"), Some(ms(1500)));
+        assert_eq!(parse_millis(b" 20.5 "), Some(Duration::from_micros(20_500)));
+        assert_eq!(parse_millis(b"0"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_millis(b"1.0000009"),
+            Some(Duration::from_nanos(1_000_000))
+        );
+        for bad in [
+            "",
+            "-1",
+            "1e3",
+            "abc",
+            ".5",
+            "5.",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
+            let read = parse_millis(bad.as_bytes());
+            // "5." is five milliseconds: a fraction of no digits
+            if bad == "5." {
+                assert_eq!(read, Some(ms(5)));
+            } else {
+                assert_eq!(read, None, "{bad:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_ms_comes_first_and_falls_back_to_retry_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let s = Duration::from_secs;
+        assert_eq!(
+            read_headers(Some(b"300"), Some(b"1"), now),
+            Some(Duration::from_millis(300))
+        );
+        assert_eq!(read_headers(None, Some(b"1"), now), Some(s(1)));
+        // unreadable or absurd milliseconds: the seconds header decides
+        assert_eq!(read_headers(Some(b"soon"), Some(b"2"), now), Some(s(2)));
+        assert_eq!(
+            read_headers(Some(b"864000000"), Some(b"2"), now),
+            Some(s(2))
+        ); // ten days
+        assert_eq!(read_headers(Some(b"soon"), None, now), None);
+        assert_eq!(read_headers(None, None, now), None);
     }
 }

@@ -129,6 +129,29 @@ async fn a_429_asking_for_two_seconds_waits_two_seconds() {
     assert!(started.elapsed() >= ms(2000));
 }
 
+/// OpenAI's 429 sends its wait in milliseconds too (`retry-after-ms`,
+/// beside a whole-second `Retry-After`): the milliseconds are the wait.
+#[tokio::test]
+async fn a_429_with_retry_after_ms_waits_those_milliseconds() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/chat",
+        [
+            Reply::retry_after_secs(2).with_header("retry-after-ms", "300"),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let resp = client(RetryMiddleware::new(API))
+        .get(server.url("/chat"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/chat");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(300)), "{gaps:?}");
+    assert!(gaps[0] < ms(2000), "{gaps:?}");
+}
+
 #[tokio::test]
 async fn a_404_and_a_401_are_sent_once() {
     let server = FlakyServer::start().await;

@@ -27,8 +27,9 @@
 //!
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
-//! turns half-open or closes, with the fields `name` and `state` (and
-//! `failures` when it opens, `probes` otherwise). Each line is written by
+//! turns half-open or closes, with the fields `circuit` (its name) and
+//! `state` (and `failures` and `recovery_ms` when it opens or opens again,
+//! `probes` otherwise). Each line is written by
 //! the thread that made the move, after it: moves made at the same moment
 //! on several threads may be logged in another order than they were made.
 //! [`state`](CircuitBreaker::state), and the `retry_circuit_state` gauge of
