@@ -63,6 +63,7 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
 /// The value of a `retry-after-ms` header: a non-negative number of
 /// milliseconds, a fraction allowed (`"1500"`, `"20.5"`); `None` for
 /// anything else.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
@@ -84,6 +85,7 @@ pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
 /// can be read (a value beyond [`MAX_RETRY_AFTER`] is ignored), else
 /// `Retry-After` ([`read`]); an unreadable or absurd value is ignored with
 /// a DEBUG line.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 #[inline(never)]
 pub(crate) fn read_headers(
     millis: Option<&[u8]>,
@@ -130,7 +132,10 @@ pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(
+    test,
+    any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware")
+))]
 mod tests {
     use super::*;
 
