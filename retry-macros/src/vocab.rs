@@ -139,7 +139,7 @@ const PEER_NAMES: &[(&[&str], Key, &str)] = &[
     (
         &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],
         Key::MaxElapsed,
-        "write `max_elapsed = \"30s\"`: no retry starts past it, counted from the first call (attempts included); `attempts` still applies (3 unless given): for a deadline alone, give a large one too",
+        "write `max_elapsed = \"30s\"`: no retry starts past it, counted from the first call (attempts included); `attempts` still applies (the preset's, or 3, unless given): for a deadline alone, give a large one too",
     ),
     (
         &["when", "retry", "retry_on_exception", "retry_if_exception_type"],

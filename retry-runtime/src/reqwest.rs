@@ -228,7 +228,8 @@ struct Inner {
 impl HttpError {
     /// An error for `status`, its wait read from the `Retry-After` header in
     /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
-    /// now). No URL, an empty body. Does not check that `status` is an error.
+    /// now), or from `retry-after-ms` (read first) on a 429 or beside a
+    /// `Retry-After`. No URL, an empty body. Does not check that `status` is an error.
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
@@ -339,7 +340,8 @@ impl HttpError {
         self.0.status
     }
 
-    /// The wait the server asked for in its `Retry-After` header, measured
+    /// The wait the server asked for in its `Retry-After` header (or its
+    /// `retry-after-ms`, see [`from_head`](Self::from_head)), measured
     /// when the response arrived; `None` without (or with an unreadable) header.
     ///
     /// ```

@@ -52,7 +52,8 @@ pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 pub struct ResponseFailure {
     /// What kind of failure (by status: [`classify_status`]).
     pub kind: ErrorKind,
-    /// The wait the response asked for (its `Retry-After`), if any.
+    /// The wait the response asked for, if any: its `Retry-After`, or its
+    /// `retry-after-ms` (read first) on a 429 or beside a `Retry-After`.
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,

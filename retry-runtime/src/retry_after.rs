@@ -111,8 +111,8 @@ pub(crate) fn read_headers(
 
 /// A `Retry-After` value as a hint the run may act on: [`parse_retry_after`]
 /// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
-/// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Out of line: a
-/// header is read on a failure, never on the success path.)
+/// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Called on a
+/// failure only, never on the success path.)
 pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
     match parse_retry_after(value, now) {

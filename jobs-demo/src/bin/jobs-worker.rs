@@ -10,7 +10,8 @@
 //!
 //! NAME is the worker's name in the table (`claimed_by`, `recorded_by`),
 //! which must differ between workers: a worker tells the row it recorded
-//! from another's by it. Without one, `worker-PID`.
+//! from another's by it. Without one, `worker-HOST-PID` (the machine's
+//! name from `HOSTNAME` or `/etc/hostname`: containers often share a PID).
 //!
 //! Environment: `JOBS_EPOCH_MS` (the simulated clock's zero, in
 //! milliseconds since the Unix epoch; default: now), `JOBS_SCALE` (how much
@@ -107,11 +108,22 @@ fn epoch(ms: u64) -> Result<SystemTime, String> {
         })
 }
 
+/// The machine's name (a container's is its id), for a worker's default
+/// name: `HOSTNAME`, else `/etc/hostname`, else `unknown-host`.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
 async fn work() -> Result<(), String> {
     let name = std::env::args()
         .nth(1)
-        // unique among the workers of one machine without being asked
-        .unwrap_or_else(|| format!("worker-{}", std::process::id()));
+        // unique without being asked: the machine's name and the process
+        .unwrap_or_else(|| format!("worker-{}-{}", host_name(), std::process::id()));
     let url = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())

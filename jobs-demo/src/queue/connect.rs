@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use retry_runtime::{Backoff, Jitter, Policy, RetryOn, presets};
+use retry_runtime::{Backoff, Jitter, Policy, RetryOn, kinds, presets};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 
@@ -11,10 +11,12 @@ use super::{CONNECT_TIMEOUT, DEFAULT_LEASE};
 use crate::job::{COLUMNS, COLUMNS_SQLITE};
 use crate::{Backend, JobQueue, QueueError, SCHEMA_POSTGRES, SCHEMA_SQLITE};
 
-/// The retries of the schema's creation at connect: the db policy's kinds,
-/// with short waits (workers starting together contend for a moment; the
-/// queue's db policy, set after `connect`, waits seconds).
+/// The retries of the schema's creation at connect: a locked database only
+/// (workers starting together contend for a moment), with short waits; a
+/// server that stops answering is `connect`'s error at once, as its docs
+/// say, not retried here.
 const SCHEMA: Policy<RetryOn> = presets::DB
+    .retry_on(kinds![Interrupted])
     .with_name("jobs_schema")
     .with_attempts(6)
     .with_backoff(Backoff::exponential(
