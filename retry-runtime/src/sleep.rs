@@ -605,15 +605,12 @@ impl<F> fmt::Debug for SleepFn<F> {
     }
 }
 
-impl<F, Fut> Sleeper for SleepFn<F>
-where
-    F: Fn(Duration) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    type Sleep = Fut;
+/// The function's own impl (below), shown as `SleepFn(..)`.
+impl<F: Sleeper> Sleeper for SleepFn<F> {
+    type Sleep = F::Sleep;
     #[inline]
-    fn sleep(&self, wait: Duration) -> Fut {
-        (self.0)(wait)
+    fn sleep(&self, wait: Duration) -> F::Sleep {
+        self.0.sleep(wait)
     }
 }
 
