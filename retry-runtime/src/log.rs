@@ -105,7 +105,6 @@ impl Display for Count {
     }
 }
 
-#[cfg(any(feature = "reqwest", feature = "aws"))]
 /// A server's text on one line, read as written (an HTTP error's body, an
 /// AWS error's message): control characters
 /// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
@@ -116,7 +115,6 @@ impl Display for Count {
 /// stays readable).
 pub(crate) struct Escaped<'a>(pub(crate) &'a str);
 
-#[cfg(any(feature = "reqwest", feature = "aws"))]
 impl Escaped<'_> {
     fn hidden(c: char) -> bool {
         matches!(
@@ -131,10 +129,16 @@ impl Escaped<'_> {
     }
 }
 
-#[cfg(any(feature = "reqwest", feature = "aws"))]
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
+        Self::write(self.0, f)
+    }
+}
+
+impl Escaped<'_> {
+    /// `text` written to `f` as [`Escaped`] shows it.
+    fn write(text: &str, f: &mut impl fmt::Write) -> fmt::Result {
+        let mut rest = text;
         while let Some(at) = rest.find(|c: char| c.is_control() || Self::hidden(c)) {
             let (plain, tail) = rest.split_at(at);
             f.write_str(plain)?;
@@ -147,6 +151,26 @@ impl fmt::Display for Escaped<'_> {
             rest = chars.as_str();
         }
         f.write_str(rest)
+    }
+}
+
+/// An error's message as the log lines' `error` field shows it: on one
+/// line, as [`Escaped`] writes text (a database's DETAIL on a line of its
+/// own, or a line break in a value the error quotes, would split the line
+/// or forge another), written as the message is formatted (nothing
+/// allocated). A message already escaped (an HTTP body's) is unchanged: a
+/// backslash is written as it is.
+pub(crate) struct OneLine<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl<T: Display + ?Sized> Display for OneLine<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Escaping<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                Escaped::write(s, self.0)
+            }
+        }
+        fmt::write(&mut Escaping(f), format_args!("{}", self.0))
     }
 }
 
@@ -261,7 +285,7 @@ pub(crate) fn retry(ev: &RetryEvent<'_>) {
         attempt = ev.attempt,
         max_attempts = ev.max_attempts,
         wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
-        error = %ev.error,
+        error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
         "retrying {} after attempt {}/{} failed; next attempt in {}{}",
@@ -290,7 +314,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             operation = ev.operation,
             attempt,
             max_attempts = ev.max_attempts,
-            error = %ev.error,
+            error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
             outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed with a non-retriable error on attempt {}",
@@ -303,7 +327,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             operation = ev.operation,
             attempt,
             max_attempts = ev.max_attempts,
-            error = %ev.error,
+            error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
             outcome = metrics::Outcome::from(ev.reason).label(),
@@ -398,7 +422,7 @@ pub(crate) fn not_retried(
         operation,
         attempt,
         max_attempts,
-        error = %error,
+        error = %OneLine(error),
         error_kind = kind_name(kind),
         reason = %reason,
         "hedging {}: attempt {}/{} failed; not retried ({})",
@@ -424,7 +448,7 @@ pub(crate) fn budget_exhausted_on(ev: &GiveUpEvent<'_>, attempt: u32, budget: &R
         attempt,
         max_attempts = ev.max_attempts,
         budget = budget.name(),
-        error = %ev.error,
+        error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
         "retry budget exhausted: {} gives up after attempt {}/{}",
@@ -468,7 +492,7 @@ pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
         operation = ev.operation,
         attempt,
         max_attempts = ev.max_attempts,
-        error = %ev.error,
+        error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
         "{} failed on attempt {}; leaving the retry to the outer retried call",
@@ -651,7 +675,7 @@ pub(crate) fn sent_once(
         operation,
         attempt,
         max_attempts,
-        error = %error,
+        error = %OneLine(error),
         error_kind = kind_name(Some(kind)),
         reason = why,
         outcome = metrics::Outcome::SentOnce.label(),

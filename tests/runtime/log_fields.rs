@@ -306,3 +306,33 @@ fn the_lines_that_end_a_call_say_its_outcome() {
         assert_eq!(outcome_of(start).as_deref(), Some(outcome), "{start}");
     }
 }
+
+/// The `error` field is on one line: a database error's DETAIL on a line
+/// of its own, or a line break in a value it quotes, would split the line
+/// or forge another. Control characters are escaped (`\n`), a backslash
+/// the message already had is kept.
+#[test]
+fn the_error_field_is_one_line() {
+    let _paused = testing::pause();
+    let logs = capture();
+    let policy = Policy::new()
+        .with_name("insert")
+        .with_attempts(2)
+        .retry_on(KindSet::TRANSIENT);
+    let message = "duplicate key\nDETAIL: Key (email)=(a\u{202e}b) exists\r\nERROR forged \\n";
+    let _ = policy
+        .retry(|| Err::<(), _>(io::Error::new(io::ErrorKind::TimedOut, message)))
+        .call();
+    let lines = logs.lines();
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| testkit::capture::field(line, "error"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{lines:#?}"); // the retry's WARN, the give-up's ERROR
+    for error in errors {
+        assert_eq!(
+            error,
+            "duplicate key\\nDETAIL: Key (email)=(a\\u{202e}b) exists\\r\\nERROR forged \\n"
+        );
+    }
+}
