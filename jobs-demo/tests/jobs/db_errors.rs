@@ -66,12 +66,7 @@ fn terminate_the_waiter(url: String, mut holder: PgConnection) -> JoinHandle<i32
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-            .bind(pid)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-        assert!(done, "pg_terminate_backend({pid})");
+        terminate(&mut admin, pid).await;
         holder.execute("COMMIT").await.unwrap();
         pid
     })
@@ -188,14 +183,7 @@ fn another_worker_records_while_the_first_try_is_lost(
         let record = next_lock_waiter(&mut admin, holder_pid, &[]).await;
         let claim = tokio::spawn(async move { other.claim_due(until).await });
         next_lock_waiter(&mut admin, holder_pid, &[record]).await;
-        // (the 5000 ms: it returns once the backend has exited, so the
-        // record is lost before the row is released, not maybe after)
-        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
-            .bind(record)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-        assert!(done, "pg_terminate_backend({record})");
+        terminate(&mut admin, record).await;
         holder.execute("COMMIT").await.unwrap();
         assert!(claim.await.unwrap().unwrap().is_none());
     })
@@ -506,4 +494,16 @@ async fn recording_the_same_outcome_again_is_not_an_error() {
     let first = q.fail(&running, &invalid, s(12)).await.unwrap();
     assert_eq!(q.fail(&running, &invalid, s(12)).await.unwrap(), first);
     assert!(q.fail(&running, &invalid, s(13)).await.is_err());
+}
+
+/// Ends the backend `pid`'s connection, and returns once it has exited
+/// (the 5000 ms: what it was doing is lost before the caller goes on, not
+/// maybe after).
+async fn terminate(admin: &mut PgConnection, pid: i32) {
+    let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(pid)
+        .fetch_one(admin)
+        .await
+        .unwrap();
+    assert!(done, "pg_terminate_backend({pid})");
 }
