@@ -25,7 +25,7 @@
 //! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `circuit`, `state`, `probes` |
 //! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `circuit`, `state`, `probes` |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `circuit`, `state` |
-//! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...` and `ignoring retry-after-ms ...` for those headers) | `value`, `reason` |
+//! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...` and `ignoring x-ms-retry-after-ms ...` for those headers) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
 //! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,

@@ -129,7 +129,8 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// 4 attempts, exponential 2s..8s (waits 2s, 4s, 8s). A provider's 429
 /// and its 529 "overloaded" (Unavailable, see
 /// [`classify_status`](crate::classify::classify_status)) are retried.
-/// A Retry-After (or `retry-after-ms`) is honoured on the 429 only, as in
+/// A Retry-After (or `retry-after-ms`, `x-ms-retry-after-ms`) is honoured
+/// on the 429 only, as in
 /// most presets (`api` and `job` honour it on Unavailable too): a provider
 /// that names a wait on its 503 or 529 as well needs
 /// `.with_retry_after(RetryAfter { kinds: kinds![RateLimited | Unavailable],

@@ -73,7 +73,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use ::reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use ::reqwest::header::{HeaderMap, RETRY_AFTER};
 use ::reqwest::{Response, StatusCode, Url};
 
 use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
@@ -228,8 +228,8 @@ struct Inner {
 impl HttpError {
     /// An error for `status`, its wait read from the `Retry-After` header in
     /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
-    /// now), or from `retry-after-ms` (read first) on a 429 or beside a
-    /// `Retry-After`. No URL, an empty body. Does not check that `status` is an error.
+    /// now), or from `retry-after-ms` or `x-ms-retry-after-ms` (read first)
+    /// on a 429 or beside a `Retry-After`. No URL, an empty body. Does not check that `status` is an error.
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
@@ -239,7 +239,7 @@ impl HttpError {
     pub fn from_head(status: StatusCode, headers: &HeaderMap) -> HttpError {
         HttpError(Box::new(Inner {
             status,
-            // (`retry-after-ms` on a 429 or beside a Retry-After, as the
+            // (the millisecond headers on a 429 or beside a Retry-After, as the
             // layer and the middleware read it)
             retry_after: if status == StatusCode::TOO_MANY_REQUESTS
                 || headers.contains_key(RETRY_AFTER)
@@ -341,7 +341,8 @@ impl HttpError {
     }
 
     /// The wait the server asked for in its `Retry-After` header (or its
-    /// `retry-after-ms`, see [`from_head`](Self::from_head)), measured
+    /// `retry-after-ms` or `x-ms-retry-after-ms`, see
+    /// [`from_head`](Self::from_head)), measured
     /// when the response arrived; `None` without (or with an unreadable) header.
     ///
     /// ```
@@ -542,7 +543,8 @@ impl ResponseExt for Response {
 /// day) is ignored with a DEBUG line on the `retry_runtime` target: no
 /// hint, so the policy's backoff applies. A `retry-after-ms` header (the
 /// wait in milliseconds, which OpenAI's and Azure OpenAI's APIs send beside
-/// `Retry-After`) comes first when it can be read.
+/// `Retry-After`), else Azure's `x-ms-retry-after-ms`, comes first when it
+/// can be read.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -560,22 +562,8 @@ impl ResponseExt for Response {
 /// assert_eq!(retry_after_header(&h, SystemTime::now()), Some(Duration::from_millis(350)));
 /// ```
 pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let millis = headers.get(&RETRY_AFTER_MS);
-    let seconds = headers.get(RETRY_AFTER);
-    if millis.is_none() && seconds.is_none() {
-        return None;
-    }
-    crate::retry_after::read_headers(
-        millis.map(HeaderValue::as_bytes),
-        seconds.map(HeaderValue::as_bytes),
-        now,
-    )
+    crate::retry_after::from_headers(headers, || now)
 }
-
-/// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
-/// APIs send beside `Retry-After`.
-const RETRY_AFTER_MS: ::reqwest::header::HeaderName =
-    ::reqwest::header::HeaderName::from_static("retry-after-ms");
 
 pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 

@@ -53,7 +53,8 @@ pub struct ResponseFailure {
     /// What kind of failure (by status: [`classify_status`]).
     pub kind: ErrorKind,
     /// The wait the response asked for, if any: its `Retry-After`, or its
-    /// `retry-after-ms` (read first) on a 429 or beside a `Retry-After`.
+    /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429 or
+    /// beside a `Retry-After`.
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,
@@ -124,8 +125,8 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
     }
     Some(ResponseFailure {
         kind: classify_status(code),
-        // `retry-after-ms` on a 429 or beside a Retry-After only: a name
-        // outside the standard's is hashed at each lookup, and the usual
+        // `retry-after-ms` (and `x-ms-`) on a 429 or beside a Retry-After
+        // only: a name outside the standard's is hashed at each lookup, and the usual
         // failure, a 5xx without a hint, pays for one lookup, as before
         retry_after: if code == 429 || headers.contains_key(RETRY_AFTER) {
             hint_of(headers)
@@ -149,8 +150,8 @@ fn hint_of(headers: &HeaderMap) -> Option<Duration> {
 /// [`MAX_RETRY_AFTER`]) is ignored with a DEBUG line on the
 /// `retry_runtime` target: no hint, so the policy's backoff applies. A
 /// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
-/// Azure OpenAI's APIs send beside `Retry-After`) comes first when it can
-/// be read.
+/// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
+/// `x-ms-retry-after-ms`, comes first when it can be read.
 ///
 /// ```
 /// use std::time::Duration;
@@ -168,21 +169,8 @@ fn hint_of(headers: &HeaderMap) -> Option<Duration> {
 /// ```
 #[inline]
 pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
-    let millis = headers.get(&RETRY_AFTER_MS);
-    let seconds = headers.get(RETRY_AFTER);
-    if millis.is_none() && seconds.is_none() {
-        return None; // the usual failure: no call, no clock read
-    }
-    crate::retry_after::read_headers(
-        millis.map(http::HeaderValue::as_bytes),
-        seconds.map(http::HeaderValue::as_bytes),
-        SystemTime::now(),
-    )
+    crate::retry_after::from_headers(headers, SystemTime::now)
 }
-
-/// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
-/// APIs send beside `Retry-After`.
-const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
 
 /// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,
 /// TRACE, PUT and DELETE are idempotent (RFC 9110 §9.2.2); POST, PATCH,
@@ -506,6 +494,20 @@ mod tests {
         assert_eq!(
             hint(429, &[("retry-after-ms", "soon"), ("retry-after", "2")]),
             ms(2000)
+        );
+        // Azure's x-ms-retry-after-ms, as retry-after-ms, after it
+        assert_eq!(hint(429, &[("x-ms-retry-after-ms", "250")]), ms(250));
+        assert_eq!(
+            hint(503, &[("x-ms-retry-after-ms", "250"), ("retry-after", "2")]),
+            ms(250)
+        );
+        assert_eq!(hint(503, &[("x-ms-retry-after-ms", "250")]), None);
+        assert_eq!(
+            hint(
+                429,
+                &[("retry-after-ms", "100"), ("x-ms-retry-after-ms", "250")]
+            ),
+            ms(100)
         );
     }
 

@@ -4,8 +4,10 @@
 //! `retry_runtime::reqwest::parse_retry_after` and
 //! `retry_runtime::response::parse_retry_after`. The HTTP integrations read
 //! `retry-after-ms` first, the wait in milliseconds that OpenAI's and Azure
-//! OpenAI's APIs send beside `Retry-After` (not a standard header, but the
-//! more precise of the two where both are sent).
+//! OpenAI's APIs send beside `Retry-After`, then Azure's own
+//! `x-ms-retry-after-ms` (neither is a standard header, but each is more
+//! precise than `Retry-After` where both are sent; Azure's SDKs read the
+//! three in this order).
 
 use std::time::{Duration, SystemTime};
 
@@ -81,29 +83,59 @@ pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
     Duration::from_millis(ms).checked_add(Duration::from_nanos(u64::from(nanos)))
 }
 
-/// The hint of a response's headers: `retry-after-ms` when it is there and
-/// can be read (a value beyond [`MAX_RETRY_AFTER`] is ignored), else
-/// `Retry-After` ([`read`]); an unreadable or absurd value is ignored with
-/// a DEBUG line.
+/// The wait a response's headers ask for: `retry-after-ms`, else Azure's
+/// `x-ms-retry-after-ms`, when it is there and can be read (a value beyond
+/// [`MAX_RETRY_AFTER`] is ignored), else `Retry-After` ([`read`]); an
+/// unreadable or absurd value is ignored with a DEBUG line naming its
+/// header. `now` is asked only when one of the headers is there.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[inline]
+pub(crate) fn from_headers(
+    headers: &http::HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
+    let millis = headers
+        .get(&RETRY_AFTER_MS)
+        .map(|v| ("retry-after-ms", v))
+        .or_else(|| {
+            let v = headers.get(&X_MS_RETRY_AFTER_MS)?;
+            Some(("x-ms-retry-after-ms", v))
+        });
+    let seconds = headers.get(http::header::RETRY_AFTER);
+    if millis.is_none() && seconds.is_none() {
+        return None; // the usual failure: no call, no clock read
+    }
+    read_headers(
+        millis.map(|(name, v)| (name, v.as_bytes())),
+        seconds.map(http::HeaderValue::as_bytes),
+        now(),
+    )
+}
+
+/// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
+/// APIs send beside `Retry-After`.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
+
+/// `x-ms-retry-after-ms`, the same in Azure's services' older spelling.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+const X_MS_RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("x-ms-retry-after-ms");
+
+/// [`from_headers`]'s reading: the milliseconds header (its name, its
+/// value) when it can be read, else `Retry-After`.
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 #[inline(never)]
-pub(crate) fn read_headers(
-    millis: Option<&[u8]>,
+fn read_headers(
+    millis: Option<(&'static str, &[u8])>,
     retry_after: Option<&[u8]>,
     now: SystemTime,
 ) -> Option<Duration> {
-    if let Some(value) = millis {
+    if let Some((name, value)) = millis {
         let shown = || String::from_utf8_lossy(value);
         match parse_millis(value) {
             Some(wait) if wait <= MAX_RETRY_AFTER => return Some(wait),
-            Some(_) => {
-                log::retry_after_ignored("retry-after-ms", &shown(), "it asks for more than a day")
-            }
-            None => log::retry_after_ignored(
-                "retry-after-ms",
-                &shown(),
-                "it is not a number of milliseconds",
-            ),
+            Some(_) => log::retry_after_ignored(name, &shown(), "it asks for more than a day"),
+            None => log::retry_after_ignored(name, &shown(), "it is not a number of milliseconds"),
         }
     }
     read(retry_after?, now)
@@ -173,18 +205,56 @@ mod tests {
     fn retry_after_ms_comes_first_and_falls_back_to_retry_after() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let s = Duration::from_secs;
+        let ms = |v: &'static [u8]| Some(("retry-after-ms", v));
         assert_eq!(
-            read_headers(Some(b"300"), Some(b"1"), now),
+            read_headers(ms(b"300"), Some(b"1"), now),
             Some(Duration::from_millis(300))
         );
         assert_eq!(read_headers(None, Some(b"1"), now), Some(s(1)));
         // unreadable or absurd milliseconds: the seconds header decides
-        assert_eq!(read_headers(Some(b"soon"), Some(b"2"), now), Some(s(2)));
-        assert_eq!(
-            read_headers(Some(b"864000000"), Some(b"2"), now),
-            Some(s(2))
-        ); // ten days
-        assert_eq!(read_headers(Some(b"soon"), None, now), None);
+        assert_eq!(read_headers(ms(b"soon"), Some(b"2"), now), Some(s(2)));
+        assert_eq!(read_headers(ms(b"864000000"), Some(b"2"), now), Some(s(2))); // ten days
+        assert_eq!(read_headers(ms(b"soon"), None, now), None);
         assert_eq!(read_headers(None, None, now), None);
+    }
+
+    /// OpenAI's `retry-after-ms`, then Azure's `x-ms-retry-after-ms`, then
+    /// `Retry-After`, as Azure's SDKs read them; the clock only asked when
+    /// one is there.
+    #[test]
+    fn headers_are_read_in_azures_order() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hint = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = http::HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, http::HeaderValue::from_static(value));
+            }
+            from_headers(&h, || now)
+        };
+        let ms = Duration::from_millis;
+        let all = [
+            ("retry-after-ms", "100"),
+            ("x-ms-retry-after-ms", "200"),
+            ("retry-after", "3"),
+        ];
+        assert_eq!(hint(&all), Some(ms(100)));
+        assert_eq!(hint(&all[1..]), Some(ms(200)));
+        assert_eq!(hint(&all[2..]), Some(ms(3000)));
+        assert_eq!(
+            hint(&[("x-ms-retry-after-ms", "250.5")]),
+            Some(Duration::from_micros(250_500))
+        );
+        // an unreadable x-ms value falls back to Retry-After
+        assert_eq!(
+            hint(&[("x-ms-retry-after-ms", "soon"), ("retry-after", "2")]),
+            Some(ms(2000))
+        );
+        // a readable retry-after-ms wins over x-ms even when x-ms is unreadable
+        assert_eq!(
+            hint(&[("retry-after-ms", "5"), ("x-ms-retry-after-ms", "x")]),
+            Some(ms(5))
+        );
+        let no_clock = || -> SystemTime { panic!("the clock read with no hint header") };
+        assert_eq!(from_headers(&http::HeaderMap::new(), no_clock), None);
     }
 }

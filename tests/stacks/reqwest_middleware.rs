@@ -152,6 +152,29 @@ async fn a_429_with_retry_after_ms_waits_those_milliseconds() {
     assert!(gaps[0] < ms(2000), "{gaps:?}");
 }
 
+/// Azure's services send theirs as `x-ms-retry-after-ms`: read the same
+/// way, after `retry-after-ms` and before `Retry-After`.
+#[tokio::test]
+async fn a_429_with_azures_x_ms_retry_after_ms_waits_those_milliseconds() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/deployments",
+        [
+            Reply::retry_after_secs(2).with_header("x-ms-retry-after-ms", "300"),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let resp = client(RetryMiddleware::new(API))
+        .get(server.url("/deployments"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/deployments");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(300)), "{gaps:?}");
+    assert!(gaps[0] < ms(2000), "{gaps:?}");
+}
+
 #[tokio::test]
 async fn a_404_and_a_401_are_sent_once() {
     let server = FlakyServer::start().await;
