@@ -551,6 +551,59 @@ impl Sink for Service {
     }
 }
 
+// A `&mut self` method under `#[async_trait]` whose policy is the
+// receiver's: async-trait moves the receiver (`let __self = self;`) before
+// the loop, where the policy is read.
+#[async_trait::async_trait]
+trait Counter {
+    async fn bump(&mut self) -> Result<u32, Error>;
+    async fn bump_by_path(&mut self) -> Result<u32, Error>;
+}
+
+struct Bumper {
+    policy: retry_runtime::Policy<retry_runtime::RetryAll>,
+    calls: u32,
+    fails: u32,
+}
+
+/// A `self::` path in `policy = ..` is the module's, not the receiver.
+const BUMP_POLICY: retry_runtime::Policy<retry_runtime::RetryAll> = retry_runtime::Policy::new()
+    .with_attempts(2)
+    .with_backoff(retry_runtime::Backoff::None);
+
+#[async_trait::async_trait]
+impl Counter for Bumper {
+    #[retry(policy = self.policy.with_attempts(self.fails + 1))]
+    async fn bump(&mut self) -> Result<u32, Error> {
+        self.calls += 1;
+        if self.calls <= self.fails {
+            return Err(Error::Flaky(self.calls));
+        }
+        Ok(self.calls)
+    }
+
+    #[retry(policy = self::BUMP_POLICY)]
+    async fn bump_by_path(&mut self) -> Result<u32, Error> {
+        self.calls += 1;
+        Err(Error::Flaky(self.calls))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_trait_mut_self_method_reads_its_policy_from_self() {
+    let mut b = Bumper {
+        policy: retry_runtime::Policy::new()
+            .with_attempts(1)
+            .with_backoff(retry_runtime::Backoff::None),
+        calls: 0,
+        fails: 3,
+    };
+    // four attempts: the policy is `self.policy` with `self.fails + 1`
+    assert_eq!(b.bump().await, Ok(4));
+    b.calls = 0;
+    assert_eq!(b.bump_by_path().await, Err(Error::Flaky(2)));
+}
+
 #[test]
 fn mut_ref_argument_passed_on_by_value() {
     let svc = Service::new(2);

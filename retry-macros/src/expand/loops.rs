@@ -658,7 +658,12 @@ fn policy_binding(
     result_of_attempt: Option<&TokenStream>,
 ) -> (TokenStream, TokenStream, Option<Ident>) {
     let policy = ident("__retry_policy");
-    let policy_expr = policy_expr(cfg, p, result_of_attempt);
+    // async-trait's `let __self = self;` has moved the receiver
+    let receiver_moved = match shape {
+        Shape::AsyncTrait { rebinds, .. } => rebinds.iter().any(|s| matches!(s, syn::Stmt::Local(l) if matches!(&l.pat, syn::Pat::Ident(i) if i.ident == "__self"))),
+        _ => false,
+    };
+    let policy_expr = policy_expr(cfg, p, result_of_attempt, receiver_moved);
     let guards = guards(cfg);
     let is_async = !matches!(shape, Shape::Sync(_));
     let const_closure = !matches!(&cfg.base, Base::Policy(_))

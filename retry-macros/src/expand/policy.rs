@@ -1,6 +1,6 @@
 //! The policy expression: the base, then each key the attribute gives.
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Literal, Spacing, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Expr;
@@ -10,14 +10,25 @@ use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::validate::{Base, Config, When};
 
 /// The policy: the base, then each key the attribute gives.
+///
+/// `receiver_moved`: in the method `#[async_trait]` rewrote, whose
+/// `let __self = self;` runs before the loop, a `self` in the user's
+/// `policy = EXPR` means `__self` (a `&mut self` is moved
+/// there: "use of moved value" otherwise), as async-trait renames it in
+/// the body.
 pub(super) fn policy_expr(
     cfg: &Config,
     p: &TokenStream,
     error_of: Option<&TokenStream>,
+    receiver_moved: bool,
 ) -> TokenStream {
     let mut e = match &cfg.base {
         Base::Default => quote!(#p::Policy::new()),
         Base::Preset(konst) => quote!(#p::presets::#konst),
+        Base::Policy(expr) if receiver_moved => {
+            let renamed = syn::parse2::<Expr>(receiver_renamed(expr.to_token_stream()));
+            policy_arg(renamed.as_ref().unwrap_or(expr), &cfg.krate)
+        }
         Base::Policy(expr) => policy_arg(expr, &cfg.krate),
     };
     if let Some(n) = cfg.attempts {
@@ -46,6 +57,11 @@ pub(super) fn policy_expr(
             let pred = match error_of {
                 Some(result) => retry_if_closure(pred, result, p),
                 None => pred.to_token_stream(),
+            };
+            let pred = if receiver_moved {
+                receiver_renamed(pred)
+            } else {
+                pred
             };
             e = quote_spanned!(cfg.when_span=> #e.retry_if(#pred));
         }
@@ -121,6 +137,33 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
     } else {
         quote_spanned!(start=> #p_at::policy(#borrow (#expr)))
     }
+}
+
+/// `tokens` with each `self` that is the receiver (not the `self` of a
+/// path, `self::item`) renamed `__self`, in nested groups too, as
+/// async-trait renames the body's.
+fn receiver_renamed(tokens: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        out.push(match tt {
+            TokenTree::Ident(id) if id == "self" && !starts_path_sep(tokens.peek()) => {
+                TokenTree::Ident(Ident::new("__self", id.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut renamed = Group::new(g.delimiter(), receiver_renamed(g.stream()));
+                renamed.set_span(g.span());
+                TokenTree::Group(renamed)
+            }
+            other => other,
+        });
+    }
+    out.into_iter().collect()
+}
+
+/// Is `next` the first `:` of a `::`?
+fn starts_path_sep(next: Option<&TokenTree>) -> bool {
+    matches!(next, Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Joint)
 }
 
 /// `retry_if = pred` as `|e: &<R as IsResult>::Err| -> bool { pred(e) }`,
