@@ -36,7 +36,9 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`: a
 /// connection closed before the response is `Connect`), a `reqwest::Error`
 /// or an [`HttpError`](crate::HttpError) (feature `reqwest`), a
-/// `sqlx::Error` (feature `sqlx`), a `tonic::Status` (feature `tonic`);
+/// `sqlx::Error` (feature `sqlx`), a `tokio_postgres::Error` (feature
+/// `tokio-postgres`: so deadpool-postgres's `PoolError::Backend(e)`, whose
+/// source is `e`), a `tonic::Status` (feature `tonic`);
 /// `Unknown` if none is. It is what [`Classify`] says of a
 /// `Box<dyn Error + Send + Sync>` (and of `dyn Error`), and the
 /// middlewares' default classifier.
@@ -187,6 +189,10 @@ fn known_class(
     #[cfg(feature = "sqlx")]
     if let Some(db) = e.downcast_ref::<::sqlx::Error>() {
         return of(db);
+    }
+    #[cfg(feature = "tokio-postgres")]
+    if let Some(pg) = e.downcast_ref::<::tokio_postgres::Error>() {
+        return of(pg);
     }
     #[cfg(feature = "reqwest")]
     if let Some(r) = e.downcast_ref::<::reqwest::Error>() {

@@ -56,6 +56,9 @@
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
 //! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
+//! - `tokio-postgres`: [`Classify`] for `tokio_postgres::Error` (the sync
+//!   `postgres` crate's too), by SQLSTATE and cause, also in a boxed
+//!   error's chain (see the `tokio_postgres` module).
 //! - `aws`: [`Classify`] for the AWS SDK's `SdkError` (any `aws-sdk-*`
 //!   operation's error), by error code and dispatch failure: see `aws`.
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
@@ -131,6 +134,8 @@ pub mod stop;
 pub mod testing;
 pub mod throttle;
 mod timeout;
+#[cfg(feature = "tokio-postgres")]
+pub mod tokio_postgres;
 #[cfg(feature = "tonic")]
 pub mod tonic;
 #[cfg(feature = "tower")]
