@@ -6,7 +6,8 @@
 //! exactly 32, serialization failures (40001) happened and every one was
 //! retried; a unique violation (23505) fails after one attempt. Then the
 //! same from 8 threads with a sync `#[retry]` function. And the errors a
-//! real server sends are classified as the README's table says.
+//! real server sends are classified as the README's table says; through
+//! tokio-postgres and deadpool-postgres too (`with_tokio_postgres`).
 //!
 //! How the policy was chosen: the `db` preset's backoff (1s, 2s, 4s, 8s) is
 //! kept, but its jitter (none) and attempts (4) are not enough for 32
@@ -18,6 +19,8 @@
 //! any task needed (3 or 4 here) and 12 attempts leave a wide margin (each
 //! attempt after the 4th waits up to 8s, so 12 still ends within about a
 //! minute at worst).
+
+mod with_tokio_postgres;
 
 use std::str::FromStr;
 use std::sync::Arc;
