@@ -370,8 +370,8 @@ macro_rules! kinds {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Classify`, so retry_runtime cannot tell which errors to retry",
     label = "this error type must implement `retry_runtime::Classify` (needed by `retry_on`, the presets, and `#[classify(transparent)]`)",
-    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error` or the AWS SDK's `SdkError`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx` or `aws`: each implements `Classify` for its type (for `aws_sdk_s3::Error` and the like, keep the `SdkError` around it: `e.map_service_error(Into::into)`)",
-    note = "if `{Self}` is your crate's, add `#[derive(retry_runtime::Classify)]` to it (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`anyhow::Error`, `String`, a database driver's error) cannot be given it here (the orphan rule): wrap it in an error type of yours and implement `Classify` for that (a driver's error by its code: `classify::classify_sqlstate`, see the README's Databases), use `retry_if = your_predicate` instead of `retry_on`, return `Box<dyn std::error::Error + Send + Sync>` (classified by the first error of its `source()` chain whose kind is known: io, http, the enabled integrations; a driver's own codes are not read there), or, for a `#[classify(transparent)]` field, give its variant a kind of its own"
+    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error`, `tokio_postgres::Error` (the `postgres` crate's too) or the AWS SDK's `SdkError`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx`, `tokio-postgres` or `aws`: each implements `Classify` for its type (for `aws_sdk_s3::Error` and the like, keep the `SdkError` around it: `e.map_service_error(Into::into)`)",
+    note = "if `{Self}` is your crate's, add `#[derive(retry_runtime::Classify)]` to it (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`anyhow::Error`, `String`, a database driver's error) cannot be given it here (the orphan rule): wrap it in an error type of yours and implement `Classify` for that (a driver's error by its code: `classify::classify_sqlstate`, see the README's Databases), use `retry_if = your_predicate` instead of `retry_on`, return `Box<dyn std::error::Error + Send + Sync>` (classified by the first error of its `source()` chain whose kind is known: io, http, the enabled integrations, `sqlx::Error` and `tokio_postgres::Error` by their SQLSTATE when their features are on; another driver's codes are not read there), or, for a `#[classify(transparent)]` field, give its variant a kind of its own"
 )]
 pub trait Classify {
     /// What kind of failure this is.
@@ -588,9 +588,9 @@ pub const fn classify_status(code: u16) -> ErrorKind {
 
 /// A SQLSTATE (PostgreSQL, MySQL, the SQL standard), by its code, then by
 /// its class (the first two characters); the first row that matches wins.
-/// Built without any feature: a sync driver's error (the `postgres`
-/// crate's `err.code()`) classifies with it too; feature `sqlx` uses it
-/// for `sqlx::Error`.
+/// Built without any feature: any driver's SQLSTATE classifies with it;
+/// feature `sqlx` uses it for `sqlx::Error`, feature `tokio-postgres` for
+/// `tokio_postgres::Error` (the `postgres` crate's too).
 ///
 /// | SQLSTATE | meaning | ErrorKind |
 /// |---|---|---|
