@@ -109,7 +109,7 @@ impl RetryArgs {
         let name = ident.to_string();
         let Some(key) = Key::from_name(&name) else {
             if let Some((key, hint)) = vocab::peer_name(&name) {
-                self.unread.push(key);
+                self.unread.extend(key);
                 return Err(syn::Error::new(
                     ident.span(),
                     format!("unknown argument `{name}`; {hint}"),
@@ -158,16 +158,41 @@ impl RetryArgs {
             Key::Backoff => arg.parse_into(input, &mut self.backoff, errors),
             Key::Jitter => arg.parse_into(input, &mut self.jitter, errors),
             Key::RetryOn => {
-                let paths = Punctuated::<Path, Token![|]>::parse_separated_nonempty(input)
-                    .map_err(|e| arg.with_example(e))?;
+                let mut paths: Vec<Path> =
+                    Punctuated::<Path, Token![|]>::parse_separated_nonempty(input)
+                        .map_err(|e| arg.with_example(e))?
+                        .into_iter()
+                        .collect();
+                // `retry_on = Timeout, Connect`, a list as other libraries
+                // write one: the kinds after the comma would each be an
+                // unknown argument. One error on them, with the list written
+                // as the attribute takes it; they are read with the others.
+                let stray = stray_kinds(input);
+                let kinds_of = |paths: &[Path]| -> Vec<Ident> {
+                    paths
+                        .iter()
+                        .filter_map(|path| path.segments.last())
+                        .map(|segment| segment.ident.clone())
+                        .collect()
+                };
+                if let Some(first) = kinds_of(&stray).first() {
+                    let all = kinds_of(&paths).into_iter().chain(kinds_of(&stray));
+                    let all: Vec<String> = all.map(|kind| kind.to_string()).collect();
+                    let mut at = TokenStream::new();
+                    stray.iter().for_each(|path| path.to_tokens(&mut at));
+                    errors.push(syn::Error::new_spanned(
+                        at,
+                        format!(
+                            "unknown argument `{first}`; did you mean `retry_on = {}`? kinds are joined with `|`, not `,`",
+                            all.join(" | ")
+                        ),
+                    ));
+                }
+                paths.extend(stray);
                 // `ErrorKind::Timeout`, as the functional API writes it: one
                 // error, with the whole list written as the attribute takes
                 // it; the kinds are still read, so a misspelt one is named.
-                let kinds: Vec<Ident> = paths
-                    .iter()
-                    .filter_map(|path| path.segments.last())
-                    .map(|segment| segment.ident.clone())
-                    .collect();
+                let kinds = kinds_of(&paths);
                 if let Some(path) = paths.iter().find(|path| path.get_ident().is_none()) {
                     let alone: Vec<String> = kinds.iter().map(Ident::to_string).collect();
                     errors.push(syn::Error::new_spanned(
@@ -306,6 +331,35 @@ impl Written<'_> {
     fn with_example(&self, e: syn::Error) -> syn::Error {
         syn::Error::new(e.span(), format!("{e}; {}", self.key.example()))
     }
+}
+
+/// The error kinds after `retry_on = Timeout`'s comma, as in `retry_on =
+/// Timeout, Connect | RateLimited`: each comma-separated part is read while
+/// it is a `|` list of kinds (`ErrorKind::Connect` too) and no `=` follows
+/// it, so `retry_on = Timeout, attempts = 3` and an unknown word are left to
+/// the next argument.
+fn stray_kinds(input: ParseStream) -> Vec<Path> {
+    let mut stray = Vec::new();
+    loop {
+        let fork = input.fork();
+        if fork.parse::<Token![,]>().is_err() {
+            break;
+        }
+        let Ok(part) = Punctuated::<Path, Token![|]>::parse_separated_nonempty(&fork) else {
+            break;
+        };
+        let all_kinds = part.iter().all(|path| {
+            path.segments
+                .last()
+                .is_some_and(|segment| vocab::KINDS.contains(&segment.ident.to_string().as_str()))
+        });
+        if !all_kinds || !(fork.is_empty() || fork.peek(Token![,])) {
+            break;
+        }
+        input.advance_to(&fork);
+        stray.extend(part);
+    }
+    stray
 }
 
 /// Skip the rest of a broken argument, up to (not including) the next top-level comma.
@@ -504,8 +558,123 @@ mod tests {
             "deadline",
             "when",
             "notify",
+            "stop",
+            "reraise",
+            "min",
+            "wait_fixed",
         ];
         assert!(peers.iter().all(|name| Key::from_name(name).is_none()));
+    }
+
+    /// tenacity's names: its `stop`, its `wait_*` functions and their
+    /// `min`, `reraise` (the default here, with no key of ours).
+    #[test]
+    fn tenacitys_names_are_told_the_key() {
+        let (args, errors) = parse(quote!(
+            stop = 3,
+            reraise = true,
+            wait_exponential = "1s",
+            wait_random_exponential = "1s",
+            wait_fixed = "2s",
+            wait_random = "1s",
+            min = "4s"
+        ));
+        assert_eq!(errors.len(), 7, "{errors:#?}");
+        let told = |i: usize, start: &str, has: &[&str]| {
+            assert!(errors[i].starts_with(start), "{}", errors[i]);
+            for part in has {
+                assert!(errors[i].contains(part), "{part:?} in {}", errors[i]);
+            }
+        };
+        told(
+            0,
+            "unknown argument `stop`; ",
+            &["`attempts = N`", "`max_elapsed = \"d\"`"],
+        );
+        told(
+            1,
+            "unknown argument `reraise`; nothing to write: the last error is returned as it is",
+            &[],
+        );
+        told(
+            2,
+            "unknown argument `wait_exponential`; ",
+            &["`backoff = \"exp(1s, 10s)\"`"],
+        );
+        told(
+            3,
+            "unknown argument `wait_random_exponential`; ",
+            &["jitter = \"full\""],
+        );
+        told(
+            4,
+            "unknown argument `wait_fixed`; ",
+            &["`backoff = \"fixed(2s)\"`"],
+        );
+        told(5, "unknown argument `wait_random`; ", &["jitter = \"+2s\""]);
+        told(
+            6,
+            "unknown argument `min`; ",
+            &["no equivalent", "\"exp(4s, 10s)\"` waits 4s, 8s, 10s"],
+        );
+        assert!(
+            args.unread(Key::Attempts) && args.unread(Key::Backoff) && args.unread(Key::Jitter)
+        );
+        // `reraise` names no key: nothing else is unread
+        let (args, _) = parse(quote!(reraise = true));
+        assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
+    }
+
+    /// `retry_on = Timeout, Connect`: the kinds after the comma are one
+    /// error, with the list as the attribute takes it, and are read.
+    #[test]
+    fn kinds_after_a_comma_are_told_the_bar() {
+        let (args, errors) = parse(quote!(
+            retry_on = Timeout,
+            Connect | RateLimited,
+            Unavailable,
+            attempts = 3
+        ));
+        assert_eq!(
+            errors,
+            ["unknown argument `Connect`; did you mean `retry_on = Timeout | Connect | RateLimited | Unavailable`? kinds are joined with `|`, not `,`"]
+        );
+        let kinds: Vec<String> = args
+            .retry_on
+            .get()
+            .map(|a| a.value.iter().map(|i| i.to_string()).collect())
+            .unwrap_or_default();
+        assert_eq!(kinds, ["Timeout", "Connect", "RateLimited", "Unavailable"]);
+        assert!(args.attempts.get().is_some());
+        // written with paths: both errors write the whole list
+        let errors = errors_of(quote!(retry_on = ErrorKind::Timeout, ErrorKind::Connect));
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].contains("did you mean `retry_on = Timeout | Connect`?"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].ends_with("`retry_on = Timeout | Connect`"),
+            "{}",
+            errors[1]
+        );
+        // a word that is not a kind, or a kind given a value, is an argument of its own
+        let errors = errors_of(quote!(retry_on = Timeout, Conect));
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("unknown argument `Conect`; valid arguments"),
+            "{}",
+            errors[0]
+        );
+        let errors = errors_of(quote!(retry_on = Timeout, Connect = 3));
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            !errors[0].contains("did you mean `retry_on"),
+            "{}",
+            errors[0]
+        );
+        parse_ok(quote!(retry_on = Timeout, attempts = 3));
     }
 
     #[test]

@@ -114,48 +114,99 @@ keys! {
 /// What other retry libraries (backon, backoff, tokio-retry, tenacity)
 /// call something a key of ours says, and what to write here: an unknown
 /// argument of one of these names is told the key and how its value
-/// differs, where a near miss of it would be guessed at.
-const PEER_NAMES: &[(&[&str], Key, &str)] = &[
+/// differs, where a near miss of it would be guessed at. (`None`: a name
+/// with no key of ours, `reraise`, whose behaviour is the default.)
+const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["max_times", "max_retries", "retries", "times"],
-        Key::Attempts,
+        Some(Key::Attempts),
         "`attempts` counts every call, the first included: for N retries (backon's `max_times = N`), write `attempts = N + 1`",
     ),
     (
         &["max_attempts", "stop_after_attempt", "tries"],
-        Key::Attempts,
+        Some(Key::Attempts),
         "write `attempts = N`: every call, the first included (tenacity's `stop_after_attempt(3)` is `attempts = 3`)",
     ),
     (
+        &["stop"],
+        Some(Key::Attempts),
+        "a stop is one key or two: `attempts = N` (tenacity's `stop_after_attempt(N)`: every call, the first included) and/or `max_elapsed = \"d\"` (`stop_after_delay(d)`); with both, whichever comes first",
+    ),
+    (
         &["min_delay", "max_delay", "initial_delay", "delay", "wait", "interval"],
-        Key::Backoff,
+        Some(Key::Backoff),
         "the waits are one key, `backoff`: `backoff = \"exp(FIRST, CAP)\"` (growing), `\"fixed(D)\"`, `\"linear(START, CAP)\"` or `\"fib(FIRST, CAP)\"`",
     ),
     (
+        &["wait_exponential"],
+        Some(Key::Backoff),
+        "write `backoff = \"exp(FIRST, CAP)\"`: tenacity's `wait_exponential(multiplier=1, max=10)` is `backoff = \"exp(1s, 10s)\"` (with `exp_base=3`, `\"exp(1s, 10s, x3)\"`)",
+    ),
+    (
+        &["wait_random_exponential"],
+        Some(Key::Backoff),
+        "write `backoff = \"exp(FIRST, CAP)\", jitter = \"full\"` (each wait uniform in 0..the exponential one): tenacity's `wait_random_exponential(multiplier=1, max=60)` is `backoff = \"exp(1s, 60s)\", jitter = \"full\"`",
+    ),
+    (
+        &["wait_exponential_jitter"],
+        Some(Key::Backoff),
+        "write `backoff = \"exp(INITIAL, CAP)\", jitter = \"+J\"`: tenacity's `wait_exponential_jitter(initial=1, max=60, jitter=1)` is `backoff = \"exp(1s, 60s)\", jitter = \"+1s\"`",
+    ),
+    (
+        &["wait_fixed"],
+        Some(Key::Backoff),
+        "write `backoff = \"fixed(D)\"`: tenacity's `wait_fixed(2)` is `backoff = \"fixed(2s)\"`",
+    ),
+    (
+        &["wait_none"],
+        Some(Key::Backoff),
+        "write `backoff = \"none\"`",
+    ),
+    (
+        &["wait_incrementing"],
+        Some(Key::Backoff),
+        "write `backoff = \"linear(START, CAP)\"`, which steps by START (a step of its own: `policy = Policy::new().with_backoff(Backoff::linear(start, step, cap))`)",
+    ),
+    (
+        &["wait_random"],
+        Some(Key::Jitter),
+        "a random wait is a backoff plus `jitter`: tenacity's `wait_random(1, 3)` (1s to 3s) is `backoff = \"fixed(1s)\", jitter = \"+2s\"`",
+    ),
+    (
+        &["min"],
+        Some(Key::Backoff),
+        "a floor under every wait (tenacity's `wait_exponential(min=4)`) has no equivalent: the backoff's first argument is its first wait, and `backoff = \"exp(4s, 10s)\"` waits 4s, 8s, 10s",
+    ),
+    (
         &["factor", "multiplier"],
-        Key::Backoff,
+        Some(Key::Backoff),
         "the factor is the backoff's third argument: `backoff = \"exp(1s, 1m, x3)\"`",
     ),
     (
         &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],
-        Key::MaxElapsed,
+        Some(Key::MaxElapsed),
         "write `max_elapsed = \"30s\"`: no retry starts past it, counted from the first call (attempts included); `attempts` still applies (the preset's, or 3, unless given): for a deadline alone, give a large one too",
     ),
     (
         &["when", "retry", "retry_on_exception", "retry_if_exception_type"],
-        Key::RetryOn,
+        Some(Key::RetryOn),
         "write `retry_on = Timeout | Connect` (by the error's `Classify` kind) or `retry_if = is_transient` (a `fn(&E) -> bool`)",
     ),
     (
         &["notify", "before_sleep_log", "on_retry"],
-        Key::BeforeSleep,
+        Some(Key::BeforeSleep),
         "a WARN line is logged before each wait already; for a hook of yours write `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
+    ),
+    (
+        &["reraise"],
+        None,
+        "nothing to write: the last error is returned as it is, the default (tenacity's `reraise=True`)",
     ),
 ];
 
-/// The key another library's `name` says, and how to write it here (see
-/// [`PEER_NAMES`]).
-pub fn peer_name(name: &str) -> Option<(Key, &'static str)> {
+/// The key another library's `name` says (if there is one), and how to
+/// write it here (see [`PEER_NAMES`]).
+pub fn peer_name(name: &str) -> Option<(Option<Key>, &'static str)> {
     PEER_NAMES
         .iter()
         .find(|(names, ..)| names.contains(&name))
