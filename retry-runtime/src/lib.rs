@@ -553,7 +553,9 @@ pub use retry_macros::retry;
 ///
 /// - `#[classify(Kind)]` on a variant (or on a struct): its [`ErrorKind`].
 /// - `#[classify(transparent)]` (or `source`): delegate to the single field's own `Classify`
-///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type).
+///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type); a kind that
+///   depends on a field's value goes through such a field: see
+///   [A kind that depends on a value](#a-kind-that-depends-on-a-value).
 /// - `#[classify(Kind, retry_after = field)]`: the field (a `Duration` or `Option<Duration>`,
 ///   named or a tuple index) is the server's requested wait. A field of seconds (`u64`),
 ///   a deadline (`SystemTime`) or a header's text is refused, with how to make it a
@@ -591,6 +593,48 @@ pub use retry_macros::retry;
 /// let io = ApiError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
 /// assert_eq!(Classify::kind(&io), ErrorKind::Connect);
 /// assert_eq!(Classify::kind(&ApiError::Odd), ErrorKind::Unknown);
+/// ```
+///
+/// # A kind that depends on a value
+///
+/// The attributes give a variant one kind. One whose kind depends on a
+/// field's value (an HTTP status code held as a `u16`) holds those fields
+/// in a type of yours with a hand-written `impl Classify`
+/// ([`classify::classify_status`] for a status), and is
+/// `#[classify(transparent)]` over it: it takes the kind and the
+/// `retry_after` of that type.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{classify::classify_status, Classify, ErrorKind};
+///
+/// #[derive(Debug)]
+/// struct Status {
+///     code: u16,
+///     retry_after: Option<Duration>,
+/// }
+///
+/// impl Classify for Status {
+///     fn kind(&self) -> ErrorKind {
+///         classify_status(self.code)
+///     }
+///     fn retry_after(&self) -> Option<Duration> {
+///         self.retry_after
+///     }
+/// }
+///
+/// #[derive(Debug, Classify)]
+/// enum ApiError {
+///     #[classify(transparent)]
+///     Status(Status),
+///     #[classify(Timeout)]
+///     Timeout,
+/// }
+///
+/// let limited = ApiError::Status(Status { code: 429, retry_after: Some(Duration::from_secs(2)) });
+/// assert_eq!((limited.kind(), limited.retry_after()), (ErrorKind::RateLimited, Some(Duration::from_secs(2))));
+/// let missing = ApiError::Status(Status { code: 404, retry_after: None });
+/// assert_eq!(missing.kind(), ErrorKind::Permanent);
 /// ```
 ///
 /// # Generic types

@@ -318,10 +318,15 @@ fn resolve<'a>(
                 let message = match who {
                     Who::Variant(_) => format!(
                         "{who} needs `#[classify(Kind)]`, `#[classify(transparent)]`, or a \
-                         container-level `#[classify(default = Kind)]`; {KindsAre}"
+                         container-level `#[classify(default = Kind)]`; {KindsAre} (for a kind \
+                         that depends on a field's value, an HTTP status say: move the fields \
+                         into a type with its own `impl Classify` and make the variant \
+                         `#[classify(transparent)]` over it)"
                     ),
                     Who::Struct(_) => format!(
-                        "{who} needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre}"
+                        "{who} needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre} \
+                         (for a kind that depends on a field's value, an HTTP status say: \
+                         implement `Classify` by hand instead of deriving it)"
                     ),
                 };
                 errors.at(ident_span, message);
@@ -877,7 +882,20 @@ mod tests {
         assert_eq!(
             one(quote! { struct S; }),
             format!(
-                "struct `S` needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre}"
+                "struct `S` needs `#[classify(Kind)]` or `#[classify(transparent)]`; {KindsAre} \
+                 (for a kind that depends on a field's value, an HTTP status say: implement \
+                 `Classify` by hand instead of deriving it)"
+            )
+        );
+        // a kind that depends on a value: the way there is named
+        assert_eq!(
+            one(quote! { enum E { Status { code: u16 } } }),
+            format!(
+                "variant `Status` needs `#[classify(Kind)]`, `#[classify(transparent)]`, or a \
+                 container-level `#[classify(default = Kind)]`; {KindsAre} (for a kind that \
+                 depends on a field's value, an HTTP status say: move the fields into a type \
+                 with its own `impl Classify` and make the variant `#[classify(transparent)]` \
+                 over it)"
             )
         );
     }
