@@ -252,8 +252,11 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// Sleep with `sleeper` instead of the [`DefaultSleeper`]: a [`Sleeper`]
     /// for `.await` (another runtime's timer: its `sleep` function as it
     /// is, `.sleep_with(my_runtime::sleep)`, or any `Fn(Duration) -> impl
-    /// Future<Output = ()>`), a [`BlockingSleeper`] for `.call()` (any
-    /// `Fn(Duration)`). On tokio, smol or futures-timer with its feature
+    /// Future<Output = ()>`; a timer whose future has another output, as
+    /// smol's `Timer::after` resolves to an `Instant`, wrapped:
+    /// `.sleep_with(|d| async move { smol::Timer::after(d).await; })`, or
+    /// the feature `smol`, see [`Sleeper`]), a [`BlockingSleeper`] for
+    /// `.call()` (any `Fn(Duration)`). On tokio, smol or futures-timer with its feature
     /// on, none is needed. It is the sleeper of the waits
     /// between attempts (and of a hedged run's timers); a per-attempt
     /// [`timeout`](crate::timeout) inside `op` has its own,

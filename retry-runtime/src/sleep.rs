@@ -61,7 +61,8 @@ use crate::testing;
 ///
 /// [`DefaultSleeper`] uses the enabled runtime's timer. Any `Fn(Duration) ->
 /// impl Future<Output = ()>` is a sleeper too (a runtime's `sleep`
-/// function as it is, as backon's `.sleep(..)` takes it, or a closure), so
+/// function as it is, as backon's `.sleep(..)` takes it, when its future's
+/// output is `()`, or a closure), so
 /// another runtime's timer plugs in per call with
 /// [`Retry::sleep_with`](crate::Retry::sleep_with); [`SleepFn`] wraps one
 /// to make it `Debug` and nameable in a struct:
@@ -76,6 +77,30 @@ use crate::testing;
 ///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
 ///     .sleep_with(tokio::time::sleep) // any runtime's timer
 ///     .await;
+/// assert_eq!(r, Ok(2));
+/// # }
+/// ```
+///
+/// A timer whose future has another output is not a sleeper as it is:
+/// smol's (async-io's) `Timer::after` resolves to the `Instant` it fired
+/// at. Wrap it in an `async` block that drops the output, or enable the
+/// feature `smol`, whose `SmolSleeper` is that timer:
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use std::time::Duration;
+/// use retry_runtime::{Backoff, Policy};
+/// let policy = Policy::new()
+///     .with_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_millis(1)));
+/// let mut calls = 0;
+/// let r = async_io::block_on( // `smol::block_on`, the same function
+///     policy
+///         .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
+///         // with `smol` as your dependency: `smol::Timer::after(wait).await;`
+///         .sleep_with(|wait| async move { async_io::Timer::after(wait).await; })
+///         .into_future(),
+/// );
 /// assert_eq!(r, Ok(2));
 /// # }
 /// ```
