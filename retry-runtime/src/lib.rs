@@ -395,8 +395,10 @@ struct ReadmeDoctests;
 /// argument that the body *moves* is gone after the first attempt: the
 /// compiler points at the move ("cannot move out of ..., a captured variable
 /// in an `FnMut` closure", or "use of moved value ... in previous iteration
-/// of loop" in an async fn).
-/// Say `clone = name` to give each attempt its own clone:
+/// of loop" in an async fn). Its hints are about the expansion ("consider
+/// moving the expression out of the loop", a help that points into
+/// `__private`): ignore them, and say `clone = name` to give each attempt
+/// its own clone:
 ///
 /// ```
 /// use retry_runtime::retry;
