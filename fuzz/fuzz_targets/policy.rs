@@ -177,6 +177,7 @@ fuzz_target!(|input: Input| {
         .with_retry_after(RetryAfter {
             kinds: kinds(input.hint_kinds),
             cap: input.hint_cap.get(),
+            ..RetryAfter::DEFAULT
         })
         .retry_on(kinds(input.retry_on))
         .with_before_sleep(on_retry)

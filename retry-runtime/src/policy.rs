@@ -746,6 +746,9 @@ impl<W: Copy, G> Policy<W, G> {
         if !self.retry_after.kinds.is_empty() && self.retry_after.cap.is_zero() {
             return Err(PolicyError::ZeroRetryAfterCap);
         }
+        if self.retry_after.floor.as_nanos() > self.retry_after.cap.as_nanos() {
+            return Err(PolicyError::RetryAfterFloorAboveCap);
+        }
         if let Some(delay) = self.hedge {
             let beyond = match self.stop.max_elapsed {
                 Some(limit) => delay.as_nanos() >= limit.as_nanos(),
@@ -994,7 +997,7 @@ impl<W, G> Policy<W, G> {
         }
         let wait = match (verdict.kind, verdict.retry_after) {
             (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
-                hint.min(self.retry_after.cap)
+                hint.max(self.retry_after.floor).min(self.retry_after.cap)
             }
             _ => {
                 let base = self.backoff.delay(attempts_made - 1);
@@ -1230,16 +1233,34 @@ impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
 /// How to treat a server's requested wait ([`Classify::retry_after`]).
 ///
 /// When an error's kind is in `kinds` and it carries a hint, the wait is the
-/// hint (without jitter), capped at `cap`, instead of the backoff's.
+/// hint (without jitter), at least `floor` and at most `cap`, instead of
+/// the backoff's.
+///
+/// A hint of zero is a retry at once, as the server asked: `Retry-After:
+/// 0`, or an HTTP-date already past, which a server or proxy whose clock is
+/// ahead of yours sends for a wait it meant (urllib3 and Azure's and AWS's
+/// SDKs honour it so too). Only the attempts bound a server that answers
+/// so every time; a `floor` (say the backoff's first wait) keeps a wait
+/// between those attempts, for an upstream you do not trust.
 ///
 /// # Default
-/// Honoured for `RateLimited`, capped at 60s.
+/// Honoured for `RateLimited`, capped at 60s, no floor.
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::{kinds, RetryAfter};
-/// let api = RetryAfter { kinds: kinds![RateLimited | Unavailable], cap: Duration::from_secs(30) };
-/// assert!(api.kinds.contains(retry_runtime::ErrorKind::Unavailable));
+/// use retry_runtime::{kinds, Classify, Decision, ErrorKind, Policy, RetryAfter};
+/// let api = RetryAfter {
+///     kinds: kinds![RateLimited | Unavailable],
+///     cap: Duration::from_secs(30),
+///     floor: Duration::from_millis(500),
+/// };
+/// struct RetryNow; // a 503 with `Retry-After: 0`
+/// impl Classify for RetryNow {
+///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+///     fn retry_after(&self) -> Option<Duration> { Some(Duration::ZERO) }
+/// }
+/// let p = Policy::new().retry_on(kinds![Unavailable]).with_retry_after(api);
+/// assert_eq!(p.decide(0, &RetryNow), Decision::Retry(Duration::from_millis(500)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryAfter {
@@ -1247,6 +1268,9 @@ pub struct RetryAfter {
     pub kinds: KindSet,
     /// The longest hint honoured; a longer one waits this long.
     pub cap: Duration,
+    /// The shortest wait a hint gives; a shorter one (zero included) waits
+    /// this long. Not above `cap` ([`Policy::build`] refuses it).
+    pub floor: Duration,
 }
 
 impl RetryAfter {
@@ -1264,6 +1288,7 @@ impl RetryAfter {
     pub const DEFAULT: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
         cap: Duration::from_secs(60),
+        floor: Duration::ZERO,
     };
     /// Never honoured: always the backoff's wait.
     ///
@@ -1283,6 +1308,7 @@ impl RetryAfter {
     pub const IGNORE: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY,
         cap: Duration::ZERO,
+        floor: Duration::ZERO,
     };
 }
 
@@ -1353,10 +1379,35 @@ mod tests {
         let only_unavailable = p.with_retry_after(RetryAfter {
             kinds: kinds![Unavailable],
             cap: s(5),
+            floor: Duration::ZERO,
         });
         assert_eq!(
             only_unavailable.decide(1, &Throttled(7)),
             Decision::Retry(s(2))
+        );
+    }
+
+    /// A hint of zero is a retry at once, unless a floor keeps a wait; a
+    /// floor above the cap is refused.
+    #[test]
+    fn retry_after_floor_keeps_a_wait_for_a_zero_hint() {
+        let p = Policy::new().with_attempts(5).retry_on(KindSet::TRANSIENT);
+        assert_eq!(p.decide(0, &Throttled(0)), Decision::Retry(Duration::ZERO));
+        let floored = p.with_retry_after(RetryAfter {
+            floor: s(2),
+            ..RetryAfter::DEFAULT
+        });
+        assert_eq!(floored.decide(0, &Throttled(0)), Decision::Retry(s(2)));
+        assert_eq!(floored.decide(0, &Throttled(7)), Decision::Retry(s(7)));
+        assert_eq!(floored.decide(0, &Throttled(600)), Decision::Retry(s(60)));
+        assert_eq!(floored.build().map(|_| ()), Ok(()));
+        let inverted = p.with_retry_after(RetryAfter {
+            floor: s(61),
+            ..RetryAfter::DEFAULT
+        });
+        assert_eq!(
+            inverted.build().map(|_| ()),
+            Err(PolicyError::RetryAfterFloorAboveCap)
         );
     }
 

@@ -38,6 +38,8 @@ pub enum PolicyError {
     /// retry, the burst the server asked to avoid.
     /// [`RetryAfter::IGNORE`](crate::RetryAfter::IGNORE) ignores hints.
     ZeroRetryAfterCap,
+    /// A [`RetryAfter`](crate::RetryAfter) whose `floor` is above its `cap`.
+    RetryAfterFloorAboveCap,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -73,6 +75,9 @@ impl PolicyError {
             }
             PolicyError::ZeroRetryAfterCap => {
                 "a Retry-After cap of zero turns every server's hint into an immediate retry; use RetryAfter::IGNORE to ignore hints, or a cap above zero"
+            }
+            PolicyError::RetryAfterFloorAboveCap => {
+                "the Retry-After floor is above its cap; a hint's wait is at least the floor and at most the cap"
             }
         }
     }

@@ -181,6 +181,7 @@ pub const API: Policy<RetryOn> = preset(
         .with(ErrorKind::RateLimited)
         .with(ErrorKind::Unavailable),
     cap: s(60),
+    floor: Duration::ZERO,
 });
 /// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%.
 ///
@@ -226,6 +227,7 @@ pub const JOB: Policy<RetryOn> = preset(
         .with(ErrorKind::RateLimited)
         .with(ErrorKind::Unavailable),
     cap: s(3600),
+    floor: Duration::ZERO,
 });
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.

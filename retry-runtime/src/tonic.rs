@@ -151,6 +151,7 @@ pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 pub const PUSHBACK: RetryAfter = RetryAfter {
     kinds: KindSet::TRANSIENT,
     cap: Duration::from_secs(60),
+    floor: Duration::ZERO,
 };
 
 /// A policy for gRPC calls: 4 attempts, exponential 100ms..5s with full

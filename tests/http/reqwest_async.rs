@@ -202,6 +202,7 @@ async fn retry_after_is_capped_by_the_policy() {
     let capped = FAST.with_retry_after(RetryAfter {
         kinds: kinds![RateLimited],
         cap: ms(200),
+        ..RetryAfter::DEFAULT
     });
     let wait = ok_after(Reply::retry_after_secs(5), &capped).await;
     // at least the cap, and far below the 5s asked for

@@ -191,6 +191,7 @@ fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
     let zero_cap = RetryAfter {
         kinds: kinds![RateLimited],
         cap: Duration::ZERO,
+        ..RetryAfter::DEFAULT
     };
     assert_eq!(
         Policy::new()

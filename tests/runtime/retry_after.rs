@@ -104,6 +104,7 @@ fn a_600s_hint_is_capped_at_the_policy_cap() {
     let capped_30 = policy().with_retry_after(RetryAfter {
         kinds: kinds![RateLimited],
         cap: s(30),
+        ..RetryAfter::DEFAULT
     });
     assert_eq!(sync_wait(capped_30, rate_limited(600)), [s(30)]);
 }
@@ -174,6 +175,7 @@ fn a_hint_does_not_make_a_permanent_error_retriable() {
     let p = policy().with_retry_after(RetryAfter {
         kinds: KindSet::ALL,
         cap: s(60),
+        ..RetryAfter::DEFAULT
     });
     assert_eq!(
         p.decide(0, &forbidden),

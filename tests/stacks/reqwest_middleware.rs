@@ -152,6 +152,25 @@ async fn a_429_with_retry_after_ms_waits_those_milliseconds() {
     assert!(gaps[0] < ms(2000), "{gaps:?}");
 }
 
+/// `Retry-After: 0` asks for a retry at once; a floor keeps a wait.
+#[tokio::test]
+async fn a_zero_retry_after_waits_the_policys_floor() {
+    const FLOORED: Policy<RetryOn> = API.with_retry_after(retry_runtime::RetryAfter {
+        floor: Duration::from_millis(300),
+        ..API.retry_after()
+    });
+    let server = FlakyServer::start().await;
+    server.route("/now", [Reply::retry_after_secs(0), Reply::ok_body("ok")]);
+    let resp = client(RetryMiddleware::new(FLOORED))
+        .get(server.url("/now"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/now");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(300)), "{gaps:?}");
+}
+
 /// Azure's services send theirs as `x-ms-retry-after-ms`: read the same
 /// way, after `retry-after-ms` and before `Retry-After`.
 #[tokio::test]

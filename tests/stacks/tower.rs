@@ -35,6 +35,7 @@ const FAST: Policy<RetryOn> = Policy::new()
     .with_retry_after(RetryAfter {
         kinds: kinds![RateLimited | Unavailable],
         cap: Duration::from_secs(5),
+        ..RetryAfter::DEFAULT
     })
     .with_name("clips")
     .retry_on(KindSet::TRANSIENT);
@@ -147,6 +148,7 @@ async fn retry_after_is_capped_by_the_policy() {
         FAST.with_retry_after(RetryAfter {
             kinds: kinds![RateLimited],
             cap: Duration::from_millis(200),
+            ..RetryAfter::DEFAULT
         })
     };
     let resp = send(capped.layer(), get(&server.url("/slow-down")))
