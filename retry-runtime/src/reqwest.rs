@@ -469,6 +469,13 @@ impl Classify for HttpError {
 /// bytes of its body (a body that fails to arrive is left out, it does not
 /// turn the error into another one).
 ///
+/// The body is read in the attempt, with no timer of this function's own: a
+/// server that sends its status and then stalls holds the attempt until the
+/// client's timeout (`ClientBuilder::timeout` or `read_timeout`; reqwest
+/// sets none by default) or the attempt's own (`#[retry(timeout = "..")]`,
+/// whose `AttemptTimeout` is retried as a `Timeout`) ends it: give a
+/// client that talks to servers you do not trust one of them.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use std::io::{Read, Write};
