@@ -108,23 +108,43 @@ impl Display for Count {
 /// A server's text on one line, read as written (an HTTP error's body, an
 /// AWS error's message): control characters
 /// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
-/// and the invisible format characters that reorder or hide text in a
-/// terminal (bidirectional overrides and isolates, zero-width spaces and
-/// marks, the byte-order mark) written as Rust escapes (`\n`, `\u{1b}`,
-/// `\u{202e}`); everything else as it is (a backslash too, so a JSON body
-/// stays readable).
+/// and Unicode's format characters (general category Cf), which reorder or
+/// hide text in a terminal (bidirectional overrides, isolates and marks,
+/// zero-width spaces and joiners, the soft hyphen, the byte-order mark, the
+/// tag characters that spell invisible ASCII), written as Rust escapes
+/// (`\n`, `\u{1b}`, `\u{202e}`); everything else as it is (a backslash
+/// too, so a JSON body stays readable; combining marks and variation
+/// selectors, which are not Cf, too).
 pub(crate) struct Escaped<'a>(pub(crate) &'a str);
 
 impl Escaped<'_> {
+    /// The line and paragraph separators, and the format characters
+    /// (general category Cf, Unicode 16.0).
     fn hidden(c: char) -> bool {
         matches!(
             c,
             '\u{2028}'
                 | '\u{2029}'
+                | '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
                 | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e007f}'
         )
     }
 }
@@ -713,4 +733,77 @@ pub(crate) fn pushback_stops(values: &dyn fmt::Debug, why: &'static str) {
         values,
         why,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unicode's format characters (general category Cf, Unicode 16.0):
+    /// each is escaped. The soft hyphen, the Arabic letter mark (a bidi
+    /// mark), the word joiner and invisible operators, the deprecated
+    /// format controls, the Mongolian vowel separator, the interlinear
+    /// annotation marks and the tag characters ("ASCII smuggling": an
+    /// invisible copy of ASCII text) passed through as they were.
+    #[test]
+    fn every_format_character_is_escaped() {
+        let cf = [
+            (0xad, 0xad),
+            (0x600, 0x605),
+            (0x61c, 0x61c),
+            (0x6dd, 0x6dd),
+            (0x70f, 0x70f),
+            (0x890, 0x891),
+            (0x8e2, 0x8e2),
+            (0x180e, 0x180e),
+            (0x200b, 0x200f),
+            (0x202a, 0x202e),
+            (0x2060, 0x2064),
+            (0x2066, 0x206f),
+            (0xfeff, 0xfeff),
+            (0xfff9, 0xfffb),
+            (0x110bd, 0x110bd),
+            (0x110cd, 0x110cd),
+            (0x13430, 0x1343f),
+            (0x1bca0, 0x1bca3),
+            (0x1d173, 0x1d17a),
+            (0xe0001, 0xe0001),
+            (0xe0020, 0xe007f),
+        ];
+        for (first, last) in cf {
+            for c in (first..=last).filter_map(char::from_u32) {
+                let text = format!("a{c}b");
+                let shown = Escaped(&text).to_string();
+                assert_eq!(
+                    shown,
+                    format!("a\\u{{{:x}}}b", u32::from(c)),
+                    "U+{:04X}",
+                    u32::from(c)
+                );
+            }
+        }
+        // "hi" followed by tag characters that spell "ignore": visible as escapes
+        let smuggled: String = "hi"
+            .chars()
+            .chain(
+                "ignore"
+                    .chars()
+                    .map(|c| char::from_u32(0xe0000 + u32::from(c)).unwrap()),
+            )
+            .collect();
+        assert_eq!(
+            Escaped(&smuggled).to_string(),
+            r"hi\u{e0069}\u{e0067}\u{e006e}\u{e006f}\u{e0072}\u{e0065}"
+        );
+        // their neighbours, and text that only looks unusual, as they are
+        for text in [
+            "\u{ac}\u{ae}",
+            "\u{606}",
+            "\u{2070}",
+            "\u{fffc}",
+            "é 中文 ❤\u{fe0f} \\ \"",
+        ] {
+            assert_eq!(Escaped(text).to_string(), text);
+        }
+    }
 }
