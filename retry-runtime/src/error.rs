@@ -117,10 +117,14 @@ pub struct RetryError<E> {
 
 /// `{operation} failed after {n} attempt{s} ({reason}): {last error}`, or,
 /// for a run a breaker or throttle turned away before its first attempt,
-/// `{operation} not attempted ({reason}): {rejection}`.
+/// `{operation} not attempted ({reason}): {rejection}`. The operation's
+/// name is written with its control and format characters escaped (`\n`),
+/// as the log lines' messages show it; the last error as its own `Display`
+/// writes it.
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (operation, reason, error) = (self.operation, self.reason, &self.last_error);
+        let (reason, error) = (self.reason, &self.last_error);
+        let operation = crate::log::Escaped(self.operation);
         if self.attempts == 0 {
             return write!(f, "{operation} not attempted ({reason}): {error}");
         }
@@ -518,6 +522,23 @@ mod tests {
         assert_eq!(
             once.to_string(),
             "get_user failed after 1 attempt (circuit open): circuit `users` is open; retry after 20s"
+        );
+    }
+
+    /// The operation's name, which a program may make at run time, is
+    /// escaped as in the log lines: a line break in it split the message.
+    #[test]
+    fn the_operation_is_escaped() {
+        let err = RetryError {
+            operation: "tenant\n7\u{1b}[2K",
+            attempts: 2,
+            elapsed: Duration::ZERO,
+            reason: StopReason::Attempts,
+            last_error: "503",
+        };
+        assert_eq!(
+            err.to_string(),
+            r"tenant\n7\u{1b}[2K failed after 2 attempts (attempts exhausted): 503"
         );
     }
 

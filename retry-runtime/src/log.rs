@@ -52,6 +52,13 @@
 //! (`circuit`) or the throttle (`throttle`, with its rejection
 //! `probability`) that made it.
 //!
+//! A name in a message (`{operation}`, a breaker's `{name}`, a breaker's or
+//! a throttle's in a `{rejection}`) is written as the `error` field is, its
+//! control and format characters escaped (`\n`, `\u{1b}`): a name made at
+//! run time from a tenant's id cannot split the line. The fields hold a
+//! name as it is (a `&str`, which the subscriber quotes: tracing-subscriber's
+//! text format writes it with `Debug`).
+//!
 //! With [`Policy::with_attempt_spans`](crate::Policy::with_attempt_spans)
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
@@ -309,7 +316,7 @@ pub(crate) fn retry(ev: &RetryEvent<'_>) {
         error_kind = kind_name(ev.kind),
         wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
         "retrying {} after attempt {}/{} failed; next attempt in {}{}",
-        ev.operation,
+        Escaped(ev.operation),
         ev.attempt,
         ev.max_attempts,
         ShownWait(ev.wait),
@@ -338,7 +345,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             error_kind = kind_name(ev.kind),
             outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed with a non-retriable error on attempt {}",
-            ev.operation,
+            Escaped(ev.operation),
             attempt,
         );
     } else {
@@ -352,7 +359,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             reason = %ev.reason,
             outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed after {}{}",
-            ev.operation,
+            Escaped(ev.operation),
             Count(ev.attempts, "attempt"),
             Why(ev.reason),
         );
@@ -379,7 +386,7 @@ fn success_line(operation: &'static str, attempt: u32, max_attempts: u32) {
         max_attempts,
         outcome = metrics::Outcome::SucceededAfterRetries.label(),
         "{} succeeded on attempt {}",
-        operation,
+        Escaped(operation),
         attempt
     );
 }
@@ -394,7 +401,7 @@ pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in
         max_attempts,
         in_flight,
         "hedging {}: attempt {} starts beside {} in flight",
-        operation,
+        Escaped(operation),
         attempt,
         in_flight,
     );
@@ -417,7 +424,7 @@ pub(crate) fn hedge_not_started(
         max_attempts,
         reason = %reason,
         "hedging {}: attempt {} not started ({})",
-        operation,
+        Escaped(operation),
         attempt,
         reason,
     );
@@ -446,7 +453,7 @@ pub(crate) fn not_retried(
         error_kind = kind_name(kind),
         reason = %reason,
         "hedging {}: attempt {}/{} failed; not retried ({})",
-        operation,
+        Escaped(operation),
         attempt,
         max_attempts,
         reason,
@@ -472,7 +479,7 @@ pub(crate) fn budget_exhausted_on(ev: &GiveUpEvent<'_>, attempt: u32, budget: &R
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
         "retry budget exhausted: {} gives up after attempt {}/{}",
-        ev.operation,
+        Escaped(ev.operation),
         attempt,
         ev.max_attempts,
     );
@@ -491,7 +498,7 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
         circuit = open.circuit,
         outcome = metrics::Outcome::CircuitOpen.label(),
         "{} not attempted: {}",
-        operation,
+        Escaped(operation),
         open,
     );
 }
@@ -516,7 +523,7 @@ pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
         "{} failed on attempt {}; leaving the retry to the outer retried call",
-        ev.operation,
+        Escaped(ev.operation),
         attempt,
     );
 }
@@ -531,7 +538,7 @@ pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throt
         probability = rejection.probability,
         outcome = metrics::Outcome::Throttled.label(),
         "{} not attempted: {}",
-        operation,
+        Escaped(operation),
         rejection,
     );
 }
@@ -569,7 +576,7 @@ pub(crate) fn circuit_open(
             failures = n,
             recovery_ms,
             "circuit `{}` opened after {}; rejecting calls for {:?}",
-            name,
+            Escaped(name),
             Count(n, "consecutive failure"),
             recovery,
         ),
@@ -581,7 +588,7 @@ pub(crate) fn circuit_open(
             window,
             recovery_ms,
             "circuit `{}` opened: {} of the last {} calls failed; rejecting calls for {:?}",
-            name,
+            Escaped(name),
             n,
             window,
             recovery,
@@ -593,7 +600,7 @@ pub(crate) fn circuit_open(
             failures = 1u32,
             recovery_ms,
             "circuit `{}` re-opened: a probe call failed; rejecting calls for {:?}",
-            name,
+            Escaped(name),
             recovery,
         ),
     }
@@ -613,7 +620,8 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
             "half_open",
             format_args!(
                 "circuit `{}` is still half-open: its probes did not report; letting {} new probe call(s) through",
-                name, probes
+                Escaped(name),
+                probes
             ),
         );
     } else {
@@ -623,7 +631,8 @@ pub(crate) fn circuit_half_open(name: &'static str, probes: u32, again: bool) {
             "half_open",
             format_args!(
                 "circuit `{}` is half-open: letting {} probe call(s) through",
-                name, probes
+                Escaped(name),
+                probes
             ),
         );
     }
@@ -639,7 +648,8 @@ pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
         "closed",
         format_args!(
             "circuit `{}` closed: {} probe call(s) succeeded",
-            name, probes
+            Escaped(name),
+            probes
         ),
     );
 }
@@ -659,7 +669,7 @@ pub(crate) fn circuit_reset(name: &'static str, from: crate::circuit::CircuitSta
         circuit = name,
         state = "closed",
         "circuit `{}` closed by a reset (it was {})",
-        name,
+        Escaped(name),
         was
     );
 }
@@ -700,7 +710,7 @@ pub(crate) fn sent_once(
         reason = why,
         outcome = metrics::Outcome::SentOnce.label(),
         "{} not retried: the request was sent once because {}",
-        operation,
+        Escaped(operation),
         why,
     );
 }

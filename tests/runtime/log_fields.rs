@@ -336,3 +336,78 @@ fn the_error_field_is_one_line() {
         );
     }
 }
+
+/// A name can come from a tenant (README: a breaker per endpoint, made at
+/// run time): a breaker's, a throttle's or a policy's name with a line
+/// break in it wrote a second, forged line into the message, and an ANSI
+/// escape repainted the terminal. Each message shows the name on one line,
+/// escaped as a server's text is (the fields are the subscriber's to
+/// quote: tracing-subscriber's text format writes a `&str` field with
+/// `Debug`).
+#[test]
+fn names_in_messages_are_escaped() {
+    let _paused = testing::pause();
+    let logs = capture();
+    let name: &'static str = "tenant\nINFO retry_runtime: circuit `billing` closed\u{1b}[2K";
+    let shown = r"tenant\nINFO retry_runtime: circuit `billing` closed\u{1b}[2K";
+    // a breaker opens, rejects, half-opens, closes, re-opens, is reset
+    let (breaker, clock, guarded) = crate::one_strike_breaker(name);
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
+    clock.advance(Duration::from_secs(30));
+    let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    breaker.reset();
+    // a throttle's rejection
+    let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new(name)));
+    for _ in 0..1_000 {
+        throttle.record(false);
+    }
+    let throttled = Policy::new().with_attempts(1).with_throttle(throttle);
+    for _ in 0..100 {
+        if throttled.retry(|| Ok::<_, io::Error>(())).call().is_err() {
+            break;
+        }
+    }
+    // a policy's name: a retry, a give-up
+    let _ = Policy::new()
+        .with_name(name)
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| Err::<(), _>(timed_out()))
+        .call();
+    let lines = logs.lines();
+    // the message: before the fields (the capture writes a field's text as it is)
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|line| line.split(" | ").next().unwrap())
+        .collect();
+    for message in &messages {
+        assert!(
+            !message.contains(['\n', '\r', '\u{1b}']),
+            "{message:?} in\n{lines:#?}"
+        );
+    }
+    for start in [
+        "WARN circuit `",
+        "DEBUG ",
+        "INFO circuit `",
+        "WARN retrying ",
+        "ERROR ",
+    ] {
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with(start) && m.contains(shown)),
+            "no {start:?} line showing {shown:?}:\n{lines:#?}"
+        );
+    }
+    let shown_by = |start: &str| messages.iter().filter(|m| m.starts_with(start)).count();
+    assert_eq!(shown_by("WARN circuit `"), 2, "{lines:#?}"); // opened, re-opened
+    assert_eq!(shown_by("INFO circuit `"), 3, "{lines:#?}"); // half-open, closed, reset
+    for message in messages.iter().filter(|m| m.contains("not attempted")) {
+        // the breaker's or the throttle's name in the rejection, escaped
+        assert!(message.contains(shown), "{message:?}");
+    }
+}

@@ -44,12 +44,22 @@ pub struct CircuitOpen {
     pub retry_after: Duration,
 }
 
+/// ``circuit `{name}` is open; retry after {wait}``, the name's control and
+/// format characters escaped (`\n`, `\u{1b}`), as a log line's message
+/// shows it: a breaker named at run time cannot split a line that shows
+/// this error.
+///
+/// ```
+/// let name: &'static str = "tenant\n7".to_string().leak();
+/// let open = retry_runtime::CircuitOpen::new(name, std::time::Duration::from_secs(1));
+/// assert_eq!(open.to_string(), r"circuit `tenant\n7` is open; retry after 1s");
+/// ```
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "circuit `{}` is open; retry after {}",
-            self.circuit,
+            crate::log::Escaped(self.circuit),
             Wait::of(&self.retry_after)
         )
     }

@@ -51,12 +51,19 @@ impl Throttled {
     }
 }
 
+/// The throttle's name with its control and format characters escaped
+/// (`\n`, `\u{1b}`), as a log line's message shows it.
+///
+/// ```
+/// let t = retry_runtime::Throttled::new("tenant\n7", 0.5);
+/// assert!(t.to_string().starts_with(r"throttle `tenant\n7` rejected the call locally"));
+/// ```
 impl fmt::Display for Throttled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "throttle `{}` rejected the call locally: the dependency accepts too few requests ({:.0}% of calls rejected)",
-            self.throttle,
+            crate::log::Escaped(self.throttle),
             self.probability * 100.0
         )
     }
