@@ -183,10 +183,16 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// each part when known; the wait to the millisecond, `2.871s`, while
 /// [`retry_after`](HttpError::retry_after) keeps it whole) is the `error` field of the run's WARN and ERROR
 /// lines, so it stays on one line: the body's control characters (line
-/// breaks, tabs, ESC) and invisible format characters (a right-to-left
-/// override) are shown escaped, `\n` for a line break, and a server
-/// cannot split, forge or disguise a log line; [`body`](HttpError::body) returns the
-/// text as it came. The URL is shown with its password masked
+/// breaks, tabs, ESC) and Unicode format characters (a right-to-left
+/// override, a zero-width space) are shown escaped, `\n` for a line break,
+/// so a server cannot split a log line, nor reorder or hide text in it with
+/// those characters (variation selectors and combining marks, which are not
+/// format characters, are written as they are); [`body`](HttpError::body)
+/// returns the text as it came. The field is
+/// recorded with `Display`, which tracing-subscriber's text format writes
+/// unquoted: a body such as `busy error_kind="Permanent"` reads there like
+/// another field. A program that reads the log should read its JSON format,
+/// where each field is one JSON value (README, Logging). The URL is shown with its password masked
 /// ([`with_url`](HttpError::with_url)), or not at all after
 /// [`without_url`](HttpError::without_url); `Debug` shows the same text.
 ///
