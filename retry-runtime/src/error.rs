@@ -311,6 +311,14 @@ impl<T> Succeeded<T> {
 /// source, as tower's `Buffer` does) is not written again; its own causes
 /// are. (Compared on the last 256 bytes of each message, on the stack.)
 ///
+/// With the `reqwest` feature, the URL in a `reqwest::Error`'s message
+/// (`error sending request for url (...)`; also one held by
+/// reqwest-middleware's error or a `std::io::Error`) is written masked, as
+/// an [`HttpError`](crate::HttpError) shows one: its password and each
+/// value of its query as `***` (`?api_key=***`), since the message goes
+/// into log lines. `reqwest::Error::url()` still has it whole. Nothing is
+/// allocated.
+///
 /// ```
 /// use retry_runtime::Causes;
 ///
@@ -341,18 +349,32 @@ pub struct Causes<'a>(
 
 impl core::fmt::Display for Causes<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}", self.0)?;
+        message(self.0, f)?;
         let mut shown: &(dyn std::error::Error + 'static) = self.0;
         let mut cause = self.0.source();
         while let Some(c) = cause {
             if !Tail::of(shown).ends_with(&Tail::of(c)) {
-                write!(f, ": {c}")?;
+                f.write_str(": ")?;
+                message(c, f)?;
             }
             shown = c;
             cause = c.source();
         }
         Ok(())
     }
+}
+
+/// `error`'s message; with the `reqwest` feature, the URL a reqwest error
+/// writes in it masked as [`HttpError`](crate::HttpError) shows one.
+fn message(
+    error: &(dyn std::error::Error + 'static),
+    f: &mut core::fmt::Formatter<'_>,
+) -> core::fmt::Result {
+    #[cfg(feature = "reqwest")]
+    if let Some(url) = crate::reqwest::url_in(error) {
+        return crate::reqwest::write_masking(f, error, url);
+    }
+    write!(f, "{error}")
 }
 
 /// The last [`Tail::N`] bytes of a message, and whether it was longer: to

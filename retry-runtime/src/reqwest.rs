@@ -192,9 +192,15 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// recorded with `Display`, which tracing-subscriber's text format writes
 /// unquoted: a body such as `busy error_kind="Permanent"` reads there like
 /// another field. A program that reads the log should read its JSON format,
-/// where each field is one JSON value (README, Logging). The URL is shown with its password masked
-/// ([`with_url`](HttpError::with_url)), or not at all after
-/// [`without_url`](HttpError::without_url); `Debug` shows the same text.
+/// where each field is one JSON value (README, Logging).
+///
+/// The URL is shown masked, as every retry logs it at WARN and the give-up
+/// at ERROR: its password, and each value of its query and fragment, as
+/// `***` (`?api_key=***&page=***`; a presigned S3 URL's `X-Amz-Signature`
+/// and `X-Amz-Credential` too; see [`with_url`](HttpError::with_url)), or
+/// not at all after [`without_url`](HttpError::without_url) (for a secret
+/// in the path); `Debug` shows the same text, and [`url`](HttpError::url)
+/// returns the URL whole.
 ///
 /// ```
 /// use std::time::Duration;
@@ -261,19 +267,24 @@ impl HttpError {
 
     /// With the URL that answered.
     ///
-    /// The error's message and `Debug` show it with its query string, its
-    /// password masked (`http://user:***@host/...`), or its user name when
-    /// it has no password (`https://***@host/...`: a lone user name is
-    /// usually a token); [`url`](HttpError::url) returns it whole. For a URL
-    /// whose path or query holds a secret (`?api_key=...`), see
+    /// The error's message and `Debug` show it masked: its password
+    /// (`http://user:***@host/...`), or its user name when it has no
+    /// password (`https://***@host/...`: a lone user name is usually a
+    /// token), and each value of its query and fragment, its key kept
+    /// (`?api_key=***&page=***`; a part without `=`, `?download`, as it
+    /// is); [`url`](HttpError::url) returns it whole. For a URL whose path
+    /// holds a secret (`/hooks/T0/B0/s3cret`), see
     /// [`without_url`](HttpError::without_url).
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
     /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::GONE, &HeaderMap::new())
-    ///     .with_url("http://alice:s3cret@127.0.0.1/x?page=2".parse().unwrap());
-    /// assert_eq!(e.url().unwrap().path(), "/x");
-    /// assert_eq!(e.to_string(), "HTTP 410 Gone from http://alice:***@127.0.0.1/x?page=2");
+    ///     .with_url("http://alice:s3cret@127.0.0.1/x?api_key=k3y&page=2".parse().unwrap());
+    /// assert_eq!(e.url().unwrap().query(), Some("api_key=k3y&page=2"));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "HTTP 410 Gone from http://alice:***@127.0.0.1/x?api_key=***&page=***"
+    /// );
     /// ```
     #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_url(mut self, url: Url) -> HttpError {
@@ -281,9 +292,10 @@ impl HttpError {
         self
     }
 
-    /// Without its URL, for one whose path or query holds a secret (an API
-    /// key in `?key=...`): the message, the log lines and `Debug` then show
-    /// none, and [`url`](HttpError::url) is `None` (as
+    /// Without its URL, for one whose path holds a secret (a webhook's
+    /// token in `/hooks/...`; a query's values are masked already): the
+    /// message, the log lines and `Debug` then show none, and
+    /// [`url`](HttpError::url) is `None` (as
     /// `reqwest::Error::without_url`). [`error_for_status`] keeps the
     /// response's URL: `error_for_status(resp).await.map_err(HttpError::without_url)`.
     ///
@@ -291,7 +303,7 @@ impl HttpError {
     /// use reqwest::{header::HeaderMap, StatusCode};
     /// use retry_runtime::reqwest::HttpError;
     /// let e = HttpError::from_head(StatusCode::FORBIDDEN, &HeaderMap::new())
-    ///     .with_url("https://api.example.com/v1/items?key=s3cret".parse().unwrap())
+    ///     .with_url("https://hooks.example.com/services/T0/B0/s3cret".parse().unwrap())
     ///     .without_url();
     /// assert_eq!(e.url(), None);
     /// assert_eq!(e.to_string(), "HTTP 403 Forbidden");
@@ -423,28 +435,104 @@ impl fmt::Debug for HttpError {
 
 /// A URL as text, its password replaced by `***` (`user:***@host`), or its
 /// user name when it has no password (`***@host`: a lone user name is
-/// usually a token).
+/// usually a token), and each value of its query and fragment replaced by
+/// `***` (`?api_key=***&page=***`: a key is kept, a part without `=` is
+/// shown as it is). Written in pieces, nothing allocated.
 struct Masked<'a>(&'a Url);
 
 impl fmt::Display for Masked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.0;
         let text = url.as_str();
+        // `{before}[?{query}][#{fragment}]`, as `Url` serializes it (a `?`
+        // or `#` in the credentials or the path is percent-encoded)
+        let (query, fragment) = (url.query(), url.fragment());
+        let tail = query.map_or(0, |q| q.len() + 1) + fragment.map_or(0, |f| f.len() + 1);
+        let before = text.get(..text.len() - tail).unwrap_or(text);
         // In `scheme://user:password@host...` the credentials are
         // percent-encoded: the first `@` ends them.
         let credentials = url.password().is_some() || !url.username().is_empty();
-        let after = match text.split_once('@') {
-            Some((_, after)) if credentials => after,
-            _ => return f.write_str(text),
-        };
-        write!(f, "{}://", url.scheme())?;
-        if url.password().is_some() {
-            write!(f, "{}:***@", url.username())?;
-        } else {
-            f.write_str("***@")?;
+        match before.split_once('@') {
+            Some((_, after)) if credentials => {
+                write!(f, "{}://", url.scheme())?;
+                if url.password().is_some() {
+                    write!(f, "{}:***@", url.username())?;
+                } else {
+                    f.write_str("***@")?;
+                }
+                f.write_str(after)?;
+            }
+            _ => f.write_str(before)?,
         }
-        f.write_str(after)
+        if let Some(query) = query {
+            f.write_str("?")?;
+            masked_values(query, f)?;
+        }
+        if let Some(fragment) = fragment {
+            f.write_str("#")?;
+            masked_values(fragment, f)?;
+        }
+        Ok(())
     }
+}
+
+/// `key=value&flag` as `key=***&flag`.
+fn masked_values(pairs: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for (i, part) in pairs.split('&').enumerate() {
+        if i > 0 {
+            f.write_str("&")?;
+        }
+        match part.split_once('=') {
+            Some((key, _)) => write!(f, "{key}=***")?,
+            None => f.write_str(part)?,
+        }
+    }
+    Ok(())
+}
+
+/// The URL that `error` writes whole in its message: a `reqwest::Error`'s
+/// (`error sending request for url (...)`), or that of an error that
+/// displays as the one it holds: reqwest-middleware's, a `std::io::Error`
+/// made of one (reqwest's body streams read as `AsyncRead`).
+pub(crate) fn url_in<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Url> {
+    if let Some(e) = error.downcast_ref::<::reqwest::Error>() {
+        return e.url();
+    }
+    if let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        return url_in(inner);
+    }
+    #[cfg(feature = "reqwest-middleware")]
+    if let Some(e) = error.downcast_ref::<::reqwest_middleware::Error>() {
+        return e.url();
+    }
+    None
+}
+
+/// `message` written to `f`, a piece that is all of `url` (reqwest writes
+/// it with `Url`'s `Display`: one `write_str` of `url.as_str()`) written as
+/// [`Masked`] shows it. Nothing allocated.
+pub(crate) fn write_masking(
+    f: &mut fmt::Formatter<'_>,
+    message: &dyn fmt::Display,
+    url: &Url,
+) -> fmt::Result {
+    struct Masking<'a, 'b> {
+        f: &'a mut fmt::Formatter<'b>,
+        url: &'a Url,
+    }
+    impl fmt::Write for Masking<'_, '_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if s == self.url.as_str() {
+                write!(self.f, "{}", Masked(self.url))
+            } else {
+                self.f.write_str(s)
+            }
+        }
+    }
+    fmt::write(&mut Masking { f, url }, format_args!("{message}"))
 }
 
 impl StdError for HttpError {}
@@ -807,7 +895,7 @@ mod tests {
         let e = at("http://alice:s3cret@127.0.0.1:8080/x?page=2");
         assert_eq!(
             e.to_string(),
-            "HTTP 401 Unauthorized from http://alice:***@127.0.0.1:8080/x?page=2"
+            "HTTP 401 Unauthorized from http://alice:***@127.0.0.1:8080/x?page=***"
         );
         assert_eq!(e.url().unwrap().password(), Some("s3cret"));
         assert_eq!(
@@ -829,6 +917,136 @@ mod tests {
         );
     }
 
+    /// A query's values are often secrets (`api_key=...`, a presigned S3
+    /// URL's `X-Amz-Signature` and `X-Amz-Credential`), and the message is
+    /// logged at WARN and ERROR by every retry: each value is shown as
+    /// `***`, its key kept; a part without `=` as it is; the fragment
+    /// likewise. `url()` keeps the URL whole.
+    #[test]
+    fn http_error_display_masks_query_values() {
+        let e = at("https://api.example.com/v1/items?api_key=s3cret&page=2");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 401 Unauthorized from https://api.example.com/v1/items?api_key=***&page=***"
+        );
+        assert_eq!(e.url().unwrap().query(), Some("api_key=s3cret&page=2"));
+        let presigned = "https://bucket.s3.us-east-1.amazonaws.com/clip.mp4\
+            ?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request\
+            &X-Amz-Date=20240101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
+        assert_eq!(
+            at(presigned).to_string(),
+            "HTTP 401 Unauthorized from https://bucket.s3.us-east-1.amazonaws.com/clip.mp4\
+             ?X-Amz-Algorithm=***&X-Amz-Credential=***&X-Amz-Date=***&X-Amz-Expires=***\
+             &X-Amz-SignedHeaders=***&X-Amz-Signature=***"
+        );
+        let cases = [
+            // a part without `=`, an empty value, an empty key, empty parts
+            (
+                "http://127.0.0.1/x?download&token=t0k&v=",
+                "http://127.0.0.1/x?download&token=***&v=***",
+            ),
+            (
+                "http://127.0.0.1/x?=v&&a=b=c",
+                "http://127.0.0.1/x?=***&&a=***",
+            ),
+            ("http://127.0.0.1/x?", "http://127.0.0.1/x?"),
+            // the fragment likewise (an OAuth implicit flow's token)
+            (
+                "https://app.example.com/cb#access_token=t0k&token_type=bearer",
+                "https://app.example.com/cb#access_token=***&token_type=***",
+            ),
+            (
+                "http://127.0.0.1/doc?page=2#intro",
+                "http://127.0.0.1/doc?page=***#intro",
+            ),
+            // with credentials: both masked; a `?` or `#` in them is encoded
+            (
+                "http://alice:p%3Fw@127.0.0.1:8080/x?key=k#a=b",
+                "http://alice:***@127.0.0.1:8080/x?key=***#a=***",
+            ),
+            (
+                "https://ghp_t0ken@example.com/repo?ref=main",
+                "https://***@example.com/repo?ref=***",
+            ),
+            // no query: as it was
+            ("http://127.0.0.1/x", "http://127.0.0.1/x"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(
+                at(url).to_string(),
+                format!("HTTP 401 Unauthorized from {shown}"),
+                "{url}"
+            );
+        }
+        let debug = format!("{:?}", at("https://api.example.com/v1?api_key=s3cret"));
+        assert!(
+            debug.contains(r#"url: Some("https://api.example.com/v1?api_key=***")"#),
+            "{debug}"
+        );
+    }
+
+    /// reqwest's own error writes its URL whole (`error sending request for
+    /// url (...)`), and the tower layer and the middleware log it through
+    /// `Causes`: `Causes` shows it as `HttpError` does, the query's values
+    /// masked. Against a real refused connection: the test fails if the
+    /// secret is in the text.
+    #[tokio::test]
+    async fn causes_masks_the_url_of_a_reqwest_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client
+            .get(format!(
+                "http://127.0.0.1:{port}/p?api_key=SECRET&page=2#t=x"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        // reqwest's own message shows it (so the test can see a leak)
+        assert!(e.to_string().contains("api_key=SECRET"), "{e}");
+        let shown = crate::Causes(&e).to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "error sending request for url (http://127.0.0.1:{port}/p?api_key=***&page=***#t=***): "
+            )),
+            "{shown}"
+        );
+        // as the log line's `error` field writes it
+        let field = crate::log::OneLine(&crate::Causes(&e)).to_string();
+        assert!(!field.contains("SECRET"), "{field}");
+        // a reqwest error as the cause of another
+        #[derive(Debug)]
+        struct Fetch(::reqwest::Error);
+        impl fmt::Display for Fetch {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("fetch failed")
+            }
+        }
+        impl StdError for Fetch {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let fetch = Fetch(e);
+        let shown = crate::Causes(&fetch).to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.starts_with("fetch failed: error sending request for url (http"),
+            "{shown}"
+        );
+        // inside a std::io::Error, which displays as the error it holds
+        let io = std::io::Error::other(fetch.0);
+        let shown = crate::Causes(&io).to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("api_key=***"), "{shown}");
+    }
+
     /// A URL whose query or path holds a secret is left out of the message
     /// and `Debug`, as `reqwest::Error::without_url` does.
     #[test]
@@ -848,7 +1066,7 @@ mod tests {
             .with_body("no\n");
         assert_eq!(
             format!("{e:?}"),
-            r#"HttpError { status: 401, retry_after: Some(5s), url: Some("http://alice:***@127.0.0.1/x?page=2"), body: "no\n" }"#
+            r#"HttpError { status: 401, retry_after: Some(5s), url: Some("http://alice:***@127.0.0.1/x?page=***"), body: "no\n" }"#
         );
         let bare = HttpError::from_head(StatusCode::GONE, &HeaderMap::new());
         assert_eq!(
