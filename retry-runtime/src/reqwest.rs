@@ -317,13 +317,18 @@ impl HttpError {
     /// With (the start of) the response's body, for the error's message.
     /// Kept as given (the message shows it trimmed, its control characters
     /// escaped); [`error_for_status`] passes at most [`BODY_SNIPPET_LIMIT`]
-    /// bytes.
+    /// bytes. The message is logged on each retry: for a server whose error
+    /// bodies can echo a secret, drop the body with `with_body("")`
+    /// (`error_for_status(resp).await.map_err(|e| e.with_body(""))`).
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
     /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::BAD_REQUEST, &HeaderMap::new())
     ///     .with_body("missing field `id`");
     /// assert_eq!(e.body(), "missing field `id`");
+    /// assert_eq!(e.to_string(), "HTTP 400 Bad Request: missing field `id`");
+    /// let e = e.with_body("");
+    /// assert_eq!(e.to_string(), "HTTP 400 Bad Request");
     /// ```
     #[must_use = "this returns the changed error; the original is moved"]
     pub fn with_body(mut self, body: impl Into<String>) -> HttpError {
