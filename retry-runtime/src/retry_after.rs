@@ -7,7 +7,7 @@
 //! OpenAI's APIs send beside `Retry-After`, then Azure's own
 //! `x-ms-retry-after-ms` (neither is a standard header, but each is more
 //! precise than `Retry-After` where both are sent; Azure's SDKs read the
-//! three in this order).
+//! three in this order, each unreadable one passed over for the next).
 
 use std::time::{Duration, SystemTime};
 
@@ -90,23 +90,22 @@ pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
 /// header. `now` is asked only when one of the headers is there.
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 #[inline]
-pub(crate) fn from_headers(
-    headers: &http::HeaderMap,
+pub(crate) fn from_headers<'a>(
+    headers: &'a http::HeaderMap,
     now: impl FnOnce() -> SystemTime,
 ) -> Option<Duration> {
-    let millis = headers
-        .get(&RETRY_AFTER_MS)
-        .map(|v| ("retry-after-ms", v))
-        .or_else(|| {
-            let v = headers.get(&X_MS_RETRY_AFTER_MS)?;
-            Some(("x-ms-retry-after-ms", v))
-        });
+    let millis = headers.get(&RETRY_AFTER_MS);
+    let x_ms = headers.get(&X_MS_RETRY_AFTER_MS);
     let seconds = headers.get(http::header::RETRY_AFTER);
-    if millis.is_none() && seconds.is_none() {
+    if millis.is_none() && x_ms.is_none() && seconds.is_none() {
         return None; // the usual failure: no call, no clock read
     }
+    let named = |name, v: Option<&'a http::HeaderValue>| v.map(|v| (name, v.as_bytes()));
     read_headers(
-        millis.map(|(name, v)| (name, v.as_bytes())),
+        [
+            named("retry-after-ms", millis),
+            named("x-ms-retry-after-ms", x_ms),
+        ],
         seconds.map(http::HeaderValue::as_bytes),
         now(),
     )
@@ -121,16 +120,16 @@ const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-af
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 const X_MS_RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("x-ms-retry-after-ms");
 
-/// [`from_headers`]'s reading: the milliseconds header (its name, its
-/// value) when it can be read, else `Retry-After`.
+/// [`from_headers`]'s reading: the first millisecond header (its name, its
+/// value) that can be read, else `Retry-After`.
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
 #[inline(never)]
 fn read_headers(
-    millis: Option<(&'static str, &[u8])>,
+    millis: [Option<(&'static str, &[u8])>; 2],
     retry_after: Option<&[u8]>,
     now: SystemTime,
 ) -> Option<Duration> {
-    if let Some((name, value)) = millis {
+    for (name, value) in millis.into_iter().flatten() {
         let shown = || String::from_utf8_lossy(value);
         match parse_millis(value) {
             Some(wait) if wait <= MAX_RETRY_AFTER => return Some(wait),
@@ -205,17 +204,17 @@ mod tests {
     fn retry_after_ms_comes_first_and_falls_back_to_retry_after() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let s = Duration::from_secs;
-        let ms = |v: &'static [u8]| Some(("retry-after-ms", v));
+        let ms = |v: &'static [u8]| [Some(("retry-after-ms", v)), None];
         assert_eq!(
             read_headers(ms(b"300"), Some(b"1"), now),
             Some(Duration::from_millis(300))
         );
-        assert_eq!(read_headers(None, Some(b"1"), now), Some(s(1)));
+        assert_eq!(read_headers([None, None], Some(b"1"), now), Some(s(1)));
         // unreadable or absurd milliseconds: the seconds header decides
         assert_eq!(read_headers(ms(b"soon"), Some(b"2"), now), Some(s(2)));
         assert_eq!(read_headers(ms(b"864000000"), Some(b"2"), now), Some(s(2))); // ten days
         assert_eq!(read_headers(ms(b"soon"), None, now), None);
-        assert_eq!(read_headers(None, None, now), None);
+        assert_eq!(read_headers([None, None], None, now), None);
     }
 
     /// OpenAI's `retry-after-ms`, then Azure's `x-ms-retry-after-ms`, then
@@ -249,6 +248,9 @@ mod tests {
             hint(&[("x-ms-retry-after-ms", "soon"), ("retry-after", "2")]),
             Some(ms(2000))
         );
+        // an unreadable retry-after-ms falls back to x-ms, as Azure's SDKs do
+        let both = [("retry-after-ms", "soon"), ("x-ms-retry-after-ms", "250")];
+        assert_eq!(hint(&both), Some(ms(250)));
         // a readable retry-after-ms wins over x-ms even when x-ms is unreadable
         assert_eq!(
             hint(&[("retry-after-ms", "5"), ("x-ms-retry-after-ms", "x")]),
