@@ -91,8 +91,9 @@ pub struct RetryBudget {
 }
 
 impl RetryBudget {
-    /// A full budget named `name` (in log lines), with the defaults of the
-    /// type's "Default" section.
+    /// A full budget named `name` (in log lines and metrics), with the
+    /// defaults of the type's "Default" section. Budgets with the same name
+    /// share their metric series: give each its own.
     ///
     /// ```
     /// use retry_runtime::RetryBudget;

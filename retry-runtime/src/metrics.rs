@@ -18,7 +18,10 @@
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
 //! log lines; `circuit` and `budget` are the names the breaker and the
-//! budget were made with. `outcome` is one of [`Outcome`]'s labels:
+//! budget were made with. Breakers, or budgets, with the same name share
+//! their series (two breakers named `payments` add up their transitions,
+//! and the state gauge shows whichever moved last): give each breaker and
+//! each budget a process-unique name. `outcome` is one of [`Outcome`]'s labels:
 //! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
 //! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`,
 //! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its

@@ -167,8 +167,9 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker named `name` (in log lines and [`CircuitOpen`]), with
-    /// the defaults of the type's "Default" section.
+    /// A closed breaker named `name` (in log lines, [`CircuitOpen`] and
+    /// metrics), with the defaults of the type's "Default" section. Breakers
+    /// with the same name share their metric series: give each its own.
     ///
     /// ```
     /// use retry_runtime::CircuitBreaker;
