@@ -145,8 +145,18 @@ pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 /// Honour the server's pushback for every transient kind, up to 60s (a
 /// longer one waits 60s).
 ///
+/// [`GRPC`] has it. A policy made from a preset or [`Policy::new`] honours
+/// the pushback only for its own [`RetryAfter`] kinds (`RateLimited`, and
+/// `Unavailable` too for `api` and `job`): start a gRPC policy from
+/// [`GRPC`], or add this.
+///
 /// ```
-/// assert!(retry_runtime::tonic::PUSHBACK.kinds.contains(retry_runtime::ErrorKind::Unavailable));
+/// use retry_runtime::{presets, tonic, ErrorKind};
+/// assert!(tonic::PUSHBACK.kinds.contains(ErrorKind::Unavailable));
+/// // a preset's own kinds leave an UNAVAILABLE's pushback unread
+/// assert!(!presets::QUICK.retry_after().kinds.contains(ErrorKind::Unavailable));
+/// let p = presets::QUICK.with_retry_after(tonic::PUSHBACK);
+/// assert!(p.retry_after().kinds.contains(ErrorKind::Unavailable));
 /// ```
 pub const PUSHBACK: RetryAfter = RetryAfter {
     kinds: KindSet::TRANSIENT,
