@@ -238,7 +238,7 @@ struct ReadmeDoctests;
 /// | `timeout` | `"10s"` | per attempt, async only; the error type implements `From<`[`AttemptTimeout`]`>`, which classifies as `Timeout` |
 /// | `preset` | `"webhook"` | start from a [preset](presets); other keys override it |
 /// | `policy` | `EXPR` | start from your own [`Policy`] (a `const`, or one chosen at run time, e.g. `self.policy`); other keys override it |
-/// | `name` | `"clip_download"` | the operation's name in log lines (default: the function's name) |
+/// | `name` | `"clip_download"` | the operation's name in log lines and metrics (default: the function's name; a `policy = EXPR` whose policy has its own [`with_name`](Policy::with_name) keeps that name unless `name` is given; a preset or `tonic::GRPC` given as `policy`, or a policy made from one, takes the function's) |
 /// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
 /// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
 /// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>`; one chosen at run time goes on the policy: `policy = p.with_circuit(breaker)` (likewise [`with_budget`](Policy::with_budget), [`with_throttle`](Policy::with_throttle)) |
