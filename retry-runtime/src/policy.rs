@@ -402,29 +402,6 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
-    /// The attempt limit (total calls, never below 1).
-    ///
-    /// ```
-    /// assert_eq!(retry_runtime::presets::WEBHOOK.max_attempts(), 4);
-    /// ```
-    pub const fn max_attempts(&self) -> u32 {
-        self.stop.max_attempts()
-    }
-
-    /// The time limit [`with_max_elapsed`](Policy::with_max_elapsed) set,
-    /// if any (`stop().max_elapsed`).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use retry_runtime::Policy;
-    /// assert_eq!(Policy::new().max_elapsed(), None);
-    /// let p = Policy::new().with_max_elapsed(Duration::from_secs(10));
-    /// assert_eq!(p.max_elapsed(), Some(Duration::from_secs(10)));
-    /// ```
-    pub const fn max_elapsed(&self) -> Option<Duration> {
-        self.stop.max_elapsed
-    }
-
     /// Called before each sleep, after the WARN log line.
     ///
     /// ```
@@ -579,16 +556,6 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
-    /// See [`with_nested`](Policy::with_nested).
-    ///
-    /// ```
-    /// use retry_runtime::{Nested, Policy};
-    /// assert_eq!(Policy::new().nested(), Nested::Defer);
-    /// ```
-    pub const fn nested(&self) -> Nested {
-        self.nested
-    }
-
     /// Hedge: when an attempt has not answered after `delay`, start the
     /// next beside it (at most [`attempts`](Policy::with_attempts) in
     /// flight and in all); the first success wins and the others are
@@ -607,42 +574,6 @@ impl<W: Copy, G> Policy<W, G> {
     pub const fn with_hedge(mut self, delay: Duration) -> Self {
         self.hedge = Some(delay);
         self
-    }
-
-    /// See [`with_hedge`](Policy::with_hedge).
-    ///
-    /// ```
-    /// assert_eq!(retry_runtime::Policy::new().hedge(), None);
-    /// ```
-    pub const fn hedge(&self) -> Option<Duration> {
-        self.hedge
-    }
-
-    /// The circuit breaker, if one is attached.
-    ///
-    /// ```
-    /// assert!(retry_runtime::Policy::new().circuit().is_none());
-    /// ```
-    pub const fn circuit(&self) -> Option<&'static CircuitBreaker> {
-        self.circuit
-    }
-
-    /// The retry budget, if one is attached.
-    ///
-    /// ```
-    /// assert!(retry_runtime::Policy::new().budget().is_none());
-    /// ```
-    pub const fn budget(&self) -> Option<&'static RetryBudget> {
-        self.budget
-    }
-
-    /// The adaptive throttle, if one is attached.
-    ///
-    /// ```
-    /// assert!(retry_runtime::Policy::new().throttle().is_none());
-    /// ```
-    pub const fn throttle(&self) -> Option<&'static Throttle> {
-        self.throttle
     }
 
     /// Retry only errors whose [`Classify::kind`] is in `kinds`.
@@ -782,6 +713,77 @@ impl<W: Copy, G> Policy<W, G> {
             Err(e) => panic!("{}", e.message()),
         }
     }
+}
+
+impl<W, G> Policy<W, G> {
+    /// The attempt limit (total calls, never below 1).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::presets::WEBHOOK.max_attempts(), 4);
+    /// ```
+    pub const fn max_attempts(&self) -> u32 {
+        self.stop.max_attempts()
+    }
+
+    /// The time limit [`with_max_elapsed`](Policy::with_max_elapsed) set,
+    /// if any (`stop().max_elapsed`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Policy;
+    /// assert_eq!(Policy::new().max_elapsed(), None);
+    /// let p = Policy::new().with_max_elapsed(Duration::from_secs(10));
+    /// assert_eq!(p.max_elapsed(), Some(Duration::from_secs(10)));
+    /// ```
+    pub const fn max_elapsed(&self) -> Option<Duration> {
+        self.stop.max_elapsed
+    }
+
+    /// See [`with_nested`](Policy::with_nested).
+    ///
+    /// ```
+    /// use retry_runtime::{Nested, Policy};
+    /// assert_eq!(Policy::new().nested(), Nested::Defer);
+    /// ```
+    pub const fn nested(&self) -> Nested {
+        self.nested
+    }
+
+    /// See [`with_hedge`](Policy::with_hedge).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().hedge(), None);
+    /// ```
+    pub const fn hedge(&self) -> Option<Duration> {
+        self.hedge
+    }
+
+    /// The circuit breaker, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().circuit().is_none());
+    /// ```
+    pub const fn circuit(&self) -> Option<&'static CircuitBreaker> {
+        self.circuit
+    }
+
+    /// The retry budget, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().budget().is_none());
+    /// ```
+    pub const fn budget(&self) -> Option<&'static RetryBudget> {
+        self.budget
+    }
+
+    /// The adaptive throttle, if one is attached.
+    ///
+    /// ```
+    /// assert!(retry_runtime::Policy::new().throttle().is_none());
+    /// ```
+    pub const fn throttle(&self) -> Option<&'static Throttle> {
+        self.throttle
+    }
 
     /// The stop conditions.
     ///
@@ -847,9 +849,7 @@ impl<W: Copy, G> Policy<W, G> {
     pub const fn when(&self) -> &W {
         &self.when
     }
-}
 
-impl<W, G> Policy<W, G> {
     /// What to do after a failed attempt, as a pure function of the policy, the
     /// number of retries already made, and the error: [`Decision::Retry`] after
     /// a wait, or [`Decision::GiveUp`]. The `max_elapsed` limit is checked as
@@ -1333,6 +1333,42 @@ mod tests {
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)
+    }
+
+    /// The getters need no `W: Copy`: a function generic over any policy
+    /// reads them (this did not compile while they sat with the setters).
+    #[test]
+    fn getters_are_callable_on_any_policy() {
+        fn describe<W, G>(p: &Policy<W, G>) -> (u32, Backoff, Jitter, &'static str, bool) {
+            let _ = (
+                p.stop(),
+                p.max_elapsed(),
+                p.retry_after(),
+                p.nested(),
+                p.hedge(),
+            );
+            let _ = (p.circuit(), p.budget(), p.throttle(), p.when());
+            (
+                p.max_attempts(),
+                p.backoff(),
+                p.jitter(),
+                p.name(),
+                p.attempt_spans(),
+            )
+        }
+        let p = Policy::new()
+            .with_attempts(5)
+            .with_jitter(Jitter::Full)
+            .with_name("g");
+        assert_eq!(
+            describe(&p),
+            (5, Backoff::DEFAULT, Jitter::Full, "g", false)
+        );
+        // and in a const context, with any `W`
+        const fn backoff_of<W, G>(p: &Policy<W, G>) -> Backoff {
+            p.backoff()
+        }
+        assert_eq!(backoff_of(&p), Backoff::DEFAULT);
     }
 
     struct Throttled(u64);
