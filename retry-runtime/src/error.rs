@@ -372,7 +372,7 @@ fn message(
 ) -> core::fmt::Result {
     #[cfg(feature = "reqwest")]
     if let Some(url) = crate::reqwest::url_in(error) {
-        return crate::reqwest::write_masking(f, error, url);
+        return crate::reqwest::write_masking(f, &format_args!("{error}"), url);
     }
     write!(f, "{error}")
 }
