@@ -25,6 +25,7 @@
 //! | a half-open breaker's probes did not report within a recovery timeout | INFO | ``circuit `{name}` is still half-open: its probes did not report; letting {n} new probe call(s) through`` | `circuit`, `state`, `probes` |
 //! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `circuit`, `state`, `probes` |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `circuit`, `state` |
+//! | a circuit breaker is forced open (`force_open`) | WARN | ``circuit `{name}` forced open (it was {state}); rejecting calls until a reset`` | `circuit`, `state` |
 //! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...` and `ignoring x-ms-retry-after-ms ...` for those headers) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
@@ -671,6 +672,23 @@ pub(crate) fn circuit_reset(name: &'static str, from: crate::circuit::CircuitSta
         "circuit `{}` closed by a reset (it was {})",
         Escaped(name),
         was
+    );
+}
+
+/// The WARN line of breaker `name` opened by hand
+/// ([`CircuitBreaker::force_open`](crate::CircuitBreaker::force_open)),
+/// `from` the state it was in.
+pub(crate) fn circuit_forced_open(name: &'static str, from: crate::circuit::CircuitState) {
+    if from != crate::circuit::CircuitState::Open {
+        metrics::circuit_moved(name, from.into(), Circuit::Open);
+    }
+    tracing::warn!(
+        target: TARGET,
+        circuit = name,
+        state = "open",
+        "circuit `{}` forced open (it was {}); rejecting calls until a reset",
+        Escaped(name),
+        from
     );
 }
 

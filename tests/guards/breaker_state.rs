@@ -239,6 +239,62 @@ fn a_reset_says_what_it_closed() {
     assert_eq!(logs.matching(Level::INFO, "closed by a reset").len(), 2);
 }
 
+/// An operator's `force_open`: every call turned away however long it
+/// lasts (no probe after the recovery timeout), outcomes of calls let
+/// through before move nothing, and only a reset closes it; one WARN line
+/// per move, from any state.
+#[test]
+fn force_open_rejects_until_a_reset() {
+    let logs = support::capture();
+    let (b, clock) = breaker(|b| b.with_failures(2).with_recovery(s(30)));
+    let before = b.try_acquire().unwrap();
+    b.force_open();
+    b.force_open(); // forced open already: no second line, no second opening
+    assert_eq!(b.state(), CircuitState::Open);
+    let rejected = b.try_acquire().unwrap_err();
+    assert_eq!(rejected.retry_after(), Some(s(30)));
+    clock.advance(s(3_600));
+    assert!(b.try_acquire().is_err(), "no probe while forced open");
+    b.record(before, S); // let through while closed: moves nothing
+    assert_eq!(b.state(), CircuitState::Open);
+    let st = b.stats();
+    assert_eq!(
+        (st.forced_open, st.opened, st.rejected, st.successes),
+        (true, 1, 2, 1)
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` forced open (it was closed); rejecting calls until a reset",
+    );
+    assert_eq!(logs.matching(Level::WARN, "forced open").len(), 1);
+
+    b.reset();
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert!(!b.stats().forced_open);
+    calls(b, &[S]);
+
+    // from open (by failures) and from half-open
+    calls(b, &[F, F]);
+    b.force_open();
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` forced open (it was open); rejecting calls until a reset",
+    );
+    b.reset();
+    calls(b, &[F, F]);
+    clock.advance(s(30));
+    let probe = b.try_acquire().unwrap();
+    assert!(probe.is_probe());
+    b.force_open();
+    b.record(probe, S); // the probe of the round before: does not close it
+    assert_eq!(b.state(), CircuitState::Open);
+    assert!(b.stats().forced_open);
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` forced open (it was half-open); rejecting calls until a reset",
+    );
+}
+
 #[test]
 fn outcomes_from_before_a_transition_do_not_move_the_state() {
     let (b, clock) = breaker(|b| b.with_failures(2));

@@ -157,6 +157,29 @@ fn a_reset_moves_the_state_metric() {
     );
 }
 
+static FORCED: CircuitBreaker = CircuitBreaker::new("forced");
+
+/// `force_open` is a move to `open` from wherever the breaker was (none
+/// from `open`), and the gauge says `open` until a reset.
+#[test]
+fn force_open_moves_the_state_metric() {
+    let (rec, ()) = record(|| {
+        FORCED.force_open();
+        FORCED.force_open(); // forced open already: no move
+    });
+    assert_eq!(transitions_of(&rec, "forced"), [("closed", "open", 1)]);
+    assert_eq!(
+        state_of(&rec, "forced"),
+        [("closed", 0.0), ("half_open", 0.0), ("open", 1.0)]
+    );
+    let (rec, ()) = record(|| FORCED.reset());
+    assert_eq!(transitions_of(&rec, "forced"), [("open", "closed", 1)]);
+    assert_eq!(
+        state_of(&rec, "forced"),
+        [("closed", 1.0), ("half_open", 0.0), ("open", 0.0)]
+    );
+}
+
 static SEARCH: RetryBudget = RetryBudget::new("search")
     .with_percent(0)
     .with_max_tokens(4);

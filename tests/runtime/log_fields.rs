@@ -165,6 +165,8 @@ fn every_kind_of_run() {
     clock.advance(Duration::from_secs(30));
     let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
     breaker.reset();
+    breaker.force_open();
+    breaker.reset();
     // a throttle's rejection, once it has seen nothing but failures
     let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new("fields")));
     for _ in 0..1_000 {
@@ -350,13 +352,16 @@ fn names_in_messages_are_escaped() {
     let logs = capture();
     let name: &'static str = "tenant\nINFO retry_runtime: circuit `billing` closed\u{1b}[2K";
     let shown = r"tenant\nINFO retry_runtime: circuit `billing` closed\u{1b}[2K";
-    // a breaker opens, rejects, half-opens, closes, re-opens, is reset
+    // a breaker opens, rejects, half-opens, closes, re-opens, is reset,
+    // forced open, reset
     let (breaker, clock, guarded) = crate::one_strike_breaker(name);
     let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
     let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
     clock.advance(Duration::from_secs(30));
     let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
     let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    breaker.reset();
+    breaker.force_open();
     breaker.reset();
     // a throttle's rejection
     let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new(name)));
@@ -404,8 +409,8 @@ fn names_in_messages_are_escaped() {
         );
     }
     let shown_by = |start: &str| messages.iter().filter(|m| m.starts_with(start)).count();
-    assert_eq!(shown_by("WARN circuit `"), 2, "{lines:#?}"); // opened, re-opened
-    assert_eq!(shown_by("INFO circuit `"), 3, "{lines:#?}"); // half-open, closed, reset
+    assert_eq!(shown_by("WARN circuit `"), 3, "{lines:#?}"); // opened, re-opened, forced open
+    assert_eq!(shown_by("INFO circuit `"), 4, "{lines:#?}"); // half-open, closed, reset twice
     for message in messages.iter().filter(|m| m.contains("not attempted")) {
         // the breaker's or the throttle's name in the rejection, escaped
         assert!(message.contains(shown), "{message:?}");

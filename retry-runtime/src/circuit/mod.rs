@@ -24,6 +24,9 @@
 //!   A probe that never reports (a call that hangs, a [`Permit`] of your
 //!   own never recorded) does not block the breaker either: after another
 //!   recovery timeout new probes are let through.
+//! - By hand: [`force_open`](CircuitBreaker::force_open) opens it until
+//!   [`reset`](CircuitBreaker::reset) closes it (no recovery timeout, no
+//!   probes); `reset` closes it from any state.
 //!
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
@@ -397,6 +400,11 @@ impl CircuitBreaker {
                 generation: w.generation(),
                 probe: false,
             })),
+            // Open by hand: until a reset, whatever the time (the
+            // recovery timeout is the wait the rejection tells).
+            CircuitState::Open if w.is_forced_open() => {
+                Err(Err(CircuitOpen::new(self.name, self.recovery)))
+            }
             CircuitState::Open => self.first_probe_after_recovery(w).map_err(Err),
             // A probe's slot, stamped with the time it was granted: a slot
             // freed (a neutral probe) and granted again late in a round
@@ -654,6 +662,7 @@ impl CircuitBreaker {
         };
         CircuitStats {
             state,
+            forced_open: w.is_forced_open(),
             consecutive_failures,
             window_calls,
             window_failures,
@@ -687,6 +696,47 @@ impl CircuitBreaker {
             .update(|w| Ok::<_, Infallible>(w.moved_to(CircuitState::Closed, self.stamp_ms())));
         if before.state() != CircuitState::Closed {
             log::circuit_reset(self.name, before.state());
+            self.state_moved();
+        }
+    }
+
+    /// Open the breaker now and keep it open until [`reset`](Self::reset):
+    /// an operator's switch for a dependency known to be down (an incident,
+    /// a maintenance window), without a redeploy. Every call is turned away
+    /// with [`CircuitOpen`] (its wait: the recovery timeout), no probe is
+    /// let through however long it stays so, and outcomes of calls let
+    /// through before are counted in [`stats`](Self::stats) but move
+    /// nothing. It says so in a WARN line, the state metric (`open`) and
+    /// [`CircuitStats::forced_open`]; a breaker forced open already is left
+    /// as it is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, ManualClock};
+    /// static CLOCK: ManualClock = ManualClock::new();
+    /// static PAYMENTS: CircuitBreaker = CircuitBreaker::new("payments")
+    ///     .with_recovery(Duration::from_secs(30))
+    ///     .with_clock(&CLOCK);
+    ///
+    /// PAYMENTS.force_open(); // e.g. from an admin endpoint
+    /// CLOCK.advance(Duration::from_secs(3600));
+    /// assert!(PAYMENTS.try_acquire().is_err()); // no probe after the recovery timeout
+    /// assert!(PAYMENTS.stats().forced_open);
+    ///
+    /// PAYMENTS.reset();
+    /// assert_eq!(PAYMENTS.state(), CircuitState::Closed);
+    /// assert!(PAYMENTS.try_acquire().is_ok());
+    /// ```
+    pub fn force_open(&self) {
+        let moved = self.word.update(|w| {
+            if w.is_forced_open() {
+                return Err(()); // forced open already
+            }
+            Ok(w.forced_open(self.stamp_ms()))
+        });
+        if let Ok((before, _)) = moved {
+            self.opened.fetch_add(1, Ordering::Relaxed);
+            log::circuit_forced_open(self.name, before.state());
             self.state_moved();
         }
     }

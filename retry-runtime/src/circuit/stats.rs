@@ -78,6 +78,10 @@ pub struct CircuitStats {
     /// results `retry_if_ok` rejected, and attempts cut short (a run
     /// dropped or unwound in its attempt, a hedged attempt cancelled).
     pub neutral: u64,
-    /// Times the breaker opened (re-opening after a failed probe included).
+    /// Times the breaker opened (re-opening after a failed probe and
+    /// [`force_open`](super::CircuitBreaker::force_open) included).
     pub opened: u64,
+    /// Open by [`force_open`](super::CircuitBreaker::force_open): until a
+    /// reset, with no recovery timeout.
+    pub forced_open: bool,
 }

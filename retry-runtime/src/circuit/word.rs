@@ -5,6 +5,10 @@
 //! | time of the last transition, ms (40) | generation (8) | count (14) | state (2) |
 //! ```
 //!
+//! `state` is closed, open, half-open, or open by hand
+//! ([`force_open`](super::CircuitBreaker::force_open)): open, with no
+//! recovery timeout, until a reset.
+//!
 //! `count` is the consecutive failures when closed, and the probes let through
 //! (low 7 bits) and the probes that succeeded (high 7 bits) when half-open.
 //! Every transition moves to a new generation, so a call can tell whether the
@@ -19,6 +23,8 @@ const STATE_MASK: u64 = 0b11;
 const CLOSED: u64 = 0;
 const OPEN: u64 = 1;
 const HALF_OPEN: u64 = 2;
+/// Open until a reset (`OPEN`'s bit set, so it reads as open).
+const FORCED_OPEN: u64 = 3;
 const COUNT_SHIFT: u32 = 2;
 const COUNT_MASK: u64 = (1 << 14) - 1;
 const PROBE_MASK: u64 = (1 << 7) - 1;
@@ -56,9 +62,14 @@ impl Word {
     pub(super) fn state(self) -> CircuitState {
         match self.0 & STATE_MASK {
             CLOSED => CircuitState::Closed,
-            OPEN => CircuitState::Open,
+            OPEN | FORCED_OPEN => CircuitState::Open,
             _ => CircuitState::HalfOpen,
         }
+    }
+
+    /// Open by hand: no recovery timeout, no probes, until a reset.
+    pub(super) fn is_forced_open(self) -> bool {
+        self.0 & STATE_MASK == FORCED_OPEN
     }
 
     /// Consecutive failures (closed).
@@ -109,6 +120,11 @@ impl Word {
     /// A transition to `state` at `now_ms`: the next generation, its count zero.
     pub(super) fn moved_to(self, state: CircuitState, now_ms: u64) -> Word {
         Word::new(state, 0, self.generation().wrapping_add(1), now_ms)
+    }
+
+    /// A transition to open by hand at `now_ms`: the next generation.
+    pub(super) fn forced_open(self, now_ms: u64) -> Word {
+        Word(self.moved_to(CircuitState::Open, now_ms).0 | FORCED_OPEN)
     }
 
     fn count(self) -> u64 {
@@ -250,6 +266,26 @@ mod tests {
             (w.state(), w.failures(), w.generation(), w.time()),
             (CircuitState::Closed, 9, 7, 12345)
         );
+    }
+
+    #[test]
+    fn forced_open_reads_as_open_in_a_new_generation() {
+        let w = Word::new(CircuitState::HalfOpen, 0, 255, 9).with_probes(2, 1);
+        let f = w.forced_open(40);
+        assert_eq!(
+            (
+                f.state(),
+                f.is_forced_open(),
+                f.generation(),
+                f.time(),
+                f.probes()
+            ),
+            (CircuitState::Open, true, 0, 40, 0)
+        );
+        assert!(f.is(CircuitState::Open, 0));
+        let opened = w.moved_to(CircuitState::Open, 40);
+        assert!(!opened.is_forced_open());
+        assert!(!f.moved_to(CircuitState::Closed, 41).is_forced_open());
     }
 
     #[test]
