@@ -906,6 +906,107 @@ impl<W, G> Policy<W, G> {
         })
     }
 
+    /// Log and count a `decision` made with [`decide`](Policy::decide) (or
+    /// [`decide_at`](Policy::decide_at)) as a run of this policy logs and
+    /// counts its own; `retries_done` and `error` are those the decision
+    /// was made from. For a job queue that persists its retries, whose
+    /// decisions no run makes.
+    ///
+    /// - [`Decision::Retry`]: the run's WARN line `retrying {operation}
+    ///   after attempt {n}/{max} failed; next attempt in {wait}`, `n` being
+    ///   `retries_done + 1` and `wait` the decision's; the wait in
+    ///   `retry_wait_seconds`; the policy's `before_sleep`.
+    /// - [`Decision::GiveUp`]: the run's give-up line (ERROR `{operation}
+    ///   failed after {n} attempts`, with the reason unless the attempts ran
+    ///   out; WARN for an error the policy does not retry); the call's
+    ///   outcome in `retry_calls_total`, its `retries_done + 1` attempts in
+    ///   `retry_attempts` and its `retries_done` retries in
+    ///   `retry_retries_total`; the policy's `on_give_up`.
+    ///
+    /// The lines have the run's fields and target, the error's text escaped
+    /// onto one line ([`log`](crate::log) lists them); the metrics need
+    /// [`metrics::enable`](crate::metrics), as a run's do. The events handed
+    /// to the hooks have an `elapsed` of zero, as `decide` assumes. Report
+    /// each decision once, after it is stored: a record retried after its
+    /// answer was lost would otherwise log it twice. A job that succeeds is
+    /// not reported here: the INFO line of a success after retries, and the
+    /// success's outcome and retries in the metrics, are left out, so for
+    /// such an operation `retry_calls_total` counts the jobs that gave up,
+    /// and `retry_retries_total` their retries only.
+    ///
+    /// `decide` stays pure; this does what a run does with a decision, and
+    /// decides nothing.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # #[derive(Clone, Default)]
+    /// # struct Lines(Arc<Mutex<Vec<u8>>>);
+    /// # impl std::io::Write for Lines {
+    /// #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().extend_from_slice(b); Ok(b.len()) }
+    /// #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// # }
+    /// # let captured = Lines::default();
+    /// # let writer = captured.clone();
+    /// # let logged = || String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).without_time().finish();
+    /// # let _logs = tracing::subscriber::set_default(subscriber);
+    /// use retry_runtime::{presets, Decision};
+    ///
+    /// const SEND_REPORT: retry_runtime::Policy<retry_runtime::RetryOn> = presets::JOB.with_name("send_report");
+    ///
+    /// let retry_count = 1; // from the job's row
+    /// let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "smtp timed out\nDETAIL");
+    /// let decision = SEND_REPORT.decide(retry_count, &error);
+    /// assert!(matches!(decision, Decision::Retry(_)));
+    /// // ... store the decision in the job's row, then:
+    /// SEND_REPORT.report(retry_count, &error, decision);
+    /// // WARN retrying send_report after attempt 2/4 failed; next attempt in 131.4s
+    /// //   operation="send_report" ... error=smtp timed out\nDETAIL error_kind="Timeout"
+    /// # let lines = logged();
+    /// # assert!(lines.starts_with(" WARN retry_runtime: retrying send_report after attempt 2/4 failed; next attempt in 1"), "{lines}"); // 120s plus up to 25%
+    /// # assert!(lines.contains(r#"error=smtp timed out\nDETAIL error_kind="Timeout""#), "{lines}");
+    ///
+    /// let last = SEND_REPORT.decide(3, &error); // the fourth run failed too
+    /// SEND_REPORT.report(3, &error, last);      // ERROR send_report failed after 4 attempts
+    /// # let lines = logged();
+    /// # assert!(lines.contains("ERROR retry_runtime: send_report failed after 4 attempts"), "{lines}");
+    /// ```
+    pub fn report<E: fmt::Display>(&self, retries_done: u32, error: &E, decision: Decision)
+    where
+        W: When<E>,
+    {
+        let verdict = self.when.check(error);
+        let attempt = retries_done.saturating_add(1);
+        let max_attempts = self.stop.max_attempts();
+        match decision {
+            Decision::Retry(wait) => {
+                let ev = RetryEvent {
+                    operation: self.name,
+                    attempt,
+                    max_attempts,
+                    wait,
+                    error,
+                    kind: verdict.kind,
+                    elapsed: Duration::ZERO,
+                    from_retry_after: self.waits_as_told(verdict),
+                };
+                crate::run::announce_retry(self, &ev, None);
+            }
+            Decision::GiveUp(reason) => {
+                let ev = GiveUpEvent {
+                    operation: self.name,
+                    attempts: attempt,
+                    max_attempts,
+                    reason,
+                    error,
+                    kind: verdict.kind,
+                    elapsed: Duration::ZERO,
+                };
+                crate::run::announce_give_up(self, &ev);
+            }
+        }
+    }
+
     /// The kinds a run of this policy publishes while it makes an attempt,
     /// for the retried calls inside it: none for a single attempt or an
     /// unknown retry condition.
@@ -1488,6 +1589,73 @@ mod tests {
         );
         let back = p.retry_all();
         assert!(matches!(back.decide(0, &"gone"), Decision::Retry(_)));
+    }
+
+    /// A persisted schedule's decisions, reported, are counted as a run
+    /// counts its own: the same waits, outcome, attempts and retries, for
+    /// a run that gives up when its attempts run out and for one that
+    /// meets an error the policy does not retry.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn reported_decisions_are_counted_as_a_run_counts_them() {
+        use std::collections::BTreeMap;
+        use std::io::{Error, ErrorKind::*};
+
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+        let policy = Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::fixed(s(1)))
+            .retry_on(KindSet::TRANSIENT);
+        // every metric recorded by `f`, by name and outcome (not by operation)
+        let recorded = |f: &dyn Fn()| {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            ::metrics::with_local_recorder(&recorder, f);
+            snapshotter
+                .snapshot()
+                .into_vec()
+                .into_iter()
+                .map(|(key, _, _, value)| {
+                    let outcome = key
+                        .key()
+                        .labels()
+                        .find(|l| l.key() == "outcome")
+                        .map(|l| l.value().to_owned());
+                    ((key.key().name().to_owned(), outcome), value)
+                })
+                .collect::<BTreeMap<_, DebugValue>>()
+        };
+        crate::metrics::enable();
+        // (names of their own: an operation's series are registered at 0 at
+        // its first call in the process, in the recorder of that call)
+        for (kind, in_process, persisted) in [
+            (TimedOut, "run_exhausted", "job_exhausted"),
+            (PermissionDenied, "run_permanent", "job_permanent"),
+        ] {
+            let run = recorded(&|| {
+                let _paused = crate::testing::pause();
+                let _ = policy
+                    .with_name(in_process)
+                    .retry(|| Err::<(), _>(Error::from(kind)))
+                    .call();
+            });
+            let persisted = recorded(&|| {
+                let policy = policy.with_name(persisted);
+                let error = Error::from(kind);
+                for retries_done in 0.. {
+                    let decision = policy.decide(retries_done, &error);
+                    policy.report(retries_done, &error, decision);
+                    if let Decision::GiveUp(_) = decision {
+                        break;
+                    }
+                }
+            });
+            assert!(run.len() > 3, "{run:?}");
+            let waited = run.get(&(crate::metrics::WAIT.to_owned(), None));
+            assert_eq!(waited.is_some(), kind == TimedOut, "{run:?}");
+            assert_eq!(persisted, run, "{kind:?}");
+        }
     }
 
     #[test]

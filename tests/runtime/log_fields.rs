@@ -416,3 +416,89 @@ fn names_in_messages_are_escaped() {
         assert!(message.contains(shown), "{message:?}");
     }
 }
+
+/// A job queue's decisions (`decide`), reported with `Policy::report`, are
+/// logged as a run logs its own: the same lines, at the same levels, with
+/// the same fields and values, for a run whose attempts run out, one that
+/// meets an error the policy does not retry, and one told how long to wait
+/// (`wait_source=retry_after`). The error's text is escaped onto one line.
+#[test]
+fn reported_decisions_are_logged_as_a_run_logs_them() {
+    #[derive(Debug)]
+    struct Busy;
+    impl std::fmt::Display for Busy {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("429 busy\nDETAIL: try later")
+        }
+    }
+    impl retry_runtime::Classify for Busy {
+        fn kind(&self) -> retry_runtime::ErrorKind {
+            retry_runtime::ErrorKind::RateLimited
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(Duration::from_secs(7))
+        }
+    }
+    fn lines_of(f: impl FnOnce()) -> Vec<String> {
+        let logs = capture();
+        f();
+        logs.lines()
+    }
+    fn compare<E: std::fmt::Display>(error: impl Fn() -> E)
+    where
+        retry_runtime::RetryOn: retry_runtime::When<E>,
+    {
+        let policy = Policy::new()
+            .with_name("job.send")
+            .with_attempts(3)
+            .with_backoff(Backoff::fixed(Duration::from_secs(30)))
+            .retry_on(KindSet::TRANSIENT);
+        let run = lines_of(|| {
+            let _paused = testing::pause();
+            let _ = policy.retry(|| Err::<(), _>(error())).call();
+        });
+        let persisted = lines_of(|| {
+            let error = error();
+            for retries_done in 0.. {
+                let decision = policy.decide(retries_done, &error);
+                policy.report(retries_done, &error, decision);
+                if let retry_runtime::Decision::GiveUp(_) = decision {
+                    break;
+                }
+            }
+        });
+        assert!(!run.is_empty());
+        assert_eq!(persisted, run);
+    }
+    compare(|| io::Error::new(io::ErrorKind::TimedOut, "timed out\nDETAIL: x"));
+    compare(|| io::Error::from(io::ErrorKind::PermissionDenied));
+    compare(|| Busy);
+
+    // what the lines say
+    let logs = capture();
+    let policy = retry_runtime::presets::JOB.with_name("job.send");
+    let error = Busy;
+    policy.report(1, &error, policy.decide(1, &error));
+    policy.report(3, &error, policy.decide(3, &error));
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(
+            "WARN retrying job.send after attempt 2/4 failed; next attempt in 7s (Retry-After) | "
+        ),
+        "{lines:#?}"
+    );
+    assert_eq!(testkit::capture::field(&lines[0], "wait_ms"), Some("7000"));
+    assert_eq!(
+        testkit::capture::field(&lines[0], "error"),
+        Some(r"429 busy\nDETAIL: try later")
+    );
+    assert!(
+        lines[1].starts_with("ERROR job.send failed after 4 attempts | "),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        testkit::capture::field(&lines[1], "outcome"),
+        Some("attempts_exhausted")
+    );
+}

@@ -31,11 +31,10 @@ pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
-pub(crate) use state::{State, announce_not_attempted, announce_retry};
-// (a hedged run announces its own give-up: its line names the attempt that
-// failed last, not always the last started)
-#[cfg(feature = "tower")]
-pub(crate) use state::announce_give_up;
+// (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
+// run announces its own give-up, whose line names the attempt that failed
+// last, not always the last started)
+pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce_retry};
 
 /// The state of one run: attempts made, the previous wait, the start time.
 ///
