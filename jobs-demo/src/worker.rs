@@ -99,7 +99,10 @@ impl Worker {
     /// ends at most: a run still going then is dropped (stopped at its next
     /// `.await`) and fails with [`LeaseExpired`], which the policy judges
     /// like any failure. So no job runs on two workers at once, as long as
-    /// the handler does not block the thread.
+    /// the handler does not block the thread and the worker's process is
+    /// not paused past the lease: such a run cannot be stopped, and another
+    /// worker may start the job beside it once the lease ends. Keep the
+    /// lease well above a run's longest time, and the handler idempotent.
     ///
     /// A handler that panics (when called, or in the future it returns)
     /// fails its attempt with [`HandlerPanicked`], the panic's message in
