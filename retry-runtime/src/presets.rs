@@ -191,6 +191,15 @@ pub const API: Policy<RetryOn> = preset(
 /// anyway (a worker that dies mid-job has it run again), so an error
 /// nothing is known about gets another run rather than none.
 ///
+/// So it reschedules a job whose `COMMIT` may have taken effect: SQLSTATE
+/// 08007 and 40003 (transaction_resolution_unknown,
+/// statement_completion_unknown) are `Unknown`, which [`DB`] does not
+/// retry because the transaction could apply twice, and `job` does. A
+/// job that writes must be idempotent (an idempotency key under a unique
+/// constraint, `INSERT ... ON CONFLICT DO NOTHING`), or map these codes to
+/// a variant of its error that is `Permanent` (README, Databases: "A
+/// COMMIT whose outcome is unknown").
+///
 /// A server's Retry-After (a `RateLimited` or `Unavailable` error's hint)
 /// is honoured up to an hour, where the other presets stop at 60s: a job
 /// is rescheduled, not waited for in a thread, and a 429 asking for five
