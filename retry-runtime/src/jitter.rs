@@ -31,9 +31,18 @@ use crate::backoff::Backoff;
 /// | `None` (default) | exactly `d` |
 /// | `Full` | `[0, d]` |
 /// | `Equal` | `[d/2, d]` |
-/// | `Decorrelated` | `[first, min(cap, 3 * max(first, previous wait))]` (AWS; `first`/`cap` of the backoff; the first retry's in `[first, min(cap, 3 * first)]`) |
+/// | `Decorrelated` | `[first, min(cap, 3 * max(first, previous wait))]` (AWS; `first`/`cap` of the backoff; the first retry's in `[first, min(cap, 3 * first)]`; with `Policy::decide`, below) |
 /// | `Plus(x)` | `[d, d + x]` |
 /// | `Proportional(p)` | `[d, d + d * p / 100]` |
+///
+/// Only `Decorrelated` depends on the previous wait. A run keeps the wait
+/// it made; [`Policy::decide`](crate::Policy::decide), told only the
+/// retries made, takes the previous wait to be the backoff's un-jittered
+/// wait for the previous retry, so retry `n` of a persisted schedule is
+/// drawn from `[first, min(cap, 3 * max(first, b))]`, `b` the backoff's
+/// wait for retry `n - 1` (zero for the first): its waits follow the
+/// backoff, where a run's wander with its own draws. Storing the previous
+/// wait and handing it back is not supported.
 ///
 /// # Default
 /// `Jitter::None`, so that waits are exactly the backoff's.

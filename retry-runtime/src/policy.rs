@@ -859,8 +859,11 @@ impl<W, G> Policy<W, G> {
     /// between runs.
     ///
     /// For decorrelated jitter, the previous wait is taken to be the
-    /// un-jittered backoff of the previous retry. A circuit breaker or retry
-    /// budget attached to the policy is not consulted (this is a pure function).
+    /// un-jittered backoff of the previous retry, so the waits differ from a
+    /// run's ([`Jitter`] has the ranges). A circuit breaker or retry
+    /// budget attached to the policy is not consulted (this is a pure
+    /// function: it logs nothing and records no metric; [`report`](Policy::report)
+    /// does that for a decision, as a run does).
     ///
     /// ```
     /// use std::time::Duration;
