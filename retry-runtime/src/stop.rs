@@ -154,7 +154,13 @@ impl Stop {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StopReason {
-    /// The error is not retriable (a 404, a 401, bad input...).
+    /// The policy does not retry this error: its kind is not among the
+    /// kinds the policy retries, or its `retry_if` predicate said no. A
+    /// `Permanent` error (a 404, a 401, bad input) is never retried by the
+    /// presets, but this is any error the policy leaves alone: an
+    /// `Unknown` one under `db`, which does not retry that kind, gives up
+    /// with this reason too ("not retriable", `permanent_error` in the
+    /// metrics).
     Permanent,
     /// Every attempt the policy allows was made.
     Attempts,
