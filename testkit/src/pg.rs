@@ -7,7 +7,10 @@
 //! the reason: a test that needs PostgreSQL fails, it is never skipped.
 //!
 //! Each test takes a database of its own from [`fresh_database`], so tests
-//! run in parallel and leave nothing behind in each other's way.
+//! run in parallel and leave nothing behind in each other's way. None is
+//! dropped: a throwaway cluster takes them with it, but on a `DATABASE_URL`
+//! that points at a server of yours they pile up, one per such test at
+//! each run (`{prefix}_{pid}_{n}`; drop them by hand).
 
 use std::path::PathBuf;
 use std::process::Command;
