@@ -15,8 +15,10 @@ use crate::timeout::AttemptTimeout;
 /// had just closed: the keep-alive race) is `Connect`, as reqwest
 /// classifies it; hyper's own timeout is `Timeout`; a misuse of hyper by
 /// the caller is `Permanent`. `None` for the rest (a response that could
-/// not be parsed, an I/O error), which its causes classify.
-#[cfg(feature = "tower")]
+/// not be parsed, an I/O error), which its causes classify. (Feature
+/// `tonic` too: a status tonic's client makes from a transport error is
+/// classified by this chain.)
+#[cfg(any(feature = "tower", feature = "tonic"))]
 fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
     if e.is_incomplete_message() || e.is_canceled() || e.is_closed() || e.is_body_write_aborted() {
         Some(ErrorKind::Connect)
@@ -33,8 +35,8 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// first error in it (itself included) whose kind is known: a
 /// `std::io::Error` by [`classify_io`] (a refused or reset connection is
 /// `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a [`Throttled`],
-/// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`: a
-/// connection closed before the response is `Connect`), a `reqwest::Error`
+/// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`
+/// or `tonic`: a connection closed before the response is `Connect`), a `reqwest::Error`
 /// or an [`HttpError`](crate::HttpError) (feature `reqwest`), a
 /// `sqlx::Error` (feature `sqlx`), a `tokio_postgres::Error` (feature
 /// `tokio-postgres`: so deadpool-postgres's `PoolError::Backend(e)`, whose
@@ -170,7 +172,7 @@ fn known_class(
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);
     }
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "tonic"))]
     if let Some(h) = e.downcast_ref::<::hyper::Error>() {
         if let Some(kind) = hyper_kind(h) {
             return Some((kind, None));

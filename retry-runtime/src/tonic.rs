@@ -13,6 +13,7 @@
 //! | `ABORTED` | Interrupted |
 //! | `UNKNOWN` | Unknown |
 //! | `CANCELLED` "Timeout expired": tonic's deadline, the client's (`tonic::TimeoutExpired`) or a tonic server's | Timeout |
+//! | `UNKNOWN`, `CANCELLED` or `INTERNAL` that tonic's client made from a transport error whose cause is transient (a refused, reset or closed connection) | its cause's: Connect, Timeout, ... |
 //! | any other (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
 //!
 //! The table is this library's: A6 defines no default set of retryable
@@ -29,7 +30,26 @@
 //! two race, and the server's answer won about one call in twenty on a
 //! multi-thread runtime. Either is a deadline, what gRPC calls
 //! `DEADLINE_EXCEEDED`, so both are a `Timeout`, retried as one. Any other
-//! `CANCELLED` stays `Permanent`.
+//! `CANCELLED` stays `Permanent`, but for one tonic made locally (below).
+//!
+//! A status tonic makes from a transport error is classified by its cause:
+//! a refused, reset or closed connection is `Connect`. tonic's client turns
+//! an error of its channel into a `Status` that holds the error as its
+//! [`source`](std::error::Error::source) (a status the server sent has
+//! none): `UNAVAILABLE` when it could not connect, `UNKNOWN` "transport
+//! error" for an I/O error (a broken pipe or a reset: the server closed
+//! the connection), `CANCELLED` "operation was canceled" for hyper's
+//! Canceled (the connection closed before the call was answered), and, with
+//! tonic's `server` feature, `INTERNAL` for most HTTP/2 errors. An
+//! `UNKNOWN`, `CANCELLED` or `INTERNAL` with a source takes the kind of its
+//! source chain ([`error_kind`](crate::classify::error_kind): an
+//! `io::Error`, hyper's error, ...) when that kind is transient, and the
+//! code's otherwise. So a server that closes or resets the connection is
+//! retried by [`GRPC`] as `Connect`, as a connection closed before the
+//! response is for HTTP. A connection closed at once never reached the
+//! server's code; one closed after the server read the request may have
+//! (a server that crashed while handling it): a method that must not run
+//! twice is retried on `Unavailable` only, or carries an idempotency key.
 //!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
@@ -272,9 +292,25 @@ fn tonic_deadline(status: &Status) -> bool {
     false
 }
 
+/// The kind of the transport error tonic made `status` from, if that
+/// error's chain classifies ([`error_kind`](crate::classify::error_kind))
+/// as a transient kind: a refused, reset or closed connection is
+/// `Connect`. A status the server sent has no
+/// [`source`](std::error::Error::source); one tonic's client made from a
+/// transport error holds that error. (tonic makes such an error
+/// `UNKNOWN`, or `CANCELLED` for hyper's "operation was canceled", or,
+/// with its `server` feature, `INTERNAL` for an HTTP/2 error.)
+fn transport_kind(status: &Status) -> Option<ErrorKind> {
+    let kind = crate::classify::error_kind(std::error::Error::source(status)?);
+    kind.is_transient().then_some(kind)
+}
+
 /// By its code ([`code_kind`]), unless the server's pushback says not to
 /// retry, or it is tonic's deadline (`CANCELLED` "Timeout expired", from
-/// the client's timer or a tonic server's: `Timeout`); the pushback is the
+/// the client's timer or a tonic server's: `Timeout`), or tonic's client
+/// made it from a transport error whose cause is transient (an `UNKNOWN`,
+/// `CANCELLED` or `INTERNAL` with a [`source`](std::error::Error::source):
+/// a refused, reset or closed connection is `Connect`); the pushback is the
 /// hint. See the [module docs](self).
 ///
 /// ```
@@ -290,6 +326,12 @@ fn tonic_deadline(status: &Status) -> bool {
 /// // a tonic server's deadline, over the wire
 /// assert_eq!(tonic::Status::cancelled("Timeout expired").kind(), ErrorKind::Timeout);
 /// assert_eq!(tonic::Status::cancelled("client went away").kind(), ErrorKind::Permanent);
+///
+/// // made by tonic's client from a transport error: by its cause
+/// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// let broken = tonic::Status::from_error(Box::new(reset));
+/// assert_eq!((broken.code(), broken.kind()), (tonic::Code::Unknown, ErrorKind::Connect));
+/// assert_eq!(tonic::Status::unknown("sent by the server").kind(), ErrorKind::Unknown);
 /// ```
 impl Classify for Status {
     fn kind(&self) -> ErrorKind {
@@ -300,6 +342,9 @@ impl Classify for Status {
             }
             Pushback::Absent | Pushback::Wait(_) => match self.code() {
                 Code::Cancelled if tonic_deadline(self) => ErrorKind::Timeout,
+                code @ (Code::Unknown | Code::Cancelled | Code::Internal) => {
+                    transport_kind(self).unwrap_or(code_kind(code))
+                }
                 code => code_kind(code),
             },
         }
@@ -572,6 +617,67 @@ mod tests {
         stop.metadata_mut()
             .insert(PUSHBACK_KEY, "-1".parse().unwrap());
         assert_eq!(stop.kind(), ErrorKind::Permanent);
+    }
+
+    /// A status tonic's client makes from a transport error is classified
+    /// by that error's chain when it is transient; one the server sends (no
+    /// source) by its code, as is a local one whose cause is not transient.
+    #[test]
+    fn a_local_status_takes_its_causes_transient_kind() {
+        let reset = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for code in [Code::Unknown, Code::Cancelled, Code::Internal] {
+            let mut status = Status::new(code, "transport error");
+            assert_eq!(status.kind(), code_kind(code), "{code:?}, no source");
+            status.set_source(Arc::new(Wrapped(Box::new(reset()))));
+            assert_eq!(status.kind(), ErrorKind::Connect, "{code:?}");
+            assert!(matches!(GRPC.decide(0, &status), Decision::Retry(_)));
+            let mut unknown_cause = Status::new(code, "x");
+            unknown_cause.set_source(Arc::new(Wrapped("no kind".into())));
+            assert_eq!(unknown_cause.kind(), code_kind(code), "{code:?}");
+        }
+        // other codes keep theirs, whatever their cause
+        for code in [Code::InvalidArgument, Code::Unavailable, Code::Aborted] {
+            let mut status = Status::new(code, "x");
+            status.set_source(Arc::new(Wrapped(Box::new(reset()))));
+            assert_eq!(status.kind(), code_kind(code), "{code:?}");
+        }
+        // a pushback that says stop still does
+        let mut stop = Status::from_error(Box::new(reset()));
+        assert_eq!(stop.kind(), ErrorKind::Connect);
+        stop.metadata_mut()
+            .insert(PUSHBACK_KEY, "-1".parse().unwrap());
+        assert_eq!(stop.kind(), ErrorKind::Permanent);
+    }
+
+    /// A server on 127.0.0.1 that closes each connection at once: tonic's
+    /// channel fails the call with hyper's Canceled ("connection closed"),
+    /// which tonic makes a CANCELLED: Connect, with the feature `tonic`
+    /// alone too (hyper's error was known to the `tower` feature only).
+    #[tokio::test]
+    async fn a_connection_the_server_closes_is_connect() {
+        use tower::ServiceExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // (stopped with the test's runtime, also when the test fails)
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+            }
+        });
+        let channel = ::tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy();
+        let request = http::Request::post(format!("http://{addr}/clips.Clips/Get"))
+            .body(::tonic::body::Body::empty())
+            .unwrap();
+        let err = channel.oneshot(request).await.unwrap_err();
+        // as tonic's client makes its status of the channel's error
+        let status = Status::from_error(Box::new(err));
+        assert!(
+            matches!(status.code(), Code::Cancelled | Code::Unknown),
+            "{status:?}"
+        );
+        assert_eq!(status.kind(), ErrorKind::Connect, "{status:?}");
     }
 
     /// A guard's rejection or a timeout as a `Status` classifies as the

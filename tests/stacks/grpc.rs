@@ -137,6 +137,102 @@ async fn no_server_is_unavailable_and_retried() {
     );
 }
 
+/// A raw TCP server on 127.0.0.1 that speaks no HTTP/2: it accepts each
+/// connection, reads from it first if `read` (the client's preface and
+/// request), and closes it. Stops when dropped.
+struct Closer {
+    addr: std::net::SocketAddr,
+    accepts: Arc<AtomicUsize>,
+    _task: Serving,
+}
+
+impl Closer {
+    async fn start(read: bool) -> Closer {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&accepts);
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if read {
+                    let mut buf = [0; 4096];
+                    let _ = socket.read(&mut buf).await;
+                }
+                drop(socket);
+            }
+        });
+        Closer {
+            addr,
+            accepts,
+            _task: Serving(task),
+        }
+    }
+
+    /// A client on a lazy channel to it (no connection before the call).
+    fn client(&self) -> tonic::client::Grpc<Channel> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect_lazy();
+        tonic::client::Grpc::new(channel)
+    }
+
+    fn accepts(&self) -> usize {
+        self.accepts.load(Ordering::SeqCst)
+    }
+}
+
+/// A server that closes the connection at once: the call never reached
+/// its code. tonic's client makes the transport error a CANCELLED
+/// "operation was canceled" (its source: hyper's Canceled, "connection
+/// closed"), or an UNKNOWN "transport error" when hyper saw the socket
+/// break: Connect either way, retried to the last attempt (it was
+/// Permanent, or Unknown, by the code only: sent once).
+#[tokio::test]
+async fn a_connection_closed_at_once_is_connect_and_retried() {
+    let server = Closer::start(false).await;
+    let mut client = server.client();
+    let err = clip(&mut client, "7").await.unwrap_err();
+    assert_local(&err);
+    assert_eq!(
+        (err.kind(), server.accepts()),
+        (ErrorKind::Connect, 4),
+        "{err:?}"
+    );
+}
+
+/// A server that reads the request, then closes the connection: an
+/// UNKNOWN "transport error" whose source is hyper's I/O error (a broken
+/// pipe), or a CANCELLED as above: Connect, retried (it was Unknown, not
+/// retried by GRPC, or Permanent).
+#[tokio::test]
+async fn a_connection_closed_after_the_request_is_connect_and_retried() {
+    let server = Closer::start(true).await;
+    let mut client = server.client();
+    let err = clip(&mut client, "7").await.unwrap_err();
+    assert_local(&err);
+    assert_eq!(
+        (err.kind(), server.accepts()),
+        (ErrorKind::Connect, 4),
+        "{err:?}"
+    );
+}
+
+/// A status tonic's client made from a transport error: CANCELLED or
+/// UNKNOWN, with that error as its source (one the server sent has none).
+fn assert_local(err: &Status) {
+    assert!(
+        matches!(err.code(), Code::Cancelled | Code::Unknown),
+        "{err:?}"
+    );
+    let source = std::error::Error::source(err);
+    assert!(
+        source.is_some_and(|e| e.is::<tonic::transport::Error>()),
+        "{err:?}"
+    );
+}
+
 /// A tonic channel under the tower layer compiles (its `tonic::body::Body`
 /// is a stream, sent once), but a failed call is an HTTP 200 whose
 /// `grpc-status` says UNAVAILABLE: the layer takes it for a success and
