@@ -52,7 +52,9 @@ pub struct Attempt {
 
 impl Attempt {
     /// Retries made before this attempt (`number - 1`): what gRPC sends as
-    /// `grpc-previous-rpc-attempts`.
+    /// `grpc-previous-rpc-attempts` on a retry. gRPC's A6 leaves that
+    /// header out of the first attempt (0 here): send it only when this is
+    /// above 0 (the `tonic` module shows it).
     ///
     /// ```
     /// let _paused = retry_runtime::testing::pause();

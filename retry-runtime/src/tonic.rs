@@ -1,7 +1,8 @@
 //! gRPC with `tonic` (feature `tonic`): [`Classify`] for `tonic::Status`,
 //! so `#[retry]` (or any policy) retries a tonic client call by its status
 //! code, and waits what the server's `grpc-retry-pushback-ms` asks (as
-//! gRPC's retry design, proposal A6, reads it); `Status` built from a timeout
+//! grpc-go reads it; gRPC's retry design, proposal A6, allows less, see
+//! below); `Status` built from a timeout
 //! or a guard's rejection, so `timeout`, `circuit` and `throttle` take
 //! such a call.
 //!
@@ -18,8 +19,39 @@
 //!
 //! The table is this library's: A6 defines no default set of retryable
 //! codes (each service's config lists them), and advises retrying only
-//! codes that mean the server did not process the call. `CANCELLED` is not
-//! retried, with one exception: tonic's deadline.
+//! codes that mean the server did not process the call. [`GRPC`] retries
+//! the transient kinds: `Timeout`, `Connect`, `RateLimited` and
+//! `Unavailable`. Not `ABORTED` (`Interrupted`) or `UNKNOWN` (`Unknown`):
+//! to retry `ABORTED` too,
+//! `GRPC.retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted))`.
+//! `GRPC` retries any method: for one that must not run twice, retry
+//! `UNAVAILABLE` only (`retry_on = Unavailable` on the attribute), or send
+//! an idempotency key the server checks: a `DEADLINE_EXCEEDED` or a
+//! `RESOURCE_EXHAUSTED` can come after the server did the work.
+//!
+//! ```
+//! use retry_runtime::{retry, tonic::GRPC};
+//! use tonic::{Code, Status};
+//! # struct Payments { calls: u32 }
+//! # impl Payments {
+//! #     async fn charge(&mut self, _cents: u64) -> Result<tonic::Response<String>, Status> {
+//! #         self.calls += 1;
+//! #         Err(Status::deadline_exceeded("slow"))
+//! #     }
+//! # }
+//! // not idempotent: retried only when the server says it did not take the call
+//! #[retry(policy = GRPC, retry_on = Unavailable)]
+//! async fn charge(payments: &mut Payments, cents: u64) -> Result<String, Status> {
+//!     Ok(payments.charge(cents).await?.into_inner())
+//! }
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let mut payments = Payments { calls: 0 };
+//! let err = charge(&mut payments, 500).await.unwrap_err();
+//! assert_eq!((err.code(), payments.calls), (Code::DeadlineExceeded, 1)); // sent once
+//! # }
+//! ```
+//!
+//! `CANCELLED` is not retried, with one exception: tonic's deadline.
 //! tonic's client ends a call at its own deadline (`Endpoint::timeout`,
 //! or `Request::set_timeout`'s `grpc-timeout`) with `CANCELLED` "Timeout
 //! expired", whose [`source`](std::error::Error::source) chain holds a
@@ -48,19 +80,81 @@
 //! retried by [`GRPC`] as `Connect`, as a connection closed before the
 //! response is for HTTP. A connection closed at once never reached the
 //! server's code; one closed after the server read the request may have
-//! (a server that crashed while handling it): a method that must not run
-//! twice is retried on `Unavailable` only, or carries an idempotency key.
+//! (a server that crashed while handling it): for a method that must not
+//! run twice, see above.
+//!
+//! `Request::set_timeout` is a deadline per attempt: inside `#[retry]` each
+//! attempt builds its request and sends its own `grpc-timeout`, so with a
+//! 2s timeout each of [`GRPC`]'s 4 attempts gets 2s. A6's deadline is the
+//! call's, across all its attempts. For one: give the policy a
+//! `max_elapsed` (no retry starts after it; it does not end an attempt
+//! already running) and set each attempt's timeout to the time left, an
+//! `#[attempt]` parameter's [`remaining`](crate::Attempt::remaining). The
+//! attribute's `timeout = "2s"` ends an attempt on the client only: it
+//! sends no `grpc-timeout`, so the server is told the request's own
+//! (`set_timeout`), or no deadline; with both, the shorter one ends the
+//! attempt on the client. The same parameter sends
+//! `grpc-previous-rpc-attempts`, which A6 leaves out of the first attempt
+//! and sets to 1 on the second, 2 on the third
+//! ([`previous_attempts`](crate::Attempt::previous_attempts)):
+//!
+//! ```
+//! use retry_runtime::{retry, tonic::GRPC, Attempt};
+//! use tonic::{Request, Status};
+//! # struct Client { seen: Vec<(Option<String>, Option<String>)> }
+//! # impl Client {
+//! #     async fn get_clip(&mut self, request: Request<u32>) -> Result<tonic::Response<String>, Status> {
+//! #         let header = |key| request.metadata().get(key).map(|v| v.to_str().unwrap().to_owned());
+//! #         self.seen.push((header("grpc-previous-rpc-attempts"), header("grpc-timeout")));
+//! #         if self.seen.len() < 3 { return Err(Status::unavailable("restarting")) }
+//! #         Ok(tonic::Response::new(format!("clip {}", request.into_inner())))
+//! #     }
+//! # }
+//!
+//! // the whole call within 5s, retries and waits included
+//! #[retry(policy = GRPC, max_elapsed = "5s")]
+//! async fn clip(client: &mut Client, id: u32, #[attempt] attempt: Attempt) -> Result<String, Status> {
+//!     let mut request = Request::new(id);
+//!     if let Some(left) = attempt.remaining {
+//!         request.set_timeout(left); // grpc-timeout: what is left of the 5s
+//!     }
+//!     if attempt.number > 1 {
+//!         let previous = attempt.previous_attempts().to_string().parse().unwrap();
+//!         request.metadata_mut().insert("grpc-previous-rpc-attempts", previous);
+//!     }
+//!     Ok(client.get_clip(request).await?.into_inner())
+//! }
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let mut client = Client { seen: Vec::new() };
+//! assert_eq!(clip(&mut client, 7).await.unwrap(), "clip 7");
+//! let previous: Vec<_> = client.seen.iter().map(|(previous, _)| previous.as_deref()).collect();
+//! assert_eq!(previous, [None, Some("1"), Some("2")]);
+//! assert_eq!(client.seen[0].1.as_deref(), Some("5000000u")); // 5s, in microseconds
+//! assert!(client.seen.iter().all(|(_, timeout)| timeout.is_some()));
+//! # }
+//! ```
 //!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
-//! [`retry_after`](Classify::retry_after), read as A6 says and as grpc-go
-//! reads it (`strconv.Atoi`): an integer, with an optional sign and nothing
+//! [`retry_after`](Classify::retry_after), read as grpc-go reads it
+//! (`strconv.Atoi`, 64-bit): an integer, with an optional sign and nothing
 //! around it (`"300"`, `"+300"`, `"0300"`). A non-negative one is the wait,
 //! however long: the policy caps it as it caps any hint
 //! ([`RetryAfter::cap`](crate::RetryAfter::cap); 60s for [`GRPC`]). One
 //! that is negative, unreadable (`" 300"`, `"1.5"`, `"300ms"`) or too large
 //! for a 64-bit integer, or several values, asks the client not to retry:
 //! such a status is `Permanent`, whatever its code (with a DEBUG line).
+//! This differs from A6's letter, a signed 32-bit integer without leading
+//! zeros: a value above `i32::MAX` (2147483647 ms, about 24.9 days), such
+//! as `"3000000000"`, is a wait here (so 60s with [`GRPC`]), where a
+//! client reading A6 strictly finds it unreadable and does not retry; and
+//! `"0300"` is 300ms.
+//!
+//! On a hedged call (the attribute's `hedge`, `.hedged()`) a pushback that
+//! says not to retry differs from A6 too: its status is `Permanent`, and a
+//! non-retriable failure ends a hedged call at once, cancelling the
+//! attempts in flight. A6 only stops new hedges there, and lets the
+//! attempts in flight answer.
 //!
 //! The presets honour hints for `RateLimited` only (and `api` and `job`
 //! for `Unavailable` too, `job` up to an hour); [`GRPC`] honours the
@@ -186,11 +280,28 @@ pub const PUSHBACK: RetryAfter = RetryAfter {
 
 /// A policy for gRPC calls: 4 attempts, exponential 100ms..5s with full
 /// jitter, the transient kinds retried (UNAVAILABLE, DEADLINE_EXCEEDED,
-/// RESOURCE_EXHAUSTED), the server's pushback honoured ([`PUSHBACK`]).
-/// A `const`: adjust it with the `with_*` setters.
+/// RESOURCE_EXHAUSTED, and a refused, reset or closed connection), the
+/// server's pushback honoured up to 60s ([`PUSHBACK`]). Not retried:
+/// `ABORTED` (`Interrupted`), `UNKNOWN` (`Unknown`) and the rest
+/// (`Permanent`). A `const`: adjust it with the `with_*` setters.
+///
+/// It has no `max_elapsed`: with three pushbacks of a minute a call takes
+/// three minutes. Bound the call with
+/// [`with_max_elapsed`](Policy::with_max_elapsed) (or the attribute's
+/// `max_elapsed = "10s"`); see the [module docs](self) for a deadline sent
+/// to the server too. It retries any method: for one that must not run
+/// twice, see the module docs.
 ///
 /// ```
-/// assert_eq!(retry_runtime::tonic::GRPC.max_attempts(), 4);
+/// use std::time::Duration;
+/// use retry_runtime::{tonic::GRPC, ErrorKind, KindSet, Policy, RetryOn};
+/// assert_eq!((GRPC.max_attempts(), GRPC.max_elapsed()), (4, None));
+///
+/// // the call within 10s, waits included; ABORTED retried too
+/// const CLIPS: Policy<RetryOn> = GRPC
+///     .with_max_elapsed(Duration::from_secs(10))
+///     .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
+/// assert_eq!(CLIPS.max_elapsed(), Some(Duration::from_secs(10)));
 /// ```
 pub const GRPC: Policy<RetryOn> = Policy::new()
     .with_attempts(4)
