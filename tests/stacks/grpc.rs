@@ -559,3 +559,137 @@ async fn a_throttled_call_is_unavailable_without_pushback() {
     assert_eq!(held.map(|t| t.throttle), Some("clips"));
     CLIPS_THROTTLE.reset();
 }
+
+/// A server-streaming method: the stream of each of the first `failing`
+/// calls starts with UNAVAILABLE; the others send "a", "b", "c".
+#[derive(Clone)]
+struct Feed {
+    failing: Arc<AtomicUsize>,
+    hits: Arc<AtomicUsize>,
+}
+
+/// The method the feed answers.
+const WATCH: &str = "/clips.Feed/Watch";
+
+/// The feed's server-streaming method.
+struct Watch(Feed);
+
+impl tonic::server::ServerStreamingService<String> for Watch {
+    type Response = String;
+    type ResponseStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<String, Status>> + Send + 'static>>;
+    type Future = std::future::Ready<Result<tonic::Response<Self::ResponseStream>, Status>>;
+    fn call(&mut self, _: tonic::Request<String>) -> Self::Future {
+        self.0.hits.fetch_add(1, Ordering::SeqCst);
+        let fail = self
+            .0
+            .failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let items = if fail {
+            vec![Err(Status::unavailable("warming up"))]
+        } else {
+            ["a", "b", "c"].map(|m| Ok(m.to_owned())).to_vec()
+        };
+        let stream: Self::ResponseStream = Box::pin(futures_util::stream::iter(items));
+        std::future::ready(Ok(tonic::Response::new(stream)))
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Feed {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let method = Watch(self.clone());
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(StringCodec);
+            Ok(grpc.server_streaming(method, req).await)
+        })
+    }
+}
+
+impl tonic::server::NamedService for Feed {
+    const NAME: &'static str = "clips.Feed";
+}
+
+impl Feed {
+    /// A feed on 127.0.0.1 whose first `failing` streams fail at once; a
+    /// client of it.
+    async fn start(failing: usize) -> (Feed, Serving, tonic::client::Grpc<Channel>) {
+        let feed = Feed {
+            failing: Arc::new(AtomicUsize::new(failing)),
+            hits: Arc::new(AtomicUsize::new(0)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let service = feed.clone();
+        let task = tokio::spawn(async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let _ = Server::builder()
+                .serve_with_incoming_shutdown(service, incoming, std::future::pending())
+                .await;
+        });
+        let client = connect(addr).await.unwrap();
+        (feed, Serving(task), client)
+    }
+}
+
+/// Starts the server-streaming call, once.
+async fn watch(
+    client: &mut tonic::client::Grpc<Channel>,
+) -> Result<tonic::Streaming<String>, Status> {
+    client
+        .ready()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let path = http::uri::PathAndQuery::from_static(WATCH);
+    let request = tonic::Request::new(String::new());
+    Ok(client
+        .server_streaming(request, path, StringCodec)
+        .await?
+        .into_inner())
+}
+
+/// The start of the stream and its first message, retried together.
+#[retry(policy = FAST)]
+async fn watch_from_the_first(
+    client: &mut tonic::client::Grpc<Channel>,
+) -> Result<(tonic::Streaming<String>, Option<String>), Status> {
+    let mut stream = watch(client).await?;
+    let first = stream.message().await?;
+    Ok((stream, first))
+}
+
+/// A stream whose first item is an error: the call itself returns Ok
+/// (the response's headers came), the error comes from the first
+/// `message()`. Retrying the call alone would retry nothing; retrying the
+/// call and its first message together does.
+#[tokio::test]
+async fn a_streams_start_is_retried_with_its_first_message() {
+    let (feed, _serving, mut client) = Feed::start(1).await;
+    let mut stream = watch(&mut client).await.expect("the call itself is Ok");
+    let err = stream.message().await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.kind(), feed.hits.load(Ordering::SeqCst)),
+        (Code::Unavailable, ErrorKind::Unavailable, 1)
+    );
+
+    let (feed, _serving, mut client) = Feed::start(1).await;
+    let (mut stream, first) = watch_from_the_first(&mut client).await.unwrap();
+    assert_eq!(
+        (first.as_deref(), feed.hits.load(Ordering::SeqCst)),
+        (Some("a"), 2)
+    );
+    // the rest is the caller's to read (a failure there is not retried)
+    let mut rest = Vec::new();
+    while let Some(m) = stream.message().await.unwrap() {
+        rest.push(m);
+    }
+    assert_eq!(rest, ["b", "c"]);
+}
