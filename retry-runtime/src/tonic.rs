@@ -134,6 +134,10 @@
 //! # }
 //! ```
 //!
+//! Streaming calls (what a retry can repeat of them), and a hedged call on
+//! a tonic client (whose methods take `&mut self`): see the crate's
+//! [Where retries go](crate#where-retries-go), "gRPC with tonic".
+//!
 //! The server's pushback (trailing metadata `grpc-retry-pushback-ms`, a
 //! decimal count of milliseconds) is the status's
 //! [`retry_after`](Classify::retry_after), read as grpc-go reads it
