@@ -1547,3 +1547,153 @@ fn a_boxed_layer_error_is_classified_by_the_error_it_holds() {
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
     assert_eq!(boxed.kind(), ErrorKind::Connect);
 }
+
+/// The SRE's switch, as `from_fn` runs it: `FAST` while retries are on,
+/// `FAST` with one attempt while they are off (the same name: the same
+/// operation). Each test has its own switch (they run in parallel).
+macro_rules! switched {
+    ($name:literal) => {{
+        static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
+        fn current() -> &'static Policy<RetryOn> {
+            static ON: Policy<RetryOn> = noted!($name);
+            static OFF: Policy<RetryOn> = noted!($name).with_attempts(1);
+            if RETRIES_OFF.load(Ordering::Relaxed) {
+                &OFF
+            } else {
+                &ON
+            }
+        }
+        (&RETRIES_OFF, RetryLayer::from_fn(current))
+    }};
+}
+
+/// The switch flipped between two requests changes the second only; a
+/// request under way when it flips keeps the policy it started with.
+#[tokio::test]
+async fn a_switch_flipped_between_requests_changes_the_later_ones_only() {
+    let (off, layer) = switched!("clips_switch_flipped");
+    let server = FlakyServer::start().await;
+    for path in ["/first", "/under-way", "/second"] {
+        server.route(path, vec![Reply::status(503); 4]);
+    }
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    let resp = svc
+        .clone()
+        .oneshot(get(&server.url("/first")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/first")),
+        (StatusCode::SERVICE_UNAVAILABLE, 4)
+    );
+
+    // flipped while this request waits to retry its first 503
+    let under_way = tokio::spawn(svc.clone().oneshot(get(&server.url("/under-way"))));
+    while server.hits("/under-way") == 0 {
+        tokio::time::sleep(ms(5)).await;
+    }
+    // (one thread: nothing runs between the count and the flip; the run's
+    // three waits of 50ms are still ahead of it)
+    assert!(server.hits("/under-way") < 4);
+    off.store(true, Ordering::Relaxed);
+    let resp = under_way.await.unwrap().unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/under-way")),
+        (StatusCode::SERVICE_UNAVAILABLE, 4)
+    );
+
+    let resp = svc.oneshot(get(&server.url("/second"))).await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/second")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+}
+
+/// Retries on through the switch: a 429's Retry-After is waited for as the
+/// server asks, and the line says why and what failed (a `retry_if`
+/// predicate reading the switch waited the backoff's 50ms, logged
+/// `wait_source="backoff"` and `error_kind="unclassified"`).
+#[tokio::test]
+async fn with_the_switch_on_a_429s_retry_after_is_honoured() {
+    let (_, layer) = switched!("clips_switch_on");
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow-down",
+        [Reply::retry_after_secs(1), Reply::ok_body("ok")],
+    );
+    let logs = capture();
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    let resp = svc.oneshot(get(&server.url("/slow-down"))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/slow-down");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(1000)), "{gaps:?}");
+    let line = logs.assert_logged(Level::WARN, "(Retry-After)");
+    testkit::capture::assert_fields(
+        &line,
+        &[
+            ("wait_source", "retry_after"),
+            ("error_kind", "RateLimited"),
+        ],
+    );
+}
+
+/// Retries off through the switch: a 503 is sent once and the run ends as
+/// a one-attempt policy's does, its attempts exhausted (a `retry_if`
+/// predicate reading the switch made it a `permanent_error`, logged as a
+/// non-retriable error).
+#[test]
+fn with_the_switch_off_a_503_is_sent_once_and_its_attempts_exhausted() {
+    use retry_runtime::StopReason;
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let (off, layer) = switched!("clips_switch_off");
+        off.store(true, Ordering::Relaxed);
+        let server = FlakyServer::start().await;
+        server.route("/clip", [Reply::status(503), Reply::ok_body("clip")]);
+        let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+        let resp = svc.oneshot(get(&server.url("/clip"))).await.unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/clip")),
+            (StatusCode::SERVICE_UNAVAILABLE, 1)
+        );
+    });
+    assert_eq!(
+        crate::give_ups("clips_switch_off"),
+        [(StopReason::Attempts, 1, 1)]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "clips_switch_off"),
+        ["attempts_exhausted"]
+    );
+    let line = logs.assert_logged(Level::ERROR, "clips_switch_off failed after 1 attempt");
+    testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
+    logs.assert_not_logged("non-retriable");
+}
+
+/// A layer made with `from_fn` is the size of one made with `new`, and so
+/// is a call's future: the function takes the policy's place.
+#[test]
+fn a_layer_from_a_function_is_the_size_of_one_from_a_policy() {
+    use std::mem::size_of_val;
+    use tower::Layer;
+    fn current() -> &'static Policy<RetryOn> {
+        &FAST
+    }
+    let answer = |_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) };
+    let request = || Request::get("/clip").body(String::new()).unwrap();
+    let fixed = FAST.layer();
+    let chosen = RetryLayer::from_fn(current);
+    assert_eq!(size_of_val(&fixed), size_of_val(&chosen));
+    let (mut fixed, mut chosen) = (
+        fixed.layer(tower::service_fn(answer)),
+        chosen.layer(tower::service_fn(answer)),
+    );
+    assert_eq!(
+        size_of_val(&fixed.call(request())),
+        size_of_val(&chosen.call(request()))
+    );
+    assert_eq!(
+        format!("{:?}", FAST.layer()),
+        format!("{:?}", RetryLayer::from_fn(current))
+    );
+}

@@ -100,6 +100,7 @@ mod limit;
 mod replay;
 
 use core::fmt;
+use core::marker::PhantomData;
 use core::task::{Context, Poll};
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -141,28 +142,47 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 /// let from_config = configured.layer();
 /// # let _ = (layer, same, from_config);
 /// ```
+///
+/// A layer made with [`from_fn`](Self::from_fn) asks a function for the
+/// policy at the start of each request instead (a switch that turns
+/// retries down at run time); its type says so, in its last parameter
+/// ([`PolicyFn`]), so that a layer made with `new` pays nothing for it.
 #[must_use = "a layer does nothing until it wraps a service; its methods return the changed layer"]
-pub struct RetryLayer<W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
-    policy: &'static Policy<W, G>,
+pub struct RetryLayer<
+    W: 'static,
+    G: 'static = NoCircuit,
+    Sl = DefaultSleeper,
+    T = NoTimeout,
+    P = FixedPolicy<W, G>,
+> {
+    /// The policy ([`new`](Self::new)), or the function that chooses one
+    /// for each request ([`from_fn`](Self::from_fn)).
+    policy: P,
     /// `LazyRun::needed_from_start(policy)`, asked once here: the policy
     /// is behind a reference the optimizer cannot see through, and asking
-    /// it at each call is six loads.
+    /// it at each call is six loads. (Unused with `from_fn`: asked of
+    /// each request's policy.)
     state_from_start: bool,
     /// Ask each request whether it may be sent again: the policy retries,
-    /// and not [`any_method`](Self::any_method) (asked once here, too).
+    /// and not [`any_method`](Self::any_method) (asked once here, too;
+    /// with `from_fn`, only the latter: the former is asked of each
+    /// request's policy).
     check_method: bool,
+    /// `W` and `G` are the policy's, which `P` holds or returns.
+    of: PhantomData<fn() -> Policy<W, G>>,
     timeout: T,
     any_method: bool,
     classify: FindClassify,
     sleeper: Sl,
 }
 
-impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, T> {
+impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone for RetryLayer<W, G, Sl, T, P> {
     fn clone(&self) -> Self {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
             classify: self.classify,
@@ -171,15 +191,40 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryLayer<W, G, Sl, 
     }
 }
 
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, G, Sl, T, P> {
+    /// The `Debug` of a layer whose policy (now) is `policy`.
+    fn show(&self, policy: &Policy<W, G>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryLayer")
+            .field("policy", policy)
+            .field("timeout", &self.timeout.limit())
+            .field("any_method", &self.any_method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows the policy, the per-attempt timeout and whether every method is
+/// retried; not the sleeper.
+///
+/// ```
+/// let shown = format!("{:?}", retry_runtime::presets::API.layer());
+/// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
+/// assert!(shown.ends_with("timeout: None, any_method: false, .. }"), "{shown}");
+/// ```
 impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
     for RetryLayer<W, G, Sl, T>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryLayer")
-            .field("policy", &self.policy)
-            .field("timeout", &self.timeout.limit())
-            .field("any_method", &self.any_method)
-            .finish_non_exhaustive()
+        self.show(self.policy.0, f)
+    }
+}
+
+/// Shows the policy its function returns now, the per-attempt timeout and
+/// whether every method is retried.
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryLayer<W, G, Sl, T, PolicyFn<W, G>>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show((self.policy.0)(), f)
     }
 }
 
@@ -195,14 +240,149 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// ```
     pub const fn new(policy: &'static Policy<W, G>) -> Self {
         RetryLayer {
-            policy,
+            policy: FixedPolicy(policy),
             state_from_start: LazyRun::needed_from_start(policy),
             check_method: policy.stop.max_attempts() > 1,
+            of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
+    }
+}
+
+impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G>> {
+    /// A layer that asks `choose` for the policy at the start of each
+    /// request: a switch (an atomic that an admin endpoint or a
+    /// configuration watcher flips) turns retries down for the requests
+    /// that start after it flips, without building the stack again. A
+    /// request already under way keeps the policy it started with, as
+    /// with `#[retry(policy = EXPR)]`. The options
+    /// ([`with_timeout`](Self::with_timeout), [`any_method`](Self::any_method),
+    /// ...) apply to whatever it returns.
+    ///
+    /// Each request is run as a layer made with its policy runs it:
+    /// Retry-After honoured, failures classified, the same log lines and
+    /// outcomes. To turn retries off, return a policy of one attempt: a 503
+    /// is then sent once, and the run ends as attempts exhausted. (A
+    /// `retry_if` predicate that reads the switch does neither: it reads no
+    /// Retry-After even while retries are on, and a failure it refuses ends
+    /// as a permanent error.)
+    ///
+    /// `choose` is called once per request, before anything else: keep it
+    /// to a load and a pick among policies made beforehand (`static`s, or
+    /// made `'static` once at start-up). It is in the layer's type
+    /// ([`PolicyFn`]), so that a layer made with [`new`](Self::new) costs
+    /// what it did; a call's future is the same size for either.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_layer::Layer;
+    /// use retry_runtime::{presets, tower::RetryLayer, Policy, RetryOn};
+    ///
+    /// /// Flipped by an admin endpoint or a configuration watcher.
+    /// static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
+    ///
+    /// fn current() -> &'static Policy<RetryOn> {
+    ///     static OFF: Policy<RetryOn> = presets::API.with_attempts(1);
+    ///     if RETRIES_OFF.load(Ordering::Relaxed) { &OFF } else { &presets::API }
+    /// }
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    /// let busy = service_fn(|_: http::Request<String>| async {
+    ///     CALLS.fetch_add(1, Ordering::Relaxed);
+    ///     Ok::<_, Infallible>(http::Response::builder().status(503).body(String::new()).unwrap())
+    /// });
+    /// let svc = RetryLayer::from_fn(current).layer(busy);
+    /// let get = || http::Request::get("/clips/7").body(String::new()).unwrap();
+    ///
+    /// svc.clone().oneshot(get()).await.unwrap();
+    /// assert_eq!(CALLS.swap(0, Ordering::Relaxed), presets::API.max_attempts());
+    /// RETRIES_OFF.store(true, Ordering::Relaxed);
+    /// svc.oneshot(get()).await.unwrap(); // the 503, sent once
+    /// assert_eq!(CALLS.load(Ordering::Relaxed), 1);
+    /// # }
+    /// ```
+    pub const fn from_fn(choose: fn() -> &'static Policy<W, G>) -> Self {
+        RetryLayer {
+            policy: PolicyFn(choose),
+            state_from_start: false,
+            check_method: true,
+            of: PhantomData,
+            timeout: NoTimeout,
+            any_method: false,
+            classify: no_classify,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
+    /// The policy a request starting now gets: what the function returns
+    /// when asked here (a request under way may have been given another).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, tower::RetryLayer, Policy, RetryOn};
+    /// fn current() -> &'static Policy<RetryOn> { &presets::WEBHOOK }
+    /// assert_eq!(RetryLayer::from_fn(current).policy().name(), "webhook");
+    /// ```
+    pub fn policy(&self) -> &'static Policy<W, G> {
+        (self.policy.0)()
+    }
+}
+
+/// The policy of a layer made with [`RetryLayer::new`]: the layer's last
+/// type parameter, its default.
+///
+/// (A type of its own, not `&'static Policy<W, G>`: a lifetime among a
+/// service's type parameters, even `'static`, keeps a future that holds
+/// the service from being spawned, "implementation of `Service` is not
+/// general enough".)
+pub struct FixedPolicy<W: 'static, G: 'static = NoCircuit>(&'static Policy<W, G>);
+
+/// The function a layer made with [`RetryLayer::from_fn`] asks for each
+/// request's policy: the layer's last type parameter, to name its type.
+///
+/// ```
+/// use retry_runtime::tower::{NoTimeout, PolicyFn, RetryLayer};
+/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, Policy, RetryOn};
+/// fn current() -> &'static Policy<RetryOn> { &presets::API }
+/// let layer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, PolicyFn<RetryOn>> =
+///     RetryLayer::from_fn(current);
+/// # let _ = layer;
+/// ```
+pub struct PolicyFn<W: 'static, G: 'static = NoCircuit>(fn() -> &'static Policy<W, G>);
+
+impl<W: 'static, G: 'static> Clone for FixedPolicy<W, G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<W: 'static, G: 'static> Copy for FixedPolicy<W, G> {}
+
+impl<W: 'static, G: 'static> Clone for PolicyFn<W, G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<W: 'static, G: 'static> Copy for PolicyFn<W, G> {}
+
+impl<W: fmt::Debug + 'static, G: 'static> fmt::Debug for FixedPolicy<W, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FixedPolicy").field(self.0).finish()
+    }
+}
+
+/// Shows the function's address.
+impl<W: 'static, G: 'static> fmt::Debug for PolicyFn<W, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PolicyFn").field(&self.0).finish()
     }
 }
 
@@ -222,7 +402,7 @@ impl<W: 'static, G: 'static> Policy<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
+impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// Give each attempt at most `limit`: a slower one fails with
     /// [`AttemptTimeout`](crate::AttemptTimeout) (kind `Timeout`), as
     /// `#[retry(timeout = ...)]` does; a run that gives up on it returns
@@ -239,11 +419,12 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
     /// # let _ = layer;
     /// ```
-    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout> {
+    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout, P> {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            of: PhantomData,
             timeout: WithTimeout(limit),
             any_method: self.any_method,
             classify: self.classify,
@@ -316,30 +497,35 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = layer;
     /// ```
-    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T> {
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T, P> {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
             classify: self.classify,
             sleeper,
         }
     }
+}
 
+impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     /// The policy.
     ///
     /// ```
     /// assert_eq!(retry_runtime::presets::API.layer().policy().name(), "api");
     /// ```
     pub const fn policy(&self) -> &'static Policy<W, G> {
-        self.policy
+        self.policy.0
     }
 }
 
-impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy> Layer<S> for RetryLayer<W, G, Sl, T> {
-    type Service = RetryService<S, W, G, Sl, T>;
+impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Layer<S>
+    for RetryLayer<W, G, Sl, T, P>
+{
+    type Service = RetryService<S, W, G, Sl, T, P>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
@@ -379,12 +565,21 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy> Layer<S> for RetryLayer<W, G
 /// assert_eq!(response.body(), "ok");
 /// # }
 /// ```
-pub struct RetryService<S, W: 'static, G: 'static = NoCircuit, Sl = DefaultSleeper, T = NoTimeout> {
+pub struct RetryService<
+    S,
+    W: 'static,
+    G: 'static = NoCircuit,
+    Sl = DefaultSleeper,
+    T = NoTimeout,
+    P = FixedPolicy<W, G>,
+> {
     inner: S,
-    layer: RetryLayer<W, G, Sl, T>,
+    layer: RetryLayer<W, G, Sl, T, P>,
 }
 
-impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryService<S, W, G, Sl, T> {
+impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone
+    for RetryService<S, W, G, Sl, T, P>
+{
     fn clone(&self) -> Self {
         RetryService {
             inner: self.inner.clone(),
@@ -393,8 +588,9 @@ impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy> Clone for RetryServic
     }
 }
 
-impl<S: fmt::Debug, W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
-    for RetryService<S, W, G, Sl, T>
+impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T, P> fmt::Debug for RetryService<S, W, G, Sl, T, P>
+where
+    RetryLayer<W, G, Sl, T, P>: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
@@ -434,7 +630,7 @@ where
         let clone = self.inner.clone();
         let service = core::mem::replace(&mut self.inner, clone);
         let layer = &self.layer;
-        let policy = layer.policy;
+        let policy = layer.policy.0;
         let once = if layer.check_method {
             request.not_repeatable()
         } else {
@@ -444,6 +640,65 @@ where
             run: Guarded::of(
                 policy,
                 LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
+            ),
+            policy,
+            service,
+            request: Some(request),
+            once,
+            ready: true,
+            timeout: layer.timeout,
+            classify: layer.classify,
+            sleeper: layer.sleeper.clone(),
+            step: Step::Start,
+        }
+    }
+}
+
+/// [`RetryLayer::from_fn`]'s: the same call, with a policy asked for at its
+/// start. (An impl of its own, not one generic over where the policy comes
+/// from: the fixed policy's `call` above is then the code it was before
+/// `from_fn`, instruction for instruction; one generic over both moved
+/// its loads around and cost 1 or 2 instructions per call.)
+impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req>
+    for RetryService<S, W, G, Sl, T, PolicyFn<W, G>>
+where
+    S: Service<Req> + Clone,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>> + Copy,
+    G: Admission<Failure<S::Response, S::Error>>,
+    Sl: Sleeper + Clone,
+    T: AttemptLimit,
+{
+    type Response = S::Response;
+    type Error = Error<S::Error>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Error::Inner)
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn call(&mut self, request: Req) -> Self::Future {
+        let clone = self.inner.clone();
+        let service = core::mem::replace(&mut self.inner, clone);
+        let layer = &self.layer;
+        // Once per request, before anything else; what `new` asks its
+        // policy once is asked of this one (the layer's `check_method` is
+        // only "not `any_method`" here).
+        let policy = (layer.policy.0)();
+        let once = if layer.check_method && policy.stop.max_attempts() > 1 {
+            request.not_repeatable()
+        } else {
+            None
+        };
+        ResponseFuture {
+            run: Guarded::of(
+                policy,
+                LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy)),
             ),
             policy,
             service,
