@@ -32,6 +32,7 @@
 //! [`CircuitOpen`](crate::CircuitOpen) or a [`Throttled`](crate::Throttled).
 
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::ControlFlow;
 use std::time::Duration;
 
@@ -83,10 +84,19 @@ pub type AttemptFailure = Failure<Response, Error>;
 ///
 /// It is [`Debug`](fmt::Debug) whatever the policy's predicate and the
 /// sleeper (closures, as a rule, are not), as [`RetryLayer`](crate::tower::RetryLayer) is.
+///
+/// A middleware made with [`from_fn`](Self::from_fn) asks a function for
+/// the policy at the start of each request instead (a switch that turns
+/// retries down at run time); its type says so, in its last parameter
+/// ([`PolicyFn`]), so that one made with `new` pays nothing for it.
 #[derive(Clone, Copy)]
 #[must_use = "a middleware does nothing until a client uses it; its methods return the changed middleware"]
-pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
-    policy: Policy<W, G>,
+pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, G>> {
+    /// The policy ([`new`](Self::new)), or the function that chooses one
+    /// for each request ([`from_fn`](Self::from_fn)).
+    policy: P,
+    /// `W` and `G` are the policy's, which `P` is or returns.
+    of: PhantomData<PolicyFn<W, G>>,
     timeout: Option<Duration>,
     any_method: bool,
     sleeper: Sl,
@@ -110,8 +120,23 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper> {
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(&self.policy, f)
+    }
+}
+
+/// Shows the policy its function returns now, the per-attempt timeout and
+/// whether every method is retried.
+impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(&(self.policy)(), f)
+    }
+}
+
+impl<W: fmt::Debug, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
+    /// The `Debug` of a middleware whose policy (now) is `policy`.
+    fn show(&self, policy: &Policy<W, G>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryMiddleware")
-            .field("policy", &self.policy)
+            .field("policy", policy)
             .field("timeout", &self.timeout)
             .field("any_method", &self.any_method)
             .finish_non_exhaustive()
@@ -129,6 +154,7 @@ impl<W, G> RetryMiddleware<W, G> {
     pub const fn new(policy: Policy<W, G>) -> Self {
         RetryMiddleware {
             policy,
+            of: PhantomData,
             timeout: None,
             any_method: false,
             sleeper: DefaultSleeper,
@@ -136,7 +162,75 @@ impl<W, G> RetryMiddleware<W, G> {
     }
 }
 
-impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
+impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
+    /// A middleware that asks `choose` for the policy at the start of
+    /// each request: a switch (an atomic that an admin endpoint or a
+    /// configuration watcher flips) turns retries down for the requests
+    /// that start after it flips, without building the client again. A
+    /// request already under way keeps the policy it started with, as
+    /// with `#[retry(policy = EXPR)]`. The options
+    /// ([`with_timeout`](Self::with_timeout), [`any_method`](Self::any_method),
+    /// ...) apply to whatever it returns.
+    ///
+    /// Each request is run as a middleware made with its policy runs it:
+    /// Retry-After honoured, failures classified, the same log lines and
+    /// outcomes. To turn retries off, return a policy of one attempt: a 503
+    /// is then sent once, and the run ends as attempts exhausted. (A
+    /// `retry_if` predicate that reads the switch does neither: it reads no
+    /// Retry-After even while retries are on, and a failure it refuses ends
+    /// as a permanent error.)
+    ///
+    /// `choose` is called once per request, before anything else: keep it
+    /// to a load and a pick (presets and `const` policies are values, and
+    /// their setters `const fn`s). It is in the middleware's type
+    /// ([`PolicyFn`]), so that one made with [`new`](Self::new) costs what
+    /// it did. A request through this one runs as through a middleware made
+    /// with `new` from what `choose` returned (a second boxed future per
+    /// request), whose sleeper is a clone of this one's: `Sl: Clone`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Policy, RetryOn};
+    ///
+    /// /// Flipped by an admin endpoint or a configuration watcher.
+    /// static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
+    ///
+    /// fn current() -> Policy<RetryOn> {
+    ///     if RETRIES_OFF.load(Ordering::Relaxed) { presets::API.with_attempts(1) } else { presets::API }
+    /// }
+    ///
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::from_fn(current))
+    ///     .build();
+    /// RETRIES_OFF.store(true, Ordering::Relaxed); // the requests that start from now on: sent once
+    /// # let _ = client;
+    /// ```
+    pub const fn from_fn(choose: fn() -> Policy<W, G>) -> Self {
+        RetryMiddleware {
+            policy: choose,
+            of: PhantomData,
+            timeout: None,
+            any_method: false,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+/// The function a middleware made with [`RetryMiddleware::from_fn`] asks
+/// for each request's policy: the middleware's last type parameter, to
+/// name its type.
+///
+/// ```
+/// use retry_runtime::reqwest_middleware::{PolicyFn, RetryMiddleware};
+/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, Policy, RetryOn};
+/// fn current() -> Policy<RetryOn> { presets::API }
+/// let middleware: RetryMiddleware<RetryOn, NoCircuit, DefaultSleeper, PolicyFn<RetryOn>> =
+///     RetryMiddleware::from_fn(current);
+/// # let _ = middleware;
+/// ```
+pub type PolicyFn<W, G = NoCircuit> = fn() -> Policy<W, G>;
+
+impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// Give each attempt at most `limit` (kind `Timeout`, retried as the
     /// policy says). An attempt ends when the response's headers arrive:
     /// its body is read after the run (`text()`, `bytes_stream()`), so
@@ -174,9 +268,10 @@ impl<W, G, Sl> RetryMiddleware<W, G, Sl> {
     ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = m;
     /// ```
-    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryMiddleware<W, G, S2> {
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryMiddleware<W, G, S2, P> {
         RetryMiddleware {
             policy: self.policy,
+            of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
             sleeper,
@@ -346,5 +441,35 @@ where
                 }
             }
         }
+    }
+}
+
+/// [`RetryMiddleware::from_fn`]'s: each request runs as through a
+/// middleware made with [`new`](RetryMiddleware::new) from the policy
+/// asked for at its start. (An impl of its own, so that the fixed policy's
+/// `handle` above is the code it was before `from_fn`; this one pays for
+/// what it asks: a second boxed future, the other impl's, per request.)
+#[async_trait::async_trait]
+impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
+where
+    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    G: Admission<AttemptFailure> + Send + Sync + 'static,
+    Sl: Sleeper + Clone + Send + Sync + 'static,
+    Sl::Sleep: Send,
+{
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
+        let fixed = RetryMiddleware {
+            policy: (self.policy)(),
+            of: PhantomData,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            sleeper: self.sleeper.clone(),
+        };
+        fixed.handle(req, extensions, next).await
     }
 }

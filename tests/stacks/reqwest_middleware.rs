@@ -3,6 +3,7 @@
 //! once; POST not retried unless asked; a refused connection retried),
 //! and reqwest-retry beside it on the same 429.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -22,7 +23,7 @@ const API: Policy<RetryOn> = presets::API
     .with_jitter(Jitter::None)
     .with_name("api");
 
-fn client(middleware: RetryMiddleware<RetryOn>) -> ClientWithMiddleware {
+fn client(middleware: impl reqwest_middleware::Middleware) -> ClientWithMiddleware {
     let inner = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))
@@ -484,4 +485,127 @@ async fn a_secret_in_the_query_is_not_logged() {
     let error = testkit::capture::field(&line, "error").unwrap_or_default();
     assert!(error.contains("/clip?api_key=***&page=***): "), "{line}");
     logs.assert_not_logged("SECRET");
+}
+
+/// The SRE's switch, as `from_fn` runs it: `API` while retries are on,
+/// `API` with one attempt while they are off (the same name: the same
+/// operation), its give-ups noted. Each test has its own switch (they run
+/// in parallel).
+macro_rules! switched {
+    ($name:literal) => {{
+        static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
+        fn current() -> Policy<RetryOn> {
+            let on = API.with_name($name).with_on_give_up(crate::note_give_up);
+            if RETRIES_OFF.load(Ordering::Relaxed) {
+                on.with_attempts(1)
+            } else {
+                on
+            }
+        }
+        (&RETRIES_OFF, RetryMiddleware::from_fn(current))
+    }};
+}
+
+/// The switch flipped between two requests changes the second only; a
+/// request under way when it flips keeps the policy it started with.
+#[tokio::test]
+async fn a_switch_flipped_between_requests_changes_the_later_ones_only() {
+    let (off, middleware) = switched!("api_switch_flipped");
+    let server = FlakyServer::start().await;
+    for path in ["/first", "/under-way", "/second"] {
+        server.route(path, vec![Reply::status(503); 3]);
+    }
+    let client = client(middleware);
+    let resp = client.get(server.url("/first")).send().await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/first")),
+        (StatusCode::SERVICE_UNAVAILABLE, 3)
+    );
+
+    // flipped while this request waits to retry its first 503
+    let under_way = tokio::spawn(client.get(server.url("/under-way")).send());
+    while server.hits("/under-way") == 0 {
+        tokio::time::sleep(ms(5)).await;
+    }
+    // (one thread: nothing runs between the count and the flip; the run's
+    // two waits of 50ms are still ahead of it)
+    assert!(server.hits("/under-way") < 3);
+    off.store(true, Ordering::Relaxed);
+    let resp = under_way.await.unwrap().unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/under-way")),
+        (StatusCode::SERVICE_UNAVAILABLE, 3)
+    );
+
+    let resp = client.get(server.url("/second")).send().await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/second")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+}
+
+/// Retries on through the switch: a 429's Retry-After is waited for as the
+/// server asks, and the line says why and what failed (a `retry_if`
+/// predicate reading the switch waited the backoff's 50ms, logged
+/// `wait_source="backoff"` and `error_kind="unclassified"`).
+#[tokio::test]
+async fn with_the_switch_on_a_429s_retry_after_is_honoured() {
+    let (_, middleware) = switched!("api_switch_on");
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow-down",
+        [Reply::retry_after_secs(1), Reply::ok_body("ok")],
+    );
+    let logs = capture();
+    let resp = client(middleware)
+        .get(server.url("/slow-down"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/slow-down");
+    assert!(gaps.len() == 1 && waited(gaps[0], ms(1000)), "{gaps:?}");
+    let line = logs.assert_logged(Level::WARN, "(Retry-After)");
+    testkit::capture::assert_fields(
+        &line,
+        &[
+            ("wait_source", "retry_after"),
+            ("error_kind", "RateLimited"),
+        ],
+    );
+}
+
+/// Retries off through the switch: a 503 is sent once and the run ends as
+/// a one-attempt policy's does, its attempts exhausted (a `retry_if`
+/// predicate reading the switch made it a `permanent_error`, logged as a
+/// non-retriable error).
+#[test]
+fn with_the_switch_off_a_503_is_sent_once_and_its_attempts_exhausted() {
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let (off, middleware) = switched!("api_switch_off");
+        off.store(true, Ordering::Relaxed);
+        let server = FlakyServer::start().await;
+        server.route("/clip", [Reply::status(503), Reply::ok_body("clip")]);
+        let resp = client(middleware)
+            .get(server.url("/clip"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), server.hits("/clip")),
+            (StatusCode::SERVICE_UNAVAILABLE, 1)
+        );
+    });
+    assert_eq!(
+        crate::give_ups("api_switch_off"),
+        [(StopReason::Attempts, 1, 1)]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "api_switch_off"),
+        ["attempts_exhausted"]
+    );
+    let line = logs.assert_logged(Level::ERROR, "api_switch_off failed after 1 attempt");
+    testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
+    logs.assert_not_logged("non-retriable");
 }
