@@ -14,7 +14,7 @@
 //! | `ABORTED` | Interrupted |
 //! | `UNKNOWN` | Unknown |
 //! | `CANCELLED` "Timeout expired": tonic's deadline, the client's (`tonic::TimeoutExpired`) or a tonic server's | Timeout |
-//! | `UNKNOWN`, `CANCELLED` or `INTERNAL` that tonic's client made from a transport error whose cause is transient (a refused, reset or closed connection) | its cause's: Connect, Timeout, ... |
+//! | `UNKNOWN`, `CANCELLED` or `INTERNAL` that tonic's client made from a transport error whose cause is transient (the connection itself reset, its pipe broken, or closed before the request was sent on it) | its cause's: Connect, Timeout, ... |
 //! | any other (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `PERMISSION_DENIED`, `INTERNAL`, ...) | Permanent |
 //!
 //! The table is this library's: A6 defines no default set of retryable
@@ -24,10 +24,17 @@
 //! `Unavailable`. Not `ABORTED` (`Interrupted`) or `UNKNOWN` (`Unknown`):
 //! to retry `ABORTED` too,
 //! `GRPC.retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted))`.
+//! That policy keeps [`PUSHBACK`]'s kinds for the server's pushback, so an
+//! `ABORTED`'s pushback is not read (its backoff waits); to read it too,
+//! add `.with_retry_after(RetryAfter { kinds:
+//! KindSet::TRANSIENT.with(ErrorKind::Interrupted), ..PUSHBACK })`.
 //! `GRPC` retries any method: for one that must not run twice, retry
-//! `UNAVAILABLE` only (`retry_on = Unavailable` on the attribute), or send
-//! an idempotency key the server checks: a `DEADLINE_EXCEEDED` or a
-//! `RESOURCE_EXHAUSTED` can come after the server did the work.
+//! `UNAVAILABLE` only (`retry_on = Unavailable` on the attribute), which
+//! usually means the server did not take the call (A6's advice), or,
+//! the sure way, send an idempotency key the server checks: a
+//! `DEADLINE_EXCEEDED` or a `RESOURCE_EXHAUSTED` can come after the
+//! server did the work, and so can an `UNAVAILABLE` tonic makes from a
+//! keep-alive timeout or a proxy's 502, 503 or 504.
 //!
 //! ```
 //! use retry_runtime::{retry, tonic::GRPC};
@@ -39,7 +46,7 @@
 //! #         Err(Status::deadline_exceeded("slow"))
 //! #     }
 //! # }
-//! // not idempotent: retried only when the server says it did not take the call
+//! // not idempotent: retried only on UNAVAILABLE, as a rule a call the server did not take
 //! #[retry(policy = GRPC, retry_on = Unavailable)]
 //! async fn charge(payments: &mut Payments, cents: u64) -> Result<String, Status> {
 //!     Ok(payments.charge(cents).await?.into_inner())
@@ -51,7 +58,9 @@
 //! # }
 //! ```
 //!
-//! `CANCELLED` is not retried, with one exception: tonic's deadline.
+//! `CANCELLED` is not retried, with two exceptions: tonic's deadline, and
+//! one tonic's client made from a connection closed before the request
+//! was sent on it (below).
 //! tonic's client ends a call at its own deadline (`Endpoint::timeout`,
 //! or `Request::set_timeout`'s `grpc-timeout`) with `CANCELLED` "Timeout
 //! expired", whose [`source`](std::error::Error::source) chain holds a
@@ -71,7 +80,7 @@
 //! none): `UNAVAILABLE` when it could not connect, `UNKNOWN` "transport
 //! error" for an I/O error (a broken pipe or a reset: the server closed
 //! the connection), `CANCELLED` "operation was canceled" for hyper's
-//! Canceled (the connection closed before the call was answered), and, with
+//! Canceled (the connection closed before the request was sent on it), and, with
 //! tonic's `server` feature, `INTERNAL` for most HTTP/2 errors. An
 //! `UNKNOWN`, `CANCELLED` or `INTERNAL` with a source takes the kind of its
 //! source chain ([`error_kind`](crate::classify::error_kind): an
@@ -81,7 +90,12 @@
 //! response is for HTTP. A connection closed at once never reached the
 //! server's code; one closed after the server read the request may have
 //! (a server that crashed while handling it): for a method that must not
-//! run twice, see above.
+//! run twice, see above. An HTTP/2 stream the server resets (`RST_STREAM`)
+//! keeps its code's kind: `INTERNAL` and `CANCELLED` are `Permanent`
+//! (their h2 error has no cause to read), `REFUSED_STREAM` comes as
+//! `UNAVAILABLE`; and a connection lost after the response's headers
+//! arrived stays `UNKNOWN` (not retried by `GRPC`: the server took the
+//! call). Only a failure of the connection itself is `Connect`.
 //!
 //! `Request::set_timeout` is a deadline per attempt: inside `#[retry]` each
 //! attempt builds its request and sends its own `grpc-timeout`, so with a

@@ -544,7 +544,11 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Layer<S>
 /// loop) before calling it.
 ///
 /// Its type, to keep one in a struct of your own: the inner service, then
-/// the policy's `W` and `G` (a preset's are `RetryOn` and `NoCircuit`).
+/// the policy's `W` and `G` (a preset's are `RetryOn` and `NoCircuit`),
+/// then the sleeper, the timeout and where the policy comes from, when
+/// they are not the defaults: a layer made with
+/// [`from_fn`](RetryLayer::from_fn) makes a
+/// `RetryService<S, W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G>>`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
