@@ -217,7 +217,8 @@
 //! The guards take such a call too: `Status` is `From<`[`AttemptTimeout`]`>`
 //! (`DEADLINE_EXCEEDED`), `From<`[`CircuitOpen`]`>` (`UNAVAILABLE`, with the
 //! breaker's wait as the pushback, so that a retry around the call, or the
-//! gRPC client a server hands the status on to, waits for the breaker) and
+//! gRPC client a server hands the status on to, waits for the breaker; no
+//! pushback from a breaker forced open, which has no wait to give) and
 //! `From<`[`Throttled`]`>` (`UNAVAILABLE`, no pushback):
 //!
 //! ```
@@ -516,9 +517,11 @@ impl From<AttemptTimeout> for Status {
 /// the pushback (`grpc-retry-pushback-ms`, in whole milliseconds rounded
 /// up), so that a retry around the call ([`Classify`] for `Status` reads
 /// it back) or a gRPC client this status is returned to waits for the
-/// breaker rather than calling again at once. Its message is the
-/// rejection's, its [`source`](std::error::Error::source) the
-/// [`CircuitOpen`].
+/// breaker rather than calling again at once. A breaker
+/// [forced open](crate::CircuitBreaker::force_open) has no wait to give
+/// (it rejects until a reset): no pushback, so the retry waits its own
+/// backoff. Its message is the rejection's, its
+/// [`source`](std::error::Error::source) the [`CircuitOpen`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -529,11 +532,17 @@ impl From<AttemptTimeout> for Status {
 /// assert_eq!((status.code(), status.message()), (Code::Unavailable, "circuit `clips` is open; retry after 30s"));
 /// assert_eq!(status.metadata().get("grpc-retry-pushback-ms").unwrap(), "30000");
 /// assert_eq!((status.kind(), status.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(30))));
+///
+/// let forced = Status::from(CircuitOpen::new_forced("clips"));
+/// assert!(forced.metadata().get("grpc-retry-pushback-ms").is_none());
+/// assert_eq!((forced.kind(), forced.retry_after()), (ErrorKind::Unavailable, None));
 /// ```
 impl From<CircuitOpen> for Status {
     fn from(open: CircuitOpen) -> Status {
         let mut metadata = MetadataMap::new();
-        metadata.insert(PUSHBACK_KEY, pushback_value(open.retry_after));
+        if let Some(wait) = open.retry_after() {
+            metadata.insert(PUSHBACK_KEY, pushback_value(wait));
+        }
         let mut status = Status::with_metadata(Code::Unavailable, open.to_string(), metadata);
         status.set_source(Arc::new(open));
         status
@@ -831,6 +840,21 @@ mod tests {
                 std::error::Error::source(&status).and_then(|e| e.downcast_ref::<CircuitOpen>());
             assert_eq!(held, Some(&open));
         }
+        // forced open: no pushback, so the policy's own backoff applies (the
+        // recovery timeout it used to carry was a wait the breaker never keeps)
+        let status = Status::from(CircuitOpen::new_forced("clips"));
+        assert_eq!(
+            (status.code(), status.message()),
+            (
+                Code::Unavailable,
+                "circuit `clips` is forced open; calls are rejected until a reset"
+            )
+        );
+        assert!(status.metadata().get(PUSHBACK_KEY).is_none());
+        assert_eq!(
+            (status.kind(), status.retry_after()),
+            (ErrorKind::Unavailable, None)
+        );
         // a wait between milliseconds is rounded up, never told short
         let status = Status::from(CircuitOpen::new("clips", Duration::from_micros(1_500)));
         assert_eq!(status.retry_after(), Some(Duration::from_millis(2)));

@@ -240,9 +240,11 @@ fn a_reset_says_what_it_closed() {
 }
 
 /// An operator's `force_open`: every call turned away however long it
-/// lasts (no probe after the recovery timeout), outcomes of calls let
-/// through before move nothing, and only a reset closes it; one WARN line
-/// per move, from any state.
+/// lasts (no probe after the recovery timeout), with a rejection that
+/// tells no wait (the recovery timeout was told: a job rescheduled at it
+/// spent its attempts in minutes), outcomes of calls let through before
+/// move nothing, and only a reset closes it; one WARN line per move, from
+/// any state.
 #[test]
 fn force_open_rejects_until_a_reset() {
     let logs = support::capture();
@@ -252,7 +254,15 @@ fn force_open_rejects_until_a_reset() {
     b.force_open(); // forced open already: no second line, no second opening
     assert_eq!(b.state(), CircuitState::Open);
     let rejected = b.try_acquire().unwrap_err();
-    assert_eq!(rejected.retry_after(), Some(s(30)));
+    assert_eq!(rejected, CircuitOpen::new_forced("upstream"));
+    assert_eq!(
+        (rejected.kind(), rejected.retry_after()),
+        (ErrorKind::Unavailable, None)
+    );
+    assert_eq!(
+        rejected.to_string(),
+        "circuit `upstream` is forced open; calls are rejected until a reset"
+    );
     clock.advance(s(3_600));
     assert!(b.try_acquire().is_err(), "no probe while forced open");
     b.record(before, S); // let through while closed: moves nothing
@@ -276,6 +286,7 @@ fn force_open_rejects_until_a_reset() {
     // from open (by failures) and from half-open
     calls(b, &[F, F]);
     b.force_open();
+    assert!(b.try_acquire().unwrap_err().forced);
     logs.assert_logged(
         Level::WARN,
         "circuit `upstream` forced open (it was open); rejecting calls until a reset",

@@ -10,7 +10,12 @@ use crate::classify::{Classify, ErrorKind};
 ///
 /// It classifies as [`ErrorKind::Unavailable`] (the dependency is, as far as
 /// this process knows, unavailable), with [`Classify::retry_after`] saying when
-/// the breaker will let a probe through. The run that owns the breaker never
+/// the breaker will let a probe through. A breaker
+/// [forced open](super::CircuitBreaker::force_open) lets none through until a
+/// reset, whatever the time: its rejection is [`forced`](CircuitOpen::forced),
+/// reads ``circuit `{name}` is forced open; calls are rejected until a
+/// reset``, and has no `retry_after` hint, so a retry around the call waits
+/// its own backoff rather than a wait the breaker cannot keep. The run that owns the breaker never
 /// retries it: the rejection ends the run before any attempt is made
 /// ([`StopReason::CircuitOpen`](crate::StopReason::CircuitOpen)). An outer
 /// retry layer without this breaker may retry it later, and waits for the
@@ -33,6 +38,11 @@ use crate::classify::{Classify, ErrorKind};
 /// assert_eq!(Classify::retry_after(&io), Some(Duration::from_secs(30)));
 /// let held = io.get_ref().and_then(|e| e.downcast_ref::<CircuitOpen>());
 /// assert_eq!(held.map(|o| o.retry_after), Some(Duration::from_secs(30)));
+///
+/// // forced open: no hint, until a reset
+/// let forced = CircuitOpen::new_forced("upstream");
+/// assert_eq!(forced.to_string(), "circuit `upstream` is forced open; calls are rejected until a reset");
+/// assert_eq!((forced.forced, forced.kind(), forced.retry_after()), (true, ErrorKind::Unavailable, None));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -41,13 +51,20 @@ pub struct CircuitOpen {
     pub circuit: &'static str,
     /// When it will let a probe through, from now (never less; up to a
     /// millisecond more, as the breaker keeps whole milliseconds).
+    /// `Duration::MAX` when [`forced`](CircuitOpen::forced): it lets none
+    /// through until a reset.
     pub retry_after: Duration,
+    /// The breaker was [forced open](super::CircuitBreaker::force_open): it
+    /// rejects every call until a [reset](super::CircuitBreaker::reset),
+    /// and the rejection gives no [`Classify::retry_after`] hint.
+    pub forced: bool,
 }
 
-/// ``circuit `{name}` is open; retry after {wait}``, the name's control and
-/// format characters escaped (`\n`, `\u{1b}`), as a log line's message
-/// shows it: a breaker named at run time cannot split a line that shows
-/// this error.
+/// ``circuit `{name}` is open; retry after {wait}`` (forced open:
+/// ``circuit `{name}` is forced open; calls are rejected until a reset``),
+/// the name's control and format characters escaped (`\n`, `\u{1b}`), as a
+/// log line's message shows it: a breaker named at run time cannot split a
+/// line that shows this error.
 ///
 /// ```
 /// let name: &'static str = "tenant\n7".to_string().leak();
@@ -56,12 +73,16 @@ pub struct CircuitOpen {
 /// ```
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "circuit `{}` is open; retry after {}",
-            crate::log::Escaped(self.circuit),
-            Wait::of(&self.retry_after)
-        )
+        let name = crate::log::Escaped(self.circuit);
+        if self.forced {
+            write!(
+                f,
+                "circuit `{name}` is forced open; calls are rejected until a reset"
+            )
+        } else {
+            let wait = Wait::of(&self.retry_after);
+            write!(f, "circuit `{name}` is open; retry after {wait}")
+        }
     }
 }
 
@@ -78,22 +99,46 @@ impl CircuitOpen {
         CircuitOpen {
             circuit,
             retry_after,
+            forced: false,
+        }
+    }
+
+    /// A rejection by the breaker named `circuit`, [forced
+    /// open](super::CircuitBreaker::force_open) until a reset (for tests
+    /// and custom breakers): [`forced`](CircuitOpen::forced), its
+    /// `retry_after` `Duration::MAX`, and no [`Classify::retry_after`] hint.
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitOpen, Classify};
+    /// let o = CircuitOpen::new_forced("db");
+    /// assert_eq!(o.to_string(), "circuit `db` is forced open; calls are rejected until a reset");
+    /// assert_eq!((o.forced, o.retry_after), (true, std::time::Duration::MAX));
+    /// assert_eq!(Classify::retry_after(&o), None);
+    /// ```
+    pub const fn new_forced(circuit: &'static str) -> CircuitOpen {
+        CircuitOpen {
+            circuit,
+            retry_after: Duration::MAX,
+            forced: true,
         }
     }
 }
 
+/// [`ErrorKind::Unavailable`], with the wait until the breaker lets a probe
+/// through as the hint; no hint for a breaker [forced
+/// open](CircuitOpen::forced), which lets none through until a reset.
 impl Classify for CircuitOpen {
     fn kind(&self) -> ErrorKind {
         ErrorKind::Unavailable
     }
     fn retry_after(&self) -> Option<Duration> {
-        Some(self.retry_after)
+        (!self.forced).then_some(self.retry_after)
     }
 }
 
 /// An `io::ErrorKind::ResourceBusy` error holding the rejection: get it
-/// back with `get_ref()` or `into_inner()` and a downcast; its wait is the
-/// `io::Error`'s [`Classify::retry_after`].
+/// back with `get_ref()` or `into_inner()` and a downcast; its hint is the
+/// `io::Error`'s [`Classify::retry_after`] (none for a breaker forced open).
 impl From<CircuitOpen> for std::io::Error {
     fn from(open: CircuitOpen) -> Self {
         std::io::Error::new(std::io::ErrorKind::ResourceBusy, open)
@@ -168,5 +213,39 @@ mod tests {
         let io = boxed.downcast::<std::io::Error>().unwrap();
         let open = io.into_inner().unwrap().downcast::<CircuitOpen>().unwrap();
         assert_eq!(*open, CircuitOpen::new("db", Duration::from_secs(30)));
+    }
+
+    /// A breaker forced open lets no call through until a reset: its
+    /// rejection says so, and gives no wait to retry after (the breaker's
+    /// recovery was the hint: a job rescheduled at it spent its attempts in
+    /// minutes), also converted to an `io::Error`.
+    #[test]
+    fn a_forced_rejection_has_no_wait() {
+        let forced = CircuitOpen::new_forced("pay");
+        assert!(forced.forced && !CircuitOpen::new("pay", Duration::from_secs(30)).forced);
+        assert_eq!(
+            forced.to_string(),
+            "circuit `pay` is forced open; calls are rejected until a reset"
+        );
+        assert_eq!(
+            (forced.kind(), forced.retry_after()),
+            (ErrorKind::Unavailable, None)
+        );
+        let io: std::io::Error = forced.into();
+        assert_eq!(
+            (Classify::kind(&io), Classify::retry_after(&io)),
+            (ErrorKind::Unavailable, None)
+        );
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(io);
+        assert_eq!(
+            (boxed.kind(), boxed.retry_after()),
+            (ErrorKind::Unavailable, None)
+        );
+        // the name escaped, as in the other message
+        let name: &'static str = "tenant\n7".to_string().leak();
+        assert_eq!(
+            CircuitOpen::new_forced(name).to_string(),
+            r"circuit `tenant\n7` is forced open; calls are rejected until a reset"
+        );
     }
 }

@@ -26,7 +26,8 @@
 //!   recovery timeout new probes are let through.
 //! - By hand: [`force_open`](CircuitBreaker::force_open) opens it until
 //!   [`reset`](CircuitBreaker::reset) closes it (no recovery timeout, no
-//!   probes); `reset` closes it from any state.
+//!   probes; its rejections are [`forced`](CircuitOpen::forced), with no
+//!   wait to retry after); `reset` closes it from any state.
 //!
 //! State changes are logged on `tracing` under the target
 //! [`retry_runtime`](crate::log::TARGET): WARN when it opens, INFO when it
@@ -368,7 +369,8 @@ impl CircuitBreaker {
     /// `Err(`[`CircuitOpen`]`)`: do not call.
     ///
     /// Closed: always `Ok`. Open: `Err` until the recovery timeout has
-    /// passed; then this call becomes the first probe and the breaker turns
+    /// passed (or, forced open with [`force_open`](CircuitBreaker::force_open),
+    /// until a reset); then this call becomes the first probe and the breaker turns
     /// half-open. HalfOpen: `Ok` for up to `probes` calls, then `Err`.
     ///
     /// ```
@@ -400,10 +402,10 @@ impl CircuitBreaker {
                 generation: w.generation(),
                 probe: false,
             })),
-            // Open by hand: until a reset, whatever the time (the
-            // recovery timeout is the wait the rejection tells).
+            // Open by hand: until a reset, whatever the time, so the
+            // rejection tells no wait.
             CircuitState::Open if w.is_forced_open() => {
-                Err(Err(CircuitOpen::new(self.name, self.recovery)))
+                Err(Err(CircuitOpen::new_forced(self.name)))
             }
             CircuitState::Open => self.first_probe_after_recovery(w).map_err(Err),
             // A probe's slot, stamped with the time it was granted: a slot
@@ -621,7 +623,8 @@ impl CircuitBreaker {
     }
 
     /// The current state. An open breaker reads `Open` until the first call
-    /// after its recovery timeout turns it half-open.
+    /// after its recovery timeout turns it half-open (or, forced open with
+    /// [`force_open`](CircuitBreaker::force_open), until a reset).
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, CircuitState};
@@ -703,7 +706,11 @@ impl CircuitBreaker {
     /// Open the breaker now and keep it open until [`reset`](Self::reset):
     /// an operator's switch for a dependency known to be down (an incident,
     /// a maintenance window), without a redeploy. Every call is turned away
-    /// with [`CircuitOpen`] (its wait: the recovery timeout), no probe is
+    /// with a [`CircuitOpen`] that is [`forced`](CircuitOpen::forced)
+    /// (``circuit `{name}` is forced open; calls are rejected until a
+    /// reset``, with no [`retry_after`](crate::Classify::retry_after) hint,
+    /// as the breaker cannot say when it will be reset: a retry around the
+    /// call, a job's reschedule, waits its own backoff), no probe is
     /// let through however long it stays so, and outcomes of calls let
     /// through before are counted in [`stats`](Self::stats) but move
     /// nothing. It says so in a WARN line, the state metric (`open`) and
@@ -720,7 +727,9 @@ impl CircuitBreaker {
     ///
     /// PAYMENTS.force_open(); // e.g. from an admin endpoint
     /// CLOCK.advance(Duration::from_secs(3600));
-    /// assert!(PAYMENTS.try_acquire().is_err()); // no probe after the recovery timeout
+    /// let rejected = PAYMENTS.try_acquire().unwrap_err(); // no probe after the recovery timeout
+    /// assert!(rejected.forced);
+    /// assert_eq!(rejected.to_string(), "circuit `payments` is forced open; calls are rejected until a reset");
     /// assert!(PAYMENTS.stats().forced_open);
     ///
     /// PAYMENTS.reset();

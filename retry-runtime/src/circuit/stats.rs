@@ -15,7 +15,9 @@ pub enum CircuitState {
     /// Calls go through; failures are counted.
     #[default]
     Closed,
-    /// Calls are rejected until the recovery timeout has passed.
+    /// Calls are rejected until the recovery timeout has passed (or, forced
+    /// open with [`force_open`](super::CircuitBreaker::force_open), until a
+    /// reset).
     Open,
     /// A bounded number of probe calls go through; the rest are rejected.
     HalfOpen,
