@@ -244,7 +244,7 @@ fn a_reset_says_what_it_closed() {
 /// tells no wait (the recovery timeout was told: a job rescheduled at it
 /// spent its attempts in minutes), outcomes of calls let through before
 /// move nothing, and only a reset closes it; one WARN line per move, from
-/// any state.
+/// any state; an opening counted only when it was not open already.
 #[test]
 fn force_open_rejects_until_a_reset() {
     let logs = support::capture();
@@ -283,9 +283,11 @@ fn force_open_rejects_until_a_reset() {
     assert!(!b.stats().forced_open);
     calls(b, &[S]);
 
-    // from open (by failures) and from half-open
+    // from open (by failures): opened once, by the failures
     calls(b, &[F, F]);
+    assert_eq!(b.stats().opened, 2);
     b.force_open();
+    assert_eq!(b.stats().opened, 2, "open already: not another opening");
     assert!(b.try_acquire().unwrap_err().forced);
     logs.assert_logged(
         Level::WARN,
@@ -296,7 +298,9 @@ fn force_open_rejects_until_a_reset() {
     clock.advance(s(30));
     let probe = b.try_acquire().unwrap();
     assert!(probe.is_probe());
-    b.force_open();
+    assert_eq!(b.stats().opened, 3);
+    b.force_open(); // from half-open: an opening, as a failed probe's
+    assert_eq!(b.stats().opened, 4);
     b.record(probe, S); // the probe of the round before: does not close it
     assert_eq!(b.state(), CircuitState::Open);
     assert!(b.stats().forced_open);

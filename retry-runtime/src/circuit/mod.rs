@@ -714,8 +714,10 @@ impl CircuitBreaker {
     /// let through however long it stays so, and outcomes of calls let
     /// through before are counted in [`stats`](Self::stats) but move
     /// nothing. It says so in a WARN line, the state metric (`open`) and
-    /// [`CircuitStats::forced_open`]; a breaker forced open already is left
-    /// as it is.
+    /// [`CircuitStats::forced_open`]; it adds one to
+    /// [`CircuitStats::opened`] only when the breaker was not open already
+    /// (closed or half-open). A breaker forced open already is left as it
+    /// is.
     ///
     /// ```
     /// use std::time::Duration;
@@ -744,7 +746,10 @@ impl CircuitBreaker {
             Ok(w.forced_open(self.stamp_ms()))
         });
         if let Ok((before, _)) = moved {
-            self.opened.fetch_add(1, Ordering::Relaxed);
+            // an opening, unless it was open already (by its failures)
+            if before.state() != CircuitState::Open {
+                self.opened.fetch_add(1, Ordering::Relaxed);
+            }
             log::circuit_forced_open(self.name, before.state());
             self.state_moved();
         }

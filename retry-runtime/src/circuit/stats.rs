@@ -81,7 +81,9 @@ pub struct CircuitStats {
     /// dropped or unwound in its attempt, a hedged attempt cancelled).
     pub neutral: u64,
     /// Times the breaker opened (re-opening after a failed probe and
-    /// [`force_open`](super::CircuitBreaker::force_open) included).
+    /// [`force_open`](super::CircuitBreaker::force_open) of a breaker that
+    /// was not open included; forcing open a breaker its failures opened
+    /// adds nothing).
     pub opened: u64,
     /// Open by [`force_open`](super::CircuitBreaker::force_open): until a
     /// reset, with no recovery timeout.
