@@ -6,7 +6,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process, so `rate()` sees the first give-up |
+//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process (or its first decision given to [`Policy::report`](crate::Policy::report)), so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
@@ -376,6 +376,20 @@ pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u3
     }
 }
 
+/// Register `operation`'s `retry_calls_total` series (every outcome) and
+/// its `retry_retries_total` at 0, once in the process, as its first call
+/// to end does: for a decision reported before any call of it ended (a
+/// persisted schedule's first retry), so that `rate()` and `increase()`
+/// see the give-up that comes later.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn register_operation(operation: &'static str) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::register_operation(operation);
+    }
+}
+
 /// The first attempt of a call of `operation` succeeded (the hot path).
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
@@ -661,20 +675,29 @@ mod imp {
     static BREAKERS: Table<Breaker, 32> = Table::new();
     static BUDGETS: Table<Budget, 32> = Table::new();
 
+    /// Every `calls` key of `operation`, and its `retries`, at 0, the
+    /// first time only; once for a name the table holds: past it, keys
+    /// are built for each use, which would zero at each.
+    #[inline]
+    fn zero_once(r: &dyn Recorder, operation: &'static str) {
+        if let Some(keys) = OPERATIONS.get(operation) {
+            if !keys.zeroed.load(Ordering::Relaxed) && !keys.zeroed.swap(true, Ordering::Relaxed) {
+                for key in keys.calls.iter().chain([&keys.retries]) {
+                    r.register_counter(key, &META).increment(0);
+                }
+            }
+        }
+    }
+
+    #[inline(never)]
+    pub(super) fn register_operation(operation: &'static str) {
+        ::metrics::with_recorder(|r: &dyn Recorder| zero_once(r, operation));
+    }
+
     #[inline(never)]
     pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
-            // (zeros once, for a name the table holds: past it, keys are
-            // built for each call, which would zero at each)
-            if let Some(keys) = OPERATIONS.get(operation) {
-                if !keys.zeroed.load(Ordering::Relaxed)
-                    && !keys.zeroed.swap(true, Ordering::Relaxed)
-                {
-                    for key in keys.calls.iter().chain([&keys.retries]) {
-                        r.register_counter(key, &META).increment(0);
-                    }
-                }
-            }
+            zero_once(r, operation);
             OPERATIONS.with(operation, |keys| {
                 r.register_counter(&keys.calls[outcome as usize], &META)
                     .increment(1);

@@ -926,6 +926,12 @@ impl<W, G> Policy<W, G> {
     ///   `retry_attempts` and its `retries_done` retries in
     ///   `retry_retries_total`; the policy's `on_give_up`.
     ///
+    /// Either registers the operation's `retry_calls_total` series (every
+    /// outcome) and its `retry_retries_total` at 0 the first time in the
+    /// process, as a run's first call does, so that `rate()` and
+    /// `increase()` see the first give-up after a restart once a retry was
+    /// reported before it.
+    ///
     /// The lines have the run's fields and target, the error's text escaped
     /// onto one line ([`log`](crate::log) lists them); the metrics need
     /// [`metrics::enable`](crate::metrics), as a run's do. The events handed
@@ -981,6 +987,10 @@ impl<W, G> Policy<W, G> {
         let verdict = self.when.check(error);
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
+        // the first decision reported in the process (the first is
+        // usually a retry: successes are not reported) registers the
+        // operation's series at 0, as a run's first call does
+        crate::metrics::register_operation(self.name);
         match decision {
             Decision::Retry(wait) => {
                 let ev = RetryEvent {
@@ -1659,6 +1669,53 @@ mod tests {
             assert_eq!(waited.is_some(), kind == TimedOut, "{run:?}");
             assert_eq!(persisted, run, "{kind:?}");
         }
+    }
+
+    /// A persisted schedule's first reported decision is a retry (its
+    /// successes are not reported): it registers the operation's outcome
+    /// series and its retries at 0, as a run's first call does, so that
+    /// `rate()` and `increase()` see the give-up reported after it (a
+    /// series that appears with its first increment has no earlier sample).
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn a_reported_retry_registers_the_operations_series_at_zero() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+        let policy = Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::fixed(s(1)))
+            .with_name("job_first_retry");
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        crate::metrics::enable();
+        ::metrics::with_local_recorder(&recorder, || {
+            policy.report(0, &"smtp timed out", Decision::Retry(s(1)));
+        });
+        let mut zeros: Vec<(String, Option<String>)> = Vec::new();
+        let mut waits = 0;
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let key = key.key();
+            let label = |name: &str| {
+                key.labels()
+                    .find(|l| l.key() == name)
+                    .map(|l| l.value().to_owned())
+            };
+            assert_eq!(label("operation").as_deref(), Some("job_first_retry"));
+            match value {
+                DebugValue::Counter(0) => zeros.push((key.name().to_owned(), label("outcome"))),
+                DebugValue::Histogram(v) if key.name() == crate::metrics::WAIT => waits += v.len(),
+                other => panic!("{key:?}: {other:?}"),
+            }
+        }
+        zeros.sort();
+        let mut expected: Vec<(String, Option<String>)> = crate::metrics::Outcome::ALL
+            .iter()
+            .map(|o| (crate::metrics::CALLS.to_owned(), Some(o.label().to_owned())))
+            .chain([(crate::metrics::RETRIES.to_owned(), None)])
+            .collect();
+        expected.sort();
+        assert_eq!(zeros, expected);
+        assert_eq!(waits, 1);
     }
 
     #[test]
