@@ -76,7 +76,10 @@ pub struct RetryEvent<'a> {
     pub error: &'a dyn Display,
     /// Its kind, when the policy classifies errors.
     pub kind: Option<ErrorKind>,
-    /// Time since the run started.
+    /// Time since the run started; for a decision reported with
+    /// [`Policy::report_at`](crate::Policy::report_at), the `elapsed` given
+    /// (zero for a decision reported with
+    /// [`Policy::report`](crate::Policy::report)).
     pub elapsed: Duration,
     /// `true` when `wait` is the server's Retry-After hint rather than the backoff's.
     pub from_retry_after: bool,
@@ -136,7 +139,10 @@ pub struct GiveUpEvent<'a> {
     pub error: &'a dyn Display,
     /// Its kind, when the policy classifies errors.
     pub kind: Option<ErrorKind>,
-    /// Time since the run started.
+    /// Time since the run started; for a decision reported with
+    /// [`Policy::report_at`](crate::Policy::report_at), the `elapsed` given
+    /// (zero for a decision reported with
+    /// [`Policy::report`](crate::Policy::report)).
     pub elapsed: Duration,
 }
 

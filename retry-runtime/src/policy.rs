@@ -862,8 +862,10 @@ impl<W, G> Policy<W, G> {
     /// un-jittered backoff of the previous retry, so the waits differ from a
     /// run's ([`Jitter`] has the ranges). A circuit breaker or retry
     /// budget attached to the policy is not consulted (this is a pure
-    /// function: it logs nothing and records no metric; [`report`](Policy::report)
-    /// does that for a decision, as a run does).
+    /// function: it logs nothing itself, calls no hook and records no
+    /// metric, though the policy's classifier may log, as tonic's does for
+    /// a pushback that asks not to retry; [`report`](Policy::report) does
+    /// that for a decision, as a run does).
     ///
     /// ```
     /// use std::time::Duration;
@@ -909,11 +911,13 @@ impl<W, G> Policy<W, G> {
         })
     }
 
-    /// Log and count a `decision` made with [`decide`](Policy::decide) (or
-    /// [`decide_at`](Policy::decide_at)) as a run of this policy logs and
-    /// counts its own; `retries_done` and `error` are those the decision
-    /// was made from. For a job queue that persists its retries, whose
-    /// decisions no run makes.
+    /// Log and count a `decision` made with [`decide`](Policy::decide) as a
+    /// run of this policy logs and counts its own; `retries_done` and
+    /// `error` are those the decision was made from. For a job queue that
+    /// persists its retries, whose decisions no run makes. A decision made
+    /// with [`decide_at`](Policy::decide_at) is reported with
+    /// [`report_at`](Policy::report_at), which hands its `elapsed` to the
+    /// hooks; this is `report_at` with an `elapsed` of zero.
     ///
     /// - [`Decision::Retry`]: the run's WARN line `retrying {operation}
     ///   after attempt {n}/{max} failed; next attempt in {wait}`, `n` being
@@ -933,18 +937,29 @@ impl<W, G> Policy<W, G> {
     /// reported before it.
     ///
     /// The lines have the run's fields and target, the error's text escaped
-    /// onto one line ([`log`](crate::log) lists them); the metrics need
-    /// [`metrics::enable`](crate::metrics), as a run's do. The events handed
-    /// to the hooks have an `elapsed` of zero, as `decide` assumes. Report
-    /// each decision once, after it is stored: a record retried after its
-    /// answer was lost would otherwise log it twice. A job that succeeds is
-    /// not reported here: the INFO line of a success after retries, and the
-    /// success's outcome and retries in the metrics, are left out, so for
-    /// such an operation `retry_calls_total` counts the jobs that gave up,
-    /// and `retry_retries_total` their retries only.
+    /// onto one line ([`log`](crate::log) lists them); they are not inside a
+    /// `retry.attempt` span, even with
+    /// [`with_attempt_spans`](Policy::with_attempt_spans) (no attempt runs
+    /// here). The metrics need [`metrics::enable`](crate::metrics), as a
+    /// run's do. Report each decision once, after it is stored: a record
+    /// retried after its answer was lost would otherwise log it twice. A
+    /// job that succeeds is not reported here: the INFO line of a success
+    /// after retries, and the success's outcome and retries in the metrics,
+    /// are left out, so for such an operation `retry_calls_total`,
+    /// `retry_attempts` and `retry_retries_total` count only the jobs that
+    /// gave up; `retry_wait_seconds` has every reported retry's wait.
     ///
-    /// `decide` stays pure; this does what a run does with a decision, and
-    /// decides nothing.
+    /// It decides nothing: the `decision` is taken as given. Report the
+    /// one this policy's `decide` made from the same `retries_done` and
+    /// `error`; another (another policy's, or one made up) is logged and
+    /// counted as it is, and its attempt number may exceed the policy's
+    /// maximum (`attempt 5/4`). Nothing is recorded to the policy's circuit
+    /// breaker, retry budget or throttle, as `decide` asks none of them.
+    /// The policy's classifier ([`When::check`]) runs again on `error`,
+    /// for the line's kind and whether the wait was the server's: a
+    /// [`RetryIf`] predicate is called a second time, and a classifier
+    /// that logs logs again (tonic's DEBUG line for a pushback that asks
+    /// not to retry appears twice).
     ///
     /// ```
     /// # use std::sync::{Arc, Mutex};
@@ -984,6 +999,47 @@ impl<W, G> Policy<W, G> {
     where
         W: When<E>,
     {
+        self.report_at(retries_done, Duration::ZERO, error, decision);
+    }
+
+    /// [`report`](Policy::report) for a decision made with
+    /// [`decide_at`](Policy::decide_at): `elapsed`, the time since the job's
+    /// first run started, is the `elapsed` of the event handed to the
+    /// policy's `before_sleep` or `on_give_up` (the log lines and the
+    /// metrics do not show it). Pass the `retries_done`, `elapsed` and
+    /// `error` the decision was made from.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use std::time::Duration;
+    /// use retry_runtime::{Decision, GiveUpEvent, Policy, StopReason};
+    ///
+    /// static ALERTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    /// fn alert(ev: &GiveUpEvent<'_>) {
+    ///     ALERTS.lock().unwrap().push(format!("{} gave up after {:?}: {}", ev.operation, ev.elapsed, ev.error));
+    /// }
+    /// let policy = Policy::new()
+    ///     .with_name("import")
+    ///     .with_attempts(10)
+    ///     .with_max_elapsed(Duration::from_secs(3600))
+    ///     .with_on_give_up(alert);
+    ///
+    /// // the job's first run started 61 minutes ago (from its row)
+    /// let elapsed = Duration::from_secs(61 * 60);
+    /// let decision = policy.decide_at(2, elapsed, &"upstream down");
+    /// assert_eq!(decision, Decision::GiveUp(StopReason::Deadline));
+    /// policy.report_at(2, elapsed, &"upstream down", decision);
+    /// assert_eq!(*ALERTS.lock().unwrap(), ["import gave up after 3660s: upstream down"]);
+    /// ```
+    pub fn report_at<E: fmt::Display>(
+        &self,
+        retries_done: u32,
+        elapsed: Duration,
+        error: &E,
+        decision: Decision,
+    ) where
+        W: When<E>,
+    {
         let verdict = self.when.check(error);
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
@@ -1000,7 +1056,7 @@ impl<W, G> Policy<W, G> {
                     wait,
                     error,
                     kind: verdict.kind,
-                    elapsed: Duration::ZERO,
+                    elapsed,
                     from_retry_after: self.waits_as_told(verdict),
                 };
                 crate::run::announce_retry(self, &ev, None);
@@ -1013,7 +1069,7 @@ impl<W, G> Policy<W, G> {
                     reason,
                     error,
                     kind: verdict.kind,
-                    elapsed: Duration::ZERO,
+                    elapsed,
                 };
                 crate::run::announce_give_up(self, &ev);
             }
@@ -1716,6 +1772,38 @@ mod tests {
         expected.sort();
         assert_eq!(zeros, expected);
         assert_eq!(waits, 1);
+    }
+
+    /// `report_at` hands the hooks the `elapsed` the decision was made at
+    /// (`decide_at`'s); `report` hands them zero, as `decide` assumes.
+    #[test]
+    fn report_at_hands_the_hooks_its_elapsed() {
+        use std::sync::Mutex;
+
+        static SEEN: Mutex<Vec<(&str, Duration)>> = Mutex::new(Vec::new());
+        let policy = Policy::new()
+            .with_attempts(3)
+            .with_backoff(Backoff::fixed(s(1)))
+            .with_name("report_at_hooks")
+            .with_before_sleep(|ev| SEEN.lock().unwrap().push(("retry", ev.elapsed)))
+            .with_on_give_up(|ev| SEEN.lock().unwrap().push(("give up", ev.elapsed)));
+        let error = "down";
+        let retry = policy.decide_at(0, s(7), &error);
+        policy.report_at(0, s(7), &error, retry);
+        let last = policy.decide_at(2, s(90), &error);
+        assert_eq!(last, Decision::GiveUp(StopReason::Attempts));
+        policy.report_at(2, s(90), &error, last);
+        policy.report(0, &error, retry);
+        policy.report(2, &error, last);
+        assert_eq!(
+            *SEEN.lock().unwrap(),
+            [
+                ("retry", s(7)),
+                ("give up", s(90)),
+                ("retry", Duration::ZERO),
+                ("give up", Duration::ZERO)
+            ]
+        );
     }
 
     #[test]
