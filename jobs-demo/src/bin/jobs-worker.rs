@@ -37,8 +37,10 @@
 //! error retrying cannot help (a missing table, bad SQL) ends it.
 //!
 //! It logs to stderr, as the `jobs` example does (INFO and above, times on
-//! the simulated clock): each run's end (WARN for a failure with its retry,
-//! ERROR for a job failed for good or an outcome that could not be
+//! the simulated clock): each run's end (for a failure, an INFO line with
+//! the job's context, then the policy's line from `Policy::report` in a
+//! `job{id=..}` span: WARN with its retry or for a permanent error, ERROR
+//! once the attempts are spent; ERROR for an outcome that could not be
 //! recorded), each pause. Stdout gets one line at the end: `worker NAME: N
 //! runs in Ss`.
 

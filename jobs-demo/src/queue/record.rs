@@ -177,10 +177,18 @@ impl JobQueue {
         }
     }
 
-    /// Log a failed run of `job` whose outcome was recorded at `now`: WARN
-    /// with the retry, or ERROR when the job failed for good. The one place
-    /// these lines are written, for [`Worker::run_one`] and for a run lost to
-    /// an expired lease.
+    /// Log a failed run of `job` whose outcome was recorded at `now`, once
+    /// its row is written (a decision is reported once, after it is stored):
+    /// an INFO line with the job's context on the queue's clock (its id,
+    /// payload, attempt, error kind and next run; not the error's text),
+    /// then the policy's own line for the decision, through
+    /// [`Policy::report`](retry_runtime::Policy::report), in a `job` span
+    /// with the job's id: WARN with the retry or for an error the policy
+    /// does not retry, ERROR once the attempts are spent, the error's text
+    /// escaped onto one line (a handler's error
+    /// cannot forge a line), and the policy's metrics when they are on. The
+    /// one place these lines are written, for [`Worker::run_one`] and for a
+    /// run lost to an expired lease.
     ///
     /// [`Worker::run_one`]: crate::Worker::run_one
     pub(crate) fn log_failure<E>(&self, job: &Job, error: &E, outcome: &JobOutcome, now: Duration)
@@ -191,20 +199,29 @@ impl JobQueue {
         let attempt = job.retry_count.saturating_add(1);
         let max = self.policy.stop().max_attempts;
         let kind = error.kind();
-        match *outcome {
+        let decision = match *outcome {
             JobOutcome::Retry {
                 retry_count,
                 wait,
                 next_retry_at,
-            } => tracing::warn!(
-                "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); retry {retry_count} in {}s, at {}",
-                wait.as_secs(),
-                fmt_time(next_retry_at)
-            ),
-            JobOutcome::Failed { reason, .. } => tracing::error!(
-                "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}: {error}); FAILED for good ({reason})"
-            ),
-        }
+            } => {
+                tracing::info!(
+                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}); retry {retry_count} in {}s, at {}",
+                    wait.as_secs(),
+                    fmt_time(next_retry_at)
+                );
+                // the wait as stored, in whole milliseconds
+                Decision::Retry(wait)
+            }
+            JobOutcome::Failed { reason, .. } => {
+                tracing::info!(
+                    "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}); FAILED for good ({reason})"
+                );
+                Decision::GiveUp(reason)
+            }
+        };
+        tracing::info_span!("job", id)
+            .in_scope(|| self.policy.report(job.retry_count, error, decision));
     }
 
     /// Write a failed run's row, with `recorded_by` naming this worker, if

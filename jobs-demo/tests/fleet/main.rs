@@ -152,6 +152,18 @@ fn ms(t: i64) -> Duration {
     Duration::from_millis(u64::try_from(t).unwrap())
 }
 
+/// The start of the policy's line for a retry after attempt `attempt`.
+fn retrying(attempt: i64) -> String {
+    format!("retrying job after attempt {attempt}/4 failed; next attempt in ")
+}
+
+/// Panics unless `log` holds exactly one line at `level` in job `id`'s
+/// span whose message starts with `message`: the policy's report of a
+/// failed run, which has the error.
+fn assert_reported(log: &[String], level: &str, id: i64, message: &str) {
+    assert_logged(log, level, &format!("job{{id={id}}}: {message}"), " error=");
+}
+
 /// Panics unless `log` holds exactly one line at `level` whose message
 /// starts with `start` and contains `then` after that.
 fn assert_logged(log: &[String], level: &str, start: &str, then: &str) {
@@ -355,13 +367,16 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
                     assert_eq!((job.id, run.claims, &run.worker), (job_id, claims, &victim));
                     // logged by the worker whose claim found the lease expired
                     let line = format!(
-                        "[{}] job {} {:?}: attempt {attempt}/4 failed (Timeout: the run outlived its claim's lease); ",
+                        "[{}] job {} {:?}: attempt {attempt}/4 failed (Timeout); ",
                         fmt_time(ms(run.lease_until)),
                         job.id,
                         job.payload
                     );
-                    let level = if attempt < 4 { "WARN" } else { "ERROR" };
-                    assert_logged(&log, level, &line, "");
+                    assert_logged(&log, "INFO", &line, "");
+                    match attempt {
+                        4 => assert_reported(&log, "ERROR", job.id, "job failed after 4 attempts"),
+                        _ => assert_reported(&log, "WARN", job.id, &retrying(attempt)),
+                    }
                     attempt += 1;
                 }
                 Some("RETRY") => {
@@ -390,7 +405,8 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
                         wait / 1000,
                         fmt_time(ms(failed_at + wait))
                     );
-                    assert_logged(&log, "WARN", &line, &retry);
+                    assert_logged(&log, "INFO", &line, &retry);
+                    assert_reported(&log, "WARN", job.id, &retrying(attempt));
                     attempt += 1;
                 }
                 Some("FAILED") => {
@@ -401,7 +417,17 @@ async fn four_workers_one_killed_mid_job_every_job_ends_as_scripted() {
                         job.id,
                         job.payload
                     );
-                    assert_logged(&log, "ERROR", &line, "; FAILED for good (");
+                    assert_logged(&log, "INFO", &line, "; FAILED for good (");
+                    // the attempts spent: ERROR; a permanent error earlier: WARN
+                    match attempt {
+                        4 => assert_reported(&log, "ERROR", job.id, "job failed after 4 attempts"),
+                        n => assert_reported(
+                            &log,
+                            "WARN",
+                            job.id,
+                            &format!("job failed with a non-retriable error on attempt {n}"),
+                        ),
+                    }
                 }
                 Some("DONE") => assert_eq!(k + 1, runs.len()),
                 Some(other) => panic!("job {}: outcome {other}", job.id),

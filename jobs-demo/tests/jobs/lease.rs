@@ -127,15 +127,17 @@ async fn a_job_whose_lease_keeps_expiring_ends_failed_after_the_policys_attempts
 }
 
 /// A run lost to an expired lease fails its attempt as a run that returned
-/// an error does, and is logged as `Worker::run_one` logs one: a WARN line
-/// with the retry, then an ERROR line when the job fails for good.
+/// an error does, and is logged as `Worker::run_one` logs one: the INFO
+/// line of the job's context, then the policy's reported line, WARN with
+/// the retry, ERROR when the job fails for good.
 #[tokio::test]
 async fn a_run_lost_to_an_expired_lease_is_logged_as_a_failed_attempt() {
     let logs = testkit::capture::capture();
     let q = JobQueue::open_in_memory().await.unwrap().with_lease(s(60));
     let id = q.enqueue("kills its worker", s(0)).await.unwrap();
-    let lost = "Timeout: the run outlived its claim's lease";
+    let lost = "the run outlived its claim's lease";
     let mut expected = Vec::new();
+    let mut reported = Vec::new();
     let mut due = s(0);
     for attempt in 1..=4 {
         // claimed by a worker that dies with it
@@ -153,25 +155,42 @@ async fn a_run_lost_to_an_expired_lease_is_logged_as_a_failed_attempt() {
         expected.push(match job.status {
             JobStatus::Pending => {
                 due = job.next_retry_at;
+                let wait = due - until;
+                reported.push((
+                    format!(
+                        "WARN retrying job after attempt {attempt}/4 failed; next attempt in {wait:?}"
+                    ),
+                    Some(wait.as_millis().to_string()),
+                ));
                 format!(
-                    "WARN [{t}] job {id} \"kills its worker\": attempt {attempt}/4 failed ({lost}); retry {attempt} in {}s, at {}",
-                    (due - until).as_secs(),
+                    "INFO [{t}] job {id} \"kills its worker\": attempt {attempt}/4 failed (Timeout); retry {attempt} in {}s, at {}",
+                    wait.as_secs(),
                     fmt_time(due)
                 )
             }
             status => {
                 assert_eq!((status, attempt), (JobStatus::Failed, 4));
+                reported.push(("ERROR job failed after 4 attempts".to_owned(), None));
                 format!(
-                    "ERROR [{t}] job {id} \"kills its worker\": attempt 4/4 failed ({lost}); FAILED for good (attempts exhausted)"
+                    "INFO [{t}] job {id} \"kills its worker\": attempt 4/4 failed (Timeout); FAILED for good (attempts exhausted)"
                 )
             }
         });
-        let failures: Vec<String> = logs
-            .lines()
+        let context: Vec<String> = logs
+            .at(tracing::Level::INFO)
             .into_iter()
-            .filter(|l| l.starts_with("WARN ") || l.starts_with("ERROR "))
+            .filter(|l| l.contains(": attempt "))
             .collect();
-        assert_eq!(failures, expected);
+        assert_eq!(context, expected);
+        let failures = failure_lines(&logs);
+        assert_eq!(failures.len(), reported.len(), "{failures:#?}");
+        for (line, (message, wait_ms)) in failures.iter().zip(&reported) {
+            assert!(line.starts_with(&format!("{message} | ")), "{line}");
+            let field = |key| testkit::capture::field(line, key);
+            assert_eq!(field("error"), Some(lost), "{line}");
+            assert_eq!(field("error_kind"), Some("Timeout"), "{line}");
+            assert_eq!(field("wait_ms"), wait_ms.as_deref(), "{line}");
+        }
     }
 }
 

@@ -432,6 +432,42 @@ fn handler(clock: ScaledClock, log: Log) -> impl FnMut(Job) -> std::future::Read
     }
 }
 
+/// A failed run is logged through the policy's `report`, after its row is
+/// written: WARN with the retry (ERROR once the job fails for good) in a
+/// `job` span naming the job, the error's text escaped onto one line, so a
+/// handler's error cannot forge a line; the demo's own INFO line has the
+/// job's context and not the error's text. (The demo wrote the error
+/// unescaped into a WARN line of its own.)
+#[tokio::test]
+async fn a_failed_run_is_reported_by_the_policy_with_its_error_on_one_line() {
+    let logs = testkit::capture::capture();
+    let q = JobQueue::open_in_memory().await.unwrap();
+    let id = q.enqueue("send", s(0)).await.unwrap();
+    let forged = "refused\nERROR [00:00:00] job 99: FAILED for good";
+    let mut worker = Worker::start("w1", q, ScaledClock::new(1)).await.unwrap();
+    let mut handler =
+        |_| async { Err::<(), _>(io::Error::new(io::ErrorKind::ConnectionRefused, forged)) };
+    let ran = worker.run_one(&mut handler).await.unwrap().unwrap();
+    assert!(matches!(ran.outcome, Ok(Some(JobOutcome::Retry { .. }))));
+
+    let lines = logs.lines();
+    assert!(lines.iter().all(|l| !l.contains('\n')), "{lines:#?}");
+    let retry = "retrying job after attempt 1/4 failed; next attempt in ";
+    let warn = logs.assert_logged(tracing::Level::WARN, retry);
+    assert_eq!(
+        testkit::capture::field(&warn, "error"),
+        Some(r"refused\nERROR [00:00:00] job 99: FAILED for good"),
+        "{warn}"
+    );
+    assert_eq!(logs.span_of(retry), Some(format!("job | id={id}")));
+    let context = logs.assert_logged(
+        tracing::Level::INFO,
+        &format!("job {id} \"send\": attempt 1/4 failed (Connect); retry 1 in "),
+    );
+    assert!(!context.contains("refused"), "{context}");
+    assert_eq!(logs.at(tracing::Level::ERROR), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn the_worker_plays_the_whole_schedule_on_a_scaled_clock() {
     let clock = ScaledClock::minute_every(TIMED_MINUTE);
