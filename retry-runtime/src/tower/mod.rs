@@ -629,32 +629,10 @@ where
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn call(&mut self, request: Req) -> Self::Future {
-        // The ready service goes with the call; a clone stays for the next
-        // caller, who makes it ready.
-        let clone = self.inner.clone();
-        let service = core::mem::replace(&mut self.inner, clone);
         let layer = &self.layer;
-        let policy = layer.policy.0;
-        let once = if layer.check_method {
-            request.not_repeatable()
-        } else {
-            None
-        };
-        ResponseFuture {
-            run: Guarded::of(
-                policy,
-                LazyRun::for_request(policy, once.is_some(), layer.state_from_start),
-            ),
-            policy,
-            service,
-            request: Some(request),
-            once,
-            ready: true,
-            timeout: layer.timeout,
-            classify: layer.classify,
-            sleeper: layer.sleeper.clone(),
-            step: Step::Start,
-        }
+        let (policy, check_method, from_start) =
+            (layer.policy.0, layer.check_method, layer.state_from_start);
+        self.start(request, policy, check_method, from_start)
     }
 }
 
@@ -687,22 +665,57 @@ where
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn call(&mut self, request: Req) -> Self::Future {
-        let clone = self.inner.clone();
-        let service = core::mem::replace(&mut self.inner, clone);
-        let layer = &self.layer;
         // Once per request, before anything else; what `new` asks its
         // policy once is asked of this one (the layer's `check_method` is
         // only "not `any_method`" here).
-        let policy = (layer.policy.0)();
-        let once = if layer.check_method && policy.stop.max_attempts() > 1 {
+        let policy = (self.layer.policy.0)();
+        let check_method = self.layer.check_method && policy.stop.max_attempts() > 1;
+        self.start(
+            request,
+            policy,
+            check_method,
+            LazyRun::needed_from_start(policy),
+        )
+    }
+}
+
+impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
+    /// A call's future, run with `policy`: what the two `call`s share, with
+    /// what each reads of its layer or asks of its policy as arguments (so
+    /// the fixed policy's `call` loads what it did before `from_fn`).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn start<Req>(
+        &mut self,
+        request: Req,
+        policy: &'static Policy<W, G>,
+        check_method: bool,
+        state_from_start: bool,
+    ) -> ResponseFuture<S, Req, W, G, Sl, T>
+    where
+        S: Service<Req> + Clone,
+        S::Response: ClassifyResponse,
+        S::Error: StdError + 'static,
+        Req: Replay,
+        W: When<Failure<S::Response, S::Error>> + Copy,
+        G: Admission<Failure<S::Response, S::Error>>,
+        Sl: Sleeper + Clone,
+        T: AttemptLimit,
+    {
+        // The ready service goes with the call; a clone stays for the next
+        // caller, who makes it ready.
+        let clone = self.inner.clone();
+        let service = core::mem::replace(&mut self.inner, clone);
+        let once = if check_method {
             request.not_repeatable()
         } else {
             None
         };
+        let layer = &self.layer;
         ResponseFuture {
             run: Guarded::of(
                 policy,
-                LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy)),
+                LazyRun::for_request(policy, once.is_some(), state_from_start),
             ),
             policy,
             service,
