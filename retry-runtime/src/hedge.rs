@@ -491,7 +491,7 @@ where
                         // not (they count in the attempts and retries);
                         // a later attempt's win is a success after a retry.
                         let outcome = if done.number > 1 {
-                            log::success(policy.name, done.number, max);
+                            log::success(policy.name, done.number, max, &Some(start));
                             metrics::Outcome::SucceededAfterRetries
                         } else {
                             metrics::Outcome::SucceededFirstTry
@@ -603,7 +603,12 @@ where
                                 elapsed: now,
                                 from_retry_after,
                             };
-                            announce_retry(policy, &ev, Some(&mut *notify));
+                            announce_retry(
+                                policy,
+                                &ev,
+                                log::Elapsed::Measured(now),
+                                Some(&mut *notify),
+                            );
                             // Recorded under `testing::pause`. With a hedge
                             // delay, slept on the real timer whatever the
                             // sleeper: the attempts race it in real time,
@@ -920,10 +925,13 @@ fn give_up<W, G, E: Display>(
         kind: last.kind,
         elapsed,
     };
+    let shown = log::Elapsed::Measured(elapsed);
     match (reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt),
-        (StopReason::Budget, Some(budget)) => log::budget_exhausted_on(&ev, last.attempt, budget),
-        _ => log::give_up_on(&ev, last.attempt),
+        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt, shown),
+        (StopReason::Budget, Some(budget)) => {
+            log::budget_exhausted_on(&ev, last.attempt, budget, shown);
+        }
+        _ => log::give_up_on(&ev, last.attempt, shown),
     }
     metrics::call_ended(policy.name, reason.into(), attempts);
     if reason != StopReason::Deferred {

@@ -5,19 +5,19 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `wait_source`, `error`, `error_kind` |
-//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `outcome` |
-//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
-//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
-//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `budget`, `error`, `error_kind`, `outcome` |
-//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `outcome` |
+//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
+//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
+//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
+//! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
 //! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
@@ -44,7 +44,16 @@
 //! errors); `wait_ms` the wait before the next attempt, in whole
 //! milliseconds rounded down (the message's `{wait}` rounds it to the
 //! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`), and `wait_source`
-//! what chose it (`backoff` or `retry_after`); `reason` why the run
+//! what chose it (`backoff` or `retry_after`); `elapsed_ms` the time since
+//! the run started, waits included, in whole milliseconds rounded down, on
+//! the retry line and on each line that ends a run after an attempt, for a
+//! run that read the clock at its start (a policy with `max_elapsed`,
+//! `before_sleep` or `on_give_up`, a call with a `.notify(..)` hook or an
+//! attempt context, `.detailed()`, a hedged call, [`Run::timed`](crate::Run::timed)):
+//! a plain run reads no clock, one read per call being more than the rest
+//! of a call that succeeds at once costs, and its lines have no
+//! `elapsed_ms` (nor has a call a breaker or a throttle turned away before
+//! its first attempt: it ended where it started); `reason` why the run
 //! stopped (a give-up), why a hedged attempt's failure was not retried,
 //! why the request was not sent again (sent once) or why a server's wait
 //! was not believed. A breaker's lines carry its
@@ -245,6 +254,43 @@ fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
 }
 
+/// The time a run has taken so far, for the `elapsed_ms` field of its
+/// retry line and of the line that ends it: measured already, or measured
+/// from the run's start when a line is written (the field's expression is
+/// evaluated only for a line a subscriber wants), or not known at all: a
+/// plain run reads no clock at its start (one read per call would be most
+/// of a success's cost), so its lines have no `elapsed_ms`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Elapsed {
+    /// Measured for the event already (for the deadline, a callback, the
+    /// run's error).
+    Measured(Duration),
+    /// The run's start on the [`SystemClock`](crate::clock::SystemClock).
+    Since(Duration),
+    /// The run read no clock at its start.
+    Unknown,
+}
+
+impl Elapsed {
+    /// From the run's start, if it read one.
+    #[inline]
+    pub(crate) fn since(start: Option<Duration>) -> Elapsed {
+        start.map_or(Elapsed::Unknown, Elapsed::Since)
+    }
+
+    /// In whole milliseconds, rounded down as `wait_ms` is; `None` (no
+    /// field) when not known.
+    fn ms(self) -> Option<u64> {
+        use crate::clock::{Clock, SystemClock};
+        let elapsed = match self {
+            Elapsed::Measured(elapsed) => elapsed,
+            Elapsed::Since(start) => SystemClock.now().saturating_sub(start),
+            Elapsed::Unknown => return None,
+        };
+        Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 /// Could a WARN event reach anyone: a `tracing` subscriber that wants WARN,
 /// or the `log` crate through `tracing`'s `log` feature? One relaxed atomic
 /// load when nothing listens. When this is `false`, [`retry`] would
@@ -306,13 +352,14 @@ fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce() -> R) -> R {
 }
 
 /// The WARN line before a sleep.
-pub(crate) fn retry(ev: &RetryEvent<'_>) {
+pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed) {
     tracing::warn!(
         target: TARGET,
         operation = ev.operation,
         attempt = ev.attempt,
         max_attempts = ev.max_attempts,
         wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
+        elapsed_ms = elapsed.ms(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
@@ -327,21 +374,22 @@ pub(crate) fn retry(ev: &RetryEvent<'_>) {
 
 /// The line of a run that gave up: WARN for a non-retriable error, ERROR
 /// for any other stop.
-pub(crate) fn give_up(ev: &GiveUpEvent<'_>) {
-    give_up_on(ev, ev.attempts);
+pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed) {
+    give_up_on(ev, ev.attempts, elapsed);
 }
 
 /// [`give_up`] of a run whose last error is attempt `attempt`'s (the one
 /// the line is about: its field `attempt`, and its number in the message of
 /// a non-retriable error), where the message's count is the attempts made.
 /// Only a hedged run's differ: an attempt started earlier may fail last.
-pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
+pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
     if ev.reason == StopReason::Permanent {
         tracing::warn!(
             target: TARGET,
             operation = ev.operation,
             attempt,
             max_attempts = ev.max_attempts,
+            elapsed_ms = elapsed.ms(),
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
             outcome = metrics::Outcome::from(ev.reason).label(),
@@ -355,6 +403,7 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
             operation = ev.operation,
             attempt,
             max_attempts = ev.max_attempts,
+            elapsed_ms = elapsed.ms(),
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
             reason = %ev.reason,
@@ -371,20 +420,34 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32) {
 /// a run that ends in a success pays one atomic load when nobody listens.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-pub(crate) fn success(operation: &'static str, attempt: u32, max_attempts: u32) {
+/// `start` is the run's start, if it read one (by reference: one register
+/// more for the call, where the time itself would take the stack of the
+/// loop that a success after retries ends).
+pub(crate) fn success(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    start: &Option<Duration>,
+) {
     if may_log(tracing::Level::INFO) {
-        success_line(operation, attempt, max_attempts);
+        success_line(operation, attempt, max_attempts, start);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn success_line(operation: &'static str, attempt: u32, max_attempts: u32) {
+fn success_line(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    start: &Option<Duration>,
+) {
     tracing::info!(
         target: TARGET,
         operation,
         attempt,
         max_attempts,
+        elapsed_ms = Elapsed::since(*start).ms(),
         outcome = metrics::Outcome::SucceededAfterRetries.label(),
         "{} succeeded on attempt {}",
         Escaped(operation),
@@ -464,17 +527,23 @@ pub(crate) fn not_retried(
 /// The WARN line of a run that gave up because the budget refused a retry;
 /// it replaces the give-up line. As in the other lines, the error is a
 /// field, not part of the message.
-pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget) {
-    budget_exhausted_on(ev, ev.attempts, budget);
+pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget, elapsed: Elapsed) {
+    budget_exhausted_on(ev, ev.attempts, budget, elapsed);
 }
 
 /// [`budget_exhausted`] after attempt `attempt`'s error (see [`give_up_on`]).
-pub(crate) fn budget_exhausted_on(ev: &GiveUpEvent<'_>, attempt: u32, budget: &RetryBudget) {
+pub(crate) fn budget_exhausted_on(
+    ev: &GiveUpEvent<'_>,
+    attempt: u32,
+    budget: &RetryBudget,
+    elapsed: Elapsed,
+) {
     tracing::warn!(
         target: TARGET,
         operation = ev.operation,
         attempt,
         max_attempts = ev.max_attempts,
+        elapsed_ms = elapsed.ms(),
         budget = budget.name(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
@@ -506,20 +575,21 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
 
 /// The DEBUG line of a run that returns a retriable error after one
 /// attempt, because a retried call around it retries such errors.
-pub(crate) fn deferred(ev: &GiveUpEvent<'_>) {
-    deferred_on(ev, ev.attempts);
+pub(crate) fn deferred(ev: &GiveUpEvent<'_>, elapsed: Elapsed) {
+    deferred_on(ev, ev.attempts, elapsed);
 }
 
 /// [`deferred`] with attempt `attempt`'s error (see [`give_up_on`]): a
 /// hedged run defers when its attempts in flight have all failed, with the
 /// last error left to the outer run, not always the last started nor the
 /// last to fail.
-pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32) {
+pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
     tracing::debug!(
         target: TARGET,
         operation = ev.operation,
         attempt,
         max_attempts = ev.max_attempts,
+        elapsed_ms = elapsed.ms(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
@@ -717,12 +787,14 @@ pub(crate) fn sent_once(
     error: &dyn Display,
     kind: ErrorKind,
     why: &'static str,
+    elapsed: Elapsed,
 ) {
     tracing::warn!(
         target: TARGET,
         operation,
         attempt,
         max_attempts,
+        elapsed_ms = elapsed.ms(),
         error = %OneLine(error),
         error_kind = kind_name(Some(kind)),
         reason = why,

@@ -999,14 +999,21 @@ impl<W, G> Policy<W, G> {
     where
         W: When<E>,
     {
-        self.report_at(retries_done, Duration::ZERO, error, decision);
+        self.report_with(
+            retries_done,
+            Duration::ZERO,
+            crate::log::Elapsed::Unknown,
+            error,
+            decision,
+        );
     }
 
     /// [`report`](Policy::report) for a decision made with
     /// [`decide_at`](Policy::decide_at): `elapsed`, the time since the job's
     /// first run started, is the `elapsed` of the event handed to the
-    /// policy's `before_sleep` or `on_give_up` (the log lines and the
-    /// metrics do not show it). Pass the `retries_done`, `elapsed` and
+    /// policy's `before_sleep` or `on_give_up`, and the lines' `elapsed_ms`
+    /// (`report`'s lines have none, as a run that read no clock at its
+    /// start). Pass the `retries_done`, `elapsed` and
     /// `error` the decision was made from.
     ///
     /// ```
@@ -1040,6 +1047,27 @@ impl<W, G> Policy<W, G> {
     ) where
         W: When<E>,
     {
+        self.report_with(
+            retries_done,
+            elapsed,
+            crate::log::Elapsed::Measured(elapsed),
+            error,
+            decision,
+        );
+    }
+
+    /// `report_at`, with what the lines show of the time (`report`'s:
+    /// nothing, as a run that read no clock at its start).
+    fn report_with<E: fmt::Display>(
+        &self,
+        retries_done: u32,
+        elapsed: Duration,
+        shown: crate::log::Elapsed,
+        error: &E,
+        decision: Decision,
+    ) where
+        W: When<E>,
+    {
         let verdict = self.when.check(error);
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
@@ -1059,7 +1087,7 @@ impl<W, G> Policy<W, G> {
                     elapsed,
                     from_retry_after: self.waits_as_told(verdict),
                 };
-                crate::run::announce_retry(self, &ev, None);
+                crate::run::announce_retry(self, &ev, shown, None);
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -1071,7 +1099,7 @@ impl<W, G> Policy<W, G> {
                     kind: verdict.kind,
                     elapsed,
                 };
-                crate::run::announce_give_up(self, &ev);
+                crate::run::announce_give_up(self, &ev, shown);
             }
         }
     }

@@ -46,7 +46,7 @@ use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
-use crate::run::{Admission, Guarded, LazyRun, NoNotify};
+use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -422,6 +422,13 @@ where
                     // (a run that ends sent once was told why: `once`)
                     if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
                         let failure = &gave_up.last_error;
+                        // (measured when the run read the clock at its
+                        // start: its error's time is 0 otherwise)
+                        let elapsed = if timed_from_start(policy) {
+                            log::Elapsed::Measured(gave_up.elapsed)
+                        } else {
+                            log::Elapsed::Unknown
+                        };
                         log::sent_once(
                             policy.name,
                             gave_up.attempts,
@@ -429,6 +436,7 @@ where
                             failure,
                             failure.kind(),
                             why,
+                            elapsed,
                         );
                     }
                     return give_back(gave_up.last_error);

@@ -233,9 +233,15 @@ fn every_line_is_in_the_tables_with_its_fields() {
         let fields: BTreeSet<String> = parts
             .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k).to_owned())
             .collect();
+        // (`elapsed_ms` only on the lines of a run that read the clock at
+        // its start: `elapsed_ms_only_where_the_run_has_a_start`)
+        let mut timed = fields.clone();
+        timed.insert("elapsed_ms".to_owned());
         for (name, table) in &tables {
             let row = table.iter().position(|r| {
-                r.level == level && reads_as(message, &r.template) && r.fields == fields
+                r.level == level
+                    && reads_as(message, &r.template)
+                    && (r.fields == fields || r.fields == timed)
             });
             assert!(
                 row.is_some(),
@@ -307,6 +313,125 @@ fn the_lines_that_end_a_call_say_its_outcome() {
     for (start, outcome) in expect {
         assert_eq!(outcome_of(start).as_deref(), Some(outcome), "{start}");
     }
+}
+
+/// The lines of `run`, each as its message and its `elapsed_ms`.
+fn elapsed_ms_of(run: impl FnOnce()) -> Vec<(String, Option<u64>)> {
+    let logs = capture();
+    run();
+    logs.lines()
+        .iter()
+        .map(|line| {
+            let message = line.split(" | ").next().unwrap().to_owned();
+            let ms = testkit::capture::field(line, "elapsed_ms").map(|v| v.parse().unwrap());
+            (message, ms)
+        })
+        .collect()
+}
+
+/// The retry line and the line that ends a call say how long the call has
+/// taken, waits included (`elapsed_ms`), for a run that read the clock at
+/// its start: "failed after 1 attempt (deadline reached)" 1 ms after the
+/// start read as a bug, where a server's 5 s wait would have crossed a 2 s
+/// deadline. A plain run reads no clock: its lines have no `elapsed_ms`.
+#[test]
+fn elapsed_ms_only_where_the_run_has_a_start() {
+    let _paused = testing::pause();
+    let second = Duration::from_secs(1);
+    let plain = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(second))
+        .retry_on(KindSet::TRANSIENT);
+    let fail = || Err::<(), _>(timed_out());
+    let line = |message: &str, ms: Option<u64>| (message.to_owned(), ms);
+
+    // a deadline: the run reads the clock at its start
+    let deadline = plain
+        .with_name("deadline")
+        .with_max_elapsed(Duration::from_millis(1_500));
+    assert_eq!(
+        elapsed_ms_of(|| drop(deadline.retry(fail).call())),
+        [
+            line(
+                "WARN retrying deadline after attempt 1/3 failed; next attempt in 1s",
+                Some(0)
+            ),
+            line(
+                "ERROR deadline failed after 2 attempts (deadline reached)",
+                Some(1_000)
+            ),
+        ]
+    );
+    // the detailed form times the run (its error says how long it took)
+    let mut calls = 0;
+    let late = || {
+        calls += 1;
+        if calls < 3 {
+            Err(timed_out())
+        } else {
+            Ok(())
+        }
+    };
+    assert_eq!(
+        elapsed_ms_of(|| drop(plain.with_name("late").retry(late).detailed().call())),
+        [
+            line(
+                "WARN retrying late after attempt 1/3 failed; next attempt in 1s",
+                Some(0)
+            ),
+            line(
+                "WARN retrying late after attempt 2/3 failed; next attempt in 1s",
+                Some(1_000)
+            ),
+            line("INFO late succeeded on attempt 3", Some(2_000)),
+        ]
+    );
+    // a permanent error, a budget's refusal, with an `on_give_up` callback
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("elapsed").with_max_tokens(2)));
+    let hooked = plain.with_on_give_up(|_| {});
+    let permanent = || Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied));
+    assert_eq!(
+        elapsed_ms_of(|| {
+            drop(hooked.with_name("permanent").retry(permanent).call());
+            drop(
+                hooked
+                    .with_name("budgeted")
+                    .with_budget(budget)
+                    .retry(fail)
+                    .call(),
+            );
+        }),
+        [
+            line(
+                "WARN permanent failed with a non-retriable error on attempt 1",
+                Some(0)
+            ),
+            line(
+                "WARN retrying budgeted after attempt 1/3 failed; next attempt in 1s",
+                Some(0)
+            ),
+            line(
+                "WARN retry budget exhausted: budgeted gives up after attempt 2/3",
+                Some(1_000)
+            ),
+        ]
+    );
+    // a plain run: no clock, no field
+    assert_eq!(
+        elapsed_ms_of(|| drop(plain.with_name("plain").retry(fail).call())),
+        [
+            line(
+                "WARN retrying plain after attempt 1/3 failed; next attempt in 1s",
+                None
+            ),
+            line(
+                "WARN retrying plain after attempt 2/3 failed; next attempt in 1s",
+                None
+            ),
+            line("ERROR plain failed after 3 attempts", None),
+        ]
+    );
 }
 
 /// The `error` field is on one line: a database error's DETAIL on a line

@@ -231,6 +231,8 @@ async fn post_is_not_retried_unless_asked() {
     );
     let line = logs.assert_logged(Level::WARN, "not retried");
     assert!(line.contains("its method is not idempotent"), "{line}");
+    // a plain policy's run reads no clock: no time to show
+    assert_eq!(testkit::capture::field(&line, "elapsed_ms"), None, "{line}");
 
     let resp = plain
         .post(server.url("/marked"))
@@ -294,6 +296,13 @@ fn a_post_sent_once_is_not_reported_as_attempts_exhausted() {
     let line = logs.assert_logged(Level::WARN, "api_post_sent_once not retried");
     assert!(line.contains("its method is not idempotent"), "{line}");
     testkit::capture::assert_fields(&line, &[("attempt", "1"), ("max_attempts", "3")]);
+    // a run with a callback reads the clock at its start: the line says
+    // how long the call took
+    let elapsed = testkit::capture::field(&line, "elapsed_ms");
+    assert!(
+        elapsed.is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "{line}"
+    );
 }
 
 /// A GET answered 503 every time ends when the policy's attempts run out:

@@ -211,6 +211,8 @@ async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
     );
     let line = logs.assert_logged(Level::WARN, "not retried");
     assert!(line.contains("its method is not idempotent"), "{line}");
+    // a plain policy's run reads no clock: no time to show
+    assert_eq!(testkit::capture::field(&line, "elapsed_ms"), None, "{line}");
 
     let mut marked = post(&server.url("/marked"));
     marked.extensions_mut().insert(Idempotent);
@@ -269,6 +271,13 @@ fn assert_sent_once(
     let line = logs.assert_logged(Level::WARN, &format!("{operation} not retried"));
     assert!(line.contains(why), "{line}");
     testkit::capture::assert_fields(&line, &[("attempt", "1"), ("max_attempts", "4")]);
+    // a run with a callback reads the clock at its start: the line says
+    // how long the call took
+    let elapsed = testkit::capture::field(&line, "elapsed_ms");
+    assert!(
+        elapsed.is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "{line}"
+    );
 }
 
 /// A POST to a server answering 503 is sent once, and reported as such.

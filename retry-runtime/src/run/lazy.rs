@@ -158,6 +158,29 @@ impl LazyRun {
         }
     }
 
+    /// [`progress`](Self::progress), with what the log lines show of the
+    /// time (unknown for a run that read no clock at its start).
+    #[cfg(feature = "tower")]
+    pub(crate) fn progress_shown(&mut self) -> (u32, Duration, log::Elapsed) {
+        match &mut self.0 {
+            Some(state) => {
+                let (elapsed, shown) = state.measure();
+                (state.attempts, elapsed, shown)
+            }
+            None => (1, Duration::ZERO, log::Elapsed::Unknown),
+        }
+    }
+
+    /// What the log lines show of the time since the run's start (read
+    /// only if a line is written; unknown for a run that read no clock at
+    /// its start).
+    #[cfg(feature = "tower")]
+    pub(crate) fn shown_elapsed(&self) -> log::Elapsed {
+        self.0
+            .as_ref()
+            .map_or(log::Elapsed::Unknown, State::shown_elapsed)
+    }
+
     /// What the run makes of a failure it is shown by reference (the tower
     /// layer's, which hands a given-up failure back as it is): a retry and
     /// its wait, or the end of the run, logged and counted as `settle`

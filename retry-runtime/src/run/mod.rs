@@ -34,6 +34,8 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
+#[cfg(feature = "reqwest-middleware")]
+pub(crate) use state::timed_from_start;
 pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce_retry};
 
 /// The state of one run: attempts made, the previous wait, the start time.

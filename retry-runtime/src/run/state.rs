@@ -96,7 +96,7 @@ impl State {
         // The time since the start, for the deadline and the callbacks'
         // events. Such a policy is not plain: deciding that first leaves
         // nothing to work out after the clock's call.
-        let (flags, start) = if policy.stop.max_elapsed.is_some() || policy.has_callbacks() {
+        let (flags, start) = if timed_from_start(policy) {
             (0, Some(start_time()))
         } else {
             (if policy.is_plain() { State::PLAIN } else { 0 }, None)
@@ -249,6 +249,7 @@ impl State {
     #[inline(never)]
     fn retry_refused<W, G>(&mut self, policy: &Policy<W, G>, open: &CircuitOpen) {
         policy.retry_not_made();
+        let (elapsed, shown) = self.measure();
         let ev = GiveUpEvent {
             operation: policy.name,
             attempts: self.attempts,
@@ -256,9 +257,9 @@ impl State {
             reason: StopReason::CircuitOpen,
             error: open,
             kind: Some(ErrorKind::Unavailable),
-            elapsed: self.elapsed(),
+            elapsed,
         };
-        announce_give_up(policy, &ev);
+        announce_give_up(policy, &ev, shown);
     }
 
     #[inline]
@@ -268,7 +269,12 @@ impl State {
             self.record(policy, Outcome::Success);
         }
         if self.attempts > 1 {
-            log::success(policy.name, self.attempts, policy.stop.max_attempts());
+            log::success(
+                policy.name,
+                self.attempts,
+                policy.stop.max_attempts(),
+                &self.start,
+            );
             self.ended(policy, metrics::Outcome::SucceededAfterRetries);
         } else {
             metrics::succeeded_first_try(policy.name);
@@ -556,10 +562,12 @@ impl State {
         // read it at its start).
         let needs_time =
             policy.stop.max_elapsed.is_some() || policy.has_callbacks() || notify.is_some();
-        let elapsed = if needs_time {
-            self.elapsed()
+        let (elapsed, shown) = if needs_time {
+            self.measure()
         } else {
-            Duration::ZERO
+            // (the log line reads the clock, if it is written and the run
+            // has a start)
+            (Duration::ZERO, log::Elapsed::since(self.start))
         };
         let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
@@ -603,7 +611,7 @@ impl State {
                     elapsed,
                     from_retry_after: policy.waits_as_told(verdict),
                 };
-                announce_retry(policy, &ev, notify);
+                announce_retry(policy, &ev, shown, notify);
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -615,20 +623,37 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                 };
-                announce_give_up(policy, &ev);
+                announce_give_up(policy, &ev, shown);
             }
         }
         decision
     }
 
     pub(super) fn elapsed(&mut self) -> Duration {
+        self.measure().0
+    }
+
+    /// [`elapsed`](Self::elapsed), and what the log lines show of it: the
+    /// time since the run's start, unknown for a run that had none (its
+    /// start is then from now, and the time 0).
+    pub(crate) fn measure(&mut self) -> (Duration, log::Elapsed) {
         match self.start {
-            Some(start) => SystemClock.now().saturating_sub(start),
+            Some(start) => {
+                let elapsed = SystemClock.now().saturating_sub(start);
+                (elapsed, log::Elapsed::Measured(elapsed))
+            }
             None => {
                 self.start = Some(SystemClock.now());
-                Duration::ZERO
+                (Duration::ZERO, log::Elapsed::Unknown)
             }
         }
+    }
+
+    /// What the log lines show of the time since the run's start (read
+    /// only if a line is written).
+    #[cfg(feature = "tower")]
+    pub(crate) fn shown_elapsed(&self) -> log::Elapsed {
+        log::Elapsed::since(self.start)
     }
 
     pub(super) fn error<W, G, E>(
@@ -647,6 +672,16 @@ impl State {
     }
 }
 
+/// Does a run of `policy` read the clock at its start, for its deadline or
+/// its callbacks' events ([`State::new`])? Only then (or when the run
+/// reports its time: [`State::start_clock`]) do its log lines show the time
+/// it took.
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+pub(crate) const fn timed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
+    policy.stop.max_elapsed.is_some() || policy.has_callbacks()
+}
+
 /// A wait in nanoseconds, saturated (for the decorrelated jitter's memory).
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
@@ -659,9 +694,10 @@ fn nanos(wait: Duration) -> u64 {
 pub(crate) fn announce_retry<W, G>(
     policy: &Policy<W, G>,
     ev: &RetryEvent<'_>,
+    elapsed: log::Elapsed,
     notify: Option<&mut dyn OnRetry>,
 ) {
-    log::retry(ev);
+    log::retry(ev, elapsed);
     metrics::waits(policy.name, ev.wait);
     if let Some(hook) = policy.before_sleep {
         hook(ev);
@@ -676,12 +712,16 @@ pub(crate) fn announce_retry<W, G>(
 /// retries: a DEBUG line and the metric only). A request sent once
 /// ([`StopReason::SentOnce`]) gets its line from the layer or the
 /// middleware that sent it, which knows why (`log::sent_once`).
-pub(crate) fn announce_give_up<W, G>(policy: &Policy<W, G>, ev: &GiveUpEvent<'_>) {
+pub(crate) fn announce_give_up<W, G>(
+    policy: &Policy<W, G>,
+    ev: &GiveUpEvent<'_>,
+    elapsed: log::Elapsed,
+) {
     match (ev.reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred(ev),
+        (StopReason::Deferred, _) => log::deferred(ev, elapsed),
         (StopReason::SentOnce, _) => {}
-        (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget),
-        _ => log::give_up(ev),
+        (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
+        _ => log::give_up(ev, elapsed),
     }
     metrics::call_ended(policy.name, ev.reason.into(), ev.attempts);
     if ev.reason == StopReason::Deferred {

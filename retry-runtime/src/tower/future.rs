@@ -307,6 +307,7 @@ where
                                     &failure,
                                     failure.kind(),
                                     why,
+                                    this.run.shown_elapsed(),
                                 );
                             }
                             return Poll::Ready(failure.into_result());
@@ -348,7 +349,7 @@ fn broken<W, G, E: StdError + 'static>(
     classify: FindClassify,
     error: E,
 ) -> Error<E> {
-    let (attempts, elapsed) = run.progress();
+    let (attempts, elapsed, shown) = run.progress_shown();
     // the token of the retry the budget granted goes back: it is not made
     if run.attempts_made() > 0 {
         policy.retry_not_made();
@@ -364,6 +365,7 @@ fn broken<W, G, E: StdError + 'static>(
             kind: Some(classify_error(&error, classify).0),
             elapsed,
         },
+        shown,
     );
     Error::Inner(error)
 }
