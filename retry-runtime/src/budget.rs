@@ -275,7 +275,9 @@ impl RetryBudget {
         }
     }
 
-    /// Refill the bucket and zero the counters.
+    /// Refill the bucket and zero the counters. With the `metrics`
+    /// feature, the `retry_budget_tokens` gauge is set to the full bucket
+    /// (the refusals counter, a Prometheus counter, is not reset).
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");
@@ -286,6 +288,7 @@ impl RetryBudget {
     /// ```
     pub fn reset(&self) {
         self.tokens.store(self.max, Ordering::Relaxed);
+        metrics::budget(self.name, tokens(self.max), false);
         self.first_attempts.store(0, Ordering::Relaxed);
         self.retries.store(0, Ordering::Relaxed);
         self.refused.store(0, Ordering::Relaxed);

@@ -224,6 +224,21 @@ fn budget_tokens_and_refusals() {
     assert_eq!(rec.counter(CALLS, &outcome), 1);
 }
 
+static REFILLED: RetryBudget = RetryBudget::new("refilled").with_max_tokens(4);
+
+/// An operator's `reset()` refills the bucket: the gauge says so (it kept
+/// the drained value, 2, until the next retry or first attempt moved it).
+#[test]
+fn a_reset_sets_the_tokens_gauge() {
+    let budget = [("budget", "refilled")];
+    let (rec, ()) = record(|| {
+        while REFILLED.try_withdraw() {}
+        REFILLED.reset();
+    });
+    assert_eq!(REFILLED.stats().tokens, 4.0);
+    assert_eq!(rec.gauge(BUDGET_TOKENS, &budget), Some(4.0));
+}
+
 static RACED_CLOCK: ManualClock = ManualClock::new();
 static RACED: CircuitBreaker = CircuitBreaker::new("raced")
     .with_failures(1)
