@@ -11,9 +11,9 @@
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
-//! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker |
+//! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
-//! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused |
+//! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
@@ -323,6 +323,14 @@ const TRANSITIONS: [(Circuit, Circuit); 9] = {
     ]
 };
 
+/// The moves a breaker makes, by index in [`TRANSITIONS`]: closed to open,
+/// half-open to closed and to open, open to half-open, and open to closed
+/// (a reset; a half-open breaker's reset is half-open to closed). Their
+/// counters are registered at 0 at the breaker's first move, so that
+/// `increase()` sees each one's first count but that first move's own.
+#[cfg(feature = "metrics")]
+const MOVES: [usize; 5] = [2, 3, 5, 6, 7];
+
 /// Record the metrics from now on, in the whole process, and describe them
 /// (their HELP lines and units) to the recorder installed now. Call it once,
 /// after installing the recorder. Until then a call records nothing: the
@@ -556,14 +564,19 @@ mod imp {
         fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
             match self.get(name) {
                 Some(keys) => f(keys),
-                None => {
-                    let labels = T::labels(name);
-                    f(&T::keys(name, &labels, |metric, labels| {
-                        Key::from_parts(metric, labels.to_vec())
-                    }))
-                }
+                None => built(name, f),
             }
         }
+    }
+
+    /// Run `f` with keys of `name` built for this use, allocated (a name
+    /// past its table).
+    #[cold]
+    fn built<T: Keys, R>(name: &'static str, f: impl FnOnce(&T) -> R) -> R {
+        let labels = T::labels(name);
+        f(&T::keys(name, &labels, |metric, labels| {
+            Key::from_parts(metric, labels.to_vec())
+        }))
     }
 
     struct Operation {
@@ -610,6 +623,9 @@ mod imp {
         name: &'static str,
         states: [Key; 3],
         transitions: [Key; TRANSITIONS.len()],
+        /// The [`MOVES`]' counters registered at 0 yet (at the breaker's
+        /// first move), as an operation's outcomes are.
+        zeroed: AtomicBool,
     }
 
     impl Keys for Breaker {
@@ -639,6 +655,7 @@ mod imp {
                 name,
                 states: [0, 1, 2].map(|i| key(CIRCUIT_STATE, &states[i])),
                 transitions: core::array::from_fn(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
+                zeroed: AtomicBool::new(false),
             }
         }
     }
@@ -647,6 +664,9 @@ mod imp {
         name: &'static str,
         tokens: Key,
         refusals: Key,
+        /// `refusals` registered at 0 yet (at the budget's first record: a
+        /// budget starts full, so its first refusal comes later).
+        zeroed: AtomicBool,
     }
 
     impl Keys for Budget {
@@ -667,8 +687,16 @@ mod imp {
                 name,
                 tokens: key(BUDGET_TOKENS, budget),
                 refusals: key(BUDGET_REFUSALS, budget),
+                zeroed: AtomicBool::new(false),
             }
         }
+    }
+
+    /// Has `zeroed` just gone from `false` to `true` (this caller registers
+    /// the zeros)? One load once it is set.
+    #[inline]
+    fn first_time(zeroed: &AtomicBool) -> bool {
+        !zeroed.load(Ordering::Relaxed) && !zeroed.swap(true, Ordering::Relaxed)
     }
 
     static OPERATIONS: Table<Operation, 128> = Table::new();
@@ -681,7 +709,7 @@ mod imp {
     #[inline]
     fn zero_once(r: &dyn Recorder, operation: &'static str) {
         if let Some(keys) = OPERATIONS.get(operation) {
-            if !keys.zeroed.load(Ordering::Relaxed) && !keys.zeroed.swap(true, Ordering::Relaxed) {
+            if first_time(&keys.zeroed) {
                 for key in keys.calls.iter().chain([&keys.retries]) {
                     r.register_counter(key, &META).increment(0);
                 }
@@ -726,10 +754,24 @@ mod imp {
         debug_assert!(from as usize != to as usize, "not a move");
         let index = from as usize * 3 + to as usize;
         ::metrics::with_recorder(|r: &dyn Recorder| {
-            BREAKERS.with(name, |keys| {
+            let count = |keys: &Breaker| {
                 r.register_counter(&keys.transitions[index], &META)
                     .increment(1);
-            })
+            };
+            match BREAKERS.get(name) {
+                Some(keys) => {
+                    // the moves' zeros, once (see `MOVES`)
+                    if first_time(&keys.zeroed) {
+                        for i in MOVES {
+                            r.register_counter(&keys.transitions[i], &META).increment(0);
+                        }
+                    }
+                    count(keys);
+                }
+                // (past the table, keys are built for each use: no zeros,
+                // which would be registered at each, as for an operation)
+                None => built(name, count),
+            }
         });
     }
 
@@ -748,12 +790,24 @@ mod imp {
     #[inline(never)]
     pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
-            BUDGETS.with(name, |keys| {
+            let record = |keys: &Budget| {
                 r.register_gauge(&keys.tokens, &META).set(tokens);
                 if refused {
                     r.register_counter(&keys.refusals, &META).increment(1);
                 }
-            })
+            };
+            match BUDGETS.get(name) {
+                Some(keys) => {
+                    // the refusals' zero, once: a budget starts full, so
+                    // its first record comes before its first refusal
+                    if first_time(&keys.zeroed) {
+                        r.register_counter(&keys.refusals, &META).increment(0);
+                    }
+                    record(keys);
+                }
+                // (past the table: no zero, as for a breaker)
+                None => built(name, record),
+            }
         });
     }
 
@@ -804,6 +858,33 @@ mod tests {
         for (i, (from, to)) in super::TRANSITIONS.into_iter().enumerate() {
             assert_eq!((from as usize, to as usize), (i / 3, i % 3));
         }
+    }
+
+    /// The moves registered at 0 are the five a breaker makes (closed to
+    /// half-open is never made: a closed breaker opens first).
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn the_zeroed_moves_are_those_a_breaker_makes() {
+        use super::{Circuit::*, MOVES, TRANSITIONS};
+        let moves: Vec<_> = MOVES
+            .iter()
+            .map(|&i| {
+                let (from, to) = TRANSITIONS[i];
+                (from as usize, to as usize)
+            })
+            .collect();
+        let made = [
+            (Closed, Open),
+            (HalfOpen, Closed),
+            (HalfOpen, Open),
+            (Open, Closed),
+            (Open, HalfOpen),
+        ];
+        let made: Vec<_> = made
+            .iter()
+            .map(|&(f, t)| (f as usize, t as usize))
+            .collect();
+        assert_eq!(moves, made);
     }
 
     /// Every `outcome` label the code emits is in the module's docs and in

@@ -6,7 +6,7 @@ use std::io::ErrorKind::TimedOut;
 use std::sync::{mpsc, Arc, Mutex};
 
 use metrics::{Key, KeyName, Metadata, SharedString, Unit};
-use metrics_util::debugging::DebuggingRecorder;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
 use retry_runtime::clock::ManualClock;
 use retry_runtime::metrics::{
@@ -239,6 +239,55 @@ fn a_reset_sets_the_tokens_gauge() {
     assert_eq!(rec.gauge(BUDGET_TOKENS, &budget), Some(4.0));
 }
 
+static FIRST_CLOCK: ManualClock = ManualClock::new();
+static FIRST: CircuitBreaker = CircuitBreaker::new("first-moves")
+    .with_failures(1)
+    .with_recovery(S)
+    .with_clock(&FIRST_CLOCK);
+static FIRST_BUDGET: RetryBudget = RetryBudget::new("first-refusal");
+
+/// A counter that appears with its first count is missed by `increase()`
+/// and `rate()`, which need a sample before it: a breaker's move counters
+/// are registered at 0 at its first move (which opens it: that one's own
+/// count starts at 1), a budget's refusals at its first record (a retry it
+/// granted: it starts full), as an operation's outcomes are at its first
+/// call. (Names no other test uses: the zeros are registered once per
+/// process.)
+#[test]
+fn move_and_refusal_counters_start_at_zero() {
+    let (rec, ()) = record(|| {
+        let permit = FIRST.try_acquire().unwrap();
+        FIRST.record(permit, retry_runtime::circuit::Outcome::Failure); // opens
+        assert!(FIRST_BUDGET.try_withdraw());
+    });
+    let moved = |from, to| {
+        let labels = [("circuit", "first-moves"), ("from", from), ("to", to)];
+        match rec.value(CIRCUIT_TRANSITIONS, &labels) {
+            None => None,
+            Some(DebugValue::Counter(n)) => Some(*n),
+            Some(other) => panic!("not a counter: {other:?}"),
+        }
+    };
+    assert_eq!(moved("closed", "open"), Some(1));
+    for (from, to) in [
+        ("half_open", "closed"),
+        ("half_open", "open"),
+        ("open", "closed"),
+        ("open", "half_open"),
+    ] {
+        assert_eq!(moved(from, to), Some(0), "{from} -> {to}");
+    }
+    // never made: a closed breaker opens first
+    assert_eq!(moved("closed", "half_open"), None);
+    assert!(
+        matches!(
+            rec.value(BUDGET_REFUSALS, &[("budget", "first-refusal")]),
+            Some(DebugValue::Counter(0))
+        ),
+        "the refusals are registered at 0"
+    );
+}
+
 static RACED_CLOCK: ManualClock = ManualClock::new();
 static RACED: CircuitBreaker = CircuitBreaker::new("raced")
     .with_failures(1)
@@ -246,9 +295,9 @@ static RACED: CircuitBreaker = CircuitBreaker::new("raced")
     .with_clock(&RACED_CLOCK);
 
 /// A recorder (a debugging one underneath) whose `from -> to` transition
-/// counter of breaker `raced` holds up the thread that counts it: it says
-/// so on `arrived`, then waits for `resume`. That thread has made its move
-/// and not yet set the state gauge.
+/// counter of breaker `raced` holds up the thread that counts a move (not
+/// one that registers it at 0): it says so on `arrived`, then waits for
+/// `resume`. That thread has made its move and not yet set the state gauge.
 struct HoldingUp {
     inner: DebuggingRecorder,
     from: &'static str,
@@ -265,8 +314,11 @@ struct HeldCounter {
 
 impl metrics::CounterFn for HeldCounter {
     fn increment(&self, value: u64) {
-        self.arrived.send(()).unwrap();
-        self.resume.lock().unwrap().recv().unwrap();
+        // (not the counter's registration at 0, at the breaker's first move)
+        if value > 0 {
+            self.arrived.send(()).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
         self.inner.increment(value);
     }
     fn absolute(&self, value: u64) {
