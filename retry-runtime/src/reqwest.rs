@@ -443,7 +443,7 @@ impl fmt::Debug for HttpError {
 /// usually a token), and each value of its query and fragment replaced by
 /// `***` (`?api_key=***&page=***`: a key is kept, a part without `=` is
 /// shown as it is). Written in pieces, nothing allocated.
-struct Masked<'a>(&'a Url);
+pub(crate) struct Masked<'a>(pub(crate) &'a Url);
 
 impl fmt::Display for Masked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

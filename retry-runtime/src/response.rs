@@ -92,6 +92,18 @@ pub struct ResponseFailure {
 pub trait ClassifyResponse {
     /// `None` for a success; for a failure, what kind and the wait it asked for.
     fn failure(&self) -> Option<ResponseFailure>;
+
+    /// Where the response came from, written after the status in a failed
+    /// attempt's message (the log lines' `error`): nothing by default (an
+    /// `http::Response` does not know its request's URL); a
+    /// `reqwest::Response` writes ` from {url}`, its URL masked as
+    /// `reqwest::HttpError` (feature `reqwest`) masks it. Called only when
+    /// the message is formatted, for a line that is written. Not part of
+    /// the stable API.
+    #[doc(hidden)]
+    fn fmt_origin(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
 }
 
 impl<B> ClassifyResponse for http::Response<B> {
@@ -106,6 +118,13 @@ impl ClassifyResponse for ::reqwest::Response {
     #[inline]
     fn failure(&self) -> Option<ResponseFailure> {
         status_failure(self.status(), self.headers())
+    }
+
+    /// ` from https://api.example.com/v1/users?page=***`: the response
+    /// keeps its URL (the last one, after redirects), so this reads no
+    /// more than the response holds.
+    fn fmt_origin(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " from {}", crate::reqwest::Masked(self.url()))
     }
 }
 
@@ -321,15 +340,19 @@ impl<Res, E> Classify for Failure<Res, E> {
     }
 }
 
-/// A failed response by its status; an error with its causes, its
+/// A failed response by its status, and where it came from when the
+/// response knows (a `reqwest::Response`: `HTTP 503 Service Unavailable
+/// from https://api.example.com/v1/users?page=***`, the URL masked as a
+/// `reqwest::HttpError`'s, feature `reqwest`; an `http::Response` does not
+/// know its request's URL); an error with its causes, its
 /// `source()` chain after its own message (`client error (Connect): tcp
 /// connect error: Connection refused`), as [`Causes`](crate::Causes) shows
 /// it: the error is a client's or a service's, not one whose message the
 /// user can make say why, and a log line is where the reason is read.
-impl<Res, E: StdError + 'static> fmt::Display for Failure<Res, E> {
+impl<Res: ClassifyResponse, E: StdError + 'static> fmt::Display for Failure<Res, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Response { failure, .. } => {
+            Failure::Response { response, failure } => {
                 write!(f, "HTTP {}", failure.code)?;
                 let reason = StatusCode::from_u16(failure.code)
                     .ok()
@@ -337,6 +360,7 @@ impl<Res, E: StdError + 'static> fmt::Display for Failure<Res, E> {
                 if let Some(reason) = reason {
                     write!(f, " {reason}")?;
                 }
+                response.fmt_origin(f)?;
                 if let Some(wait) = failure.retry_after {
                     write!(f, " (Retry-After: {})", crate::log::ShownWait(wait))?;
                 }
@@ -562,10 +586,14 @@ mod tests {
         }
     }
 
+    /// A failure of a response that does not know its URL (an
+    /// `http::Response`): the status alone.
+    type Of<E> = Failure<http::Response<()>, E>;
+
     #[test]
     fn failures_display_and_classify() {
-        let f: Failure<(), std::io::Error> = Failure::Response {
-            response: (),
+        let f: Of<std::io::Error> = Failure::Response {
+            response: http::Response::new(()),
             failure: ResponseFailure {
                 kind: ErrorKind::RateLimited,
                 retry_after: Some(Duration::from_secs(2)),
@@ -577,8 +605,8 @@ mod tests {
             "HTTP 429 Too Many Requests (Retry-After: 2s)"
         );
         // an HTTP-date's wait, measured to the nanosecond, is shown to the millisecond
-        let measured: Failure<(), std::io::Error> = Failure::Response {
-            response: (),
+        let measured: Of<std::io::Error> = Failure::Response {
+            response: http::Response::new(()),
             failure: ResponseFailure {
                 kind: ErrorKind::RateLimited,
                 retry_after: Some(Duration::new(2, 871_323_474)),
@@ -594,8 +622,8 @@ mod tests {
             (f.kind(), f.retry_after()),
             (ErrorKind::RateLimited, Some(Duration::from_secs(2)))
         );
-        let odd: Failure<(), std::io::Error> = Failure::Response {
-            response: (),
+        let odd: Of<std::io::Error> = Failure::Response {
+            response: http::Response::new(()),
             failure: ResponseFailure {
                 kind: ErrorKind::Unknown,
                 retry_after: None,
@@ -603,7 +631,7 @@ mod tests {
             },
         };
         assert_eq!(odd.to_string(), "HTTP 799");
-        let e: Failure<(), std::io::Error> = Failure::Error {
+        let e: Of<std::io::Error> = Failure::Error {
             error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
             kind: ErrorKind::Connect,
             retry_after: Some(Duration::from_millis(300)),
@@ -630,7 +658,7 @@ mod tests {
         }
         let refused =
             std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
-        let e: Failure<(), Client> = Failure::Error {
+        let e: Of<Client> = Failure::Error {
             error: Client(refused),
             kind: ErrorKind::Connect,
             retry_after: None,

@@ -618,3 +618,36 @@ fn with_the_switch_off_a_503_is_sent_once_and_its_attempts_exhausted() {
     testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
     logs.assert_not_logged("non-retriable");
 }
+
+/// A failed response's lines say which server answered: with an unnamed
+/// policy (operation `api` for every dependency), "HTTP 503 Service
+/// Unavailable" alone did not. The response's URL, with its query's
+/// values masked as an `HttpError`'s, follows the status.
+#[tokio::test]
+async fn a_failed_responses_lines_say_where_it_came_from() {
+    let server = FlakyServer::start().await;
+    server.route("/users", [Reply::status(503), Reply::status(503)]);
+    let logs = capture();
+    let url = format!("{}?token=SECRET&page=2", server.url("/users"));
+    let resp = client(RetryMiddleware::new(API.with_attempts(2)))
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let shown = format!(
+        "HTTP 503 Service Unavailable from {}?token=***&page=***",
+        server.url("/users")
+    );
+    for line in [
+        logs.assert_logged(Level::WARN, "retrying api"),
+        logs.assert_logged(Level::ERROR, "api failed after 2 attempts"),
+    ] {
+        assert_eq!(
+            testkit::capture::field(&line, "error"),
+            Some(&*shown),
+            "{line}"
+        );
+    }
+    logs.assert_not_logged("SECRET");
+}
