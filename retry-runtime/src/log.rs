@@ -1,7 +1,9 @@
 //! Every log line of the runtime, on `tracing`, under one target:
 //! [`TARGET`], `retry_runtime`. Filter on `retry_runtime` (e.g.
-//! `RUST_LOG=retry_runtime=warn`); the target does not follow the module
-//! that emits a line, so a filter keeps matching when code moves.
+//! `RUST_LOG=info,retry_runtime=warn`: with `EnvFilter`, a filter that
+//! names `retry_runtime` alone turns the caller's spans off, and the lines
+//! lose their fields); the target does not follow the module that emits a
+//! line, so a filter keeps matching when code moves.
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
@@ -80,7 +82,7 @@
 //! its [`metrics`].
 //!
 //! ```
-//! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=retry_runtime=warn
+//! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=info,retry_runtime=warn
 //! assert_eq!(retry_runtime::log::TARGET, "retry_runtime");
 //! ```
 
@@ -96,8 +98,9 @@ use crate::stop::StopReason;
 use crate::throttle::Throttled;
 
 /// The `tracing` target of every log line of the runtime: filter on
-/// `retry_runtime`, e.g. `RUST_LOG=retry_runtime=warn`. It stays the same
-/// whichever module emits a line.
+/// `retry_runtime`, e.g. `RUST_LOG=info,retry_runtime=warn` (the other
+/// targets at INFO: the caller's spans, which the lines are logged in, stay
+/// on). It stays the same whichever module emits a line.
 ///
 /// ```
 /// use tracing::Level;

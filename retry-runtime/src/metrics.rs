@@ -55,10 +55,15 @@
 //!   `sum by (operation) (rate(retry_calls_total{outcome="succeeded_after_retries"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
 //! - Share of calls that failed (every outcome but the two successes):
 //!   `sum by (operation) (rate(retry_calls_total{outcome!~"succeeded_.*"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
+//! - The same, not counting the errors no retry could fix (`permanent_error`):
+//!   `sum by (operation) (rate(retry_calls_total{outcome!~"succeeded_.*|permanent_error"}[5m])) / sum by (operation) (rate(retry_calls_total[5m]))`
+//! - Attempts per call (the retries' amplification of the load):
+//!   `sum by (operation) (rate(retry_attempts_sum[5m])) / sum by (operation) (rate(retry_attempts_count[5m]))`
 //! - Calls that exhausted their attempts, per minute:
 //!   `sum by (operation) (rate(retry_calls_total{outcome="attempts_exhausted"}[5m])) * 60`
 //! - Time a breaker was open in the last hour, in seconds:
 //!   `avg_over_time(retry_circuit_state{state="open"}[1h]) * 3600`
+//! - Budgets refusing retries: `rate(retry_budget_refusals_total[5m]) > 0`
 //!
 //! # Example
 //! ```

@@ -386,10 +386,12 @@ impl<W: Copy, G> Policy<W, G> {
     /// (`#[retry]`: the key `attempt_spans = true`; a `#[retry(policy = P)]`
     /// whose `P` has spans on needs the key too, except on a plain sync
     /// function: the attribute builds its async loop from its keys.) The middlewares (the
-    /// tower layer, the reqwest middleware) do not open these spans: in a
-    /// tower stack, a tracing layer below the retry layer (tower-http's
-    /// `TraceLayer`) already makes one span per attempt, since each attempt
-    /// is one call of the service below.
+    /// tower layer, the reqwest middleware) do not open these spans: each
+    /// attempt is one call of what is below them, so in a tower stack a
+    /// tracing layer below the retry layer (tower-http's `TraceLayer`), and
+    /// with reqwest-middleware a tracing middleware added after the retry
+    /// middleware (`reqwest-tracing`'s `TracingMiddleware`), makes one span
+    /// per attempt.
     ///
     /// ```
     /// use retry_runtime::Policy;

@@ -25,6 +25,14 @@
 //! # }
 //! ```
 //!
+//! The middleware opens no `retry.attempt` spans
+//! ([`with_attempt_spans`](Policy::with_attempt_spans) is for `#[retry]`
+//! and [`Policy::retry`]): each attempt is one run of the middlewares
+//! added after it and of the client, so a tracing middleware added after
+//! this one (`reqwest-tracing`'s `TracingMiddleware`:
+//! `.with(RetryMiddleware::new(P)).with(TracingMiddleware::default())`)
+//! makes one span per attempt; added before it, one for the whole call.
+//!
 //! When the policy gives up on a failed response, the caller gets that
 //! response (as `reqwest` itself would have returned it); a timeout, an
 //! open breaker or a throttled call is a
