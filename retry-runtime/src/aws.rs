@@ -292,8 +292,10 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
 
 /// An AWS SDK error as a log line should show it, where the SDK's own
 /// `Display` says only `service error` or `dispatch failure`: a service's
-/// error by its code, message, HTTP status and request id (what AWS
-/// support asks for), anything else with its causes ([`Causes`](crate::Causes)).
+/// error by its code, message, HTTP status, request id and, from S3, the
+/// extended request id (`x-amz-id-2`; AWS support asks for both); one
+/// without a code (a 200 whose body could not be parsed) with its causes
+/// too; anything else with its causes ([`Causes`](crate::Causes)).
 /// Use it in your error's message, on a field that is not its `source()`:
 ///
 /// ```
@@ -321,10 +323,13 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
 /// );
 /// ```
 ///
-/// The message and the request id come from the server: written on one
+/// The message and the request ids come from the server: written on one
 /// line, control and invisible characters escaped, as an
-/// [`HttpError`](crate::HttpError)'s body is. A refused connection reads
-/// `dispatch failure: io error: ...: Connection refused (os error 111)`.
+/// [`HttpError`](crate::HttpError)'s body is; so are the causes of an
+/// error without a code: `an error without a code: unhandled error: error
+/// parsing XML: no root element (HTTP 200, request id ...)`. A refused
+/// connection reads `dispatch failure: io error: ...: Connection refused
+/// (os error 111)`.
 pub struct Described<'a, E>(
     /// The SDK's error to describe.
     pub &'a SdkError<E, HttpResponse>,
@@ -349,14 +354,27 @@ where
         if let Some(message) = error.message() {
             write!(f, ": {}", Escaped(message))?;
         }
+        // Without a code, the reason is in the error's causes (the SDK's
+        // `Unhandled`, "unhandled error", holds the body's parse error).
+        if error.code().is_none() && error.source().is_some() {
+            write!(f, ": {}", crate::log::OneLine(&crate::Causes(error)))?;
+        }
         write!(f, " (HTTP {}", response.status().as_u16())?;
-        let request_id = error
-            .meta()
+        let meta = error.meta();
+        let headers = response.headers();
+        let request_id = meta
             .extra("aws_request_id")
-            .or_else(|| response.headers().get("x-amz-request-id"))
-            .or_else(|| response.headers().get("x-amzn-requestid"));
+            .or_else(|| headers.get("x-amz-request-id"))
+            .or_else(|| headers.get("x-amzn-requestid"));
         if let Some(id) = request_id {
             write!(f, ", request id {}", Escaped(id))?;
+        }
+        // S3's `x-amz-id-2`, which the S3 crate keeps in the metadata
+        let extended = meta
+            .extra("s3_extended_request_id")
+            .or_else(|| headers.get("x-amz-id-2"));
+        if let Some(id) = extended {
+            write!(f, ", extended request id {}", Escaped(id))?;
         }
         f.write_str(")")
     }
@@ -417,6 +435,26 @@ mod tests {
             Described(&bare).to_string(),
             "an error without a code (HTTP 500)"
         );
+        // S3's extended request id, from the metadata or the header
+        let meta = ErrorMetadata::builder()
+            .code("SlowDown")
+            .custom("aws_request_id", "REQ-2")
+            .custom("s3_extended_request_id", "EXT/2=")
+            .build();
+        let e: Error = SdkError::service_error(meta, response(503));
+        assert_eq!(
+            Described(&e).to_string(),
+            "SlowDown (HTTP 503, request id REQ-2, extended request id EXT/2=)"
+        );
+        let mut raw = response(503);
+        raw.headers_mut().insert("x-amz-request-id", "REQ-3");
+        raw.headers_mut().insert("x-amz-id-2", "EXT/3=");
+        let e: Error =
+            SdkError::service_error(ErrorMetadata::builder().code("SlowDown").build(), raw);
+        assert_eq!(
+            Described(&e).to_string(),
+            "SlowDown (HTTP 503, request id REQ-3, extended request id EXT/3=)"
+        );
         let refused =
             std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
         let e: Error = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
@@ -424,6 +462,59 @@ mod tests {
         let line = Described(&e).to_string();
         assert!(line.starts_with("dispatch failure: "), "{line}");
         assert!(line.ends_with("connection refused"), "{line}");
+    }
+
+    /// An operation's error as the SDK makes it of a response it could not
+    /// read (its `Unhandled` variant): no code, the reason in its source.
+    #[derive(Debug)]
+    struct Unhandled {
+        meta: ErrorMetadata,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    }
+
+    impl core::fmt::Display for Unhandled {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("unhandled error")
+        }
+    }
+
+    impl std::error::Error for Unhandled {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.source)
+        }
+    }
+
+    impl ProvideErrorMetadata for Unhandled {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.meta
+        }
+    }
+
+    /// A 200 whose body could not be parsed has no code: its causes say
+    /// why, on one line.
+    #[test]
+    fn described_without_a_code_shows_the_causes() {
+        let unparsable = Unhandled {
+            meta: ErrorMetadata::builder()
+                .custom("aws_request_id", "REQ-4")
+                .build(),
+            source: boxed("error parsing XML: no root element"),
+        };
+        let e = SdkError::service_error(unparsable, response(200));
+        assert_eq!(
+            Described(&e).to_string(),
+            "an error without a code: unhandled error: error parsing XML: no root element \
+             (HTTP 200, request id REQ-4)"
+        );
+        let forged = Unhandled {
+            meta: ErrorMetadata::builder().build(),
+            source: boxed("unexpected <Body>\nForged: line"),
+        };
+        let e = SdkError::service_error(forged, response(200));
+        assert_eq!(
+            Described(&e).to_string(),
+            "an error without a code: unhandled error: unexpected <Body>\\nForged: line (HTTP 200)"
+        );
     }
 
     #[test]
