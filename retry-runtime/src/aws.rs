@@ -39,10 +39,18 @@
 //! the hint only for the kinds it honours hints for
 //! ([`RetryAfter`](crate::RetryAfter): `RateLimited` by default).
 //!
-//! The SDK retries on its own too (3 attempts by default in
-//! `BehaviorVersion::latest()`): turn its retries off
-//! (`RetryConfig::disabled()` in the client's config) when a policy of this
-//! crate retries the call, or the attempts multiply.
+//! The SDK may retry on its own too. A client built from aws-config's
+//! `SdkConfig` (`aws_config::defaults(..).load()`) tries up to 3 times per
+//! call (standard mode). One built from `aws_sdk_s3::Config::builder()`
+//! alone retries only from `BehaviorVersion::v2026_01_12` on (what
+//! `latest()` is in the SDK's releases since January 2026, with
+//! aws-smithy-runtime-api 1.10); with an older behavior version or SDK
+//! (aws-sdk-s3 1.96, which this repository tests with) the SDK runtime's
+//! default is `RetryConfig::disabled()`. Turn the SDK's retries off
+//! explicitly (`.retry_config(RetryConfig::disabled())` on the `SdkConfig`
+//! or the client's config) when a policy of this crate retries the call,
+//! or the attempts multiply: the `s3` preset's 5 attempts over the SDK's
+//! standard 3 are 15 requests.
 //!
 //! ```
 //! use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
