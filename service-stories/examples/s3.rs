@@ -21,12 +21,13 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation};
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_s3::primitives::{ByteStream, ByteStreamError};
-use retry_runtime::{CircuitOpen, Classify, ErrorKind, retry, testing};
+use retry_runtime::aws::Described;
+use retry_runtime::{Causes, CircuitOpen, Classify, ErrorKind, retry, testing};
 use testkit::demo::{ensure, ensure_hits};
 use testkit::flaky::{FlakyServer, Reply};
 use testkit::s3::S3Server;
@@ -34,25 +35,28 @@ use testkit::s3::S3Server;
 /// What a step of the pipeline fails with; each SDK error is classified by
 /// retry-runtime's `aws` feature.
 ///
-/// The messages show the SDK errors with their causes, so those fields are
-/// not the `source()` as well (a reporter of the chain would print them
-/// twice): no `#[from]`, each step names its variant with `map_err`.
+/// The messages show the SDK errors as `Described` writes them (code,
+/// message, status, request ids; any other error with its causes), so those
+/// fields are not the `source()` as well (a reporter of the chain would
+/// print them twice): no `#[from]`, each step names its variant with
+/// `map_err`. (The SDK's `DisplayErrorContext` would put the raw response's
+/// `Debug` into every log line.)
 #[derive(Debug, thiserror::Error, Classify)]
 pub enum PipelineError {
     /// Creating a bucket failed.
-    #[error("create bucket: {}", DisplayErrorContext(.0))]
+    #[error("create bucket: {}", Described(.0))]
     #[classify(transparent)]
     CreateBucket(SdkError<CreateBucketError>),
     /// Uploading an object failed.
-    #[error("put object: {}", DisplayErrorContext(.0))]
+    #[error("put object: {}", Described(.0))]
     #[classify(transparent)]
     Put(SdkError<PutObjectError>),
     /// Downloading an object failed.
-    #[error("get object: {}", DisplayErrorContext(.0))]
+    #[error("get object: {}", Described(.0))]
     #[classify(transparent)]
     Get(SdkError<GetObjectError>),
     /// The object's body broke off while being read.
-    #[error("reading the object: {0}")]
+    #[error("reading the object: {}", Causes(.0))]
     #[classify(Connect)]
     Body(ByteStreamError),
     /// The bucket's circuit breaker is open: the call was not made.
