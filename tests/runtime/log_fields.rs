@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::time::Duration;
 
-use retry_runtime::{testing, Backoff, KindSet, Policy, RetryBudget, Throttle};
+use retry_runtime::{testing, Backoff, Decision, KindSet, Policy, RetryBudget, Run, Throttle};
 use testkit::capture::capture;
 
 /// A row of a table: level, message template (`{...}` stands for any
@@ -430,6 +430,33 @@ fn elapsed_ms_only_where_the_run_has_a_start() {
                 None
             ),
             line("ERROR plain failed after 3 attempts", None),
+        ]
+    );
+    // a hand-written loop on a plain run that asks for the time: it is 0,
+    // and no start is set late (the later lines' `elapsed_ms` counted from
+    // that first question, leaving out the attempts before it)
+    assert_eq!(
+        elapsed_ms_of(|| {
+            let plain = plain.with_name("asked");
+            let mut run = Run::new(&plain);
+            assert!(matches!(run.failed(&timed_out()), Decision::Retry(_)));
+            assert_eq!(run.elapsed(), Duration::ZERO);
+            retry_runtime::sleep::sleep_sync(second);
+            assert!(matches!(run.failed(&timed_out()), Decision::Retry(_)));
+            retry_runtime::sleep::sleep_sync(second);
+            assert_eq!(run.elapsed(), Duration::ZERO);
+            assert!(matches!(run.failed(&timed_out()), Decision::GiveUp(_)));
+        }),
+        [
+            line(
+                "WARN retrying asked after attempt 1/3 failed; next attempt in 1s",
+                None
+            ),
+            line(
+                "WARN retrying asked after attempt 2/3 failed; next attempt in 1s",
+                None
+            ),
+            line("ERROR asked failed after 3 attempts", None),
         ]
     );
 }

@@ -224,9 +224,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
 
     /// Time since the run started: from [`Run::new`] when the policy has
     /// `max_elapsed` or a callback, or from [`timed`](Run::timed);
-    /// otherwise from the first call of `elapsed` or
-    /// [`into_error`](Run::into_error), which returns 0 (a plain run reads
-    /// no clock). Call `timed()` to measure a plain run.
+    /// otherwise 0, here and in [`into_error`](Run::into_error)'s error (a
+    /// plain run reads no clock, and its log lines have no `elapsed_ms`).
+    /// Call `timed()` to measure a plain run.
     ///
     /// ```
     /// use std::time::Duration;
@@ -236,7 +236,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// let mut run = Run::new(&policy).timed();
     /// if let Decision::Retry(wait) = run.failed(&"busy") { sleep_sync(wait); }
     /// assert!(run.elapsed() >= Duration::from_secs(1));
-    /// assert_eq!(Run::new(&policy).elapsed(), Duration::ZERO); // not timed: 0
+    /// let mut plain = Run::new(&policy);
+    /// assert_eq!(plain.elapsed(), Duration::ZERO); // not timed: 0
+    /// if let Decision::Retry(wait) = plain.failed(&"busy") { sleep_sync(wait); }
+    /// assert_eq!(plain.elapsed(), Duration::ZERO); // and still 0
     /// ```
     pub fn elapsed(&mut self) -> Duration {
         self.state.elapsed()

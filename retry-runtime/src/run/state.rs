@@ -133,6 +133,8 @@ impl State {
     pub(crate) fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         // its failures take the full path, which keeps their kinds
         self.flags &= !Self::PLAIN;
+        // (its clock starts before the first attempt, if nothing started it)
+        self.start_clock();
         let elapsed = self.elapsed();
         Attempt {
             number: self.attempts.saturating_add(1),
@@ -634,18 +636,17 @@ impl State {
     }
 
     /// [`elapsed`](Self::elapsed), and what the log lines show of it: the
-    /// time since the run's start, unknown for a run that had none (its
-    /// start is then from now, and the time 0).
+    /// time since the run's start, or, for a run that read no clock at its
+    /// start, 0 and unknown (no start is set from here: a start set late
+    /// would make the later lines' `elapsed_ms` count from it, not from the
+    /// run's start).
     pub(crate) fn measure(&mut self) -> (Duration, log::Elapsed) {
         match self.start {
             Some(start) => {
                 let elapsed = SystemClock.now().saturating_sub(start);
                 (elapsed, log::Elapsed::Measured(elapsed))
             }
-            None => {
-                self.start = Some(SystemClock.now());
-                (Duration::ZERO, log::Elapsed::Unknown)
-            }
+            None => (Duration::ZERO, log::Elapsed::Unknown),
         }
     }
 
