@@ -51,7 +51,9 @@
 //! the retry line and on each line that ends a run after an attempt, for a
 //! run that read the clock at its start (a policy with `max_elapsed`,
 //! `before_sleep` or `on_give_up`, a call with a `.notify(..)` hook or an
-//! attempt context, `.detailed()`, a hedged call, [`Run::timed`](crate::Run::timed)):
+//! attempt context, `.detailed()`, a hedged call, [`Run::timed`](crate::Run::timed);
+//! [`Policy::report_at`](crate::Policy::report_at)'s lines, with the
+//! `elapsed` it is given):
 //! a plain run reads no clock, one read per call being more than the rest
 //! of a call that succeeds at once costs, and its lines have no
 //! `elapsed_ms` (nor has a call a breaker or a throttle turned away before

@@ -349,6 +349,10 @@ impl<Res, E> Classify for Failure<Res, E> {
 /// connect error: Connection refused`), as [`Causes`](crate::Causes) shows
 /// it: the error is a client's or a service's, not one whose message the
 /// user can make say why, and a log line is where the reason is read.
+///
+/// Displayed when `Res: ClassifyResponse` (the response is asked where it
+/// came from): a `Failure` of a response type of your own needs that
+/// impl to be shown, as the layer's and the middleware's already need it.
 impl<Res: ClassifyResponse, E: StdError + 'static> fmt::Display for Failure<Res, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
