@@ -733,20 +733,14 @@ pub(crate) fn circuit_closed(name: &'static str, probes: u32) {
 /// The INFO line of an open or half-open breaker closed by
 /// [`CircuitBreaker::reset`](crate::CircuitBreaker::reset).
 pub(crate) fn circuit_reset(name: &'static str, from: crate::circuit::CircuitState) {
-    use crate::circuit::CircuitState;
-    let (from, was) = match from {
-        CircuitState::Open => (Circuit::Open, "open"),
-        CircuitState::HalfOpen => (Circuit::HalfOpen, "half-open"),
-        CircuitState::Closed => (Circuit::Closed, "closed"),
-    };
-    metrics::circuit_moved(name, from, Circuit::Closed);
+    metrics::circuit_moved(name, from.into(), Circuit::Closed);
     tracing::info!(
         target: TARGET,
         circuit = name,
         state = "closed",
         "circuit `{}` closed by a reset (it was {})",
         Escaped(name),
-        was
+        from
     );
 }
 
