@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use std::io;
 use std::time::Duration;
 
-use retry_runtime::{testing, Backoff, Decision, KindSet, Policy, RetryBudget, Run, Throttle};
+use retry_runtime::{
+    retry, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryBudget, RetryOn, Run,
+    Throttle,
+};
 use testkit::capture::capture;
 
 /// A row of a table: level, message template (`{...}` stands for any
@@ -216,32 +219,45 @@ fn every_kind_of_run() {
         });
 }
 
-#[test]
-fn every_line_is_in_the_tables_with_its_fields() {
-    let logs = capture();
-    every_kind_of_run();
-    let lines = logs.lines();
+/// Both tables, by name.
+fn tables() -> [(&'static str, Vec<Row>); 2] {
     let tables = [("log.rs", module_table()), ("README.md", readme_table())];
     for (name, table) in &tables {
         assert!(table.len() >= 20, "{name}: {table:#?}");
     }
+    tables
+}
+
+/// Did the runs that wrote the lines read the clock at their start?
+#[derive(Clone, Copy, PartialEq)]
+enum Start {
+    /// Yes: a line has exactly its row's fields, `elapsed_ms` included
+    /// where the row lists it.
+    Timed,
+    /// Not all: a line may lack its row's `elapsed_ms` (a plain run reads
+    /// no clock).
+    MaybeUntimed,
+}
+
+/// The template of each table's row for each of `lines`: the row at the
+/// line's level whose message the line's reads as and whose fields it has.
+/// Fails, showing the rows at that level, on a line with no row.
+fn templates_of(lines: &[String], tables: &[(&str, Vec<Row>)], start: Start) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
-    for line in &lines {
+    for line in lines {
         let (level, rest) = line.split_once(' ').unwrap();
         let mut parts = rest.split(" | ");
         let message = parts.next().unwrap();
         let fields: BTreeSet<String> = parts
             .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k).to_owned())
             .collect();
-        // (`elapsed_ms` only on the lines of a run that read the clock at
-        // its start: `elapsed_ms_only_where_the_run_has_a_start`)
         let mut timed = fields.clone();
         timed.insert("elapsed_ms".to_owned());
-        for (name, table) in &tables {
+        for (name, table) in tables {
             let row = table.iter().position(|r| {
                 r.level == level
                     && reads_as(message, &r.template)
-                    && (r.fields == fields || r.fields == timed)
+                    && (r.fields == fields || (start == Start::MaybeUntimed && r.fields == timed))
             });
             assert!(
                 row.is_some(),
@@ -254,6 +270,18 @@ fn every_line_is_in_the_tables_with_its_fields() {
             seen.insert(table[row.unwrap()].template.clone());
         }
     }
+    seen
+}
+
+#[test]
+fn every_line_is_in_the_tables_with_its_fields() {
+    let logs = capture();
+    every_kind_of_run();
+    let lines = logs.lines();
+    let tables = tables();
+    // (`elapsed_ms` only on the lines of a run that read the clock at its
+    // start: `timed_runs_write_elapsed_ms_wherever_the_tables_list_it`)
+    let seen = templates_of(&lines, &tables, Start::MaybeUntimed);
     // what the runs above bring about
     for template in [
         "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
@@ -321,12 +349,15 @@ fn elapsed_ms_of(run: impl FnOnce()) -> Vec<(String, Option<u64>)> {
     run();
     logs.lines()
         .iter()
-        .map(|line| {
-            let message = line.split(" | ").next().unwrap().to_owned();
-            let ms = testkit::capture::field(line, "elapsed_ms").map(|v| v.parse().unwrap());
-            (message, ms)
-        })
+        .map(|line| message_and_elapsed_ms(line))
         .collect()
+}
+
+/// A line's message and its `elapsed_ms`.
+fn message_and_elapsed_ms(line: &str) -> (String, Option<u64>) {
+    let message = line.split(" | ").next().unwrap().to_owned();
+    let ms = testkit::capture::field(line, "elapsed_ms").map(|v| v.parse().unwrap());
+    (message, ms)
 }
 
 /// The retry line and the line that ends a call say how long the call has
@@ -457,6 +488,233 @@ fn elapsed_ms_only_where_the_run_has_a_start() {
                 None
             ),
             line("ERROR asked failed after 3 attempts", None),
+        ]
+    );
+}
+
+fn ignore_give_up(_: &GiveUpEvent<'_>) {}
+
+/// 2 attempts a second apart: its runs read no clock unless asked to.
+const PLAIN: Policy<RetryOn> = Policy::new()
+    .with_attempts(2)
+    .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+    .retry_on(KindSet::TRANSIENT);
+
+/// `PLAIN` with an `on_give_up` callback: its runs read the clock at their
+/// start.
+const HOOKED: Policy<RetryOn> = PLAIN.with_on_give_up(ignore_give_up);
+
+#[retry(attempts = 2, backoff = "fixed(1s)", on_give_up = ignore_give_up)]
+async fn fetch_feed() -> Result<(), io::Error> {
+    Err(timed_out())
+}
+
+/// Runs that read the clock at their start, of each kind that does, on the
+/// paused clocks (this thread's, a paused tokio runtime's).
+fn every_kind_of_timed_run() {
+    let _paused = testing::pause();
+    let fail = || Err::<(), _>(timed_out());
+    // sync: a retry and a success after it (`.detailed()`); the deadline;
+    // a permanent error; a budget's refusal (`before_sleep`); attempts
+    // exhausted (`.notify`); a retry left to the outer run
+    let mut calls = 0;
+    let late = || {
+        calls += 1;
+        if calls < 2 {
+            Err(timed_out())
+        } else {
+            Ok(())
+        }
+    };
+    let _ = PLAIN.with_name("late").retry(late).detailed().call();
+    let _ = PLAIN
+        .with_name("deadline")
+        .with_attempts(10)
+        .with_max_elapsed(Duration::from_millis(1_500))
+        .retry(fail)
+        .call();
+    let _ = HOOKED
+        .with_name("permanent")
+        .retry(|| Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied)))
+        .call();
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("timed").with_max_tokens(1)));
+    let _ = PLAIN
+        .with_name("budgeted")
+        .with_attempts(5)
+        .with_budget(budget)
+        .with_before_sleep(|_| {})
+        .retry(fail)
+        .call();
+    let _ = PLAIN
+        .with_name("notified")
+        .retry(fail)
+        .notify(|_| {})
+        .call();
+    let _ = HOOKED
+        .with_name("outer")
+        .retry(|| HOOKED.with_name("inner").retry(fail).call())
+        .call();
+    // a breaker opens; a call it rejects ends where it started: no time
+    let (_, _, guarded) = crate::one_strike_breaker("timed");
+    let guarded = guarded.with_name("guarded").with_on_give_up(ignore_give_up);
+    let _ = guarded.retry(fail).call();
+    let _ = guarded.retry(|| Ok::<_, io::Error>(())).call();
+    // a hand-written loop, timed
+    let by_hand = PLAIN.with_name("by-hand");
+    let mut run = Run::new(&by_hand).timed();
+    retry_runtime::sleep::sleep_sync(Duration::from_millis(300));
+    let Decision::Retry(wait) = run.failed(&timed_out()) else {
+        panic!("no retry")
+    };
+    retry_runtime::sleep::sleep_sync(wait);
+    assert!(matches!(run.failed(&timed_out()), Decision::GiveUp(_)));
+    // a job's decisions, reported with the time since its first run
+    let job = PLAIN.with_name("job");
+    let error = timed_out();
+    for (retries_done, elapsed) in [(0, 5_000), (1, 65_000)] {
+        let elapsed = Duration::from_millis(elapsed);
+        let decision = job.decide_at(retries_done, elapsed, &error);
+        job.report_at(retries_done, elapsed, &error, decision);
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            // `.await`; `#[retry]`
+            let _ = HOOKED.with_name("awaited").retry(|| async { fail() }).await;
+            let _ = fetch_feed().await;
+            // hedged: a retry and a success; a permanent error; all fail
+            let mut n = 0;
+            let _ = HOOKED
+                .with_name("hedged")
+                .with_attempts(3)
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| {
+                    n += 1;
+                    let first = n == 1;
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        if first {
+                            Err(timed_out())
+                        } else {
+                            Ok(())
+                        }
+                    }
+                })
+                .hedged()
+                .await;
+            let _ = HOOKED
+                .with_name("hedged-permanent")
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied))
+                })
+                .hedged()
+                .await;
+            let _ = HOOKED
+                .with_name("hedges-fail")
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| async {
+                    tokio::time::sleep(Duration::from_millis(1_000)).await;
+                    fail()
+                })
+                .hedged()
+                .await;
+            // the tower layer, on a service that answers 503
+            let unavailable = tower::service_fn(|_: http::Request<String>| async {
+                Ok::<_, io::Error>(
+                    http::Response::builder()
+                        .status(503)
+                        .body(String::new())
+                        .unwrap(),
+                )
+            });
+            let get = http::Request::get("/feed").body(String::new()).unwrap();
+            let _ = tower::ServiceExt::oneshot(
+                tower::Layer::layer(&const { HOOKED.with_name("layered") }.layer(), unavailable),
+                get,
+            )
+            .await;
+        });
+}
+
+/// A run that read the clock at its start writes `elapsed_ms` on each line
+/// whose row lists it, whatever the kind of run: a hedged call, an awaited
+/// run, `#[retry]`, the tower layer, a hand-written `Run::timed` loop,
+/// `Policy::report_at`. A line without it (a hedged call's give-up written
+/// as if no clock had been read) would be taken for a plain run's by
+/// `every_line_is_in_the_tables_with_its_fields`.
+#[test]
+fn timed_runs_write_elapsed_ms_wherever_the_tables_list_it() {
+    let logs = capture();
+    every_kind_of_timed_run();
+    let lines = logs.lines();
+    let seen = templates_of(&lines, &tables(), Start::Timed);
+    for template in [
+        "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
+        "{operation} succeeded on attempt {n}",
+        "{operation} failed after {n} attempt{s}",
+        "{operation} failed after {n} attempt{s} ({reason})",
+        "{operation} failed with a non-retriable error on attempt {n}",
+        "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
+        "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
+        "{operation} not attempted: {rejection}",
+    ] {
+        assert!(
+            seen.contains(template),
+            "no line for {template:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+    // the time on the paused clocks
+    let shown: Vec<String> = lines
+        .iter()
+        .map(|line| match message_and_elapsed_ms(line) {
+            (message, Some(ms)) => format!("{message} | elapsed_ms={ms}"),
+            (message, None) => message,
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "WARN retrying late after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "INFO late succeeded on attempt 2 | elapsed_ms=1000",
+            "WARN retrying deadline after attempt 1/10 failed; next attempt in 1s | elapsed_ms=0",
+            "ERROR deadline failed after 2 attempts (deadline reached) | elapsed_ms=1000",
+            "WARN permanent failed with a non-retriable error on attempt 1 | elapsed_ms=0",
+            "WARN retrying budgeted after attempt 1/5 failed; next attempt in 1s | elapsed_ms=0",
+            "WARN retry budget exhausted: budgeted gives up after attempt 2/5 | elapsed_ms=1000",
+            "WARN retrying notified after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "ERROR notified failed after 2 attempts | elapsed_ms=1000",
+            // (the inner run starts again with each of the outer's attempts)
+            "DEBUG inner failed on attempt 1; leaving the retry to the outer retried call | elapsed_ms=0",
+            "WARN retrying outer after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "DEBUG inner failed on attempt 1; leaving the retry to the outer retried call | elapsed_ms=0",
+            "ERROR outer failed after 2 attempts | elapsed_ms=1000",
+            "WARN circuit `timed` opened after 1 consecutive failure; rejecting calls for 30s",
+            "ERROR guarded failed after 1 attempt | elapsed_ms=0",
+            "DEBUG guarded not attempted: circuit `timed` is open; retry after 30s",
+            "WARN retrying by-hand after attempt 1/2 failed; next attempt in 1s | elapsed_ms=300",
+            "ERROR by-hand failed after 2 attempts | elapsed_ms=1300",
+            "WARN retrying job after attempt 1/2 failed; next attempt in 1s | elapsed_ms=5000",
+            "ERROR job failed after 2 attempts | elapsed_ms=65000",
+            "WARN retrying awaited after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "ERROR awaited failed after 2 attempts | elapsed_ms=1000",
+            "WARN retrying fetch_feed after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "ERROR fetch_feed failed after 2 attempts | elapsed_ms=1000",
+            // (the hedge starts attempt 2 at 50ms, before the backoff's 1s)
+            "WARN retrying hedged after attempt 1/3 failed; next attempt in 40ms | elapsed_ms=10",
+            "INFO hedged succeeded on attempt 2 | elapsed_ms=60",
+            "WARN hedged-permanent failed with a non-retriable error on attempt 1 | elapsed_ms=10",
+            "DEBUG hedging hedges-fail: attempt 2 starts beside 1 in flight",
+            "WARN hedging hedges-fail: attempt 1/2 failed; not retried (attempts exhausted)",
+            "ERROR hedges-fail failed after 2 attempts | elapsed_ms=1050",
+            "WARN retrying layered after attempt 1/2 failed; next attempt in 1s | elapsed_ms=0",
+            "ERROR layered failed after 2 attempts | elapsed_ms=1000",
         ]
     );
 }
