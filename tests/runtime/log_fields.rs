@@ -273,6 +273,19 @@ fn templates_of(lines: &[String], tables: &[(&str, Vec<Row>)], start: Start) -> 
     seen
 }
 
+/// The runs' own lines, those a timed run writes with `elapsed_ms` (and
+/// the rejection before a first attempt, which has none).
+const RUN_ROWS: [&str; 8] = [
+    "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
+    "{operation} succeeded on attempt {n}",
+    "{operation} failed after {n} attempt{s}",
+    "{operation} failed after {n} attempt{s} ({reason})",
+    "{operation} failed with a non-retriable error on attempt {n}",
+    "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
+    "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
+    "{operation} not attempted: {rejection}",
+];
+
 #[test]
 fn every_line_is_in_the_tables_with_its_fields() {
     let logs = capture();
@@ -283,15 +296,7 @@ fn every_line_is_in_the_tables_with_its_fields() {
     // start: `timed_runs_write_elapsed_ms_wherever_the_tables_list_it`)
     let seen = templates_of(&lines, &tables, Start::MaybeUntimed);
     // what the runs above bring about
-    for template in [
-        "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
-        "{operation} succeeded on attempt {n}",
-        "{operation} failed after {n} attempt{s}",
-        "{operation} failed after {n} attempt{s} ({reason})",
-        "{operation} failed with a non-retriable error on attempt {n}",
-        "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
-        "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
-        "{operation} not attempted: {rejection}",
+    for template in RUN_ROWS.into_iter().chain([
         "hedging {operation}: attempt {n} starts beside {k} in flight",
         "hedging {operation}: attempt {n}/{max} failed; not retried ({reason})",
         "circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}",
@@ -299,7 +304,7 @@ fn every_line_is_in_the_tables_with_its_fields() {
         "circuit `{name}` is half-open: letting {n} probe call(s) through",
         "circuit `{name}` closed: {n} probe call(s) succeeded",
         "circuit `{name}` closed by a reset (it was {state})",
-    ] {
+    ]) {
         assert!(
             seen.contains(template),
             "no line for {template:?}:\n{}",
@@ -654,16 +659,7 @@ fn timed_runs_write_elapsed_ms_wherever_the_tables_list_it() {
     every_kind_of_timed_run();
     let lines = logs.lines();
     let seen = templates_of(&lines, &tables(), Start::Timed);
-    for template in [
-        "retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}",
-        "{operation} succeeded on attempt {n}",
-        "{operation} failed after {n} attempt{s}",
-        "{operation} failed after {n} attempt{s} ({reason})",
-        "{operation} failed with a non-retriable error on attempt {n}",
-        "retry budget exhausted: {operation} gives up after attempt {n}/{max}",
-        "{operation} failed on attempt {n}; leaving the retry to the outer retried call",
-        "{operation} not attempted: {rejection}",
-    ] {
+    for template in RUN_ROWS {
         assert!(
             seen.contains(template),
             "no line for {template:?}:\n{}",
