@@ -53,7 +53,8 @@ pub enum QueueError {
     NotRecorded {
         /// The job.
         id: i64,
-        /// What the run did: `succeeded`, or `failed (Kind: error)`.
+        /// What the run did: `succeeded`, or `failed (Kind: error)` with the
+        /// error's control characters escaped (`\n` as `\\n`).
         outcome: String,
         /// Why it could not be recorded (the database's error).
         error: Box<QueueError>,

@@ -190,12 +190,16 @@ impl Worker {
                 // the queue's db policy retried already: the database is out
                 // of reach for now. The job stays RUNNING until its lease
                 // ends, then counts as a failed attempt; say what the run did.
+                // both errors escaped (`\n` as `\\n`), as the runtime's lines
+                // write them: a handler's or a server's message with a line
+                // break in it cannot forge a log line of its own
                 let did = match &result {
                     Ok(()) => "succeeded".to_owned(),
-                    Err(e) => format!("failed ({}: {e})", e.kind()),
+                    Err(e) => format!("failed ({}: {})", e.kind(), e.to_string().escape_debug()),
                 };
                 tracing::error!(
-                    "[{t}] worker {name}: job {id} {payload:?} {did}, but that could not be recorded ({error}); it stays RUNNING until its lease ends at {}, then counts as a failed attempt",
+                    "[{t}] worker {name}: job {id} {payload:?} {did}, but that could not be recorded ({}); it stays RUNNING until its lease ends at {}, then counts as a failed attempt",
+                    error.to_string().escape_debug(),
                     fmt_time(job.claimed_until.unwrap_or(now))
                 );
                 return Err(QueueError::NotRecorded {

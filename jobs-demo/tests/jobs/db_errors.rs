@@ -387,7 +387,8 @@ async fn a_worker_goes_on_after_an_error_its_retries_do_not_get_past() {
 }
 
 /// An outcome that could not be recorded is an error that says what the
-/// run did (the handler's own error, with its kind) and why it was not
+/// run did (the handler's own error, with its kind, escaped as the
+/// runtime's lines escape it) and why it was not
 /// recorded; it is of the database error's kind, so `pause_after` takes it
 /// for one to go on after, and the job stays `RUNNING` for its lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,7 +403,7 @@ async fn an_outcome_not_recorded_keeps_the_runs_error_and_the_databases() {
         || {
             Err(io::Error::new(
                 io::ErrorKind::ConnectionRefused,
-                "mail server refused",
+                "mail server refused\nERROR forged line",
             ))
         },
         Arc::default(),
@@ -423,14 +424,17 @@ async fn an_outcome_not_recorded_keeps_the_runs_error_and_the_databases() {
     };
     assert_eq!(
         (*lost, outcome.as_str()),
-        (id, "failed (Connect: mail server refused)")
+        (
+            id,
+            "failed (Connect: mail server refused\\nERROR forged line)"
+        )
     );
     let QueueError::Db(db) = &**error else {
         panic!("{error:?}")
     };
     assert!(
         err.to_string().starts_with(&format!(
-            "job {id} failed (Connect: mail server refused), but that could not be recorded: {db}"
+            "job {id} failed (Connect: mail server refused\\nERROR forged line), but that could not be recorded: {db}"
         )),
         "{err}"
     );
