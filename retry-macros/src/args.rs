@@ -625,6 +625,75 @@ mod tests {
         assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
     }
 
+    /// tenacity's names for a retried result, its hooks, `wait_chain`,
+    /// `stop_never`, `exp_base`, `max` and `sleep`: each is told what to
+    /// write (without these, `retry_if_result` was guessed `retry_if`, whose
+    /// predicate takes the error, and `max` `max_elapsed`, a deadline).
+    #[test]
+    fn tenacitys_other_names_are_told_what_to_write() {
+        let (args, errors) = parse(quote!(
+            retry_if_result = is_none,
+            retry_on_result = is_none,
+            retry_if_not_result = is_some,
+            retry_error_callback = fallback,
+            wait_chain = "1s",
+            stop_never = true,
+            exp_base = 3,
+            max = "10s",
+            before = log_it,
+            after = log_it,
+            sleep = my_sleep
+        ));
+        assert_eq!(errors.len(), 11, "{errors:#?}");
+        let told = |i: usize, name: &str, has: &[&str]| {
+            let start = format!("unknown argument `{name}`; ");
+            assert!(errors[i].starts_with(&start), "{}", errors[i]);
+            assert!(!errors[i].contains("did you mean"), "{}", errors[i]);
+            for part in has {
+                assert!(errors[i].contains(part), "{part:?} in {}", errors[i]);
+            }
+        };
+        let ok = ["`retry_if_ok = pred`", "the last `Ok` is returned"];
+        told(0, "retry_if_result", &ok);
+        told(1, "retry_on_result", &ok);
+        told(2, "retry_if_not_result", &[ok[0], ok[1], "inverted"]);
+        told(
+            3,
+            "retry_error_callback",
+            &["`on_give_up = f`", "cannot replace the result"],
+        );
+        told(4, "wait_chain", &["no equivalent", "grows to a cap"]);
+        told(5, "stop_never", &["`attempts = 4294967295`"]);
+        told(
+            6,
+            "exp_base",
+            &["`backoff = \"exp(1s, 1m, x3)\"`", "`exp_base=3`"],
+        );
+        told(
+            7,
+            "max",
+            &["second argument", "`max_elapsed` is a deadline"],
+        );
+        let hooks = [
+            "`#[attempt]`",
+            "`attempt_spans = true`",
+            "`before_sleep = f`",
+            "`on_give_up = f`",
+        ];
+        told(8, "before", &hooks);
+        told(9, "after", &hooks);
+        told(
+            10,
+            "sleep",
+            &["`retry_runtime::testing::pause()`", ".sleep_with(my_sleep)"],
+        );
+        for key in [Key::RetryIfOk, Key::OnGiveUp, Key::Backoff, Key::Attempts] {
+            assert!(args.unread(key), "{key:?}");
+        }
+        // `max` names the backoff's cap now, not the deadline
+        assert!(!args.unread(Key::MaxElapsed) && !args.unread(Key::RetryIf));
+    }
+
     /// `retry_on = Timeout, Connect`: the kinds after the comma are one
     /// error, with the list as the attribute takes it, and are read.
     #[test]

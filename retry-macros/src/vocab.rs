@@ -115,12 +115,18 @@ keys! {
 /// call something a key of ours says, and what to write here: an unknown
 /// argument of one of these names is told the key and how its value
 /// differs, where a near miss of it would be guessed at. (`None`: a name
-/// with no key of ours, `reraise`, whose behaviour is the default.)
+/// with no key of ours: `reraise`, whose behaviour is the default;
+/// `before` and `after`; `sleep`.)
 const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["max_times", "max_retries", "retries", "times"],
         Some(Key::Attempts),
         "`attempts` counts every call, the first included: for N retries (backon's `max_times = N`), write `attempts = N + 1`",
+    ),
+    (
+        &["stop_never"],
+        Some(Key::Attempts),
+        "there is no unlimited count: write `attempts = 4294967295` (`u32::MAX`), and `max_elapsed = \"d\"` beside it for a call that should still end",
     ),
     (
         &["max_attempts", "stop_after_attempt", "tries"],
@@ -173,14 +179,19 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
         "a random wait is a backoff plus `jitter`: tenacity's `wait_random(1, 3)` (1s to 3s) is `backoff = \"fixed(1s)\", jitter = \"+2s\"`",
     ),
     (
-        &["min"],
+        &["wait_chain"],
         Some(Key::Backoff),
-        "a floor under every wait (tenacity's `wait_exponential(min=4)`) has no equivalent: the backoff's first argument is its first wait, and `backoff = \"exp(4s, 10s)\"` waits 4s, 8s, 10s",
+        "no equivalent: a backoff is one formula (`\"none\"`, `\"fixed(D)\"`, `\"linear(START, CAP)\"`, `\"exp(FIRST, CAP)\"`, `\"fib(FIRST, CAP)\"`), not a chain of them; the closest is one that grows to a cap, `backoff = \"exp(1s, 10s)\"`",
     ),
     (
-        &["factor", "multiplier"],
+        &["min", "max"],
         Some(Key::Backoff),
-        "the factor is the backoff's third argument: `backoff = \"exp(1s, 1m, x3)\"`",
+        "of tenacity's `wait_exponential(min=4, max=10)`, `max`, the cap on every wait, is the backoff's second argument, `backoff = \"exp(1s, 10s)\"` (`max_elapsed` is a deadline on the whole call, not a cap); `min`, a floor under every wait, has no equivalent: the backoff's first argument is its first wait, and `backoff = \"exp(4s, 10s)\"` waits 4s, 8s, 10s",
+    ),
+    (
+        &["factor", "multiplier", "exp_base"],
+        Some(Key::Backoff),
+        "the factor is the backoff's third argument: `backoff = \"exp(1s, 1m, x3)\"` (tenacity's `exp_base=3`); tenacity's `multiplier` is the first wait, the first argument: `wait_exponential(multiplier=2, max=60)` is `backoff = \"exp(2s, 60s)\"`",
     ),
     (
         &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],
@@ -193,9 +204,34 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
         "write `retry_on = Timeout | Connect` (by the error's `Classify` kind) or `retry_if = is_transient` (a `fn(&E) -> bool`)",
     ),
     (
+        &["retry_if_result", "retry_on_result"],
+        Some(Key::RetryIfOk),
+        "a retried `Ok` is `retry_if_ok = pred` (a `fn(&T) -> bool`, `true` retries: tenacity's `retry_if_result(pred)`); when the attempts run out the last `Ok` is returned",
+    ),
+    (
+        &["retry_if_not_result"],
+        Some(Key::RetryIfOk),
+        "a retried `Ok` is `retry_if_ok = pred` (a `fn(&T) -> bool`, `true` retries: tenacity's `retry_if_not_result(pred)` is `retry_if_ok` with `pred` inverted); when the attempts run out the last `Ok` is returned",
+    ),
+    (
         &["notify", "before_sleep_log", "on_retry"],
         Some(Key::BeforeSleep),
         "a WARN line is logged before each wait already; for a hook of yours write `before_sleep = log_retry` (a `fn(&retry_runtime::RetryEvent<'_>)`)",
+    ),
+    (
+        &["before", "after"],
+        None,
+        "no hook runs before an attempt: the body can read the attempt it is making (a parameter marked `#[attempt]`, of type `retry_runtime::Attempt`), and `attempt_spans = true` runs each attempt in a span; after a failed attempt, `before_sleep = f` is called before each retry's wait and `on_give_up = f` once when the call gives up",
+    ),
+    (
+        &["retry_error_callback"],
+        Some(Key::OnGiveUp),
+        "`on_give_up = f` (a `fn(&retry_runtime::GiveUpEvent<'_>)`) is told when the call gives up, but cannot replace the result: map the error the function returns (`.map_err(..)`, `.or_else(..)` where it is called)",
+    ),
+    (
+        &["sleep"],
+        None,
+        "there is no sleep key: tests record the waits instead of sleeping them with `retry_runtime::testing::pause()` (on tokio, with `#[tokio::test(start_paused = true)]` too); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleep)`",
     ),
     (
         &["reraise"],
