@@ -192,8 +192,14 @@ impl RetryArgs {
                 // `ErrorKind::Timeout`, as the functional API writes it: one
                 // error, with the whole list written as the attribute takes
                 // it; the kinds are still read, so a misspelt one is named.
+                // A path that does not end in a kind (`std::io::Error`, a
+                // type) is not told to drop its path: its last word is
+                // reported as an unknown kind, and that is its one error.
                 let kinds = kinds_of(&paths);
-                if let Some(path) = paths.iter().find(|path| path.get_ident().is_none()) {
+                if let Some(path) = paths
+                    .iter()
+                    .find(|path| path.get_ident().is_none() && ends_in_kind(path))
+                {
                     let alone: Vec<String> = kinds.iter().map(Ident::to_string).collect();
                     errors.push(syn::Error::new_spanned(
                         path,
@@ -348,11 +354,7 @@ fn stray_kinds(input: ParseStream) -> Vec<Path> {
         let Ok(part) = Punctuated::<Path, Token![|]>::parse_separated_nonempty(&fork) else {
             break;
         };
-        let all_kinds = part.iter().all(|path| {
-            path.segments
-                .last()
-                .is_some_and(|segment| vocab::KINDS.contains(&segment.ident.to_string().as_str()))
-        });
+        let all_kinds = part.iter().all(ends_in_kind);
         if !all_kinds || !(fork.is_empty() || fork.peek(Token![,])) {
             break;
         }
@@ -360,6 +362,13 @@ fn stray_kinds(input: ParseStream) -> Vec<Path> {
         stray.extend(part);
     }
     stray
+}
+
+/// Does `path` end in an error kind (`Timeout`, `ErrorKind::Timeout`)?
+fn ends_in_kind(path: &Path) -> bool {
+    path.segments
+        .last()
+        .is_some_and(|segment| vocab::KINDS.contains(&segment.ident.to_string().as_str()))
 }
 
 /// Skip the rest of a broken argument, up to (not including) the next top-level comma.
@@ -692,6 +701,19 @@ mod tests {
         }
         // `max` names the backoff's cap now, not the deadline
         assert!(!args.unread(Key::MaxElapsed) && !args.unread(Key::RetryIf));
+    }
+
+    /// A path is told to drop its path only when it ends in a kind: a type
+    /// (`std::io::Error`) is left to the unknown kind's error, its one error.
+    #[test]
+    fn only_a_path_to_a_kind_is_told_to_drop_its_path() {
+        let errors = errors_of(quote!(retry_on = std::io::Error));
+        assert!(errors.is_empty(), "{errors:#?}");
+        let errors = errors_of(quote!(retry_on = std::io::Error | ErrorKind::Timeout));
+        assert_eq!(
+            errors,
+            ["write each kind alone, without a path: `retry_on = Error | Timeout`"]
+        );
     }
 
     /// `retry_on = Timeout, Connect`: the kinds after the comma are one

@@ -503,15 +503,18 @@ fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
 }
 
 /// Report each of `retry_on`'s kinds that is not an error kind, and each
-/// one given again.
+/// one given again. A word that is no near miss of a kind is likely a type
+/// (`std::io::Error`, tenacity's `retry_if_exception_type(IOError)`): its
+/// message says what takes types.
 fn check_kinds(kinds: &[Ident], errors: &mut Errors) {
     for kind in kinds {
         let k = kind.to_string();
         if !KINDS.contains(&k.as_str()) {
-            errors.at(
-                kind.span(),
-                diag::unknown("error kind", &k, &KINDS, KindsAre),
-            );
+            let mut message = diag::unknown("error kind", &k, &KINDS, KindsAre);
+            if dsl::closest(&k, &KINDS).is_none() {
+                message.push_str("; `retry_on` takes error kinds, not types: classify the error's variants (`#[derive(Classify)]`, `#[classify(Timeout)]` on a variant) and name their kinds here, or retry by type or variant with `retry_if = pred` (a `fn(&E) -> bool`, with `matches!`)");
+            }
+            errors.at(kind.span(), message);
         }
     }
     for kind in diag::repeats(kinds) {
@@ -651,6 +654,30 @@ mod tests {
         assert!(e
             .iter()
             .any(|m| m.contains("`timeout` needs an `async fn`")));
+    }
+
+    /// A word that is no near miss of a kind is told that `retry_on` takes
+    /// kinds, not types; a typo of a kind is told the kind only.
+    #[test]
+    fn a_type_in_retry_on_is_told_what_takes_types() {
+        for (args, name) in [
+            (quote!(retry_on = std::io::Error), "Error"),
+            (quote!(retry_on = IOError), "IOError"),
+        ] {
+            let e = errs(args, sync_fn());
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].starts_with(&format!("unknown error kind `{name}`; the kinds are: "))
+                    && e[0].contains("`retry_on` takes error kinds, not types")
+                    && e[0].contains("`#[derive(Classify)]`")
+                    && e[0].contains("`retry_if = pred`"),
+                "{}",
+                e[0]
+            );
+        }
+        let e = errs(quote!(retry_on = Timout), sync_fn());
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(!e[0].contains("not types"), "{}", e[0]);
     }
 
     #[test]
