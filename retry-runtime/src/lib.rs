@@ -46,6 +46,10 @@
 //! retried call inside another leaves the errors the outer one retries to it,
 //! so three layers of three attempts make three calls, not 27.
 //!
+//! Coming from Python's tenacity, or from backon, backoff or tokio-retry:
+//! the README's tables "From tenacity" and "From backon, backoff or
+//! tokio-retry" give what each of their names is here.
+//!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
 //! - `tokio` (default): async waits and per-attempt timeouts on tokio's timer.
