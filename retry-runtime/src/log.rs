@@ -8,6 +8,7 @@
 //! | when | level | message | fields |
 //! |---|---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
