@@ -651,9 +651,12 @@ mod tests {
             max = "10s",
             before = log_it,
             after = log_it,
-            sleep = my_sleep
+            sleep = my_sleep,
+            sleeper = my_sleeper,
+            timer = my_sleeper,
+            runtime = smol
         ));
-        assert_eq!(errors.len(), 11, "{errors:#?}");
+        assert_eq!(errors.len(), 14, "{errors:#?}");
         let told = |i: usize, name: &str, has: &[&str]| {
             let start = format!("unknown argument `{name}`; ");
             assert!(errors[i].starts_with(&start), "{}", errors[i]);
@@ -696,6 +699,14 @@ mod tests {
             "sleep",
             &["`retry_runtime::testing::pause()`", ".sleep_with(my_sleep)"],
         );
+        let timer = [
+            "`DefaultSleeper`",
+            ".sleep_with(my_sleeper)",
+            "`retry_runtime::timeout_with(",
+        ];
+        told(11, "sleeper", &timer);
+        told(12, "timer", &timer);
+        told(13, "runtime", &timer);
         for key in [Key::RetryIfOk, Key::OnGiveUp, Key::Backoff, Key::Attempts] {
             assert!(args.unread(key), "{key:?}");
         }

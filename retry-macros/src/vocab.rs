@@ -234,6 +234,11 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
         "there is no sleep key: tests record the waits instead of sleeping them with `retry_runtime::testing::pause()` (on tokio, with `#[tokio::test(start_paused = true)]` too); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleep)`",
     ),
     (
+        &["sleeper", "timer", "runtime"],
+        None,
+        "there is no key for the timer: an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleeper)`, with `retry_runtime::timeout_with(&my_sleeper, limit, op())` for a per-attempt timeout",
+    ),
+    (
         &["reraise"],
         None,
         "nothing to write: the last error is returned as it is, the default (tenacity's `reraise=True`)",
