@@ -825,6 +825,11 @@ async fn a_body_that_cannot_be_copied_is_sent_once() {
 /// and counts its calls: sent once (a PUT, which the policy would retry),
 /// and the WARN line says why.
 async fn sent_once_with<B: ReplayBody + Send + 'static>(body: B) {
+    sent_once_as(http::Method::PUT, body).await;
+}
+
+/// [`sent_once_with`] for a request of `method`.
+async fn sent_once_as<B: ReplayBody + Send + 'static>(method: http::Method, body: B) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
     let svc = tower::service_fn(move |_: Request<B>| {
@@ -834,7 +839,11 @@ async fn sent_once_with<B: ReplayBody + Send + 'static>(body: B) {
         ))
     });
     let logs = capture();
-    let req = Request::put("/upload").body(body).unwrap();
+    let req = Request::builder()
+        .method(method)
+        .uri("/upload")
+        .body(body)
+        .unwrap();
     let resp = ServiceBuilder::new()
         .layer(FAST.layer())
         .service(svc)
@@ -855,7 +864,8 @@ async fn sent_once_with<B: ReplayBody + Send + 'static>(body: B) {
 /// boxed bodies, tonic's), and any body in `SendOnce` (axum's here), go
 /// through the layer: each request is sent once, and the log says why.
 /// (None of them compiled: no `ReplayBody` for a foreign body type, and the
-/// orphan rule kept users from writing one.)
+/// orphan rule kept users from writing one.) A client built for
+/// `SendOnce<_>` retries nothing: not even a GET with an empty body.
 #[tokio::test]
 async fn streamed_bodies_are_sent_once() {
     let full = || Full::new(Bytes::from_static(b"clip"));
@@ -863,6 +873,7 @@ async fn streamed_bodies_are_sent_once() {
     sent_once_with(full().boxed_unsync()).await;
     sent_once_with(tonic::body::Body::new(full())).await;
     sent_once_with(SendOnce::new(axum::body::Body::from("clip"))).await;
+    sent_once_as(http::Method::GET, SendOnce::new(axum::body::Body::empty())).await;
 }
 
 /// A proxy forwards the requests it receives, bodies and all (hyper's

@@ -54,8 +54,9 @@ pub trait Replay: Sized {
 /// retry): hyper's `body::Incoming` (a proxy forwarding the requests it
 /// receives), `http_body_util::combinators::BoxBody` and `UnsyncBoxBody`,
 /// and with the feature `tonic`, `tonic::body::Body`. Any other body type
-/// is sent once in a [`SendOnce`]; to retry a streamed request, read its
-/// body into a `Full<Bytes>` first (`body.collect().await?.to_bytes()`).
+/// is sent once in a [`SendOnce`] (by a client built for `SendOnce<B>`);
+/// to retry a streamed request, read its body into a `Full<Bytes>` first
+/// (`body.collect().await?.to_bytes()`).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -68,7 +69,7 @@ pub trait Replay: Sized {
 #[diagnostic::on_unimplemented(
     message = "the retry layer cannot copy a request body of type `{Self}`",
     label = "the body must implement `retry_runtime::tower::ReplayBody`",
-    note = "the bodies hyper's clients are built with (`Full<Bytes>`, `Empty`, `Bytes`, `String`, ...) do; to send a streamed body (axum's `Body`, a `StreamBody`) once, wrap it: `request.map(retry_runtime::tower::SendOnce::new)`; to retry it, read it into a `Full<Bytes>` first"
+    note = "the bodies hyper's clients are built with (`Full<Bytes>`, `Empty`, `Bytes`, `String`, ...) do; to send a streamed body (axum's `Body`, a `StreamBody`) once, build the client for it (`build_http::<SendOnce<axum::body::Body>>()`) and wrap each request: `request.map(retry_runtime::tower::SendOnce::new)`; such a client retries nothing: to retry, read the body into a `Full<Bytes>` and use a client built for `Full<Bytes>`"
 )]
 pub trait ReplayBody: Sized {
     /// A copy of the body, if it can be copied.
@@ -185,6 +186,13 @@ pin_project! {
     /// body it holds (`http_body::Body`). When the request fails in a way
     /// the policy would retry, a WARN line says it was not retried because
     /// its body cannot be copied.
+    ///
+    /// The service below the layer takes such requests: a hyper-util
+    /// client is built for them (`build_http::<SendOnce<axum::body::Body>>()`;
+    /// one built for `axum::body::Body` does not go under the layer). No
+    /// request through it is ever sent twice, whatever its method (a GET
+    /// with an empty body too): keep a client built for `Full<Bytes>` beside
+    /// it for the requests to retry.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
