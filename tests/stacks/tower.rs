@@ -1061,6 +1061,110 @@ async fn inside_an_axum_handler_calling_a_flaky_downstream() {
     server.abort();
 }
 
+/// The user disconnects while the handler's run waits for a retry: hyper
+/// drops the handler's future, and the run with it. No further attempt is
+/// made; the run's last line is the WARN that announced the retry (no
+/// give-up line, no `on_give_up`), the metrics record no outcome, and the
+/// retry budget keeps the token it granted for the retry not made.
+#[test]
+fn a_user_gone_during_a_wait_ends_the_handlers_run() {
+    use axum::extract::State;
+    use axum::routing::get as route_get;
+    use tokio::io::AsyncWriteExt;
+
+    static BUDGET: RetryBudget = RetryBudget::new("gone-budget");
+    const GONE: Policy<RetryOn> = FAST
+        .with_name("clips_user_gone")
+        .with_on_give_up(crate::note_give_up)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_budget(&BUDGET);
+
+    /// Sets its flag when dropped before the handler answered.
+    struct Unanswered(Arc<AtomicBool>, bool);
+    impl Drop for Unanswered {
+        fn drop(&mut self) {
+            if !self.1 {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    type Retrying = retry_runtime::tower::RetryService<Client<HttpConnector, Body>, RetryOn>;
+    async fn handler(
+        State((client, url, gone)): State<(Retrying, String, Arc<AtomicBool>)>,
+    ) -> StatusCode {
+        let mut guard = Unanswered(gone, false);
+        let status = match client.oneshot(get(&url)).await {
+            Ok(resp) => resp.status(),
+            Err(_) => StatusCode::BAD_GATEWAY,
+        };
+        guard.1 = true;
+        status
+    }
+
+    let logs = capture();
+    let gone = Arc::new(AtomicBool::new(false));
+    let recorded = crate::with_metrics(async {
+        let downstream = FlakyServer::start().await;
+        downstream.route("/meta/7", [503]);
+        let client = ServiceBuilder::new()
+            .layer(GONE.layer())
+            .service(hyper_client());
+        let app = axum::Router::new()
+            .route("/clips/7", route_get(handler))
+            .with_state((client, downstream.url("/meta/7"), Arc::clone(&gone)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let mut user = tokio::net::TcpStream::connect(addr).await.unwrap();
+        user.write_all(b"GET /clips/7 HTTP/1.1\r\nhost: clips\r\n\r\n")
+            .await
+            .unwrap();
+        // the first attempt fails (503): the run waits 1s for the second
+        while logs
+            .matching(Level::WARN, "retrying clips_user_gone")
+            .is_empty()
+        {
+            tokio::time::sleep(ms(5)).await;
+        }
+        drop(user);
+        let dropped = async {
+            while !gone.load(Ordering::SeqCst) {
+                tokio::time::sleep(ms(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), dropped)
+            .await
+            .expect("hyper drops the handler's future when the user leaves");
+        // past the end of the wait the second attempt would have followed
+        tokio::time::sleep(ms(1500)).await;
+        assert_eq!(
+            downstream.hits("/meta/7"),
+            1,
+            "no attempt after the user left"
+        );
+        server.abort();
+    });
+    let lines: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains("clips_user_gone"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("WARN retrying clips_user_gone after attempt 1/4 failed"),
+        "{lines:#?}"
+    );
+    assert!(crate::give_ups("clips_user_gone").is_empty());
+    assert!(crate::outcome(&recorded, "clips_user_gone").is_empty());
+    let budget = BUDGET.stats();
+    assert_eq!(
+        (budget.tokens, budget.retries),
+        (9.0, 1),
+        "the granted retry's token stays spent"
+    );
+}
+
 /// Retries at one layer through the tower layer: a service whose handler
 /// makes a retried call of its own (3 attempts) behind the layer (4
 /// attempts) reaches its dependency 4 times for a dependency that keeps
