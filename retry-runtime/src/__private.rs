@@ -97,7 +97,10 @@ pub fn should_sleep(wait: Duration) -> bool {
 /// [`AsyncTimer`]'s message; called with the `DefaultSleeper`. The
 /// future's type is opaque, not `S::Sleep`: a projection through
 /// `Sleeper` would be a second obligation on `S`, which rustc reports
-/// beside the first with the blanket impl for functions' unmet `Fn` bound.)
+/// beside the first with the blanket impl for functions' unmet `Fn` bound.
+/// Without a timer feature the future's type is a named one that does not
+/// depend on `S`: see `NoTimer`.)
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 #[inline(always)]
 pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> impl core::future::Future<Output = ()> {
     let sleeper = S::default();
@@ -107,8 +110,43 @@ pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> impl core::future::Future
     sleeper.sleep(wait)
 }
 
+/// [`default_sleep`] without a timer feature, where nothing implements
+/// [`AsyncTimer`]: the call is the one error an async `#[retry]` gets.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[inline(always)]
+pub fn default_sleep<S: AsyncTimer>(_wait: Duration) -> NoTimer<()> {
+    NoTimer(core::marker::PhantomData)
+}
+
+/// The future of [`default_sleep`], [`attempt_timeout`] and [`hedged`]
+/// without a timer feature, where they cannot be called (nothing
+/// implements [`AsyncTimer`]): never ready.
+///
+/// Its type does not depend on the sleeper `S`, as the opaque `impl
+/// Future` of a function generic over `S` does: that type needs
+/// `S: AsyncTimer` too, which rustc checks again at the loop's `.await`
+/// and, in an incremental build (a user's `cargo check` or `cargo build`;
+/// not trybuild's), reported a second time beside the call's, with the
+/// same message at the same place. With a timer feature these functions
+/// are unchanged.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[derive(Debug)]
+pub struct NoTimer<T>(core::marker::PhantomData<fn() -> T>);
+
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+impl<T> core::future::Future for NoTimer<T> {
+    type Output = T;
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        _: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<T> {
+        core::task::Poll::Pending
+    }
+}
+
 /// [`default_sleep`] on a paused thread (out of line: tests only): a yield
 /// for a virtual wait, which [`should_sleep`] has recorded and counted.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 #[cold]
 #[inline(never)]
 fn paused_sleep<S: crate::Sleeper>(sleeper: &S, wait: Duration) -> S::Sleep {
@@ -121,6 +159,7 @@ fn paused_sleep<S: crate::Sleeper>(sleeper: &S, wait: Duration) -> S::Sleep {
 
 /// The per-attempt `timeout = "..."` of an async `#[retry]` loop: the
 /// attempt raced against a sleep on `S` (the `DefaultSleeper`).
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 #[inline(always)]
 pub fn attempt_timeout<S, T, E, Fut>(
     limit: Duration,
@@ -132,6 +171,20 @@ where
     E: From<crate::AttemptTimeout>,
 {
     crate::timeout_with(&S::default(), limit, attempt)
+}
+
+/// [`attempt_timeout`] without a timer feature: no `S: AsyncTimer` bound,
+/// so that a function with a `timeout` gets the one error of its loop's
+/// [`default_sleep`] (or [`hedged`]), which every async loop calls, not a
+/// second one at the `timeout` key. Still `E: From<AttemptTimeout>`.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[inline(always)]
+pub fn attempt_timeout<S, T, E, Fut>(_limit: Duration, _attempt: Fut) -> NoTimer<Result<T, E>>
+where
+    Fut: core::future::Future<Output = Result<T, E>>,
+    E: From<crate::AttemptTimeout>,
+{
+    NoTimer(core::marker::PhantomData)
 }
 
 /// Lets the generated loop look inside the function's return value without
@@ -461,6 +514,7 @@ where
 /// assert_eq!(hedged::<retry_runtime::DefaultSleeper, _, _, _, _, _, _>(&policy, async || Ok::<_, std::io::Error>(1)).await.unwrap(), 1);
 /// # }
 /// ```
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pub async fn hedged<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
 where
     S: AsyncTimer,
@@ -484,6 +538,7 @@ where
 /// assert_eq!(n.unwrap(), 1);
 /// # }
 /// ```
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pub async fn hedged_context<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
 where
     S: AsyncTimer,
@@ -499,6 +554,38 @@ where
         .context()
         .hedged()
         .await
+}
+
+/// [`hedged`] without a timer feature: the same bounds, and a future of a
+/// type that does not depend on `S` (see [`NoTimer`]).
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+pub fn hedged<S, W, G, F, Fut, T, E>(_policy: &Policy<W, G>, _op: F) -> NoTimer<Result<T, E>>
+where
+    S: AsyncTimer,
+    F: FnMut() -> Fut,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    W: crate::When<E>,
+    G: Admission<E>,
+    E: DisplayError,
+{
+    NoTimer(core::marker::PhantomData)
+}
+
+/// [`hedged_context`] without a timer feature (see [`NoTimer`]).
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+pub fn hedged_context<S, W, G, F, Fut, T, E>(
+    _policy: &Policy<W, G>,
+    _op: F,
+) -> NoTimer<Result<T, E>>
+where
+    S: AsyncTimer,
+    F: FnMut(crate::Attempt) -> Fut,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    W: crate::When<E>,
+    G: Admission<E>,
+    E: DisplayError,
+{
+    NoTimer(core::marker::PhantomData)
 }
 
 /// The attempt about to be made, for an `#[attempt]` parameter of a

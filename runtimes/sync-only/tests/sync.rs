@@ -98,3 +98,52 @@ fn the_breaker_and_the_budget_work_without_an_async_runtime() {
 fn async_retry_without_a_runtime_feature_names_the_features() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
+
+/// Each async `#[retry]` gets that error once in an incremental build too,
+/// which a user's `cargo check` is and trybuild's is not: rustc checked
+/// the timer's bound again at the loop's `.await` (the opaque future of a
+/// function generic over the sleeper needs it), and reported it a second
+/// time there, only with incremental compilation on.
+#[test]
+fn async_retry_without_a_runtime_feature_is_one_error_per_function_incrementally() {
+    use std::path::Path;
+    use std::process::Command;
+
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("incremental");
+    std::fs::create_dir_all(&project).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"one-error-per-fn\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [[bin]]\nname = \"one-error-per-fn\"\npath = {fixture:?}\n\n\
+         [dependencies]\nretry-runtime = {{ path = {runtime:?}, default-features = false, features = [\"macros\"] }}\n\n\
+         [workspace]\n",
+        fixture = here.join("tests/incremental/one_error_per_fn.rs"),
+        runtime = here.join("../../retry-runtime"),
+    );
+    std::fs::write(project.join("Cargo.toml"), manifest).unwrap();
+    // the versions this crate is tested with
+    std::fs::copy(here.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["check", "--offline", "--message-format=short"])
+        .current_dir(&project)
+        .env("CARGO_INCREMENTAL", "1")
+        .env("CARGO_TARGET_DIR", project.join("target"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("error[E0277]"))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .all(|l| l.contains("an async `#[retry]` needs an async timer")),
+        "{stderr}"
+    );
+    // one per annotated function: five
+    assert_eq!(errors.len(), 5, "{stderr}");
+}
