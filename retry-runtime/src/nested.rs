@@ -86,7 +86,21 @@ use crate::policy::{Policy, RetriedKinds};
 /// let own = Policy::new().with_nested(Nested::Retry);
 /// assert_eq!(own.nested(), Nested::Retry);
 /// ```
+///
+/// [`Policy::nested`] hands it to you, so it is `#[non_exhaustive]`, as
+/// the other enums you receive are: a `match` on it has a `_` arm.
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::Nested;
+/// fn retries_here(n: Nested) -> bool {
+///     match n {
+///         Nested::Defer => false,
+///         Nested::Retry => true,
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Nested {
     /// Leave it to the outer run: return it after one attempt (the default).
     #[default]

@@ -252,7 +252,7 @@ pub(crate) fn not_repeatable(
 /// fn only_503<R, E>(f: &Failure<R, E>) -> bool {
 ///     matches!(f, Failure::Response { failure, .. } if failure.code == 503)
 /// }
-/// let f: Failure<(), std::io::Error> = Failure::Timeout(retry_runtime::AttemptTimeout { after: std::time::Duration::from_secs(1) });
+/// let f: Failure<(), std::io::Error> = Failure::Timeout(retry_runtime::AttemptTimeout::new(std::time::Duration::from_secs(1)));
 /// assert_eq!(f.kind(), ErrorKind::Timeout);
 /// assert!(!only_503(&f));
 /// ```

@@ -20,14 +20,39 @@ use crate::sleep::Sleeper;
 ///
 /// ```
 /// use retry_runtime::{AttemptTimeout, Classify, ErrorKind};
-/// let t = AttemptTimeout { after: std::time::Duration::from_secs(10) };
+/// let t = AttemptTimeout::new(std::time::Duration::from_secs(10));
 /// assert_eq!(t.kind(), ErrorKind::Timeout);
 /// assert_eq!(t.to_string(), "attempt timed out after 10s");
+/// assert_eq!(t.after.as_secs(), 10);
+/// ```
+///
+/// `#[non_exhaustive]`, as [`CircuitOpen`](crate::CircuitOpen) and
+/// [`Throttled`](crate::Throttled) are: read its fields, make one with
+/// [`new`](AttemptTimeout::new) (a struct literal does not compile
+/// outside this crate).
+///
+/// ```compile_fail,E0639
+/// let t = retry_runtime::AttemptTimeout { after: std::time::Duration::from_secs(10) };
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttemptTimeout {
     /// The limit that was hit.
     pub after: Duration,
+}
+
+impl AttemptTimeout {
+    /// An attempt that hit the limit `after` (for tests and loops of your
+    /// own).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = retry_runtime::AttemptTimeout::new(Duration::from_millis(250));
+    /// assert_eq!(t.after, Duration::from_millis(250));
+    /// ```
+    pub const fn new(after: Duration) -> AttemptTimeout {
+        AttemptTimeout { after }
+    }
 }
 
 impl std::fmt::Display for AttemptTimeout {

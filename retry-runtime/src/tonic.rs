@@ -500,7 +500,7 @@ impl Classify for Status {
 /// use retry_runtime::{AttemptTimeout, Classify, ErrorKind};
 /// use tonic::{Code, Status};
 ///
-/// let status = Status::from(AttemptTimeout { after: Duration::from_secs(2) });
+/// let status = Status::from(AttemptTimeout::new(Duration::from_secs(2)));
 /// assert_eq!((status.code(), status.message()), (Code::DeadlineExceeded, "attempt timed out after 2s"));
 /// assert_eq!(status.kind(), ErrorKind::Timeout);
 /// ```

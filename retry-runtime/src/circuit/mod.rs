@@ -819,7 +819,8 @@ impl Permit {
 ///
 /// You make it and hand it to the breaker; the runtime never hands you one
 /// to `match` on, so it is not `#[non_exhaustive]` (as the enums you
-/// receive are: `StopReason`, `metrics::Outcome`, `tower::Error`, ...).
+/// receive are: `StopReason`, `CircuitState`, `Nested`,
+/// `metrics::Outcome`, `tower::Error`, ...).
 ///
 /// ```
 /// use retry_runtime::circuit::Outcome;

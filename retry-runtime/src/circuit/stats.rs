@@ -10,7 +10,34 @@ use core::fmt;
 /// assert_eq!(CircuitState::HalfOpen.to_string(), "half-open");
 /// assert_eq!(CircuitState::default(), CircuitState::Closed);
 /// ```
+///
+/// The breaker hands it to you ([`state`](super::CircuitBreaker::state),
+/// [`CircuitStats::state`]), so it is `#[non_exhaustive]`, as the other
+/// enums you receive are: a `match` on it has a `_` arm.
+///
+/// ```
+/// use retry_runtime::{circuit::CircuitState, CircuitBreaker};
+/// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
+/// let calls = match UPSTREAM.state() {
+///     CircuitState::Closed => "all",
+///     CircuitState::HalfOpen => "a few probes",
+///     _ => "none", // Open, and any state a later version adds
+/// };
+/// assert_eq!(calls, "all");
+/// ```
+///
+/// ```compile_fail,E0004
+/// use retry_runtime::circuit::CircuitState;
+/// fn calls(state: CircuitState) -> &'static str {
+///     match state {
+///         CircuitState::Closed => "all",
+///         CircuitState::Open => "none",
+///         CircuitState::HalfOpen => "a few probes",
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CircuitState {
     /// Calls go through; failures are counted.
     #[default]
