@@ -123,6 +123,43 @@ pub trait Sleeper {
     /// sleeper of yours is awaited, its waits recorded. (A run with a hedge
     /// delay sleeps its waits for real whatever this says.)
     ///
+    /// With `false` the run's clock moves only as the sleeper's timer
+    /// does: a sleeper that does not wait (a closure, `|_|
+    /// std::future::ready(())`, say) leaves it where it was, so
+    /// `max_elapsed` counts none of its waits (the first run below makes
+    /// all 100 attempts). A
+    /// sleeper that does not wait and says `true` here keeps the deadline
+    /// under `testing::pause()`:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::future::{ready, Ready};
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::Sleeper, testing, Backoff, Policy};
+    ///
+    /// struct NoWait;
+    /// impl Sleeper for NoWait {
+    ///     type Sleep = Ready<()>;
+    ///     fn sleep(&self, _: Duration) -> Ready<()> { ready(()) }
+    ///     fn virtual_when_paused(&self) -> bool { true }
+    /// }
+    ///
+    /// let s = Duration::from_secs;
+    /// let policy = Policy::new()
+    ///     .with_attempts(100)
+    ///     .with_backoff(Backoff::exponential(s(1), s(4)))
+    ///     .with_max_elapsed(s(10));
+    /// let _paused = testing::pause();
+    /// let closure = policy.retry(|| async { Err::<(), _>("down") })
+    ///     .sleep_with(|_| ready(())).detailed().await.unwrap_err();
+    /// assert_eq!(closure.attempts, 100); // the clock stood still
+    /// let virtual_waits = policy.retry(|| async { Err::<(), _>("down") })
+    ///     .sleep_with(NoWait).detailed().await.unwrap_err();
+    /// assert_eq!(virtual_waits.attempts, 4); // waits 1s, 2s, 4s; a fourth would end past 10s
+    /// # }
+    /// ```
+    ///
+    ///
     /// A sleeper that wraps one of this library's (an SDK's choice between
     /// `FuturesTimerSleeper` and a timer its users give) forwards this
     /// and [`sleep_virtual`](Self::sleep_virtual) to the one it holds, so
@@ -235,7 +272,11 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 ///
 /// Under [`testing::pause`] every wait is recorded
 /// whichever sleeper is used; the [`DefaultSleeper`]'s wait is virtual
-/// (the thread does not block), another sleeper is still called.
+/// (the thread does not block, the run's clock advances), another sleeper
+/// is still called, and the clock moves only as far as it blocks: one
+/// that returns at once leaves `max_elapsed` nothing to count. A sleeper
+/// of yours that calls [`sleep_sync`] is virtual there as the default one
+/// is.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between sync attempts",
     label = "no blocking sleep for `.call()`",

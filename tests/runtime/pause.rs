@@ -197,3 +197,84 @@ fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
         assert_eq!(paused.waits(), [ms(5), ms(5)]);
     }
 }
+
+/// A sleeper that does not wait (README, "Real I/O under tokio's paused
+/// clock"): a closure's waits are recorded but do not move the run's clock
+/// (a sleeper of the user's is awaited, not virtual), so `max_elapsed`
+/// counts none of them and every attempt is made; a `Sleeper` whose
+/// `virtual_when_paused` says `true` moves it, and the run stops at its
+/// deadline as one on the library's own timers does.
+#[tokio::test(start_paused = true)]
+async fn a_sleeper_that_does_not_wait_keeps_max_elapsed_only_if_virtual() {
+    use retry_runtime::{Sleeper, StopReason};
+    use std::future::{ready, Ready};
+
+    let s = Duration::from_secs;
+    let policy = Policy::new()
+        .with_attempts(100)
+        .with_backoff(Backoff::exponential(s(1), s(4)))
+        .with_max_elapsed(s(10));
+
+    let paused = testing::pause();
+    let e = policy
+        .retry(|| async { Err::<(), _>("down") })
+        .sleep_with(|_: Duration| ready(()))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (100, StopReason::Attempts));
+    assert_eq!(paused.waits().len(), 99); // recorded all the same
+    assert!(e.elapsed < s(1), "{:?}", e.elapsed);
+    drop(paused);
+
+    struct NoWait;
+    impl Sleeper for NoWait {
+        type Sleep = Ready<()>;
+        fn sleep(&self, _: Duration) -> Ready<()> {
+            ready(())
+        }
+        fn virtual_when_paused(&self) -> bool {
+            true
+        }
+    }
+    let paused = testing::pause();
+    let e = policy
+        .retry(|| async { Err::<(), _>("down") })
+        .sleep_with(NoWait)
+        .detailed()
+        .await
+        .unwrap_err();
+    // a fourth wait (4s) would end past `max_elapsed`
+    assert_eq!((e.attempts, e.reason), (4, StopReason::Deadline));
+    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+    assert!(e.elapsed >= s(7), "{:?}", e.elapsed);
+}
+
+/// The sync twin: a sync sleeper of the user's that returns at once does
+/// not move the run's clock under `testing::pause()` (every attempt is
+/// made); one that calls `sleep_sync` is virtual, as the default is.
+#[test]
+fn a_sync_sleeper_that_returns_at_once_leaves_max_elapsed_nothing_to_count() {
+    use retry_runtime::StopReason;
+
+    let s = Duration::from_secs;
+    let policy = Policy::new()
+        .with_attempts(100)
+        .with_backoff(Backoff::exponential(s(1), s(4)))
+        .with_max_elapsed(s(10));
+    let _paused = testing::pause();
+    let e = policy
+        .retry(|| Err::<(), _>("down"))
+        .sleep_with(|_: Duration| {})
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (100, StopReason::Attempts));
+    let e = policy
+        .retry(|| Err::<(), _>("down"))
+        .sleep_with(retry_runtime::sleep::sleep_sync)
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (4, StopReason::Deadline));
+}
