@@ -53,9 +53,10 @@
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.
 //! - `tokio` (default): async waits and per-attempt timeouts on tokio's timer.
-//! - `smol`: async waits on async-io's timer (smol's), with no tokio in the
-//!   tree when `tokio` is off.
-//! - `futures-timer`: async waits on `futures-timer`, for any executor.
+//! - `smol`: async waits and per-attempt timeouts on async-io's timer
+//!   (smol's), with no tokio in the tree when `tokio` is off.
+//! - `futures-timer`: async waits and per-attempt timeouts on
+//!   `futures-timer`, for any executor.
 //! - `http`: [`Classify`] for `http::StatusCode`.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
@@ -73,6 +74,12 @@
 //! - `tonic`: [`Classify`] for `tonic::Status` by code, its
 //!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
 //!   design, A6, says).
+//!
+//! With several of `tokio`, `smol` and `futures-timer` enabled, async waits
+//! and per-attempt timeouts use the first of them, in that order; tokio's
+//! only inside a tokio runtime, the next one's outside it (see [`sleep`]).
+//! Enabling two is never a conflict: a library that asks for `smol` and an
+//! application that asks for `tokio` build together.
 
 #![deny(missing_docs)]
 // (it does not see the types `pin_project!` makes: check those by hand)
@@ -544,6 +551,20 @@ struct ReadmeDoctests;
 ///     Ok(())
 /// }
 /// ```
+///
+/// # Runtimes
+///
+/// An async `#[retry]` sleeps between attempts, and runs its `timeout`, on
+/// the [`DefaultSleeper`]: the timer of the first enabled feature among
+/// `tokio` (the default), `smol` and `futures-timer`; with `tokio` and
+/// another one on, tokio's only inside a tokio runtime, the other's
+/// outside (see [`sleep`]). Without any of them an async `#[retry]` does
+/// not compile, and the error names the features (a sync one needs none).
+/// There is no key for another sleeper: for a timer of yours, or to pin one
+/// of those (a library whose users may enable `tokio`), use the functional
+/// form, `policy.retry(op).sleep_with(s).await`, with
+/// [`timeout_with(&s, limit, op())`](timeout_with) for the per-attempt
+/// timeout.
 ///
 /// # Testing
 ///

@@ -79,7 +79,11 @@ impl From<AttemptTimeout> for std::io::Error {
 /// answered when `limit` is up (an answer ready in the same poll as the
 /// timer wins): a race between the attempt and a sleep on the
 /// [`DefaultSleeper`]'s timer (tokio's, smol's or futures-timer's; see
-/// [`sleep`](crate::sleep)). [`timeout_with`] races another sleeper.
+/// [`sleep`](crate::sleep)), also inside a retry given another sleeper
+/// with [`sleep_with`](crate::Retry::sleep_with), which does not reach the
+/// attempts. [`timeout_with`] races another sleeper: the one the retry
+/// waits on, `timeout_with(&sleeper, limit, op())`. (Only with a timer
+/// feature; `timeout_with` is always there.)
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
