@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use retry_runtime::reqwest::{error_for_status, HttpError};
-use retry_runtime::{presets, retry, Backoff, Classify, KindSet, Policy, RetryOn};
+use retry_runtime::{presets, retry, Backoff, Causes, Classify, KindSet, Policy, RetryOn};
 use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{FlakyServer, Reply};
 
@@ -38,13 +38,21 @@ const GROK: Policy<RetryOn> = Policy::new()
 #[derive(Debug, thiserror::Error, Classify)]
 enum ProviderError {
     /// No usable answer: refused, timed out, connection dropped.
-    #[error(transparent)]
+    /// (`Causes` shows why, its URL's query masked; the message holds the
+    /// chain, so the field is not the source: the `From` impl below.)
+    #[error("{}", Causes(.0))]
     #[classify(transparent)]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// The provider answered with a 4xx or 5xx.
     #[error(transparent)]
     #[classify(transparent)]
     Status(#[from] HttpError),
+}
+
+impl From<reqwest::Error> for ProviderError {
+    fn from(e: reqwest::Error) -> Self {
+        ProviderError::Http(e)
+    }
 }
 
 /// One provider: where it is and how to retry it.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::StatusCode;
 use retry_runtime::reqwest::{error_for_status, HttpError};
-use retry_runtime::{retry, Classify, ErrorKind};
+use retry_runtime::{retry, Causes, Classify, ErrorKind};
 use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{FlakyServer, Reply};
 
@@ -24,16 +24,29 @@ const SLACK: Duration = Duration::from_millis(700);
 
 /// What delivering an event fails with. Both variants take their kind (and
 /// a 429's Retry-After) from the error they wrap.
+///
+/// A webhook's URL is its secret (`/hooks/T0/B0/<token>`), and the message
+/// is logged at WARN on every retry: `deliver` drops the URL from both
+/// errors (`without_url`), and `Causes` shows why a request failed (reqwest's
+/// own message is "error sending request"). The message holds the chain,
+/// so the field is not the source: no `#[from]`, the `From` impl below
+/// converts for `?`.
 #[derive(Debug, thiserror::Error, Classify)]
 enum WebhookError {
     /// No usable answer: refused, timed out, connection dropped.
-    #[error(transparent)]
+    #[error("{}", Causes(.0))]
     #[classify(transparent)]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// The receiver answered with a 4xx or 5xx.
     #[error(transparent)]
     #[classify(transparent)]
     Status(#[from] HttpError),
+}
+
+impl From<reqwest::Error> for WebhookError {
+    fn from(e: reqwest::Error) -> Self {
+        WebhookError::Http(e)
+    }
 }
 
 /// POST one JSON event; the receiver's status on success.
@@ -53,8 +66,11 @@ async fn deliver(
         .header("idempotency-key", event_id)
         .body(json.to_owned())
         .send()
-        .await?;
-    let resp = error_for_status(resp).await?;
+        .await
+        .map_err(reqwest::Error::without_url)?;
+    let resp = error_for_status(resp)
+        .await
+        .map_err(HttpError::without_url)?;
     Ok(resp.status())
 }
 

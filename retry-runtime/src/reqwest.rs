@@ -17,22 +17,38 @@
 //! `Retry-After` is lost: use [`error_for_status`] when the server may send one.
 //!
 //! # A typical error type
+//! A `reqwest::Error` writes its URL whole in its message (`error sending
+//! request for url (https://api.example.com/v1?api_key=...)`), and the
+//! message is the `error` field of every retry's WARN line: show it with
+//! [`Causes`](crate::Causes), which masks the URL's password and its
+//! query's values and adds the reason (`Connection refused`), not with
+//! `#[error(transparent)]` or `{0}`, which show the URL as it is.
+//!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use retry_runtime::reqwest::HttpError;
-//! use retry_runtime::{AttemptTimeout, Classify, ErrorKind};
+//! use retry_runtime::{AttemptTimeout, Causes, Classify, ErrorKind};
 //! use std::time::Duration;
 //!
 //! #[derive(Debug, thiserror::Error)]
 //! enum ClipError {
 //!     /// Could not talk to the server: connect, timeout, broken connection.
-//!     #[error(transparent)]
-//!     Http(#[from] reqwest::Error),
+//!     /// The message holds the chain, so the field is not the source: no
+//!     /// `#[from]`, the `From` impl below converts for `?`.
+//!     #[error("{}", Causes(.0))]
+//!     Http(reqwest::Error),
 //!     /// The server answered with a 4xx or 5xx.
 //!     #[error(transparent)]
 //!     Status(#[from] HttpError),
 //!     /// `retry_runtime::timeout` gave up on one attempt.
 //!     #[error(transparent)]
 //!     Timeout(#[from] AttemptTimeout),
+//! }
+//!
+//! impl From<reqwest::Error> for ClipError {
+//!     fn from(e: reqwest::Error) -> Self {
+//!         ClipError::Http(e)
+//!     }
 //! }
 //!
 //! impl Classify for ClipError {
@@ -63,7 +79,21 @@
 //!     &[(reqwest::header::RETRY_AFTER, "3".parse().unwrap())].into_iter().collect(),
 //! ));
 //! assert_eq!((e.kind(), e.retry_after()), (ErrorKind::RateLimited, Some(Duration::from_secs(3))));
+//!
+//! // a refused connection: Connect, its reason shown, the key's value not
+//! let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+//! let client = reqwest::Client::builder().no_proxy().build().unwrap();
+//! let e = fetch(&client, &format!("http://127.0.0.1:{port}/clip?key=s3cret")).await.unwrap_err();
+//! assert_eq!(e.kind(), ErrorKind::Connect);
+//! let message = e.to_string();
+//! assert!(message.starts_with(&format!("error sending request for url (http://127.0.0.1:{port}/clip?key=***): ")), "{message}");
+//! assert!(!message.contains("s3cret"), "{message}");
+//! # }
 //! ```
+//!
+//! For a URL whose path holds a secret (a webhook's token, a bot's), drop
+//! the URL from both errors: `.send().await.map_err(reqwest::Error::without_url)?`
+//! and `error_for_status(resp).await.map_err(HttpError::without_url)?`.
 //!
 //! [`RetryAfter::kinds`]: crate::RetryAfter::kinds
 //! [`RetryAfter::cap`]: crate::RetryAfter::cap
