@@ -527,7 +527,9 @@ fn masked_values(pairs: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// The URL that `error` writes whole in its message: a `reqwest::Error`'s
 /// (`error sending request for url (...)`), or that of an error that
-/// displays as the one it holds: reqwest-middleware's, a `std::io::Error`
+/// displays as the one it holds: reqwest-middleware's (a `reqwest::Error`
+/// in either variant: its `url()` is `None` for one that another
+/// middleware returned inside its `anyhow::Error`), a `std::io::Error`
 /// made of one (reqwest's body streams read as `AsyncRead`).
 pub(crate) fn url_in<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Url> {
     if let Some(e) = error.downcast_ref::<::reqwest::Error>() {
@@ -541,7 +543,10 @@ pub(crate) fn url_in<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Url>
     }
     #[cfg(feature = "reqwest-middleware")]
     if let Some(e) = error.downcast_ref::<::reqwest_middleware::Error>() {
-        return e.url();
+        return match e {
+            ::reqwest_middleware::Error::Reqwest(e) => e.url(),
+            ::reqwest_middleware::Error::Middleware(e) => url_in(&**e),
+        };
     }
     None
 }
@@ -1080,6 +1085,37 @@ mod tests {
         let shown = crate::Causes(&io).to_string();
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(shown.contains("api_key=***"), "{shown}");
+    }
+
+    /// A `reqwest::Error` that a middleware after ours returned inside its
+    /// `anyhow::Error` (`reqwest_middleware::Error::Middleware`), whose
+    /// `url()` is `None`: its URL was written whole. It is masked as the
+    /// `Reqwest` variant's is.
+    #[cfg(feature = "reqwest-middleware")]
+    #[tokio::test]
+    async fn causes_masks_the_url_of_a_reqwest_error_inside_a_middleware_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client
+            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET"))
+            .send()
+            .await
+            .unwrap_err();
+        let e = ::reqwest_middleware::Error::Middleware(e.into());
+        assert_eq!(e.url(), None);
+        assert!(e.to_string().contains("api_key=SECRET"), "{e}");
+        let shown = crate::Causes(&e).to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "error sending request for url (http://127.0.0.1:{port}/p?api_key=***): "
+            )),
+            "{shown}"
+        );
     }
 
     /// A URL whose query or path holds a secret is left out of the message
