@@ -551,6 +551,33 @@ pub(crate) fn url_in<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Url>
     None
 }
 
+/// The URL that a value's `Debug` writes whole, for the types that hold
+/// one: a `reqwest::Error` (`url: "..."`), the errors [`url_in`] looks
+/// into, and a boxed error (tower's `BoxError`, [`BoxedError`]) that holds
+/// one of those. `None` for any other type.
+///
+/// [`BoxedError`]: crate::response::BoxedError
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) fn url_in_debug<'a>(value: &'a (dyn core::any::Any + 'static)) -> Option<&'a Url> {
+    if let Some(e) = value.downcast_ref::<::reqwest::Error>() {
+        return e.url();
+    }
+    if let Some(e) = value.downcast_ref::<std::io::Error>() {
+        return url_in(e);
+    }
+    if let Some(e) = value.downcast_ref::<Box<dyn StdError + Send + Sync>>() {
+        return url_in(&**e);
+    }
+    if let Some(e) = value.downcast_ref::<crate::response::BoxedError>() {
+        return url_in(&*e.0);
+    }
+    #[cfg(feature = "reqwest-middleware")]
+    if let Some(e) = value.downcast_ref::<::reqwest_middleware::Error>() {
+        return url_in(e);
+    }
+    None
+}
+
 /// `message` written to `f`, a piece that is all of `url` (reqwest writes
 /// it with `Url`'s `Display`: one `write_str` of `url.as_str()`) written as
 /// [`Masked`] shows it. Nothing allocated.

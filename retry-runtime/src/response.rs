@@ -272,7 +272,6 @@ pub(crate) fn not_repeatable(
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Failure<Res, E> {
     /// The service answered, with a failure (a 503).
@@ -375,6 +374,77 @@ impl<Res: ClassifyResponse, E: StdError + 'static> fmt::Display for Failure<Res,
             Failure::CircuitOpen(open) => open.fmt(f),
             Failure::Throttled(t) => t.fmt(f),
         }
+    }
+}
+
+/// Written for a log line as [`Display`](fmt::Display) is, not with the
+/// response's and the error's own `Debug`: a failed response by its
+/// [`ResponseFailure`] and its URL as the message shows it (a
+/// `reqwest::Response`'s, masked; its headers, `Set-Cookie` among them,
+/// and its body left out), an error by its `Debug` with the URL a
+/// `reqwest::Error` writes whole there masked (feature `reqwest`). A
+/// predicate's `tracing::debug!(?failure)` shows no more than the run's
+/// own lines.
+///
+/// ```
+/// use retry_runtime::response::{ClassifyResponse, Failure};
+/// let page = http::Response::builder().status(503).header("set-cookie", "session=s3cret").body(()).unwrap();
+/// let failure = page.failure().unwrap();
+/// let f: Failure<_, std::io::Error> = Failure::Response { response: page, failure };
+/// let shown = format!("{f:?}");
+/// assert!(shown.starts_with("Response { url: None, failure: ResponseFailure { kind: Unavailable,"), "{shown}");
+/// assert!(!shown.contains("s3cret"), "{shown}");
+/// ```
+impl<Res: ClassifyResponse, E: fmt::Debug + 'static> fmt::Debug for Failure<Res, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Response { response, failure } => {
+                /// ` from {url}`, as the message writes it
+                struct Origin<'a, R>(&'a R);
+                impl<R: ClassifyResponse> fmt::Display for Origin<'_, R> {
+                    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        self.0.fmt_origin(f)
+                    }
+                }
+                let from = Origin(response).to_string();
+                f.debug_struct("Response")
+                    .field("url", &from.strip_prefix(" from "))
+                    .field("failure", failure)
+                    .finish_non_exhaustive()
+            }
+            Failure::Error {
+                error,
+                kind,
+                retry_after,
+            } => f
+                .debug_struct("Error")
+                .field("error", &MaskedDebug(error))
+                .field("kind", kind)
+                .field("retry_after", retry_after)
+                .finish(),
+            Failure::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
+            Failure::CircuitOpen(open) => f.debug_tuple("CircuitOpen").field(open).finish(),
+            Failure::Throttled(t) => f.debug_tuple("Throttled").field(t).finish(),
+        }
+    }
+}
+
+/// A value's `Debug`, the URL that a `reqwest::Error` in it writes whole
+/// (`url: "..."`) masked as the messages mask it (feature `reqwest`;
+/// see `reqwest::url_in_debug` for the types looked into).
+pub(crate) struct MaskedDebug<'a, T>(pub(crate) &'a T);
+
+impl<T: fmt::Debug + 'static> fmt::Debug for MaskedDebug<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "reqwest")]
+        if let Some(url) = crate::reqwest::url_in_debug(self.0) {
+            return if f.alternate() {
+                crate::reqwest::write_masking(f, &format_args!("{:#?}", self.0), url)
+            } else {
+                crate::reqwest::write_masking(f, &format_args!("{:?}", self.0), url)
+            };
+        }
+        fmt::Debug::fmt(self.0, f)
     }
 }
 
@@ -642,6 +712,57 @@ mod tests {
         };
         assert_eq!(e.kind(), ErrorKind::Connect);
         assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
+    }
+
+    /// `Debug` was derived: a failed response's own `Debug` (every header,
+    /// `Set-Cookie` among them) and a `reqwest::Error`'s (its URL whole).
+    /// A predicate's `tracing::debug!(?failure)` showed them. A response
+    /// is shown by its failure and its URL as the message shows it, an
+    /// error with the URL masked.
+    #[cfg(feature = "reqwest")]
+    #[tokio::test]
+    async fn debug_shows_no_header_and_masks_the_url() {
+        let page = http::Response::builder()
+            .status(503)
+            .header("set-cookie", "session=SECRET")
+            .body(())
+            .unwrap();
+        let failure = page.failure().unwrap();
+        let f: Of<std::io::Error> = Failure::Response {
+            response: page,
+            failure,
+        };
+        assert_eq!(
+            format!("{f:?}"),
+            "Response { url: None, failure: ResponseFailure { kind: Unavailable, retry_after: None, code: 503 }, .. }"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let error = client
+            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(format!("{error:?}").contains("SECRET"));
+        let f: Failure<::reqwest::Response, ::reqwest::Error> = Failure::Error {
+            error,
+            kind: ErrorKind::Connect,
+            retry_after: None,
+        };
+        for shown in [format!("{f:?}"), format!("{f:#?}")] {
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(
+                shown.contains(&format!("http://127.0.0.1:{port}/p?api_key=***")),
+                "{shown}"
+            );
+        }
+        assert!(
+            format!("{f:?}").starts_with("Error { error: reqwest::Error { kind: Request, url: \"")
+        );
     }
 
     /// A client's error shows why it failed, which its own message often

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::chain::{classify_error, no_classify, retry_after_of};
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind};
-use crate::response::{Failure, NotReplayable};
+use crate::response::{Failure, MaskedDebug, NotReplayable};
 use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
@@ -50,7 +50,6 @@ use crate::timeout::AttemptTimeout;
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
     /// The inner service's error (from its last attempt, or from `poll_ready`).
@@ -67,6 +66,27 @@ pub enum Error<E> {
     Throttled(Throttled),
     /// No request was left to send (cannot happen; see [`NotReplayable`]).
     NotReplayable(NotReplayable),
+}
+
+/// As derived, but for the URL that a `reqwest::Error` (a
+/// `reqwest::Client` as the inner service) writes whole in its `Debug`:
+/// masked, as the layer's lines mask it (feature `reqwest`).
+///
+/// ```
+/// use retry_runtime::tower::Error;
+/// let e: Error<std::io::Error> = Error::Inner(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(format!("{e:?}"), "Inner(Kind(ConnectionReset))");
+/// ```
+impl<E: fmt::Debug + 'static> fmt::Debug for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Inner(e) => f.debug_tuple("Inner").field(&MaskedDebug(e)).finish(),
+            Error::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
+            Error::CircuitOpen(open) => f.debug_tuple("CircuitOpen").field(open).finish(),
+            Error::Throttled(t) => f.debug_tuple("Throttled").field(t).finish(),
+            Error::NotReplayable(e) => f.debug_tuple("NotReplayable").field(e).finish(),
+        }
+    }
 }
 
 impl<E: fmt::Display> fmt::Display for Error<E> {
@@ -134,5 +154,49 @@ impl<Res, E> Failure<Res, E> {
             Failure::CircuitOpen(open) => Err(Error::CircuitOpen(open)),
             Failure::Throttled(t) => Err(Error::Throttled(t)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `reqwest::Client` as the inner service: `Debug` was derived, and
+    /// the error's own `Debug` writes its URL whole (`url: "..."`). It is
+    /// masked, as the layer's lines mask it.
+    #[cfg(feature = "reqwest")]
+    #[tokio::test]
+    async fn debug_masks_the_url_of_a_reqwest_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let error = client
+            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET&page=2"))
+            .send()
+            .await
+            .unwrap_err();
+        let e = Error::Inner(error);
+        for shown in [format!("{e:?}"), format!("{e:#?}")] {
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(
+                shown.contains(&format!("http://127.0.0.1:{port}/p?api_key=***&page=***")),
+                "{shown}"
+            );
+        }
+        assert!(format!("{e:?}").starts_with("Inner(reqwest::Error { kind: Request, url: "));
+        let boxed: Box<dyn StdError + Send + Sync> = match e {
+            Error::Inner(error) => Box::new(error),
+            _ => unreachable!(),
+        };
+        let e = Error::Inner(crate::response::BoxedError(boxed));
+        assert!(!format!("{e:?}").contains("SECRET"), "{e:?}");
+        // a timeout as it was
+        let e: Error<std::io::Error> = Error::Timeout(AttemptTimeout {
+            after: Duration::from_secs(1),
+        });
+        assert_eq!(format!("{e:?}"), "Timeout(AttemptTimeout { after: 1s })");
     }
 }
