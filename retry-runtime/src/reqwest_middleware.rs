@@ -400,61 +400,64 @@ where
                 }
                 None => Ok(sent.await),
             };
-            let outcome = match answer {
-                Ok(Ok(response)) => match response.failure() {
-                    None => Ok(response),
-                    Some(failure) => Err(Failure::Response { response, failure }),
-                },
-                Ok(Err(error)) => {
-                    let (kind, retry_after) = middleware_error_class(&error);
-                    Err(Failure::Error {
-                        error,
-                        kind,
-                        retry_after,
-                    })
+            // (a block: what it holds, the outcome and the run's verdict,
+            // is not kept across the sleep, in the future)
+            let wait = {
+                let outcome = match answer {
+                    Ok(Ok(response)) => match response.failure() {
+                        None => Ok(response),
+                        Some(failure) => Err(Failure::Response { response, failure }),
+                    },
+                    Ok(Err(error)) => {
+                        let (kind, retry_after) = middleware_error_class(&error);
+                        Err(Failure::Error {
+                            error,
+                            kind,
+                            retry_after,
+                        })
+                    }
+                    Err(timeout) => Err(Failure::Timeout(timeout)),
+                };
+                // Left to a retried call around this one only if that run
+                // sees it: a failed response goes back as `Ok`.
+                let unseen = nested::hidden_if(|| {
+                    outcome
+                        .as_ref()
+                        .is_err_and(|failure| !failure.seen_by_outer_run(|_, _| true))
+                });
+                let settled = run.settle(policy, outcome, &mut NoNotify);
+                drop(unseen);
+                match settled {
+                    ControlFlow::Break(Ok(response)) => return Ok(response),
+                    ControlFlow::Break(Err(gave_up)) => {
+                        // (a run that ends sent once was told why: `once`)
+                        if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
+                            let failure = &gave_up.last_error;
+                            // (measured when the run read the clock at its
+                            // start: its error's time is 0 otherwise)
+                            let elapsed = if timed_from_start(policy) {
+                                log::Elapsed::Measured(gave_up.elapsed)
+                            } else {
+                                log::Elapsed::Unknown
+                            };
+                            log::sent_once(
+                                policy.name,
+                                gave_up.attempts,
+                                policy.max_attempts(),
+                                failure,
+                                failure.kind(),
+                                why,
+                                elapsed,
+                            );
+                        }
+                        return give_back(gave_up.last_error);
+                    }
+                    ControlFlow::Continue(wait) => wait,
                 }
-                Err(timeout) => Err(Failure::Timeout(timeout)),
             };
-            // Left to a retried call around this one only if that run
-            // sees it: a failed response goes back as `Ok`.
-            let unseen = nested::hidden_if(|| {
-                outcome
-                    .as_ref()
-                    .is_err_and(|failure| !failure.seen_by_outer_run(|_, _| true))
-            });
-            let settled = run.settle(policy, outcome, &mut NoNotify);
-            drop(unseen);
-            match settled {
-                ControlFlow::Break(Ok(response)) => return Ok(response),
-                ControlFlow::Break(Err(gave_up)) => {
-                    // (a run that ends sent once was told why: `once`)
-                    if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
-                        let failure = &gave_up.last_error;
-                        // (measured when the run read the clock at its
-                        // start: its error's time is 0 otherwise)
-                        let elapsed = if timed_from_start(policy) {
-                            log::Elapsed::Measured(gave_up.elapsed)
-                        } else {
-                            log::Elapsed::Unknown
-                        };
-                        log::sent_once(
-                            policy.name,
-                            gave_up.attempts,
-                            policy.max_attempts(),
-                            failure,
-                            failure.kind(),
-                            why,
-                            elapsed,
-                        );
-                    }
-                    return give_back(gave_up.last_error);
-                }
-                ControlFlow::Continue(wait) => {
-                    let how = sleep::wait_on(&self.sleeper, wait);
-                    if how != sleep::Wait::Skip {
-                        sleep::timer(&self.sleeper, wait, how).await;
-                    }
-                }
+            let how = sleep::wait_on(&self.sleeper, wait);
+            if how != sleep::Wait::Skip {
+                sleep::timer(&self.sleeper, wait, how).await;
             }
         }
     }
