@@ -511,6 +511,49 @@ impl fmt::Display for Masked<'_> {
     }
 }
 
+/// A URL's origin as text: `scheme://host/`, with `:port` when the URL
+/// names a port other than its scheme's default; no credentials, path,
+/// query or fragment (a URL without a host: `scheme:`). What the reqwest
+/// middleware's lines show of a URL after its `hide_url_path`, the text of
+/// [`origin_of`]. Nothing allocated.
+#[cfg(feature = "reqwest-middleware")]
+pub(crate) struct Origin<'a>(pub(crate) &'a Url);
+
+#[cfg(feature = "reqwest-middleware")]
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        match url.host_str() {
+            Some(host) => {
+                write!(f, "{}://{host}", url.scheme())?;
+                if let Some(port) = url.port() {
+                    write!(f, ":{port}")?;
+                }
+                f.write_str("/")
+            }
+            None => write!(f, "{}:", url.scheme()),
+        }
+    }
+}
+
+/// `url` cut to its origin, which [`Origin`] shows: for an error whose
+/// message writes its URL (`reqwest::Error`), to show no more of it.
+#[cfg(feature = "reqwest-middleware")]
+pub(crate) fn origin_of(url: &Url) -> Url {
+    let mut origin = url.clone();
+    if origin.has_host() {
+        // (cannot fail with a host)
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
+        origin.set_path("/");
+    } else {
+        origin.set_path("");
+    }
+    origin.set_query(None);
+    origin.set_fragment(None);
+    origin
+}
+
 /// `key=value&flag` as `key=***&flag`.
 fn masked_values(pairs: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for (i, part) in pairs.split('&').enumerate() {
@@ -1143,6 +1186,35 @@ mod tests {
             )),
             "{shown}"
         );
+    }
+
+    /// What the reqwest middleware's lines show of a URL with
+    /// `hide_url_path`: its origin, as text and as the URL an error then
+    /// holds (the same text).
+    #[cfg(feature = "reqwest-middleware")]
+    #[test]
+    fn origin_shows_the_scheme_host_and_port_only() {
+        let cases = [
+            (
+                "https://api.telegram.org/bot123:SECRET/sendMessage?chat_id=1#x",
+                "https://api.telegram.org/",
+            ),
+            (
+                "http://user:pw@127.0.0.1:8080/api/webhooks/1/SECRET",
+                "http://127.0.0.1:8080/",
+            ),
+            (
+                "https://hooks.slack.com:443/services/T0/B0/SECRET",
+                "https://hooks.slack.com/",
+            ),
+            ("http://[::1]:9/SECRET", "http://[::1]:9/"),
+            ("data:text/plain,SECRET", "data:"),
+        ];
+        for (url, origin) in cases {
+            let url: Url = url.parse().unwrap();
+            assert_eq!(Origin(&url).to_string(), origin, "{url}");
+            assert_eq!(origin_of(&url).as_str(), origin, "{url}");
+        }
     }
 
     /// A URL whose query or path holds a secret is left out of the message

@@ -33,6 +33,12 @@
 //! `.with(RetryMiddleware::new(P)).with(TracingMiddleware::default())`)
 //! makes one span per attempt; added before it, one for the whole call.
 //!
+//! A failed attempt's lines say where it came from: the response's URL, or
+//! the one a `reqwest::Error` writes in its message, with its password and
+//! its query's values masked, its path as it is; for an endpoint whose
+//! path holds a secret, [`hide_url_path`](RetryMiddleware::hide_url_path)
+//! shows its origin only.
+//!
 //! When the policy gives up on a failed response, the caller gets that
 //! response (as `reqwest` itself would have returned it); a timeout, an
 //! open breaker or a throttled call is a
@@ -44,7 +50,7 @@ use core::marker::PhantomData;
 use core::ops::ControlFlow;
 use std::time::Duration;
 
-use ::reqwest::{Request, Response};
+use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
@@ -53,7 +59,9 @@ use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
-use crate::response::{ClassifyResponse, Failure, Idempotent, NotReplayable, not_repeatable};
+use crate::response::{
+    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, not_repeatable,
+};
 use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
@@ -107,11 +115,12 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, 
     of: PhantomData<PolicyFn<W, G>>,
     timeout: Option<Duration>,
     any_method: bool,
+    hide_url_path: bool,
     sleeper: Sl,
 }
 
-/// Shows the policy, the per-attempt timeout and whether every method is
-/// retried; not the sleeper.
+/// Shows the policy, the per-attempt timeout, whether every method is
+/// retried and whether the lines hide URLs' paths; not the sleeper.
 ///
 /// ```
 /// use std::time::Duration;
@@ -124,7 +133,7 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, 
 ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
 /// let shown = format!("{middleware:?}");
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
-/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, hide_url_path: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -132,8 +141,8 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     }
 }
 
-/// Shows the policy its function returns now, the per-attempt timeout and
-/// whether every method is retried.
+/// Shows the policy its function returns now, the per-attempt timeout,
+/// whether every method is retried and whether the lines hide URLs' paths.
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(&(self.policy)(), f)
@@ -147,6 +156,7 @@ impl<W: fmt::Debug, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
             .field("policy", policy)
             .field("timeout", &self.timeout)
             .field("any_method", &self.any_method)
+            .field("hide_url_path", &self.hide_url_path)
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +175,7 @@ impl<W, G> RetryMiddleware<W, G> {
             of: PhantomData,
             timeout: None,
             any_method: false,
+            hide_url_path: false,
             sleeper: DefaultSleeper,
         }
     }
@@ -219,6 +230,7 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
             of: PhantomData,
             timeout: None,
             any_method: false,
+            hide_url_path: false,
             sleeper: DefaultSleeper,
         }
     }
@@ -269,6 +281,47 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// Show a failed attempt's URL as its origin only
+    /// (`https://api.telegram.org/`: no path, query or credentials), for
+    /// an endpoint whose path holds a secret: a Telegram bot's
+    /// `/bot<token>/sendMessage`, a Discord webhook's
+    /// `/api/webhooks/<id>/<token>`, a Slack webhook's
+    /// `/services/T../B../<secret>`. Without it, a failed response's URL,
+    /// and the one a `reqwest::Error` writes in its message, are shown
+    /// with their password and their query's values masked, their path as
+    /// it is.
+    ///
+    /// It changes what the run shows of a failed attempt: the WARN and
+    /// ERROR lines, the `error` of the policy's `before_sleep` and
+    /// `on_give_up` events, and the failure's `Display` and `Debug` in a
+    /// [`RetryIf`](crate::RetryIf) predicate. The caller gets the response
+    /// or the error with its URL whole. A predicate sees a failed
+    /// response's `url()` whole, and a `reqwest::Error`'s (the error's
+    /// own, or one another middleware returned as it is inside
+    /// `reqwest_middleware::Error::Middleware`) as its origin: that error's
+    /// message writes its URL, so the run holds it with its URL cut. A
+    /// `reqwest::Error` further down another error's chain of causes is
+    /// shown as without this switch.
+    ///
+    /// A success costs what it did; a failed attempt adds a mark to the
+    /// response's extensions, or a copy of the error's URL.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+    /// // the bot's token is in every URL's path
+    /// let telegram = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::new(presets::API).hide_url_path())
+    ///     .build();
+    /// // a retry's line: error=HTTP 503 Service Unavailable from https://api.telegram.org/
+    /// # let _ = telegram;
+    /// # }
+    /// ```
+    pub const fn hide_url_path(mut self) -> Self {
+        self.hide_url_path = true;
+        self
+    }
+
     /// Sleep (and time the per-attempt timeout) with `sleeper`.
     ///
     /// ```
@@ -282,6 +335,7 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
+            hide_url_path: self.hide_url_path,
             sleeper,
         }
     }
@@ -317,6 +371,56 @@ impl Classify for Error {
             Error::Reqwest(e) => Classify::retry_after(e),
             Error::Middleware(e) => retry_after_of(e.as_ref(), no_classify),
         }
+    }
+}
+
+/// The `reqwest::Error` whose message writes `error`'s URL: its own, or
+/// one another middleware returned as it is in its `anyhow::Error`.
+fn reqwest_error_mut(error: &mut Error) -> Option<&mut ::reqwest::Error> {
+    match error {
+        Error::Reqwest(e) => Some(e),
+        Error::Middleware(e) => e.downcast_mut(),
+    }
+}
+
+/// With [`hide_url_path`](RetryMiddleware::hide_url_path): a failed
+/// response marked, so that its message shows its URL's origin.
+#[cold]
+#[inline(never)]
+fn mark_origin_only(response: &mut Response) {
+    response.extensions_mut().insert(OriginOnly);
+}
+
+/// With [`hide_url_path`](RetryMiddleware::hide_url_path): the URL that
+/// `error`'s message writes cut to its origin; the URL as it was, for
+/// [`show_whole`].
+#[cold]
+#[inline(never)]
+fn cut_to_origin(error: &mut Error) -> Option<Url> {
+    let url = reqwest_error_mut(error)?.url_mut()?;
+    let origin = crate::reqwest::origin_of(url);
+    Some(core::mem::replace(url, origin))
+}
+
+/// What [`mark_origin_only`] and [`cut_to_origin`] did to `failure`,
+/// undone before the caller gets it: the response without the mark, the
+/// error with its `url`.
+#[cold]
+#[inline(never)]
+fn show_whole(failure: &mut AttemptFailure, url: Option<Url>) {
+    match failure {
+        Failure::Response { response, .. } => {
+            response.extensions_mut().remove::<OriginOnly>();
+        }
+        Failure::Error { error, .. } => {
+            if let (Some(url), Some(cut)) = (
+                url,
+                reqwest_error_mut(error).and_then(::reqwest::Error::url_mut),
+            ) {
+                *cut = url;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -400,16 +504,29 @@ where
                 }
                 None => Ok(sent.await),
             };
-            // (a block: what it holds, the outcome and the run's verdict,
-            // is not kept across the sleep, in the future)
+            // (a block: what it holds, the outcome, the run's verdict and
+            // the URL `hide_url_path` cut, is not kept across the sleep, in
+            // the future)
             let wait = {
+                // (with `hide_url_path`: the URL of an error, cut to its
+                // origin for the lines, to give back)
+                let mut cut = None;
                 let outcome = match answer {
                     Ok(Ok(response)) => match response.failure() {
                         None => Ok(response),
-                        Some(failure) => Err(Failure::Response { response, failure }),
+                        Some(failure) => {
+                            let mut response = response;
+                            if self.hide_url_path {
+                                mark_origin_only(&mut response);
+                            }
+                            Err(Failure::Response { response, failure })
+                        }
                     },
-                    Ok(Err(error)) => {
+                    Ok(Err(mut error)) => {
                         let (kind, retry_after) = middleware_error_class(&error);
+                        if self.hide_url_path {
+                            cut = cut_to_origin(&mut error);
+                        }
                         Err(Failure::Error {
                             error,
                             kind,
@@ -429,7 +546,7 @@ where
                 drop(unseen);
                 match settled {
                     ControlFlow::Break(Ok(response)) => return Ok(response),
-                    ControlFlow::Break(Err(gave_up)) => {
+                    ControlFlow::Break(Err(mut gave_up)) => {
                         // (a run that ends sent once was told why: `once`)
                         if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
                             let failure = &gave_up.last_error;
@@ -449,6 +566,9 @@ where
                                 why,
                                 elapsed,
                             );
+                        }
+                        if self.hide_url_path {
+                            show_whole(&mut gave_up.last_error, cut);
                         }
                         return give_back(gave_up.last_error);
                     }
@@ -487,6 +607,7 @@ where
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
+            hide_url_path: self.hide_url_path,
             sleeper: self.sleeper.clone(),
         };
         fixed.handle(req, extensions, next).await

@@ -122,11 +122,24 @@ impl ClassifyResponse for ::reqwest::Response {
 
     /// ` from https://api.example.com/v1/users?page=***`: the response
     /// keeps its URL (the last one, after redirects), so this reads no
-    /// more than the response holds.
+    /// more than the response holds. ` from https://api.example.com/` for
+    /// a response the reqwest middleware marked (its `hide_url_path`).
     fn fmt_origin(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "reqwest-middleware")]
+        if self.extensions().get::<OriginOnly>().is_some() {
+            return write!(f, " from {}", crate::reqwest::Origin(self.url()));
+        }
         write!(f, " from {}", crate::reqwest::Masked(self.url()))
     }
 }
+
+/// The mark the reqwest middleware puts in a failed response's extensions
+/// with `hide_url_path`, for as long as the run judges it: its message
+/// (the lines, a predicate's or a hook's view) shows the URL's origin
+/// only. Taken out before the response is handed back.
+#[cfg(feature = "reqwest-middleware")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OriginOnly;
 
 /// A response's status and headers read as [`ClassifyResponse`] does.
 ///

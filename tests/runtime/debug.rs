@@ -244,7 +244,7 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
     assert_shows(
         &job,
         r#"Job { id: 5, call: RetryMiddleware { policy: Policy { name: "upload", attempts: 3,"#,
-        "timeout: Some(5s), any_method: true, .. } }",
+        "timeout: Some(5s), any_method: true, hide_url_path: false, .. } }",
     );
 }
 

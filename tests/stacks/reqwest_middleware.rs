@@ -4,12 +4,13 @@
 //! and reqwest-retry beside it on the same 429.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use retry_runtime::reqwest_middleware::RetryMiddleware;
-use retry_runtime::response::Idempotent;
+use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+use retry_runtime::response::{Failure, Idempotent};
 use retry_runtime::{presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn, StopReason};
 use testkit::capture::capture;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -650,4 +651,224 @@ async fn a_failed_responses_lines_say_where_it_came_from() {
         );
     }
     logs.assert_not_logged("SECRET");
+}
+
+/// Panics if a WARN or ERROR line (the run's: the flaky server logs each
+/// request's path at INFO) contains `needle`.
+fn assert_not_warned(logs: &testkit::capture::Captured, needle: &str) {
+    let warned = [logs.at(Level::WARN), logs.at(Level::ERROR)].concat();
+    assert!(!warned.is_empty());
+    assert!(
+        !warned.iter().any(|l| l.contains(needle)),
+        "expected no WARN or ERROR line containing {needle:?}:\n{}",
+        warned.join("\n")
+    );
+}
+
+/// A bot's token in the path (Telegram's `/bot<token>/sendMessage`,
+/// Discord's `/api/webhooks/<id>/<token>`): the lines showed it, as they
+/// show any path. With `hide_url_path` they show the origin only; the
+/// caller's response has its URL whole.
+#[tokio::test]
+async fn with_hide_url_path_a_failed_responses_lines_show_its_origin_only() {
+    let server = FlakyServer::start().await;
+    server.route("/bot123:SECRET/send", [503]);
+    let logs = capture();
+    let url = format!("{}?chat_id=7", server.url("/bot123:SECRET/send"));
+    let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("bot")).hide_url_path();
+    let resp = client(middleware).get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.url().as_str(), url);
+    assert_eq!(server.hits("/bot123:SECRET/send"), 2);
+    let shown = format!(
+        "HTTP 503 Service Unavailable from http://{}/",
+        server.addr()
+    );
+    for line in [
+        logs.assert_logged(Level::WARN, "retrying bot"),
+        logs.assert_logged(Level::ERROR, "bot failed after 2 attempts"),
+    ] {
+        assert_eq!(
+            testkit::capture::field(&line, "error"),
+            Some(&*shown),
+            "{line}"
+        );
+    }
+    assert_not_warned(&logs, "SECRET");
+}
+
+/// The same for an error whose message writes its URL (a refused
+/// connection's): its origin in the lines, the URL whole in the error the
+/// caller gets.
+#[tokio::test]
+async fn with_hide_url_path_an_errors_lines_show_its_origin_only() {
+    let logs = capture();
+    let url = refused_url("/api/webhooks/1/SECRET");
+    let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
+    let middleware = RetryMiddleware::new(API.with_name("hook")).hide_url_path();
+    let err = client(middleware).get(&url).send().await.unwrap_err();
+    assert_eq!(err.url().map(reqwest::Url::as_str), Some(&*url));
+    assert_eq!(logs.matching(Level::WARN, "retrying hook").len(), 2);
+    let line = logs.assert_logged(Level::ERROR, "hook failed after 3 attempts");
+    let error = testkit::capture::field(&line, "error").unwrap_or_default();
+    assert!(
+        error.starts_with(&format!(
+            "error sending request for url (http://127.0.0.1:{port}/): "
+        )),
+        "{line}"
+    );
+    assert_not_warned(&logs, "SECRET");
+}
+
+/// A middleware added after ours that returns reqwest's error inside its
+/// `anyhow::Error` (`reqwest_middleware::Error::Middleware`), whose
+/// `url()` is `None`.
+struct Wraps;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Wraps {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        next.run(req, extensions).await.map_err(|e| match e {
+            reqwest_middleware::Error::Reqwest(e) => {
+                reqwest_middleware::Error::Middleware(e.into())
+            }
+            other => other,
+        })
+    }
+}
+
+/// Such an error's URL was logged whole: `url()` said there was none. Its
+/// query's values are masked, and with `hide_url_path` the lines show its
+/// origin (the error handed back has its URL whole).
+#[tokio::test]
+async fn a_reqwest_error_inside_another_middlewares_error_is_masked() {
+    let url = refused_url("/hooks/SECRET?key=SECRET");
+    let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (hide, shown) in [
+        (
+            false,
+            format!("http://127.0.0.1:{port}/hooks/SECRET?key=***"),
+        ),
+        (true, format!("http://127.0.0.1:{port}/")),
+    ] {
+        let logs = capture();
+        let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("wrapped"));
+        let middleware = if hide {
+            middleware.hide_url_path()
+        } else {
+            middleware
+        };
+        let client = ClientBuilder::new(inner.clone())
+            .with(middleware)
+            .with(Wraps)
+            .build();
+        let err = client.get(&url).send().await.unwrap_err();
+        let reqwest_middleware::Error::Middleware(wrapped) = &err else {
+            panic!("expected the wrapped error, got {err:?}");
+        };
+        let wrapped = wrapped.downcast_ref::<reqwest::Error>().unwrap();
+        assert_eq!(wrapped.url().map(reqwest::Url::as_str), Some(&*url));
+        let line = logs.assert_logged(Level::ERROR, "wrapped failed after 2 attempts");
+        let error = testkit::capture::field(&line, "error").unwrap_or_default();
+        assert!(
+            error.starts_with(&format!("error sending request for url ({shown}): ")),
+            "hide_url_path {hide}: {line}"
+        );
+        if hide {
+            assert_not_warned(&logs, "SECRET");
+        } else {
+            assert_not_warned(&logs, "key=SECRET");
+        }
+    }
+}
+
+/// What `noted` saw of each failure: its `Display`, its `Debug`, and the
+/// URL the response or the error held.
+static NOTED: Mutex<Vec<(String, String, Option<String>)>> = Mutex::new(Vec::new());
+
+/// A `retry_if` predicate that logs the failure as a user's would
+/// (`tracing::debug!(?failure)`), and retries it.
+fn noted(failure: &AttemptFailure) -> bool {
+    let url = match failure {
+        Failure::Response { response, .. } => Some(response.url().to_string()),
+        Failure::Error { error, .. } => error.url().map(ToString::to_string),
+        _ => None,
+    };
+    NOTED
+        .lock()
+        .unwrap()
+        .push((failure.to_string(), format!("{failure:?}"), url));
+    true
+}
+
+/// A predicate's `Debug` of the failure was derived: the response's
+/// headers (a `Set-Cookie`) and its URL whole. It shows what the lines
+/// show; with `hide_url_path`, the origin. The predicate still reads the
+/// response's URL whole; an error's as the lines show it.
+#[tokio::test]
+async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/bot123:SECRET/send",
+        [Reply::status(503).with_header("set-cookie", "session=COOKIE")],
+    );
+    let policy = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::fixed(ms(50)))
+        .with_name("noted")
+        .retry_if(noted);
+    let url = format!("{}?key=SECRET", server.url("/bot123:SECRET/send"));
+    let origin = format!("http://{}/", server.addr());
+    let masked = format!("{}?key=***", server.url("/bot123:SECRET/send"));
+    for hide in [false, true] {
+        NOTED.lock().unwrap().clear();
+        let middleware = RetryMiddleware::new(policy);
+        let middleware = if hide {
+            middleware.hide_url_path()
+        } else {
+            middleware
+        };
+        let resp = client(middleware).get(&url).send().await.unwrap();
+        assert_eq!(resp.url().as_str(), url);
+        let noted = NOTED.lock().unwrap().clone();
+        assert_eq!(noted.len(), 2, "{noted:?}");
+        let shown = if hide { &origin } else { &masked };
+        for (display, debug, seen) in noted {
+            assert_eq!(
+                display,
+                format!("HTTP 503 Service Unavailable from {shown}")
+            );
+            assert!(
+                debug.contains(&format!("url: Some(\"{shown}\")")),
+                "{debug}"
+            );
+            assert!(!debug.contains("SECRET") || !hide, "{debug}");
+            assert!(!debug.contains("key=SECRET"), "{debug}");
+            assert!(!debug.contains("COOKIE"), "{debug}");
+            assert_eq!(seen.as_deref(), Some(&*url));
+        }
+    }
+    // an error: its URL is cut for as long as the run holds it
+    let refused = refused_url("/bot123:SECRET/send?key=SECRET");
+    let port = reqwest::Url::parse(&refused).unwrap().port().unwrap();
+    NOTED.lock().unwrap().clear();
+    let err = client(RetryMiddleware::new(policy).hide_url_path())
+        .get(&refused)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.url().map(reqwest::Url::as_str), Some(&*refused));
+    let noted = NOTED.lock().unwrap().clone();
+    assert_eq!(noted.len(), 2, "{noted:?}");
+    for (display, debug, seen) in noted {
+        assert!(!display.contains("SECRET"), "{display}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert_eq!(seen, Some(format!("http://127.0.0.1:{port}/")));
+    }
 }
