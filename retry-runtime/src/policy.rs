@@ -955,7 +955,10 @@ impl<W, G> Policy<W, G> {
     /// one this policy's `decide` made from the same `retries_done` and
     /// `error`; another (another policy's, or one made up) is logged and
     /// counted as it is, and its attempt number may exceed the policy's
-    /// maximum (`attempt 5/4`). Nothing is recorded to the policy's circuit
+    /// maximum (`attempt 5/4`): the lines say it as given, the metrics count
+    /// a give-up's attempts up to the maximum (`retry_attempts` 4,
+    /// `retry_retries_total` 3 more), so a corrupt count (`u32::MAX` from a
+    /// job's row) cannot add billions to the retries. Nothing is recorded to the policy's circuit
     /// breaker, retry budget or throttle, as `decide` asks none of them.
     /// The policy's classifier ([`When::check`]) runs again on `error`,
     /// for the line's kind and whether the wait was the server's: a

@@ -194,3 +194,42 @@ fn the_first_call_registers_every_outcome_at_zero() {
         "{retries:?}"
     );
 }
+
+/// `Policy::report` takes the attempt it is given: a job's corrupt retry
+/// count (`u32::MAX` in its row) added 4,294,967,294 to
+/// `retry_retries_total` and recorded 4,294,967,295 attempts. The metrics
+/// count up to the policy's 3 attempts; the line says the number given.
+#[test]
+fn a_reported_give_up_counts_no_more_attempts_than_the_policy_makes() {
+    use retry_runtime::{Decision, StopReason};
+    let policy = BASE.with_name("outcomes_reported_past_the_limit");
+    let error = io::Error::from(TimedOut);
+    let logs = testkit::capture::capture();
+    let (rec, ()) = record(|| {
+        policy.report(u32::MAX, &error, Decision::GiveUp(StopReason::Attempts));
+    });
+    assert_one_call(
+        &rec,
+        "outcomes_reported_past_the_limit",
+        Outcome::AttemptsExhausted,
+        3,
+        &[],
+        "report",
+    );
+    logs.assert_logged(
+        tracing::Level::ERROR,
+        "outcomes_reported_past_the_limit failed after 4294967295 attempts",
+    );
+    // within the limit, the number given
+    let (rec, ()) = record(|| {
+        policy.report(1, &error, Decision::GiveUp(StopReason::Permanent));
+    });
+    assert_one_call(
+        &rec,
+        "outcomes_reported_past_the_limit",
+        Outcome::PermanentError,
+        2,
+        &[],
+        "report",
+    );
+}

@@ -724,7 +724,10 @@ pub(crate) fn announce_give_up<W, G>(
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
         _ => log::give_up(ev, elapsed),
     }
-    metrics::call_ended(policy.name, ev.reason.into(), ev.attempts);
+    // (counted up to the policy's limit: `Policy::report` is given its
+    // attempt, which may exceed it, `u32::MAX` at worst, as the line says)
+    let counted = ev.attempts.min(ev.max_attempts);
+    metrics::call_ended(policy.name, ev.reason.into(), counted);
     if ev.reason == StopReason::Deferred {
         return;
     }
