@@ -335,9 +335,10 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
 /// line, control and invisible characters escaped, as an
 /// [`HttpError`](crate::HttpError)'s body is; so are the causes of an
 /// error without a code: `an error without a code: unhandled error: error
-/// parsing XML: no root element (HTTP 200, request id ...)`. A refused
-/// connection reads `dispatch failure: io error: ...: Connection refused
-/// (os error 111)`.
+/// parsing XML: no root element (HTTP 200, request id ...)`, and those of
+/// any other error (a connector's, a proxy's text quoted in them): a
+/// refused connection reads `dispatch failure: io error: ...: Connection
+/// refused (os error 111)`.
 pub struct Described<'a, E>(
     /// The SDK's error to describe.
     pub &'a SdkError<E, HttpResponse>,
@@ -350,7 +351,9 @@ where
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use crate::log::Escaped;
         let SdkError::ServiceError(service) = self.0 else {
-            return crate::Causes(self.0).fmt(f);
+            // (on one line too: a connector's or a response's error can
+            // quote the server, or a body that could not be read)
+            return crate::log::OneLine(&crate::Causes(self.0)).fmt(f);
         };
         let error = service.err();
         let response = service.raw();
@@ -470,6 +473,28 @@ mod tests {
         let line = Described(&e).to_string();
         assert!(line.starts_with("dispatch failure: "), "{line}");
         assert!(line.ends_with("connection refused"), "{line}");
+    }
+
+    /// An error that is not a service's (a connector's, a response the SDK
+    /// could not read) is shown with its causes, which can quote the server
+    /// or a proxy: on one line, as a service error's message is. Its line
+    /// break and ESC were written as they were.
+    #[test]
+    fn described_escapes_the_causes_of_other_errors() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "proxy said: 502\nERROR forged line \u{1b}[31m",
+        );
+        let e: Error = SdkError::dispatch_failure(ConnectorError::io(io.into()));
+        let line = Described(&e).to_string();
+        assert!(
+            line.ends_with(r"proxy said: 502\nERROR forged line \u{1b}[31m"),
+            "{line}"
+        );
+        assert!(!line.chars().any(char::is_control), "{line}");
+        let e: Error = SdkError::response_error(boxed("unexpected\r\nbody"), response(200));
+        let line = Described(&e).to_string();
+        assert!(line.ends_with(r"unexpected\r\nbody"), "{line}");
     }
 
     /// An operation's error as the SDK makes it of a response it could not
