@@ -477,7 +477,15 @@ impl CircuitBreaker {
     ///
     /// An outcome from before the last state change (a call that was let
     /// through while closed and ends after the breaker opened) is counted in
-    /// [`stats`](CircuitBreaker::stats) but does not move the state.
+    /// [`stats`](CircuitBreaker::stats) but does not move the state. The
+    /// permit tells the state it was let through in by the breaker's
+    /// generation, its transitions counted modulo 256: a permit recorded
+    /// after a multiple of 256 further transitions, while the breaker is in
+    /// the state it was let through in, is taken for a current one and
+    /// moves the state as one would (a probe that hung through 256 rounds of
+    /// probes, each a recovery timeout long, then succeeds: counted as a
+    /// probe of the round under way). Record a permit when its call ends,
+    /// and give the call a timeout shorter than the recovery timeout.
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};

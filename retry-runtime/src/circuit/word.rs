@@ -12,7 +12,14 @@
 //! `count` is the consecutive failures when closed, and the probes let through
 //! (low 7 bits) and the probes that succeeded (high 7 bits) when half-open.
 //! Every transition moves to a new generation, so a call can tell whether the
-//! state it was let through in is still the current one.
+//! state it was let through in is still the current one. The generation is
+//! 8 bits and wraps: a permit held across 256 transitions (or a multiple)
+//! and recorded in the state it was let through in is taken for a current
+//! one (`Permit` and `CircuitBreaker::record` say so). A wider count would
+//! take its bits from the time or the counts, and a permit held across
+//! that many transitions is a call that hung through at least 85 recovery
+//! timeouts (a round of probes waits one, and a round is at most three
+//! transitions) or through 256 resets and forced openings by hand.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
