@@ -28,7 +28,7 @@ use retry_jobs_demo::{
     Job, JobQueue, JobStatus, QueueError, ScaledClock, Worker, fmt_time, redact_url,
 };
 use retry_runtime::reqwest::{HttpError, error_for_status};
-use retry_runtime::{Classify, ErrorKind};
+use retry_runtime::{Causes, Classify, ErrorKind};
 use testkit::flaky::{FlakyServer, Reply};
 
 /// How long one simulated minute takes: 30s of schedule take 50ms.
@@ -41,12 +41,20 @@ const LEASE: Duration = Duration::from_secs(120);
 /// What downloading a clip fails with.
 #[derive(Debug, thiserror::Error)]
 enum ClipError {
-    /// No usable answer: refused, timed out, connection dropped.
-    #[error(transparent)]
-    Http(#[from] reqwest::Error),
+    /// No usable answer: refused, timed out, connection dropped. `Causes`
+    /// shows why, with the URL's query masked (reqwest's own message writes
+    /// the URL whole); no `#[from]`, the `From` impl below converts for `?`.
+    #[error("{}", Causes(.0))]
+    Http(reqwest::Error),
     /// The server answered 4xx or 5xx.
     #[error(transparent)]
     Status(#[from] HttpError),
+}
+
+impl From<reqwest::Error> for ClipError {
+    fn from(e: reqwest::Error) -> Self {
+        ClipError::Http(e)
+    }
 }
 
 impl Classify for ClipError {
