@@ -322,7 +322,9 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
-    /// Sleep (and time the per-attempt timeout) with `sleeper`.
+    /// Sleep (and time the per-attempt timeout) with `sleeper`. With a
+    /// per-attempt timeout, a sleeper that does not wait makes every
+    /// attempt time out at once.
     ///
     /// ```
     /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)

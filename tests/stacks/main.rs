@@ -35,6 +35,21 @@ fn far_below(gap: Duration, longer: Duration) -> bool {
     gap < longer / 2
 }
 
+/// A sleeper that does not wait; under `testing::pause()` its waits are
+/// virtual (recorded, moving the run's clock): the README's `NoWait`.
+#[derive(Clone, Copy, Debug)]
+struct NoWait;
+
+impl retry_runtime::Sleeper for NoWait {
+    type Sleep = std::future::Ready<()>;
+    fn sleep(&self, _: Duration) -> Self::Sleep {
+        std::future::ready(())
+    }
+    fn virtual_when_paused(&self) -> bool {
+        true
+    }
+}
+
 /// The give-up events `note_give_up` saw: operation, reason, attempts,
 /// `max_attempts` (the tests run in parallel: each names its policy).
 static GIVE_UPS: Mutex<Vec<(&str, StopReason, u32, u32)>> = Mutex::new(Vec::new());

@@ -16,7 +16,7 @@ use testkit::capture::capture;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tracing::Level;
 
-use crate::{ms, waited};
+use crate::{ms, waited, NoWait};
 
 /// The `api` preset with fixed 50ms waits.
 const API: Policy<RetryOn> = presets::API
@@ -376,6 +376,39 @@ async fn a_slow_attempt_times_out_and_is_retried() {
     let client = client(RetryMiddleware::new(API).with_timeout(ms(150)));
     let resp = client.get(server.url("/slow")).send().await.unwrap();
     assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
+}
+
+/// `sleep_with`'s sleeper also times `with_timeout`: one that does not
+/// wait (a test's) ends every attempt at once, before its request is sent,
+/// as the README's testing section and the rustdoc of `sleep_with` say.
+/// Without `with_timeout`, the same middleware retries, its waits
+/// recorded by `testing::pause()`.
+#[tokio::test]
+async fn a_sleeper_that_does_not_wait_times_every_attempt_out_at_once() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::status(503), Reply::ok_body("clip")]);
+    let paused = retry_runtime::testing::pause();
+    let timed = RetryMiddleware::new(API)
+        .with_timeout(Duration::from_secs(2))
+        .sleep_with(NoWait);
+    let err = client(timed)
+        .get(server.url("/clip"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "attempt timed out after 2s");
+    assert_eq!(server.hits("/clip"), 0);
+    assert_eq!(paused.waits(), [ms(50), ms(50)]); // 3 attempts, all timed out
+
+    let paused = retry_runtime::testing::pause();
+    let resp = client(RetryMiddleware::new(API).sleep_with(NoWait))
+        .get(server.url("/clip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(server.hits("/clip"), 2);
+    assert_eq!(paused.waits(), [ms(50)]);
 }
 
 /// A streamed body cannot be sent again: the request is sent once, the

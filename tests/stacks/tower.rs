@@ -25,7 +25,7 @@ use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tracing::Level;
 
-use crate::{far_below, ms, waited};
+use crate::{far_below, ms, waited, NoWait};
 
 /// 4 attempts, fixed 50ms, the transient kinds; Retry-After honoured for
 /// 429 and 503 up to 5s.
@@ -486,6 +486,37 @@ async fn a_slow_attempt_times_out_and_is_retried() {
         "{err:?}"
     );
     assert_eq!(err.kind(), ErrorKind::Timeout);
+}
+
+/// `sleep_with`'s sleeper also times `with_timeout`: one that does not
+/// wait (a test's) ends every attempt at once, before its request is sent,
+/// as the README's testing section and the rustdoc of `sleep_with` say.
+/// Without `with_timeout`, the same layer retries, its waits recorded by
+/// `testing::pause()`.
+#[tokio::test]
+async fn a_sleeper_that_does_not_wait_times_every_attempt_out_at_once() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::status(503), Reply::ok_body("clip")]);
+    let paused = retry_runtime::testing::pause();
+    let timed = FAST
+        .layer()
+        .with_timeout(Duration::from_secs(2))
+        .sleep_with(NoWait);
+    let svc = ServiceBuilder::new().layer(timed).service(hyper_client());
+    let err = svc.oneshot(get(&server.url("/clip"))).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout(t) if t.after == Duration::from_secs(2)),
+        "{err:?}"
+    );
+    assert_eq!(server.hits("/clip"), 0);
+    assert_eq!(paused.waits(), [ms(50), ms(50), ms(50)]); // 4 attempts, all timed out
+
+    let paused = retry_runtime::testing::pause();
+    let layer = FAST.layer().sleep_with(NoWait);
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    let resp = svc.oneshot(get(&server.url("/clip"))).await.unwrap();
+    assert_eq!((resp.status(), server.hits("/clip")), (StatusCode::OK, 2));
+    assert_eq!(paused.waits(), [ms(50)]);
 }
 
 /// The breaker and the budget act on the layer's runs as on `#[retry]`'s:

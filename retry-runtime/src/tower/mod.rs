@@ -489,7 +489,9 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     }
 
     /// Sleep between attempts (and time the per-attempt timeout) with
-    /// `sleeper` instead of the [`DefaultSleeper`].
+    /// `sleeper` instead of the [`DefaultSleeper`]. With a per-attempt
+    /// timeout, a sleeper that does not wait makes every attempt time out
+    /// at once.
     ///
     /// ```
     /// let layer = retry_runtime::presets::API
