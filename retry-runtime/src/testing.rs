@@ -21,10 +21,16 @@
 //! recorded ([`Paused::waits`] stays empty, so an assertion that nothing
 //! was retried passes whatever the run did), and [`seed`] does not reach
 //! its jitter. Count such waits with a per-call hook
-//! ([`Retry::notify`](crate::Retry::notify)) or
-//! [`Policy::with_before_sleep`](crate::Policy::with_before_sleep), which
-//! run on any thread, or test on a current-thread runtime, whose spawned
-//! tasks run on the test's thread.
+//! ([`Retry::notify`](crate::Retry::notify)), a closure that runs on any
+//! thread and can hold the test's own counter, or test on a current-thread
+//! runtime, whose spawned tasks run on the test's thread.
+//! [`Policy::with_before_sleep`](crate::Policy::with_before_sleep) runs on
+//! any thread too, but it is a `fn`: it can only write to a `static`,
+//! which every test of the binary shares while they run in parallel. Key
+//! what it records by [`RetryEvent::operation`](crate::RetryEvent::operation)
+//! and give each test's policy its own
+//! [`with_name`](crate::Policy::with_name), or run such tests under
+//! `cargo nextest` (a process per test).
 //!
 //! ```
 //! use std::time::Duration;
