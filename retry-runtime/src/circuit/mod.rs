@@ -700,6 +700,7 @@ impl CircuitBreaker {
     /// b.record(p, Outcome::Failure);
     /// b.reset();
     /// assert_eq!(b.state(), CircuitState::Closed);
+    /// assert_eq!(b.stats().failures, 1); // the counters are kept
     /// ```
     pub fn reset(&self) {
         let Ok((before, _)) = self
