@@ -53,9 +53,11 @@ use crate::clock::virtual_time;
 /// hedge delay) virtual on this thread.
 /// Not `Send`: it belongs to the thread that made it. Guards nest; each sees
 /// the waits recorded since it was made, while the guards made after it
-/// live (the waits of an inner guard go with it when it drops). Dropping
-/// the last one turns the thread's clock back to real time: keep it alive
-/// until the runs under it have ended.
+/// live (the waits of an inner guard go with it when it drops). A helper
+/// that makes its own guard hides its waits from the caller's guard once
+/// it returns: return `waits()` from the helper. Dropping the last one
+/// turns the thread's clock back to real time: keep it alive until the
+/// runs under it have ended.
 ///
 /// ```
 /// use std::time::Duration;
