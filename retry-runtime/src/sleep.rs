@@ -277,6 +277,69 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// that returns at once leaves `max_elapsed` nothing to count. A sleeper
 /// of yours that calls [`sleep_sync`] is virtual there as the default one
 /// is.
+///
+/// # Ctrl-C
+///
+/// A sync wait cannot be interrupted. Without a signal handler, Ctrl-C
+/// ends the process, as Python's `KeyboardInterrupt` ends a tenacity
+/// sleep. With one installed (the `ctrlc` or `signal-hook` crate), Ctrl-C
+/// does not interrupt the wait: [`std::thread::sleep`] sleeps on after the
+/// signal. `sleep_blocking` returns nothing, so a sleeper that returns
+/// early only starts the next attempt sooner: the run goes on, and the
+/// WARN line before the wait still shows the planned one (`next attempt
+/// in 30s`); while the sleeper keeps returning at once, the attempts left
+/// run back to back.
+///
+/// To stop on Ctrl-C, use the functional form with a sleeper that waits on
+/// your signal (a `Condvar`, or a channel's `recv_timeout`) and an `op`
+/// that checks the same flag first and returns an error the policy does
+/// not retry (one classified `Permanent`, under `retry_on` or a preset):
+/// the run ends with [`StopReason::Permanent`](crate::StopReason::Permanent),
+/// that check counted as an attempt. (`#[retry]` on a sync function
+/// sleeps with [`std::thread::sleep`]: its body sees the flag after the
+/// wait.)
+///
+/// ```
+/// use std::sync::{Condvar, Mutex};
+/// use std::time::Duration;
+/// use retry_runtime::{presets, Classify, StopReason};
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// enum SyncError {
+///     #[error("database is locked")]
+///     #[classify(Interrupted)]
+///     Busy,
+///     #[error("stopped by Ctrl-C")]
+///     #[classify(Permanent)]
+///     Stopped,
+/// }
+///
+/// static STOP: Mutex<bool> = Mutex::new(false);
+/// static WAKE: Condvar = Condvar::new();
+/// // what the handler does: `ctrlc::set_handler(ctrl_c)`
+/// fn ctrl_c() {
+///     *STOP.lock().unwrap() = true;
+///     WAKE.notify_all();
+/// }
+///
+/// let e = presets::DB // waits 1s, 2s, 4s
+///     .retry(|| -> Result<(), SyncError> {
+///         if *STOP.lock().unwrap() {
+///             return Err(SyncError::Stopped);
+///         }
+///         ctrl_c(); // (here: Ctrl-C while the first attempt runs)
+///         Err(SyncError::Busy)
+///     })
+///     .sleep_with(|wait: Duration| {
+///         let stop = STOP.lock().unwrap();
+///         let _ = WAKE.wait_timeout_while(stop, wait, |stop| !*stop).unwrap();
+///     })
+///     .detailed()
+///     .call()
+///     .unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (2, StopReason::Permanent));
+/// assert_eq!(e.last_error.to_string(), "stopped by Ctrl-C");
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between sync attempts",
     label = "no blocking sleep for `.call()`",

@@ -278,3 +278,124 @@ fn a_sync_sleeper_that_returns_at_once_leaves_max_elapsed_nothing_to_count() {
         .unwrap_err();
     assert_eq!((e.attempts, e.reason), (4, StopReason::Deadline));
 }
+
+/// What a Ctrl-C handler of a sync CLI sets, and the `Condvar` it wakes a
+/// waiting sleeper with (README, "Async runtimes, and none at all").
+#[derive(Default)]
+struct Interrupt {
+    set: std::sync::Mutex<bool>,
+    wake: std::sync::Condvar,
+}
+
+impl Interrupt {
+    /// What the handler does.
+    fn set(&self) {
+        *self.set.lock().unwrap() = true;
+        self.wake.notify_all();
+    }
+
+    fn is_set(&self) -> bool {
+        *self.set.lock().unwrap()
+    }
+
+    /// A sleeper: waits for `wait`, or until the flag is set.
+    fn sleep(&self, wait: Duration) {
+        let set = self.set.lock().unwrap();
+        let _ = self
+            .wake
+            .wait_timeout_while(set, wait, |set| !*set)
+            .unwrap();
+    }
+}
+
+#[derive(Debug, thiserror::Error, retry_runtime::Classify)]
+enum FetchError {
+    #[error("connection refused")]
+    #[classify(Connect)]
+    Refused,
+    #[error("interrupted")]
+    #[classify(Permanent)]
+    Interrupted,
+}
+
+const THIRTY_SECONDS: Policy<retry_runtime::RetryOn> = Policy::new()
+    .with_name("fetch")
+    .with_attempts(4)
+    .with_backoff(Backoff::fixed(Duration::from_secs(30)))
+    .retry_on(retry_runtime::KindSet::TRANSIENT);
+
+/// A sync sleeper that returns early (woken by a Ctrl-C handler) does not
+/// end the run: the next attempt starts at once, and the ones after it too
+/// (the flag stays set), each WARN line still saying the planned 30s.
+#[test]
+fn a_sync_sleeper_that_returns_early_only_starts_the_next_attempt_sooner() {
+    use retry_runtime::StopReason;
+    use tracing::Level;
+
+    let logs = testkit::capture::capture();
+    let interrupt = &Interrupt::default();
+    let started = std::time::Instant::now();
+    let (failed, first_failure) = std::sync::mpsc::channel();
+    let mut attempts = 0;
+    let e = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            first_failure.recv().unwrap();
+            interrupt.set(); // Ctrl-C, after the first attempt failed
+        });
+        THIRTY_SECONDS
+            .retry(|| {
+                attempts += 1;
+                let _ = failed.send(());
+                Err::<(), _>(FetchError::Refused)
+            })
+            .sleep_with(|wait: Duration| interrupt.sleep(wait))
+            .detailed()
+            .call()
+            .unwrap_err()
+    });
+    assert_eq!((e.attempts, e.reason), (4, StopReason::Attempts));
+    assert_eq!(attempts, 4);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    for n in 1..=3 {
+        logs.assert_logged(
+            Level::WARN,
+            &format!("retrying fetch after attempt {n}/4 failed; next attempt in 30s"),
+        );
+    }
+}
+
+/// To stop on Ctrl-C: that sleeper, and an operation that checks the same
+/// flag first and returns an error the policy does not retry. The run ends
+/// as `Permanent`, the check counted as an attempt.
+#[test]
+fn a_sync_run_stops_when_its_op_sees_the_flag_its_sleeper_woke_on() {
+    use retry_runtime::StopReason;
+
+    let interrupt = &Interrupt::default();
+    let started = std::time::Instant::now();
+    let (failed, first_failure) = std::sync::mpsc::channel();
+    let mut calls = 0;
+    let e = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            first_failure.recv().unwrap();
+            interrupt.set();
+        });
+        THIRTY_SECONDS
+            .retry(|| {
+                if interrupt.is_set() {
+                    return Err(FetchError::Interrupted);
+                }
+                calls += 1;
+                let _ = failed.send(());
+                Err::<(), _>(FetchError::Refused)
+            })
+            .sleep_with(|wait: Duration| interrupt.sleep(wait))
+            .detailed()
+            .call()
+            .unwrap_err()
+    });
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Permanent));
+    assert!(matches!(e.last_error, FetchError::Interrupted));
+    assert_eq!(calls, 1); // one real call; the check is attempt 2
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
