@@ -8,13 +8,16 @@
 //! then 400ms (`std::thread::sleep` between attempts), and the third attempt
 //! reads the value. Then a sensor that is offline (the connection is
 //! refused) is tried 4 times, waiting 200ms, 400ms, 800ms, and given up on.
+//! Last, a sensor the gateway does not know: a 404 with a 10 kB error page,
+//! not retried; the error keeps the page's first 512 bytes.
 //!
 //! Run it with `cargo run --example sync_sensor` (about 2.5 seconds).
 
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
-use retry_runtime::reqwest::HttpError;
+use retry_runtime::reqwest::{HttpError, BODY_SNIPPET_LIMIT};
 use retry_runtime::{retry, Causes, Classify, ErrorKind};
 use testkit::demo::{about, ensure, ensure_hits, fmt_gaps};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -59,7 +62,12 @@ fn read_temperature(client: &Client, url: &str) -> Result<f64, SensorError> {
     if status.is_client_error() || status.is_server_error() {
         // the blocking counterpart of `retry_runtime::reqwest::error_for_status`
         let err = HttpError::from_head(status, resp.headers()).with_url(resp.url().clone());
-        return Err(err.with_body(resp.text().unwrap_or_default()).into());
+        // The start of the body only, as `error_for_status` keeps: the
+        // error's message is logged on each retry, and an error page can
+        // be megabytes long.
+        let mut body = Vec::new();
+        let _ = resp.take(BODY_SNIPPET_LIMIT as u64).read_to_end(&mut body);
+        return Err(err.with_body(String::from_utf8_lossy(&body)).into());
     }
     let text = resp.text()?;
     text.trim()
@@ -143,6 +151,35 @@ pub fn demo() -> Result<(), Box<dyn std::error::Error>> {
         "sync_sensor",
         took >= ms(1400) && took < ms(3000),
         format!("about 1.4s of waits, took {took:?}"),
+    )?;
+
+    // --- 3. a sensor the gateway does not know -----------------------------------------
+    println!("\n3. read the cellar sensor: the gateway answers 404 with a 10 kB error page");
+    let page = format!("<html>{}</html>", "no such sensor. ".repeat(640));
+    let page_len = page.len();
+    server.route("/sensors/cellar", [Reply::body(404, page)]);
+    let err = match read_temperature(&client, &server.url("/sensors/cellar")) {
+        Ok(celsius) => return Err(format!("an unknown sensor read {celsius} °C").into()),
+        Err(e) => e,
+    };
+    let SensorError::Status(status) = &err else {
+        return Err(format!("a 404 is an HttpError, got {err:?}").into());
+    };
+    println!(
+        "   cellar: {} (kind {}), not retried; the error keeps {} of the page's {} bytes",
+        status.status(),
+        err.kind(),
+        status.body().len(),
+        page_len
+    );
+    ensure_hits("sync_sensor", &server, "/sensors/cellar", 1)?;
+    ensure(
+        "sync_sensor",
+        status.body().len() == BODY_SNIPPET_LIMIT,
+        format!(
+            "the first {BODY_SNIPPET_LIMIT} bytes of the page, got {}",
+            status.body().len()
+        ),
     )?;
     Ok(())
 }
