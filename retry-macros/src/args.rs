@@ -331,6 +331,10 @@ impl Written<'_> {
                 "; one chosen at run time goes on the policy: `policy = MY_POLICY.{setter}(x)`, with `x` a `&'static` reference"
             ));
         }
+        if let Some(state) = self.key.hook_state() {
+            message.push_str("; ");
+            message.push_str(state);
+        }
         Err(syn::Error::new_spanned(value, message))
     }
 
@@ -463,11 +467,19 @@ mod tests {
         assert!(errors[2].contains(".with_throttle(x)"), "{}", errors[2]);
         assert!(
             errors[3].starts_with("`retry_if` takes the name of a function, not an expression")
-                && !errors[3].contains("policy"),
+                && !errors[3].contains("policy")
+                && !errors[3].contains("capture state"),
             "{}",
             errors[3]
         );
-        assert!(errors[4].starts_with("`before_sleep` takes the name of a function"));
+        assert!(
+            errors[4].starts_with("`before_sleep` takes the name of a function")
+                && errors[4].ends_with(
+                    "; to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's per-call `.notify(|ev| ..)`"
+                ),
+            "{}",
+            errors[4]
+        );
         // each is unread; the good one in between is read
         assert!(args.on_give_up.get().is_some());
         assert!(args.unread(Key::Circuit) && args.unread(Key::RetryIf));
@@ -475,6 +487,30 @@ mod tests {
         let errors = errors_of(quote!(circuit = UPSTREAM budget = RETRIES));
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert!(errors[0].starts_with("expected `,`"), "{}", errors[0]);
+    }
+
+    /// A closure for a hook (to update a progress bar it captures) is
+    /// told where such state goes: a hook is a `fn`.
+    #[test]
+    fn a_hook_given_a_closure_is_told_where_state_goes() {
+        let errors = errors_of(quote!(
+            on_give_up = |ev| bar.abandon(),
+            before_sleep = move |ev| bar.inc(1)
+        ));
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("`on_give_up` takes the name of a function, not an expression")
+                && errors[0].ends_with(
+                    "; to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's `.detailed()`, whose `RetryError` says why the call gave up"
+                ),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("per-call `.notify(|ev| ..)`"),
+            "{}",
+            errors[1]
+        );
     }
 
     #[test]

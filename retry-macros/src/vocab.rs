@@ -266,6 +266,20 @@ impl Key {
         }
     }
 
+    /// For a hook key given an expression (a closure, as a rule): where
+    /// the state it would capture goes instead.
+    pub const fn hook_state(self) -> Option<&'static str> {
+        match self {
+            Key::BeforeSleep => Some(
+                "to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's per-call `.notify(|ev| ..)`",
+            ),
+            Key::OnGiveUp => Some(
+                "to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's `.detailed()`, whose `RetryError` says why the call gave up",
+            ),
+            _ => None,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Key> {
         Key::ALL.iter().copied().find(|key| key.name() == name)
     }

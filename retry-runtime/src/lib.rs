@@ -250,8 +250,8 @@ struct ReadmeDoctests;
 /// | `preset` | `"webhook"` | start from a [preset](presets); other keys override it |
 /// | `policy` | `EXPR` | start from your own [`Policy`] (a `const`, or one chosen at run time, e.g. `self.policy`); other keys override it |
 /// | `name` | `"clip_download"` | the operation's name in log lines and metrics (default: the function's name; a `policy = EXPR` whose policy has its own [`with_name`](Policy::with_name) keeps that name unless `name` is given; a preset or `tonic::GRPC` given as `policy`, or a policy made from one, takes the function's) |
-/// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep |
-/// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up |
+/// | `before_sleep` | `path` | a `fn(&`[`RetryEvent`]`)` called before each sleep; to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's per-call [`.notify(\|ev\| ..)`](Retry::notify) |
+/// | `on_give_up` | `path` | a `fn(&`[`GiveUpEvent`]`)` called once when giving up; to capture state (a progress bar, a counter), use a `static` or `thread_local`, or the functional form's [`.detailed()`](Retry::detailed), whose [`RetryError`] says why the call gave up |
 /// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>`; one chosen at run time goes on the policy: `policy = p.with_circuit(breaker)` (likewise [`with_budget`](Policy::with_budget), [`with_throttle`](Policy::with_throttle)) |
 /// | `budget` | `NAME` | a `static` [`RetryBudget`]: retries stop while it is spent |
 /// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
