@@ -644,8 +644,7 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
 }
 
 /// A SQLite result code (primary or extended), by its primary code (the
-/// low 8 bits); built without any feature, for rusqlite's
-/// `err.sqlite_error().map(|e| e.extended_code)` as for sqlx:
+/// low 8 bits); built without any feature, for rusqlite as for sqlx:
 ///
 /// | code | meaning | ErrorKind |
 /// |---|---|---|
@@ -660,6 +659,52 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
 /// use retry_runtime::{classify::classify_sqlite, ErrorKind};
 /// assert_eq!(classify_sqlite(5), ErrorKind::Interrupted); // SQLITE_BUSY
 /// assert_eq!(classify_sqlite(2067), ErrorKind::Permanent); // SQLITE_CONSTRAINT_UNIQUE
+/// ```
+///
+/// With rusqlite, through an error type of yours (the orphan rule forbids
+/// `impl Classify for rusqlite::Error` outside both crates). Its errors
+/// that are not SQLite's have no result code: `QueryReturnedNoRows` is
+/// `Permanent` here, as sqlx's `RowNotFound` is. rusqlite gives every
+/// connection it opens a 5 s busy timeout, so each attempt on a locked
+/// database blocks up to 5 s before `SQLITE_BUSY`: lower it, and the
+/// policy's waits pace the retries. (For rusqlite 0.32; not a doctest, as
+/// this crate's doctests do not build rusqlite.)
+///
+/// ```text
+/// use std::time::Duration;
+/// use retry_runtime::classify::classify_sqlite;
+/// use retry_runtime::{retry, Classify, ErrorKind};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error(transparent)]
+/// struct DbError(#[from] rusqlite::Error);
+///
+/// impl Classify for DbError {
+///     fn kind(&self) -> ErrorKind {
+///         match &self.0 {
+///             // not found, as sqlx's RowNotFound
+///             rusqlite::Error::QueryReturnedNoRows => ErrorKind::Permanent,
+///             // SQLite's own errors by their result code; the others have none
+///             e => e
+///                 .sqlite_error()
+///                 .map_or(ErrorKind::Unknown, |e| classify_sqlite(e.extended_code)),
+///         }
+///     }
+/// }
+///
+/// fn open(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+///     let conn = rusqlite::Connection::open(path)?;
+///     // rusqlite's default is 5 s per statement: fail with SQLITE_BUSY at
+///     // once, and let the policy's waits (1s, 2s, 4s) pace the retries
+///     conn.busy_timeout(Duration::ZERO)?;
+///     Ok(conn)
+/// }
+///
+/// #[retry(preset = "db")] // a locked database is Interrupted: retried
+/// fn store(conn: &rusqlite::Connection, id: &str) -> Result<(), DbError> {
+///     conn.execute("INSERT INTO events (id) VALUES (?1)", [id])?;
+///     Ok(())
+/// }
 /// ```
 pub const fn classify_sqlite(code: i32) -> ErrorKind {
     match code & 0xff {
