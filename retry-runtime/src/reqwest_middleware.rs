@@ -303,6 +303,12 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// `reqwest::Error` further down another error's chain of causes is
     /// shown as without this switch.
     ///
+    /// It reaches this middleware's own lines only. A retry around the
+    /// client's call (a `#[retry]` function, a middleware above this one)
+    /// gets the error with its URL whole and shows it so: there, drop the
+    /// URL from the error it logs (`reqwest::Error::without_url()`,
+    /// `HttpError::without_url()`).
+    ///
     /// A success costs what it did; a failed attempt adds a mark to the
     /// response's extensions, or a copy of the error's URL.
     ///
