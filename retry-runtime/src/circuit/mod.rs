@@ -482,9 +482,9 @@ impl CircuitBreaker {
     /// generation, its transitions counted modulo 256: a permit recorded
     /// after a multiple of 256 further transitions, while the breaker is in
     /// the state it was let through in, is taken for a current one and
-    /// moves the state as one would (a probe that hung through 256 rounds of
-    /// probes, each a recovery timeout long, then succeeds: counted as a
-    /// probe of the round under way). Record a permit when its call ends,
+    /// moves the state as one would (a probe that hung through 128 rounds of
+    /// failed probes, two transitions and a recovery timeout each, then
+    /// succeeds: counted as a probe of the round under way). Record a permit when its call ends,
     /// and give the call a timeout shorter than the recovery timeout.
     ///
     /// ```
@@ -795,8 +795,10 @@ impl fmt::Debug for CircuitBreaker {
 /// through hands its permit back at once; a run dropped or unwound in its
 /// attempt records it as neutral.) A permit knows the state it was
 /// let through in by the breaker's transition count modulo 256: one
-/// recorded after 256 or more further transitions (a probe that hung
-/// through as many recovery timeouts) may be taken for a current one.
+/// recorded after a multiple of 256 further transitions, in the state it
+/// was let through in, is taken for a current one. That is a call that
+/// hung through at least 86 recovery timeouts (a probe: 128 rounds of
+/// failed probes), or through as many resets and forced openings by hand.
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};

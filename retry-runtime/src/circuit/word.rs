@@ -17,9 +17,10 @@
 //! and recorded in the state it was let through in is taken for a current
 //! one (`Permit` and `CircuitBreaker::record` say so). A wider count would
 //! take its bits from the time or the counts, and a permit held across
-//! that many transitions is a call that hung through at least 85 recovery
-//! timeouts (a round of probes waits one, and a round is at most three
-//! transitions) or through 256 resets and forced openings by hand.
+//! that many transitions is a call that hung through at least 86 recovery
+//! timeouts (only open to half-open waits one, and between two of those
+//! come at most two more transitions: half-open to closed to open) or
+//! through 256 resets and forced openings by hand.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
