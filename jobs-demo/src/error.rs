@@ -54,7 +54,8 @@ pub enum QueueError {
         /// The job.
         id: i64,
         /// What the run did: `succeeded`, or `failed (Kind: error)` with the
-        /// error's control characters escaped (`\n` as `\\n`).
+        /// error escaped with `str::escape_debug` (`\n` as `\\n`, a quote as
+        /// `\\"`).
         outcome: String,
         /// Why it could not be recorded (the database's error).
         error: Box<QueueError>,

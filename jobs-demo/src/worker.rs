@@ -190,9 +190,10 @@ impl Worker {
                 // the queue's db policy retried already: the database is out
                 // of reach for now. The job stays RUNNING until its lease
                 // ends, then counts as a failed attempt; say what the run did.
-                // both errors escaped (`\n` as `\\n`), as the runtime's lines
-                // write them: a handler's or a server's message with a line
-                // break in it cannot forge a log line of its own
+                // both errors escaped with `str::escape_debug` (`\n` as
+                // `\\n`; quotes and backslashes too, which the runtime's
+                // lines leave as they are): a handler's or a server's message
+                // with a line break in it cannot forge a log line of its own
                 let did = match &result {
                     Ok(()) => "succeeded".to_owned(),
                     Err(e) => format!("failed ({}: {})", e.kind(), e.to_string().escape_debug()),

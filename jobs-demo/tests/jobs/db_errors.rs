@@ -387,8 +387,8 @@ async fn a_worker_goes_on_after_an_error_its_retries_do_not_get_past() {
 }
 
 /// An outcome that could not be recorded is an error that says what the
-/// run did (the handler's own error, with its kind, escaped as the
-/// runtime's lines escape it) and why it was not
+/// run did (the handler's own error, with its kind, escaped onto one
+/// line) and why it was not
 /// recorded; it is of the database error's kind, so `pause_after` takes it
 /// for one to go on after, and the job stays `RUNNING` for its lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
