@@ -236,7 +236,7 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["sleeper", "timer", "runtime"],
         None,
-        "there is no key for the timer: an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleeper)`, with `retry_runtime::timeout_with(&my_sleeper, limit, op())` for a per-attempt timeout",
+        "there is no key for the timer: an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`; tokio's needs a tokio runtime); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleeper)`, with `retry_runtime::timeout_with(&my_sleeper, limit, op())` for a per-attempt timeout",
     ),
     (
         &["reraise"],
