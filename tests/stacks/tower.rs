@@ -1107,7 +1107,9 @@ fn a_user_gone_during_a_wait_ends_the_handlers_run() {
     const GONE: Policy<RetryOn> = FAST
         .with_name("clips_user_gone")
         .with_on_give_up(crate::note_give_up)
-        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        // long enough that hyper sees the user leave before the wait ends,
+        // on a loaded CI machine too
+        .with_backoff(Backoff::fixed(Duration::from_secs(3)))
         .with_budget(&BUDGET);
 
     /// Sets its flag when dropped before the handler answered.
@@ -1151,13 +1153,14 @@ fn a_user_gone_during_a_wait_ends_the_handlers_run() {
         user.write_all(b"GET /clips/7 HTTP/1.1\r\nhost: clips\r\n\r\n")
             .await
             .unwrap();
-        // the first attempt fails (503): the run waits 1s for the second
+        // the first attempt fails (503): the run waits 3s for the second
         while logs
             .matching(Level::WARN, "retrying clips_user_gone")
             .is_empty()
         {
             tokio::time::sleep(ms(5)).await;
         }
+        let warned = tokio::time::Instant::now();
         drop(user);
         let dropped = async {
             while !gone.load(Ordering::SeqCst) {
@@ -1168,7 +1171,7 @@ fn a_user_gone_during_a_wait_ends_the_handlers_run() {
             .await
             .expect("hyper drops the handler's future when the user leaves");
         // past the end of the wait the second attempt would have followed
-        tokio::time::sleep(ms(1500)).await;
+        tokio::time::sleep_until(warned + ms(3500)).await;
         assert_eq!(
             downstream.hits("/meta/7"),
             1,
