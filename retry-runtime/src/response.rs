@@ -396,8 +396,10 @@ impl<Res: ClassifyResponse, E: StdError + 'static> fmt::Display for Failure<Res,
 /// `reqwest::Response`'s, masked; its headers, `Set-Cookie` among them,
 /// and its body left out), an error by its `Debug` with the URL a
 /// `reqwest::Error` writes whole there masked (feature `reqwest`). A
-/// predicate's `tracing::debug!(?failure)` shows no more than the run's
-/// own lines.
+/// predicate's `tracing::debug!(?failure)` leaves a response's headers and
+/// body out and masks a URL as the run's lines do; an error's own `Debug`
+/// can show more than its message (its fields, its causes' fields), so
+/// for the lines' text log `%failure` (its [`Display`](fmt::Display)).
 ///
 /// ```
 /// use retry_runtime::response::{ClassifyResponse, Failure};
