@@ -54,15 +54,26 @@ pub fn policy<W: Copy, G: Copy>(policy: &Policy<W, G>) -> Policy<W, G> {
 /// `futures-timer` is enabled. Without them, an async `#[retry]` gets this
 /// message, which names the features only (the attribute takes no sleeper
 /// of the user's, which [`Sleeper`](crate::Sleeper)'s message offers).
+/// Sealed: without a timer feature, the functions bounded by it return a
+/// future that is never ready, so no other type may implement it.
 #[diagnostic::on_unimplemented(
     message = "an async `#[retry]` needs an async timer, and none is enabled",
     label = "no async timer for this retry",
     note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`"
 )]
-pub trait AsyncTimer: crate::Sleeper + Default {}
+pub trait AsyncTimer: sealed::Timer + crate::Sleeper + Default {}
 
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 impl AsyncTimer for DefaultSleeper {}
+
+mod sealed {
+    /// [`AsyncTimer`](super::AsyncTimer)'s seal: implemented by the
+    /// `DefaultSleeper` with a timer feature, by nothing else.
+    pub trait Timer {}
+
+    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    impl Timer for crate::DefaultSleeper {}
+}
 
 /// Does an async `#[retry]` loop await [`default_sleep`] for `wait`? Not
 /// for a zero wait; under [`testing::pause`](crate::testing::pause), a
