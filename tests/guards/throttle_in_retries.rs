@@ -26,7 +26,7 @@ enum SearchError {
 }
 
 /// A throttle that has seen `requests` requests and no accept: it rejects
-/// nearly every call (p = requests / (requests + 1)).
+/// nearly every call (p = requests / (requests + 8)).
 pub(crate) fn overloaded_throttle(requests: u32) -> &'static Throttle {
     let clock = leak(ManualClock::new());
     let t = leak(Throttle::new("search").with_clock(clock));
@@ -61,6 +61,42 @@ fn a_rejected_call_is_not_made_and_returns_the_rejection() {
     assert_eq!(t.stats().rejected, rejected as u64);
 }
 
+/// A dependency called now and then that fails once keeps its retry as a
+/// rule: with the default padding of 8 the retry is rejected with
+/// probability 1/9 (the book's padding of 1 rejected half of them).
+#[test]
+fn a_quiet_dependencys_one_failure_seldom_costs_its_retry() {
+    let clock = leak(ManualClock::new());
+    let t = leak(Throttle::new("quiet").with_clock(clock));
+    let policy = Policy::new()
+        .with_attempts(2)
+        .with_backoff(retry_runtime::Backoff::None)
+        .with_throttle(t);
+    let _paused = testing::pause();
+    testing::seed(7);
+    let mut retried = 0;
+    for _ in 0..1000 {
+        t.reset(); // each call alone in its window
+        let mut calls = 0;
+        let r = policy
+            .retry(|| {
+                calls += 1;
+                if calls == 1 {
+                    Err(SearchError::Overloaded)
+                } else {
+                    Ok(())
+                }
+            })
+            .call();
+        if r.is_ok() {
+            assert_eq!(calls, 2);
+            retried += 1;
+        }
+    }
+    // 889 expected; 500 with a padding of 1
+    assert!((850..=930).contains(&retried), "{retried} of 1000 retried");
+}
+
 #[test]
 fn a_rejected_retry_gives_up_with_the_last_error() {
     let clock = leak(ManualClock::new());
@@ -71,7 +107,7 @@ fn a_rejected_retry_gives_up_with_the_last_error() {
         .with_throttle(t);
     let _paused = testing::pause();
     // the first attempt goes out (nothing failed yet); after it fails,
-    // p = (1 - 0) / 2 for the first retry, and rises with each failure
+    // p = (1 - 0) / (1 + 8) for the first retry, and rises with each failure
     let mut outcomes = Vec::new();
     for _ in 0..50 {
         let mut calls = 0;

@@ -8,7 +8,7 @@
 //! sending it, with probability
 //!
 //! ```text
-//! max(0, (requests - K × accepts) / (requests + 1))
+//! max(0, (requests - K × accepts) / (requests + padding))
 //! ```
 //!
 //! While the dependency accepts more than 1/K of the requests (half, with
@@ -16,6 +16,12 @@
 //! go out are about K times the ones it accepts, so it keeps getting enough
 //! traffic to show it has recovered, and the rejections fade as its
 //! accepts grow back. A larger K rejects later and less.
+//!
+//! The padding (8 by default, as gRPC's adaptive throttlers; the book
+//! writes 1) keeps a quiet window's first failures from rejecting much: a
+//! dependency called now and then that fails once has its next call, a
+//! retry as a rule, rejected with probability 1/9, not 1/2. With many
+//! requests in the window it makes no difference.
 //!
 //! # What counts
 //! Every attempt of a run whose policy has the throttle is a request, the
@@ -47,11 +53,11 @@
 //! static CLOCK: ManualClock = ManualClock::new();
 //! static T: Throttle = Throttle::new("search").with_clock(&CLOCK);
 //!
-//! // 100 requests, 10 accepted: reject (100 - 2 × 10) / 101 of the calls
+//! // 100 requests, 10 accepted: reject (100 - 2 × 10) / (100 + 8) of the calls
 //! for i in 0..100 {
 //!     T.record(i % 10 == 0);
 //! }
-//! assert!((T.probability() - 80.0 / 101.0).abs() < 1e-9);
+//! assert!((T.probability() - 80.0 / 108.0).abs() < 1e-9);
 //!
 //! // a window later, the old counts have slid out
 //! CLOCK.advance(Duration::from_secs(30));
@@ -84,8 +90,9 @@ use crate::jitter::Rng;
 /// the outcome of each call made.
 ///
 /// # Default
-/// [`Throttle::new`]: K = 2, a window of 30 seconds (ten buckets of 3s, as
-/// gRPC's adaptive throttler), no cap on the probability, [`SystemClock`].
+/// [`Throttle::new`]: K = 2, a padding of 8 and a window of 30 seconds (as
+/// gRPC's adaptive throttler, which keeps it in 100 bins; here ten buckets
+/// of 3s), no cap on the probability, [`SystemClock`].
 ///
 /// # Example
 /// ```
@@ -123,6 +130,7 @@ use crate::jitter::Rng;
 pub struct Throttle {
     name: &'static str,
     k: f64,
+    padding: f64,
     max_probability: f64,
     window: Duration,
     bucket_ms: u64,
@@ -145,6 +153,7 @@ impl Throttle {
         Throttle {
             name,
             k: 2.0,
+            padding: 8.0,
             max_probability: 1.0,
             window: Duration::from_secs(30),
             bucket_ms: 3_000,
@@ -180,14 +189,41 @@ impl Throttle {
         self
     }
 
+    /// The padding added to the requests in the formula's denominator
+    /// (default 8). A larger padding rejects less while the window holds
+    /// few requests; 1 is the SRE book's formula. Negative values and NaN
+    /// are taken as 0, which rejects every call after a window's first
+    /// failure; infinity as `f64::MAX`, which all but never rejects.
+    ///
+    /// ```
+    /// use retry_runtime::Throttle;
+    /// static QUIET: Throttle = Throttle::new("quiet");
+    /// QUIET.record(false); // a called-now-and-then dependency fails once
+    /// assert_eq!(QUIET.probability(), 1.0 / 9.0);
+    /// static BOOK: Throttle = Throttle::new("book").with_padding(1.0);
+    /// BOOK.record(false);
+    /// assert_eq!(BOOK.probability(), 0.5);
+    /// assert_eq!(Throttle::new("t").with_padding(-1.0).padding(), 0.0);
+    /// ```
+    pub const fn with_padding(mut self, padding: f64) -> Throttle {
+        self.padding = if padding.is_infinite() && padding > 0.0 {
+            f64::MAX
+        } else if padding >= 0.0 {
+            padding
+        } else {
+            0.0 // NaN too
+        };
+        self
+    }
+
     /// Never reject more than this share of calls (0..=1; the default 1
     /// is the book's formula, uncapped).
     ///
     /// Uncapped, a dependency that accepts almost nothing gets almost
-    /// nothing: one call in the window's requests. Once it heals, its
-    /// accepts must grow back from about one, which takes some
-    /// `window / K × ln(calls per window / K)` (100s with the defaults at 50
-    /// calls a second). A cap keeps `1 - max` of the calls going out, as
+    /// nothing: about `padding` calls a window. Once it heals, its accepts
+    /// must grow back from those few, by a factor e every `window / K` or
+    /// so (78s for 90% of calls to succeed again, with the defaults at 50
+    /// calls a second in the README's simulation). A cap keeps `1 - max` of the calls going out, as
     /// probes: the dependency then carries that share of the load in an
     /// outage, and traffic comes back within a couple of windows / K. The
     /// simulation in README "Adaptive throttling" compares them.
@@ -264,6 +300,15 @@ impl Throttle {
         self.k
     }
 
+    /// The padding of the formula's denominator.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Throttle::new("db").padding(), 8.0);
+    /// ```
+    pub const fn padding(&self) -> f64 {
+        self.padding
+    }
+
     /// The cap on the rejection probability.
     ///
     /// ```
@@ -326,19 +371,19 @@ impl Throttle {
     }
 
     /// The probability with which a call would be rejected now: `max(0,
-    /// (requests - K × accepts) / (requests + 1))` over the window.
+    /// (requests - K × accepts) / (requests + padding))` over the window.
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
-    /// for _ in 0..9 { t.record(false); } // 9 requests, none accepted
-    /// assert_eq!(t.probability(), 0.9);
+    /// for _ in 0..12 { t.record(false); } // 12 requests, none accepted
+    /// assert_eq!(t.probability(), 0.6); // 12 / (12 + 8)
     /// ```
     pub fn probability(&self) -> f64 {
         self.probability_of(self.counts.counts(self.epoch()))
     }
 
     fn probability_of(&self, counts: Counts) -> f64 {
-        probability(counts, self.k).min(self.max_probability)
+        probability(counts, self.k, self.padding).min(self.max_probability)
     }
 
     /// The window's counts and the counters, for metrics.
@@ -381,14 +426,15 @@ impl Throttle {
     }
 }
 
-/// The SRE book's rejection probability.
-fn probability(counts: Counts, k: f64) -> f64 {
+/// The SRE book's rejection probability, its denominator padded.
+fn probability(counts: Counts, k: f64, padding: f64) -> f64 {
     let requests = counts.requests as f64;
     let excess = requests - k * counts.accepts as f64;
     if excess <= 0.0 {
         0.0
     } else {
-        excess / (requests + 1.0)
+        // (at most 1: excess <= requests, and padding >= 0)
+        excess / (requests + padding)
     }
 }
 
@@ -397,6 +443,7 @@ impl fmt::Debug for Throttle {
         f.debug_struct("Throttle")
             .field("name", &self.name)
             .field("k", &self.k)
+            .field("padding", &self.padding)
             .field("max_probability", &self.max_probability)
             .field("window", &self.window)
             .field("probability", &self.probability())
@@ -437,12 +484,17 @@ mod tests {
     #[test]
     fn the_formula() {
         let c = |requests, accepts| Counts { requests, accepts };
-        assert_eq!(probability(c(0, 0), 2.0), 0.0);
-        assert_eq!(probability(c(100, 50), 2.0), 0.0);
-        assert_eq!(probability(c(100, 0), 2.0), 100.0 / 101.0);
-        assert_eq!(probability(c(100, 10), 2.0), 80.0 / 101.0);
-        assert_eq!(probability(c(100, 10), 1.0), 90.0 / 101.0);
-        assert!(probability(c(u64::MAX, 0), 2.0) <= 1.0);
+        assert_eq!(probability(c(0, 0), 2.0, 8.0), 0.0);
+        assert_eq!(probability(c(100, 50), 2.0, 8.0), 0.0);
+        assert_eq!(probability(c(100, 0), 2.0, 1.0), 100.0 / 101.0);
+        assert_eq!(probability(c(100, 10), 2.0, 1.0), 80.0 / 101.0);
+        assert_eq!(probability(c(100, 10), 1.0, 1.0), 90.0 / 101.0);
+        assert_eq!(probability(c(100, 10), 2.0, 8.0), 80.0 / 108.0);
+        assert_eq!(probability(c(1, 0), 2.0, 8.0), 1.0 / 9.0);
+        assert_eq!(probability(c(1, 0), 2.0, 0.0), 1.0);
+        assert!(probability(c(1, 0), 2.0, f64::MAX) < 1e-300);
+        assert!(probability(c(u64::MAX, 0), 2.0, 0.0) <= 1.0);
+        assert!(probability(c(u64::MAX, 0), 2.0, 8.0) <= 1.0);
     }
 
     /// An infinite K: the first call goes (a NaN probability rejected every
