@@ -83,7 +83,11 @@
 //!   [`metrics`] `retry_attempts` and `retry_retries_total`) are the
 //!   attempts started, hedges included; its
 //!   outcome is the winner's: attempt 1's win is `succeeded_first_try`,
-//!   hedges in flight or not, and logs no INFO line; a later attempt's win
+//!   hedges in flight or not, and logs no INFO line unless another
+//!   attempt's failure was logged before or beside it (then
+//!   `{operation} succeeded on attempt 1`, with `outcome` =
+//!   `succeeded_first_try`, so that the call's last line is not a retry
+//!   announced for a wait that never came); a later attempt's win
 //!   is `succeeded_after_retries`, with the INFO line
 //!   `{operation} succeeded on attempt {n}`. Every failed attempt is
 //!   logged: one with a retry of its own by the WARN line of that retry;
@@ -463,8 +467,10 @@ where
                     Ok(value) => {
                         // failures ready in the same poll: told to the
                         // guards and logged, not retried
+                        let mut beside = false;
                         for other in &mut in_flight {
                             if let Some(error) = other.failed.take() {
+                                beside = true;
                                 let verdict = policy.when.check(&error);
                                 let outcome = if verdict.retry {
                                     Outcome::Failure
@@ -490,10 +496,16 @@ where
                         // success at first try, hedges started beside it or
                         // not (they count in the attempts and retries);
                         // a later attempt's win is a success after a retry.
+                        // Attempt 1's win after a failure that was logged
+                        // (a retry announced, or a failure beside it) has
+                        // its line too: the call's last line says it ended.
                         let outcome = if done.number > 1 {
                             log::success(policy.name, done.number, max, &Some(start));
                             metrics::Outcome::SucceededAfterRetries
                         } else {
+                            if failed > 0 || beside {
+                                log::hedged_first_success(policy.name, max, &Some(start));
+                            }
                             metrics::Outcome::SucceededFirstTry
                         };
                         metrics::call_ended(policy.name, outcome, started);

@@ -89,6 +89,43 @@ fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
     logs.assert_logged(Level::INFO, "hedge_wins succeeded on attempt 2");
 }
 
+/// The hedge fails (and its retry is announced) while attempt 1 is still
+/// in flight, then attempt 1 wins: a success at first try in the metrics,
+/// and an INFO line that ends the call's story with that outcome, so the
+/// last line is not a WARN announcing a retry that never came.
+#[test]
+fn attempt_1_winning_after_a_logged_failure_says_so() {
+    let logs = capture();
+    let (rec, (out, took)) = record(|| hedged(hedging("first_after"), &[(80, true), (10, false)]));
+    assert_eq!((out.unwrap(), took), (1, ms(80)));
+    let warn = logs.assert_logged(Level::WARN, "retrying first_after after attempt 2/3 failed");
+    assert_fields(&warn, &[("attempt", "2")]);
+    let info = logs.assert_logged(Level::INFO, "first_after succeeded on attempt 1");
+    assert_fields(
+        &info,
+        &[
+            ("attempt", "1"),
+            ("max_attempts", "3"),
+            ("outcome", "succeeded_first_try"),
+        ],
+    );
+    let order = logs.lines();
+    let (w, i) = (
+        order.iter().position(|l| *l == warn).unwrap(),
+        order.iter().position(|l| *l == info).unwrap(),
+    );
+    assert!(w < i, "{order:#?}");
+    let waits = rec.histogram("retry_wait_seconds", &[("operation", "first_after")]);
+    assert_one_call(
+        &rec,
+        "first_after",
+        Outcome::SucceededFirstTry,
+        2,
+        &waits,
+        "first wins after the hedge failed",
+    );
+}
+
 /// Attempt 1 fails at 10ms; its backoff is 1s, but the hedge armed at the
 /// start is due at 50ms and starts attempt 2 then: the wait recorded and
 /// announced is 40ms (it was the 1s the call never waited).
