@@ -565,7 +565,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// (reads, idempotent writes). Applies where the call asks for it:
     /// [`Retry::hedged`](crate::Retry::hedged), or `#[retry(hedge = "150ms")]`.
     /// See [`hedge`](crate::hedge) for the rules. [`build`](Policy::build)
-    /// rejects a zero delay and one at or above `max_elapsed`.
+    /// rejects a zero delay and one at or above `max_elapsed`; unchecked, a
+    /// zero delay starts every attempt at once (a configuration's 0 for
+    /// "off" is no call to this method). The tower layer, the reqwest
+    /// middleware, `.await` and `.call()` never hedge.
     ///
     /// ```
     /// use std::time::Duration;

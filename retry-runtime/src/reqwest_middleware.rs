@@ -163,7 +163,8 @@ impl<W: fmt::Debug, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
 
 impl<W, G> RetryMiddleware<W, G> {
     /// A middleware retrying with `policy`: idempotent requests only, no
-    /// per-attempt timeout, sleeping on the [`DefaultSleeper`].
+    /// per-attempt timeout, sleeping on the [`DefaultSleeper`]. One attempt
+    /// at a time: the policy's [hedge delay](Policy::with_hedge) is not used.
     ///
     /// ```
     /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API);

@@ -231,7 +231,8 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
 impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// A layer that retries with `policy`: idempotent requests only, errors
     /// classified by [`error_kind`](crate::classify::error_kind), no per-attempt timeout, sleeping on the
-    /// [`DefaultSleeper`].
+    /// [`DefaultSleeper`]. One attempt at a time: the policy's
+    /// [hedge delay](Policy::with_hedge) is not used.
     ///
     /// ```
     /// use retry_runtime::{presets, tower::RetryLayer};
