@@ -47,8 +47,11 @@
 //! so three layers of three attempts make three calls, not 27.
 //!
 //! Coming from Python's tenacity, or from backon, backoff or tokio-retry:
-//! the README's tables "From tenacity" and "From backon, backoff or
-//! tokio-retry" give what each of their names is here.
+//! the tables "From tenacity" and "From backon, backoff or tokio-retry" in
+//! the repository's README.md (not part of this rustdoc) give what each of
+//! their names is here: backon's `.when(..)` is
+//! [`Policy::retry_if`], `.notify(..)` is [`Retry::notify`], `.sleep(..)` is
+//! [`Retry::sleep_with`].
 //!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.

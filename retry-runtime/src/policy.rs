@@ -601,7 +601,8 @@ impl<W: Copy, G> Policy<W, G> {
         self.with_when(RetryAll)
     }
 
-    /// Retry the errors for which `predicate` returns `true`.
+    /// Retry the errors for which `predicate` returns `true` (backon's
+    /// `.when(..)`).
     ///
     /// `predicate` is a `fn` or a closure that captures nothing (or only
     /// `Copy` values: a policy is `Copy`); a decision that needs state of
@@ -622,6 +623,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// assert!(r.is_err());
     /// assert_eq!(calls, 1);
     /// ```
+    #[doc(alias = "when")]
     pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>, G> {
         self.with_when(RetryIf(predicate))
     }

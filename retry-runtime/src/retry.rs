@@ -56,6 +56,9 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// It is [`Debug`](fmt::Debug) whatever the operation (a closure, as a
 /// rule, is not): it shows the policy and the output form.
 ///
+/// `.call()` on an async op gets rustc's E0271 (a future is not a
+/// `Result`) with a hint to write `.await.call()`: write `.await` alone.
+///
 /// `.await` on a retry whose bounds are not met gets rustc's "`Retry<..>`
 /// is not a future" and "remove the `.await`", whatever the bound: the op
 /// is sync (use [`call`](Retry::call)), or its error type lacks what the
