@@ -57,7 +57,8 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// rule, is not): it shows the policy and the output form.
 ///
 /// `.call()` on an async op gets rustc's E0271 (a future is not a
-/// `Result`) with a hint to write `.await.call()`: write `.await` alone.
+/// `Result`), and rustc may suggest `.await.call()`, or an `.await` inside
+/// the closure: write `.await` alone, in place of `.call()`.
 ///
 /// `.await` on a retry whose bounds are not met gets rustc's "`Retry<..>`
 /// is not a future" and "remove the `.await`", whatever the bound: the op

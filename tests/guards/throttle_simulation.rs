@@ -139,8 +139,9 @@ fn the_throttle_sheds_load_in_an_outage_and_recovers_after_it() {
         // The dependency sees a fraction of the load...
         assert!(reached * 4 < plain.reached_in_outage, "{runs:?}");
         // ...and traffic comes back once it has healed: uncapped, the accepts
-        // grow by e every window / K from about one to calls per window / K
-        // (15s × ln 750 ≈ 100s, 5s × ln 250 ≈ 28s); capped, from a tenth.
+        // grow by e every window / K from about the padding (8) to calls per
+        // window / K (15s × ln(750 / 8) ≈ 68s, 5s × ln(250 / 8) ≈ 17s);
+        // capped, from a tenth.
         assert!(
             back.iter().all(|&b| b <= bound_s),
             "{window_s}s, cap {cap}: {back:?}"

@@ -179,7 +179,7 @@ fn every_kind_of_run() {
         .with_attempts(1)
         .with_name("throttled")
         .with_throttle(throttle);
-    // (it rejects with a probability of 1000/1001: a few calls at most)
+    // (it rejects with a probability of 1000/1008 and up: a few calls at most)
     for _ in 0..100 {
         if throttled.retry(|| Ok::<_, io::Error>(())).call().is_err() {
             break;

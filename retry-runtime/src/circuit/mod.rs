@@ -482,10 +482,12 @@ impl CircuitBreaker {
     /// generation, its transitions counted modulo 256: a permit recorded
     /// after a multiple of 256 further transitions, while the breaker is in
     /// the state it was let through in, is taken for a current one and
-    /// moves the state as one would (a probe that hung through 128 rounds of
-    /// failed probes, two transitions and a recovery timeout each, then
-    /// succeeds: counted as a probe of the round under way). Record a permit when its call ends,
-    /// and give the call a timeout shorter than the recovery timeout.
+    /// moves the state as one would (with two probes a round, a probe that
+    /// hung through 128 rounds of failed probes, two transitions and a
+    /// recovery timeout each, then succeeds: counted as a probe of the
+    /// round under way; with one, its own round ends as lost first).
+    /// Record a permit when its call ends, and give the call a timeout
+    /// shorter than the recovery timeout.
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Outcome};
@@ -797,8 +799,8 @@ impl fmt::Debug for CircuitBreaker {
 /// let through in by the breaker's transition count modulo 256: one
 /// recorded after a multiple of 256 further transitions, in the state it
 /// was let through in, is taken for a current one. That is a call that
-/// hung through at least 86 recovery timeouts (a probe: 128 rounds of
-/// failed probes), or through as many resets and forced openings by hand.
+/// hung through at least 86 recovery timeouts, or through 256 resets and
+/// forced openings by hand.
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};

@@ -18,7 +18,8 @@
 //! one (`Permit` and `CircuitBreaker::record` say so). A wider count would
 //! take its bits from the time or the counts, and a permit held across
 //! that many transitions is a call that hung through at least 86 recovery
-//! timeouts (only open to half-open waits one, and between two of those
+//! timeouts (only a move to half-open waits one, from open or from a
+//! half-open round whose probes did not report, and between two of those
 //! come at most two more transitions: half-open to closed to open) or
 //! through 256 resets and forced openings by hand.
 
