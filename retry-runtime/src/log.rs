@@ -29,6 +29,8 @@
 //! | every probe succeeded: the breaker closes | INFO | ``circuit `{name}` closed: {n} probe call(s) succeeded`` | `circuit`, `state`, `probes` |
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `circuit`, `state` |
 //! | a circuit breaker is forced open (`force_open`) | WARN | ``circuit `{name}` forced open (it was {state}); rejecting calls until a reset`` | `circuit`, `state` |
+//! | a throttle starts rejecting calls: its first rejection since it last rejected none (one line per episode, not one per rejection) | WARN | ``throttle `{name}` is rejecting calls locally: {p}% of calls (the dependency accepted {accepts} of the last {requests} requests)`` | `throttle`, `probability`, `requests`, `accepts` |
+//! | a rejecting throttle stops: its first call that sees the probability back to 0 (the failures slid out of its window), or its `reset()` | INFO | ``throttle `{name}` stopped rejecting calls`` | `throttle` |
 //! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...` and `ignoring x-ms-retry-after-ms ...` for those headers) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
@@ -65,9 +67,12 @@
 //! `name` and its new `state` rather than an `operation` (a breaker is
 //! shared by the operations it guards); a rejection names the breaker
 //! (`circuit`) or the throttle (`throttle`, with its rejection
-//! `probability`) that made it.
+//! `probability`) that made it. A throttle's own lines carry its name as
+//! `throttle`, and its WARN the `probability` it rejects calls with and the
+//! window's `requests` and `accepts` (a rejected call counts as a request
+//! not accepted).
 //!
-//! A name in a message (`{operation}`, a breaker's `{name}`, a breaker's or
+//! A name in a message (`{operation}`, a breaker's or a throttle's `{name}`, a breaker's or
 //! a throttle's in a `{rejection}`) is written as the `error` field is, its
 //! control and format characters escaped (`\n`, `\u{1b}`): a name made at
 //! run time from a tenant's id cannot split the line. The fields hold a
@@ -647,6 +652,76 @@ pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throt
     );
 }
 
+/// The WARN line of throttle `name` that starts rejecting calls locally
+/// (at its first rejection since it last rejected none): `probability`,
+/// over a window of `requests` requests, `accepts` of them accepted. The
+/// level check is inline, so that with nobody listening it costs one load.
+#[inline]
+pub(crate) fn throttle_rejecting(
+    name: &'static str,
+    probability: f64,
+    requests: u64,
+    accepts: u64,
+) {
+    if may_log(tracing::Level::WARN) {
+        throttle_rejecting_line(name, probability, requests, accepts);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn throttle_rejecting_line(name: &'static str, probability: f64, requests: u64, accepts: u64) {
+    tracing::warn!(
+        target: TARGET,
+        throttle = name,
+        probability,
+        requests,
+        accepts,
+        "throttle `{}` is rejecting calls locally: {} of calls (the dependency accepted {} of the last {} requests)",
+        Escaped(name),
+        Percent(probability),
+        accepts,
+        requests,
+    );
+}
+
+/// The INFO line of throttle `name` that rejected calls and rejects none
+/// now (its probability is back to 0, or it was reset).
+#[inline]
+pub(crate) fn throttle_stopped(name: &'static str) {
+    if may_log(tracing::Level::INFO) {
+        throttle_stopped_line(name);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn throttle_stopped_line(name: &'static str) {
+    tracing::info!(
+        target: TARGET,
+        throttle = name,
+        "throttle `{}` stopped rejecting calls",
+        Escaped(name),
+    );
+}
+
+/// A probability as a percentage, to a tenth: `11.1%`; never `0.0%` nor
+/// `100.0%` for one that is neither (`<0.1%`, `>99.9%`).
+struct Percent(f64);
+
+impl Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let percent = self.0 * 100.0;
+        if percent > 0.0 && percent < 0.05 {
+            f.write_str("<0.1%")
+        } else if (99.95..100.0).contains(&percent) {
+            f.write_str(">99.9%")
+        } else {
+            write!(f, "{percent:.1}%")
+        }
+    }
+}
+
 /// Why a breaker opened.
 #[derive(Clone, Copy)]
 pub(crate) enum Trip {
@@ -872,6 +947,19 @@ mod tests {
     /// format controls, the Mongolian vowel separator, the interlinear
     /// annotation marks and the tag characters ("ASCII smuggling": an
     /// invisible copy of ASCII text) passed through as they were.
+    #[test]
+    fn percentages_never_round_to_none_or_all() {
+        let shown = |p: f64| Percent(p).to_string();
+        assert_eq!(shown(1.0 / 9.0), "11.1%");
+        assert_eq!(shown(0.6), "60.0%");
+        assert_eq!(shown(1.0), "100.0%");
+        assert_eq!(shown(0.0), "0.0%");
+        assert_eq!(shown(0.0004), "<0.1%");
+        assert_eq!(shown(0.0006), "0.1%");
+        assert_eq!(shown(0.9996), ">99.9%");
+        assert_eq!(shown(0.9994), "99.9%");
+    }
+
     #[test]
     fn every_format_character_is_escaped() {
         let cf = [

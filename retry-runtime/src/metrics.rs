@@ -14,14 +14,17 @@
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
+//! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
+//! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts and retries alike (`retry_calls_total{outcome="throttled"}` counts calls that ended so, a rejected first attempt and a rejected retry alike, by operation); registered at 0 at the throttle's first call |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
-//! log lines; `circuit` and `budget` are the names the breaker and the
-//! budget were made with. Breakers, or budgets, with the same name share
+//! log lines; `circuit`, `budget` and `throttle` are the names the breaker,
+//! the budget and the throttle were made with. Breakers, budgets, or
+//! throttles, with the same name share
 //! their series (two breakers named `payments` add up their transitions,
-//! and the state gauge shows whichever moved last): give each breaker and
-//! each budget a process-unique name. `outcome` is one of [`Outcome`]'s labels:
+//! and the state gauge shows whichever moved last): give each breaker, each
+//! budget and each throttle a process-unique name. `outcome` is one of [`Outcome`]'s labels:
 //! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
 //! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`,
 //! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
@@ -45,8 +48,8 @@
 //! nothing is formatted or allocated either: each operation's keys are built once, at its first call, in a
 //! static table (no allocation; names are `&'static str`, so their number is
 //! bounded by the program, unless it leaks names made at run time, a breaker
-//! per endpoint say; past 128 operation names, or 32 breaker or budget
-//! names, the keys of the others are built, and allocated, at each use).
+//! per endpoint say; past 128 operation names, or 32 breaker, budget or
+//! throttle names, the keys of the others are built, and allocated, at each use).
 //!
 //! # Queries (PromQL)
 //! - Retry rate per operation (retries per second):
@@ -64,6 +67,9 @@
 //! - Time a breaker was open in the last hour, in seconds:
 //!   `avg_over_time(retry_circuit_state{state="open"}[1h]) * 3600`
 //! - Budgets refusing retries: `rate(retry_budget_refusals_total[5m]) > 0`
+//! - Throttles rejecting calls now: `retry_throttle_probability > 0`
+//! - Calls a throttle did not send, per second:
+//!   `rate(retry_throttle_rejections_total[5m])`
 //!
 //! # Example
 //! ```
@@ -154,6 +160,21 @@ pub const BUDGET_TOKENS: &str = "retry_budget_tokens";
 /// assert_eq!(retry_runtime::metrics::BUDGET_REFUSALS, "retry_budget_refusals_total");
 /// ```
 pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
+/// `retry_throttle_probability`: an adaptive throttle's rejection
+/// probability (0 to 1), by `throttle`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::THROTTLE_PROBABILITY, "retry_throttle_probability");
+/// ```
+pub const THROTTLE_PROBABILITY: &str = "retry_throttle_probability";
+/// `retry_throttle_rejections_total`: calls an adaptive throttle rejected
+/// locally, without sending them (first attempts and retries alike), by
+/// `throttle`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::THROTTLE_REJECTIONS, "retry_throttle_rejections_total");
+/// ```
+pub const THROTTLE_REJECTIONS: &str = "retry_throttle_rejections_total";
 
 /// How a call ended: the `outcome` label of [`CALLS`].
 ///
@@ -483,6 +504,18 @@ pub(crate) fn budget(name: &'static str, tokens: f64, refused: bool) {
     }
 }
 
+/// Throttle `name` computed the rejection `probability` (0: it is back to
+/// 0, was reset, or is called for the first time); `rejected`: it rejected
+/// a call.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn throttle(name: &'static str, probability: f64, rejected: bool) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::throttle(name, probability, rejected);
+    }
+}
+
 #[cfg(feature = "metrics")]
 mod imp {
     use std::sync::OnceLock;
@@ -697,6 +730,39 @@ mod imp {
         }
     }
 
+    struct Throttle {
+        name: &'static str,
+        probability: Key,
+        rejections: Key,
+        /// `rejections` registered at 0 yet (at the throttle's first
+        /// record: its first call, or its first rejection probability
+        /// above 0 for a throttle called before `enable`).
+        zeroed: AtomicBool,
+    }
+
+    impl Keys for Throttle {
+        /// `throttle`.
+        type Labels = [Label; 1];
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn labels(name: &'static str) -> Self::Labels {
+            [Label::from_static_parts("throttle", name)]
+        }
+        fn keys<'a>(
+            name: &'static str,
+            throttle: &'a Self::Labels,
+            key: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self {
+            Throttle {
+                name,
+                probability: key(THROTTLE_PROBABILITY, throttle),
+                rejections: key(THROTTLE_REJECTIONS, throttle),
+                zeroed: AtomicBool::new(false),
+            }
+        }
+    }
+
     /// Has `zeroed` just gone from `false` to `true` (this caller registers
     /// the zeros)? One load once it is set.
     #[inline]
@@ -707,6 +773,7 @@ mod imp {
     static OPERATIONS: Table<Operation, 128> = Table::new();
     static BREAKERS: Table<Breaker, 32> = Table::new();
     static BUDGETS: Table<Budget, 32> = Table::new();
+    static THROTTLES: Table<Throttle, 32> = Table::new();
 
     /// Every `calls` key of `operation`, and its `retries`, at 0, the
     /// first time only; once for a name the table holds: past it, keys
@@ -816,6 +883,30 @@ mod imp {
         });
     }
 
+    #[inline(never)]
+    pub(super) fn throttle(name: &'static str, probability: f64, rejected: bool) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            let record = |keys: &Throttle| {
+                r.register_gauge(&keys.probability, &META).set(probability);
+                if rejected {
+                    r.register_counter(&keys.rejections, &META).increment(1);
+                }
+            };
+            match THROTTLES.get(name) {
+                Some(keys) => {
+                    // the rejections' zero, once: a throttle's first call
+                    // records its probability, 0, before it can reject
+                    if first_time(&keys.zeroed) {
+                        r.register_counter(&keys.rejections, &META).increment(0);
+                    }
+                    record(keys);
+                }
+                // (past the table: no zero, as for a breaker)
+                None => built(name, record),
+            }
+        });
+    }
+
     pub(super) fn describe() {
         ::metrics::with_recorder(|r: &dyn Recorder| {
             let counters = [
@@ -823,6 +914,10 @@ mod imp {
                 (RETRIES, "retries made (attempts after the first)"),
                 (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
                 (BUDGET_REFUSALS, "retries a retry budget refused"),
+                (
+                    THROTTLE_REJECTIONS,
+                    "calls an adaptive throttle rejected locally, not sent",
+                ),
             ];
             for (name, help) in counters {
                 r.describe_counter(name.into(), Some(Unit::Count), help.into());
@@ -846,6 +941,11 @@ mod imp {
                 BUDGET_TOKENS.into(),
                 Some(Unit::Count),
                 "tokens in a retry budget".into(),
+            );
+            r.describe_gauge(
+                THROTTLE_PROBABILITY.into(),
+                None,
+                "an adaptive throttle's rejection probability, 0 to 1".into(),
             );
         });
     }
@@ -904,6 +1004,39 @@ mod tests {
             assert_eq!(outcome as usize, i, "{outcome:?}");
         }
         assert_eq!(ALL.last(), Some(&Outcome::SentOnce));
+    }
+
+    /// Every metric has its row in the module's table and in README's,
+    /// with its type.
+    #[test]
+    fn every_metric_is_in_both_tables() {
+        use super::*;
+        let readme = include_str!("../../README.md");
+        let docs = include_str!("metrics.rs");
+        let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
+        let metrics = [
+            (CALLS, "counter"),
+            (ATTEMPTS, "histogram"),
+            (RETRIES, "counter"),
+            (WAIT, "histogram"),
+            (CIRCUIT_STATE, "gauge"),
+            (CIRCUIT_TRANSITIONS, "counter"),
+            (BUDGET_TOKENS, "gauge"),
+            (BUDGET_REFUSALS, "counter"),
+            (THROTTLE_PROBABILITY, "gauge"),
+            (THROTTLE_REJECTIONS, "counter"),
+        ];
+        for (name, kind) in metrics {
+            let row = format!("| `{name}` | {kind} |");
+            assert!(
+                readme.lines().any(|l| l.starts_with(&row)),
+                "README lacks {row}"
+            );
+            assert!(
+                docs.lines().any(|l| l.starts_with(&format!("//! {row}"))),
+                "the module docs lack {row}"
+            );
+        }
     }
 
     #[test]

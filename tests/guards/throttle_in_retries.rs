@@ -346,3 +346,72 @@ async fn the_attribute_counts_no_request_for_a_dropped_call() {
         "{st:?}"
     );
 }
+
+/// A throttle that starts rejecting calls says so once, at its first
+/// rejection, with its probability and its window's counts, not once per
+/// rejection (an outage at 50 calls a second rejected 46 a second, each
+/// seen at DEBUG only); when its probability is back to 0, or it is reset,
+/// it says it stopped, once. Each episode has its pair of lines. A
+/// probability above 0 that rejected nothing yet logs nothing.
+#[test]
+fn a_throttle_logs_when_it_starts_and_when_it_stops_rejecting() {
+    use testkit::capture::{assert_fields, capture, field};
+    use tracing::Level;
+    let logs = capture();
+    let clock = leak(ManualClock::new());
+    testing::seed(7);
+    // a quiet dependency's one failure: p = 1/9, and this call goes out
+    let quiet = leak(Throttle::new("quietly").with_clock(clock));
+    quiet.record(false);
+    assert!(quiet.try_acquire().is_ok(), "let through with this seed");
+    clock.advance(quiet.window());
+    assert!(quiet.try_acquire().is_ok());
+    logs.assert_not_logged("quietly");
+
+    let t = leak(Throttle::new("logged").with_clock(clock));
+    for _ in 0..100 {
+        t.record(false); // p = 100 / 108
+    }
+    let rejected = (0..200).filter(|_| t.try_acquire().is_err()).count();
+    assert!(rejected > 100, "{rejected} of 200 rejected");
+    let warn = logs.assert_logged(Level::WARN, "throttle `logged`");
+    assert!(
+        warn.starts_with(
+            "WARN throttle `logged` is rejecting calls locally: 92.6% of calls \
+             (the dependency accepted 0 of the last 100 requests) | "
+        ),
+        "{warn}"
+    );
+    assert_fields(
+        &warn,
+        &[
+            ("throttle", "logged"),
+            ("requests", "100"),
+            ("accepts", "0"),
+        ],
+    );
+    let p: f64 = field(&warn, "probability").unwrap().parse().unwrap();
+    assert_eq!(p, 100.0 / 108.0);
+    assert!(logs.at(Level::INFO).is_empty(), "{:#?}", logs.lines());
+
+    // a window later the failures have slid out: one INFO, at the first call
+    clock.advance(t.window());
+    for _ in 0..10 {
+        assert!(t.try_acquire().is_ok());
+    }
+    let info = logs.assert_logged(Level::INFO, "throttle `logged`");
+    assert_eq!(
+        info,
+        "INFO throttle `logged` stopped rejecting calls | throttle=logged"
+    );
+
+    // a second episode, ended by a reset
+    for _ in 0..100 {
+        t.record(false);
+    }
+    while t.try_acquire().is_ok() {}
+    t.reset();
+    t.reset(); // (not rejecting any more: no line)
+    assert_eq!(logs.matching(Level::WARN, "throttle `logged`").len(), 2);
+    assert_eq!(logs.matching(Level::INFO, "throttle `logged`").len(), 2);
+}

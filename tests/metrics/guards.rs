@@ -1,6 +1,6 @@
 //! A circuit breaker's transitions and state (its reset too), a retry
-//! budget's tokens and refusals, and the outcome of a call the breaker
-//! rejected.
+//! budget's tokens and refusals, an adaptive throttle's probability and
+//! rejections, and the outcome of a call the breaker rejected.
 
 use std::io::ErrorKind::TimedOut;
 use std::sync::{mpsc, Arc, Mutex};
@@ -11,8 +11,9 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use retry_runtime::clock::ManualClock;
 use retry_runtime::metrics::{
     Outcome, BUDGET_REFUSALS, BUDGET_TOKENS, CALLS, CIRCUIT_STATE, CIRCUIT_TRANSITIONS,
+    THROTTLE_PROBABILITY, THROTTLE_REJECTIONS,
 };
-use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget};
+use retry_runtime::{testing, Backoff, CircuitBreaker, KindSet, Policy, RetryBudget, Throttle};
 use testkit::metrics::Recorded;
 
 use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
@@ -286,6 +287,112 @@ fn move_and_refusal_counters_start_at_zero() {
         ),
         "the refusals are registered at 0"
     );
+}
+
+static THROTTLE_CLOCK: ManualClock = ManualClock::new();
+static OVERLOADED: Throttle = Throttle::new("overloaded").with_clock(&THROTTLE_CLOCK);
+
+/// A dependency that accepts nothing: the throttle's gauge rises with its
+/// probability, and its counter counts every call it rejected, first
+/// attempts and retries alike (`retry_calls_total{outcome="throttled"}`
+/// counts the calls that ended so). A window later the probability is back
+/// to 0: the gauge is set to 0 once, and a healthy throttle's calls record
+/// nothing more.
+#[test]
+fn throttle_probability_and_rejections() {
+    let _paused = testing::pause();
+    testing::seed(11);
+    let policy = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("overloaded")
+        .with_throttle(&OVERLOADED);
+    let throttle = [("throttle", "overloaded")];
+    let (rec, ()) = record(|| {
+        for _ in 0..200 {
+            fail(3, TimedOut);
+            let _ = policy.retry(step).call();
+        }
+    });
+    let stats = OVERLOADED.stats();
+    let rejections = rec.counter(THROTTLE_REJECTIONS, &throttle);
+    assert_eq!(rejections, stats.rejected, "{stats:?}");
+    assert!(rejections > 150, "{stats:?}");
+    let throttled = [
+        ("operation", "overloaded"),
+        ("outcome", Outcome::Throttled.label()),
+    ];
+    // (each rejection, of a first attempt or of a retry, ended its call)
+    assert_eq!(rec.counter(CALLS, &throttled), rejections);
+    let gauge = rec.gauge(THROTTLE_PROBABILITY, &throttle).unwrap();
+    assert!(gauge > 0.9 && gauge <= 1.0, "{gauge}");
+    assert!(
+        (gauge - stats.probability).abs() < 0.01,
+        "{gauge} {stats:?}"
+    );
+
+    // a window later: the gauge at 0, once
+    THROTTLE_CLOCK.advance(OVERLOADED.window());
+    fail(0, TimedOut);
+    let (rec, ()) = record(|| {
+        let _ = policy.retry(step).call();
+    });
+    assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
+    assert_eq!(rec.counter(THROTTLE_REJECTIONS, &throttle), 0);
+    let (rec, ()) = record(|| {
+        for _ in 0..10 {
+            let _ = policy.retry(step).call();
+        }
+    });
+    let names = rec.names();
+    assert!(
+        !names.contains(&THROTTLE_PROBABILITY) && !names.contains(&THROTTLE_REJECTIONS),
+        "a healthy throttle records nothing per call: {names:?}"
+    );
+}
+
+static FRESH_THROTTLE: Throttle = Throttle::new("fresh-throttle");
+
+/// A throttle's rejections counter, and its gauge, are registered at 0 at
+/// its first call, before it can reject anything: `increase()` sees its
+/// first rejection. (A name no other test uses: the zeros are registered
+/// once per process.)
+#[test]
+fn throttle_series_start_at_zero() {
+    let throttle = [("throttle", "fresh-throttle")];
+    let (rec, ()) = record(|| assert!(FRESH_THROTTLE.try_acquire().is_ok()));
+    assert!(
+        matches!(
+            rec.value(THROTTLE_REJECTIONS, &throttle),
+            Some(DebugValue::Counter(0))
+        ),
+        "the rejections are registered at 0: {:?}",
+        rec.value(THROTTLE_REJECTIONS, &throttle)
+    );
+    assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
+}
+
+static RESET_THROTTLE_CLOCK: ManualClock = ManualClock::new();
+static RESET_THROTTLE: Throttle = Throttle::new("reset-throttle").with_clock(&RESET_THROTTLE_CLOCK);
+
+/// An operator's `reset()` forgets the counts: the gauge goes to 0 with
+/// them (it kept the last probability computed until then).
+#[test]
+fn a_reset_sets_the_probability_gauge_to_zero() {
+    let throttle = [("throttle", "reset-throttle")];
+    for _ in 0..100 {
+        RESET_THROTTLE.record(false);
+    }
+    let (rec, ()) = record(|| {
+        let _ = RESET_THROTTLE.try_acquire();
+    });
+    assert_eq!(
+        rec.gauge(THROTTLE_PROBABILITY, &throttle),
+        Some(100.0 / 108.0)
+    );
+    let (rec, ()) = record(|| RESET_THROTTLE.reset());
+    assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
 }
 
 static RACED_CLOCK: ManualClock = ManualClock::new();

@@ -1,7 +1,8 @@
 //! Metrics (feature `metrics`): each call records exactly one outcome, its
 //! attempts, retries and waits, through every form (sync and async, the
 //! functional API and `#[retry]`); breakers record their transitions and
-//! state, budgets their tokens and refusals; a hedged call its winner's
+//! state, budgets their tokens and refusals, throttles their probability
+//! and rejections; a hedged call its winner's
 //! outcome and the waits it made; spans per attempt. Each test
 //! reads a recorder of its own (`testkit::metrics::record`), so the tests
 //! may run in parallel. (10,000 concurrent calls: `tests/metrics_global`.)

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::time::Duration;
 
+use retry_runtime::clock::ManualClock;
 use retry_runtime::{
     retry, testing, Backoff, Decision, GiveUpEvent, KindSet, Policy, RetryBudget, RetryOn, Run,
     Throttle,
@@ -170,8 +171,11 @@ fn every_kind_of_run() {
     breaker.reset();
     breaker.force_open();
     breaker.reset();
-    // a throttle's rejection, once it has seen nothing but failures
-    let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new("fields")));
+    // a throttle's rejection, once it has seen nothing but failures (it
+    // starts rejecting), and its first call a window later (it stops)
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new()));
+    let throttle: &'static Throttle =
+        Box::leak(Box::new(Throttle::new("fields").with_clock(clock)));
     for _ in 0..1_000 {
         throttle.record(false);
     }
@@ -185,6 +189,8 @@ fn every_kind_of_run() {
             break;
         }
     }
+    clock.advance(throttle.window());
+    let _ = throttled.retry(|| Ok::<_, io::Error>(())).call();
     // a hedge
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -304,6 +310,8 @@ fn every_line_is_in_the_tables_with_its_fields() {
         "circuit `{name}` is half-open: letting {n} probe call(s) through",
         "circuit `{name}` closed: {n} probe call(s) succeeded",
         "circuit `{name}` closed by a reset (it was {state})",
+        "throttle `{name}` is rejecting calls locally: {p}% of calls (the dependency accepted {accepts} of the last {requests} requests)",
+        "throttle `{name}` stopped rejecting calls",
     ]) {
         assert!(
             seen.contains(template),
@@ -769,7 +777,7 @@ fn names_in_messages_are_escaped() {
     breaker.reset();
     breaker.force_open();
     breaker.reset();
-    // a throttle's rejection
+    // a throttle's rejection (it starts rejecting), and its reset (it stops)
     let throttle: &'static Throttle = Box::leak(Box::new(Throttle::new(name)));
     for _ in 0..1_000 {
         throttle.record(false);
@@ -780,6 +788,7 @@ fn names_in_messages_are_escaped() {
             break;
         }
     }
+    throttle.reset();
     // a policy's name: a retry, a give-up
     let _ = Policy::new()
         .with_name(name)
@@ -804,6 +813,8 @@ fn names_in_messages_are_escaped() {
         "WARN circuit `",
         "DEBUG ",
         "INFO circuit `",
+        "WARN throttle `",
+        "INFO throttle `",
         "WARN retrying ",
         "ERROR ",
     ] {

@@ -39,6 +39,11 @@
 //! outcome would push the throttle towards rejecting calls to a healthy
 //! dependency.
 //!
+//! A throttle logs a WARN when it starts rejecting calls and an INFO when
+//! it stops, and, with the `metrics` feature, has a gauge of its
+//! probability and a counter of its rejections: see [`Throttle`]'s
+//! "Seeing it work".
+//!
 //! # The window
 //! Counts are kept in ten buckets of a tenth of the window each, two
 //! `AtomicU64`s per bucket (requests, accepts): counting a request, or an
@@ -68,13 +73,22 @@ mod error;
 mod window;
 
 use core::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use self::error::Throttled;
 use self::window::{BUCKETS, Counts, Window};
 use crate::clock::{Clock, SystemClock};
 use crate::jitter::Rng;
+use crate::{log, metrics};
+
+/// Bits of [`Throttle`]'s `shown`: what it has shown to operators.
+/// Its first call was recorded (the metrics' zeros).
+const SEEN: u8 = 1;
+/// Its probability gauge was set above 0 since it was last set to 0.
+const RAISED: u8 = 2;
+/// It rejected a call (the WARN line) and has not stopped yet (the INFO).
+const REJECTING: u8 = 4;
 
 /// An adaptive client-side throttle, meant to live in a `static` shared by
 /// every caller of one dependency. See the [module docs](self) for the rule.
@@ -93,6 +107,29 @@ use crate::jitter::Rng;
 /// [`Throttle::new`]: K = 2, a padding of 8 and a window of 30 seconds (as
 /// gRPC's adaptive throttler, which keeps it in 100 bins; here ten buckets
 /// of 3s), no cap on the probability, [`SystemClock`].
+///
+/// # Seeing it work
+/// The throttle's calls to [`try_acquire`](Throttle::try_acquire) show
+/// what it does (see the tables of [`log`] and [`metrics`]):
+/// - a WARN line when it starts rejecting calls, at its first rejection
+///   (once, not per rejection): ``throttle `{name}` is rejecting calls
+///   locally: {p}% of calls (the dependency accepted {accepts} of the last
+///   {requests} requests)``, fields `throttle`, `probability`, `requests`,
+///   `accepts`;
+/// - an INFO line when it stops, at its first call that sees the
+///   probability back to 0, or at a [`reset`](Throttle::reset):
+///   ``throttle `{name}` stopped rejecting calls``, field `throttle`;
+/// - with the `metrics` feature, once `metrics::enable()` was called, the
+///   gauge `retry_throttle_probability{throttle}` (the rejection
+///   probability, 0 to 1: set at each call that computes it above 0, and
+///   once to 0 when it is back to 0, or at a reset) and the counter
+///   `retry_throttle_rejections_total{throttle}` (the calls it rejected,
+///   first attempts and retries alike), both registered at 0 at the
+///   throttle's first call.
+///
+/// A throttle at probability 0 (a healthy dependency) pays one relaxed
+/// atomic load per call for all of it. (A policy's call the throttle rejects also has its own
+/// lines, and its outcome `throttled`, under its operation's name.)
 ///
 /// # Example
 /// ```
@@ -138,6 +175,10 @@ pub struct Throttle {
     counts: Window,
     admitted: AtomicU64,
     rejected: AtomicU64,
+    /// [`SEEN`], [`RAISED`], [`REJECTING`]: one byte, so that a healthy
+    /// throttle's call reads one atomic for all three (it is [`SEEN`]
+    /// alone then).
+    shown: AtomicU8,
 }
 
 impl Throttle {
@@ -161,6 +202,7 @@ impl Throttle {
             counts: Window::new(),
             admitted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            shown: AtomicU8::new(0),
         }
     }
 
@@ -345,14 +387,58 @@ impl Throttle {
     /// ```
     pub fn try_acquire(&self) -> Result<(), Throttled> {
         let epoch = self.epoch();
-        let p = self.probability_of(self.counts.counts(epoch));
-        if p > 0.0 && Rng::with_thread(|rng| rng.next_f64()) < p {
-            self.counts.add(epoch, 1, 0);
-            self.rejected.fetch_add(1, Ordering::Relaxed);
-            return Err(Throttled::new(self.name, p));
+        let counts = self.counts.counts(epoch);
+        let p = self.probability_of(counts);
+        if p > 0.0 {
+            let reject = Rng::with_thread(|rng| rng.next_f64()) < p;
+            self.show(p, reject, counts);
+            if reject {
+                self.counts.add(epoch, 1, 0);
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(Throttled::new(self.name, p));
+            }
+        } else if self.shown.load(Ordering::Relaxed) != SEEN {
+            // (a healthy throttle's only cost for its metrics and lines)
+            self.calm();
         }
         self.admitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// `try_acquire` computed the probability `p` > 0 over `counts`, and
+    /// `rejected` the call or not: the gauge, the rejections' counter, and
+    /// the WARN line at a rejection when the throttle was not rejecting.
+    fn show(&self, p: f64, rejected: bool, counts: Counts) {
+        // The gauge before the bits: a thread that computed p > 0 just
+        // before the window slid to 0 may set it after another thread
+        // zeroed it in `calm`, but it sets `RAISED` after, so the next
+        // call at 0 zeroes the gauge again.
+        metrics::throttle(self.name, p, rejected);
+        let bits = SEEN | RAISED | if rejected { REJECTING } else { 0 };
+        // a load, and a write only when a bit is missing: an outage's
+        // calls do not all write one word
+        if self.shown.load(Ordering::Relaxed) & bits != bits {
+            let before = self.shown.fetch_or(bits, Ordering::Relaxed);
+            if rejected && before & REJECTING == 0 {
+                log::throttle_rejecting(self.name, p, counts.requests, counts.accepts);
+            }
+        }
+    }
+
+    /// `try_acquire` computed the probability 0 and `shown` is not
+    /// [`SEEN`] alone: the throttle's first call (the metrics' zeros), or
+    /// its first at 0 since it raised its gauge (set it to 0) or rejected
+    /// (the INFO line).
+    #[cold]
+    #[inline(never)]
+    fn calm(&self) {
+        let before = self.shown.swap(SEEN, Ordering::Relaxed);
+        if before & SEEN == 0 || before & RAISED != 0 {
+            metrics::throttle(self.name, 0.0, false);
+        }
+        if before & REJECTING != 0 {
+            log::throttle_stopped(self.name);
+        }
     }
 
     /// The outcome of a call that was made: counts it as a request, and as
@@ -407,7 +493,12 @@ impl Throttle {
         }
     }
 
-    /// Forget every count.
+    /// Forget every count. With the `metrics` feature, the
+    /// `retry_throttle_probability` gauge is set to 0 (the rejections
+    /// counter, a Prometheus counter, is not reset); a throttle that was
+    /// rejecting calls logs that it stopped (the INFO line ``throttle
+    /// `{name}` stopped rejecting calls``), as when its probability comes
+    /// back to 0 by itself.
     ///
     /// ```
     /// let t = retry_runtime::Throttle::new("t");
@@ -419,6 +510,10 @@ impl Throttle {
         self.counts.clear();
         self.admitted.store(0, Ordering::Relaxed);
         self.rejected.store(0, Ordering::Relaxed);
+        metrics::throttle(self.name, 0.0, false);
+        if self.shown.swap(SEEN, Ordering::Relaxed) & REJECTING != 0 {
+            log::throttle_stopped(self.name);
+        }
     }
 
     fn epoch(&self) -> u64 {
