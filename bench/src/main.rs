@@ -684,7 +684,7 @@ struct IssueShape {
 
 fn targets_table(r: &Results, compile_ratio: Option<(f64, String)>) -> Table {
     let mut t = Table::new(
-        "Targets (issue 6)",
+        "Targets (issue 6, the first round's; verdicts from this one run)",
         &["target", "contestant", "measured", "verdict"],
     );
     let ours = [(OURS_ATTR, "`#[retry]`"), (OURS_FN, "functional")];
