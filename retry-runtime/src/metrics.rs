@@ -1006,14 +1006,60 @@ mod tests {
         assert_eq!(ALL.last(), Some(&Outcome::SentOnce));
     }
 
+    /// README, and this module's docs (the text before its first `use`).
+    fn docs() -> (&'static str, &'static str) {
+        let docs = include_str!("metrics.rs");
+        let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
+        (include_str!("../../README.md"), docs)
+    }
+
+    /// The rows of the metrics table in `text` (lines, `//! ` taken off):
+    /// each row's metric, type and labels, in order.
+    fn table(text: &'static str) -> Vec<(&'static str, &'static str, &'static str)> {
+        let mut lines = text
+            .lines()
+            .map(|l| l.strip_prefix("//! ").unwrap_or(l))
+            .skip_while(|l| *l != "| metric | type | labels | what |");
+        assert!(lines.next().is_some(), "no metrics table");
+        lines
+            .skip(1) // |---|
+            .take_while(|l| l.starts_with("| "))
+            .map(|l| {
+                let cells: Vec<&str> = l.split(" | ").collect();
+                let name = cells[0].strip_prefix("| `").unwrap().strip_suffix('`');
+                (name.unwrap(), cells[1], cells[2])
+            })
+            .collect()
+    }
+
+    /// The words in backquotes, lower case and `_` only (a label), in
+    /// `text`, in order.
+    fn labels_in(text: &str) -> Vec<&str> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .collect()
+    }
+
+    /// The values of this module's public `&str` constants, as the source
+    /// declares them: a new one is in the list below, or this fails.
+    fn name_constants() -> Vec<&'static str> {
+        let source = include_str!("metrics.rs");
+        let source = &source[..source.find("\n#[cfg(test)]\nmod tests").unwrap()];
+        source
+            .lines()
+            .filter(|l| l.starts_with("pub const ") && l.contains(": &str = \""))
+            .map(|l| l.split('"').nth(1).unwrap())
+            .collect()
+    }
+
     /// Every metric has its row in the module's table and in README's,
-    /// with its type.
+    /// with its type; the tables list the metrics of the name constants,
+    /// no other, in the same order, with the same types and labels.
     #[test]
     fn every_metric_is_in_both_tables() {
         use super::*;
-        let readme = include_str!("../../README.md");
-        let docs = include_str!("metrics.rs");
-        let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
         let metrics = [
             (CALLS, "counter"),
             (ATTEMPTS, "histogram"),
@@ -1026,32 +1072,42 @@ mod tests {
             (THROTTLE_PROBABILITY, "gauge"),
             (THROTTLE_REJECTIONS, "counter"),
         ];
-        for (name, kind) in metrics {
-            let row = format!("| `{name}` | {kind} |");
-            assert!(
-                readme.lines().any(|l| l.starts_with(&row)),
-                "README lacks {row}"
-            );
-            assert!(
-                docs.lines().any(|l| l.starts_with(&format!("//! {row}"))),
-                "the module docs lack {row}"
-            );
+        let names: Vec<&str> = metrics.iter().map(|&(name, _)| name).collect();
+        assert_eq!(
+            names,
+            name_constants(),
+            "the metrics here, and the name constants the module declares"
+        );
+        let (readme, docs) = docs();
+        let (readme, docs) = (table(readme), table(docs));
+        for (which, table) in [("README's", &readme), ("the module docs'", &docs)] {
+            let rows: Vec<(&str, &str)> = table.iter().map(|&(n, t, _)| (n, t)).collect();
+            assert_eq!(rows, metrics, "{which} table: its metrics and their types");
         }
+        assert_eq!(readme, docs, "the two tables' metrics, types and labels");
     }
 
+    /// README's and the module docs' lists of `outcome` labels are
+    /// `Outcome::ALL`'s, in its order: a dashboard built from them misses
+    /// none, and shows no label that is never emitted.
     #[test]
     fn every_outcome_label_is_documented() {
-        let readme = include_str!("../../README.md");
+        let expected: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
+        let (readme, docs) = docs();
+        // the last cell of README's row of `retry_calls_total`
         let row = readme
             .lines()
             .find(|l| l.starts_with("| `retry_calls_total`"))
             .expect("README's metric table");
-        let docs = include_str!("metrics.rs");
-        let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
-        for &outcome in Outcome::ALL {
-            let label = format!("`{}`", outcome.label());
-            assert!(row.contains(&label), "README lacks {label}");
-            assert!(docs.contains(&label), "the module docs lack {label}");
-        }
+        let what = row.split(" | ").nth(3).unwrap();
+        assert_eq!(labels_in(what), expected, "README's outcomes");
+        // the module docs' paragraph that lists them
+        let list = docs
+            .split("`outcome` is one of [`Outcome`]'s labels:")
+            .nth(1)
+            .expect("the module docs' list of outcomes");
+        let list = &list[..list.find("\n//!\n").unwrap()];
+        let list = &list[..list.find("A call whose future").unwrap_or(list.len())];
+        assert_eq!(labels_in(list), expected, "the module docs' outcomes");
     }
 }
