@@ -1,7 +1,8 @@
 //! The runtime's behaviour through its public API, one module per subject:
 //! policies and their stop rules, classification, hooks and log lines,
 //! Retry-After, concurrency, cancellation, panics, bad configuration, and the
-//! size of the retry futures.
+//! size of the retry futures; and README's list of the source files
+//! (`project_layout`).
 
 use retry_runtime::circuit::{CircuitBreaker, ManualClock};
 use retry_runtime::{Policy, RetryAll, WithCircuit};
@@ -52,6 +53,7 @@ mod parse;
 mod pause;
 mod poll_paths;
 mod presets;
+mod project_layout;
 mod retry_after;
 mod send;
 mod stop;

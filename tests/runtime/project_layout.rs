@@ -1,0 +1,219 @@
+//! README's "Project layout" lists every source file of the two published
+//! crates, retry-runtime and retry-macros: a module added without its
+//! line (as `tokio_postgres.rs` was) fails here, and so does a line for a
+//! file that is gone.
+//!
+//! In the layout block, a crate's lines are those from its own
+//! (`retry-runtime/ ...`) to the next line that is not indented. An entry
+//! is a line indented by two spaces: its paths first (`src/budget.rs`,
+//! `src/run/`, or `src/args.rs, validate.rs`, the later ones beside the
+//! first), then what it holds, on as many more deeply indented lines as
+//! it needs. A file directly in `src/` has an entry of its own, or is
+//! named in the crate's lines by its path (`src/lib.rs`); a directory has
+//! an entry, which names each of its files (`state.rs`), but `mod.rs`,
+//! which the entry itself describes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// README's layout block: the lines between "## Project layout"'s
+/// ```` ```text ```` and its closing fence.
+fn layout() -> Vec<&'static str> {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## Project layout\n")
+        .nth(1)
+        .expect("README's Project layout section");
+    let block = section
+        .split("```text\n")
+        .nth(1)
+        .expect("the layout block")
+        .split("\n```")
+        .next()
+        .unwrap();
+    block.lines().collect()
+}
+
+/// The lines of `krate` (`retry-runtime`) in the layout block.
+fn crate_lines<'a>(layout: &[&'a str], krate: &str) -> Vec<&'a str> {
+    let start = layout
+        .iter()
+        .position(|l| l.starts_with(&format!("{krate}/ ")))
+        .unwrap_or_else(|| panic!("no line for {krate}/ in the layout"));
+    let mut lines = vec![layout[start]];
+    lines.extend(
+        layout[start + 1..]
+            .iter()
+            .take_while(|l| l.starts_with(' ')),
+    );
+    lines
+}
+
+/// An entry of a crate's lines: its paths (relative to the crate) and its
+/// text, continuation lines included.
+struct Entry {
+    paths: Vec<String>,
+    text: String,
+}
+
+fn entries(lines: &[&str]) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for line in &lines[1..] {
+        let indent = line.len() - line.trim_start().len();
+        if indent != 2 {
+            // a continuation line (deeper): of the last entry, or of the
+            // crate's own line
+            if let Some(last) = entries.last_mut() {
+                last.text.push('\n');
+                last.text.push_str(line);
+            }
+            continue;
+        }
+        // the paths: the first word, and the words after a comma
+        let mut words = line.split_whitespace();
+        let mut paths: Vec<String> = Vec::new();
+        loop {
+            let word = words.next().expect("an entry's path");
+            paths.push(word.trim_end_matches(',').to_owned());
+            if !word.ends_with(',') {
+                break;
+            }
+        }
+        let dir = match paths[0].rfind('/') {
+            Some(at) if at + 1 < paths[0].len() => paths[0][..=at].to_owned(),
+            _ => String::new(),
+        };
+        for path in &mut paths[1..] {
+            path.insert_str(0, &dir);
+        }
+        entries.push(Entry {
+            paths,
+            text: (*line).to_owned(),
+        });
+    }
+    entries
+}
+
+/// Is `name` (`state.rs`) a word of `text`, not the end of a longer one?
+fn names(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let part_of_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !part_of_word(before) && !part_of_word(after)
+    })
+}
+
+/// The files and directories under `dir`, relative to it (a directory's
+/// with a trailing `/`), sorted.
+fn tree(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            for inner in tree(&entry.path()) {
+                found.insert(format!("{name}/{inner}"));
+            }
+            found.insert(format!("{name}/"));
+        } else if name.ends_with(".rs") {
+            found.insert(name);
+        }
+    }
+    found
+}
+
+/// What is wrong with `krate`'s lines: its files without a line, its
+/// lines without a file.
+fn problems(krate: &str) -> Vec<String> {
+    let layout = layout();
+    let lines = crate_lines(&layout, krate);
+    let entries = entries(&lines);
+    let all_text = lines.join("\n");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(krate);
+    let files = tree(&root.join("src"));
+    let mut problems = Vec::new();
+    let entry_of = |path: &str| entries.iter().find(|e| e.paths.iter().any(|p| p == path));
+    for file in &files {
+        let path = format!("src/{file}");
+        match file.split_once('/') {
+            // directly in src/: an entry, or its path in the crate's lines
+            None => {
+                if entry_of(&path).is_none() && !names(&all_text, &path) {
+                    problems.push(format!("{krate}/{path} has no line"));
+                }
+            }
+            // a directory
+            Some((_, "")) => {
+                if entry_of(&path).is_none() {
+                    problems.push(format!("{krate}/{path} has no line"));
+                }
+            }
+            // in a directory: named in the directory's entry
+            Some((dir, inner)) => {
+                if inner == "mod.rs" {
+                    continue;
+                }
+                let dir = format!("src/{dir}/");
+                if entry_of(&dir).is_some_and(|e| !names(&e.text, inner)) {
+                    problems.push(format!("{krate}/{path} is not named in {dir}'s line"));
+                }
+            }
+        }
+    }
+    // and no line for a file that is gone
+    for entry in &entries {
+        for path in entry.paths.iter().filter(|p| p.starts_with("src/")) {
+            let file = &path["src/".len()..];
+            if !files.contains(file) {
+                problems.push(format!("{krate}/{path} has a line, but no file"));
+            }
+            if file.ends_with('/') {
+                let named = entry
+                    .text
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                    .filter(|w| w.ends_with(".rs"));
+                for name in named {
+                    if !files.contains(&format!("{file}{name}")) {
+                        problems.push(format!("{path}'s line names {name}, not in {krate}/{path}"));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_source_file_of_the_runtime_and_the_macros_has_its_line() {
+    let problems: Vec<String> = ["retry-runtime", "retry-macros"]
+        .into_iter()
+        .flat_map(problems)
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "README's Project layout:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The reading of the block itself: each crate has its entries, and the
+/// paths of a line that lists several are beside the first.
+#[test]
+fn the_layout_block_reads_as_entries() {
+    let layout = layout();
+    let lines = crate_lines(&layout, "retry-macros");
+    let entries = entries(&lines);
+    let args = entries
+        .iter()
+        .find(|e| e.paths[0] == "src/args.rs")
+        .expect("args.rs's line");
+    assert_eq!(args.paths, ["src/args.rs", "src/validate.rs"]);
+    let expand = entries
+        .iter()
+        .find(|e| e.paths[0] == "src/expand/")
+        .unwrap();
+    assert!(names(&expand.text, "attempt_param.rs"), "{}", expand.text);
+    assert!(!names("xmod.rs", "mod.rs"));
+    assert!(crate_lines(&layout, "retry-runtime").len() > 30);
+}
