@@ -3,8 +3,8 @@
 //! each (`smol`, `futures-timer`, none at all), and test it on that
 //! runtime's own executor. They live outside the workspace, because a
 //! workspace build unifies features and turns tokio on; this test builds
-//! and runs each with its own features, and checks with `cargo tree` that
-//! no tokio is in its dependency tree.
+//! and runs each with its own features, warnings denied, and checks with
+//! `cargo tree` that no tokio is in its dependency tree.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +17,18 @@ fn cargo() -> Command {
         "CARGO_TARGET_DIR",
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("runtimes"),
     );
+    // Warnings are errors, as CI's clippy makes them in the workspace: in
+    // these crates, and in retry-runtime and retry-macros built with their
+    // features (a cfg only a build without tokio compiles). Registry
+    // crates are capped by cargo (`--cap-lints`); the flags are this
+    // target directory's alone, so they rebuild nothing else. (Added to
+    // the caller's RUSTFLAGS; CARGO_ENCODED_RUSTFLAGS, which would win,
+    // is dropped. trybuild and the incremental test of sync-only drop
+    // RUSTFLAGS for the projects they build.)
+    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    flags.push_str(" -D warnings");
+    cmd.env("RUSTFLAGS", flags.trim_start())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
     cmd
 }
 
