@@ -30,7 +30,7 @@
 //! | an open or half-open circuit breaker is reset | INFO | ``circuit `{name}` closed by a reset (it was {state})`` | `circuit`, `state` |
 //! | a circuit breaker is forced open (`force_open`) | WARN | ``circuit `{name}` forced open (it was {state}); rejecting calls until a reset`` | `circuit`, `state` |
 //! | a throttle starts rejecting calls: its first rejection since it last rejected none (one line per episode, not one per rejection) | WARN | ``throttle `{name}` is rejecting calls locally: {p}% of calls (the dependency accepted {accepts} of the last {requests} requests)`` | `throttle`, `probability`, `requests`, `accepts` |
-//! | a rejecting throttle stops: its first call that sees the probability back to 0 (the failures slid out of its window), or its `reset()` | INFO | ``throttle `{name}` stopped rejecting calls`` | `throttle` |
+//! | a rejecting throttle stops: its first call that sees the probability back to 0 (the failures slid out of its window) a window or more after its WARN, or its `reset()` | INFO | ``throttle `{name}` stopped rejecting calls`` | `throttle` |
 //! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...` and `ignoring x-ms-retry-after-ms ...` for those headers) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!

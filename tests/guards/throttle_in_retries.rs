@@ -415,3 +415,40 @@ fn a_throttle_logs_when_it_starts_and_when_it_stops_rejecting() {
     assert_eq!(logs.matching(Level::WARN, "throttle `logged`").len(), 2);
     assert_eq!(logs.matching(Level::INFO, "throttle `logged`").len(), 2);
 }
+
+/// A throttle hovering about 0 (a dependency accepting about 1/K of the
+/// calls) does not log a pair of lines at each flip: its INFO waits until
+/// a window has passed since its WARN, and it stays rejecting till then.
+#[test]
+fn a_flapping_throttle_logs_one_pair_a_window() {
+    use testkit::capture::capture;
+    use tracing::Level;
+    let logs = capture();
+    let clock = leak(ManualClock::new());
+    testing::seed(11);
+    let t = leak(Throttle::new("flapping").with_clock(clock));
+    for _ in 0..3 {
+        // failures until it rejects a call; then accepts until the
+        // probability is back to 0 (bounded loops: a test that cannot hang)
+        let rejected = (0..10_000).any(|_| {
+            t.record(false);
+            t.try_acquire().is_err()
+        });
+        assert!(rejected, "{:?}", t.stats());
+        let calm = (0..10_000).any(|_| {
+            t.record(true);
+            t.probability() == 0.0
+        });
+        assert!(calm, "{:?}", t.stats());
+        assert!(t.try_acquire().is_ok());
+        clock.advance(t.window() / 10); // a bucket, not a window
+    }
+    assert_eq!(logs.matching(Level::WARN, "throttle `flapping`").len(), 1);
+    assert!(logs.matching(Level::INFO, "throttle `flapping`").is_empty());
+    // a window after the WARN, the first call at 0 says it stopped
+    clock.advance(t.window());
+    assert!(t.try_acquire().is_ok());
+    assert!(t.try_acquire().is_ok());
+    assert_eq!(logs.matching(Level::INFO, "throttle `flapping`").len(), 1);
+    assert_eq!(logs.matching(Level::WARN, "throttle `flapping`").len(), 1);
+}

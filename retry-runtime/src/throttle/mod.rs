@@ -117,8 +117,10 @@ const REJECTING: u8 = 4;
 ///   {requests} requests)``, fields `throttle`, `probability`, `requests`,
 ///   `accepts`;
 /// - an INFO line when it stops, at its first call that sees the
-///   probability back to 0, or at a [`reset`](Throttle::reset):
-///   ``throttle `{name}` stopped rejecting calls``, field `throttle`;
+///   probability back to 0 a window or more after the WARN (one hovering
+///   about 0 logs at most a pair of lines a window), or at a
+///   [`reset`](Throttle::reset): ``throttle `{name}` stopped rejecting
+///   calls``, field `throttle`;
 /// - with the `metrics` feature, once `metrics::enable()` was called, the
 ///   gauge `retry_throttle_probability{throttle}` (the rejection
 ///   probability, 0 to 1: set at each call that computes it above 0, and
@@ -179,6 +181,8 @@ pub struct Throttle {
     /// throttle's call reads one atomic for all three (it is [`SEEN`]
     /// alone then).
     shown: AtomicU8,
+    /// The bucket (`epoch`) of the last WARN line: its INFO waits a window.
+    warned: AtomicU64,
 }
 
 impl Throttle {
@@ -203,6 +207,7 @@ impl Throttle {
             admitted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             shown: AtomicU8::new(0),
+            warned: AtomicU64::new(0),
         }
     }
 
@@ -391,7 +396,7 @@ impl Throttle {
         let p = self.probability_of(counts);
         if p > 0.0 {
             let reject = Rng::with_thread(|rng| rng.next_f64()) < p;
-            self.show(p, reject, counts);
+            self.show(p, reject, counts, epoch);
             if reject {
                 self.counts.add(epoch, 1, 0);
                 self.rejected.fetch_add(1, Ordering::Relaxed);
@@ -399,7 +404,7 @@ impl Throttle {
             }
         } else if self.shown.load(Ordering::Relaxed) != SEEN {
             // (a healthy throttle's only cost for its metrics and lines)
-            self.calm();
+            self.calm(epoch);
         }
         self.admitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -408,7 +413,7 @@ impl Throttle {
     /// `try_acquire` computed the probability `p` > 0 over `counts`, and
     /// `rejected` the call or not: the gauge, the rejections' counter, and
     /// the WARN line at a rejection when the throttle was not rejecting.
-    fn show(&self, p: f64, rejected: bool, counts: Counts) {
+    fn show(&self, p: f64, rejected: bool, counts: Counts, epoch: u64) {
         // The gauge before the bits: a thread that computed p > 0 just
         // before the window slid to 0 may set it after another thread
         // zeroed it in `calm`, but it sets `RAISED` after, so the next
@@ -420,6 +425,7 @@ impl Throttle {
         if self.shown.load(Ordering::Relaxed) & bits != bits {
             let before = self.shown.fetch_or(bits, Ordering::Relaxed);
             if rejected && before & REJECTING == 0 {
+                self.warned.store(epoch, Ordering::Relaxed);
                 log::throttle_rejecting(self.name, p, counts.requests, counts.accepts);
             }
         }
@@ -429,9 +435,25 @@ impl Throttle {
     /// [`SEEN`] alone: the throttle's first call (the metrics' zeros), or
     /// its first at 0 since it raised its gauge (set it to 0) or rejected
     /// (the INFO line).
+    /// The INFO line waits until a window has passed since the WARN (the
+    /// throttle stays rejecting till then, its gauge at 0), so that one
+    /// hovering about 0 (a dependency accepting about 1/K) logs at most a
+    /// pair of lines a window.
     #[cold]
     #[inline(never)]
-    fn calm(&self) {
+    fn calm(&self, epoch: u64) {
+        let shown = self.shown.load(Ordering::Relaxed);
+        let held = self
+            .warned
+            .load(Ordering::Relaxed)
+            .saturating_add(BUCKETS as u64);
+        if shown & REJECTING != 0 && epoch < held {
+            if shown & RAISED != 0 && self.shown.fetch_and(!RAISED, Ordering::Relaxed) & RAISED != 0
+            {
+                metrics::throttle(self.name, 0.0, false);
+            }
+            return;
+        }
         let before = self.shown.swap(SEEN, Ordering::Relaxed);
         if before & SEEN == 0 || before & RAISED != 0 {
             metrics::throttle(self.name, 0.0, false);
