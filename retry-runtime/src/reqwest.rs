@@ -778,6 +778,27 @@ pub fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 
 pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
+/// A `reqwest::Error` of a refused connection to
+/// `http://127.0.0.1:{port}{path}` (a port bound and freed at once), and
+/// the port: the unit tests' error with a URL written in it.
+#[cfg(test)]
+pub(crate) async fn refused(path: &str) -> (::reqwest::Error, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = ::reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .unwrap_err();
+    (error, port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1104,19 +1125,7 @@ mod tests {
     /// secret is in the text.
     #[tokio::test]
     async fn causes_masks_the_url_of_a_reqwest_error() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
-        let e = client
-            .get(format!(
-                "http://127.0.0.1:{port}/p?api_key=SECRET&page=2#t=x"
-            ))
-            .send()
-            .await
-            .unwrap_err();
+        let (e, port) = crate::reqwest::refused("/p?api_key=SECRET&page=2#t=x").await;
         // reqwest's own message shows it (so the test can see a leak)
         assert!(e.to_string().contains("api_key=SECRET"), "{e}");
         let shown = crate::Causes(&e).to_string();
@@ -1164,17 +1173,7 @@ mod tests {
     #[cfg(feature = "reqwest-middleware")]
     #[tokio::test]
     async fn causes_masks_the_url_of_a_reqwest_error_inside_a_middleware_error() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
-        let e = client
-            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET"))
-            .send()
-            .await
-            .unwrap_err();
+        let (e, port) = crate::reqwest::refused("/p?api_key=SECRET").await;
         let e = ::reqwest_middleware::Error::Middleware(e.into());
         assert_eq!(e.url(), None);
         assert!(e.to_string().contains("api_key=SECRET"), "{e}");
@@ -1295,17 +1294,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_is_connect() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
-        let e = client
-            .get(format!("http://127.0.0.1:{port}/"))
-            .send()
-            .await
-            .unwrap_err();
+        let (e, _) = crate::reqwest::refused("/").await;
         assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
     }
 }

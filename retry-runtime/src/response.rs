@@ -751,17 +751,7 @@ mod tests {
             format!("{f:?}"),
             "Response { url: None, failure: ResponseFailure { kind: Unavailable, retry_after: None, code: 503 }, .. }"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
-        let error = client
-            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET"))
-            .send()
-            .await
-            .unwrap_err();
+        let (error, port) = crate::reqwest::refused("/p?api_key=SECRET").await;
         assert!(format!("{error:?}").contains("SECRET"));
         let f: Failure<::reqwest::Response, ::reqwest::Error> = Failure::Error {
             error,

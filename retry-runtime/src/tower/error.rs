@@ -167,17 +167,7 @@ mod tests {
     #[cfg(feature = "reqwest")]
     #[tokio::test]
     async fn debug_masks_the_url_of_a_reqwest_error() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
-        let error = client
-            .get(format!("http://127.0.0.1:{port}/p?api_key=SECRET&page=2"))
-            .send()
-            .await
-            .unwrap_err();
+        let (error, port) = crate::reqwest::refused("/p?api_key=SECRET&page=2").await;
         let e = Error::Inner(error);
         for shown in [format!("{e:?}"), format!("{e:#?}")] {
             assert!(!shown.contains("SECRET"), "{shown}");
