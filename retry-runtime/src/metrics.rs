@@ -698,67 +698,61 @@ mod imp {
         }
     }
 
-    struct Budget {
-        name: &'static str,
-        tokens: Key,
-        refusals: Key,
-        /// `refusals` registered at 0 yet (at the budget's first record: a
-        /// budget starts full, so its first refusal comes later).
-        zeroed: AtomicBool,
+    /// The metrics of a guard with a gauge and a counter: a retry budget
+    /// (its tokens, its refusals) or a throttle (its probability, its
+    /// rejections).
+    trait GaugeAndCount: Send + Sync + 'static {
+        /// The label naming the guard.
+        const LABEL: &'static str;
+        const GAUGE: &'static str;
+        const COUNTER: &'static str;
     }
 
-    impl Keys for Budget {
-        /// `budget`.
+    struct OfBudget;
+    impl GaugeAndCount for OfBudget {
+        const LABEL: &'static str = "budget";
+        const GAUGE: &'static str = BUDGET_TOKENS;
+        const COUNTER: &'static str = BUDGET_REFUSALS;
+    }
+
+    struct OfThrottle;
+    impl GaugeAndCount for OfThrottle {
+        const LABEL: &'static str = "throttle";
+        const GAUGE: &'static str = THROTTLE_PROBABILITY;
+        const COUNTER: &'static str = THROTTLE_REJECTIONS;
+    }
+
+    struct Guard<G> {
+        name: &'static str,
+        gauge: Key,
+        counter: Key,
+        /// `counter` registered at 0 yet (at the guard's first record: a
+        /// budget starts full and a throttle at 0, so the first record
+        /// comes before the first count).
+        zeroed: AtomicBool,
+        of: core::marker::PhantomData<G>,
+    }
+
+    impl<G: GaugeAndCount> Keys for Guard<G> {
+        /// `budget` or `throttle`.
         type Labels = [Label; 1];
         fn name(&self) -> &'static str {
             self.name
         }
         fn labels(name: &'static str) -> Self::Labels {
-            [Label::from_static_parts("budget", name)]
+            [Label::from_static_parts(G::LABEL, name)]
         }
         fn keys<'a>(
             name: &'static str,
-            budget: &'a Self::Labels,
+            guard: &'a Self::Labels,
             key: impl Fn(&'static str, &'a [Label]) -> Key,
         ) -> Self {
-            Budget {
+            Guard {
                 name,
-                tokens: key(BUDGET_TOKENS, budget),
-                refusals: key(BUDGET_REFUSALS, budget),
+                gauge: key(G::GAUGE, guard),
+                counter: key(G::COUNTER, guard),
                 zeroed: AtomicBool::new(false),
-            }
-        }
-    }
-
-    struct Throttle {
-        name: &'static str,
-        probability: Key,
-        rejections: Key,
-        /// `rejections` registered at 0 yet (at the throttle's first
-        /// record: its first call, or its first rejection probability
-        /// above 0 for a throttle called before `enable`).
-        zeroed: AtomicBool,
-    }
-
-    impl Keys for Throttle {
-        /// `throttle`.
-        type Labels = [Label; 1];
-        fn name(&self) -> &'static str {
-            self.name
-        }
-        fn labels(name: &'static str) -> Self::Labels {
-            [Label::from_static_parts("throttle", name)]
-        }
-        fn keys<'a>(
-            name: &'static str,
-            throttle: &'a Self::Labels,
-            key: impl Fn(&'static str, &'a [Label]) -> Key,
-        ) -> Self {
-            Throttle {
-                name,
-                probability: key(THROTTLE_PROBABILITY, throttle),
-                rejections: key(THROTTLE_REJECTIONS, throttle),
-                zeroed: AtomicBool::new(false),
+                of: core::marker::PhantomData,
             }
         }
     }
@@ -772,8 +766,8 @@ mod imp {
 
     static OPERATIONS: Table<Operation, 128> = Table::new();
     static BREAKERS: Table<Breaker, 32> = Table::new();
-    static BUDGETS: Table<Budget, 32> = Table::new();
-    static THROTTLES: Table<Throttle, 32> = Table::new();
+    static BUDGETS: Table<Guard<OfBudget>, 32> = Table::new();
+    static THROTTLES: Table<Guard<OfThrottle>, 32> = Table::new();
 
     /// Every `calls` key of `operation`, and its `retries`, at 0, the
     /// first time only; once for a name the table holds: past it, keys
@@ -861,43 +855,34 @@ mod imp {
 
     #[inline(never)]
     pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            let record = |keys: &Budget| {
-                r.register_gauge(&keys.tokens, &META).set(tokens);
-                if refused {
-                    r.register_counter(&keys.refusals, &META).increment(1);
-                }
-            };
-            match BUDGETS.get(name) {
-                Some(keys) => {
-                    // the refusals' zero, once: a budget starts full, so
-                    // its first record comes before its first refusal
-                    if first_time(&keys.zeroed) {
-                        r.register_counter(&keys.refusals, &META).increment(0);
-                    }
-                    record(keys);
-                }
-                // (past the table: no zero, as for a breaker)
-                None => built(name, record),
-            }
-        });
+        gauge_and_count(&BUDGETS, name, tokens, refused);
     }
 
     #[inline(never)]
     pub(super) fn throttle(name: &'static str, probability: f64, rejected: bool) {
+        gauge_and_count(&THROTTLES, name, probability, rejected);
+    }
+
+    /// Guard `name`'s gauge set to `value`, and its counter counted once
+    /// if `counted`; the counter's zero registered at the guard's first
+    /// record.
+    fn gauge_and_count<G: GaugeAndCount>(
+        table: &'static Table<Guard<G>, 32>,
+        name: &'static str,
+        value: f64,
+        counted: bool,
+    ) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
-            let record = |keys: &Throttle| {
-                r.register_gauge(&keys.probability, &META).set(probability);
-                if rejected {
-                    r.register_counter(&keys.rejections, &META).increment(1);
+            let record = |keys: &Guard<G>| {
+                r.register_gauge(&keys.gauge, &META).set(value);
+                if counted {
+                    r.register_counter(&keys.counter, &META).increment(1);
                 }
             };
-            match THROTTLES.get(name) {
+            match table.get(name) {
                 Some(keys) => {
-                    // the rejections' zero, once: a throttle's first call
-                    // records its probability, 0, before it can reject
                     if first_time(&keys.zeroed) {
-                        r.register_counter(&keys.rejections, &META).increment(0);
+                        r.register_counter(&keys.counter, &META).increment(0);
                     }
                     record(keys);
                 }

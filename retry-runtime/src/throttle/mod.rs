@@ -435,6 +435,7 @@ impl Throttle {
     /// [`SEEN`] alone: the throttle's first call (the metrics' zeros), or
     /// its first at 0 since it raised its gauge (set it to 0) or rejected
     /// (the INFO line).
+    ///
     /// The INFO line waits until a window has passed since the WARN (the
     /// throttle stays rejecting till then, its gauge at 0), so that one
     /// hovering about 0 (a dependency accepting about 1/K) logs at most a
