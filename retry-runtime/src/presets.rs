@@ -134,7 +134,12 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// most presets (`api` and `job` honour it on Unavailable too): a provider
 /// that names a wait on its 503 or 529 as well needs
 /// `.with_retry_after(RetryAfter { kinds: kinds![RateLimited | Unavailable],
-/// ..RetryAfter::DEFAULT })` (README, Classification).
+/// ..RetryAfter::DEFAULT })` (README, Classification). On a 503 or 529 the
+/// HTTP integrations (the tower layer, the reqwest middleware,
+/// `HttpError`) read the millisecond headers only beside a `Retry-After`
+/// (alone, they are read on a 429): a provider that sends
+/// `retry-after-ms` alone on its 529 has its wait read by a `Classify` of
+/// your own (the header's milliseconds as its `retry_after()`).
 ///
 /// ```
 /// use std::time::Duration;

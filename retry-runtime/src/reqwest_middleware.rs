@@ -260,6 +260,12 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// headers, then hangs; a stream's first event), retry the call and
     /// the read together with the functional API and `retry_runtime::timeout`.
     ///
+    /// The limit is not shortened to the time left before the policy's
+    /// `max_elapsed`: an attempt started just before it may run a whole
+    /// `limit` past it (the run then gives up, `deadline reached`). For a
+    /// hard deadline on the caller's side, put `tokio::time::timeout`
+    /// around the `send()`.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
