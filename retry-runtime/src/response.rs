@@ -370,9 +370,12 @@ impl<Res: ClassifyResponse, E: StdError + 'static> fmt::Display for Failure<Res,
         match self {
             Failure::Response { response, failure } => {
                 write!(f, "HTTP {}", failure.code)?;
+                // (529, which the standard does not name, as the providers
+                // and `HttpError` name it)
                 let reason = StatusCode::from_u16(failure.code)
                     .ok()
-                    .and_then(|s| s.canonical_reason());
+                    .and_then(|s| s.canonical_reason())
+                    .or((failure.code == 529).then_some("Overloaded"));
                 if let Some(reason) = reason {
                     write!(f, " {reason}")?;
                 }
@@ -720,6 +723,16 @@ mod tests {
             },
         };
         assert_eq!(odd.to_string(), "HTTP 799");
+        // an AI provider's "overloaded", named as `HttpError` names it
+        let overloaded: Of<std::io::Error> = Failure::Response {
+            response: http::Response::new(()),
+            failure: ResponseFailure {
+                kind: ErrorKind::Unavailable,
+                retry_after: None,
+                code: 529,
+            },
+        };
+        assert_eq!(overloaded.to_string(), "HTTP 529 Overloaded");
         let e: Of<std::io::Error> = Failure::Error {
             error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
             kind: ErrorKind::Connect,
