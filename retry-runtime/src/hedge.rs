@@ -356,6 +356,8 @@ where
         retry_due: None,
     });
     let mut started = 1;
+    // attempts started beside others in flight (`retry_hedges_total`)
+    let mut hedges = 0;
     let mut failed = 0;
     let mut previous = Duration::ZERO;
     // The error the call gives up with if no attempt succeeds: the last
@@ -509,6 +511,7 @@ where
                             metrics::Outcome::SucceededFirstTry
                         };
                         metrics::call_ended(policy.name, outcome, started);
+                        metrics::hedges(policy.name, hedges);
                         return Ok(Won {
                             value,
                             attempts: started,
@@ -540,7 +543,7 @@ where
                 };
                 if !verdict.retry {
                     let reason = StopReason::Permanent;
-                    return Err(give_up(policy, failure, started, reason, now));
+                    return Err(give_up(policy, failure, (started, hedges), reason, now));
                 }
                 if failure.deferred {
                     // No retry of its own, and no hedge after it: the outer
@@ -709,6 +712,9 @@ where
                     let span = log::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
+                    if others > 0 {
+                        hedges += 1;
+                    }
                     let previous_kind = last_kind;
                     let leave = Leave::new(policy, permit);
                     let fut = log::in_span(span.as_ref(), || {
@@ -803,7 +809,7 @@ where
                     Some(reason) => reason,
                     None => StopReason::Attempts,
                 };
-                return Err(give_up(policy, last, started, reason, elapsed()));
+                return Err(give_up(policy, last, (started, hedges), reason, elapsed()));
             }
         }
         if running(&in_flight) == 0 && timer.is_none() && !exhausted {
@@ -918,13 +924,14 @@ struct Failure<E> {
 
 /// The run gives up with `last` after `attempts` started: the line about
 /// `last`'s attempt (which need not be the last started: one started
-/// earlier may fail last), the outcome's metrics with the attempts started,
+/// earlier may fail last), the outcome's metrics with the attempts started
+/// and, of those, the `hedges` started beside others,
 /// and the policy's `on_give_up` (not for a deferred error), as a run's
 /// `announce_give_up` does (`run::state`).
 fn give_up<W, G, E: Display>(
     policy: &Policy<W, G>,
     last: Failure<E>,
-    attempts: u32,
+    (attempts, hedges): (u32, u32),
     reason: StopReason,
     elapsed: Duration,
 ) -> RetryError<E> {
@@ -946,6 +953,7 @@ fn give_up<W, G, E: Display>(
         _ => log::give_up_on(&ev, last.attempt, shown),
     }
     metrics::call_ended(policy.name, reason.into(), attempts);
+    metrics::hedges(policy.name, hedges);
     if reason != StopReason::Deferred {
         if let Some(hook) = policy.on_give_up {
             hook(&ev);

@@ -9,6 +9,7 @@
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process (or its first decision given to [`Policy::report`](crate::Policy::report)), so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
+//! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started beside others still in flight (not after a failure), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
@@ -41,7 +42,9 @@
 //! hedges in flight beside it, `succeeded_after_retries` when a later
 //! attempt did. Its attempts and retries count every attempt it started,
 //! hedges included (each was sent, and spent the retry budget as a retry):
-//! a first attempt that won beside one hedge records 2 attempts, 1 retry.
+//! a first attempt that won beside one hedge records 2 attempts, 1 retry,
+//! and 1 in `retry_hedges_total`, which counts the attempts started beside
+//! others in flight apart from those started after a failure.
 //!
 //! Until [`enable`] is called, a call records, formats and allocates
 //! nothing (it reads one flag). After it, with or without a recorder,
@@ -127,6 +130,14 @@ pub const ATTEMPTS: &str = "retry_attempts";
 /// assert_eq!(retry_runtime::metrics::RETRIES, "retry_retries_total");
 /// ```
 pub const RETRIES: &str = "retry_retries_total";
+/// `retry_hedges_total`: attempts a hedged call started beside others
+/// still in flight (a hedge, not a retry after a failure), by
+/// `operation`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::HEDGES, "retry_hedges_total");
+/// ```
+pub const HEDGES: &str = "retry_hedges_total";
 /// `retry_wait_seconds`: a histogram of the waits before retries, in
 /// seconds, by `operation`.
 ///
@@ -410,6 +421,17 @@ pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u3
     }
 }
 
+/// A hedged call of `operation` ended: `hedges` of its attempts were
+/// started beside others in flight (`retry_hedges_total`).
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn hedges(operation: &'static str, hedges: u32) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        imp::hedges(operation, hedges);
+    }
+}
+
 /// Register `operation`'s `retry_calls_total` series (every outcome) and
 /// its `retry_retries_total` at 0, once in the process, as its first call
 /// to end does: for a decision reported before any call of it ended (a
@@ -626,6 +648,7 @@ mod imp {
         zeroed: AtomicBool,
         attempts: Key,
         retries: Key,
+        hedges: Key,
         wait: Key,
     }
 
@@ -652,6 +675,7 @@ mod imp {
                 zeroed: AtomicBool::new(false),
                 attempts: key(ATTEMPTS, op),
                 retries: key(RETRIES, op),
+                hedges: key(HEDGES, op),
                 wait: key(WAIT, op),
             }
         }
@@ -806,6 +830,17 @@ mod imp {
     }
 
     #[inline(never)]
+    pub(super) fn hedges(operation: &'static str, hedges: u32) {
+        ::metrics::with_recorder(|r: &dyn Recorder| {
+            OPERATIONS.with(operation, |keys| {
+                // (0 too: the series is there from the first hedged call)
+                r.register_counter(&keys.hedges, &META)
+                    .increment(u64::from(hedges));
+            })
+        });
+    }
+
+    #[inline(never)]
     pub(super) fn waits(operation: &'static str, wait: Duration) {
         ::metrics::with_recorder(|r: &dyn Recorder| {
             OPERATIONS.with(operation, |keys| {
@@ -897,6 +932,10 @@ mod imp {
             let counters = [
                 (CALLS, "calls of a retried operation that ended, by outcome"),
                 (RETRIES, "retries made (attempts after the first)"),
+                (
+                    HEDGES,
+                    "attempts a hedged call started beside others in flight",
+                ),
                 (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
                 (BUDGET_REFUSALS, "retries a retry budget refused"),
                 (
@@ -1049,6 +1088,7 @@ mod tests {
             (CALLS, "counter"),
             (ATTEMPTS, "histogram"),
             (RETRIES, "counter"),
+            (HEDGES, "counter"),
             (WAIT, "histogram"),
             (CIRCUIT_STATE, "gauge"),
             (CIRCUIT_TRANSITIONS, "counter"),

@@ -89,6 +89,48 @@ fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
     logs.assert_logged(Level::INFO, "hedge_wins succeeded on attempt 2");
 }
 
+/// `retry_hedges_total` counts the attempts started beside others in
+/// flight, not those started after a failure: a first attempt slow past
+/// the hedge delay starts one hedge; a first attempt that fails at once
+/// is retried after its backoff, no hedge. Registered at 0 at the first
+/// hedged call, so a call that needed no hedge has the series at 0.
+#[test]
+fn hedges_are_counted_apart_from_retries() {
+    use retry_runtime::metrics::HEDGES;
+    let hedges = |rec: &testkit::metrics::Recorded, op| rec.counter(HEDGES, &[("operation", op)]);
+    // slow first attempt: a hedge at 50ms wins
+    let (rec, (out, _)) = record(|| hedged(hedging("one_hedge"), &[(10_000, true), (20, true)]));
+    assert_eq!(out.unwrap(), 2);
+    assert_eq!(hedges(&rec, "one_hedge"), 1);
+    assert_eq!(
+        rec.counter(
+            retry_runtime::metrics::RETRIES,
+            &[("operation", "one_hedge")]
+        ),
+        1
+    );
+    // a fast failure, then a success after the retry's wait: no hedge
+    let (rec, (out, _)) = record(|| {
+        hedged(
+            hedging("no_hedge").with_hedge(ms(5_000)),
+            &[(10, false), (10, true)],
+        )
+    });
+    assert_eq!(out.unwrap(), 2);
+    assert_eq!(hedges(&rec, "no_hedge"), 0);
+    assert_eq!(
+        rec.counter(
+            retry_runtime::metrics::RETRIES,
+            &[("operation", "no_hedge")]
+        ),
+        1
+    );
+    assert!(
+        rec.value(HEDGES, &[("operation", "no_hedge")]).is_some(),
+        "registered at 0"
+    );
+}
+
 /// The hedge fails (and its retry is announced) while attempt 1 is still
 /// in flight, then attempt 1 wins: a success at first try in the metrics,
 /// and an INFO line that ends the call's story with that outcome, so the
