@@ -356,7 +356,7 @@ where
         retry_due: None,
     });
     let mut started = 1;
-    // attempts started beside others in flight (`retry_hedges_total`)
+    // attempts started on the hedge delay, no retry taken (`retry_hedges_total`)
     let mut hedges = 0;
     let mut failed = 0;
     let mut previous = Duration::ZERO;
@@ -712,7 +712,9 @@ where
                     let span = log::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
-                    if others > 0 {
+                    // a hedge: no failed attempt's retry taken (a retry
+                    // that starts beside others is a retry all the same)
+                    if others > 0 && taken.is_none() {
                         hedges += 1;
                     }
                     let previous_kind = last_kind;

@@ -9,7 +9,7 @@
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process (or its first decision given to [`Policy::report`](crate::Policy::report)), so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
-//! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started beside others still in flight (not after a failure), counted when the call ends; registered at the operation's first hedged call |
+//! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
@@ -43,8 +43,8 @@
 //! attempt did. Its attempts and retries count every attempt it started,
 //! hedges included (each was sent, and spent the retry budget as a retry):
 //! a first attempt that won beside one hedge records 2 attempts, 1 retry,
-//! and 1 in `retry_hedges_total`, which counts the attempts started beside
-//! others in flight apart from those started after a failure.
+//! and 1 in `retry_hedges_total`, which counts the attempts started on the
+//! hedge delay apart from the retries of failed attempts.
 //!
 //! Until [`enable`] is called, a call records, formats and allocates
 //! nothing (it reads one flag). After it, with or without a recorder,
@@ -130,9 +130,9 @@ pub const ATTEMPTS: &str = "retry_attempts";
 /// assert_eq!(retry_runtime::metrics::RETRIES, "retry_retries_total");
 /// ```
 pub const RETRIES: &str = "retry_retries_total";
-/// `retry_hedges_total`: attempts a hedged call started beside others
-/// still in flight (a hedge, not a retry after a failure), by
-/// `operation`.
+/// `retry_hedges_total`: attempts a hedged call started on its hedge
+/// delay beside others still in flight, by `operation` (a failed
+/// attempt's retry is not one, even when it starts beside others).
 ///
 /// ```
 /// assert_eq!(retry_runtime::metrics::HEDGES, "retry_hedges_total");
@@ -932,10 +932,7 @@ mod imp {
             let counters = [
                 (CALLS, "calls of a retried operation that ended, by outcome"),
                 (RETRIES, "retries made (attempts after the first)"),
-                (
-                    HEDGES,
-                    "attempts a hedged call started beside others in flight",
-                ),
+                (HEDGES, "attempts a hedged call started on its hedge delay"),
                 (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
                 (BUDGET_REFUSALS, "retries a retry budget refused"),
                 (

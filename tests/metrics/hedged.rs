@@ -89,10 +89,11 @@ fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
     logs.assert_logged(Level::INFO, "hedge_wins succeeded on attempt 2");
 }
 
-/// `retry_hedges_total` counts the attempts started beside others in
-/// flight, not those started after a failure: a first attempt slow past
-/// the hedge delay starts one hedge; a first attempt that fails at once
-/// is retried after its backoff, no hedge. Registered at 0 at the first
+/// `retry_hedges_total` counts the attempts started on the hedge delay,
+/// not the retries of failed attempts (even one that starts beside
+/// another in flight): a first attempt slow past the hedge delay starts
+/// one hedge; a first attempt that fails at once is retried after its
+/// backoff, no hedge. Registered at 0 at the first
 /// hedged call, so a call that needed no hedge has the series at 0.
 #[test]
 fn hedges_are_counted_apart_from_retries() {
@@ -128,6 +129,23 @@ fn hedges_are_counted_apart_from_retries() {
     assert!(
         rec.value(HEDGES, &[("operation", "no_hedge")]).is_some(),
         "registered at 0"
+    );
+    // attempt 1 slow, the hedge (attempt 2) fails at once, and its retry
+    // (attempt 3) starts beside attempt 1: a retry, not a second hedge
+    let (rec, (out, _)) = record(|| {
+        hedged(
+            hedging("hedge_then_retry"),
+            &[(10_000, true), (10, false), (20, true)],
+        )
+    });
+    assert_eq!(out.unwrap(), 3);
+    assert_eq!(hedges(&rec, "hedge_then_retry"), 1);
+    assert_eq!(
+        rec.counter(
+            retry_runtime::metrics::RETRIES,
+            &[("operation", "hedge_then_retry")]
+        ),
+        2
     );
 }
 
