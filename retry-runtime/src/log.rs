@@ -291,14 +291,14 @@ impl Elapsed {
 
     /// In whole milliseconds, rounded down as `wait_ms` is; `None` (no
     /// field) when not known.
-    fn ms(self) -> Option<u64> {
+    fn ms(self) -> Option<i64> {
         use crate::clock::{Clock, SystemClock};
         let elapsed = match self {
             Elapsed::Measured(elapsed) => elapsed,
             Elapsed::Since(start) => SystemClock.now().saturating_sub(start),
             Elapsed::Unknown => return None,
         };
-        Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        Some(int(elapsed.as_millis()))
     }
 }
 
@@ -322,12 +322,20 @@ fn may_log(level: tracing::Level) -> bool {
     to_tracing || tracing::if_log_enabled!(level, { true } else { false })
 }
 
+/// A count or a time in milliseconds as a field's value: an `i64`
+/// (`i64::MAX` past it), which every layer records as a number, where
+/// tracing-opentelemetry writes an unsigned one as text.
+#[inline]
+fn int<T: TryInto<i64>>(n: T) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
 /// The span of attempt `attempt` of `operation`, a child of the current
 /// span (see `Policy::with_attempt_spans`); disabled when no subscriber wants it.
 #[cold]
 #[inline(never)]
 pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
-    tracing::info_span!(target: TARGET, "retry.attempt", operation, attempt)
+    tracing::info_span!(target: TARGET, "retry.attempt", operation, attempt = int(attempt))
 }
 
 /// The span of the next attempt of a run that has made `made`, if `policy`
@@ -367,9 +375,9 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed) {
     tracing::warn!(
         target: TARGET,
         operation = ev.operation,
-        attempt = ev.attempt,
-        max_attempts = ev.max_attempts,
-        wait_ms = u64::try_from(ev.wait.as_millis()).unwrap_or(u64::MAX),
+        attempt = int(ev.attempt),
+        max_attempts = int(ev.max_attempts),
+        wait_ms = int(ev.wait.as_millis()),
         elapsed_ms = elapsed.ms(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
@@ -398,8 +406,8 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
         tracing::warn!(
             target: TARGET,
             operation = ev.operation,
-            attempt,
-            max_attempts = ev.max_attempts,
+            attempt = int(attempt),
+            max_attempts = int(ev.max_attempts),
             elapsed_ms = elapsed.ms(),
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
@@ -412,8 +420,8 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
         tracing::error!(
             target: TARGET,
             operation = ev.operation,
-            attempt,
-            max_attempts = ev.max_attempts,
+            attempt = int(attempt),
+            max_attempts = int(ev.max_attempts),
             elapsed_ms = elapsed.ms(),
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
@@ -483,8 +491,8 @@ fn success_line(
     tracing::info!(
         target: TARGET,
         operation,
-        attempt,
-        max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
         elapsed_ms = Elapsed::since(*start).ms(),
         outcome = outcome.label(),
         "{} succeeded on attempt {}",
@@ -499,9 +507,9 @@ pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in
     tracing::debug!(
         target: TARGET,
         operation,
-        attempt,
-        max_attempts,
-        in_flight,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
+        in_flight = int(in_flight),
         "hedging {}: attempt {} starts beside {} in flight",
         Escaped(operation),
         attempt,
@@ -522,8 +530,8 @@ pub(crate) fn hedge_not_started(
     tracing::debug!(
         target: TARGET,
         operation,
-        attempt,
-        max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
         reason = %reason,
         "hedging {}: attempt {} not started ({})",
         Escaped(operation),
@@ -549,8 +557,8 @@ pub(crate) fn not_retried(
     tracing::warn!(
         target: TARGET,
         operation,
-        attempt,
-        max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
         error = %OneLine(error),
         error_kind = kind_name(kind),
         reason = %reason,
@@ -579,8 +587,8 @@ pub(crate) fn budget_exhausted_on(
     tracing::warn!(
         target: TARGET,
         operation = ev.operation,
-        attempt,
-        max_attempts = ev.max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(ev.max_attempts),
         elapsed_ms = elapsed.ms(),
         budget = budget.name(),
         error = %OneLine(ev.error),
@@ -602,7 +610,7 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
     tracing::debug!(
         target: TARGET,
         operation,
-        attempt,
+        attempt = int(attempt),
         circuit = open.circuit,
         outcome = metrics::Outcome::CircuitOpen.label(),
         "{} not attempted: {}",
@@ -625,8 +633,8 @@ pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) 
     tracing::debug!(
         target: TARGET,
         operation = ev.operation,
-        attempt,
-        max_attempts = ev.max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(ev.max_attempts),
         elapsed_ms = elapsed.ms(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
@@ -642,7 +650,7 @@ pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throt
     tracing::debug!(
         target: TARGET,
         operation,
-        attempt,
+        attempt = int(attempt),
         throttle = rejection.throttle,
         probability = rejection.probability,
         outcome = metrics::Outcome::Throttled.label(),
@@ -675,8 +683,8 @@ fn throttle_rejecting_line(name: &'static str, probability: f64, requests: u64, 
         target: TARGET,
         throttle = name,
         probability,
-        requests,
-        accepts,
+        requests = int(requests),
+        accepts = int(accepts),
         "throttle `{}` is rejecting calls locally: {} of calls (the dependency accepted {} of the last {} requests)",
         Escaped(name),
         Percent(probability),
@@ -752,8 +760,8 @@ pub(crate) fn circuit_open(
             target: TARGET,
             circuit = name,
             state = "open",
-            failures = n,
-            recovery_ms,
+            failures = int(n),
+            recovery_ms = int(recovery_ms),
             "circuit `{}` opened after {}; rejecting calls for {:?}",
             Escaped(name),
             Count(n, "consecutive failure"),
@@ -763,9 +771,9 @@ pub(crate) fn circuit_open(
             target: TARGET,
             circuit = name,
             state = "open",
-            failures = n,
-            window,
-            recovery_ms,
+            failures = int(n),
+            window = int(window),
+            recovery_ms = int(recovery_ms),
             "circuit `{}` opened: {} of the last {} calls failed; rejecting calls for {:?}",
             Escaped(name),
             n,
@@ -776,8 +784,8 @@ pub(crate) fn circuit_open(
             target: TARGET,
             circuit = name,
             state = "open",
-            failures = 1u32,
-            recovery_ms,
+            failures = int(1u32),
+            recovery_ms = int(recovery_ms),
             "circuit `{}` re-opened: a probe call failed; rejecting calls for {:?}",
             Escaped(name),
             recovery,
@@ -871,7 +879,7 @@ fn circuit_probes(
     state: &'static str,
     message: fmt::Arguments<'_>,
 ) {
-    tracing::info!(target: TARGET, circuit = name, state, probes, "{}", message);
+    tracing::info!(target: TARGET, circuit = name, state, probes = int(probes), "{}", message);
 }
 
 /// The WARN line of a middleware's run that gave up as
@@ -894,8 +902,8 @@ pub(crate) fn sent_once(
     tracing::warn!(
         target: TARGET,
         operation,
-        attempt,
-        max_attempts,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
         elapsed_ms = elapsed.ms(),
         error = %OneLine(error),
         error_kind = kind_name(Some(kind)),

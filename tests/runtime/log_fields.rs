@@ -1062,3 +1062,81 @@ fn reported_decisions_are_logged_as_a_run_logs_them() {
         Some("attempts_exhausted")
     );
 }
+
+/// Every count and time in milliseconds on the lines and the attempt span
+/// (`attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `probes`, ...) is
+/// recorded as an `i64`: tracing-opentelemetry writes an unsigned value
+/// as text, so a trace backend could not compare `wait_ms > 1000`. No
+/// field is recorded as a `u64`.
+#[test]
+fn counts_are_recorded_as_signed_integers() {
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    type Seen = Arc<Mutex<Vec<(String, &'static str)>>>;
+    struct Types(Seen);
+    impl Visit for Types {
+        fn record_u64(&mut self, field: &Field, _: u64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((field.name().to_owned(), "u64"));
+        }
+        fn record_i64(&mut self, field: &Field, _: i64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((field.name().to_owned(), "i64"));
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+    struct Layer(Seen);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Layer {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            if event.metadata().target() == "retry_runtime" {
+                event.record(&mut Types(Arc::clone(&self.0)));
+            }
+        }
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: Context<'_, S>,
+        ) {
+            if attrs.metadata().target() == "retry_runtime" {
+                attrs.record(&mut Types(Arc::clone(&self.0)));
+            }
+        }
+    }
+
+    let seen = Seen::default();
+    let subscriber = tracing_subscriber::registry().with(Layer(Arc::clone(&seen)));
+    tracing::subscriber::with_default(subscriber, || {
+        every_kind_of_run();
+        let spanned = Policy::new()
+            .with_attempts(2)
+            .with_backoff(Backoff::None)
+            .with_attempt_spans(true)
+            .with_name("spanned");
+        let _ = spanned.retry(|| Err::<(), _>("down")).call();
+    });
+    let seen = seen.lock().unwrap();
+    let unsigned: BTreeSet<&str> = seen
+        .iter()
+        .filter(|(_, ty)| *ty == "u64")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(unsigned.is_empty(), "recorded as u64: {unsigned:?}");
+    let signed: BTreeSet<&str> = seen.iter().map(|(name, _)| name.as_str()).collect();
+    for name in [
+        "attempt",
+        "max_attempts",
+        "wait_ms",
+        "probes",
+        "requests",
+        "accepts",
+    ] {
+        assert!(signed.contains(name), "{name} not seen: {signed:?}");
+    }
+}
