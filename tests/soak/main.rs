@@ -84,13 +84,13 @@ static OTHER: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 /// A layer counting events into [`LOGGED`]; allocates nothing per event.
 struct CountEvents;
 
-/// Reads the `attempt` field.
+/// Reads the `attempt` field (an `i64`, as every count on the lines).
 struct Attempt(u64);
 
 impl Visit for Attempt {
-    fn record_u64(&mut self, field: &Field, value: u64) {
+    fn record_i64(&mut self, field: &Field, value: i64) {
         if field.name() == "attempt" {
-            self.0 = value;
+            self.0 = u64::try_from(value).unwrap_or(0);
         }
     }
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
