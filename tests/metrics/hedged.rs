@@ -97,19 +97,16 @@ fn a_hedged_call_is_labelled_by_the_attempt_that_won() {
 /// hedged call, so a call that needed no hedge has the series at 0.
 #[test]
 fn hedges_are_counted_apart_from_retries() {
-    use retry_runtime::metrics::HEDGES;
-    let hedges = |rec: &testkit::metrics::Recorded, op| rec.counter(HEDGES, &[("operation", op)]);
+    use retry_runtime::metrics::{HEDGES, RETRIES};
+    // (hedges, retries) of `op`
+    let counts = |rec: &testkit::metrics::Recorded, op| {
+        let op = [("operation", op)];
+        (rec.counter(HEDGES, &op), rec.counter(RETRIES, &op))
+    };
     // slow first attempt: a hedge at 50ms wins
     let (rec, (out, _)) = record(|| hedged(hedging("one_hedge"), &[(10_000, true), (20, true)]));
     assert_eq!(out.unwrap(), 2);
-    assert_eq!(hedges(&rec, "one_hedge"), 1);
-    assert_eq!(
-        rec.counter(
-            retry_runtime::metrics::RETRIES,
-            &[("operation", "one_hedge")]
-        ),
-        1
-    );
+    assert_eq!(counts(&rec, "one_hedge"), (1, 1));
     // a fast failure, then a success after the retry's wait: no hedge
     let (rec, (out, _)) = record(|| {
         hedged(
@@ -118,14 +115,7 @@ fn hedges_are_counted_apart_from_retries() {
         )
     });
     assert_eq!(out.unwrap(), 2);
-    assert_eq!(hedges(&rec, "no_hedge"), 0);
-    assert_eq!(
-        rec.counter(
-            retry_runtime::metrics::RETRIES,
-            &[("operation", "no_hedge")]
-        ),
-        1
-    );
+    assert_eq!(counts(&rec, "no_hedge"), (0, 1));
     assert!(
         rec.value(HEDGES, &[("operation", "no_hedge")]).is_some(),
         "registered at 0"
@@ -139,14 +129,7 @@ fn hedges_are_counted_apart_from_retries() {
         )
     });
     assert_eq!(out.unwrap(), 3);
-    assert_eq!(hedges(&rec, "hedge_then_retry"), 1);
-    assert_eq!(
-        rec.counter(
-            retry_runtime::metrics::RETRIES,
-            &[("operation", "hedge_then_retry")]
-        ),
-        2
-    );
+    assert_eq!(counts(&rec, "hedge_then_retry"), (1, 2));
 }
 
 /// The hedge fails (and its retry is announced) while attempt 1 is still
