@@ -490,6 +490,9 @@ where
                                     verdict.kind,
                                     why,
                                 );
+                                if policy.attempt_spans {
+                                    log::attempt_failed(&error, verdict.kind);
+                                }
                             }
                         }
                         done.leave.told(policy, Outcome::Success);
@@ -801,6 +804,9 @@ where
                 let _in_span = span.as_ref().map(tracing::Span::enter);
                 let (error, kind) = (&failure.error, failure.kind);
                 log::not_retried(policy.name, attempt, max, error, kind, reason);
+                if policy.attempt_spans {
+                    log::attempt_failed(error, kind);
+                }
             }
         }
         if ending {
@@ -953,6 +959,9 @@ fn give_up<W, G, E: Display>(
             log::budget_exhausted_on(&ev, last.attempt, budget, shown);
         }
         _ => log::give_up_on(&ev, last.attempt, shown),
+    }
+    if policy.attempt_spans {
+        log::attempt_failed(&last.error, last.kind);
     }
     metrics::call_ended(policy.name, reason.into(), attempts);
     metrics::hedges(policy.name, hedges);

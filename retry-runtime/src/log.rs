@@ -83,7 +83,14 @@
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
 //! caller's span, and the lines about that attempt are recorded in it
-//! (a hedged run's attempts in flight side by side each in its own).
+//! (a hedged run's attempts in flight side by side each in its own). When
+//! the attempt fails (a retry follows, the run gives up or leaves the
+//! error to an outer retried call, a hedge fails with no retry of its
+//! own), its span records, after that line, `error_kind` (as the line's),
+//! `otel.status_code` `"ERROR"` and `otel.status_description` (the error,
+//! as the line's `error`): tracing-opentelemetry makes the exported span's
+//! status an error with that text. A successful attempt's span records
+//! none of them; nor does a hedged attempt cancelled because another won.
 //!
 //! With no subscriber interested, nothing is formatted and nothing is
 //! allocated. With the `metrics` feature, the breaker's lines also move
@@ -335,7 +342,46 @@ fn int<T: TryInto<i64>>(n: T) -> i64 {
 #[cold]
 #[inline(never)]
 pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
-    tracing::info_span!(target: TARGET, "retry.attempt", operation, attempt = int(attempt))
+    tracing::info_span!(
+        target: TARGET,
+        ATTEMPT_SPAN,
+        operation,
+        attempt = int(attempt),
+        error_kind = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    )
+}
+
+/// The name of an attempt's span.
+const ATTEMPT_SPAN: &str = "retry.attempt";
+
+/// Marks the span the caller is in failed, when it is an attempt's
+/// ([`attempt_span`]): its `error_kind`, and `otel.status_code` `ERROR`
+/// with the error as `otel.status_description` (the fields
+/// tracing-opentelemetry makes the exported span's status of). Called
+/// only for a policy with attempt spans (a run without them, inside
+/// another run's attempt, must not mark that attempt), inside the span of
+/// the attempt that failed, after that attempt's line (so the line does
+/// not repeat the error in its span's fields). Any other span (the
+/// caller's, when the subscriber turned the attempt's off) is left alone.
+#[cold]
+#[inline(never)]
+pub(crate) fn attempt_failed(error: &dyn Display, kind: Option<ErrorKind>) {
+    let span = tracing::Span::current();
+    let ours = span
+        .metadata()
+        .is_some_and(|m| m.name() == ATTEMPT_SPAN && m.target() == TARGET);
+    if ours {
+        span.record("error_kind", kind_name(kind));
+        // the code first: tracing-opentelemetry sets the status from each,
+        // and the description's is an error with the text
+        span.record("otel.status_code", "ERROR");
+        span.record(
+            "otel.status_description",
+            tracing::field::display(OneLine(error)),
+        );
+    }
 }
 
 /// The span of the next attempt of a run that has made `made`, if `policy`

@@ -380,7 +380,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// the caller's current span: an OpenTelemetry exporter then shows one
     /// child span per attempt, and the run's log lines about an attempt (the
     /// retry, the give-up, the success after retries) are recorded inside
-    /// it. A [hedged](crate::Retry::hedged) run makes one for each of its
+    /// it. An attempt that fails records on its span `error_kind`,
+    /// `otel.status_code = "ERROR"` and `otel.status_description` (the
+    /// error): the exported span's status is an error with that text (see
+    /// [`log`](crate::log)). A [hedged](crate::Retry::hedged) run makes one for each of its
     /// attempts, those in flight side by side each in its own. Off by
     /// default: a span costs its subscriber's work on every call.
     /// (`#[retry]`: the key `attempt_spans = true`; a `#[retry(policy = P)]`

@@ -86,14 +86,16 @@ impl Captured {
     }
 
     /// Every span closed so far (its last handle dropped), in order, as
-    /// [`spans`](Captured::spans) shows it.
+    /// [`spans`](Captured::spans) shows it, followed by the fields recorded
+    /// on it since it was made.
     ///
     /// ```
     /// let logs = testkit::capture::capture();
-    /// let span = tracing::info_span!("attempt", n = 1);
+    /// let span = tracing::info_span!("attempt", n = 1, failed = tracing::field::Empty);
     /// assert!(logs.closed_spans().is_empty());
+    /// span.record("failed", true);
     /// drop(span);
-    /// assert_eq!(logs.closed_spans(), ["attempt | n=1"]);
+    /// assert_eq!(logs.closed_spans(), ["attempt | n=1 | failed=true"]);
     /// ```
     pub fn closed_spans(&self) -> Vec<String> {
         self.spans.lock().unwrap().closed.clone()
@@ -219,6 +221,18 @@ where
             .and_then(|p| p.extensions().get::<Described>().map(|d| d.0.clone()));
         span.extensions_mut().insert(Described(text.clone()));
         self.spans.lock().unwrap().made.push((text, parent));
+    }
+
+    /// Fields recorded after a span was made are added to its description
+    /// (what [`Captured::closed_spans`] and later lines' spans show; its
+    /// entry in [`Captured::spans`] stays as it was made).
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut line = Line::default();
+        values.record(&mut line);
+        if let Some(described) = span.extensions_mut().get_mut::<Described>() {
+            described.0.push_str(&line.fields);
+        }
     }
 
     fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {

@@ -5,30 +5,41 @@
 
 use std::io::{self, ErrorKind::TimedOut};
 
-use retry_runtime::{retry, testing, Backoff, CircuitBreaker, Policy};
+use retry_runtime::{retry, testing, Backoff, CircuitBreaker, KindSet, Nested, Policy, RetryOn};
 use testkit::capture::{capture, Captured};
 
 use crate::script::{block_on, fail, step, step_async, S};
 
-const TRACED: Policy = Policy::new()
+const TRACED: Policy<RetryOn> = Policy::new()
     .with_attempts(3)
     .with_backoff(Backoff::fixed(S))
+    .retry_on(KindSet::TRANSIENT)
     .with_attempt_spans(true);
 
 static SPANNED: CircuitBreaker = CircuitBreaker::new("spanned");
 
-#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+/// The kind of the attempts' error (a `TimedOut`), for policies that
+/// classify (`retry_on`).
+const KIND: &str = "Timeout";
+
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Timeout, attempt_spans = true)]
 fn annotated() -> io::Result<u32> {
     step()
 }
 
 // a breaker keeps the loop in the function
-#[retry(attempts = 3, backoff = "fixed(1s)", circuit = SPANNED, attempt_spans = true)]
+#[retry(
+    attempts = 3,
+    backoff = "fixed(1s)",
+    retry_on = Timeout,
+    circuit = SPANNED,
+    attempt_spans = true
+)]
 fn annotated_guarded() -> io::Result<u32> {
     step()
 }
 
-#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Timeout, attempt_spans = true)]
 async fn annotated_async() -> io::Result<u32> {
     step_async().await
 }
@@ -61,10 +72,18 @@ fn assert_three_attempt_spans(logs: &Captured, operation: &str, form: &str) {
     .into();
     assert_eq!(logs.spans(), expected, "{form}");
     // Every attempt's span is closed, in order, and the caller's last:
-    // none is left open by the call.
+    // none is left open by the call. The two that failed are marked so,
+    // with the fields an OpenTelemetry exporter makes the span's status
+    // of; the one that succeeded has none of them.
+    let failed = |n: u32| {
+        format!(
+            "{} | error_kind={KIND} | otel.status_code=ERROR | otel.status_description=timed out",
+            span(n)
+        )
+    };
     assert_eq!(
         logs.closed_spans(),
-        [span(1), span(2), span(3), "caller | id=1".to_string()],
+        [failed(1), failed(2), span(3), "caller | id=1".to_string()],
         "{form}: closed"
     );
     for (n, line) in [
@@ -131,4 +150,31 @@ fn an_async_function_with_attempt_spans_is_send() {
     assert_send(&std::future::IntoFuture::into_future(
         functional.retry(step_async),
     ));
+}
+
+/// A run without attempt spans inside an attempt's span leaves that span
+/// alone: its own failure, retried to a success, is not the attempt's.
+#[test]
+fn an_inner_run_without_spans_does_not_mark_the_outer_attempt() {
+    let inner = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(S))
+        .with_name("inner")
+        .with_nested(Nested::Retry);
+    let outer = TRACED.with_name("outer");
+    let logs = traced(&|| {
+        fail(1, TimedOut);
+        drop(outer.retry(|| inner.retry(step).call()).call())
+    });
+    assert_eq!(
+        logs.span_of("retrying inner after attempt 1/3"),
+        Some("retry.attempt | operation=outer | attempt=1".to_string())
+    );
+    assert_eq!(
+        logs.closed_spans(),
+        [
+            "retry.attempt | operation=outer | attempt=1".to_string(),
+            "caller | id=1".to_string()
+        ]
+    );
 }

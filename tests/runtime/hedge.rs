@@ -1092,6 +1092,59 @@ async fn each_hedged_attempt_runs_in_its_span() {
         logs.span_of("spanned succeeded on attempt 2"),
         Some(span("spanned", 2))
     );
+    // the failed attempt's span is marked so (the status an OpenTelemetry
+    // exporter reads); the winner's, and above a hedge's cancelled by the
+    // win, are not
+    let failed = |n: u32, error: &str, kind: &str| {
+        format!(
+            "{} | error_kind={kind} | otel.status_code=ERROR | otel.status_description={error}",
+            span("spanned", n)
+        )
+    };
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            "caller | id=1".to_string(),
+            failed(1, "503", "Unavailable"),
+            span("spanned", 2)
+        ]
+    );
+
+    // a hedge failing with no retry left while attempt 1 goes on to win,
+    // and a call that gives up: every failed attempt's span is marked,
+    // whichever line it had
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(50, Ok(1)), (0, Err(Fail::Unavailable))]);
+    let policy = hedging(2, 20).with_name("spanned").with_attempt_spans(true);
+    let out = policy.retry(|| r.call()).hedged().await;
+    assert_eq!(out, Ok(1));
+    logs.assert_logged(tracing::Level::WARN, "attempt 2/2 failed; not retried");
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [span("spanned", 1), failed(2, "503", "Unavailable")],
+        "a failure beside the success"
+    );
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![
+        (10, Err(Fail::Unavailable)),
+        (10, Err(Fail::NotFound)),
+    ]);
+    let out = policy.retry(|| r.call()).hedged().await;
+    assert_eq!(out, Err(Fail::NotFound));
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            failed(1, "503", "Unavailable"),
+            failed(2, "404", "Permanent")
+        ],
+        "a give-up"
+    );
 }
 
 /// Without attempt spans, a hedged run makes none: its lines are the

@@ -699,6 +699,9 @@ pub(crate) fn announce_retry<W, G>(
     notify: Option<&mut dyn OnRetry>,
 ) {
     log::retry(ev, elapsed);
+    if policy.attempt_spans {
+        log::attempt_failed(ev.error, ev.kind);
+    }
     metrics::waits(policy.name, ev.wait);
     if let Some(hook) = policy.before_sleep {
         hook(ev);
@@ -723,6 +726,9 @@ pub(crate) fn announce_give_up<W, G>(
         (StopReason::SentOnce, _) => {}
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
         _ => log::give_up(ev, elapsed),
+    }
+    if policy.attempt_spans {
+        log::attempt_failed(ev.error, ev.kind);
     }
     // (counted up to the policy's limit: `Policy::report` is given its
     // attempt, which may exceed it, `u32::MAX` at worst, as the line says)
