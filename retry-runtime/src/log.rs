@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
-//! | success after a retry; a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
+//! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
@@ -505,6 +505,26 @@ pub(crate) fn success(
     }
 }
 
+/// [`success`] of a job's success reported by
+/// [`Policy::report_success`](crate::Policy::report_success) (no run: the
+/// time is the one reported, or none).
+pub(crate) fn reported_success(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    elapsed: Elapsed,
+) {
+    if may_log(tracing::Level::INFO) {
+        success_line_at(
+            operation,
+            attempt,
+            max_attempts,
+            elapsed,
+            metrics::Outcome::SucceededAfterRetries,
+        );
+    }
+}
+
 /// The INFO line of a hedged call whose first attempt won after another
 /// attempt failed (and was logged): the same message as [`success`], so
 /// the call's last line says it ended, with the outcome it is counted
@@ -534,12 +554,31 @@ fn success_line(
     start: &Option<Duration>,
     outcome: metrics::Outcome,
 ) {
+    success_line_at(
+        operation,
+        attempt,
+        max_attempts,
+        Elapsed::since(*start),
+        outcome,
+    );
+}
+
+/// [`success_line`] with the time known (a run's start by reference keeps
+/// the hot callers' signature; a reported success gives its time).
+#[cold]
+fn success_line_at(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    elapsed: Elapsed,
+    outcome: metrics::Outcome,
+) {
     tracing::info!(
         target: TARGET,
         operation,
         attempt = int(attempt),
         max_attempts = int(max_attempts),
-        elapsed_ms = Elapsed::since(*start).ms(),
+        elapsed_ms = elapsed.ms(),
         outcome = outcome.label(),
         "{} succeeded on attempt {}",
         Escaped(operation),

@@ -953,11 +953,12 @@ impl<W, G> Policy<W, G> {
     /// here). The metrics need [`metrics::enable`](crate::metrics), as a
     /// run's do. Report each decision once, after it is stored: a record
     /// retried after its answer was lost would otherwise log it twice. A
-    /// job that succeeds is not reported here: the INFO line of a success
-    /// after retries, and the success's outcome and retries in the metrics,
-    /// are left out, so for such an operation `retry_calls_total`,
-    /// `retry_attempts` and `retry_retries_total` count only the jobs that
-    /// gave up; `retry_wait_seconds` has every reported retry's wait.
+    /// job that succeeds is reported with
+    /// [`report_success`](Policy::report_success) (its INFO line after
+    /// retries, its outcome, attempts and retries in the metrics); without
+    /// it, `retry_calls_total`, `retry_attempts` and `retry_retries_total`
+    /// count only the jobs that gave up. `retry_wait_seconds` has every
+    /// reported retry's wait.
     ///
     /// It decides nothing: the `decision` is taken as given. Report the
     /// one this policy's `decide` made from the same `retries_done` and
@@ -1069,6 +1070,84 @@ impl<W, G> Policy<W, G> {
         );
     }
 
+    /// Log and count a job's success as a run of this policy logs and
+    /// counts its own: `retries_done` is the number of retries the job had
+    /// made before this run succeeded (its `retry_count`), as for
+    /// [`report`](Policy::report). For a job queue that persists its
+    /// retries: with it, `retry_calls_total`, `retry_attempts` and
+    /// `retry_retries_total` count the jobs that succeeded too, and a job's
+    /// lines end with its success, as a run's do.
+    ///
+    /// - After retries (`retries_done > 0`): the run's INFO line
+    ///   `{operation} succeeded on attempt {n}` (`n` = `retries_done + 1`;
+    ///   no `elapsed_ms`: [`report_success_at`](Policy::report_success_at)
+    ///   has it), the outcome `succeeded_after_retries` with its
+    ///   attempts, up to the policy's maximum, and its retries.
+    /// - At the first try: no line (as a run writes none) and the outcome
+    ///   `succeeded_first_try`, one attempt.
+    ///
+    /// It registers the operation's series at 0 the first time, as
+    /// [`report`](Policy::report) does; it records nothing to the breaker,
+    /// the budget or the throttle, and calls no hook. Report each success
+    /// once, after the job's row says so.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # #[derive(Clone, Default)]
+    /// # struct Lines(Arc<Mutex<Vec<u8>>>);
+    /// # impl std::io::Write for Lines {
+    /// #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().extend_from_slice(b); Ok(b.len()) }
+    /// #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// # }
+    /// # let captured = Lines::default();
+    /// # let writer = captured.clone();
+    /// # let logged = || String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).without_time().finish();
+    /// # let _logs = tracing::subscriber::set_default(subscriber);
+    /// use retry_runtime::presets;
+    ///
+    /// const SEND_REPORT: retry_runtime::Policy<retry_runtime::RetryOn> = presets::JOB.with_name("send_report");
+    ///
+    /// let retry_count = 2; // from the job's row: two runs failed before this one
+    /// // ... the run succeeded and its row is stored as done, then:
+    /// SEND_REPORT.report_success(retry_count);
+    /// // INFO send_report succeeded on attempt 3
+    /// # assert!(logged().contains("INFO retry_runtime: send_report succeeded on attempt 3"), "{}", logged());
+    /// ```
+    pub fn report_success(&self, retries_done: u32) {
+        self.report_success_with(retries_done, crate::log::Elapsed::Unknown);
+    }
+
+    /// [`report_success`](Policy::report_success) with `elapsed`, the time
+    /// since the job's first run started: the line's `elapsed_ms`, as for
+    /// [`report_at`](Policy::report_at).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::presets;
+    /// // the job's first run started 3 minutes ago (from its row)
+    /// presets::JOB.report_success_at(1, Duration::from_secs(180));
+    /// // INFO job succeeded on attempt 2 ... elapsed_ms=180000
+    /// ```
+    pub fn report_success_at(&self, retries_done: u32, elapsed: Duration) {
+        self.report_success_with(retries_done, crate::log::Elapsed::Measured(elapsed));
+    }
+
+    fn report_success_with(&self, retries_done: u32, shown: crate::log::Elapsed) {
+        use crate::metrics::{self, Outcome};
+        metrics::register_operation(self.name);
+        if retries_done == 0 {
+            metrics::call_ended(self.name, Outcome::SucceededFirstTry, 1);
+            return;
+        }
+        let attempt = retries_done.saturating_add(1);
+        let max_attempts = self.stop.max_attempts();
+        crate::log::reported_success(self.name, attempt, max_attempts, shown);
+        // (counted up to the policy's limit, as a reported give-up is)
+        let counted = attempt.min(max_attempts);
+        metrics::call_ended(self.name, Outcome::SucceededAfterRetries, counted);
+    }
+
     /// `report_at`, with what the lines show of the time (`report`'s:
     /// nothing, as a run that read no clock at its start).
     fn report_with<E: fmt::Display>(
@@ -1084,9 +1163,9 @@ impl<W, G> Policy<W, G> {
         let verdict = self.when.check(error);
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
-        // the first decision reported in the process (the first is
-        // usually a retry: successes are not reported) registers the
-        // operation's series at 0, as a run's first call does
+        // the first report in the process (a retry, or a success when the
+        // queue reports them) registers the operation's series at 0, as a
+        // run's first call does
         crate::metrics::register_operation(self.name);
         match decision {
             Decision::Retry(wait) => {
@@ -1708,34 +1787,13 @@ mod tests {
     #[cfg(feature = "metrics")]
     #[test]
     fn reported_decisions_are_counted_as_a_run_counts_them() {
-        use std::collections::BTreeMap;
         use std::io::{Error, ErrorKind::*};
-
-        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
         let policy = Policy::new()
             .with_attempts(3)
             .with_backoff(Backoff::fixed(s(1)))
             .retry_on(KindSet::TRANSIENT);
-        // every metric recorded by `f`, by name and outcome (not by operation)
-        let recorded = |f: &dyn Fn()| {
-            let recorder = DebuggingRecorder::new();
-            let snapshotter = recorder.snapshotter();
-            ::metrics::with_local_recorder(&recorder, f);
-            snapshotter
-                .snapshot()
-                .into_vec()
-                .into_iter()
-                .map(|(key, _, _, value)| {
-                    let outcome = key
-                        .key()
-                        .labels()
-                        .find(|l| l.key() == "outcome")
-                        .map(|l| l.value().to_owned());
-                    ((key.key().name().to_owned(), outcome), value)
-                })
-                .collect::<BTreeMap<_, DebugValue>>()
-        };
+        let recorded = recorded_metrics;
         crate::metrics::enable();
         // (names of their own: an operation's series are registered at 0 at
         // its first call in the process, in the recorder of that call)
@@ -1768,8 +1826,74 @@ mod tests {
         }
     }
 
-    /// A persisted schedule's first reported decision is a retry (its
-    /// successes are not reported): it registers the operation's outcome
+    /// Every metric recorded by `f`, by name and outcome (not by operation).
+    #[cfg(feature = "metrics")]
+    fn recorded_metrics(
+        f: &dyn Fn(),
+    ) -> std::collections::BTreeMap<(String, Option<String>), metrics_util::debugging::DebugValue>
+    {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ::metrics::with_local_recorder(&recorder, f);
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let outcome = key
+                    .key()
+                    .labels()
+                    .find(|l| l.key() == "outcome")
+                    .map(|l| l.value().to_owned());
+                ((key.key().name().to_owned(), outcome), value)
+            })
+            .collect()
+    }
+
+    /// A job that failed, was rescheduled and then succeeded, reported
+    /// with `report` and `report_success`, records what a run that failed
+    /// and then succeeded records: its outcome, attempts, retries and
+    /// waits; a job that succeeds at once, a run's first-try success.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn reported_successes_are_counted_as_a_run_counts_them() {
+        use std::io::{Error, ErrorKind::TimedOut};
+        let policy = Policy::new()
+            .with_attempts(4)
+            .with_backoff(Backoff::fixed(s(1)))
+            .retry_on(KindSet::TRANSIENT);
+        crate::metrics::enable();
+        for failures in [0, 2] {
+            let run = recorded_metrics(&|| {
+                let _paused = crate::testing::pause();
+                let mut left = failures;
+                let out = policy
+                    .with_name(["run_first_try", "run_after_retries"][failures / 2])
+                    .retry(|| match left {
+                        0 => Ok(()),
+                        _ => {
+                            left -= 1;
+                            Err(Error::from(TimedOut))
+                        }
+                    })
+                    .call();
+                assert!(out.is_ok());
+            });
+            let persisted = recorded_metrics(&|| {
+                let policy = policy.with_name(["job_first_try", "job_after_retries"][failures / 2]);
+                let error = Error::from(TimedOut);
+                for retries_done in 0..failures as u32 {
+                    policy.report(retries_done, &error, policy.decide(retries_done, &error));
+                }
+                policy.report_success(failures as u32);
+            });
+            assert!(run.len() > 2, "{run:?}");
+            assert_eq!(persisted, run, "{failures} failures");
+        }
+    }
+
+    /// A persisted schedule's first reported decision is often a retry
+    /// (its successes reported, if at all, with `report_success`): it registers the operation's outcome
     /// series and its retries at 0, as a run's first call does, so that
     /// `rate()` and `increase()` see the give-up reported after it (a
     /// series that appears with its first increment has no earlier sample).

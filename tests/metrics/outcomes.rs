@@ -233,3 +233,27 @@ fn a_reported_give_up_counts_no_more_attempts_than_the_policy_makes() {
         "report",
     );
 }
+
+/// `Policy::report_success` counts a job's success as a run's: after
+/// retries, `succeeded_after_retries` with its attempts (up to the
+/// policy's 3, for a corrupt retry count, as a reported give-up's), at
+/// the first try `succeeded_first_try` with one.
+#[test]
+fn a_reported_success_is_counted_with_its_attempts() {
+    let policy = BASE.with_name("outcomes_reported_success");
+    for (retries_done, outcome, attempts) in [
+        (0, Outcome::SucceededFirstTry, 1),
+        (1, Outcome::SucceededAfterRetries, 2),
+        (u32::MAX, Outcome::SucceededAfterRetries, 3),
+    ] {
+        let (rec, ()) = record(|| policy.report_success(retries_done));
+        assert_one_call(
+            &rec,
+            "outcomes_reported_success",
+            outcome,
+            attempts,
+            &[],
+            "report_success",
+        );
+    }
+}

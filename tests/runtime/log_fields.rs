@@ -1063,6 +1063,67 @@ fn reported_decisions_are_logged_as_a_run_logs_them() {
     );
 }
 
+/// A job that failed twice, was rescheduled and then succeeded, reported
+/// with `report` and `report_success`, is logged as a run that failed twice
+/// and then succeeded: the same lines, ending with the INFO success line
+/// (a run's has no `elapsed_ms` without a clock read at its start, nor has
+/// `report_success`'s; `report_success_at`'s has the time reported). A
+/// success at the first try writes no line, as a run's.
+#[test]
+fn reported_successes_are_logged_as_a_run_logs_them() {
+    let policy = Policy::new()
+        .with_name("job.sync")
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(Duration::from_secs(30)))
+        .retry_on(KindSet::TRANSIENT);
+    let error = || io::Error::new(io::ErrorKind::TimedOut, "timed out");
+    let run = {
+        let logs = capture();
+        let _paused = testing::pause();
+        let mut left = 2;
+        let out = policy
+            .retry(|| match left {
+                0 => Ok(()),
+                _ => {
+                    left -= 1;
+                    Err(error())
+                }
+            })
+            .call();
+        assert!(out.is_ok());
+        logs.lines()
+    };
+    let persisted = {
+        let logs = capture();
+        for retries_done in 0..2 {
+            let decision = policy.decide(retries_done, &error());
+            policy.report(retries_done, &error(), decision);
+        }
+        policy.report_success(2);
+        logs.lines()
+    };
+    assert_eq!(run.len(), 3, "{run:#?}");
+    assert!(
+        run[2].starts_with("INFO job.sync succeeded on attempt 3 | "),
+        "{run:#?}"
+    );
+    assert_eq!(persisted, run);
+
+    let logs = capture();
+    policy.report_success(0);
+    assert!(logs.lines().is_empty(), "{:#?}", logs.lines());
+    policy.report_success_at(1, Duration::from_secs(180));
+    let line = logs.assert_logged(tracing::Level::INFO, "job.sync succeeded on attempt 2");
+    testkit::capture::assert_fields(
+        &line,
+        &[
+            ("elapsed_ms", "180000"),
+            ("outcome", "succeeded_after_retries"),
+            ("max_attempts", "4"),
+        ],
+    );
+}
+
 /// Every count and time in milliseconds on the lines and the attempt span
 /// (`attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `probes`, ...) is
 /// recorded as an `i64`: tracing-opentelemetry writes an unsigned value

@@ -37,6 +37,12 @@ impl JobQueue {
     /// runs the statement again. Recording the same outcome twice is not an
     /// error: when the server recorded it but its answer was lost, the
     /// retry finds the job `DONE` at `now` under this claim, and succeeds.
+    /// Once the row is written, the policy reports the success
+    /// ([`Policy::report_success`](retry_runtime::Policy::report_success),
+    /// in a `job` span naming the job): after retries, its INFO line
+    /// `job succeeded on attempt {n}`; in the metrics, every success's
+    /// outcome. (A caller that records the same outcome twice reports it
+    /// twice.)
     ///
     /// # Errors
     /// [`QueueError::NotClaimed`] if the job is not `RUNNING` under this
@@ -56,7 +62,14 @@ impl JobQueue {
     /// # }
     /// ```
     pub async fn complete(&self, job: &Job, now: Duration) -> Result<(), QueueError> {
-        self.db_policy.retry(|| self.complete_once(job, now)).await
+        self.db_policy
+            .retry(|| self.complete_once(job, now))
+            .await?;
+        // once the row says so: a success after retries has the policy's
+        // INFO line, and every success its outcome in the metrics
+        tracing::info_span!("job", id = job.id)
+            .in_scope(|| self.policy.report_success(job.retry_count));
+        Ok(())
     }
 
     async fn complete_once(&self, job: &Job, now: Duration) -> Result<(), QueueError> {

@@ -468,6 +468,38 @@ async fn a_failed_run_is_reported_by_the_policy_with_its_error_on_one_line() {
     assert_eq!(logs.at(tracing::Level::ERROR), Vec::<String>::new());
 }
 
+/// A job that succeeds after a failed run is reported by the policy too:
+/// the run's INFO line `job succeeded on attempt 2`, in the job's span,
+/// once its row is `DONE`. (Only failures were reported: a job's lines
+/// ended with its last WARN, and the metrics counted only the jobs that
+/// gave up.) A first-try success writes no line, as a run's.
+#[tokio::test]
+async fn a_success_after_a_failed_run_is_reported_by_the_policy() {
+    let logs = testkit::capture::capture();
+    let q = JobQueue::open_in_memory().await.unwrap();
+    let id = q.enqueue("sync", s(0)).await.unwrap();
+    let job = q.claim_due(s(0)).await.unwrap().unwrap();
+    let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+    let out = q.fail(&job, &refused, s(0)).await.unwrap();
+    assert!(matches!(out, JobOutcome::Retry { .. }), "{out:?}");
+    let job = q.claim_due(s(3_600)).await.unwrap().unwrap();
+    assert_eq!(job.retry_count, 1);
+    q.complete(&job, s(3_600)).await.unwrap();
+    let success = "job succeeded on attempt 2";
+    let line = logs.assert_logged(tracing::Level::INFO, success);
+    assert_eq!(
+        testkit::capture::field(&line, "outcome"),
+        Some("succeeded_after_retries")
+    );
+    assert_eq!(logs.span_of(success), Some(format!("job | id={id}")));
+
+    let first = q.enqueue("ping", s(3_600)).await.unwrap();
+    let job = q.claim_due(s(3_600)).await.unwrap().unwrap();
+    assert_eq!(job.id, first);
+    q.complete(&job, s(3_600)).await.unwrap();
+    assert_eq!(logs.matching(tracing::Level::INFO, "succeeded").len(), 1);
+}
+
 #[tokio::test]
 async fn the_worker_plays_the_whole_schedule_on_a_scaled_clock() {
     let clock = ScaledClock::minute_every(TIMED_MINUTE);
