@@ -106,8 +106,10 @@
 //!   in its own `retry.attempt` span, a child of the caller's, as in the
 //!   sequential run: its future is made and polled in it, and the lines
 //!   about it (its start beside others, its retry or its "not retried",
-//!   the success, the give-up) are logged in it. With them off, no span is
-//!   made.
+//!   the success, the give-up) are logged in it; a failed attempt's span
+//!   records its error (see [`log`]), one dropped while it ran (another
+//!   won, the call ended or was dropped) `cancelled = true`. With them
+//!   off, no span is made.
 //! - Only for operations that are safe to run twice at once (reads,
 //!   idempotent writes): hedging is asked for where the call is made,
 //!   `#[retry(hedge = "150ms")]` or [`Retry::hedged`](crate::Retry::hedged),
@@ -193,6 +195,19 @@ struct InFlight<Fut, E> {
 impl<Fut, E> InFlight<Fut, E> {
     fn running(&self) -> bool {
         self.retry_due.is_none()
+    }
+}
+
+/// An attempt dropped while it still runs (another won, the call ended
+/// with another's error, or the call itself was dropped) was cancelled:
+/// its span says so. One that finished had its span taken to handle it.
+impl<Fut, E> Drop for InFlight<Fut, E> {
+    fn drop(&mut self) {
+        if let Some(span) = &self.span {
+            if self.running() && self.failed.is_none() {
+                log::attempt_cancelled(span);
+            }
+        }
     }
 }
 
@@ -480,7 +495,9 @@ where
                                     Outcome::Neutral
                                 };
                                 other.leave.told(policy, outcome);
-                                let _in_span = other.span.as_ref().map(tracing::Span::enter);
+                                // (taken: it failed, it was not cancelled)
+                                let span = other.span.take();
+                                let _in_span = span.as_ref().map(tracing::Span::enter);
                                 let why = "another attempt succeeded";
                                 log::not_retried(
                                     policy.name,

@@ -90,7 +90,8 @@
 //! `otel.status_code` `"ERROR"` and `otel.status_description` (the error,
 //! as the line's `error`): tracing-opentelemetry makes the exported span's
 //! status an error with that text. A successful attempt's span records
-//! none of them; nor does a hedged attempt cancelled because another won.
+//! none of them; a hedged attempt dropped while it ran (another won, the
+//! call ended or was dropped) records `cancelled` `true` instead.
 //!
 //! With no subscriber interested, nothing is formatted and nothing is
 //! allocated. With the `metrics` feature, the breaker's lines also move
@@ -350,7 +351,17 @@ pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Sp
         error_kind = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
         otel.status_description = tracing::field::Empty,
+        cancelled = tracing::field::Empty,
     )
+}
+
+/// Marks a hedged attempt's span cancelled: the attempt was dropped while
+/// it ran (another won, or the call ended). Its status stays unset: it did
+/// not fail.
+#[cold]
+#[inline(never)]
+pub(crate) fn attempt_cancelled(span: &tracing::Span) {
+    span.record("cancelled", true);
 }
 
 /// The name of an attempt's span.

@@ -1056,11 +1056,17 @@ async fn each_hedged_attempt_runs_in_its_span() {
             Some(span(op, 2)),
             "{form}"
         );
+        // attempt 1, dropped when attempt 2 won, says it was cancelled
+        // (its status unset: it did not fail)
         let mut closed = logs.closed_spans();
         closed.sort();
         assert_eq!(
             closed,
-            ["caller | id=1".to_string(), span(op, 1), span(op, 2)],
+            [
+                "caller | id=1".to_string(),
+                format!("{} | cancelled=true", span(op, 1)),
+                span(op, 2)
+            ],
             "{form}: every span closed"
         );
     }
@@ -1144,6 +1150,23 @@ async fn each_hedged_attempt_runs_in_its_span() {
             failed(2, "404", "Permanent")
         ],
         "a give-up"
+    );
+
+    // a call dropped by its caller (a timeout around it) while both run:
+    // both spans say they were cancelled
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(1_000, Ok(1)), (1_000, Ok(2))]);
+    let out = tokio::time::timeout(ms(50), policy.retry(|| r.call()).hedged()).await;
+    assert!(out.is_err());
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            format!("{} | cancelled=true", span("spanned", 1)),
+            format!("{} | cancelled=true", span("spanned", 2))
+        ],
+        "a call dropped"
     );
 }
 
