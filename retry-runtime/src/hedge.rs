@@ -741,7 +741,7 @@ where
                     let leave = Leave::new(policy, permit);
                     let fut = log::in_span(span.as_ref(), || {
                         if others > 0 {
-                            log::hedge(policy.name, started, max, others);
+                            log::hedge(policy.name, started, max, others, taken.is_some());
                         }
                         let _published = nested::publish(kinds);
                         op(started, previous_kind)

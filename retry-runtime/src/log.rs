@@ -17,7 +17,8 @@
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
-//! | a hedged attempt starts beside others | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
+//! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
+//! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
 //! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
@@ -598,19 +599,40 @@ fn success_line_at(
 }
 
 /// The DEBUG line of a hedged run that starts attempt `attempt` beside
-/// `in_flight` others still running.
-pub(crate) fn hedge(operation: &'static str, attempt: u32, max_attempts: u32, in_flight: usize) {
-    tracing::debug!(
-        target: TARGET,
-        operation,
-        attempt = int(attempt),
-        max_attempts = int(max_attempts),
-        in_flight = int(in_flight),
-        "hedging {}: attempt {} starts beside {} in flight",
-        Escaped(operation),
-        attempt,
-        in_flight,
-    );
+/// `in_flight` others still running: a hedge, or (`retry`) a failed
+/// attempt's retry, whose WARN line came first.
+pub(crate) fn hedge(
+    operation: &'static str,
+    attempt: u32,
+    max_attempts: u32,
+    in_flight: usize,
+    retry: bool,
+) {
+    if retry {
+        tracing::debug!(
+            target: TARGET,
+            operation,
+            attempt = int(attempt),
+            max_attempts = int(max_attempts),
+            in_flight = int(in_flight),
+            "retrying {}: attempt {} starts beside {} in flight",
+            Escaped(operation),
+            attempt,
+            in_flight,
+        );
+    } else {
+        tracing::debug!(
+            target: TARGET,
+            operation,
+            attempt = int(attempt),
+            max_attempts = int(max_attempts),
+            in_flight = int(in_flight),
+            "hedging {}: attempt {} starts beside {} in flight",
+            Escaped(operation),
+            attempt,
+            in_flight,
+        );
+    }
 }
 
 /// The DEBUG line of a hedge the guards refused (`reason`: the budget, an

@@ -284,6 +284,31 @@ fn every_kind_of_run() {
                 })
                 .hedged()
                 .await;
+            // a hedge that fails at once, its retry starting beside the
+            // first attempt, still in flight
+            let mut n = 0;
+            let _ = plain
+                .with_name("hedge-retried")
+                .with_attempts(3)
+                .with_hedge(Duration::from_millis(50))
+                .retry(|| {
+                    n += 1;
+                    let (wait, fails) = match n {
+                        1 => (1_000, false),
+                        2 => (0, true),
+                        _ => (10, false),
+                    };
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        if fails {
+                            Err(timed_out())
+                        } else {
+                            Ok(())
+                        }
+                    }
+                })
+                .hedged()
+                .await;
             // a hedge the budget refuses (it grants one retry of its 2
             // tokens), while the first attempt is in flight
             let budget: &'static RetryBudget =
