@@ -170,7 +170,19 @@ impl<W, G> RetryMiddleware<W, G> {
     /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API);
     /// # let _ = m;
     /// ```
-    pub const fn new(policy: Policy<W, G>) -> Self {
+    ///
+    /// The policy judges [`AttemptFailure`]s (`W: When<AttemptFailure>`):
+    /// a [`retry_if`](Policy::retry_if) predicate takes `&AttemptFailure`.
+    /// That is checked here, so a predicate that takes another type is
+    /// reported at this call, "expected function signature `for<'a>
+    /// fn(&'a Failure<reqwest::Response, reqwest_middleware::Error>) -> _`",
+    /// not only as "the trait `Middleware` is not implemented" at
+    /// `ClientBuilder::with`. (Code generic over `W` states the bound to
+    /// call `new`.)
+    pub const fn new(policy: Policy<W, G>) -> Self
+    where
+        W: When<AttemptFailure>,
+    {
         RetryMiddleware {
             policy,
             of: PhantomData,
@@ -225,7 +237,14 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// RETRIES_OFF.store(true, Ordering::Relaxed); // the requests that start from now on: sent once
     /// # let _ = client;
     /// ```
-    pub const fn from_fn(choose: fn() -> Policy<W, G>) -> Self {
+    ///
+    /// As with [`new`](Self::new), the policies judge [`AttemptFailure`]s
+    /// (`W: When<AttemptFailure>`), and a `retry_if` predicate that takes
+    /// another type is reported at this call.
+    pub const fn from_fn(choose: fn() -> Policy<W, G>) -> Self
+    where
+        W: When<AttemptFailure>,
+    {
         RetryMiddleware {
             policy: choose,
             of: PhantomData,
