@@ -239,6 +239,15 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// const API: RetryLayer<retry_runtime::RetryOn> = RetryLayer::new(&presets::API);
     /// # let _ = API;
     /// ```
+    ///
+    /// A [`retry_if`](Policy::retry_if) predicate of the policy takes a
+    /// `&Failure<S::Response, S::Error>` ([`Failure`]) of the service `S`
+    /// the layer wraps, which the layer does not know yet: a predicate
+    /// that takes another type is reported where the retrying service is
+    /// used as a `Service` of a request ("expected function signature
+    /// `for<'a> fn(&'a Failure<http::Response<..>, ..>) -> _`"), or, for a
+    /// method of it (`oneshot`, `ready`), as "the method exists but its
+    /// trait bounds were not satisfied".
     pub const fn new(policy: &'static Policy<W, G>) -> Self {
         RetryLayer {
             policy: FixedPolicy(policy),
@@ -390,7 +399,9 @@ impl<W: 'static, G: 'static> fmt::Debug for PolicyFn<W, G> {
 impl<W: 'static, G: 'static> Policy<W, G> {
     /// A `tower` layer retrying with this policy: [`RetryLayer::new`]
     /// (feature `tower`). The policy is `'static`: a `const` or a `static`
-    /// one is, as it is (see [`RetryLayer`] for one built at run time).
+    /// one is, as it is (see [`RetryLayer`] for one built at run time). A
+    /// `retry_if` predicate takes the service's failure: see
+    /// [`RetryLayer::new`].
     ///
     /// ```
     /// use retry_runtime::presets;
