@@ -32,6 +32,21 @@ pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> tracing::Span
     crate::log::next_attempt_span(policy, run.attempts()).unwrap_or_else(tracing::Span::none)
 }
 
+/// Held by a `#[retry]` loop with `attempt_spans = true` while it decides,
+/// in the attempt's span, what comes after the attempt (after the attempt,
+/// before the sleep): a failure it announces then marks that span failed,
+/// where a run inside the attempt, which made no span of its own, does not.
+///
+/// ```
+/// use retry_runtime::__private::deciding;
+/// let decision = deciding();
+/// drop(decision); // before the sleep
+/// ```
+#[inline]
+pub fn deciding() -> impl Sized {
+    crate::log::Deciding::start()
+}
+
 /// The policy of `#[retry(policy = EXPR)]`, called as `policy(&EXPR)` at
 /// `EXPR`: a [`Policy`], or a reference, an `Arc`, a `LazyLock` or another
 /// pointer to one (deref coercion), copied (every policy is `Copy`).

@@ -360,7 +360,7 @@ where
     let span = log::next_attempt_span(policy, 0);
     in_flight.push(InFlight {
         number: 1,
-        fut: Box::pin(log::in_span(span.as_ref(), || {
+        fut: Box::pin(log::in_span(span.as_ref(), |_| {
             // made with the kinds published, as it is polled
             let _published = nested::publish(kinds);
             op(1, None)
@@ -482,36 +482,8 @@ where
                 let in_span = span.as_ref().map(tracing::Span::enter);
                 let error = match out {
                     Ok(value) => {
-                        // failures ready in the same poll: told to the
-                        // guards and logged, not retried
-                        let mut beside = false;
-                        for other in &mut in_flight {
-                            if let Some(error) = other.failed.take() {
-                                beside = true;
-                                let verdict = policy.when.check(&error);
-                                let outcome = if verdict.retry {
-                                    Outcome::Failure
-                                } else {
-                                    Outcome::Neutral
-                                };
-                                other.leave.told(policy, outcome);
-                                // (taken: it failed, it was not cancelled)
-                                let span = other.span.take();
-                                let _in_span = span.as_ref().map(tracing::Span::enter);
-                                let why = "another attempt succeeded";
-                                log::not_retried(
-                                    policy.name,
-                                    other.number,
-                                    max,
-                                    &error,
-                                    verdict.kind,
-                                    why,
-                                );
-                                if policy.attempt_spans {
-                                    log::attempt_failed(&error, verdict.kind);
-                                }
-                            }
-                        }
+                        let why = "another attempt succeeded";
+                        let beside = failures_beside(policy, &mut in_flight, max, why);
                         done.leave.told(policy, Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`.
                         // The outcome is the winner's: attempt 1's win is a
@@ -562,6 +534,10 @@ where
                         && nested::outer_retries(verdict.kind),
                 };
                 if !verdict.retry {
+                    // (failures ready beside it are told and logged first:
+                    // the give-up line ends the call's lines)
+                    let why = "another attempt failed with a non-retriable error";
+                    failures_beside(policy, &mut in_flight, max, why);
                     let reason = StopReason::Permanent;
                     return Err(give_up(policy, failure, (started, hedges), reason, now));
                 }
@@ -638,11 +614,14 @@ where
                                 elapsed: now,
                                 from_retry_after,
                             };
+                            // (in the failed attempt's span, which this
+                            // run made: it marks it)
                             announce_retry(
                                 policy,
                                 &ev,
                                 log::Elapsed::Measured(now),
                                 Some(&mut *notify),
+                                policy.attempt_spans,
                             );
                             // Recorded under `testing::pause`. With a hedge
                             // delay, slept on the real timer whatever the
@@ -739,9 +718,9 @@ where
                     }
                     let previous_kind = last_kind;
                     let leave = Leave::new(policy, permit);
-                    let fut = log::in_span(span.as_ref(), || {
+                    let fut = log::in_span(span.as_ref(), |_| {
                         if others > 0 {
-                            log::hedge(policy.name, started, max, others, taken.is_some());
+                            log::starts_beside(policy.name, started, max, others, taken.is_some());
                         }
                         let _published = nested::publish(kinds);
                         op(started, previous_kind)
@@ -945,6 +924,43 @@ struct Failure<E> {
     kind: Option<ErrorKind>,
     attempt: u32,
     deferred: bool,
+}
+
+/// The failures ready in the same poll as the one that ends the call (a
+/// success that wins, or a non-retriable error): each told to the guards,
+/// and logged as not retried (`why`) in its attempt's span, which it marks
+/// failed (the span is taken, so the attempt's drop does not take it for
+/// cancelled). Whether there was one.
+fn failures_beside<W, G, Fut, E>(
+    policy: &Policy<W, G>,
+    in_flight: &mut [InFlight<Fut, E>],
+    max: u32,
+    why: &'static str,
+) -> bool
+where
+    W: When<E>,
+    E: Display,
+{
+    let mut beside = false;
+    for other in in_flight {
+        if let Some(error) = other.failed.take() {
+            beside = true;
+            let verdict = policy.when.check(&error);
+            let outcome = if verdict.retry {
+                Outcome::Failure
+            } else {
+                Outcome::Neutral
+            };
+            other.leave.told(policy, outcome);
+            let span = other.span.take();
+            let _in_span = span.as_ref().map(tracing::Span::enter);
+            log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
+            if policy.attempt_spans {
+                log::attempt_failed(&error, verdict.kind);
+            }
+        }
+    }
+    beside
 }
 
 /// The run gives up with `last` after `attempts` started: the line about

@@ -20,7 +20,7 @@
 //! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
-//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins or the non-retriable error that ends the call, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
 //! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
@@ -91,8 +91,12 @@
 //! `otel.status_code` `"ERROR"` and `otel.status_description` (the error,
 //! as the line's `error`): tracing-opentelemetry makes the exported span's
 //! status an error with that text. A successful attempt's span records
-//! none of them; a hedged attempt dropped while it ran (another won, the
-//! call ended or was dropped) records `cancelled` `true` instead.
+//! none of them, nor does one whose `Ok` `retry_if_ok` rejected; a hedged
+//! attempt dropped while it ran (another won, the call ended or was
+//! dropped) records `cancelled` `true` instead. Only the run that made the
+//! span marks it: a run without spans of its own inside the attempt (a
+//! retried call, the tower layer, the reqwest middleware,
+//! `Policy::report`) does not, whatever its policy's `attempt_spans`.
 //!
 //! With no subscriber interested, nothing is formatted and nothing is
 //! allocated. With the `metrics` feature, the breaker's lines also move
@@ -103,6 +107,7 @@
 //! assert_eq!(retry_runtime::log::TARGET, "retry_runtime");
 //! ```
 
+use core::cell::Cell;
 use core::fmt::{self, Display};
 use std::time::Duration;
 
@@ -368,15 +373,67 @@ pub(crate) fn attempt_cancelled(span: &tracing::Span) {
 /// The name of an attempt's span.
 const ATTEMPT_SPAN: &str = "retry.attempt";
 
+thread_local! {
+    /// Is a run deciding, in its attempt's span, what comes after that
+    /// attempt (see [`Deciding`])?
+    static DECIDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Held by a run that made an attempt's span while it decides, in that
+/// span, what comes after the attempt: a failure it announces then marks
+/// the span ([`attempt_failed`]). Only then: the same announcement made by
+/// a run that made no span (the tower layer, the reqwest middleware, a
+/// `Run` loop, `Policy::report`, a sync run's first attempt, a breaker's
+/// refusal before an attempt) inside another run's attempt is not that
+/// attempt's failure, whatever its policy's `attempt_spans`. (The attempt
+/// itself runs before this is held: a retried call inside it is not
+/// taken for the decision.)
+#[must_use = "the run is deciding until this is dropped"]
+pub(crate) struct Deciding {
+    was: bool,
+}
+
+impl Deciding {
+    /// The run starts deciding.
+    #[inline]
+    pub(crate) fn start() -> Deciding {
+        Deciding {
+            was: DECIDING.with(|d| d.replace(true)),
+        }
+    }
+}
+
+impl Drop for Deciding {
+    #[inline]
+    fn drop(&mut self) {
+        DECIDING.with(|d| d.set(self.was));
+    }
+}
+
+impl fmt::Debug for Deciding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Deciding")
+    }
+}
+
+/// Should the failure a run of `policy` announces now mark the current
+/// attempt span? Only for a policy with attempt spans, while the run that
+/// made the span decides (once: a hook called after it, making a retried
+/// call of its own, does not mark it again).
+#[inline]
+pub(crate) fn marks_attempt<W, G>(policy: &crate::Policy<W, G>) -> bool {
+    policy.attempt_spans && DECIDING.with(|d| d.replace(false))
+}
+
 /// Marks the span the caller is in failed, when it is an attempt's
 /// ([`attempt_span`]): its `error_kind`, and `otel.status_code` `ERROR`
 /// with the error as `otel.status_description` (the fields
-/// tracing-opentelemetry makes the exported span's status of). Called
-/// only for a policy with attempt spans (a run without them, inside
-/// another run's attempt, must not mark that attempt), inside the span of
-/// the attempt that failed, after that attempt's line (so the line does
-/// not repeat the error in its span's fields). Any other span (the
-/// caller's, when the subscriber turned the attempt's off) is left alone.
+/// tracing-opentelemetry makes the exported span's status of). Called by
+/// the code that made that span, inside it, after the failed attempt's
+/// line (so the line does not repeat the error in its span's fields): a
+/// run deciding in its span ([`Deciding`]), or a hedged run. Any other
+/// span (the caller's, when the subscriber turned the attempt's off) is
+/// left alone.
 #[cold]
 #[inline(never)]
 pub(crate) fn attempt_failed(error: &dyn Display, kind: Option<ErrorKind>) {
@@ -411,21 +468,22 @@ pub(crate) fn next_attempt_span<W, G>(
     }
 }
 
-/// `f()`, inside `span` if there is one (out of line: without a span, the
-/// caller's code is what it would be without this).
+/// `f(in_a_span)`, inside `span` if there is one (out of line: without a
+/// span, the caller's code is what it would be without this, `f(false)`
+/// inlined with its constant).
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce() -> R) -> R {
+pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce(bool) -> R) -> R {
     match span {
-        None => f(),
+        None => f(false),
         Some(span) => in_span_cold(span, f),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce() -> R) -> R {
-    span.in_scope(f)
+fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce(bool) -> R) -> R {
+    span.in_scope(|| f(true))
 }
 
 /// The WARN line before a sleep.
@@ -601,38 +659,25 @@ fn success_line_at(
 /// The DEBUG line of a hedged run that starts attempt `attempt` beside
 /// `in_flight` others still running: a hedge, or (`retry`) a failed
 /// attempt's retry, whose WARN line came first.
-pub(crate) fn hedge(
+pub(crate) fn starts_beside(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,
     in_flight: usize,
     retry: bool,
 ) {
-    if retry {
-        tracing::debug!(
-            target: TARGET,
-            operation,
-            attempt = int(attempt),
-            max_attempts = int(max_attempts),
-            in_flight = int(in_flight),
-            "retrying {}: attempt {} starts beside {} in flight",
-            Escaped(operation),
-            attempt,
-            in_flight,
-        );
-    } else {
-        tracing::debug!(
-            target: TARGET,
-            operation,
-            attempt = int(attempt),
-            max_attempts = int(max_attempts),
-            in_flight = int(in_flight),
-            "hedging {}: attempt {} starts beside {} in flight",
-            Escaped(operation),
-            attempt,
-            in_flight,
-        );
-    }
+    tracing::debug!(
+        target: TARGET,
+        operation,
+        attempt = int(attempt),
+        max_attempts = int(max_attempts),
+        in_flight = int(in_flight),
+        "{} {}: attempt {} starts beside {} in flight",
+        if retry { "retrying" } else { "hedging" },
+        Escaped(operation),
+        attempt,
+        in_flight,
+    );
 }
 
 /// The DEBUG line of a hedge the guards refused (`reason`: the budget, an

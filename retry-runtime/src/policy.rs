@@ -1179,7 +1179,8 @@ impl<W, G> Policy<W, G> {
                     elapsed,
                     from_retry_after: self.waits_as_told(verdict),
                 };
-                crate::run::announce_retry(self, &ev, shown, None);
+                // (no run made a span here: a report marks none)
+                crate::run::announce_retry(self, &ev, shown, None, false);
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -1191,7 +1192,7 @@ impl<W, G> Policy<W, G> {
                     kind: verdict.kind,
                     elapsed,
                 };
-                crate::run::announce_give_up(self, &ev, shown);
+                crate::run::announce_give_up(self, &ev, shown, false);
             }
         }
     }
@@ -1893,8 +1894,9 @@ mod tests {
     }
 
     /// A persisted schedule's first reported decision is often a retry
-    /// (its successes reported, if at all, with `report_success`): it registers the operation's outcome
-    /// series and its retries at 0, as a run's first call does, so that
+    /// (its successes reported, if at all, with `report_success`): it
+    /// registers the operation's outcome series and its retries at 0, as a
+    /// run's first call does, so that
     /// `rate()` and `increase()` see the give-up reported after it (a
     /// series that appears with its first increment has no earlier sample).
     #[cfg(feature = "metrics")]

@@ -377,11 +377,13 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
             }
             // The attempt and what the run makes of it, in the attempt's span.
             let span = log::next_attempt_span(policy, run.attempts());
-            let flow = log::in_span(span.as_ref(), || {
+            let flow = log::in_span(span.as_ref(), |spanned| {
                 let outcome = {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
+                // (deciding in the attempt's span: a failure marks it)
+                let _deciding = spanned.then(log::Deciding::start);
                 run.settle(policy, outcome, &mut notify)
             });
             match flow {
@@ -669,6 +671,8 @@ where
         let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
+    // (deciding in the attempt's span: a failure marks it)
+    let _deciding = log::Deciding::start();
     Poll::Ready(run.settle(policy, outcome, notify))
 }
 

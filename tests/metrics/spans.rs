@@ -178,3 +178,138 @@ fn an_inner_run_without_spans_does_not_mark_the_outer_attempt() {
         ]
     );
 }
+
+/// The runs that make no span of their own do not mark the attempt they
+/// run in, even when their policy has attempt spans on: the tower layer
+/// retrying a 503 to a 200, `Policy::report` of a job's retry, and a run
+/// whose breaker turns its retry away after the wait (its give-up comes
+/// before any span of its next attempt). Each ran inside an outer attempt
+/// that succeeded: that attempt's span stays unmarked. (Each marked it
+/// failed, its status an error, when the mark followed the policy alone.)
+#[test]
+fn runs_without_a_span_of_their_own_do_not_mark_the_attempt_they_run_in() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tower::{Layer, ServiceExt};
+
+    static ANSWERS: AtomicU32 = AtomicU32::new(0);
+    static REFUSING: CircuitBreaker = CircuitBreaker::new("spans_refusing");
+    fn trip(_: &retry_runtime::RetryEvent<'_>) {
+        REFUSING.force_open();
+    }
+    let outer = TRACED.with_name("outer");
+    let spanned = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_nested(Nested::Retry)
+        .with_attempt_spans(true);
+    let unmarked = [
+        "retry.attempt | operation=outer | attempt=1".to_string(),
+        "caller | id=1".to_string(),
+    ];
+    let forms: [(&str, &dyn Fn()); 3] = [
+        ("the tower layer", &|| {
+            let layered: &'static Policy<RetryOn> =
+                Box::leak(Box::new(spanned.with_name("layered")));
+            ANSWERS.store(0, Ordering::SeqCst);
+            let out = outer.retry(|| {
+                let svc = tower::service_fn(|_: http::Request<String>| async {
+                    let status = if ANSWERS.fetch_add(1, Ordering::SeqCst) == 0 {
+                        503
+                    } else {
+                        200
+                    };
+                    Ok::<_, io::Error>(http::Response::builder().status(status).body(()).unwrap())
+                });
+                let layer = retry_runtime::tower::RetryLayer::new(layered);
+                let get = http::Request::get("/feed").body(String::new()).unwrap();
+                let response = block_on(layer.layer(svc).oneshot(get))
+                    .map_err(|_| io::Error::from(TimedOut))?;
+                Ok::<_, io::Error>(response.status().as_u16())
+            });
+            assert_eq!(out.call().unwrap(), 200);
+        }),
+        ("Policy::report", &|| {
+            let job = spanned.with_name("job");
+            let out = outer.retry(|| {
+                let error = io::Error::from(TimedOut);
+                job.report(0, &error, job.decide(0, &error));
+                Ok::<_, io::Error>(1)
+            });
+            assert_eq!(out.call().unwrap(), 1);
+        }),
+        ("a retry the breaker turns away after the wait", &|| {
+            REFUSING.reset();
+            let guarded = spanned
+                .with_name("guarded")
+                .with_circuit(&REFUSING)
+                .with_before_sleep(trip);
+            let out = outer.retry(|| {
+                let inner = guarded
+                    .retry(|| Err::<u32, _>(io::Error::from(TimedOut)))
+                    .call();
+                assert!(inner.is_err());
+                Ok::<_, io::Error>(0)
+            });
+            assert_eq!(out.call().unwrap(), 0);
+        }),
+    ];
+    // (every form checked before the verdict: each says what it marked)
+    let mut marked = Vec::new();
+    for (form, run) in forms {
+        let logs = traced(run);
+        let outer_spans: Vec<String> = logs
+            .closed_spans()
+            .into_iter()
+            .filter(|s| s.contains("operation=outer") || s.starts_with("caller"))
+            .collect();
+        if outer_spans != unmarked {
+            marked.push((form, outer_spans));
+        }
+    }
+    assert!(marked.is_empty(), "{marked:#?}");
+}
+
+static POLLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn not_yet(v: &Option<u32>) -> bool {
+    v.is_none()
+}
+
+/// Polls until a value: a timeout, then an empty answer, then one.
+#[retry(
+    attempts = 3,
+    backoff = "fixed(1s)",
+    retry_on = Timeout,
+    retry_if_ok = not_yet,
+    attempt_spans = true
+)]
+fn poll_ready() -> io::Result<Option<u32>> {
+    match POLLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+        0 => Err(io::Error::from(TimedOut)),
+        1 => Ok(None),
+        _ => Ok(Some(7)),
+    }
+}
+
+/// A result `retry_if_ok` rejected is no error: its attempt's span is not
+/// marked failed (a poll-until-ready loop would put every poll into a
+/// trace backend's error rate); the timeout before it is.
+#[test]
+fn an_ok_rejected_by_retry_if_ok_does_not_mark_its_span() {
+    POLLS.store(0, std::sync::atomic::Ordering::SeqCst);
+    let logs = traced(&|| assert_eq!(poll_ready().unwrap(), Some(7)));
+    let span = |n: u32| format!("retry.attempt | operation=poll_ready | attempt={n}");
+    assert_eq!(
+        logs.closed_spans(),
+        [
+            format!(
+                "{} | error_kind={KIND} | otel.status_code=ERROR | otel.status_description=timed out",
+                span(1)
+            ),
+            span(2),
+            span(3),
+            "caller | id=1".to_string()
+        ]
+    );
+}

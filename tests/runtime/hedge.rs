@@ -872,6 +872,78 @@ async fn a_success_ready_beside_a_permanent_failure_wins() {
         (2, 1, 0, 1),
         "{st:?}"
     );
+
+    // with attempt spans: the failure's span is marked failed, not
+    // cancelled (its span was still held when the winner dropped the rest)
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(110, Err(Fail::NotFound)), (10, Ok(2))]);
+    let out = hedging(3, 100)
+        .with_name("same-poll")
+        .with_attempt_spans(true)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            "retry.attempt | operation=same-poll | attempt=1 | error_kind=Permanent \
+             | otel.status_code=ERROR | otel.status_description=404",
+            "retry.attempt | operation=same-poll | attempt=2",
+        ]
+    );
+}
+
+/// A non-retriable failure and a retriable one ready in the same poll: the
+/// call ends with the first (it comes first in the list), and the other is
+/// still told and logged, not retried, its span marked failed. (It was
+/// dropped with no line, its span ending as if it had succeeded.)
+#[tokio::test(start_paused = true)]
+async fn a_failure_ready_beside_a_permanent_one_is_logged() {
+    use tracing::Level;
+    let logs = testkit::capture::capture();
+    // attempt 1 answers 404 at 110ms; the hedge, started at 100ms, 503 at 110ms
+    let r = Replicas::new(vec![
+        (110, Err(Fail::NotFound)),
+        (10, Err(Fail::Unavailable)),
+    ]);
+    let out = hedging(3, 100)
+        .with_name("ended")
+        .with_attempt_spans(true)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Err(Fail::NotFound));
+    let line = logs.assert_logged(
+        Level::WARN,
+        "hedging ended: attempt 2/3 failed; not retried (another attempt failed with a non-retriable error)",
+    );
+    testkit::capture::assert_fields(&line, &[("error", "503"), ("error_kind", "Unavailable")]);
+    logs.assert_logged(
+        Level::WARN,
+        "ended failed with a non-retriable error on attempt 1",
+    );
+    let lines = logs.lines();
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("non-retriable error on attempt 1"),
+        "the give-up line ends the call's lines: {lines:#?}"
+    );
+    let mut closed = logs.closed_spans();
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            "retry.attempt | operation=ended | attempt=1 | error_kind=Permanent \
+             | otel.status_code=ERROR | otel.status_description=404",
+            "retry.attempt | operation=ended | attempt=2 | error_kind=Unavailable \
+             | otel.status_code=ERROR | otel.status_description=503",
+        ]
+    );
 }
 
 /// Hedges that lose (dropped, another attempt won) have no outcome: the

@@ -55,6 +55,7 @@ pub(super) struct Loop<'a> {
     wait: Ident,
     attempt_span: Ident,
     entered: Ident,
+    deciding: Ident,
 }
 
 /// A generated local: `__retry_*`, with the macro's hygiene.
@@ -131,6 +132,7 @@ impl<'a> Loop<'a> {
             wait: ident("__retry_wait"),
             attempt_span: ident("__retry_span"),
             entered: ident("__retry_entered"),
+            deciding: ident("__retry_deciding"),
         }
     }
 
@@ -294,6 +296,18 @@ impl<'a> Loop<'a> {
         }
     }
 
+    /// With spans, the statement that says the loop decides in the
+    /// attempt's span (after the attempt: a failure the loop announces
+    /// marks that span, one of a run inside the attempt does not).
+    fn start_deciding(&self) -> TokenStream {
+        let Loop { p, deciding, .. } = self;
+        if self.spans {
+            quote!(let #deciding = #p::deciding();)
+        } else {
+            quote!()
+        }
+    }
+
     /// The attempt's `async` block is the user's body: its `async` and its
     /// braces at the body's braces (as the sync closure's are), so that a
     /// by-value argument the body moves is reported on the move ("value
@@ -402,6 +416,7 @@ impl<'a> Loop<'a> {
             _ => None,
         };
         let attempt = self.async_attempt();
+        let start_deciding = self.start_deciding();
         let decide = self.decide();
         quote! {
             #policy_binding
@@ -416,6 +431,7 @@ impl<'a> Loop<'a> {
                     #awaited_reborrows
                     let #result #result_ty = #attempt;
                     #enter_span
+                    #start_deciding
                     #decide
                     #wait
                 };
@@ -534,15 +550,17 @@ impl<'a> Loop<'a> {
             wait,
             attempt_body,
             entered,
+            deciding,
             ..
         } = self;
         let reject_if_open = self.reject_if_open();
         let (open_span, enter_span) = self.open_and_enter_span();
         let bind_attempt = self.bind_attempt();
         let closure_output = self.closure_output();
+        let start_deciding = self.start_deciding();
         let decide = self.decide();
         let leave_span = if self.spans {
-            quote!(::core::mem::drop(#entered);)
+            quote!(::core::mem::drop(#deciding); ::core::mem::drop(#entered);)
         } else {
             quote!()
         };
@@ -555,6 +573,7 @@ impl<'a> Loop<'a> {
                 #enter_span
                 #bind_attempt
                 let #result = #p::attempt_sync(#policy, || #closure_output { #attempt_body });
+                #start_deciding
                 #decide
                 #leave_span
                 #p::sleep_sync(#wait);

@@ -576,10 +576,12 @@ where
                 }
                 let span = log::next_attempt_span(policy, state.attempts);
                 let _published = nested::publish(kinds);
-                (log::in_span(span.as_ref(), &mut attempt), span)
+                (log::in_span(span.as_ref(), |_| attempt()), span)
             }
         };
         let entered = span.as_ref().map(tracing::Span::enter);
+        // (deciding in the attempt's span: a failure marks it)
+        let deciding = span.as_ref().map(|_| log::Deciding::start());
         let wait = match result.as_result() {
             Ok(_) => {
                 state.succeeded(policy);
@@ -590,6 +592,7 @@ where
                 Decision::GiveUp(_) => return result,
             },
         };
+        drop(deciding);
         drop(entered);
         sleep::block_on_wait(sleeper, wait);
     }

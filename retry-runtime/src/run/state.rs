@@ -261,7 +261,8 @@ impl State {
             kind: Some(ErrorKind::Unavailable),
             elapsed,
         };
-        announce_give_up(policy, &ev, shown);
+        // (no attempt was made: the last one's span is closed)
+        announce_give_up(policy, &ev, shown, false);
     }
 
     #[inline]
@@ -600,6 +601,9 @@ impl State {
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
         }
+        // A failure (not a result `retry_if_ok` rejected, which is no
+        // error) marks the attempt's span, if this run made it.
+        let mark = log::marks_attempt(policy) && outcome == Outcome::Failure;
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
@@ -613,7 +617,7 @@ impl State {
                     elapsed,
                     from_retry_after: policy.waits_as_told(verdict),
                 };
-                announce_retry(policy, &ev, shown, notify);
+                announce_retry(policy, &ev, shown, notify, mark);
             }
             Decision::GiveUp(reason) => {
                 let ev = GiveUpEvent {
@@ -625,7 +629,7 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                 };
-                announce_give_up(policy, &ev, shown);
+                announce_give_up(policy, &ev, shown, mark);
             }
         }
         decision
@@ -697,9 +701,10 @@ pub(crate) fn announce_retry<W, G>(
     ev: &RetryEvent<'_>,
     elapsed: log::Elapsed,
     notify: Option<&mut dyn OnRetry>,
+    mark: bool,
 ) {
     log::retry(ev, elapsed);
-    if policy.attempt_spans {
+    if mark {
         log::attempt_failed(ev.error, ev.kind);
     }
     metrics::waits(policy.name, ev.wait);
@@ -720,6 +725,7 @@ pub(crate) fn announce_give_up<W, G>(
     policy: &Policy<W, G>,
     ev: &GiveUpEvent<'_>,
     elapsed: log::Elapsed,
+    mark: bool,
 ) {
     match (ev.reason, policy.budget) {
         (StopReason::Deferred, _) => log::deferred(ev, elapsed),
@@ -727,7 +733,7 @@ pub(crate) fn announce_give_up<W, G>(
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
         _ => log::give_up(ev, elapsed),
     }
-    if policy.attempt_spans {
+    if mark {
         log::attempt_failed(ev.error, ev.kind);
     }
     // (counted up to the policy's limit: `Policy::report` is given its

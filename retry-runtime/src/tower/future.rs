@@ -366,6 +366,8 @@ fn broken<W, G, E: StdError + 'static>(
             elapsed,
         },
         shown,
+        // (the layer makes no attempt spans)
+        false,
     );
     Error::Inner(error)
 }
