@@ -18,32 +18,80 @@ pub use crate::throttle::Throttle;
 pub use core::time::Duration;
 pub use tracing::Instrument;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 /// The span of the attempt a `#[retry]` loop with `attempt_spans = true` is
 /// about to make (a disabled span if the policy's attempt spans are off).
 ///
 /// ```
-/// use retry_runtime::{__private::{attempt_span, LazyRun}, Policy};
+/// use retry_runtime::{__private::{attempt_span, deciding, LazyRun}, Policy};
 /// let policy = Policy::new().with_attempt_spans(true);
 /// let run = LazyRun::new(&policy);
-/// let _span: tracing::Span = attempt_span(&run, &policy);
+/// let span = attempt_span(&run, &policy);
+/// let _instrumented: tracing::Span = span.span(); // the async attempt's
+/// let _entered = span.enter();
+/// let _decision = deciding(&span); // the attempt finished
 /// ```
 #[inline]
-pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> tracing::Span {
-    crate::log::next_attempt_span(policy, run.attempts()).unwrap_or_else(tracing::Span::none)
+pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> AttemptSpan {
+    AttemptSpan {
+        span: crate::log::next_attempt_span(policy, run.attempts())
+            .unwrap_or_else(tracing::Span::none),
+        finished: AtomicBool::new(false),
+    }
+}
+
+/// An attempt's span in a `#[retry]` loop ([`attempt_span`]): dropped
+/// before [`deciding`] said the attempt finished, the attempt was
+/// cancelled (the call's future dropped while it ran: a timeout around
+/// it, a client gone), which the span records, `cancelled = true`.
+#[derive(Debug)]
+pub struct AttemptSpan {
+    span: tracing::Span,
+    // (atomic: the loop's future holds the span across the attempt's
+    // `.await`, and stays `Send` and `Sync` as the span is)
+    finished: AtomicBool,
+}
+
+impl AttemptSpan {
+    /// Enter the span.
+    #[inline]
+    pub fn enter(&self) -> tracing::span::Entered<'_> {
+        self.span.enter()
+    }
+
+    /// The span, for the async attempt's future to be instrumented with.
+    #[inline]
+    pub fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+}
+
+impl Drop for AttemptSpan {
+    #[inline]
+    fn drop(&mut self) {
+        if !*self.finished.get_mut() {
+            crate::log::attempt_dropped(&self.span);
+        }
+    }
 }
 
 /// Held by a `#[retry]` loop with `attempt_spans = true` while it decides,
 /// in the attempt's span, what comes after the attempt (after the attempt,
 /// before the sleep): a failure it announces then marks that span failed,
 /// where a run inside the attempt, which made no span of its own, does not.
+/// The attempt finished: its span will not say it was cancelled.
 ///
 /// ```
-/// use retry_runtime::__private::deciding;
-/// let decision = deciding();
+/// use retry_runtime::{__private::{attempt_span, deciding, LazyRun}, Policy};
+/// let policy = Policy::new().with_attempt_spans(true);
+/// let span = attempt_span(&LazyRun::new(&policy), &policy);
+/// let decision = deciding(&span);
 /// drop(decision); // before the sleep
 /// ```
 #[inline]
-pub fn deciding() -> impl Sized {
+pub fn deciding(span: &AttemptSpan) -> impl Sized {
+    span.finished.store(true, Ordering::Relaxed);
     crate::log::Deciding::start()
 }
 

@@ -205,7 +205,7 @@ impl<Fut, E> Drop for InFlight<Fut, E> {
     fn drop(&mut self) {
         if let Some(span) = &self.span {
             if self.running() && self.failed.is_none() {
-                log::attempt_cancelled(span);
+                log::attempt_dropped(span);
             }
         }
     }

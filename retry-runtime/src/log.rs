@@ -91,9 +91,10 @@
 //! `otel.status_code` `"ERROR"` and `otel.status_description` (the error,
 //! as the line's `error`): tracing-opentelemetry makes the exported span's
 //! status an error with that text. A successful attempt's span records
-//! none of them, nor does one whose `Ok` `retry_if_ok` rejected; a hedged
-//! attempt dropped while it ran (another won, the call ended or was
-//! dropped) records `cancelled` `true` instead. Only the run that made the
+//! none of them, nor does one whose `Ok` `retry_if_ok` rejected; an
+//! attempt dropped while it ran (a hedge another attempt beat, an async
+//! call dropped mid-attempt by a timeout around it) records `cancelled`
+//! `true` instead. Only the run that made the
 //! span marks it: a run without spans of its own inside the attempt (a
 //! retried call, the tower layer, the reqwest middleware,
 //! `Policy::report`) does not, whatever its policy's `attempt_spans`.
@@ -361,13 +362,16 @@ pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Sp
     )
 }
 
-/// Marks a hedged attempt's span cancelled: the attempt was dropped while
-/// it ran (another won, or the call ended). Its status stays unset: it did
-/// not fail.
+/// Marks an attempt's span cancelled: the attempt was dropped while it
+/// ran (a hedge another attempt beat, or the call dropped mid-attempt: a
+/// timeout around it, a client gone). Its status stays unset: it did not
+/// fail. Not while a panic unwinds through it (a panic is no cancel).
 #[cold]
 #[inline(never)]
-pub(crate) fn attempt_cancelled(span: &tracing::Span) {
-    span.record("cancelled", true);
+pub(crate) fn attempt_dropped(span: &tracing::Span) {
+    if !std::thread::panicking() {
+        span.record("cancelled", true);
+    }
 }
 
 /// The name of an attempt's span.

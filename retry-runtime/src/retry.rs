@@ -588,14 +588,17 @@ pin_project! {
 }
 
 /// The span of an attempt in its step (a policy with attempt spans),
-/// closed by an out-of-line call. The span's own drop (a call into the
-/// dispatcher, a reference count, their unwinding) inline in the step made
+/// while the attempt runs: taken out when it finishes, for the decision,
+/// so a span still here when the step is dropped is an attempt cancelled
+/// (the call dropped mid-attempt), which its drop records. Closed by an
+/// out-of-line call: the span's own drop (a call into the dispatcher, a
+/// reference count, their unwinding) inline in the step made
 /// [`RetryFuture`]'s drop glue too large to inline, so every finished
 /// future paid a call to drop it, with spans or without.
 struct AttemptSpan(Option<tracing::Span>);
 
 impl AttemptSpan {
-    /// Enter the span (it is there until the step drops it).
+    /// Enter the span (it is there until the attempt finishes).
     #[inline]
     fn enter(&self) -> Option<tracing::span::Entered<'_>> {
         self.0.as_ref().map(tracing::Span::enter)
@@ -611,10 +614,13 @@ impl Drop for AttemptSpan {
     }
 }
 
+/// The span of an attempt that did not finish: it was cancelled.
 #[cold]
 #[inline(never)]
 fn close_span(span: &mut Option<tracing::Span>) {
-    *span = None;
+    if let Some(span) = span.take() {
+        log::attempt_dropped(&span);
+    }
 }
 
 /// Moves a [`RetryFuture`] to its next step. Not `Pin::set`, which calls
@@ -653,7 +659,7 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
 #[cold]
 #[inline(never)]
 fn settle_in_span<W, G, Fut, T, E, N>(
-    span: &AttemptSpan,
+    span: &mut AttemptSpan,
     fut: Pin<&mut Fut>,
     cx: &mut Context<'_>,
     policy: &Policy<W, G>,
@@ -666,12 +672,15 @@ where
     E: Display,
     N: Notify,
 {
-    let _entered = span.enter();
     let outcome = {
+        let _entered = span.enter();
         let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
-    // (deciding in the attempt's span: a failure marks it)
+    // The attempt finished: its span leaves the step (which would take it
+    // for cancelled), for the decision, in it (a failure marks it).
+    let span = span.0.take();
+    let _entered = span.as_ref().map(tracing::Span::enter);
     let _deciding = log::Deciding::start();
     Poll::Ready(run.settle(policy, outcome, notify))
 }

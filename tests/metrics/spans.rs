@@ -313,3 +313,54 @@ fn an_ok_rejected_by_retry_if_ok_does_not_mark_its_span() {
         ]
     );
 }
+
+/// Hangs past any timeout put around it.
+#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+async fn hangs() -> io::Result<u32> {
+    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+    Ok(1)
+}
+
+/// A call dropped while its attempt runs (a timeout around it, a client
+/// gone) records `cancelled = true` on that attempt's span, its status
+/// unset, in `#[retry]` and in the functional form, as a hedged call's
+/// losers do; a panic unwinding through a sync attempt is no cancel.
+#[tokio::test(start_paused = true)]
+async fn an_attempt_dropped_with_its_call_says_it_was_cancelled() {
+    use std::time::Duration;
+    let cancelled =
+        |op: &str| format!("retry.attempt | operation={op} | attempt=1 | cancelled=true");
+
+    let logs = testkit::capture::capture();
+    assert!(tokio::time::timeout(Duration::from_millis(50), hangs())
+        .await
+        .is_err());
+    assert_eq!(logs.closed_spans(), [cancelled("hangs")], "#[retry]");
+
+    let logs = testkit::capture::capture();
+    let functional = TRACED.with_name("functional");
+    let call = functional.retry(|| async {
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+        Ok::<_, io::Error>(1)
+    });
+    assert!(tokio::time::timeout(Duration::from_millis(50), call)
+        .await
+        .is_err());
+    assert_eq!(logs.closed_spans(), [cancelled("functional")], ".await");
+
+    let logs = testkit::capture::capture();
+    let panicked = std::panic::catch_unwind(|| {
+        let _ = annotated_panics();
+    });
+    assert!(panicked.is_err());
+    assert_eq!(
+        logs.closed_spans(),
+        ["retry.attempt | operation=annotated_panics | attempt=1"],
+        "a panic"
+    );
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)", attempt_spans = true)]
+fn annotated_panics() -> io::Result<u32> {
+    panic!("a bug in the attempt")
+}

@@ -300,9 +300,14 @@ impl<'a> Loop<'a> {
     /// attempt's span (after the attempt: a failure the loop announces
     /// marks that span, one of a run inside the attempt does not).
     fn start_deciding(&self) -> TokenStream {
-        let Loop { p, deciding, .. } = self;
+        let Loop {
+            p,
+            deciding,
+            attempt_span,
+            ..
+        } = self;
         if self.spans {
-            quote!(let #deciding = #p::deciding();)
+            quote!(let #deciding = #p::deciding(&#attempt_span);)
         } else {
             quote!()
         }
@@ -385,7 +390,7 @@ impl<'a> Loop<'a> {
             p, attempt_span, ..
         } = self;
         if self.spans {
-            quote_spanned!(span=> #p::Instrument::instrument(#fut, ::core::clone::Clone::clone(&#attempt_span)).await)
+            quote_spanned!(span=> #p::Instrument::instrument(#fut, #attempt_span.span()).await)
         } else {
             quote_spanned!(span=> #fut.await)
         }
