@@ -167,7 +167,7 @@ use crate::jitter::Rng;
 use crate::log;
 use crate::metrics;
 use crate::nested::{self, Nested};
-use crate::policy::{Decision, Policy, When};
+use crate::policy::{Decision, Policy, Verdict, When};
 use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
 use crate::sleep::{Sleeper, Wait};
 use crate::stop::StopReason;
@@ -263,6 +263,18 @@ impl Leave {
     fn told<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
         self.told = true;
         record(policy, self.permit.take(), outcome);
+    }
+
+    /// The attempt failed, the policy's `verdict` on its error: told as a
+    /// failure if the error is one the policy retries, as neither
+    /// otherwise (a 404 says nothing of the dependency's health).
+    fn told_failed<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) {
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.told(policy, outcome);
     }
 }
 
@@ -513,12 +525,7 @@ where
                     Err(error) => error,
                 };
                 let verdict = policy.when.check(&error);
-                let outcome = if verdict.retry {
-                    Outcome::Failure
-                } else {
-                    Outcome::Neutral
-                };
-                done.leave.told(policy, outcome);
+                done.leave.told_failed(policy, verdict);
                 failed += 1;
                 let now = elapsed();
                 // when this failure's retry is due, if one is granted
@@ -946,12 +953,7 @@ where
         if let Some(error) = other.failed.take() {
             beside = true;
             let verdict = policy.when.check(&error);
-            let outcome = if verdict.retry {
-                Outcome::Failure
-            } else {
-                Outcome::Neutral
-            };
-            other.leave.told(policy, outcome);
+            other.leave.told_failed(policy, verdict);
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
