@@ -98,6 +98,9 @@
 //! span marks it: a run without spans of its own inside the attempt (a
 //! retried call, the tower layer, the reqwest middleware,
 //! `Policy::report`) does not, whatever its policy's `attempt_spans`.
+//! (tracing-opentelemetry also makes a span holding an ERROR event an
+//! error, with no description: a give-up's line, in the span the run
+//! gives up in, does.)
 //!
 //! With no subscriber interested, nothing is formatted and nothing is
 //! allocated. With the `metrics` feature, the breaker's lines also move

@@ -1082,7 +1082,8 @@ impl<W, G> Policy<W, G> {
     ///   `{operation} succeeded on attempt {n}` (`n` = `retries_done + 1`;
     ///   no `elapsed_ms`: [`report_success_at`](Policy::report_success_at)
     ///   has it), the outcome `succeeded_after_retries` with its
-    ///   attempts, up to the policy's maximum, and its retries.
+    ///   attempts and retries, each counted up to the policy's maximum (a
+    ///   corrupt `retry_count` cannot add billions to the retries).
     /// - At the first try: no line (as a run writes none) and the outcome
     ///   `succeeded_first_try`, one attempt.
     ///

@@ -364,3 +364,42 @@ async fn an_attempt_dropped_with_its_call_says_it_was_cancelled() {
 fn annotated_panics() -> io::Result<u32> {
     panic!("a bug in the attempt")
 }
+
+/// Fails with an error `retry_on` does not retry.
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Timeout, attempt_spans = true)]
+fn not_found() -> io::Result<u32> {
+    Err(io::Error::from(io::ErrorKind::NotFound))
+}
+
+/// An error the policy does not retry marks its attempt's span as one it
+/// retries does: a 404 that ends the call at once is an error in a trace,
+/// in `#[retry]` and the functional form, as in a hedged call. (Only the
+/// hedged call marked it: the sequential runs took the breaker's neutral
+/// outcome for "no error".)
+#[test]
+fn a_non_retriable_error_marks_its_span() {
+    let marked = |op: &str| {
+        format!(
+            "retry.attempt | operation={op} | attempt=1 | error_kind=Permanent \
+             | otel.status_code=ERROR | otel.status_description=entity not found"
+        )
+    };
+    let logs = traced(&|| assert!(not_found().is_err()));
+    assert_eq!(
+        logs.closed_spans(),
+        [marked("not_found"), "caller | id=1".to_string()],
+        "#[retry]"
+    );
+    let functional = TRACED.with_name("functional");
+    let logs = traced(&|| {
+        let out = functional
+            .retry(|| Err::<u32, _>(io::Error::from(io::ErrorKind::NotFound)))
+            .call();
+        assert!(out.is_err());
+    });
+    assert_eq!(
+        logs.closed_spans(),
+        [marked("functional"), "caller | id=1".to_string()],
+        ".call()"
+    );
+}

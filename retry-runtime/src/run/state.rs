@@ -601,9 +601,12 @@ impl State {
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
         }
-        // A failure (not a result `retry_if_ok` rejected, which is no
-        // error) marks the attempt's span, if this run made it.
-        let mark = log::marks_attempt(policy) && outcome == Outcome::Failure;
+        // An error marks the attempt's span, if this run made it, whether
+        // the policy retries it or not; a result `retry_if_ok` rejected is
+        // no error (the only verdict to retry told to the guards as
+        // neither failure nor success: `rejected`).
+        let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
+        let mark = log::marks_attempt(policy) && !rejected_ok;
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
