@@ -35,7 +35,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 #[inline]
 pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> AttemptSpan {
     AttemptSpan {
-        span: crate::log::next_attempt_span(policy, run.attempts())
+        span: crate::span::next_attempt_span(policy, run.attempts())
             .unwrap_or_else(tracing::Span::none),
         finished: AtomicBool::new(false),
     }
@@ -71,7 +71,7 @@ impl Drop for AttemptSpan {
     #[inline]
     fn drop(&mut self) {
         if !*self.finished.get_mut() {
-            crate::log::attempt_dropped(&self.span);
+            crate::span::attempt_dropped(&self.span);
         }
     }
 }
@@ -92,7 +92,7 @@ impl Drop for AttemptSpan {
 #[inline]
 pub fn deciding(span: &AttemptSpan) -> impl Sized {
     span.finished.store(true, Ordering::Relaxed);
-    crate::log::Deciding::start()
+    crate::span::Deciding::start()
 }
 
 /// The policy of `#[retry(policy = EXPR)]`, called as `policy(&EXPR)` at

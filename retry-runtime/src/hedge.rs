@@ -205,7 +205,7 @@ impl<Fut, E> Drop for InFlight<Fut, E> {
     fn drop(&mut self) {
         if let Some(span) = &self.span {
             if self.running() && self.failed.is_none() {
-                log::attempt_dropped(span);
+                crate::span::attempt_dropped(span);
             }
         }
     }
@@ -369,10 +369,10 @@ where
     let mut in_flight: Vec<InFlight<Fut, E>> = Vec::with_capacity(max.min(8) as usize);
     let leave = Leave::new(policy, first_permit);
     // (no span is made with attempt spans off)
-    let span = log::next_attempt_span(policy, 0);
+    let span = crate::span::next_attempt_span(policy, 0);
     in_flight.push(InFlight {
         number: 1,
-        fut: Box::pin(log::in_span(span.as_ref(), |_| {
+        fut: Box::pin(crate::span::in_span(span.as_ref(), |_| {
             // made with the kinds published, as it is polled
             let _published = nested::publish(kinds);
             op(1, None)
@@ -715,7 +715,7 @@ where
                 Ok(permit) => {
                     // (a child of the caller's span: no attempt's span is
                     // entered here)
-                    let span = log::next_attempt_span(policy, started);
+                    let span = crate::span::next_attempt_span(policy, started);
                     started += 1;
                     let others = running(&in_flight);
                     // a hedge: no failed attempt's retry taken (a retry
@@ -725,7 +725,7 @@ where
                     }
                     let previous_kind = last_kind;
                     let leave = Leave::new(policy, permit);
-                    let fut = log::in_span(span.as_ref(), |_| {
+                    let fut = crate::span::in_span(span.as_ref(), |_| {
                         if others > 0 {
                             log::starts_beside(policy.name, started, max, others, taken.is_some());
                         }
@@ -808,7 +808,7 @@ where
                 let (error, kind) = (&failure.error, failure.kind);
                 log::not_retried(policy.name, attempt, max, error, kind, reason);
                 if policy.attempt_spans {
-                    log::attempt_failed(error, kind);
+                    crate::span::attempt_failed(error, kind);
                 }
             }
         }
@@ -958,7 +958,7 @@ where
             let _in_span = span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
             if policy.attempt_spans {
-                log::attempt_failed(&error, verdict.kind);
+                crate::span::attempt_failed(&error, verdict.kind);
             }
         }
     }
@@ -996,7 +996,7 @@ fn give_up<W, G, E: Display>(
         _ => log::give_up_on(&ev, last.attempt, shown),
     }
     if policy.attempt_spans {
-        log::attempt_failed(&last.error, last.kind);
+        crate::span::attempt_failed(&last.error, last.kind);
     }
     metrics::call_ended(policy.name, reason.into(), attempts);
     metrics::hedges(policy.name, hedges);

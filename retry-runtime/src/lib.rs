@@ -142,6 +142,7 @@ mod retry;
 mod retry_after;
 mod run;
 pub mod sleep;
+mod span;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 pub mod stop;

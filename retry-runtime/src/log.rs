@@ -111,7 +111,6 @@
 //! assert_eq!(retry_runtime::log::TARGET, "retry_runtime");
 //! ```
 
-use core::cell::Cell;
 use core::fmt::{self, Display};
 use std::time::Duration;
 
@@ -279,7 +278,7 @@ impl Display for Why {
     }
 }
 
-fn kind_name(kind: Option<ErrorKind>) -> &'static str {
+pub(crate) fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
 }
 
@@ -344,153 +343,8 @@ fn may_log(level: tracing::Level) -> bool {
 /// (`i64::MAX` past it), which every layer records as a number, where
 /// tracing-opentelemetry writes an unsigned one as text.
 #[inline]
-fn int<T: TryInto<i64>>(n: T) -> i64 {
+pub(crate) fn int<T: TryInto<i64>>(n: T) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
-}
-
-/// The span of attempt `attempt` of `operation`, a child of the current
-/// span (see `Policy::with_attempt_spans`); disabled when no subscriber wants it.
-#[cold]
-#[inline(never)]
-pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
-    tracing::info_span!(
-        target: TARGET,
-        ATTEMPT_SPAN,
-        operation,
-        attempt = int(attempt),
-        error_kind = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-        otel.status_description = tracing::field::Empty,
-        cancelled = tracing::field::Empty,
-    )
-}
-
-/// Marks an attempt's span cancelled: the attempt was dropped while it
-/// ran (a hedge another attempt beat, or the call dropped mid-attempt: a
-/// timeout around it, a client gone). Its status stays unset: it did not
-/// fail. Not while a panic unwinds through it (a panic is no cancel).
-#[cold]
-#[inline(never)]
-pub(crate) fn attempt_dropped(span: &tracing::Span) {
-    if !std::thread::panicking() {
-        span.record("cancelled", true);
-    }
-}
-
-/// The name of an attempt's span.
-const ATTEMPT_SPAN: &str = "retry.attempt";
-
-thread_local! {
-    /// Is a run deciding, in its attempt's span, what comes after that
-    /// attempt (see [`Deciding`])?
-    static DECIDING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Held by a run that made an attempt's span while it decides, in that
-/// span, what comes after the attempt: a failure it announces then marks
-/// the span ([`attempt_failed`]). Only then: the same announcement made by
-/// a run that made no span (the tower layer, the reqwest middleware, a
-/// `Run` loop, `Policy::report`, a sync run's first attempt, a breaker's
-/// refusal before an attempt) inside another run's attempt is not that
-/// attempt's failure, whatever its policy's `attempt_spans`. (The attempt
-/// itself runs before this is held: a retried call inside it is not
-/// taken for the decision.)
-#[must_use = "the run is deciding until this is dropped"]
-pub(crate) struct Deciding {
-    was: bool,
-}
-
-impl Deciding {
-    /// The run starts deciding.
-    #[inline]
-    pub(crate) fn start() -> Deciding {
-        Deciding {
-            was: DECIDING.with(|d| d.replace(true)),
-        }
-    }
-}
-
-impl Drop for Deciding {
-    #[inline]
-    fn drop(&mut self) {
-        DECIDING.with(|d| d.set(self.was));
-    }
-}
-
-impl fmt::Debug for Deciding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Deciding")
-    }
-}
-
-/// Should the failure a run of `policy` announces now mark the current
-/// attempt span? Only for a policy with attempt spans, while the run that
-/// made the span decides (once: a hook called after it, making a retried
-/// call of its own, does not mark it again).
-#[inline]
-pub(crate) fn marks_attempt<W, G>(policy: &crate::Policy<W, G>) -> bool {
-    policy.attempt_spans && DECIDING.with(|d| d.replace(false))
-}
-
-/// Marks the span the caller is in failed, when it is an attempt's
-/// ([`attempt_span`]): its `error_kind`, and `otel.status_code` `ERROR`
-/// with the error as `otel.status_description` (the fields
-/// tracing-opentelemetry makes the exported span's status of). Called by
-/// the code that made that span, inside it, after the failed attempt's
-/// line (so the line does not repeat the error in its span's fields): a
-/// run deciding in its span ([`Deciding`]), or a hedged run. Any other
-/// span (the caller's, when the subscriber turned the attempt's off) is
-/// left alone.
-#[cold]
-#[inline(never)]
-pub(crate) fn attempt_failed(error: &dyn Display, kind: Option<ErrorKind>) {
-    let span = tracing::Span::current();
-    let ours = span
-        .metadata()
-        .is_some_and(|m| m.name() == ATTEMPT_SPAN && m.target() == TARGET);
-    if ours {
-        span.record("error_kind", kind_name(kind));
-        // the code first: tracing-opentelemetry sets the status from each,
-        // and the description's is an error with the text
-        span.record("otel.status_code", "ERROR");
-        span.record(
-            "otel.status_description",
-            tracing::field::display(OneLine(error)),
-        );
-    }
-}
-
-/// The span of the next attempt of a run that has made `made`, if `policy`
-/// asks for spans.
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-pub(crate) fn next_attempt_span<W, G>(
-    policy: &crate::Policy<W, G>,
-    made: u32,
-) -> Option<tracing::Span> {
-    if policy.attempt_spans {
-        Some(attempt_span(policy.name, made.saturating_add(1)))
-    } else {
-        None
-    }
-}
-
-/// `f(in_a_span)`, inside `span` if there is one (out of line: without a
-/// span, the caller's code is what it would be without this, `f(false)`
-/// inlined with its constant).
-#[cfg_attr(not(debug_assertions), inline(always))]
-#[cfg_attr(debug_assertions, inline)]
-pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce(bool) -> R) -> R {
-    match span {
-        None => f(false),
-        Some(span) => in_span_cold(span, f),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce(bool) -> R) -> R {
-    span.in_scope(|| f(true))
 }
 
 /// The WARN line before a sleep.

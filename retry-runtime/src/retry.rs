@@ -17,7 +17,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{RetryError, Succeeded};
 use crate::hedge;
 use crate::hooks::RetryEvent;
-use crate::log;
 use crate::nested;
 use crate::policy::{Guards, Policy, RetriedKinds, When};
 use crate::run::{
@@ -376,14 +375,14 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                 return D::err(e);
             }
             // The attempt and what the run makes of it, in the attempt's span.
-            let span = log::next_attempt_span(policy, run.attempts());
-            let flow = log::in_span(span.as_ref(), |spanned| {
+            let span = crate::span::next_attempt_span(policy, run.attempts());
+            let flow = crate::span::in_span(span.as_ref(), |spanned| {
                 let outcome = {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
                 // (deciding in the attempt's span: a failure marks it)
-                let _deciding = spanned.then(log::Deciding::start);
+                let _deciding = spanned.then(crate::span::Deciding::start);
                 run.settle(policy, outcome, &mut notify)
             });
             match flow {
@@ -619,7 +618,7 @@ impl Drop for AttemptSpan {
 #[inline(never)]
 fn close_span(span: &mut Option<tracing::Span>) {
     if let Some(span) = span.take() {
-        log::attempt_dropped(&span);
+        crate::span::attempt_dropped(&span);
     }
 }
 
@@ -681,7 +680,7 @@ where
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let _deciding = log::Deciding::start();
+    let _deciding = crate::span::Deciding::start();
     Poll::Ready(run.settle(policy, outcome, notify))
 }
 
@@ -694,7 +693,7 @@ fn start_in_span<W: RetriedKinds, G, F: Op>(
     run: &mut LazyRun,
     op: &mut F,
 ) -> (F::Output, AttemptSpan) {
-    let span = log::attempt_span(policy.name, run.attempts().saturating_add(1));
+    let span = crate::span::attempt_span(policy.name, run.attempts().saturating_add(1));
     let fut = span.in_scope(|| {
         let _published = nested::publish(policy.published_kinds());
         op.attempt(|| run.next_attempt(policy))

@@ -12,6 +12,7 @@ use super::state::State;
 use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
 use crate::error::RetryError;
+#[cfg(feature = "tower")]
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Policy, RetriedKinds, When};
@@ -574,14 +575,14 @@ where
                 if let Err(e) = state.admit(policy) {
                     return R::from_err(e);
                 }
-                let span = log::next_attempt_span(policy, state.attempts);
+                let span = crate::span::next_attempt_span(policy, state.attempts);
                 let _published = nested::publish(kinds);
-                (log::in_span(span.as_ref(), |_| attempt()), span)
+                (crate::span::in_span(span.as_ref(), |_| attempt()), span)
             }
         };
         let entered = span.as_ref().map(tracing::Span::enter);
         // (deciding in the attempt's span: a failure marks it)
-        let deciding = span.as_ref().map(|_| log::Deciding::start());
+        let deciding = span.as_ref().map(|_| crate::span::Deciding::start());
         let wait = match result.as_result() {
             Ok(_) => {
                 state.succeeded(policy);

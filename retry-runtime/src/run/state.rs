@@ -606,7 +606,7 @@ impl State {
         // no error (the only verdict to retry told to the guards as
         // neither failure nor success: `rejected`).
         let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
-        let mark = log::marks_attempt(policy) && !rejected_ok;
+        let mark = crate::span::marks_attempt(policy) && !rejected_ok;
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
@@ -708,7 +708,7 @@ pub(crate) fn announce_retry<W, G>(
 ) {
     log::retry(ev, elapsed);
     if mark {
-        log::attempt_failed(ev.error, ev.kind);
+        crate::span::attempt_failed(ev.error, ev.kind);
     }
     metrics::waits(policy.name, ev.wait);
     if let Some(hook) = policy.before_sleep {
@@ -737,7 +737,7 @@ pub(crate) fn announce_give_up<W, G>(
         _ => log::give_up(ev, elapsed),
     }
     if mark {
-        log::attempt_failed(ev.error, ev.kind);
+        crate::span::attempt_failed(ev.error, ev.kind);
     }
     // (counted up to the policy's limit: `Policy::report` is given its
     // attempt, which may exceed it, `u32::MAX` at worst, as the line says)
