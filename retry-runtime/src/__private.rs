@@ -92,7 +92,7 @@ impl Drop for AttemptSpan {
 #[inline]
 pub fn deciding(span: &AttemptSpan) -> impl Sized {
     span.finished.store(true, Ordering::Relaxed);
-    crate::span::Deciding::start()
+    crate::span::Deciding::start_in(&span.span)
 }
 
 /// The policy of `#[retry(policy = EXPR)]`, called as `policy(&EXPR)` at

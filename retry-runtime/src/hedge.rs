@@ -546,7 +546,8 @@ where
                     let why = "another attempt failed with a non-retriable error";
                     failures_beside(policy, &mut in_flight, max, why);
                     let reason = StopReason::Permanent;
-                    return Err(give_up(policy, failure, (started, hedges), reason, now));
+                    let spanned = (failure, span.as_ref());
+                    return Err(give_up(policy, spanned, (started, hedges), reason, now));
                 }
                 if failure.deferred {
                     // No retry of its own, and no hedge after it: the outer
@@ -622,13 +623,14 @@ where
                                 from_retry_after,
                             };
                             // (in the failed attempt's span, which this
-                            // run made: it marks it)
+                            // run made: it marks it, if enabled)
+                            let mark = span.as_ref().is_some_and(|s| !s.is_disabled());
                             announce_retry(
                                 policy,
                                 &ev,
                                 log::Elapsed::Measured(now),
                                 Some(&mut *notify),
-                                policy.attempt_spans,
+                                mark,
                             );
                             // Recorded under `testing::pause`. With a hedge
                             // delay, slept on the real timer whatever the
@@ -807,8 +809,8 @@ where
                 let _in_span = span.as_ref().map(tracing::Span::enter);
                 let (error, kind) = (&failure.error, failure.kind);
                 log::not_retried(policy.name, attempt, max, error, kind, reason);
-                if policy.attempt_spans {
-                    crate::span::attempt_failed(error, kind);
+                if let Some(span) = span {
+                    crate::span::attempt_failed(span, error, kind);
                 }
             }
         }
@@ -820,7 +822,14 @@ where
                     Some(reason) => reason,
                     None => StopReason::Attempts,
                 };
-                return Err(give_up(policy, last, (started, hedges), reason, elapsed()));
+                let spanned = (last, last_span.as_ref());
+                return Err(give_up(
+                    policy,
+                    spanned,
+                    (started, hedges),
+                    reason,
+                    elapsed(),
+                ));
             }
         }
         if running(&in_flight) == 0 && timer.is_none() && !exhausted {
@@ -957,8 +966,8 @@ where
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
-            if policy.attempt_spans {
-                crate::span::attempt_failed(&error, verdict.kind);
+            if let Some(span) = &span {
+                crate::span::attempt_failed(span, &error, verdict.kind);
             }
         }
     }
@@ -970,10 +979,11 @@ where
 /// earlier may fail last), the outcome's metrics with the attempts started
 /// and, of those, the `hedges` started beside others,
 /// and the policy's `on_give_up` (not for a deferred error), as a run's
-/// `announce_give_up` does (`run::state`).
+/// `announce_give_up` does (`run::state`); `last`'s span, if it has one,
+/// is marked failed.
 fn give_up<W, G, E: Display>(
     policy: &Policy<W, G>,
-    last: Failure<E>,
+    (last, span): (Failure<E>, Option<&tracing::Span>),
     (attempts, hedges): (u32, u32),
     reason: StopReason,
     elapsed: Duration,
@@ -995,8 +1005,8 @@ fn give_up<W, G, E: Display>(
         }
         _ => log::give_up_on(&ev, last.attempt, shown),
     }
-    if policy.attempt_spans {
-        crate::span::attempt_failed(&last.error, last.kind);
+    if let Some(span) = span {
+        crate::span::attempt_failed(span, &last.error, last.kind);
     }
     metrics::call_ended(policy.name, reason.into(), attempts);
     metrics::hedges(policy.name, hedges);

@@ -385,6 +385,9 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                 let _deciding = spanned.then(crate::span::Deciding::start);
                 run.settle(policy, outcome, &mut notify)
             });
+            // the attempt's span closes before the sleep: its time is the
+            // attempt's and the decision's, not the backoff's
+            drop(span);
             match flow {
                 ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
                 ControlFlow::Break(Err(e)) => return D::err(e),
@@ -680,7 +683,7 @@ where
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let _deciding = crate::span::Deciding::start();
+    let _deciding = span.as_ref().map(crate::span::Deciding::start_in);
     Poll::Ready(run.settle(policy, outcome, notify))
 }
 

@@ -4,6 +4,7 @@
 
 use core::cell::Cell;
 use core::fmt::{self, Display};
+use core::marker::PhantomData;
 
 use crate::classify::ErrorKind;
 use crate::log::{OneLine, TARGET, int, kind_name};
@@ -50,22 +51,38 @@ thread_local! {
 /// span, what comes after the attempt: a failure it announces then marks
 /// the span ([`attempt_failed`]). Only then: the same announcement made by
 /// a run that made no span (the tower layer, the reqwest middleware, a
-/// `Run` loop, `Policy::report`, a sync run's first attempt, a breaker's
-/// refusal before an attempt) inside another run's attempt is not that
+/// `Run` loop, `Policy::report`, a breaker's refusal before an attempt,
+/// a run whose own span the subscriber disabled) inside another run's attempt is not that
 /// attempt's failure, whatever its policy's `attempt_spans`. (The attempt
 /// itself runs before this is held: a retried call inside it is not
 /// taken for the decision.)
 #[must_use = "the run is deciding until this is dropped"]
 pub(crate) struct Deciding {
     was: bool,
+    // (not `Send`: dropped on another thread, it would restore that
+    // thread's flag and leave this one's set)
+    _here: PhantomData<*const ()>,
 }
 
 impl Deciding {
-    /// The run starts deciding.
+    /// The run starts deciding (in its span, which is enabled).
     #[inline]
     pub(crate) fn start() -> Deciding {
         Deciding {
             was: DECIDING.with(|d| d.replace(true)),
+            _here: PhantomData,
+        }
+    }
+
+    /// The run starts deciding in `span`, its attempt's: only if the
+    /// subscriber enabled it (a disabled span is not entered, and the
+    /// current span, which a failure would mark, is another's).
+    #[inline]
+    pub(crate) fn start_in(span: &tracing::Span) -> Deciding {
+        let arm = !span.is_disabled();
+        Deciding {
+            was: DECIDING.with(|d| if arm { d.replace(true) } else { d.get() }),
+            _here: PhantomData,
         }
     }
 }
@@ -92,19 +109,17 @@ pub(crate) fn marks_attempt<W, G>(policy: &crate::Policy<W, G>) -> bool {
     policy.attempt_spans && DECIDING.with(|d| d.replace(false))
 }
 
-/// Marks the span the caller is in failed, when it is an attempt's
-/// ([`attempt_span`]): its `error_kind`, and `otel.status_code` `ERROR`
-/// with the error as `otel.status_description` (the fields
-/// tracing-opentelemetry makes the exported span's status of). Called by
-/// the code that made that span, inside it, after the failed attempt's
-/// line (so the line does not repeat the error in its span's fields): a
-/// run deciding in its span ([`Deciding`]), or a hedged run. Any other
-/// span (the caller's, when the subscriber turned the attempt's off) is
+/// Marks `span` failed, when it is an attempt's ([`attempt_span`]): its
+/// `error_kind`, and `otel.status_code` `ERROR` with the error as
+/// `otel.status_description` (the fields tracing-opentelemetry makes the
+/// exported span's status of). Called by the code that made that span,
+/// after the failed attempt's line (so the line does not repeat the error
+/// in its span's fields): a run deciding in its span ([`Deciding`]: the
+/// current span), or a hedged run (the attempt's own). Any other span is
 /// left alone.
 #[cold]
 #[inline(never)]
-pub(crate) fn attempt_failed(error: &dyn Display, kind: Option<ErrorKind>) {
-    let span = tracing::Span::current();
+pub(crate) fn attempt_failed(span: &tracing::Span, error: &dyn Display, kind: Option<ErrorKind>) {
     let ours = span
         .metadata()
         .is_some_and(|m| m.name() == ATTEMPT_SPAN && m.target() == TARGET);
@@ -135,9 +150,10 @@ pub(crate) fn next_attempt_span<W, G>(
     }
 }
 
-/// `f(in_a_span)`, inside `span` if there is one (out of line: without a
-/// span, the caller's code is what it would be without this, `f(false)`
-/// inlined with its constant).
+/// `f(in_its_span)`, inside `span` if there is one (out of line: without
+/// a span, the caller's code is what it would be without this, `f(false)`
+/// inlined with its constant); `in_its_span` is whether the subscriber
+/// enabled it.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce(bool) -> R) -> R {
@@ -150,5 +166,6 @@ pub(crate) fn in_span<R>(span: Option<&tracing::Span>, f: impl FnOnce(bool) -> R
 #[cold]
 #[inline(never)]
 fn in_span_cold<R>(span: &tracing::Span, f: impl FnOnce(bool) -> R) -> R {
-    span.in_scope(|| f(true))
+    // (`f` is told whether the span is one the subscriber enabled)
+    span.in_scope(|| f(!span.is_disabled()))
 }

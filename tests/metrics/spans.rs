@@ -403,3 +403,107 @@ fn a_non_retriable_error_marks_its_span() {
         ".call()"
     );
 }
+
+/// A sync attempt's span closes before the backoff's sleep, as an async
+/// one's does: its time is the attempt's and the decision's. (The sync
+/// forms kept it open through the sleep: a failed attempt's span lasted
+/// its backoff too, seconds of it in a trace.) A sleeper of the call's
+/// looks at the spans closed when it is called; `#[retry]`'s sync loop
+/// drops the span before its sleep too (its expansion snapshot).
+#[test]
+fn a_sync_attempt_span_closes_before_the_sleep() {
+    use std::cell::RefCell;
+    let functional = TRACED.with_name("functional");
+    let first = "retry.attempt | operation=functional | attempt=1 | error_kind=Timeout \
+                 | otel.status_code=ERROR | otel.status_description=timed out";
+    for detailed in [false, true] {
+        let _paused = testing::pause();
+        fail(1, TimedOut);
+        let logs = capture();
+        let closed_when_sleeping = RefCell::new(Vec::new());
+        let sleeper = |_: std::time::Duration| {
+            closed_when_sleeping.borrow_mut().push(logs.closed_spans());
+        };
+        tracing::info_span!("caller", id = 1).in_scope(|| {
+            let retry = functional.retry(step).sleep_with(sleeper);
+            if detailed {
+                drop(retry.detailed().call());
+            } else {
+                drop(retry.call());
+            }
+        });
+        assert_eq!(
+            closed_when_sleeping.into_inner(),
+            [[first]],
+            "detailed: {detailed}"
+        );
+    }
+}
+
+/// A run whose own attempt span the subscriber turned off marks nothing:
+/// not the span around it, another run's attempt, which a failure it then
+/// retried to a success is not. Here a filter keeps one attempt span per
+/// call (none inside another attempt's), the inner run sync or hedged.
+/// (The outer attempt was marked failed with the inner run's error.)
+#[test]
+fn a_run_whose_span_is_turned_off_marks_none() {
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+    use tracing_subscriber::registry::LookupSpan;
+
+    /// The names of the fields recorded on spans after they were made.
+    #[derive(Clone, Default)]
+    struct Recorded(Arc<Mutex<Vec<String>>>);
+    struct Names<'a>(&'a mut Vec<String>);
+    impl Visit for Names<'_> {
+        fn record_debug(&mut self, field: &Field, _: &dyn std::fmt::Debug) {
+            self.0.push(field.name().to_string());
+        }
+    }
+    impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorded {
+        fn on_record(
+            &self,
+            _: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: Context<'_, S>,
+        ) {
+            values.record(&mut Names(&mut self.0.lock().unwrap()));
+        }
+    }
+
+    drop(capture()); // (the quiet global subscriber: callsites stay `sometimes`)
+    let outer = TRACED.with_name("outer");
+    // (its own retries: not left to the outer run)
+    let inner = TRACED.with_name("inner").with_nested(Nested::Retry);
+    let runs: [(&str, &dyn Fn() -> io::Result<u32>); 2] = [
+        ("sync", &|| inner.retry(step).call()),
+        ("hedged", &|| {
+            block_on(inner.retry(|| async { step() }).hedged())
+        }),
+    ];
+    for (form, run) in runs {
+        let recorded = Recorded::default();
+        let one_attempt_span_per_call =
+            tracing_subscriber::filter::dynamic_filter_fn(|meta, cx| {
+                !(meta.name() == "retry.attempt"
+                    && cx
+                        .lookup_current()
+                        .is_some_and(|s| s.name() == "retry.attempt"))
+            });
+        let subscriber = tracing_subscriber::registry()
+            .with(one_attempt_span_per_call)
+            .with(recorded.clone());
+        let _paused = testing::pause();
+        tracing::subscriber::with_default(subscriber, || {
+            let out = outer
+                .retry(|| {
+                    fail(1, TimedOut);
+                    run()
+                })
+                .call();
+            assert_eq!(out.unwrap(), 7, "{form}");
+        });
+        assert_eq!(*recorded.0.lock().unwrap(), Vec::<String>::new(), "{form}");
+    }
+}

@@ -556,6 +556,7 @@ impl<'a> Loop<'a> {
             attempt_body,
             entered,
             deciding,
+            attempt_span,
             ..
         } = self;
         let reject_if_open = self.reject_if_open();
@@ -565,7 +566,9 @@ impl<'a> Loop<'a> {
         let start_deciding = self.start_deciding();
         let decide = self.decide();
         let leave_span = if self.spans {
-            quote!(::core::mem::drop(#deciding); ::core::mem::drop(#entered);)
+            // (the span closes before the sleep: its time is the
+            // attempt's and the decision's, not the backoff's)
+            quote!(::core::mem::drop(#deciding); ::core::mem::drop(#entered); ::core::mem::drop(#attempt_span);)
         } else {
             quote!()
         };

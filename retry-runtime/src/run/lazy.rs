@@ -582,7 +582,7 @@ where
         };
         let entered = span.as_ref().map(tracing::Span::enter);
         // (deciding in the attempt's span: a failure marks it)
-        let deciding = span.as_ref().map(|_| crate::span::Deciding::start());
+        let deciding = span.as_ref().map(crate::span::Deciding::start_in);
         let wait = match result.as_result() {
             Ok(_) => {
                 state.succeeded(policy);
@@ -593,8 +593,11 @@ where
                 Decision::GiveUp(_) => return result,
             },
         };
+        // the attempt's span closes before the sleep: its time is the
+        // attempt's and the decision's, not the backoff's
         drop(deciding);
         drop(entered);
+        drop(span);
         sleep::block_on_wait(sleeper, wait);
     }
 }

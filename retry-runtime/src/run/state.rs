@@ -708,7 +708,7 @@ pub(crate) fn announce_retry<W, G>(
 ) {
     log::retry(ev, elapsed);
     if mark {
-        crate::span::attempt_failed(ev.error, ev.kind);
+        crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }
     metrics::waits(policy.name, ev.wait);
     if let Some(hook) = policy.before_sleep {
@@ -737,7 +737,7 @@ pub(crate) fn announce_give_up<W, G>(
         _ => log::give_up(ev, elapsed),
     }
     if mark {
-        crate::span::attempt_failed(ev.error, ev.kind);
+        crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }
     // (counted up to the policy's limit: `Policy::report` is given its
     // attempt, which may exceed it, `u32::MAX` at worst, as the line says)
