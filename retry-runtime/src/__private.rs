@@ -24,13 +24,13 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// about to make (a disabled span if the policy's attempt spans are off).
 ///
 /// ```
-/// use retry_runtime::{__private::{attempt_span, deciding, LazyRun}, Policy};
+/// use retry_runtime::{__private::{attempt_finished, attempt_span, LazyRun}, Policy};
 /// let policy = Policy::new().with_attempt_spans(true);
 /// let run = LazyRun::new(&policy);
 /// let span = attempt_span(&run, &policy);
 /// let _instrumented: tracing::Span = span.span(); // the async attempt's
 /// let _entered = span.enter();
-/// let _decision = deciding(&span); // the attempt finished
+/// attempt_finished(&span);
 /// ```
 #[inline]
 pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> AttemptSpan {
@@ -42,7 +42,7 @@ pub fn attempt_span<W, G>(run: &LazyRun, policy: &Policy<W, G>) -> AttemptSpan {
 }
 
 /// An attempt's span in a `#[retry]` loop ([`attempt_span`]): dropped
-/// before [`deciding`] said the attempt finished, the attempt was
+/// before [`attempt_finished`] said the attempt finished, the attempt was
 /// cancelled (the call's future dropped while it ran: a timeout around
 /// it, a client gone), which the span records, `cancelled = true`.
 #[derive(Debug)]
@@ -65,6 +65,13 @@ impl AttemptSpan {
     pub fn span(&self) -> tracing::Span {
         self.span.clone()
     }
+
+    /// Does a failure decided in it mark it (the subscriber enabled it)?
+    /// The loop tells its run ([`LazyRun::next_wait_spanned`]).
+    #[inline]
+    pub fn marks(&self) -> bool {
+        !self.span.is_disabled()
+    }
 }
 
 impl Drop for AttemptSpan {
@@ -76,23 +83,20 @@ impl Drop for AttemptSpan {
     }
 }
 
-/// Held by a `#[retry]` loop with `attempt_spans = true` while it decides,
-/// in the attempt's span, what comes after the attempt (after the attempt,
-/// before the sleep): a failure it announces then marks that span failed,
-/// where a run inside the attempt, which made no span of its own, does not.
-/// The attempt finished: its span will not say it was cancelled.
+/// A `#[retry]` loop with `attempt_spans = true` says its attempt
+/// finished (after it, before the decision): the span's drop from then on
+/// is no cancel.
 ///
 /// ```
-/// use retry_runtime::{__private::{attempt_span, deciding, LazyRun}, Policy};
+/// use retry_runtime::{__private::{attempt_finished, attempt_span, LazyRun}, Policy};
 /// let policy = Policy::new().with_attempt_spans(true);
 /// let span = attempt_span(&LazyRun::new(&policy), &policy);
-/// let decision = deciding(&span);
-/// drop(decision); // before the sleep
+/// attempt_finished(&span);
+/// drop(span); // records nothing
 /// ```
 #[inline]
-pub fn deciding(span: &AttemptSpan) -> impl Sized {
+pub fn attempt_finished(span: &AttemptSpan) {
     span.finished.store(true, Ordering::Relaxed);
-    crate::span::Deciding::start_in(&span.span)
 }
 
 /// The policy of `#[retry(policy = EXPR)]`, called as `policy(&EXPR)` at

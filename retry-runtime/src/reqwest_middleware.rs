@@ -576,7 +576,8 @@ where
                         .as_ref()
                         .is_err_and(|failure| !failure.seen_by_outer_run(|_, _| true))
                 });
-                let settled = run.settle(policy, outcome, &mut NoNotify);
+                // (the middleware makes no attempt spans)
+                let settled = run.settle(policy, outcome, &mut NoNotify, false);
                 drop(unseen);
                 match settled {
                     ControlFlow::Break(Ok(response)) => return Ok(response),

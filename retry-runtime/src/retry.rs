@@ -381,9 +381,8 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
-                // (deciding in the attempt's span: a failure marks it)
-                let _deciding = spanned.then(crate::span::Deciding::start);
-                run.settle(policy, outcome, &mut notify)
+                // (decided in the attempt's span: a failure marks it)
+                run.settle(policy, outcome, &mut notify, spanned)
             });
             // the attempt's span closes before the sleep: its time is the
             // attempt's and the decision's, not the backoff's
@@ -683,8 +682,8 @@ where
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let _deciding = span.as_ref().map(crate::span::Deciding::start_in);
-    Poll::Ready(run.settle(policy, outcome, notify))
+    let marks = span.as_ref().is_some_and(|s| !s.is_disabled());
+    Poll::Ready(run.settle(policy, outcome, notify, marks))
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -1024,7 +1023,7 @@ where
                         ready!(fut.as_mut().poll(cx))
                     }
                 };
-                let flow = this.run.settle(this.policy, outcome, this.notify);
+                let flow = this.run.settle(this.policy, outcome, this.notify, false);
                 // A retry with no wait starts the next attempt in the
                 // finished one's place and polls it at once: only the
                 // attempt's future is dropped, not the whole step, and the

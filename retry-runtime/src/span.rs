@@ -2,9 +2,7 @@
 //! after it, and marked with how the attempt ended (what they record is
 //! told to users in [`log`](crate::log)'s docs).
 
-use core::cell::Cell;
-use core::fmt::{self, Display};
-use core::marker::PhantomData;
+use core::fmt::Display;
 
 use crate::classify::ErrorKind;
 use crate::log::{OneLine, TARGET, int, kind_name};
@@ -41,82 +39,15 @@ pub(crate) fn attempt_dropped(span: &tracing::Span) {
 /// The name of an attempt's span.
 const ATTEMPT_SPAN: &str = "retry.attempt";
 
-thread_local! {
-    /// Is a run deciding, in its attempt's span, what comes after that
-    /// attempt (see [`Deciding`])?
-    static DECIDING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Held by a run that made an attempt's span while it decides, in that
-/// span, what comes after the attempt: a failure it announces then marks
-/// the span ([`attempt_failed`]). Only then: the same announcement made by
-/// a run that made no span (the tower layer, the reqwest middleware, a
-/// `Run` loop, `Policy::report`, a breaker's refusal before an attempt,
-/// a run whose own span the subscriber disabled) inside another run's attempt is not that
-/// attempt's failure, whatever its policy's `attempt_spans`. (The attempt
-/// itself runs before this is held: a retried call inside it is not
-/// taken for the decision.)
-#[must_use = "the run is deciding until this is dropped"]
-pub(crate) struct Deciding {
-    was: bool,
-    // (not `Send`: dropped on another thread, it would restore that
-    // thread's flag and leave this one's set)
-    _here: PhantomData<*const ()>,
-}
-
-impl Deciding {
-    /// The run starts deciding (in its span, which is enabled).
-    #[inline]
-    pub(crate) fn start() -> Deciding {
-        Deciding {
-            was: DECIDING.with(|d| d.replace(true)),
-            _here: PhantomData,
-        }
-    }
-
-    /// The run starts deciding in `span`, its attempt's: only if the
-    /// subscriber enabled it (a disabled span is not entered, and the
-    /// current span, which a failure would mark, is another's).
-    #[inline]
-    pub(crate) fn start_in(span: &tracing::Span) -> Deciding {
-        let arm = !span.is_disabled();
-        Deciding {
-            was: DECIDING.with(|d| if arm { d.replace(true) } else { d.get() }),
-            _here: PhantomData,
-        }
-    }
-}
-
-impl Drop for Deciding {
-    #[inline]
-    fn drop(&mut self) {
-        DECIDING.with(|d| d.set(self.was));
-    }
-}
-
-impl fmt::Debug for Deciding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Deciding")
-    }
-}
-
-/// Should the failure a run of `policy` announces now mark the current
-/// attempt span? Only for a policy with attempt spans, while the run that
-/// made the span decides (once: a hook called after it, making a retried
-/// call of its own, does not mark it again).
-#[inline]
-pub(crate) fn marks_attempt<W, G>(policy: &crate::Policy<W, G>) -> bool {
-    policy.attempt_spans && DECIDING.with(|d| d.replace(false))
-}
-
 /// Marks `span` failed, when it is an attempt's ([`attempt_span`]): its
 /// `error_kind`, and `otel.status_code` `ERROR` with the error as
 /// `otel.status_description` (the fields tracing-opentelemetry makes the
 /// exported span's status of). Called by the code that made that span,
 /// after the failed attempt's line (so the line does not repeat the error
-/// in its span's fields): a run deciding in its span ([`Deciding`]: the
-/// current span), or a hedged run (the attempt's own). Any other span is
-/// left alone.
+/// in its span's fields): a run whose state was told its failure marks
+/// the span (`State::mark_next_failure`: the current span, entered for the
+/// decision), or a hedged run (the attempt's own). Any other span is left
+/// alone.
 #[cold]
 #[inline(never)]
 pub(crate) fn attempt_failed(span: &tracing::Span, error: &dyn Display, kind: Option<ErrorKind>) {

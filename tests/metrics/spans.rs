@@ -507,3 +507,72 @@ fn a_run_whose_span_is_turned_off_marks_none() {
         assert_eq!(*recorded.0.lock().unwrap(), Vec::<String>::new(), "{form}");
     }
 }
+
+/// A policy with attempt spans on, run by hand inside another run's
+/// decision (a `Run` in a `retry_if_ok` or `retry_if` predicate), makes no
+/// span and marks none: only the run that made the attempt's span marks it.
+const INNER_BY_HAND: Policy<RetryOn> = Policy::new()
+    .with_attempts(3)
+    .with_backoff(Backoff::None)
+    .retry_on(KindSet::TRANSIENT)
+    .with_name("by_hand")
+    .with_attempt_spans(true);
+
+/// A predicate that asks something through a `Run` whose first try fails.
+fn consulted(kind: io::ErrorKind) {
+    let mut run = retry_runtime::Run::new(&INNER_BY_HAND);
+    let _ = run.failed(&io::Error::from(kind));
+    run.succeeded();
+}
+
+fn zero_after_asking(v: &u32) -> bool {
+    consulted(io::ErrorKind::ConnectionReset);
+    *v == 0
+}
+
+#[retry(attempts = 2, backoff = "none", retry_if_ok = zero_after_asking, attempt_spans = true)]
+fn asks_while_deciding() -> io::Result<u32> {
+    Ok(7)
+}
+
+fn timed_out_after_asking(e: &io::Error) -> bool {
+    consulted(io::ErrorKind::ConnectionReset);
+    e.kind() == TimedOut
+}
+
+/// The runs inside the outer run's decision (its predicates') marked the
+/// outer attempt: an accepted `Ok` red with the inner error, a timeout
+/// shown as the inner `connection reset`.
+#[test]
+fn a_run_inside_the_decision_does_not_mark_the_attempt() {
+    let logs = traced(&|| assert_eq!(asks_while_deciding().unwrap(), 7));
+    assert_eq!(
+        logs.closed_spans(),
+        [
+            "retry.attempt | operation=asks_while_deciding | attempt=1".to_string(),
+            "caller | id=1".to_string()
+        ],
+        "retry_if_ok"
+    );
+    let classified = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_if(timed_out_after_asking)
+        .with_attempt_spans(true)
+        .with_name("classified");
+    let logs = traced(&|| {
+        fail(1, TimedOut);
+        assert_eq!(classified.retry(step).call().unwrap(), 7);
+    });
+    assert_eq!(
+        logs.closed_spans(),
+        [
+            "retry.attempt | operation=classified | attempt=1 | error_kind=unclassified \
+             | otel.status_code=ERROR | otel.status_description=timed out"
+                .to_string(),
+            "retry.attempt | operation=classified | attempt=2".to_string(),
+            "caller | id=1".to_string()
+        ],
+        "retry_if"
+    );
+}

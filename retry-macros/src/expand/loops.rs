@@ -55,7 +55,6 @@ pub(super) struct Loop<'a> {
     wait: Ident,
     attempt_span: Ident,
     entered: Ident,
-    deciding: Ident,
 }
 
 /// A generated local: `__retry_*`, with the macro's hygiene.
@@ -132,7 +131,6 @@ impl<'a> Loop<'a> {
             wait: ident("__retry_wait"),
             attempt_span: ident("__retry_span"),
             entered: ident("__retry_entered"),
-            deciding: ident("__retry_deciding"),
         }
     }
 
@@ -209,20 +207,30 @@ impl<'a> Loop<'a> {
         let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#result_at_err));
         // A body that reads its attempt has each failure decided on the full
         // path, which keeps its kind for the next attempt's `previous_kind`.
-        let (failed_fn, next_wait_fn) = if self.attempt_param.is_some() {
+        // A loop with attempt spans decides on the full path too, telling
+        // the run whether the failure marks the attempt's span (the
+        // subscriber enabled it).
+        let (failed_fn, next_wait_fn) = if self.spans {
+            ("failed_spanned", "next_wait_spanned")
+        } else if self.attempt_param.is_some() {
             ("failed_in_full", "next_wait_in_full")
         } else {
             ("failed", "next_wait")
         };
         let failed_fn = Ident::new(failed_fn, cfg.when_span);
         let next_wait_fn = Ident::new(next_wait_fn, cfg.when_span);
-        let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, #error_at_err));
+        let marks = if self.spans {
+            let span = &self.attempt_span;
+            quote!(, #span.marks())
+        } else {
+            quote!()
+        };
+        let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, #error_at_err #marks));
         match &cfg.retry_if_ok {
             // One runtime call decides; the `as_result` beside it is only there
             // to report a return type that is not a `Result` on that type.
             None => {
-                let next_wait =
-                    quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #result_at_err));
+                let next_wait = quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #result_at_err #marks));
                 quote! {
                     #[allow(unused_parens)]
                     let _ = #as_result;
@@ -296,18 +304,14 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// With spans, the statement that says the loop decides in the
-    /// attempt's span (after the attempt: a failure the loop announces
-    /// marks that span, one of a run inside the attempt does not).
-    fn start_deciding(&self) -> TokenStream {
+    /// With spans, the statement that says the attempt finished (its
+    /// span's drop from then on is no cancel).
+    fn attempt_finished(&self) -> TokenStream {
         let Loop {
-            p,
-            deciding,
-            attempt_span,
-            ..
+            p, attempt_span, ..
         } = self;
         if self.spans {
-            quote!(let #deciding = #p::deciding(&#attempt_span);)
+            quote!(#p::attempt_finished(&#attempt_span);)
         } else {
             quote!()
         }
@@ -421,7 +425,7 @@ impl<'a> Loop<'a> {
             _ => None,
         };
         let attempt = self.async_attempt();
-        let start_deciding = self.start_deciding();
+        let attempt_finished = self.attempt_finished();
         let decide = self.decide();
         quote! {
             #policy_binding
@@ -436,7 +440,7 @@ impl<'a> Loop<'a> {
                     #awaited_reborrows
                     let #result #result_ty = #attempt;
                     #enter_span
-                    #start_deciding
+                    #attempt_finished
                     #decide
                     #wait
                 };
@@ -555,7 +559,6 @@ impl<'a> Loop<'a> {
             wait,
             attempt_body,
             entered,
-            deciding,
             attempt_span,
             ..
         } = self;
@@ -563,12 +566,12 @@ impl<'a> Loop<'a> {
         let (open_span, enter_span) = self.open_and_enter_span();
         let bind_attempt = self.bind_attempt();
         let closure_output = self.closure_output();
-        let start_deciding = self.start_deciding();
+        let attempt_finished = self.attempt_finished();
         let decide = self.decide();
         let leave_span = if self.spans {
             // (the span closes before the sleep: its time is the
             // attempt's and the decision's, not the backoff's)
-            quote!(::core::mem::drop(#deciding); ::core::mem::drop(#entered); ::core::mem::drop(#attempt_span);)
+            quote!(::core::mem::drop(#entered); ::core::mem::drop(#attempt_span);)
         } else {
             quote!()
         };
@@ -581,7 +584,7 @@ impl<'a> Loop<'a> {
                 #enter_span
                 #bind_attempt
                 let #result = #p::attempt_sync(#policy, || #closure_output { #attempt_body });
-                #start_deciding
+                #attempt_finished
                 #decide
                 #leave_span
                 #p::sleep_sync(#wait);

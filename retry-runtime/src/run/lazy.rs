@@ -122,6 +122,18 @@ impl LazyRun {
         }
     }
 
+    /// [`state`](Self::state), told that its next failure marks the
+    /// attempt's span if `marks` (a constant `false` folds away).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn state_marking<W, G>(&mut self, policy: &Policy<W, G>, marks: bool) -> &mut State {
+        let state = self.state(policy);
+        if marks {
+            state.mark_next_failure();
+        }
+        state
+    }
+
     /// A run that reports its attempts and the time it took (waits
     /// included), on success as on failure: the clock is read at its start.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -366,6 +378,50 @@ impl LazyRun {
         }
     }
 
+    /// [`failed_in_full`](Self::failed_in_full) for a loop with attempt
+    /// spans, deciding in the attempt's span, which it made: the failure
+    /// marks that span if `marks` (the subscriber enabled it). A run
+    /// inside the attempt never marks it, its own state not being told.
+    #[inline(never)]
+    pub fn failed_spanned<W, G, E: DisplayError>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        marks: bool,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
+        self.state_marking(policy, marks)
+            .failed_in_full(policy, error)
+    }
+
+    /// [`next_wait_in_full`](Self::next_wait_in_full) for a loop with
+    /// attempt spans (see [`failed_spanned`](Self::failed_spanned)).
+    #[inline]
+    pub fn next_wait_spanned<W, G, R>(
+        &mut self,
+        policy: &Policy<W, G>,
+        result: &R,
+        marks: bool,
+    ) -> Option<Duration>
+    where
+        R: IsResult,
+        R::Err: DisplayError,
+        W: When<R::Err>,
+    {
+        match result.as_result() {
+            Ok(_) => {
+                self.succeeded(policy);
+                None
+            }
+            Err(error) => match self.failed_spanned(policy, error, marks) {
+                Decision::Retry(wait) => Some(wait),
+                Decision::GiveUp(_) => None,
+            },
+        }
+    }
+
     /// [`Run::rejected`], starting the state if need be.
     #[inline(never)]
     pub fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
@@ -396,6 +452,7 @@ impl LazyRun {
         policy: &Policy<W, G>,
         outcome: Result<T, E>,
         notify: &mut N,
+        marks: bool,
     ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
     where
         W: When<E>,
@@ -405,7 +462,10 @@ impl LazyRun {
                 self.succeeded(policy);
                 ControlFlow::Break(Ok(value))
             }
-            Err(error) => match self.state(policy).failed_notify(policy, &error, notify) {
+            Err(error) => match self
+                .state_marking(policy, marks)
+                .failed_notify(policy, &error, notify)
+            {
                 Decision::Retry(wait) => ControlFlow::Continue(wait),
                 Decision::GiveUp(reason) => {
                     let state = self.0.take();
@@ -581,21 +641,24 @@ where
             }
         };
         let entered = span.as_ref().map(tracing::Span::enter);
-        // (deciding in the attempt's span: a failure marks it)
-        let deciding = span.as_ref().map(crate::span::Deciding::start_in);
         let wait = match result.as_result() {
             Ok(_) => {
                 state.succeeded(policy);
                 return result;
             }
-            Err(error) => match state.failed_notify(policy, error, notify) {
-                Decision::Retry(wait) => wait,
-                Decision::GiveUp(_) => return result,
-            },
+            Err(error) => {
+                // (decided in the attempt's span: a failure marks it)
+                if span.as_ref().is_some_and(|s| !s.is_disabled()) {
+                    state.mark_next_failure();
+                }
+                match state.failed_notify(policy, error, notify) {
+                    Decision::Retry(wait) => wait,
+                    Decision::GiveUp(_) => return result,
+                }
+            }
         };
         // the attempt's span closes before the sleep: its time is the
         // attempt's and the decision's, not the backoff's
-        drop(deciding);
         drop(entered);
         drop(span);
         sleep::block_on_wait(sleeper, wait);

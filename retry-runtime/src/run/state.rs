@@ -26,7 +26,7 @@ use crate::throttle::{Throttle, Throttled};
 /// (see [`LazyRun`]).
 pub(crate) struct State {
     pub(super) attempts: u32,
-    /// [`PLAIN`](Self::PLAIN) and [`LAST`](Self::LAST): flags in one
+    /// [`PLAIN`](Self::PLAIN), [`LAST`](Self::LAST), [`MARKS`](Self::MARKS): flags in one
     /// byte, so the state stays 32 bytes (the `#[retry]` future holds it).
     flags: u8,
     /// The breaker's leave for the attempt in progress.
@@ -59,6 +59,21 @@ impl State {
     /// `Attempts`: the policy's attempts did not run out, and its events
     /// keep its limit.
     const LAST: u8 = 4;
+    /// The next failure is decided by the run that made its attempt's
+    /// span, in that span, which it then marks failed (see
+    /// [`mark_next_failure`](Self::mark_next_failure)); taken by the
+    /// decision.
+    const MARKS: u8 = 8;
+
+    /// The next failure decided is that of an attempt in an enabled span
+    /// of this run's, entered now: the decision marks the span failed
+    /// (`span::attempt_failed`). Set by the run that made the span, so a
+    /// run inside the attempt (a retried call, the tower layer, a `Run`
+    /// in a predicate) never marks it: its own state has no such bit.
+    #[inline]
+    pub(crate) fn mark_next_failure(&mut self) {
+        self.flags |= Self::MARKS;
+    }
 
     /// Read the clock now, for a run that tells the time since its start
     /// (a per-call hook's events, a detailed run's error, `Run::timed`),
@@ -601,12 +616,14 @@ impl State {
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
         }
-        // An error marks the attempt's span, if this run made it, whether
-        // the policy retries it or not; a result `retry_if_ok` rejected is
-        // no error (the only verdict to retry told to the guards as
-        // neither failure nor success: `rejected`).
+        // An error marks the attempt's span, if this run made it (and said
+        // so, `MARKS`), whether the policy retries it or not; a result
+        // `retry_if_ok` rejected is no error (the only verdict to retry
+        // told to the guards as neither failure nor success: `rejected`).
+        let marks = self.flags & Self::MARKS != 0;
+        self.flags &= !Self::MARKS;
         let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
-        let mark = crate::span::marks_attempt(policy) && !rejected_ok;
+        let mark = marks && !rejected_ok;
         match decision {
             Decision::Retry(wait) => {
                 self.previous = nanos(wait);
