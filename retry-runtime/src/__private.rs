@@ -70,7 +70,7 @@ impl AttemptSpan {
     /// The loop tells its run ([`LazyRun::next_wait_spanned`]).
     #[inline]
     pub fn marks(&self) -> bool {
-        !self.span.is_disabled()
+        crate::span::marks(Some(&self.span))
     }
 }
 

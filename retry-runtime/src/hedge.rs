@@ -624,7 +624,7 @@ where
                             };
                             // (in the failed attempt's span, which this
                             // run made: it marks it, if enabled)
-                            let mark = span.as_ref().is_some_and(|s| !s.is_disabled());
+                            let mark = crate::span::marks(span.as_ref());
                             announce_retry(
                                 policy,
                                 &ev,

@@ -682,7 +682,7 @@ where
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let marks = span.as_ref().is_some_and(|s| !s.is_disabled());
+    let marks = crate::span::marks(span.as_ref());
     Poll::Ready(run.settle(policy, outcome, notify, marks))
 }
 

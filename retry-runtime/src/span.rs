@@ -66,6 +66,13 @@ pub(crate) fn attempt_failed(span: &tracing::Span, error: &dyn Display, kind: Op
     }
 }
 
+/// Does a failure decided in `span`, an attempt's span the run made (if
+/// it made one), mark it: is it one the subscriber enabled?
+#[inline]
+pub(crate) fn marks(span: Option<&tracing::Span>) -> bool {
+    span.is_some_and(|span| !span.is_disabled())
+}
+
 /// The span of the next attempt of a run that has made `made`, if `policy`
 /// asks for spans.
 #[cfg_attr(not(debug_assertions), inline(always))]

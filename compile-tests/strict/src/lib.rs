@@ -415,6 +415,39 @@ pub fn with_retry_if_ok(x: u32) -> Result<u32, CallError> {
     flaky(0).map(|_| x)
 }
 
+/// `retry_if_ok`, each attempt in its span (the loop decides with the
+/// spans' calls, in the function).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_if_ok = is_zero, attempt_spans = true)]
+pub fn with_retry_if_ok_spanned(x: u32) -> Result<u32, CallError> {
+    flaky(0).map(|_| x)
+}
+
+/// An async `#[attempt]` parameter with `retry_if_ok`, in attempt spans.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_if_ok = is_zero, attempt_spans = true)]
+pub async fn async_attempt_retry_if_ok_spanned(
+    #[attempt] attempt: Attempt,
+) -> Result<u32, CallError> {
+    flaky(attempt.number)
+}
+
+/// An async `#[attempt]` parameter with a timeout, in attempt spans.
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "none", timeout = "1s", attempt_spans = true)]
+pub async fn async_attempt_timeout_spanned(#[attempt] attempt: Attempt) -> Result<u32, CallError> {
+    ready(attempt.number).await
+}
+
 /// Is the error a timeout?
 fn is_timeout(e: &CallError) -> bool {
     *e == CallError::Timeout

@@ -648,7 +648,7 @@ where
             }
             Err(error) => {
                 // (decided in the attempt's span: a failure marks it)
-                if span.as_ref().is_some_and(|s| !s.is_disabled()) {
+                if crate::span::marks(span.as_ref()) {
                     state.mark_next_failure();
                 }
                 match state.failed_notify(policy, error, notify) {

@@ -61,8 +61,8 @@ impl State {
     const LAST: u8 = 4;
     /// The next failure is decided by the run that made its attempt's
     /// span, in that span, which it then marks failed (see
-    /// [`mark_next_failure`](Self::mark_next_failure)); taken by the
-    /// decision.
+    /// [`mark_next_failure`](Self::mark_next_failure)); taken by that
+    /// decision, on the full path.
     const MARKS: u8 = 8;
 
     /// The next failure decided is that of an attempt in an enabled span
@@ -70,9 +70,16 @@ impl State {
     /// (`span::attempt_failed`). Set by the run that made the span, so a
     /// run inside the attempt (a retried call, the tower layer, a `Run`
     /// in a predicate) never marks it: its own state has no such bit.
+    ///
+    /// Such a run's failures take the full path from then on (`PLAIN`
+    /// cleared), whose decision takes the bit: the quick path, taken when
+    /// nobody listens for the WARN line (a level lowered mid-run), would
+    /// leave it to a later decision, which would mark whatever span is
+    /// current then. (A run with spans is not on the quick path anyway
+    /// while its spans are exported.)
     #[inline]
     pub(crate) fn mark_next_failure(&mut self) {
-        self.flags |= Self::MARKS;
+        self.flags = (self.flags | Self::MARKS) & !Self::PLAIN;
     }
 
     /// Read the clock now, for a run that tells the time since its start
@@ -931,6 +938,30 @@ mod tests {
     /// policy's are not used up); and it no longer takes the quick path,
     /// which reads the policy's limit. A failure the policy would not retry
     /// keeps its own reason.
+    /// A failure its run marks (the run made its attempt's span) takes
+    /// the full path, and its decision takes the bit. (The quick path,
+    /// taken when nobody listens for the WARN line -- a level lowered
+    /// mid-run -- left the bit set, and a later decision of the run's
+    /// marked whatever span was current: another run's attempt.)
+    #[test]
+    fn a_marked_failure_takes_the_full_path_and_its_bit() {
+        use crate::run::gate::NoNotify;
+        let plain = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let mut state = State::new(&plain);
+        assert_ne!(state.flags & State::PLAIN, 0);
+        state.mark_next_failure();
+        assert_eq!(
+            state.flags & State::PLAIN,
+            0,
+            "a marked failure goes the full way"
+        );
+        assert_eq!(
+            state.failed_notify(&plain, &"down", &mut NoNotify),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(state.flags & State::MARKS, 0, "the decision took it");
+    }
+
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[test]
     fn a_last_attempt_ends_the_run_whatever_the_policy_allows() {
