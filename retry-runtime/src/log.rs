@@ -436,26 +436,6 @@ pub(crate) fn success(
     }
 }
 
-/// [`success`] of a job's success reported by
-/// [`Policy::report_success`](crate::Policy::report_success) (no run: the
-/// time is the one reported, or none).
-pub(crate) fn reported_success(
-    operation: &'static str,
-    attempt: u32,
-    max_attempts: u32,
-    elapsed: Elapsed,
-) {
-    if may_log(tracing::Level::INFO) {
-        success_line_at(
-            operation,
-            attempt,
-            max_attempts,
-            elapsed,
-            metrics::Outcome::SucceededAfterRetries,
-        );
-    }
-}
-
 /// The INFO line of a hedged call whose first attempt won after another
 /// attempt failed (and was logged): the same message as [`success`], so
 /// the call's last line says it ended, with the outcome it is counted
@@ -495,9 +475,12 @@ fn success_line(
 }
 
 /// [`success_line`] with the time known (a run's start by reference keeps
-/// the hot callers' signature; a reported success gives its time).
+/// the hot callers' signature); also the line of a job's success reported
+/// by [`Policy::report_success`](crate::Policy::report_success), with the
+/// time reported or none (a cold path: the macro's own level check is
+/// enough there).
 #[cold]
-fn success_line_at(
+pub(crate) fn success_line_at(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,

@@ -1143,7 +1143,13 @@ impl<W, G> Policy<W, G> {
         }
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
-        crate::log::reported_success(self.name, attempt, max_attempts, shown);
+        crate::log::success_line_at(
+            self.name,
+            attempt,
+            max_attempts,
+            shown,
+            Outcome::SucceededAfterRetries,
+        );
         // (counted up to the policy's limit, as a reported give-up is)
         let counted = attempt.min(max_attempts);
         metrics::call_ended(self.name, Outcome::SucceededAfterRetries, counted);
