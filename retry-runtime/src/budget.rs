@@ -40,7 +40,7 @@
 use core::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::metrics;
+use crate::metrics::{self, GaugeLock};
 
 /// One token, in the bucket's unit.
 const TOKEN: u64 = 1000;
@@ -88,6 +88,8 @@ pub struct RetryBudget {
     first_attempts: AtomicU64,
     retries: AtomicU64,
     refused: AtomicU64,
+    /// Serializes the tokens gauge's updates (the `metrics` feature).
+    gauge: GaugeLock,
 }
 
 impl RetryBudget {
@@ -109,6 +111,7 @@ impl RetryBudget {
             first_attempts: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            gauge: GaugeLock::new(),
         }
     }
 
@@ -192,8 +195,8 @@ impl RetryBudget {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
                 (t < max).then(|| t.saturating_add(deposit).min(max))
             });
-        if let Ok(t) = moved {
-            metrics::budget(self.name, tokens(t.saturating_add(deposit).min(max)), false);
+        if moved.is_ok() {
+            self.gauge(false);
         }
     }
 
@@ -212,10 +215,7 @@ impl RetryBudget {
                 (t > half && t >= TOKEN).then(|| t - TOKEN)
             });
         let granted = moved.is_ok();
-        match moved {
-            Ok(t) => metrics::budget(self.name, tokens(t - TOKEN), false),
-            Err(t) => metrics::budget(self.name, tokens(t), true),
-        }
+        self.gauge(!granted);
         let counter = if granted {
             &self.retries
         } else {
@@ -235,14 +235,24 @@ impl RetryBudget {
             .retries
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         let max = self.max;
-        if let Ok(t) = self
+        let _ = self
             .tokens
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
                 Some(t.saturating_add(TOKEN).min(max))
-            })
-        {
-            metrics::budget(self.name, tokens(t.saturating_add(TOKEN).min(max)), false);
-        }
+            });
+        self.gauge(false);
+    }
+
+    /// Set the tokens gauge to the bucket's balance now (and count a
+    /// refusal if `refused`): see [`metrics::budget`].
+    #[inline]
+    fn gauge(&self, refused: bool) {
+        metrics::budget(
+            self.name,
+            &self.gauge,
+            || tokens(self.tokens.load(Ordering::Relaxed)),
+            refused,
+        );
     }
 
     /// The balance and the counters, for metrics.
@@ -288,7 +298,7 @@ impl RetryBudget {
     /// ```
     pub fn reset(&self) {
         self.tokens.store(self.max, Ordering::Relaxed);
-        metrics::budget(self.name, tokens(self.max), false);
+        self.gauge(false);
         self.first_attempts.store(0, Ordering::Relaxed);
         self.retries.store(0, Ordering::Relaxed);
         self.refused.store(0, Ordering::Relaxed);

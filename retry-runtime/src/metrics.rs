@@ -516,13 +516,30 @@ pub(crate) fn circuit_state(name: &'static str, lock: &GaugeLock, now: impl FnOn
     }
 }
 
-/// Budget `name` now holds `tokens`; `refused`: it refused a retry.
+/// Budget `name`'s bucket changed, or it refused a retry (`refused`): set
+/// its tokens gauge, under its `lock`, to what `now` reads from the bucket
+/// then, not to the balance the change left: as with [`circuit_state`], a
+/// thread held up between its compare-and-swap and this could otherwise set
+/// an older balance after a newer one, and a full bucket (whose deposits
+/// write nothing) would keep it. The lock is taken only with the metrics
+/// on.
 #[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn budget(name: &'static str, tokens: f64, refused: bool) {
+pub(crate) fn budget(
+    name: &'static str,
+    lock: &GaugeLock,
+    now: impl FnOnce() -> f64,
+    refused: bool,
+) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::budget(name, tokens, refused);
+        {
+            let _one_at_a_time = lock
+                .lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            imp::budget(name, now(), refused);
+        }
     }
 }
 

@@ -240,6 +240,60 @@ fn a_reset_sets_the_tokens_gauge() {
     assert_eq!(rec.gauge(BUDGET_TOKENS, &budget), Some(4.0));
 }
 
+static DEPOSITED: RetryBudget = RetryBudget::new("deposited")
+    .with_percent(100)
+    .with_max_tokens(8);
+
+/// Threads that change the bucket at once leave the gauge on the balance:
+/// each used to set the balance its own swap left, after the swap, so the
+/// thread that moved the bucket first could set its older balance last;
+/// and a bucket left full, whose deposits write nothing, kept that stale
+/// gauge for good. Each round drains the bucket to half (4 of 8 tokens),
+/// then 4 threads each deposit a token at once, filling it. (A race: before
+/// the fix, about 1 round in 500 on a 2-core machine ended stale.)
+#[test]
+fn racing_deposits_leave_the_tokens_gauge_on_the_balance() {
+    const THREADS: usize = 4;
+    const ROUNDS: usize = 3_000;
+    retry_runtime::metrics::enable();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let budget = [("budget", "deposited")];
+    let start = std::sync::Barrier::new(THREADS + 1);
+    let end = std::sync::Barrier::new(THREADS + 1);
+    let mut stale = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                metrics::with_local_recorder(&recorder, || {
+                    for _ in 0..ROUNDS {
+                        start.wait();
+                        DEPOSITED.deposit(); // a whole token each (100%)
+                        end.wait();
+                    }
+                })
+            });
+        }
+        metrics::with_local_recorder(&recorder, || {
+            for round in 0..ROUNDS {
+                while DEPOSITED.try_withdraw() {}
+                assert_eq!(DEPOSITED.stats().tokens, 4.0);
+                start.wait();
+                end.wait();
+                let gauge = Recorded::from(&snapshotter).gauge(BUDGET_TOKENS, &budget);
+                if gauge != Some(8.0) {
+                    stale.push((round, gauge));
+                }
+            }
+        });
+    });
+    assert_eq!(DEPOSITED.stats().tokens, 8.0);
+    assert!(
+        stale.is_empty(),
+        "rounds that ended on a stale gauge: {stale:?}"
+    );
+}
+
 static FIRST_CLOCK: ManualClock = ManualClock::new();
 static FIRST: CircuitBreaker = CircuitBreaker::new("first-moves")
     .with_failures(1)
