@@ -341,7 +341,11 @@ pub struct BudgetStats {
     pub tokens: f64,
     /// The bucket's capacity.
     pub max_tokens: u32,
-    /// Deposits made (first attempts), ever.
+    /// Deposits made (first attempts), ever. A run deposits when its
+    /// first attempt ends (a hedged run when it starts): a first attempt
+    /// cut short, its call dropped (cancelled) or a panic unwinding
+    /// through it, deposits nothing, so this may count fewer first
+    /// attempts than were started; the bucket errs toward fewer retries.
     pub first_attempts: u64,
     /// Retries granted and made, ever (a granted retry that another guard
     /// turned away gave its token back and is not counted).
