@@ -21,9 +21,14 @@
 //!   backoff would end past it leaves a start already due before it).
 //!   A failure whose wait is the server's (a `Retry-After`, or a gRPC
 //!   pushback, that the policy honours: a 429) holds every start back
-//!   until that wait has passed, the next hedge and every later failure's
-//!   retry included, and a server's wait that would end past
-//!   `max_elapsed` starts nothing more. A failure asks the budget and the
+//!   until that wait has passed, the next hedge and every retry granted,
+//!   before or after it, included, whether it gets a retry of its own or
+//!   not (every attempt started or granted, a refusal); a server's wait
+//!   that would end at or past `max_elapsed` starts nothing more, not even
+//!   a retry granted before it (its budget token goes back), and the call
+//!   gives up on the deadline once nothing is in flight. (A failure left
+//!   to an outer retried call, below, holds nothing: the outer run waits
+//!   its `Retry-After`.) A failure asks the budget and the
 //!   throttle for a retry only when an attempt can start beyond those
 //!   already granted to earlier failures.
 //!   The wait a failure announces (its WARN line, the hooks'
@@ -549,6 +554,20 @@ where
                     let spanned = (failure, span.as_ref());
                     return Err(give_up(policy, spanned, (started, hedges), reason, now));
                 }
+                // A server's wait (a Retry-After the policy honours) holds
+                // every start back until it has passed, whether this
+                // failure gets a retry of its own or not: the retries
+                // granted before it included. (Not a deferred failure's:
+                // the outer run waits it, and retries the whole call.)
+                let told_until = match policy.told_wait(verdict) {
+                    Some(wait) if !failure.deferred => Some(now.saturating_add(wait)),
+                    _ => None,
+                };
+                let ends_past_deadline =
+                    |at: Duration| policy.stop.max_elapsed.is_some_and(|limit| at >= limit);
+                if let Some(until) = told_until.filter(|&at| !ends_past_deadline(at)) {
+                    hold_until = hold_until.max(until);
+                }
                 if failure.deferred {
                     // No retry of its own, and no hedge after it: the outer
                     // run retries the whole call. The attempts in flight go
@@ -559,6 +578,16 @@ where
                     deferring = true;
                     hedge_at = None;
                     not_retried = Some((done.number, StopReason::Deferred));
+                } else if told_until.is_some_and(ends_past_deadline) {
+                    // A server's wait that would end past the deadline
+                    // starts nothing more, not even a retry granted to an
+                    // earlier failure (its token goes back): the call
+                    // gives up once nothing is in flight.
+                    closed = Some(StopReason::Deadline);
+                    granted.give_back();
+                    in_flight.retain(InFlight::running);
+                    hedge_at = None;
+                    not_retried = Some((done.number, StopReason::Deadline));
                 } else if started.saturating_add(granted.retries) >= max {
                     // (a retry is decided only for an attempt that can
                     // start beyond those already granted)
@@ -592,11 +621,9 @@ where
                             // same: it starts then, if no start has taken
                             // it before. A wait the server asked for (a
                             // Retry-After the policy honours) holds every
-                            // start back, the next hedge included.
-                            let told = policy.waits_as_told(verdict);
-                            if told {
-                                hold_until = hold_until.max(now.saturating_add(wait));
-                            }
+                            // start back, the next hedge included (its
+                            // hold is set above).
+                            let told = told_until.is_some();
                             let due = now.saturating_add(wait).max(hold_until);
                             // (a start due before a server's wait is put
                             // off until it has passed)
@@ -659,11 +686,10 @@ where
                         // This failure's wait would end past the deadline,
                         // but a start is armed before it (the next hedge, or
                         // an earlier failure's retry): that one still goes.
-                        // (Not when the server asked for that wait: no start
-                        // goes before it.)
+                        // (A server's wait past the deadline has closed the
+                        // run above: no start goes before it.)
                         Decision::GiveUp(StopReason::Deadline)
-                            if next_start(hedge_at, &in_flight, hold_until).is_some()
-                                && !policy.waits_as_told(verdict) =>
+                            if next_start(hedge_at, &in_flight, hold_until).is_some() =>
                         {
                             not_retried = Some((done.number, StopReason::Deadline));
                         }

@@ -1222,10 +1222,20 @@ impl<W, G> Policy<W, G> {
     /// policy honours for the error's kind)?
     #[inline]
     pub(crate) fn waits_as_told(&self, verdict: Verdict) -> bool {
-        matches!(
-            (verdict.kind, verdict.retry_after),
-            (Some(kind), Some(_)) if self.retry_after.kinds.contains(kind)
-        )
+        self.told_wait(verdict).is_some()
+    }
+
+    /// The server's wait after this verdict, if the policy honours it for
+    /// the error's kind: the hint, at least the policy's
+    /// [`RetryAfter::floor`] and at most its [`RetryAfter::cap`].
+    #[inline]
+    pub(crate) fn told_wait(&self, verdict: Verdict) -> Option<Duration> {
+        match (verdict.kind, verdict.retry_after) {
+            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
+                Some(hint.max(self.retry_after.floor).min(self.retry_after.cap))
+            }
+            _ => None,
+        }
     }
 
     /// Hand the breaker's leave for an attempt that a later guard turned
@@ -1293,11 +1303,9 @@ impl<W, G> Policy<W, G> {
         if attempts_made >= self.stop.max_attempts() {
             return Decision::GiveUp(StopReason::Attempts);
         }
-        let wait = match (verdict.kind, verdict.retry_after) {
-            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
-                hint.max(self.retry_after.floor).min(self.retry_after.cap)
-            }
-            _ => {
+        let wait = match self.told_wait(verdict) {
+            Some(wait) => wait,
+            None => {
                 let base = self.backoff.delay(attempts_made - 1);
                 self.jitter.apply(base, previous, &self.backoff, rng)
             }

@@ -1643,3 +1643,83 @@ async fn a_permanent_failure_after_a_deferral_ends_the_call() {
     assert_eq!(inner_errors, [(2, StopReason::Permanent, not_found)]);
     assert!(waits.is_empty(), "no outer retry: {waits:?}");
 }
+
+/// Attempt 1 fails at 55ms with a 503 (its retry due 30ms later, at 85ms);
+/// attempt 2, the hedge at 50ms, at 60ms with a 429 asking for `after`;
+/// attempt 3 succeeds at once. `attempts` at most, within 10s: what the
+/// call returned, and when each attempt started.
+async fn a_429_beside_a_retry_granted(
+    attempts: u32,
+    after: Duration,
+) -> (
+    Result<u32, retry_runtime::RetryError<crate::hinted::Hinted>>,
+    Vec<Duration>,
+) {
+    use crate::hinted::Hinted;
+    use retry_runtime::{ErrorKind, Jitter};
+    let t0 = Instant::now();
+    let starts = Mutex::new(Vec::new());
+    let calls = AtomicU32::new(0);
+    let out = Policy::new()
+        .with_attempts(attempts)
+        .with_backoff(Backoff::fixed(ms(30)))
+        .with_jitter(Jitter::None)
+        .with_hedge(ms(50))
+        .with_max_elapsed(Duration::from_secs(10))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            starts.lock().unwrap().push(t0.elapsed());
+            let (wait, kind, after) = match n {
+                1 => (55, ErrorKind::Unavailable, None),
+                2 => (10, ErrorKind::RateLimited, Some(after)),
+                _ => return Ok(n),
+            };
+            sleep(ms(wait)).await;
+            Err(Hinted { kind, after })
+        })
+        .detailed()
+        .hedged()
+        .await;
+    let starts = starts.lock().unwrap().clone();
+    (out.map(|won| won.value), starts)
+}
+
+/// A server's wait holds back an earlier failure's retry also when the
+/// failure that carries it gets no retry of its own (every attempt started
+/// or granted): attempt 3, attempt 1's retry due at 85ms, starts when the
+/// 429's second has passed (it started at 85ms, into the rate limit).
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_holds_back_a_retry_granted_before_it() {
+    let second = Duration::from_secs(1);
+    for attempts in [3, 4] {
+        let (out, starts) = a_429_beside_a_retry_granted(attempts, second).await;
+        assert_eq!(out.unwrap(), 3, "attempts = {attempts}");
+        assert_eq!(starts, [ms(0), ms(50), ms(1060)], "attempts = {attempts}");
+    }
+    // a wait that ends before the deadline holds, whatever it is
+    let (out, starts) = a_429_beside_a_retry_granted(4, Duration::from_secs(9)).await;
+    assert_eq!(out.unwrap(), 3);
+    assert_eq!(starts, [ms(0), ms(50), ms(9060)]);
+}
+
+/// A server's wait that would end past `max_elapsed` starts nothing more,
+/// not even a retry granted before it to an earlier failure (which started
+/// at 85ms, into the rate limit): the call gives up on the deadline once
+/// nothing is in flight, with the attempts started.
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_past_the_deadline_starts_no_retry_granted_before_it() {
+    for attempts in [3, 4] {
+        let t0 = Instant::now();
+        let (out, starts) = a_429_beside_a_retry_granted(attempts, Duration::from_secs(10)).await;
+        let e = out.unwrap_err();
+        assert_eq!(
+            (e.attempts, e.reason),
+            (2, StopReason::Deadline),
+            "attempts = {attempts}"
+        );
+        assert_eq!(e.last_error.kind, retry_runtime::ErrorKind::RateLimited);
+        assert_eq!(starts, [ms(0), ms(50)], "attempts = {attempts}");
+        assert_eq!(t0.elapsed(), ms(60), "attempts = {attempts}");
+    }
+}
