@@ -181,7 +181,8 @@ use crate::stop::StopReason;
 /// `retry.attempt` span (with attempt spans on: the future is made and
 /// polled in it, and the lines about the attempt are logged in it), and
 /// its error once it has failed and is not yet handled (a success ready in
-/// the same poll wins over it).
+/// the same poll wins over it; the failure is told to the guards at once,
+/// see `run`).
 ///
 /// Or a failed attempt whose retry is granted and not yet started
 /// (`retry_due`: when it is due, since the run's start): it keeps a place
@@ -272,8 +273,12 @@ impl Leave {
 
     /// The attempt failed, the policy's `verdict` on its error: told as a
     /// failure if the error is one the policy retries, as neither
-    /// otherwise (a 404 says nothing of the dependency's health).
+    /// otherwise (a 404 says nothing of the dependency's health). Once: an
+    /// attempt already told is not told again.
     fn told_failed<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) {
+        if self.told {
+            return;
+        }
         let outcome = if verdict.retry {
             Outcome::Failure
         } else {
@@ -458,7 +463,15 @@ where
                     if let Poll::Ready(out) = attempt.fut.as_mut().poll(cx) {
                         match out {
                             Ok(value) => return Poll::Ready(Event::Done(i, Ok(value))),
-                            Err(error) => attempt.failed = Some(error),
+                            // Told to the guards at once: an attempt polled
+                            // after it in this pass may panic, and the
+                            // unwinding drops the failure before it is
+                            // handled (its leave then says "no outcome").
+                            // Its lines come when it is handled.
+                            Err(error) => {
+                                attempt.leave.told_failed(policy, policy.when.check(&error));
+                                attempt.failed = Some(error);
+                            }
                         }
                     }
                 }
@@ -529,8 +542,8 @@ where
                     }
                     Err(error) => error,
                 };
+                // (told to the guards when it was polled)
                 let verdict = policy.when.check(&error);
-                done.leave.told_failed(policy, verdict);
                 failed += 1;
                 let now = elapsed();
                 // when this failure's retry is due, if one is granted
@@ -969,10 +982,10 @@ struct Failure<E> {
 }
 
 /// The failures ready in the same poll as the one that ends the call (a
-/// success that wins, or a non-retriable error): each told to the guards,
-/// and logged as not retried (`why`) in its attempt's span, which it marks
-/// failed (the span is taken, so the attempt's drop does not take it for
-/// cancelled). Whether there was one.
+/// success that wins, or a non-retriable error), each told to the guards
+/// already (when it was polled): each logged as not retried (`why`) in its
+/// attempt's span, which it marks failed (the span is taken, so the
+/// attempt's drop does not take it for cancelled). Whether there was one.
 fn failures_beside<W, G, Fut, E>(
     policy: &Policy<W, G>,
     in_flight: &mut [InFlight<Fut, E>],
@@ -987,8 +1000,8 @@ where
     for other in in_flight {
         if let Some(error) = other.failed.take() {
             beside = true;
+            // (told to the guards when it was polled)
             let verdict = policy.when.check(&error);
-            other.leave.told_failed(policy, verdict);
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);

@@ -1723,3 +1723,49 @@ async fn a_servers_wait_past_the_deadline_starts_no_retry_granted_before_it() {
         assert_eq!(t0.elapsed(), ms(60), "attempts = {attempts}");
     }
 }
+
+/// A failure ready in the same poll as another attempt's panic is still
+/// told to the guards: the breaker records it a failure (the panicked
+/// attempt made with no outcome), the throttle counts it. (Both were lost
+/// in the unwinding: the failure recorded as neutral, the throttle told
+/// nothing.)
+#[tokio::test(start_paused = true)]
+async fn a_failure_beside_a_panic_is_told_to_the_guards() {
+    static B: CircuitBreaker = CircuitBreaker::new("hedge-failure-beside-panic");
+    static BUDGET: RetryBudget = RetryBudget::new("hedge-failure-beside-panic");
+    let throttle: &'static retry_runtime::Throttle = Box::leak(Box::new(
+        retry_runtime::Throttle::new("hedge-failure-beside-panic"),
+    ));
+    let calls: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+    let joined = tokio::spawn(async move {
+        Policy::new()
+            .with_attempts(2)
+            .with_backoff(Backoff::fixed(ms(40)))
+            .with_hedge(ms(5))
+            .with_circuit(&B)
+            .with_budget(&BUDGET)
+            .with_throttle(throttle)
+            .retry_on(KindSet::TRANSIENT)
+            .retry(move || async move {
+                // attempt 1 fails at 10ms; attempt 2, started at 5ms,
+                // panics at 10ms, in the same poll
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                sleep(ms(if n == 1 { 10 } else { 5 })).await;
+                assert!(n < 2, "attempt 2 panics");
+                Err::<u32, Fail>(Fail::Unavailable)
+            })
+            .hedged()
+            .await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let s = B.stats();
+    assert_eq!(
+        (s.permitted, s.successes, s.failures, s.neutral),
+        (2, 0, 1, 1),
+        "{s:?}"
+    );
+    let t = throttle.stats();
+    assert_eq!((t.requests, t.accepts), (1, 0), "{t:?}");
+}
