@@ -183,10 +183,125 @@ fn lost_probes_are_replaced_after_a_recovery_timeout() {
         Level::INFO,
         "circuit `upstream` is still half-open: its probes did not report; letting 1 new probe call(s) through",
     );
-    b.record(lost, S); // from the abandoned round: ignored
-    assert_eq!(b.state(), CircuitState::HalfOpen);
     b.record(fresh, S);
     assert_eq!(b.state(), CircuitState::Closed);
+    b.record(lost, F); // it reports at last, after the close: ignored
+    assert_stats!(b; state: CircuitState::Closed, consecutive_failures: 0, failures: 2);
+}
+
+/// Calls slower than the recovery timeout, under steady traffic, and every
+/// one succeeds: each round of probes was replaced before its probe
+/// reported, and the late successes were dropped, so the breaker stayed
+/// half-open forever (100 probes let through in 10s, all succeeded). A
+/// probe of the round just replaced now counts in the round under way.
+#[test]
+fn probes_slower_than_the_recovery_close_the_breaker() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(ms(100)));
+    calls(b, &[F]);
+    // a call every 10ms; one let through takes 150ms and succeeds
+    let mut in_flight: std::collections::VecDeque<(Duration, Permit)> = Default::default();
+    let mut closed_at = None;
+    for tick in 1..=1000 {
+        let now = ms(10 * tick);
+        clock.set(now);
+        while in_flight.front().is_some_and(|&(done, _)| done <= now) {
+            let (_, permit) = in_flight.pop_front().unwrap();
+            b.record(permit, S);
+        }
+        if closed_at.is_none() && b.state() == CircuitState::Closed {
+            closed_at = Some(now);
+        }
+        if let Ok(permit) = b.try_acquire() {
+            in_flight.push_back((now + ms(150), permit));
+        }
+    }
+    // half-open at 100ms, replaced at 200ms, its probe reports at 250ms
+    assert_eq!(closed_at, Some(ms(250)), "{:?}", b.stats());
+    assert_stats!(b; state: CircuitState::Closed, failures: 1, opened: 1);
+}
+
+/// A late success of the replaced round counts as a success of the round
+/// under way without taking one of its slots; the round closes when its
+/// successes, late ones included, reach the probe count.
+#[test]
+fn a_late_probe_success_counts_in_the_round_under_way() {
+    let (b, clock) = breaker(|b| b.with_failures(1).with_probes(2));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let (old1, old2) = (b.try_acquire().unwrap(), b.try_acquire().unwrap());
+    clock.set(s(60)); // neither reported: a new round
+    let new1 = b.try_acquire().unwrap();
+    b.record(old1, S);
+    assert_stats!(b; state: CircuitState::HalfOpen, probes_let_through: 1, probes_succeeded: 1);
+    let new2 = b.try_acquire().expect("the late success took no slot");
+    b.record(old2, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+    b.record(new1, F); // the round closed: ignored
+    b.record(new2, F);
+    assert_stats!(b; state: CircuitState::Closed, consecutive_failures: 0, opened: 1);
+}
+
+/// A late failure of the replaced round re-opens the breaker, as a failure
+/// of a probe of the round under way does.
+#[test]
+fn a_late_probe_failure_reopens() {
+    let logs = support::capture();
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let old = b.try_acquire().unwrap();
+    clock.set(s(60));
+    let new = b.try_acquire().unwrap();
+    clock.set(s(61));
+    b.record(old, F);
+    assert_stats!(b; state: CircuitState::Open, opened: 2);
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` re-opened: a probe call failed; rejecting calls for 30s",
+    );
+    b.record(new, S); // its round is over: ignored
+    assert_eq!(b.state(), CircuitState::Open);
+    assert_eq!(b.try_acquire().unwrap_err().retry_after, s(30));
+}
+
+/// A late neutral outcome of the replaced round frees nothing: its slot
+/// was the old round's, and the round under way keeps its probes out.
+#[test]
+fn a_late_neutral_probe_frees_no_slot_of_the_round_under_way() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let old = b.try_acquire().unwrap();
+    clock.set(s(60));
+    let new = b.try_acquire().unwrap();
+    b.record(old, N);
+    assert_stats!(b; state: CircuitState::HalfOpen, probes_let_through: 1, probes_succeeded: 0);
+    assert!(
+        b.try_acquire().is_err(),
+        "the one probe of the round is out"
+    );
+    b.record(new, S);
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
+/// Only the round just replaced: a probe two rounds old is ignored,
+/// whatever it reports.
+#[test]
+fn a_probe_two_rounds_old_is_ignored() {
+    let (b, clock) = breaker(|b| b.with_failures(1));
+    calls(b, &[F]);
+    clock.set(s(30));
+    let oldest = b.try_acquire().unwrap();
+    clock.set(s(60));
+    let older = b.try_acquire().unwrap();
+    clock.set(s(90));
+    let new = b.try_acquire().unwrap();
+    b.record(oldest, F);
+    assert_stats!(b; state: CircuitState::HalfOpen, opened: 1, probes_let_through: 1);
+    b.record(older, S); // the round just replaced: counts, and closes
+    assert_eq!(b.state(), CircuitState::Closed);
+    b.record(new, S);
+    assert_stats!(b; state: CircuitState::Closed, successes: 2, failures: 2);
 }
 
 /// A probe's slot freed late in a round and granted again: the round's

@@ -23,7 +23,9 @@
 //!   the run, every executor's and `#[retry]`'s: its slot is free at once.
 //!   A probe that never reports (a call that hangs, a [`Permit`] of your
 //!   own never recorded) does not block the breaker either: after another
-//!   recovery timeout new probes are let through.
+//!   recovery timeout a new round of probes is let through. A probe of the
+//!   round so replaced that reports late still counts, in the new round:
+//!   calls slower than the recovery timeout close the breaker too.
 //! - By hand: [`force_open`](CircuitBreaker::force_open) opens it until
 //!   [`reset`](CircuitBreaker::reset) closes it (no recovery timeout, no
 //!   probes; its rejections are [`forced`](CircuitOpen::forced), with no
@@ -253,6 +255,13 @@ impl CircuitBreaker {
     /// recovery may find the breaker still open: move it on by the
     /// rejection's `retry_after`.
     ///
+    /// It also times a half-open round: probes that have not all reported a
+    /// recovery after the latest was let through are taken for lost, and
+    /// the next call starts a new round. A probe of the round so replaced
+    /// that reports later still counts, in the new round (see
+    /// [`record`](CircuitBreaker::record)), so calls slower than the
+    /// recovery close the breaker too; one two rounds old no longer does.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::CircuitBreaker;
@@ -371,7 +380,11 @@ impl CircuitBreaker {
     /// Closed: always `Ok`. Open: `Err` until the recovery timeout has
     /// passed (or, forced open with [`force_open`](CircuitBreaker::force_open),
     /// until a reset); then this call becomes the first probe and the breaker turns
-    /// half-open. HalfOpen: `Ok` for up to `probes` calls, then `Err`.
+    /// half-open. HalfOpen: `Ok` for up to `probes` calls, then `Err`
+    /// until a recovery timeout after the latest of them: if they have not
+    /// all reported by then, this call is the first probe of a new round
+    /// (the old round's probes still count when they report, see
+    /// [`record`](CircuitBreaker::record)).
     ///
     /// ```
     /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
@@ -477,15 +490,25 @@ impl CircuitBreaker {
     ///
     /// An outcome from before the last state change (a call that was let
     /// through while closed and ends after the breaker opened) is counted in
-    /// [`stats`](CircuitBreaker::stats) but does not move the state. The
-    /// permit tells the state it was let through in by the breaker's
+    /// [`stats`](CircuitBreaker::stats) but does not move the state, with
+    /// one exception: a probe whose round was replaced by a new one (its
+    /// probes had not all reported a recovery timeout after the latest was
+    /// let through, see [`try_acquire`](CircuitBreaker::try_acquire)) and
+    /// that reports while that new round is under way counts in it. Its
+    /// success is one of the new round's successes (closing the breaker
+    /// once they reach `probes`; it takes none of the round's slots), its
+    /// failure re-opens the breaker, and a neutral outcome changes nothing
+    /// (its slot was the old round's). So calls slower than the recovery
+    /// timeout still close the breaker. A probe of any earlier round is
+    /// ignored.
+    ///
+    /// The permit tells the state it was let through in by the breaker's
     /// generation, its transitions counted modulo 256: a permit recorded
-    /// after a multiple of 256 further transitions, while the breaker is in
-    /// the state it was let through in, is taken for a current one and
-    /// moves the state as one would (with two probes a round, a probe that
-    /// hung through 128 rounds of failed probes, two transitions and a
-    /// recovery timeout each, then succeeds: counted as a probe of the
-    /// round under way; with one, its own round ends as lost first).
+    /// after a multiple of 256 further transitions (a probe's: or one
+    /// more, its round's replacement), while the breaker is in the state it
+    /// was let through in, is taken for a current one and moves the state
+    /// as one would: a call that hung through at least 85 recovery
+    /// timeouts.
     /// Record a permit when its call ends, and give the call a timeout
     /// shorter than the recovery timeout.
     ///
@@ -600,18 +623,37 @@ impl CircuitBreaker {
         }
     }
 
+    /// A probe's outcome moves the round it was let through in, or the
+    /// round that replaced it (see [`acquire`](Self::acquire)): a probe
+    /// slower than the recovery timeout reports after a new round began,
+    /// and were it dropped, probes that take longer than the recovery
+    /// would never close the breaker (every round replaced before its
+    /// probes report). The permit's generation was a half-open one, and
+    /// the only move from `HalfOpen(g)` straight to `HalfOpen(g + 1)` is
+    /// that restart (a failure, a close, a reset or a forced opening
+    /// moves to another state, and from there back to half-open is a
+    /// second move), so half-open in the next generation is the round
+    /// that replaced the probe's. Only one round back: a permit of a
+    /// round before that is ignored.
     fn record_probe(&self, generation: u8, outcome: Outcome) {
         let moved = self.word.update(|w| {
-            if !w.is(CircuitState::HalfOpen, generation) {
-                return Err(()); // a probe of an earlier round
+            let own_round = w.is(CircuitState::HalfOpen, generation);
+            if !own_round && !w.is(CircuitState::HalfOpen, generation.wrapping_add(1)) {
+                return Err(()); // a probe of an earlier round, or the state moved on
             }
             Ok(match outcome {
                 Outcome::Failure => w.moved_to(CircuitState::Open, self.stamp_ms()),
                 Outcome::Success if w.successes() + 1 >= u64::from(self.probes) => {
                     w.moved_to(CircuitState::Closed, self.stamp_ms())
                 }
+                // a late success counts in the round under way, whose
+                // slots it did not take
                 Outcome::Success => w.with_probes(w.probes(), w.successes() + 1),
-                Outcome::Neutral => w.with_probes(w.probes().saturating_sub(1), w.successes()),
+                Outcome::Neutral if own_round => {
+                    w.with_probes(w.probes().saturating_sub(1), w.successes())
+                }
+                // its slot was the replaced round's: nothing to free
+                Outcome::Neutral => return Err(()),
             })
         });
         if let Ok((_, next)) = moved {
@@ -795,12 +837,14 @@ impl fmt::Debug for CircuitBreaker {
 /// a lost probe is replaced after one recovery timeout. (A retry run whose
 /// throttle or budget turns the attempt away after the breaker let it
 /// through hands its permit back at once; a run dropped or unwound in its
-/// attempt records it as neutral.) A permit knows the state it was
+/// attempt records it as neutral.) A probe that reports after its round
+/// was replaced still counts, in the round that replaced it
+/// ([`CircuitBreaker::record`] says how). A permit knows the state it was
 /// let through in by the breaker's transition count modulo 256: one
-/// recorded after a multiple of 256 further transitions, in the state it
-/// was let through in, is taken for a current one. That is a call that
-/// hung through at least 86 recovery timeouts, or through 256 resets and
-/// forced openings by hand.
+/// recorded after a multiple of 256 further transitions (a probe's: or
+/// one more), in the state it was let through in, is taken for a current
+/// one. That is a call that hung through at least 85 recovery timeouts,
+/// or through 256 resets and forced openings by hand.
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
@@ -957,6 +1001,7 @@ mod tests {
                             );
                             CLOCK.set(granted + recovery + Duration::from_millis(1));
                             assert!(b.try_acquire().is_ok(), "lost probe replaced late: {case}");
+                            // the replaced round's probe reports late: it counts
                             b.record(probe, Outcome::Failure);
                             break;
                         }
@@ -970,7 +1015,11 @@ mod tests {
                         }
                     }
                 }
-                assert_eq!(b.state(), CircuitState::HalfOpen, "a probe went through");
+                assert_eq!(
+                    (b.state(), b.stats().opened),
+                    (CircuitState::Open, 2),
+                    "a probe went through, and its late failure re-opened the breaker"
+                );
             }
         }
     }

@@ -93,7 +93,9 @@ pub struct CircuitStats {
     /// probe that ended with no outcome (cancelled, panicked) gave its slot
     /// back and is not counted.
     pub probes_let_through: u32,
-    /// Probes of this round that succeeded.
+    /// Probes of this round that succeeded, with those of the round it
+    /// replaced that succeeded since (they took none of this round's
+    /// slots, so this may exceed `probes_let_through`).
     pub probes_succeeded: u32,
     /// Calls let through, ever (probes included).
     pub permitted: u64,

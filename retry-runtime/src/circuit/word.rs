@@ -13,15 +13,17 @@
 //! (low 7 bits) and the probes that succeeded (high 7 bits) when half-open.
 //! Every transition moves to a new generation, so a call can tell whether the
 //! state it was let through in is still the current one. The generation is
-//! 8 bits and wraps: a permit held across 256 transitions (or a multiple)
-//! and recorded in the state it was let through in is taken for a current
-//! one (`Permit` and `CircuitBreaker::record` say so). A wider count would
-//! take its bits from the time or the counts, and a permit held across
-//! that many transitions is a call that hung through at least 86 recovery
-//! timeouts (only a move to half-open waits one, from open or from a
-//! half-open round whose probes did not report, and between two of those
-//! come at most two more transitions: half-open to closed to open) or
-//! through 256 resets and forced openings by hand.
+//! 8 bits and wraps: a permit held across 256 transitions (or a multiple;
+//! a probe's permit: or one more, as a probe of the round just replaced
+//! counts in the one under way) and recorded in the state it was let
+//! through in is taken for a current one (`Permit` and
+//! `CircuitBreaker::record` say so). A wider count would take its bits
+//! from the time or the counts, and a permit held across that many
+//! transitions is a call that hung through at least 85 recovery timeouts
+//! (only a move to half-open waits one, from open or from a half-open
+//! round whose probes did not report, and between two of those come at
+//! most two more transitions: half-open to closed to open) or through 256
+//! resets and forced openings by hand.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
