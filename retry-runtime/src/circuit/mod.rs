@@ -831,7 +831,10 @@ impl fmt::Debug for CircuitBreaker {
 }
 
 /// Leave to make one call, from [`CircuitBreaker::try_acquire`]; hand it back
-/// to [`CircuitBreaker::record`] with the outcome.
+/// to [`CircuitBreaker::record`] with the outcome. It is neither `Clone` nor
+/// `Copy`: `record` takes it by value, so a call is recorded once (a probe
+/// recorded twice would count as two probes, and close a breaker of two
+/// probes after one call).
 ///
 /// A permit that is never recorded is harmless while the breaker is closed;
 /// a lost probe is replaced after one recovery timeout. (A retry run whose
@@ -853,7 +856,7 @@ impl fmt::Debug for CircuitBreaker {
 /// assert!(!permit.is_probe());
 /// b.record(permit, Outcome::Success);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 #[must_use = "report the call's outcome with `CircuitBreaker::record`"]
 pub struct Permit {
     generation: u8,
