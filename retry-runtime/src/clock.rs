@@ -109,6 +109,15 @@ impl Clock for SystemClock {
 
 /// A [`Clock`] for tests: stands still until moved.
 ///
+/// Move it in steps of less than 2^39 ms (about 17 years) at once. A
+/// circuit breaker keeps the time of its last transition in milliseconds
+/// on a 40-bit wrapping scale, and a reading 2^39 ms or more after it is
+/// taken for a clock that went back: an open breaker whose clock was moved
+/// on 18 years by one [`advance`](ManualClock::advance) (or
+/// [`set`](ManualClock::set)) stays open, as though the clock had gone
+/// back by the rest of 2^40 ms. (A real clock gets there only with a
+/// breaker left untouched for 17 years.)
+///
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::clock::{Clock, ManualClock};
@@ -134,7 +143,8 @@ impl ManualClock {
         }
     }
 
-    /// Move the clock forward by `by`.
+    /// Move the clock forward by `by` (less than 2^39 ms, about 17 years,
+    /// for a circuit breaker reading it: see the type's docs).
     ///
     /// ```
     /// use retry_runtime::clock::{Clock, ManualClock};
@@ -151,7 +161,9 @@ impl ManualClock {
             });
     }
 
-    /// Set the clock to `to`.
+    /// Set the clock to `to` (less than 2^39 ms, about 17 years, ahead of
+    /// the time a circuit breaker reading it last moved: see the type's
+    /// docs).
     ///
     /// ```
     /// use retry_runtime::clock::{Clock, ManualClock};

@@ -57,7 +57,10 @@
 //! The breaker reads time through a [`Clock`]: [`SystemClock`]
 //! (tokio's clock, which follows `tokio::time::pause()`, plus the virtual time of
 //! [`testing::pause`](crate::testing::pause)), or a [`ManualClock`] that tests
-//! move by hand.
+//! move by hand. It keeps the time of its last transition in whole
+//! milliseconds on a 40-bit wrapping scale, and takes a reading 2^39 ms
+//! (about 17 years) or more after it for a clock that went back: see
+//! [`ManualClock`]'s docs.
 //!
 //! ```
 //! use std::time::Duration;
@@ -261,6 +264,19 @@ impl CircuitBreaker {
     /// that reports later still counts, in the new round (see
     /// [`record`](CircuitBreaker::record)), so calls slower than the
     /// recovery close the breaker too; one two rounds old no longer does.
+    ///
+    /// A very small recovery shortens the time a stale permit can be told
+    /// apart from a current one. The breaker tells them by a generation of
+    /// 8 bits, which wraps after 256 transitions, and of its own moves only
+    /// those to half-open wait the recovery: with a recovery of 1 ms, 256
+    /// transitions can take as little as about 86 ms of the clock (a
+    /// close, an opening and a move to half-open a millisecond), and with
+    /// [`Duration::ZERO`] no time at all. A call let through before them
+    /// and recorded after them, in the state it was let through in, moves
+    /// the state as a current one would: a slow call's late failure can
+    /// count towards opening a breaker that has closed since. With a
+    /// recovery of seconds, that takes a call hung through at least 85
+    /// recoveries.
     ///
     /// ```
     /// use std::time::Duration;
@@ -508,7 +524,8 @@ impl CircuitBreaker {
     /// more, its round's replacement), while the breaker is in the state it
     /// was let through in, is taken for a current one and moves the state
     /// as one would: a call that hung through at least 85 recovery
-    /// timeouts.
+    /// timeouts (with a recovery of a millisecond or less, that can be a
+    /// call of 86 ms or less: see [`with_recovery`](CircuitBreaker::with_recovery)).
     /// Record a permit when its call ends, and give the call a timeout
     /// shorter than the recovery timeout.
     ///
@@ -847,7 +864,9 @@ impl fmt::Debug for CircuitBreaker {
 /// recorded after a multiple of 256 further transitions (a probe's: or
 /// one more), in the state it was let through in, is taken for a current
 /// one. That is a call that hung through at least 85 recovery timeouts,
-/// or through 256 resets and forced openings by hand.
+/// or through 256 resets and forced openings by hand; with a recovery of
+/// a millisecond or less, much sooner ([`CircuitBreaker::with_recovery`]
+/// says so).
 ///
 /// ```
 /// use retry_runtime::circuit::{CircuitBreaker, Outcome};
@@ -1025,6 +1044,76 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The bound `ManualClock`'s docs state: a move of 2^39 ms (about 17
+    /// years) or more at once reads as a clock that went back, and the
+    /// breaker stays open for the rest of the 40-bit scale; the scale
+    /// wraps, so 2^40 ms on it is a move of none.
+    #[test]
+    fn a_manual_clock_moved_on_by_2_pow_39_ms_reads_as_gone_back() {
+        static CLOCK: ManualClock = ManualClock::new();
+        static B: CircuitBreaker = CircuitBreaker::new("b")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(30))
+            .with_clock(&CLOCK);
+        let ms = Duration::from_millis;
+        let p = B.try_acquire().unwrap();
+        B.record(p, Outcome::Failure); // opened at 0
+        CLOCK.set(ms((1 << 39) - 1));
+        let probe = B.try_acquire().expect("2^39 ms less 1 is a move on");
+        B.record(probe, Outcome::Failure); // opened again, at 2^39 ms less 1
+        CLOCK.advance(ms(1 << 39));
+        let open = B.try_acquire().unwrap_err();
+        assert_eq!(
+            open.retry_after,
+            ms(30_000 + (1 << 39)),
+            "read as gone back"
+        );
+        let eighteen_years = Duration::from_secs(18 * 365 * 24 * 3600);
+        CLOCK.set(ms((1 << 39) - 1) + eighteen_years);
+        let open = B.try_acquire().unwrap_err();
+        assert_eq!(
+            open.retry_after,
+            ms(30_000 + (1 << 40)) - eighteen_years,
+            "read as gone back"
+        );
+        CLOCK.set(ms((1 << 39) - 1 + (1 << 40) + 30_000));
+        assert!(
+            B.try_acquire().is_ok(),
+            "2^40 ms and 30s later: 30s on the scale"
+        );
+    }
+
+    /// The bound `with_recovery`'s docs state: with a recovery of 1 ms,
+    /// 256 transitions take 86 ms of the clock, and a permit let through
+    /// before them is then taken for a current one.
+    #[test]
+    fn with_a_1ms_recovery_the_generation_wraps_in_86ms() {
+        static CLOCK: ManualClock = ManualClock::new();
+        static B: CircuitBreaker = CircuitBreaker::new("b")
+            .with_failures(1)
+            .with_recovery(Duration::from_millis(1))
+            .with_clock(&CLOCK);
+        let slow = B.try_acquire().unwrap(); // let through while closed, at 0
+        let cycle = |failed_probes: u32| {
+            let p = B.try_acquire().unwrap();
+            B.record(p, Outcome::Failure); // closed -> open
+            for _ in 0..failed_probes {
+                CLOCK.advance(Duration::from_millis(1));
+                let p = B.try_acquire().unwrap(); // open -> half-open
+                B.record(p, Outcome::Failure); // half-open -> open
+            }
+            CLOCK.advance(Duration::from_millis(1));
+            let p = B.try_acquire().unwrap(); // open -> half-open
+            B.record(p, Outcome::Success); // half-open -> closed
+        };
+        (0..83).for_each(|_| cycle(0)); // 249 transitions, one wait each 3
+        cycle(2); // 7 more, 3 waits: 256, the generation `slow` was let through in
+        assert_eq!(B.state(), CircuitState::Closed);
+        assert_eq!(CLOCK.now(), Duration::from_millis(86));
+        B.record(slow, Outcome::Failure); // taken for a current failure
+        assert_eq!(B.state(), CircuitState::Open);
     }
 
     #[test]

@@ -23,7 +23,9 @@
 //! (only a move to half-open waits one, from open or from a half-open
 //! round whose probes did not report, and between two of those come at
 //! most two more transitions: half-open to closed to open) or through 256
-//! resets and forced openings by hand.
+//! resets and forced openings by hand. With a recovery of 1 ms, 256
+//! transitions take as little as about 86 ms; with none, no time
+//! (`CircuitBreaker::with_recovery` says so).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
