@@ -690,6 +690,11 @@ impl<W: Copy, G> Policy<W, G> {
         if self.retry_after.floor.as_nanos() > self.retry_after.cap.as_nanos() {
             return Err(PolicyError::RetryAfterFloorAboveCap);
         }
+        if let Some(breaker) = self.circuit {
+            if !breaker.can_open() {
+                return Err(PolicyError::CircuitNeverOpens);
+            }
+        }
         if let Some(delay) = self.hedge {
             let beyond = match self.stop.max_elapsed {
                 Some(limit) => delay.as_nanos() >= limit.as_nanos(),

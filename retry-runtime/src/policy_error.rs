@@ -40,6 +40,11 @@ pub enum PolicyError {
     ZeroRetryAfterCap,
     /// A [`RetryAfter`](crate::RetryAfter) whose `floor` is above its `cap`.
     RetryAfterFloorAboveCap,
+    /// A [`CircuitBreaker`](crate::CircuitBreaker) that can never open:
+    /// [`with_failures(0)`](crate::CircuitBreaker::with_failures) turned its
+    /// consecutive-failure rule off, and it has no failure-rate window
+    /// ([`with_failure_rate`](crate::CircuitBreaker::with_failure_rate)).
+    CircuitNeverOpens,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -78,6 +83,9 @@ impl PolicyError {
             }
             PolicyError::RetryAfterFloorAboveCap => {
                 "the Retry-After floor is above its cap; a hint's wait is at least the floor and at most the cap"
+            }
+            PolicyError::CircuitNeverOpens => {
+                "the circuit breaker can never open: with_failures(0) turns its consecutive-failure rule off and it has no failure-rate window; give it with_failures(n) with n >= 1, or with_failure_rate(percent, calls)"
             }
         }
     }

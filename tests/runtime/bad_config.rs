@@ -4,7 +4,8 @@
 //! first invalid value: zero attempts, a zero `max_elapsed`, a cap below the
 //! first delay, an exponential factor that is NaN, negative or below 1,
 //! decorrelated jitter on a backoff that does not grow (or starts at zero),
-//! or a zero cap on the Retry-After hints it honours.
+//! a zero cap on the Retry-After hints it honours, or a circuit breaker
+//! that can never open (`with_failures(0)` and no failure-rate window).
 //!
 //! An invalid policy that skipped `build()` still never panics. What it does
 //! instead, asserted below (the "nearest valid neighbour" of the `Policy` docs):
@@ -205,6 +206,48 @@ fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
         .with_retry_after(RetryAfter::IGNORE)
         .build()
         .is_ok());
+}
+
+/// `with_failures(0)` turns the consecutive-failure rule off; without a
+/// failure-rate window the breaker could never open, silently. `build`
+/// says so; either rule alone is enough. (In a `static`, `checked` makes
+/// it a compile error: the doctest of `CircuitBreaker::with_failures`.)
+#[test]
+fn a_breaker_that_can_never_open_is_an_error() {
+    use retry_runtime::{presets, CircuitBreaker, RetryOn, WithCircuit};
+    static NEVER: CircuitBreaker = CircuitBreaker::new("never").with_failures(0);
+    static RATE_ONLY: CircuitBreaker = CircuitBreaker::new("rate")
+        .with_failures(0)
+        .with_failure_rate(50, 20);
+    static RATE_OFF_AGAIN: CircuitBreaker = CircuitBreaker::new("off")
+        .with_failures(0)
+        .with_failure_rate(50, 20)
+        .with_failure_rate(50, 0);
+    static COUNT_ONLY: CircuitBreaker = CircuitBreaker::new("count").with_failures(1);
+    // valid ones pass `checked` in a `static`
+    static API: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&RATE_ONLY).checked();
+    assert!(API.circuit().is_some());
+
+    let err = Policy::new().with_circuit(&NEVER).build().unwrap_err();
+    assert_eq!(err, PolicyError::CircuitNeverOpens);
+    assert!(
+        err.to_string()
+            .starts_with("the circuit breaker can never open"),
+        "{err}"
+    );
+    assert_eq!(
+        presets::API
+            .with_circuit(&RATE_OFF_AGAIN)
+            .build()
+            .unwrap_err(),
+        PolicyError::CircuitNeverOpens
+    );
+    assert!(Policy::new().with_circuit(&RATE_ONLY).build().is_ok());
+    assert!(Policy::new().with_circuit(&COUNT_ONLY).build().is_ok());
+    assert!(
+        Policy::new().build().is_ok(),
+        "no breaker, nothing to check"
+    );
 }
 
 #[test]

@@ -211,9 +211,27 @@ impl CircuitBreaker {
     /// nor reset the count). `0` turns this rule off (use a failure-rate
     /// window instead); at most 16383.
     ///
+    /// `0` without a failure-rate window
+    /// ([`with_failure_rate`](CircuitBreaker::with_failure_rate)) gives a
+    /// breaker that can never open. The breaker itself does not refuse it
+    /// (its setters clamp and never fail); a policy's check does:
+    /// [`Policy::build`](crate::Policy::build) returns
+    /// [`PolicyError::CircuitNeverOpens`](crate::PolicyError::CircuitNeverOpens),
+    /// and [`Policy::checked`](crate::Policy::checked) in a `static` does not
+    /// compile. A policy that skips both, a breaker driven by hand, and
+    /// `#[retry(circuit = NAME)]` (which attaches the breaker after its
+    /// compile-time check) are not checked.
+    ///
     /// ```
     /// use retry_runtime::CircuitBreaker;
     /// static B: CircuitBreaker = CircuitBreaker::new("b").with_failures(3);
+    /// ```
+    ///
+    /// ```compile_fail,E0080
+    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
+    /// static NEVER: CircuitBreaker = CircuitBreaker::new("b").with_failures(0);
+    /// // error[E0080]: the circuit breaker can never open: ...
+    /// static API: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&NEVER).checked();
     /// ```
     pub const fn with_failures(mut self, n: u32) -> CircuitBreaker {
         self.failures = if n > MAX_FAILURES { MAX_FAILURES } else { n };
@@ -374,6 +392,12 @@ impl CircuitBreaker {
         } else {
             Some((self.rate, self.window))
         }
+    }
+
+    /// Can it open at all: a consecutive-failure rule or a failure-rate
+    /// window ([`Policy::build`](crate::Policy::build) checks it).
+    pub(crate) const fn can_open(&self) -> bool {
+        self.failures != 0 || self.window != 0
     }
 
     /// How many probes it lets through when half-open, as set by
