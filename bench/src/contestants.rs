@@ -187,6 +187,21 @@ pub fn ours_fn_async(s: &Script) -> impl Future<Output = Result<u64, OpError>> +
     POLICY.retry(move || op_async(s)).into_future()
 }
 
+/// The functional API's [`hedged`](retry_runtime::Retry::hedged) run, with
+/// a hedge delay no call reaches (10 s): the cost of a hedged call whose
+/// attempts answer at once, counted by `bench/callgrind.sh hedged-fn` only
+/// (not timed: its attempts are boxed and its timer armed, a path of its
+/// own, not a contestant of the tables).
+pub fn ours_fn_hedged(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
+    HEDGED.retry(move || op_async(s)).hedged()
+}
+
+/// [`POLICY`] with a hedge delay.
+static HEDGED: Policy = Policy::new()
+    .with_attempts(ATTEMPTS)
+    .with_backoff(Backoff::None)
+    .with_hedge(Duration::from_secs(10));
+
 /// backon's `Retryable` (sleeps on tokio's timer, the default sleeper).
 pub fn backon_async(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
     (move || op_async(s)).retry(backon_policy())

@@ -15,7 +15,7 @@ use crate::op::{OpError, Script};
 use crate::shape;
 
 /// The contestants this mode knows, by the name it is given.
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     "hand",
     "attr",
     "fn",
@@ -28,6 +28,7 @@ pub const NAMES: [&str; 12] = [
     "shape-backon",
     "shape-backoff",
     "shape-tokio-retry2",
+    "hedged-fn",
 ];
 
 fn sync_calls(f: fn(&Script) -> Result<u64, OpError>, s: &'static Script, k: u32, n: u64) {
@@ -70,6 +71,14 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
         "shape-backon" => async_calls(&rt, shape::call_backon, s, k, n),
         "shape-backoff" => async_calls(&rt, shape::call_backoff, s, k, n),
         "shape-tokio-retry2" => async_calls(&rt, shape::call_tokio_retry2, s, k, n),
+        // a hedged run arms a timer for its next hedge: tokio's time on
+        "hedged-fn" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("a runtime");
+            async_calls(&rt, c::ours_fn_hedged, s, k, n)
+        }
         _ => return false,
     }
     true
