@@ -180,27 +180,63 @@ use crate::stop::StopReason;
 /// One attempt in flight: its number (from 1), its leave, its future, its
 /// `retry.attempt` span (with attempt spans on: the future is made and
 /// polled in it, and the lines about the attempt are logged in it), and
-/// its error once it has failed and is not yet handled (a success ready in
-/// the same poll wins over it; the failure is told to the guards at once,
-/// see `run`).
-///
-/// Or a failed attempt whose retry is granted and not yet started
-/// (`retry_due`: when it is due, since the run's start): it keeps a place
-/// in the list, its future finished and never polled again, until a start
-/// takes it (the start that takes the earliest due), so the retries
-/// waiting need no room of their own.
+/// where it is ([`Phase`]).
 struct InFlight<Fut, E> {
     number: u32,
     leave: Leave,
     fut: Pin<Box<Fut>>,
     span: Option<tracing::Span>,
-    failed: Option<E>,
-    retry_due: Option<Duration>,
+    phase: Phase<E>,
+}
+
+/// Where an attempt of the list is. One field for the three, so the list's
+/// entries stay as small as they were with the error alone (the verdict
+/// beside it in a field of its own made each entry larger, and each move
+/// of one dearer: `bench/callgrind.sh hedged-fn` +11 per call, +59 per
+/// retry).
+enum Phase<E> {
+    /// Its future runs.
+    Running,
+    /// It failed with this error, not yet handled (a success ready in the
+    /// same poll wins over it), and the policy's verdict on the error:
+    /// asked once, as the attempt returned it, when the failure is told to
+    /// the guards (see `run`), so a classifier is asked once per failure.
+    Failed(E, Verdict),
+    /// Its retry is granted and not yet started, due at this time since
+    /// the run's start: the failed attempt keeps a place in the list, its
+    /// future finished and never polled again, until a start takes it (the
+    /// start that takes the earliest due), so the retries waiting need no
+    /// room of their own.
+    Due(Duration),
 }
 
 impl<Fut, E> InFlight<Fut, E> {
+    /// Not a place kept for a retry (a failure not yet handled included).
     fn running(&self) -> bool {
-        self.retry_due.is_none()
+        !matches!(self.phase, Phase::Due(_))
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.phase, Phase::Failed(..))
+    }
+
+    fn due(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::Due(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// The failure not yet handled, taken out (the attempt is then left
+    /// as running, its future done: it is dropped or given a due next).
+    fn take_failure(&mut self) -> Option<(E, Verdict)> {
+        if !self.failed() {
+            return None;
+        }
+        match core::mem::replace(&mut self.phase, Phase::Running) {
+            Phase::Failed(error, verdict) => Some((error, verdict)),
+            _ => None,
+        }
     }
 }
 
@@ -210,7 +246,7 @@ impl<Fut, E> InFlight<Fut, E> {
 impl<Fut, E> Drop for InFlight<Fut, E> {
     fn drop(&mut self) {
         if let Some(span) = &self.span {
-            if self.running() && self.failed.is_none() {
+            if matches!(self.phase, Phase::Running) {
                 crate::span::attempt_dropped(span);
             }
         }
@@ -225,7 +261,7 @@ fn running<Fut, E>(list: &[InFlight<Fut, E>]) -> usize {
 /// The place of the retry granted that is due first, if any.
 fn first_retry<Fut, E>(list: &[InFlight<Fut, E>]) -> Option<usize> {
     let dues = list.iter().enumerate();
-    let (_, i) = dues.filter_map(|(i, a)| Some((a.retry_due?, i))).min()?;
+    let (_, i) = dues.filter_map(|(i, a)| Some((a.due()?, i))).min()?;
     Some(i)
 }
 
@@ -237,7 +273,7 @@ fn next_start<Fut, E>(
     list: &[InFlight<Fut, E>],
     hold_until: Duration,
 ) -> Option<Duration> {
-    let dues = list.iter().filter_map(|a| a.retry_due);
+    let dues = list.iter().filter_map(InFlight::due);
     let at = dues.chain(hedge_at).min()?;
     Some(at.max(hold_until))
 }
@@ -300,8 +336,10 @@ impl Drop for Leave {
 }
 
 /// What woke the run: an attempt finished, or the timer of the next start.
-enum Event<T, E> {
-    Done(usize, Result<T, E>),
+enum Event<T> {
+    /// An attempt ended: its value, or `Err` for the error it holds (in
+    /// its `failed`).
+    Done(usize, Result<T, ()>),
     Timer,
 }
 
@@ -389,8 +427,7 @@ where
         })),
         leave,
         span,
-        failed: None,
-        retry_due: None,
+        phase: Phase::Running,
     });
     let mut started = 1;
     // attempts started on the hedge delay, no retry taken (`retry_hedges_total`)
@@ -456,7 +493,7 @@ where
                 // their places in the list (a failure is kept, its future
                 // not polled again, until it is handled).
                 for (i, attempt) in in_flight.iter_mut().enumerate() {
-                    if attempt.failed.is_some() || !attempt.running() {
+                    if !matches!(attempt.phase, Phase::Running) {
                         continue;
                     }
                     let _in_span = attempt.span.as_ref().map(tracing::Span::enter);
@@ -469,20 +506,20 @@ where
                             // handled (its leave then says "no outcome").
                             // Its lines come when it is handled.
                             Err(error) => {
-                                attempt.leave.told_failed(policy, policy.when.check(&error));
-                                attempt.failed = Some(error);
+                                let verdict = policy.when.check(&error);
+                                attempt.leave.told_failed(policy, verdict);
+                                attempt.phase = Phase::Failed(error, verdict);
                             }
                         }
                     }
                 }
             }
             // the failures, one a turn
-            let failed = in_flight
-                .iter_mut()
-                .enumerate()
-                .find_map(|(i, attempt)| Some((i, attempt.failed.take()?)));
-            if let Some((i, error)) = failed {
-                return Poll::Ready(Event::Done(i, Err(error)));
+            // (the error stays in its attempt, which the handler takes
+            // out of the list: only the index moves)
+            let failed = in_flight.iter().position(InFlight::failed);
+            if let Some(i) = failed {
+                return Poll::Ready(Event::Done(i, Err(())));
             }
             match timer.as_mut().as_pin_mut() {
                 Some(sleep) => sleep.poll(cx).map(|()| Event::Timer),
@@ -540,10 +577,13 @@ where
                             elapsed: elapsed(),
                         });
                     }
-                    Err(error) => error,
+                    Err(()) => done.take_failure(),
+                };
+                // (a failure's event is made for an attempt holding one)
+                let Some((error, verdict)) = error else {
+                    continue;
                 };
                 // (told to the guards when it was polled)
-                let verdict = policy.when.check(&error);
                 failed += 1;
                 let now = elapsed();
                 // when this failure's retry is due, if one is granted
@@ -727,7 +767,7 @@ where
                 }
                 if let Some(due) = retry_due {
                     // the failed attempt keeps a place for its retry
-                    done.retry_due = Some(due);
+                    done.phase = Phase::Due(due);
                     in_flight.push(done);
                 }
             }
@@ -778,8 +818,7 @@ where
                         fut: Box::pin(fut),
                         leave,
                         span,
-                        failed: None,
-                        retry_due: None,
+                        phase: Phase::Running,
                     };
                     match taken {
                         Some(i) => in_flight[i] = attempt,
@@ -998,10 +1037,9 @@ where
 {
     let mut beside = false;
     for other in in_flight {
-        if let Some(error) = other.failed.take() {
+        if let Some((error, verdict)) = other.take_failure() {
             beside = true;
             // (told to the guards when it was polled)
-            let verdict = policy.when.check(&error);
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
             log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);

@@ -1769,3 +1769,40 @@ async fn a_failure_beside_a_panic_is_told_to_the_guards() {
     let t = throttle.stats();
     assert_eq!((t.requests, t.accepts), (1, 0), "{t:?}");
 }
+
+static ASKED: AtomicU32 = AtomicU32::new(0);
+
+/// A `retry_if` predicate that counts how often it is asked.
+fn counted_transient(e: &Fail) -> bool {
+    ASKED.fetch_add(1, Ordering::SeqCst);
+    matches!(e, Fail::Unavailable)
+}
+
+/// A hedged run asks its classifier once per failed attempt, as a
+/// sequential one does: a predicate that counts (or logs) sees each
+/// failure once. (It was asked twice: when the attempt returned its error,
+/// for the breaker and the throttle, and again when the failure was
+/// handled.) Attempts 1 and 2 fail one after the other, then 3 fails in
+/// the same poll as 4 succeeds (a failure beside the winner).
+#[tokio::test(start_paused = true)]
+async fn a_hedged_run_asks_its_classifier_once_per_failure() {
+    let r = Replicas::new(vec![
+        (10, Err(Fail::Unavailable)),
+        (10, Err(Fail::Unavailable)),
+        (60, Err(Fail::Unavailable)),
+        (10, Ok(4)),
+    ]);
+    let policy = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::None)
+        .with_hedge(ms(50))
+        .retry_if(counted_transient);
+    ASKED.store(0, Ordering::SeqCst);
+    let out = policy.retry(|| r.call()).detailed().hedged().await.unwrap();
+    assert_eq!((out.value, out.attempts), (4, 4));
+    assert_eq!(
+        ASKED.load(Ordering::SeqCst),
+        3,
+        "three failures, each classified once"
+    );
+}
