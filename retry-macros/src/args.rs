@@ -244,12 +244,12 @@ impl RetryArgs {
                 let names = if input.peek(syn::token::Bracket) {
                     let inner;
                     syn::bracketed!(inner in input);
-                    Punctuated::<Ident, Token![,]>::parse_terminated(&inner)
+                    Punctuated::<Ident, Token![,]>::parse_terminated_with(&inner, clone_name)
                         .map_err(|e| arg.with_example(e))?
                         .into_iter()
                         .collect()
                 } else {
-                    vec![arg.value(input)?]
+                    vec![clone_name(input).map_err(|e| arg.with_example(e))?]
                 };
                 self.clone.set(errors, arg.given(names));
                 Ok(())
@@ -382,6 +382,22 @@ fn skip_to_comma(input: ParseStream) {
             break;
         }
     }
+}
+
+/// A parameter `clone` names: an identifier. `self` is refused with the
+/// way out (the receiver cannot be rebound for each attempt by name),
+/// where syn's own error ("expected identifier, found keyword `self`")
+/// said nothing of it.
+fn clone_name(input: ParseStream) -> syn::Result<Ident> {
+    if input.peek(Token![self]) {
+        let token: Token![self] = input.parse()?;
+        return Err(syn::Error::new(
+            token.span,
+            "`clone` cannot name `self`: write `self.clone()` where the body uses `self` \
+             (`let mut this = self.clone();`, or clone only the fields the body changes)",
+        ));
+    }
+    input.parse()
 }
 
 #[cfg(test)]
