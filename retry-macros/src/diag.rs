@@ -242,6 +242,15 @@ pub fn mut_parameter(binding: &MutBinding) -> String {
                  (`clone` names a whole parameter, not a part of one)"
             ),
         ),
+        MutKind::MutRefParam => (
+            format!("mut {name}"),
+            format!(
+                "a `&mut` reference cannot be cloned for each attempt: drop the `mut` and write \
+                 `let mut {name} = &mut *{name};` at the top of the body (each attempt then \
+                 starts from the reference the call was given; what it writes through it still \
+                 lasts, as through any `&mut` argument)"
+            ),
+        ),
         MutKind::SelfValue => (
             "mut self".to_string(),
             "`clone` cannot name `self`: drop the `mut` and write \

@@ -113,7 +113,7 @@ impl FnItem {
                 }
                 FnArg::Typed(t) => {
                     let before = found.len();
-                    mut_bindings(&t.pat, is_reference(&t.ty), &mut found);
+                    mut_bindings(&t.pat, reference_of(&t.ty), &mut found);
                     if names_transaction(&t.ty) {
                         for m in found.iter_mut().skip(before) {
                             m.transaction = m.kind == MutKind::Param;
@@ -155,7 +155,7 @@ impl FnItem {
                         }
                     }
                     Pat::Ident(p) if marked.contains(&p.ident) => {}
-                    pat => mut_bindings(pat, false, &mut found),
+                    pat => mut_bindings(pat, None, &mut found),
                 }
             }
         }
@@ -191,17 +191,22 @@ pub enum MutKind {
     RefMutInPattern,
     /// The receiver by value, `mut self` (or `mut self: Box<Self>`).
     SelfValue,
+    /// The whole parameter, of a `&mut` type, bound `mut` (`mut buf: &mut
+    /// [u8]`) to point it elsewhere: not `Clone`, so `clone = buf` cannot
+    /// name it; a re-borrow in the body can.
+    MutRefParam,
 }
 
 /// Adds the names `pat` binds by value with `mut` (`mut body`, `(mut a, b)`)
 /// or `ref mut` (`ref mut buf`, `(ref mut a, b)`). A `ref mut` into what a
 /// reference points at (under a `&mut` pattern, or in a parameter of a
-/// reference type, `ty_is_ref`) is not: changes through it are meant to
-/// last, as through any `&mut T` argument.
-fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
+/// reference type, `ty_ref`: `Some(mutable)`) is not: changes through it
+/// are meant to last, as through any `&mut T` argument.
+fn mut_bindings(pat: &Pat, ty_ref: Option<bool>, found: &mut Vec<MutBinding>) {
     let top = pat;
+    let ty_is_mut_ref = ty_ref == Some(true);
     // each pattern, and whether it is under a `&` or `&mut` pattern
-    let mut stack = vec![(pat, ty_is_ref)];
+    let mut stack = vec![(pat, ty_ref.is_some())];
     while let Some((pat, behind_ref)) = stack.pop() {
         match pat {
             Pat::Ident(p) => {
@@ -211,6 +216,7 @@ fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
                     (Some(_), Some(_)) if behind_ref => None,
                     (Some(_), Some(_)) if whole => Some(MutKind::RefMut),
                     (Some(_), Some(_)) => Some(MutKind::RefMutInPattern),
+                    (Some(_), None) if whole && ty_is_mut_ref => Some(MutKind::MutRefParam),
                     (Some(_), None) if whole => Some(MutKind::Param),
                     (Some(_), None) => Some(MutKind::InPattern),
                     (None, _) => None,
@@ -240,7 +246,6 @@ fn mut_bindings(pat: &Pat, ty_is_ref: bool, found: &mut Vec<MutBinding>) {
     }
 }
 
-/// Is `ty` a reference type (`&T`, `&mut T`, in parentheses or not)?
 /// Does the type go through a reference anywhere (`Pin<&mut Self>`)?
 fn has_reference(ty: &syn::Type) -> bool {
     fn walk(tokens: proc_macro2::TokenStream) -> bool {
@@ -269,12 +274,14 @@ fn names_transaction(ty: &syn::Type) -> bool {
     }
 }
 
-fn is_reference(ty: &syn::Type) -> bool {
+/// Is `ty` a reference type (`&T`, `&mut T`, in parentheses or not)?
+/// `Some(true)` for `&mut T`, `Some(false)` for `&T`, `None` for others.
+fn reference_of(ty: &syn::Type) -> Option<bool> {
     match ty {
-        syn::Type::Reference(_) => true,
-        syn::Type::Group(g) => is_reference(&g.elem),
-        syn::Type::Paren(p) => is_reference(&p.elem),
-        _ => false,
+        syn::Type::Reference(r) => Some(r.mutability.is_some()),
+        syn::Type::Group(g) => reference_of(&g.elem),
+        syn::Type::Paren(p) => reference_of(&p.elem),
+        _ => None,
     }
 }
 
