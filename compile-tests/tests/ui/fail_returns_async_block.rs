@@ -2,6 +2,7 @@
 // attempt would only build the future, not run it. Written as an
 // `async fn`, it is retried.
 use std::future::Future;
+use std::pin::Pin;
 
 use retry_runtime::retry;
 
@@ -27,6 +28,12 @@ fn load_logged(id: u32) -> impl Future<Output = Result<u32, std::io::Error>> + S
 #[retry(attempts = 3)]
 fn load_elsewhere(id: u32) -> impl Future<Output = Result<u32, std::io::Error>> {
     fetch(id)
+}
+
+// (a boxed future made by a call: the return type says it)
+#[retry(attempts = 3)]
+fn load_boxed(id: u32) -> Pin<Box<dyn Future<Output = Result<u32, std::io::Error>> + Send>> {
+    Box::pin(fetch(id))
 }
 
 fn main() {}

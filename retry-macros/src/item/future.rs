@@ -20,7 +20,8 @@ impl FnItem {
 
     /// The span of the `async` when a sync function's body ends in an
     /// `async` block (`async move { .. }`, the future it returns), else of
-    /// the return type when it is `impl Future<..>`: under `#[retry]`, a
+    /// the return type when it is a future (`impl Future<..>`, a boxed
+    /// `dyn Future<..>`, `BoxFuture<..>`): under `#[retry]`, a
     /// function that builds the future it returns, which its attempts
     /// would only build. (A boxed one is [`FnItem::boxed_future`].)
     pub fn built_future(&self) -> Option<BuiltFuture> {
@@ -287,12 +288,36 @@ fn ends_a_statement(before: Option<&TokenTree>) -> bool {
 }
 
 /// Is `ty` `impl Future<..>` (with other bounds or not: `+ Send + 'a`)?
+/// Is `ty` a future: `impl Future<..>`, `dyn Future<..>`, one boxed or
+/// pinned (`Pin<Box<dyn Future<..> + Send>>`, `Box<dyn Future<..>>`), or
+/// the `futures` crate's `BoxFuture`/`LocalBoxFuture`? Judged by the names
+/// only (the macro sees no types).
 fn is_impl_future(ty: &syn::Type) -> bool {
-    match ty {
-        syn::Type::ImplTrait(t) => t.bounds.iter().any(|b| {
+    let future_bound = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, _>| {
+        bounds.iter().any(|b| {
             matches!(b, syn::TypeParamBound::Trait(t)
                 if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
-        }),
+        })
+    };
+    match ty {
+        syn::Type::ImplTrait(t) => future_bound(&t.bounds),
+        syn::Type::TraitObject(t) => future_bound(&t.bounds),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                return true;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return false;
+            };
+            (last.ident == "Pin" || last.ident == "Box")
+                && args
+                    .args
+                    .iter()
+                    .any(|arg| matches!(arg, syn::GenericArgument::Type(t) if is_impl_future(t)))
+        }
         syn::Type::Group(g) => is_impl_future(&g.elem),
         syn::Type::Paren(p) => is_impl_future(&p.elem),
         _ => false,
@@ -549,6 +574,48 @@ mod tests {
                     }
                 ),
                 "impl Future",
+            ),
+            // a boxed or pinned future, or the `futures` crate's alias
+            (
+                quote!(
+                    fn f(x: u32) -> Pin<Box<dyn Future<Output = R> + Send + 'static>> {
+                        Box::pin(inner(x))
+                    }
+                ),
+                "impl Future",
+            ),
+            (
+                quote!(
+                    fn f() -> std::pin::Pin<Box<dyn std::future::Future<Output = R>>> {
+                        make()
+                    }
+                ),
+                "impl Future",
+            ),
+            (
+                quote!(
+                    fn f() -> BoxFuture<'static, R> {
+                        inner().boxed()
+                    }
+                ),
+                "impl Future",
+            ),
+            // a boxed closure, and a result holding a future, are not
+            (
+                quote!(
+                    fn f() -> Box<dyn Fn() -> Result<u8, E>> {
+                        Box::new(g)
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f() -> Result<Pin<Box<dyn Future<Output = u8>>>, E> {
+                        Ok(Box::pin(g()))
+                    }
+                ),
+                "none",
             ),
             // an `async` block that is not the body's tail, or not alone there
             (
