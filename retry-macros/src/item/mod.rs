@@ -111,6 +111,10 @@ impl FnItem {
                         marked.push(p.ident.clone());
                     }
                 }
+                // `mut p: Pin<&mut T>`, which needs its `mut` for
+                // `p.as_mut()`, as the receiver `mut self: Pin<&mut Self>`
+                // does: changes through it are meant to last.
+                FnArg::Typed(t) if is_pinned_mut(&t.ty) && matches!(&*t.pat, Pat::Ident(_)) => {}
                 FnArg::Typed(t) => {
                     let before = found.len();
                     mut_bindings(&t.pat, reference_of(&t.ty), &mut found);
@@ -243,6 +247,24 @@ fn mut_bindings(pat: &Pat, ty_ref: Option<bool>, found: &mut Vec<MutBinding>) {
             Pat::Type(t) => stack.push((&t.pat, behind_ref)),
             _ => {}
         }
+    }
+}
+
+/// Is `ty` `Pin<&mut T>` (by the name `Pin`: the macro sees no types)?
+fn is_pinned_mut(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().is_some_and(|last| {
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return false;
+                };
+                last.ident == "Pin"
+                    && matches!(args.args.first(), Some(syn::GenericArgument::Type(t)) if reference_of(t) == Some(true))
+            })
+        }
+        syn::Type::Group(g) => is_pinned_mut(&g.elem),
+        syn::Type::Paren(p) => is_pinned_mut(&p.elem),
+        _ => false,
     }
 }
 

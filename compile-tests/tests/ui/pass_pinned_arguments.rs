@@ -1,0 +1,64 @@
+// A pinned receiver or argument is re-borrowed by each attempt with
+// `as_mut()`, which needs the binding `mut`: `mut self: Pin<&mut Self>`
+// and `mut p: Pin<&mut T>` are not refused as `mut` by-value arguments
+// (what an attempt does through them is meant to last, as through any
+// `&mut T`).
+#![deny(warnings)]
+
+use std::pin::Pin;
+
+use retry_runtime::retry;
+
+struct Counter {
+    n: u32,
+}
+
+impl Counter {
+    fn bump(self: Pin<&mut Self>) -> u32 {
+        let this = self.get_mut();
+        this.n += 1;
+        this.n
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    fn bump_until_two(mut self: Pin<&mut Self>) -> Result<u32, String> {
+        let n = self.as_mut().bump();
+        if n < 2 { Err(format!("only {n}")) } else { Ok(n) }
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    async fn bump_until_two_async(mut self: Pin<&mut Self>) -> Result<u32, String> {
+        let n = self.as_mut().bump();
+        if n < 2 { Err(format!("only {n}")) } else { Ok(n) }
+    }
+}
+
+fn take(p: Pin<&mut u32>) -> u32 {
+    let n = p.get_mut();
+    *n += 1;
+    *n
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn add_until_two(mut p: Pin<&mut u32>) -> Result<u32, String> {
+    let n = take(p.as_mut());
+    if n < 2 { Err(format!("only {n}")) } else { Ok(n) }
+}
+
+#[retry(attempts = 3, backoff = "none")]
+async fn add_until_two_async(mut p: Pin<&mut u32>) -> Result<u32, String> {
+    let n = take(p.as_mut());
+    if n < 2 { Err(format!("only {n}")) } else { Ok(n) }
+}
+
+fn main() {
+    let mut c = Counter { n: 0 };
+    assert_eq!(Pin::new(&mut c).bump_until_two(), Ok(2));
+    let mut n = 0;
+    assert_eq!(add_until_two(Pin::new(&mut n)), Ok(2));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut c = Counter { n: 0 };
+    assert_eq!(rt.block_on(Pin::new(&mut c).bump_until_two_async()), Ok(2));
+    let mut n = 0;
+    assert_eq!(rt.block_on(add_until_two_async(Pin::new(&mut n))), Ok(2));
+}
