@@ -347,8 +347,12 @@ pub struct BudgetStats {
     /// through it, deposits nothing, so this may count fewer first
     /// attempts than were started; the bucket errs toward fewer retries.
     pub first_attempts: u64,
-    /// Retries granted and made, ever (a granted retry that another guard
-    /// turned away gave its token back and is not counted).
+    /// Retries granted, ever: made, or still waiting to be made. A granted
+    /// retry that another guard turned away gave its token back and is not
+    /// counted; one whose sequential call was dropped (cancelled) in its
+    /// wait keeps its token and stays counted (see
+    /// [`RetryBudget::stats`]), so under cancellations this may count more
+    /// retries than were made.
     pub retries: u64,
     /// Retries refused, ever.
     pub refused: u64,
