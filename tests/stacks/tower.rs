@@ -960,6 +960,8 @@ struct Gate {
     polls: Arc<AtomicUsize>,
     calls: Arc<AtomicUsize>,
     readied: bool,
+    /// How long the gate stays closed after each call.
+    reopen: Duration,
 }
 
 impl Gate {
@@ -970,6 +972,15 @@ impl Gate {
             polls: Arc::new(AtomicUsize::new(0)),
             calls: Arc::new(AtomicUsize::new(0)),
             readied: false,
+            reopen: ms(30),
+        }
+    }
+
+    /// A gate that stays closed for `reopen` after each call.
+    fn reopening_after(reopen: Duration) -> Gate {
+        Gate {
+            reopen,
+            ..Gate::new()
         }
     }
 
@@ -1007,7 +1018,7 @@ impl Service<Request<()>> for Gate {
         self.readied = false;
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         // close the gate for the retry: it must wait for it
-        self.close_for(ms(30));
+        self.close_for(self.reopen);
         let status = if n == 0 { 503 } else { 200 };
         std::future::ready(Ok(Response::builder().status(status).body(()).unwrap()))
     }
@@ -1028,6 +1039,60 @@ async fn a_service_that_is_not_ready_is_polled_as_tower_requires() {
     // the wake (a busy loop would poll thousands of times in 30ms)
     let polls = gate.polls.load(Ordering::SeqCst);
     assert!((3..=6).contains(&polls), "{polls} polls");
+}
+
+/// A retry waits for the service's readiness until the policy's
+/// `max_elapsed`, not past it: a gate that stays closed for an hour after
+/// the first call's 503 ends the call at 5s with `Error::NotReady`, the
+/// give-up line says the deadline was reached, and the budget's token for
+/// the retry not made goes back. (The wait was unbounded: after an hour of
+/// paused time the call was still waiting.) A gate that opens before the
+/// deadline is waited for, as without one.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_for_the_service_only_until_max_elapsed() {
+    use retry_runtime::tower::NotReady;
+    static RETRIES: RetryBudget = RetryBudget::new("gate");
+    static POLICY: Policy<RetryOn> = FAST
+        .with_backoff(Backoff::None)
+        .with_max_elapsed(Duration::from_secs(5))
+        .with_name("gated")
+        .with_budget(&RETRIES);
+    let logs = capture();
+    let gate = Gate::reopening_after(Duration::from_secs(3600));
+    gate.open.store(true, Ordering::SeqCst);
+    let svc = ServiceBuilder::new()
+        .layer(POLICY.layer())
+        .service(gate.clone());
+    let start = tokio::time::Instant::now();
+    let err = svc.oneshot(Request::new(())).await.unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert!(
+        matches!(err, Error::NotReady(NotReady { max_elapsed }) if max_elapsed == Duration::from_secs(5)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 1);
+    let line = logs.assert_logged(
+        Level::ERROR,
+        "gated failed after 1 attempt (deadline reached)",
+    );
+    assert_eq!(
+        field(&line, "error"),
+        Some("the service was not ready for a retry within max_elapsed (5s)")
+    );
+    assert_eq!(RETRIES.stats().retries, 0, "the retry's token went back");
+
+    // opened before the deadline: the retry is made
+    let gate = Gate::reopening_after(Duration::from_secs(2));
+    gate.open.store(true, Ordering::SeqCst);
+    let svc = ServiceBuilder::new()
+        .layer(POLICY.layer())
+        .service(gate.clone());
+    let start = tokio::time::Instant::now();
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
 }
 
 /// An axum handler calls a flaky downstream through the layer: the user's

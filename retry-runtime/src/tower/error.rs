@@ -47,6 +47,7 @@ use crate::timeout::AttemptTimeout;
 ///         Error::CircuitOpen(_) => "breaker open",
 ///         Error::Throttled(_) => "throttled",
 ///         Error::NotReplayable(_) => "not replayable",
+///         Error::NotReady(_) => "not ready before the deadline",
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
@@ -66,6 +67,55 @@ pub enum Error<E> {
     Throttled(Throttled),
     /// No request was left to send (cannot happen; see [`NotReplayable`]).
     NotReplayable(NotReplayable),
+    /// The policy's `max_elapsed` passed while the layer waited for the
+    /// inner service to be ready for a retry, which was not made. (The
+    /// last attempt's response or error was dropped before the wait, as
+    /// for [`CircuitOpen`](Error::CircuitOpen); the WARN line announcing
+    /// the retry has it.)
+    NotReady(NotReady),
+}
+
+/// The inner service was not ready for a retry before the policy's
+/// `max_elapsed` (a saturated `ConcurrencyLimit`, a `Buffer` whose worker
+/// is stuck, below the layer): the retry was not made. Classified
+/// `Timeout`, with no hint.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{tower::NotReady, Classify, ErrorKind};
+/// let e = NotReady { max_elapsed: Duration::from_secs(5) };
+/// assert_eq!(e.to_string(), "the service was not ready for a retry within max_elapsed (5s)");
+/// assert_eq!(e.kind(), ErrorKind::Timeout);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotReady {
+    /// The policy's `max_elapsed`.
+    pub max_elapsed: Duration,
+}
+
+impl NotReady {
+    /// The error for a policy whose `max_elapsed` is `max_elapsed`.
+    pub(crate) const fn new(max_elapsed: Duration) -> NotReady {
+        NotReady { max_elapsed }
+    }
+}
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the service was not ready for a retry within max_elapsed ({:?})",
+            self.max_elapsed
+        )
+    }
+}
+
+impl StdError for NotReady {}
+
+impl Classify for NotReady {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Timeout
+    }
 }
 
 /// As derived, but for the URL that a `reqwest::Error` (a
@@ -85,6 +135,7 @@ impl<E: fmt::Debug + 'static> fmt::Debug for Error<E> {
             Error::CircuitOpen(open) => f.debug_tuple("CircuitOpen").field(open).finish(),
             Error::Throttled(t) => f.debug_tuple("Throttled").field(t).finish(),
             Error::NotReplayable(e) => f.debug_tuple("NotReplayable").field(e).finish(),
+            Error::NotReady(e) => f.debug_tuple("NotReady").field(e).finish(),
         }
     }
 }
@@ -97,6 +148,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::CircuitOpen(open) => open.fmt(f),
             Error::Throttled(t) => t.fmt(f),
             Error::NotReplayable(e) => e.fmt(f),
+            Error::NotReady(e) => e.fmt(f),
         }
     }
 }
@@ -109,6 +161,7 @@ impl<E: StdError + 'static> StdError for Error<E> {
             Error::CircuitOpen(open) => Some(open),
             Error::Throttled(t) => Some(t),
             Error::NotReplayable(e) => Some(e),
+            Error::NotReady(e) => Some(e),
         }
     }
 }
@@ -116,7 +169,7 @@ impl<E: StdError + 'static> StdError for Error<E> {
 /// The inner error by [`error_kind`](crate::classify::error_kind) (and the wait it asks for: a
 /// `tonic::Status`'s pushback, say); a timeout is `Timeout`, an open
 /// breaker `Unavailable` (with its recovery time as the hint), a throttled
-/// call `Unavailable`.
+/// call `Unavailable`, a service not ready before the deadline `Timeout`.
 ///
 /// ```
 /// use retry_runtime::{tower::Error, Classify, ErrorKind};
@@ -131,6 +184,7 @@ impl<E: StdError + 'static> Classify for Error<E> {
             Error::CircuitOpen(open) => open.kind(),
             Error::Throttled(t) => t.kind(),
             Error::NotReplayable(_) => ErrorKind::Permanent,
+            Error::NotReady(e) => e.kind(),
         }
     }
     fn retry_after(&self) -> Option<Duration> {
@@ -138,7 +192,7 @@ impl<E: StdError + 'static> Classify for Error<E> {
             Error::Inner(e) => retry_after_of(e, no_classify),
             Error::CircuitOpen(open) => open.retry_after(),
             Error::Throttled(t) => t.retry_after(),
-            Error::Timeout(_) | Error::NotReplayable(_) => None,
+            Error::Timeout(_) | Error::NotReplayable(_) | Error::NotReady(_) => None,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::future::Future;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{AttemptLimit, Error, NoTimeout, Replay};
+use super::{AttemptLimit, Error, NoTimeout, NotReady, Replay};
 use crate::chain::{FindClassify, classify_error, no_classify};
 use crate::classify::Classify;
 use crate::hooks::GiveUpEvent;
@@ -73,6 +73,9 @@ pin_project! {
         pub(super) once: Option<&'static str>,
         // Is `service` ready for a call (it is when the call starts)?
         pub(super) ready: bool,
+        // Does the `Sleep` step hold the deadline of a wait for the
+        // service's readiness (not a wait between attempts)?
+        pub(super) readying: bool,
         pub(super) timeout: T,
         pub(super) classify: FindClassify,
         pub(super) sleeper: Sl,
@@ -96,7 +99,11 @@ pin_project! {
         /// Awaiting an attempt, and its deadline (one that never comes, and
         /// takes no room, without a timeout: [`NoTimeout`]).
         Attempt { #[pin] fut: F, #[pin] deadline: Dl },
-        /// Awaiting the wait before the next attempt.
+        /// Awaiting the wait before the next attempt; or, when the
+        /// future's `readying` is set, the service's readiness for a retry,
+        /// with this timer at the policy's `max_elapsed` (a variant of its
+        /// own cost every call 7 instructions: the step's drop and match
+        /// grew).
         Sleep { #[pin] sleep: Sl },
     }
 }
@@ -184,9 +191,16 @@ where
                                 e,
                             )));
                         }
+                        // (out of line: a retry's wait for the service)
                         Poll::Pending => {
-                            step_to(this.step.as_mut(), Step::Start);
-                            return Poll::Pending;
+                            return not_yet_ready(
+                                this.step.as_mut(),
+                                this.readying,
+                                this.run,
+                                this.policy,
+                                &*this.sleeper,
+                                cx,
+                            );
                         }
                     }
                 }
@@ -243,7 +257,16 @@ where
                     started!(fut)
                 }
                 StepProj::Sleep { sleep } => {
-                    ready!(sleep.poll(cx));
+                    if *this.readying {
+                        // woken by the service (ready now?) or by the
+                        // deadline: no retry starts past it, ready or not
+                        if let Some(gone) = deadline_passed(sleep, this.run, this.policy, cx) {
+                            return Poll::Ready(Err(gone));
+                        }
+                        *this.readying = false;
+                    } else {
+                        ready!(sleep.poll(cx));
+                    }
                     let fut = next_attempt!();
                     started!(fut)
                 }
@@ -370,6 +393,92 @@ fn broken<W, G, E: StdError + 'static>(
         false,
     );
     Error::Inner(error)
+}
+
+/// The service is not ready for the next attempt: wait for it (tower's
+/// rule: a service is called only once ready). A retry of a policy with
+/// `max_elapsed` waits until then, not past it: in the `Sleep` step, its
+/// timer at the deadline (`readying` set), and [`not_ready`] if the
+/// deadline comes first; any other wait is the `Start` step's, as long as
+/// the service takes.
+#[cold]
+#[inline(never)]
+fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
+    mut step: Pin<&mut Step<F, Dl, Sl::Sleep>>,
+    readying: &mut bool,
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    sleeper: &Sl,
+    cx: &mut Context<'_>,
+) -> Poll<Result<R, Error<E>>> {
+    let limit = match policy.stop.max_elapsed {
+        Some(limit) if run.attempts_made() > 0 => limit,
+        _ => {
+            step_to(step, Step::Start);
+            return Poll::Pending;
+        }
+    };
+    if !*readying {
+        let (_, elapsed) = run.progress();
+        let sleep = sleeper.sleep(limit.saturating_sub(elapsed));
+        step_to(step.as_mut(), Step::Sleep { sleep });
+        *readying = true;
+    }
+    if let StepProj::Sleep { sleep } = step.as_mut().project() {
+        if let Some(gone) = deadline_passed(sleep, run, policy, cx) {
+            return Poll::Ready(Err(gone));
+        }
+    }
+    Poll::Pending
+}
+
+/// The deadline of a wait for the service's readiness: the run's end if
+/// it has passed.
+#[cold]
+#[inline(never)]
+fn deadline_passed<S: Future<Output = ()>, W, G, E>(
+    deadline: Pin<&mut S>,
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    cx: &mut Context<'_>,
+) -> Option<Error<E>> {
+    let limit = policy.stop.max_elapsed?;
+    if deadline.poll(cx).is_ready() {
+        return Some(not_ready(run, policy, limit));
+    }
+    None
+}
+
+/// The policy's `max_elapsed` passed while the service was not ready for a
+/// retry: the run ends there, on the deadline, announced as any give-up
+/// (the failure before the wait was dropped; its WARN line has it), and
+/// the retry's budget token goes back.
+#[cold]
+#[inline(never)]
+fn not_ready<W, G, E>(
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    limit: core::time::Duration,
+) -> Error<E> {
+    let (attempts, elapsed, shown) = run.progress_shown();
+    policy.retry_not_made();
+    let error = NotReady::new(limit);
+    announce_give_up(
+        policy,
+        &GiveUpEvent {
+            operation: policy.name,
+            attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason: StopReason::Deadline,
+            error: &error,
+            kind: Some(error.kind()),
+            elapsed,
+        },
+        shown,
+        // (the layer makes no attempt spans)
+        false,
+    );
+    Error::NotReady(error)
 }
 
 /// The request itself is about to be sent (no copy could be made): the run

@@ -108,7 +108,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use self::error::Error;
+pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
 pub use self::limit::{AttemptLimit, NoTimeout, WithTimeout};
@@ -555,7 +555,9 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Layer<S>
 /// was made ready and leaves a clone in its place (tower's rule for a
 /// service that calls its inner one from its future); each retry waits for
 /// that service to be ready again (registering the task's waker, no busy
-/// loop) before calling it.
+/// loop) before calling it: until the policy's `max_elapsed` at most, when
+/// the call ends with [`Error::NotReady`] (without one, as long as the
+/// service takes).
 ///
 /// Its type, to keep one in a struct of your own: the inner service, then
 /// the policy's `W` and `G` (a preset's are `RetryOn` and `NoCircuit`),
@@ -736,6 +738,7 @@ impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
             request: Some(request),
             once,
             ready: true,
+            readying: false,
             timeout: layer.timeout,
             classify: layer.classify,
             sleeper: layer.sleeper.clone(),
