@@ -317,19 +317,18 @@ struct ReadmeDoctests;
 ///                         policy,
 ///                         async {
 ///                             if let Some(ret) = None::<Result<PathBuf, ClipError>> {
-///                                 #[allow(unreachable_code)] return ret;
+///                                 return ret;
 ///                             }
 ///                             { fetch(id).await }
 ///                         },
 ///                     ),
 ///                 )
 ///                 .await;
-///             #[allow(unused_parens)]
-///             let _ = as_result((&result));
-///             #[allow(unused_braces)]
-///             let _ = error_displays({ &result });
-///             #[allow(unused_braces)]
-///             let wait = match run.next_wait(policy(), { &result }) {
+///             let returned = &result;
+///             let checked = &result;
+///             let _ = as_result(returned);
+///             let _ = error_displays(checked);
+///             let wait = match run.next_wait(policy(), checked) {
 ///                 Some(wait) => wait,
 ///                 None => return result,
 ///             };

@@ -60,7 +60,12 @@
     rust_2018_idioms,
     unit_bindings,
     redundant_lifetimes,
+    // (not an error under `warnings`): an expansion's `#[allow]` of a lint
+    // in a group forbidden (`forbidding`)
+    forbidden_lint_groups,
 )]
+
+pub mod forbidding;
 
 use core::cell::Cell;
 use core::error::Error;
@@ -1074,6 +1079,32 @@ impl Guarded for Client {
     async fn spanned(&self, key: String) -> Result<u32, CallError> {
         let n = ready(self.calls).await?;
         Ok(n.saturating_add(u32::from(key.is_empty())))
+    }
+}
+
+/// A trait implemented with `#[async_trait]` where `unused_mut` is forbidden.
+///
+/// (async-trait's own expansion allows `unreachable_code`, so the module
+/// `forbidding` cannot hold it): its rebind of a `mut` argument named in
+/// `clone` is not `mut`.
+#[async_trait::async_trait]
+pub trait Notes {
+    /// Sends `note`, changed by each attempt.
+    ///
+    /// # Errors
+    /// The call's.
+    async fn note(&self, mut note: String) -> Result<usize, CallError>;
+}
+
+#[forbid(unused_mut, unused_parens, unused_braces)]
+#[async_trait::async_trait]
+impl Notes for Client {
+    #[inline]
+    #[retry(attempts = 3, backoff = "none", clone = note)]
+    async fn note(&self, mut note: String) -> Result<usize, CallError> {
+        note.push('!');
+        let n = ready(self.calls).await?;
+        Ok(send(note, Vec::new()).saturating_add(usize::from(n == 0)))
     }
 }
 

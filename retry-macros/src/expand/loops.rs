@@ -51,7 +51,6 @@ pub(super) struct Loop<'a> {
     run: Ident,
     result: Ident,
     value: Ident,
-    error: Ident,
     wait: Ident,
     attempt_span: Ident,
     entered: Ident,
@@ -64,7 +63,7 @@ fn ident(name: &str) -> Ident {
 
 impl<'a> Loop<'a> {
     /// `sig` is the function's signature as it is emitted; `mut_names` the
-    /// names bound `mut` by value, `reborrowed` the `&mut T` parameters
+    /// names bound `mut` by value (with their `mut`), `reborrowed` the `&mut T` parameters
     /// each attempt re-borrows.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
@@ -73,7 +72,7 @@ impl<'a> Loop<'a> {
         shape: &Shape,
         brace_span: Span,
         awaited: Option<AwaitedFuture>,
-        mut_names: &[Ident],
+        mut_names: &[(Ident, Span)],
         reborrowed: &[Ident],
         attempt_param: Option<&'a AttemptParam>,
     ) -> Self {
@@ -127,7 +126,6 @@ impl<'a> Loop<'a> {
             run: ident("__retry_run"),
             result: ident("__retry_result"),
             value: ident("__retry_value"),
-            error: ident("__retry_error"),
             wait: ident("__retry_wait"),
             attempt_span: ident("__retry_span"),
             entered: ident("__retry_entered"),
@@ -149,7 +147,6 @@ impl<'a> Loop<'a> {
     /// the `From` impl is reported on the key (the later one, given both).
     fn reject_if_open(&self) -> TokenStream {
         let (run, policy) = (&self.run, &self.policy);
-        let open = ident("__retry_open");
         let (admit_fn, span) = match (&self.cfg.circuit, &self.cfg.throttle) {
             (None, None) => ("admit", Span::call_site()),
             (Some((_, span)), None) => ("admit_circuit", *span),
@@ -159,19 +156,12 @@ impl<'a> Loop<'a> {
         let p_admit = self.private_at(span);
         let admit_fn = Ident::new(admit_fn, span);
         let admit = quote_spanned!(span=> #p_admit::#admit_fn);
+        let open = ident("__retry_open");
         quote_spanned! {span=>
             if let ::core::result::Result::Err(#open) = #admit(&mut #run, #policy) {
                 return ::core::result::Result::Err(#open);
             }
         }
-    }
-
-    /// `tokens` in a block at the error type (a block keeps its span where
-    /// parentheses would not).
-    fn at_err(&self, tokens: TokenStream) -> Group {
-        let mut block = Group::new(Delimiter::Brace, tokens);
-        block.set_span(self.err_span);
-        block
     }
 
     /// The decision after an attempt: bind the wait before the next one, or
@@ -184,27 +174,31 @@ impl<'a> Loop<'a> {
             policy,
             result,
             value,
-            error,
             wait,
             ret_span,
             err_span,
             ..
         } = self;
         let (ret_span, err_span) = (*ret_span, *err_span);
-        // Type errors about the function's shape point at the user's tokens at fault.
+        // Type errors about the function's shape point at the user's tokens
+        // at fault: at the argument of the call that needs the bound, which
+        // is a name of the user's token there (an argument of the macro's
+        // hygiene is reported on the attribute instead; parentheses or a
+        // block around it would be linted as the user's, `unused_parens`).
+        // `returned` and `checked` are the result, by reference, at the
+        // return type and at the error type.
+        let returned = Ident::new("__retry_returned", ret_span);
+        let checked = Ident::new("__retry_checked", err_span);
         let p_ret = self.private_at(ret_span);
-        // (The argument is parenthesized so that its span, too, is the user's token.)
-        let as_result = quote_spanned!(ret_span=> #p_ret::as_result((&#result)));
+        let as_result = quote_spanned!(ret_span=> #p_ret::as_result(#returned));
         // An error type without `Display` is told so once, on it: by
-        // `error_displays`, whose argument is a block at the error type, as
-        // is the result (or error) given to the runtime call that needs
-        // `Display` too, so that rustc reports that call's unmet bound
-        // (implied by `DisplayError`'s) at the same place, which it then
-        // leaves out.
-        let result_at_err = self.at_err(quote!(&#result));
-        let error_at_err = self.at_err(quote!(#error));
+        // `error_displays`, whose argument is at the error type, as is the
+        // result (or error) given to the runtime call that needs `Display`
+        // too, so that rustc reports that call's unmet bound (implied by
+        // `DisplayError`'s) at the same place, which it then leaves out.
         let p_err = self.private_at(err_span);
-        let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#result_at_err));
+        let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#checked));
+        let error_at_err = Ident::new("__retry_error", err_span);
         // A body that reads its attempt has each failure decided on the full
         // path, which keeps its kind for the next attempt's `previous_kind`.
         // A loop with attempt spans decides on the full path too, telling
@@ -226,17 +220,20 @@ impl<'a> Loop<'a> {
             quote!()
         };
         let failed = quote_spanned!(cfg.when_span=> #run.#failed_fn(#policy, #error_at_err #marks));
+        let results = quote! {
+            let #returned = &#result;
+            let #checked = &#result;
+        };
         match &cfg.retry_if_ok {
             // One runtime call decides; the `as_result` beside it is only there
             // to report a return type that is not a `Result` on that type.
             None => {
-                let next_wait = quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #result_at_err #marks));
+                let next_wait =
+                    quote_spanned!(cfg.when_span=> #run.#next_wait_fn(#policy, #checked #marks));
                 quote! {
-                    #[allow(unused_parens)]
+                    #results
                     let _ = #as_result;
-                    #[allow(unused_braces)]
                     let _ = #error_displays;
-                    #[allow(unused_braces)]
                     let #wait = match #next_wait {
                         ::core::option::Option::Some(#wait) => #wait,
                         ::core::option::Option::None => return #result,
@@ -245,9 +242,8 @@ impl<'a> Loop<'a> {
             }
             // `retry_if_ok` looks at the value: the loop matches the result itself.
             Some(pred) => quote! {
-                #[allow(unused_braces)]
+                #results
                 let _ = #error_displays;
-                #[allow(unused_parens, unused_braces)]
                 let #wait = match #as_result {
                     ::core::result::Result::Ok(#value) => {
                         if #pred(#value) {
@@ -260,7 +256,7 @@ impl<'a> Loop<'a> {
                             return #result;
                         }
                     }
-                    ::core::result::Result::Err(#error) => match #failed {
+                    ::core::result::Result::Err(#error_at_err) => match #failed {
                         #p::Decision::Retry(#wait) => #wait,
                         #p::Decision::GiveUp(_) => return #result,
                     },
@@ -617,21 +613,29 @@ fn attempt_body(
     shape: &Shape,
     ret_ty: &Option<TokenStream>,
     reborrows: &TokenStream,
-    mut_names: &[Ident],
+    mut_names: &[(Ident, Span)],
 ) -> TokenStream {
-    // (a `mut` parameter's clone is `mut` too: the attempt changes its own copy)
+    // (a `mut` parameter's clone is `mut` too: the attempt changes its own
+    // copy. Its `mut` is the user's keyword, which the signature no longer
+    // has: a body that changes nothing is told that it "does not need to
+    // be mutable" there, as it would be without the attribute.)
     // The clone shadows the parameter by design, under the name the body
     // uses, so it carries the user's span and clippy's `shadow_reuse`
     // (restriction) would see the user shadow it: allowed on this `let` alone.
     // (A parameter's `#[cfg]`s go on its clone and re-borrow: with the cfg
     // off, there is no parameter to name.)
     let clones = cfg.clone.iter().map(|name| {
-        let mutability = mut_names
-            .contains(name)
-            .then(|| quote!(#[allow(unused_mut, clippy::shadow_reuse)] let mut));
-        let binding = mutability.unwrap_or_else(|| quote!(#[allow(clippy::shadow_reuse)] let));
+        // (a `mut` clone binds the parameter's own name, `mut name` as the
+        // signature had it, so "remove this `mut`" points there)
+        let binding = match mut_names.iter().find(|(mut_name, _)| mut_name == name) {
+            Some((param, at)) => {
+                let mutability = syn::Token![mut](*at);
+                quote!(#mutability #param)
+            }
+            None => quote!(#name),
+        };
         let cfgs = param_cfgs(sig, name);
-        quote_spanned!(name.span()=> #(#cfgs)* #binding #name = ::core::clone::Clone::clone(&#name);)
+        quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)
     });
     match shape {
         // The attempt's output type is the function's: an `async` block has
@@ -644,7 +648,6 @@ fn attempt_body(
                     let ret = ident("__retry_ret");
                     quote! {
                         if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#ty> {
-                            #[allow(unreachable_code)]
                             return #ret;
                         }
                     }

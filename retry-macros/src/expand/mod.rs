@@ -121,7 +121,11 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     };
     // The names bound `mut` by value (in the signature, or in
     // `#[async_trait]`'s rebinds): their clones are `mut` too.
-    let mut_names: Vec<syn::Ident> = func.mut_bindings().into_iter().map(|m| m.name).collect();
+    let mut_names: Vec<(syn::Ident, proc_macro2::Span)> = func
+        .mut_bindings()
+        .into_iter()
+        .map(|m| (m.name, m.at.first()))
+        .collect();
     // The `&mut T` parameters the body may move: each attempt re-borrows
     // them (not in a hedged call, whose attempts may run side by side).
     let reborrowed = match &shape {
@@ -191,7 +195,8 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             ..
         } => {
             let async_loop = loops.async_loop();
-            quote!(#box_pin(async move { #(#[allow(unused_mut)] #rebinds)* #async_loop }))
+            let rebinds = unmut_cloned(rebinds, &cfg.clone);
+            quote!(#box_pin(async move { #(#rebinds)* #async_loop }))
         }
         Shape::AsyncTrait {
             box_pin,
@@ -200,7 +205,8 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             ..
         } => {
             let async_loop = loops.async_loop();
-            let future = instrumented.around(quote!(#(#[allow(unused_mut)] #rebinds)* #async_loop));
+            let rebinds = unmut_cloned(rebinds, &cfg.clone);
+            let future = instrumented.around(quote!(#(#rebinds)* #async_loop));
             quote!(#box_pin(#future))
         }
         // The common sync case: the loop is the runtime's `retry_sync`.
@@ -229,6 +235,23 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         #by_value
         #vis #sig #braces
     }
+}
+
+/// `#[async_trait]`'s rebinds of the arguments (`let mut v = v;`), each
+/// `let` of a parameter named in `clone` without its `mut`, as the
+/// signature drops it: the attempts change their own clones (whose `let` is
+/// `mut`), never the rebind, whose `mut` would warn as unused.
+fn unmut_cloned(mut rebinds: Vec<Stmt>, clone: &[syn::Ident]) -> Vec<Stmt> {
+    for stmt in &mut rebinds {
+        if let Stmt::Local(local) = stmt {
+            if let Pat::Ident(p) = &mut local.pat {
+                if p.by_ref.is_none() && clone.contains(&p.ident) {
+                    p.mutability = None;
+                }
+            }
+        }
+    }
+    rebinds
 }
 
 #[cfg(test)]

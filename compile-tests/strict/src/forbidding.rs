@@ -1,0 +1,141 @@
+//! The shapes again, under forbidden lints.
+//!
+//! Here rustc's lints that a generated `#[allow]` would clash with are
+//! forbidden (as some crates do crate-wide): an `#[allow]`
+//! of one of them in an expansion is an error here (E0453), and of a
+//! member of the forbidden `unused` group, `forbidden_lint_groups` (denied
+//! at the crate's root). Not beside `#[async_trait]`, whose own expansion
+//! allows `unreachable_code`: [`super::Notes`] is under `unused_mut` alone.
+
+#![forbid(unused)]
+#![forbid(unreachable_code, unused_parens, unused_braces, unused_mut)]
+
+use retry_runtime::{retry, Attempt};
+
+use super::{flaky, is_zero, ready, send, write_to, write_to_async, CallError};
+
+/// The runtime's own sync loop.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 2, backoff = "none")]
+pub fn plain(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// The full sync loop: a breaker, a throttle and a budget.
+///
+/// # Errors
+/// [`flaky`]'s, the breaker's or the throttle's.
+#[inline]
+#[retry(attempts = 3, backoff = "none", circuit = super::UPSTREAM, throttle = super::SEARCH, budget = super::RETRIES)]
+pub fn guarded(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// `retry_if_ok` and an `#[attempt]` parameter in attempt spans, sync.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_if_ok = is_zero, attempt_spans = true)]
+pub fn ok_spanned(#[attempt] attempt: Attempt) -> Result<u32, CallError> {
+    flaky(attempt.number)
+}
+
+/// A `mut` argument cloned for each attempt, and a `&mut` one re-borrowed.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", circuit = super::UPSTREAM, clone = body)]
+pub fn cloned(mut body: String, out: &mut Vec<u8>) -> Result<usize, CallError> {
+    body.push('!');
+    let n = write_to(out, body.as_bytes())?;
+    Ok(send(body, Vec::new()).saturating_add(n))
+}
+
+/// An async body of one awaited expression.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 2, backoff = "none")]
+pub async fn awaited(x: u32) -> Result<u32, CallError> {
+    ready(x).await
+}
+
+/// An async body of statements, with attempt spans and a timeout.
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "none", timeout = "1s", attempt_spans = true)]
+pub async fn timed(x: &str) -> Result<usize, CallError> {
+    let n = ready(0).await?;
+    Ok(x.len().saturating_add(usize::from(n == 0)))
+}
+
+/// Async behind a breaker and a throttle, with `retry_if_ok`.
+///
+/// # Errors
+/// [`flaky`]'s, the breaker's or the throttle's.
+#[inline]
+#[retry(attempts = 3, backoff = "none", circuit = super::UPSTREAM, throttle = super::SEARCH, retry_if_ok = is_zero)]
+pub async fn guarded_async(x: u32) -> Result<u32, CallError> {
+    let n = ready(x).await?;
+    Ok(n)
+}
+
+/// Hedged, and hedged with a timeout and an `#[attempt]` parameter.
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "none", hedge = "150ms", retry_on = Timeout)]
+pub async fn hedged(key: &str) -> Result<usize, CallError> {
+    let v = flaky(0)?;
+    Ok(key.len().saturating_add(usize::from(v == 0)))
+}
+
+/// Hedged with a timeout and an `#[attempt]` parameter.
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "none", hedge = "150ms", timeout = "1s")]
+pub async fn hedged_timeout(#[attempt] attempt: Attempt) -> Result<u32, CallError> {
+    flaky(attempt.number)
+}
+
+/// A `mut` argument cloned for each attempt and a `&mut` one re-borrowed,
+/// async, with an `#[attempt]` parameter.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", clone = body)]
+pub async fn cloned_async(
+    mut body: String,
+    out: &mut Vec<u8>,
+    #[attempt] attempt: Attempt,
+) -> Result<usize, CallError> {
+    body.push('!');
+    let n = write_to_async(out, body.as_bytes()).await?;
+    let m = ready(attempt.number).await?;
+    Ok(send(body, Vec::new())
+        .saturating_add(n)
+        .saturating_add(usize::from(m == 0)))
+}
+
+/// Returns `Result<(), E>`.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 2, backoff = "none", retry_on = Timeout)]
+pub async fn unit(x: u32) -> Result<(), CallError> {
+    let _: u32 = ready(x).await?;
+    Ok(())
+}
