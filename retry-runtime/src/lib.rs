@@ -303,7 +303,7 @@ struct ReadmeDoctests;
 ///     let mut run = Guarded::new(policy());
 ///     loop {
 ///         if let Err(open) = admit(&mut run, policy()) {
-///             return Err(open);
+///             return IsResult::from_err(open);
 ///         }
 ///         let wait = {
 ///             let result = attempt_timeout::<

@@ -156,10 +156,18 @@ impl<'a> Loop<'a> {
         let p_admit = self.private_at(span);
         let admit_fn = Ident::new(admit_fn, span);
         let admit = quote_spanned!(span=> #p_admit::#admit_fn);
-        let open = ident("__retry_open");
+        // The rejection is returned as the function's return type (by
+        // `IsResult::from_err`, not as `Err(..)`): one that is not a
+        // `Result` is then told so once, on it, by the unmet `IsResult` bound
+        // the decision reports there too, not first as mismatched types on
+        // the attribute.
+        let ret_span = self.ret_span;
+        let p_ret = self.private_at(ret_span);
+        let open_at_ret = Ident::new("__retry_open", ret_span);
+        let rejected = quote_spanned!(ret_span=> #p_ret::IsResult::from_err(#open_at_ret));
         quote_spanned! {span=>
-            if let ::core::result::Result::Err(#open) = #admit(&mut #run, #policy) {
-                return ::core::result::Result::Err(#open);
+            if let ::core::result::Result::Err(#open_at_ret) = #admit(&mut #run, #policy) {
+                return #rejected;
             }
         }
     }
