@@ -512,15 +512,21 @@ impl<Res, E> From<Throttled> for Failure<Res, E> {
 /// middleware: `Buffer`, `Timeout`, `LoadShed`, `ConcurrencyLimit`'s
 /// stacks) as an error type: the [tower layer](crate::tower) takes a
 /// service whose error is a [`std::error::Error`], which a `BoxError` is
-/// not. Map the stack's error into it below the layer:
+/// not. Make the stack's errors `BoxedError`s below the layer with a
+/// [`BoxErrorsLayer`](crate::tower::BoxErrorsLayer) (feature `tower`):
 ///
 /// ```text
 /// let svc = ServiceBuilder::new()
 ///     .layer(presets::API.layer())
-///     .map_err(BoxedError::from) // tower's `util` feature
+///     .layer(BoxErrorsLayer::new())
 ///     .buffer(64)
 ///     .service(client);
 /// ```
+///
+/// (Not `.map_err(BoxedError::from)`: awaited in a spawned task or an axum
+/// handler, a stack with tower's `MapErr` over a `Buffer` does not compile,
+/// "implementation of `FnOnce` is not general enough"; the named
+/// [`BoxErrors`](crate::tower::BoxErrors) service does.)
 ///
 /// It is transparent: it displays as the boxed error, reports its causes,
 /// and the layer classifies the boxed error (and its chain) as it would

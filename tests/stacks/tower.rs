@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use retry_runtime::response::Idempotent;
-use retry_runtime::tower::{AttemptLimit, Error, ReplayBody, RetryLayer, SendOnce};
+use retry_runtime::tower::{AttemptLimit, BoxErrorsLayer, Error, ReplayBody, RetryLayer, SendOnce};
 use retry_runtime::{
     circuit::CircuitState, kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind,
     KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn,
@@ -1677,9 +1677,9 @@ async fn a_call_cut_short_above_the_layer_counts_nothing_with_the_throttle() {
 }
 
 /// tower's own middleware answers `BoxError`s (`Buffer`, `Timeout`), which
-/// are not `std::error::Error`s: mapped into `BoxedError` below the layer,
-/// a buffered hyper-util client is retried as any other, and an error in
-/// the box is classified as it would be unboxed.
+/// are not `std::error::Error`s: made `BoxedError`s below the layer
+/// (`BoxErrorsLayer`), a buffered hyper-util client is retried as any
+/// other, and an error in the box is classified as it would be unboxed.
 #[tokio::test]
 async fn a_buffered_stack_with_boxed_errors_is_retried() {
     use retry_runtime::response::BoxedError;
@@ -1687,7 +1687,7 @@ async fn a_buffered_stack_with_boxed_errors_is_retried() {
     server.route("/clip", [503, 503, 200]);
     let svc = ServiceBuilder::new()
         .layer(FAST.layer())
-        .map_err(BoxedError::from)
+        .layer(BoxErrorsLayer::new())
         .buffer(8)
         .service(hyper_client());
     let resp = svc
@@ -1704,11 +1704,101 @@ async fn a_buffered_stack_with_boxed_errors_is_retried() {
     assert!(matches!(e, Error::Inner(BoxedError(_))));
 }
 
+/// The buffered stack, awaited in a spawned task on a multi-thread runtime:
+/// it compiles (with `.map_err(BoxedError::from)` in place of
+/// `BoxErrorsLayer` it does not: "implementation of `FnOnce` is not general
+/// enough", a limit of the compiler with tower's `MapErr` over a `Buffer`),
+/// and each spawned call is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffered_stack_with_boxed_errors_is_retried_in_spawned_tasks() {
+    let server = FlakyServer::start().await;
+    server.route("/clip/1", [503, 200]);
+    server.route("/clip/2", [503, 503, 200]);
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .layer(BoxErrorsLayer::new())
+        .buffer(8)
+        .service(hyper_client());
+    let tasks = ["/clip/1", "/clip/2"].map(|path| {
+        let (svc, url) = (svc.clone(), server.url(path));
+        tokio::spawn(async move { svc.oneshot(get(&url)).await })
+    });
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().status(), 200);
+    }
+    assert_eq!((server.hits("/clip/1"), server.hits("/clip/2")), (2, 3));
+
+    // a refused connection, boxed by the buffer: Connect, retried, in a task too
+    let url = refused_url("/");
+    let e = tokio::spawn(async move { svc.oneshot(get(&url)).await })
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect);
+}
+
+/// The buffered stack kept in an axum router's state, called by a handler
+/// (axum's handler futures must be `Send`: with `.map_err(BoxedError::from)`
+/// this did not compile, "implementation of `FnOnce` is not general
+/// enough"): the user's one request gets the answer, the downstream sees
+/// three.
+#[tokio::test]
+async fn a_buffered_stack_with_boxed_errors_in_an_axum_handlers_state() {
+    use axum::extract::State;
+    use axum::routing::get as route_get;
+    use retry_runtime::tower::{BoxErrors, RetryService};
+    use tower::buffer::Buffer;
+
+    type Downstream = Buffer<Request<Body>, hyper_util::client::legacy::ResponseFuture>;
+    type Retrying = RetryService<BoxErrors<Downstream>, RetryOn>;
+    async fn handler(State((client, url)): State<(Retrying, String)>) -> (StatusCode, String) {
+        match client.oneshot(get(&url)).await {
+            Ok(resp) => {
+                let status = resp.status();
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+        }
+    }
+
+    let downstream = FlakyServer::start().await;
+    downstream.route(
+        "/meta/7",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("cat"),
+        ],
+    );
+    let client: Retrying = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .layer(BoxErrorsLayer::new())
+        .buffer(8)
+        .service(hyper_client());
+    let app = axum::Router::new()
+        .route("/clips/7", route_get(handler))
+        .with_state((client, downstream.url("/meta/7")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let user = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = user
+        .get(format!("http://{addr}/clips/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "cat");
+    assert_eq!(downstream.hits("/meta/7"), 3);
+    server.abort();
+}
+
 /// tower's `Timeout` under the layer: its `Elapsed`, boxed, is found in the
 /// chain by `with_classify` (the layer's own `with_timeout` needs none).
 #[tokio::test(start_paused = true)]
 async fn a_boxed_tower_timeout_is_classified_with_with_classify() {
-    use retry_runtime::response::BoxedError;
     fn elapsed<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
         static TIMEOUT: AttemptTimeoutKind = AttemptTimeoutKind;
         e.is::<tower::timeout::error::Elapsed>()
@@ -1733,7 +1823,7 @@ async fn a_boxed_tower_timeout_is_classified_with_with_classify() {
     });
     let svc = ServiceBuilder::new()
         .layer(FAST.layer().with_classify(elapsed))
-        .map_err(BoxedError::from)
+        .layer(BoxErrorsLayer::new())
         .timeout(Duration::from_secs(1))
         .service(slow_once);
     let resp = svc.oneshot(Request::new(())).await.unwrap();

@@ -33,10 +33,13 @@
 //!   `RetryService<S, W, NoCircuit, DefaultSleeper, WithTimeout>`).
 //!
 //! A service whose error is tower's `BoxError` (a `Buffer`, a `Timeout`, a
-//! `LoadShed` below the layer) is mapped into
-//! [`BoxedError`](crate::response::BoxedError) first
-//! (`.map_err(BoxedError::from)`): the layer needs a
-//! [`std::error::Error`] to classify, which a `BoxError` is not.
+//! `LoadShed` below the layer) has its errors made
+//! [`BoxedError`](crate::response::BoxedError)s first, by a
+//! [`BoxErrorsLayer`] between the two (`.layer(BoxErrorsLayer::new())`
+//! before `.buffer(64)`): the layer needs a [`std::error::Error`] to
+//! classify, which a `BoxError` is not. (Not `.map_err(BoxedError::from)`:
+//! such a stack over a `Buffer` cannot be awaited in a spawned task or an
+//! axum handler; see [`BoxErrorsLayer`].)
 //!
 //! gRPC: put `#[retry]` (or [`Policy::retry`]) on the client call, where
 //! a failure is a `tonic::Status` ([`Classify`] for it, feature `tonic`),
@@ -94,6 +97,7 @@
 //! # }
 //! ```
 
+mod boxed;
 mod error;
 mod future;
 mod limit;
@@ -108,6 +112,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
+pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
