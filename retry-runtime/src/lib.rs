@@ -71,7 +71,8 @@
 //!   operation's error), by error code and dispatch failure: see `aws`.
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
-//! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy.
+//! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy (and
+//!   [`tower::BoxErrorsLayer`], for tower's `BoxError`s below it).
 //! - `reqwest-middleware`: [`reqwest_middleware::RetryMiddleware`], a
 //!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
 //! - `tonic`: [`Classify`] for `tonic::Status` by code, its
