@@ -950,6 +950,71 @@ async fn a_proxy_forwarding_incoming_bodies_sends_each_once() {
     proxy.abort();
 }
 
+/// What a handler answers for the downstream's answer: its status and
+/// body, or 502 with the error.
+async fn relayed<B, E>(called: Result<Response<B>, E>) -> (StatusCode, String)
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    match called {
+        Ok(resp) => {
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
+/// Serves `app` on 127.0.0.1, on a port of its own: its address, and the
+/// server's task (abort it at the end).
+async fn serve(
+    app: axum::Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
+}
+
+/// A downstream whose clip 7's metadata answers 503, 503, then "cat".
+async fn cat_downstream() -> FlakyServer {
+    let downstream = FlakyServer::start().await;
+    downstream.route(
+        "/meta/7",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("cat"),
+        ],
+    );
+    downstream
+}
+
+/// The user asks the handler at `addr` for clip 7: it answers "cat", after
+/// three calls downstream (503, 503, 200).
+async fn assert_gets_the_cat(
+    user: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    downstream: &FlakyServer,
+) {
+    let resp = user
+        .get(format!("http://{addr}/clips/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "cat");
+    assert_eq!(downstream.hits("/meta/7"), 3);
+}
+
 /// A service that is not ready until a timer opens it: the layer's retries
 /// wait for `poll_ready` (the waker is registered, no busy loop) before
 /// each call, as tower requires.
@@ -1108,25 +1173,10 @@ async fn inside_an_axum_handler_calling_a_flaky_downstream() {
         State((client, base)): State<(Retrying, String)>,
         Path(id): Path<String>,
     ) -> (StatusCode, String) {
-        match client.oneshot(get(&format!("{base}/meta/{id}"))).await {
-            Ok(resp) => {
-                let status = resp.status();
-                let body = resp.into_body().collect().await.unwrap().to_bytes();
-                (status, String::from_utf8_lossy(&body).into_owned())
-            }
-            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
-        }
+        relayed(client.oneshot(get(&format!("{base}/meta/{id}"))).await).await
     }
 
-    let downstream = FlakyServer::start().await;
-    downstream.route(
-        "/meta/7",
-        [
-            Reply::status(503),
-            Reply::status(503),
-            Reply::ok_body("cat"),
-        ],
-    );
+    let downstream = cat_downstream().await;
     downstream.route("/meta/8", [404]);
     let client = ServiceBuilder::new()
         .layer(FAST.layer())
@@ -1134,19 +1184,10 @@ async fn inside_an_axum_handler_calling_a_flaky_downstream() {
     let app = axum::Router::new()
         .route("/clips/{id}", route_get(handler))
         .with_state((client, downstream.url("")));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = serve(app).await;
 
     let user = reqwest::Client::builder().no_proxy().build().unwrap();
-    let resp = user
-        .get(format!("http://{addr}/clips/7"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.text().await.unwrap(), "cat");
-    assert_eq!(downstream.hits("/meta/7"), 3);
+    assert_gets_the_cat(&user, addr, &downstream).await;
     let resp = user
         .get(format!("http://{addr}/clips/8"))
         .send()
@@ -1210,9 +1251,7 @@ fn a_user_gone_during_a_wait_ends_the_handlers_run() {
         let app = axum::Router::new()
             .route("/clips/7", route_get(handler))
             .with_state((client, downstream.url("/meta/7"), Arc::clone(&gone)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let (addr, server) = serve(app).await;
 
         let mut user = tokio::net::TcpStream::connect(addr).await.unwrap();
         user.write_all(b"GET /clips/7 HTTP/1.1\r\nhost: clips\r\n\r\n")
@@ -1752,25 +1791,10 @@ async fn a_buffered_stack_with_boxed_errors_in_an_axum_handlers_state() {
     type Downstream = Buffer<Request<Body>, hyper_util::client::legacy::ResponseFuture>;
     type Retrying = RetryService<BoxErrors<Downstream>, RetryOn>;
     async fn handler(State((client, url)): State<(Retrying, String)>) -> (StatusCode, String) {
-        match client.oneshot(get(&url)).await {
-            Ok(resp) => {
-                let status = resp.status();
-                let body = resp.into_body().collect().await.unwrap().to_bytes();
-                (status, String::from_utf8_lossy(&body).into_owned())
-            }
-            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
-        }
+        relayed(client.oneshot(get(&url)).await).await
     }
 
-    let downstream = FlakyServer::start().await;
-    downstream.route(
-        "/meta/7",
-        [
-            Reply::status(503),
-            Reply::status(503),
-            Reply::ok_body("cat"),
-        ],
-    );
+    let downstream = cat_downstream().await;
     let client: Retrying = ServiceBuilder::new()
         .layer(FAST.layer())
         .layer(BoxErrorsLayer::new())
@@ -1779,19 +1803,10 @@ async fn a_buffered_stack_with_boxed_errors_in_an_axum_handlers_state() {
     let app = axum::Router::new()
         .route("/clips/7", route_get(handler))
         .with_state((client, downstream.url("/meta/7")));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = serve(app).await;
 
     let user = reqwest::Client::builder().no_proxy().build().unwrap();
-    let resp = user
-        .get(format!("http://{addr}/clips/7"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.text().await.unwrap(), "cat");
-    assert_eq!(downstream.hits("/meta/7"), 3);
+    assert_gets_the_cat(&user, addr, &downstream).await;
     server.abort();
 }
 

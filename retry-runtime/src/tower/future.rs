@@ -372,26 +372,8 @@ fn broken<W, G, E: StdError + 'static>(
     classify: FindClassify,
     error: E,
 ) -> Error<E> {
-    let (attempts, elapsed, shown) = run.progress_shown();
-    // the token of the retry the budget granted goes back: it is not made
-    if run.attempts_made() > 0 {
-        policy.retry_not_made();
-    }
-    announce_give_up(
-        policy,
-        &GiveUpEvent {
-            operation: policy.name,
-            attempts,
-            max_attempts: policy.stop.max_attempts(),
-            reason: StopReason::Permanent,
-            error: &error,
-            kind: Some(classify_error(&error, classify).0),
-            elapsed,
-        },
-        shown,
-        // (the layer makes no attempt spans)
-        false,
-    );
+    let kind = classify_error(&error, classify).0;
+    ended_before_retry(run, policy, StopReason::Permanent, &error, kind);
     Error::Inner(error)
 }
 
@@ -460,25 +442,40 @@ fn not_ready<W, G, E>(
     policy: &Policy<W, G>,
     limit: core::time::Duration,
 ) -> Error<E> {
-    let (attempts, elapsed, shown) = run.progress_shown();
-    policy.retry_not_made();
     let error = NotReady::new(limit);
+    ended_before_retry(run, policy, StopReason::Deadline, &error, error.kind());
+    Error::NotReady(error)
+}
+
+/// The run ends before the attempt it was about to make, on `error` (of
+/// `kind`) for `reason`: announced as any give-up, and the token of the
+/// retry the budget granted goes back (it is not made).
+fn ended_before_retry<W, G>(
+    run: &mut LazyRun,
+    policy: &Policy<W, G>,
+    reason: StopReason,
+    error: &dyn fmt::Display,
+    kind: crate::classify::ErrorKind,
+) {
+    let (attempts, elapsed, shown) = run.progress_shown();
+    if run.attempts_made() > 0 {
+        policy.retry_not_made();
+    }
     announce_give_up(
         policy,
         &GiveUpEvent {
             operation: policy.name,
             attempts,
             max_attempts: policy.stop.max_attempts(),
-            reason: StopReason::Deadline,
-            error: &error,
-            kind: Some(error.kind()),
+            reason,
+            error,
+            kind: Some(kind),
             elapsed,
         },
         shown,
         // (the layer makes no attempt spans)
         false,
     );
-    Error::NotReady(error)
 }
 
 /// The request itself is about to be sent (no copy could be made): the run
