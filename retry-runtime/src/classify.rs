@@ -598,7 +598,7 @@ pub const fn classify_status(code: u16) -> ErrorKind {
 /// | 57014 | query_canceled (`statement_timeout`, a cancel request) | Timeout |
 /// | 55P03 | lock_not_available (`lock_timeout`, `NOWAIT`) | Timeout |
 /// | 57P01, 57P02, 57P03 | admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down) | Unavailable |
-/// | 57P05 | idle_session_timeout | Connect |
+/// | 57P05, 25P03 | idle_session_timeout, idle_in_transaction_session_timeout (the server ended the session; a transaction open in it was rolled back, so it did not commit) | Connect |
 /// | 08007, 40003 | transaction_resolution_unknown, statement_completion_unknown: the COMMIT (the statement) may have taken effect or not | Unknown: not retried by `db`, as running the transaction again could apply it twice |
 /// | class 08 | connection_exception: the connection failed or broke | Connect |
 /// | class 53 (53300 too_many_connections, 53100 disk_full, 53200 out_of_memory, ...) | insufficient_resources | Unavailable |
@@ -615,6 +615,7 @@ pub const fn classify_status(code: u16) -> ErrorKind {
 /// use retry_runtime::{classify::classify_sqlstate, ErrorKind};
 /// assert_eq!(classify_sqlstate("40001"), ErrorKind::Interrupted);
 /// assert_eq!(classify_sqlstate("08006"), ErrorKind::Connect);
+/// assert_eq!(classify_sqlstate("25P03"), ErrorKind::Connect); // idle in a transaction too long
 /// assert_eq!(classify_sqlstate("08007"), ErrorKind::Unknown); // did the COMMIT happen?
 /// assert_eq!(classify_sqlstate("53300"), ErrorKind::Unavailable);
 /// assert_eq!(classify_sqlstate("23505"), ErrorKind::Permanent);
@@ -625,7 +626,9 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
         "40001" | "40P01" => return ErrorKind::Interrupted,
         "57014" | "55P03" => return ErrorKind::Timeout,
         "57P01" | "57P02" | "57P03" => return ErrorKind::Unavailable,
-        "57P05" => return ErrorKind::Connect,
+        // the session is gone (idle too long; in a transaction, which the
+        // server rolled back: running it again applies it once)
+        "57P05" | "25P03" => return ErrorKind::Connect,
         // the COMMIT's outcome is unknown: not a broken connection to
         // retry, as the transaction may have committed
         "08007" | "40003" => return ErrorKind::Unknown,

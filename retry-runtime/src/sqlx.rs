@@ -192,6 +192,7 @@ mod tests {
             ("57P02", Unavailable),
             ("57P03", Unavailable),
             ("57P05", Connect),
+            ("25P03", Connect),
             ("08007", Unknown),
             ("40003", Unknown),
             ("08000", Connect),

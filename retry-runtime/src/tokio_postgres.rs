@@ -7,7 +7,7 @@
 //! |---|---|
 //! | an error the server sent (`code()` is `Some`) | [`classify_sqlstate`] of its SQLSTATE: 40001 and 40P01 → Interrupted, 57014 → Timeout, 57P01 → Unavailable, 23505 → Permanent, ... |
 //! | `is_closed()`: the connection is gone (the server ended the session, or the task that drives the connection ended) | Connect |
-//! | an `std::io::Error` among its [`source`](std::error::Error::source)s (connecting failed, the socket broke) | [`classify_io`] of its kind: refused, reset, broken → Connect; `TimedOut` (`Config::connect_timeout` expired) → Timeout; `InvalidInput`, `InvalidData` (a response that does not parse, a message too large to send) and `PermissionDenied` → Permanent |
+//! | an `std::io::Error` among its [`source`](std::error::Error::source)s (connecting failed, the socket broke) | [`classify_io`] of its kind: refused, reset, broken → Connect; `TimedOut` (`Config::connect_timeout` expired) → Timeout; `InvalidInput`, `InvalidData` (a response that does not parse, a message too large to send) and `PermissionDenied` → Permanent; but `NotFound` (a Unix socket's file missing: the server is stopped or restarting) and a kind `classify_io` leaves unknown (a DNS lookup that failed) → Connect, as sqlx's |
 //! | anything else: a connection string that does not parse, a configuration without a host, a row, column or parameter count that does not match, a value that does not convert, a TLS handshake that failed without an `io::Error`, `timeout waiting for server` | Unknown |
 //!
 //! Three of those are worth knowing:
@@ -118,11 +118,24 @@ impl Classify for ::tokio_postgres::Error {
         let mut next = self.source();
         while let Some(e) = next {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return classify_io(io.kind());
+                return transport_kind(io.kind());
             }
             next = e.source();
         }
         ErrorKind::Unknown
+    }
+}
+
+/// An `io::Error` of the connection, by [`classify_io`], but for two kinds
+/// that are the transport's own here, not a file's or a caller's mistake:
+/// a Unix socket whose file is missing (`NotFound`: the server is stopped
+/// or restarting, `host=/var/run/postgresql` during a failover) and a kind
+/// `classify_io` leaves unknown (a DNS lookup that failed, "failed to
+/// lookup address information") are Connect, as sqlx's `Io` errors are.
+fn transport_kind(kind: std::io::ErrorKind) -> ErrorKind {
+    match (kind, classify_io(kind)) {
+        (std::io::ErrorKind::NotFound, _) | (_, ErrorKind::Unknown) => ErrorKind::Connect,
+        (_, classified) => classified,
     }
 }
 
@@ -157,6 +170,44 @@ mod tests {
         let err = connect_error(&config(closed_port())).await;
         assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
         assert!(err.code().is_none() && !err.is_closed(), "{err:?}");
+    }
+
+    /// A Unix socket whose file is missing (the server stopped, or
+    /// restarting): Connect, retried by `db` (it was `NotFound`, Permanent,
+    /// so a failover through `host=/var/run/postgresql` was tried once).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_missing_unix_socket_is_connect() {
+        let dir = std::env::temp_dir().join(format!("no-postgres-here-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config::new();
+        config.host_path(&dir).port(5432).user("app");
+        let err = connect_error(&config).await;
+        std::fs::remove_dir(&dir).unwrap();
+        let io = std::error::Error::source(&err)
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind);
+        assert_eq!(io, Some(std::io::ErrorKind::NotFound), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
+    }
+
+    /// The connection's `io::Error`s: `classify_io`'s, but for a missing
+    /// socket file and the kinds it leaves unknown (a failed DNS lookup is
+    /// `Uncategorized`, which no stable code can name: `Other` stands for
+    /// it here), which are the transport's failures.
+    #[test]
+    fn transport_errors_are_classified_as_a_connection_s() {
+        use std::io::ErrorKind as Io;
+        for (io, kind) in [
+            (Io::NotFound, ErrorKind::Connect),
+            (Io::Other, ErrorKind::Connect),
+            (Io::ConnectionRefused, ErrorKind::Connect),
+            (Io::TimedOut, ErrorKind::Timeout),
+            (Io::InvalidData, ErrorKind::Permanent),
+            (Io::PermissionDenied, ErrorKind::Permanent),
+        ] {
+            assert_eq!(transport_kind(io), kind, "{io:?}");
+        }
     }
 
     /// tokio-postgres's own connect timeout is an `io::Error` `TimedOut`
