@@ -725,7 +725,8 @@ pub struct SleepFn<F>(
 ///
 /// ```
 /// use retry_runtime::sleep::SleepFn;
-/// let sleeper = SleepFn(|wait| std::thread::sleep(wait));
+/// use std::time::Duration;
+/// let sleeper = SleepFn(|wait: Duration| async move { let _ = wait; });
 /// assert_eq!(format!("{sleeper:?}"), "SleepFn(..)");
 /// ```
 impl<F> fmt::Debug for SleepFn<F> {
@@ -734,12 +735,39 @@ impl<F> fmt::Debug for SleepFn<F> {
     }
 }
 
-/// The function's own impl (below), shown as `SleepFn(..)`.
+/// The function's own impl (below), shown as `SleepFn(..)`; a `Sleeper`
+/// wrapped whole (`SleepFn(SmolSleeper)`) keeps its virtual waits under
+/// [`testing::pause`], as [`Sleeper`]'s docs ask
+/// of a wrapper.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::SleepFn, Sleeper};
+/// #[derive(Debug)]
+/// struct Instant;
+/// impl Sleeper for Instant {
+///     type Sleep = std::future::Ready<()>;
+///     fn sleep(&self, _: Duration) -> Self::Sleep { std::future::ready(()) }
+///     fn virtual_when_paused(&self) -> bool { true }
+/// }
+/// assert!(SleepFn(Instant).virtual_when_paused());
+/// SleepFn(Instant).sleep_virtual().await;
+/// # }
+/// ```
 impl<F: Sleeper> Sleeper for SleepFn<F> {
     type Sleep = F::Sleep;
     #[inline]
     fn sleep(&self, wait: Duration) -> F::Sleep {
         self.0.sleep(wait)
+    }
+    #[inline]
+    fn virtual_when_paused(&self) -> bool {
+        self.0.virtual_when_paused()
+    }
+    #[inline]
+    fn sleep_virtual(&self) -> F::Sleep {
+        self.0.sleep_virtual()
     }
 }
 
@@ -790,6 +818,12 @@ pub fn sleep_sync(wait: Duration) {
 /// without yielding. Under [`testing::pause`] the wait is recorded, and
 /// off tokio's timer it is virtual: the thread's clock advances and the
 /// sleep is a yield.
+///
+/// Not for a [`Sleeper`] of yours that an async run awaits
+/// (`.sleep_with(|w| sleep_async(w))`): the run has recorded its wait
+/// already, so under `testing::pause` each wait is recorded twice (the
+/// sync side, [`sleep_sync`] inside a blocking sleeper, is recorded once).
+/// Return the runtime's own timer there, or a `Sleeper` of this module.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -196,6 +196,24 @@ fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
         let ms = Duration::from_millis;
         assert_eq!(paused.waits(), [ms(5), ms(5)]);
     }
+    // the library's own wrapper, `SleepFn`, forwards them too (it did not:
+    // `SleepFn(SmolSleeper)` slept for real under `pause()`)
+    let slept = Cell::new(0);
+    let paused = testing::pause();
+    let wrapped = retry_runtime::sleep::SleepFn(Wrapper {
+        inner: SmolSleeper,
+        forward: true,
+        slept: &slept,
+    });
+    let out = async_io::block_on(async {
+        policy
+            .retry(|| async { Err::<(), _>("down") })
+            .sleep_with(wrapped)
+            .await
+    });
+    assert!(out.is_err());
+    assert_eq!(slept.get(), 0, "SleepFn kept the waits virtual");
+    assert_eq!(paused.waits().len(), 2);
 }
 
 /// A sleeper that does not wait (README, "Real I/O under tokio's paused
