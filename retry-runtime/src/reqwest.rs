@@ -126,11 +126,12 @@ pub const BODY_SNIPPET_LIMIT: usize = 512;
 /// | the error | ErrorKind |
 /// |---|---|
 /// | [`is_timeout()`](::reqwest::Error::is_timeout): the client's `timeout` or `read_timeout`, or an I/O timeout, while connecting, sending, or reading the body | Timeout |
-/// | [`is_connect()`](::reqwest::Error::is_connect): refused, unreachable, DNS failure | Connect |
+/// | [`is_connect()`](::reqwest::Error::is_connect): refused, unreachable, DNS failure (an `io::Error` in its chain, by [`classify_io`]: a TLS handshake that failed, `InvalidData`, is Permanent); with no `io::Error`, a URL the connector refuses (`https://` with no TLS backend) | Connect; Permanent |
 /// | [`status()`](::reqwest::Error::status) is `Some` (from `Response::error_for_status`) | by its code: [`classify_status`] |
 /// | [`is_builder()`](::reqwest::Error::is_builder): an invalid URL or header | Permanent |
 /// | [`is_redirect()`](::reqwest::Error::is_redirect): a redirect loop, too many redirects | Permanent |
 /// | a `std::io::Error` in its [`source`](std::error::Error::source) chain that [`classify_io`] knows (reset, broken pipe, unexpected EOF, ...) | that kind |
+/// | a `hyper::Error` in its chain that is a parse error: a response head that could not be read (a peer that does not speak HTTP, a bad status line, headers over hyper's limit) | Unknown |
 /// | [`is_request()`](::reqwest::Error::is_request): the connection closed or broke before a complete response ("connection closed before message completed") | Connect |
 /// | [`is_body()`](::reqwest::Error::is_body), or [`is_decode()`](::reqwest::Error::is_decode) caused by a body error: the connection closed mid-body (fewer bytes than its `Content-Length`) | Connect |
 /// | [`is_decode()`](::reqwest::Error::is_decode) otherwise: the whole body arrived but is not valid JSON (or charset) | Permanent |
@@ -166,7 +167,7 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
         return ErrorKind::Timeout;
     }
     if e.is_connect() {
-        return ErrorKind::Connect;
+        return connect_kind(e);
     }
     if let Some(status) = e.status() {
         return classify_status(status.as_u16());
@@ -186,6 +187,16 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
         if let Some(inner) = err.downcast_ref::<::reqwest::Error>() {
             body_error_inside |= inner.is_body() || inner.is_request();
         }
+        // a response head hyper could not parse (a peer that does not
+        // speak HTTP, a bad status line, headers over its limit): the same
+        // answer again, not a broken connection; `Unknown`, as the tower
+        // layer, tonic and the AWS SDK's classification see it
+        if err
+            .downcast_ref::<::hyper::Error>()
+            .is_some_and(::hyper::Error::is_parse)
+        {
+            return ErrorKind::Unknown;
+        }
         source = err.source();
     }
     if e.is_request() || e.is_body() || (e.is_decode() && body_error_inside) {
@@ -195,6 +206,27 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
     } else {
         ErrorKind::Unknown
     }
+}
+
+/// A connector's error (`is_connect()`) by the `io::Error` in its chain:
+/// refused, reset, unreachable, a DNS lookup that failed (a kind
+/// [`classify_io`] leaves unknown) are `Connect`, a TLS handshake that
+/// failed (`InvalidData`) `Permanent`, as [`classify_io`] says. One with no
+/// `io::Error` is the connector refusing the URL itself (`https://` with
+/// no TLS backend: "invalid URL, scheme is not http"; a URL without a
+/// host): `Permanent`, as the same call fails the same way.
+fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return match classify_io(io.kind()) {
+                ErrorKind::Unknown => ErrorKind::Connect,
+                kind => kind,
+            };
+        }
+        source = err.source();
+    }
+    ErrorKind::Permanent
 }
 
 /// A response with a 4xx or 5xx status, as an error: its status, the wait its
@@ -1296,5 +1328,62 @@ mod tests {
     async fn refused_is_connect() {
         let (e, _) = crate::reqwest::refused("/").await;
         assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
+    }
+
+    /// A server on 127.0.0.1 that answers every connection with `reply`,
+    /// then closes it: its port.
+    async fn answering(reply: &'static [u8]) -> u16 {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(reply).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        port
+    }
+
+    /// A response head hyper cannot parse is the same answer each time:
+    /// Unknown (not retried by the presets), not the broken connection
+    /// (Connect) that `is_request()` alone would say. It was Connect, so a
+    /// client pointed at the wrong port retried through its backoff.
+    #[tokio::test]
+    async fn a_response_head_that_does_not_parse_is_unknown() {
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        for reply in [
+            &b"SSH-2.0-OpenSSH_9.6\r\n"[..],
+            b"HTTP/1.1 2000 Weird\r\ncontent-length: 0\r\n\r\n",
+        ] {
+            let port = answering(reply).await;
+            let e = client
+                .get(format!("http://127.0.0.1:{port}/"))
+                .send()
+                .await
+                .unwrap_err();
+            assert!(e.is_request() && !e.is_connect(), "{e:?}");
+            assert_eq!(Classify::kind(&e), ErrorKind::Unknown, "{e:?}");
+        }
+        // a connection closed before any answer is still Connect
+        let port = answering(b"").await;
+        let e = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
+    }
+
+    /// `https://` with a reqwest built without a TLS backend (as this crate
+    /// depends on it): the connector refuses the URL, no `io::Error`
+    /// inside; Permanent, where it was Connect and retried through the
+    /// whole backoff (the same call fails the same way).
+    #[tokio::test]
+    async fn a_url_the_connector_refuses_is_permanent() {
+        let client = ::reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client.get("https://127.0.0.1:1/").send().await.unwrap_err();
+        assert!(e.is_connect(), "{e:?}");
+        assert_eq!(Classify::kind(&e), ErrorKind::Permanent, "{e:?}");
     }
 }
