@@ -8,8 +8,8 @@
 //! - `build()` is `Ok` exactly when the attempts are at least 1, the
 //!   backoff validates (first <= cap, factor a finite number >= 1, not all
 //!   waits zero), decorrelated jitter has a backoff that starts above zero
-//!   and grows, and a Retry-After honoured for some kinds has a cap above
-//!   zero;
+//!   and grows, a Retry-After honoured for some kinds has a cap above
+//!   zero, and the jitter adds something and at most ten times the wait;
 //! - a `Retry` comes only before the attempt limit (0 attempts count as 1),
 //!   and before the `max_elapsed` limit (elapsed + wait < limit);
 //! - every wait is within `Jitter::bounds` of the backoff's delay (or is the
@@ -245,6 +245,11 @@ fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
         && (b.first().is_zero() || b.first() >= b.cap());
     let hints = policy.retry_after();
     let zero_hint_cap = !hints.kinds.is_empty() && hints.cap.is_zero();
+    let jitter_adds_nothing_or_too_much = match policy.jitter() {
+        Jitter::Plus(extra) => extra.is_zero(),
+        Jitter::Proportional(percent) => percent == 0 || percent > 1000,
+        _ => false,
+    };
     let expected = if attempts == 0 {
         Err(PolicyError::ZeroAttempts)
     } else if policy.stop().max_elapsed == Some(Duration::ZERO) {
@@ -255,6 +260,8 @@ fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
         Err(PolicyError::DecorrelatedWithoutRange)
     } else if zero_hint_cap {
         Err(PolicyError::ZeroRetryAfterCap)
+    } else if jitter_adds_nothing_or_too_much {
+        Err(PolicyError::JitterAmount)
     } else {
         Ok(())
     };

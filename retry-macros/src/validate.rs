@@ -214,6 +214,21 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
             ));
         }
     }
+    // Over `policy = EXPR` the backoff is the policy's, known at run time
+    // only, and the generated code checks nothing there (it is evaluated
+    // for each call): decorrelated jitter over a backoff that does not
+    // grow would not randomize a wait, silently.
+    if let (Some(JitterSpec::Decorrelated), None, Some(a), Some(_)) = (
+        jitter,
+        args.backoff.get(),
+        args.jitter.get(),
+        args.policy.get(),
+    ) {
+        errors.push(syn::Error::new(
+            a.value.span(),
+            "`jitter = \"decorrelated\"` over `policy = ..` cannot be checked here: it draws each wait between the backoff's first wait and its cap, and the policy's backoff is known only at run time (one that does not grow leaves nothing to draw, and no wait would be randomized); give the backoff here too (`backoff = \"exp(100ms, 10s)\"`), or set the jitter on the policy, where `Policy::build` and `checked` check it",
+        ));
+    }
     let max_elapsed = args
         .max_elapsed
         .get()

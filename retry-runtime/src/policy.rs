@@ -687,8 +687,18 @@ impl<W: Copy, G> Policy<W, G> {
         if !self.retry_after.kinds.is_empty() && self.retry_after.cap.is_zero() {
             return Err(PolicyError::ZeroRetryAfterCap);
         }
-        if self.retry_after.floor.as_nanos() > self.retry_after.cap.as_nanos() {
+        // (a floor of a RetryAfter that reads no hint bounds nothing)
+        if !self.retry_after.kinds.is_empty()
+            && self.retry_after.floor.as_nanos() > self.retry_after.cap.as_nanos()
+        {
             return Err(PolicyError::RetryAfterFloorAboveCap);
+        }
+        match self.jitter {
+            Jitter::Plus(extra) if extra.is_zero() => return Err(PolicyError::JitterAmount),
+            Jitter::Proportional(percent) if percent == 0 || percent > 1000 => {
+                return Err(PolicyError::JitterAmount);
+            }
+            _ => {}
         }
         if let Some(breaker) = self.circuit {
             if !breaker.can_open() {
@@ -702,6 +712,9 @@ impl<W: Copy, G> Policy<W, G> {
             };
             if delay.is_zero() || beyond {
                 return Err(PolicyError::HedgeDelay);
+            }
+            if self.stop.max_attempts() == 1 {
+                return Err(PolicyError::HedgeWithOneAttempt);
             }
         }
         Ok(self)

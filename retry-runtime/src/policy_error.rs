@@ -45,6 +45,14 @@ pub enum PolicyError {
     /// consecutive-failure rule off, and it has no failure-rate window
     /// ([`with_failure_rate`](crate::CircuitBreaker::with_failure_rate)).
     CircuitNeverOpens,
+    /// A hedge delay with `attempts` of 1: at most `attempts` run at once,
+    /// so no hedge could ever start.
+    HedgeWithOneAttempt,
+    /// A jitter that adds nothing or more than ten times the wait:
+    /// `Jitter::Plus(Duration::ZERO)`, `Jitter::Proportional(0)`, or a
+    /// percent above 1000 (the attribute's `"+0%"`, `"+0s"` and `"+5000%"`
+    /// are refused the same way).
+    JitterAmount,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -83,6 +91,12 @@ impl PolicyError {
             }
             PolicyError::RetryAfterFloorAboveCap => {
                 "the Retry-After floor is above its cap; a hint's wait is at least the floor and at most the cap"
+            }
+            PolicyError::HedgeWithOneAttempt => {
+                "a hedge needs at least 2 attempts: at most `attempts` run at once, so with 1 no hedge could start"
+            }
+            PolicyError::JitterAmount => {
+                "the jitter must add something and at most ten times the wait: Plus above zero, Proportional from 1 to 1000 percent; use Jitter::None for no jitter"
             }
             PolicyError::CircuitNeverOpens => {
                 "the circuit breaker can never open: with_failures(0) turns its consecutive-failure rule off and it has no failure-rate window; give it with_failures(n) with n >= 1, or with_failure_rate(percent, calls)"

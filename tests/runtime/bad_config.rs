@@ -208,6 +208,68 @@ fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
         .is_ok());
 }
 
+/// A floor on the hints of a `RetryAfter` that reads none bounds nothing:
+/// `RetryAfter { floor, ..RetryAfter::IGNORE }` builds (it was refused as a
+/// floor above its cap, IGNORE's cap being zero); with kinds it is still
+/// refused.
+#[test]
+fn a_retry_after_floor_is_checked_only_when_hints_are_read() {
+    use retry_runtime::{kinds, RetryAfter};
+    let ignoring = RetryAfter {
+        floor: ms(500),
+        ..RetryAfter::IGNORE
+    };
+    assert!(Policy::new().with_retry_after(ignoring).build().is_ok());
+    let reading = RetryAfter {
+        kinds: kinds![RateLimited],
+        floor: ms(500),
+        cap: ms(100),
+    };
+    assert_eq!(
+        Policy::new().with_retry_after(reading).build().unwrap_err(),
+        PolicyError::RetryAfterFloorAboveCap
+    );
+}
+
+/// A jitter that adds nothing (`Plus(ZERO)`, `Proportional(0)`) or more
+/// than ten times the wait (above 1000%) is refused by `build`, as the
+/// attribute refuses `"+0s"`, `"+0%"` and `"+5000%"` (it was built, so a
+/// policy from configuration got what the attribute would not take).
+#[test]
+fn a_jitter_that_adds_nothing_or_too_much_is_an_error() {
+    for jitter in [
+        Jitter::Plus(Duration::ZERO),
+        Jitter::Proportional(0),
+        Jitter::Proportional(1001),
+        Jitter::Proportional(5000),
+    ] {
+        assert_eq!(
+            Policy::new().with_jitter(jitter).build().unwrap_err(),
+            PolicyError::JitterAmount,
+            "{jitter:?}"
+        );
+    }
+    for jitter in [
+        Jitter::Plus(ms(1)),
+        Jitter::Proportional(1),
+        Jitter::Proportional(1000),
+    ] {
+        assert!(
+            Policy::new().with_jitter(jitter).build().is_ok(),
+            "{jitter:?}"
+        );
+    }
+}
+
+/// A hedge with one attempt could never start (at most `attempts` run at
+/// once): refused, where it was built and did nothing.
+#[test]
+fn a_hedge_with_one_attempt_is_an_error() {
+    let one = Policy::new().with_attempts(1).with_hedge(ms(100));
+    assert_eq!(one.build().unwrap_err(), PolicyError::HedgeWithOneAttempt);
+    assert!(one.with_attempts(2).build().is_ok());
+}
+
 /// `with_failures(0)` turns the consecutive-failure rule off; without a
 /// failure-rate window the breaker could never open, silently. `build`
 /// says so; either rule alone is enough. (In a `static`, `checked` makes
