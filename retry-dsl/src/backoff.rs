@@ -269,7 +269,18 @@ fn parse_factor(arg: &str) -> Result<f64, DslError> {
             "factor must be at least 1 (found {arg}): a factor below 1 would shrink the delays"
         )));
     }
+    // A factor written above 1 that a 64-bit float rounds to 1 would make
+    // the growing backoff a fixed one, silently.
+    let written_one = int.trim_start_matches('0') == "1"
+        && after_int
+            .strip_prefix('.')
+            .is_none_or(|frac| frac.chars().all(|c| c == '0'));
     match number.parse::<f64>() {
+        Ok(factor) if factor == 1.0 && !written_one => Err(DslError::new(format!(
+            "factor `{arg}` is 1 once read as a number (a 64-bit float keeps about 16 digits), \
+             which makes the backoff a fixed one: write `x1` for that, or a factor whose growth \
+             is kept, like `x1.000001`"
+        ))),
         Ok(factor) if factor.is_finite() => Ok(factor),
         _ => Err(DslError::new(format!(
             "factor `{arg}` is too large to represent"
@@ -485,6 +496,21 @@ mod tests {
             "start delay `2m` is greater than the cap `90s`",
         );
         assert_contains(&backoff_err("fib(1.5s, 1s)"), "first delay `1.5s`");
+    }
+
+    #[test]
+    fn a_factor_that_rounds_to_one_is_an_error() {
+        let err = parse_backoff("exp(1s, 10s, x1.00000000000000000001)").unwrap_err();
+        assert_contains(&err.message, "is 1 once read as a number");
+        // written as 1, it is 1: a fixed backoff, on purpose
+        for one in ["x1", "x1.0", "x01.000"] {
+            let text = format!("exp(1s, 1s, {one})");
+            assert!(
+                matches!(parse_backoff(&text), Ok(BackoffSpec::Exp { factor, .. }) if factor == 1.0),
+                "{text}"
+            );
+        }
+        assert!(parse_backoff("exp(1s, 10s, x1.000001)").is_ok());
     }
 
     #[test]
