@@ -589,3 +589,33 @@ fn a_policy_honours_retry_after_and_delegated_kinds() {
     assert!(matches!(denied, Err(ClipError::Io(_))));
     assert_eq!(calls, 1);
 }
+
+/// A wait held through a reference or a box is read through them (rustc's
+/// error for `&'a Duration` suggested a `*` in the field's type).
+#[test]
+fn a_wait_behind_a_reference_or_a_box_is_read() {
+    // (`&Box<..>` is the shape under test, which clippy would rather not see)
+    #[allow(clippy::borrowed_box)]
+    #[derive(Debug, thiserror::Error, retry_runtime::Classify)]
+    enum Held<'a> {
+        #[error("borrowed")]
+        #[classify(RateLimited, retry_after = wait)]
+        Borrowed { wait: &'a Duration },
+        #[error("maybe borrowed")]
+        #[classify(RateLimited, retry_after = 0)]
+        MaybeBorrowed(&'a Option<Duration>),
+        #[error("boxed")]
+        #[classify(Unavailable, retry_after = 0)]
+        Boxed(Box<Duration>),
+        #[error("boxed, borrowed")]
+        #[classify(Unavailable, retry_after = 0)]
+        BoxedBorrowed(&'a Box<Option<Duration>>),
+    }
+    let (three, some_four) = (secs(3), Some(secs(4)));
+    let boxed = Box::new(None);
+    assert_eq!(Held::Borrowed { wait: &three }.retry_after(), Some(secs(3)));
+    assert_eq!(Held::MaybeBorrowed(&some_four).retry_after(), Some(secs(4)));
+    assert_eq!(Held::Boxed(Box::new(secs(5))).retry_after(), Some(secs(5)));
+    assert_eq!(Held::BoxedBorrowed(&boxed).retry_after(), None);
+    assert_eq!(Held::BoxedBorrowed(&boxed).kind(), ErrorKind::Unavailable);
+}

@@ -111,6 +111,30 @@ pub enum CallError {
     Other,
 }
 
+/// A wait held through a reference and a box: read through them, with no
+/// `&*` for clippy to blame on the field.
+#[derive(Debug, Classify)]
+pub enum BorrowedWait<'a> {
+    /// A borrowed wait.
+    #[classify(RateLimited, retry_after = wait)]
+    Borrowed {
+        /// The wait.
+        wait: &'a Duration,
+    },
+    /// A boxed optional wait.
+    #[classify(Unavailable, retry_after = 0)]
+    Boxed(Box<Option<Duration>>),
+}
+
+impl fmt::Display for BorrowedWait<'_> {
+    #[inline]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("wait")
+    }
+}
+
+impl Error for BorrowedWait<'_> {}
+
 impl fmt::Display for CallError {
     #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

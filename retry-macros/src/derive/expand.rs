@@ -187,14 +187,58 @@ fn mentions_any(tokens: TokenStream, params: &[&Ident]) -> bool {
 }
 
 /// `Into::<Option<Duration>>::into(Clone::clone(binding))`, spanned on the
-/// field's type so a wrong type is reported there.
+/// field's type so a wrong type is reported there. A field that holds the
+/// wait through references or a `Box` (`&'a Duration`, `Box<Option<..>>`)
+/// is read through them: the value cloned is what they point at (rustc's
+/// own error for it suggested a `*` in the type).
 fn read_retry_after(field: &FieldRef<'_>) -> TokenStream {
     let span = field.ty.span();
     let binding = binding(field);
+    let wait = through_indirections(field.ty, quote_spanned!(span=> #binding), span);
     quote_spanned! {span=>
         ::core::convert::Into::<::core::option::Option<::core::time::Duration>>::into(
-            ::core::clone::Clone::clone(#binding)
+            ::core::clone::Clone::clone(#wait)
         )
+    }
+}
+
+/// `reference`, a reference to a value of type `ty`, made a reference to
+/// what `ty` holds through its references (`*`) and boxes (`Deref::deref`;
+/// `Box` by name, with one type argument): no `&*`, which clippy would
+/// blame on the user's field.
+fn through_indirections(ty: &syn::Type, reference: TokenStream, span: Span) -> TokenStream {
+    match ty {
+        syn::Type::Reference(r) => {
+            through_indirections(&r.elem, quote_spanned!(span=> *#reference), span)
+        }
+        syn::Type::Paren(p) => through_indirections(&p.elem, reference, span),
+        syn::Type::Group(g) => through_indirections(&g.elem, reference, span),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let boxed = p
+                .path
+                .segments
+                .last()
+                .and_then(|last| match &last.arguments {
+                    syn::PathArguments::AngleBracketed(args)
+                        if last.ident == "Box" && args.args.len() == 1 =>
+                    {
+                        match args.args.first() {
+                            Some(syn::GenericArgument::Type(inner)) => Some(inner),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                });
+            match boxed {
+                Some(inner) => through_indirections(
+                    inner,
+                    quote_spanned!(span=> ::core::ops::Deref::deref(#reference)),
+                    span,
+                ),
+                None => reference,
+            }
+        }
+        _ => reference,
     }
 }
 
