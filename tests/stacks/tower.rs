@@ -1147,6 +1147,19 @@ async fn a_retry_waits_for_the_service_only_until_max_elapsed() {
     );
     assert_eq!(RETRIES.stats().retries, 0, "the retry's token went back");
 
+    // a sleeper that does not wait (the README's `NoWait`) arms no deadline
+    // that ends the wait early: its timer is ready at once, but the run's
+    // clock decides, and the retry waits for the gate (it gave up at once,
+    // on a 30ms gate, before the deadline was read by the clock)
+    let gate = Gate::reopening_after(ms(30));
+    gate.open.store(true, Ordering::SeqCst);
+    let svc = ServiceBuilder::new()
+        .layer(POLICY.layer().sleep_with(NoWait))
+        .service(gate.clone());
+    let resp = svc.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+
     // opened before the deadline: the retry is made
     let gate = Gate::reopening_after(Duration::from_secs(2));
     gate.open.store(true, Ordering::SeqCst);

@@ -112,7 +112,8 @@ pin_project! {
 /// (`None`: it may be sent again), the attempts made so far (0 while the
 /// first is in flight) and the step: `Start` (waiting for the service to be
 /// ready, or no attempt started yet), `Attempt` (one in flight) or `Sleep`
-/// (waiting before the next); not the service, the request or the sleeper,
+/// (waiting before the next, or, with `max_elapsed`, for the service to be
+/// ready until then); not the service, the request or the sleeper,
 /// which need not be `Debug`.
 ///
 /// ```
@@ -260,7 +261,9 @@ where
                     if *this.readying {
                         // woken by the service (ready now?) or by the
                         // deadline: no retry starts past it, ready or not
-                        if let Some(gone) = deadline_passed(sleep, this.run, this.policy, cx) {
+                        if let Deadline::Passed(gone) =
+                            deadline_state(sleep, this.run, this.policy, cx)
+                        {
                             return Poll::Ready(Err(gone));
                         }
                         *this.readying = false;
@@ -406,29 +409,55 @@ fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
         step_to(step.as_mut(), Step::Sleep { sleep });
         *readying = true;
     }
-    if let StepProj::Sleep { sleep } = step.as_mut().project() {
-        if let Some(gone) = deadline_passed(sleep, run, policy, cx) {
-            return Poll::Ready(Err(gone));
+    let state = match step.as_mut().project() {
+        StepProj::Sleep { sleep } => deadline_state(sleep, run, policy, cx),
+        _ => Deadline::Early,
+    };
+    match state {
+        Deadline::Passed(gone) => Poll::Ready(Err(gone)),
+        Deadline::Pending => Poll::Pending,
+        // a sleeper that does not wait (a test's): the service's wake only
+        Deadline::Early => {
+            step_to(step, Step::Start);
+            *readying = false;
+            Poll::Pending
         }
     }
-    Poll::Pending
 }
 
-/// The deadline of a wait for the service's readiness: the run's end if
-/// it has passed.
+/// Where the deadline of a wait for the service's readiness is.
+enum Deadline<E> {
+    /// Passed, by the run's clock: the run's end.
+    Passed(Error<E>),
+    /// Its timer is armed.
+    Pending,
+    /// Its timer is done, but the run's clock has not reached the deadline:
+    /// a sleeper that does not wait (a test's `NoWait`, `|_| ready(())`).
+    Early,
+}
+
+/// The deadline of a wait for the service's readiness: passed only by the
+/// run's clock (which follows tokio's paused one), not by a timer alone,
+/// which a sleeper that does not wait makes ready at once.
 #[cold]
 #[inline(never)]
-fn deadline_passed<S: Future<Output = ()>, W, G, E>(
+fn deadline_state<S: Future<Output = ()>, W, G, E>(
     deadline: Pin<&mut S>,
     run: &mut LazyRun,
     policy: &Policy<W, G>,
     cx: &mut Context<'_>,
-) -> Option<Error<E>> {
-    let limit = policy.stop.max_elapsed?;
-    if deadline.poll(cx).is_ready() {
-        return Some(not_ready(run, policy, limit));
+) -> Deadline<E> {
+    let Some(limit) = policy.stop.max_elapsed else {
+        return Deadline::Early;
+    };
+    if deadline.poll(cx).is_pending() {
+        return Deadline::Pending;
     }
-    None
+    if run.progress().1 >= limit {
+        Deadline::Passed(not_ready(run, policy, limit))
+    } else {
+        Deadline::Early
+    }
 }
 
 /// The policy's `max_elapsed` passed while the service was not ready for a
