@@ -126,7 +126,7 @@ pub const BODY_SNIPPET_LIMIT: usize = 512;
 /// | the error | ErrorKind |
 /// |---|---|
 /// | [`is_timeout()`](::reqwest::Error::is_timeout): the client's `timeout` or `read_timeout`, or an I/O timeout, while connecting, sending, or reading the body | Timeout |
-/// | [`is_connect()`](::reqwest::Error::is_connect): refused, unreachable, DNS failure (an `io::Error` in its chain, by [`classify_io`]: a TLS handshake that failed, `InvalidData`, is Permanent); with no `io::Error`, a URL the connector refuses (`https://` with no TLS backend) | Connect; Permanent |
+/// | [`is_connect()`](::reqwest::Error::is_connect): refused, unreachable, DNS failure (an `io::Error` in its chain, by [`classify_io`]: a TLS handshake that failed, `InvalidData`, is Permanent; with none, Connect); but a URL the connector refuses ("invalid URL ...": `https://` with no TLS backend) | Connect; Permanent |
 /// | [`status()`](::reqwest::Error::status) is `Some` (from `Response::error_for_status`) | by its code: [`classify_status`] |
 /// | [`is_builder()`](::reqwest::Error::is_builder): an invalid URL or header | Permanent |
 /// | [`is_redirect()`](::reqwest::Error::is_redirect): a redirect loop, too many redirects | Permanent |
@@ -211,10 +211,12 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
 /// A connector's error (`is_connect()`) by the `io::Error` in its chain:
 /// refused, reset, unreachable, a DNS lookup that failed (a kind
 /// [`classify_io`] leaves unknown) are `Connect`, a TLS handshake that
-/// failed (`InvalidData`) `Permanent`, as [`classify_io`] says. One with no
-/// `io::Error` is the connector refusing the URL itself (`https://` with
-/// no TLS backend: "invalid URL, scheme is not http"; a URL without a
-/// host): `Permanent`, as the same call fails the same way.
+/// failed (`InvalidData`) `Permanent`, as [`classify_io`] says. With no
+/// `io::Error` (a resolver of the user's, hickory's, a proxy's tunnel that
+/// failed), `Connect`; but the connector refusing the URL itself
+/// (`https://` with no TLS backend, "invalid URL, scheme is not http"; a
+/// URL without a host) is `Permanent`, as the same call fails the same
+/// way: told by hyper-util's message, which is all its error says.
 fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
     let mut source = e.source();
     while let Some(err) = source {
@@ -224,9 +226,12 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
                 kind => kind,
             };
         }
+        if err.to_string().starts_with("invalid URL") {
+            return ErrorKind::Permanent;
+        }
         source = err.source();
     }
-    ErrorKind::Permanent
+    ErrorKind::Connect
 }
 
 /// A response with a 4xx or 5xx status, as an error: its status, the wait its
@@ -1385,5 +1390,30 @@ mod tests {
         let e = client.get("https://127.0.0.1:1/").send().await.unwrap_err();
         assert!(e.is_connect(), "{e:?}");
         assert_eq!(Classify::kind(&e), ErrorKind::Permanent, "{e:?}");
+    }
+
+    /// A connector's error with no `io::Error` inside that is not about the
+    /// URL (a resolver of the user's that fails, as hickory's SERVFAIL and a
+    /// proxy's failed tunnel do): Connect, retried.
+    #[tokio::test]
+    async fn a_failed_lookup_of_a_resolver_s_own_is_connect() {
+        struct Servfail;
+        impl ::reqwest::dns::Resolve for Servfail {
+            fn resolve(&self, _: ::reqwest::dns::Name) -> ::reqwest::dns::Resolving {
+                Box::pin(async { Err("SERVFAIL: try again".into()) })
+            }
+        }
+        let client = ::reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(Servfail))
+            .build()
+            .unwrap();
+        let e = client
+            .get("http://clips.example/")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_connect(), "{e:?}");
+        assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
     }
 }
