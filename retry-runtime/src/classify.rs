@@ -522,6 +522,20 @@ pub fn classify_io(kind: std::io::ErrorKind) -> ErrorKind {
     }
 }
 
+/// An `io::Error` of a connection (a driver's or an HTTP client's
+/// connector): [`classify_io`], but for two kinds that are the transport's
+/// own there, not a file's or a caller's mistake: a Unix socket whose file
+/// is missing (`NotFound`: the server is stopped or restarting) and a kind
+/// `classify_io` leaves unknown (a DNS lookup that failed, "failed to
+/// lookup address information"), both `Connect`.
+#[cfg(any(feature = "reqwest", feature = "tokio-postgres"))]
+pub(crate) fn classify_connection_io(kind: std::io::ErrorKind) -> ErrorKind {
+    match (kind, classify_io(kind)) {
+        (std::io::ErrorKind::NotFound, _) | (_, ErrorKind::Unknown) => ErrorKind::Connect,
+        (_, classified) => classified,
+    }
+}
+
 /// A `tokio::time::timeout` that expired is a [`ErrorKind::Timeout`].
 ///
 /// ```

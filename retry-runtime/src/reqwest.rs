@@ -208,9 +208,9 @@ fn classify_reqwest(e: &::reqwest::Error) -> ErrorKind {
     }
 }
 
-/// A connector's error (`is_connect()`) by the `io::Error` in its chain:
-/// refused, reset, unreachable, a DNS lookup that failed (a kind
-/// [`classify_io`] leaves unknown) are `Connect`, a TLS handshake that
+/// A connector's error (`is_connect()`) by the `io::Error` in its chain
+/// (`classify_connection_io`, as tokio-postgres's): refused, reset,
+/// unreachable, a DNS lookup that failed are `Connect`, a TLS handshake that
 /// failed (`InvalidData`) `Permanent`, as [`classify_io`] says. With no
 /// `io::Error` (a resolver of the user's, hickory's, a proxy's tunnel that
 /// failed), `Connect`; but the connector refusing the URL itself
@@ -221,10 +221,7 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
     let mut source = e.source();
     while let Some(err) = source {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return match classify_io(io.kind()) {
-                ErrorKind::Unknown => ErrorKind::Connect,
-                kind => kind,
-            };
+            return crate::classify::classify_connection_io(io.kind());
         }
         if err.to_string().starts_with("invalid URL") {
             return ErrorKind::Permanent;

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | an error the server sent (`code()` is `Some`) | [`classify_sqlstate`] of its SQLSTATE: 40001 and 40P01 → Interrupted, 57014 → Timeout, 57P01 → Unavailable, 23505 → Permanent, ... |
 //! | `is_closed()`: the connection is gone (the server ended the session, or the task that drives the connection ended) | Connect |
-//! | an `std::io::Error` among its [`source`](std::error::Error::source)s (connecting failed, the socket broke) | [`classify_io`] of its kind: refused, reset, broken → Connect; `TimedOut` (`Config::connect_timeout` expired) → Timeout; `InvalidInput`, `InvalidData` (a response that does not parse, a message too large to send) and `PermissionDenied` → Permanent; but `NotFound` (a Unix socket's file missing: the server is stopped or restarting) and a kind `classify_io` leaves unknown (a DNS lookup that failed) → Connect, as sqlx's |
+//! | an `std::io::Error` among its [`source`](std::error::Error::source)s (connecting failed, the socket broke) | [`classify_io`](crate::classify::classify_io) of its kind: refused, reset, broken → Connect; `TimedOut` (`Config::connect_timeout` expired) → Timeout; `InvalidInput`, `InvalidData` (a response that does not parse, a message too large to send) and `PermissionDenied` → Permanent; but `NotFound` (a Unix socket's file missing: the server is stopped or restarting) and a kind `classify_io` leaves unknown (a DNS lookup that failed) → Connect, as sqlx's |
 //! | anything else: a connection string that does not parse, a configuration without a host, a row, column or parameter count that does not match, a value that does not convert, a TLS handshake that failed without an `io::Error`, `timeout waiting for server` | Unknown |
 //!
 //! Three of those are worth knowing:
@@ -96,7 +96,7 @@
 
 use std::error::Error as StdError;
 
-use crate::classify::{Classify, ErrorKind, classify_io, classify_sqlstate};
+use crate::classify::{Classify, ErrorKind, classify_connection_io, classify_sqlstate};
 
 /// `tokio_postgres::Error` by SQLSTATE, then by cause: the table of the
 /// [module docs](self).
@@ -118,24 +118,11 @@ impl Classify for ::tokio_postgres::Error {
         let mut next = self.source();
         while let Some(e) = next {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return transport_kind(io.kind());
+                return classify_connection_io(io.kind());
             }
             next = e.source();
         }
         ErrorKind::Unknown
-    }
-}
-
-/// An `io::Error` of the connection, by [`classify_io`], but for two kinds
-/// that are the transport's own here, not a file's or a caller's mistake:
-/// a Unix socket whose file is missing (`NotFound`: the server is stopped
-/// or restarting, `host=/var/run/postgresql` during a failover) and a kind
-/// `classify_io` leaves unknown (a DNS lookup that failed, "failed to
-/// lookup address information") are Connect, as sqlx's `Io` errors are.
-fn transport_kind(kind: std::io::ErrorKind) -> ErrorKind {
-    match (kind, classify_io(kind)) {
-        (std::io::ErrorKind::NotFound, _) | (_, ErrorKind::Unknown) => ErrorKind::Connect,
-        (_, classified) => classified,
     }
 }
 
@@ -206,7 +193,7 @@ mod tests {
             (Io::InvalidData, ErrorKind::Permanent),
             (Io::PermissionDenied, ErrorKind::Permanent),
         ] {
-            assert_eq!(transport_kind(io), kind, "{io:?}");
+            assert_eq!(classify_connection_io(io), kind, "{io:?}");
         }
     }
 

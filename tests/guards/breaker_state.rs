@@ -34,6 +34,17 @@ fn calls(b: &CircuitBreaker, outcomes: &[Outcome]) {
     }
 }
 
+/// A breaker of one probe a round (30s recovery) opened by a failure at 0s,
+/// then `N` half-open rounds, at 30s, 60s, ..., each replacing the one
+/// before, whose probe has not reported: the rounds' probes, oldest first.
+fn unreported_rounds<const N: usize>(b: &CircuitBreaker, clock: &ManualClock) -> [Permit; N] {
+    calls(b, &[F]);
+    std::array::from_fn(|k| {
+        clock.set(s(30 * (k as u64 + 1)));
+        b.try_acquire().expect("a new round's probe")
+    })
+}
+
 use Outcome::{Failure as F, Neutral as N, Success as S};
 
 #[test]
@@ -171,9 +182,8 @@ fn a_neutral_probe_frees_its_slot() {
 fn lost_probes_are_replaced_after_a_recovery_timeout() {
     let logs = support::capture();
     let (b, clock) = breaker(|b| b.with_failures(1));
-    calls(b, &[F]);
-    clock.set(s(30));
-    let lost = b.try_acquire().unwrap(); // never reported (its future was dropped)
+    // never reported (its future was dropped)
+    let [lost] = unreported_rounds(b, clock);
     clock.set(ms(59_999));
     assert!(b.try_acquire().is_err());
     clock.set(s(60));
@@ -247,11 +257,7 @@ fn a_late_probe_success_counts_in_the_round_under_way() {
 fn a_late_probe_failure_reopens() {
     let logs = support::capture();
     let (b, clock) = breaker(|b| b.with_failures(1));
-    calls(b, &[F]);
-    clock.set(s(30));
-    let old = b.try_acquire().unwrap();
-    clock.set(s(60));
-    let new = b.try_acquire().unwrap();
+    let [old, new] = unreported_rounds(b, clock);
     clock.set(s(61));
     b.record(old, F);
     assert_stats!(b; state: CircuitState::Open, opened: 2);
@@ -269,11 +275,7 @@ fn a_late_probe_failure_reopens() {
 #[test]
 fn a_late_neutral_probe_frees_no_slot_of_the_round_under_way() {
     let (b, clock) = breaker(|b| b.with_failures(1));
-    calls(b, &[F]);
-    clock.set(s(30));
-    let old = b.try_acquire().unwrap();
-    clock.set(s(60));
-    let new = b.try_acquire().unwrap();
+    let [old, new] = unreported_rounds(b, clock);
     b.record(old, N);
     assert_stats!(b; state: CircuitState::HalfOpen, probes_let_through: 1, probes_succeeded: 0);
     assert!(
@@ -289,13 +291,7 @@ fn a_late_neutral_probe_frees_no_slot_of_the_round_under_way() {
 #[test]
 fn a_probe_two_rounds_old_is_ignored() {
     let (b, clock) = breaker(|b| b.with_failures(1));
-    calls(b, &[F]);
-    clock.set(s(30));
-    let oldest = b.try_acquire().unwrap();
-    clock.set(s(60));
-    let older = b.try_acquire().unwrap();
-    clock.set(s(90));
-    let new = b.try_acquire().unwrap();
+    let [oldest, older, new] = unreported_rounds(b, clock);
     b.record(oldest, F);
     assert_stats!(b; state: CircuitState::HalfOpen, opened: 1, probes_let_through: 1);
     b.record(older, S); // the round just replaced: counts, and closes
