@@ -71,6 +71,7 @@ use core::cell::Cell;
 use core::error::Error;
 use core::fmt;
 use core::future::{self, Future};
+use core::pin::Pin;
 use core::time::Duration;
 use std::io;
 
@@ -751,6 +752,44 @@ pub async fn save_async(out: &mut Vec<u8>, data: &[u8]) -> Result<usize, CallErr
 #[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
 pub async fn save_awaited(out: &mut Vec<u8>, data: &[u8]) -> Result<usize, CallError> {
     write_to_async(out, data).await
+}
+
+/// Counts a call through a pinned counter, taken by value.
+const fn bump(counter: Pin<&mut u32>) -> u32 {
+    let n = counter.get_mut();
+    *n = n.saturating_add(1);
+    *n
+}
+
+/// A pinned argument passed on by value: each attempt re-borrows it.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub fn count_pinned(counter: Pin<&mut u32>) -> Result<u32, CallError> {
+    flaky(bump(counter))
+}
+
+/// [`count_pinned`], async, the argument `mut` and re-borrowed in the body.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn count_pinned_async(mut counter: Pin<&mut u32>) -> Result<u32, CallError> {
+    let first = bump(counter.as_mut());
+    ready(first.saturating_add(bump(counter))).await
+}
+
+/// [`count_pinned`] as one awaited call (awaited by the loop itself).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn count_pinned_awaited(counter: Pin<&mut u32>) -> Result<u32, CallError> {
+    ready(bump(counter)).await
 }
 
 /// Is the answer empty?

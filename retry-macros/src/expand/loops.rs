@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::ReturnType;
 
 use super::attempt_param::AttemptParam;
-use super::params::param_cfgs;
+use super::params::{param_cfgs, PinnedParam};
 use super::policy::{duration, guards, policy_expr};
 use super::types::{error_type_span, expected_type, future_output};
 use super::Shape;
@@ -74,6 +74,7 @@ impl<'a> Loop<'a> {
         awaited: Option<AwaitedFuture>,
         mut_names: &[(Ident, Span)],
         reborrowed: &[Ident],
+        pinned: &[PinnedParam],
         attempt_param: Option<&'a AttemptParam>,
     ) -> Self {
         let rt = &cfg.krate;
@@ -97,7 +98,7 @@ impl<'a> Loop<'a> {
             ReturnType::Type(_, ty) => Some(expected_type(ty)),
             ReturnType::Default => None,
         };
-        let reborrows = reborrows(sig, reborrowed);
+        let reborrows = reborrows(sig, reborrowed, pinned);
         let attempt_body = attempt_body(cfg, sig, shape, &ret_ty, &reborrows, mut_names);
         // the attempt's result type, whose error a `retry_if` predicate takes
         let result_of_attempt = match (shape, &sig.output) {
@@ -604,13 +605,19 @@ impl<'a> Loop<'a> {
 /// borrows) the re-borrow. (The re-borrow shadows the parameter by
 /// design, with the user's span: clippy's `shadow_*` restriction lints
 /// are allowed on this `let` alone.)
-fn reborrows(sig: &syn::Signature, reborrowed: &[Ident]) -> TokenStream {
+fn reborrows(sig: &syn::Signature, reborrowed: &[Ident], pinned: &[PinnedParam]) -> TokenStream {
+    let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
     let reborrows = reborrowed.iter().map(|name| {
-        let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
         let cfgs = param_cfgs(sig, name);
         quote_spanned!(name.span()=> #(#cfgs)* #allow let #name = &mut *#name;)
     });
-    quote!(#(#reborrows)*)
+    // A pinned parameter, `Pin::as_mut`: the binding `mut` if the
+    // parameter was (see [`PinnedParam`]).
+    let pinned = pinned.iter().map(|PinnedParam { name, mutability }| {
+        let cfgs = param_cfgs(sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* #allow let #mutability #name = ::core::pin::Pin::as_mut(&mut #name);)
+    });
+    quote!(#(#reborrows)* #(#pinned)*)
 }
 
 /// What each attempt runs: its re-borrows, the clones of the parameters

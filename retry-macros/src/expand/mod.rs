@@ -30,7 +30,7 @@ mod types;
 
 use attempt_param::{strip_attempt_marks, take_attempt_param, AttemptParam};
 use loops::Loop;
-use params::mut_ref_params;
+use params::{mut_ref_params, pinned_params};
 use types::future_output;
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
@@ -147,6 +147,20 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             mut_ref_params(&func.sig, output, &cfg.clone, quote!(#(#each)*))
         }
     };
+    // The `Pin<&mut T>` parameters: each attempt re-borrows them (not in
+    // a hedged call; not in `#[async_trait]`'s future, whose rebinds of
+    // the arguments are its own).
+    let pinned = match &shape {
+        _ if cfg.hedge.is_some() => Vec::new(),
+        Shape::Sync(_) | Shape::Async(_) => {
+            let output = match &func.sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            };
+            pinned_params(&func.sig, output, &cfg.clone)
+        }
+        Shape::AsyncTrait { .. } => Vec::new(),
+    };
     let is_sync = matches!(shape, Shape::Sync(_));
     let FnItem {
         mut attrs,
@@ -162,6 +176,12 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             if let Pat::Ident(p) = &mut *t.pat {
                 if p.mutability.is_some() && cfg.clone.contains(&p.ident) {
                     p.mutability = None;
+                }
+                // A pinned parameter is re-borrowed (`Pin::as_mut(&mut p)`)
+                // by each attempt: the signature binds it `mut`, its own
+                // `mut` (if written) going to the attempt's re-borrow.
+                if pinned.iter().any(|pinned| pinned.name == p.ident) {
+                    p.mutability = Some(syn::Token![mut](p.ident.span()));
                 }
             }
         }
@@ -181,6 +201,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         awaited,
         &mut_names,
         &reborrowed,
+        &pinned,
         attempt_param,
     );
     let body = match shape {

@@ -5,6 +5,8 @@ use proc_macro2::{Delimiter, Ident, TokenStream};
 use quote::ToTokens;
 use syn::Pat;
 
+use crate::item::pinned_mut_ref;
+
 /// The parameters written `name: &mut T` (a plain name, not `mut`, not in
 /// `clone`; `#[async_trait]` keeps them so, under their names) that `body`
 /// may move, as a by-value argument to a generic or a `for` loop does (a
@@ -70,6 +72,52 @@ pub(super) fn mut_ref_params(
         .into_iter()
         .filter(|name| moved.contains(name))
         .cloned()
+        .collect()
+}
+
+/// A parameter written `p: Pin<&mut T>` or `mut p: Pin<&mut T>` that each
+/// attempt re-borrows (`Pin::as_mut`), so that an attempt can pass it on
+/// by value (`p.get_mut()`, `p.project()`, `take(p)`) and the next one
+/// still has it, and pointing the attempt's binding elsewhere
+/// (`p = Pin::new(&mut other)`) does not carry to the next attempt.
+pub(super) struct PinnedParam {
+    pub name: Ident,
+    /// The `mut` written on the parameter, which the re-borrow's binding
+    /// takes (a body that changes nothing through it is told that it
+    /// "does not need to be mutable" there, as without the attribute);
+    /// without one, the signature gets a `mut` of its own for the
+    /// re-borrow to take `&mut p`.
+    pub mutability: Option<syn::Token![mut]>,
+}
+
+/// The `Pin<&mut T>` parameters each attempt re-borrows: every one bound
+/// by a plain name (`mut` or not; not in `clone`), but one whose lifetime
+/// the return type may name (a borrow returned from the attempt would be
+/// of its re-borrow; see [`output_may_borrow`]).
+pub(super) fn pinned_params(
+    sig: &syn::Signature,
+    output: Option<&syn::Type>,
+    cloned: &[Ident],
+) -> Vec<PinnedParam> {
+    let output = output.map(OutputLifetimes::of);
+    sig.inputs
+        .iter()
+        .filter_map(|input| {
+            let syn::FnArg::Typed(t) = input else {
+                return None;
+            };
+            let (Pat::Ident(p), Some(r)) = (&*t.pat, pinned_mut_ref(&t.ty)) else {
+                return None;
+            };
+            let borrowed = output
+                .as_ref()
+                .is_some_and(|o| output_may_borrow(sig, o, r.lifetime.as_ref()));
+            (p.by_ref.is_none() && p.subpat.is_none() && !cloned.contains(&p.ident) && !borrowed)
+                .then(|| PinnedParam {
+                    name: p.ident.clone(),
+                    mutability: p.mutability.as_ref().map(|m| syn::Token![mut](m.span)),
+                })
+        })
         .collect()
 }
 

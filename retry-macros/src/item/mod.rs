@@ -252,19 +252,35 @@ fn mut_bindings(pat: &Pat, ty_ref: Option<bool>, found: &mut Vec<MutBinding>) {
 
 /// Is `ty` `Pin<&mut T>` (by the name `Pin`: the macro sees no types)?
 fn is_pinned_mut(ty: &syn::Type) -> bool {
+    pinned_mut_ref(ty).is_some()
+}
+
+/// The `&mut T` of a `Pin<&mut T>` type (by the name `Pin`: the macro
+/// sees no types).
+pub(crate) fn pinned_mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
+    /// The `&mut T` itself (in parentheses or not).
+    fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
+        match ty {
+            syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
+            syn::Type::Group(g) => mut_ref(&g.elem),
+            syn::Type::Paren(p) => mut_ref(&p.elem),
+            _ => None,
+        }
+    }
     match ty {
         syn::Type::Path(p) if p.qself.is_none() => {
-            p.path.segments.last().is_some_and(|last| {
-                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-                    return false;
-                };
-                last.ident == "Pin"
-                    && matches!(args.args.first(), Some(syn::GenericArgument::Type(t)) if reference_of(t) == Some(true))
-            })
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first() {
+                Some(syn::GenericArgument::Type(t)) if last.ident == "Pin" => mut_ref(t),
+                _ => None,
+            }
         }
-        syn::Type::Group(g) => is_pinned_mut(&g.elem),
-        syn::Type::Paren(p) => is_pinned_mut(&p.elem),
-        _ => false,
+        syn::Type::Group(g) => pinned_mut_ref(&g.elem),
+        syn::Type::Paren(p) => pinned_mut_ref(&p.elem),
+        _ => None,
     }
 }
 
