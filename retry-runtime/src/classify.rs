@@ -58,7 +58,9 @@ pub enum ErrorKind {
     /// The other side asked us to slow down (HTTP 429); may carry a Retry-After hint.
     RateLimited = 2,
     /// The other side is overloaded or down (HTTP 500, 502, 503, 504, 529
-    /// "overloaded", Cloudflare's 520-524 "origin down or unreachable").
+    /// "overloaded", Cloudflare's 520-524 "origin down or unreachable"), or
+    /// would not take the request now (HTTP 425 Too Early: sent again
+    /// after the TLS handshake).
     Unavailable = 3,
     /// The operation was interrupted and can be started again (EINTR, a serialization conflict).
     Interrupted = 4,
@@ -556,7 +558,7 @@ impl Classify for tokio::time::error::Elapsed {
 }
 
 /// HTTP status codes (feature `http`): 408 Timeout, 429 RateLimited,
-/// 500/502/503/504, 529 and 520-524 Unavailable, other 4xx and 5xx
+/// 500/502/503/504, 529, 520-524 and 425 Unavailable, other 4xx and 5xx
 /// Permanent, anything else Unknown.
 ///
 /// ```
@@ -582,11 +584,15 @@ impl Classify for http::StatusCode {
 /// Anthropic's API answers) and Cloudflare's 520-524 (the origin behind it
 /// failed, refused the connection, timed out or was unreachable). 501 Not
 /// Implemented, 505 and the rest of the 5xx codes are Permanent: sending
-/// the request again gets the same answer.
+/// the request again gets the same answer. 425 Too Early is Unavailable:
+/// the server would not process a request sent in TLS early data (0-RTT,
+/// RFC 8470), and the same request sent again, after the handshake, it does
+/// (RFC 8470 has the client retry it).
 ///
 /// ```
 /// use retry_runtime::{classify::classify_status, ErrorKind};
 /// assert_eq!(classify_status(503), ErrorKind::Unavailable);
+/// assert_eq!(classify_status(425), ErrorKind::Unavailable); // Too Early: sent again after the handshake
 /// assert_eq!(classify_status(401), ErrorKind::Permanent);
 /// assert_eq!(classify_status(200), ErrorKind::Unknown);
 /// ```
@@ -594,7 +600,7 @@ pub const fn classify_status(code: u16) -> ErrorKind {
     match code {
         408 => ErrorKind::Timeout,
         429 => ErrorKind::RateLimited,
-        500 | 502 | 503 | 504 | 520..=524 | 529 => ErrorKind::Unavailable,
+        425 | 500 | 502 | 503 | 504 | 520..=524 | 529 => ErrorKind::Unavailable,
         400..=599 => ErrorKind::Permanent,
         _ => ErrorKind::Unknown,
     }
@@ -819,11 +825,11 @@ mod tests {
     fn status_table() {
         assert_eq!(classify_status(408), ErrorKind::Timeout);
         assert_eq!(classify_status(429), ErrorKind::RateLimited);
-        for c in [500, 502, 503, 504, 520, 521, 522, 523, 524, 529] {
+        for c in [425, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529] {
             assert_eq!(classify_status(c), ErrorKind::Unavailable, "{c}");
         }
         for c in [
-            400, 401, 403, 404, 409, 422, 501, 505, 507, 511, 519, 525, 530,
+            400, 401, 403, 404, 409, 422, 424, 426, 501, 505, 507, 511, 519, 525, 530,
         ] {
             assert_eq!(classify_status(c), ErrorKind::Permanent, "{c}");
         }
