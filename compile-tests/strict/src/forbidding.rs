@@ -8,11 +8,33 @@
 //! allows `unreachable_code`: [`super::Notes`] is under `unused_mut` alone.
 
 #![forbid(unused)]
-#![forbid(unreachable_code, unused_parens, unused_braces, unused_mut)]
+#![forbid(unreachable_code, unused_parens, unused_braces, unused_mut, deprecated)]
 
-use retry_runtime::{retry, Attempt};
+use core::fmt;
+
+use retry_runtime::{retry, Attempt, Classify};
 
 use super::{flaky, is_zero, ready, send, write_to, write_to_async, CallError};
+
+/// `#[derive(Classify)]` under `forbid(deprecated)`: nothing is
+/// deprecated here, so the impl allows nothing (its `#[allow(deprecated)]`
+/// would be E0453).
+#[derive(Debug, Clone, Copy, Classify)]
+pub enum Forbidden {
+    /// Worth another try.
+    #[classify(Timeout)]
+    Slow,
+    /// A wrapped kind.
+    #[classify(transparent)]
+    Call(CallError),
+}
+
+impl fmt::Display for Forbidden {
+    #[inline]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("forbidden")
+    }
+}
 
 /// The runtime's own sync loop.
 ///

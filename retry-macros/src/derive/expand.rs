@@ -36,16 +36,43 @@ pub fn derive(input: &DeriveInput, krate: &TokenStream, checked: &Checked<'_>) -
         Body::Struct(target) => struct_methods(krate, target),
         Body::Enum(targets) => enum_methods(krate, targets),
     };
-    // A deprecated type, variant or field is named by the impl without a
-    // `deprecated` warning the user could not silence (thiserror does the same).
+    let deprecated = allow_deprecated(input);
     quote! {
         #[automatically_derived]
-        #[allow(deprecated)]
+        #deprecated
         #allow
         impl #impl_generics #krate::Classify for #ident #ty_generics #where_tokens {
             #methods
         }
     }
+}
+
+/// `#[allow(deprecated)]` when the type, a variant or a field is
+/// `#[deprecated]` (directly or through `cfg_attr`): the impl names them
+/// without a `deprecated` warning the user could not silence (thiserror
+/// does the same). Only then: under `#![forbid(deprecated)]` the allow
+/// itself is an error (E0453).
+fn allow_deprecated(input: &DeriveInput) -> Option<TokenStream> {
+    fn mentions(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(i) => i == "deprecated",
+            TokenTree::Group(g) => mentions(g.stream()),
+            _ => false,
+        })
+    }
+    let deprecated =
+        |attrs: &[syn::Attribute]| attrs.iter().any(|a| mentions(a.meta.to_token_stream()));
+    let fields = |fields: &syn::Fields| fields.iter().any(|f| deprecated(&f.attrs));
+    let any = deprecated(&input.attrs)
+        || match &input.data {
+            syn::Data::Struct(s) => fields(&s.fields),
+            syn::Data::Enum(e) => e
+                .variants
+                .iter()
+                .any(|v| deprecated(&v.attrs) || fields(&v.fields)),
+            syn::Data::Union(u) => u.fields.named.iter().any(|f| deprecated(&f.attrs)),
+        };
+    any.then(|| quote!(#[allow(deprecated)]))
 }
 
 /// The type's name as the impl names it: at the user's token (an error
@@ -387,10 +414,11 @@ pub fn fallback(input: &DeriveInput, krate: &TokenStream, error: &syn::Error) ->
     let ident = call_site_ident(&input.ident);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let errors = error.to_compile_error();
+    let deprecated = allow_deprecated(input);
     quote! {
         #errors
         #[automatically_derived]
-        #[allow(deprecated)]
+        #deprecated
         impl #impl_generics #krate::Classify for #ident #ty_generics #where_clause {
             fn kind(&self) -> #krate::ErrorKind {
                 #krate::ErrorKind::Unknown
@@ -520,6 +548,26 @@ mod tests {
                 out.contains("# [allow (deprecated)] impl :: retry_runtime :: Classify for W"),
                 "{out}"
             );
+        }
+        // a deprecated variant, a field behind `cfg_attr`
+        let variant = expanded(quote! {
+            enum E { #[deprecated] #[classify(Timeout)] Slow, #[classify(Permanent)] No }
+        });
+        let field = expanded(quote! {
+            #[classify(transparent)] struct W(#[cfg_attr(all(), deprecated)] std::io::Error);
+        });
+        for out in [variant, field] {
+            assert!(out.contains("# [allow (deprecated)]"), "{out}");
+        }
+    }
+
+    #[test]
+    fn nothing_deprecated_allows_nothing() {
+        // (under `#![forbid(deprecated)]` the allow would be E0453)
+        let ok = expanded(quote! { #[classify(transparent)] struct W(std::io::Error); });
+        let failed = expanded(quote! { #[classify(Nope)] struct W; });
+        for out in [ok, failed] {
+            assert!(!out.contains("deprecated"), "{out}");
         }
     }
 

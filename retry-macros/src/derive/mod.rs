@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! #[automatically_derived]
-//! #[allow(deprecated)]   // a deprecated type, variant or field is named without a warning
+//! #[allow(deprecated)]   // only if the type, a variant or a field is #[deprecated]
 //! impl ::retry_runtime::Classify for ClipError {
 //!     fn kind(&self) -> ::retry_runtime::ErrorKind {
 //!         match self {
