@@ -262,12 +262,14 @@ impl RetryBudget {
     /// one to `retries` or `refused`; a granted retry that another guard then
     /// turns away (the throttle, or a breaker that opened during the wait)
     /// gives its token back and is taken off `retries`, so `retries` counts
-    /// the retries made. One exception: a sequential call (`#[retry]`,
+    /// the retries made. Two exceptions: a sequential call (`#[retry]`,
     /// `.await`, the tower layer) dropped (cancelled) while it waits for a
     /// granted retry keeps that token, and it stays counted (the run does
     /// not note which token it was granted: its drop gives back only a
-    /// circuit breaker's leave; the budget errs toward fewer retries). A
-    /// hedged call gives such a token back when dropped.
+    /// circuit breaker's leave; the budget errs toward fewer retries), and
+    /// so does a run whose retry hook (`with_before_sleep`, `.notify`)
+    /// panics, the token being granted before the hook is told of the
+    /// retry. A hedged call gives a token back when dropped.
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");

@@ -570,6 +570,20 @@ struct ReadmeDoctests;
 /// [`timeout_with(&s, limit, op())`](timeout_with) for the per-attempt
 /// timeout.
 ///
+/// # Sync functions in async code
+///
+/// A sync `#[retry]` function waits with `std::thread::sleep`: called from
+/// async code it blocks the executor's thread through its attempts and
+/// waits (a current-thread runtime runs nothing else meanwhile, timers and
+/// other tasks' timeouts included), and an async `timeout` around a body
+/// that calls it cannot cut it short (the attempt's future is not polled
+/// again until the blocking call returns). Call it in
+/// `tokio::task::spawn_blocking` (or your runtime's `unblock`), or make it
+/// async. A call in `spawn_blocking` is not inside the attempt that spawned
+/// it, so it keeps its own retries: carry the outer run across with
+/// [`nested::Outer`] (`let outer = Outer::current();` in the attempt, then
+/// `spawn_blocking(move || outer.run(|| send_webhook(&body)))`).
+///
 /// # Testing
 ///
 /// Under `tokio::time::pause()` (or `#[tokio::test(start_paused = true)]`)

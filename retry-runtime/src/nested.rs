@@ -54,6 +54,15 @@
 //! policy [`Nested::Retry`], or drive the shared runtime outside retried
 //! code (telling them apart would read tokio's task id on every attempt).
 //!
+//! Work an attempt hands to another thread or task is not inside the
+//! attempt either: a retried call in `tokio::task::spawn_blocking`, in a
+//! task it spawns or on a thread it starts keeps its own retries, and the
+//! attempts multiply (2 outer attempts around a blocking call of 3 are 6
+//! calls to the bottom). `tokio::task::block_in_place` stays inside (the
+//! same thread, in the attempt). Carry the outer runs across with
+//! [`Outer`]: read it in the attempt, [`Outer::run`] the blocking work in
+//! it, or [`Outer::scope`] the spawned future.
+//!
 //! ```
 //! use retry_runtime::{Backoff, Policy, testing};
 //! let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
@@ -116,6 +125,117 @@ thread_local! {
 }
 
 /// Restores the previous word when dropped (also when the attempt panics).
+/// The retried calls around the point where it was read, carried to work
+/// that runs elsewhere: a closure on a blocking thread
+/// ([`run`](Self::run)) or a spawned future ([`scope`](Self::scope)). A
+/// retried call inside it leaves to those runs the errors they retry, as
+/// if it ran inside their attempt (see the [module docs](self)). Read it
+/// with [`Outer::current`] inside the attempt; it is `Copy` and `Send`.
+///
+/// ```
+/// use retry_runtime::{nested::Outer, Backoff, Policy, testing};
+/// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+/// let _paused = testing::pause();
+/// let mut bottom_calls = 0;
+/// let r: Result<(), &str> = policy.retry(|| {
+///     let outer = Outer::current();
+///     std::thread::scope(|s| {
+///         // another thread: without `outer.run`, 3 x 3 calls
+///         s.spawn(|| outer.run(|| policy.retry(|| { bottom_calls += 1; Err("down") }).call()))
+///             .join()
+///             .unwrap()
+///     })
+/// }).call();
+/// assert!(r.is_err());
+/// assert_eq!(bottom_calls, 3);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Outer {
+    kinds: u16,
+}
+
+impl fmt::Debug for Outer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outer")
+            .field("kinds", &KindSet::from_bits(self.kinds))
+            .finish()
+    }
+}
+
+impl Outer {
+    /// The retried calls around this point: inside an attempt (a sync
+    /// attempt, or the poll of an async one), the kinds their runs retry;
+    /// anywhere else, none.
+    ///
+    /// ```
+    /// use retry_runtime::{nested::Outer, ErrorKind, KindSet, Policy};
+    /// assert_eq!(Outer::current().kinds(), KindSet::EMPTY);
+    /// let policy = Policy::new().retry_on(ErrorKind::Timeout | ErrorKind::Connect);
+    /// let seen = policy.retry(|| Ok::<_, std::io::Error>(Outer::current())).call().unwrap();
+    /// assert_eq!(seen.kinds(), ErrorKind::Timeout | ErrorKind::Connect);
+    /// ```
+    #[must_use]
+    pub fn current() -> Self {
+        Outer { kinds: published() }
+    }
+
+    /// The kinds of errors the outer runs retry ([`KindSet::EMPTY`]: no
+    /// run around, or none that leaves errors to itself).
+    ///
+    /// ```
+    /// use retry_runtime::{nested::Outer, KindSet};
+    /// assert_eq!(Outer::current().kinds(), KindSet::EMPTY);
+    /// ```
+    #[must_use]
+    pub fn kinds(self) -> KindSet {
+        KindSet::from_bits(self.kinds)
+    }
+
+    /// Run `f` as if inside the outer runs' attempt: on a blocking thread
+    /// (`tokio::task::spawn_blocking(move || outer.run(|| ..))`), or a
+    /// thread of your own. A retried call in `f` that fails with a kind they
+    /// retry returns its error at once, for them to retry.
+    ///
+    /// ```
+    /// use retry_runtime::{nested::Outer, ErrorKind, Policy};
+    /// let outer = Policy::new().retry(|| Ok::<_, std::io::Error>(Outer::current())).call().unwrap();
+    /// let inner = Policy::new().with_attempts(3);
+    /// let mut calls = 0;
+    /// let r: Result<(), std::io::Error> = outer.run(|| {
+    ///     inner.retry(|| { calls += 1; Err(std::io::ErrorKind::TimedOut.into()) }).call()
+    /// });
+    /// assert!(r.is_err());
+    /// assert_eq!(calls, 1); // left to the outer run
+    /// ```
+    pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        let _published = publish(KindSet::from_bits(self.kinds));
+        f()
+    }
+
+    /// `fut`, each poll of it as if inside the outer runs' attempt: for a
+    /// future spawned from the attempt
+    /// (`tokio::spawn(outer.scope(async move { .. }))`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use retry_runtime::{nested::Outer, Policy};
+    /// let outer = Policy::new().retry(|| async { Ok::<_, std::io::Error>(Outer::current()) }).await.unwrap();
+    /// let inner = Policy::new().with_attempts(3);
+    /// let task = tokio::spawn(outer.scope(async move {
+    ///     let mut calls = 0;
+    ///     let r: Result<(), std::io::Error> = inner
+    ///         .retry(|| { calls += 1; async { Err(std::io::ErrorKind::TimedOut.into()) } })
+    ///         .await;
+    ///     (r.is_err(), calls)
+    /// }));
+    /// assert_eq!(task.await.unwrap(), (true, 1)); // left to the outer run
+    /// # }
+    /// ```
+    pub fn scope<F: core::future::IntoFuture>(self, fut: F) -> impl Future<Output = F::Output> {
+        InScope::new(KindSet::from_bits(self.kinds), fut.into_future())
+    }
+}
+
 #[doc(hidden)]
 #[must_use = "the kinds are published until this is dropped"]
 pub struct Published {

@@ -329,6 +329,11 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
     /// the last error, unchanged; with [`detailed`](Retry::detailed),
     /// [`Succeeded`] or a [`RetryError`].
+    ///
+    /// It blocks the thread it runs on through its attempts and waits: in
+    /// async code, run it in `tokio::task::spawn_blocking` (carrying the
+    /// retries around it with [`nested::Outer`](crate::nested::Outer)), or
+    /// `.await` the retry of an async `op` instead.
     #[inline]
     pub fn call<T, E>(self) -> D::Output
     where

@@ -83,7 +83,10 @@ impl From<AttemptTimeout> for std::io::Error {
 /// with [`sleep_with`](crate::Retry::sleep_with), which does not reach the
 /// attempts. [`timeout_with`] races another sleeper: the one the retry
 /// waits on, `timeout_with(&sleeper, limit, op())`. (Only with a timer
-/// feature; `timeout_with` is always there.)
+/// feature; `timeout_with` is always there.) The race is decided when the
+/// attempt's future is polled: an attempt that blocks its thread (a sync
+/// call, a sync retry's `std::thread::sleep`) is not cut short, and ends
+/// when it returns, with its own answer.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {

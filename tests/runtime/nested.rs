@@ -506,3 +506,72 @@ fn a_task_polled_inside_a_sync_attempt_defers_unless_nested_retry() {
         );
     }
 }
+
+// --- carried across threads and tasks: `nested::Outer` ---
+
+/// An async `#[retry]` handler whose attempt runs a sync retried call in
+/// `spawn_blocking`, as README "A sync retry inside async code" advises:
+/// the blocking thread is not inside the attempt, so without `Outer` the
+/// attempts multiply (2 x 3); `Outer::run` carries the outer run across.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_blocking_keeps_its_own_retries_unless_the_outer_run_is_carried() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let outer = Policy::new().with_attempts(2).with_backoff(Backoff::None);
+    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    for (carried, expected) in [(false, 6), (true, 2)] {
+        CALLS.store(0, Ordering::SeqCst);
+        let r: Result<u32, Fail> = outer
+            .retry(|| async move {
+                let here = retry_runtime::nested::Outer::current();
+                assert_eq!(here.kinds(), KindSet::ALL, "inside the attempt");
+                let blocking = move || {
+                    inner
+                        .retry(|| {
+                            CALLS.fetch_add(1, Ordering::SeqCst);
+                            Err(Fail::Timeout)
+                        })
+                        .call()
+                };
+                tokio::task::spawn_blocking(move || {
+                    if carried {
+                        here.run(blocking)
+                    } else {
+                        blocking()
+                    }
+                })
+                .await
+                .unwrap()
+            })
+            .await;
+        assert_eq!(r, Err(Fail::Timeout));
+        assert_eq!(CALLS.load(Ordering::SeqCst), expected, "carried: {carried}");
+    }
+    // and nothing stays published on the blocking threads afterwards
+    let after = tokio::task::spawn_blocking(retry_runtime::nested::Outer::current);
+    assert_eq!(after.await.unwrap().kinds(), KindSet::EMPTY);
+}
+
+/// A future spawned from an attempt: `Outer::scope` makes its retried
+/// calls leave the outer run's kinds to it, on whichever worker polls it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_task_defers_when_scoped_in_the_outer_run() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let outer = Policy::new().with_attempts(2).with_backoff(Backoff::None);
+    for (carried, expected) in [(false, 6), (true, 2)] {
+        CALLS.store(0, Ordering::SeqCst);
+        let r: Result<u32, Fail> = outer
+            .retry(|| async move {
+                let here = retry_runtime::nested::Outer::current();
+                let task = async_layer3(&CALLS);
+                let handle = if carried {
+                    tokio::spawn(here.scope(task))
+                } else {
+                    tokio::spawn(task)
+                };
+                handle.await.unwrap()
+            })
+            .await;
+        assert_eq!(r, Err(Fail::Timeout));
+        assert_eq!(CALLS.load(Ordering::SeqCst), expected, "carried: {carried}");
+    }
+}
