@@ -309,7 +309,11 @@ impl CircuitBreaker {
     }
 
     /// How many probe calls it lets through when half-open; it closes when
-    /// all of them succeed. 1..=127.
+    /// all of them succeed. 1..=127. That many per round: when a round's
+    /// probes have not all reported after the recovery timeout, a new round
+    /// lets as many through again (see [`with_recovery`](Self::with_recovery)),
+    /// so calls slower than the recovery timeout can have more than
+    /// `probes` in flight at once.
     ///
     /// ```
     /// use retry_runtime::CircuitBreaker;
