@@ -445,6 +445,25 @@ pub fn admit_circuit_and_throttle<W, E: FromCircuitOpen + FromThrottled>(
     run.admit(policy)
 }
 
+/// Nothing, but an async `#[retry]` attempt's block that calls it with
+/// `&mut *self` captures the `&mut self` receiver uniquely: a `&mut Self`,
+/// `Send` when `Self` is, where a body that only reads through `self`
+/// would capture shared borrows of its fields, `Send` only for `Sync`
+/// fields (a `Cell`, a `Box<dyn Fn + Send>`).
+///
+/// ```
+/// let mut n = std::cell::Cell::new(1);
+/// let r = &mut n;
+/// let attempt = async {
+///     retry_runtime::__private::borrow_uniquely(&mut *r);
+///     r.get()
+/// };
+/// fn is_send<T: Send>(t: T) -> T { t }
+/// let _ = is_send(attempt);
+/// ```
+#[inline(always)]
+pub fn borrow_uniquely<T: ?Sized>(_: &mut T) {}
+
 /// One attempt of a sync `#[retry]` loop, with the kinds the policy
 /// retries published for the retried calls inside it (`retry_runtime::nested`).
 ///

@@ -141,3 +141,109 @@ async fn hedged_futures_are_send_with_a_send_error() {
     let task = tokio::spawn(assert_send(hedged_read(&CALLS)));
     assert_eq!(task.await.unwrap().map_err(|e| e.to_string()), Ok(3));
 }
+
+// --- `&mut` arguments of a type that is `Send` but not `Sync` ---
+
+/// The first attempt's error.
+#[derive(Debug, PartialEq)]
+struct Busy;
+
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("busy")
+    }
+}
+
+/// A client holding what is `Send` but not `Sync`, as service structs
+/// often do (a boxed callback, a `Cell` counter).
+struct Client {
+    hook: Box<dyn Fn(u32) + Send>,
+    calls: std::cell::Cell<u32>,
+}
+
+impl Client {
+    /// A body that reads through `&mut self` across an await (no change
+    /// made through it): each attempt borrows `self` uniquely, so the
+    /// future is `Send` as the function's is without the attribute.
+    #[retry_runtime::retry(attempts = 3, backoff = "none")]
+    async fn fetch(&mut self, id: u32) -> Result<u32, Busy> {
+        tokio::task::yield_now().await;
+        (self.hook)(id);
+        self.calls.set(self.calls.get() + 1);
+        if self.calls.get() < 2 {
+            return Err(Busy);
+        }
+        Ok(self.calls.get())
+    }
+}
+
+#[async_trait::async_trait]
+trait Fetch {
+    async fn fetch_boxed(&mut self, id: u32) -> Result<u32, Busy>;
+}
+
+#[async_trait::async_trait]
+impl Fetch for Client {
+    // `#[async_trait]` boxes the future as `dyn Future + Send`: it would not
+    // compile if the attempts borrowed `self` shared.
+    #[retry_runtime::retry(attempts = 3, backoff = "none")]
+    async fn fetch_boxed(&mut self, id: u32) -> Result<u32, Busy> {
+        tokio::task::yield_now().await;
+        (self.hook)(id);
+        self.calls.set(self.calls.get() + 1);
+        if self.calls.get() < 2 {
+            return Err(Busy);
+        }
+        Ok(self.calls.get())
+    }
+}
+
+/// A `&mut T` argument read (not changed) across an await.
+#[retry_runtime::retry(attempts = 3, backoff = "none")]
+async fn count(counter: &mut std::cell::Cell<u32>) -> Result<u32, Busy> {
+    tokio::task::yield_now().await;
+    counter.set(counter.get() + 1);
+    if counter.get() < 2 {
+        return Err(Busy);
+    }
+    Ok(counter.get())
+}
+
+/// The same, generic over a `T: Send` (no `Sync` asked).
+#[retry_runtime::retry(attempts = 3, backoff = "none")]
+async fn show<T: Send + fmt::Debug>(value: &mut T) -> Result<usize, Busy> {
+    tokio::task::yield_now().await;
+    let shown = format!("{value:?}");
+    if shown.is_empty() {
+        return Err(Busy);
+    }
+    Ok(shown.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mut_arguments_of_send_not_sync_types_are_spawnable() {
+    let client = || Client {
+        hook: Box::new(|_| {}),
+        calls: std::cell::Cell::new(0),
+    };
+    let fetched = tokio::spawn(async move {
+        let mut c = client();
+        c.fetch(7).await
+    });
+    assert_eq!(fetched.await.unwrap(), Ok(2));
+    let boxed = tokio::spawn(async move {
+        let mut c = client();
+        c.fetch_boxed(7).await
+    });
+    assert_eq!(boxed.await.unwrap(), Ok(2));
+    let counted = tokio::spawn(async move {
+        let mut n = std::cell::Cell::new(0);
+        count(&mut n).await
+    });
+    assert_eq!(counted.await.unwrap(), Ok(2));
+    let shown = tokio::spawn(async move {
+        let mut v = std::cell::Cell::new(5u8);
+        show(&mut v).await
+    });
+    assert_eq!(shown.await.unwrap(), Ok("Cell { value: 5 }".len()));
+}

@@ -75,6 +75,7 @@ impl<'a> Loop<'a> {
         mut_names: &[(Ident, Span)],
         reborrowed: &[Ident],
         pinned: &[PinnedParam],
+        unique_self: Option<TokenStream>,
         attempt_param: Option<&'a AttemptParam>,
     ) -> Self {
         let rt = &cfg.krate;
@@ -99,7 +100,18 @@ impl<'a> Loop<'a> {
             ReturnType::Default => None,
         };
         let reborrows = reborrows(sig, reborrowed, pinned);
-        let attempt_body = attempt_body(cfg, sig, shape, &ret_ty, &reborrows, mut_names);
+        // (an async attempt's block borrows a `&mut self` receiver
+        // uniquely: see `params::unique_receiver`)
+        let unique_self = unique_self.map(|this| quote!(#p::borrow_uniquely(&mut *#this);));
+        let attempt_body = attempt_body(
+            cfg,
+            sig,
+            shape,
+            &ret_ty,
+            &reborrows,
+            unique_self.as_ref(),
+            mut_names,
+        );
         // the attempt's result type, whose error a `retry_if` predicate takes
         let result_of_attempt = match (shape, &sig.output) {
             (Shape::AsyncTrait { .. }, ReturnType::Type(_, ty)) => {
@@ -628,6 +640,7 @@ fn attempt_body(
     shape: &Shape,
     ret_ty: &Option<TokenStream>,
     reborrows: &TokenStream,
+    unique_self: Option<&TokenStream>,
     mut_names: &[(Ident, Span)],
 ) -> TokenStream {
     // (a `mut` parameter's clone is `mut` too: the attempt changes its own
@@ -671,6 +684,7 @@ fn attempt_body(
             };
             quote! {
                 #pin_output
+                #unique_self
                 #reborrows
                 #(#clones)*
                 #block
@@ -679,6 +693,7 @@ fn attempt_body(
         // async_trait's statements pin their own output type; its rebinds
         // of the arguments go before the loop.
         Shape::AsyncTrait { each, .. } => quote! {
+            #unique_self
             #reborrows
             #(#clones)*
             #(#each)*

@@ -30,7 +30,7 @@ mod types;
 
 use attempt_param::{strip_attempt_marks, take_attempt_param, AttemptParam};
 use loops::Loop;
-use params::{mut_ref_params, pinned_params};
+use params::{mut_ref_params, pinned_params, unique_receiver};
 use types::future_output;
 
 /// The attribute's entry point: parse, validate, expand. On any error, the
@@ -126,8 +126,10 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         .into_iter()
         .map(|m| (m.name, m.at.first()))
         .collect();
-    // The `&mut T` parameters the body may move: each attempt re-borrows
-    // them (not in a hedged call, whose attempts may run side by side).
+    // The `&mut T` parameters the body may move (an async attempt's: all
+    // of them, and a `&mut self` receiver, so that its block borrows them
+    // uniquely and stays `Send`): each attempt re-borrows them (not in a
+    // hedged call, whose attempts may run side by side).
     let reborrowed = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
         Shape::Sync(block) | Shape::Async(block) => {
@@ -135,7 +137,8 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 ReturnType::Type(_, ty) => Some(&**ty),
                 ReturnType::Default => None,
             };
-            mut_ref_params(&func.sig, output, &cfg.clone, block.stream())
+            let every = matches!(shape, Shape::Async(_));
+            mut_ref_params(&func.sig, output, &cfg.clone, block.stream(), every)
         }
         Shape::AsyncTrait { each, .. } => {
             // the output the method declared: `Output = T` in async-trait's
@@ -144,7 +147,37 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 ReturnType::Type(_, ty) => future_output(ty),
                 ReturnType::Default => None,
             };
-            mut_ref_params(&func.sig, output, &cfg.clone, quote!(#(#each)*))
+            mut_ref_params(&func.sig, output, &cfg.clone, quote!(#(#each)*), true)
+        }
+    };
+    // The `&mut self` receiver an async attempt borrows uniquely: `self`,
+    // or async-trait's rebind of it, `__self`.
+    let unique_self = match &shape {
+        _ if cfg.hedge.is_some() => None,
+        Shape::Sync(_) => None,
+        Shape::Async(_) => {
+            let output = match &func.sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            };
+            func.sig
+                .receiver()
+                .filter(|_| unique_receiver(&func.sig, output))
+                .map(|r| r.self_token.to_token_stream())
+        }
+        Shape::AsyncTrait { rebinds, .. } => {
+            let output = match &func.sig.output {
+                ReturnType::Type(_, ty) => future_output(ty),
+                ReturnType::Default => None,
+            };
+            let rebound_self = rebinds.iter().find_map(|s| match s {
+                Stmt::Local(l) => match &l.pat {
+                    Pat::Ident(i) if i.ident == "__self" => Some(i.ident.to_token_stream()),
+                    _ => None,
+                },
+                _ => None,
+            });
+            rebound_self.filter(|_| unique_receiver(&func.sig, output))
         }
     };
     // The `Pin<&mut T>` parameters: each attempt re-borrows them (not in
@@ -202,6 +235,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         &mut_names,
         &reborrowed,
         &pinned,
+        unique_self,
         attempt_param,
     );
     let body = match shape {

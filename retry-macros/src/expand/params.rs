@@ -21,11 +21,20 @@ use crate::item::pinned_mut_ref;
 /// same group (a `move` closure or block takes what it names). Nor is one
 /// whose own lifetime the return type can name (see [`output_may_borrow`]).
 /// A wrong guess either way is a compile error, never a change of meaning.
+///
+/// With `every` (an async attempt, a block of its own), every such
+/// parameter is re-borrowed, moved or not: the block then captures it
+/// uniquely, a `&mut T`, which is `Send` when `T` is, where a body that
+/// only reads through it would have the block capture a `&T` (or a field's
+/// `&`), `Send` only when `T` is `Sync`: a `Cell`, a `Box<dyn Fn + Send>`
+/// field made the function's future `!Send` where it is `Send` without the
+/// attribute.
 pub(super) fn mut_ref_params(
     sig: &syn::Signature,
     output: Option<&syn::Type>,
     cloned: &[Ident],
     body: TokenStream,
+    every: bool,
 ) -> Vec<Ident> {
     /// The `&mut` of a `&mut T` type (in parentheses or not).
     fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
@@ -63,8 +72,8 @@ pub(super) fn mut_ref_params(
             _ => None,
         })
         .collect();
-    if candidates.is_empty() {
-        return Vec::new();
+    if candidates.is_empty() || every {
+        return candidates.into_iter().cloned().collect();
     }
     let mut moved = Vec::new();
     may_move(body, &candidates, false, &mut moved);
@@ -73,6 +82,30 @@ pub(super) fn mut_ref_params(
         .filter(|name| moved.contains(name))
         .cloned()
         .collect()
+}
+
+/// Does each async attempt borrow a `&mut self` receiver uniquely? As for
+/// a `&mut T` parameter (see [`mut_ref_params`]'s `every`): a body that
+/// only reads through `self` has its block capture `&self.field`s, `Send`
+/// only for `Sync` fields. Not when the return type may borrow from
+/// `self` (an elided lifetime in it is the receiver's): a borrow returned
+/// from the attempt would be of its unique borrow.
+pub(super) fn unique_receiver(sig: &syn::Signature, output: Option<&syn::Type>) -> bool {
+    let Some(receiver) = sig.receiver() else {
+        return false;
+    };
+    let lifetime = match &receiver.kind {
+        syn::ReceiverKind::Reference(_, lifetime, Some(_)) => lifetime.as_ref(),
+        syn::ReceiverKind::Typed(_, ty) => match &**ty {
+            syn::Type::Reference(r) if r.mutability.is_some() => r.lifetime.as_ref(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    match output.map(OutputLifetimes::of) {
+        None => true,
+        Some(output) => !output.elided && !output_may_borrow(sig, &output, lifetime),
+    }
 }
 
 /// A parameter written `p: Pin<&mut T>` or `mut p: Pin<&mut T>` that each
@@ -303,7 +336,7 @@ mod tests {
         .unwrap();
         let unit: syn::Type = syn::parse2(quote!(Result<(), X>)).unwrap();
         let names = |cloned: &[Ident], body: TokenStream| -> Vec<String> {
-            mut_ref_params(&sig, Some(&unit), cloned, body)
+            mut_ref_params(&sig, Some(&unit), cloned, body, false)
                 .iter()
                 .map(ToString::to_string)
                 .collect()
@@ -325,7 +358,9 @@ mod tests {
         assert!(names(&[], quote!(Ok(b.len()))).is_empty());
         // an output that may borrow from a parameter: none is re-borrowed
         let borrowed: syn::Type = syn::parse2(quote!(Result<&u8, X>)).unwrap();
-        assert!(mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1))).is_empty());
+        assert!(
+            mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1)), false).is_empty()
+        );
         // async-trait's boxed future: its `Output` is what counts
         let boxed: syn::Type = syn::parse2(quote!(
             Pin<Box<dyn Future<Output = Result<(), X>> + Send + 'async_trait>>
@@ -345,7 +380,7 @@ mod tests {
                 ReturnType::Default => None,
             };
             let body = quote!(w(a); w(b););
-            mut_ref_params(&sig, output, &[], body)
+            mut_ref_params(&sig, output, &[], body, false)
                 .iter()
                 .map(ToString::to_string)
                 .collect()
