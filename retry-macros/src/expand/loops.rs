@@ -108,8 +108,8 @@ impl<'a> Loop<'a> {
             sig,
             shape,
             &ret_ty,
-            &reborrows,
-            unique_self.as_ref(),
+            &quote!(#unique_self #reborrows),
+            !pinned.is_empty(),
             mut_names,
         );
         // the attempt's result type, whose error a `retry_if` predicate takes
@@ -632,15 +632,17 @@ fn reborrows(sig: &syn::Signature, reborrowed: &[Ident], pinned: &[PinnedParam])
     quote!(#(#reborrows)* #(#pinned)*)
 }
 
-/// What each attempt runs: its re-borrows, the clones of the parameters
-/// named in `clone`, then the body.
+/// What each attempt runs: its re-borrows (and an async attempt's unique
+/// borrow of `&mut self`), the clones of the parameters named in `clone`,
+/// then the body (its value bound first when the attempt has locals of its
+/// own that it may borrow: `has_pinned`, or clones).
 fn attempt_body(
     cfg: &Config,
     sig: &syn::Signature,
     shape: &Shape,
     ret_ty: &Option<TokenStream>,
     reborrows: &TokenStream,
-    unique_self: Option<&TokenStream>,
+    has_pinned: bool,
     mut_names: &[(Ident, Span)],
 ) -> TokenStream {
     // (a `mut` parameter's clone is `mut` too: the attempt changes its own
@@ -682,18 +684,29 @@ fn attempt_body(
                 }
                 _ => quote!(),
             };
+            // A clone (or a pinned re-borrow) is a local of the attempt's
+            // own: the body's value is bound before the attempt ends, so
+            // that the temporaries of its last expression
+            // (`state.lock().unwrap().sent`) are dropped before the locals
+            // they borrow, as they are in the function without the
+            // attribute (where those locals are its arguments). Before
+            // Rust 2024 they lived to the end of the enclosing block: E0597.
+            let body = if cfg.clone.is_empty() && !has_pinned {
+                quote!(#block)
+            } else {
+                let value = ident("__retry_body");
+                quote!(let #value = #block; #value)
+            };
             quote! {
                 #pin_output
-                #unique_self
                 #reborrows
                 #(#clones)*
-                #block
+                #body
             }
         }
         // async_trait's statements pin their own output type; its rebinds
         // of the arguments go before the loop.
         Shape::AsyncTrait { each, .. } => quote! {
-            #unique_self
             #reborrows
             #(#clones)*
             #(#each)*
