@@ -247,3 +247,35 @@ async fn mut_arguments_of_send_not_sync_types_are_spawnable() {
     });
     assert_eq!(shown.await.unwrap(), Ok("Cell { value: 5 }".len()));
 }
+
+/// A job that is `Send` but not `Sync` (a `RefCell`), taken by value and
+/// cloned for each attempt (`clone = job`).
+#[derive(Clone)]
+struct Job {
+    notes: std::cell::RefCell<Vec<u32>>,
+}
+
+/// Each attempt's clone is made before its block and moved in: the block
+/// holds a `Job`, not a `&Job`, so the future is `Send` as without the
+/// attribute.
+#[retry_runtime::retry(attempts = 3, backoff = "none", clone = job)]
+async fn run_job(job: Job, calls: &std::sync::atomic::AtomicU32) -> Result<usize, Busy> {
+    tokio::task::yield_now().await;
+    job.notes.borrow_mut().push(7);
+    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        return Err(Busy);
+    }
+    Ok(job.notes.borrow().len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloned_argument_of_a_send_not_sync_type_is_spawnable() {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let job = Job {
+        notes: std::cell::RefCell::new(vec![1]),
+    };
+    let done = tokio::spawn(run_job(job, &CALLS));
+    // the second attempt's own clone: the first attempt's note is not in it
+    assert_eq!(done.await.unwrap(), Ok(2));
+    assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -38,6 +38,8 @@ pub(super) struct Loop<'a> {
     /// The attempt: (async) the statement that pins its output type, its
     /// re-borrows and clones, then the body.
     attempt_body: TokenStream,
+    /// (async) the clones made before each attempt's block
+    outer_clones: TokenStream,
     /// The `let p = &mut *p;` of each `&mut` parameter each attempt
     /// re-borrows (also written in the loop, for a body it awaits itself).
     reborrows: TokenStream,
@@ -100,6 +102,7 @@ impl<'a> Loop<'a> {
             ReturnType::Default => None,
         };
         let reborrows = reborrows(sig, reborrowed, pinned);
+
         // (an async attempt's block borrows a `&mut self` receiver
         // uniquely: see `params::unique_receiver`)
         let unique_self = unique_self.map(|this| quote!(#p::borrow_uniquely(&mut *#this);));
@@ -112,6 +115,11 @@ impl<'a> Loop<'a> {
             !pinned.is_empty(),
             mut_names,
         );
+        let outer_clones = if clones_outside(cfg, shape) {
+            outer_clones(cfg, sig)
+        } else {
+            TokenStream::new()
+        };
         // the attempt's result type, whose error a `retry_if` predicate takes
         let result_of_attempt = match (shape, &sig.output) {
             (Shape::AsyncTrait { .. }, ReturnType::Type(_, ty)) => {
@@ -131,6 +139,7 @@ impl<'a> Loop<'a> {
             err_span,
             ret_ty,
             attempt_body,
+            outer_clones,
             reborrows,
             policy_binding,
             policy,
@@ -431,6 +440,7 @@ impl<'a> Loop<'a> {
         let reject_if_open = self.reject_if_open();
         let (open_span, enter_span) = self.open_and_enter_span();
         let bind_attempt = self.bind_attempt();
+        let outer_clones = &self.outer_clones;
         // (a body awaited by the loop itself re-borrows in the loop)
         let awaited_reborrows = self.awaited.as_ref().map(|_| &self.reborrows);
         // A body awaited by the loop itself has no `async` block whose output
@@ -454,6 +464,7 @@ impl<'a> Loop<'a> {
                 let #wait = {
                     #open_span
                     #bind_attempt
+                    #outer_clones
                     #awaited_reborrows
                     let #result #result_ty = #attempt;
                     #enter_span
@@ -632,6 +643,30 @@ fn reborrows(sig: &syn::Signature, reborrowed: &[Ident], pinned: &[PinnedParam])
     quote!(#(#reborrows)* #(#pinned)*)
 }
 
+/// Are the clones made before the attempt, and moved into it? In an async
+/// loop (a hedged call's attempts are an async closure's, which makes its
+/// own clones).
+fn clones_outside(cfg: &Config, shape: &Shape) -> bool {
+    matches!(shape, Shape::Async(_) | Shape::AsyncTrait { .. }) && cfg.hedge.is_none()
+}
+
+/// The name of the clone of `name` an async loop makes before each
+/// attempt's block (hygienic: the body cannot name it).
+fn clone_ident(name: &Ident) -> Ident {
+    ident(&format!("__retry_clone_{name}"))
+}
+
+/// The clones of the parameters named in `clone`, made before an async
+/// attempt's block, which moves them in (see [`attempt_body`]).
+fn outer_clones(cfg: &Config, sig: &syn::Signature) -> TokenStream {
+    let clones = cfg.clone.iter().map(|name| {
+        let made = clone_ident(name);
+        let cfgs = param_cfgs(sig, name);
+        quote_spanned!(name.span()=> #(#cfgs)* let #made = ::core::clone::Clone::clone(&#name);)
+    });
+    quote!(#(#clones)*)
+}
+
 /// What each attempt runs: its re-borrows (and an async attempt's unique
 /// borrow of `&mut self`), the clones of the parameters named in `clone`,
 /// then the body (its value bound first when the attempt has locals of its
@@ -645,6 +680,7 @@ fn attempt_body(
     has_pinned: bool,
     mut_names: &[(Ident, Span)],
 ) -> TokenStream {
+    let clones_outside = clones_outside(cfg, shape);
     // (a `mut` parameter's clone is `mut` too: the attempt changes its own
     // copy. Its `mut` is the user's keyword, which the signature no longer
     // has: a body that changes nothing is told that it "does not need to
@@ -654,6 +690,11 @@ fn attempt_body(
     // (restriction) would see the user shadow it: allowed on this `let` alone.
     // (A parameter's `#[cfg]`s go on its clone and re-borrow: with the cfg
     // off, there is no parameter to name.)
+    // With `clones_outside` (an async loop's attempt, a block of its own),
+    // each clone is made before the block (see [`outer_clones`]) and moved
+    // into it, so the block holds the clone, not a `&` of the parameter
+    // (`Send` only for a `Sync` type: a `RefCell` in the parameter made the
+    // function's future `!Send` where it is `Send` without the attribute).
     let clones = cfg.clone.iter().map(|name| {
         // (a `mut` clone binds the parameter's own name, `mut name` as the
         // signature had it, so "remove this `mut`" points there)
@@ -665,7 +706,12 @@ fn attempt_body(
             None => quote!(#name),
         };
         let cfgs = param_cfgs(sig, name);
-        quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)
+        if clones_outside {
+            let made = clone_ident(name);
+            quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_unrelated)] let #binding = #made;)
+        } else {
+            quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)
+        }
     });
     match shape {
         // The attempt's output type is the function's: an `async` block has
