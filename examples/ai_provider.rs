@@ -151,7 +151,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "provider {:<6} {} attempts, backoff {}",
             p.name,
-            p.policy.stop().max_attempts,
+            p.policy.stop().max_attempts(),
             p.policy.backoff()
         );
     }

@@ -174,11 +174,11 @@ fuzz_target!(|input: Input| {
         .with_stop(stop)
         .with_backoff(b)
         .with_jitter(j)
-        .with_retry_after(RetryAfter {
-            kinds: kinds(input.hint_kinds),
-            cap: input.hint_cap.get(),
-            ..RetryAfter::DEFAULT
-        })
+        .with_retry_after(
+            RetryAfter::DEFAULT
+                .with_kinds(kinds(input.hint_kinds))
+                .with_cap(input.hint_cap.get()),
+        )
         .retry_on(kinds(input.retry_on))
         .with_before_sleep(on_retry)
         .with_on_give_up(on_give_up);
@@ -244,7 +244,7 @@ fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
         && !b.cap().is_zero()
         && (b.first().is_zero() || b.first() >= b.cap());
     let hints = policy.retry_after();
-    let zero_hint_cap = !hints.kinds.is_empty() && hints.cap.is_zero();
+    let zero_hint_cap = !hints.kinds().is_empty() && hints.cap().is_zero();
     let jitter_adds_nothing_or_too_much = match policy.jitter() {
         Jitter::Plus(extra) => extra.is_zero(),
         Jitter::Proportional(percent) => percent == 0 || percent > 1000,
@@ -252,7 +252,7 @@ fn check_build<W: Copy>(policy: &Policy<W>, attempts: u32, b: &Backoff) {
     };
     let expected = if attempts == 0 {
         Err(PolicyError::ZeroAttempts)
-    } else if policy.stop().max_elapsed == Some(Duration::ZERO) {
+    } else if policy.stop().max_elapsed() == Some(Duration::ZERO) {
         Err(PolicyError::ZeroMaxElapsed)
     } else if let Err(e) = b.validate() {
         Err(e)
@@ -335,7 +335,7 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
             }
             Decision::GiveUp(StopReason::Deadline) => {
                 assert!(
-                    verdict.retry && attempts_made < self.limit && p.stop().max_elapsed.is_some(),
+                    verdict.retry && attempts_made < self.limit && p.stop().max_elapsed().is_some(),
                     "{}",
                     ctx()
                 );
@@ -352,7 +352,7 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
             "retry past the attempt limit: {}",
             ctx()
         );
-        if let Some(limit) = p.stop().max_elapsed {
+        if let Some(limit) = p.stop().max_elapsed() {
             assert!(
                 elapsed.saturating_add(wait) < limit,
                 "retry past the deadline: {}",
@@ -361,8 +361,8 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
         }
         let ra = p.retry_after();
         match self.error.after {
-            Some(hint) if ra.kinds.contains(self.error.kind) => {
-                assert_eq!(wait, hint.min(ra.cap), "hint not honoured: {}", ctx());
+            Some(hint) if ra.kinds().contains(self.error.kind) => {
+                assert_eq!(wait, hint.min(ra.cap()), "hint not honoured: {}", ctx());
             }
             _ => {
                 let b = p.backoff();
@@ -450,7 +450,7 @@ fn check_outcome<W: Copy>(
     let total = waits
         .iter()
         .try_fold(Duration::ZERO, |sum, w| sum.checked_add(*w));
-    if let (Some(deadline), Some(total)) = (policy.stop().max_elapsed, total) {
+    if let (Some(deadline), Some(total)) = (policy.stop().max_elapsed(), total) {
         assert!(
             total < deadline || waits.is_empty(),
             "waited {total:?} in all, deadline {deadline:?}"

@@ -143,7 +143,7 @@ impl Worker {
             return Ok(None);
         };
         let attempt = job.retry_count.saturating_add(1);
-        let max = self.queue.policy().stop().max_attempts;
+        let max = self.queue.policy().stop().max_attempts();
         // the handler is called inside the future, so that a panic in the
         // call itself is caught too
         let run = AssertUnwindSafe(async { handler(job.clone()).await }).catch_unwind();

@@ -43,9 +43,10 @@ pub use crate::policy_error::PolicyError;
 /// [`backoff`](Policy::backoff) returns), as on [`Stop`], [`Backoff`],
 /// [`CircuitBreaker`] and [`RetryBudget`]. One exception: the attempt limit
 /// [`with_attempts`](Policy::with_attempts) sets is read by
-/// [`max_attempts`](Policy::max_attempts), as on [`Stop`]; the deadline is
-/// read through [`stop`](Policy::stop) (`.stop().max_elapsed`), and the
-/// hooks have setters only. [`retry_on`](Policy::retry_on),
+/// [`max_attempts`](Policy::max_attempts), as [`Stop::with_max_attempts`]'s
+/// is by [`Stop::max_attempts`]; [`with_max_elapsed`](Policy::with_max_elapsed)
+/// sets what [`max_elapsed`](Policy::max_elapsed) returns, and the hooks have
+/// setters only. [`retry_on`](Policy::retry_on),
 /// [`retry_if`](Policy::retry_if) and [`retry_all`](Policy::retry_all)
 /// change the type parameter `W` instead. The per-call options of
 /// [`Retry`](crate::Retry) (`notify`, `sleep_with`, `detailed`, `hedged`)
@@ -236,7 +237,7 @@ impl Policy<RetryAll> {
     ///
     /// ```
     /// let p = retry_runtime::Policy::new();
-    /// assert_eq!(p.stop().max_attempts, 3);
+    /// assert_eq!(p.stop().max_attempts(), 3);
     /// ```
     pub const fn new() -> Policy<RetryAll> {
         Policy {
@@ -264,10 +265,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().with_attempts(5).stop().max_attempts, 5);
+    /// assert_eq!(retry_runtime::Policy::new().with_attempts(5).stop().max_attempts(), 5);
     /// ```
     pub const fn with_attempts(mut self, n: u32) -> Self {
-        self.stop.max_attempts = n;
+        self.stop.attempts = n;
         self
     }
 
@@ -279,7 +280,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// let p = retry_runtime::Policy::new().with_max_elapsed(Duration::from_secs(120));
-    /// assert_eq!(p.stop().max_elapsed, Some(Duration::from_secs(120)));
+    /// assert_eq!(p.stop().max_elapsed(), Some(Duration::from_secs(120)));
     /// ```
     pub const fn with_max_elapsed(mut self, limit: Duration) -> Self {
         self.stop.max_elapsed = Some(limit);
@@ -291,7 +292,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use retry_runtime::{Policy, Stop};
     /// let p = Policy::new().with_stop(Stop::after_attempts(7));
-    /// assert_eq!(p.stop().max_attempts, 7);
+    /// assert_eq!(p.stop().max_attempts(), 7);
     /// ```
     pub const fn with_stop(mut self, stop: Stop) -> Self {
         self.stop = stop;
@@ -754,7 +755,7 @@ impl<W, G> Policy<W, G> {
     }
 
     /// The time limit [`with_max_elapsed`](Policy::with_max_elapsed) set,
-    /// if any (`stop().max_elapsed`).
+    /// if any (as [`Stop::max_elapsed`] reads it).
     ///
     /// ```
     /// use std::time::Duration;
@@ -816,7 +817,7 @@ impl<W, G> Policy<W, G> {
     /// The stop conditions.
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().stop().max_elapsed, None);
+    /// assert_eq!(retry_runtime::Policy::new().stop().max_elapsed(), None);
     /// ```
     pub const fn stop(&self) -> Stop {
         self.stop
@@ -1354,7 +1355,7 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Policy");
         d.field("name", &self.name)
-            .field("attempts", &self.stop.max_attempts)
+            .field("attempts", &self.stop.attempts)
             .field("max_elapsed", &self.stop.max_elapsed)
             .field("backoff", &self.backoff)
             .field("jitter", &self.jitter)
@@ -1556,16 +1557,28 @@ impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
 
 /// How to treat a server's requested wait ([`Classify::retry_after`]).
 ///
-/// When an error's kind is in `kinds` and it carries a hint, the wait is the
-/// hint (without jitter), at least `floor` and at most `cap`, instead of
-/// the backoff's.
+/// When an error's kind is in [`kinds`](RetryAfter::kinds) and it carries a
+/// hint, the wait is the hint (without jitter), at least
+/// [`floor`](RetryAfter::floor) and at most [`cap`](RetryAfter::cap),
+/// instead of the backoff's.
 ///
 /// A hint of zero is a retry at once, as the server asked: `Retry-After:
 /// 0`, or an HTTP-date already past, which a server or proxy whose clock is
 /// ahead of yours sends for a wait it meant (urllib3 and Azure's and AWS's
 /// SDKs honour it so too). Only the attempts bound a server that answers
-/// so every time; a `floor` (say the backoff's first wait) keeps a wait
+/// so every time; a floor (say the backoff's first wait) keeps a wait
 /// between those attempts, for an upstream you do not trust.
+///
+/// Built from [`RetryAfter::DEFAULT`] (or [`RetryAfter::IGNORE`]) with the
+/// `with_*` setters, in a `const` too, and read with the getters of the
+/// same names; its fields are private, so a later version can add a setting
+/// without breaking a struct literal:
+///
+/// ```compile_fail,E0451
+/// use std::time::Duration;
+/// use retry_runtime::{kinds, RetryAfter};
+/// let api = RetryAfter { kinds: kinds![RateLimited], cap: Duration::from_secs(30), floor: Duration::ZERO }; // error[E0451]
+/// ```
 ///
 /// # Default
 /// Honoured for `RateLimited`, capped at 60s, no floor.
@@ -1573,28 +1586,24 @@ impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{kinds, Classify, Decision, ErrorKind, Policy, RetryAfter};
-/// let api = RetryAfter {
-///     kinds: kinds![RateLimited | Unavailable],
-///     cap: Duration::from_secs(30),
-///     floor: Duration::from_millis(500),
-/// };
+/// const API: RetryAfter = RetryAfter::DEFAULT
+///     .with_kinds(kinds![RateLimited | Unavailable])
+///     .with_cap(Duration::from_secs(30))
+///     .with_floor(Duration::from_millis(500));
 /// struct RetryNow; // a 503 with `Retry-After: 0`
 /// impl Classify for RetryNow {
 ///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
 ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::ZERO) }
 /// }
-/// let p = Policy::new().retry_on(kinds![Unavailable]).with_retry_after(api);
+/// let p = Policy::new().retry_on(kinds![Unavailable]).with_retry_after(API);
 /// assert_eq!(p.decide(0, &RetryNow), Decision::Retry(Duration::from_millis(500)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Retry-After setting does nothing until a policy uses it (`Policy::with_retry_after`); `with_*` returns the changed one"]
 pub struct RetryAfter {
-    /// The kinds whose hints are honoured.
-    pub kinds: KindSet,
-    /// The longest hint honoured; a longer one waits this long.
-    pub cap: Duration,
-    /// The shortest wait a hint gives; a shorter one (zero included) waits
-    /// this long. Not above `cap` ([`Policy::build`] refuses it).
-    pub floor: Duration,
+    kinds: KindSet,
+    cap: Duration,
+    floor: Duration,
 }
 
 impl RetryAfter {
@@ -1603,11 +1612,11 @@ impl RetryAfter {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{ErrorKind, Policy, RetryAfter};
-    /// assert!(RetryAfter::DEFAULT.kinds.contains(ErrorKind::RateLimited));
-    /// assert!(!RetryAfter::DEFAULT.kinds.contains(ErrorKind::Unavailable));
+    /// assert!(RetryAfter::DEFAULT.kinds().contains(ErrorKind::RateLimited));
+    /// assert!(!RetryAfter::DEFAULT.kinds().contains(ErrorKind::Unavailable));
     /// // the same kinds, with a shorter cap
-    /// let short = RetryAfter { cap: Duration::from_secs(5), ..RetryAfter::DEFAULT };
-    /// assert_eq!(Policy::new().with_retry_after(short).retry_after().kinds, RetryAfter::DEFAULT.kinds);
+    /// let short = RetryAfter::DEFAULT.with_cap(Duration::from_secs(5));
+    /// assert_eq!(Policy::new().with_retry_after(short).retry_after().kinds(), RetryAfter::DEFAULT.kinds());
     /// ```
     pub const DEFAULT: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
@@ -1634,6 +1643,75 @@ impl RetryAfter {
         cap: Duration::ZERO,
         floor: Duration::ZERO,
     };
+
+    /// The kinds whose hints are honoured (none: every wait is the
+    /// backoff's).
+    ///
+    /// ```
+    /// use retry_runtime::{kinds, ErrorKind, RetryAfter};
+    /// let r = RetryAfter::DEFAULT.with_kinds(kinds![RateLimited | Unavailable]);
+    /// assert!(r.kinds().contains(ErrorKind::Unavailable));
+    /// ```
+    pub const fn with_kinds(self, kinds: KindSet) -> RetryAfter {
+        RetryAfter { kinds, ..self }
+    }
+
+    /// The longest hint honoured; a longer one waits this long. Above zero
+    /// when some kinds are honoured ([`Policy::build`] refuses zero).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::RetryAfter;
+    /// assert_eq!(RetryAfter::DEFAULT.with_cap(Duration::from_secs(5)).cap(), Duration::from_secs(5));
+    /// ```
+    pub const fn with_cap(self, cap: Duration) -> RetryAfter {
+        RetryAfter { cap, ..self }
+    }
+
+    /// The shortest wait a hint gives; a shorter one (zero included) waits
+    /// this long. Not above the cap ([`Policy::build`] refuses it when
+    /// some kinds are honoured).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::RetryAfter;
+    /// let r = RetryAfter::DEFAULT.with_floor(Duration::from_millis(500));
+    /// assert_eq!(r.floor(), Duration::from_millis(500));
+    /// ```
+    pub const fn with_floor(self, floor: Duration) -> RetryAfter {
+        RetryAfter { floor, ..self }
+    }
+
+    /// See [`with_kinds`](RetryAfter::with_kinds).
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet, RetryAfter};
+    /// assert_eq!(RetryAfter::DEFAULT.kinds(), KindSet::EMPTY.with(ErrorKind::RateLimited));
+    /// assert!(RetryAfter::IGNORE.kinds().is_empty());
+    /// ```
+    pub const fn kinds(&self) -> KindSet {
+        self.kinds
+    }
+
+    /// See [`with_cap`](RetryAfter::with_cap).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::RetryAfter::DEFAULT.cap(), Duration::from_secs(60));
+    /// ```
+    pub const fn cap(&self) -> Duration {
+        self.cap
+    }
+
+    /// See [`with_floor`](RetryAfter::with_floor).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::RetryAfter::DEFAULT.floor(), Duration::ZERO);
+    /// ```
+    pub const fn floor(&self) -> Duration {
+        self.floor
+    }
 }
 
 /// [`RetryAfter::DEFAULT`], what [`Policy::new`] and the attribute use:
@@ -1736,11 +1814,11 @@ mod tests {
         assert_eq!(p.decide(0, &Throttled(600)), Decision::Retry(s(60)));
         let ignore = p.with_retry_after(RetryAfter::IGNORE);
         assert_eq!(ignore.decide(0, &Throttled(7)), Decision::Retry(s(1)));
-        let only_unavailable = p.with_retry_after(RetryAfter {
-            kinds: kinds![Unavailable],
-            cap: s(5),
-            floor: Duration::ZERO,
-        });
+        let only_unavailable = p.with_retry_after(
+            RetryAfter::IGNORE
+                .with_kinds(kinds![Unavailable])
+                .with_cap(s(5)),
+        );
         assert_eq!(
             only_unavailable.decide(1, &Throttled(7)),
             Decision::Retry(s(2))
@@ -1753,18 +1831,12 @@ mod tests {
     fn retry_after_floor_keeps_a_wait_for_a_zero_hint() {
         let p = Policy::new().with_attempts(5).retry_on(KindSet::TRANSIENT);
         assert_eq!(p.decide(0, &Throttled(0)), Decision::Retry(Duration::ZERO));
-        let floored = p.with_retry_after(RetryAfter {
-            floor: s(2),
-            ..RetryAfter::DEFAULT
-        });
+        let floored = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(2)));
         assert_eq!(floored.decide(0, &Throttled(0)), Decision::Retry(s(2)));
         assert_eq!(floored.decide(0, &Throttled(7)), Decision::Retry(s(7)));
         assert_eq!(floored.decide(0, &Throttled(600)), Decision::Retry(s(60)));
         assert_eq!(floored.build().map(|_| ()), Ok(()));
-        let inverted = p.with_retry_after(RetryAfter {
-            floor: s(61),
-            ..RetryAfter::DEFAULT
-        });
+        let inverted = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(61)));
         assert_eq!(
             inverted.build().map(|_| ()),
             Err(PolicyError::RetryAfterFloorAboveCap)
@@ -1787,7 +1859,7 @@ mod tests {
     #[test]
     fn build_and_checked() {
         const OK: Policy = Policy::new().with_attempts(2).checked();
-        assert_eq!(OK.stop().max_attempts, 2);
+        assert_eq!(OK.stop().max_attempts(), 2);
         assert_eq!(
             Policy::new().with_attempts(0).build().unwrap_err(),
             PolicyError::ZeroAttempts

@@ -65,7 +65,7 @@ const fn preset(
 /// use std::time::Duration;
 /// use retry_runtime::{presets::WEBHOOK, Backoff};
 /// let s = Duration::from_secs;
-/// assert_eq!(WEBHOOK.stop().max_attempts, 4);
+/// assert_eq!(WEBHOOK.stop().max_attempts(), 4);
 /// assert_eq!(WEBHOOK.backoff(), Backoff::exponential(s(1), s(4)));
 /// ```
 pub const WEBHOOK: Policy<RetryOn> =
@@ -75,7 +75,7 @@ pub const WEBHOOK: Policy<RetryOn> =
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{presets::QUICK, Backoff};
-/// assert_eq!(QUICK.stop().max_attempts, 2);
+/// assert_eq!(QUICK.stop().max_attempts(), 2);
 /// assert_eq!(QUICK.backoff(), Backoff::fixed(Duration::from_millis(500)));
 /// ```
 pub const QUICK: Policy<RetryOn> = preset("quick", 2, Backoff::fixed(ms(500)), Jitter::None);
@@ -84,7 +84,7 @@ pub const QUICK: Policy<RetryOn> = preset("quick", 2, Backoff::fixed(ms(500)), J
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{presets::SNAPSHOT, Backoff};
-/// assert_eq!(SNAPSHOT.stop().max_attempts, 2);
+/// assert_eq!(SNAPSHOT.stop().max_attempts(), 2);
 /// assert_eq!(SNAPSHOT.backoff(), Backoff::fixed(Duration::from_millis(500)));
 /// ```
 pub const SNAPSHOT: Policy<RetryOn> = preset("snapshot", 2, Backoff::fixed(ms(500)), Jitter::None);
@@ -92,7 +92,7 @@ pub const SNAPSHOT: Policy<RetryOn> = preset("snapshot", 2, Backoff::fixed(ms(50
 ///
 /// ```
 /// use retry_runtime::{presets::STANDARD, Jitter};
-/// assert_eq!(STANDARD.stop().max_attempts, 3);
+/// assert_eq!(STANDARD.stop().max_attempts(), 3);
 /// assert_eq!(STANDARD.jitter(), Jitter::Full);
 /// ```
 pub const STANDARD: Policy<RetryOn> = preset(
@@ -107,7 +107,7 @@ pub const STANDARD: Policy<RetryOn> = preset(
 /// use std::time::Duration;
 /// use retry_runtime::{presets::PERSISTENT, Backoff};
 /// let s = Duration::from_secs;
-/// assert_eq!(PERSISTENT.stop().max_attempts, 10);
+/// assert_eq!(PERSISTENT.stop().max_attempts(), 10);
 /// assert_eq!(PERSISTENT.backoff(), Backoff::exponential(s(1), s(60)));
 /// ```
 pub const PERSISTENT: Policy<RetryOn> = preset(
@@ -120,7 +120,7 @@ pub const PERSISTENT: Policy<RetryOn> = preset(
 ///
 /// ```
 /// use retry_runtime::{presets::DB, ErrorKind};
-/// assert_eq!(DB.stop().max_attempts, 4);
+/// assert_eq!(DB.stop().max_attempts(), 4);
 /// assert!(DB.when().0.contains(ErrorKind::Interrupted));
 /// assert!(!DB.when().0.contains(ErrorKind::Permanent));
 /// ```
@@ -133,8 +133,8 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// on the 429 only, as in
 /// most presets (`api` and `job` honour it on Unavailable too): a provider
 /// that names a wait on its 503 or 529 as well needs
-/// `.with_retry_after(RetryAfter { kinds: kinds![RateLimited | Unavailable],
-/// ..RetryAfter::DEFAULT })` (README, Classification). On a 503 or 529 the
+/// `.with_retry_after(RetryAfter::DEFAULT.with_kinds(kinds![RateLimited |
+/// Unavailable]))` (README, Classification). On a 503 or 529 the
 /// HTTP integrations (the tower layer, the reqwest middleware,
 /// `HttpError`) read the millisecond headers only beside a `Retry-After`
 /// (alone, they are read on a 429): a provider that sends
@@ -145,7 +145,7 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// use std::time::Duration;
 /// use retry_runtime::presets::AI_PROVIDER;
 /// let s = Duration::from_secs;
-/// assert_eq!(AI_PROVIDER.stop().max_attempts, 4);
+/// assert_eq!(AI_PROVIDER.stop().max_attempts(), 4);
 /// assert_eq!(AI_PROVIDER.backoff().iter().take(3).collect::<Vec<_>>(), [s(2), s(4), s(8)]);
 /// ```
 pub const AI_PROVIDER: Policy<RetryOn> = preset(
@@ -159,7 +159,7 @@ pub const AI_PROVIDER: Policy<RetryOn> = preset(
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{presets::S3, Jitter};
-/// assert_eq!(S3.stop().max_attempts, 5);
+/// assert_eq!(S3.stop().max_attempts(), 5);
 /// assert_eq!(S3.jitter(), Jitter::Plus(Duration::from_secs(1)));
 /// ```
 pub const S3: Policy<RetryOn> = preset(
@@ -172,8 +172,8 @@ pub const S3: Policy<RetryOn> = preset(
 ///
 /// ```
 /// use retry_runtime::{presets::API, ErrorKind};
-/// assert_eq!(API.stop().max_attempts, 3);
-/// assert!(API.retry_after().kinds.contains(ErrorKind::Unavailable));
+/// assert_eq!(API.stop().max_attempts(), 3);
+/// assert!(API.retry_after().kinds().contains(ErrorKind::Unavailable));
 /// ```
 pub const API: Policy<RetryOn> = preset(
     "api",
@@ -181,13 +181,15 @@ pub const API: Policy<RetryOn> = preset(
     Backoff::exponential(ms(500), s(10)),
     Jitter::Plus(ms(500)),
 )
-.with_retry_after(RetryAfter {
-    kinds: KindSet::EMPTY
-        .with(ErrorKind::RateLimited)
-        .with(ErrorKind::Unavailable),
-    cap: s(60),
-    floor: Duration::ZERO,
-});
+.with_retry_after(
+    RetryAfter::DEFAULT
+        .with_kinds(
+            KindSet::EMPTY
+                .with(ErrorKind::RateLimited)
+                .with(ErrorKind::Unavailable),
+        )
+        .with_cap(s(60)),
+);
 /// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%.
 ///
 /// Also retries `Interrupted`, as `db` does: a job whose database work lost
@@ -222,7 +224,7 @@ pub const API: Policy<RetryOn> = preset(
 /// let five_minutes = Decision::Retry(Duration::from_secs(300));
 /// assert_eq!(presets::JOB.decide(2, &TooManyRequests), five_minutes);
 /// use retry_runtime::presets::JOB;
-/// assert_eq!(JOB.stop().max_attempts, 4);
+/// assert_eq!(JOB.stop().max_attempts(), 4);
 /// assert!(JOB.when().0.contains(ErrorKind::Interrupted) && JOB.when().0.contains(ErrorKind::Unknown));
 /// ```
 pub const JOB: Policy<RetryOn> = preset(
@@ -236,13 +238,15 @@ pub const JOB: Policy<RetryOn> = preset(
         .with(ErrorKind::Interrupted)
         .with(ErrorKind::Unknown),
 )
-.with_retry_after(RetryAfter {
-    kinds: KindSet::EMPTY
-        .with(ErrorKind::RateLimited)
-        .with(ErrorKind::Unavailable),
-    cap: s(3600),
-    floor: Duration::ZERO,
-});
+.with_retry_after(
+    RetryAfter::DEFAULT
+        .with_kinds(
+            KindSet::EMPTY
+                .with(ErrorKind::RateLimited)
+                .with(ErrorKind::Unavailable),
+        )
+        .with_cap(s(3600)),
+);
 
 /// The presets' names, as written in `#[retry(preset = "...")]`.
 ///
@@ -267,7 +271,7 @@ pub const NAMES: [&str; 10] = [
 ///
 /// ```
 /// let p = retry_runtime::presets::by_name("s3").unwrap();
-/// assert_eq!(p.stop().max_attempts, 5);
+/// assert_eq!(p.stop().max_attempts(), 5);
 /// assert!(retry_runtime::presets::by_name("nope").is_none());
 /// ```
 pub fn by_name(name: &str) -> Option<Policy<RetryOn>> {
@@ -304,7 +308,7 @@ mod tests {
 
     #[test]
     fn table_values() {
-        let row = |p: Policy<RetryOn>| (p.stop().max_attempts, p.backoff(), p.jitter());
+        let row = |p: Policy<RetryOn>| (p.stop().max_attempts(), p.backoff(), p.jitter());
         assert_eq!(
             row(WEBHOOK),
             (4, Backoff::exponential(s(1), s(4)), Jitter::None)
@@ -348,14 +352,14 @@ mod tests {
         assert!(JOB.when().0.contains(ErrorKind::Unknown));
         assert!(JOB.when().0.contains(ErrorKind::Interrupted));
         assert!(!WEBHOOK.when().0.contains(ErrorKind::Interrupted));
-        assert!(API.retry_after().kinds.contains(ErrorKind::Unavailable));
+        assert!(API.retry_after().kinds().contains(ErrorKind::Unavailable));
     }
 
     #[test]
     fn webhook_and_ai_waits() {
         let e = std::io::Error::from(std::io::ErrorKind::TimedOut);
         let waits = |p: Policy<RetryOn>| -> Vec<Decision> {
-            (0..p.stop().max_attempts)
+            (0..p.stop().max_attempts())
                 .map(|r| p.decide(r, &e))
                 .collect()
         };

@@ -17,10 +17,21 @@ use crate::policy_error::PolicyError;
 /// When to stop retrying: after a number of attempts, after a total time, or
 /// whichever comes first.
 ///
-/// `max_attempts` counts calls, the first one included: 3 means one call and
-/// up to two retries (tenacity's `stop_after_attempt(3)`). `max_elapsed` is the
-/// total time including sleeps: a retry whose wait would reach it is not
-/// started; the run gives up with [`StopReason::Deadline`] instead.
+/// [`max_attempts`](Stop::max_attempts) counts calls, the first one
+/// included: 3 means one call and up to two retries (tenacity's
+/// `stop_after_attempt(3)`). [`max_elapsed`](Stop::max_elapsed) is the total
+/// time including sleeps: a retry whose wait would reach it is not started;
+/// the run gives up with [`StopReason::Deadline`] instead.
+///
+/// Built with [`Stop::after_attempts`] (or [`Stop::DEFAULT`]) and the
+/// `with_*` setters, read with the getters of the same names; its fields are
+/// private, so a later version can add a condition without breaking a
+/// struct literal:
+///
+/// ```compile_fail,E0451
+/// use retry_runtime::Stop;
+/// let stop = Stop { max_attempts: 3, max_elapsed: None }; // error[E0451]: fields are private
+/// ```
 ///
 /// # Default
 /// 3 attempts, no time limit.
@@ -34,13 +45,31 @@ use crate::policy_error::PolicyError;
 /// assert_eq!(stop.check(1, Duration::from_secs(9), Duration::from_secs(2)), Some(StopReason::Deadline));
 /// assert_eq!(stop.check(1, Duration::from_secs(1), Duration::from_secs(2)), None);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[must_use = "a stop condition does nothing until a policy uses it (`Policy::with_stop`); `with_max_elapsed` returns the changed one"]
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[must_use = "a stop condition does nothing until a policy uses it (`Policy::with_stop`); `with_*` returns the changed one"]
 pub struct Stop {
-    /// Total calls allowed, at least 1.
-    pub max_attempts: u32,
-    /// Total time allowed, sleeps included.
-    pub max_elapsed: Option<Duration>,
+    /// Total calls allowed, as set: 0 (which [`Stop::validate`] rejects) is
+    /// read as 1 by [`Stop::max_attempts`], which is what the runs use.
+    pub(crate) attempts: u32,
+    /// Total time allowed, sleeps included. (The crate's runs read the
+    /// field, as [`Stop::max_elapsed`] returns it.)
+    pub(crate) max_elapsed: Option<Duration>,
+}
+
+/// `Stop { max_attempts: 3, max_elapsed: None }`: the attempt limit as set
+/// (0 included, so that an invalid one shows).
+///
+/// ```
+/// let shown = format!("{:?}", retry_runtime::Stop::after_attempts(0));
+/// assert_eq!(shown, "Stop { max_attempts: 0, max_elapsed: None }");
+/// ```
+impl fmt::Debug for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stop")
+            .field("max_attempts", &self.attempts)
+            .field("max_elapsed", &self.max_elapsed)
+            .finish()
+    }
 }
 
 impl Default for Stop {
@@ -54,21 +83,37 @@ impl Stop {
     ///
     /// ```
     /// use retry_runtime::Stop;
-    /// assert_eq!((Stop::DEFAULT.max_attempts, Stop::DEFAULT.max_elapsed), (3, None));
+    /// assert_eq!((Stop::DEFAULT.max_attempts(), Stop::DEFAULT.max_elapsed()), (3, None));
     /// assert_eq!(Stop::default(), Stop::DEFAULT);
     /// ```
     pub const DEFAULT: Stop = Stop::after_attempts(3);
 
-    /// Stop after `n` calls in all (`n` below 1 is rejected by [`Stop::validate`]
-    /// and treated as 1).
+    /// Stop after `n` calls in all, with no time limit (`n` below 1 is
+    /// rejected by [`Stop::validate`] and treated as 1).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Stop::after_attempts(4).max_attempts, 4);
+    /// assert_eq!(retry_runtime::Stop::after_attempts(4).max_attempts(), 4);
     /// ```
     pub const fn after_attempts(n: u32) -> Stop {
         Stop {
-            max_attempts: n,
+            attempts: n,
             max_elapsed: None,
+        }
+    }
+
+    /// Stop after `n` calls in all, the time limit kept (`n` below 1 is
+    /// rejected by [`Stop::validate`] and treated as 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Stop;
+    /// let s = Stop::DEFAULT.with_max_elapsed(Duration::from_secs(30)).with_max_attempts(6);
+    /// assert_eq!((s.max_attempts(), s.max_elapsed()), (6, Some(Duration::from_secs(30))));
+    /// ```
+    pub const fn with_max_attempts(self, n: u32) -> Stop {
+        Stop {
+            attempts: n,
+            ..self
         }
     }
 
@@ -77,7 +122,7 @@ impl Stop {
     /// ```
     /// use std::time::Duration;
     /// let s = retry_runtime::Stop::after_attempts(10).with_max_elapsed(Duration::from_secs(120));
-    /// assert_eq!(s.max_elapsed, Some(Duration::from_secs(120)));
+    /// assert_eq!(s.max_elapsed(), Some(Duration::from_secs(120)));
     /// ```
     pub const fn with_max_elapsed(self, limit: Duration) -> Stop {
         Stop {
@@ -86,32 +131,45 @@ impl Stop {
         }
     }
 
-    /// The attempt limit the executors use: the `max_attempts` field, read as 1
+    /// The attempt limit the runs use: the number of calls set, read as 1
     /// when it is 0 (which [`Stop::validate`] rejects).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Stop::after_attempts(0).max_attempts(), 1);
+    /// use retry_runtime::Stop;
+    /// assert_eq!(Stop::after_attempts(5).max_attempts(), 5);
+    /// assert_eq!(Stop::after_attempts(0).max_attempts(), 1);
     /// ```
     pub const fn max_attempts(&self) -> u32 {
-        if self.max_attempts == 0 {
-            1
-        } else {
-            self.max_attempts
-        }
+        if self.attempts == 0 { 1 } else { self.attempts }
     }
 
-    /// `Err` when `max_attempts` is 0, or `max_elapsed` is zero (a run that
-    /// would give up at its first failure; `None` is no limit).
+    /// The time limit, if any (`None`: no limit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Stop;
+    /// assert_eq!(Stop::DEFAULT.max_elapsed(), None);
+    /// let s = Stop::DEFAULT.with_max_elapsed(Duration::from_secs(5));
+    /// assert_eq!(s.max_elapsed(), Some(Duration::from_secs(5)));
+    /// ```
+    #[inline]
+    pub const fn max_elapsed(&self) -> Option<Duration> {
+        self.max_elapsed
+    }
+
+    /// `Err` when the attempt limit is 0, or the time limit is zero (a run
+    /// that would give up at its first failure; `None` is no limit).
     ///
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::Stop;
     /// assert!(Stop::after_attempts(0).validate().is_err());
-    /// let zero = Stop { max_elapsed: Some(Duration::ZERO), ..Stop::after_attempts(3) };
+    /// let zero = Stop::after_attempts(3).with_max_elapsed(Duration::ZERO);
     /// assert!(zero.validate().is_err());
+    /// assert!(Stop::DEFAULT.validate().is_ok());
     /// ```
     pub const fn validate(&self) -> Result<(), PolicyError> {
-        if self.max_attempts == 0 {
+        if self.attempts == 0 {
             return Err(PolicyError::ZeroAttempts);
         }
         match self.max_elapsed {
@@ -232,6 +290,22 @@ mod tests {
         let stop = Stop::after_attempts(0);
         assert!(stop.validate().is_err());
         assert_eq!(stop.check(1, s(0), s(0)), Some(StopReason::Attempts));
+    }
+
+    /// One accessor per value: what a setter sets, its getter reads, in a
+    /// const too (a `Stop` in a `const` policy).
+    #[test]
+    fn setters_and_getters_agree_in_const() {
+        const S: Stop = Stop::DEFAULT
+            .with_max_elapsed(Duration::from_secs(9))
+            .with_max_attempts(7);
+        const PAIR: (u32, Option<Duration>) = (S.max_attempts(), S.max_elapsed());
+        assert_eq!(PAIR, (7, Some(s(9))));
+        assert_eq!(S, Stop::after_attempts(7).with_max_elapsed(s(9)));
+        // 0 is kept (validate reports it) and read as the 1 the runs make
+        let zero = S.with_max_attempts(0);
+        assert_eq!((zero.max_attempts(), zero.max_elapsed()), (1, Some(s(9))));
+        assert_eq!(zero.validate(), Err(PolicyError::ZeroAttempts));
     }
 
     #[test]

@@ -26,8 +26,8 @@
 //! `GRPC.retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted))`.
 //! That policy keeps [`PUSHBACK`]'s kinds for the server's pushback, so an
 //! `ABORTED`'s pushback is not read (its backoff waits); to read it too,
-//! add `.with_retry_after(RetryAfter { kinds:
-//! KindSet::TRANSIENT.with(ErrorKind::Interrupted), ..PUSHBACK })`.
+//! add `.with_retry_after(PUSHBACK.with_kinds(
+//! KindSet::TRANSIENT.with(ErrorKind::Interrupted)))`.
 //! `GRPC` retries any method: for one that must not run twice, retry
 //! `UNAVAILABLE` only (`retry_on = Unavailable` on the attribute), which
 //! usually means the server did not take the call (A6's advice), or,
@@ -285,17 +285,15 @@ pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 ///
 /// ```
 /// use retry_runtime::{presets, tonic, ErrorKind};
-/// assert!(tonic::PUSHBACK.kinds.contains(ErrorKind::Unavailable));
+/// assert!(tonic::PUSHBACK.kinds().contains(ErrorKind::Unavailable));
 /// // a preset's own kinds leave an UNAVAILABLE's pushback unread
-/// assert!(!presets::QUICK.retry_after().kinds.contains(ErrorKind::Unavailable));
+/// assert!(!presets::QUICK.retry_after().kinds().contains(ErrorKind::Unavailable));
 /// let p = presets::QUICK.with_retry_after(tonic::PUSHBACK);
-/// assert!(p.retry_after().kinds.contains(ErrorKind::Unavailable));
+/// assert!(p.retry_after().kinds().contains(ErrorKind::Unavailable));
 /// ```
-pub const PUSHBACK: RetryAfter = RetryAfter {
-    kinds: KindSet::TRANSIENT,
-    cap: Duration::from_secs(60),
-    floor: Duration::ZERO,
-};
+pub const PUSHBACK: RetryAfter = RetryAfter::DEFAULT
+    .with_kinds(KindSet::TRANSIENT)
+    .with_cap(Duration::from_secs(60));
 
 /// A policy for gRPC calls: 4 attempts, exponential 100ms..5s with full
 /// jitter, the transient kinds retried (UNAVAILABLE, DEADLINE_EXCEEDED,
@@ -684,7 +682,7 @@ mod tests {
     /// was ignored over a day, and the policy's backoff of 100ms..5s used).
     #[test]
     fn a_long_pushback_waits_the_policys_cap() {
-        let cap = PUSHBACK.cap;
+        let cap = PUSHBACK.cap();
         for long in [
             "86400000",            // a day
             "86400001",            // a day and a millisecond
@@ -869,7 +867,7 @@ mod tests {
         );
         assert_eq!(
             GRPC.decide(0, &status),
-            Decision::Retry(PUSHBACK.cap),
+            Decision::Retry(PUSHBACK.cap()),
             "capped as any hint"
         );
 

@@ -199,11 +199,11 @@ async fn retry_after_as_an_http_date_is_waited() {
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_policy() {
-    let capped = FAST.with_retry_after(RetryAfter {
-        kinds: kinds![RateLimited],
-        cap: ms(200),
-        ..RetryAfter::DEFAULT
-    });
+    let capped = FAST.with_retry_after(
+        RetryAfter::DEFAULT
+            .with_kinds(kinds![RateLimited])
+            .with_cap(ms(200)),
+    );
     let wait = ok_after(Reply::retry_after_secs(5), &capped).await;
     // at least the cap, and far below the 5s asked for
     assert_between(wait, ms(200), ms(2500));

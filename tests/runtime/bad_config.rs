@@ -121,10 +121,7 @@ fn zero_attempts_is_an_error() {
     assert_eq!(err, PolicyError::ZeroAttempts);
     assert_eq!(err.to_string(), "attempts must be at least 1");
     // the same through a `Stop` value
-    let stop = Stop {
-        max_attempts: 0,
-        max_elapsed: Some(Duration::from_secs(5)),
-    };
+    let stop = Stop::after_attempts(0).with_max_elapsed(Duration::from_secs(5));
     assert_eq!(
         Policy::new().with_stop(stop).build().unwrap_err(),
         PolicyError::ZeroAttempts
@@ -189,11 +186,9 @@ fn decorrelated_jitter_needs_a_backoff_that_grows() {
 #[test]
 fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
     use retry_runtime::{kinds, RetryAfter};
-    let zero_cap = RetryAfter {
-        kinds: kinds![RateLimited],
-        cap: Duration::ZERO,
-        ..RetryAfter::DEFAULT
-    };
+    let zero_cap = RetryAfter::DEFAULT
+        .with_kinds(kinds![RateLimited])
+        .with_cap(Duration::ZERO);
     assert_eq!(
         Policy::new()
             .with_retry_after(zero_cap)
@@ -209,22 +204,18 @@ fn a_retry_after_cap_of_zero_is_refused_unless_no_hint_is_honoured() {
 }
 
 /// A floor on the hints of a `RetryAfter` that reads none bounds nothing:
-/// `RetryAfter { floor, ..RetryAfter::IGNORE }` builds (it was refused as a
+/// `RetryAfter::IGNORE.with_floor(floor)` builds (it was refused as a
 /// floor above its cap, IGNORE's cap being zero); with kinds it is still
 /// refused.
 #[test]
 fn a_retry_after_floor_is_checked_only_when_hints_are_read() {
     use retry_runtime::{kinds, RetryAfter};
-    let ignoring = RetryAfter {
-        floor: ms(500),
-        ..RetryAfter::IGNORE
-    };
+    let ignoring = RetryAfter::IGNORE.with_floor(ms(500));
     assert!(Policy::new().with_retry_after(ignoring).build().is_ok());
-    let reading = RetryAfter {
-        kinds: kinds![RateLimited],
-        floor: ms(500),
-        cap: ms(100),
-    };
+    let reading = RetryAfter::DEFAULT
+        .with_kinds(kinds![RateLimited])
+        .with_floor(ms(500))
+        .with_cap(ms(100));
     assert_eq!(
         Policy::new().with_retry_after(reading).build().unwrap_err(),
         PolicyError::RetryAfterFloorAboveCap

@@ -73,7 +73,7 @@ fn every_preset_by_name_never_retries_permanent() {
     for name in presets::NAMES {
         let p = presets::by_name(name).unwrap_or_else(|| panic!("{name} is listed but unknown"));
         assert_eq!(p.name(), name);
-        let max = p.stop().max_attempts;
+        let max = p.stop().max_attempts();
         assert!(max >= 2, "{name}");
         for hint in [None, Some(s(1))] {
             let permanent = Failure(ErrorKind::Permanent, hint);

@@ -99,13 +99,13 @@ async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
 #[test]
 fn a_600s_hint_is_capped_at_the_policy_cap() {
     // the default cap is 60s
-    assert_eq!(RetryAfter::DEFAULT.cap, s(60));
+    assert_eq!(RetryAfter::DEFAULT.cap(), s(60));
     assert_eq!(sync_wait(policy(), rate_limited(600)), [s(60)]);
-    let capped_30 = policy().with_retry_after(RetryAfter {
-        kinds: kinds![RateLimited],
-        cap: s(30),
-        ..RetryAfter::DEFAULT
-    });
+    let capped_30 = policy().with_retry_after(
+        RetryAfter::DEFAULT
+            .with_kinds(kinds![RateLimited])
+            .with_cap(s(30)),
+    );
     assert_eq!(sync_wait(capped_30, rate_limited(600)), [s(30)]);
 }
 
@@ -172,11 +172,7 @@ fn a_hint_does_not_make_a_permanent_error_retriable() {
         kind: ErrorKind::Permanent,
         after: Some(s(1)),
     };
-    let p = policy().with_retry_after(RetryAfter {
-        kinds: KindSet::ALL,
-        cap: s(60),
-        ..RetryAfter::DEFAULT
-    });
+    let p = policy().with_retry_after(RetryAfter::DEFAULT.with_kinds(KindSet::ALL).with_cap(s(60)));
     assert_eq!(
         p.decide(0, &forbidden),
         Decision::GiveUp(StopReason::Permanent)

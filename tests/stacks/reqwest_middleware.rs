@@ -157,10 +157,8 @@ async fn a_429_with_retry_after_ms_waits_those_milliseconds() {
 /// `Retry-After: 0` asks for a retry at once; a floor keeps a wait.
 #[tokio::test]
 async fn a_zero_retry_after_waits_the_policys_floor() {
-    const FLOORED: Policy<RetryOn> = API.with_retry_after(retry_runtime::RetryAfter {
-        floor: Duration::from_millis(300),
-        ..API.retry_after()
-    });
+    const FLOORED: Policy<RetryOn> =
+        API.with_retry_after(API.retry_after().with_floor(Duration::from_millis(300)));
     let server = FlakyServer::start().await;
     server.route("/now", [Reply::retry_after_secs(0), Reply::ok_body("ok")]);
     let resp = client(RetryMiddleware::new(FLOORED))

@@ -32,11 +32,11 @@ use crate::{far_below, ms, waited, NoWait};
 const FAST: Policy<RetryOn> = Policy::new()
     .with_attempts(4)
     .with_backoff(Backoff::fixed(Duration::from_millis(50)))
-    .with_retry_after(RetryAfter {
-        kinds: kinds![RateLimited | Unavailable],
-        cap: Duration::from_secs(5),
-        ..RetryAfter::DEFAULT
-    })
+    .with_retry_after(
+        RetryAfter::DEFAULT
+            .with_kinds(kinds![RateLimited | Unavailable])
+            .with_cap(Duration::from_secs(5)),
+    )
     .with_name("clips")
     .retry_on(KindSet::TRANSIENT);
 
@@ -145,11 +145,11 @@ async fn retry_after_is_capped_by_the_policy() {
     );
     // (a layer's policy is `'static`: a constant one is, as it is)
     let capped = &const {
-        FAST.with_retry_after(RetryAfter {
-            kinds: kinds![RateLimited],
-            cap: Duration::from_millis(200),
-            ..RetryAfter::DEFAULT
-        })
+        FAST.with_retry_after(
+            RetryAfter::DEFAULT
+                .with_kinds(kinds![RateLimited])
+                .with_cap(Duration::from_millis(200)),
+        )
     };
     let resp = send(capped.layer(), get(&server.url("/slow-down")))
         .await

@@ -216,7 +216,7 @@ impl JobQueue {
     /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
     /// assert_eq!(q.db_policy().name(), "db");
     /// let q = q.with_db_policy(presets::DB.with_attempts(8));
-    /// assert_eq!(q.db_policy().stop().max_attempts, 8);
+    /// assert_eq!(q.db_policy().stop().max_attempts(), 8);
     /// # }
     /// ```
     pub fn with_db_policy(mut self, policy: Policy<RetryOn>) -> JobQueue {
@@ -261,7 +261,7 @@ impl JobQueue {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
-    /// assert_eq!(q.policy().stop().max_attempts, 4);
+    /// assert_eq!(q.policy().stop().max_attempts(), 4);
     /// # }
     /// ```
     pub fn policy(&self) -> &Policy<RetryOn> {

@@ -210,7 +210,7 @@ impl JobQueue {
     {
         let (id, payload, t) = (job.id, &job.payload, fmt_time(now));
         let attempt = job.retry_count.saturating_add(1);
-        let max = self.policy.stop().max_attempts;
+        let max = self.policy.stop().max_attempts();
         let kind = error.kind();
         let decision = match *outcome {
             JobOutcome::Retry {
