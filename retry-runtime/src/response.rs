@@ -18,7 +18,7 @@
 //! let throttled = http::Response::builder().status(429).header("retry-after", "2").body(()).unwrap();
 //! assert_eq!(
 //!     throttled.failure(),
-//!     Some(ResponseFailure { kind: ErrorKind::RateLimited, retry_after: Some(Duration::from_secs(2)), code: 429 })
+//!     Some(ResponseFailure::new(ErrorKind::RateLimited, 429).with_retry_after(Some(Duration::from_secs(2))))
 //! );
 //! assert_eq!(http::Response::new(()).failure(), None); // 200
 //! ```
@@ -40,15 +40,32 @@ pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 /// A response that is a failure: its kind, the server's requested wait,
 /// and its status code (for the log line).
 ///
+/// What [`ClassifyResponse::failure`] returns: read its fields (a
+/// [`RetryIf`](crate::RetryIf) predicate of a layer's policy matches on
+/// them), and build one with [`ResponseFailure::new`] and
+/// [`with_retry_after`](ResponseFailure::with_retry_after) in an impl for a
+/// response of your own.
+///
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::response::{ClassifyResponse, ResponseFailure};
 /// use retry_runtime::ErrorKind;
 /// let busy = http::Response::builder().status(503).header("retry-after", "10").body(()).unwrap();
-/// let ResponseFailure { kind, retry_after, code } = busy.failure().unwrap();
+/// let ResponseFailure { kind, retry_after, code, .. } = busy.failure().unwrap();
 /// assert_eq!((kind, retry_after, code), (ErrorKind::Unavailable, Some(Duration::from_secs(10)), 503));
 /// ```
+///
+/// It is `#[non_exhaustive]`, so a later version can say more about a
+/// failure: a struct literal does not compile outside this crate (use
+/// [`ResponseFailure::new`]), and a pattern has a `..`.
+///
+/// ```compile_fail,E0639
+/// use retry_runtime::response::ResponseFailure;
+/// use retry_runtime::ErrorKind;
+/// let f = ResponseFailure { kind: ErrorKind::Unavailable, retry_after: None, code: 503 }; // error[E0639]
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseFailure {
     /// What kind of failure (by status: [`classify_status`]).
     pub kind: ErrorKind,
@@ -58,6 +75,46 @@ pub struct ResponseFailure {
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,
+}
+
+impl ResponseFailure {
+    /// A failure of `kind` with status `code`, asking for no wait.
+    ///
+    /// ```
+    /// use retry_runtime::response::ResponseFailure;
+    /// use retry_runtime::ErrorKind;
+    /// const BUSY: ResponseFailure = ResponseFailure::new(ErrorKind::Unavailable, 503);
+    /// assert_eq!((BUSY.kind, BUSY.retry_after, BUSY.code), (ErrorKind::Unavailable, None, 503));
+    /// ```
+    #[must_use]
+    pub const fn new(kind: ErrorKind, code: u16) -> ResponseFailure {
+        ResponseFailure {
+            kind,
+            retry_after: None,
+            code,
+        }
+    }
+
+    /// The wait the response asked for (`None`: none, or none that could
+    /// be read; [`retry_after_hint`] reads a header map so).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::{header::RETRY_AFTER, HeaderMap};
+    /// use retry_runtime::response::{retry_after_hint, ResponseFailure};
+    /// use retry_runtime::ErrorKind;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(RETRY_AFTER, "3".parse().unwrap());
+    /// let f = ResponseFailure::new(ErrorKind::RateLimited, 429).with_retry_after(retry_after_hint(&headers));
+    /// assert_eq!(f.retry_after, Some(Duration::from_secs(3)));
+    /// ```
+    #[must_use]
+    pub const fn with_retry_after(self, wait: Option<Duration>) -> ResponseFailure {
+        ResponseFailure {
+            retry_after: wait,
+            ..self
+        }
+    }
 }
 
 /// Reads a response as a success or a failure.
@@ -77,7 +134,7 @@ pub struct ResponseFailure {
 /// struct Reply { busy: bool }
 /// impl ClassifyResponse for Reply {
 ///     fn failure(&self) -> Option<ResponseFailure> {
-///         self.busy.then_some(ResponseFailure { kind: ErrorKind::Unavailable, retry_after: None, code: 1 })
+///         self.busy.then_some(ResponseFailure::new(ErrorKind::Unavailable, 1))
 ///     }
 /// }
 /// assert!(Reply { busy: true }.failure().is_some());
