@@ -64,21 +64,20 @@ use crate::stop::StopReason;
 /// ```
 ///
 /// It is a [`std::error::Error`] when its error type is one: with an
-/// operation that fails with a `String`, a `&str` or an `anyhow::Error`
-/// (none of which is a `std::error::Error`), `?` on the detailed result does
-/// not compile. Turn it into a message first (`.map_err(|e| e.to_string())?`
-/// into a `Box<dyn Error + Send + Sync>`; `.map_err(|e| anyhow::anyhow!("{e}"))?`
-/// into anyhow; for an `anyhow::Error` both keep its outermost message
-/// only), or, for an `anyhow::Error`, keep its chain and backtrace by
-/// adding the run as context:
-/// `.map_err(|e| { let run = format!("{} gave up ({})", e.operation, e.reason); e.into_inner().context(run) })?`.
+/// operation that fails with a `Box<dyn Error + Send + Sync>`, an
+/// `anyhow::Error`, a `String` or a `&str` (none of which is a
+/// `std::error::Error`), `?` on the detailed result does not compile.
+/// [`into_std_error`](RetryError::into_std_error) makes it one, its message
+/// and its chain kept: `.map_err(RetryError::into_std_error)?` into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Result` alike.
+/// (Or keep the last error alone: `.map_err(RetryError::into_inner)?`.)
 ///
 /// ```
-/// use retry_runtime::Policy;
+/// use retry_runtime::{Policy, RetryError};
 /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
-/// fn get_user(id: u32) -> Result<String, String> {
-///     Err(format!("user {id}: 503"))
+/// fn get_user(id: u32) -> Result<String, BoxError> {
+///     Err(format!("user {id}: 503").into())
 /// }
 ///
 /// fn handler() -> Result<String, BoxError> {
@@ -88,15 +87,14 @@ use crate::stop::StopReason;
 ///         .retry(|| get_user(7))
 ///         .detailed()
 ///         .call()
-///         .map_err(|e| e.to_string())?; // `?` alone: RetryError<String> is not an Error
+///         .map_err(RetryError::into_std_error)?; // `?` alone: RetryError<BoxError> is not an Error
 ///     Ok(ok.value)
 /// }
 ///
 /// let _paused = retry_runtime::testing::pause();
-/// assert_eq!(
-///     handler().unwrap_err().to_string(),
-///     "get_user failed after 2 attempts (attempts exhausted): user 7: 503"
-/// );
+/// let err = handler().unwrap_err();
+/// assert_eq!(err.to_string(), "get_user failed after 2 attempts (attempts exhausted): user 7: 503");
+/// assert_eq!(err.source().unwrap().to_string(), "user 7: 503");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -194,6 +192,72 @@ impl<E> RetryError<E> {
             reason: self.reason,
             last_error: f(self.last_error),
         }
+    }
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> RetryError<E> {
+    /// A [`std::error::Error`] (`Send + Sync + 'static`) whatever the last
+    /// error's type: for a run whose error is a `Box<dyn Error + Send +
+    /// Sync>`, an `anyhow::Error`, a `String` or a `&str`, whose
+    /// `RetryError` is not one. Its message is this error's (the operation,
+    /// the attempts, why it stopped, the last error's message); its
+    /// [`source`](std::error::Error::source) is the last error, boxed as
+    /// `E: Into<Box<dyn Error + Send + Sync>>` boxes it (an `anyhow::Error`
+    /// with its chain, a concrete error as itself, so a `downcast_ref`
+    /// finds it). So `?` takes it into a `Box<dyn Error + Send + Sync>` or
+    /// an `anyhow::Result`; the type is not named: box it to keep it.
+    ///
+    /// ```
+    /// use std::{error::Error, io};
+    /// use retry_runtime::{Classify, ErrorKind, Policy, RetryError};
+    /// type BoxError = Box<dyn Error + Send + Sync>;
+    ///
+    /// fn connect() -> Result<(), BoxError> {
+    ///     Err(io::Error::from(io::ErrorKind::ConnectionRefused).into())
+    /// }
+    /// fn start() -> Result<(), BoxError> {
+    ///     Policy::new()
+    ///         .with_name("connect")
+    ///         .retry(connect)
+    ///         .detailed()
+    ///         .call()
+    ///         .map_err(RetryError::into_std_error)?;
+    ///     Ok(())
+    /// }
+    ///
+    /// let _paused = retry_runtime::testing::pause();
+    /// let err = start().unwrap_err();
+    /// assert!(err.to_string().starts_with("connect failed after 3 attempts (attempts exhausted): "), "{err}");
+    /// let last = err.source().unwrap();
+    /// assert_eq!(last.downcast_ref::<io::Error>().unwrap().kind(), io::ErrorKind::ConnectionRefused);
+    /// assert_eq!(err.kind(), ErrorKind::Connect); // classified through its chain
+    /// ```
+    pub fn into_std_error(self) -> impl std::error::Error + Send + Sync + 'static {
+        StdRetryError(self.map_last_error(Into::into))
+    }
+}
+
+/// What [`RetryError::into_std_error`] returns: a `RetryError` of a boxed
+/// last error, which is not a `std::error::Error` itself (the box's
+/// contents are unsized, and std's `impl Error for Box<T>` needs `T:
+/// Sized`).
+struct StdRetryError(RetryError<Box<dyn std::error::Error + Send + Sync>>);
+
+impl fmt::Debug for StdRetryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for StdRetryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StdRetryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0.last_error)
     }
 }
 
@@ -497,6 +561,49 @@ mod tests {
             Causes(&Outer(refused())).to_string(),
             "client error: refused"
         );
+    }
+
+    /// A run whose error is not a `std::error::Error` (a boxed one, a
+    /// message) gives one that `?` takes into `Box<dyn Error + Send +
+    /// Sync>` and `Box<dyn Error>`, its message and its last error kept.
+    #[test]
+    fn into_std_error_keeps_the_message_and_the_last_error() {
+        use std::error::Error;
+        type BoxError = Box<dyn Error + Send + Sync>;
+        fn is_std_error<T: Error + Send + Sync + 'static>(e: T) -> T {
+            e
+        }
+        fn gave_up<E>(last_error: E) -> RetryError<E> {
+            RetryError {
+                operation: "upload",
+                attempts: 3,
+                elapsed: Duration::from_secs(1),
+                reason: StopReason::Deadline,
+                last_error,
+            }
+        }
+        let boxed: BoxError = Box::new(std::io::Error::other("disk full"));
+        let err = is_std_error(gave_up(boxed).into_std_error());
+        assert_eq!(
+            err.to_string(),
+            "upload failed after 3 attempts (deadline reached): disk full"
+        );
+        let last = err.source().unwrap();
+        assert!(last.downcast_ref::<std::io::Error>().is_some());
+        assert!(format!("{err:?}").starts_with("RetryError { operation: \"upload\""));
+
+        fn send_sync(run: Result<(), RetryError<&'static str>>) -> Result<(), BoxError> {
+            run.map_err(RetryError::into_std_error)?;
+            Ok(())
+        }
+        fn local(run: Result<(), RetryError<String>>) -> Result<(), Box<dyn Error>> {
+            run.map_err(RetryError::into_std_error)?;
+            Ok(())
+        }
+        let err = send_sync(Err(gave_up("timed out"))).unwrap_err();
+        assert_eq!(err.source().unwrap().to_string(), "timed out");
+        let err = local(Err(gave_up("timed out".to_owned()))).unwrap_err();
+        assert!(err.to_string().ends_with("(deadline reached): timed out"));
     }
 
     #[test]
