@@ -207,6 +207,17 @@ impl RetryBudget {
     /// assert!(b.try_withdraw()); // 2 tokens > 1: allowed, 1 left
     /// assert!(!b.try_withdraw()); // 1 token is not above half
     /// ```
+    ///
+    /// The answer is the point: a call that drops it has taken a token (or
+    /// counted a refusal) for a retry it then makes, or skips, regardless.
+    /// It is `#[must_use]`:
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let b = retry_runtime::RetryBudget::new("b");
+    /// b.try_withdraw(); // error: unused return value of `RetryBudget::try_withdraw` that must be used
+    /// ```
+    #[must_use = "`false` means the retry must not be made; `true` means a token was taken for it"]
     pub fn try_withdraw(&self) -> bool {
         let half = self.max / 2;
         let moved = self
