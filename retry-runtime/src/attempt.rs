@@ -82,7 +82,21 @@ impl Attempt {
 /// let busy_once = op(|| { calls += 1; if calls < 2 { Err("busy") } else { Ok(calls) } });
 /// assert_eq!(Policy::new().retry(busy_once).call(), Ok(2));
 /// ```
-pub trait Op {
+///
+/// Use it as a bound; it is sealed (its hidden items are the executors'
+/// and may change): any closure is one already, and a type of your own
+/// does not implement it.
+///
+/// ```compile_fail,E0277
+/// use retry_runtime::{Attempt, Op};
+/// struct Ping;
+/// impl Op for Ping { // error[E0277]: the trait bound `Ping: Sealed` is not satisfied
+///     type Output = Result<(), ()>;
+///     const WANTS_ATTEMPT: bool = false;
+///     fn attempt(&mut self, _: impl FnOnce() -> Attempt) -> Result<(), ()> { Ok(()) }
+/// }
+/// ```
+pub trait Op: sealed::Sealed {
     /// What one attempt returns (a `Result`, or a future of one).
     type Output;
     /// Does the operation want its [`Attempt`]? (Only then is it computed.)
@@ -116,6 +130,15 @@ impl<R, F: FnMut() -> R> Op for F {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct WithAttempt<F>(pub(crate) F);
+
+/// [`Op`] is implemented here only: for closures and [`WithAttempt`].
+mod sealed {
+    use super::{Attempt, WithAttempt};
+
+    pub trait Sealed {}
+    impl<R, F: FnMut() -> R> Sealed for F {}
+    impl<R, F: FnMut(Attempt) -> R> Sealed for WithAttempt<F> {}
+}
 
 impl<R, F: FnMut(Attempt) -> R> Op for WithAttempt<F> {
     type Output = R;

@@ -722,10 +722,29 @@ fn start_in_span<W: RetriedKinds, G, F: Op>(
 /// assert!(form_of(&retry).ends_with("Plain"));
 /// assert!(form_of(&retry.detailed()).ends_with("Detailed"));
 /// ```
-pub trait Form {
+///
+/// Use it (and [`Finish`]) as a bound; both are sealed, implemented for
+/// [`Plain`] and [`Detailed`] only (their hidden items are the executors'
+/// and may change):
+///
+/// ```compile_fail,E0277
+/// struct Quiet;
+/// impl retry_runtime::Form for Quiet { // error[E0277]: the trait bound `Quiet: Sealed` is not satisfied
+///     const TIMED: bool = false;
+/// }
+/// ```
+pub trait Form: sealed::Sealed {
     /// Does the run read the clock at its start (to report its time)?
     #[doc(hidden)]
     const TIMED: bool;
+}
+
+/// [`Form`] (and so [`Finish`], which implies it) is implemented for the two
+/// forms only.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Plain {}
+    impl Sealed for super::Detailed {}
 }
 
 impl Form for Plain {
@@ -737,6 +756,7 @@ impl Form for Detailed {
 }
 
 /// What a finished run returns, for each output form ([`Plain`], [`Detailed`]), sync or async.
+/// Sealed, as [`Form`] (which it implies) is: use it as a bound.
 ///
 /// ```
 /// use retry_runtime::{DefaultSleeper, Finish, NoCircuit, NoNotify, Policy, Retry, RetryAll};
