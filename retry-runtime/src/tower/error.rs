@@ -35,6 +35,17 @@ use crate::timeout::AttemptTimeout;
 /// assert_eq!(e.source().unwrap().to_string(), "connection reset");
 /// ```
 ///
+/// It is `Clone` and `PartialEq` when the inner error is, as
+/// [`RetryError`](crate::RetryError) is (not `Eq`: a [`Throttled`] holds a
+/// rate).
+///
+/// ```
+/// use retry_runtime::tower::Error;
+/// let e: Error<&str> = Error::Inner("reset");
+/// assert_eq!(e.clone(), Error::Inner("reset"));
+/// assert_ne!(e, Error::Inner("refused"));
+/// ```
+///
 /// It is `#[non_exhaustive]`: a later version may give the layer another
 /// reason to give up, so a `match` on it has a `_` arm.
 ///
@@ -51,6 +62,7 @@ use crate::timeout::AttemptTimeout;
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error<E> {
     /// The inner service's error (from its last attempt, or from `poll_ready`).
@@ -242,5 +254,26 @@ mod tests {
             after: Duration::from_secs(1),
         });
         assert_eq!(format!("{e:?}"), "Timeout(AttemptTimeout { after: 1s })");
+    }
+
+    /// `Clone` and `PartialEq` as `RetryError` has them: for an inner
+    /// error that has them, and an error that has neither still fits.
+    #[test]
+    fn clone_and_eq_when_the_inner_error_has_them() {
+        let inner: Error<&str> = Error::Inner("reset");
+        assert_eq!(inner.clone(), inner);
+        assert_ne!(inner, Error::Inner("refused"));
+        let timeout = Error::Timeout(AttemptTimeout {
+            after: Duration::from_secs(1),
+        });
+        assert_ne!(inner, timeout);
+        assert_eq!(timeout.clone(), timeout);
+        let not_ready = Error::<&str>::NotReady(NotReady::new(Duration::from_secs(5)));
+        assert_eq!(not_ready.clone(), not_ready);
+        assert_ne!(not_ready, timeout);
+        struct Opaque;
+        let Error::Inner(Opaque) = Error::Inner(Opaque) else {
+            unreachable!()
+        };
     }
 }
