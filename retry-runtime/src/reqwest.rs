@@ -548,7 +548,7 @@ impl fmt::Display for Masked<'_> {
 /// A URL's origin as text: `scheme://host/`, with `:port` when the URL
 /// names a port other than its scheme's default; no credentials, path,
 /// query or fragment (a URL without a host: `scheme:`). What the reqwest
-/// middleware's lines show of a URL after its `hide_url_path`, the text of
+/// middleware's lines show of a URL after its `with_hide_url_path(true)`, the text of
 /// [`origin_of`]. Nothing allocated.
 #[cfg(feature = "reqwest-middleware")]
 pub(crate) struct Origin<'a>(pub(crate) &'a Url);
@@ -1222,7 +1222,7 @@ mod tests {
     }
 
     /// What the reqwest middleware's lines show of a URL with
-    /// `hide_url_path`: its origin, as text and as the URL an error then
+    /// `with_hide_url_path(true)`: its origin, as text and as the URL an error then
     /// holds (the same text).
     #[cfg(feature = "reqwest-middleware")]
     #[test]

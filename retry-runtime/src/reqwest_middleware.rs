@@ -9,7 +9,7 @@
 //! is `Connect`, retried); only idempotent methods are retried unless the
 //! request carries [`Idempotent`] (reqwest-middleware's
 //! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
-//! [`any_method`](RetryMiddleware::any_method); a request
+//! [`with_any_method(true)`](RetryMiddleware::with_any_method); a request
 //! with a streamed body is sent once (a run cut short so gives up as
 //! [`StopReason::SentOnce`], with one WARN
 //! line that says why); and the run is the
@@ -36,7 +36,7 @@
 //! A failed attempt's lines say where it came from: the response's URL, or
 //! the one a `reqwest::Error` writes in its message, with its password and
 //! its query's values masked, its path as it is; for an endpoint whose
-//! path holds a secret, [`hide_url_path`](RetryMiddleware::hide_url_path)
+//! path holds a secret, [`with_hide_url_path(true)`](RetryMiddleware::with_hide_url_path)
 //! shows its origin only.
 //!
 //! When the policy gives up on a failed response, the caller gets that
@@ -94,7 +94,7 @@ pub type AttemptFailure = Failure<Response, Error>;
 /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
 /// let middleware = RetryMiddleware::new(presets::WEBHOOK)
 ///     .with_timeout(Duration::from_secs(5))
-///     .any_method(); // every request carries an idempotency key
+///     .with_any_method(true); // every request carries an idempotency key
 /// # let _ = middleware;
 /// ```
 ///
@@ -201,7 +201,7 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// that start after it flips, without building the client again. A
     /// request already under way keeps the policy it started with, as
     /// with `#[retry(policy = EXPR)]`. The options
-    /// ([`with_timeout`](Self::with_timeout), [`any_method`](Self::any_method),
+    /// ([`with_timeout`](Self::with_timeout), [`with_any_method`](Self::with_any_method),
     /// ...) apply to whatever it returns.
     ///
     /// Each request is run as a middleware made with its policy runs it:
@@ -296,14 +296,18 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
-    /// Retry requests of every method, POST and PATCH included.
+    /// Retry requests of every method, POST and PATCH included (when every
+    /// request through this client is safe to repeat, e.g. it carries an
+    /// idempotency key). Off by default: only idempotent methods, and
+    /// requests marked [`Idempotent`], are retried.
     ///
     /// ```
-    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API).any_method();
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    ///     .with_any_method(true);
     /// # let _ = m;
     /// ```
-    pub const fn any_method(mut self) -> Self {
-        self.any_method = true;
+    pub const fn with_any_method(mut self, on: bool) -> Self {
+        self.any_method = on;
         self
     }
 
@@ -315,7 +319,7 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// `/services/T../B../<secret>`. Without it, a failed response's URL,
     /// and the one a `reqwest::Error` writes in its message, are shown
     /// with their password and their query's values masked, their path as
-    /// it is.
+    /// it is. Off by default.
     ///
     /// It changes what the run shows of a failed attempt: the WARN and
     /// ERROR lines, the `error` of the policy's `before_sleep` and
@@ -343,14 +347,14 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
     /// // the bot's token is in every URL's path
     /// let telegram = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-    ///     .with(RetryMiddleware::new(presets::API).hide_url_path())
+    ///     .with(RetryMiddleware::new(presets::API).with_hide_url_path(true))
     ///     .build();
     /// // a retry's line: error=HTTP 503 Service Unavailable from https://api.telegram.org/
     /// # let _ = telegram;
     /// # }
     /// ```
-    pub const fn hide_url_path(mut self) -> Self {
-        self.hide_url_path = true;
+    pub const fn with_hide_url_path(mut self, on: bool) -> Self {
+        self.hide_url_path = on;
         self
     }
 
@@ -417,7 +421,7 @@ fn reqwest_error_mut(error: &mut Error) -> Option<&mut ::reqwest::Error> {
     }
 }
 
-/// With [`hide_url_path`](RetryMiddleware::hide_url_path): a failed
+/// With [`with_hide_url_path`](RetryMiddleware::with_hide_url_path): a failed
 /// response marked, so that its message shows its URL's origin.
 #[cold]
 #[inline(never)]
@@ -425,7 +429,7 @@ fn mark_origin_only(response: &mut Response) {
     response.extensions_mut().insert(OriginOnly);
 }
 
-/// With [`hide_url_path`](RetryMiddleware::hide_url_path): the URL that
+/// With [`with_hide_url_path`](RetryMiddleware::with_hide_url_path): the URL that
 /// `error`'s message writes cut to its origin; the URL as it was, for
 /// [`show_whole`].
 #[cold]

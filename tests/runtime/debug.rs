@@ -235,7 +235,7 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
     let policy = policy().retry_if(|_: &AttemptFailure| true);
     let middleware = RetryMiddleware::new(policy)
         .with_timeout(Duration::from_secs(5))
-        .any_method()
+        .with_any_method(true)
         .sleep_with(sleeper);
     let job = Job {
         id: 5,

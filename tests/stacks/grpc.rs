@@ -248,7 +248,7 @@ async fn through_the_tower_layer_a_grpc_failure_is_not_retried() {
         .connect()
         .await
         .unwrap();
-    let mut client = tonic::client::Grpc::new(FAST.layer().any_method().layer(channel));
+    let mut client = tonic::client::Grpc::new(FAST.layer().with_any_method(true).layer(channel));
     server.script([
         Err(Status::unavailable("restarting")),
         Err(Status::unavailable("restarting")),

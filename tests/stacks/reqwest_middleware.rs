@@ -213,7 +213,7 @@ async fn a_404_and_a_401_are_sent_once() {
 #[tokio::test]
 async fn post_is_not_retried_unless_asked() {
     let server = FlakyServer::start().await;
-    for path in ["/plain", "/marked", "/any"] {
+    for path in ["/plain", "/marked", "/any", "/undone"] {
         server.route(path, [Reply::status(503), Reply::status(201)]);
     }
     let logs = capture();
@@ -245,7 +245,7 @@ async fn post_is_not_retried_unless_asked() {
         (StatusCode::CREATED, 2)
     );
 
-    let any = client(RetryMiddleware::new(API).any_method());
+    let any = client(RetryMiddleware::new(API).with_any_method(true));
     let resp = any
         .post(server.url("/any"))
         .body("{}")
@@ -255,6 +255,23 @@ async fn post_is_not_retried_unless_asked() {
     assert_eq!(
         (resp.status(), server.hits("/any")),
         (StatusCode::CREATED, 2)
+    );
+
+    // the flag turned off again: sent once, as by default
+    let undone = client(
+        RetryMiddleware::new(API)
+            .with_any_method(true)
+            .with_any_method(false),
+    );
+    let resp = undone
+        .post(server.url("/undone"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/undone")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
     );
 }
 
@@ -698,7 +715,7 @@ fn assert_not_warned(logs: &testkit::capture::Captured, needle: &str) {
 
 /// A bot's token in the path (Telegram's `/bot<token>/sendMessage`,
 /// Discord's `/api/webhooks/<id>/<token>`): the lines showed it, as they
-/// show any path. With `hide_url_path` they show the origin only; the
+/// show any path. With `with_hide_url_path(true)` they show the origin only; the
 /// caller's response has its URL whole.
 #[tokio::test]
 async fn with_hide_url_path_a_failed_responses_lines_show_its_origin_only() {
@@ -706,7 +723,8 @@ async fn with_hide_url_path_a_failed_responses_lines_show_its_origin_only() {
     server.route("/bot123:SECRET/send", [503]);
     let logs = capture();
     let url = format!("{}?chat_id=7", server.url("/bot123:SECRET/send"));
-    let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("bot")).hide_url_path();
+    let middleware =
+        RetryMiddleware::new(API.with_attempts(2).with_name("bot")).with_hide_url_path(true);
     let resp = client(middleware).get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.url().as_str(), url);
@@ -736,7 +754,7 @@ async fn with_hide_url_path_an_errors_lines_show_its_origin_only() {
     let logs = capture();
     let url = refused_url("/api/webhooks/1/SECRET");
     let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
-    let middleware = RetryMiddleware::new(API.with_name("hook")).hide_url_path();
+    let middleware = RetryMiddleware::new(API.with_name("hook")).with_hide_url_path(true);
     let err = client(middleware).get(&url).send().await.unwrap_err();
     assert_eq!(err.url().map(reqwest::Url::as_str), Some(&*url));
     assert_eq!(logs.matching(Level::WARN, "retrying hook").len(), 2);
@@ -774,7 +792,7 @@ impl reqwest_middleware::Middleware for Wraps {
 }
 
 /// Such an error's URL was logged whole: `url()` said there was none. Its
-/// query's values are masked, and with `hide_url_path` the lines show its
+/// query's values are masked, and with `with_hide_url_path(true)` the lines show its
 /// origin (the error handed back has its URL whole).
 #[tokio::test]
 async fn a_reqwest_error_inside_another_middlewares_error_is_masked() {
@@ -789,12 +807,8 @@ async fn a_reqwest_error_inside_another_middlewares_error_is_masked() {
         (true, format!("http://127.0.0.1:{port}/")),
     ] {
         let logs = capture();
-        let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("wrapped"));
-        let middleware = if hide {
-            middleware.hide_url_path()
-        } else {
-            middleware
-        };
+        let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("wrapped"))
+            .with_hide_url_path(hide);
         let client = ClientBuilder::new(inner.clone())
             .with(middleware)
             .with(Wraps)
@@ -840,7 +854,7 @@ fn noted(failure: &AttemptFailure) -> bool {
 
 /// A predicate's `Debug` of the failure was derived: the response's
 /// headers (a `Set-Cookie`) and its URL whole. It shows what the lines
-/// show; with `hide_url_path`, the origin. The predicate still reads the
+/// show; with `with_hide_url_path(true)`, the origin. The predicate still reads the
 /// response's URL whole; an error's as the lines show it.
 #[tokio::test]
 async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
@@ -859,12 +873,7 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
     let masked = format!("{}?key=***", server.url("/bot123:SECRET/send"));
     for hide in [false, true] {
         NOTED.lock().unwrap().clear();
-        let middleware = RetryMiddleware::new(policy);
-        let middleware = if hide {
-            middleware.hide_url_path()
-        } else {
-            middleware
-        };
+        let middleware = RetryMiddleware::new(policy).with_hide_url_path(hide);
         let resp = client(middleware).get(&url).send().await.unwrap();
         assert_eq!(resp.url().as_str(), url);
         let noted = NOTED.lock().unwrap().clone();
@@ -889,7 +898,7 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
     let refused = refused_url("/bot123:SECRET/send?key=SECRET");
     let port = reqwest::Url::parse(&refused).unwrap().port().unwrap();
     NOTED.lock().unwrap().clear();
-    let err = client(RetryMiddleware::new(policy).hide_url_path())
+    let err = client(RetryMiddleware::new(policy).with_hide_url_path(true))
         .get(&refused)
         .send()
         .await

@@ -198,7 +198,7 @@ async fn bad_retry_after_values_fall_back_to_the_backoff() {
 #[tokio::test]
 async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
     let server = FlakyServer::start().await;
-    for path in ["/plain", "/marked", "/any"] {
+    for path in ["/plain", "/marked", "/any", "/undone"] {
         server.route(path, [Reply::status(503), Reply::status(201)]);
     }
     let logs = capture();
@@ -222,12 +222,22 @@ async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
         (StatusCode::CREATED, 2)
     );
 
-    let resp = send(FAST.layer().any_method(), post(&server.url("/any")))
-        .await
-        .unwrap();
+    let resp = send(
+        FAST.layer().with_any_method(true),
+        post(&server.url("/any")),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (resp.status(), server.hits("/any")),
         (StatusCode::CREATED, 2)
+    );
+    // the flag turned off again: sent once, as by default
+    let undone = FAST.layer().with_any_method(true).with_any_method(false);
+    let resp = send(undone, post(&server.url("/undone"))).await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/undone")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
     );
     // PUT and DELETE are idempotent
     server.route("/put", [Reply::status(503), Reply::status(204)]);

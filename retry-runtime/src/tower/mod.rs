@@ -18,7 +18,7 @@
 //! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
 //!   [`Idempotent`](crate::response::Idempotent) extension or the layer
-//!   says [`any_method`](RetryLayer::any_method); a request whose body
+//!   says [`with_any_method(true)`](RetryLayer::with_any_method); a request whose body
 //!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
 //!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
 //!   such a request fails in a way the policy would retry, the run gives up
@@ -169,10 +169,14 @@ pub struct RetryLayer<
     /// each request's policy.)
     state_from_start: bool,
     /// Ask each request whether it may be sent again: the policy retries,
-    /// and not [`any_method`](Self::any_method) (asked once here, too;
-    /// with `from_fn`, only the latter: the former is asked of each
-    /// request's policy).
+    /// and not [`with_any_method`](Self::with_any_method) (asked once
+    /// here, too; with `from_fn`, only the latter: the former is asked of
+    /// each request's policy).
     check_method: bool,
+    /// The policy makes more than one attempt (with `from_fn`: `true`,
+    /// asked of each request's policy), for `with_any_method(false)` to
+    /// set `check_method` again.
+    retries: bool,
     /// `W` and `G` are the policy's, which `P` holds or returns.
     of: PhantomData<fn() -> Policy<W, G>>,
     timeout: T,
@@ -187,6 +191,7 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone for RetryLayer<W
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            retries: self.retries,
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
@@ -258,6 +263,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
             policy: FixedPolicy(policy),
             state_from_start: LazyRun::needed_from_start(policy),
             check_method: policy.stop.max_attempts() > 1,
+            retries: policy.stop.max_attempts() > 1,
             of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
@@ -274,7 +280,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     /// that start after it flips, without building the stack again. A
     /// request already under way keeps the policy it started with, as
     /// with `#[retry(policy = EXPR)]`. The options
-    /// ([`with_timeout`](Self::with_timeout), [`any_method`](Self::any_method),
+    /// ([`with_timeout`](Self::with_timeout), [`with_any_method`](Self::with_any_method),
     /// ...) apply to whatever it returns.
     ///
     /// Each request is run as a layer made with its policy runs it:
@@ -327,6 +333,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
             policy: PolicyFn(choose),
             state_from_start: false,
             check_method: true,
+            retries: true,
             of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
@@ -426,7 +433,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// [`Error::Timeout`]. The layer's type says it ([`WithTimeout`]): only
     /// then does a call's future hold a timer beside its attempt.
     ///
-    /// Not a `const fn` (unlike [`any_method`](Self::any_method)): it
+    /// Not a `const fn` (unlike [`with_any_method`](Self::with_any_method)): it
     /// builds a layer of another type from this one's fields, and the rest
     /// of `self`, generic, would be dropped in a const context, which stable
     /// Rust rejects (E0493). Call it where the layer is made, at run time.
@@ -441,6 +448,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            retries: self.retries,
             of: PhantomData,
             timeout: WithTimeout(limit),
             any_method: self.any_method,
@@ -451,16 +459,17 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
 
     /// Retry requests of every method, POST and PATCH included (when every
     /// request through this service is safe to repeat, e.g. it carries an
-    /// idempotency key). Without this only idempotent methods, and requests
-    /// marked [`Idempotent`](crate::response::Idempotent), are retried.
+    /// idempotency key). Off by default: only idempotent methods, and
+    /// requests marked [`Idempotent`](crate::response::Idempotent), are
+    /// retried.
     ///
     /// ```
-    /// let layer = retry_runtime::presets::API.layer().any_method();
+    /// let layer = retry_runtime::presets::API.layer().with_any_method(true);
     /// # let _ = layer;
     /// ```
-    pub const fn any_method(mut self) -> Self {
-        self.any_method = true;
-        self.check_method = false;
+    pub const fn with_any_method(mut self, on: bool) -> Self {
+        self.any_method = on;
+        self.check_method = !on && self.retries;
         self
     }
 
@@ -521,6 +530,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
+            retries: self.retries,
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,

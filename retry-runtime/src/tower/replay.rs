@@ -32,7 +32,7 @@ use crate::response::{Idempotent, not_repeatable};
 pub trait Replay: Sized {
     /// Why this request must be sent only once (a POST), or `None` (the
     /// default) if it may be repeated. Not asked when the layer retries
-    /// [`any_method`](super::RetryLayer::any_method).
+    /// [`with_any_method(true)`](super::RetryLayer::with_any_method).
     fn not_repeatable(&self) -> Option<&'static str> {
         None
     }
@@ -287,7 +287,7 @@ impl<B: ReplayBody> Replay for http::Request<B> {
 /// `reqwest::Client` is a tower `Service` of `reqwest::Request`s: a request
 /// is copied with `try_clone` (`None` for a streamed body). `reqwest` keeps
 /// a request's extensions to itself, so a POST is retried only when the
-/// layer retries [`any_method`](super::RetryLayer::any_method).
+/// layer retries [`with_any_method(true)`](super::RetryLayer::with_any_method).
 #[cfg(feature = "reqwest")]
 impl Replay for ::reqwest::Request {
     fn not_repeatable(&self) -> Option<&'static str> {
