@@ -42,7 +42,7 @@ fn reqwest_client() -> reqwest::Client {
 /// A client retried by our middleware.
 pub fn ours() -> ClientWithMiddleware {
     ClientBuilder::new(reqwest_client())
-        .with(RetryMiddleware::new(API))
+        .with(RetryMiddleware::new(&API))
         .build()
 }
 

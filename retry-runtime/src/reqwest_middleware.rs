@@ -19,7 +19,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
 //! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-//!     .with(RetryMiddleware::new(presets::API))
+//!     .with(RetryMiddleware::new(&presets::API))
 //!     .build();
 //! # let _ = client;
 //! # }
@@ -30,7 +30,7 @@
 //! and [`Policy::retry`]): each attempt is one run of the middlewares
 //! added after it and of the client, so a tracing middleware added after
 //! this one (`reqwest-tracing`'s `TracingMiddleware`:
-//! `.with(RetryMiddleware::new(P)).with(TracingMiddleware::default())`)
+//! `.with(RetryMiddleware::new(&P)).with(TracingMiddleware::default())`)
 //! makes one span per attempt; added before it, one for the whole call.
 //!
 //! A failed attempt's lines say where it came from: the response's URL, or
@@ -81,21 +81,32 @@ use crate::timeout::{AttemptTimeout, timeout_with};
 /// let failure = busy.failure().unwrap();
 /// assert!(only_503(&Failure::Response { response: busy, failure }));
 /// let _client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(RetryMiddleware::new(Policy::new().retry_if(only_503)))
+///     .with(RetryMiddleware::new(const { &Policy::new().retry_if(only_503 as fn(&_) -> _) }))
 ///     .build();
 /// ```
 pub type AttemptFailure = Failure<Response, Error>;
 
 /// Retries the requests of a `reqwest_middleware::ClientWithMiddleware`
-/// with a [`Policy`]. See the [module docs](self).
+/// with a `'static` [`Policy`]. See the [module docs](self).
+///
+/// It takes its policy as the [tower layer](crate::tower::RetryLayer)
+/// does, by reference: a `const` or a `static` policy (a preset, a policy
+/// of your own, `const { &POLICY.with_attempts(3) }`) is `'static` as it
+/// is; one built at run time (from configuration) is made `'static` once,
+/// at start-up, with `Box::leak` or a `std::sync::OnceLock`. A function
+/// that chooses the policy ([`from_fn`](Self::from_fn)) fits both.
 ///
 /// ```
 /// use std::time::Duration;
-/// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
-/// let middleware = RetryMiddleware::new(presets::WEBHOOK)
+/// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Policy};
+/// let middleware = RetryMiddleware::new(&presets::WEBHOOK)
 ///     .with_timeout(Duration::from_secs(5))
 ///     .with_any_method(true); // every request carries an idempotency key
-/// # let _ = middleware;
+/// // a policy read from configuration, made once for the program's life
+/// let attempts = 4; // e.g. from a config file
+/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_attempts(attempts)));
+/// let from_config = RetryMiddleware::new(configured);
+/// # let _ = (middleware, from_config);
 /// ```
 ///
 /// It is [`Debug`](fmt::Debug) whatever the policy's predicate and the
@@ -107,7 +118,12 @@ pub type AttemptFailure = Failure<Response, Error>;
 /// ([`PolicyFn`]), so that one made with `new` pays nothing for it.
 #[derive(Clone, Copy)]
 #[must_use = "a middleware does nothing until a client uses it; its methods return the changed middleware"]
-pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, G>> {
+pub struct RetryMiddleware<
+    W: 'static,
+    G: 'static = NoCircuit,
+    Sl = DefaultSleeper,
+    P = &'static Policy<W, G>,
+> {
     /// The policy ([`new`](Self::new)), or the function that chooses one
     /// for each request ([`from_fn`](Self::from_fn)).
     policy: P,
@@ -125,9 +141,11 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, 
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{reqwest_middleware::{AttemptFailure, RetryMiddleware}, sleep::SleepFn, Policy};
-/// let policy = Policy::new()
-///     .with_name("upload")
-///     .retry_if(|_: &AttemptFailure| true); // a closure: not `Debug`
+/// let policy = const {
+///     &Policy::new()
+///         .with_name("upload")
+///         .retry_if(|_: &AttemptFailure| true) // a closure: not `Debug`
+/// };
 /// let middleware = RetryMiddleware::new(policy)
 ///     .with_timeout(Duration::from_secs(5))
 ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
@@ -137,7 +155,7 @@ pub struct RetryMiddleware<W, G = NoCircuit, Sl = DefaultSleeper, P = Policy<W, 
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.show(&self.policy, f)
+        self.show(self.policy, f)
     }
 }
 
@@ -145,11 +163,11 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
 /// whether every method is retried and whether the lines hide URLs' paths.
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.show(&(self.policy)(), f)
+        self.show((self.policy)(), f)
     }
 }
 
-impl<W: fmt::Debug, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
+impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// The `Debug` of a middleware whose policy (now) is `policy`.
     fn show(&self, policy: &Policy<W, G>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryMiddleware")
@@ -161,14 +179,15 @@ impl<W: fmt::Debug, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     }
 }
 
-impl<W, G> RetryMiddleware<W, G> {
+impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
     /// A middleware retrying with `policy`: idempotent requests only, no
     /// per-attempt timeout, sleeping on the [`DefaultSleeper`]. One attempt
     /// at a time: the policy's [hedge delay](Policy::with_hedge) is not used.
     ///
     /// ```
-    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API);
-    /// # let _ = m;
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, RetryOn};
+    /// const API: RetryMiddleware<RetryOn> = RetryMiddleware::new(&presets::API);
+    /// # let _ = API;
     /// ```
     ///
     /// The policy judges [`AttemptFailure`]s (`W: When<AttemptFailure>`):
@@ -179,7 +198,7 @@ impl<W, G> RetryMiddleware<W, G> {
     /// not only as "the trait `Middleware` is not implemented" at
     /// `ClientBuilder::with`. (Code generic over `W` states the bound to
     /// call `new`.)
-    pub const fn new(policy: Policy<W, G>) -> Self
+    pub const fn new(policy: &'static Policy<W, G>) -> Self
     where
         W: When<AttemptFailure>,
     {
@@ -194,7 +213,7 @@ impl<W, G> RetryMiddleware<W, G> {
     }
 }
 
-impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// A middleware that asks `choose` for the policy at the start of
     /// each request: a switch (an atomic that an admin endpoint or a
     /// configuration watcher flips) turns retries down for the requests
@@ -213,12 +232,10 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// as a permanent error.)
     ///
     /// `choose` is called once per request, before anything else: keep it
-    /// to a load and a pick (presets and `const` policies are values, and
-    /// their setters `const fn`s). It is in the middleware's type
+    /// to a load and a pick among policies made beforehand (`static`s, or
+    /// made `'static` once at start-up). It is in the middleware's type
     /// ([`PolicyFn`]), so that one made with [`new`](Self::new) costs what
-    /// it did. A request through this one runs as through a middleware made
-    /// with `new` from what `choose` returned (a second boxed future per
-    /// request), whose sleeper is a clone of this one's: `Sl: Clone`.
+    /// it did. The same function makes a [tower layer](crate::tower::RetryLayer::from_fn).
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -227,8 +244,9 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// /// Flipped by an admin endpoint or a configuration watcher.
     /// static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
     ///
-    /// fn current() -> Policy<RetryOn> {
-    ///     if RETRIES_OFF.load(Ordering::Relaxed) { presets::API.with_attempts(1) } else { presets::API }
+    /// fn current() -> &'static Policy<RetryOn> {
+    ///     static OFF: Policy<RetryOn> = presets::API.with_attempts(1);
+    ///     if RETRIES_OFF.load(Ordering::Relaxed) { &OFF } else { &presets::API }
     /// }
     ///
     /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -241,7 +259,7 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// As with [`new`](Self::new), the policies judge [`AttemptFailure`]s
     /// (`W: When<AttemptFailure>`), and a `retry_if` predicate that takes
     /// another type is reported at this call.
-    pub const fn from_fn(choose: fn() -> Policy<W, G>) -> Self
+    pub const fn from_fn(choose: fn() -> &'static Policy<W, G>) -> Self
     where
         W: When<AttemptFailure>,
     {
@@ -256,6 +274,32 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     }
 }
 
+impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl> {
+    /// The policy.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+    /// assert_eq!(RetryMiddleware::new(&presets::API).policy().name(), "api");
+    /// ```
+    pub const fn policy(&self) -> &'static Policy<W, G> {
+        self.policy
+    }
+}
+
+impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
+    /// The policy a request starting now gets: what the function returns
+    /// when asked here (a request under way may have been given another).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Policy, RetryOn};
+    /// fn current() -> &'static Policy<RetryOn> { &presets::WEBHOOK }
+    /// assert_eq!(RetryMiddleware::from_fn(current).policy().name(), "webhook");
+    /// ```
+    pub fn policy(&self) -> &'static Policy<W, G> {
+        (self.policy)()
+    }
+}
+
 /// The function a middleware made with [`RetryMiddleware::from_fn`] asks
 /// for each request's policy: the middleware's last type parameter, to
 /// name its type.
@@ -263,14 +307,14 @@ impl<W, G> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
 /// ```
 /// use retry_runtime::reqwest_middleware::{PolicyFn, RetryMiddleware};
 /// use retry_runtime::{presets, DefaultSleeper, NoCircuit, Policy, RetryOn};
-/// fn current() -> Policy<RetryOn> { presets::API }
+/// fn current() -> &'static Policy<RetryOn> { &presets::API }
 /// let middleware: RetryMiddleware<RetryOn, NoCircuit, DefaultSleeper, PolicyFn<RetryOn>> =
 ///     RetryMiddleware::from_fn(current);
 /// # let _ = middleware;
 /// ```
-pub type PolicyFn<W, G = NoCircuit> = fn() -> Policy<W, G>;
+pub type PolicyFn<W, G = NoCircuit> = fn() -> &'static Policy<W, G>;
 
-impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
+impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// Give each attempt at most `limit` (kind `Timeout`, retried as the
     /// policy says). An attempt ends when the response's headers arrive:
     /// its body is read after the run (`text()`, `bytes_stream()`), so
@@ -285,9 +329,15 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// hard deadline on the caller's side, put `tokio::time::timeout`
     /// around the `send()`.
     ///
+    /// A `const fn` that keeps the middleware's type, where the tower
+    /// layer's [`with_timeout`](crate::tower::RetryLayer::with_timeout)
+    /// puts the timeout in the layer's type (so that a call's future holds
+    /// no timer without one) and so cannot be `const`: the middleware's
+    /// run is a future boxed for each request either way.
+    ///
     /// ```
     /// use std::time::Duration;
-    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(&retry_runtime::presets::API)
     ///     .with_timeout(Duration::from_secs(2));
     /// # let _ = m;
     /// ```
@@ -302,7 +352,7 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// requests marked [`Idempotent`], are retried.
     ///
     /// ```
-    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(&retry_runtime::presets::API)
     ///     .with_any_method(true);
     /// # let _ = m;
     /// ```
@@ -347,7 +397,7 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
     /// // the bot's token is in every URL's path
     /// let telegram = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-    ///     .with(RetryMiddleware::new(presets::API).with_hide_url_path(true))
+    ///     .with(RetryMiddleware::new(&presets::API).with_hide_url_path(true))
     ///     .build();
     /// // a retry's line: error=HTTP 503 Service Unavailable from https://api.telegram.org/
     /// # let _ = telegram;
@@ -363,7 +413,7 @@ impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// attempt time out at once.
     ///
     /// ```
-    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(retry_runtime::presets::API)
+    /// let m = retry_runtime::reqwest_middleware::RetryMiddleware::new(&retry_runtime::presets::API)
     ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = m;
     /// ```
@@ -487,10 +537,49 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
+        self.run(self.policy, req, extensions, next).await
+    }
+}
+
+/// [`RetryMiddleware::from_fn`]'s: the same run, with the policy asked for
+/// at the start of the request. (An impl of its own, so that the fixed
+/// policy's `handle` reads its policy as it did before `from_fn`.)
+#[async_trait::async_trait]
+impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
+where
+    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    G: Admission<AttemptFailure> + Send + Sync + 'static,
+    Sl: Sleeper + Send + Sync + 'static,
+    Sl::Sleep: Send,
+{
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
+        self.run((self.policy)(), req, extensions, next).await
+    }
+}
+
+impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P>
+where
+    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    G: Admission<AttemptFailure> + Send + Sync + 'static,
+    Sl: Sleeper + Send + Sync + 'static,
+    Sl::Sleep: Send,
+{
+    /// A request's run with `policy`: what the two `handle`s share.
+    async fn run(
+        &self,
+        policy: &'static Policy<W, G>,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
         // (the policy by reference: a request sent once marks its run's
         // last attempt, as the tower layer's does, instead of changing a
         // copy of the policy)
-        let policy = &self.policy;
         let mut once = if policy.max_attempts() > 1 && !self.any_method {
             not_repeatable(req.method(), || extensions.get::<Idempotent>().is_some())
         } else {
@@ -619,36 +708,5 @@ where
                 sleep::timer(&self.sleeper, wait, how).await;
             }
         }
-    }
-}
-
-/// [`RetryMiddleware::from_fn`]'s: each request runs as through a
-/// middleware made with [`new`](RetryMiddleware::new) from the policy
-/// asked for at its start. (An impl of its own, so that the fixed policy's
-/// `handle` above is the code it was before `from_fn`; this one pays for
-/// what it asks: a second boxed future, the other impl's, per request.)
-#[async_trait::async_trait]
-impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
-where
-    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
-    G: Admission<AttemptFailure> + Send + Sync + 'static,
-    Sl: Sleeper + Clone + Send + Sync + 'static,
-    Sl::Sleep: Send,
-{
-    async fn handle(
-        &self,
-        req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> Result<Response, Error> {
-        let fixed = RetryMiddleware {
-            policy: (self.policy)(),
-            of: PhantomData,
-            timeout: self.timeout,
-            any_method: self.any_method,
-            hide_url_path: self.hide_url_path,
-            sleeper: self.sleeper.clone(),
-        };
-        fixed.handle(req, extensions, next).await
     }
 }

@@ -232,7 +232,8 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
         "Job { id: 4, call: (SleepFn(..), RetryIf(..)) }"
     );
 
-    let policy = policy().retry_if(|_: &AttemptFailure| true);
+    // (a policy built at run time, made `'static` once)
+    let policy = Box::leak(Box::new(policy().retry_if(|_: &AttemptFailure| true)));
     let middleware = RetryMiddleware::new(policy)
         .with_timeout(Duration::from_secs(5))
         .with_any_method(true)

@@ -44,7 +44,7 @@ async fn three_calls_for_503_503_200() {
             Reply::ok_body("clip"),
         ],
     );
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .get(server.url("/clip"))
         .send()
         .await
@@ -70,10 +70,10 @@ async fn an_overloaded_529_and_a_cloudflare_522_are_retried_a_501_is_not() {
         ],
     );
     server.route("/unimplemented", [501]);
-    let ai = presets::AI_PROVIDER
+    const AI: Policy<RetryOn> = presets::AI_PROVIDER
         .with_backoff(Backoff::fixed(Duration::from_millis(50)))
         .with_name("ai_provider");
-    let client = client(RetryMiddleware::new(ai));
+    let client = client(RetryMiddleware::new(&AI));
     let resp = client.get(server.url("/complete")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(server.hits("/complete"), 3);
@@ -102,7 +102,7 @@ async fn inside_a_retried_call_failed_responses_are_still_retried() {
             Reply::ok_body("clip"),
         ],
     );
-    let client = client(RetryMiddleware::new(API));
+    let client = client(RetryMiddleware::new(&API));
     let resp = API
         .retry(|| client.get(server.url("/clip")).send())
         .await
@@ -120,7 +120,7 @@ async fn a_429_asking_for_two_seconds_waits_two_seconds() {
         [Reply::retry_after_secs(2), Reply::ok_body("ok")],
     );
     let started = Instant::now();
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .get(server.url("/throttled"))
         .send()
         .await
@@ -143,7 +143,7 @@ async fn a_429_with_retry_after_ms_waits_those_milliseconds() {
             Reply::ok_body("ok"),
         ],
     );
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .get(server.url("/chat"))
         .send()
         .await
@@ -161,7 +161,7 @@ async fn a_zero_retry_after_waits_the_policys_floor() {
         API.with_retry_after(API.retry_after().with_floor(Duration::from_millis(300)));
     let server = FlakyServer::start().await;
     server.route("/now", [Reply::retry_after_secs(0), Reply::ok_body("ok")]);
-    let resp = client(RetryMiddleware::new(FLOORED))
+    let resp = client(RetryMiddleware::new(&FLOORED))
         .get(server.url("/now"))
         .send()
         .await
@@ -183,7 +183,7 @@ async fn a_429_with_azures_x_ms_retry_after_ms_waits_those_milliseconds() {
             Reply::ok_body("ok"),
         ],
     );
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .get(server.url("/deployments"))
         .send()
         .await
@@ -199,7 +199,7 @@ async fn a_404_and_a_401_are_sent_once() {
     let server = FlakyServer::start().await;
     server.route("/missing", [404]);
     server.route("/secret", [401]);
-    let client = client(RetryMiddleware::new(API));
+    let client = client(RetryMiddleware::new(&API));
     for (path, status) in [("/missing", 404), ("/secret", 401)] {
         let resp = client.get(server.url(path)).send().await.unwrap();
         assert_eq!(
@@ -217,7 +217,7 @@ async fn post_is_not_retried_unless_asked() {
         server.route(path, [Reply::status(503), Reply::status(201)]);
     }
     let logs = capture();
-    let plain = client(RetryMiddleware::new(API));
+    let plain = client(RetryMiddleware::new(&API));
     let resp = plain
         .post(server.url("/plain"))
         .body("{}")
@@ -245,7 +245,7 @@ async fn post_is_not_retried_unless_asked() {
         (StatusCode::CREATED, 2)
     );
 
-    let any = client(RetryMiddleware::new(API).with_any_method(true));
+    let any = client(RetryMiddleware::new(&API).with_any_method(true));
     let resp = any
         .post(server.url("/any"))
         .body("{}")
@@ -259,7 +259,7 @@ async fn post_is_not_retried_unless_asked() {
 
     // the flag turned off again: sent once, as by default
     let undone = client(
-        RetryMiddleware::new(API)
+        RetryMiddleware::new(&API)
             .with_any_method(true)
             .with_any_method(false),
     );
@@ -288,7 +288,7 @@ fn a_post_sent_once_is_not_reported_as_attempts_exhausted() {
     let recorded = crate::with_metrics(async {
         let server = FlakyServer::start().await;
         server.route("/orders", [Reply::status(503), Reply::status(201)]);
-        let resp = client(RetryMiddleware::new(POST))
+        let resp = client(RetryMiddleware::new(&POST))
             .post(server.url("/orders"))
             .body("{}")
             .send()
@@ -332,7 +332,7 @@ fn the_policys_own_last_attempt_still_exhausts_the_attempts() {
     let recorded = crate::with_metrics(async {
         let server = FlakyServer::start().await;
         server.route("/clip", vec![Reply::status(503); 3]);
-        let resp = client(RetryMiddleware::new(GET))
+        let resp = client(RetryMiddleware::new(&GET))
             .get(server.url("/clip"))
             .send()
             .await
@@ -361,7 +361,7 @@ fn the_policys_own_last_attempt_still_exhausts_the_attempts() {
 #[tokio::test]
 async fn a_refused_connection_is_retried() {
     let logs = capture();
-    let err = client(RetryMiddleware::new(API))
+    let err = client(RetryMiddleware::new(&API))
         .get(refused_url("/clip"))
         .send()
         .await
@@ -388,7 +388,7 @@ async fn a_slow_attempt_times_out_and_is_retried() {
         "/slow",
         [Reply::delay(Duration::from_secs(2)), Reply::ok_body("fast")],
     );
-    let client = client(RetryMiddleware::new(API).with_timeout(ms(150)));
+    let client = client(RetryMiddleware::new(&API).with_timeout(ms(150)));
     let resp = client.get(server.url("/slow")).send().await.unwrap();
     assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
 }
@@ -403,7 +403,7 @@ async fn a_sleeper_that_does_not_wait_times_every_attempt_out_at_once() {
     let server = FlakyServer::start().await;
     server.route("/clip", [Reply::status(503), Reply::ok_body("clip")]);
     let paused = retry_runtime::testing::pause();
-    let timed = RetryMiddleware::new(API)
+    let timed = RetryMiddleware::new(&API)
         .with_timeout(Duration::from_secs(2))
         .sleep_with(NoWait);
     let err = client(timed)
@@ -416,7 +416,7 @@ async fn a_sleeper_that_does_not_wait_times_every_attempt_out_at_once() {
     assert_eq!(paused.waits(), [ms(50), ms(50)]); // 3 attempts, all timed out
 
     let paused = retry_runtime::testing::pause();
-    let resp = client(RetryMiddleware::new(API).sleep_with(NoWait))
+    let resp = client(RetryMiddleware::new(&API).sleep_with(NoWait))
         .get(server.url("/clip"))
         .send()
         .await
@@ -434,7 +434,7 @@ async fn a_streamed_body_is_sent_once() {
     server.route("/upload", [Reply::status(503), Reply::status(204)]);
     let logs = capture();
     let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("chunk")]);
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .put(server.url("/upload"))
         .body(reqwest::Body::wrap_stream(chunks))
         .send()
@@ -461,7 +461,7 @@ async fn reqwest_retry_ignores_retry_after_where_ours_honours_it() {
         "/theirs",
         [Reply::retry_after_secs(1), Reply::ok_body("ok")],
     );
-    let resp = client(RetryMiddleware::new(API))
+    let resp = client(RetryMiddleware::new(&API))
         .get(server.url("/ours"))
         .send()
         .await
@@ -505,7 +505,7 @@ async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
         ],
     );
     let inner = reqwest::Client::builder().no_proxy().build().unwrap();
-    let guarded = API.with_attempts(1).with_circuit(&BREAKER);
+    let guarded = const { &API.with_attempts(1).with_circuit(&BREAKER) };
     let client = ClientBuilder::new(inner)
         .with(RetryMiddleware::new(guarded))
         .build();
@@ -531,7 +531,7 @@ async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
 async fn a_secret_in_the_query_is_not_logged() {
     let logs = capture();
     let url = refused_url("/clip?api_key=SECRET&page=2");
-    let err = client(RetryMiddleware::new(API.with_name("keyed")))
+    let err = client(RetryMiddleware::new(const { &API.with_name("keyed") }))
         .get(&url)
         .send()
         .await
@@ -552,12 +552,12 @@ async fn a_secret_in_the_query_is_not_logged() {
 macro_rules! switched {
     ($name:literal) => {{
         static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
-        fn current() -> Policy<RetryOn> {
-            let on = API.with_name($name).with_on_give_up(crate::note_give_up);
+        fn current() -> &'static Policy<RetryOn> {
+            const ON: Policy<RetryOn> = API.with_name($name).with_on_give_up(crate::note_give_up);
             if RETRIES_OFF.load(Ordering::Relaxed) {
-                on.with_attempts(1)
+                const { &ON.with_attempts(1) }
             } else {
-                on
+                &ON
             }
         }
         (&RETRIES_OFF, RetryMiddleware::from_fn(current))
@@ -678,7 +678,7 @@ async fn a_failed_responses_lines_say_where_it_came_from() {
     server.route("/users", [Reply::status(503), Reply::status(503)]);
     let logs = capture();
     let url = format!("{}?token=SECRET&page=2", server.url("/users"));
-    let resp = client(RetryMiddleware::new(API.with_attempts(2)))
+    let resp = client(RetryMiddleware::new(const { &API.with_attempts(2) }))
         .get(&url)
         .send()
         .await
@@ -723,8 +723,8 @@ async fn with_hide_url_path_a_failed_responses_lines_show_its_origin_only() {
     server.route("/bot123:SECRET/send", [503]);
     let logs = capture();
     let url = format!("{}?chat_id=7", server.url("/bot123:SECRET/send"));
-    let middleware =
-        RetryMiddleware::new(API.with_attempts(2).with_name("bot")).with_hide_url_path(true);
+    let middleware = RetryMiddleware::new(const { &API.with_attempts(2).with_name("bot") })
+        .with_hide_url_path(true);
     let resp = client(middleware).get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.url().as_str(), url);
@@ -754,7 +754,8 @@ async fn with_hide_url_path_an_errors_lines_show_its_origin_only() {
     let logs = capture();
     let url = refused_url("/api/webhooks/1/SECRET");
     let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
-    let middleware = RetryMiddleware::new(API.with_name("hook")).with_hide_url_path(true);
+    let middleware =
+        RetryMiddleware::new(const { &API.with_name("hook") }).with_hide_url_path(true);
     let err = client(middleware).get(&url).send().await.unwrap_err();
     assert_eq!(err.url().map(reqwest::Url::as_str), Some(&*url));
     assert_eq!(logs.matching(Level::WARN, "retrying hook").len(), 2);
@@ -807,7 +808,7 @@ async fn a_reqwest_error_inside_another_middlewares_error_is_masked() {
         (true, format!("http://127.0.0.1:{port}/")),
     ] {
         let logs = capture();
-        let middleware = RetryMiddleware::new(API.with_attempts(2).with_name("wrapped"))
+        let middleware = RetryMiddleware::new(const { &API.with_attempts(2).with_name("wrapped") })
             .with_hide_url_path(hide);
         let client = ClientBuilder::new(inner.clone())
             .with(middleware)
@@ -863,11 +864,13 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
         "/bot123:SECRET/send",
         [Reply::status(503).with_header("set-cookie", "session=COOKIE")],
     );
-    let policy = Policy::new()
-        .with_attempts(2)
-        .with_backoff(Backoff::fixed(ms(50)))
-        .with_name("noted")
-        .retry_if(noted);
+    let policy = const {
+        &Policy::new()
+            .with_attempts(2)
+            .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+            .with_name("noted")
+            .retry_if(noted)
+    };
     let url = format!("{}?key=SECRET", server.url("/bot123:SECRET/send"));
     let origin = format!("http://{}/", server.addr());
     let masked = format!("{}?key=***", server.url("/bot123:SECRET/send"));
@@ -911,4 +914,23 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
         assert!(!debug.contains("SECRET"), "{debug}");
         assert_eq!(seen, Some(format!("http://127.0.0.1:{port}/")));
     }
+}
+
+/// The tower layer and the middleware take their policy in the same
+/// forms: a `&'static Policy` (`new`), or one function that chooses it at
+/// each request (`from_fn`), the same function for both.
+#[test]
+fn the_layer_and_the_middleware_take_the_same_policy_forms() {
+    use retry_runtime::tower::RetryLayer;
+    static SHARED: Policy<RetryOn> = API.with_name("shared");
+    fn choose() -> &'static Policy<RetryOn> {
+        &SHARED
+    }
+    let layer = RetryLayer::new(&SHARED);
+    let middleware = RetryMiddleware::new(&SHARED);
+    assert!(std::ptr::eq(layer.policy(), middleware.policy()));
+    let layer = RetryLayer::from_fn(choose);
+    let middleware = RetryMiddleware::from_fn(choose);
+    assert!(std::ptr::eq(layer.policy(), middleware.policy()));
+    assert_eq!(middleware.policy().name(), "shared");
 }

@@ -10,19 +10,21 @@ fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::TimedOut
 }
 
-fn current() -> Policy<RetryIf<fn(&std::io::Error) -> bool>> {
-    Policy::new().retry_if(is_timeout)
+static POLICY: Policy<RetryIf<fn(&std::io::Error) -> bool>> = Policy::new().retry_if(is_timeout);
+
+fn current() -> &'static Policy<RetryIf<fn(&std::io::Error) -> bool>> {
+    &POLICY
 }
 
 fn main() {
     let _ = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(RetryMiddleware::new(Policy::new().retry_if(is_timeout)))
+        .with(RetryMiddleware::new(&POLICY))
         .build();
     // a closure: the signature it was given is shown
     let _ = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(RetryMiddleware::new(
-            Policy::new().retry_if(|e: &std::io::Error| e.raw_os_error().is_some()),
-        ))
+        .with(RetryMiddleware::new(const {
+            &Policy::new().retry_if(|e: &std::io::Error| e.raw_os_error().is_some())
+        }))
         .build();
     let _ = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryMiddleware::from_fn(current))
