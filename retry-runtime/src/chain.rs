@@ -54,7 +54,9 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// and it is `Unknown`, unless its causes are known. Keep the type in the
 /// signature (`Result<T, YourError>`) to have it classified; the tower
 /// layer's [`with_classify`](crate::tower::RetryLayer::with_classify)
-/// looks for it in a chain.
+/// and the reqwest middleware's
+/// ([`with_classify`](crate::reqwest_middleware::RetryMiddleware::with_classify))
+/// look for it in a chain.
 ///
 /// ```
 /// use retry_runtime::{classify::error_kind, Classify, ErrorKind};

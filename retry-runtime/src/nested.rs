@@ -33,9 +33,9 @@
 //! A middleware ([`tower`](crate::tower)'s layer, the reqwest middleware)
 //! leaves to the outer run only the failures that run sees: a failed
 //! response is handed back as `Ok`, which the outer run takes for a
-//! success, and an error the layer classified with its own
+//! success, and an error the middleware classified with its own
 //! `with_classify` is one the outer run may not classify the same way; the
-//! layer keeps its own retries for both. The layer publishes while it
+//! middleware keeps its own retries for both. The layer publishes while it
 //! polls an attempt's future; a service's `call`, which tower expects to
 //! return that future at once (never to block, and so never to make a sync
 //! retried call), runs outside the publication: publishing around it too

@@ -54,7 +54,7 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{classify_error, no_classify, retry_after_of};
+use crate::chain::{FindClassify, classify_error, no_classify, retry_after_of};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -132,6 +132,7 @@ pub struct RetryMiddleware<
     timeout: Option<Duration>,
     any_method: bool,
     hide_url_path: bool,
+    classify: FindClassify,
     sleeper: Sl,
 }
 
@@ -180,9 +181,11 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
 }
 
 impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
-    /// A middleware retrying with `policy`: idempotent requests only, no
-    /// per-attempt timeout, sleeping on the [`DefaultSleeper`]. One attempt
-    /// at a time: the policy's [hedge delay](Policy::with_hedge) is not used.
+    /// A middleware retrying with `policy`: idempotent requests only,
+    /// errors of another middleware classified by
+    /// [`error_kind`](crate::classify::error_kind), no per-attempt timeout,
+    /// sleeping on the [`DefaultSleeper`]. One attempt at a time: the
+    /// policy's [hedge delay](Policy::with_hedge) is not used.
     ///
     /// ```
     /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, RetryOn};
@@ -208,6 +211,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
             timeout: None,
             any_method: false,
             hide_url_path: false,
+            classify: no_classify,
             sleeper: DefaultSleeper,
         }
     }
@@ -269,6 +273,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
             timeout: None,
             any_method: false,
             hide_url_path: false,
+            classify: no_classify,
             sleeper: DefaultSleeper,
         }
     }
@@ -408,6 +413,42 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// Classify the errors of another middleware of your own types too: an
+    /// error a middleware added after this one returns
+    /// (`reqwest_middleware::Error::Middleware`) is classified by its chain
+    /// of causes, where `find` is asked of each error first, as for the
+    /// [tower layer's](crate::tower::RetryLayer::with_classify): the first
+    /// one it returns a [`Classify`] for gives the kind and the wait the
+    /// policy honours (its [`retry_after`](Classify::retry_after)); the
+    /// errors it does not know are classified as
+    /// [`error_kind`](crate::classify::error_kind) says. A
+    /// `reqwest::Error` is classified by `reqwest`'s own classification.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("token refresh failed")]
+    /// struct RefreshFailed;
+    /// impl Classify for RefreshFailed {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+    /// }
+    ///
+    /// fn mine<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    ///     e.downcast_ref::<RefreshFailed>().map(|mine| mine as &dyn Classify)
+    /// }
+    /// let m = RetryMiddleware::new(&presets::API).with_classify(mine);
+    /// # let _ = m;
+    /// ```
+    pub const fn with_classify(
+        mut self,
+        find: for<'a> fn(&'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn Classify + 'a)>,
+    ) -> Self {
+        self.classify = find;
+        self
+    }
+
     /// Sleep (and time the per-attempt timeout) with `sleeper`. With a
     /// per-attempt timeout, a sleeper that does not wait makes every
     /// attempt time out at once.
@@ -424,18 +465,19 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             timeout: self.timeout,
             any_method: self.any_method,
             hide_url_path: self.hide_url_path,
+            classify: self.classify,
             sleeper,
         }
     }
 }
 
 /// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
-/// own classification, anything else by its chain of causes
-/// ([`error_kind`](crate::classify::error_kind)), with the wait it asks for.
-fn middleware_error_class(error: &Error) -> (ErrorKind, Option<Duration>) {
+/// own classification, anything else by its chain of causes (`find`, then
+/// [`error_kind`](crate::classify::error_kind)), with the wait it asks for.
+fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Option<Duration>) {
     match error {
         Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
-        Error::Middleware(e) => classify_error(e.as_ref(), no_classify),
+        Error::Middleware(e) => classify_error(e.as_ref(), find),
     }
 }
 
@@ -452,7 +494,7 @@ fn middleware_error_class(error: &Error) -> (ErrorKind, Option<Duration>) {
 /// ```
 impl Classify for Error {
     fn kind(&self) -> ErrorKind {
-        middleware_error_class(self).0
+        middleware_error_class(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -650,7 +692,7 @@ where
                         }
                     },
                     Ok(Err(mut error)) => {
-                        let (kind, retry_after) = middleware_error_class(&error);
+                        let (kind, retry_after) = middleware_error_class(&error, self.classify);
                         if self.hide_url_path {
                             cut = cut_to_origin(&mut error);
                         }
@@ -663,11 +705,16 @@ where
                     Err(timeout) => Err(Failure::Timeout(timeout)),
                 };
                 // Left to a retried call around this one only if that run
-                // sees it: a failed response goes back as `Ok`.
+                // sees it: a failed response goes back as `Ok`, an error
+                // as it is, which that run classifies without this
+                // middleware's `with_classify` (without one, as here).
                 let unseen = nested::hidden_if(|| {
-                    outcome
-                        .as_ref()
-                        .is_err_and(|failure| !failure.seen_by_outer_run(|_, _| true))
+                    outcome.as_ref().is_err_and(|failure| {
+                        !failure.seen_by_outer_run(|error, kind| {
+                            core::ptr::fn_addr_eq(self.classify, no_classify as FindClassify)
+                                || middleware_error_class(error, no_classify).0 == kind
+                        })
+                    })
                 });
                 // (the middleware makes no attempt spans)
                 let settled = run.settle(policy, outcome, &mut NoNotify, false);

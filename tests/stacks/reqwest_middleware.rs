@@ -916,6 +916,113 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
     }
 }
 
+/// An error type of the user's, with the wait it asks for.
+#[derive(Debug, thiserror::Error)]
+#[error("busy, retry in {0:?}")]
+struct Busy(Duration);
+
+impl Classify for Busy {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
+/// `Busy`, wrapped the way a client library wraps its causes.
+#[derive(Debug, thiserror::Error)]
+#[error("token refresh failed")]
+struct RefreshFailed(#[source] Busy);
+
+fn busy<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    e.downcast_ref::<Busy>().map(|b| b as &dyn Classify)
+}
+
+/// A middleware added after the retry middleware whose first two calls
+/// fail with `RefreshFailed(Busy(wait))` (an auth middleware whose token
+/// service is busy), counting its calls.
+struct FailsTwice {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    wait: Duration,
+}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for FailsTwice {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
+            return Err(reqwest_middleware::Error::Middleware(
+                RefreshFailed(Busy(self.wait)).into(),
+            ));
+        }
+        next.run(req, extensions).await
+    }
+}
+
+/// `RetryMiddleware` and `FailsTwice` after it, on a plain client.
+fn failing_twice(
+    retry: RetryMiddleware<RetryOn>,
+    wait: Duration,
+) -> (
+    ClientWithMiddleware,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let calls = std::sync::Arc::default();
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(retry)
+        .with(FailsTwice {
+            calls: std::sync::Arc::clone(&calls),
+            wait,
+        })
+        .build();
+    (client, calls)
+}
+
+/// An error of another middleware of a type of the user's, found in its
+/// chain of causes by `with_classify` (as the tower layer's finds it): its
+/// kind decides, and its wait is honoured. Without it, the error is
+/// `Unknown`, which `API` does not retry.
+#[tokio::test]
+async fn with_classify_finds_an_error_type_of_yours_in_another_middlewares_error() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::ok_body("clip")]);
+    let (client, calls) = failing_twice(RetryMiddleware::new(&API).with_classify(busy), ms(300));
+    let t0 = Instant::now();
+    let resp = client.get(server.url("/clip")).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "clip");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // the error's 300ms, not the backoff's 50ms
+    assert!(waited(t0.elapsed(), ms(600)), "{:?}", t0.elapsed());
+
+    let (client, calls) = failing_twice(RetryMiddleware::new(&API), ms(300));
+    let err = client.get(server.url("/clip")).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unknown);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Inside a retried call that retries the same kinds, an error only the
+/// middleware's `with_classify` knows is retried by the middleware: the
+/// outer run classifies the `reqwest_middleware::Error` without it
+/// (`Unknown`), so leaving the error to that run lost the retries.
+#[tokio::test]
+async fn inside_a_retried_call_the_middleware_retries_what_only_its_classifier_knows() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::ok_body("clip")]);
+    let (client, calls) = failing_twice(RetryMiddleware::new(&API).with_classify(busy), ms(10));
+    let resp = API
+        .retry(|| client.get(server.url("/clip")).send())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
 /// The tower layer and the middleware take their policy in the same
 /// forms: a `&'static Policy` (`new`), or one function that chooses it at
 /// each request (`from_fn`), the same function for both.
