@@ -413,6 +413,7 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
 /// `io::Error`'s own): write `io::Error::kind(&shared)` for io's kind.
 ///
 /// ```
+/// # #[cfg(feature = "macros")] {
 /// use std::sync::Arc;
 /// use retry_runtime::{Classify, ErrorKind};
 ///
@@ -424,6 +425,7 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
 /// }
 /// let refused = Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
 /// assert_eq!(FetchError::Shared(refused).kind(), ErrorKind::Connect);
+/// # }
 /// ```
 impl<T: Classify + ?Sized> Classify for std::sync::Arc<T> {
     fn kind(&self) -> ErrorKind {

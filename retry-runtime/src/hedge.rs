@@ -138,6 +138,7 @@
 //! use std::time::Duration;
 //! use retry_runtime::Policy;
 //!
+//! # #[cfg(feature = "tokio")]
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
 //! let policy = Policy::new().with_attempts(3).with_hedge(Duration::from_millis(100));
@@ -154,6 +155,7 @@
 //!     .await;
 //! assert_eq!(r, Ok("hedge"));
 //! # }
+//! # #[cfg(not(feature = "tokio"))] fn main() {}
 //! ```
 
 use core::fmt::Display;

@@ -217,6 +217,7 @@ impl Outer {
     /// (`tokio::spawn(outer.scope(async move { .. }))`).
     ///
     /// ```
+    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use retry_runtime::{nested::Outer, Policy};
     /// let outer = Policy::new().retry(|| async { Ok::<_, std::io::Error>(Outer::current()) }).await.unwrap();
@@ -230,6 +231,7 @@ impl Outer {
     /// }));
     /// assert_eq!(task.await.unwrap(), (true, 1)); // left to the outer run
     /// # }
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     pub fn scope<F: core::future::IntoFuture>(self, fut: F) -> impl Future<Output = F::Output> {
         InScope::new(KindSet::from_bits(self.kinds), fut.into_future())

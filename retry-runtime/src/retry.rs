@@ -95,6 +95,7 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// ```
 ///
 /// ```
+/// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use retry_runtime::presets;
 /// // async: the same value, awaited
@@ -108,6 +109,7 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 ///     .await;
 /// assert_eq!(r.unwrap(), 3);
 /// # }
+/// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
 #[must_use = "a retry does nothing until `.call()` or `.await`"]
 pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
@@ -419,6 +421,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::Policy;
+    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
     /// let replicas = Policy::new().with_attempts(2).with_hedge(Duration::from_millis(50));
@@ -430,6 +433,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     ///     .unwrap();
     /// assert_eq!((done.value, done.attempts), ("fast enough", 1));
     /// # }
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     pub async fn hedged<T, E, Fut>(self) -> D::Output
     where
@@ -493,6 +497,7 @@ pin_project! {
     /// `static`) and a `'static` operation.
     ///
     /// ```
+    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::future::IntoFuture;
     /// use retry_runtime::Policy;
@@ -506,6 +511,7 @@ pin_project! {
     /// for task in tasks { results.push(task.await.unwrap()); }
     /// assert_eq!(results, [Ok(10), Err("gone"), Ok(30)]);
     /// # }
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D> {
@@ -526,6 +532,7 @@ pin_project! {
 /// operation, its future, the sleeper or the hook, which need not be `Debug`.
 ///
 /// ```
+/// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::future::{Future, IntoFuture};
 /// use std::task::Poll;
@@ -551,6 +558,7 @@ pin_project! {
 /// assert!(format!("{fut:?}").ends_with("attempts: 1, step: Sleep, .. }"));
 /// assert_eq!(fut.await, Err("down"));
 /// # }
+/// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
 impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
     for RetryFuture<'_, W, G, F, Fut, S, N, D>

@@ -300,6 +300,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// wait.)
 ///
 /// ```
+/// # #[cfg(feature = "macros")] {
 /// use std::sync::{Condvar, Mutex};
 /// use std::time::Duration;
 /// use retry_runtime::{presets, Classify, StopReason};
@@ -339,6 +340,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 ///     .unwrap_err();
 /// assert_eq!((e.attempts, e.reason), (2, StopReason::Permanent));
 /// assert_eq!(e.last_error.to_string(), "stopped by Ctrl-C");
+/// # }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot sleep between sync attempts",

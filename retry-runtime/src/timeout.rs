@@ -89,6 +89,7 @@ impl From<AttemptTimeout> for std::io::Error {
 /// when it returns, with its own answer.
 ///
 /// ```
+/// # #[cfg(feature = "tokio")]
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
 /// use retry_runtime::{timeout, AttemptTimeout};
@@ -96,6 +97,7 @@ impl From<AttemptTimeout> for std::io::Error {
 /// let err = timeout(Duration::from_secs(1), slow).await.unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
 /// # }
+/// # #[cfg(not(feature = "tokio"))] fn main() {}
 /// ```
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 #[inline]
@@ -169,12 +171,14 @@ pin_project! {
 /// Shows the limit; not the attempt or the sleep, which need not be `Debug`.
 ///
 /// ```
+/// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
 /// use retry_runtime::timeout;
 /// let raced = timeout(Duration::from_secs(10), async { Ok::<_, std::io::Error>(7) });
 /// assert_eq!(format!("{raced:?}"), "Timeout { limit: 10s, .. }");
 /// # }
+/// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
 impl<Fut, Sl> fmt::Debug for Timeout<Fut, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
