@@ -59,6 +59,12 @@ const fn preset(
         .checked()
 }
 
+/// The kinds whose `Retry-After` the `api` and `job` presets honour: a
+/// 503's as well as a 429's.
+const SERVER_WAITS: KindSet = KindSet::EMPTY
+    .with(ErrorKind::RateLimited)
+    .with(ErrorKind::Unavailable);
+
 /// 4 attempts, exponential 1s..4s (waits 1s, 2s, 4s).
 ///
 /// ```
@@ -181,15 +187,7 @@ pub const API: Policy<RetryOn> = preset(
     Backoff::exponential(ms(500), s(10)),
     Jitter::Plus(ms(500)),
 )
-.with_retry_after(
-    RetryAfter::DEFAULT
-        .with_kinds(
-            KindSet::EMPTY
-                .with(ErrorKind::RateLimited)
-                .with(ErrorKind::Unavailable),
-        )
-        .with_cap(s(60)),
-);
+.with_retry_after(RetryAfter::DEFAULT.with_kinds(SERVER_WAITS).with_cap(s(60)));
 /// 4 attempts (3 retries), exponential 30s..8m factor 4 (30s, 120s, 480s), plus up to 25%.
 ///
 /// Also retries `Interrupted`, as `db` does: a job whose database work lost
@@ -240,11 +238,7 @@ pub const JOB: Policy<RetryOn> = preset(
 )
 .with_retry_after(
     RetryAfter::DEFAULT
-        .with_kinds(
-            KindSet::EMPTY
-                .with(ErrorKind::RateLimited)
-                .with(ErrorKind::Unavailable),
-        )
+        .with_kinds(SERVER_WAITS)
         .with_cap(s(3600)),
 );
 

@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Ident, TokenStream};
 use quote::ToTokens;
 use syn::Pat;
 
-use crate::item::pinned_mut_ref;
+use crate::item::{mut_ref, pinned_mut_ref};
 
 /// The parameters written `name: &mut T` (a plain name, not `mut`, not in
 /// `clone`; `#[async_trait]` keeps them so, under their names) that `body`
@@ -36,15 +36,6 @@ pub(super) fn mut_ref_params(
     body: TokenStream,
     every: bool,
 ) -> Vec<Ident> {
-    /// The `&mut` of a `&mut T` type (in parentheses or not).
-    fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
-        match ty {
-            syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
-            syn::Type::Group(g) => mut_ref(&g.elem),
-            syn::Type::Paren(p) => mut_ref(&p.elem),
-            _ => None,
-        }
-    }
     // An output that may borrow from a parameter keeps that parameter as
     // it is: a re-borrow would make the returned borrow the attempt's own.
     // (Such a body cannot have moved the parameter and compiled without the

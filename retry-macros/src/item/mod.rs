@@ -255,18 +255,19 @@ fn is_pinned_mut(ty: &syn::Type) -> bool {
     pinned_mut_ref(ty).is_some()
 }
 
+/// The `&mut` of a `&mut T` type (in parentheses or not).
+pub(crate) fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
+    match ty {
+        syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
+        syn::Type::Group(g) => mut_ref(&g.elem),
+        syn::Type::Paren(p) => mut_ref(&p.elem),
+        _ => None,
+    }
+}
+
 /// The `&mut T` of a `Pin<&mut T>` type (by the name `Pin`: the macro
 /// sees no types).
 pub(crate) fn pinned_mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
-    /// The `&mut T` itself (in parentheses or not).
-    fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
-        match ty {
-            syn::Type::Reference(r) => r.mutability.is_some().then_some(r),
-            syn::Type::Group(g) => mut_ref(&g.elem),
-            syn::Type::Paren(p) => mut_ref(&p.elem),
-            _ => None,
-        }
-    }
     match ty {
         syn::Type::Path(p) if p.qself.is_none() => {
             let last = p.path.segments.last()?;
