@@ -445,6 +445,26 @@ pub fn admit_circuit_and_throttle<W, E: FromCircuitOpen + FromThrottled>(
     run.admit(policy)
 }
 
+/// `body()`: a sync `#[retry]` attempt with clones (or pinned re-borrows)
+/// of its own runs the body in a closure of its own, so that the
+/// temporaries of its last expression are dropped when it returns, before
+/// the attempt's locals they may borrow (before Rust 2024 a block's last
+/// expression's temporaries outlived the block's locals).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// let state = Arc::new(Mutex::new(2));
+/// let attempt = || -> Result<u32, ()> {
+///     let state = Arc::clone(&state);
+///     retry_runtime::__private::value_of(|| -> Result<u32, ()> { Ok(*state.lock().unwrap()) })
+/// };
+/// assert_eq!(attempt(), Ok(2));
+/// ```
+#[inline(always)]
+pub fn value_of<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
 /// Nothing, but an async `#[retry]` attempt's block that calls it with
 /// `&mut *self` captures the `&mut self` receiver uniquely: a `&mut Self`,
 /// `Send` when `Self` is, where a body that only reads through `self`

@@ -792,6 +792,28 @@ pub async fn count_pinned_awaited(counter: Pin<&mut u32>) -> Result<u32, CallErr
     ready(bump(counter)).await
 }
 
+/// An unused `&mut` argument, its name `_`-first: its re-borrow draws no
+/// lint (`used_underscore_binding`, `no_effect_underscore_binding`).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub async fn ignores(_v: &mut Vec<u8>) -> Result<u32, CallError> {
+    let n = ready(1).await?;
+    Ok(n)
+}
+
+/// [`ignores`], sync, with a pinned argument.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+pub fn ignores_pinned(_p: Pin<&mut u32>) -> Result<u32, CallError> {
+    flaky(1)
+}
+
 /// Is the answer empty?
 fn is_zero_len(v: &impl fmt::Display) -> bool {
     v.to_string().is_empty()

@@ -116,7 +116,7 @@ impl<'a> Loop<'a> {
             mut_names,
         );
         let outer_clones = if clones_outside(cfg, shape) {
-            outer_clones(cfg, sig)
+            outer_clones(cfg, sig, mut_names)
         } else {
             TokenStream::new()
         };
@@ -629,7 +629,15 @@ impl<'a> Loop<'a> {
 /// design, with the user's span: clippy's `shadow_*` restriction lints
 /// are allowed on this `let` alone.)
 fn reborrows(sig: &syn::Signature, reborrowed: &[Ident], pinned: &[PinnedParam]) -> TokenStream {
-    let allow = quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse)]);
+    // (and the pedantic lints a re-borrow's `let` would draw on the
+    // user's parameter: `_v` named again, `&mut *v` of a `&mut &mut T`)
+    let allow = quote!(#[allow(
+        clippy::shadow_same,
+        clippy::shadow_reuse,
+        clippy::used_underscore_binding,
+        clippy::no_effect_underscore_binding,
+        clippy::mut_mut
+    )]);
     let reborrows = reborrowed.iter().map(|name| {
         let cfgs = param_cfgs(sig, name);
         quote_spanned!(name.span()=> #(#cfgs)* #allow let #name = &mut *#name;)
@@ -650,27 +658,36 @@ fn clones_outside(cfg: &Config, shape: &Shape) -> bool {
     matches!(shape, Shape::Async(_) | Shape::AsyncTrait { .. }) && cfg.hedge.is_none()
 }
 
-/// The name of the clone of `name` an async loop makes before each
-/// attempt's block (hygienic: the body cannot name it).
-fn clone_ident(name: &Ident) -> Ident {
-    ident(&format!("__retry_clone_{name}"))
-}
-
 /// The clones of the parameters named in `clone`, made before an async
-/// attempt's block, which moves them in (see [`attempt_body`]).
-fn outer_clones(cfg: &Config, sig: &syn::Signature) -> TokenStream {
+/// attempt's block under the parameters' names (see [`attempt_body`]), so
+/// that a clone outlives the block: the temporaries of the body's last
+/// expression that borrow it (`state.lock().unwrap().sent`) are dropped
+/// first, as without the attribute (a clone made in the block was dropped
+/// before them, E0597 before Rust 2024). Each binding is `mut`: the user's
+/// `mut` where the parameter had one, else one the block uses to borrow the
+/// clone uniquely (see [`attempt_body`]).
+fn outer_clones(cfg: &Config, sig: &syn::Signature, mut_names: &[(Ident, Span)]) -> TokenStream {
     let clones = cfg.clone.iter().map(|name| {
-        let made = clone_ident(name);
+        // (a `mut` parameter's binding is its own name and `mut`, so that
+        // "remove this `mut`" points there)
+        let binding = match mut_names.iter().find(|(mut_name, _)| mut_name == name) {
+            Some((param, at)) => {
+                let mutability = syn::Token![mut](*at);
+                quote!(#mutability #param)
+            }
+            None => quote!(mut #name),
+        };
         let cfgs = param_cfgs(sig, name);
-        quote_spanned!(name.span()=> #(#cfgs)* let #made = ::core::clone::Clone::clone(&#name);)
+        quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)
     });
     quote!(#(#clones)*)
 }
 
 /// What each attempt runs: its re-borrows (and an async attempt's unique
-/// borrow of `&mut self`), the clones of the parameters named in `clone`,
-/// then the body (its value bound first when the attempt has locals of its
-/// own that it may borrow: `has_pinned`, or clones).
+/// borrow of `&mut self`), the clones of the parameters named in `clone`
+/// (an async attempt's unique borrows of them), then the body (a sync one
+/// in a closure of its own when the attempt has locals it may borrow:
+/// `has_pinned`, or clones).
 fn attempt_body(
     cfg: &Config,
     sig: &syn::Signature,
@@ -691,10 +708,7 @@ fn attempt_body(
     // (A parameter's `#[cfg]`s go on its clone and re-borrow: with the cfg
     // off, there is no parameter to name.)
     // With `clones_outside` (an async loop's attempt, a block of its own),
-    // each clone is made before the block (see [`outer_clones`]) and moved
-    // into it, so the block holds the clone, not a `&` of the parameter
-    // (`Send` only for a `Sync` type: a `RefCell` in the parameter made the
-    // function's future `!Send` where it is `Send` without the attribute).
+    // each clone is made before the block (see [`outer_clones`]).
     let clones = cfg.clone.iter().map(|name| {
         // (a `mut` clone binds the parameter's own name, `mut name` as the
         // signature had it, so "remove this `mut`" points there)
@@ -707,8 +721,19 @@ fn attempt_body(
         };
         let cfgs = param_cfgs(sig, name);
         if clones_outside {
-            let made = clone_ident(name);
-            quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_unrelated)] let #binding = #made;)
+            // A clone the body changes is borrowed uniquely by the block;
+            // one it only reads would be borrowed shared, `Send` only for
+            // a `Sync` type (a `RefCell` in it made the future `!Send`
+            // where it is `Send` without the attribute): a parameter
+            // without `mut` has the block borrow its clone uniquely. (With
+            // the user's `mut` and no change made, rustc says the `mut` is
+            // not needed, as without the attribute.)
+            if mut_names.iter().any(|(mut_name, _)| mut_name == name) {
+                quote!()
+            } else {
+                let p = &cfg.krate;
+                quote_spanned!(name.span()=> #(#cfgs)* #p::__private::borrow_uniquely(&mut #name);)
+            }
         } else {
             quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)
         }
@@ -730,18 +755,24 @@ fn attempt_body(
                 }
                 _ => quote!(),
             };
-            // A clone (or a pinned re-borrow) is a local of the attempt's
-            // own: the body's value is bound before the attempt ends, so
-            // that the temporaries of its last expression
-            // (`state.lock().unwrap().sent`) are dropped before the locals
-            // they borrow, as they are in the function without the
-            // attribute (where those locals are its arguments). Before
-            // Rust 2024 they lived to the end of the enclosing block: E0597.
-            let body = if cfg.clone.is_empty() && !has_pinned {
-                quote!(#block)
-            } else {
-                let value = ident("__retry_body");
-                quote!(let #value = #block; #value)
+            // A sync attempt's clone (or pinned re-borrow) is a local of
+            // its closure: the body runs in a closure of its own
+            // (`value_of`), so that the temporaries of its last expression
+            // (`state.lock().unwrap().sent`) are dropped when it returns,
+            // before the locals they borrow, as they are in the function
+            // without the attribute, where those are its arguments (before
+            // Rust 2024 they lived to the end of the enclosing block:
+            // E0597). Its return type is the attempt's, so the last
+            // expression coerces to it and `return` ends the attempt with
+            // its value, as before. (An async attempt's clones are made
+            // before its block, see [`outer_clones`]; a hedged call's in its
+            // async closure, as before.)
+            let body = match (shape, ret_ty) {
+                (Shape::Sync(_), Some(ty)) if !cfg.clone.is_empty() || has_pinned => {
+                    let p = &cfg.krate;
+                    quote!(#p::__private::value_of(|| -> #ty #block))
+                }
+                _ => quote!(#block),
             };
             quote! {
                 #pin_output

@@ -41,6 +41,7 @@ pub(super) fn mut_ref_params(
     // (Such a body cannot have moved the parameter and compiled without the
     // attribute's re-borrow either: the output's borrow and the move
     // conflict.)
+    let output_ty = output;
     let output = output.map(OutputLifetimes::of);
     let candidates: Vec<&Ident> = sig
         .inputs
@@ -63,7 +64,10 @@ pub(super) fn mut_ref_params(
             _ => None,
         })
         .collect();
-    if candidates.is_empty() || every {
+    // (all of them: an async attempt's, unless the output may hold a
+    // borrow the macro cannot see; see `hides_lifetime`)
+    let hidden = output_ty.is_some_and(|o| hides_lifetime(o, &sig.generics));
+    if candidates.is_empty() || (every && !hidden) {
         return candidates.into_iter().cloned().collect();
     }
     let mut moved = Vec::new();
@@ -93,9 +97,14 @@ pub(super) fn unique_receiver(sig: &syn::Signature, output: Option<&syn::Type>) 
         },
         _ => return false,
     };
-    match output.map(OutputLifetimes::of) {
+    match output {
         None => true,
-        Some(output) => !output.elided && !output_may_borrow(sig, &output, lifetime),
+        Some(ty) => {
+            let lifetimes = OutputLifetimes::of(ty);
+            !lifetimes.elided
+                && !hides_lifetime(ty, &sig.generics)
+                && !output_may_borrow(sig, &lifetimes, lifetime)
+        }
     }
 }
 
@@ -200,6 +209,64 @@ impl OutputLifetimes {
         };
         walk(output.to_token_stream(), &mut out);
         out
+    }
+}
+
+/// May `output` hold a borrow whose lifetime is not written in it? A
+/// path that may carry one elided (`Cow<str>`, `Iter<u8>`, `Ref<u8>`: a
+/// generic type not known to be free of lifetimes, whose first argument is
+/// a type), `Self` (`impl<'a> H<'a>`'s `-> Result<Self, E>`), a generic
+/// type parameter (`T: From<&'a Vec<u8>>`), a qualified path or an
+/// `impl Trait` (which captures the lifetimes in scope). An async attempt
+/// does not re-borrow a `&mut` argument it would not have to (one it only
+/// reads) when the output may borrow from it so: a borrow returned from the
+/// attempt would be of its re-borrow, which the next attempt needs again
+/// (E0524/E0499). A path hiding a lifetime without any argument (`View`,
+/// for `View<'a>`) is not seen (rustc warns about it from 1.89,
+/// `mismatched_lifetime_syntaxes`).
+fn hides_lifetime(output: &syn::Type, generics: &syn::Generics) -> bool {
+    /// Generic types that hold no lifetime of their own: only their
+    /// arguments can.
+    const LIFETIME_FREE: [&str; 13] = [
+        "Result", "Option", "Vec", "Box", "Arc", "Rc", "HashMap", "HashSet", "BTreeMap",
+        "BTreeSet", "VecDeque", "Pin", "Mutex",
+    ];
+    let is_param = |ident: &Ident| generics.type_params().any(|p| p.ident == *ident);
+    match output {
+        syn::Type::Path(p) => {
+            if p.qself.is_some() {
+                return true;
+            }
+            let segments = &p.path.segments;
+            if let [only] = segments.iter().collect::<Vec<_>>()[..] {
+                if only.ident == "Self" || is_param(&only.ident) {
+                    return true;
+                }
+            }
+            segments.iter().any(|segment| match &segment.arguments {
+                syn::PathArguments::AngleBracketed(args) => {
+                    let lifetime_first =
+                        matches!(args.args.first(), Some(syn::GenericArgument::Lifetime(_)));
+                    let known = LIFETIME_FREE.iter().any(|name| segment.ident == name);
+                    (!lifetime_first && !known)
+                        || args.args.iter().any(|arg| match arg {
+                            syn::GenericArgument::Type(t) => hides_lifetime(t, generics),
+                            syn::GenericArgument::AssocType(a) => hides_lifetime(&a.ty, generics),
+                            _ => false,
+                        })
+                }
+                syn::PathArguments::Parenthesized(_) => true,
+                syn::PathArguments::None => segment.ident == "Self",
+            })
+        }
+        syn::Type::ImplTrait(_) => true,
+        syn::Type::Reference(r) => hides_lifetime(&r.elem, generics),
+        syn::Type::Tuple(t) => t.elems.iter().any(|t| hides_lifetime(t, generics)),
+        syn::Type::Array(a) => hides_lifetime(&a.elem, generics),
+        syn::Type::Slice(s) => hides_lifetime(&s.elem, generics),
+        syn::Type::Paren(p) => hides_lifetime(&p.elem, generics),
+        syn::Type::Group(g) => hides_lifetime(&g.elem, generics),
+        _ => false,
     }
 }
 

@@ -265,11 +265,23 @@ pub(crate) fn mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
     }
 }
 
+/// Is `path` `core::pin::Pin` as written: `Pin`, `pin::Pin`,
+/// `std::pin::Pin` or `core::pin::Pin` (a type of one's own named `Pin`,
+/// `my::Pin`, is not)?
+fn is_pin_path(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    matches!(
+        names[..],
+        ["Pin"] | ["pin", "Pin"] | ["std" | "core", "pin", "Pin"]
+    )
+}
+
 /// The `&mut T` of a `Pin<&mut T>` type (by the name `Pin`: the macro
 /// sees no types).
 pub(crate) fn pinned_mut_ref(ty: &syn::Type) -> Option<&syn::TypeReference> {
     match ty {
-        syn::Type::Path(p) if p.qself.is_none() => {
+        syn::Type::Path(p) if p.qself.is_none() && is_pin_path(&p.path) => {
             let last = p.path.segments.last()?;
             let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
                 return None;

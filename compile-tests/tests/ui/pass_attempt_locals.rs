@@ -1,0 +1,152 @@
+// What each attempt makes of its own (clones, re-borrows of `&mut` and
+// pinned arguments, a unique borrow of `&mut self`) changes nothing the
+// function without the attribute accepts: the body's last expression still
+// coerces to the return type, a body ending in `return` draws no warning,
+// a return type that borrows from an argument through a lifetime it does
+// not spell out still compiles, a raw identifier can be cloned, and a type
+// of the user's own named `Pin` is not taken for `core::pin::Pin`.
+#![deny(warnings)]
+
+use std::borrow::Cow;
+use std::fmt;
+use std::pin::Pin;
+
+use retry_runtime::retry;
+
+#[derive(Debug)]
+pub struct E;
+
+impl fmt::Display for E {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("e")
+    }
+}
+
+pub trait Tr {}
+impl Tr for u32 {}
+impl Tr for usize {}
+
+// ---- the body's last expression coerces to the return type ----
+
+#[retry(attempts = 2, backoff = "none", clone = s)]
+pub fn boxed(s: String) -> Result<Box<dyn Tr + Send>, E> {
+    Ok(Box::new(s.len()))
+}
+
+#[retry(attempts = 2, backoff = "none", clone = s)]
+pub async fn boxed_async(s: String) -> Result<Box<dyn Tr + Send>, E> {
+    tokio::task::yield_now().await;
+    Ok(Box::new(s.len()))
+}
+
+#[retry(attempts = 2, backoff = "none")]
+pub fn pinned_boxed(p: Pin<&mut u32>) -> Result<Box<dyn Tr>, E> {
+    Ok(Box::new(*p))
+}
+
+#[retry(attempts = 2, backoff = "none", clone = n)]
+pub fn closure(n: u32) -> Result<Box<dyn Fn(u32) -> u32>, E> {
+    Ok(Box::new(move |x| x + n))
+}
+
+#[retry(attempts = 2, backoff = "none", clone = s)]
+pub fn slice(s: String) -> Result<&'static [u8], E> {
+    let _ = s;
+    Ok(&[1, 2, 3])
+}
+
+// ---- a body that ends in `return` ----
+
+#[retry(attempts = 2, backoff = "none", clone = s)]
+pub fn returns(s: String) -> Result<usize, E> {
+    return Ok(s.len());
+}
+
+#[retry(attempts = 2, backoff = "none", clone = s)]
+pub async fn returns_async(s: String) -> Result<usize, E> {
+    tokio::task::yield_now().await;
+    return Ok(s.len());
+}
+
+#[retry(attempts = 2, backoff = "none")]
+pub fn pinned_returns(p: Pin<&mut u32>) -> Result<u32, E> {
+    return Ok(*p);
+}
+
+// ---- a return type that borrows through a lifetime it does not spell out ----
+
+pub struct H<'a>(pub &'a [u8]);
+
+impl<'a> H<'a> {
+    #[retry(attempts = 2, backoff = "none")]
+    pub async fn make(x: &'a mut Vec<u8>) -> Result<Self, E> {
+        tokio::task::yield_now().await;
+        Ok(H(&x[..]))
+    }
+}
+
+#[retry(attempts = 2, backoff = "none")]
+pub async fn converted<'a, T: From<&'a Vec<u8>>>(x: &'a mut Vec<u8>) -> Result<T, E> {
+    tokio::task::yield_now().await;
+    Ok(T::from(&*x))
+}
+
+pub struct Named {
+    pub s: String,
+}
+
+#[async_trait::async_trait]
+pub trait Show {
+    async fn show(&mut self) -> Result<Cow<'_, str>, E>;
+}
+
+#[async_trait::async_trait]
+impl Show for Named {
+    #[retry(attempts = 2, backoff = "none")]
+    async fn show(&mut self) -> Result<Cow<'_, str>, E> {
+        tokio::task::yield_now().await;
+        Ok(Cow::Borrowed(&self.s))
+    }
+}
+
+// ---- a raw identifier in `clone` ----
+
+#[retry(attempts = 2, backoff = "none", clone = r#type)]
+pub async fn raw(r#type: String) -> Result<usize, E> {
+    tokio::task::yield_now().await;
+    Ok(r#type.len())
+}
+
+// ---- a type of one's own named `Pin` ----
+
+pub mod my {
+    pub struct Pin<T>(pub T);
+}
+
+#[retry(attempts = 2, backoff = "none")]
+pub fn own_pin(p: my::Pin<&mut u32>) -> Result<u32, E> {
+    Ok(*p.0)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(boxed("ab".into()).is_ok());
+    assert!(rt.block_on(boxed_async("ab".into())).is_ok());
+    let mut n = 3;
+    assert!(pinned_boxed(Pin::new(&mut n)).is_ok());
+    assert_eq!(closure(2).map(|f| f(1)).ok(), Some(3));
+    assert_eq!(slice(String::new()).ok(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(returns("abc".into()).ok(), Some(3));
+    assert_eq!(rt.block_on(returns_async("abc".into())).ok(), Some(3));
+    assert_eq!(pinned_returns(Pin::new(&mut n)).ok(), Some(3));
+    let mut v = vec![1, 2];
+    assert_eq!(rt.block_on(H::make(&mut v)).map(|h| h.0.len()).ok(), Some(2));
+    let mut w = vec![1u8];
+    let c: Result<Cow<'_, [u8]>, E> = rt.block_on(converted(&mut w));
+    assert!(c.is_ok());
+    let mut named = Named { s: "x".into() };
+    assert_eq!(rt.block_on(named.show()).ok().as_deref(), Some("x"));
+    assert_eq!(rt.block_on(raw("ab".into())).ok(), Some(2));
+    let mut m = 4;
+    assert_eq!(own_pin(my::Pin(&mut m)).ok(), Some(4));
+}
