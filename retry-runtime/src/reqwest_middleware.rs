@@ -707,12 +707,16 @@ where
                 // Left to a retried call around this one only if that run
                 // sees it: a failed response goes back as `Ok`, an error
                 // as it is, which that run classifies without this
-                // middleware's `with_classify` (without one, as here).
+                // middleware's `with_classify` (without one, as here):
+                // seen, when it classifies it as the middleware did, or as
+                // a kind it retries anyway (a run that retries every error).
                 let unseen = nested::hidden_if(|| {
                     outcome.as_ref().is_err_and(|failure| {
                         !failure.seen_by_outer_run(|error, kind| {
-                            core::ptr::fn_addr_eq(self.classify, no_classify as FindClassify)
-                                || middleware_error_class(error, no_classify).0 == kind
+                            core::ptr::fn_addr_eq(self.classify, no_classify as FindClassify) || {
+                                let seen = middleware_error_class(error, no_classify).0;
+                                seen == kind || nested::outer_retries(Some(seen))
+                            }
                         })
                     })
                 });

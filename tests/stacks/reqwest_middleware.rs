@@ -945,6 +945,8 @@ fn busy<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify
 struct FailsTwice {
     calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     wait: Duration,
+    // (how many first calls fail: 2, or all of them)
+    fails: usize,
 }
 
 #[async_trait::async_trait]
@@ -955,7 +957,7 @@ impl reqwest_middleware::Middleware for FailsTwice {
         extensions: &mut http::Extensions,
         next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.fails {
             return Err(reqwest_middleware::Error::Middleware(
                 RefreshFailed(Busy(self.wait)).into(),
             ));
@@ -972,6 +974,18 @@ fn failing_twice(
     ClientWithMiddleware,
     std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) {
+    failing_first(retry, wait, 2)
+}
+
+/// `RetryMiddleware` and a `FailsTwice` whose first `fails` calls fail.
+fn failing_first(
+    retry: RetryMiddleware<RetryOn>,
+    wait: Duration,
+    fails: usize,
+) -> (
+    ClientWithMiddleware,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
     let calls = std::sync::Arc::default();
     let inner = reqwest::Client::builder().no_proxy().build().unwrap();
     let client = ClientBuilder::new(inner)
@@ -979,6 +993,7 @@ fn failing_twice(
         .with(FailsTwice {
             calls: std::sync::Arc::clone(&calls),
             wait,
+            fails,
         })
         .build();
     (client, calls)
@@ -1021,6 +1036,25 @@ async fn inside_a_retried_call_the_middleware_retries_what_only_its_classifier_k
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// The same inside a retried call that retries every error: the outer run
+/// sees the error (as Unknown) and retries it, so the middleware leaves it
+/// to that run: 3 outer attempts of one middleware attempt each, not 3 x 3.
+#[tokio::test]
+async fn inside_a_run_retrying_every_error_the_middleware_leaves_its_classifiers_errors_to_it() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::ok_body("clip")]);
+    let (client, calls) = failing_first(
+        RetryMiddleware::new(&API).with_classify(busy),
+        ms(1),
+        usize::MAX,
+    );
+    let every = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let r = every.retry(|| client.get(server.url("/clip")).send()).await;
+    assert!(r.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(server.hits("/clip"), 0);
 }
 
 /// The tower layer and the middleware take their policy in the same

@@ -1421,6 +1421,26 @@ async fn inside_a_retried_call_the_layer_retries_what_only_its_classifier_knows(
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
 
+/// An error only the layer's `with_classify` knows, inside a retried call
+/// that retries every error: the outer run sees it (as Unknown) and
+/// retries it, so the layer leaves it to that run: 3 outer attempts of one
+/// layer attempt each, not 3 x 4.
+#[tokio::test(start_paused = true)]
+async fn inside_a_run_retrying_every_error_the_layer_leaves_its_classifiers_errors_to_it() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer().with_classify(busy))
+        .service(tower::service_fn(move |_: Request<()>| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Err::<Response<()>, _>(Upstream(Busy(ms(10)))))
+        }));
+    let every = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let r = every.retry(|| svc.clone().oneshot(Request::new(()))).await;
+    assert!(r.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
 /// An error the outer run sees as the layer does is still left to it:
 /// 4 outer attempts of one layer attempt each, not 16.
 #[tokio::test(start_paused = true)]

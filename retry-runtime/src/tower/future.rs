@@ -310,13 +310,17 @@ where
                     // Left to a retried call around this one only if that
                     // run sees it: a failed response goes back as `Ok`, and
                     // an error as `Error::Inner`, which it classifies
-                    // without this layer's `with_classify`.
+                    // without this layer's `with_classify`: seen, when it
+                    // classifies it as the layer did, or as a kind it
+                    // retries anyway (a run that retries every error).
                     // (Without `with_classify`, the outer run sees it as the
                     // layer did: not classified again, nor logged again.)
                     let _unseen = nested::hidden_if(|| {
                         !failure.seen_by_outer_run(|error, kind| {
-                            core::ptr::fn_addr_eq(*this.classify, no_classify as FindClassify)
-                                || classify_error(error, no_classify).0 == kind
+                            core::ptr::fn_addr_eq(*this.classify, no_classify as FindClassify) || {
+                                let seen = classify_error(error, no_classify).0;
+                                seen == kind || nested::outer_retries(Some(seen))
+                            }
                         })
                     });
                     // Judged where it lies (not moved through the run's
