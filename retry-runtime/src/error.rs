@@ -207,6 +207,16 @@ impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> RetryError<E> {
     /// finds it). So `?` takes it into a `Box<dyn Error + Send + Sync>` or
     /// an `anyhow::Result`; the type is not named: box it to keep it.
     ///
+    /// Limits: the last error must convert into a `Box<dyn Error + Send +
+    /// Sync>` (a plain `Box<dyn Error>` does not: `.map_err(|e|
+    /// e.into_inner())` keeps it, without the attempts); the result is not
+    /// a `RetryError`, so `downcast_ref::<RetryError<E>>()` does not find
+    /// the attempts and the stop reason (for an error type that is itself
+    /// an error, `?` on the `RetryError` keeps them); and a report that
+    /// prints the whole chain (`{:#}`, anyhow's) shows the last error's
+    /// message twice, in this message and as its source, as it does for a
+    /// `RetryError`.
+    ///
     /// ```
     /// use std::{error::Error, io};
     /// use retry_runtime::{Classify, ErrorKind, Policy, RetryError};

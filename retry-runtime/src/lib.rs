@@ -195,19 +195,19 @@ pub mod __private;
 
 // The README's examples, compiled and run as this crate's doctests, so a
 // snippet the API has left behind fails CI. Every block is a complete
-// example (no `ignore`); one that needs an optional feature is gated inside
-// by a hidden `# #[cfg(feature = "...")]` line, so `cargo test --doc` passes
-// with the default features too, and without them: `macros` for
-// `#[retry]` and `#[derive(Classify)]`, `tokio` for an async example (a
-// tokio program, or one that reads tokio's paused clock; the rustdoc
-// examples that run on any timer are gated on any of the three). CI runs
-// the doctests with `--no-default-features --features macros,smol` too;
-// `macros`, `macros,futures-timer` and `smol` alone pass as well. (A block
-// with a `main` of its own is put in a hidden `mod doc`, which a hidden
-// `main` runs.) GitHub shows hidden lines as they are: keep them to those
-// gates. A block that is not Rust is fenced as `sh`, `toml` or `text` (a
-// bare fence is compiled as Rust).
-#[cfg(doctest)]
+// example (no `ignore`); one that needs an optional feature beyond the
+// default ones and `macros` is gated inside by a hidden
+// `# #[cfg(feature = "...")]` line. The README is a user's first read and
+// GitHub shows hidden lines as they are, so its blocks carry no other
+// gate: they are tested with `macros` and `tokio` on (the default set
+// with `macros`, and `--all-features`, which CI runs), not in the runs
+// without them (`--no-default-features --features macros,smol` in CI,
+// where the rustdoc examples are gated as needed: `macros` for `#[retry]`
+// and `#[derive(Classify)]`, `tokio` for one that reads tokio's paused
+// clock, any timer feature for one that runs on any). A block that is not
+// Rust is fenced as `sh`, `toml` or `text` (a bare fence is compiled as
+// Rust).
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

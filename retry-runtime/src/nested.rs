@@ -132,6 +132,13 @@ thread_local! {
 /// if it ran inside their attempt (see the [module docs](self)). Read it
 /// with [`Outer::current`] inside the attempt; it is `Copy` and `Send`.
 ///
+/// Only for work the attempt waits for (joins or awaits) before it ends:
+/// the outer run retries an error it is handed through the attempt's own
+/// result. A detached task (spawned and not awaited) given an `Outer`
+/// leaves its errors to a run that has moved on or finished: its retried
+/// calls make one attempt each (`StopReason::Deferred`), and nobody
+/// retries them. Let such work keep its own retries.
+///
 /// ```
 /// use retry_runtime::{nested::Outer, Backoff, Policy, testing};
 /// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);

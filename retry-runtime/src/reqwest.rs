@@ -235,8 +235,8 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
 /// `Retry-After` header asked for, its URL, and the start of its body.
 ///
 /// Its [`Classify::kind`] is its status code's ([`classify_status`]: 429
-/// RateLimited, 408 Timeout, 500/502/503/504, 529 and 520-524 Unavailable,
-/// other 4xx and 5xx Permanent) and its [`Classify::retry_after`] the header's wait, so a policy
+/// RateLimited, 408 Timeout, 500/502/503/504, 529, 520-524 and 425
+/// Unavailable, other 4xx and 5xx Permanent) and its [`Classify::retry_after`] the header's wait, so a policy
 /// retrying `RateLimited` waits what the server asked for, capped by the
 /// policy's [`RetryAfter`](crate::RetryAfter).
 ///

@@ -94,7 +94,12 @@ pub type AttemptFailure = Failure<Response, Error>;
 /// of your own, `const { &POLICY.with_attempts(3) }`) is `'static` as it
 /// is; one built at run time (from configuration) is made `'static` once,
 /// at start-up, with `Box::leak` or a `std::sync::OnceLock`. A function
-/// that chooses the policy ([`from_fn`](Self::from_fn)) fits both.
+/// that chooses the policy ([`from_fn`](Self::from_fn)) fits both. A
+/// service that builds clients again and again (per tenant, at each
+/// configuration reload) and leaks a policy for each would leak one per
+/// build: keep the policies it chooses among in a table made once (a
+/// `static` array, a `OnceLock<HashMap<..>>`) and hand out references into
+/// it.
 ///
 /// ```
 /// use std::time::Duration;

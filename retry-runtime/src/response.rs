@@ -122,8 +122,8 @@ impl ResponseFailure {
 /// Implemented for `http::Response<B>` and (feature `reqwest`)
 /// `reqwest::Response` by status: 1xx, 2xx and 3xx are successes; 4xx and
 /// 5xx failures classified by [`classify_status`] (429 RateLimited, 408
-/// Timeout, 500/502/503/504, 529 and 520-524 Unavailable, other 4xx and 5xx
-/// Permanent); a
+/// Timeout, 500/502/503/504, 529, 520-524 and 425 Unavailable, other 4xx
+/// and 5xx Permanent); a
 /// status outside those classes (600 to 999) is a failure of kind
 /// `Unknown`. Implement it for the responses of a service of your own.
 ///

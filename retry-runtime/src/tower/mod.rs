@@ -133,7 +133,9 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 /// preset, a policy of your own, `const { POLICY.with_attempts(3) }`) is
 /// `'static` as it is. A policy built at run time (from configuration) is
 /// made `'static` once, at start-up, with `Box::leak` or a
-/// `std::sync::OnceLock`.
+/// `std::sync::OnceLock` (a service that builds layers again and again,
+/// per tenant or at each configuration reload, keeps the policies it
+/// chooses among in a table made once, rather than leaking one per build).
 ///
 /// ```
 /// use std::time::Duration;
