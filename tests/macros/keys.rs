@@ -731,6 +731,58 @@ fn a_clone_type_named_transaction_may_be_a_cloned_mut_parameter() {
     assert_eq!(calls(), 2);
 }
 
+/// A clone whose drop is seen: each attempt's clone is dropped when the
+/// attempt ends, before the retry's hook, as the attempt's own values are
+/// (async clones are made before the attempt's block: they still end with
+/// it).
+struct Noted(&'static std::sync::Mutex<Vec<&'static str>>);
+
+impl Clone for Noted {
+    fn clone(&self) -> Self {
+        Noted(self.0)
+    }
+}
+
+impl Drop for Noted {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().push("clone dropped");
+    }
+}
+
+static NOTES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+fn note_retry(_: &retry_runtime::RetryEvent<'_>) {
+    NOTES.lock().unwrap().push("before_sleep");
+}
+
+#[retry(attempts = 2, backoff = "none", clone = noted, before_sleep = note_retry)]
+async fn noted_async(noted: Noted) -> Result<usize, Fail> {
+    let _ = &noted;
+    tokio::task::yield_now().await;
+    step().map(|n| n as usize)
+}
+
+#[retry(attempts = 2, backoff = "none", clone = noted, before_sleep = note_retry)]
+fn noted_sync(noted: Noted) -> Result<usize, Fail> {
+    let _ = &noted;
+    step().map(|n| n as usize)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempts_clone_is_dropped_before_the_retry_is_announced() {
+    NOTES.lock().unwrap().clear();
+    script(&[Timeout]);
+    assert_eq!(noted_async(Noted(&NOTES)).await, Ok(2));
+    script(&[Timeout]);
+    assert_eq!(noted_sync(Noted(&NOTES)), Ok(2));
+    let notes = NOTES.lock().unwrap().clone();
+    let first_attempt = ["clone dropped", "before_sleep", "clone dropped"];
+    // each run: the first attempt's clone, the hook, the second's clone,
+    // then the argument itself
+    assert_eq!(notes[..3], first_attempt, "{notes:?}");
+    assert_eq!(notes[4..7], first_attempt, "{notes:?}");
+}
+
 // ---------- crate ----------
 
 mod renamed {

@@ -814,6 +814,28 @@ pub fn ignores_pinned(_p: Pin<&mut u32>) -> Result<u32, CallError> {
     flaky(1)
 }
 
+/// An async clone rebound by the body.
+///
+/// Clippy sees the user's `let` as it sees it without the attribute
+/// (`shadow_reuse`, expected here), not as shadowing an unrelated binding
+/// (`shadow_unrelated`, denied).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[expect(
+    clippy::shadow_reuse,
+    reason = "the user's own rebinding, linted as without the attribute"
+)]
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout, clone = body)]
+pub async fn trimmed(body: String) -> Result<usize, CallError> {
+    let body = body.trim().to_owned();
+    let n = ready(1).await?;
+    Ok(body
+        .len()
+        .saturating_add(usize::try_from(n).unwrap_or_default()))
+}
+
 /// Is the answer empty?
 fn is_zero_len(v: &impl fmt::Display) -> bool {
     v.to_string().is_empty()

@@ -109,6 +109,96 @@ impl Show for Named {
     }
 }
 
+// ---- a lifetime a borrow reaches by another route than the output ----
+
+#[retry(attempts = 2, backoff = "none")]
+pub async fn index<'a>(cache: &mut Vec<&'a [u8]>, buf: &'a mut Vec<u8>) -> Result<usize, E> {
+    tokio::task::yield_now().await;
+    cache.push(&buf[..]);
+    Ok(cache.len())
+}
+
+pub struct Item {
+    pub name: String,
+}
+
+pub struct Reg<'a> {
+    pub names: Vec<&'a str>,
+}
+
+impl<'a> Reg<'a> {
+    // the impl's lifetime, on an argument
+    #[retry(attempts = 2, backoff = "none")]
+    pub async fn add(&mut self, item: &'a mut Item) -> Result<usize, E> {
+        tokio::task::yield_now().await;
+        self.names.push(&item.name);
+        Ok(self.names.len())
+    }
+
+    // the receiver's lifetime, named by another argument
+    #[retry(attempts = 2, backoff = "none")]
+    pub async fn link<'b>(&'b mut self, out: &mut Vec<&'b str>) -> Result<usize, E> {
+        tokio::task::yield_now().await;
+        out.push("linked");
+        let _ = &self.names;
+        Ok(out.len())
+    }
+}
+
+pub trait Parse<'a> {
+    type Out;
+    fn parse(bytes: &'a [u8]) -> Self::Out;
+}
+
+impl<'a> Parse<'a> for u8 {
+    type Out = &'a [u8];
+    fn parse(bytes: &'a [u8]) -> &'a [u8] {
+        bytes
+    }
+}
+
+// an associated type of a generic parameter
+#[retry(attempts = 2, backoff = "none")]
+pub async fn parse_it<'a, P: Parse<'a>>(x: &'a mut Vec<u8>) -> Result<P::Out, E> {
+    tokio::task::yield_now().await;
+    Ok(P::parse(&x[..]))
+}
+
+// ---- a `policy = ..` closure that reads the receiver or an argument ----
+
+pub struct Strict {
+    pub strict: bool,
+    pub n: usize,
+}
+
+impl Strict {
+    #[retry(policy = retry_runtime::Policy::new().with_attempts(2).retry_if(|_: &E| !self.strict))]
+    pub async fn call(&mut self) -> Result<usize, E> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        Ok(self.n)
+    }
+}
+
+#[retry(policy = retry_runtime::Policy::new().with_attempts(2).retry_if(|_: &E| !conf.strict))]
+pub async fn configured(conf: &mut Strict) -> Result<usize, E> {
+    conf.n += 1;
+    tokio::task::yield_now().await;
+    Ok(conf.n)
+}
+
+// ---- a `mut` pinned argument through a re-export ----
+
+pub mod prelude {
+    pub use std::pin::Pin;
+}
+
+#[retry(attempts = 2, backoff = "none")]
+pub fn re_exported(mut p: prelude::Pin<&mut u32>) -> Result<u32, E> {
+    p.set(1);
+    Ok(*p)
+}
+
 // ---- a raw identifier in `clone` ----
 
 #[retry(attempts = 2, backoff = "none", clone = r#type)]
@@ -149,4 +239,18 @@ fn main() {
     assert_eq!(rt.block_on(raw("ab".into())).ok(), Some(2));
     let mut m = 4;
     assert_eq!(own_pin(my::Pin(&mut m)).ok(), Some(4));
+    let (mut cache, mut buf) = (Vec::new(), vec![1u8]);
+    assert_eq!(rt.block_on(index(&mut cache, &mut buf)).ok(), Some(1));
+    let mut item = Item { name: "i".into() };
+    let mut reg = Reg { names: Vec::new() };
+    assert_eq!(rt.block_on(reg.add(&mut item)).ok(), Some(1));
+    let mut out = Vec::new();
+    assert_eq!(rt.block_on(reg.link(&mut out)).ok(), Some(1));
+    let mut bytes = vec![1u8, 2];
+    assert_eq!(rt.block_on(parse_it::<u8>(&mut bytes)).ok().map(<[u8]>::len), Some(2));
+    let mut strict = Strict { strict: true, n: 0 };
+    assert_eq!(rt.block_on(strict.call()).ok(), Some(1));
+    assert_eq!(rt.block_on(configured(&mut strict)).ok(), Some(2));
+    let mut q = 0;
+    assert_eq!(re_exported(prelude::Pin::new(&mut q)).ok(), Some(1));
 }

@@ -440,7 +440,6 @@ impl<'a> Loop<'a> {
         let reject_if_open = self.reject_if_open();
         let (open_span, enter_span) = self.open_and_enter_span();
         let bind_attempt = self.bind_attempt();
-        let outer_clones = &self.outer_clones;
         // (a body awaited by the loop itself re-borrows in the loop)
         let awaited_reborrows = self.awaited.as_ref().map(|_| &self.reborrows);
         // A body awaited by the loop itself has no `async` block whose output
@@ -451,7 +450,17 @@ impl<'a> Loop<'a> {
             (Some(_), Some(ty)) => Some(quote!(: #ty)),
             _ => None,
         };
-        let attempt = self.async_attempt();
+        // The clones live as long as the attempt (made before its block,
+        // dropped when it ends: before the decision, its log line and
+        // hooks, as when they were made in the block).
+        let attempt = if self.outer_clones.is_empty() {
+            self.async_attempt()
+        } else {
+            let outer_clones = &self.outer_clones;
+            let attempt = self.async_attempt();
+            let out = ident("__retry_out");
+            quote!({ #outer_clones let #out = #attempt; #out })
+        };
         let attempt_finished = self.attempt_finished();
         let decide = self.decide();
         quote! {
@@ -464,7 +473,6 @@ impl<'a> Loop<'a> {
                 let #wait = {
                     #open_span
                     #bind_attempt
-                    #outer_clones
                     #awaited_reborrows
                     let #result #result_ty = #attempt;
                     #enter_span
@@ -675,7 +683,13 @@ fn outer_clones(cfg: &Config, sig: &syn::Signature, mut_names: &[(Ident, Span)])
                 let mutability = syn::Token![mut](*at);
                 quote!(#mutability #param)
             }
-            None => quote!(mut #name),
+            // (the `mut` at the parameter's name: clippy's `shadow_*`
+            // lints then see the user's own rebinding of the clone as they
+            // see it of the parameter without the attribute)
+            None => {
+                let mutability = syn::Token![mut](name.span());
+                quote!(#mutability #name)
+            }
         };
         let cfgs = param_cfgs(sig, name);
         quote_spanned!(name.span()=> #(#cfgs)* #[allow(clippy::shadow_reuse)] let #binding = ::core::clone::Clone::clone(&#name);)

@@ -130,6 +130,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // of them, and a `&mut self` receiver, so that its block borrows them
     // uniquely and stays `Send`): each attempt re-borrows them (not in a
     // hedged call, whose attempts may run side by side).
+    let captured = policy_captures(cfg);
     let reborrowed = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
         Shape::Sync(block) | Shape::Async(block) => {
@@ -138,7 +139,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 ReturnType::Default => None,
             };
             let every = matches!(shape, Shape::Async(_));
-            mut_ref_params(&func.sig, output, &cfg.clone, block.stream(), every)
+            mut_ref_params(
+                &func.sig,
+                output,
+                &cfg.clone,
+                block.stream(),
+                every,
+                &captured,
+            )
         }
         Shape::AsyncTrait { each, .. } => {
             // the output the method declared: `Output = T` in async-trait's
@@ -147,9 +155,17 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 ReturnType::Type(_, ty) => future_output(ty),
                 ReturnType::Default => None,
             };
-            mut_ref_params(&func.sig, output, &cfg.clone, quote!(#(#each)*), true)
+            mut_ref_params(
+                &func.sig,
+                output,
+                &cfg.clone,
+                quote!(#(#each)*),
+                true,
+                &captured,
+            )
         }
     };
+    let captured_self = captured.iter().any(|name| name == "self");
     // The `&mut self` receiver an async attempt borrows uniquely: `self`,
     // or async-trait's rebind of it, `__self`.
     let unique_self = match &shape {
@@ -162,7 +178,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             };
             func.sig
                 .receiver()
-                .filter(|_| unique_receiver(&func.sig, output))
+                .filter(|_| unique_receiver(&func.sig, output, captured_self))
                 .map(|r| r.self_token.to_token_stream())
         }
         Shape::AsyncTrait { rebinds, .. } => {
@@ -177,7 +193,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 },
                 _ => None,
             });
-            rebound_self.filter(|_| unique_receiver(&func.sig, output))
+            rebound_self.filter(|_| unique_receiver(&func.sig, output, captured_self))
         }
     };
     // The `Pin<&mut T>` parameters: each attempt re-borrows them (not in
@@ -290,6 +306,37 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
         #by_value
         #vis #sig #braces
     }
+}
+
+/// The names a closure in `policy = EXPR` may capture (every identifier
+/// of an expression with a closure in it: `retry_if(|_| !self.strict)`):
+/// the closure borrows them beside the attempt, which must not then borrow
+/// them uniquely (E0500 "closure requires unique access").
+fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
+    fn idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
+        for tt in tokens {
+            match tt {
+                proc_macro2::TokenTree::Ident(i) => out.push(i),
+                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    fn has_closure(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '|',
+            proc_macro2::TokenTree::Group(g) => has_closure(g.stream()),
+            _ => false,
+        })
+    }
+    let mut out = Vec::new();
+    if let validate::Base::Policy(expr) = &cfg.base {
+        let tokens = expr.to_token_stream();
+        if has_closure(tokens.clone()) {
+            idents(tokens, &mut out);
+        }
+    }
+    out
 }
 
 /// `#[async_trait]`'s rebinds of the arguments (`let mut v = v;`), each

@@ -29,12 +29,18 @@ use crate::item::{mut_ref, pinned_mut_ref};
 /// `&`), `Send` only when `T` is `Sync`: a `Cell`, a `Box<dyn Fn + Send>`
 /// field made the function's future `!Send` where it is `Send` without the
 /// attribute.
+///
+/// Not under `every` (only if moved, as before): one whose lifetime a
+/// borrow through it can reach by another route than the output (see
+/// [`lifetime_shared`]), or one a `policy = ..` closure names (`captured`:
+/// the closure borrows it beside the attempt).
 pub(super) fn mut_ref_params(
     sig: &syn::Signature,
     output: Option<&syn::Type>,
     cloned: &[Ident],
     body: TokenStream,
     every: bool,
+    captured: &[Ident],
 ) -> Vec<Ident> {
     // An output that may borrow from a parameter keeps that parameter as
     // it is: a re-borrow would make the returned borrow the attempt's own.
@@ -43,10 +49,11 @@ pub(super) fn mut_ref_params(
     // conflict.)
     let output_ty = output;
     let output = output.map(OutputLifetimes::of);
-    let candidates: Vec<&Ident> = sig
+    let candidates: Vec<(&Ident, bool)> = sig
         .inputs
         .iter()
-        .filter_map(|input| match input {
+        .enumerate()
+        .filter_map(|(at, input)| match input {
             syn::FnArg::Typed(t) => match (&*t.pat, mut_ref(&t.ty)) {
                 (Pat::Ident(p), Some(r))
                     if p.by_ref.is_none()
@@ -57,26 +64,104 @@ pub(super) fn mut_ref_params(
                             .as_ref()
                             .is_some_and(|o| output_may_borrow(sig, o, r.lifetime.as_ref())) =>
                 {
-                    Some(&p.ident)
+                    let free = !lifetime_shared(sig, r.lifetime.as_ref(), Some(at))
+                        && !captured.contains(&p.ident);
+                    Some((&p.ident, free))
                 }
                 _ => None,
             },
             _ => None,
         })
         .collect();
-    // (all of them: an async attempt's, unless the output may hold a
-    // borrow the macro cannot see; see `hides_lifetime`)
-    let hidden = output_ty.is_some_and(|o| hides_lifetime(o, &sig.generics));
-    if candidates.is_empty() || (every && !hidden) {
-        return candidates.into_iter().cloned().collect();
+    if candidates.is_empty() {
+        return Vec::new();
     }
+    // (all of them: an async attempt's, unless the output may hold a
+    // borrow the macro cannot see, see `hides_lifetime`, or the parameter's
+    // lifetime is shared)
+    let every = every && !output_ty.is_some_and(|o| hides_lifetime(o, &sig.generics));
+    let names: Vec<&Ident> = candidates.iter().map(|(name, _)| *name).collect();
     let mut moved = Vec::new();
-    may_move(body, &candidates, false, &mut moved);
+    may_move(body, &names, false, &mut moved);
     candidates
         .into_iter()
-        .filter(|name| moved.contains(name))
-        .cloned()
+        .filter(|(name, free)| moved.contains(name) || (every && *free))
+        .map(|(name, _)| name.clone())
         .collect()
+}
+
+/// Can a borrow through a `&'a mut` parameter (the `at`th input, the
+/// receiver the 0th) outlive the attempt by another route than the output?
+/// When `'a` is not the function's own (the impl's: `impl<'a> Reg<'a> {
+/// fn add(&mut self, item: &'a mut Item) }`), when another parameter names
+/// it or a lifetime it outlives (`cache: &mut Vec<&'a [u8]>`), or a
+/// type parameter's bound or a where clause's type predicate names it
+/// (`T: From<&'a [u8]>`). Such a parameter is not re-borrowed for each
+/// attempt unless the body may move it (as at a42257f): a borrow kept
+/// there would be of the attempt's re-borrow, which the next attempt needs
+/// again (E0524). (A lifetime predicate, async-trait's `'life0:
+/// 'async_trait`, is not a route: what it outlives is looked for in the
+/// other parameters only.)
+fn lifetime_shared(
+    sig: &syn::Signature,
+    lifetime: Option<&syn::Lifetime>,
+    at: Option<usize>,
+) -> bool {
+    let Some(lifetime) = lifetime.filter(|l| l.ident != "_") else {
+        return false;
+    };
+    let own = lifetime.ident == "static"
+        || sig
+            .generics
+            .lifetimes()
+            .any(|l| l.lifetime.ident == lifetime.ident);
+    if !own {
+        return true;
+    }
+    let mut reach = vec![lifetime.ident.clone()];
+    let mut i = 0;
+    while let Some(l) = reach.get(i).cloned() {
+        i += 1;
+        for outlived in outlived_by(&sig.generics, &l) {
+            if !reach.contains(&outlived) {
+                reach.push(outlived);
+            }
+        }
+    }
+    let names = |tokens: TokenStream, names: &[Ident]| {
+        lifetimes_in(tokens).iter().any(|l| names.contains(l))
+    };
+    let elsewhere = sig.inputs.iter().enumerate().any(|(i, input)| {
+        Some(i) != at
+            && match input {
+                syn::FnArg::Typed(t) => names(t.ty.to_token_stream(), &reach),
+                syn::FnArg::Receiver(r) => names(r.to_token_stream(), &reach),
+            }
+    });
+    let own_only = std::slice::from_ref(&lifetime.ident);
+    let bounds = sig.generics.type_params().any(|p| names(p.bounds.to_token_stream(), own_only))
+        || sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
+            matches!(p, syn::WherePredicate::Type(t) if names(t.to_token_stream(), own_only))
+        });
+    elsewhere || bounds
+}
+
+/// The lifetimes named in `tokens` (`'a`, not `'_`).
+fn lifetimes_in(tokens: TokenStream) -> Vec<Ident> {
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        match tt {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => {
+                if let Some(proc_macro2::TokenTree::Ident(name)) = tokens.next() {
+                    out.push(name);
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => out.extend(lifetimes_in(g.stream())),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Does each async attempt borrow a `&mut self` receiver uniquely? As for
@@ -85,10 +170,22 @@ pub(super) fn mut_ref_params(
 /// only for `Sync` fields. Not when the return type may borrow from
 /// `self` (an elided lifetime in it is the receiver's): a borrow returned
 /// from the attempt would be of its unique borrow.
-pub(super) fn unique_receiver(sig: &syn::Signature, output: Option<&syn::Type>) -> bool {
+///
+/// Nor when its lifetime is shared ([`lifetime_shared`]: `&'a mut self`
+/// with the impl's `'a`, or one another parameter names), or `captured`
+/// (a `policy = ..` closure names `self`, and borrows it beside the
+/// attempt).
+pub(super) fn unique_receiver(
+    sig: &syn::Signature,
+    output: Option<&syn::Type>,
+    captured: bool,
+) -> bool {
     let Some(receiver) = sig.receiver() else {
         return false;
     };
+    if captured {
+        return false;
+    }
     let lifetime = match &receiver.kind {
         syn::ReceiverKind::Reference(_, lifetime, Some(_)) => lifetime.as_ref(),
         syn::ReceiverKind::Typed(_, ty) => match &**ty {
@@ -97,6 +194,10 @@ pub(super) fn unique_receiver(sig: &syn::Signature, output: Option<&syn::Type>) 
         },
         _ => return false,
     };
+    // (the receiver is the first input)
+    if lifetime_shared(sig, lifetime, Some(0)) {
+        return false;
+    }
     match output {
         None => true,
         Some(ty) => {
@@ -238,8 +339,9 @@ fn hides_lifetime(output: &syn::Type, generics: &syn::Generics) -> bool {
                 return true;
             }
             let segments = &p.path.segments;
-            if let [only] = segments.iter().collect::<Vec<_>>()[..] {
-                if only.ident == "Self" || is_param(&only.ident) {
+            // `Self`, `T`, and `T::Out` / `Self::Out` (an associated type)
+            if let Some(first) = segments.first() {
+                if first.ident == "Self" || is_param(&first.ident) {
                     return true;
                 }
             }
@@ -394,7 +496,7 @@ mod tests {
         .unwrap();
         let unit: syn::Type = syn::parse2(quote!(Result<(), X>)).unwrap();
         let names = |cloned: &[Ident], body: TokenStream| -> Vec<String> {
-            mut_ref_params(&sig, Some(&unit), cloned, body, false)
+            mut_ref_params(&sig, Some(&unit), cloned, body, false, &[])
                 .iter()
                 .map(ToString::to_string)
                 .collect()
@@ -416,9 +518,15 @@ mod tests {
         assert!(names(&[], quote!(Ok(b.len()))).is_empty());
         // an output that may borrow from a parameter: none is re-borrowed
         let borrowed: syn::Type = syn::parse2(quote!(Result<&u8, X>)).unwrap();
-        assert!(
-            mut_ref_params(&sig, Some(&borrowed), &[], quote!(write_to(a, 1)), false).is_empty()
-        );
+        assert!(mut_ref_params(
+            &sig,
+            Some(&borrowed),
+            &[],
+            quote!(write_to(a, 1)),
+            false,
+            &[]
+        )
+        .is_empty());
         // async-trait's boxed future: its `Output` is what counts
         let boxed: syn::Type = syn::parse2(quote!(
             Pin<Box<dyn Future<Output = Result<(), X>> + Send + 'async_trait>>
@@ -438,7 +546,7 @@ mod tests {
                 ReturnType::Default => None,
             };
             let body = quote!(w(a); w(b););
-            mut_ref_params(&sig, output, &[], body, false)
+            mut_ref_params(&sig, output, &[], body, false, &[])
                 .iter()
                 .map(ToString::to_string)
                 .collect()

@@ -250,9 +250,25 @@ fn mut_bindings(pat: &Pat, ty_ref: Option<bool>, found: &mut Vec<MutBinding>) {
     }
 }
 
-/// Is `ty` `Pin<&mut T>` (by the name `Pin`: the macro sees no types)?
+/// Is `ty` `Pin<&mut T>` (by the name `Pin`, under any path: a
+/// re-export, `tokio::macros::support::Pin`; the macro sees no types)?
+/// Wider than [`pinned_mut_ref`], which picks what each attempt
+/// re-borrows: a `mut` one is not refused as a `mut` by-value argument.
 fn is_pinned_mut(ty: &syn::Type) -> bool {
-    pinned_mut_ref(ty).is_some()
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().is_some_and(|last| {
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return false;
+                };
+                last.ident == "Pin"
+                    && matches!(args.args.first(), Some(syn::GenericArgument::Type(t)) if mut_ref(t).is_some())
+            })
+        }
+        syn::Type::Group(g) => is_pinned_mut(&g.elem),
+        syn::Type::Paren(p) => is_pinned_mut(&p.elem),
+        _ => false,
+    }
 }
 
 /// The `&mut` of a `&mut T` type (in parentheses or not).
