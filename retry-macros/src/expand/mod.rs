@@ -131,13 +131,16 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // uniquely and stays `Send`): each attempt re-borrows them (not in a
     // hedged call, whose attempts may run side by side).
     let captured = policy_captures(cfg);
+    // The output each attempt returns: the declared one, or async-trait's
+    // `Output = T` in `Pin<Box<dyn Future<Output = T> + Send + 'async_trait>>`.
+    let output = match (&shape, &func.sig.output) {
+        (Shape::AsyncTrait { .. }, ReturnType::Type(_, ty)) => future_output(ty),
+        (_, ReturnType::Type(_, ty)) => Some(&**ty),
+        (_, ReturnType::Default) => None,
+    };
     let reborrowed = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
         Shape::Sync(block) | Shape::Async(block) => {
-            let output = match &func.sig.output {
-                ReturnType::Type(_, ty) => Some(&**ty),
-                ReturnType::Default => None,
-            };
             let every = matches!(shape, Shape::Async(_));
             mut_ref_params(
                 &func.sig,
@@ -148,22 +151,14 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
                 &captured,
             )
         }
-        Shape::AsyncTrait { each, .. } => {
-            // the output the method declared: `Output = T` in async-trait's
-            // `Pin<Box<dyn Future<Output = T> + Send + 'async_trait>>`
-            let output = match &func.sig.output {
-                ReturnType::Type(_, ty) => future_output(ty),
-                ReturnType::Default => None,
-            };
-            mut_ref_params(
-                &func.sig,
-                output,
-                &cfg.clone,
-                quote!(#(#each)*),
-                true,
-                &captured,
-            )
-        }
+        Shape::AsyncTrait { each, .. } => mut_ref_params(
+            &func.sig,
+            output,
+            &cfg.clone,
+            quote!(#(#each)*),
+            true,
+            &captured,
+        ),
     };
     let captured_self = captured.iter().any(|name| name == "self");
     // The `&mut self` receiver an async attempt borrows uniquely: `self`,
@@ -171,21 +166,12 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     let unique_self = match &shape {
         _ if cfg.hedge.is_some() => None,
         Shape::Sync(_) => None,
-        Shape::Async(_) => {
-            let output = match &func.sig.output {
-                ReturnType::Type(_, ty) => Some(&**ty),
-                ReturnType::Default => None,
-            };
-            func.sig
-                .receiver()
-                .filter(|_| unique_receiver(&func.sig, output, captured_self))
-                .map(|r| r.self_token.to_token_stream())
-        }
+        Shape::Async(_) => func
+            .sig
+            .receiver()
+            .filter(|_| unique_receiver(&func.sig, output, captured_self))
+            .map(|r| r.self_token.to_token_stream()),
         Shape::AsyncTrait { rebinds, .. } => {
-            let output = match &func.sig.output {
-                ReturnType::Type(_, ty) => future_output(ty),
-                ReturnType::Default => None,
-            };
             let rebound_self = rebinds.iter().find_map(|s| match s {
                 Stmt::Local(l) => match &l.pat {
                     Pat::Ident(i) if i.ident == "__self" => Some(i.ident.to_token_stream()),
@@ -201,13 +187,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // the arguments are its own).
     let pinned = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
-        Shape::Sync(_) | Shape::Async(_) => {
-            let output = match &func.sig.output {
-                ReturnType::Type(_, ty) => Some(&**ty),
-                ReturnType::Default => None,
-            };
-            pinned_params(&func.sig, output, &cfg.clone)
-        }
+        Shape::Sync(_) | Shape::Async(_) => pinned_params(&func.sig, output, &cfg.clone),
         Shape::AsyncTrait { .. } => Vec::new(),
     };
     let is_sync = matches!(shape, Shape::Sync(_));

@@ -118,16 +118,7 @@ fn lifetime_shared(
     if !own {
         return true;
     }
-    let mut reach = vec![lifetime.ident.clone()];
-    let mut i = 0;
-    while let Some(l) = reach.get(i).cloned() {
-        i += 1;
-        for outlived in outlived_by(&sig.generics, &l) {
-            if !reach.contains(&outlived) {
-                reach.push(outlived);
-            }
-        }
-    }
+    let reach = reach(&sig.generics, &lifetime.ident);
     let names = |tokens: TokenStream, names: &[Ident]| {
         lifetimes_in(tokens).iter().any(|l| names.contains(l))
     };
@@ -401,17 +392,23 @@ fn output_may_borrow(
         return !output.named.is_empty();
     }
     // the lifetime, and those it is declared to outlive (transitively)
-    let mut reach = vec![lifetime.ident.clone()];
+    let reach = reach(&sig.generics, &lifetime.ident);
+    reach.iter().any(|l| output.named.contains(l))
+}
+
+/// `'l` and the lifetimes it is declared to outlive, transitively.
+fn reach(generics: &syn::Generics, l: &Ident) -> Vec<Ident> {
+    let mut reach = vec![l.clone()];
     let mut i = 0;
     while let Some(l) = reach.get(i).cloned() {
         i += 1;
-        for outlived in outlived_by(&sig.generics, &l) {
+        for outlived in outlived_by(generics, &l) {
             if !reach.contains(&outlived) {
                 reach.push(outlived);
             }
         }
     }
-    reach.iter().any(|l| output.named.contains(l))
+    reach
 }
 
 /// The lifetimes `'l` is declared to outlive: `<'l: 'a + 'b>`, `where 'l: 'a`.
