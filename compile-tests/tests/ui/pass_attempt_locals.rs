@@ -164,6 +164,37 @@ pub async fn parse_it<'a, P: Parse<'a>>(x: &'a mut Vec<u8>) -> Result<P::Out, E>
     Ok(P::parse(&x[..]))
 }
 
+// a bound names a lifetime the argument's outlives
+#[retry(attempts = 2, backoff = "none")]
+pub async fn bound_reach<'a, 'b, T: Extend<&'b u8>>(x: &'a mut Vec<u8>, out: &mut T) -> Result<usize, E>
+where
+    'a: 'b,
+{
+    tokio::task::yield_now().await;
+    out.extend(x.iter());
+    Ok(1)
+}
+
+// `'static`, kept by a `static`
+pub static KEEP: std::sync::OnceLock<&'static u8> = std::sync::OnceLock::new();
+
+#[retry(attempts = 2, backoff = "none")]
+pub async fn static_global(x: &'static mut u8) -> Result<usize, E> {
+    tokio::task::yield_now().await;
+    let _ = KEEP.set(&*x);
+    Ok(1)
+}
+
+impl<'a> Reg<'a> {
+    // the method's lifetime outlives the impl's
+    #[retry(attempts = 2, backoff = "none")]
+    pub async fn add_outlives<'b: 'a>(&mut self, item: &'b mut Item) -> Result<usize, E> {
+        tokio::task::yield_now().await;
+        self.names.push(&item.name);
+        Ok(self.names.len())
+    }
+}
+
 // ---- a `policy = ..` closure that reads the receiver or an argument ----
 
 pub struct Strict {
@@ -182,6 +213,33 @@ impl Strict {
 
 #[retry(policy = retry_runtime::Policy::new().with_attempts(2).retry_if(|_: &E| !conf.strict))]
 pub async fn configured(conf: &mut Strict) -> Result<usize, E> {
+    conf.n += 1;
+    tokio::task::yield_now().await;
+    Ok(conf.n)
+}
+
+// ---- a `policy = ..` that borrows without a closure ----
+
+pub fn pol(s: &bool) -> retry_runtime::Policy<retry_runtime::RetryIf<impl Fn(&E) -> bool + Copy + '_>> {
+    retry_runtime::Policy::new().with_attempts(2).retry_if(move |_: &E| *s)
+}
+
+pub struct Client {
+    pub strict: bool,
+    pub n: u32,
+}
+
+impl Client {
+    #[retry(policy = pol(&self.strict))]
+    pub async fn field_policy(&mut self) -> Result<u32, E> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        Ok(self.n)
+    }
+}
+
+#[retry(policy = pol(&conf.strict))]
+pub async fn arg_field_policy(conf: &mut Client) -> Result<u32, E> {
     conf.n += 1;
     tokio::task::yield_now().await;
     Ok(conf.n)
@@ -253,4 +311,13 @@ fn main() {
     assert_eq!(rt.block_on(configured(&mut strict)).ok(), Some(2));
     let mut q = 0;
     assert_eq!(re_exported(prelude::Pin::new(&mut q)).ok(), Some(1));
+    let (mut x, mut out): (Vec<u8>, Vec<&u8>) = (vec![1u8, 2], Vec::new());
+    assert_eq!(rt.block_on(bound_reach(&mut x, &mut out)).ok(), Some(1));
+    assert_eq!(rt.block_on(static_global(Box::leak(Box::new(7)))).ok(), Some(1));
+    let mut item = Item { name: "j".into() };
+    let mut reg = Reg { names: Vec::new() };
+    assert_eq!(rt.block_on(reg.add_outlives(&mut item)).ok(), Some(1));
+    let mut client = Client { strict: true, n: 0 };
+    assert_eq!(rt.block_on(client.field_policy()).ok(), Some(1));
+    assert_eq!(rt.block_on(arg_field_policy(&mut client)).ok(), Some(2));
 }

@@ -288,10 +288,13 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     }
 }
 
-/// The names a closure in `policy = EXPR` may capture (every identifier
-/// of an expression with a closure in it: `retry_if(|_| !self.strict)`):
-/// the closure borrows them beside the attempt, which must not then borrow
-/// them uniquely (E0500 "closure requires unique access").
+/// The names a `policy = EXPR` may keep borrowed while the attempts run
+/// (`retry_if(|_| !self.strict)`, `pol(&self.conf.strict)`,
+/// `self.conf.pred()`): every identifier of the expression, but for a
+/// bare path or field (`POLICY`, `self.policy`, `cfg.retry.policy`), which
+/// `__private::policy(&..)` copies. An attempt does not borrow those names
+/// uniquely (E0500 "closure requires unique access ... already
+/// borrowed").
 fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
     fn idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
         for tt in tokens {
@@ -302,18 +305,19 @@ fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
             }
         }
     }
-    fn has_closure(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Punct(p) => p.as_char() == '|',
-            proc_macro2::TokenTree::Group(g) => has_closure(g.stream()),
+    fn copied(expr: &Expr) -> bool {
+        match expr {
+            Expr::Path(_) => true,
+            Expr::Field(f) => copied(&f.base),
+            Expr::Paren(p) => copied(&p.expr),
+            Expr::Group(g) => copied(&g.expr),
             _ => false,
-        })
+        }
     }
     let mut out = Vec::new();
     if let validate::Base::Policy(expr) = &cfg.base {
-        let tokens = expr.to_token_stream();
-        if has_closure(tokens.clone()) {
-            idents(tokens, &mut out);
+        if !copied(expr) {
+            idents(expr.to_token_stream(), &mut out);
         }
     }
     out

@@ -99,9 +99,9 @@ pub(super) fn mut_ref_params(
 /// (`T: From<&'a [u8]>`). Such a parameter is not re-borrowed for each
 /// attempt unless the body may move it (as at a42257f): a borrow kept
 /// there would be of the attempt's re-borrow, which the next attempt needs
-/// again (E0524). (A lifetime predicate, async-trait's `'life0:
-/// 'async_trait`, is not a route: what it outlives is looked for in the
-/// other parameters only.)
+/// again (E0524). `'static` is shared (a `static` can keep the borrow), and
+/// so is a lifetime that outlives one not the function's own. (An
+/// outlives bound, async-trait's `Self: 'async_trait`, is not a route.)
 fn lifetime_shared(
     sig: &syn::Signature,
     lifetime: Option<&syn::Lifetime>,
@@ -110,29 +110,34 @@ fn lifetime_shared(
     let Some(lifetime) = lifetime.filter(|l| l.ident != "_") else {
         return false;
     };
-    let own = lifetime.ident == "static"
-        || sig
-            .generics
-            .lifetimes()
-            .any(|l| l.lifetime.ident == lifetime.ident);
-    if !own {
+    // `'static` (a `static` can keep the borrow), or a lifetime that is not
+    // the function's own, or outlives one that is not (the impl's `'a`
+    // through `'b: 'a`, which `&mut self` does not spell out)
+    let reach = reach(&sig.generics, &lifetime.ident);
+    let own = |l: &Ident| sig.generics.lifetimes().any(|p| p.lifetime.ident == *l);
+    if lifetime.ident == "static" || !reach.iter().all(own) {
         return true;
     }
-    let reach = reach(&sig.generics, &lifetime.ident);
-    let names = |tokens: TokenStream, names: &[Ident]| {
-        lifetimes_in(tokens).iter().any(|l| names.contains(l))
-    };
+    let names = |tokens: TokenStream| lifetimes_in(tokens).iter().any(|l| reach.contains(l));
     let elsewhere = sig.inputs.iter().enumerate().any(|(i, input)| {
         Some(i) != at
             && match input {
-                syn::FnArg::Typed(t) => names(t.ty.to_token_stream(), &reach),
-                syn::FnArg::Receiver(r) => names(r.to_token_stream(), &reach),
+                syn::FnArg::Typed(t) => names(t.ty.to_token_stream()),
+                syn::FnArg::Receiver(r) => names(r.to_token_stream()),
             }
     });
-    let own_only = std::slice::from_ref(&lifetime.ident);
-    let bounds = sig.generics.type_params().any(|p| names(p.bounds.to_token_stream(), own_only))
+    // A trait bound that names it (`T: Extend<&'b u8>`); not an outlives
+    // bound (`T: 'b`, async-trait's `Self: 'async_trait`), which keeps
+    // nothing.
+    let in_traits = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+        bounds.iter().any(|b| match b {
+            syn::TypeParamBound::Lifetime(_) => false,
+            other => names(other.to_token_stream()),
+        })
+    };
+    let bounds = sig.generics.type_params().any(|p| in_traits(&p.bounds))
         || sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
-            matches!(p, syn::WherePredicate::Type(t) if names(t.to_token_stream(), own_only))
+            matches!(p, syn::WherePredicate::Type(t) if names(t.bounded_ty.to_token_stream()) || in_traits(&t.bounds))
         });
     elsewhere || bounds
 }
