@@ -346,7 +346,8 @@ mod tests {
 
     /// The expansion of typical functions, checked in under `tests/snapshots/`
     /// so that a change to the generated code is seen in review. Regenerate
-    /// with `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros`.
+    /// with `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros -- --test-threads=1`
+    /// (one at a time: the docs test reads the snapshots this one rewrites).
     #[test]
     fn expansion_snapshots() {
         let cases = [
