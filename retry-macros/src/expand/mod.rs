@@ -521,7 +521,8 @@ mod tests {
     /// The "What it expands to" section of the runtime's rustdoc for
     /// `#[retry]` is made from the expansion snapshots, so it cannot drift
     /// from what the macro writes: this test fails when it differs, and
-    /// `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros` rewrites it.
+    /// `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros -- --test-threads=1`
+    /// rewrites it (after the snapshots it reads).
     #[test]
     fn the_runtime_docs_show_the_expansion() {
         let dir = env!("CARGO_MANIFEST_DIR");
