@@ -408,6 +408,36 @@ mod tests {
         }
     }
 
+    /// `[0, max]` with its top: every value of a small range is drawn.
+    #[test]
+    fn below_inclusive_draws_every_value_of_a_small_range() {
+        let mut r = Rng::with_seed(3);
+        for max in [1u128, 3, 7] {
+            let mut seen = [false; 8];
+            for _ in 0..1000 {
+                seen[r.below_inclusive(max) as usize] = true;
+            }
+            assert!(seen[..=max as usize].iter().all(|&s| s), "{max}: {seen:?}");
+        }
+    }
+
+    /// Past `u64::MAX` (a span of more than 584 years in nanoseconds) the
+    /// draws use all 128 bits: half of them land in the upper half of the
+    /// range, none is stuck below 2^64.
+    #[test]
+    fn below_inclusive_spreads_over_a_wide_range() {
+        let mut r = Rng::with_seed(5);
+        for max in [u128::MAX, u128::from(u64::MAX) << 2, (1 << 100) + 12_345] {
+            let draws: Vec<u128> = (0..64).map(|_| r.below_inclusive(max)).collect();
+            assert!(draws.iter().all(|&d| d <= max), "{max}: {draws:?}");
+            let upper = draws.iter().filter(|&&d| d > max / 2).count();
+            assert!(
+                (16..=48).contains(&upper),
+                "{max}: {upper} of 64 above half"
+            );
+        }
+    }
+
     fn any_duration() -> impl Strategy<Value = Duration> {
         (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n))
     }
