@@ -142,6 +142,14 @@ fn messages_read_once_on_one_line() {
     let e = "exp(0s, x)".parse::<Backoff>().unwrap_err();
     assert!(e.message().lines().count() > 1, "{e}");
     assert_eq!(e.to_string().lines().count(), 1, "{e}");
+    // its lines joined with `; `, as the docs say
+    let e = "Timout | Conect".parse::<KindSet>().unwrap_err();
+    let joined = e.message().replace('\n', "; ");
+    assert_eq!(e.message().lines().count(), 2, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("invalid kinds {:?}: {joined}", e.input())
+    );
 }
 
 /// Every set of kinds (all 128) prints as it parses: `Timeout | Connect`,
