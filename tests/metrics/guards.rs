@@ -240,6 +240,23 @@ fn a_reset_sets_the_tokens_gauge() {
     assert_eq!(rec.gauge(BUDGET_TOKENS, &budget), Some(4.0));
 }
 
+static HEALTHY: RetryBudget = RetryBudget::new("healthy");
+
+/// A full bucket's deposits (a healthy service's first attempts) are
+/// counted and change nothing else: no write to the bucket, so no gauge
+/// set (and no lock taken for one) on every call.
+#[test]
+fn a_full_buckets_deposits_record_nothing() {
+    let (rec, ()) = record(|| {
+        for _ in 0..3 {
+            HEALTHY.deposit();
+        }
+    });
+    assert_eq!(HEALTHY.stats().first_attempts, 3);
+    assert_eq!(HEALTHY.stats().tokens, 10.0);
+    assert_eq!(rec.gauge(BUDGET_TOKENS, &[("budget", "healthy")]), None);
+}
+
 static DEPOSITED: RetryBudget = RetryBudget::new("deposited")
     .with_percent(100)
     .with_max_tokens(8);
