@@ -759,6 +759,44 @@ mod tests {
         assert_eq!(KindSet::EMPTY.to_string(), "(none)");
     }
 
+    /// Sets combine as sets: a kind already there stays there when added
+    /// again, and a union of sets that overlap keeps what both hold.
+    #[test]
+    fn with_and_union_keep_what_is_already_there() {
+        let timeout = KindSet::EMPTY.with(ErrorKind::Timeout);
+        assert_eq!(
+            KindSet::TRANSIENT.with(ErrorKind::Timeout),
+            KindSet::TRANSIENT
+        );
+        assert_eq!(KindSet::TRANSIENT.union(timeout), KindSet::TRANSIENT);
+        let both = KindSet::TRANSIENT | (ErrorKind::Timeout | ErrorKind::Interrupted);
+        assert_eq!(both, KindSet::TRANSIENT.with(ErrorKind::Interrupted));
+        assert_eq!(both.len(), 5);
+    }
+
+    /// A reference, a `Box`, an `Arc` or an `Rc` classifies as the error it
+    /// holds, the wait that error asks for included.
+    #[test]
+    fn pointers_keep_the_wait_their_error_asks_for() {
+        struct Busy;
+        impl Classify for Busy {
+            fn kind(&self) -> ErrorKind {
+                ErrorKind::RateLimited
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                Some(Duration::from_secs(7))
+            }
+        }
+        fn read(e: impl Classify) -> (ErrorKind, Option<Duration>) {
+            (e.kind(), e.retry_after())
+        }
+        let busy = (ErrorKind::RateLimited, Some(Duration::from_secs(7)));
+        assert_eq!(read(&Busy), busy);
+        assert_eq!(read(Box::new(Busy)), busy);
+        assert_eq!(read(std::sync::Arc::new(Busy)), busy);
+        assert_eq!(read(std::rc::Rc::new(Busy)), busy);
+    }
+
     #[test]
     fn all_and_transient() {
         assert_eq!(KindSet::ALL.len(), ErrorKind::ALL.len());
