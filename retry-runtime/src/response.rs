@@ -643,6 +643,30 @@ impl Classify for BoxedError {
 mod tests {
     use super::*;
 
+    /// A `BoxedError` is the error it boxes: its cause, and the wait that
+    /// error's chain asks for (a breaker's rejection here), as `Classify`.
+    #[test]
+    fn a_boxed_error_keeps_its_cause_and_its_wait() {
+        #[derive(Debug)]
+        struct Rejected(CircuitOpen);
+        impl fmt::Display for Rejected {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("rejected")
+            }
+        }
+        impl StdError for Rejected {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let open = CircuitOpen::new("db", Duration::from_secs(4));
+        let boxed = BoxedError(Box::new(Rejected(open)));
+        let cause = boxed.source().and_then(|e| e.downcast_ref::<CircuitOpen>());
+        assert_eq!(cause, Some(&open));
+        assert_eq!(boxed.kind(), ErrorKind::Unavailable);
+        assert_eq!(boxed.retry_after(), Some(Duration::from_secs(4)));
+    }
+
     /// A failed response's `retry-after-ms` (OpenAI's) is its wait on a
     /// 429, or beside a `Retry-After`; a 503 with it alone keeps the
     /// backoff (the usual failure looks up one header, not two).
