@@ -1836,11 +1836,30 @@ mod tests {
         assert_eq!(floored.decide(0, &Throttled(7)), Decision::Retry(s(7)));
         assert_eq!(floored.decide(0, &Throttled(600)), Decision::Retry(s(60)));
         assert_eq!(floored.build().map(|_| ()), Ok(()));
+        // a floor at the cap (60s) is not above it
+        let at_cap = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(60)));
+        assert_eq!(at_cap.build().map(|_| ()), Ok(()));
         let inverted = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(61)));
         assert_eq!(
             inverted.build().map(|_| ()),
             Err(PolicyError::RetryAfterFloorAboveCap)
         );
+    }
+
+    /// A hedge delay must be above zero and below `max_elapsed`: zero, and
+    /// one at or past the limit, are refused; one just below it builds.
+    #[test]
+    fn hedge_delay_is_above_zero_and_below_max_elapsed() {
+        let p = Policy::new().with_attempts(3);
+        let hedged = |delay| p.with_hedge(delay).build().map(|_| ());
+        assert_eq!(hedged(Duration::ZERO), Err(PolicyError::HedgeDelay));
+        assert_eq!(hedged(Duration::from_millis(150)), Ok(()));
+        let limited = p.with_max_elapsed(s(1));
+        let hedged = |delay| limited.with_hedge(delay).build().map(|_| ());
+        assert_eq!(hedged(Duration::from_millis(999)), Ok(()));
+        for refused in [Duration::ZERO, s(1), s(2)] {
+            assert_eq!(hedged(refused), Err(PolicyError::HedgeDelay), "{refused:?}");
+        }
     }
 
     #[test]
