@@ -158,6 +158,28 @@ fn a_reset_moves_the_state_metric() {
     );
 }
 
+static PROBING_CLOCK: ManualClock = ManualClock::new();
+static PROBING: CircuitBreaker = CircuitBreaker::new("probing")
+    .with_failures(1)
+    .with_recovery(S)
+    .with_clock(&PROBING_CLOCK);
+
+/// While its probe is out, a breaker's gauge says `half_open`, not the
+/// `open` it came from.
+#[test]
+fn the_state_gauge_says_half_open_while_a_probe_is_out() {
+    let (rec, ()) = record(|| {
+        let permit = PROBING.try_acquire().unwrap();
+        PROBING.record(permit, retry_runtime::circuit::Outcome::Failure);
+        PROBING_CLOCK.advance(S);
+        let _probe = PROBING.try_acquire().unwrap();
+    });
+    assert_eq!(
+        state_of(&rec, "probing"),
+        [("closed", 0.0), ("half_open", 1.0), ("open", 0.0)]
+    );
+}
+
 static FORCED: CircuitBreaker = CircuitBreaker::new("forced");
 
 /// `force_open` is a move to `open` from wherever the breaker was (none

@@ -980,6 +980,39 @@ mod tests {
         assert!(C.try_acquire().is_err());
     }
 
+    /// A clock of the tests' kind (`goes_back_only_in_tests`) read behind
+    /// a breaker's stamp: only a stamp further ahead than the recovery
+    /// timeout is taken as another thread's virtual time, and passed; one
+    /// ahead by the recovery or less is waited out, the recovery from the
+    /// stamp.
+    #[test]
+    fn only_a_stamp_ahead_by_more_than_the_recovery_is_taken_as_passed() {
+        struct Virtual(AtomicU64);
+        impl Clock for Virtual {
+            fn now(&self) -> Duration {
+                Duration::from_millis(self.0.load(Ordering::Relaxed))
+            }
+            fn goes_back_only_in_tests(&self) -> bool {
+                true
+            }
+        }
+        static CLOCK: Virtual = Virtual(AtomicU64::new(10_000));
+        static B: CircuitBreaker = CircuitBreaker::new("b")
+            .with_failures(1)
+            .with_recovery(Duration::from_millis(50))
+            .with_clock(&CLOCK);
+        let p = B.try_acquire().unwrap();
+        B.record(p, Outcome::Failure); // opened at 10s
+        CLOCK.0.store(10_000 - 50, Ordering::Relaxed);
+        let open = B
+            .try_acquire()
+            .expect_err("ahead by the recovery: waited out");
+        assert_eq!(open.retry_after, Duration::from_millis(100));
+        CLOCK.0.store(10_000 - 51, Ordering::Relaxed);
+        let probe = B.try_acquire().expect("ahead by more: taken as passed");
+        assert!(probe.is_probe());
+    }
+
     /// A breaker opened within a millisecond (its stamp rounded up) tells a
     /// call rejected at once the recovery it set, "30s", not "31s": the
     /// millisecond its wait may carry is not shown as a second.
