@@ -466,6 +466,55 @@ fn throttle_series_start_at_zero() {
     assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
 }
 
+static ZERO_CLOCK: ManualClock = ManualClock::new();
+static AT_ZERO: Throttle = Throttle::new("at-zero").with_clock(&ZERO_CLOCK);
+
+/// The same zeros for a throttle whose clock reads 0 at its first call
+/// (its first window, before any WARN could be held), as a
+/// [`ManualClock`] does.
+#[test]
+fn throttle_series_start_at_zero_on_a_clock_at_its_origin() {
+    let throttle = [("throttle", "at-zero")];
+    let (rec, ()) = record(|| assert!(AT_ZERO.try_acquire().is_ok()));
+    assert!(matches!(
+        rec.value(THROTTLE_REJECTIONS, &throttle),
+        Some(DebugValue::Counter(0))
+    ));
+    assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
+}
+
+static HELD_CLOCK: ManualClock = ManualClock::new();
+static HELD: Throttle = Throttle::new("held").with_clock(&HELD_CLOCK);
+
+/// A throttle whose probability is back at 0 within a window of its WARN
+/// holds the INFO line till then, but not its gauge: that goes to 0 at the
+/// first call at 0, once, and the calls after it record nothing.
+#[test]
+fn a_throttle_back_at_zero_within_a_window_of_its_warning_zeroes_its_gauge_once() {
+    let throttle = [("throttle", "held")];
+    for _ in 0..100 {
+        HELD.record(false);
+    }
+    let (rec, ()) = record(|| while HELD.try_acquire().is_ok() {}); // rejects: the WARN
+    assert!(rec.gauge(THROTTLE_PROBABILITY, &throttle).unwrap() > 0.9);
+    for _ in 0..1000 {
+        HELD.record(true);
+    }
+    assert_eq!(HELD.probability(), 0.0);
+    let (rec, ()) = record(|| assert!(HELD.try_acquire().is_ok()));
+    assert_eq!(rec.gauge(THROTTLE_PROBABILITY, &throttle), Some(0.0));
+    let (rec, ()) = record(|| {
+        for _ in 0..10 {
+            assert!(HELD.try_acquire().is_ok());
+        }
+    });
+    assert!(
+        !rec.names().contains(&THROTTLE_PROBABILITY),
+        "{:?}",
+        rec.names()
+    );
+}
+
 static RESET_THROTTLE_CLOCK: ManualClock = ManualClock::new();
 static RESET_THROTTLE: Throttle = Throttle::new("reset-throttle").with_clock(&RESET_THROTTLE_CLOCK);
 

@@ -733,7 +733,26 @@ mod tests {
             .with_k(f64::NAN);
         assert_eq!((t.window(), t.k()), (Duration::from_millis(10), 1.0));
         let t = Throttle::new("t").with_window(Duration::MAX);
-        assert!(t.window() > Duration::from_secs(1 << 40));
+        assert_eq!(t.window(), Duration::from_millis(u64::MAX));
         assert!(t.try_acquire().is_ok());
+        // a bucket of more than u64::MAX ms is clamped, not truncated (to 0 here)
+        let t = Throttle::new("t").with_window(Duration::from_secs(1 << 62));
+        assert_eq!(t.window(), Duration::from_millis(u64::MAX));
+    }
+
+    /// The padding and the cap as their docs state: an infinite padding
+    /// is `f64::MAX` (as an infinite K is), a cap above 1 or NaN is 1, and
+    /// the getters give back what was set.
+    #[test]
+    fn padding_and_max_probability_are_clamped() {
+        let padding = |p| Throttle::new("t").with_padding(p).padding();
+        assert_eq!(padding(f64::INFINITY), f64::MAX);
+        assert_eq!(padding(2.5), 2.5);
+        assert_eq!(padding(f64::NEG_INFINITY), 0.0);
+        let max = |m| Throttle::new("t").with_max_probability(m).max_probability();
+        assert_eq!(max(0.9), 0.9);
+        assert_eq!(max(1.5), 1.0);
+        assert!(max(f64::NAN) == 1.0);
+        assert_eq!(max(-0.5), 0.0);
     }
 }
