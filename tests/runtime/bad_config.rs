@@ -322,6 +322,32 @@ fn decorrelated_jitter_spreads_the_first_retry() {
     assert!(distinct.len() > 50, "{distinct:?}");
 }
 
+/// Each retry's decorrelated wait is drawn up to 3 × the run's previous
+/// wait (capped), not from `first` again: the waits grow past `3 * first`.
+#[test]
+fn decorrelated_jitter_grows_from_the_previous_wait() {
+    let p = Policy::new()
+        .with_attempts(8)
+        .with_backoff(Backoff::exponential(ms(1000), ms(60_000)))
+        .with_jitter(Jitter::Decorrelated)
+        .checked();
+    testing::seed(7);
+    let runs: Vec<Vec<Duration>> = (0..20).map(|_| sync_waits(&p).0).collect();
+    for waits in &runs {
+        assert_eq!(waits.len(), 7);
+        let mut previous = ms(1000);
+        for &w in waits {
+            assert!(
+                w >= ms(1000) && w <= (previous * 3).min(ms(60_000)),
+                "{waits:?}"
+            );
+            previous = w;
+        }
+    }
+    let longest = runs.iter().flatten().max().unwrap();
+    assert!(*longest > ms(3000), "{runs:?}");
+}
+
 #[test]
 fn cap_below_first_delay_is_an_error() {
     for kind in ["exp", "fib", "linear"] {

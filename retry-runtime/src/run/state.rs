@@ -933,6 +933,56 @@ mod tests {
         assert!(timed.quick_retry_unlogged(&plain, retriable).is_some());
     }
 
+    /// Inside a retry that retries the error's kind, a plain policy that
+    /// defers to it (the default) takes the full path, which defers; one
+    /// that retries on its own (`Nested::Retry`) keeps the quick path.
+    #[test]
+    fn a_run_that_defers_to_an_outer_retry_leaves_the_quick_path() {
+        use crate::classify::KindSet;
+        let defers = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let retries = defers.with_nested(Nested::Retry);
+        let _outer = nested::publish(KindSet::ALL);
+        let verdict = defers.when.check(&"down");
+        let mut state = State::new(&defers);
+        assert_eq!(state.quick_retry_unlogged(&defers, verdict), None);
+        assert_eq!(
+            state.failed_slow(&defers, verdict, &"down"),
+            Decision::GiveUp(StopReason::Deferred)
+        );
+        let mut state = State::new(&retries);
+        assert_eq!(
+            state.quick_retry_unlogged(&retries, verdict),
+            Some(Duration::ZERO)
+        );
+    }
+
+    /// A run that hands out its attempts (the context form) leaves the
+    /// quick path at its first one: its failures are decided in full,
+    /// which keep their kinds for the next attempt (the quick path, taken
+    /// when nobody listens for the WARN line, keeps none).
+    #[test]
+    fn a_run_that_hands_out_its_attempts_leaves_the_quick_path() {
+        use crate::classify::KindSet;
+        use crate::run::gate::NoNotify;
+        let plain = Policy::new()
+            .with_attempts(5)
+            .with_backoff(Backoff::None)
+            .retry_on(KindSet::TRANSIENT);
+        let mut state = State::new(&plain);
+        assert_ne!(state.flags & State::PLAIN, 0);
+        assert_eq!(state.next_attempt(&plain).previous_kind, None);
+        assert_eq!(state.flags & State::PLAIN, 0, "decided in full from now on");
+        let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(
+            state.failed_notify(&plain, &timeout, &mut NoNotify),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(
+            state.next_attempt(&plain).previous_kind,
+            Some(ErrorKind::Timeout)
+        );
+    }
+
     /// A run told that its next attempt is its last gives up after a
     /// failure the policy would retry, as sent once (not `Attempts`: the
     /// policy's are not used up); and it no longer takes the quick path,
