@@ -833,6 +833,29 @@ async fn the_last_attempt_sends_the_request_itself() {
     assert!(!lines.iter().any(|l| l.contains("sent once")), "{lines:#?}");
 }
 
+/// A policy of one attempt makes no copy at all: its first attempt is
+/// its last.
+#[tokio::test(start_paused = true)]
+async fn a_policy_of_one_attempt_copies_nothing() {
+    const ONCE: Policy<RetryOn> = FAST.with_attempts(1);
+    let (calls, svc) = always_503(b"{}", |body: &Counted| &body.0);
+    let copies = Arc::new(AtomicUsize::new(0));
+    let req = Request::put("/x")
+        .body(Counted(Bytes::from_static(b"{}"), Arc::clone(&copies)))
+        .unwrap();
+    let resp = ServiceBuilder::new()
+        .layer(ONCE.layer())
+        .service(svc)
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        (calls.load(Ordering::SeqCst), copies.load(Ordering::SeqCst)),
+        (1, 0)
+    );
+}
+
 /// A request body that cannot be copied (a stream, say).
 struct OneShot(Bytes);
 
