@@ -483,6 +483,21 @@ mod tests {
         assert!(outer_retries(None));
     }
 
+    /// A run inside another that retries the same kinds publishes them
+    /// still, to the runs inside its attempts: kinds are added to the
+    /// outer ones, not toggled (a third run, inside both, deferred nothing).
+    #[test]
+    fn a_run_retrying_the_outer_kinds_keeps_them_published() {
+        let _outer = publish(KindSet::TRANSIENT);
+        {
+            let _attempt = Scope::here(KindSet::TRANSIENT).enter();
+            assert_eq!(Outer::current().kinds(), KindSet::TRANSIENT);
+            assert!(outer_retries(Some(ErrorKind::Timeout)));
+        }
+        let _inner = publish(KindSet::TRANSIENT);
+        assert_eq!(Outer::current().kinds(), KindSet::TRANSIENT);
+    }
+
     #[test]
     fn a_scope_read_once_publishes_and_restores_each_attempt() {
         let _outer = publish(KindSet::TRANSIENT);
