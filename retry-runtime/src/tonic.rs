@@ -678,6 +678,26 @@ mod tests {
         }
     }
 
+    /// The reason a stopping pushback gives is the log line's documented
+    /// `reason` field: an overflow says which way it overflowed (a huge
+    /// negative value is negative, not unreadable).
+    #[test]
+    fn a_stopping_pushback_says_why() {
+        for (value, why) in [
+            ("-1", "negative"),
+            ("-99999999999999999999999", "negative"),
+            ("9223372036854775808", "too large for an integer"),
+            ("soon", "unreadable"),
+        ] {
+            let s = with_pushback(Code::Unavailable, value);
+            assert_eq!(pushback(&s), Pushback::Stop(why), "{value}");
+        }
+        let mut two = with_pushback(Code::Unavailable, "100");
+        two.metadata_mut()
+            .append(PUSHBACK_KEY, "200".parse().unwrap());
+        assert_eq!(pushback(&two), Pushback::Stop("several values"));
+    }
+
     /// A long pushback is honoured, capped by the policy as any hint (it
     /// was ignored over a day, and the policy's backoff of 100ms..5s used).
     #[test]
