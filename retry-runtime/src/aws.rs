@@ -574,6 +574,26 @@ mod tests {
         assert_eq!(service(None, 429).kind(), ErrorKind::RateLimited);
     }
 
+    /// S3 answers some calls (`CompleteMultipartUpload`, `CopyObject`)
+    /// with a 200 whose body is an error: the code decides, since the
+    /// status alone says `Unknown` (which `s3` does not retry and `job`
+    /// does).
+    #[test]
+    fn an_error_in_a_200_is_classified_by_its_code() {
+        let internal = service(Some("InternalError"), 200);
+        assert_eq!(internal.kind(), ErrorKind::Unavailable);
+        assert!(retried_by_api_and_s3(&internal));
+        for code in ["NoSuchUpload", "AccessDenied", "EntityTooLarge"] {
+            let e = service(Some(code), 200);
+            assert_eq!(e.kind(), ErrorKind::Permanent, "{code}");
+            assert_eq!(
+                crate::presets::JOB.decide(0, &e),
+                crate::Decision::GiveUp(crate::stop::StopReason::Permanent),
+                "{code}"
+            );
+        }
+    }
+
     fn retried_by_api_and_s3(e: &impl Classify) -> bool {
         [crate::presets::API, crate::presets::S3]
             .iter()
