@@ -974,6 +974,21 @@ mod tests {
         }
     }
 
+    /// `retry-after-ms` alone is read on a 429, and not on another status
+    /// without a `Retry-After` beside it (as the layer and the middleware
+    /// read it).
+    #[test]
+    fn millisecond_headers_alone_count_on_a_429_only() {
+        for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+            let mut h = HeaderMap::new();
+            h.insert(name, "1500".parse().unwrap());
+            let e = HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &h);
+            assert_eq!(e.retry_after(), Some(Duration::from_millis(1500)), "{name}");
+            let e = HttpError::from_head(StatusCode::SERVICE_UNAVAILABLE, &h);
+            assert_eq!(e.retry_after(), None, "{name}");
+        }
+    }
+
     #[test]
     fn an_absurd_retry_after_is_no_hint() {
         // A year, u64::MAX seconds: ignored, so the policy's backoff applies
@@ -1079,6 +1094,12 @@ mod tests {
         assert_eq!(
             at("http://127.0.0.1/x").to_string(),
             "HTTP 401 Unauthorized from http://127.0.0.1/x"
+        );
+        // an `@` in the path of a URL without credentials: nothing to mask
+        // (the host and path before it are kept)
+        assert_eq!(
+            at("http://127.0.0.1/users/@me").to_string(),
+            "HTTP 401 Unauthorized from http://127.0.0.1/users/@me"
         );
     }
 
@@ -1315,6 +1336,54 @@ mod tests {
             .with_retry_after(measured);
         assert_eq!(e.retry_after(), Some(Duration::new(2, 871_323_474)));
         assert!(e.to_string().ends_with("(Retry-After: 2.871s)"), "{e}");
+    }
+
+    /// A body that sends its first bytes, then fails with an error that is
+    /// no `io::Error` (as an HTTP/2 stream reset, or a proxy's or a
+    /// user's body stream, does).
+    #[cfg(feature = "tower")]
+    struct BreaksOff(bool);
+
+    #[cfg(feature = "tower")]
+    impl http_body::Body for BreaksOff {
+        type Data = bytes::Bytes;
+        type Error = Box<dyn StdError + Send + Sync>;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            let broken = std::mem::replace(&mut self.0, true);
+            std::task::Poll::Ready(Some(if broken {
+                Err("stream reset".into())
+            } else {
+                Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                    b"partial",
+                )))
+            }))
+        }
+    }
+
+    /// A body that breaks off, with no `io::Error` in the chain: the
+    /// connection's fault, `Connect`, retried; whether reading the whole
+    /// body (`bytes()`, `json()`: a decode error with the body's error
+    /// inside) or its frames (the body's own error). Not `Permanent` or
+    /// `Unknown`, which the presets give up on. (Needs `http-body`: feature
+    /// `tower`.)
+    #[cfg(feature = "tower")]
+    #[tokio::test]
+    async fn a_body_broken_off_without_an_io_error_is_connect() {
+        use http_body_util::BodyExt;
+        let broken = || ::reqwest::Body::wrap(BreaksOff(false));
+        let e = Response::from(http::Response::new(broken()))
+            .bytes()
+            .await
+            .unwrap_err();
+        assert!(e.is_decode(), "{e:?}");
+        assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
+        let e = broken().collect().await.unwrap_err();
+        assert!(e.is_body(), "{e:?}");
+        assert_eq!(Classify::kind(&e), ErrorKind::Connect, "{e:?}");
     }
 
     #[test]
