@@ -196,6 +196,13 @@ pub fn ours_fn_hedged(s: &Script) -> impl Future<Output = Result<u64, OpError>> 
     HEDGED.retry(move || op_async(s)).hedged()
 }
 
+/// `#[retry]` with a hedge delay no call reaches (10 s), as
+/// [`ours_fn_hedged`]: counted by `bench/callgrind.sh hedged-attr` only.
+#[retry(attempts = 5, backoff = "none", hedge = "10s")]
+pub async fn ours_attr_hedged(s: &Script) -> Result<u64, OpError> {
+    op_async(s).await
+}
+
 /// [`POLICY`] with a hedge delay.
 static HEDGED: Policy = Policy::new()
     .with_attempts(ATTEMPTS)

@@ -15,7 +15,7 @@ use crate::op::{OpError, Script};
 use crate::shape;
 
 /// The contestants this mode knows, by the name it is given.
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 14] = [
     "hand",
     "attr",
     "fn",
@@ -29,6 +29,7 @@ pub const NAMES: [&str; 13] = [
     "shape-backoff",
     "shape-tokio-retry2",
     "hedged-fn",
+    "hedged-attr",
 ];
 
 fn sync_calls(f: fn(&Script) -> Result<u64, OpError>, s: &'static Script, k: u32, n: u64) {
@@ -78,6 +79,13 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
                 .build()
                 .expect("a runtime");
             async_calls(&rt, c::ours_fn_hedged, s, k, n)
+        }
+        "hedged-attr" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("a runtime");
+            async_calls(&rt, c::ours_attr_hedged, s, k, n)
         }
         _ => return false,
     }
