@@ -282,6 +282,10 @@ pub trait IsResult {
     fn as_result(&self) -> Result<&Self::Ok, &Self::Err>;
     /// The value for an error (a call the circuit breaker rejected).
     fn from_err(error: Self::Err) -> Self;
+    /// The value as a `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+    /// The value from a `Result`.
+    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
 }
 
 impl<T, E> IsResult for Result<T, E> {
@@ -294,6 +298,43 @@ impl<T, E> IsResult for Result<T, E> {
     #[inline(always)]
     fn from_err(error: E) -> Self {
         Err(error)
+    }
+    #[inline(always)]
+    fn into_result(self) -> Self {
+        self
+    }
+    #[inline(always)]
+    fn from_result(result: Self) -> Self {
+        result
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+pin_project_lite::pin_project! {
+    /// A hedged attempt's future with its output as a `Result` (itself:
+    /// `IsResult` is implemented for `Result` only), for the runtime, which
+    /// takes attempts that return one: so that [`hedged`] can ask for
+    /// `IsResult` alone, and a function that does not return a `Result` is
+    /// told so once.
+    struct AsResult<Fut> {
+        #[pin]
+        attempt: Fut,
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+impl<Fut> core::future::Future for AsResult<Fut>
+where
+    Fut: core::future::Future,
+    Fut::Output: IsResult,
+{
+    type Output = Result<<Fut::Output as IsResult>::Ok, <Fut::Output as IsResult>::Err>;
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        self.project().attempt.poll(cx).map(IsResult::into_result)
     }
 }
 
@@ -621,27 +662,32 @@ where
 /// A hedged `#[retry(hedge = "...")]` call: the body as an async closure,
 /// run by [`Retry::hedged`](crate::Retry::hedged) with the sleeper `S` (the
 /// `DefaultSleeper`: generic, so that a missing runtime feature is reported
-/// where the function is, with [`AsyncTimer`]'s message).
+/// where the function is, with [`AsyncTimer`]'s message). Generic over the
+/// return type `R` (asked for `IsResult` only, under the return type's
+/// span, where the macro puts this call), so that one that is not a
+/// `Result` is told so there, once.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use retry_runtime::{__private::hedged, Policy};
 /// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
-/// assert_eq!(hedged::<retry_runtime::DefaultSleeper, _, _, _, _, _, _>(&policy, async || Ok::<_, std::io::Error>(1)).await.unwrap(), 1);
+/// assert_eq!(hedged::<retry_runtime::DefaultSleeper, _, _, _, _, _>(&policy, async || Ok::<_, std::io::Error>(1)).await.unwrap(), 1);
 /// # }
 /// ```
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pub async fn hedged<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
+pub async fn hedged<S, W, G, F, Fut, R>(policy: &Policy<W, G>, mut op: F) -> R
 where
     S: AsyncTimer,
     F: FnMut() -> Fut,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    W: crate::When<E>,
-    G: Admission<E>,
-    E: DisplayError,
+    Fut: core::future::Future<Output = R>,
+    R: IsResult,
+    W: crate::When<R::Err>,
+    G: Admission<R::Err>,
+    R::Err: DisplayError,
 {
-    policy.retry(op).sleep_with(S::default()).hedged().await
+    let op = move || AsResult { attempt: op() };
+    R::from_result(policy.retry(op).sleep_with(S::default()).hedged().await)
 }
 
 /// [`hedged`] for a function with an `#[attempt]` parameter.
@@ -651,56 +697,61 @@ where
 /// # async fn main() {
 /// use retry_runtime::{__private::hedged_context, Attempt, Policy};
 /// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
-/// let n = hedged_context::<retry_runtime::DefaultSleeper, _, _, _, _, _, _>(&policy, async |a: Attempt| Ok::<_, std::io::Error>(a.number)).await;
+/// let n = hedged_context::<retry_runtime::DefaultSleeper, _, _, _, _, _>(&policy, async |a: Attempt| Ok::<_, std::io::Error>(a.number)).await;
 /// assert_eq!(n.unwrap(), 1);
 /// # }
 /// ```
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pub async fn hedged_context<S, W, G, F, Fut, T, E>(policy: &Policy<W, G>, op: F) -> Result<T, E>
+pub async fn hedged_context<S, W, G, F, Fut, R>(policy: &Policy<W, G>, mut op: F) -> R
 where
     S: AsyncTimer,
     F: FnMut(crate::Attempt) -> Fut,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    W: crate::When<E>,
-    G: Admission<E>,
-    E: DisplayError,
+    Fut: core::future::Future<Output = R>,
+    R: IsResult,
+    W: crate::When<R::Err>,
+    G: Admission<R::Err>,
+    R::Err: DisplayError,
 {
-    policy
-        .retry(op)
-        .sleep_with(S::default())
-        .context()
-        .hedged()
-        .await
+    let op = move |attempt| AsResult {
+        attempt: op(attempt),
+    };
+    R::from_result(
+        policy
+            .retry(op)
+            .sleep_with(S::default())
+            .context()
+            .hedged()
+            .await,
+    )
 }
 
 /// [`hedged`] without a timer feature: the same bounds, and a future of a
 /// type that does not depend on `S` (see [`NoTimer`]).
 #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-pub fn hedged<S, W, G, F, Fut, T, E>(_policy: &Policy<W, G>, _op: F) -> NoTimer<Result<T, E>>
+pub fn hedged<S, W, G, F, Fut, R>(_policy: &Policy<W, G>, _op: F) -> NoTimer<R>
 where
     S: AsyncTimer,
     F: FnMut() -> Fut,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    W: crate::When<E>,
-    G: Admission<E>,
-    E: DisplayError,
+    Fut: core::future::Future<Output = R>,
+    R: IsResult,
+    W: crate::When<R::Err>,
+    G: Admission<R::Err>,
+    R::Err: DisplayError,
 {
     NoTimer(core::marker::PhantomData)
 }
 
 /// [`hedged_context`] without a timer feature (see [`NoTimer`]).
 #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-pub fn hedged_context<S, W, G, F, Fut, T, E>(
-    _policy: &Policy<W, G>,
-    _op: F,
-) -> NoTimer<Result<T, E>>
+pub fn hedged_context<S, W, G, F, Fut, R>(_policy: &Policy<W, G>, _op: F) -> NoTimer<R>
 where
     S: AsyncTimer,
     F: FnMut(crate::Attempt) -> Fut,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    W: crate::When<E>,
-    G: Admission<E>,
-    E: DisplayError,
+    Fut: core::future::Future<Output = R>,
+    R: IsResult,
+    W: crate::When<R::Err>,
+    G: Admission<R::Err>,
+    R::Err: DisplayError,
 {
     NoTimer(core::marker::PhantomData)
 }

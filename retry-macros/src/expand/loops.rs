@@ -512,20 +512,26 @@ impl<'a> Loop<'a> {
             }
             None => quote!({ #attempt_body }),
         };
+        // The call under the return type's span: its `IsResult` bound then
+        // tells one that is not a `Result` so there, once, beside the
+        // decision's (the runtime's other bounds see only that error).
+        let ret_span = self.ret_span;
+        let p_ret = self.private_at(ret_span);
         let (closure, run) = match &self.attempt_param {
             Some(AttemptParam { pat, ty }) => (
                 quote_spanned!(at_hedge=> async |#pat: #ty| #attempt_future),
-                quote!(#p::hedged_context::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+                quote_spanned!(ret_span=> #p_ret::hedged_context::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op)),
             ),
             None => (
                 quote_spanned!(at_hedge=> async || #attempt_future),
-                quote!(#p::hedged::<#p::DefaultSleeper, _, _, _, _, _, _>(#policy, #op)),
+                quote_spanned!(ret_span=> #p_ret::hedged::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op)),
             ),
         };
+        let awaited = quote_spanned!(ret_span=> #run.await);
         quote! {
             #policy_binding
             let #op = #closure;
-            #run.await
+            #awaited
         }
     }
 
