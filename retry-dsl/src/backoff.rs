@@ -554,6 +554,42 @@ mod tests {
     }
 
     #[test]
+    fn a_name_without_its_arguments_gets_its_own_example() {
+        let examples = [
+            ("fixed", "e.g. `fixed(500ms)`"),
+            ("linear", "e.g. `linear(1s, 10s)`"),
+            ("exp", "e.g. `exp(1s, 30s)` or `exp(1s, 30s, x3)`"),
+            ("fib", "e.g. `fib(1s, 30s)`"),
+        ];
+        for (name, example) in examples {
+            assert_contains(
+                &backoff_err(name),
+                &format!("`{name}` needs its arguments in parentheses, {example}"),
+            );
+            assert_contains(
+                &backoff_err(&format!("{name} 1s")),
+                &format!("expected `(` after `{name}`, found `1s`; write {example}"),
+            );
+        }
+    }
+
+    #[test]
+    fn no_range_is_the_one_wait_of_a_backoff_that_starts_at_its_cap() {
+        let no_range = |text: &str| parse_backoff(text).unwrap().no_range();
+        assert_eq!(no_range("none"), None);
+        assert_eq!(no_range("fixed(2s)"), Some(secs(2)));
+        for name in ["linear", "exp", "fib"] {
+            assert_eq!(no_range(&format!("{name}(1s, 4s)")), None, "{name}");
+            assert_eq!(
+                no_range(&format!("{name}(4s, 4s)")),
+                Some(secs(4)),
+                "{name}"
+            );
+        }
+        assert_eq!(no_range("exp(4s, 4s, x3)"), Some(secs(4)));
+    }
+
+    #[test]
     fn arguments_separated_otherwise_than_by_commas() {
         assert_eq!(
             backoff_err("exp(1s; 2s)"),

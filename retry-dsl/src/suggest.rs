@@ -129,6 +129,11 @@ mod tests {
         assert_eq!(closest("msecs", &["m", "ms"]), Some("ms"));
         // Ties go to the first candidate.
         assert_eq!(closest("ab", &["aa", "bb"]), Some("aa"));
+        assert_eq!(closest("tim", &["timeout", "timer"]), Some("timeout"));
+        // The smaller edit distance wins, whichever comes first.
+        assert_eq!(closest("abcdef", &["abcxyf", "abcdex"]), Some("abcdex"));
+        // A 5-char candidate allows one edit (5 / 3), not two.
+        assert_eq!(closest("faxxd", backoffs), None);
         // A one-char input never matches a different one-char candidate.
         assert_eq!(closest("a", &["s", "m", "h"]), None);
         assert_eq!(closest("anything", &[]), None);
