@@ -52,6 +52,15 @@ where
     });
 }
 
+/// A runtime with tokio's time on, for a hedged run (it arms a timer for
+/// its next hedge); the other contestants' runtime has none.
+fn with_time() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime")
+}
+
 /// Runs `n` calls of `which` with `k` failures each; `false` for an
 /// unknown name.
 pub fn calls(which: &str, k: u32, n: u64) -> bool {
@@ -72,21 +81,8 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
         "shape-backon" => async_calls(&rt, shape::call_backon, s, k, n),
         "shape-backoff" => async_calls(&rt, shape::call_backoff, s, k, n),
         "shape-tokio-retry2" => async_calls(&rt, shape::call_tokio_retry2, s, k, n),
-        // a hedged run arms a timer for its next hedge: tokio's time on
-        "hedged-fn" => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .expect("a runtime");
-            async_calls(&rt, c::ours_fn_hedged, s, k, n)
-        }
-        "hedged-attr" => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .expect("a runtime");
-            async_calls(&rt, c::ours_attr_hedged, s, k, n)
-        }
+        "hedged-fn" => async_calls(&with_time(), c::ours_fn_hedged, s, k, n),
+        "hedged-attr" => async_calls(&with_time(), c::ours_attr_hedged, s, k, n),
         _ => return false,
     }
     true
