@@ -7,6 +7,26 @@ enum FetchError {
     Throttled { wait_secs: u64 },
 }
 
+// The same through parentheses, and through a macro's `$t:ty` (rustc
+// hands the derive an invisible group around it).
+#[allow(unused_parens)]
+#[derive(Debug, retry_runtime::Classify)]
+enum PollError {
+    #[classify(RateLimited, retry_after = 0)]
+    Throttled((u64)),
+}
+
+macro_rules! error_with_wait {
+    ($name:ident, $wait:ty) => {
+        #[derive(Debug, retry_runtime::Classify)]
+        enum $name {
+            #[classify(RateLimited, retry_after = wait)]
+            Throttled { wait: $wait },
+        }
+    };
+}
+error_with_wait!(QueueError, u64);
+
 // Any other type is left to rustc, whose error also points at the type.
 #[derive(Debug, Clone, Copy)]
 struct Secs(u64);
