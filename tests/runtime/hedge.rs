@@ -1806,3 +1806,189 @@ async fn a_hedged_run_asks_its_classifier_once_per_failure() {
         "three failures, each classified once"
     );
 }
+
+/// A failure whose wait would end past `max_elapsed`, with no start armed
+/// before the deadline, ends the call on the deadline: no attempt starts
+/// in its place. (No hedge delay: one attempt at a time.)
+#[tokio::test(start_paused = true)]
+async fn a_failure_whose_wait_ends_past_the_deadline_with_nothing_armed_ends_the_call() {
+    let r = Replicas::new(vec![(100, Err(Fail::Unavailable)), (5, Ok(2))]);
+    let e = Policy::new()
+        .with_attempts(3)
+        .with_backoff(Backoff::fixed(ms(1000)))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_max_elapsed(ms(500))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Deadline));
+    assert_eq!(r.started(), 1);
+}
+
+/// A failure whose wait would end past `max_elapsed` does not close the
+/// run while a hedge is armed before the deadline: that hedge starts (and
+/// wins), though nothing else has failed or been granted.
+#[tokio::test(start_paused = true)]
+async fn a_hedge_armed_before_the_deadline_starts_after_a_failure_past_it() {
+    // 1 fails at 150 (its 800ms wait would end at 950, past 900); 2, the
+    // hedge at 100, hangs; 3, the hedge at 200, answers at 205
+    let r = Replicas::new(vec![
+        (150, Err(Fail::Unavailable)),
+        (10_000, Err(Fail::Unavailable)),
+        (5, Ok(3)),
+    ]);
+    let t0 = Instant::now();
+    let out = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(ms(800)))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_max_elapsed(ms(900))
+        .with_hedge(ms(100))
+        .retry_on(KindSet::TRANSIENT)
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (3, 3));
+    assert_eq!(t0.elapsed(), ms(205));
+    assert_eq!(r.cancelled(), [2]);
+}
+
+/// A hedge whose timer fires late, past `max_elapsed` (here the clock jumps
+/// while an attempt runs), does not start: no attempt starts at or after
+/// the deadline, whenever the run wakes.
+#[tokio::test(start_paused = true)]
+async fn a_hedge_woken_past_the_deadline_does_not_start() {
+    let calls = AtomicU32::new(0);
+    let e = hedging(3, 100)
+        .with_max_elapsed(ms(250))
+        .retry(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            sleep(ms(50)).await;
+            // the clock jumps past the hedge (100ms) and the deadline
+            tokio::time::advance(ms(1000)).await;
+            sleep(ms(10)).await;
+            Err::<u32, Fail>(Fail::Unavailable)
+        })
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Deadline));
+}
+
+/// The wait a hedged retry announces is the server's when a server's wait
+/// (an earlier failure's Retry-After) made it longer than its backoff, and
+/// not when it is the backoff alone.
+#[tokio::test(start_paused = true)]
+async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
+    use crate::hinted::Hinted;
+    use retry_runtime::{ErrorKind, Jitter};
+    // attempt 1 fails at 70; attempt 2 (the hedge at 50) fails at 60 with
+    // a 429 asking for 1s: attempt 1's retry (backoff 30ms) waits until
+    // 1060, the server's wait. With `second_fails` off, attempt 1 fails
+    // alone at 10 and its retry is due after its backoff, before the hedge.
+    async fn told(second_fails: bool) -> Vec<(Duration, bool)> {
+        let calls = AtomicU32::new(0);
+        let mut told = Vec::new();
+        let _ = Policy::new()
+            .with_attempts(4)
+            .with_backoff(Backoff::fixed(ms(30)))
+            .with_jitter(Jitter::None)
+            .with_hedge(ms(50))
+            .retry_on(KindSet::TRANSIENT)
+            .retry(|| async {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                let (wait, error) = match n {
+                    1 if second_fails => (70, Some((ErrorKind::Unavailable, None))),
+                    1 => (10, Some((ErrorKind::Unavailable, None))),
+                    2 if second_fails => (10, Some((ErrorKind::RateLimited, Some(ms(1000))))),
+                    _ => (5, None),
+                };
+                sleep(ms(wait)).await;
+                match error {
+                    Some((kind, after)) => Err(Hinted { kind, after }),
+                    None => Ok(n),
+                }
+            })
+            .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+            .hedged()
+            .await
+            .unwrap();
+        told
+    }
+    assert_eq!(told(false).await, [(ms(30), false)]);
+    assert_eq!(told(true).await, [(ms(1000), true), (ms(990), true)]);
+}
+
+/// After a failure left to the outer run, no hedge starts, also beside a
+/// retry granted to an earlier failure that starts later and runs long.
+#[tokio::test(start_paused = true)]
+async fn no_hedge_starts_beside_a_retry_started_after_a_deferral() {
+    use retry_runtime::ErrorKind;
+    use std::io;
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
+    let inner = Policy::new()
+        .with_attempts(4)
+        .with_backoff(Backoff::fixed(ms(5)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT);
+    let calls = AtomicU32::new(0);
+    // the hedge at 10ms times out at 15ms (left to the outer run);
+    // attempt 1 is refused at 50ms (the inner run's alone) and its retry,
+    // attempt 3 at 55ms, answers 20ms later: no hedge at 65ms
+    let op = || async {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let (wait, out) = match n {
+            1 => (50, Err(io::Error::from(io::ErrorKind::ConnectionRefused))),
+            2 => (5, Err(io::Error::from(io::ErrorKind::TimedOut))),
+            n => (20, Ok(n)),
+        };
+        sleep(ms(wait)).await;
+        out
+    };
+    let out = outer.retry(|| inner.retry(op).hedged()).await;
+    assert_eq!(out.map_err(|e| e.to_string()), Ok(3));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "no hedge after the deferral"
+    );
+}
+
+/// A hedged call the retry budget stops gives up with the budget's line,
+/// which names the budget, as a run without hedges does.
+#[tokio::test(start_paused = true)]
+async fn a_hedged_call_the_budget_stops_logs_the_budgets_give_up_line() {
+    // 2 tokens: attempt 1's retry granted, attempt 2's refused
+    let budget: &'static RetryBudget = Box::leak(Box::new(
+        RetryBudget::new("hedged-give-up").with_max_tokens(2),
+    ));
+    let r = Replicas::new(vec![
+        (10, Err(Fail::Unavailable)),
+        (10, Err(Fail::Unavailable)),
+    ]);
+    let logs = testkit::capture::capture();
+    let e = hedging(5, 100)
+        .with_budget(budget)
+        .with_name("budgeted")
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Budget));
+    let line = logs.assert_logged(
+        tracing::Level::WARN,
+        "retry budget exhausted: budgeted gives up after attempt 2/5",
+    );
+    testkit::capture::assert_fields(&line, &[("budget", "hedged-give-up")]);
+}
