@@ -576,3 +576,25 @@ fn a_run_inside_the_decision_does_not_mark_the_attempt() {
         "retry_if"
     );
 }
+
+/// What an async attempt logs itself, as its future is polled, is in the
+/// attempt's span too (`.await`), not only the lines about the attempt.
+#[test]
+fn an_async_attempts_own_lines_are_in_its_span() {
+    let polled = TRACED.with_name("polled");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let logs = traced(&|| {
+        let attempt = || async {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            tracing::info!("attempt {n} polled");
+            step_async().await
+        };
+        drop(block_on(async { polled.retry(attempt).await }))
+    });
+    for n in 1..=3 {
+        assert_eq!(
+            logs.span_of(&format!("attempt {n} polled")),
+            Some(format!("retry.attempt | operation=polled | attempt={n}")),
+        );
+    }
+}
