@@ -950,6 +950,20 @@ fn is_zero(wait: Duration) -> bool {
 mod tests {
     use super::*;
 
+    /// A wait is zero only when both its seconds and its nanoseconds are:
+    /// 1s and 1ns is slept (the halves are equal, not zero).
+    #[test]
+    fn a_wait_is_zero_only_when_both_halves_are() {
+        assert!(is_zero(Duration::ZERO));
+        for wait in [
+            Duration::new(1, 1),
+            Duration::new(1, 0),
+            Duration::from_nanos(1),
+        ] {
+            assert!(!is_zero(wait), "{wait:?}");
+        }
+    }
+
     /// With `tokio` and `smol` both enabled, the default timer works
     /// outside a tokio runtime (tokio's own panics there: "there is no
     /// reactor running") and inside one it is tokio's, which follows

@@ -417,3 +417,16 @@ fn a_sync_run_stops_when_its_op_sees_the_flag_its_sleeper_woke_on() {
     assert_eq!(calls, 1); // one real call; the check is attempt 2
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// `sleep_async` sleeps its wait on the default timer (tokio's paused
+/// clock here), and records it under `testing::pause`; a zero wait is
+/// recorded, and not slept.
+#[tokio::test(start_paused = true)]
+async fn sleep_async_sleeps_and_records_its_wait() {
+    let paused = testing::pause();
+    let t0 = tokio::time::Instant::now();
+    retry_runtime::sleep::sleep_async(Duration::from_secs(3)).await;
+    retry_runtime::sleep::sleep_async(Duration::ZERO).await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(3));
+    assert_eq!(paused.waits(), [Duration::from_secs(3), Duration::ZERO]);
+}
