@@ -229,6 +229,21 @@ mod tests {
         assert!(c.waits().is_empty());
     }
 
+    /// A guard dropped between two others is the one that goes: the
+    /// newest, dropped next, still takes its waits with it.
+    #[test]
+    fn a_middle_guard_dropped_first_leaves_the_newest_its_place() {
+        let s = Duration::from_secs;
+        let a = pause();
+        crate::sleep::sleep_sync(s(1));
+        let b = pause();
+        let c = pause();
+        crate::sleep::sleep_sync(s(2));
+        drop(b);
+        drop(c);
+        assert_eq!(a.waits(), [s(1)]);
+    }
+
     /// Two guards made with no wait between them start at the same place;
     /// the outer one dropped first still leaves the inner its waits.
     #[test]

@@ -430,3 +430,19 @@ async fn sleep_async_sleeps_and_records_its_wait() {
     assert_eq!(t0.elapsed(), Duration::from_secs(3));
     assert_eq!(paused.waits(), [Duration::from_secs(3), Duration::ZERO]);
 }
+
+/// After a sync run with a sleeper of the user's, a `sleep_sync` of the
+/// thread's own is recorded again: the run's "already recorded" mark is
+/// taken off once its sleeper returns.
+#[test]
+fn a_sleep_sync_after_a_users_sleeper_is_recorded() {
+    let paused = testing::pause();
+    let r: Result<(), &str> = THREE
+        .retry(|| Err("down"))
+        .sleep_with(|_: Duration| {})
+        .call();
+    assert!(r.is_err());
+    retry_runtime::sleep::sleep_sync(Duration::from_secs(1));
+    let s7 = Duration::from_secs(7);
+    assert_eq!(paused.waits(), [s7, s7, Duration::from_secs(1)]);
+}
