@@ -88,3 +88,22 @@ fn a_boxed_timeout_or_breaker_rejection_keeps_its_kind_and_wait() {
     assert_eq!(open.kind(), ErrorKind::Unavailable);
     assert_eq!(open.retry_after(), Some(Duration::from_secs(30)));
 }
+
+/// `Box<dyn Error>` and `Box<dyn Error + Send>` keep a breaker
+/// rejection's wait too, as `Box<dyn Error + Send + Sync>` does: the
+/// Retry-After of each is read through its chain (nothing, or zero, was
+/// read).
+#[test]
+fn every_boxed_error_form_keeps_a_breaker_rejections_wait() {
+    let open = || retry_runtime::CircuitOpen::new("upstream", Duration::from_secs(30));
+    let plain: Box<dyn Error> = Box::new(open());
+    let send: Box<dyn Error + Send> = Box::new(open());
+    assert_eq!(
+        (plain.kind(), plain.retry_after()),
+        (ErrorKind::Unavailable, Some(Duration::from_secs(30)))
+    );
+    assert_eq!(
+        (send.kind(), send.retry_after()),
+        (ErrorKind::Unavailable, Some(Duration::from_secs(30)))
+    );
+}
