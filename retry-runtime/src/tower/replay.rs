@@ -298,3 +298,62 @@ impl Replay for ::reqwest::Request {
         self.try_clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http_body::Body as _;
+    use http_body_util::{Empty, Full};
+
+    use super::*;
+
+    /// A request type of the user's, with `Replay`'s default: any may be
+    /// sent again.
+    struct Lookup;
+
+    impl Replay for Lookup {
+        fn replay(&self) -> Option<Self> {
+            Some(Lookup)
+        }
+    }
+
+    #[test]
+    fn a_request_type_of_yours_is_repeatable_by_default() {
+        assert_eq!(Lookup.not_repeatable(), None);
+    }
+
+    #[test]
+    fn a_get_with_an_empty_body_is_replayed_whole() {
+        let request = http::Request::get("http://svc.internal/items/7")
+            .header("x-request-id", "7")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        assert!(request.body().try_clone().is_some());
+        let copy = request.replay().expect("an empty body is copied");
+        assert_eq!(copy.method(), http::Method::GET);
+        assert_eq!(copy.uri(), "http://svc.internal/items/7");
+        assert_eq!(copy.headers()["x-request-id"], "7");
+    }
+
+    #[test]
+    fn a_body_sent_once_reads_as_the_body_it_holds() {
+        let full = SendOnce::new(Full::new(Bytes::from_static(b"clip")));
+        assert_eq!(full.size_hint().exact(), Some(4));
+        assert!(!full.is_end_stream());
+        let empty = SendOnce::new(Empty::<Bytes>::new());
+        assert_eq!(empty.size_hint().exact(), Some(0));
+        assert!(empty.is_end_stream());
+    }
+
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn a_reqwest_request_is_copied_and_a_post_is_sent_once() {
+        let url: ::reqwest::Url = "http://svc.internal/items/7".parse().unwrap();
+        let get = ::reqwest::Request::new(http::Method::GET, url.clone());
+        assert_eq!(get.not_repeatable(), None);
+        let copy = get.replay().expect("a request without a stream is copied");
+        assert_eq!((copy.method(), copy.url()), (&http::Method::GET, &url));
+        let post = ::reqwest::Request::new(http::Method::POST, url);
+        assert!(post.not_repeatable().unwrap().contains("not idempotent"));
+    }
+}
