@@ -766,3 +766,54 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A middleware whose policy a function chooses shows the policy the
+    /// function returns now.
+    #[test]
+    fn debug_of_a_switched_middleware_shows_the_policy_now() {
+        use core::sync::atomic::{AtomicBool, Ordering};
+        static CAUTIOUS: AtomicBool = AtomicBool::new(false);
+        static NORMAL: Policy = Policy::new().with_name("normal");
+        static ONCE: Policy = Policy::new().with_name("cautious").with_attempts(1);
+        fn choose() -> &'static Policy {
+            if CAUTIOUS.load(Ordering::Relaxed) {
+                &ONCE
+            } else {
+                &NORMAL
+            }
+        }
+        let middleware = RetryMiddleware::from_fn(choose);
+        let shown = format!("{middleware:?}");
+        assert!(
+            shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "normal","#),
+            "{shown}"
+        );
+        CAUTIOUS.store(true, Ordering::Relaxed);
+        let shown = format!("{middleware:?}");
+        assert!(shown.contains(r#"name: "cautious""#), "{shown}");
+        assert!(
+            shown.ends_with("any_method: false, hide_url_path: false, .. }"),
+            "{shown}"
+        );
+    }
+
+    /// The wait an error in a middleware asks for reaches a run around the
+    /// client (a gRPC pushback here), and an error that asks for none
+    /// leaves that run its backoff.
+    #[cfg(feature = "tonic")]
+    #[test]
+    fn an_errors_hint_is_its_retry_after() {
+        let mut status = ::tonic::Status::unavailable("draining");
+        status
+            .metadata_mut()
+            .insert("grpc-retry-pushback-ms", "300".parse().unwrap());
+        let e = Error::Middleware(status.into());
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(Error::Middleware(refused.into()).retry_after(), None);
+    }
+}
