@@ -573,6 +573,92 @@ mod tests {
         );
     }
 
+    /// An error whose message is written in `parts` (one `write_str` each),
+    /// with an optional cause.
+    #[derive(Debug)]
+    struct Pieces(Vec<String>, Option<Box<Pieces>>);
+
+    impl core::fmt::Display for Pieces {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            self.0.iter().try_for_each(|part| f.write_str(part))
+        }
+    }
+
+    impl std::error::Error for Pieces {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    /// How many times `cause`'s whole message is in the line of an error
+    /// written in `outer`, whose cause it is.
+    fn times_shown(outer: &[String], cause: &[String]) -> usize {
+        let whole: String = cause.concat();
+        let error = Pieces(outer.to_vec(), Some(Box::new(Pieces(cause.to_vec(), None))));
+        Causes(&error).to_string().matches(whole.as_str()).count()
+    }
+
+    /// Long messages near the 256-byte window: a cause is skipped only when
+    /// the message ends with all of it, however the messages were written.
+    #[test]
+    fn a_long_cause_is_compared_whole_or_written() {
+        let b = |n: usize| "b".repeat(n);
+        let head = || "upstream failed: ".to_string();
+        // exactly the window, at once or in two writes: shown once
+        assert_eq!(times_shown(&[head(), b(256)], &[b(256)]), 1);
+        let two = ["c".to_string(), b(255)];
+        assert_eq!(times_shown(&[head(), two.concat()], &two), 1);
+        // longer than the window (at once, or after a first write): the
+        // message ends with its last 256 bytes only, so it is written
+        let longer = [format!("{}{}", "h".repeat(44), b(256))];
+        assert_eq!(times_shown(&[head(), b(256)], &longer), 1);
+        assert!(
+            Causes(&Pieces(
+                vec![head(), b(256)],
+                Some(Box::new(Pieces(longer.to_vec(), None)))
+            ))
+            .to_string()
+            .contains("hhh")
+        );
+        let after = ["h".to_string(), b(256)];
+        assert_eq!(times_shown(&[head(), b(256)], &after), 1);
+        // a message written in pieces past the window keeps its last bytes
+        let cause = [format!("{}{}", "y".repeat(50), b(100))];
+        let outer = [format!("{}{}", "x".repeat(150), "y".repeat(50)), b(100)];
+        assert_eq!(times_shown(&outer, &cause), 1);
+    }
+
+    /// A run's error asks for the wait its last error asks for (an outer
+    /// run honours it), and none when that asks for none; the `Debug` of
+    /// causes is their `Display`.
+    #[test]
+    fn the_last_errors_hint_and_the_causes_debug() {
+        struct Busy(Option<Duration>);
+        impl Classify for Busy {
+            fn kind(&self) -> ErrorKind {
+                ErrorKind::RateLimited
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                self.0
+            }
+        }
+        let gave_up = |hint| RetryError {
+            operation: "clips",
+            attempts: 2,
+            elapsed: Duration::ZERO,
+            reason: StopReason::Attempts,
+            last_error: Busy(hint),
+        };
+        let two = Some(Duration::from_secs(2));
+        assert_eq!(gave_up(two).retry_after(), two);
+        assert_eq!(gave_up(None).retry_after(), None);
+        let chain = Pieces(
+            vec!["client error".into()],
+            Some(Box::new(Pieces(vec!["refused".into()], None))),
+        );
+        assert_eq!(format!("{:?}", Causes(&chain)), "client error: refused");
+    }
+
     /// A run whose error is not a `std::error::Error` (a boxed one, a
     /// message) gives one that `?` takes into `Box<dyn Error + Send +
     /// Sync>` and `Box<dyn Error>`, its message and its last error kept.
