@@ -971,6 +971,8 @@ mod tests {
         assert_eq!(shown(0.0), "0.0%");
         assert_eq!(shown(0.0004), "<0.1%");
         assert_eq!(shown(0.0006), "0.1%");
+        // 0.05% exactly is shown as it rounds, not as below 0.1%
+        assert_eq!(shown(0.0005), "0.1%");
         assert_eq!(shown(0.9996), ">99.9%");
         assert_eq!(shown(0.9994), "99.9%");
     }
