@@ -201,7 +201,7 @@ pub mod __private;
 // GitHub shows hidden lines as they are, so its blocks carry no other
 // gate: they are tested with `macros` and `tokio` on (the default set
 // with `macros`, and `--all-features`, which CI runs), not in the runs
-// without them (`--no-default-features --features macros,smol` in CI,
+// without them (`--no-default-features --features macros,smol`, then `macros`, in CI,
 // where the rustdoc examples are gated as needed: `macros` for `#[retry]`
 // and `#[derive(Classify)]`, `tokio` for one that reads tokio's paused
 // clock, any timer feature for one that runs on any). A block that is not
