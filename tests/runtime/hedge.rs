@@ -1439,21 +1439,28 @@ async fn a_hedged_give_up_names_the_attempt_that_failed() {
     );
 }
 
+/// An outer run of 2 attempts that retries timeouts only, and the hedged
+/// run of `attempts` inside it that retries every transient error (5ms
+/// between attempts, a hedge at 10ms): a timeout is left to the outer run.
+fn deferring_to_timeouts(attempts: u32) -> (Policy<RetryOn>, Policy<RetryOn>) {
+    let outer = Policy::new()
+        .with_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(retry_runtime::ErrorKind::Timeout));
+    let inner = Policy::new()
+        .with_attempts(attempts)
+        .with_backoff(Backoff::fixed(ms(5)))
+        .with_hedge(ms(10))
+        .retry_on(KindSet::TRANSIENT);
+    (outer, inner)
+}
+
 /// After a failure left to the outer run, an error the outer run does not
 /// retry still gets the hedged run's own retry: no retry is lost.
 #[tokio::test(start_paused = true)]
 async fn an_error_the_outer_run_does_not_retry_keeps_its_retry_after_a_deferral() {
-    use retry_runtime::ErrorKind;
     use std::io;
-    let outer = Policy::new()
-        .with_attempts(2)
-        .with_backoff(Backoff::None)
-        .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
-    let inner = Policy::new()
-        .with_attempts(3)
-        .with_backoff(Backoff::fixed(ms(5)))
-        .with_hedge(ms(10))
-        .retry_on(KindSet::TRANSIENT);
+    let (outer, inner) = deferring_to_timeouts(3);
     let calls = AtomicU32::new(0);
     // attempt 1 is refused at 50ms (Connect: the inner run's alone), the
     // hedge at 10ms times out at 15ms (the outer run's), attempt 3 answers
@@ -1930,17 +1937,8 @@ async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
 /// retry granted to an earlier failure that starts later and runs long.
 #[tokio::test(start_paused = true)]
 async fn no_hedge_starts_beside_a_retry_started_after_a_deferral() {
-    use retry_runtime::ErrorKind;
     use std::io;
-    let outer = Policy::new()
-        .with_attempts(2)
-        .with_backoff(Backoff::None)
-        .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
-    let inner = Policy::new()
-        .with_attempts(4)
-        .with_backoff(Backoff::fixed(ms(5)))
-        .with_hedge(ms(10))
-        .retry_on(KindSet::TRANSIENT);
+    let (outer, inner) = deferring_to_timeouts(4);
     let calls = AtomicU32::new(0);
     // the hedge at 10ms times out at 15ms (left to the outer run);
     // attempt 1 is refused at 50ms (the inner run's alone) and its retry,
