@@ -22,6 +22,8 @@ mod diag;
 use retry_dsl as dsl;
 mod expand;
 mod item;
+#[cfg(test)]
+mod never_panics;
 mod validate;
 mod vocab;
 
