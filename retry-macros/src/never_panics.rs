@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
@@ -127,27 +127,11 @@ fn take_retry(attrs: &mut Vec<syn::Attribute>) -> Option<TokenStream> {
     })
 }
 
-/// What a replaced or inserted token can be: the macros' own words, and
-/// the literals and punctuation at the edges of what they accept.
-fn pool(i: usize) -> TokenTree {
-    const WORDS: [&str; 24] = [
-        "attempts",
-        "backoff",
-        "retry_on",
-        "jitter",
-        "timeout",
-        "preset",
-        "policy",
-        "max_elapsed",
-        "clone",
-        "hedge",
-        "nested",
-        "circuit",
-        "budget",
-        "attempt",
-        "Timeout",
-        "Permanent",
-        "Unknown",
+/// What a replaced or inserted token can be: the macros' own words (every
+/// key, kind and preset, from `vocab`), and the literals and punctuation at
+/// the edges of what they accept.
+fn pool() -> Vec<TokenTree> {
+    const WORDS: [&str; 8] = [
         "classify",
         "retry_after",
         "transparent",
@@ -155,44 +139,45 @@ fn pool(i: usize) -> TokenTree {
         "self",
         "async",
         "Result",
+        "attempt",
     ];
-    const LITERALS: [&str; 14] = [
+    const LITERALS: [&str; 11] = [
         "0",
         "1",
         "3",
         "18446744073709551616",
-        "-1",
         "1.5",
         "\"\"",
         "\"exp(1s,4s)\"",
         "\"none\"",
         "\"1s\"",
         "\"full\"",
-        "\"webhook\"",
-        "true",
         "'a'",
     ];
-    const PUNCT: [char; 8] = ['=', ',', '|', ':', '&', '!', '<', '#'];
-    let i = i % (WORDS.len() + LITERALS.len() + PUNCT.len() + 1);
-    if let Some(word) = WORDS.get(i) {
-        return TokenTree::Ident(Ident::new(word, Span::call_site()));
+    let word = |w: &str| TokenTree::Ident(Ident::new(w, Span::call_site()));
+    let mut pool: Vec<TokenTree> = crate::vocab::Key::ALL
+        .iter()
+        .map(|key| word(key.name()))
+        .collect();
+    pool.extend(crate::vocab::KINDS.iter().chain(&WORDS).map(|w| word(w)));
+    pool.push(word("true"));
+    let presets = crate::vocab::PRESETS.map(|p| format!("{p:?}"));
+    for text in LITERALS
+        .iter()
+        .copied()
+        .chain(presets.iter().map(String::as_str))
+    {
+        pool.push(TokenTree::Literal(text.parse().expect("a literal")));
     }
-    let i = i - WORDS.len();
-    if let Some(text) = LITERALS.get(i) {
-        return match *text {
-            "true" => TokenTree::Ident(Ident::new("true", Span::call_site())),
-            text => text
-                .parse::<TokenStream>()
-                .ok()
-                .and_then(|s| s.into_iter().next())
-                .unwrap_or_else(|| TokenTree::Literal(Literal::u8_unsuffixed(0))),
-        };
-    }
-    let i = i - LITERALS.len();
-    match PUNCT.get(i) {
-        Some(&ch) => TokenTree::Punct(Punct::new(ch, Spacing::Alone)),
-        None => TokenTree::Group(Group::new(Delimiter::Parenthesis, TokenStream::new())),
-    }
+    pool.extend(
+        ['=', ',', '|', ':', '&', '!', '<', '-', '#']
+            .map(|ch| TokenTree::Punct(Punct::new(ch, Spacing::Alone))),
+    );
+    pool.push(TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        TokenStream::new(),
+    )));
+    pool
 }
 
 /// One change to a token stream: `at` picks the place (a position at some
@@ -255,6 +240,24 @@ fn edit(stream: TokenStream, target: &mut usize, change: Change) -> TokenStream 
     tokens.into_iter().collect()
 }
 
+/// The `i`-th token of the pool (modulo its size), among those like `like`
+/// when given: a word for a word, a literal for a literal (`attempts = 3`
+/// becomes `attempts = 18446744073709551616` more often than `attempts = |`).
+fn from_pool(i: usize, like: Option<&TokenTree>) -> TokenTree {
+    let same_kind = |tt: &TokenTree| match (tt, like) {
+        (_, None) => true,
+        (TokenTree::Ident(_), Some(TokenTree::Ident(_)))
+        | (TokenTree::Literal(_), Some(TokenTree::Literal(_)))
+        | (TokenTree::Punct(_), Some(TokenTree::Punct(_)))
+        | (TokenTree::Group(_), Some(TokenTree::Group(_))) => true,
+        // `true` is an ident that stands for a literal
+        (TokenTree::Ident(w), Some(TokenTree::Literal(_))) => w == "true",
+        _ => false,
+    };
+    let pool: Vec<TokenTree> = pool().into_iter().filter(same_kind).collect();
+    pool[i % pool.len()].clone()
+}
+
 fn change_at(tokens: &mut Vec<TokenTree>, i: usize, change: Change) {
     let len = tokens.len();
     match change.op {
@@ -263,12 +266,12 @@ fn change_at(tokens: &mut Vec<TokenTree>, i: usize, change: Change) {
         }
         1 if i < len => tokens.insert(i, tokens[i].clone()),
         2 if i + 1 < len => tokens.swap(i, i + 1),
-        3 if i < len => tokens[i] = pool(change.with),
+        3 if i < len => tokens[i] = from_pool(change.with, Some(&tokens[i])),
         4 => match tokens.get_mut(i) {
             Some(TokenTree::Group(g)) => *g = Group::new(g.delimiter(), TokenStream::new()),
             _ => tokens.truncate(i),
         },
-        _ => tokens.insert(i.min(len), pool(change.with)),
+        _ => tokens.insert(i.min(len), from_pool(change.with, None)),
     }
 }
 
@@ -300,12 +303,28 @@ fn check(seed: &Seed, changes: &[Change]) -> Result<(), TestCaseError> {
         )
     };
     let out = out.map_err(|_| TestCaseError::fail(format!("panicked: {}", shown())))?;
-    if syn::parse2::<syn::Item>(item_in.clone()).is_ok() {
+    // rustc parses a bare `crate` as a path (`retry_if = crate` is E0423
+    // "expected function, found module" on the user's token); syn does not
+    if syn::parse2::<syn::Item>(item_in.clone()).is_ok()
+        && !args_in.as_ref().is_some_and(has_bare_crate)
+    {
         syn::parse2::<syn::File>(out.clone()).map_err(|e| {
             TestCaseError::fail(format!("output is not Rust ({e}): {}\n{out}", shown()))
         })?;
     }
     Ok(())
+}
+
+/// Whether `stream` has a `crate` that does not start a path or a key.
+fn has_bare_crate(stream: &TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = stream.clone().into_iter().collect();
+    tokens.iter().enumerate().any(|(i, tt)| match tt {
+        TokenTree::Ident(ident) => {
+            ident == "crate" && !matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':' || p.as_char() == '=')
+        }
+        TokenTree::Group(g) => has_bare_crate(&g.stream()),
+        _ => false,
+    })
 }
 
 fn runner() -> TestRunner {
@@ -389,4 +408,13 @@ fn a_change_is_made_at_every_depth() {
             "a (b [c]) d attempts",
         ],
     );
+}
+
+#[test]
+fn a_bare_crate_is_told_from_a_path_and_a_key() {
+    let bare = |text: &str| has_bare_crate(&text.parse().expect("tokens"));
+    assert!(bare("retry_if = crate"));
+    assert!(bare("clone = [crate]"));
+    assert!(!bare("retry_if = crate::is_transient"));
+    assert!(!bare("crate = \"my_runtime\""));
 }
