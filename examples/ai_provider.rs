@@ -28,7 +28,7 @@ const SLACK: Duration = Duration::from_millis(700);
 
 /// Our own policy for Grok: give up quickly, we have a fallback.
 const GROK: Policy<RetryOn> = Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
     .retry_on(KindSet::TRANSIENT)
     .checked();

@@ -33,7 +33,7 @@ use testkit::flaky::{FlakyServer, Reply};
 
 /// The Hue bridge: 3 attempts, waiting 1s then 2s.
 pub const HUE: Policy<RetryOn> = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::exponential(
         Duration::from_secs(1),
         Duration::from_secs(4),

@@ -105,11 +105,11 @@ where
 pub async fn simulate() -> Vec<Row> {
     let service = Service::new();
     let timed_out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_name("timed_out_retries");
     let hedged = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_hedge(Duration::from_millis(20))
         .with_name("hedged");

@@ -31,7 +31,7 @@ pub fn hand_wait() -> Duration {
 /// This library's functional API. A `static`, as a user keeps a policy in a
 /// `const` or `static` (the attribute promotes its policy to a `&'static` too).
 static POLICY: Policy = Policy::new()
-    .with_attempts(ATTEMPTS)
+    .with_max_attempts(ATTEMPTS)
     .with_backoff(Backoff::None);
 
 /// backon's policy: built on each call, as backon is used.
@@ -205,7 +205,7 @@ pub async fn ours_attr_hedged(s: &Script) -> Result<u64, OpError> {
 
 /// [`POLICY`] with a hedge delay.
 static HEDGED: Policy = Policy::new()
-    .with_attempts(ATTEMPTS)
+    .with_max_attempts(ATTEMPTS)
     .with_backoff(Backoff::None)
     .with_hedge(Duration::from_secs(10));
 

@@ -31,7 +31,7 @@ pub const RETRIES: usize = ATTEMPTS as usize - 1;
 
 /// This library's functional API, with this shape's policy.
 static POLICY: Policy = Policy::new()
-    .with_attempts(ATTEMPTS)
+    .with_max_attempts(ATTEMPTS)
     .with_backoff(Backoff::None);
 
 /// The operation the contestants take by reference: the never-inlined

@@ -33,7 +33,7 @@ const ATTEMPTS: u32 = 5;
 
 /// Our policy: 5 attempts, no wait, the transient kinds (503 is one).
 static POLICY: Policy<RetryOn> = Policy::new()
-    .with_attempts(ATTEMPTS)
+    .with_max_attempts(ATTEMPTS)
     .with_backoff(Backoff::None)
     .retry_on(KindSet::TRANSIENT);
 

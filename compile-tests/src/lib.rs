@@ -230,7 +230,7 @@ pub async fn with_preset_async(x: u32) -> Result<u32, CallError> {
 
 /// The user's own policy constant.
 pub const QUICK_THRICE: Policy<RetryOn> = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::None)
     .retry_on(KindSet::EMPTY.with(ErrorKind::Timeout));
 

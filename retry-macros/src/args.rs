@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(args.clone.get().map(|a| a.value.len()), Some(2));
         assert!(args.krate.get().is_some());
         let p = parse_ok(quote!(
-            policy = Policy::new().with_attempts(2),
+            policy = Policy::new().with_max_attempts(2),
             retry_if = transient
         ));
         assert!(p.policy.get().is_some() && p.retry_if.get().is_some());

@@ -106,7 +106,7 @@ pub fn attempt_finished(span: &AttemptSpan) {
 ///
 /// ```
 /// use retry_runtime::{__private::policy, Policy};
-/// const QUICK: Policy = Policy::new().with_attempts(2);
+/// const QUICK: Policy = Policy::new().with_max_attempts(2);
 /// let shared = std::sync::Arc::new(QUICK);
 /// let _copied: Policy = policy(&QUICK);
 /// let _from_arc: Policy = policy(&shared);

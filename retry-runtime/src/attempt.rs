@@ -15,7 +15,7 @@ use crate::classify::ErrorKind;
 /// use std::time::Duration;
 /// use retry_runtime::{Attempt, Backoff, ErrorKind, KindSet, Policy};
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::fixed(Duration::from_secs(1)))
+/// let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::fixed(Duration::from_secs(1)))
 ///     .with_max_elapsed(Duration::from_secs(60))
 ///     .retry_on(KindSet::TRANSIENT); // classified: the kinds are known
 /// let mut seen = Vec::new();
@@ -122,7 +122,7 @@ impl<R, F: FnMut() -> R> Op for F {
 /// ```
 /// use retry_runtime::{Attempt, Policy, Retry, WithAttempt};
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_attempts(3);
+/// let policy = Policy::new().with_max_attempts(3);
 /// let retry: Retry<'_, _, _, WithAttempt<_>> = policy
 ///     .retry(|a: Attempt| if a.number < 3 { Err("busy") } else { Ok(a.number) })
 ///     .context();

@@ -12,7 +12,7 @@
 //! let backoff = Backoff::exponential(s(1), s(4));
 //! assert_eq!((backoff.delay(0), backoff.delay(u32::MAX)), (s(1), s(4)));
 //! let paused = retry_runtime::testing::pause(); // the waits are recorded, not slept
-//! let r = Policy::new().with_attempts(4).with_backoff(backoff).retry(|| Err::<(), _>("down")).call();
+//! let r = Policy::new().with_max_attempts(4).with_backoff(backoff).retry(|| Err::<(), _>("down")).call();
 //! assert_eq!(r, Err("down"));
 //! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 //! ```

@@ -73,7 +73,7 @@ fn tokens(thousandths: u64) -> f64 {
 /// static RETRIES: RetryBudget = RetryBudget::new("search").with_percent(20).with_max_tokens(4);
 ///
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_attempts(10).with_budget(&RETRIES);
+/// let policy = Policy::new().with_max_attempts(10).with_budget(&RETRIES);
 /// let e = policy.retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
 /// // a full bucket of 4 tokens: 2 retries (4 -> 3 -> 2), then 2 is not above half
 /// assert_eq!((e.attempts, e.reason), (3, StopReason::Budget));

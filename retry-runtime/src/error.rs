@@ -19,7 +19,7 @@ use crate::stop::StopReason;
 /// ```
 /// use retry_runtime::{Policy, StopReason};
 /// let _paused = retry_runtime::testing::pause();
-/// let err = Policy::new().with_attempts(2).retry(|| Err::<(), _>("boom")).detailed().call().unwrap_err();
+/// let err = Policy::new().with_max_attempts(2).retry(|| Err::<(), _>("boom")).detailed().call().unwrap_err();
 /// assert_eq!(err.attempts, 2);
 /// assert_eq!(err.reason, StopReason::Attempts);
 /// assert_eq!(err.to_string(), "operation failed after 2 attempts (attempts exhausted): boom");
@@ -35,7 +35,7 @@ use crate::stop::StopReason;
 /// ```
 /// use retry_runtime::{Policy, StopReason};
 /// let _paused = retry_runtime::testing::pause();
-/// let give_up = |e| Policy::new().with_attempts(2).retry(|| Err::<(), _>(e)).detailed().call().unwrap_err();
+/// let give_up = |e| Policy::new().with_max_attempts(2).retry(|| Err::<(), _>(e)).detailed().call().unwrap_err();
 /// let err = give_up("boom");
 /// assert_eq!(err.clone(), err);
 /// let other = give_up("bust");
@@ -83,7 +83,7 @@ use crate::stop::StopReason;
 /// fn handler() -> Result<String, BoxError> {
 ///     let ok = Policy::new()
 ///         .with_name("get_user")
-///         .with_attempts(2)
+///         .with_max_attempts(2)
 ///         .retry(|| get_user(7))
 ///         .detailed()
 ///         .call()
@@ -166,7 +166,7 @@ impl<E> RetryError<E> {
     /// }
     ///
     /// fn get_clip() -> Result<Vec<u8>, RetryError<SdkError>> {
-    ///     let policy = Policy::new().with_name("clipsdk.get_clip").with_attempts(2);
+    ///     let policy = Policy::new().with_name("clipsdk.get_clip").with_max_attempts(2);
     ///     let ok = policy
     ///         .retry(|| Err(io::Error::from(io::ErrorKind::ConnectionRefused)))
     ///         .detailed()
@@ -286,7 +286,7 @@ impl std::error::Error for StdRetryError {
 ///
 /// // an SDK's call: two attempts of its own, then a RetryError
 /// fn get_clip(calls: &mut u32) -> Result<Vec<u8>, RetryError<io::Error>> {
-///     let sdk = Policy::new().with_name("clipsdk.get_clip").with_attempts(2);
+///     let sdk = Policy::new().with_name("clipsdk.get_clip").with_max_attempts(2);
 ///     let ok = sdk
 ///         .retry(|| {
 ///             *calls += 1;
@@ -303,7 +303,7 @@ impl std::error::Error for StdRetryError {
 /// assert_eq!(err.kind(), ErrorKind::Connect);
 ///
 /// // the application's retry around it retries what it would retry unwrapped
-/// let app = Policy::new().with_attempts(3).retry_on(ErrorKind::Connect.into());
+/// let app = Policy::new().with_max_attempts(3).retry_on(ErrorKind::Connect.into());
 /// let err = app.retry(|| get_clip(&mut calls)).call().unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Connect);
 /// assert_eq!(calls, 2 + 3 * 2); // (the SDK's policy retries every error: its own retries stay)

@@ -15,7 +15,7 @@
 //!   attempts failed close together), each starts when it is due, or
 //!   earlier when the next hedge comes first (that hedge is then the
 //!   retry due first), and the next hedge is due the delay after the
-//!   latest start. At most [`attempts`](crate::Policy::with_attempts)
+//!   latest start. At most [`attempts`](crate::Policy::with_max_attempts)
 //!   start in all, those in flight included, and none at or after
 //!   [`max_elapsed`](crate::Policy::with_max_elapsed) (a failure whose
 //!   backoff would end past it leaves a start already due before it).
@@ -141,7 +141,7 @@
 //! # #[cfg(feature = "tokio")]
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
-//! let policy = Policy::new().with_attempts(3).with_hedge(Duration::from_millis(100));
+//! let policy = Policy::new().with_max_attempts(3).with_hedge(Duration::from_millis(100));
 //! let calls = std::sync::atomic::AtomicU32::new(0);
 //! let r: Result<&str, &str> = policy
 //!     .retry(|| async {

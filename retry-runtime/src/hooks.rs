@@ -31,7 +31,7 @@ use crate::stop::StopReason;
 ///     assert!(ev.attempt < ev.max_attempts);
 /// }
 /// let _paused = retry_runtime::testing::pause();
-/// let _ = Policy::new().with_attempts(3).with_before_sleep(count).retry(|| Err::<(), _>("down")).call();
+/// let _ = Policy::new().with_max_attempts(3).with_before_sleep(count).retry(|| Err::<(), _>("down")).call();
 /// assert_eq!(RETRIES.load(Ordering::Relaxed), 2);
 /// ```
 ///
@@ -51,7 +51,7 @@ use crate::stop::StopReason;
 /// let paused = testing::pause(); // the waits are recorded, not slept
 /// let policy = Policy::new()
 ///     .with_name("charge")
-///     .with_attempts(2)
+///     .with_max_attempts(2)
 ///     .with_backoff(Backoff::fixed(Duration::from_secs(1)));
 /// let mut lines = Vec::new();
 /// let _ = policy
@@ -98,7 +98,7 @@ pub struct RetryEvent<'a> {
 ///     assert_eq!(ev.error.to_string(), "down");
 /// }
 /// let _paused = retry_runtime::testing::pause();
-/// let _ = Policy::new().with_attempts(2).with_on_give_up(alert).retry(|| Err::<(), _>("down")).call();
+/// let _ = Policy::new().with_max_attempts(2).with_on_give_up(alert).retry(|| Err::<(), _>("down")).call();
 /// ```
 ///
 /// Built by the runtime (`#[non_exhaustive]`, with no constructor); to test
@@ -118,7 +118,7 @@ pub struct RetryEvent<'a> {
 /// let _paused = testing::pause(); // the waits are recorded, not slept
 /// let policy = Policy::new()
 ///     .with_name("charge")
-///     .with_attempts(3)
+///     .with_max_attempts(3)
 ///     .with_on_give_up(|ev| SENT.lock().unwrap().push(alert(ev)));
 /// let _ = policy.retry(|| Err::<(), _>("card declined")).call();
 /// assert_eq!(*SENT.lock().unwrap(), ["charge gave up after 3 attempts (Attempts): card declined"]);

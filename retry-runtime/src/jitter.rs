@@ -8,7 +8,7 @@
 //! use std::time::Duration;
 //! use retry_runtime::{testing, Backoff, Jitter, Policy};
 //! let s = Duration::from_secs;
-//! let policy = Policy::new().with_attempts(4).with_backoff(Backoff::exponential(s(1), s(8)));
+//! let policy = Policy::new().with_max_attempts(4).with_backoff(Backoff::exponential(s(1), s(8)));
 //! let paused = testing::pause();
 //! assert!(policy.with_jitter(Jitter::Equal).retry(|| Err::<(), _>("down")).call().is_err());
 //! let waits = paused.waits(); // each in [d/2, d] of the backoff's 1s, 2s, 4s

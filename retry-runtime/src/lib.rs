@@ -300,7 +300,7 @@ struct ReadmeDoctests;
 ///     let policy = || {
 ///         &const {
 ///             Policy::new()
-///                 .with_attempts(3)
+///                 .with_max_attempts(3)
 ///                 .with_backoff(
 ///                     Backoff::exponential(Duration::new(1, 0), Duration::new(4, 0)),
 ///                 )
@@ -492,7 +492,7 @@ struct ReadmeDoctests;
 /// use retry_runtime::{retry, Backoff, Policy, RetryOn, KindSet, presets};
 ///
 /// const GROK: Policy<RetryOn> = Policy::new()
-///     .with_attempts(2)
+///     .with_max_attempts(2)
 ///     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
 ///     .retry_on(KindSet::TRANSIENT);
 ///

@@ -86,7 +86,7 @@
 //! retry_runtime::metrics::enable();
 //! metrics::with_local_recorder(&recorder, || {
 //!     let mut calls = 0;
-//!     let policy = Policy::new().with_attempts(3).with_name("fetch");
+//!     let policy = Policy::new().with_max_attempts(3).with_name("fetch");
 //!     let _ = policy.retry(|| { calls += 1; if calls < 2 { Err("busy") } else { Ok(()) } }).call();
 //! });
 //! let outcomes: Vec<_> = snapshotter

@@ -65,7 +65,7 @@
 //!
 //! ```
 //! use retry_runtime::{Backoff, Policy, testing};
-//! let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+//! let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::None);
 //! let _paused = testing::pause();
 //! let mut bottom_calls = 0;
 //! let r: Result<(), &str> = policy.retry(|| {
@@ -141,7 +141,7 @@ thread_local! {
 ///
 /// ```
 /// use retry_runtime::{nested::Outer, Backoff, Policy, testing};
-/// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+/// let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::None);
 /// let _paused = testing::pause();
 /// let mut bottom_calls = 0;
 /// let r: Result<(), &str> = policy.retry(|| {
@@ -206,7 +206,7 @@ impl Outer {
     /// ```
     /// use retry_runtime::{nested::Outer, ErrorKind, Policy};
     /// let outer = Policy::new().retry(|| Ok::<_, std::io::Error>(Outer::current())).call().unwrap();
-    /// let inner = Policy::new().with_attempts(3);
+    /// let inner = Policy::new().with_max_attempts(3);
     /// let mut calls = 0;
     /// let r: Result<(), std::io::Error> = outer.run(|| {
     ///     inner.retry(|| { calls += 1; Err(std::io::ErrorKind::TimedOut.into()) }).call()
@@ -228,7 +228,7 @@ impl Outer {
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use retry_runtime::{nested::Outer, Policy};
     /// let outer = Policy::new().retry(|| async { Ok::<_, std::io::Error>(Outer::current()) }).await.unwrap();
-    /// let inner = Policy::new().with_attempts(3);
+    /// let inner = Policy::new().with_max_attempts(3);
     /// let task = tokio::spawn(outer.scope(async move {
     ///     let mut calls = 0;
     ///     let r: Result<(), std::io::Error> = inner

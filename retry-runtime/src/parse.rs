@@ -13,7 +13,7 @@
 //! let (backoff, jitter, deadline) = ("exp(1s, 30s)", "full", "2m");
 //! let retry_on = "Timeout | Connect | RateLimited";
 //! let policy = Policy::new()
-//!     .with_attempts(5)
+//!     .with_max_attempts(5)
 //!     .with_backoff(backoff.parse::<Backoff>()?)
 //!     .with_jitter(jitter.parse::<Jitter>()?)
 //!     .with_max_elapsed(retry_runtime::parse::duration(deadline)?)

@@ -5,7 +5,7 @@
 //! use std::time::Duration;
 //! use retry_runtime::{kinds, Backoff, Decision, Policy, RetryOn};
 //! const FETCH: Policy<RetryOn> = Policy::new()
-//!     .with_attempts(4)
+//!     .with_max_attempts(4)
 //!     .with_backoff(Backoff::fixed(Duration::from_millis(200)))
 //!     .retry_on(kinds![Timeout | Connect])
 //!     .checked();
@@ -41,11 +41,11 @@ pub use crate::policy_error::PolicyError;
 /// Setters are named `with_<field>`; a getter, where there is one, is the
 /// bare field name ([`with_backoff`](Policy::with_backoff) sets what
 /// [`backoff`](Policy::backoff) returns), as on [`Stop`], [`Backoff`],
-/// [`CircuitBreaker`] and [`RetryBudget`]. One exception: the attempt limit
-/// [`with_attempts`](Policy::with_attempts) sets is read by
-/// [`max_attempts`](Policy::max_attempts), as [`Stop::with_max_attempts`]'s
-/// is by [`Stop::max_attempts`]; [`with_max_elapsed`](Policy::with_max_elapsed)
-/// sets what [`max_elapsed`](Policy::max_elapsed) returns, and the hooks have
+/// [`CircuitBreaker`] and [`RetryBudget`]:
+/// [`with_max_attempts`](Policy::with_max_attempts) sets what
+/// [`max_attempts`](Policy::max_attempts) returns (the `#[retry]` key is
+/// `attempts`), [`with_max_elapsed`](Policy::with_max_elapsed) what
+/// [`max_elapsed`](Policy::max_elapsed) returns, and the hooks have
 /// setters only. [`retry_on`](Policy::retry_on),
 /// [`retry_if`](Policy::retry_if) and [`retry_all`](Policy::retry_all)
 /// change the type parameter `W` instead. The per-call options of
@@ -75,7 +75,7 @@ pub use crate::policy_error::PolicyError;
 ///
 /// // a user's own preset: 2 attempts, fixed 500ms
 /// const GROK: Policy = Policy::new()
-///     .with_attempts(2)
+///     .with_max_attempts(2)
 ///     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
 ///     .with_name("grok")
 ///     .checked();
@@ -265,9 +265,9 @@ impl<W: Copy, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
     ///
     /// ```
-    /// assert_eq!(retry_runtime::Policy::new().with_attempts(5).stop().max_attempts(), 5);
+    /// assert_eq!(retry_runtime::Policy::new().with_max_attempts(5).stop().max_attempts(), 5);
     /// ```
-    pub const fn with_attempts(mut self, n: u32) -> Self {
+    pub const fn with_max_attempts(mut self, n: u32) -> Self {
         self.stop.attempts = n;
         self
     }
@@ -275,7 +275,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// Give up rather than start a retry at or after `limit` since the first call.
     ///
     /// The attempt limit still applies (3 unless set): for a deadline alone,
-    /// also set `.with_attempts(u32::MAX)`.
+    /// also set `.with_max_attempts(u32::MAX)`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -563,7 +563,7 @@ impl<W: Copy, G> Policy<W, G> {
     }
 
     /// Hedge: when an attempt has not answered after `delay`, start the
-    /// next beside it (at most [`attempts`](Policy::with_attempts) in
+    /// next beside it (at most [`attempts`](Policy::with_max_attempts) in
     /// flight and in all); the first success wins and the others are
     /// dropped. Only for operations that are safe to run twice at once
     /// (reads, idempotent writes). Applies where the call asks for it:
@@ -665,7 +665,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Backoff, Policy, PolicyError};
-    /// let from_config = Policy::new().with_attempts(0);
+    /// let from_config = Policy::new().with_max_attempts(0);
     /// assert_eq!(from_config.build().unwrap_err(), PolicyError::ZeroAttempts);
     /// let bad = Policy::new().with_backoff(Backoff::exponential(Duration::from_secs(9), Duration::from_secs(1)));
     /// assert_eq!(bad.build().unwrap_err(), PolicyError::FirstAboveCap);
@@ -726,7 +726,7 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```
     /// use retry_runtime::Policy;
-    /// const OK: Policy = Policy::new().with_attempts(2).checked(); // valid: compiles
+    /// const OK: Policy = Policy::new().with_max_attempts(2).checked(); // valid: compiles
     /// assert_eq!(OK.max_attempts(), 2);
     /// ```
     ///
@@ -734,7 +734,7 @@ impl<W: Copy, G> Policy<W, G> {
     ///
     /// ```compile_fail
     /// use retry_runtime::Policy;
-    /// const BAD: Policy = Policy::new().with_attempts(0).checked(); // error[E0080]: attempts must be at least 1
+    /// const BAD: Policy = Policy::new().with_max_attempts(0).checked(); // error[E0080]: attempts must be at least 1
     /// ```
     pub const fn checked(self) -> Self {
         match self.build() {
@@ -917,7 +917,7 @@ impl<W, G> Policy<W, G> {
     /// ```
     /// use std::time::Duration;
     /// use retry_runtime::{Decision, Policy, StopReason};
-    /// let p = Policy::new().with_attempts(10).with_max_elapsed(Duration::from_secs(5));
+    /// let p = Policy::new().with_max_attempts(10).with_max_elapsed(Duration::from_secs(5));
     /// assert_eq!(p.decide_at(2, Duration::from_secs(2), &"err"), Decision::GiveUp(StopReason::Deadline));
     /// ```
     pub fn decide_at<E>(&self, retries_done: u32, elapsed: Duration, error: &E) -> Decision
@@ -1060,7 +1060,7 @@ impl<W, G> Policy<W, G> {
     /// }
     /// let policy = Policy::new()
     ///     .with_name("import")
-    ///     .with_attempts(10)
+    ///     .with_max_attempts(10)
     ///     .with_max_elapsed(Duration::from_secs(3600))
     ///     .with_on_give_up(alert);
     ///
@@ -1759,7 +1759,7 @@ mod tests {
             )
         }
         let p = Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_jitter(Jitter::Full)
             .with_name("g");
         assert_eq!(
@@ -1786,7 +1786,7 @@ mod tests {
     #[test]
     fn decide_walks_the_backoff_then_gives_up() {
         let p = Policy::new()
-            .with_attempts(4)
+            .with_max_attempts(4)
             .with_backoff(Backoff::exponential(s(1), s(4)));
         let d: Vec<_> = (0..4).map(|r| p.decide(r, &"e")).collect();
         assert_eq!(
@@ -1809,7 +1809,9 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
-        let p = Policy::new().with_attempts(5).retry_on(KindSet::TRANSIENT);
+        let p = Policy::new()
+            .with_max_attempts(5)
+            .retry_on(KindSet::TRANSIENT);
         assert_eq!(p.decide(0, &Throttled(7)), Decision::Retry(s(7)));
         assert_eq!(p.decide(0, &Throttled(600)), Decision::Retry(s(60)));
         let ignore = p.with_retry_after(RetryAfter::IGNORE);
@@ -1829,7 +1831,9 @@ mod tests {
     /// floor above the cap is refused.
     #[test]
     fn retry_after_floor_keeps_a_wait_for_a_zero_hint() {
-        let p = Policy::new().with_attempts(5).retry_on(KindSet::TRANSIENT);
+        let p = Policy::new()
+            .with_max_attempts(5)
+            .retry_on(KindSet::TRANSIENT);
         assert_eq!(p.decide(0, &Throttled(0)), Decision::Retry(Duration::ZERO));
         let floored = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(2)));
         assert_eq!(floored.decide(0, &Throttled(0)), Decision::Retry(s(2)));
@@ -1850,7 +1854,7 @@ mod tests {
     /// one at or past the limit, are refused; one just below it builds.
     #[test]
     fn hedge_delay_is_above_zero_and_below_max_elapsed() {
-        let p = Policy::new().with_attempts(3);
+        let p = Policy::new().with_max_attempts(3);
         let hedged = |delay| p.with_hedge(delay).build().map(|_| ());
         assert_eq!(hedged(Duration::ZERO), Err(PolicyError::HedgeDelay));
         assert_eq!(hedged(Duration::from_millis(150)), Ok(()));
@@ -1865,7 +1869,7 @@ mod tests {
     #[test]
     fn hint_past_the_deadline_gives_up() {
         let p = Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_max_elapsed(s(10))
             .retry_on(KindSet::TRANSIENT);
         assert_eq!(
@@ -1877,16 +1881,16 @@ mod tests {
 
     #[test]
     fn build_and_checked() {
-        const OK: Policy = Policy::new().with_attempts(2).checked();
+        const OK: Policy = Policy::new().with_max_attempts(2).checked();
         assert_eq!(OK.stop().max_attempts(), 2);
         assert_eq!(
-            Policy::new().with_attempts(0).build().unwrap_err(),
+            Policy::new().with_max_attempts(0).build().unwrap_err(),
             PolicyError::ZeroAttempts
         );
         let bad_factor =
             Policy::new().with_backoff(Backoff::exponential(s(1), s(2)).with_factor(f64::NAN));
         assert_eq!(bad_factor.build().unwrap_err(), PolicyError::FactorBelowOne);
-        let r = std::panic::catch_unwind(|| Policy::new().with_attempts(0).checked());
+        let r = std::panic::catch_unwind(|| Policy::new().with_max_attempts(0).checked());
         assert!(r.is_err());
     }
 
@@ -1915,7 +1919,7 @@ mod tests {
         use std::io::{Error, ErrorKind::*};
 
         let policy = Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::fixed(s(1)))
             .retry_on(KindSet::TRANSIENT);
         let recorded = recorded_metrics;
@@ -1984,7 +1988,7 @@ mod tests {
     fn reported_successes_are_counted_as_a_run_counts_them() {
         use std::io::{Error, ErrorKind::TimedOut};
         let policy = Policy::new()
-            .with_attempts(4)
+            .with_max_attempts(4)
             .with_backoff(Backoff::fixed(s(1)))
             .retry_on(KindSet::TRANSIENT);
         crate::metrics::enable();
@@ -2029,7 +2033,7 @@ mod tests {
         use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
         let policy = Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::fixed(s(1)))
             .with_name("job_first_retry");
         let recorder = DebuggingRecorder::new();
@@ -2073,7 +2077,7 @@ mod tests {
 
         static SEEN: Mutex<Vec<(&str, Duration)>> = Mutex::new(Vec::new());
         let policy = Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::fixed(s(1)))
             .with_name("report_at_hooks")
             .with_before_sleep(|ev| SEEN.lock().unwrap().push(("retry", ev.elapsed)))

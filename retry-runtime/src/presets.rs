@@ -15,7 +15,7 @@
 //!
 //! Every preset honours a `RateLimited` error's Retry-After hint, up to 60s
 //! (`job`: an hour), and never retries `Permanent` errors. Each is a `const` you can adjust:
-//! `presets::WEBHOOK.with_attempts(6)`.
+//! `presets::WEBHOOK.with_max_attempts(6)`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -51,7 +51,7 @@ const fn preset(
     jitter: Jitter,
 ) -> Policy<RetryOn> {
     Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(backoff)
         .with_jitter(jitter)
         .with_stock_name(name)

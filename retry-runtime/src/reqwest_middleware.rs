@@ -91,7 +91,7 @@ pub type AttemptFailure = Failure<Response, Error>;
 ///
 /// It takes its policy as the [tower layer](crate::tower::RetryLayer)
 /// does, by reference: a `const` or a `static` policy (a preset, a policy
-/// of your own, `const { &POLICY.with_attempts(3) }`) is `'static` as it
+/// of your own, `const { &POLICY.with_max_attempts(3) }`) is `'static` as it
 /// is; one built at run time (from configuration) is made `'static` once,
 /// at start-up, with `Box::leak` or a `std::sync::OnceLock`. A function
 /// that chooses the policy ([`from_fn`](Self::from_fn)) fits both. A
@@ -109,7 +109,7 @@ pub type AttemptFailure = Failure<Response, Error>;
 ///     .with_any_method(true); // every request carries an idempotency key
 /// // a policy read from configuration, made once for the program's life
 /// let attempts = 4; // e.g. from a config file
-/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_attempts(attempts)));
+/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_max_attempts(attempts)));
 /// let from_config = RetryMiddleware::new(configured);
 /// # let _ = (middleware, from_config);
 /// ```
@@ -254,7 +254,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
     /// static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
     ///
     /// fn current() -> &'static Policy<RetryOn> {
-    ///     static OFF: Policy<RetryOn> = presets::API.with_attempts(1);
+    ///     static OFF: Policy<RetryOn> = presets::API.with_max_attempts(1);
     ///     if RETRIES_OFF.load(Ordering::Relaxed) { &OFF } else { &presets::API }
     /// }
     ///
@@ -778,7 +778,7 @@ mod tests {
         use core::sync::atomic::{AtomicBool, Ordering};
         static CAUTIOUS: AtomicBool = AtomicBool::new(false);
         static NORMAL: Policy = Policy::new().with_name("normal");
-        static ONCE: Policy = Policy::new().with_name("cautious").with_attempts(1);
+        static ONCE: Policy = Policy::new().with_name("cautious").with_max_attempts(1);
         fn choose() -> &'static Policy {
             if CAUTIOUS.load(Ordering::Relaxed) {
                 &ONCE

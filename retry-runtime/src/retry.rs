@@ -84,7 +84,7 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// // with a per-call hook, and the attempts made on success
 /// let mut calls = 0;
 /// let mut seen = Vec::new();
-/// let ok = Policy::new().with_attempts(3)
+/// let ok = Policy::new().with_max_attempts(3)
 ///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok("done") } })
 ///     .notify(|ev: &retry_runtime::RetryEvent<'_>| seen.push(ev.attempt))
 ///     .detailed()
@@ -125,7 +125,7 @@ pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
 ///
 /// ```
 /// use retry_runtime::Policy;
-/// let policy = Policy::new().with_name("fetch").with_attempts(3);
+/// let policy = Policy::new().with_name("fetch").with_max_attempts(3);
 /// let retry = policy.retry(|| Err::<(), _>("busy")).detailed();
 /// let shown = format!("{retry:?}");
 /// assert!(shown.starts_with(r#"Retry { policy: Policy { name: "fetch", attempts: 3,"#), "{shown}");
@@ -201,13 +201,13 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// use retry_runtime::{Policy, StopReason};
     /// let _paused = retry_runtime::testing::pause();
     /// let mut calls = 0;
-    /// let ok = Policy::new().with_attempts(3)
+    /// let ok = Policy::new().with_max_attempts(3)
     ///     .retry(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok(calls) } })
     ///     .detailed()
     ///     .call()
     ///     .unwrap();
     /// assert_eq!((ok.value, ok.attempts), (3, 3));
-    /// let e = Policy::new().with_attempts(2).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
+    /// let e = Policy::new().with_max_attempts(2).retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
     /// assert_eq!((e.attempts, e.reason), (2, StopReason::Attempts));
     /// ```
     #[inline]
@@ -232,7 +232,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// let _paused = retry_runtime::testing::pause();
     /// let request_id = "req-42";
     /// let mut log = Vec::new();
-    /// let _ = Policy::new().with_attempts(3)
+    /// let _ = Policy::new().with_max_attempts(3)
     ///     .retry(|| Err::<(), _>("busy"))
     ///     .notify(|ev| log.push(format!("{request_id}: attempt {} failed", ev.attempt)))
     ///     .call();
@@ -272,7 +272,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// use std::time::Duration;
     /// use retry_runtime::{Backoff, Policy};
     /// let ms = Duration::from_millis;
-    /// let policy = Policy::new().with_attempts(3).with_backoff(Backoff::exponential(ms(100), ms(1000)));
+    /// let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::exponential(ms(100), ms(1000)));
     /// let slept = RefCell::new(Vec::new()); // a sleeper of yours: records, does not block
     /// let r: Result<(), &str> = policy
     ///     .retry(|| Err("down"))
@@ -304,7 +304,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// use retry_runtime::{Attempt, Policy};
     /// let _paused = retry_runtime::testing::pause();
     /// let mut keys = Vec::new();
-    /// let r = Policy::new().with_attempts(3)
+    /// let r = Policy::new().with_max_attempts(3)
     ///     .retry(|a: Attempt| {
     ///         keys.push(format!("order-7/try-{}", a.number)); // e.g. a header per attempt
     ///         if a.number < 2 { Err("busy") } else { Ok(a.previous_attempts()) }
@@ -424,7 +424,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// let replicas = Policy::new().with_attempts(2).with_hedge(Duration::from_millis(50));
+    /// let replicas = Policy::new().with_max_attempts(2).with_hedge(Duration::from_millis(50));
     /// let done = replicas
     ///     .retry(|| async { Ok::<_, std::io::Error>("fast enough") })
     ///     .detailed()
@@ -501,7 +501,7 @@ pin_project! {
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::future::IntoFuture;
     /// use retry_runtime::Policy;
-    /// static FETCH: Policy = Policy::new().with_attempts(3);
+    /// static FETCH: Policy = Policy::new().with_max_attempts(3);
     /// let mut tasks = Vec::new();
     /// for id in [1, 2, 3] {
     ///     let retry = FETCH.retry(move || async move { if id == 2 { Err("gone") } else { Ok(id * 10) } });
@@ -541,7 +541,7 @@ pin_project! {
 ///
 /// let policy = Policy::new()
 ///     .with_name("upload")
-///     .with_attempts(2)
+///     .with_max_attempts(2)
 ///     .with_backoff(Backoff::fixed(Duration::from_secs(1)));
 /// let mut calls = 0;
 /// let fut = policy
@@ -777,7 +777,7 @@ impl Form for Detailed {
 ///     retry.call()
 /// }
 /// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_attempts(2);
+/// let policy = Policy::new().with_max_attempts(2);
 /// assert_eq!(run(policy.retry(|| Ok(7))), Ok(7));
 /// let e = run(policy.retry(|| Err("down".to_string())).detailed()).unwrap_err();
 /// assert_eq!((e.attempts, e.last_error.as_str()), (2, "down"));

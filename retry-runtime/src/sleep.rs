@@ -71,7 +71,7 @@ use crate::testing;
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
 /// use retry_runtime::Policy;
-/// let policy = Policy::new().with_attempts(2);
+/// let policy = Policy::new().with_max_attempts(2);
 /// let mut calls = 0;
 /// let r = policy
 ///     .retry(|| { calls += 1; let n = calls; async move { if n < 2 { Err("busy") } else { Ok(n) } } })
@@ -91,7 +91,7 @@ use crate::testing;
 /// use std::time::Duration;
 /// use retry_runtime::{Backoff, Policy};
 /// let policy = Policy::new()
-///     .with_attempts(2)
+///     .with_max_attempts(2)
 ///     .with_backoff(Backoff::fixed(Duration::from_millis(1)));
 /// let mut calls = 0;
 /// let r = async_io::block_on( // `smol::block_on`, the same function
@@ -146,7 +146,7 @@ pub trait Sleeper {
     ///
     /// let s = Duration::from_secs;
     /// let policy = Policy::new()
-    ///     .with_attempts(100)
+    ///     .with_max_attempts(100)
     ///     .with_backoff(Backoff::exponential(s(1), s(4)))
     ///     .with_max_elapsed(s(10));
     /// let _paused = testing::pause();
@@ -196,7 +196,7 @@ pub trait Sleeper {
     /// }
     ///
     /// let paused = testing::pause();
-    /// let policy = Policy::new().with_attempts(3); // waits 1s, 2s
+    /// let policy = Policy::new().with_max_attempts(3); // waits 1s, 2s
     /// let r = async_io::block_on(async {
     ///     policy
     ///         .retry(|| async { Err::<(), _>("down") })
@@ -262,7 +262,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// use retry_runtime::Policy;
 /// let slept = RefCell::new(Vec::new());
 /// let r: Result<(), &str> = Policy::new()
-///     .with_attempts(3)
+///     .with_max_attempts(3)
 ///     .retry(|| Err("down"))
 ///     .sleep_with(|wait: Duration| slept.borrow_mut().push(wait))
 ///     .call();
@@ -577,7 +577,7 @@ impl Sleeper for TokioSleeper {
 /// # #[cfg(feature = "smol")] {
 /// use std::time::Duration;
 /// use retry_runtime::{Backoff, Policy, SmolSleeper};
-/// let policy = Policy::new().with_attempts(2).with_backoff(Backoff::fixed(Duration::from_millis(1)));
+/// let policy = Policy::new().with_max_attempts(2).with_backoff(Backoff::fixed(Duration::from_millis(1)));
 /// let mut calls = 0;
 /// let r = async_io::block_on(async { // no tokio runtime
 ///     policy

@@ -172,7 +172,7 @@ impl Drop for Paused {
 /// use retry_runtime::{jitter::Rng, testing, Backoff, Jitter, Policy};
 /// let s = Duration::from_secs;
 /// let policy = Policy::new()
-///     .with_attempts(4)
+///     .with_max_attempts(4)
 ///     .with_backoff(Backoff::exponential(s(1), s(8)))
 ///     .with_jitter(Jitter::Decorrelated);
 /// let paused = testing::pause();

@@ -321,7 +321,7 @@ pub const PUSHBACK: RetryAfter = RetryAfter::DEFAULT
 /// assert_eq!(CLIPS.max_elapsed(), Some(Duration::from_secs(10)));
 /// ```
 pub const GRPC: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::exponential(
         Duration::from_millis(100),
         Duration::from_secs(5),

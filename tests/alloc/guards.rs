@@ -38,7 +38,7 @@ static BREAKER: CircuitBreaker = CircuitBreaker::new("no-alloc")
     .with_clock(&CLOCK);
 static BUDGET: RetryBudget = RetryBudget::new("no-alloc");
 static POLICY: Policy<RetryAll, WithCircuit> = Policy::new()
-    .with_attempts(5)
+    .with_max_attempts(5)
     .with_backoff(Backoff::None)
     .with_circuit(&BREAKER)
     .with_budget(&BUDGET);
@@ -79,7 +79,7 @@ fn guarded_runs_allocate_nothing_in_any_state() {
 fn budget_refusals_allocate_nothing() {
     static TINY: RetryBudget = RetryBudget::new("tiny").with_max_tokens(1);
     static P: Policy = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_backoff(Backoff::None)
         .with_budget(&TINY);
     let (n, ()) = allocations_in(|| {
@@ -106,7 +106,7 @@ fn async_guarded_runs_allocate_nothing() {
         .with_failures(2)
         .with_clock(&CLOCK2);
     static P: Policy<RetryAll, WithCircuit> = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_circuit(&B);
     rt.block_on(async {

@@ -32,7 +32,7 @@ fn enabled_metrics_without_a_recorder_allocate_nothing() {
     let (n, out) = allocations_in(first_seen_here);
     assert_eq!((n, out), (0, Ok(7)), "#[retry], an operation's first call");
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_name("metrics_alloc_functional");
     let mut calls = 0;

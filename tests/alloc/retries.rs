@@ -50,7 +50,9 @@ fn assert_allocates_nothing<E>(fails: u32, what: &str, run: impl FnOnce() -> Res
     assert_eq!((n, out.ok()), (0, Some(7)), "{what} with {fails} failures");
 }
 
-const ZERO_WAIT: Policy = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+const ZERO_WAIT: Policy = Policy::new()
+    .with_max_attempts(5)
+    .with_backoff(Backoff::None);
 
 #[test]
 fn sync_success_and_retries_allocate_nothing() {
@@ -158,7 +160,7 @@ fn a_hedged_call_allocates_one_box_per_attempt_and_the_list() {
         .build()
         .unwrap();
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_hedge(std::time::Duration::from_millis(50));
     // warm the timer and the thread-locals

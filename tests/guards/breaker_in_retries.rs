@@ -24,7 +24,7 @@ fn s(n: u64) -> Duration {
 
 fn policy(b: &'static CircuitBreaker) -> Policy<RetryOn, WithCircuit> {
     Policy::new()
-        .with_attempts(10)
+        .with_max_attempts(10)
         .with_backoff(Backoff::fixed(s(1)))
         .retry_on(KindSet::TRANSIENT)
         .with_name("fetch_clip")
@@ -180,7 +180,7 @@ async fn every_form_asks_the_breaker_before_the_first_attempt() {
 #[test]
 fn a_rejected_ok_value_is_neutral() {
     let (b, _) = breaker(|b| b.with_failures(1));
-    let p = policy(b).with_attempts(3);
+    let p = policy(b).with_max_attempts(3);
     let mut run = Run::new(&p);
     run.before_attempt::<CircuitOpen>().unwrap();
     assert!(matches!(run.rejected(), Decision::Retry(_)));
@@ -196,7 +196,7 @@ fn a_rejected_ok_value_is_neutral() {
 #[test]
 fn a_run_dropped_holding_a_probe_gives_its_slot_back() {
     let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(30)));
-    let p = policy(b).with_attempts(1);
+    let p = policy(b).with_max_attempts(1);
     assert!(p.retry(|| Err::<(), _>(CallError::Timeout)).call().is_err());
     assert_eq!(b.state(), CircuitState::Open);
     clock.advance(s(30));
@@ -381,7 +381,7 @@ fn on_paused_tokio<T>(fut: impl std::future::Future<Output = T>) -> T {
 fn io_errors_hold_a_rejection() {
     let (b, _) = breaker(|b| b.with_failures(1));
     let p = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .retry_on(kinds![Timeout])
         .with_circuit(b);
     let _paused = testing::pause();
@@ -412,7 +412,7 @@ fn an_outer_retry_waits_for_a_rejection_in_an_io_error() {
 
 #[test]
 fn without_a_breaker_guarded_is_plain() {
-    let p = Policy::new().with_attempts(3);
+    let p = Policy::new().with_max_attempts(3);
     let _paused = testing::pause();
     let r = p.retry(ok_on_call(3, || CallError::Timeout)).call();
     assert_eq!(r, Ok(3));

@@ -92,7 +92,7 @@ where
 
 const fn base() -> Policy<RetryOn> {
     Policy::new()
-        .with_attempts(ATTEMPTS)
+        .with_max_attempts(ATTEMPTS)
         .with_backoff(Backoff::fixed(Duration::from_millis(200)))
         .retry_on(KindSet::TRANSIENT)
         .with_name("dependency")

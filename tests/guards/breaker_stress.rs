@@ -292,7 +292,7 @@ fn a_thousand_tokio_tasks_on_one_breaker_and_one_budget() {
     );
     let policy: &'static Policy<_, _> = leak(
         Policy::new()
-            .with_attempts(4)
+            .with_max_attempts(4)
             .with_backoff(Backoff::None) // no timers: the tasks hammer as fast as they can
             .retry_on(KindSet::TRANSIENT)
             .with_name("dep")
@@ -376,7 +376,7 @@ fn runs_dropped_in_their_attempt_record_every_leave_once() {
     );
     let policy: &'static Policy<_, _> = leak(
         Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::None)
             .retry_on(KindSet::TRANSIENT)
             .with_name("dropped")

@@ -36,7 +36,7 @@ fn record_give_up(ev: &GiveUpEvent<'_>) {
 
 fn policy(budget: &'static RetryBudget) -> Policy {
     Policy::new()
-        .with_attempts(10)
+        .with_max_attempts(10)
         .with_backoff(Backoff::fixed(s(1)))
         .with_name("sync_feed")
         .with_budget(budget)
@@ -123,7 +123,7 @@ fn permanent_errors_do_not_touch_the_budget_beyond_the_deposit() {
 #[tokio::test(start_paused = true)]
 async fn the_async_executors_honour_it() {
     static RETRIES: RetryBudget = RetryBudget::new("async").with_max_tokens(2);
-    let p = Policy::new().with_attempts(5).with_budget(&RETRIES);
+    let p = Policy::new().with_max_attempts(5).with_budget(&RETRIES);
     let start = tokio::time::Instant::now();
     let e = p
         .retry(|| async { Err::<(), _>("down") })

@@ -104,7 +104,7 @@ async fn simulate(policy: &'static Policy) -> Arc<Dependency> {
 
 const fn base() -> Policy {
     Policy::new()
-        .with_attempts(ATTEMPTS)
+        .with_max_attempts(ATTEMPTS)
         .with_backoff(Backoff::fixed(Duration::from_millis(100)))
         .with_name("dependency")
 }

@@ -102,7 +102,7 @@ fn budget_and_throttle(
     testing::seed(11);
     let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
     Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .with_budget(budget)
         .with_throttle(t)
@@ -179,7 +179,7 @@ fn a_retry_the_breaker_turns_away_after_the_wait_keeps_its_budget_token() {
     static BUDGET: RetryBudget = RetryBudget::new("search").with_max_tokens(1000);
     let b = leak(CircuitBreaker::new("search").with_failures(2));
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .with_budget(&BUDGET)
         .with_circuit(b);
@@ -215,7 +215,7 @@ fn a_retry_the_breaker_turns_away_after_the_wait_is_no_request_to_the_throttle()
     }
     let b = leak(CircuitBreaker::new("search").with_failures(2));
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .with_throttle(t)
         .with_circuit(b);

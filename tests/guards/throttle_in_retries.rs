@@ -39,7 +39,7 @@ pub(crate) fn overloaded_throttle(requests: u32) -> &'static Throttle {
 #[test]
 fn a_rejected_call_is_not_made_and_returns_the_rejection() {
     let t = overloaded_throttle(100_000);
-    let policy = Policy::new().with_attempts(3).with_throttle(t);
+    let policy = Policy::new().with_max_attempts(3).with_throttle(t);
     let _paused = testing::pause();
     let mut calls = 0;
     let mut rejected = 0;
@@ -69,7 +69,7 @@ fn a_quiet_dependencys_one_failure_seldom_costs_its_retry() {
     let clock = leak(ManualClock::new());
     let t = leak(Throttle::new("quiet").with_clock(clock));
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(retry_runtime::Backoff::None)
         .with_throttle(t);
     let _paused = testing::pause();
@@ -102,7 +102,7 @@ fn a_rejected_retry_gives_up_with_the_last_error() {
     let clock = leak(ManualClock::new());
     let t = leak(Throttle::new("search").with_clock(clock));
     let policy = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_backoff(retry_runtime::Backoff::None)
         .with_throttle(t);
     let _paused = testing::pause();
@@ -250,7 +250,7 @@ fn a_throttle_and_a_breaker_together() {
 #[tokio::test(start_paused = true)]
 async fn a_call_dropped_mid_attempt_counts_nothing() {
     let t = leak(Throttle::new("search").with_clock(leak(ManualClock::new())));
-    let policy = Policy::new().with_attempts(3).with_throttle(t);
+    let policy = Policy::new().with_max_attempts(3).with_throttle(t);
     let calls = std::sync::atomic::AtomicU32::new(0);
     for _ in 0..100 {
         let call = policy.retry(|| async {
@@ -279,7 +279,7 @@ async fn a_call_dropped_mid_sleep_counts_no_request_for_the_retry() {
         t.record(true);
     }
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(3600)))
         .with_throttle(t);
     for _ in 0..100 {

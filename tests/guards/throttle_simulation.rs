@@ -30,7 +30,7 @@ struct Outcome {
 fn simulate(throttle: Option<&'static Throttle>, clock: &'static ManualClock) -> Outcome {
     let _paused = testing::pause();
     let base = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_name("search");
     let mut out = Outcome::default();

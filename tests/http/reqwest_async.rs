@@ -24,7 +24,7 @@ fn ms(n: u64) -> Duration {
 
 /// Transient kinds retried, 4 attempts, fixed 50ms backoff.
 const FAST: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::fixed(Duration::from_millis(50)))
     .with_name("clip")
     .retry_on(KindSet::TRANSIENT);

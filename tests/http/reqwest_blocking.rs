@@ -10,7 +10,7 @@ use testkit::flaky::{refused_url, FlakyServer, Reply};
 use crate::fetch_error::FetchError;
 
 const FAST: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::fixed(Duration::from_millis(50)))
     .with_name("sensor")
     .retry_on(KindSet::TRANSIENT);

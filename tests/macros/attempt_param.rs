@@ -159,7 +159,7 @@ impl Repo for Flaky {
 impl BoxedRepo for Flaky {
     async fn load(&self, id: u32) -> Result<u32, std::io::Error> {
         retry_runtime::Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(retry_runtime::Backoff::fixed(Duration::ZERO))
             .retry(|a: Attempt| async move {
                 if a.number < 2 {

@@ -513,8 +513,9 @@ fn empty_enum_implements_classify() {
 
 #[test]
 fn a_policy_retries_transient_variants_and_gives_up_on_permanent_ones() {
-    const POLICY: Policy<retry_runtime::RetryOn> =
-        Policy::new().with_attempts(3).retry_on(KindSet::TRANSIENT);
+    const POLICY: Policy<retry_runtime::RetryOn> = Policy::new()
+        .with_max_attempts(3)
+        .retry_on(KindSet::TRANSIENT);
     let paused = retry_runtime::testing::pause();
 
     // every call fails with `error()`: the run's result, and its calls
@@ -542,7 +543,9 @@ fn a_policy_retries_transient_variants_and_gives_up_on_permanent_ones() {
 
 #[test]
 fn a_policy_honours_retry_after_and_delegated_kinds() {
-    let policy = Policy::new().with_attempts(3).retry_on(KindSet::TRANSIENT);
+    let policy = Policy::new()
+        .with_max_attempts(3)
+        .retry_on(KindSet::TRANSIENT);
     let paused = retry_runtime::testing::pause();
 
     // Retry-After from an `Option<Duration>` field replaces the backoff

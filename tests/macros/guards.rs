@@ -204,7 +204,7 @@ fn a_breaker_chosen_at_run_time_goes_on_the_policy() {
     static PICKED: CircuitBreaker = CircuitBreaker::new("picked").with_failures(2);
     let client = Client {
         policy: retry_runtime::Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(retry_runtime::Backoff::None)
             .retry_on(retry_runtime::kinds![Timeout]),
         breaker: &PICKED,

@@ -465,7 +465,7 @@ async fn preset_with_an_overriding_key_async() {
 // ---------- policy ----------
 
 const GROK: Policy = Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(500)))
     .checked();
 
@@ -560,7 +560,7 @@ async fn from_a_policy_made_from_a_preset() -> Result<u32, Fail> {
 }
 
 const NAMED_GROK: Policy = Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(retry_runtime::Backoff::None)
     .with_name("grok")
     .checked();

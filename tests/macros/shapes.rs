@@ -568,12 +568,12 @@ struct Bumper {
 
 /// A `self::` path in `policy = ..` is the module's, not the receiver.
 const BUMP_POLICY: retry_runtime::Policy<retry_runtime::RetryAll> = retry_runtime::Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(retry_runtime::Backoff::None);
 
 #[async_trait::async_trait]
 impl Counter for Bumper {
-    #[retry(policy = self.policy.with_attempts(self.fails + 1))]
+    #[retry(policy = self.policy.with_max_attempts(self.fails + 1))]
     async fn bump(&mut self) -> Result<u32, Error> {
         self.calls += 1;
         if self.calls <= self.fails {
@@ -593,7 +593,7 @@ impl Counter for Bumper {
 async fn async_trait_mut_self_method_reads_its_policy_from_self() {
     let mut b = Bumper {
         policy: retry_runtime::Policy::new()
-            .with_attempts(1)
+            .with_max_attempts(1)
             .with_backoff(retry_runtime::Backoff::None),
         calls: 0,
         fails: 3,

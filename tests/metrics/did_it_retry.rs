@@ -10,7 +10,7 @@ use retry_runtime::{testing, Backoff, Policy, StopReason};
 use crate::script::{block_on, fail, step, step_async, S};
 
 const POLICY: Policy = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::exponential(S, Duration::from_secs(8)));
 
 #[test]

@@ -25,7 +25,7 @@ static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")
     .with_clock(&CLOCK);
 
 const GUARDED: Policy<retry_runtime::RetryOn, retry_runtime::WithCircuit> = Policy::new()
-    .with_attempts(5)
+    .with_max_attempts(5)
     .with_backoff(Backoff::None)
     .retry_on(KindSet::TRANSIENT)
     .with_name("guarded")
@@ -213,7 +213,7 @@ static SEARCH: RetryBudget = RetryBudget::new("search")
 fn budget_tokens_and_refusals() {
     let _paused = testing::pause();
     let policy = Policy::new()
-        .with_attempts(10)
+        .with_max_attempts(10)
         .with_backoff(Backoff::None)
         .with_name("search")
         .with_budget(&SEARCH);
@@ -396,7 +396,7 @@ fn throttle_probability_and_rejections() {
     let _paused = testing::pause();
     testing::seed(11);
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT)
         .with_name("overloaded")

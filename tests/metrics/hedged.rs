@@ -20,7 +20,7 @@ fn ms(n: u64) -> Duration {
 /// 3 attempts, a hedge after 50ms, a backoff of 1s.
 fn hedging(name: &'static str) -> Policy<RetryOn> {
     Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .with_hedge(ms(50))
         .retry_on(KindSet::TRANSIENT)
@@ -216,11 +216,11 @@ fn a_hedged_retry_records_the_wait_until_the_next_start() {
 fn a_hedged_call_inside_another_records_what_it_made() {
     let outer = || {
         Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::None)
             .retry_on(KindSet::TRANSIENT)
     };
-    let inner = |name| hedging(name).with_attempts(2);
+    let inner = |name| hedging(name).with_max_attempts(2);
     // attempt 1 answers at 80ms (or times out, with `ok` false); the hedge
     // at 50ms times out at once
     let run = |name, ok: bool| {

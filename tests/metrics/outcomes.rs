@@ -10,11 +10,11 @@ use retry_runtime::{retry, testing, Backoff, CircuitBreaker, KindSet, Policy, Re
 use crate::script::{assert_one_call, block_on, fail, record, step, step_async, S};
 
 const BASE: Policy<retry_runtime::RetryOn> = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::fixed(S))
     .retry_on(KindSet::TRANSIENT);
 const DEADLINE: Policy<retry_runtime::RetryOn> = BASE
-    .with_attempts(10)
+    .with_max_attempts(10)
     .with_max_elapsed(std::time::Duration::from_millis(1500));
 
 static OPENS: CircuitBreaker = CircuitBreaker::new("opens").with_failures(2);

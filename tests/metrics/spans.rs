@@ -11,7 +11,7 @@ use testkit::capture::{capture, Captured};
 use crate::script::{block_on, fail, step, step_async, S};
 
 const TRACED: Policy<RetryOn> = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::fixed(S))
     .retry_on(KindSet::TRANSIENT)
     .with_attempt_spans(true);
@@ -125,7 +125,7 @@ fn each_attempt_runs_in_its_span_in_every_form() {
 #[test]
 fn no_attempt_spans_by_default() {
     let plain = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(S));
     let forms: [&dyn Fn(); 2] = [&|| drop(plain.retry(step).call()), &|| {
         drop(annotated_without())
@@ -157,7 +157,7 @@ fn an_async_function_with_attempt_spans_is_send() {
 #[test]
 fn an_inner_run_without_spans_does_not_mark_the_outer_attempt() {
     let inner = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(S))
         .with_name("inner")
         .with_nested(Nested::Retry);
@@ -198,7 +198,7 @@ fn runs_without_a_span_of_their_own_do_not_mark_the_attempt_they_run_in() {
     }
     let outer = TRACED.with_name("outer");
     let spanned = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT)
         .with_nested(Nested::Retry)
@@ -512,7 +512,7 @@ fn a_run_whose_span_is_turned_off_marks_none() {
 /// decision (a `Run` in a `retry_if_ok` or `retry_if` predicate), makes no
 /// span and marks none: only the run that made the attempt's span marks it.
 const INNER_BY_HAND: Policy<RetryOn> = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::None)
     .retry_on(KindSet::TRANSIENT)
     .with_name("by_hand")
@@ -555,7 +555,7 @@ fn a_run_inside_the_decision_does_not_mark_the_attempt() {
         "retry_if_ok"
     );
     let classified = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_if(timed_out_after_asking)
         .with_attempt_spans(true)

@@ -13,7 +13,7 @@ use testkit::metrics::Recorded;
 const CALLS_MADE: u32 = 10_000;
 
 static POLICY: Policy = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::None)
     .with_name("concurrent");
 

@@ -58,7 +58,7 @@ impl RetryConfig<'_> {
             other => panic!("unknown kind {other}"),
         };
         Policy::new()
-            .with_attempts(attempts)
+            .with_max_attempts(attempts)
             .with_backoff(backoff)
             .with_name("from_config")
     }
@@ -132,7 +132,7 @@ fn zero_attempts_is_an_error() {
 fn a_zero_max_elapsed_is_an_error() {
     // a config where 0 meant "no limit" would otherwise never retry
     let zero = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_max_elapsed(Duration::ZERO);
     assert_eq!(zero.build().unwrap_err(), PolicyError::ZeroMaxElapsed);
     assert!(zero
@@ -256,9 +256,9 @@ fn a_jitter_that_adds_nothing_or_too_much_is_an_error() {
 /// once): refused, where it was built and did nothing.
 #[test]
 fn a_hedge_with_one_attempt_is_an_error() {
-    let one = Policy::new().with_attempts(1).with_hedge(ms(100));
+    let one = Policy::new().with_max_attempts(1).with_hedge(ms(100));
     assert_eq!(one.build().unwrap_err(), PolicyError::HedgeWithOneAttempt);
-    assert!(one.with_attempts(2).build().is_ok());
+    assert!(one.with_max_attempts(2).build().is_ok());
 }
 
 /// `with_failures(0)` turns the consecutive-failure rule off; without a
@@ -309,7 +309,7 @@ fn decorrelated_jitter_spreads_the_first_retry() {
     // of clients that failed together is drawn from [base, 3 * base], not
     // taken at `base` by every one of them.
     let p = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::exponential(ms(1000), ms(10_000)))
         .with_jitter(Jitter::Decorrelated)
         .checked();
@@ -327,7 +327,7 @@ fn decorrelated_jitter_spreads_the_first_retry() {
 #[test]
 fn decorrelated_jitter_grows_from_the_previous_wait() {
     let p = Policy::new()
-        .with_attempts(8)
+        .with_max_attempts(8)
         .with_backoff(Backoff::exponential(ms(1000), ms(60_000)))
         .with_jitter(Jitter::Decorrelated)
         .checked();
@@ -447,7 +447,7 @@ fn sync_waits(p: &Policy) -> (Vec<Duration>, RetryError<&'static str>) {
 
 #[test]
 fn zero_attempts_unchecked_makes_one_call() {
-    let p = Policy::new().with_attempts(0);
+    let p = Policy::new().with_max_attempts(0);
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Attempts));
@@ -462,7 +462,7 @@ fn zero_attempts_unchecked_makes_one_call() {
 fn bad_factors_unchecked_keep_the_first_delay() {
     for factor in [f64::NAN, -2.0, 0.0, 0.5, f64::NEG_INFINITY, -0.0] {
         let p = Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(factor));
         let (waits, err) = sync_waits(&p);
         assert_eq!(waits, [ms(100); 4], "factor {factor}");
@@ -476,7 +476,7 @@ fn bad_factors_unchecked_keep_the_first_delay() {
 #[test]
 fn infinite_factor_unchecked_jumps_to_the_cap() {
     let p = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::exponential(ms(100), ms(2000)).with_factor(f64::INFINITY));
     let (waits, _) = sync_waits(&p);
     assert_eq!(waits, [ms(100), ms(2000), ms(2000)]);
@@ -489,7 +489,7 @@ fn cap_below_first_unchecked_waits_the_cap() {
         Backoff::fibonacci(ms(5000), ms(1000)),
         Backoff::linear(ms(5000), ms(5000), ms(1000)),
     ] {
-        let p = Policy::new().with_attempts(4).with_backoff(b);
+        let p = Policy::new().with_max_attempts(4).with_backoff(b);
         let (waits, _) = sync_waits(&p);
         assert_eq!(waits, [ms(1000); 3], "{b}");
         // jitter never leaves [0, cap] either
@@ -503,7 +503,7 @@ fn cap_below_first_unchecked_waits_the_cap() {
 #[test]
 fn huge_waits_saturate_sync() {
     let p = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::exponential(Duration::MAX, Duration::MAX))
         .with_jitter(Jitter::Plus(Duration::MAX));
     let (waits, err) = sync_waits(&p);
@@ -516,7 +516,7 @@ fn huge_waits_saturate_sync() {
     assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
     // proportional jitter on a huge delay
     let p = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::fixed(Duration::MAX))
         .with_jitter(Jitter::Proportional(u32::MAX));
     assert_eq!(sync_waits(&p).0, [Duration::MAX]);
@@ -525,7 +525,7 @@ fn huge_waits_saturate_sync() {
 #[tokio::test(start_paused = true)]
 async fn huge_waits_do_not_panic_async() {
     let p = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::fixed(Duration::MAX))
         .with_jitter(Jitter::Plus(Duration::MAX));
     let mut calls = 0;
@@ -549,7 +549,7 @@ async fn huge_waits_do_not_panic_async() {
 #[test]
 fn zero_max_elapsed_unchecked_means_no_retry() {
     let p = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_max_elapsed(Duration::ZERO);
     assert!(p.build().is_err());
     let (waits, err) = sync_waits(&p);

@@ -160,7 +160,7 @@ macro_rules! tallied {
         static $tally: Tally = Tally::new();
         hooks!($tally);
         const $policy: Policy = Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_backoff(Backoff::fixed($wait))
             .with_before_sleep(before_sleep)
             .with_on_give_up(on_give_up);

@@ -18,7 +18,7 @@ const fn s(n: u64) -> Duration {
 
 /// The clip policy, as a `const`...
 const CLIP: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::exponential(s(1), s(4)))
     .with_name("shared")
     .retry_on(kinds![Timeout | Connect])
@@ -29,7 +29,7 @@ static SHARED: Policy<RetryOn> = CLIP;
 
 /// Deadline 10s, waits 1s, 2s, 4s, 8s: gives up after the 4th call, at 7s.
 const WITH_DEADLINE: Policy<RetryOn> = CLIP
-    .with_attempts(100)
+    .with_max_attempts(100)
     .with_max_elapsed(Duration::from_secs(10))
     .checked();
 
@@ -140,7 +140,7 @@ fn pause_on_one_thread_does_not_make_another_threads_sleeps_virtual() {
         let real = std::time::Instant::now();
         let quick = CLIP
             .with_backoff(Backoff::fixed(Duration::from_millis(20)))
-            .with_attempts(2);
+            .with_max_attempts(2);
         let out = quick
             .retry(|| {
                 Err::<(), _>(Failure {

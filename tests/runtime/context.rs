@@ -17,7 +17,7 @@ fn timed_out() -> std::io::Error {
 
 fn policy() -> Policy<retry_runtime::RetryOn> {
     Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::fixed(s(10)))
         .with_max_elapsed(s(60))
         .retry_on(KindSet::TRANSIENT)

@@ -23,7 +23,7 @@ struct Job<R> {
 fn policy() -> Policy<RetryAll> {
     Policy::new()
         .with_name("upload")
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
 }
 
@@ -156,7 +156,7 @@ async fn a_tower_response_future_shows_its_attempts_and_step() {
 
     static POLICY: Policy = Policy::new()
         .with_name("upload")
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)));
     static CALLS: AtomicU32 = AtomicU32::new(0);
     // 503, then an answer that never comes

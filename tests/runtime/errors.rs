@@ -25,7 +25,7 @@ impl Classify for UploadError {
 
 fn upload_policy() -> Policy<retry_runtime::RetryOn> {
     Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(2)))
         .with_name("upload")
         .retry_on(ErrorKind::Connect | ErrorKind::Timeout)
@@ -100,7 +100,7 @@ struct StepError(#[source] UploadError);
 fn the_source_chain_continues_below_the_last_error() {
     let _paused = testing::pause();
     let e = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .retry(|| Err::<(), _>(StepError(UploadError::Reset(9))))
         .detailed()
         .call()
@@ -157,7 +157,7 @@ fn a_boxed_retry_error_is_classified_by_its_last_error() {
     BREAKER.record(p, retry_runtime::circuit::Outcome::Failure);
     let open = BREAKER.try_acquire().unwrap_err();
     let err = Policy::new()
-        .with_attempts(1)
+        .with_max_attempts(1)
         .retry(|| Err::<(), _>(io::Error::from(open)))
         .detailed()
         .call()
@@ -193,7 +193,7 @@ impl Classify for SlowDown {
 fn an_outer_retry_on_classifies_a_retry_error_by_its_last_error() {
     let paused = testing::pause();
     let outer = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::fixed(Duration::from_secs(5)))
         .retry_on(ErrorKind::Connect | ErrorKind::RateLimited);
     let mut calls = 0;
@@ -224,7 +224,7 @@ fn an_outer_retry_on_classifies_a_retry_error_by_its_last_error() {
     assert_eq!((calls, e.kind()), (1, ErrorKind::Permanent));
 
     let limited = Policy::new()
-        .with_attempts(1)
+        .with_max_attempts(1)
         .retry(|| Err::<(), _>(SlowDown(Duration::from_millis(1500))))
         .detailed()
         .call()
@@ -235,7 +235,7 @@ fn an_outer_retry_on_classifies_a_retry_error_by_its_last_error() {
     let _ = outer
         .retry(|| {
             Policy::new()
-                .with_attempts(1)
+                .with_max_attempts(1)
                 .retry(|| Err::<(), _>(SlowDown(Duration::from_millis(1500))))
                 .detailed()
                 .call()

@@ -53,7 +53,9 @@ async fn with_attribute_and_question_mark(calls: &std::cell::Cell<u32>) -> Resul
     Ok(n)
 }
 
-static POLICY: Policy = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+static POLICY: Policy = Policy::new()
+    .with_max_attempts(5)
+    .with_backoff(Backoff::None);
 
 fn functional(calls: &std::cell::Cell<u32>) -> impl Future<Output = Result<u32, Down>> + '_ {
     POLICY.retry(move || op(calls)).into_future()

@@ -107,7 +107,7 @@ fn edge_policies_decide_within_bounds() {
         for j in jitters() {
             for attempts in [0, 1, 2, 64, u32::MAX] {
                 let p = Policy::new()
-                    .with_attempts(attempts)
+                    .with_max_attempts(attempts)
                     .with_backoff(b)
                     .with_jitter(j);
                 let limit = attempts.max(1);
@@ -141,7 +141,7 @@ fn edge_deadlines_are_never_passed() {
     for limit in DURATIONS {
         for elapsed in DURATIONS {
             let p = Policy::new()
-                .with_attempts(u32::MAX)
+                .with_max_attempts(u32::MAX)
                 .with_backoff(b)
                 .with_max_elapsed(limit);
             for r in RETRIES {

@@ -84,7 +84,7 @@ impl Replicas {
 
 fn hedging(attempts: u32, delay: u64) -> Policy<RetryOn> {
     Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(40)))
         .with_hedge(ms(delay))
         .retry_on(KindSet::TRANSIENT)
@@ -240,7 +240,7 @@ async fn a_retry_the_breaker_refuses_is_not_announced_nor_waited_for() {
         CircuitBreaker::new("hedged-open").with_failures(1),
     ));
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .retry_on(KindSet::TRANSIENT)
         .with_circuit(breaker);
@@ -272,7 +272,7 @@ async fn the_budget_is_asked_when_a_retry_is_decided() {
     ));
     while budget.try_withdraw() {}
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .retry_on(KindSet::TRANSIENT)
         .with_budget(budget);
@@ -297,7 +297,7 @@ async fn the_budget_is_asked_when_a_retry_is_decided() {
         (10, Ok(3)),
     ]);
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .with_hedge(ms(100))
         .retry_on(KindSet::TRANSIENT)
@@ -446,7 +446,7 @@ async fn a_failure_whose_wait_ends_past_the_deadline_keeps_an_earlier_start() {
     ]);
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::exponential(ms(400), ms(10_000)))
         .with_jitter(retry_runtime::Jitter::None)
         .with_max_elapsed(ms(900))
@@ -467,7 +467,7 @@ async fn a_wait_too_long_for_the_clock_is_waited_not_skipped() {
     // "start the next attempt now"
     let r = Replicas::new(vec![(10, Err(Fail::Unavailable)), (10, Ok(2))]);
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::fixed(Duration::MAX))
         .with_jitter(retry_runtime::Jitter::None);
     let call = policy.retry(|| r.call()).hedged();
@@ -542,7 +542,7 @@ async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
     let mut told = Vec::new();
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .with_hedge(ms(50))
         .retry_on(KindSet::TRANSIENT)
@@ -582,7 +582,7 @@ async fn a_servers_wait_holds_the_next_hedge_back() {
     let mut told = Vec::new();
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(ms(20)))
         .with_hedge(ms(50))
         .retry_on(KindSet::TRANSIENT)
@@ -621,7 +621,7 @@ async fn a_servers_wait_past_the_deadline_starts_no_hedge() {
     use retry_runtime::ErrorKind;
     let calls = AtomicU32::new(0);
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(ms(20)))
         .with_hedge(ms(50))
         .with_max_elapsed(ms(500))
@@ -652,7 +652,7 @@ async fn a_servers_wait_is_not_cut_short_by_a_later_failure() {
     let starts = Mutex::new(Vec::new());
     let calls = AtomicU32::new(0);
     let out = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::fixed(ms(20)))
         .with_hedge(ms(50))
         .retry_on(KindSet::TRANSIENT)
@@ -685,7 +685,7 @@ async fn a_retry_that_overtakes_the_hedge_leaves_no_stale_timer() {
         (1000, Ok(3)),
     ]);
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .with_hedge(ms(100))
         .with_max_elapsed(ms(150))
@@ -729,7 +729,7 @@ async fn failing_at_150_and_152(
 ) -> (Result<u32, Fail>, Duration) {
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(10)))
         .with_hedge(ms(100))
         .with_budget(budget)
@@ -816,7 +816,7 @@ async fn a_failure_with_no_retry_of_its_own_is_logged() {
         (10, Ok(3)),
     ]);
     let out = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::fixed(ms(10)))
         .with_hedge(ms(100))
         .with_budget(&BUDGET)
@@ -961,7 +961,7 @@ async fn losing_hedges_do_not_push_the_throttle_to_reject() {
     for _ in 0..20 {
         let r = Replicas::new(vec![(1000, Ok(1)), (1000, Ok(2)), (10, Ok(3))]);
         let out = Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::None)
             .with_hedge(ms(100))
             .with_throttle(throttle)
@@ -990,7 +990,7 @@ async fn a_panic_making_an_attempt_still_records_its_leave() {
     let calls: &'static AtomicU32 = Box::leak(Box::new(calls));
     let joined = tokio::spawn(async move {
         Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::None)
             .with_hedge(ms(100))
             .with_circuit(&B)
@@ -1034,7 +1034,7 @@ async fn each_retry_granted_starts_at_its_own_due_time() {
         let starts = Mutex::new(Vec::new());
         let mut told = Vec::new();
         let mut policy = Policy::new()
-            .with_attempts(4)
+            .with_max_attempts(4)
             .with_backoff(Backoff::fixed(ms(10)))
             .with_jitter(retry_runtime::Jitter::None)
             .with_hedge(ms(100))
@@ -1272,11 +1272,11 @@ async fn no_hedged_attempt_spans_by_default() {
 async fn a_failure_left_to_the_outer_run_does_not_cancel_the_others() {
     use std::io;
     let outer = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT);
     let inner = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT);
     let calls = AtomicU32::new(0);
@@ -1311,14 +1311,14 @@ async fn a_hedged_run_defers_when_nothing_in_flight_can_succeed() {
     }
     let logs = testkit::capture::capture();
     let outer = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT)
         .with_name("outer-defers");
     // 3 attempts, a hedge after 10ms, a backoff (5ms) sooner than the next
     // hedge: a retry of its own would start attempt 3 at 20ms
     let inner = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(ms(5)))
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT)
@@ -1391,7 +1391,7 @@ async fn a_hedged_give_up_names_the_attempt_that_failed() {
     // attempt 1 answers 404 at 20ms, the hedge started at 10ms hangs
     let r = Replicas::new(vec![(20, Err(Fail::NotFound)), (1_000, Ok(2))]);
     let e = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT)
         .with_name("named-404")
@@ -1419,7 +1419,7 @@ async fn a_hedged_give_up_names_the_attempt_that_failed() {
         (5, Err(Fail::Unavailable)),
     ]);
     let e = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(ms(500)))
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT)
@@ -1444,11 +1444,11 @@ async fn a_hedged_give_up_names_the_attempt_that_failed() {
 /// between attempts, a hedge at 10ms): a timeout is left to the outer run.
 fn deferring_to_timeouts(attempts: u32) -> (Policy<RetryOn>, Policy<RetryOn>) {
     let outer = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::EMPTY.with(retry_runtime::ErrorKind::Timeout));
     let inner = Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(5)))
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT);
@@ -1515,11 +1515,11 @@ async fn deferral_then(
     use retry_runtime::ErrorKind;
     let paused = retry_runtime::testing::pause();
     let outer = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::EMPTY.with(ErrorKind::RateLimited));
     let inner = Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(5)))
         .with_hedge(ms(10))
         .retry_on(KindSet::TRANSIENT)
@@ -1668,7 +1668,7 @@ async fn a_429_beside_a_retry_granted(
     let starts = Mutex::new(Vec::new());
     let calls = AtomicU32::new(0);
     let out = Policy::new()
-        .with_attempts(attempts)
+        .with_max_attempts(attempts)
         .with_backoff(Backoff::fixed(ms(30)))
         .with_jitter(Jitter::None)
         .with_hedge(ms(50))
@@ -1746,7 +1746,7 @@ async fn a_failure_beside_a_panic_is_told_to_the_guards() {
     let calls: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
     let joined = tokio::spawn(async move {
         Policy::new()
-            .with_attempts(2)
+            .with_max_attempts(2)
             .with_backoff(Backoff::fixed(ms(40)))
             .with_hedge(ms(5))
             .with_circuit(&B)
@@ -1800,7 +1800,7 @@ async fn a_hedged_run_asks_its_classifier_once_per_failure() {
         (10, Ok(4)),
     ]);
     let policy = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::None)
         .with_hedge(ms(50))
         .retry_if(counted_transient);
@@ -1821,7 +1821,7 @@ async fn a_hedged_run_asks_its_classifier_once_per_failure() {
 async fn a_failure_whose_wait_ends_past_the_deadline_with_nothing_armed_ends_the_call() {
     let r = Replicas::new(vec![(100, Err(Fail::Unavailable)), (5, Ok(2))]);
     let e = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(ms(1000)))
         .with_jitter(retry_runtime::Jitter::None)
         .with_max_elapsed(ms(500))
@@ -1849,7 +1849,7 @@ async fn a_hedge_armed_before_the_deadline_starts_after_a_failure_past_it() {
     ]);
     let t0 = Instant::now();
     let out = Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::fixed(ms(800)))
         .with_jitter(retry_runtime::Jitter::None)
         .with_max_elapsed(ms(900))
@@ -1904,7 +1904,7 @@ async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
         let calls = AtomicU32::new(0);
         let mut told = Vec::new();
         let _ = Policy::new()
-            .with_attempts(4)
+            .with_max_attempts(4)
             .with_backoff(Backoff::fixed(ms(30)))
             .with_jitter(Jitter::None)
             .with_hedge(ms(50))

@@ -73,7 +73,7 @@ const FOUR_TIMEOUTS_SEEN: [&str; 4] = [
 
 /// Hooks are plain `fn`s, so a policy with hooks is still a `const`.
 const FEED: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::exponential(s(1), s(4)))
     .with_name("feed")
     .with_before_sleep(record_sleep)
@@ -166,7 +166,7 @@ fn unclassified_policies_report_no_kind() {
     let _paused = testing::pause();
     take_seen();
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_name("plain")
         .with_before_sleep(record_sleep)
         .with_on_give_up(record_give_up);
@@ -248,7 +248,7 @@ fn the_callbacks_elapsed_counts_from_the_start_of_the_run() {
     let _paused = testing::pause();
     ELAPSED.with(|e| e.borrow_mut().clear());
     let policy = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::fixed(s(1)))
         .with_before_sleep(record_elapsed)
         .with_on_give_up(record_give_up_elapsed);
@@ -263,7 +263,7 @@ fn a_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
     let _paused = testing::pause();
     let mut seen = Vec::new();
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(s(1)))
         .retry(slow_failure)
         .notify(|ev: &RetryEvent<'_>| seen.push(ev.elapsed))
@@ -276,7 +276,7 @@ fn a_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
 async fn an_async_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
     let mut seen = Vec::new();
     let out = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(s(1)))
         .retry(|| async {
             tokio::time::sleep(s(5)).await;

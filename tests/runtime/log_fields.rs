@@ -143,7 +143,7 @@ fn timed_out() -> io::Error {
 fn every_kind_of_run() {
     let _paused = testing::pause();
     let plain = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT);
     // a retry and a success after it; attempts exhausted; a permanent error
@@ -170,7 +170,7 @@ fn every_kind_of_run() {
     // the deadline
     let _ = plain
         .with_name("deadline")
-        .with_attempts(10)
+        .with_max_attempts(10)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .with_max_elapsed(Duration::from_millis(1500))
         .retry(|| Err::<(), _>(timed_out()))
@@ -180,7 +180,7 @@ fn every_kind_of_run() {
         Box::leak(Box::new(RetryBudget::new("fields").with_max_tokens(1)));
     let _ = plain
         .with_name("budgeted")
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_budget(budget)
         .retry(|| Err::<(), _>(timed_out()))
         .call();
@@ -216,7 +216,7 @@ fn every_kind_of_run() {
         throttle.record(false);
     }
     let throttled = Policy::new()
-        .with_attempts(1)
+        .with_max_attempts(1)
         .with_name("throttled")
         .with_throttle(throttle);
     // (it rejects with a probability of 1000/1008 and up: a few calls at most)
@@ -289,7 +289,7 @@ fn every_kind_of_run() {
             let mut n = 0;
             let _ = plain
                 .with_name("hedge-retried")
-                .with_attempts(3)
+                .with_max_attempts(3)
                 .with_hedge(Duration::from_millis(50))
                 .retry(|| {
                     n += 1;
@@ -315,7 +315,7 @@ fn every_kind_of_run() {
                 Box::leak(Box::new(RetryBudget::new("hedges").with_max_tokens(2)));
             let _ = plain
                 .with_name("hedge-refused")
-                .with_attempts(5)
+                .with_max_attempts(5)
                 .with_budget(budget)
                 .with_hedge(Duration::from_millis(50))
                 .retry(|| async {
@@ -550,7 +550,7 @@ fn elapsed_ms_only_where_the_run_has_a_start() {
     let _paused = testing::pause();
     let second = Duration::from_secs(1);
     let plain = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(second))
         .retry_on(KindSet::TRANSIENT);
     let fail = || Err::<(), _>(timed_out());
@@ -676,7 +676,7 @@ fn ignore_give_up(_: &GiveUpEvent<'_>) {}
 
 /// 2 attempts a second apart: its runs read no clock unless asked to.
 const PLAIN: Policy<RetryOn> = Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(Backoff::fixed(Duration::from_secs(1)))
     .retry_on(KindSet::TRANSIENT);
 
@@ -709,7 +709,7 @@ fn every_kind_of_timed_run() {
     let _ = PLAIN.with_name("late").retry(late).detailed().call();
     let _ = PLAIN
         .with_name("deadline")
-        .with_attempts(10)
+        .with_max_attempts(10)
         .with_max_elapsed(Duration::from_millis(1_500))
         .retry(fail)
         .call();
@@ -721,7 +721,7 @@ fn every_kind_of_timed_run() {
         Box::leak(Box::new(RetryBudget::new("timed").with_max_tokens(1)));
     let _ = PLAIN
         .with_name("budgeted")
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_budget(budget)
         .with_before_sleep(|_| {})
         .retry(fail)
@@ -770,7 +770,7 @@ fn every_kind_of_timed_run() {
             let mut n = 0;
             let _ = HOOKED
                 .with_name("hedged")
-                .with_attempts(3)
+                .with_max_attempts(3)
                 .with_hedge(Duration::from_millis(50))
                 .retry(|| {
                     n += 1;
@@ -901,7 +901,7 @@ fn the_error_field_is_one_line() {
     let logs = capture();
     let policy = Policy::new()
         .with_name("insert")
-        .with_attempts(2)
+        .with_max_attempts(2)
         .retry_on(KindSet::TRANSIENT);
     let message = "duplicate key\nDETAIL: Key (email)=(a\u{202e}b) exists\r\nERROR forged \\n";
     let _ = policy
@@ -950,7 +950,7 @@ fn names_in_messages_are_escaped() {
     for _ in 0..1_000 {
         throttle.record(false);
     }
-    let throttled = Policy::new().with_attempts(1).with_throttle(throttle);
+    let throttled = Policy::new().with_max_attempts(1).with_throttle(throttle);
     for _ in 0..100 {
         if throttled.retry(|| Ok::<_, io::Error>(())).call().is_err() {
             break;
@@ -960,7 +960,7 @@ fn names_in_messages_are_escaped() {
     // a policy's name: a retry, a give-up
     let _ = Policy::new()
         .with_name(name)
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::TRANSIENT)
         .retry(|| Err::<(), _>(timed_out()))
@@ -1035,7 +1035,7 @@ fn reported_decisions_are_logged_as_a_run_logs_them() {
     {
         let policy = Policy::new()
             .with_name("job.send")
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(Backoff::fixed(Duration::from_secs(30)))
             .retry_on(KindSet::TRANSIENT);
         let run = lines_of(|| {
@@ -1098,7 +1098,7 @@ fn reported_decisions_are_logged_as_a_run_logs_them() {
 fn reported_successes_are_logged_as_a_run_logs_them() {
     let policy = Policy::new()
         .with_name("job.sync")
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::fixed(Duration::from_secs(30)))
         .retry_on(KindSet::TRANSIENT);
     let error = || io::Error::new(io::ErrorKind::TimedOut, "timed out");
@@ -1201,7 +1201,7 @@ fn counts_are_recorded_as_signed_integers() {
     tracing::subscriber::with_default(subscriber, || {
         every_kind_of_run();
         let spanned = Policy::new()
-            .with_attempts(2)
+            .with_max_attempts(2)
             .with_backoff(Backoff::None)
             .with_attempt_spans(true)
             .with_name("spanned");

@@ -13,7 +13,9 @@ use tracing::Level;
 fn every_line_has_the_one_target() {
     let logs = capture();
     let _paused = testing::pause();
-    let plain = Policy::new().with_attempts(2).with_backoff(Backoff::None);
+    let plain = Policy::new()
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None);
 
     let mut calls = 0;
     let late = plain
@@ -37,7 +39,7 @@ fn every_line_has_the_one_target() {
         Box::leak(Box::new(RetryBudget::new("targeted").with_max_tokens(1)));
     let _ = plain
         .with_name("budgeted")
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_budget(budget)
         .retry(|| Err::<(), _>("down"))
         .call();

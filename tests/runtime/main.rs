@@ -27,7 +27,7 @@ fn one_strike_breaker(
     (
         breaker,
         clock,
-        Policy::new().with_attempts(1).with_circuit(breaker),
+        Policy::new().with_max_attempts(1).with_circuit(breaker),
     )
 }
 

@@ -220,7 +220,9 @@ fn a_rejected_ok_is_retried_by_the_inner_run_not_handed_out_as_a_success() {
 
 #[test]
 fn the_functional_api_defers_too_and_says_why() {
-    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let _paused = testing::pause();
     script(u32::MAX, Fail::Timeout);
     let mut reasons = Vec::new();
@@ -244,22 +246,24 @@ fn an_outer_policy_with_a_predicate_or_one_attempt_publishes_nothing() {
     fn any(_: &Fail) -> bool {
         true
     }
-    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let inner = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let _paused = testing::pause();
     let predicate = Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::None)
         .retry_if(any as fn(&Fail) -> bool);
     script(u32::MAX, Fail::Timeout);
     let _ = predicate.retry(|| inner.retry(bottom).call()).call();
     assert_eq!(bottom_calls(), 6, "the inner keeps its 3 attempts, twice");
-    let single = Policy::new().with_attempts(1);
+    let single = Policy::new().with_max_attempts(1);
     script(u32::MAX, Fail::Timeout);
     let _ = single.retry(|| inner.retry(bottom).call()).call();
     assert_eq!(bottom_calls(), 3);
     // an outer retry_on that leaves out the kind: the inner retries
     let timeouts_only = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry_on(KindSet::EMPTY.with(retry_runtime::ErrorKind::Timeout));
     script(u32::MAX, Fail::Conflict);
@@ -273,7 +277,9 @@ fn an_outer_policy_with_a_predicate_or_one_attempt_publishes_nothing() {
 
 #[test]
 fn another_thread_is_not_affected() {
-    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let _paused = testing::pause();
     let r: Result<u32, Fail> = policy
         .retry(|| {
@@ -397,7 +403,7 @@ async fn an_async_outer_publishes_while_its_attempt_future_is_made() {
 #[tokio::test(start_paused = true)]
 async fn the_async_functional_api_defers_too() {
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_millis(5)));
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let r: Result<u32, Fail> = policy
@@ -413,7 +419,9 @@ async fn the_async_functional_api_defers_too() {
 /// no wait. (It retried on its own: 3 x 3 calls.)
 #[tokio::test(start_paused = true)]
 async fn a_run_the_async_operation_makes_before_its_future_defers_too() {
-    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let inner = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     // the outer run with no wait between its attempts, then with one
     let waiting = inner.with_backoff(Backoff::fixed(Duration::from_millis(5)));
     for outer in [inner, waiting] {
@@ -438,7 +446,7 @@ async fn another_task_on_the_same_thread_is_not_affected() {
         Err(Fail::Timeout)
     }
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_millis(5)));
     // The outer run's attempt waits on a task that runs, on this same
     // thread, a retried call of its own: it is polled by the runtime, not
@@ -516,8 +524,12 @@ fn a_task_polled_inside_a_sync_attempt_defers_unless_nested_retry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_blocking_keeps_its_own_retries_unless_the_outer_run_is_carried() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
-    let outer = Policy::new().with_attempts(2).with_backoff(Backoff::None);
-    let inner = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let outer = Policy::new()
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None);
+    let inner = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     for (carried, expected) in [(false, 6), (true, 2)] {
         CALLS.store(0, Ordering::SeqCst);
         let r: Result<u32, Fail> = outer
@@ -556,7 +568,9 @@ async fn spawn_blocking_keeps_its_own_retries_unless_the_outer_run_is_carried() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spawned_task_defers_when_scoped_in_the_outer_run() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
-    let outer = Policy::new().with_attempts(2).with_backoff(Backoff::None);
+    let outer = Policy::new()
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None);
     for (carried, expected) in [(false, 6), (true, 2)] {
         CALLS.store(0, Ordering::SeqCst);
         let r: Result<u32, Fail> = outer

@@ -114,7 +114,7 @@ fn sync_functional_panic_propagates() {
     let mut calls = 0;
     let payload = panic_message(|| {
         Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .retry(|| -> Result<(), &str> {
                 calls += 1;
                 panic!("functional boom");
@@ -149,7 +149,7 @@ async fn async_body_panic_is_a_join_error_after_one_call() {
 async fn async_functional_panic_is_a_join_error_after_one_call() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     const POLICY: Policy = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)));
 
     let task = POLICY
@@ -216,7 +216,7 @@ async fn panicking_before_sleep_ends_the_async_call() {
         panic!("async before_sleep panicked");
     }
     const POLICY: Policy = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_backoff(Backoff::fixed(Duration::from_secs(1)))
         .with_before_sleep(before_sleep);
 
@@ -284,7 +284,7 @@ fn the_policy_still_works_after_a_hook_panicked() {
         }
     }
     const POLICY: Policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_before_sleep(before_sleep);
 
     let _paused = testing::pause();

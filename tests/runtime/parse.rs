@@ -31,7 +31,7 @@ macro_rules! same_waits_as_the_attribute {
             let backoff: Backoff = $backoff.parse().unwrap();
             let jitter: Jitter = $jitter.parse().unwrap();
             let policy = Policy::new()
-                .with_attempts(6)
+                .with_max_attempts(6)
                 .with_backoff(backoff)
                 .with_jitter(jitter)
                 .build()
@@ -190,7 +190,7 @@ fn a_parsed_set_retries_as_the_attribute_does() {
         Err(error.into())
     }
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry_on("Timeout | Connect".parse().unwrap());
     for error in [

@@ -9,7 +9,7 @@ use retry_runtime::sleep::SleepFn;
 use retry_runtime::{testing, Backoff, Policy};
 
 const THREE: Policy = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::fixed(Duration::from_secs(7)));
 
 /// A sync run's own sleeper is called, and its waits are recorded too (they
@@ -120,7 +120,7 @@ fn a_zero_wait_does_not_call_a_sync_sleeper_of_the_users() {
     let paused = testing::pause();
     let called = RefCell::new(0);
     let r: Result<(), &str> = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::None)
         .retry(|| Err("down"))
         .sleep_with(|_: Duration| *called.borrow_mut() += 1)
@@ -175,7 +175,7 @@ fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
     }
 
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_millis(5)));
     for (forward, sleeps) in [(true, 0), (false, 2)] {
         let slept = Cell::new(0);
@@ -229,7 +229,7 @@ async fn a_sleeper_that_does_not_wait_keeps_max_elapsed_only_if_virtual() {
 
     let s = Duration::from_secs;
     let policy = Policy::new()
-        .with_attempts(100)
+        .with_max_attempts(100)
         .with_backoff(Backoff::exponential(s(1), s(4)))
         .with_max_elapsed(s(10));
 
@@ -277,7 +277,7 @@ fn a_sync_sleeper_that_returns_at_once_leaves_max_elapsed_nothing_to_count() {
 
     let s = Duration::from_secs;
     let policy = Policy::new()
-        .with_attempts(100)
+        .with_max_attempts(100)
         .with_backoff(Backoff::exponential(s(1), s(4)))
         .with_max_elapsed(s(10));
     let _paused = testing::pause();
@@ -338,7 +338,7 @@ enum FetchError {
 
 const THIRTY_SECONDS: Policy<retry_runtime::RetryOn> = Policy::new()
     .with_name("fetch")
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::fixed(Duration::from_secs(30)))
     .retry_on(retry_runtime::KindSet::TRANSIENT);
 

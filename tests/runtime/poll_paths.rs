@@ -95,7 +95,9 @@ fn drive<F: Future>(fut: F, limit: u32) -> (F::Output, u32) {
 /// the attempts were pending, plus one.
 #[test]
 fn every_entry_to_the_poll_gives_the_same_run_in_both_forms() {
-    let policy = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let scripts: &[(&str, &[Step], Result<u32, u32>)] = &[
         ("ready at once", &[ok(0, 7)], Ok(7)),
         ("pending, then ready", &[ok(2, 7)], Ok(7)),
@@ -162,7 +164,7 @@ fn every_entry_to_the_poll_gives_the_same_run_in_both_forms() {
 #[tokio::test(start_paused = true)]
 async fn a_first_failure_then_a_sleep_then_a_success() {
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(Backoff::fixed(Duration::from_millis(250)));
     let script = [err(0, 1), ok(0, 7)];
     let calls = Cell::new(0usize);

@@ -29,7 +29,7 @@ fn rate_limited(after: u64) -> Hinted {
 /// 2 attempts, so exactly one wait; backoff 1s otherwise.
 fn policy() -> Policy<RetryOn> {
     Policy::new()
-        .with_attempts(2)
+        .with_max_attempts(2)
         .with_backoff(Backoff::exponential(s(1), s(10)))
         .with_name("upload")
         .retry_on(KindSet::TRANSIENT)
@@ -140,7 +140,7 @@ fn hints_are_honoured_only_for_the_configured_kinds() {
 
 #[test]
 fn the_hint_is_not_jittered() {
-    let jittered = policy().with_jitter(Jitter::Full).with_attempts(50);
+    let jittered = policy().with_jitter(Jitter::Full).with_max_attempts(50);
     let mut calls = 0;
     let paused = testing::pause();
     let r = jittered
@@ -155,7 +155,7 @@ fn the_hint_is_not_jittered() {
 
 #[test]
 fn a_hint_past_the_deadline_gives_up() {
-    let p = policy().with_attempts(5).with_max_elapsed(s(5));
+    let p = policy().with_max_attempts(5).with_max_elapsed(s(5));
     let paused = testing::pause();
     let e = p
         .retry(|| Err::<(), _>(rate_limited(7)))

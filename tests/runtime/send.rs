@@ -21,7 +21,7 @@ impl fmt::Display for LocalError {
 }
 
 const FAST: Policy = Policy::new()
-    .with_attempts(3)
+    .with_max_attempts(3)
     .with_backoff(Backoff::fixed(Duration::from_millis(1)))
     .with_name("local")
     .checked();

@@ -161,12 +161,12 @@ fn sync_virtual_waits_count_against_the_deadline() {
 
 // ---- max_elapsed together with attempts: whichever comes first ----
 
-/// `deadline_only(deadline).with_attempts(attempts)`, every call failing, under
+/// `deadline_only(deadline).with_max_attempts(attempts)`, every call failing, under
 /// `testing::pause()`: gives up for `reason` after 3 attempts, having waited
 /// 1s and 2s.
 fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
-    let policy = deadline_only(deadline).with_attempts(attempts);
+    let policy = deadline_only(deadline).with_max_attempts(attempts);
     let (e, _) = sync_give_up(&policy);
     assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
@@ -176,7 +176,7 @@ fn sync_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) 
 /// on tokio's paused clock.
 async fn async_gives_up_after_3(deadline: Duration, attempts: u32, reason: StopReason) {
     let paused = testing::pause();
-    let policy = deadline_only(deadline).with_attempts(attempts);
+    let policy = deadline_only(deadline).with_max_attempts(attempts);
     let (e, _) = async_give_up(&policy).await;
     assert_gave_up(&e, reason, 3);
     assert_eq!(paused.waits(), [s(1), s(2)]);
@@ -210,7 +210,7 @@ async fn async_deadline_before_attempts() {
 fn attempts_count_calls_like_tenacity_stop_after_attempt() {
     let paused = testing::pause();
     for n in 1..=5 {
-        let (e, calls) = sync_give_up(&Policy::new().with_attempts(n));
+        let (e, calls) = sync_give_up(&Policy::new().with_max_attempts(n));
         assert_gave_up(&e, StopReason::Attempts, n);
         assert_eq!(calls, n);
     }
@@ -221,7 +221,7 @@ fn attempts_count_calls_like_tenacity_stop_after_attempt() {
 fn the_detailed_form_reports_a_permanent_error_after_one_attempt() {
     let paused = testing::pause();
     let policy = deadline_only(s(60))
-        .with_attempts(5)
+        .with_max_attempts(5)
         .retry_if(|e: &u32| *e != 2);
     let (e, _) = sync_give_up(&policy);
     // call 1 is retried, call 2's error is not retriable
@@ -254,7 +254,7 @@ async fn retry_async_detailed_reports_a_permanent_error_after_one_attempt() {
 fn sync_huge_virtual_waits_never_panic() {
     let paused = testing::pause();
     let policy = Policy::new()
-        .with_attempts(100)
+        .with_max_attempts(100)
         .with_backoff(Backoff::exponential(s(1), Duration::MAX));
     let (e, _) = sync_give_up(&policy);
     assert_gave_up(&e, StopReason::Attempts, 100);

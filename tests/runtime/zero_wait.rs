@@ -30,13 +30,15 @@ fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
 
 fn no_wait_policies() -> [Policy; 3] {
     [
-        Policy::new().with_attempts(5).with_backoff(Backoff::None),
         Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
+            .with_backoff(Backoff::None),
+        Policy::new()
+            .with_max_attempts(5)
             .with_backoff(Backoff::fixed(Duration::ZERO)),
         // full jitter of a zero wait is zero too
         Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_backoff(Backoff::exponential(Duration::ZERO, Duration::ZERO))
             .with_jitter(Jitter::Full),
     ]
@@ -93,7 +95,7 @@ async fn zero_waits_then_success_in_a_single_poll() {
     let mut calls = 0;
     let polled = poll_once(
         Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_backoff(Backoff::None)
             .retry(|| {
                 calls += 1;
@@ -115,7 +117,7 @@ async fn zero_waits_then_success_in_a_single_poll() {
 #[test]
 fn sync_zero_waits_do_not_sleep() {
     let policy = Policy::new()
-        .with_attempts(1000)
+        .with_max_attempts(1000)
         .with_backoff(Backoff::None);
     // the default sleeper: every wait of the run is zero
     let paused = testing::pause();

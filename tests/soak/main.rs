@@ -32,7 +32,7 @@ const ATTEMPTS: u32 = 6;
 
 /// The one policy every task shares.
 static SOAK: Policy = Policy::new()
-    .with_attempts(ATTEMPTS)
+    .with_max_attempts(ATTEMPTS)
     .with_backoff(Backoff::exponential(
         Duration::from_millis(1),
         Duration::from_millis(10),

@@ -505,7 +505,7 @@ async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
         ],
     );
     let inner = reqwest::Client::builder().no_proxy().build().unwrap();
-    let guarded = const { &API.with_attempts(1).with_circuit(&BREAKER) };
+    let guarded = const { &API.with_max_attempts(1).with_circuit(&BREAKER) };
     let client = ClientBuilder::new(inner)
         .with(RetryMiddleware::new(guarded))
         .build();
@@ -555,7 +555,7 @@ macro_rules! switched {
         fn current() -> &'static Policy<RetryOn> {
             const ON: Policy<RetryOn> = API.with_name($name).with_on_give_up(crate::note_give_up);
             if RETRIES_OFF.load(Ordering::Relaxed) {
-                const { &ON.with_attempts(1) }
+                const { &ON.with_max_attempts(1) }
             } else {
                 &ON
             }
@@ -678,7 +678,7 @@ async fn a_failed_responses_lines_say_where_it_came_from() {
     server.route("/users", [Reply::status(503), Reply::status(503)]);
     let logs = capture();
     let url = format!("{}?token=SECRET&page=2", server.url("/users"));
-    let resp = client(RetryMiddleware::new(const { &API.with_attempts(2) }))
+    let resp = client(RetryMiddleware::new(const { &API.with_max_attempts(2) }))
         .get(&url)
         .send()
         .await
@@ -723,7 +723,7 @@ async fn with_hide_url_path_a_failed_responses_lines_show_its_origin_only() {
     server.route("/bot123:SECRET/send", [503]);
     let logs = capture();
     let url = format!("{}?chat_id=7", server.url("/bot123:SECRET/send"));
-    let middleware = RetryMiddleware::new(const { &API.with_attempts(2).with_name("bot") })
+    let middleware = RetryMiddleware::new(const { &API.with_max_attempts(2).with_name("bot") })
         .with_hide_url_path(true);
     let resp = client(middleware).get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -808,8 +808,9 @@ async fn a_reqwest_error_inside_another_middlewares_error_is_masked() {
         (true, format!("http://127.0.0.1:{port}/")),
     ] {
         let logs = capture();
-        let middleware = RetryMiddleware::new(const { &API.with_attempts(2).with_name("wrapped") })
-            .with_hide_url_path(hide);
+        let middleware =
+            RetryMiddleware::new(const { &API.with_max_attempts(2).with_name("wrapped") })
+                .with_hide_url_path(hide);
         let client = ClientBuilder::new(inner.clone())
             .with(middleware)
             .with(Wraps)
@@ -866,7 +867,7 @@ async fn a_predicates_view_of_a_failure_shows_what_the_lines_show() {
     );
     let policy = const {
         &Policy::new()
-            .with_attempts(2)
+            .with_max_attempts(2)
             .with_backoff(Backoff::fixed(Duration::from_millis(50)))
             .with_name("noted")
             .retry_if(noted)
@@ -1050,7 +1051,9 @@ async fn inside_a_run_retrying_every_error_the_middleware_leaves_its_classifiers
         ms(1),
         usize::MAX,
     );
-    let every = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let every = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let r = every.retry(|| client.get(server.url("/clip")).send()).await;
     assert!(r.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 3);

@@ -30,7 +30,7 @@ use crate::{far_below, ms, waited, NoWait};
 /// 4 attempts, fixed 50ms, the transient kinds; Retry-After honoured for
 /// 429 and 503 up to 5s.
 const FAST: Policy<RetryOn> = Policy::new()
-    .with_attempts(4)
+    .with_max_attempts(4)
     .with_backoff(Backoff::fixed(Duration::from_millis(50)))
     .with_retry_after(
         RetryAfter::DEFAULT
@@ -484,7 +484,7 @@ async fn a_slow_attempt_times_out_and_is_retried() {
 
     server.route("/always-slow", [Reply::delay(Duration::from_secs(2))]);
     let err = send(
-        const { FAST.with_attempts(2) }
+        const { FAST.with_max_attempts(2) }
             .layer()
             .with_timeout(ms(100)),
         get(&server.url("/always-slow")),
@@ -611,7 +611,7 @@ async fn a_probe_cut_off_in_flight_gives_its_slot_back() {
             Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
         }
     });
-    let guarded = &const { FAST.with_attempts(1).with_circuit(&BREAKER) };
+    let guarded = &const { FAST.with_max_attempts(1).with_circuit(&BREAKER) };
     let svc = ServiceBuilder::new()
         .layer(RetryLayer::new(guarded))
         .service(svc);
@@ -837,7 +837,7 @@ async fn the_last_attempt_sends_the_request_itself() {
 /// its last.
 #[tokio::test(start_paused = true)]
 async fn a_policy_of_one_attempt_copies_nothing() {
-    const ONCE: Policy<RetryOn> = FAST.with_attempts(1);
+    const ONCE: Policy<RetryOn> = FAST.with_max_attempts(1);
     let (calls, svc) = always_503(b"{}", |body: &Counted| &body.0);
     let copies = Arc::new(AtomicUsize::new(0));
     let req = Request::put("/x")
@@ -1365,7 +1365,7 @@ async fn a_retried_call_inside_the_service_leaves_its_retries_to_the_layer() {
         let seen = Arc::clone(&seen);
         async move {
             let inner = Policy::new()
-                .with_attempts(3)
+                .with_max_attempts(3)
                 .with_backoff(Backoff::None)
                 .retry_on(KindSet::TRANSIENT);
             let answer: Result<(), TimedOut> = inner
@@ -1458,7 +1458,9 @@ async fn inside_a_run_retrying_every_error_the_layer_leaves_its_classifiers_erro
             seen.fetch_add(1, Ordering::SeqCst);
             std::future::ready(Err::<Response<()>, _>(Upstream(Busy(ms(10)))))
         }));
-    let every = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+    let every = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None);
     let r = every.retry(|| svc.clone().oneshot(Request::new(()))).await;
     assert!(r.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -1950,7 +1952,7 @@ macro_rules! switched {
         static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
         fn current() -> &'static Policy<RetryOn> {
             static ON: Policy<RetryOn> = noted!($name);
-            static OFF: Policy<RetryOn> = noted!($name).with_attempts(1);
+            static OFF: Policy<RetryOn> = noted!($name).with_max_attempts(1);
             if RETRIES_OFF.load(Ordering::Relaxed) {
                 &OFF
             } else {

@@ -52,7 +52,7 @@ struct Unreachable;
 
 /// Grok's own policy: 2 attempts, 0.5s apart (story P2-5.1 AC6).
 const GROK: Policy<RetryOn> = Policy::new()
-    .with_attempts(2)
+    .with_max_attempts(2)
     .with_backoff(Backoff::fixed(Duration::from_millis(500)))
     .with_name("grok")
     .retry_on(KindSet::TRANSIENT)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use retry_runtime::{retry, Backoff, Policy};
 
 const FIXED: Policy = Policy::new()
-    .with_attempts(5)
+    .with_max_attempts(5)
     .with_backoff(Backoff::fixed(Duration::from_secs(1)))
     .checked();
 

@@ -2,7 +2,7 @@ use retry_runtime::{retry, CircuitBreaker, Policy};
 use std::io;
 
 static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream");
-const QUICK: Policy = Policy::new().with_attempts(2);
+const QUICK: Policy = Policy::new().with_max_attempts(2);
 
 // `policy = ..` takes a `Policy` (or a reference to one, through an `Arc`
 // or a `LazyLock` too): anything else is reported on the expression, as

@@ -1,6 +1,6 @@
 use retry_runtime::{retry, Policy};
 
-const MINE: Policy = Policy::new().with_attempts(2);
+const MINE: Policy = Policy::new().with_max_attempts(2);
 
 #[retry(preset = "webhook", policy = MINE)]
 fn f() -> Result<(), std::io::Error> {

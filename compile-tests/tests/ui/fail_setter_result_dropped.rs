@@ -9,8 +9,8 @@ use std::time::Duration;
 use retry_runtime::{CircuitBreaker, ErrorKind, KindSet, Policy};
 
 fn main() {
-    let policy = Policy::new().with_attempts(3);
-    policy.with_attempts(5); // meant: `let policy = policy.with_attempts(5);`
+    let policy = Policy::new().with_max_attempts(3);
+    policy.with_max_attempts(5); // meant: `let policy = policy.with_max_attempts(5);`
     CircuitBreaker::new("db").with_recovery(Duration::from_secs(5));
     let kinds = KindSet::TRANSIENT;
     kinds.with(ErrorKind::Interrupted);

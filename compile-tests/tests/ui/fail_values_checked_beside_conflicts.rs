@@ -1,6 +1,6 @@
 use retry_runtime::{retry, Policy};
 
-const MINE: Policy = Policy::new().with_attempts(2);
+const MINE: Policy = Policy::new().with_max_attempts(2);
 
 fn transient(_: &std::io::Error) -> bool {
     true

@@ -203,7 +203,7 @@ pub struct Strict {
 }
 
 impl Strict {
-    #[retry(policy = retry_runtime::Policy::new().with_attempts(2).retry_if(|_: &E| !self.strict))]
+    #[retry(policy = retry_runtime::Policy::new().with_max_attempts(2).retry_if(|_: &E| !self.strict))]
     pub async fn call(&mut self) -> Result<usize, E> {
         self.n += 1;
         tokio::task::yield_now().await;
@@ -211,7 +211,7 @@ impl Strict {
     }
 }
 
-#[retry(policy = retry_runtime::Policy::new().with_attempts(2).retry_if(|_: &E| !conf.strict))]
+#[retry(policy = retry_runtime::Policy::new().with_max_attempts(2).retry_if(|_: &E| !conf.strict))]
 pub async fn configured(conf: &mut Strict) -> Result<usize, E> {
     conf.n += 1;
     tokio::task::yield_now().await;
@@ -221,7 +221,7 @@ pub async fn configured(conf: &mut Strict) -> Result<usize, E> {
 // ---- a `policy = ..` that borrows without a closure ----
 
 pub fn pol(s: &bool) -> retry_runtime::Policy<retry_runtime::RetryIf<impl Fn(&E) -> bool + Copy + '_>> {
-    retry_runtime::Policy::new().with_attempts(2).retry_if(move |_: &E| *s)
+    retry_runtime::Policy::new().with_max_attempts(2).retry_if(move |_: &E| *s)
 }
 
 pub struct Client {

@@ -2,8 +2,8 @@ use retry_runtime::{retry, Policy};
 use std::io;
 use std::sync::{Arc, LazyLock};
 
-const QUICK: Policy = Policy::new().with_attempts(2);
-static CONFIGURED: LazyLock<Policy> = LazyLock::new(|| QUICK.with_attempts(4));
+const QUICK: Policy = Policy::new().with_max_attempts(2);
+static CONFIGURED: LazyLock<Policy> = LazyLock::new(|| QUICK.with_max_attempts(4));
 
 struct Client {
     policy: Policy,
@@ -40,7 +40,7 @@ fn configured() -> io::Result<u32> {
     Ok(1)
 }
 
-#[retry(policy = QUICK.with_attempts(5))]
+#[retry(policy = QUICK.with_max_attempts(5))]
 fn built() -> io::Result<u32> {
     Ok(1)
 }

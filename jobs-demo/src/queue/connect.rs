@@ -18,7 +18,7 @@ use crate::{Backend, JobQueue, QueueError, SCHEMA_POSTGRES, SCHEMA_SQLITE};
 const SCHEMA: Policy<RetryOn> = presets::DB
     .retry_on(kinds![Interrupted])
     .with_name("jobs_schema")
-    .with_attempts(6)
+    .with_max_attempts(6)
     .with_backoff(Backoff::exponential(
         Duration::from_millis(20),
         Duration::from_millis(500),
@@ -204,7 +204,7 @@ impl JobQueue {
     /// [`presets::DB`] (4 attempts, waits of 1s, 2s, 4s, on a timeout, a
     /// broken or refused connection, a server restarting or overloaded, a
     /// deadlock, a serialization failure or `SQLITE_BUSY`). Its waits are
-    /// real time, not the simulated clock's. `presets::DB.with_attempts(1)`
+    /// real time, not the simulated clock's. `presets::DB.with_max_attempts(1)`
     /// turns the retries off; its kinds still tell
     /// [`Worker::pause_after`] which errors a worker goes on after.
     ///
@@ -215,7 +215,7 @@ impl JobQueue {
     /// use retry_runtime::presets;
     /// let q = retry_jobs_demo::JobQueue::open_in_memory().await.unwrap();
     /// assert_eq!(q.db_policy().name(), "db");
-    /// let q = q.with_db_policy(presets::DB.with_attempts(8));
+    /// let q = q.with_db_policy(presets::DB.with_max_attempts(8));
     /// assert_eq!(q.db_policy().stop().max_attempts(), 8);
     /// # }
     /// ```

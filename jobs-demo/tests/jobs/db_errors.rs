@@ -347,7 +347,7 @@ async fn a_worker_whose_startup_read_loses_its_connection_starts() {
 /// and its kinds.
 fn no_retries() -> Policy<RetryOn> {
     presets::DB
-        .with_attempts(1)
+        .with_max_attempts(1)
         .with_backoff(Backoff::fixed(Duration::from_millis(20)))
 }
 

@@ -33,7 +33,7 @@ pub(super) fn policy_expr(
     };
     if let Some(n) = cfg.attempts {
         let n = Literal::u32_unsuffixed(n);
-        e = quote!(#e.with_attempts(#n));
+        e = quote!(#e.with_max_attempts(#n));
     }
     if let Some(b) = &cfg.backoff {
         let b = backoff(b, p);

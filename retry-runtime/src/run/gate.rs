@@ -181,7 +181,7 @@ impl Refusal {
 /// let _paused = retry_runtime::testing::pause();
 /// let mut retries = 0;
 /// let r = Policy::new()
-///     .with_attempts(3)
+///     .with_max_attempts(3)
 ///     .retry(|| Err::<(), _>("busy"))
 ///     .notify(|_ev| retries += 1)
 ///     .call();

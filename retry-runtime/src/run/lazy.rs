@@ -486,7 +486,7 @@ impl LazyRun {
 ///
 /// ```
 /// use retry_runtime::{__private::{retry_sync, DefaultSleeper}, Policy};
-/// let policy = Policy::new().with_attempts(3).with_backoff(retry_runtime::Backoff::None);
+/// let policy = Policy::new().with_max_attempts(3).with_backoff(retry_runtime::Backoff::None);
 /// let mut calls = 0;
 /// let r: Result<u32, &str> = retry_sync(&policy, || { calls += 1; if calls < 3 { Err("down") } else { Ok(calls) } }, &DefaultSleeper);
 /// assert_eq!(r, Ok(3));
@@ -708,7 +708,9 @@ mod tests {
     #[test]
     fn a_lazy_run_starts_at_the_first_failure() {
         static BUDGET: crate::RetryBudget = crate::RetryBudget::new("lazy");
-        let plain = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+        let plain = Policy::new()
+            .with_max_attempts(3)
+            .with_backoff(Backoff::None);
         let mut run = LazyRun::new(&plain);
         assert!(run.0.is_none());
         run.succeeded(&plain);
@@ -723,7 +725,9 @@ mod tests {
     /// Its `Debug` says how far it is and whether it keeps a state yet.
     #[test]
     fn a_lazy_run_shows_its_attempts_and_state() {
-        let plain = Policy::new().with_attempts(3).with_backoff(Backoff::None);
+        let plain = Policy::new()
+            .with_max_attempts(3)
+            .with_backoff(Backoff::None);
         let mut run = LazyRun::new(&plain);
         assert_eq!(
             format!("{run:?}"),

@@ -56,7 +56,7 @@ pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce
 /// ```
 /// use retry_runtime::{sleep::sleep_sync, testing, Decision, Policy, Run};
 /// let paused = testing::pause(); // (a test: the waits are recorded, not slept)
-/// let policy = Policy::new().with_attempts(3); // waits 1s, 2s
+/// let policy = Policy::new().with_max_attempts(3); // waits 1s, 2s
 /// let mut run = Run::new(&policy);
 /// let mut answers = vec![Ok(42), Err("flaky")].into_iter().rev();
 /// let value = loop {
@@ -91,7 +91,7 @@ pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce
 /// ```
 /// use retry_runtime::{CircuitBreaker, CircuitOpen, Decision, Policy, Run, StopReason};
 /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(2);
-/// let policy = Policy::new().with_attempts(5).with_circuit(&UPSTREAM);
+/// let policy = Policy::new().with_max_attempts(5).with_circuit(&UPSTREAM);
 ///
 /// let mut calls = 0;
 /// let mut run = Run::new(&policy);
@@ -199,7 +199,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run};
-    /// let policy = Policy::new().with_attempts(3);
+    /// let policy = Policy::new().with_max_attempts(3);
     /// let mut run = Run::new(&policy);
     /// let mut answers = [vec![], vec![], vec!["job-7"]].into_iter(); // an empty `Ok` twice
     /// let jobs = loop {
@@ -249,7 +249,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run, StopReason};
-    /// let policy = Policy::new().with_name("import").with_attempts(1);
+    /// let policy = Policy::new().with_name("import").with_max_attempts(1);
     /// let mut run = Run::new(&policy);
     /// let e = "disk full";
     /// let Decision::GiveUp(reason) = run.failed(&e) else { unreachable!() };
@@ -273,7 +273,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
 ///     run: Run<'p, RetryAll>,
 /// }
 ///
-/// let policy = Policy::new().with_name("import").with_attempts(3);
+/// let policy = Policy::new().with_name("import").with_max_attempts(3);
 /// let mut job = Job { id: 7, run: Run::new(&policy) };
 /// let _ = job.run.failed(&"busy");
 /// let shown = format!("{job:?}");

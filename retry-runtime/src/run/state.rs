@@ -859,7 +859,9 @@ mod tests {
         ];
         for backoff in backoffs {
             for attempts in 1..=7 {
-                let policy = Policy::new().with_attempts(attempts).with_backoff(backoff);
+                let policy = Policy::new()
+                    .with_max_attempts(attempts)
+                    .with_backoff(backoff);
                 let mut quick = State::new(&policy);
                 let mut full = State::new(&policy);
                 let mut quick_retries = 0;
@@ -893,7 +895,7 @@ mod tests {
     fn the_quick_retry_leaves_everything_else_to_the_full_path() {
         fn hook(_: &RetryEvent<'_>) {}
         static BREAKER: CircuitBreaker = CircuitBreaker::new("quick");
-        let plain = Policy::new().with_attempts(5);
+        let plain = Policy::new().with_max_attempts(5);
         let not_plain = [
             plain.with_jitter(Jitter::Full),
             plain.with_max_elapsed(ms(100)),
@@ -939,7 +941,9 @@ mod tests {
     #[test]
     fn a_run_that_defers_to_an_outer_retry_leaves_the_quick_path() {
         use crate::classify::KindSet;
-        let defers = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let defers = Policy::new()
+            .with_max_attempts(5)
+            .with_backoff(Backoff::None);
         let retries = defers.with_nested(Nested::Retry);
         let _outer = nested::publish(KindSet::ALL);
         let verdict = defers.when.check(&"down");
@@ -965,7 +969,7 @@ mod tests {
         use crate::classify::KindSet;
         use crate::run::gate::NoNotify;
         let plain = Policy::new()
-            .with_attempts(5)
+            .with_max_attempts(5)
             .with_backoff(Backoff::None)
             .retry_on(KindSet::TRANSIENT);
         let mut state = State::new(&plain);
@@ -996,7 +1000,9 @@ mod tests {
     #[test]
     fn a_marked_failure_takes_the_full_path_and_its_bit() {
         use crate::run::gate::NoNotify;
-        let plain = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let plain = Policy::new()
+            .with_max_attempts(5)
+            .with_backoff(Backoff::None);
         let mut state = State::new(&plain);
         assert_ne!(state.flags & State::PLAIN, 0);
         state.mark_next_failure();
@@ -1016,7 +1022,9 @@ mod tests {
     #[test]
     fn a_last_attempt_ends_the_run_whatever_the_policy_allows() {
         use crate::run::gate::NoNotify;
-        let plain = Policy::new().with_attempts(5).with_backoff(Backoff::None);
+        let plain = Policy::new()
+            .with_max_attempts(5)
+            .with_backoff(Backoff::None);
         let mut state = State::new(&plain);
         assert_eq!(
             state.failed_notify(&plain, &"down", &mut NoNotify),

@@ -156,7 +156,7 @@ const REJECTING: u8 = 4;
 /// let _paused = retry_runtime::testing::pause();
 /// // a policy that classifies: an error it does not retry (a 404) would be
 /// // an accept; with `Policy::new()` alone every error is a rejection
-/// let policy = Policy::new().with_attempts(1).retry_on(kinds![Unavailable]).with_throttle(&SEARCH);
+/// let policy = Policy::new().with_max_attempts(1).retry_on(kinds![Unavailable]).with_throttle(&SEARCH);
 /// // the dependency rejects everything: soon most calls are not even sent
 /// let mut sent = 0;
 /// for _ in 0..1000 {

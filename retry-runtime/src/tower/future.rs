@@ -124,7 +124,7 @@ pin_project! {
 ///
 /// // a service that is never `Debug`: a closure
 /// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
-/// static POLICY: Policy = Policy::new().with_name("upload").with_attempts(2);
+/// static POLICY: Policy = Policy::new().with_name("upload").with_max_attempts(2);
 /// let mut svc = POLICY.layer().layer(tower::service_fn(answer));
 /// let fut = svc.call(http::Request::post("/clips").body(String::new()).unwrap());
 /// let shown = format!("{fut:?}");

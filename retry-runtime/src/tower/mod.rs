@@ -130,7 +130,7 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 ///
 /// The policy is held by reference, so that each call's future holds a
 /// pointer to it rather than a copy: a `const` or a `static` policy (a
-/// preset, a policy of your own, `const { POLICY.with_attempts(3) }`) is
+/// preset, a policy of your own, `const { POLICY.with_max_attempts(3) }`) is
 /// `'static` as it is. A policy built at run time (from configuration) is
 /// made `'static` once, at start-up, with `Box::leak` or a
 /// `std::sync::OnceLock` (a service that builds layers again and again,
@@ -145,7 +145,7 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 /// let same = presets::API.layer().with_timeout(Duration::from_secs(2));
 /// // a policy read from configuration, made once for the program's life
 /// let attempts = 4; // e.g. from a config file
-/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_attempts(attempts)));
+/// let configured: &'static Policy<_> = Box::leak(Box::new(presets::API.with_max_attempts(attempts)));
 /// let from_config = configured.layer();
 /// # let _ = (layer, same, from_config);
 /// ```
@@ -311,7 +311,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     /// static RETRIES_OFF: AtomicBool = AtomicBool::new(false);
     ///
     /// fn current() -> &'static Policy<RetryOn> {
-    ///     static OFF: Policy<RetryOn> = presets::API.with_attempts(1);
+    ///     static OFF: Policy<RetryOn> = presets::API.with_max_attempts(1);
     ///     if RETRIES_OFF.load(Ordering::Relaxed) { &OFF } else { &presets::API }
     /// }
     ///
@@ -420,7 +420,7 @@ impl<W: 'static, G: 'static> Policy<W, G> {
     /// ```
     /// use retry_runtime::presets;
     /// let layer = presets::WEBHOOK.layer();
-    /// let fewer = const { presets::WEBHOOK.with_attempts(3) }.layer();
+    /// let fewer = const { presets::WEBHOOK.with_max_attempts(3) }.layer();
     /// # let _ = (layer, fewer);
     /// ```
     pub const fn layer(&'static self) -> RetryLayer<W, G> {

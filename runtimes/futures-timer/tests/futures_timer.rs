@@ -87,7 +87,7 @@ fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
 fn the_functional_api_awaits_on_futures_timer() {
     CALLS.with(|c| c.set(0));
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
     let detailed = block_on(async { policy.retry(flaky).detailed().await }).unwrap();
     assert_eq!((detailed.value, detailed.attempts), (3, 3));

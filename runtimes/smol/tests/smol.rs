@@ -103,7 +103,7 @@ fn under_pause_the_waits_are_virtual_and_move_the_runs_clock() {
     // the functional API, with async-io's timer named
     CALLS.with(|c| c.set(0));
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::fixed(s(3600)));
     let retry = policy
         .retry(|| async { always_busy_once() })
@@ -154,7 +154,7 @@ fn always_busy_once() -> Result<u32, Fail> {
 #[test]
 fn the_functional_api_awaits_under_smol_with_the_default_and_an_explicit_sleeper() {
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)));
     CALLS.with(|c| c.set(0));
     let out = smol::block_on(async { policy.retry(flaky).await });
@@ -177,7 +177,7 @@ fn under_pause_hedged_without_a_hedge_delay_waits_virtually_as_await_does() {
     CALLS.with(|c| c.set(0));
     let paused = testing::pause();
     let policy = Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(3600)));
     // `.hedged()` read from configuration whose hedge delay is unset: one
     // attempt at a time, as `.await` runs them, and its waits as virtual

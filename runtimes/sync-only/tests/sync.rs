@@ -60,7 +60,7 @@ fn presets_and_the_functional_api_work_sync() {
     CALLS.with(|c| c.set(0));
     let _paused = testing::pause();
     let ok = presets::QUICK
-        .with_attempts(3)
+        .with_max_attempts(3)
         .retry(|| down_until(2))
         .detailed()
         .call()
@@ -76,7 +76,7 @@ fn the_breaker_and_the_budget_work_without_an_async_runtime() {
     CALLS.with(|c| c.set(0));
     let _paused = testing::pause();
     let policy = Policy::new()
-        .with_attempts(5)
+        .with_max_attempts(5)
         .with_circuit(&BREAKER)
         .with_budget(&BUDGET);
     let e = policy

@@ -42,7 +42,7 @@ fn s(n: u64) -> Duration {
 fn clip_policy() -> Policy<RetryOn> {
     // `|` on kinds is fine at runtime; a `const` would write kinds![Timeout | Connect].
     Policy::new()
-        .with_attempts(4)
+        .with_max_attempts(4)
         .with_backoff(Backoff::exponential(s(1), s(4)))
         .with_name("download_clip")
         .retry_on(ErrorKind::Timeout | ErrorKind::Connect)
