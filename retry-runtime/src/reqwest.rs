@@ -847,6 +847,7 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     fn response(code: u16) -> Response {
         let status = http::StatusCode::from_u16(code).unwrap();
         Response::from(http::Response::builder().status(status).body("").unwrap())
@@ -855,6 +856,7 @@ mod tests {
     /// A status past 599 is a failure here as in the tower layer and the
     /// reqwest middleware (`status_failure`): it was `Ok` here and an
     /// `Unknown` failure there.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[tokio::test]
     async fn error_for_status_agrees_with_the_middlewares() {
         for code in [200, 204, 304, 399] {
