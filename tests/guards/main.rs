@@ -19,6 +19,7 @@ fn leak<T>(value: T) -> &'static T {
 }
 
 mod breaker_in_retries;
+mod breaker_model;
 mod breaker_simulation;
 mod breaker_state;
 mod breaker_stress;
