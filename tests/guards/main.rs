@@ -28,5 +28,6 @@ mod budget_simulation;
 mod guards_together;
 mod outage;
 mod throttle_in_retries;
+mod throttle_model;
 mod throttle_simulation;
 mod upstream;
