@@ -96,6 +96,25 @@ use crate::stop::StopReason;
 /// assert_eq!(err.to_string(), "get_user failed after 2 attempts (attempts exhausted): user 7: 503");
 /// assert_eq!(err.source().unwrap().to_string(), "user 7: 503");
 /// ```
+///
+/// Its message ends with the last error, and its `source()` returns that
+/// error too (so that a classifier walking the chain still sees a refused
+/// connection): a reporter that prints every cause (anyhow's `{:#}` and
+/// `{:?}`) shows the last error twice. [`Causes`](crate::Causes) writes
+/// the chain with it once:
+///
+/// ```
+/// use retry_runtime::{Causes, Policy};
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let policy = Policy::new().with_name("clipsdk.get");
+/// let err = policy.retry(|| Err::<(), _>(refused())).detailed().call().unwrap_err();
+/// assert_eq!(
+///     Causes(&err).to_string(),
+///     "clipsdk.get failed after 3 attempts (attempts exhausted): connection refused"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryError<E> {

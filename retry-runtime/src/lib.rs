@@ -138,9 +138,9 @@ pub mod reqwest;
 pub mod reqwest_middleware;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod response;
-mod retry;
 #[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
 mod retry_after;
+mod retrying;
 mod run;
 pub mod sleep;
 mod span;
@@ -174,7 +174,7 @@ pub use policy::{
     Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
-pub use retry::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
+pub use retrying::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
 pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 #[cfg(feature = "futures-timer")]
 pub use sleep::FuturesTimerSleeper;

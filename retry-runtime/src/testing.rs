@@ -2,7 +2,9 @@
 //!
 //! [`pause`] returns a guard; while it lives, on this thread:
 //! - sync retries do not sleep: each wait is recorded and advances a virtual
-//!   clock that the sync executor's `max_elapsed` check reads;
+//!   clock that the sync executor's `max_elapsed` check reads (a sleeper
+//!   given with `.sleep_with(..)` is still called, as outside the guard:
+//!   one that returns at once moves no clock);
 //! - async retries record their waits too. On tokio's timer they still
 //!   sleep: combine with `tokio::time::pause()`, or
 //!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
@@ -14,6 +16,14 @@
 //!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
 //!   every wait of a run with a hedge delay (its attempts race them in
 //!   real time) run on the real timer, recorded.
+//!
+//! The virtual clock is the thread's and only adds: two runs going at once
+//! on this thread (`join!`) each move it by their own waits and see the
+//! other's (tokio's paused clock, which jumps to the next timer due, runs
+//! them side by side as in real time). It is not tokio's clock either: a
+//! virtual wait does not move `tokio::time::Instant`, so code that waits
+//! on tokio's timer beside the run (a stub server's recovery, a
+//! `tokio::time::timeout` around it) sees none of them.
 //!
 //! The guard sees this thread only. A retry in a task spawned on a
 //! multi-thread runtime, in `spawn_blocking` or on a thread of its own

@@ -446,3 +446,35 @@ fn a_sleep_sync_after_a_users_sleeper_is_recorded() {
     let s7 = Duration::from_secs(7);
     assert_eq!(paused.waits(), [s7, s7, Duration::from_secs(1)]);
 }
+
+/// The virtual clock is the thread's and only adds (README "Testing your
+/// retries without sleeping"): two runs going at once on one thread each
+/// move it by their own waits, so each sees the other's, where tokio's
+/// paused clock runs them side by side. 1s waits against a 10s deadline:
+/// 10 attempts alone (nine waits), and together 6 each (the clock moves
+/// 2s a round, so the tenth second comes after five rounds of waits).
+#[test]
+fn runs_at_once_on_one_thread_share_the_virtual_clock() {
+    async fn run(name: &'static str) -> u32 {
+        let policy = Policy::new()
+            .with_max_attempts(100)
+            .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+            .with_max_elapsed(Duration::from_secs(10))
+            .with_name(name);
+        let failed = policy.retry(|| async { Err::<(), _>("down") });
+        let e = failed
+            .sleep_with(retry_runtime::SmolSleeper)
+            .detailed()
+            .await
+            .unwrap_err();
+        e.attempts
+    }
+    let paused = testing::pause();
+    assert_eq!(async_io::block_on(run("alone")), 10);
+    drop(paused);
+
+    let paused = testing::pause();
+    let both = async_io::block_on(futures_util::future::join(run("a"), run("b")));
+    assert_eq!(both, (6, 6));
+    assert_eq!(paused.waits().len(), 10);
+}
