@@ -58,24 +58,14 @@ fn collect(items: Vec<syn::Item>, file: &str, seeds: &mut Vec<Seed>) {
     for item in items {
         match item {
             syn::Item::Fn(mut f) => {
-                if let Some(args) = take_retry(&mut f.attrs) {
-                    seeds.push(Seed {
-                        file: file.into(),
-                        args: Some(args),
-                        item: quote::quote!(#f),
-                    });
-                }
+                let args = take_retry(&mut f.attrs);
+                push_fn(seeds, file, args, quote::quote!(#f));
             }
             syn::Item::Impl(block) => {
                 for inner in block.items {
                     if let syn::ImplItem::Fn(mut f) = inner {
-                        if let Some(args) = take_retry(&mut f.attrs) {
-                            seeds.push(Seed {
-                                file: file.into(),
-                                args: Some(args),
-                                item: quote::quote!(#f),
-                            });
-                        }
+                        let args = take_retry(&mut f.attrs);
+                        push_fn(seeds, file, args, quote::quote!(#f));
                     }
                 }
             }
@@ -108,6 +98,17 @@ fn collect(items: Vec<syn::Item>, file: &str, seeds: &mut Vec<Seed>) {
             }
             _ => {}
         }
+    }
+}
+
+/// A function's seed, when it had a `#[retry]` (its `args`).
+fn push_fn(seeds: &mut Vec<Seed>, file: &str, args: Option<TokenStream>, item: TokenStream) {
+    if let Some(args) = args {
+        seeds.push(Seed {
+            file: file.into(),
+            args: Some(args),
+            item,
+        });
     }
 }
 

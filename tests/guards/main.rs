@@ -18,6 +18,33 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
+/// Runs `check` on `cases` values of `strategy` (`{NAME}_MODEL_CASES`
+/// overrides it) from a fixed seed, so that CI sees the same cases each
+/// run; `{NAME}_MODEL_SEED=random` explores further. A failure panics with
+/// the shrunk case.
+fn model_check<S: proptest::strategy::Strategy>(
+    name: &str,
+    cases: u32,
+    strategy: &S,
+    check: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let var = |what: &str| std::env::var(format!("{name}_MODEL_{what}")).ok();
+    let cases = var("CASES").and_then(|n| n.parse().ok()).unwrap_or(cases);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = match var("SEED").as_deref() {
+        Some("random") => TestRunner::new(config),
+        _ => TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha)),
+    };
+    if let Err(e) = runner.run(strategy, check) {
+        panic!("{e}");
+    }
+}
+
 mod breaker_in_retries;
 mod breaker_model;
 mod breaker_simulation;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use retry_runtime::clock::ManualClock;
 use retry_runtime::throttle::ThrottleStats;
 use retry_runtime::Throttle;
@@ -199,21 +199,6 @@ fn play(s: Settings, steps: &[Step]) -> Result<(), TestCaseError> {
 
 #[test]
 fn the_throttle_follows_its_documented_rules() {
-    let cases = std::env::var("THROTTLE_MODEL_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = match std::env::var("THROTTLE_MODEL_SEED").as_deref() {
-        Ok("random") => TestRunner::new(config),
-        _ => TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha)),
-    };
     let strategy = (settings(), proptest::collection::vec(step(), 1..150));
-    if let Err(e) = runner.run(&strategy, |(s, steps)| play(s, &steps)) {
-        panic!("{e}");
-    }
+    crate::model_check("THROTTLE", 1000, &strategy, |(s, steps)| play(s, &steps));
 }
