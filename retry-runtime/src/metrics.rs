@@ -987,6 +987,117 @@ mod imp {
             );
         });
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Keys that are just their name (a table's lookups, without a
+        /// recorder's keys).
+        struct Named(&'static str);
+
+        impl Keys for Named {
+            type Labels = ();
+            fn name(&self) -> &'static str {
+                self.0
+            }
+            fn labels(_: &'static str) {}
+            fn keys<'a>(
+                name: &'static str,
+                (): &'a (),
+                _: impl Fn(&'static str, &'a [Label]) -> Key,
+            ) -> Self {
+                Named(name)
+            }
+        }
+
+        /// A second use of a name finds the keys its first use built, for
+        /// each kind of keys (one that did not would take a slot at each
+        /// use, and be past its table within 32).
+        #[test]
+        fn a_name_finds_its_keys_again() {
+            fn again<T: Keys>(table: &'static Table<T, 4>, name: &'static str) {
+                let first = table.get(name).expect("a free slot");
+                assert_eq!(first.name(), name);
+                assert!(core::ptr::eq(first, table.get(name).unwrap()), "{name}");
+            }
+            static OPERATIONS: Table<Operation, 4> = Table::new();
+            static BREAKERS: Table<Breaker, 4> = Table::new();
+            static BUDGETS: Table<Guard<OfBudget>, 4> = Table::new();
+            static THROTTLES: Table<Guard<OfThrottle>, 4> = Table::new();
+            again(&OPERATIONS, "fetch");
+            again(&BREAKERS, "payments");
+            again(&BUDGETS, "api");
+            again(&THROTTLES, "search");
+        }
+
+        /// A table of `N` slots holds `N` names, wherever each one's search
+        /// starts, and no more.
+        #[test]
+        fn a_table_holds_a_name_in_each_slot() {
+            const NAMES: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
+            static TABLE: Table<Named, 32> = Table::new();
+            for at in 0..NAMES.len() {
+                let name = &NAMES[at..=at];
+                assert_eq!(TABLE.get(name).map(Named::name), Some(name));
+            }
+            for at in 0..NAMES.len() {
+                let name = &NAMES[at..=at];
+                assert_eq!(TABLE.get(name).map(Named::name), Some(name));
+            }
+            assert!(TABLE.get("G").is_none());
+        }
+
+        /// A name's text, at another address (the same literal in another
+        /// crate), finds the keys of the first: one slot, one `zeroed`.
+        #[test]
+        fn the_same_name_at_another_address_shares_its_keys() {
+            static TABLE: Table<Named, 1> = Table::new();
+            let copy: &'static str = String::from("payments").leak();
+            assert!(!core::ptr::eq("payments", copy));
+            let first = TABLE.get("payments").unwrap();
+            assert!(core::ptr::eq(
+                first,
+                TABLE.get(copy).expect("the same slot")
+            ));
+        }
+
+        /// Keys whose first build panics: the slot's labels are then taken
+        /// and its keys not built, as while another thread builds them.
+        struct HeldUp(&'static str);
+
+        static HOLD_UP: AtomicBool = AtomicBool::new(true);
+
+        impl Keys for HeldUp {
+            type Labels = ();
+            fn name(&self) -> &'static str {
+                self.0
+            }
+            fn labels(_: &'static str) {}
+            fn keys<'a>(
+                name: &'static str,
+                (): &'a (),
+                _: impl Fn(&'static str, &'a [Label]) -> Key,
+            ) -> Self {
+                assert!(!HOLD_UP.swap(false, Ordering::Relaxed), "held up");
+                HeldUp(name)
+            }
+        }
+
+        /// A slot another name's labels took, its keys not built yet, is
+        /// not a second name's: that name goes on (here, past the table),
+        /// and never gets the other's keys; the same name, at another
+        /// address, builds and gets the slot's keys.
+        #[test]
+        fn a_slot_taken_by_a_name_whose_keys_are_not_built_is_that_names() {
+            static TABLE: Table<HeldUp, 1> = Table::new();
+            let held_up = std::panic::catch_unwind(|| TABLE.get("payments").is_some());
+            assert!(held_up.is_err());
+            assert!(TABLE.get("search").is_none());
+            let copy: &'static str = String::from("payments").leak();
+            assert_eq!(TABLE.get(copy).map(HeldUp::name), Some("payments"));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! Metrics under a global recorder, in a binary of their own (a global
 //! recorder is installed once per process): nothing is recorded until
-//! `metrics::enable()`, and 10,000 concurrent calls through one policy, on
+//! `metrics::enable()` (`enabled()` is false until then), which describes
+//! the metrics to the recorder, and 10,000 concurrent calls through one policy, on
 //! a multi-thread runtime, record exactly 10,000 outcomes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use retry_runtime::metrics::{Outcome, CALLS, RETRIES};
+use metrics::Unit;
+use retry_runtime::metrics::{Outcome, ATTEMPTS, CALLS, RETRIES};
 use retry_runtime::{Backoff, Policy};
 use testkit::metrics::Recorded;
 
@@ -54,6 +57,7 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
     };
 
     run_all();
+    assert!(!retry_runtime::metrics::enabled());
     let before = Recorded::from(&snapshotter);
     assert!(
         before.names().is_empty(),
@@ -62,6 +66,7 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
     );
 
     retry_runtime::metrics::enable();
+    assert!(retry_runtime::metrics::enabled());
     run_all();
     let rec = Recorded::from(&snapshotter);
     let op = |o: Outcome| {
@@ -81,4 +86,26 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
         rec.counter(RETRIES, &[("operation", "concurrent")]),
         u64::from(CALLS_MADE / 2)
     );
+
+    // enable() described the metrics to the recorder: an exporter's HELP
+    // lines and units
+    let described: HashMap<_, _> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, unit, help, _)| (key.key().name().to_owned(), (unit, help)))
+        .collect();
+    let help = |name: &str| described[name].1.as_deref();
+    assert_eq!(
+        help(CALLS),
+        Some("calls of a retried operation that ended, by outcome")
+    );
+    assert_eq!(
+        help(RETRIES),
+        Some("retries made (attempts after the first)")
+    );
+    assert_eq!(help(ATTEMPTS), Some("attempts made per call"));
+    for name in [CALLS, RETRIES, ATTEMPTS] {
+        assert_eq!(described[name].0, Some(Unit::Count), "{name}");
+    }
 }
