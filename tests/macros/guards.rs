@@ -1,12 +1,15 @@
 //! `#[retry(circuit = NAME, budget = NAME)]`: a shared circuit breaker and
-//! retry budget through the attribute, sync and async; and a breaker chosen
-//! at run time, on the `policy`.
+//! retry budget through the attribute, sync and async; a breaker beside a
+//! throttle (`circuit = NAME, throttle = NAME`); and a breaker chosen at run
+//! time, on the `policy`, sync and async.
 
 use std::cell::Cell;
 use std::time::Duration;
 
 use retry_runtime::circuit::CircuitState;
-use retry_runtime::{retry, CircuitBreaker, CircuitOpen, Classify, RetryBudget};
+use retry_runtime::{
+    retry, CircuitBreaker, CircuitOpen, Classify, RetryBudget, Throttle, Throttled,
+};
 
 #[derive(Debug, PartialEq, thiserror::Error, Classify)]
 enum ApiError {
@@ -19,6 +22,9 @@ enum ApiError {
     #[error(transparent)]
     #[classify(transparent)]
     Open(#[from] CircuitOpen),
+    #[error(transparent)]
+    #[classify(Unavailable)]
+    Throttled(#[from] Throttled),
 }
 
 thread_local! {
@@ -122,6 +128,28 @@ async fn an_open_breaker_rejects_then_probes_async() {
     assert_eq!(ASYNC_UPSTREAM.state(), CircuitState::Closed);
 }
 
+static BOTH_BREAKER: CircuitBreaker = CircuitBreaker::new("both-breaker");
+static BOTH_THROTTLE: Throttle = Throttle::new("both-throttle");
+
+#[retry(attempts = 2, backoff = "none", circuit = BOTH_BREAKER, throttle = BOTH_THROTTLE)]
+fn get_breaker_and_throttle() -> Result<u32, ApiError> {
+    call()
+}
+
+#[test]
+fn beside_a_throttle_an_open_breaker_rejects_without_calling() {
+    let _paused = retry_runtime::testing::pause();
+    reset(None);
+    assert_eq!(get_breaker_and_throttle(), Ok(1));
+    assert_eq!(BOTH_THROTTLE.stats().requests, 1, "asked the throttle");
+    BOTH_BREAKER.force_open();
+    assert!(
+        matches!(get_breaker_and_throttle(), Err(ApiError::Open(ref open)) if open.circuit == "both-breaker"),
+        "turned away by the breaker"
+    );
+    assert_eq!(calls(), 1, "not called");
+}
+
 static RETRIES: RetryBudget = RetryBudget::new("retries").with_max_tokens(4);
 
 #[retry(attempts = 10, backoff = "none", budget = RETRIES)]
@@ -197,6 +225,11 @@ impl Client {
     fn get(&self) -> Result<u32, ApiError> {
         call()
     }
+
+    #[retry(policy = self.policy.with_circuit(self.breaker))]
+    async fn get_async(&self) -> Result<u32, ApiError> {
+        call()
+    }
 }
 
 #[test]
@@ -222,4 +255,24 @@ fn a_breaker_chosen_at_run_time_goes_on_the_policy() {
         "turned away by the picked breaker"
     );
     assert_eq!(calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_chosen_at_run_time_turns_an_async_call_away() {
+    static PICKED_ASYNC: CircuitBreaker = CircuitBreaker::new("picked-async");
+    let client = Client {
+        policy: retry_runtime::Policy::new()
+            .with_attempts(3)
+            .with_backoff(retry_runtime::Backoff::None)
+            .retry_on(retry_runtime::kinds![Timeout]),
+        breaker: &PICKED_ASYNC,
+    };
+    reset(None);
+    assert_eq!(client.get_async().await, Ok(1));
+    PICKED_ASYNC.force_open();
+    assert!(
+        matches!(client.get_async().await, Err(ApiError::Open(ref open)) if open.circuit == "picked-async"),
+        "turned away by the picked breaker"
+    );
+    assert_eq!(calls(), 1, "not called");
 }

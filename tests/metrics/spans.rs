@@ -443,8 +443,9 @@ fn a_sync_attempt_span_closes_before_the_sleep() {
 /// A run whose own attempt span the subscriber turned off marks nothing:
 /// not the span around it, another run's attempt, which a failure it then
 /// retried to a success is not. Here a filter keeps one attempt span per
-/// call (none inside another attempt's), the inner run sync or hedged.
-/// (The outer attempt was marked failed with the inner run's error.)
+/// call (none inside another attempt's), the inner run sync, hedged, or an
+/// async `#[retry]` loop's. (The outer attempt was marked failed with the
+/// inner run's error.)
 #[test]
 fn a_run_whose_span_is_turned_off_marks_none() {
     use std::sync::{Arc, Mutex};
@@ -476,11 +477,12 @@ fn a_run_whose_span_is_turned_off_marks_none() {
     let outer = TRACED.with_name("outer");
     // (its own retries: not left to the outer run)
     let inner = TRACED.with_name("inner").with_nested(Nested::Retry);
-    let runs: [(&str, &dyn Fn() -> io::Result<u32>); 2] = [
+    let runs: [(&str, &dyn Fn() -> io::Result<u32>); 3] = [
         ("sync", &|| inner.retry(step).call()),
         ("hedged", &|| {
             block_on(inner.retry(|| async { step() }).hedged())
         }),
+        ("#[retry]", &|| block_on(annotated_inner())),
     ];
     for (form, run) in runs {
         let recorded = Recorded::default();
@@ -506,6 +508,17 @@ fn a_run_whose_span_is_turned_off_marks_none() {
         });
         assert_eq!(*recorded.0.lock().unwrap(), Vec::<String>::new(), "{form}");
     }
+}
+
+#[retry(
+    attempts = 3,
+    backoff = "fixed(1s)",
+    retry_on = Timeout,
+    attempt_spans = true,
+    nested = "retry"
+)]
+async fn annotated_inner() -> io::Result<u32> {
+    step_async().await
 }
 
 /// A policy with attempt spans on, run by hand inside another run's
