@@ -262,7 +262,7 @@ async fn a_breaker_chosen_at_run_time_turns_an_async_call_away() {
     static PICKED_ASYNC: CircuitBreaker = CircuitBreaker::new("picked-async");
     let client = Client {
         policy: retry_runtime::Policy::new()
-            .with_attempts(3)
+            .with_max_attempts(3)
             .with_backoff(retry_runtime::Backoff::None)
             .retry_on(retry_runtime::kinds![Timeout]),
         breaker: &PICKED_ASYNC,
