@@ -124,7 +124,6 @@ thread_local! {
     static OUTER: Cell<u16> = const { Cell::new(0) };
 }
 
-/// Restores the previous word when dropped (also when the attempt panics).
 /// The retried calls around the point where it was read, carried to work
 /// that runs elsewhere: a closure on a blocking thread
 /// ([`run`](Self::run)) or a spawned future ([`scope`](Self::scope)). A
@@ -245,6 +244,8 @@ impl Outer {
     }
 }
 
+/// The kinds an attempt publishes, until dropped: restores the previous
+/// word then (also when the attempt panics).
 #[doc(hidden)]
 #[must_use = "the kinds are published until this is dropped"]
 pub struct Published {

@@ -303,16 +303,20 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// ```
     /// use retry_runtime::{Attempt, Policy};
     /// let _paused = retry_runtime::testing::pause();
-    /// let mut keys = Vec::new();
+    /// // (an idempotency key is made once, before the run: every attempt
+    /// // sends the same one; what changes per attempt is a header)
+    /// let key = "order-7";
+    /// let mut sent = Vec::new();
     /// let r = Policy::new().with_max_attempts(3)
     ///     .retry(|a: Attempt| {
-    ///         keys.push(format!("order-7/try-{}", a.number)); // e.g. a header per attempt
+    ///         // e.g. gRPC's grpc-previous-rpc-attempts beside the key
+    ///         sent.push((key, a.previous_attempts()));
     ///         if a.number < 2 { Err("busy") } else { Ok(a.previous_attempts()) }
     ///     })
     ///     .context()
     ///     .call();
     /// assert_eq!(r, Ok(1));
-    /// assert_eq!(keys, ["order-7/try-1", "order-7/try-2"]);
+    /// assert_eq!(sent, [("order-7", 0), ("order-7", 1)]);
     /// ```
     #[inline]
     pub fn context(self) -> Retry<'p, W, G, WithAttempt<F>, S, N, D> {

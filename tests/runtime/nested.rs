@@ -106,6 +106,75 @@ fn nested_retry_keeps_the_inner_retries() {
     assert_eq!(bottom_calls(), 9);
 }
 
+thread_local! {
+    /// The keys and attempt numbers `charge` was called with.
+    static SENT: std::cell::RefCell<Vec<(u32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static NEXT_KEY: Cell<u32> = const { Cell::new(0) };
+}
+
+fn new_key() -> u32 {
+    NEXT_KEY.with(|k| {
+        k.set(k.get() + 1);
+        k.get()
+    })
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn charge(key: u32, #[attempt] a: retry_runtime::Attempt) -> Result<u32, Fail> {
+    SENT.with(|s| s.borrow_mut().push((key, a.number)));
+    bottom()
+}
+
+/// "once per call, before the run": the key is made before `charge`'s run
+fn charge_once(key: Option<u32>) -> Result<u32, Fail> {
+    charge(key.unwrap_or_else(new_key))
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn checkout() -> Result<u32, Fail> {
+    charge_once(None)
+}
+
+#[retry(attempts = 3, backoff = "none")]
+fn checkout_with(key: u32) -> Result<u32, Fail> {
+    charge_once(Some(key))
+}
+
+fn sent() -> Vec<(u32, u32)> {
+    SENT.with(|s| s.take())
+}
+
+/// README "Retries at one layer": the outer run retries by running its
+/// attempt again, so a key made per call of the inner function is a new
+/// one for each retry, and the deferring call says attempt 1 each time;
+/// a key made before the outermost run is sent alike.
+#[test]
+fn a_deferring_call_is_made_again_whole_by_the_outer_run() {
+    script(2, Fail::Timeout);
+    assert_eq!(charge_once(None), Ok(3));
+    assert_eq!(
+        sent(),
+        [(1, 1), (1, 2), (1, 3)],
+        "alone: one key, attempts 1, 2, 3"
+    );
+
+    script(2, Fail::Timeout);
+    assert_eq!(checkout(), Ok(3));
+    assert_eq!(
+        sent(),
+        [(2, 1), (3, 1), (4, 1)],
+        "nested: a key and attempt 1 each time"
+    );
+
+    script(2, Fail::Timeout);
+    assert_eq!(checkout_with(7), Ok(3));
+    assert_eq!(
+        sent(),
+        [(7, 1), (7, 1), (7, 1)],
+        "a key made before the outer run"
+    );
+}
+
 #[retry(attempts = 3, backoff = "none", retry_on = Timeout | Interrupted)]
 fn inner_retries_conflicts() -> Result<u32, Fail> {
     bottom()
