@@ -71,9 +71,16 @@ pub struct Config {
     pub attempt_spans: Option<bool>,
 }
 
-/// Check `args` against each other and `func`; `errors` holds the errors
-/// found so far (the arguments' syntax errors), and the result has them all.
-pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<Config> {
+/// Check `args` against each other and `func`; `attempt_names` are the
+/// names of the `#[attempt]` parameters taken out of `func`'s signature;
+/// `errors` holds the errors found so far (the arguments' syntax errors),
+/// and the result has them all.
+pub fn check(
+    args: RetryArgs,
+    func: &FnItem,
+    attempt_names: &[String],
+    mut errors: Errors,
+) -> syn::Result<Config> {
     let sig = &func.sig;
     // (asked before the arguments are moved out of `args`)
     let clone_unread = args.unread(Key::Clone);
@@ -404,7 +411,15 @@ pub fn check(args: RetryArgs, func: &FnItem, mut errors: Errors) -> syn::Result<
     let mut meant: Vec<&str> = Vec::new();
     for name in &clone {
         let wanted = name.to_string();
-        if !params.contains(&wanted.as_str()) {
+        if attempt_names.contains(&wanted) {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "`clone = {name}`: `{name}` is the `#[attempt]` parameter, which each attempt is \
+                     handed afresh: there is nothing to clone; leave it out of `clone`"
+                ),
+            ));
+        } else if !params.contains(&wanted.as_str()) {
             meant.extend(crate::dsl::closest(&wanted, &params));
             let known = if params.is_empty() {
                 "it has no named parameters".to_string()
@@ -591,7 +606,7 @@ mod tests {
         let func: FnItem = syn::parse2(func).map_err(|e| vec![e.to_string()])?;
         let mut errors = Errors::default();
         let args = RetryArgs::parse(args, &mut errors);
-        check(args, &func, errors).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+        check(args, &func, &[], errors).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
     }
 
     /// `fn f() -> Result<(), E>`, the function most checks need.

@@ -23,9 +23,11 @@ pub(super) fn strip_attempt_marks(func: &mut FnItem) {
     }
 }
 
-/// Takes the `#[attempt]` parameter, if any, out of the signature. At most
-/// one; on an error the marked parameters are left out all the same: the
-/// function is emitted with the signature its callers use.
+/// Takes the `#[attempt]` parameters out of the signature: every one
+/// marked, and an error when there are several (at most one is allowed).
+/// On an error the marked parameters are left out all the same: the
+/// function is emitted with the signature its callers use, its body
+/// binding them ([`bind_placeholders`]).
 ///
 /// Not with `#[async_trait]`, which has already made the parameter one its
 /// callers pass and rebound it in its boxed future (`let a = a;`): refused
@@ -33,7 +35,7 @@ pub(super) fn strip_attempt_marks(func: &mut FnItem) {
 /// those rebinds matching the parameters. The parameters are kept, so the
 /// method is emitted as async-trait wrote it, and so are the marks until
 /// then (the checks skip a marked parameter: [`strip_attempt_marks`]).
-pub(super) fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<AttemptParam>> {
+pub(super) fn take_attempt_params(func: &mut FnItem) -> (Vec<AttemptParam>, Option<syn::Error>) {
     let is_mark = |a: &syn::Attribute| a.path().is_ident("attempt");
     let first_mark = func.sig.inputs.iter().find_map(|arg| match arg {
         syn::FnArg::Typed(t) => t.attrs.iter().find(|a| is_mark(a)),
@@ -45,7 +47,7 @@ pub(super) fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<Attemp
                 mark,
                 "`#[attempt]` is not supported on an `#[async_trait]` method: async-trait has already made the parameter one its callers pass; retry with the context form in the method's body instead, `policy.retry(|a: Attempt| async move { .. }).context().await`, or drop `#[async_trait]` (a native `async fn` in a trait takes `#[attempt]`)",
             );
-            return Err(e);
+            return (Vec::new(), Some(e));
         }
     }
     let mut errors: Option<syn::Error> = None;
@@ -74,11 +76,11 @@ pub(super) fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<Attemp
         }
         params.push((arg, punct, marked));
     }
-    let mut found = None;
+    let mut found = Vec::new();
     for (arg, punct, marked) in params {
         match arg {
             syn::FnArg::Typed(t) if marked => {
-                found.get_or_insert(AttemptParam {
+                found.push(AttemptParam {
                     pat: t.pat,
                     ty: t.ty,
                 });
@@ -91,8 +93,28 @@ pub(super) fn take_attempt_param(func: &mut FnItem) -> syn::Result<Option<Attemp
             }
         }
     }
-    match errors {
-        Some(e) => Err(e),
-        None => Ok(found),
+    (found, errors)
+}
+
+/// For a function emitted beside errors without its `#[attempt]`
+/// parameters: binds each at the start of the body, with its pattern and
+/// type, to a value never made (a closure that is never called: the
+/// function does not compile), so that the body still finds its names and
+/// the parameter's type is still used (no "cannot find value", no
+/// "unused import: `Attempt`" beside the errors).
+pub(super) fn bind_placeholders(func: &mut FnItem, params: &[AttemptParam]) {
+    if params.is_empty() {
+        return;
     }
+    let binds = params.iter().map(|AttemptParam { pat, ty }| {
+        quote::quote_spanned! {pat_span(pat)=>
+            let #pat: #ty = (|| ::core::unreachable!())();
+        }
+    });
+    let body = std::mem::take(&mut func.body);
+    func.body = quote::quote!(#(#binds)* #body);
+}
+
+fn pat_span(pat: &Pat) -> proc_macro2::Span {
+    syn::spanned::Spanned::span(pat)
 }

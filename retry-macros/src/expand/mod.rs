@@ -28,7 +28,7 @@ mod params;
 mod policy;
 mod types;
 
-use attempt_param::{strip_attempt_marks, take_attempt_param, AttemptParam};
+use attempt_param::{bind_placeholders, strip_attempt_marks, take_attempt_params, AttemptParam};
 use loops::Loop;
 use params::{mut_ref_params, pinned_params, unique_receiver};
 use types::future_output;
@@ -52,16 +52,25 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut func = func;
     let mut errors = Errors::default();
     // an error here still lets the arguments be checked (every error at once)
-    let attempt_param = take_attempt_param(&mut func).unwrap_or_else(|e| {
+    let (attempt_params, attempt_error) = take_attempt_params(&mut func);
+    if let Some(e) = attempt_error {
         errors.push(e);
-        None
-    });
+    }
     let args = RetryArgs::parse(args, &mut errors);
-    match validate::check(args, &func, errors) {
-        Ok(cfg) => expand(&cfg, func, attempt_param.as_ref()),
+    let attempt_names: Vec<String> = attempt_params
+        .iter()
+        .filter_map(|p| match &*p.pat {
+            syn::Pat::Ident(i) => Some(i.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    match validate::check(args, &func, &attempt_names, errors) {
+        // (one at most: several are an error)
+        Ok(cfg) => expand(&cfg, func, attempt_params.first()),
         Err(e) => {
             let mut out = e.to_compile_error();
             strip_attempt_marks(&mut func);
+            bind_placeholders(&mut func, &attempt_params);
             out.extend(func.into_token_stream());
             out
         }
