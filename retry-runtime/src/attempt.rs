@@ -51,6 +51,77 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// Attempt `number` of `max`, at the run's start: no time spent, no
+    /// `max_elapsed`, no previous failure. A run makes its own; this one
+    /// is for a test of code that reads one (a helper that makes a
+    /// request's headers from it, say), with the `with_*` methods for the
+    /// rest (the struct is `#[non_exhaustive]`: it cannot be written as a
+    /// literal outside this crate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Attempt, ErrorKind};
+    ///
+    /// fn headers(a: &Attempt) -> Vec<(&'static str, String)> {
+    ///     let mut h = vec![("x-attempt", a.number.to_string())];
+    ///     if let Some(left) = a.remaining {
+    ///         h.push(("grpc-timeout", format!("{}m", left.as_millis())));
+    ///     }
+    ///     h
+    /// }
+    ///
+    /// let second = Attempt::new(2, 3)
+    ///     .with_elapsed(Duration::from_secs(1))
+    ///     .with_remaining(Duration::from_secs(4))
+    ///     .with_previous_kind(ErrorKind::Timeout);
+    /// assert_eq!(second.previous_attempts(), 1);
+    /// assert_eq!(headers(&second), [("x-attempt", "2".into()), ("grpc-timeout", "4000m".into())]);
+    /// assert_eq!(headers(&Attempt::new(1, 3)), [("x-attempt", "1".to_string())]);
+    /// ```
+    pub const fn new(number: u32, max: u32) -> Attempt {
+        Attempt {
+            number,
+            max,
+            elapsed: Duration::ZERO,
+            remaining: None,
+            previous_kind: None,
+        }
+    }
+
+    /// The same attempt, `elapsed` since the run started.
+    ///
+    /// ```
+    /// let a = retry_runtime::Attempt::new(2, 3).with_elapsed(std::time::Duration::from_secs(1));
+    /// assert_eq!(a.elapsed.as_secs(), 1);
+    /// ```
+    pub const fn with_elapsed(mut self, elapsed: Duration) -> Attempt {
+        self.elapsed = elapsed;
+        self
+    }
+
+    /// The same attempt, `remaining` before the policy's `max_elapsed`.
+    ///
+    /// ```
+    /// let a = retry_runtime::Attempt::new(2, 3).with_remaining(std::time::Duration::from_secs(4));
+    /// assert_eq!(a.remaining, Some(std::time::Duration::from_secs(4)));
+    /// ```
+    pub const fn with_remaining(mut self, remaining: Duration) -> Attempt {
+        self.remaining = Some(remaining);
+        self
+    }
+
+    /// The same attempt, after a failure of kind `kind`.
+    ///
+    /// ```
+    /// use retry_runtime::{Attempt, ErrorKind};
+    /// let a = Attempt::new(2, 3).with_previous_kind(ErrorKind::Timeout);
+    /// assert_eq!(a.previous_kind, Some(ErrorKind::Timeout));
+    /// ```
+    pub const fn with_previous_kind(mut self, kind: ErrorKind) -> Attempt {
+        self.previous_kind = Some(kind);
+        self
+    }
+
     /// Retries made before this attempt (`number - 1`): what gRPC sends as
     /// `grpc-previous-rpc-attempts` on a retry. gRPC's A6 leaves that
     /// header out of the first attempt (0 here): send it only when this is
