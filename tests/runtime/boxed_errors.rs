@@ -107,3 +107,27 @@ fn every_boxed_error_form_keeps_a_breaker_rejections_wait() {
         (ErrorKind::Unavailable, Some(Duration::from_secs(30)))
     );
 }
+
+/// README "Classification": an `anyhow::Error` boxed by `?` starts its
+/// chain at its error's source, so the error it was made from is not
+/// found; `.context(..)` (or anyhow's reallocating box) keeps it.
+#[test]
+fn an_anyhow_error_boxed_by_question_mark_hides_its_own_error() {
+    fn refused() -> anyhow::Result<()> {
+        Err(io::Error::from(io::ErrorKind::ConnectionRefused).into())
+    }
+    fn boxed(r: anyhow::Result<()>) -> BoxError {
+        let run = || -> Result<(), BoxError> { Ok(r?) };
+        run().unwrap_err()
+    }
+    assert_eq!(boxed(refused()).kind(), ErrorKind::Unknown);
+    use anyhow::Context as _;
+    assert_eq!(
+        boxed(refused().context("fetching")).kind(),
+        ErrorKind::Connect
+    );
+    let kept = refused()
+        .unwrap_err()
+        .reallocate_into_boxed_dyn_error_without_backtrace();
+    assert_eq!(kept.kind(), ErrorKind::Connect);
+}
