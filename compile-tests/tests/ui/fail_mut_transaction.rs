@@ -1,8 +1,8 @@
 use retry_runtime::retry;
 
 // A transaction handed to a retried function (sqlx's, tokio-postgres's,
-// rusqlite's are all named `Transaction`): the message says where the
-// retry goes instead. (`clone = tx` lets a `Clone` type of that name
+// rusqlite's are all named `Transaction`, and sqlx's aliases end with it:
+// `PgTransaction`): the message says where the retry goes instead. (`clone = tx` lets a `Clone` type of that name
 // through; a database's is not `Clone`, which rustc then says.)
 mod db {
     pub struct Transaction<'c>(pub &'c mut u32);
@@ -12,10 +12,17 @@ mod db {
             *self.0
         }
     }
+    pub type PgTransaction<'c> = Transaction<'c>;
 }
 
 #[retry(preset = "db")]
 fn update(mut tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
+    tx.execute("UPDATE clips SET views = views + 1");
+    Ok(())
+}
+
+#[retry(preset = "db")]
+fn update_pg(mut tx: db::PgTransaction<'_>) -> Result<(), std::io::Error> {
     tx.execute("UPDATE clips SET views = views + 1");
     Ok(())
 }
