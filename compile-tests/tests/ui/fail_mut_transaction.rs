@@ -1,7 +1,7 @@
 use retry_runtime::retry;
 
 // A transaction handed to a retried function (sqlx's, tokio-postgres's,
-// rusqlite's are all named `Transaction`, and sqlx's aliases end with it:
+// rusqlite's are all named `Transaction`, and sqlx's aliases too:
 // `PgTransaction`): the message says where the retry goes instead. (`clone = tx` lets a `Clone` type of that name
 // through; a database's is not `Clone`, which rustc then says.)
 mod db {

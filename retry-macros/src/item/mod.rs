@@ -325,17 +325,23 @@ fn has_reference(ty: &syn::Type) -> bool {
     walk(quote::ToTokens::to_token_stream(ty))
 }
 
-/// Is `ty` a path whose last segment is `Transaction` or ends with it
-/// (`sqlx::Transaction<'_, Postgres>`, `Transaction<'_>`, sqlx's aliases
-/// `PgTransaction<'_>`, `SqliteTransaction`, `MySqlTransaction`)? Judged by
-/// the name only: the macro sees no types.
+/// Is `ty` a path whose last segment is `Transaction`
+/// (`sqlx::Transaction<'_, Postgres>`, `Transaction<'_>`) or one of sqlx's
+/// aliases (`PgTransaction<'_>`, `SqliteTransaction`, `MySqlTransaction`)?
+/// Judged by the name only: the macro sees no types. (Not any name ending
+/// with `Transaction`: a `BankTransaction` is a record, not a database's.)
 fn names_transaction(ty: &syn::Type) -> bool {
     match ty {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident.to_string().ends_with("Transaction")),
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|segment| {
+            [
+                "Transaction",
+                "PgTransaction",
+                "SqliteTransaction",
+                "MySqlTransaction",
+            ]
+            .iter()
+            .any(|name| segment.ident == name)
+        }),
         syn::Type::Group(g) => names_transaction(&g.elem),
         syn::Type::Paren(p) => names_transaction(&p.elem),
         _ => false,
