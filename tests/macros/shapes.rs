@@ -1006,6 +1006,103 @@ async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
     drop(assert_send(Arc::new(Service::new(0)).by_arc()));
 }
 
+// A `&mut self` of a `Send + !Sync` type: each async attempt borrows the
+// receiver uniquely, so its block holds a `&mut Tally` (`Send`), not a
+// `&Tally` (`Send` only for a `Sync` type). Also with a `policy` expression
+// that names something other than `self`, and under `#[async_trait]`
+// (whose `Send` future is its receiver's rebind, `__self`).
+struct Tally {
+    hits: Cell<u32>,
+    fail: u32,
+}
+
+impl Tally {
+    fn hit(&self) -> Result<u32, Error> {
+        let n = self.hits.get() + 1;
+        self.hits.set(n);
+        if n <= self.fail {
+            Err(Error::Flaky(n))
+        } else {
+            Ok(n)
+        }
+    }
+
+    #[retry(attempts = 3, backoff = "none")]
+    async fn count(&mut self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        self.hit()
+    }
+
+    #[retry(policy = tally_policy())]
+    async fn count_by_policy(&mut self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        self.hit()
+    }
+}
+
+fn tally_policy() -> retry_runtime::Policy<retry_runtime::RetryAll> {
+    retry_runtime::Policy::new()
+        .with_attempts(3)
+        .with_backoff(retry_runtime::Backoff::None)
+}
+
+#[async_trait::async_trait]
+trait Tallied {
+    async fn tally(&mut self) -> Result<u32, Error>;
+}
+
+#[async_trait::async_trait]
+impl Tallied for Tally {
+    #[retry(attempts = 3, backoff = "none")]
+    async fn tally(&mut self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        self.hit()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mut_self_of_a_send_not_sync_type_keeps_the_future_send() {
+    let mut tally = Tally {
+        hits: Cell::new(0),
+        fail: 2,
+    };
+    let out = tokio::spawn(async move {
+        let first = assert_send(tally.count()).await;
+        let second = assert_send(tally.count_by_policy()).await;
+        tally.fail = 5;
+        let third = assert_send(tally.tally()).await;
+        (first, second, third)
+    });
+    assert_eq!(out.await.unwrap(), (Ok(3), Ok(4), Ok(6)));
+}
+
+// Hedged attempts run side by side and share the arguments: a `&mut self`,
+// a `&mut T` and a `Pin<&mut T>` that the body only reads are not
+// re-borrowed by each attempt (an attempt of the hedged call's closure
+// could not re-borrow what the closure captured).
+impl Service {
+    #[retry(attempts = 3, hedge = "10ms", backoff = "none")]
+    async fn hedged_reads(
+        &mut self,
+        seen: &mut [u32],
+        base: std::pin::Pin<&mut u32>,
+    ) -> Result<u32, Error> {
+        let n = self.hit()?;
+        Ok(n + seen.len() as u32 + *base)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_call_reads_its_mut_arguments() {
+    let mut svc = Service::new(1);
+    let mut seen = vec![7, 8];
+    let mut base = 10;
+    let out = svc
+        .hedged_reads(&mut seen, std::pin::Pin::new(&mut base))
+        .await;
+    assert_eq!(out, Ok(2 + 2 + 10));
+}
+
 // ---------- a body that is one awaited expression ----------
 
 // Awaited in the loop itself (its future made with the kinds published,

@@ -763,4 +763,37 @@ mod tests {
             assert!(retry(quote!(), item).to_string().contains("compile_error"));
         }
     }
+
+    /// A `policy` that is a path or a field (`POLICY`, `self.policy`, in
+    /// parentheses or not, or a macro's `$policy:expr`, in rustc's
+    /// invisible group) is copied by `__private::policy(&..)` and keeps no
+    /// borrow of `self`: an async attempt borrows a `&mut self` receiver
+    /// uniquely (so the future is `Send` for a `Send + !Sync` type). One
+    /// that may keep a borrow of `self` leaves it shared.
+    #[test]
+    fn a_copied_policy_leaves_the_receiver_to_the_attempts() {
+        let borrows_uniquely = |policy: TokenStream| {
+            let method = quote! {
+                async fn get(&mut self) -> Result<u32, E> {
+                    let n = self.fetch().await?;
+                    Ok(n)
+                }
+            };
+            retry(quote!(policy = #policy), method)
+                .to_string()
+                .contains("borrow_uniquely (& mut * self)")
+        };
+        let grouped = Group::new(Delimiter::None, quote!(self.policy));
+        for copied in [
+            quote!(POLICY),
+            quote!(self.policy),
+            quote!((self.policy)),
+            quote!(#grouped),
+        ] {
+            assert!(borrows_uniquely(copied.clone()), "{copied}");
+        }
+        for borrowing in [quote!(self.policy()), quote!(policy_for(&self.conf))] {
+            assert!(!borrows_uniquely(borrowing.clone()), "{borrowing}");
+        }
+    }
 }
