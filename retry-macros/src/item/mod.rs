@@ -392,4 +392,148 @@ mod tests {
         ))
         .is_err());
     }
+
+    /// `ty` as written.
+    fn ty(tokens: TokenStream) -> syn::Type {
+        syn::parse2(tokens).unwrap()
+    }
+
+    /// `ty` in parentheses, `(T)`.
+    fn parenthesized(tokens: TokenStream) -> syn::Type {
+        let t = ty(quote!((#tokens)));
+        assert!(matches!(t, syn::Type::Paren(_)));
+        t
+    }
+
+    /// `ty` as a `macro_rules!` `$t:ty` passes it on: in rustc's invisible
+    /// group.
+    fn grouped(tokens: TokenStream) -> syn::Type {
+        let t = ty(Group::new(Delimiter::None, tokens).into_token_stream());
+        assert!(matches!(t, syn::Type::Group(_)));
+        t
+    }
+
+    #[test]
+    fn reads_reference_pin_and_transaction_types() {
+        assert_eq!(reference_of(&ty(quote!(&mut u8))), Some(true));
+        assert_eq!(reference_of(&ty(quote!(&u8))), Some(false));
+        assert_eq!(reference_of(&ty(quote!(Box<u8>))), None);
+        assert!(mut_ref(&ty(quote!(&u8))).is_none());
+
+        assert!(names_transaction(&ty(quote!(
+            sqlx::Transaction<'_, Postgres>
+        ))));
+        assert!(!names_transaction(&ty(quote!(Transactions))));
+        assert!(!names_transaction(&ty(quote!(&mut Transaction<'_>))));
+
+        // `Pin<&mut T>` under any path (a re-export of it), but not a
+        // `Pin` reached through a qualified path, `Pin<&T>` or `Box<&mut T>`
+        assert!(is_pinned_mut(&ty(quote!(Pin<&mut u8>))));
+        assert!(is_pinned_mut(&ty(quote!(my::Pin<&mut u8>))));
+        assert!(!is_pinned_mut(&ty(quote!(<S as Tr>::Pin<&mut u8>))));
+        assert!(!is_pinned_mut(&ty(quote!(Pin<&u8>))));
+        assert!(!is_pinned_mut(&ty(quote!(Box<&mut u8>))));
+
+        // the one each attempt re-borrows: `core::pin::Pin` as written only
+        for pin in [
+            quote!(Pin<&mut u8>),
+            quote!(pin::Pin<&mut u8>),
+            quote!(std::pin::Pin<&mut u8>),
+            quote!(core::pin::Pin<&mut u8>),
+        ] {
+            assert!(pinned_mut_ref(&ty(pin.clone())).is_some(), "{pin}");
+        }
+        for other in [
+            quote!(my::Pin<&mut u8>),
+            quote!(<S as Tr>::Pin<&mut u8>),
+            quote!(Pin<&u8>),
+            quote!(Box<&mut u8>),
+        ] {
+            assert!(pinned_mut_ref(&ty(other.clone())).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn reads_a_type_in_parentheses_or_from_a_macro() {
+        for wrap in [parenthesized, grouped] {
+            assert_eq!(reference_of(&wrap(quote!(&mut u8))), Some(true));
+            assert!(mut_ref(&wrap(quote!(&mut u8))).is_some());
+            assert!(names_transaction(&wrap(quote!(Transaction<'_>))));
+            assert!(is_pinned_mut(&wrap(quote!(Pin<&mut u8>))));
+            assert!(pinned_mut_ref(&wrap(quote!(Pin<&mut u8>))).is_some());
+        }
+    }
+
+    /// The names and kinds [`FnItem::mut_bindings`] finds.
+    fn mut_bindings_of(item: TokenStream) -> Vec<(String, &'static str, bool)> {
+        let item: FnItem = syn::parse2(item).unwrap();
+        item.mut_bindings()
+            .into_iter()
+            .map(|m| {
+                let kind = match m.kind {
+                    MutKind::Param => "param",
+                    MutKind::InPattern => "in pattern",
+                    MutKind::RefMut => "ref mut",
+                    MutKind::RefMutInPattern => "ref mut in pattern",
+                    MutKind::SelfValue => "self",
+                    MutKind::MutRefParam => "mut ref param",
+                };
+                (m.name.to_string(), kind, m.transaction)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_the_mut_bindings_of_by_value_parameters() {
+        let found = mut_bindings_of(quote! {
+            fn f(
+                mut a: u8,
+                Some(mut b): Option<u8>,
+                [mut c, _]: [u8; 2],
+                &(mut d, _): &(u8, u8),
+                (mut e): u8,
+                mut buf: &mut [u8],
+                mut tx: Transaction<'_>,
+                mut p: Pin<&mut u8>,
+            ) {}
+        });
+        let expected = [
+            ("a", "param", false),
+            ("b", "in pattern", false),
+            ("c", "in pattern", false),
+            ("d", "in pattern", false),
+            ("e", "in pattern", false),
+            ("buf", "mut ref param", false),
+            ("tx", "param", true),
+        ];
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|(n, k, t)| (n.to_string(), k, t))
+            .collect();
+        assert_eq!(found, expected);
+        // a receiver through a reference, its type from a macro (in an
+        // invisible group): changes through it are meant to last
+        let pinned_self = Group::new(Delimiter::None, quote!(Pin<&mut Self>));
+        assert_eq!(mut_bindings_of(quote!(fn f(mut self: #pinned_self) {})), []);
+    }
+
+    #[test]
+    fn finds_the_mut_bindings_of_async_trait_rebinds() {
+        // what `#[async_trait]` writes for `async fn f(mut body: String,
+        // #[attempt] mut a: Attempt)`: `body` rebound by name; the marked
+        // parameter is not the caller's argument
+        let found = mut_bindings_of(quote! {
+            fn f(body: String, #[attempt] a: Attempt)
+                -> Pin<Box<dyn Future<Output = Result<u32, E>> + Send + 'static>>
+            {
+                Box::pin(async move {
+                    let mut body = body;
+                    let mut a = a;
+                    let __ret: Result<u32, E> = { Ok(1) };
+                    __ret
+                })
+            }
+        });
+        assert_eq!(found, [("body".to_string(), "param", false)]);
+    }
 }
