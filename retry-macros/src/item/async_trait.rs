@@ -475,6 +475,103 @@ mod tests {
                     })
                 }
             ),
+            // near misses of async-trait's statements, each written by hand:
+            // a rebind with an attribute other than `#[cfg]`
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        #[allow(unused_mut)]
+                        let key = key;
+                        let __ret: Result<u32, E> = { Ok(key) };
+                        __ret
+                    })
+                }
+            ),
+            // `let key = #[attr] key;`, `let ref key = key;`, `let __self = x;`
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = #[allow(unused)]
+                        key;
+                        let __ret: Result<u32, E> = { Ok(key) };
+                        __ret
+                    })
+                }
+            ),
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let ref key = key;
+                        let __ret: Result<u32, E> = { Ok(*key) };
+                        __ret
+                    })
+                }
+            ),
+            quote!(
+                fn f(&self, x: u32) -> BoxFuture<'_, Result<u32, E>> {
+                    Box::pin(async move {
+                        let __self = x;
+                        let __ret: Result<u32, E> = { Ok(__self) };
+                        __ret
+                    })
+                }
+            ),
+            // a pattern's rebind from a labeled block
+            quote!(
+                fn f(__arg0: (u32, u32)) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let (a, b) = 'l: {
+                            let __arg0 = __arg0;
+                            __arg0
+                        };
+                        let __ret: Result<u32, E> = { Ok(a + b) };
+                        __ret
+                    })
+                }
+            ),
+            // an `if let` with an `else` first
+            quote!(
+                fn f(cache: Option<u32>) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        if let Some(__ret) = cache {
+                            return Ok(__ret);
+                        } else {
+                            log();
+                        }
+                        let __ret: Result<u32, E> = { Ok(1) };
+                        __ret
+                    })
+                }
+            ),
+            // a block bound to another name, `__ret` bound to no block, and
+            // something other than `__ret` at the end
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = key;
+                        let r = { Ok(key) };
+                        __ret
+                    })
+                }
+            ),
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = key;
+                        let __ret: Result<u32, E> = Ok(key);
+                        __ret
+                    })
+                }
+            ),
+            quote!(
+                fn f(key: u32) -> BoxFuture<'static, Result<u32, E>> {
+                    Box::pin(async move {
+                        let key = key;
+                        let __ret: Result<u32, E> = { Ok(key) };
+                        Ok(1)
+                    })
+                }
+            ),
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
             assert!(item.async_trait_body().is_none(), "{other}");
@@ -541,6 +638,12 @@ mod tests {
                 assert!(item.boxed_future().is_some(), "{hand}");
             }
         }
+        // `ret`'s binding under a name instrument does not write
+        let method = instrumented(async_trait.clone(), false, true)
+            .to_string()
+            .replace(" x ", " y ");
+        let item: FnItem = syn::parse_str(&method).unwrap();
+        assert!(item.async_trait_body().is_none(), "{method}");
         // the names instrument writes, and nothing else around them
         let method = instrumented(async_trait.clone(), false, false).to_string();
         for (from, to) in [
