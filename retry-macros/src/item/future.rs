@@ -506,6 +506,15 @@ mod tests {
                     }
                 }
             ),
+            // tokio's message, but the block blocks on another future
+            quote!(
+                fn f() -> Result<(), E> {
+                    let body = async { fetch().await };
+                    {
+                        return rt().expect("Failed building the Runtime").block_on(other);
+                    }
+                }
+            ),
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
             assert_eq!(item.tokio_entry(), None, "{other}");
@@ -655,6 +664,90 @@ mod tests {
                 quote!(
                     fn f() -> Result<impl Display, E> {
                         Ok(1)
+                    }
+                ),
+                "none",
+            ),
+            // a body ending in a block of its own: `match`, `if .. else`,
+            // `unsafe`, after a statement or not
+            (
+                quote!(
+                    fn f(x: u8) -> Result<u8, E> {
+                        match x {
+                            0 => Err(E),
+                            n => Ok(n),
+                        }
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f(x: u8) -> Result<u8, E> {
+                        let y = x + 1;
+                        match y {
+                            0 => Err(E),
+                            n => Ok(n),
+                        }
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f(x: u8) -> Result<u8, E> {
+                        if x > 0 {
+                            Ok(x)
+                        } else {
+                            Err(E)
+                        }
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f(x: u8) -> Result<u8, E> {
+                        log();
+                        return Ok(x);
+                    }
+                ),
+                "none",
+            ),
+            (
+                quote!(
+                    fn f(x: u8) -> Result<u8, E> {
+                        return Ok(x);
+                    }
+                ),
+                "none",
+            ),
+            // a future type in parentheses, or from a macro (in rustc's
+            // invisible group); a `BoxFuture` reached by a qualified path is not
+            (
+                quote!(
+                    fn f() -> (impl Future<Output = R>) {
+                        fetch()
+                    }
+                ),
+                "impl Future",
+            ),
+            (
+                {
+                    let ty =
+                        proc_macro2::Group::new(Delimiter::None, quote!(impl Future<Output = R>));
+                    quote!(
+                        fn f() -> #ty {
+                            fetch()
+                        }
+                    )
+                },
+                "impl Future",
+            ),
+            (
+                quote!(
+                    fn f() -> <S as Tr>::BoxFuture {
+                        fetch()
                     }
                 ),
                 "none",
