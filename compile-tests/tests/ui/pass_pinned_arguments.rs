@@ -98,6 +98,14 @@ async fn re_point_once_async(mut p: Pin<&mut u32>) -> Result<u32, String> {
     Ok(n)
 }
 
+// A pinned argument bound `ref p` (a borrow of the argument, as any `ref`
+// binding) is read through that borrow by every attempt: not re-borrowed
+// with `Pin::as_mut`, which takes it by value.
+#[retry(attempts = 3, backoff = "none")]
+fn read_pinned(ref p: Pin<&mut u32>) -> Result<u32, String> {
+    if **p < 2 { Err(format!("only {}", **p)) } else { Ok(**p) }
+}
+
 fn main() {
     let mut c = Counter { n: 0 };
     assert_eq!(Pin::new(&mut c).bump_until_two(), Ok(2));
@@ -120,4 +128,6 @@ fn main() {
     let mut n = 0;
     assert_eq!(rt.block_on(re_point_once_async(Pin::new(&mut n))), Ok(2));
     assert_eq!(n, 2);
+    let mut n = 2;
+    assert_eq!(read_pinned(Pin::new(&mut n)), Ok(2));
 }
