@@ -135,3 +135,45 @@ fn erase_impl_trait(ty: &mut syn::Type) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proc_macro2::{Delimiter, Group};
+
+    /// Each `impl Trait` in a return type, wherever it is nested, is `_`
+    /// in the attempt's expected type; the rest is kept as written.
+    #[test]
+    fn erases_every_impl_trait_in_the_return_type() {
+        let grouped = Group::new(Delimiter::None, quote!(impl Display));
+        for (ty, expected) in [
+            (quote!(Result<impl Display, E>), "Result < _ , E >"),
+            (
+                quote!(Result<(impl Display, u8), E>),
+                "Result < (_ , u8) , E >",
+            ),
+            (quote!(Result<(impl Display), E>), "Result < (_) , E >"),
+            (quote!(Result<#grouped, E>), "Result < _ , E >"),
+            (
+                quote!(Result<[impl Display; 2], E>),
+                "Result < [_ ; 2] , E >",
+            ),
+            (
+                quote!(Result<&'a [impl Display], E>),
+                "Result < & 'a [_] , E >",
+            ),
+            (
+                quote!(Result<*const impl Display, E>),
+                "Result < * const _ , E >",
+            ),
+            (
+                quote!(Result<Box<dyn Iterator<Item = impl Display>>, E>),
+                "Result < Box < dyn Iterator < Item = _ > > , E >",
+            ),
+            (quote!(Result<u8, E>), "Result < u8 , E >"),
+        ] {
+            let ty: syn::Type = syn::parse2(ty).unwrap();
+            assert_eq!(expected_type(&ty).to_string(), expected);
+        }
+    }
+}
