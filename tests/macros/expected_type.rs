@@ -160,6 +160,12 @@ fn impl_trait_retry_if_alias(n: u8) -> std::io::Result<impl Iterator<Item = u8>>
     Ok(0..n)
 }
 
+// (an `impl Trait` nested in the success type: a tuple's)
+#[retry(attempts = 2, backoff = "none", retry_if = retried_down)]
+fn impl_trait_in_a_tuple_retry_if(n: u32) -> Result<(impl std::fmt::Display, u8), Down> {
+    Ok((n, 1))
+}
+
 // an alias of two parameters whose second is not the error: the predicate
 // takes what the alias makes of it (`Tagged<C>`), with `impl Trait` or not
 mod tagged {
@@ -227,6 +233,10 @@ async fn the_body_is_checked_against_the_declared_return_type() {
     assert_eq!(impl_trait_retry_if(1).unwrap().to_string(), "1");
     assert_eq!(impl_trait_retry_if_async(2).await.unwrap().to_string(), "2");
     assert_eq!(impl_trait_retry_if_alias(3).unwrap().count(), 3);
+    assert_eq!(
+        impl_trait_in_a_tuple_retry_if(4).unwrap().0.to_string(),
+        "4"
+    );
     assert_eq!(two_parameter_alias(4).unwrap(), 4);
     assert_eq!(two_parameter_alias_impl(5).unwrap().to_string(), "5");
     assert_eq!(error_first_alias(6).unwrap(), 6);

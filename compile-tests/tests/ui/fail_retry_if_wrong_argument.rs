@@ -28,4 +28,11 @@ fn fetch_by_value(n: u32) -> io::Result<u32> {
     Ok(n)
 }
 
+// with `impl Trait` in the success type (erased in the attempt's type):
+// the same message, on the predicate
+#[retry(retry_if = is_big)]
+fn fetch_impl(n: u32) -> Result<impl std::fmt::Display, io::Error> {
+    Ok(n)
+}
+
 fn main() {}
