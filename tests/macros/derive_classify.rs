@@ -622,3 +622,32 @@ fn a_wait_behind_a_reference_or_a_box_is_read() {
     assert_eq!(Held::BoxedBorrowed(&boxed).retry_after(), None);
     assert_eq!(Held::BoxedBorrowed(&boxed).kind(), ErrorKind::Unavailable);
 }
+
+/// A field type written as a macro's `$t:ty` (in rustc's invisible group).
+macro_rules! held_through_a_macro {
+    ($wait:ty) => {
+        #[derive(Debug, thiserror::Error, retry_runtime::Classify)]
+        enum HeldThrough {
+            #[error("from a macro")]
+            #[classify(RateLimited, retry_after = 0)]
+            FromAMacro($wait),
+            #[error("parenthesized")]
+            #[classify(RateLimited, retry_after = 0)]
+            #[allow(unused_parens)]
+            Parenthesized((&'static Duration)),
+        }
+    };
+}
+
+held_through_a_macro!(&'static Duration);
+
+/// The reference is read through in parentheses and from a macro too.
+#[test]
+fn a_wait_behind_a_reference_in_parentheses_or_from_a_macro_is_read() {
+    static SIX: Duration = secs(6);
+    assert_eq!(HeldThrough::FromAMacro(&SIX).retry_after(), Some(secs(6)));
+    assert_eq!(
+        HeldThrough::Parenthesized(&SIX).retry_after(),
+        Some(secs(6))
+    );
+}
