@@ -1042,7 +1042,7 @@ impl Tally {
 
 fn tally_policy() -> retry_runtime::Policy<retry_runtime::RetryAll> {
     retry_runtime::Policy::new()
-        .with_attempts(3)
+        .with_max_attempts(3)
         .with_backoff(retry_runtime::Backoff::None)
 }
 
