@@ -993,10 +993,16 @@ mod imp {
         use super::*;
 
         /// Keys that are just their name (a table's lookups, without a
-        /// recorder's keys).
-        struct Named(&'static str);
+        /// recorder's keys); `HELD_UP`: the first build of such keys
+        /// panics, leaving its slot's labels taken and its keys not built,
+        /// as while another thread builds them.
+        struct Keyed<const HELD_UP: bool>(&'static str);
+        type Named = Keyed<false>;
+        type HeldUp = Keyed<true>;
 
-        impl Keys for Named {
+        static HOLD_UP: AtomicBool = AtomicBool::new(true);
+
+        impl<const HELD_UP: bool> Keys for Keyed<HELD_UP> {
             type Labels = ();
             fn name(&self) -> &'static str {
                 self.0
@@ -1007,7 +1013,10 @@ mod imp {
                 (): &'a (),
                 _: impl Fn(&'static str, &'a [Label]) -> Key,
             ) -> Self {
-                Named(name)
+                if HELD_UP {
+                    assert!(!HOLD_UP.swap(false, Ordering::Relaxed), "held up");
+                }
+                Keyed(name)
             }
         }
 
@@ -1060,28 +1069,6 @@ mod imp {
                 first,
                 TABLE.get(copy).expect("the same slot")
             ));
-        }
-
-        /// Keys whose first build panics: the slot's labels are then taken
-        /// and its keys not built, as while another thread builds them.
-        struct HeldUp(&'static str);
-
-        static HOLD_UP: AtomicBool = AtomicBool::new(true);
-
-        impl Keys for HeldUp {
-            type Labels = ();
-            fn name(&self) -> &'static str {
-                self.0
-            }
-            fn labels(_: &'static str) {}
-            fn keys<'a>(
-                name: &'static str,
-                (): &'a (),
-                _: impl Fn(&'static str, &'a [Label]) -> Key,
-            ) -> Self {
-                assert!(!HOLD_UP.swap(false, Ordering::Relaxed), "held up");
-                HeldUp(name)
-            }
         }
 
         /// A slot another name's labels took, its keys not built yet, is
