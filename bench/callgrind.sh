@@ -19,9 +19,10 @@
 # of README's Performance tables (the peers' success column and the tower
 # table's too):
 #
-#   bench/callgrind.sh hand attr fn hand-async attr-async fn-async \
-#       shape-hand shape-attr shape-fn shape-backon shape-backoff \
-#       shape-tokio-retry2 tower:tower tower:tower-same tower:ours
+#   bench/callgrind.sh hand attr fn backon backoff hand-async attr-async \
+#       fn-async backon-async backoff-async tokio-retry2-async shape-hand \
+#       shape-attr shape-fn shape-backon shape-backoff shape-tokio-retry2 \
+#       tower:tower tower:tower-same tower:ours
 set -euo pipefail
 # a failed count inside `$(...)` stops the script (bash does not carry
 # `set -e` into command substitutions without this)
@@ -67,9 +68,11 @@ printf '%-16s %10s %12s %10s\n' contestant success "4 failures" "per retry"
 for c in "$@"; do
     ok="$(per_call "$c" 0)"
     case "$c" in
-    # the peers sleep on tokio's timer even for a zero wait, which the
-    # counted runtime has not enabled: their success column only
-    shape-backon | shape-backoff | shape-tokio-retry2)
+    # the async peers sleep on tokio's timer even for a zero wait, which
+    # the counted runtime has not enabled: their success column only (the
+    # sync peers' zero wait is `std::thread::sleep(0)`, which returns at
+    # once: their retries count)
+    shape-backon | shape-backoff | shape-tokio-retry2 | backon-async | backoff-async | tokio-retry2-async)
         printf '%-16s %10d %12s %10s\n' "$c" "$ok" - -
         continue
         ;;

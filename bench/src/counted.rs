@@ -15,13 +15,18 @@ use crate::op::{OpError, Script};
 use crate::shape;
 
 /// The contestants this mode knows, by the name it is given.
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 19] = [
     "hand",
     "attr",
     "fn",
+    "backon",
+    "backoff",
     "hand-async",
     "attr-async",
     "fn-async",
+    "backon-async",
+    "backoff-async",
+    "tokio-retry2-async",
     "shape-hand",
     "shape-attr",
     "shape-fn",
@@ -72,9 +77,14 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
         "hand" => sync_calls(c::hand_loop, s, k, n),
         "attr" => sync_calls(c::ours_attr, s, k, n),
         "fn" => sync_calls(c::ours_fn, s, k, n),
+        "backon" => sync_calls(c::backon_sync, s, k, n),
+        "backoff" => sync_calls(c::backoff_sync, s, k, n),
         "hand-async" => async_calls(&rt, c::hand_loop_async, s, k, n),
         "attr-async" => async_calls(&rt, c::ours_attr_async, s, k, n),
         "fn-async" => async_calls(&rt, c::ours_fn_async, s, k, n),
+        "backon-async" => async_calls(&rt, c::backon_async, s, k, n),
+        "backoff-async" => async_calls(&rt, c::backoff_async, s, k, n),
+        "tokio-retry2-async" => async_calls(&rt, c::tokio_retry2_async, s, k, n),
         "shape-hand" => async_calls(&rt, shape::call_hand_loop, s, k, n),
         "shape-attr" => async_calls(&rt, shape::call_attempt, s, k, n),
         "shape-fn" => async_calls(&rt, shape::call_ours_fn, s, k, n),
