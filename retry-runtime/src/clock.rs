@@ -42,7 +42,14 @@ use std::time::Duration;
 /// static FROZEN: Frozen = Frozen;
 /// static B: retry_runtime::CircuitBreaker = retry_runtime::CircuitBreaker::new("b").with_clock(&FROZEN);
 /// ```
-pub trait Clock: Sync {
+///
+/// A clock is shared by every thread that asks the breaker or the throttle
+/// it is given to (`Sync`), and it must not leave a broken reading behind
+/// when a panic unwinds past code that holds it (`RefUnwindSafe`), so that
+/// a policy holding such a breaker can be used inside
+/// `std::panic::catch_unwind` without `AssertUnwindSafe`. Atomics, `Mutex`
+/// and `RwLock` are both; a clock built on a bare `UnsafeCell` is not.
+pub trait Clock: Sync + core::panic::RefUnwindSafe {
     /// Time since this clock's origin.
     fn now(&self) -> Duration;
 

@@ -31,6 +31,7 @@ fn one_strike_breaker(
     )
 }
 
+mod auto_traits;
 mod bad_config;
 mod boxed_errors;
 mod cancellation;
