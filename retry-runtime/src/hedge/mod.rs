@@ -160,182 +160,33 @@
 
 use core::fmt::Display;
 use core::future::{Future, poll_fn};
-use core::pin::{Pin, pin};
+use core::pin::pin;
 use core::task::Poll;
 use std::time::Duration;
 
-use crate::budget::RetryBudget;
-use crate::circuit::{CircuitBreaker, CircuitState, Outcome, Permit};
+use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
-use crate::hooks::{GiveUpEvent, RetryEvent};
+#[cfg(doc)]
+use crate::hooks::GiveUpEvent;
+use crate::hooks::RetryEvent;
 use crate::jitter::Rng;
 use crate::log;
 use crate::metrics;
 use crate::nested::{self, Nested};
-use crate::policy::{Decision, Policy, Verdict, When};
+use crate::policy::{Decision, Policy, When};
 use crate::run::{Admission, Notify, Refusal, announce_not_attempted, announce_retry};
 use crate::sleep::{Sleeper, Wait};
 use crate::stop::StopReason;
 
-/// One attempt in flight: its number (from 1), its leave, its future, its
-/// `retry.attempt` span (with attempt spans on: the future is made and
-/// polled in it, and the lines about the attempt are logged in it), and
-/// where it is ([`Phase`]).
-struct InFlight<Fut, E> {
-    number: u32,
-    leave: Leave,
-    fut: Pin<Box<Fut>>,
-    span: Option<tracing::Span>,
-    phase: Phase<E>,
-}
+mod give_up;
+mod in_flight;
+mod leave;
 
-/// Where an attempt of the list is. One field for the three, so the list's
-/// entries stay as small as they were with the error alone (the verdict
-/// beside it in a field of its own made each entry larger, and each move
-/// of one dearer: `bench/callgrind.sh hedged-fn` +11 per call, +59 per
-/// retry).
-enum Phase<E> {
-    /// Its future runs.
-    Running,
-    /// It failed with this error, not yet handled (a success ready in the
-    /// same poll wins over it), and the policy's verdict on the error:
-    /// asked once, as the attempt returned it, when the failure is told to
-    /// the guards (see `run`), so a classifier is asked once per failure.
-    Failed(E, Verdict),
-    /// Its retry is granted and not yet started, due at this time since
-    /// the run's start: the failed attempt keeps a place in the list, its
-    /// future finished and never polled again, until a start takes it (the
-    /// start that takes the earliest due), so the retries waiting need no
-    /// room of their own.
-    Due(Duration),
-}
-
-impl<Fut, E> InFlight<Fut, E> {
-    /// Not a place kept for a retry (a failure not yet handled included).
-    fn running(&self) -> bool {
-        !matches!(self.phase, Phase::Due(_))
-    }
-
-    fn failed(&self) -> bool {
-        matches!(self.phase, Phase::Failed(..))
-    }
-
-    fn due(&self) -> Option<Duration> {
-        match self.phase {
-            Phase::Due(at) => Some(at),
-            _ => None,
-        }
-    }
-
-    /// The failure not yet handled, taken out (the attempt is then left
-    /// as running, its future done: it is dropped or given a due next).
-    fn take_failure(&mut self) -> Option<(E, Verdict)> {
-        if !self.failed() {
-            return None;
-        }
-        match core::mem::replace(&mut self.phase, Phase::Running) {
-            Phase::Failed(error, verdict) => Some((error, verdict)),
-            _ => None,
-        }
-    }
-}
-
-/// An attempt dropped while it still runs (another won, the call ended
-/// with another's error, or the call itself was dropped) was cancelled:
-/// its span says so. One that finished had its span taken to handle it.
-impl<Fut, E> Drop for InFlight<Fut, E> {
-    fn drop(&mut self) {
-        if let Some(span) = &self.span {
-            if matches!(self.phase, Phase::Running) {
-                crate::span::attempt_dropped(span);
-            }
-        }
-    }
-}
-
-/// The attempts running in `list` (not the places kept for retries).
-fn running<Fut, E>(list: &[InFlight<Fut, E>]) -> usize {
-    list.iter().filter(|a| a.running()).count()
-}
-
-/// The place of the retry granted that is due first, if any.
-fn first_retry<Fut, E>(list: &[InFlight<Fut, E>]) -> Option<usize> {
-    let dues = list.iter().enumerate();
-    let (_, i) = dues.filter_map(|(i, a)| Some((a.due()?, i))).min()?;
-    Some(i)
-}
-
-/// When the next attempt starts: at the sooner of the next hedge and the
-/// retry granted that is due first, and not before a server's wait has
-/// passed.
-fn next_start<Fut, E>(
-    hedge_at: Option<Duration>,
-    list: &[InFlight<Fut, E>],
-    hold_until: Duration,
-) -> Option<Duration> {
-    let dues = list.iter().filter_map(InFlight::due);
-    let at = dues.chain(hedge_at).min()?;
-    Some(at.max(hold_until))
-}
-
-/// An attempt's leave, until its outcome is told ([`Leave::told`]): made
-/// before the operation makes the attempt's future, so that an attempt
-/// dropped in flight (another won, the run ended, or the operation
-/// panicked while making it) is told to the breaker as made with no
-/// outcome (`Neutral`): every leave granted is recorded once, and a
-/// half-open probe's slot comes free. (The throttle is told nothing: it
-/// counts an attempt only with its outcome.)
-struct Leave {
-    permit: Option<Permit>,
-    breaker: Option<&'static CircuitBreaker>,
-    told: bool,
-}
-
-impl Leave {
-    fn new<W, G>(policy: &Policy<W, G>, permit: Option<Permit>) -> Leave {
-        Leave {
-            permit,
-            breaker: policy.circuit,
-            told: false,
-        }
-    }
-
-    /// The attempt finished with `outcome`: told to the breaker (with its
-    /// leave) and the throttle.
-    fn told<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
-        self.told = true;
-        record(policy, self.permit.take(), outcome);
-    }
-
-    /// The attempt failed, the policy's `verdict` on its error: told as a
-    /// failure if the error is one the policy retries, as neither
-    /// otherwise (a 404 says nothing of the dependency's health). Once: an
-    /// attempt already told is not told again.
-    fn told_failed<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) {
-        if self.told {
-            return;
-        }
-        let outcome = if verdict.retry {
-            Outcome::Failure
-        } else {
-            Outcome::Neutral
-        };
-        self.told(policy, outcome);
-    }
-}
-
-impl Drop for Leave {
-    fn drop(&mut self) {
-        if self.told {
-            return;
-        }
-        if let (Some(breaker), Some(permit)) = (self.breaker, self.permit.take()) {
-            breaker.record(permit, Outcome::Neutral);
-        }
-    }
-}
+use self::give_up::{Failure, failures_beside, give_up, retry_error};
+use self::in_flight::{InFlight, Phase, first_retry, next_start, running};
+use self::leave::{Granted, Leave, next_leave, retry_leave};
 
 /// What woke the run: an attempt finished, or the timer of the next start.
 enum Event<T> {
@@ -919,196 +770,5 @@ where
             timer.set(Some(sleeper.sleep(hold_until.saturating_sub(now))));
             timer_due = now.max(hold_until);
         }
-    }
-}
-
-/// Leave for an attempt after the first: a retry already granted (its
-/// budget token taken and the throttle asked when it was decided), or
-/// else the guards' leave for it now ([`retry_leave`]); then the breaker's
-/// leave for the attempt.
-fn next_leave<W, G>(
-    policy: &Policy<W, G>,
-    granted: &mut Granted<'_>,
-) -> Result<Option<Permit>, StopReason> {
-    if granted.retries > 0 {
-        granted.retries -= 1;
-    } else {
-        retry_leave(policy)?;
-    }
-    let Some(breaker) = policy.circuit else {
-        return Ok(None);
-    };
-    let permit = if breaker.state() == CircuitState::Closed {
-        breaker.try_acquire().ok()
-    } else {
-        None
-    };
-    if permit.is_none() {
-        // the retry is not made: its token goes back
-        policy.retry_not_made();
-        return Err(StopReason::CircuitOpen);
-    }
-    Ok(permit)
-}
-
-/// May the run retry: the breaker closed, a budget token, the throttle's
-/// leave (a token the throttle turns away goes back).
-fn retry_leave<W, G>(policy: &Policy<W, G>) -> Result<(), StopReason> {
-    if let Some(breaker) = policy.circuit {
-        if breaker.state() != CircuitState::Closed {
-            return Err(StopReason::CircuitOpen);
-        }
-    }
-    if let Some(budget) = policy.budget {
-        if !budget.try_withdraw() {
-            return Err(StopReason::Budget);
-        }
-    }
-    if let Some(throttle) = policy.throttle {
-        if throttle.try_acquire().is_err() {
-            policy.retry_not_made();
-            return Err(StopReason::Throttled);
-        }
-    }
-    Ok(())
-}
-
-/// The retries a hedged run decided (each granted its budget token) and
-/// has not started yet: their tokens are given back when the run ends or
-/// is dropped before it starts them. (The throttle that let them through
-/// counts nothing for them until they end.)
-struct Granted<'b> {
-    budget: Option<&'b RetryBudget>,
-    retries: u32,
-}
-
-impl Granted<'_> {
-    /// The retries granted will not start: their tokens go back.
-    fn give_back(&mut self) {
-        if let Some(budget) = self.budget {
-            for _ in 0..self.retries {
-                budget.refund();
-            }
-        }
-        self.retries = 0;
-    }
-}
-
-impl Drop for Granted<'_> {
-    fn drop(&mut self) {
-        self.give_back();
-    }
-}
-
-/// An attempt's outcome, told to the breaker (with the attempt's leave)
-/// and the throttle.
-fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome) {
-    if let Some(breaker) = policy.circuit {
-        if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
-            breaker.record(permit, outcome);
-        }
-    }
-    if let Some(throttle) = policy.throttle {
-        throttle.record(outcome != Outcome::Failure);
-    }
-}
-
-/// A failed attempt: its error, its kind, its number, and whether it is
-/// left to a retried call around this one ([`Nested::Defer`]).
-struct Failure<E> {
-    error: E,
-    kind: Option<ErrorKind>,
-    attempt: u32,
-    deferred: bool,
-}
-
-/// The failures ready in the same poll as the one that ends the call (a
-/// success that wins, or a non-retriable error), each told to the guards
-/// already (when it was polled): each logged as not retried (`why`) in its
-/// attempt's span, which it marks failed (the span is taken, so the
-/// attempt's drop does not take it for cancelled). Whether there was one.
-fn failures_beside<W, G, Fut, E>(
-    policy: &Policy<W, G>,
-    in_flight: &mut [InFlight<Fut, E>],
-    max: u32,
-    why: &'static str,
-) -> bool
-where
-    W: When<E>,
-    E: Display,
-{
-    let mut beside = false;
-    for other in in_flight {
-        if let Some((error, verdict)) = other.take_failure() {
-            beside = true;
-            // (told to the guards when it was polled)
-            let span = other.span.take();
-            let _in_span = span.as_ref().map(tracing::Span::enter);
-            log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
-            if let Some(span) = &span {
-                crate::span::attempt_failed(span, &error, verdict.kind);
-            }
-        }
-    }
-    beside
-}
-
-/// The run gives up with `last` after `attempts` started: the line about
-/// `last`'s attempt (which need not be the last started: one started
-/// earlier may fail last), the outcome's metrics with the attempts started
-/// and, of those, the `hedges` started beside others,
-/// and the policy's `on_give_up` (not for a deferred error), as a run's
-/// `announce_give_up` does (`run::state`); `last`'s span, if it has one,
-/// is marked failed.
-fn give_up<W, G, E: Display>(
-    policy: &Policy<W, G>,
-    (last, span): (Failure<E>, Option<&tracing::Span>),
-    (attempts, hedges): (u32, u32),
-    reason: StopReason,
-    elapsed: Duration,
-) -> RetryError<E> {
-    let ev = GiveUpEvent {
-        operation: policy.name,
-        attempts,
-        max_attempts: policy.stop.max_attempts(),
-        reason,
-        error: &last.error,
-        kind: last.kind,
-        elapsed,
-    };
-    let shown = log::Elapsed::Measured(elapsed);
-    match (reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt, shown),
-        (StopReason::Budget, Some(budget)) => {
-            log::budget_exhausted_on(&ev, last.attempt, budget, shown);
-        }
-        _ => log::give_up_on(&ev, last.attempt, shown),
-    }
-    if let Some(span) = span {
-        crate::span::attempt_failed(span, &last.error, last.kind);
-    }
-    metrics::call_ended(policy.name, reason.into(), attempts);
-    metrics::hedges(policy.name, hedges);
-    if reason != StopReason::Deferred {
-        if let Some(hook) = policy.on_give_up {
-            hook(&ev);
-        }
-    }
-    retry_error(policy, last.error, attempts, reason, elapsed)
-}
-
-fn retry_error<W, G, E>(
-    policy: &Policy<W, G>,
-    last_error: E,
-    attempts: u32,
-    reason: StopReason,
-    elapsed: Duration,
-) -> RetryError<E> {
-    RetryError {
-        operation: policy.name,
-        attempts,
-        elapsed,
-        reason,
-        last_error,
     }
 }

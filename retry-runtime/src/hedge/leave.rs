@@ -1,0 +1,157 @@
+//! A hedged run's leave for each attempt: the breaker's permit, told its
+//! outcome once ([`Leave`]), the leave for a retry or a hedge after the
+//! first attempt, and the budget's tokens given back when the run ends
+//! without spending them ([`Granted`]).
+
+use crate::budget::RetryBudget;
+use crate::circuit::{CircuitBreaker, CircuitState, Outcome, Permit};
+use crate::policy::{Policy, Verdict};
+use crate::stop::StopReason;
+
+/// An attempt's leave, until its outcome is told ([`Leave::told`]): made
+/// before the operation makes the attempt's future, so that an attempt
+/// dropped in flight (another won, the run ended, or the operation
+/// panicked while making it) is told to the breaker as made with no
+/// outcome (`Neutral`): every leave granted is recorded once, and a
+/// half-open probe's slot comes free. (The throttle is told nothing: it
+/// counts an attempt only with its outcome.)
+pub(super) struct Leave {
+    pub(super) permit: Option<Permit>,
+    pub(super) breaker: Option<&'static CircuitBreaker>,
+    pub(super) told: bool,
+}
+
+impl Leave {
+    pub(super) fn new<W, G>(policy: &Policy<W, G>, permit: Option<Permit>) -> Leave {
+        Leave {
+            permit,
+            breaker: policy.circuit,
+            told: false,
+        }
+    }
+
+    /// The attempt finished with `outcome`: told to the breaker (with its
+    /// leave) and the throttle.
+    pub(super) fn told<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+        self.told = true;
+        record(policy, self.permit.take(), outcome);
+    }
+
+    /// The attempt failed, the policy's `verdict` on its error: told as a
+    /// failure if the error is one the policy retries, as neither
+    /// otherwise (a 404 says nothing of the dependency's health). Once: an
+    /// attempt already told is not told again.
+    pub(super) fn told_failed<W, G>(&mut self, policy: &Policy<W, G>, verdict: Verdict) {
+        if self.told {
+            return;
+        }
+        let outcome = if verdict.retry {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        self.told(policy, outcome);
+    }
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        if self.told {
+            return;
+        }
+        if let (Some(breaker), Some(permit)) = (self.breaker, self.permit.take()) {
+            breaker.record(permit, Outcome::Neutral);
+        }
+    }
+}
+
+/// Leave for an attempt after the first: a retry already granted (its
+/// budget token taken and the throttle asked when it was decided), or
+/// else the guards' leave for it now ([`retry_leave`]); then the breaker's
+/// leave for the attempt.
+pub(super) fn next_leave<W, G>(
+    policy: &Policy<W, G>,
+    granted: &mut Granted<'_>,
+) -> Result<Option<Permit>, StopReason> {
+    if granted.retries > 0 {
+        granted.retries -= 1;
+    } else {
+        retry_leave(policy)?;
+    }
+    let Some(breaker) = policy.circuit else {
+        return Ok(None);
+    };
+    let permit = if breaker.state() == CircuitState::Closed {
+        breaker.try_acquire().ok()
+    } else {
+        None
+    };
+    if permit.is_none() {
+        // the retry is not made: its token goes back
+        policy.retry_not_made();
+        return Err(StopReason::CircuitOpen);
+    }
+    Ok(permit)
+}
+
+/// May the run retry: the breaker closed, a budget token, the throttle's
+/// leave (a token the throttle turns away goes back).
+pub(super) fn retry_leave<W, G>(policy: &Policy<W, G>) -> Result<(), StopReason> {
+    if let Some(breaker) = policy.circuit {
+        if breaker.state() != CircuitState::Closed {
+            return Err(StopReason::CircuitOpen);
+        }
+    }
+    if let Some(budget) = policy.budget {
+        if !budget.try_withdraw() {
+            return Err(StopReason::Budget);
+        }
+    }
+    if let Some(throttle) = policy.throttle {
+        if throttle.try_acquire().is_err() {
+            policy.retry_not_made();
+            return Err(StopReason::Throttled);
+        }
+    }
+    Ok(())
+}
+
+/// The retries a hedged run decided (each granted its budget token) and
+/// has not started yet: their tokens are given back when the run ends or
+/// is dropped before it starts them. (The throttle that let them through
+/// counts nothing for them until they end.)
+pub(super) struct Granted<'b> {
+    pub(super) budget: Option<&'b RetryBudget>,
+    pub(super) retries: u32,
+}
+
+impl Granted<'_> {
+    /// The retries granted will not start: their tokens go back.
+    pub(super) fn give_back(&mut self) {
+        if let Some(budget) = self.budget {
+            for _ in 0..self.retries {
+                budget.refund();
+            }
+        }
+        self.retries = 0;
+    }
+}
+
+impl Drop for Granted<'_> {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
+/// An attempt's outcome, told to the breaker (with the attempt's leave)
+/// and the throttle.
+pub(super) fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome) {
+    if let Some(breaker) = policy.circuit {
+        if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
+            breaker.record(permit, outcome);
+        }
+    }
+    if let Some(throttle) = policy.throttle {
+        throttle.record(outcome != Outcome::Failure);
+    }
+}

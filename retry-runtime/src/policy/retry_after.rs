@@ -1,0 +1,181 @@
+//! How a policy treats a server's requested wait ([`RetryAfter`]).
+
+use std::time::Duration;
+
+use crate::classify::{ErrorKind, KindSet};
+
+#[cfg(doc)]
+use crate::{Classify, Policy};
+
+/// How to treat a server's requested wait ([`Classify::retry_after`]).
+///
+/// When an error's kind is in [`kinds`](RetryAfter::kinds) and it carries a
+/// hint, the wait is the hint (without jitter), at least
+/// [`floor`](RetryAfter::floor) and at most [`cap`](RetryAfter::cap),
+/// instead of the backoff's.
+///
+/// A hint of zero is a retry at once, as the server asked: `Retry-After:
+/// 0`, or an HTTP-date already past, which a server or proxy whose clock is
+/// ahead of yours sends for a wait it meant (urllib3 and Azure's and AWS's
+/// SDKs honour it so too). Only the attempts bound a server that answers
+/// so every time; a floor (say the backoff's first wait) keeps a wait
+/// between those attempts, for an upstream you do not trust.
+///
+/// Built from [`RetryAfter::DEFAULT`] (or [`RetryAfter::IGNORE`]) with the
+/// `with_*` setters, in a `const` too, and read with the getters of the
+/// same names; its fields are private, so a later version can add a setting
+/// without breaking a struct literal:
+///
+/// ```compile_fail,E0451
+/// use std::time::Duration;
+/// use retry_runtime::{kinds, RetryAfter};
+/// let api = RetryAfter { kinds: kinds![RateLimited], cap: Duration::from_secs(30), floor: Duration::ZERO }; // error[E0451]
+/// ```
+///
+/// # Default
+/// Honoured for `RateLimited`, capped at 60s, no floor.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{kinds, Classify, Decision, ErrorKind, Policy, RetryAfter};
+/// const API: RetryAfter = RetryAfter::DEFAULT
+///     .with_kinds(kinds![RateLimited | Unavailable])
+///     .with_cap(Duration::from_secs(30))
+///     .with_floor(Duration::from_millis(500));
+/// struct RetryNow; // a 503 with `Retry-After: 0`
+/// impl Classify for RetryNow {
+///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+///     fn retry_after(&self) -> Option<Duration> { Some(Duration::ZERO) }
+/// }
+/// let p = Policy::new().retry_on(kinds![Unavailable]).with_retry_after(API);
+/// assert_eq!(p.decide(0, &RetryNow), Decision::Retry(Duration::from_millis(500)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a Retry-After setting does nothing until a policy uses it (`Policy::with_retry_after`); `with_*` returns the changed one"]
+pub struct RetryAfter {
+    pub(super) kinds: KindSet,
+    pub(super) cap: Duration,
+    pub(super) floor: Duration,
+}
+
+impl RetryAfter {
+    /// Honoured for `RateLimited`, capped at 60s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{ErrorKind, Policy, RetryAfter};
+    /// assert!(RetryAfter::DEFAULT.kinds().contains(ErrorKind::RateLimited));
+    /// assert!(!RetryAfter::DEFAULT.kinds().contains(ErrorKind::Unavailable));
+    /// // the same kinds, with a shorter cap
+    /// let short = RetryAfter::DEFAULT.with_cap(Duration::from_secs(5));
+    /// assert_eq!(Policy::new().with_retry_after(short).retry_after().kinds(), RetryAfter::DEFAULT.kinds());
+    /// ```
+    pub const DEFAULT: RetryAfter = RetryAfter {
+        kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
+        cap: Duration::from_secs(60),
+        floor: Duration::ZERO,
+    };
+    /// Never honoured: always the backoff's wait.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Classify, Decision, ErrorKind, KindSet, Policy, RetryAfter};
+    /// struct TooMany; // a 429 asking for an hour
+    /// impl Classify for TooMany {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(3600)) }
+    /// }
+    /// let p = Policy::new().retry_on(KindSet::TRANSIENT);
+    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(60))); // the hint, capped
+    /// let p = p.with_retry_after(RetryAfter::IGNORE);
+    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(1))); // the backoff's
+    /// ```
+    pub const IGNORE: RetryAfter = RetryAfter {
+        kinds: KindSet::EMPTY,
+        cap: Duration::ZERO,
+        floor: Duration::ZERO,
+    };
+
+    /// The kinds whose hints are honoured (none: every wait is the
+    /// backoff's).
+    ///
+    /// ```
+    /// use retry_runtime::{kinds, ErrorKind, RetryAfter};
+    /// let r = RetryAfter::DEFAULT.with_kinds(kinds![RateLimited | Unavailable]);
+    /// assert!(r.kinds().contains(ErrorKind::Unavailable));
+    /// ```
+    pub const fn with_kinds(self, kinds: KindSet) -> RetryAfter {
+        RetryAfter { kinds, ..self }
+    }
+
+    /// The longest hint honoured; a longer one waits this long. Above zero
+    /// when some kinds are honoured ([`Policy::build`] refuses zero).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::RetryAfter;
+    /// assert_eq!(RetryAfter::DEFAULT.with_cap(Duration::from_secs(5)).cap(), Duration::from_secs(5));
+    /// ```
+    pub const fn with_cap(self, cap: Duration) -> RetryAfter {
+        RetryAfter { cap, ..self }
+    }
+
+    /// The shortest wait a hint gives; a shorter one (zero included) waits
+    /// this long. Not above the cap ([`Policy::build`] refuses it when
+    /// some kinds are honoured).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::RetryAfter;
+    /// let r = RetryAfter::DEFAULT.with_floor(Duration::from_millis(500));
+    /// assert_eq!(r.floor(), Duration::from_millis(500));
+    /// ```
+    pub const fn with_floor(self, floor: Duration) -> RetryAfter {
+        RetryAfter { floor, ..self }
+    }
+
+    /// See [`with_kinds`](RetryAfter::with_kinds).
+    ///
+    /// ```
+    /// use retry_runtime::{ErrorKind, KindSet, RetryAfter};
+    /// assert_eq!(RetryAfter::DEFAULT.kinds(), KindSet::EMPTY.with(ErrorKind::RateLimited));
+    /// assert!(RetryAfter::IGNORE.kinds().is_empty());
+    /// ```
+    pub const fn kinds(&self) -> KindSet {
+        self.kinds
+    }
+
+    /// See [`with_cap`](RetryAfter::with_cap).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::RetryAfter::DEFAULT.cap(), Duration::from_secs(60));
+    /// ```
+    pub const fn cap(&self) -> Duration {
+        self.cap
+    }
+
+    /// See [`with_floor`](RetryAfter::with_floor).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(retry_runtime::RetryAfter::DEFAULT.floor(), Duration::ZERO);
+    /// ```
+    pub const fn floor(&self) -> Duration {
+        self.floor
+    }
+}
+
+/// [`RetryAfter::DEFAULT`], what [`Policy::new`] and the attribute use:
+/// honoured for `RateLimited`, capped at 60s.
+///
+/// ```
+/// use retry_runtime::{Policy, RetryAfter};
+/// assert_eq!(RetryAfter::default(), RetryAfter::DEFAULT);
+/// assert_eq!(Policy::new().retry_after(), RetryAfter::default());
+/// ```
+impl Default for RetryAfter {
+    fn default() -> Self {
+        RetryAfter::DEFAULT
+    }
+}

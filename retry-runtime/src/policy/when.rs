@@ -1,0 +1,190 @@
+//! Which errors a policy retries (`W`: [`RetryAll`], [`RetryOn`],
+//! [`RetryIf`], through [`When`]), and what it decides about one
+//! ([`Decision`], [`Verdict`]).
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::classify::{Classify, ErrorKind, KindSet};
+use crate::stop::StopReason;
+
+#[cfg(doc)]
+use crate::{Backoff, Jitter, Policy};
+
+/// The outcome of [`Policy::decide`] and [`Run::failed`](crate::Run::failed).
+///
+/// Unlike [`ErrorKind`], [`StopReason`], [`Backoff`] and [`Jitter`], it is
+/// not `#[non_exhaustive]`, on purpose: retry or give up are the only two
+/// outcomes there are (a new reason to give up is a new [`StopReason`]),
+/// and a job loop matches it with no `_` arm.
+///
+/// ```
+/// use retry_runtime::{presets, Decision};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let retry_count = 1; // from the job's row
+/// let next = match presets::JOB.decide(retry_count, &refused) {
+///     Decision::Retry(wait) => format!("run again in {wait:?}"),
+///     Decision::GiveUp(reason) => format!("failed: {reason}"),
+/// };
+/// assert!(next.starts_with("run again in"), "{next}");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
+pub enum Decision {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Stop, for this reason.
+    GiveUp(StopReason),
+}
+
+/// What a policy's retry condition says about one error.
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{ErrorKind, KindSet, RetryAll, RetryOn, Verdict, When};
+/// let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+/// let verdict = RetryOn(KindSet::TRANSIENT).check(&refused);
+/// assert_eq!(verdict, Verdict { retry: true, kind: Some(ErrorKind::Connect), retry_after: None });
+/// // a condition that does not classify leaves the kind out
+/// assert_eq!(RetryAll.check(&refused).kind, None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a verdict does nothing until acted on"]
+pub struct Verdict {
+    /// Should it be retried?
+    pub retry: bool,
+    /// Its kind, when the error was classified.
+    pub kind: Option<ErrorKind>,
+    /// The server's requested wait, if any.
+    pub retry_after: Option<Duration>,
+}
+
+/// The kinds of errors a retry condition retries, whatever the error type,
+/// for the retried calls made inside a run of it (see [`nested`](crate::nested)):
+/// `Some(set)` when known ([`RetryOn`]: its set; [`RetryAll`]: every kind,
+/// and unclassified errors too), `None` when not ([`RetryIf`]: a predicate;
+/// the default), so that the calls inside keep their own retries.
+///
+/// ```
+/// use retry_runtime::{KindSet, RetriedKinds, RetryAll, RetryOn};
+/// assert_eq!(RetryOn(KindSet::TRANSIENT).retried_kinds(), Some(KindSet::TRANSIENT));
+/// assert_eq!(RetryAll.retried_kinds(), Some(KindSet::ALL));
+/// ```
+pub trait RetriedKinds {
+    /// The kinds retried, if known.
+    fn retried_kinds(&self) -> Option<KindSet> {
+        None
+    }
+}
+
+impl RetriedKinds for RetryAll {
+    #[inline(always)]
+    fn retried_kinds(&self) -> Option<KindSet> {
+        Some(KindSet::ALL)
+    }
+}
+
+impl RetriedKinds for RetryOn {
+    #[inline(always)]
+    fn retried_kinds(&self) -> Option<KindSet> {
+        Some(self.0)
+    }
+}
+
+impl<F> RetriedKinds for RetryIf<F> {}
+
+/// Which errors a policy retries; implemented by [`RetryAll`], [`RetryOn`] and [`RetryIf`].
+///
+/// ```
+/// use retry_runtime::{ErrorKind, RetryOn, When};
+/// let v = RetryOn(ErrorKind::Timeout.into()).check(&std::io::Error::from(std::io::ErrorKind::TimedOut));
+/// assert!(v.retry);
+/// ```
+pub trait When<E: ?Sized>: RetriedKinds {
+    /// Judge one error.
+    fn check(&self, error: &E) -> Verdict;
+}
+
+/// Retry every error (the error type needs nothing).
+///
+/// ```
+/// use retry_runtime::{RetryAll, When};
+/// assert!(RetryAll.check(&"anything").retry);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryAll;
+
+impl<E: ?Sized> When<E> for RetryAll {
+    #[inline]
+    fn check(&self, _: &E) -> Verdict {
+        Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// Retry errors whose kind is in the set (the error type implements [`Classify`]).
+///
+/// ```
+/// use retry_runtime::{ErrorKind, RetryOn, When};
+/// let on = RetryOn(ErrorKind::Timeout | ErrorKind::Connect);
+/// assert!(!on.check(&std::io::Error::from(std::io::ErrorKind::NotFound)).retry);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryOn(
+    /// The kinds retried.
+    pub KindSet,
+);
+
+impl<E: Classify + ?Sized> When<E> for RetryOn {
+    #[inline]
+    fn check(&self, error: &E) -> Verdict {
+        let kind = error.kind();
+        Verdict {
+            retry: self.0.contains(kind),
+            kind: Some(kind),
+            retry_after: error.retry_after(),
+        }
+    }
+}
+
+/// Retry errors for which the predicate returns `true`.
+///
+/// ```
+/// use retry_runtime::{RetryIf, When};
+/// let even = RetryIf(|n: &i32| n % 2 == 0);
+/// assert!(even.check(&4).retry);
+/// ```
+///
+/// It is [`Debug`](fmt::Debug) whatever the predicate (a closure is not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RetryIf<F>(
+    /// The predicate: `true` retries the error.
+    pub F,
+);
+
+/// Shows its name only: the predicate need not be `Debug`.
+///
+/// ```
+/// use retry_runtime::RetryIf;
+/// let even = RetryIf(|n: &i32| n % 2 == 0);
+/// assert_eq!(format!("{even:?}"), "RetryIf(..)");
+/// ```
+impl<F> fmt::Debug for RetryIf<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RetryIf").finish_non_exhaustive()
+    }
+}
+
+impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
+    #[inline]
+    fn check(&self, error: &E) -> Verdict {
+        Verdict {
+            retry: (self.0)(error),
+            kind: None,
+            retry_after: None,
+        }
+    }
+}
