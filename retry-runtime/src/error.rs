@@ -100,7 +100,7 @@ use crate::stop::StopReason;
 /// Its message ends with the last error, and its `source()` returns that
 /// error too (so that a classifier walking the chain still sees a refused
 /// connection): a reporter that prints every cause (anyhow's `{:#}` and
-/// `{:?}`) shows the last error twice. [`Causes`](crate::Causes) writes
+/// `{:?}`) shows the last error twice. [`Causes`] writes
 /// the chain with it once:
 ///
 /// ```

@@ -565,7 +565,7 @@ mod imp {
 
     use super::*;
 
-    /// Set by [`enable`](super::enable).
+    /// Set by [`enable`].
     pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
 
     static META: Metadata<'static> =

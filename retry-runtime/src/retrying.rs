@@ -264,7 +264,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// `.call()` (any `Fn(Duration)`). On tokio, smol or futures-timer with its feature
     /// on, none is needed. It is the sleeper of the waits
     /// between attempts (and of a hedged run's timers); a per-attempt
-    /// [`timeout`](crate::timeout) inside `op` has its own,
+    /// [`timeout`](crate::timeout()) inside `op` has its own,
     /// [`timeout_with`](crate::timeout_with) for another than the default.
     ///
     /// ```
@@ -338,7 +338,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     ///
     /// It blocks the thread it runs on through its attempts and waits: in
     /// async code, run it in `tokio::task::spawn_blocking` (carrying the
-    /// retries around it with [`nested::Outer`](crate::nested::Outer)), or
+    /// retries around it with [`nested::Outer`]), or
     /// `.await` the retry of an async `op` instead.
     #[inline]
     pub fn call<T, E>(self) -> D::Output
@@ -406,7 +406,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
         }
     }
 
-    /// Run an async `op` hedged (see [`hedge`](crate::hedge)): when an
+    /// Run an async `op` hedged (see [`hedge`]): when an
     /// attempt has not answered after the policy's hedge delay
     /// ([`Policy::with_hedge`]), the next starts beside it; the first
     /// success wins and the others are dropped. Without a hedge delay, the

@@ -357,7 +357,7 @@ pub trait BlockingSleeper {
     const RECORDS_ITS_WAITS: bool = false;
 }
 
-/// A sync run's wait: recorded under [`testing::pause`](crate::testing::pause)
+/// A sync run's wait: recorded under [`testing::pause`]
 /// (the async executors record every sleeper's wait as well), then slept.
 /// A sleeper of the user's is not called for a zero wait (as an async
 /// sleeper is not), and one that calls [`sleep_sync`] does not record the

@@ -15,7 +15,7 @@ use crate::policy::{Policy, When};
 use crate::stop::StopReason;
 
 /// A failed attempt: its error, its kind, its number, and whether it is
-/// left to a retried call around this one ([`Nested::Defer`]).
+/// left to a retried call around this one ([`Nested::Defer`](crate::nested::Nested::Defer)).
 pub(super) struct Failure<E> {
     pub(super) error: E,
     pub(super) kind: Option<ErrorKind>,

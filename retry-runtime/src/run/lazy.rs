@@ -666,7 +666,7 @@ where
 }
 
 /// One sync attempt, with the kinds the policy retries published for the
-/// retried calls inside it (see [`nested`](crate::nested)).
+/// retried calls inside it (see [`nested`]).
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 pub(crate) fn attempt_published<W: RetriedKinds, G, R>(

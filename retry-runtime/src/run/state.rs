@@ -23,7 +23,7 @@ use crate::throttle::{Throttle, Throttled};
 
 /// Everything of a run but its policy, which each step is handed: the
 /// `#[retry]` loop keeps the policy as a constant and this beside it
-/// (see [`LazyRun`]).
+/// (see [`LazyRun`](super::lazy::LazyRun)).
 pub(crate) struct State {
     pub(super) attempts: u32,
     /// [`PLAIN`](Self::PLAIN), [`LAST`](Self::LAST), [`MARKS`](Self::MARKS): flags in one
@@ -186,7 +186,7 @@ impl State {
         }
     }
 
-    /// [`LazyRun::admit`] for a run that has its state.
+    /// [`LazyRun::admit`](super::lazy::LazyRun::admit) for a run that has its state.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn admit<W, G: Admission<E>, E>(&mut self, policy: &Policy<W, G>) -> Result<(), E> {
