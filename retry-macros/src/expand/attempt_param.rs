@@ -13,7 +13,7 @@ pub(super) struct AttemptParam {
 }
 
 /// Removes the `#[attempt]` marks a refused `#[async_trait]` method kept
-/// (see [`take_attempt_param`]), so that the method is emitted without an
+/// (see [`take_attempt_params`]), so that the method is emitted without an
 /// attribute rustc does not know.
 pub(super) fn strip_attempt_marks(func: &mut FnItem) {
     for arg in &mut func.sig.inputs {
@@ -98,17 +98,25 @@ pub(super) fn take_attempt_params(func: &mut FnItem) -> (Vec<AttemptParam>, Opti
 
 /// For a function emitted beside errors without its `#[attempt]`
 /// parameters: binds each at the start of the body, with its pattern and
-/// type, to a value never made (a closure that is never called: the
-/// function does not compile), so that the body still finds its names and
-/// the parameter's type is still used (no "cannot find value", no
-/// "unused import: `Attempt`" beside the errors).
+/// type, to a value never made (a call of a function that would panic,
+/// which never runs: the function does not compile), so that the body
+/// still finds its names and the parameter's type is still used (no
+/// "cannot find value", no "unused import: `Attempt`" beside the errors).
+/// A `const fn` of its own, not `unreachable!()` itself (the rest of the
+/// body would be "unreachable statement"s) nor a closure called (E0015 in
+/// a `const fn`, which `#[retry]` refuses with its own error).
 pub(super) fn bind_placeholders(func: &mut FnItem, params: &[AttemptParam]) {
     if params.is_empty() {
         return;
     }
     let binds = params.iter().map(|AttemptParam { pat, ty }| {
         quote::quote_spanned! {pat_span(pat)=>
-            let #pat: #ty = (|| ::core::unreachable!())();
+            let #pat: #ty = {
+                const fn __retry_never<T>() -> T {
+                    ::core::unreachable!()
+                }
+                __retry_never()
+            };
         }
     });
     let body = std::mem::take(&mut func.body);
