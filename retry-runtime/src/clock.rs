@@ -44,12 +44,11 @@ use std::time::Duration;
 /// ```
 ///
 /// A clock is shared by every thread that asks the breaker or the throttle
-/// it is given to (`Sync`), and it must not leave a broken reading behind
-/// when a panic unwinds past code that holds it (`RefUnwindSafe`), so that
-/// a policy holding such a breaker can be used inside
-/// `std::panic::catch_unwind` without `AssertUnwindSafe`. Atomics, `Mutex`
-/// and `RwLock` are both; a clock built on a bare `UnsafeCell` is not.
-pub trait Clock: Sync + core::panic::RefUnwindSafe {
+/// it is given to (`Sync`). It need not be unwind-safe: a breaker or a
+/// throttle only reads it (`now`), before it changes anything of its own,
+/// so they, and a policy holding them, are unwind-safe with any clock (a
+/// clock on a `parking_lot::Mutex` too).
+pub trait Clock: Sync {
     /// Time since this clock's origin.
     fn now(&self) -> Duration;
 
@@ -69,6 +68,35 @@ pub trait Clock: Sync + core::panic::RefUnwindSafe {
     /// ```
     fn goes_back_only_in_tests(&self) -> bool {
         false
+    }
+}
+
+/// A breaker's or a throttle's clock, as they hold it.
+///
+/// Unwind-safe whatever the clock's type (a `parking_lot::Mutex` inside is
+/// not): they call only [`Clock::now`] and
+/// [`Clock::goes_back_only_in_tests`], before they change their own
+/// atomics, so a panic in the clock leaves nothing of theirs half-changed,
+/// and the clock's own state is the clock's to keep. So a `Policy` holding
+/// a breaker can be used inside `std::panic::catch_unwind` without
+/// `AssertUnwindSafe` (tests/runtime/auto_traits.rs).
+#[derive(Clone, Copy)]
+pub(crate) struct SharedClock(pub(crate) &'static dyn Clock);
+
+impl core::panic::UnwindSafe for SharedClock {}
+impl core::panic::RefUnwindSafe for SharedClock {}
+
+impl SharedClock {
+    /// The clock's [`Clock::now`].
+    #[inline]
+    pub(crate) fn now(self) -> Duration {
+        self.0.now()
+    }
+
+    /// The clock's [`Clock::goes_back_only_in_tests`].
+    #[inline]
+    pub(crate) fn goes_back_only_in_tests(self) -> bool {
+        self.0.goes_back_only_in_tests()
     }
 }
 

@@ -109,3 +109,40 @@ fn the_middleware_is_a_shared_value() {
         >,
     >();
 }
+
+/// A clock of a type that is not unwind-safe (here a `dyn Fn` inside, as
+/// a `parking_lot::Mutex` would be) can be given to a breaker, and a
+/// policy holding that breaker is still used inside `catch_unwind` as is.
+#[test]
+fn a_breaker_on_any_clock_keeps_its_policy_unwind_safe() {
+    use std::time::Duration;
+
+    use retry_runtime::clock::Clock;
+
+    struct FnClock(&'static (dyn Fn() -> Duration + Sync));
+    impl Clock for FnClock {
+        fn now(&self) -> Duration {
+            (self.0)()
+        }
+    }
+    static CLOCK: FnClock = FnClock(&|| Duration::from_secs(7));
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("fn-clock").with_clock(&CLOCK);
+    static POLICY: Policy<RetryAll, WithCircuit> = Policy::new()
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None)
+        .with_circuit(&BREAKER);
+
+    let policy = &POLICY;
+    let got = std::panic::catch_unwind(|| {
+        policy
+            .retry(|| Err::<(), _>(io::Error::from(io::ErrorKind::TimedOut)))
+            .call()
+    });
+    let error = got.expect("no panic").expect_err("every attempt failed");
+    assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    assert_eq!(
+        BREAKER.stats().permitted,
+        2,
+        "the breaker was asked, on its clock"
+    );
+}

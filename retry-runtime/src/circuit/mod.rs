@@ -100,6 +100,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::clock::SharedClock;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use error::CircuitOpen;
 pub use stats::{CircuitState, CircuitStats};
@@ -163,7 +164,7 @@ pub struct CircuitBreaker {
     probes: u32,
     recovery: Duration,
     recovery_ms: u64,
-    clock: &'static dyn Clock,
+    clock: SharedClock,
     word: AtomicWord,
     ring: AtomicRing,
     permitted: AtomicU64,
@@ -194,7 +195,7 @@ impl CircuitBreaker {
             probes: 1,
             recovery: Duration::from_secs(30),
             recovery_ms: 30_000,
-            clock: &SystemClock,
+            clock: SharedClock(&SystemClock),
             word: AtomicWord::new(),
             ring: AtomicRing::new(),
             permitted: AtomicU64::new(0),
@@ -338,7 +339,7 @@ impl CircuitBreaker {
     /// static B: CircuitBreaker = CircuitBreaker::new("b").with_clock(&CLOCK);
     /// ```
     pub const fn with_clock(mut self, clock: &'static dyn Clock) -> CircuitBreaker {
-        self.clock = clock;
+        self.clock = SharedClock(clock);
         self
     }
 

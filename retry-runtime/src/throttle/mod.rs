@@ -78,7 +78,7 @@ use std::time::Duration;
 
 pub use self::error::Throttled;
 use self::window::{BUCKETS, Counts, Window};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::jitter::Rng;
 use crate::{log, metrics};
 
@@ -173,7 +173,7 @@ pub struct Throttle {
     max_probability: f64,
     window: Duration,
     bucket_ms: u64,
-    clock: &'static dyn Clock,
+    clock: SharedClock,
     counts: Window,
     admitted: AtomicU64,
     rejected: AtomicU64,
@@ -202,7 +202,7 @@ impl Throttle {
             max_probability: 1.0,
             window: Duration::from_secs(30),
             bucket_ms: 3_000,
-            clock: &SystemClock,
+            clock: SharedClock(&SystemClock),
             counts: Window::new(),
             admitted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -326,7 +326,7 @@ impl Throttle {
     /// static T: Throttle = Throttle::new("t").with_clock(&CLOCK);
     /// ```
     pub const fn with_clock(mut self, clock: &'static dyn Clock) -> Throttle {
-        self.clock = clock;
+        self.clock = SharedClock(clock);
         self
     }
 
