@@ -55,9 +55,9 @@ fn rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Row> {
         .collect()
 }
 
-/// The lines of log.rs's module docs (the `//! ` taken off).
+/// The lines of log/mod.rs's module docs (the `//! ` taken off).
 fn module_docs() -> impl Iterator<Item = &'static str> {
-    let source = include_str!("../../retry-runtime/src/log.rs");
+    let source = include_str!("../../retry-runtime/src/log/mod.rs");
     source.lines().filter_map(|l| l.strip_prefix("//! "))
 }
 
@@ -92,12 +92,12 @@ fn the_two_tables_are_the_same() {
     let readme = table(&mut readme_section());
     assert!(module.len() >= 20, "{module:#?}");
     for (i, (m, r)) in module.iter().zip(&readme).enumerate() {
-        assert_eq!(m, r, "line {i} of the tables: log.rs's, then README's");
+        assert_eq!(m, r, "line {i} of the tables: log/mod.rs's, then README's");
     }
     assert_eq!(
         module.len(),
         readme.len(),
-        "log.rs's table has {} lines, README's {}",
+        "log/mod.rs's table has {} lines, README's {}",
         module.len(),
         readme.len()
     );
@@ -360,7 +360,10 @@ fn if_ok() -> Result<u32, io::Error> {
 
 /// Both tables, by name.
 fn tables() -> [(&'static str, Vec<Row>); 2] {
-    let tables = [("log.rs", module_table()), ("README.md", readme_table())];
+    let tables = [
+        ("log/mod.rs", module_table()),
+        ("README.md", readme_table()),
+    ];
     for (name, table) in &tables {
         assert!(table.len() >= 20, "{name}: {table:#?}");
     }

@@ -224,9 +224,10 @@ fn the_layout_block_reads_as_entries() {
 /// The most lines of code a source file of the library crates may hold:
 /// the runtime redesign (#12) asks for files of one concern each and
 /// "none over ~600 lines of code (docs and tests aside)"; a file that
-/// grows past this is split by concern (as `hedge/` and `policy/` were at
-/// 693 and 663).
-const MOST_LINES_OF_CODE: usize = 650;
+/// grows past this is split by concern (as `hedge/`, `policy/`, `log/`,
+/// `run/announce.rs` and retry-macros' `expand/body.rs` were, at 693, 663,
+/// 635, 619 and 609).
+const MOST_LINES_OF_CODE: usize = 600;
 
 /// A file's lines of code: not blank, not a comment (`//`, `///`, `//!`),
 /// and outside its `#[cfg(test)] mod .. { .. }` blocks.

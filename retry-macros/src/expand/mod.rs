@@ -23,6 +23,7 @@ use crate::item::{FnItem, Instrumented};
 use crate::validate::{self, Config};
 
 mod attempt_param;
+mod body;
 mod loops;
 mod params;
 mod policy;

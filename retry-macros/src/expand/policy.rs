@@ -5,6 +5,8 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Expr;
 
+use super::loops::ident;
+use super::Shape;
 use crate::diag::respan_path;
 use crate::dsl::{BackoffSpec, JitterSpec};
 use crate::validate::{Base, Config, When};
@@ -306,4 +308,60 @@ fn jitter(j: &JitterSpec, p: &TokenStream) -> TokenStream {
             quote!(#p::Jitter::Proportional(#n))
         }
     }
+}
+
+/// `let __retry_policy = ..;`, how the loop names the policy after it
+/// (`__retry_policy`, or `__retry_policy()` for a closure returning the
+/// constant), and the closure's name when it is one.
+///
+/// A breaker or budget is a `static` with interior mutability, which a
+/// `const` may only name from Rust 1.90 on: they are attached outside the
+/// const. An async loop keeps a constant policy as a closure that returns
+/// it; its attempts read their published kinds from it
+/// (`in_const_scope`). Not a policy with a `retry_if` predicate: the
+/// predicate's type (a `Self::pred` or `pred::<T>` in a generic function, a
+/// closure there) may involve the function's generic parameters, which the
+/// closure's `&'static Policy<..>` would then require to be `'static`
+/// (E0310); such a policy is bound as the sync loop binds it.
+pub(super) fn policy_binding(
+    cfg: &Config,
+    p: &TokenStream,
+    shape: &Shape,
+    result_of_attempt: Option<&TokenStream>,
+) -> (TokenStream, TokenStream, Option<Ident>) {
+    let policy = ident("__retry_policy");
+    // async-trait's `let __self = self;` has moved the receiver
+    let receiver_moved = match shape {
+        Shape::AsyncTrait { rebinds, .. } => rebinds.iter().any(|s| matches!(s, syn::Stmt::Local(l) if matches!(&l.pat, syn::Pat::Ident(i) if i.ident == "__self"))),
+        _ => false,
+    };
+    let policy_expr = policy_expr(cfg, p, result_of_attempt, receiver_moved);
+    let guards = guards(cfg);
+    let is_async = !matches!(shape, Shape::Sync(_));
+    let const_closure = !matches!(&cfg.base, Base::Policy(_))
+        && guards.is_empty()
+        && is_async
+        && !matches!(&cfg.when, When::If(_));
+    let policy_fn = const_closure.then(|| policy.clone());
+    let (binding, named) = match (&cfg.base, guards.is_empty(), const_closure) {
+        (Base::Policy(_), _, _) => (
+            quote!(let #policy = &(#policy_expr #guards);),
+            quote!(#policy),
+        ),
+        // In an async fn, a closure returning the promoted constant takes no
+        // room in the future, where a reference held across awaits would.
+        (_, true, true) => (
+            quote!(let #policy = || &const { #policy_expr.checked() };),
+            quote!(#policy()),
+        ),
+        (_, true, false) => (
+            quote!(let #policy = &const { #policy_expr.checked() };),
+            quote!(#policy),
+        ),
+        (_, false, _) => (
+            quote!(let #policy = &(const { #policy_expr.checked() } #guards);),
+            quote!(#policy),
+        ),
+    };
+    (binding, named, policy_fn)
 }

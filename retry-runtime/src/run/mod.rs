@@ -14,6 +14,7 @@
 // forcing them into every annotated function's own copy of the loop made a
 // crate of 200 such functions build 35% slower.
 
+mod announce;
 mod gate;
 mod lazy;
 mod leave;
@@ -34,9 +35,10 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
+pub(crate) use announce::{announce_give_up, announce_not_attempted, announce_retry};
+pub(crate) use state::State;
 #[cfg(feature = "reqwest-middleware")]
 pub(crate) use state::timed_from_start;
-pub(crate) use state::{State, announce_give_up, announce_not_attempted, announce_retry};
 
 /// The state of one run: attempts made, the previous wait, the start time.
 ///

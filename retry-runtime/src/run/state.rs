@@ -5,6 +5,7 @@
 use core::fmt::Display;
 use std::time::Duration;
 
+use super::announce::{OnRetry, announce_give_up, announce_not_attempted, announce_retry};
 use super::gate::{Admission, Notify, Refusal};
 use super::leave::HoldsLeave;
 use crate::attempt::Attempt;
@@ -719,95 +720,6 @@ pub(crate) const fn timed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
 #[cfg_attr(debug_assertions, inline)]
 fn nanos(wait: Duration) -> u64 {
     u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// A retry about to sleep: its WARN line, its wait's metric, the policy's
-/// `before_sleep` and the call's hook (the run's and the hedged run's).
-pub(crate) fn announce_retry<W, G>(
-    policy: &Policy<W, G>,
-    ev: &RetryEvent<'_>,
-    elapsed: log::Elapsed,
-    notify: Option<&mut dyn OnRetry>,
-    mark: bool,
-) {
-    log::retry(ev, elapsed);
-    if mark {
-        crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
-    }
-    metrics::waits(policy.name, ev.wait);
-    if let Some(hook) = policy.before_sleep {
-        hook(ev);
-    }
-    if let Some(notify) = notify {
-        notify.on_retry(ev);
-    }
-}
-
-/// A run that ended without a success: its line, its outcome's metrics and
-/// the policy's `on_give_up` (not for a deferred error, which the outer run
-/// retries: a DEBUG line and the metric only). A request sent once
-/// ([`StopReason::SentOnce`]) gets its line from the layer or the
-/// middleware that sent it, which knows why (`log::sent_once`).
-pub(crate) fn announce_give_up<W, G>(
-    policy: &Policy<W, G>,
-    ev: &GiveUpEvent<'_>,
-    elapsed: log::Elapsed,
-    mark: bool,
-) {
-    match (ev.reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred(ev, elapsed),
-        (StopReason::SentOnce, _) => {}
-        (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
-        _ => log::give_up(ev, elapsed),
-    }
-    if mark {
-        crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
-    }
-    // (counted up to the policy's limit: `Policy::report` is given its
-    // attempt, which may exceed it, `u32::MAX` at worst, as the line says)
-    let counted = ev.attempts.min(ev.max_attempts);
-    metrics::call_ended(policy.name, ev.reason.into(), counted);
-    if ev.reason == StopReason::Deferred {
-        return;
-    }
-    if let Some(hook) = policy.on_give_up {
-        hook(ev);
-    }
-}
-
-/// A run a guard (breaker, throttle) ended before an attempt: its outcome's
-/// metric and the policy's `on_give_up` (the caller logs it; the run's and
-/// the hedged run's).
-pub(crate) fn announce_not_attempted<W, G>(
-    policy: &Policy<W, G>,
-    reason: StopReason,
-    error: &dyn Display,
-    attempts: u32,
-    elapsed: Duration,
-) {
-    metrics::call_ended(policy.name, reason.into(), attempts);
-    if let Some(hook) = policy.on_give_up {
-        hook(&GiveUpEvent {
-            operation: policy.name,
-            attempts,
-            max_attempts: policy.stop.max_attempts(),
-            reason,
-            error,
-            kind: Some(ErrorKind::Unavailable),
-            elapsed,
-        });
-    }
-}
-
-/// [`Notify`] without its constant, so the slow path can take it as a `dyn`.
-pub(crate) trait OnRetry {
-    fn on_retry(&mut self, event: &RetryEvent<'_>);
-}
-
-impl<N: Notify> OnRetry for N {
-    fn on_retry(&mut self, event: &RetryEvent<'_>) {
-        Notify::on_retry(self, event);
-    }
 }
 
 /// A run dropped in an attempt: the leave it holds, if any, is recorded as an

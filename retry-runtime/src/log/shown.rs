@@ -1,0 +1,164 @@
+//! How a value is written in a log line: a count with its noun, a
+//! server's text escaped onto one line, an error's message on one line, a
+//! wait rounded to the millisecond, why a run stopped, a probability as a
+//! percentage.
+
+use core::fmt::{self, Display};
+use std::time::Duration;
+
+use crate::stop::StopReason;
+
+/// `n` and a noun, plural unless `n` is 1: "1 attempt", "3 attempts".
+pub(crate) struct Count(pub(crate) u32, pub(crate) &'static str);
+
+impl Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} {}{}", self.0, self.1, s)
+    }
+}
+
+/// A server's text on one line, read as written (an HTTP error's body, an
+/// AWS error's message): control characters
+/// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
+/// and Unicode's format characters (general category Cf), which reorder or
+/// hide text in a terminal (bidirectional overrides, isolates and marks,
+/// zero-width spaces and joiners, the soft hyphen, the byte-order mark, the
+/// tag characters that spell invisible ASCII), written as Rust escapes
+/// (`\n`, `\u{1b}`, `\u{202e}`); everything else as it is (a backslash
+/// too, so a JSON body stays readable; combining marks and variation
+/// selectors, which are not Cf, too).
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl Escaped<'_> {
+    /// The line and paragraph separators, and the format characters
+    /// (general category Cf, Unicode 16.0).
+    fn hidden(c: char) -> bool {
+        matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+    }
+}
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Self::write(self.0, f)
+    }
+}
+
+impl Escaped<'_> {
+    /// `text` written to `f` as [`Escaped`] shows it.
+    fn write(text: &str, f: &mut impl fmt::Write) -> fmt::Result {
+        let mut rest = text;
+        while let Some(at) = rest.find(|c: char| c.is_control() || Self::hidden(c)) {
+            let (plain, tail) = rest.split_at(at);
+            f.write_str(plain)?;
+            let mut chars = tail.chars();
+            match chars.next() {
+                Some(c) if c.is_control() => write!(f, "{}", c.escape_debug())?,
+                Some(c) => write!(f, "{}", c.escape_unicode())?,
+                None => {}
+            }
+            rest = chars.as_str();
+        }
+        f.write_str(rest)
+    }
+}
+
+/// An error's message as the log lines' `error` field shows it: on one
+/// line, as [`Escaped`] writes text (a database's DETAIL on a line of its
+/// own, or a line break in a value the error quotes, would split the line
+/// or forge another), written as the message is formatted (nothing
+/// allocated). A message already escaped (an HTTP body's) is unchanged: a
+/// backslash is written as it is.
+pub(crate) struct OneLine<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl<T: Display + ?Sized> Display for OneLine<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Escaping<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                Escaped::write(s, self.0)
+            }
+        }
+        fmt::write(&mut Escaping(f), format_args!("{}", self.0))
+    }
+}
+
+/// A wait as the log lines and the HTTP errors' messages show it: to the
+/// nearest millisecond (`2.871s`, `700ms`), a wait under a millisecond as
+/// it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
+/// against the clock, has nanoseconds (`2.871323474s`), more digits than a
+/// reader needs; the value kept and waited is not rounded, and `wait_ms`
+/// rounds it down. (A breaker's "retry after 30s" rounds up to the second
+/// instead, `circuit::error`'s `Wait`: a reader told to wait must not come
+/// back early.)
+pub(crate) struct ShownWait(pub(crate) Duration);
+
+impl Display for ShownWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wait = self.0;
+        if wait < Duration::from_millis(1) {
+            return write!(f, "{wait:?}");
+        }
+        let (mut secs, mut millis) = (wait.as_secs(), (wait.subsec_nanos() + 500_000) / 1_000_000);
+        if millis == 1_000 {
+            secs = secs.saturating_add(1);
+            millis = 0;
+        }
+        // `millis` < 1000: no carry into the seconds, so no overflow
+        write!(f, "{:?}", Duration::new(secs, millis * 1_000_000))
+    }
+}
+
+/// " (deadline reached)" after "failed after N attempts"; nothing when the
+/// attempts ran out, which the message already says.
+pub(super) struct Why(pub(super) StopReason);
+
+impl Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            StopReason::Attempts => Ok(()),
+            reason => write!(f, " ({reason})"),
+        }
+    }
+}
+
+/// A probability as a percentage, to a tenth: `11.1%`; never `0.0%` nor
+/// `100.0%` for one that is neither (`<0.1%`, `>99.9%`).
+pub(super) struct Percent(pub(super) f64);
+
+impl Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let percent = self.0 * 100.0;
+        if percent > 0.0 && percent < 0.05 {
+            f.write_str("<0.1%")
+        } else if (99.95..100.0).contains(&percent) {
+            f.write_str(">99.9%")
+        } else {
+            write!(f, "{percent:.1}%")
+        }
+    }
+}
