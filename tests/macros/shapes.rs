@@ -79,6 +79,13 @@ impl Service {
     async fn by_arc(self: Arc<Self>) -> Result<u32, Error> {
         self.hit()
     }
+
+    // a typed receiver that is a shared reference: read through, not
+    // borrowed uniquely
+    #[retry(attempts = 5, backoff = "none")]
+    async fn by_arc_ref(self: &Arc<Self>) -> Result<u32, Error> {
+        self.hit()
+    }
 }
 
 #[test]
@@ -100,6 +107,8 @@ async fn receivers_async() {
     let s = Arc::new(Service::new(3));
     assert_eq!(Arc::clone(&s).by_arc().await, Ok(4));
     assert_eq!(s.calls(), 4);
+    assert_eq!(s.by_arc_ref().await, Ok(5));
+    assert_eq!(s.calls(), 5);
 }
 
 // ---------- return and ? end the attempt, not the function ----------
@@ -1009,8 +1018,9 @@ async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
 // A `&mut self` of a `Send + !Sync` type: each async attempt borrows the
 // receiver uniquely, so its block holds a `&mut Tally` (`Send`), not a
 // `&Tally` (`Send` only for a `Sync` type). Also with a `policy` expression
-// that names something other than `self`, and under `#[async_trait]`
-// (whose `Send` future is its receiver's rebind, `__self`).
+// that names something other than `self`, under `#[async_trait]` (whose
+// `Send` future is its receiver's rebind, `__self`), and written
+// `self: &mut Self`.
 struct Tally {
     hits: Cell<u32>,
     fail: u32,
@@ -1035,6 +1045,14 @@ impl Tally {
 
     #[retry(policy = tally_policy())]
     async fn count_by_policy(&mut self) -> Result<u32, Error> {
+        tokio::task::yield_now().await;
+        self.hit()
+    }
+
+    // the receiver's type written out
+    #[allow(clippy::needless_arbitrary_self_type)]
+    #[retry(attempts = 3, backoff = "none")]
+    async fn count_typed(self: &mut Self) -> Result<u32, Error> {
         tokio::task::yield_now().await;
         self.hit()
     }
@@ -1071,9 +1089,11 @@ async fn a_mut_self_of_a_send_not_sync_type_keeps_the_future_send() {
         let second = assert_send(tally.count_by_policy()).await;
         tally.fail = 5;
         let third = assert_send(tally.tally()).await;
-        (first, second, third)
+        tally.fail = 7;
+        let fourth = assert_send(tally.count_typed()).await;
+        (first, second, third, fourth)
     });
-    assert_eq!(out.await.unwrap(), (Ok(3), Ok(4), Ok(6)));
+    assert_eq!(out.await.unwrap(), (Ok(3), Ok(4), Ok(6), Ok(8)));
 }
 
 // Hedged attempts run side by side and share the arguments: a `&mut self`,

@@ -109,6 +109,14 @@ impl Show for Named {
     }
 }
 
+// ---- a lifetime the return type names inside parentheses ----
+
+#[retry(attempts = 2, backoff = "none")]
+pub async fn first_and_len<'x>(v: &'x mut Vec<u8>) -> Result<(&'x u8, usize), E> {
+    tokio::task::yield_now().await;
+    Ok((v.first().ok_or(E)?, v.len()))
+}
+
 // ---- a lifetime a borrow reaches by another route than the output ----
 
 #[retry(attempts = 2, backoff = "none")]
@@ -116,6 +124,17 @@ pub async fn index<'a>(cache: &mut Vec<&'a [u8]>, buf: &'a mut Vec<u8>) -> Resul
     tokio::task::yield_now().await;
     cache.push(&buf[..]);
     Ok(cache.len())
+}
+
+// named inside a slice's brackets
+#[retry(attempts = 2, backoff = "none")]
+pub async fn index_slots<'a>(
+    slots: &mut [Option<&'a [u8]>],
+    buf: &'a mut Vec<u8>,
+) -> Result<usize, E> {
+    tokio::task::yield_now().await;
+    slots[0] = Some(&buf[..]);
+    Ok(slots.len())
 }
 
 pub struct Item {
@@ -133,6 +152,14 @@ impl<'a> Reg<'a> {
         tokio::task::yield_now().await;
         self.names.push(&item.name);
         Ok(self.names.len())
+    }
+
+    // the impl's lifetime, beside one of the method's own
+    #[retry(attempts = 2, backoff = "none")]
+    pub async fn add_tagged<'t>(&mut self, item: &'a mut Item, tag: &'t str) -> Result<usize, E> {
+        tokio::task::yield_now().await;
+        self.names.push(&item.name);
+        Ok(self.names.len() + tag.len())
     }
 
     // the receiver's lifetime, named by another argument
@@ -194,6 +221,31 @@ impl<'a> Reg<'a> {
         Ok(self.names.len())
     }
 }
+
+// ---- a receiver's type written by a macro ----
+
+pub struct Buf {
+    pub bytes: Vec<u8>,
+}
+
+pub fn take<T>(_: T) {}
+
+macro_rules! buf_first {
+    ($receiver:ty) => {
+        impl Buf {
+            // the output's elided lifetime is the receiver's (a reference,
+            // in the macro's invisible group), not `out`'s: each attempt
+            // still re-borrows `out`, which it moves
+            #[retry(attempts = 2, backoff = "none")]
+            pub fn first(self: $receiver, out: &mut Vec<u8>) -> Result<&u8, E> {
+                take(out);
+                self.bytes.first().ok_or(E)
+            }
+        }
+    };
+}
+
+buf_first!(&Self);
 
 // ---- a `policy = ..` closure that reads the receiver or an argument ----
 
@@ -304,6 +356,14 @@ fn main() {
     assert_eq!(rt.block_on(reg.add(&mut item)).ok(), Some(1));
     let mut out = Vec::new();
     assert_eq!(rt.block_on(reg.link(&mut out)).ok(), Some(1));
+    let mut item = Item { name: "t".into() };
+    assert_eq!(rt.block_on(reg.add_tagged(&mut item, "ab")).ok(), Some(4));
+    let (mut slots, mut buf) = ([None, None], vec![5u8]);
+    assert_eq!(rt.block_on(index_slots(&mut slots, &mut buf)).ok(), Some(2));
+    let mut v = vec![9u8, 8];
+    assert_eq!(rt.block_on(first_and_len(&mut v)).ok(), Some((&9, 2)));
+    let b = Buf { bytes: vec![3] };
+    assert_eq!(b.first(&mut Vec::new()).ok(), Some(&3));
     let mut bytes = vec![1u8, 2];
     assert_eq!(rt.block_on(parse_it::<u8>(&mut bytes)).ok().map(<[u8]>::len), Some(2));
     let mut strict = Strict { strict: true, n: 0 };

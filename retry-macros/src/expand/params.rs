@@ -539,6 +539,23 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_lifetimes_a_type_names() {
+        let names = |tokens: TokenStream| -> Vec<String> {
+            lifetimes_in(tokens)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        // in brackets and parentheses too
+        assert_eq!(
+            names(quote!(&'a mut [Option<&'b u8>], (&'c str,))),
+            ["a", "b", "c"]
+        );
+        // a path or a type named like a lifetime is not one
+        assert!(names(quote!(&mut Vec<x::Y>, &x, dyn Tr + x)).is_empty());
+    }
+
+    #[test]
     fn re_borrows_a_mut_ref_parameter_unless_the_output_can_borrow_it() {
         // the parameters of `sig` (each passed on by value) that are re-borrowed
         let reborrowed = |sig: TokenStream| -> Vec<String> {
