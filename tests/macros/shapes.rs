@@ -1020,7 +1020,7 @@ async fn futures_are_send_and_run_on_a_multi_thread_runtime() {
 // `&Tally` (`Send` only for a `Sync` type). Also with a `policy` expression
 // that names something other than `self`, under `#[async_trait]` (whose
 // `Send` future is its receiver's rebind, `__self`), and written
-// `self: &mut Self`.
+// `self: &mut Self`, by hand or by a macro.
 struct Tally {
     hits: Cell<u32>,
     fail: u32,
@@ -1058,6 +1058,22 @@ impl Tally {
     }
 }
 
+// the receiver's type written by a macro (in its invisible group)
+macro_rules! tally_count {
+    ($receiver:ty) => {
+        impl Tally {
+            #[allow(clippy::needless_arbitrary_self_type)]
+            #[retry(attempts = 3, backoff = "none")]
+            async fn count_written(self: $receiver) -> Result<u32, Error> {
+                tokio::task::yield_now().await;
+                self.hit()
+            }
+        }
+    };
+}
+
+tally_count!(&mut Self);
+
 fn tally_policy() -> retry_runtime::Policy<retry_runtime::RetryAll> {
     retry_runtime::Policy::new()
         .with_max_attempts(3)
@@ -1091,9 +1107,11 @@ async fn a_mut_self_of_a_send_not_sync_type_keeps_the_future_send() {
         let third = assert_send(tally.tally()).await;
         tally.fail = 7;
         let fourth = assert_send(tally.count_typed()).await;
-        (first, second, third, fourth)
+        tally.fail = 9;
+        let fifth = assert_send(tally.count_written()).await;
+        (first, second, third, fourth, fifth)
     });
-    assert_eq!(out.await.unwrap(), (Ok(3), Ok(4), Ok(6), Ok(8)));
+    assert_eq!(out.await.unwrap(), (Ok(3), Ok(4), Ok(6), Ok(8), Ok(10)));
 }
 
 // Hedged attempts run side by side and share the arguments: a `&mut self`,

@@ -184,9 +184,10 @@ pub(super) fn unique_receiver(
     }
     let lifetime = match &receiver.kind {
         syn::ReceiverKind::Reference(_, lifetime, Some(_)) => lifetime.as_ref(),
-        syn::ReceiverKind::Typed(_, ty) => match &**ty {
-            syn::Type::Reference(r) if r.mutability.is_some() => r.lifetime.as_ref(),
-            _ => return false,
+        // (`self: &mut Self`, also in parentheses or a macro's group)
+        syn::ReceiverKind::Typed(_, ty) => match mut_ref(ty) {
+            Some(r) => r.lifetime.as_ref(),
+            None => return false,
         },
         _ => return false,
     };
