@@ -239,6 +239,7 @@ mod tests {
         let method = "async fn f(&mut self, id: u32) -> Result<u32, E>";
         let typed = "async fn f(self: &mut Self) -> Result<u32, E>";
         let param = "async fn f(out: &mut Vec<u8>, n: u32) -> Result<u32, E>";
+        let mut_param = "async fn f(mut out: &mut Vec<u8>, n: u32) -> Result<u32, E>";
         for (sig, body, name) in [
             (method, "call(&mut self.0).await", "self"),
             (method, "self.n += 1; Ok(self.n)", "self"),
@@ -250,6 +251,10 @@ mod tests {
             (param, "*out = vec![1]; Ok(n)", "out"),
             // `as` binds looser than `&mut`: the place is borrowed mutably
             (method, "let p = &mut self.n as *mut u32; Ok(1)", "self"),
+            // a field assigned a call's result, after a statement
+            (method, "log(id); self.n = next(id); Ok(1)", "self"),
+            // a field of an indexed element
+            (param, "out.parts[0].len = n; Ok(n)", "out"),
         ] {
             assert_eq!(write(sig, body).as_deref(), Some(name), "{body}");
         }
@@ -263,6 +268,8 @@ mod tests {
             // a method call (whether it takes `&mut self` is not seen)
             (param, "out.push(1); Ok(n)"),
             (method, "self.get().n = 1; Ok(1)"),
+            // a range from a field (`..=` is not an assignment)
+            (param, "let r = out.len..=n; Ok(n)"),
             // a field of something else, of the same name
             (param, "other.out.len = 1; Ok(n)"),
             // `&self` is read only
@@ -270,6 +277,8 @@ mod tests {
                 "async fn f(&self) -> Result<u32, E>",
                 "call(&mut self.0).await",
             ),
+            // the parameter pointed elsewhere: a change of its own binding
+            (mut_param, "out = other(); Ok(n)"),
             // the name bound again: the write may be to the new binding
             (param, "let mut out = Vec::new(); fill(&mut out).await"),
             (param, "for out in list { out.len = 1; } Ok(n)"),
