@@ -5,8 +5,10 @@
 // compiles: after `let mut`, in `Some(name)`, `name @ pattern`, a match
 // arm's `name =>`, a closure's `(name, i)`, `i, name: T` and `i, name`
 // parameters. So does one that takes a `&mut` of what a call through the
-// argument returns (a read of the argument), and one with an item of its
-// own, inside a block, whose `self` is the item's.
+// argument returns (a read of the argument), one with an item of its own,
+// inside a block, whose `self` is the item's, and one that writes through
+// a raw pointer a field of the argument holds (in `unsafe`: the field is
+// only read).
 #![deny(warnings)]
 
 use std::io;
@@ -109,6 +111,19 @@ impl Counter {
     }
 }
 
+pub struct Poker {
+    pub p: *mut u32,
+}
+
+impl Poker {
+    #[retry(attempts = 3, hedge = "10ms")]
+    pub async fn poke(&mut self) -> io::Result<u32> {
+        // SAFETY: `p` points at a `u32` that outlives the call (main's)
+        unsafe { *self.p = 1 };
+        Ok(1)
+    }
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut local = Local { n: 0 };
@@ -126,4 +141,8 @@ fn main() {
     let mut counter = Counter(4);
     assert_eq!(rt.block_on(counter.nested_item()).ok(), Some(5));
     assert_eq!(counter.0, 4);
+    let mut poked = 0;
+    let mut poker = Poker { p: &mut poked };
+    assert_eq!(rt.block_on(poker.poke()).ok(), Some(1));
+    assert_eq!(poked, 1);
 }

@@ -18,7 +18,10 @@ impl FnItem {
     /// a place in it (`&mut self.buf`, `&mut *out`), and an assignment to
     /// such a place (`self.n += 1`, `*out = x`, `out.items[0] = x`). A
     /// method call that takes `&mut self` is not seen (rustc then reports
-    /// the closure, at the `hedge` key). Nothing is reported when the body
+    /// the closure, at the `hedge` key), nor, in an `unsafe` block, a
+    /// dereference of a field (`*self.ptr = x`, `&mut *out.ptr`), which
+    /// may be a raw pointer's: a write through it only reads the
+    /// argument. Nothing is reported when the body
     /// has items of its own (an inner `fn` has its own `self`), nor for a
     /// name the body may bind again (after `let`, `for`, `ref`, `mut`, in
     /// a closure's or a pattern's place), where a write may be to the new
@@ -52,7 +55,7 @@ impl FnItem {
             .map(String::as_str)
             .filter(|n| *n == "self" || !may_bind(self.body.clone(), n))
             .collect();
-        find_write(self.body.clone(), &names)
+        find_write(self.body.clone(), &names, false)
     }
 }
 
@@ -119,8 +122,9 @@ fn may_bind(tokens: TokenStream, name: &str) -> bool {
 
 /// The first write (see [`FnItem::write_through_mut_param`]) in `tokens`
 /// (nested groups included) through one of `names`: the name, and the
-/// place written (with its `&mut` or `*`s).
-fn find_write(tokens: TokenStream, names: &[&str]) -> Option<(String, SpanRange)> {
+/// place written (with its `&mut` or `*`s). `in_unsafe`: `tokens` are in
+/// an `unsafe` block.
+fn find_write(tokens: TokenStream, names: &[&str], in_unsafe: bool) -> Option<(String, SpanRange)> {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let punct_at = |i: usize| match tokens.get(i) {
         Some(TokenTree::Punct(p)) => Some(p),
@@ -129,7 +133,9 @@ fn find_write(tokens: TokenStream, names: &[&str]) -> Option<(String, SpanRange)
     for (i, tt) in tokens.iter().enumerate() {
         let name = match tt {
             TokenTree::Group(g) => {
-                if let Some(found) = find_write(g.stream(), names) {
+                let unsafe_block = g.delimiter() == Delimiter::Brace
+                    && matches!(i.checked_sub(1).and_then(|b| tokens.get(b)), Some(TokenTree::Ident(u)) if u == "unsafe");
+                if let Some(found) = find_write(g.stream(), names, in_unsafe || unsafe_block) {
                     return Some(found);
                 }
                 continue;
@@ -178,6 +184,11 @@ fn find_write(tokens: TokenStream, names: &[&str]) -> Option<(String, SpanRange)
             start -= 1;
         }
         let first = tokens.get(start).map_or_else(|| tt.span(), TokenTree::span);
+        // `*name.ptr` in `unsafe`: maybe a raw pointer's place, not the
+        // argument's
+        if in_unsafe && start < i && end > i + 1 {
+            continue;
+        }
         // `&mut name`, `&mut *name`, `&mut name.buf`, the place ending the
         // operand: not `&mut name.buf.iter()`, `&mut *self.m.lock()?` or
         // `&mut self::make()`, a `&mut` of a temporary or a guard, which
@@ -255,6 +266,11 @@ mod tests {
             (method, "log(id); self.n = next(id); Ok(1)", "self"),
             // a field of an indexed element
             (param, "out.parts[0].len = n; Ok(n)", "out"),
+            // through a field (a `Box` or a `&mut`), outside `unsafe`
+            (method, "*self.total = 0; Ok(1)", "self"),
+            (method, "unsafe { *self.p = 1; self.n = 2 } Ok(1)", "self"),
+            (method, "if id > 0 { *self.total = 0 } Ok(1)", "self"),
+            (param, "unsafe { *out = Vec::new() } Ok(n)", "out"),
         ] {
             assert_eq!(write(sig, body).as_deref(), Some(name), "{body}");
         }
@@ -268,6 +284,10 @@ mod tests {
             // a method call (whether it takes `&mut self` is not seen)
             (param, "out.push(1); Ok(n)"),
             (method, "self.get().n = 1; Ok(1)"),
+            // through a field in `unsafe`, which may be a raw pointer's
+            // (the place itself is only read)
+            (method, "unsafe { *self.p = 1 }; Ok(1)"),
+            (param, "let p = unsafe { &mut *out.ptr }; Ok(n)"),
             // a range from a field (`..=` is not an assignment)
             (param, "let r = out.len..=n; Ok(n)"),
             // a field of something else, of the same name
