@@ -13,6 +13,9 @@
 # 100k: the instructions of one call, setup and runtime start-up cancelled
 # out. "per retry" is (4 failures - success) / 4. Needs valgrind.
 #
+# BENCH_FEATURES="smol futures-timer" bench/callgrind.sh counts a build
+# with those features of retry-runtime on as well (beside `tokio`).
+#
 # Without arguments: our forms and the hand loops only (hand attr fn
 # hand-async attr-async fn-async shape-hand shape-attr shape-fn), what a
 # change to the runtime or the macro is judged by. Every instruction row
@@ -34,7 +37,14 @@ command -v valgrind >/dev/null || {
     echo "callgrind.sh needs valgrind (apt-get install valgrind)" >&2
     exit 1
 }
-(cd "$here" && cargo build --release -q -p retry-bench)
+# BENCH_FEATURES: more of retry-runtime's features, e.g. "smol
+# futures-timer" (each is turned on as retry-runtime/<feature>), to show
+# that a feature costs nothing to a path that does not use it
+features=()
+for f in ${BENCH_FEATURES:-}; do
+    features+=(--features "retry-runtime/$f")
+done
+(cd "$here" && cargo build --release -q -p retry-bench "${features[@]}")
 bin="${CARGO_TARGET_DIR:-$here/target}/release/retry-bench"
 [ "$#" -gt 0 ] || set -- hand attr fn hand-async attr-async fn-async shape-hand shape-attr shape-fn
 
