@@ -69,6 +69,9 @@
 //!   error's chain (see the `tokio_postgres` module).
 //! - `aws`: [`Classify`] for the AWS SDK's `SdkError` (any `aws-sdk-*`
 //!   operation's error), by error code and dispatch failure: see `aws`.
+//! - `anyhow`: [`Classify`] for `anyhow::Error`, by its chain as a boxed
+//!   error, so an `anyhow::Result` function takes `retry_on` and the
+//!   presets (see the `anyhow` module).
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
 //! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy (and
@@ -112,6 +115,8 @@
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
+#[cfg(feature = "anyhow")]
+pub mod anyhow;
 mod attempt;
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -110,7 +110,8 @@ fn every_boxed_error_form_keeps_a_breaker_rejections_wait() {
 
 /// README "Classification": an `anyhow::Error` boxed by `?` starts its
 /// chain at its error's source, so the error it was made from is not
-/// found; `.context(..)` (or anyhow's reallocating box) keeps it.
+/// found; `.context(..)` (or anyhow's reallocating box) keeps it. (Kept as
+/// an `anyhow::Error`, feature `anyhow` finds it: below.)
 #[test]
 fn an_anyhow_error_boxed_by_question_mark_hides_its_own_error() {
     fn refused() -> anyhow::Result<()> {
@@ -130,4 +131,44 @@ fn an_anyhow_error_boxed_by_question_mark_hides_its_own_error() {
         .unwrap_err()
         .reallocate_into_boxed_dyn_error_without_backtrace();
     assert_eq!(kept.kind(), ErrorKind::Connect);
+}
+
+/// Feature `anyhow`: an `anyhow::Result` function takes `retry_on` and the
+/// presets, its error classified by its chain as a boxed one is (the error
+/// it was made from first, through any `.context(..)`), and returned as it
+/// was (the same message, the same chain).
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_on = Connect)]
+fn anyhow_refused_twice() -> anyhow::Result<u32> {
+    use anyhow::Context as _;
+    let n = call();
+    if n < 3 {
+        return Err(io::Error::from(io::ErrorKind::ConnectionRefused))
+            .context("fetching the thumbnail");
+    }
+    Ok(n)
+}
+
+#[retry(preset = "api")]
+fn anyhow_bail() -> anyhow::Result<u32> {
+    call();
+    anyhow::bail!("the thumbnail is corrupt")
+}
+
+#[test]
+fn an_anyhow_result_is_retried_by_the_kind_of_its_chain() {
+    CALLS.with(|c| c.set(0));
+    let paused = testing::pause();
+    assert_eq!(anyhow_refused_twice().unwrap(), 3);
+    assert_eq!(paused.waits(), [Duration::from_secs(1); 2]);
+
+    // a message alone is Unknown: `api` gives up at once, the error as it was
+    CALLS.with(|c| c.set(0));
+    let error = anyhow_bail().unwrap_err();
+    assert_eq!(CALLS.with(Cell::get), 1);
+    assert_eq!(error.to_string(), "the thumbnail is corrupt");
+    assert_eq!(error.kind(), ErrorKind::Unknown);
+
+    // kept as itself (not boxed by `?`), the error it was made from is found
+    let refused = anyhow::Error::new(io::Error::from(io::ErrorKind::ConnectionRefused));
+    assert_eq!(refused.kind(), ErrorKind::Connect);
 }
