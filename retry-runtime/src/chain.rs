@@ -114,6 +114,49 @@ pub(crate) fn retry_after_of(
     walk(error, find, Ask::Hint).1
 }
 
+/// An `anyhow::Error` by its chain, as [`classify_error`] walks a boxed
+/// one, but for the error anyhow keeps out of its chain: one made from a
+/// box (`anyhow!(boxed)`, `Error::from_boxed`) is held in a wrapper whose
+/// `source()` is the box's source, so the chain from `&*error` skips the
+/// boxed error itself (a refused `io::Error` boxed by `?` would be
+/// `Unknown`). anyhow's `downcast_ref` finds that box, under any context,
+/// and it is classified in the chain's place: the contexts above it are
+/// not errors to a chain walk (a context's `dyn Error` is anyhow's own
+/// type, shown by the context's message), and its wrapper's causes are
+/// the box's own.
+#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+pub(crate) fn classify_anyhow(
+    error: &::anyhow::Error,
+    find: FindClassify,
+) -> (ErrorKind, Option<Duration>) {
+    walk_anyhow(error, find, Ask::Both)
+}
+
+/// `classify_anyhow(error, find).1`, without asking the error that
+/// classifies it its kind (see [`Ask::Hint`]).
+#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+pub(crate) fn retry_after_of_anyhow(
+    error: &::anyhow::Error,
+    find: FindClassify,
+) -> Option<Duration> {
+    walk_anyhow(error, find, Ask::Hint).1
+}
+
+/// [`classify_anyhow`], asking `ask`. (Out of line: on a failure only.)
+#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+#[inline(never)]
+fn walk_anyhow(
+    error: &::anyhow::Error,
+    find: FindClassify,
+    ask: Ask,
+) -> (ErrorKind, Option<Duration>) {
+    match error.downcast_ref::<Box<dyn StdError + Send + Sync>>() {
+        Some(boxed) => walk(&**boxed, find, ask),
+        // (its `Deref`, which anyhow has had from 1.0.0; `AsRef` came later)
+        None => walk(&**error, find, ask),
+    }
+}
+
 /// [`classify_error`], asking `ask` (the kind is `Unknown` when only the
 /// hint was asked of a `Classify` type). (Out of line: on a failure only.)
 #[inline(never)]

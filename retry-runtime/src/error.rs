@@ -69,8 +69,10 @@ use crate::stop::StopReason;
 /// `std::error::Error`), `?` on the detailed result does not compile.
 /// [`into_std_error`](RetryError::into_std_error) makes it one, its message
 /// and its chain kept: `.map_err(RetryError::into_std_error)?` into a
-/// `Box<dyn Error + Send + Sync>` or an `anyhow::Result` alike.
-/// (Or keep the last error alone: `.map_err(RetryError::into_inner)?`.)
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Result` alike; for an
+/// `anyhow::Error`, `.map_err(RetryError::into_anyhow)?` (feature
+/// `anyhow`) keeps its kind too. (Or keep the last error alone:
+/// `.map_err(RetryError::into_inner)?`.)
 ///
 /// ```
 /// use retry_runtime::{Policy, RetryError};
@@ -140,13 +142,57 @@ pub struct RetryError<E> {
 /// writes it.
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (reason, error) = (self.reason, &self.last_error);
-        let operation = crate::log::Escaped(self.operation);
+        self.write_outcome(f)?;
+        write!(f, ": {}", self.last_error)
+    }
+}
+
+impl<E> RetryError<E> {
+    /// The message up to the last error's: `{operation} failed after {n}
+    /// attempt{s} ({reason})`, or `{operation} not attempted ({reason})`.
+    fn write_outcome(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (operation, reason) = (crate::log::Escaped(self.operation), self.reason);
         if self.attempts == 0 {
-            return write!(f, "{operation} not attempted ({reason}): {error}");
+            return write!(f, "{operation} not attempted ({reason})");
         }
         let attempts = crate::log::Count(self.attempts, "attempt");
-        write!(f, "{operation} failed after {attempts} ({reason}): {error}")
+        write!(f, "{operation} failed after {attempts} ({reason})")
+    }
+
+    /// The outcome without its last error (which its `Display` leaves
+    /// out), and the last error: a context for the last error to carry.
+    #[cfg(feature = "anyhow")]
+    pub(crate) fn split(self) -> (Outcome, E) {
+        let RetryError {
+            operation,
+            attempts,
+            elapsed,
+            reason,
+            last_error,
+        } = self;
+        (
+            Outcome(RetryError {
+                operation,
+                attempts,
+                elapsed,
+                reason,
+                last_error: (),
+            }),
+            last_error,
+        )
+    }
+}
+
+/// A [`RetryError`] without its last error, shown as its message up to
+/// the last error's (see [`RetryError::split`]).
+#[cfg(feature = "anyhow")]
+#[derive(Debug)]
+pub(crate) struct Outcome(RetryError<()>);
+
+#[cfg(feature = "anyhow")]
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_outcome(f)
     }
 }
 
@@ -221,10 +267,15 @@ impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> RetryError<E> {
     /// `RetryError` is not one. Its message is this error's (the operation,
     /// the attempts, why it stopped, the last error's message); its
     /// [`source`](std::error::Error::source) is the last error, boxed as
-    /// `E: Into<Box<dyn Error + Send + Sync>>` boxes it (an `anyhow::Error`
-    /// with its chain, a concrete error as itself, so a `downcast_ref`
-    /// finds it). So `?` takes it into a `Box<dyn Error + Send + Sync>` or
-    /// an `anyhow::Result`; the type is not named: box it to keep it.
+    /// `E: Into<Box<dyn Error + Send + Sync>>` boxes it (a concrete error
+    /// as itself, so a `downcast_ref` finds it). So `?` takes it into a
+    /// `Box<dyn Error + Send + Sync>` or an `anyhow::Result`; the type is
+    /// not named: box it to keep it. An `anyhow::Error` is boxed as
+    /// anyhow's `From` boxes it, which shows its message but leaves the
+    /// error it was made from out of its chain (a refused connection is
+    /// then `Unknown`): give that one up with
+    /// [`into_anyhow`](RetryError::into_anyhow) (feature `anyhow`), which
+    /// keeps the kind.
     ///
     /// Limits: the last error must convert into a `Box<dyn Error + Send +
     /// Sync>` (a plain `Box<dyn Error>` does not: `.map_err(|e|

@@ -71,7 +71,9 @@
 //!   operation's error), by error code and dispatch failure: see `aws`.
 //! - `anyhow`: [`Classify`] for `anyhow::Error`, by its chain as a boxed
 //!   error, so an `anyhow::Result` function takes `retry_on` and the
-//!   presets (see the `anyhow` module).
+//!   presets (see that impl on [`Classify`]'s page), and
+//!   [`RetryError::into_anyhow`], which gives up into an `anyhow::Result`
+//!   keeping the kind.
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
 //! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy (and
@@ -87,6 +89,12 @@
 //! only inside a tokio runtime, the next one's outside it (see [`sleep`]).
 //! Enabling two is never a conflict: a library that asks for `smol` and an
 //! application that asks for `tokio` build together.
+//!
+//! The modules of the integrations are named for the crates they serve
+//! (`tower`, `reqwest`, `sqlx`, `metrics`, ...): import what you use by
+//! name (`use retry_runtime::{retry, Policy};`), as the examples do, since
+//! `use retry_runtime::*;` would bring those modules in beside the crates
+//! and make a path such as `tower::Layer` ambiguous.
 
 #![deny(missing_docs)]
 // (it does not see the types `pin_project!` makes: check those by hand)
@@ -110,13 +118,14 @@
         feature = "metrics",
         feature = "reqwest",
         feature = "tower",
-        feature = "reqwest-middleware"
+        feature = "reqwest-middleware",
+        feature = "anyhow"
     )),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
 #[cfg(feature = "anyhow")]
-pub mod anyhow;
+mod anyhow_error;
 mod attempt;
 #[cfg(feature = "aws")]
 pub mod aws;

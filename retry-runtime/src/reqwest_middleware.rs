@@ -54,7 +54,7 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{FindClassify, classify_error, no_classify, retry_after_of};
+use crate::chain::{FindClassify, classify_anyhow, no_classify, retry_after_of_anyhow};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -482,7 +482,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
 fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Option<Duration>) {
     match error {
         Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
-        Error::Middleware(e) => classify_error(e.as_ref(), find),
+        Error::Middleware(e) => classify_anyhow(e, find),
     }
 }
 
@@ -504,7 +504,7 @@ impl Classify for Error {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Reqwest(e) => Classify::retry_after(e),
-            Error::Middleware(e) => retry_after_of(e.as_ref(), no_classify),
+            Error::Middleware(e) => retry_after_of_anyhow(e, no_classify),
         }
     }
 }
@@ -815,5 +815,23 @@ mod tests {
         assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(Error::Middleware(refused.into()).retry_after(), None);
+    }
+
+    /// Another middleware's error made from a box (`anyhow!(boxed)`, whose
+    /// chain anyhow starts past the box) is classified by that box, as the
+    /// same error unboxed is.
+    #[test]
+    fn a_middlewares_boxed_error_is_classified_by_the_box() {
+        let boxed = || -> Box<dyn std::error::Error + Send + Sync> {
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset).into()
+        };
+        assert_eq!(boxed().kind(), ErrorKind::Connect);
+        let e = Error::Middleware(anyhow::anyhow!(boxed()));
+        assert_eq!(e.kind(), ErrorKind::Connect);
+        let e = Error::Middleware(anyhow::anyhow!(boxed()).context("in the auth middleware"));
+        assert_eq!(e.kind(), ErrorKind::Connect);
+        assert_eq!(e.retry_after(), None);
+        let class = middleware_error_class(&e, no_classify);
+        assert_eq!(class, (ErrorKind::Connect, None));
     }
 }
