@@ -77,6 +77,8 @@ impl RetryError<::anyhow::Error> {
     /// anyhow's `From` does, which leaves the error it was made from out of
     /// its chain (a refused connection would classify `Unknown` there).
     /// [`into_inner`](RetryError::into_inner) keeps the last error alone.
+    /// The attempts, the time and the stop reason are in the message only:
+    /// read them off the `RetryError` first if a caller needs them as values.
     ///
     /// ```
     /// use std::io;
