@@ -5,6 +5,7 @@
 //! the impls, documented where they show, and a public module named
 //! `anyhow` would shadow the crate under `use retry_runtime::*`.)
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::chain::{classify_anyhow, no_classify, retry_after_of_anyhow};
@@ -105,8 +106,32 @@ impl RetryError<::anyhow::Error> {
     /// assert!(err.downcast_ref::<io::Error>().is_some());
     /// ```
     pub fn into_anyhow(self) -> ::anyhow::Error {
-        let (outcome, last_error) = self.split();
-        last_error.context(outcome)
+        let RetryError {
+            operation,
+            attempts,
+            elapsed,
+            reason,
+            last_error,
+        } = self;
+        let summary = RetryError {
+            operation,
+            attempts,
+            elapsed,
+            reason,
+            last_error: (),
+        };
+        last_error.context(Summary(summary))
+    }
+}
+
+/// The context [`RetryError::into_anyhow`] gives the last error: the run's
+/// outcome, shown as the `RetryError`'s message up to the last error's.
+#[derive(Debug)]
+struct Summary(RetryError<()>);
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_outcome(f)
     }
 }
 

@@ -150,49 +150,13 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
 impl<E> RetryError<E> {
     /// The message up to the last error's: `{operation} failed after {n}
     /// attempt{s} ({reason})`, or `{operation} not attempted ({reason})`.
-    fn write_outcome(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    pub(crate) fn write_outcome(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (operation, reason) = (crate::log::Escaped(self.operation), self.reason);
         if self.attempts == 0 {
             return write!(f, "{operation} not attempted ({reason})");
         }
         let attempts = crate::log::Count(self.attempts, "attempt");
         write!(f, "{operation} failed after {attempts} ({reason})")
-    }
-
-    /// The outcome without its last error (which its `Display` leaves
-    /// out), and the last error: a context for the last error to carry.
-    #[cfg(feature = "anyhow")]
-    pub(crate) fn split(self) -> (Outcome, E) {
-        let RetryError {
-            operation,
-            attempts,
-            elapsed,
-            reason,
-            last_error,
-        } = self;
-        (
-            Outcome(RetryError {
-                operation,
-                attempts,
-                elapsed,
-                reason,
-                last_error: (),
-            }),
-            last_error,
-        )
-    }
-}
-
-/// A [`RetryError`] without its last error, shown as its message up to
-/// the last error's (see [`RetryError::split`]).
-#[cfg(feature = "anyhow")]
-#[derive(Debug)]
-pub(crate) struct Outcome(RetryError<()>);
-
-#[cfg(feature = "anyhow")]
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.write_outcome(f)
     }
 }
 
