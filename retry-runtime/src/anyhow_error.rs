@@ -15,7 +15,8 @@ use crate::error::RetryError;
 /// By its chain, outermost first, as a `Box<dyn Error + Send + Sync>` is
 /// ([`error_kind`](crate::classify::error_kind)): the first error in it
 /// whose kind is known (an `std::io::Error`, a `reqwest::Error`, a
-/// `sqlx::Error`, a `tonic::Status`, ... with their features on) gives the
+/// `reqwest_middleware::Error`, a `sqlx::Error`, a `tonic::Status`, ...
+/// with their features on) gives the
 /// kind, and its retry-after hint (a `Retry-After`, a gRPC pushback) the
 /// wait the policy honours. So `.context("..")` keeps the kind of the error
 /// it wraps (a context counts as its message: an error given as one is

@@ -38,6 +38,8 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`
 /// or `tonic`: a connection closed before the response is `Connect`), a `reqwest::Error`
 /// or an [`HttpError`](crate::HttpError) (feature `reqwest`), a
+/// `reqwest_middleware::Error` by what it holds (feature
+/// `reqwest-middleware`: its chain skips that error), a
 /// `sqlx::Error` (feature `sqlx`), a `tokio_postgres::Error` (feature
 /// `tokio-postgres`: so deadpool-postgres's `PoolError::Backend(e)`, whose
 /// source is `e`), a `tonic::Status` (feature `tonic`);
@@ -212,6 +214,13 @@ fn known_class(
         // transparent: the boxed error is classified (its chain too), as
         // it would be unboxed (`find` first)
         let class = classify_error(&*boxed.0, find);
+        return (class.0 != ErrorKind::Unknown).then_some(class);
+    }
+    #[cfg(feature = "reqwest-middleware")]
+    if let Some(m) = e.downcast_ref::<::reqwest_middleware::Error>() {
+        // transparent: its `source()` is the held error's, past that
+        // error itself; classified by what it holds, as unboxed
+        let class = crate::reqwest_middleware::middleware_error_class(m, find);
         return (class.0 != ErrorKind::Unknown).then_some(class);
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {

@@ -479,7 +479,10 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
 /// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
 /// own classification, anything else by its chain of causes (`find`, then
 /// [`error_kind`](crate::classify::error_kind)), with the wait it asks for.
-fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Option<Duration>) {
+pub(crate) fn middleware_error_class(
+    error: &Error,
+    find: FindClassify,
+) -> (ErrorKind, Option<Duration>) {
     match error {
         Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
         Error::Middleware(e) => classify_anyhow(e, find),
@@ -833,5 +836,60 @@ mod tests {
         assert_eq!(e.retry_after(), None);
         let class = middleware_error_class(&e, no_classify);
         assert_eq!(class, (ErrorKind::Connect, None));
+    }
+
+    /// A `reqwest_middleware::Error` taken by `?` into an `anyhow::Error`
+    /// (with a context or not) or a box keeps its kind there, though its
+    /// `source()` (transparent) skips the error it holds: the run around
+    /// an `anyhow::Result` function sees what the middleware saw.
+    #[test]
+    fn the_middlewares_error_keeps_its_kind_in_anyhow_and_in_a_box() {
+        type BoxError = Box<dyn std::error::Error + Send + Sync>;
+        fn refused() -> std::io::Error {
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+        }
+        fn built() -> Error {
+            let bad_url = ::reqwest::Client::new().get("http://[::1").build();
+            Error::Reqwest(bad_url.expect_err("an unparsable URL"))
+        }
+        let errors: [(fn() -> Error, ErrorKind); 4] = [
+            (
+                || Error::Middleware(anyhow::anyhow!(refused())),
+                ErrorKind::Connect,
+            ),
+            (
+                || Error::Middleware(anyhow::Error::new(refused()).context("token")),
+                ErrorKind::Connect,
+            ),
+            (
+                built,
+                ::reqwest::Client::new()
+                    .get("http://[::1")
+                    .build()
+                    .unwrap_err()
+                    .kind(),
+            ),
+            (
+                || Error::Middleware(anyhow::anyhow!("no token")),
+                ErrorKind::Unknown,
+            ),
+        ];
+        for (error, kind) in errors {
+            assert_eq!(error().kind(), kind, "{}", error());
+            let any = anyhow::Error::from(error());
+            assert_eq!(any.kind(), kind, "{any:#}");
+            assert_eq!(any.context("calling users").kind(), kind);
+            let boxed: BoxError = Box::new(error());
+            assert_eq!(boxed.kind(), kind, "{boxed}");
+        }
+        assert_ne!(built().kind(), ErrorKind::Unknown);
+        // and the wait it asks for, through anyhow
+        let open = crate::circuit::CircuitBreaker::new("mw-anyhow").with_failures(1);
+        let permit = open.try_acquire().expect("closed");
+        open.record(permit, crate::circuit::Outcome::Failure);
+        let rejection = open.try_acquire().expect_err("open");
+        let any = anyhow::Error::from(Error::Middleware(rejection.into())).context("calling users");
+        assert_eq!(any.retry_after(), rejection.retry_after());
+        assert!(any.retry_after().is_some());
     }
 }

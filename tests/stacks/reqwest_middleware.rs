@@ -1078,3 +1078,74 @@ fn the_layer_and_the_middleware_take_the_same_policy_forms() {
     assert!(std::ptr::eq(layer.policy(), middleware.policy()));
     assert_eq!(middleware.policy().name(), "shared");
 }
+
+/// A middleware after the retry middleware whose first two calls fail
+/// with a refused connection in its `anyhow::Error` (a token fetch, say).
+struct RefusedTwice(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for RefusedTwice {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if self.0.fetch_add(1, Ordering::SeqCst) < 2 {
+            let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+            return Err(reqwest_middleware::Error::Middleware(anyhow::anyhow!(
+                refused
+            )));
+        }
+        next.run(req, extensions).await
+    }
+}
+
+static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An `anyhow::Result` function around a call through the middleware, as
+/// an application writes it: `?` takes the middleware's error into anyhow.
+#[retry_runtime::retry(policy = API)]
+async fn fetch_clip(client: &ClientWithMiddleware, url: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    FETCHES.fetch_add(1, Ordering::SeqCst);
+    let resp = client.get(url).send().await.context("fetching the clip")?;
+    Ok(resp.text().await?)
+}
+
+/// Inside an `anyhow::Result` function retried with the same policy, the
+/// middleware leaves a refused connection and its own attempt's timeout to
+/// that run, which sees them as the middleware does through `?` and
+/// anyhow's context: one layer retries, none is lost. (The middleware's
+/// error is transparent, its chain past the error it holds: it classified
+/// `Unknown` there, so the call was sent once and failed.)
+#[tokio::test]
+async fn inside_an_anyhow_function_the_middlewares_errors_are_retried_by_the_run() {
+    let server = FlakyServer::start().await;
+    server.route("/clip", [Reply::ok_body("clip")]);
+    let calls = std::sync::Arc::default();
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(RetryMiddleware::new(&API))
+        .with(RefusedTwice(std::sync::Arc::clone(&calls)))
+        .build();
+    FETCHES.store(0, Ordering::SeqCst);
+    let clip = fetch_clip(&client, &server.url("/clip")).await.unwrap();
+    assert_eq!(clip, "clip");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        FETCHES.load(Ordering::SeqCst),
+        3,
+        "the run retries, the middleware defers"
+    );
+
+    server.route(
+        "/slow",
+        [Reply::delay(Duration::from_secs(2)), Reply::ok_body("fast")],
+    );
+    let client = self::client(RetryMiddleware::new(&API).with_timeout(ms(150)));
+    FETCHES.store(0, Ordering::SeqCst);
+    let clip = fetch_clip(&client, &server.url("/slow")).await.unwrap();
+    assert_eq!((clip.as_str(), server.hits("/slow")), ("fast", 2));
+    assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
+}
