@@ -172,3 +172,27 @@ fn an_anyhow_result_is_retried_by_the_kind_of_its_chain() {
     let refused = anyhow::Error::new(io::Error::from(io::ErrorKind::ConnectionRefused));
     assert_eq!(refused.kind(), ErrorKind::Connect);
 }
+
+/// The log lines' `error` field is an `anyhow::Error`'s whole chain
+/// (`{:#}`), not its outermost context alone, which says what was being
+/// done but not why it failed.
+#[test]
+fn an_anyhow_errors_log_lines_show_its_chain() {
+    use anyhow::Context;
+    use testkit::capture::{capture, field};
+    use tracing::Level;
+
+    #[retry(attempts = 2, backoff = "none", retry_on = Connect)]
+    fn load_profile() -> anyhow::Result<u32> {
+        Err(io::Error::from(io::ErrorKind::ConnectionRefused)).context("loading the profile")
+    }
+
+    let logs = capture();
+    let err = load_profile().unwrap_err();
+    assert_eq!(err.to_string(), "loading the profile");
+    let chain = "loading the profile: connection refused";
+    let retry = logs.assert_logged(Level::WARN, "retrying load_profile");
+    assert_eq!(field(&retry, "error"), Some(chain), "{retry}");
+    let give_up = logs.assert_logged(Level::ERROR, "load_profile failed after 2 attempts");
+    assert_eq!(field(&give_up, "error"), Some(chain), "{give_up}");
+}

@@ -44,8 +44,9 @@
 //! give-up line's is the one whose error it ends with, in a hedged call not
 //! always the last started, where `failed after {n} attempts` counts those
 //! started), from 1;
-//! `max_attempts` the policy's limit; `error` the error's `Display` (a
-//! field, not part of the message, so a line shows it once) and
+//! `max_attempts` the policy's limit; `error` the error's `Display` as
+//! `{:#}` writes it (the same as `{}` for most types, an `anyhow::Error`'s
+//! whole chain; a field, not part of the message, so a line shows it once) and
 //! `error_kind` its kind (`unclassified` when the policy does not classify
 //! errors); `wait_ms` the wait before the next attempt, in whole
 //! milliseconds rounded down (the message's `{wait}` rounds it to the
@@ -806,12 +807,6 @@ pub(crate) fn pushback_stops(values: &dyn fmt::Debug, why: &'static str) {
 mod tests {
     use super::*;
 
-    /// Unicode's format characters (general category Cf, Unicode 16.0):
-    /// each is escaped. The soft hyphen, the Arabic letter mark (a bidi
-    /// mark), the word joiner and invisible operators, the deprecated
-    /// format controls, the Mongolian vowel separator, the interlinear
-    /// annotation marks and the tag characters ("ASCII smuggling": an
-    /// invisible copy of ASCII text) passed through as they were.
     #[test]
     fn percentages_never_round_to_none_or_all() {
         let shown = |p: f64| Percent(p).to_string();
@@ -827,6 +822,12 @@ mod tests {
         assert_eq!(shown(0.9994), "99.9%");
     }
 
+    /// Unicode's format characters (general category Cf, Unicode 16.0):
+    /// each is escaped. The soft hyphen, the Arabic letter mark (a bidi
+    /// mark), the word joiner and invisible operators, the deprecated
+    /// format controls, the Mongolian vowel separator, the interlinear
+    /// annotation marks and the tag characters ("ASCII smuggling": an
+    /// invisible copy of ASCII text) passed through as they were.
     #[test]
     fn every_format_character_is_escaped() {
         let cf = [
@@ -887,5 +888,28 @@ mod tests {
         ] {
             assert_eq!(Escaped(text).to_string(), text);
         }
+    }
+
+    /// The `error` field is the message's alternate form, escaped: what a
+    /// type writes under `{:#}` (anyhow's chain), on one line.
+    #[test]
+    fn the_error_field_is_the_alternate_form_on_one_line() {
+        struct Chain;
+        impl fmt::Display for Chain {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match f.alternate() {
+                    true => f.write_str("loading the profile: connection refused\n(os error 111)"),
+                    false => f.write_str("loading the profile"),
+                }
+            }
+        }
+        assert_eq!(
+            OneLine(&Chain).to_string(),
+            "loading the profile: connection refused\\n(os error 111)"
+        );
+        // `{:#}` is `{}` for text and most errors
+        assert_eq!(OneLine("a\tb").to_string(), "a\\tb");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(OneLine(&refused).to_string(), refused.to_string());
     }
 }

@@ -87,12 +87,15 @@ impl Escaped<'_> {
     }
 }
 
-/// An error's message as the log lines' `error` field shows it: on one
-/// line, as [`Escaped`] writes text (a database's DETAIL on a line of its
-/// own, or a line break in a value the error quotes, would split the line
-/// or forge another), written as the message is formatted (nothing
-/// allocated). A message already escaped (an HTTP body's) is unchanged: a
-/// backslash is written as it is.
+/// An error's message as the log lines' `error` field shows it: its
+/// `Display` in the alternate form, `{:#}`, which most types write as
+/// `{}` and an `anyhow::Error` as its whole chain (`context: cause:
+/// root`, where `{}` is its outermost context alone: "loading the
+/// profile", not why); on one line, as [`Escaped`] writes text (a
+/// database's DETAIL on a line of its own, or a line break in a value the
+/// error quotes, would split the line or forge another), written as the
+/// message is formatted (nothing allocated). A message already escaped
+/// (an HTTP body's) is unchanged: a backslash is written as it is.
 pub(crate) struct OneLine<'a, T: ?Sized>(pub(crate) &'a T);
 
 impl<T: Display + ?Sized> Display for OneLine<'_, T> {
@@ -103,7 +106,7 @@ impl<T: Display + ?Sized> Display for OneLine<'_, T> {
                 Escaped::write(s, self.0)
             }
         }
-        fmt::write(&mut Escaping(f), format_args!("{}", self.0))
+        fmt::write(&mut Escaping(f), format_args!("{:#}", self.0))
     }
 }
 
