@@ -940,12 +940,12 @@ fn busy<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify
     e.downcast_ref::<Busy>().map(|b| b as &dyn Classify)
 }
 
-/// A middleware added after the retry middleware whose first two calls
-/// fail with `RefreshFailed(Busy(wait))` (an auth middleware whose token
-/// service is busy), counting its calls.
+/// A middleware added after the retry middleware whose first calls fail
+/// with the error `make` makes (`RefreshFailed(Busy(wait))`: an auth
+/// middleware whose token service is busy), counting its calls.
 struct FailsTwice {
     calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    wait: Duration,
+    make: Box<dyn Fn() -> anyhow::Error + Send + Sync>,
     // (how many first calls fail: 2, or all of them)
     fails: usize,
 }
@@ -959,9 +959,7 @@ impl reqwest_middleware::Middleware for FailsTwice {
         next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.fails {
-            return Err(reqwest_middleware::Error::Middleware(
-                RefreshFailed(Busy(self.wait)).into(),
-            ));
+            return Err(reqwest_middleware::Error::Middleware((self.make)()));
         }
         next.run(req, extensions).await
     }
@@ -993,7 +991,7 @@ fn failing_first(
         .with(retry)
         .with(FailsTwice {
             calls: std::sync::Arc::clone(&calls),
-            wait,
+            make: Box::new(move || RefreshFailed(Busy(wait)).into()),
             fails,
         })
         .build();
@@ -1079,28 +1077,6 @@ fn the_layer_and_the_middleware_take_the_same_policy_forms() {
     assert_eq!(middleware.policy().name(), "shared");
 }
 
-/// A middleware after the retry middleware whose first two calls fail
-/// with a refused connection in its `anyhow::Error` (a token fetch, say).
-struct RefusedTwice(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-#[async_trait::async_trait]
-impl reqwest_middleware::Middleware for RefusedTwice {
-    async fn handle(
-        &self,
-        req: reqwest::Request,
-        extensions: &mut http::Extensions,
-        next: reqwest_middleware::Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        if self.0.fetch_add(1, Ordering::SeqCst) < 2 {
-            let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-            return Err(reqwest_middleware::Error::Middleware(anyhow::anyhow!(
-                refused
-            )));
-        }
-        next.run(req, extensions).await
-    }
-}
-
 static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// An `anyhow::Result` function around a call through the middleware, as
@@ -1127,7 +1103,14 @@ async fn inside_an_anyhow_function_the_middlewares_errors_are_retried_by_the_run
     let inner = reqwest::Client::builder().no_proxy().build().unwrap();
     let client = ClientBuilder::new(inner)
         .with(RetryMiddleware::new(&API))
-        .with(RefusedTwice(std::sync::Arc::clone(&calls)))
+        .with(FailsTwice {
+            calls: std::sync::Arc::clone(&calls),
+            // a refused connection in its `anyhow::Error` (a token fetch)
+            make: Box::new(|| {
+                anyhow::anyhow!(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+            }),
+            fails: 2,
+        })
         .build();
     FETCHES.store(0, Ordering::SeqCst);
     let clip = fetch_clip(&client, &server.url("/clip")).await.unwrap();
