@@ -139,11 +139,31 @@ pub struct RetryError<E> {
 /// `{operation} not attempted ({reason}): {rejection}`. The operation's
 /// name is written with its control and format characters escaped (`\n`),
 /// as the log lines' messages show it; the last error as its own `Display`
-/// writes it.
+/// writes it, in the alternate form under `{:#}` (an `anyhow::Error`'s
+/// chain: so the `error` field of a log line about a run that failed with
+/// a `RetryError`, a nested run's, shows that chain).
+///
+/// ```
+/// use std::fmt;
+/// struct Chain;
+/// impl fmt::Display for Chain {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str(if f.alternate() { "loading: refused" } else { "loading" })
+///     }
+/// }
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = retry_runtime::Policy::new().with_name("profile");
+/// let err = policy.retry(|| Err::<(), _>(Chain)).detailed().call().unwrap_err();
+/// assert_eq!(err.to_string(), "profile failed after 3 attempts (attempts exhausted): loading");
+/// assert_eq!(format!("{err:#}"), "profile failed after 3 attempts (attempts exhausted): loading: refused");
+/// ```
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_outcome(f)?;
-        write!(f, ": {}", self.last_error)
+        match f.alternate() {
+            true => write!(f, ": {:#}", self.last_error),
+            false => write!(f, ": {}", self.last_error),
+        }
     }
 }
 
