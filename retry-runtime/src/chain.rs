@@ -36,7 +36,9 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// `std::io::Error` by [`classify_io`] (a refused or reset connection is
 /// `Connect`), an [`AttemptTimeout`], a [`CircuitOpen`], a [`Throttled`],
 /// tokio's `Elapsed` (feature `tokio`), a `hyper::Error` (feature `tower`
-/// or `tonic`: a connection closed before the response is `Connect`), a `reqwest::Error`
+/// or `tonic`: a connection closed before the response is `Connect`), the
+/// tower layer's [`NotReady`](crate::tower::NotReady) (feature `tower`:
+/// `Timeout`, also behind tower's `Buffer`, which boxes it), a `reqwest::Error`
 /// or an [`HttpError`](crate::HttpError) (feature `reqwest`), a
 /// `reqwest_middleware::Error` by what it holds (feature
 /// `reqwest-middleware`: its chain skips that error), a
@@ -225,6 +227,10 @@ fn known_class(
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);
+    }
+    #[cfg(feature = "tower")]
+    if let Some(n) = e.downcast_ref::<crate::tower::NotReady>() {
+        return of(n);
     }
     #[cfg(any(feature = "tower", feature = "tonic"))]
     if let Some(h) = e.downcast_ref::<::hyper::Error>() {

@@ -276,4 +276,24 @@ mod tests {
             unreachable!()
         };
     }
+
+    /// Boxed (tower's `Buffer` boxes its service's errors), the layer's
+    /// errors keep their kinds: the inner error's through the chain, and
+    /// a service not ready before the deadline, `Timeout`.
+    #[test]
+    fn boxed_the_layers_errors_keep_their_kinds() {
+        type BoxError = Box<dyn StdError + Send + Sync>;
+        let not_ready: BoxError = Box::new(Error::<std::io::Error>::NotReady(NotReady::new(
+            Duration::from_secs(5),
+        )));
+        assert_eq!(not_ready.kind(), ErrorKind::Timeout);
+        let reset: BoxError = Box::new(Error::Inner(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert_eq!(reset.kind(), ErrorKind::Connect);
+        let timeout: BoxError = Box::new(Error::<std::io::Error>::Timeout(AttemptTimeout {
+            after: Duration::from_secs(1),
+        }));
+        assert_eq!(timeout.kind(), ErrorKind::Timeout);
+    }
 }
