@@ -39,6 +39,14 @@
 //! the hint only for the kinds it honours hints for
 //! ([`RetryAfter`](crate::RetryAfter): `RateLimited` by default).
 //!
+//! In a chain (boxed, or in an `anyhow::Error` after `?`) an `SdkError` is
+//! not found as one: it is generic over the operation's error, and a `dyn
+//! Error` can only be asked for a type it names. It is then classified by
+//! its causes alone (a dispatch failure's I/O error is still `Connect`),
+//! so a throttling or server error is `Unknown`. Keep `SdkError<E, _>` in
+//! the retried function's signature, or classify it where it is still
+//! typed (`e.kind()`) and carry the kind in an error of yours.
+//!
 //! The SDK may retry on its own too. A client built from aws-config's
 //! `SdkConfig` (`aws_config::defaults(..).load()`) tries up to 3 times per
 //! call (standard mode). One built from `aws_sdk_s3::Config::builder()`
@@ -668,6 +676,25 @@ mod tests {
             let e = service(Some(code), 400);
             assert!(retried_by_api_and_s3(&e), "{code}: {:?}", e.kind());
         }
+    }
+
+    /// As the module docs say: boxed, an `SdkError` is classified by its
+    /// causes alone, so S3's SlowDown is `Unknown` there while a dispatch
+    /// failure's `io::Error` is still `Connect`.
+    #[test]
+    fn boxed_an_sdk_error_is_classified_by_its_causes_alone() {
+        type BoxError = Box<dyn std::error::Error + Send + Sync>;
+        let slow_down: BoxError = Box::new(service(Some("SlowDown"), 503));
+        assert_eq!(
+            service(Some("SlowDown"), 503).kind(),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(slow_down.kind(), ErrorKind::Unknown);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let dispatch: BoxError = Box::new(Error::dispatch_failure(ConnectorError::io(Box::new(
+            refused,
+        ))));
+        assert_eq!(dispatch.kind(), ErrorKind::Connect);
     }
 
     #[test]
