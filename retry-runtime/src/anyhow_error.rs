@@ -21,7 +21,8 @@ use crate::error::RetryError;
 /// wait the policy honours. So `.context("..")` keeps the kind of the error
 /// it wraps (a context counts as its message: an error given as one is
 /// not classified); an error made from a box (`anyhow!(boxed)`), which anyhow
-/// keeps out of its own chain, is classified by that box; and an error
+/// keeps out of its own chain, by that box when nothing in the chain is
+/// known (a context that is a box does not hide the chain); and an error
 /// made from a message alone (`anyhow!("..")`, `bail!("..")`) is
 /// `Unknown`: retried by a policy that retries every error or `Unknown`,
 /// not by `retry_on = Timeout | Connect`. An error type of yours inside
@@ -177,6 +178,32 @@ mod tests {
         assert_eq!(wrapped.retry_after(), None);
         let opaque: BoxError = "no such user".into();
         assert_eq!(anyhow::anyhow!(opaque).kind(), ErrorKind::Unknown);
+        // a context that is a box (anyhow's `downcast_ref` finds it as it
+        // finds the error's own box) does not hide the chain
+        let ctx: BoxError = "token service".into();
+        let refused_ctx =
+            anyhow::Error::new(io::Error::from(io::ErrorKind::ConnectionRefused)).context(ctx);
+        assert_eq!(refused_ctx.kind(), ErrorKind::Connect);
+        // nor does it hide an error made from a box, when the box's own
+        // causes are known
+        #[derive(Debug)]
+        struct Fetch(io::Error);
+        impl std::fmt::Display for Fetch {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("fetching the token")
+            }
+        }
+        impl StdError for Fetch {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let ctx: BoxError = "token service".into();
+        let wrapped: BoxError = Box::new(Fetch(io::Error::from(io::ErrorKind::TimedOut)));
+        assert_eq!(
+            anyhow::anyhow!(wrapped).context(ctx).kind(),
+            ErrorKind::Timeout
+        );
         // a context is its message only to a chain walk, an error too
         let opaque: BoxError = "no such user".into();
         let context = anyhow::anyhow!(opaque).context(io::Error::from(io::ErrorKind::TimedOut));

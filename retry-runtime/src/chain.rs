@@ -119,15 +119,16 @@ pub(crate) fn retry_after_of(
 }
 
 /// An `anyhow::Error` by its chain, as [`classify_error`] walks a boxed
-/// one, but for the error anyhow keeps out of its chain: one made from a
+/// one, then by the error anyhow keeps out of its chain: one made from a
 /// box (`anyhow!(boxed)`, `Error::from_boxed`) is held in a wrapper whose
 /// `source()` is the box's source, so the chain from `&*error` skips the
 /// boxed error itself (a refused `io::Error` boxed by `?` would be
-/// `Unknown`). anyhow's `downcast_ref` finds that box, under any context,
-/// and it is classified in the chain's place: the contexts above it are
-/// not errors to a chain walk (a context's `dyn Error` is anyhow's own
-/// type, shown by the context's message), and its wrapper's causes are
-/// the box's own.
+/// `Unknown`). When nothing in the chain is known, anyhow's `downcast_ref`
+/// finds that box, under any context, and it is classified. (The chain
+/// comes first because that `downcast_ref` also finds a context that is a
+/// box, `.context(boxed)`, which would otherwise hide the chain; the
+/// contexts themselves are not errors to a chain walk, their `dyn Error`
+/// being anyhow's own type.)
 #[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
 pub(crate) fn classify_anyhow(
     error: &::anyhow::Error,
@@ -154,11 +155,21 @@ fn walk_anyhow(
     find: FindClassify,
     ask: Ask,
 ) -> (ErrorKind, Option<Duration>) {
-    match error.downcast_ref::<Box<dyn StdError + Send + Sync>>() {
-        Some(boxed) => walk(&**boxed, find, ask),
-        // (its `Deref`, which anyhow has had from 1.0.0; `AsRef` came later)
-        None => walk(&**error, find, ask),
-    }
+    found_anyhow(error, find, ask).unwrap_or((ErrorKind::Unknown, None))
+}
+
+/// What [`walk_anyhow`] finds: `None` if nothing in the error is known.
+#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+fn found_anyhow(
+    error: &::anyhow::Error,
+    find: FindClassify,
+    ask: Ask,
+) -> Option<(ErrorKind, Option<Duration>)> {
+    // (its `Deref`, which anyhow has had from 1.0.0; `AsRef` came later)
+    found(&**error, find, ask).or_else(|| {
+        let boxed = error.downcast_ref::<Box<dyn StdError + Send + Sync>>()?;
+        found(&**boxed, find, ask)
+    })
 }
 
 /// [`classify_error`], asking `ask` (the kind is `Unknown` when only the
@@ -169,17 +180,28 @@ fn walk(
     find: FindClassify,
     ask: Ask,
 ) -> (ErrorKind, Option<Duration>) {
+    found(error, find, ask).unwrap_or((ErrorKind::Unknown, None))
+}
+
+/// The class the first error of `error`'s chain that `find` or the known
+/// types know gives, asking `ask`; `None` if none is known. (A known error
+/// whose kind is `Unknown` ends the walk: it is what the chain says.)
+fn found(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+    ask: Ask,
+) -> Option<(ErrorKind, Option<Duration>)> {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(mine) = find(e) {
-            return asked(mine, ask);
+            return Some(asked(mine, ask));
         }
         if let Some(known) = known_class(e, find, ask) {
-            return known;
+            return Some(known);
         }
         next = e.source();
     }
-    (ErrorKind::Unknown, None)
+    None
 }
 
 /// What `ask` asks of `c`.
@@ -201,10 +223,7 @@ fn known_class(
         // An `io::Error` wrapping another error reports the inner error's
         // source, not the inner error itself: look at it here.
         return match (classify_io(io.kind()), io.get_ref()) {
-            (ErrorKind::Unknown, Some(inner)) => {
-                let class = classify_error(inner, find);
-                (class.0 != ErrorKind::Unknown).then_some(class)
-            }
+            (ErrorKind::Unknown, Some(inner)) => found(inner, find, ask),
             (ErrorKind::Unknown, None) => None,
             // its own kind, with the wait of the error it wraps (a
             // `CircuitOpen` converted by `From` is a `ResourceBusy` error)
@@ -215,15 +234,17 @@ fn known_class(
     if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {
         // transparent: the boxed error is classified (its chain too), as
         // it would be unboxed (`find` first)
-        let class = classify_error(&*boxed.0, find);
-        return (class.0 != ErrorKind::Unknown).then_some(class);
+        return found(&*boxed.0, find, ask);
     }
     #[cfg(feature = "reqwest-middleware")]
     if let Some(m) = e.downcast_ref::<::reqwest_middleware::Error>() {
         // transparent: its `source()` is the held error's, past that
-        // error itself; classified by what it holds, as unboxed
-        let class = crate::reqwest_middleware::middleware_error_class(m, find);
-        return (class.0 != ErrorKind::Unknown).then_some(class);
+        // error itself; classified by what it holds, as unboxed (as the
+        // middleware's own `middleware_error_class` does)
+        return match m {
+            ::reqwest_middleware::Error::Reqwest(r) => of(r),
+            ::reqwest_middleware::Error::Middleware(a) => found_anyhow(a, find, ask),
+        };
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);

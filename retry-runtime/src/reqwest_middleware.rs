@@ -479,10 +479,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
 /// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
 /// own classification, anything else by its chain of causes (`find`, then
 /// [`error_kind`](crate::classify::error_kind)), with the wait it asks for.
-pub(crate) fn middleware_error_class(
-    error: &Error,
-    find: FindClassify,
-) -> (ErrorKind, Option<Duration>) {
+fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Option<Duration>) {
     match error {
         Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
         Error::Middleware(e) => classify_anyhow(e, find),

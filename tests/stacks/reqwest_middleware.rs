@@ -1132,3 +1132,27 @@ async fn inside_an_anyhow_function_the_middlewares_errors_are_retried_by_the_run
     assert_eq!((clip.as_str(), server.hits("/slow")), ("fast", 2));
     assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
 }
+
+/// A gRPC pushback that asks not to retry, in another middleware's error
+/// taken into anyhow: a run judging it (its kind, then its wait) logs its
+/// line once, as for the status alone.
+#[test]
+fn a_pushback_in_a_middlewares_error_in_anyhow_is_logged_once() {
+    let mut status = tonic::Status::unavailable("draining");
+    status
+        .metadata_mut()
+        .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
+    let error = anyhow::Error::from(reqwest_middleware::Error::Middleware(status.into()))
+        .context("calling the ledger");
+    let logs = capture();
+    assert_eq!(
+        API.decide(0, &error),
+        retry_runtime::Decision::GiveUp(StopReason::Permanent)
+    );
+    let lines = logs.lines();
+    let stops = lines
+        .iter()
+        .filter(|l| l.contains("asks not to retry"))
+        .count();
+    assert_eq!(stops, 1, "{lines:#?}");
+}
