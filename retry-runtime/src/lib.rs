@@ -90,11 +90,13 @@
 //! Enabling two is never a conflict: a library that asks for `smol` and an
 //! application that asks for `tokio` build together.
 //!
-//! The modules of the integrations are named for the crates they serve
-//! (`tower`, `reqwest`, `sqlx`, `metrics`, ...): import what you use by
-//! name (`use retry_runtime::{retry, Policy};`), as the examples do, since
-//! `use retry_runtime::*;` would bring those modules in beside the crates
-//! and make a path such as `tower::Layer` ambiguous.
+//! Some modules carry the names of crates you may use beside this one
+//! ([`log`], always there; the integrations' `tower`, `reqwest`, `sqlx`,
+//! `metrics`, ...): import what you use by name (`use
+//! retry_runtime::{retry, Policy};`), as the examples do. Under `use
+//! retry_runtime::*;` a `use reqwest::Client;` or a `log::info!(..)` is
+//! E0659 (ambiguous), and a path in a type or an expression
+//! (`tower::Layer`) quietly names this crate's module.
 
 #![deny(missing_docs)]
 // (it does not see the types `pin_project!` makes: check those by hand)

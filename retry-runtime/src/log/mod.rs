@@ -46,7 +46,8 @@
 //! started), from 1;
 //! `max_attempts` the policy's limit; `error` the error's `Display` as
 //! `{:#}` writes it (the same as `{}` for most types, an `anyhow::Error`'s
-//! whole chain; a field, not part of the message, so a line shows it once) and
+//! whole chain, a `Display` that hands its formatter to `Debug` the pretty
+//! `Debug` on one line; a field, not part of the message, so a line shows it once) and
 //! `error_kind` its kind (`unclassified` when the policy does not classify
 //! errors); `wait_ms` the wait before the next attempt, in whole
 //! milliseconds rounded down (the message's `{wait}` rounds it to the

@@ -91,7 +91,8 @@ impl Escaped<'_> {
 /// `Display` in the alternate form, `{:#}`, which most types write as
 /// `{}` and an `anyhow::Error` as its whole chain (`context: cause:
 /// root`, where `{}` is its outermost context alone: "loading the
-/// profile", not why); on one line, as [`Escaped`] writes text (a
+/// profile", not why; a `Display` that hands its formatter to `Debug`
+/// writes the pretty `Debug`); on one line, as [`Escaped`] writes text (a
 /// database's DETAIL on a line of its own, or a line break in a value the
 /// error quotes, would split the line or forge another), written as the
 /// message is formatted (nothing allocated). A message already escaped
