@@ -186,18 +186,9 @@ mod tests {
         assert_eq!(refused_ctx.kind(), ErrorKind::Connect);
         // nor does it hide an error made from a box, when the box's own
         // causes are known
-        #[derive(Debug)]
-        struct Fetch(io::Error);
-        impl std::fmt::Display for Fetch {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("fetching the token")
-            }
-        }
-        impl StdError for Fetch {
-            fn source(&self) -> Option<&(dyn StdError + 'static)> {
-                Some(&self.0)
-            }
-        }
+        #[derive(Debug, thiserror::Error)]
+        #[error("fetching the token")]
+        struct Fetch(#[source] io::Error);
         let ctx: BoxError = "token service".into();
         let wrapped: BoxError = Box::new(Fetch(io::Error::from(io::ErrorKind::TimedOut)));
         assert_eq!(
