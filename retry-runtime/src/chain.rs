@@ -129,7 +129,7 @@ pub(crate) fn retry_after_of(
 /// box, `.context(boxed)`, which would otherwise hide the chain; the
 /// contexts themselves are not errors to a chain walk, their `dyn Error`
 /// being anyhow's own type.)
-#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+#[cfg(feature = "anyhow")]
 pub(crate) fn classify_anyhow(
     error: &::anyhow::Error,
     find: FindClassify,
@@ -139,7 +139,7 @@ pub(crate) fn classify_anyhow(
 
 /// `classify_anyhow(error, find).1`, without asking the error that
 /// classifies it its kind (see [`Ask::Hint`]).
-#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+#[cfg(feature = "anyhow")]
 pub(crate) fn retry_after_of_anyhow(
     error: &::anyhow::Error,
     find: FindClassify,
@@ -148,7 +148,7 @@ pub(crate) fn retry_after_of_anyhow(
 }
 
 /// [`classify_anyhow`], asking `ask`. (Out of line: on a failure only.)
-#[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
+#[cfg(feature = "anyhow")]
 #[inline(never)]
 fn walk_anyhow(
     error: &::anyhow::Error,
@@ -170,6 +170,43 @@ fn found_anyhow(
         let boxed = error.downcast_ref::<Box<dyn StdError + Send + Sync>>()?;
         found(&**boxed, find, ask)
     })
+}
+
+/// A `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by
+/// its own classification, another middleware's `anyhow::Error` by its
+/// chain (`find`, then [`error_kind`]), with the wait it asks for: what
+/// the middleware decides by, and what [`Classify`] says of the type.
+#[cfg(feature = "reqwest-middleware")]
+pub(crate) fn classify_middleware(
+    error: &::reqwest_middleware::Error,
+    find: FindClassify,
+) -> (ErrorKind, Option<Duration>) {
+    found_middleware(error, find, Ask::Both).unwrap_or((ErrorKind::Unknown, None))
+}
+
+/// `classify_middleware(error, find).1`, without asking the error that
+/// classifies it its kind (see [`Ask::Hint`]).
+#[cfg(feature = "reqwest-middleware")]
+pub(crate) fn retry_after_of_middleware(
+    error: &::reqwest_middleware::Error,
+    find: FindClassify,
+) -> Option<Duration> {
+    found_middleware(error, find, Ask::Hint).and_then(|class| class.1)
+}
+
+/// What [`classify_middleware`] finds, asking `ask`: `None` if nothing in
+/// the error is known. (Also an arm of the chain walk: the type is
+/// transparent, its `source()` past the error it holds.)
+#[cfg(feature = "reqwest-middleware")]
+fn found_middleware(
+    error: &::reqwest_middleware::Error,
+    find: FindClassify,
+    ask: Ask,
+) -> Option<(ErrorKind, Option<Duration>)> {
+    match error {
+        ::reqwest_middleware::Error::Reqwest(r) => Some(asked(r, ask)),
+        ::reqwest_middleware::Error::Middleware(a) => found_anyhow(a, find, ask),
+    }
 }
 
 /// [`classify_error`], asking `ask` (the kind is `Unknown` when only the
@@ -239,12 +276,8 @@ fn known_class(
     #[cfg(feature = "reqwest-middleware")]
     if let Some(m) = e.downcast_ref::<::reqwest_middleware::Error>() {
         // transparent: its `source()` is the held error's, past that
-        // error itself; classified by what it holds, as unboxed (as the
-        // middleware's own `middleware_error_class` does)
-        return match m {
-            ::reqwest_middleware::Error::Reqwest(r) => of(r),
-            ::reqwest_middleware::Error::Middleware(a) => found_anyhow(a, find, ask),
-        };
+        // error itself; classified by what it holds, as unboxed
+        return found_middleware(m, find, ask);
     }
     if let Some(t) = e.downcast_ref::<AttemptTimeout>() {
         return of(t);

@@ -54,7 +54,7 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{FindClassify, classify_anyhow, no_classify, retry_after_of_anyhow};
+use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -476,16 +476,6 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     }
 }
 
-/// `reqwest_middleware::Error` by what it holds: a `reqwest::Error` by its
-/// own classification, anything else by its chain of causes (`find`, then
-/// [`error_kind`](crate::classify::error_kind)), with the wait it asks for.
-fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Option<Duration>) {
-    match error {
-        Error::Reqwest(e) => (Classify::kind(e), Classify::retry_after(e)),
-        Error::Middleware(e) => classify_anyhow(e, find),
-    }
-}
-
 /// A `reqwest_middleware::Error` as the middleware classifies it (a
 /// `reqwest::Error` by its own classification, anything else by its chain
 /// of causes), so that `#[retry]` or [`Policy::retry`](crate::Policy::retry)
@@ -499,13 +489,10 @@ fn middleware_error_class(error: &Error, find: FindClassify) -> (ErrorKind, Opti
 /// ```
 impl Classify for Error {
     fn kind(&self) -> ErrorKind {
-        middleware_error_class(self, no_classify).0
+        classify_middleware(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Error::Reqwest(e) => Classify::retry_after(e),
-            Error::Middleware(e) => retry_after_of_anyhow(e, no_classify),
-        }
+        retry_after_of_middleware(self, no_classify)
     }
 }
 
@@ -697,7 +684,7 @@ where
                         }
                     },
                     Ok(Err(mut error)) => {
-                        let (kind, retry_after) = middleware_error_class(&error, self.classify);
+                        let (kind, retry_after) = classify_middleware(&error, self.classify);
                         if self.hide_url_path {
                             cut = cut_to_origin(&mut error);
                         }
@@ -719,7 +706,7 @@ where
                     outcome.as_ref().is_err_and(|failure| {
                         !failure.seen_by_outer_run(|error, kind| {
                             core::ptr::fn_addr_eq(self.classify, no_classify as FindClassify) || {
-                                let seen = middleware_error_class(error, no_classify).0;
+                                let seen = classify_middleware(error, no_classify).0;
                                 seen == kind || nested::outer_retries(Some(seen))
                             }
                         })
@@ -831,7 +818,7 @@ mod tests {
         let e = Error::Middleware(anyhow::anyhow!(boxed()).context("in the auth middleware"));
         assert_eq!(e.kind(), ErrorKind::Connect);
         assert_eq!(e.retry_after(), None);
-        let class = middleware_error_class(&e, no_classify);
+        let class = classify_middleware(&e, no_classify);
         assert_eq!(class, (ErrorKind::Connect, None));
     }
 
