@@ -44,7 +44,8 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// `reqwest-middleware`: its chain skips that error), a
 /// `sqlx::Error` (feature `sqlx`), a `tokio_postgres::Error` (feature
 /// `tokio-postgres`: so deadpool-postgres's `PoolError::Backend(e)`, whose
-/// source is `e`), a `tonic::Status` (feature `tonic`);
+/// source is `e`), a `rusqlite::Error` (feature `rusqlite`), a
+/// `tonic::Status` (feature `tonic`);
 /// `Unknown` if none is. It is what [`Classify`] says of a
 /// `Box<dyn Error + Send + Sync>` (and of `dyn Error`), and the
 /// middlewares' default classifier.
@@ -309,6 +310,10 @@ fn known_class(
     #[cfg(feature = "tokio-postgres")]
     if let Some(pg) = e.downcast_ref::<::tokio_postgres::Error>() {
         return of(pg);
+    }
+    #[cfg(feature = "rusqlite")]
+    if let Some(db) = e.downcast_ref::<::rusqlite::Error>() {
+        return of(db);
     }
     #[cfg(feature = "reqwest")]
     if let Some(r) = e.downcast_ref::<::reqwest::Error>() {

@@ -372,8 +372,8 @@ macro_rules! kinds {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Classify`, so retry_runtime cannot tell which errors to retry",
     label = "this error type must implement `retry_runtime::Classify` (needed by `retry_on`, the presets, and `#[classify(transparent)]`)",
-    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error`, `tokio_postgres::Error` (the `postgres` crate's too), the AWS SDK's `SdkError` or `anyhow::Error`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx`, `tokio-postgres`, `aws` or `anyhow`: each implements `Classify` for its type (for `aws_sdk_s3::Error` and the like, keep the `SdkError` around it: `e.map_service_error(Into::into)`)",
-    note = "if `{Self}` is your crate's, add `#[derive(retry_runtime::Classify)]` to it (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`String`, a database driver's error) cannot be given it here (the orphan rule): wrap it in an error type of yours and implement `Classify` for that (a driver's error by its code: `classify::classify_sqlstate`, see the README's Databases; an HTTP status code held as a number: `classify::classify_status`), use `retry_if = your_predicate` instead of `retry_on`, return `Box<dyn std::error::Error + Send + Sync>` (classified by the first error of its `source()` chain whose kind is known: io, http, the enabled integrations, `sqlx::Error` and `tokio_postgres::Error` by their SQLSTATE when their features are on; another driver's codes are not read there), or, for a `#[classify(transparent)]` field, give its variant a kind of its own"
+    note = "for `tonic::Status`, `http::StatusCode`, `reqwest::Error`, `sqlx::Error`, `tokio_postgres::Error` (the `postgres` crate's too), `rusqlite::Error`, the AWS SDK's `SdkError` or `anyhow::Error`, enable retry-runtime's feature `tonic`, `http`, `reqwest`, `sqlx`, `tokio-postgres`, `rusqlite`, `aws` or `anyhow`: each implements `Classify` for its type (for `aws_sdk_s3::Error` and the like, keep the `SdkError` around it: `e.map_service_error(Into::into)`)",
+    note = "if `{Self}` is your crate's, add `#[derive(retry_runtime::Classify)]` to it (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`String`, a database driver's error) cannot be given it here (the orphan rule): wrap it in an error type of yours and implement `Classify` for that (a driver's error by its code: `classify::classify_sqlstate`, see the README's Databases; an HTTP status code held as a number: `classify::classify_status`), use `retry_if = your_predicate` instead of `retry_on`, return `Box<dyn std::error::Error + Send + Sync>` (classified by the first error of its `source()` chain whose kind is known: io, http, the enabled integrations, `sqlx::Error`, `tokio_postgres::Error` and `rusqlite::Error` by their codes when their features are on; another driver's codes are not read there), or, for a `#[classify(transparent)]` field, give its variant a kind of its own"
 )]
 pub trait Classify {
     /// What kind of failure this is.
@@ -686,51 +686,11 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
 /// assert_eq!(classify_sqlite(2067), ErrorKind::Permanent); // SQLITE_CONSTRAINT_UNIQUE
 /// ```
 ///
-/// With rusqlite, through an error type of yours (the orphan rule forbids
-/// `impl Classify for rusqlite::Error` outside both crates). Its errors
-/// that are not SQLite's have no result code: `QueryReturnedNoRows` is
-/// `Permanent` here, as sqlx's `RowNotFound` is. rusqlite gives every
-/// connection it opens a 5 s busy timeout, so each attempt on a locked
-/// database blocks up to 5 s before `SQLITE_BUSY`: lower it, and the
-/// policy's waits pace the retries. (For rusqlite 0.32; not a doctest, as
-/// this crate's doctests do not build rusqlite.)
-///
-/// ```text
-/// use std::time::Duration;
-/// use retry_runtime::classify::classify_sqlite;
-/// use retry_runtime::{retry, Classify, ErrorKind};
-///
-/// #[derive(Debug, thiserror::Error)]
-/// #[error(transparent)]
-/// struct DbError(#[from] rusqlite::Error);
-///
-/// impl Classify for DbError {
-///     fn kind(&self) -> ErrorKind {
-///         match &self.0 {
-///             // not found, as sqlx's RowNotFound
-///             rusqlite::Error::QueryReturnedNoRows => ErrorKind::Permanent,
-///             // SQLite's own errors by their result code; the others have none
-///             e => e
-///                 .sqlite_error()
-///                 .map_or(ErrorKind::Unknown, |e| classify_sqlite(e.extended_code)),
-///         }
-///     }
-/// }
-///
-/// fn open(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
-///     let conn = rusqlite::Connection::open(path)?;
-///     // rusqlite's default is 5 s per statement: fail with SQLITE_BUSY at
-///     // once, and let the policy's waits (1s, 2s, 4s) pace the retries
-///     conn.busy_timeout(Duration::ZERO)?;
-///     Ok(conn)
-/// }
-///
-/// #[retry(preset = "db")] // a locked database is Interrupted: retried
-/// fn store(conn: &rusqlite::Connection, id: &str) -> Result<(), DbError> {
-///     conn.execute("INSERT INTO events (id) VALUES (?1)", [id])?;
-///     Ok(())
-/// }
-/// ```
+/// For rusqlite, feature `rusqlite` implements [`Classify`] for
+/// `rusqlite::Error` with it (the errors rusqlite makes itself, with no
+/// result code, are `Permanent` there); for sqlx, feature `sqlx` for
+/// `sqlx::Error`. Another driver's error type: wrap it in one of yours and
+/// classify its code here.
 pub const fn classify_sqlite(code: i32) -> ErrorKind {
     match code & 0xff {
         5 | 6 => ErrorKind::Interrupted,

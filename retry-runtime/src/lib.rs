@@ -67,6 +67,11 @@
 //! - `tokio-postgres`: [`Classify`] for `tokio_postgres::Error` (the sync
 //!   `postgres` crate's too), by SQLSTATE and cause, also in a boxed
 //!   error's chain (see the `tokio_postgres` module).
+//! - `rusqlite`: [`Classify`] for `rusqlite::Error`, by SQLite's result
+//!   code (a locked database is `Interrupted`, a constraint `Permanent`),
+//!   also in a boxed error's chain, so a `rusqlite::Result` function takes
+//!   the `db` preset (see that impl on [`Classify`]'s page); any rusqlite
+//!   from 0.32 to 0.43.
 //! - `aws`: [`Classify`] for the AWS SDK's `SdkError` (any `aws-sdk-*`
 //!   operation's error), by error code and dispatch failure: see `aws`.
 //! - `anyhow`: [`Classify`] for `anyhow::Error`, by its chain as a boxed
@@ -158,6 +163,8 @@ pub mod response;
 mod retry_after;
 mod retrying;
 mod run;
+#[cfg(feature = "rusqlite")]
+mod rusqlite_error;
 pub mod sleep;
 mod span;
 #[cfg(feature = "sqlx")]

@@ -2,34 +2,19 @@
 //! sync write to the event store, retried with the `db` preset (4 attempts,
 //! 1s, 2s, 4s) while the database is locked. The lock is real: a second
 //! connection holds a write transaction, so the insert gets `SQLITE_BUSY`.
-//! Waits are virtual (`testing::pause()`).
+//! Waits are virtual (`testing::pause()`). `rusqlite::Error` is classified
+//! by the library (feature `rusqlite`), by SQLite's result code, never by
+//! message text: a busy or locked database is `Interrupted`, worth running
+//! the write again, which `db` retries and a network preset does not; a
+//! constraint says the event is bad.
 
 use std::path::Path;
 use std::time::Duration;
 
-use retry_runtime::classify::classify_sqlite;
 use retry_runtime::{Classify, ErrorKind, RetryEvent, StopReason, presets, retry, testing};
 use rusqlite::{Connection, ErrorCode};
 use testkit::capture;
 use tracing::Level;
-
-/// Storing an event failed.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-struct StoreError(#[from] rusqlite::Error);
-
-/// By SQLite's result code, never by message text, as the library reads
-/// it (`classify_sqlite`, no `sqlx` needed): a busy or locked database is
-/// `Interrupted`, worth running the write again, which `db` retries and a
-/// network preset does not; a constraint says the event is bad.
-impl Classify for StoreError {
-    fn kind(&self) -> ErrorKind {
-        match self.0.sqlite_error() {
-            Some(e) => classify_sqlite(e.extended_code),
-            None => ErrorKind::Unknown,
-        }
-    }
-}
 
 /// The event store: one table of events.
 struct EventStore {
@@ -53,7 +38,7 @@ impl EventStore {
     }
 
     /// One attempt at storing an event.
-    fn insert(&self, id: &str, camera: &str, description: &str) -> Result<(), StoreError> {
+    fn insert(&self, id: &str, camera: &str, description: &str) -> rusqlite::Result<()> {
         self.conn.execute(
             "INSERT INTO events (id, camera, description) VALUES (?1, ?2, ?3)",
             (id, camera, description),
@@ -63,7 +48,7 @@ impl EventStore {
 
     /// `_store_event_with_retry()`: the `db` preset around the sync write.
     #[retry(preset = "db")]
-    fn store_event(&self, id: &str, camera: &str, description: &str) -> Result<(), StoreError> {
+    fn store_event(&self, id: &str, camera: &str, description: &str) -> rusqlite::Result<()> {
         self.insert(id, camera, description)
     }
 
@@ -146,7 +131,7 @@ fn ac1_event_store_gives_up_after_4_attempts_on_a_held_lock() {
         .store_event("evt-2", "porch", "nobody there")
         .unwrap_err();
 
-    assert_eq!(e.0.sqlite_error_code(), Some(ErrorCode::DatabaseBusy));
+    assert_eq!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy));
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
     logs.assert_logged(Level::ERROR, "store_event failed after 4 attempts");
 }
