@@ -9,7 +9,11 @@
 //! is `Connect`, retried); only idempotent methods are retried unless the
 //! request carries [`Idempotent`] (reqwest-middleware's
 //! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
-//! [`with_any_method(true)`](RetryMiddleware::with_any_method); a request
+//! [`with_any_method(true)`](RetryMiddleware::with_any_method), but a POST
+//! that never reached the server (reqwest's `is_connect()`: its DNS
+//! lookup, connection or TLS handshake failed; or a refused connection
+//! among the causes of another middleware's error) is retried, as it
+//! cannot apply twice, until an attempt reaches the server; a request
 //! with a streamed body is sent once (a run cut short so gives up as
 //! [`StopReason::SentOnce`], with one WARN
 //! line that says why); and the run is the
@@ -54,7 +58,10 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
+use crate::chain::{
+    FindClassify, classify_middleware, never_sent_middleware, no_classify,
+    retry_after_of_middleware,
+};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -621,7 +628,7 @@ where
         };
         let mut run = Guarded::of(
             policy,
-            LazyRun::for_request(policy, once.is_some(), LazyRun::needed_from_start(policy)),
+            LazyRun::for_request(policy, LazyRun::needed_from_start(policy)),
         );
         let mut request = Some(req);
         loop {
@@ -712,6 +719,13 @@ where
                         })
                     })
                 });
+                // A request sent once (its method) ends the run here,
+                // unless it never reached the server.
+                if let (Some(_), Err(failure)) = (once, &outcome) {
+                    if !failure.never_sent(never_sent_middleware) {
+                        run.last_attempt(policy);
+                    }
+                }
                 // (the middleware makes no attempt spans)
                 let settled = run.settle(policy, outcome, &mut NoNotify, false);
                 drop(unseen);

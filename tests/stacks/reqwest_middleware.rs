@@ -210,6 +210,98 @@ async fn a_404_and_a_401_are_sent_once() {
     }
 }
 
+/// A middleware after the retry middleware that sends its first request
+/// to a port nothing listens on (reqwest's connect error), and the others
+/// where they were going.
+struct RefusedFirst(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for RefusedFirst {
+    async fn handle(
+        &self,
+        mut req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            *req.url_mut() = refused_url(req.url().path()).parse().unwrap();
+        }
+        next.run(req, extensions).await
+    }
+}
+
+/// A POST whose connection is refused never reached the server: it is
+/// retried whatever its method, and the attempt that reaches the server
+/// is the last (a 503 handed back, sent once; a 201 the answer). So is a
+/// POST a middleware after ours failed before sending (a token fetch
+/// refused, in its `anyhow::Error`). A POST refused on every attempt runs
+/// out of attempts, and no line says it was sent once.
+#[tokio::test]
+async fn a_refused_post_is_retried_as_it_was_never_sent() {
+    let server = FlakyServer::start().await;
+    server.route("/down", [Reply::status(503), Reply::status(201)]);
+    server.route("/up", [Reply::status(201)]);
+    for (path, status) in [("/down", 503), ("/up", 201)] {
+        let logs = capture();
+        let client = ClientBuilder::new(reqwest::Client::builder().no_proxy().build().unwrap())
+            .with(RetryMiddleware::new(&API))
+            .with(RefusedFirst(Default::default()))
+            .build();
+        let resp = client
+            .post(server.url(path))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status().as_u16(), server.hits(path)),
+            (status, 1),
+            "{path}"
+        );
+        logs.assert_logged(Level::WARN, "retrying api after attempt 1/3");
+        if status == 503 {
+            let line = logs.assert_logged(Level::WARN, "api not retried");
+            assert!(line.contains("its method is not idempotent"), "{line}");
+            testkit::capture::assert_fields(&line, &[("attempt", "2")]);
+        }
+    }
+
+    // a token fetch refused, in a middleware after ours: nothing was sent
+    server.route("/token", [Reply::status(201)]);
+    let calls = std::sync::Arc::default();
+    let refusing = ClientBuilder::new(reqwest::Client::builder().no_proxy().build().unwrap())
+        .with(RetryMiddleware::new(&API))
+        .with(FailsTwice {
+            calls: std::sync::Arc::clone(&calls),
+            make: Box::new(|| {
+                anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+                    .context("fetching a token")
+            }),
+            fails: 1,
+        })
+        .build();
+    let resp = refusing
+        .post(server.url("/token"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/token")), (201, 1));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let logs = capture();
+    let err = client(RetryMiddleware::new(&API))
+        .post(refused_url("/orders"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connect);
+    assert_eq!(logs.matching(Level::WARN, "retrying api").len(), 2);
+    logs.assert_logged(Level::ERROR, "api failed after 3 attempts");
+    logs.assert_not_logged("sent once");
+}
+
 #[tokio::test]
 async fn post_is_not_retried_unless_asked() {
     let server = FlakyServer::start().await;

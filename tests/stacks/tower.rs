@@ -251,6 +251,66 @@ async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
     );
 }
 
+/// A POST whose connection is refused never reached the server: sending
+/// it again cannot apply it twice, so it is retried whatever its method,
+/// and no line says it was sent once.
+#[tokio::test]
+async fn a_refused_post_is_retried_as_it_was_never_sent() {
+    let logs = capture();
+    let err = send(FAST.layer(), post(&refused_url("/orders")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connect);
+    assert_eq!(logs.matching(Level::WARN, "retrying clips").len(), 3);
+    logs.assert_logged(Level::ERROR, "clips failed after 4 attempts");
+    logs.assert_not_logged("sent once");
+}
+
+/// A POST refused once, then answered: the refused attempt is retried,
+/// and the attempt that reached the server is the last, whatever it got
+/// (a 503 is handed back, sent once; a 201 is the answer). hyper-util's
+/// client sends the first attempt to a port nothing listens on, the next
+/// ones to the server.
+#[tokio::test]
+async fn a_post_refused_then_answered_is_sent_to_the_server_once() {
+    let server = FlakyServer::start().await;
+    server.route("/down", [Reply::status(503), Reply::status(201)]);
+    server.route("/up", [Reply::status(201)]);
+    for (path, status) in [("/down", 503), ("/up", 201)] {
+        let logs = capture();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let client = hyper_client();
+        let target = server.url(path);
+        let first_refused = tower::service_fn(move |mut request: Request<Body>| {
+            let url = if calls.fetch_add(1, Ordering::Relaxed) == 0 {
+                refused_url(path)
+            } else {
+                target.clone()
+            };
+            *request.uri_mut() = url.parse().unwrap();
+            client.request(request)
+        });
+        let svc = ServiceBuilder::new()
+            .layer(FAST.layer())
+            .service(first_refused);
+        let resp = svc.oneshot(post("http://placeholder/")).await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(server.hits(path), 1, "{path}");
+        let retried = logs.assert_logged(Level::WARN, "retrying clips after attempt 1/4");
+        assert!(
+            retried.to_lowercase().contains("connection refused"),
+            "{retried}"
+        );
+        if status == 503 {
+            let line = logs.assert_logged(Level::WARN, "clips not retried");
+            assert!(line.contains("its method is not idempotent"), "{line}");
+            testkit::capture::assert_fields(&line, &[("attempt", "2"), ("max_attempts", "4")]);
+        } else {
+            logs.assert_not_logged("not retried");
+        }
+    }
+}
+
 /// `FAST` named `name`, its give-ups noted.
 macro_rules! noted {
     ($name:literal) => {

@@ -18,7 +18,12 @@
 //! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
 //!   [`Idempotent`](crate::response::Idempotent) extension or the layer
-//!   says [`with_any_method(true)`](RetryLayer::with_any_method); a request whose body
+//!   says [`with_any_method(true)`](RetryLayer::with_any_method); but a
+//!   request of any method that never reached the server (its connection
+//!   refused: an `std::io::Error` of kind `ConnectionRefused` among the
+//!   error's causes, or a `reqwest::Error` that `is_connect()`, with
+//!   feature `reqwest`) is retried, as it cannot apply twice (urllib3 does
+//!   the same), and the attempt that reaches the server is its last; a request whose body
 //!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
 //!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
 //!   such a request fails in a way the policy would retry, the run gives up
@@ -746,10 +751,7 @@ impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
         };
         let layer = &self.layer;
         ResponseFuture {
-            run: Guarded::of(
-                policy,
-                LazyRun::for_request(policy, once.is_some(), state_from_start),
-            ),
+            run: Guarded::of(policy, LazyRun::for_request(policy, state_from_start)),
             policy,
             service,
             request: Some(request),
