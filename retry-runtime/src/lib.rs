@@ -194,7 +194,7 @@ pub use nested::Nested;
 pub use parse::ParseError;
 pub use policy::{
     Decision, Guards, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf, RetryOn,
-    Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
+    RetryOnOrIf, Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
 pub use retrying::{Detailed, Finish, Form, Plain, Retry, RetryFuture};

@@ -76,6 +76,10 @@ use crate::timeout::{AttemptTimeout, timeout_with};
 
 /// What one attempt through the middleware fails with: the type a
 /// [`RetryIf`](crate::RetryIf) predicate of the middleware's policy takes.
+/// (A predicate alone reads no kinds and no Retry-After: to retry one
+/// more status for one upstream while its 429s still wait what the server
+/// asks, add it to a preset's kinds with
+/// [`or_retry_if`](Policy::or_retry_if), as the second client here.)
 ///
 /// ```
 /// use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
@@ -89,6 +93,16 @@ use crate::timeout::{AttemptTimeout, timeout_with};
 /// assert!(only_503(&Failure::Response { response: busy, failure }));
 /// let _client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
 ///     .with(RetryMiddleware::new(const { &Policy::new().retry_if(only_503 as fn(&_) -> _) }))
+///     .build();
+///
+/// // the `api` preset's kinds, and this API's 409s (its conflicts pass)
+/// fn conflict(f: &AttemptFailure) -> bool {
+///     matches!(f, Failure::Response { failure, .. } if failure.code == 409)
+/// }
+/// const INVENTORY: retry_runtime::Policy<retry_runtime::RetryOnOrIf<fn(&AttemptFailure) -> bool>> =
+///     retry_runtime::presets::API.with_name("inventory").or_retry_if(conflict);
+/// let _inventory = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(RetryMiddleware::new(&INVENTORY))
 ///     .build();
 /// ```
 pub type AttemptFailure = Failure<Response, Error>;

@@ -17,9 +17,9 @@ use retry_runtime::circuit::{
 use retry_runtime::nested::Outer;
 use retry_runtime::{
     Attempt, AttemptTimeout, Backoff, Decision, ErrorKind, Jitter, KindSet, Nested, ParseError,
-    Policy, PolicyError, RetryAfter, RetryAll, RetryBudget, RetryError, RetryIf, RetryOn, Stop,
-    StopReason, Succeeded, Throttle, Throttled, Verdict, WithCircuit, WithCircuitAndThrottle,
-    WithThrottle,
+    Policy, PolicyError, RetryAfter, RetryAll, RetryBudget, RetryError, RetryIf, RetryOn,
+    RetryOnOrIf, Stop, StopReason, Succeeded, Throttle, Throttled, Verdict, WithCircuit,
+    WithCircuitAndThrottle, WithThrottle,
 };
 
 /// Every auto trait a shared value needs.
@@ -32,6 +32,7 @@ fn policies_guards_and_their_settings_are_shared_values() {
     shared::<Policy>();
     shared::<Policy<RetryOn>>();
     shared::<Policy<RetryIf<fn(&io::Error) -> bool>>>();
+    shared::<Policy<RetryOnOrIf<fn(&io::Error) -> bool>>>();
     shared::<Policy<RetryAll, WithCircuit>>();
     shared::<Policy<RetryOn, WithThrottle>>();
     shared::<Policy<RetryOn, WithCircuitAndThrottle>>();

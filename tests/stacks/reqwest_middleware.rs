@@ -210,6 +210,49 @@ async fn a_404_and_a_401_are_sent_once() {
     }
 }
 
+/// One more status for one upstream: a 409 retried beside the `api`
+/// preset's kinds (`or_retry_if`), while a 429 still waits the second its
+/// `Retry-After` asks (a `retry_if` predicate alone would read no hint),
+/// and a 404 is still sent once.
+#[tokio::test]
+async fn a_409_retried_for_one_upstream_keeps_the_429s_retry_after() {
+    fn conflict(f: &AttemptFailure) -> bool {
+        matches!(f, Failure::Response { failure, .. } if failure.code == 409)
+    }
+    type Pick = fn(&AttemptFailure) -> bool;
+    const INVENTORY: Policy<retry_runtime::RetryOnOrIf<Pick>> = API
+        .with_max_attempts(4)
+        .with_name("inventory")
+        .or_retry_if(conflict);
+    let server = FlakyServer::start().await;
+    server.route(
+        "/stock/7",
+        [
+            Reply::status(409),
+            Reply::retry_after_secs(1),
+            Reply::ok_body("7 left"),
+        ],
+    );
+    server.route("/stock/8", [404]);
+    let logs = capture();
+    let paused = retry_runtime::testing::pause();
+    let client = client(RetryMiddleware::new(&INVENTORY).sleep_with(NoWait));
+    let resp = client.get(server.url("/stock/7")).send().await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/stock/7")),
+        (StatusCode::OK, 3)
+    );
+    assert_eq!(paused.waits(), [ms(50), Duration::from_secs(1)]);
+    let first = logs.assert_logged(Level::WARN, "retrying inventory after attempt 1/4");
+    testkit::capture::assert_fields(&first, &[("error_kind", "Permanent")]);
+    logs.assert_logged(Level::WARN, "next attempt in 1s (Retry-After)");
+    let resp = client.get(server.url("/stock/8")).send().await.unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/stock/8")),
+        (StatusCode::NOT_FOUND, 1)
+    );
+}
+
 /// A middleware after the retry middleware that sends its first request
 /// to a port nothing listens on (reqwest's connect error), and the others
 /// where they were going.

@@ -37,7 +37,9 @@ mod retry_after;
 mod when;
 
 pub use self::retry_after::RetryAfter;
-pub use self::when::{Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, Verdict, When};
+pub use self::when::{
+    Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,
+};
 
 /// A retry policy: backoff, jitter, stop conditions, which errors to retry,
 /// Retry-After handling, the operation's name for logs, and callbacks.
@@ -623,7 +625,8 @@ impl<W: Copy, G> Policy<W, G> {
     /// hints (a retried error waits the backoff's wait, whatever the server
     /// asked; its log lines say `error_kind="unclassified"`). To honour a
     /// server's wait, classify the error ([`Classify::retry_after`]) and
-    /// use [`retry_on`](Self::retry_on).
+    /// use [`retry_on`](Self::retry_on), with
+    /// [`or_retry_if`](Self::or_retry_if) for what the kinds leave out.
     ///
     /// ```
     /// use retry_runtime::Policy;
@@ -749,6 +752,44 @@ impl<W: Copy, G> Policy<W, G> {
             Ok(p) => p,
             Err(e) => panic!("{}", e.message()),
         }
+    }
+}
+
+impl<G> Policy<RetryOn, G> {
+    /// Retry the errors `predicate` picks as well as those whose kind is in
+    /// the set (tenacity's `retry_if_exception_type(..) | retry_if_result(..)`):
+    /// one more status or error for one upstream, a 409 from an API whose
+    /// conflicts pass, while its 429s keep their Retry-After. Unlike
+    /// [`retry_if`](Self::retry_if), every error is still classified: its
+    /// kind is logged (a 409 picked by the predicate is logged as the
+    /// `Permanent` it is) and its hint honoured for the kinds the policy's
+    /// [`RetryAfter`] names. `predicate` is a `fn` or a closure that
+    /// captures nothing (or only `Copy` values).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, ErrorKind, Policy, RetryOnOrIf};
+    /// # #[derive(Debug)] struct ApiError { status: u16 }
+    /// # impl std::fmt::Display for ApiError { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "HTTP {}", self.status) } }
+    /// # impl retry_runtime::Classify for ApiError {
+    /// #     fn kind(&self) -> ErrorKind { retry_runtime::classify::classify_status(self.status) }
+    /// # }
+    /// fn conflict(e: &ApiError) -> bool { e.status == 409 } // this API's conflicts pass
+    /// const INVENTORY: Policy<RetryOnOrIf<fn(&ApiError) -> bool>> =
+    ///     presets::API.with_name("inventory").or_retry_if(conflict);
+    ///
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut answers = [409, 503, 200].into_iter();
+    /// let r = INVENTORY
+    ///     .retry(|| match answers.next().unwrap() { 200 => Ok(()), status => Err(ApiError { status }) })
+    ///     .call();
+    /// assert!(r.is_ok());
+    /// let mut calls = 0;
+    /// let r: Result<(), _> = INVENTORY.retry(|| { calls += 1; Err(ApiError { status: 404 }) }).call();
+    /// assert_eq!((r.unwrap_err().status, calls), (404, 1));
+    /// ```
+    pub const fn or_retry_if<F: Copy>(self, predicate: F) -> Policy<RetryOnOrIf<F>, G> {
+        let kinds = self.when.0;
+        self.with_when(RetryOnOrIf(kinds, predicate))
     }
 }
 

@@ -188,3 +188,64 @@ impl<E: ?Sized, F: Fn(&E) -> bool> When<E> for RetryIf<F> {
         }
     }
 }
+
+/// Retry errors whose kind is in the set, and the others the predicate
+/// picks ([`Policy::or_retry_if`]): the error is classified as with
+/// [`RetryOn`], so its kind is logged and its Retry-After hint honoured,
+/// whichever of the two retries it.
+///
+/// ```
+/// use retry_runtime::{ErrorKind, KindSet, RetryOnOrIf, When};
+/// use std::io;
+/// // and a denied file, which a provisioning script is about to fix
+/// let on = RetryOnOrIf(KindSet::TRANSIENT, |e: &io::Error| e.kind() == io::ErrorKind::PermissionDenied);
+/// assert!(on.check(&io::Error::from(io::ErrorKind::ConnectionRefused)).retry);
+/// let denied = on.check(&io::Error::from(io::ErrorKind::PermissionDenied));
+/// assert_eq!((denied.retry, denied.kind), (true, Some(ErrorKind::Permanent)));
+/// assert!(!on.check(&io::Error::from(io::ErrorKind::NotFound)).retry);
+/// ```
+///
+/// It is [`Debug`](fmt::Debug) whatever the predicate: it shows the set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RetryOnOrIf<F>(
+    /// The kinds retried.
+    pub KindSet,
+    /// The predicate: `true` retries an error of another kind too.
+    pub F,
+);
+
+/// Shows the set, not the predicate (a closure is not `Debug`).
+///
+/// ```
+/// use retry_runtime::{KindSet, RetryOnOrIf};
+/// let on = RetryOnOrIf(KindSet::TRANSIENT, |_: &std::io::Error| false);
+/// assert_eq!(format!("{on:?}"), "RetryOnOrIf(Timeout | Connect | RateLimited | Unavailable, ..)");
+/// ```
+impl<F> fmt::Debug for RetryOnOrIf<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RetryOnOrIf")
+            .field(&format_args!("{}", self.0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The set's kinds: a retried call inside a run of it leaves those to the
+/// run (the predicate's picks it keeps retrying itself).
+impl<F> RetriedKinds for RetryOnOrIf<F> {
+    #[inline(always)]
+    fn retried_kinds(&self) -> Option<KindSet> {
+        Some(self.0)
+    }
+}
+
+impl<E: Classify + ?Sized, F: Fn(&E) -> bool> When<E> for RetryOnOrIf<F> {
+    #[inline]
+    fn check(&self, error: &E) -> Verdict {
+        let kind = error.kind();
+        Verdict {
+            retry: self.0.contains(kind) || (self.1)(error),
+            kind: Some(kind),
+            retry_after: error.retry_after(),
+        }
+    }
+}
