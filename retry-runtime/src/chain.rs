@@ -315,6 +315,13 @@ fn known_class(
     if let Some(db) = e.downcast_ref::<::rusqlite::Error>() {
         return of(db);
     }
+    // SQLite's own error, which a `rusqlite::Error` holds (its `source()`):
+    // reached alone past a wrapper whose `source()` skips the
+    // `rusqlite::Error` (thiserror's `#[error(transparent)]`)
+    #[cfg(feature = "rusqlite")]
+    if let Some(code) = e.downcast_ref::<::rusqlite::ffi::Error>() {
+        return Some((crate::classify::classify_sqlite(code.extended_code), None));
+    }
     #[cfg(feature = "reqwest")]
     if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
         return of(r);

@@ -13,14 +13,20 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite};
 /// ([`classify_sqlite`]: `SQLITE_BUSY` and `SQLITE_LOCKED`, with their
 /// extended codes, are `Interrupted`; `SQLITE_CONSTRAINT`, `SQLITE_ERROR`
 /// (bad SQL, no such table) and `SQLITE_READONLY` `Permanent`;
-/// `SQLITE_CANTOPEN` `Connect`; `SQLITE_IOERR` `Unknown`). The errors
+/// `SQLITE_CANTOPEN` `Connect`; `SQLITE_IOERR` `Unknown`), whether
+/// rusqlite reports it as `SqliteFailure` or, for SQL that SQLite points
+/// into (a syntax error, with `bundled` or from rusqlite 0.41), as
+/// `SqlInputError`. The errors
 /// rusqlite makes itself are about the call and its values, which a retry
 /// sends again unchanged: no row (`QueryReturnedNoRows`, as sqlx's
 /// `RowNotFound`), more than one, a value that does not convert, a column
 /// or parameter that does not exist, an SQL string that is not one
 /// statement; they are `Permanent`, except one that holds an error of its
-/// own (a user-defined function's), which is classified by that error's
-/// chain. A function under `#[retry(preset = "db")]` runs again on a
+/// own (the `UserFunctionError` value a user-defined function returns),
+/// which is classified by that error's chain. (The statement that called
+/// the function fails with SQLite's `SQLITE_ERROR` and the function's
+/// message, `Permanent`: SQLite keeps the function's error itself from
+/// the caller.) A function under `#[retry(preset = "db")]` runs again on a
 /// locked database and returns a constraint violation at once. No
 /// retry-after hint: SQLite gives none.
 ///
@@ -37,7 +43,10 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite};
 /// does not choose between `bundled` and the system's SQLite for you.
 /// Boxed, or in an `anyhow::Error` (feature `anyhow`), the first
 /// `rusqlite::Error` of the chain is classified this way
-/// ([`error_kind`]).
+/// ([`error_kind`]); behind a wrapper whose `source()` skips it (a
+/// thiserror `#[error(transparent)]` variant), by the SQLite error it
+/// holds, so a locked database in your error enum, taken into an
+/// `anyhow::Error` by `?`, is still `Interrupted`.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -263,6 +272,14 @@ mod tests {
         let denied = read_only.execute("DELETE FROM t", []).unwrap_err();
         assert_eq!(denied.kind(), ErrorKind::Permanent, "{denied:?}");
 
+        // SQL that SQLite points into: `SqlInputError` with `bundled`
+        let syntax = db
+            .execute("INSRT INTO t (name) VALUES ('b')", [])
+            .unwrap_err();
+        assert_eq!(syntax.kind(), ErrorKind::Permanent, "{syntax:?}");
+        let column = db.execute("SELECT nosuchcolumn FROM t", []).unwrap_err();
+        assert_eq!(column.kind(), ErrorKind::Permanent, "{column:?}");
+
         let missing = Connection::open_with_flags(
             std::env::temp_dir().join("retry-runtime-no-such-dir/x.db"),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
@@ -281,6 +298,22 @@ mod tests {
         let no_rows: Box<dyn StdError + Send + Sync> =
             Box::new(rusqlite::Error::QueryReturnedNoRows);
         assert_eq!(no_rows.kind(), ErrorKind::Permanent);
+    }
+
+    /// Behind a transparent wrapper (thiserror's `#[error(transparent)]`,
+    /// whose `source()` is the `rusqlite::Error`'s own, SQLite's error),
+    /// boxed: by SQLite's code.
+    #[test]
+    fn behind_a_transparent_wrapper() {
+        #[derive(Debug, thiserror::Error)]
+        enum StoreError {
+            #[error(transparent)]
+            Db(#[from] rusqlite::Error),
+        }
+        let busy: Box<dyn StdError + Send + Sync> = Box::new(StoreError::from(failure(5)));
+        assert_eq!(busy.kind(), ErrorKind::Interrupted);
+        let unique: Box<dyn StdError + Send + Sync> = Box::new(StoreError::from(failure(2067)));
+        assert_eq!(unique.kind(), ErrorKind::Permanent);
     }
 
     /// Taken into an `anyhow::Error` by `?` and `.context(..)`.
