@@ -368,17 +368,18 @@ impl Classify for dyn StdError + Send + Sync + 'static {
     }
 }
 
-/// Did the request that failed with `error` never reach the server? Its
-/// chain holds a refused connection (an `std::io::Error` of kind
-/// `ConnectionRefused`, which only a connect gets: hyper-util's client,
-/// reqwest's, any connector's), or a `reqwest::Error` that
-/// [`is_connect`](::reqwest::Error::is_connect) (feature `reqwest`: its
-/// DNS lookup, TCP connect, TLS handshake or connect timeout failed).
-/// Then no byte of the request was written, and sending it again cannot
-/// apply it twice, whatever its method: the tower layer and the reqwest
-/// middleware retry it. A reset or a broken connection may have followed a
-/// request the server read: not this.
-#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+/// Did the request that failed with `error` fail to connect? Its chain
+/// holds a refused connection (an `std::io::Error` of kind
+/// `ConnectionRefused`: hyper-util's client, any connector), or a
+/// `reqwest::Error` that [`is_connect`](::reqwest::Error::is_connect)
+/// (feature `reqwest`: its DNS lookup, TCP connect, TLS handshake or
+/// connect timeout failed). Of the request itself only when the service
+/// sends one request per call and follows no redirects (a POST's 303
+/// followed to a host that is down fails the same way after the server
+/// applied the POST): the tower layer asks it only when told so
+/// (`with_retry_refused`). A reset or a broken connection may have
+/// followed a request the server read: not this.
+#[cfg(feature = "tower")]
 #[inline(never)]
 pub(crate) fn never_sent(error: &(dyn StdError + 'static)) -> bool {
     let mut next = Some(error);
@@ -402,26 +403,7 @@ pub(crate) fn never_sent(error: &(dyn StdError + 'static)) -> bool {
         if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {
             return never_sent(&*boxed.0);
         }
-        #[cfg(feature = "reqwest-middleware")]
-        if let Some(m) = e.downcast_ref::<::reqwest_middleware::Error>() {
-            return never_sent_middleware(m);
-        }
         next = e.source();
     }
     false
-}
-
-/// [`never_sent`] of what a `reqwest_middleware::Error` holds (its
-/// `source()` skips that error): reqwest's error, or another
-/// middleware's `anyhow::Error`, its chain and the box it was made from.
-#[cfg(feature = "reqwest-middleware")]
-pub(crate) fn never_sent_middleware(error: &::reqwest_middleware::Error) -> bool {
-    match error {
-        ::reqwest_middleware::Error::Reqwest(r) => never_sent(r),
-        ::reqwest_middleware::Error::Middleware(a) => {
-            never_sent(&**a)
-                || a.downcast_ref::<Box<dyn StdError + Send + Sync>>()
-                    .is_some_and(|boxed| never_sent(&**boxed))
-        }
-    }
 }

@@ -9,11 +9,11 @@
 //! is `Connect`, retried); only idempotent methods are retried unless the
 //! request carries [`Idempotent`] (reqwest-middleware's
 //! `RequestBuilder::with_extension(Idempotent)`) or the middleware retries
-//! [`with_any_method(true)`](RetryMiddleware::with_any_method), but a POST
-//! that never reached the server (reqwest's `is_connect()`: its DNS
-//! lookup, connection or TLS handshake failed; or a refused connection
-//! among the causes of another middleware's error) is retried, as it
-//! cannot apply twice, until an attempt reaches the server; a request
+//! [`with_any_method(true)`](RetryMiddleware::with_any_method), and, with
+//! [`with_retry_refused(true)`](RetryMiddleware::with_retry_refused) on a
+//! client that follows no redirects, a POST that failed to connect
+//! (reqwest's `is_connect()`) is retried until an attempt reaches the
+//! server; a request
 //! with a streamed body is sent once (a run cut short so gives up as
 //! [`StopReason::SentOnce`], with one WARN
 //! line that says why); and the run is the
@@ -58,10 +58,7 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use crate::chain::{
-    FindClassify, classify_middleware, never_sent_middleware, no_classify,
-    retry_after_of_middleware,
-};
+use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
 use crate::classify::{Classify, ErrorKind};
 use crate::log;
 use crate::nested;
@@ -157,13 +154,15 @@ pub struct RetryMiddleware<
     of: PhantomData<PolicyFn<W, G>>,
     timeout: Option<Duration>,
     any_method: bool,
+    retry_refused: bool,
     hide_url_path: bool,
     classify: FindClassify,
     sleeper: Sl,
 }
 
 /// Shows the policy, the per-attempt timeout, whether every method is
-/// retried and whether the lines hide URLs' paths; not the sleeper.
+/// retried, whether a refused request is and whether the lines hide URLs'
+/// paths; not the sleeper.
 ///
 /// ```
 /// use std::time::Duration;
@@ -178,7 +177,7 @@ pub struct RetryMiddleware<
 ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
 /// let shown = format!("{middleware:?}");
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
-/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, hide_url_path: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -201,6 +200,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             .field("policy", policy)
             .field("timeout", &self.timeout)
             .field("any_method", &self.any_method)
+            .field("retry_refused", &self.retry_refused)
             .field("hide_url_path", &self.hide_url_path)
             .finish_non_exhaustive()
     }
@@ -236,6 +236,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
             of: PhantomData,
             timeout: None,
             any_method: false,
+            retry_refused: false,
             hide_url_path: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
@@ -298,6 +299,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
             of: PhantomData,
             timeout: None,
             any_method: false,
+            retry_refused: false,
             hide_url_path: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
@@ -389,6 +391,37 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// ```
     pub const fn with_any_method(mut self, on: bool) -> Self {
         self.any_method = on;
+        self
+    }
+
+    /// Retry a request of any method that failed to connect (reqwest's
+    /// `is_connect()`: its DNS lookup, TCP connection, TLS handshake or
+    /// connect timeout failed), as reqwest-retry does: such a request never
+    /// reached the server, so sending it again cannot apply it twice; the
+    /// attempt that reaches the server is then its last, whatever it gets.
+    /// Off by default, because reqwest's error does not tell whose
+    /// connection failed: turn it on for a client that follows no
+    /// redirects (`reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())`).
+    /// A client that follows redirects (reqwest's default: up to 10) fails
+    /// the same way, after the server applied the POST, when it follows a
+    /// `303 See Other` to a host that is down. Another middleware's error
+    /// (a refused connection inside `Error::Middleware`) is never taken for
+    /// one: it may come after the request was sent. A request sent with
+    /// this on is copied for its first attempt too.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+    /// let no_redirects = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let client = reqwest_middleware::ClientBuilder::new(no_redirects)
+    ///     .with(RetryMiddleware::new(&presets::WEBHOOK).with_retry_refused(true))
+    ///     .build();
+    /// # let _ = client;
+    /// ```
+    pub const fn with_retry_refused(mut self, on: bool) -> Self {
+        self.retry_refused = on;
         self
     }
 
@@ -490,6 +523,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
+            retry_refused: self.retry_refused,
             hide_url_path: self.hide_url_path,
             classify: self.classify,
             sleeper,
@@ -567,6 +601,16 @@ fn show_whole(failure: &mut AttemptFailure, url: Option<Url>) {
     }
 }
 
+/// Did reqwest fail to connect (its DNS lookup, connection, TLS handshake
+/// or connect timeout: `is_connect()`)? With a client that follows no
+/// redirects, the request never reached the server (with one that does,
+/// the connection may have been a redirect's: `with_retry_refused`).
+/// Another middleware's error may come after the request was sent: never
+/// taken for one.
+fn connect_failed(error: &Error) -> bool {
+    matches!(error, Error::Reqwest(r) if r.is_connect())
+}
+
 /// What the caller gets when the run gives up on `failure`.
 fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
     match failure {
@@ -632,9 +676,11 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
-        // (the policy by reference: a request sent once marks its run's
-        // last attempt, as the tower layer's does, instead of changing a
-        // copy of the policy)
+        // (the policy by reference: a request sent once for its method
+        // marks its run's last attempt, as the tower layer's does, instead
+        // of changing a copy of the policy: from the start, or, with
+        // `retry_refused`, at its failure unless it failed to connect; it
+        // is then copied for each attempt, the first too)
         let mut once = if policy.max_attempts() > 1 && !self.any_method {
             not_repeatable(req.method(), || extensions.get::<Idempotent>().is_some())
         } else {
@@ -642,7 +688,11 @@ where
         };
         let mut run = Guarded::of(
             policy,
-            LazyRun::for_request(policy, LazyRun::needed_from_start(policy)),
+            LazyRun::for_request(
+                policy,
+                once.is_some() && !self.retry_refused,
+                LazyRun::needed_from_start(policy),
+            ),
         );
         let mut request = Some(req);
         loop {
@@ -661,7 +711,9 @@ where
                     let this_one = run.attempts_made().saturating_add(1);
                     if this_one < policy.max_attempts() && !run.is_last() {
                         run.last_attempt(policy);
-                        once.get_or_insert("its body is a stream, which cannot be sent again");
+                        // (whatever the method: a refused POST whose body
+                        // could be copied would be retried)
+                        once = Some("its body is a stream, which cannot be sent again");
                     }
                     match request.take() {
                         Some(r) => r,
@@ -693,6 +745,9 @@ where
                 // (with `hide_url_path`: the URL of an error, cut to its
                 // origin for the lines, to give back)
                 let mut cut = None;
+                // (a request sent once for its method that failed to
+                // connect: it did not reach the server)
+                let mut refused = false;
                 let outcome = match answer {
                     Ok(Ok(response)) => match response.failure() {
                         None => Ok(response),
@@ -706,6 +761,7 @@ where
                     },
                     Ok(Err(mut error)) => {
                         let (kind, retry_after) = classify_middleware(&error, self.classify);
+                        refused = once.is_some() && self.retry_refused && connect_failed(&error);
                         if self.hide_url_path {
                             cut = cut_to_origin(&mut error);
                         }
@@ -733,12 +789,11 @@ where
                         })
                     })
                 });
-                // A request sent once (its method) ends the run here,
-                // unless it never reached the server.
-                if let (Some(_), Err(failure)) = (once, &outcome) {
-                    if !failure.never_sent(never_sent_middleware) {
-                        run.last_attempt(policy);
-                    }
+                // A request sent once for its method ends the run here
+                // (with `retry_refused`: unless it failed to connect;
+                // without, the run was told at its start).
+                if let (Some(_), Err(_), false) = (once, &outcome, refused) {
+                    run.last_attempt(policy);
                 }
                 // (the middleware makes no attempt spans)
                 let settled = run.settle(policy, outcome, &mut NoNotify, false);
@@ -811,7 +866,7 @@ mod tests {
         let shown = format!("{middleware:?}");
         assert!(shown.contains(r#"name: "cautious""#), "{shown}");
         assert!(
-            shown.ends_with("any_method: false, hide_url_path: false, .. }"),
+            shown.ends_with("any_method: false, retry_refused: false, hide_url_path: false, .. }"),
             "{shown}"
         );
     }

@@ -389,6 +389,7 @@ impl<Res, E> Failure<Res, E> {
     /// says of an error (see `chain::never_sent`)? A response, a timeout
     /// and a guard's rejection: no (a timeout may have come after the
     /// request was read).
+    #[cfg(feature = "tower")]
     pub(crate) fn never_sent(&self, unsent: impl FnOnce(&E) -> bool) -> bool {
         match self {
             Failure::Error { error, .. } => unsent(error),

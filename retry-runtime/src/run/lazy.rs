@@ -80,17 +80,18 @@ impl LazyRun {
     }
 
     /// [`new`](Self::new) for a call of the tower layer or the reqwest
-    /// middleware: `from_start` is
+    /// middleware, whose request may be sent only once (`once`: its first
+    /// attempt is the run's last); `from_start` is
     /// [`needed_from_start`](Self::needed_from_start)`(policy)`, which the
     /// layer asks once. One expression, so the layer builds its future
     /// around it without a `&mut` to a run made beforehand.
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn for_request<W, G>(policy: &Policy<W, G>, from_start: bool) -> Self {
+    pub(crate) fn for_request<W, G>(policy: &Policy<W, G>, once: bool, from_start: bool) -> Self {
         debug_assert_eq!(from_start, Self::needed_from_start(policy));
-        if from_start {
-            Self::started_for_request(policy)
+        if once || from_start {
+            Self::started_for_request(policy, once)
         } else {
             LazyRun(None)
         }
@@ -100,8 +101,12 @@ impl LazyRun {
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[cold]
     #[inline(never)]
-    fn started_for_request<W, G>(policy: &Policy<W, G>) -> Self {
-        LazyRun(Some(State::new(policy)))
+    fn started_for_request<W, G>(policy: &Policy<W, G>, once: bool) -> Self {
+        let mut state = State::new(policy);
+        if once {
+            state.set_last();
+        }
+        LazyRun(Some(state))
     }
 
     /// The run's state, made at the first call (out of line: see

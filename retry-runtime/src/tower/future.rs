@@ -323,12 +323,14 @@ where
                             }
                         })
                     });
-                    // A request sent once (its method) ends the run here,
-                    // unless it never reached the server (out of line).
+                    // A request sent once for its method, with
+                    // `with_retry_refused`, ends the run here, unless it
+                    // never reached the server (out of line). (Without it,
+                    // the run was told at its start.)
                     // (a branch here and the call out of line, not cold: a
                     // cold call cost the success path 20 instructions,
                     // a call on every failure 10 per retry)
-                    if this.once.is_some() {
+                    if this.once.is_some() && !this.run.is_last() {
                         sent_once_unless_unsent(this.run, this.policy, &failure);
                     }
                     // Judged where it lies (not moved through the run's
@@ -545,6 +547,8 @@ fn no_more_attempts<W, G>(
     let this_one = run.attempts_made().saturating_add(1);
     if this_one < policy.stop.max_attempts() && !run.is_last() {
         run.last_attempt(policy);
-        once.get_or_insert("its body cannot be copied");
+        // (the reason, whatever the method: a refused POST that could be
+        // copied would be retried)
+        *once = Some("its body cannot be copied");
     }
 }

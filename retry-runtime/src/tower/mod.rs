@@ -18,12 +18,11 @@
 //! - only idempotent methods are retried (GET, HEAD, OPTIONS, TRACE, PUT,
 //!   DELETE: RFC 9110 §9.2.2), unless the request carries the
 //!   [`Idempotent`](crate::response::Idempotent) extension or the layer
-//!   says [`with_any_method(true)`](RetryLayer::with_any_method); but a
-//!   request of any method that never reached the server (its connection
-//!   refused: an `std::io::Error` of kind `ConnectionRefused` among the
-//!   error's causes, or a `reqwest::Error` that `is_connect()`, with
-//!   feature `reqwest`) is retried, as it cannot apply twice (urllib3 does
-//!   the same), and the attempt that reaches the server is its last; a request whose body
+//!   says [`with_any_method(true)`](RetryLayer::with_any_method); with
+//!   [`with_retry_refused(true)`](RetryLayer::with_retry_refused), a
+//!   request of any method whose connection was refused is retried too
+//!   (it never reached the server, when the service below follows no
+//!   redirects), until an attempt reaches the server; a request whose body
 //!   cannot be copied (a stream: hyper's `Incoming` in a proxy, a boxed
 //!   body, any body in [`SendOnce`]; see [`ReplayBody`]) is sent once; when
 //!   such a request fails in a way the policy would retry, the run gives up
@@ -188,6 +187,8 @@ pub struct RetryLayer<
     of: PhantomData<fn() -> Policy<W, G>>,
     timeout: T,
     any_method: bool,
+    /// [`with_retry_refused`](Self::with_retry_refused).
+    retry_refused: bool,
     classify: FindClassify,
     sleeper: Sl,
 }
@@ -202,6 +203,7 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone for RetryLayer<W
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
+            retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper: self.sleeper.clone(),
         }
@@ -215,17 +217,18 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
             .field("policy", policy)
             .field("timeout", &self.timeout.limit())
             .field("any_method", &self.any_method)
+            .field("retry_refused", &self.retry_refused)
             .finish_non_exhaustive()
     }
 }
 
-/// Shows the policy, the per-attempt timeout and whether every method is
-/// retried; not the sleeper.
+/// Shows the policy, the per-attempt timeout, whether every method is
+/// retried and whether a refused request is; not the sleeper.
 ///
 /// ```
 /// let shown = format!("{:?}", retry_runtime::presets::API.layer());
 /// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
-/// assert!(shown.ends_with("timeout: None, any_method: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
     for RetryLayer<W, G, Sl, T>
@@ -274,6 +277,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
             of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
+            retry_refused: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
@@ -344,6 +348,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
             of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
+            retry_refused: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
@@ -459,6 +464,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
             of: PhantomData,
             timeout: WithTimeout(limit),
             any_method: self.any_method,
+            retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper: self.sleeper,
         }
@@ -477,6 +483,31 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     pub const fn with_any_method(mut self, on: bool) -> Self {
         self.any_method = on;
         self.check_method = !on && self.retries;
+        self
+    }
+
+    /// Retry a request of any method whose connection was refused (an
+    /// `std::io::Error` of kind `ConnectionRefused` among the error's
+    /// causes, or a `reqwest::Error` that `is_connect()`, with feature
+    /// `reqwest`): it never reached the server, so sending it again cannot
+    /// apply it twice; the attempt that reaches the server is then its
+    /// last, whatever it gets. Off by default, because the layer cannot
+    /// tell whose connection was refused: turn it on only when the service
+    /// below sends one request per call and follows no redirects (a
+    /// hyper-util client, or a reqwest `Client` built with
+    /// `redirect::Policy::none()`). A client that follows a POST's
+    /// `303 See Other` to a host that is down fails with that connect
+    /// error after the server applied the POST, and so does a service that
+    /// makes a call of its own after sending. (The reqwest middleware
+    /// does this by default: it sees which URL failed.) A request sent with
+    /// this on is copied for its first attempt too.
+    ///
+    /// ```
+    /// let layer = retry_runtime::presets::API.layer().with_retry_refused(true);
+    /// # let _ = layer;
+    /// ```
+    pub const fn with_retry_refused(mut self, on: bool) -> Self {
+        self.retry_refused = on;
         self
     }
 
@@ -541,6 +572,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
             of: PhantomData,
             timeout: self.timeout,
             any_method: self.any_method,
+            retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper,
         }
@@ -751,7 +783,16 @@ impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
         };
         let layer = &self.layer;
         ResponseFuture {
-            run: Guarded::of(policy, LazyRun::for_request(policy, state_from_start)),
+            // (a request sent once for its method is marked so from the
+            // start, unless a refused one is retried: then at its failure)
+            run: Guarded::of(
+                policy,
+                LazyRun::for_request(
+                    policy,
+                    once.is_some() && !layer.retry_refused,
+                    state_from_start,
+                ),
+            ),
             policy,
             service,
             request: Some(request),
