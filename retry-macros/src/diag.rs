@@ -201,19 +201,28 @@ pub fn quote_list(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// A database's transaction handed to a retried function by value
+/// (`written`: `mut tx` or `tx`): why that cannot be retried, and where
+/// the retry goes.
+pub fn transaction_parameter(written: &str, name: &Ident) -> String {
+    format!(
+        "`{written}`: a transaction cannot be retried from inside it: once a statement \
+         in it fails, the database refuses the rest of it (PostgreSQL: 25P02, \
+         \"current transaction is aborted\"; SQLite: a busy COMMIT or a BUSY_SNAPSHOT \
+         does not clear inside it), and it cannot be handed to each attempt; retry the \
+         function that begins it (`pool.begin()`, rusqlite's `conn.transaction()`) and \
+         pass that function the pool or the connection (`&mut Connection`) (a \
+         `Transaction` type of yours that is not a database's and is `Clone`: add \
+         `clone = {name}`)"
+    )
+}
+
 /// A `mut` (or `ref mut`) by-value parameter that is not cloned for each
 /// attempt: what would go wrong, and the ways out.
 pub fn mut_parameter(binding: &MutBinding) -> String {
     let name = &binding.name;
     if binding.transaction {
-        return format!(
-            "`mut {name}`: a transaction cannot be retried from inside it: once a statement \
-             in it fails, the database refuses the rest of it (PostgreSQL: 25P02, \
-             \"current transaction is aborted\"), and it cannot be copied for each attempt; \
-             retry the function that begins it (`pool.begin()`) and pass that function the pool \
-             (a `Transaction` type of yours that is not a database's and is `Clone`: add \
-             `clone = {name}`)"
-        );
+        return transaction_parameter(&format!("mut {name}"), name);
     }
     let (written, fix) = match binding.kind {
         MutKind::Param => (

@@ -454,6 +454,18 @@ pub fn check(
             errors.at(m.at, diag::mut_parameter(&m));
         }
     }
+    // A transaction by value without `mut` (rusqlite's `commit(self)`
+    // needs none): rustc would say E0507 inside the expansion.
+    if !clone_unread {
+        for name in func.transactions_by_value() {
+            if !(clone.contains(&name) || meant.contains(&name.to_string().as_str())) {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    diag::transaction_parameter(&name.to_string(), &name),
+                ));
+            }
+        }
+    }
 
     let nested_retry = args.nested.get().is_some_and(|a| {
         let value = a.value.value();

@@ -34,9 +34,12 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite};
 /// statement on a database another connection has locked waits up to 5 s
 /// inside SQLite before it fails with `SQLITE_BUSY`, in each attempt. Set
 /// it lower (`Duration::ZERO` fails at once) and the policy's waits pace
-/// the retries instead. Retry the function that opens the transaction,
-/// never one handed a `Transaction` (`#[retry]` says so at compile time):
-/// a busy `COMMIT` runs the whole transaction again from `BEGIN`.
+/// the retries instead. Retry the function that opens the transaction
+/// (`conn.transaction()`), never one handed a `Transaction` (`#[retry]`
+/// refuses one taken by value, at compile time; one taken by reference it
+/// cannot tell from a record of yours, and there a WAL database's
+/// `SQLITE_BUSY_SNAPSHOT` never clears): a busy `COMMIT` or snapshot runs
+/// the whole transaction again from `BEGIN`.
 ///
 /// Any release of rusqlite from 0.32 to 0.43: the feature takes the one
 /// your program builds (rusqlite links SQLite, so a program holds one), and

@@ -12,6 +12,11 @@ mod db {
             *self.0
         }
     }
+    impl Transaction<'_> {
+        pub fn commit(self) -> Result<(), std::io::Error> {
+            Ok(())
+        }
+    }
     pub type PgTransaction<'c> = Transaction<'c>;
 }
 
@@ -25,6 +30,19 @@ fn update(mut tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
 fn update_pg(mut tx: db::PgTransaction<'_>) -> Result<(), std::io::Error> {
     tx.execute("UPDATE clips SET views = views + 1");
     Ok(())
+}
+
+// Without `mut` (rusqlite's `commit(self)` needs none): the same advice,
+// not rustc's "cannot move out of `tx`" inside the expansion.
+#[retry(preset = "db")]
+fn bump(tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
+    tx.commit()
+}
+
+// A transaction by reference is the caller's to retry: not refused here.
+#[retry(preset = "db")]
+fn read(tx: &db::Transaction<'_>) -> Result<u32, std::io::Error> {
+    Ok(*tx.0)
 }
 
 fn main() {}

@@ -167,6 +167,29 @@ impl FnItem {
     }
 }
 
+impl FnItem {
+    /// The parameters that take a database's transaction by value without
+    /// `mut` (`tx: Transaction<'_>`: rusqlite's `commit(self)` needs none),
+    /// which [`mut_bindings`](Self::mut_bindings) does not list: each
+    /// attempt cannot have it (rustc: E0507), and retrying inside it is
+    /// wrong anyway.
+    pub fn transactions_by_value(&self) -> Vec<Ident> {
+        self.sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(t) if names_transaction(&t.ty) => match &*t.pat {
+                    Pat::Ident(p) if p.mutability.is_none() && p.by_ref.is_none() => {
+                        Some(p.ident.clone())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// A name bound `mut` by value: see [`FnItem::mut_bindings`].
 pub struct MutBinding {
     pub name: Ident,
