@@ -757,14 +757,16 @@ impl<W: Copy, G> Policy<W, G> {
 
 impl<G> Policy<RetryOn, G> {
     /// Retry the errors `predicate` picks as well as those whose kind is in
-    /// the set (tenacity's `retry_if_exception_type(..) | retry_if_result(..)`):
+    /// the set (tenacity's `retry_if_exception_type(..) | retry_if_exception(..)`):
     /// one more status or error for one upstream, a 409 from an API whose
     /// conflicts pass, while its 429s keep their Retry-After. Unlike
     /// [`retry_if`](Self::retry_if), every error is still classified: its
     /// kind is logged (a 409 picked by the predicate is logged as the
     /// `Permanent` it is) and its hint honoured for the kinds the policy's
     /// [`RetryAfter`] names. `predicate` is a `fn` or a closure that
-    /// captures nothing (or only `Copy` values).
+    /// captures nothing (or only `Copy` values). Like `retry_on`,
+    /// `retry_if` and `retry_all`, it sets the whole retry condition: a
+    /// `.retry_on(..)` after it drops the predicate.
     ///
     /// ```
     /// use retry_runtime::{presets, ErrorKind, Policy, RetryOnOrIf};
