@@ -208,8 +208,9 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
     format!(
         "`{written}`: a transaction cannot be retried from inside it: once a statement \
          in it fails, the database refuses the rest of it (PostgreSQL: 25P02, \
-         \"current transaction is aborted\"; SQLite: a busy COMMIT or a BUSY_SNAPSHOT \
-         does not clear inside it), and it cannot be handed to each attempt; retry the \
+         \"current transaction is aborted\"; SQLite: a WAL snapshot's BUSY_SNAPSHOT \
+         does not clear inside it, and rusqlite's `commit(self)` takes it), and it \
+         cannot be handed to each attempt; retry the \
          function that begins it (`pool.begin()`, rusqlite's `conn.transaction()`) and \
          pass that function the pool or the connection (`&mut Connection`) (a \
          `Transaction` type of yours that is not a database's and is `Clone`: add \

@@ -448,6 +448,7 @@ pub fn check(
     } else {
         func.mut_bindings()
     };
+    let reported: Vec<Ident> = mut_bindings.iter().map(|m| m.name.clone()).collect();
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
         if !(m.kind == MutKind::Param && named) {
@@ -458,7 +459,10 @@ pub fn check(
     // needs none): rustc would say E0507 inside the expansion.
     if !clone_unread {
         for name in func.transactions_by_value() {
-            if !(clone.contains(&name) || meant.contains(&name.to_string().as_str())) {
+            let named = clone.contains(&name) || meant.contains(&name.to_string().as_str());
+            // (an `#[async_trait]` method's `mut tx`, rebound `let mut tx`,
+            // is reported once, above)
+            if !(named || reported.contains(&name)) {
                 errors.push(syn::Error::new(
                     name.span(),
                     diag::transaction_parameter(&name.to_string(), &name),

@@ -159,7 +159,16 @@ impl FnItem {
                         }
                     }
                     Pat::Ident(p) if marked.contains(&p.ident) => {}
-                    pat => mut_bindings(pat, None, &mut found),
+                    pat => {
+                        let before = found.len();
+                        mut_bindings(pat, None, &mut found);
+                        // (`let mut tx = tx;` for a signature's `mut tx:
+                        // Transaction<'_>`, whose `mut` async-trait took)
+                        for m in found.iter_mut().skip(before) {
+                            m.transaction = m.kind == MutKind::Param
+                                && self.transaction_params().any(|name| name == &m.name);
+                        }
+                    }
                 }
             }
         }
@@ -168,25 +177,56 @@ impl FnItem {
 }
 
 impl FnItem {
+    /// The names of the signature's parameters whose type is named
+    /// `Transaction` (or one of sqlx's aliases).
+    fn transaction_params(&self) -> impl Iterator<Item = &Ident> {
+        self.sig.inputs.iter().filter_map(|input| match input {
+            FnArg::Typed(t) if names_transaction(&t.ty) => match &*t.pat {
+                Pat::Ident(p) => Some(&p.ident),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
     /// The parameters that take a database's transaction by value without
     /// `mut` (`tx: Transaction<'_>`: rusqlite's `commit(self)` needs none),
     /// which [`mut_bindings`](Self::mut_bindings) does not list: each
     /// attempt cannot have it (rustc: E0507), and retrying inside it is
-    /// wrong anyway.
+    /// wrong anyway. Only a type with a lifetime argument: a database's
+    /// transaction borrows its connection (`Transaction<'_>`,
+    /// `Transaction<'c, Postgres>`, `PgTransaction<'c>`), where a record
+    /// of the user's named `Transaction` (a payment, a blockchain's) is
+    /// usually `Clone` and owned, and compiles as it did.
     pub fn transactions_by_value(&self) -> Vec<Ident> {
         self.sig
             .inputs
             .iter()
             .filter_map(|input| match input {
-                FnArg::Typed(t) if names_transaction(&t.ty) => match &*t.pat {
-                    Pat::Ident(p) if p.mutability.is_none() && p.by_ref.is_none() => {
-                        Some(p.ident.clone())
+                FnArg::Typed(t) if names_transaction(&t.ty) && has_lifetime_argument(&t.ty) => {
+                    match &*t.pat {
+                        Pat::Ident(p) if p.mutability.is_none() && p.by_ref.is_none() => {
+                            Some(p.ident.clone())
+                        }
+                        _ => None,
                     }
-                    _ => None,
-                },
+                }
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// Does `ty`'s last path segment take a lifetime (`Transaction<'_>`)?
+fn has_lifetime_argument(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|segment| {
+            matches!(&segment.arguments, syn::PathArguments::AngleBracketed(args)
+                if args.args.iter().any(|a| matches!(a, syn::GenericArgument::Lifetime(_))))
+        }),
+        syn::Type::Group(g) => has_lifetime_argument(&g.elem),
+        syn::Type::Paren(p) => has_lifetime_argument(&p.elem),
+        _ => false,
     }
 }
 
