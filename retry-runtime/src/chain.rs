@@ -44,8 +44,9 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// `reqwest-middleware`: its chain skips that error), a
 /// `sqlx::Error` (feature `sqlx`), a `tokio_postgres::Error` (feature
 /// `tokio-postgres`: so deadpool-postgres's `PoolError::Backend(e)`, whose
-/// source is `e`), a `rusqlite::Error` (feature `rusqlite`), a
-/// `tonic::Status` (feature `tonic`);
+/// source is `e`), a `rusqlite::Error` or SQLite's own error inside it,
+/// `rusqlite::ffi::Error` (feature `rusqlite`), a `tonic::Status` (feature
+/// `tonic`);
 /// `Unknown` if none is. It is what [`Classify`] says of a
 /// `Box<dyn Error + Send + Sync>` (and of `dyn Error`), and the
 /// middlewares' default classifier.

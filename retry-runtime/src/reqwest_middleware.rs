@@ -404,10 +404,13 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// redirects (`reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())`).
     /// A client that follows redirects (reqwest's default: up to 10) fails
     /// the same way, after the server applied the POST, when it follows a
-    /// `303 See Other` to a host that is down. Another middleware's error
-    /// (a refused connection inside `Error::Middleware`) is never taken for
-    /// one: it may come after the request was sent. A request sent with
-    /// this on is copied for its first attempt too.
+    /// `303 See Other` to a host that is down. Only reqwest's error for the
+    /// request's own URL counts: a middleware after this one that sent the
+    /// request and then made a call of its own to another URL (an audit
+    /// record) returns that call's error, and an error inside
+    /// `Error::Middleware` may come after the request was sent; neither is
+    /// taken for one (a call of its own to the same URL would be). A
+    /// request sent with this on is copied for its first attempt too.
     ///
     /// ```
     /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
@@ -601,14 +604,16 @@ fn show_whole(failure: &mut AttemptFailure, url: Option<Url>) {
     }
 }
 
-/// Did reqwest fail to connect (its DNS lookup, connection, TLS handshake
-/// or connect timeout: `is_connect()`)? With a client that follows no
-/// redirects, the request never reached the server (with one that does,
-/// the connection may have been a redirect's: `with_retry_refused`).
-/// Another middleware's error may come after the request was sent: never
-/// taken for one.
-fn connect_failed(error: &Error) -> bool {
-    matches!(error, Error::Reqwest(r) if r.is_connect())
+/// Did reqwest fail to connect for `url`, the request's (its DNS lookup,
+/// connection, TLS handshake or connect timeout: `is_connect()`)? With a
+/// client that follows no redirects, the request never reached the server
+/// (with one that does, the connection may have been a redirect's, which
+/// reqwest reports with the request's URL: `with_retry_refused`). A
+/// middleware after ours that sent the request and then made a call of its
+/// own returns that call's error: another URL, or `Error::Middleware`,
+/// never taken for one.
+fn connect_failed(error: &Error, url: &Url) -> bool {
+    matches!(error, Error::Reqwest(r) if r.is_connect() && r.url() == Some(url))
 }
 
 /// What the caller gets when the run gives up on `failure`.
@@ -761,7 +766,12 @@ where
                     },
                     Ok(Err(mut error)) => {
                         let (kind, retry_after) = classify_middleware(&error, self.classify);
-                        refused = once.is_some() && self.retry_refused && connect_failed(&error);
+                        // (the request kept for the next copies: the URL sent)
+                        refused = once.is_some()
+                            && self.retry_refused
+                            && request
+                                .as_ref()
+                                .is_some_and(|r| connect_failed(&error, r.url()));
                         if self.hide_url_path {
                             cut = cut_to_origin(&mut error);
                         }

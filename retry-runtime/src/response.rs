@@ -304,7 +304,7 @@ pub(crate) fn not_repeatable(
         None
     } else {
         Some(
-            "its method is not idempotent (RFC 9110 §9.2.2); mark the request with the `Idempotent` extension to retry it",
+            "its method is not idempotent (RFC 9110 §9.2.2); a request marked with the `Idempotent` extension is retried, if its body can be copied",
         )
     }
 }

@@ -24,8 +24,9 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite};
 /// statement; they are `Permanent`, except one that holds an error of its
 /// own (the `UserFunctionError` value a user-defined function returns),
 /// which is classified by that error's chain. (The statement that called
-/// the function fails with SQLite's `SQLITE_ERROR` and the function's
-/// message, `Permanent`: SQLite keeps the function's error itself from
+/// the function fails with SQLite's error: `SQLITE_ERROR` with the
+/// function's message, `Permanent`, or the code of a `SqliteFailure` the
+/// function returned; SQLite keeps any other error of the function's from
 /// the caller.) A function under `#[retry(preset = "db")]` runs again on a
 /// locked database and returns a constraint violation at once. No
 /// retry-after hint: SQLite gives none.
@@ -49,7 +50,11 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite};
 /// ([`error_kind`]); behind a wrapper whose `source()` skips it (a
 /// thiserror `#[error(transparent)]` variant), by the SQLite error it
 /// holds, so a locked database in your error enum, taken into an
-/// `anyhow::Error` by `?`, is still `Interrupted`.
+/// `anyhow::Error` by `?`, is still `Interrupted`; but rusqlite's own
+/// errors have no SQLite error to hold, and a missing row is `Unknown`
+/// there (which `job` retries). Give such a variant a message of its own
+/// (`#[error("database")] Db(#[from] rusqlite::Error)`: its `source()` is
+/// then the `rusqlite::Error`), or keep your type in the signature.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};

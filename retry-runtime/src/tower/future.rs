@@ -109,7 +109,9 @@ pin_project! {
 }
 
 /// Shows the policy, the per-attempt timeout, why the request is sent once
-/// (`None`: it may be sent again), the attempts made so far (0 while the
+/// (`None`: it may be sent again; with the layer's `with_retry_refused`,
+/// it is still sent again while its connection is refused), the attempts
+/// made so far (0 while the
 /// first is in flight) and the step: `Start` (waiting for the service to be
 /// ready, or no attempt started yet), `Attempt` (one in flight) or `Sleep`
 /// (waiting before the next, or, with `max_elapsed`, for the service to be

@@ -498,8 +498,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// `redirect::Policy::none()`). A client that follows a POST's
     /// `303 See Other` to a host that is down fails with that connect
     /// error after the server applied the POST, and so does a service that
-    /// makes a call of its own after sending. (The reqwest middleware
-    /// does this by default: it sees which URL failed.) A request sent with
+    /// makes a call of its own after sending. A request sent with
     /// this on is copied for its first attempt too.
     ///
     /// ```

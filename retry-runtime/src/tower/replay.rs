@@ -287,7 +287,9 @@ impl<B: ReplayBody> Replay for http::Request<B> {
 /// `reqwest::Client` is a tower `Service` of `reqwest::Request`s: a request
 /// is copied with `try_clone` (`None` for a streamed body). `reqwest` keeps
 /// a request's extensions to itself, so a POST is retried only when the
-/// layer retries [`with_any_method(true)`](super::RetryLayer::with_any_method).
+/// layer retries [`with_any_method(true)`](super::RetryLayer::with_any_method)
+/// (or, with [`with_retry_refused(true)`](super::RetryLayer::with_retry_refused),
+/// while its connection is refused).
 #[cfg(feature = "reqwest")]
 impl Replay for ::reqwest::Request {
     fn not_repeatable(&self) -> Option<&'static str> {
