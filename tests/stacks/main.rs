@@ -97,3 +97,35 @@ fn outcome(recorded: &Recorded, operation: &str) -> Vec<&'static str> {
         })
         .collect()
 }
+
+/// The lines of a run of `operation` (`max` attempts) whose first attempt
+/// was refused and whose second reached the server, which answered
+/// `status`: a WARN retry line naming the refused connection; then, for a
+/// failed answer (503) of a request sent once for its method, the WARN
+/// that says so, on attempt 2, and for a success no such line.
+fn assert_refused_then_reached(
+    logs: &testkit::capture::Captured,
+    operation: &str,
+    max: u32,
+    status: u16,
+) {
+    use tracing::Level;
+    let retried = logs.assert_logged(
+        Level::WARN,
+        &format!("retrying {operation} after attempt 1/{max}"),
+    );
+    assert!(
+        retried.to_lowercase().contains("connection refused"),
+        "{retried}"
+    );
+    if status == 503 {
+        let line = logs.assert_logged(Level::WARN, &format!("{operation} not retried"));
+        assert!(line.contains("its method is not idempotent"), "{line}");
+        testkit::capture::assert_fields(
+            &line,
+            &[("attempt", "2"), ("max_attempts", &max.to_string())],
+        );
+    } else {
+        logs.assert_not_logged("not retried");
+    }
+}
