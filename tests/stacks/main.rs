@@ -129,3 +129,16 @@ fn assert_refused_then_reached(
         logs.assert_not_logged("not retried");
     }
 }
+
+/// A server whose `/orders` answers `303 See Other` to a host that refuses
+/// connections (POST/redirect/GET after the server applied the POST).
+async fn redirecting_to_a_refused_host() -> testkit::flaky::FlakyServer {
+    use testkit::flaky::{refused_url, FlakyServer, Reply};
+    let server = FlakyServer::start().await;
+    let location = refused_url("/orders/7");
+    server.route(
+        "/orders",
+        [Reply::status(303).with_header("location", &location)],
+    );
+    server
+}

@@ -373,12 +373,7 @@ async fn a_refused_post_is_retried_with_retry_refused() {
 /// every refused POST was retried.)
 #[tokio::test]
 async fn a_post_answered_303_and_redirected_to_a_refused_host_is_sent_once() {
-    let server = FlakyServer::start().await;
-    let location = refused_url("/orders/7");
-    server.route(
-        "/orders",
-        [Reply::status(303).with_header("location", &location)],
-    );
+    let server = crate::redirecting_to_a_refused_host().await;
     let logs = capture();
     let err = client(RetryMiddleware::new(&API))
         .post(server.url("/orders"))

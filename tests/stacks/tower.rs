@@ -341,12 +341,7 @@ async fn a_post_refused_then_answered_is_sent_to_the_server_once() {
 /// every refused POST was retried.)
 #[tokio::test]
 async fn a_post_answered_303_and_redirected_to_a_refused_host_is_sent_once() {
-    let server = FlakyServer::start().await;
-    let location = refused_url("/orders/7");
-    server.route(
-        "/orders",
-        [Reply::status(303).with_header("location", &location)],
-    );
+    let server = crate::redirecting_to_a_refused_host().await;
     let reqwest_client = reqwest_service();
     let err = ServiceBuilder::new()
         .layer(FAST.layer())
