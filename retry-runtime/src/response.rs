@@ -384,18 +384,6 @@ impl<Res, E> Failure<Res, E> {
             Failure::Timeout(_) | Failure::CircuitOpen(_) | Failure::Throttled(_) => true,
         }
     }
-
-    /// Did this attempt's request never reach the server, as `unsent`
-    /// says of an error (see `chain::never_sent`)? A response, a timeout
-    /// and a guard's rejection: no (a timeout may have come after the
-    /// request was read).
-    #[cfg(feature = "tower")]
-    pub(crate) fn never_sent(&self, unsent: impl FnOnce(&E) -> bool) -> bool {
-        match self {
-            Failure::Error { error, .. } => unsent(error),
-            _ => false,
-        }
-    }
 }
 
 impl<Res, E> Classify for Failure<Res, E> {

@@ -327,11 +327,10 @@ where
                     });
                     // A request sent once for its method, with
                     // `with_retry_refused`, ends the run here, unless it
-                    // never reached the server (out of line). (Without it,
-                    // the run was told at its start.)
-                    // (a branch here and the call out of line, not cold: a
-                    // cold call cost the success path 20 instructions,
-                    // a call on every failure 10 per retry)
+                    // never reached the server (without it, the run was
+                    // told at its start). A branch here and the call out of
+                    // line, not cold: a cold call cost the success path 20
+                    // instructions, a call on every failure 10 per retry.
                     if this.once.is_some() && !this.run.is_last() {
                         sent_once_unless_unsent(this.run, this.policy, &failure);
                     }
@@ -372,17 +371,18 @@ where
     }
 }
 
-/// A request that may be sent only once failed: unless it never reached
-/// the server (a refused connection: [`never_sent`]), the attempt just
-/// made is the run's last, and a failure the policy would retry ends it
-/// as sent once.
+/// A request that may be sent only once failed: unless its error says it
+/// never reached the server (a refused connection: [`never_sent`]; a
+/// response, a timeout or a guard's rejection may have followed the
+/// request), the attempt just made is the run's last, and a failure the
+/// policy would retry ends it as sent once.
 #[inline(never)]
 fn sent_once_unless_unsent<W, G, R, E: StdError + 'static>(
     run: &mut LazyRun,
     policy: &Policy<W, G>,
     failure: &Failure<R, E>,
 ) {
-    if !failure.never_sent(|error| never_sent(error)) {
+    if !matches!(failure, Failure::Error { error, .. } if never_sent(error)) {
         run.last_attempt(policy);
     }
 }
