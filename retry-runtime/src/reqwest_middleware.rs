@@ -799,10 +799,10 @@ where
                         })
                     })
                 });
-                // A request sent once for its method ends the run here
-                // (with `retry_refused`: unless it failed to connect;
-                // without, the run was told at its start).
-                if let (Some(_), Err(_), false) = (once, &outcome, refused) {
+                // With `retry_refused`, a request sent once for its method
+                // ends the run here, unless it failed to connect (without
+                // it, the run was told at its start).
+                if self.retry_refused && once.is_some() && outcome.is_err() && !refused {
                     run.last_attempt(policy);
                 }
                 // (the middleware makes no attempt spans)
