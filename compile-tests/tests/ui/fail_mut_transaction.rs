@@ -39,6 +39,18 @@ fn bump(tx: db::Transaction<'_>) -> Result<(), std::io::Error> {
     tx.commit()
 }
 
+// rusqlite's, its lifetime elided: refused by the crate's name in the path
+// (`rusqlite` here is a stand-in module: the compile tests do not build
+// rusqlite).
+mod rusqlite {
+    pub use super::db::Transaction;
+}
+
+#[retry(preset = "db")]
+fn bump_elided(tx: rusqlite::Transaction) -> Result<(), std::io::Error> {
+    tx.commit()
+}
+
 // A transaction by reference is the caller's to retry: not refused here.
 #[retry(preset = "db")]
 fn read(tx: &db::Transaction<'_>) -> Result<u32, std::io::Error> {

@@ -197,13 +197,18 @@ impl FnItem {
     /// transaction borrows its connection (`Transaction<'_>`,
     /// `Transaction<'c, Postgres>`, `PgTransaction<'c>`), where a record
     /// of the user's named `Transaction` (a payment, a blockchain's) is
-    /// usually `Clone` and owned, and compiles as it did.
+    /// usually `Clone` and owned, and compiles as it did; or one written
+    /// with a database crate's path, its lifetime elided
+    /// (`rusqlite::Transaction`).
     pub fn transactions_by_value(&self) -> Vec<Ident> {
         self.sig
             .inputs
             .iter()
             .filter_map(|input| match input {
-                FnArg::Typed(t) if names_transaction(&t.ty) && has_lifetime_argument(&t.ty) => {
+                FnArg::Typed(t)
+                    if names_transaction(&t.ty)
+                        && (has_lifetime_argument(&t.ty) || of_a_database_crate(&t.ty)) =>
+                {
                     match &*t.pat {
                         Pat::Ident(p) if p.mutability.is_none() && p.by_ref.is_none() => {
                             Some(p.ident.clone())
@@ -214,6 +219,24 @@ impl FnItem {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// Is `ty` written with a database crate's path
+/// (`rusqlite::Transaction`, its lifetime elided)?
+fn of_a_database_crate(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => {
+            p.path.segments.len() > 1
+                && p.path.segments.first().is_some_and(|first| {
+                    ["sqlx", "rusqlite", "tokio_postgres", "postgres"]
+                        .iter()
+                        .any(|name| first.ident == name)
+                })
+        }
+        syn::Type::Group(g) => of_a_database_crate(&g.elem),
+        syn::Type::Paren(p) => of_a_database_crate(&p.elem),
+        _ => false,
     }
 }
 
