@@ -474,6 +474,50 @@ fn policy_const_sync() -> Result<u32, Fail> {
     step()
 }
 
+/// `or_retry_if` under the attribute: the kinds, and what the predicate
+/// picks besides (a Permanent error here); anything else once.
+fn permanent_too(e: &Fail) -> bool {
+    e.kind == Permanent
+}
+
+type Pick = fn(&Fail) -> bool;
+
+const OR_IF: Policy<retry_runtime::RetryOnOrIf<Pick>> = Policy::new()
+    .with_max_attempts(4)
+    .with_backoff(retry_runtime::Backoff::fixed(Duration::from_millis(10)))
+    .retry_on(retry_runtime::kinds![Timeout])
+    .or_retry_if(permanent_too);
+
+#[retry(policy = OR_IF)]
+fn or_retry_if_sync() -> Result<u32, Fail> {
+    step()
+}
+
+#[retry(policy = OR_IF)]
+async fn or_retry_if_async() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn or_retry_if_under_the_attribute_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Permanent, Timeout]);
+    assert_eq!(or_retry_if_sync().unwrap(), 3);
+    assert_eq!(p.waits(), [ms(10), ms(10)]);
+    script(&[Unavailable]);
+    assert_eq!(or_retry_if_sync().unwrap_err().call, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn or_retry_if_under_the_attribute_async() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout, Permanent]);
+    assert_eq!(or_retry_if_async().await.unwrap(), 3);
+    assert_eq!(p.waits(), [ms(10), ms(10)]);
+    script(&[Unavailable]);
+    assert_eq!(or_retry_if_async().await.unwrap_err().call, 1);
+}
+
 struct Provider {
     policy: Policy<retry_runtime::RetryOn>,
 }
