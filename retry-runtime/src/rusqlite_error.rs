@@ -168,6 +168,16 @@ mod tests {
             db.busy_timeout(Duration::ZERO).unwrap();
             db
         }
+
+        /// A connection to the database made with `schema`, and another
+        /// one holding its write lock (`BEGIN IMMEDIATE`).
+        fn locked(&self, schema: &str) -> (Connection, Connection) {
+            let db = self.open();
+            db.execute_batch(schema).unwrap();
+            let other = self.open();
+            other.execute_batch("BEGIN IMMEDIATE").unwrap();
+            (db, other)
+        }
     }
 
     impl Drop for TempDb {
@@ -251,11 +261,8 @@ mod tests {
     #[test]
     fn real_sqlite_errors() {
         let file = TempDb::new("real");
-        let db = file.open();
-        db.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            .unwrap();
-        let other = file.open();
-        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (db, other) =
+            file.locked("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
         let busy = db
             .execute("INSERT INTO t (name) VALUES ('a')", [])
             .unwrap_err();
@@ -341,11 +348,7 @@ mod tests {
     #[test]
     fn the_db_preset_retries_a_locked_database() {
         let file = TempDb::new("preset");
-        let db = file.open();
-        db.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY)")
-            .unwrap();
-        let other = file.open();
-        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (db, other) = file.locked("CREATE TABLE t (id TEXT PRIMARY KEY)");
 
         let _paused = testing::pause();
         let mut attempts = 0;
