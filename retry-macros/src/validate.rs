@@ -110,8 +110,8 @@ pub fn check(
              `#[async_trait]` wrote it: `#[async_trait]` on the impl, #[retry] on its `async fn`)",
         ));
     }
-    // `#[retry]` below `#[tokio::test]` or `#[tokio::main]` is handed the
-    // sync function tokio made of the `async fn`, and retries it as one: a
+    // `#[retry]` below `#[tokio::test]` or `#[tokio::main]` (or actix's) is
+    // handed the sync function they made of the `async fn`, and retries it as one: a
     // runtime for each attempt, blocking waits between them. That has
     // always compiled and worked (a flaky test retried whole), so it stays;
     // but `timeout` and `hedge` need the `async fn`, and the function the
@@ -119,8 +119,8 @@ pub fn check(
     // an `async fn`". The function is then checked as the `async fn` it was
     // written as.
     let async_keys = args.timeout.get().is_some() || args.hedge.get().is_some();
-    let tokio_entry = func.tokio_entry().filter(|_| async_keys);
-    if let Some(entry) = tokio_entry {
+    let runtime_entry = func.runtime_entry().filter(|_| async_keys);
+    if let Some(entry) = runtime_entry {
         errors.push(syn::Error::new(
             Span::call_site(),
             format!(
@@ -131,11 +131,11 @@ pub fn check(
             ),
         ));
     }
-    let written_async = sig.asyncness.is_some() || tokio_entry.is_some();
+    let written_async = sig.asyncness.is_some() || runtime_entry.is_some();
     // A sync function whose body ends in an `async` block, or that
     // returns `impl Future`, builds the future too: its attempts would not
     // run it. (Not one tokio wrote: that error says what to do.)
-    let built = match (async_trait, func.boxed_future(), tokio_entry) {
+    let built = match (async_trait, func.boxed_future(), runtime_entry) {
         (false, None, None) => func.built_future(),
         _ => None,
     };

@@ -1,6 +1,7 @@
 //! The future a body builds or awaits: the one awaited expression the
 //! loop can await itself, a boxed or built future (which an attempt would
-//! only build), and the body `#[tokio::main]`/`#[tokio::test]` write.
+//! only build), and the bodies `#[tokio::main]`/`#[tokio::test]` and
+//! actix's `#[actix_rt::main]`/`#[actix_rt::test]` write.
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -84,6 +85,82 @@ impl FnItem {
         }
     }
 
+    /// Which runtime's entry macro wrote this function, if one did
+    /// (`#[tokio::test]`, `#[tokio::main]`, `#[actix_rt::test]`,
+    /// `#[actix_web::main]`, ..): `#[retry]` was below it, and is handed the
+    /// sync function it made of the `async fn`, whose body blocks on the
+    /// original body in a runtime of its own.
+    pub fn runtime_entry(&self) -> Option<&'static str> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        self.tokio_entry().or_else(|| self.actix_entry())
+    }
+
+    /// Which of actix's entry macros wrote this function, if one did.
+    /// actix-macros 0.2 (`actix_rt::main`/`test`, which actix-web's
+    /// `main`/`test` call with `system = "::actix_web::rt::System"`) writes
+    /// the body as one expression:
+    ///
+    /// ```text
+    /// <::actix_rt::System>::new().block_on(async move { <the body> })   // main
+    /// <::actix_rt::System>::new().block_on(async { <the body> })        // test
+    /// ```
+    ///
+    /// Recognized by that whole shape, a qualified path ending in `System`
+    /// first: a sync function of the user's own that blocks on a future in
+    /// a `System` it keeps in a variable is retried as written.
+    fn actix_entry(&self) -> Option<&'static str> {
+        let tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
+        let is = |tt: &TokenTree, c: char| matches!(tt, TokenTree::Punct(p) if p.as_char() == c);
+        let [open, rest @ ..] = tokens.as_slice() else {
+            return None;
+        };
+        let close = rest.iter().position(|tt| is(tt, '>'))?;
+        let (path, after) = (&rest[..close], &rest[close + 1..]);
+        let system = matches!(path.last(), Some(TokenTree::Ident(i)) if i == "System");
+        let [c1, c2, TokenTree::Ident(new), TokenTree::Group(unit), dot, TokenTree::Ident(block_on), TokenTree::Group(arg)] =
+            after
+        else {
+            return None;
+        };
+        let called = is(open, '<')
+            && system
+            && is(c1, ':')
+            && is(c2, ':')
+            && new == "new"
+            && unit.delimiter() == Delimiter::Parenthesis
+            && unit.stream().is_empty()
+            && is(dot, '.')
+            && block_on == "block_on"
+            && arg.delimiter() == Delimiter::Parenthesis;
+        if !called {
+            return None;
+        }
+        let arg: Vec<TokenTree> = arg.stream().into_iter().collect();
+        let (moves, block) = match arg.as_slice() {
+            [TokenTree::Ident(a), TokenTree::Group(b)] if a == "async" => (false, b),
+            [TokenTree::Ident(a), TokenTree::Ident(m), TokenTree::Group(b)]
+                if a == "async" && m == "move" =>
+            {
+                (true, b)
+            }
+            _ => return None,
+        };
+        if block.delimiter() != Delimiter::Brace {
+            return None;
+        }
+        let web = path
+            .iter()
+            .any(|tt| matches!(tt, TokenTree::Ident(i) if i == "actix_web"));
+        Some(match (web, moves) {
+            (false, true) => "#[actix_rt::main]",
+            (false, false) => "#[actix_rt::test]",
+            (true, true) => "#[actix_web::main]",
+            (true, false) => "#[actix_web::test]",
+        })
+    }
+
     /// Which of `#[tokio::test]` and `#[tokio::main]` wrote this function,
     /// if one did: `#[retry]` was below it, and is handed the sync function
     /// it made of the `async fn`, whose body builds a runtime and blocks on
@@ -110,10 +187,7 @@ impl FnItem {
     /// and a last block that calls `block_on(body)` on a runtime built
     /// with tokio's `"Failed building the Runtime"`: a sync function of the
     /// user's own that blocks on a future is retried as written.
-    pub fn tokio_entry(&self) -> Option<&'static str> {
-        if self.sig.asyncness.is_some() {
-            return None;
-        }
+    fn tokio_entry(&self) -> Option<&'static str> {
         let mut tokens = self.body.clone().into_iter();
         let starts = matches!(
             (tokens.next(), tokens.next(), tokens.next(), tokens.next()),
@@ -439,6 +513,76 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_function_actix_entry_macros_wrote() {
+        // what actix-macros 0.2.5 writes for `#[actix_rt::main]`,
+        // `#[actix_rt::test]` and, with actix-web's `system`, its own two
+        let body = quote!({
+            fetch().await?;
+            Ok(())
+        });
+        for (system, entry_main, entry_test) in [
+            (
+                quote!(::actix_rt::System),
+                "#[actix_rt::main]",
+                "#[actix_rt::test]",
+            ),
+            (
+                quote!(::actix_web::rt::System),
+                "#[actix_web::main]",
+                "#[actix_web::test]",
+            ),
+        ] {
+            let main =
+                quote!(fn main() -> Result<(), E> { <#system>::new().block_on(async move #body) });
+            let test = quote! {
+                #[::core::prelude::v1::test]
+                fn t() -> Result<(), E> { <#system>::new().block_on(async #body) }
+            };
+            for (item, entry) in [(main, entry_main), (test, entry_test)] {
+                let item: FnItem = syn::parse2(item).unwrap();
+                assert_eq!(item.runtime_entry(), Some(entry));
+            }
+        }
+        // a user's own function that blocks on a future, and near misses
+        for other in [
+            quote!(
+                fn f(s: &System) -> Result<(), E> {
+                    s.block_on(async { fetch().await })
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    System::new().block_on(async { fetch().await })
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    <Runtime>::new().block_on(async { fetch().await })
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    <System>::new().block_on(fut)
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    <System>::new().block_on(async { a });
+                    Ok(())
+                }
+            ),
+            quote!(
+                async fn f() -> Result<(), E> {
+                    <System>::new().block_on(async { a })
+                }
+            ),
+        ] {
+            let item: FnItem = syn::parse2(other.clone()).unwrap();
+            assert_eq!(item.runtime_entry(), None, "{other}");
+        }
+    }
+
+    #[test]
     fn finds_the_function_tokio_entry_macros_wrote() {
         // what tokio-macros 2.7 writes for `#[tokio::test]` and `#[tokio::main]`
         let test = quote! {
@@ -480,7 +624,7 @@ mod tests {
         };
         for (item, entry) in [(test, "#[tokio::test]"), (main, "#[tokio::main]")] {
             let item: FnItem = syn::parse2(item).unwrap();
-            assert_eq!(item.tokio_entry(), Some(entry));
+            assert_eq!(item.runtime_entry(), Some(entry));
         }
         // a function of the user's own that blocks on a future, and an async fn
         for other in [
@@ -517,7 +661,7 @@ mod tests {
             ),
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
-            assert_eq!(item.tokio_entry(), None, "{other}");
+            assert_eq!(item.runtime_entry(), None, "{other}");
         }
     }
 

@@ -7,7 +7,7 @@
 //! as `#[tracing::instrument]` rewrites it), and only when it looks like
 //! one (see [`FnItem::async_trait_body`]), a short async body that ends
 //! in `.await` (see [`FnItem::awaited_future`]), and the body
-//! `#[tokio::test]` or `#[tokio::main]` writes (see [`FnItem::tokio_entry`]).
+//! `#[tokio::test]`, `#[tokio::main]` or actix's entry macros write (see [`FnItem::runtime_entry`]).
 //!
 //! Here: the function and its `mut` bindings. `async_trait` recognizes
 //! async-trait's body, `future` the futures a body awaits or builds,
