@@ -60,7 +60,8 @@
 //!   (smol's), with no tokio in the tree when `tokio` is off.
 //! - `futures-timer`: async waits and per-attempt timeouts on
 //!   `futures-timer`, for any executor.
-//! - `http`: [`Classify`] for `http::StatusCode`.
+//! - `http`: [`Classify`] for `http::StatusCode`, and `retry_after`, the
+//!   `Retry-After` header's parser, for a client of any HTTP stack.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
 //! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
@@ -159,8 +160,8 @@ pub mod reqwest;
 pub mod reqwest_middleware;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod response;
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
-mod retry_after;
+#[cfg(any(feature = "http", feature = "aws"))]
+pub mod retry_after;
 mod retrying;
 mod run;
 #[cfg(feature = "rusqlite")]

@@ -1,16 +1,41 @@
-//! The `Retry-After` header's value (RFC 9110 §10.2.3), read by the HTTP
-//! integrations (features `reqwest` and `tower`) and the AWS SDK's
-//! classification (feature `aws`); public as
-//! `retry_runtime::reqwest::parse_retry_after` and
-//! `retry_runtime::response::parse_retry_after`. The HTTP integrations read
-//! `retry-after-ms` first, the wait in milliseconds that OpenAI's and Azure
-//! OpenAI's APIs send beside `Retry-After`, then Azure's own
-//! `x-ms-retry-after-ms` (neither is a standard header, but each is more
-//! precise than `Retry-After` where both are sent; Azure's SDKs read the
-//! three in this order, each unreadable one passed over for the next).
+//! The `Retry-After` header's value (RFC 9110 §10.2.3), for a client of
+//! any HTTP stack (features `http` or `aws`): [`parse_retry_after`] reads
+//! it into a wait, [`MAX_RETRY_AFTER`] is the longest believed. The tower
+//! layer and the reqwest integrations read it themselves (and re-export
+//! both, as `response::` and `reqwest::`); this is for a response of
+//! another client (awc's, on http 0.2, hyper 0.14's, your own), whose
+//! error type carries the hint for `Classify::retry_after`:
+//!
+//! ```
+//! # #[cfg(feature = "http")] {
+//! use std::time::{Duration, SystemTime};
+//! use retry_runtime::{classify::classify_status, retry_after::parse_retry_after, Classify, ErrorKind};
+//!
+//! #[derive(Debug)]
+//! struct Status { code: u16, retry_after: Option<Duration> }
+//!
+//! impl Classify for Status {
+//!     fn kind(&self) -> ErrorKind { classify_status(self.code) }
+//!     fn retry_after(&self) -> Option<Duration> { self.retry_after }
+//! }
+//!
+//! // where the response is turned into the error (the header's bytes or text)
+//! let header: Option<&[u8]> = Some(b"2");
+//! let e = Status { code: 503, retry_after: header.and_then(|v| parse_retry_after(v, SystemTime::now())) };
+//! assert_eq!((e.kind(), e.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(2))));
+//! # }
+//! ```
+//!
+//! Inside, the HTTP integrations read `retry-after-ms` first, the wait in
+//! milliseconds that OpenAI's and Azure OpenAI's APIs send beside
+//! `Retry-After`, then Azure's own `x-ms-retry-after-ms` (neither is a
+//! standard header, but each is more precise than `Retry-After` where
+//! both are sent; Azure's SDKs read the three in this order, each
+//! unreadable one passed over for the next).
 
 use std::time::{Duration, SystemTime};
 
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
 use crate::log;
 
 /// The longest `Retry-After` believed: a longer one (years, say) is a
@@ -19,8 +44,8 @@ use crate::log;
 /// [`RetryAfter::cap`](crate::RetryAfter::cap) (60s by default).
 ///
 /// ```
-/// # #[cfg(feature = "reqwest")]
-/// assert_eq!(retry_runtime::reqwest::MAX_RETRY_AFTER.as_secs(), 86_400);
+/// # #[cfg(feature = "http")]
+/// assert_eq!(retry_runtime::retry_after::MAX_RETRY_AFTER.as_secs(), 86_400);
 /// ```
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -39,7 +64,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// ```
 /// # #[cfg(feature = "reqwest")] {
 /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
-/// use retry_runtime::reqwest::parse_retry_after;
+/// use retry_runtime::retry_after::parse_retry_after;
 ///
 /// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
 /// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
@@ -144,6 +169,7 @@ fn read_headers(
 /// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
 /// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Called on a
 /// failure only, never on the success path.)
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
 pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
     match parse_retry_after(value, now) {

@@ -7,6 +7,13 @@ enum FetchError {
     Throttled { wait_secs: u64 },
 }
 
+// The header's text: the fix names the parser (feature `http`).
+#[derive(Debug, retry_runtime::Classify)]
+enum AwcError {
+    #[classify(RateLimited, retry_after = retry_after)]
+    Throttled { retry_after: Option<String> },
+}
+
 // The same through parentheses, and through a macro's `$t:ty` (rustc
 // hands the derive an invisible group around it).
 #[allow(unused_parens)]

@@ -455,9 +455,8 @@ fn not_a_wait(ty: &Type) -> Option<String> {
         }
         "String" | "str" | "HeaderValue" => {
             "text: parse it into an `Option<Duration>` where the error is made (an HTTP \
-             `Retry-After` value: `parse_retry_after` in `retry_runtime::reqwest`, feature \
-             `reqwest`, or `retry_runtime::response`, feature `tower` or \
-             `reqwest-middleware`)"
+             `Retry-After` value: `retry_runtime::retry_after::parse_retry_after`, feature \
+             `http`)"
         }
         "TimeDelta" => {
             "chrono's duration, not `std::time::Duration`: hold an `Option<Duration>`, \
