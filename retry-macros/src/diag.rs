@@ -211,8 +211,9 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
          \"current transaction is aborted\"; SQLite: a WAL snapshot's BUSY_SNAPSHOT \
          does not clear inside it, and rusqlite's `commit(self)` takes it), and it \
          cannot be handed to each attempt; retry the \
-         function that begins it (`pool.begin()`, rusqlite's `conn.transaction()`) and \
-         pass that function the pool or the connection (`&mut Connection`) (a \
+         function that begins it (sqlx's `pool.begin()`, tokio-postgres's \
+         `client.transaction()`, rusqlite's `conn.transaction()`) and pass that function \
+         the pool or the connection (`&Pool`, `&mut Connection`) (a \
          `Transaction` type of yours that is not a database's and is `Clone`: add \
          `clone = {name}`)"
     )

@@ -305,11 +305,38 @@ fn pool(config: Config, max_size: usize) -> Pool {
 }
 
 /// README's error type for deadpool-postgres: a pool timeout is Timeout,
-/// the rest as the chain finds it.
-#[derive(Debug)]
+/// the rest as the chain finds it; its message (what the log lines show)
+/// has the server's SQLSTATE, or the error's causes.
+#[derive(Debug, thiserror::Error)]
 enum DbError {
+    #[error("{}", show(.0))]
     Postgres(tokio_postgres::Error),
+    #[error("no connection from the pool: {}", show_pool(.0))]
     Pool(PoolError),
+}
+
+fn show(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => with_causes(e),
+    }
+}
+
+fn show_pool(e: &PoolError) -> String {
+    match e {
+        PoolError::Backend(e) => show(e),
+        e => with_causes(e),
+    }
+}
+
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 impl Classify for DbError {
@@ -332,7 +359,7 @@ async fn deadpool_errors_through_the_chain() {
     // the server refuses the database: 3D000, Permanent
     let mut no_db = config.clone();
     no_db.dbname("no_such_db");
-    let err = pool(no_db, 1).get().await.unwrap_err();
+    let err = pool(no_db.clone(), 1).get().await.unwrap_err();
     assert!(
         matches!(&err, PoolError::Backend(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME)),
         "{err:?}"
@@ -341,16 +368,23 @@ async fn deadpool_errors_through_the_chain() {
         retry_runtime::classify::error_kind(&err),
         ErrorKind::Permanent
     );
+    let shown = DbError::Pool(err).to_string();
+    assert!(shown.ends_with("(SQLSTATE 3D000)"), "{shown}");
+    let err = pool(no_db, 1).get().await.unwrap_err();
     let boxed: BoxError = Box::new(err);
     assert_eq!(boxed.kind(), ErrorKind::Permanent);
 
     // nothing listens: Connect
     let port = testkit::flaky::refused_port();
-    let refused = format!("host=127.0.0.1 port={port} user=app")
+    let refused: Config = format!("host=127.0.0.1 port={port} user=app")
         .parse()
         .unwrap();
-    let err = pool(refused, 1).get().await.unwrap_err();
+    let err = pool(refused.clone(), 1).get().await.unwrap_err();
     assert!(matches!(err, PoolError::Backend(_)), "{err:?}");
+    // its message says why, not only "error connecting to server"
+    let shown = DbError::Pool(err).to_string();
+    assert!(shown.contains("onnection refused"), "{shown}");
+    let err = pool(refused, 1).get().await.unwrap_err();
     let boxed: BoxError = Box::new(err);
     assert_eq!(boxed.kind(), ErrorKind::Connect);
 
@@ -365,8 +399,16 @@ async fn deadpool_errors_through_the_chain() {
         retry_runtime::classify::error_kind(&err),
         ErrorKind::Unknown
     );
-    assert_eq!(DbError::Pool(err).kind(), ErrorKind::Timeout);
+    let err = DbError::Pool(err);
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(
+        err.to_string()
+            .starts_with("no connection from the pool: Timeout"),
+        "{err}"
+    );
     // and a statement's error through the same type
     let err = held.batch_execute(&raising("40001")).await.unwrap_err();
-    assert_eq!(DbError::Postgres(err).kind(), ErrorKind::Interrupted);
+    let err = DbError::Postgres(err);
+    assert_eq!(err.kind(), ErrorKind::Interrupted);
+    assert!(err.to_string().ends_with("(SQLSTATE 40001)"), "{err}");
 }
