@@ -151,7 +151,7 @@ pub struct RetryMiddleware<
     /// for each request ([`from_fn`](Self::from_fn)).
     policy: P,
     /// `W` and `G` are the policy's, which `P` is or returns.
-    of: PhantomData<PolicyFn<W, G>>,
+    of: PhantomData<fn() -> Policy<W, G>>,
     timeout: Option<Duration>,
     any_method: bool,
     retry_refused: bool,
@@ -187,9 +187,11 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
 
 /// Shows the policy its function returns now, the per-attempt timeout,
 /// whether every method is retried and whether the lines hide URLs' paths.
-impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
+impl<W: fmt::Debug, G, Sl, F: Fn() -> &'static Policy<W, G>> fmt::Debug
+    for RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.show((self.policy)(), f)
+        self.show(self.policy.now(), f)
     }
 }
 
@@ -244,7 +246,10 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static, F> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G, F>>
+where
+    F: Fn() -> &'static Policy<W, G> + Copy,
+{
     /// A middleware that asks `choose` for the policy at the start of
     /// each request: a switch (an atomic that an admin endpoint or a
     /// configuration watcher flips) turns retries down for the requests
@@ -264,7 +269,10 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
     ///
     /// `choose` is called once per request, before anything else: keep it
     /// to a load and a pick among policies made beforehand (`static`s, or
-    /// made `'static` once at start-up). It is in the middleware's type
+    /// made `'static` once at start-up). `choose` is a `fn`, or a closure
+    /// that is `Copy` (its captures `&'static`: one middleware per
+    /// upstream, each with its own switch and policies, as [`PolicyFn`]
+    /// shows for the tower layer). It is in the middleware's type
     /// ([`PolicyFn`]), so that one made with [`new`](Self::new) costs what
     /// it did. The same function makes a [tower layer](crate::tower::RetryLayer::from_fn).
     ///
@@ -290,12 +298,12 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
     /// As with [`new`](Self::new), the policies judge [`AttemptFailure`]s
     /// (`W: When<AttemptFailure>`), and a `retry_if` predicate that takes
     /// another type is reported at this call.
-    pub const fn from_fn(choose: fn() -> &'static Policy<W, G>) -> Self
+    pub const fn from_fn(choose: F) -> Self
     where
         W: When<AttemptFailure>,
     {
         RetryMiddleware {
-            policy: choose,
+            policy: PolicyFn::new(choose),
             of: PhantomData,
             timeout: None,
             any_method: false,
@@ -319,7 +327,9 @@ impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static, Sl, F: Fn() -> &'static Policy<W, G>>
+    RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
+{
     /// The policy a request starting now gets: what the function returns
     /// when asked here (a request under way may have been given another).
     ///
@@ -329,23 +339,11 @@ impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     /// assert_eq!(RetryMiddleware::from_fn(current).policy().name(), "webhook");
     /// ```
     pub fn policy(&self) -> &'static Policy<W, G> {
-        (self.policy)()
+        self.policy.now()
     }
 }
 
-/// The function a middleware made with [`RetryMiddleware::from_fn`] asks
-/// for each request's policy: the middleware's last type parameter, to
-/// name its type.
-///
-/// ```
-/// use retry_runtime::reqwest_middleware::{PolicyFn, RetryMiddleware};
-/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, Policy, RetryOn};
-/// fn current() -> &'static Policy<RetryOn> { &presets::API }
-/// let middleware: RetryMiddleware<RetryOn, NoCircuit, DefaultSleeper, PolicyFn<RetryOn>> =
-///     RetryMiddleware::from_fn(current);
-/// # let _ = middleware;
-/// ```
-pub type PolicyFn<W, G = NoCircuit> = fn() -> &'static Policy<W, G>;
+pub use crate::policy::PolicyFn;
 
 impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// Give each attempt at most `limit` (kind `Timeout`, retried as the
@@ -649,8 +647,9 @@ where
 /// at the start of the request. (An impl of its own, so that the fixed
 /// policy's `handle` reads its policy as it did before `from_fn`.)
 #[async_trait::async_trait]
-impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
+impl<W, G, Sl, F> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
 where
+    F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     W: When<AttemptFailure> + Copy + Send + Sync + 'static,
     G: Admission<AttemptFailure> + Send + Sync + 'static,
     Sl: Sleeper + Send + Sync + 'static,
@@ -662,7 +661,7 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
-        self.run((self.policy)(), req, extensions, next).await
+        self.run(self.policy.now(), req, extensions, next).await
     }
 }
 

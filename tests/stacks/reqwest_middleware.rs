@@ -1364,6 +1364,41 @@ async fn inside_a_run_retrying_every_error_the_middleware_leaves_its_classifiers
     assert_eq!(server.hits("/clip"), 0);
 }
 
+/// One middleware per upstream, each made with `from_fn` and a closure
+/// (its switch and policies `&'static`, made once at start-up): flipping
+/// one upstream's switch sends only its requests once.
+#[tokio::test]
+async fn a_closure_chooses_each_upstreams_policy_with_its_own_switch() {
+    let server = FlakyServer::start().await;
+    let mut clients = Vec::new();
+    for name in ["users_mw_closure", "clips_mw_closure"] {
+        let on: &'static Policy<RetryOn> = Box::leak(Box::new(API.with_name(name)));
+        let off: &'static Policy<RetryOn> = Box::leak(Box::new(on.with_max_attempts(1)));
+        let retries_off: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let middleware = RetryMiddleware::from_fn(move || {
+            if retries_off.load(Ordering::Relaxed) {
+                off
+            } else {
+                on
+            }
+        });
+        assert_eq!(middleware.policy().name(), name);
+        clients.push((client(middleware), retries_off));
+    }
+    for path in ["/users", "/clips"] {
+        server.route(path, vec![Reply::status(503); 3]);
+    }
+    clients[0].1.store(true, Ordering::Relaxed);
+    for ((client, _), path, hits) in [(&clients[0], "/users", 1), (&clients[1], "/clips", 3)] {
+        let resp = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(
+            (resp.status(), server.hits(path)),
+            (StatusCode::SERVICE_UNAVAILABLE, hits),
+            "{path}"
+        );
+    }
+}
+
 /// The tower layer and the middleware take their policy in the same
 /// forms: a `&'static Policy` (`new`), or one function that chooses it at
 /// each request (`from_fn`), the same function for both.

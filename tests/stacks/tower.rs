@@ -16,10 +16,12 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use retry_runtime::response::Idempotent;
-use retry_runtime::tower::{AttemptLimit, BoxErrorsLayer, Error, ReplayBody, RetryLayer, SendOnce};
+use retry_runtime::tower::{
+    AttemptLimit, BoxErrorsLayer, Error, NoTimeout, PolicyFn, ReplayBody, RetryLayer, SendOnce,
+};
 use retry_runtime::{
     circuit::CircuitState, kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind,
-    KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn,
+    KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn, WithCircuit,
 };
 use testkit::capture::{capture, field};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -2192,6 +2194,88 @@ fn with_the_switch_off_a_503_is_sent_once_and_its_attempts_exhausted() {
     logs.assert_not_logged("non-retriable");
 }
 
+/// A gateway's upstreams from a configuration list, each with a layer of
+/// its own made with `from_fn` and a closure (its captures `&'static`,
+/// made once at start-up): its own switch, its own breaker. Flipping one
+/// upstream's switch sends its requests once; the other still retries;
+/// one upstream's failures open its breaker only.
+#[tokio::test]
+async fn closures_choose_each_upstreams_policy_with_its_own_switch_and_breaker() {
+    let server = FlakyServer::start().await;
+    let mut upstreams = Vec::new();
+    for name in ["users_closure", "clips_closure"] {
+        let breaker: &'static CircuitBreaker =
+            Box::leak(Box::new(CircuitBreaker::new(name).with_failures(6)));
+        let on: &'static Policy<RetryOn, WithCircuit> =
+            Box::leak(Box::new(FAST.with_name(name).with_circuit(breaker)));
+        let off: &'static Policy<RetryOn, WithCircuit> =
+            Box::leak(Box::new(on.with_max_attempts(1)));
+        let retries_off: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let layer = RetryLayer::from_fn(move || {
+            if retries_off.load(Ordering::Relaxed) {
+                off
+            } else {
+                on
+            }
+        });
+        let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+        upstreams.push((name, svc, retries_off, breaker));
+    }
+    for path in ["/users/1", "/users/2", "/clips/1", "/clips/2"] {
+        server.route(path, vec![Reply::status(503); 4]);
+    }
+    let [(_, users, users_off, users_breaker), (_, clips, _, clips_breaker)] = &upstreams[..]
+    else {
+        unreachable!()
+    };
+    users_off.store(true, Ordering::Relaxed);
+    for (svc, path, hits) in [
+        (users, "/users/1", 1),
+        (clips, "/clips/1", 4),
+        (users, "/users/2", 1),
+    ] {
+        let resp = svc.clone().oneshot(get(&server.url(path))).await.unwrap();
+        assert_eq!(
+            (resp.status(), server.hits(path)),
+            (StatusCode::SERVICE_UNAVAILABLE, hits),
+            "{path}"
+        );
+    }
+    // clips' 4 failures and users' 2 counted apart: neither breaker open yet
+    assert_eq!(
+        (
+            users_breaker.stats().failures,
+            clips_breaker.stats().failures
+        ),
+        (2, 4)
+    );
+    // two more failures open clips' breaker; its next call is turned away
+    let _ = clips.clone().oneshot(get(&server.url("/clips/2"))).await;
+    assert_eq!(server.hits("/clips/2"), 2);
+    assert_eq!(clips_breaker.state(), CircuitState::Open);
+    let turned_away = clips
+        .clone()
+        .oneshot(get(&server.url("/clips/2")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(turned_away, Error::CircuitOpen(_)),
+        "{turned_away:?}"
+    );
+    assert_eq!(server.hits("/clips/2"), 2);
+    // users' breaker, closed, still lets its requests through
+    assert_eq!(users_breaker.state(), CircuitState::Closed);
+    let resp = users
+        .clone()
+        .oneshot(get(&server.url("/users/2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/users/2")),
+        (StatusCode::SERVICE_UNAVAILABLE, 2)
+    );
+}
+
 /// A layer made with `from_fn` is the size of one made with `new`, and so
 /// is a call's future: the function takes the policy's place.
 #[test]
@@ -2205,7 +2289,11 @@ fn a_layer_from_a_function_is_the_size_of_one_from_a_policy() {
     let request = || Request::get("/clip").body(String::new()).unwrap();
     let fixed = FAST.layer();
     let chosen = RetryLayer::from_fn(current);
-    assert_eq!(size_of_val(&fixed), size_of_val(&chosen));
+    // (a `fn` item: nothing kept; named as a `fn` pointer, one word, as `new`'s policy)
+    assert!(size_of_val(&chosen) < size_of_val(&fixed));
+    let pointer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, PolicyFn<RetryOn>> =
+        RetryLayer::from_fn(current);
+    assert_eq!(size_of_val(&fixed), size_of_val(&pointer));
     let (mut fixed, mut chosen) = (
         fixed.layer(tower::service_fn(answer)),
         chosen.layer(tower::service_fn(answer)),

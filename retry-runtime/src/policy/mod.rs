@@ -33,9 +33,13 @@ use crate::throttle::Throttle;
 
 pub use crate::policy_error::PolicyError;
 
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+mod choose;
 mod retry_after;
 mod when;
 
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub use self::choose::PolicyFn;
 pub use self::retry_after::RetryAfter;
 pub use self::when::{
     Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,

@@ -124,6 +124,7 @@ pub use self::limit::{AttemptLimit, NoTimeout, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
+pub use crate::policy::PolicyFn;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{ClassifyResponse, Failure};
 use crate::run::{Admission, Guarded, LazyRun};
@@ -240,11 +241,11 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
 
 /// Shows the policy its function returns now, the per-attempt timeout and
 /// whether every method is retried.
-impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
-    for RetryLayer<W, G, Sl, T, PolicyFn<W, G>>
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, F: Fn() -> &'static Policy<W, G>>
+    fmt::Debug for RetryLayer<W, G, Sl, T, PolicyFn<W, G, F>>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.show((self.policy.0)(), f)
+        self.show(self.policy.now(), f)
     }
 }
 
@@ -284,7 +285,10 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static, F> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G, F>>
+where
+    F: Fn() -> &'static Policy<W, G> + Copy,
+{
     /// A layer that asks `choose` for the policy at the start of each
     /// request: a switch (an atomic that an admin endpoint or a
     /// configuration watcher flips) turns retries down for the requests
@@ -304,9 +308,12 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     ///
     /// `choose` is called once per request, before anything else: keep it
     /// to a load and a pick among policies made beforehand (`static`s, or
-    /// made `'static` once at start-up). It is in the layer's type
-    /// ([`PolicyFn`]), so that a layer made with [`new`](Self::new) costs
-    /// what it did; a call's future is the same size for either.
+    /// made `'static` once at start-up). `choose` is a `fn`, or a closure
+    /// that is `Copy` (its captures `&'static`): one layer per upstream,
+    /// each with its own switch, breaker and policies, as [`PolicyFn`]
+    /// shows. It is in the layer's type ([`PolicyFn`]), so that a layer
+    /// made with [`new`](Self::new) costs what it did; a call's future is
+    /// the same size for either.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -339,9 +346,9 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     /// assert_eq!(CALLS.load(Ordering::Relaxed), 1);
     /// # }
     /// ```
-    pub const fn from_fn(choose: fn() -> &'static Policy<W, G>) -> Self {
+    pub const fn from_fn(choose: F) -> Self {
         RetryLayer {
-            policy: PolicyFn(choose),
+            policy: PolicyFn::new(choose),
             state_from_start: false,
             check_method: true,
             retries: true,
@@ -355,7 +362,9 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static, Sl, T, F: Fn() -> &'static Policy<W, G>>
+    RetryLayer<W, G, Sl, T, PolicyFn<W, G, F>>
+{
     /// The policy a request starting now gets: what the function returns
     /// when asked here (a request under way may have been given another).
     ///
@@ -365,7 +374,7 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
     /// assert_eq!(RetryLayer::from_fn(current).policy().name(), "webhook");
     /// ```
     pub fn policy(&self) -> &'static Policy<W, G> {
-        (self.policy.0)()
+        self.policy.now()
     }
 }
 
@@ -378,19 +387,6 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
 /// general enough".)
 pub struct FixedPolicy<W: 'static, G: 'static = NoCircuit>(&'static Policy<W, G>);
 
-/// The function a layer made with [`RetryLayer::from_fn`] asks for each
-/// request's policy: the layer's last type parameter, to name its type.
-///
-/// ```
-/// use retry_runtime::tower::{NoTimeout, PolicyFn, RetryLayer};
-/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, Policy, RetryOn};
-/// fn current() -> &'static Policy<RetryOn> { &presets::API }
-/// let layer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, PolicyFn<RetryOn>> =
-///     RetryLayer::from_fn(current);
-/// # let _ = layer;
-/// ```
-pub struct PolicyFn<W: 'static, G: 'static = NoCircuit>(fn() -> &'static Policy<W, G>);
-
 impl<W: 'static, G: 'static> Clone for FixedPolicy<W, G> {
     fn clone(&self) -> Self {
         *self
@@ -399,24 +395,9 @@ impl<W: 'static, G: 'static> Clone for FixedPolicy<W, G> {
 
 impl<W: 'static, G: 'static> Copy for FixedPolicy<W, G> {}
 
-impl<W: 'static, G: 'static> Clone for PolicyFn<W, G> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<W: 'static, G: 'static> Copy for PolicyFn<W, G> {}
-
 impl<W: fmt::Debug + 'static, G: 'static> fmt::Debug for FixedPolicy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("FixedPolicy").field(self.0).finish()
-    }
-}
-
-/// Shows the function's address.
-impl<W: 'static, G: 'static> fmt::Debug for PolicyFn<W, G> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PolicyFn").field(&self.0).finish()
     }
 }
 
@@ -710,9 +691,10 @@ where
 /// from: the fixed policy's `call` above is then the code it was before
 /// `from_fn`, instruction for instruction; one generic over both moved
 /// its loads around and cost 1 or 2 instructions per call.)
-impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req>
-    for RetryService<S, W, G, Sl, T, PolicyFn<W, G>>
+impl<S, Req, W: 'static, G: 'static, Sl, T, F> Service<Req>
+    for RetryService<S, W, G, Sl, T, PolicyFn<W, G, F>>
 where
+    F: Fn() -> &'static Policy<W, G>,
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
     S::Error: StdError + 'static,
@@ -737,7 +719,7 @@ where
         // Once per request, before anything else; what `new` asks its
         // policy once is asked of this one (the layer's `check_method` is
         // only "not `any_method`" here).
-        let policy = (self.layer.policy.0)();
+        let policy = self.layer.policy.now();
         let check_method = self.layer.check_method && policy.stop.max_attempts() > 1;
         self.start(
             request,
