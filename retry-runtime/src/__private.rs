@@ -188,6 +188,35 @@ pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> impl core::future::Future
     sleeper.sleep(wait)
 }
 
+/// [`default_sleep`] for a loop whose policy may have a retry budget: the
+/// wait holds the token the budget granted for the retry, and gives it
+/// back if dropped before it ends (the call cancelled in its wait).
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+#[inline(always)]
+pub fn budget_sleep<S: AsyncTimer>(
+    wait: Duration,
+    token: Option<&'static RetryBudget>,
+) -> impl core::future::Future<Output = ()> {
+    crate::run::TokenWait::new(default_sleep::<S>(wait), token)
+}
+
+/// [`budget_sleep`] without a timer feature: see the `default_sleep` below.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[inline(always)]
+pub fn budget_sleep<S: AsyncTimer>(
+    _wait: Duration,
+    _token: Option<&'static RetryBudget>,
+) -> NoTimer<()> {
+    NoTimer(core::marker::PhantomData)
+}
+
+/// The retry budget's token a retry holds while the loop waits for it:
+/// the policy's budget, which granted it (see [`default_sleep`]).
+#[inline(always)]
+pub const fn budget_token<W, G>(policy: &Policy<W, G>) -> Option<&'static RetryBudget> {
+    policy.budget
+}
+
 /// [`default_sleep`] without a timer feature, where nothing implements
 /// [`AsyncTimer`]: the call is the one error an async `#[retry]` gets.
 #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]

@@ -273,14 +273,20 @@ impl RetryBudget {
     /// one to `retries` or `refused`; a granted retry that another guard then
     /// turns away (the throttle, or a breaker that opened during the wait)
     /// gives its token back and is taken off `retries`, so `retries` counts
-    /// the retries made. Two exceptions: a sequential call (`#[retry]`,
-    /// `.await`, the tower layer) dropped (cancelled) while it waits for a
-    /// granted retry keeps that token, and it stays counted (the run does
-    /// not note which token it was granted: its drop gives back only a
-    /// circuit breaker's leave; the budget errs toward fewer retries), and
-    /// so does a run whose retry hook (`with_before_sleep`, `.notify`)
-    /// panics, the token being granted before the hook is told of the
-    /// retry. A hedged call gives a token back when dropped.
+    /// the retries made. A call dropped (cancelled: a client gone, a
+    /// timeout around it) while it waits for a granted retry gives the
+    /// token back too, and the retry is not counted: the wait holds the
+    /// token (an async `#[retry]` function, the tower layer, the reqwest
+    /// middleware; a hedged call gives back the tokens of the retries it
+    /// had not started). The exceptions, where the token stays spent and
+    /// counted (the budget errs toward fewer retries): the functional
+    /// form's future, `policy.retry(op).await`, dropped in its wait (to
+    /// hold the token it would grow 8 bytes past a hand-written loop's, a
+    /// size target), a tower call dropped after its wait while the service
+    /// is not yet ready for the retry, a hand-driven [`Run`](crate::Run)
+    /// dropped between the `Retry` it was told and its next attempt, and a
+    /// run whose retry hook (`with_before_sleep`, `.notify`) panics, the
+    /// token being granted before the hook is told of the retry.
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");
@@ -361,11 +367,9 @@ pub struct BudgetStats {
     /// attempts than were started; the bucket errs toward fewer retries.
     pub first_attempts: u64,
     /// Retries granted, ever: made, or still waiting to be made. A granted
-    /// retry that another guard turned away gave its token back and is not
-    /// counted; one whose sequential call was dropped (cancelled) in its
-    /// wait keeps its token and stays counted (see
-    /// [`RetryBudget::stats`]), so under cancellations this may count more
-    /// retries than were made.
+    /// retry that another guard turned away, or whose call was dropped
+    /// (cancelled) in its wait, gave its token back and is not counted
+    /// (the few exceptions: [`RetryBudget::stats`]).
     pub retries: u64,
     /// Retries refused, ever.
     pub refused: u64,

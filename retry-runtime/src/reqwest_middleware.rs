@@ -66,7 +66,7 @@ use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, not_repeatable,
 };
-use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
+use crate::run::{Admission, Guarded, LazyRun, NoNotify, TokenWait, timed_from_start};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -840,7 +840,9 @@ where
             };
             let how = sleep::wait_on(&self.sleeper, wait);
             if how != sleep::Wait::Skip {
-                sleep::timer(&self.sleeper, wait, how).await;
+                // (the budget's token for the retry goes back if the
+                // request is dropped in its wait)
+                TokenWait::new(sleep::timer(&self.sleeper, wait, how), policy.budget).await;
             }
         }
     }

@@ -183,3 +183,57 @@ fn a_budget_in_a_static_policy() {
         "{dbg}"
     );
 }
+
+/// A call dropped (cancelled: a client gone, a `timeout` around it) while
+/// it waits for a retry the budget granted gives the token back: the
+/// retry was not made, in the tokens and in `retries` (`#[retry]`, whose
+/// wait holds the token). A retry whose wait ended was made: its token
+/// stays spent. The functional `.await` form keeps the token of a wait it
+/// is dropped in (its future would grow past the hand loop's to hold it:
+/// see `RetryBudget::stats`), checked here so a change shows.
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_in_its_wait_gives_the_token_back() {
+    static ATTR: RetryBudget = RetryBudget::new("dropped-attr");
+    static AWAITED: RetryBudget = RetryBudget::new("dropped-awaited");
+    static AWAITED_POLICY: Policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(2)))
+        .with_budget(&AWAITED);
+
+    #[retry_runtime::retry(attempts = 3, backoff = "fixed(2s)", budget = ATTR)]
+    async fn down() -> Result<(), std::io::Error> {
+        Err(std::io::ErrorKind::TimedOut.into())
+    }
+    let awaited = || AWAITED_POLICY.retry(|| async { Err::<(), _>("down") });
+    let stats = |budget: &RetryBudget| {
+        let st = budget.stats();
+        (st.tokens, st.first_attempts, st.retries)
+    };
+
+    // cut at 1s, in the first wait (2s): the token goes back (the first
+    // attempt's deposit, 0.1, is capped at the 10 tokens)
+    let cut = s(1);
+    assert!(tokio::time::timeout(cut, down()).await.is_err());
+    assert!(tokio::time::timeout(cut, awaited()).await.is_err());
+    assert_eq!(stats(&ATTR), (10.0, 1, 0));
+    assert_eq!(stats(&AWAITED), (9.0, 1, 1), "the functional form keeps it");
+
+    // cut at 3s, in the second wait: the first retry was made (spent), the
+    // second's token goes back
+    let cut = s(3);
+    assert!(tokio::time::timeout(cut, down()).await.is_err());
+    assert_eq!(stats(&ATTR), (9.0, 2, 1));
+
+    // a policy given with `policy = ..` waits holding the token too
+    static GIVEN: RetryBudget = RetryBudget::new("dropped-given");
+    static GIVEN_POLICY: Policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(2)))
+        .with_budget(&GIVEN);
+    #[retry_runtime::retry(policy = GIVEN_POLICY)]
+    async fn given() -> Result<(), std::io::Error> {
+        Err(std::io::ErrorKind::TimedOut.into())
+    }
+    assert!(tokio::time::timeout(s(1), given()).await.is_err());
+    assert_eq!(stats(&GIVEN), (10.0, 1, 0));
+}

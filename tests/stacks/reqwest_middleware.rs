@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
 use retry_runtime::response::{Failure, Idempotent};
-use retry_runtime::{presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryOn, StopReason};
+use retry_runtime::{
+    presets, Backoff, Classify, ErrorKind, Jitter, Policy, RetryBudget, RetryOn, StopReason,
+};
 use testkit::capture::capture;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tracing::Level;
@@ -1362,6 +1364,33 @@ async fn inside_a_run_retrying_every_error_the_middleware_leaves_its_classifiers
     assert!(r.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(server.hits("/clip"), 0);
+}
+
+/// A request dropped (its caller's timeout) while the middleware waits for
+/// a retry the budget granted gives the token back: the retry was not
+/// made. One that ran its retries spent theirs.
+#[tokio::test]
+async fn a_request_dropped_in_its_wait_gives_the_budgets_token_back() {
+    static BUDGET: RetryBudget = RetryBudget::new("mw-dropped");
+    const DROPPED: Policy<RetryOn> = API
+        .with_name("api_dropped_in_wait")
+        .with_backoff(Backoff::fixed(Duration::from_millis(400)))
+        .with_budget(&BUDGET);
+    let server = FlakyServer::start().await;
+    server.route("/busy", vec![Reply::status(503); 3]);
+    let client = client(RetryMiddleware::new(&DROPPED));
+    let cut = tokio::time::timeout(ms(150), client.get(server.url("/busy")).send()).await;
+    assert!(cut.is_err(), "{cut:?}");
+    assert_eq!(server.hits("/busy"), 1);
+    let st = BUDGET.stats();
+    assert_eq!((st.tokens, st.first_attempts, st.retries), (10.0, 1, 0));
+    // the same request, let run: its two retries are made, their tokens spent
+    server.route("/busy", vec![Reply::status(503); 3]);
+    let resp = client.get(server.url("/busy")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let st = BUDGET.stats();
+    assert_eq!((st.first_attempts, st.retries), (2, 2));
+    assert_eq!(st.tokens, 8.0);
 }
 
 /// One middleware per upstream, each made with `from_fn` and a closure

@@ -464,6 +464,15 @@ impl<'a> Loop<'a> {
         };
         let attempt_finished = self.attempt_finished();
         let decide = self.decide();
+        // The wait holds the retry budget's token for the retry it precedes
+        // (given back if the future is dropped in it), but for a policy that
+        // can have no budget: a constant with no guard keys, whose wait
+        // stays as small as before (the future's size is a target).
+        let sleep = if self.policy_fn.is_some() {
+            quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait))
+        } else {
+            quote!(#p::budget_sleep::<#p::DefaultSleeper>(#wait, #p::budget_token(#policy)))
+        };
         quote! {
             #policy_binding
             let mut #run = #p::Guarded::new(#policy);
@@ -482,7 +491,7 @@ impl<'a> Loop<'a> {
                     #wait
                 };
                 if #p::should_sleep(#wait) {
-                    #p::default_sleep::<#p::DefaultSleeper>(#wait).await;
+                    #sleep.await;
                 }
             }
         }

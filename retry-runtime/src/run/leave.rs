@@ -1,4 +1,6 @@
-//! A run dropped in an attempt gives its circuit breaker's leave back:
+//! A run dropped in an attempt gives its circuit breaker's leave back (its
+//! retry budget's token, dropped in a wait, is the wait's: see
+//! `token_wait`):
 //! [`Guarded`], the run every executor keeps, holds its policy's breaker,
 //! if any, beside it and, when dropped while the run
 //! holds the breaker's leave (the future cancelled in flight, or the

@@ -19,6 +19,14 @@ mod gate;
 mod lazy;
 mod leave;
 mod state;
+#[cfg(any(
+    feature = "tokio",
+    feature = "smol",
+    feature = "futures-timer",
+    feature = "tower",
+    feature = "reqwest-middleware"
+))]
+mod token_wait;
 
 use core::fmt::{self, Display};
 use std::time::Duration;
@@ -32,6 +40,14 @@ pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
+#[cfg(any(
+    feature = "tokio",
+    feature = "smol",
+    feature = "futures-timer",
+    feature = "tower",
+    feature = "reqwest-middleware"
+))]
+pub use token_wait::TokenWait;
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)

@@ -19,7 +19,7 @@ use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Guards, Policy, When};
 use crate::response::{ClassifyResponse, Failure, NotReplayable};
-use crate::run::{Admission, Guarded, LazyRun, announce_give_up};
+use crate::run::{Admission, Guarded, LazyRun, TokenWait, announce_give_up};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::AttemptTimeout;
@@ -81,7 +81,7 @@ pin_project! {
         pub(super) sleeper: Sl,
         pub(super) run: Guarded<LazyRun, G>,
         #[pin]
-        pub(super) step: Step<S::Future, T::Deadline<Sl::Sleep>, Sl::Sleep>,
+        pub(super) step: Step<S::Future, T::Deadline<Sl::Sleep>, TokenWait<Sl::Sleep>>,
     }
 }
 
@@ -358,6 +358,9 @@ where
                 let how = sleep::wait_on(&*this.sleeper, wait);
                 if how != sleep::Wait::Skip {
                     let sleep = sleep::timer(&*this.sleeper, wait, how);
+                    // (the budget's token for the retry goes back if the
+                    // call is dropped in its wait)
+                    let sleep = TokenWait::new(sleep, this.policy.budget);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
                 }
@@ -420,7 +423,7 @@ fn broken<W, G, E: StdError + 'static>(
 #[cold]
 #[inline(never)]
 fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
-    mut step: Pin<&mut Step<F, Dl, Sl::Sleep>>,
+    mut step: Pin<&mut Step<F, Dl, TokenWait<Sl::Sleep>>>,
     readying: &mut bool,
     run: &mut LazyRun,
     policy: &Policy<W, G>,
@@ -436,7 +439,7 @@ fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
     };
     if !*readying {
         let (_, elapsed) = run.progress();
-        let sleep = sleeper.sleep(limit.saturating_sub(elapsed));
+        let sleep = TokenWait::new(sleeper.sleep(limit.saturating_sub(elapsed)), None);
         step_to(step.as_mut(), Step::Sleep { sleep });
         *readying = true;
     }
