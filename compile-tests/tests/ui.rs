@@ -15,4 +15,5 @@ fn ui() {
     t.compile_fail("tests/ui/fail_*.rs");
     t.compile_fail("tests/ui/derive_fail_*.rs");
     t.pass("tests/ui/pass_*.rs");
+    t.pass("tests/ui/derive_pass_*.rs");
 }

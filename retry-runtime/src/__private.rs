@@ -798,3 +798,36 @@ where
 pub fn next_attempt<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) -> crate::Attempt {
     run.next_attempt(policy)
 }
+
+/// A `#[derive(Classify)]` type's `#[classify(chain)]` field, as the `dyn
+/// Error` it is: that is [`Classify`](crate::Classify) by its `source()`
+/// chain ([`error_kind`](crate::classify::error_kind), the kind of the
+/// first error in it, the field itself included, whose kind is known, and
+/// that error's retry-after hint), as a `Box<dyn Error + Send + Sync>` is.
+/// The derive calls `Classify::kind(ChainField::as_chain(field))` (and
+/// `retry_after`). A trait, not `&dyn Error` itself, for its message: a
+/// field that is no error is reported on the field with what to do.
+///
+/// ```
+/// use retry_runtime::{__private::ChainField, Classify, ErrorKind};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let wrapped = std::io::Error::other(refused);
+/// assert_eq!(Classify::kind(wrapped.as_chain()), ErrorKind::Connect);
+/// assert_eq!(Classify::kind(std::fmt::Error.as_chain()), ErrorKind::Unknown);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[classify(chain)]` classifies an error by its `source()` chain, and `{Self}` is not an error",
+    label = "not `std::error::Error + 'static`",
+    note = "give the variant (or struct) a kind of its own instead (`#[classify(Permanent)]`), or, if `{Self}` implements `Classify`, `#[classify(transparent)]`"
+)]
+pub trait ChainField {
+    /// The field, as the first error of its chain.
+    fn as_chain(&self) -> &(dyn std::error::Error + 'static);
+}
+
+impl<E: std::error::Error + 'static> ChainField for E {
+    #[inline(always)]
+    fn as_chain(&self) -> &(dyn std::error::Error + 'static) {
+        self
+    }
+}

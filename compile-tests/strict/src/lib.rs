@@ -244,6 +244,38 @@ pub enum Pong<T> {
     Ping(Box<Ping<T>>),
 }
 
+/// Errors whose types are not `Classify` (another crate's, as
+/// deadpool-postgres's `PoolError`), classified by their source chains.
+#[derive(Debug, Classify)]
+pub enum ChainError {
+    /// An I/O error, by its kind.
+    #[classify(chain)]
+    Io(io::Error),
+    /// Any error, by its source chain.
+    #[classify(chain)]
+    Format {
+        /// The error.
+        source: fmt::Error,
+    },
+    /// Never worth another try.
+    #[classify(Permanent)]
+    Refused,
+}
+
+/// A generic wrapper classified by its error's chain, with a `where`
+/// clause of its own that says `Error` too.
+#[derive(Debug, Classify)]
+#[classify(chain)]
+pub struct ChainOf<E>(pub E)
+where
+    E: Error;
+
+/// A deprecated field classified by its chain.
+#[deprecated = "use `ChainError`"]
+#[derive(Debug, Classify)]
+#[classify(chain)]
+pub struct OldChain(#[deprecated = "unwrapped"] pub io::Error);
+
 /// An enum nothing can be.
 #[derive(Debug, Clone, Copy, Classify)]
 pub enum Never {}

@@ -412,3 +412,69 @@ async fn deadpool_errors_through_the_chain() {
     assert_eq!(err.kind(), ErrorKind::Interrupted);
     assert!(err.to_string().ends_with("(SQLSTATE 40001)"), "{err}");
 }
+
+/// `PoolError` is deadpool-postgres's type, so it cannot be given
+/// `Classify` here (the orphan rule) and `#[classify(transparent)]` over it
+/// does not compile (E0277); `#[classify(chain)]` classifies it by its
+/// `source()` chain, as a box does.
+#[derive(Debug, thiserror::Error, Classify)]
+enum DerivedDbError {
+    #[error(transparent)]
+    #[classify(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("no connection from the pool")]
+    #[classify(chain)]
+    Pool(#[from] PoolError),
+}
+
+/// The same pool errors through a derived `#[classify(chain)]` variant:
+/// a refused Backend is Connect, 3D000 Permanent, a pool timeout Unknown.
+#[tokio::test]
+async fn deadpool_errors_through_a_derived_chain_variant() {
+    let (url, _client) = database("tpg_pool_chain").await;
+    let config: Config = url.parse().unwrap();
+
+    // the server refuses the database: 3D000, Permanent
+    let mut no_db = config.clone();
+    no_db.dbname("no_such_db");
+    let err = DerivedDbError::from(pool(no_db, 1).get().await.unwrap_err());
+    assert!(
+        matches!(&err, DerivedDbError::Pool(PoolError::Backend(e))
+            if e.code() == Some(&SqlState::INVALID_CATALOG_NAME)),
+        "{err:?}"
+    );
+    assert_eq!(
+        (err.kind(), err.retry_after()),
+        (ErrorKind::Permanent, None)
+    );
+
+    // nothing listens: Connect
+    let port = testkit::flaky::refused_port();
+    let refused: Config = format!("host=127.0.0.1 port={port} user=app")
+        .parse()
+        .unwrap();
+    let err = DerivedDbError::from(pool(refused, 1).get().await.unwrap_err());
+    assert!(
+        matches!(err, DerivedDbError::Pool(PoolError::Backend(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Connect);
+
+    // a pool whose only connection is taken: its wait times out, and
+    // nothing in that chain is known: Unknown, as boxed (a hand-written
+    // impl gives it Timeout, as README's `DbError` above does, matching
+    // `PoolError::Timeout(_)` before the chain)
+    let busy = pool(config, 1);
+    let held = busy.get().await.unwrap();
+    held.batch_execute("SELECT 1").await.unwrap();
+    let err = DerivedDbError::from(busy.get().await.unwrap_err());
+    assert!(
+        matches!(err, DerivedDbError::Pool(PoolError::Timeout(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Unknown);
+
+    // and a statement's error through the transparent variant beside it
+    let err = DerivedDbError::from(held.batch_execute(&raising("40001")).await.unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::Interrupted);
+}

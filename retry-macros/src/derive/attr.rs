@@ -15,6 +15,8 @@ use crate::vocab::{KindsAre, KINDS};
 
 /// Bare words that are not kinds: delegate to the single field's `Classify`.
 const DELEGATE_WORDS: [&str; 2] = ["transparent", "source"];
+/// The bare word that classifies the single field by its `source()` chain.
+const CHAIN: &str = "chain";
 /// The `key = value` options.
 const OPTIONS: [&str; 4] = ["retry_after", "default", "crate", "bound"];
 const OPTION_LIST: &str =
@@ -29,10 +31,17 @@ pub enum KindChoice {
     Delegate,
 }
 
+/// `chain`: the single field, an error, is classified by its `source()`
+/// chain (for a field whose type is not `Classify`). A setting of its own,
+/// not a [`KindChoice`], so that `valid` says why it cannot be combined
+/// with a kind, `transparent` or `retry_after`.
+pub struct Chain;
+
 /// Everything the `#[classify(...)]` attributes on one item (the type, or one
 /// variant) say, before it is checked against where they were written.
 pub struct Attrs {
     pub kind: Slot<KindChoice>,
+    pub chain: Slot<Chain>,
     pub retry_after: Slot<Member>,
     pub default: Slot<Ident>,
     /// The runtime crate's path, as tokens.
@@ -55,6 +64,8 @@ impl Attrs {
                 "kind",
                 "give one kind, or `transparent` to take it from the field",
             )),
+            // "duplicate `chain` argument", "`chain` first given here"
+            chain: Slot::default(),
             retry_after: Slot::new(repeat("`retry_after`", "name one field")),
             default: Slot::new(repeat("`default`", "give one default kind")),
             krate: Slot::new(repeat("`crate`", "give one path")),
@@ -108,7 +119,7 @@ impl Attrs {
         }
     }
 
-    /// One of: `Kind`, `transparent`, `source`, `retry_after = field`,
+    /// One of: `Kind`, `transparent`, `source`, `chain`, `retry_after = field`,
     /// `default = Kind`, `crate = "path"`, `bound = "T: Trait"`.
     fn parse_item(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
         if input.peek(LitStr) {
@@ -165,6 +176,14 @@ impl Attrs {
                     let given = self.given(lit, at, text);
                     self.bound.set(errors, given);
                 }
+                word if word == CHAIN || DELEGATE_WORDS.contains(&word) => {
+                    errors.at(
+                        key.span(),
+                        format!("`{word}` takes no value: write `#[classify({word})]`"),
+                    );
+                    self.kind_broken = true;
+                    skip_value(input)?;
+                }
                 _ => {
                     errors.at(key.span(), unknown_option(&name));
                     skip_value(input)?;
@@ -179,6 +198,9 @@ impl Attrs {
         } else if DELEGATE_WORDS.contains(&name.as_str()) {
             let given = self.given(KindChoice::Delegate, key.span().into(), name);
             self.kind.set(errors, given);
+        } else if name == CHAIN {
+            let given = self.given(Chain, key.span().into(), name);
+            self.chain.set(errors, given);
         } else if KINDS.contains(&name.as_str()) {
             let at = key.span().into();
             let given = self.given(KindChoice::Named(key), at, name);
@@ -253,11 +275,15 @@ fn unknown_kind(name: &str, delegate_allowed: bool) -> String {
     }
     let mut candidates = KINDS.to_vec();
     candidates.extend(DELEGATE_WORDS);
+    candidates.push(CHAIN);
     diag::unknown(
         "error kind",
         name,
         &candidates,
-        format_args!("{KindsAre} (or `transparent` to take the kind from the single field)"),
+        format_args!(
+            "{KindsAre} (or `transparent` to take the kind from the single field, or `chain` \
+             to take it from that field's error chain)"
+        ),
     )
 }
 
@@ -285,7 +311,8 @@ fn needs_value(name: &str) -> String {
 
 fn quoted_kind(lit: &LitStr) -> String {
     let value = lit.value();
-    if KINDS.contains(&value.as_str()) || DELEGATE_WORDS.contains(&value.as_str()) {
+    if KINDS.contains(&value.as_str()) || DELEGATE_WORDS.contains(&value.as_str()) || value == CHAIN
+    {
         format!("write the kind without quotes: `{value}`")
     } else {
         format!("expected a kind without quotes; {KindsAre}")
@@ -323,7 +350,8 @@ mod tests {
             errors,
             [format!(
                 "unknown error kind `Timout`; did you mean `Timeout`? {KindsAre} \
-                 (or `transparent` to take the kind from the single field)"
+                 (or `transparent` to take the kind from the single field, or `chain` to take \
+                 it from that field's error chain)"
             )]
         );
         let errors = errors_of(quote! { #[classify(default = ratelimited)] enum E { A } });
@@ -342,6 +370,64 @@ mod tests {
         assert!(
             errors[0].starts_with("unknown error kind `transparnt`; did you mean `transparent`?"),
             "{errors:?}"
+        );
+        for typo in [quote!(chan), quote!(chains), quote!(Chain)] {
+            let errors = errors_of(quote! { enum E { #[classify(#typo)] A(u8) } });
+            assert!(
+                errors[0].starts_with(&format!(
+                    "unknown error kind `{typo}`; did you mean `chain`?"
+                )),
+                "{errors:?}"
+            );
+        }
+    }
+
+    /// `chain` is read as a setting of its own (not a kind), given once.
+    #[test]
+    fn reads_chain() {
+        let node: syn::DeriveInput = syn::parse2(quote! {
+            enum E { #[classify(chain)] A(std::io::Error), #[classify(Timeout)] B }
+        })
+        .unwrap();
+        let mut errors = Errors::default();
+        let syn::Data::Enum(data) = &node.data else {
+            unreachable!()
+        };
+        let attrs: Vec<Attrs> = data
+            .variants
+            .iter()
+            .map(|v| Attrs::parse(&v.attrs, &mut errors))
+            .collect();
+        assert!(errors.finish().is_ok());
+        let chain = attrs[0]
+            .chain
+            .get()
+            .map(|given| (given.text.as_str(), given.pos));
+        assert_eq!(chain, Some(("chain", 1)));
+        assert!(attrs[0].kind.get().is_none() && !attrs[0].kind_broken);
+        assert!(attrs[1].chain.get().is_none() && attrs[1].kind.get().is_some());
+
+        assert_eq!(
+            errors_of(
+                quote! { enum E { #[classify(chain)] #[classify(chain)] A(std::io::Error) } }
+            ),
+            [
+                "duplicate `chain` argument; give each key once",
+                "`chain` first given here"
+            ]
+        );
+        assert_eq!(
+            errors_of(quote! { enum E { #[classify("chain")] A(std::io::Error) } }),
+            ["write the kind without quotes: `chain`"]
+        );
+        // a value is not read; nor is a "needs a kind" reported on top
+        assert_eq!(
+            errors_of(quote! { enum E { #[classify(chain = true)] A(std::io::Error) } }),
+            ["`chain` takes no value: write `#[classify(chain)]`"]
+        );
+        assert_eq!(
+            errors_of(quote! { #[classify(transparent = 0)] struct S(std::io::Error); }),
+            ["`transparent` takes no value: write `#[classify(transparent)]`"]
         );
     }
 
@@ -437,5 +523,9 @@ mod tests {
         assert_eq!(closest("unavailible", &KINDS), Some("Unavailable"));
         assert_eq!(closest("retry_afer", &OPTIONS), Some("retry_after"));
         assert_eq!(closest("bounds", &OPTIONS), Some("bound"));
+        assert_eq!(
+            closest("chan", &[KINDS.as_slice(), &[CHAIN]].concat()),
+            Some(CHAIN)
+        );
     }
 }

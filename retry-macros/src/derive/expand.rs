@@ -86,8 +86,9 @@ fn call_site_ident(ident: &Ident) -> Ident {
     ident
 }
 
-/// `Field: Classify` for delegated fields and `Field: Clone + Into<Option<Duration>>`
-/// for `retry_after` fields, when the field's type mentions a type parameter.
+/// `Field: Classify` for delegated fields, `Field: core::error::Error + 'static`
+/// for `chain` fields and `Field: Clone + Into<Option<Duration>>` for
+/// `retry_after` fields, when the field's type mentions a type parameter.
 ///
 /// Not `Field: Classify` for a field of a recursive type, whose type names
 /// the type itself (`Inner(Box<Chain<T>>)`, `Box<Self>`): that bound would
@@ -127,6 +128,14 @@ fn extra_bounds(input: &DeriveInput, krate: &TokenStream, body: &Body<'_>) -> Ve
                 // `unused_qualifications` would shorten; see `respan_path`)
                 let classify = Ident::new("Classify", Span::call_site().located_at(ty.span()));
                 bounds.push(quote_spanned!(ty.span()=> #ty: #krate::#classify));
+            }
+        }
+        if let Resolved::Chain(field) = &target.kind {
+            // (no exception for the type itself here: `Error` is not the
+            // impl being written, so a bound on it cannot depend on itself)
+            if mentions_any(field.ty.to_token_stream(), &params) {
+                let ty = field.ty;
+                bounds.push(quote_spanned!(ty.span()=> #ty: ::core::error::Error + 'static));
             }
         }
         if let Some(field) = &target.retry_after {
@@ -280,6 +289,19 @@ fn delegate(krate: &TokenStream, field: &FieldRef<'_>, method: &str) -> TokenStr
     quote_spanned!(span=> #classify::#method(#binding))
 }
 
+/// `#krate::Classify::method(#krate::__private::ChainField::as_chain(binding))`:
+/// a `chain` field, as the `dyn Error` whose `Classify` walks its chain
+/// (as a boxed error's does), all spanned on the field's type, so a field
+/// that is not an error is reported there (with `ChainField`'s message).
+fn chain(krate: &TokenStream, field: &FieldRef<'_>, method: &str) -> TokenStream {
+    let span = field.ty.span();
+    let classify = respan_path(krate.clone(), "Classify", span);
+    let private = respan_path(krate.clone(), "__private", span);
+    let method = Ident::new(method, span);
+    let binding = binding(field);
+    quote_spanned!(span=> #classify::#method(#private::ChainField::as_chain(#binding)))
+}
+
 /// `Self` or `Self::Variant`, for patterns.
 fn self_path(target: &Target<'_>) -> TokenStream {
     match target.variant {
@@ -317,6 +339,7 @@ fn kind_of<'t>(
     match &target.kind {
         Resolved::Kind(kind) => (None, quote!(#krate::ErrorKind::#kind)),
         Resolved::Delegate(field) => (Some(field), delegate(krate, field, "kind")),
+        Resolved::Chain(field) => (Some(field), chain(krate, field, "kind")),
     }
 }
 
@@ -328,6 +351,7 @@ fn retry_after_of<'t>(
 ) -> Option<(&'t FieldRef<'t>, TokenStream)> {
     match (&target.kind, &target.retry_after) {
         (Resolved::Delegate(field), _) => Some((field, delegate(krate, field, "retry_after"))),
+        (Resolved::Chain(field), _) => Some((field, chain(krate, field, "retry_after"))),
         (Resolved::Kind(_), Some(field)) => Some((field, read_retry_after(field))),
         (Resolved::Kind(_), None) => None,
     }
@@ -595,6 +619,84 @@ mod tests {
         );
         assert!(out.contains("D : :: core :: clone :: Clone"), "{out}");
         assert!(!out.contains("std :: io :: Error : "), "{out}");
+    }
+
+    /// `chain`: the field is read by the runtime's chain walk, through
+    /// `__private` (under the `crate` path), for the kind and the wait.
+    #[test]
+    fn chain_reads_the_field_through_the_runtime() {
+        let out = expanded(quote! {
+            enum E {
+                #[classify(chain)] Pool(deadpool_postgres::PoolError),
+                #[classify(Timeout)] Slow,
+            }
+        });
+        assert!(
+            out.contains(
+                "Self :: Pool { 0 : __classify_field , .. } => :: retry_runtime :: Classify :: \
+                 kind (:: retry_runtime :: __private :: ChainField :: as_chain (__classify_field)) ,"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "Self :: Pool { 0 : __classify_field , .. } => :: retry_runtime :: Classify :: \
+                 retry_after (:: retry_runtime :: __private :: ChainField :: as_chain \
+                 (__classify_field)) ,"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("Self :: Slow { .. } => :: core :: option :: Option :: None"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("compile_error") && !out.contains("where"),
+            "{out}"
+        );
+        let out = expanded(quote! {
+            #[classify(chain, crate = "my::rt")] struct W { source: std::io::Error }
+        });
+        assert!(
+            out.contains(
+                "let Self { source : __classify_field , .. } = self ; my :: rt :: Classify :: kind \
+                 (my :: rt :: __private :: ChainField :: as_chain (__classify_field))"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("my :: rt :: Classify :: retry_after (my :: rt :: __private"),
+            "{out}"
+        );
+    }
+
+    /// A generic `chain` field gets `Field: Error + 'static` (the
+    /// type itself too: `Error` is not the impl being written); `bound`
+    /// replaces it.
+    #[test]
+    fn generic_chain_fields_get_an_error_bound() {
+        let out = expanded(quote! {
+            enum E<T, C> where C: Clone {
+                #[classify(chain)] Inner(T),
+                #[classify(chain)] Boxed(Box<E<T, C>>),
+                #[classify(transparent)] Classified(C),
+                #[classify(chain)] Io(std::io::Error),
+            }
+        });
+        assert!(
+            out.contains(
+                "where C : Clone , T : :: core :: error :: Error + 'static , Box < E < T , C > > : \
+                 :: core :: error :: Error + 'static , C : :: retry_runtime :: Classify , {"
+            ),
+            "{out}"
+        );
+        let out = expanded(quote! {
+            #[classify(chain, bound = "T: std::error::Error + Send + 'static")] struct W<T>(T);
+        });
+        assert!(
+            out.contains("for W < T > where T : std :: error :: Error + Send + 'static , {"),
+            "{out}"
+        );
     }
 
     #[test]

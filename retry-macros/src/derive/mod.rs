@@ -10,6 +10,7 @@
 //! enum ClipError {
 //!     #[classify(Timeout)] Timeout,
 //!     #[classify(transparent)] Io(std::io::Error),   // or `source`: ask the field
+//!     #[classify(chain)] Pool(deadpool_postgres::PoolError), // not `Classify`: its chain
 //!     #[classify(RateLimited, retry_after = wait)] Throttled { wait: Option<Duration> },
 //!     Other,
 //! }
@@ -25,6 +26,8 @@
 //!         match self {
 //!             Self::Timeout { .. } => ::retry_runtime::ErrorKind::Timeout,
 //!             Self::Io { 0: field, .. } => ::retry_runtime::Classify::kind(field),
+//!             Self::Pool { 0: field, .. } => ::retry_runtime::Classify::kind(
+//!                 ::retry_runtime::__private::ChainField::as_chain(field)), // a `dyn Error`
 //!             Self::Throttled { .. } => ::retry_runtime::ErrorKind::RateLimited,
 //!             Self::Other { .. } => ::retry_runtime::ErrorKind::Unknown,
 //!         }
@@ -33,6 +36,8 @@
 //!         match self {
 //!             Self::Timeout { .. } => None,
 //!             Self::Io { 0: field, .. } => ::retry_runtime::Classify::retry_after(field),
+//!             Self::Pool { 0: field, .. } => ::retry_runtime::Classify::retry_after(
+//!                 ::retry_runtime::__private::ChainField::as_chain(field)),
 //!             Self::Throttled { wait: field, .. } => Into::<Option<Duration>>::into(Clone::clone(field)),
 //!             Self::Other { .. } => None,
 //!         }
@@ -42,21 +47,24 @@
 //!
 //! On a generic type the impl's `where` clause is the type's own plus the
 //! bounds `expand` infers from the fields it reads (`Field: Classify` for a
-//! delegated field, `Field: Clone + Into<Option<Duration>>` for a generic
+//! delegated field, `Field: core::error::Error + 'static` for a `chain`
+//! field, `Field: Clone + Into<Option<Duration>>` for a generic
 //! `retry_after` field), or, given `#[classify(bound = "...")]`, the type's
 //! own plus that string's predicates (`valid` parses them).
 //!
-//! `retry_after` is only written when some variant uses `retry_after` or
-//! `transparent`; otherwise the trait's default (`None`) applies. The field of
+//! `retry_after` is only written when some variant uses `retry_after`,
+//! `transparent` or `chain`; otherwise the trait's default (`None`) applies. The field of
 //! `retry_after = field` may be a `Duration` or an `Option<Duration>`: both
 //! convert with `Into<Option<Duration>>`, so the type need not be known here.
 //! A type that plainly holds no wait (a number, a point in time, text) is
 //! refused by `valid` with a fix, where rustc's message would name neither.
 //!
 //! The generated code names only `#krate::Classify`, `#krate::ErrorKind`
-//! (`#krate` is `::retry_runtime` unless `#[classify(crate = "path")]`) and
-//! `::core` items. Those two are public API, the very trait users implement by
-//! hand, so the derive needs nothing from `__private`.
+//! (`#krate` is `::retry_runtime` unless `#[classify(crate = "path")]`),
+//! `::core` items, and, for `chain`, `#krate::__private::ChainField`, which
+//! gives the field as a `dyn Error` (whose `Classify` is the chain walk a
+//! boxed error gets), and whose message reports a field that is no error.
+//! The first two are public API, the very trait users implement by hand.
 //!
 //! On any error the derive emits every error plus a stub impl (kind
 //! `Unknown`), so a mistake in the attribute does not also surface as

@@ -12,8 +12,8 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Field, Fields, Ident, LitStr, Member, Meta, Token, Type, WherePredicate};
 
 use super::ast::{self, Input, Shape};
-use super::attr::{Attrs, KindChoice};
-use crate::diag::{did_you_mean, quote_list, Errors, Given, Slot};
+use super::attr::{Attrs, Chain, KindChoice};
+use crate::diag::{did_you_mean, quote_list, Errors, Given, Slot, SpanRange};
 use crate::vocab::KindsAre;
 
 /// What to implement, once everything checked out.
@@ -41,7 +41,10 @@ pub struct Target<'a> {
 
 pub enum Resolved<'a> {
     Kind(Ident),
+    /// `transparent` or `source`: the field's own `Classify`.
     Delegate(FieldRef<'a>),
+    /// `chain`: the field, an error, by its `source()` chain.
+    Chain(FieldRef<'a>),
 }
 
 /// A field the generated code reads.
@@ -156,12 +159,18 @@ fn check_body<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>>
                     given.text
                 ),
             });
+            misplaced(&container.chain, errors, |_| {
+                "`chain` goes on a variant with one field, not on the enum".to_string()
+            });
             misplaced(&container.retry_after, errors, |_| {
                 "`retry_after` goes on a variant, next to its kind".to_string()
             });
             let fallback = match container.default.get() {
                 Some(given) => Fallback::Kind(&given.value),
-                None if container.kind_broken || container.kind.get().is_some() => {
+                None if container.kind_broken
+                    || container.kind.get().is_some()
+                    || container.chain.get().is_some() =>
+                {
                     Fallback::Reported
                 }
                 None => Fallback::Missing,
@@ -216,16 +225,32 @@ fn is_packed(attrs: &[Attribute]) -> bool {
     })
 }
 
-/// The generated impl borrows the field that `transparent` or `retry_after`
-/// reads, and a field of a packed struct may be unaligned: borrowing it is
-/// E0793, reported on the field with advice about raw pointers. Report it
-/// here instead, on the option, with what to do; `true` if reported. A field
-/// that does not exist is left to `resolve`, which reports that.
+/// The generated impl borrows the field that `transparent`, `chain` or
+/// `retry_after` reads, and a field of a packed struct may be unaligned:
+/// borrowing it is E0793, reported on the field with advice about raw
+/// pointers. Report it here instead, on the option, with what to do; `true`
+/// if reported. A field that does not exist is left to `resolve`, which
+/// reports that.
 fn reject_packed_reads(input: &Input<'_>, fields: &Fields, errors: &mut Errors) -> bool {
     if !is_packed(&input.original.attrs) {
         return false;
     }
     let attrs = &input.attrs;
+    let only_field = |at, text: &str| match fields.iter().next() {
+        Some(field) if fields.len() == 1 => {
+            Some((at, text.to_string(), field_ref(0, field).member))
+        }
+        _ => None,
+    };
+    if let Some(given) = attrs.chain.get() {
+        return match only_field(given.at, &given.text) {
+            Some((at, what, member)) => {
+                report_packed(input, errors, at, &what, &member);
+                true
+            }
+            None => false,
+        };
+    }
     let read = match (attrs.kind.get(), attrs.retry_after.get()) {
         (
             Some(
@@ -235,12 +260,7 @@ fn reject_packed_reads(input: &Input<'_>, fields: &Fields, errors: &mut Errors) 
                 },
             ),
             _,
-        ) => match fields.iter().next() {
-            Some(field) if fields.len() == 1 => {
-                Some((given.at, given.text.clone(), field_ref(0, field).member))
-            }
-            _ => None,
-        },
+        ) => only_field(given.at, &given.text),
         (_, Some(given)) => find_field(fields, &given.value).ok().map(|field| {
             (
                 given.at,
@@ -253,6 +273,18 @@ fn reject_packed_reads(input: &Input<'_>, fields: &Fields, errors: &mut Errors) 
     let Some((at, what, member)) = read else {
         return false;
     };
+    report_packed(input, errors, at, &what, &member);
+    true
+}
+
+/// `what`, at `at`, reads the field `member` of a packed struct: the error.
+fn report_packed(
+    input: &Input<'_>,
+    errors: &mut Errors,
+    at: SpanRange,
+    what: &str,
+    member: &Member,
+) {
     let local = match &member {
         Member::Named(ident) => ident.to_string(),
         Member::Unnamed(_) => "field".to_string(),
@@ -268,7 +300,6 @@ fn reject_packed_reads(input: &Input<'_>, fields: &Fields, errors: &mut Errors) 
             input.original.ident
         ),
     );
-    true
 }
 
 /// The kind and `retry_after` of one struct or variant; `None` once an error is recorded.
@@ -284,6 +315,9 @@ fn resolve<'a>(
         Who::Variant(ident) => (ident.span(), Some(ident)),
     };
     let fields = fields.fields;
+    if let Some(chain) = attrs.chain.get() {
+        return resolve_chain(who, fields, attrs, chain, errors);
+    }
     let kind = match attrs.kind.get() {
         Some(Given {
             value: KindChoice::Named(kind),
@@ -389,6 +423,79 @@ fn resolve<'a>(
         variant,
         kind,
         retry_after,
+    })
+}
+
+/// A struct or variant that is `chain`: its single field, classified by
+/// its error chain, and nothing else said of it; `None` once an error is
+/// recorded (every one: a kind or `transparent` beside it, `retry_after`,
+/// the wrong number of fields).
+fn resolve_chain<'a>(
+    who: Who<'a>,
+    fields: &'a Fields,
+    attrs: &Attrs,
+    chain: &Given<Chain>,
+    errors: &mut Errors,
+) -> Option<Target<'a>> {
+    let mut ok = true;
+    if let Some(kind) = attrs.kind.get() {
+        // on the later of the two
+        let at = if kind.pos > chain.pos {
+            kind.at
+        } else {
+            chain.at
+        };
+        let message = match kind.value {
+            KindChoice::Named(_) => format!(
+                "a kind cannot be combined with `chain`: `chain` takes the kind of {who} from \
+                 its field's error chain; write `#[classify({})]` or `#[classify(chain)]`, \
+                 not both",
+                kind.text
+            ),
+            KindChoice::Delegate => format!(
+                "`{0}` cannot be combined with `chain`: both take the kind of {who} from its \
+                 field, `{0}` by the field's own `Classify` impl, `chain` by the error's \
+                 `source()` chain (for a field whose type is not `Classify`, another crate's \
+                 error); write one of them",
+                kind.text
+            ),
+        };
+        errors.at(at, message);
+        ok = false;
+    }
+    if let Some(given) = attrs.retry_after.get() {
+        errors.at(
+            given.at,
+            format!(
+                "`retry_after` cannot be combined with `chain`: {who} takes its wait from its \
+                 field's error chain too (the hint of the error in it that gives the kind: an \
+                 `HttpError`'s `Retry-After`, a `CircuitOpen`'s time to recovery)"
+            ),
+        );
+        ok = false;
+    }
+    let field = match fields.iter().next() {
+        Some(field) if fields.len() == 1 => Some(field_ref(0, field)),
+        _ => {
+            errors.at(
+                chain.at,
+                format!(
+                    "`chain` needs exactly one field, the error whose `source()` chain gives \
+                     the kind, but {who} has {}",
+                    count_fields(fields.len())
+                ),
+            );
+            None
+        }
+    };
+    let variant = match who {
+        Who::Struct(_) => None,
+        Who::Variant(ident) => Some(ident),
+    };
+    field.filter(|_| ok).map(|field| Target {
+        variant,
+        kind: Resolved::Chain(field),
+        retry_after: None,
     })
 }
 
@@ -854,6 +961,79 @@ mod tests {
         assert!(
             errors[1].starts_with("`bound` is not a list"),
             "{errors:#?}"
+        );
+    }
+
+    /// `chain`: one field, nothing else that says the kind or the wait;
+    /// every mistake reported, each where it is written.
+    #[test]
+    fn chain_errors() {
+        let one = |input| errors_of(input).join("\n");
+        // accepted: a variant, a struct, named or not, generic
+        for ok in [
+            quote! { enum E { #[classify(chain)] A(std::io::Error), #[classify(Timeout)] B } },
+            quote! { #[classify(default = Unknown)] enum E { #[classify(chain)] A { e: Pool }, B } },
+            quote! { #[classify(chain)] struct S(deadpool_postgres::PoolError); },
+            quote! { #[classify(chain)] struct S<E> { inner: E } },
+            quote! { #[classify(chain, crate = "rt", bound = "")] struct S<E>(Box<E>); },
+        ] {
+            assert_eq!(one(ok.clone()), "", "{ok}");
+        }
+        assert_eq!(
+            one(quote! { enum E { #[classify(chain)] A(std::io::Error, u8) } }),
+            "`chain` needs exactly one field, the error whose `source()` chain gives the kind, \
+             but variant `A` has 2 fields"
+        );
+        assert_eq!(
+            one(quote! { #[classify(chain)] struct S; }),
+            "`chain` needs exactly one field, the error whose `source()` chain gives the kind, \
+             but struct `S` has no fields"
+        );
+        let with_kind = "a kind cannot be combined with `chain`: `chain` takes the kind of \
+                         variant `A` from its field's error chain; write `#[classify(Timeout)]` \
+                         or `#[classify(chain)]`, not both";
+        assert_eq!(
+            one(quote! { enum E { #[classify(chain, Timeout)] A(std::io::Error) } }),
+            with_kind
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(Timeout)] #[classify(chain)] A(std::io::Error) } }),
+            with_kind
+        );
+        assert_eq!(
+            one(quote! { enum E { #[classify(source, chain)] A(std::io::Error) } }),
+            "`source` cannot be combined with `chain`: both take the kind of variant `A` from \
+             its field, `source` by the field's own `Classify` impl, `chain` by the error's \
+             `source()` chain (for a field whose type is not `Classify`, another crate's \
+             error); write one of them"
+        );
+        assert_eq!(
+            one(quote! { #[classify(chain, retry_after = 0)] struct S(std::io::Error); }),
+            "`retry_after` cannot be combined with `chain`: struct `S` takes its wait from its \
+             field's error chain too (the hint of the error in it that gives the kind: an \
+             `HttpError`'s `Retry-After`, a `CircuitOpen`'s time to recovery)"
+        );
+        assert_eq!(
+            one(quote! { #[classify(chain)] enum E { #[classify(Timeout)] A } }),
+            "`chain` goes on a variant with one field, not on the enum"
+        );
+        // every error of one variant at once, and no "needs a kind" for it
+        let errors = errors_of(quote! {
+            enum E {
+                #[classify(transparent, chain, retry_after = wait)] A { e: Pool, wait: Duration },
+                B,
+            }
+        });
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors[0].starts_with("`transparent` cannot be combined with `chain`"));
+        assert!(errors[1].starts_with("`retry_after` cannot be combined with `chain`"));
+        assert!(errors[2].starts_with("`chain` needs exactly one field"));
+        assert!(errors[3].starts_with("variant `B` needs"));
+        // a packed struct: the field is borrowed
+        let message = one(quote! { #[classify(chain)] #[repr(packed)] struct W(E); });
+        assert!(
+            message.starts_with("`chain` reads a field of struct `W`, which is `#[repr(packed)]`"),
+            "{message}"
         );
     }
 
