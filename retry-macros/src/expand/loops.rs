@@ -465,13 +465,16 @@ impl<'a> Loop<'a> {
         let attempt_finished = self.attempt_finished();
         let decide = self.decide();
         // The wait holds the retry budget's token for the retry it precedes
-        // (given back if the future is dropped in it), but for a policy that
-        // can have no budget: a constant with no guard keys, whose wait
-        // stays as small as before (the future's size is a target).
-        let sleep = if self.policy_fn.is_some() {
-            quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait))
-        } else {
+        // (given back if the future is dropped in it) when the policy can
+        // have a budget: a `budget` key, or a policy given whole (`policy =
+        // ..`). Any other wait stays as small as before (the future's size
+        // is a target).
+        let may_have_budget =
+            self.cfg.budget.is_some() || matches!(self.cfg.base, crate::validate::Base::Policy(_));
+        let sleep = if may_have_budget {
             quote!(#p::budget_sleep::<#p::DefaultSleeper>(#wait, #p::budget_token(#policy)))
+        } else {
+            quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait))
         };
         quote! {
             #policy_binding
