@@ -52,6 +52,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
+use core::panic::RefUnwindSafe;
 use std::time::Duration;
 
 use ::reqwest::{Request, Response, Url};
@@ -187,9 +188,7 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
 
 /// Shows the policy its function returns now, the per-attempt timeout,
 /// whether every method is retried and whether the lines hide URLs' paths.
-impl<W: fmt::Debug, G, Sl, F: Fn() -> &'static Policy<W, G>> fmt::Debug
-    for RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
-{
+impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.now(), f)
     }
@@ -246,10 +245,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static, F> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G, F>>
-where
-    F: Fn() -> &'static Policy<W, G> + Copy,
-{
+impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G>> {
     /// A middleware that asks `choose` for the policy at the start of
     /// each request: a switch (an atomic that an admin endpoint or a
     /// configuration watcher flips) turns retries down for the requests
@@ -270,9 +266,9 @@ where
     /// `choose` is called once per request, before anything else: keep it
     /// to a load and a pick among policies made beforehand (`static`s, or
     /// made `'static` once at start-up). `choose` is a `fn`, or a closure
-    /// that is `Copy` (its captures `&'static`: one middleware per
-    /// upstream, each with its own switch and policies, as [`PolicyFn`]
-    /// shows for the tower layer). It is in the middleware's type
+    /// (its captures owned or `&'static`: one middleware per upstream, each
+    /// with its own switch and policies, as [`PolicyFn`] shows for the
+    /// tower layer), kept for the program's life. It is in the middleware's type
     /// ([`PolicyFn`]), so that one made with [`new`](Self::new) costs what
     /// it did. The same function makes a [tower layer](crate::tower::RetryLayer::from_fn).
     ///
@@ -298,9 +294,10 @@ where
     /// As with [`new`](Self::new), the policies judge [`AttemptFailure`]s
     /// (`W: When<AttemptFailure>`), and a `retry_if` predicate that takes
     /// another type is reported at this call.
-    pub const fn from_fn(choose: F) -> Self
+    pub fn from_fn<F>(choose: F) -> Self
     where
         W: When<AttemptFailure>,
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
     {
         RetryMiddleware {
             policy: PolicyFn::new(choose),
@@ -327,9 +324,7 @@ impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl, F: Fn() -> &'static Policy<W, G>>
-    RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
-{
+impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     /// The policy a request starting now gets: what the function returns
     /// when asked here (a request under way may have been given another).
     ///
@@ -647,9 +642,8 @@ where
 /// at the start of the request. (An impl of its own, so that the fixed
 /// policy's `handle` reads its policy as it did before `from_fn`.)
 #[async_trait::async_trait]
-impl<W, G, Sl, F> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G, F>>
+impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
 where
-    F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     W: When<AttemptFailure> + Copy + Send + Sync + 'static,
     G: Admission<AttemptFailure> + Send + Sync + 'static,
     Sl: Sleeper + Send + Sync + 'static,

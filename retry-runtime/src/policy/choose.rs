@@ -3,18 +3,21 @@
 //! `reqwest-middleware`).
 
 use core::fmt;
-use core::marker::PhantomData;
+use core::panic::RefUnwindSafe;
 
 use super::{NoCircuit, Policy};
 
 /// The function a [`RetryLayer`](crate::tower::RetryLayer) or a
 /// [`RetryMiddleware`](crate::reqwest_middleware::RetryMiddleware) made
 /// with `from_fn` asks for each request's policy: their last type
-/// parameter. `F` is a `fn` (the default, which names the type:
-/// `PolicyFn<RetryOn>`), or a closure that is `Copy`, as one is whose
-/// captures are `&'static` (a switch and the policies of one upstream,
+/// parameter, `PolicyFn<RetryOn>` whatever the function. It is a `fn`, or
+/// a closure (`Send + Sync + RefUnwindSafe + 'static`: its captures owned
+/// or `&'static`, an atomic switch among them),
+/// such as one that picks between an upstream's policies by its switch,
 /// made `'static` once at start-up: one layer per upstream, each with its
-/// own breaker, from a configuration list).
+/// own breaker, from a configuration list. The function is kept for the
+/// program's life (a closure's captures, once per `from_fn`: build the
+/// layers once, not at each reload).
 ///
 /// ```
 /// # #[cfg(feature = "tower")] {
@@ -43,8 +46,7 @@ use super::{NoCircuit, Policy};
 /// # }
 /// ```
 ///
-/// Its type, named, with a `fn` (a closure's type has no name: a struct
-/// that keeps such a layer takes it as a type parameter):
+/// Its type, named (the same for a `fn` and a closure):
 ///
 /// ```
 /// # #[cfg(all(feature = "tower", feature = "reqwest-middleware"))] {
@@ -58,17 +60,26 @@ use super::{NoCircuit, Policy};
 /// # let _ = (layer, middleware);
 /// # }
 /// ```
-pub struct PolicyFn<W: 'static, G: 'static = NoCircuit, F = fn() -> &'static Policy<W, G>> {
-    choose: F,
-    of: PhantomData<fn() -> Policy<W, G>>,
+pub struct PolicyFn<W: 'static, G: 'static = NoCircuit> {
+    /// The function, as a `'static` trait object: a type without the
+    /// closure's (a closure's type, its captures' lifetimes in it, among a
+    /// service's type parameters kept a task that holds the service from
+    /// being spawned, "one type is more general than the other"), and one
+    /// type for every function, so layers made from two can sit in one
+    /// array or one `if`.
+    choose: &'static (dyn Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe),
 }
 
-impl<W: 'static, G: 'static, F: Fn() -> &'static Policy<W, G>> PolicyFn<W, G, F> {
-    /// `choose`, asked for each request's policy.
-    pub(crate) const fn new(choose: F) -> Self {
+impl<W: 'static, G: 'static> PolicyFn<W, G> {
+    /// `choose`, asked for each request's policy: kept for the program's
+    /// life (a `fn`, or a closure of no captures, takes no memory; one with
+    /// captures takes theirs, once per `from_fn`).
+    pub(crate) fn new<F>(choose: F) -> Self
+    where
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
+    {
         PolicyFn {
-            choose,
-            of: PhantomData,
+            choose: Box::leak(Box::new(choose)),
         }
     }
 
@@ -79,20 +90,17 @@ impl<W: 'static, G: 'static, F: Fn() -> &'static Policy<W, G>> PolicyFn<W, G, F>
     }
 }
 
-impl<W: 'static, G: 'static, F: Copy> Clone for PolicyFn<W, G, F> {
+impl<W: 'static, G: 'static> Clone for PolicyFn<W, G> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<W: 'static, G: 'static, F: Copy> Copy for PolicyFn<W, G, F> {}
+impl<W: 'static, G: 'static> Copy for PolicyFn<W, G> {}
 
-/// Shows the function's type (for a `fn`, its signature; the policy it
-/// returns is in the layer's or middleware's own `Debug`).
-impl<W: 'static, G: 'static, F> fmt::Debug for PolicyFn<W, G, F> {
+/// Shows the policy the function returns now.
+impl<W: fmt::Debug + 'static, G: 'static> fmt::Debug for PolicyFn<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PolicyFn")
-            .field(&format_args!("{}", core::any::type_name::<F>()))
-            .finish()
+        f.debug_tuple("PolicyFn").field(self.now()).finish()
     }
 }

@@ -109,6 +109,7 @@ mod replay;
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::panic::RefUnwindSafe;
 use core::task::{Context, Poll};
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -241,8 +242,8 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
 
 /// Shows the policy its function returns now, the per-attempt timeout and
 /// whether every method is retried.
-impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, F: Fn() -> &'static Policy<W, G>>
-    fmt::Debug for RetryLayer<W, G, Sl, T, PolicyFn<W, G, F>>
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
+    for RetryLayer<W, G, Sl, T, PolicyFn<W, G>>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.now(), f)
@@ -285,10 +286,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static, F> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G, F>>
-where
-    F: Fn() -> &'static Policy<W, G> + Copy,
-{
+impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G>> {
     /// A layer that asks `choose` for the policy at the start of each
     /// request: a switch (an atomic that an admin endpoint or a
     /// configuration watcher flips) turns retries down for the requests
@@ -309,11 +307,12 @@ where
     /// `choose` is called once per request, before anything else: keep it
     /// to a load and a pick among policies made beforehand (`static`s, or
     /// made `'static` once at start-up). `choose` is a `fn`, or a closure
-    /// that is `Copy` (its captures `&'static`): one layer per upstream,
-    /// each with its own switch, breaker and policies, as [`PolicyFn`]
-    /// shows. It is in the layer's type ([`PolicyFn`]), so that a layer
-    /// made with [`new`](Self::new) costs what it did; a call's future is
-    /// the same size for either.
+    /// (its captures owned or `&'static`): one layer per upstream, each
+    /// with its own switch, breaker and policies, as [`PolicyFn`] shows;
+    /// it is kept for the program's life (a closure's captures, once per
+    /// call of this). The layer's type says it ([`PolicyFn`]), so that a
+    /// layer made with [`new`](Self::new) costs what it did; a call's
+    /// future is the same size for either.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -346,7 +345,10 @@ where
     /// assert_eq!(CALLS.load(Ordering::Relaxed), 1);
     /// # }
     /// ```
-    pub const fn from_fn(choose: F) -> Self {
+    pub fn from_fn<F>(choose: F) -> Self
+    where
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
+    {
         RetryLayer {
             policy: PolicyFn::new(choose),
             state_from_start: false,
@@ -362,9 +364,7 @@ where
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T, F: Fn() -> &'static Policy<W, G>>
-    RetryLayer<W, G, Sl, T, PolicyFn<W, G, F>>
-{
+impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
     /// The policy a request starting now gets: what the function returns
     /// when asked here (a request under way may have been given another).
     ///
@@ -691,10 +691,9 @@ where
 /// from: the fixed policy's `call` above is then the code it was before
 /// `from_fn`, instruction for instruction; one generic over both moved
 /// its loads around and cost 1 or 2 instructions per call.)
-impl<S, Req, W: 'static, G: 'static, Sl, T, F> Service<Req>
-    for RetryService<S, W, G, Sl, T, PolicyFn<W, G, F>>
+impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req>
+    for RetryService<S, W, G, Sl, T, PolicyFn<W, G>>
 where
-    F: Fn() -> &'static Policy<W, G>,
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
     S::Error: StdError + 'static,
