@@ -74,6 +74,7 @@ mod ast;
 mod attr;
 mod expand;
 mod valid;
+mod wait_type;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
