@@ -489,6 +489,15 @@ fn resolve_chain<'a>(
             None
         }
     };
+    if let Some(field) = &field {
+        if let Some(message) = not_a_chain(field.ty) {
+            errors.push(syn::Error::new_spanned(
+                field.ty,
+                format!("`chain` reads {who}'s field {message}"),
+            ));
+            ok = false;
+        }
+    }
     let variant = match who {
         Who::Struct(_) => None,
         Who::Variant(ident) => Some(ident),
@@ -498,6 +507,52 @@ fn resolve_chain<'a>(
         kind: Resolved::Chain(field),
         retry_after: None,
     })
+}
+
+/// Why a `chain` field of type `ty` cannot be read as an error chain, for
+/// the two shapes rustc would report without the way out: a boxed or
+/// shared `dyn Error` (not itself an `Error`: rustc says its size is
+/// unknown), and a type that borrows (the chain walk needs `'static`:
+/// rustc says a borrow escapes the method). Completes "`chain` reads
+/// variant `X`'s field ...". `None` for any other type.
+fn not_a_chain(ty: &Type) -> Option<String> {
+    let tokens = ty.to_token_stream();
+    let is_dyn =
+        |tt: &TokenTree, _: Option<&TokenTree>| matches!(tt, TokenTree::Ident(i) if i == "dyn");
+    let is_borrow = |tt: &TokenTree, next: Option<&TokenTree>| matches!((tt, next), (TokenTree::Punct(p), Some(TokenTree::Ident(i))) if p.as_char() == '\'' && i != "static");
+    if holds(tokens.clone(), &is_dyn) {
+        return Some(
+            "as an error whose `source()` chain gives the kind, but a `dyn Error` behind a \
+             pointer is not an `Error` itself: a boxed error is `Classify` by its chain \
+             already, so write `#[classify(transparent)]`"
+                .to_string(),
+        );
+    }
+    holds(tokens, &is_borrow).then(|| {
+        "as an error whose `source()` chain gives the kind, which needs an error type that \
+         is `'static`, and this one borrows (a lifetime other than `'static`): hold an owned \
+         error"
+            .to_string()
+    })
+}
+
+/// Does a token of `tokens` (in their groups too), with the one after it,
+/// satisfy `found`?
+fn holds(
+    tokens: proc_macro2::TokenStream,
+    found: &impl Fn(&TokenTree, Option<&TokenTree>) -> bool,
+) -> bool {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        let here = match &tt {
+            TokenTree::Group(g) => holds(g.stream(), found),
+            _ => found(&tt, tokens.peek()),
+        };
+        if here {
+            return true;
+        }
+    }
+    false
 }
 
 fn field_ref(index: usize, field: &Field) -> FieldRef<'_> {
@@ -892,6 +947,36 @@ mod tests {
         assert!(errors[1].starts_with("`retry_after` cannot be combined with `chain`"));
         assert!(errors[2].starts_with("`chain` needs exactly one field"));
         assert!(errors[3].starts_with("variant `B` needs"));
+        // a `dyn Error` behind a pointer, and a type that borrows: the way
+        // out, where rustc says a size is unknown or a borrow escapes; a
+        // `'static` lifetime, and `dyn` inside a name, pass
+        for boxed in [
+            quote! { enum E { #[classify(chain)] A(Box<dyn std::error::Error + Send + Sync>) } },
+            quote! { enum E { #[classify(chain)] A(std::sync::Arc<dyn Error>) } },
+        ] {
+            let message = one(boxed.clone());
+            assert!(
+                message.starts_with("`chain` reads variant `A`'s field as an error whose `source()` chain gives the kind, but a `dyn Error` behind a pointer")
+                    && message.ends_with("so write `#[classify(transparent)]`"),
+                "{boxed}: {message}"
+            );
+        }
+        for borrowed in [
+            quote! { enum L<'a> { #[classify(chain)] B(Borrowed<'a>) } },
+            quote! { #[classify(chain)] struct S<'a>(wrap::Err<Vec<&'a str>>); },
+        ] {
+            let message = one(borrowed.clone());
+            assert!(
+                message.contains("needs an error type that is `'static`, and this one borrows"),
+                "{borrowed}: {message}"
+            );
+        }
+        for ok in [
+            quote! { #[classify(chain)] struct S(Err<&'static str>); },
+            quote! { #[classify(chain)] struct S(aws::dynamodb::Error); },
+        ] {
+            assert_eq!(one(ok.clone()), "", "{ok}");
+        }
         // a packed struct: the field is borrowed
         let message = one(quote! { #[classify(chain)] #[repr(packed)] struct W(E); });
         assert!(
