@@ -107,9 +107,10 @@ impl FnItem {
     /// <::actix_rt::System>::new().block_on(async { <the body> })        // test
     /// ```
     ///
-    /// Recognized by that whole shape, a qualified path ending in `System`
-    /// first: a sync function of the user's own that blocks on a future in
-    /// a `System` it keeps in a variable is retried as written.
+    /// Recognized by that whole shape, a qualified path to actix's `System`
+    /// first (one that names `actix_rt` or `actix_web`): a sync function of
+    /// the user's own that blocks on a future in a `System` of its own, or
+    /// one it keeps in a variable, is retried as written.
     fn actix_entry(&self) -> Option<&'static str> {
         let tokens: Vec<TokenTree> = self.body.clone().into_iter().collect();
         let is = |tt: &TokenTree, c: char| matches!(tt, TokenTree::Punct(p) if p.as_char() == c);
@@ -118,7 +119,15 @@ impl FnItem {
         };
         let close = rest.iter().position(|tt| is(tt, '>'))?;
         let (path, after) = (&rest[..close], &rest[close + 1..]);
-        let system = matches!(path.last(), Some(TokenTree::Ident(i)) if i == "System");
+        // actix's own `System` (`::actix_rt::System`, or actix-web's
+        // `::actix_web::rt::System`): a `System` of the user's, or of
+        // another crate, is not actix's entry (a review: a user's own
+        // `<my::System>::new().block_on(..)` was told to move `#[retry]`
+        // above an actix macro it did not have)
+        let actix = path
+            .iter()
+            .any(|tt| matches!(tt, TokenTree::Ident(i) if i == "actix_rt" || i == "actix_web"));
+        let system = actix && matches!(path.last(), Some(TokenTree::Ident(i)) if i == "System");
         let [c1, c2, TokenTree::Ident(new), TokenTree::Group(unit), dot, TokenTree::Ident(block_on), TokenTree::Group(arg)] =
             after
         else {
@@ -560,20 +569,31 @@ mod tests {
                     <Runtime>::new().block_on(async { fetch().await })
                 }
             ),
+            // a `System` of the user's own, or of another crate
             quote!(
                 fn f() -> Result<(), E> {
-                    <System>::new().block_on(fut)
+                    <my::System>::new().block_on(async { fetch().await })
                 }
             ),
             quote!(
                 fn f() -> Result<(), E> {
-                    <System>::new().block_on(async { a });
+                    <::sim::System>::new().block_on(async move { a })
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    <::actix_rt::System>::new().block_on(fut)
+                }
+            ),
+            quote!(
+                fn f() -> Result<(), E> {
+                    <::actix_rt::System>::new().block_on(async { a });
                     Ok(())
                 }
             ),
             quote!(
                 async fn f() -> Result<(), E> {
-                    <System>::new().block_on(async { a })
+                    <::actix_rt::System>::new().block_on(async { a })
                 }
             ),
         ] {
