@@ -52,7 +52,6 @@
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
-use core::panic::RefUnwindSafe;
 use std::time::Duration;
 
 use ::reqwest::{Request, Response, Url};
@@ -297,7 +296,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
     pub fn from_fn<F>(choose: F) -> Self
     where
         W: When<AttemptFailure>,
-        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     {
         RetryMiddleware {
             policy: PolicyFn::new(choose),

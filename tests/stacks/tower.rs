@@ -2330,12 +2330,18 @@ async fn a_closure_made_layers_calls_are_spawned_and_its_layers_share_a_type() {
     fn users() -> &'static Policy<RetryOn> {
         &FAST
     }
+    // a feature-flag client behind a trait object (not unwind-safe itself)
+    let flags: Arc<dyn Fn(&str) -> bool + Send + Sync> = Arc::new(|flag| flag == "users.off");
     let chosen = [
         RetryLayer::from_fn(users),
         RetryLayer::from_fn(move || on),
         RetryLayer::from_fn(|| &FAST),
+        RetryLayer::from_fn(move || if flags("users.off") { off } else { on }),
     ];
     assert_eq!(chosen[1].policy().name(), "users_spawned");
+    assert_eq!(chosen[3].policy().max_attempts(), 1);
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    unwind_safe(&chosen);
 }
 
 /// A layer made with `from_fn` is one word larger than one made with

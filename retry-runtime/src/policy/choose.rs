@@ -3,7 +3,7 @@
 //! `reqwest-middleware`).
 
 use core::fmt;
-use core::panic::RefUnwindSafe;
+use core::panic::{RefUnwindSafe, UnwindSafe};
 
 use super::{NoCircuit, Policy};
 
@@ -11,8 +11,7 @@ use super::{NoCircuit, Policy};
 /// [`RetryMiddleware`](crate::reqwest_middleware::RetryMiddleware) made
 /// with `from_fn` asks for each request's policy: their last type
 /// parameter, `PolicyFn<RetryOn>` whatever the function. It is a `fn`, or
-/// a closure (`Send + Sync + RefUnwindSafe + 'static`: its captures owned
-/// or `&'static`, an atomic switch among them),
+/// a closure (`Send + Sync + 'static`: its captures owned or `&'static`),
 /// such as one that picks between an upstream's policies by its switch,
 /// made `'static` once at start-up: one layer per upstream, each with its
 /// own breaker, from a configuration list. The function is kept for the
@@ -67,16 +66,17 @@ pub struct PolicyFn<W: 'static, G: 'static = NoCircuit> {
     /// being spawned, "one type is more general than the other"), and one
     /// type for every function, so layers made from two can sit in one
     /// array or one `if`.
-    choose: &'static (dyn Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe),
+    choose: &'static (dyn Fn() -> &'static Policy<W, G> + Send + Sync),
 }
 
 impl<W: 'static, G: 'static> PolicyFn<W, G> {
     /// `choose`, asked for each request's policy: kept for the program's
-    /// life (a `fn`, or a closure of no captures, takes no memory; one with
-    /// captures takes theirs, once per `from_fn`).
+    /// life (a `fn` item, or a closure of no captures, takes no memory; a
+    /// `fn` pointer, or a closure's captures, their size, once per
+    /// `from_fn`).
     pub(crate) fn new<F>(choose: F) -> Self
     where
-        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     {
         PolicyFn {
             choose: Box::leak(Box::new(choose)),
@@ -97,6 +97,14 @@ impl<W: 'static, G: 'static> Clone for PolicyFn<W, G> {
 }
 
 impl<W: 'static, G: 'static> Copy for PolicyFn<W, G> {}
+
+/// The function is only called, never left half-changed by this crate: a
+/// layer or middleware holding it stays unwind-safe whatever it captures
+/// (a feature-flag client behind an `Arc<dyn Flags>`, a lock), as one made
+/// with a fixed policy is.
+impl<W: 'static, G: 'static> UnwindSafe for PolicyFn<W, G> {}
+
+impl<W: 'static, G: 'static> RefUnwindSafe for PolicyFn<W, G> {}
 
 /// Shows the policy the function returns now.
 impl<W: fmt::Debug + 'static, G: 'static> fmt::Debug for PolicyFn<W, G> {

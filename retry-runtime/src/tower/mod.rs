@@ -109,7 +109,6 @@ mod replay;
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::panic::RefUnwindSafe;
 use core::task::{Context, Poll};
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -347,7 +346,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     /// ```
     pub fn from_fn<F>(choose: F) -> Self
     where
-        F: Fn() -> &'static Policy<W, G> + Send + Sync + RefUnwindSafe + 'static,
+        F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     {
         RetryLayer {
             policy: PolicyFn::new(choose),
