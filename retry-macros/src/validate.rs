@@ -247,7 +247,7 @@ pub fn check(
     if let Some(a) = timeout_arg.filter(|_| timeout_blocking) {
         errors.at(
             a.at,
-            "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout)",
+            "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
         );
     }
     let timeout_value = timeout_arg.and_then(|a| positive_duration(a, &mut errors));
@@ -261,7 +261,7 @@ pub fn check(
         if blocking {
             errors.at(
                 a.at,
-                "`hedge` needs an `async fn` (not an `#[async_trait]` method): hedged attempts run side by side, which a blocking call cannot",
+                "`hedge` needs an `async fn` (not an `#[async_trait]` method): hedged attempts run side by side, which a blocking call cannot; an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
             );
         }
         if let Some(pred) = args.retry_if_ok.get() {
