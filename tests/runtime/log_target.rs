@@ -64,3 +64,50 @@ fn every_line_has_the_one_target() {
         assert_eq!(logs.target_of(level, needle), "retry_runtime", "{needle}");
     }
 }
+
+/// A policy's non-retriable level sets the level of that line only, in
+/// every form (the sync and async functional forms, `#[retry(policy = ..)]`,
+/// a hedged call); the default stays WARN.
+#[tokio::test(start_paused = true)]
+async fn the_non_retriable_line_takes_the_policys_level() {
+    use retry_runtime::{classify::KindSet, RetryOn};
+    static QUIET: Policy<RetryOn> = Policy::new()
+        .with_name("quiet")
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_non_retriable_level(Level::DEBUG);
+    #[retry_runtime::retry(policy = QUIET)]
+    async fn lookup() -> Result<(), std::io::Error> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+    let logs = capture();
+    let missing = || Err::<(), _>(std::io::Error::from(std::io::ErrorKind::NotFound));
+    assert!(QUIET.retry(missing).call().is_err());
+    assert!(QUIET.retry(|| async { missing() }).await.is_err());
+    assert!(lookup().await.is_err());
+    assert!(QUIET
+        .with_hedge(Duration::from_millis(10))
+        .retry(|| async { missing() })
+        .hedged()
+        .await
+        .is_err());
+    // (the attribute keeps the policy's name, `quiet`)
+    assert_eq!(
+        logs.matching(Level::DEBUG, "quiet failed with a non-retriable error")
+            .len(),
+        4
+    );
+    assert!(logs.matching(Level::WARN, "non-retriable").is_empty());
+    // the default: WARN
+    assert!(Policy::new()
+        .with_name("loud")
+        .retry_on(KindSet::TRANSIENT)
+        .retry(missing)
+        .call()
+        .is_err());
+    logs.assert_logged(
+        Level::WARN,
+        "loud failed with a non-retriable error on attempt 1",
+    );
+}

@@ -2276,6 +2276,47 @@ async fn closures_choose_each_upstreams_policy_with_its_own_switch_and_breaker()
     );
 }
 
+/// A gateway passing its upstream's 404s through: with the policy's
+/// non-retriable level at DEBUG, each 404 (sent once, as before) is a DEBUG
+/// line, not a WARN one, while a retry still logs its WARN line.
+#[tokio::test]
+async fn a_pass_through_404_logs_at_the_policys_non_retriable_level() {
+    const QUIET: Policy<RetryOn> = FAST
+        .with_name("clips_quiet_404")
+        .with_non_retriable_level(Level::DEBUG);
+    let server = FlakyServer::start().await;
+    server.route("/missing", [Reply::status(404)]);
+    server.route("/busy", [Reply::status(503), Reply::ok_body("ok")]);
+    let logs = capture();
+    let svc = ServiceBuilder::new()
+        .layer(QUIET.layer())
+        .service(hyper_client());
+    let resp = svc
+        .clone()
+        .oneshot(get(&server.url("/missing")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status(), server.hits("/missing")),
+        (StatusCode::NOT_FOUND, 1)
+    );
+    let line = logs.assert_logged(
+        Level::DEBUG,
+        "clips_quiet_404 failed with a non-retriable error",
+    );
+    testkit::capture::assert_fields(
+        &line,
+        &[("error_kind", "Permanent"), ("outcome", "permanent_error")],
+    );
+    assert!(logs.matching(Level::WARN, "non-retriable").is_empty());
+    let resp = svc.oneshot(get(&server.url("/busy"))).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    logs.assert_logged(
+        Level::WARN,
+        "retrying clips_quiet_404 after attempt 1/4 failed",
+    );
+}
+
 /// A call through a layer made with `from_fn` and a closure can be
 /// spawned and made inside an axum handler (a review found a closure's
 /// type among the service's parameters kept it from both: "one type is

@@ -12,7 +12,7 @@
 //! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | a non-retriable error | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
+//! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
@@ -115,6 +115,8 @@
 
 use core::fmt::{self, Display};
 use std::time::Duration;
+
+use tracing::Level;
 
 use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
@@ -237,31 +239,48 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed) {
     );
 }
 
-/// The line of a run that gave up: WARN for a non-retriable error, ERROR
-/// for any other stop.
-pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed) {
-    give_up_on(ev, ev.attempts, elapsed);
+/// The line of a run that gave up: for a non-retriable error at `level`
+/// (the policy's, WARN by default), ERROR for any other stop.
+pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed, level: Level) {
+    give_up_on(ev, ev.attempts, elapsed, level);
 }
 
 /// [`give_up`] of a run whose last error is attempt `attempt`'s (the one
 /// the line is about: its field `attempt`, and its number in the message of
 /// a non-retriable error), where the message's count is the attempts made.
 /// Only a hedged run's differ: an attempt started earlier may fail last.
-pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
+pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed, level: Level) {
     if ev.reason == StopReason::Permanent {
-        tracing::warn!(
-            target: TARGET,
-            operation = ev.operation,
-            attempt = int(attempt),
-            max_attempts = int(ev.max_attempts),
-            elapsed_ms = elapsed.ms(),
-            error = %OneLine(ev.error),
-            error_kind = kind_name(ev.kind),
-            outcome = metrics::Outcome::from(ev.reason).label(),
-            "{} failed with a non-retriable error on attempt {}",
-            Escaped(ev.operation),
-            attempt,
-        );
+        // (a level is part of a line's static callsite: one per level)
+        macro_rules! non_retriable {
+            ($level:expr) => {
+                tracing::event!(
+                    target: TARGET,
+                    $level,
+                    operation = ev.operation,
+                    attempt = int(attempt),
+                    max_attempts = int(ev.max_attempts),
+                    elapsed_ms = elapsed.ms(),
+                    error = %OneLine(ev.error),
+                    error_kind = kind_name(ev.kind),
+                    outcome = metrics::Outcome::from(ev.reason).label(),
+                    "{} failed with a non-retriable error on attempt {}",
+                    Escaped(ev.operation),
+                    attempt,
+                )
+            };
+        }
+        if level == Level::WARN {
+            non_retriable!(Level::WARN);
+        } else if level == Level::DEBUG {
+            non_retriable!(Level::DEBUG);
+        } else if level == Level::INFO {
+            non_retriable!(Level::INFO);
+        } else if level == Level::ERROR {
+            non_retriable!(Level::ERROR);
+        } else {
+            non_retriable!(Level::TRACE);
+        }
     } else {
         tracing::error!(
             target: TARGET,

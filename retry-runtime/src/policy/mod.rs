@@ -123,6 +123,8 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) hedge: Option<Duration>,
     /// Whether each attempt runs in a `retry.attempt` span.
     pub(crate) attempt_spans: bool,
+    /// The level of the line of a run that ends on a non-retriable error.
+    pub(crate) non_retriable_level: tracing::Level,
     /// [`NoCircuit`], [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker, [`WithThrottle`] or [`WithCircuitAndThrottle`]
     /// once [`with_throttle`](Policy::with_throttle) attached a throttle:
@@ -270,6 +272,7 @@ impl Policy<RetryAll> {
             nested: Nested::Defer,
             hedge: None,
             attempt_spans: false,
+            non_retriable_level: tracing::Level::WARN,
             gate: PhantomData,
         }
     }
@@ -419,6 +422,26 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     pub const fn with_attempt_spans(mut self, on: bool) -> Self {
         self.attempt_spans = on;
+        self
+    }
+
+    /// The level of the line of a run that ends on a non-retriable error
+    /// (`{operation} failed with a non-retriable error on attempt {n}`):
+    /// WARN by default. Where such errors are expected, many and answered
+    /// by the caller (a gateway passing its upstreams' 404s and 401s
+    /// through the tower layer, a lookup whose misses are errors), DEBUG
+    /// keeps them out of the WARN lines without hiding the retries'.
+    /// Nothing else changes: the metrics' `permanent_error` outcome, the
+    /// `on_give_up` callback, the error returned.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, Policy, RetryOn};
+    /// use tracing::Level;
+    /// const PASS_THROUGH: Policy<RetryOn> = presets::API.with_non_retriable_level(Level::DEBUG);
+    /// assert_eq!(PASS_THROUGH.non_retriable_level(), Level::DEBUG);
+    /// ```
+    pub const fn with_non_retriable_level(mut self, level: tracing::Level) -> Self {
+        self.non_retriable_level = level;
         self
     }
 
@@ -670,6 +693,7 @@ impl<W: Copy, G> Policy<W, G> {
             nested: self.nested,
             hedge: self.hedge,
             attempt_spans: self.attempt_spans,
+            non_retriable_level: self.non_retriable_level,
             gate: PhantomData,
         }
     }
@@ -922,6 +946,16 @@ impl<W, G> Policy<W, G> {
     /// ```
     pub const fn attempt_spans(&self) -> bool {
         self.attempt_spans
+    }
+
+    /// The level of a non-retriable error's line (see
+    /// [`with_non_retriable_level`](Policy::with_non_retriable_level)).
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().non_retriable_level(), tracing::Level::WARN);
+    /// ```
+    pub const fn non_retriable_level(&self) -> tracing::Level {
+        self.non_retriable_level
     }
 
     /// Which errors are retried.
@@ -1424,6 +1458,9 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
         }
         if let Some(throttle) = self.throttle {
             d.field("throttle", &throttle.name());
+        }
+        if self.non_retriable_level != tracing::Level::WARN {
+            d.field("non_retriable_level", &self.non_retriable_level);
         }
         if self.attempt_spans {
             d.field("attempt_spans", &true);

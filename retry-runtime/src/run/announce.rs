@@ -50,7 +50,7 @@ pub(crate) fn announce_give_up<W, G>(
         (StopReason::Deferred, _) => log::deferred(ev, elapsed),
         (StopReason::SentOnce, _) => {}
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
-        _ => log::give_up(ev, elapsed),
+        _ => log::give_up(ev, elapsed, policy.non_retriable_level),
     }
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
