@@ -21,7 +21,7 @@ use retry_runtime::tower::{
 };
 use retry_runtime::{
     circuit::CircuitState, kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind,
-    KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn, WithCircuit,
+    Guards, KindSet, NoCircuit, Policy, RetryAfter, RetryBudget, RetryOn,
 };
 use testkit::capture::{capture, field};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
@@ -2194,6 +2194,31 @@ fn with_the_switch_off_a_503_is_sent_once_and_its_attempts_exhausted() {
     logs.assert_not_logged("non-retriable");
 }
 
+/// An upstream's policy `on` and the same with one attempt, and its
+/// switch, made `'static` once (as a gateway makes them at start-up from
+/// its configuration), and a layer made with `from_fn` and a closure that
+/// picks between the two by the switch.
+#[allow(clippy::type_complexity)]
+fn upstream_switch<G: Guards + Send + Sync + 'static>(
+    on: Policy<RetryOn, G>,
+) -> (
+    RetryLayer<RetryOn, G, DefaultSleeper, NoTimeout, PolicyFn<RetryOn, G>>,
+    &'static AtomicBool,
+    (&'static Policy<RetryOn, G>, &'static Policy<RetryOn, G>),
+) {
+    let on: &'static Policy<RetryOn, G> = Box::leak(Box::new(on));
+    let off: &'static Policy<RetryOn, G> = Box::leak(Box::new(on.with_max_attempts(1)));
+    let retries_off: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let layer = RetryLayer::from_fn(move || {
+        if retries_off.load(Ordering::Relaxed) {
+            off
+        } else {
+            on
+        }
+    });
+    (layer, retries_off, (on, off))
+}
+
 /// A gateway's upstreams from a configuration list, each with a layer of
 /// its own made with `from_fn` and a closure (its captures `&'static`,
 /// made once at start-up): its own switch, its own breaker. Flipping one
@@ -2206,18 +2231,7 @@ async fn closures_choose_each_upstreams_policy_with_its_own_switch_and_breaker()
     for name in ["users_closure", "clips_closure"] {
         let breaker: &'static CircuitBreaker =
             Box::leak(Box::new(CircuitBreaker::new(name).with_failures(6)));
-        let on: &'static Policy<RetryOn, WithCircuit> =
-            Box::leak(Box::new(FAST.with_name(name).with_circuit(breaker)));
-        let off: &'static Policy<RetryOn, WithCircuit> =
-            Box::leak(Box::new(on.with_max_attempts(1)));
-        let retries_off: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-        let layer = RetryLayer::from_fn(move || {
-            if retries_off.load(Ordering::Relaxed) {
-                off
-            } else {
-                on
-            }
-        });
+        let (layer, retries_off, _) = upstream_switch(FAST.with_name(name).with_circuit(breaker));
         let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
         upstreams.push((name, svc, retries_off, breaker));
     }
@@ -2327,16 +2341,7 @@ async fn a_closure_made_layers_calls_are_spawned_and_its_layers_share_a_type() {
     use axum::routing::get as route_get;
     let server = FlakyServer::start().await;
     server.route("/users", [Reply::status(503), Reply::ok_body("users")]);
-    let on: &'static Policy<RetryOn> = Box::leak(Box::new(FAST.with_name("users_spawned")));
-    let off: &'static Policy<RetryOn> = Box::leak(Box::new(on.with_max_attempts(1)));
-    let retries_off: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-    let layer = RetryLayer::from_fn(move || {
-        if retries_off.load(Ordering::Relaxed) {
-            off
-        } else {
-            on
-        }
-    });
+    let (layer, _, (on, off)) = upstream_switch(FAST.with_name("users_spawned"));
     let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
     let url = server.url("/users");
     let spawned = tokio::spawn({
