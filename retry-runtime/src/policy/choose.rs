@@ -10,7 +10,9 @@ use super::{NoCircuit, Policy};
 /// The function a [`RetryLayer`](crate::tower::RetryLayer) or a
 /// [`RetryMiddleware`](crate::reqwest_middleware::RetryMiddleware) made
 /// with `from_fn` asks for each request's policy: their last type
-/// parameter, `PolicyFn<RetryOn>` whatever the function. It is a `fn`, or
+/// parameter, `PolicyFn<W, G>` (the policy's `W` and `G`: `PolicyFn<RetryOn>`
+/// for a preset's, `PolicyFn<RetryOn, WithCircuit>` with a breaker)
+/// whatever the function. It is a `fn`, or
 /// a closure (`Send + Sync + 'static`: its captures owned or `&'static`),
 /// such as one that picks between an upstream's policies by its switch,
 /// made `'static` once at start-up: one layer per upstream, each with its
