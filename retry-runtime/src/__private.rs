@@ -197,7 +197,7 @@ pub fn budget_sleep<S: AsyncTimer>(
     wait: Duration,
     token: Option<&'static RetryBudget>,
 ) -> impl core::future::Future<Output = ()> {
-    crate::run::TokenWait::new(default_sleep::<S>(wait), token)
+    crate::run::token_wait::TokenWait::new(default_sleep::<S>(wait), token)
 }
 
 /// [`budget_sleep`] without a timer feature: see the `default_sleep` below.

@@ -66,7 +66,8 @@ use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, not_repeatable,
 };
-use crate::run::{Admission, Guarded, LazyRun, NoNotify, TokenWait, timed_from_start};
+use crate::run::token_wait::TokenWait;
+use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};

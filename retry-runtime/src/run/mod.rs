@@ -26,7 +26,7 @@ mod state;
     feature = "tower",
     feature = "reqwest-middleware"
 ))]
-mod token_wait;
+pub(crate) mod token_wait;
 
 use core::fmt::{self, Display};
 use std::time::Duration;
@@ -40,14 +40,6 @@ pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
-#[cfg(any(
-    feature = "tokio",
-    feature = "smol",
-    feature = "futures-timer",
-    feature = "tower",
-    feature = "reqwest-middleware"
-))]
-pub use token_wait::TokenWait;
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
