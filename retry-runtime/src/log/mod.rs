@@ -108,6 +108,13 @@
 //! allocated. With the `metrics` feature, the breaker's lines also move
 //! its [`metrics`].
 //!
+//! With the feature `log` (`tracing`'s own `log` feature), a program that
+//! installs no `tracing` subscriber gets each line as a `log` record
+//! (env_logger, simplelog): at its level, under [`TARGET`], the message
+//! followed by the fields (`... next attempt in 1s operation="fetch"
+//! attempt=1 ...`). Below the level `log` lets through, nothing is
+//! formatted either.
+//!
 //! ```
 //! // e.g. with tracing-subscriber's `EnvFilter`: RUST_LOG=info,retry_runtime=warn
 //! assert_eq!(retry_runtime::log::TARGET, "retry_runtime");

@@ -1,4 +1,5 @@
-//! retry-runtime with `default-features = false, features = ["macros"]`:
+//! retry-runtime with `default-features = false, features = ["macros", "log"]`
+//! (`log`: tests/log.rs):
 //! no async runtime in the tree (tests/runtimes/ checks `cargo tree`), and
 //! everything sync works: `#[retry]`, presets, the functional API, the
 //! circuit breaker and the retry budget.
