@@ -143,6 +143,8 @@ mod chain;
 pub mod circuit;
 pub mod classify;
 pub mod clock;
+#[cfg(feature = "serde")]
+mod config;
 mod error;
 pub mod hedge;
 pub mod hooks;

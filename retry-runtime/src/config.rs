@@ -1,0 +1,539 @@
+//! A [`Policy`] read from a configuration file (feature `serde`): the
+//! attribute's value keys, in its grammar, checked as [`Policy::build`]
+//! checks; and [`Backoff`], [`Jitter`], [`KindSet`] and [`ErrorKind`] as
+//! their text.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{self, Serialize, Serializer};
+
+use crate::backoff::Backoff;
+use crate::classify::{ErrorKind, KindSet};
+use crate::jitter::Jitter;
+use crate::nested::Nested;
+use crate::policy::{Policy, RetryOn};
+use crate::presets;
+
+/// The keys of a policy's table: `#[retry]`'s keys that hold a value.
+const KEYS: &[&str] = &[
+    "preset",
+    "attempts",
+    "backoff",
+    "jitter",
+    "retry_on",
+    "max_elapsed",
+    "hedge",
+    "nested",
+    "attempt_spans",
+];
+
+/// Reads a value of `T` from its text, in `#[retry]`'s grammar.
+struct Text<T>(&'static str, PhantomData<T>);
+
+impl<T: FromStr<Err: fmt::Display>> Visitor<'_> for Text<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        text.parse().map_err(E::custom)
+    }
+}
+
+/// Writes `value` as its text, which must read back to it: a value with no
+/// such text (a linear backoff whose step is not its start) is an error
+/// rather than a configuration that would not load again.
+fn as_text<T, S>(value: &T, what: &str, s: S) -> Result<S::Ok, S::Error>
+where
+    T: fmt::Display + FromStr + PartialEq,
+    S: Serializer,
+{
+    let text = value.to_string();
+    match text.parse::<T>() {
+        Ok(back) if back == *value => s.serialize_str(&text),
+        _ => Err(ser::Error::custom(format_args!(
+            "the {what} `{text}` has no text that reads back to it"
+        ))),
+    }
+}
+
+macro_rules! by_text {
+    ($ty:ty, $what:literal, $expecting:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                as_text(self, $what, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(Text($expecting, PhantomData))
+            }
+        }
+    };
+}
+
+by_text!(
+    Backoff,
+    "backoff",
+    "a backoff such as \"exp(1s, 30s)\", \"fixed(500ms)\" or \"none\""
+);
+by_text!(
+    Jitter,
+    "jitter",
+    "a jitter such as \"full\", \"+25%\" or \"none\""
+);
+by_text!(ErrorKind, "error kind", "an error kind such as \"Timeout\"");
+
+impl Serialize for KindSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        as_text(self, "set of kinds", s)
+    }
+}
+
+/// A set of kinds from its text, `"Timeout | Connect"`, or a list of
+/// kinds, `["Timeout", "Connect"]`.
+struct Kinds;
+
+impl<'de> Visitor<'de> for Kinds {
+    type Value = KindSet;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("error kinds, as \"Timeout | Connect\" or [\"Timeout\", \"Connect\"]")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<KindSet, E> {
+        text.parse().map_err(E::custom)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KindSet, A::Error> {
+        let mut kinds = KindSet::EMPTY;
+        while let Some(kind) = seq.next_element::<ErrorKind>()? {
+            if kinds.contains(kind) {
+                return Err(de::Error::custom(format_args!("`{kind}` is listed twice")));
+            }
+            kinds = kinds.with(kind);
+        }
+        Ok(kinds)
+    }
+}
+
+impl<'de> Deserialize<'de> for KindSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Kinds)
+    }
+}
+
+/// A duration from its text, `"2m"`, `"500ms"`: a bare number is refused
+/// (seconds or milliseconds?).
+struct Text2Duration(Duration);
+
+impl<'de> Deserialize<'de> for Text2Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration with its unit, such as \"2m\" or \"500ms\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+                crate::parse::duration(text).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V).map(Text2Duration)
+    }
+}
+
+/// `nested`'s two words, as the attribute takes them.
+struct NestedWord(Nested);
+
+impl<'de> Deserialize<'de> for NestedWord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Nested;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"defer\" or \"retry\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Nested, E> {
+                match text {
+                    "defer" => Ok(Nested::Defer),
+                    "retry" => Ok(Nested::Retry),
+                    _ => Err(E::unknown_variant(text, &["defer", "retry"])),
+                }
+            }
+        }
+        d.deserialize_str(V).map(NestedWord)
+    }
+}
+
+/// A policy's table, each key read once.
+#[derive(Default)]
+struct Table {
+    preset: Option<String>,
+    attempts: Option<u32>,
+    backoff: Option<Backoff>,
+    jitter: Option<Jitter>,
+    retry_on: Option<KindSet>,
+    max_elapsed: Option<Duration>,
+    hedge: Option<Duration>,
+    nested: Option<Nested>,
+    attempt_spans: Option<bool>,
+}
+
+/// `slot` set from the map's next value, once.
+fn once<'de, A, T, U>(
+    slot: &mut Option<U>,
+    key: &'static str,
+    map: &mut A,
+    into: fn(T) -> U,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(key));
+    }
+    *slot = Some(into(map.next_value()?));
+    Ok(())
+}
+
+impl Table {
+    /// The preset's policy (the transient kinds over [`Policy::new`]'s
+    /// settings without one), each key given set over it, then checked.
+    fn policy<E: de::Error>(self) -> Result<Policy<RetryOn>, E> {
+        let mut p = match self.preset {
+            Some(name) => preset(&name)?,
+            None => Policy::new().retry_on(KindSet::TRANSIENT),
+        };
+        if let Some(n) = self.attempts {
+            p = p.with_max_attempts(n);
+        }
+        if let Some(b) = self.backoff {
+            p = p.with_backoff(b);
+        }
+        if let Some(j) = self.jitter {
+            p = p.with_jitter(j);
+        }
+        if let Some(kinds) = self.retry_on {
+            p = p.retry_on(kinds);
+        }
+        if let Some(d) = self.max_elapsed {
+            p = p.with_max_elapsed(d);
+        }
+        if let Some(d) = self.hedge {
+            p = p.with_hedge(d);
+        }
+        if let Some(n) = self.nested {
+            p = p.with_nested(n);
+        }
+        if let Some(on) = self.attempt_spans {
+            p = p.with_attempt_spans(on);
+        }
+        p.build()
+            .map_err(|e| E::custom(format_args!("invalid retry policy: {e}")))
+    }
+}
+
+/// A preset by its name, or the error that lists them.
+fn preset<E: de::Error>(name: &str) -> Result<Policy<RetryOn>, E> {
+    presets::by_name(name).ok_or_else(|| {
+        E::custom(format_args!(
+            "unknown preset `{name}`; {}presets are: {}",
+            retry_dsl::did_you_mean(name, &presets::NAMES),
+            presets::NAMES.join(", ")
+        ))
+    })
+}
+
+struct PolicyVisitor;
+
+impl<'de> Visitor<'de> for PolicyVisitor {
+    type Value = Policy<RetryOn>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a retry policy: a preset's name, or a table of `#[retry]`'s keys")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        preset(name)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut t = Table::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let m = &mut map;
+            match key.as_str() {
+                "preset" => once(&mut t.preset, "preset", m, |s: String| s)?,
+                "attempts" => once(&mut t.attempts, "attempts", m, |n: u32| n)?,
+                "backoff" => once(&mut t.backoff, "backoff", m, |b: Backoff| b)?,
+                "jitter" => once(&mut t.jitter, "jitter", m, |j: Jitter| j)?,
+                "retry_on" => once(&mut t.retry_on, "retry_on", m, |k: KindSet| k)?,
+                "max_elapsed" => {
+                    once(&mut t.max_elapsed, "max_elapsed", m, |d: Text2Duration| d.0)?
+                }
+                "hedge" => once(&mut t.hedge, "hedge", m, |d: Text2Duration| d.0)?,
+                "nested" => once(&mut t.nested, "nested", m, |n: NestedWord| n.0)?,
+                "attempt_spans" => once(&mut t.attempt_spans, "attempt_spans", m, |b: bool| b)?,
+                other => {
+                    return Err(de::Error::custom(format_args!(
+                        "unknown key `{other}`; {}keys are: {}",
+                        retry_dsl::did_you_mean(other, KEYS),
+                        KEYS.join(", ")
+                    )));
+                }
+            }
+        }
+        t.policy()
+    }
+}
+
+/// A policy from configuration: a table of `#[retry]`'s keys that hold a
+/// value, in its grammar, or a preset's name alone (`clips = "webhook"`).
+///
+/// `preset` is the policy the other keys are set over, as in the
+/// attribute (without one, [`Policy::new`]'s settings retrying the
+/// transient kinds, [`KindSet::TRANSIENT`]); `attempts`, `backoff`,
+/// `jitter`, `retry_on` (`"Timeout | Connect"` or a list of kinds),
+/// `max_elapsed`, `hedge` (durations with their unit, `"2m"`), `nested`
+/// (`"defer"` or `"retry"`) and `attempt_spans` (a boolean). The policy is
+/// checked as [`Policy::build`] checks it; an unknown or repeated key, a
+/// value that does not parse and a policy `build` refuses are errors
+/// naming the key or the fault, with the position your format's
+/// deserializer adds (a TOML file's line).
+///
+/// Not read: a name (the policy's is a `&'static str`: set it in code with
+/// [`with_name`](Policy::with_name), or let `#[retry(policy = ..)]` name
+/// it after its function), hooks, guards (a breaker, budget or throttle is
+/// `'static`: attach it in code, `.with_circuit(&UPSTREAM)`), and the
+/// per-attempt `timeout`, which is a call's, not a policy's
+/// (`retry_runtime::timeout(limit, op())`).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{Policy, RetryOn};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Settings {
+///     clips: Policy<RetryOn>,
+///     webhooks: Policy<RetryOn>,
+/// }
+///
+/// let settings: Settings = serde_json::from_str(r#"{
+///     "clips": { "preset": "s3", "attempts": 6, "max_elapsed": "2m" },
+///     "webhooks": "webhook"
+/// }"#)?;
+/// assert_eq!(settings.clips.max_attempts(), 6);
+/// assert_eq!(settings.clips.max_elapsed(), Some(Duration::from_secs(120)));
+/// assert_eq!(settings.webhooks.backoff().to_string(), "exp(1s, 4s)");
+///
+/// let typo = serde_json::from_str::<Policy<RetryOn>>(r#"{ "atempts": 6 }"#).unwrap_err();
+/// assert!(typo.to_string().starts_with("unknown key `atempts`; did you mean `attempts`? keys are: preset, attempts"), "{typo}");
+/// let refused = serde_json::from_str::<Policy<RetryOn>>(r#"{ "attempts": 0 }"#).unwrap_err();
+/// assert!(refused.to_string().starts_with("invalid retry policy: "), "{refused}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl<'de> Deserialize<'de> for Policy<RetryOn> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PolicyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Backoff, ErrorKind, Jitter, KindSet, Nested, Policy, RetryOn, presets};
+
+    fn from_toml(text: &str) -> Result<Policy<RetryOn>, String> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            clips: Policy<RetryOn>,
+        }
+        toml::from_str::<File>(text)
+            .map(|f| f.clips)
+            .map_err(|e| e.to_string())
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn the_keys_are_set_over_the_preset_whatever_their_order() {
+        let p = from_toml(
+            "[clips]\nattempts = 6\nmax_elapsed = \"2m\"\npreset = \"s3\"\n\
+             jitter = \"+25%\"\nhedge = \"150ms\"\nnested = \"retry\"\nattempt_spans = true\n",
+        )
+        .unwrap();
+        let s3 = presets::S3;
+        assert_eq!(p.max_attempts(), 6);
+        assert_eq!(p.max_elapsed(), Some(s(120)));
+        assert_eq!(p.backoff(), s3.backoff());
+        assert_eq!(p.jitter(), "+25%".parse::<Jitter>().unwrap());
+        assert_eq!(p.when().0, s3.when().0);
+        assert_eq!(p.retry_after(), s3.retry_after());
+        assert_eq!(p.hedge(), Some(Duration::from_millis(150)));
+        assert_eq!(p.nested(), Nested::Retry);
+        assert!(p.attempt_spans());
+        assert_eq!(p.name(), s3.name());
+    }
+
+    #[test]
+    fn without_a_preset_the_defaults_retry_the_transient_kinds() {
+        let p = from_toml("[clips]\nbackoff = \"fixed(500ms)\"\n").unwrap();
+        let new = Policy::new();
+        assert_eq!(p.when().0, KindSet::TRANSIENT);
+        assert_eq!(p.max_attempts(), new.max_attempts());
+        assert_eq!(p.backoff(), Backoff::fixed(Duration::from_millis(500)));
+        assert_eq!(p.jitter(), new.jitter());
+        assert_eq!(p.max_elapsed(), None);
+        assert_eq!(p.nested(), Nested::Defer);
+        assert!(!p.attempt_spans());
+        let empty = from_toml("[clips]\n").unwrap();
+        assert_eq!(empty.backoff(), new.backoff());
+    }
+
+    #[test]
+    fn a_preset_s_name_alone_is_the_preset() {
+        let p = from_toml("clips = \"webhook\"\n").unwrap();
+        assert_eq!(p.max_attempts(), presets::WEBHOOK.max_attempts());
+        assert_eq!(p.backoff(), presets::WEBHOOK.backoff());
+        let e = from_toml("clips = \"webhok\"\n").unwrap_err();
+        assert!(
+            e.contains(
+                "unknown preset `webhok`; did you mean `webhook`? presets are: webhook, quick"
+            ),
+            "{e}"
+        );
+        let e = from_toml("[clips]\npreset = \"fast\"\n").unwrap_err();
+        assert!(e.contains("unknown preset `fast`"), "{e}");
+    }
+
+    #[test]
+    fn retry_on_is_the_attribute_s_text_or_a_list() {
+        let text = from_toml("[clips]\nretry_on = \"Timeout | Connect\"\n").unwrap();
+        let list = from_toml("[clips]\nretry_on = [\"Timeout\", \"Connect\"]\n").unwrap();
+        assert_eq!(text.when().0, ErrorKind::Timeout | ErrorKind::Connect);
+        assert_eq!(list.when().0, text.when().0);
+        let none = from_toml("[clips]\nretry_on = []\n").unwrap();
+        assert_eq!(none.when().0, KindSet::EMPTY);
+        let twice = from_toml("[clips]\nretry_on = [\"Timeout\", \"Timeout\"]\n").unwrap_err();
+        assert!(twice.contains("`Timeout` is listed twice"), "{twice}");
+        let unknown = from_toml("[clips]\nretry_on = [\"Timout\"]\n").unwrap_err();
+        assert!(unknown.contains("Timout"), "{unknown}");
+        let number = from_toml("[clips]\nretry_on = 3\n").unwrap_err();
+        assert!(
+            number.contains("error kinds, as \"Timeout | Connect\""),
+            "{number}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_the_key_s_grammar_and_its_line() {
+        let e = from_toml("[clips]\nattempts = 3\nbackoff = \"exp(1s)\"\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(
+            e.contains("invalid backoff: `exp` takes 2 or 3 arguments"),
+            "{e}"
+        );
+        let e = from_toml("[clips]\nmax_elapsed = 120\n").unwrap_err();
+        assert!(
+            e.contains("a duration with its unit, such as \"2m\""),
+            "{e}"
+        );
+        let e = from_toml("[clips]\nmax_elapsed = \"2 minutes\"\n").unwrap_err();
+        assert!(e.contains("invalid duration"), "{e}");
+        let e = from_toml("[clips]\nnested = \"never\"\n").unwrap_err();
+        assert!(
+            e.contains("unknown variant `never`, expected `defer` or `retry`"),
+            "{e}"
+        );
+        let e = from_toml("[clips]\nattempts = -1\n").unwrap_err();
+        assert!(e.contains("attempts") || e.contains("u32"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_or_repeated_key_is_an_error() {
+        let e = from_toml("[clips]\natempts = 3\n").unwrap_err();
+        assert!(
+            e.contains(
+                "unknown key `atempts`; did you mean `attempts`? keys are: preset, attempts"
+            ),
+            "{e}"
+        );
+        // a per-attempt timeout is a call's, not a policy's
+        let e = from_toml("[clips]\ntimeout = \"10s\"\n").unwrap_err();
+        assert!(e.contains("unknown key `timeout`; keys are: "), "{e}");
+        // TOML refuses a repeated key itself; JSON leaves it to the type
+        let e = serde_json::from_str::<Policy<RetryOn>>(r#"{"attempts": 3, "attempts": 4}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("duplicate field `attempts`"), "{e}");
+    }
+
+    #[test]
+    fn a_policy_build_refuses_is_an_error() {
+        for (table, fault) in [
+            ("attempts = 0", "invalid retry policy: "),
+            ("hedge = \"0s\"", "invalid retry policy: "),
+            ("max_elapsed = \"0s\"", "invalid retry policy: "),
+            (
+                "backoff = \"fixed(1s)\"\njitter = \"decorrelated\"",
+                "invalid retry policy: ",
+            ),
+        ] {
+            let e = from_toml(&format!("[clips]\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_policy_is_the_one_built_in_code() {
+        let read = from_toml(
+            "[clips]\npreset = \"api\"\nattempts = 5\nbackoff = \"exp(250ms, 8s, x3)\"\n\
+             retry_on = \"Timeout | Unavailable\"\n",
+        )
+        .unwrap();
+        let built = presets::API
+            .with_max_attempts(5)
+            .with_backoff("exp(250ms, 8s, x3)".parse().unwrap())
+            .retry_on(ErrorKind::Timeout | ErrorKind::Unavailable)
+            .build()
+            .unwrap();
+        assert_eq!(format!("{read:?}"), format!("{built:?}"));
+    }
+
+    #[test]
+    fn values_write_as_their_text_and_read_back() {
+        let backoff = Backoff::exponential(Duration::from_millis(1500), s(120));
+        let json = serde_json::to_string(&backoff).unwrap();
+        assert_eq!(json, "\"exp(1500ms, 2m)\"");
+        assert_eq!(serde_json::from_str::<Backoff>(&json).unwrap(), backoff);
+        let jitter = "+25%".parse::<Jitter>().unwrap();
+        let json = serde_json::to_string(&jitter).unwrap();
+        assert_eq!(serde_json::from_str::<Jitter>(&json).unwrap(), jitter);
+        let kinds = ErrorKind::Timeout | ErrorKind::RateLimited;
+        let json = serde_json::to_string(&kinds).unwrap();
+        assert_eq!(json, "\"Timeout | RateLimited\"");
+        assert_eq!(serde_json::from_str::<KindSet>(&json).unwrap(), kinds);
+        let kind = serde_json::to_string(&ErrorKind::Connect).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ErrorKind>(&kind).unwrap(),
+            ErrorKind::Connect
+        );
+        // no text reads back to a linear backoff with a step of its own
+        let stepped = Backoff::linear(s(1), s(2), s(10));
+        let e = serde_json::to_string(&stepped).unwrap_err();
+        assert!(
+            e.to_string().contains("has no text that reads back to it"),
+            "{e}"
+        );
+    }
+}
