@@ -178,7 +178,9 @@ impl RetryBudget {
         (self.max / TOKEN) as u32
     }
 
-    /// A first attempt is being made: deposit its fraction of a token.
+    /// A first attempt was made: deposit its fraction of a token (a run
+    /// deposits when its first attempt ends; one that panics deposits
+    /// nothing).
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");
@@ -286,7 +288,10 @@ impl RetryBudget {
     /// is not yet ready for the retry, a hand-driven [`Run`](crate::Run)
     /// dropped between the `Retry` it was told and its next attempt, and a
     /// run whose retry hook (`with_before_sleep`, `.notify`) panics, the
-    /// token being granted before the hook is told of the retry.
+    /// token being granted before the hook is told of the retry. A run
+    /// deposits when its first attempt ends, so a first attempt that panics
+    /// deposits nothing (a breaker beside the budget counts its permit as
+    /// neutral: the two counts then differ by the panics).
     ///
     /// ```
     /// let b = retry_runtime::RetryBudget::new("b");

@@ -6,7 +6,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 at the operation's first call in the process (or its first decision or success given to [`Policy::report`](crate::Policy::report) or [`Policy::report_success`](crate::Policy::report_success)), so `rate()` sees the first give-up |
+//! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 when the operation's first call in the process ends (a call dropped before it ends, cancelled, records nothing; or its first decision or success given to [`Policy::report`](crate::Policy::report) or [`Policy::report_success`](crate::Policy::report_success)), so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |

@@ -46,22 +46,32 @@
 //! (`#[retry(nested = "retry")]`). Unrelated calls are never affected: the
 //! word is set only while an attempt runs (for async code, while the
 //! attempt's future is polled), so another task on the same thread, or
-//! another thread, sees nothing of it. Except the tasks a runtime polls
-//! inside the attempt: a sync attempt that drives a current-thread tokio
-//! runtime (`rt.block_on(..)`) also polls that runtime's spawned tasks, and
-//! an async attempt running a `LocalSet` its tasks; a retried call in one
-//! of them is taken for a call inside the attempt. Give such a task's
-//! policy [`Nested::Retry`], or drive the shared runtime outside retried
-//! code (telling them apart would read tokio's task id on every attempt).
+//! another thread, sees nothing of it. Except the jobs and tasks run on the
+//! thread *inside* the attempt: rayon's `join`, `scope` and parallel
+//! iterators, called in a sync attempt, run other jobs of the pool on the
+//! thread while it waits for a stolen one (another item's, unrelated to
+//! this run); a sync attempt that drives a current-thread tokio runtime
+//! (`rt.block_on(..)`) also polls that runtime's spawned tasks, and an
+//! async attempt running a `LocalSet` its tasks. A retried call in one of
+//! them is taken for a call inside the attempt: failing with a kind the
+//! attempt's run retries, it makes one attempt and returns its error to
+//! its own caller, which nobody retries. Run each such job in
+//! [`Outer::none`]`().run(..)` (a task in `Outer::none().scope(..)`),
+//! which hides the runs around it, or give its policy [`Nested::Retry`]
+//! (telling the jobs apart would need the pool's or tokio's task
+//! identity on every attempt).
 //!
 //! Work an attempt hands to another thread or task is not inside the
 //! attempt either: a retried call in `tokio::task::spawn_blocking`, in a
 //! task it spawns or on a thread it starts keeps its own retries, and the
 //! attempts multiply (2 outer attempts around a blocking call of 3 are 6
 //! calls to the bottom). `tokio::task::block_in_place` stays inside (the
-//! same thread, in the attempt). Carry the outer runs across with
-//! [`Outer`]: read it in the attempt, [`Outer::run`] the blocking work in
-//! it, or [`Outer::scope`] the spawned future.
+//! same thread, in the attempt). A half of a rayon `join` (a job of a
+//! `scope`, an item of a parallel iterator) is inside the attempt when its
+//! thread runs it and elsewhere when another worker steals it, so the
+//! calls to the bottom would depend on the pool's timing. Carry the outer
+//! runs across with [`Outer`]: read it in the attempt, [`Outer::run`] the
+//! blocking work (each half) in it, or [`Outer::scope`] the spawned future.
 //!
 //! ```
 //! use retry_runtime::{Backoff, Policy, testing};
@@ -197,10 +207,44 @@ impl Outer {
         KindSet::from_bits(self.kinds)
     }
 
-    /// Run `f` as if inside the outer runs' attempt: on a blocking thread
-    /// (`tokio::task::spawn_blocking(move || outer.run(|| ..))`), or a
-    /// thread of your own. A retried call in `f` that fails with a kind they
-    /// retry returns its error at once, for them to retry.
+    /// No retried call around: [`run`](Self::run) and
+    /// [`scope`](Self::scope) with it hide the runs around the point where
+    /// they are called. For a job that a thread may run while it waits
+    /// inside another job's attempt, which must keep its own retries:
+    /// rayon's `join`, `scope` and parallel iterators run other jobs of
+    /// the pool on a thread that waits for a stolen one, so a retried call
+    /// in such a job would otherwise take the waiting attempt's run for
+    /// its own outer run (and, deferring to it, make one attempt); likewise
+    /// a task a `LocalSet` or a `block_on` polls inside an attempt.
+    ///
+    /// ```
+    /// use retry_runtime::{nested::Outer, Backoff, Policy, testing};
+    /// let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::None);
+    /// let _paused = testing::pause();
+    /// let mut other_jobs_calls = 0;
+    /// let _: Result<(), &str> = policy.retry(|| {
+    ///     // e.g. rayon running another item on this thread while it waits
+    ///     let other_job: Result<(), &str> = Outer::none().run(|| {
+    ///         policy.retry(|| { other_jobs_calls += 1; Err("down") }).call()
+    ///     });
+    ///     assert!(other_job.is_err());
+    ///     Ok(())
+    /// }).call();
+    /// assert_eq!(other_jobs_calls, 3); // its own retries, not one attempt
+    /// assert_eq!(Outer::none().kinds(), retry_runtime::KindSet::EMPTY);
+    /// ```
+    #[must_use]
+    pub const fn none() -> Self {
+        Outer { kinds: 0 }
+    }
+
+    /// Run `f` as if inside the outer runs' attempt, and no other: on a
+    /// blocking thread (`tokio::task::spawn_blocking(move || outer.run(|| ..))`),
+    /// a thread of your own, a job of a thread pool. A retried call in `f`
+    /// that fails with a kind they retry returns its error at once, for
+    /// them to retry. What the thread publishes where `run` is called (an
+    /// attempt it waits in, when a pool runs the job there) is set aside
+    /// until `f` returns.
     ///
     /// ```
     /// use retry_runtime::{nested::Outer, ErrorKind, Policy};
@@ -214,13 +258,22 @@ impl Outer {
     /// assert_eq!(calls, 1); // left to the outer run
     /// ```
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
-        let _published = publish(KindSet::from_bits(self.kinds));
+        let _published = self.publish();
         f()
     }
 
-    /// `fut`, each poll of it as if inside the outer runs' attempt: for a
-    /// future spawned from the attempt
-    /// (`tokio::spawn(outer.scope(async move { .. }))`).
+    /// Publish exactly these kinds until the guard drops.
+    fn publish(self) -> Published {
+        OUTER.with(|outer| Published {
+            previous: outer.replace(self.kinds),
+        })
+    }
+
+    /// `fut`, each poll of it as if inside the outer runs' attempt, and no
+    /// other: for a future spawned from the attempt
+    /// (`tokio::spawn(outer.scope(async move { .. }))`), or, with
+    /// [`Outer::none`], a task a `LocalSet` polls inside another task's
+    /// attempt.
     ///
     /// ```
     /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
@@ -240,7 +293,29 @@ impl Outer {
     /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     pub fn scope<F: core::future::IntoFuture>(self, fut: F) -> impl Future<Output = F::Output> {
-        InScope::new(KindSet::from_bits(self.kinds), fut.into_future())
+        Carried {
+            fut: fut.into_future(),
+            outer: self,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Outer::scope`]'s future: polled with exactly its outer runs' kinds.
+    struct Carried<F> {
+        #[pin]
+        fut: F,
+        outer: Outer,
+    }
+}
+
+impl<F: Future> Future for Carried<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _published = this.outer.publish();
+        this.fut.poll(cx)
     }
 }
 

@@ -49,6 +49,7 @@ mod log_fields;
 mod log_target;
 mod mixed_runtimes;
 mod nested;
+mod nested_pools;
 mod panics;
 mod parse;
 mod pause;
