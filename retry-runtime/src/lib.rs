@@ -146,6 +146,7 @@ pub mod clock;
 #[cfg(feature = "serde")]
 mod config;
 mod error;
+mod form;
 pub mod hedge;
 pub mod hooks;
 pub mod jitter;
@@ -168,6 +169,7 @@ mod retrying;
 mod run;
 #[cfg(feature = "rusqlite")]
 mod rusqlite_error;
+pub mod signal;
 pub mod sleep;
 mod span;
 #[cfg(feature = "sqlx")]
@@ -191,6 +193,7 @@ pub use budget::RetryBudget;
 pub use circuit::{CircuitBreaker, CircuitOpen};
 pub use classify::{Classify, ErrorKind, KindSet};
 pub use error::{Causes, RetryError, Succeeded};
+pub use form::{Detailed, Finish, Form, Plain};
 pub use hooks::{GiveUpEvent, RetryEvent};
 pub use jitter::Jitter;
 pub use nested::Nested;
@@ -200,7 +203,7 @@ pub use policy::{
     RetryOnOrIf, Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
-pub use retrying::{Detailed, Finish, Form, Plain, Retry, RetryFuture};
+pub use retrying::{Retry, RetryFuture};
 pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 #[cfg(feature = "futures-timer")]
 pub use sleep::FuturesTimerSleeper;

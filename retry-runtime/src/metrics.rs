@@ -31,7 +31,9 @@
 //! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
 //! retry), `deferred` (an error left to a retried call around this one),
 //! `sent_once` (a request the tower layer or the reqwest middleware could
-//! not send again failed in a way the policy would have retried).
+//! not send again failed in a way the policy would have retried),
+//! `stopped` (the call's stop signal fired before a retry:
+//! [`Retry::stop_on`](crate::Retry::stop_on), a shutdown).
 //! A call whose future is dropped before it ends records no outcome,
 //! attempts or retries; a wait is recorded as it starts, so one the drop cut
 //! short counts whole. (An exporter may render the histograms as summaries:
@@ -246,6 +248,9 @@ pub enum Outcome {
     /// reqwest middleware): not `AttemptsExhausted`, the policy's attempts
     /// did not run out.
     SentOnce,
+    /// The call's stop signal fired before a retry it would have made
+    /// ([`StopReason::Stopped`]; `Retry::stop_on`, a shutdown).
+    Stopped,
 }
 
 impl Outcome {
@@ -264,7 +269,7 @@ impl Outcome {
 
     /// [`ALL`](Self::ALL) as an array, for the tables of metric keys (one
     /// per outcome, indexed by `outcome as usize`).
-    const EVERY: [Outcome; 10] = [
+    const EVERY: [Outcome; 11] = [
         Outcome::SucceededFirstTry,
         Outcome::SucceededAfterRetries,
         Outcome::AttemptsExhausted,
@@ -275,6 +280,7 @@ impl Outcome {
         Outcome::Throttled,
         Outcome::Deferred,
         Outcome::SentOnce,
+        Outcome::Stopped,
     ];
 
     /// The value of the `outcome` label.
@@ -294,6 +300,7 @@ impl Outcome {
             Outcome::Throttled => "throttled",
             Outcome::Deferred => "deferred",
             Outcome::SentOnce => "sent_once",
+            Outcome::Stopped => "stopped",
         }
     }
 }
@@ -309,6 +316,7 @@ impl From<StopReason> for Outcome {
             StopReason::Throttled => Outcome::Throttled,
             StopReason::Deferred => Outcome::Deferred,
             StopReason::SentOnce => Outcome::SentOnce,
+            StopReason::Stopped => Outcome::Stopped,
         }
     }
 }
@@ -1139,7 +1147,7 @@ mod tests {
         for (i, &outcome) in ALL.iter().enumerate() {
             assert_eq!(outcome as usize, i, "{outcome:?}");
         }
-        assert_eq!(ALL.last(), Some(&Outcome::SentOnce));
+        assert_eq!(ALL.last(), Some(&Outcome::Stopped));
     }
 
     /// README, and this module's docs (the text before its first `use`).

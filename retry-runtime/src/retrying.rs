@@ -7,14 +7,14 @@ use core::future::{Future, IntoFuture};
 use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
-use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use crate::attempt::{Attempt, Op, WithAttempt};
 use crate::classify::KindSet;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{RetryError, Succeeded};
+use crate::error::RetryError;
+use crate::form::{Detailed, Finish, Form, Plain};
 use crate::hedge;
 use crate::hooks::RetryEvent;
 use crate::nested;
@@ -22,6 +22,7 @@ use crate::policy::{Guards, Policy, RetriedKinds, When};
 use crate::run::{
     Admission, Guarded, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest,
 };
+use crate::signal::{NoStop, StopOn, StopSignal};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
@@ -37,7 +38,7 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// - On success: the value. On giving up: the last error, unchanged; or,
 ///   with [`detailed`](Retry::detailed), a [`RetryError`] that says how many
 ///   attempts were made, how long it took and why it stopped (and the
-///   attempts and time of a success, in [`Succeeded`]).
+///   attempts and time of a success, in [`Succeeded`](crate::Succeeded)).
 /// - [`notify`](Retry::notify): a per-call `FnMut(&RetryEvent)` told of
 ///   each retry before its sleep (after the WARN line and the policy's
 ///   `before_sleep`).
@@ -112,12 +113,13 @@ use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
 #[must_use = "a retry does nothing until `.call()` or `.await`"]
-pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
+pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain, X = NoStop> {
     policy: &'p Policy<W, G>,
     op: F,
     sleeper: S,
     notify: N,
     detail: D,
+    stop: X,
 }
 
 /// Shows the policy and the output form ([`Plain`] or [`Detailed`]); not
@@ -131,7 +133,7 @@ pub struct Retry<'p, W, G, F, S = DefaultSleeper, N = NoNotify, D = Plain> {
 /// assert!(shown.starts_with(r#"Retry { policy: Policy { name: "fetch", attempts: 3,"#), "{shown}");
 /// assert!(shown.ends_with("form: Detailed, .. }"), "{shown}");
 /// ```
-impl<W: fmt::Debug, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F, S, N, D> {
+impl<W: fmt::Debug, G, F, S, N, D: fmt::Debug, X> fmt::Debug for Retry<'_, W, G, F, S, N, D, X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("policy", self.policy)
@@ -139,30 +141,6 @@ impl<W: fmt::Debug, G, F, S, N, D: fmt::Debug> fmt::Debug for Retry<'_, W, G, F,
             .finish_non_exhaustive()
     }
 }
-
-/// The output of a [`Retry`]: the value, or the last error unchanged.
-///
-/// ```
-/// use retry_runtime::{Plain, Policy, Retry};
-/// let policy = Policy::new();
-/// // the form a retry starts in: `.call()` returns `Result<T, E>`
-/// let retry: Retry<'_, _, _, _, _, _, Plain> = policy.retry(|| Ok::<_, &str>(7));
-/// assert_eq!(retry.call(), Ok(7));
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Plain;
-
-/// The output of a [`Retry::detailed`]: [`Succeeded`] or [`RetryError`].
-///
-/// ```
-/// use retry_runtime::{Detailed, Policy, Retry, Succeeded};
-/// let policy = Policy::new();
-/// let retry: Retry<'_, _, _, _, _, _, Detailed> = policy.retry(|| Ok::<_, &str>(7)).detailed();
-/// let done: Succeeded<i32> = retry.call().unwrap();
-/// assert_eq!((done.value, done.attempts), (7, 1));
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Detailed;
 
 impl<W, G> Policy<W, G> {
     /// Retry `op` with this policy: `.call()` it (sync `op`), or `.await` it
@@ -187,12 +165,13 @@ impl<W, G> Policy<W, G> {
             sleeper: DefaultSleeper,
             notify: NoNotify,
             detail: Plain,
+            stop: NoStop,
         }
     }
 }
 
-impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
-    /// On success, [`Succeeded`] (the value, the attempts made and the time
+impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
+    /// On success, [`Succeeded`](crate::Succeeded) (the value, the attempts made and the time
     /// spent, waits included); on giving up, a [`RetryError`] (the same,
     /// why it stopped, and the last error). Under [`hedged`](Retry::hedged),
     /// the attempts are those started, hedges included.
@@ -211,13 +190,14 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!((e.attempts, e.reason), (2, StopReason::Attempts));
     /// ```
     #[inline]
-    pub fn detailed(self) -> Retry<'p, W, G, F, S, N, Detailed> {
+    pub fn detailed(self) -> Retry<'p, W, G, F, S, N, Detailed, X> {
         Retry {
             policy: self.policy,
             op: self.op,
             sleeper: self.sleeper,
             notify: self.notify,
             detail: Detailed,
+            stop: self.stop,
         }
     }
 
@@ -239,7 +219,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!(log, ["req-42: attempt 1 failed", "req-42: attempt 2 failed"]);
     /// ```
     #[inline]
-    pub fn notify<N2>(self, hook: N2) -> Retry<'p, W, G, F, S, N2, D>
+    pub fn notify<N2>(self, hook: N2) -> Retry<'p, W, G, F, S, N2, D, X>
     where
         // (an `FnMut` bound, not `Notify`'s: the closure's argument type is
         // then inferred, `|ev| ...` needs no annotation)
@@ -251,6 +231,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
             sleeper: self.sleeper,
             notify: hook,
             detail: self.detail,
+            stop: self.stop,
         }
     }
 
@@ -282,18 +263,89 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!(*slept.borrow(), [ms(100), ms(200)]);
     /// ```
     #[inline]
-    pub fn sleep_with<S2>(self, sleeper: S2) -> Retry<'p, W, G, F, S2, N, D> {
+    pub fn sleep_with<S2>(self, sleeper: S2) -> Retry<'p, W, G, F, S2, N, D, X> {
         Retry {
             policy: self.policy,
             op: self.op,
             sleeper,
             notify: self.notify,
             detail: self.detail,
+            stop: self.stop,
         }
     }
 }
 
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+    /// Stop retrying once `signal` completes (a shutdown: tokio-util's
+    /// `token.cancelled_owned()`, a channel's receive, any future): an
+    /// async call makes no retry after it fires and sleeps out no wait,
+    /// and ends with its last attempt's error. Fired during an attempt,
+    /// the attempt runs to its end (race the body against the signal
+    /// yourself if it must not) and a failure the policy would retry ends
+    /// the call; fired during a wait, the wait ends at once, and the retry's
+    /// budget token goes back. Either way the reason is
+    /// [`StopReason::Stopped`](crate::StopReason::Stopped), with its line
+    /// (WARN: a shutdown is no failure of the dependency), its metric
+    /// (`outcome="stopped"`) and the policy's `on_give_up`, and the
+    /// detailed form tells the attempts made: what a job queue needs to put
+    /// the job back. A success, or an error the policy would not retry, is
+    /// returned as without the signal; a call made after it fired makes
+    /// its first attempt. Dropping the call stops it at once too, but
+    /// tells nothing and returns nothing; this ends it as a run ends.
+    ///
+    /// For `.await` only (a sync wait cannot be raced: see
+    /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`. The signal
+    /// is kept in the call's future and polled by its task, and so is the
+    /// last error while the run waits (the future is `Send` only if the
+    /// error is).
+    ///
+    /// ```
+    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy, StopReason};
+    ///
+    /// let policy = Policy::new()
+    ///     .with_max_attempts(5)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(10)));
+    /// let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_secs(15)).await; // mid-way through the second wait
+    ///     let _ = shutdown.send(());
+    /// });
+    /// let started = tokio::time::Instant::now();
+    /// let e = policy
+    ///     .retry(|| async { Err::<(), _>("upstream down") })
+    ///     .stop_on(async { let _ = signal.await; })
+    ///     .detailed()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(started.elapsed(), Duration::from_secs(15)); // not 40
+    /// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    /// assert_eq!(e.last_error, "upstream down");
+    /// # }
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
+    /// ```
+    #[inline]
+    pub fn stop_on<Sig, E>(
+        self,
+        signal: Sig,
+    ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>>
+    where
+        Sig: IntoFuture<Output = ()>,
+    {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: self.notify,
+            detail: self.detail,
+            stop: StopOn::new(signal.into_future()),
+        }
+    }
+}
+
+impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
     /// The context form: `op` is an `FnMut(`[`Attempt`]`)` and is handed the
     /// attempt it is about to make (number, limit, time spent and left, the
     /// previous failure's kind). Runs as the other forms do. (`retry` comes
@@ -319,13 +371,14 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!(sent, [("order-7", 0), ("order-7", 1)]);
     /// ```
     #[inline]
-    pub fn context(self) -> Retry<'p, W, G, WithAttempt<F>, S, N, D> {
+    pub fn context(self) -> Retry<'p, W, G, WithAttempt<F>, S, N, D, X> {
         Retry {
             policy: self.policy,
             op: WithAttempt(self.op),
             sleeper: self.sleeper,
             notify: self.notify,
             detail: self.detail,
+            stop: self.stop,
         }
     }
 }
@@ -334,7 +387,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// Run a sync `op` until it succeeds or the policy gives up, sleeping
     /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
     /// the last error, unchanged; with [`detailed`](Retry::detailed),
-    /// [`Succeeded`] or a [`RetryError`].
+    /// [`Succeeded`](crate::Succeeded) or a [`RetryError`].
     ///
     /// It blocks the thread it runs on through its attempts and waits: in
     /// async code, run it in `tokio::task::spawn_blocking` (carrying the
@@ -518,7 +571,7 @@ pin_project! {
     /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     #[must_use = "futures do nothing unless awaited"]
-    pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D> {
+    pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D, X = NoStop> {
         policy: &'p Policy<W, G>,
         op: F,
         sleeper: S,
@@ -527,6 +580,8 @@ pin_project! {
         detail: D,
         #[pin]
         step: Step<Fut, S::Sleep>,
+        #[pin]
+        stop: X,
     }
 }
 
@@ -564,8 +619,8 @@ pin_project! {
 /// # }
 /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
-impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug> fmt::Debug
-    for RetryFuture<'_, W, G, F, Fut, S, N, D>
+impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug, X> fmt::Debug
+    for RetryFuture<'_, W, G, F, Fut, S, N, D, X>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let step = match self.step {
@@ -683,6 +738,7 @@ fn settle_in_span<W, G, Fut, T, E, N>(
     policy: &Policy<W, G>,
     run: &mut LazyRun,
     notify: &mut N,
+    keep: impl FnOnce(E),
 ) -> Poll<ControlFlow<Result<T, RetryError<E>>, core::time::Duration>>
 where
     Fut: Future<Output = Result<T, E>>,
@@ -700,7 +756,7 @@ where
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
     let marks = crate::span::marks(span.as_ref());
-    Poll::Ready(run.settle(policy, outcome, notify, marks))
+    Poll::Ready(run.settle_keeping(policy, outcome, notify, marks, keep))
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -720,141 +776,8 @@ fn start_in_span<W: RetriedKinds, G, F: Op>(
     (fut, AttemptSpan(Some(span)))
 }
 
-/// An output form of a [`Retry`]: [`Plain`] or [`Detailed`]. Code that
-/// runs a retry of either form is bounded by [`Finish`], which implies it.
-///
-/// ```
-/// use retry_runtime::{Form, Policy, Retry};
-/// // a helper of yours that takes a retry in either form, before it runs
-/// fn form_of<W, G, F, S, N, D: Form>(_: &Retry<'_, W, G, F, S, N, D>) -> &'static str {
-///     std::any::type_name::<D>()
-/// }
-/// let policy = Policy::new();
-/// let retry = policy.retry(|| Ok::<_, &str>(1));
-/// assert!(form_of(&retry).ends_with("Plain"));
-/// assert!(form_of(&retry.detailed()).ends_with("Detailed"));
-/// ```
-///
-/// Use it (and [`Finish`]) as a bound; both are sealed, implemented for
-/// [`Plain`] and [`Detailed`] only (their hidden items are the executors'
-/// and may change):
-///
-/// ```compile_fail,E0277
-/// struct Quiet;
-/// impl retry_runtime::Form for Quiet { // error[E0277]: the trait bound `Quiet: Sealed` is not satisfied
-///     const TIMED: bool = false;
-/// }
-/// ```
-pub trait Form: sealed::Sealed {
-    /// Does the run read the clock at its start (to report its time)?
-    #[doc(hidden)]
-    const TIMED: bool;
-}
-
-/// [`Form`] (and so [`Finish`], which implies it) is implemented for the two
-/// forms only.
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::Plain {}
-    impl Sealed for super::Detailed {}
-}
-
-impl Form for Plain {
-    const TIMED: bool = false;
-}
-
-impl Form for Detailed {
-    const TIMED: bool = true;
-}
-
-/// What a finished run returns, for each output form ([`Plain`], [`Detailed`]), sync or async.
-/// Sealed, as [`Form`] (which it implies) is: use it as a bound.
-///
-/// ```
-/// use retry_runtime::{DefaultSleeper, Finish, NoCircuit, NoNotify, Policy, Retry, RetryAll};
-/// // a helper of yours that runs a retry in either form, returning that form's output
-/// fn run<F, D>(retry: Retry<'_, RetryAll, NoCircuit, F, DefaultSleeper, NoNotify, D>) -> D::Output
-/// where
-///     F: FnMut() -> Result<u32, String>,
-///     D: Finish<u32, String>,
-/// {
-///     retry.call()
-/// }
-/// let _paused = retry_runtime::testing::pause();
-/// let policy = Policy::new().with_max_attempts(2);
-/// assert_eq!(run(policy.retry(|| Ok(7))), Ok(7));
-/// let e = run(policy.retry(|| Err("down".to_string())).detailed()).unwrap_err();
-/// assert_eq!((e.attempts, e.last_error.as_str()), (2, "down"));
-/// ```
-pub trait Finish<T, E>: Form {
-    /// The output.
-    type Output;
-    /// A success, with the run that made it.
-    #[doc(hidden)]
-    fn ok(value: T, run: &mut LazyRun) -> Self::Output;
-    /// Giving up.
-    #[doc(hidden)]
-    fn err(error: RetryError<E>) -> Self::Output;
-    /// The output of a run that kept no record (`None` for a form that
-    /// needs one; such a form is `TIMED` and never asks).
-    #[doc(hidden)]
-    fn untimed(out: Result<T, E>) -> Option<Self::Output>;
-    /// A success after `attempts` attempts and `elapsed` (a hedged run).
-    #[doc(hidden)]
-    fn done(value: T, attempts: u32, elapsed: Duration) -> Self::Output;
-}
-
-impl<T, E> Finish<T, E> for Plain {
-    type Output = Result<T, E>;
-    #[inline(always)]
-    fn ok(value: T, _: &mut LazyRun) -> Result<T, E> {
-        Ok(value)
-    }
-    #[inline]
-    fn err(error: RetryError<E>) -> Result<T, E> {
-        Err(error.last_error)
-    }
-    #[inline(always)]
-    fn untimed(out: Result<T, E>) -> Option<Result<T, E>> {
-        Some(out)
-    }
-    #[inline]
-    fn done(value: T, _: u32, _: Duration) -> Result<T, E> {
-        Ok(value)
-    }
-}
-
-impl<T, E> Finish<T, E> for Detailed {
-    type Output = Result<Succeeded<T>, RetryError<E>>;
-    #[inline]
-    fn ok(value: T, run: &mut LazyRun) -> Self::Output {
-        let (attempts, elapsed) = run.progress();
-        Ok(Succeeded {
-            value,
-            attempts,
-            elapsed,
-        })
-    }
-    #[inline]
-    fn err(error: RetryError<E>) -> Self::Output {
-        Err(error)
-    }
-    #[inline(always)]
-    fn untimed(_: Result<T, E>) -> Option<Self::Output> {
-        None
-    }
-    #[inline]
-    fn done(value: T, attempts: u32, elapsed: Duration) -> Self::Output {
-        Ok(Succeeded {
-            value,
-            attempts,
-            elapsed,
-        })
-    }
-}
-
 // Awaitable whenever its future is a future (the bounds are the future's).
-impl<'p, W, G, F, Fut, S, N, D> IntoFuture for Retry<'p, W, G, F, S, N, D>
+impl<'p, W, G, F, Fut, S, N, D, X> IntoFuture for Retry<'p, W, G, F, S, N, D, X>
 where
     W: RetriedKinds,
     G: Guards,
@@ -862,10 +785,10 @@ where
     S: Sleeper,
     N: Notify,
     D: Form,
-    RetryFuture<'p, W, G, F, Fut, S, N, D>: Future,
+    RetryFuture<'p, W, G, F, Fut, S, N, D, X>: Future,
 {
     type Output = <Self::IntoFuture as Future>::Output;
-    type IntoFuture = RetryFuture<'p, W, G, F, Fut, S, N, D>;
+    type IntoFuture = RetryFuture<'p, W, G, F, Fut, S, N, D, X>;
 
     #[inline]
     fn into_future(self) -> Self::IntoFuture {
@@ -886,11 +809,12 @@ where
             notify: self.notify,
             detail: self.detail,
             step: Step::Start,
+            stop: self.stop,
         }
     }
 }
 
-impl<W, G, F, Fut, T, E, S, N, D> Future for RetryFuture<'_, W, G, F, Fut, S, N, D>
+impl<W, G, F, Fut, T, E, S, N, D, X> Future for RetryFuture<'_, W, G, F, Fut, S, N, D, X>
 where
     F: Op<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
@@ -900,6 +824,7 @@ where
     S: Sleeper,
     N: Notify,
     D: Finish<T, E>,
+    X: StopSignal<E>,
 {
     type Output = D::Output;
 
@@ -945,7 +870,7 @@ where
     }
 }
 
-impl<W, G, F, Fut, T, E, S, N, D> RetryFuture<'_, W, G, F, Fut, S, N, D>
+impl<W, G, F, Fut, T, E, S, N, D, X> RetryFuture<'_, W, G, F, Fut, S, N, D, X>
 where
     F: Op<Output = Fut>,
     Fut: Future<Output = Result<T, E>>,
@@ -955,6 +880,7 @@ where
     S: Sleeper,
     N: Notify,
     D: Finish<T, E>,
+    X: StopSignal<E>,
 {
     /// Every step of the run, from the outcome of the attempt just polled
     /// (`first`) if there is one, else from the step the future is in.
@@ -1033,14 +959,29 @@ where
                     started!()
                 }
                 StepProj::Sleep { sleep } => {
+                    if let Some(e) = this.stop.as_mut().poll_stop(cx) {
+                        return Poll::Ready(D::err(this.run.stopped_in_wait(this.policy, e)));
+                    }
                     ready!(sleep.poll(cx));
                     start_attempt!();
                     started!()
                 }
                 StepProj::AttemptInSpan { fut, span } => {
+                    // (a stop signal that fired ends the run at the
+                    // attempt's failure, which is decided in its span)
+                    if this.stop.as_mut().poll_fired(cx) {
+                        this.run.stop_next_failure(this.policy);
+                    }
                     let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
+                    let stop = this.stop.as_mut();
                     let flow = ready!(settle_in_span::<W, G, Fut, T, E, N>(
-                        span, fut, cx, policy, run, notify
+                        span,
+                        fut,
+                        cx,
+                        policy,
+                        run,
+                        notify,
+                        |e| stop.keep(e)
                     ));
                     go_on!(flow);
                     continue;
@@ -1060,7 +1001,14 @@ where
                         ready!(fut.as_mut().poll(cx))
                     }
                 };
-                let flow = this.run.settle(this.policy, outcome, this.notify, false);
+                // (a constant `false` without a stop signal)
+                if outcome.is_err() && this.stop.as_mut().poll_fired(cx) {
+                    this.run.stop_next_failure(this.policy);
+                }
+                let stop = this.stop.as_mut();
+                let flow = this
+                    .run
+                    .settle_keeping(this.policy, outcome, this.notify, false, |e| stop.keep(e));
                 // A retry with no wait starts the next attempt in the
                 // finished one's place and polls it at once: only the
                 // attempt's future is dropped, not the whole step, and the

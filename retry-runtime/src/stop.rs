@@ -248,6 +248,16 @@ pub enum StopReason {
     /// assert_eq!(StopReason::SentOnce.to_string(), "sent once (the request cannot be repeated)");
     /// ```
     SentOnce,
+    /// The call's stop signal fired ([`Retry::stop_on`](crate::Retry::stop_on),
+    /// a shutdown): no retry was made after it, and no wait was slept out;
+    /// the error is the last attempt's (fired during an attempt, the
+    /// attempt ran to its end; during a wait, the wait ended at once).
+    ///
+    /// ```
+    /// use retry_runtime::StopReason;
+    /// assert_eq!(StopReason::Stopped.to_string(), "stopped: its stop signal fired");
+    /// ```
+    Stopped,
 }
 
 impl fmt::Display for StopReason {
@@ -261,6 +271,7 @@ impl fmt::Display for StopReason {
             StopReason::Throttled => "throttled",
             StopReason::Deferred => "left to the outer retry",
             StopReason::SentOnce => "sent once (the request cannot be repeated)",
+            StopReason::Stopped => "stopped: its stop signal fired",
         })
     }
 }

@@ -257,3 +257,29 @@ fn a_reported_success_is_counted_with_its_attempts() {
         );
     }
 }
+
+/// A call whose stop signal fires in its wait (a shutdown) ends with
+/// `outcome="stopped"`, its attempts, and the wait it was in (counted when
+/// the retry was announced); its metric is the only outcome.
+#[test]
+fn a_call_stopped_by_its_signal_counts_as_stopped() {
+    fail(5, TimedOut);
+    let policy = BASE.with_max_attempts(5).with_name("stopped_by_signal");
+    let (rec, out) = record(|| {
+        block_on(async {
+            policy
+                .retry(step_async)
+                .stop_on(tokio::time::sleep(S + S / 2))
+                .await
+        })
+    });
+    assert_eq!(out.unwrap_err().kind(), TimedOut);
+    assert_one_call(
+        &rec,
+        "stopped_by_signal",
+        Outcome::Stopped,
+        2,
+        &[1.0, 1.0],
+        "stop_on",
+    );
+}

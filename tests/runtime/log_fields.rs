@@ -274,6 +274,13 @@ fn every_kind_of_run() {
                 })
                 .hedged()
                 .await;
+            // a call whose stop signal fires in its wait (a shutdown)
+            let _ = plain
+                .with_name("stopped")
+                .with_backoff(Backoff::fixed(Duration::from_secs(10)))
+                .retry(|| async { Err::<(), _>(timed_out()) })
+                .stop_on(tokio::time::sleep(Duration::from_secs(1)))
+                .await;
             // hedges that all fail: the first two are not retried
             let _ = plain
                 .with_name("hedges-fail")

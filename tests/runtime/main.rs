@@ -58,5 +58,6 @@ mod presets;
 mod project_layout;
 mod retry_after;
 mod send;
+mod shutdown;
 mod stop;
 mod zero_wait;

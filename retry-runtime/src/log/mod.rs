@@ -12,6 +12,7 @@
 //! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a call's stop signal fired (`Retry::stop_on`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
@@ -288,6 +289,23 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed, l
         } else {
             non_retriable!(Level::TRACE);
         }
+    } else if ev.reason == StopReason::Stopped {
+        // a shutdown is no failure of the dependency: WARN, not ERROR
+        tracing::warn!(
+            target: TARGET,
+            operation = ev.operation,
+            attempt = int(attempt),
+            max_attempts = int(ev.max_attempts),
+            elapsed_ms = elapsed.ms(),
+            error = %OneLine(ev.error),
+            error_kind = kind_name(ev.kind),
+            reason = %ev.reason,
+            outcome = metrics::Outcome::from(ev.reason).label(),
+            "{} failed after {}{}",
+            Escaped(ev.operation),
+            Count(ev.attempts, "attempt"),
+            Why(ev.reason),
+        );
     } else {
         tracing::error!(
             target: TARGET,

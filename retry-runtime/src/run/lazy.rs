@@ -442,6 +442,29 @@ impl LazyRun {
             .error(policy, last_error, reason)
     }
 
+    /// The call's stop signal fired during the attempt now ending: a
+    /// failure the policy would retry ends the run, [`StopReason::Stopped`].
+    #[cold]
+    pub(crate) fn stop_next_failure<W, G>(&mut self, policy: &Policy<W, G>) {
+        self.state(policy).stop_next_failure();
+    }
+
+    /// The call's stop signal fired while it waited to retry the attempt
+    /// that failed with `error`: the run ends here with
+    /// [`StopReason::Stopped`] and that error; the retry's budget token
+    /// goes back.
+    #[cold]
+    pub(crate) fn stopped_in_wait<W: When<E>, G, E: Display>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: E,
+    ) -> RetryError<E> {
+        let mut state = self.0.take().unwrap_or_else(|| State::new(policy));
+        let kind = policy.when.check(&error).kind;
+        state.stopped_in_wait(policy, &error, kind);
+        state.error(policy, error, StopReason::Stopped)
+    }
+
     /// The executors' shared step: record an attempt's outcome, and either
     /// finish (`Break`: the value, or the error wrapped by `finish`) or go
     /// on after a wait (`Continue`). The error is dropped here, so the
@@ -458,6 +481,25 @@ impl LazyRun {
     where
         W: When<E>,
     {
+        self.settle_keeping(policy, outcome, notify, marks, drop)
+    }
+
+    /// [`settle`](Self::settle), the error of an attempt the run waits to
+    /// retry handed to `keep` (a call's stop signal keeps it, to return it
+    /// if the signal fires in the wait; `drop` otherwise).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn settle_keeping<W, G, T, E: Display, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        outcome: Result<T, E>,
+        notify: &mut N,
+        marks: bool,
+        keep: impl FnOnce(E),
+    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
+    where
+        W: When<E>,
+    {
         match outcome {
             Ok(value) => {
                 self.succeeded(policy);
@@ -467,7 +509,10 @@ impl LazyRun {
                 .state_marking(policy, marks)
                 .failed_notify(policy, &error, notify)
             {
-                Decision::Retry(wait) => ControlFlow::Continue(wait),
+                Decision::Retry(wait) => {
+                    keep(error);
+                    ControlFlow::Continue(wait)
+                }
                 Decision::GiveUp(reason) => {
                     let state = self.0.take();
                     let e = LazyRun(state).into_error(policy, error, reason);

@@ -65,6 +65,10 @@ impl State {
     /// [`mark_next_failure`](Self::mark_next_failure)); taken by that
     /// decision, on the full path.
     const MARKS: u8 = 8;
+    /// The call's stop signal fired ([`stop_next_failure`](Self::stop_next_failure)):
+    /// with [`LAST`](Self::LAST), a failure the policy would retry ends the
+    /// run with [`StopReason::Stopped`].
+    const STOPPED: u8 = 16;
 
     /// The next failure decided is that of an attempt in an enabled span
     /// of this run's, entered now: the decision marks the span failed
@@ -92,6 +96,39 @@ impl State {
         if self.start.is_none() {
             self.start = Some(start_time());
         }
+    }
+
+    /// The call's stop signal fired during the attempt now ending: if the
+    /// policy would retry its failure, the run ends with
+    /// [`StopReason::Stopped`] instead (see [`STOPPED`](Self::STOPPED)).
+    #[cold]
+    pub(super) fn stop_next_failure(&mut self) {
+        self.flags = (self.flags | Self::LAST | Self::STOPPED) & !Self::PLAIN;
+    }
+
+    /// The call's stop signal fired while it waited for the retry it
+    /// announced: the retry is not made (its budget token goes back), and
+    /// the run ends with [`StopReason::Stopped`], `error` (of `kind`) the
+    /// error of the attempt it waited to retry.
+    #[cold]
+    pub(super) fn stopped_in_wait<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &dyn Display,
+        kind: Option<ErrorKind>,
+    ) {
+        policy.retry_not_made();
+        let (elapsed, shown) = self.measure();
+        let ev = GiveUpEvent {
+            operation: policy.name,
+            attempts: self.attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason: StopReason::Stopped,
+            error,
+            kind,
+            elapsed,
+        };
+        announce_give_up(policy, &ev, shown, false);
     }
 
     /// See [`LAST`](Self::LAST).
@@ -619,7 +656,11 @@ impl State {
         // The policy would retry, but the request cannot be sent again:
         // not `Attempts`, which would tell of a limit the run did not reach.
         if let (true, Decision::Retry(_)) = (last, decision) {
-            decision = Decision::GiveUp(StopReason::SentOnce);
+            decision = Decision::GiveUp(if self.flags & Self::STOPPED != 0 {
+                StopReason::Stopped
+            } else {
+                StopReason::SentOnce
+            });
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);

@@ -1,0 +1,106 @@
+//! A call's stop signal ([`Retry::stop_on`](crate::Retry::stop_on)): a
+//! future (a shutdown's `token.cancelled()`) that, once it completes, lets
+//! the run make no retry and sleep out no wait, ending with its last
+//! attempt's error.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+/// A [`Retry`](crate::Retry) without a stop signal (the default): nothing
+/// is kept, nothing is asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStop;
+
+pin_project_lite::pin_project! {
+    /// A [`Retry`](crate::Retry)'s stop signal
+    /// ([`stop_on`](crate::Retry::stop_on)): the future, polled when an
+    /// attempt fails and while the run waits, whether it has completed,
+    /// and the error of the attempt the run waits to retry, returned if
+    /// the signal fires in the wait.
+    pub struct StopOn<F, E> {
+        #[pin]
+        signal: F,
+        fired: bool,
+        last: Option<E>,
+    }
+}
+
+impl<F, E> StopOn<F, E> {
+    pub(crate) fn new(signal: F) -> Self {
+        StopOn {
+            signal,
+            fired: false,
+            last: None,
+        }
+    }
+}
+
+/// Shows whether it fired and holds an error; not the signal, which need
+/// not be `Debug`, nor the error.
+impl<F, E> fmt::Debug for StopOn<F, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopOn")
+            .field("fired", &self.fired)
+            .field("holds_error", &self.last.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a run asks of its stop signal ([`NoStop`], [`StopOn`]), for a call
+/// whose error type is `E`.
+pub trait StopSignal<E> {
+    /// Has the signal fired (polled now, waking this task when it does)?
+    #[doc(hidden)]
+    fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool;
+
+    /// Keep the error of the attempt the run is about to wait to retry
+    /// (dropped without a signal).
+    #[doc(hidden)]
+    fn keep(self: Pin<&mut Self>, error: E);
+
+    /// The error kept, once the signal has fired (polled now).
+    #[doc(hidden)]
+    fn poll_stop(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<E>;
+}
+
+impl<E> StopSignal<E> for NoStop {
+    #[inline(always)]
+    fn poll_fired(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn keep(self: Pin<&mut Self>, error: E) {
+        drop(error);
+    }
+
+    #[inline(always)]
+    fn poll_stop(self: Pin<&mut Self>, _: &mut Context<'_>) -> Option<E> {
+        None
+    }
+}
+
+impl<F: Future<Output = ()>, E> StopSignal<E> for StopOn<F, E> {
+    fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        let this = self.project();
+        if !*this.fired && this.signal.poll(cx) == Poll::Ready(()) {
+            *this.fired = true;
+        }
+        *this.fired
+    }
+
+    #[inline]
+    fn keep(self: Pin<&mut Self>, error: E) {
+        *self.project().last = Some(error);
+    }
+
+    fn poll_stop(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<E> {
+        if self.as_mut().poll_fired(cx) {
+            self.project().last.take()
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! A call's stop signal (`Retry::stop_on`), as a service's shutdown uses
+//! it: once the signal fires, no retry is made and no wait slept out; the
+//! call ends as a run ends (its reason, `StopReason::Stopped`, its WARN
+//! line, its hook, its attempts) and with its last attempt's error, whether
+//! the signal fired during that attempt or during the wait after it.
+
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::Duration;
+
+use retry_runtime::{Backoff, Classify, GiveUpEvent, Policy, RetryBudget, StopReason};
+use testkit::capture as support;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::Level;
+
+#[derive(Debug, PartialEq, thiserror::Error, Classify)]
+enum JobError {
+    #[error("upstream answered 503")]
+    #[classify(Unavailable)]
+    Down,
+    #[error("upstream timed out")]
+    #[classify(Timeout)]
+    Slow,
+    #[error("no such job")]
+    #[classify(Permanent)]
+    Missing,
+}
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// 5 attempts, 10s between them, transient kinds retried.
+fn policy(name: &'static str) -> Policy<retry_runtime::RetryOn> {
+    Policy::new()
+        .with_name(name)
+        .with_max_attempts(5)
+        .with_backoff(Backoff::fixed(s(10)))
+        .retry_on(retry_runtime::KindSet::TRANSIENT)
+}
+
+/// A signal that fires `after` from now (on tokio's clock).
+fn fires_after(after: Duration) -> impl std::future::Future<Output = ()> {
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let _ = tx.send(());
+    });
+    async move {
+        let _ = rx.await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_the_call_ends_at_once_with_the_last_error() {
+    let logs = support::capture();
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    let e = policy("job.wait")
+        .retry(|| {
+            // the first attempt times out, the second answers 503
+            let n = calls.fetch_add(1, SeqCst);
+            async move {
+                Err::<(), _>(if n == 0 {
+                    JobError::Slow
+                } else {
+                    JobError::Down
+                })
+            }
+        })
+        .stop_on(fires_after(s(15)))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        started.elapsed(),
+        s(15),
+        "the second wait was cut, not slept"
+    );
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    assert_eq!(e.last_error, JobError::Down, "the last attempt's error");
+    tokio::time::sleep(s(3600)).await;
+    assert_eq!(calls.load(SeqCst), 2, "no attempt after the signal");
+
+    let line = logs.assert_logged(Level::WARN, "job.wait failed after 2 attempts");
+    assert!(line.contains("(stopped: its stop signal fired)"), "{line}");
+    support::assert_fields(
+        &line,
+        &[
+            ("reason", "stopped: its stop signal fired"),
+            ("outcome", "stopped"),
+            ("error", "upstream answered 503"),
+            ("error_kind", "Unavailable"),
+        ],
+    );
+    assert!(logs.at(Level::ERROR).is_empty(), "{:?}", logs.lines());
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_an_attempt_the_attempt_ends_and_its_error_is_the_call_s() {
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    let e = policy("job.attempt")
+        .retry(|| {
+            calls.fetch_add(1, SeqCst);
+            async {
+                // a slow attempt, the signal fires 2s into it
+                tokio::time::sleep(s(5)).await;
+                Err::<(), _>(JobError::Down)
+            }
+        })
+        .stop_on(fires_after(s(2)))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        started.elapsed(),
+        s(5),
+        "the attempt ran to its end, no wait after"
+    );
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    assert_eq!(e.last_error, JobError::Down);
+    assert_eq!(calls.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_spanned_attempt_the_attempt_s_error_is_the_call_s_too() {
+    let e = policy("job.spans")
+        .with_attempt_spans(true)
+        .retry(|| async {
+            tokio::time::sleep(s(5)).await;
+            Err::<(), _>(JobError::Down)
+        })
+        .stop_on(fires_after(s(2)))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    assert_eq!(e.last_error, JobError::Down);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_or_a_non_retriable_error_is_the_call_s_as_without_a_signal() {
+    let fired = async {};
+    let ok = policy("job.ok")
+        .retry(|| async { Ok::<_, JobError>(7) })
+        .stop_on(fired)
+        .await;
+    assert_eq!(ok, Ok(7));
+
+    let e = policy("job.missing")
+        .retry(|| async { Err::<(), _>(JobError::Missing) })
+        .stop_on(async {})
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Permanent));
+    assert_eq!(e.last_error, JobError::Missing);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_made_after_the_signal_fired_makes_its_first_attempt_only() {
+    let calls = AtomicU32::new(0);
+    let e = policy("job.late")
+        .retry(|| {
+            calls.fetch_add(1, SeqCst);
+            async { Err::<(), _>(JobError::Down) }
+        })
+        .stop_on(async {})
+        .await
+        .unwrap_err();
+    assert_eq!(e, JobError::Down);
+    assert_eq!(calls.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_that_never_fires_changes_nothing() {
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    let r = policy("job.never")
+        .retry(|| {
+            let n = calls.fetch_add(1, SeqCst);
+            async move {
+                if n < 2 {
+                    Err(JobError::Down)
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .stop_on(std::future::pending::<()>())
+        .await;
+    assert_eq!(r, Ok(2));
+    assert_eq!(started.elapsed(), s(20));
+}
+
+static TOKENS: RetryBudget = RetryBudget::new("shutdown-tokens");
+static STOPPED_RUNS: AtomicU32 = AtomicU32::new(0);
+
+fn count_stopped(ev: &GiveUpEvent<'_>) {
+    if ev.reason == StopReason::Stopped {
+        STOPPED_RUNS.fetch_add(1, SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_s_budget_token_goes_back_and_on_give_up_is_told() {
+    let guarded = policy("job.budget")
+        .with_budget(&TOKENS)
+        .with_on_give_up(count_stopped);
+    let before = TOKENS.stats();
+    let e = guarded
+        .retry(|| async { Err::<(), _>(JobError::Down) })
+        .stop_on(fires_after(s(5)))
+        .await
+        .unwrap_err();
+    assert_eq!(e, JobError::Down);
+    let after = TOKENS.stats();
+    // the first attempt deposited, the retry granted in the wait gave its
+    // token back and is not counted
+    assert_eq!(after.retries, before.retries);
+    assert!(after.tokens >= before.tokens, "{before:?} -> {after:?}");
+    assert_eq!(STOPPED_RUNS.load(SeqCst), 1);
+}
