@@ -173,10 +173,30 @@ impl<'de> Deserialize<'de> for NestedWord {
     }
 }
 
+/// A preset read by its name, resolved as its value is read (so that a
+/// format places an unknown name on its own line).
+struct Preset(Policy<RetryOn>);
+
+impl<'de> Deserialize<'de> for Preset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Policy<RetryOn>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a preset's name, such as \"webhook\"")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Policy<RetryOn>, E> {
+                preset(name)
+            }
+        }
+        d.deserialize_str(V).map(Preset)
+    }
+}
+
 /// A policy's table, each key read once.
 #[derive(Default)]
 struct Table {
-    preset: Option<String>,
+    preset: Option<Policy<RetryOn>>,
     attempts: Option<u32>,
     backoff: Option<Backoff>,
     jitter: Option<Jitter>,
@@ -209,10 +229,9 @@ impl Table {
     /// The preset's policy (the transient kinds over [`Policy::new`]'s
     /// settings without one), each key given set over it, then checked.
     fn policy<E: de::Error>(self) -> Result<Policy<RetryOn>, E> {
-        let mut p = match self.preset {
-            Some(name) => preset(&name)?,
-            None => Policy::new().retry_on(KindSet::TRANSIENT),
-        };
+        let mut p = self
+            .preset
+            .unwrap_or(const { Policy::new().retry_on(KindSet::TRANSIENT) });
         if let Some(n) = self.attempts {
             p = p.with_max_attempts(n);
         }
@@ -271,7 +290,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
         while let Some(key) = map.next_key::<String>()? {
             let m = &mut map;
             match key.as_str() {
-                "preset" => once(&mut t.preset, "preset", m, |s: String| s)?,
+                "preset" => once(&mut t.preset, "preset", m, |p: Preset| p.0)?,
                 "attempts" => once(&mut t.attempts, "attempts", m, |n: u32| n)?,
                 "backoff" => once(&mut t.backoff, "backoff", m, |b: Backoff| b)?,
                 "jitter" => once(&mut t.jitter, "jitter", m, |j: Jitter| j)?,
@@ -299,8 +318,11 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// value, in its grammar, or a preset's name alone (`clips = "webhook"`).
 ///
 /// `preset` is the policy the other keys are set over, as in the
-/// attribute (without one, [`Policy::new`]'s settings retrying the
-/// transient kinds, [`KindSet::TRANSIENT`]); `attempts`, `backoff`,
+/// attribute; without one, [`Policy::new`]'s settings retrying the
+/// transient kinds, [`KindSet::TRANSIENT`] (where `#[retry]` with neither
+/// a preset nor `retry_on` retries every error: a policy read from a file
+/// classifies, so that a 404 fails at once); `retry_on = []` (or
+/// `"none"`) turns its retries off. `attempts`, `backoff`,
 /// `jitter`, `retry_on` (`"Timeout | Connect"` or a list of kinds),
 /// `max_elapsed`, `hedge` (durations with their unit, `"2m"`), `nested`
 /// (`"defer"` or `"retry"`) and `attempt_spans` (a boolean). The policy is
@@ -413,8 +435,9 @@ mod tests {
             ),
             "{e}"
         );
-        let e = from_toml("[clips]\npreset = \"fast\"\n").unwrap_err();
+        let e = from_toml("[clips]\nattempts = 3\npreset = \"fast\"\n").unwrap_err();
         assert!(e.contains("unknown preset `fast`"), "{e}");
+        assert!(e.contains("line 3"), "placed on its own line: {e}");
     }
 
     #[test]

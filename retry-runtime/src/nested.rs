@@ -244,7 +244,10 @@ impl Outer {
     /// that fails with a kind they retry returns its error at once, for
     /// them to retry. What the thread publishes where `run` is called (an
     /// attempt it waits in, when a pool runs the job there) is set aside
-    /// until `f` returns.
+    /// until `f` returns: so call it outside other retried calls, where the
+    /// work runs, not inside another retried call's attempt, whose kinds
+    /// it would hide (that call and the outer runs would then both retry
+    /// `f`'s errors).
     ///
     /// ```
     /// use retry_runtime::{nested::Outer, ErrorKind, Policy};

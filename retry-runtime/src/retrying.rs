@@ -276,9 +276,9 @@ impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
 }
 
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
-    /// Stop retrying once `signal` completes (a shutdown: tokio-util's
-    /// `token.cancelled_owned()`, a channel's receive, any future): an
-    /// async call makes no retry after it fires and sleeps out no wait,
+    /// Stop retrying once `signal` completes (a shutdown: any future whose
+    /// output is `()`, tokio-util's `token.cancelled_owned()`, a channel's
+    /// receive written `async move { let _ = rx.await; }`): an async call makes no retry after it fires and sleeps out no wait,
     /// and ends with its last attempt's error. Fired during an attempt,
     /// the attempt runs to its end (race the body against the signal
     /// yourself if it must not) and a failure the policy would retry ends
@@ -931,6 +931,7 @@ where
                             let sleep = sleep::timer(&*this.sleeper, wait, how);
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
+                            this.stop.as_mut().forget();
                             start_attempt!();
                         }
                     }
@@ -963,6 +964,7 @@ where
                         return Poll::Ready(D::err(this.run.stopped_in_wait(this.policy, e)));
                     }
                     ready!(sleep.poll(cx));
+                    this.stop.as_mut().forget();
                     start_attempt!();
                     started!()
                 }
@@ -991,7 +993,8 @@ where
                 // `settle` consumes the error, and the wait is taken out of
                 // its result before the sleep: nothing of the error is held
                 // while sleeping, so the future is `Send` even when `E` is
-                // not. Done: the finished attempt's future stays where it is
+                // not (but for a stop signal's, which keeps the error for
+                // the wait, `StopOn`). Done: the finished attempt's future stays where it is
                 // (dropped with this future); a finished future is not
                 // polled again.
                 let outcome = match first.take() {
@@ -1027,6 +1030,7 @@ where
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
                 }
+                this.stop.as_mut().forget();
                 admit!();
                 let (policy, run) = (*this.policy, &mut *this.run);
                 // made and polled at once, under one publication of the

@@ -63,6 +63,12 @@ pub trait StopSignal<E> {
     /// The error kept, once the signal has fired (polled now).
     #[doc(hidden)]
     fn poll_stop(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<E>;
+
+    /// The wait is over: drop the error kept for it, before the next
+    /// attempt (an error holding a pooled connection or a permit must not
+    /// outlive its wait).
+    #[doc(hidden)]
+    fn forget(self: Pin<&mut Self>);
 }
 
 impl<E> StopSignal<E> for NoStop {
@@ -80,6 +86,9 @@ impl<E> StopSignal<E> for NoStop {
     fn poll_stop(self: Pin<&mut Self>, _: &mut Context<'_>) -> Option<E> {
         None
     }
+
+    #[inline(always)]
+    fn forget(self: Pin<&mut Self>) {}
 }
 
 impl<F: Future<Output = ()>, E> StopSignal<E> for StopOn<F, E> {
@@ -102,5 +111,10 @@ impl<F: Future<Output = ()>, E> StopSignal<E> for StopOn<F, E> {
         } else {
             None
         }
+    }
+
+    #[inline]
+    fn forget(self: Pin<&mut Self>) {
+        *self.project().last = None;
     }
 }

@@ -12,6 +12,12 @@ use crate::log::{OneLine, TARGET, int, kind_name};
 #[cold]
 #[inline(never)]
 pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
+    // With tracing's `log` feature (ours, `log`) and no subscriber at all, a
+    // span is written as a `log` record when it is made: one INFO line per
+    // attempt that is none of the runtime's lines. No subscriber, no span.
+    if !tracing::dispatcher::has_been_set() {
+        return tracing::Span::none();
+    }
     tracing::info_span!(
         target: TARGET,
         ATTEMPT_SPAN,

@@ -222,3 +222,46 @@ async fn the_wait_s_budget_token_goes_back_and_on_give_up_is_told() {
     assert!(after.tokens >= before.tokens, "{before:?} -> {after:?}");
     assert_eq!(STOPPED_RUNS.load(SeqCst), 1);
 }
+
+static ERRORS_ALIVE: AtomicU32 = AtomicU32::new(0);
+
+/// An error that holds a resource (a pooled connection, a permit): counted
+/// while it is alive.
+#[derive(Debug, thiserror::Error, Classify)]
+#[error("the pool's connection broke")]
+#[classify(Unavailable)]
+struct Holding(());
+
+impl Holding {
+    fn new() -> Self {
+        ERRORS_ALIVE.fetch_add(1, SeqCst);
+        Holding(())
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        ERRORS_ALIVE.fetch_sub(1, SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_kept_error_is_dropped_when_its_wait_ends_not_held_through_the_next_attempt() {
+    for backoff in [Backoff::fixed(s(1)), Backoff::None] {
+        let mut alive_at_start = Vec::new();
+        let r = Policy::new()
+            .with_max_attempts(3)
+            .with_backoff(backoff)
+            .retry_on(retry_runtime::KindSet::TRANSIENT)
+            .retry(|| {
+                alive_at_start.push(ERRORS_ALIVE.load(SeqCst));
+                async { Err::<(), _>(Holding::new()) }
+            })
+            .stop_on(std::future::pending::<()>())
+            .await;
+        assert!(r.is_err());
+        drop(r);
+        assert_eq!(alive_at_start, [0, 0, 0], "{backoff:?}");
+        assert_eq!(ERRORS_ALIVE.load(SeqCst), 0);
+    }
+}

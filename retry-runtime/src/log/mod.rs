@@ -215,7 +215,37 @@ pub(crate) fn warn_may_log() -> bool {
 fn may_log(level: tracing::Level) -> bool {
     use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
     let to_tracing = level <= STATIC_MAX_LEVEL && level <= LevelFilter::current();
-    to_tracing || tracing::if_log_enabled!(level, { true } else { false })
+    to_tracing || to_log(level)
+}
+
+/// Could an event at `level` become a `log` record: tracing's `log`
+/// feature on, no subscriber ever set, and `log`'s level letting it through
+/// (with our feature `log`; tracing's checks are its static level and the
+/// subscriber only, so without the feature, tracing's `log` turned on by
+/// another crate, any level may).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline)]
+fn to_log(level: tracing::Level) -> bool {
+    #[cfg(feature = "log")]
+    {
+        tracing::if_log_enabled!(level, { as_log(level) <= ::log::max_level() } else { false })
+    }
+    #[cfg(not(feature = "log"))]
+    {
+        tracing::if_log_enabled!(level, { true } else { false })
+    }
+}
+
+/// `level` as `log`'s.
+#[cfg(feature = "log")]
+fn as_log(level: tracing::Level) -> ::log::Level {
+    match level {
+        tracing::Level::ERROR => ::log::Level::Error,
+        tracing::Level::WARN => ::log::Level::Warn,
+        tracing::Level::INFO => ::log::Level::Info,
+        tracing::Level::DEBUG => ::log::Level::Debug,
+        _ => ::log::Level::Trace,
+    }
 }
 
 /// A count or a time in milliseconds as a field's value: an `i64`
@@ -846,6 +876,25 @@ pub(crate) fn pushback_stops(values: &dyn fmt::Debug, why: &'static str) {
         values,
         why,
     );
+}
+
+#[cfg(all(test, feature = "log"))]
+mod to_the_log_crate {
+    use tracing::Level;
+
+    /// Below `log`'s level no line is made (a retry keeps its quick path),
+    /// and at it, one may be (when no tracing subscriber was ever set).
+    #[test]
+    fn only_the_levels_log_lets_through_may_log() {
+        ::log::set_max_level(::log::LevelFilter::Off);
+        assert!(!super::to_log(Level::ERROR));
+        ::log::set_max_level(::log::LevelFilter::Warn);
+        assert!(!super::to_log(Level::INFO));
+        if !tracing::dispatcher::has_been_set() {
+            assert!(super::to_log(Level::WARN));
+        }
+        ::log::set_max_level(::log::LevelFilter::Off);
+    }
 }
 
 #[cfg(test)]

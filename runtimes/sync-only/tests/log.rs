@@ -157,3 +157,25 @@ fn a_breaker_that_opens_says_so_in_a_warn_record() {
         "{opened}"
     );
 }
+
+#[test]
+fn attempt_spans_write_no_record_of_their_own() {
+    logged();
+    let _paused = testing::pause();
+    let policy = Policy::new()
+        .with_name("spanned_fetch")
+        .with_max_attempts(3)
+        .with_backoff(retry_runtime::Backoff::None)
+        .with_attempt_spans(true);
+    let first: Result<u32, Fail> = policy.retry(|| Ok(1)).call();
+    assert_eq!(first, Ok(1));
+    // (log has no spans: tracing would write one as a record of its own)
+    assert_eq!(lines_of("spanned_fetch"), Vec::<String>::new());
+    let mut answers = vec![Err(Fail::Busy), Ok(2)];
+    let second = policy.retry(|| answers.remove(0)).call();
+    assert_eq!(second, Ok(2));
+    let lines = lines_of("spanned_fetch");
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].starts_with("[WARN  retry_runtime] retrying spanned_fetch"));
+    assert!(lines[1].starts_with("[INFO  retry_runtime] spanned_fetch succeeded on attempt 2"));
+}
