@@ -232,6 +232,8 @@ fn to_log(level: tracing::Level) -> bool {
     }
     #[cfg(not(feature = "log"))]
     {
+        // (without tracing's `log` feature the macro reads no level)
+        let _ = level;
         tracing::if_log_enabled!(level, { true } else { false })
     }
 }
@@ -319,39 +321,34 @@ pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed, l
         } else {
             non_retriable!(Level::TRACE);
         }
-    } else if ev.reason == StopReason::Stopped {
-        // a shutdown is no failure of the dependency: WARN, not ERROR
-        tracing::warn!(
-            target: TARGET,
-            operation = ev.operation,
-            attempt = int(attempt),
-            max_attempts = int(ev.max_attempts),
-            elapsed_ms = elapsed.ms(),
-            error = %OneLine(ev.error),
-            error_kind = kind_name(ev.kind),
-            reason = %ev.reason,
-            outcome = metrics::Outcome::from(ev.reason).label(),
-            "{} failed after {}{}",
-            Escaped(ev.operation),
-            Count(ev.attempts, "attempt"),
-            Why(ev.reason),
-        );
     } else {
-        tracing::error!(
-            target: TARGET,
-            operation = ev.operation,
-            attempt = int(attempt),
-            max_attempts = int(ev.max_attempts),
-            elapsed_ms = elapsed.ms(),
-            error = %OneLine(ev.error),
-            error_kind = kind_name(ev.kind),
-            reason = %ev.reason,
-            outcome = metrics::Outcome::from(ev.reason).label(),
-            "{} failed after {}{}",
-            Escaped(ev.operation),
-            Count(ev.attempts, "attempt"),
-            Why(ev.reason),
-        );
+        // (a level is part of a line's static callsite: one per level)
+        macro_rules! gave_up {
+            ($level:expr) => {
+                tracing::event!(
+                    target: TARGET,
+                    $level,
+                    operation = ev.operation,
+                    attempt = int(attempt),
+                    max_attempts = int(ev.max_attempts),
+                    elapsed_ms = elapsed.ms(),
+                    error = %OneLine(ev.error),
+                    error_kind = kind_name(ev.kind),
+                    reason = %ev.reason,
+                    outcome = metrics::Outcome::from(ev.reason).label(),
+                    "{} failed after {}{}",
+                    Escaped(ev.operation),
+                    Count(ev.attempts, "attempt"),
+                    Why(ev.reason),
+                )
+            };
+        }
+        if ev.reason == StopReason::Stopped {
+            // a shutdown is no failure of the dependency: WARN, not ERROR
+            gave_up!(Level::WARN);
+        } else {
+            gave_up!(Level::ERROR);
+        }
     }
 }
 

@@ -117,17 +117,31 @@ impl State {
         error: &dyn Display,
         kind: Option<ErrorKind>,
     ) {
+        self.ends_in_wait(policy, StopReason::Stopped, error, kind);
+    }
+
+    /// A run that ends in its wait, the retry it announced not made: its
+    /// budget token goes back, then the line of its `reason`, the metric
+    /// and `on_give_up`, told `error` (of `kind`).
+    fn ends_in_wait<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        reason: StopReason,
+        error: &dyn Display,
+        kind: Option<ErrorKind>,
+    ) {
         policy.retry_not_made();
         let (elapsed, shown) = self.measure();
         let ev = GiveUpEvent {
             operation: policy.name,
             attempts: self.attempts,
             max_attempts: policy.stop.max_attempts(),
-            reason: StopReason::Stopped,
+            reason,
             error,
             kind,
             elapsed,
         };
+        // (no attempt is running: the last one's span is closed)
         announce_give_up(policy, &ev, shown, false);
     }
 
@@ -310,19 +324,8 @@ impl State {
     #[cold]
     #[inline(never)]
     fn retry_refused<W, G>(&mut self, policy: &Policy<W, G>, open: &CircuitOpen) {
-        policy.retry_not_made();
-        let (elapsed, shown) = self.measure();
-        let ev = GiveUpEvent {
-            operation: policy.name,
-            attempts: self.attempts,
-            max_attempts: policy.stop.max_attempts(),
-            reason: StopReason::CircuitOpen,
-            error: open,
-            kind: Some(ErrorKind::Unavailable),
-            elapsed,
-        };
-        // (no attempt was made: the last one's span is closed)
-        announce_give_up(policy, &ev, shown, false);
+        let kind = Some(ErrorKind::Unavailable);
+        self.ends_in_wait(policy, StopReason::CircuitOpen, open, kind);
     }
 
     #[inline]
