@@ -130,8 +130,9 @@ impl<'de> Deserialize<'de> for KindSet {
     }
 }
 
-/// A duration from its text, `"2m"`, `"500ms"`: a bare number is refused
-/// (seconds or milliseconds?).
+/// A duration from its text, `"2m"`, `"500ms"`, above zero (a policy's
+/// `max_elapsed` and hedge delay): a bare number is refused (seconds or
+/// milliseconds?).
 struct Text2Duration(Duration);
 
 impl<'de> Deserialize<'de> for Text2Duration {
@@ -143,10 +144,54 @@ impl<'de> Deserialize<'de> for Text2Duration {
                 f.write_str("a duration with its unit, such as \"2m\" or \"500ms\"")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-                crate::parse::duration(text).map_err(E::custom)
+                match crate::parse::duration(text) {
+                    Ok(Duration::ZERO) => Err(E::custom(format_args!(
+                        "`{}` is no time: this duration must be above zero",
+                        text.trim()
+                    ))),
+                    parsed => parsed.map_err(E::custom),
+                }
             }
         }
         d.deserialize_str(V).map(Text2Duration)
+    }
+}
+
+/// `attempts`, at least 1 (refused where it is written, not at its table).
+struct Attempts(u32);
+
+impl<'de> Deserialize<'de> for Attempts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u32::deserialize(d)? {
+            0 => Err(de::Error::custom(crate::PolicyError::ZeroAttempts)),
+            n => Ok(Attempts(n)),
+        }
+    }
+}
+
+/// A key of a policy's table, read as such, so that an unknown one is an
+/// error where it is written.
+struct Key(&'static str);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = &'static str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key of `#[retry]`")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
+                KEYS.iter().copied().find(|k| *k == key).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "unknown key `{key}`; {}keys are: {}",
+                        retry_dsl::did_you_mean(key, KEYS),
+                        KEYS.join(", ")
+                    ))
+                })
+            }
+        }
+        d.deserialize_identifier(V).map(Key)
     }
 }
 
@@ -287,11 +332,11 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut t = Table::default();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Key(key)) = map.next_key::<Key>()? {
             let m = &mut map;
-            match key.as_str() {
+            match key {
                 "preset" => once(&mut t.preset, "preset", m, |p: Preset| p.0)?,
-                "attempts" => once(&mut t.attempts, "attempts", m, |n: u32| n)?,
+                "attempts" => once(&mut t.attempts, "attempts", m, |n: Attempts| n.0)?,
                 "backoff" => once(&mut t.backoff, "backoff", m, |b: Backoff| b)?,
                 "jitter" => once(&mut t.jitter, "jitter", m, |j: Jitter| j)?,
                 "retry_on" => once(&mut t.retry_on, "retry_on", m, |k: KindSet| k)?,
@@ -300,14 +345,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 }
                 "hedge" => once(&mut t.hedge, "hedge", m, |d: Text2Duration| d.0)?,
                 "nested" => once(&mut t.nested, "nested", m, |n: NestedWord| n.0)?,
-                "attempt_spans" => once(&mut t.attempt_spans, "attempt_spans", m, |b: bool| b)?,
-                other => {
-                    return Err(de::Error::custom(format_args!(
-                        "unknown key `{other}`; {}keys are: {}",
-                        retry_dsl::did_you_mean(other, KEYS),
-                        KEYS.join(", ")
-                    )));
-                }
+                _ => once(&mut t.attempt_spans, "attempt_spans", m, |b: bool| b)?,
             }
         }
         t.policy()
@@ -327,9 +365,11 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// `max_elapsed`, `hedge` (durations with their unit, `"2m"`), `nested`
 /// (`"defer"` or `"retry"`) and `attempt_spans` (a boolean). The policy is
 /// checked as [`Policy::build`] checks it; an unknown or repeated key, a
-/// value that does not parse and a policy `build` refuses are errors
-/// naming the key or the fault, with the position your format's
-/// deserializer adds (a TOML file's line).
+/// value that does not parse or is out of range (`attempts = 0`, a zero
+/// duration) and a policy `build` refuses are errors naming the key or
+/// the fault, with the position your format's deserializer adds: a TOML
+/// file's line of the key or value at fault, or of the table for a fault
+/// of two keys together (a decorrelated jitter over a fixed backoff).
 ///
 /// Not read: a name (the policy's is a `&'static str`: set it in code with
 /// [`with_name`](Policy::with_name), or let `#[retry(policy = ..)]` name
@@ -359,6 +399,9 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// let typo = serde_json::from_str::<Policy<RetryOn>>(r#"{ "atempts": 6 }"#).unwrap_err();
 /// assert!(typo.to_string().starts_with("unknown key `atempts`; did you mean `attempts`? keys are: preset, attempts"), "{typo}");
 /// let refused = serde_json::from_str::<Policy<RetryOn>>(r#"{ "attempts": 0 }"#).unwrap_err();
+/// assert!(refused.to_string().starts_with("attempts must be at least 1"), "{refused}");
+/// let both = r#"{ "backoff": "fixed(1s)", "jitter": "decorrelated" }"#;
+/// let refused = serde_json::from_str::<Policy<RetryOn>>(both).unwrap_err();
 /// assert!(refused.to_string().starts_with("invalid retry policy: "), "{refused}");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -484,6 +527,39 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_of_one_key_is_placed_on_its_line() {
+        for (table, fault) in [
+            (
+                "backoff = \"fixed(1s)\"\natempts = 3",
+                "unknown key `atempts`",
+            ),
+            (
+                "backoff = \"fixed(1s)\"\nattempts = 0",
+                "attempts must be at least 1",
+            ),
+            (
+                "backoff = \"fixed(1s)\"\nmax_elapsed = \"0s\"",
+                "must be above zero",
+            ),
+            (
+                "backoff = \"fixed(1s)\"\nhedge = \"0ms\"",
+                "must be above zero",
+            ),
+        ] {
+            let e = from_toml(&format!("[clips]\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+            assert!(e.contains("line 3"), "{table}: {e}");
+        }
+        // a fault of two keys together is the table's
+        let e =
+            from_toml("[clips]\nbackoff = \"fixed(1s)\"\njitter = \"decorrelated\"\n").unwrap_err();
+        assert!(
+            e.contains("line 1") && e.contains("invalid retry policy: "),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_unknown_or_repeated_key_is_an_error() {
         let e = from_toml("[clips]\natempts = 3\n").unwrap_err();
         assert!(
@@ -504,13 +580,17 @@ mod tests {
     #[test]
     fn a_policy_build_refuses_is_an_error() {
         for (table, fault) in [
-            ("attempts = 0", "invalid retry policy: "),
-            ("hedge = \"0s\"", "invalid retry policy: "),
-            ("max_elapsed = \"0s\"", "invalid retry policy: "),
+            ("attempts = 0", "attempts must be at least 1"),
+            (
+                "hedge = \"0s\"",
+                "`0s` is no time: this duration must be above zero",
+            ),
+            ("max_elapsed = \"0s\"", "`0s` is no time"),
             (
                 "backoff = \"fixed(1s)\"\njitter = \"decorrelated\"",
-                "invalid retry policy: ",
+                "invalid retry policy: decorrelated jitter",
             ),
+            ("attempts = 1\nhedge = \"150ms\"", "invalid retry policy: "),
         ] {
             let e = from_toml(&format!("[clips]\n{table}\n")).unwrap_err();
             assert!(e.contains(fault), "{table}: {e}");

@@ -300,7 +300,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// error is).
     ///
     /// ```
-    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    /// # #[cfg(feature = "tokio")] // (tokio's paused clock times the waits)
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::time::Duration;
     /// use retry_runtime::{Backoff, Policy, StopReason};
@@ -324,7 +324,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
     /// assert_eq!(e.last_error, "upstream down");
     /// # }
-    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
     /// ```
     #[inline]
     pub fn stop_on<Sig, E>(
