@@ -19,7 +19,7 @@ use crate::policy::{Policy, RetryOn};
 use crate::presets;
 
 /// The keys of a policy's table: `#[retry]`'s keys that hold a value.
-const KEYS: &[&str] = &[
+const KEYS: [&str; 9] = [
     "preset",
     "attempts",
     "backoff",
@@ -157,41 +157,93 @@ impl<'de> Deserialize<'de> for Text2Duration {
     }
 }
 
-/// `attempts`, at least 1 (refused where it is written, not at its table).
+/// `attempts`, at least 1, refused as it is read (so that every format
+/// places it, YAML's too, which places only an error its deserializer
+/// raises).
 struct Attempts(u32);
 
 impl<'de> Deserialize<'de> for Attempts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u32::deserialize(d)? {
-            0 => Err(de::Error::custom(crate::PolicyError::ZeroAttempts)),
-            n => Ok(Attempts(n)),
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = u32;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of attempts, at least 1")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<u32, E> {
+                match u32::try_from(n) {
+                    Ok(0) => Err(E::custom(crate::PolicyError::ZeroAttempts)),
+                    Ok(n) => Ok(n),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Unsigned(n), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<u32, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(n), &self)),
+                }
+            }
         }
+        d.deserialize_u32(V).map(Attempts)
     }
 }
 
 /// A key of a policy's table, read as such, so that an unknown one is an
 /// error where it is written.
-struct Key(&'static str);
+#[derive(Clone, Copy)]
+enum Key {
+    Preset,
+    Attempts,
+    Backoff,
+    Jitter,
+    RetryOn,
+    MaxElapsed,
+    Hedge,
+    Nested,
+    AttemptSpans,
+}
+
+impl Key {
+    /// Every key, in [`KEYS`]' order.
+    const ALL: [Key; 9] = [
+        Key::Preset,
+        Key::Attempts,
+        Key::Backoff,
+        Key::Jitter,
+        Key::RetryOn,
+        Key::MaxElapsed,
+        Key::Hedge,
+        Key::Nested,
+        Key::AttemptSpans,
+    ];
+
+    fn name(self) -> &'static str {
+        KEYS[self as usize]
+    }
+}
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = &'static str;
+            type Value = Key;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a key of `#[retry]`")
             }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
-                KEYS.iter().copied().find(|k| *k == key).ok_or_else(|| {
-                    E::custom(format_args!(
-                        "unknown key `{key}`; {}keys are: {}",
-                        retry_dsl::did_you_mean(key, KEYS),
-                        KEYS.join(", ")
-                    ))
-                })
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Key::ALL
+                    .into_iter()
+                    .find(|k| k.name() == key)
+                    .ok_or_else(|| {
+                        E::custom(format_args!(
+                            "unknown key `{key}`; {}keys are: {}",
+                            retry_dsl::did_you_mean(key, &KEYS),
+                            KEYS.join(", ")
+                        ))
+                    })
             }
         }
-        d.deserialize_identifier(V).map(Key)
+        d.deserialize_identifier(V)
     }
 }
 
@@ -332,20 +384,18 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut t = Table::default();
-        while let Some(Key(key)) = map.next_key::<Key>()? {
-            let m = &mut map;
+        while let Some(key) = map.next_key::<Key>()? {
+            let (m, k) = (&mut map, key.name());
             match key {
-                "preset" => once(&mut t.preset, "preset", m, |p: Preset| p.0)?,
-                "attempts" => once(&mut t.attempts, "attempts", m, |n: Attempts| n.0)?,
-                "backoff" => once(&mut t.backoff, "backoff", m, |b: Backoff| b)?,
-                "jitter" => once(&mut t.jitter, "jitter", m, |j: Jitter| j)?,
-                "retry_on" => once(&mut t.retry_on, "retry_on", m, |k: KindSet| k)?,
-                "max_elapsed" => {
-                    once(&mut t.max_elapsed, "max_elapsed", m, |d: Text2Duration| d.0)?
-                }
-                "hedge" => once(&mut t.hedge, "hedge", m, |d: Text2Duration| d.0)?,
-                "nested" => once(&mut t.nested, "nested", m, |n: NestedWord| n.0)?,
-                _ => once(&mut t.attempt_spans, "attempt_spans", m, |b: bool| b)?,
+                Key::Preset => once(&mut t.preset, k, m, |p: Preset| p.0)?,
+                Key::Attempts => once(&mut t.attempts, k, m, |n: Attempts| n.0)?,
+                Key::Backoff => once(&mut t.backoff, k, m, |b: Backoff| b)?,
+                Key::Jitter => once(&mut t.jitter, k, m, |j: Jitter| j)?,
+                Key::RetryOn => once(&mut t.retry_on, k, m, |kinds: KindSet| kinds)?,
+                Key::MaxElapsed => once(&mut t.max_elapsed, k, m, |d: Text2Duration| d.0)?,
+                Key::Hedge => once(&mut t.hedge, k, m, |d: Text2Duration| d.0)?,
+                Key::Nested => once(&mut t.nested, k, m, |n: NestedWord| n.0)?,
+                Key::AttemptSpans => once(&mut t.attempt_spans, k, m, |b: bool| b)?,
             }
         }
         t.policy()
@@ -524,6 +574,15 @@ mod tests {
         );
         let e = from_toml("[clips]\nattempts = -1\n").unwrap_err();
         assert!(e.contains("attempts") || e.contains("u32"), "{e}");
+    }
+
+    #[test]
+    fn every_key_has_its_name_in_order() {
+        for (i, key) in super::Key::ALL.into_iter().enumerate() {
+            assert_eq!(key as usize, i);
+            assert_eq!(key.name(), super::KEYS[i]);
+        }
+        assert_eq!(super::Key::ALL.len(), super::KEYS.len());
     }
 
     #[test]

@@ -731,32 +731,38 @@ fn attempt_step<W: RetriedKinds, G, F: Op, Sl>(
 /// a policy with attempt spans). The span closes when the step moves on.
 #[cold]
 #[inline(never)]
-fn settle_in_span<W, G, Fut, T, E, N>(
+fn settle_in_span<W, G, Fut, T, E, N, X>(
     span: &mut AttemptSpan,
     fut: Pin<&mut Fut>,
     cx: &mut Context<'_>,
     policy: &Policy<W, G>,
     run: &mut LazyRun,
     notify: &mut N,
-    keep: impl FnOnce(E),
+    mut stop: Pin<&mut X>,
 ) -> Poll<ControlFlow<Result<T, RetryError<E>>, core::time::Duration>>
 where
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     E: Display,
     N: Notify,
+    X: StopSignal<E>,
 {
     let outcome = {
         let _entered = span.enter();
         let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
+    // (a stop signal that fired ends the run at this failure, as on the
+    // path without spans: asked once the attempt has ended)
+    if outcome.is_err() && stop.as_mut().poll_fired(cx) {
+        run.stop_next_failure(policy);
+    }
     // The attempt finished: its span leaves the step (which would take it
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
     let marks = crate::span::marks(span.as_ref());
-    Poll::Ready(run.settle_keeping(policy, outcome, notify, marks, keep))
+    Poll::Ready(run.settle_keeping(policy, outcome, notify, marks, |e| stop.keep(e)))
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -969,21 +975,15 @@ where
                     started!()
                 }
                 StepProj::AttemptInSpan { fut, span } => {
-                    // (a stop signal that fired ends the run at the
-                    // attempt's failure, which is decided in its span)
-                    if this.stop.as_mut().poll_fired(cx) {
-                        this.run.stop_next_failure(this.policy);
-                    }
                     let (policy, run, notify) = (*this.policy, &mut *this.run, &mut *this.notify);
-                    let stop = this.stop.as_mut();
-                    let flow = ready!(settle_in_span::<W, G, Fut, T, E, N>(
+                    let flow = ready!(settle_in_span::<W, G, Fut, T, E, N, X>(
                         span,
                         fut,
                         cx,
                         policy,
                         run,
                         notify,
-                        |e| stop.keep(e)
+                        this.stop.as_mut()
                     ));
                     go_on!(flow);
                     continue;

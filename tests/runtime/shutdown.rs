@@ -265,3 +265,36 @@ async fn the_kept_error_is_dropped_when_its_wait_ends_not_held_through_the_next_
         assert_eq!(ERRORS_ALIVE.load(SeqCst), 0);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_fired_in_the_attempt_ends_the_call_at_its_failure_with_or_without_spans() {
+    let _logs = support::capture();
+    for spans in [false, true] {
+        // the attempt itself starts the shutdown (a fatal error), then fails
+        let (tx, rx) = oneshot::channel::<()>();
+        let tx = std::cell::Cell::new(Some(tx));
+        let calls = AtomicU32::new(0);
+        let e = policy("job.fatal")
+            .with_backoff(Backoff::None)
+            .with_attempt_spans(spans)
+            .retry(|| {
+                calls.fetch_add(1, SeqCst);
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(());
+                }
+                async { Err::<(), _>(JobError::Down) }
+            })
+            .stop_on(async move {
+                let _ = rx.await;
+            })
+            .detailed()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.attempts, e.reason),
+            (1, StopReason::Stopped),
+            "spans: {spans}"
+        );
+        assert_eq!(calls.load(SeqCst), 1, "spans: {spans}");
+    }
+}
