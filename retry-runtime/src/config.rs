@@ -235,8 +235,17 @@ impl<'de> Deserialize<'de> for Key {
                     .into_iter()
                     .find(|k| k.name() == key)
                     .ok_or_else(|| {
+                        // (the first key a user of another library tries)
+                        let why = match key {
+                            "timeout" => {
+                                "a per-attempt timeout is the call's, not the policy's \
+                                 (`retry_runtime::timeout(limit, op())`, or the \
+                                 attribute's `timeout` key); "
+                            }
+                            _ => "",
+                        };
                         E::custom(format_args!(
-                            "unknown key `{key}`; {}keys are: {}",
+                            "unknown key `{key}`; {why}{}keys are: {}",
                             retry_dsl::did_you_mean(key, &KEYS),
                             KEYS.join(", ")
                         ))
@@ -629,7 +638,10 @@ mod tests {
         );
         // a per-attempt timeout is a call's, not a policy's
         let e = from_toml("[clips]\ntimeout = \"10s\"\n").unwrap_err();
-        assert!(e.contains("unknown key `timeout`; keys are: "), "{e}");
+        assert!(
+            e.contains("unknown key `timeout`; a per-attempt timeout is the call's"),
+            "{e}"
+        );
         // TOML refuses a repeated key itself; JSON leaves it to the type
         let e = serde_json::from_str::<Policy<RetryOn>>(r#"{"attempts": 3, "attempts": 4}"#)
             .unwrap_err();

@@ -11,8 +11,11 @@
 //!   the task stays on this thread. On this library's other timers (the
 //!   `smol` and `futures-timer` features, also beside `tokio` for a future
 //!   run outside a tokio runtime) they do not sleep: each wait advances
-//!   the virtual clock, as a sync one does, and is a yield (the executor
-//!   runs its other tasks, as with tokio's paused clock). A sleeper of
+//!   the virtual clock, as a sync one does, and is one yield (the executor
+//!   polls its other ready tasks once: less than tokio's paused clock,
+//!   which moves only when every task is idle, so a task that needs
+//!   several polls to act during a wait, or a signal on the real timer,
+//!   sees more attempts go by than the program would make). A sleeper of
 //!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
 //!   every wait of a run with a hedge delay (its attempts race them in
 //!   real time) run on the real timer, recorded.
