@@ -22,7 +22,7 @@ use crate::policy::{Guards, Policy, RetriedKinds, When};
 use crate::run::{
     Admission, Guarded, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest,
 };
-use crate::signal::{NoStop, StopOn, StopSignal};
+use crate::signal::{NoStop, StopOn, StopSignal, WithoutStop};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
@@ -294,7 +294,9 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// tells nothing and returns nothing; this ends it as a run ends.
     ///
     /// For `.await` only (a sync wait cannot be raced: see
-    /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`. The signal
+    /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`: either after
+    /// `.stop_on(..)` is a compile error that says so
+    /// ([`WithoutStop`](crate::signal::WithoutStop)). The signal
     /// is kept in the call's future and polled by its task, and so is the
     /// last error while the run waits (the future is `Send` only if the
     /// error is).
@@ -383,7 +385,7 @@ impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
     }
 }
 
-impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
+impl<W, G, F, S, N, D, X> Retry<'_, W, G, F, S, N, D, X> {
     /// Run a sync `op` until it succeeds or the policy gives up, sleeping
     /// with the sleeper ([`std::thread::sleep`] by default). On giving up,
     /// the last error, unchanged; with [`detailed`](Retry::detailed),
@@ -396,6 +398,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     #[inline]
     pub fn call<T, E>(self) -> D::Output
     where
+        X: WithoutStop,
         F: Op<Output = Result<T, E>>,
         W: When<E>,
         G: Admission<E>,
@@ -494,6 +497,7 @@ impl<W, G, F, S, N, D> Retry<'_, W, G, F, S, N, D> {
     /// ```
     pub async fn hedged<T, E, Fut>(self) -> D::Output
     where
+        X: WithoutStop,
         F: Op<Output = Fut>,
         Fut: Future<Output = Result<T, E>>,
         W: When<E>,

@@ -48,6 +48,27 @@ impl<F, E> fmt::Debug for StopOn<F, E> {
     }
 }
 
+/// A [`Retry`](crate::Retry) without a stop signal, what `.call()` and
+/// `.hedged()` ask: a sync wait cannot be raced against a signal, and a
+/// hedged call takes none. Only [`NoStop`] is one, so `.stop_on(..)`
+/// before either is a compile error that says so.
+///
+/// ```compile_fail,E0277
+/// use retry_runtime::Policy;
+/// let r: Result<(), &str> = Policy::new()
+///     .retry(|| Err("down"))
+///     .stop_on(std::future::pending::<()>())
+///     .call(); // error[E0277]: `.call()` and `.hedged()` take no stop signal
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`.call()` and `.hedged()` take no stop signal",
+    label = "this retry has a `.stop_on(..)`",
+    note = "a stop signal is for a call that is awaited (`.await`): a sync wait cannot be raced (a `BlockingSleeper` that returns early is the way there: its rustdoc's \"Ctrl-C\"), and a hedged call takes none"
+)]
+pub trait WithoutStop {}
+
+impl WithoutStop for NoStop {}
+
 /// What a run asks of its stop signal ([`NoStop`], [`StopOn`]), for a call
 /// whose error type is `E`.
 pub trait StopSignal<E> {
