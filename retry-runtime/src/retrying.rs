@@ -296,7 +296,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// For `.await` only (a sync wait cannot be raced: see
     /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`: either after
     /// `.stop_on(..)` is a compile error that says so
-    /// ([`WithoutStop`](crate::signal::WithoutStop)). The signal
+    /// ([`WithoutStop`]). The signal
     /// is kept in the call's future and polled by its task, and so is the
     /// last error while the run waits (the future is `Send` only if the
     /// error is).
