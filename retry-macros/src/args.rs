@@ -39,6 +39,7 @@ pub struct RetryArgs {
     pub throttle: Slot<Path>,
     pub nested: Slot<LitStr>,
     pub hedge: Slot<LitStr>,
+    pub stop_on: Slot<Expr>,
     pub attempt_spans: Slot<LitBool>,
     /// Keys whose value could not be read (the syntax error is reported),
     /// and the keys that unknown arguments are near misses of: see [`RetryArgs::unread`].
@@ -226,6 +227,7 @@ impl RetryArgs {
             Key::Throttle => arg.parse_path_into(input, &mut self.throttle, errors),
             Key::Nested => arg.parse_into(input, &mut self.nested, errors),
             Key::Hedge => arg.parse_into(input, &mut self.hedge, errors),
+            Key::StopOn => arg.parse_into(input, &mut self.stop_on, errors),
             Key::AttemptSpans => arg.parse_into(input, &mut self.attempt_spans, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;

@@ -66,6 +66,9 @@ pub struct Config {
     /// `nested = "retry"`: keep the function's own retries inside another
     /// retried call (`"defer"`, the default, is not written out).
     pub nested_retry: bool,
+    /// `stop_on = EXPR`: the call's stop signal, a future made once per
+    /// call (an `async fn` only, not hedged).
+    pub stop_on: Option<Expr>,
     /// `attempt_spans = true|false`: sets the policy's attempt spans; with
     /// `true`, the loop runs each attempt in its span.
     pub attempt_spans: Option<bool>,
@@ -118,7 +121,8 @@ pub fn check(
     // user wrote is one: say where to put the attribute rather than "needs
     // an `async fn`". The function is then checked as the `async fn` it was
     // written as.
-    let async_keys = args.timeout.get().is_some() || args.hedge.get().is_some();
+    let async_keys =
+        args.timeout.get().is_some() || args.hedge.get().is_some() || args.stop_on.get().is_some();
     let runtime_entry = func.runtime_entry().filter(|_| async_keys);
     if let Some(entry) = runtime_entry {
         errors.push(syn::Error::new(
@@ -126,8 +130,8 @@ pub fn check(
             format!(
                 "put `#[retry]` above `{entry}`: attributes expand from the top, so below it \
                  #[retry] is handed the sync function `{entry}` made of this `async fn`, which \
-                 blocks on the body in a runtime of its own, and `timeout` and `hedge` need the \
-                 `async fn` itself"
+                 blocks on the body in a runtime of its own, and `timeout`, `hedge` and \
+                 `stop_on` need the `async fn` itself"
             ),
         ));
     }
@@ -255,6 +259,23 @@ pub fn check(
         .zip(timeout_arg)
         .filter(|_| !timeout_blocking)
         .map(|(d, a)| (d, a.at.first()));
+
+    // A shutdown's signal is raced with the waits of an async loop; a sync
+    // wait cannot be raced, and hedged attempts take no signal.
+    if let Some(a) = args.stop_on.get() {
+        if timeout_blocking {
+            errors.at(
+                a.at,
+                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; for a sync function, use the functional form with a sleeper that wakes on your signal and a body that checks it first (`retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
+            );
+        }
+        if let Some(h) = args.hedge.get() {
+            errors.at(
+                later(a, h),
+                "`stop_on` and `hedge` cannot be combined: a hedged call takes no stop signal (drop the call to stop its attempts)",
+            );
+        }
+    }
 
     let hedge = args.hedge.get().and_then(|a| {
         let blocking = !written_async || async_trait;
@@ -528,6 +549,7 @@ pub fn check(
         throttle: args.throttle.into_given().map(|a| (a.value, a.at.first())),
         nested_retry,
         attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
+        stop_on: args.stop_on.into_given().map(|a| a.value),
     })
 }
 

@@ -104,6 +104,7 @@ keys! {
     Circuit "circuit" "e.g. `circuit = UPSTREAM` (a `static retry_runtime::CircuitBreaker`)",
     Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
+    StopOn "stop_on" "e.g. `stop_on = shutdown.cancelled()` (an `async fn` only: a future, made once per call; once it completes, no retry and no wait, and the last error is returned)",
     Hedge "hedge" "e.g. `hedge = \"150ms\"` (async, safe-to-repeat calls: start the next attempt beside a slow one after this delay)",
     Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
     AttemptSpans "attempt_spans" "e.g. `attempt_spans = true` (each attempt in a `retry.attempt` span)",
@@ -136,7 +137,7 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["stop"],
         Some(Key::Attempts),
-        "a stop is one key or two: `attempts = N` (tenacity's `stop_after_attempt(N)`: every call, the first included) and/or `max_elapsed = \"d\"` (`stop_after_delay(d)`); with both, whichever comes first",
+        "a stop is one key or two: `attempts = N` (tenacity's `stop_after_attempt(N)`: every call, the first included) and/or `max_elapsed = \"d\"` (`stop_after_delay(d)`); with both, whichever comes first; a shutdown is `stop_on = signal` (`stop_when_event_set`)",
     ),
     (
         &["min_delay", "max_delay", "initial_delay", "delay", "wait", "interval"],
@@ -192,6 +193,11 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
         &["factor", "multiplier", "exp_base"],
         Some(Key::Backoff),
         "the factor is the backoff's third argument: `backoff = \"exp(1s, 1m, x3)\"` (tenacity's `exp_base=3`); tenacity's `multiplier` is the first wait, the first argument: `wait_exponential(multiplier=2, max=60)` is `backoff = \"exp(2s, 60s)\"`",
+    ),
+    (
+        &["stop_when_event_set", "shutdown", "cancel", "cancellation", "stop_signal"],
+        Some(Key::StopOn),
+        "a shutdown is `stop_on = EXPR`, a future made once per call (`shutdown.cancelled()`, tenacity's `stop_when_event_set(event)`): once it completes, no retry and no wait, and the last error is returned",
     ),
     (
         &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],

@@ -11,6 +11,7 @@ use crate::policy::{WithCircuit, WithCircuitAndThrottle, WithThrottle};
 pub use crate::presets;
 pub use crate::run::{Admission, Guarded, LazyRun, Run, retry_sync};
 use crate::run::{FromCircuitOpen, FromThrottled};
+use crate::signal::{StopOn, StopSignal};
 pub use crate::sleep::DefaultSleeper;
 pub use crate::sleep::sleep_sync;
 pub use crate::stop::Stop;
@@ -215,6 +216,112 @@ pub fn budget_sleep<S: AsyncTimer>(
 #[inline(always)]
 pub const fn budget_token<W, G>(policy: &Policy<W, G>) -> Option<&'static RetryBudget> {
     policy.budget
+}
+
+/// `#[retry(stop_on = ..)]`'s signal, made once per call and pinned in
+/// its loop: any future, what it returns dropped.
+///
+/// ```
+/// use retry_runtime::__private::stop_signal;
+/// let stop = core::pin::pin!(stop_signal(core::future::ready(7)));
+/// # drop(stop);
+/// ```
+#[inline(always)]
+pub fn stop_signal<F: IntoStopSignal>(signal: F) -> F::Signal {
+    signal.into_signal()
+}
+
+/// What `stop_on = EXPR` takes: a future.
+/// (A trait whose signal type is bound by the trait itself: a value that
+/// is not a future is reported once, at the expression, not again at each
+/// call that polls the signal.)
+#[diagnostic::on_unimplemented(
+    message = "`stop_on` takes a future, and `{Self}` is not one",
+    label = "not a future",
+    note = "a shutdown's signal is a future that completes when the shutdown starts: `token.cancelled()` (tokio-util), a oneshot receiver, `tokio::signal::ctrl_c()`; for a flag, `async {{ while !flag.load(..) {{ tick().await }} }}`"
+)]
+pub trait IntoStopSignal {
+    /// The signal, pinned in the loop.
+    type Signal: StopSignal<()>;
+    /// Make it.
+    fn into_signal(self) -> Self::Signal;
+}
+
+impl<F: core::future::Future> IntoStopSignal for F {
+    type Signal = StopOn<F, ()>;
+    #[inline(always)]
+    fn into_signal(self) -> Self::Signal {
+        StopOn::new(self)
+    }
+}
+
+/// A `#[retry(stop_on = ..)]` loop after an attempt that `failed` (before
+/// its decision): has its signal fired (polled once, if it failed)? Holds
+/// nothing of the result, so an error that is `Send` but not `Sync` keeps
+/// the function's future `Send`.
+#[inline(always)]
+pub fn stop_fired<X: StopSignal<()>>(
+    mut stop: core::pin::Pin<&mut X>,
+    failed: bool,
+) -> impl core::future::Future<Output = bool> + '_ {
+    core::future::poll_fn(move |cx| core::task::Poll::Ready(failed && stop.as_mut().poll_fired(cx)))
+}
+
+/// The signal of a `#[retry(stop_on = ..)]` loop fired during the attempt
+/// that failed now: if the policy would retry the failure, the run ends,
+/// [`StopReason::Stopped`](crate::StopReason::Stopped). (The loop decides
+/// on the full path, which keeps each failure's kind for the line it may
+/// end with in a wait.)
+#[cold]
+#[inline(never)]
+pub fn stop_next_failure<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) {
+    run.failed_with_signal(policy, true);
+}
+
+/// [`budget_sleep`] raced with a `#[retry(stop_on = ..)]` loop's signal:
+/// `true` if the signal fired first (the wait is then over, and its budget
+/// token is given back by [`stopped_in_wait`], once), `false` when the
+/// wait ends.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+#[inline(always)]
+pub fn stop_sleep<'s, S: AsyncTimer + 's, X: StopSignal<()>>(
+    wait: Duration,
+    token: Option<&'static RetryBudget>,
+    stop: core::pin::Pin<&'s mut X>,
+) -> impl core::future::Future<Output = bool> + 's {
+    let wait = crate::run::token_wait::TokenWait::new(default_sleep::<S>(wait), token);
+    crate::signal::StopWait::new(wait, stop)
+}
+
+/// [`stop_sleep`] without a timer feature: see the `default_sleep` below.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[inline(always)]
+pub fn stop_sleep<S: AsyncTimer, X: StopSignal<()>>(
+    _wait: Duration,
+    _token: Option<&'static RetryBudget>,
+    _stop: core::pin::Pin<&mut X>,
+) -> NoTimer<bool> {
+    NoTimer(core::marker::PhantomData)
+}
+
+/// A `#[retry(stop_on = ..)]` loop whose signal fired in its wait: the
+/// retry is not made (its budget token goes back), the run ends with
+/// [`StopReason::Stopped`](crate::StopReason::Stopped), its line, metric
+/// and `on_give_up`, and the call returns `result`, the attempt's it
+/// waited to retry (an error, or an `Ok` that `retry_if_ok` rejected).
+#[cold]
+#[inline(never)]
+pub fn stopped_in_wait<W, G, R>(run: &mut LazyRun, policy: &Policy<W, G>, result: R) -> R
+where
+    R: IsResult,
+    R::Err: DisplayError,
+{
+    let told: &dyn core::fmt::Display = match result.as_result() {
+        Err(e) => e,
+        Ok(_) => &crate::run::REJECTED_OK,
+    };
+    let _ended = run.tell_stopped_in_wait(policy, told);
+    result
 }
 
 /// [`default_sleep`] without a timer feature, where nothing implements

@@ -300,6 +300,7 @@ struct ReadmeDoctests;
 /// | `circuit` | `NAME` | a `static` [`CircuitBreaker`] asked before every attempt; the error type implements `From<`[`CircuitOpen`]`>`; one chosen at run time goes on the policy: `policy = p.with_circuit(breaker)` (likewise [`with_budget`](Policy::with_budget), [`with_throttle`](Policy::with_throttle)) |
 /// | `budget` | `NAME` | a `static` [`RetryBudget`]: retries stop while it is spent |
 /// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
+/// | `stop_on` | `shutdown.cancelled()` | async only, not with `hedge`: a shutdown's signal, any future (an expression of the arguments), made once per call before the first attempt; once it completes no retry is made and no wait slept out, and the call returns its last attempt's result, as [`Retry::stop_on`] does (its result is kept through each wait: the future is `Send` when the error type is) |
 /// | `hedge` | `"150ms"` | async only: start the next attempt beside one that has not answered after this long ([`hedge`]); the function's future keeps failed attempts' errors while others run, so it is `Send` only when the error type is too |
 /// | `nested` | `"defer"` or `"retry"` | inside another retried call, leave the kinds it retries to it (the default) or retry here too ([`nested`]) |
 /// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too; a `policy = P` with spans on needs this key too (but on a plain sync function) |
@@ -587,8 +588,8 @@ struct ReadmeDoctests;
 /// Write `#[retry]` above them too, so that the loop is in the `async fn`
 /// tokio's runtime runs. Below them, `#[retry]` is handed the sync function
 /// they make of the `async fn`, which builds a runtime and blocks on the
-/// body, and retries it whole, blocking between attempts; with `timeout` or
-/// `hedge`, which need the `async fn`, that order is a compile error ("put
+/// body, and retries it whole, blocking between attempts; with `timeout`,
+/// `hedge` or `stop_on`, which need the `async fn`, that order is a compile error ("put
 /// `#[retry]` above `#[tokio::test]`").
 ///
 /// ```

@@ -33,7 +33,8 @@
 //! `sent_once` (a request the tower layer or the reqwest middleware could
 //! not send again failed in a way the policy would have retried),
 //! `stopped` (the call's stop signal fired before a retry:
-//! [`Retry::stop_on`](crate::Retry::stop_on), a shutdown).
+//! [`Retry::stop_on`](crate::Retry::stop_on) or the attribute's key, a
+//! shutdown).
 //! A call whose future is dropped before it ends records no outcome,
 //! attempts or retries; a wait is recorded as it starts, so one the drop cut
 //! short counts whole. (An exporter may render the histograms as summaries:

@@ -276,9 +276,9 @@ impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
 }
 
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
-    /// Stop retrying once `signal` completes (a shutdown: any future whose
-    /// output is `()`, tokio-util's `token.cancelled_owned()`, a channel's
-    /// receive written `async move { let _ = rx.await; }`): an async call makes no retry after it fires and sleeps out no wait,
+    /// Stop retrying once `signal` completes (a shutdown: any future, its
+    /// output dropped: tokio-util's `token.cancelled_owned()`, a oneshot
+    /// receiver, `tokio::signal::ctrl_c()`): an async call makes no retry after it fires and sleeps out no wait,
     /// and ends with its last attempt's error. Fired during an attempt,
     /// the attempt runs to its end (race the body against the signal
     /// yourself if it must not) and a failure the policy would retry ends
@@ -318,7 +318,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// let started = tokio::time::Instant::now();
     /// let e = policy
     ///     .retry(|| async { Err::<(), _>("upstream down") })
-    ///     .stop_on(async { let _ = signal.await; })
+    ///     .stop_on(signal)
     ///     .detailed()
     ///     .await
     ///     .unwrap_err();
@@ -334,7 +334,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
         signal: Sig,
     ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>>
     where
-        Sig: IntoFuture<Output = ()>,
+        Sig: IntoFuture,
     {
         Retry {
             policy: self.policy,
@@ -758,8 +758,9 @@ where
     };
     // (a stop signal that fired ends the run at this failure, as on the
     // path without spans: asked once the attempt has ended)
-    if outcome.is_err() && stop.as_mut().poll_fired(cx) {
-        run.stop_next_failure(policy);
+    if X::ACTIVE && outcome.is_err() {
+        let fired = stop.as_mut().poll_fired(cx);
+        run.failed_with_signal(policy, fired);
     }
     // The attempt finished: its span leaves the step (which would take it
     // for cancelled), for the decision, in it (a failure marks it).
@@ -1009,8 +1010,9 @@ where
                     }
                 };
                 // (a constant `false` without a stop signal)
-                if outcome.is_err() && this.stop.as_mut().poll_fired(cx) {
-                    this.run.stop_next_failure(this.policy);
+                if X::ACTIVE && outcome.is_err() {
+                    let fired = this.stop.as_mut().poll_fired(cx);
+                    this.run.failed_with_signal(this.policy, fired);
                 }
                 let stop = this.stop.as_mut();
                 let flow = this

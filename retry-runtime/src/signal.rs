@@ -1,4 +1,4 @@
-//! A call's stop signal ([`Retry::stop_on`](crate::Retry::stop_on)): a
+//! A call's stop signal ([`Retry::stop_on`](crate::Retry::stop_on), `#[retry(stop_on = ..)]`): a
 //! future (a shutdown's `token.cancelled()`) that, once it completes, lets
 //! the run make no retry and sleep out no wait, ending with its last
 //! attempt's error.
@@ -72,6 +72,11 @@ impl WithoutStop for NoStop {}
 /// What a run asks of its stop signal ([`NoStop`], [`StopOn`]), for a call
 /// whose error type is `E`.
 pub trait StopSignal<E> {
+    /// Is there a signal to ask (`false` for [`NoStop`], whose questions
+    /// fold away)?
+    #[doc(hidden)]
+    const ACTIVE: bool;
+
     /// Has the signal fired (polled now, waking this task when it does)?
     #[doc(hidden)]
     fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool;
@@ -93,6 +98,8 @@ pub trait StopSignal<E> {
 }
 
 impl<E> StopSignal<E> for NoStop {
+    const ACTIVE: bool = false;
+
     #[inline(always)]
     fn poll_fired(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
         false
@@ -112,10 +119,14 @@ impl<E> StopSignal<E> for NoStop {
     fn forget(self: Pin<&mut Self>) {}
 }
 
-impl<F: Future<Output = ()>, E> StopSignal<E> for StopOn<F, E> {
+impl<F: Future, E> StopSignal<E> for StopOn<F, E> {
+    const ACTIVE: bool = true;
+
     fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
         let this = self.project();
-        if !*this.fired && this.signal.poll(cx) == Poll::Ready(()) {
+        // (what the signal returns is dropped: a shutdown's token, a
+        // receiver whose sender is gone and `ctrl_c()`'s `Result` all fire)
+        if !*this.fired && this.signal.poll(cx).is_ready() {
             *this.fired = true;
         }
         *this.fired
@@ -137,5 +148,42 @@ impl<F: Future<Output = ()>, E> StopSignal<E> for StopOn<F, E> {
     #[inline]
     fn forget(self: Pin<&mut Self>) {
         *self.project().last = None;
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+pin_project_lite::pin_project! {
+    /// A `#[retry(stop_on = ..)]` loop's wait, raced with its stop signal
+    /// (`__private::stop_sleep`): `true` if the signal fired first (the
+    /// wait's budget token is then given back by the run's end, once),
+    /// `false` when the wait ends. Not public API.
+    #[doc(hidden)]
+    #[must_use = "a wait does nothing unless awaited"]
+    pub struct StopWait<'s, W, X> {
+        #[pin]
+        wait: crate::run::token_wait::TokenWait<W>,
+        stop: Pin<&'s mut X>,
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+impl<'s, W, X> StopWait<'s, W, X> {
+    #[inline(always)]
+    pub(crate) fn new(wait: crate::run::token_wait::TokenWait<W>, stop: Pin<&'s mut X>) -> Self {
+        StopWait { wait, stop }
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+impl<W: Future<Output = ()>, X: StopSignal<()>> Future for StopWait<'_, W, X> {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let this = self.project();
+        if this.stop.as_mut().poll_fired(cx) {
+            this.wait.disarm();
+            return Poll::Ready(true);
+        }
+        this.wait.poll(cx).map(|()| false)
     }
 }

@@ -9,3 +9,4 @@ mod expected_type;
 mod guards;
 mod keys;
 mod shapes;
+mod stop_on;

@@ -298,3 +298,52 @@ async fn a_signal_fired_in_the_attempt_ends_the_call_at_its_failure_with_or_with
         assert_eq!(calls.load(SeqCst), 1, "spans: {spans}");
     }
 }
+
+static CLASSIFIED: AtomicU32 = AtomicU32::new(0);
+
+/// An error that counts each time it is classified (this test's only).
+#[derive(Debug, thiserror::Error)]
+#[error("upstream answered 503")]
+struct Counted;
+
+impl Classify for Counted {
+    fn kind(&self) -> retry_runtime::ErrorKind {
+        CLASSIFIED.fetch_add(1, SeqCst);
+        retry_runtime::ErrorKind::Unavailable
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_error_a_wait_ends_with_is_classified_once_not_again_for_its_line() {
+    let logs = support::capture();
+    let e = policy("job.classified")
+        .retry(|| async { Err::<(), _>(Counted) })
+        .stop_on(fires_after(s(15)))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    assert_eq!(CLASSIFIED.load(SeqCst), 2, "once per failure");
+    let line = logs.assert_logged(Level::WARN, "job.classified failed after 2 attempts");
+    support::assert_fields(&line, &[("error_kind", "Unavailable")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn any_future_is_a_signal_what_it_returns_dropped() {
+    // a oneshot receiver as it is (its `Result` dropped): it fires when
+    // the value comes, or when its sender is dropped
+    let (tx, rx) = oneshot::channel::<u32>();
+    tokio::spawn(async move {
+        tokio::time::sleep(s(15)).await;
+        drop(tx);
+    });
+    let started = Instant::now();
+    let e = policy("job.receiver")
+        .retry(|| async { Err::<(), _>(JobError::Down) })
+        .stop_on(rx)
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    assert_eq!(started.elapsed(), s(15));
+}

@@ -231,13 +231,14 @@ impl<'a> Loop<'a> {
         let error_displays = quote_spanned!(err_span=> #p_err::error_displays(#checked));
         let error_at_err = Ident::new("__retry_error", err_span);
         // A body that reads its attempt has each failure decided on the full
-        // path, which keeps its kind for the next attempt's `previous_kind`.
+        // path, which keeps its kind for the next attempt's `previous_kind`
+        // (and a loop with `stop_on`, for the line it may end with in a wait).
         // A loop with attempt spans decides on the full path too, telling
         // the run whether the failure marks the attempt's span (the
         // subscriber enabled it).
         let (failed_fn, next_wait_fn) = if self.spans {
             ("failed_spanned", "next_wait_spanned")
-        } else if self.attempt_param.is_some() {
+        } else if self.attempt_param.is_some() || self.cfg.stop_on.is_some() {
             ("failed_in_full", "next_wait_in_full")
         } else {
             ("failed", "next_wait")
@@ -476,6 +477,61 @@ impl<'a> Loop<'a> {
         } else {
             quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait))
         };
+        // With `stop_on = EXPR`, the signal is made once per call and
+        // pinned; after a failed attempt it is asked whether it fired (then
+        // a failure the policy would retry ends the call), and each wait is
+        // raced with it, the attempt's result kept through the wait to be
+        // returned if the signal wins. (A loop of its own, so a function
+        // without the key keeps its future and its path as they are: no
+        // result is held through its waits.) The expression is the user's
+        // tokens, where a value that is not a future is reported.
+        if let Some(signal) = &self.cfg.stop_on {
+            let (stop, kept, failed) = (
+                ident("__retry_stop"),
+                ident("__retry_kept"),
+                ident("__retry_failed"),
+            );
+            let signal_span = signal.span();
+            let p_signal = self.private_at(signal_span);
+            let made = quote_spanned!(signal_span=> #p_signal::stop_signal(#signal));
+            // (the calls that need the signal to be a future are at its
+            // expression too: one that is not is reported there, and
+            // rustc folds the errors it repeats)
+            let stop_at = Ident::new("__retry_stop", Span::mixed_site().located_at(signal_span));
+            let fired = quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), #failed).await);
+            let stop_sleep = quote_spanned!(signal_span=> #p_signal::stop_sleep::<#p::DefaultSleeper, _>(#wait, #p::budget_token(#policy), #stop_at.as_mut()).await);
+            return quote! {
+                #policy_binding
+                let mut #stop = ::core::pin::pin!(#made);
+                let mut #run = #p::Guarded::new(#policy);
+                loop {
+                    #reject_if_open
+                    let (#wait, #kept) = {
+                        #open_span
+                        #bind_attempt
+                        #awaited_reborrows
+                        let #result #result_ty = #attempt;
+                        // (a statement of its own: a temporary borrowing the
+                        // result would be held through the `.await`, and an
+                        // error that is `Send` but not `Sync` would make the
+                        // future not `Send`)
+                        let #failed = #p::as_result(&#result).is_err();
+                        if #fired {
+                            #p::stop_next_failure(&mut #run, #policy);
+                        }
+                        #enter_span
+                        #attempt_finished
+                        #decide
+                        (#wait, #result)
+                    };
+                    if #p::should_sleep(#wait)
+                        && #stop_sleep
+                    {
+                        return #p::stopped_in_wait(&mut #run, #policy, #kept);
+                    }
+                }
+            };
+        }
         quote! {
             #policy_binding
             let mut #run = #p::Guarded::new(#policy);

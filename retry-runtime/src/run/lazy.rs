@@ -442,11 +442,18 @@ impl LazyRun {
             .error(policy, last_error, reason)
     }
 
-    /// The call's stop signal fired during the attempt now ending: a
-    /// failure the policy would retry ends the run, [`StopReason::Stopped`].
-    #[cold]
-    pub(crate) fn stop_next_failure<W, G>(&mut self, policy: &Policy<W, G>) {
-        self.state(policy).stop_next_failure();
+    /// An attempt of a call with a stop signal failed, and the signal
+    /// has `fired` or not: its failures are decided on the full path, which
+    /// keeps their kinds (for the line the run ends with if the signal
+    /// fires in its wait), and once the signal has fired, a failure the
+    /// policy would retry ends the run, [`StopReason::Stopped`].
+    #[inline(never)]
+    pub(crate) fn failed_with_signal<W, G>(&mut self, policy: &Policy<W, G>, fired: bool) {
+        let state = self.state(policy);
+        state.keep_kinds();
+        if fired {
+            state.stop_next_failure();
+        }
     }
 
     /// The call's stop signal fired while it waited to retry the attempt
@@ -454,15 +461,28 @@ impl LazyRun {
     /// [`StopReason::Stopped`] and that error; the retry's budget token
     /// goes back.
     #[cold]
-    pub(crate) fn stopped_in_wait<W: When<E>, G, E: Display>(
+    pub(crate) fn stopped_in_wait<W, G, E: Display>(
         &mut self,
         policy: &Policy<W, G>,
         error: E,
     ) -> RetryError<E> {
-        let mut state = self.0.take().unwrap_or_else(|| State::new(policy));
-        let kind = policy.when.check(&error).kind;
-        state.stopped_in_wait(policy, &error, kind);
+        let mut state = self.tell_stopped_in_wait(policy, &error);
         state.error(policy, error, StopReason::Stopped)
+    }
+
+    /// [`stopped_in_wait`](Self::stopped_in_wait)'s line, metric and
+    /// callback, told `error` (an error, or what the lines say of an `Ok`
+    /// `retry_if_ok` rejected): the run's state, taken, for its report.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn tell_stopped_in_wait<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &dyn Display,
+    ) -> State {
+        let mut state = self.0.take().unwrap_or_else(|| State::new(policy));
+        state.stopped_in_wait(policy, error);
+        state
     }
 
     /// The executors' shared step: record an attempt's outcome, and either

@@ -44,9 +44,9 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
 pub(crate) use announce::{announce_give_up, announce_not_attempted, announce_retry};
-pub(crate) use state::State;
 #[cfg(feature = "reqwest-middleware")]
 pub(crate) use state::timed_from_start;
+pub(crate) use state::{REJECTED_OK, State};
 
 /// The state of one run: attempts made, the previous wait, the start time.
 ///

@@ -22,6 +22,10 @@ use crate::policy::{Decision, Policy, Verdict, When};
 use crate::stop::StopReason;
 use crate::throttle::{Throttle, Throttled};
 
+/// What the lines of a run say of an `Ok` that `retry_if_ok` rejected,
+/// in the place of an error.
+pub(crate) const REJECTED_OK: &str = "the result was rejected by retry_if_ok";
+
 /// Everything of a run but its policy, which each step is handed: the
 /// `#[retry]` loop keeps the policy as a constant and this beside it
 /// (see [`LazyRun`](super::lazy::LazyRun)).
@@ -106,18 +110,22 @@ impl State {
         self.flags = (self.flags | Self::LAST | Self::STOPPED) & !Self::PLAIN;
     }
 
+    /// A run with a stop signal keeps each failure's kind (the full path
+    /// from here on), for the line it ends with if the signal fires in
+    /// its wait: the error is not classified a second time then.
+    #[inline]
+    pub(super) fn keep_kinds(&mut self) {
+        self.flags &= !Self::PLAIN;
+    }
+
     /// The call's stop signal fired while it waited for the retry it
     /// announced: the retry is not made (its budget token goes back), and
-    /// the run ends with [`StopReason::Stopped`], `error` (of `kind`) the
-    /// error of the attempt it waited to retry.
+    /// the run ends with [`StopReason::Stopped`], `error` the error of the
+    /// attempt it waited to retry, of the kind its decision kept (see
+    /// [`keep_kinds`](Self::keep_kinds)).
     #[cold]
-    pub(super) fn stopped_in_wait<W, G>(
-        &mut self,
-        policy: &Policy<W, G>,
-        error: &dyn Display,
-        kind: Option<ErrorKind>,
-    ) {
-        self.ends_in_wait(policy, StopReason::Stopped, error, kind);
+    pub(super) fn stopped_in_wait<W, G>(&mut self, policy: &Policy<W, G>, error: &dyn Display) {
+        self.ends_in_wait(policy, StopReason::Stopped, error, self.last_kind);
     }
 
     /// A run that ends in its wait, the retry it announced not made: its
@@ -549,13 +557,7 @@ impl State {
             retry_after: None,
         };
         // The dependency answered: no signal for a circuit breaker.
-        self.judge(
-            policy,
-            verdict,
-            &"the result was rejected by retry_if_ok",
-            Outcome::Neutral,
-            None,
-        )
+        self.judge(policy, verdict, &REJECTED_OK, Outcome::Neutral, None)
     }
 
     /// The attempt just made (`self.attempts`) ended with `outcome`: a first

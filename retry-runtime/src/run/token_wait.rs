@@ -47,6 +47,16 @@ impl<F> TokenWait<F> {
     }
 }
 
+impl<F> TokenWait<F> {
+    /// The retry is not made, and its token is given back by whoever
+    /// ends the run (a stop signal's end: `stopped_in_wait`), not by this
+    /// wait's drop.
+    #[inline]
+    pub(crate) fn disarm(self: Pin<&mut Self>) {
+        *self.project().token = None;
+    }
+}
+
 impl<F: Future<Output = ()>> Future for TokenWait<F> {
     type Output = ();
 

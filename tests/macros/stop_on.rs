@@ -1,0 +1,337 @@
+//! `#[retry(stop_on = EXPR)]`: a shutdown's signal, made once per call
+//! from the function's arguments (`shutdown.cancelled()`). Once it fires,
+//! no retry is made and no wait slept out: the call returns the last
+//! attempt's result, and ends as a run ends (`StopReason::Stopped`, its
+//! WARN line, its hook), as `Retry::stop_on` does for the functional form
+//! (tests/runtime/shutdown.rs).
+
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::Duration;
+
+use retry_runtime::{retry, Attempt, Classify, ErrorKind, GiveUpEvent, RetryBudget, StopReason};
+use testkit::capture as support;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::Level;
+
+/// A shutdown token, as tokio-util's `CancellationToken` is used: a
+/// handle the service keeps, whose `cancelled()` completes once it fires.
+#[derive(Clone)]
+struct Shutdown(watch::Sender<bool>);
+
+impl Shutdown {
+    fn new() -> Self {
+        Shutdown(watch::channel(false).0)
+    }
+
+    fn fire(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Fires `after` from now (on tokio's clock).
+    fn fire_after(&self, after: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            me.fire();
+        });
+    }
+
+    async fn cancelled(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|fired| *fired).await;
+    }
+}
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A job's error.
+#[derive(Debug, PartialEq)]
+enum JobError {
+    Down(u32),
+    Missing,
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobError::Down(n) => write!(f, "upstream answered 503 (attempt {n})"),
+            JobError::Missing => f.write_str("no such job"),
+        }
+    }
+}
+
+impl Classify for JobError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            JobError::Down(_) => ErrorKind::Unavailable,
+            JobError::Missing => ErrorKind::Permanent,
+        }
+    }
+}
+
+static CLASSIFIED: AtomicU32 = AtomicU32::new(0);
+
+/// [`JobError::Down`], counting each time it is classified (one test's
+/// only): a failure is classified once.
+#[derive(Debug, PartialEq)]
+struct Counted(JobError);
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Classify for Counted {
+    fn kind(&self) -> ErrorKind {
+        CLASSIFIED.fetch_add(1, SeqCst);
+        self.0.kind()
+    }
+}
+
+static WAITED: AtomicU32 = AtomicU32::new(0);
+
+#[retry(attempts = 5, backoff = "fixed(10s)", retry_on = Unavailable, stop_on = shutdown.cancelled())]
+async fn waited(shutdown: &Shutdown) -> Result<(), Counted> {
+    let n = WAITED.fetch_add(1, SeqCst) + 1;
+    Err(Counted(JobError::Down(n)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_the_call_ends_at_once_with_the_last_error() {
+    let logs = support::capture();
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(15)); // mid-way through the second wait
+    let started = Instant::now();
+    let r = waited(&shutdown).await;
+    assert_eq!(
+        started.elapsed(),
+        s(15),
+        "the second wait was cut, not slept"
+    );
+    assert_eq!(
+        r,
+        Err(Counted(JobError::Down(2))),
+        "the last attempt's error"
+    );
+    tokio::time::sleep(s(3600)).await;
+    assert_eq!(WAITED.load(SeqCst), 2, "no attempt after the signal");
+    // each failure classified once: not again for the line the run ends with
+    assert_eq!(CLASSIFIED.load(SeqCst), 2);
+
+    let line = logs.assert_logged(Level::WARN, "waited failed after 2 attempts");
+    support::assert_fields(
+        &line,
+        &[
+            ("reason", "stopped: its stop signal fired"),
+            ("outcome", "stopped"),
+            ("error", "upstream answered 503 (attempt 2)"),
+            ("error_kind", "Unavailable"),
+        ],
+    );
+    assert!(logs.at(Level::ERROR).is_empty(), "{:?}", logs.lines());
+}
+
+#[retry(attempts = 5, backoff = "fixed(10s)", stop_on = shutdown.cancelled())]
+async fn slow(shutdown: &Shutdown, calls: &AtomicU32) -> Result<(), JobError> {
+    calls.fetch_add(1, SeqCst);
+    tokio::time::sleep(s(5)).await;
+    Err(JobError::Down(1))
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_an_attempt_the_attempt_ends_and_its_error_is_the_call_s() {
+    let logs = support::capture();
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(2)); // 2s into the first attempt
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    let r = slow(&shutdown, &calls).await;
+    assert_eq!(
+        started.elapsed(),
+        s(5),
+        "the attempt ran to its end, no wait after"
+    );
+    assert_eq!(r, Err(JobError::Down(1)));
+    assert_eq!(calls.load(SeqCst), 1);
+    let line = logs.assert_logged(Level::WARN, "slow failed after 1 attempt");
+    assert!(line.contains("stopped: its stop signal fired"), "{line}");
+}
+
+#[retry(attempts = 3, backoff = "fixed(10s)", retry_on = Unavailable, stop_on = shutdown.cancelled())]
+async fn answers(
+    shutdown: &Shutdown,
+    script: &[Result<u32, JobError>],
+    calls: &AtomicU32,
+) -> Result<u32, JobError> {
+    let n = calls.fetch_add(1, SeqCst) as usize;
+    match &script[n.min(script.len() - 1)] {
+        Ok(v) => Ok(*v),
+        Err(JobError::Down(k)) => Err(JobError::Down(*k)),
+        Err(JobError::Missing) => Err(JobError::Missing),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_signal_firing_the_call_is_as_without_the_key() {
+    let shutdown = Shutdown::new();
+    let calls = AtomicU32::new(0);
+    // a success after a retry
+    let r = answers(&shutdown, &[Err(JobError::Down(1)), Ok(7)], &calls).await;
+    assert_eq!((r, calls.load(SeqCst)), (Ok(7), 2));
+    // an error not retried
+    let calls = AtomicU32::new(0);
+    let r = answers(&shutdown, &[Err(JobError::Missing)], &calls).await;
+    assert_eq!((r, calls.load(SeqCst)), (Err(JobError::Missing), 1));
+    // attempts run out
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    let r = answers(&shutdown, &[Err(JobError::Down(1))], &calls).await;
+    assert_eq!((r, calls.load(SeqCst)), (Err(JobError::Down(1)), 3));
+    assert_eq!(started.elapsed(), s(20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_made_after_the_signal_fired_makes_its_first_attempt_only() {
+    let shutdown = Shutdown::new();
+    shutdown.fire();
+    let calls = AtomicU32::new(0);
+    let r = answers(&shutdown, &[Err(JobError::Down(1)), Ok(7)], &calls).await;
+    assert_eq!((r, calls.load(SeqCst)), (Err(JobError::Down(1)), 1));
+    // a success is a success
+    let calls = AtomicU32::new(0);
+    let r = answers(&shutdown, &[Ok(3)], &calls).await;
+    assert_eq!(r, Ok(3));
+}
+
+static TOKENS: RetryBudget = RetryBudget::new("stop-on-tokens");
+static STOPPED_RUNS: AtomicU32 = AtomicU32::new(0);
+
+fn count_stopped(ev: &GiveUpEvent<'_>) {
+    if ev.reason == StopReason::Stopped {
+        STOPPED_RUNS.fetch_add(1, SeqCst);
+    }
+}
+
+#[retry(attempts = 4, backoff = "fixed(10s)", budget = TOKENS, on_give_up = count_stopped, stop_on = shutdown.cancelled())]
+async fn budgeted(shutdown: &Shutdown) -> Result<(), JobError> {
+    Err(JobError::Down(1))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_s_budget_token_goes_back_once_and_on_give_up_is_told() {
+    // four attempts, three retries: the bucket is no longer full, so a
+    // token given back twice would show
+    assert!(budgeted(&Shutdown::new()).await.is_err());
+    let before = TOKENS.stats();
+    assert!(
+        before.tokens < f64::from(before.max_tokens) - 1.0,
+        "{before:?}"
+    );
+
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(5));
+    assert_eq!(budgeted(&shutdown).await, Err(JobError::Down(1)));
+    let after = TOKENS.stats();
+    // the first attempt deposited a tenth of a token; the retry granted
+    // in the wait gave its token back, once, and is not counted
+    assert!(
+        (after.tokens - before.tokens - 0.1).abs() < 1e-9,
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(after.retries, before.retries);
+    assert_eq!(STOPPED_RUNS.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_in_its_wait_gives_the_token_back_too() {
+    static DROPPED: RetryBudget = RetryBudget::new("stop-on-dropped");
+    #[retry(attempts = 4, backoff = "fixed(10s)", budget = DROPPED, stop_on = shutdown.cancelled())]
+    async fn call(shutdown: &Shutdown) -> Result<(), JobError> {
+        Err(JobError::Down(1))
+    }
+    assert!(call(&Shutdown::new()).await.is_err());
+    let before = DROPPED.stats();
+    let cut = tokio::time::timeout(s(5), call(&Shutdown::new())).await;
+    assert!(cut.is_err(), "cut in its first wait");
+    let after = DROPPED.stats();
+    assert!(
+        (after.tokens - before.tokens - 0.1).abs() < 1e-9,
+        "{before:?} -> {after:?}"
+    );
+}
+
+#[retry(attempts = 3, backoff = "fixed(10s)", retry_if_ok = Option::is_none, stop_on = shutdown.cancelled())]
+async fn lookup(shutdown: &Shutdown) -> Result<Option<u32>, JobError> {
+    Ok(None) // not there yet
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ok_retry_if_ok_rejected_is_returned_when_the_signal_ends_its_wait() {
+    let logs = support::capture();
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(3));
+    let started = Instant::now();
+    assert_eq!(lookup(&shutdown).await, Ok(None));
+    assert_eq!(started.elapsed(), s(3));
+    let line = logs.assert_logged(Level::WARN, "lookup failed after 1 attempt");
+    assert!(
+        line.contains("the result was rejected by retry_if_ok"),
+        "{line}"
+    );
+}
+
+#[retry(attempts = 4, backoff = "fixed(1s)", attempt_spans = true, stop_on = shutdown.cancelled())]
+async fn spanned(shutdown: &Shutdown, #[attempt] attempt: Attempt) -> Result<u32, JobError> {
+    if attempt.number == 2 {
+        shutdown.fire(); // a fatal error starts the shutdown, then fails
+    }
+    Err(JobError::Down(attempt.number))
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_spans_and_an_attempt_parameter_a_signal_fired_in_the_attempt_ends_the_call() {
+    let _logs = support::capture();
+    let r = spanned(&Shutdown::new()).await;
+    assert_eq!(r, Err(JobError::Down(2)));
+}
+
+/// An error that can be sent but not shared (a `Cell` inside): the
+/// function's future stays `Send`, so a service can spawn it.
+#[derive(Debug)]
+struct NotSync(std::cell::Cell<u32>);
+
+impl std::fmt::Display for NotSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed {} times", self.0.get())
+    }
+}
+
+struct Worker {
+    shutdown: Shutdown,
+}
+
+impl Worker {
+    #[retry(attempts = 3, backoff = "fixed(1s)", stop_on = self.shutdown.cancelled())]
+    async fn poll_queue(&self) -> Result<u32, NotSync> {
+        Err(NotSync(std::cell::Cell::new(1)))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_method_s_signal_from_self_and_its_future_is_send_for_a_send_error() {
+    let worker = std::sync::Arc::new(Worker {
+        shutdown: Shutdown::new(),
+    });
+    worker.shutdown.fire_after(Duration::from_millis(1500));
+    let w = worker.clone();
+    let started = Instant::now();
+    let r = tokio::spawn(async move { w.poll_queue().await })
+        .await
+        .unwrap();
+    assert_eq!(r.unwrap_err().0.get(), 1);
+    assert_eq!(started.elapsed(), Duration::from_millis(1500));
+}
