@@ -877,9 +877,13 @@ mod tests {
         assert_eq!(parse_retry_after(" 42 \t", now()), Some(s(42)));
         assert_eq!(parse_retry_after("0003", now()), Some(s(3)));
         assert_eq!(parse_retry_after(b"7", now()), Some(s(7)));
+        // up to a day; beyond it, no hint (a server's mistake)
+        assert_eq!(parse_retry_after("86400", now()), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("86401", now()), None);
+        assert_eq!(parse_retry_after("18446744073709551615", now()), None);
         assert_eq!(
-            parse_retry_after("18446744073709551615", now()),
-            Some(s(u64::MAX))
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now()),
+            None
         );
     }
 

@@ -25,7 +25,7 @@
 
 use core::fmt;
 use std::error::Error as StdError;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::header::{HeaderMap, RETRY_AFTER};
 use http::{Method, StatusCode};
@@ -35,7 +35,7 @@ use crate::classify::{Classify, ErrorKind, classify_status};
 use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
-pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
+pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after, retry_after_hint};
 
 /// A response that is a failure: its kind, the server's requested wait,
 /// and its status code (for the log line).
@@ -231,34 +231,6 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
 #[inline(never)]
 fn hint_of(headers: &HeaderMap) -> Option<Duration> {
     retry_after_hint(headers)
-}
-
-/// The wait the `Retry-After` header in `headers` asks for: seconds or an
-/// HTTP-date (see [`parse_retry_after`]). A value that cannot be read
-/// (negative, fractional, garbage) or that is absurd (beyond
-/// [`MAX_RETRY_AFTER`]) is ignored with a DEBUG line on the
-/// `retry_runtime` target: no hint, so the policy's backoff applies. A
-/// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
-/// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
-/// `x-ms-retry-after-ms`, comes first when it can be read.
-///
-/// ```
-/// use std::time::Duration;
-/// use http::{header::RETRY_AFTER, HeaderMap};
-/// use retry_runtime::response::retry_after_hint;
-/// let mut h = HeaderMap::new();
-/// h.insert(RETRY_AFTER, "3".parse().unwrap());
-/// assert_eq!(retry_after_hint(&h), Some(Duration::from_secs(3)));
-/// for bad in ["-1", "soon", "31536000"] { // negative, garbage, a year
-///     h.insert(RETRY_AFTER, bad.parse().unwrap());
-///     assert_eq!(retry_after_hint(&h), None, "{bad}");
-/// }
-/// h.insert("retry-after-ms", "20.5".parse().unwrap()); // OpenAI's, in ms
-/// assert_eq!(retry_after_hint(&h), Some(Duration::from_micros(20_500)));
-/// ```
-#[inline]
-pub fn retry_after_hint(headers: &HeaderMap) -> Option<Duration> {
-    crate::retry_after::from_headers(headers, SystemTime::now)
 }
 
 /// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,

@@ -1,10 +1,12 @@
 //! The `Retry-After` header's value (RFC 9110 §10.2.3), for a client of
-//! any HTTP stack (features `http` or `aws`): [`parse_retry_after`] reads
-//! it into a wait, [`MAX_RETRY_AFTER`] is the longest believed. The tower
-//! layer and the reqwest integrations read it themselves (and re-export
-//! both, as `response::` and `reqwest::`); this is for a response of
-//! another client (awc's, on http 0.2, hyper 0.14's, your own), whose
-//! error type carries the hint for `Classify::retry_after`:
+//! any HTTP stack (features `http` or `aws`): [`retry_after_hint`] reads
+//! an `http` 1 response's headers (hyper's, ureq 3's) into a wait,
+//! [`parse_retry_after`] a header's value (awc's, on http 0.2, hyper
+//! 0.14's, your own), [`MAX_RETRY_AFTER`] is the longest believed. The
+//! tower layer and the reqwest integrations read it themselves (and
+//! re-export these, as `response::` and `reqwest::`); this is for a
+//! response of another client, whose error type carries the hint for
+//! `Classify::retry_after`:
 //!
 //! ```
 //! # #[cfg(feature = "http")] {
@@ -35,7 +37,7 @@
 
 use std::time::{Duration, SystemTime};
 
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
+#[cfg(any(feature = "http", feature = "aws"))]
 use crate::log;
 
 /// The longest `Retry-After` believed: a longer one (years, say) is a
@@ -58,8 +60,13 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// - Surrounding whitespace is ignored. A value that is neither form
 ///   (negative, fractional, empty, not UTF-8, a number too large for `u64`)
 ///   is `None`: no hint, so the policy's backoff applies.
+/// - A wait beyond [`MAX_RETRY_AFTER`] (a year, a date in 9999) is `None`
+///   too: a server's mistake, not a hint to sleep on.
 ///
-/// Takes a `&HeaderValue`, a `&str` or bytes.
+/// Takes a `&HeaderValue`, a `&str` or bytes. For an `http` 1 response
+/// (hyper's, ureq 3's, reqwest's), [`retry_after_hint`] reads its headers
+/// whole: the millisecond headers too, and a DEBUG line for a value it
+/// ignores.
 ///
 /// ```
 /// # #[cfg(feature = "reqwest")] {
@@ -71,12 +78,19 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
 /// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO)); // past
 /// assert_eq!(parse_retry_after("soon", now), None);
+/// assert_eq!(parse_retry_after("31536000", now), None); // a year: beyond MAX_RETRY_AFTER
 /// let header = reqwest::header::HeaderValue::from_static("3");
 /// assert_eq!(parse_retry_after(&header, now), Some(Duration::from_secs(3)));
 /// # }
 /// ```
 pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Duration> {
-    let text = core::str::from_utf8(value.as_ref()).ok()?.trim();
+    parse_any(value.as_ref(), now).filter(|&wait| wait <= MAX_RETRY_AFTER)
+}
+
+/// [`parse_retry_after`] of any size (so that [`read`] can say why it
+/// ignores a value).
+fn parse_any(value: &[u8], now: SystemTime) -> Option<Duration> {
+    let text = core::str::from_utf8(value).ok()?.trim();
     if text.is_empty() {
         return None;
     }
@@ -90,7 +104,7 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
 /// The value of a `retry-after-ms` header: a non-negative number of
 /// milliseconds, a fraction allowed (`"1500"`, `"20.5"`); `None` for
 /// anything else.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cfg(feature = "http")]
 pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
@@ -113,7 +127,7 @@ pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
 /// [`MAX_RETRY_AFTER`] is ignored), else `Retry-After` ([`read`]); an
 /// unreadable or absurd value is ignored with a DEBUG line naming its
 /// header. `now` is asked only when one of the headers is there.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cfg(feature = "http")]
 #[inline]
 pub(crate) fn from_headers<'a>(
     headers: &'a http::HeaderMap,
@@ -136,18 +150,50 @@ pub(crate) fn from_headers<'a>(
     )
 }
 
+/// The wait the `Retry-After` header in `headers` asks for: seconds or an
+/// HTTP-date (see [`parse_retry_after`]). A value that cannot be read
+/// (negative, fractional, garbage) or that is absurd (beyond
+/// [`MAX_RETRY_AFTER`]) is ignored with a DEBUG line on the
+/// `retry_runtime` target: no hint, so the policy's backoff applies. A
+/// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
+/// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
+/// `x-ms-retry-after-ms`, comes first when it can be read. What the tower
+/// layer and the reqwest integrations read; for any client on `http` 1
+/// (feature `http`: hyper, ureq 3, a sync client with no async runtime),
+/// to put in the error its `Classify::retry_after` returns.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::{header::RETRY_AFTER, HeaderMap};
+/// use retry_runtime::retry_after::retry_after_hint;
+/// let mut h = HeaderMap::new();
+/// h.insert(RETRY_AFTER, "3".parse().unwrap());
+/// assert_eq!(retry_after_hint(&h), Some(Duration::from_secs(3)));
+/// for bad in ["-1", "soon", "31536000"] { // negative, garbage, a year
+///     h.insert(RETRY_AFTER, bad.parse().unwrap());
+///     assert_eq!(retry_after_hint(&h), None, "{bad}");
+/// }
+/// h.insert("retry-after-ms", "20.5".parse().unwrap()); // OpenAI's, in ms
+/// assert_eq!(retry_after_hint(&h), Some(Duration::from_micros(20_500)));
+/// ```
+#[cfg(feature = "http")]
+#[inline]
+pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
+    from_headers(headers, SystemTime::now)
+}
+
 /// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
 /// APIs send beside `Retry-After`.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cfg(feature = "http")]
 const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
 
 /// `x-ms-retry-after-ms`, the same in Azure's services' older spelling.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cfg(feature = "http")]
 const X_MS_RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("x-ms-retry-after-ms");
 
 /// [`from_headers`]'s reading: the first millisecond header (its name, its
 /// value) that can be read, else `Retry-After`.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cfg(feature = "http")]
 #[inline(never)]
 fn read_headers(
     millis: [Option<(&'static str, &[u8])>; 2],
@@ -169,10 +215,10 @@ fn read_headers(
 /// relative to `now`, or `None`, with a DEBUG line, for a value that cannot
 /// be read or that asks for more than [`MAX_RETRY_AFTER`]. (Called on a
 /// failure only, never on the success path.)
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
+#[cfg(any(feature = "http", feature = "aws"))]
 pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
-    match parse_retry_after(value, now) {
+    match parse_any(value, now) {
         None => {
             log::retry_after_ignored(
                 "Retry-After",
@@ -189,10 +235,7 @@ pub(crate) fn read(value: &[u8], now: SystemTime) -> Option<Duration> {
     }
 }
 
-#[cfg(all(
-    test,
-    any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware")
-))]
+#[cfg(all(test, feature = "http"))]
 mod tests {
     use super::*;
 

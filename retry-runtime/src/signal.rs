@@ -6,7 +6,9 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::Context;
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+use core::task::Poll;
 
 /// A [`Retry`](crate::Retry) without a stop signal (the default): nothing
 /// is kept, nothing is asked.

@@ -297,7 +297,10 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// the run ends with [`StopReason::Permanent`](crate::StopReason::Permanent),
 /// that check counted as an attempt. (`#[retry]` on a sync function
 /// sleeps with [`std::thread::sleep`]: its body sees the flag after the
-/// wait.)
+/// wait.) In a test under [`testing::pause`] such a
+/// sleeper hands its wait to [`sleep_sync`] to make it virtual (the first
+/// line of the sleeper below; see
+/// [`testing::is_paused`]).
 ///
 /// ```
 /// # #[cfg(feature = "macros")] {
@@ -332,6 +335,9 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 ///         Err(SyncError::Busy)
 ///     })
 ///     .sleep_with(|wait: Duration| {
+///         if retry_runtime::testing::is_paused() {
+///             return retry_runtime::sleep::sleep_sync(wait); // virtual in tests
+///         }
 ///         let stop = STOP.lock().unwrap();
 ///         let _ = WAKE.wait_timeout_while(stop, wait, |stop| !*stop).unwrap();
 ///     })
@@ -846,12 +852,20 @@ pub async fn sleep_async(wait: Duration) {
 /// recorded, and is virtual (advances the run's clock, and is not slept:
 /// `false`, so the loop goes on at once) unless the timer is tokio's,
 /// which has a paused clock of its own. (This library's executors yield
-/// once for a virtual wait.)
+/// once for a virtual wait.) In a build without a timer feature, the
+/// timer is yours, and its waits are virtual under `testing::pause` as
+/// smol's are. (Not for a blocking sleeper of yours: a sync run has
+/// recorded its wait already; see [`testing::is_paused`].)
 ///
 /// ```
 /// use std::time::Duration;
 /// assert!(!retry_runtime::sleep::should_sleep(Duration::ZERO));
 /// assert!(retry_runtime::sleep::should_sleep(Duration::from_millis(1)));
+/// # #[cfg(not(feature = "tokio"))] {
+/// let paused = retry_runtime::testing::pause();
+/// assert!(!retry_runtime::sleep::should_sleep(Duration::from_secs(5))); // virtual
+/// assert_eq!(paused.waits(), [Duration::from_secs(5)]);
+/// # }
 /// ```
 #[inline]
 pub fn should_sleep(wait: Duration) -> bool {
@@ -859,11 +873,25 @@ pub fn should_sleep(wait: Duration) -> bool {
     {
         wait_on(&DefaultSleeper, wait) == Wait::Timer
     }
-    // no timer of this library's: the caller's is awaited
+    // no timer of this library's: the caller's is awaited, and under
+    // `testing::pause` the wait is virtual, as on smol's and futures-timer's
     #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
     {
-        wait_for_real(wait) == Wait::Timer
+        if virtual_time::paused_here() {
+            return virtual_wait_paused(wait);
+        }
+        !is_zero(wait)
     }
+}
+
+/// [`should_sleep`] on a paused thread without a timer feature: the wait
+/// recorded, and virtual (the thread's clock advanced; nothing to sleep).
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[cold]
+#[inline(never)]
+fn virtual_wait_paused(wait: Duration) -> bool {
+    virtual_time::on_paused_async_wait(wait, true);
+    false
 }
 
 /// What an executor does about a wait between attempts ([`wait_on`]).

@@ -107,6 +107,41 @@ pub fn pause() -> Paused {
     }
 }
 
+/// Is [`pause`] on for this thread (a guard alive)? For a blocking sleeper
+/// of yours that waits on something else than [`sleep_sync`]
+/// (a `Condvar` that a Ctrl-C handler wakes, a channel's `recv_timeout`):
+/// the run has recorded its wait, and the sleeper makes it virtual by
+/// handing it to [`sleep_sync`] (which advances the thread's clock, so
+/// `max_elapsed` counts it, and does not record it again). See
+/// [`BlockingSleeper`](crate::BlockingSleeper)'s "Ctrl-C".
+///
+/// [`sleep_sync`]: crate::sleep::sleep_sync
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{sleep::sleep_sync, testing, Backoff, Policy};
+///
+/// // a sleeper that a shutdown would wake (here: a real wait otherwise)
+/// let wake_or_wait = |wait: Duration| {
+///     if testing::is_paused() {
+///         return sleep_sync(wait); // virtual: no real wait in a test
+///     }
+///     std::thread::sleep(wait) // (a `Condvar::wait_timeout` in a program)
+/// };
+/// let paused = testing::pause();
+/// let r: Result<(), &str> = Policy::new()
+///     .with_max_attempts(3)
+///     .with_backoff(Backoff::fixed(Duration::from_secs(60)))
+///     .retry(|| Err("down"))
+///     .sleep_with(wake_or_wait)
+///     .call();
+/// assert!(r.is_err());
+/// assert_eq!(paused.waits(), [Duration::from_secs(60); 2]); // each once, none slept
+/// ```
+pub fn is_paused() -> bool {
+    virtual_time::paused_here()
+}
+
 impl Paused {
     /// The waits recorded since this guard was made, in order: each as it
     /// starts, so a run dropped during a wait (a `tokio::time::timeout` of

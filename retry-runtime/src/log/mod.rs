@@ -848,7 +848,7 @@ pub(crate) fn sent_once(
 /// The DEBUG line of a server's requested wait that is not believed (a
 /// `Retry-After`, or the AWS SDK's `x-amz-retry-after`: `header`): the
 /// policy's backoff applies instead.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "aws"))]
+#[cfg(any(feature = "http", feature = "aws"))]
 pub(crate) fn retry_after_ignored(header: &'static str, value: &dyn fmt::Debug, why: &'static str) {
     tracing::debug!(
         target: TARGET,

@@ -148,3 +148,47 @@ fn async_retry_without_a_runtime_feature_is_one_error_per_function_incrementally
     // one per annotated function: five
     assert_eq!(errors.len(), 5, "{stderr}");
 }
+
+/// Without a timer feature the timer is the program's own: under
+/// `testing::pause` a wait `should_sleep` is asked about is virtual
+/// (recorded once, the thread's clock advanced, nothing to sleep), as on
+/// smol's and futures-timer's.
+#[test]
+fn should_sleep_is_virtual_under_pause_without_a_timer_feature() {
+    use retry_runtime::sleep::should_sleep;
+    let s = Duration::from_secs;
+    assert!(should_sleep(s(5)), "real time: there is a wait to sleep");
+    let paused = testing::pause();
+    assert!(!should_sleep(s(5)));
+    assert!(!should_sleep(Duration::ZERO));
+    assert_eq!(paused.waits(), [s(5), Duration::ZERO]);
+}
+
+/// A blocking sleeper of the program's (one a Ctrl-C handler would wake)
+/// that hands its wait to `sleep_sync` under `testing::pause`: each wait
+/// recorded once and virtual, so `max_elapsed` counts it.
+#[test]
+fn a_sleeper_of_yours_is_virtual_in_tests_through_is_paused() {
+    use retry_runtime::sleep::sleep_sync;
+    let s = Duration::from_secs;
+    let paused = testing::pause();
+    let started = std::time::Instant::now();
+    let e = Policy::new()
+        .with_max_attempts(100)
+        .with_backoff(retry_runtime::Backoff::fixed(s(1)))
+        .with_max_elapsed(s(10))
+        .retry(|| Err::<(), _>(Fail::Down))
+        .sleep_with(|wait: Duration| {
+            if testing::is_paused() {
+                return sleep_sync(wait);
+            }
+            std::thread::sleep(wait);
+        })
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert!(started.elapsed() < s(1), "no wait slept");
+    assert_eq!(e.reason, StopReason::Deadline);
+    // (a retry is not started at or after `max_elapsed`: the tenth would be)
+    assert_eq!(paused.waits(), vec![s(1); 9]);
+}
