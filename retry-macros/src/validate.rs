@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, LitStr, Pat, Path, ReturnType};
@@ -470,8 +471,19 @@ pub fn check(
         func.mut_bindings()
     };
     let reported: Vec<Ident> = mut_bindings.iter().map(|m| m.name.clone()).collect();
+    // (a `mut` parameter the `stop_on` signal takes, `mut rx` for
+    // `rx.recv()`, is the signal's for the whole call: the attempts cannot
+    // change it, and rustc says so if they try)
+    let signal_names = args.stop_on.get().map_or_else(Vec::new, |a| {
+        let mut names = Vec::new();
+        idents_of(a.value.to_token_stream(), &mut names);
+        names
+    });
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
+        if m.kind == MutKind::Param && signal_names.contains(&m.name) {
+            continue;
+        }
         if !(m.kind == MutKind::Param && named) {
             errors.at(m.at, diag::mut_parameter(&m));
         }
@@ -594,6 +606,17 @@ fn check_kinds(kinds: &[Ident], errors: &mut Errors) {
 }
 
 /// Where the later of two conflicting arguments was written: it is the one blamed.
+/// Every identifier in `tokens`, in nested groups too.
+pub(crate) fn idents_of(tokens: proc_macro2::TokenStream, out: &mut Vec<Ident>) {
+    for tt in tokens {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => out.push(i),
+            proc_macro2::TokenTree::Group(g) => idents_of(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
 fn later<A, B>(a: &Given<A>, b: &Given<B>) -> diag::SpanRange {
     if a.pos > b.pos {
         a.at

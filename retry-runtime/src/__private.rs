@@ -231,10 +231,9 @@ pub fn stop_signal<F: IntoStopSignal>(signal: F) -> F::Signal {
     signal.into_signal()
 }
 
-/// What `stop_on = EXPR` takes: a future.
-/// (A trait whose signal type is bound by the trait itself: a value that
-/// is not a future is reported once, at the expression, not again at each
-/// call that polls the signal.)
+/// What `stop_on = EXPR` takes: a future. (A trait of its own, for the
+/// message at the expression of a value that is not one; rustc repeats
+/// the error, shorter, where the loop polls the signal.)
 #[diagnostic::on_unimplemented(
     message = "`stop_on` takes a future, and `{Self}` is not one",
     label = "not a future",

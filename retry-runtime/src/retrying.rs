@@ -293,6 +293,10 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// its first attempt. Dropping the call stops it at once too, but
     /// tells nothing and returns nothing; this ends it as a run ends.
     ///
+    /// The signal is polled once before the first attempt
+    /// (`tokio::signal::ctrl_c()` listens from its first poll on), then
+    /// after each failed attempt and through each wait.
+    ///
     /// For `.await` only (a sync wait cannot be raced: see
     /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`: either after
     /// `.stop_on(..)` is a compile error that says so
@@ -849,6 +853,12 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let outcome = {
             let mut this = self.as_mut().project();
+            // A stop signal is polled once before the first attempt: one
+            // that listens from its first poll on (`ctrl_c()`) hears a
+            // signal that comes during that attempt. (Folded away without.)
+            if X::ACTIVE && matches!(this.step.as_mut().project(), StepProj::Start) {
+                let _ = this.stop.as_mut().poll_fired(cx);
+            }
             let outcome = match this.step.as_mut().project() {
                 StepProj::Attempt { kinds, fut } => {
                     let _published = nested::publish(*kinds);

@@ -335,3 +335,171 @@ async fn a_method_s_signal_from_self_and_its_future_is_send_for_a_send_error() {
     assert_eq!(r.unwrap_err().0.get(), 1);
     assert_eq!(started.elapsed(), Duration::from_millis(1500));
 }
+
+#[retry(attempts = 5, backoff = "none", retry_if_ok = Option::is_none, stop_on = std::future::ready(()))]
+async fn rejected_at_once(calls: &AtomicU32) -> Result<Option<u32>, JobError> {
+    calls.fetch_add(1, SeqCst);
+    Ok(None)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_ok_with_no_wait_is_not_retried_after_the_signal() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(rejected_at_once(&calls).await, Ok(None));
+    assert_eq!(calls.load(SeqCst), 1, "no attempt after the signal fired");
+}
+
+/// A receiver the signal takes `&mut` (mini-redis's `Shutdown::recv`).
+struct Listener(watch::Receiver<bool>);
+
+impl Listener {
+    async fn recv(&mut self) {
+        let _ = self.0.wait_for(|fired| *fired).await;
+    }
+}
+
+#[retry(attempts = 3, backoff = "fixed(10s)", stop_on = shutdown.recv())]
+async fn with_mut_ref(shutdown: &mut Listener, calls: &AtomicU32) -> Result<(), JobError> {
+    calls.fetch_add(1, SeqCst);
+    Err(JobError::Down(1))
+}
+
+#[retry(attempts = 3, backoff = "fixed(10s)", stop_on = rx.recv())]
+async fn with_mut_owned(mut rx: Listener, calls: &AtomicU32) -> Result<(), JobError> {
+    calls.fetch_add(1, SeqCst);
+    Err(JobError::Down(1))
+}
+
+#[retry(attempts = 3, backoff = "fixed(10s)", stop_on = shutdown)]
+async fn with_pinned(
+    shutdown: std::pin::Pin<&mut (dyn std::future::Future<Output = ()> + Send)>,
+    calls: &AtomicU32,
+) -> Result<(), JobError> {
+    calls.fetch_add(1, SeqCst);
+    Err(JobError::Down(1))
+}
+
+struct Consumer {
+    shutdown: Shutdown,
+    seen: u32,
+}
+
+impl Consumer {
+    #[retry(attempts = 3, backoff = "fixed(10s)", stop_on = self.shutdown.cancelled())]
+    async fn poll(&mut self) -> Result<u32, JobError> {
+        Err(JobError::Down(self.seen))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_the_signal_names_is_its_own_a_mut_ref_a_mut_owned_a_pin_mut_self() {
+    let s5 = || {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            tokio::time::sleep(s(5)).await;
+            tx.send_replace(true);
+        });
+        Listener(rx)
+    };
+    let calls = AtomicU32::new(0);
+    let started = Instant::now();
+    assert!(with_mut_ref(&mut s5(), &calls).await.is_err());
+    assert!(with_mut_owned(s5(), &calls).await.is_err());
+    let mut l = s5();
+    let pinned = std::pin::pin!(async move { l.recv().await });
+    assert!(with_pinned(pinned, &calls).await.is_err());
+    let mut consumer = Consumer {
+        shutdown: Shutdown::new(),
+        seen: 3,
+    };
+    consumer.shutdown.fire_after(s(5));
+    assert_eq!(consumer.poll().await, Err(JobError::Down(3)));
+    assert_eq!(calls.load(SeqCst), 3, "one attempt each");
+    assert_eq!(started.elapsed(), s(20), "each cut in its first wait");
+}
+
+#[async_trait::async_trait]
+trait Worker2 {
+    async fn run(self: std::sync::Arc<Self>) -> Result<u32, JobError>;
+}
+
+struct ArcWorker {
+    shutdown: Shutdown,
+}
+
+#[async_trait::async_trait]
+impl Worker2 for ArcWorker {
+    #[retry(attempts = 3, backoff = "fixed(10s)", stop_on = self.shutdown.cancelled())]
+    async fn run(self: std::sync::Arc<Self>) -> Result<u32, JobError> {
+        Err(JobError::Down(7))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_trait_method_s_signal_from_self() {
+    let worker = std::sync::Arc::new(ArcWorker {
+        shutdown: Shutdown::new(),
+    });
+    worker.shutdown.fire_after(s(5));
+    let started = Instant::now();
+    let r = tokio::spawn(worker.run()).await.unwrap();
+    assert_eq!(r, Err(JobError::Down(7)));
+    assert_eq!(started.elapsed(), s(5));
+}
+
+/// A signal that listens only from its first poll on (as
+/// `tokio::signal::ctrl_c()` registers its handler then): one sent during
+/// the first attempt is heard.
+struct ListensWhenPolled {
+    rx: Option<tokio::sync::broadcast::Receiver<()>>,
+    tx: tokio::sync::broadcast::Sender<()>,
+}
+
+impl std::future::Future for ListensWhenPolled {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let tx = self.tx.clone();
+        let rx = self.rx.get_or_insert_with(|| tx.subscribe());
+        let recv = std::pin::pin!(rx.recv());
+        recv.poll(cx).map(|_| ())
+    }
+}
+
+#[retry(attempts = 3, backoff = "fixed(1s)", stop_on = signal)]
+async fn hears_from_the_start(
+    signal: ListensWhenPolled,
+    tx: &tokio::sync::broadcast::Sender<()>,
+    calls: &AtomicU32,
+) -> Result<(), JobError> {
+    calls.fetch_add(1, SeqCst);
+    let _ = tx.send(()); // Ctrl-C during the attempt
+    Err(JobError::Down(1))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_that_listens_when_polled_hears_one_sent_in_the_first_attempt() {
+    let (tx, _) = tokio::sync::broadcast::channel(1);
+    let calls = AtomicU32::new(0);
+    let signal = || ListensWhenPolled {
+        rx: None,
+        tx: tx.clone(),
+    };
+    assert!(hears_from_the_start(signal(), &tx, &calls).await.is_err());
+    assert_eq!(calls.load(SeqCst), 1, "#[retry]");
+    // and the functional form's
+    let calls = AtomicU32::new(0);
+    let r = retry_runtime::Policy::new()
+        .with_max_attempts(3)
+        .retry(|| {
+            calls.fetch_add(1, SeqCst);
+            let _ = tx.send(());
+            async { Err::<(), _>(JobError::Down(1)) }
+        })
+        .stop_on(signal())
+        .await;
+    assert!(r.is_err());
+    assert_eq!(calls.load(SeqCst), 1, ".stop_on");
+}

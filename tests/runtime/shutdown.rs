@@ -347,3 +347,36 @@ async fn any_future_is_a_signal_what_it_returns_dropped() {
     assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
     assert_eq!(started.elapsed(), s(15));
 }
+
+static RUN_TOKENS: RetryBudget = RetryBudget::new("shutdown-run-tokens");
+
+#[test]
+fn a_hand_driven_run_stopped_in_its_wait_ends_as_stop_on_does() {
+    let logs = support::capture();
+    let policy = policy("supervisor").with_budget(&RUN_TOKENS);
+    // a run that retried, so the bucket is below its top
+    let mut warm = retry_runtime::Run::new(&policy);
+    for _ in 0..3 {
+        assert!(matches!(
+            warm.failed(&JobError::Down),
+            retry_runtime::Decision::Retry(_)
+        ));
+    }
+    warm.succeeded();
+    let before = RUN_TOKENS.stats();
+    let mut run = retry_runtime::Run::new(&policy);
+    let retry_runtime::Decision::Retry(_wait) = run.failed(&JobError::Slow) else {
+        panic!("a retry")
+    };
+    // the wait, raced with the shutdown: the shutdown won
+    let e = run.stopped(JobError::Slow);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    let after = RUN_TOKENS.stats();
+    // a tenth of a token deposited; the retry's token back, once
+    assert!(
+        (after.tokens - before.tokens - 0.1).abs() < 1e-9,
+        "{before:?} -> {after:?}"
+    );
+    let line = logs.assert_logged(Level::WARN, "supervisor failed after 1 attempt");
+    support::assert_fields(&line, &[("outcome", "stopped"), ("error_kind", "Timeout")]);
+}

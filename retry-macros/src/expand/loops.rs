@@ -11,7 +11,7 @@ use syn::ReturnType;
 use super::attempt_param::AttemptParam;
 use super::body::{attempt_body, clones_outside, outer_clones, reborrows};
 use super::params::PinnedParam;
-use super::policy::{duration, policy_binding};
+use super::policy::{duration, policy_binding, receiver_moved, receiver_renamed};
 use super::types::{error_type_span, expected_type, future_output};
 use super::Shape;
 use crate::diag::respan_path;
@@ -51,6 +51,9 @@ pub(super) struct Loop<'a> {
     policy_fn: Option<Ident>,
     /// `attempt_spans = true`.
     spans: bool,
+    /// `stop_on = EXPR`: the expression (a `self` in it renamed as
+    /// async-trait renamed the receiver), and its span.
+    signal: Option<(TokenStream, Span)>,
     run: Ident,
     result: Ident,
     value: Ident,
@@ -130,6 +133,15 @@ impl<'a> Loop<'a> {
         };
         let (policy_binding, policy, policy_fn) =
             policy_binding(cfg, &p, shape, result_of_attempt.as_ref());
+        let signal = cfg.stop_on.as_ref().map(|expr| {
+            let tokens = expr.to_token_stream();
+            let tokens = if receiver_moved(shape) {
+                receiver_renamed(tokens)
+            } else {
+                tokens
+            };
+            (tokens, expr.span())
+        });
         Loop {
             cfg,
             p,
@@ -146,6 +158,7 @@ impl<'a> Loop<'a> {
             policy,
             policy_fn,
             spans: cfg.attempt_spans == Some(true),
+            signal,
             run: ident("__retry_run"),
             result: ident("__retry_result"),
             value: ident("__retry_value"),
@@ -485,13 +498,14 @@ impl<'a> Loop<'a> {
         // without the key keeps its future and its path as they are: no
         // result is held through its waits.) The expression is the user's
         // tokens, where a value that is not a future is reported.
-        if let Some(signal) = &self.cfg.stop_on {
-            let (stop, kept, failed) = (
+        if let Some((signal, signal_span)) = &self.signal {
+            let (stop, kept, failed, stopped) = (
                 ident("__retry_stop"),
                 ident("__retry_kept"),
                 ident("__retry_failed"),
+                ident("__retry_stopped"),
             );
-            let signal_span = signal.span();
+            let signal_span = *signal_span;
             let p_signal = self.private_at(signal_span);
             let made = quote_spanned!(signal_span=> #p_signal::stop_signal(#signal));
             // (the calls that need the signal to be a future are at its
@@ -499,10 +513,16 @@ impl<'a> Loop<'a> {
             // rustc folds the errors it repeats)
             let stop_at = Ident::new("__retry_stop", Span::mixed_site().located_at(signal_span));
             let fired = quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), #failed).await);
+            let fired_now =
+                quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), true).await);
             let stop_sleep = quote_spanned!(signal_span=> #p_signal::stop_sleep::<#p::DefaultSleeper, _>(#wait, #p::budget_token(#policy), #stop_at.as_mut()).await);
             return quote! {
                 #policy_binding
                 let mut #stop = ::core::pin::pin!(#made);
+                // polled once before the first attempt: a signal that
+                // listens from its first poll on (`ctrl_c()`) hears one
+                // that comes during that attempt
+                let _ = #fired_now;
                 let mut #run = #p::Guarded::new(#policy);
                 loop {
                     #reject_if_open
@@ -524,9 +544,14 @@ impl<'a> Loop<'a> {
                         #decide
                         (#wait, #result)
                     };
-                    if #p::should_sleep(#wait)
-                        && #stop_sleep
-                    {
+                    // (a retry with no wait asks the signal too: an `Ok`
+                    // that `retry_if_ok` rejected was not asked above)
+                    let #stopped = if #p::should_sleep(#wait) {
+                        #stop_sleep
+                    } else {
+                        #fired_now
+                    };
+                    if #stopped {
                         return #p::stopped_in_wait(&mut #run, #policy, #kept);
                     }
                 }

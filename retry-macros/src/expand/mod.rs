@@ -197,7 +197,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     // the arguments are its own).
     let pinned = match &shape {
         _ if cfg.hedge.is_some() => Vec::new(),
-        Shape::Sync(_) | Shape::Async(_) => pinned_params(&func.sig, output, &cfg.clone),
+        Shape::Sync(_) | Shape::Async(_) => pinned_params(&func.sig, output, &cfg.clone, &captured),
         Shape::AsyncTrait { .. } => Vec::new(),
     };
     let is_sync = matches!(shape, Shape::Sync(_));
@@ -298,7 +298,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
     }
 }
 
-/// The names a `policy = EXPR` may keep borrowed while the attempts run
+/// The names a `policy = EXPR` (or `stop_on = EXPR`) may keep borrowed while the attempts run
 /// (`retry_if(|_| !self.strict)`, `pol(&self.conf.strict)`,
 /// `self.conf.pred()`): every identifier of the expression, but for a
 /// bare path or field (`POLICY`, `self.policy`, `cfg.retry.policy`), which
@@ -306,15 +306,6 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
 /// uniquely (E0500 "closure requires unique access ... already
 /// borrowed").
 fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
-    fn idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
-        for tt in tokens {
-            match tt {
-                proc_macro2::TokenTree::Ident(i) => out.push(i),
-                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
-                _ => {}
-            }
-        }
-    }
     fn copied(expr: &Expr) -> bool {
         match expr {
             Expr::Path(_) => true,
@@ -327,8 +318,15 @@ fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
     let mut out = Vec::new();
     if let validate::Base::Policy(expr) = &cfg.base {
         if !copied(expr) {
-            idents(expr.to_token_stream(), &mut out);
+            validate::idents_of(expr.to_token_stream(), &mut out);
         }
+    }
+    // The `stop_on = EXPR` signal is made once and held for the whole
+    // call: what it names (`shutdown.recv()` through a `&mut`, a
+    // `Pin<&mut F>` taken whole, `self.shutdown`) is not the attempts' to
+    // re-borrow.
+    if let Some(signal) = &cfg.stop_on {
+        validate::idents_of(signal.to_token_stream(), &mut out);
     }
     out
 }

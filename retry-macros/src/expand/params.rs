@@ -222,13 +222,16 @@ pub(super) struct PinnedParam {
 }
 
 /// The `Pin<&mut T>` parameters each attempt re-borrows: every one bound
-/// by a plain name (`mut` or not; not in `clone`), but one whose lifetime
-/// the return type may name (a borrow returned from the attempt would be
-/// of its re-borrow; see [`output_may_borrow`]).
+/// by a plain name (`mut` or not; not in `clone`, nor named by a
+/// `stop_on`'s or `policy`'s expression, `captured`: held for the whole
+/// call), but one whose lifetime the return type may name (a borrow
+/// returned from the attempt would be of its re-borrow; see
+/// [`output_may_borrow`]).
 pub(super) fn pinned_params(
     sig: &syn::Signature,
     output: Option<&syn::Type>,
     cloned: &[Ident],
+    captured: &[Ident],
 ) -> Vec<PinnedParam> {
     let output = output.map(OutputLifetimes::of);
     sig.inputs
@@ -243,11 +246,11 @@ pub(super) fn pinned_params(
             let borrowed = output
                 .as_ref()
                 .is_some_and(|o| output_may_borrow(sig, o, r.lifetime.as_ref()));
-            (p.by_ref.is_none() && p.subpat.is_none() && !cloned.contains(&p.ident) && !borrowed)
-                .then(|| PinnedParam {
-                    name: p.ident.clone(),
-                    mutability: p.mutability.as_ref().map(|m| syn::Token![mut](m.span)),
-                })
+            let kept = cloned.contains(&p.ident) || captured.contains(&p.ident);
+            (p.by_ref.is_none() && p.subpat.is_none() && !kept && !borrowed).then(|| PinnedParam {
+                name: p.ident.clone(),
+                mutability: p.mutability.as_ref().map(|m| syn::Token![mut](m.span)),
+            })
         })
         .collect()
 }

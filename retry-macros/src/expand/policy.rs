@@ -141,10 +141,20 @@ fn policy_arg(expr: &Expr, krate: &syn::Path) -> TokenStream {
     }
 }
 
+/// Has async-trait's `let __self = self;` moved the receiver before the
+/// loop (a method it rewrote)? Then a `self` in the attribute's
+/// expressions means `__self` ([`receiver_renamed`]).
+pub(super) fn receiver_moved(shape: &Shape) -> bool {
+    match shape {
+        Shape::AsyncTrait { rebinds, .. } => rebinds.iter().any(|s| matches!(s, syn::Stmt::Local(l) if matches!(&l.pat, syn::Pat::Ident(i) if i.ident == "__self"))),
+        _ => false,
+    }
+}
+
 /// `tokens` with each `self` that is the receiver (not the `self` of a
 /// path, `self::item`) renamed `__self`, in nested groups too, as
 /// async-trait renames the body's.
-fn receiver_renamed(tokens: TokenStream) -> TokenStream {
+pub(super) fn receiver_renamed(tokens: TokenStream) -> TokenStream {
     let mut out = Vec::new();
     let mut tokens = tokens.into_iter().peekable();
     while let Some(tt) = tokens.next() {
@@ -330,12 +340,7 @@ pub(super) fn policy_binding(
     result_of_attempt: Option<&TokenStream>,
 ) -> (TokenStream, TokenStream, Option<Ident>) {
     let policy = ident("__retry_policy");
-    // async-trait's `let __self = self;` has moved the receiver
-    let receiver_moved = match shape {
-        Shape::AsyncTrait { rebinds, .. } => rebinds.iter().any(|s| matches!(s, syn::Stmt::Local(l) if matches!(&l.pat, syn::Pat::Ident(i) if i.ident == "__self"))),
-        _ => false,
-    };
-    let policy_expr = policy_expr(cfg, p, result_of_attempt, receiver_moved);
+    let policy_expr = policy_expr(cfg, p, result_of_attempt, receiver_moved(shape));
     let guards = guards(cfg);
     let is_async = !matches!(shape, Shape::Sync(_));
     let const_closure = !matches!(&cfg.base, Base::Policy(_))

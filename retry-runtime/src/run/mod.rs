@@ -270,6 +270,36 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     pub fn into_error<E>(mut self, last_error: E, reason: StopReason) -> RetryError<E> {
         self.state.error(self.policy, last_error, reason)
     }
+
+    /// End the run at a shutdown, in place of the wait [`failed`](Run::failed)
+    /// returned ([`Decision::Retry`]) or during it: the retry is not made
+    /// (its budget token goes back), and the run ends as
+    /// [`Retry::stop_on`](crate::Retry::stop_on)'s does, with
+    /// [`StopReason::Stopped`]: the WARN line (`{operation} failed after
+    /// 2 attempts (stopped: its stop signal fired)`), the metric
+    /// (`outcome="stopped"`) and the policy's `on_give_up`, told
+    /// `last_error`, the failure it was to retry. (A hand-driven loop that
+    /// races its wait with a shutdown: a connection supervisor's.) After a
+    /// [`Decision::Retry`] only: a run that gave up ends with
+    /// [`into_error`](Run::into_error) (here its budget would be handed a
+    /// token it never granted).
+    ///
+    /// ```
+    /// use retry_runtime::{Decision, Policy, Run, StopReason};
+    /// let policy = Policy::new().with_name("broker").with_max_attempts(u32::MAX);
+    /// let mut run = Run::new(&policy);
+    /// let e = "connection refused";
+    /// let Decision::Retry(_wait) = run.failed(&e) else { unreachable!() };
+    /// // the wait, raced with the shutdown: the shutdown won
+    /// let err = run.stopped(e);
+    /// assert_eq!((err.attempts, err.reason), (1, StopReason::Stopped));
+    /// assert_eq!(err.to_string(), "broker failed after 1 attempt (stopped: its stop signal fired): connection refused");
+    /// ```
+    pub fn stopped<E: Display>(mut self, last_error: E) -> RetryError<E> {
+        self.state.stopped_in_wait(self.policy, &last_error);
+        self.state
+            .error(self.policy, last_error, StopReason::Stopped)
+    }
 }
 
 /// Shows the policy and the [attempts](Run::attempts) made so far.
