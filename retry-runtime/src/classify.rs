@@ -321,12 +321,14 @@ impl BitOr for KindSet {
     }
 }
 
-/// A `const`-usable [`KindSet`] written like `retry_on`: `kinds![Timeout | Connect]`.
+/// A `const`-usable [`KindSet`] written like `retry_on`: `kinds![Timeout | Connect]`
+/// (or a list, `kinds![Timeout, Connect]`, as `retry_on` takes one too).
 ///
 /// ```
 /// use retry_runtime::{kinds, ErrorKind, KindSet};
 /// const RETRY_ON: KindSet = kinds![Timeout | Connect | RateLimited];
 /// assert_eq!(RETRY_ON.len(), 3);
+/// assert_eq!(kinds![Timeout, Connect, RateLimited], RETRY_ON);
 /// const NOTHING: KindSet = kinds![];
 /// assert!(NOTHING.is_empty());
 /// ```
@@ -334,6 +336,11 @@ impl BitOr for KindSet {
 macro_rules! kinds {
     () => { $crate::KindSet::EMPTY };
     ($first:ident $(| $rest:ident)*) => {
+        $crate::KindSet::EMPTY
+            .with($crate::ErrorKind::$first)
+            $(.with($crate::ErrorKind::$rest))*
+    };
+    ($first:ident $(, $rest:ident)+ $(,)?) => {
         $crate::KindSet::EMPTY
             .with($crate::ErrorKind::$first)
             $(.with($crate::ErrorKind::$rest))*

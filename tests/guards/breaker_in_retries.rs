@@ -491,3 +491,44 @@ fn the_policy_keeps_its_breaker_in_statics_and_debug() {
     assert!(dbg.contains("circuit: \"debug-upstream\""), "{dbg}");
     assert!(!format!("{:?}", Policy::new()).contains("circuit"));
 }
+
+/// A 429: retried, after the wait the server asked for.
+#[derive(Debug, PartialEq, thiserror::Error, retry_runtime::Classify)]
+enum Limited {
+    #[error("429 Too Many Requests")]
+    #[classify(RateLimited)]
+    TooManyRequests,
+    #[error(transparent)]
+    #[classify(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+#[test]
+fn a_rate_limit_is_retried_but_does_not_count_toward_opening() {
+    let (b, _) = breaker(|b| b.with_failures(2));
+    let p = Policy::new()
+        .with_max_attempts(10)
+        .with_backoff(Backoff::fixed(s(1)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_circuit(b);
+    let _paused = testing::pause();
+    // ten 429s, then the answer: retried through, the breaker closed
+    let mut calls = 0;
+    let r = p
+        .retry(|| {
+            calls += 1;
+            if calls <= 9 {
+                Err(Limited::TooManyRequests)
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(r, Ok(10));
+    assert_stats!(b; state: CircuitState::Closed, neutral: 9, failures: 0);
+    // an outage still opens it
+    let mut calls = 0;
+    let r: Result<(), _> = policy(b).retry(timing_out(&mut calls)).call();
+    assert_eq!((r, calls), (Err(CallError::Timeout), 2));
+    assert_eq!(b.state(), CircuitState::Open);
+}

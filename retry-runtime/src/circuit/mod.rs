@@ -527,6 +527,8 @@ impl CircuitBreaker {
     ///
     /// - [`Outcome::Failure`]: a failure the policy would retry (a timeout, a
     ///   503): counts towards opening; a failed probe re-opens the breaker.
+    ///   (A retry run records a rate limit, `RateLimited`, as neutral: the
+    ///   dependency answered.)
     /// - [`Outcome::Success`]: resets the consecutive failures; a probe
     ///   success (the last of `probes`) closes the breaker.
     /// - [`Outcome::Neutral`]: an error that says nothing about the
@@ -944,8 +946,9 @@ pub enum Outcome {
     /// The call failed with an error the policy retries: the dependency may be unhealthy.
     Failure,
     /// The call failed with an error the policy does not retry (a 404, bad
-    /// input), or ended with no outcome (a retry run dropped or unwound in
-    /// its attempt, a hedged attempt cancelled): no signal.
+    /// input) or with a rate limit (a 429: the dependency answered), or
+    /// ended with no outcome (a retry run dropped or unwound in its attempt,
+    /// a hedged attempt cancelled): no signal.
     Neutral,
 }
 

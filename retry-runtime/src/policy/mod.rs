@@ -280,9 +280,14 @@ impl Policy<RetryAll> {
 
 impl<W: Copy, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
+    /// `0` is taken as 1: a run makes its first attempt whatever the limit
+    /// (`build()` and `checked()` refuse 0, `PolicyError::ZeroAttempts`);
+    /// a count computed at run time, a job's attempts left, is checked by
+    /// the caller before the call (README, "Shutting down").
     ///
     /// ```
     /// assert_eq!(retry_runtime::Policy::new().with_max_attempts(5).stop().max_attempts(), 5);
+    /// assert_eq!(retry_runtime::Policy::new().with_max_attempts(0).stop().max_attempts(), 1);
     /// ```
     pub const fn with_max_attempts(mut self, n: u32) -> Self {
         self.stop.attempts = n;

@@ -340,7 +340,7 @@ impl State {
     pub(super) fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         self.attempts = self.attempts.saturating_add(1);
         if policy.is_guarded() {
-            self.record(policy, Outcome::Success);
+            self.record(policy, Outcome::Success, None);
         }
         if self.attempts > 1 {
             log::success(
@@ -560,12 +560,15 @@ impl State {
         self.judge(policy, verdict, &REJECTED_OK, Outcome::Neutral, None)
     }
 
-    /// The attempt just made (`self.attempts`) ended with `outcome`: a first
-    /// attempt deposits into the budget; the breaker records the outcome; the
-    /// throttle counts a request, and an accept unless the attempt failed
-    /// retriably.
+    /// The attempt just made (`self.attempts`) ended with `outcome` (an
+    /// error of `kind`): a first attempt deposits into the budget; the
+    /// breaker records the outcome, but for a rate limit's, which is no
+    /// sign of an outage (the dependency answered, and asked for less: the
+    /// budget, the throttle and the wait it asked for are the answer to
+    /// that), neutral to it; the throttle counts a request, and an accept
+    /// unless the attempt failed retriably (a rate limit is a rejection).
     #[inline(never)]
-    fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+    fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome, kind: Option<ErrorKind>) {
         if let Some(throttle) = policy.throttle {
             throttle.record(outcome != Outcome::Failure);
         }
@@ -578,6 +581,10 @@ impl State {
             // No `before_attempt` (an unguarded executor): take the leave now,
             // so the outcome still counts, and the breaker still moves on.
             if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
+                let outcome = match (outcome, kind) {
+                    (Outcome::Failure, Some(ErrorKind::RateLimited)) => Outcome::Neutral,
+                    _ => outcome,
+                };
                 breaker.record(permit, outcome);
             }
         }
@@ -620,7 +627,7 @@ impl State {
         self.last_kind = verdict.kind;
         let guarded = policy.is_guarded();
         if guarded {
-            self.record(policy, outcome);
+            self.record(policy, outcome, verdict.kind);
         }
         // (a run told that this attempt was its last stops here)
         let last = self.flags & Self::LAST != 0;
