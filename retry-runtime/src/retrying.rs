@@ -22,7 +22,7 @@ use crate::policy::{Guards, Policy, RetriedKinds, When};
 use crate::run::{
     Admission, Guarded, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest,
 };
-use crate::signal::{NoStop, StopOn, StopSignal, WithoutStop};
+use crate::signal::{NoStop, StopCheck, StopSignal, WithoutStop};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
 
 /// A retry of one operation with one policy, not started yet: made by
@@ -276,77 +276,17 @@ impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X> {
 }
 
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
-    /// Stop retrying once `signal` completes (a shutdown: any future, its
-    /// output dropped: tokio-util's `token.cancelled_owned()`, a oneshot
-    /// receiver, `tokio::signal::ctrl_c()`): an async call makes no retry after it fires and sleeps out no wait,
-    /// and ends with its last attempt's error. Fired during an attempt,
-    /// the attempt runs to its end (race the body against the signal
-    /// yourself if it must not) and a failure the policy would retry ends
-    /// the call; fired during a wait, the wait ends at once, and the retry's
-    /// budget token goes back. Either way the reason is
-    /// [`StopReason::Stopped`](crate::StopReason::Stopped), with its line
-    /// (WARN: a shutdown is no failure of the dependency), its metric
-    /// (`outcome="stopped"`) and the policy's `on_give_up`, and the
-    /// detailed form tells the attempts made: what a job queue needs to put
-    /// the job back. A success, or an error the policy would not retry, is
-    /// returned as without the signal; a call made after it fired makes
-    /// its first attempt. Dropping the call stops it at once too, but
-    /// tells nothing and returns nothing; this ends it as a run ends.
-    ///
-    /// The signal is polled once before the first attempt
-    /// (`tokio::signal::ctrl_c()` listens from its first poll on), then
-    /// after each failed attempt and through each wait.
-    ///
-    /// For `.await` only (a sync wait cannot be raced: see
-    /// [`BlockingSleeper`]'s "Ctrl-C"), not under `.hedged()`: either after
-    /// `.stop_on(..)` is a compile error that says so
-    /// ([`WithoutStop`]). The signal
-    /// is kept in the call's future and polled by its task, and so is the
-    /// last error while the run waits (the future is `Send` only if the
-    /// error is).
-    ///
-    /// ```
-    /// # #[cfg(feature = "tokio")] // (tokio's paused clock times the waits)
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use std::time::Duration;
-    /// use retry_runtime::{Backoff, Policy, StopReason};
-    ///
-    /// let policy = Policy::new()
-    ///     .with_max_attempts(5)
-    ///     .with_backoff(Backoff::fixed(Duration::from_secs(10)));
-    /// let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
-    /// tokio::spawn(async move {
-    ///     tokio::time::sleep(Duration::from_secs(15)).await; // mid-way through the second wait
-    ///     let _ = shutdown.send(());
-    /// });
-    /// let started = tokio::time::Instant::now();
-    /// let e = policy
-    ///     .retry(|| async { Err::<(), _>("upstream down") })
-    ///     .stop_on(signal)
-    ///     .detailed()
-    ///     .await
-    ///     .unwrap_err();
-    /// assert_eq!(started.elapsed(), Duration::from_secs(15)); // not 40
-    /// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
-    /// assert_eq!(e.last_error, "upstream down");
-    /// # }
-    /// # #[cfg(not(feature = "tokio"))] fn main() {}
-    /// ```
+    /// This retry with the stop `stop` ([`stop_on`](Retry::stop_on),
+    /// [`stop_when`](Retry::stop_when), in `signal`).
     #[inline]
-    pub fn stop_on<Sig, E>(
-        self,
-        signal: Sig,
-    ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>>
-    where
-        Sig: IntoFuture,
-    {
+    pub(crate) fn with_stop<X>(self, stop: X) -> Retry<'p, W, G, F, S, N, D, X> {
         Retry {
             policy: self.policy,
             op: self.op,
             sleeper: self.sleeper,
             notify: self.notify,
             detail: self.detail,
-            stop: StopOn::new(signal.into_future()),
+            stop,
         }
     }
 }
@@ -402,7 +342,7 @@ impl<W, G, F, S, N, D, X> Retry<'_, W, G, F, S, N, D, X> {
     #[inline]
     pub fn call<T, E>(self) -> D::Output
     where
-        X: WithoutStop,
+        X: StopCheck,
         F: Op<Output = Result<T, E>>,
         W: When<E>,
         G: Admission<E>,
@@ -416,11 +356,12 @@ impl<W, G, F, S, N, D, X> Retry<'_, W, G, F, S, N, D, X> {
             mut op,
             sleeper,
             mut notify,
+            mut stop,
             ..
         } = self;
         // The plain form without the context keeps no state unless a retry
         // needs it, and makes its first attempt inline.
-        if !D::TIMED && !F::WANTS_ATTEMPT {
+        if !D::TIMED && !F::WANTS_ATTEMPT && !X::ACTIVE {
             let attempt = || op.attempt(unreachable_attempt);
             let out = if G::ASKS || N::ACTIVE || policy.attempt_spans {
                 let mut state = State::new(policy);
@@ -447,13 +388,26 @@ impl<W, G, F, S, N, D, X> Retry<'_, W, G, F, S, N, D, X> {
             }
             // The attempt and what the run makes of it, in the attempt's span.
             let span = crate::span::next_attempt_span(policy, run.attempts());
+            // (with a stop check, the error of the attempt the run waits to
+            // retry, returned if the stop comes in the wait)
+            let mut kept = None;
             let flow = crate::span::in_span(span.as_ref(), |spanned| {
                 let outcome = {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
+                // (a stop that came during the attempt ends the run at its
+                // failure; a constant `false` without a stop check)
+                if X::ACTIVE && outcome.is_err() {
+                    let fired = stop.stopped();
+                    run.failed_with_signal(policy, fired);
+                }
                 // (decided in the attempt's span: a failure marks it)
-                run.settle(policy, outcome, &mut notify, spanned)
+                run.settle_keeping(policy, outcome, &mut notify, spanned, |e| {
+                    if X::ACTIVE {
+                        kept = Some(e);
+                    }
+                })
             });
             // the attempt's span closes before the sleep: its time is the
             // attempt's and the decision's, not the backoff's
@@ -461,7 +415,12 @@ impl<W, G, F, S, N, D, X> Retry<'_, W, G, F, S, N, D, X> {
             match flow {
                 ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
                 ControlFlow::Break(Err(e)) => return D::err(e),
-                ControlFlow::Continue(wait) => sleep::block_on_wait(&sleeper, wait),
+                ControlFlow::Continue(wait) => {
+                    sleep::block_on_wait(&sleeper, wait);
+                    if let Some(e) = kept.take().filter(|_| stop.stopped()) {
+                        return D::err(run.stopped_in_wait(policy, e));
+                    }
+                }
             }
         }
     }
@@ -1005,7 +964,7 @@ where
                 }
             };
             loop {
-                // `settle` consumes the error, and the wait is taken out of
+                // `settle_keeping` consumes the error, and the wait is taken out of
                 // its result before the sleep: nothing of the error is held
                 // while sleeping, so the future is `Send` even when `E` is
                 // not (but for a stop signal's, which keeps the error for

@@ -4,19 +4,143 @@
 //! attempt's error.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::Context;
+
+use crate::Retry;
+use crate::attempt::Op;
 #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 use core::task::Poll;
 
-/// A [`Retry`](crate::Retry) without a stop signal (the default): nothing
+impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+    /// Stop retrying once `signal` completes (a shutdown: any future, its
+    /// output dropped: tokio-util's `token.cancelled_owned()`, a oneshot
+    /// receiver, `tokio::signal::ctrl_c()`): an async call makes no retry after it fires and sleeps out no wait,
+    /// and ends with its last attempt's error. Fired during an attempt,
+    /// the attempt runs to its end (race the body against the signal
+    /// yourself if it must not) and a failure the policy would retry ends
+    /// the call; fired during a wait, the wait ends at once, and the retry's
+    /// budget token goes back. Either way the reason is
+    /// [`StopReason::Stopped`](crate::StopReason::Stopped), with its line
+    /// (WARN: a shutdown is no failure of the dependency), its metric
+    /// (`outcome="stopped"`) and the policy's `on_give_up`, and the
+    /// detailed form tells the attempts made: what a job queue needs to put
+    /// the job back. A success, or an error the policy would not retry, is
+    /// returned as without the signal; a call made after it fired makes
+    /// its first attempt. Dropping the call stops it at once too, but
+    /// tells nothing and returns nothing; this ends it as a run ends.
+    ///
+    /// The signal is polled once before the first attempt
+    /// (`tokio::signal::ctrl_c()` listens from its first poll on), then
+    /// after each failed attempt and through each wait.
+    ///
+    /// For `.await` only (a sync wait cannot be raced: `.call()` takes
+    /// [`stop_when`](Retry::stop_when), a flag), not under `.hedged()`:
+    /// either after `.stop_on(..)` is a compile error that says so
+    /// ([`StopCheck`], [`WithoutStop`]). The signal
+    /// is kept in the call's future and polled by its task, and so is the
+    /// last error while the run waits (the future is `Send` only if the
+    /// error is).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] // (tokio's paused clock times the waits)
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy, StopReason};
+    ///
+    /// let policy = Policy::new()
+    ///     .with_max_attempts(5)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(10)));
+    /// let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_secs(15)).await; // mid-way through the second wait
+    ///     let _ = shutdown.send(());
+    /// });
+    /// let started = tokio::time::Instant::now();
+    /// let e = policy
+    ///     .retry(|| async { Err::<(), _>("upstream down") })
+    ///     .stop_on(signal)
+    ///     .detailed()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(started.elapsed(), Duration::from_secs(15)); // not 40
+    /// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    /// assert_eq!(e.last_error, "upstream down");
+    /// # }
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
+    /// ```
+    #[inline]
+    pub fn stop_on<Sig, E>(
+        self,
+        signal: Sig,
+    ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>>
+    where
+        Sig: IntoFuture,
+    {
+        self.with_stop(StopOn::new(signal.into_future()))
+    }
+}
+
+impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+    /// Stop retrying once `stopped()` says so (a shutdown flag, set by a
+    /// Ctrl-C handler): the sync counterpart of [`stop_on`](Retry::stop_on),
+    /// for `.call()`, whose wait cannot be raced. It is asked after each
+    /// failed attempt (a failure the policy would retry then ends the call)
+    /// and after each wait (the retry is then not made, and its budget
+    /// token goes back); a sleeper that wakes on the same flag
+    /// ([`BlockingSleeper`](crate::BlockingSleeper)'s "Ctrl-C") ends the wait early. The call ends
+    /// as a run ends, with its last attempt's error and
+    /// [`StopReason::Stopped`](crate::StopReason::Stopped): its WARN line,
+    /// `outcome="stopped"`, `on_give_up`, and the attempts in
+    /// `.detailed()`. Not asked before the first attempt, nor on a
+    /// success. For `.call()` only (`.await` takes
+    /// [`stop_on`](Retry::stop_on), a future, and `.hedged()` neither:
+    /// either after `.stop_when(..)` is a compile error that says so).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy, StopReason};
+    ///
+    /// static STOP: AtomicBool = AtomicBool::new(false);
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut calls = 0;
+    /// let e = Policy::new()
+    ///     .with_max_attempts(5)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(30)))
+    ///     .retry(|| {
+    ///         calls += 1;
+    ///         if calls == 2 {
+    ///             STOP.store(true, Relaxed); // (here: Ctrl-C during the second attempt)
+    ///         }
+    ///         Err::<(), _>("database is locked")
+    ///     })
+    ///     .stop_when(|| STOP.load(Relaxed))
+    ///     .detailed()
+    ///     .call()
+    ///     .unwrap_err();
+    /// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+    /// assert_eq!(e.last_error, "database is locked");
+    /// ```
+    #[inline]
+    pub fn stop_when<P>(self, stopped: P) -> Retry<'p, W, G, F, S, N, D, StopWhen<P>>
+    where
+        F: Op,
+        F::Output: SyncAttempt,
+        P: FnMut() -> bool,
+    {
+        self.with_stop(StopWhen(stopped))
+    }
+}
+
+/// A [`Retry`] without a stop signal (the default): nothing
 /// is kept, nothing is asked.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoStop;
 
 pin_project_lite::pin_project! {
-    /// A [`Retry`](crate::Retry)'s stop signal
+    /// A [`Retry`]'s stop signal
     /// ([`stop_on`](crate::Retry::stop_on)): the future, polled when an
     /// attempt fails and while the run waits, whether it has completed,
     /// and the error of the attempt the run waits to retry, returned if
@@ -50,26 +174,86 @@ impl<F, E> fmt::Debug for StopOn<F, E> {
     }
 }
 
-/// A [`Retry`](crate::Retry) without a stop signal, what `.call()` and
-/// `.hedged()` ask: a sync wait cannot be raced against a signal, and a
-/// hedged call takes none. Only [`NoStop`] is one, so `.stop_on(..)`
-/// before either is a compile error that says so.
+/// A [`Retry`] without a stop, what `.hedged()` asks: a
+/// hedged call takes none. Only [`NoStop`] is one, so `.stop_on(..)` or
+/// `.stop_when(..)` before it is a compile error that says so (and
+/// `.stop_on(..)` before `.call()`: see [`StopCheck`]).
 ///
 /// ```compile_fail,E0277
 /// use retry_runtime::Policy;
 /// let r: Result<(), &str> = Policy::new()
 ///     .retry(|| Err("down"))
 ///     .stop_on(std::future::pending::<()>())
-///     .call(); // error[E0277]: `.call()` and `.hedged()` take no stop signal
+///     .call(); // error[E0277]: `.call()` takes no stop signal that is a future
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`.call()` and `.hedged()` take no stop signal",
-    label = "this retry has a `.stop_on(..)`",
-    note = "a stop signal is for a call that is awaited (`.await`): a sync wait cannot be raced (a `BlockingSleeper` that returns early is the way there: its rustdoc's \"Ctrl-C\"), and a hedged call takes none"
+    message = "`.hedged()` takes no stop",
+    label = "this retry has a `.stop_on(..)` or a `.stop_when(..)`",
+    note = "a hedged call's attempts run side by side: drop the call to stop them"
 )]
 pub trait WithoutStop {}
 
 impl WithoutStop for NoStop {}
+
+/// A sync [`Retry`]'s stop check
+/// ([`stop_when`](crate::Retry::stop_when)): a function asked after each
+/// failed attempt and after each wait (a shutdown flag), for `.call()`.
+pub struct StopWhen<P>(pub(crate) P);
+
+/// Shows nothing of the function.
+impl<P> fmt::Debug for StopWhen<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopWhen").finish_non_exhaustive()
+    }
+}
+
+/// What `.call()` asks of a [`Retry`]'s stop: [`NoStop`]
+/// (nothing) or [`StopWhen`]'s function. A stop signal that is a future
+/// ([`StopOn`]) is not one: a sync wait cannot be raced.
+#[diagnostic::on_unimplemented(
+    message = "`.call()` takes no stop signal that is a future",
+    label = "this retry has a `.stop_on(..)`",
+    note = "a sync wait cannot be raced against a future: `.stop_when(|| flag)` is asked after each failed attempt and after each wait (with a sleeper that wakes on the same flag, the wait ends early: `BlockingSleeper`'s rustdoc, \"Ctrl-C\")"
+)]
+pub trait StopCheck {
+    /// Is there a check to make (`false` for [`NoStop`], whose questions
+    /// fold away)?
+    #[doc(hidden)]
+    const ACTIVE: bool;
+
+    /// Has the stop come?
+    #[doc(hidden)]
+    fn stopped(&mut self) -> bool;
+}
+
+impl StopCheck for NoStop {
+    const ACTIVE: bool = false;
+
+    #[inline(always)]
+    fn stopped(&mut self) -> bool {
+        false
+    }
+}
+
+impl<P: FnMut() -> bool> StopCheck for StopWhen<P> {
+    const ACTIVE: bool = true;
+
+    #[inline]
+    fn stopped(&mut self) -> bool {
+        (self.0)()
+    }
+}
+
+/// An operation `.stop_when(..)` takes: a sync one, whose attempt returns
+/// a `Result` (for `.call()`); an awaited call takes `.stop_on(..)`.
+#[diagnostic::on_unimplemented(
+    message = "`.stop_when(..)` is for a sync call (`.call()`): an awaited one takes `.stop_on(..)`",
+    label = "this operation's attempt returns `{Self}`, not a `Result`",
+    note = "a sync wait cannot be raced, so `.call()` asks a flag after each failed attempt and after each wait; an awaited call's wait ends at once on a future: `.stop_on(token.cancelled())`"
+)]
+pub trait SyncAttempt {}
+
+impl<T, E> SyncAttempt for Result<T, E> {}
 
 /// What a run asks of its stop signal ([`NoStop`], [`StopOn`]), for a call
 /// whose error type is `E`.

@@ -291,16 +291,16 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// run back to back.
 ///
 /// To stop on Ctrl-C, use the functional form with a sleeper that waits on
-/// your signal (a `Condvar`, or a channel's `recv_timeout`) and an `op`
-/// that checks the same flag first and returns an error the policy does
-/// not retry (one classified `Permanent`, under `retry_on` or a preset):
-/// the run ends with [`StopReason::Permanent`](crate::StopReason::Permanent),
-/// that check counted as an attempt. (`#[retry]` on a sync function
-/// sleeps with [`std::thread::sleep`]: its body sees the flag after the
-/// wait.) In a test under [`testing::pause`] such a
-/// sleeper hands its wait to [`sleep_sync`] to make it virtual (the first
-/// line of the sleeper below; see
-/// [`testing::is_paused`]).
+/// your signal (a `Condvar`, or a channel's `recv_timeout`) and
+/// [`.stop_when(..)`](crate::Retry::stop_when) asking the same flag: the
+/// wait ends when the flag is set, and the run ends with
+/// [`StopReason::Stopped`](crate::StopReason::Stopped) and the last
+/// attempt's error (a flag set during an attempt ends the run at its
+/// failure). (`#[retry]` on a sync function sleeps with
+/// [`std::thread::sleep`]: call its policy this way instead.) In a test
+/// under [`testing::pause`] such a sleeper hands its wait to
+/// [`sleep_sync`] to make it virtual (the first line of the sleeper below;
+/// see [`testing::is_paused`]).
 ///
 /// ```
 /// # #[cfg(feature = "macros")] {
@@ -309,14 +309,9 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// use retry_runtime::{presets, Classify, StopReason};
 ///
 /// #[derive(Debug, thiserror::Error, Classify)]
-/// enum SyncError {
-///     #[error("database is locked")]
-///     #[classify(Interrupted)]
-///     Busy,
-///     #[error("stopped by Ctrl-C")]
-///     #[classify(Permanent)]
-///     Stopped,
-/// }
+/// #[error("database is locked")]
+/// #[classify(Interrupted)]
+/// struct Busy;
 ///
 /// static STOP: Mutex<bool> = Mutex::new(false);
 /// static WAKE: Condvar = Condvar::new();
@@ -326,14 +321,12 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 ///     WAKE.notify_all();
 /// }
 ///
+/// std::thread::spawn(|| {
+///     std::thread::sleep(Duration::from_millis(50));
+///     ctrl_c(); // (here: Ctrl-C during the first wait, of 1s)
+/// });
 /// let e = presets::DB // waits 1s, 2s, 4s
-///     .retry(|| -> Result<(), SyncError> {
-///         if *STOP.lock().unwrap() {
-///             return Err(SyncError::Stopped);
-///         }
-///         ctrl_c(); // (here: Ctrl-C while the first attempt runs)
-///         Err(SyncError::Busy)
-///     })
+///     .retry(|| Err::<(), _>(Busy))
 ///     .sleep_with(|wait: Duration| {
 ///         if retry_runtime::testing::is_paused() {
 ///             return retry_runtime::sleep::sleep_sync(wait); // virtual in tests
@@ -341,11 +334,12 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 ///         let stop = STOP.lock().unwrap();
 ///         let _ = WAKE.wait_timeout_while(stop, wait, |stop| !*stop).unwrap();
 ///     })
+///     .stop_when(|| *STOP.lock().unwrap())
 ///     .detailed()
 ///     .call()
 ///     .unwrap_err();
-/// assert_eq!((e.attempts, e.reason), (2, StopReason::Permanent));
-/// assert_eq!(e.last_error.to_string(), "stopped by Ctrl-C");
+/// assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+/// assert_eq!(e.last_error.to_string(), "database is locked");
 /// # }
 /// ```
 #[diagnostic::on_unimplemented(

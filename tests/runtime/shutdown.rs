@@ -380,3 +380,126 @@ fn a_hand_driven_run_stopped_in_its_wait_ends_as_stop_on_does() {
     let line = logs.assert_logged(Level::WARN, "supervisor failed after 1 attempt");
     support::assert_fields(&line, &[("outcome", "stopped"), ("error_kind", "Timeout")]);
 }
+
+/// `.stop_when(..)`: a sync call's stop, a flag a Ctrl-C handler sets, with
+/// a sleeper that wakes on it (the Condvar of BlockingSleeper's "Ctrl-C").
+mod sync_stop {
+    use super::*;
+    use std::sync::{Arc, Condvar, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Flag(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Flag {
+        fn set(&self) {
+            *self.0 .0.lock().unwrap() = true;
+            self.0 .1.notify_all();
+        }
+        fn is_set(&self) -> bool {
+            *self.0 .0.lock().unwrap()
+        }
+        /// Sleeps `wait`, or until the flag is set: `true` if woken by it.
+        fn sleep(&self, wait: Duration) -> bool {
+            let set = self.0 .0.lock().unwrap();
+            let (set, waited) = self
+                .0
+                 .1
+                .wait_timeout_while(set, wait, |set| !*set)
+                .unwrap();
+            drop(set);
+            !waited.timed_out()
+        }
+    }
+
+    #[test]
+    fn set_during_a_wait_the_wait_ends_and_the_call_returns_the_last_error() {
+        let logs = support::capture();
+        let flag = Flag::default();
+        let setter = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            setter.set(); // Ctrl-C in the first wait (of 10s)
+        });
+        let calls = AtomicU32::new(0);
+        let woken = std::cell::Cell::new(false);
+        let e = policy("sync.wait")
+            .retry(|| {
+                calls.fetch_add(1, SeqCst);
+                Err::<(), _>(JobError::Down)
+            })
+            .sleep_with(|wait| woken.set(flag.sleep(wait)))
+            .stop_when(|| flag.is_set())
+            .detailed()
+            .call()
+            .unwrap_err();
+        assert!(woken.get(), "the wait was cut by the flag");
+        assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+        assert_eq!(e.last_error, JobError::Down);
+        assert_eq!(calls.load(SeqCst), 1);
+        let line = logs.assert_logged(Level::WARN, "sync.wait failed after 1 attempt");
+        support::assert_fields(
+            &line,
+            &[("outcome", "stopped"), ("error_kind", "Unavailable")],
+        );
+    }
+
+    #[test]
+    fn set_during_an_attempt_its_failure_ends_the_call_and_a_success_is_one() {
+        let _paused = retry_runtime::testing::pause();
+        let flag = Flag::default();
+        let calls = AtomicU32::new(0);
+        let e = policy("sync.attempt")
+            .retry(|| {
+                if calls.fetch_add(1, SeqCst) == 1 {
+                    flag.set(); // during the second attempt
+                }
+                Err::<(), _>(JobError::Slow)
+            })
+            .stop_when(|| flag.is_set())
+            .detailed()
+            .call()
+            .unwrap_err();
+        assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+        // set already: a success is returned, a non-retriable error is its own
+        let ok = policy("sync.ok")
+            .retry(|| Ok::<_, JobError>(7))
+            .stop_when(|| flag.is_set())
+            .call();
+        assert_eq!(ok, Ok(7));
+        let e = policy("sync.missing")
+            .retry(|| Err::<(), _>(JobError::Missing))
+            .stop_when(|| flag.is_set())
+            .detailed()
+            .call()
+            .unwrap_err();
+        assert_eq!(e.reason, StopReason::Permanent);
+    }
+
+    static SYNC_TOKENS: RetryBudget = RetryBudget::new("shutdown-sync-tokens");
+
+    #[test]
+    fn the_wait_s_budget_token_goes_back_once() {
+        let _paused = retry_runtime::testing::pause();
+        let guarded = policy("sync.budget").with_budget(&SYNC_TOKENS);
+        // a run that retried, so the bucket is below its top
+        let _ = guarded
+            .with_max_attempts(4)
+            .retry(|| Err::<(), _>(JobError::Down))
+            .call();
+        let before = SYNC_TOKENS.stats();
+        let waits = std::cell::Cell::new(0);
+        let e = guarded
+            .retry(|| Err::<(), _>(JobError::Down))
+            .sleep_with(|_| waits.set(waits.get() + 1))
+            .stop_when(|| waits.get() > 0) // set in the first wait
+            .call()
+            .unwrap_err();
+        assert_eq!(e, JobError::Down);
+        let after = SYNC_TOKENS.stats();
+        assert!(
+            (after.tokens - before.tokens - 0.1).abs() < 1e-9,
+            "{before:?} -> {after:?}"
+        );
+        assert_eq!(after.retries, before.retries);
+    }
+}

@@ -196,7 +196,7 @@ impl LazyRun {
 
     /// What the run makes of a failure it is shown by reference (the tower
     /// layer's, which hands a given-up failure back as it is): a retry and
-    /// its wait, or the end of the run, logged and counted as `settle`
+    /// its wait, or the end of the run, logged and counted as `settle_keeping`
     /// would.
     #[cfg(feature = "tower")]
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -487,26 +487,10 @@ impl LazyRun {
 
     /// The executors' shared step: record an attempt's outcome, and either
     /// finish (`Break`: the value, or the error wrapped by `finish`) or go
-    /// on after a wait (`Continue`). The error is dropped here, so the
-    /// caller holds nothing of it while it sleeps.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn settle<W, G, T, E: Display, N: Notify>(
-        &mut self,
-        policy: &Policy<W, G>,
-        outcome: Result<T, E>,
-        notify: &mut N,
-        marks: bool,
-    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
-    where
-        W: When<E>,
-    {
-        self.settle_keeping(policy, outcome, notify, marks, drop)
-    }
-
-    /// [`settle`](Self::settle), the error of an attempt the run waits to
-    /// retry handed to `keep` (a call's stop signal keeps it, to return it
-    /// if the signal fires in the wait; `drop` otherwise).
+    /// on after a wait (`Continue`). The error of an attempt the run waits
+    /// to retry is handed to `keep` (a call's stop keeps it, to return it if
+    /// the stop comes in the wait; `drop` otherwise), so the caller holds
+    /// nothing of it while it sleeps.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn settle_keeping<W, G, T, E: Display, N: Notify>(

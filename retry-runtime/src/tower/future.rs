@@ -336,7 +336,7 @@ where
                         sent_once_unless_unsent(this.run, this.policy, &failure);
                     }
                     // Judged where it lies (not moved through the run's
-                    // `settle`: a failed response is a few hundred bytes), then
+                    // `settle_keeping`: a failed response is a few hundred bytes), then
                     // handed back as it is, or dropped before the wait.
                     match this.run.judge(this.policy, &failure) {
                         Decision::Retry(wait) => wait,
