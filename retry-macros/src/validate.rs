@@ -267,7 +267,7 @@ pub fn check(
         if timeout_blocking {
             errors.at(
                 a.at,
-                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; for a sync function, use the functional form with a sleeper that wakes on your signal and a body that checks it first (`retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
+                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; for a sync function, call its policy with `.stop_when(|| flag)` (asked after each failed attempt and after each wait) and a sleeper that wakes on the flag (`retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
             );
         }
         if let Some(h) = args.hedge.get() {

@@ -504,18 +504,11 @@ enum Limited {
 }
 
 #[test]
-fn a_rate_limit_is_retried_but_does_not_count_toward_opening() {
-    let (b, _) = breaker(|b| b.with_failures(2));
-    let p = Policy::new()
-        .with_max_attempts(10)
-        .with_backoff(Backoff::fixed(s(1)))
-        .retry_on(KindSet::TRANSIENT)
-        .with_circuit(b);
+fn a_rate_limit_counts_unless_the_breaker_takes_it_as_neutral() {
     let _paused = testing::pause();
-    // ten 429s, then the answer: retried through, the breaker closed
-    let mut calls = 0;
-    let r = p
-        .retry(|| {
+    let nine_429s_then_ok = |p: &Policy<RetryOn, WithCircuit>| {
+        let mut calls = 0;
+        p.retry(|| {
             calls += 1;
             if calls <= 9 {
                 Err(Limited::TooManyRequests)
@@ -523,12 +516,81 @@ fn a_rate_limit_is_retried_but_does_not_count_toward_opening() {
                 Ok(calls)
             }
         })
-        .call();
-    assert_eq!(r, Ok(10));
+        .call()
+    };
+    let guarded = |b| {
+        Policy::new()
+            .with_max_attempts(10)
+            .with_backoff(Backoff::fixed(s(1)))
+            .retry_on(KindSet::TRANSIENT)
+            .with_circuit(b)
+    };
+    // by default a rate limit is a failure: two open the breaker
+    let (b, _) = breaker(|b| b.with_failures(2));
+    let r = nine_429s_then_ok(&guarded(b));
+    assert!(matches!(r, Err(Limited::TooManyRequests)), "{r:?}");
+    assert_eq!(b.state(), CircuitState::Open);
+
+    // taken as neutral: retried through, the breaker closed
+    let (b, _) = breaker(|b| b.with_failures(2).with_neutral_kinds(kinds![RateLimited]));
+    assert_eq!(nine_429s_then_ok(&guarded(b)), Ok(10));
     assert_stats!(b; state: CircuitState::Closed, neutral: 9, failures: 0);
     // an outage still opens it
     let mut calls = 0;
     let r: Result<(), _> = policy(b).retry(timing_out(&mut calls)).call();
     assert_eq!((r, calls), (Err(CallError::Timeout), 2));
     assert_eq!(b.state(), CircuitState::Open);
+}
+
+#[test]
+fn a_half_open_breaker_s_probe_answered_with_a_neutral_kind_closes_it() {
+    let (b, clock) = breaker(|b| {
+        b.with_failures(2)
+            .with_recovery(s(30))
+            .with_neutral_kinds(kinds![RateLimited])
+    });
+    let p = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(s(1)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_circuit(b);
+    let _paused = testing::pause();
+    // open it with an outage
+    let mut calls = 0;
+    let _ = policy(b).retry(timing_out(&mut calls)).call();
+    assert_eq!(b.state(), CircuitState::Open);
+    clock.advance(s(30));
+    // the probe is answered 429 then 200: the dependency answered, the
+    // breaker closes, and the run goes on to its answer
+    let mut calls = 0;
+    let r = p
+        .retry(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(Limited::TooManyRequests)
+            } else {
+                Ok(calls)
+            }
+        })
+        .detailed()
+        .call();
+    assert_eq!(r.map(|ok| ok.value), Ok(2));
+    assert_eq!(b.state(), CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_call_s_rate_limits_are_neutral_to_a_breaker_that_says_so() {
+    let (b, _) = breaker(|b| b.with_failures(2).with_neutral_kinds(kinds![RateLimited]));
+    let p = Policy::new()
+        .with_max_attempts(4)
+        .with_backoff(Backoff::fixed(s(1)))
+        .with_hedge(s(3600))
+        .retry_on(KindSet::TRANSIENT)
+        .with_circuit(b);
+    let r: Result<(), _> = p
+        .retry(|| async { Err(Limited::TooManyRequests) })
+        .hedged()
+        .await;
+    assert!(matches!(r, Err(Limited::TooManyRequests)), "{r:?}");
+    assert_stats!(b; state: CircuitState::Closed, failures: 0);
 }

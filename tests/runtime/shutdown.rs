@@ -503,3 +503,47 @@ mod sync_stop {
         assert_eq!(after.retries, before.retries);
     }
 }
+
+static GAVE_UP_TOKENS: RetryBudget = RetryBudget::new("shutdown-gave-up-tokens");
+
+#[test]
+fn a_run_stopped_after_it_gave_up_is_only_wrapped() {
+    let logs = support::capture();
+    let policy = policy("gave.up")
+        .with_max_attempts(1)
+        .with_budget(&GAVE_UP_TOKENS);
+    // a run that retried, so the bucket is below its top
+    let mut warm = retry_runtime::Run::new(&policy);
+    let warmer = policy.with_max_attempts(4);
+    let mut warm2 = retry_runtime::Run::new(&warmer);
+    for _ in 0..3 {
+        let _ = warm2.failed(&JobError::Down);
+    }
+    warm2.succeeded();
+    warm.succeeded();
+    let before = GAVE_UP_TOKENS.stats();
+    assert!(
+        before.tokens < f64::from(before.max_tokens) - 2.0,
+        "{before:?}"
+    );
+    let mut run = retry_runtime::Run::new(&policy);
+    assert!(matches!(
+        run.failed(&JobError::Down),
+        retry_runtime::Decision::GiveUp(StopReason::Attempts)
+    ));
+    let e = run.stopped(JobError::Down);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    let after = GAVE_UP_TOKENS.stats();
+    // the first attempt's deposit, and no token handed back that was never granted
+    assert!(
+        (after.tokens - before.tokens - 0.1).abs() < 1e-9,
+        "{before:?} -> {after:?}"
+    );
+    assert!(
+        logs.lines()
+            .iter()
+            .all(|l| !l.contains("stopped: its stop signal fired")),
+        "{:?}",
+        logs.lines()
+    );
+}

@@ -100,6 +100,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::classify::{ErrorKind, KindSet};
 use crate::clock::SharedClock;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use error::CircuitOpen;
@@ -162,6 +163,8 @@ pub struct CircuitBreaker {
     window: u32,
     rate: u32,
     probes: u32,
+    /// Kinds of errors that are neutral to it (`with_neutral_kinds`).
+    neutral_kinds: KindSet,
     recovery: Duration,
     recovery_ms: u64,
     clock: SharedClock,
@@ -193,6 +196,7 @@ impl CircuitBreaker {
             window: 0,
             rate: 100,
             probes: 1,
+            neutral_kinds: KindSet::EMPTY,
             recovery: Duration::from_secs(30),
             recovery_ms: 30_000,
             clock: SharedClock(&SystemClock),
@@ -307,6 +311,60 @@ impl CircuitBreaker {
         self.recovery_ms = word::duration_to_ms(recovery);
         self.recovery = Duration::from_millis(self.recovery_ms);
         self
+    }
+
+    /// Errors of these kinds, which a retry run would retry, are neutral to
+    /// the breaker: they neither count toward opening it nor reset the
+    /// count, and a probe answered with one counts as a success (the
+    /// dependency answered: the breaker closes, and the runs wait what the
+    /// server asked for). For a
+    /// dependency that rate-limits (`kinds![RateLimited]`: a 429, S3's
+    /// `SlowDown`): the dependency answered, and a run waits the time it
+    /// asked for, where five 429s in a row would otherwise open a default
+    /// breaker for its 30s. None by default (a rate-limited dependency
+    /// that keeps refusing then opens it, and calls fail fast). Asked by
+    /// the retry runs (`#[retry]`, the functional form, [`Run`](crate::Run),
+    /// the tower layer, the reqwest middleware), which know the kind; a
+    /// [`record`](Self::record) of your own says its outcome itself.
+    ///
+    /// ```
+    /// use retry_runtime::{kinds, CircuitBreaker, ErrorKind};
+    /// static API: CircuitBreaker = CircuitBreaker::new("api").with_neutral_kinds(kinds![RateLimited]);
+    /// assert!(API.neutral_kinds().contains(ErrorKind::RateLimited));
+    /// ```
+    pub const fn with_neutral_kinds(mut self, kinds: KindSet) -> CircuitBreaker {
+        self.neutral_kinds = kinds;
+        self
+    }
+
+    /// What a retry run's `outcome`, an error of `kind` for a failure, says
+    /// to this breaker: a failure of one of its
+    /// [`neutral_kinds`](Self::neutral_kinds) is neutral, and a success
+    /// while it is half-open (a probe the dependency answered: neutral
+    /// there would leave the breaker half-open, each call a probe, none of
+    /// them waiting what the server asked for).
+    #[inline]
+    pub(crate) fn judged(&self, outcome: Outcome, kind: Option<ErrorKind>) -> Outcome {
+        match (outcome, kind) {
+            (Outcome::Failure, Some(kind)) if self.neutral_kinds.contains(kind) => {
+                if self.state() == CircuitState::HalfOpen {
+                    Outcome::Success
+                } else {
+                    Outcome::Neutral
+                }
+            }
+            _ => outcome,
+        }
+    }
+
+    /// The kinds of errors neutral to it ([`with_neutral_kinds`](Self::with_neutral_kinds)).
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert!(CircuitBreaker::new("b").neutral_kinds().is_empty());
+    /// ```
+    pub const fn neutral_kinds(&self) -> KindSet {
+        self.neutral_kinds
     }
 
     /// How many probe calls it lets through when half-open; it closes when
@@ -527,8 +585,8 @@ impl CircuitBreaker {
     ///
     /// - [`Outcome::Failure`]: a failure the policy would retry (a timeout, a
     ///   503): counts towards opening; a failed probe re-opens the breaker.
-    ///   (A retry run records a rate limit, `RateLimited`, as neutral: the
-    ///   dependency answered.)
+    ///   (A retry run records an error of one of the breaker's
+    ///   [`neutral_kinds`](Self::neutral_kinds) as neutral.)
     /// - [`Outcome::Success`]: resets the consecutive failures; a probe
     ///   success (the last of `probes`) closes the breaker.
     /// - [`Outcome::Neutral`]: an error that says nothing about the
@@ -874,6 +932,7 @@ impl fmt::Debug for CircuitBreaker {
             .field("failure_rate", &self.failure_rate())
             .field("recovery", &self.recovery)
             .field("probes", &self.probes)
+            .field("neutral_kinds", &self.neutral_kinds)
             .finish_non_exhaustive()
     }
 }
@@ -946,8 +1005,9 @@ pub enum Outcome {
     /// The call failed with an error the policy retries: the dependency may be unhealthy.
     Failure,
     /// The call failed with an error the policy does not retry (a 404, bad
-    /// input) or with a rate limit (a 429: the dependency answered), or
-    /// ended with no outcome (a retry run dropped or unwound in its attempt,
+    /// input) or of a kind the breaker takes as neutral
+    /// ([`CircuitBreaker::with_neutral_kinds`]: a 429), or ended with no
+    /// outcome (a retry run dropped or unwound in its attempt,
     /// a hedged attempt cancelled): no signal.
     Neutral,
 }

@@ -5,6 +5,7 @@
 
 use crate::budget::RetryBudget;
 use crate::circuit::{CircuitBreaker, CircuitState, Outcome, Permit};
+use crate::classify::ErrorKind;
 use crate::policy::{Policy, Verdict};
 use crate::stop::StopReason;
 
@@ -33,8 +34,14 @@ impl Leave {
     /// The attempt finished with `outcome`: told to the breaker (with its
     /// leave) and the throttle.
     pub(super) fn told<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome) {
+        self.told_of(policy, outcome, None);
+    }
+
+    /// [`told`](Self::told), of an error of `kind` for a failure (a kind
+    /// the breaker takes as neutral is neutral to it).
+    fn told_of<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome, kind: Option<ErrorKind>) {
         self.told = true;
-        record(policy, self.permit.take(), outcome);
+        record(policy, self.permit.take(), outcome, kind);
     }
 
     /// The attempt failed, the policy's `verdict` on its error: told as a
@@ -50,7 +57,7 @@ impl Leave {
         } else {
             Outcome::Neutral
         };
-        self.told(policy, outcome);
+        self.told_of(policy, outcome, verdict.kind);
     }
 }
 
@@ -143,12 +150,17 @@ impl Drop for Granted<'_> {
     }
 }
 
-/// An attempt's outcome, told to the breaker (with the attempt's leave)
-/// and the throttle.
-pub(super) fn record<W, G>(policy: &Policy<W, G>, permit: Option<Permit>, outcome: Outcome) {
+/// An attempt's outcome (an error of `kind` for a failure), told to the
+/// breaker (with the attempt's leave), as it judges it, and the throttle.
+pub(super) fn record<W, G>(
+    policy: &Policy<W, G>,
+    permit: Option<Permit>,
+    outcome: Outcome,
+    kind: Option<ErrorKind>,
+) {
     if let Some(breaker) = policy.circuit {
         if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
-            breaker.record(permit, outcome);
+            breaker.record(permit, breaker.judged(outcome, kind));
         }
     }
     if let Some(throttle) = policy.throttle {

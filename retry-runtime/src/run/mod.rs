@@ -129,6 +129,9 @@ pub(crate) use state::{REJECTED_OK, State};
 pub struct Run<'p, W, G: Guards = NoCircuit> {
     policy: &'p Policy<W, G>,
     state: Guarded<State, G>,
+    /// The last decision was a retry, not yet made (what [`stopped`](Run::stopped)
+    /// ends: its budget token goes back).
+    waiting: bool,
 }
 
 impl<'p, W, G: Guards> Run<'p, W, G> {
@@ -140,6 +143,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         Run {
             policy,
             state: Guarded::of(policy, State::new(policy)),
+            waiting: false,
         }
     }
 
@@ -187,6 +191,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// The attempt just made succeeded; logs at INFO if it was not the first.
     #[inline]
     pub fn succeeded(&mut self) {
+        self.waiting = false;
         self.state.succeeded(self.policy);
     }
 
@@ -201,7 +206,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     where
         W: When<E>,
     {
-        self.state.failed(self.policy, error)
+        let decision = self.state.failed(self.policy, error);
+        self.waiting = matches!(decision, Decision::Retry(_));
+        decision
     }
 
     /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
@@ -224,7 +231,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// ```
     #[inline(never)]
     pub fn rejected(&mut self) -> Decision {
-        self.state.rejected(self.policy)
+        let decision = self.state.rejected(self.policy);
+        self.waiting = matches!(decision, Decision::Retry(_));
+        decision
     }
 
     /// Attempts made so far.
@@ -279,10 +288,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// 2 attempts (stopped: its stop signal fired)`), the metric
     /// (`outcome="stopped"`) and the policy's `on_give_up`, told
     /// `last_error`, the failure it was to retry. (A hand-driven loop that
-    /// races its wait with a shutdown: a connection supervisor's.) After a
-    /// [`Decision::Retry`] only: a run that gave up ends with
-    /// [`into_error`](Run::into_error) (here its budget would be handed a
-    /// token it never granted).
+    /// races its wait with a shutdown: a connection supervisor's.) Called
+    /// when the last decision was not a retry (the run gave up, or made no
+    /// attempt), it wraps `last_error` with `StopReason::Stopped` and tells
+    /// nobody: there is no retry to give back, and a give-up was told.
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run, StopReason};
@@ -296,7 +305,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// assert_eq!(err.to_string(), "broker failed after 1 attempt (stopped: its stop signal fired): connection refused");
     /// ```
     pub fn stopped<E: Display>(mut self, last_error: E) -> RetryError<E> {
-        self.state.stopped_in_wait(self.policy, &last_error);
+        if self.waiting {
+            self.state.stopped_in_wait(self.policy, &last_error);
+        }
         self.state
             .error(self.policy, last_error, StopReason::Stopped)
     }

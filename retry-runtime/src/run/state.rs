@@ -562,11 +562,9 @@ impl State {
 
     /// The attempt just made (`self.attempts`) ended with `outcome` (an
     /// error of `kind`): a first attempt deposits into the budget; the
-    /// breaker records the outcome, but for a rate limit's, which is no
-    /// sign of an outage (the dependency answered, and asked for less: the
-    /// budget, the throttle and the wait it asked for are the answer to
-    /// that), neutral to it; the throttle counts a request, and an accept
-    /// unless the attempt failed retriably (a rate limit is a rejection).
+    /// breaker records the outcome as it judges it (a failure of a kind it
+    /// takes as neutral, `with_neutral_kinds`); the throttle counts a
+    /// request, and an accept unless the attempt failed retriably.
     #[inline(never)]
     fn record<W, G>(&mut self, policy: &Policy<W, G>, outcome: Outcome, kind: Option<ErrorKind>) {
         if let Some(throttle) = policy.throttle {
@@ -581,11 +579,7 @@ impl State {
             // No `before_attempt` (an unguarded executor): take the leave now,
             // so the outcome still counts, and the breaker still moves on.
             if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
-                let outcome = match (outcome, kind) {
-                    (Outcome::Failure, Some(ErrorKind::RateLimited)) => Outcome::Neutral,
-                    _ => outcome,
-                };
-                breaker.record(permit, outcome);
+                breaker.record(permit, breaker.judged(outcome, kind));
             }
         }
     }
