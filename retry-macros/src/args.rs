@@ -40,6 +40,7 @@ pub struct RetryArgs {
     pub nested: Slot<LitStr>,
     pub hedge: Slot<LitStr>,
     pub stop_on: Slot<Expr>,
+    pub stop_when: Slot<Expr>,
     pub attempt_spans: Slot<LitBool>,
     /// Keys whose value could not be read (the syntax error is reported),
     /// and the keys that unknown arguments are near misses of: see [`RetryArgs::unread`].
@@ -228,6 +229,7 @@ impl RetryArgs {
             Key::Nested => arg.parse_into(input, &mut self.nested, errors),
             Key::Hedge => arg.parse_into(input, &mut self.hedge, errors),
             Key::StopOn => arg.parse_into(input, &mut self.stop_on, errors),
+            Key::StopWhen => arg.parse_into(input, &mut self.stop_when, errors),
             Key::AttemptSpans => arg.parse_into(input, &mut self.attempt_spans, errors),
             Key::Crate => {
                 let lit: LitStr = arg.value(input)?;

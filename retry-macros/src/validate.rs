@@ -70,6 +70,9 @@ pub struct Config {
     /// `stop_on = EXPR`: the call's stop signal, a future made once per
     /// call (an `async fn` only, not hedged).
     pub stop_on: Option<Expr>,
+    /// `stop_when = EXPR`: a sync function's stop, a `bool` asked after
+    /// each failed attempt and after each wait.
+    pub stop_when: Option<Expr>,
     /// `attempt_spans = true|false`: sets the policy's attempt spans; with
     /// `true`, the loop runs each attempt in its span.
     pub attempt_spans: Option<bool>,
@@ -267,7 +270,7 @@ pub fn check(
         if timeout_blocking {
             errors.at(
                 a.at,
-                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; for a sync function, call its policy with `.stop_when(|| flag)` (asked after each failed attempt and after each wait) and a sleeper that wakes on the flag (`retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
+                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; a sync function takes `stop_when = flag` (a `bool`, asked after each failed attempt and after each wait; or its policy with `.stop_when(|| flag)` and a sleeper that wakes on the flag: `retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
             );
         }
         if let Some(h) = args.hedge.get() {
@@ -276,6 +279,15 @@ pub fn check(
                 "`stop_on` and `hedge` cannot be combined: a hedged call takes no stop signal (drop the call to stop its attempts)",
             );
         }
+    }
+
+    // A sync function's stop is a flag asked between attempts; an async
+    // one's is a future its waits are raced with.
+    if let Some(a) = args.stop_when.get().filter(|_| !timeout_blocking) {
+        errors.at(
+            a.at,
+            "`stop_when` is for a sync function, whose wait cannot be raced: an `async fn` takes `stop_on = signal` (a future, e.g. `shutdown.cancelled()`: its wait ends at once when it fires)",
+        );
     }
 
     let hedge = args.hedge.get().and_then(|a| {
@@ -562,6 +574,7 @@ pub fn check(
         nested_retry,
         attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
         stop_on: args.stop_on.into_given().map(|a| a.value),
+        stop_when: args.stop_when.into_given().map(|a| a.value),
     })
 }
 

@@ -105,6 +105,7 @@ keys! {
     Budget "budget" "e.g. `budget = RETRIES` (a `static retry_runtime::RetryBudget`)",
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
     StopOn "stop_on" "e.g. `stop_on = shutdown.cancelled()` (an `async fn` only: a future, made once per call; once it completes, no retry and no wait, and the last error is returned)",
+    StopWhen "stop_when" "e.g. `stop_when = STOP.load(Ordering::Relaxed)` (a sync fn only: a `bool` asked after each failed attempt and after each wait; once `true`, no retry, and the last error is returned)",
     Hedge "hedge" "e.g. `hedge = \"150ms\"` (async, safe-to-repeat calls: start the next attempt beside a slow one after this delay)",
     Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
     AttemptSpans "attempt_spans" "e.g. `attempt_spans = true` (each attempt in a `retry.attempt` span)",

@@ -254,6 +254,17 @@ impl<F: core::future::Future> IntoStopSignal for F {
     }
 }
 
+/// A `#[retry(stop_when = FLAG)]` loop's flag, asked after a failed
+/// attempt and after a wait: a `bool` (checked here, at the expression).
+///
+/// ```
+/// assert!(retry_runtime::__private::stop_flag(true));
+/// ```
+#[inline(always)]
+pub const fn stop_flag(stopping: bool) -> bool {
+    stopping
+}
+
 /// A `#[retry(stop_on = ..)]` loop after an attempt that `failed` (before
 /// its decision): has its signal fired (polled once, if it failed)? Holds
 /// nothing of the result, so an error that is `Send` but not `Sync` keeps

@@ -297,7 +297,9 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// [`StopReason::Stopped`](crate::StopReason::Stopped) and the last
 /// attempt's error (a flag set during an attempt ends the run at its
 /// failure). (`#[retry]` on a sync function sleeps with
-/// [`std::thread::sleep`]: call its policy this way instead.) In a test
+/// [`std::thread::sleep`]: its `stop_when = flag` key ends the run after
+/// the wait the flag came up in; call its policy this way to cut the
+/// wait.) In a test
 /// under [`testing::pause`] such a sleeper hands its wait to
 /// [`sleep_sync`] to make it virtual (the first line of the sleeper below;
 /// see [`testing::is_paused`]).

@@ -503,3 +503,90 @@ async fn a_signal_that_listens_when_polled_hears_one_sent_in_the_first_attempt()
     assert!(r.is_err());
     assert_eq!(calls.load(SeqCst), 1, ".stop_on");
 }
+
+/// `stop_when = FLAG` on a sync function: asked after each failed attempt
+/// and after each wait (a Ctrl-C handler's flag).
+mod sync_flag {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(attempts = 5, backoff = "fixed(10s)", retry_on = Unavailable, stop_when = STOP.load(SeqCst))]
+    fn import(fail_until: u32) -> Result<u32, JobError> {
+        let n = CALLS.fetch_add(1, SeqCst) + 1;
+        if n == 2 {
+            STOP.store(true, SeqCst); // Ctrl-C during the second attempt
+        }
+        if n < fail_until {
+            Err(JobError::Down(n))
+        } else {
+            Ok(n)
+        }
+    }
+
+    struct Importer {
+        stopping: std::cell::Cell<bool>,
+    }
+
+    impl Importer {
+        #[retry(attempts = 5, backoff = "fixed(10s)", stop_when = self.stopping.get())]
+        fn run(&self, #[attempt] attempt: Attempt) -> Result<u32, JobError> {
+            self.stopping.set(attempt.number == 3); // set during the third attempt
+            Err(JobError::Down(attempt.number))
+        }
+    }
+
+    #[test]
+    fn a_flag_set_in_an_attempt_ends_the_call_at_its_failure_and_in_a_wait_after_it() {
+        let logs = support::capture();
+        let paused = retry_runtime::testing::pause();
+        // (one test: the flag and the count are the process's)
+        assert_eq!(import(10), Err(JobError::Down(2)));
+        assert_eq!(
+            paused.waits(),
+            [s(10)],
+            "the second attempt's failure ended it"
+        );
+        let line = logs.assert_logged(Level::WARN, "import failed after 2 attempts");
+        assert!(line.contains("stopped: its stop signal fired"), "{line}");
+        // set already: a success is a success
+        assert_eq!(import(0), Ok(3));
+
+        let importer = Importer {
+            stopping: std::cell::Cell::new(false),
+        };
+        assert_eq!(importer.run(), Err(JobError::Down(3)));
+    }
+
+    thread_local!(static ASKED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+
+    /// `false` the first time it is asked (after the first failure), `true`
+    /// after that (after the wait): the flag came up during the wait.
+    fn set_in_the_first_wait() -> bool {
+        ASKED.with(|a| {
+            a.set(a.get() + 1);
+            a.get() > 1
+        })
+    }
+
+    #[retry(attempts = 3, backoff = "fixed(10s)", stop_when = set_in_the_first_wait())]
+    fn waited_once() -> Result<(), JobError> {
+        Err(JobError::Down(1))
+    }
+
+    #[test]
+    fn a_flag_set_in_a_wait_ends_the_call_after_it_with_the_last_error() {
+        let logs = support::capture();
+        let paused = retry_runtime::testing::pause();
+        assert_eq!(waited_once(), Err(JobError::Down(1)));
+        assert_eq!(
+            paused.waits(),
+            [s(10)],
+            "one attempt, one wait, no retry after it"
+        );
+        let line = logs.assert_logged(Level::WARN, "waited_once failed after 1 attempt");
+        assert!(line.contains("stopped: its stop signal fired"), "{line}");
+    }
+}

@@ -11,6 +11,8 @@
 #![forbid(unreachable_code, unused_parens, unused_braces, unused_mut, deprecated)]
 
 use core::fmt;
+use core::future::pending;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use retry_runtime::{retry, Attempt, Classify};
 
@@ -160,4 +162,26 @@ pub async fn cloned_async(
 pub async fn unit(x: u32) -> Result<(), CallError> {
     let _: u32 = ready(x).await?;
     Ok(())
+}
+
+/// Stopped by a shutdown's signal (a future) and with an `#[attempt]`
+/// parameter.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", stop_on = pending::<()>())]
+pub async fn stopping(#[attempt] attempt: Attempt) -> Result<u32, CallError> {
+    let n = ready(attempt.number).await?;
+    flaky(n)
+}
+
+/// A sync function stopped by a flag, behind `retry_if_ok`.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", stop_when = stop.load(Ordering::Relaxed), retry_if_ok = is_zero)]
+pub fn stopping_sync(stop: &AtomicBool, x: u32) -> Result<u32, CallError> {
+    flaky(x)
 }

@@ -40,4 +40,17 @@ async fn no_value(shutdown: &Shutdown) -> Result<u32, std::io::Error> {
     Ok(1)
 }
 
+
+
+// `stop_when` is a sync function's flag; an async one takes `stop_on`.
+#[retry(attempts = 3, stop_when = shutdown.is_cancelled())]
+async fn flag_on_async(shutdown: &Shutdown) -> Result<u32, std::io::Error> {
+    Ok(1)
+}
+
+// a flag that is not a `bool`
+#[retry(attempts = 3, stop_when = shutdown.cancelled())]
+fn not_a_bool(shutdown: &Shutdown) -> Result<u32, std::io::Error> {
+    Ok(1)
+}
 fn main() {}

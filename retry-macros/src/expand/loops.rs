@@ -251,7 +251,10 @@ impl<'a> Loop<'a> {
         // subscriber enabled it).
         let (failed_fn, next_wait_fn) = if self.spans {
             ("failed_spanned", "next_wait_spanned")
-        } else if self.attempt_param.is_some() || self.cfg.stop_on.is_some() {
+        } else if self.attempt_param.is_some()
+            || self.cfg.stop_on.is_some()
+            || self.cfg.stop_when.is_some()
+        {
             ("failed_in_full", "next_wait_in_full")
         } else {
             ("failed", "next_wait")
@@ -682,9 +685,13 @@ impl<'a> Loop<'a> {
         self.ret_ty.as_ref().map(|ty| quote!(-> #ty))
     }
 
-    /// The full sync loop: a breaker or throttle to ask, `retry_if_ok` or an
-    /// `#[attempt]` parameter (with `attempt_spans = true` beside one of
-    /// those, each attempt in its span; spans alone are `retry_sync`'s).
+    /// The full sync loop: a breaker or throttle to ask, `retry_if_ok`, a
+    /// `stop_when` flag or an `#[attempt]` parameter (with
+    /// `attempt_spans = true` beside one of those, each attempt in its
+    /// span; spans alone are `retry_sync`'s). The flag is asked after a
+    /// failed attempt (a failure the policy would retry then ends the
+    /// call) and after the wait (the retry is not made; the attempt's
+    /// result is returned).
     pub(super) fn sync_loop(&self) -> TokenStream {
         let Loop {
             p,
@@ -711,6 +718,34 @@ impl<'a> Loop<'a> {
         } else {
             quote!()
         };
+        // (the flag handed to a function taking a `bool` first: the user's
+        // expression as it is, its type checked there, no precedence,
+        // parentheses or type annotation of ours for a lint to see)
+        let (stop_after_failure, stop_after_wait) = match &self.cfg.stop_when {
+            Some(flag) => {
+                let stopping = ident("__retry_stopping");
+                let p_flag = self.private_at(flag.span());
+                let asked =
+                    quote_spanned!(flag.span()=> let #stopping = #p_flag::stop_flag(#flag););
+                (
+                    quote! {
+                        if #p::as_result(&#result).is_err() {
+                            #asked
+                            if #stopping {
+                                #p::stop_next_failure(&mut #run, #policy);
+                            }
+                        }
+                    },
+                    quote! {
+                        #asked
+                        if #stopping {
+                            return #p::stopped_in_wait(&mut #run, #policy, #result);
+                        }
+                    },
+                )
+            }
+            None => (quote!(), quote!()),
+        };
         quote! {
             #policy_binding
             let mut #run = #p::Guarded::new(#policy);
@@ -720,10 +755,12 @@ impl<'a> Loop<'a> {
                 #enter_span
                 #bind_attempt
                 let #result = #p::attempt_sync(#policy, || #closure_output { #attempt_body });
+                #stop_after_failure
                 #attempt_finished
                 #decide
                 #leave_span
                 #p::sleep_sync(#wait);
+                #stop_after_wait
             }
         }
     }

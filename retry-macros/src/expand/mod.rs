@@ -275,6 +275,7 @@ fn expand(cfg: &Config, func: FnItem, attempt_param: Option<&AttemptParam>) -> T
             if cfg.circuit.is_none()
                 && cfg.throttle.is_none()
                 && cfg.retry_if_ok.is_none()
+                && cfg.stop_when.is_none()
                 && attempt_param.is_none() =>
         {
             loops.retry_sync()
@@ -325,7 +326,7 @@ fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
     // call: what it names (`shutdown.recv()` through a `&mut`, a
     // `Pin<&mut F>` taken whole, `self.shutdown`) is not the attempts' to
     // re-borrow.
-    if let Some(signal) = &cfg.stop_on {
+    for signal in [&cfg.stop_on, &cfg.stop_when].into_iter().flatten() {
         validate::idents_of(signal.to_token_stream(), &mut out);
     }
     out
