@@ -491,9 +491,22 @@ pub fn check(
         idents_of(a.value.to_token_stream(), &mut names);
         names
     });
+    // (and one only a `stop_when` flag names, `mut rx` for
+    // `rx.try_recv().is_ok()`: the flag is asked between attempts, and
+    // the attempts do not touch it; one the body names too is the
+    // attempts', whose changes the flag's would carry on)
+    let flag_names = args.stop_when.get().map_or_else(Vec::new, |a| {
+        let (mut names, mut in_body) = (Vec::new(), Vec::new());
+        idents_of(a.value.to_token_stream(), &mut names);
+        idents_of(func.body.clone(), &mut in_body);
+        names.retain(|n| !in_body.contains(n));
+        names
+    });
     for m in mut_bindings {
         let named = clone.contains(&m.name) || meant.contains(&m.name.to_string().as_str());
-        if m.kind == MutKind::Param && signal_names.contains(&m.name) {
+        if m.kind == MutKind::Param
+            && (signal_names.contains(&m.name) || flag_names.contains(&m.name))
+        {
             continue;
         }
         if !(m.kind == MutKind::Param && named) {

@@ -198,7 +198,7 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["stop_when_event_set", "shutdown", "cancel", "cancellation", "stop_signal"],
         Some(Key::StopOn),
-        "a shutdown is `stop_on = EXPR`, a future made once per call (`shutdown.cancelled()`, tenacity's `stop_when_event_set(event)`): once it completes, no retry and no wait, and the last error is returned",
+        "a shutdown is `stop_on = EXPR` on an `async fn`, a future made once per call (`shutdown.cancelled()`: once it completes, no retry and no wait), or `stop_when = FLAG` on a sync fn, a `bool` asked after each failed attempt and each wait (tenacity's `stop_when_event_set(event)` is `stop_when = event.is_set()`); either way the last error is returned",
     ),
     (
         &["total_delay", "max_elapsed_time", "stop_after_delay", "deadline"],

@@ -594,3 +594,37 @@ async fn a_hedged_call_s_rate_limits_are_neutral_to_a_breaker_that_says_so() {
     assert!(matches!(r, Err(Limited::TooManyRequests)), "{r:?}");
     assert_stats!(b; state: CircuitState::Closed, failures: 0);
 }
+
+#[test]
+fn a_neutral_kind_on_a_call_let_through_while_closed_is_neutral_though_the_breaker_is_half_open() {
+    let (b, clock) = breaker(|b| {
+        b.with_failures(1)
+            .with_recovery(s(30))
+            .with_neutral_kinds(kinds![RateLimited])
+    });
+    let p = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_circuit(b);
+    let mut run = Run::new(&p);
+    run.before_attempt::<CircuitOpen>().unwrap(); // let through while closed
+                                                  // meanwhile another call opens it, the recovery passes, a probe goes out
+    let mut calls = 0;
+    let _ = policy(b).retry(timing_out(&mut calls)).call();
+    clock.advance(s(30));
+    let _probe = b.try_acquire().unwrap();
+    assert_eq!(b.state(), CircuitState::HalfOpen);
+    let before = b.stats();
+    // the slow call is answered 429: neutral (it is no probe), not a success
+    let _ = run.failed(&Limited::TooManyRequests);
+    let after = b.stats();
+    assert_eq!(
+        (
+            after.neutral - before.neutral,
+            after.successes - before.successes
+        ),
+        (1, 0),
+        "{after:?}"
+    );
+}

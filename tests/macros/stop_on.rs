@@ -560,6 +560,27 @@ mod sync_flag {
         assert_eq!(importer.run(), Err(JobError::Down(3)));
     }
 
+    /// A receiver taken by value that only the flag reads (`try_recv`
+    /// takes `&mut`): the attempts do not touch it, so it needs no clone.
+    #[retry(attempts = 3, backoff = "fixed(1s)", stop_when = stop.try_recv().is_ok())]
+    fn until_told(
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+        calls: &AtomicU32,
+    ) -> Result<(), JobError> {
+        calls.fetch_add(1, SeqCst);
+        Err(JobError::Down(1))
+    }
+
+    #[test]
+    fn a_by_value_receiver_only_the_flag_reads() {
+        let _paused = retry_runtime::testing::pause();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tx.send(()).unwrap();
+        let calls = AtomicU32::new(0);
+        assert_eq!(until_told(rx, &calls), Err(JobError::Down(1)));
+        assert_eq!(calls.load(SeqCst), 1);
+    }
+
     thread_local!(static ASKED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
 
     /// `false` the first time it is asked (after the first failure), `true`

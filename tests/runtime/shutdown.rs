@@ -547,3 +547,27 @@ fn a_run_stopped_after_it_gave_up_is_only_wrapped() {
         logs.lines()
     );
 }
+
+static MADE_TOKENS: RetryBudget = RetryBudget::new("shutdown-made-tokens");
+
+#[test]
+fn a_run_stopped_during_the_retried_attempt_keeps_its_token_spent() {
+    let policy = policy("made")
+        .with_backoff(Backoff::None)
+        .with_budget(&MADE_TOKENS);
+    let mut run = retry_runtime::Run::new(&policy);
+    run.before_attempt::<JobError>().unwrap();
+    let retry_runtime::Decision::Retry(_) = run.failed(&JobError::Down) else {
+        panic!("a retry")
+    };
+    assert_eq!(MADE_TOKENS.stats().retries, 1);
+    // the wait is over, the retry is made; the shutdown comes during it
+    run.before_attempt::<JobError>().unwrap();
+    let e = run.stopped(JobError::Down);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    assert_eq!(
+        MADE_TOKENS.stats().retries,
+        1,
+        "the retry was made: its token stays spent"
+    );
+}

@@ -315,9 +315,13 @@ impl CircuitBreaker {
 
     /// Errors of these kinds, which a retry run would retry, are neutral to
     /// the breaker: they neither count toward opening it nor reset the
-    /// count, and a probe answered with one counts as a success (the
-    /// dependency answered: the breaker closes, and the runs wait what the
-    /// server asked for). For a
+    /// count, and a probe answered with one counts as a probe's success
+    /// (the dependency answered: with one probe, the breaker closes, and
+    /// the runs wait what the server asked for). The run must know the
+    /// kind: its policy classifies errors (`retry_on`, a preset,
+    /// `or_retry_if`); under one that retries every error (`Policy::new()`,
+    /// a bare `#[retry]`) or a `retry_if` predicate, no kind is known and
+    /// these count as failures. For a
     /// dependency that rate-limits (`kinds![RateLimited]`: a 429, S3's
     /// `SlowDown`): the dependency answered, and a run waits the time it
     /// asked for, where five 429s in a row would otherwise open a default
@@ -337,17 +341,24 @@ impl CircuitBreaker {
         self
     }
 
-    /// What a retry run's `outcome`, an error of `kind` for a failure, says
-    /// to this breaker: a failure of one of its
-    /// [`neutral_kinds`](Self::neutral_kinds) is neutral, and a success
-    /// while it is half-open (a probe the dependency answered: neutral
-    /// there would leave the breaker half-open, each call a probe, none of
-    /// them waiting what the server asked for).
+    /// What a retry run's `outcome` of the call made with `permit` (an
+    /// error of `kind` for a failure) says to this breaker: a failure of
+    /// one of its [`neutral_kinds`](Self::neutral_kinds) is neutral, and a
+    /// success for a probe (the dependency answered: neutral there would
+    /// leave the breaker half-open, each call a probe, none of them waiting
+    /// what the server asked for). The permit says whether it is a probe,
+    /// not the breaker's state now (a call let through while closed may
+    /// end after the breaker turned half-open).
     #[inline]
-    pub(crate) fn judged(&self, outcome: Outcome, kind: Option<ErrorKind>) -> Outcome {
+    pub(crate) fn judged(
+        &self,
+        permit: &Permit,
+        outcome: Outcome,
+        kind: Option<ErrorKind>,
+    ) -> Outcome {
         match (outcome, kind) {
             (Outcome::Failure, Some(kind)) if self.neutral_kinds.contains(kind) => {
-                if self.state() == CircuitState::HalfOpen {
+                if permit.probe {
                     Outcome::Success
                 } else {
                     Outcome::Neutral
@@ -586,7 +597,8 @@ impl CircuitBreaker {
     /// - [`Outcome::Failure`]: a failure the policy would retry (a timeout, a
     ///   503): counts towards opening; a failed probe re-opens the breaker.
     ///   (A retry run records an error of one of the breaker's
-    ///   [`neutral_kinds`](Self::neutral_kinds) as neutral.)
+    ///   [`neutral_kinds`](Self::neutral_kinds) as neutral, and a probe's
+    ///   as a success.)
     /// - [`Outcome::Success`]: resets the consecutive failures; a probe
     ///   success (the last of `probes`) closes the breaker.
     /// - [`Outcome::Neutral`]: an error that says nothing about the

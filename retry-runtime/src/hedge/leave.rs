@@ -160,7 +160,8 @@ pub(super) fn record<W, G>(
 ) {
     if let Some(breaker) = policy.circuit {
         if let Some(permit) = permit.or_else(|| breaker.acquire_quietly()) {
-            breaker.record(permit, breaker.judged(outcome, kind));
+            let outcome = breaker.judged(&permit, outcome, kind);
+            breaker.record(permit, outcome);
         }
     }
     if let Some(throttle) = policy.throttle {

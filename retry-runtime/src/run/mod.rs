@@ -185,6 +185,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     where
         G: Admission<E>,
     {
+        // (the retry the last decision announced is being made, or refused
+        // here, which tells the run's end itself: `stopped` has no wait to
+        // end after this)
+        self.waiting = false;
         self.state.admit(self.policy)
     }
 
@@ -289,9 +293,13 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// (`outcome="stopped"`) and the policy's `on_give_up`, told
     /// `last_error`, the failure it was to retry. (A hand-driven loop that
     /// races its wait with a shutdown: a connection supervisor's.) Called
-    /// when the last decision was not a retry (the run gave up, or made no
-    /// attempt), it wraps `last_error` with `StopReason::Stopped` and tells
-    /// nobody: there is no retry to give back, and a give-up was told.
+    /// when the run is not in such a wait (it gave up, made no attempt, or
+    /// has asked [`before_attempt`](Run::before_attempt) for the retry,
+    /// which makes it or tells the refusal), it wraps `last_error` with
+    /// `StopReason::Stopped` and tells nobody: there is no retry to give
+    /// back, and an end was told. A run whose policy has a budget and no
+    /// breaker or throttle still calls `before_attempt` before each
+    /// attempt, for this.
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run, StopReason};

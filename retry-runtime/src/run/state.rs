@@ -579,7 +579,8 @@ impl State {
             // No `before_attempt` (an unguarded executor): take the leave now,
             // so the outcome still counts, and the breaker still moves on.
             if let Some(permit) = self.permit.take().or_else(|| breaker.acquire_quietly()) {
-                breaker.record(permit, breaker.judged(outcome, kind));
+                let outcome = breaker.judged(&permit, outcome, kind);
+                breaker.record(permit, outcome);
             }
         }
     }
