@@ -512,8 +512,9 @@ impl<'a> Loop<'a> {
             let p_signal = self.private_at(signal_span);
             let made = quote_spanned!(signal_span=> #p_signal::stop_signal(#signal));
             // (the calls that need the signal to be a future are at its
-            // expression too: one that is not is reported there, and
-            // rustc folds the errors it repeats)
+            // expression too: one that is not is reported there first, with
+            // `IntoStopSignal`'s message, and rustc's repeats of the unmet
+            // bound point at it as well)
             let stop_at = Ident::new("__retry_stop", Span::mixed_site().located_at(signal_span));
             let fired = quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), #failed).await);
             let fired_now =
