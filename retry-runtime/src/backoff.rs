@@ -135,7 +135,11 @@ impl Backoff {
     }
 
     /// Wait `first`, then double it each time up to `cap`. Change the factor
-    /// with [`with_factor`](Backoff::with_factor).
+    /// with [`with_factor`](Backoff::with_factor). The cap is the
+    /// backoff's: a jitter that adds to a wait (`+1s`, `+25%`:
+    /// [`Jitter::Plus`](crate::Jitter::Plus), [`Jitter::Proportional`](crate::Jitter::Proportional))
+    /// can take the wait past it (the `job` preset's 8m, +0..25%, waits up to
+    /// 10m); `full`, `equal` and `decorrelated` stay at or under it.
     ///
     /// ```
     /// use std::time::Duration;

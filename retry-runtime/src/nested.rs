@@ -207,6 +207,40 @@ impl Outer {
         KindSet::from_bits(self.kinds)
     }
 
+    /// The retried call a loop of yours makes with `policy`: a controller
+    /// that requeues with [`Policy::decide`](crate::Policy::decide), a job
+    /// queue that reschedules a job. `decide` is no run and publishes
+    /// nothing, so without this each attempt's own retried calls run their
+    /// whole schedule (the attempts multiply) and their give-up lines and
+    /// outcomes report failures the loop retries anyway. Under
+    /// [`run`](Self::run) or [`scope`](Self::scope) with it, they leave the
+    /// kinds `policy` retries to the loop (`nested = "defer"`, the
+    /// default), as inside a run of that policy.
+    ///
+    /// ```
+    /// use retry_runtime::{nested::Outer, Backoff, KindSet, Policy, StopReason, testing};
+    /// use retry_runtime::ErrorKind;
+    /// let requeue = Policy::new().with_max_attempts(8).retry_on(KindSet::TRANSIENT);
+    /// let inner = Policy::new().with_max_attempts(3).with_backoff(Backoff::None).retry_on(KindSet::TRANSIENT);
+    /// let _paused = testing::pause();
+    /// let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+    /// let mut calls = 0;
+    /// // one reconcile of the object, as the controller calls it
+    /// let e = Outer::of(&requeue).run(|| {
+    ///     inner.retry(|| { calls += 1; Err::<(), _>(timed_out()) }).detailed().call()
+    /// }).unwrap_err();
+    /// assert_eq!((calls, e.reason), (1, StopReason::Deferred)); // left to the requeue
+    /// assert!(Outer::of(&requeue).kinds().contains(ErrorKind::Timeout));
+    /// // and the requeue's decision for it
+    /// assert!(matches!(requeue.decide(0, &e.last_error), retry_runtime::Decision::Retry(_)));
+    /// ```
+    #[must_use]
+    pub fn of<W: RetriedKinds, G>(policy: &Policy<W, G>) -> Self {
+        Outer {
+            kinds: policy.published_kinds().bits(),
+        }
+    }
+
     /// No retried call around: [`run`](Self::run) and
     /// [`scope`](Self::scope) with it hide the runs around the point where
     /// they are called. For a job that a thread may run while it waits

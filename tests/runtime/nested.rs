@@ -658,3 +658,50 @@ async fn a_spawned_task_defers_when_scoped_in_the_outer_run() {
         assert_eq!(CALLS.load(Ordering::SeqCst), expected, "carried: {carried}");
     }
 }
+
+/// A requeue of your own (`Policy::decide`, a controller's `error_policy`)
+/// is no run: under `Outer::of(&policy)` the calls an attempt makes leave
+/// the kinds it retries to it, sync and async.
+mod requeue {
+    use super::*;
+    use retry_runtime::nested::Outer;
+
+    static REQUEUE: Policy<retry_runtime::RetryOn> = Policy::new()
+        .with_max_attempts(8)
+        .retry_on(KindSet::TRANSIENT);
+
+    static INNER_CALLS: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+    async fn get_object() -> Result<(), std::io::Error> {
+        INNER_CALLS.fetch_add(1, Ordering::SeqCst);
+        Err(std::io::Error::from(std::io::ErrorKind::TimedOut))
+    }
+
+    #[tokio::test]
+    async fn an_async_reconcile_s_retried_call_defers_to_the_requeue() {
+        let logs = capture();
+        // without it, the inner call makes its three attempts and says it gave up
+        assert!(get_object().await.is_err());
+        assert_eq!(INNER_CALLS.swap(0, Ordering::SeqCst), 3);
+        let r = Outer::of(&REQUEUE).scope(get_object()).await;
+        let e = r.unwrap_err();
+        assert_eq!(INNER_CALLS.load(Ordering::SeqCst), 1, "left to the requeue");
+        assert!(matches!(
+            REQUEUE.decide(0, &e),
+            retry_runtime::Decision::Retry(_)
+        ));
+        assert_eq!(
+            logs.lines()
+                .iter()
+                .filter(|l| l.contains("get_object failed after"))
+                .count(),
+            1,
+            "one give-up line, the first call's: {:?}",
+            logs.lines()
+        );
+        // a policy that does not retry leaves nothing to defer
+        let once = Policy::new().with_max_attempts(1);
+        assert_eq!(Outer::of(&once).kinds(), KindSet::EMPTY);
+    }
+}
