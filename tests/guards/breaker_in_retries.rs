@@ -518,22 +518,15 @@ fn a_rate_limit_counts_unless_the_breaker_takes_it_as_neutral() {
         })
         .call()
     };
-    let guarded = |b| {
-        Policy::new()
-            .with_max_attempts(10)
-            .with_backoff(Backoff::fixed(s(1)))
-            .retry_on(KindSet::TRANSIENT)
-            .with_circuit(b)
-    };
     // by default a rate limit is a failure: two open the breaker
     let (b, _) = breaker(|b| b.with_failures(2));
-    let r = nine_429s_then_ok(&guarded(b));
+    let r = nine_429s_then_ok(&policy(b));
     assert!(matches!(r, Err(Limited::TooManyRequests)), "{r:?}");
     assert_eq!(b.state(), CircuitState::Open);
 
     // taken as neutral: retried through, the breaker closed
     let (b, _) = breaker(|b| b.with_failures(2).with_neutral_kinds(kinds![RateLimited]));
-    assert_eq!(nine_429s_then_ok(&guarded(b)), Ok(10));
+    assert_eq!(nine_429s_then_ok(&policy(b)), Ok(10));
     assert_stats!(b; state: CircuitState::Closed, neutral: 9, failures: 0);
     // an outage still opens it
     let mut calls = 0;
@@ -549,11 +542,7 @@ fn a_half_open_breaker_s_probe_answered_with_a_neutral_kind_closes_it() {
             .with_recovery(s(30))
             .with_neutral_kinds(kinds![RateLimited])
     });
-    let p = Policy::new()
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(s(1)))
-        .retry_on(KindSet::TRANSIENT)
-        .with_circuit(b);
+    let p = policy(b).with_max_attempts(3);
     let _paused = testing::pause();
     // open it with an outage
     let mut calls = 0;
@@ -581,12 +570,7 @@ fn a_half_open_breaker_s_probe_answered_with_a_neutral_kind_closes_it() {
 #[tokio::test(start_paused = true)]
 async fn a_hedged_call_s_rate_limits_are_neutral_to_a_breaker_that_says_so() {
     let (b, _) = breaker(|b| b.with_failures(2).with_neutral_kinds(kinds![RateLimited]));
-    let p = Policy::new()
-        .with_max_attempts(4)
-        .with_backoff(Backoff::fixed(s(1)))
-        .with_hedge(s(3600))
-        .retry_on(KindSet::TRANSIENT)
-        .with_circuit(b);
+    let p = policy(b).with_max_attempts(4).with_hedge(s(3600));
     let r: Result<(), _> = p
         .retry(|| async { Err(Limited::TooManyRequests) })
         .hedged()
@@ -602,11 +586,7 @@ fn a_neutral_kind_on_a_call_let_through_while_closed_is_neutral_though_the_break
             .with_recovery(s(30))
             .with_neutral_kinds(kinds![RateLimited])
     });
-    let p = Policy::new()
-        .with_max_attempts(3)
-        .with_backoff(Backoff::None)
-        .retry_on(KindSet::TRANSIENT)
-        .with_circuit(b);
+    let p = policy(b).with_max_attempts(3).with_backoff(Backoff::None);
     let mut run = Run::new(&p);
     run.before_attempt::<CircuitOpen>().unwrap(); // let through while closed
                                                   // meanwhile another call opens it, the recovery passes, a probe goes out
