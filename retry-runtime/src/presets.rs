@@ -145,7 +145,12 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// `HttpError`) read the millisecond headers only beside a `Retry-After`
 /// (alone, they are read on a 429): a provider that sends
 /// `retry-after-ms` alone on its 529 has its wait read by a `Classify` of
-/// your own (the header's milliseconds as its `retry_after()`).
+/// your own (the header's milliseconds as its `retry_after()`). A hint
+/// above 60s (the default cap) waits 60s, sooner than asked, and the
+/// provider may refuse that retry too: raise the cap
+/// (`RetryAfter::with_cap`) for limits that reset in minutes, or give the
+/// policy a `max_elapsed`, past which a hint gives up at once (judged by the
+/// wait asked for, not the cap).
 ///
 /// ```
 /// use std::time::Duration;

@@ -640,6 +640,36 @@ async fn a_servers_wait_past_the_deadline_starts_no_hedge() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+/// The deadline is judged by the server's wait as asked, not as the
+/// policy caps it: a 429 asking 1s, capped at 100ms, under a 500ms deadline
+/// starts nothing more either.
+#[tokio::test(start_paused = true)]
+async fn a_servers_wait_past_the_deadline_starts_no_hedge_though_its_cap_fits() {
+    use crate::hinted::Hinted;
+    use retry_runtime::{ErrorKind, RetryAfter};
+    let calls = AtomicU32::new(0);
+    let out = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(ms(20)))
+        .with_hedge(ms(50))
+        .with_max_elapsed(ms(500))
+        .retry_on(KindSet::TRANSIENT)
+        .with_retry_after(RetryAfter::DEFAULT.with_cap(ms(100)))
+        .retry(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            sleep(ms(10)).await;
+            Err::<u32, _>(Hinted {
+                kind: ErrorKind::RateLimited,
+                after: Some(Duration::from_secs(1)),
+            })
+        })
+        .detailed()
+        .hedged()
+        .await;
+    assert_eq!(out.unwrap_err().reason, retry_runtime::StopReason::Deadline);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// A server's wait holds every start back even when another attempt then
 /// fails with a shorter wait of its own: attempt 2's 429 asks for 1s at
 /// 55ms; attempt 1's 503 at 60ms would retry after 20ms. Attempt 3 starts

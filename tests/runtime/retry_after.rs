@@ -166,6 +166,42 @@ fn a_hint_past_the_deadline_gives_up() {
     assert!(paused.waits().is_empty());
 }
 
+/// The deadline is judged by the wait the server asked for, not by the
+/// policy's cap of it: a server that refuses until past `max_elapsed`
+/// would answer each capped retry with another 429 (GitHub bans clients
+/// that keep calling while rate-limited). A hint within the deadline but
+/// above the cap still waits the cap.
+#[test]
+fn a_hint_past_the_deadline_gives_up_though_its_cap_fits() {
+    let p = policy()
+        .with_max_attempts(10)
+        .with_max_elapsed(s(300))
+        .with_retry_after(RetryAfter::DEFAULT.with_cap(s(60)));
+    assert_eq!(
+        p.decide(0, &rate_limited(600)),
+        Decision::GiveUp(StopReason::Deadline)
+    );
+    assert_eq!(p.decide(0, &rate_limited(200)), Decision::Retry(s(60)));
+    let mut calls = 0;
+    let paused = testing::pause();
+    let e = p
+        .retry(|| {
+            calls += 1;
+            Err::<(), _>(rate_limited(600))
+        })
+        .detailed()
+        .call()
+        .unwrap_err();
+    assert_eq!((e.reason, e.attempts, calls), (StopReason::Deadline, 1, 1));
+    assert!(paused.waits().is_empty());
+    // a floor above the hint is what the server is taken to ask
+    let floored = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(400)).with_cap(s(500)));
+    assert_eq!(
+        floored.decide(0, &rate_limited(1)),
+        Decision::GiveUp(StopReason::Deadline)
+    );
+}
+
 #[test]
 fn a_hint_does_not_make_a_permanent_error_retriable() {
     let forbidden = Hinted {

@@ -465,13 +465,20 @@ where
                 // failure gets a retry of its own or not: the retries
                 // granted before it included. (Not a deferred failure's:
                 // the outer run waits it, and retries the whole call.)
-                let told_until = match policy.told_wait(verdict) {
+                // (the deadline is judged by the wait the server asked
+                // for, the hold by the policy's cap of it)
+                let asked_until = match policy.asked_wait(verdict) {
                     Some(wait) if !failure.deferred => Some(now.saturating_add(wait)),
                     _ => None,
                 };
                 let ends_past_deadline =
                     |at: Duration| policy.stop.max_elapsed.is_some_and(|limit| at >= limit);
-                if let Some(until) = told_until.filter(|&at| !ends_past_deadline(at)) {
+                let past_deadline = asked_until.is_some_and(ends_past_deadline);
+                let told_until = match policy.told_wait(verdict) {
+                    Some(wait) if !failure.deferred => Some(now.saturating_add(wait)),
+                    _ => None,
+                };
+                if let Some(until) = told_until.filter(|_| !past_deadline) {
                     hold_until = hold_until.max(until);
                 }
                 if failure.deferred {
@@ -484,7 +491,7 @@ where
                     deferring = true;
                     hedge_at = None;
                     not_retried = Some((done.number, StopReason::Deferred));
-                } else if told_until.is_some_and(ends_past_deadline) {
+                } else if past_deadline {
                     // A server's wait that would end past the deadline
                     // starts nothing more, not even a retry granted to an
                     // earlier failure (its token goes back): the call

@@ -1343,9 +1343,20 @@ impl<W, G> Policy<W, G> {
     /// [`RetryAfter::floor`] and at most its [`RetryAfter::cap`].
     #[inline]
     pub(crate) fn told_wait(&self, verdict: Verdict) -> Option<Duration> {
+        self.asked_wait(verdict)
+            .map(|asked| asked.min(self.retry_after.cap))
+    }
+
+    /// The server's wait after this verdict as it asked for it, if the
+    /// policy honours it for the error's kind: the hint, at least the
+    /// policy's [`RetryAfter::floor`], not capped. The deadline is judged
+    /// by it: a retry the server will refuse until past the `max_elapsed`
+    /// limit is not made, though the policy would wait less.
+    #[inline]
+    pub(crate) fn asked_wait(&self, verdict: Verdict) -> Option<Duration> {
         match (verdict.kind, verdict.retry_after) {
             (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
-                Some(hint.max(self.retry_after.floor).min(self.retry_after.cap))
+                Some(hint.max(self.retry_after.floor))
             }
             _ => None,
         }
@@ -1416,14 +1427,18 @@ impl<W, G> Policy<W, G> {
         if attempts_made >= self.stop.max_attempts() {
             return Decision::GiveUp(StopReason::Attempts);
         }
-        let wait = match self.told_wait(verdict) {
-            Some(wait) => wait,
+        // the deadline is judged by the server's wait as asked (a retry it
+        // refuses until past the limit is not worth making), the wait is
+        // at most the policy's cap
+        let (wait, asked) = match self.asked_wait(verdict) {
+            Some(asked) => (asked.min(self.retry_after.cap), asked),
             None => {
                 let base = self.backoff.delay(attempts_made - 1);
-                self.jitter.apply(base, previous, &self.backoff, rng)
+                let wait = self.jitter.apply(base, previous, &self.backoff, rng);
+                (wait, wait)
             }
         };
-        match self.stop.check(attempts_made, elapsed, wait) {
+        match self.stop.check(attempts_made, elapsed, asked) {
             Some(reason) => Decision::GiveUp(reason),
             None => Decision::Retry(wait),
         }

@@ -109,7 +109,10 @@ impl RetryAfter {
     }
 
     /// The longest hint honoured; a longer one waits this long. Above zero
-    /// when some kinds are honoured ([`Policy::build`] refuses zero).
+    /// when some kinds are honoured ([`Policy::build`] refuses zero). The
+    /// policy's `max_elapsed` is judged by the hint as the server asked
+    /// (not capped): a hint that would end past it gives up at once, as
+    /// the server would refuse the retries until then.
     ///
     /// ```
     /// use std::time::Duration;
