@@ -615,6 +615,34 @@ pub const fn classify_status(code: u16) -> ErrorKind {
     }
 }
 
+/// Classify a failed HTTP response by its status code and whether it
+/// names a wait: [`classify_status`], except that a 403 Forbidden that
+/// names one (a `Retry-After`, or no request left in a rate limit's window
+/// and when it starts again, as [`retry_after_hint`] reads them) is
+/// RateLimited: GitHub's rate limits answer 403 so. Any other 403 stays
+/// Permanent. What the tower layer, the reqwest middleware and
+/// `reqwest::HttpError` judge a response by; for a client of your own,
+/// the hint from [`retry_after_hint`].
+///
+/// [`retry_after_hint`]: crate::retry_after::retry_after_hint
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{classify::classify_status_and_hint, ErrorKind};
+/// let wait = Some(Duration::from_secs(60));
+/// assert_eq!(classify_status_and_hint(403, wait), ErrorKind::RateLimited); // a secondary rate limit
+/// assert_eq!(classify_status_and_hint(403, None), ErrorKind::Permanent);
+/// assert_eq!(classify_status_and_hint(404, wait), ErrorKind::Permanent);
+/// assert_eq!(classify_status_and_hint(503, wait), ErrorKind::Unavailable);
+/// ```
+pub const fn classify_status_and_hint(code: u16, retry_after: Option<Duration>) -> ErrorKind {
+    if code == 403 && retry_after.is_some() {
+        ErrorKind::RateLimited
+    } else {
+        classify_status(code)
+    }
+}
+
 /// A SQLSTATE (PostgreSQL, MySQL, the SQL standard), by its code, then by
 /// its class (the first two characters); the first row that matches wins.
 /// Built without any feature: any driver's SQLSTATE classifies with it;

@@ -103,10 +103,12 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use ::reqwest::header::{HeaderMap, RETRY_AFTER};
+use ::reqwest::header::HeaderMap;
 use ::reqwest::{Response, StatusCode, Url};
 
-use crate::classify::{Classify, ErrorKind, classify_io, classify_status};
+use crate::classify::{
+    Classify, ErrorKind, classify_io, classify_status, classify_status_and_hint,
+};
 
 /// How many bytes of an error response's body [`error_for_status`] keeps.
 ///
@@ -236,7 +238,9 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
 ///
 /// Its [`Classify::kind`] is its status code's ([`classify_status`]: 429
 /// RateLimited, 408 Timeout, 500/502/503/504, 529, 520-524 and 425
-/// Unavailable, other 4xx and 5xx Permanent) and its [`Classify::retry_after`] the header's wait, so a policy
+/// Unavailable, other 4xx and 5xx Permanent; a 403 with a wait, a rate
+/// limit's answer, RateLimited: [`classify_status_and_hint`]) and its
+/// [`Classify::retry_after`] the header's wait, so a policy
 /// retrying `RateLimited` waits what the server asked for, capped by the
 /// policy's [`RetryAfter`](crate::RetryAfter).
 ///
@@ -305,25 +309,34 @@ impl HttpError {
     /// An error for `status`, its wait read from the `Retry-After` header in
     /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
     /// now), or from `retry-after-ms` or `x-ms-retry-after-ms` (read first)
-    /// on a 429 or beside a `Retry-After`. No URL, an empty body. Does not check that `status` is an error.
+    /// on a 429, a 403 or beside a `Retry-After`; on a 429 or a 403 without
+    /// any of those, from a spent rate limit window
+    /// (`x-ratelimit-remaining: 0`, `x-ratelimit-reset` in seconds since the
+    /// Unix epoch: GitHub's). A 403 with a wait is RateLimited
+    /// ([`classify_status_and_hint`]). No URL, an empty body. Does not check
+    /// that `status` is an error.
     ///
     /// ```
     /// use reqwest::{header::HeaderMap, StatusCode};
-    /// let e = retry_runtime::reqwest::HttpError::from_head(StatusCode::NOT_FOUND, &HeaderMap::new());
+    /// use retry_runtime::{reqwest::HttpError, Classify, ErrorKind};
+    /// let e = HttpError::from_head(StatusCode::NOT_FOUND, &HeaderMap::new());
     /// assert_eq!((e.status(), e.retry_after()), (StatusCode::NOT_FOUND, None));
+    ///
+    /// // GitHub's secondary rate limit
+    /// let mut h = HeaderMap::new();
+    /// h.insert("retry-after", "60".parse().unwrap());
+    /// let e = HttpError::from_head(StatusCode::FORBIDDEN, &h);
+    /// assert_eq!((e.kind(), e.retry_after()), (ErrorKind::RateLimited, Some(std::time::Duration::from_secs(60))));
     /// ```
     pub fn from_head(status: StatusCode, headers: &HeaderMap) -> HttpError {
         HttpError(Box::new(Inner {
             status,
-            // (the millisecond headers on a 429 or beside a Retry-After, as the
-            // layer and the middleware read it)
-            retry_after: if status == StatusCode::TOO_MANY_REQUESTS
-                || headers.contains_key(RETRY_AFTER)
-            {
-                retry_after_header(headers, SystemTime::now())
-            } else {
-                None
-            },
+            // (as the layer and the middleware read it)
+            retry_after: crate::retry_after::failure_hint(
+                status.as_u16(),
+                headers,
+                SystemTime::now,
+            ),
             url: None,
             body: String::new(),
         }))
@@ -401,7 +414,8 @@ impl HttpError {
     }
 
     /// With the wait the server asked for, replacing the one read from the
-    /// headers (for a client that reports it some other way).
+    /// headers (for a client that reports it some other way). On a 403 a
+    /// wait makes the error RateLimited, as one read from the headers does.
     ///
     /// ```
     /// use std::time::Duration;
@@ -681,7 +695,7 @@ pub(crate) fn write_masking(
 
 impl StdError for HttpError {}
 
-/// Kind by status code ([`classify_status`]); Retry-After from the header.
+/// Kind by status code and wait ([`classify_status_and_hint`]); Retry-After from the header.
 ///
 /// ```
 /// use reqwest::{header::HeaderMap, StatusCode};
@@ -693,7 +707,7 @@ impl StdError for HttpError {}
 /// ```
 impl Classify for HttpError {
     fn kind(&self) -> ErrorKind {
-        classify_status(self.0.status.as_u16())
+        classify_status_and_hint(self.0.status.as_u16(), self.0.retry_after)
     }
     fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after
@@ -836,6 +850,7 @@ pub(crate) async fn refused(path: &str) -> (::reqwest::Error, u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ::reqwest::header::RETRY_AFTER;
     use std::time::UNIX_EPOCH;
 
     /// Wed, 21 Oct 2015 07:28:00 GMT

@@ -25,13 +25,13 @@
 
 use core::fmt;
 use std::error::Error as StdError;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use http::header::{HeaderMap, RETRY_AFTER};
+use http::header::HeaderMap;
 use http::{Method, StatusCode};
 
 use crate::circuit::CircuitOpen;
-use crate::classify::{Classify, ErrorKind, classify_status};
+use crate::classify::{Classify, ErrorKind, classify_status_and_hint};
 use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
@@ -67,11 +67,14 @@ pub use crate::retry_after::{MAX_RETRY_AFTER, parse_retry_after, retry_after_hin
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResponseFailure {
-    /// What kind of failure (by status: [`classify_status`]).
+    /// What kind of failure (by status and wait:
+    /// [`classify_status_and_hint`], a 403 that names a wait RateLimited).
     pub kind: ErrorKind,
     /// The wait the response asked for, if any: its `Retry-After`, or its
-    /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429 or
-    /// beside a `Retry-After`.
+    /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429, a
+    /// 403 or beside a `Retry-After`; on a 429 or a 403 without any of
+    /// those, the end of a spent rate limit window
+    /// (`x-ratelimit-remaining: 0` and `x-ratelimit-reset`, GitHub's).
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,
@@ -121,9 +124,10 @@ impl ResponseFailure {
 ///
 /// Implemented for `http::Response<B>` and (feature `reqwest`)
 /// `reqwest::Response` by status: 1xx, 2xx and 3xx are successes; 4xx and
-/// 5xx failures classified by [`classify_status`] (429 RateLimited, 408
-/// Timeout, 500/502/503/504, 529, 520-524 and 425 Unavailable, other 4xx
-/// and 5xx Permanent); a
+/// 5xx failures classified by [`classify_status_and_hint`] (429
+/// RateLimited, 408 Timeout, 500/502/503/504, 529, 520-524 and 425
+/// Unavailable, a 403 that names a wait RateLimited, other 4xx and 5xx
+/// Permanent); a
 /// status outside those classes (600 to 999) is a failure of kind
 /// `Unknown`. Implement it for the responses of a service of your own.
 ///
@@ -212,25 +216,12 @@ pub fn status_failure(status: StatusCode, headers: &HeaderMap) -> Option<Respons
     if code < 400 {
         return None;
     }
+    let retry_after = crate::retry_after::failure_hint(code, headers, SystemTime::now);
     Some(ResponseFailure {
-        kind: classify_status(code),
-        // `retry-after-ms` (and `x-ms-`) on a 429 or beside a Retry-After
-        // only: a name outside the standard's is hashed at each lookup, and the usual
-        // failure, a 5xx without a hint, pays for one lookup, as before
-        retry_after: if code == 429 || headers.contains_key(RETRY_AFTER) {
-            hint_of(headers)
-        } else {
-            None
-        },
+        kind: classify_status_and_hint(code, retry_after),
+        retry_after,
         code,
     })
-}
-
-/// [`retry_after_hint`] out of line: a response with a hint is rare.
-#[cold]
-#[inline(never)]
-fn hint_of(headers: &HeaderMap) -> Option<Duration> {
-    retry_after_hint(headers)
 }
 
 /// Is a request with this method safe to send twice? GET, HEAD, OPTIONS,
@@ -614,6 +605,7 @@ impl Classify for BoxedError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::RETRY_AFTER;
 
     /// A `BoxedError` is the error it boxes: its cause, and the wait that
     /// error's chain asks for (a breaker's rejection here), as `Classify`.
@@ -710,6 +702,50 @@ mod tests {
             let f = status_failure(s, &h).unwrap();
             assert_eq!((f.kind, f.code, f.retry_after), (kind, code, None));
         }
+    }
+
+    /// GitHub's rate limits answer 403 with a wait: RateLimited, with it;
+    /// a 403 without one (no Retry-After, or requests left) Permanent.
+    #[test]
+    fn a_403_that_names_a_wait_is_rate_limited() {
+        let judged = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, http::HeaderValue::from_static(value));
+            }
+            let f = status_failure(StatusCode::FORBIDDEN, &h).unwrap();
+            (f.kind, f.retry_after)
+        };
+        let s = Duration::from_secs;
+        assert_eq!(
+            judged(&[("retry-after", "60")]),
+            (ErrorKind::RateLimited, Some(s(60)))
+        );
+        let spent = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "30")];
+        assert_eq!(judged(&spent), (ErrorKind::RateLimited, Some(s(30))));
+        let left = [("x-ratelimit-remaining", "4"), ("x-ratelimit-reset", "30")];
+        assert_eq!(judged(&left), (ErrorKind::Permanent, None));
+        assert_eq!(judged(&[]), (ErrorKind::Permanent, None));
+        assert_eq!(
+            judged(&[("retry-after", "soon")]),
+            (ErrorKind::Permanent, None)
+        );
+        // a 429 reads the window too; a 404 or a 503 does not
+        let at = |code: u16| {
+            status_failure(StatusCode::from_u16(code).unwrap(), &{
+                let mut h = HeaderMap::new();
+                h.insert("x-ratelimit-remaining", http::HeaderValue::from_static("0"));
+                h.insert("x-ratelimit-reset", http::HeaderValue::from_static("30"));
+                h
+            })
+            .unwrap()
+        };
+        assert_eq!(at(429).retry_after, Some(s(30)));
+        assert_eq!(
+            (at(404).kind, at(404).retry_after),
+            (ErrorKind::Permanent, None)
+        );
+        assert_eq!(at(503).retry_after, None);
     }
 
     #[test]

@@ -137,7 +137,10 @@ pub(crate) fn from_headers<'a>(
     let x_ms = headers.get(&X_MS_RETRY_AFTER_MS);
     let seconds = headers.get(http::header::RETRY_AFTER);
     if millis.is_none() && x_ms.is_none() && seconds.is_none() {
-        return None; // the usual failure: no call, no clock read
+        // the usual failure: no call, no clock read; a rate limit's window
+        // (GitHub's primary limit names no Retry-After) is looked at only
+        // here, and read only when no request is left in it
+        return window_reset(headers, now);
     }
     let named = |name, v: Option<&'a http::HeaderValue>| v.map(|v| (name, v.as_bytes()));
     read_headers(
@@ -157,10 +160,19 @@ pub(crate) fn from_headers<'a>(
 /// `retry_runtime` target: no hint, so the policy's backoff applies. A
 /// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
 /// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
-/// `x-ms-retry-after-ms`, comes first when it can be read. What the tower
-/// layer and the reqwest integrations read; for any client on `http` 1
-/// (feature `http`: hyper, ureq 3, a sync client with no async runtime),
-/// to put in the error its `Classify::retry_after` returns.
+/// `x-ms-retry-after-ms`, comes first when it can be read. With none of
+/// the three, a spent rate limit window is the wait: `x-ratelimit-remaining:
+/// 0` and `x-ratelimit-reset` (the second since the Unix epoch when it
+/// starts again, GitHub's; a small value is seconds from now), until then.
+/// What the tower layer and the reqwest integrations read; for any client
+/// on `http` 1 (feature `http`: hyper, ureq 3, a sync client with no async
+/// runtime), to put in the error its `Classify::retry_after` returns, and
+/// to classify it with
+/// [`classify_status_and_hint`](crate::classify::classify_status_and_hint)
+/// (a 403 with a wait is a rate limit's). Those integrations read the
+/// headers only on a 429, a 403 or beside a `Retry-After` (a 503 with
+/// `retry-after-ms` alone has no wait there); this reads them on any
+/// response.
 ///
 /// ```
 /// use std::time::Duration;
@@ -175,11 +187,48 @@ pub(crate) fn from_headers<'a>(
 /// }
 /// h.insert("retry-after-ms", "20.5".parse().unwrap()); // OpenAI's, in ms
 /// assert_eq!(retry_after_hint(&h), Some(Duration::from_micros(20_500)));
+///
+/// // GitHub's primary rate limit: no request left until the reset
+/// let mut github = HeaderMap::new();
+/// github.insert("x-ratelimit-remaining", "0".parse().unwrap());
+/// github.insert("x-ratelimit-reset", "30".parse().unwrap()); // (GitHub's is epoch seconds)
+/// assert_eq!(retry_after_hint(&github), Some(Duration::from_secs(30)));
 /// ```
 #[cfg(feature = "http")]
 #[inline]
 pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
     from_headers(headers, SystemTime::now)
+}
+
+/// The wait a failed response (status `code`, 400 and up) asks for, as the
+/// HTTP integrations read it: [`from_headers`] on a 429, on a 403 (whose
+/// wait makes it RateLimited: `classify_status_and_hint`) and beside a
+/// `Retry-After`; on any other status without one, no lookup of the
+/// headers outside the standard's (a name of theirs is hashed at each
+/// lookup, and the usual failure, a 5xx without a hint, pays for one).
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[inline]
+pub(crate) fn failure_hint(
+    code: u16,
+    headers: &http::HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
+    if code == 429 || code == 403 || headers.contains_key(http::header::RETRY_AFTER) {
+        failure_hint_of(headers, now)
+    } else {
+        None
+    }
+}
+
+/// [`from_headers`] out of line: a response with a hint is rare.
+#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+#[cold]
+#[inline(never)]
+fn failure_hint_of(
+    headers: &http::HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
+    from_headers(headers, now)
 }
 
 /// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
@@ -190,6 +239,66 @@ const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-af
 /// `x-ms-retry-after-ms`, the same in Azure's services' older spelling.
 #[cfg(feature = "http")]
 const X_MS_RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("x-ms-retry-after-ms");
+
+/// `x-ratelimit-remaining`, the requests left in a rate limit's window
+/// (GitHub's, GitLab's and others' spelling).
+#[cfg(feature = "http")]
+const X_RATELIMIT_REMAINING: http::HeaderName =
+    http::HeaderName::from_static("x-ratelimit-remaining");
+
+/// `x-ratelimit-reset`, when that window starts again.
+#[cfg(feature = "http")]
+const X_RATELIMIT_RESET: http::HeaderName = http::HeaderName::from_static("x-ratelimit-reset");
+
+/// Values of `x-ratelimit-reset` from here on are seconds since the Unix
+/// epoch (September 2001 on); smaller ones, seconds from now.
+#[cfg(feature = "http")]
+const EPOCH_FROM: Duration = Duration::from_secs(1_000_000_000);
+
+/// The wait until a rate limit's window starts again, when the response
+/// says no request is left in it (`x-ratelimit-remaining: 0`) and when it
+/// starts again (`x-ratelimit-reset`, see [`read_reset`]); `None` for any
+/// other response. Out of line: such a response is rare.
+#[cfg(feature = "http")]
+#[cold]
+#[inline(never)]
+fn window_reset(headers: &http::HeaderMap, now: impl FnOnce() -> SystemTime) -> Option<Duration> {
+    let left = headers.get(&X_RATELIMIT_REMAINING)?;
+    if left.as_bytes().trim_ascii() != b"0" {
+        return None;
+    }
+    read_reset(headers.get(&X_RATELIMIT_RESET)?.as_bytes(), now())
+}
+
+/// An `x-ratelimit-reset` value as a wait from `now`: seconds since the
+/// Unix epoch (GitHub's `1372700873`; Discord's with a fraction), a time
+/// already past being a wait of zero, or, below [`EPOCH_FROM`], seconds
+/// from now (the IETF draft's `RateLimit-Reset` reading). A value that is
+/// not a number of seconds, or a wait beyond [`MAX_RETRY_AFTER`], is
+/// ignored with a DEBUG line, as a `Retry-After` is.
+#[cfg(feature = "http")]
+fn read_reset(value: &[u8], now: SystemTime) -> Option<Duration> {
+    let shown = || String::from_utf8_lossy(value);
+    // (the millisecond reading of the same digits, a thousand times over)
+    let Some(at) = parse_millis(value).and_then(|ms| ms.checked_mul(1000)) else {
+        let why = "it is not a number of seconds";
+        log::retry_after_ignored("x-ratelimit-reset", &shown(), why);
+        return None;
+    };
+    let wait = if at < EPOCH_FROM {
+        at
+    } else {
+        match SystemTime::UNIX_EPOCH.checked_add(at) {
+            Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            None => Duration::MAX,
+        }
+    };
+    if wait > MAX_RETRY_AFTER {
+        log::retry_after_ignored("x-ratelimit-reset", &shown(), "it asks for more than a day");
+        return None;
+    }
+    Some(wait)
+}
 
 /// [`from_headers`]'s reading: the first millisecond header (its name, its
 /// value) that can be read, else `Retry-After`.
@@ -327,5 +436,64 @@ mod tests {
         );
         let no_clock = || -> SystemTime { panic!("the clock read with no hint header") };
         assert_eq!(from_headers(&http::HeaderMap::new(), no_clock), None);
+        let mut left = http::HeaderMap::new();
+        left.insert(
+            "x-ratelimit-remaining",
+            http::HeaderValue::from_static("12"),
+        );
+        left.insert(
+            "x-ratelimit-reset",
+            http::HeaderValue::from_static("1000060"),
+        );
+        assert_eq!(from_headers(&left, no_clock), None);
+    }
+
+    /// GitHub's primary rate limit: no Retry-After, no request left in the
+    /// window, and when it starts again (epoch seconds); a Retry-After or a
+    /// millisecond header, when sent too, comes first.
+    #[test]
+    fn a_spent_windows_reset_is_the_wait() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let hint = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = http::HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, http::HeaderValue::from_static(value));
+            }
+            from_headers(&h, || now)
+        };
+        let s = Duration::from_secs;
+        let spent = |reset| [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)];
+        assert_eq!(hint(&spent("1700000120")), Some(s(120)));
+        assert_eq!(
+            hint(&spent(" 1700000000.25 ")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            hint(&spent("1700000000.5")),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(hint(&spent("1699999000")), Some(Duration::ZERO)); // past
+        assert_eq!(hint(&spent("30")), Some(s(30))); // seconds from now
+        assert_eq!(hint(&spent("86401")), None); // more than a day from now
+        assert_eq!(hint(&spent("1800000000")), None); // years away
+        assert_eq!(hint(&spent("18446744073709551615")), None); // past SystemTime's range
+        for bad in ["soon", "-5", "", "1e9"] {
+            assert_eq!(hint(&spent(bad)), None, "{bad:?}");
+        }
+        // requests left, or no reset: no wait
+        let left = [
+            ("x-ratelimit-remaining", "1"),
+            ("x-ratelimit-reset", "1700000120"),
+        ];
+        assert_eq!(hint(&left), None);
+        assert_eq!(hint(&[("x-ratelimit-remaining", "0")]), None);
+        assert_eq!(hint(&[("x-ratelimit-reset", "1700000120")]), None);
+        // a server's own wait comes first
+        let told = [
+            ("retry-after", "60"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000120"),
+        ];
+        assert_eq!(hint(&told), Some(s(60)));
     }
 }

@@ -212,6 +212,55 @@ async fn a_404_and_a_401_are_sent_once() {
     }
 }
 
+/// GitHub's rate limits answer 403: a secondary limit with `Retry-After`,
+/// a primary one with no request left in the window and when it starts
+/// again (epoch seconds). Both are RateLimited, each waited as asked; a
+/// 403 that names no wait is still sent once.
+#[tokio::test]
+async fn githubs_rate_limited_403s_are_waited_and_a_plain_403_is_sent_once() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/secondary",
+        [
+            Reply::status(403).with_header("retry-after", "1"),
+            Reply::ok_body("ok"),
+        ],
+    );
+    server.route("/forbidden", [403]);
+    let client = client(RetryMiddleware::new(&API));
+    let resp = client.get(server.url("/secondary")).send().await.unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), server.hits("/secondary")),
+        (200, 2)
+    );
+    let gaps = server.gaps("/secondary");
+    assert!(waited(gaps[0], ms(1000)), "{gaps:?}");
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2; // (1s to 2s from now)
+    server.route(
+        "/primary",
+        [
+            Reply::status(403)
+                .with_header("x-ratelimit-remaining", "0")
+                .with_header("x-ratelimit-reset", &reset.to_string()),
+            Reply::ok_body("ok"),
+        ],
+    );
+    let resp = client.get(server.url("/primary")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/primary")), (200, 2));
+    // until the reset second: between 1s and 2s from the 403
+    let gaps = server.gaps("/primary");
+    assert!(gaps[0] >= ms(1000) && gaps[0] <= ms(2500), "{gaps:?}");
+    let resp = client.get(server.url("/forbidden")).send().await.unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), server.hits("/forbidden")),
+        (403, 1)
+    );
+}
+
 /// One more status for one upstream: a 409 retried beside the `api`
 /// preset's kinds (`or_retry_if`), while a 429 still waits the second its
 /// `Retry-After` asks (a `retry_if` predicate alone would read no hint),

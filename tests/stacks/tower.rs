@@ -120,6 +120,34 @@ async fn a_404_and_a_401_are_sent_once_and_handed_back() {
     }
 }
 
+/// GitHub's secondary rate limit: a 403 with `Retry-After` is RateLimited
+/// and waited; a 403 without one is handed back at once.
+#[tokio::test]
+async fn a_403_that_names_a_wait_is_rate_limited() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/limited",
+        [
+            Reply::status(403).with_header("retry-after", "1"),
+            Reply::ok_body("ok"),
+        ],
+    );
+    server.route("/forbidden", [403]);
+    let resp = send(FAST.layer(), get(&server.url("/limited")))
+        .await
+        .unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/limited")), (200, 2));
+    let gaps = server.gaps("/limited");
+    assert!(waited(gaps[0], ms(1000)), "{gaps:?}");
+    let resp = send(FAST.layer(), get(&server.url("/forbidden")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), server.hits("/forbidden")),
+        (403, 1)
+    );
+}
+
 #[tokio::test]
 async fn the_last_failed_response_is_handed_back() {
     let server = FlakyServer::start().await;

@@ -33,7 +33,7 @@
 //! | a circuit breaker is forced open (`force_open`) | WARN | ``circuit `{name}` forced open (it was {state}); rejecting calls until a reset`` | `circuit`, `state` |
 //! | a throttle starts rejecting calls: its first rejection since it last rejected none (one line per episode, not one per rejection) | WARN | ``throttle `{name}` is rejecting calls locally: {p}% of calls (the dependency accepted {accepts} of the last {requests} requests)`` | `throttle`, `probability`, `requests`, `accepts` |
 //! | a rejecting throttle stops: its first call that sees the probability back to 0 (the failures slid out of its window) a window or more after its WARN, or its `reset()` | INFO | ``throttle `{name}` stopped rejecting calls`` | `throttle` |
-//! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...` and `ignoring x-ms-retry-after-ms ...` for those headers) | `value`, `reason` |
+//! | a `Retry-After` (or the AWS SDK's `x-amz-retry-after`, feature `aws`) that is unreadable, negative or absurd | DEBUG | `ignoring Retry-After {value:?}: {why}` (`ignoring x-amz-retry-after ...`, `ignoring retry-after-ms ...`, `ignoring x-ms-retry-after-ms ...` and `ignoring x-ratelimit-reset ...` for those headers) | `value`, `reason` |
 //! | a gRPC pushback that asks not to retry (negative, unreadable, too large for an integer, several values; feature `tonic`) | DEBUG | `grpc-retry-pushback-ms {values:?} asks not to retry ({why})` | `values`, `reason` |
 //!
 //! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,
