@@ -261,6 +261,59 @@ async fn githubs_rate_limited_403s_are_waited_and_a_plain_403_is_sent_once() {
     );
 }
 
+/// An AI provider's `x-should-retry` says whether to retry over the
+/// status, both ways, through a condition of the user's own
+/// (`Policy::with_when`): a 400 with `true` is retried, a 503 with `false`
+/// is not, and a 429's Retry-After is still the wait.
+#[tokio::test]
+async fn the_servers_x_should_retry_overrides_the_status_both_ways() {
+    use retry_runtime::{RetriedKinds, Verdict, When};
+    #[derive(Clone, Copy, Debug)]
+    struct ServerSays(RetryOn);
+    impl RetriedKinds for ServerSays {}
+    impl When<AttemptFailure> for ServerSays {
+        fn check(&self, f: &AttemptFailure) -> Verdict {
+            let verdict = self.0.check(f);
+            let said = match f {
+                Failure::Response { response, .. } => response.headers().get("x-should-retry"),
+                _ => None,
+            };
+            match said.map(|v| v.as_bytes()) {
+                Some(b"true") => Verdict {
+                    retry: true,
+                    ..verdict
+                },
+                Some(b"false") => Verdict {
+                    retry: false,
+                    ..verdict
+                },
+                _ => verdict,
+            }
+        }
+    }
+    const CHAT: Policy<ServerSays> = API.with_when(ServerSays(*API.when()));
+    let server = FlakyServer::start().await;
+    server.route(
+        "/yes",
+        [
+            Reply::status(400).with_header("x-should-retry", "true"),
+            Reply::retry_after_secs(1),
+            Reply::ok_body("ok"),
+        ],
+    );
+    server.route(
+        "/no",
+        [Reply::status(503).with_header("x-should-retry", "false")],
+    );
+    let paused = retry_runtime::testing::pause();
+    let client = client(RetryMiddleware::new(&CHAT).sleep_with(NoWait));
+    let resp = client.get(server.url("/yes")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/yes")), (200, 3));
+    assert_eq!(paused.waits(), [ms(50), Duration::from_secs(1)]);
+    let resp = client.get(server.url("/no")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/no")), (503, 1));
+}
+
 /// One more status for one upstream: a 409 retried beside the `api`
 /// preset's kinds (`or_retry_if`), while a 429 still waits the second its
 /// `Retry-After` asks (a `retry_if` predicate alone would read no hint),

@@ -50,7 +50,9 @@ pub use self::when::{
 ///
 /// The type parameter `W` says which errors are retried:
 /// [`RetryAll`] (the default: every error), [`RetryOn`] (a [`KindSet`]; the
-/// error type implements [`Classify`]) or [`RetryIf`] (a predicate).
+/// error type implements [`Classify`]), [`RetryIf`] (a predicate),
+/// [`RetryOnOrIf`] (both), or a condition of your own
+/// ([`with_when`](Policy::with_when)).
 ///
 /// Setters are named `with_<field>`; a getter, where there is one, is the
 /// bare field name ([`with_backoff`](Policy::with_backoff) sets what
@@ -675,7 +677,57 @@ impl<W: Copy, G> Policy<W, G> {
         self.with_when(RetryIf(predicate))
     }
 
-    const fn with_when<V>(self, when: V) -> Policy<V, G> {
+    /// This policy with a retry condition of your own: a [`When`] that
+    /// judges each error into a [`Verdict`] (retry or not, its kind, the
+    /// wait it asks for). For what [`retry_on`](Self::retry_on),
+    /// [`retry_if`](Self::retry_if) and [`or_retry_if`](Self::or_retry_if)
+    /// cannot say: a server that says whether to retry, over its status
+    /// (the `x-should-retry` header OpenAI's and Anthropic's APIs send),
+    /// both ways, while its kind is logged and its Retry-After honoured (a
+    /// `retry_if` predicate reads no hint; `or_retry_if` only adds
+    /// retries). Start from a condition of the library's and change its
+    /// verdict. The condition is `Copy` (a policy is); implement
+    /// [`RetriedKinds`] for it too (its default, no method written, leaves
+    /// retried calls inside an attempt their own retries; see
+    /// [`nested`](crate::nested)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Classify, Decision, ErrorKind, Policy, RetriedKinds, RetryOn, StopReason, Verdict, When};
+    ///
+    /// /// A provider's failed answer, with its `x-should-retry` header.
+    /// #[derive(Debug)]
+    /// struct ApiError { status: u16, should_retry: Option<bool>, retry_after: Option<Duration> }
+    /// impl Classify for ApiError {
+    ///     fn kind(&self) -> ErrorKind { retry_runtime::classify::classify_status(self.status) }
+    ///     fn retry_after(&self) -> Option<Duration> { self.retry_after }
+    /// }
+    ///
+    /// /// The kinds decide, unless the server said.
+    /// #[derive(Clone, Copy, Debug)]
+    /// struct ServerSays(RetryOn);
+    /// impl RetriedKinds for ServerSays {}
+    /// impl When<ApiError> for ServerSays {
+    ///     fn check(&self, e: &ApiError) -> Verdict {
+    ///         let verdict = self.0.check(e); // its kind and its wait, as `retry_on` reads them
+    ///         Verdict { retry: e.should_retry.unwrap_or(verdict.retry), ..verdict }
+    ///     }
+    /// }
+    /// const CHAT: Policy<ServerSays> = presets::AI_PROVIDER.with_when(ServerSays(*presets::AI_PROVIDER.when()));
+    ///
+    /// let e = |status, should_retry, retry_after| ApiError { status, should_retry, retry_after };
+    /// let s = Duration::from_secs;
+    /// assert_eq!(CHAT.decide(0, &e(503, Some(false), None)), Decision::GiveUp(StopReason::Permanent));
+    /// assert_eq!(CHAT.decide(0, &e(409, Some(true), None)), Decision::Retry(s(2))); // the backoff's
+    /// assert_eq!(CHAT.decide(0, &e(429, None, Some(s(7)))), Decision::Retry(s(7))); // the server's
+    /// assert_eq!(CHAT.decide(0, &e(404, None, None)), Decision::GiveUp(StopReason::Permanent));
+    /// ```
+    ///
+    /// The tower layer and the reqwest middleware judge their
+    /// [`Failure`](crate::response::Failure)s (`AttemptFailure`), whose
+    /// response's headers such a condition reads (README, "Where retries
+    /// go").
+    pub const fn with_when<V>(self, when: V) -> Policy<V, G> {
         self.rebuild(when)
     }
 
@@ -1447,9 +1499,11 @@ impl<W, G> Policy<W, G> {
 
 /// Shows the settings, what it retries (`when`: [`RetryAll`], [`RetryOn`]
 /// with its kinds, `RetryIf(..)`) and its breaker, budget and throttle by
-/// name. `W` is always `RetryAll`, `RetryOn` or `RetryIf<_>`, each `Debug`;
-/// code generic over `W: When<E>` that prints the policy (or a `Retry`,
-/// `Run`, layer or middleware holding it) adds `W: Debug`.
+/// name. The library's conditions (`RetryAll`, `RetryOn`, `RetryIf<_>`,
+/// `RetryOnOrIf<_>`) are each `Debug`, a condition of your own
+/// ([`with_when`](Policy::with_when)) when it derives it; code generic over
+/// `W: When<E>` that prints the policy (or a `Retry`, `Run`, layer or
+/// middleware holding it) adds `W: Debug`.
 ///
 /// ```
 /// use retry_runtime::{kinds, presets, Policy};

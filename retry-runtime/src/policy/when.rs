@@ -93,7 +93,10 @@ impl RetriedKinds for RetryOn {
 
 impl<F> RetriedKinds for RetryIf<F> {}
 
-/// Which errors a policy retries; implemented by [`RetryAll`], [`RetryOn`] and [`RetryIf`].
+/// Which errors a policy retries; implemented by [`RetryAll`], [`RetryOn`],
+/// [`RetryIf`] and [`RetryOnOrIf`], and by a condition of your own
+/// ([`Policy::with_when`](crate::Policy::with_when): a server that says
+/// whether to retry, over its status).
 ///
 /// ```
 /// use retry_runtime::{ErrorKind, RetryOn, When};
