@@ -48,6 +48,12 @@
 //! open breaker or a throttled call is a
 //! `reqwest_middleware::Error::Middleware` holding an [`AttemptTimeout`], a
 //! [`CircuitOpen`](crate::CircuitOpen) or a [`Throttled`](crate::Throttled).
+//! A breaker that opens during a call gives either: a call whose own
+//! failed response opened it gets that response back (no retry is
+//! decided against an open breaker), a call that was waiting for its retry
+//! when another call opened it gets `CircuitOpen` (its failed response was
+//! let go before the wait). Handle both: a 5xx response and a
+//! `CircuitOpen` error are the same upstream trouble.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -157,6 +163,7 @@ pub struct RetryMiddleware<
     any_method: bool,
     retry_refused: bool,
     hide_url_path: bool,
+    attempt_extension: bool,
     classify: FindClassify,
     sleeper: Sl,
 }
@@ -178,7 +185,7 @@ pub struct RetryMiddleware<
 ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
 /// let shown = format!("{middleware:?}");
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
-/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -203,6 +210,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             .field("any_method", &self.any_method)
             .field("retry_refused", &self.retry_refused)
             .field("hide_url_path", &self.hide_url_path)
+            .field("attempt_extension", &self.attempt_extension)
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +247,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
             any_method: false,
             retry_refused: false,
             hide_url_path: false,
+            attempt_extension: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
@@ -306,6 +315,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
             any_method: false,
             retry_refused: false,
             hide_url_path: false,
+            attempt_extension: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
@@ -468,6 +478,51 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// Put each attempt's [`Attempt`](crate::Attempt) (its number, the
+    /// limit, the time spent and left, the previous failure's kind) in the
+    /// request's `Extensions` before it is sent, for a middleware after
+    /// this one to read: to send the attempt number along (the
+    /// `x-stainless-retry-count` header OpenAI's and Anthropic's SDKs
+    /// send, gRPC's `grpc-previous-rpc-attempts`), or to shorten its own
+    /// timeout to the time left. Each attempt replaces the one before (the
+    /// same `Extensions` goes to every attempt of a request). Off by
+    /// default: a request then costs what it did.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use reqwest_middleware::{ClientBuilder, Middleware, Next};
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Attempt};
+    ///
+    /// /// Tells the server which retry this is.
+    /// struct RetryCount;
+    /// #[async_trait::async_trait]
+    /// impl Middleware for RetryCount {
+    ///     async fn handle(
+    ///         &self,
+    ///         mut req: reqwest::Request,
+    ///         extensions: &mut http::Extensions,
+    ///         next: Next<'_>,
+    ///     ) -> reqwest_middleware::Result<reqwest::Response> {
+    ///         if let Some(attempt) = extensions.get::<Attempt>() {
+    ///             let retries = (attempt.number - 1).to_string();
+    ///             req.headers_mut().insert("x-stainless-retry-count", retries.parse().unwrap());
+    ///         }
+    ///         next.run(req, extensions).await
+    ///     }
+    /// }
+    ///
+    /// let client = ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::new(&presets::AI_PROVIDER).with_attempt_extension(true))
+    ///     .with(RetryCount) // after it: once per attempt
+    ///     .build();
+    /// # let _ = client;
+    /// # }
+    /// ```
+    pub const fn with_attempt_extension(mut self, on: bool) -> Self {
+        self.attempt_extension = on;
+        self
+    }
+
     /// Classify the errors of another middleware of your own types too: an
     /// error a middleware added after this one returns
     /// (`reqwest_middleware::Error::Middleware`) is classified by its chain
@@ -521,6 +576,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             any_method: self.any_method,
             retry_refused: self.retry_refused,
             hide_url_path: self.hide_url_path,
+            attempt_extension: self.attempt_extension,
             classify: self.classify,
             sleeper,
         }
@@ -721,6 +777,9 @@ where
                     }
                 }
             };
+            if self.attempt_extension {
+                extensions.insert(run.next_attempt(policy));
+            }
             // polled with the kinds this run retries published, for the
             // retried calls inside the middlewares after this one (`nested`)
             let sent = nested::InScope::new(
@@ -871,7 +930,7 @@ mod tests {
         let shown = format!("{middleware:?}");
         assert!(shown.contains(r#"name: "cautious""#), "{shown}");
         assert!(
-            shown.ends_with("any_method: false, retry_refused: false, hide_url_path: false, .. }"),
+            shown.ends_with("any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, .. }"),
             "{shown}"
         );
     }

@@ -491,6 +491,79 @@ async fn a_post_answered_303_and_redirected_to_a_refused_host_is_sent_once() {
     assert!(line.contains("its method is not idempotent"), "{line}");
 }
 
+/// A middleware after ours that records the `Attempt` it finds in the
+/// extensions and sends its number along as OpenAI's SDK does.
+#[derive(Clone)]
+struct RetryCount(std::sync::Arc<Mutex<Vec<Option<retry_runtime::Attempt>>>>);
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for RetryCount {
+    async fn handle(
+        &self,
+        mut req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let attempt = extensions.get::<retry_runtime::Attempt>().copied();
+        self.0.lock().unwrap().push(attempt);
+        if let Some(attempt) = attempt {
+            let retries = (attempt.number - 1).to_string();
+            req.headers_mut()
+                .insert("x-stainless-retry-count", retries.parse().unwrap());
+        }
+        next.run(req, extensions).await
+    }
+}
+
+/// `with_attempt_extension(true)`: each attempt's `Attempt` in the
+/// extensions for the middleware after ours (number, limit, previous
+/// kind); off by default, nothing there.
+#[tokio::test]
+async fn each_attempt_is_in_the_extensions_when_asked() {
+    use retry_runtime::Attempt;
+    let server = FlakyServer::start().await;
+    server.route(
+        "/chat",
+        [Reply::status(503), Reply::status(429), Reply::ok_body("ok")],
+    );
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(RetryMiddleware::new(&API).with_attempt_extension(true))
+        .with(RetryCount(seen.clone()))
+        .build();
+    let resp = client.get(server.url("/chat")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/chat")), (200, 3));
+    let seen: Vec<(u32, u32, Option<ErrorKind>)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a: &Option<Attempt>| {
+            let a = a.expect("an attempt in the extensions");
+            (a.number, a.max, a.previous_kind)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, 3, None),
+            (2, 3, Some(ErrorKind::Unavailable)),
+            (3, 3, Some(ErrorKind::RateLimited)),
+        ]
+    );
+
+    // off (the default): nothing put there
+    server.route("/off", [Reply::status(503), Reply::ok_body("ok")]);
+    let none = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let inner = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(RetryMiddleware::new(&API))
+        .with(RetryCount(none.clone()))
+        .build();
+    client.get(server.url("/off")).send().await.unwrap();
+    assert_eq!(*none.lock().unwrap(), [None, None]);
+}
+
 /// A middleware after ours that sends the request (the server applies
 /// it), then makes a call of its own whose connection is refused.
 struct AuditAfterSend;

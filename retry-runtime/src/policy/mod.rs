@@ -323,13 +323,19 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
-    /// How the waits grow.
+    /// How the waits grow. The policy's jitter stays as it was: a preset's
+    /// (`api` adds up to 500ms, `job` up to 25%) goes on over the new
+    /// backoff; `.with_jitter(Jitter::None)` for exact waits.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use retry_runtime::{Backoff, Policy};
+    /// use retry_runtime::{presets, Backoff, Jitter, Policy};
     /// let p = Policy::new().with_backoff(Backoff::fixed(Duration::from_secs(1)));
     /// assert_eq!(p.backoff(), Backoff::fixed(Duration::from_secs(1)));
+    /// let polling = presets::API.with_backoff(Backoff::fixed(Duration::from_secs(3)));
+    /// assert_ne!(polling.jitter(), Jitter::None); // the preset's, kept
+    /// let exact = polling.with_jitter(Jitter::None);
+    /// # let _ = exact;
     /// ```
     pub const fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
