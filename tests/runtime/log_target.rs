@@ -111,3 +111,79 @@ async fn the_non_retriable_line_takes_the_policys_level() {
         "loud failed with a non-retriable error on attempt 1",
     );
 }
+
+/// A policy's retry and give-up levels set the level of those lines, in
+/// every form (the sync and async functional forms, `#[retry(policy = ..)]`
+/// with `retry_if_ok` polling until a result is ready, a hedged call): a
+/// poll whose retries are expected logs them at DEBUG and its end at
+/// WARN. A shutdown's line stays WARN unless the level is quieter; the
+/// defaults stay WARN and ERROR.
+#[tokio::test(start_paused = true)]
+async fn the_retry_and_give_up_lines_take_the_policys_levels() {
+    use retry_runtime::{classify::KindSet, RetryOn};
+    static POLL: Policy<RetryOn> = Policy::new()
+        .with_name("poll")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_secs(3)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_retry_level(Level::DEBUG)
+        .with_give_up_level(Level::WARN);
+    fn pending(status: &u16) -> bool {
+        *status == 202
+    }
+    #[retry_runtime::retry(policy = POLL, retry_if_ok = pending)]
+    async fn stats() -> Result<u16, std::io::Error> {
+        Ok(202)
+    }
+    let logs = capture();
+    let _paused = testing::pause();
+    let busy = || Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut));
+    assert!(POLL.retry(busy).call().is_err());
+    assert!(POLL.retry(|| async { busy() }).await.is_err());
+    assert_eq!(stats().await.unwrap(), 202);
+    assert!(POLL
+        .with_hedge(Duration::from_millis(10))
+        .retry(|| async { busy() })
+        .hedged()
+        .await
+        .is_err());
+    assert!(logs.matching(Level::WARN, "retrying poll").is_empty());
+    assert_eq!(
+        logs.matching(Level::DEBUG, "retrying poll after attempt")
+            .len(),
+        2 * 3 + 2
+    );
+    assert!(logs.matching(Level::ERROR, "poll failed").is_empty());
+    assert_eq!(
+        logs.matching(Level::WARN, "poll failed after 3 attempts")
+            .len(),
+        4
+    );
+
+    // a shutdown: WARN as before under an ERROR or a WARN give-up level,
+    // DEBUG under a DEBUG one
+    let quiet = POLL.with_name("quiet").with_give_up_level(Level::DEBUG);
+    let stopped = quiet
+        .retry(|| async { busy() })
+        .stop_on(std::future::ready(()))
+        .await;
+    assert!(stopped.is_err());
+    logs.assert_logged(Level::DEBUG, "quiet failed after 1 attempt (stopped");
+    let stopped = Policy::new()
+        .with_name("loud")
+        .retry(|| async { busy() })
+        .stop_on(std::future::ready(()))
+        .await;
+    assert!(stopped.is_err());
+    logs.assert_logged(Level::WARN, "loud failed after 1 attempt (stopped");
+
+    // the defaults
+    assert!(Policy::new()
+        .with_name("plain")
+        .with_backoff(Backoff::None)
+        .retry(busy)
+        .call()
+        .is_err());
+    logs.assert_logged(Level::WARN, "retrying plain after attempt 1/3");
+    logs.assert_logged(Level::ERROR, "plain failed after 3 attempts");
+}

@@ -83,7 +83,7 @@ pub(super) fn give_up<W, G, E: Display>(
         (StopReason::Budget, Some(budget)) => {
             log::budget_exhausted_on(&ev, last.attempt, budget, shown);
         }
-        _ => log::give_up_on(&ev, last.attempt, shown, policy.non_retriable_level),
+        _ => log::give_up_on(&ev, last.attempt, shown, policy.give_up_levels()),
     }
     if let Some(span) = span {
         crate::span::attempt_failed(span, &last.error, last.kind);

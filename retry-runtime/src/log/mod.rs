@@ -7,12 +7,12 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
-//! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
-//! | attempts exhausted: the policy's attempts all made | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below; at the give-up level instead, if set) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` (at the give-up level instead when that is quieter) | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
 //! | a retriable error left to an outer retried call | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
@@ -262,10 +262,31 @@ pub(crate) fn int<T: TryInto<i64>>(n: T) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
-/// The WARN line before a sleep.
-pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed) {
-    tracing::warn!(
-        target: TARGET,
+/// An event at a level chosen at run time: a level is part of a line's
+/// static callsite, so there is one callsite per level, `$first` asked
+/// first (the usual level of the line).
+macro_rules! event_at {
+    ($level:expr, $first:ident; $($event:tt)+) => {{
+        let level: Level = $level;
+        if level == Level::$first {
+            tracing::event!(target: TARGET, Level::$first, $($event)+)
+        } else if level == Level::ERROR {
+            tracing::event!(target: TARGET, Level::ERROR, $($event)+)
+        } else if level == Level::WARN {
+            tracing::event!(target: TARGET, Level::WARN, $($event)+)
+        } else if level == Level::INFO {
+            tracing::event!(target: TARGET, Level::INFO, $($event)+)
+        } else if level == Level::DEBUG {
+            tracing::event!(target: TARGET, Level::DEBUG, $($event)+)
+        } else {
+            tracing::event!(target: TARGET, Level::TRACE, $($event)+)
+        }
+    }};
+}
+
+/// The line before a sleep, at `level` (the policy's, WARN by default).
+pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level) {
+    event_at!(level, WARN;
         operation = ev.operation,
         attempt = int(ev.attempt),
         max_attempts = int(ev.max_attempts),
@@ -283,76 +304,65 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed) {
     );
 }
 
-/// The line of a run that gave up: for a non-retriable error at `level`
-/// (the policy's, WARN by default), ERROR for any other stop.
-pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed, level: Level) {
-    give_up_on(ev, ev.attempts, elapsed, level);
+/// The levels of a give-up's line: a non-retriable error's, any other
+/// stop's (the policy's, WARN and ERROR by default).
+#[derive(Clone, Copy)]
+pub(crate) struct GiveUpLevels {
+    pub(crate) non_retriable: Level,
+    pub(crate) give_up: Level,
+}
+
+/// The line of a run that gave up: for a non-retriable error at its
+/// level, for any other stop at the give-up level (a shutdown's at WARN,
+/// or that level if quieter).
+pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed, levels: GiveUpLevels) {
+    give_up_on(ev, ev.attempts, elapsed, levels);
 }
 
 /// [`give_up`] of a run whose last error is attempt `attempt`'s (the one
 /// the line is about: its field `attempt`, and its number in the message of
 /// a non-retriable error), where the message's count is the attempts made.
 /// Only a hedged run's differ: an attempt started earlier may fail last.
-pub(crate) fn give_up_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed, level: Level) {
+pub(crate) fn give_up_on(
+    ev: &GiveUpEvent<'_>,
+    attempt: u32,
+    elapsed: Elapsed,
+    levels: GiveUpLevels,
+) {
     if ev.reason == StopReason::Permanent {
-        // (a level is part of a line's static callsite: one per level)
-        macro_rules! non_retriable {
-            ($level:expr) => {
-                tracing::event!(
-                    target: TARGET,
-                    $level,
-                    operation = ev.operation,
-                    attempt = int(attempt),
-                    max_attempts = int(ev.max_attempts),
-                    elapsed_ms = elapsed.ms(),
-                    error = %OneLine(ev.error),
-                    error_kind = kind_name(ev.kind),
-                    outcome = metrics::Outcome::from(ev.reason).label(),
-                    "{} failed with a non-retriable error on attempt {}",
-                    Escaped(ev.operation),
-                    attempt,
-                )
-            };
-        }
-        if level == Level::WARN {
-            non_retriable!(Level::WARN);
-        } else if level == Level::DEBUG {
-            non_retriable!(Level::DEBUG);
-        } else if level == Level::INFO {
-            non_retriable!(Level::INFO);
-        } else if level == Level::ERROR {
-            non_retriable!(Level::ERROR);
-        } else {
-            non_retriable!(Level::TRACE);
-        }
+        event_at!(levels.non_retriable, WARN;
+            operation = ev.operation,
+            attempt = int(attempt),
+            max_attempts = int(ev.max_attempts),
+            elapsed_ms = elapsed.ms(),
+            error = %OneLine(ev.error),
+            error_kind = kind_name(ev.kind),
+            outcome = metrics::Outcome::from(ev.reason).label(),
+            "{} failed with a non-retriable error on attempt {}",
+            Escaped(ev.operation),
+            attempt,
+        );
     } else {
-        // (a level is part of a line's static callsite: one per level)
-        macro_rules! gave_up {
-            ($level:expr) => {
-                tracing::event!(
-                    target: TARGET,
-                    $level,
-                    operation = ev.operation,
-                    attempt = int(attempt),
-                    max_attempts = int(ev.max_attempts),
-                    elapsed_ms = elapsed.ms(),
-                    error = %OneLine(ev.error),
-                    error_kind = kind_name(ev.kind),
-                    reason = %ev.reason,
-                    outcome = metrics::Outcome::from(ev.reason).label(),
-                    "{} failed after {}{}",
-                    Escaped(ev.operation),
-                    Count(ev.attempts, "attempt"),
-                    Why(ev.reason),
-                )
-            };
-        }
-        if ev.reason == StopReason::Stopped {
+        let level = match ev.reason {
             // a shutdown is no failure of the dependency: WARN, not ERROR
-            gave_up!(Level::WARN);
-        } else {
-            gave_up!(Level::ERROR);
-        }
+            // (a quieter level kept: in tracing's order, more verbose is greater)
+            StopReason::Stopped => levels.give_up.max(Level::WARN),
+            _ => levels.give_up,
+        };
+        event_at!(level, ERROR;
+            operation = ev.operation,
+            attempt = int(attempt),
+            max_attempts = int(ev.max_attempts),
+            elapsed_ms = elapsed.ms(),
+            error = %OneLine(ev.error),
+            error_kind = kind_name(ev.kind),
+            reason = %ev.reason,
+            outcome = metrics::Outcome::from(ev.reason).label(),
+            "{} failed after {}{}",
+            Escaped(ev.operation),
+            Count(ev.attempts, "attempt"),
+            Why(ev.reason),
+        );
     }
 }
 

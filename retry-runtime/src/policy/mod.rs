@@ -35,6 +35,7 @@ pub use crate::policy_error::PolicyError;
 
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 mod choose;
+mod levels;
 mod retry_after;
 mod when;
 
@@ -127,6 +128,11 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) attempt_spans: bool,
     /// The level of the line of a run that ends on a non-retriable error.
     pub(crate) non_retriable_level: tracing::Level,
+    /// The level of a retry's line (WARN by default).
+    pub(crate) retry_level: tracing::Level,
+    /// The level of the line of a run that gives up for any other reason
+    /// (ERROR by default).
+    pub(crate) give_up_level: tracing::Level,
     /// [`NoCircuit`], [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker, [`WithThrottle`] or [`WithCircuitAndThrottle`]
     /// once [`with_throttle`](Policy::with_throttle) attached a throttle:
@@ -275,6 +281,8 @@ impl Policy<RetryAll> {
             hedge: None,
             attempt_spans: false,
             non_retriable_level: tracing::Level::WARN,
+            retry_level: tracing::Level::WARN,
+            give_up_level: tracing::Level::ERROR,
             gate: PhantomData,
         }
     }
@@ -435,26 +443,6 @@ impl<W: Copy, G> Policy<W, G> {
     /// ```
     pub const fn with_attempt_spans(mut self, on: bool) -> Self {
         self.attempt_spans = on;
-        self
-    }
-
-    /// The level of the line of a run that ends on a non-retriable error
-    /// (`{operation} failed with a non-retriable error on attempt {n}`):
-    /// WARN by default. Where such errors are expected, many and answered
-    /// by the caller (a gateway passing its upstreams' 404s and 401s
-    /// through the tower layer, a lookup whose misses are errors), DEBUG
-    /// keeps them out of the WARN lines without hiding the retries'.
-    /// Nothing else changes: the metrics' `permanent_error` outcome, the
-    /// `on_give_up` callback, the error returned.
-    ///
-    /// ```
-    /// use retry_runtime::{presets, Policy, RetryOn};
-    /// use tracing::Level;
-    /// const PASS_THROUGH: Policy<RetryOn> = presets::API.with_non_retriable_level(Level::DEBUG);
-    /// assert_eq!(PASS_THROUGH.non_retriable_level(), Level::DEBUG);
-    /// ```
-    pub const fn with_non_retriable_level(mut self, level: tracing::Level) -> Self {
-        self.non_retriable_level = level;
         self
     }
 
@@ -757,6 +745,8 @@ impl<W: Copy, G> Policy<W, G> {
             hedge: self.hedge,
             attempt_spans: self.attempt_spans,
             non_retriable_level: self.non_retriable_level,
+            retry_level: self.retry_level,
+            give_up_level: self.give_up_level,
             gate: PhantomData,
         }
     }
@@ -1009,16 +999,6 @@ impl<W, G> Policy<W, G> {
     /// ```
     pub const fn attempt_spans(&self) -> bool {
         self.attempt_spans
-    }
-
-    /// The level of a non-retriable error's line (see
-    /// [`with_non_retriable_level`](Policy::with_non_retriable_level)).
-    ///
-    /// ```
-    /// assert_eq!(retry_runtime::Policy::new().non_retriable_level(), tracing::Level::WARN);
-    /// ```
-    pub const fn non_retriable_level(&self) -> tracing::Level {
-        self.non_retriable_level
     }
 
     /// Which errors are retried.
@@ -1541,6 +1521,12 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
         }
         if self.non_retriable_level != tracing::Level::WARN {
             d.field("non_retriable_level", &self.non_retriable_level);
+        }
+        if self.retry_level != tracing::Level::WARN {
+            d.field("retry_level", &self.retry_level);
+        }
+        if self.give_up_level != tracing::Level::ERROR {
+            d.field("give_up_level", &self.give_up_level);
         }
         if self.attempt_spans {
             d.field("attempt_spans", &true);

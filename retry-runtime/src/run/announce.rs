@@ -22,7 +22,7 @@ pub(crate) fn announce_retry<W, G>(
     notify: Option<&mut dyn OnRetry>,
     mark: bool,
 ) {
-    log::retry(ev, elapsed);
+    log::retry(ev, elapsed, policy.retry_level);
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }
@@ -50,7 +50,7 @@ pub(crate) fn announce_give_up<W, G>(
         (StopReason::Deferred, _) => log::deferred(ev, elapsed),
         (StopReason::SentOnce, _) => {}
         (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
-        _ => log::give_up(ev, elapsed, policy.non_retriable_level),
+        _ => log::give_up(ev, elapsed, policy.give_up_levels()),
     }
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
