@@ -168,6 +168,32 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
 }
 
 impl<E> RetryError<E> {
+    /// A run's outcome made by hand, for a call your code decided not to
+    /// make, reported with the type the calls it did make return: a
+    /// message of a batch left with no time for an attempt before its
+    /// deadline (`StopReason::Deadline`, no attempts), a job a queue gave
+    /// up on. No attempts, no time spent; the fields are public, to set
+    /// those that apply.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{RetryError, StopReason};
+    /// let mut e = RetryError::new("s3.get", StopReason::Deadline, "no time left for an attempt");
+    /// assert_eq!(e.to_string(), "s3.get not attempted (deadline reached): no time left for an attempt");
+    /// e.attempts = 2;
+    /// e.elapsed = Duration::from_secs(9);
+    /// assert_eq!(e.to_string(), "s3.get failed after 2 attempts (deadline reached): no time left for an attempt");
+    /// ```
+    pub const fn new(operation: &'static str, reason: StopReason, last_error: E) -> RetryError<E> {
+        RetryError {
+            operation,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            reason,
+            last_error,
+        }
+    }
+
     /// The message up to the last error's: `{operation} failed after {n}
     /// attempt{s} ({reason})`, or `{operation} not attempted ({reason})`.
     pub(crate) fn write_outcome(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
