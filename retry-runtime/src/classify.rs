@@ -469,11 +469,17 @@ impl<T: Classify + ?Sized> Classify for std::rc::Rc<T> {
 /// | `Interrupted` | Interrupted |
 /// | `ResourceBusy` | Unavailable |
 /// | `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `AddrInUse`, `OutOfMemory`, `IsADirectory`, `NotADirectory`, `ReadOnlyFilesystem` | Permanent |
-/// | anything else (`InvalidFilename` too: it is stable from Rust 1.87, past this crate's MSRV) | Unknown |
+/// | anything else (`Other` among them; `InvalidFilename` too: it is stable from Rust 1.87, past this crate's MSRV) | the error it wraps, if any, else Unknown |
 ///
+/// An error of a kind the table leaves Unknown that wraps another
+/// ([`get_ref`](std::io::Error::get_ref)) is that error's kind, read as
+/// [`error_kind`] reads a chain: a `reqwest::blocking::Response` read with
+/// `std::io::Read` (`io::copy` to a file) whose connection broke
+/// mid-body returns an `io::Error` of kind `Other` holding reqwest's
+/// error, which is Connect (a stalled body past the client's timeout,
+/// Timeout), as the same error in a box or a chain is.
 /// Its [`retry_after`](Classify::retry_after) is the hint of the error it
-/// wraps ([`get_ref`](std::io::Error::get_ref)), read as
-/// [`error_kind`] reads a chain: a [`CircuitOpen`](crate::CircuitOpen) or a
+/// wraps, read the same way: a [`CircuitOpen`](crate::CircuitOpen) or a
 /// `tonic::Status` turned into an `io::Error` keeps the wait it asks for.
 ///
 /// ```
@@ -483,15 +489,30 @@ impl<T: Classify + ?Sized> Classify for std::rc::Rc<T> {
 /// assert_eq!(Classify::kind(&io::Error::from(io::ErrorKind::NotFound)), ErrorKind::Permanent);
 /// let open = io::Error::from(CircuitOpen::new("db", Duration::from_secs(5)));
 /// assert_eq!(Classify::retry_after(&open), Some(Duration::from_secs(5)));
+/// // an error of kind `Other` is the error it wraps
+/// let broke = io::Error::other(io::Error::from(io::ErrorKind::ConnectionReset));
+/// assert_eq!(Classify::kind(&broke), ErrorKind::Connect);
+/// assert_eq!(Classify::kind(&io::Error::other("no idea")), ErrorKind::Unknown);
 /// ```
 impl Classify for std::io::Error {
     fn kind(&self) -> ErrorKind {
-        classify_io(self.kind())
+        match classify_io(self.kind()) {
+            ErrorKind::Unknown => self.get_ref().map_or(ErrorKind::Unknown, inner_kind),
+            kind => kind,
+        }
     }
     fn retry_after(&self) -> Option<Duration> {
         let inner: &(dyn std::error::Error + 'static) = self.get_ref()?;
         crate::chain::retry_after_of(inner, crate::chain::no_classify)
     }
+}
+
+/// The kind of the error an `io::Error` of an Unknown kind wraps, as a
+/// chain is read. (Out of line: on a failure only.)
+#[cold]
+#[inline(never)]
+fn inner_kind(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> ErrorKind {
+    crate::chain::error_kind(inner)
 }
 
 /// The table documented on `impl Classify for std::io::Error`.

@@ -222,7 +222,9 @@ pub enum StopReason {
     Permanent,
     /// Every attempt the policy allows was made.
     Attempts,
-    /// The next retry would have started at or after `max_elapsed`.
+    /// The next retry would have started at or after `max_elapsed`, or
+    /// the wait a server asked for (a Retry-After the policy honours, as
+    /// asked, before the policy's cap) would have ended there.
     Deadline,
     /// The policy's [`CircuitBreaker`](crate::CircuitBreaker) is not closed:
     /// it rejected the next attempt, or it opened, so the run does not retry.

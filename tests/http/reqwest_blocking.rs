@@ -99,3 +99,39 @@ fn a_blocking_refused_connection_is_connect() {
     assert_eq!((err.attempts, err.reason), (4, StopReason::Attempts));
     assert_eq!(err.last_error.kind(), ErrorKind::Connect);
 }
+
+/// A download read with `std::io::Read` (`io::copy` to a file): a
+/// connection that breaks mid-body gives an `io::Error` of kind `Other`
+/// holding reqwest's error, which classifies as the error it holds
+/// (Connect), so a policy retrying Connect retries it.
+#[test]
+fn a_body_that_breaks_mid_read_through_io_copy_is_connect_and_retried() {
+    let server = FlakyServer::start_blocking();
+    server.route(
+        "/clip",
+        [Reply::close_mid_body(), Reply::ok_body("the whole clip")],
+    );
+    let client = client(Duration::from_secs(5));
+    let mut calls = 0;
+    let mut kinds = Vec::new();
+    let _paused = retry_runtime::testing::pause();
+    let body = FAST
+        .retry(|| -> Result<Vec<u8>, std::io::Error> {
+            calls += 1;
+            let mut resp = client
+                .get(server.url("/clip"))
+                .send()
+                .map_err(std::io::Error::other)?;
+            let mut file = Vec::new();
+            let copied = std::io::copy(&mut resp, &mut file).map(|_| file);
+            if let Err(e) = &copied {
+                kinds.push((e.kind(), Classify::kind(e)));
+            }
+            copied
+        })
+        .call()
+        .unwrap();
+    assert_eq!(body, b"the whole clip");
+    assert_eq!(calls, 2);
+    assert_eq!(kinds, [(std::io::ErrorKind::Other, ErrorKind::Connect)]);
+}

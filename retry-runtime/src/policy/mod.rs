@@ -304,7 +304,9 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
-    /// Give up rather than start a retry at or after `limit` since the first call.
+    /// Give up rather than start a retry at or after `limit` since the first
+    /// call, or wait for a server that asked (Retry-After) to be called
+    /// again only then or later.
     ///
     /// The attempt limit still applies (3 unless set): for a deadline alone,
     /// also set `.with_max_attempts(u32::MAX)`.
@@ -446,7 +448,7 @@ impl<W: Copy, G> Policy<W, G> {
         self
     }
 
-    /// Called before each sleep, after the WARN log line.
+    /// Called before each sleep, after the retry's log line.
     ///
     /// ```
     /// use retry_runtime::{Policy, RetryEvent};
@@ -1015,7 +1017,8 @@ impl<W, G> Policy<W, G> {
     /// number of retries already made, and the error: [`Decision::Retry`] after
     /// a wait, or [`Decision::GiveUp`]. The `max_elapsed` limit is checked as
     /// if no time had passed yet (so only a single wait that reaches it gives
-    /// up); pass the real elapsed time with [`decide_at`](Policy::decide_at).
+    /// up: the backoff's, or a server's as it asked, before the cap); pass
+    /// the real elapsed time with [`decide_at`](Policy::decide_at).
     /// Made for job queues that persist `retry_count` and `next_retry_at`
     /// between runs.
     ///
@@ -1080,13 +1083,15 @@ impl<W, G> Policy<W, G> {
     /// [`report_at`](Policy::report_at), which hands its `elapsed` to the
     /// hooks; this is `report_at` with an `elapsed` of zero.
     ///
-    /// - [`Decision::Retry`]: the run's WARN line `retrying {operation}
+    /// - [`Decision::Retry`]: the run's retry line (WARN, or the policy's
+    ///   [`retry_level`](Policy::retry_level)) `retrying {operation}
     ///   after attempt {n}/{max} failed; next attempt in {wait}`, `n` being
     ///   `retries_done + 1` and `wait` the decision's; the wait in
     ///   `retry_wait_seconds`; the policy's `before_sleep`.
     /// - [`Decision::GiveUp`]: the run's give-up line (ERROR `{operation}
     ///   failed after {n} attempts`, with the reason unless the attempts ran
-    ///   out; WARN for an error the policy does not retry); the call's
+    ///   out; WARN for an error the policy does not retry; each at the
+    ///   policy's level instead, if set); the call's
     ///   outcome in `retry_calls_total`, its `retries_done + 1` attempts in
     ///   `retry_attempts` and its `retries_done` retries in
     ///   `retry_retries_total`; the policy's `on_give_up`.
