@@ -55,6 +55,7 @@ mod parse;
 mod pause;
 mod poll_paths;
 mod presets;
+mod progress;
 mod project_layout;
 mod retry_after;
 mod send;

@@ -240,7 +240,49 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         decision
     }
 
-    /// Attempts made so far.
+    /// The attempt that just failed made progress (a download wrote bytes
+    /// before its connection broke, a connection's session stayed up an
+    /// hour): call it before [`failed`](Run::failed), and the run counts
+    /// its attempts afresh from this one, as a new call would. Its
+    /// failure is attempt 1's: the first wait of the backoff, a line
+    /// `attempt 1/{max}`, and the policy's attempt limit counted from it;
+    /// so a download that moves forward at each attempt is not given up
+    /// after `max` drops, and a supervisor whose session ran for an hour
+    /// reconnects after the first wait, not the cap. The time spent, the
+    /// `max_elapsed` limit and the run's start stay the call's; the
+    /// [attempts](Run::attempts), the lines and the metrics count from the
+    /// restart, and a retry budget takes the attempt that made progress
+    /// for a call's first (a deposit). Nothing else is told: no line, no
+    /// metric.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::sleep_sync, testing, Backoff, Decision, Policy, Run};
+    /// let paused = testing::pause();
+    /// let policy = Policy::new().with_max_attempts(3).with_backoff(Backoff::exponential(
+    ///     Duration::from_secs(1), Duration::from_secs(30)));
+    /// let mut run = Run::new(&policy);
+    /// let mut written = 0; // bytes on disk
+    /// // each attempt writes 40 more bytes of 200 before its connection drops
+    /// let size = loop {
+    ///     let before = written;
+    ///     written = (written + 40).min(200);
+    ///     if written == 200 { run.succeeded(); break written; }
+    ///     if written > before { run.progressed(); }
+    ///     match run.failed(&"connection reset") {
+    ///         Decision::Retry(wait) => sleep_sync(wait),
+    ///         Decision::GiveUp(_) => panic!("gave up at {written}"),
+    ///     }
+    /// };
+    /// assert_eq!(size, 200); // 5 attempts under a limit of 3
+    /// assert_eq!(paused.waits(), [Duration::from_secs(1); 4]); // each the first wait
+    /// ```
+    #[inline]
+    pub fn progressed(&mut self) {
+        self.state.restart_count();
+    }
+
+    /// Attempts made so far (since the last [`progressed`](Run::progressed)).
     pub fn attempts(&self) -> u32 {
         self.state.attempts
     }

@@ -153,6 +153,14 @@ impl State {
         announce_give_up(policy, &ev, shown, false);
     }
 
+    /// The attempt now failing made progress: the run counts its attempts
+    /// afresh from it, and its wait is the schedule's first
+    /// ([`Run::progressed`](super::Run::progressed)).
+    pub(super) fn restart_count(&mut self) {
+        self.attempts = 0;
+        self.previous = 0;
+    }
+
     /// See [`LAST`](Self::LAST).
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(super) fn set_last(&mut self) {
