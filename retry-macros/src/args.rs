@@ -27,6 +27,10 @@ pub struct RetryArgs {
     pub retry_if_ok: Slot<Path>,
     pub max_elapsed: Slot<LitStr>,
     pub timeout: Slot<LitStr>,
+    /// `timeout = EXPR`, any value but a literal: a `Duration` or an
+    /// `Option<Duration>`, evaluated before each attempt (validation
+    /// reports it given beside a literal one).
+    pub timeout_expr: Slot<Expr>,
     pub preset: Slot<LitStr>,
     pub policy: Slot<Expr>,
     pub name: Slot<LitStr>,
@@ -217,7 +221,12 @@ impl RetryArgs {
             Key::RetryIf => arg.parse_path_into(input, &mut self.retry_if, errors),
             Key::RetryIfOk => arg.parse_path_into(input, &mut self.retry_if_ok, errors),
             Key::MaxElapsed => arg.parse_into(input, &mut self.max_elapsed, errors),
-            Key::Timeout => arg.parse_into(input, &mut self.timeout, errors),
+            // a literal (a number too: its error says how a duration is
+            // written) is checked here; any other value at run time
+            Key::Timeout if input.peek(syn::Lit) => {
+                arg.parse_into(input, &mut self.timeout, errors)
+            }
+            Key::Timeout => arg.parse_into(input, &mut self.timeout_expr, errors),
             Key::Preset => arg.parse_into(input, &mut self.preset, errors),
             Key::Policy => arg.parse_into(input, &mut self.policy, errors),
             Key::Name => arg.parse_into(input, &mut self.name, errors),

@@ -44,7 +44,8 @@ pub struct Config {
     pub backoff: Option<BackoffSpec>,
     pub jitter: Option<JitterSpec>,
     pub max_elapsed: Option<Duration>,
-    pub timeout: Option<(Duration, Span)>,
+    /// `timeout = ..`: the per-attempt limit, and the key's span.
+    pub timeout: Option<(AttemptLimit, Span)>,
     /// `hedge = "..."`: the delay before the next attempt starts beside a
     /// slow one (an `async fn` only), and the key's span.
     pub hedge: Option<(Duration, Span)>,
@@ -76,6 +77,15 @@ pub struct Config {
     /// `attempt_spans = true|false`: sets the policy's attempt spans; with
     /// `true`, the loop runs each attempt in its span.
     pub attempt_spans: Option<bool>,
+}
+
+/// The per-attempt limit of `timeout = ..`.
+pub enum AttemptLimit {
+    /// `timeout = "10s"`: checked when the function is compiled.
+    Fixed(Duration),
+    /// `timeout = value`: a `Duration` or an `Option<Duration>` (`None`: no
+    /// limit), evaluated before each attempt.
+    Value(Box<Expr>),
 }
 
 /// Check `args` against each other and `func`; `attempt_names` are the
@@ -125,8 +135,10 @@ pub fn check(
     // user wrote is one: say where to put the attribute rather than "needs
     // an `async fn`". The function is then checked as the `async fn` it was
     // written as.
-    let async_keys =
-        args.timeout.get().is_some() || args.hedge.get().is_some() || args.stop_on.get().is_some();
+    let async_keys = args.timeout.get().is_some()
+        || args.timeout_expr.get().is_some()
+        || args.hedge.get().is_some()
+        || args.stop_on.get().is_some();
     let runtime_entry = func.runtime_entry().filter(|_| async_keys);
     if let Some(entry) = runtime_entry {
         errors.push(syn::Error::new(
@@ -252,11 +264,25 @@ pub fn check(
     // misplaced (on a sync fn) or conflicting: both are for the user to fix.
     let timeout_arg = args.timeout.get();
     let timeout_blocking = !written_async && !async_trait;
-    if let Some(a) = timeout_arg.filter(|_| timeout_blocking) {
+    let timeout_at = timeout_arg
+        .map(|a| a.at)
+        .or_else(|| args.timeout_expr.get().map(|a| a.at));
+    if let Some(at) = timeout_at.filter(|_| timeout_blocking) {
         errors.at(
-            a.at,
+            at,
             "`timeout` needs an `async fn`: a blocking call cannot be interrupted; for a sync function, set the timeout on the client (e.g. a socket or HTTP client timeout); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
         );
+    }
+    // one `timeout`, a literal or a value (two literals, or two values,
+    // are their slot's duplicate)
+    if let (Some(lit), Some(value)) = (timeout_arg, args.timeout_expr.get()) {
+        let (first, second) = if lit.pos < value.pos {
+            (lit.at, value.at)
+        } else {
+            (value.at, lit.at)
+        };
+        errors.at(second, "duplicate `timeout` argument; give each key once");
+        errors.at(first, "`timeout` first given here");
     }
     let timeout_value = timeout_arg.and_then(|a| positive_duration(a, &mut errors));
     let timeout = timeout_value
@@ -571,7 +597,13 @@ pub fn check(
         backoff,
         jitter,
         max_elapsed,
-        timeout,
+        timeout: match (timeout, args.timeout_expr.into_given()) {
+            (Some((d, span)), _) => Some((AttemptLimit::Fixed(d), span)),
+            (None, Some(a)) if !timeout_blocking => {
+                Some((AttemptLimit::Value(Box::new(a.value)), a.at.first()))
+            }
+            _ => None,
+        },
         hedge,
         when,
         when_span,
@@ -712,6 +744,37 @@ mod tests {
         }
     }
 
+    /// `timeout = value`: read at run time on an async fn (no check of
+    /// its own here), refused on a sync one as a literal is, and one
+    /// `timeout` only, a literal or a value.
+    #[test]
+    fn a_timeout_value() {
+        let async_fn = quote!(
+            async fn f(limit: Duration) -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let cfg = check_str(quote!(timeout = limit), async_fn.clone()).unwrap();
+        assert!(matches!(cfg.timeout, Some((AttemptLimit::Value(_), _))));
+        let e = errs(quote!(timeout = limit), sync_fn());
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].contains("`timeout` needs an `async fn`"), "{}", e[0]);
+        for twice in [
+            quote!(timeout = "1s", timeout = limit),
+            quote!(timeout = limit, timeout = "1s"),
+        ] {
+            let e = errs(twice, async_fn.clone());
+            assert_eq!(
+                e[0], "duplicate `timeout` argument; give each key once",
+                "{e:#?}"
+            );
+            assert_eq!(e[1], "`timeout` first given here");
+        }
+        // a number is a literal: told how a duration is written
+        let e = errs(quote!(timeout = 10), async_fn);
+        assert!(e[0].contains("expected string literal"), "{e:#?}");
+    }
+
     #[test]
     fn accepts_a_full_configuration() {
         let cfg = check_str(
@@ -731,7 +794,10 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.attempts, Some(4));
-        assert_eq!(cfg.timeout.map(|t| t.0), Some(Duration::from_secs(10)));
+        assert!(matches!(
+            cfg.timeout.map(|t| t.0),
+            Some(AttemptLimit::Fixed(d)) if d == Duration::from_secs(10)
+        ));
         assert_eq!(cfg.max_elapsed, Some(Duration::from_secs(120)));
         assert_eq!(cfg.name.value(), "download");
         assert!(matches!(cfg.when, When::Kinds(ref k) if k.len() == 2));

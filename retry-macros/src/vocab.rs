@@ -95,7 +95,7 @@ keys! {
     RetryIf "retry_if" "e.g. `retry_if = is_transient` (a `fn(&E) -> bool`)",
     RetryIfOk "retry_if_ok" "e.g. `retry_if_ok = is_empty` (a `fn(&T) -> bool`)",
     MaxElapsed "max_elapsed" "e.g. `max_elapsed = \"2m\"`",
-    Timeout "timeout" "e.g. `timeout = \"10s\"`",
+    Timeout "timeout" "e.g. `timeout = \"10s\"`, or a `Duration` value read before each attempt: `timeout = self.timeout`",
     Preset "preset" "e.g. `preset = \"webhook\"`",
     Policy "policy" "e.g. `policy = MY_POLICY` (an expression of type `retry_runtime::Policy<_>`)",
     Name "name" "e.g. `name = \"clip_download\"`",

@@ -397,6 +397,114 @@ where
     crate::timeout_with(&S::default(), limit, attempt)
 }
 
+/// What `timeout = value` takes: a `Duration`, or an `Option<Duration>`
+/// whose `None` sets no limit (a command-line flag left out).
+#[diagnostic::on_unimplemented(
+    message = "`timeout = ..` takes a `Duration` or an `Option<Duration>`, not `{Self}`",
+    label = "not a `Duration`",
+    note = "a literal is checked when the function compiles: `timeout = \"10s\"`; a value (`timeout = self.timeout`, `timeout = cfg.attempt_timeout`) is read before each attempt"
+)]
+pub trait IntoAttemptLimit {
+    /// The limit, if any.
+    fn into_attempt_limit(self) -> Option<Duration>;
+}
+
+impl IntoAttemptLimit for Duration {
+    #[inline(always)]
+    fn into_attempt_limit(self) -> Option<Duration> {
+        Some(self)
+    }
+}
+
+impl IntoAttemptLimit for Option<Duration> {
+    #[inline(always)]
+    fn into_attempt_limit(self) -> Option<Duration> {
+        self
+    }
+}
+
+/// The value of `timeout = value`, read before an attempt, its type
+/// checked at the value.
+#[inline(always)]
+pub fn attempt_limit(limit: impl IntoAttemptLimit) -> Option<Duration> {
+    limit.into_attempt_limit()
+}
+
+/// The per-attempt `timeout = value` of an async `#[retry]` loop: the
+/// attempt raced against a sleep on `S` when the value is a limit, the
+/// attempt alone when it is `None`.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+#[inline(always)]
+pub fn attempt_timeout_for<S, T, E, Fut>(
+    limit: Option<Duration>,
+    attempt: Fut,
+) -> impl core::future::Future<Output = Result<T, E>>
+where
+    S: AsyncTimer,
+    Fut: core::future::Future<Output = Result<T, E>>,
+    E: From<crate::AttemptTimeout>,
+{
+    LimitedBy {
+        attempt,
+        sleep: limit.map(|limit| crate::Sleeper::sleep(&S::default(), limit)),
+        limit: limit.unwrap_or(Duration::ZERO),
+    }
+}
+
+/// [`attempt_timeout_for`] without a timer feature (see [`NoTimer`]).
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
+#[inline(always)]
+pub fn attempt_timeout_for<S, T, E, Fut>(
+    _limit: Option<Duration>,
+    _attempt: Fut,
+) -> NoTimer<Result<T, E>>
+where
+    Fut: core::future::Future<Output = Result<T, E>>,
+    E: From<crate::AttemptTimeout>,
+{
+    NoTimer(core::marker::PhantomData)
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+pin_project_lite::pin_project! {
+    /// [`attempt_timeout_for`]'s future: the attempt, raced against the
+    /// sleep when there is one.
+    struct LimitedBy<Fut, Sl> {
+        #[pin]
+        attempt: Fut,
+        #[pin]
+        sleep: Option<Sl>,
+        limit: Duration,
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+impl<T, E, Fut, Sl> core::future::Future for LimitedBy<Fut, Sl>
+where
+    Fut: core::future::Future<Output = Result<T, E>>,
+    E: From<crate::AttemptTimeout>,
+    Sl: core::future::Future<Output = ()>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Result<T, E>> {
+        let this = self.project();
+        // the attempt first, as `Timeout` polls it: a ready answer wins
+        if let core::task::Poll::Ready(out) = this.attempt.poll(cx) {
+            return core::task::Poll::Ready(out);
+        }
+        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(core::task::Poll::Ready(())) => {
+                core::task::Poll::Ready(Err(E::from(crate::AttemptTimeout::new(*this.limit))))
+            }
+            _ => core::task::Poll::Pending,
+        }
+    }
+}
+
 /// [`attempt_timeout`] without a timer feature: no `S: AsyncTimer` bound,
 /// so that a function with a `timeout` gets the one error of its loop's
 /// [`default_sleep`] (or [`hedged`]), which every async loop calls, not a

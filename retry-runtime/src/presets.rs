@@ -143,7 +143,7 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// Unavailable]))` (README, Classification). On a 503 or 529 the
 /// HTTP integrations (the tower layer, the reqwest middleware,
 /// `HttpError`) read the millisecond headers only beside a `Retry-After`
-/// (alone, they are read on a 429): a provider that sends
+/// (alone, they are read on a 429 or a 403): a provider that sends
 /// `retry-after-ms` alone on its 529 has its wait read by a `Classify` of
 /// your own (the header's milliseconds as its `retry_after()`). A hint
 /// above 60s (the default cap) waits 60s, sooner than asked, and the

@@ -431,6 +431,80 @@ async fn timeout_cuts_each_attempt_and_classifies_as_timeout() {
     assert_eq!(start.elapsed(), s(6));
 }
 
+/// `timeout = value`: a `Duration` or an `Option<Duration>` from the
+/// arguments (a command-line flag), read before each attempt; `None` sets
+/// no limit.
+struct Downloader {
+    attempt_timeout: Option<Duration>,
+}
+
+impl Downloader {
+    #[retry(attempts = 3, backoff = "fixed(1s)", timeout = self.attempt_timeout, retry_on = Timeout)]
+    async fn fetch(&self, slow_calls: u32) -> Result<u32, Fail> {
+        let n = step()?;
+        if n <= slow_calls {
+            tokio::time::sleep(s(60)).await;
+        }
+        Ok(n)
+    }
+}
+
+/// The limit read before each attempt: each attempt gets what is left of a
+/// 10s deadline.
+#[retry(attempts = 4, backoff = "none", timeout = left(deadline), retry_on = Timeout)]
+async fn within(deadline: tokio::time::Instant) -> Result<u32, Fail> {
+    step()?;
+    tokio::time::sleep(s(60)).await;
+    Ok(0)
+}
+
+/// A hedged function takes a value too: each attempt, hedges included, is
+/// cut at it.
+#[retry(attempts = 3, backoff = "none", hedge = "1s", timeout = limit, retry_on = Timeout)]
+async fn hedged_within(limit: Duration) -> Result<u32, Fail> {
+    step()?;
+    tokio::time::sleep(s(60)).await;
+    Ok(0)
+}
+
+fn left(deadline: tokio::time::Instant) -> Duration {
+    deadline.saturating_duration_since(tokio::time::Instant::now())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_value_is_read_before_each_attempt() {
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    let limited = Downloader {
+        attempt_timeout: Some(s(2)),
+    };
+    assert_eq!(limited.fetch(2).await, Ok(3));
+    // two attempts cut at 2s each, two 1s waits
+    assert_eq!(start.elapsed(), s(6));
+
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    let unlimited = Downloader {
+        attempt_timeout: None,
+    };
+    assert_eq!(unlimited.fetch(1).await, Ok(1));
+    assert_eq!(start.elapsed(), s(60)); // no limit: the slow attempt ran its 60s
+
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    let err = within(start + s(10)).await.unwrap_err();
+    // the first attempt cut at 10s, the next ones at once (nothing left)
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert_eq!(start.elapsed(), s(10));
+
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    // attempts start at 0s, 1s, 2s (hedges), each cut 5s after its start
+    let err = hedged_within(s(5)).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert_eq!(start.elapsed(), s(7));
+}
+
 // ---------- preset ----------
 
 #[retry(preset = "webhook")]

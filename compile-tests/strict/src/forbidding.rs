@@ -13,6 +13,7 @@
 use core::fmt;
 use core::future::pending;
 use core::sync::atomic::{AtomicBool, Ordering};
+use core::time::Duration;
 
 use retry_runtime::{retry, Attempt, Classify};
 
@@ -99,6 +100,18 @@ pub async fn awaited(x: u32) -> Result<u32, CallError> {
 pub async fn timed(x: &str) -> Result<usize, CallError> {
     let n = ready(0).await?;
     Ok(x.len().saturating_add(usize::from(n == 0)))
+}
+
+/// An async body with a timeout read from its argument (a value: a
+/// `Duration` or an `Option<Duration>`).
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "none", timeout = limit)]
+pub async fn timed_by(limit: Option<Duration>) -> Result<u32, CallError> {
+    let n = ready(1).await?;
+    Ok(n)
 }
 
 /// Async behind a breaker and a throttle, with `retry_if_ok`.

@@ -16,7 +16,7 @@ use super::types::{error_type_span, expected_type, future_output};
 use super::Shape;
 use crate::diag::respan_path;
 use crate::item::AwaitedFuture;
-use crate::validate::Config;
+use crate::validate::{AttemptLimit, Config};
 
 /// What every form of the loop is written from: the attribute's settings,
 /// the names the loop binds, the policy, the attempt's body, and the spans
@@ -372,11 +372,23 @@ impl<'a> Loop<'a> {
         quote_spanned!(brace_span=> async #braces)
     }
 
-    /// `attempt_timeout(d, future)`, at the `timeout` key.
-    fn timed(&self, d: std::time::Duration, span: Span, future: TokenStream) -> TokenStream {
-        let d = duration(d, &self.p);
+    /// `attempt_timeout(d, future)`, at the `timeout` key; for a value
+    /// (`timeout = cfg.timeout`), the value read before each attempt, its
+    /// type checked at the value (`attempt_limit`), and the attempt raced
+    /// with it when it is a limit (`attempt_timeout_for`).
+    fn timed(&self, limit: &AttemptLimit, span: Span, future: TokenStream) -> TokenStream {
         let p_timeout = self.private_at(span);
-        quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future))
+        match limit {
+            AttemptLimit::Fixed(d) => {
+                let d = duration(*d, &self.p);
+                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future))
+            }
+            AttemptLimit::Value(value) => {
+                let p_value = self.private_at(value.span());
+                let limit = quote_spanned!(value.span()=> #p_value::attempt_limit(#value));
+                quote_spanned!(span=> #p_timeout::attempt_timeout_for::<#p_timeout::DefaultSleeper, _, _, _>(#limit, #future))
+            }
+        }
     }
 
     /// An async attempt, awaited. Each attempt is a future of its own,
@@ -423,9 +435,9 @@ impl<'a> Loop<'a> {
         let await_span = awaited
             .as_ref()
             .map_or_else(Span::call_site, |a| a.await_kw);
-        match self.cfg.timeout {
+        match &self.cfg.timeout {
             // (published inside the timeout: its bound is reported once, on the key)
-            Some((d, span)) => self.in_span(self.timed(d, span, scoped), span),
+            Some((limit, span)) => self.in_span(self.timed(limit, *span, scoped), *span),
             None => self.in_span(scoped, await_span),
         }
     }
@@ -603,10 +615,10 @@ impl<'a> Loop<'a> {
         } = self;
         let at_hedge = Span::call_site().located_at(hedge_span);
         let op = ident("__retry_op");
-        let attempt_future = match self.cfg.timeout {
-            Some((d, span)) => {
-                let timed = self.timed(d, span, self.attempt_block());
-                quote_spanned!(span=> #timed.await)
+        let attempt_future = match &self.cfg.timeout {
+            Some((limit, span)) => {
+                let timed = self.timed(limit, *span, self.attempt_block());
+                quote_spanned!(*span=> #timed.await)
             }
             None => quote!({ #attempt_body }),
         };
