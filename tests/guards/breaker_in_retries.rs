@@ -608,3 +608,46 @@ fn a_neutral_kind_on_a_call_let_through_while_closed_is_neutral_though_the_break
         "{after:?}"
     );
 }
+
+/// A policy for calls not safe to repeat retries only what was never sent
+/// (`Unavailable` here), so a timeout is not retried and, by default,
+/// neutral to its breaker: an outage seen through such calls never opens
+/// it. `with_failure_kinds(KindSet::TRANSIENT)` counts them; a 404 stays
+/// neutral, and a kind also neutral stays neutral.
+#[test]
+fn failure_kinds_count_errors_the_policy_leaves_alone() {
+    let writes = |b| {
+        Policy::new()
+            .with_max_attempts(3)
+            .with_backoff(Backoff::None)
+            .retry_on(kinds![Unavailable])
+            .with_name("incr")
+            .with_circuit(b)
+    };
+    let timeouts = |p: &Policy<RetryOn, WithCircuit>, n| {
+        for _ in 0..n {
+            let mut calls = 0;
+            let r: Result<(), _> = p.retry(timing_out(&mut calls)).call();
+            assert!(
+                matches!(r, Err(CallError::Timeout | CallError::Open(_))),
+                "{r:?}"
+            );
+        }
+    };
+    // by default: three timeouts, not retried, neutral
+    let (b, _) = breaker(|b| b.with_failures(2));
+    timeouts(&writes(b), 3);
+    assert_stats!(b; state: CircuitState::Closed, neutral: 3, failures: 0);
+    // counted: the second opens it
+    let (b, _) = breaker(|b| b.with_failures(2).with_failure_kinds(KindSet::TRANSIENT));
+    timeouts(&writes(b), 2);
+    assert_eq!(b.state(), CircuitState::Open);
+    // a kind also neutral stays neutral
+    let (b, _) = breaker(|b| {
+        b.with_failures(1)
+            .with_failure_kinds(KindSet::ALL)
+            .with_neutral_kinds(kinds![Timeout])
+    });
+    timeouts(&writes(b), 2);
+    assert_stats!(b; state: CircuitState::Closed, neutral: 2, failures: 0);
+}

@@ -165,6 +165,9 @@ pub struct CircuitBreaker {
     probes: u32,
     /// Kinds of errors that are neutral to it (`with_neutral_kinds`).
     neutral_kinds: KindSet,
+    /// Kinds of errors that count as failures though not retried
+    /// (`with_failure_kinds`).
+    failure_kinds: KindSet,
     recovery: Duration,
     recovery_ms: u64,
     clock: SharedClock,
@@ -197,6 +200,7 @@ impl CircuitBreaker {
             rate: 100,
             probes: 1,
             neutral_kinds: KindSet::EMPTY,
+            failure_kinds: KindSet::EMPTY,
             recovery: Duration::from_secs(30),
             recovery_ms: 30_000,
             clock: SharedClock(&SystemClock),
@@ -341,8 +345,44 @@ impl CircuitBreaker {
         self
     }
 
+    /// Errors of these kinds count as failures though the policy does not
+    /// retry them: a dependency's trouble, which a policy for calls that
+    /// are not safe to repeat leaves alone (an `INCR`, a POST without an
+    /// idempotency key: a timeout or a reset connection may have applied
+    /// it, so such a policy retries only what was never sent). Without
+    /// it, "only errors the policy retries count", and an outage seen
+    /// through such calls never opens the breaker. `KindSet::TRANSIENT`
+    /// for those; none by default. A kind also in
+    /// [`neutral_kinds`](Self::neutral_kinds) is neutral. As with neutral
+    /// kinds, the run must know the kind (a policy that classifies its
+    /// errors); the run itself is unchanged: the error is not retried, its
+    /// line and metric say so (`non-retriable`, `permanent_error`).
+    ///
+    /// ```
+    /// use retry_runtime::{CircuitBreaker, ErrorKind, KindSet};
+    /// static REDIS: CircuitBreaker = CircuitBreaker::new("redis").with_failure_kinds(KindSet::TRANSIENT);
+    /// assert!(REDIS.failure_kinds().contains(ErrorKind::Timeout));
+    /// ```
+    pub const fn with_failure_kinds(mut self, kinds: KindSet) -> CircuitBreaker {
+        self.failure_kinds = kinds;
+        self
+    }
+
+    /// The kinds of errors that count as failures though not retried
+    /// ([`with_failure_kinds`](Self::with_failure_kinds)).
+    ///
+    /// ```
+    /// use retry_runtime::CircuitBreaker;
+    /// assert!(CircuitBreaker::new("b").failure_kinds().is_empty());
+    /// ```
+    pub const fn failure_kinds(&self) -> KindSet {
+        self.failure_kinds
+    }
+
     /// What a retry run's `outcome` of the call made with `permit` (an
-    /// error of `kind` for a failure) says to this breaker: a failure of
+    /// error of `kind` for a failure) says to this breaker: an error the
+    /// policy left alone is a failure when of one of its
+    /// [`failure_kinds`](Self::failure_kinds); a failure of
     /// one of its [`neutral_kinds`](Self::neutral_kinds) is neutral, and a
     /// success for a probe (the dependency answered: neutral there would
     /// leave the breaker half-open, each call a probe, none of them waiting
@@ -363,6 +403,11 @@ impl CircuitBreaker {
                 } else {
                     Outcome::Neutral
                 }
+            }
+            (Outcome::Neutral, Some(kind))
+                if self.failure_kinds.contains(kind) && !self.neutral_kinds.contains(kind) =>
+            {
+                Outcome::Failure
             }
             _ => outcome,
         }
@@ -945,6 +990,7 @@ impl fmt::Debug for CircuitBreaker {
             .field("recovery", &self.recovery)
             .field("probes", &self.probes)
             .field("neutral_kinds", &self.neutral_kinds)
+            .field("failure_kinds", &self.failure_kinds)
             .finish_non_exhaustive()
     }
 }
