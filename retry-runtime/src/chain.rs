@@ -369,20 +369,37 @@ impl Classify for dyn StdError + Send + Sync + 'static {
     }
 }
 
-/// Did the request that failed with `error` fail to connect? Its chain
-/// holds a refused connection (an `std::io::Error` of kind
-/// `ConnectionRefused`: hyper-util's client, any connector), or a
-/// `reqwest::Error` that [`is_connect`](::reqwest::Error::is_connect)
+/// Did the call that failed with `error` fail to connect, so that nothing
+/// of it reached the other side? Its chain holds a refused connection (an
+/// `std::io::Error` of kind `ConnectionRefused`: hyper-util's client, a
+/// database or Redis client, any connector), or a `reqwest::Error` that
+/// [`is_connect`](https://docs.rs/reqwest/latest/reqwest/struct.Error.html#method.is_connect)
 /// (feature `reqwest`: its DNS lookup, TCP connect, TLS handshake or
-/// connect timeout failed). Of the request itself only when the service
-/// sends one request per call and follows no redirects (a POST's 303
-/// followed to a host that is down fails the same way after the server
-/// applied the POST): the tower layer asks it only when told so
-/// (`with_retry_refused`). A reset or a broken connection may have
-/// followed a request the server read: not this.
-#[cfg(feature = "tower")]
+/// connect timeout failed). A reset or a broken connection may have
+/// followed a request the server read: not this. Both are `Connect` to
+/// [`error_kind`]; this tells them apart, for a policy of calls that are
+/// not safe to repeat (an `INCR`, a POST without an idempotency key),
+/// which may retry only what was never sent:
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{classify::never_sent, kinds, Policy, RetryOnOrIf};
+/// fn unsent(e: &io::Error) -> bool { never_sent(e) }
+/// // retries a 503-like refusal (`Unavailable`), and a connection refused
+/// const WRITES: Policy<RetryOnOrIf<fn(&io::Error) -> bool>> =
+///     Policy::new().retry_on(kinds![Unavailable]).or_retry_if(unsent);
+/// assert!(never_sent(&io::Error::from(io::ErrorKind::ConnectionRefused)));
+/// assert!(!never_sent(&io::Error::from(io::ErrorKind::ConnectionReset)));
+/// assert!(never_sent(&io::Error::other(io::Error::from(io::ErrorKind::ConnectionRefused))));
+/// # let _ = WRITES;
+/// ```
+///
+/// Of the request itself only when the client sends one request per call
+/// and follows no redirects (a POST's 303 followed to a host that is down
+/// fails the same way after the server applied the POST): the tower layer
+/// asks it only when told so (`with_retry_refused`).
 #[inline(never)]
-pub(crate) fn never_sent(error: &(dyn StdError + 'static)) -> bool {
+pub fn never_sent(error: &(dyn StdError + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -401,6 +418,7 @@ pub(crate) fn never_sent(error: &(dyn StdError + 'static)) -> bool {
                 return true;
             }
         }
+        #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
         if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {
             return never_sent(&*boxed.0);
         }

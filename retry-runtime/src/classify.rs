@@ -393,7 +393,7 @@ pub trait Classify {
     }
 }
 
-pub use crate::chain::error_kind;
+pub use crate::chain::{error_kind, never_sent};
 
 impl<T: Classify + ?Sized> Classify for &T {
     fn kind(&self) -> ErrorKind {
