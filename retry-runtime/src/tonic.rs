@@ -77,12 +77,13 @@
 //! a refused, reset or closed connection is `Connect`. tonic's client turns
 //! an error of its channel into a `Status` that holds the error as its
 //! [`source`](std::error::Error::source) (a status the server sent has
-//! none): `UNAVAILABLE` when it could not connect, `UNKNOWN` "transport
+//! none): `UNAVAILABLE` "tcp connect error" when it could not connect (a
+//! refused connection: nothing was sent), `UNKNOWN` "transport
 //! error" for an I/O error (a broken pipe or a reset: the server closed
 //! the connection), `CANCELLED` "operation was canceled" for hyper's
 //! Canceled (the connection closed before the request was sent on it), and, with
 //! tonic's `server` feature, `INTERNAL` for most HTTP/2 errors. An
-//! `UNKNOWN`, `CANCELLED` or `INTERNAL` with a source takes the kind of its
+//! `UNAVAILABLE`, `UNKNOWN`, `CANCELLED` or `INTERNAL` with a source takes the kind of its
 //! source chain ([`error_kind`](crate::classify::error_kind): an
 //! `io::Error`, hyper's error, ...) when that kind is transient, and the
 //! code's otherwise. So a server that closes or resets the connection is
@@ -426,8 +427,9 @@ fn tonic_deadline(status: &Status) -> bool {
 /// `Connect`. A status the server sent has no
 /// [`source`](std::error::Error::source); one tonic's client made from a
 /// transport error holds that error. (tonic makes such an error
-/// `UNKNOWN`, or `CANCELLED` for hyper's "operation was canceled", or,
-/// with its `server` feature, `INTERNAL` for an HTTP/2 error.)
+/// `UNAVAILABLE` when it could not connect, `UNKNOWN`, or `CANCELLED` for
+/// hyper's "operation was canceled", or, with its `server` feature,
+/// `INTERNAL` for an HTTP/2 error.)
 fn transport_kind(status: &Status) -> Option<ErrorKind> {
     let kind = crate::classify::error_kind(std::error::Error::source(status)?);
     kind.is_transient().then_some(kind)
@@ -436,10 +438,12 @@ fn transport_kind(status: &Status) -> Option<ErrorKind> {
 /// By its code ([`code_kind`]), unless the server's pushback says not to
 /// retry, or it is tonic's deadline (`CANCELLED` "Timeout expired", from
 /// the client's timer or a tonic server's: `Timeout`), or tonic's client
-/// made it from a transport error whose cause is transient (an `UNKNOWN`,
-/// `CANCELLED` or `INTERNAL` with a [`source`](std::error::Error::source):
-/// a refused, reset or closed connection is `Connect`); the pushback is the
-/// hint. See the [module docs](self).
+/// made it from a transport error whose cause is transient (an
+/// `UNAVAILABLE`, `UNKNOWN`, `CANCELLED` or `INTERNAL` with a
+/// [`source`](std::error::Error::source): a refused, reset or closed
+/// connection is `Connect`, so `retry_on = Connect` retries a call that
+/// never reached the server); the pushback is the hint. See the
+/// [module docs](self).
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
@@ -460,6 +464,12 @@ fn transport_kind(status: &Status) -> Option<ErrorKind> {
 /// let broken = tonic::Status::from_error(Box::new(reset));
 /// assert_eq!((broken.code(), broken.kind()), (tonic::Code::Unknown, ErrorKind::Connect));
 /// assert_eq!(tonic::Status::unknown("sent by the server").kind(), ErrorKind::Unknown);
+///
+/// // tonic's client could not connect: nothing was sent
+/// let mut refused = tonic::Status::unavailable("tcp connect error");
+/// refused.set_source(std::sync::Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)));
+/// assert_eq!(refused.kind(), ErrorKind::Connect);
+/// assert_eq!(tonic::Status::unavailable("overloaded").kind(), ErrorKind::Unavailable); // the server's
 /// ```
 impl Classify for Status {
     fn kind(&self) -> ErrorKind {
@@ -470,7 +480,7 @@ impl Classify for Status {
             }
             Pushback::Absent | Pushback::Wait(_) => match self.code() {
                 Code::Cancelled if tonic_deadline(self) => ErrorKind::Timeout,
-                code @ (Code::Unknown | Code::Cancelled | Code::Internal) => {
+                code @ (Code::Unknown | Code::Cancelled | Code::Internal | Code::Unavailable) => {
                     transport_kind(self).unwrap_or(code_kind(code))
                 }
                 code => code_kind(code),

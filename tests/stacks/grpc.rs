@@ -122,15 +122,27 @@ async fn a_negative_pushback_stops_the_retries() {
     );
 }
 
-/// No server at all: tonic reports UNAVAILABLE, retried to the last attempt.
+/// No server at all: tonic reports UNAVAILABLE "tcp connect error" with
+/// the refused connection as its source: Connect (nothing was sent, as a
+/// refused HTTP request is), retried to the last attempt; a server's own
+/// UNAVAILABLE, with no source, stays Unavailable.
 #[tokio::test]
-async fn no_server_is_unavailable_and_retried() {
+async fn no_server_is_connect_and_retried() {
     let logs = testkit::capture::capture();
     let addr = format!("http://127.0.0.1:{}", testkit::flaky::refused_port());
     let channel = Channel::from_shared(addr).unwrap().connect_lazy();
     let mut client = tonic::client::Grpc::new(channel);
     let err = clip(&mut client, "7").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
+    assert_eq!(
+        (err.code(), err.kind()),
+        (Code::Unavailable, ErrorKind::Connect),
+        "{err:?}"
+    );
+    assert!(retry_runtime::classify::never_sent(&err), "{err:?}");
+    assert_eq!(
+        tonic::Status::unavailable("down").kind(),
+        ErrorKind::Unavailable
+    );
     assert_eq!(
         logs.matching(tracing::Level::WARN, "retrying clip").len(),
         3
