@@ -15,6 +15,15 @@ use crate::diag::{self, Errors, Given, Slot};
 use crate::dsl;
 use crate::vocab::{self, Key};
 
+/// Is the value ahead a literal alone (`"10s"`, `10`), the argument's
+/// whole value: followed by a comma, nothing, or a word (the next key, its
+/// comma missing: the comma is the error, as after any other value)?
+fn lone_literal(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.parse::<syn::Lit>().is_ok()
+        && (fork.is_empty() || fork.peek(Token![,]) || fork.peek(Ident))
+}
+
 /// The parsed arguments of `#[retry(...)]`, each a [`Given`] that keeps the
 /// key's span and name beside the value.
 #[derive(Default)]
@@ -221,11 +230,10 @@ impl RetryArgs {
             Key::RetryIf => arg.parse_path_into(input, &mut self.retry_if, errors),
             Key::RetryIfOk => arg.parse_path_into(input, &mut self.retry_if_ok, errors),
             Key::MaxElapsed => arg.parse_into(input, &mut self.max_elapsed, errors),
-            // a literal (a number too: its error says how a duration is
-            // written) is checked here; any other value at run time
-            Key::Timeout if input.peek(syn::Lit) => {
-                arg.parse_into(input, &mut self.timeout, errors)
-            }
+            // a literal alone (a number too: its error says how a duration
+            // is written) is checked here; any other value (`2 * base`
+            // too) at run time
+            Key::Timeout if lone_literal(input) => arg.parse_into(input, &mut self.timeout, errors),
             Key::Timeout => arg.parse_into(input, &mut self.timeout_expr, errors),
             Key::Preset => arg.parse_into(input, &mut self.preset, errors),
             Key::Policy => arg.parse_into(input, &mut self.policy, errors),

@@ -422,6 +422,14 @@ pub fn never_sent(error: &(dyn StdError + 'static)) -> bool {
         if let Some(boxed) = e.downcast_ref::<crate::response::BoxedError>() {
             return never_sent(&*boxed.0);
         }
+        // (its `source()` skips the error it holds: look at that error)
+        #[cfg(feature = "reqwest-middleware")]
+        if let Some(m) = e.downcast_ref::<::reqwest_middleware::Error>() {
+            return match m {
+                ::reqwest_middleware::Error::Reqwest(r) => never_sent(r),
+                ::reqwest_middleware::Error::Middleware(a) => never_sent(a.as_ref()),
+            };
+        }
         next = e.source();
     }
     false

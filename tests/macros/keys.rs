@@ -467,6 +467,43 @@ async fn hedged_within(limit: Duration) -> Result<u32, Fail> {
     Ok(0)
 }
 
+/// A value that starts with a literal is a value (`2 * base`), and one
+/// from `self` works in a method `#[async_trait]` rewrote (`&mut self`,
+/// `self: Arc<Self>`), whose receiver it renames.
+#[retry(attempts = 2, backoff = "none", timeout = 2 * base, retry_on = Timeout)]
+async fn doubled(base: Duration) -> Result<u32, Fail> {
+    step()?;
+    tokio::time::sleep(s(60)).await;
+    Ok(1)
+}
+
+#[async_trait::async_trait]
+trait Fetch {
+    async fn fetch(&mut self) -> Result<u32, Fail>;
+    async fn fetch_shared(self: std::sync::Arc<Self>) -> Result<u32, Fail>;
+}
+
+struct Limited {
+    limit: Duration,
+    calls: u32,
+}
+
+#[async_trait::async_trait]
+impl Fetch for Limited {
+    #[retry(attempts = 2, backoff = "none", timeout = self.limit, retry_on = Timeout)]
+    async fn fetch(&mut self) -> Result<u32, Fail> {
+        self.calls += 1;
+        tokio::time::sleep(s(60)).await;
+        Ok(self.calls)
+    }
+
+    #[retry(attempts = 2, backoff = "none", timeout = self.limit, retry_on = Timeout)]
+    async fn fetch_shared(self: std::sync::Arc<Self>) -> Result<u32, Fail> {
+        tokio::time::sleep(s(60)).await;
+        Ok(self.calls)
+    }
+}
+
 fn left(deadline: tokio::time::Instant) -> Duration {
     deadline.saturating_duration_since(tokio::time::Instant::now())
 }
@@ -503,6 +540,24 @@ async fn a_timeout_value_is_read_before_each_attempt() {
     let err = hedged_within(s(5)).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert_eq!(start.elapsed(), s(7));
+
+    script(&[]);
+    let start = tokio::time::Instant::now();
+    assert_eq!(doubled(s(1)).await.unwrap_err().kind, ErrorKind::Timeout);
+    assert_eq!(start.elapsed(), s(4)); // two attempts cut at 2 * 1s
+
+    let start = tokio::time::Instant::now();
+    let mut client = Limited {
+        limit: s(1),
+        calls: 0,
+    };
+    assert_eq!(client.fetch().await.unwrap_err().kind, ErrorKind::Timeout);
+    assert_eq!((client.calls, start.elapsed()), (2, s(2)));
+    let shared = std::sync::Arc::new(client);
+    assert_eq!(
+        shared.fetch_shared().await.unwrap_err().kind,
+        ErrorKind::Timeout
+    );
 }
 
 // ---------- preset ----------

@@ -1701,3 +1701,31 @@ fn a_pushback_in_a_middlewares_error_in_anyhow_is_logged_once() {
         .count();
     assert_eq!(stops, 1, "{lines:#?}");
 }
+
+/// `classify::never_sent` sees a connect error through the
+/// `reqwest_middleware::Error` that holds it (whose `source()` skips it),
+/// as `error_kind` does: a refused connection, held as reqwest's error or
+/// inside another middleware's `anyhow::Error`; a reset is not one.
+#[tokio::test]
+async fn never_sent_sees_through_the_middlewares_error() {
+    use retry_runtime::classify::{error_kind, never_sent};
+    let refused = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(refused_url("/x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(refused.is_connect(), "{refused:?}");
+    let held = reqwest_middleware::Error::Reqwest(refused);
+    assert_eq!(error_kind(&held), ErrorKind::Connect);
+    assert!(never_sent(&held));
+    let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    let other = reqwest_middleware::Error::Middleware(anyhow::Error::new(io).context("audit"));
+    assert!(never_sent(&other));
+    let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    assert!(!never_sent(&reqwest_middleware::Error::Middleware(
+        reset.into()
+    )));
+}

@@ -54,6 +54,9 @@ pub(super) struct Loop<'a> {
     /// `stop_on = EXPR`: the expression (a `self` in it renamed as
     /// async-trait renamed the receiver), and its span.
     signal: Option<(TokenStream, Span)>,
+    /// `timeout = value`'s value, its receiver renamed in a method
+    /// `#[async_trait]` rewrote (as the signal's), and its span.
+    limit_value: Option<(TokenStream, Span)>,
     run: Ident,
     result: Ident,
     value: Ident,
@@ -142,6 +145,18 @@ impl<'a> Loop<'a> {
             };
             (tokens, expr.span())
         });
+        let limit_value = match &cfg.timeout {
+            Some((AttemptLimit::Value(value), _)) => {
+                let tokens = value.to_token_stream();
+                let tokens = if receiver_moved(shape) {
+                    receiver_renamed(tokens)
+                } else {
+                    tokens
+                };
+                Some((tokens, value.span()))
+            }
+            _ => None,
+        };
         Loop {
             cfg,
             p,
@@ -159,6 +174,7 @@ impl<'a> Loop<'a> {
             policy_fn,
             spans: cfg.attempt_spans == Some(true),
             signal,
+            limit_value,
             run: ident("__retry_run"),
             result: ident("__retry_result"),
             value: ident("__retry_value"),
@@ -383,9 +399,12 @@ impl<'a> Loop<'a> {
                 let d = duration(*d, &self.p);
                 quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future))
             }
-            AttemptLimit::Value(value) => {
-                let p_value = self.private_at(value.span());
-                let limit = quote_spanned!(value.span()=> #p_value::attempt_limit(#value));
+            AttemptLimit::Value(_) => {
+                let Some((value, value_span)) = &self.limit_value else {
+                    return future;
+                };
+                let p_value = self.private_at(*value_span);
+                let limit = quote_spanned!(*value_span=> #p_value::attempt_limit(#value));
                 quote_spanned!(span=> #p_timeout::attempt_timeout_for::<#p_timeout::DefaultSleeper, _, _, _>(#limit, #future))
             }
         }
