@@ -94,6 +94,9 @@ pub fn pushback(code: Code, ms: i64) -> Status {
 struct Script {
     answers: VecDeque<Answer>,
     arrivals: Vec<Instant>,
+    /// Each call's `grpc-previous-rpc-attempts` and the deadline it carried
+    /// (`retry_runtime::tonic::time_left`).
+    told: Vec<(Option<String>, Option<Duration>)>,
 }
 
 /// The hand-written service: plays its script on `GET_CLIP` (once the
@@ -109,6 +112,13 @@ impl ClipServer {
         let mut s = self.script.lock().unwrap();
         s.answers = answers.into_iter().collect();
         s.arrivals.clear();
+        s.told.clear();
+    }
+
+    /// Each call's `grpc-previous-rpc-attempts` and deadline, since the
+    /// last `script`.
+    pub fn told(&self) -> Vec<(Option<String>, Option<Duration>)> {
+        self.script.lock().unwrap().told.clone()
     }
 
     /// Calls seen since the last `script`.
@@ -168,6 +178,13 @@ impl tonic::server::UnaryService<String> for GetClip {
     fn call(&mut self, request: tonic::Request<String>) -> Self::Future {
         let mut s = self.0.lock().unwrap();
         s.arrivals.push(Instant::now());
+        let previous = request
+            .metadata()
+            .get(retry_runtime::tonic::PREVIOUS_ATTEMPTS_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        s.told
+            .push((previous, retry_runtime::tonic::time_left(&request)));
         let answer = s.answers.pop_front().unwrap_or(Ok("ok"));
         let id = request.into_inner();
         std::future::ready(answer.map(|reply| tonic::Response::new(format!("{reply}: clip {id}"))))

@@ -111,7 +111,9 @@
 //! attempt on the client. The same parameter sends
 //! `grpc-previous-rpc-attempts`, which A6 leaves out of the first attempt
 //! and sets to 1 on the second, 2 on the third
-//! ([`previous_attempts`](crate::Attempt::previous_attempts)):
+//! ([`previous_attempts`](crate::Attempt::previous_attempts)); [`for_attempt`]
+//! does both, and a server's handler reads the deadline it was given with
+//! [`time_left`] (for retries of its own within it):
 //!
 //! ```
 //! use retry_runtime::{retry, tonic::GRPC, Attempt};
@@ -130,13 +132,8 @@
 //! #[retry(policy = GRPC, max_elapsed = "5s")]
 //! async fn clip(client: &mut Client, id: u32, #[attempt] attempt: Attempt) -> Result<String, Status> {
 //!     let mut request = Request::new(id);
-//!     if let Some(left) = attempt.remaining {
-//!         request.set_timeout(left); // grpc-timeout: what is left of the 5s
-//!     }
-//!     if attempt.number > 1 {
-//!         let previous = attempt.previous_attempts().to_string().parse().unwrap();
-//!         request.metadata_mut().insert("grpc-previous-rpc-attempts", previous);
-//!     }
+//!     // grpc-timeout: what is left of the 5s; grpc-previous-rpc-attempts
+//!     retry_runtime::tonic::for_attempt(&mut request, &attempt);
 //!     Ok(client.get_clip(request).await?.into_inner())
 //! }
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -275,6 +272,89 @@ use crate::timeout::AttemptTimeout;
 /// assert_eq!(busy.retry_after(), Some(Duration::from_millis(250)));
 /// ```
 pub const PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
+
+/// The metadata key of the count of earlier attempts that a retried call
+/// sends (gRPC A6).
+///
+/// ```
+/// assert_eq!(retry_runtime::tonic::PREVIOUS_ATTEMPTS_KEY, "grpc-previous-rpc-attempts");
+/// ```
+pub const PREVIOUS_ATTEMPTS_KEY: &str = "grpc-previous-rpc-attempts";
+
+/// Tell the server about `attempt` as gRPC's A6 asks of a retried call:
+/// `grpc-previous-rpc-attempts` (left out of the first attempt, 1 on the
+/// second), and, under a policy with a `max_elapsed`, the time left as
+/// the request's deadline (`grpc-timeout`, with `Request::set_timeout`), so
+/// that the call's deadline holds across its attempts. For the request an
+/// `#[attempt]` parameter's (or the context form's) attempt builds.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{tonic::for_attempt, Attempt};
+/// let mut first = tonic::Request::new(7u32);
+/// for_attempt(&mut first, &Attempt::new(1, 4).with_remaining(Duration::from_secs(5)));
+/// assert!(first.metadata().get("grpc-previous-rpc-attempts").is_none());
+/// assert_eq!(first.metadata().get("grpc-timeout").unwrap(), "5000000u");
+/// let mut third = tonic::Request::new(7u32);
+/// for_attempt(&mut third, &Attempt::new(3, 4)); // no max_elapsed: no deadline set
+/// assert_eq!(third.metadata().get("grpc-previous-rpc-attempts").unwrap(), "2");
+/// assert!(third.metadata().get("grpc-timeout").is_none());
+/// ```
+pub fn for_attempt<T>(request: &mut ::tonic::Request<T>, attempt: &crate::Attempt) {
+    if let Some(left) = attempt.remaining {
+        request.set_timeout(left);
+    }
+    if attempt.number > 1 {
+        let previous = MetadataValue::from(attempt.previous_attempts());
+        request
+            .metadata_mut()
+            .insert(PREVIOUS_ATTEMPTS_KEY, previous);
+    }
+}
+
+/// The deadline an incoming request carries (its `grpc-timeout`, which a
+/// caller's `Request::set_timeout` or [`for_attempt`] sent), as the time
+/// it gave the call: for a handler that calls a downstream with retries,
+/// to keep them within it (`policy.with_max_elapsed(left)`, `timeout =
+/// left`; README "A deadline across calls"). Read as gRPC's spec writes
+/// it, 1 to 8 digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`); `None`
+/// without one, or for a value written otherwise. The time the request
+/// spent on its way is not known here: it is at most this.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::tonic::time_left;
+/// let mut request = tonic::Request::new(());
+/// assert_eq!(time_left(&request), None);
+/// request.set_timeout(Duration::from_millis(1500));
+/// assert_eq!(time_left(&request), Some(Duration::from_millis(1500)));
+/// request.metadata_mut().insert("grpc-timeout", "2S".parse().unwrap());
+/// assert_eq!(time_left(&request), Some(Duration::from_secs(2)));
+/// request.metadata_mut().insert("grpc-timeout", "soon".parse().unwrap());
+/// assert_eq!(time_left(&request), None);
+/// ```
+pub fn time_left<T>(request: &::tonic::Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    grpc_timeout(value)
+}
+
+/// A `grpc-timeout` value: 1 to 8 ASCII digits, then its unit.
+fn grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
 
 /// Honour the server's pushback for every transient kind, up to 60s (a
 /// longer one waits 60s).
@@ -591,6 +671,31 @@ fn pushback_value(wait: Duration) -> MetadataValue<::tonic::metadata::Ascii> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn grpc_timeouts_as_the_spec_writes_them() {
+        use super::grpc_timeout;
+        let d = |v| grpc_timeout(v);
+        assert_eq!(d("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(d("99999999H"), Some(Duration::from_secs(99_999_999 * 3600)));
+        assert_eq!(d("5M"), Some(Duration::from_secs(300)));
+        assert_eq!(d("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(d("0n"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "S",
+            "123456789S",
+            "-1S",
+            "1.5S",
+            "10",
+            "10s",
+            " 1S",
+            "1 S",
+            "1é",
+        ] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
     use crate::policy::Decision;
     use crate::stop::StopReason;

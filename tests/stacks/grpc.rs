@@ -62,6 +62,40 @@ async fn server_and_client() -> (ClipServer, example::Running, tonic::client::Gr
     (server, running, client)
 }
 
+/// gRPC's A6 across attempts with `tonic::for_attempt`: the server is told
+/// the call's deadline as what is left of it (`grpc-timeout`, read there
+/// with `tonic::time_left`) and, from the second attempt, how many came
+/// before (`grpc-previous-rpc-attempts`).
+#[retry(policy = FAST, max_elapsed = "5s")]
+async fn clip_by_a6(
+    client: &mut tonic::client::Grpc<Channel>,
+    id: &str,
+    #[attempt] attempt: retry_runtime::Attempt,
+) -> Result<String, Status> {
+    let mut request = tonic::Request::new(id.to_owned());
+    retry_runtime::tonic::for_attempt(&mut request, &attempt);
+    send(client, request).await
+}
+
+#[tokio::test]
+async fn each_attempt_tells_the_server_its_deadline_and_the_attempts_before() {
+    let (server, _running, mut client) = server_and_client().await;
+    server.script([
+        Err(Status::unavailable("restarting")),
+        Err(Status::unavailable("restarting")),
+    ]);
+    assert_eq!(clip_by_a6(&mut client, "7").await.unwrap(), "ok: clip 7");
+    let told = server.told();
+    let previous: Vec<_> = told.iter().map(|(p, _)| p.as_deref()).collect();
+    assert_eq!(previous, [None, Some("1"), Some("2")]);
+    let left: Vec<Duration> = told.iter().map(|(_, left)| left.unwrap()).collect();
+    assert!(
+        left[0] <= Duration::from_secs(5) && left[0] > Duration::from_millis(4900),
+        "{left:?}"
+    );
+    assert!(left[0] > left[1] && left[1] > left[2], "{left:?}");
+}
+
 #[tokio::test]
 async fn unavailable_twice_then_ok() {
     let (server, _running, mut client) = server_and_client().await;
