@@ -146,3 +146,44 @@ fn webhook_preset_waits_1s_2s_4s() {
     assert_eq!(calls, 4);
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 }
+
+/// `Policy::decide_with` draws the jitter from the generator it is given:
+/// a decision made on another thread (a multi-thread runtime's worker,
+/// which `testing::seed` on the test's thread does not reach) repeats the
+/// test thread's for the same seed.
+#[test]
+fn decide_with_repeats_across_threads_for_one_seed() {
+    use retry_runtime::jitter::Rng;
+    let error = std::io::Error::from(std::io::ErrorKind::TimedOut);
+    let here: Vec<_> = (0..3)
+        .map(|n| {
+            presets::JOB.decide_with(
+                n,
+                Duration::ZERO,
+                &error,
+                &mut Rng::with_seed(42 + u64::from(n)),
+            )
+        })
+        .collect();
+    let there = std::thread::spawn(move || {
+        let error = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        (0..3)
+            .map(|n| {
+                presets::JOB.decide_with(
+                    n,
+                    Duration::ZERO,
+                    &error,
+                    &mut Rng::with_seed(42 + u64::from(n)),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(here, there);
+    assert!(
+        here.iter()
+            .all(|d| matches!(d, retry_runtime::Decision::Retry(_))),
+        "{here:?}"
+    );
+}

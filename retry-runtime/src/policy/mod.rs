@@ -1059,20 +1059,45 @@ impl<W, G> Policy<W, G> {
     where
         W: When<E>,
     {
+        Rng::with_thread(|rng| self.decide_with(retries_done, elapsed, error, rng))
+    }
+
+    /// [`decide_at`](Policy::decide_at) drawing its jitter from `rng`
+    /// rather than the calling thread's generator: a job queue's decisions
+    /// made on a multi-thread runtime's workers, which
+    /// [`testing::seed`](crate::testing::seed) on the test's thread does
+    /// not reach, repeat in a test given a seeded generator.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{jitter::Rng, presets, Decision};
+    /// let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
+    /// let decide = |seed| presets::JOB.decide_with(1, Duration::ZERO, &io, &mut Rng::with_seed(seed));
+    /// assert_eq!(decide(7), decide(7)); // the same jitter, on any thread
+    /// assert!(matches!(decide(7), Decision::Retry(_)));
+    /// ```
+    pub fn decide_with<E>(
+        &self,
+        retries_done: u32,
+        elapsed: Duration,
+        error: &E,
+        rng: &mut Rng,
+    ) -> Decision
+    where
+        W: When<E>,
+    {
         let verdict = self.when.check(error);
         let previous = match retries_done {
             0 => Duration::ZERO,
             n => self.backoff.delay(n - 1),
         };
-        Rng::with_thread(|rng| {
-            self.next(
-                retries_done.saturating_add(1),
-                previous,
-                elapsed,
-                verdict,
-                rng,
-            )
-        })
+        self.next(
+            retries_done.saturating_add(1),
+            previous,
+            elapsed,
+            verdict,
+            rng,
+        )
     }
 
     /// Log and count a `decision` made with [`decide`](Policy::decide) as a
