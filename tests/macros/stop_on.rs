@@ -284,6 +284,44 @@ async fn an_ok_retry_if_ok_rejected_is_returned_when_the_signal_ends_its_wait() 
     );
 }
 
+static POLLS_ASKED: AtomicU32 = AtomicU32::new(0);
+
+fn not_ready(value: &Option<u32>) -> bool {
+    POLLS_ASKED.fetch_add(1, SeqCst);
+    value.is_none()
+}
+
+fn count_announced(_: &retry_runtime::RetryEvent<'_>) {
+    ANNOUNCED.fetch_add(1, SeqCst);
+}
+
+static ANNOUNCED: AtomicU32 = AtomicU32::new(0);
+
+#[retry(attempts = 5, backoff = "fixed(10s)", retry_if_ok = not_ready, before_sleep = count_announced, stop_on = shutdown.cancelled())]
+async fn slow_poll(shutdown: &Shutdown) -> Result<Option<u32>, JobError> {
+    tokio::time::sleep(s(5)).await; // the signal fires during it
+    Ok(None)
+}
+
+/// A signal that fires during an attempt whose `Ok` `retry_if_ok` rejects
+/// ends the call as for an error: no retry announced (no WARN retry line,
+/// no wait recorded, no `before_sleep`), the `Ok` returned, the predicate
+/// asked once.
+#[tokio::test(start_paused = true)]
+async fn a_rejected_ok_during_which_the_signal_fired_announces_no_retry() {
+    let logs = support::capture();
+    let paused = retry_runtime::testing::pause();
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(2));
+    let started = Instant::now();
+    assert_eq!(slow_poll(&shutdown).await, Ok(None));
+    assert_eq!(started.elapsed(), s(5));
+    assert!(paused.waits().is_empty(), "{:?}", paused.waits());
+    assert_eq!((ANNOUNCED.load(SeqCst), POLLS_ASKED.load(SeqCst)), (0, 1));
+    logs.assert_not_logged("retrying slow_poll");
+    logs.assert_logged(Level::WARN, "slow_poll failed after 1 attempt (stopped");
+}
+
 #[retry(attempts = 4, backoff = "fixed(1s)", attempt_spans = true, stop_on = shutdown.cancelled())]
 async fn spanned(shutdown: &Shutdown, #[attempt] attempt: Attempt) -> Result<u32, JobError> {
     if attempt.number == 2 {

@@ -189,6 +189,18 @@ pub async fn stopping(#[attempt] attempt: Attempt) -> Result<u32, CallError> {
     flaky(n)
 }
 
+/// Stopped by a shutdown's signal, behind `retry_if_ok` (the predicate
+/// asked before the signal).
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "none", stop_on = pending::<()>(), retry_if_ok = is_zero)]
+pub async fn stopping_polls(x: u32) -> Result<u32, CallError> {
+    let n = ready(x).await?;
+    flaky(n)
+}
+
 /// A sync function stopped by a flag, behind `retry_if_ok`.
 ///
 /// # Errors

@@ -304,13 +304,21 @@ impl<'a> Loop<'a> {
                     };
                 }
             }
-            // `retry_if_ok` looks at the value: the loop matches the result itself.
-            Some(pred) => quote! {
+            // `retry_if_ok` looks at the value: the loop matches the result
+            // itself. (With a stop signal the loop asked the predicate before
+            // the signal, `__retry_rejected`: asked once.)
+            Some(pred) => {
+                let (ok, rejected) = if self.signal.is_some() {
+                    (quote!(_), ident("__retry_rejected").to_token_stream())
+                } else {
+                    (quote!(#value), quote!(#pred(#value)))
+                };
+                quote! {
                 #results
                 let _ = #error_displays;
                 let #wait = match #as_result {
-                    ::core::result::Result::Ok(#value) => {
-                        if #pred(#value) {
+                    ::core::result::Result::Ok(#ok) => {
+                        if #rejected {
                             match #run.rejected(#policy) {
                                 #p::Decision::Retry(#wait) => #wait,
                                 #p::Decision::GiveUp(_) => return #result,
@@ -325,7 +333,8 @@ impl<'a> Loop<'a> {
                         #p::Decision::GiveUp(_) => return #result,
                     },
                 };
-            },
+                }
+            }
         }
     }
 
@@ -551,6 +560,23 @@ impl<'a> Loop<'a> {
             let fired_now =
                 quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), true).await);
             let stop_sleep = quote_spanned!(signal_span=> #p_signal::stop_sleep::<#p::DefaultSleeper, _>(#wait, #p::budget_token(#policy), #stop_at.as_mut()).await);
+            // An `Ok` that `retry_if_ok` rejects is a failure to the signal
+            // too: asked before the decision, which would otherwise
+            // announce a retry (its line, its wait's metric, `before_sleep`)
+            // that the signal then ends. The predicate is asked here, once.
+            let rejected_first = match &self.cfg.retry_if_ok {
+                Some(pred) => {
+                    let rejected = ident("__retry_rejected");
+                    quote! {
+                        let #rejected = match #p::as_result(&#result) {
+                            ::core::result::Result::Ok(__retry_ok) => #pred(__retry_ok),
+                            ::core::result::Result::Err(_) => false,
+                        };
+                        let #failed = #rejected || #p::as_result(&#result).is_err();
+                    }
+                }
+                None => quote!(let #failed = #p::as_result(&#result).is_err();),
+            };
             return quote! {
                 #policy_binding
                 let mut #stop = ::core::pin::pin!(#made);
@@ -570,7 +596,7 @@ impl<'a> Loop<'a> {
                         // result would be held through the `.await`, and an
                         // error that is `Send` but not `Sync` would make the
                         // future not `Send`)
-                        let #failed = #p::as_result(&#result).is_err();
+                        #rejected_first
                         if #fired {
                             #p::stop_next_failure(&mut #run, #policy);
                         }
