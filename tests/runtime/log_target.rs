@@ -187,3 +187,40 @@ async fn the_retry_and_give_up_lines_take_the_policys_levels() {
     logs.assert_logged(Level::WARN, "retrying plain after attempt 1/3");
     logs.assert_logged(Level::ERROR, "plain failed after 3 attempts");
 }
+
+/// Under no attempt limit (`u32::MAX`, tenacity's `stop_never`) the lines
+/// say the attempt alone: `attempt 2`, not `2/4294967295`; the
+/// `max_attempts` field keeps the number.
+#[test]
+fn no_attempt_limit_is_not_written_as_a_number() {
+    let logs = capture();
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let forever = Policy::new()
+        .with_name("forever")
+        .with_max_attempts(u32::MAX)
+        .with_backoff(Backoff::None);
+    let r = forever
+        .retry(|| {
+            calls += 1;
+            if calls < 3 {
+                Err("down")
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(r, Ok(3));
+    let line = logs.assert_logged(
+        Level::WARN,
+        "retrying forever after attempt 2 failed; next attempt in 0ns",
+    );
+    testkit::capture::assert_fields(&line, &[("max_attempts", "4294967295")]);
+    logs.assert_not_logged("/4294967295");
+    let _ = Policy::new()
+        .with_name("bounded")
+        .with_backoff(Backoff::None)
+        .retry(|| Err::<(), _>("down"))
+        .call();
+    logs.assert_logged(Level::WARN, "retrying bounded after attempt 2/3 failed");
+}

@@ -7,7 +7,7 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
@@ -140,8 +140,8 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
-use self::shown::Why;
 pub(crate) use self::shown::{Count, Escaped, OneLine, ShownWait};
+use self::shown::{OfMax, Why};
 
 /// The `tracing` target of every log line of the runtime: filter on
 /// `retry_runtime`, e.g. `RUST_LOG=info,retry_runtime=warn` (the other
@@ -295,10 +295,9 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level) {
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
-        "retrying {} after attempt {}/{} failed; next attempt in {}{}",
+        "retrying {} after attempt {} failed; next attempt in {}{}",
         Escaped(ev.operation),
-        ev.attempt,
-        ev.max_attempts,
+        OfMax(ev.attempt, ev.max_attempts),
         ShownWait(ev.wait),
         if ev.from_retry_after { " (Retry-After)" } else { "" },
     );
@@ -523,10 +522,9 @@ pub(crate) fn not_retried(
         error = %OneLine(error),
         error_kind = kind_name(kind),
         reason = %reason,
-        "hedging {}: attempt {}/{} failed; not retried ({})",
+        "hedging {}: attempt {} failed; not retried ({})",
         Escaped(operation),
-        attempt,
-        max_attempts,
+        OfMax(attempt, max_attempts),
         reason,
     );
 }
@@ -555,10 +553,9 @@ pub(crate) fn budget_exhausted_on(
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
         outcome = metrics::Outcome::from(ev.reason).label(),
-        "retry budget exhausted: {} gives up after attempt {}/{}",
+        "retry budget exhausted: {} gives up after attempt {}",
         Escaped(ev.operation),
-        attempt,
-        ev.max_attempts,
+        OfMax(attempt, ev.max_attempts),
     );
 }
 

@@ -18,6 +18,21 @@ impl Display for Count {
     }
 }
 
+/// Attempt `n` of `max`, as the lines write it: `n/max`, or `n` alone
+/// under a policy with no attempt limit (`u32::MAX`: `attempts =
+/// 4294967295`, tenacity's `stop_never`), where `7/4294967295` would say
+/// nothing useful.
+pub(crate) struct OfMax(pub(crate) u32, pub(crate) u32);
+
+impl Display for OfMax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            u32::MAX => write!(f, "{}", self.0),
+            max => write!(f, "{}/{max}", self.0),
+        }
+    }
+}
+
 /// A server's text on one line, read as written (an HTTP error's body, an
 /// AWS error's message): control characters
 /// (`\n`, `\r`, `\t`, ESC, ...), the Unicode line and paragraph separators,
