@@ -216,7 +216,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     }
 
     /// The attempt just made returned an `Ok` that `retry_if_ok` rejected:
-    /// retried like a retriable error.
+    /// retried like a retriable error. (A loop's own "not ready yet": its
+    /// lines say `error=the result was rejected by retry_if_ok`, the
+    /// attribute's key for it, and `error_kind="unclassified"`.)
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run};
