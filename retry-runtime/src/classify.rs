@@ -638,14 +638,13 @@ pub const fn classify_status(code: u16) -> ErrorKind {
 
 /// Classify a failed HTTP response by its status code and whether it
 /// names a wait: [`classify_status`], except that a 403 Forbidden that
-/// names one (a `Retry-After`, or no request left in a rate limit's window
-/// and when it starts again, as [`retry_after_hint`] reads them) is
-/// RateLimited: GitHub's rate limits answer 403 so. Any other 403 stays
-/// Permanent. What the tower layer, the reqwest middleware and
+/// names one (a `Retry-After`, as [`response_hint`] reads a 403's) is
+/// RateLimited: GitHub's secondary rate limit answers 403 so. Any other
+/// 403 stays Permanent. What the tower layer, the reqwest middleware and
 /// `reqwest::HttpError` judge a response by; for a client of your own,
-/// the hint from [`retry_after_hint`].
+/// the hint from [`response_hint`].
 ///
-/// [`retry_after_hint`]: crate::retry_after::retry_after_hint
+/// [`response_hint`]: crate::retry_after::response_hint
 ///
 /// ```
 /// use std::time::Duration;

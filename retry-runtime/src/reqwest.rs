@@ -309,11 +309,11 @@ impl HttpError {
     /// An error for `status`, its wait read from the `Retry-After` header in
     /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
     /// now), or from `retry-after-ms` or `x-ms-retry-after-ms` (read first)
-    /// on a 429, a 403 or beside a `Retry-After`; on a 429 or a 403 without
-    /// any of those, from a spent rate limit window
-    /// (`x-ratelimit-remaining: 0`, `x-ratelimit-reset` in seconds since the
-    /// Unix epoch: GitHub's). A 403 with a wait is RateLimited
-    /// ([`classify_status_and_hint`]). No URL, an empty body. Does not check
+    /// on a 429, a 403 or beside a `Retry-After`; on a 429 without any of
+    /// those, from a spent rate limit window (`x-ratelimit-remaining: 0`,
+    /// `x-ratelimit-reset`: [`response_hint`](crate::retry_after::response_hint)).
+    /// A 403 with a wait (GitHub's secondary rate limit, a `Retry-After`) is
+    /// RateLimited ([`classify_status_and_hint`]). No URL, an empty body. Does not check
     /// that `status` is an error.
     ///
     /// ```

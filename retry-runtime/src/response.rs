@@ -72,9 +72,9 @@ pub struct ResponseFailure {
     pub kind: ErrorKind,
     /// The wait the response asked for, if any: its `Retry-After`, or its
     /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429, a
-    /// 403 or beside a `Retry-After`; on a 429 or a 403 without any of
-    /// those, the end of a spent rate limit window
-    /// (`x-ratelimit-remaining: 0` and `x-ratelimit-reset`, GitHub's).
+    /// 403 or beside a `Retry-After`; on a 429 without any of those, the
+    /// end of a spent rate limit window (`x-ratelimit-remaining: 0` and
+    /// `x-ratelimit-reset`: [`response_hint`](crate::retry_after::response_hint)).
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,
@@ -704,8 +704,9 @@ mod tests {
         }
     }
 
-    /// GitHub's rate limits answer 403 with a wait: RateLimited, with it;
-    /// a 403 without one (no Retry-After, or requests left) Permanent.
+    /// GitHub's secondary rate limit answers 403 with a Retry-After:
+    /// RateLimited, with it; a 403 without one (a spent window alone, or
+    /// requests left) Permanent.
     #[test]
     fn a_403_that_names_a_wait_is_rate_limited() {
         let judged = |pairs: &[(&'static str, &'static str)]| {
@@ -721,8 +722,10 @@ mod tests {
             judged(&[("retry-after", "60")]),
             (ErrorKind::RateLimited, Some(s(60)))
         );
+        // a spent window alone is not a 403's wait (Discord's 403 "missing
+        // permissions" may spend the last slot)
         let spent = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "30")];
-        assert_eq!(judged(&spent), (ErrorKind::RateLimited, Some(s(30))));
+        assert_eq!(judged(&spent), (ErrorKind::Permanent, None));
         let left = [("x-ratelimit-remaining", "4"), ("x-ratelimit-reset", "30")];
         assert_eq!(judged(&left), (ErrorKind::Permanent, None));
         assert_eq!(judged(&[]), (ErrorKind::Permanent, None));

@@ -137,10 +137,7 @@ pub(crate) fn from_headers<'a>(
     let x_ms = headers.get(&X_MS_RETRY_AFTER_MS);
     let seconds = headers.get(http::header::RETRY_AFTER);
     if millis.is_none() && x_ms.is_none() && seconds.is_none() {
-        // the usual failure: no call, no clock read; a rate limit's window
-        // (GitHub's primary limit names no Retry-After) is looked at only
-        // here, and read only when no request is left in it
-        return window_reset(headers, now);
+        return None; // the usual failure: no call, no clock read
     }
     let named = |name, v: Option<&'a http::HeaderValue>| v.map(|v| (name, v.as_bytes()));
     read_headers(
@@ -160,19 +157,14 @@ pub(crate) fn from_headers<'a>(
 /// `retry_runtime` target: no hint, so the policy's backoff applies. A
 /// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
 /// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
-/// `x-ms-retry-after-ms`, comes first when it can be read. With none of
-/// the three, a spent rate limit window is the wait: `x-ratelimit-remaining:
-/// 0` and `x-ratelimit-reset` (the second since the Unix epoch when it
-/// starts again, GitHub's; a small value is seconds from now), until then.
-/// What the tower layer and the reqwest integrations read; for any client
+/// `x-ms-retry-after-ms`, comes first when it can be read. For any client
 /// on `http` 1 (feature `http`: hyper, ureq 3, a sync client with no async
-/// runtime), to put in the error its `Classify::retry_after` returns, and
-/// to classify it with
+/// runtime), to put in the error its `Classify::retry_after` returns. It
+/// reads the headers of any response; what the tower layer and the reqwest
+/// integrations read, by status (a 429's spent rate limit window too), is
+/// [`response_hint`], to pair with
 /// [`classify_status_and_hint`](crate::classify::classify_status_and_hint)
-/// (a 403 with a wait is a rate limit's). Those integrations read the
-/// headers only on a 429, a 403 or beside a `Retry-After` (a 503 with
-/// `retry-after-ms` alone has no wait there); this reads them on any
-/// response.
+/// (a 403 with a wait is a rate limit's).
 ///
 /// ```
 /// use std::time::Duration;
@@ -187,12 +179,6 @@ pub(crate) fn from_headers<'a>(
 /// }
 /// h.insert("retry-after-ms", "20.5".parse().unwrap()); // OpenAI's, in ms
 /// assert_eq!(retry_after_hint(&h), Some(Duration::from_micros(20_500)));
-///
-/// // GitHub's primary rate limit: no request left until the reset
-/// let mut github = HeaderMap::new();
-/// github.insert("x-ratelimit-remaining", "0".parse().unwrap());
-/// github.insert("x-ratelimit-reset", "30".parse().unwrap()); // (GitHub's is epoch seconds)
-/// assert_eq!(retry_after_hint(&github), Some(Duration::from_secs(30)));
 /// ```
 #[cfg(feature = "http")]
 #[inline]
@@ -200,35 +186,71 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
     from_headers(headers, SystemTime::now)
 }
 
-/// The wait a failed response (status `code`, 400 and up) asks for, as the
-/// HTTP integrations read it: [`from_headers`] on a 429, on a 403 (whose
-/// wait makes it RateLimited: `classify_status_and_hint`) and beside a
-/// `Retry-After`; on any other status without one, no lookup of the
-/// headers outside the standard's (a name of theirs is hashed at each
-/// lookup, and the usual failure, a 5xx without a hint, pays for one).
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+/// The wait a failed response with status `code` asks for, as the tower
+/// layer, the reqwest middleware and `HttpError` read it: its
+/// `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` (as
+/// [`retry_after_hint`] reads them) on a 429, on a 403 (GitHub's secondary
+/// rate limit: such a 403 is RateLimited, see
+/// [`classify_status_and_hint`](crate::classify::classify_status_and_hint))
+/// and beside a `Retry-After`; on a 429 that names none of them, a spent
+/// rate limit window: `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
+/// (the second since the Unix epoch when it starts again, GitHub's and
+/// Discord's, a fraction allowed; a small value is seconds from now),
+/// until then. A 403 is not judged by the window: an API that sends the
+/// window on every response (Discord) may answer a request that spent its
+/// last slot with a 403 of its own (missing permissions), which no wait
+/// fixes. For a client of your own, beside `classify_status_and_hint`.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::HeaderMap;
+/// use retry_runtime::{classify::classify_status_and_hint, retry_after::response_hint, ErrorKind};
+/// let mut h = HeaderMap::new();
+/// h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+/// h.insert("x-ratelimit-reset", "30".parse().unwrap());
+/// assert_eq!(response_hint(429, &h), Some(Duration::from_secs(30)));
+/// assert_eq!(response_hint(403, &h), None); // a 403 of its own, the window spent
+/// assert_eq!(classify_status_and_hint(403, response_hint(403, &h)), ErrorKind::Permanent);
+/// h.insert("retry-after", "60".parse().unwrap()); // GitHub's secondary rate limit
+/// assert_eq!(classify_status_and_hint(403, response_hint(403, &h)), ErrorKind::RateLimited);
+/// ```
+#[cfg(feature = "http")]
+#[inline]
+pub fn response_hint(code: u16, headers: &http::HeaderMap) -> Option<Duration> {
+    failure_hint(code, headers, SystemTime::now)
+}
+
+/// [`response_hint`] with the clock given. The headers outside the
+/// standard's are looked up only on a 429, a 403 or beside a
+/// `Retry-After` (a name of theirs is hashed at each lookup, and the
+/// usual failure, a 5xx without a hint, pays for one lookup).
+#[cfg(feature = "http")]
 #[inline]
 pub(crate) fn failure_hint(
     code: u16,
     headers: &http::HeaderMap,
-    now: impl FnOnce() -> SystemTime,
+    now: impl Fn() -> SystemTime,
 ) -> Option<Duration> {
     if code == 429 || code == 403 || headers.contains_key(http::header::RETRY_AFTER) {
-        failure_hint_of(headers, now)
+        failure_hint_of(code, headers, now)
     } else {
         None
     }
 }
 
-/// [`from_headers`] out of line: a response with a hint is rare.
-#[cfg(any(feature = "reqwest", feature = "tower", feature = "reqwest-middleware"))]
+/// [`failure_hint`]'s reading, out of line: a response with a hint is rare.
+#[cfg(feature = "http")]
 #[cold]
 #[inline(never)]
 fn failure_hint_of(
+    code: u16,
     headers: &http::HeaderMap,
-    now: impl FnOnce() -> SystemTime,
+    now: impl Fn() -> SystemTime,
 ) -> Option<Duration> {
-    from_headers(headers, now)
+    match from_headers(headers, &now) {
+        None if code == 429 => window_reset(headers, now),
+        told => told,
+    }
 }
 
 /// `retry-after-ms`, the wait in milliseconds OpenAI's and Azure OpenAI's
@@ -436,31 +458,38 @@ mod tests {
         );
         let no_clock = || -> SystemTime { panic!("the clock read with no hint header") };
         assert_eq!(from_headers(&http::HeaderMap::new(), no_clock), None);
-        let mut left = http::HeaderMap::new();
-        left.insert(
-            "x-ratelimit-remaining",
-            http::HeaderValue::from_static("12"),
-        );
-        left.insert(
+        // a spent window is not one of these headers (`failure_hint` reads it)
+        let mut spent = http::HeaderMap::new();
+        spent.insert("x-ratelimit-remaining", http::HeaderValue::from_static("0"));
+        spent.insert(
             "x-ratelimit-reset",
             http::HeaderValue::from_static("1000060"),
         );
-        assert_eq!(from_headers(&left, no_clock), None);
+        assert_eq!(from_headers(&spent, no_clock), None);
     }
 
-    /// GitHub's primary rate limit: no Retry-After, no request left in the
-    /// window, and when it starts again (epoch seconds); a Retry-After or a
-    /// millisecond header, when sent too, comes first.
+    /// GitHub's primary rate limit on a 429: no Retry-After, no request
+    /// left in the window, and when it starts again (epoch seconds); a
+    /// Retry-After or a millisecond header, when sent too, comes first. A
+    /// 403 is not judged by the window (Discord sends it on every
+    /// response, and a 403 of its own may spend the last slot).
     #[test]
-    fn a_spent_windows_reset_is_the_wait() {
+    fn a_spent_windows_reset_is_a_429s_wait() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let hint = |pairs: &[(&'static str, &'static str)]| {
+        let at = |code, pairs: &[(&'static str, &'static str)]| {
             let mut h = http::HeaderMap::new();
             for (name, value) in pairs {
                 h.insert(*name, http::HeaderValue::from_static(value));
             }
-            from_headers(&h, || now)
+            failure_hint(code, &h, || now)
         };
+        let hint = |pairs: &[(&'static str, &'static str)]| at(429, pairs);
+        let window = [
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000120"),
+        ];
+        assert_eq!(at(403, &window), None);
+        assert_eq!(at(503, &window), None);
         let s = Duration::from_secs;
         let spent = |reset| [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)];
         assert_eq!(hint(&spent("1700000120")), Some(s(120)));

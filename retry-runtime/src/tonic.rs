@@ -896,7 +896,12 @@ mod tests {
     #[test]
     fn a_local_status_takes_its_causes_transient_kind() {
         let reset = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        for code in [Code::Unknown, Code::Cancelled, Code::Internal] {
+        for code in [
+            Code::Unknown,
+            Code::Cancelled,
+            Code::Internal,
+            Code::Unavailable,
+        ] {
             let mut status = Status::new(code, "transport error");
             assert_eq!(status.kind(), code_kind(code), "{code:?}, no source");
             status.set_source(Arc::new(Wrapped(Box::new(reset()))));
@@ -907,7 +912,7 @@ mod tests {
             assert_eq!(unknown_cause.kind(), code_kind(code), "{code:?}");
         }
         // other codes keep theirs, whatever their cause
-        for code in [Code::InvalidArgument, Code::Unavailable, Code::Aborted] {
+        for code in [Code::InvalidArgument, Code::Aborted] {
             let mut status = Status::new(code, "x");
             status.set_source(Arc::new(Wrapped(Box::new(reset()))));
             assert_eq!(status.kind(), code_kind(code), "{code:?}");

@@ -212,12 +212,14 @@ async fn a_404_and_a_401_are_sent_once() {
     }
 }
 
-/// GitHub's rate limits answer 403: a secondary limit with `Retry-After`,
-/// a primary one with no request left in the window and when it starts
-/// again (epoch seconds). Both are RateLimited, each waited as asked; a
-/// 403 that names no wait is still sent once.
+/// GitHub's secondary rate limit answers 403 with `Retry-After`:
+/// RateLimited, waited. Its primary one (a 429 here) names no wait but a
+/// spent window, `x-ratelimit-remaining: 0` and when it starts again
+/// (epoch seconds): waited until then. A 403 with a spent window alone is
+/// Discord's "missing permissions" on a route's last request: sent once,
+/// as a 403 that names nothing is.
 #[tokio::test]
-async fn githubs_rate_limited_403s_are_waited_and_a_plain_403_is_sent_once() {
+async fn githubs_rate_limits_are_waited_and_a_403_of_its_own_is_sent_once() {
     let server = FlakyServer::start().await;
     server.route(
         "/secondary",
@@ -240,20 +242,20 @@ async fn githubs_rate_limited_403s_are_waited_and_a_plain_403_is_sent_once() {
         .unwrap()
         .as_secs()
         + 2; // (1s to 2s from now)
-    server.route(
-        "/primary",
-        [
-            Reply::status(403)
-                .with_header("x-ratelimit-remaining", "0")
-                .with_header("x-ratelimit-reset", &reset.to_string()),
-            Reply::ok_body("ok"),
-        ],
-    );
+    let spent = |status| {
+        Reply::status(status)
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("x-ratelimit-reset", &reset.to_string())
+    };
+    server.route("/primary", [spent(429), Reply::ok_body("ok")]);
+    server.route("/channel", [spent(403), Reply::ok_body("ok")]);
     let resp = client.get(server.url("/primary")).send().await.unwrap();
     assert_eq!((resp.status().as_u16(), server.hits("/primary")), (200, 2));
-    // until the reset second: between 1s and 2s from the 403
+    // until the reset second: between 1s and 2s from the 429
     let gaps = server.gaps("/primary");
     assert!(gaps[0] >= ms(1000) && gaps[0] <= ms(2500), "{gaps:?}");
+    let resp = client.get(server.url("/channel")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/channel")), (403, 1));
     let resp = client.get(server.url("/forbidden")).send().await.unwrap();
     assert_eq!(
         (resp.status().as_u16(), server.hits("/forbidden")),
