@@ -140,7 +140,9 @@ impl<'a> Loop<'a> {
         };
         let (policy_binding, policy, policy_fn) =
             policy_binding(cfg, &p, shape, result_of_attempt.as_ref());
-        let signal = cfg.stop_on.as_ref().map(|expr| {
+        // An expression of the arguments evaluated in the loop, with its
+        // span: its `self` renamed as async-trait renamed the receiver.
+        let in_loop = |expr: &syn::Expr| {
             let tokens = expr.to_token_stream();
             let tokens = if receiver_moved(shape) {
                 receiver_renamed(tokens)
@@ -148,17 +150,10 @@ impl<'a> Loop<'a> {
                 tokens
             };
             (tokens, expr.span())
-        });
+        };
+        let signal = cfg.stop_on.as_ref().map(in_loop);
         let limit_value = match &cfg.timeout {
-            Some((AttemptLimit::Value(value), _)) => {
-                let tokens = value.to_token_stream();
-                let tokens = if receiver_moved(shape) {
-                    receiver_renamed(tokens)
-                } else {
-                    tokens
-                };
-                Some((tokens, value.span()))
-            }
+            Some((AttemptLimit::Value(value), _)) => Some(in_loop(value)),
             _ => None,
         };
         Loop {
