@@ -614,60 +614,41 @@ async fn a_servers_wait_holds_the_next_hedge_back() {
 }
 
 /// A server's wait that would end past `max_elapsed` starts nothing more:
-/// the armed hedge does not go into the rate limit either.
+/// the armed hedge does not go into the rate limit either. The deadline is
+/// judged by the server's wait as asked, not as the policy caps it: a 429
+/// asking 1s, capped at 100ms, under a 500ms deadline starts nothing more
+/// either.
 #[tokio::test(start_paused = true)]
 async fn a_servers_wait_past_the_deadline_starts_no_hedge() {
     use crate::hinted::Hinted;
-    use retry_runtime::ErrorKind;
-    let calls = AtomicU32::new(0);
-    let out = Policy::new()
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(ms(20)))
-        .with_hedge(ms(50))
-        .with_max_elapsed(ms(500))
-        .retry_on(KindSet::TRANSIENT)
-        .retry(|| async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            sleep(ms(10)).await;
-            Err::<u32, _>(Hinted {
-                kind: ErrorKind::RateLimited,
-                after: Some(Duration::from_secs(1)),
+    use retry_runtime::{ErrorKind, RetryAfter, StopReason};
+    for retry_after in [RetryAfter::DEFAULT, RetryAfter::DEFAULT.with_cap(ms(100))] {
+        let calls = AtomicU32::new(0);
+        let out = Policy::new()
+            .with_max_attempts(3)
+            .with_backoff(Backoff::fixed(ms(20)))
+            .with_hedge(ms(50))
+            .with_max_elapsed(ms(500))
+            .retry_on(KindSet::TRANSIENT)
+            .with_retry_after(retry_after)
+            .retry(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                sleep(ms(10)).await;
+                Err::<u32, _>(Hinted {
+                    kind: ErrorKind::RateLimited,
+                    after: Some(Duration::from_secs(1)),
+                })
             })
-        })
-        .hedged()
-        .await;
-    assert!(out.is_err());
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-}
-
-/// The deadline is judged by the server's wait as asked, not as the
-/// policy caps it: a 429 asking 1s, capped at 100ms, under a 500ms deadline
-/// starts nothing more either.
-#[tokio::test(start_paused = true)]
-async fn a_servers_wait_past_the_deadline_starts_no_hedge_though_its_cap_fits() {
-    use crate::hinted::Hinted;
-    use retry_runtime::{ErrorKind, RetryAfter};
-    let calls = AtomicU32::new(0);
-    let out = Policy::new()
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(ms(20)))
-        .with_hedge(ms(50))
-        .with_max_elapsed(ms(500))
-        .retry_on(KindSet::TRANSIENT)
-        .with_retry_after(RetryAfter::DEFAULT.with_cap(ms(100)))
-        .retry(|| async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            sleep(ms(10)).await;
-            Err::<u32, _>(Hinted {
-                kind: ErrorKind::RateLimited,
-                after: Some(Duration::from_secs(1)),
-            })
-        })
-        .detailed()
-        .hedged()
-        .await;
-    assert_eq!(out.unwrap_err().reason, retry_runtime::StopReason::Deadline);
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+            .detailed()
+            .hedged()
+            .await;
+        assert_eq!(
+            out.unwrap_err().reason,
+            StopReason::Deadline,
+            "{retry_after:?}"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{retry_after:?}");
+    }
 }
 
 /// A server's wait holds every start back even when another attempt then
