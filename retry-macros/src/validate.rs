@@ -74,6 +74,10 @@ pub struct Config {
     /// `stop_when = EXPR`: a sync function's stop, a `bool` asked after
     /// each failed attempt and after each wait.
     pub stop_when: Option<Expr>,
+    /// `sleeper = EXPR`: the timer of the waits (an async function's
+    /// `Sleeper`, a sync one's `BlockingSleeper`), borrowed once per call;
+    /// its type is checked where it is borrowed.
+    pub sleeper: Option<Expr>,
     /// `attempt_spans = true|false`: sets the policy's attempt spans; with
     /// `true`, the loop runs each attempt in its span.
     pub attempt_spans: Option<bool>,
@@ -296,7 +300,7 @@ pub fn check(
         if timeout_blocking {
             errors.at(
                 a.at,
-                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; a sync function takes `stop_when = flag` (a `bool`, asked after each failed attempt and after each wait; or its policy with `.stop_when(|| flag)` and a sleeper that wakes on the flag: `retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
+                "`stop_on` needs an `async fn`: a sync wait cannot be raced against a signal; a sync function takes `stop_when = flag` (a `bool`, asked after each failed attempt and after each wait), with `sleeper = ..` a blocking sleeper that wakes on the flag to cut the wait (`retry_runtime::BlockingSleeper`'s rustdoc, \"Ctrl-C\"); an `async fn` that an attribute above `#[retry]` made sync (a runtime's `main` or `test`) takes `#[retry]` above that attribute",
             );
         }
         if let Some(h) = args.hedge.get() {
@@ -620,6 +624,7 @@ pub fn check(
         attempt_spans: args.attempt_spans.into_given().map(|a| a.value.value),
         stop_on: args.stop_on.into_given().map(|a| a.value),
         stop_when: args.stop_when.into_given().map(|a| a.value),
+        sleeper: args.sleeper.into_given().map(|a| a.value),
     })
 }
 

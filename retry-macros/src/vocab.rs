@@ -106,6 +106,7 @@ keys! {
     Throttle "throttle" "e.g. `throttle = SEARCH` (a `static retry_runtime::Throttle`)",
     StopOn "stop_on" "e.g. `stop_on = shutdown.cancelled()` (an `async fn` only: a future, made once per call; once it completes, no retry and no wait, and the last error is returned)",
     StopWhen "stop_when" "e.g. `stop_when = STOP.load(Ordering::Relaxed)` (a sync fn only: a `bool` asked after each failed attempt and after each wait; once `true`, no retry, and the last error is returned)",
+    Sleeper "sleeper" "e.g. `sleeper = SmolSleeper` (an `async fn`'s timer, a `retry_runtime::Sleeper`: the waits and the `timeout` on it) or `sleeper = |wait| wake.wait_timeout(wait)` (a sync fn's `BlockingSleeper`); borrowed once per call",
     Hedge "hedge" "e.g. `hedge = \"150ms\"` (async, safe-to-repeat calls: start the next attempt beside a slow one after this delay)",
     Nested "nested" "e.g. `nested = \"retry\"` (keep this function's retries inside another retried call; the default is `\"defer\"`)",
     AttemptSpans "attempt_spans" "e.g. `attempt_spans = true` (each attempt in a `retry.attempt` span)",
@@ -118,7 +119,7 @@ keys! {
 /// argument of one of these names is told the key and how its value
 /// differs, where a near miss of it would be guessed at. (`None`: a name
 /// with no key of ours: `reraise`, whose behaviour is the default;
-/// `before` and `after`; `sleep`.)
+/// `before` and `after`.)
 const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["max_times", "max_retries", "retries", "times"],
@@ -237,13 +238,13 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     ),
     (
         &["sleep"],
-        None,
-        "there is no sleep key: tests record the waits instead of sleeping them with `retry_runtime::testing::pause()` (on tokio, with `#[tokio::test(start_paused = true)]` too); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleep)`",
+        Some(Key::Sleeper),
+        "write `sleeper = my_sleep`: the timer the waits and the `timeout` run on (an `async fn`'s a `retry_runtime::Sleeper`, e.g. `|wait| my_runtime::sleep(wait)`; a sync fn's a `BlockingSleeper`, a `Fn(Duration)`); tests need none: `retry_runtime::testing::pause()` records the waits instead of sleeping them (on tokio, with `#[tokio::test(start_paused = true)]` too)",
     ),
     (
-        &["sleeper", "timer", "runtime"],
-        None,
-        "there is no key for the timer: an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`; tokio's needs a tokio runtime); a timer of yours is the functional form's per-call sleeper, `policy.retry(op).sleep_with(my_sleeper)`, with `retry_runtime::timeout_with(&my_sleeper, limit, op())` for a per-attempt timeout",
+        &["timer", "runtime"],
+        Some(Key::Sleeper),
+        "the timer is `sleeper = ..`: by default an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`; tokio's needs a tokio runtime); another runtime's is `sleeper = SmolSleeper`, `sleeper = |wait| my_runtime::sleep(wait)` (a `retry_runtime::Sleeper`)",
     ),
     (
         &["reraise"],

@@ -19,6 +19,9 @@ pub use crate::throttle::Throttle;
 pub use core::time::Duration;
 pub use tracing::Instrument;
 
+mod timers;
+pub use timers::*;
+
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The span of the attempt a `#[retry]` loop with `attempt_spans = true` is
@@ -117,100 +120,6 @@ pub fn policy<W: Copy, G: Copy>(policy: &Policy<W, G>) -> Policy<W, G> {
     *policy
 }
 
-/// The [`DefaultSleeper`](crate::DefaultSleeper) of an async `#[retry]`,
-/// with a timer: implemented when one of the features `tokio`, `smol` or
-/// `futures-timer` is enabled. Without them, an async `#[retry]` gets this
-/// message, which names the features only (the attribute takes no sleeper
-/// of the user's, which [`Sleeper`](crate::Sleeper)'s message offers).
-/// Sealed: without a timer feature, the functions bounded by it return a
-/// future that is never ready, so no other type may implement it.
-#[diagnostic::on_unimplemented(
-    message = "an async `#[retry]` needs an async timer, and none is enabled",
-    label = "no async timer for this retry",
-    note = "enable one of retry-runtime's features `tokio` (the default), `smol` or `futures-timer`"
-)]
-pub trait AsyncTimer: sealed::Timer + crate::Sleeper + Default {}
-
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-impl AsyncTimer for DefaultSleeper {}
-
-mod sealed {
-    /// [`AsyncTimer`](super::AsyncTimer)'s seal: implemented by the
-    /// `DefaultSleeper` with a timer feature, by nothing else.
-    pub trait Timer {}
-
-    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-    impl Timer for crate::DefaultSleeper {}
-}
-
-/// Does an async `#[retry]` loop await [`default_sleep`] for `wait`? Not
-/// for a zero wait; under [`testing::pause`](crate::testing::pause), a
-/// wait is recorded, and one that is virtual (the `DefaultSleeper`'s timer
-/// is not tokio's) advances the run's clock and is awaited as a yield.
-///
-/// ```
-/// use std::time::Duration;
-/// use retry_runtime::__private::should_sleep;
-/// assert!(!should_sleep(Duration::ZERO));
-/// assert!(should_sleep(Duration::from_millis(1)));
-/// ```
-#[inline(always)]
-pub fn should_sleep(wait: Duration) -> bool {
-    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-    {
-        crate::sleep::wait_on(&DefaultSleeper, wait) != crate::sleep::Wait::Skip
-    }
-    // (the loop's `default_sleep` does not compile then)
-    #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-    {
-        crate::sleep::should_sleep(wait)
-    }
-}
-
-/// The timer an async `#[retry]` loop awaits between attempts: the
-/// [`DefaultSleeper`](crate::DefaultSleeper)'s (a yield for a virtual
-/// wait, see [`should_sleep`]). Without a runtime feature (`tokio`,
-/// `smol`, `futures-timer`) this does not compile, and the error names the
-/// features.
-/// (Generic, so that the bound is checked where the loop is, with
-/// [`AsyncTimer`]'s message; called with the `DefaultSleeper`. The
-/// future's type is opaque, not `S::Sleep`: a projection through
-/// `Sleeper` would be a second obligation on `S`, which rustc reports
-/// beside the first with the blanket impl for functions' unmet `Fn` bound.
-/// Without a timer feature the future's type is a named one that does not
-/// depend on `S`: see `NoTimer`.)
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[inline(always)]
-pub fn default_sleep<S: AsyncTimer>(wait: Duration) -> impl core::future::Future<Output = ()> {
-    let sleeper = S::default();
-    if crate::clock::virtual_time::paused_here() {
-        return paused_sleep(&sleeper, wait);
-    }
-    sleeper.sleep(wait)
-}
-
-/// [`default_sleep`] for a loop whose policy may have a retry budget: the
-/// wait holds the token the budget granted for the retry, and gives it
-/// back if dropped before it ends (the call cancelled in its wait).
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[inline(always)]
-pub fn budget_sleep<S: AsyncTimer>(
-    wait: Duration,
-    token: Option<&'static RetryBudget>,
-) -> impl core::future::Future<Output = ()> {
-    crate::run::token_wait::TokenWait::new(default_sleep::<S>(wait), token)
-}
-
-/// [`budget_sleep`] without a timer feature: see the `default_sleep` below.
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[inline(always)]
-pub fn budget_sleep<S: AsyncTimer>(
-    _wait: Duration,
-    _token: Option<&'static RetryBudget>,
-) -> NoTimer<()> {
-    NoTimer(core::marker::PhantomData)
-}
-
 /// The retry budget's token a retry holds while the loop waits for it:
 /// the policy's budget, which granted it (see [`default_sleep`]).
 #[inline(always)]
@@ -288,32 +197,6 @@ pub fn stop_next_failure<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) {
     run.failed_with_signal(policy, true);
 }
 
-/// [`budget_sleep`] raced with a `#[retry(stop_on = ..)]` loop's signal:
-/// `true` if the signal fired first (the wait is then over, and its budget
-/// token is given back by [`stopped_in_wait`], once), `false` when the
-/// wait ends.
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[inline(always)]
-pub fn stop_sleep<'s, S: AsyncTimer + 's, X: StopSignal<()>>(
-    wait: Duration,
-    token: Option<&'static RetryBudget>,
-    stop: core::pin::Pin<&'s mut X>,
-) -> impl core::future::Future<Output = bool> + 's {
-    let wait = crate::run::token_wait::TokenWait::new(default_sleep::<S>(wait), token);
-    crate::signal::StopWait::new(wait, stop)
-}
-
-/// [`stop_sleep`] without a timer feature: see the `default_sleep` below.
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[inline(always)]
-pub fn stop_sleep<S: AsyncTimer, X: StopSignal<()>>(
-    _wait: Duration,
-    _token: Option<&'static RetryBudget>,
-    _stop: core::pin::Pin<&mut X>,
-) -> NoTimer<bool> {
-    NoTimer(core::marker::PhantomData)
-}
-
 /// A `#[retry(stop_on = ..)]` loop whose signal fired in its wait: the
 /// retry is not made (its budget token goes back), the run ends with
 /// [`StopReason::Stopped`](crate::StopReason::Stopped), its line, metric
@@ -332,69 +215,6 @@ where
     };
     let _ended = run.tell_stopped_in_wait(policy, told);
     result
-}
-
-/// [`default_sleep`] without a timer feature, where nothing implements
-/// [`AsyncTimer`]: the call is the one error an async `#[retry]` gets.
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[inline(always)]
-pub fn default_sleep<S: AsyncTimer>(_wait: Duration) -> NoTimer<()> {
-    NoTimer(core::marker::PhantomData)
-}
-
-/// The future of [`default_sleep`], [`attempt_timeout`] and [`hedged`]
-/// without a timer feature, where they cannot be called (nothing
-/// implements [`AsyncTimer`]): never ready.
-///
-/// Its type does not depend on the sleeper `S`, as the opaque `impl
-/// Future` of a function generic over `S` does: that type needs
-/// `S: AsyncTimer` too, which rustc checks again at the loop's `.await`
-/// and, in an incremental build (a user's `cargo check` or `cargo build`;
-/// not trybuild's), reported a second time beside the call's, with the
-/// same message at the same place. With a timer feature these functions
-/// are unchanged.
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[derive(Debug)]
-pub struct NoTimer<T>(core::marker::PhantomData<fn() -> T>);
-
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-impl<T> core::future::Future for NoTimer<T> {
-    type Output = T;
-    fn poll(
-        self: core::pin::Pin<&mut Self>,
-        _: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<T> {
-        core::task::Poll::Pending
-    }
-}
-
-/// [`default_sleep`] on a paused thread (out of line: tests only): a yield
-/// for a virtual wait, which [`should_sleep`] has recorded and counted.
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[cold]
-#[inline(never)]
-fn paused_sleep<S: crate::Sleeper>(sleeper: &S, wait: Duration) -> S::Sleep {
-    if sleeper.virtual_when_paused() {
-        sleeper.sleep_virtual()
-    } else {
-        sleeper.sleep(wait)
-    }
-}
-
-/// The per-attempt `timeout = "..."` of an async `#[retry]` loop: the
-/// attempt raced against a sleep on `S` (the `DefaultSleeper`).
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[inline(always)]
-pub fn attempt_timeout<S, T, E, Fut>(
-    limit: Duration,
-    attempt: Fut,
-) -> impl core::future::Future<Output = Result<T, E>>
-where
-    S: AsyncTimer,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    E: From<crate::AttemptTimeout>,
-{
-    crate::timeout_with(&S::default(), limit, attempt)
 }
 
 /// What `timeout = value` takes: a `Duration`, or an `Option<Duration>`
@@ -428,95 +248,6 @@ impl IntoAttemptLimit for Option<Duration> {
 #[inline(always)]
 pub fn attempt_limit(limit: impl IntoAttemptLimit) -> Option<Duration> {
     limit.into_attempt_limit()
-}
-
-/// The per-attempt `timeout = value` of an async `#[retry]` loop: the
-/// attempt raced against a sleep on `S` when the value is a limit, the
-/// attempt alone when it is `None`.
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-#[inline(always)]
-pub fn attempt_timeout_for<S, T, E, Fut>(
-    limit: Option<Duration>,
-    attempt: Fut,
-) -> impl core::future::Future<Output = Result<T, E>>
-where
-    S: AsyncTimer,
-    Fut: core::future::Future<Output = Result<T, E>>,
-    E: From<crate::AttemptTimeout>,
-{
-    LimitedBy {
-        attempt,
-        sleep: limit.map(|limit| crate::Sleeper::sleep(&S::default(), limit)),
-        limit: limit.unwrap_or(Duration::ZERO),
-    }
-}
-
-/// [`attempt_timeout_for`] without a timer feature (see [`NoTimer`]).
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[inline(always)]
-pub fn attempt_timeout_for<S, T, E, Fut>(
-    _limit: Option<Duration>,
-    _attempt: Fut,
-) -> NoTimer<Result<T, E>>
-where
-    Fut: core::future::Future<Output = Result<T, E>>,
-    E: From<crate::AttemptTimeout>,
-{
-    NoTimer(core::marker::PhantomData)
-}
-
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pin_project_lite::pin_project! {
-    /// [`attempt_timeout_for`]'s future: the attempt, raced against the
-    /// sleep when there is one.
-    struct LimitedBy<Fut, Sl> {
-        #[pin]
-        attempt: Fut,
-        #[pin]
-        sleep: Option<Sl>,
-        limit: Duration,
-    }
-}
-
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-impl<T, E, Fut, Sl> core::future::Future for LimitedBy<Fut, Sl>
-where
-    Fut: core::future::Future<Output = Result<T, E>>,
-    E: From<crate::AttemptTimeout>,
-    Sl: core::future::Future<Output = ()>,
-{
-    type Output = Result<T, E>;
-
-    fn poll(
-        self: core::pin::Pin<&mut Self>,
-        cx: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<Result<T, E>> {
-        let this = self.project();
-        // the attempt first, as `Timeout` polls it: a ready answer wins
-        if let core::task::Poll::Ready(out) = this.attempt.poll(cx) {
-            return core::task::Poll::Ready(out);
-        }
-        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
-            Some(core::task::Poll::Ready(())) => {
-                core::task::Poll::Ready(Err(E::from(crate::AttemptTimeout::new(*this.limit))))
-            }
-            _ => core::task::Poll::Pending,
-        }
-    }
-}
-
-/// [`attempt_timeout`] without a timer feature: no `S: AsyncTimer` bound,
-/// so that a function with a `timeout` gets the one error of its loop's
-/// [`default_sleep`] (or [`hedged`]), which every async loop calls, not a
-/// second one at the `timeout` key. Still `E: From<AttemptTimeout>`.
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-#[inline(always)]
-pub fn attempt_timeout<S, T, E, Fut>(_limit: Duration, _attempt: Fut) -> NoTimer<Result<T, E>>
-where
-    Fut: core::future::Future<Output = Result<T, E>>,
-    E: From<crate::AttemptTimeout>,
-{
-    NoTimer(core::marker::PhantomData)
 }
 
 /// Lets the generated loop look inside the function's return value without
@@ -560,35 +291,6 @@ impl<T, E> IsResult for Result<T, E> {
     #[inline(always)]
     fn from_result(result: Self) -> Self {
         result
-    }
-}
-
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pin_project_lite::pin_project! {
-    /// A hedged attempt's future with its output as a `Result` (itself:
-    /// `IsResult` is implemented for `Result` only), for the runtime, which
-    /// takes attempts that return one: so that [`hedged`] can ask for
-    /// `IsResult` alone, and a function that does not return a `Result` is
-    /// told so once.
-    struct AsResult<Fut> {
-        #[pin]
-        attempt: Fut,
-    }
-}
-
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-impl<Fut> core::future::Future for AsResult<Fut>
-where
-    Fut: core::future::Future,
-    Fut::Output: IsResult,
-{
-    type Output = Result<<Fut::Output as IsResult>::Ok, <Fut::Output as IsResult>::Err>;
-    #[inline(always)]
-    fn poll(
-        self: core::pin::Pin<&mut Self>,
-        cx: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<Self::Output> {
-        self.project().attempt.poll(cx).map(IsResult::into_result)
     }
 }
 
@@ -911,103 +613,6 @@ where
     F: core::future::Future,
 {
     crate::nested::InScope::new(crate::nested::ConstPolicy(policy), attempt)
-}
-
-/// A hedged `#[retry(hedge = "...")]` call: the body as an async closure,
-/// run by [`Retry::hedged`](crate::Retry::hedged) with the sleeper `S` (the
-/// `DefaultSleeper`: generic, so that a missing runtime feature is reported
-/// where the function is, with [`AsyncTimer`]'s message). Generic over the
-/// return type `R` (asked for `IsResult` only, under the return type's
-/// span, where the macro puts this call), so that one that is not a
-/// `Result` is told so there, once.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// use retry_runtime::{__private::hedged, Policy};
-/// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
-/// assert_eq!(hedged::<retry_runtime::DefaultSleeper, _, _, _, _, _>(&policy, async || Ok::<_, std::io::Error>(1)).await.unwrap(), 1);
-/// # }
-/// ```
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pub async fn hedged<S, W, G, F, Fut, R>(policy: &Policy<W, G>, mut op: F) -> R
-where
-    S: AsyncTimer,
-    F: FnMut() -> Fut,
-    Fut: core::future::Future<Output = R>,
-    R: IsResult,
-    W: crate::When<R::Err>,
-    G: Admission<R::Err>,
-    R::Err: DisplayError,
-{
-    let op = move || AsResult { attempt: op() };
-    R::from_result(policy.retry(op).sleep_with(S::default()).hedged().await)
-}
-
-/// [`hedged`] for a function with an `#[attempt]` parameter.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// use retry_runtime::{__private::hedged_context, Attempt, Policy};
-/// let policy = Policy::new().with_hedge(std::time::Duration::from_millis(10));
-/// let n = hedged_context::<retry_runtime::DefaultSleeper, _, _, _, _, _>(&policy, async |a: Attempt| Ok::<_, std::io::Error>(a.number)).await;
-/// assert_eq!(n.unwrap(), 1);
-/// # }
-/// ```
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pub async fn hedged_context<S, W, G, F, Fut, R>(policy: &Policy<W, G>, mut op: F) -> R
-where
-    S: AsyncTimer,
-    F: FnMut(crate::Attempt) -> Fut,
-    Fut: core::future::Future<Output = R>,
-    R: IsResult,
-    W: crate::When<R::Err>,
-    G: Admission<R::Err>,
-    R::Err: DisplayError,
-{
-    let op = move |attempt| AsResult {
-        attempt: op(attempt),
-    };
-    R::from_result(
-        policy
-            .retry(op)
-            .sleep_with(S::default())
-            .context()
-            .hedged()
-            .await,
-    )
-}
-
-/// [`hedged`] without a timer feature: the same bounds, and a future of a
-/// type that does not depend on `S` (see [`NoTimer`]).
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-pub fn hedged<S, W, G, F, Fut, R>(_policy: &Policy<W, G>, _op: F) -> NoTimer<R>
-where
-    S: AsyncTimer,
-    F: FnMut() -> Fut,
-    Fut: core::future::Future<Output = R>,
-    R: IsResult,
-    W: crate::When<R::Err>,
-    G: Admission<R::Err>,
-    R::Err: DisplayError,
-{
-    NoTimer(core::marker::PhantomData)
-}
-
-/// [`hedged_context`] without a timer feature (see [`NoTimer`]).
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-pub fn hedged_context<S, W, G, F, Fut, R>(_policy: &Policy<W, G>, _op: F) -> NoTimer<R>
-where
-    S: AsyncTimer,
-    F: FnMut(crate::Attempt) -> Fut,
-    Fut: core::future::Future<Output = R>,
-    R: IsResult,
-    W: crate::When<R::Err>,
-    G: Admission<R::Err>,
-    R::Err: DisplayError,
-{
-    NoTimer(core::marker::PhantomData)
 }
 
 /// The attempt about to be made, for an `#[attempt]` parameter of a

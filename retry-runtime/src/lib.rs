@@ -301,7 +301,8 @@ struct ReadmeDoctests;
 /// | `budget` | `NAME` | a `static` [`RetryBudget`]: retries stop while it is spent |
 /// | `throttle` | `NAME` | a `static` [`Throttle`]: calls are rejected locally while the dependency accepts too few; the error type implements `From<`[`Throttled`]`>` |
 /// | `stop_on` | `shutdown.cancelled()` | async only, not with `hedge`: a shutdown's signal, any future (an expression of the arguments), made once per call before the first attempt; once it completes no retry is made and no wait slept out, and the call returns its last attempt's result, as [`Retry::stop_on`] does (its result is kept through each wait: the future is `Send` when the result type is, value and error); a `&mut`, `mut` or `self` it names is the signal's for the whole call |
-/// | `stop_when` | `STOP.load(Relaxed)` | sync only: a shutdown's flag, a `bool` asked after each failed attempt and after each wait; once `true`, no retry, and the call returns its last attempt's result, as [`Retry::stop_when`] does (the wait is `std::thread::sleep`'s, which the flag does not cut) |
+/// | `stop_when` | `STOP.load(Relaxed)` | sync only: a shutdown's flag, a `bool` asked after each failed attempt and after each wait; once `true`, no retry, and the call returns its last attempt's result, as [`Retry::stop_when`] does (the flag does not cut a wait: a `sleeper` that wakes on it does) |
+/// | `sleeper` | `SmolSleeper`, `self.timer`, `\|wait\| shutdown.sleep(wait)` | the timer of the waits, borrowed once per call: an `async fn`'s a [`Sleeper`] (also for its `timeout` and hedge delay; no timer feature needed), a sync one's a [`BlockingSleeper`]; default the [`DefaultSleeper`] (see "Runtimes" below) |
 /// | `hedge` | `"150ms"` | async only: start the next attempt beside one that has not answered after this long ([`hedge`]); the function's future keeps failed attempts' errors while others run, so it is `Send` only when the error type is too |
 /// | `nested` | `"defer"` or `"retry"` | inside another retried call, leave the kinds it retries to it (the default) or retry here too ([`nested`]) |
 /// | `attempt_spans` | `true` or `false` | run each attempt in a `retry.attempt` span (see [`Policy::with_attempt_spans`]); the async attempt is instrumented, and the decision after it runs in the span too; a `policy = P` with spans on needs this key too (but on a plain sync function) |
@@ -613,13 +614,63 @@ struct ReadmeDoctests;
 /// the [`DefaultSleeper`]: the timer of the first enabled feature among
 /// `tokio` (the default), `smol` and `futures-timer`; with `tokio` and
 /// another one on, tokio's only inside a tokio runtime, the other's
-/// outside (see [`sleep`]). Without any of them an async `#[retry]` does
-/// not compile, and the error names the features (a sync one needs none).
-/// There is no key for another sleeper: for a timer of yours, or to pin one
-/// of those (a library whose users may enable `tokio`), use the functional
-/// form, `policy.retry(op).sleep_with(s).await`, with
-/// [`timeout_with(&s, limit, op())`](timeout_with) for the per-attempt
-/// timeout.
+/// outside (see [`sleep`]). Without any of them an async `#[retry]` without
+/// a `sleeper` key does not compile, and the error names the features and
+/// the key (a sync one needs none).
+///
+/// `sleeper = EXPR` gives the function a timer of yours, or pins one of
+/// those (a library whose users may enable `tokio`): an `async fn` takes a
+/// [`Sleeper`] (`SmolSleeper`, `FuturesTimerSleeper`, a runtime's
+/// `|wait| my_rt::sleep(wait)`), on which its waits, its `timeout` and its
+/// hedge delay run, with no timer feature needed; a sync function takes a
+/// [`BlockingSleeper`] (a `Fn(Duration)`: one that wakes on a Ctrl-C
+/// handler's flag cuts the wait, `stop_when` then ends the call). The
+/// expression is evaluated and borrowed once per call, before the first
+/// attempt: `sleeper = self.timer` borrows the field; write the sleeper,
+/// not a reference to it (`sleeper = *timer` for a parameter
+/// `timer: &MySleeper`). A sleeper that writes each wait down and ends it
+/// at once tests a function's waits without sleeping them, where
+/// [`testing::pause`] cannot be used; under it the waits are recorded as
+/// well, and the sleeper is still called ([`Sleeper::virtual_when_paused`]).
+/// The future stays `Send` when the sleeper is `Sync`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use retry_runtime::{retry, Sleeper};
+///
+/// /// Writes each wait down, and ends it at once.
+/// #[derive(Default)]
+/// struct Recorder(Mutex<Vec<Duration>>);
+///
+/// impl Sleeper for Recorder {
+///     type Sleep = std::future::Ready<()>;
+///     fn sleep(&self, wait: Duration) -> Self::Sleep {
+///         self.0.lock().unwrap().push(wait);
+///         std::future::ready(())
+///     }
+/// }
+///
+/// struct Client {
+///     timer: Recorder,
+/// }
+///
+/// impl Client {
+///     #[retry(attempts = 3, backoff = "exp(1s, 4s)", sleeper = self.timer)]
+///     async fn fetch(&self) -> Result<(), std::io::Error> {
+///         Err(std::io::ErrorKind::TimedOut.into())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let client = Client { timer: Recorder::default() };
+/// assert!(client.fetch().await.is_err());
+/// let s = Duration::from_secs;
+/// assert_eq!(*client.timer.0.lock().unwrap(), [s(1), s(2)]); // none slept
+/// # });
+/// # }
+/// ```
 ///
 /// # Sync functions in async code
 ///

@@ -6,12 +6,10 @@
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
-use core::task::Context;
+use core::task::{Context, Poll};
 
 use crate::Retry;
 use crate::attempt::Op;
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-use core::task::Poll;
 
 impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// Stop retrying once `signal` completes (a shutdown: any future, its
@@ -337,7 +335,6 @@ impl<F: Future, E> StopSignal<E> for StopOn<F, E> {
     }
 }
 
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 pin_project_lite::pin_project! {
     /// A `#[retry(stop_on = ..)]` loop's wait, raced with its stop signal
     /// (`__private::stop_sleep`): `true` if the signal fired first (the
@@ -352,7 +349,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 impl<'s, W, X> StopWait<'s, W, X> {
     #[inline(always)]
     pub(crate) fn new(wait: crate::run::token_wait::TokenWait<W>, stop: Pin<&'s mut X>) -> Self {
@@ -360,7 +356,6 @@ impl<'s, W, X> StopWait<'s, W, X> {
     }
 }
 
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
 impl<W: Future<Output = ()>, X: StopSignal<()>> Future for StopWait<'_, W, X> {
     type Output = bool;
 

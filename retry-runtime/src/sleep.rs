@@ -11,8 +11,9 @@
 //! | `futures-timer` | `futures_timer::Delay` ([`FuturesTimerSleeper`]) | any executor |
 //!
 //! With none of them, async retries need a sleeper of yours
-//! ([`Retry::sleep_with`](crate::Retry::sleep_with)); async `#[retry]`
-//! needs one of the features, and the compile error says so. A program that
+//! ([`Retry::sleep_with`](crate::Retry::sleep_with); for async `#[retry]`
+//! the key `sleeper = my_sleeper`); without one, the compile error names
+//! the features and the key. A program that
 //! enables `tokio` and another (say, one dependency asks for `tokio`, you
 //! for `smol`) gets tokio's timer inside a tokio runtime and the other's
 //! outside (`EitherSleep`, in such a build: one check for a tokio runtime per
@@ -296,10 +297,10 @@ impl<T: Future + Unpin> TimerOrYield<T> {
 /// wait ends when the flag is set, and the run ends with
 /// [`StopReason::Stopped`](crate::StopReason::Stopped) and the last
 /// attempt's error (a flag set during an attempt ends the run at its
-/// failure). (`#[retry]` on a sync function sleeps with
-/// [`std::thread::sleep`]: its `stop_when = flag` key ends the run after
-/// the wait the flag came up in; call its policy this way to cut the
-/// wait.) In a test
+/// failure). (`#[retry]` on a sync function takes both as keys:
+/// `#[retry(stop_when = flag(), sleeper = |wait| wake_on_flag(wait))]`;
+/// without a sleeper it sleeps with [`std::thread::sleep`], and
+/// `stop_when` ends the run after the wait the flag came up in.) In a test
 /// under [`testing::pause`] such a sleeper hands its wait to
 /// [`sleep_sync`] to make it virtual (the first line of the sleeper below;
 /// see [`testing::is_paused`]).

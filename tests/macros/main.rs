@@ -9,4 +9,5 @@ mod expected_type;
 mod guards;
 mod keys;
 mod shapes;
+mod sleeper;
 mod stop_on;

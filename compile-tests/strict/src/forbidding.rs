@@ -210,3 +210,40 @@ pub async fn stopping_polls(x: u32) -> Result<u32, CallError> {
 pub fn stopping_sync(stop: &AtomicBool, x: u32) -> Result<u32, CallError> {
     flaky(x)
 }
+
+/// A timer of the caller's that does not wait.
+async fn nap(_wait: Duration) {}
+
+/// A blocking sleeper of the caller's that does not block.
+const fn block(_wait: Duration) {}
+
+/// On a sleeper of the caller's, with a timeout and a stop signal.
+///
+/// # Errors
+/// [`flaky`]'s, or the timeout.
+#[inline]
+#[retry(attempts = 3, backoff = "fixed(1s)", timeout = "1s", stop_on = pending::<()>(), sleeper = nap)]
+pub async fn on_a_sleeper(x: u32) -> Result<u32, CallError> {
+    let n = ready(x).await?;
+    flaky(n)
+}
+
+/// A sync function on a blocking sleeper of the caller's, in both loops.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "fixed(1s)", sleeper = block)]
+pub fn on_a_blocking_sleeper(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}
+
+/// The full sync loop on a blocking sleeper.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 3, backoff = "fixed(1s)", retry_if_ok = is_zero, sleeper = block)]
+pub fn on_a_blocking_sleeper_polls(x: u32) -> Result<u32, CallError> {
+    flaky(x)
+}

@@ -61,6 +61,10 @@ pub(super) struct Loop<'a> {
     /// `timeout = value`'s value, its receiver renamed in a method
     /// `#[async_trait]` rewrote (as the signal's), and its span.
     limit_value: Option<(TokenStream, Span)>,
+    /// `sleeper = EXPR`: the expression (renamed as the signal's), and its
+    /// span; bound once per call to [`Loop::sleeper`], a reference.
+    sleeper_expr: Option<(TokenStream, Span)>,
+    sleeper: Ident,
     run: Ident,
     result: Ident,
     value: Ident,
@@ -152,6 +156,7 @@ impl<'a> Loop<'a> {
             (tokens, expr.span())
         };
         let signal = cfg.stop_on.as_ref().map(in_loop);
+        let sleeper_expr = cfg.sleeper.as_ref().map(in_loop);
         let limit_value = match &cfg.timeout {
             Some((AttemptLimit::Value(value), _)) => Some(in_loop(value)),
             _ => None,
@@ -174,6 +179,15 @@ impl<'a> Loop<'a> {
             spans: cfg.attempt_spans == Some(true),
             signal,
             limit_value,
+            sleeper: Ident::new(
+                "__retry_sleeper",
+                sleeper_expr
+                    .as_ref()
+                    .map_or_else(Span::mixed_site, |(_, span)| {
+                        Span::mixed_site().located_at(*span)
+                    }),
+            ),
+            sleeper_expr,
             run: ident("__retry_run"),
             result: ident("__retry_result"),
             value: ident("__retry_value"),
@@ -188,6 +202,32 @@ impl<'a> Loop<'a> {
     /// macro's hygiene).
     fn private_at(&self, span: Span) -> TokenStream {
         respan_path(self.cfg.krate.to_token_stream(), "__private", span)
+    }
+
+    /// With `sleeper = EXPR`, the statement that borrows it for the call
+    /// (`&EXPR`: a field is borrowed, not moved; a temporary lives as long
+    /// as the call). Its type is checked by each call that takes it
+    /// ([`Loop::on_sleeper`]): a `Sleeper` for an async loop, a
+    /// `BlockingSleeper` for a sync one.
+    fn sleeper_binding(&self) -> TokenStream {
+        let Some((expr, span)) = &self.sleeper_expr else {
+            return TokenStream::new();
+        };
+        let sleeper = &self.sleeper;
+        let borrowed = quote_spanned!(*span=> &(#expr));
+        quote!(let #sleeper = #borrowed;)
+    }
+
+    /// `__private::f(sleeper, args..)` with `sleeper = EXPR`, at the
+    /// expression: a value that is no sleeper is reported there, with the
+    /// key's message (rustc checks the bound at each call, and drops the
+    /// repeats of one message at one place).
+    fn on_sleeper(&self, f: &str, args: TokenStream) -> Option<TokenStream> {
+        let (_, span) = self.sleeper_expr.as_ref()?;
+        let p_at = self.private_at(*span);
+        let f = Ident::new(f, *span);
+        let sleeper = &self.sleeper;
+        Some(quote_spanned!(*span=> #p_at::#f(#sleeper, #args)))
     }
 
     /// A policy with a circuit breaker or a throttle (`circuit = NAME`,
@@ -291,7 +331,7 @@ impl<'a> Loop<'a> {
         match limit {
             AttemptLimit::Fixed(d) => {
                 let d = duration(*d, &self.p);
-                quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future))
+                self.on_sleeper("attempt_timeout_on", quote!(#d, #future)).unwrap_or_else(|| quote_spanned!(span=> #p_timeout::attempt_timeout::<#p_timeout::DefaultSleeper, _, _, _>(#d, #future)))
             }
             AttemptLimit::Value(_) => {
                 let Some((value, value_span)) = &self.limit_value else {
@@ -299,7 +339,7 @@ impl<'a> Loop<'a> {
                 };
                 let p_value = self.private_at(*value_span);
                 let limit = quote_spanned!(*value_span=> #p_value::attempt_limit(#value));
-                quote_spanned!(span=> #p_timeout::attempt_timeout_for::<#p_timeout::DefaultSleeper, _, _, _>(#limit, #future))
+                self.on_sleeper("attempt_timeout_for_on", quote!(#limit, #future)).unwrap_or_else(|| quote_spanned!(span=> #p_timeout::attempt_timeout_for::<#p_timeout::DefaultSleeper, _, _, _>(#limit, #future)))
             }
         }
     }
@@ -413,11 +453,18 @@ impl<'a> Loop<'a> {
         // is a target).
         let may_have_budget =
             self.cfg.budget.is_some() || matches!(self.cfg.base, crate::validate::Base::Policy(_));
+        // (on the sleeper of a `sleeper = EXPR` key, borrowed for the call)
         let sleep = if may_have_budget {
-            quote!(#p::budget_sleep::<#p::DefaultSleeper>(#wait, #p::budget_token(#policy)))
+            self.on_sleeper("budget_sleep_on", quote!(#wait, #p::budget_token(#policy)))
+                .unwrap_or_else(|| quote!(#p::budget_sleep::<#p::DefaultSleeper>(#wait, #p::budget_token(#policy))))
         } else {
-            quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait))
+            self.on_sleeper("sleep_on", quote!(#wait))
+                .unwrap_or_else(|| quote!(#p::default_sleep::<#p::DefaultSleeper>(#wait)))
         };
+        let should_sleep = self
+            .on_sleeper("should_sleep_on", quote!(#wait))
+            .unwrap_or_else(|| quote!(#p::should_sleep(#wait)));
+        let sleeper_binding = self.sleeper_binding();
         // With `stop_on = EXPR`, the signal is made once per call and
         // pinned; after a failed attempt it is asked whether it fired (then
         // a failure the policy would retry ends the call), and each wait is
@@ -444,7 +491,15 @@ impl<'a> Loop<'a> {
             let fired = quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), #failed).await);
             let fired_now =
                 quote_spanned!(signal_span=> #p_signal::stop_fired(#stop_at.as_mut(), true).await);
-            let stop_sleep = quote_spanned!(signal_span=> #p_signal::stop_sleep::<#p::DefaultSleeper, _>(#wait, #p::budget_token(#policy), #stop_at.as_mut()).await);
+            let stop_sleep = match self.on_sleeper(
+                "stop_sleep_on",
+                quote!(#wait, #p::budget_token(#policy), #stop_at.as_mut()),
+            ) {
+                Some(on_sleeper) => quote!(#on_sleeper.await),
+                None => {
+                    quote_spanned!(signal_span=> #p_signal::stop_sleep::<#p::DefaultSleeper, _>(#wait, #p::budget_token(#policy), #stop_at.as_mut()).await)
+                }
+            };
             // An `Ok` that `retry_if_ok` rejects is a failure to the signal
             // too: asked before the decision, which would otherwise
             // announce a retry (its line, its wait's metric, `before_sleep`)
@@ -464,6 +519,7 @@ impl<'a> Loop<'a> {
             };
             return quote! {
                 #policy_binding
+                #sleeper_binding
                 let mut #stop = ::core::pin::pin!(#made);
                 // polled once before the first attempt: a signal that
                 // listens from its first poll on (`ctrl_c()`) hears one
@@ -492,7 +548,7 @@ impl<'a> Loop<'a> {
                     };
                     // (a retry with no wait asks the signal too: an `Ok`
                     // that `retry_if_ok` rejected was not asked above)
-                    let #stopped = if #p::should_sleep(#wait) {
+                    let #stopped = if #should_sleep {
                         #stop_sleep
                     } else {
                         #fired_now
@@ -505,6 +561,7 @@ impl<'a> Loop<'a> {
         }
         quote! {
             #policy_binding
+            #sleeper_binding
             let mut #run = #p::Guarded::new(#policy);
             loop {
                 #reject_if_open
@@ -520,7 +577,7 @@ impl<'a> Loop<'a> {
                     #decide
                     #wait
                 };
-                if #p::should_sleep(#wait) {
+                if #should_sleep {
                     #sleep.await;
                 }
             }
@@ -560,16 +617,18 @@ impl<'a> Loop<'a> {
         let (closure, run) = match &self.attempt_param {
             Some(AttemptParam { pat, ty }) => (
                 quote_spanned!(at_hedge=> async |#pat: #ty| #attempt_future),
-                quote_spanned!(ret_span=> #p_ret::hedged_context::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op)),
+                self.on_sleeper("hedged_context_on", quote!(#policy, #op)).unwrap_or_else(|| quote_spanned!(ret_span=> #p_ret::hedged_context::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op))),
             ),
             None => (
                 quote_spanned!(at_hedge=> async || #attempt_future),
-                quote_spanned!(ret_span=> #p_ret::hedged::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op)),
+                self.on_sleeper("hedged_on", quote!(#policy, #op)).unwrap_or_else(|| quote_spanned!(ret_span=> #p_ret::hedged::<#p::DefaultSleeper, _, _, _, _, _>(#policy, #op))),
             ),
         };
+        let sleeper_binding = self.sleeper_binding();
         let awaited = quote_spanned!(ret_span=> #run.await);
         quote! {
             #policy_binding
+            #sleeper_binding
             let #op = #closure;
             #awaited
         }
@@ -616,9 +675,20 @@ impl<'a> Loop<'a> {
         let displays = quote_spanned!(err_span=> #p_err::attempt_error_displays);
         let mut checked = Group::new(Delimiter::Parenthesis, quote!(#check #arg));
         checked.set_span(err_span);
+        let run = match &self.sleeper_expr {
+            Some((_, span)) => {
+                let p_at = self.private_at(*span);
+                let sleeper = &self.sleeper;
+                let retry_sync_on = quote_spanned!(*span=> #p_at::retry_sync_on);
+                quote!(#retry_sync_on(#policy, #displays #checked, #sleeper))
+            }
+            None => quote!(#retry_sync(#policy, #displays #checked, &#p::DefaultSleeper)),
+        };
+        let sleeper_binding = self.sleeper_binding();
         quote! {
             #policy_binding
-            #retry_sync(#policy, #displays #checked, &#p::DefaultSleeper)
+            #sleeper_binding
+            #run
         }
     }
 
@@ -689,8 +759,14 @@ impl<'a> Loop<'a> {
             }
             None => (quote!(), quote!()),
         };
+        let sleeper_binding = self.sleeper_binding();
+        let sleep = match self.on_sleeper("sleep_blocking_on", quote!(#wait)) {
+            Some(on_sleeper) => quote!(#on_sleeper;),
+            None => quote!(#p::sleep_sync(#wait);),
+        };
         quote! {
             #policy_binding
+            #sleeper_binding
             let mut #run = #p::Guarded::new(#policy);
             loop {
                 #reject_if_open
@@ -702,7 +778,7 @@ impl<'a> Loop<'a> {
                 #attempt_finished
                 #decide
                 #leave_span
-                #p::sleep_sync(#wait);
+                #sleep
                 #stop_after_wait
             }
         }

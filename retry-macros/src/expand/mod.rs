@@ -326,7 +326,11 @@ fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
     // call: what it names (`shutdown.recv()` through a `&mut`, a
     // `Pin<&mut F>` taken whole, `self.shutdown`) is not the attempts' to
     // re-borrow.
-    for signal in [&cfg.stop_on, &cfg.stop_when].into_iter().flatten() {
+    // So is the `sleeper = EXPR` borrowed for the call.
+    for signal in [&cfg.stop_on, &cfg.stop_when, &cfg.sleeper]
+        .into_iter()
+        .flatten()
+    {
         validate::idents_of(signal.to_token_stream(), &mut out);
     }
     out

@@ -19,13 +19,6 @@ mod gate;
 mod lazy;
 mod leave;
 mod state;
-#[cfg(any(
-    feature = "tokio",
-    feature = "smol",
-    feature = "futures-timer",
-    feature = "tower",
-    feature = "reqwest-middleware"
-))]
 pub(crate) mod token_wait;
 
 use core::fmt::{self, Display};

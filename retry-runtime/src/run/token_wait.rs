@@ -50,8 +50,7 @@ impl<F> TokenWait<F> {
 impl<F> TokenWait<F> {
     /// The retry is not made, and its token is given back by whoever
     /// ends the run (a stop signal's end: `stopped_in_wait`), not by this
-    /// wait's drop. (Called by the `stop_on` loop, compiled with a timer.)
-    #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    /// wait's drop. (Called by the `stop_on` loop.)
     #[inline]
     pub(crate) fn disarm(self: Pin<&mut Self>) {
         *self.project().token = None;

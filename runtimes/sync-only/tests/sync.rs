@@ -192,3 +192,45 @@ fn a_sleeper_of_yours_is_virtual_in_tests_through_is_paused() {
     // (a retry is not started at or after `max_elapsed`: the tenth would be)
     assert_eq!(paused.waits(), vec![s(1); 9]);
 }
+
+/// An async `#[retry]` with no timer feature at all: the program's own
+/// timer given with `sleeper = ..` (here one that writes the wait down and
+/// ends at once), driven by a hand-written `block_on`, with no async
+/// runtime anywhere.
+#[test]
+fn an_async_retry_runs_on_a_sleeper_of_yours_without_a_timer_feature() {
+    use std::cell::RefCell;
+    use std::future::{Future, Ready, ready};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(out) => return out,
+                Poll::Pending => std::thread::park(),
+            }
+        }
+    }
+
+    #[retry(attempts = 3, backoff = "exp(1s, 4s)", sleeper = |wait| { slept.borrow_mut().push(wait); ready(()) })]
+    async fn fetch(slept: &RefCell<Vec<Duration>>) -> Result<u32, Fail> {
+        down_until(3)
+    }
+
+    CALLS.with(|c| c.set(0));
+    let slept = RefCell::new(Vec::new());
+    let _: fn(Duration) -> Ready<()> = |_| ready(()); // (a sleeper's shape)
+    assert_eq!(block_on(fetch(&slept)), Ok(3));
+    let s = Duration::from_secs;
+    assert_eq!(*slept.borrow(), [s(1), s(2)]);
+}
