@@ -632,7 +632,11 @@ struct ReadmeDoctests;
 /// at once tests a function's waits without sleeping them, where
 /// [`testing::pause`] cannot be used; under it the waits are recorded as
 /// well, and the sleeper is still called ([`Sleeper::virtual_when_paused`]).
-/// The future stays `Send` when the sleeper is `Sync`.
+/// The future stays `Send` when the sleeper is `Sync`; a place
+/// (`self.timer`) or a closure keeps what it names borrowed for the call,
+/// so a `&mut self` method of a type that is `Send` but not `Sync` takes
+/// a copy instead (`sleeper = self.timer.clone()`), which borrows nothing
+/// once made.
 ///
 /// ```
 /// # #[cfg(feature = "tokio")] {

@@ -349,3 +349,54 @@ fn a_function_is_a_blocking_sleeper() {
     assert!(TOLD.load(SeqCst));
     assert_eq!(ErrorKind::Unavailable, FetchError::Down.kind());
 }
+
+/// A client that is `Send` but not `Sync` (a boxed callback), whose
+/// `&mut self` method takes a copy of its timer: the copy borrows nothing,
+/// so the attempts keep borrowing `self` uniquely and the future stays
+/// `Send` (naming `self.timer` itself would borrow `self` for the call,
+/// and need `Mailer: Sync`).
+struct Mailer {
+    timer: Recorder,
+    accepts: Box<dyn Fn() -> bool + Send>,
+}
+
+impl Mailer {
+    #[retry(attempts = 3, backoff = "fixed(2s)", retry_on = Unavailable, sleeper = self.timer.clone())]
+    async fn send(&mut self) -> Result<(), FetchError> {
+        tokio::task::yield_now().await;
+        if (self.accepts)() {
+            Ok(())
+        } else {
+            Err(FetchError::Down)
+        }
+    }
+}
+
+#[retry(attempts = 3, backoff = "fixed(2s)", retry_on = Unavailable, sleeper = mailer.timer.clone())]
+async fn send_with(mailer: &mut Mailer) -> Result<(), FetchError> {
+    tokio::task::yield_now().await;
+    if (mailer.accepts)() {
+        Ok(())
+    } else {
+        Err(FetchError::Down)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_sleeper_keeps_a_mut_self_methods_future_send() {
+    let timer = Recorder::default();
+    let tries = AtomicU32::new(0);
+    let mut mailer = Mailer {
+        timer: timer.clone(),
+        accepts: Box::new(move || tries.fetch_add(1, SeqCst) == 1),
+    };
+    let mailer = tokio::spawn(async move {
+        mailer.send().await.unwrap();
+        send_with(&mut mailer).await.unwrap_err(); // (its callback accepts once)
+        mailer
+    })
+    .await
+    .unwrap();
+    drop(mailer);
+    assert_eq!(timer.waits(), [s(2), s(2), s(2)]);
+}

@@ -326,14 +326,32 @@ fn policy_captures(cfg: &Config) -> Vec<syn::Ident> {
     // call: what it names (`shutdown.recv()` through a `&mut`, a
     // `Pin<&mut F>` taken whole, `self.shutdown`) is not the attempts' to
     // re-borrow.
-    // So is the `sleeper = EXPR` borrowed for the call.
-    for signal in [&cfg.stop_on, &cfg.stop_when, &cfg.sleeper]
-        .into_iter()
-        .flatten()
-    {
+    for signal in [&cfg.stop_on, &cfg.stop_when].into_iter().flatten() {
         validate::idents_of(signal.to_token_stream(), &mut out);
     }
+    // So is a `sleeper = EXPR` borrowed for the call when it is a place
+    // (`self.timer`, `*timer`) or a closure (which borrows what it names);
+    // a value made by a call (`self.timer.clone()`) borrows nothing once
+    // made, and leaves the attempts' re-borrows as they are (an attempt of
+    // a `&mut self` method keeps borrowing `self` uniquely, and its future
+    // stays `Send` for a type that is `Send` but not `Sync`).
+    if let Some(sleeper) = cfg.sleeper.as_ref().filter(|e| holds_borrow(e)) {
+        validate::idents_of(sleeper.to_token_stream(), &mut out);
+    }
     out
+}
+
+/// Does `&(expr)`, held for the call, keep a borrow of what `expr` names?
+fn holds_borrow(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(_) | Expr::Closure(_) | Expr::Reference(_) => true,
+        Expr::Field(f) => holds_borrow(&f.base) || matches!(&*f.base, Expr::MethodCall(_)),
+        Expr::Index(i) => holds_borrow(&i.expr),
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Deref(_)),
+        Expr::Paren(p) => holds_borrow(&p.expr),
+        Expr::Group(g) => holds_borrow(&g.expr),
+        _ => false,
+    }
 }
 
 /// `#[async_trait]`'s rebinds of the arguments (`let mut v = v;`), each
