@@ -83,6 +83,11 @@ pub struct RetryEvent<'a> {
     pub elapsed: Duration,
     /// `true` when `wait` is the server's Retry-After hint rather than the backoff's.
     pub from_retry_after: bool,
+    /// `true` when the attempt returned an `Ok` that `retry_if_ok` (or
+    /// [`Run::rejected`](crate::Run::rejected)) rejected, a poll's "not
+    /// ready yet": `error` is then `the result was rejected by
+    /// retry_if_ok`. A hook that counts failures leaves these out.
+    pub rejected_ok: bool,
 }
 
 /// Handed to an `on_give_up` callback, once, after the log line. A run that
@@ -158,6 +163,7 @@ impl fmt::Debug for RetryEvent<'_> {
             .field("kind", &self.kind)
             .field("elapsed", &self.elapsed)
             .field("from_retry_after", &self.from_retry_after)
+            .field("rejected_ok", &self.rejected_ok)
             .finish()
     }
 }
@@ -203,6 +209,7 @@ mod tests {
             kind: Some(ErrorKind::Timeout),
             elapsed: Duration::from_millis(5),
             from_retry_after: true,
+            rejected_ok: false,
         };
         let debug = format!("{retry:?}");
         assert_fields(
@@ -216,6 +223,7 @@ mod tests {
                 "kind",
                 "elapsed",
                 "from_retry_after",
+                "rejected_ok",
             ],
         );
         assert!(debug.contains("error: boom") && debug.contains("from_retry_after: true"));

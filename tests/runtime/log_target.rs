@@ -188,6 +188,74 @@ async fn the_retry_and_give_up_lines_take_the_policys_levels() {
     logs.assert_logged(Level::ERROR, "plain failed after 3 attempts");
 }
 
+/// A rejected `Ok`'s retry line takes `with_rejected_ok_level`, apart from
+/// the real failures' (`retry_if_ok` under `#[retry]`, `Run::rejected`): a
+/// poll's "not ready" at DEBUG, its 503 between them at WARN; a hook is
+/// told which is which (`RetryEvent::rejected_ok`).
+#[tokio::test(start_paused = true)]
+async fn a_rejected_oks_retry_line_takes_its_own_level() {
+    use retry_runtime::{classify::KindSet, Decision, RetryEvent, RetryOn, Run};
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    static REJECTED: AtomicU32 = AtomicU32::new(0);
+    static FAILED: AtomicU32 = AtomicU32::new(0);
+    fn count(ev: &RetryEvent<'_>) {
+        let counter = if ev.rejected_ok { &REJECTED } else { &FAILED };
+        counter.fetch_add(1, SeqCst);
+    }
+    static REPORT: Policy<RetryOn> = Policy::new()
+        .with_name("report")
+        .with_max_attempts(5)
+        .with_backoff(Backoff::fixed(Duration::from_secs(5)))
+        .retry_on(KindSet::TRANSIENT)
+        .with_rejected_ok_level(Level::DEBUG)
+        .with_before_sleep(count);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn not_ready(status: &u16) -> bool {
+        *status == 202
+    }
+    // 202, 503, 202, 200
+    #[retry_runtime::retry(policy = REPORT, retry_if_ok = not_ready)]
+    async fn report() -> Result<u16, std::io::Error> {
+        match CALLS.fetch_add(1, SeqCst) {
+            1 => Err(std::io::ErrorKind::ConnectionReset.into()),
+            0 | 2 => Ok(202),
+            _ => Ok(200),
+        }
+    }
+    let logs = capture();
+    let _paused = testing::pause();
+    assert_eq!(report().await.unwrap(), 200);
+    assert_eq!(
+        logs.matching(Level::DEBUG, "retrying report after attempt")
+            .len(),
+        2
+    );
+    let warned = logs.matching(Level::WARN, "retrying report after attempt");
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("after attempt 2/5"), "{warned:?}");
+    assert_eq!((REJECTED.load(SeqCst), FAILED.load(SeqCst)), (2, 1));
+
+    // a loop of its own: `Run::rejected` the same
+    let mut run = Run::new(&REPORT);
+    assert!(matches!(run.rejected(), Decision::Retry(_)));
+    assert_eq!(
+        logs.matching(Level::DEBUG, "retrying report after attempt")
+            .len(),
+        3
+    );
+    // unset, a rejected `Ok` follows the retry level
+    assert_eq!(
+        REPORT.with_retry_level(Level::INFO).rejected_ok_level(),
+        Level::DEBUG
+    );
+    assert_eq!(
+        Policy::new()
+            .with_retry_level(Level::INFO)
+            .rejected_ok_level(),
+        Level::INFO
+    );
+}
+
 /// Under no attempt limit (`u32::MAX`, tenacity's `stop_never`) the lines
 /// say the attempt alone: `attempt 2`, not `2/4294967295`; the
 /// `max_attempts` field keeps the number.

@@ -561,6 +561,7 @@ where
                                 kind: verdict.kind,
                                 elapsed: now,
                                 from_retry_after,
+                                rejected_ok: false,
                             };
                             // (in the failed attempt's span, which this
                             // run made: it marks it, if enabled)

@@ -57,6 +57,37 @@ impl<W, G> Policy<W, G> {
         self
     }
 
+    /// The level of the retry line of an `Ok` that `retry_if_ok` (or
+    /// [`Run::rejected`](crate::Run::rejected)) rejected: a poll's "not
+    /// ready yet", apart from its real failures. By default the retry
+    /// line's level ([`with_retry_level`](Policy::with_retry_level)); a
+    /// poller that expects a dozen "not ready"s keeps them at DEBUG while a
+    /// 503 between them stays WARN. ERROR is taken as WARN, as for the
+    /// retry level. Nothing else changes: the waits, their metric,
+    /// `before_sleep` (told by [`RetryEvent::rejected_ok`](crate::RetryEvent::rejected_ok)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Backoff, Policy, RetryOn};
+    /// use tracing::Level;
+    /// // a report a server builds: 202 Accepted until it is ready
+    /// const REPORT: Policy<RetryOn> = presets::API
+    ///     .with_name("report")
+    ///     .with_max_attempts(20)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(5)))
+    ///     .with_rejected_ok_level(Level::DEBUG);
+    /// assert_eq!((REPORT.retry_level(), REPORT.rejected_ok_level()), (Level::WARN, Level::DEBUG));
+    /// // unset, it follows the retry level
+    /// assert_eq!(Policy::new().with_retry_level(Level::INFO).rejected_ok_level(), Level::INFO);
+    /// ```
+    pub const fn with_rejected_ok_level(mut self, level: tracing::Level) -> Self {
+        self.rejected_ok_level = Some(match level {
+            tracing::Level::ERROR => tracing::Level::WARN,
+            level => level,
+        });
+        self
+    }
+
     /// The level of the line of a run that gives up for a reason other than
     /// a non-retriable error (attempts exhausted, the deadline, an open
     /// breaker, a throttle: `{operation} failed after {n} attempts`):
@@ -96,6 +127,20 @@ impl<W, G> Policy<W, G> {
     /// ```
     pub const fn retry_level(&self) -> tracing::Level {
         self.retry_level
+    }
+
+    /// The level of a rejected `Ok`'s retry line (see
+    /// [`with_rejected_ok_level`](Policy::with_rejected_ok_level)): the
+    /// retry level unless set.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::Policy::new().rejected_ok_level(), tracing::Level::WARN);
+    /// ```
+    pub const fn rejected_ok_level(&self) -> tracing::Level {
+        match self.rejected_ok_level {
+            Some(level) => level,
+            None => self.retry_level,
+        }
     }
 
     /// The level of a give-up's line (see

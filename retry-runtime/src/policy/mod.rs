@@ -130,6 +130,9 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) non_retriable_level: tracing::Level,
     /// The level of a retry's line (WARN by default).
     pub(crate) retry_level: tracing::Level,
+    /// The level of the retry line of an `Ok` that `retry_if_ok` rejected,
+    /// when set apart from [`retry_level`](Self::retry_level).
+    pub(crate) rejected_ok_level: Option<tracing::Level>,
     /// The level of the line of a run that gives up for any other reason
     /// (ERROR by default).
     pub(crate) give_up_level: tracing::Level,
@@ -282,6 +285,7 @@ impl Policy<RetryAll> {
             attempt_spans: false,
             non_retriable_level: tracing::Level::WARN,
             retry_level: tracing::Level::WARN,
+            rejected_ok_level: None,
             give_up_level: tracing::Level::ERROR,
             gate: PhantomData,
         }
@@ -748,6 +752,7 @@ impl<W: Copy, G> Policy<W, G> {
             attempt_spans: self.attempt_spans,
             non_retriable_level: self.non_retriable_level,
             retry_level: self.retry_level,
+            rejected_ok_level: self.rejected_ok_level,
             give_up_level: self.give_up_level,
             gate: PhantomData,
         }
@@ -1366,6 +1371,7 @@ impl<W, G> Policy<W, G> {
                     kind: verdict.kind,
                     elapsed,
                     from_retry_after: self.waits_as_told(verdict),
+                    rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)
                 crate::run::announce_retry(self, &ev, shown, None, false);
@@ -1554,6 +1560,9 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
         }
         if self.retry_level != tracing::Level::WARN {
             d.field("retry_level", &self.retry_level);
+        }
+        if let Some(level) = self.rejected_ok_level {
+            d.field("rejected_ok_level", &level);
         }
         if self.give_up_level != tracing::Level::ERROR {
             d.field("give_up_level", &self.give_up_level);

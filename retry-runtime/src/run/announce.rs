@@ -22,7 +22,12 @@ pub(crate) fn announce_retry<W, G>(
     notify: Option<&mut dyn OnRetry>,
     mark: bool,
 ) {
-    log::retry(ev, elapsed, policy.retry_level);
+    let level = if ev.rejected_ok {
+        policy.rejected_ok_level()
+    } else {
+        policy.retry_level
+    };
+    log::retry(ev, elapsed, level);
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }

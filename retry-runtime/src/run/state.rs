@@ -700,6 +700,7 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                     from_retry_after: policy.waits_as_told(verdict),
+                    rejected_ok,
                 };
                 announce_retry(policy, &ev, shown, notify, mark);
             }
