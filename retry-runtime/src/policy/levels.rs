@@ -153,6 +153,22 @@ impl<W, G> Policy<W, G> {
         self.give_up_level
     }
 
+    /// The levels set apart from the defaults, in the policy's `Debug`.
+    pub(super) fn debug_levels(&self, d: &mut core::fmt::DebugStruct<'_, '_>) {
+        if self.non_retriable_level != tracing::Level::WARN {
+            d.field("non_retriable_level", &self.non_retriable_level);
+        }
+        if self.retry_level != tracing::Level::WARN {
+            d.field("retry_level", &self.retry_level);
+        }
+        if let Some(level) = self.rejected_ok_level {
+            d.field("rejected_ok_level", &level);
+        }
+        if self.give_up_level != tracing::Level::ERROR {
+            d.field("give_up_level", &self.give_up_level);
+        }
+    }
+
     /// The levels of the give-up lines, as the log takes them.
     #[inline]
     pub(crate) const fn give_up_levels(&self) -> crate::log::GiveUpLevels {

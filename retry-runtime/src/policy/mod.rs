@@ -1555,18 +1555,7 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
         if let Some(throttle) = self.throttle {
             d.field("throttle", &throttle.name());
         }
-        if self.non_retriable_level != tracing::Level::WARN {
-            d.field("non_retriable_level", &self.non_retriable_level);
-        }
-        if self.retry_level != tracing::Level::WARN {
-            d.field("retry_level", &self.retry_level);
-        }
-        if let Some(level) = self.rejected_ok_level {
-            d.field("rejected_ok_level", &level);
-        }
-        if self.give_up_level != tracing::Level::ERROR {
-            d.field("give_up_level", &self.give_up_level);
-        }
+        self.debug_levels(&mut d);
         if self.attempt_spans {
             d.field("attempt_spans", &true);
         }
