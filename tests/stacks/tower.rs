@@ -2448,3 +2448,95 @@ fn a_layer_from_a_function_is_the_size_of_one_from_a_policy() {
         format!("{:?}", RetryLayer::from_fn(current))
     );
 }
+
+/// `with_attempt_extension(true)`: each attempt's `Attempt` in the request
+/// a layer below ours gets (here one that records it and sends it on as
+/// `x-retry-count`, as an SDK does), over a hyper-util client against a
+/// real server; off by default, nothing there.
+#[tokio::test]
+async fn each_attempt_is_in_the_request_below_the_layer_when_asked() {
+    use retry_runtime::Attempt;
+    let server = FlakyServer::start().await;
+    let script = [Reply::status(503), Reply::status(429), Reply::ok_body("ok")];
+    server.route("/chat", script.clone());
+    server.route("/off", [Reply::status(503), Reply::ok_body("ok")]);
+    let seen: Arc<Mutex<Vec<Option<Attempt>>>> = Arc::default();
+    let count = |seen: Arc<Mutex<Vec<Option<Attempt>>>>| {
+        move |mut request: Request<Body>| {
+            let attempt = request.extensions().get::<Attempt>().copied();
+            if let Some(a) = attempt {
+                let retries = http::HeaderValue::from(a.number - 1);
+                request.headers_mut().insert("x-retry-count", retries);
+            }
+            seen.lock().unwrap().push(attempt);
+            request
+        }
+    };
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer().with_attempt_extension())
+        .map_request(count(seen.clone()))
+        .service(hyper_client());
+    let resp = svc.oneshot(get(&server.url("/chat"))).await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/chat")), (200, 3));
+    let seen: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let a = a.expect("an attempt in the request");
+            (a.number, a.max, a.previous_kind)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, 4, None),
+            (2, 4, Some(ErrorKind::Unavailable)),
+            (3, 4, Some(ErrorKind::RateLimited)),
+        ]
+    );
+
+    // the last attempt sends the request itself (no copy is made for it)
+    server.route(
+        "/last",
+        [503, 503, 503]
+            .map(Reply::status)
+            .into_iter()
+            .chain([Reply::ok_body("ok")]),
+    );
+    let last: Arc<Mutex<Vec<Option<Attempt>>>> = Arc::default();
+    let layer = FAST.layer().with_attempt_extension();
+    assert!(format!("{layer:?}").contains("attempt_extension: true"));
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .map_request(count(last.clone()))
+        .service(hyper_client());
+    assert_eq!(
+        svc.oneshot(get(&server.url("/last")))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let numbers: Vec<_> = last
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.map(|a| a.number))
+        .collect();
+    assert_eq!(numbers, [Some(1), Some(2), Some(3), Some(4)]);
+
+    let none: Arc<Mutex<Vec<Option<Attempt>>>> = Arc::default();
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .map_request(count(none.clone()))
+        .service(hyper_client());
+    assert_eq!(
+        svc.oneshot(get(&server.url("/off")))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(*none.lock().unwrap(), [None, None]);
+}

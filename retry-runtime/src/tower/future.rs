@@ -214,7 +214,9 @@ where
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
                 let copy = match this.request.as_ref() {
-                    Some(request) if this.run.may_retry_next(this.policy) => request.replay(),
+                    Some(request) if this.run.may_retry_next(this.policy) => {
+                        T::replay(request, || this.run.next_attempt(this.policy))
+                    }
                     _ => None,
                 };
                 let request = match copy {
@@ -222,7 +224,7 @@ where
                     None => match this.request.take() {
                         Some(request) => {
                             no_more_attempts(this.policy, this.run, this.once);
-                            request
+                            T::carry_attempt(request, || this.run.next_attempt(this.policy))
                         }
                         // Cannot happen: the attempt that sent the
                         // request itself was the run's last.

@@ -1,5 +1,6 @@
-//! [`AttemptLimit`], a layer's per-attempt timeout in its type:
-//! [`NoTimeout`] or [`WithTimeout`].
+//! [`AttemptLimit`], a layer's per-attempt settings in its type: its
+//! timeout ([`NoTimeout`] or [`WithTimeout`]), and whether each request
+//! carries its attempt ([`WithAttemptExtension`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,12 +30,55 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
 
     /// The limit, if there is one.
     fn limit(&self) -> Option<Duration>;
+
+    /// Does each request carry its attempt
+    /// ([`with_attempt_extension`](super::RetryLayer::with_attempt_extension))?
+    /// In the type, so that a layer without it has no branch for it.
+    const CARRIES_ATTEMPT: bool = false;
+
+    /// `request`, carrying the attempt `attempt()` makes when
+    /// [`CARRIES_ATTEMPT`](Self::CARRIES_ATTEMPT).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn carry_attempt<Req: super::Replay>(
+        request: Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Req {
+        let _ = attempt;
+        request
+    }
+
+    /// A copy of `request` for the next attempt ([`Replay::replay`](super::Replay::replay)),
+    /// carrying the attempt `attempt()` makes when
+    /// [`CARRIES_ATTEMPT`](Self::CARRIES_ATTEMPT).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn replay<Req: super::Replay>(
+        request: &Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Option<Req> {
+        let _ = attempt;
+        request.replay()
+    }
+
+    /// These settings with a timeout of `limit`.
+    #[doc(hidden)]
+    type Timed: AttemptLimit;
+    #[doc(hidden)]
+    fn timed(self, limit: Duration) -> Self::Timed;
+
+    /// These settings, each request carrying its attempt.
+    #[doc(hidden)]
+    type Carrying: AttemptLimit;
+    #[doc(hidden)]
+    fn carrying(self) -> Self::Carrying;
 }
 
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::NoTimeout {}
     impl Sealed for super::WithTimeout {}
+    impl<T: super::AttemptLimit> Sealed for super::WithAttemptExtension<T> {}
 }
 
 /// No per-attempt timeout (a [`RetryLayer`](super::RetryLayer)'s default):
@@ -59,6 +103,16 @@ impl AttemptLimit for NoTimeout {
     #[inline(always)]
     fn limit(&self) -> Option<Duration> {
         None
+    }
+
+    type Timed = WithTimeout;
+    fn timed(self, limit: Duration) -> WithTimeout {
+        WithTimeout(limit)
+    }
+
+    type Carrying = WithAttemptExtension<NoTimeout>;
+    fn carrying(self) -> Self::Carrying {
+        WithAttemptExtension(self)
     }
 }
 
@@ -87,5 +141,75 @@ impl AttemptLimit for WithTimeout {
     #[inline(always)]
     fn limit(&self) -> Option<Duration> {
         Some(self.0)
+    }
+
+    type Timed = WithTimeout;
+    fn timed(self, limit: Duration) -> WithTimeout {
+        WithTimeout(limit)
+    }
+
+    type Carrying = WithAttemptExtension<WithTimeout>;
+    fn carrying(self) -> Self::Carrying {
+        WithAttemptExtension(self)
+    }
+}
+
+/// The settings `T` (a timeout or none), each request carrying its attempt
+/// ([`RetryLayer::with_attempt_extension`](super::RetryLayer::with_attempt_extension)):
+/// see [`AttemptLimit`].
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::tower::{AttemptLimit, RetryLayer, WithAttemptExtension, WithTimeout};
+/// let layer: RetryLayer<retry_runtime::RetryOn, _, _, WithAttemptExtension<WithTimeout>> =
+///     retry_runtime::presets::API.layer().with_attempt_extension().with_timeout(Duration::from_secs(2));
+/// assert_eq!(WithAttemptExtension(WithTimeout(Duration::from_secs(2))).limit(), Some(Duration::from_secs(2)));
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithAttemptExtension<T = NoTimeout>(pub T);
+
+impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
+    type Deadline<D: Future<Output = ()>> = T::Deadline<D>;
+
+    #[inline(always)]
+    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep> {
+        self.0.deadline(sleeper)
+    }
+
+    #[inline(always)]
+    fn limit(&self) -> Option<Duration> {
+        self.0.limit()
+    }
+
+    const CARRIES_ATTEMPT: bool = true;
+
+    #[inline]
+    fn replay<Req: super::Replay>(
+        request: &Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Option<Req> {
+        let mut copy = request.replay()?;
+        copy.attach_attempt(attempt());
+        Some(copy)
+    }
+
+    #[inline(never)]
+    fn carry_attempt<Req: super::Replay>(
+        mut request: Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Req {
+        request.attach_attempt(attempt());
+        request
+    }
+
+    type Timed = WithAttemptExtension<T::Timed>;
+    fn timed(self, limit: Duration) -> Self::Timed {
+        WithAttemptExtension(self.0.timed(limit))
+    }
+
+    type Carrying = Self;
+    fn carrying(self) -> Self {
+        self
     }
 }

@@ -120,7 +120,7 @@ pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
-pub use self::limit::{AttemptLimit, NoTimeout, WithTimeout};
+pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
@@ -219,6 +219,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
             .field("timeout", &self.timeout.limit())
             .field("any_method", &self.any_method)
             .field("retry_refused", &self.retry_refused)
+            .field("attempt_extension", &T::CARRIES_ATTEMPT)
             .finish_non_exhaustive()
     }
 }
@@ -229,7 +230,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
 /// ```
 /// let shown = format!("{:?}", retry_runtime::presets::API.layer());
 /// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
-/// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, attempt_extension: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
     for RetryLayer<W, G, Sl, T>
@@ -435,14 +436,17 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
     /// # let _ = layer;
     /// ```
-    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, WithTimeout, P> {
+    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, T::Timed, P>
+    where
+        T: AttemptLimit,
+    {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
             retries: self.retries,
             of: PhantomData,
-            timeout: WithTimeout(limit),
+            timeout: self.timeout.timed(limit),
             any_method: self.any_method,
             retry_refused: self.retry_refused,
             classify: self.classify,
@@ -488,6 +492,56 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     pub const fn with_retry_refused(mut self, on: bool) -> Self {
         self.retry_refused = on;
         self
+    }
+
+    /// Hand each attempt's [`Attempt`](crate::Attempt) (its number, the
+    /// limit, the time spent and left before `max_elapsed`, the previous
+    /// failure's kind) to the service below, in the request it sends
+    /// ([`Replay::attach_attempt`]: an `http::Request`'s extensions), as
+    /// the reqwest middleware's
+    /// [`with_attempt_extension(true)`](crate::reqwest_middleware::RetryMiddleware::with_attempt_extension)
+    /// does: a layer below this one sets `grpc-previous-rpc-attempts`
+    /// (gRPC's A6) or an SDK's `x-stainless-retry-count`, or bounds its own
+    /// timeout by the time left. In the layer's type
+    /// ([`WithAttemptExtension`]), so that a layer without it has nothing
+    /// to check per attempt (a flag cost each call 55 instructions). Like
+    /// [`with_timeout`](Self::with_timeout), not a `const fn`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_layer::Layer;
+    /// use retry_runtime::{presets, Attempt};
+    ///
+    /// let seen = |request: http::Request<String>| async move {
+    ///     let attempt = request.extensions().get::<Attempt>().expect("the layer's");
+    ///     let status = if attempt.number < 2 { 503 } else { 200 };
+    ///     let mut response = http::Response::new(format!("attempt {}", attempt.number));
+    ///     *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+    ///     Ok::<_, Infallible>(response)
+    /// };
+    /// let svc = presets::API.layer().with_attempt_extension().layer(service_fn(seen));
+    /// let response = svc.oneshot(http::Request::get("/clips/7").body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!(response.body(), "attempt 2");
+    /// # }
+    /// ```
+    pub fn with_attempt_extension(self) -> RetryLayer<W, G, Sl, T::Carrying, P>
+    where
+        T: AttemptLimit,
+    {
+        RetryLayer {
+            policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
+            retries: self.retries,
+            of: PhantomData,
+            timeout: self.timeout.carrying(),
+            any_method: self.any_method,
+            retry_refused: self.retry_refused,
+            classify: self.classify,
+            sleeper: self.sleeper,
+        }
     }
 
     /// Classify the service's errors of your own types too: `find` is

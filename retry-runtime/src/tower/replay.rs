@@ -40,6 +40,27 @@ pub trait Replay: Sized {
     /// A copy to send in another attempt; `None` when none can be made (a
     /// streamed body): the request is then sent once.
     fn replay(&self) -> Option<Self>;
+
+    /// Carry the attempt this request is sent in, for a service below the
+    /// layer (a layer that sets `grpc-previous-rpc-attempts` or
+    /// `x-stainless-retry-count`, a timeout from the time left), when the
+    /// layer is built [`with_attempt_extension(true)`](super::RetryLayer::with_attempt_extension).
+    /// An `http::Request` holds it in its extensions; by default
+    /// (a request type of yours) it is dropped.
+    ///
+    /// ```
+    /// use retry_runtime::{tower::Replay, Attempt};
+    /// struct Lookup { attempt: Option<u32> }
+    /// impl Replay for Lookup {
+    ///     fn replay(&self) -> Option<Self> { Some(Lookup { attempt: None }) }
+    ///     fn attach_attempt(&mut self, attempt: Attempt) { self.attempt = Some(attempt.number); }
+    /// }
+    /// # let _ = Lookup { attempt: None }.replay();
+    /// ```
+    #[inline]
+    fn attach_attempt(&mut self, attempt: crate::Attempt) {
+        let _ = attempt;
+    }
 }
 
 /// A request body that can be sent again: a copy, or `None` when this one
@@ -281,6 +302,13 @@ impl<B: ReplayBody> Replay for http::Request<B> {
     #[inline]
     fn replay(&self) -> Option<Self> {
         B::replay_request(self)
+    }
+
+    /// In the request's extensions, where a service below reads it
+    /// (`request.extensions().get::<Attempt>()`).
+    #[inline]
+    fn attach_attempt(&mut self, attempt: crate::Attempt) {
+        self.extensions_mut().insert(attempt);
     }
 }
 
