@@ -500,9 +500,8 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// ([`Replay::attach_attempt`]: an `http::Request`'s extensions), as
     /// the reqwest middleware's
     /// [`with_attempt_extension(true)`](crate::reqwest_middleware::RetryMiddleware::with_attempt_extension)
-    /// does: a layer below this one sets `grpc-previous-rpc-attempts`
-    /// (gRPC's A6) or an SDK's `x-stainless-retry-count`, or bounds its own
-    /// timeout by the time left. In the layer's type
+    /// does: a layer below this one sets an SDK's `x-stainless-retry-count`,
+    /// or bounds its own timeout by the time left. In the layer's type
     /// ([`WithAttemptExtension`]), so that a layer without it has nothing
     /// to check per attempt (a flag cost each call 55 instructions). Like
     /// [`with_timeout`](Self::with_timeout), not a `const fn`.
