@@ -501,7 +501,9 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// the reqwest middleware's
     /// [`with_attempt_extension(true)`](crate::reqwest_middleware::RetryMiddleware::with_attempt_extension)
     /// does: a layer below this one sets an SDK's `x-stainless-retry-count`,
-    /// or bounds its own timeout by the time left. In the layer's type
+    /// or bounds its own timeout by the time left. A request sent once
+    /// (its method, a body that cannot be copied) carries attempt 1 of the
+    /// policy's limit, as the middleware's does. In the layer's type
     /// ([`WithAttemptExtension`]), so that a layer without it has nothing
     /// to check per attempt (a flag cost each call 55 instructions). Like
     /// [`with_timeout`](Self::with_timeout), not a `const fn`.

@@ -43,10 +43,10 @@ pub trait Replay: Sized {
 
     /// Carry the attempt this request is sent in, for a service below the
     /// layer (a layer that sets `x-stainless-retry-count`, a timeout from
-    /// the time left), when the
-    /// layer is built [`with_attempt_extension(true)`](super::RetryLayer::with_attempt_extension).
-    /// An `http::Request` holds it in its extensions; by default
-    /// (a request type of yours) it is dropped.
+    /// the time left), when the layer is built
+    /// [`with_attempt_extension()`](super::RetryLayer::with_attempt_extension).
+    /// An `http::Request` holds it in its extensions; by default (a
+    /// request type of yours) it is dropped.
     ///
     /// ```
     /// use retry_runtime::{tower::Replay, Attempt};
