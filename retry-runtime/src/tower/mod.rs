@@ -440,18 +440,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     where
         T: AttemptLimit,
     {
-        RetryLayer {
-            policy: self.policy,
-            state_from_start: self.state_from_start,
-            check_method: self.check_method,
-            retries: self.retries,
-            of: PhantomData,
-            timeout: self.timeout.timed(limit),
-            any_method: self.any_method,
-            retry_refused: self.retry_refused,
-            classify: self.classify,
-            sleeper: self.sleeper,
-        }
+        self.rebuilt(|timeout| timeout.timed(limit), |sleeper| sleeper)
     }
 
     /// Retry requests of every method, POST and PATCH included (when every
@@ -531,18 +520,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     where
         T: AttemptLimit,
     {
-        RetryLayer {
-            policy: self.policy,
-            state_from_start: self.state_from_start,
-            check_method: self.check_method,
-            retries: self.retries,
-            of: PhantomData,
-            timeout: self.timeout.carrying(),
-            any_method: self.any_method,
-            retry_refused: self.retry_refused,
-            classify: self.classify,
-            sleeper: self.sleeper,
-        }
+        self.rebuilt(T::carrying, |sleeper| sleeper)
     }
 
     /// Classify the service's errors of your own types too: `find` is
@@ -598,17 +576,27 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// # let _ = layer;
     /// ```
     pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T, P> {
+        self.rebuilt(|timeout| timeout, |_| sleeper)
+    }
+
+    /// This layer with its settings' type or its sleeper's changed (the
+    /// other fields as they are).
+    fn rebuilt<T2, S2>(
+        self,
+        timeout: impl FnOnce(T) -> T2,
+        sleeper: impl FnOnce(Sl) -> S2,
+    ) -> RetryLayer<W, G, S2, T2, P> {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
             check_method: self.check_method,
             retries: self.retries,
             of: PhantomData,
-            timeout: self.timeout,
+            timeout: timeout(self.timeout),
             any_method: self.any_method,
             retry_refused: self.retry_refused,
             classify: self.classify,
-            sleeper,
+            sleeper: sleeper(self.sleeper),
         }
     }
 }
