@@ -219,9 +219,12 @@ impl<'a> Loop<'a> {
     }
 
     /// `__private::f(sleeper, args..)` with `sleeper = EXPR`, at the
-    /// expression: a value that is no sleeper is reported there, with the
-    /// key's message (rustc checks the bound at each call, and drops the
-    /// repeats of one message at one place).
+    /// expression: a value that is no sleeper gets the key's message with
+    /// the expression labelled (a sync function's at the expression; an
+    /// async one's primary span is the attribute, and a second error about
+    /// the timer's type follows: `tests/ui/sleeper_not_a_sleeper.stderr` of
+    /// runtimes/sync-only). rustc checks the bound at each call and drops
+    /// the repeats of one message at one place.
     fn on_sleeper(&self, f: &str, args: TokenStream) -> Option<TokenStream> {
         let (_, span) = self.sleeper_expr.as_ref()?;
         let p_at = self.private_at(*span);
