@@ -490,6 +490,25 @@ mod tests {
                 },
             ),
             (
+                // a sleeper of the caller's: borrowed once, every wait on it
+                "async_sleeper",
+                quote!(attempts = 3, timeout = "2s", sleeper = self.timer),
+                quote! {
+                    async fn fetch(&self, key: &str) -> Result<Row, DbError> {
+                        self.pool.get(key).await
+                    }
+                },
+            ),
+            (
+                "sync_sleeper",
+                quote!(attempts = 3, sleeper = |wait| shutdown.sleep(wait)),
+                quote! {
+                    fn write(shutdown: &Shutdown, row: &Row) -> Result<(), DbError> {
+                        store().put(row)
+                    }
+                },
+            ),
+            (
                 "runtime_policy_renamed_crate",
                 quote!(
                     policy = self.policy,
