@@ -598,6 +598,45 @@ mod sync_flag {
         assert_eq!(importer.run(), Err(JobError::Down(3)));
     }
 
+    /// A poll's "not ready" (`retry_if_ok`) is a failure to the flag too:
+    /// a Cancel during the attempt that answered it ends the call there,
+    /// with that `Ok` and the stop's line, no wait slept and no retry
+    /// announced (it slept the whole backoff first: a ureq client's
+    /// walk-through), the predicate asked once.
+    static POLLED: AtomicU32 = AtomicU32::new(0);
+    static ASKED_PRED: AtomicU32 = AtomicU32::new(0);
+    static CANCEL: AtomicBool = AtomicBool::new(false);
+
+    fn pending(status: &&'static str) -> bool {
+        ASKED_PRED.fetch_add(1, SeqCst);
+        *status == "pending"
+    }
+
+    #[retry(attempts = 5, backoff = "fixed(2s)", retry_on = Unavailable, retry_if_ok = pending, stop_when = CANCEL.load(SeqCst))]
+    fn poll_export() -> Result<&'static str, JobError> {
+        if POLLED.fetch_add(1, SeqCst) == 1 {
+            CANCEL.store(true, SeqCst); // Cancel during the second poll
+        }
+        Ok("pending")
+    }
+
+    #[test]
+    fn a_flag_set_in_an_attempt_whose_ok_is_rejected_ends_the_call_there() {
+        let logs = support::capture();
+        let paused = retry_runtime::testing::pause();
+        assert_eq!(poll_export(), Ok("pending"));
+        assert_eq!(POLLED.load(SeqCst), 2);
+        assert_eq!(paused.waits(), [s(2)], "the first poll's wait only");
+        assert_eq!(
+            ASKED_PRED.load(SeqCst),
+            2,
+            "the predicate asked once per poll"
+        );
+        assert_eq!(logs.matching(Level::WARN, "retrying poll_export").len(), 1);
+        let line = logs.assert_logged(Level::WARN, "poll_export failed after 2 attempts");
+        assert!(line.contains("stopped: its stop signal fired"), "{line}");
+    }
+
     /// A receiver taken by value that only the flag reads (`try_recv`
     /// takes `&mut`): the attempts do not touch it, so it needs no clone.
     #[retry(attempts = 3, backoff = "fixed(1s)", stop_when = stop.try_recv().is_ok())]

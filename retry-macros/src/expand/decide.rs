@@ -90,10 +90,10 @@ impl Loop<'_> {
                 }
             }
             // `retry_if_ok` looks at the value: the loop matches the result
-            // itself. (With a stop signal the loop asked the predicate before
-            // the signal, `__retry_rejected`: asked once.)
+            // itself. (With a stop signal or flag the loop asked the predicate
+            // before the stop, `__retry_rejected`: asked once.)
             Some(pred) => {
-                let (ok, rejected) = if self.signal.is_some() {
+                let (ok, rejected) = if self.signal.is_some() || cfg.stop_when.is_some() {
                     (quote!(_), ident("__retry_rejected").to_token_stream())
                 } else {
                     (quote!(#value), quote!(#pred(#value)))

@@ -233,6 +233,28 @@ impl<'a> Loop<'a> {
         Some(quote_spanned!(*span=> #p_at::#f(#sleeper, #args)))
     }
 
+    /// `let failed = ..;`: did the attempt fail, an `Ok` that `retry_if_ok`
+    /// rejects included? With the key, the predicate is asked here, once,
+    /// into `__retry_rejected`, which the decision then reads (a loop with
+    /// a stop: its signal or flag is asked of such an `Ok` before the
+    /// decision, which would otherwise announce a retry the stop ends).
+    fn rejected_first(&self, failed: &Ident) -> TokenStream {
+        let Loop { p, result, .. } = self;
+        match &self.cfg.retry_if_ok {
+            Some(pred) => {
+                let rejected = ident("__retry_rejected");
+                quote! {
+                    let #rejected = match #p::as_result(&#result) {
+                        ::core::result::Result::Ok(__retry_ok) => #pred(__retry_ok),
+                        ::core::result::Result::Err(_) => false,
+                    };
+                    let #failed = #rejected || #p::as_result(&#result).is_err();
+                }
+            }
+            None => quote!(let #failed = #p::as_result(&#result).is_err();),
+        }
+    }
+
     /// A policy with a circuit breaker or a throttle (`circuit = NAME`,
     /// `throttle = NAME`, or a `policy = EXPR` of such a type) asks it before
     /// an attempt and, when it turns the call away, returns `E::from(CircuitOpen)`
@@ -507,19 +529,7 @@ impl<'a> Loop<'a> {
             // too: asked before the decision, which would otherwise
             // announce a retry (its line, its wait's metric, `before_sleep`)
             // that the signal then ends. The predicate is asked here, once.
-            let rejected_first = match &self.cfg.retry_if_ok {
-                Some(pred) => {
-                    let rejected = ident("__retry_rejected");
-                    quote! {
-                        let #rejected = match #p::as_result(&#result) {
-                            ::core::result::Result::Ok(__retry_ok) => #pred(__retry_ok),
-                            ::core::result::Result::Err(_) => false,
-                        };
-                        let #failed = #rejected || #p::as_result(&#result).is_err();
-                    }
-                }
-                None => quote!(let #failed = #p::as_result(&#result).is_err();),
-            };
+            let rejected_first = self.rejected_first(&failed);
             return quote! {
                 #policy_binding
                 #sleeper_binding
@@ -743,9 +753,13 @@ impl<'a> Loop<'a> {
                 let p_flag = self.private_at(flag.span());
                 let asked =
                     quote_spanned!(flag.span()=> let #stopping = #p_flag::stop_flag(#flag););
+                // (a rejected `Ok` too, as for `stop_on`: asked first)
+                let failed = ident("__retry_failed");
+                let rejected_first = self.rejected_first(&failed);
                 (
                     quote! {
-                        if #p::as_result(&#result).is_err() {
+                        #rejected_first
+                        if #failed {
                             #asked
                             if #stopping {
                                 #p::stop_next_failure(&mut #run, #policy);
