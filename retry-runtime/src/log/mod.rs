@@ -124,7 +124,6 @@
 use core::fmt::Display;
 use std::time::Duration;
 
-use tracing::Level;
 
 use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
@@ -160,6 +159,18 @@ use self::shown::{OfMax, Why};
 /// let _subscriber = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()).with(filter).set_default();
 /// ```
 pub const TARGET: &str = "retry_runtime";
+
+/// The level a policy sets its lines at (`Policy::with_retry_level`,
+/// `with_rejected_ok_level`, `with_give_up_level`,
+/// `with_non_retriable_level`): `tracing`'s, here for a program that logs
+/// through the feature `log` and does not name `tracing` itself.
+///
+/// ```
+/// use retry_runtime::{log::Level, Policy};
+/// let quiet = Policy::new().with_retry_level(Level::DEBUG);
+/// assert_eq!(quiet.retry_level(), Level::DEBUG);
+/// ```
+pub use tracing::Level;
 
 pub(crate) fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
