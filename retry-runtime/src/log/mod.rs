@@ -124,7 +124,6 @@
 use core::fmt::Display;
 use std::time::Duration;
 
-
 use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
