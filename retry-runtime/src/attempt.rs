@@ -32,9 +32,13 @@ use crate::classify::ErrorKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Attempt {
-    /// This attempt, from 1.
+    /// This attempt, from 1 (a [`RetryEvent`](crate::RetryEvent)'s
+    /// `attempt`, the log lines' `attempt` field).
+    #[doc(alias = "attempt")]
     pub number: u32,
-    /// The policy's attempt limit.
+    /// The policy's attempt limit (a `RetryEvent`'s and the log lines'
+    /// `max_attempts`).
+    #[doc(alias = "max_attempts")]
     pub max: u32,
     /// Time since the run started, waits included.
     pub elapsed: Duration,
