@@ -33,7 +33,10 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
 
     /// Does each request carry its attempt
     /// ([`with_attempt_extension`](super::RetryLayer::with_attempt_extension))?
-    /// In the type, so that a layer without it has no branch for it.
+    /// (What the layer's `Debug` shows; the call itself never asks it: the
+    /// attempt is attached by [`replay`](Self::replay) and
+    /// [`carry_attempt`](Self::carry_attempt), which a layer without it
+    /// makes the plain copy and the request as it is, with no branch.)
     const CARRIES_ATTEMPT: bool = false;
 
     /// `request`, carrying the attempt `attempt()` makes when
