@@ -1,17 +1,19 @@
 //! Backoffs: [`BackoffSpec`], read by [`parse_backoff`] from "none",
-//! "fixed(D)", "linear(START, CAP)", "exp(FIRST, CAP[, xFACTOR])" or
-//! "fib(FIRST, CAP)", and printed back in that form by its `Display`.
+//! "fixed(D)", "linear(START, CAP)", "exp(FIRST, CAP[, xFACTOR])",
+//! "fib(FIRST, CAP)" or "schedule(W1, W2, ...)", and printed back in that
+//! form by its `Display`.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::duration::{format_duration, parse_duration, split_while};
+use crate::schedule::{parse_schedule, Schedule, SCHEDULE_ARITY};
 use crate::suggest::did_you_mean;
 use crate::DslError;
 
-pub(crate) const BACKOFF_NAMES: [&str; 5] = ["none", "fixed", "linear", "exp", "fib"];
+pub(crate) const BACKOFF_NAMES: [&str; 6] = ["none", "fixed", "linear", "exp", "fib", "schedule"];
 const BACKOFF_FORMS: &str = "none, fixed(D), linear(START, CAP), exp(FIRST, CAP), \
-                             exp(FIRST, CAP, xFACTOR), fib(FIRST, CAP)";
+                             exp(FIRST, CAP, xFACTOR), fib(FIRST, CAP), schedule(W1, W2, ...)";
 
 /// How the delay between attempts grows.
 ///
@@ -22,8 +24,13 @@ const BACKOFF_FORMS: &str = "none, fixed(D), linear(START, CAP), exp(FIRST, CAP)
 /// "exp(1s, 4s)"     => BackoffSpec::Exp { first: 1s, cap: 4s, factor: 2.0 }
 /// "exp(30s, 8m, x4)"=> BackoffSpec::Exp { first: 30s, cap: 8m, factor: 4.0 }
 /// "fib(1s, 1m)"     => BackoffSpec::Fib { first: 1s, cap: 1m }
+/// "schedule(1s, 5s, 30s)" => BackoffSpec::Schedule([1s, 5s, 30s])  // 1s, 5s, 30s, 30s, ...
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+// (a schedule's room for 32 waits, 520 bytes, in a value read once, when
+// the attribute compiles or a configuration is read: kept `Copy` over
+// boxed)
+#[allow(clippy::large_enum_variant)]
 pub enum BackoffSpec {
     /// Retry immediately.
     None,
@@ -41,6 +48,8 @@ pub enum BackoffSpec {
     /// The Fibonacci sequence scaled by `first` (`first`, `first`, `2 * first`,
     /// `3 * first`, `5 * first`, ...), up to `cap`.
     Fib { first: Duration, cap: Duration },
+    /// The waits written out, in order; the last repeats.
+    Schedule(Schedule),
 }
 
 impl BackoffSpec {
@@ -54,12 +63,14 @@ impl BackoffSpec {
             BackoffSpec::Linear { start: first, cap }
             | BackoffSpec::Exp { first, cap, .. }
             | BackoffSpec::Fib { first, cap } => (first >= cap).then_some(cap),
+            BackoffSpec::Schedule(s) => (s.first() >= s.cap()).then_some(s.cap()),
         }
     }
 }
 
 /// Parses a backoff: `none`, `fixed(D)`, `linear(START, CAP)`, `exp(FIRST, CAP)`,
-/// `exp(FIRST, CAP, xFACTOR)` or `fib(FIRST, CAP)`.
+/// `exp(FIRST, CAP, xFACTOR)`, `fib(FIRST, CAP)` or `schedule(W1, W2, ...)`
+/// (1 to [`MAX_SCHEDULE`](crate::MAX_SCHEDULE) waits, not all zero).
 ///
 /// ```text
 /// "exp(1s, 4s)", " exp ( 30s , 8m , x4 ) ", "exp(100ms, 10s, x1.5)", "fixed(500ms)"
@@ -110,6 +121,8 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
     let arity_ok = match name {
         "fixed" => args.len() == 1,
         "exp" => args.len() == 2 || args.len() == 3,
+        // (its count is checked with its waits)
+        "schedule" => true,
         _ => args.len() == 2,
     };
     if !arity_ok {
@@ -124,6 +137,9 @@ pub fn parse_backoff(s: &str) -> Result<BackoffSpec, DslError> {
             "argument {} of `{text}` is empty",
             position.saturating_add(1)
         )));
+    }
+    if name == "schedule" {
+        return parse_schedule(text, &args).map(BackoffSpec::Schedule);
     }
 
     // Every argument is read, and every problem reported at once (one per line).
@@ -305,6 +321,7 @@ fn backoff_arity(name: &str) -> &'static str {
         "fixed" => "`fixed` takes 1 argument: fixed(delay)",
         "linear" => "`linear` takes 2 arguments: linear(start, cap)",
         "exp" => "`exp` takes 2 or 3 arguments: exp(first, cap) or exp(first, cap, xFACTOR)",
+        "schedule" => SCHEDULE_ARITY,
         _ => "`fib` takes 2 arguments: fib(first, cap)",
     }
 }
@@ -314,6 +331,7 @@ fn backoff_example(name: &str) -> &'static str {
         "fixed" => "`fixed(500ms)`",
         "linear" => "`linear(1s, 10s)`",
         "exp" => "`exp(1s, 30s)` or `exp(1s, 30s, x3)`",
+        "schedule" => "`schedule(1s, 5s, 30s)`",
         _ => "`fib(1s, 30s)`",
     }
 }
@@ -351,6 +369,7 @@ impl fmt::Display for BackoffSpec {
                 format_duration(first),
                 format_duration(cap)
             ),
+            BackoffSpec::Schedule(s) => s.fmt(f),
         }
     }
 }
@@ -646,7 +665,7 @@ mod tests {
             backoff_err("expo(1s,4s)"),
             "unknown backoff `expo(1s,4s)`; did you mean `exp`? expected one of: none, \
              fixed(D), linear(START, CAP), exp(FIRST, CAP), exp(FIRST, CAP, xFACTOR), \
-             fib(FIRST, CAP)"
+             fib(FIRST, CAP), schedule(W1, W2, ...)"
         );
         assert_contains(&backoff_err("fixd(1s)"), "did you mean `fixed`?");
         assert_contains(&backoff_err("exponential(1s, 4s)"), "did you mean `exp`?");

@@ -19,7 +19,8 @@
 //!
 //! One module per thing it reads: `duration` (`parse_duration`,
 //! `format_duration`), `backoff` (`BackoffSpec`, `parse_backoff`), `jitter`
-//! (`JitterSpec`, `parse_jitter`) and `suggest` (the "did you mean"
+//! (`JitterSpec`, `parse_jitter`), `schedule` (`Schedule`, the waits of
+//! `schedule(..)`) and `suggest` (the "did you mean"
 //! helpers `closest` and `did_you_mean`, also used by retry-macros). Every
 //! public item is re-exported here, at the crate root, the one path its two
 //! readers use.
@@ -34,11 +35,13 @@ use std::fmt;
 mod backoff;
 mod duration;
 mod jitter;
+mod schedule;
 mod suggest;
 
 pub use backoff::{parse_backoff, BackoffSpec};
 pub use duration::{format_duration, parse_duration};
 pub use jitter::{parse_jitter, JitterSpec};
+pub use schedule::{format_schedule, Schedule, MAX_SCHEDULE};
 pub use suggest::{closest, did_you_mean};
 
 /// A problem with a DSL string, worded for the user who wrote it; several

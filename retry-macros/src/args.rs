@@ -750,7 +750,11 @@ mod tests {
             "retry_error_callback",
             &["`on_give_up = f`", "cannot replace the result"],
         );
-        told(4, "wait_chain", &["no equivalent", "grows to a cap"]);
+        told(
+            4,
+            "wait_chain",
+            &["`backoff = \"schedule(1s, 1s, 5s)\"`", "chain of formulas"],
+        );
         told(5, "stop_never", &["`attempts = 4294967295`"]);
         told(
             6,

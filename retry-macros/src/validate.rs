@@ -16,6 +16,8 @@ use crate::dsl::{self, BackoffSpec, JitterSpec};
 use crate::item::{BuiltFuture, FnItem, MutKind};
 use crate::vocab::{self, Key, KindsAre, NestedAre, KINDS, PRESETS};
 
+mod waits;
+
 /// Where the policy starts from, before the other keys override it.
 pub enum Base {
     /// `Policy::new()`: 3 attempts, exponential 1s..10s, every error retried.
@@ -232,34 +234,7 @@ pub fn check(
         .jitter
         .get()
         .and_then(|a| dsl_value(&a.value, dsl::parse_jitter, &mut errors));
-    // Decorrelated jitter draws between the backoff's first wait and its
-    // cap: a backoff whose first wait is its cap leaves it nothing to draw.
-    if let (Some(JitterSpec::Decorrelated), Some(b), Some(a)) = (jitter, backoff, args.jitter.get())
-    {
-        if let Some(d) = b.no_range() {
-            errors.push(syn::Error::new(
-                a.value.span(),
-                format!(
-                    "`jitter = \"decorrelated\"` draws each wait between the backoff's first wait and its cap, and both are {d:?} here, so no wait would be randomized; use `jitter = \"full\"` or `\"equal\"`, or a backoff that grows"
-                ),
-            ));
-        }
-    }
-    // Over `policy = EXPR` the backoff is the policy's, known at run time
-    // only, and the generated code checks nothing there (it is evaluated
-    // for each call): decorrelated jitter over a backoff that does not
-    // grow would not randomize a wait, silently.
-    if let (Some(JitterSpec::Decorrelated), None, Some(a), Some(_)) = (
-        jitter,
-        args.backoff.get(),
-        args.jitter.get(),
-        args.policy.get(),
-    ) {
-        errors.push(syn::Error::new(
-            a.value.span(),
-            "`jitter = \"decorrelated\"` over `policy = ..` cannot be checked here: it draws each wait between the backoff's first wait and its cap, and the policy's backoff is known only at run time (one that does not grow leaves nothing to draw, and no wait would be randomized); give the backoff here too (`backoff = \"exp(100ms, 10s)\"`), or set the jitter on the policy, where `Policy::build` and `checked` check it",
-        ));
-    }
+    waits::check(&args, attempts, backoff, jitter, &mut errors);
     let max_elapsed = args
         .max_elapsed
         .get()
@@ -734,7 +709,7 @@ mod tests {
     }
 
     /// `fn f() -> Result<(), E>`, the function most checks need.
-    fn sync_fn() -> proc_macro2::TokenStream {
+    pub(super) fn sync_fn() -> proc_macro2::TokenStream {
         quote!(
             fn f() -> Result<(), E> {
                 Ok(())
@@ -742,7 +717,10 @@ mod tests {
         )
     }
 
-    fn errs(args: proc_macro2::TokenStream, func: proc_macro2::TokenStream) -> Vec<String> {
+    pub(super) fn errs(
+        args: proc_macro2::TokenStream,
+        func: proc_macro2::TokenStream,
+    ) -> Vec<String> {
         match check_str(args, func) {
             Ok(_) => vec![],
             Err(e) => e,

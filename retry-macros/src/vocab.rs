@@ -89,7 +89,7 @@ macro_rules! keys {
 
 keys! {
     Attempts "attempts" "e.g. `attempts = 3` (total calls, at least 1)",
-    Backoff "backoff" "e.g. `backoff = \"exp(1s, 4s)\"`, `\"exp(30s, 8m, x4)\"`, `\"fixed(500ms)\"`, `\"linear(1s, 10s)\"`, `\"fib(1s, 30s)\"` or `\"none\"`",
+    Backoff "backoff" "e.g. `backoff = \"exp(1s, 4s)\"`, `\"exp(30s, 8m, x4)\"`, `\"fixed(500ms)\"`, `\"linear(1s, 10s)\"`, `\"fib(1s, 30s)\"`, `\"schedule(1m, 5m, 30m)\"` or `\"none\"`",
     Jitter "jitter" "e.g. `jitter = \"full\"`, `\"equal\"`, `\"decorrelated\"`, `\"+1s\"`, `\"+25%\"` or `\"none\"`",
     RetryOn "retry_on" "e.g. `retry_on = Timeout | Connect`",
     RetryIf "retry_if" "e.g. `retry_if = is_transient` (a `fn(&E) -> bool`)",
@@ -144,7 +144,12 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["min_delay", "max_delay", "initial_delay", "delay", "wait", "interval"],
         Some(Key::Backoff),
-        "the waits are one key, `backoff`: `backoff = \"exp(FIRST, CAP)\"` (growing), `\"fixed(D)\"`, `\"linear(START, CAP)\"` or `\"fib(FIRST, CAP)\"`",
+        "the waits are one key, `backoff`: `backoff = \"exp(FIRST, CAP)\"` (growing), `\"fixed(D)\"`, `\"linear(START, CAP)\"`, `\"fib(FIRST, CAP)\"` or `\"schedule(1s, 5s, 30s)\"` (waits written out)",
+    ),
+    (
+        &["delays", "waits", "schedule", "retry_delays", "intervals"],
+        Some(Key::Backoff),
+        "waits written out are a backoff: `backoff = \"schedule(1s, 5s, 30s)\"` (in order, the last repeated for every further retry)",
     ),
     (
         &["wait_exponential"],
@@ -184,7 +189,7 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
     (
         &["wait_chain"],
         Some(Key::Backoff),
-        "no equivalent: a backoff is one formula (`\"none\"`, `\"fixed(D)\"`, `\"linear(START, CAP)\"`, `\"exp(FIRST, CAP)\"`, `\"fib(FIRST, CAP)\"`), not a chain of them; the closest is one that grows to a cap, `backoff = \"exp(1s, 10s)\"`",
+        "a chain of waits written out is a schedule: tenacity's `wait_chain(*[wait_fixed(1)] * 2 + [wait_fixed(5)])` is `backoff = \"schedule(1s, 1s, 5s)\"` (the last wait repeats); a chain of formulas has no equivalent",
     ),
     (
         &["min", "max"],

@@ -51,6 +51,7 @@ use crate::policy_error::PolicyError;
 ///     match backoff {
 ///         Backoff::None | Backoff::Fixed(_) => false,
 ///         Backoff::Linear { .. } | Backoff::Exponential { .. } | Backoff::Fibonacci { .. } => true,
+///         Backoff::Schedule(waits) => waits.len() > 1,
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
@@ -91,6 +92,9 @@ pub enum Backoff {
         /// The longest wait.
         cap: Duration,
     },
+    /// The waits written out, in order; the last repeats
+    /// ([`Backoff::schedule`]).
+    Schedule(&'static [Duration]),
 }
 
 impl Default for Backoff {
@@ -167,6 +171,40 @@ impl Backoff {
         Backoff::Fibonacci { first, cap }
     }
 
+    /// Wait each of `waits` in turn, then the last one again for every
+    /// further retry: a schedule of your own (tenacity's `wait_chain`, a
+    /// job queue's 1m, 5m, 30m, 2h; `#[retry(backoff = "schedule(1m, 5m,
+    /// 30m, 2h)")]`). [`validate`](Backoff::validate) and
+    /// [`Policy::build`](crate::Policy::build) take 1 to 32 waits, not all
+    /// zero, and `build` an attempt limit that reaches the last one
+    /// (`attempts` = the waits + 1, or more).
+    ///
+    /// The slice lives as long as the program: a `const` or `static`
+    /// policy's `&[..]` is one, as is `&const { [..] }` in a function (a
+    /// plain `&[..]` of `Duration::from_secs(..)` there is a temporary).
+    /// A schedule read from text (`"schedule(1s, 5s)".parse()`, a
+    /// configuration file) is kept for the program's life, once per
+    /// distinct list of waits.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy};
+    /// let m = |n: u64| Duration::from_secs(60 * n);
+    /// const JOB: Policy = Policy::new()
+    ///     .with_max_attempts(5)
+    ///     .with_backoff(Backoff::schedule(&[
+    ///         Duration::from_secs(60),
+    ///         Duration::from_secs(300),
+    ///         Duration::from_secs(1800),
+    ///     ]))
+    ///     .checked();
+    /// let waits: Vec<_> = JOB.backoff().iter().take(5).collect();
+    /// assert_eq!(waits, [m(1), m(5), m(30), m(30), m(30)]);
+    /// ```
+    pub const fn schedule(waits: &'static [Duration]) -> Backoff {
+        Backoff::Schedule(waits)
+    }
+
     /// Set the growth factor of an exponential backoff (no effect on other kinds).
     /// A factor below 1, NaN or infinite, is rejected by [`Backoff::validate`] and by
     /// [`Policy::build`](crate::Policy::build).
@@ -197,6 +235,10 @@ impl Backoff {
             Backoff::Fixed(d) => d,
             Backoff::Linear { start, .. } => start,
             Backoff::Exponential { first, .. } | Backoff::Fibonacci { first, .. } => first,
+            Backoff::Schedule(waits) => match waits.first() {
+                Some(first) => *first,
+                None => Duration::ZERO,
+            },
         }
     }
 
@@ -214,6 +256,7 @@ impl Backoff {
             Backoff::Linear { cap, .. }
             | Backoff::Exponential { cap, .. }
             | Backoff::Fibonacci { cap, .. } => cap,
+            Backoff::Schedule(waits) => longest(waits),
         }
     }
 
@@ -221,7 +264,8 @@ impl Backoff {
     /// exponential factor must be a finite number >= 1, and a growing backoff
     /// must grow from something (an exponential or fibonacci backoff starting
     /// at zero, a linear one with zero start and step or a zero cap: say
-    /// [`Backoff::None`] for that). `Fixed(Duration::ZERO)` is valid here, a
+    /// [`Backoff::None`] for that), and a schedule must list 1 to 32 waits,
+    /// not all zero. `Fixed(Duration::ZERO)` is valid here, a
     /// retry at once, as [`Backoff::None`] is (`#[retry]` refuses
     /// `"fixed(0s)"` and asks for `"none"`, which says it plainly).
     ///
@@ -236,6 +280,11 @@ impl Backoff {
     pub const fn validate(&self) -> Result<(), PolicyError> {
         match *self {
             Backoff::None | Backoff::Fixed(_) => Ok(()),
+            Backoff::Schedule(waits) if waits.is_empty() || waits.len() > MAX_SCHEDULE => {
+                Err(PolicyError::ScheduleLength)
+            }
+            Backoff::Schedule(waits) if longest(waits).is_zero() => Err(PolicyError::ZeroDelays),
+            Backoff::Schedule(_) => Ok(()),
             Backoff::Exponential { factor, .. }
                 if factor.is_nan() || factor.is_infinite() || factor < 1.0 =>
             {
@@ -300,6 +349,7 @@ impl Backoff {
             Backoff::Linear { start, step, cap } => linear(start, step, cap, retry),
             Backoff::Exponential { first, cap, factor } => exponential(first, cap, factor, retry),
             Backoff::Fibonacci { first, cap } => fibonacci(first, cap, retry),
+            Backoff::Schedule(waits) => scheduled(waits, retry),
         }
     }
 
@@ -369,6 +419,34 @@ fn fibonacci(first: Duration, cap: Duration, retry: u32) -> Duration {
     a.min(cap)
 }
 
+/// The most waits [`Backoff::schedule`] takes (as `#[retry]`'s
+/// `schedule(..)`: the last repeats, so a longer run needs no more).
+pub(crate) const MAX_SCHEDULE: usize = retry_dsl::MAX_SCHEDULE;
+
+/// Wait `retry` of a schedule: its own, or the last one past the end (zero
+/// for an empty schedule, which `validate` refuses).
+#[inline(never)]
+fn scheduled(waits: &[Duration], retry: u32) -> Duration {
+    let at = usize::try_from(retry).unwrap_or(usize::MAX);
+    match waits.get(at).or(waits.last()) {
+        Some(wait) => *wait,
+        None => Duration::ZERO,
+    }
+}
+
+/// The longest of `waits` (zero for none).
+const fn longest(waits: &[Duration]) -> Duration {
+    let mut longest = Duration::ZERO;
+    let mut i = 0;
+    while i < waits.len() {
+        if waits[i].as_nanos() > longest.as_nanos() {
+            longest = waits[i];
+        }
+        i += 1;
+    }
+    longest
+}
+
 /// The endless iterator of a [`Backoff`]'s un-jittered waits.
 ///
 /// ```
@@ -397,7 +475,8 @@ impl Iterator for Delays {
 /// `fixed(1500ms)`): a backoff logged can go into a configuration file.
 /// Every backoff [`validate`](Backoff::validate) accepts reads back, except
 /// a linear one whose step is not its start (`linear(1s + 2s*n, cap 10s)`)
-/// and `fixed(0s)` (write `none`).
+/// and `fixed(0s)` (write `none`); a schedule reads back as its waits
+/// (`schedule(1m, 5m, 30m)`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -421,6 +500,11 @@ impl fmt::Display for Backoff {
             }
             Backoff::Exponential { first, cap, factor } => Spec::Exp { first, cap, factor },
             Backoff::Fibonacci { first, cap } => Spec::Fib { first, cap },
+            Backoff::Schedule(waits) => match retry_dsl::Schedule::new(waits) {
+                Some(schedule) => Spec::Schedule(schedule),
+                // (one `validate` refuses: printed as the grammar would)
+                None => return f.write_str(&retry_dsl::format_schedule(waits)),
+            },
         };
         spec.fmt(f)
     }
@@ -439,6 +523,57 @@ mod tests {
     }
     fn first_n(b: Backoff, n: usize) -> Vec<Duration> {
         b.iter().take(n).collect()
+    }
+
+    #[test]
+    fn a_schedule_waits_as_written_then_its_last() {
+        static WAITS: [Duration; 3] = [
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            Duration::from_secs(1800),
+        ];
+        let b = Backoff::schedule(&WAITS);
+        assert_eq!(first_n(b, 5), [s(60), s(5), s(1800), s(1800), s(1800)]);
+        assert_eq!(
+            (b.first(), b.cap(), b.delay(u32::MAX)),
+            (s(60), s(1800), s(1800))
+        );
+        assert_eq!(b.validate(), Ok(()));
+        assert_eq!(b.to_string(), "schedule(1m, 5s, 30m)");
+        assert_eq!(b.to_string().parse(), Ok(b));
+        // what `validate` refuses: no wait, only zeros, more than 32
+        assert_eq!(
+            Backoff::schedule(&[]).validate(),
+            Err(PolicyError::ScheduleLength)
+        );
+        assert_eq!(Backoff::schedule(&[]).delay(3), Duration::ZERO);
+        assert_eq!(
+            Backoff::schedule(&[Duration::ZERO; 2]).validate(),
+            Err(PolicyError::ZeroDelays)
+        );
+        static LONG: [Duration; 33] = [Duration::from_secs(1); 33];
+        assert_eq!(
+            Backoff::schedule(&LONG).validate(),
+            Err(PolicyError::ScheduleLength)
+        );
+        // printed whatever its length, in the grammar's form
+        assert_eq!(Backoff::schedule(&[]).to_string(), "schedule()");
+        assert!(Backoff::schedule(&LONG).to_string().ends_with(", 1s)"));
+    }
+
+    #[test]
+    fn a_parsed_schedule_is_kept_once_per_list() {
+        let a: Backoff = "schedule(3s, 7s)".parse().unwrap();
+        let b: Backoff = " schedule( 3s ,7000ms ) ".parse().unwrap();
+        let (Backoff::Schedule(a), Backoff::Schedule(b)) = (a, b) else {
+            panic!("{a:?} {b:?}")
+        };
+        assert_eq!(a, [s(3), s(7)]);
+        assert!(core::ptr::eq(a, b), "one copy for the same waits");
+        let Ok(Backoff::Schedule(c)) = "schedule(3s)".parse() else {
+            panic!()
+        };
+        assert!(!core::ptr::eq(a, c));
     }
 
     #[test]
@@ -580,6 +715,9 @@ mod tests {
             (any_duration(), any_duration(), any::<f64>())
                 .prop_map(|(a, b, f)| Backoff::exponential(a, b).with_factor(f)),
             (any_duration(), any_duration()).prop_map(|(a, b)| Backoff::fibonacci(a, b)),
+            // (kept for the test's life, as a parsed schedule is)
+            prop::collection::vec(any_duration(), 0..40)
+                .prop_map(|w| Backoff::schedule(Box::leak(w.into_boxed_slice()))),
         ]
     }
 
@@ -588,15 +726,20 @@ mod tests {
         fn delay_never_panics_and_stays_in_bounds(b in any_backoff(), r in any::<u32>()) {
             let d = b.delay(r);
             prop_assert!(d <= b.cap().max(b.first()));
-            if b.validate().is_ok() {
+            if let Backoff::Schedule(waits) = b {
+                // its own wait, or the last one's
+                let at = (r as usize).min(waits.len().saturating_sub(1));
+                prop_assert_eq!(d, waits.get(at).copied().unwrap_or_default());
+            } else if b.validate().is_ok() {
                 prop_assert!(d <= b.cap());
                 prop_assert!(d >= b.first());
             }
         }
 
+        /// (but for a schedule, whose waits are the ones written)
         #[test]
         fn valid_backoffs_never_shrink(b in any_backoff(), r in 0u32..200) {
-            prop_assume!(b.validate().is_ok());
+            prop_assume!(b.validate().is_ok() && !matches!(b, Backoff::Schedule(_)));
             prop_assert!(b.delay(r) <= b.delay(r + 1));
         }
     }

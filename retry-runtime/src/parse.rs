@@ -30,6 +30,7 @@
 
 use core::fmt;
 use core::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use retry_dsl::{BackoffSpec, JitterSpec};
@@ -156,8 +157,11 @@ pub fn duration(text: &str) -> Result<Duration, ParseError> {
 }
 
 /// `none`, `fixed(D)`, `linear(START, CAP)`, `exp(FIRST, CAP)`,
-/// `exp(FIRST, CAP, xFACTOR)`, `fib(FIRST, CAP)`: the backoff
-/// `#[retry(backoff = "...")]` makes of the same text.
+/// `exp(FIRST, CAP, xFACTOR)`, `fib(FIRST, CAP)`, `schedule(W1, W2, ...)`:
+/// the backoff `#[retry(backoff = "...")]` makes of the same text. A
+/// schedule's waits are kept for the program's life (a
+/// [`Backoff::schedule`] holds a `&'static` slice), once per distinct
+/// list: a configuration read again and again keeps one copy of each.
 ///
 /// ```
 /// use std::time::Duration;
@@ -167,6 +171,9 @@ pub fn duration(text: &str) -> Result<Duration, ParseError> {
 /// assert_eq!("linear(1s, 10s)".parse(), Ok(Backoff::linear(s(1), s(1), s(10))));
 /// assert_eq!("exp(30s, 8m, x4)".parse(), Ok(Backoff::exponential(s(30), s(480)).with_factor(4.0)));
 /// assert!("exp(4s, 1s)".parse::<Backoff>().is_err()); // first above the cap
+/// let job: Backoff = "schedule(1m, 5m, 30m)".parse().unwrap();
+/// assert_eq!(job.iter().take(4).collect::<Vec<_>>(), [s(60), s(300), s(1800), s(1800)]);
+/// assert_eq!(job.to_string(), "schedule(1m, 5m, 30m)");
 /// ```
 impl FromStr for Backoff {
     type Err = ParseError;
@@ -182,8 +189,23 @@ impl FromStr for Backoff {
                 Backoff::exponential(first, cap).with_factor(factor)
             }
             BackoffSpec::Fib { first, cap } => Backoff::fibonacci(first, cap),
+            BackoffSpec::Schedule(schedule) => Backoff::schedule(kept(schedule.waits())),
         })
     }
+}
+
+/// `waits` for the program's life: the copy kept by an earlier call for
+/// the same waits, or a new one (so that a configuration read again and
+/// again does not keep a copy per read).
+fn kept(waits: &[Duration]) -> &'static [Duration] {
+    static KEPT: Mutex<Vec<&'static [Duration]>> = Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(same) = kept.iter().find(|k| **k == waits) {
+        return same;
+    }
+    let new: &'static [Duration] = Box::leak(waits.to_vec().into_boxed_slice());
+    kept.push(new);
+    new
 }
 
 /// `none`, `full`, `equal`, `decorrelated`, `+D` (`+500ms`), `+P%` (`+25%`):

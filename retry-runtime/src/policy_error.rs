@@ -53,6 +53,13 @@ pub enum PolicyError {
     /// percent above 1000 (the attribute's `"+0%"`, `"+0s"` and `"+5000%"`
     /// are refused the same way).
     JitterAmount,
+    /// A [`Backoff::schedule`](crate::Backoff::schedule) of no wait, or
+    /// of more than 32 (the last wait repeats: list it once).
+    ScheduleLength,
+    /// A [`Backoff::schedule`](crate::Backoff::schedule) of more waits
+    /// than the attempt limit makes retries: its last waits would never be
+    /// waited (with 3 attempts, two waits are).
+    ScheduleBeyondAttempts,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -94,6 +101,12 @@ impl PolicyError {
             }
             PolicyError::HedgeWithOneAttempt => {
                 "a hedge needs at least 2 attempts: at most `attempts` run at once, so with 1 no hedge could start"
+            }
+            PolicyError::ScheduleLength => {
+                "a schedule lists 1 to 32 waits (the last one repeats for every further retry)"
+            }
+            PolicyError::ScheduleBeyondAttempts => {
+                "the schedule lists more waits than the attempt limit makes retries, so its last waits would never be waited; set the attempts to the waits + 1 (or more: the last wait repeats), or drop the waits never reached"
             }
             PolicyError::JitterAmount => {
                 "the jitter must add something and at most ten times the wait: Plus above zero, Proportional from 1 to 1000 percent; use Jitter::None for no jitter"

@@ -195,6 +195,45 @@ async fn backoff_forms_async() {
     assert_eq!(p.waits(), [s(1), s(1), s(2), s(3)]);
 }
 
+// A schedule: its waits in order, then its last one again (a job
+// queue's 1m, 5m, 30m; tenacity's `wait_chain`), with jitter as any backoff.
+scripted_pair! {
+    #[retry(attempts = 6, backoff = "schedule(1m, 5m, 30m)", retry_on = Timeout)]
+    schedule_sync, schedule_async
+}
+
+#[retry(attempts = 3, backoff = "schedule(0s, 2s)", jitter = "+1s")]
+fn schedule_jittered() -> Result<u32, Fail> {
+    step()
+}
+
+#[test]
+fn a_schedule_waits_its_waits_then_its_last_sync() {
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 6]);
+    assert!(schedule_sync().is_err());
+    assert_eq!(p.waits(), [s(60), s(300), s(1800), s(1800), s(1800)]);
+    drop(p);
+    let p = retry_runtime::testing::pause();
+    script(&[Timeout; 3]);
+    assert!(schedule_jittered().is_err());
+    let waits = p.waits();
+    assert!(
+        waits[0] <= s(1) && (s(2)..=s(3)).contains(&waits[1]),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_schedule_waits_its_waits_then_its_last_async() {
+    let p = retry_runtime::testing::pause();
+    let start = tokio::time::Instant::now();
+    script(&[Timeout, Timeout, Timeout, Timeout]);
+    assert_eq!(schedule_async().await, Ok(5));
+    assert_eq!(p.waits(), [s(60), s(300), s(1800), s(1800)]);
+    assert_eq!(start.elapsed(), s(60 + 300 + 1800 + 1800));
+}
+
 // ---------- jitter ----------
 
 #[retry(attempts = 4, backoff = "fixed(4s)", jitter = "full")]

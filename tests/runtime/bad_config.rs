@@ -556,3 +556,38 @@ fn zero_max_elapsed_unchecked_means_no_retry() {
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Deadline));
 }
+
+/// A schedule read from a configuration's text: its waits are checked as
+/// the attribute checks them, and `build` refuses an attempt limit that
+/// leaves some of them unused (the trap of the default 3 attempts).
+#[test]
+fn a_schedule_from_config_is_checked_against_the_attempts() {
+    let schedule: Backoff = parse("schedule(1m, 5m, 30m)");
+    let with = |attempts| {
+        Policy::new()
+            .with_max_attempts(attempts)
+            .with_backoff(schedule)
+            .build()
+    };
+    assert_eq!(with(3).err(), Some(PolicyError::ScheduleBeyondAttempts));
+    assert!(PolicyError::ScheduleBeyondAttempts
+        .to_string()
+        .contains("set the attempts to the waits + 1"));
+    assert!(with(4).is_ok());
+    assert!(with(10).is_ok(), "the last wait repeats");
+    // text the grammar refuses never becomes a backoff
+    for bad in [
+        "schedule()",
+        "schedule(0s, 0s)",
+        "schedule(1s,, 2s)",
+        "schedule(1 sec)",
+    ] {
+        assert!(bad.parse::<Backoff>().is_err(), "{bad}");
+    }
+    // one given in code is checked by `build` the same way
+    static EMPTY: [Duration; 0] = [];
+    let empty = Policy::new()
+        .with_backoff(Backoff::schedule(&EMPTY))
+        .build();
+    assert_eq!(empty.err(), Some(PolicyError::ScheduleLength));
+}

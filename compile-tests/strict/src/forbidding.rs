@@ -247,3 +247,14 @@ pub fn on_a_blocking_sleeper(x: u32) -> Result<u32, CallError> {
 pub fn on_a_blocking_sleeper_polls(x: u32) -> Result<u32, CallError> {
     flaky(x)
 }
+
+/// A schedule of waits, in the policy's `const` block.
+///
+/// # Errors
+/// [`flaky`]'s.
+#[inline]
+#[retry(attempts = 4, backoff = "schedule(1s, 5s, 30s)", jitter = "+10%")]
+pub async fn on_a_schedule(x: u32) -> Result<u32, CallError> {
+    let n = ready(x).await?;
+    flaky(n)
+}

@@ -300,6 +300,12 @@ fn backoff(b: &BackoffSpec, p: &TokenStream) -> TokenStream {
             let (f, c) = (d(first), d(cap));
             quote!(#p::Backoff::fibonacci(#f, #c))
         }
+        // (`&const { .. }`: a `'static` slice inside the policy's own
+        // `const` block, where a plain `&[..]` of calls is a temporary)
+        BackoffSpec::Schedule(schedule) => {
+            let waits = schedule.waits().iter().map(d);
+            quote!(#p::Backoff::schedule(&const { [#(#waits),*] }))
+        }
     }
 }
 

@@ -776,6 +776,11 @@ impl<W: Copy, G> Policy<W, G> {
         if let Err(e) = self.backoff.validate() {
             return Err(e);
         }
+        if let Backoff::Schedule(waits) = self.backoff {
+            if waits.len() >= self.stop.max_attempts() as usize {
+                return Err(PolicyError::ScheduleBeyondAttempts);
+            }
+        }
         // (a first wait of zero: every draw is zero, from [0, 3 x 0])
         if matches!(self.jitter, Jitter::Decorrelated)
             && !self.backoff.cap().is_zero()

@@ -1,0 +1,119 @@
+//! The checks of the waits' keys against each other: `jitter =
+//! "decorrelated"` needs a backoff with a range to draw from, and a
+//! `schedule(..)` no more waits than the attempts make retries.
+
+use crate::args::RetryArgs;
+use crate::diag::Errors;
+use crate::dsl::{BackoffSpec, JitterSpec};
+
+/// Check `backoff` and `jitter` (parsed, when valid) against each other
+/// and against `attempts` (when given).
+pub(super) fn check(
+    args: &RetryArgs,
+    attempts: Option<u32>,
+    backoff: Option<BackoffSpec>,
+    jitter: Option<JitterSpec>,
+    errors: &mut Errors,
+) {
+    // Decorrelated jitter draws between the backoff's first wait and its
+    // cap: a backoff whose first wait is its cap leaves it nothing to draw.
+    if let (Some(JitterSpec::Decorrelated), Some(b), Some(a)) = (jitter, backoff, args.jitter.get())
+    {
+        if let Some(d) = b.no_range() {
+            errors.push(syn::Error::new(
+                a.value.span(),
+                format!(
+                    "`jitter = \"decorrelated\"` draws each wait between the backoff's first wait and its cap, and both are {d:?} here, so no wait would be randomized; use `jitter = \"full\"` or `\"equal\"`, or a backoff that grows"
+                ),
+            ));
+        }
+    }
+    // Over `policy = EXPR` the backoff is the policy's, known at run time
+    // only, and the generated code checks nothing there (it is evaluated
+    // for each call): decorrelated jitter over a backoff that does not
+    // grow would not randomize a wait, silently.
+    if let (Some(JitterSpec::Decorrelated), None, Some(a), Some(_)) = (
+        jitter,
+        args.backoff.get(),
+        args.jitter.get(),
+        args.policy.get(),
+    ) {
+        errors.push(syn::Error::new(
+            a.value.span(),
+            "`jitter = \"decorrelated\"` over `policy = ..` cannot be checked here: it draws each wait between the backoff's first wait and its cap, and the policy's backoff is known only at run time (one that does not grow leaves nothing to draw, and no wait would be randomized); give the backoff here too (`backoff = \"exp(100ms, 10s)\"`), or set the jitter on the policy, where `Policy::build` and `checked` check it",
+        ));
+    }
+    // A schedule's waits past the attempt limit would never be waited: the
+    // limit is `attempts`, or `Policy::new()`'s 3 when no preset or policy
+    // gives one (theirs is known at run time, where `Policy::build` checks).
+    if let (Some(BackoffSpec::Schedule(s)), Some(a)) = (backoff, args.backoff.get()) {
+        let default = args.preset.get().is_none() && args.policy.get().is_none();
+        let waits = s.waits().len();
+        let limit = attempts
+            .or(default.then_some(3))
+            .map(|l| (l, l.saturating_sub(1) as usize));
+        if let Some((limit, retries)) = limit.filter(|(_, retries)| waits > *retries) {
+            let given = match attempts {
+                Some(_) => format!("`attempts = {limit}`"),
+                None => "the default of 3 attempts".to_owned(),
+            };
+            let unused = match waits.saturating_sub(retries) {
+                1 => "wait".to_owned(),
+                n => format!("{n} waits"),
+            };
+            errors.push(syn::Error::new(
+                a.value.span(),
+                format!(
+                    "this schedule lists {waits} waits, and {given} makes {}, so its last {unused} would never be waited; set `attempts = {}` (or more: the last wait repeats), or drop the waits never reached",
+                    plural_retries(retries),
+                    waits.saturating_add(1)
+                ),
+            ));
+        }
+    }
+}
+
+/// "1 retry", "2 retries".
+fn plural_retries(n: usize) -> String {
+    if n == 1 {
+        "1 retry".to_owned()
+    } else {
+        format!("{n} retries")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{errs, sync_fn};
+    use quote::quote;
+
+    #[test]
+    fn a_schedule_longer_than_the_retries_is_refused() {
+        let e = errs(quote!(backoff = "schedule(1s, 5s, 30s)"), sync_fn());
+        assert!(e[0].contains("this schedule lists 3 waits, and the default of 3 attempts makes 2 retries, so its last wait would never be waited; set `attempts = 4`"), "{e:?}");
+        let e = errs(
+            quote!(attempts = 2, backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn(),
+        );
+        assert!(
+            e[0].contains("`attempts = 2` makes 1 retry, so its last 2 waits"),
+            "{e:?}"
+        );
+        assert!(errs(
+            quote!(attempts = 4, backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn()
+        )
+        .is_empty());
+        assert!(errs(
+            quote!(attempts = 9, backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn()
+        )
+        .is_empty());
+        // the policy's attempts are known at run time only
+        assert!(errs(
+            quote!(preset = "quick", backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn()
+        )
+        .is_empty());
+    }
+}
