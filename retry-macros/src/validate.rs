@@ -354,6 +354,18 @@ pub fn check(
             ),
         ];
         let mut reachable = true;
+        // At most `attempts` run at once: one leaves no room for a hedge
+        // (`Policy::build` refuses it as `HedgeWithOneAttempt`).
+        if let (Some(1), Some(given)) = (attempts, args.attempts.get()) {
+            errors.at(
+                later(a, given),
+                format!(
+                    "`hedge = \"{}\"` with `attempts = 1` could never start a hedge: at most `attempts` calls run at once; give `attempts = 2` or more, or drop `hedge`",
+                    a.value.value(),
+                ),
+            );
+            reachable = false;
+        }
         for (limit, given, why) in limits {
             if let (Some(limit), Some(given)) = (limit, given) {
                 if d >= limit {
@@ -1180,6 +1192,33 @@ mod tests {
         );
         assert_eq!(e.len(), 2, "{e:#?}");
         let cfg = check_str(quote!(hedge = "150ms", timeout = "1s"), async_fn)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.hedge.map(|h| h.0), Some(Duration::from_millis(150)));
+    }
+
+    /// At most `attempts` run at once: with one, no hedge could start
+    /// (`Policy::build` refuses it, `HedgeWithOneAttempt`), reported on
+    /// the later of the two keys.
+    #[test]
+    fn a_hedge_needs_a_second_attempt() {
+        let async_fn = quote!(
+            async fn f() -> Result<(), E> {
+                Ok(())
+            }
+        );
+        for args in [
+            quote!(attempts = 1, hedge = "150ms"),
+            quote!(hedge = "150ms", attempts = 1),
+        ] {
+            let e = errs(args, async_fn.clone());
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].contains("`hedge = \"150ms\"` with `attempts = 1` could never start"),
+                "{}",
+                e[0]
+            );
+        }
+        let cfg = check_str(quote!(hedge = "150ms", attempts = 2), async_fn)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.hedge.map(|h| h.0), Some(Duration::from_millis(150)));
     }

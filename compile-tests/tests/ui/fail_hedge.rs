@@ -31,6 +31,12 @@ async fn read_equal() -> Result<u32, std::io::Error> {
     Ok(1)
 }
 
+// At most `attempts` run at once: with one, no hedge could start.
+#[retry(attempts = 1, hedge = "150ms")]
+async fn read_once() -> Result<u32, std::io::Error> {
+    Ok(1)
+}
+
 // A hedged call keeps the first success: a result `retry_if_ok` rejects
 // could not be told apart from one a hedge would replace.
 fn is_empty(v: &Vec<u32>) -> bool {
