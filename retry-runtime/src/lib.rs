@@ -285,7 +285,7 @@ struct ReadmeDoctests;
 /// | key | value | meaning |
 /// |---|---|---|
 /// | `attempts` | `3` | total calls, the first included (3 = one call and up to two retries); at least 1 |
-/// | `backoff` | `"exp(1s, 4s)"`, `"exp(30s, 8m, x4)"`, `"fixed(500ms)"`, `"linear(1s, 10s)"`, `"fib(1s, 30s)"`, `"schedule(1m, 5m, 30m)"`, `"none"` | the waits: exponential (first, cap, factor, default x2), fixed, linear (start = step, cap), fibonacci, a schedule (1 to 32 waits in order, the last repeated; `attempts` must reach its last), none. Durations: `ms`, `s`, `m`, `h`, decimals (`0.5s`) |
+/// | `backoff` | `"exp(1s, 4s)"`, `"exp(30s, 8m, x4)"`, `"fixed(500ms)"`, `"linear(1s, 10s)"`, `"fib(1s, 30s)"`, `"schedule(1m, 5m, 30m)"`, `"none"` | the waits: exponential (first, cap, factor, default x2), fixed, linear (start = step, cap), fibonacci, a schedule (1 to 32 waits in order, the last repeated; `attempts` must reach its last; over `policy = EXPR`, give `attempts` too), none. Durations: `ms`, `s`, `m`, `h`, decimals (`0.5s`) |
 /// | `jitter` | `"none"`, `"full"`, `"equal"`, `"decorrelated"`, `"+1s"`, `"+25%"` | randomize the waits (see [`Jitter`]) |
 /// | `retry_on` | `Timeout \| Connect` | retry only these [`ErrorKind`]s; the error type implements [`Classify`] |
 /// | `retry_if` | `path::to::pred` | retry the errors for which `fn(&E) -> bool` says so |

@@ -45,7 +45,8 @@ pub(super) fn check(
     }
     // A schedule's waits past the attempt limit would never be waited: the
     // limit is `attempts`, or `Policy::new()`'s 3 when no preset or policy
-    // gives one (theirs is known at run time, where `Policy::build` checks).
+    // gives one (a preset's is checked by `checked` in the policy's const
+    // block; a policy's, below).
     if let (Some(BackoffSpec::Schedule(s)), Some(a)) = (backoff, args.backoff.get()) {
         let default = args.preset.get().is_none() && args.policy.get().is_none();
         let waits = s.waits().len();
@@ -66,6 +67,27 @@ pub(super) fn check(
                 format!(
                     "this schedule lists {waits} waits, and {given} makes {}, so its last {unused} would never be waited; set `attempts = {}` (or more: the last wait repeats), or drop the waits never reached",
                     plural_retries(retries),
+                    waits.saturating_add(1)
+                ),
+            ));
+        }
+    }
+    // Nor is `policy = EXPR` built (it is evaluated for each call): without
+    // `attempts` here, its limit, known at run time only, could silently
+    // leave the schedule's last waits unused. One wait is reached by any
+    // limit that retries at all.
+    if let (Some(BackoffSpec::Schedule(s)), Some(a), None, Some(_)) = (
+        backoff,
+        args.backoff.get(),
+        args.attempts.get(),
+        args.policy.get(),
+    ) {
+        let waits = s.waits().len();
+        if waits > 1 {
+            errors.push(syn::Error::new(
+                a.value.span(),
+                format!(
+                    "a schedule over `policy = ..` cannot be checked here: its {waits} waits need `attempts = {}` or more, and the policy's attempt limit is known only at run time (a shorter one would never wait the last waits); give `attempts` here too, or set the schedule on the policy, where `Policy::build` and `checked` check it",
                     waits.saturating_add(1)
                 ),
             ));
@@ -115,5 +137,27 @@ mod tests {
             sync_fn()
         )
         .is_empty());
+    }
+
+    /// `policy = P`'s attempt limit is known at run time only, and the
+    /// generated code does not `build` a policy given as an expression: a
+    /// schedule over it would silently lose its last waits to a short limit.
+    #[test]
+    fn a_schedule_over_a_policy_needs_the_attempts_here() {
+        let e = errs(
+            quote!(policy = P, backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn(),
+        );
+        assert!(
+            e.len() == 1 && e[0].contains("give `attempts` here too"),
+            "{e:?}"
+        );
+        assert!(errs(
+            quote!(policy = P, attempts = 4, backoff = "schedule(1s, 5s, 30s)"),
+            sync_fn()
+        )
+        .is_empty());
+        // one wait is `fixed`: any limit with a retry reaches it
+        assert!(errs(quote!(policy = P, backoff = "schedule(1s)"), sync_fn()).is_empty());
     }
 }
