@@ -27,6 +27,17 @@ pub(super) fn check(
                 ),
             ));
         }
+        // (the one backoff the grammar lets start at zero: each draw, from
+        // `[0, 3 x the previous one]`, would be zero, `Policy::build`'s
+        // check, which a `policy = EXPR` never meets)
+        if let BackoffSpec::Schedule(s) = b {
+            if s.first().is_zero() && !s.cap().is_zero() {
+                errors.push(syn::Error::new(
+                    a.value.span(),
+                    "`jitter = \"decorrelated\"` draws each wait from the backoff's first wait up to three times the last one, and this schedule's first wait is zero, so every wait would be zero; use `jitter = \"full\"`, `\"equal\"` or `\"+25%\"`, or a schedule whose first wait is above zero",
+                ));
+            }
+        }
     }
     // Over `policy = EXPR` the backoff is the policy's, known at run time
     // only, and the generated code checks nothing there (it is evaluated
@@ -159,5 +170,31 @@ mod tests {
         .is_empty());
         // one wait is `fixed`: any limit with a retry reaches it
         assert!(errs(quote!(policy = P, backoff = "schedule(1s)"), sync_fn()).is_empty());
+    }
+
+    /// Decorrelated jitter draws from `[first, 3 x previous]`: from a first
+    /// wait of zero, every draw is zero (`Policy::build` refuses it too,
+    /// but a `policy = P` is not built).
+    #[test]
+    fn decorrelated_over_a_schedule_from_zero_is_refused() {
+        for base in [quote!(attempts = 3), quote!(policy = P, attempts = 3)] {
+            let e = errs(
+                quote!(#base, backoff = "schedule(0s, 1m)", jitter = "decorrelated"),
+                sync_fn(),
+            );
+            assert!(
+                e.len() == 1 && e[0].contains("this schedule's first wait is zero"),
+                "{e:?}"
+            );
+        }
+        assert!(errs(
+            quote!(
+                attempts = 3,
+                backoff = "schedule(1s, 1m)",
+                jitter = "decorrelated"
+            ),
+            sync_fn()
+        )
+        .is_empty());
     }
 }
