@@ -59,7 +59,10 @@ pub(super) fn check(
     // gives one (a preset's is checked by `checked` in the policy's const
     // block; a policy's, below).
     if let (Some(BackoffSpec::Schedule(s)), Some(a)) = (backoff, args.backoff.get()) {
-        let default = args.preset.get().is_none() && args.policy.get().is_none();
+        // (an `attempts` given but invalid has its own error: not the default)
+        let default = args.preset.get().is_none()
+            && args.policy.get().is_none()
+            && args.attempts.get().is_none();
         let waits = s.waits().len();
         let limit = attempts
             .or(default.then_some(3))
@@ -196,5 +199,14 @@ mod tests {
             sync_fn()
         )
         .is_empty());
+    }
+
+    /// An invalid `attempts` is its own error, not "the default of 3".
+    #[test]
+    fn a_bad_attempts_is_not_taken_for_the_default() {
+        for bad in [quote!(attempts = 0), quote!(attempts = 99999999999)] {
+            let e = errs(quote!(#bad, backoff = "schedule(1s, 5s, 30s)"), sync_fn());
+            assert!(e.len() == 1 && !e[0].contains("schedule"), "{e:?}");
+        }
     }
 }
