@@ -222,7 +222,9 @@ impl Backoff {
         }
     }
 
-    /// The smallest un-jittered wait (the base of decorrelated jitter).
+    /// The first un-jittered wait (the base of decorrelated jitter): the
+    /// smallest, but for a schedule, whose waits are as written
+    /// (`schedule(5m, 1s)` starts at 5m).
     ///
     /// ```
     /// use std::time::Duration;
@@ -316,7 +318,8 @@ impl Backoff {
     }
 
     /// The wait before retry number `retry` (0-based: `delay(0)` is the wait
-    /// after the first failed attempt). Saturates at the cap.
+    /// after the first failed attempt). Saturates at the cap; a schedule
+    /// repeats its last wait, which need not be its longest.
     ///
     /// ```
     /// use std::time::Duration;
