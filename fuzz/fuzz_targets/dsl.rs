@@ -105,6 +105,18 @@ fn check_backoff(text: &str) {
                 "{text:?}: bad factor in {spec:?}"
             );
         }
+        BackoffSpec::Schedule(schedule) => {
+            let waits = schedule.waits();
+            assert!(
+                (1..=dsl::MAX_SCHEDULE).contains(&waits.len()),
+                "{text:?}: {} waits in {spec:?}",
+                waits.len()
+            );
+            assert!(
+                waits.iter().any(|w| !w.is_zero()),
+                "{text:?}: every wait zero (write `none`)"
+            );
+        }
     }
     // the runtime's own `FromStr` (the mapping expand/policy.rs writes as tokens;
     // tests/runtime/parse.rs compares their waits) accepts it too
@@ -114,8 +126,11 @@ fn check_backoff(text: &str) {
             panic!("{text:?} is accepted by the macro as {spec:?} but not by str::parse: {e}")
         }
     };
+    // (with attempts enough for any schedule's waits, which the macro
+    // checks against the function's own `attempts`)
+    let attempts = dsl::MAX_SCHEDULE as u32 + 1;
     assert_eq!(
-        Policy::new().with_backoff(runtime).build().err(),
+        Policy::new().with_max_attempts(attempts).with_backoff(runtime).build().err(),
         None,
         "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
     );

@@ -177,7 +177,9 @@ impl Backoff {
     /// 30m, 2h)")]`). [`validate`](Backoff::validate) and
     /// [`Policy::build`](crate::Policy::build) take 1 to 32 waits, not all
     /// zero, and `build` an attempt limit that reaches the last one
-    /// (`attempts` = the waits + 1, or more).
+    /// (`attempts` = the waits + 1, or more), and no decorrelated jitter
+    /// (which draws waits of its own; `+25%`, `full` and `equal` spread
+    /// each of the schedule's).
     ///
     /// The slice lives as long as the program: a `const` or `static`
     /// policy's `&[..]` is one, as is `&const { [..] }` in a function (a

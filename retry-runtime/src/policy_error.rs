@@ -60,6 +60,10 @@ pub enum PolicyError {
     /// than the attempt limit makes retries: its last waits would never be
     /// waited (with 3 attempts, two waits are).
     ScheduleBeyondAttempts,
+    /// Decorrelated jitter over a [`Backoff::schedule`](crate::Backoff::schedule):
+    /// it draws its own waits (from the first up to three times the
+    /// previous one), so the schedule's would not be waited as written.
+    DecorrelatedOverSchedule,
 }
 
 impl std::fmt::Display for PolicyError {
@@ -107,6 +111,9 @@ impl PolicyError {
             }
             PolicyError::ScheduleBeyondAttempts => {
                 "the schedule lists more waits than the attempt limit makes retries, so its last waits would never be waited; set the attempts to the waits + 1 (or more: the last wait repeats), or drop the waits never reached"
+            }
+            PolicyError::DecorrelatedOverSchedule => {
+                "decorrelated jitter draws its own waits, so a schedule's would not be waited as written; spread them with Proportional, Plus, Full or Equal jitter"
             }
             PolicyError::JitterAmount => {
                 "the jitter must add something and at most ten times the wait: Plus above zero, Proportional from 1 to 1000 percent; use Jitter::None for no jitter"

@@ -575,6 +575,22 @@ fn a_schedule_from_config_is_checked_against_the_attempts() {
         .contains("set the attempts to the waits + 1"));
     assert!(with(4).is_ok());
     assert!(with(10).is_ok(), "the last wait repeats");
+    // decorrelated jitter would draw its own waits
+    let decorrelated = Policy::new()
+        .with_max_attempts(4)
+        .with_backoff(schedule)
+        .with_jitter(Jitter::Decorrelated)
+        .build();
+    assert_eq!(
+        decorrelated.err(),
+        Some(PolicyError::DecorrelatedOverSchedule)
+    );
+    let spread = Policy::new()
+        .with_max_attempts(4)
+        .with_backoff(schedule)
+        .with_jitter(Jitter::Proportional(25))
+        .build();
+    assert!(spread.is_ok());
     // text the grammar refuses never becomes a backoff
     for bad in [
         "schedule()",

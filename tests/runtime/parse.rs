@@ -53,6 +53,8 @@ same_waits_as_the_attribute! {
     fixed_plus: "fixed(500ms)", "+200ms";
     exp_percent: " exp ( 30s , 8m , x4 ) ", "+25%";
     none_none: "none", "none";
+    schedule_percent: "schedule(1s, 0s, 30s, 2m)", "+25%";
+    schedule_full: "schedule(500ms, 2s)", "full";
 }
 
 /// A bad string gets the attribute's own message (the ui tests

@@ -27,16 +27,15 @@ pub(super) fn check(
                 ),
             ));
         }
-        // (the one backoff the grammar lets start at zero: each draw, from
-        // `[0, 3 x the previous one]`, would be zero, `Policy::build`'s
-        // check, which a `policy = EXPR` never meets)
-        if let BackoffSpec::Schedule(s) = b {
-            if s.first().is_zero() && !s.cap().is_zero() {
-                errors.push(syn::Error::new(
-                    a.value.span(),
-                    "`jitter = \"decorrelated\"` draws each wait from the backoff's first wait up to three times the last one, and this schedule's first wait is zero, so every wait would be zero; use `jitter = \"full\"`, `\"equal\"` or `\"+25%\"`, or a schedule whose first wait is above zero",
-                ));
-            }
+        // (it draws from the first wait up to three times the previous
+        // draw, capped at the longest: a schedule's waits between its
+        // first and its longest would never be waited, nor would any wait
+        // of one that starts at zero but its zeros)
+        if let BackoffSpec::Schedule(_) = b {
+            errors.push(syn::Error::new(
+                a.value.span(),
+                "`jitter = \"decorrelated\"` draws its own waits, from the backoff's first wait up to three times the previous one, capped at the longest: a schedule's waits would not be waited as written; spread them with `jitter = \"+25%\"`, `\"+1s\"`, `\"full\"` or `\"equal\"` (each applied to the schedule's own wait)",
+            ));
         }
     }
     // Over `policy = EXPR` the backoff is the policy's, known at run time
@@ -79,8 +78,9 @@ pub(super) fn check(
             errors.push(syn::Error::new(
                 a.value.span(),
                 format!(
-                    "this schedule lists {waits} waits, and {given} makes {}, so its last {unused} would never be waited; set `attempts = {}` (or more: the last wait repeats), or drop the waits never reached",
-                    plural_retries(retries),
+                    "this schedule lists {}, and {given} makes {}, so its last {unused} would never be waited; set `attempts = {}` (or more: the last wait repeats), or drop the waits never reached",
+                    plural(waits, "wait", "waits"),
+                    plural(retries, "retry", "retries"),
                     waits.saturating_add(1)
                 ),
             ));
@@ -110,11 +110,11 @@ pub(super) fn check(
 }
 
 /// "1 retry", "2 retries".
-fn plural_retries(n: usize) -> String {
+fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        "1 retry".to_owned()
+        format!("1 {one}")
     } else {
-        format!("{n} retries")
+        format!("{n} {many}")
     }
 }
 
@@ -175,30 +175,36 @@ mod tests {
         assert!(errs(quote!(policy = P, backoff = "schedule(1s)"), sync_fn()).is_empty());
     }
 
-    /// Decorrelated jitter draws from `[first, 3 x previous]`: from a first
-    /// wait of zero, every draw is zero (`Policy::build` refuses it too,
-    /// but a `policy = P` is not built).
+    /// Decorrelated jitter draws its own waits (from `[first, 3 x
+    /// previous]`): a schedule's would not be waited as written, and from
+    /// a first wait of zero every draw is zero. A jitter that spreads each
+    /// wait of the schedule is accepted.
     #[test]
-    fn decorrelated_over_a_schedule_from_zero_is_refused() {
-        for base in [quote!(attempts = 3), quote!(policy = P, attempts = 3)] {
+    fn decorrelated_over_a_schedule_is_refused() {
+        for (base, backoff) in [
+            (quote!(attempts = 3), "schedule(0s, 1m)"),
+            (quote!(policy = P, attempts = 3), "schedule(0s, 1m)"),
+            (quote!(attempts = 4), "schedule(1m, 5m, 30m)"),
+        ] {
             let e = errs(
-                quote!(#base, backoff = "schedule(0s, 1m)", jitter = "decorrelated"),
+                quote!(#base, backoff = #backoff, jitter = "decorrelated"),
                 sync_fn(),
             );
             assert!(
-                e.len() == 1 && e[0].contains("this schedule's first wait is zero"),
+                e.len() == 1 && e[0].contains("a schedule's waits would not be waited as written"),
                 "{e:?}"
             );
         }
-        assert!(errs(
-            quote!(
-                attempts = 3,
-                backoff = "schedule(1s, 1m)",
-                jitter = "decorrelated"
-            ),
-            sync_fn()
-        )
-        .is_empty());
+        for jitter in ["+25%", "+1s", "full", "equal"] {
+            let args = quote!(attempts = 4, backoff = "schedule(1m, 5m, 30m)", jitter = #jitter);
+            assert!(errs(args, sync_fn()).is_empty(), "{jitter}");
+        }
+        // one wait: "this schedule lists 1 wait"
+        let e = errs(quote!(attempts = 1, backoff = "schedule(1s)"), sync_fn());
+        assert!(
+            e[0].contains("this schedule lists 1 wait, and `attempts = 1` makes 0 retries"),
+            "{e:?}"
+        );
     }
 
     /// An invalid `attempts` is its own error, not "the default of 3".

@@ -780,6 +780,9 @@ impl<W: Copy, G> Policy<W, G> {
             if waits.len() >= self.stop.max_attempts() as usize {
                 return Err(PolicyError::ScheduleBeyondAttempts);
             }
+            if matches!(self.jitter, Jitter::Decorrelated) {
+                return Err(PolicyError::DecorrelatedOverSchedule);
+            }
         }
         // (a first wait of zero: every draw is zero, from [0, 3 x 0])
         if matches!(self.jitter, Jitter::Decorrelated)
