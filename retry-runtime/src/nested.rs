@@ -11,7 +11,8 @@
 //! an error of such a kind makes no retry of its own: it returns the error
 //! at once (a DEBUG line says so, and the reason is
 //! [`StopReason::Deferred`](crate::StopReason::Deferred)), and the outer run
-//! retries the whole call. An error the outer runs would not retry (a kind
+//! retries the whole call; so does one that would not retry that kind
+//! itself (its line is that DEBUG one, not a "non-retriable" WARN). An error the outer runs would not retry (a kind
 //! outside their sets) keeps the inner run's own retries, so no retry is
 //! lost, as long as the outer run sees the inner's error as the same kind:
 //! an outer function that turns it into another kind (a variant marked

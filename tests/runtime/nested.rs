@@ -213,6 +213,37 @@ enum Handler {
     Kept(Fail),
 }
 
+#[retry(attempts = 3, backoff = "none", retry_on = Interrupted)]
+fn inner_conflicts_only() -> Result<u32, Fail> {
+    bottom()
+}
+
+#[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
+fn outer_of_an_inner_that_does_not_retry_timeouts() -> Result<u32, Fail> {
+    inner_conflicts_only()
+}
+
+/// An error the inner run would not retry itself, but the outer one does
+/// (a quick retry of conflicts inside a job rescheduled on timeouts): the
+/// inner leaves it to the outer with its DEBUG line and `deferred`, not a
+/// "non-retriable" WARN (and `permanent_error`) for a failure retried.
+#[test]
+fn an_error_only_the_outer_retries_is_left_to_it_not_called_non_retriable() {
+    script(2, Fail::Timeout);
+    let logs = capture();
+    assert_eq!(outer_of_an_inner_that_does_not_retry_timeouts(), Ok(3));
+    assert_eq!(bottom_calls(), 3);
+    let deferred = logs.matching(Level::DEBUG, "leaving the retry to the outer retried call");
+    assert_eq!(deferred.len(), 2, "{deferred:?}");
+    assert!(logs.matching(Level::WARN, "non-retriable").is_empty());
+    // alone, the inner run gives up on it at once, as before
+    script(2, Fail::Timeout);
+    let logs = capture();
+    assert_eq!(inner_conflicts_only(), Err(Fail::Timeout));
+    assert_eq!(bottom_calls(), 1);
+    assert_eq!(logs.matching(Level::WARN, "non-retriable").len(), 1);
+}
+
 #[retry(attempts = 3, backoff = "none", retry_on = Timeout)]
 fn inner_timeouts() -> Result<u32, Fail> {
     bottom()

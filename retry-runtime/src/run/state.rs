@@ -650,9 +650,12 @@ impl State {
         let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
         // (a value `retry_if_ok` rejected, `Outcome::Neutral`, is never left
-        // to the outer run: to it the call succeeded)
-        let mut decision = if verdict.retry
-            && outcome == Outcome::Failure
+        // to the outer run: to it the call succeeded; an error this run
+        // would not retry but the outer one does is left to it too, with
+        // its line and outcome: not a "non-retriable" WARN for a failure
+        // the outer run retries)
+        let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
+        let mut decision = if !rejected_ok
             && policy.nested == Nested::Defer
             && nested::outer_retries(verdict.kind)
         {
@@ -686,7 +689,6 @@ impl State {
         // told to the guards as neither failure nor success: `rejected`).
         let marks = self.flags & Self::MARKS != 0;
         self.flags &= !Self::MARKS;
-        let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
         let mark = marks && !rejected_ok;
         match decision {
             Decision::Retry(wait) => {
