@@ -1337,7 +1337,8 @@ mod tests {
             (Duration::from_nanos(999_999_600), "1s"),
             (Duration::from_nanos(400_000), "400µs"),
             (Duration::ZERO, "0ns"),
-            (Duration::from_secs(120), "120s"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(90), "90s"),
             (Duration::MAX, "18446744073709551615s"),
         ];
         for (wait, text) in cases {

@@ -164,7 +164,7 @@ impl fmt::Display for Wait {
         if d >= Duration::from_secs(1) {
             let d = d - Duration::from_millis(1);
             let s = d.as_secs().saturating_add(u64::from(d.subsec_nanos() != 0));
-            write!(f, "{s}s")
+            write!(f, "{}", crate::log::WholeSeconds(s))
         } else {
             let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
             write!(f, "{ms}ms")

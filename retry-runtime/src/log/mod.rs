@@ -52,7 +52,8 @@
 //! `error_kind` its kind (`unclassified` when the policy does not classify
 //! errors); `wait_ms` the wait before the next attempt, in whole
 //! milliseconds rounded down (the message's `{wait}` rounds it to the
-//! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`), and `wait_source`
+//! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`;
+//! a whole number of minutes or hours in that unit, `5m`, `10h`), and `wait_source`
 //! what chose it (`backoff` or `retry_after`); `elapsed_ms` the time since
 //! the run started, waits included, in whole milliseconds rounded down, on
 //! the retry line and on each line that ends a run after an attempt, for a
@@ -138,7 +139,7 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
-pub(crate) use self::shown::{Count, Escaped, OneLine, ShownWait};
+pub(crate) use self::shown::{Count, Escaped, OneLine, ShownWait, WholeSeconds};
 use self::shown::{OfMax, Why};
 
 /// The `tracing` target of every log line of the runtime: filter on
@@ -718,6 +719,28 @@ mod tests {
         assert_eq!(shown(0.0005), "0.1%");
         assert_eq!(shown(0.9996), ">99.9%");
         assert_eq!(shown(0.9994), "99.9%");
+    }
+
+    /// A wait to the millisecond; a whole number of minutes or hours in
+    /// that unit, as a schedule is written (`next attempt in 10h`).
+    #[test]
+    fn waits_are_shown_in_the_unit_that_holds_them_whole() {
+        let shown = |d: Duration| ShownWait(d).to_string();
+        let s = Duration::from_secs;
+        assert_eq!(shown(s(36_000)), "10h");
+        assert_eq!(shown(s(1800)), "30m");
+        assert_eq!(shown(s(60)), "1m");
+        assert_eq!(shown(s(90)), "90s");
+        assert_eq!(shown(s(3660)), "61m");
+        assert_eq!(shown(s(5)), "5s");
+        assert_eq!(shown(Duration::from_millis(60_500)), "60.5s");
+        assert_eq!(shown(Duration::from_nanos(2_871_323_474)), "2.871s");
+        // rounded to the millisecond first: 59.9996s is a minute
+        assert_eq!(shown(Duration::from_nanos(59_999_600_000)), "1m");
+        assert_eq!(shown(Duration::from_micros(400)), "400µs");
+        assert_eq!(shown(Duration::MAX), "18446744073709551615s");
+        assert_eq!(WholeSeconds(u64::MAX).to_string(), "18446744073709551615s");
+        assert_eq!(WholeSeconds(0).to_string(), "0s");
     }
 
     /// Unicode's format characters (general category Cf, Unicode 16.0):

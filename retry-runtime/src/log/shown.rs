@@ -127,8 +127,9 @@ impl<T: Display + ?Sized> Display for OneLine<'_, T> {
 }
 
 /// A wait as the log lines and the HTTP errors' messages show it: to the
-/// nearest millisecond (`2.871s`, `700ms`), a wait under a millisecond as
-/// it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
+/// nearest millisecond (`2.871s`, `700ms`), a whole number of minutes or
+/// hours in that unit (`5m`, `10h`: a job's schedule as it was written,
+/// not `36000s`), a wait under a millisecond as it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
 /// against the clock, has nanoseconds (`2.871323474s`), more digits than a
 /// reader needs; the value kept and waited is not rounded, and `wait_ms`
 /// rounds it down. (A breaker's "retry after 30s" rounds up to the second
@@ -147,8 +148,25 @@ impl Display for ShownWait {
             secs = secs.saturating_add(1);
             millis = 0;
         }
+        if millis == 0 {
+            return f.write_str(&WholeSeconds(secs).to_string());
+        }
         // `millis` < 1000: no carry into the seconds, so no overflow
         write!(f, "{:?}", Duration::new(secs, millis * 1_000_000))
+    }
+}
+
+/// A whole number of seconds in the largest unit that holds it whole, up
+/// to hours: `10h`, `30m`, `90s`, `0s`.
+pub(crate) struct WholeSeconds(pub(crate) u64);
+
+impl Display for WholeSeconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            s if s >= 3600 && s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s >= 60 && s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
     }
 }
 
