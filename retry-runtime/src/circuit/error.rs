@@ -188,6 +188,11 @@ mod tests {
         assert_eq!(w(Duration::from_millis(1_001)), "1s");
         assert_eq!(w(Duration::from_millis(1_002)), "2s");
         assert_eq!(w(Duration::from_millis(250)), "250ms");
+        // a whole number of minutes or hours, rounded up first, in that unit
+        assert_eq!(w(Duration::from_secs(300)), "5m");
+        assert_eq!(w(Duration::from_millis(299_500)), "5m");
+        assert_eq!(w(Duration::from_secs(7200)), "2h");
+        assert_eq!(w(Duration::from_secs(90)), "90s");
         assert_eq!(w(Duration::from_micros(1)), "1ms");
         assert_eq!(w(Duration::ZERO), "0ms");
         // a user's "open indefinitely" (the field is public): no overflow
