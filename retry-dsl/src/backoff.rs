@@ -383,13 +383,15 @@ fn plural(count: usize, noun: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tests::{assert_contains, duration, ms, secs};
     use proptest::prelude::*;
 
+    /// The message of a backoff that must not parse (the schedule's tests
+    /// use it too).
     #[track_caller]
-    fn backoff_err(input: &str) -> String {
+    pub(crate) fn backoff_err(input: &str) -> String {
         match parse_backoff(input) {
             Ok(b) => panic!("`{input}` parsed as {b:?}, expected an error"),
             Err(e) => e.message,

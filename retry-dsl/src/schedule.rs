@@ -122,20 +122,13 @@ pub(crate) const SCHEDULE_ARITY: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backoff::tests::backoff_err as err;
     use crate::tests::{assert_contains, duration, ms, secs};
     use crate::{parse_backoff, BackoffSpec};
     use proptest::prelude::*;
 
     fn schedule(waits: &[Duration]) -> BackoffSpec {
         BackoffSpec::Schedule(Schedule::new(waits).unwrap())
-    }
-
-    #[track_caller]
-    fn err(input: &str) -> String {
-        match parse_backoff(input) {
-            Ok(b) => panic!("`{input}` parsed as {b:?}, expected an error"),
-            Err(e) => e.message,
-        }
     }
 
     #[test]
