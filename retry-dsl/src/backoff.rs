@@ -383,20 +383,10 @@ fn plural(count: usize, noun: &str) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::tests::{assert_contains, duration, ms, secs};
+    use crate::tests::{assert_contains, backoff_err, duration, ms, secs};
     use proptest::prelude::*;
-
-    /// The message of a backoff that must not parse (the schedule's tests
-    /// use it too).
-    #[track_caller]
-    pub(crate) fn backoff_err(input: &str) -> String {
-        match parse_backoff(input) {
-            Ok(b) => panic!("`{input}` parsed as {b:?}, expected an error"),
-            Err(e) => e.message,
-        }
-    }
 
     #[test]
     fn every_backoff_form() {

@@ -85,6 +85,15 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// The message of a backoff that must not parse.
+    #[track_caller]
+    pub(crate) fn backoff_err(input: &str) -> String {
+        match parse_backoff(input) {
+            Ok(b) => panic!("`{input}` parsed as {b:?}, expected an error"),
+            Err(e) => e.message,
+        }
+    }
+
     #[track_caller]
     pub(crate) fn assert_contains(message: &str, needle: &str) {
         assert!(

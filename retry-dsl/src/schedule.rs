@@ -122,7 +122,7 @@ pub(crate) const SCHEDULE_ARITY: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backoff::tests::backoff_err as err;
+    use crate::tests::backoff_err as err;
     use crate::tests::{assert_contains, duration, ms, secs};
     use crate::{parse_backoff, BackoffSpec};
     use proptest::prelude::*;

@@ -201,9 +201,23 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, 
     }
 }
 
+/// Shows `policy: RequestPolicyFn(..)` (one per request), then the
+/// options as the others do.
+///
+/// ```
+/// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+/// let m = RetryMiddleware::from_request_fn(|_: &reqwest::Request| &presets::API);
+/// assert!(format!("{m:?}").starts_with("RetryMiddleware { policy: RequestPolicyFn(..), timeout: None,"));
+/// ```
+impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, RequestPolicyFn<W, G>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(&self.policy, f)
+    }
+}
+
 impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// The `Debug` of a middleware whose policy (now) is `policy`.
-    fn show(&self, policy: &Policy<W, G>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn show(&self, policy: &dyn fmt::Debug, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryMiddleware")
             .field("policy", policy)
             .field("timeout", &self.timeout)
@@ -319,6 +333,94 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
+    }
+}
+
+impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, RequestPolicyFn<W, G>> {
+    /// A middleware that asks `choose` for each request's policy, given
+    /// the request (its URL, method, headers): one client for upstreams
+    /// with policies of their own, a crawler's or a link checker's hosts
+    /// (each with its breaker, and its name in the lines and metrics), a
+    /// gateway's tenants. `choose` is called once per request, before
+    /// anything else, and the request keeps the policy it got; keep it to
+    /// a lookup among policies made beforehand or made `'static` once
+    /// when first needed (a map behind a lock, `Box::leak` for a host seen
+    /// for the first time). The options apply to whatever it returns, as
+    /// with [`from_fn`](Self::from_fn), whose function takes no request.
+    /// reqwest follows redirects inside one attempt: the policy is the
+    /// first URL's (see README "Where retries go").
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::RwLock;
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Policy, RetryOn};
+    ///
+    /// /// Each host's policy, named after it, made the first time it is seen.
+    /// fn for_host(host: &str) -> &'static Policy<RetryOn> {
+    ///     static HOSTS: RwLock<Option<HashMap<String, &'static Policy<RetryOn>>>> = RwLock::new(None);
+    ///     if let Some(p) = HOSTS.read().unwrap().as_ref().and_then(|m| m.get(host)) {
+    ///         return p;
+    ///     }
+    ///     let mut hosts = HOSTS.write().unwrap();
+    ///     hosts.get_or_insert_with(HashMap::new).entry(host.to_owned()).or_insert_with(|| {
+    ///         let name: &'static str = host.to_owned().leak();
+    ///         Box::leak(Box::new(presets::API.with_name(name)))
+    ///     })
+    /// }
+    ///
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::from_request_fn(|req: &reqwest::Request| {
+    ///         for_host(req.url().host_str().unwrap_or(""))
+    ///     }))
+    ///     .build();
+    /// assert_eq!(for_host("example.com").name(), "example.com");
+    /// # let _ = client;
+    /// ```
+    pub fn from_request_fn<F>(choose: F) -> Self
+    where
+        W: When<AttemptFailure>,
+        F: Fn(&Request) -> &'static Policy<W, G> + Send + Sync + 'static,
+    {
+        RetryMiddleware {
+            policy: RequestPolicyFn {
+                choose: Box::leak(Box::new(choose)),
+            },
+            of: PhantomData,
+            timeout: None,
+            any_method: false,
+            retry_refused: false,
+            hide_url_path: false,
+            attempt_extension: false,
+            classify: no_classify,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
+/// [`RetryMiddleware::from_request_fn`]'s function, which chooses each
+/// request's policy from the request, kept for the program's life (once
+/// per `from_request_fn`), in the middleware's type as [`PolicyFn`] is.
+pub struct RequestPolicyFn<W: 'static, G: 'static = NoCircuit> {
+    choose: &'static (dyn Fn(&Request) -> &'static Policy<W, G> + Send + Sync),
+}
+
+impl<W: 'static, G: 'static> Clone for RequestPolicyFn<W, G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<W: 'static, G: 'static> Copy for RequestPolicyFn<W, G> {}
+
+/// As [`PolicyFn`]'s: the function is only called.
+impl<W: 'static, G: 'static> std::panic::UnwindSafe for RequestPolicyFn<W, G> {}
+
+impl<W: 'static, G: 'static> std::panic::RefUnwindSafe for RequestPolicyFn<W, G> {}
+
+/// Shows no policy: there is one per request.
+impl<W: 'static, G: 'static> fmt::Debug for RequestPolicyFn<W, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RequestPolicyFn(..)")
     }
 }
 
@@ -712,6 +814,27 @@ where
         next: Next<'_>,
     ) -> Result<Response, Error> {
         self.run(self.policy.now(), req, extensions, next).await
+    }
+}
+
+/// [`RetryMiddleware::from_request_fn`]'s: the same run, with the policy
+/// the function chooses for the request.
+#[async_trait::async_trait]
+impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, RequestPolicyFn<W, G>>
+where
+    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    G: Admission<AttemptFailure> + Send + Sync + 'static,
+    Sl: Sleeper + Send + Sync + 'static,
+    Sl::Sleep: Send,
+{
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
+        let policy = (self.policy.choose)(&req);
+        self.run(policy, req, extensions, next).await
     }
 }
 

@@ -1605,6 +1605,59 @@ async fn a_closure_chooses_each_upstreams_policy_with_its_own_switch() {
     }
 }
 
+/// One client, a policy per upstream chosen from each request
+/// (`from_request_fn`): each upstream's requests are retried, named and
+/// logged by its own policy (a crawler's hosts, here two servers told
+/// apart by their port).
+#[tokio::test]
+async fn a_policy_chosen_from_each_request() {
+    let (slow, fast) = (FlakyServer::start().await, FlakyServer::start().await);
+    static PATIENT: Policy<RetryOn> = API.with_name("patient_host").with_max_attempts(3);
+    static HASTY: Policy<RetryOn> = API.with_name("hasty_host").with_max_attempts(1);
+    let slow_port = slow.addr().port();
+    let middleware = RetryMiddleware::from_request_fn(move |req: &reqwest::Request| {
+        if req.url().port() == Some(slow_port) {
+            &PATIENT
+        } else {
+            &HASTY
+        }
+    })
+    .sleep_with(NoWait);
+    let shown = format!("{middleware:?}");
+    assert!(
+        shown.starts_with("RetryMiddleware { policy: RequestPolicyFn(..),"),
+        "{shown}"
+    );
+    let client = client(middleware);
+    for server in [&slow, &fast] {
+        server.route(
+            "/page",
+            vec![Reply::status(503), Reply::status(503), Reply::status(200)],
+        );
+    }
+    let logs = capture();
+    let slow_answer = client.get(slow.url("/page")).send().await.unwrap();
+    let fast_answer = client.get(fast.url("/page")).send().await.unwrap();
+    assert_eq!(
+        (slow_answer.status(), slow.hits("/page")),
+        (StatusCode::OK, 3)
+    );
+    assert_eq!(
+        (fast_answer.status(), fast.hits("/page")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    assert_eq!(
+        logs.matching(Level::WARN, "retrying patient_host after")
+            .len(),
+        2
+    );
+    assert_eq!(
+        logs.matching(Level::ERROR, "hasty_host failed after 1 attempt")
+            .len(),
+        1
+    );
+}
+
 /// The tower layer and the middleware take their policy in the same
 /// forms: a `&'static Policy` (`new`), or one function that chooses it at
 /// each request (`from_fn`), the same function for both.
