@@ -96,6 +96,59 @@ async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
     assert_eq!(start.elapsed(), s(7));
 }
 
+/// `with_at_least_backoff(true)`: the longer of the hint and the
+/// backoff's wait, in a run as in `decide` (a receiver answering every
+/// delivery with `Retry-After: 1` does not spend a schedule in seconds;
+/// a longer hint still waits as asked, up to the cap).
+#[test]
+fn a_hint_shorter_than_the_schedule_waits_the_schedule() {
+    static WAITS: [Duration; 3] = [
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+        Duration::from_secs(1800),
+    ];
+    let delivery = |at_least| {
+        Policy::new()
+            .with_max_attempts(4)
+            .with_backoff(Backoff::schedule(&WAITS))
+            .retry_on(KindSet::TRANSIENT)
+            .with_retry_after(
+                RetryAfter::DEFAULT
+                    .with_cap(s(3600))
+                    .with_at_least_backoff(at_least),
+            )
+    };
+    let paused = testing::pause();
+    let hints = [1, 900, 1];
+    let mut calls = 0;
+    let out = delivery(true)
+        .retry(|| {
+            calls += 1;
+            match hints.get(calls - 1) {
+                Some(after) => Err(rate_limited(*after)),
+                None => Ok(calls),
+            }
+        })
+        .call();
+    assert_eq!(out, Ok(4));
+    assert_eq!(paused.waits(), [s(60), s(900), s(1800)]);
+    // off (the default): the hint, shorter or longer
+    assert_eq!(
+        delivery(false).decide(2, &rate_limited(1)),
+        Decision::Retry(s(1))
+    );
+    assert_eq!(
+        delivery(true).decide(2, &rate_limited(1)),
+        Decision::Retry(s(1800))
+    );
+    // no hint: the schedule either way
+    let plain = Hinted {
+        kind: ErrorKind::Unavailable,
+        after: None,
+    };
+    assert_eq!(delivery(true).decide(1, &plain), Decision::Retry(s(300)));
+}
+
 #[test]
 fn a_600s_hint_is_capped_at_the_policy_cap() {
     // the default cap is 60s

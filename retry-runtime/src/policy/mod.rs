@@ -28,7 +28,9 @@ use crate::classify::{Classify, ErrorKind};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
 use crate::nested::Nested;
-use crate::stop::{Stop, StopReason};
+use crate::stop::Stop;
+#[cfg(any(doc, test))]
+use crate::stop::StopReason;
 use crate::throttle::Throttle;
 
 pub use crate::policy_error::PolicyError;
@@ -36,6 +38,7 @@ pub use crate::policy_error::PolicyError;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 mod choose;
 mod levels;
+mod next;
 mod retry_after;
 mod when;
 
@@ -1413,37 +1416,6 @@ impl<W, G> Policy<W, G> {
         }
     }
 
-    /// Is the wait after this verdict the server's (a Retry-After hint the
-    /// policy honours for the error's kind)?
-    #[inline]
-    pub(crate) fn waits_as_told(&self, verdict: Verdict) -> bool {
-        self.told_wait(verdict).is_some()
-    }
-
-    /// The server's wait after this verdict, if the policy honours it for
-    /// the error's kind: the hint, at least the policy's
-    /// [`RetryAfter::floor`] and at most its [`RetryAfter::cap`].
-    #[inline]
-    pub(crate) fn told_wait(&self, verdict: Verdict) -> Option<Duration> {
-        self.asked_wait(verdict)
-            .map(|asked| asked.min(self.retry_after.cap))
-    }
-
-    /// The server's wait after this verdict as it asked for it, if the
-    /// policy honours it for the error's kind: the hint, at least the
-    /// policy's [`RetryAfter::floor`], not capped. The deadline is judged
-    /// by it: a retry the server will refuse until past the `max_elapsed`
-    /// limit is not made, though the policy would wait less.
-    #[inline]
-    pub(crate) fn asked_wait(&self, verdict: Verdict) -> Option<Duration> {
-        match (verdict.kind, verdict.retry_after) {
-            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
-                Some(hint.max(self.retry_after.floor))
-            }
-            _ => None,
-        }
-    }
-
     /// Hand the breaker's leave for an attempt that a later guard turned
     /// away back unused (nothing to do without a breaker or a leave).
     #[inline]
@@ -1492,38 +1464,6 @@ impl<W, G> Policy<W, G> {
             && self.before_sleep.is_none()
             && self.on_give_up.is_none()
             && !self.is_guarded()
-    }
-
-    /// The shared decision: `attempts_made` calls so far, `previous` wait.
-    pub(crate) fn next(
-        &self,
-        attempts_made: u32,
-        previous: Duration,
-        elapsed: Duration,
-        verdict: Verdict,
-        rng: &mut Rng,
-    ) -> Decision {
-        if !verdict.retry {
-            return Decision::GiveUp(StopReason::Permanent);
-        }
-        if attempts_made >= self.stop.max_attempts() {
-            return Decision::GiveUp(StopReason::Attempts);
-        }
-        // the deadline is judged by the server's wait as asked (a retry it
-        // refuses until past the limit is not worth making), the wait is
-        // at most the policy's cap
-        let (wait, asked) = match self.asked_wait(verdict) {
-            Some(asked) => (asked.min(self.retry_after.cap), asked),
-            None => {
-                let base = self.backoff.delay(attempts_made - 1);
-                let wait = self.jitter.apply(base, previous, &self.backoff, rng);
-                (wait, wait)
-            }
-        };
-        match self.stop.check(attempts_made, elapsed, asked) {
-            Some(reason) => Decision::GiveUp(reason),
-            None => Decision::Retry(wait),
-        }
     }
 }
 

@@ -29,7 +29,7 @@ use crate::{Classify, Policy};
 /// ```compile_fail,E0451
 /// use std::time::Duration;
 /// use retry_runtime::{kinds, RetryAfter};
-/// let api = RetryAfter { kinds: kinds![RateLimited], cap: Duration::from_secs(30), floor: Duration::ZERO }; // error[E0451]
+/// let api = RetryAfter { kinds: kinds![RateLimited], cap: Duration::from_secs(30), floor: Duration::ZERO, at_least_backoff: false }; // error[E0451]
 /// ```
 ///
 /// # Default
@@ -56,6 +56,7 @@ pub struct RetryAfter {
     pub(super) kinds: KindSet,
     pub(super) cap: Duration,
     pub(super) floor: Duration,
+    pub(super) at_least_backoff: bool,
 }
 
 impl RetryAfter {
@@ -74,6 +75,7 @@ impl RetryAfter {
         kinds: KindSet::EMPTY.with(ErrorKind::RateLimited),
         cap: Duration::from_secs(60),
         floor: Duration::ZERO,
+        at_least_backoff: false,
     };
     /// Never honoured: always the backoff's wait.
     ///
@@ -94,6 +96,7 @@ impl RetryAfter {
         kinds: KindSet::EMPTY,
         cap: Duration::ZERO,
         floor: Duration::ZERO,
+        at_least_backoff: false,
     };
 
     /// The kinds whose hints are honoured (none: every wait is the
@@ -135,6 +138,57 @@ impl RetryAfter {
     /// ```
     pub const fn with_floor(self, floor: Duration) -> RetryAfter {
         RetryAfter { floor, ..self }
+    }
+
+    /// Never wait less than the backoff would (`true`): the wait is the
+    /// longer of the hint (floored and capped as above) and the backoff's
+    /// own wait for this retry, jitter included. For a schedule of long
+    /// waits (a job's 1m, 5m, 30m, 2h, persisted with
+    /// [`Policy::decide`]), where a receiver answering every call `503`
+    /// with `Retry-After: 1` would otherwise spend the schedule in
+    /// seconds; a hint longer than the schedule's wait is still honoured
+    /// (up to the cap: raise it to the schedule's longest wait or more).
+    /// Off by default: the hint replaces the backoff's wait, shorter or
+    /// longer. A retry line says `(Retry-After)` whenever a hint was
+    /// honoured, the longer wait the backoff's or not.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{kinds, Backoff, Classify, Decision, ErrorKind, Policy, RetryAfter};
+    /// struct Busy(u64); // a 503 and its Retry-After, in seconds
+    /// impl Classify for Busy {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(self.0)) }
+    /// }
+    /// let s = Duration::from_secs;
+    /// const WAITS: [Duration; 3] = [Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(1800)];
+    /// let delivery = Policy::new()
+    ///     .with_max_attempts(4)
+    ///     .with_backoff(Backoff::schedule(&WAITS))
+    ///     .retry_on(kinds![Unavailable])
+    ///     .with_retry_after(
+    ///         RetryAfter::DEFAULT
+    ///             .with_kinds(kinds![Unavailable])
+    ///             .with_cap(s(3600))
+    ///             .with_at_least_backoff(true),
+    ///     );
+    /// assert_eq!(delivery.decide(2, &Busy(1)), Decision::Retry(s(1800)), "not 1s");
+    /// assert_eq!(delivery.decide(0, &Busy(600)), Decision::Retry(s(600)), "a longer hint");
+    /// ```
+    pub const fn with_at_least_backoff(self, on: bool) -> RetryAfter {
+        RetryAfter {
+            at_least_backoff: on,
+            ..self
+        }
+    }
+
+    /// See [`with_at_least_backoff`](RetryAfter::with_at_least_backoff).
+    ///
+    /// ```
+    /// assert!(!retry_runtime::RetryAfter::DEFAULT.at_least_backoff());
+    /// ```
+    pub const fn at_least_backoff(&self) -> bool {
+        self.at_least_backoff
     }
 
     /// See [`with_kinds`](RetryAfter::with_kinds).

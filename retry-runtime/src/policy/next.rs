@@ -1,0 +1,82 @@
+//! The decision after a failure that every form shares ([`Policy::next`]):
+//! the backoff's wait or the server's (a Retry-After the policy honours,
+//! floored, capped, at least the backoff's if it says so), and the
+//! limits, the deadline judged by the wait the server asked for.
+
+use std::time::Duration;
+
+use super::{Decision, Policy, Verdict};
+use crate::jitter::Rng;
+use crate::stop::StopReason;
+
+impl<W, G> Policy<W, G> {
+    /// Is the wait after this verdict the server's (a Retry-After hint the
+    /// policy honours for the error's kind)?
+    #[inline]
+    pub(crate) fn waits_as_told(&self, verdict: Verdict) -> bool {
+        self.told_wait(verdict).is_some()
+    }
+
+    /// The server's wait after this verdict, if the policy honours it for
+    /// the error's kind: the hint, at least the policy's
+    /// [`RetryAfter::floor`] and at most its [`RetryAfter::cap`].
+    #[inline]
+    pub(crate) fn told_wait(&self, verdict: Verdict) -> Option<Duration> {
+        self.asked_wait(verdict)
+            .map(|asked| asked.min(self.retry_after.cap))
+    }
+
+    /// The server's wait after this verdict as it asked for it, if the
+    /// policy honours it for the error's kind: the hint, at least the
+    /// policy's [`RetryAfter::floor`], not capped. The deadline is judged
+    /// by it: a retry the server will refuse until past the `max_elapsed`
+    /// limit is not made, though the policy would wait less.
+    #[inline]
+    pub(crate) fn asked_wait(&self, verdict: Verdict) -> Option<Duration> {
+        match (verdict.kind, verdict.retry_after) {
+            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
+                Some(hint.max(self.retry_after.floor))
+            }
+            _ => None,
+        }
+    }
+
+    /// The shared decision: `attempts_made` calls so far, `previous` wait.
+    pub(crate) fn next(
+        &self,
+        attempts_made: u32,
+        previous: Duration,
+        elapsed: Duration,
+        verdict: Verdict,
+        rng: &mut Rng,
+    ) -> Decision {
+        if !verdict.retry {
+            return Decision::GiveUp(StopReason::Permanent);
+        }
+        if attempts_made >= self.stop.max_attempts() {
+            return Decision::GiveUp(StopReason::Attempts);
+        }
+        // the deadline is judged by the server's wait as asked (a retry it
+        // refuses until past the limit is not worth making), the wait is
+        // at most the policy's cap
+        let backoff = |rng: &mut Rng| {
+            let base = self.backoff.delay(attempts_made - 1);
+            self.jitter.apply(base, previous, &self.backoff, rng)
+        };
+        let (wait, asked) = match self.asked_wait(verdict) {
+            Some(asked) if self.retry_after.at_least_backoff => {
+                let own = backoff(rng);
+                (asked.min(self.retry_after.cap).max(own), asked.max(own))
+            }
+            Some(asked) => (asked.min(self.retry_after.cap), asked),
+            None => {
+                let wait = backoff(rng);
+                (wait, wait)
+            }
+        };
+        match self.stop.check(attempts_made, elapsed, asked) {
+            Some(reason) => Decision::GiveUp(reason),
+            None => Decision::Retry(wait),
+        }
+    }
+}
