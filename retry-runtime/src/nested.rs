@@ -29,7 +29,8 @@
 //! an error and starts no hedge after it, but cancels nothing: an attempt
 //! still in flight may succeed, and the error is returned for the outer run
 //! to retry only when none is left (a later failure the outer run does not
-//! retry does not replace it; a non-retriable one ends the call at once).
+//! retry does not replace it; a non-retriable one that the outer run does
+//! not retry either ends the call at once).
 //!
 //! A middleware ([`tower`](crate::tower)'s layer, the reqwest middleware)
 //! leaves to the outer run only the failures that run sees: a failed

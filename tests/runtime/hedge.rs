@@ -1308,6 +1308,82 @@ async fn a_failure_left_to_the_outer_run_does_not_cancel_the_others() {
     assert_eq!(t0.elapsed(), ms(50), "attempt 1 answered");
 }
 
+/// A hedged call inside another retried call that fails with an error it
+/// would not retry itself, but the outer run does (quick retries of
+/// refused connections inside a call rescheduled on 503s): left to the
+/// outer run as `.await` leaves it (README "Retries at one layer"), so the
+/// attempt still in flight goes on and wins, and the 503 has the deferral's
+/// DEBUG line, not a "non-retriable" WARN and an `on_give_up` for a
+/// failure that is retried. (It ended the call at once, `Permanent`,
+/// dropping attempt 1: the outer run then called the whole again.)
+#[tokio::test(start_paused = true)]
+async fn an_error_only_the_outer_run_retries_is_left_to_it_as_by_await() {
+    use tracing::Level;
+    static GAVE_UP: AtomicU32 = AtomicU32::new(0);
+    fn count(_: &retry_runtime::GiveUpEvent<'_>) {
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    let outer = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::TRANSIENT)
+        .with_name("outer-503s");
+    let connect_only = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None)
+        .retry_on(KindSet::EMPTY.with(retry_runtime::ErrorKind::Connect))
+        .with_on_give_up(count)
+        .with_name("inner-connect");
+    // without hedges (`.await`), then hedged: attempt 1 answers at 50ms,
+    // the hedge at 10ms fails at 15ms with a 503
+    let logs = testkit::capture::capture();
+    let r = Replicas::new(vec![(5, Err(Fail::Unavailable)), (5, Ok(2))]);
+    let alone = outer
+        .retry(|| async { connect_only.retry(|| r.call()).await })
+        .await;
+    assert_eq!((alone, r.started()), (Ok(2), 2));
+    let slow_ok_and_a_503 = || {
+        let plan = [(50, Ok(1)), (5, Err(Fail::Unavailable))];
+        Replicas::new(plan.iter().cycle().take(6).cloned().collect())
+    };
+    let r = slow_ok_and_a_503();
+    let inner = connect_only.with_hedge(ms(10));
+    let reasons = Mutex::new(Vec::new());
+    let t0 = Instant::now();
+    let out = outer
+        .retry(|| async {
+            let got = inner.retry(|| r.call()).detailed().hedged().await;
+            got.map(|won| won.value).map_err(|e| {
+                reasons.lock().unwrap().push(e.reason);
+                e.last_error
+            })
+        })
+        .await;
+    assert_eq!(out, Ok(1), "attempt 1 was left to answer");
+    assert_eq!((r.started(), r.cancelled()), (2, vec![]));
+    assert_eq!(t0.elapsed(), ms(50));
+    assert_eq!(*reasons.lock().unwrap(), []);
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 0, "not given up: retried");
+    logs.assert_not_logged("non-retriable");
+    // and alone, it gives up on the 503 at once, as before
+    let r = slow_ok_and_a_503();
+    let e = inner
+        .retry(|| r.call())
+        .detailed()
+        .hedged()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.reason, e.last_error),
+        (StopReason::Permanent, Fail::Unavailable)
+    );
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 1);
+    logs.assert_logged(
+        Level::WARN,
+        "inner-connect failed with a non-retriable error on attempt 2",
+    );
+}
+
 /// When every attempt in flight has failed with errors the outer run
 /// retries, the hedged run leaves the last to it, with no retry of its
 /// own; the give-up is deferred (no `on_give_up`), the attempts are those

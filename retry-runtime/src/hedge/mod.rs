@@ -60,7 +60,8 @@
 //!   attempt won, goes back). The call gives up, with the last error,
 //!   when nothing is in flight and no attempt may start.
 //! - Inside another retried call (see [`nested`]; with
-//!   [`Nested::Defer`], the default), a failure the outer run retries gets
+//!   [`Nested::Defer`], the default), a failure the outer run retries
+//!   (whether or not this policy would retry it) gets
 //!   no retry here, as in a run without hedges, and no hedge starts after
 //!   it: the outer run retries the whole call. It cancels nothing: the
 //!   attempts in flight go on (the first success still wins), and so does
@@ -76,9 +77,9 @@
 //!   that: which of them ends the call goes by this order, the first that
 //!   applies winning.
 //!   1. A success of an attempt in flight (or of a retry granted) wins.
-//!   2. A non-retriable failure, before or after the deferral, ends the
-//!      call at once with its error ([`StopReason::Permanent`]): it is the
-//!      more important answer, and the outer run does not retry it.
+//!   2. A non-retriable failure the outer run does not retry either,
+//!      before or after the deferral, ends the call at once with its
+//!      error ([`StopReason::Permanent`]): it is the more important answer.
 //!   3. Otherwise the call ends deferred, with the last error left to the
 //!      outer run (its `Retry-After` included): a later failure the outer
 //!      run does not retry keeps its retry here, and has its own WARN line
@@ -446,12 +447,11 @@ where
                     kind: verdict.kind,
                     attempt: done.number,
                     // (as a run's, left to the outer run whatever the
-                    // attempts left)
-                    deferred: verdict.retry
-                        && policy.nested == Nested::Defer
-                        && nested::outer_retries(verdict.kind),
+                    // attempts left, and whether this run would retry it
+                    // or not)
+                    deferred: policy.nested == Nested::Defer && nested::outer_retries(verdict.kind),
                 };
-                if !verdict.retry {
+                if !verdict.retry && !failure.deferred {
                     // (failures ready beside it are told and logged first:
                     // the give-up line ends the call's lines)
                     let why = "another attempt failed with a non-retriable error";
