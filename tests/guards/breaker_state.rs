@@ -550,6 +550,28 @@ fn a_one_strike_breaker_says_failure_in_the_singular() {
     );
 }
 
+/// A breaker open for a whole number of minutes says so in that unit in
+/// the line that opens it, as its rejections do (`retry after 5m`, d31d6d8):
+/// the line said `rejecting calls for 300s` beside them.
+#[test]
+fn an_opening_line_shows_its_recovery_as_the_rejections_do() {
+    let logs = support::capture();
+    let (b, clock) = breaker(|b| b.with_failures(1).with_recovery(s(300)));
+    calls(b, &[F]);
+    let open = b.try_acquire().unwrap_err();
+    assert!(open.to_string().ends_with("retry after 5m"), "{open}");
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` opened after 1 consecutive failure; rejecting calls for 5m",
+    );
+    clock.advance(s(300));
+    calls(b, &[F]);
+    logs.assert_logged(
+        Level::WARN,
+        "circuit `upstream` re-opened: a probe call failed; rejecting calls for 5m",
+    );
+}
+
 #[test]
 fn state_changes_are_logged_with_name_state_and_counts() {
     let logs = support::capture();

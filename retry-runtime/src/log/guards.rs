@@ -5,7 +5,7 @@
 use core::fmt;
 use std::time::Duration;
 
-use super::shown::{Count, Escaped, Percent};
+use super::shown::{Count, Escaped, Percent, ShownWait};
 use super::{TARGET, int, may_log};
 use crate::metrics::{self, Circuit};
 use crate::throttle::Throttled;
@@ -110,10 +110,10 @@ pub(crate) fn circuit_open(
             state = "open",
             failures = int(n),
             recovery_ms = int(recovery_ms),
-            "circuit `{}` opened after {}; rejecting calls for {:?}",
+            "circuit `{}` opened after {}; rejecting calls for {}",
             Escaped(name),
             Count(n, "consecutive failure"),
-            recovery,
+            ShownWait(recovery),
         ),
         Trip::Rate(n) => tracing::warn!(
             target: TARGET,
@@ -122,11 +122,11 @@ pub(crate) fn circuit_open(
             failures = int(n),
             window = int(window),
             recovery_ms = int(recovery_ms),
-            "circuit `{}` opened: {} of the last {} calls failed; rejecting calls for {:?}",
+            "circuit `{}` opened: {} of the last {} calls failed; rejecting calls for {}",
             Escaped(name),
             n,
             window,
-            recovery,
+            ShownWait(recovery),
         ),
         Trip::Probe => tracing::warn!(
             target: TARGET,
@@ -134,9 +134,9 @@ pub(crate) fn circuit_open(
             state = "open",
             failures = int(1u32),
             recovery_ms = int(recovery_ms),
-            "circuit `{}` re-opened: a probe call failed; rejecting calls for {:?}",
+            "circuit `{}` re-opened: a probe call failed; rejecting calls for {}",
             Escaped(name),
-            recovery,
+            ShownWait(recovery),
         ),
     }
 }

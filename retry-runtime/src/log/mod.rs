@@ -53,7 +53,8 @@
 //! errors); `wait_ms` the wait before the next attempt, in whole
 //! milliseconds rounded down (the message's `{wait}` rounds it to the
 //! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`;
-//! a whole number of minutes or hours in that unit, `5m`, `10h`), and `wait_source`
+//! a whole number of minutes or hours in that unit, `5m`, `10h`; a
+//! breaker's `{recovery}` is shown the same way), and `wait_source`
 //! what chose it (`backoff` or `retry_after`); `elapsed_ms` the time since
 //! the run started, waits included, in whole milliseconds rounded down, on
 //! the retry line and on each line that ends a run after an attempt, for a

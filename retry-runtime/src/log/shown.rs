@@ -126,7 +126,8 @@ impl<T: Display + ?Sized> Display for OneLine<'_, T> {
     }
 }
 
-/// A wait as the log lines and the HTTP errors' messages show it: to the
+/// A wait as the log lines (a breaker's recovery too) and the HTTP
+/// errors' messages show it: to the
 /// nearest millisecond (`2.871s`, `700ms`), a whole number of minutes or
 /// hours in that unit (`5m`, `10h`: a job's schedule as it was written,
 /// not `36000s`), a wait under a millisecond as it is (`400µs`, `0ns`). A jittered wait, or an HTTP-date's measured
