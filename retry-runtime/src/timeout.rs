@@ -57,7 +57,11 @@ impl AttemptTimeout {
 
 impl std::fmt::Display for AttemptTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "attempt timed out after {:?}", self.after)
+        write!(
+            f,
+            "attempt timed out after {}",
+            crate::log::ShownLimit(self.after)
+        )
     }
 }
 

@@ -156,9 +156,16 @@ async fn a_run_lost_to_an_expired_lease_is_logged_as_a_failed_attempt() {
             JobStatus::Pending => {
                 due = job.next_retry_at;
                 let wait = due - until;
+                // (as the line shows it: a whole number of minutes in minutes)
+                let shown = match wait.as_secs() {
+                    secs if wait.subsec_nanos() == 0 && secs >= 60 && secs % 60 == 0 => {
+                        format!("{}m", secs / 60)
+                    }
+                    _ => format!("{wait:?}"),
+                };
                 reported.push((
                     format!(
-                        "WARN retrying job after attempt {attempt}/4 failed; next attempt in {wait:?}"
+                        "WARN retrying job after attempt {attempt}/4 failed; next attempt in {shown}"
                     ),
                     Some(wait.as_millis().to_string()),
                 ));

@@ -140,7 +140,7 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
-pub(crate) use self::shown::{Count, Escaped, OneLine, ShownWait, WholeSeconds};
+pub(crate) use self::shown::{Count, Escaped, OneLine, ShownLimit, ShownWait, WholeSeconds};
 use self::shown::{OfMax, Why};
 
 /// The `tracing` target of every log line of the runtime: filter on
@@ -742,6 +742,12 @@ mod tests {
         assert_eq!(shown(Duration::MAX), "18446744073709551615s");
         assert_eq!(WholeSeconds(u64::MAX).to_string(), "18446744073709551615s");
         assert_eq!(WholeSeconds(0).to_string(), "0s");
+        // a limit as configured, exactly, or in minutes or hours
+        let limit = |d: Duration| ShownLimit(d).to_string();
+        assert_eq!(limit(s(600)), "10m");
+        assert_eq!(limit(s(90)), "90s");
+        assert_eq!(limit(Duration::from_micros(1500)), "1.5ms");
+        assert_eq!(limit(Duration::ZERO), "0ns");
     }
 
     /// Unicode's format characters (general category Cf, Unicode 16.0):

@@ -157,6 +157,22 @@ impl Display for ShownWait {
     }
 }
 
+/// A configured limit (a per-attempt timeout, a `max_elapsed`) as an
+/// error's message shows it: exactly (`1.5ms`, `90s`), a whole number of
+/// minutes or hours in that unit (`10m`), as a wait is shown.
+pub(crate) struct ShownLimit(pub(crate) Duration);
+
+impl Display for ShownLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            limit if limit.subsec_nanos() == 0 && !limit.is_zero() => {
+                WholeSeconds(limit.as_secs()).fmt(f)
+            }
+            limit => write!(f, "{limit:?}"),
+        }
+    }
+}
+
 /// A whole number of seconds in the largest unit that holds it whole, up
 /// to hours: `10h`, `30m`, `90s`, `0s`.
 pub(crate) struct WholeSeconds(pub(crate) u64);

@@ -116,8 +116,8 @@ impl fmt::Display for NotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the service was not ready for a retry within max_elapsed ({:?})",
-            self.max_elapsed
+            "the service was not ready for a retry within max_elapsed ({})",
+            crate::log::ShownLimit(self.max_elapsed)
         )
     }
 }
