@@ -243,6 +243,38 @@ impl Outer {
         }
     }
 
+    /// Code around this point that handles errors of `kinds` itself,
+    /// without a policy: a queue consumer that pauses its partition on a
+    /// 429, a client that refreshes its token on a 401 and calls again.
+    /// Under [`run`](Self::run) or [`scope`](Self::scope) with it, a
+    /// retried call that fails with such an error returns it at once,
+    /// whether its own policy would retry that kind or not: its line is the
+    /// DEBUG `leaving the retry to the outer retried call`, its outcome
+    /// `deferred` (`StopReason::Deferred`), not a "non-retriable" WARN and
+    /// `permanent_error` for an error the code around handles. The other
+    /// kinds keep its own retries.
+    ///
+    /// ```
+    /// use retry_runtime::{kinds, nested::Outer, Backoff, ErrorKind, Policy, StopReason, testing};
+    /// # #[derive(Debug)] struct Limited;
+    /// # impl std::fmt::Display for Limited { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("429") } }
+    /// # impl retry_runtime::Classify for Limited { fn kind(&self) -> ErrorKind { ErrorKind::RateLimited } }
+    /// let quick = Policy::new().with_max_attempts(3).with_backoff(Backoff::None).retry_on(kinds![Connect]);
+    /// let _paused = testing::pause();
+    /// let mut calls = 0;
+    /// let e = Outer::handling(kinds![RateLimited])
+    ///     .run(|| quick.retry(|| { calls += 1; Err::<(), _>(Limited) }).detailed().call())
+    ///     .unwrap_err();
+    /// assert_eq!((calls, e.reason), (1, StopReason::Deferred)); // for the consumer to pause
+    /// assert_eq!(Outer::handling(kinds![RateLimited]).kinds(), kinds![RateLimited]);
+    /// ```
+    #[must_use]
+    pub const fn handling(kinds: KindSet) -> Self {
+        Outer {
+            kinds: kinds.bits(),
+        }
+    }
+
     /// No retried call around: [`run`](Self::run) and
     /// [`scope`](Self::scope) with it hide the runs around the point where
     /// they are called. For a job that a thread may run while it waits
