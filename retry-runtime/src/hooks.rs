@@ -81,7 +81,9 @@ pub struct RetryEvent<'a> {
     /// (zero for a decision reported with
     /// [`Policy::report`](crate::Policy::report)).
     pub elapsed: Duration,
-    /// `true` when `wait` is the server's Retry-After hint rather than the backoff's.
+    /// `true` when `wait` is the server's Retry-After hint rather than the
+    /// backoff's (under [`RetryAfter::with_at_least_backoff`](crate::RetryAfter::with_at_least_backoff),
+    /// when the hint's wait was the longer).
     pub from_retry_after: bool,
     /// `true` when the attempt returned an `Ok` that `retry_if_ok` (or
     /// [`Run::rejected`](crate::Run::rejected)) rejected, a poll's "not

@@ -252,7 +252,16 @@ impl Outer {
     /// DEBUG `leaving the retry to the outer retried call`, its outcome
     /// `deferred` (`StopReason::Deferred`), not a "non-retriable" WARN and
     /// `permanent_error` for an error the code around handles. The other
-    /// kinds keep its own retries.
+    /// kinds keep its own retries. As with an outer run, the kind is the
+    /// one the inner run sees: a `retry_if` policy, which classifies
+    /// nothing, defers only under [`KindSet::ALL`]; and a failed response
+    /// the tower layer or the reqwest middleware retries (a 429 under
+    /// `presets::API`) is retried there, being an `Ok` to the code around
+    /// (give the middleware a policy that leaves that kind alone, or call
+    /// `error_for_status` inside a retried call of your own). It replaces
+    /// what the retried calls around publish, as [`run`](Self::run) says:
+    /// inside another's attempt, add their kinds,
+    /// `Outer::handling(Outer::current().kinds() | kinds![RateLimited])`.
     ///
     /// ```
     /// use retry_runtime::{kinds, nested::Outer, Backoff, ErrorKind, Policy, StopReason, testing};

@@ -119,6 +119,7 @@ fn a_hint_shorter_than_the_schedule_waits_the_schedule() {
             )
     };
     let paused = testing::pause();
+    let logs = support::capture();
     let hints = [1, 900, 1];
     let mut calls = 0;
     let out = delivery(true)
@@ -132,6 +133,26 @@ fn a_hint_shorter_than_the_schedule_waits_the_schedule() {
         .call();
     assert_eq!(out, Ok(4));
     assert_eq!(paused.waits(), [s(60), s(900), s(1800)]);
+    // each line says whose wait it was: the schedule's, the server's, the schedule's
+    let lines = logs.matching(Level::WARN, "retrying");
+    let sources: Vec<_> = lines
+        .iter()
+        .map(|line| {
+            (
+                line.contains("(Retry-After)"),
+                support::field(line, "wait_source"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            (false, Some("backoff")),
+            (true, Some("retry_after")),
+            (false, Some("backoff")),
+        ],
+        "{lines:?}"
+    );
     // off (the default): the hint, shorter or longer
     assert_eq!(
         delivery(false).decide(2, &rate_limited(1)),

@@ -536,7 +536,7 @@ where
                             // Retry-After the policy honours) holds every
                             // start back, the next hedge included (its
                             // hold is set above).
-                            let told = told_until.is_some();
+                            let told = told_until.is_some() && policy.waits_as_told(verdict, wait);
                             let due = now.saturating_add(wait).max(hold_until);
                             // (a start due before a server's wait is put
                             // off until it has passed)

@@ -1382,7 +1382,7 @@ impl<W, G> Policy<W, G> {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    from_retry_after: self.waits_as_told(verdict),
+                    from_retry_after: self.waits_as_told(verdict, wait),
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)

@@ -5,16 +5,20 @@
 
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::RetryAfter;
 use super::{Decision, Policy, Verdict};
 use crate::jitter::Rng;
 use crate::stop::StopReason;
 
 impl<W, G> Policy<W, G> {
-    /// Is the wait after this verdict the server's (a Retry-After hint the
-    /// policy honours for the error's kind)?
+    /// Is `wait`, decided after this verdict, the server's (a Retry-After
+    /// hint the policy honours for the error's kind)? Not when the policy
+    /// waits at least the backoff's wait and that was longer.
     #[inline]
-    pub(crate) fn waits_as_told(&self, verdict: Verdict) -> bool {
-        self.told_wait(verdict).is_some()
+    pub(crate) fn waits_as_told(&self, verdict: Verdict, wait: Duration) -> bool {
+        self.told_wait(verdict)
+            .is_some_and(|told| !self.retry_after.at_least_backoff || told >= wait)
     }
 
     /// The server's wait after this verdict, if the policy honours it for

@@ -149,8 +149,10 @@ impl RetryAfter {
     /// seconds; a hint longer than the schedule's wait is still honoured
     /// (up to the cap: raise it to the schedule's longest wait or more).
     /// Off by default: the hint replaces the backoff's wait, shorter or
-    /// longer. A retry line says `(Retry-After)` whenever a hint was
-    /// honoured, the longer wait the backoff's or not.
+    /// longer. A retry line says `(Retry-After)`, `wait_source` is
+    /// `retry_after` and [`RetryEvent::from_retry_after`](crate::RetryEvent)
+    /// is `true` when the hint's wait was the longer (or as long); when the
+    /// backoff's was, they say `backoff`.
     ///
     /// ```
     /// use std::time::Duration;

@@ -701,7 +701,7 @@ impl State {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    from_retry_after: policy.waits_as_told(verdict),
+                    from_retry_after: policy.waits_as_told(verdict, wait),
                     rejected_ok,
                 };
                 announce_retry(policy, &ev, shown, notify, mark);
