@@ -716,7 +716,11 @@ pub use retry_macros::retry;
 /// - `#[classify(Kind, retry_after = field)]`: the field (a `Duration` or `Option<Duration>`,
 ///   named or a tuple index) is the server's requested wait. A field of seconds (`u64`),
 ///   a deadline (`SystemTime`) or a header's text is refused, with how to make it a
-///   `Duration` where the error is made.
+///   `Duration` where the error is made. A policy waits it only for the kinds its
+///   [`RetryAfter`] honours (`RateLimited` alone by default: an `Unavailable`
+///   variant's hint needs `RetryAfter::DEFAULT.with_kinds(kinds![RateLimited | Unavailable])`
+///   on the policy, e.g. the `api` preset's); otherwise it waits its backoff
+///   (the line's `wait_source="backoff"`).
 /// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated.
 /// - `#[classify(crate = "path")]` on the type: where the runtime is, if renamed.
 /// - `#[classify(bound = "T: Classify")]` on a generic type: the impl's where-predicates,
