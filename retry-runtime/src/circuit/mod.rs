@@ -90,6 +90,7 @@
 // the one compare-and-swap every transition goes through), `ring` (the
 // failure-rate window), `error` (`CircuitOpen`), `clock`, `stats`
 // (`CircuitState`, `CircuitStats`); its log lines are in `crate::log`.
+mod breakers;
 mod error;
 mod ring;
 mod stats;
@@ -103,6 +104,7 @@ use std::time::Duration;
 use crate::classify::{ErrorKind, KindSet};
 use crate::clock::SharedClock;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use breakers::Breakers;
 pub use error::CircuitOpen;
 pub use stats::{CircuitState, CircuitStats};
 
