@@ -778,54 +778,66 @@ fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
     }
 }
 
-#[async_trait::async_trait]
-impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl>
-where
-    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
-    G: Admission<AttemptFailure> + Send + Sync + 'static,
-    Sl: Sleeper + Send + Sync + 'static,
-    Sl::Sleep: Send,
+/// Where a middleware's policy for a request comes from, in its type (its
+/// last parameter): the policy itself ([`new`](RetryMiddleware::new)), a
+/// function asked at the start of each request
+/// ([`from_fn`](RetryMiddleware::from_fn), [`PolicyFn`]), or one given the
+/// request ([`from_request_fn`](RetryMiddleware::from_request_fn),
+/// [`RequestPolicyFn`]). Implemented for those three only.
+///
+/// ```
+/// use retry_runtime::reqwest_middleware::{ChoosesPolicy, PolicyFn, RequestPolicyFn};
+/// use retry_runtime::{Policy, RetryOn};
+/// fn takes<P: ChoosesPolicy<RetryOn>>() {}
+/// takes::<&'static Policy<RetryOn>>();
+/// takes::<PolicyFn<RetryOn>>();
+/// takes::<RequestPolicyFn<RetryOn>>();
+/// ```
+pub trait ChoosesPolicy<W: 'static, G: 'static = NoCircuit>:
+    sealed::Sealed + Send + Sync + 'static
 {
-    async fn handle(
-        &self,
-        req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> Result<Response, Error> {
-        self.run(self.policy, req, extensions, next).await
+    /// The policy of `request`'s run.
+    #[doc(hidden)]
+    fn for_request(&self, request: &Request) -> &'static Policy<W, G>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<W, G> Sealed for &'static super::Policy<W, G> {}
+    impl<W, G> Sealed for super::PolicyFn<W, G> {}
+    impl<W, G> Sealed for super::RequestPolicyFn<W, G> {}
+}
+
+impl<W: Sync + 'static, G: Sync + 'static> ChoosesPolicy<W, G> for &'static Policy<W, G> {
+    #[inline(always)]
+    fn for_request(&self, _: &Request) -> &'static Policy<W, G> {
+        self
     }
 }
 
-/// [`RetryMiddleware::from_fn`]'s: the same run, with the policy asked for
-/// at the start of the request. (An impl of its own, so that the fixed
-/// policy's `handle` reads its policy as it did before `from_fn`.)
-#[async_trait::async_trait]
-impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, PolicyFn<W, G>>
-where
-    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
-    G: Admission<AttemptFailure> + Send + Sync + 'static,
-    Sl: Sleeper + Send + Sync + 'static,
-    Sl::Sleep: Send,
-{
-    async fn handle(
-        &self,
-        req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> Result<Response, Error> {
-        self.run(self.policy.now(), req, extensions, next).await
+impl<W: 'static, G: 'static> ChoosesPolicy<W, G> for PolicyFn<W, G> {
+    #[inline(always)]
+    fn for_request(&self, _: &Request) -> &'static Policy<W, G> {
+        self.now()
     }
 }
 
-/// [`RetryMiddleware::from_request_fn`]'s: the same run, with the policy
-/// the function chooses for the request.
+impl<W: 'static, G: 'static> ChoosesPolicy<W, G> for RequestPolicyFn<W, G> {
+    #[inline(always)]
+    fn for_request(&self, request: &Request) -> &'static Policy<W, G> {
+        (self.choose)(request)
+    }
+}
+
+/// Every request's run, with the policy its `P` gives it at the start.
 #[async_trait::async_trait]
-impl<W, G, Sl> Middleware for RetryMiddleware<W, G, Sl, RequestPolicyFn<W, G>>
+impl<W, G, Sl, P> Middleware for RetryMiddleware<W, G, Sl, P>
 where
     W: When<AttemptFailure> + Copy + Send + Sync + 'static,
     G: Admission<AttemptFailure> + Send + Sync + 'static,
     Sl: Sleeper + Send + Sync + 'static,
     Sl::Sleep: Send,
+    P: ChoosesPolicy<W, G>,
 {
     async fn handle(
         &self,
@@ -833,7 +845,7 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
-        let policy = (self.policy.choose)(&req);
+        let policy = self.policy.for_request(&req);
         self.run(policy, req, extensions, next).await
     }
 }
