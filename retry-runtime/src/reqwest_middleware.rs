@@ -215,6 +215,25 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, RequestPolic
     }
 }
 
+impl<W: 'static, G: 'static, P> RetryMiddleware<W, G, DefaultSleeper, P> {
+    /// A middleware whose policy comes from `policy` (the policy, or a
+    /// function choosing it), every option at its default: what the three
+    /// constructors share.
+    const fn given(policy: P) -> Self {
+        RetryMiddleware {
+            policy,
+            of: PhantomData,
+            timeout: None,
+            any_method: false,
+            retry_refused: false,
+            hide_url_path: false,
+            attempt_extension: false,
+            classify: no_classify,
+            sleeper: DefaultSleeper,
+        }
+    }
+}
+
 impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// The `Debug` of a middleware whose policy (now) is `policy`.
     fn show(&self, policy: &dyn fmt::Debug, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -254,17 +273,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
     where
         W: When<AttemptFailure>,
     {
-        RetryMiddleware {
-            policy,
-            of: PhantomData,
-            timeout: None,
-            any_method: false,
-            retry_refused: false,
-            hide_url_path: false,
-            attempt_extension: false,
-            classify: no_classify,
-            sleeper: DefaultSleeper,
-        }
+        RetryMiddleware::given(policy)
     }
 }
 
@@ -322,17 +331,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, PolicyFn<W, G
         W: When<AttemptFailure>,
         F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     {
-        RetryMiddleware {
-            policy: PolicyFn::new(choose),
-            of: PhantomData,
-            timeout: None,
-            any_method: false,
-            retry_refused: false,
-            hide_url_path: false,
-            attempt_extension: false,
-            classify: no_classify,
-            sleeper: DefaultSleeper,
-        }
+        RetryMiddleware::given(PolicyFn::new(choose))
     }
 }
 
@@ -381,19 +380,9 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, RequestPolicy
         W: When<AttemptFailure>,
         F: Fn(&Request) -> &'static Policy<W, G> + Send + Sync + 'static,
     {
-        RetryMiddleware {
-            policy: RequestPolicyFn {
-                choose: Box::leak(Box::new(choose)),
-            },
-            of: PhantomData,
-            timeout: None,
-            any_method: false,
-            retry_refused: false,
-            hide_url_path: false,
-            attempt_extension: false,
-            classify: no_classify,
-            sleeper: DefaultSleeper,
-        }
+        RetryMiddleware::given(RequestPolicyFn {
+            choose: Box::leak(Box::new(choose)),
+        })
     }
 }
 
