@@ -8,6 +8,7 @@
 //! may run in parallel. (10,000 concurrent calls: `tests/metrics_global`.)
 
 mod did_it_retry;
+mod fewer_series;
 mod guards;
 mod hedged;
 mod outcomes;
