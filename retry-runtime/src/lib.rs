@@ -203,7 +203,7 @@ pub use policy::{
     RetryOnOrIf, Verdict, When, WithCircuit, WithCircuitAndThrottle, WithThrottle,
 };
 pub use policy_error::PolicyError;
-pub use retrying::{Retry, RetryFuture};
+pub use retrying::{AnyOk, OkCheck, Retry, RetryFuture, RetryIfOk, WithoutOkCheck};
 pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 #[cfg(feature = "futures-timer")]
 pub use sleep::FuturesTimerSleeper;

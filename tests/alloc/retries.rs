@@ -143,6 +143,45 @@ fn notify_hooks_and_the_context_form_allocate_nothing() {
     }
 }
 
+/// `retry_if_ok`: rejected values retried, sync and async, allocate
+/// nothing either (its first `rejects` values of 0, then the 7).
+#[test]
+fn a_rejected_ok_allocates_nothing() {
+    let rt = warm_runtime();
+    for rejected in [0, 1, 4] {
+        let mut seen = 0;
+        let mut poll = || {
+            seen += 1;
+            Ok::<u32, Flaky>(if seen > rejected { 7 } else { 0 })
+        };
+        assert_allocates_nothing(0, "retry_if_ok", || {
+            ZERO_WAIT
+                .retry(&mut poll)
+                .retry_if_ok(|v: &u32| *v == 0)
+                .call()
+        });
+        assert_eq!(seen, rejected + 1, "retry_if_ok with {rejected} rejected");
+        let seen = Cell::new(0);
+        assert_allocates_nothing(0, "async retry_if_ok", || {
+            rt.block_on(
+                ZERO_WAIT
+                    .retry(|| {
+                        seen.set(seen.get() + 1);
+                        let v = if seen.get() > rejected { 7 } else { 0 };
+                        async move { Ok::<u32, Flaky>(v) }
+                    })
+                    .retry_if_ok(|v: &u32| *v == 0)
+                    .into_future(),
+            )
+        });
+        assert_eq!(
+            seen.get(),
+            rejected + 1,
+            "async retry_if_ok with {rejected} rejected"
+        );
+    }
+}
+
 #[test]
 fn the_counter_sees_allocations() {
     // the measurement itself can fail: an allocation is counted

@@ -58,6 +58,7 @@ mod presets;
 mod progress;
 mod project_layout;
 mod retry_after;
+mod retry_if_ok;
 mod send;
 mod shutdown;
 mod stop;

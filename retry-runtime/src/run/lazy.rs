@@ -487,7 +487,8 @@ impl LazyRun {
 
     /// The executors' shared step: record an attempt's outcome, and either
     /// finish (`Break`: the value, or the error wrapped by `finish`) or go
-    /// on after a wait (`Continue`). The error of an attempt the run waits
+    /// on after a wait (`Continue`). A `rejected` outcome is an `Ok` that
+    /// `retry_if_ok` rejected. The error of an attempt the run waits
     /// to retry is handed to `keep` (a call's stop keeps it, to return it if
     /// the stop comes in the wait; `drop` otherwise), so the caller holds
     /// nothing of it while it sleeps.
@@ -497,6 +498,7 @@ impl LazyRun {
         &mut self,
         policy: &Policy<W, G>,
         outcome: Result<T, E>,
+        rejected: bool,
         notify: &mut N,
         marks: bool,
         keep: impl FnOnce(E),
@@ -505,6 +507,12 @@ impl LazyRun {
         W: When<E>,
     {
         match outcome {
+            // (an `Ok` that `retry_if_ok` rejected: retried, or, when the
+            // run gives up, returned; a constant `false` without the check)
+            Ok(value) if rejected => match self.state(policy).rejected_notify(policy, notify) {
+                Decision::Retry(wait) => ControlFlow::Continue(wait),
+                Decision::GiveUp(_) => ControlFlow::Break(Ok(value)),
+            },
             Ok(value) => {
                 self.succeeded(policy);
                 ControlFlow::Break(Ok(value))

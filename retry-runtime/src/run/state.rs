@@ -557,6 +557,30 @@ impl State {
         self.judge(policy, verdict, error, outcome, None)
     }
 
+    /// [`rejected`](State::rejected), telling `notify` of a retry too.
+    #[inline(never)]
+    pub(super) fn rejected_notify<W, G, N: Notify>(
+        &mut self,
+        policy: &Policy<W, G>,
+        notify: &mut N,
+    ) -> Decision {
+        if !N::ACTIVE {
+            return self.rejected(policy);
+        }
+        let verdict = Verdict {
+            retry: true,
+            kind: None,
+            retry_after: None,
+        };
+        self.judge(
+            policy,
+            verdict,
+            &REJECTED_OK,
+            Outcome::Neutral,
+            Some(notify),
+        )
+    }
+
     #[inline(never)]
     pub(super) fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
         let verdict = Verdict {

@@ -1,0 +1,191 @@
+//! [`Retry::retry_if_ok`]: an `Ok` that is really a failure (a job still
+//! pending, an empty page, a lock not acquired) retried as one, the
+//! functional form of `#[retry(retry_if_ok = ..)]`.
+
+use super::Retry;
+use crate::signal::NoStop;
+
+/// What a [`Retry`] asks of each attempt's `Ok` value: [`AnyOk`] (every
+/// `Ok` is a success, the default) or [`RetryIfOk`] (made by
+/// [`Retry::retry_if_ok`]).
+pub trait OkCheck<T> {
+    /// Is there a check to make (`false` for [`AnyOk`], whose questions
+    /// fold away)?
+    #[doc(hidden)]
+    const ACTIVE: bool;
+
+    /// Is `value` a failure to retry?
+    #[doc(hidden)]
+    fn rejects(&mut self, value: &T) -> bool;
+}
+
+/// A [`Retry`] without [`retry_if_ok`](Retry::retry_if_ok), what
+/// `.hedged()` asks (a hedged call's attempts run side by side: the first
+/// `Ok` wins). Only [`AnyOk`] is one, so `.retry_if_ok(..)` before
+/// `.hedged()` is a compile error that says so.
+///
+/// ```compile_fail,E0277
+/// # async fn f() {
+/// use retry_runtime::Policy;
+/// let policy = Policy::new().with_max_attempts(3);
+/// let _ = policy
+///     .retry(|| async { Ok::<bool, std::io::Error>(false) })
+///     .retry_if_ok(|done: &bool| !done)
+///     .hedged() // error[E0277]: `.hedged()` takes no `retry_if_ok`
+///     .await;
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`.hedged()` takes no `retry_if_ok`",
+    label = "this retry has a `.retry_if_ok(..)`",
+    note = "a hedged call's attempts run side by side and its first `Ok` wins: poll without hedging"
+)]
+pub trait WithoutOkCheck {}
+
+impl WithoutOkCheck for AnyOk {}
+
+/// Every `Ok` is a success: the check of a [`Retry`] without
+/// [`retry_if_ok`](Retry::retry_if_ok).
+///
+/// ```
+/// use retry_runtime::{AnyOk, Policy, Retry};
+/// let policy = Policy::new();
+/// let retry: Retry<'_, _, _, _, _, _, _, _, AnyOk> = policy.retry(|| Ok::<_, &str>(1));
+/// assert_eq!(retry.call(), Ok(1));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyOk;
+
+impl<T> OkCheck<T> for AnyOk {
+    const ACTIVE: bool = false;
+
+    #[inline(always)]
+    fn rejects(&mut self, _: &T) -> bool {
+        false
+    }
+}
+
+/// The check of [`Retry::retry_if_ok`]: an `FnMut(&T) -> bool`, `true`
+/// for a value to retry.
+///
+/// ```
+/// use retry_runtime::{Policy, Retry, RetryIfOk};
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_max_attempts(3);
+/// let mut n = 0;
+/// let retry: Retry<'_, _, _, _, _, _, _, _, RetryIfOk<_>> = policy
+///     .retry(|| { n += 1; Ok::<_, &str>(n) })
+///     .retry_if_ok(|n: &u32| *n < 2);
+/// assert_eq!(retry.call(), Ok(2));
+/// ```
+#[derive(Clone, Copy)]
+pub struct RetryIfOk<P>(P);
+
+/// Shows no more than its name: the predicate, a closure as a rule, is
+/// not `Debug`.
+impl<P> core::fmt::Debug for RetryIfOk<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RetryIfOk(..)")
+    }
+}
+
+impl<T, P: FnMut(&T) -> bool> OkCheck<T> for RetryIfOk<P> {
+    const ACTIVE: bool = true;
+
+    #[inline]
+    fn rejects(&mut self, value: &T) -> bool {
+        (self.0)(value)
+    }
+}
+
+impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D, NoStop, AnyOk> {
+    /// Retry an `Ok` for which `rejects` says `true`, as a failure: a poll
+    /// until a job is done, a lock acquired, a page not empty (tenacity's
+    /// `retry_if_result`; `#[retry(retry_if_ok = ..)]`'s functional form).
+    /// Such a value is retried whatever the policy's kinds, after the
+    /// backoff's wait, within its attempts and `max_elapsed`; when they run
+    /// out, the call returns that last `Ok` (under
+    /// [`detailed`](Retry::detailed), as a [`Succeeded`](crate::Succeeded):
+    /// ask `rejects` again to tell). An `Err` is retried as the policy says,
+    /// as without the check.
+    ///
+    /// Each rejected value writes the retry's line (`error` is `the result
+    /// was rejected by retry_if_ok`, at the policy's
+    /// [`with_rejected_ok_level`](crate::Policy::with_rejected_ok_level)),
+    /// and the [`notify`](Retry::notify) hook hears of it
+    /// ([`RetryEvent::rejected_ok`](crate::RetryEvent)); a circuit breaker
+    /// takes it for neither a failure nor a success (the dependency
+    /// answered); metrics count its retry.
+    ///
+    /// `rejects` is asked once per `Ok`, its argument's type written
+    /// (`|job: &Job| ..`: `retry` comes first, and the value's type is not
+    /// known to the closure yet). Not with a stop signal (`stop_on`,
+    /// `stop_when`, which come before it, are not offered after it) or
+    /// [`hedged`](Retry::hedged): for a poll that a shutdown ends, write
+    /// `#[retry(retry_if_ok = .., stop_on = ..)]` on the function, or a
+    /// [`Run`](crate::Run) loop with [`Run::rejected`](crate::Run::rejected).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Backoff, Policy};
+    /// let paused = retry_runtime::testing::pause(); // the waits recorded, not slept
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// enum Export { Pending, Ready(&'static str) }
+    ///
+    /// let poll = Policy::new()
+    ///     .with_name("export_status")
+    ///     .with_max_attempts(10)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(2)));
+    /// let mut asked = 0;
+    /// let status = poll
+    ///     .retry(|| {
+    ///         asked += 1;
+    ///         Ok::<_, std::io::Error>(if asked < 3 { Export::Pending } else { Export::Ready("s3://exports/7") })
+    ///     })
+    ///     .retry_if_ok(|s: &Export| *s == Export::Pending)
+    ///     .call();
+    /// assert_eq!(status.unwrap(), Export::Ready("s3://exports/7"));
+    /// assert_eq!(paused.waits(), [Duration::from_secs(2); 2]);
+    ///
+    /// // the attempts run out: the last `Ok`, still pending
+    /// let last = poll.with_max_attempts(2).retry(|| Ok::<_, std::io::Error>(Export::Pending))
+    ///     .retry_if_ok(|s: &Export| *s == Export::Pending)
+    ///     .call();
+    /// assert_eq!(last.unwrap(), Export::Pending);
+    /// ```
+    ///
+    /// Awaited, the same:
+    ///
+    /// ```
+    /// # #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use retry_runtime::Policy;
+    /// let lock = Policy::new().with_max_attempts(5);
+    /// let mut tries = 0;
+    /// let acquired = lock
+    ///     .retry(|| { tries += 1; let t = tries; async move { Ok::<bool, std::io::Error>(t == 3) } })
+    ///     .retry_if_ok(|acquired: &bool| !acquired)
+    ///     .detailed()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!((acquired.value, acquired.attempts), (true, 3));
+    /// # }
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
+    /// ```
+    #[inline]
+    pub fn retry_if_ok<T, P>(self, rejects: P) -> Retry<'p, W, G, F, S, N, D, NoStop, RetryIfOk<P>>
+    where
+        P: FnMut(&T) -> bool,
+    {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: self.notify,
+            detail: self.detail,
+            stop: self.stop,
+            check: RetryIfOk(rejects),
+        }
+    }
+}
