@@ -742,12 +742,21 @@ mod tests {
         assert_eq!(shown(Duration::MAX), "18446744073709551615s");
         assert_eq!(WholeSeconds(u64::MAX).to_string(), "18446744073709551615s");
         assert_eq!(WholeSeconds(0).to_string(), "0s");
-        // a limit as configured, exactly, or in minutes or hours
+        // a limit in minutes or hours, or as configured
         let limit = |d: Duration| ShownLimit(d).to_string();
         assert_eq!(limit(s(600)), "10m");
         assert_eq!(limit(s(90)), "90s");
         assert_eq!(limit(Duration::from_micros(1500)), "1.5ms");
         assert_eq!(limit(Duration::ZERO), "0ns");
+        // a limit computed from the time left: to the millisecond from a
+        // second up, to the microsecond below (a partner's walk-through
+        // read "attempt timed out after 2.199042249s")
+        assert_eq!(limit(Duration::from_nanos(2_199_042_249)), "2.199s");
+        assert_eq!(limit(Duration::from_nanos(599_999_700_000)), "10m");
+        assert_eq!(limit(Duration::from_nanos(250_000_400)), "250ms");
+        assert_eq!(limit(Duration::from_nanos(999_999_900)), "1s");
+        assert_eq!(limit(Duration::from_nanos(1_500_400)), "1.5ms");
+        assert_eq!(limit(Duration::from_nanos(700)), "700ns");
     }
 
     /// Unicode's format characters (general category Cf, Unicode 16.0):

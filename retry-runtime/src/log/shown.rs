@@ -157,9 +157,12 @@ impl Display for ShownWait {
     }
 }
 
-/// A configured limit (a per-attempt timeout, a `max_elapsed`) as an
-/// error's message shows it: exactly (`1.5ms`, `90s`), a whole number of
-/// minutes or hours in that unit (`10m`), as a wait is shown.
+/// A limit (a per-attempt timeout, a `max_elapsed`) as an error's message
+/// shows it: a whole number of minutes or hours in that unit (`10m`), as
+/// a wait is shown; from a second up, to the millisecond (`90s`, `2.199s`:
+/// a timeout computed from the time left, `timeout = left(deadline)`, has
+/// nanoseconds no reader wants); below it, to the microsecond (`1.5ms`,
+/// `250ms`).
 pub(crate) struct ShownLimit(pub(crate) Duration);
 
 impl Display for ShownLimit {
@@ -167,6 +170,12 @@ impl Display for ShownLimit {
         match self.0 {
             limit if limit.subsec_nanos() == 0 && !limit.is_zero() => {
                 WholeSeconds(limit.as_secs()).fmt(f)
+            }
+            limit if limit >= Duration::from_secs(1) => ShownWait(limit).fmt(f),
+            limit if limit >= Duration::from_micros(1) => {
+                // below a second: no carry past what a `Duration` holds
+                let micros = (limit.as_nanos() + 500) / 1000;
+                write!(f, "{:?}", Duration::from_micros(micros as u64))
             }
             limit => write!(f, "{limit:?}"),
         }
