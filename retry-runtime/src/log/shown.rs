@@ -160,7 +160,7 @@ impl Display for ShownWait {
 /// A limit (a per-attempt timeout, a `max_elapsed`) as an error's message
 /// shows it: a whole number of minutes or hours in that unit (`10m`), as
 /// a wait is shown; from a second up, to the millisecond (`90s`, `2.199s`:
-/// a timeout computed from the time left, `timeout = left(deadline)`, has
+/// a timeout computed from the time left, `timeout = end - now`, has
 /// nanoseconds no reader wants); below it, to the microsecond (`1.5ms`,
 /// `250ms`).
 pub(crate) struct ShownLimit(pub(crate) Duration);
