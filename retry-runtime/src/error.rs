@@ -414,6 +414,27 @@ pub struct Succeeded<T> {
     pub attempts: u32,
     /// Time spent, waits included.
     pub elapsed: Duration,
+    /// `None` for a success. `Some(reason)` when `value` is an `Ok` that
+    /// [`retry_if_ok`](crate::Retry::retry_if_ok) rejected, returned as the
+    /// run stopped retrying for `reason`: the attempts ran out
+    /// ([`Attempts`](StopReason::Attempts)), the deadline came
+    /// ([`Deadline`](StopReason::Deadline)), the call's stop signal fired
+    /// ([`Stopped`](StopReason::Stopped)), a breaker, a budget or a
+    /// throttle refused the retry. A poll that ends so tells "still
+    /// pending at the deadline" from "shut down while pending".
+    ///
+    /// ```
+    /// use retry_runtime::{Policy, StopReason};
+    /// let _paused = retry_runtime::testing::pause();
+    /// let pending = Policy::new().with_max_attempts(2)
+    ///     .retry(|| Ok::<_, &str>("pending"))
+    ///     .retry_if_ok(|s: &&str| *s == "pending")
+    ///     .detailed()
+    ///     .call()
+    ///     .unwrap();
+    /// assert_eq!((pending.value, pending.gave_up), ("pending", Some(StopReason::Attempts)));
+    /// ```
+    pub gave_up: Option<StopReason>,
 }
 
 impl<T> Succeeded<T> {
@@ -446,6 +467,7 @@ impl<T> Succeeded<T> {
             value: f(self.value),
             attempts: self.attempts,
             elapsed: self.elapsed,
+            gave_up: self.gave_up,
         }
     }
 }

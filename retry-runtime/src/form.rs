@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{RetryError, Succeeded};
 use crate::run::LazyRun;
+use crate::stop::StopReason;
 
 /// The output of a [`Retry`](crate::Retry): the value, or the last error unchanged.
 ///
@@ -113,6 +114,10 @@ pub trait Finish<T, E>: Form {
     /// A success after `attempts` attempts and `elapsed` (a hedged run).
     #[doc(hidden)]
     fn done(value: T, attempts: u32, elapsed: Duration) -> Self::Output;
+    /// An `Ok` that `retry_if_ok` rejected, returned as the run gave up
+    /// for `reason` after `attempts` attempts and `elapsed`.
+    #[doc(hidden)]
+    fn rejected(value: T, reason: StopReason, attempts: u32, elapsed: Duration) -> Self::Output;
 }
 
 impl<T, E> Finish<T, E> for Plain {
@@ -133,6 +138,10 @@ impl<T, E> Finish<T, E> for Plain {
     fn done(value: T, _: u32, _: Duration) -> Result<T, E> {
         Ok(value)
     }
+    #[inline]
+    fn rejected(value: T, _: StopReason, _: u32, _: Duration) -> Result<T, E> {
+        Ok(value)
+    }
 }
 
 impl<T, E> Finish<T, E> for Detailed {
@@ -144,6 +153,7 @@ impl<T, E> Finish<T, E> for Detailed {
             value,
             attempts,
             elapsed,
+            gave_up: None,
         })
     }
     #[inline]
@@ -160,6 +170,16 @@ impl<T, E> Finish<T, E> for Detailed {
             value,
             attempts,
             elapsed,
+            gave_up: None,
+        })
+    }
+    #[inline]
+    fn rejected(value: T, reason: StopReason, attempts: u32, elapsed: Duration) -> Self::Output {
+        Ok(Succeeded {
+            value,
+            attempts,
+            elapsed,
+            gave_up: Some(reason),
         })
     }
 }

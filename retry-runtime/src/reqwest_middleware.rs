@@ -982,8 +982,7 @@ where
                     run.last_attempt(policy);
                 }
                 // (the middleware makes no attempt spans)
-                let settled =
-                    run.settle_keeping(policy, outcome, false, &mut NoNotify, false, drop);
+                let settled = run.settle_keeping(policy, outcome, &mut NoNotify, false, drop);
                 drop(unseen);
                 match settled {
                     ControlFlow::Break(Ok(response)) => return Ok(response),

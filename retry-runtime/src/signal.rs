@@ -11,7 +11,7 @@ use core::task::{Context, Poll};
 use crate::Retry;
 use crate::attempt::Op;
 
-impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
     /// Stop retrying once `signal` completes (a shutdown: any future, its
     /// output dropped: tokio-util's `token.cancelled_owned()`, a oneshot
     /// receiver, `tokio::signal::ctrl_c()`): an async call makes no retry after it fires and sleeps out no wait,
@@ -69,10 +69,11 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// # #[cfg(not(feature = "tokio"))] fn main() {}
     /// ```
     #[inline]
+    #[allow(clippy::type_complexity)] // (the retry's own parameters, one of them the signal's)
     pub fn stop_on<Sig, E>(
         self,
         signal: Sig,
-    ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>>
+    ) -> Retry<'p, W, G, F, S, N, D, StopOn<Sig::IntoFuture, E>, K>
     where
         Sig: IntoFuture,
     {
@@ -80,7 +81,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     }
 }
 
-impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
     /// Stop retrying once `stopped()` says so (a shutdown flag, set by a
     /// Ctrl-C handler): the sync counterpart of [`stop_on`](Retry::stop_on),
     /// for `.call()`, whose wait cannot be raced. It is asked after each
@@ -122,7 +123,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
     /// assert_eq!(e.last_error, "database is locked");
     /// ```
     #[inline]
-    pub fn stop_when<P>(self, stopped: P) -> Retry<'p, W, G, F, S, N, D, StopWhen<P>>
+    pub fn stop_when<P>(self, stopped: P) -> Retry<'p, W, G, F, S, N, D, StopWhen<P>, K>
     where
         F: Op,
         F::Output: SyncAttempt,

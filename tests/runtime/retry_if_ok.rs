@@ -2,8 +2,10 @@
 //! failure (after the backoff's wait, within the limits), the last one
 //! returned when the attempts run out; an `Err` is retried as the policy
 //! says; the check is asked once per `Ok`, the hook and the log lines hear
-//! of each rejected value, a breaker takes it for neither outcome. Sync
-//! (`.call()`) and async (`.await`, with attempt spans too).
+//! of each rejected value, a breaker takes it for neither outcome; a stop
+//! signal ends a poll with its last value, and `.detailed()` says why a
+//! poll gave up (`Succeeded::gave_up`). Sync (`.call()`) and async
+//! (`.await`, with attempt spans too).
 
 use std::cell::Cell;
 use std::io;
@@ -72,6 +74,7 @@ fn the_last_ok_is_returned_when_the_attempts_run_out() {
         .call()
         .unwrap();
     assert_eq!((out.value, out.attempts), (0, 4));
+    assert_eq!(out.gave_up, Some(StopReason::Attempts));
     // (three virtual seconds, and the test's own real time)
     assert!((3 * S..4 * S).contains(&out.elapsed), "{:?}", out.elapsed);
     logs.assert_logged(Level::ERROR, "rejected by retry_if_ok");
@@ -87,7 +90,11 @@ fn an_error_is_retried_as_the_policy_says_and_a_permanent_one_ends_the_call() {
         .retry_if_ok(pending)
         .detailed()
         .call();
-    assert_eq!(out.map(|s| (s.value, s.attempts)).unwrap(), (99, 4));
+    assert_eq!(
+        out.map(|s| (s.value, s.attempts, s.gave_up)).unwrap(),
+        (99, 4, None),
+        "a value accepted: no give-up"
+    );
 
     let refused = [Ok(0), Err(io::Error::from(io::ErrorKind::NotFound))];
     let e = POLL
@@ -131,6 +138,7 @@ fn max_elapsed_ends_a_poll_with_its_last_value() {
         .unwrap();
     // attempts at 0s, 1s, 2s; a third wait would end at 3s, past 2.5s
     assert_eq!((out.value, out.attempts), (0, 3));
+    assert_eq!(out.gave_up, Some(StopReason::Deadline));
     assert_eq!(paused.waits(), [S, S]);
 }
 
@@ -188,5 +196,99 @@ async fn awaited_the_same_with_and_without_attempt_spans() {
             .retry_if_ok(pending)
             .await;
         assert_eq!(last.unwrap(), 0, "spans: {spans}");
+    }
+}
+
+#[test]
+fn a_stop_during_the_wait_returns_the_last_value_with_its_reason_sync() {
+    let _paused = testing::pause();
+    let logs = testkit::capture::capture();
+    let stop = Cell::new(false);
+    let calls = Cell::new(0);
+    let out = POLL
+        .with_max_attempts(10)
+        .retry(|| {
+            calls.set(calls.get() + 1);
+            Ok::<u32, io::Error>(0)
+        })
+        .retry_if_ok(pending)
+        // the shutdown comes in the second wait (a sleeper that wakes on it)
+        .sleep_with(|_: Duration| stop.set(calls.get() == 2))
+        .stop_when(|| stop.get())
+        .detailed()
+        .call()
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (0, 2));
+    assert_eq!(out.gave_up, Some(StopReason::Stopped));
+    assert_eq!(calls.get(), 2, "no attempt after the stop");
+    let line = logs.assert_logged(Level::WARN, "poll failed after 2 attempts");
+    assert!(line.contains("outcome=stopped"), "{line}");
+    assert!(line.contains("rejected by retry_if_ok"), "{line}");
+
+    // set during an attempt: that attempt's rejected value ends the call
+    let stop = Cell::new(false);
+    let out = POLL
+        .retry(|| {
+            stop.set(true);
+            Ok::<u32, io::Error>(0)
+        })
+        .retry_if_ok(pending)
+        .stop_when(|| stop.get())
+        .detailed()
+        .call()
+        .unwrap();
+    assert_eq!((out.attempts, out.gave_up), (1, Some(StopReason::Stopped)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_signal_cuts_the_wait_and_returns_the_last_value_async() {
+    for spans in [false, true] {
+        let logs = testkit::capture::capture();
+        let start = tokio::time::Instant::now();
+        let calls = Cell::new(0);
+        let out = POLL
+            .with_attempt_spans(spans)
+            .with_max_attempts(10)
+            .with_backoff(Backoff::fixed(10 * S))
+            .retry(|| {
+                calls.set(calls.get() + 1);
+                async { Ok::<u32, io::Error>(0) }
+            })
+            .retry_if_ok(pending)
+            .stop_on(tokio::time::sleep(Duration::from_millis(700)))
+            .detailed()
+            .await
+            .unwrap();
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(700),
+            "spans: {spans}"
+        );
+        assert_eq!((out.value, out.attempts), (0, 1), "spans: {spans}");
+        assert_eq!(out.gave_up, Some(StopReason::Stopped), "spans: {spans}");
+        tokio::time::sleep(60 * S).await;
+        assert_eq!(calls.get(), 1, "spans: {spans}: no attempt after the stop");
+        let line = logs.assert_logged(Level::WARN, "poll failed after 1 attempt");
+        assert!(line.contains("outcome=stopped"), "{line}");
+
+        // a value accepted after a wait the stop did not cut: no give-up
+        let mut n = 0;
+        let out = POLL
+            .with_attempt_spans(spans)
+            .retry(|| {
+                n += 1;
+                let now = n;
+                async move { Ok::<u32, io::Error>(u32::from(now == 2)) }
+            })
+            .retry_if_ok(pending)
+            .stop_on(tokio::time::sleep(60 * S))
+            .detailed()
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.value, out.attempts, out.gave_up),
+            (1, 2, None),
+            "spans: {spans}"
+        );
     }
 }

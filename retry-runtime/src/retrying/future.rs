@@ -13,13 +13,13 @@ use super::Retry;
 use super::if_ok::{AnyOk, OkCheck};
 use crate::attempt::Op;
 use crate::classify::KindSet;
-use crate::error::RetryError;
 use crate::form::{Finish, Form};
 use crate::nested;
 use crate::policy::{Guards, Policy, RetriedKinds, When};
-use crate::run::{Admission, Guarded, LazyRun, Notify};
+use crate::run::{Admission, Guarded, LazyRun, Notify, Settled};
 use crate::signal::{NoStop, StopSignal};
 use crate::sleep::{self, Sleeper};
+use crate::stop::StopReason;
 
 pin_project! {
     /// The future of an awaited [`Retry`] of an async operation: one loop,
@@ -222,7 +222,7 @@ fn settle_in_span<W, G, Fut, T, E, N, X, K>(
     notify: &mut N,
     mut stop: Pin<&mut X>,
     check: &mut K,
-) -> Poll<ControlFlow<Result<T, RetryError<E>>, core::time::Duration>>
+) -> Poll<ControlFlow<Settled<T, E>, core::time::Duration>>
 where
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
@@ -236,23 +236,31 @@ where
         let _published = nested::publish(policy.published_kinds());
         ready!(fut.poll(cx))
     };
-    // (a stop signal that fired ends the run at this failure, as on the
-    // path without spans: asked once the attempt has ended)
-    if X::ACTIVE && outcome.is_err() {
-        let fired = stop.as_mut().poll_fired(cx);
-        run.failed_with_signal(policy, fired);
-    }
     // The attempt finished: its span leaves the step (which would take it
     // for cancelled), for the decision, in it (a failure marks it).
     let span = span.0.take();
     let _entered = span.as_ref().map(tracing::Span::enter);
     let marks = crate::span::marks(span.as_ref());
     let rejected = K::ACTIVE && matches!(&outcome, Ok(v) if check.rejects(v));
-    Poll::Ready(
-        run.settle_keeping(policy, outcome, rejected, notify, marks, |e| {
-            stop.keep(e);
-        }),
-    )
+    // (a stop signal that fired ends the run at this failure, as on the
+    // path without spans: asked once the attempt has ended)
+    if X::ACTIVE && (outcome.is_err() || rejected) {
+        let fired = stop.as_mut().poll_fired(cx);
+        run.failed_with_signal(policy, fired);
+    }
+    Poll::Ready(run.settle_checked(
+        policy,
+        outcome,
+        rejected,
+        notify,
+        marks,
+        |e| stop.keep(e),
+        |v| {
+            if X::ACTIVE {
+                check.keep(v);
+            }
+        },
+    ))
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -422,23 +430,41 @@ where
                 }
             }};
         }
+        // The run ended: its output.
+        macro_rules! finished {
+            ($settled:expr) => {
+                return Poll::Ready(match $settled {
+                    Settled::Ok(value) => D::ok(value, this.run),
+                    Settled::Err(e) => D::err(e),
+                    Settled::Rejected(value, reason) => {
+                        let (attempts, elapsed) = this.run.progress();
+                        D::rejected(value, reason, attempts, elapsed)
+                    }
+                })
+            };
+        }
+        // A wait is over (or skipped): drop what a stop kept for it, the
+        // error or the rejected value (a constant nothing without a stop).
+        macro_rules! forget {
+            () => {
+                this.stop.as_mut().forget();
+                if X::ACTIVE {
+                    drop(this.check.take());
+                }
+            };
+        }
         // After an attempt: return, sleep, or start the next one at once.
         macro_rules! go_on {
             ($flow:expr) => {
                 match $flow {
-                    ControlFlow::Break(Ok(value)) => {
-                        return Poll::Ready(D::ok(value, this.run));
-                    }
-                    ControlFlow::Break(Err(e)) => {
-                        return Poll::Ready(D::err(e));
-                    }
+                    ControlFlow::Break(settled) => finished!(settled),
                     ControlFlow::Continue(wait) => {
                         let how = sleep::wait_on(&*this.sleeper, wait);
                         if how != sleep::Wait::Skip {
                             let sleep = sleep::timer(&*this.sleeper, wait, how);
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
-                            this.stop.as_mut().forget();
+                            forget!();
                             start_attempt!();
                         }
                     }
@@ -470,8 +496,21 @@ where
                     if let Some(e) = this.stop.as_mut().poll_stop(cx) {
                         return Poll::Ready(D::err(this.run.stopped_in_wait(this.policy, e)));
                     }
+                    // (a rejected value waiting to be retried, returned
+                    // when the stop comes in the wait)
+                    if X::ACTIVE && this.check.holds() && this.stop.as_mut().poll_fired(cx) {
+                        if let Some(value) = this.check.take() {
+                            let (attempts, elapsed) = this.run.stopped_in_wait_ok(this.policy);
+                            return Poll::Ready(D::rejected(
+                                value,
+                                StopReason::Stopped,
+                                attempts,
+                                elapsed,
+                            ));
+                        }
+                    }
                     ready!(sleep.poll(cx));
-                    this.stop.as_mut().forget();
+                    forget!();
                     start_attempt!();
                     started!()
                 }
@@ -506,33 +545,55 @@ where
                         ready!(fut.as_mut().poll(cx))
                     }
                 };
+                // (a constant `false` without `retry_if_ok`)
+                let rejected = K::ACTIVE && matches!(&outcome, Ok(v) if this.check.rejects(v));
                 // (a constant `false` without a stop signal)
-                if X::ACTIVE && outcome.is_err() {
+                if X::ACTIVE && (outcome.is_err() || rejected) {
                     let fired = this.stop.as_mut().poll_fired(cx);
                     this.run.failed_with_signal(this.policy, fired);
                 }
-                // (a constant `false` without `retry_if_ok`)
-                let rejected = K::ACTIVE && matches!(&outcome, Ok(v) if this.check.rejects(v));
-                let stop = this.stop.as_mut();
-                let flow = this.run.settle_keeping(
-                    this.policy,
-                    outcome,
-                    rejected,
-                    this.notify,
-                    false,
-                    |e| stop.keep(e),
-                );
                 // A retry with no wait starts the next attempt in the
                 // finished one's place and polls it at once: only the
                 // attempt's future is dropped, not the whole step, and the
                 // step is not looked up again. (An `Attempt` step is only
                 // ever made for a policy without attempt spans.)
-                let wait = match flow {
-                    ControlFlow::Break(Ok(value)) => {
-                        return Poll::Ready(D::ok(value, this.run));
+                let wait = match outcome {
+                    Ok(value) if rejected => {
+                        let check = &mut *this.check;
+                        let keep_ok = |v| {
+                            if X::ACTIVE {
+                                check.keep(v);
+                            }
+                        };
+                        match this
+                            .run
+                            .settle_rejected(this.policy, value, this.notify, keep_ok)
+                        {
+                            ControlFlow::Break((value, reason)) => {
+                                finished!(Settled::Rejected(value, reason))
+                            }
+                            ControlFlow::Continue(wait) => wait,
+                        }
                     }
-                    ControlFlow::Break(Err(e)) => return Poll::Ready(D::err(e)),
-                    ControlFlow::Continue(wait) => wait,
+                    outcome => {
+                        let stop = this.stop.as_mut();
+                        let flow = this.run.settle_keeping(
+                            this.policy,
+                            outcome,
+                            this.notify,
+                            false,
+                            |e| {
+                                stop.keep(e);
+                            },
+                        );
+                        match flow {
+                            ControlFlow::Break(Ok(value)) => {
+                                return Poll::Ready(D::ok(value, this.run));
+                            }
+                            ControlFlow::Break(Err(e)) => return Poll::Ready(D::err(e)),
+                            ControlFlow::Continue(wait) => wait,
+                        }
+                    }
                 };
                 let how = sleep::wait_on(&*this.sleeper, wait);
                 if how != sleep::Wait::Skip {
@@ -540,7 +601,7 @@ where
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
                 }
-                this.stop.as_mut().forget();
+                forget!();
                 admit!();
                 let (policy, run) = (*this.policy, &mut *this.run);
                 // made and polled at once, under one publication of the

@@ -3,7 +3,6 @@
 //! functional form of `#[retry(retry_if_ok = ..)]`.
 
 use super::Retry;
-use crate::signal::NoStop;
 
 /// What a [`Retry`] asks of each attempt's `Ok` value: [`AnyOk`] (every
 /// `Ok` is a success, the default) or [`RetryIfOk`] (made by
@@ -17,6 +16,19 @@ pub trait OkCheck<T> {
     /// Is `value` a failure to retry?
     #[doc(hidden)]
     fn rejects(&mut self, value: &T) -> bool;
+
+    /// Keep the rejected value the run is about to wait to retry, to
+    /// return if the call's stop comes in the wait (dropped by [`AnyOk`]).
+    #[doc(hidden)]
+    fn keep(&mut self, value: T);
+
+    /// The value kept, if any (taken: the wait is over, or the stop came).
+    #[doc(hidden)]
+    fn take(&mut self) -> Option<T>;
+
+    /// Is a value kept?
+    #[doc(hidden)]
+    fn holds(&self) -> bool;
 }
 
 /// A [`Retry`] without [`retry_if_ok`](Retry::retry_if_ok), what
@@ -63,51 +75,88 @@ impl<T> OkCheck<T> for AnyOk {
     fn rejects(&mut self, _: &T) -> bool {
         false
     }
+
+    #[inline(always)]
+    fn keep(&mut self, value: T) {
+        drop(value);
+    }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<T> {
+        None
+    }
+
+    #[inline(always)]
+    fn holds(&self) -> bool {
+        false
+    }
 }
 
 /// The check of [`Retry::retry_if_ok`]: an `FnMut(&T) -> bool`, `true`
-/// for a value to retry.
+/// for a value to retry; under a stop signal, the rejected value the call
+/// waits to retry too (returned if the stop comes in the wait).
 ///
 /// ```
 /// use retry_runtime::{Policy, Retry, RetryIfOk};
 /// let _paused = retry_runtime::testing::pause();
 /// let policy = Policy::new().with_max_attempts(3);
 /// let mut n = 0;
-/// let retry: Retry<'_, _, _, _, _, _, _, _, RetryIfOk<_>> = policy
+/// let retry: Retry<'_, _, _, _, _, _, _, _, RetryIfOk<_, u32>> = policy
 ///     .retry(|| { n += 1; Ok::<_, &str>(n) })
 ///     .retry_if_ok(|n: &u32| *n < 2);
 /// assert_eq!(retry.call(), Ok(2));
 /// ```
-#[derive(Clone, Copy)]
-pub struct RetryIfOk<P>(P);
+pub struct RetryIfOk<P, T> {
+    rejects: P,
+    kept: Option<T>,
+}
 
 /// Shows no more than its name: the predicate, a closure as a rule, is
 /// not `Debug`.
-impl<P> core::fmt::Debug for RetryIfOk<P> {
+impl<P, T> core::fmt::Debug for RetryIfOk<P, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("RetryIfOk(..)")
     }
 }
 
-impl<T, P: FnMut(&T) -> bool> OkCheck<T> for RetryIfOk<P> {
+impl<T, P: FnMut(&T) -> bool> OkCheck<T> for RetryIfOk<P, T> {
     const ACTIVE: bool = true;
 
     #[inline]
     fn rejects(&mut self, value: &T) -> bool {
-        (self.0)(value)
+        (self.rejects)(value)
+    }
+
+    #[inline]
+    fn keep(&mut self, value: T) {
+        self.kept = Some(value);
+    }
+
+    #[inline]
+    fn take(&mut self) -> Option<T> {
+        self.kept.take()
+    }
+
+    #[inline]
+    fn holds(&self) -> bool {
+        self.kept.is_some()
     }
 }
 
-impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D, NoStop, AnyOk> {
+impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X, AnyOk> {
     /// Retry an `Ok` for which `rejects` says `true`, as a failure: a poll
     /// until a job is done, a lock acquired, a page not empty (tenacity's
     /// `retry_if_result`; `#[retry(retry_if_ok = ..)]`'s functional form).
     /// Such a value is retried whatever the policy's kinds, after the
-    /// backoff's wait, within its attempts and `max_elapsed`; when they run
-    /// out, the call returns that last `Ok` (under
-    /// [`detailed`](Retry::detailed), as a [`Succeeded`](crate::Succeeded):
-    /// ask `rejects` again to tell). An `Err` is retried as the policy says,
-    /// as without the check.
+    /// backoff's wait, within its attempts and `max_elapsed`; when the run
+    /// stops retrying, the call returns that last `Ok`, and under
+    /// [`detailed`](Retry::detailed) its
+    /// [`Succeeded::gave_up`](crate::Succeeded::gave_up) says why: the
+    /// attempts ran out, the deadline came, the call's stop signal fired
+    /// ([`stop_on`](Retry::stop_on), [`stop_when`](Retry::stop_when): a
+    /// shutdown that comes in a wait ends it at once, with the value it
+    /// waited to retry). An `Err` is retried as the policy says, as
+    /// without the check.
     ///
     /// Each rejected value writes the retry's line (`error` is `the result
     /// was rejected by retry_if_ok`, at the policy's
@@ -119,11 +168,10 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D, NoStop, AnyOk> {
     ///
     /// `rejects` is asked once per `Ok`, its argument's type written
     /// (`|job: &Job| ..`: `retry` comes first, and the value's type is not
-    /// known to the closure yet). Not with a stop signal (`stop_on`,
-    /// `stop_when`, which come before it, are not offered after it) or
-    /// [`hedged`](Retry::hedged): for a poll that a shutdown ends, write
-    /// `#[retry(retry_if_ok = .., stop_on = ..)]` on the function, or a
-    /// [`Run`](crate::Run) loop with [`Run::rejected`](crate::Run::rejected).
+    /// known to the closure yet). Under a stop signal the call keeps the
+    /// rejected value through its wait (so the future is `Send` only if
+    /// the value is). Not with [`hedged`](Retry::hedged), whose attempts
+    /// run side by side (a compile error, [`WithoutOkCheck`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -174,7 +222,7 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D, NoStop, AnyOk> {
     /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     #[inline]
-    pub fn retry_if_ok<T, P>(self, rejects: P) -> Retry<'p, W, G, F, S, N, D, NoStop, RetryIfOk<P>>
+    pub fn retry_if_ok<T, P>(self, rejects: P) -> Retry<'p, W, G, F, S, N, D, X, RetryIfOk<P, T>>
     where
         P: FnMut(&T) -> bool,
     {
@@ -185,7 +233,10 @@ impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D, NoStop, AnyOk> {
             notify: self.notify,
             detail: self.detail,
             stop: self.stop,
-            check: RetryIfOk(rejects),
+            check: RetryIfOk {
+                rejects,
+                kept: None,
+            },
         }
     }
 }

@@ -14,10 +14,11 @@ use crate::hooks::RetryEvent;
 use crate::nested;
 use crate::policy::{Policy, When};
 use crate::run::{
-    Admission, Guarded, LazyRun, NoNotify, Notify, State, retry_sync, retry_sync_rest,
+    Admission, Guarded, LazyRun, NoNotify, Notify, Settled, State, retry_sync, retry_sync_rest,
 };
 use crate::signal::{NoStop, StopCheck, WithoutStop};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
+use crate::stop::StopReason;
 
 mod future;
 mod if_ok;
@@ -282,11 +283,11 @@ impl<'p, W, G, F, S, N, D, X, K> Retry<'p, W, G, F, S, N, D, X, K> {
     }
 }
 
-impl<'p, W, G, F, S, N, D> Retry<'p, W, G, F, S, N, D> {
+impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
     /// This retry with the stop `stop` ([`stop_on`](Retry::stop_on),
     /// [`stop_when`](Retry::stop_when), in `signal`).
     #[inline]
-    pub(crate) fn with_stop<X>(self, stop: X) -> Retry<'p, W, G, F, S, N, D, X> {
+    pub(crate) fn with_stop<X>(self, stop: X) -> Retry<'p, W, G, F, S, N, D, X, K> {
         Retry {
             policy: self.policy,
             op: self.op,
@@ -407,31 +408,57 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
                     let _published = nested::publish(policy.published_kinds());
                     op.attempt(|| run.next_attempt(policy))
                 };
+                // (an `Ok` that `retry_if_ok` rejects; a constant `false`
+                // without the check)
+                let rejected = K::ACTIVE && matches!(&outcome, Ok(v) if check.rejects(v));
                 // (a stop that came during the attempt ends the run at its
                 // failure; a constant `false` without a stop check)
-                if X::ACTIVE && outcome.is_err() {
+                if X::ACTIVE && (outcome.is_err() || rejected) {
                     let fired = stop.stopped();
                     run.failed_with_signal(policy, fired);
                 }
-                // (a constant `false` without `retry_if_ok`)
-                let rejected = K::ACTIVE && matches!(&outcome, Ok(v) if check.rejects(v));
                 // (decided in the attempt's span: a failure marks it)
-                run.settle_keeping(policy, outcome, rejected, &mut notify, spanned, |e| {
-                    if X::ACTIVE {
-                        kept = Some(e);
-                    }
-                })
+                run.settle_checked(
+                    policy,
+                    outcome,
+                    rejected,
+                    &mut notify,
+                    spanned,
+                    |e| {
+                        if X::ACTIVE {
+                            kept = Some(e);
+                        }
+                    },
+                    |v| {
+                        if X::ACTIVE {
+                            check.keep(v);
+                        }
+                    },
+                )
             });
             // the attempt's span closes before the sleep: its time is the
             // attempt's and the decision's, not the backoff's
             drop(span);
             match flow {
-                ControlFlow::Break(Ok(value)) => return D::ok(value, &mut run),
-                ControlFlow::Break(Err(e)) => return D::err(e),
+                ControlFlow::Break(Settled::Ok(value)) => return D::ok(value, &mut run),
+                ControlFlow::Break(Settled::Err(e)) => return D::err(e),
+                ControlFlow::Break(Settled::Rejected(value, reason)) => {
+                    let (attempts, elapsed) = run.progress();
+                    return D::rejected(value, reason, attempts, elapsed);
+                }
                 ControlFlow::Continue(wait) => {
                     sleep::block_on_wait(&sleeper, wait);
-                    if let Some(e) = kept.take().filter(|_| stop.stopped()) {
-                        return D::err(run.stopped_in_wait(policy, e));
+                    // (the value a stop would return, dropped after its
+                    // wait either way)
+                    let kept_ok = if X::ACTIVE { check.take() } else { None };
+                    if X::ACTIVE && (kept.is_some() || kept_ok.is_some()) && stop.stopped() {
+                        if let Some(e) = kept.take() {
+                            return D::err(run.stopped_in_wait(policy, e));
+                        }
+                        if let Some(value) = kept_ok {
+                            let (attempts, elapsed) = run.stopped_in_wait_ok(policy);
+                            return D::rejected(value, StopReason::Stopped, attempts, elapsed);
+                        }
                     }
                 }
             }

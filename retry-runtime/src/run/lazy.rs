@@ -3,7 +3,6 @@
 //! ([`retry_sync`]) that a sync `Retry` shares.
 
 use core::fmt::{self, Display};
-use core::ops::ControlFlow;
 use std::time::Duration;
 
 use super::gate::{Admission, NoNotify, Notify};
@@ -18,6 +17,10 @@ use crate::nested;
 use crate::policy::{Decision, Policy, RetriedKinds, When};
 use crate::sleep::{self, BlockingSleeper};
 use crate::stop::StopReason;
+
+#[path = "settle.rs"]
+mod settle;
+pub(crate) use settle::Settled;
 
 /// A [`Run`] as the `#[retry]` loop and the executors keep it: the policy
 /// stays with the caller (a constant, for the attribute), and there is no
@@ -483,55 +486,6 @@ impl LazyRun {
         let mut state = self.0.take().unwrap_or_else(|| State::new(policy));
         state.stopped_in_wait(policy, error);
         state
-    }
-
-    /// The executors' shared step: record an attempt's outcome, and either
-    /// finish (`Break`: the value, or the error wrapped by `finish`) or go
-    /// on after a wait (`Continue`). A `rejected` outcome is an `Ok` that
-    /// `retry_if_ok` rejected. The error of an attempt the run waits
-    /// to retry is handed to `keep` (a call's stop keeps it, to return it if
-    /// the stop comes in the wait; `drop` otherwise), so the caller holds
-    /// nothing of it while it sleeps.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn settle_keeping<W, G, T, E: Display, N: Notify>(
-        &mut self,
-        policy: &Policy<W, G>,
-        outcome: Result<T, E>,
-        rejected: bool,
-        notify: &mut N,
-        marks: bool,
-        keep: impl FnOnce(E),
-    ) -> ControlFlow<Result<T, RetryError<E>>, Duration>
-    where
-        W: When<E>,
-    {
-        match outcome {
-            // (an `Ok` that `retry_if_ok` rejected: retried, or, when the
-            // run gives up, returned; a constant `false` without the check)
-            Ok(value) if rejected => match self.state(policy).rejected_notify(policy, notify) {
-                Decision::Retry(wait) => ControlFlow::Continue(wait),
-                Decision::GiveUp(_) => ControlFlow::Break(Ok(value)),
-            },
-            Ok(value) => {
-                self.succeeded(policy);
-                ControlFlow::Break(Ok(value))
-            }
-            Err(error) => match self
-                .state_marking(policy, marks)
-                .failed_notify(policy, &error, notify)
-            {
-                Decision::Retry(wait) => {
-                    keep(error);
-                    ControlFlow::Continue(wait)
-                }
-                Decision::GiveUp(reason) => {
-                    let state = self.0.take();
-                    let e = LazyRun(state).into_error(policy, error, reason);
-                    ControlFlow::Break(Err(e))
-                }
-            },
-        }
     }
 }
 

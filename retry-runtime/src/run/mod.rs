@@ -30,8 +30,8 @@ use crate::stop::StopReason;
 
 pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
-pub(crate) use lazy::retry_sync_rest;
 pub use lazy::{LazyRun, retry_sync};
+pub(crate) use lazy::{Settled, retry_sync_rest};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
