@@ -450,6 +450,15 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// headers, then hangs; a stream's first event), retry the call and
     /// the read together with the functional API and `retry_runtime::timeout`.
     ///
+    /// The limit times everything below this middleware: the middlewares
+    /// added after it as well as the client. One of them that waits before
+    /// it sends (a rate limiter, a pause shared after a 429) waits inside
+    /// the limit, and a wait longer than the limit fails the attempt as a
+    /// `Timeout`, which a breaker counts as a failure: with such a
+    /// middleware, leave this limit out and give the client its own
+    /// (`reqwest::Client::builder().timeout(..)`, a `Timeout` too), which
+    /// starts when the request reaches the client.
+    ///
     /// The limit is not shortened to the time left before the policy's
     /// `max_elapsed`: an attempt started just before it may run a whole
     /// `limit` past it (the run then gives up, `deadline reached`). For a
