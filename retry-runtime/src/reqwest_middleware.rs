@@ -70,7 +70,7 @@ use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, not_repeatable,
+    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, RetryReport, not_repeatable,
 };
 use crate::run::token_wait::TokenWait;
 use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
@@ -164,6 +164,7 @@ pub struct RetryMiddleware<
     retry_refused: bool,
     hide_url_path: bool,
     attempt_extension: bool,
+    report: bool,
     classify: FindClassify,
     sleeper: Sl,
 }
@@ -185,7 +186,7 @@ pub struct RetryMiddleware<
 ///     .sleep_with(SleepFn(|wait| tokio::time::sleep(wait)));
 /// let shown = format!("{middleware:?}");
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
-/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, report: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -228,6 +229,7 @@ impl<W: 'static, G: 'static, P> RetryMiddleware<W, G, DefaultSleeper, P> {
             retry_refused: false,
             hide_url_path: false,
             attempt_extension: false,
+            report: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
         }
@@ -244,6 +246,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             .field("retry_refused", &self.retry_refused)
             .field("hide_url_path", &self.hide_url_path)
             .field("attempt_extension", &self.attempt_extension)
+            .field("report", &self.report)
             .finish_non_exhaustive()
     }
 }
@@ -623,6 +626,38 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// Put a [`RetryReport`] in the extensions of each response this
+    /// middleware gives back: the attempts it took, the time spent, and,
+    /// for a failed response it gave up on (a 503 after the last attempt, a
+    /// 404 sent once), why it stopped. For a metric of your own of the
+    /// attempts per call, a log line with the request's id, or telling a
+    /// 503 the attempts ran out on from one sent once for its method. An
+    /// error given back (a refused connection, an attempt's timeout, a
+    /// breaker's `CircuitOpen`) has no extensions, and so no report: its
+    /// run's lines and metrics say the same. Off by default (a response
+    /// then costs what it did; on, the extensions' map is made for it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, response::RetryReport};
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/", listener.local_addr()?);
+    /// # tokio::spawn(async move { loop { let (mut s, _) = listener.accept().await.unwrap();
+    /// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
+    /// #     let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await; } });
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::new(&presets::API).with_report(true))
+    ///     .build();
+    /// let response = client.get(&url).send().await?;
+    /// let report = response.extensions().get::<RetryReport>().copied();
+    /// assert_eq!(report.map(|r| (r.attempts, r.gave_up)), Some((1, None)));
+    /// # Ok(()) }
+    /// ```
+    pub const fn with_report(mut self, on: bool) -> Self {
+        self.report = on;
+        self
+    }
+
     /// Classify the errors of another middleware of your own types too: an
     /// error a middleware added after this one returns
     /// (`reqwest_middleware::Error::Middleware`) is classified by its chain
@@ -677,6 +712,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             retry_refused: self.retry_refused,
             hide_url_path: self.hide_url_path,
             attempt_extension: self.attempt_extension,
+            report: self.report,
             classify: self.classify,
             sleeper,
         }
@@ -881,6 +917,10 @@ where
                 LazyRun::needed_from_start(policy),
             ),
         );
+        if self.report {
+            // (the report's time, waits included, from the start)
+            run.start_clock(policy);
+        }
         let mut request = Some(req);
         loop {
             if let Err(rejected) = run.admit(policy) {
@@ -994,7 +1034,14 @@ where
                 let settled = run.settle_keeping(policy, outcome, &mut NoNotify, false, drop);
                 drop(unseen);
                 match settled {
-                    ControlFlow::Break(Ok(response)) => return Ok(response),
+                    ControlFlow::Break(Ok(mut response)) => {
+                        if self.report {
+                            let (attempts, elapsed) = run.progress();
+                            let report = RetryReport::new(attempts, elapsed, None);
+                            response.extensions_mut().insert(report);
+                        }
+                        return Ok(response);
+                    }
                     ControlFlow::Break(Err(mut gave_up)) => {
                         // (a run that ends sent once was told why: `once`)
                         if let (StopReason::SentOnce, Some(why)) = (gave_up.reason, once) {
@@ -1018,6 +1065,16 @@ where
                         }
                         if self.hide_url_path {
                             show_whole(&mut gave_up.last_error, cut);
+                        }
+                        if let (true, Failure::Response { response, .. }) =
+                            (self.report, &mut gave_up.last_error)
+                        {
+                            let report = RetryReport::new(
+                                gave_up.attempts,
+                                gave_up.elapsed,
+                                Some(gave_up.reason),
+                            );
+                            response.extensions_mut().insert(report);
                         }
                         return give_back(gave_up.last_error);
                     }
@@ -1063,7 +1120,7 @@ mod tests {
         let shown = format!("{middleware:?}");
         assert!(shown.contains(r#"name: "cautious""#), "{shown}");
         assert!(
-            shown.ends_with("any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, .. }"),
+            shown.ends_with("any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, report: false, .. }"),
             "{shown}"
         );
     }

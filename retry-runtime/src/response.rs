@@ -32,6 +32,7 @@ use http::{Method, StatusCode};
 
 use crate::circuit::CircuitOpen;
 use crate::classify::{Classify, ErrorKind, classify_status_and_hint};
+use crate::stop::StopReason;
 use crate::throttle::Throttled;
 use crate::timeout::AttemptTimeout;
 
@@ -254,6 +255,57 @@ pub fn is_idempotent(method: &Method) -> bool {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Idempotent;
+
+/// What the retries behind a response did, in the response's extensions
+/// when the reqwest middleware is asked for it
+/// ([`with_report`](crate::reqwest_middleware::RetryMiddleware::with_report)):
+/// the attempts made, the time spent (waits included), and, for a failed
+/// response the middleware gave up on, why it stopped. The caller's
+/// "how many attempts did this call take" (a metric of its own, a log line
+/// with the request's id) and "why was this 503 given back" (the attempts
+/// ran out, the deadline came, the request could not be sent again).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::response::RetryReport;
+/// use retry_runtime::StopReason;
+/// let mut response = http::Response::new(());
+/// response.extensions_mut().insert(RetryReport::new(3, Duration::from_secs(2), Some(StopReason::Attempts)));
+/// let report = response.extensions().get::<RetryReport>().unwrap();
+/// assert_eq!((report.attempts, report.gave_up), (3, Some(StopReason::Attempts)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryReport {
+    /// Attempts made, the one that answered included (1: sent once).
+    pub attempts: u32,
+    /// Time spent, waits included.
+    pub elapsed: Duration,
+    /// `None` for a success; for a failed response given back, why the
+    /// run stopped retrying: [`Attempts`](StopReason::Attempts),
+    /// [`Deadline`](StopReason::Deadline), [`Permanent`](StopReason::Permanent)
+    /// (a 404 is sent once), [`SentOnce`](StopReason::SentOnce) (its
+    /// method or body), a guard's refusal.
+    pub gave_up: Option<StopReason>,
+}
+
+impl RetryReport {
+    /// A report of `attempts` in `elapsed`, given up for `gave_up` if it
+    /// is `Some` (for a test's stand-in response; the middleware makes
+    /// its own).
+    ///
+    /// ```
+    /// let r = retry_runtime::response::RetryReport::new(1, std::time::Duration::ZERO, None);
+    /// assert_eq!(r.attempts, 1);
+    /// ```
+    pub const fn new(attempts: u32, elapsed: Duration, gave_up: Option<StopReason>) -> Self {
+        RetryReport {
+            attempts,
+            elapsed,
+            gave_up,
+        }
+    }
+}
 
 /// Why a request with `method` (and `marked` with [`Idempotent`] or not)
 /// must be sent once; `None` when it may be repeated. The method is looked

@@ -245,7 +245,7 @@ fn closure_wrappers_and_the_middleware_in_a_derived_struct() {
     assert_shows(
         &job,
         r#"Job { id: 5, call: RetryMiddleware { policy: Policy { name: "upload", attempts: 3,"#,
-        "timeout: Some(5s), any_method: true, retry_refused: false, hide_url_path: false, attempt_extension: false, .. } }",
+        "timeout: Some(5s), any_method: true, retry_refused: false, hide_url_path: false, attempt_extension: false, report: false, .. } }",
     );
 }
 

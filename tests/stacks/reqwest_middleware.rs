@@ -617,6 +617,58 @@ impl reqwest_middleware::Middleware for AuditByReqwest {
 /// the POST, reported inside `Error::Middleware` or as reqwest's own error
 /// for the audit's URL), or before (a token fetch): either way the POST is
 /// sent once. (Reviews found the first two sent 3 times.)
+/// `with_report(true)`: each response given back carries what its run
+/// did, a success's attempts and a failed response's reason; without it,
+/// nothing is added.
+#[tokio::test]
+async fn each_response_carries_its_report_when_asked() {
+    use retry_runtime::response::RetryReport;
+    let server = FlakyServer::start().await;
+    server.route(
+        "/clip",
+        [
+            Reply::status(503),
+            Reply::status(503),
+            Reply::ok_body("clip"),
+        ],
+    );
+    server.route("/down", [503, 503, 503]);
+    server.route("/gone", [404]);
+    server.route("/orders", [503]);
+    server.route("/plain", [200]);
+    let reporting = client(RetryMiddleware::new(&API).with_report(true));
+    let report = |r: &reqwest::Response| r.extensions().get::<RetryReport>().copied();
+
+    let ok = reporting.get(server.url("/clip")).send().await.unwrap();
+    let r = report(&ok).expect("a success's report");
+    assert_eq!(
+        (ok.status(), r.attempts, r.gave_up),
+        (StatusCode::OK, 3, None)
+    );
+    assert!(r.elapsed >= ms(100), "two 50ms waits: {:?}", r.elapsed);
+
+    let down = reporting.get(server.url("/down")).send().await.unwrap();
+    let r = report(&down).expect("a given-up response's report");
+    assert_eq!(down.status(), 503);
+    assert_eq!((r.attempts, r.gave_up), (3, Some(StopReason::Attempts)));
+
+    let gone = reporting.get(server.url("/gone")).send().await.unwrap();
+    let r = report(&gone).unwrap();
+    assert_eq!((r.attempts, r.gave_up), (1, Some(StopReason::Permanent)));
+
+    let post = reporting.post(server.url("/orders")).send().await.unwrap();
+    let r = report(&post).unwrap();
+    assert_eq!((r.attempts, r.gave_up), (1, Some(StopReason::SentOnce)));
+
+    // without it: no report
+    let plain = client(RetryMiddleware::new(&API))
+        .get(server.url("/plain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report(&plain), None);
+}
+
 #[tokio::test]
 async fn a_post_is_sent_once_when_another_middleware_reports_a_refused_connection() {
     let server = FlakyServer::start().await;

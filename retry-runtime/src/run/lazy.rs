@@ -147,6 +147,13 @@ impl LazyRun {
         LazyRun(Some(state))
     }
 
+    /// Read the clock now, for a report of the time the run took (the
+    /// reqwest middleware's `with_report`), if the run has not yet.
+    #[cfg(feature = "reqwest-middleware")]
+    pub(crate) fn start_clock<W, G>(&mut self, policy: &Policy<W, G>) {
+        self.state(policy).start_clock();
+    }
+
     /// The attempt about to be made (a run with state: a timed one).
     pub fn next_attempt<W, G>(&mut self, policy: &Policy<W, G>) -> Attempt {
         self.state(policy).next_attempt(policy)
