@@ -248,7 +248,9 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
 /// from any status and headers (`reqwest::blocking`, another client).
 ///
 /// Its message (`HTTP {status} from {url} (Retry-After: {wait}): {body}`,
-/// each part when known; the wait to the millisecond, `2.871s`, while
+/// each part when known; the wait is the one the server asked, in
+/// `Retry-After`, `retry-after-ms` or a spent `x-ratelimit-reset` alike, to
+/// the millisecond, `2.871s`, while
 /// [`retry_after`](HttpError::retry_after) keeps it whole) is the `error` field of the run's WARN and ERROR
 /// lines, so it stays on one line: the body's control characters (line
 /// breaks, tabs, ESC) and Unicode format characters (a right-to-left
