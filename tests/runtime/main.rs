@@ -57,6 +57,7 @@ mod poll_paths;
 mod presets;
 mod progress;
 mod project_layout;
+mod readme_links;
 mod retry_after;
 mod retry_if_ok;
 mod send;
