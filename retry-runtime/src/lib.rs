@@ -204,6 +204,8 @@ pub use policy::{
 };
 pub use policy_error::PolicyError;
 pub use retrying::{AnyOk, OkCheck, Retry, RetryFuture, RetryIfOk, WithoutOkCheck};
+#[doc(hidden)]
+pub use retrying::{KeepsOk, NothingKept, OkSlot};
 pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 #[cfg(feature = "futures-timer")]
 pub use sleep::FuturesTimerSleeper;

@@ -279,3 +279,28 @@ async fn a_cloned_argument_of_a_send_not_sync_type_is_spawnable() {
     assert_eq!(done.await.unwrap(), Ok(2));
     assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A poll whose value stays on its thread (an `Rc` made after the
+/// attempt's last await): `.retry_if_ok(..)` without a stop keeps nothing
+/// of a rejected value through its wait, so the future is `Send` as it is
+/// without the check, spawned from inside the task (the `Retry` too holds
+/// no value); only a stop signal keeps the value for its wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_if_ok_future_is_send_with_a_value_that_is_not() {
+    let task = tokio::spawn(async {
+        let mut calls = 0;
+        let polled = FAST
+            .retry(move || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    tokio::task::yield_now().await;
+                    Ok::<_, LocalError>(Rc::new(n))
+                }
+            })
+            .retry_if_ok(|n: &Rc<u32>| **n < 3);
+        let polled = assert_send(polled.into_future());
+        *polled.await.map_err(|e| e.to_string()).unwrap()
+    });
+    assert_eq!(task.await.unwrap(), 3);
+}

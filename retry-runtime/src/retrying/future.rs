@@ -10,7 +10,7 @@ use core::task::{Context, Poll, ready};
 use pin_project_lite::pin_project;
 
 use super::Retry;
-use super::if_ok::{AnyOk, OkCheck};
+use super::if_ok::{AnyOk, KeepsOk, OkCheck, OkSlot};
 use crate::attempt::Op;
 use crate::classify::KindSet;
 use crate::form::{Finish, Form};
@@ -51,7 +51,9 @@ pin_project! {
     /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
     /// ```
     #[must_use = "futures do nothing unless awaited"]
-    pub struct RetryFuture<'p, W, G: Guards, F, Fut, S: Sleeper, N, D, X = NoStop, K = AnyOk> {
+    pub struct RetryFuture<
+        'p, W, G: Guards, F, Fut, S: Sleeper, N, D, X = NoStop, K: KeepsOk<X> = AnyOk,
+    > {
         policy: &'p Policy<W, G>,
         op: F,
         sleeper: S,
@@ -59,6 +61,9 @@ pin_project! {
         run: Guarded<LazyRun, G>,
         detail: D,
         check: K,
+        // (the rejected value a stop would return, through the wait
+        // before its retry: nothing without a stop)
+        kept: K::Kept,
         #[pin]
         step: Step<Fut, S::Sleep>,
         #[pin]
@@ -100,7 +105,7 @@ pin_project! {
 /// # }
 /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))] fn main() {}
 /// ```
-impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug, X, K> fmt::Debug
+impl<W: fmt::Debug, G: Guards, F, Fut, S: Sleeper, N, D: fmt::Debug, X, K: KeepsOk<X>> fmt::Debug
     for RetryFuture<'_, W, G, F, Fut, S, N, D, X, K>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -222,6 +227,7 @@ fn settle_in_span<W, G, Fut, T, E, N, X, K>(
     notify: &mut N,
     mut stop: Pin<&mut X>,
     check: &mut K,
+    kept: &mut impl OkSlot<T>,
 ) -> Poll<ControlFlow<Settled<T, E>, core::time::Duration>>
 where
     Fut: Future<Output = Result<T, E>>,
@@ -257,7 +263,7 @@ where
         |e| stop.keep(e),
         |v| {
             if X::ACTIVE {
-                check.keep(v);
+                kept.keep(v);
             }
         },
     ))
@@ -288,6 +294,7 @@ where
     F: Op<Output = Fut>,
     S: Sleeper,
     N: Notify,
+    K: KeepsOk<X>,
     D: Form,
     RetryFuture<'p, W, G, F, Fut, S, N, D, X, K>: Future,
 {
@@ -313,6 +320,7 @@ where
             notify: self.notify,
             detail: self.detail,
             check: self.check,
+            kept: Default::default(),
             step: Step::Start,
             stop: self.stop,
         }
@@ -330,7 +338,7 @@ where
     N: Notify,
     D: Finish<T, E>,
     X: StopSignal<E>,
-    K: OkCheck<T>,
+    K: OkCheck<T> + KeepsOk<X, Kept: OkSlot<T>>,
 {
     type Output = D::Output;
 
@@ -395,7 +403,7 @@ where
     N: Notify,
     D: Finish<T, E>,
     X: StopSignal<E>,
-    K: OkCheck<T>,
+    K: OkCheck<T> + KeepsOk<X, Kept: OkSlot<T>>,
 {
     /// Every step of the run, from the outcome of the attempt just polled
     /// (`first`) if there is one, else from the step the future is in.
@@ -449,7 +457,7 @@ where
             () => {
                 this.stop.as_mut().forget();
                 if X::ACTIVE {
-                    drop(this.check.take());
+                    drop(this.kept.take());
                 }
             };
         }
@@ -498,8 +506,8 @@ where
                     }
                     // (a rejected value waiting to be retried, returned
                     // when the stop comes in the wait)
-                    if X::ACTIVE && this.check.holds() && this.stop.as_mut().poll_fired(cx) {
-                        if let Some(value) = this.check.take() {
+                    if X::ACTIVE && this.kept.holds() && this.stop.as_mut().poll_fired(cx) {
+                        if let Some(value) = this.kept.take() {
                             let (attempts, elapsed) = this.run.stopped_in_wait_ok(this.policy);
                             return Poll::Ready(D::rejected(
                                 value,
@@ -525,6 +533,7 @@ where
                         notify,
                         this.stop.as_mut(),
                         this.check,
+                        this.kept,
                     ));
                     go_on!(flow);
                     continue;
@@ -559,10 +568,10 @@ where
                 // ever made for a policy without attempt spans.)
                 let wait = match outcome {
                     Ok(value) if rejected => {
-                        let check = &mut *this.check;
+                        let kept = &mut *this.kept;
                         let keep_ok = |v| {
                             if X::ACTIVE {
-                                check.keep(v);
+                                kept.keep(v);
                             }
                         };
                         match this

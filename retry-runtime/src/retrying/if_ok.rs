@@ -2,7 +2,10 @@
 //! pending, an empty page, a lock not acquired) retried as one, the
 //! functional form of `#[retry(retry_if_ok = ..)]`.
 
+use core::marker::PhantomData;
+
 use super::Retry;
+use crate::signal::{NoStop, StopOn, StopWhen};
 
 /// What a [`Retry`] asks of each attempt's `Ok` value: [`AnyOk`] (every
 /// `Ok` is a success, the default) or [`RetryIfOk`] (made by
@@ -16,19 +19,86 @@ pub trait OkCheck<T> {
     /// Is `value` a failure to retry?
     #[doc(hidden)]
     fn rejects(&mut self, value: &T) -> bool;
+}
 
-    /// Keep the rejected value the run is about to wait to retry, to
-    /// return if the call's stop comes in the wait (dropped by [`AnyOk`]).
-    #[doc(hidden)]
+/// Where a [`RetryFuture`](crate::RetryFuture) with the check `Self` and
+/// the stop `X` keeps the rejected value it waits to retry: an `Option`
+/// under a stop signal (the value is returned if the stop comes in the
+/// wait), [`NothingKept`] otherwise. Not the check's own field: a future
+/// without a stop then holds no value through its waits, and is `Send`
+/// whether the value is or not, as without the check.
+#[doc(hidden)]
+pub trait KeepsOk<X> {
+    /// The slot.
+    type Kept: Default;
+}
+
+impl<X> KeepsOk<X> for AnyOk {
+    type Kept = NothingKept;
+}
+
+impl<P, T> KeepsOk<NoStop> for RetryIfOk<P, T> {
+    type Kept = NothingKept;
+}
+
+impl<P, T, F, E> KeepsOk<StopOn<F, E>> for RetryIfOk<P, T> {
+    type Kept = Option<T>;
+}
+
+impl<P, T, Q> KeepsOk<StopWhen<Q>> for RetryIfOk<P, T> {
+    type Kept = Option<T>;
+}
+
+/// A slot of [`KeepsOk`]: keeps a rejected value through a wait, or not.
+#[doc(hidden)]
+pub trait OkSlot<T> {
+    /// Keep `value` (dropped by [`NothingKept`]).
     fn keep(&mut self, value: T);
 
     /// The value kept, if any (taken: the wait is over, or the stop came).
-    #[doc(hidden)]
     fn take(&mut self) -> Option<T>;
 
     /// Is a value kept?
-    #[doc(hidden)]
     fn holds(&self) -> bool;
+}
+
+impl<T> OkSlot<T> for Option<T> {
+    #[inline]
+    fn keep(&mut self, value: T) {
+        *self = Some(value);
+    }
+
+    #[inline]
+    fn take(&mut self) -> Option<T> {
+        Option::take(self)
+    }
+
+    #[inline]
+    fn holds(&self) -> bool {
+        self.is_some()
+    }
+}
+
+/// The slot of a future that keeps no value (no stop signal, or no check).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NothingKept;
+
+impl<T> OkSlot<T> for NothingKept {
+    #[inline(always)]
+    fn keep(&mut self, value: T) {
+        drop(value);
+    }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<T> {
+        None
+    }
+
+    #[inline(always)]
+    fn holds(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Retry`] without [`retry_if_ok`](Retry::retry_if_ok), what
@@ -75,26 +145,12 @@ impl<T> OkCheck<T> for AnyOk {
     fn rejects(&mut self, _: &T) -> bool {
         false
     }
-
-    #[inline(always)]
-    fn keep(&mut self, value: T) {
-        drop(value);
-    }
-
-    #[inline(always)]
-    fn take(&mut self) -> Option<T> {
-        None
-    }
-
-    #[inline(always)]
-    fn holds(&self) -> bool {
-        false
-    }
 }
 
 /// The check of [`Retry::retry_if_ok`]: an `FnMut(&T) -> bool`, `true`
-/// for a value to retry; under a stop signal, the rejected value the call
-/// waits to retry too (returned if the stop comes in the wait).
+/// for a value to retry. (It holds no value: under a stop signal, the
+/// rejected value the call waits to retry, returned if the stop comes in
+/// the wait, is the executor's.)
 ///
 /// ```
 /// use retry_runtime::{Policy, Retry, RetryIfOk};
@@ -108,7 +164,7 @@ impl<T> OkCheck<T> for AnyOk {
 /// ```
 pub struct RetryIfOk<P, T> {
     rejects: P,
-    kept: Option<T>,
+    value: PhantomData<fn(&T) -> bool>,
 }
 
 /// Shows no more than its name: the predicate, a closure as a rule, is
@@ -125,21 +181,6 @@ impl<T, P: FnMut(&T) -> bool> OkCheck<T> for RetryIfOk<P, T> {
     #[inline]
     fn rejects(&mut self, value: &T) -> bool {
         (self.rejects)(value)
-    }
-
-    #[inline]
-    fn keep(&mut self, value: T) {
-        self.kept = Some(value);
-    }
-
-    #[inline]
-    fn take(&mut self) -> Option<T> {
-        self.kept.take()
-    }
-
-    #[inline]
-    fn holds(&self) -> bool {
-        self.kept.is_some()
     }
 }
 
@@ -235,7 +276,7 @@ impl<'p, W, G, F, S, N, D, X> Retry<'p, W, G, F, S, N, D, X, AnyOk> {
             stop: self.stop,
             check: RetryIfOk {
                 rejects,
-                kept: None,
+                value: PhantomData,
             },
         }
     }

@@ -24,7 +24,7 @@ mod future;
 mod if_ok;
 
 pub use future::RetryFuture;
-pub use if_ok::{AnyOk, OkCheck, RetryIfOk, WithoutOkCheck};
+pub use if_ok::{AnyOk, KeepsOk, NothingKept, OkCheck, OkSlot, RetryIfOk, WithoutOkCheck};
 
 /// A retry of one operation with one policy, not started yet: made by
 /// [`Policy::retry`], run by [`call`](Retry::call) (a sync operation) or by
@@ -400,9 +400,11 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
             }
             // The attempt and what the run makes of it, in the attempt's span.
             let span = crate::span::next_attempt_span(policy, run.attempts());
-            // (with a stop check, the error of the attempt the run waits to
-            // retry, returned if the stop comes in the wait)
+            // (with a stop check, the error or the rejected value of the
+            // attempt the run waits to retry, returned if the stop comes in
+            // the wait)
             let mut kept = None;
+            let mut kept_ok = None;
             let flow = crate::span::in_span(span.as_ref(), |spanned| {
                 let outcome = {
                     let _published = nested::publish(policy.published_kinds());
@@ -431,7 +433,7 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
                     },
                     |v| {
                         if X::ACTIVE {
-                            check.keep(v);
+                            kept_ok = Some(v);
                         }
                     },
                 )
@@ -448,9 +450,8 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
                 }
                 ControlFlow::Continue(wait) => {
                     sleep::block_on_wait(&sleeper, wait);
-                    // (the value a stop would return, dropped after its
+                    // (the value a stop would return is dropped after its
                     // wait either way)
-                    let kept_ok = if X::ACTIVE { check.take() } else { None };
                     if X::ACTIVE && (kept.is_some() || kept_ok.is_some()) && stop.stopped() {
                         if let Some(e) = kept.take() {
                             return D::err(run.stopped_in_wait(policy, e));
