@@ -145,6 +145,7 @@ pub mod classify;
 pub mod clock;
 #[cfg(feature = "serde")]
 mod config;
+pub mod cooldown;
 mod error;
 mod form;
 pub mod hedge;

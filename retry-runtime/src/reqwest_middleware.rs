@@ -923,6 +923,11 @@ where
         }
         let mut request = Some(req);
         loop {
+            // every attempt, the first too, waits out a cooldown another
+            // request's 429 holds (before the breaker's leave is taken)
+            if let Some(cooldown) = policy.cooldown() {
+                cooldown.ready_on(&self.sleeper).await;
+            }
             if let Err(rejected) = run.admit(policy) {
                 return give_back(rejected);
             }

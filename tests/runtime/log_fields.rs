@@ -167,6 +167,10 @@ fn every_kind_of_run() {
         .with_name("permanent")
         .retry(|| Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied)))
         .call();
+    // a cooldown's hold
+    static SHARED: retry_runtime::cooldown::Cooldown =
+        retry_runtime::cooldown::Cooldown::new("shared");
+    SHARED.hold_for(Duration::from_secs(1));
     // the deadline
     let _ = plain
         .with_name("deadline")

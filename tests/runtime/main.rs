@@ -37,6 +37,7 @@ mod boxed_errors;
 mod cancellation;
 mod concurrency;
 mod context;
+mod cooldown;
 mod debug;
 mod edge_values;
 mod errors;

@@ -617,6 +617,54 @@ impl reqwest_middleware::Middleware for AuditByReqwest {
 /// the POST, reported inside `Error::Middleware` or as reqwest's own error
 /// for the audit's URL), or before (a token fetch): either way the POST is
 /// sent once. (Reviews found the first two sent 3 times.)
+/// A cooldown shared by the requests of one client: one request's 429
+/// (`Retry-After: 1`) holds the other's first attempt until the second is
+/// over, where without it the other request would have been sent at once
+/// and answered 429 too.
+#[tokio::test]
+async fn a_429_holds_every_request_sharing_the_cooldown() {
+    use retry_runtime::cooldown::Cooldown;
+    static PARTNER: Cooldown = Cooldown::new("partner");
+    static SHARED: Policy<RetryOn> = API.with_name("partner").with_cooldown(&PARTNER);
+    let server = FlakyServer::start().await;
+    server.route(
+        "/page",
+        [
+            Reply::retry_after_secs(1),
+            Reply::ok_body("a"),
+            Reply::ok_body("b"),
+        ],
+    );
+    let client = client(RetryMiddleware::new(&SHARED));
+    let first = client.get(server.url("/page")).send().await.unwrap();
+    assert_eq!(first.status(), 200, "retried after its 429");
+    // the 429 held the cooldown for a second: it is over now, and a
+    // request sent while it held waited it out before its first attempt
+    server.route("/other", [Reply::retry_after_secs(1), Reply::ok_body("x")]);
+    server.route("/held", [Reply::ok_body("y")]);
+    let ((held, took), other) = tokio::join!(
+        async {
+            // sent once `/other`'s 429 is in
+            tokio::time::sleep(ms(300)).await;
+            let sent = Instant::now();
+            let held = client.get(server.url("/held")).send().await.unwrap();
+            (held, sent.elapsed())
+        },
+        client.get(server.url("/other")).send(),
+    );
+    assert_eq!(
+        (held.status(), other.unwrap().status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    // (the rest of the second the 429 asked for, less some slack)
+    assert!(
+        took >= ms(500),
+        "the held request was sent at once: {took:?}"
+    );
+    assert_eq!(server.hits("/held"), 1);
+    assert_eq!(PARTNER.remaining(), None);
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.

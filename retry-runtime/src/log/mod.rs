@@ -18,6 +18,7 @@
 //! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
+//! | a cooldown starts holding, or holds longer (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`) | DEBUG | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
 //! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
@@ -586,6 +587,20 @@ pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &Circui
         "{} not attempted: {}",
         Escaped(operation),
         open,
+    );
+}
+
+/// The DEBUG line of a cooldown that starts holding, or holds longer:
+/// every call through it waits `wait` from now.
+#[cold]
+pub(crate) fn cooldown_held(name: &'static str, wait: Duration) {
+    tracing::debug!(
+        target: TARGET,
+        cooldown = name,
+        wait_ms = int(wait.as_millis()),
+        "cooldown {}: calls through it hold for {}",
+        Escaped(name),
+        ShownWait(wait),
     );
 }
 

@@ -1,7 +1,8 @@
 //! The decision after a failure that every form shares ([`Policy::next`]):
 //! the backoff's wait or the server's (a Retry-After the policy honours,
-//! floored, capped, at least the backoff's if it says so), and the
-//! limits, the deadline judged by the wait the server asked for.
+//! floored, capped, at least the backoff's if it says so), no shorter
+//! than a shared cooldown's time left (which the server's wait holds), and
+//! the limits, the deadline judged by the wait the server asked for.
 
 use std::time::Duration;
 
@@ -54,6 +55,11 @@ impl<W, G> Policy<W, G> {
         verdict: Verdict,
         rng: &mut Rng,
     ) -> Decision {
+        // (a server's wait held for every call sharing the cooldown, whether
+        // this run retries or not)
+        if let (Some(cooldown), Some(told)) = (self.cooldown, self.told_wait(verdict)) {
+            cooldown.hold_for(told);
+        }
         if !verdict.retry {
             return Decision::GiveUp(StopReason::Permanent);
         }
@@ -77,6 +83,11 @@ impl<W, G> Policy<W, G> {
                 let wait = backoff(rng);
                 (wait, wait)
             }
+        };
+        // no retry before a shared cooldown ends (another call's 429)
+        let (wait, asked) = match self.cooldown.and_then(|c| c.remaining()) {
+            Some(left) => (wait.max(left), asked.max(left)),
+            None => (wait, asked),
         };
         match self.stop.check(attempts_made, elapsed, asked) {
             Some(reason) => Decision::GiveUp(reason),

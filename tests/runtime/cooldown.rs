@@ -1,0 +1,135 @@
+//! `Policy::with_cooldown`: a server's wait heard by one run holds every
+//! run sharing the cooldown (their retries wait at least until it ends,
+//! a retry that could not start before `max_elapsed` is not made), whether
+//! the run that heard it retries or not; `Cooldown::ready` holds a first
+//! attempt; `decide` holds and reads it as a run does.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use retry_runtime::cooldown::Cooldown;
+use retry_runtime::{presets, Classify, ErrorKind, Policy, RetryOn, StopReason};
+use tokio::time::Instant;
+use tracing::Level;
+
+const S: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ApiError {
+    /// 429 with a Retry-After
+    Limited(Duration),
+    /// 503
+    Down,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl Classify for ApiError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Limited(_) => ErrorKind::RateLimited,
+            ApiError::Down => ErrorKind::Unavailable,
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Limited(wait) => Some(*wait),
+            ApiError::Down => None,
+        }
+    }
+}
+
+/// Fails with these, in order, then answers `Ok`; the times of its calls
+/// on tokio's clock go to `at`.
+fn calls<'a>(
+    script: &'a [ApiError],
+    at: &'a Cell<Vec<Duration>>,
+    start: Instant,
+) -> impl FnMut() -> std::future::Ready<Result<(), ApiError>> + 'a {
+    let mut next = script.iter();
+    move || {
+        let mut seen = at.take();
+        seen.push(start.elapsed());
+        at.set(seen);
+        std::future::ready(next.next().map_or(Ok(()), |e| Err(*e)))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_runs_429_holds_the_others_retry_until_its_wait_is_over() {
+    static PARTNER: Cooldown = Cooldown::new("partner");
+    static POLICY: Policy<RetryOn> = presets::API.with_name("import").with_cooldown(&PARTNER);
+    let logs = testkit::capture::capture();
+    let start = Instant::now();
+    let (a_at, b_at) = (Cell::new(Vec::new()), Cell::new(Vec::new()));
+    let a_script = [ApiError::Limited(5 * S)];
+    let b_script = [ApiError::Down];
+    let (a, b) = tokio::join!(POLICY.retry(calls(&a_script, &a_at, start)), async {
+        // its first attempt after `a`'s 429 (not held: the policy holds
+        // retries; `Cooldown::ready` would hold it)
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        POLICY.retry(calls(&b_script, &b_at, start)).await
+    },);
+    assert_eq!((a, b), (Ok(()), Ok(())));
+    assert_eq!(a_at.take(), [Duration::ZERO, 5 * S], "a waits its 429's 5s");
+    let b_at = b_at.take();
+    assert_eq!(b_at[0], Duration::from_millis(100));
+    // `api`'s backoff alone would have retried at about 1.1s (1s, jitter)
+    assert!(
+        b_at[1] >= 5 * S,
+        "b's retry waited for the cooldown: {b_at:?}"
+    );
+    logs.assert_logged(
+        Level::DEBUG,
+        "cooldown partner: calls through it hold for 5s",
+    );
+    assert_eq!(PARTNER.remaining(), None);
+    assert!(format!("{POLICY:?}").contains(r#"cooldown: "partner""#));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_waits_with_ready_and_a_retry_past_the_deadline_is_not_made() {
+    static SEARCH: Cooldown = Cooldown::new("search");
+    let policy = presets::API
+        .with_name("search")
+        .with_cooldown(&SEARCH)
+        .with_max_elapsed(3 * S);
+    // another caller's 429 asked for 10s (a wait this policy honours)
+    let start = Instant::now();
+    SEARCH.hold_for(10 * S);
+    let at = Cell::new(Vec::new());
+    let e = policy
+        .retry(calls(&[ApiError::Down], &at, start))
+        .detailed()
+        .await
+        .unwrap_err();
+    // its retry would start at 10s, past its 3s: not made
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Deadline));
+    // a caller that holds its first attempt too
+    SEARCH.ready().await;
+    assert_eq!(start.elapsed(), 10 * S);
+    assert_eq!(SEARCH.remaining(), None);
+}
+
+#[test]
+fn a_run_that_gives_up_on_a_429_still_holds_and_decide_holds_and_reads() {
+    static JOBS: Cooldown = Cooldown::new("jobs");
+    let _paused = retry_runtime::testing::pause();
+    let once = presets::API.with_max_attempts(1).with_cooldown(&JOBS);
+    let r: Result<(), _> = once.retry(|| Err(ApiError::Limited(4 * S))).call();
+    assert_eq!(r, Err(ApiError::Limited(4 * S)));
+    // (4s, less the test's own real time since the hold)
+    let left = JOBS.remaining().expect("held though the run did not retry");
+    assert!(left > 3 * S && left <= 4 * S, "{left:?}");
+
+    // a job queue's decision: at least the cooldown's time left
+    let queue = presets::JOB.with_cooldown(&JOBS);
+    match queue.decide(0, &ApiError::Down) {
+        retry_runtime::Decision::Retry(wait) => assert!(wait > 3 * S, "{wait:?}"),
+        other => panic!("{other:?}"),
+    }
+}
