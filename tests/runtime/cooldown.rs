@@ -133,3 +133,44 @@ fn a_run_that_gives_up_on_a_429_still_holds_and_decide_holds_and_reads() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A run inside a retried call leaves its 429 to the outer run (nested),
+/// which may share no cooldown: the 429 still holds the inner run's (the
+/// reqwest middleware's inside a `#[retry]` fn: other requests went on).
+#[test]
+fn a_429_left_to_the_outer_run_still_holds() {
+    static INNER: Cooldown = Cooldown::new("inner");
+    let _paused = retry_runtime::testing::pause();
+    let inner = presets::API.with_cooldown(&INNER);
+    let outer = Policy::new().with_max_attempts(2);
+    let mut seen = None;
+    let _ = outer
+        .retry(|| {
+            let r: Result<(), _> = inner.retry(|| Err(ApiError::Limited(4 * S))).call();
+            // (before the outer run's own wait of the 4s)
+            seen.get_or_insert(INNER.remaining());
+            r
+        })
+        .call();
+    let left = seen.unwrap();
+    assert!(left.is_some_and(|l| l > 3 * S), "not held: {left:?}");
+}
+
+/// A hedged run holds on every 429 as a run does: its last attempt's
+/// too (it decided no retry, and so held nothing).
+#[tokio::test(start_paused = true)]
+async fn a_hedged_runs_429_holds_when_no_attempt_is_left() {
+    static HEDGED: Cooldown = Cooldown::new("hedged");
+    let policy = Policy::new()
+        .with_max_attempts(1)
+        .with_hedge(Duration::from_millis(100))
+        .retry_on(retry_runtime::KindSet::TRANSIENT)
+        .with_cooldown(&HEDGED);
+    let r: Result<(), _> = policy
+        .retry(|| async { Err(ApiError::Limited(4 * S)) })
+        .hedged()
+        .await;
+    assert_eq!(r, Err(ApiError::Limited(4 * S)));
+    let left = HEDGED.remaining();
+    assert!(left.is_some_and(|l| l == 4 * S), "not held: {left:?}");
+}

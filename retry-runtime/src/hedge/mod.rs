@@ -439,6 +439,9 @@ where
                 };
                 // (told to the guards when it was polled)
                 failed += 1;
+                // (a server's wait holds every call sharing the cooldown,
+                // whatever becomes of this failure)
+                policy.hold_cooldown(verdict);
                 let now = elapsed();
                 // when this failure's retry is due, if one is granted
                 let mut retry_due = None;

@@ -1137,6 +1137,7 @@ impl<W, G> Policy<W, G> {
         W: When<E>,
     {
         let verdict = self.when.check(error);
+        self.hold_cooldown(verdict);
         let previous = match retries_done {
             0 => Duration::ZERO,
             n => self.backoff.delay(n - 1),

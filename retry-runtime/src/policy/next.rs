@@ -46,7 +46,22 @@ impl<W, G> Policy<W, G> {
         }
     }
 
-    /// The shared decision: `attempts_made` calls so far, `previous` wait.
+    /// Hold the shared cooldown for the server's wait after this verdict,
+    /// if the policy honours it: for every failure, whether its run
+    /// retries it, gives up on it, or leaves it to a retried call around
+    /// it (which may share no cooldown). Asked by each caller of
+    /// [`next`](Self::next) before its own checks, which skip `next` for a
+    /// failure deferred to the outer run (a run's, a hedged run's) or with
+    /// no attempt left (a hedged run's).
+    #[inline]
+    pub(crate) fn hold_cooldown(&self, verdict: Verdict) {
+        if let (Some(cooldown), Some(told)) = (self.cooldown, self.told_wait(verdict)) {
+            cooldown.hold_for(told);
+        }
+    }
+
+    /// The shared decision: `attempts_made` calls so far, `previous` wait
+    /// (the cooldown held first: [`hold_cooldown`](Self::hold_cooldown)).
     pub(crate) fn next(
         &self,
         attempts_made: u32,
@@ -55,11 +70,6 @@ impl<W, G> Policy<W, G> {
         verdict: Verdict,
         rng: &mut Rng,
     ) -> Decision {
-        // (a server's wait held for every call sharing the cooldown, whether
-        // this run retries or not)
-        if let (Some(cooldown), Some(told)) = (self.cooldown, self.told_wait(verdict)) {
-            cooldown.hold_for(told);
-        }
         if !verdict.retry {
             return Decision::GiveUp(StopReason::Permanent);
         }

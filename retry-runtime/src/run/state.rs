@@ -652,6 +652,9 @@ impl State {
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
         self.last_kind = verdict.kind;
+        // (a server's wait holds every call sharing the cooldown, a failure
+        // left to the outer run's too)
+        policy.hold_cooldown(verdict);
         let guarded = policy.is_guarded();
         if guarded {
             self.record(policy, outcome, verdict.kind);
