@@ -116,13 +116,34 @@ impl Cooldown {
     /// assert_eq!(c.remaining(), None);
     /// ```
     pub fn remaining(&self) -> Option<Duration> {
+        self.hold().map(|(_, left)| left)
+    }
+
+    /// The hold's end as it was set (on the clock of the thread that set
+    /// it) and the time left on this thread's, if it holds.
+    fn hold(&self) -> Option<(u64, Duration)> {
         let until = self.until.load(Ordering::Acquire);
         if until == 0 {
             return None;
         }
         let left = until.saturating_sub(nanos(SystemClock.now()));
         let left = left.min(self.longest.load(Ordering::Relaxed));
-        (left > 0).then(|| Duration::from_nanos(left))
+        (left > 0).then(|| (until, Duration::from_nanos(left)))
+    }
+
+    /// The next wait of a [`ready`](Self::ready) loop that has waited out
+    /// the hold ending at `waited` (0: none yet): the time left, unless
+    /// the hold is still that one. A hold set by a thread whose clock runs
+    /// ahead of this one's (a test's virtual hours) never ends on this
+    /// thread's clock; its time left here is bounded by the longest hold
+    /// asked, and it is waited once, as a hold made longer since is.
+    fn next_wait(&self, waited: &mut u64) -> Option<Duration> {
+        let (until, left) = self.hold()?;
+        if until == *waited {
+            return None;
+        }
+        *waited = until;
+        Some(left)
     }
 
     /// Wait until the hold ends (at once when it does not hold), on the
@@ -159,7 +180,8 @@ impl Cooldown {
     /// # #[cfg(not(feature = "tokio"))] fn main() {}
     /// ```
     pub async fn ready_on<S: Sleeper + ?Sized>(&self, sleeper: &S) {
-        while let Some(left) = self.remaining() {
+        let mut waited = 0;
+        while let Some(left) = self.next_wait(&mut waited) {
             let how = sleep::wait_on(sleeper, left);
             if how == sleep::Wait::Skip {
                 return;
@@ -176,7 +198,8 @@ impl Cooldown {
     /// c.ready_sync(); // not held: at once
     /// ```
     pub fn ready_sync(&self) {
-        while let Some(left) = self.remaining() {
+        let mut waited = 0;
+        while let Some(left) = self.next_wait(&mut waited) {
             sleep::sleep_sync(left);
         }
     }

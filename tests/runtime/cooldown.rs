@@ -174,3 +174,27 @@ async fn a_hedged_runs_429_holds_when_no_attempt_is_left() {
     let left = HEDGED.remaining();
     assert!(left.is_some_and(|l| l == 4 * S), "not held: {left:?}");
 }
+
+/// A hold set by a thread whose clock runs an hour ahead (a test's
+/// virtual time) is waited once on another thread's clock, bounded by the
+/// longest hold asked: `ready_sync` waited 100ms at a time for the hour.
+#[test]
+fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
+    static AHEAD: Cooldown = Cooldown::new("ahead");
+    std::thread::spawn(|| {
+        let _paused = retry_runtime::testing::pause();
+        retry_runtime::sleep::sleep_sync(3600 * S);
+        AHEAD.hold_for(Duration::from_millis(100));
+    })
+    .join()
+    .unwrap();
+    let (done, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        AHEAD.ready_sync();
+        let _ = done.send(());
+    });
+    assert!(
+        waited.recv_timeout(3 * S).is_ok(),
+        "ready_sync waited past 3s for a 100ms hold"
+    );
+}
