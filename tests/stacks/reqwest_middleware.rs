@@ -611,12 +611,6 @@ impl reqwest_middleware::Middleware for AuditByReqwest {
     }
 }
 
-/// Another middleware's error is never taken for a refused connection of
-/// this request, even with `with_retry_refused(true)`: it may come after
-/// the request was sent (an audit call refused after the server applied
-/// the POST, reported inside `Error::Middleware` or as reqwest's own error
-/// for the audit's URL), or before (a token fetch): either way the POST is
-/// sent once. (Reviews found the first two sent 3 times.)
 /// A cooldown shared by the requests of one client: one request's 429
 /// (`Retry-After: 1`) holds the other's first attempt until the second is
 /// over, where without it the other request would have been sent at once
@@ -717,6 +711,12 @@ async fn each_response_carries_its_report_when_asked() {
     assert_eq!(report(&plain), None);
 }
 
+/// Another middleware's error is never taken for a refused connection of
+/// this request, even with `with_retry_refused(true)`: it may come after
+/// the request was sent (an audit call refused after the server applied
+/// the POST, reported inside `Error::Middleware` or as reqwest's own error
+/// for the audit's URL), or before (a token fetch): either way the POST is
+/// sent once. (Reviews found the first two sent 3 times.)
 #[tokio::test]
 async fn a_post_is_sent_once_when_another_middleware_reports_a_refused_connection() {
     let server = FlakyServer::start().await;
