@@ -51,6 +51,7 @@ mod log_target;
 mod mixed_runtimes;
 mod nested;
 mod nested_pools;
+mod own_condition;
 mod panics;
 mod parse;
 mod pause;

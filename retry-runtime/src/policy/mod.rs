@@ -299,7 +299,7 @@ impl Policy<RetryAll> {
     }
 }
 
-impl<W: Copy, G> Policy<W, G> {
+impl<W, G> Policy<W, G> {
     /// Total calls, the first included (3 = one call and up to two retries).
     /// `0` is taken as 1: a run makes its first attempt whatever the limit
     /// (`build()` and `checked()` refuse 0, `PolicyError::ZeroAttempts`);
@@ -526,6 +526,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// `API.with_circuit(&UPSTREAM).retry(op).call()`.
     pub const fn with_circuit(self, breaker: &'static CircuitBreaker) -> Policy<W, G::PlusCircuit>
     where
+        W: Copy,
         G: Guards,
     {
         let when = self.when;
@@ -566,6 +567,7 @@ impl<W: Copy, G> Policy<W, G> {
     /// referring to a `static` throttle needs Rust 1.90 or newer.
     pub const fn with_throttle(self, throttle: &'static Throttle) -> Policy<W, G::PlusThrottle>
     where
+        W: Copy,
         G: Guards,
     {
         let when = self.when;
@@ -662,7 +664,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// use retry_runtime::{kinds, Policy, RetryOn};
     /// const NET: Policy<RetryOn> = Policy::new().retry_on(kinds![Timeout | Connect]);
     /// ```
-    pub const fn retry_on(self, kinds: KindSet) -> Policy<RetryOn, G> {
+    pub const fn retry_on(self, kinds: KindSet) -> Policy<RetryOn, G>
+    where
+        W: Copy,
+    {
         self.with_when(RetryOn(kinds))
     }
 
@@ -672,7 +677,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// let p = retry_runtime::presets::WEBHOOK.retry_all();
     /// # let _ = p;
     /// ```
-    pub const fn retry_all(self) -> Policy<RetryAll, G> {
+    pub const fn retry_all(self) -> Policy<RetryAll, G>
+    where
+        W: Copy,
+    {
         self.with_when(RetryAll)
     }
 
@@ -700,7 +708,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// assert_eq!(calls, 1);
     /// ```
     #[doc(alias = "when")]
-    pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>, G> {
+    pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>, G>
+    where
+        W: Copy,
+    {
         self.with_when(RetryIf(predicate))
     }
 
@@ -713,7 +724,14 @@ impl<W: Copy, G> Policy<W, G> {
     /// both ways, while its kind is logged and its Retry-After honoured (a
     /// `retry_if` predicate reads no hint; `or_retry_if` only adds
     /// retries). Start from a condition of the library's and change its
-    /// verdict. The condition is `Copy` (a policy is); implement
+    /// verdict. A `Copy` condition keeps the policy `Copy` (and usable as
+    /// `#[retry(policy = ..)]`, a `const`); one that is not (a library's
+    /// that holds its user's `Arc<dyn Fn>`) still takes the setters that
+    /// change a field (`with_name`, `with_default_name`, `with_nested`,
+    /// `with_max_attempts`, ...: call them per call, after `with_when`),
+    /// not those that swap the condition or add a guard (`with_when`,
+    /// `retry_on`, `with_circuit`, `build`), which a `const fn` can call
+    /// only on a `Copy` one: set those first. Implement
     /// [`RetriedKinds`] for it too (its default, no method written, leaves
     /// retried calls inside an attempt their own retries; see
     /// [`nested`](crate::nested)).
@@ -754,13 +772,19 @@ impl<W: Copy, G> Policy<W, G> {
     /// [`Failure`](crate::response::Failure)s (`AttemptFailure`), whose
     /// response's headers such a condition reads (README, "Where retries
     /// go").
-    pub const fn with_when<V>(self, when: V) -> Policy<V, G> {
+    pub const fn with_when<V>(self, when: V) -> Policy<V, G>
+    where
+        W: Copy,
+    {
         self.rebuild(when)
     }
 
     /// This policy with `when` for its retry condition and `H` for its
     /// guard type parameter; every other field kept.
-    const fn rebuild<V, H>(self, when: V) -> Policy<V, H> {
+    const fn rebuild<V, H>(self, when: V) -> Policy<V, H>
+    where
+        W: Copy,
+    {
         Policy {
             backoff: self.backoff,
             jitter: self.jitter,
@@ -797,7 +821,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// let bad = Policy::new().with_backoff(Backoff::exponential(Duration::from_secs(9), Duration::from_secs(1)));
     /// assert_eq!(bad.build().unwrap_err(), PolicyError::FirstAboveCap);
     /// ```
-    pub const fn build(self) -> Result<Self, PolicyError> {
+    pub const fn build(self) -> Result<Self, PolicyError>
+    where
+        W: Copy,
+    {
         if let Err(e) = self.stop.validate() {
             return Err(e);
         }
@@ -871,7 +898,10 @@ impl<W: Copy, G> Policy<W, G> {
     /// use retry_runtime::Policy;
     /// const BAD: Policy = Policy::new().with_max_attempts(0).checked(); // error[E0080]: attempts must be at least 1
     /// ```
-    pub const fn checked(self) -> Self {
+    pub const fn checked(self) -> Self
+    where
+        W: Copy,
+    {
         match self.build() {
             Ok(p) => p,
             Err(e) => panic!("{}", e.message()),
