@@ -17,9 +17,13 @@ use crate::sleep::{self, Sleeper};
 ///   (its backoff's wait, or the server's, lengthened; a retry that could
 ///   not start before the policy's `max_elapsed` is not made);
 /// - the reqwest middleware holds each request's first attempt too, until
-///   then; elsewhere (`#[retry]`, `policy.retry(op)`, the tower layer),
-///   await [`ready`](Cooldown::ready) before the call, or at the top of the
-///   attempt's body, to hold first attempts as well.
+///   then (a first attempt is no retry: `max_elapsed` does not bound that
+///   wait); elsewhere (`#[retry]`, `policy.retry(op)`, the tower layer),
+///   await [`ready`](Cooldown::ready) before the call to hold first
+///   attempts as well.
+///
+/// A retry's wait is lengthened when the run decides it: a hold made
+/// longer while it waits (another call's 429) does not move it.
 ///
 /// Without it, each of 32 tasks against a partner that allows 10 requests
 /// a second waits its own 429's `Retry-After` while the others go on

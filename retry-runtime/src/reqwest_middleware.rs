@@ -923,9 +923,13 @@ where
         }
         let mut request = Some(req);
         loop {
-            // every attempt, the first too, waits out a cooldown another
-            // request's 429 holds (before the breaker's leave is taken)
-            if let Some(cooldown) = policy.cooldown() {
+            // A first attempt waits out a cooldown another request's 429
+            // holds (before the breaker's leave is taken). A retry's wait
+            // was lengthened to the cooldown when it was decided, within
+            // `max_elapsed`: waiting here again for a hold made longer
+            // meanwhile would start it past the deadline, with its budget
+            // token out.
+            if let (Some(cooldown), 0) = (policy.cooldown(), run.attempts_made()) {
                 cooldown.ready_on(&self.sleeper).await;
             }
             if let Err(rejected) = run.admit(policy) {

@@ -659,6 +659,43 @@ async fn a_429_holds_every_request_sharing_the_cooldown() {
     assert_eq!(PARTNER.remaining(), None);
 }
 
+/// A retry's wait is lengthened to the cooldown when it is decided, within
+/// `max_elapsed`: another request's 429 that holds the cooldown longer
+/// during that wait does not start the retry past the deadline (a review
+/// found `/a`'s retry sent at 3.1s under a 1s `max_elapsed`).
+#[tokio::test]
+async fn a_hold_made_longer_during_a_retrys_wait_does_not_start_it_past_the_deadline() {
+    use retry_runtime::cooldown::Cooldown;
+    static HELD: Cooldown = Cooldown::new("held-later");
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("held-later")
+        .with_backoff(Backoff::fixed(Duration::from_millis(300)))
+        .with_jitter(Jitter::None)
+        .with_max_elapsed(Duration::from_secs(1))
+        .with_cooldown(&HELD);
+    let server = FlakyServer::start().await;
+    server.route("/a", [503, 200]);
+    server.route("/b", [Reply::retry_after_secs(3), Reply::ok_body("b")]);
+    let client = client(RetryMiddleware::new(&POLICY));
+    let start = Instant::now();
+    let (a, _) = tokio::join!(
+        async {
+            let status = client.get(server.url("/a")).send().await.unwrap().status();
+            (status, start.elapsed())
+        },
+        async {
+            tokio::time::sleep(ms(100)).await;
+            client.get(server.url("/b")).send().await.unwrap()
+        }
+    );
+    assert_eq!(a.0, StatusCode::OK);
+    assert!(
+        a.1 < Duration::from_secs(1),
+        "/a took {:?} under a 1s max_elapsed",
+        a.1
+    );
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
