@@ -880,9 +880,69 @@ where
         next: Next<'_>,
     ) -> Result<Response, Error> {
         let policy = self.policy.for_request(&req);
-        self.run(policy, req, extensions, next).await
+        match (
+            extensions.get::<MaxAttempts>(),
+            extensions.get::<MaxElapsed>(),
+        ) {
+            (None, None) => self.run(policy, req, extensions, next).await,
+            (attempts, elapsed) => {
+                // (this request's limits, on a copy of its policy)
+                let mut own = *policy;
+                if let Some(&MaxAttempts(n)) = attempts {
+                    own = own.with_max_attempts(n);
+                }
+                if let Some(&MaxElapsed(limit)) = elapsed {
+                    own = own.with_max_elapsed(limit);
+                }
+                self.run(&own, req, extensions, next).await
+            }
+        }
     }
 }
+
+/// A request's own attempt limit, over its policy's: put in the request's
+/// extensions (`.with_extension(MaxAttempts(1))`), for one call that must
+/// not be retried, or may be retried more, where every other request
+/// through the client keeps the policy's. `0` is taken as 1, as
+/// [`Policy::with_max_attempts`] takes it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use retry_runtime::{presets, reqwest_middleware::{MaxAttempts, RetryMiddleware}};
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("http://{}/", listener.local_addr()?);
+/// # let hits = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+/// # let counted = hits.clone();
+/// # tokio::spawn(async move { loop { let (mut s, _) = listener.accept().await.unwrap();
+/// #     counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+/// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
+/// #     let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await; } });
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(RetryMiddleware::new(&presets::API)) // 4 attempts
+///     .build();
+/// let once = client.get(&url).with_extension(MaxAttempts(1)).send().await?;
+/// assert_eq!((once.status().as_u16(), hits.load(std::sync::atomic::Ordering::SeqCst)), (503, 1));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxAttempts(pub u32);
+
+/// A request's own `max_elapsed`, over its policy's: put in the request's
+/// extensions (`.with_extension(MaxElapsed(left))`), for a call with a
+/// deadline of its own (the time left of the request it serves): no retry
+/// starts at or after it, as [`Policy::with_max_elapsed`] says. An attempt
+/// under way is not cut: for that, the client's timeout, or the
+/// middleware's [`with_timeout`](RetryMiddleware::with_timeout).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::reqwest_middleware::MaxElapsed;
+/// let mut extensions = http::Extensions::new();
+/// extensions.insert(MaxElapsed(Duration::from_secs(2)));
+/// assert_eq!(extensions.get::<MaxElapsed>(), Some(&MaxElapsed(Duration::from_secs(2))));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxElapsed(pub Duration);
 
 impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P>
 where
@@ -894,7 +954,7 @@ where
     /// A request's run with `policy`: what the two `handle`s share.
     async fn run(
         &self,
-        policy: &'static Policy<W, G>,
+        policy: &Policy<W, G>,
         req: Request,
         extensions: &mut Extensions,
         next: Next<'_>,

@@ -696,6 +696,52 @@ async fn a_hold_made_longer_during_a_retrys_wait_does_not_start_it_past_the_dead
     );
 }
 
+/// A request's own limits, in its extensions: `MaxAttempts(1)` sends it
+/// once, `MaxElapsed` gives up on a wait past its deadline; a request
+/// without them keeps the policy's.
+#[tokio::test]
+async fn a_requests_own_limits_in_its_extensions_override_the_policys() {
+    use retry_runtime::reqwest_middleware::{MaxAttempts, MaxElapsed};
+    let server = FlakyServer::start().await;
+    server.route("/once", [503, 503, 200]);
+    server.route("/more", [503, 503, 503, 503, 200]);
+    server.route(
+        "/late",
+        [Reply::retry_after_secs(2), Reply::ok_body("late")],
+    );
+    server.route("/plain", [503, 503, 200]);
+    let client = client(RetryMiddleware::new(&API)); // 4 attempts
+
+    let once = client
+        .get(server.url("/once"))
+        .with_extension(MaxAttempts(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((once.status().as_u16(), server.hits("/once")), (503, 1));
+
+    let more = client
+        .get(server.url("/more"))
+        .with_extension(MaxAttempts(6))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((more.status().as_u16(), server.hits("/more")), (200, 5));
+
+    let started = Instant::now();
+    let late = client
+        .get(server.url("/late"))
+        .with_extension(MaxElapsed(ms(500)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((late.status().as_u16(), server.hits("/late")), (429, 1));
+    assert!(started.elapsed() < ms(1000), "{:?}", started.elapsed());
+
+    let plain = client.get(server.url("/plain")).send().await.unwrap();
+    assert_eq!((plain.status().as_u16(), server.hits("/plain")), (200, 3));
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
