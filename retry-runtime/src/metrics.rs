@@ -71,9 +71,10 @@
 //! - Calls that exhausted their attempts, per minute:
 //!   `sum by (operation) (rate(retry_calls_total{outcome="attempts_exhausted"}[5m])) * 60`
 //! - Time a breaker was open in the last hour, in seconds (the gauge read
-//!   every 15 s; not `avg_over_time(..[1h]) * 3600`, which reads 3600 in the
-//!   series' first hour, as the series starts at the breaker's first
-//!   opening): `sum_over_time(retry_circuit_state{state="open"}[1h:15s]) * 15`
+//!   every 15 s; not `avg_over_time(..[1h]) * 3600`, which in the series'
+//!   first hour is the share of the time since the breaker's first opening,
+//!   where the series starts, not of the hour: 3600 while that opening
+//!   lasts): `sum_over_time(retry_circuit_state{state="open"}[1h:15s]) * 15`
 //! - Budgets refusing retries: `rate(retry_budget_refusals_total[5m]) > 0`
 //! - Throttles rejecting calls now: `retry_throttle_probability > 0`
 //! - Calls a throttle did not send, per second:
