@@ -38,7 +38,7 @@ use crate::sleep::{self, Sleeper};
 /// use std::time::Duration;
 /// use retry_runtime::{cooldown::Cooldown, presets, Policy, RetryOn};
 /// static PARTNER: Cooldown = Cooldown::new("partner");
-/// const IMPORT: Policy<RetryOn> = presets::API.with_name("import").with_cooldown(&PARTNER);
+/// static IMPORT: Policy<RetryOn> = presets::API.with_name("import").with_cooldown(&PARTNER);
 ///
 /// let _paused = retry_runtime::testing::pause(); // the library's clock is virtual here
 /// assert_eq!(PARTNER.remaining(), None);

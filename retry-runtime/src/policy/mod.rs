@@ -614,6 +614,11 @@ impl<W, G> Policy<W, G> {
     /// static IMPORT: Policy<RetryOn> = presets::API.with_cooldown(&PARTNER);
     /// assert_eq!(IMPORT.cooldown().unwrap().name(), "partner");
     /// ```
+    ///
+    /// As for [`with_circuit`](Policy::with_circuit), a `const` policy referring to a
+    /// `static` cooldown needs Rust 1.90 or newer (rustc 1.85: "encountered
+    /// reference to mutable memory in `const`"); use a `static`, as above, or
+    /// attach it at run time on older compilers.
     pub const fn with_cooldown(mut self, cooldown: &'static Cooldown) -> Self {
         self.cooldown = Some(cooldown);
         self
