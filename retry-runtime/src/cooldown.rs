@@ -18,7 +18,9 @@ use crate::sleep::{self, Sleeper};
 ///   not start before the policy's `max_elapsed` is not made);
 /// - the reqwest middleware holds each request's first attempt too, until
 ///   then (a first attempt is no retry: `max_elapsed` does not bound that
-///   wait); elsewhere (`#[retry]`, `policy.retry(op)`, the tower layer),
+///   wait, but the wait counts toward it, as the request's time: a request
+///   held past its policy's `max_elapsed` is sent once, and a failure of
+///   it not retried, `Deadline`); elsewhere (`#[retry]`, `policy.retry(op)`, the tower layer),
 ///   await [`ready`](Cooldown::ready) before the call to hold first
 ///   attempts as well.
 ///

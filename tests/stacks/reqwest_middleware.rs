@@ -1967,3 +1967,39 @@ async fn never_sent_sees_through_the_middlewares_error() {
         reset.into()
     )));
 }
+
+/// A first attempt held by the cooldown is not bounded by `max_elapsed`,
+/// but its wait counts toward it (the cooldown's rustdoc): a request held
+/// past its policy's 500ms is sent once, and its 503 not retried.
+#[tokio::test]
+async fn a_first_attempt_held_past_max_elapsed_is_sent_once() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::response::RetryReport;
+    static HELD: Cooldown = Cooldown::new("held-first");
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("held-first")
+        .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+        .with_jitter(Jitter::None)
+        .with_max_elapsed(Duration::from_millis(500))
+        .with_cooldown(&HELD);
+    let server = FlakyServer::start().await;
+    server.route("/a", [503, 200]);
+    let client = client(RetryMiddleware::new(&POLICY).with_report(true));
+    HELD.hold_for(Duration::from_millis(800));
+    let start = Instant::now();
+    let response = client.get(server.url("/a")).send().await.unwrap();
+    assert!(
+        start.elapsed() >= ms(700),
+        "not held: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        (response.status(), server.hits("/a")),
+        (StatusCode::SERVICE_UNAVAILABLE, 1)
+    );
+    let report = response.extensions().get::<RetryReport>().copied().unwrap();
+    assert_eq!(
+        (report.attempts, report.gave_up),
+        (1, Some(StopReason::Deadline))
+    );
+}
