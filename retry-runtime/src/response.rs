@@ -166,12 +166,26 @@ pub trait ClassifyResponse {
     fn fmt_origin(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Ok(())
     }
+
+    /// The response's extensions, where the tower layer's
+    /// `RetryLayer::with_report` (feature `tower`) puts its
+    /// [`RetryReport`]; `None` (no report) by default. Not part of the
+    /// stable API.
+    #[doc(hidden)]
+    fn extensions_mut(&mut self) -> Option<&mut http::Extensions> {
+        None
+    }
 }
 
 impl<B> ClassifyResponse for http::Response<B> {
     #[inline]
     fn failure(&self) -> Option<ResponseFailure> {
         status_failure(self.status(), self.headers())
+    }
+
+    #[inline]
+    fn extensions_mut(&mut self) -> Option<&mut http::Extensions> {
+        Some(http::Response::extensions_mut(self))
     }
 }
 

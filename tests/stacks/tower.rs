@@ -108,6 +108,65 @@ async fn a_hyper_client_in_a_service_builder_retries_503s() {
     assert!(gaps.iter().all(|g| waited(*g, ms(50))), "{gaps:?}");
 }
 
+/// `with_report()`: each response the layer gives back carries what its
+/// run did (the attempts, the time, why a failed response came back), with
+/// a timeout and the attempt extension too; without it, nothing.
+#[tokio::test]
+async fn each_response_carries_its_report_when_asked() {
+    use retry_runtime::response::RetryReport;
+    use retry_runtime::StopReason;
+    let server = FlakyServer::start().await;
+    server.route("/clip", [503, 503, 200]);
+    server.route("/down", [503, 503, 503, 503]);
+    server.route("/gone", [404]);
+    server.route("/orders", [503]);
+    server.route("/plain", [200]);
+    let report = |r: &Response<hyper::body::Incoming>| r.extensions().get::<RetryReport>().copied();
+
+    let ok = send(FAST.layer().with_report(), get(&server.url("/clip")))
+        .await
+        .unwrap();
+    let r = report(&ok).expect("a success's report");
+    assert_eq!(
+        (ok.status().as_u16(), r.attempts, r.gave_up),
+        (200, 3, None)
+    );
+    assert!(r.elapsed >= ms(100), "two 50ms waits: {:?}", r.elapsed);
+
+    let layer = FAST
+        .layer()
+        .with_timeout(Duration::from_secs(5))
+        .with_report()
+        .with_attempt_extension();
+    let down = send(layer, get(&server.url("/down"))).await.unwrap();
+    let r = report(&down).expect("a given-up response's report");
+    assert_eq!(
+        (down.status().as_u16(), r.attempts, r.gave_up),
+        (503, 4, Some(StopReason::Attempts))
+    );
+
+    let gone = send(FAST.layer().with_report(), get(&server.url("/gone")))
+        .await
+        .unwrap();
+    assert_eq!(
+        report(&gone).map(|r| (r.attempts, r.gave_up)),
+        Some((1, Some(StopReason::Permanent)))
+    );
+
+    let post = send(FAST.layer().with_report(), post(&server.url("/orders")))
+        .await
+        .unwrap();
+    assert_eq!(
+        report(&post).map(|r| (r.attempts, r.gave_up)),
+        Some((1, Some(StopReason::SentOnce)))
+    );
+
+    let plain = send(FAST.layer(), get(&server.url("/plain")))
+        .await
+        .unwrap();
+    assert_eq!(report(&plain), None);
+}
+
 #[tokio::test]
 async fn a_404_and_a_401_are_sent_once_and_handed_back() {
     let server = FlakyServer::start().await;

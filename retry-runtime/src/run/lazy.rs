@@ -148,8 +148,10 @@ impl LazyRun {
     }
 
     /// Read the clock now, for a report of the time the run took (the
-    /// reqwest middleware's `with_report`), if the run has not yet.
-    #[cfg(feature = "reqwest-middleware")]
+    /// reqwest middleware's and the tower layer's `with_report`), if the
+    /// run has not yet.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[cold]
     pub(crate) fn start_clock<W, G>(&mut self, policy: &Policy<W, G>) {
         self.state(policy).start_clock();
     }

@@ -259,6 +259,10 @@ where
             let (mut fut, mut deadline) = match this.step.as_mut().project() {
                 StepProj::Attempt { fut, deadline } => (fut, deadline),
                 StepProj::Start => {
+                    if T::REPORTS {
+                        // (the report's time, from the start)
+                        this.run.start_clock(this.policy);
+                    }
                     let fut = next_attempt!();
                     started!(fut)
                 }
@@ -289,11 +293,14 @@ where
                 // (the failure is dropped where it lies, at the block's end,
                 // before the wait: moved into `drop` it would be copied)
                 let wait = {
-                    let failure = match polled {
-                        Poll::Ready(Ok(response)) => match response.failure() {
+                    let mut failure = match polled {
+                        Poll::Ready(Ok(mut response)) => match response.failure() {
                             // A success goes straight back.
                             None => {
                                 this.run.succeeded(this.policy);
+                                if T::REPORTS {
+                                    report(&mut response, this.run, None);
+                                }
                                 return Poll::Ready(Ok(response));
                             }
                             Some(failure) => Failure::Response { response, failure },
@@ -354,6 +361,11 @@ where
                                     this.run.shown_elapsed(),
                                 );
                             }
+                            if T::REPORTS {
+                                if let Failure::Response { response, .. } = &mut failure {
+                                    report(response, this.run, Some(reason));
+                                }
+                            }
                             return Poll::Ready(failure.into_result());
                         }
                     }
@@ -374,6 +386,23 @@ where
                 deadline.set(this.timeout.deadline(this.sleeper));
             }
         }
+    }
+}
+
+/// Put the run's [`RetryReport`](crate::response::RetryReport) in
+/// `response`'s extensions (a layer [`with_report`](super::RetryLayer::with_report)).
+#[cold]
+#[inline(never)]
+fn report<Res: ClassifyResponse>(
+    response: &mut Res,
+    run: &mut LazyRun,
+    gave_up: Option<StopReason>,
+) {
+    let (attempts, elapsed) = run.progress();
+    if let Some(extensions) = response.extensions_mut() {
+        extensions.insert(crate::response::RetryReport::new(
+            attempts, elapsed, gave_up,
+        ));
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`AttemptLimit`], a layer's per-attempt settings in its type: its
-//! timeout ([`NoTimeout`] or [`WithTimeout`]), and whether each request
-//! carries its attempt ([`WithAttemptExtension`]).
+//! timeout ([`NoTimeout`] or [`WithTimeout`]), whether each request
+//! carries its attempt ([`WithAttemptExtension`]), and whether each
+//! response carries a report of its run ([`WithReport`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -75,6 +76,17 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
     type Carrying: AttemptLimit;
     #[doc(hidden)]
     fn carrying(self) -> Self::Carrying;
+
+    /// Does each response given back carry a
+    /// [`RetryReport`](crate::response::RetryReport)
+    /// ([`with_report`](super::RetryLayer::with_report))?
+    const REPORTS: bool = false;
+
+    /// These settings, each response carrying its report.
+    #[doc(hidden)]
+    type Reporting: AttemptLimit;
+    #[doc(hidden)]
+    fn reporting(self) -> Self::Reporting;
 }
 
 mod sealed {
@@ -82,6 +94,7 @@ mod sealed {
     impl Sealed for super::NoTimeout {}
     impl Sealed for super::WithTimeout {}
     impl<T: super::AttemptLimit> Sealed for super::WithAttemptExtension<T> {}
+    impl<T: super::AttemptLimit> Sealed for super::WithReport<T> {}
 }
 
 /// No per-attempt timeout (a [`RetryLayer`](super::RetryLayer)'s default):
@@ -116,6 +129,11 @@ impl AttemptLimit for NoTimeout {
     type Carrying = WithAttemptExtension<NoTimeout>;
     fn carrying(self) -> Self::Carrying {
         WithAttemptExtension(self)
+    }
+
+    type Reporting = WithReport<NoTimeout>;
+    fn reporting(self) -> Self::Reporting {
+        WithReport(self)
     }
 }
 
@@ -154,6 +172,11 @@ impl AttemptLimit for WithTimeout {
     type Carrying = WithAttemptExtension<WithTimeout>;
     fn carrying(self) -> Self::Carrying {
         WithAttemptExtension(self)
+    }
+
+    type Reporting = WithReport<WithTimeout>;
+    fn reporting(self) -> Self::Reporting {
+        WithReport(self)
     }
 }
 
@@ -213,6 +236,77 @@ impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
 
     type Carrying = Self;
     fn carrying(self) -> Self {
+        self
+    }
+
+    const REPORTS: bool = T::REPORTS;
+
+    type Reporting = WithAttemptExtension<T::Reporting>;
+    fn reporting(self) -> Self::Reporting {
+        WithAttemptExtension(self.0.reporting())
+    }
+}
+
+/// The settings `T`, each response given back carrying a
+/// [`RetryReport`](crate::response::RetryReport) in its extensions
+/// ([`RetryLayer::with_report`](super::RetryLayer::with_report)): see
+/// [`AttemptLimit`].
+///
+/// ```
+/// use retry_runtime::tower::{AttemptLimit, NoTimeout, RetryLayer, WithReport};
+/// let layer: RetryLayer<retry_runtime::RetryOn, _, _, WithReport<NoTimeout>> =
+///     retry_runtime::presets::API.layer().with_report();
+/// assert!(<WithReport<NoTimeout> as AttemptLimit>::REPORTS);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithReport<T = NoTimeout>(pub T);
+
+impl<T: AttemptLimit> AttemptLimit for WithReport<T> {
+    type Deadline<D: Future<Output = ()>> = T::Deadline<D>;
+
+    #[inline(always)]
+    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep> {
+        self.0.deadline(sleeper)
+    }
+
+    #[inline(always)]
+    fn limit(&self) -> Option<Duration> {
+        self.0.limit()
+    }
+
+    const CARRIES_ATTEMPT: bool = T::CARRIES_ATTEMPT;
+
+    #[inline(always)]
+    fn replay<Req: super::Replay>(
+        request: &Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Option<Req> {
+        T::replay(request, attempt)
+    }
+
+    #[inline(always)]
+    fn carry_attempt<Req: super::Replay>(
+        request: Req,
+        attempt: impl FnOnce() -> crate::Attempt,
+    ) -> Req {
+        T::carry_attempt(request, attempt)
+    }
+
+    type Timed = WithReport<T::Timed>;
+    fn timed(self, limit: Duration) -> Self::Timed {
+        WithReport(self.0.timed(limit))
+    }
+
+    type Carrying = WithReport<T::Carrying>;
+    fn carrying(self) -> Self::Carrying {
+        WithReport(self.0.carrying())
+    }
+
+    const REPORTS: bool = true;
+
+    type Reporting = Self;
+    fn reporting(self) -> Self {
         self
     }
 }

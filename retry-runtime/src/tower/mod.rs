@@ -120,7 +120,7 @@ pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
-pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithTimeout};
+pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
@@ -220,6 +220,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
             .field("any_method", &self.any_method)
             .field("retry_refused", &self.retry_refused)
             .field("attempt_extension", &T::CARRIES_ATTEMPT)
+            .field("report", &T::REPORTS)
             .finish_non_exhaustive()
     }
 }
@@ -230,7 +231,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
 /// ```
 /// let shown = format!("{:?}", retry_runtime::presets::API.layer());
 /// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
-/// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, attempt_extension: false, .. }"), "{shown}");
+/// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, attempt_extension: false, report: false, .. }"), "{shown}");
 /// ```
 impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
     for RetryLayer<W, G, Sl, T>
@@ -521,6 +522,35 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
         T: AttemptLimit,
     {
         self.rebuilt(T::carrying, |sleeper| sleeper)
+    }
+
+    /// Put a [`RetryReport`](crate::response::RetryReport) in the
+    /// extensions of each response the layer gives back (for a response
+    /// type that has them: `http::Response`): the attempts it took, the time
+    /// spent (the run's clock is read at its start), and, for a failed
+    /// response given back, why the run stopped (a 503 whose attempts ran
+    /// out, a 404 sent once). As the reqwest middleware's
+    /// [`with_report`](crate::reqwest_middleware::RetryMiddleware::with_report);
+    /// an error given back has no report. In the layer's type
+    /// ([`WithReport`]): a layer without it does nothing more per call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use retry_runtime::{presets, response::RetryReport};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// let svc = presets::API.layer().with_report().layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::io::Error>(http::Response::new(()))
+    /// }));
+    /// let response = svc.oneshot(http::Request::new(())).await.unwrap();
+    /// let report = response.extensions().get::<RetryReport>().unwrap();
+    /// assert_eq!((report.attempts, report.gave_up), (1, None));
+    /// # }
+    /// ```
+    pub fn with_report(self) -> RetryLayer<W, G, Sl, T::Reporting, P>
+    where
+        T: AttemptLimit,
+    {
+        self.rebuilt(T::reporting, |sleeper| sleeper)
     }
 
     /// Classify the service's errors of your own types too: `find` is
