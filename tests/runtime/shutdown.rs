@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
-use retry_runtime::{Backoff, Classify, GiveUpEvent, Policy, RetryBudget, StopReason};
+use retry_runtime::{Backoff, Classify, GiveUpEvent, Policy, RetryBudget, RetryEvent, StopReason};
 use testkit::capture as support;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -192,6 +192,74 @@ async fn a_signal_that_never_fires_changes_nothing() {
         .await;
     assert_eq!(r, Ok(2));
     assert_eq!(started.elapsed(), s(20));
+}
+
+/// A signal that the returned hook fires, the first time it is called:
+/// a `notify` that fires the stop itself (a hook that sees the service
+/// going down, or one that counts the retries it allows).
+fn fired_by_the_hook() -> (
+    impl std::future::Future<Output = ()>,
+    impl FnMut(&RetryEvent<'_>),
+) {
+    let (tx, rx) = oneshot::channel::<()>();
+    let mut tx = Some(tx);
+    let signal = async move {
+        let _ = rx.await;
+    };
+    let hook = move |_: &RetryEvent<'_>| {
+        if let Some(tx) = tx.take() {
+            let _ = tx.send(());
+        }
+    };
+    (signal, hook)
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_by_the_hook_before_a_retry_with_no_wait_the_retry_is_not_made() {
+    for spans in [false, true] {
+        let calls = AtomicU32::new(0);
+        let (signal, hook) = fired_by_the_hook();
+        let e = policy("job.no_wait")
+            .with_backoff(Backoff::fixed(Duration::ZERO))
+            .with_attempt_spans(spans)
+            .retry(|| {
+                calls.fetch_add(1, SeqCst);
+                async { Err::<(), _>(JobError::Down) }
+            })
+            .notify(hook)
+            .stop_on(signal)
+            .detailed()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.attempts, e.reason, calls.load(SeqCst)),
+            (1, StopReason::Stopped, 1),
+            "attempt spans: {spans}"
+        );
+        assert_eq!(e.last_error, JobError::Down);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_by_the_hook_before_a_poll_with_no_wait_the_rejected_value_is_returned() {
+    let calls = AtomicU32::new(0);
+    let (signal, hook) = fired_by_the_hook();
+    let out = policy("job.poll_no_wait")
+        .with_backoff(Backoff::fixed(Duration::ZERO))
+        .retry(|| {
+            let n = calls.fetch_add(1, SeqCst);
+            async move { Ok::<_, JobError>(n) }
+        })
+        .retry_if_ok(|_: &u32| true)
+        .notify(hook)
+        .stop_on(signal)
+        .detailed()
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.value, out.attempts, out.gave_up, calls.load(SeqCst)),
+        (0, 1, Some(StopReason::Stopped), 1)
+    );
 }
 
 static TOKENS: RetryBudget = RetryBudget::new("shutdown-tokens");

@@ -461,6 +461,27 @@ where
                 }
             };
         }
+        // A stop that came before the retry the run waits to make (in its
+        // wait, or, with no wait, from the hook that announced it) ends the
+        // run with what it kept: the error, or the rejected value.
+        macro_rules! stopped_before_retry {
+            () => {
+                if let Some(e) = this.stop.as_mut().poll_stop(cx) {
+                    return Poll::Ready(D::err(this.run.stopped_in_wait(this.policy, e)));
+                }
+                if X::ACTIVE && this.kept.holds() && this.stop.as_mut().poll_fired(cx) {
+                    if let Some(value) = this.kept.take() {
+                        let (attempts, elapsed) = this.run.stopped_in_wait_ok(this.policy);
+                        return Poll::Ready(D::rejected(
+                            value,
+                            StopReason::Stopped,
+                            attempts,
+                            elapsed,
+                        ));
+                    }
+                }
+            };
+        }
         // After an attempt: return, sleep, or start the next one at once.
         macro_rules! go_on {
             ($flow:expr) => {
@@ -472,6 +493,9 @@ where
                             let sleep = sleep::timer(&*this.sleeper, wait, how);
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                         } else {
+                            if X::ACTIVE {
+                                stopped_before_retry!();
+                            }
                             forget!();
                             start_attempt!();
                         }
@@ -501,22 +525,7 @@ where
                     started!()
                 }
                 StepProj::Sleep { sleep } => {
-                    if let Some(e) = this.stop.as_mut().poll_stop(cx) {
-                        return Poll::Ready(D::err(this.run.stopped_in_wait(this.policy, e)));
-                    }
-                    // (a rejected value waiting to be retried, returned
-                    // when the stop comes in the wait)
-                    if X::ACTIVE && this.kept.holds() && this.stop.as_mut().poll_fired(cx) {
-                        if let Some(value) = this.kept.take() {
-                            let (attempts, elapsed) = this.run.stopped_in_wait_ok(this.policy);
-                            return Poll::Ready(D::rejected(
-                                value,
-                                StopReason::Stopped,
-                                attempts,
-                                elapsed,
-                            ));
-                        }
-                    }
+                    stopped_before_retry!();
                     ready!(sleep.poll(cx));
                     forget!();
                     start_attempt!();
@@ -609,6 +618,10 @@ where
                     let sleep = sleep::timer(&*this.sleeper, wait, how);
                     step_to(this.step.as_mut(), Step::Sleep { sleep });
                     break;
+                }
+                // (folded away without a stop signal)
+                if X::ACTIVE {
+                    stopped_before_retry!();
                 }
                 forget!();
                 admit!();
