@@ -198,3 +198,87 @@ fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
         "ready_sync waited past 3s for a 100ms hold"
     );
 }
+
+/// `with_pace`: calls through a cooldown that paces them take its slots,
+/// first attempts held with `ready` and retries alike: three runs of two
+/// failures each, at 10 calls a second with no backoff of their own, make
+/// their nine attempts 100ms apart, never two in one slot.
+#[tokio::test(start_paused = true)]
+async fn a_paced_cooldown_spaces_every_attempt_of_every_run() {
+    static PACED: Cooldown = Cooldown::new("paced").with_pace(10, S);
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("paced")
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::ZERO))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_cooldown(&PACED);
+    let start = Instant::now();
+    let ats = [(); 3].map(|_| Cell::new(Vec::new()));
+    let script = [ApiError::Down, ApiError::Down];
+    let run = |at| async move {
+        PACED.ready().await;
+        POLICY.retry(calls(&script, at, start)).await
+    };
+    let (a, b, c) = tokio::join!(run(&ats[0]), run(&ats[1]), run(&ats[2]));
+    assert_eq!((a, b, c), (Ok(()), Ok(()), Ok(())));
+    let mut all: Vec<Duration> = ats.into_iter().flat_map(Cell::into_inner).collect();
+    all.sort();
+    let slots: Vec<Duration> = (0..9).map(|n| n * Duration::from_millis(100)).collect();
+    assert_eq!(all, slots);
+    assert!(
+        format!("{PACED:?}").contains("interval: 100ms, burst: 1"),
+        "{PACED:?}"
+    );
+}
+
+/// A retry whose slot would come past `max_elapsed` is not made, and its
+/// slot is left to the next call; a burst lets that many go at once.
+#[tokio::test(start_paused = true)]
+async fn a_retry_whose_slot_is_past_the_deadline_is_not_made_and_leaves_the_slot() {
+    static SLOW: Cooldown = Cooldown::new("slow").with_pace(1, S).with_burst(2);
+    let policy = presets::API
+        .with_name("slow")
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::ZERO))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_max_elapsed(Duration::from_millis(1500))
+        .with_cooldown(&SLOW);
+    let start = Instant::now();
+    // two calls at once (the burst), then the next slot is 1s on
+    SLOW.ready().await;
+    SLOW.ready().await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    SLOW.ready().await;
+    assert_eq!(start.elapsed(), S);
+    // this run's retry: the next slot is 2s from the start, 1s from its
+    // failure, within its 1.5s; the one after, at 3s, is past it
+    let at = Cell::new(Vec::new());
+    let e = policy
+        .retry(calls(&[ApiError::Down; 5], &at, start))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Deadline));
+    assert_eq!(at.take(), [S, 2 * S]);
+    // the slot the refused retry did not take is the next caller's
+    SLOW.ready().await;
+    assert_eq!(start.elapsed(), 3 * S);
+}
+
+/// `ready_sync` takes its slot too, on `testing::pause`'s virtual clock.
+#[test]
+fn ready_sync_takes_a_slot_on_the_virtual_clock() {
+    static SYNC: Cooldown = Cooldown::new("sync-paced").with_pace(4, S);
+    let paused = retry_runtime::testing::pause();
+    for _ in 0..3 {
+        SYNC.ready_sync();
+    }
+    // slots at 0, 250 and 500ms: the last two waited for (less the real
+    // time that passed meanwhile, a little)
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(
+        waits[0] > Duration::from_millis(200) && waits[0] <= Duration::from_millis(250),
+        "{waits:?}"
+    );
+    assert!(paused.total() > Duration::from_millis(450), "{waits:?}");
+    assert_eq!(SYNC.remaining(), None, "a pace is no hold");
+}

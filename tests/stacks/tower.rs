@@ -2599,3 +2599,77 @@ async fn each_attempt_is_in_the_request_below_the_layer_when_asked() {
     );
     assert_eq!(*none.lock().unwrap(), [None, None]);
 }
+
+/// A cooldown shared through the layer holds first attempts and paces
+/// them (a retry's wait is lengthened when decided, as in every form): a
+/// 429 asking for 2s holds the calls made meanwhile, and a pace of 10 a
+/// second spaces every attempt of every call 100ms apart.
+#[tokio::test(start_paused = true)]
+async fn the_layer_holds_and_paces_first_attempts_through_a_cooldown() {
+    use retry_runtime::cooldown::Cooldown;
+    static PARTNER: Cooldown = Cooldown::new("tower-partner").with_pace(10, Duration::from_secs(1));
+    static POLICY: Policy<RetryOn> = FAST.with_name("tower-partner").with_cooldown(&PARTNER);
+    let start = tokio::time::Instant::now();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    // the first call's first attempt answers 429 (Retry-After: 2), every
+    // other attempt 200
+    let svc = tower::service_fn(move |req: Request<String>| {
+        let mut log = log.lock().unwrap();
+        let first = log.is_empty();
+        log.push((req.uri().path().to_owned(), start.elapsed()));
+        let resp = if first {
+            Response::builder()
+                .status(429)
+                .header("retry-after", "2")
+                .body(())
+                .unwrap()
+        } else {
+            Response::builder().status(200).body(()).unwrap()
+        };
+        std::future::ready(Ok::<_, Infallible>(resp))
+    });
+    let svc = ServiceBuilder::new().layer(POLICY.layer()).service(svc);
+    let call = |path: &'static str, after: u64| {
+        let svc = svc.clone();
+        async move {
+            tokio::time::sleep(ms(after)).await;
+            svc.oneshot(Request::get(path).body(String::new()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let statuses = tokio::join!(
+        call("/a", 0),
+        call("/b", 50),
+        call("/c", 60),
+        call("/d", 70)
+    );
+    assert_eq!(
+        statuses,
+        (
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK
+        )
+    );
+    let seen = seen.lock().unwrap().clone();
+    let at = |path: &str| -> Vec<Duration> {
+        seen.iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, t)| *t)
+            .collect()
+    };
+    // /a at once, its retry after the 2s asked; /b, /c and /d held by the
+    // 429 (sent at 50-70ms, it held until 2s), then one slot each
+    assert_eq!(at("/a")[0], Duration::ZERO);
+    let mut rest: Vec<Duration> = ["/b", "/c", "/d"].iter().map(|p| at(p)[0]).collect();
+    rest.push(at("/a")[1]);
+    rest.sort();
+    let slots: Vec<Duration> = (0..4)
+        .map(|n| Duration::from_secs(2) + n * ms(100))
+        .collect();
+    assert_eq!(rest, slots, "{seen:?}");
+}

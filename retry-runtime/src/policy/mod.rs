@@ -604,8 +604,11 @@ impl<W, G> Policy<W, G> {
     /// this policy honours holds it for the wait this policy takes from it,
     /// and every retry waits at least until the hold ends (a retry that
     /// could not start before `max_elapsed` is not made). The reqwest
-    /// middleware holds first attempts too; see [`Cooldown`] for the other
-    /// forms. [`decide`](Policy::decide) holds and reads it as a run does.
+    /// middleware and the tower layer hold first attempts too; see
+    /// [`Cooldown`] for the other forms. A cooldown
+    /// [`with_pace`](Cooldown::with_pace) paces the calls as well, retries
+    /// and held first attempts alike. [`decide`](Policy::decide) holds and
+    /// reads it as a run does.
     ///
     /// ```
     /// use std::time::Duration;

@@ -1,8 +1,9 @@
 //! The decision after a failure that every form shares ([`Policy::next`]):
 //! the backoff's wait or the server's (a Retry-After the policy honours,
 //! floored, capped, at least the backoff's if it says so), no shorter
-//! than a shared cooldown's time left (which the server's wait holds), and
-//! the limits, the deadline judged by the wait the server asked for.
+//! than a shared cooldown's time left (which the server's wait holds) nor
+//! than its pace's next slot, and the limits, the deadline judged by the
+//! wait the server asked for.
 
 use std::time::Duration;
 
@@ -94,11 +95,13 @@ impl<W, G> Policy<W, G> {
                 (wait, wait)
             }
         };
-        // no retry before a shared cooldown ends (another call's 429)
-        let (wait, asked) = match self.cooldown.and_then(|c| c.remaining()) {
-            Some(left) => (wait.max(left), asked.max(left)),
-            None => (wait, asked),
-        };
+        // no retry before a shared cooldown ends (another call's 429), nor
+        // before its pace's next slot
+        if let Some(cooldown) = self.cooldown {
+            return cooldown.decide(wait, asked, |asked| {
+                self.stop.check(attempts_made, elapsed, asked)
+            });
+        }
         match self.stop.check(attempts_made, elapsed, asked) {
             Some(reason) => Decision::GiveUp(reason),
             None => Decision::Retry(wait),

@@ -14,6 +14,7 @@ use tower_service::Service;
 use super::{AttemptLimit, Error, NoTimeout, NotReady, Replay};
 use crate::chain::{FindClassify, classify_error, never_sent, no_classify};
 use crate::classify::Classify;
+use crate::cooldown::Cooldown;
 use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
@@ -263,6 +264,15 @@ where
                         // (the report's time, from the start)
                         this.run.start_clock(this.policy);
                     }
+                    // A first attempt waits out a shared cooldown's hold
+                    // and takes its pace's slot (a retry's wait was
+                    // lengthened to them when it was decided).
+                    if let Some(cooldown) = this.policy.cooldown() {
+                        if let Some(sleep) = first_wait(cooldown, this.run, &*this.sleeper) {
+                            step_to(this.step.as_mut(), Step::Sleep { sleep });
+                            continue;
+                        }
+                    }
                     let fut = next_attempt!();
                     started!(fut)
                 }
@@ -420,6 +430,24 @@ fn sent_once_unless_unsent<W, G, R, E: StdError + 'static>(
     if !matches!(failure, Failure::Error { error, .. } if never_sent(error)) {
         run.last_attempt(policy);
     }
+}
+
+/// The wait before a first attempt through `cooldown` (its hold, then
+/// its pace's slot, taken), a timer on `sleeper`; `None` for a retry, or
+/// when it need not wait.
+#[cold]
+#[inline(never)]
+fn first_wait<Sl: Sleeper>(
+    cooldown: &Cooldown,
+    run: &LazyRun,
+    sleeper: &Sl,
+) -> Option<TokenWait<Sl::Sleep>> {
+    if run.attempts_made() > 0 {
+        return None;
+    }
+    let wait = cooldown.first_wait()?;
+    let how = sleep::wait_on(sleeper, wait);
+    (how != sleep::Wait::Skip).then(|| TokenWait::new(sleep::timer(sleeper, wait, how), None))
 }
 
 /// Moves a [`ResponseFuture`] to its next step without `Pin::set`, which

@@ -1,12 +1,19 @@
 //! [`Cooldown`]: after one call hears "wait" from a rate-limited server
-//! (a 429's `Retry-After`), every call that shares it waits too.
+//! (a 429's `Retry-After`), every call that shares it waits too; and,
+//! with a pace, no more calls through it than the server allows.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::policy::Decision;
 use crate::sleep::{self, Sleeper};
+use crate::stop::StopReason;
+
+mod pace;
+
+use pace::Pace;
 
 /// A pause that every call through one rate-limited API shares: when a
 /// run of a policy holding it ([`Policy::with_cooldown`](crate::Policy::with_cooldown))
@@ -16,16 +23,22 @@ use crate::sleep::{self, Sleeper};
 /// - every retry of every run of such a policy waits at least until then
 ///   (its backoff's wait, or the server's, lengthened; a retry that could
 ///   not start before the policy's `max_elapsed` is not made);
-/// - the reqwest middleware holds each request's first attempt too, until
-///   then (a first attempt is no retry: `max_elapsed` does not bound that
-///   wait, but the wait counts toward it, as the request's time: a request
-///   held past its policy's `max_elapsed` is sent once, and a failure of
-///   it not retried, `Deadline`); elsewhere (`#[retry]`, `policy.retry(op)`, the tower layer),
-///   await [`ready`](Cooldown::ready) before the call to hold first
-///   attempts as well.
+/// - the reqwest middleware and the tower layer hold each request's first
+///   attempt too, until then (a first attempt is no retry: `max_elapsed`
+///   does not bound that wait, but the middleware's counts toward it, as
+///   the request's time: a request held past its policy's `max_elapsed`
+///   is sent once, and a failure of it not retried, `Deadline`); elsewhere
+///   (`#[retry]`, `policy.retry(op)`), await [`ready`](Cooldown::ready)
+///   before the call to hold first attempts as well.
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it.
+///
+/// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
+/// before any 429: each call through it, first attempts (where they are
+/// held, as above) and retries alike, takes the next free slot of the pace,
+/// `calls` per `per` spaced evenly (or [`with_burst`](Cooldown::with_burst)
+/// at once), and waits for it.
 ///
 /// Without it, each of 32 tasks against a partner that allows 10 requests
 /// a second waits its own 429's `Retry-After` while the others go on
@@ -60,6 +73,8 @@ pub struct Cooldown {
     /// that a thread whose test clock runs hours ahead (a paused tokio
     /// runtime, `testing::pause`) cannot hold another thread for its hours.
     longest: AtomicU64,
+    /// The slots calls take, when it paces them.
+    pace: Pace,
 }
 
 impl Cooldown {
@@ -75,7 +90,66 @@ impl Cooldown {
             name,
             until: AtomicU64::new(0),
             longest: AtomicU64::new(0),
+            pace: Pace::off(),
         }
+    }
+
+    /// Pace the calls through it as well: at most `calls` (at least 1) per
+    /// `per`, spaced evenly (10 per second: one each 100ms), each call
+    /// waiting for the next free slot after any hold; a zero `per` paces
+    /// nothing. A retry's wait is lengthened to its slot when the run
+    /// decides it (within `max_elapsed`: a retry whose slot would come past
+    /// it is not made, and leaves the slot to another call); a first
+    /// attempt waits for its slot where a cooldown holds first attempts
+    /// (the reqwest middleware, the tower layer, [`ready`](Self::ready)).
+    ///
+    /// A server that counts requests per window (10 a second) may still
+    /// see a window's worth and a few more across a window's edge: pace a
+    /// little under its limit. The slots are on the clock of the thread
+    /// that takes them: tests whose clocks move apart (paused tokio
+    /// runtimes' virtual hours, one per test thread) give each its own
+    /// cooldown.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_runtime::cooldown::Cooldown;
+    /// static PARTNER: Cooldown = Cooldown::new("partner").with_pace(10, Duration::from_secs(1));
+    /// let start = tokio::time::Instant::now();
+    /// for _ in 0..5 {
+    ///     PARTNER.ready().await; // each call's slot: 0, 100, 200, 300, 400ms
+    /// }
+    /// assert_eq!(start.elapsed(), Duration::from_millis(400));
+    /// # }
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
+    /// ```
+    pub const fn with_pace(mut self, calls: u32, per: Duration) -> Cooldown {
+        self.pace = Pace::new(calls, per, self.pace.burst());
+        self
+    }
+
+    /// Let `calls` (at least 1; 1 by default) go at once, from a pace that
+    /// had time to fill, before [`with_pace`](Self::with_pace)'s spacing
+    /// applies: for a server that allows bursts (a token bucket of that
+    /// size).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::cooldown::Cooldown;
+    /// static SEARCH: Cooldown = Cooldown::new("search")
+    ///     .with_pace(100, Duration::from_secs(60))
+    ///     .with_burst(10);
+    /// let _paused = retry_runtime::testing::pause();
+    /// let start = std::time::Instant::now();
+    /// for _ in 0..10 {
+    ///     SEARCH.ready_sync(); // ten at once
+    /// }
+    /// assert!(start.elapsed() < Duration::from_secs(1));
+    /// ```
+    pub const fn with_burst(mut self, calls: u32) -> Cooldown {
+        self.pace = self.pace.with_burst(calls);
+        self
     }
 
     /// Its name.
@@ -190,9 +264,15 @@ impl Cooldown {
         while let Some(left) = self.next_wait(&mut waited) {
             let how = sleep::wait_on(sleeper, left);
             if how == sleep::Wait::Skip {
-                return;
+                break;
             }
             sleep::timer(sleeper, left, how).await;
+        }
+        if let Some(slot) = self.slot_after(Duration::ZERO) {
+            let how = sleep::wait_on(sleeper, slot);
+            if how != sleep::Wait::Skip {
+                sleep::timer(sleeper, slot, how).await;
+            }
         }
     }
 
@@ -208,6 +288,62 @@ impl Cooldown {
         while let Some(left) = self.next_wait(&mut waited) {
             sleep::sleep_sync(left);
         }
+        if let Some(slot) = self.slot_after(Duration::ZERO) {
+            sleep::sleep_sync(slot);
+        }
+    }
+
+    /// The wait before a first attempt held by it, in one: the hold's
+    /// time left, then the pace's next slot after it (taken). `None`: no
+    /// wait.
+    pub(crate) fn first_wait(&self) -> Option<Duration> {
+        let left = self.remaining().unwrap_or_default();
+        let wait = self.slot_after(left).unwrap_or(left);
+        (!wait.is_zero()).then_some(wait)
+    }
+
+    /// The wait until the pace's first free slot at or after `after` from
+    /// now (taken), when it paces calls and the slot is not now.
+    fn slot_after(&self, after: Duration) -> Option<Duration> {
+        if !self.pace.is_on() {
+            return None;
+        }
+        let now = nanos(SystemClock.now());
+        let wait = self.pace.take(now, nanos(after), |_| true)?;
+        (!wait.is_zero()).then_some(wait)
+    }
+
+    /// The decision on a retry the policy would make after `wait` (`asked`:
+    /// the wait its deadline is judged by), `check`ed against its limits:
+    /// no retry before the hold ends, nor before the pace's next slot (taken
+    /// when the retry is decided; left to another call when it is not).
+    #[inline(never)]
+    pub(crate) fn decide(
+        &self,
+        wait: Duration,
+        asked: Duration,
+        mut check: impl FnMut(Duration) -> Option<StopReason>,
+    ) -> Decision {
+        let left = self.remaining().unwrap_or_default();
+        let (wait, asked) = (wait.max(left), asked.max(left));
+        if !self.pace.is_on() {
+            return match check(asked) {
+                Some(reason) => Decision::GiveUp(reason),
+                None => Decision::Retry(wait),
+            };
+        }
+        let mut refused = None;
+        let now = nanos(SystemClock.now());
+        let slot = self.pace.take(now, nanos(wait), |slot| {
+            refused = check(asked.max(slot));
+            refused.is_none()
+        });
+        match (slot, refused) {
+            (Some(slot), _) => Decision::Retry(slot),
+            (None, Some(reason)) => Decision::GiveUp(reason),
+            // (a `take` that refuses asked `check`, which said why)
+            (None, None) => Decision::GiveUp(StopReason::Deadline),
+        }
     }
 }
 
@@ -219,10 +355,14 @@ impl Cooldown {
 /// ```
 impl fmt::Debug for Cooldown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cooldown")
-            .field("name", &self.name)
-            .field("remaining", &self.remaining())
-            .finish()
+        let mut d = f.debug_struct("Cooldown");
+        d.field("name", &self.name)
+            .field("remaining", &self.remaining());
+        if self.pace.is_on() {
+            d.field("interval", &self.pace.interval())
+                .field("burst", &self.pace.burst());
+        }
+        d.finish()
     }
 }
 
