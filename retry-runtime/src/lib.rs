@@ -46,6 +46,13 @@
 //! retried call inside another leaves the errors the outer one retries to it,
 //! so three layers of three attempts make three calls, not 27.
 //!
+//! A loop that must stay a loop (a client that reconnects to a stream
+//! forever and starts its waits over after a connection that stayed up, a
+//! resumed download) drives a [`Run`] itself: [`Run::failed`] decides and
+//! logs, [`Run::progressed`] starts the schedule again, [`Run::stopped`]
+//! ends it at a shutdown that fires in a wait; the section "A connection
+//! supervisor" of the repository's README.md has the whole loop, tested.
+//!
 //! Coming from Python's tenacity, or from backon, backoff or tokio-retry:
 //! the tables "From tenacity" and "From backon, backoff or tokio-retry" in
 //! the repository's README.md (not part of this rustdoc) give what each of
