@@ -51,6 +51,10 @@ mod reqwest_middleware;
 #[allow(dead_code)] // its `main`
 mod grpc;
 
+#[path = "../../examples/reconnect.rs"]
+#[allow(dead_code)] // its `main`
+mod reconnect;
+
 const LIMIT: Duration = Duration::from_secs(15);
 
 /// Runs one demo's story and checks it ended in time.
@@ -138,4 +142,9 @@ fn the_reqwest_middleware_demo_tells_its_story() {
 #[test]
 fn the_grpc_demo_tells_its_story() {
     within_limit(|| on_tokio(grpc::demo()));
+}
+
+#[test]
+fn the_reconnect_demo_tells_its_story() {
+    within_limit(|| on_tokio(reconnect::demo()));
 }
