@@ -55,7 +55,30 @@ pub struct Verdict {
     pub retry: bool,
     /// Its kind, when the error was classified.
     pub kind: Option<ErrorKind>,
-    /// The server's requested wait, if any.
+    /// The server's requested wait, if any. Honoured only with a `kind`
+    /// that the policy's [`RetryAfter`](crate::RetryAfter) reads
+    /// (`RateLimited` alone by default): a condition of your own that
+    /// leaves `kind` at `None` has its hint ignored, the backoff's wait
+    /// taken instead.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{Decision, ErrorKind, Policy, RetriedKinds, Verdict, When};
+    /// /// A status and its Retry-After (backon's `.when(..).adjust(..)`).
+    /// #[derive(Clone, Copy, Debug)]
+    /// struct Busy(Option<ErrorKind>);
+    /// impl RetriedKinds for Busy {}
+    /// impl When<(u16, Duration)> for Busy {
+    ///     fn check(&self, e: &(u16, Duration)) -> Verdict {
+    ///         Verdict { retry: e.0 == 429, kind: self.0, retry_after: Some(e.1) }
+    ///     }
+    /// }
+    /// let s = Duration::from_secs;
+    /// let said = Policy::new().with_when(Busy(Some(ErrorKind::RateLimited)));
+    /// assert_eq!(said.decide(0, &(429, s(7))), Decision::Retry(s(7)));
+    /// let unsaid = Policy::new().with_when(Busy(None));
+    /// assert_eq!(unsaid.decide(0, &(429, s(7))), Decision::Retry(s(1))); // the backoff's
+    /// ```
     pub retry_after: Option<Duration>,
 }
 
