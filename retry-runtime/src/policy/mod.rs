@@ -696,8 +696,12 @@ impl<W, G> Policy<W, G> {
     /// `.when(..)`).
     ///
     /// `predicate` is a `fn` or a closure that captures nothing (or only
-    /// `Copy` values: a policy is `Copy`); a decision that needs state of
-    /// its own belongs in the error's [`Classify`] impl. The predicate sees
+    /// `Copy` values: a policy is `Copy`). A closure that owns its state (a
+    /// `Vec` of retried codes read from configuration: rustc's "the trait
+    /// `Copy` is not implemented for `Vec<u16>`") goes in
+    /// `.with_when(RetryIf(move |e| ..))` (see [`RetryIf`]), set after the
+    /// other settings, for a policy that is then neither `Copy` nor a
+    /// `const`; or the decision goes in the error's [`Classify`] impl. The predicate sees
     /// the error only: a policy with one reads no kinds and no Retry-After
     /// hints (a retried error waits the backoff's wait, whatever the server
     /// asked; its log lines say `error_kind="unclassified"`). To honour a
@@ -714,6 +718,15 @@ impl<W, G> Policy<W, G> {
     /// let r: Result<(), String> = p.retry(|| { calls += 1; Err("no such user".into()) }).call();
     /// assert!(r.is_err());
     /// assert_eq!(calls, 1);
+    ///
+    /// // a predicate that owns its state
+    /// use retry_runtime::RetryIf;
+    /// let busy: Vec<String> = vec!["busy".into(), "overloaded".into()];
+    /// let p = Policy::new().with_max_attempts(2).with_when(RetryIf(move |e: &String| busy.contains(e)));
+    /// let mut calls = 0;
+    /// let r: Result<(), String> = p.retry(|| { calls += 1; Err("overloaded".into()) }).call();
+    /// assert!(r.is_err());
+    /// assert_eq!(calls, 2);
     /// ```
     #[doc(alias = "when")]
     pub const fn retry_if<F: Copy>(self, predicate: F) -> Policy<RetryIf<F>, G>
