@@ -58,7 +58,10 @@
 //! the repository's README.md (not part of this rustdoc) give what each of
 //! their names is here: backon's `.when(..)` is
 //! [`Policy::retry_if`], `.notify(..)` is [`Retry::notify`], `.sleep(..)` is
-//! [`Retry::sleep_with`].
+//! [`Retry::sleep_with`], `.adjust(..)` for a Retry-After is
+//! [`Classify::retry_after`] under [`Policy::retry_on`]. Its
+//! `with_max_times(n)` counts retries, this crate's
+//! [`Policy::with_max_attempts`] calls: `with_max_attempts(n + 1)`.
 //!
 //! # Features
 //! - `macros` (default): re-exports `#[retry]` and `#[derive(Classify)]`.

@@ -41,6 +41,7 @@ mod cooldown;
 mod debug;
 mod edge_values;
 mod errors;
+mod from_backon;
 mod future_size;
 mod fuzz_regressions;
 mod hedge;
