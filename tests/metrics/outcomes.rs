@@ -283,3 +283,57 @@ fn a_call_stopped_by_its_signal_counts_as_stopped() {
         "stop_on",
     );
 }
+
+/// A hand loop's `progressed()` (a supervisor's session that stayed up)
+/// counts the retries made before it in `retry_retries_total` then: a
+/// supervisor dropped at a shutdown, its usual end, counted none of its
+/// reconnects (a walk-through's 7 reconnects read 3). The call's outcome
+/// and attempts are recorded when it ends, counted from the restart.
+#[test]
+fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
+    use retry_runtime::{Decision, Run};
+    let policy = BASE
+        .with_name("outcomes_progressed")
+        .with_max_attempts(u32::MAX);
+    let retries = |rec: &testkit::metrics::Recorded| match rec.value(
+        retry_runtime::metrics::RETRIES,
+        &[("operation", "outcomes_progressed")],
+    ) {
+        Some(metrics_util::debugging::DebugValue::Counter(n)) => Some(*n),
+        other => other.map(|_| u64::MAX),
+    };
+    let refused = io::Error::from(TimedOut);
+    let _paused = retry_runtime::testing::pause();
+    // three refused connects, then a session that stayed up and dropped;
+    // the run dropped in its next session (a shutdown)
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&policy);
+        for _ in 0..3 {
+            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+        }
+        run.progressed();
+        assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+    });
+    assert_eq!(retries(&rec), Some(3), "the three made before the session");
+    // the same, then two failures (one retry made) and a stop in the
+    // second's wait: 3 + 1
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&policy);
+        for _ in 0..3 {
+            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+        }
+        run.progressed();
+        for _ in 0..2 {
+            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+        }
+        let _ = run.stopped(refused);
+    });
+    assert_eq!(retries(&rec), Some(4));
+    // progressed with nothing failed since: nothing counted
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&policy);
+        run.progressed();
+        run.progressed();
+    });
+    assert_eq!(retries(&rec), None);
+}

@@ -295,7 +295,8 @@ impl Cooldown {
 
     /// The wait before a first attempt held by it, in one: the hold's
     /// time left, then the pace's next slot after it (taken). `None`: no
-    /// wait.
+    /// wait. (The tower layer's.)
+    #[cfg(feature = "tower")]
     pub(crate) fn first_wait(&self) -> Option<Duration> {
         let left = self.remaining().unwrap_or_default();
         let wait = self.slot_after(left).unwrap_or(left);

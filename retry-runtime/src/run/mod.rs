@@ -245,10 +245,14 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// after `max` drops, and a supervisor whose session ran for an hour
     /// reconnects after the first wait, not the cap. The time spent, the
     /// `max_elapsed` limit and the run's start stay the call's; the
-    /// [attempts](Run::attempts), the lines and the metrics count from the
-    /// restart, and a retry budget takes the attempt that made progress
-    /// for a call's first (a deposit). Nothing else is told: no line, no
-    /// metric.
+    /// [attempts](Run::attempts) and the lines count from the restart, and
+    /// a retry budget takes the attempt that made progress for a call's
+    /// first (a deposit). No line is written. The retries made before it
+    /// (each attempt it counts afresh from was followed by another) are
+    /// added to `retry_retries_total` (feature `metrics`) now: a run that
+    /// never ends, a supervisor dropped at a shutdown, would otherwise
+    /// never count them; the call's outcome and `retry_attempts` are
+    /// recorded when it ends, its attempts counted from the restart.
     ///
     /// ```
     /// use std::time::Duration;
@@ -274,6 +278,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// ```
     #[inline]
     pub fn progressed(&mut self) {
+        let made = self.state.attempts;
+        if made > 0 {
+            crate::metrics::retries_made(self.policy.name, made);
+        }
         self.state.restart_count();
     }
 

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 when the operation's first call in the process ends (a call dropped before it ends, cancelled, records nothing; or its first decision or success given to [`Policy::report`](crate::Policy::report) or [`Policy::report_success`](crate::Policy::report_success)), so `rate()` sees the first give-up |
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
-//! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends |
+//! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
@@ -397,8 +397,8 @@ const MOVES: [usize; 5] = [2, 3, 5, 6, 7];
 /// ```
 #[cfg(feature = "metrics")]
 pub fn enable() {
-    imp::ENABLED.store(true, core::sync::atomic::Ordering::Relaxed);
-    imp::describe();
+    recorder::ENABLED.store(true, core::sync::atomic::Ordering::Relaxed);
+    recorder::describe();
 }
 
 /// Whether [`enable`] was called.
@@ -409,7 +409,7 @@ pub fn enable() {
 /// ```
 #[cfg(feature = "metrics")]
 pub fn enabled() -> bool {
-    imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed)
+    recorder::ENABLED.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// The metrics are on: the feature, and [`enable`] called.
@@ -417,7 +417,7 @@ pub fn enabled() -> bool {
 #[cfg_attr(debug_assertions, inline)]
 fn on() -> bool {
     #[cfg(feature = "metrics")]
-    return imp::ENABLED.load(core::sync::atomic::Ordering::Relaxed);
+    return recorder::ENABLED.load(core::sync::atomic::Ordering::Relaxed);
     #[cfg(not(feature = "metrics"))]
     false
 }
@@ -429,7 +429,7 @@ fn on() -> bool {
 pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::call_ended(operation, outcome, attempts);
+        recorder::call_ended(operation, outcome, attempts);
     }
 }
 
@@ -440,7 +440,7 @@ pub(crate) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u3
 pub(crate) fn hedges(operation: &'static str, hedges: u32) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::hedges(operation, hedges);
+        recorder::hedges(operation, hedges);
     }
 }
 
@@ -454,7 +454,19 @@ pub(crate) fn hedges(operation: &'static str, hedges: u32) {
 pub(crate) fn register_operation(operation: &'static str) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::register_operation(operation);
+        recorder::register_operation(operation);
+    }
+}
+
+/// A call of `operation` that has not ended made `retries` retries
+/// ([`Run::progressed`](crate::Run::progressed): counted then, as the
+/// run's attempts are counted afresh).
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn retries_made(operation: &'static str, retries: u32) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::retries_made(operation, retries);
     }
 }
 
@@ -472,7 +484,7 @@ pub(crate) fn succeeded_first_try(operation: &'static str) {
 pub(crate) fn waits(operation: &'static str, wait: Duration) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::waits(operation, wait);
+        recorder::waits(operation, wait);
     }
 }
 
@@ -483,7 +495,7 @@ pub(crate) fn waits(operation: &'static str, wait: Duration) {
 pub(crate) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::circuit_moved(name, from, to);
+        recorder::circuit_moved(name, from, to);
     }
 }
 
@@ -523,7 +535,7 @@ pub(crate) fn circuit_state(name: &'static str, lock: &GaugeLock, now: impl FnOn
                 .lock
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            imp::circuit_state(name, now());
+            recorder::circuit_state(name, now());
         }
     }
 }
@@ -550,7 +562,7 @@ pub(crate) fn budget(
                 .lock
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            imp::budget(name, now(), refused);
+            recorder::budget(name, now(), refused);
         }
     }
 }
@@ -563,541 +575,12 @@ pub(crate) fn budget(
 pub(crate) fn throttle(name: &'static str, probability: f64, rejected: bool) {
     if on() {
         #[cfg(feature = "metrics")]
-        imp::throttle(name, probability, rejected);
+        recorder::throttle(name, probability, rejected);
     }
 }
 
 #[cfg(feature = "metrics")]
-mod imp {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-
-    use ::metrics::{Key, Label, Level, Metadata, Recorder, Unit};
-
-    use super::*;
-
-    /// Set by [`enable`].
-    pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
-
-    static META: Metadata<'static> =
-        Metadata::new(crate::log::TARGET, Level::INFO, Some(module_path!()));
-
-    /// What a table holds for one name: its labels, and its keys, which
-    /// borrow them.
-    trait Keys: Sized + Send + Sync + 'static {
-        type Labels: Send + Sync + 'static;
-        fn name(&self) -> &'static str;
-        fn labels(name: &'static str) -> Self::Labels;
-        /// The keys of `name`, each made by `key(metric, labels)`.
-        fn keys<'a>(
-            name: &'static str,
-            labels: &'a Self::Labels,
-            key: impl Fn(&'static str, &'a [Label]) -> Key,
-        ) -> Self;
-    }
-
-    /// One name's place in a [`Table`]: its labels, then its keys, which
-    /// borrow the labels where they lie, in the table.
-    struct Slot<T: Keys> {
-        labels: OnceLock<(&'static str, T::Labels)>,
-        keys: OnceLock<T>,
-    }
-
-    /// The keys of each name, in a static table, found without a lock:
-    /// open addressing on the name's address, each slot set once, nothing
-    /// allocated. Distinct names are few (they are `&'static str` in the
-    /// program); past `N` of them, keys are built for each use instead.
-    struct Table<T: Keys, const N: usize> {
-        slots: [Slot<T>; N],
-    }
-
-    impl<T: Keys, const N: usize> Table<T, N> {
-        const fn new() -> Self {
-            Table {
-                slots: [const {
-                    Slot {
-                        labels: OnceLock::new(),
-                        keys: OnceLock::new(),
-                    }
-                }; N],
-            }
-        }
-
-        /// The keys of `name`, built at its first use; `None` if the table is full.
-        #[inline]
-        fn get(&'static self, name: &'static str) -> Option<&'static T> {
-            let hash = ((name.as_ptr() as usize) ^ name.len()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let start = (hash >> 16) % N;
-            for i in 0..N {
-                let slot = &self.slots[(start + i) % N];
-                if let Some(keys) = slot.keys.get() {
-                    if core::ptr::eq(keys.name(), name) || keys.name() == name {
-                        return Some(keys);
-                    }
-                    continue;
-                }
-                let (owner, labels) = slot.labels.get_or_init(|| (name, T::labels(name)));
-                if core::ptr::eq(*owner, name) || *owner == name {
-                    return Some(
-                        slot.keys
-                            .get_or_init(|| T::keys(owner, labels, Key::from_static_parts)),
-                    );
-                }
-            }
-            None
-        }
-
-        /// Run `f` with the keys of `name`.
-        #[inline]
-        fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
-            match self.get(name) {
-                Some(keys) => f(keys),
-                None => built(name, f),
-            }
-        }
-    }
-
-    /// Run `f` with keys of `name` built for this use, allocated (a name
-    /// past its table).
-    #[cold]
-    fn built<T: Keys, R>(name: &'static str, f: impl FnOnce(&T) -> R) -> R {
-        let labels = T::labels(name);
-        f(&T::keys(name, &labels, |metric, labels| {
-            Key::from_parts(metric, labels.to_vec())
-        }))
-    }
-
-    struct Operation {
-        name: &'static str,
-        calls: [Key; Outcome::EVERY.len()],
-        /// Every `calls` key registered at 0 yet (at the operation's first
-        /// call): a series that appears with its first increment is
-        /// missed by `rate()` and `increase()`, which need two samples.
-        zeroed: AtomicBool,
-        attempts: Key,
-        retries: Key,
-        hedges: Key,
-        wait: Key,
-    }
-
-    impl Keys for Operation {
-        /// `operation`, then `operation` and `outcome` for each outcome.
-        type Labels = ([Label; 1], [[Label; 2]; Outcome::EVERY.len()]);
-        fn name(&self) -> &'static str {
-            self.name
-        }
-        fn labels(name: &'static str) -> Self::Labels {
-            let op = Label::from_static_parts("operation", name);
-            let calls = Outcome::EVERY
-                .map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
-            ([op], calls)
-        }
-        fn keys<'a>(
-            name: &'static str,
-            (op, calls): &'a Self::Labels,
-            key: impl Fn(&'static str, &'a [Label]) -> Key,
-        ) -> Self {
-            Operation {
-                name,
-                calls: core::array::from_fn(|i| key(CALLS, &calls[i])),
-                zeroed: AtomicBool::new(false),
-                attempts: key(ATTEMPTS, op),
-                retries: key(RETRIES, op),
-                hedges: key(HEDGES, op),
-                wait: key(WAIT, op),
-            }
-        }
-    }
-
-    struct Breaker {
-        name: &'static str,
-        states: [Key; 3],
-        transitions: [Key; TRANSITIONS.len()],
-        /// The [`MOVES`]' counters registered at 0 yet (at the breaker's
-        /// first move), as an operation's outcomes are.
-        zeroed: AtomicBool,
-    }
-
-    impl Keys for Breaker {
-        /// `circuit` and `state`, by state; `circuit`, `from` and `to`, by transition.
-        type Labels = ([[Label; 2]; 3], [[Label; 3]; TRANSITIONS.len()]);
-        fn name(&self) -> &'static str {
-            self.name
-        }
-        fn labels(name: &'static str) -> Self::Labels {
-            let circuit = Label::from_static_parts("circuit", name);
-            let states = STATES.map(|s| [circuit.clone(), Label::from_static_parts("state", s)]);
-            let transitions = TRANSITIONS.map(|(from, to)| {
-                [
-                    circuit.clone(),
-                    Label::from_static_parts("from", STATES[from as usize]),
-                    Label::from_static_parts("to", STATES[to as usize]),
-                ]
-            });
-            (states, transitions)
-        }
-        fn keys<'a>(
-            name: &'static str,
-            (states, transitions): &'a Self::Labels,
-            key: impl Fn(&'static str, &'a [Label]) -> Key,
-        ) -> Self {
-            Breaker {
-                name,
-                states: [0, 1, 2].map(|i| key(CIRCUIT_STATE, &states[i])),
-                transitions: core::array::from_fn(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
-                zeroed: AtomicBool::new(false),
-            }
-        }
-    }
-
-    /// The metrics of a guard with a gauge and a counter: a retry budget
-    /// (its tokens, its refusals) or a throttle (its probability, its
-    /// rejections).
-    trait GaugeAndCount: Send + Sync + 'static {
-        /// The label naming the guard.
-        const LABEL: &'static str;
-        const GAUGE: &'static str;
-        const COUNTER: &'static str;
-    }
-
-    struct OfBudget;
-    impl GaugeAndCount for OfBudget {
-        const LABEL: &'static str = "budget";
-        const GAUGE: &'static str = BUDGET_TOKENS;
-        const COUNTER: &'static str = BUDGET_REFUSALS;
-    }
-
-    struct OfThrottle;
-    impl GaugeAndCount for OfThrottle {
-        const LABEL: &'static str = "throttle";
-        const GAUGE: &'static str = THROTTLE_PROBABILITY;
-        const COUNTER: &'static str = THROTTLE_REJECTIONS;
-    }
-
-    struct Guard<G> {
-        name: &'static str,
-        gauge: Key,
-        counter: Key,
-        /// `counter` registered at 0 yet (at the guard's first record: a
-        /// budget starts full and a throttle at 0, so the first record
-        /// comes before the first count).
-        zeroed: AtomicBool,
-        of: core::marker::PhantomData<G>,
-    }
-
-    impl<G: GaugeAndCount> Keys for Guard<G> {
-        /// `budget` or `throttle`.
-        type Labels = [Label; 1];
-        fn name(&self) -> &'static str {
-            self.name
-        }
-        fn labels(name: &'static str) -> Self::Labels {
-            [Label::from_static_parts(G::LABEL, name)]
-        }
-        fn keys<'a>(
-            name: &'static str,
-            guard: &'a Self::Labels,
-            key: impl Fn(&'static str, &'a [Label]) -> Key,
-        ) -> Self {
-            Guard {
-                name,
-                gauge: key(G::GAUGE, guard),
-                counter: key(G::COUNTER, guard),
-                zeroed: AtomicBool::new(false),
-                of: core::marker::PhantomData,
-            }
-        }
-    }
-
-    /// Has `zeroed` just gone from `false` to `true` (this caller registers
-    /// the zeros)? One load once it is set.
-    #[inline]
-    fn first_time(zeroed: &AtomicBool) -> bool {
-        !zeroed.load(Ordering::Relaxed) && !zeroed.swap(true, Ordering::Relaxed)
-    }
-
-    static OPERATIONS: Table<Operation, 128> = Table::new();
-    static BREAKERS: Table<Breaker, 32> = Table::new();
-    static BUDGETS: Table<Guard<OfBudget>, 32> = Table::new();
-    static THROTTLES: Table<Guard<OfThrottle>, 32> = Table::new();
-
-    /// Every `calls` key of `operation`, and its `retries`, at 0, the
-    /// first time only; once for a name the table holds: past it, keys
-    /// are built for each use, which would zero at each.
-    #[inline]
-    fn zero_once(r: &dyn Recorder, operation: &'static str) {
-        if let Some(keys) = OPERATIONS.get(operation) {
-            if first_time(&keys.zeroed) {
-                for key in keys.calls.iter().chain([&keys.retries]) {
-                    r.register_counter(key, &META).increment(0);
-                }
-            }
-        }
-    }
-
-    #[inline(never)]
-    pub(super) fn register_operation(operation: &'static str) {
-        ::metrics::with_recorder(|r: &dyn Recorder| zero_once(r, operation));
-    }
-
-    #[inline(never)]
-    pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            zero_once(r, operation);
-            OPERATIONS.with(operation, |keys| {
-                r.register_counter(&keys.calls[outcome as usize], &META)
-                    .increment(1);
-                r.register_histogram(&keys.attempts, &META)
-                    .record(f64::from(attempts));
-                if attempts > 1 {
-                    r.register_counter(&keys.retries, &META)
-                        .increment(u64::from(attempts - 1));
-                }
-            })
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn hedges(operation: &'static str, hedges: u32) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            OPERATIONS.with(operation, |keys| {
-                // (0 too: the series is there from the first hedged call)
-                r.register_counter(&keys.hedges, &META)
-                    .increment(u64::from(hedges));
-            })
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn waits(operation: &'static str, wait: Duration) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            OPERATIONS.with(operation, |keys| {
-                r.register_histogram(&keys.wait, &META)
-                    .record(wait.as_secs_f64());
-            })
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
-        debug_assert!(from as usize != to as usize, "not a move");
-        let index = from as usize * 3 + to as usize;
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            let count = |keys: &Breaker| {
-                r.register_counter(&keys.transitions[index], &META)
-                    .increment(1);
-            };
-            match BREAKERS.get(name) {
-                Some(keys) => {
-                    // the moves' zeros, once (see `MOVES`)
-                    if first_time(&keys.zeroed) {
-                        for i in MOVES {
-                            r.register_counter(&keys.transitions[i], &META).increment(0);
-                        }
-                    }
-                    count(keys);
-                }
-                // (past the table, keys are built for each use: no zeros,
-                // which would be registered at each, as for an operation)
-                None => built(name, count),
-            }
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn circuit_state(name: &'static str, now: Circuit) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            BREAKERS.with(name, |keys| {
-                for (state, key) in keys.states.iter().enumerate() {
-                    let value = if state == now as usize { 1.0 } else { 0.0 };
-                    r.register_gauge(key, &META).set(value);
-                }
-            })
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
-        gauge_and_count(&BUDGETS, name, tokens, refused);
-    }
-
-    #[inline(never)]
-    pub(super) fn throttle(name: &'static str, probability: f64, rejected: bool) {
-        gauge_and_count(&THROTTLES, name, probability, rejected);
-    }
-
-    /// Guard `name`'s gauge set to `value`, and its counter counted once
-    /// if `counted`; the counter's zero registered at the guard's first
-    /// record.
-    fn gauge_and_count<G: GaugeAndCount>(
-        table: &'static Table<Guard<G>, 32>,
-        name: &'static str,
-        value: f64,
-        counted: bool,
-    ) {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            let record = |keys: &Guard<G>| {
-                r.register_gauge(&keys.gauge, &META).set(value);
-                if counted {
-                    r.register_counter(&keys.counter, &META).increment(1);
-                }
-            };
-            match table.get(name) {
-                Some(keys) => {
-                    if first_time(&keys.zeroed) {
-                        r.register_counter(&keys.counter, &META).increment(0);
-                    }
-                    record(keys);
-                }
-                // (past the table: no zero, as for a breaker)
-                None => built(name, record),
-            }
-        });
-    }
-
-    pub(super) fn describe() {
-        ::metrics::with_recorder(|r: &dyn Recorder| {
-            let counters = [
-                (CALLS, "calls of a retried operation that ended, by outcome"),
-                (RETRIES, "retries made (attempts after the first)"),
-                (HEDGES, "attempts a hedged call started on its hedge delay"),
-                (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
-                (BUDGET_REFUSALS, "retries a retry budget refused"),
-                (
-                    THROTTLE_REJECTIONS,
-                    "calls an adaptive throttle rejected locally, not sent",
-                ),
-            ];
-            for (name, help) in counters {
-                r.describe_counter(name.into(), Some(Unit::Count), help.into());
-            }
-            r.describe_histogram(
-                ATTEMPTS.into(),
-                Some(Unit::Count),
-                "attempts made per call".into(),
-            );
-            r.describe_histogram(
-                WAIT.into(),
-                Some(Unit::Seconds),
-                "waits before retries".into(),
-            );
-            r.describe_gauge(
-                CIRCUIT_STATE.into(),
-                None,
-                "1 for a circuit breaker's current state, 0 for the others".into(),
-            );
-            r.describe_gauge(
-                BUDGET_TOKENS.into(),
-                Some(Unit::Count),
-                "tokens in a retry budget".into(),
-            );
-            r.describe_gauge(
-                THROTTLE_PROBABILITY.into(),
-                None,
-                "an adaptive throttle's rejection probability, 0 to 1".into(),
-            );
-        });
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// Keys that are just their name (a table's lookups, without a
-        /// recorder's keys); `HELD_UP`: the first build of such keys
-        /// panics, leaving its slot's labels taken and its keys not built,
-        /// as while another thread builds them.
-        struct Keyed<const HELD_UP: bool>(&'static str);
-        type Named = Keyed<false>;
-        type HeldUp = Keyed<true>;
-
-        static HOLD_UP: AtomicBool = AtomicBool::new(true);
-
-        impl<const HELD_UP: bool> Keys for Keyed<HELD_UP> {
-            type Labels = ();
-            fn name(&self) -> &'static str {
-                self.0
-            }
-            fn labels(_: &'static str) {}
-            fn keys<'a>(
-                name: &'static str,
-                (): &'a (),
-                _: impl Fn(&'static str, &'a [Label]) -> Key,
-            ) -> Self {
-                if HELD_UP {
-                    assert!(!HOLD_UP.swap(false, Ordering::Relaxed), "held up");
-                }
-                Keyed(name)
-            }
-        }
-
-        /// A second use of a name finds the keys its first use built, for
-        /// each kind of keys (one that did not would take a slot at each
-        /// use, and be past its table within 32).
-        #[test]
-        fn a_name_finds_its_keys_again() {
-            fn again<T: Keys>(table: &'static Table<T, 4>, name: &'static str) {
-                let first = table.get(name).expect("a free slot");
-                assert_eq!(first.name(), name);
-                assert!(core::ptr::eq(first, table.get(name).unwrap()), "{name}");
-            }
-            static OPERATIONS: Table<Operation, 4> = Table::new();
-            static BREAKERS: Table<Breaker, 4> = Table::new();
-            static BUDGETS: Table<Guard<OfBudget>, 4> = Table::new();
-            static THROTTLES: Table<Guard<OfThrottle>, 4> = Table::new();
-            again(&OPERATIONS, "fetch");
-            again(&BREAKERS, "payments");
-            again(&BUDGETS, "api");
-            again(&THROTTLES, "search");
-        }
-
-        /// A table of `N` slots holds `N` names, wherever each one's search
-        /// starts, and no more.
-        #[test]
-        fn a_table_holds_a_name_in_each_slot() {
-            const NAMES: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
-            static TABLE: Table<Named, 32> = Table::new();
-            for at in 0..NAMES.len() {
-                let name = &NAMES[at..=at];
-                assert_eq!(TABLE.get(name).map(Named::name), Some(name));
-            }
-            for at in 0..NAMES.len() {
-                let name = &NAMES[at..=at];
-                assert_eq!(TABLE.get(name).map(Named::name), Some(name));
-            }
-            assert!(TABLE.get("G").is_none());
-        }
-
-        /// A name's text, at another address (the same literal in another
-        /// crate), finds the keys of the first: one slot, one `zeroed`.
-        #[test]
-        fn the_same_name_at_another_address_shares_its_keys() {
-            static TABLE: Table<Named, 1> = Table::new();
-            let copy: &'static str = String::from("payments").leak();
-            assert!(!core::ptr::eq("payments", copy));
-            let first = TABLE.get("payments").unwrap();
-            assert!(core::ptr::eq(
-                first,
-                TABLE.get(copy).expect("the same slot")
-            ));
-        }
-
-        /// A slot another name's labels took, its keys not built yet, is
-        /// not a second name's: that name goes on (here, past the table),
-        /// and never gets the other's keys; the same name, at another
-        /// address, builds and gets the slot's keys.
-        #[test]
-        fn a_slot_taken_by_a_name_whose_keys_are_not_built_is_that_names() {
-            static TABLE: Table<HeldUp, 1> = Table::new();
-            let held_up = std::panic::catch_unwind(|| TABLE.get("payments").is_some());
-            assert!(held_up.is_err());
-            assert!(TABLE.get("search").is_none());
-            let copy: &'static str = String::from("payments").leak();
-            assert_eq!(TABLE.get(copy).map(HeldUp::name), Some("payments"));
-        }
-    }
-}
+mod recorder;
 
 #[cfg(test)]
 mod tests {
@@ -1156,9 +639,9 @@ mod tests {
 
     /// README, and this module's docs (the text before its first `use`).
     fn docs() -> (&'static str, &'static str) {
-        let docs = include_str!("metrics.rs");
+        let docs = include_str!("mod.rs");
         let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
-        (include_str!("../../README.md"), docs)
+        (include_str!("../../../README.md"), docs)
     }
 
     /// The rows of the metrics table in `text` (lines, `//! ` taken off):
@@ -1193,7 +676,7 @@ mod tests {
     /// The values of this module's public `&str` constants, as the source
     /// declares them: a new one is in the list below, or this fails.
     fn name_constants() -> Vec<&'static str> {
-        let source = include_str!("metrics.rs");
+        let source = include_str!("mod.rs");
         let source = &source[..source.find("\n#[cfg(test)]\nmod tests").unwrap()];
         source
             .lines()

@@ -1,0 +1,544 @@
+//! The recorder's side of [`metrics`](super) (feature `metrics`): the
+//! keys of each operation, breaker, budget and throttle, made once and
+//! found without a lock, and what each event records through the
+//! `metrics` crate's recorder.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ::metrics::{Key, Label, Level, Metadata, Recorder, Unit};
+
+use super::*;
+
+/// Set by [`enable`].
+pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
+
+static META: Metadata<'static> =
+    Metadata::new(crate::log::TARGET, Level::INFO, Some(module_path!()));
+
+/// What a table holds for one name: its labels, and its keys, which
+/// borrow them.
+trait Keys: Sized + Send + Sync + 'static {
+    type Labels: Send + Sync + 'static;
+    fn name(&self) -> &'static str;
+    fn labels(name: &'static str) -> Self::Labels;
+    /// The keys of `name`, each made by `key(metric, labels)`.
+    fn keys<'a>(
+        name: &'static str,
+        labels: &'a Self::Labels,
+        key: impl Fn(&'static str, &'a [Label]) -> Key,
+    ) -> Self;
+}
+
+/// One name's place in a [`Table`]: its labels, then its keys, which
+/// borrow the labels where they lie, in the table.
+struct Slot<T: Keys> {
+    labels: OnceLock<(&'static str, T::Labels)>,
+    keys: OnceLock<T>,
+}
+
+/// The keys of each name, in a static table, found without a lock:
+/// open addressing on the name's address, each slot set once, nothing
+/// allocated. Distinct names are few (they are `&'static str` in the
+/// program); past `N` of them, keys are built for each use instead.
+struct Table<T: Keys, const N: usize> {
+    slots: [Slot<T>; N],
+}
+
+impl<T: Keys, const N: usize> Table<T, N> {
+    const fn new() -> Self {
+        Table {
+            slots: [const {
+                Slot {
+                    labels: OnceLock::new(),
+                    keys: OnceLock::new(),
+                }
+            }; N],
+        }
+    }
+
+    /// The keys of `name`, built at its first use; `None` if the table is full.
+    #[inline]
+    fn get(&'static self, name: &'static str) -> Option<&'static T> {
+        let hash = ((name.as_ptr() as usize) ^ name.len()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let start = (hash >> 16) % N;
+        for i in 0..N {
+            let slot = &self.slots[(start + i) % N];
+            if let Some(keys) = slot.keys.get() {
+                if core::ptr::eq(keys.name(), name) || keys.name() == name {
+                    return Some(keys);
+                }
+                continue;
+            }
+            let (owner, labels) = slot.labels.get_or_init(|| (name, T::labels(name)));
+            if core::ptr::eq(*owner, name) || *owner == name {
+                return Some(
+                    slot.keys
+                        .get_or_init(|| T::keys(owner, labels, Key::from_static_parts)),
+                );
+            }
+        }
+        None
+    }
+
+    /// Run `f` with the keys of `name`.
+    #[inline]
+    fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
+        match self.get(name) {
+            Some(keys) => f(keys),
+            None => built(name, f),
+        }
+    }
+}
+
+/// Run `f` with keys of `name` built for this use, allocated (a name
+/// past its table).
+#[cold]
+fn built<T: Keys, R>(name: &'static str, f: impl FnOnce(&T) -> R) -> R {
+    let labels = T::labels(name);
+    f(&T::keys(name, &labels, |metric, labels| {
+        Key::from_parts(metric, labels.to_vec())
+    }))
+}
+
+struct Operation {
+    name: &'static str,
+    calls: [Key; Outcome::EVERY.len()],
+    /// Every `calls` key registered at 0 yet (at the operation's first
+    /// call): a series that appears with its first increment is
+    /// missed by `rate()` and `increase()`, which need two samples.
+    zeroed: AtomicBool,
+    attempts: Key,
+    retries: Key,
+    hedges: Key,
+    wait: Key,
+}
+
+impl Keys for Operation {
+    /// `operation`, then `operation` and `outcome` for each outcome.
+    type Labels = ([Label; 1], [[Label; 2]; Outcome::EVERY.len()]);
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn labels(name: &'static str) -> Self::Labels {
+        let op = Label::from_static_parts("operation", name);
+        let calls =
+            Outcome::EVERY.map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
+        ([op], calls)
+    }
+    fn keys<'a>(
+        name: &'static str,
+        (op, calls): &'a Self::Labels,
+        key: impl Fn(&'static str, &'a [Label]) -> Key,
+    ) -> Self {
+        Operation {
+            name,
+            calls: core::array::from_fn(|i| key(CALLS, &calls[i])),
+            zeroed: AtomicBool::new(false),
+            attempts: key(ATTEMPTS, op),
+            retries: key(RETRIES, op),
+            hedges: key(HEDGES, op),
+            wait: key(WAIT, op),
+        }
+    }
+}
+
+struct Breaker {
+    name: &'static str,
+    states: [Key; 3],
+    transitions: [Key; TRANSITIONS.len()],
+    /// The [`MOVES`]' counters registered at 0 yet (at the breaker's
+    /// first move), as an operation's outcomes are.
+    zeroed: AtomicBool,
+}
+
+impl Keys for Breaker {
+    /// `circuit` and `state`, by state; `circuit`, `from` and `to`, by transition.
+    type Labels = ([[Label; 2]; 3], [[Label; 3]; TRANSITIONS.len()]);
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn labels(name: &'static str) -> Self::Labels {
+        let circuit = Label::from_static_parts("circuit", name);
+        let states = STATES.map(|s| [circuit.clone(), Label::from_static_parts("state", s)]);
+        let transitions = TRANSITIONS.map(|(from, to)| {
+            [
+                circuit.clone(),
+                Label::from_static_parts("from", STATES[from as usize]),
+                Label::from_static_parts("to", STATES[to as usize]),
+            ]
+        });
+        (states, transitions)
+    }
+    fn keys<'a>(
+        name: &'static str,
+        (states, transitions): &'a Self::Labels,
+        key: impl Fn(&'static str, &'a [Label]) -> Key,
+    ) -> Self {
+        Breaker {
+            name,
+            states: [0, 1, 2].map(|i| key(CIRCUIT_STATE, &states[i])),
+            transitions: core::array::from_fn(|i| key(CIRCUIT_TRANSITIONS, &transitions[i])),
+            zeroed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The metrics of a guard with a gauge and a counter: a retry budget
+/// (its tokens, its refusals) or a throttle (its probability, its
+/// rejections).
+trait GaugeAndCount: Send + Sync + 'static {
+    /// The label naming the guard.
+    const LABEL: &'static str;
+    const GAUGE: &'static str;
+    const COUNTER: &'static str;
+}
+
+struct OfBudget;
+impl GaugeAndCount for OfBudget {
+    const LABEL: &'static str = "budget";
+    const GAUGE: &'static str = BUDGET_TOKENS;
+    const COUNTER: &'static str = BUDGET_REFUSALS;
+}
+
+struct OfThrottle;
+impl GaugeAndCount for OfThrottle {
+    const LABEL: &'static str = "throttle";
+    const GAUGE: &'static str = THROTTLE_PROBABILITY;
+    const COUNTER: &'static str = THROTTLE_REJECTIONS;
+}
+
+struct Guard<G> {
+    name: &'static str,
+    gauge: Key,
+    counter: Key,
+    /// `counter` registered at 0 yet (at the guard's first record: a
+    /// budget starts full and a throttle at 0, so the first record
+    /// comes before the first count).
+    zeroed: AtomicBool,
+    of: core::marker::PhantomData<G>,
+}
+
+impl<G: GaugeAndCount> Keys for Guard<G> {
+    /// `budget` or `throttle`.
+    type Labels = [Label; 1];
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn labels(name: &'static str) -> Self::Labels {
+        [Label::from_static_parts(G::LABEL, name)]
+    }
+    fn keys<'a>(
+        name: &'static str,
+        guard: &'a Self::Labels,
+        key: impl Fn(&'static str, &'a [Label]) -> Key,
+    ) -> Self {
+        Guard {
+            name,
+            gauge: key(G::GAUGE, guard),
+            counter: key(G::COUNTER, guard),
+            zeroed: AtomicBool::new(false),
+            of: core::marker::PhantomData,
+        }
+    }
+}
+
+/// Has `zeroed` just gone from `false` to `true` (this caller registers
+/// the zeros)? One load once it is set.
+#[inline]
+fn first_time(zeroed: &AtomicBool) -> bool {
+    !zeroed.load(Ordering::Relaxed) && !zeroed.swap(true, Ordering::Relaxed)
+}
+
+static OPERATIONS: Table<Operation, 128> = Table::new();
+static BREAKERS: Table<Breaker, 32> = Table::new();
+static BUDGETS: Table<Guard<OfBudget>, 32> = Table::new();
+static THROTTLES: Table<Guard<OfThrottle>, 32> = Table::new();
+
+/// Every `calls` key of `operation`, and its `retries`, at 0, the
+/// first time only; once for a name the table holds: past it, keys
+/// are built for each use, which would zero at each.
+#[inline]
+fn zero_once(r: &dyn Recorder, operation: &'static str) {
+    if let Some(keys) = OPERATIONS.get(operation) {
+        if first_time(&keys.zeroed) {
+            for key in keys.calls.iter().chain([&keys.retries]) {
+                r.register_counter(key, &META).increment(0);
+            }
+        }
+    }
+}
+
+#[inline(never)]
+pub(super) fn register_operation(operation: &'static str) {
+    ::metrics::with_recorder(|r: &dyn Recorder| zero_once(r, operation));
+}
+
+#[inline(never)]
+pub(super) fn call_ended(operation: &'static str, outcome: Outcome, attempts: u32) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        zero_once(r, operation);
+        OPERATIONS.with(operation, |keys| {
+            r.register_counter(&keys.calls[outcome as usize], &META)
+                .increment(1);
+            r.register_histogram(&keys.attempts, &META)
+                .record(f64::from(attempts));
+            if attempts > 1 {
+                r.register_counter(&keys.retries, &META)
+                    .increment(u64::from(attempts - 1));
+            }
+        })
+    });
+}
+
+#[inline(never)]
+pub(super) fn retries_made(operation: &'static str, retries: u32) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        zero_once(r, operation);
+        OPERATIONS.with(operation, |keys| {
+            r.register_counter(&keys.retries, &META)
+                .increment(u64::from(retries));
+        })
+    });
+}
+
+#[inline(never)]
+pub(super) fn hedges(operation: &'static str, hedges: u32) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        OPERATIONS.with(operation, |keys| {
+            // (0 too: the series is there from the first hedged call)
+            r.register_counter(&keys.hedges, &META)
+                .increment(u64::from(hedges));
+        })
+    });
+}
+
+#[inline(never)]
+pub(super) fn waits(operation: &'static str, wait: Duration) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        OPERATIONS.with(operation, |keys| {
+            r.register_histogram(&keys.wait, &META)
+                .record(wait.as_secs_f64());
+        })
+    });
+}
+
+#[inline(never)]
+pub(super) fn circuit_moved(name: &'static str, from: Circuit, to: Circuit) {
+    debug_assert!(from as usize != to as usize, "not a move");
+    let index = from as usize * 3 + to as usize;
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let count = |keys: &Breaker| {
+            r.register_counter(&keys.transitions[index], &META)
+                .increment(1);
+        };
+        match BREAKERS.get(name) {
+            Some(keys) => {
+                // the moves' zeros, once (see `MOVES`)
+                if first_time(&keys.zeroed) {
+                    for i in MOVES {
+                        r.register_counter(&keys.transitions[i], &META).increment(0);
+                    }
+                }
+                count(keys);
+            }
+            // (past the table, keys are built for each use: no zeros,
+            // which would be registered at each, as for an operation)
+            None => built(name, count),
+        }
+    });
+}
+
+#[inline(never)]
+pub(super) fn circuit_state(name: &'static str, now: Circuit) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        BREAKERS.with(name, |keys| {
+            for (state, key) in keys.states.iter().enumerate() {
+                let value = if state == now as usize { 1.0 } else { 0.0 };
+                r.register_gauge(key, &META).set(value);
+            }
+        })
+    });
+}
+
+#[inline(never)]
+pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
+    gauge_and_count(&BUDGETS, name, tokens, refused);
+}
+
+#[inline(never)]
+pub(super) fn throttle(name: &'static str, probability: f64, rejected: bool) {
+    gauge_and_count(&THROTTLES, name, probability, rejected);
+}
+
+/// Guard `name`'s gauge set to `value`, and its counter counted once
+/// if `counted`; the counter's zero registered at the guard's first
+/// record.
+fn gauge_and_count<G: GaugeAndCount>(
+    table: &'static Table<Guard<G>, 32>,
+    name: &'static str,
+    value: f64,
+    counted: bool,
+) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let record = |keys: &Guard<G>| {
+            r.register_gauge(&keys.gauge, &META).set(value);
+            if counted {
+                r.register_counter(&keys.counter, &META).increment(1);
+            }
+        };
+        match table.get(name) {
+            Some(keys) => {
+                if first_time(&keys.zeroed) {
+                    r.register_counter(&keys.counter, &META).increment(0);
+                }
+                record(keys);
+            }
+            // (past the table: no zero, as for a breaker)
+            None => built(name, record),
+        }
+    });
+}
+
+pub(super) fn describe() {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let counters = [
+            (CALLS, "calls of a retried operation that ended, by outcome"),
+            (RETRIES, "retries made (attempts after the first)"),
+            (HEDGES, "attempts a hedged call started on its hedge delay"),
+            (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
+            (BUDGET_REFUSALS, "retries a retry budget refused"),
+            (
+                THROTTLE_REJECTIONS,
+                "calls an adaptive throttle rejected locally, not sent",
+            ),
+        ];
+        for (name, help) in counters {
+            r.describe_counter(name.into(), Some(Unit::Count), help.into());
+        }
+        r.describe_histogram(
+            ATTEMPTS.into(),
+            Some(Unit::Count),
+            "attempts made per call".into(),
+        );
+        r.describe_histogram(
+            WAIT.into(),
+            Some(Unit::Seconds),
+            "waits before retries".into(),
+        );
+        r.describe_gauge(
+            CIRCUIT_STATE.into(),
+            None,
+            "1 for a circuit breaker's current state, 0 for the others".into(),
+        );
+        r.describe_gauge(
+            BUDGET_TOKENS.into(),
+            Some(Unit::Count),
+            "tokens in a retry budget".into(),
+        );
+        r.describe_gauge(
+            THROTTLE_PROBABILITY.into(),
+            None,
+            "an adaptive throttle's rejection probability, 0 to 1".into(),
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys that are just their name (a table's lookups, without a
+    /// recorder's keys); `HELD_UP`: the first build of such keys
+    /// panics, leaving its slot's labels taken and its keys not built,
+    /// as while another thread builds them.
+    struct Keyed<const HELD_UP: bool>(&'static str);
+    type Named = Keyed<false>;
+    type HeldUp = Keyed<true>;
+
+    static HOLD_UP: AtomicBool = AtomicBool::new(true);
+
+    impl<const HELD_UP: bool> Keys for Keyed<HELD_UP> {
+        type Labels = ();
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn labels(_: &'static str) {}
+        fn keys<'a>(
+            name: &'static str,
+            (): &'a (),
+            _: impl Fn(&'static str, &'a [Label]) -> Key,
+        ) -> Self {
+            if HELD_UP {
+                assert!(!HOLD_UP.swap(false, Ordering::Relaxed), "held up");
+            }
+            Keyed(name)
+        }
+    }
+
+    /// A second use of a name finds the keys its first use built, for
+    /// each kind of keys (one that did not would take a slot at each
+    /// use, and be past its table within 32).
+    #[test]
+    fn a_name_finds_its_keys_again() {
+        fn again<T: Keys>(table: &'static Table<T, 4>, name: &'static str) {
+            let first = table.get(name).expect("a free slot");
+            assert_eq!(first.name(), name);
+            assert!(core::ptr::eq(first, table.get(name).unwrap()), "{name}");
+        }
+        static OPERATIONS: Table<Operation, 4> = Table::new();
+        static BREAKERS: Table<Breaker, 4> = Table::new();
+        static BUDGETS: Table<Guard<OfBudget>, 4> = Table::new();
+        static THROTTLES: Table<Guard<OfThrottle>, 4> = Table::new();
+        again(&OPERATIONS, "fetch");
+        again(&BREAKERS, "payments");
+        again(&BUDGETS, "api");
+        again(&THROTTLES, "search");
+    }
+
+    /// A table of `N` slots holds `N` names, wherever each one's search
+    /// starts, and no more.
+    #[test]
+    fn a_table_holds_a_name_in_each_slot() {
+        const NAMES: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
+        static TABLE: Table<Named, 32> = Table::new();
+        for at in 0..NAMES.len() {
+            let name = &NAMES[at..=at];
+            assert_eq!(TABLE.get(name).map(Named::name), Some(name));
+        }
+        for at in 0..NAMES.len() {
+            let name = &NAMES[at..=at];
+            assert_eq!(TABLE.get(name).map(Named::name), Some(name));
+        }
+        assert!(TABLE.get("G").is_none());
+    }
+
+    /// A name's text, at another address (the same literal in another
+    /// crate), finds the keys of the first: one slot, one `zeroed`.
+    #[test]
+    fn the_same_name_at_another_address_shares_its_keys() {
+        static TABLE: Table<Named, 1> = Table::new();
+        let copy: &'static str = String::from("payments").leak();
+        assert!(!core::ptr::eq("payments", copy));
+        let first = TABLE.get("payments").unwrap();
+        assert!(core::ptr::eq(
+            first,
+            TABLE.get(copy).expect("the same slot")
+        ));
+    }
+
+    /// A slot another name's labels took, its keys not built yet, is
+    /// not a second name's: that name goes on (here, past the table),
+    /// and never gets the other's keys; the same name, at another
+    /// address, builds and gets the slot's keys.
+    #[test]
+    fn a_slot_taken_by_a_name_whose_keys_are_not_built_is_that_names() {
+        static TABLE: Table<HeldUp, 1> = Table::new();
+        let held_up = std::panic::catch_unwind(|| TABLE.get("payments").is_some());
+        assert!(held_up.is_err());
+        assert!(TABLE.get("search").is_none());
+        let copy: &'static str = String::from("payments").leak();
+        assert_eq!(TABLE.get(copy).map(HeldUp::name), Some("payments"));
+    }
+}
