@@ -568,11 +568,14 @@ async fn a_worker_restarted_mid_schedule_resumes_from_the_database() {
         q.enqueue(payload, clock.now()).await.unwrap();
     }
     let mut first = Worker::start("w1", q, clock).await.unwrap();
+    // (stopped at T+360s: flaky:2 is done by T+187.5s at the latest, and
+    // down's 4th run is due 480s after its 3rd, past T+630s; 240s left a
+    // loaded CI run 87 real ms, and flaky:2 was still pending)
     first
-        .run(Some(s(240)), handler(clock, log.clone()))
+        .run(Some(s(360)), handler(clock, log.clone()))
         .await
         .unwrap();
-    assert!(clock.now() >= s(240));
+    assert!(clock.now() >= s(360));
     // a late job arrives; the worker claims it and dies before running it
     let late = first.queue().enqueue("ok late", clock.now()).await.unwrap();
     assert_eq!(
@@ -588,7 +591,7 @@ async fn a_worker_restarted_mid_schedule_resumes_from_the_database() {
     let mid_way = first.queue().all().await.unwrap();
     drop(first);
 
-    // at T+240s: ok and flaky:1 done, flaky:2 done (after 30s, then 120s, each
+    // at T+360s: ok and flaky:1 done, flaky:2 done (after 30s, then 120s, each
     // plus up to 25%: by T+187.5s), and down has run 3 times (at 0, ~30s,
     // ~150s), its 4th run ~480s later
     let state = |jobs: &[Job], p: &str| {
