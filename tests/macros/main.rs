@@ -3,6 +3,7 @@
 //! (What must not compile is under compile-tests/tests/ui/.)
 
 mod attempt_param;
+mod cooldown;
 mod derive_chain;
 mod derive_classify;
 mod expected_type;

@@ -1,8 +1,10 @@
 //! `Policy::with_cooldown`: a server's wait heard by one run holds every
-//! run sharing the cooldown (their retries wait at least until it ends,
-//! a retry that could not start before `max_elapsed` is not made), whether
-//! the run that heard it retries or not; `Cooldown::ready` holds a first
-//! attempt; `decide` holds and reads it as a run does.
+//! run sharing the cooldown (their first attempts, and their retries wait
+//! at least until it ends, a retry that could not start before
+//! `max_elapsed` is not made), whether the run that heard it retries or
+//! not, in every form; `Cooldown::ready` holds a call elsewhere; `decide`
+//! holds and reads it as a run does. `with_pace`: every attempt takes a
+//! slot.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -69,20 +71,16 @@ async fn one_runs_429_holds_the_others_retry_until_its_wait_is_over() {
     let a_script = [ApiError::Limited(5 * S)];
     let b_script = [ApiError::Down];
     let (a, b) = tokio::join!(POLICY.retry(calls(&a_script, &a_at, start)), async {
-        // its first attempt after `a`'s 429 (not held: the policy holds
-        // retries; `Cooldown::ready` would hold it)
+        // called after `a`'s 429: its first attempt is held too
         tokio::time::sleep(Duration::from_millis(100)).await;
         POLICY.retry(calls(&b_script, &b_at, start)).await
     },);
     assert_eq!((a, b), (Ok(()), Ok(())));
     assert_eq!(a_at.take(), [Duration::ZERO, 5 * S], "a waits its 429's 5s");
     let b_at = b_at.take();
-    assert_eq!(b_at[0], Duration::from_millis(100));
-    // `api`'s backoff alone would have retried at about 1.1s (1s, jitter)
-    assert!(
-        b_at[1] >= 5 * S,
-        "b's retry waited for the cooldown: {b_at:?}"
-    );
+    assert_eq!(b_at[0], 5 * S, "b's first attempt waited for the cooldown");
+    // then its retry, `api`'s backoff after it (1s, jittered)
+    assert!(b_at[1] > 5 * S, "{b_at:?}");
     logs.assert_logged(
         Level::DEBUG,
         "cooldown partner: calls through it hold for 5s",
@@ -200,7 +198,7 @@ fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
 }
 
 /// `with_pace`: calls through a cooldown that paces them take its slots,
-/// first attempts held with `ready` and retries alike: three runs of two
+/// first attempts and retries alike: three runs of two
 /// failures each, at 10 calls a second with no backoff of their own, make
 /// their nine attempts 100ms apart, never two in one slot.
 #[tokio::test(start_paused = true)]
@@ -214,10 +212,8 @@ async fn a_paced_cooldown_spaces_every_attempt_of_every_run() {
     let start = Instant::now();
     let ats = [(); 3].map(|_| Cell::new(Vec::new()));
     let script = [ApiError::Down, ApiError::Down];
-    let run = |at| async move {
-        PACED.ready().await;
-        POLICY.retry(calls(&script, at, start)).await
-    };
+    // (first attempts held by the policy itself, as retries are)
+    let run = |at| POLICY.retry(calls(&script, at, start));
     let (a, b, c) = tokio::join!(run(&ats[0]), run(&ats[1]), run(&ats[2]));
     assert_eq!((a, b, c), (Ok(()), Ok(()), Ok(())));
     let mut all: Vec<Duration> = ats.into_iter().flat_map(Cell::into_inner).collect();
@@ -239,17 +235,15 @@ async fn a_retry_whose_slot_is_past_the_deadline_is_not_made_and_leaves_the_slot
         .with_name("slow")
         .with_backoff(retry_runtime::Backoff::fixed(Duration::ZERO))
         .with_jitter(retry_runtime::Jitter::None)
-        .with_max_elapsed(Duration::from_millis(1500))
+        .with_max_elapsed(Duration::from_millis(2500))
         .with_cooldown(&SLOW);
     let start = Instant::now();
-    // two calls at once (the burst), then the next slot is 1s on
+    // two calls at once (the burst): the next slot is 1s on
     SLOW.ready().await;
     SLOW.ready().await;
     assert_eq!(start.elapsed(), Duration::ZERO);
-    SLOW.ready().await;
-    assert_eq!(start.elapsed(), S);
-    // this run's retry: the next slot is 2s from the start, 1s from its
-    // failure, within its 1.5s; the one after, at 3s, is past it
+    // this run's first attempt takes the slot at 1s, its retry the one at
+    // 2s (within its 2.5s); the next, at 3s, is past it: not made
     let at = Cell::new(Vec::new());
     let e = policy
         .retry(calls(&[ApiError::Down; 5], &at, start))
@@ -281,4 +275,55 @@ fn ready_sync_takes_a_slot_on_the_virtual_clock() {
     );
     assert!(paused.total() > Duration::from_millis(450), "{waits:?}");
     assert_eq!(SYNC.remaining(), None, "a pace is no hold");
+}
+
+/// Every functional form holds its first attempt on the policy's
+/// cooldown: sync (plain and detailed, on the virtual clock) and async
+/// (plain, detailed and hedged); the wait counts toward the run's time.
+#[test]
+fn a_sync_calls_first_attempt_waits_out_the_hold() {
+    static SYNC_FIRST: Cooldown = Cooldown::new("sync-first");
+    let policy = presets::API.with_cooldown(&SYNC_FIRST);
+    let paused = retry_runtime::testing::pause();
+    SYNC_FIRST.hold_for(2 * S);
+    assert_eq!(policy.retry(|| Ok::<_, ApiError>(1)).call(), Ok(1));
+    SYNC_FIRST.hold_for(2 * S);
+    let out = policy
+        .retry(|| Ok::<_, ApiError>(2))
+        .detailed()
+        .call()
+        .unwrap();
+    assert_eq!((out.value, out.attempts), (2, 1));
+    assert!(
+        out.elapsed > S,
+        "the hold is the call's time: {:?}",
+        out.elapsed
+    );
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits.iter().all(|w| *w > S && *w <= 2 * S), "{waits:?}");
+    // not held: no wait
+    assert_eq!(policy.retry(|| Ok::<_, ApiError>(3)).call(), Ok(3));
+    assert_eq!(paused.waits().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_calls_first_attempt_waits_out_the_hold_hedged_too() {
+    static ASYNC_FIRST: Cooldown = Cooldown::new("async-first");
+    let policy = presets::API.with_cooldown(&ASYNC_FIRST);
+    let start = Instant::now();
+    ASYNC_FIRST.hold_for(2 * S);
+    let at = Cell::new(Vec::new());
+    assert_eq!(policy.retry(calls(&[], &at, start)).await, Ok(()));
+    ASYNC_FIRST.hold_for(S);
+    let out = policy
+        .retry(calls(&[], &at, start))
+        .detailed()
+        .await
+        .unwrap();
+    assert_eq!(out.elapsed, S, "the hold is the call's time");
+    ASYNC_FIRST.hold_for(S);
+    let hedged = policy.with_hedge(Duration::from_millis(100));
+    assert_eq!(hedged.retry(calls(&[], &at, start)).hedged().await, Ok(()));
+    assert_eq!(at.take(), [2 * S, 3 * S, 4 * S]);
 }

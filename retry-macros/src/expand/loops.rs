@@ -21,6 +21,8 @@ use crate::validate::{AttemptLimit, Config};
 // (a module of this one, for `Loop`'s fields, in a file beside it)
 #[path = "decide.rs"]
 mod decide;
+#[path = "hold.rs"]
+mod hold;
 
 /// What every form of the loop is written from: the attribute's settings,
 /// the names the loop binds, the policy, the attempt's body, and the spans
@@ -530,6 +532,7 @@ impl<'a> Loop<'a> {
             // announce a retry (its line, its wait's metric, `before_sleep`)
             // that the signal then ends. The predicate is asked here, once.
             let rejected_first = self.rejected_first(&failed);
+            let hold_first = self.hold_first(true);
             return quote! {
                 #policy_binding
                 #sleeper_binding
@@ -539,6 +542,7 @@ impl<'a> Loop<'a> {
                 // that comes during that attempt
                 let _ = #fired_now;
                 let mut #run = #p::Guarded::new(#policy);
+                #hold_first
                 loop {
                     #reject_if_open
                     let (#wait, #kept) = {
@@ -572,10 +576,12 @@ impl<'a> Loop<'a> {
                 }
             };
         }
+        let hold_first = self.hold_first(true);
         quote! {
             #policy_binding
             #sleeper_binding
             let mut #run = #p::Guarded::new(#policy);
+            #hold_first
             loop {
                 #reject_if_open
                 // The attempt's result (and so its error) goes out of scope
@@ -781,10 +787,12 @@ impl<'a> Loop<'a> {
             Some(on_sleeper) => quote!(#on_sleeper;),
             None => quote!(#p::sleep_sync(#wait);),
         };
+        let hold_first = self.hold_first(false);
         quote! {
             #policy_binding
             #sleeper_binding
             let mut #run = #p::Guarded::new(#policy);
+            #hold_first
             loop {
                 #reject_if_open
                 #open_span

@@ -23,20 +23,21 @@ use pace::Pace;
 /// - every retry of every run of such a policy waits at least until then
 ///   (its backoff's wait, or the server's, lengthened; a retry that could
 ///   not start before the policy's `max_elapsed` is not made);
-/// - the reqwest middleware and the tower layer hold each request's first
-///   attempt too, until then (a first attempt is no retry: `max_elapsed`
-///   does not bound that wait, but the middleware's counts toward it, as
-///   the request's time: a request held past its policy's `max_elapsed`
-///   is sent once, and a failure of it not retried, `Deadline`); elsewhere
-///   (`#[retry]`, `policy.retry(op)`), await [`ready`](Cooldown::ready)
-///   before the call to hold first attempts as well.
+/// - every first attempt of such a policy waits until then too, in every
+///   form (`#[retry(policy = ..)]`, `policy.retry(op)` sync, async and
+///   hedged, the reqwest middleware, the tower layer; a hand loop's `Run`
+///   awaits [`ready`](Cooldown::ready) itself): a first attempt is no
+///   retry, so `max_elapsed` does not bound that wait, but the wait counts
+///   toward it, as the call's time (a call held past its policy's
+///   `max_elapsed` makes one attempt, and a failure of it is not retried,
+///   `Deadline`).
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it.
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
-/// before any 429: each call through it, first attempts (where they are
-/// held, as above) and retries alike, takes the next free slot of the pace,
+/// before any 429: each attempt through it, first attempts and retries
+/// alike (not a hedge, started beside an attempt), takes the next free slot of the pace,
 /// `calls` per `per` spaced evenly (or [`with_burst`](Cooldown::with_burst)
 /// at once), and waits for it.
 ///
@@ -100,8 +101,8 @@ impl Cooldown {
     /// nothing. A retry's wait is lengthened to its slot when the run
     /// decides it (within `max_elapsed`: a retry whose slot would come past
     /// it is not made, and leaves the slot to another call); a first
-    /// attempt waits for its slot where a cooldown holds first attempts
-    /// (the reqwest middleware, the tower layer, [`ready`](Self::ready)).
+    /// attempt waits for its slot before it is made, as it waits out a
+    /// hold (and [`ready`](Self::ready) takes one for a call of yours).
     ///
     /// A server that counts requests per window (10 a second) may still
     /// see a window's worth and a few more across a window's edge: pace a
@@ -295,8 +296,7 @@ impl Cooldown {
 
     /// The wait before a first attempt held by it, in one: the hold's
     /// time left, then the pace's next slot after it (taken). `None`: no
-    /// wait. (The tower layer's.)
-    #[cfg(feature = "tower")]
+    /// wait.
     pub(crate) fn first_wait(&self) -> Option<Duration> {
         let left = self.remaining().unwrap_or_default();
         let wait = self.slot_after(left).unwrap_or(left);

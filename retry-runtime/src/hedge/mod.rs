@@ -226,6 +226,13 @@ where
     let max = policy.stop.max_attempts();
     let kinds = policy.published_kinds();
 
+    // The first attempt waits out the policy's cooldown (its hold, then
+    // its pace's slot), a wait that counts toward `max_elapsed`. (Hedges
+    // take no slot: each is started by its delay, beside an attempt.)
+    if let Some(wait) = policy.cooldown.and_then(|c| c.first_wait()) {
+        crate::__private::sleep_on(sleeper, wait).await;
+    }
+
     // The first attempt: asked of the guards like any call.
     // (A refusal the policy's type cannot return, which `with_circuit`
     // and `with_throttle` rule out, lets the call through, as `admit` does.)

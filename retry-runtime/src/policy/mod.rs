@@ -603,11 +603,10 @@ impl<W, G> Policy<W, G> {
     /// holding `cooldown`: a failure whose `Retry-After` (or other hint)
     /// this policy honours holds it for the wait this policy takes from it,
     /// and every retry waits at least until the hold ends (a retry that
-    /// could not start before `max_elapsed` is not made). The reqwest
-    /// middleware and the tower layer hold first attempts too; see
-    /// [`Cooldown`] for the other forms. A cooldown
-    /// [`with_pace`](Cooldown::with_pace) paces the calls as well, retries
-    /// and held first attempts alike. [`decide`](Policy::decide) holds and
+    /// could not start before `max_elapsed` is not made), and so does every
+    /// first attempt, in every form (see [`Cooldown`]). A cooldown
+    /// [`with_pace`](Cooldown::with_pace) paces the attempts as well, first
+    /// attempts and retries alike. [`decide`](Policy::decide) holds and
     /// reads it as a run does.
     ///
     /// ```

@@ -269,6 +269,15 @@ where
     ))
 }
 
+/// The timer of the wait before a run's first attempt, when the policy's
+/// cooldown asks for one.
+#[inline]
+fn first_wait<W, G, S: Sleeper>(policy: &Policy<W, G>, sleeper: &S) -> Option<S::Sleep> {
+    let wait = policy.cooldown?.first_wait()?;
+    let how = sleep::wait_on(sleeper, wait);
+    (how != sleep::Wait::Skip).then(|| sleep::timer(sleeper, wait, how))
+}
+
 /// Start an attempt in its span (a policy with attempt spans): the
 /// attempt's future, made in the span, and the span.
 #[cold]
@@ -521,6 +530,13 @@ where
             let (kinds, mut fut) = match this.step.as_mut().project() {
                 StepProj::Attempt { kinds, fut } => (*kinds, fut),
                 StepProj::Start => {
+                    // A first attempt waits out the policy's cooldown (its
+                    // hold, then its pace's slot): a run of a policy with
+                    // one has its state from the start, so comes here.
+                    if let Some(sleep) = first_wait(*this.policy, &*this.sleeper) {
+                        step_to(this.step.as_mut(), Step::Sleep { sleep });
+                        continue;
+                    }
                     start_attempt!();
                     started!()
                 }

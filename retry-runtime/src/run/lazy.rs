@@ -10,6 +10,7 @@ use super::leave::{Guarded, HoldsLeave};
 use super::state::State;
 use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
+use crate::cooldown::Cooldown;
 use crate::error::RetryError;
 #[cfg(feature = "tower")]
 use crate::log;
@@ -64,11 +65,15 @@ impl LazyRun {
 
     /// Does `policy` need a run's state before the first attempt: a
     /// deadline or a callback (the start time), a breaker or a budget
-    /// (every outcome)?
+    /// (every outcome), a cooldown (its first attempt is held, and the
+    /// wait counts toward `max_elapsed`)?
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub const fn needed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
-        policy.stop.max_elapsed.is_some() || policy.has_callbacks() || policy.is_guarded()
+        policy.stop.max_elapsed.is_some()
+            || policy.has_callbacks()
+            || policy.is_guarded()
+            || policy.cooldown.is_some()
     }
 
     /// No state yet, unless `policy` needs it from the start.
@@ -569,6 +574,11 @@ where
     S: BlockingSleeper + ?Sized,
     N: Notify,
 {
+    // a first attempt made here waits out the policy's cooldown first
+    // (its hold, then its pace's slot)
+    if let (None, Some(cooldown)) = (&first, policy.cooldown) {
+        hold_first_blocking(cooldown, sleeper);
+    }
     if policy.attempt_spans {
         return rest_in_spans(policy, state, first, attempt, sleeper, notify);
     }
@@ -619,6 +629,16 @@ where
             return R::from_err(e);
         }
         result = attempt();
+    }
+}
+
+/// Wait on `sleeper` before a sync run's first attempt: `cooldown`'s
+/// hold, then its pace's slot (taken).
+#[cold]
+#[inline(never)]
+pub(crate) fn hold_first_blocking<S: BlockingSleeper + ?Sized>(cooldown: &Cooldown, sleeper: &S) {
+    if let Some(wait) = cooldown.first_wait() {
+        sleep::block_on_wait(sleeper, wait);
     }
 }
 

@@ -31,7 +31,7 @@ use crate::stop::StopReason;
 pub(crate) use gate::Refusal;
 pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub use lazy::{LazyRun, retry_sync};
-pub(crate) use lazy::{Settled, retry_sync_rest};
+pub(crate) use lazy::{Settled, hold_first_blocking, retry_sync_rest};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed

@@ -1,0 +1,130 @@
+//! `#[retry(policy = P)]` with a policy holding a shared cooldown
+//! (`Policy::with_cooldown`): the first attempt waits out its hold and
+//! takes its pace's slot, as a retry does, in every form of the loop
+//! (async, async with `stop_on`, sync through `retry_sync` and through
+//! the full loop, on the default sleeper and on a `sleeper = EXPR`), and
+//! the wait counts toward the call's `max_elapsed`. The functional forms'
+//! are in tests/runtime/cooldown.rs.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use retry_runtime::cooldown::Cooldown;
+use retry_runtime::{retry, testing, Policy};
+use tokio::time::Instant;
+
+const S: Duration = Duration::from_secs(1);
+
+static ASYNC_HELD: Cooldown = Cooldown::new("macros-async-held");
+static ASYNC_POLICY: Policy = Policy::new().with_cooldown(&ASYNC_HELD);
+
+#[retry(policy = ASYNC_POLICY)]
+async fn fetch(at: &Cell<Option<Duration>>, start: Instant) -> Result<u32, String> {
+    at.set(Some(start.elapsed()));
+    Ok(7)
+}
+
+#[retry(policy = ASYNC_POLICY, stop_on = std::future::pending::<()>())]
+async fn fetch_until_shutdown(at: &Cell<Option<Duration>>, start: Instant) -> Result<u32, String> {
+    at.set(Some(start.elapsed()));
+    Ok(8)
+}
+
+#[retry(policy = ASYNC_POLICY, sleeper = retry_runtime::sleep::SleepFn(tokio::time::sleep))]
+async fn fetch_on_tokio(at: &Cell<Option<Duration>>, start: Instant) -> Result<u32, String> {
+    at.set(Some(start.elapsed()));
+    Ok(9)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_fns_first_attempt_waits_out_the_hold() {
+    let start = Instant::now();
+    let at = Cell::new(None);
+    ASYNC_HELD.hold_for(2 * S);
+    assert_eq!(fetch(&at, start).await, Ok(7));
+    assert_eq!(at.get(), Some(2 * S));
+    ASYNC_HELD.hold_for(3 * S);
+    assert_eq!(fetch_until_shutdown(&at, start).await, Ok(8));
+    assert_eq!(at.get(), Some(5 * S));
+    ASYNC_HELD.hold_for(S);
+    assert_eq!(fetch_on_tokio(&at, start).await, Ok(9));
+    assert_eq!(at.get(), Some(6 * S));
+    // not held: at once
+    assert_eq!(fetch(&at, start).await, Ok(7));
+    assert_eq!(at.get(), Some(6 * S));
+}
+
+static PACED: Cooldown = Cooldown::new("macros-paced").with_pace(4, S);
+static PACED_POLICY: Policy = Policy::new()
+    .with_cooldown(&PACED)
+    .with_max_elapsed(Duration::from_millis(600));
+
+#[retry(policy = PACED_POLICY)]
+async fn paced(calls: &Cell<u32>) -> Result<(), String> {
+    calls.set(calls.get() + 1);
+    Err("busy".to_owned())
+}
+
+/// Three calls at once through a pace of 4 a second: their first attempts
+/// go at 0, 250 and 500ms; the wait counts toward `max_elapsed` (600ms),
+/// so each makes one attempt (its retry, a second later, is past it).
+#[tokio::test(start_paused = true)]
+async fn calls_at_once_take_one_slot_each() {
+    let start = Instant::now();
+    let calls = Cell::new(0);
+    let (a, b, c) = tokio::join!(paced(&calls), paced(&calls), paced(&calls));
+    assert!(a.is_err() && b.is_err() && c.is_err());
+    assert_eq!(calls.get(), 3);
+    assert_eq!(start.elapsed(), Duration::from_millis(500));
+}
+
+static SYNC_HELD: Cooldown = Cooldown::new("macros-sync-held");
+static SYNC_POLICY: Policy = Policy::new().with_cooldown(&SYNC_HELD);
+
+#[retry(policy = SYNC_POLICY)]
+fn read_sync() -> Result<u32, String> {
+    Ok(1)
+}
+
+#[retry(policy = SYNC_POLICY, stop_when = false)]
+fn read_sync_full_loop() -> Result<u32, String> {
+    Ok(2)
+}
+
+#[retry(policy = SYNC_POLICY, sleeper = |wait| slept(wait))]
+fn read_sync_on_a_sleeper() -> Result<u32, String> {
+    Ok(3)
+}
+
+thread_local! {
+    static SLEPT: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+fn slept(wait: Duration) {
+    SLEPT.with(|s| s.set(s.get() + wait));
+}
+
+#[test]
+fn a_sync_fns_first_attempt_waits_out_the_hold() {
+    let paused = testing::pause();
+    for (n, read) in [
+        read_sync as fn() -> Result<u32, String>,
+        read_sync_full_loop,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        SYNC_HELD.hold_for(2 * S);
+        assert_eq!(read(), Ok(n as u32 + 1));
+        let waits = paused.waits();
+        assert_eq!(waits.len(), n + 1, "{waits:?}");
+        assert!(waits[n] > S && waits[n] <= 2 * S, "{waits:?}");
+    }
+    SYNC_HELD.hold_for(2 * S);
+    assert_eq!(read_sync_on_a_sleeper(), Ok(3));
+    let on_the_sleeper = SLEPT.with(Cell::get);
+    assert!(
+        on_the_sleeper > S && on_the_sleeper <= 2 * S,
+        "{on_the_sleeper:?}"
+    );
+}
