@@ -288,3 +288,43 @@ fn a_hint_does_not_make_a_permanent_error_retriable() {
         Decision::GiveUp(StopReason::Permanent)
     );
 }
+
+/// A condition of the user's that names no kind and gives a hint (the
+/// port of backon's `.when(..).adjust(..)`) has it honoured, capped and
+/// floored by the policy's `RetryAfter`; a hint beside a kind the policy's
+/// `RetryAfter` does not read is not (a walk-through from backon found a
+/// kindless hint ignored, the backoff's 1s taken for a 7s Retry-After).
+#[test]
+fn a_kindless_hint_from_a_condition_of_the_users_is_honoured_capped_and_floored() {
+    use retry_runtime::{Decision, ErrorKind, RetriedKinds, RetryAfter, Verdict, When};
+    #[derive(Clone, Copy, Debug)]
+    struct SaidWait(Option<ErrorKind>);
+    impl RetriedKinds for SaidWait {}
+    impl When<Duration> for SaidWait {
+        fn check(&self, asked: &Duration) -> Verdict {
+            Verdict {
+                retry: true,
+                kind: self.0,
+                retry_after: Some(*asked),
+            }
+        }
+    }
+    let policy = Policy::new().with_when(SaidWait(None)).with_retry_after(
+        RetryAfter::DEFAULT
+            .with_cap(s(30))
+            .with_floor(Duration::from_millis(500)),
+    );
+    assert_eq!(policy.decide(0, &s(7)), Decision::Retry(s(7)));
+    assert_eq!(policy.decide(0, &s(90)), Decision::Retry(s(30)), "capped");
+    assert_eq!(
+        policy.decide(0, &Duration::from_millis(10)),
+        Decision::Retry(Duration::from_millis(500)),
+        "floored"
+    );
+    let other = policy.with_when(SaidWait(Some(ErrorKind::Unavailable)));
+    assert_eq!(
+        other.decide(0, &s(7)),
+        Decision::Retry(s(1)),
+        "the backoff's"
+    );
+}

@@ -33,16 +33,17 @@ impl<W, G> Policy<W, G> {
     }
 
     /// The server's wait after this verdict as it asked for it, if the
-    /// policy honours it for the error's kind: the hint, at least the
-    /// policy's [`RetryAfter::floor`], not capped. The deadline is judged
-    /// by it: a retry the server will refuse until past the `max_elapsed`
-    /// limit is not made, though the policy would wait less.
+    /// policy honours it for the error's kind (or the verdict names no
+    /// kind: a condition of the user's that gives a hint means it): the
+    /// hint, at least the policy's [`RetryAfter::floor`], not capped. The
+    /// deadline is judged by it: a retry the server will refuse until past
+    /// the `max_elapsed` limit is not made, though the policy would wait
+    /// less.
     #[inline]
     pub(crate) fn asked_wait(&self, verdict: Verdict) -> Option<Duration> {
         match (verdict.kind, verdict.retry_after) {
-            (Some(kind), Some(hint)) if self.retry_after.kinds.contains(kind) => {
-                Some(hint.max(self.retry_after.floor))
-            }
+            (Some(kind), Some(_)) if !self.retry_after.kinds.contains(kind) => None,
+            (_, Some(hint)) => Some(hint.max(self.retry_after.floor)),
             _ => None,
         }
     }

@@ -55,11 +55,13 @@ pub struct Verdict {
     pub retry: bool,
     /// Its kind, when the error was classified.
     pub kind: Option<ErrorKind>,
-    /// The server's requested wait, if any. Honoured only with a `kind`
-    /// that the policy's [`RetryAfter`](crate::RetryAfter) reads
-    /// (`RateLimited` alone by default): a condition of your own that
-    /// leaves `kind` at `None` has its hint ignored, the backoff's wait
-    /// taken instead.
+    /// The server's requested wait, if any. Honoured (capped and floored
+    /// by the policy's [`RetryAfter`](crate::RetryAfter)) with a `kind`
+    /// that the policy's `RetryAfter` reads (`RateLimited` alone by
+    /// default), or with no `kind`: the built-in conditions always name
+    /// the kind of a hint they pass on, so a condition of your own that
+    /// leaves `kind` at `None` and gives a hint means it (backon's
+    /// `.adjust`); with another kind, the backoff's wait is taken.
     ///
     /// ```
     /// use std::time::Duration;
@@ -77,7 +79,9 @@ pub struct Verdict {
     /// let said = Policy::new().with_when(Busy(Some(ErrorKind::RateLimited)));
     /// assert_eq!(said.decide(0, &(429, s(7))), Decision::Retry(s(7)));
     /// let unsaid = Policy::new().with_when(Busy(None));
-    /// assert_eq!(unsaid.decide(0, &(429, s(7))), Decision::Retry(s(1))); // the backoff's
+    /// assert_eq!(unsaid.decide(0, &(429, s(7))), Decision::Retry(s(7))); // no kind: meant
+    /// let other = Policy::new().with_when(Busy(Some(ErrorKind::Unavailable)));
+    /// assert_eq!(other.decide(0, &(429, s(7))), Decision::Retry(s(1))); // the backoff's
     /// ```
     pub retry_after: Option<Duration>,
 }
