@@ -217,7 +217,7 @@ pub use policy_error::PolicyError;
 pub use retrying::{AnyOk, OkCheck, Retry, RetryFuture, RetryIfOk, WithoutOkCheck};
 #[doc(hidden)]
 pub use retrying::{KeepsOk, NothingKept, OkSlot};
-pub use run::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
+pub use run::{Admission, ErrorHook, FromCircuitOpen, FromThrottled, NoNotify, Notify, Run};
 #[cfg(feature = "futures-timer")]
 pub use sleep::FuturesTimerSleeper;
 #[cfg(feature = "smol")]

@@ -100,8 +100,8 @@ fn async_success_and_retries_allocate_nothing() {
     }
 }
 
-/// A per-call notify hook and the context form allocate nothing either,
-/// sync and async.
+/// A per-call notify hook (`notify`, `notify_error`) and the context form
+/// allocate nothing either, sync and async.
 #[test]
 fn notify_hooks_and_the_context_form_allocate_nothing() {
     let rt = warm_runtime();
@@ -117,6 +117,14 @@ fn notify_hooks_and_the_context_form_allocate_nothing() {
             retries, fails,
             "notify with {fails} failures: the hook's count"
         );
+        let mut told = 0;
+        assert_allocates_nothing(fails, "notify_error", || {
+            ZERO_WAIT
+                .retry(step)
+                .notify_error(|_: &Flaky, _| told += 1)
+                .call()
+        });
+        assert_eq!(told, fails, "notify_error with {fails} failures");
         let mut last = 0;
         assert_allocates_nothing(fails, "context", || {
             ZERO_WAIT

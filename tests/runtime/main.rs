@@ -52,6 +52,7 @@ mod log_target;
 mod mixed_runtimes;
 mod nested;
 mod nested_pools;
+mod notify_error;
 mod own_condition;
 mod panics;
 mod parse;

@@ -219,7 +219,7 @@ where
     G: Admission<E>,
     E: Display,
     S: Sleeper,
-    N: Notify,
+    N: Notify<E>,
 {
     let start = SystemClock.now();
     let elapsed = || SystemClock.now().saturating_sub(start);
@@ -576,11 +576,14 @@ where
                             // (in the failed attempt's span, which this
                             // run made: it marks it, if enabled)
                             let mark = crate::span::marks(span.as_ref());
+                            let mut told = |ev: &RetryEvent<'_>| {
+                                notify.on_retry(ev, Some(&failure.error));
+                            };
                             announce_retry(
                                 policy,
                                 &ev,
                                 log::Elapsed::Measured(now),
-                                Some(&mut *notify),
+                                Some(&mut told),
                                 mark,
                             );
                             // Recorded under `testing::pause`. With a hedge

@@ -233,7 +233,7 @@ where
     Fut: Future<Output = Result<T, E>>,
     W: When<E>,
     E: Display,
-    N: Notify,
+    N: Notify<E>,
     X: StopSignal<E>,
     K: OkCheck<T>,
 {
@@ -296,13 +296,14 @@ fn start_in_span<W: RetriedKinds, G, F: Op>(
 }
 
 // Awaitable whenever its future is a future (the bounds are the future's).
-impl<'p, W, G, F, Fut, S, N, D, X, K> IntoFuture for Retry<'p, W, G, F, S, N, D, X, K>
+impl<'p, W, G, F, Fut, T, E, S, N, D, X, K> IntoFuture for Retry<'p, W, G, F, S, N, D, X, K>
 where
     W: RetriedKinds,
     G: Guards,
     F: Op<Output = Fut>,
+    Fut: Future<Output = Result<T, E>>,
+    N: Notify<E>,
     S: Sleeper,
-    N: Notify,
     K: KeepsOk<X>,
     D: Form,
     RetryFuture<'p, W, G, F, Fut, S, N, D, X, K>: Future,
@@ -344,7 +345,7 @@ where
     G: Admission<E>,
     E: Display,
     S: Sleeper,
-    N: Notify,
+    N: Notify<E>,
     D: Finish<T, E>,
     X: StopSignal<E>,
     K: OkCheck<T> + KeepsOk<X, Kept: OkSlot<T>>,
@@ -409,7 +410,7 @@ where
     G: Admission<E>,
     E: Display,
     S: Sleeper,
-    N: Notify,
+    N: Notify<E>,
     D: Finish<T, E>,
     X: StopSignal<E>,
     K: OkCheck<T> + KeepsOk<X, Kept: OkSlot<T>>,

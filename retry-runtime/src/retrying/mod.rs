@@ -14,7 +14,8 @@ use crate::hooks::RetryEvent;
 use crate::nested;
 use crate::policy::{Policy, When};
 use crate::run::{
-    Admission, Guarded, LazyRun, NoNotify, Notify, Settled, State, retry_sync, retry_sync_rest,
+    Admission, ErrorHook, Guarded, LazyRun, NoNotify, Notify, Settled, State, retry_sync,
+    retry_sync_rest,
 };
 use crate::signal::{NoStop, StopCheck, WithoutStop};
 use crate::sleep::{self, BlockingSleeper, DefaultSleeper, Sleeper};
@@ -242,6 +243,51 @@ impl<'p, W, G, F, S, N, D, X, K> Retry<'p, W, G, F, S, N, D, X, K> {
         }
     }
 
+    /// [`notify`](Retry::notify) with the error retried, as its type:
+    /// `hook(&error, &event)` before each retry's sleep, to count a
+    /// status code, record a field of the error, or read what the event's
+    /// text (`RetryEvent::error`, a `&dyn Display`) does not carry
+    /// (backon's `.notify(|err, dur| ..)`). Annotate the error's type,
+    /// `|e: &MyError, ev|`: the operation's is not known here. A retry of an `Ok`
+    /// that [`retry_if_ok`](Retry::retry_if_ok) rejected has no error, and is
+    /// not told to it (`.notify(..)` hears of every retry). Replaces a
+    /// `.notify(..)` given before it, as another `.notify` would.
+    ///
+    /// ```
+    /// use std::io;
+    /// use retry_runtime::Policy;
+    /// let _paused = retry_runtime::testing::pause();
+    /// let mut kinds = Vec::new();
+    /// let mut calls = 0;
+    /// let r = Policy::new().with_max_attempts(3)
+    ///     .retry(|| {
+    ///         calls += 1;
+    ///         Err::<(), _>(io::Error::from(if calls == 1 { io::ErrorKind::ConnectionRefused } else { io::ErrorKind::TimedOut }))
+    ///     })
+    ///     .notify_error(|e: &io::Error, ev| kinds.push((ev.attempt, e.kind())))
+    ///     .call();
+    /// assert!(r.is_err());
+    /// assert_eq!(kinds, [(1, io::ErrorKind::ConnectionRefused), (2, io::ErrorKind::TimedOut)]);
+    /// ```
+    #[inline]
+    pub fn notify_error<E2: ?Sized, H>(
+        self,
+        hook: H,
+    ) -> Retry<'p, W, G, F, S, ErrorHook<H>, D, X, K>
+    where
+        H: FnMut(&E2, &RetryEvent<'_>),
+    {
+        Retry {
+            policy: self.policy,
+            op: self.op,
+            sleeper: self.sleeper,
+            notify: ErrorHook(hook),
+            detail: self.detail,
+            stop: self.stop,
+            check: self.check,
+        }
+    }
+
     /// Sleep with `sleeper` instead of the [`DefaultSleeper`]: a [`Sleeper`]
     /// for `.await` (another runtime's timer: its `sleep` function as it
     /// is, `.sleep_with(my_runtime::sleep)`, or any `Fn(Duration) -> impl
@@ -358,7 +404,7 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
         G: Admission<E>,
         E: Display,
         S: BlockingSleeper,
-        N: Notify,
+        N: Notify<E>,
         D: Finish<T, E>,
         K: OkCheck<T>,
     {
@@ -512,7 +558,7 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
         G: Admission<E>,
         E: Display,
         S: Sleeper,
-        N: Notify,
+        N: Notify<E>,
         D: Finish<T, E>,
     {
         let Retry {

@@ -5,6 +5,7 @@
 use core::fmt::Display;
 use std::time::Duration;
 
+#[cfg(doc)]
 use super::gate::Notify;
 use crate::classify::ErrorKind;
 use crate::hooks::{GiveUpEvent, RetryEvent};
@@ -96,13 +97,14 @@ pub(crate) fn announce_not_attempted<W, G>(
     }
 }
 
-/// [`Notify`] without its constant, so the slow path can take it as a `dyn`.
+/// A [`Notify`] hook with its error bound in (a closure made where the
+/// error is), so the slow path can take it as a `dyn`.
 pub(crate) trait OnRetry {
     fn on_retry(&mut self, event: &RetryEvent<'_>);
 }
 
-impl<N: Notify> OnRetry for N {
+impl<F: FnMut(&RetryEvent<'_>)> OnRetry for F {
     fn on_retry(&mut self, event: &RetryEvent<'_>) {
-        Notify::on_retry(self, event);
+        self(event);
     }
 }

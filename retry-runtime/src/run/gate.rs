@@ -170,11 +170,13 @@ impl Refusal {
     }
 }
 
-/// A per-call hook told of each retry, before its sleep: any
-/// `FnMut(&RetryEvent)` (see [`Retry::notify`](crate::Retry::notify)), or
-/// [`NoNotify`]. [`Retry::notify`](crate::Retry::notify) takes a closure
-/// (so that its argument's type is inferred): a hook of yours that is a
-/// type goes in one, `.notify(|ev| hook.record(ev))`.
+/// A per-call hook told of each retry, before its sleep, and of the error
+/// `E` retried: any `FnMut(&RetryEvent)` (see
+/// [`Retry::notify`](crate::Retry::notify)), an [`ErrorHook`] (see
+/// [`Retry::notify_error`](crate::Retry::notify_error)), or [`NoNotify`].
+/// Both methods take a closure (so that its arguments' types are
+/// inferred): a hook of yours that is a type goes in one,
+/// `.notify(|ev| hook.record(ev))`.
 ///
 /// ```
 /// use retry_runtime::Policy;
@@ -187,11 +189,17 @@ impl Refusal {
 ///     .call();
 /// assert_eq!((r, retries), (Err("busy"), 2));
 /// ```
-pub trait Notify {
+#[diagnostic::on_unimplemented(
+    message = "this retry's hook does not take the operation's error, `{E}`",
+    label = "a hook for another error type",
+    note = "`.notify_error(|e: &E, ev| ..)` is told of the operation's own error: annotate `e` with its type (here `&{E}`), or use `.notify(|ev| ..)`, which takes any"
+)]
+pub trait Notify<E: ?Sized> {
     /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
     const ACTIVE: bool;
-    /// A retry is about to sleep.
-    fn on_retry(&mut self, event: &RetryEvent<'_>);
+    /// A retry is about to sleep, after `error` (`None` for an `Ok` that
+    /// `retry_if_ok` rejected).
+    fn on_retry(&mut self, event: &RetryEvent<'_>, error: Option<&E>);
 }
 
 /// No per-call hook (the default).
@@ -206,16 +214,41 @@ pub trait Notify {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoNotify;
 
-impl Notify for NoNotify {
+impl<E: ?Sized> Notify<E> for NoNotify {
     const ACTIVE: bool = false;
     #[inline(always)]
-    fn on_retry(&mut self, _: &RetryEvent<'_>) {}
+    fn on_retry(&mut self, _: &RetryEvent<'_>, _: Option<&E>) {}
 }
 
-impl<F: FnMut(&RetryEvent<'_>)> Notify for F {
+impl<E: ?Sized, F: FnMut(&RetryEvent<'_>)> Notify<E> for F {
     const ACTIVE: bool = true;
     #[inline]
-    fn on_retry(&mut self, event: &RetryEvent<'_>) {
+    fn on_retry(&mut self, event: &RetryEvent<'_>, _: Option<&E>) {
         self(event)
+    }
+}
+
+/// A per-call hook told of each retry after an error, with the error as
+/// its type: [`Retry::notify_error`](crate::Retry::notify_error)'s. A
+/// retry of an `Ok` that `retry_if_ok` rejected has no error, and is not
+/// told to it (`.notify(..)` hears of every retry).
+///
+/// ```
+/// use retry_runtime::{ErrorHook, NoNotify, Notify, RetryEvent};
+/// fn active<E, N: Notify<E>>(_: &N) -> bool { N::ACTIVE }
+/// let hook = ErrorHook(|e: &std::io::Error, _ev: &RetryEvent<'_>| drop(e.kind()));
+/// assert!(active::<std::io::Error, _>(&hook));
+/// assert!(!active::<std::io::Error, _>(&NoNotify));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ErrorHook<F>(pub F);
+
+impl<E: ?Sized, F: FnMut(&E, &RetryEvent<'_>)> Notify<E> for ErrorHook<F> {
+    const ACTIVE: bool = true;
+    #[inline]
+    fn on_retry(&mut self, event: &RetryEvent<'_>, error: Option<&E>) {
+        if let Some(error) = error {
+            (self.0)(error, event);
+        }
     }
 }

@@ -572,7 +572,7 @@ where
     G: Admission<R::Err>,
     F: FnMut() -> R,
     S: BlockingSleeper + ?Sized,
-    N: Notify,
+    N: Notify<R::Err>,
 {
     // a first attempt made here waits out the policy's cooldown first
     // (its hold, then its pace's slot)
@@ -662,7 +662,7 @@ where
     G: Admission<R::Err>,
     F: FnMut() -> R,
     S: BlockingSleeper + ?Sized,
-    N: Notify,
+    N: Notify<R::Err>,
 {
     let mut state = Guarded::of(policy, state);
     let kinds = policy.published_kinds();

@@ -29,7 +29,7 @@ use crate::policy::{Decision, Guards, NoCircuit, Policy, When};
 use crate::stop::StopReason;
 
 pub(crate) use gate::Refusal;
-pub use gate::{Admission, FromCircuitOpen, FromThrottled, NoNotify, Notify};
+pub use gate::{Admission, ErrorHook, FromCircuitOpen, FromThrottled, NoNotify, Notify};
 pub use lazy::{LazyRun, retry_sync};
 pub(crate) use lazy::{Settled, hold_first_blocking, retry_sync_rest};
 pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};

@@ -27,7 +27,7 @@ impl LazyRun {
     /// [`settle_rejected`](Self::settle_rejected) instead.)
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn settle_keeping<W, G, T, E: Display, N: Notify>(
+    pub(crate) fn settle_keeping<W, G, T, E: Display, N: Notify<E>>(
         &mut self,
         policy: &Policy<W, G>,
         outcome: Result<T, E>,
@@ -64,14 +64,17 @@ impl LazyRun {
     /// `keep_ok`, which a call's stop keeps for its wait), or returned
     /// with the reason the run gave up (`Break`).
     #[inline]
-    pub(crate) fn settle_rejected<W, G, T, N: Notify>(
+    pub(crate) fn settle_rejected<W, G, T, E: ?Sized, N: Notify<E>>(
         &mut self,
         policy: &Policy<W, G>,
         value: T,
         notify: &mut N,
         keep_ok: impl FnOnce(T),
     ) -> ControlFlow<(T, StopReason), Duration> {
-        match self.state(policy).rejected_notify(policy, notify) {
+        match self
+            .state(policy)
+            .rejected_notify::<W, G, E, N>(policy, notify)
+        {
             Decision::Retry(wait) => {
                 keep_ok(value);
                 ControlFlow::Continue(wait)
@@ -87,7 +90,7 @@ impl LazyRun {
     #[allow(clippy::too_many_arguments)] // (the executors' fields, borrowed apart)
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn settle_checked<W, G, T, E: Display, N: Notify>(
+    pub(crate) fn settle_checked<W, G, T, E: Display, N: Notify<E>>(
         &mut self,
         policy: &Policy<W, G>,
         outcome: Result<T, E>,
@@ -102,7 +105,7 @@ impl LazyRun {
     {
         let flow = match outcome {
             Ok(value) if rejected => {
-                return match self.settle_rejected(policy, value, notify, keep_ok) {
+                return match self.settle_rejected::<W, G, T, E, N>(policy, value, notify, keep_ok) {
                     ControlFlow::Break((value, reason)) => {
                         ControlFlow::Break(Settled::Rejected(value, reason))
                     }

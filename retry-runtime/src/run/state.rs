@@ -26,6 +26,14 @@ use crate::throttle::{Throttle, Throttled};
 /// in the place of an error.
 pub(crate) const REJECTED_OK: &str = "the result was rejected by retry_if_ok";
 
+/// The verdict on an `Ok` that `retry_if_ok` rejected: retried, of no
+/// kind, with no server's wait.
+const REJECTED: Verdict = Verdict {
+    retry: true,
+    kind: None,
+    retry_after: None,
+};
+
 /// Everything of a run but its policy, which each step is handed: the
 /// `#[retry]` loop keeps the policy as a constant and this beside it
 /// (see [`LazyRun`](super::lazy::LazyRun)).
@@ -419,7 +427,7 @@ impl State {
     /// policy behind a reference, which the optimizer cannot see through.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn failed_notify<W, G, E: Display, N: Notify>(
+    pub(crate) fn failed_notify<W, G, E: Display, N: Notify<E>>(
         &mut self,
         policy: &Policy<W, G>,
         error: &E,
@@ -438,7 +446,8 @@ impl State {
         } else {
             Outcome::Neutral
         };
-        self.judge(policy, verdict, error, outcome, Some(notify))
+        let mut told = |ev: &RetryEvent<'_>| notify.on_retry(ev, Some(error));
+        self.judge(policy, verdict, error, outcome, Some(&mut told))
     }
 
     /// The common retry, decided in a few instructions where the caller is:
@@ -559,7 +568,7 @@ impl State {
 
     /// [`rejected`](State::rejected), telling `notify` of a retry too.
     #[inline(never)]
-    pub(super) fn rejected_notify<W, G, N: Notify>(
+    pub(super) fn rejected_notify<W, G, E: ?Sized, N: Notify<E>>(
         &mut self,
         policy: &Policy<W, G>,
         notify: &mut N,
@@ -567,29 +576,20 @@ impl State {
         if !N::ACTIVE {
             return self.rejected(policy);
         }
-        let verdict = Verdict {
-            retry: true,
-            kind: None,
-            retry_after: None,
-        };
+        let mut told = |ev: &RetryEvent<'_>| notify.on_retry(ev, None);
         self.judge(
             policy,
-            verdict,
+            REJECTED,
             &REJECTED_OK,
             Outcome::Neutral,
-            Some(notify),
+            Some(&mut told),
         )
     }
 
     #[inline(never)]
     pub(super) fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
-        let verdict = Verdict {
-            retry: true,
-            kind: None,
-            retry_after: None,
-        };
         // The dependency answered: no signal for a circuit breaker.
-        self.judge(policy, verdict, &REJECTED_OK, Outcome::Neutral, None)
+        self.judge(policy, REJECTED, &REJECTED_OK, Outcome::Neutral, None)
     }
 
     /// The attempt just made (`self.attempts`) ended with `outcome` (an
