@@ -2673,3 +2673,42 @@ async fn the_layer_holds_and_paces_first_attempts_through_a_cooldown() {
         .collect();
     assert_eq!(rest, slots, "{seen:?}");
 }
+
+/// The layer holds a first attempt until a shared cooldown's hold ends,
+/// a hold made longer while it waits included, as the reqwest
+/// middleware and `Cooldown::ready` do (it slept the hold's time left at
+/// the start, once, and sent the request inside the longer hold).
+#[tokio::test(start_paused = true)]
+async fn the_layer_holds_a_first_attempt_through_a_hold_made_longer_meanwhile() {
+    use retry_runtime::cooldown::Cooldown;
+    static HELD: Cooldown = Cooldown::new("tower-held-longer");
+    static POLICY: Policy<RetryOn> = FAST.with_name("tower-held-longer").with_cooldown(&HELD);
+    let start = tokio::time::Instant::now();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&sent);
+    let svc = tower::service_fn(move |_: Request<String>| {
+        log.lock().unwrap().push(start.elapsed());
+        std::future::ready(Ok::<_, Infallible>(
+            Response::builder().status(200).body(()).unwrap(),
+        ))
+    });
+    let svc = ServiceBuilder::new().layer(POLICY.layer()).service(svc);
+    HELD.hold_for(Duration::from_secs(1));
+    // another request's 429 at 500ms asks for 2s more
+    let longer = async {
+        tokio::time::sleep(ms(500)).await;
+        HELD.hold_for(Duration::from_secs(2));
+    };
+    let (status, ()) = tokio::join!(
+        async {
+            svc.oneshot(Request::get("/a").body(String::new()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        },
+        longer
+    );
+    assert_eq!(status, StatusCode::OK);
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent, [ms(2500)], "sent inside the hold");
+}

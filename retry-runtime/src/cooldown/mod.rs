@@ -303,6 +303,24 @@ impl Cooldown {
         (!wait.is_zero()).then_some(wait)
     }
 
+    /// The wait before a first attempt that has waited its
+    /// [`first_wait`](Self::first_wait) (the tower layer's): none, unless
+    /// a hold still holds that ends on this thread's clock (made longer
+    /// meanwhile: another call's 429); then its time left, and the pace's
+    /// next slot after it (taken), as [`ready`](Self::ready) waits a hold
+    /// made longer. A hold set by a thread whose clock runs ahead (its time
+    /// left here past the longest hold asked) was waited once: not again.
+    #[cfg(feature = "tower")]
+    pub(crate) fn first_wait_again(&self) -> Option<Duration> {
+        let until = self.until.load(Ordering::Acquire);
+        let left = until.saturating_sub(nanos(SystemClock.now()));
+        if left == 0 || left > self.longest.load(Ordering::Relaxed) {
+            return None;
+        }
+        let left = Duration::from_nanos(left);
+        Some(self.slot_after(left).unwrap_or(left))
+    }
+
     /// The wait until the pace's first free slot at or after `after` from
     /// now (taken), when it paces calls and the slot is not now.
     fn slot_after(&self, after: Duration) -> Option<Duration> {

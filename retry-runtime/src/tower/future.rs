@@ -268,7 +268,8 @@ where
                     // and takes its pace's slot (a retry's wait was
                     // lengthened to them when it was decided).
                     if let Some(cooldown) = this.policy.cooldown() {
-                        if let Some(sleep) = first_wait(cooldown, this.run, &*this.sleeper) {
+                        let wait = first_wait(cooldown, this.run, &*this.sleeper, false);
+                        if let Some(sleep) = wait {
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                             continue;
                         }
@@ -288,6 +289,15 @@ where
                         *this.readying = false;
                     } else {
                         ready!(sleep.poll(cx));
+                        // (a first attempt's wait for a cooldown: a hold
+                        // made longer meanwhile is waited out too)
+                        if let Some(cooldown) = this.policy.cooldown() {
+                            let wait = first_wait(cooldown, this.run, &*this.sleeper, true);
+                            if let Some(sleep) = wait {
+                                step_to(this.step.as_mut(), Step::Sleep { sleep });
+                                continue;
+                            }
+                        }
                     }
                     let fut = next_attempt!();
                     started!(fut)
@@ -434,18 +444,25 @@ fn sent_once_unless_unsent<W, G, R, E: StdError + 'static>(
 
 /// The wait before a first attempt through `cooldown` (its hold, then
 /// its pace's slot, taken), a timer on `sleeper`; `None` for a retry, or
-/// when it need not wait.
+/// when it need not wait. `again`: after that wait, the wait for a hold
+/// made longer meanwhile (another request's 429), if any, and a slot
+/// after it (the one taken before came inside the hold).
 #[cold]
 #[inline(never)]
 fn first_wait<Sl: Sleeper>(
     cooldown: &Cooldown,
     run: &LazyRun,
     sleeper: &Sl,
+    again: bool,
 ) -> Option<TokenWait<Sl::Sleep>> {
     if run.attempts_made() > 0 {
         return None;
     }
-    let wait = cooldown.first_wait()?;
+    let wait = if again {
+        cooldown.first_wait_again()?
+    } else {
+        cooldown.first_wait()?
+    };
     let how = sleep::wait_on(sleeper, wait);
     (how != sleep::Wait::Skip).then(|| TokenWait::new(sleep::timer(sleeper, wait, how), None))
 }
