@@ -327,3 +327,24 @@ async fn an_async_calls_first_attempt_waits_out_the_hold_hedged_too() {
     assert_eq!(hedged.retry(calls(&[], &at, start)).hedged().await, Ok(()));
     assert_eq!(at.take(), [2 * S, 3 * S, 4 * S]);
 }
+
+/// `decide` through a paced cooldown takes the retry's slot, as a run's
+/// decision does (its rustdoc says so): two decisions at once, two slots.
+#[test]
+fn decide_through_a_paced_cooldown_takes_a_slot_each_time() {
+    use retry_runtime::{Backoff, Decision, Jitter};
+    static QUEUE: Cooldown = Cooldown::new("paced-decide").with_pace(10, S);
+    let _paused = retry_runtime::testing::pause();
+    let policy = presets::JOB
+        .with_backoff(Backoff::None)
+        .with_jitter(Jitter::None)
+        .with_cooldown(&QUEUE);
+    let waits = [(); 3].map(|()| match policy.decide(0, &ApiError::Down) {
+        Decision::Retry(wait) => wait,
+        other => panic!("{other:?}"),
+    });
+    // slots at 0, 100 and 200ms, less the real time between the decisions
+    assert_eq!(waits[0], Duration::ZERO);
+    assert!(waits[1] > Duration::from_millis(90), "{waits:?}");
+    assert!(waits[2] > Duration::from_millis(190), "{waits:?}");
+}

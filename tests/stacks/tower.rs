@@ -2712,3 +2712,25 @@ async fn the_layer_holds_a_first_attempt_through_a_hold_made_longer_meanwhile() 
     let sent = sent.lock().unwrap().clone();
     assert_eq!(sent, [ms(2500)], "sent inside the hold");
 }
+
+/// A call's future waiting before its first attempt for a shared
+/// cooldown shows `step: Sleep` with 0 attempts (its `Debug` says so).
+#[tokio::test(start_paused = true)]
+async fn a_call_held_by_a_cooldown_shows_a_sleep_before_its_first_attempt() {
+    use retry_runtime::cooldown::Cooldown;
+    use std::pin::pin;
+    static SHOWN: Cooldown = Cooldown::new("tower-shown");
+    static POLICY: Policy<RetryOn> = FAST.with_name("tower-shown").with_cooldown(&SHOWN);
+    let answer = |_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) };
+    let mut svc = ServiceBuilder::new()
+        .layer(POLICY.layer())
+        .service(tower::service_fn(answer));
+    SHOWN.hold_for(Duration::from_secs(1));
+    let call = svc.ready().await.unwrap();
+    let mut fut = pin!(call.call(Request::get("/a").body(String::new()).unwrap()));
+    let polled = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    assert!(polled.is_pending());
+    let shown = format!("{fut:?}");
+    assert!(shown.ends_with("attempts: 0, step: Sleep, .. }"), "{shown}");
+    assert_eq!(fut.await.unwrap().status(), StatusCode::OK);
+}

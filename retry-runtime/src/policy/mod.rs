@@ -1129,7 +1129,11 @@ impl<W, G> Policy<W, G> {
     /// function: it logs nothing itself, calls no hook and records no
     /// metric, though the policy's classifier may log, as tonic's does for
     /// a pushback that asks not to retry; [`report`](Policy::report) does
-    /// that for a decision, as a run does).
+    /// that for a decision, as a run does). But for a shared
+    /// [cooldown](Policy::with_cooldown): a decision holds it for the
+    /// server's wait, and one to retry through a cooldown
+    /// [`with_pace`](crate::cooldown::Cooldown::with_pace) takes the
+    /// retry's slot, as a run's does; decide once per failure.
     ///
     /// ```
     /// use std::time::Duration;

@@ -101,7 +101,8 @@ pin_project! {
         /// Awaiting an attempt, and its deadline (one that never comes, and
         /// takes no room, without a timeout: [`NoTimeout`]).
         Attempt { #[pin] fut: F, #[pin] deadline: Dl },
-        /// Awaiting the wait before the next attempt; or, when the
+        /// Awaiting the wait before the next attempt (before the first:
+        /// a shared cooldown's hold or pace slot); or, when the
         /// future's `readying` is set, the service's readiness for a retry,
         /// with this timer at the policy's `max_elapsed` (a variant of its
         /// own cost every call 7 instructions: the step's drop and match
@@ -117,7 +118,8 @@ pin_project! {
 /// first is in flight) and the step: `Start` (waiting for the service to be
 /// ready, or no attempt started yet), `Attempt` (one in flight) or `Sleep`
 /// (waiting before the next, or, with `max_elapsed`, for the service to be
-/// ready until then); not the service, the request or the sleeper,
+/// ready until then; with 0 attempts, before the first, for a shared
+/// cooldown's hold or pace); not the service, the request or the sleeper,
 /// which need not be `Debug`.
 ///
 /// ```
