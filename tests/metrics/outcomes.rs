@@ -326,9 +326,21 @@ fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
         for _ in 0..2 {
             assert!(matches!(run.failed(&refused), Decision::Retry(_)));
         }
-        let _ = run.stopped(refused);
+        let _ = run.stopped(io::Error::from(TimedOut));
     });
     assert_eq!(retries(&rec), Some(4));
+    // progressed after the run gave up (a review found 5 for 2 retries):
+    // its end counted them, nothing more
+    let (rec, ()) = record(|| {
+        let three = BASE.with_name("outcomes_progressed").with_max_attempts(3);
+        let mut run = Run::new(&three);
+        for _ in 0..2 {
+            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+        }
+        assert!(matches!(run.failed(&refused), Decision::GiveUp(_)));
+        run.progressed();
+    });
+    assert_eq!(retries(&rec), Some(2));
     // progressed with nothing failed since: nothing counted
     let (rec, ()) = record(|| {
         let mut run = Run::new(&policy);

@@ -125,6 +125,8 @@ pub struct Run<'p, W, G: Guards = NoCircuit> {
     /// The last decision was a retry, not yet made (what [`stopped`](Run::stopped)
     /// ends: its budget token goes back).
     waiting: bool,
+    /// The run ended (a success, a give-up): its attempts are counted.
+    ended: bool,
 }
 
 impl<'p, W, G: Guards> Run<'p, W, G> {
@@ -137,6 +139,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
             policy,
             state: Guarded::of(policy, State::new(policy)),
             waiting: false,
+            ended: false,
         }
     }
 
@@ -189,6 +192,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     #[inline]
     pub fn succeeded(&mut self) {
         self.waiting = false;
+        self.ended = true;
         self.state.succeeded(self.policy);
     }
 
@@ -205,6 +209,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     {
         let decision = self.state.failed(self.policy, error);
         self.waiting = matches!(decision, Decision::Retry(_));
+        self.ended = !self.waiting;
         decision
     }
 
@@ -232,6 +237,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     pub fn rejected(&mut self) -> Decision {
         let decision = self.state.rejected(self.policy);
         self.waiting = matches!(decision, Decision::Retry(_));
+        self.ended = !self.waiting;
         decision
     }
 
@@ -278,8 +284,9 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// ```
     #[inline]
     pub fn progressed(&mut self) {
+        // (not once the run ended: its end counted its retries)
         let made = self.state.attempts;
-        if made > 0 {
+        if made > 0 && !self.ended {
             crate::metrics::retries_made(self.policy.name, made);
         }
         self.state.restart_count();
