@@ -348,3 +348,51 @@ fn decide_through_a_paced_cooldown_takes_a_slot_each_time() {
     assert!(waits[1] > Duration::from_millis(90), "{waits:?}");
     assert!(waits[2] > Duration::from_millis(190), "{waits:?}");
 }
+
+/// A retry decided with a long wait of its own (a backoff of 5s) takes
+/// its slot then, and leaves the slots before it to other calls: through
+/// a pace of 10 a second, the next caller goes at once, not after the
+/// retry's 5s (a review found the pace's one word moved to the retry's
+/// slot, every call through it waiting behind one run's backoff).
+#[tokio::test(start_paused = true)]
+async fn a_retry_with_a_long_wait_leaves_the_slots_before_it_to_other_calls() {
+    use retry_runtime::{Backoff, Decision, Jitter, Run};
+    static LONG: Cooldown = Cooldown::new("paced-long-wait").with_pace(10, S);
+    let policy = presets::API
+        .with_name("paced-long-wait")
+        .with_backoff(Backoff::fixed(5 * S))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&LONG);
+    let mut run = Run::new(&policy);
+    assert_eq!(run.failed(&ApiError::Down), Decision::Retry(5 * S));
+    let start = Instant::now();
+    for _ in 0..3 {
+        LONG.ready().await;
+    }
+    assert_eq!(start.elapsed(), Duration::from_millis(200));
+}
+
+/// A retry the policy's budget refuses is not made: the pace's slot its
+/// decision took goes to the next call.
+#[tokio::test(start_paused = true)]
+async fn a_retry_the_budget_refuses_leaves_its_slot() {
+    use retry_runtime::{Backoff, Decision, Jitter, RetryBudget, Run};
+    static SPENT: RetryBudget = RetryBudget::new("paced-spent").with_percent(0);
+    static PACED: Cooldown = Cooldown::new("paced-budget").with_pace(10, S);
+    let policy = presets::API
+        .with_name("paced-budget")
+        .with_backoff(Backoff::None)
+        .with_jitter(Jitter::None)
+        .with_budget(&SPENT)
+        .with_cooldown(&PACED);
+    while SPENT.try_withdraw() {}
+    let start = Instant::now();
+    PACED.ready().await; // the slot at 0
+    let mut run = Run::new(&policy);
+    assert_eq!(
+        run.failed(&ApiError::Down),
+        Decision::GiveUp(StopReason::Budget)
+    );
+    PACED.ready().await; // the slot at 100ms: the refused retry took none
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+}

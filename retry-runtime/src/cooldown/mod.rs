@@ -100,9 +100,16 @@ impl Cooldown {
     /// waiting for the next free slot after any hold; a zero `per` paces
     /// nothing. A retry's wait is lengthened to its slot when the run
     /// decides it (within `max_elapsed`: a retry whose slot would come past
-    /// it is not made, and leaves the slot to another call); a first
-    /// attempt waits for its slot before it is made, as it waits out a
-    /// hold (and [`ready`](Self::ready) takes one for a call of yours).
+    /// it is not made, and leaves the slot to another call, as one a
+    /// budget, breaker or throttle refuses after its decision gives its
+    /// slot back); a first attempt waits for its slot before it is made,
+    /// as it waits out a hold (and [`ready`](Self::ready) takes one for a
+    /// call of yours). A retry due seconds from now takes a slot then, and
+    /// leaves the ones before it to other calls (up to 16 such slots ahead
+    /// at once; past them, one moves the pace on, and calls after it wait
+    /// for it). A run dropped in its wait does not give its slot back.
+    /// Hedges (a hedged call's attempts started beside a slow one) take no
+    /// slot.
     ///
     /// A server that counts requests per window (10 a second) may still
     /// see a window's worth and a few more across a window's edge: pace a
@@ -328,8 +335,17 @@ impl Cooldown {
             return None;
         }
         let now = nanos(SystemClock.now());
-        let wait = self.pace.take(now, nanos(after), |_| true)?;
+        let wait = self.pace.take(now, nanos(after), &mut |_| true)?;
         (!wait.is_zero()).then_some(wait)
+    }
+
+    /// Give back the pace's slot of a retry just decided, due `wait` from
+    /// now, which is not made (a guard refused it after the decision).
+    pub(crate) fn give_back(&self, wait: Duration) {
+        if self.pace.is_on() {
+            let at = nanos(SystemClock.now()).saturating_add(nanos(wait));
+            self.pace.give_back(at);
+        }
     }
 
     /// The decision on a retry the policy would make after `wait` (`asked`:
@@ -353,7 +369,7 @@ impl Cooldown {
         }
         let mut refused = None;
         let now = nanos(SystemClock.now());
-        let slot = self.pace.take(now, nanos(wait), |slot| {
+        let slot = self.pace.take(now, nanos(wait), &mut |slot| {
             refused = check(asked.max(slot));
             refused.is_none()
         });

@@ -1,30 +1,51 @@
 //! [`Pace`]: the slots of a [`Cooldown`](super::Cooldown) that paces
-//! calls (`with_pace`): the generic cell rate algorithm on one atomic
-//! word, the time the next call is due.
+//! calls (`with_pace`): the generic cell rate algorithm's frontier (the
+//! time the next call is due), and a few slots reserved ahead of it by
+//! retries that wait longer, so that they do not move the frontier for
+//! every other call.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+/// Slots reserved ahead of the frontier at once, at most; past them, a
+/// retry's slot moves the frontier (every call then waits behind it).
+const AHEAD: usize = 16;
 
 /// At most one call per `interval`, with `burst` calls at once from a
 /// pace that had time to fill: each call takes the first slot free at or
-/// after the time it asks for, and moves the next one on by `interval`.
+/// after the time it asks for.
 pub(super) struct Pace {
     /// Nanoseconds between two calls; 0: no pacing.
     interval: u64,
     /// Calls that may go at once, at least 1.
     burst: u32,
+    slots: Mutex<Slots>,
+}
+
+/// The slots taken, in nanoseconds on the `SystemClock`.
+struct Slots {
     /// When the next call is due at the latest (the "theoretical arrival
-    /// time"), in nanoseconds on the `SystemClock`; 0: no call yet.
-    due: AtomicU64,
+    /// time"); 0: no call yet.
+    due: u64,
+    /// Single slots taken past the frontier, with free ones before them
+    /// (a retry's, after its backoff): 0 for none.
+    ahead: [u64; AHEAD],
 }
 
 impl Pace {
     /// Paces nothing.
     pub(super) const fn off() -> Pace {
+        Pace::with(0, 1)
+    }
+
+    const fn with(interval: u64, burst: u32) -> Pace {
         Pace {
-            interval: 0,
-            burst: 1,
-            due: AtomicU64::new(0),
+            interval,
+            burst,
+            slots: Mutex::new(Slots {
+                due: 0,
+                ahead: [0; AHEAD],
+            }),
         }
     }
 
@@ -33,23 +54,17 @@ impl Pace {
     pub(super) const fn new(calls: u32, per: Duration, burst: u32) -> Pace {
         let calls = if calls == 0 { 1 } else { calls };
         let interval = per.as_nanos() / calls as u128;
-        Pace {
-            interval: if interval > u64::MAX as u128 {
-                u64::MAX
-            } else {
-                interval as u64
-            },
-            burst: if burst == 0 { 1 } else { burst },
-            due: AtomicU64::new(0),
-        }
+        let interval = if interval > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            interval as u64
+        };
+        Pace::with(interval, if burst == 0 { 1 } else { burst })
     }
 
     /// With `burst` calls at once (at least 1).
     pub(super) const fn with_burst(self, burst: u32) -> Pace {
-        Pace {
-            burst: if burst == 0 { 1 } else { burst },
-            ..self
-        }
+        Pace::with(self.interval, if burst == 0 { 1 } else { burst })
     }
 
     /// Does it pace calls?
@@ -69,37 +84,82 @@ impl Pace {
 
     /// Take the first slot free at or after `after` from `now` (both in
     /// nanoseconds), if `fits` the wait until it (from `now`): that wait,
-    /// else `None`, and the slot is left to another call.
+    /// else `None`, and the slot is left to another call. A slot past the
+    /// frontier with a free one before it is reserved apart (while there
+    /// is room), the frontier left where it is.
+    #[inline(never)]
     pub(super) fn take(
         &self,
         now: u64,
         after: u64,
-        mut fits: impl FnMut(Duration) -> bool,
+        fits: &mut dyn FnMut(Duration) -> bool,
     ) -> Option<Duration> {
         if !self.is_on() {
             let wait = Duration::from_nanos(after);
             return fits(wait).then_some(wait);
         }
+        let interval = self.interval;
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        // slots no call can meet any more are free again
+        for r in slots
+            .ahead
+            .iter_mut()
+            .filter(|r| r.saturating_add(interval) <= now)
+        {
+            *r = 0;
+        }
         // a call may go `tolerance` before it is due (`burst` at once)
-        let tolerance = self
-            .interval
-            .saturating_mul(u64::from(self.burst.max(1) - 1));
-        let asked = now.saturating_add(after);
-        let mut due = self.due.load(Ordering::Acquire);
-        loop {
-            let go = asked.max(due.saturating_sub(tolerance));
-            let wait = Duration::from_nanos(go - now);
-            if !fits(wait) {
-                return None;
+        let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
+        let mut go = now
+            .saturating_add(after)
+            .max(slots.due.saturating_sub(tolerance));
+        // not in a slot reserved ahead (each moves it past one: at most
+        // `AHEAD` times)
+        for _ in 0..AHEAD {
+            let taken = slots.ahead.iter().find(|&&r| {
+                r != 0 && r < go.saturating_add(interval) && go < r.saturating_add(interval)
+            });
+            match taken {
+                Some(&r) => go = r.saturating_add(interval),
+                None => break,
             }
-            let next = due.max(go).saturating_add(self.interval);
-            match self
-                .due
-                .compare_exchange_weak(due, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return Some(wait),
-                Err(moved) => due = moved,
+        }
+        let wait = Duration::from_nanos(go - now);
+        if !fits(wait) {
+            return None;
+        }
+        // past the frontier with a free slot before it: reserved apart
+        let frontier = slots.due.max(now).saturating_add(interval);
+        if go > frontier {
+            if let Some(free) = slots.ahead.iter_mut().find(|r| **r == 0) {
+                *free = go;
+                return Some(wait);
             }
+        }
+        slots.due = slots.due.max(go).saturating_add(interval);
+        Some(wait)
+    }
+
+    /// Give back the slot at `at` (nanoseconds, within half an interval),
+    /// taken for a retry that was then not made: a slot reserved ahead is
+    /// freed, the frontier's last one moved back; a slot with another
+    /// taken after it on the frontier stays taken.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn give_back(&self, at: u64) {
+        if !self.is_on() {
+            return;
+        }
+        let half = self.interval / 2;
+        let near = |slot: u64| slot.abs_diff(at) <= half;
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = slots.ahead.iter_mut().find(|r| **r != 0 && near(**r)) {
+            *r = 0;
+            return;
+        }
+        let last = slots.due.saturating_sub(self.interval);
+        if slots.due != 0 && near(last) {
+            slots.due = last;
         }
     }
 }
@@ -115,7 +175,7 @@ mod tests {
     }
 
     fn take(pace: &Pace, now_ms: u64) -> Duration {
-        pace.take(now_ms * MS, 0, |_| true).unwrap()
+        pace.take(now_ms * MS, 0, &mut |_| true).unwrap()
     }
 
     #[test]
@@ -147,10 +207,81 @@ mod tests {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
         assert_eq!(take(&pace, 1_000), ms(0));
         // a retry 30ms from now: the slot at 100ms is the first free
-        assert_eq!(pace.take(1_000 * MS, 30 * MS, |_| true), Some(ms(100)));
-        // one 500ms from now: free then
-        assert_eq!(pace.take(1_000 * MS, 500 * MS, |_| true), Some(ms(500)));
-        assert_eq!(take(&pace, 1_000), ms(600));
+        assert_eq!(pace.take(1_000 * MS, 30 * MS, &mut |_| true), Some(ms(100)));
+        // one 500ms from now: free then, reserved apart
+        assert_eq!(
+            pace.take(1_000 * MS, 500 * MS, &mut |_| true),
+            Some(ms(500))
+        );
+        // the slots before it are the next calls' (a review found every
+        // call waiting behind one retry's 5s backoff), and its own is
+        // skipped
+        let next: Vec<_> = (0..4).map(|_| take(&pace, 1_000)).collect();
+        assert_eq!(next, [ms(200), ms(300), ms(400), ms(600)]);
+    }
+
+    #[test]
+    fn a_reservation_ahead_is_free_again_once_passed() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        assert_eq!(
+            pace.take(1_000 * MS, 500 * MS, &mut |_| true),
+            Some(ms(500))
+        );
+        // its slot (1.5s) holds its interval: a call at 1.55s waits for
+        // 1.6s; at 1.6s the slot is past, and the call goes at once
+        assert_eq!(take(&pace, 1_550), ms(50));
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        assert_eq!(
+            pace.take(1_000 * MS, 500 * MS, &mut |_| true),
+            Some(ms(500))
+        );
+        assert_eq!(take(&pace, 1_600), ms(0));
+        assert_eq!(take(&pace, 1_600), ms(100));
+    }
+
+    #[test]
+    fn past_the_reservations_room_a_slot_moves_the_frontier() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        for n in 0..AHEAD as u64 {
+            let after = (n + 1) * 1_000 * MS;
+            assert_eq!(
+                pace.take(0, after, &mut |_| true),
+                Some(Duration::from_nanos(after))
+            );
+        }
+        // no room: this one moves the frontier past it, and the next call
+        // waits behind it (the old behaviour, bounded to this case)
+        assert_eq!(pace.take(0, 100_000 * MS, &mut |_| true), Some(ms(100_000)));
+        assert_eq!(take(&pace, 0), ms(100_100));
+    }
+
+    #[test]
+    fn a_slot_given_back_is_the_next_calls() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        // the frontier's last slot (at 1.1s), given back (read 2ms off)
+        assert_eq!(take(&pace, 1_000), ms(100));
+        pace.give_back(1_102 * MS);
+        assert_eq!(take(&pace, 1_000), ms(100));
+        // a slot reserved ahead, given back
+        assert_eq!(
+            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
+            Some(ms(900))
+        );
+        pace.give_back(1_900 * MS);
+        assert_eq!(
+            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
+            Some(ms(900))
+        );
+        // a frontier slot with another after it stays taken
+        assert_eq!(take(&pace, 1_000), ms(200));
+        assert_eq!(take(&pace, 1_000), ms(300));
+        pace.give_back(1_200 * MS);
+        assert_eq!(take(&pace, 1_000), ms(400));
+        // nothing there: nothing changes
+        pace.give_back(9_000 * MS);
+        assert_eq!(take(&pace, 1_000), ms(500));
+        Pace::off().give_back(0);
     }
 
     #[test]
@@ -158,7 +289,7 @@ mod tests {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
         assert_eq!(take(&pace, 1_000), ms(0));
         let mut asked = Vec::new();
-        let refused = pace.take(1_000 * MS, 0, |wait| {
+        let refused = pace.take(1_000 * MS, 0, &mut |wait| {
             asked.push(wait);
             wait < ms(50)
         });
@@ -173,7 +304,7 @@ mod tests {
     #[test]
     fn off_paces_nothing_and_zero_calls_or_zero_time_do_not_divide_by_zero() {
         assert_eq!(take(&Pace::off(), 1_000), ms(0));
-        assert_eq!(Pace::off().take(0, 7 * MS, |_| true), Some(ms(7)));
+        assert_eq!(Pace::off().take(0, 7 * MS, &mut |_| true), Some(ms(7)));
         let unpaced = Pace::new(5, Duration::ZERO, 1);
         assert!(!unpaced.is_on());
         let one = Pace::new(0, Duration::from_secs(1), 0);

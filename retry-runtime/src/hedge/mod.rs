@@ -525,7 +525,11 @@ where
                     let decision = match decision {
                         Decision::Retry(wait) => match retry_leave(policy) {
                             Ok(()) => Decision::Retry(wait),
-                            Err(reason) => Decision::GiveUp(reason),
+                            Err(reason) => {
+                                // (its pace's slot goes to another call)
+                                policy.cooldown.inspect(|c| c.give_back(wait));
+                                Decision::GiveUp(reason)
+                            }
                         },
                         decision => decision,
                     };

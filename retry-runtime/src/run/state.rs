@@ -623,23 +623,21 @@ impl State {
     /// dropped in its wait counts nothing.)
     #[inline(never)]
     fn guard_retry<W, G>(policy: &Policy<W, G>, wait: Duration) -> Decision {
-        if let Some(breaker) = policy.circuit {
-            if breaker.state() != CircuitState::Closed {
-                return Decision::GiveUp(StopReason::CircuitOpen);
-            }
-        }
-        if let Some(budget) = policy.budget {
-            if !budget.try_withdraw() {
-                return Decision::GiveUp(StopReason::Budget);
-            }
-        }
-        if let Some(throttle) = policy.throttle {
-            if throttle.try_acquire().is_err() {
-                policy.retry_not_made();
-                return Decision::GiveUp(StopReason::Throttled);
-            }
-        }
-        Decision::Retry(wait)
+        let refused = if policy
+            .circuit
+            .is_some_and(|b| b.state() != CircuitState::Closed)
+        {
+            StopReason::CircuitOpen
+        } else if policy.budget.is_some_and(|b| !b.try_withdraw()) {
+            StopReason::Budget
+        } else if policy.throttle.is_some_and(|t| t.try_acquire().is_err()) {
+            policy.retry_not_made();
+            StopReason::Throttled
+        } else {
+            return Decision::Retry(wait);
+        };
+        policy.cooldown.inspect(|c| c.give_back(wait));
+        Decision::GiveUp(refused)
     }
 
     fn judge<W, G>(
@@ -700,12 +698,9 @@ impl State {
         };
         // The policy would retry, but the request cannot be sent again:
         // not `Attempts`, which would tell of a limit the run did not reach.
-        if let (true, Decision::Retry(_)) = (last, decision) {
-            decision = Decision::GiveUp(if self.flags & Self::STOPPED != 0 {
-                StopReason::Stopped
-            } else {
-                StopReason::SentOnce
-            });
+        // (A retry not made leaves its pace's slot to another call.)
+        if let (true, Decision::Retry(wait)) = (last, decision) {
+            decision = not_made(policy, wait, self.flags & Self::STOPPED != 0);
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
@@ -833,6 +828,18 @@ fn start_time() -> Duration {
     SystemClock.now()
 }
 
+/// A retry the policy decided that the run cannot make (its request may
+/// be sent once, or its stop came): its pace's slot goes back.
+#[cold]
+#[inline(never)]
+fn not_made<W, G>(policy: &Policy<W, G>, wait: Duration, stopped: bool) -> Decision {
+    policy.cooldown.inspect(|c| c.give_back(wait));
+    Decision::GiveUp(if stopped {
+        StopReason::Stopped
+    } else {
+        StopReason::SentOnce
+    })
+}
 #[cfg(test)]
 mod tests {
     use super::*;
