@@ -110,9 +110,10 @@ impl Pace {
         }
         // a call may go `tolerance` before it is due (`burst` at once)
         let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
-        let mut go = now
+        let asked = now
             .saturating_add(after)
             .max(slots.due.saturating_sub(tolerance));
+        let mut go = asked;
         // not in a slot reserved ahead (each moves it past one: at most
         // `AHEAD` times)
         for _ in 0..AHEAD {
@@ -128,9 +129,13 @@ impl Pace {
         if !fits(wait) {
             return None;
         }
-        // past the frontier with a free slot before it: reserved apart
+        // asked for past the frontier, with a free slot before it:
+        // reserved apart (a call moved past the frontier by the
+        // reservations it skipped has none before it: it moves the
+        // frontier, else each call after a reservation off the frontier's
+        // grid would take a reservation of its own, until none is left)
         let frontier = slots.due.max(now).saturating_add(interval);
-        if go > frontier {
+        if asked > frontier {
             if let Some(free) = slots.ahead.iter_mut().find(|r| **r == 0) {
                 *free = go;
                 return Some(wait);
@@ -218,6 +223,31 @@ mod tests {
         // skipped
         let next: Vec<_> = (0..4).map(|_| take(&pace, 1_000)).collect();
         assert_eq!(next, [ms(200), ms(300), ms(400), ms(600)]);
+    }
+
+    /// A reservation off the frontier's grid (a jittered backoff's slot)
+    /// that the frontier reaches is skipped, and the frontier moves past
+    /// it: the calls after it take frontier slots, not a reservation each
+    /// (which filled the room, and then a long retry moved the frontier
+    /// for every call again).
+    #[test]
+    fn a_reservation_the_frontier_reaches_leaves_the_room_to_others() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        // a retry's slot 150ms from now, reserved apart
+        assert_eq!(
+            pace.take(1_000 * MS, 150 * MS, &mut |_| true),
+            Some(ms(150))
+        );
+        // the next calls: the slot at 0, then after the reservation
+        let next: Vec<_> = (0..AHEAD + 1).map(|_| take(&pace, 1_000)).collect();
+        assert_eq!(&next[..3], [ms(0), ms(250), ms(350)]);
+        assert_eq!(next[AHEAD], ms(1_750));
+        // a retry 5s from now still leaves the slots before it free
+        assert_eq!(
+            pace.take(1_000 * MS, 5_000 * MS, &mut |_| true),
+            Some(ms(5_000))
+        );
+        assert_eq!(take(&pace, 1_000), ms(1_850), "not behind the 5s retry");
     }
 
     #[test]
