@@ -122,9 +122,37 @@ fn a_sync_fns_first_attempt_waits_out_the_hold() {
     }
     SYNC_HELD.hold_for(2 * S);
     assert_eq!(read_sync_on_a_sleeper(), Ok(3));
+    // (this sleeper sleeps nothing: after its wait the hold still holds,
+    // and the first attempt checks it once more, as for a hold made
+    // longer meanwhile: twice the time left, told to the sleeper)
     let on_the_sleeper = SLEPT.with(Cell::get);
     assert!(
-        on_the_sleeper > S && on_the_sleeper <= 2 * S,
+        on_the_sleeper > 3 * S && on_the_sleeper <= 4 * S,
         "{on_the_sleeper:?}"
     );
+}
+
+static LONGER: Cooldown = Cooldown::new("macros-first-longer");
+static LONGER_POLICY: Policy = Policy::new().with_cooldown(&LONGER);
+
+#[retry(policy = LONGER_POLICY)]
+async fn fetch_held_longer(at: &Cell<Option<Duration>>, start: Instant) -> Result<u32, String> {
+    at.set(Some(start.elapsed()));
+    Ok(10)
+}
+
+/// A first attempt waits out a hold made longer while it waits (another
+/// call's 429 at 1s, until 6s), as the tower layer's and `ready` do: the
+/// attribute's went out at the old hold's end, 2s (a review of fb65ee7).
+#[tokio::test(start_paused = true)]
+async fn an_async_fns_first_attempt_waits_out_a_hold_made_longer_meanwhile() {
+    let start = Instant::now();
+    let at = Cell::new(None);
+    LONGER.hold_for(2 * S);
+    let (r, ()) = tokio::join!(fetch_held_longer(&at, start), async {
+        tokio::time::sleep(S).await;
+        LONGER.hold_for(5 * S);
+    });
+    assert_eq!(r, Ok(10));
+    assert_eq!(at.get(), Some(6 * S));
 }

@@ -396,3 +396,89 @@ async fn a_retry_the_budget_refuses_leaves_its_slot() {
     PACED.ready().await; // the slot at 100ms: the refused retry took none
     assert_eq!(start.elapsed(), Duration::from_millis(100));
 }
+
+/// A first attempt held by a cooldown waits out a hold made longer while
+/// it waits (another call's 429), as the tower layer's, the reqwest
+/// middleware's and `ready` do: the functional form's went out at the old
+/// hold's end, into the new one (a review of fb65ee7).
+#[tokio::test(start_paused = true)]
+async fn an_async_first_attempt_waits_out_a_hold_made_longer_meanwhile() {
+    static LONGER: Cooldown = Cooldown::new("first-longer-async");
+    let policy = presets::API.with_cooldown(&LONGER);
+    let hedged = policy.with_hedge(Duration::from_millis(100));
+    let start = Instant::now();
+    let at = Cell::new(Vec::new());
+    for hedge in [true, false] {
+        let t0 = start.elapsed();
+        LONGER.hold_for(2 * S);
+        let call = async {
+            if hedge {
+                hedged.retry(calls(&[], &at, start)).hedged().await
+            } else {
+                policy.retry(calls(&[], &at, start)).await
+            }
+        };
+        let (r, ()) = tokio::join!(call, async {
+            tokio::time::sleep(S).await;
+            LONGER.hold_for(5 * S); // at 1s: held until 6s
+        });
+        assert_eq!(r, Ok(()));
+        assert_eq!(at.take(), [t0 + 6 * S], "hedged: {hedge}");
+    }
+}
+
+/// The sync form too: its sleeper (which sleeps nothing) is told of the
+/// hold's time left, and of the time left of the hold made longer during
+/// that wait.
+#[test]
+fn a_sync_first_attempt_waits_out_a_hold_made_longer_meanwhile() {
+    static LONGER_SYNC: Cooldown = Cooldown::new("first-longer-sync");
+    let policy = presets::API.with_cooldown(&LONGER_SYNC);
+    let waits = std::cell::RefCell::new(Vec::new());
+    let sleeper = |wait: Duration| {
+        let mut waits = waits.borrow_mut();
+        if waits.is_empty() {
+            LONGER_SYNC.hold_for(60 * S); // another call's 429 meanwhile
+        }
+        waits.push(wait);
+    };
+    LONGER_SYNC.hold_for(2 * S);
+    let r = policy
+        .retry(|| Ok::<_, ApiError>(()))
+        .sleep_with(sleeper)
+        .call();
+    assert_eq!(r, Ok(()));
+    let waits = waits.take();
+    assert_eq!(waits.len(), 2, "the longer hold not waited: {waits:?}");
+    assert!(waits[1] > 50 * S, "{waits:?}");
+}
+
+/// A first attempt that an open breaker refuses is refused at once: it
+/// neither waits for the cooldown nor takes a slot of its pace (a review
+/// found it waiting its slot, then refused, the slot lost).
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_the_breaker_refuses_leaves_its_slot() {
+    use retry_runtime::CircuitBreaker;
+    static OPEN: CircuitBreaker = CircuitBreaker::new("paced-open");
+    static PACED_OPEN: Cooldown = Cooldown::new("paced-open").with_pace(10, S);
+    let policy = Policy::new().with_circuit(&OPEN).with_cooldown(&PACED_OPEN);
+    OPEN.force_open();
+    let start = Instant::now();
+    PACED_OPEN.ready().await; // the slot at 0
+    let made = Cell::new(0);
+    let r = policy
+        .retry(|| {
+            made.set(made.get() + 1);
+            std::future::ready(Ok::<(), std::io::Error>(()))
+        })
+        .await;
+    assert!(r.is_err(), "the open breaker refuses the call");
+    assert_eq!(made.get(), 0);
+    assert_eq!(start.elapsed(), Duration::ZERO, "refused at once");
+    PACED_OPEN.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(100),
+        "the refused first attempt took no slot"
+    );
+}

@@ -387,57 +387,34 @@ where
 
 /// Before the first attempt of an async `#[retry(policy = EXPR)]`: the
 /// wait the policy's cooldown asks for (its hold, then its pace's slot,
-/// taken), on the [`DefaultSleeper`](crate::DefaultSleeper); nothing
-/// without a cooldown. (A policy made of the other keys has none.)
+/// taken), which the loop sleeps on its own timer; `again`, after that
+/// sleep: the wait for a hold made longer meanwhile. `None` without a
+/// cooldown (a policy made of the other keys has none), or while the
+/// policy's breaker is open (the call is refused at once).
 ///
 /// ```
-/// # #[cfg(feature = "tokio")]
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
-/// use retry_runtime::{cooldown::Cooldown, DefaultSleeper, Policy};
-/// static PARTNER: Cooldown = Cooldown::new("partner");
-/// static POLICY: Policy = Policy::new().with_cooldown(&PARTNER);
-/// let start = tokio::time::Instant::now();
-/// PARTNER.hold_for(Duration::from_secs(2));
-/// retry_runtime::__private::hold_first::<DefaultSleeper, _, _>(&POLICY).await;
-/// assert_eq!(start.elapsed(), Duration::from_secs(2));
-/// # }
-/// # #[cfg(not(feature = "tokio"))] fn main() {}
+/// use retry_runtime::{cooldown::Cooldown, Policy};
+/// static HELD: Cooldown = Cooldown::new("held-first-wait");
+/// let policy = Policy::new().with_cooldown(&HELD);
+/// let _paused = retry_runtime::testing::pause();
+/// assert_eq!(retry_runtime::__private::first_wait(&policy, false), None);
+/// HELD.hold_for(Duration::from_secs(2));
+/// let wait = retry_runtime::__private::first_wait(&policy, false).unwrap();
+/// assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(2));
 /// ```
-#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
-pub async fn hold_first<S: AsyncTimer, W, G>(policy: &Policy<W, G>) {
-    if let Some(wait) = policy.cooldown().and_then(|c| c.first_wait()) {
-        sleep_on(&S::default(), wait).await;
-    }
-}
-
-/// [`hold_first`] without a timer feature: never compiled into a loop
-/// (its `AsyncTimer` bound is unmet, and says which features to enable).
-#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
-pub fn hold_first<S: AsyncTimer, W, G>(_policy: &Policy<W, G>) -> NoTimer<()> {
-    NoTimer(core::marker::PhantomData)
-}
-
-/// [`hold_first`] on the sleeper of a `sleeper = EXPR` key.
-///
-/// ```
-/// # use std::future::Future;
-/// use std::task::{Context, Poll, Waker};
-/// let policy = retry_runtime::Policy::new(); // no cooldown: no wait
-/// let wait = retry_runtime::__private::hold_first_on(&|_| async {}, &policy);
-/// let ready = std::pin::pin!(wait).poll(&mut Context::from_waker(Waker::noop()));
-/// assert_eq!(ready, Poll::Ready(()));
-/// ```
-pub async fn hold_first_on<S: AsyncSleeperKey + ?Sized, W, G>(sleeper: &S, policy: &Policy<W, G>) {
-    if let Some(wait) = policy.cooldown().and_then(|c| c.first_wait()) {
-        sleep_on(sleeper, wait).await;
-    }
+#[inline]
+pub fn first_wait<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> {
+    // (the test inline, the rest out of line: most policies have none)
+    policy.cooldown()?;
+    crate::cooldown::first_wait_of(policy, again)
 }
 
 /// Before the first attempt of a sync `#[retry(policy = EXPR)]` loop (the
 /// loop with a breaker, `retry_if_ok`, `stop_when` or an `#[attempt]`;
 /// [`retry_sync`](crate::run::retry_sync) holds its own): the wait the
-/// policy's cooldown asks for, slept with [`sleep_sync`](crate::sleep::sleep_sync).
+/// policy's cooldown asks for ([`first_wait`], a hold made longer
+/// meanwhile too), slept with [`sleep_sync`](crate::sleep::sleep_sync).
 ///
 /// ```
 /// use std::time::Duration;
@@ -450,8 +427,8 @@ pub async fn hold_first_on<S: AsyncSleeperKey + ?Sized, W, G>(sleeper: &S, polic
 /// assert_eq!(paused.waits().len(), 1);
 /// ```
 pub fn hold_first_sync<W, G>(policy: &Policy<W, G>) {
-    if let Some(cooldown) = policy.cooldown() {
-        crate::run::hold_first_blocking(cooldown, &crate::DefaultSleeper);
+    if policy.cooldown().is_some() {
+        crate::run::hold_first_blocking(policy, &crate::DefaultSleeper);
     }
 }
 
@@ -465,8 +442,8 @@ pub fn hold_first_blocking_on<S: SyncSleeperKey + ?Sized, W, G>(
     sleeper: &S,
     policy: &Policy<W, G>,
 ) {
-    if let Some(cooldown) = policy.cooldown() {
-        crate::run::hold_first_blocking(cooldown, sleeper);
+    if policy.cooldown().is_some() {
+        crate::run::hold_first_blocking(policy, sleeper);
     }
 }
 

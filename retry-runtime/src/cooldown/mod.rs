@@ -6,8 +6,9 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::circuit::CircuitState;
 use crate::clock::{Clock, SystemClock};
-use crate::policy::Decision;
+use crate::policy::{Decision, Policy};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 
@@ -30,7 +31,12 @@ use pace::Pace;
 ///   retry, so `max_elapsed` does not bound that wait, but the wait counts
 ///   toward it, as the call's time (a call held past its policy's
 ///   `max_elapsed` makes one attempt, and a failure of it is not retried,
-///   `Deadline`).
+///   `Deadline`). A hold made longer during that wait (another call's
+///   429) is waited out too, once ([`ready`](Cooldown::ready) and the
+///   reqwest middleware wait out each one). A call whose breaker is open
+///   is refused at once, without a wait or a slot; a stop signal
+///   (`stop_on`) does not end the wait: the attempt is made after it,
+///   and its failure not retried.
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it.
@@ -317,7 +323,6 @@ impl Cooldown {
     /// next slot after it (taken), as [`ready`](Self::ready) waits a hold
     /// made longer. A hold set by a thread whose clock runs ahead (its time
     /// left here past the longest hold asked) was waited once: not again.
-    #[cfg(feature = "tower")]
     pub(crate) fn first_wait_again(&self) -> Option<Duration> {
         let until = self.until.load(Ordering::Acquire);
         let left = until.saturating_sub(nanos(SystemClock.now()));
@@ -379,6 +384,39 @@ impl Cooldown {
             // (a `take` that refuses asked `check`, which said why)
             (None, None) => Decision::GiveUp(StopReason::Deadline),
         }
+    }
+}
+
+/// Give back the pace's slot of a retry of `policy` just decided, due
+/// `wait` from now, which is not made (a guard refused it after the
+/// decision, or its request may be sent once).
+#[cold]
+#[inline(never)]
+pub(crate) fn give_back<W, G>(policy: &Policy<W, G>, wait: Duration) {
+    if let Some(cooldown) = policy.cooldown {
+        cooldown.give_back(wait);
+    }
+}
+
+/// The wait before the first attempt of a run of `policy`, when its
+/// cooldown asks for one ([`Cooldown::first_wait`]; `again`, once that
+/// was waited: [`Cooldown::first_wait_again`], a hold made longer
+/// meanwhile). None while the policy's breaker is open: the call is
+/// refused at once, without waiting or taking a slot.
+#[cold]
+#[inline(never)]
+pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> {
+    let cooldown = policy.cooldown?;
+    if policy
+        .circuit
+        .is_some_and(|b| b.state() == CircuitState::Open)
+    {
+        return None;
+    }
+    if again {
+        cooldown.first_wait_again()
+    } else {
+        cooldown.first_wait()
     }
 }
 

@@ -272,10 +272,30 @@ where
 /// The timer of the wait before a run's first attempt, when the policy's
 /// cooldown asks for one.
 #[inline]
-fn first_wait<W, G, S: Sleeper>(policy: &Policy<W, G>, sleeper: &S) -> Option<S::Sleep> {
-    let wait = policy.cooldown?.first_wait()?;
+fn first_wait<W, G, S: Sleeper>(
+    policy: &Policy<W, G>,
+    sleeper: &S,
+    again: bool,
+) -> Option<S::Sleep> {
+    let wait = crate::cooldown::first_wait_of(policy, again)?;
     let how = sleep::wait_on(sleeper, wait);
     (how != sleep::Wait::Skip).then(|| sleep::timer(sleeper, wait, how))
+}
+
+/// After a sleep of a run of a policy with a cooldown: the timer of a
+/// first attempt's wait for a hold made longer meanwhile, once (a
+/// retry's sleep, or the second check, none).
+#[cold]
+#[inline(never)]
+fn held_again<W, G, S: Sleeper>(
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+    sleeper: &S,
+) -> Option<S::Sleep> {
+    if run.attempts() > 0 || !run.hold_again() {
+        return None;
+    }
+    first_wait(policy, sleeper, true)
 }
 
 /// Start an attempt in its span (a policy with attempt spans): the
@@ -534,7 +554,7 @@ where
                     // A first attempt waits out the policy's cooldown (its
                     // hold, then its pace's slot): a run of a policy with
                     // one has its state from the start, so comes here.
-                    if let Some(sleep) = first_wait(*this.policy, &*this.sleeper) {
+                    if let Some(sleep) = first_wait(*this.policy, &*this.sleeper, false) {
                         step_to(this.step.as_mut(), Step::Sleep { sleep });
                         continue;
                     }
@@ -544,6 +564,14 @@ where
                 StepProj::Sleep { sleep } => {
                     stopped_before_retry!();
                     ready!(sleep.poll(cx));
+                    // (a first attempt's wait for the cooldown: a hold made
+                    // longer meanwhile is waited out too, once)
+                    if this.policy.cooldown.is_some() {
+                        if let Some(sleep) = held_again(*this.policy, this.run, &*this.sleeper) {
+                            step_to(this.step.as_mut(), Step::Sleep { sleep });
+                            continue;
+                        }
+                    }
                     forget!();
                     start_attempt!();
                     started!()

@@ -438,8 +438,8 @@ impl<W, G, F, S, N, D, X, K> Retry<'_, W, G, F, S, N, D, X, K> {
         // The detailed and the context forms keep the run's state from the
         // start (to report attempts and time, or to hand them out).
         let mut run = Guarded::<_, G>::of(policy, LazyRun::timed(policy));
-        if let Some(cooldown) = policy.cooldown {
-            crate::run::hold_first_blocking(cooldown, &sleeper);
+        if policy.cooldown.is_some() {
+            crate::run::hold_first_blocking(policy, &sleeper);
         }
         loop {
             if let Err((e, reason)) = run.admit_or_stop(policy) {

@@ -10,7 +10,7 @@ use super::leave::{Guarded, HoldsLeave};
 use super::state::State;
 use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
-use crate::cooldown::Cooldown;
+use crate::cooldown::first_wait_of;
 use crate::error::RetryError;
 #[cfg(feature = "tower")]
 use crate::log;
@@ -171,6 +171,18 @@ impl LazyRun {
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_none()
+    }
+
+    /// May the first attempt's wait for the policy's cooldown be checked
+    /// once more (a hold made longer during it)? Once: a sleeper that
+    /// returns at once would otherwise find the hold still holding, again
+    /// and again. (A run of a policy with a cooldown has its state.)
+    pub(crate) fn hold_again(&mut self) -> bool {
+        self.0.as_mut().is_some_and(|state| {
+            let first = state.flags & State::HELD_AGAIN == 0;
+            state.flags |= State::HELD_AGAIN;
+            first
+        })
     }
 
     /// Attempts made so far (0 while there is no state: none failed yet).
@@ -576,8 +588,8 @@ where
 {
     // a first attempt made here waits out the policy's cooldown first
     // (its hold, then its pace's slot)
-    if let (None, Some(cooldown)) = (&first, policy.cooldown) {
-        hold_first_blocking(cooldown, sleeper);
+    if first.is_none() && policy.cooldown.is_some() {
+        hold_first_blocking(policy, sleeper);
     }
     if policy.attempt_spans {
         return rest_in_spans(policy, state, first, attempt, sleeper, notify);
@@ -632,13 +644,21 @@ where
     }
 }
 
-/// Wait on `sleeper` before a sync run's first attempt: `cooldown`'s
-/// hold, then its pace's slot (taken).
+/// Wait on `sleeper` before a sync run's first attempt: its policy's
+/// cooldown's hold, then its pace's slot (taken), and, once, a hold made
+/// longer meanwhile.
 #[cold]
 #[inline(never)]
-pub(crate) fn hold_first_blocking<S: BlockingSleeper + ?Sized>(cooldown: &Cooldown, sleeper: &S) {
-    if let Some(wait) = cooldown.first_wait() {
+pub(crate) fn hold_first_blocking<W, G, S: BlockingSleeper + ?Sized>(
+    policy: &Policy<W, G>,
+    sleeper: &S,
+) {
+    if let Some(wait) = first_wait_of(policy, false) {
         sleep::block_on_wait(sleeper, wait);
+        // (once: see `LazyRun::hold_again`)
+        if let Some(wait) = first_wait_of(policy, true) {
+            sleep::block_on_wait(sleeper, wait);
+        }
     }
 }
 

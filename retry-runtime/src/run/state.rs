@@ -12,6 +12,7 @@ use crate::attempt::Attempt;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
+use crate::cooldown::give_back;
 use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::jitter::{Jitter, Rng};
@@ -41,7 +42,7 @@ pub(crate) struct State {
     pub(super) attempts: u32,
     /// [`PLAIN`](Self::PLAIN), [`LAST`](Self::LAST), [`MARKS`](Self::MARKS): flags in one
     /// byte, so the state stays 32 bytes (the `#[retry]` future holds it).
-    flags: u8,
+    pub(super) flags: u8,
     /// The breaker's leave for the attempt in progress.
     permit: Option<Permit>,
     /// The previous wait, in nanoseconds (saturated: 584 years).
@@ -81,6 +82,9 @@ impl State {
     /// with [`LAST`](Self::LAST), a failure the policy would retry ends the
     /// run with [`StopReason::Stopped`].
     const STOPPED: u8 = 16;
+    /// The first attempt's wait for the policy's cooldown was checked
+    /// once more (`LazyRun::hold_again`).
+    pub(super) const HELD_AGAIN: u8 = 32;
 
     /// The next failure decided is that of an attempt in an enabled span
     /// of this run's, entered now: the decision marks the span failed
@@ -636,7 +640,7 @@ impl State {
         } else {
             return Decision::Retry(wait);
         };
-        policy.cooldown.inspect(|c| c.give_back(wait));
+        give_back(policy, wait);
         Decision::GiveUp(refused)
     }
 
@@ -700,7 +704,12 @@ impl State {
         // not `Attempts`, which would tell of a limit the run did not reach.
         // (A retry not made leaves its pace's slot to another call.)
         if let (true, Decision::Retry(wait)) = (last, decision) {
-            decision = not_made(policy, wait, self.flags & Self::STOPPED != 0);
+            give_back(policy, wait);
+            decision = Decision::GiveUp(if self.flags & Self::STOPPED != 0 {
+                StopReason::Stopped
+            } else {
+                StopReason::SentOnce
+            });
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
@@ -828,18 +837,6 @@ fn start_time() -> Duration {
     SystemClock.now()
 }
 
-/// A retry the policy decided that the run cannot make (its request may
-/// be sent once, or its stop came): its pace's slot goes back.
-#[cold]
-#[inline(never)]
-fn not_made<W, G>(policy: &Policy<W, G>, wait: Duration, stopped: bool) -> Decision {
-    policy.cooldown.inspect(|c| c.give_back(wait));
-    Decision::GiveUp(if stopped {
-        StopReason::Stopped
-    } else {
-        StopReason::SentOnce
-    })
-}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,6 @@ use tower_service::Service;
 use super::{AttemptLimit, Error, NoTimeout, NotReady, Replay};
 use crate::chain::{FindClassify, classify_error, never_sent, no_classify};
 use crate::classify::Classify;
-use crate::cooldown::Cooldown;
 use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
@@ -269,8 +268,8 @@ where
                     // A first attempt waits out a shared cooldown's hold
                     // and takes its pace's slot (a retry's wait was
                     // lengthened to them when it was decided).
-                    if let Some(cooldown) = this.policy.cooldown() {
-                        let wait = first_wait(cooldown, this.run, &*this.sleeper, false);
+                    if this.policy.cooldown().is_some() {
+                        let wait = first_wait(this.policy, this.run, &*this.sleeper, false);
                         if let Some(sleep) = wait {
                             step_to(this.step.as_mut(), Step::Sleep { sleep });
                             continue;
@@ -292,9 +291,12 @@ where
                     } else {
                         ready!(sleep.poll(cx));
                         // (a first attempt's wait for a cooldown: a hold
-                        // made longer meanwhile is waited out too)
-                        if let Some(cooldown) = this.policy.cooldown() {
-                            let wait = first_wait(cooldown, this.run, &*this.sleeper, true);
+                        // made longer meanwhile is waited out too, once)
+                        if this.policy.cooldown().is_some()
+                            && this.run.attempts_made() == 0
+                            && this.run.hold_again()
+                        {
+                            let wait = first_wait(this.policy, this.run, &*this.sleeper, true);
                             if let Some(sleep) = wait {
                                 step_to(this.step.as_mut(), Step::Sleep { sleep });
                                 continue;
@@ -451,8 +453,8 @@ fn sent_once_unless_unsent<W, G, R, E: StdError + 'static>(
 /// after it (the one taken before came inside the hold).
 #[cold]
 #[inline(never)]
-fn first_wait<Sl: Sleeper>(
-    cooldown: &Cooldown,
+fn first_wait<W, G, Sl: Sleeper>(
+    policy: &Policy<W, G>,
     run: &LazyRun,
     sleeper: &Sl,
     again: bool,
@@ -460,11 +462,7 @@ fn first_wait<Sl: Sleeper>(
     if run.attempts_made() > 0 {
         return None;
     }
-    let wait = if again {
-        cooldown.first_wait_again()?
-    } else {
-        cooldown.first_wait()?
-    };
+    let wait = crate::cooldown::first_wait_of(policy, again)?;
     let how = sleep::wait_on(sleeper, wait);
     (how != sleep::Wait::Skip).then(|| TokenWait::new(sleep::timer(sleeper, wait, how), None))
 }
