@@ -8,6 +8,7 @@
 //! ```text
 //! cargo run --release -p retry-bench                     # about 15 s
 //! cargo run --release -p retry-bench -- --compile-time   # + about 30 s (more the first time)
+//! cargo run --release -p retry-bench --features partner -- --partner  # about 80 s
 //! ```
 //!
 //! It prints markdown tables: time per call on the success path (sync, and
@@ -31,6 +32,8 @@ mod contestants;
 mod counted;
 mod harness;
 mod op;
+#[cfg(feature = "partner")]
+mod partner;
 mod shape;
 mod table;
 mod tower_stack;
@@ -855,7 +858,8 @@ fn main() {
              --metrics-enabled    (with the `metrics` feature) call retry_runtime::metrics::enable() first, with no recorder installed\n  \
              --tower-only         only the tower layer against tower::retry::Retry\n  \
              --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians\n  \
-             --rounds N           the sync, async and issue's-shape success contests N times: each round's Δ over the hand loop, and the medians"
+             --rounds N           the sync, async and issue's-shape success contests N times: each round's Δ over the hand loop, and the medians\n  \
+             --partner            (with the `partner` feature) 32 tasks through the reqwest middleware against a local rate-limited server: no cooldown, a hold, a pace (~80 s)"
         );
         return;
     }
@@ -880,6 +884,20 @@ fn main() {
         );
         tower_stack::calls(which, k, n);
         return;
+    }
+    if args.first().map(String::as_str) == Some("--partner") {
+        #[cfg(feature = "partner")]
+        {
+            partner::run();
+            return;
+        }
+        #[cfg(not(feature = "partner"))]
+        {
+            eprintln!(
+                "--partner needs the `partner` feature: cargo run --release -p retry-bench --features partner -- --partner"
+            );
+            std::process::exit(2);
+        }
     }
     if let Some(n) = rounds_arg(&args, "--rounds") {
         success_rounds(n);
