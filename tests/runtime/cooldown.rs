@@ -482,3 +482,67 @@ async fn a_first_attempt_the_breaker_refuses_leaves_its_slot() {
         "the refused first attempt took no slot"
     );
 }
+
+/// A breaker open past its recovery timeout reads `Open` until the next
+/// call turns it half-open and lets that call through as its probe: that
+/// first attempt is not refused, so it waits out the cooldown's hold as
+/// any first attempt does (a review of 85b9cc3 found the probe sent at
+/// once, into a 10s hold, because the breaker read `Open`).
+#[tokio::test(start_paused = true)]
+async fn a_probe_after_the_breakers_recovery_waits_out_the_hold() {
+    use retry_runtime::circuit::{CircuitBreaker, ManualClock, Outcome};
+    static CLOCK: ManualClock = ManualClock::new();
+    static RECOVERING: CircuitBreaker = CircuitBreaker::new("recovering-held")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(1))
+        .with_clock(&CLOCK);
+    static HELD_PROBE: Cooldown = Cooldown::new("held-probe");
+    let policy = Policy::new()
+        .with_circuit(&RECOVERING)
+        .with_cooldown(&HELD_PROBE);
+    let permit = RECOVERING.try_acquire().unwrap();
+    RECOVERING.record(permit, Outcome::Failure);
+    CLOCK.advance(2 * S); // its recovery passed: the next call is its probe
+    HELD_PROBE.hold_for(10 * S);
+    let start = Instant::now();
+    let at = Cell::new(None);
+    let r = policy
+        .retry(|| {
+            at.set(Some(start.elapsed()));
+            std::future::ready(Ok::<(), std::io::Error>(()))
+        })
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(at.get(), Some(10 * S), "the probe went out into the hold");
+}
+
+/// The sync form too.
+#[test]
+fn a_sync_probe_after_the_breakers_recovery_waits_out_the_hold() {
+    use retry_runtime::circuit::{CircuitBreaker, ManualClock, Outcome};
+    static CLOCK: ManualClock = ManualClock::new();
+    static RECOVERING: CircuitBreaker = CircuitBreaker::new("recovering-held-sync")
+        .with_failures(1)
+        .with_recovery(Duration::from_secs(1))
+        .with_clock(&CLOCK);
+    static HELD_PROBE: Cooldown = Cooldown::new("held-probe-sync");
+    let _paused = retry_runtime::testing::pause();
+    let policy = Policy::new()
+        .with_circuit(&RECOVERING)
+        .with_cooldown(&HELD_PROBE);
+    let permit = RECOVERING.try_acquire().unwrap();
+    RECOVERING.record(permit, Outcome::Failure);
+    CLOCK.advance(2 * S);
+    HELD_PROBE.hold_for(10 * S);
+    let slept = Cell::new(Duration::ZERO);
+    let r = policy
+        .retry(|| Ok::<(), std::io::Error>(()))
+        .sleep_with(|wait: Duration| slept.set(slept.get() + wait))
+        .call();
+    assert!(r.is_ok(), "{r:?}");
+    assert!(
+        slept.get() > 9 * S,
+        "the probe did not wait: {:?}",
+        slept.get()
+    );
+}

@@ -390,7 +390,7 @@ where
 /// taken), which the loop sleeps on its own timer; `again`, after that
 /// sleep: the wait for a hold made longer meanwhile. `None` without a
 /// cooldown (a policy made of the other keys has none), or while the
-/// policy's breaker is open (the call is refused at once).
+/// policy's breaker refuses calls (the call is refused at once).
 ///
 /// ```
 /// use std::time::Duration;

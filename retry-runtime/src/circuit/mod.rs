@@ -613,6 +613,23 @@ impl CircuitBreaker {
         Ok(permit)
     }
 
+    /// Would [`try_acquire`](Self::try_acquire) refuse a call now? Read
+    /// only (no probe's slot taken, nothing counted): a first attempt that
+    /// will be refused skips its cooldown's wait. `Open` alone does not
+    /// say: an open breaker reads `Open` until the first call after its
+    /// recovery turns it half-open, and that call is let through.
+    pub(crate) fn refuses_now(&self) -> bool {
+        let w = self.word.load();
+        match w.state() {
+            CircuitState::Closed => false,
+            CircuitState::Open if w.is_forced_open() => true,
+            CircuitState::HalfOpen if w.probes() < u64::from(self.probes) => false,
+            CircuitState::Open | CircuitState::HalfOpen => {
+                self.first_probe_after_recovery(w).is_err()
+            }
+        }
+    }
+
     /// Once a recovery timeout has passed since `w`'s last transition, the
     /// word of a new half-open round with this call as its first probe;
     /// before that, the rejection, with the time until then. (The stamp is
@@ -1075,6 +1092,39 @@ pub enum Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `refuses_now` answers as `try_acquire` would, without taking a
+    /// probe's slot: closed, no; open within its recovery or forced, yes;
+    /// open past its recovery (still reading `Open`), no; half-open, no
+    /// while a probe's slot is free, yes once every probe is out.
+    #[test]
+    fn refuses_now_answers_as_try_acquire_would_and_takes_nothing() {
+        use crate::clock::ManualClock;
+        static CLOCK: ManualClock = ManualClock::new();
+        static B: CircuitBreaker = CircuitBreaker::new("refuses-now")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(1))
+            .with_clock(&CLOCK);
+        assert!(!B.refuses_now());
+        let p = B.try_acquire().unwrap();
+        B.record(p, Outcome::Failure);
+        assert!(B.refuses_now());
+        CLOCK.advance(Duration::from_secs(2));
+        assert_eq!(B.state(), CircuitState::Open);
+        assert!(!B.refuses_now(), "the next call is the probe");
+        assert_eq!(B.state(), CircuitState::Open, "asking took nothing");
+        let probe = B.try_acquire().unwrap();
+        assert_eq!(B.state(), CircuitState::HalfOpen);
+        assert!(B.refuses_now(), "its one probe is out");
+        assert!(B.try_acquire().is_err());
+        B.record(probe, Outcome::Success);
+        assert!(!B.refuses_now());
+        B.force_open();
+        CLOCK.advance(Duration::from_secs(60));
+        assert!(B.refuses_now(), "forced open until a reset");
+        B.reset();
+        assert!(!B.refuses_now());
+    }
 
     /// A breaker opened on a thread whose time is virtual (a test's
     /// `testing::pause`, an hour ahead) is not kept open for that hour on

@@ -6,7 +6,6 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::circuit::CircuitState;
 use crate::clock::{Clock, SystemClock};
 use crate::policy::{Decision, Policy};
 use crate::sleep::{self, Sleeper};
@@ -33,8 +32,9 @@ use pace::Pace;
 ///   `max_elapsed` makes one attempt, and a failure of it is not retried,
 ///   `Deadline`). A hold made longer during that wait (another call's
 ///   429) is waited out too, once ([`ready`](Cooldown::ready) and the
-///   reqwest middleware wait out each one). A call whose breaker is open
-///   is refused at once, without a wait or a slot; a stop signal
+///   reqwest middleware wait out each one). A call its breaker refuses
+///   (open, its recovery not passed) is refused at once, without a wait
+///   or a slot (a breaker's probe waits); a stop signal
 ///   (`stop_on`) does not end the wait: the attempt is made after it,
 ///   and its failure not retried.
 ///
@@ -401,16 +401,14 @@ pub(crate) fn give_back<W, G>(policy: &Policy<W, G>, wait: Duration) {
 /// The wait before the first attempt of a run of `policy`, when its
 /// cooldown asks for one ([`Cooldown::first_wait`]; `again`, once that
 /// was waited: [`Cooldown::first_wait_again`], a hold made longer
-/// meanwhile). None while the policy's breaker is open: the call is
-/// refused at once, without waiting or taking a slot.
+/// meanwhile). None while the policy's breaker refuses calls: the call
+/// is refused at once, without waiting or taking a slot. (A breaker open
+/// past its recovery lets the call through as its probe: it waits.)
 #[cold]
 #[inline(never)]
 pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> {
     let cooldown = policy.cooldown?;
-    if policy
-        .circuit
-        .is_some_and(|b| b.state() == CircuitState::Open)
-    {
+    if policy.circuit.is_some_and(|b| b.refuses_now()) {
         return None;
     }
     if again {
