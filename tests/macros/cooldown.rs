@@ -156,3 +156,88 @@ async fn an_async_fns_first_attempt_waits_out_a_hold_made_longer_meanwhile() {
     assert_eq!(r, Ok(10));
     assert_eq!(at.get(), Some(6 * S));
 }
+
+static SHAPES_HELD: Cooldown = Cooldown::new("macros-shapes-held");
+static SHAPES_POLICY: Policy = Policy::new().with_cooldown(&SHAPES_HELD);
+
+struct Client {
+    calls: u32,
+    policy: Policy,
+}
+
+impl Client {
+    #[retry(policy = self.policy)]
+    async fn by_mut_self(&mut self) -> Result<u32, String> {
+        self.calls += 1;
+        Ok(self.calls)
+    }
+}
+
+#[retry(policy = SHAPES_POLICY)]
+async fn generic<T: std::fmt::Display + Send>(x: T) -> Result<String, String> {
+    Ok(x.to_string())
+}
+
+#[retry(policy = SHAPES_POLICY)]
+async fn with_impl_trait(f: impl Fn() -> u32 + Send + Sync) -> Result<u32, String> {
+    Ok(f())
+}
+
+#[retry(
+    policy = SHAPES_POLICY,
+    stop_on = std::future::pending::<()>(),
+    sleeper = retry_runtime::sleep::SleepFn(tokio::time::sleep)
+)]
+async fn with_stop_and_sleeper(at: &Cell<Option<Duration>>, start: Instant) -> Result<u32, String> {
+    at.set(Some(start.elapsed()));
+    Ok(11)
+}
+
+#[async_trait::async_trait]
+trait Fetch {
+    async fn fetch(&self, start: Instant) -> Result<Duration, String>;
+}
+
+struct ByTrait;
+
+#[async_trait::async_trait]
+impl Fetch for ByTrait {
+    #[retry(policy = SHAPES_POLICY)]
+    async fn fetch(&self, start: Instant) -> Result<Duration, String> {
+        Ok(start.elapsed())
+    }
+}
+
+/// Every shape of an async fn with `policy = P` waits out the hold (and a
+/// hold made longer meanwhile): `&mut self` with the receiver's policy,
+/// generics, `impl Trait`, `stop_on` with a `sleeper`, `#[async_trait]`;
+/// the futures are `Send` (spawned).
+#[tokio::test(start_paused = true)]
+async fn every_async_shape_waits_out_the_hold() {
+    let start = Instant::now();
+    SHAPES_HELD.hold_for(S);
+    let mut client = Client {
+        calls: 0,
+        policy: SHAPES_POLICY,
+    };
+    assert_eq!(client.by_mut_self().await, Ok(1));
+    assert_eq!(start.elapsed(), S);
+    SHAPES_HELD.hold_for(S);
+    assert_eq!(tokio::spawn(generic(5)).await.unwrap(), Ok("5".to_owned()));
+    assert_eq!(start.elapsed(), 2 * S);
+    SHAPES_HELD.hold_for(S);
+    let r = tokio::spawn(with_impl_trait(|| 3)).await.unwrap();
+    assert_eq!((r, start.elapsed()), (Ok(3), 3 * S));
+    SHAPES_HELD.hold_for(S);
+    let at = Cell::new(None);
+    let (r, ()) = tokio::join!(with_stop_and_sleeper(&at, start), async {
+        tokio::time::sleep(S / 2).await;
+        SHAPES_HELD.hold_for(2 * S); // until 5.5s
+    });
+    assert_eq!((r, at.get()), (Ok(11), Some(5 * S + S / 2)));
+    SHAPES_HELD.hold_for(S);
+    let at = tokio::spawn(async move { ByTrait.fetch(start).await })
+        .await
+        .unwrap();
+    assert_eq!(at, Ok(5 * S + S / 2 + S));
+}

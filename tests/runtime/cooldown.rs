@@ -546,3 +546,47 @@ fn a_sync_probe_after_the_breakers_recovery_waits_out_the_hold() {
         slept.get()
     );
 }
+
+/// A retry's wait is the one decided: a hold made longer during it is not
+/// waited out again (only a first attempt's wait is checked once more),
+/// after an error, after an `Ok` that `retry_if_ok` rejects, and with no
+/// hold at the first attempt (so no first wait set the run's flag).
+#[tokio::test(start_paused = true)]
+async fn a_retrys_wait_is_not_checked_again() {
+    static RETRIED: Cooldown = Cooldown::new("retried-not-again");
+    let policy = presets::API
+        .with_backoff(retry_runtime::Backoff::fixed(S))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_cooldown(&RETRIED);
+    for if_ok in [false, true] {
+        let start = Instant::now();
+        let at = Cell::new(Vec::new());
+        let made = Cell::new(0);
+        let op = || {
+            let mut seen = at.take();
+            seen.push(start.elapsed());
+            at.set(seen);
+            made.set(made.get() + 1);
+            let first = made.get() == 1;
+            std::future::ready(if first && !if_ok {
+                Err(ApiError::Down)
+            } else {
+                Ok(u32::from(!first))
+            })
+        };
+        let call = async {
+            if if_ok {
+                policy.retry(op).retry_if_ok(|n: &u32| *n == 0).await
+            } else {
+                policy.retry(op).await
+            }
+        };
+        let (r, ()) = tokio::join!(call, async {
+            tokio::time::sleep(S / 2).await;
+            RETRIED.hold_for(5 * S); // during the retry's wait
+        });
+        assert_eq!(r, Ok(1));
+        assert_eq!(at.take(), [Duration::ZERO, S], "retry_if_ok: {if_ok}");
+        RETRIED.ready().await; // the hold out of the next round's way
+    }
+}

@@ -331,6 +331,62 @@ mod tests {
         );
     }
 
+    /// Threads taking slots of one pace at once, first attempts and
+    /// retries asking for later (reserved apart, or moving the frontier
+    /// past the reservations), round after round: every slot taken is
+    /// its own, an interval from every other (none booked twice).
+    #[test]
+    fn slots_taken_from_many_threads_are_distinct_and_spaced() {
+        use std::sync::{Arc, Barrier};
+        const THREADS: u64 = 4;
+        const ROUNDS: u64 = 50;
+        let pace = Arc::new(Pace::new(10, Duration::from_secs(1), 1));
+        let barrier = Arc::new(Barrier::new(THREADS as usize));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (pace, barrier) = (Arc::clone(&pace), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let mut slots = Vec::new();
+                    let mut x = t * 2_654_435_761 + 1;
+                    for round in 0..ROUNDS {
+                        // every thread's clock at the round's start (1s apart)
+                        let now = (1_000 + round * 1_000) * MS;
+                        barrier.wait();
+                        for _ in 0..8 {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            // mostly first attempts; retries off the grid
+                            let after = match x % 8 {
+                                0 => 150 * MS + x % 97 * MS,
+                                1 => 900 * MS + x % 400 * MS,
+                                2 => 5_000 * MS,
+                                _ => 0,
+                            };
+                            let wait = pace.take(now, after, &mut |_| true).unwrap();
+                            slots.push(now + wait.as_nanos() as u64);
+                        }
+                    }
+                    slots
+                })
+            })
+            .collect();
+        let mut slots: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        slots.sort_unstable();
+        assert_eq!(slots.len() as u64, THREADS * ROUNDS * 8);
+        for pair in slots.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= 100 * MS,
+                "slots {}ms and {}ms",
+                pair[0] / MS,
+                pair[1] / MS
+            );
+        }
+    }
+
     #[test]
     fn off_paces_nothing_and_zero_calls_or_zero_time_do_not_divide_by_zero() {
         assert_eq!(take(&Pace::off(), 1_000), ms(0));
