@@ -988,9 +988,13 @@ where
             // was lengthened to the cooldown when it was decided, within
             // `max_elapsed`: waiting here again for a hold made longer
             // meanwhile would start it past the deadline, with its budget
-            // token out.
+            // token out. A request its breaker refuses now is refused at
+            // once, without the wait or a slot of the pace (as in every
+            // form: `cooldown::first_wait_of`).
             if let (Some(cooldown), 0) = (policy.cooldown(), run.attempts_made()) {
-                cooldown.ready_on(&self.sleeper).await;
+                if !policy.circuit.is_some_and(|b| b.refuses_now()) {
+                    cooldown.ready_on(&self.sleeper).await;
+                }
             }
             if let Err(rejected) = run.admit(policy) {
                 return give_back(rejected);

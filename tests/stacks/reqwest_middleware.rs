@@ -2003,3 +2003,33 @@ async fn a_first_attempt_held_past_max_elapsed_is_sent_once() {
         (1, Some(StopReason::Deadline))
     );
 }
+
+/// A request whose breaker is forced open is refused at once: its
+/// cooldown's hold (another request's 429, 2s) is not waited out first,
+/// and no slot of its pace is taken (as in every form since cfe8ec3; the
+/// middleware waited the hold, then refused).
+#[tokio::test]
+async fn a_request_its_breaker_refuses_does_not_wait_for_the_cooldown() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::CircuitBreaker;
+    static OPEN: CircuitBreaker = CircuitBreaker::new("mw-open-held");
+    static HELD: Cooldown = Cooldown::new("mw-open-held").with_pace(10, Duration::from_secs(1));
+    static POLICY: Policy<RetryOn, retry_runtime::policy::WithCircuit> = presets::API
+        .with_name("mw-open-held")
+        .with_circuit(&OPEN)
+        .with_cooldown(&HELD);
+    let server = FlakyServer::start().await;
+    server.route("/a", [200]);
+    let client = client(RetryMiddleware::new(&POLICY));
+    OPEN.force_open();
+    HELD.hold_for(Duration::from_secs(2));
+    let start = Instant::now();
+    let refused = client.get(server.url("/a")).send().await;
+    assert!(refused.is_err(), "the open breaker refuses the request");
+    assert!(
+        start.elapsed() < ms(500),
+        "refused after {:?}: it waited for the cooldown",
+        start.elapsed()
+    );
+    assert_eq!(server.hits("/a"), 0);
+}
