@@ -229,7 +229,10 @@ where
     // The first attempt waits out the policy's cooldown (its hold, then
     // its pace's slot), a wait that counts toward `max_elapsed`. (Hedges
     // take no slot: each is started by its delay, beside an attempt.)
-    if let Some(wait) = crate::cooldown::first_wait_of(policy, false) {
+    if let Some(wait) = policy
+        .cooldown
+        .and_then(|_| crate::cooldown::first_wait_of(policy, false))
+    {
         crate::__private::sleep_on(sleeper, wait).await;
         // (once: see `LazyRun::hold_again`)
         if let Some(wait) = crate::cooldown::first_wait_of(policy, true) {

@@ -277,6 +277,9 @@ fn first_wait<W, G, S: Sleeper>(
     sleeper: &S,
     again: bool,
 ) -> Option<S::Sleep> {
+    // (the test inline: `first_wait_of` is out of line, and most
+    // policies have no cooldown)
+    policy.cooldown?;
     let wait = crate::cooldown::first_wait_of(policy, again)?;
     let how = sleep::wait_on(sleeper, wait);
     (how != sleep::Wait::Skip).then(|| sleep::timer(sleeper, wait, how))
