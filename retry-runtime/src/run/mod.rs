@@ -3,7 +3,8 @@
 //!
 //! By layer: this file holds the public [`Run`]; `state` the state machine
 //! every run steps ([`State`]: the quick path, judging a failure, logging
-//! and callbacks); `lazy` the `#[retry]` macro's contract ([`LazyRun`],
+//! and callbacks); `guards` what it asks of the breaker, the budget and the
+//! throttle before an attempt or a retry, and records in them after; `lazy` the `#[retry]` macro's contract ([`LazyRun`],
 //! [`retry_sync`]) and the sync loop; `gate` what a policy's type
 //! parameters decide ([`Admission`], [`FromCircuitOpen`], [`FromThrottled`], [`Notify`]);
 //! `leave` what a run dropped in an attempt gives back ([`Guarded`]).
@@ -16,6 +17,7 @@
 
 mod announce;
 mod gate;
+mod guards;
 mod lazy;
 mod leave;
 mod state;
