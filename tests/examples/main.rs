@@ -47,6 +47,10 @@ mod axum_downstream;
 #[allow(dead_code)] // its `main`
 mod reqwest_middleware;
 
+#[path = "../../examples/sdk_client.rs"]
+#[allow(dead_code)] // its `main`
+mod sdk_client;
+
 #[path = "../../examples/grpc.rs"]
 #[allow(dead_code)] // its `main`
 mod grpc;
@@ -137,6 +141,11 @@ fn the_axum_downstream_demo_tells_its_story() {
 #[test]
 fn the_reqwest_middleware_demo_tells_its_story() {
     within_limit(|| on_tokio(reqwest_middleware::demo()));
+}
+
+#[test]
+fn the_sdk_client_demo_tells_its_story() {
+    within_limit(|| on_tokio(sdk_client::demo()));
 }
 
 #[test]
