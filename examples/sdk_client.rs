@@ -49,9 +49,9 @@ pub mod paysdk {
     pub use retry_runtime as retry;
 
     /// The SDK's default: the `api` preset (3 attempts, Retry-After
-    /// honoured), named for the SDK, quiet: the caller gets the error, so a
-    /// retry is a DEBUG line and a give-up an INFO one, not WARN and ERROR.
-    pub const DEFAULT_RETRY: Policy<RetryOn> = quiet(presets::API.with_name("paysdk"));
+    /// honoured), quiet: the caller gets the error, so a retry is a DEBUG
+    /// line and a give-up an INFO one, not WARN and ERROR.
+    pub const DEFAULT_RETRY: Policy<RetryOn> = quiet(presets::API);
 
     /// The SDK's levels on any policy: retries and non-retriable errors at
     /// DEBUG, give-ups at INFO.
@@ -105,8 +105,8 @@ pub mod paysdk {
 
         /// A client retrying with `policy`: any policy that classifies by
         /// kind (a preset, one of yours, with a breaker, a budget or a
-        /// cooldown of yours), as it is (its levels, its name); the SDK
-        /// adds only its 409 rule. The middleware erases the policy's type,
+        /// cooldown of yours), as it is (its levels; its name if you gave
+        /// it one, else `paysdk`); the SDK adds only its 409 rule. The middleware erases the policy's type,
         /// so `Client` has no type parameters, and an application can
         /// choose among policies of different types at run time.
         ///
@@ -118,7 +118,9 @@ pub mod paysdk {
             G: Admission<AttemptFailure> + Send + Sync + 'static,
         {
             let policy: &'static _ = Box::leak(Box::new(
-                policy.or_retry_if(conflict as fn(&AttemptFailure) -> bool),
+                policy
+                    .with_default_name("paysdk")
+                    .or_retry_if(conflict as fn(&AttemptFailure) -> bool),
             ));
             let retry: Arc<dyn Middleware> = Arc::new(
                 RetryMiddleware::new(policy)
@@ -270,7 +272,7 @@ static PAYMENTS: CircuitBreaker = CircuitBreaker::new("payments")
 /// The application's client, its retries chosen by its configuration.
 fn client_from_config(base: &str, retries: &str) -> paysdk::Client {
     // short waits for the demo
-    let fast = paysdk::quiet(presets::API.with_name("paysdk"))
+    let fast = paysdk::quiet(presets::API)
         .with_backoff(Backoff::fixed(Duration::from_millis(50)))
         .with_jitter(Jitter::None);
     match retries {
