@@ -1,7 +1,8 @@
 //! Every log line of the runtime has the one documented `tracing` target,
 //! `retry_runtime::log::TARGET`, whichever module emits it: a retry, a
 //! success after a retry, a give-up, a retry refused by a budget, a breaker
-//! that opens, half-opens and closes, and a call the breaker rejects.
+//! that opens, half-opens and closes, and a call the breaker rejects; and
+//! the levels of those lines, the policy's or their own.
 
 use std::time::Duration;
 
@@ -291,4 +292,80 @@ fn no_attempt_limit_is_not_written_as_a_number() {
         .retry(|| Err::<(), _>("down"))
         .call();
     logs.assert_logged(Level::WARN, "retrying bounded after attempt 2/3 failed");
+}
+
+/// A library's quiet policy (README, "In a library": retries, non-retriable
+/// errors and give-ups at DEBUG) still logs at INFO or above the lines
+/// whose levels are not the policy's: a success after retries (INFO), a
+/// retry its budget refused (WARN), its breaker's opening (WARN), half-open
+/// and close (INFO). Each checked at its level, and none of the policy's
+/// own lines above DEBUG.
+#[test]
+fn a_quiet_policy_keeps_the_lines_whose_levels_are_not_its_own() {
+    const fn quiet<W, G>(p: Policy<W, G>) -> Policy<W, G> {
+        p.with_retry_level(Level::DEBUG)
+            .with_non_retriable_level(Level::DEBUG)
+            .with_give_up_level(Level::DEBUG)
+    }
+    let logs = capture();
+    let _paused = testing::pause();
+    let plain = quiet(
+        Policy::new()
+            .with_max_attempts(2)
+            .with_backoff(Backoff::None),
+    );
+
+    let mut calls = 0;
+    let late = plain
+        .with_name("sdk.late")
+        .retry(|| {
+            calls += 1;
+            if calls < 2 {
+                Err("down")
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(late, Ok(2));
+    let _ = plain
+        .with_name("sdk.exhausted")
+        .retry(|| Err::<(), _>("down"))
+        .call();
+    let budget: &'static RetryBudget =
+        Box::leak(Box::new(RetryBudget::new("sdk.budget").with_max_tokens(1)));
+    let _ = plain
+        .with_name("sdk.budgeted")
+        .with_max_attempts(5)
+        .with_budget(budget)
+        .retry(|| Err::<(), _>("down"))
+        .call();
+    let (_, clock, guarded) = crate::one_strike_breaker("sdk.breaker");
+    let guarded = quiet(guarded.with_name("sdk.guarded"));
+    let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+    let _ = guarded.retry(|| Err::<(), _>(timed_out())).call();
+    clock.advance(Duration::from_secs(30));
+    let _ = guarded.retry(|| Ok::<_, std::io::Error>(())).call();
+
+    logs.assert_logged(Level::INFO, "sdk.late succeeded on attempt 2");
+    logs.assert_logged(
+        Level::WARN,
+        "retry budget exhausted: sdk.budgeted gives up after attempt",
+    );
+    logs.assert_logged(Level::WARN, "circuit `sdk.breaker` opened");
+    logs.assert_logged(Level::INFO, "circuit `sdk.breaker` is half-open");
+    logs.assert_logged(Level::INFO, "circuit `sdk.breaker` closed");
+    // the policy's own lines: DEBUG
+    logs.assert_logged(Level::DEBUG, "retrying sdk.late after attempt 1/2");
+    logs.assert_logged(Level::DEBUG, "sdk.exhausted failed after 2 attempts");
+    logs.assert_logged(Level::DEBUG, "sdk.guarded failed after 1 attempt");
+    // (other tests log into the same capture: only this one's names)
+    for level in [Level::INFO, Level::WARN, Level::ERROR] {
+        for line in logs.at(level).iter().filter(|l| l.contains("sdk.")) {
+            assert!(
+                !line.contains("retrying sdk.") && !line.contains("failed after"),
+                "{line}"
+            );
+        }
+    }
 }

@@ -99,6 +99,11 @@ impl<W, G> Policy<W, G> {
     /// keeps a page away. Nothing else changes: the metrics' outcome, the
     /// `on_give_up` callback, the error or value returned.
     ///
+    /// With the four levels lowered (a library whose caller handles its
+    /// errors), a run still logs a success after retries at INFO, and its
+    /// breaker's lines at their own levels (WARN when it opens): no policy
+    /// sets those.
+    ///
     /// ```
     /// use tracing::Level;
     /// let p = retry_runtime::Policy::new().with_give_up_level(Level::WARN);
