@@ -918,7 +918,7 @@ where
 /// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
 /// #     let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await; } });
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(RetryMiddleware::new(&presets::API)) // 4 attempts
+///     .with(RetryMiddleware::new(&presets::API)) // 3 attempts
 ///     .build();
 /// let once = client.get(&url).with_extension(MaxAttempts(1)).send().await?;
 /// assert_eq!((once.status().as_u16(), hits.load(std::sync::atomic::Ordering::SeqCst)), (503, 1));
