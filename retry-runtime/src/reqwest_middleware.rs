@@ -53,7 +53,36 @@
 //! decided against an open breaker), a call that was waiting for its retry
 //! when another call opened it gets `CircuitOpen` (its failed response was
 //! let go before the wait). Handle both: a 5xx response and a
-//! `CircuitOpen` error are the same upstream trouble.
+//! `CircuitOpen` error are the same upstream trouble. The rejection is
+//! the `anyhow::Error`'s to downcast (for an error of your own, an SDK's
+//! "unavailable, come back in 30s"), and the error's [`Classify`] gives
+//! its kind and the breaker's wait, as for any error the middleware returns:
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+//! use retry_runtime::{CircuitBreaker, CircuitOpen, Classify, ErrorKind, Policy, RetryOn, WithCircuit};
+//!
+//! static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream").with_failures(1);
+//! static ONCE: Policy<RetryOn, WithCircuit> = presets::API.with_max_attempts(1).with_circuit(&UPSTREAM);
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(RetryMiddleware::new(&ONCE))
+//!     .build();
+//! # let url = { let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap(); format!("http://{}/", nobody.local_addr().unwrap()) };
+//! let refused = client.get(&url).send().await.unwrap_err(); // a refused connection opens the breaker
+//! assert_eq!(refused.kind(), ErrorKind::Connect);
+//! let turned_away = client.get(&url).send().await.unwrap_err(); // not sent
+//! let open = match &turned_away {
+//!     reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<CircuitOpen>(),
+//!     reqwest_middleware::Error::Reqwest(_) => None,
+//! };
+//! assert_eq!(open.map(|o| o.circuit), Some("upstream"));
+//! assert_eq!(turned_away.kind(), ErrorKind::Unavailable);
+//! assert_eq!(turned_away.retry_after(), open.map(|o| o.retry_after)); // its recovery left
+//! # }
+//! # #[cfg(not(feature = "tokio"))] fn main() {}
+//! ```
 
 use core::fmt;
 use core::marker::PhantomData;
