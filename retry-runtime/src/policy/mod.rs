@@ -42,6 +42,7 @@ mod levels;
 mod next;
 mod retry_after;
 mod when;
+mod widen;
 
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub use self::choose::PolicyFn;
@@ -49,6 +50,7 @@ pub use self::retry_after::RetryAfter;
 pub use self::when::{
     Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,
 };
+pub use self::widen::WidensTo;
 
 /// A retry policy: backoff, jitter, stop conditions, which errors to retry,
 /// Retry-After handling, the operation's name for logs, and callbacks.
