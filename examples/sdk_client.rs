@@ -110,20 +110,17 @@ pub mod paysdk {
         /// so `Client` has no type parameters, and an application can
         /// choose among policies of different types at run time.
         ///
-        /// The middleware takes a `&'static` policy: the SDK's copy (with
-        /// its 409 rule) is leaked once per call of this function, a few
-        /// hundred bytes: build clients once, not per request.
+        /// The middleware keeps the SDK's copy of the policy (with its 409
+        /// rule): nothing leaked, however many clients are built.
         pub fn with_retry<G>(base: impl Into<String>, policy: Policy<RetryOn, G>) -> Client
         where
             G: Admission<AttemptFailure> + Send + Sync + 'static,
         {
-            let policy: &'static _ = Box::leak(Box::new(
-                policy
-                    .with_default_name("paysdk")
-                    .or_retry_if(conflict as fn(&AttemptFailure) -> bool),
-            ));
+            let policy = policy
+                .with_default_name("paysdk")
+                .or_retry_if(conflict as fn(&AttemptFailure) -> bool);
             let retry: Arc<dyn Middleware> = Arc::new(
-                RetryMiddleware::new(policy)
+                RetryMiddleware::from_policy(policy)
                     .with_timeout(Duration::from_secs(10))
                     .with_report(true),
             );

@@ -223,6 +223,19 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     }
 }
 
+/// Shows the policy it keeps, then the options as the others do.
+///
+/// ```
+/// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+/// let m = RetryMiddleware::from_policy(presets::API.with_name("pay"));
+/// assert!(format!("{m:?}").starts_with(r#"RetryMiddleware { policy: Policy { name: "pay","#));
+/// ```
+impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, Policy<W, G>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(&self.policy, f)
+    }
+}
+
 /// Shows the policy its function returns now, the per-attempt timeout,
 /// whether every method is retried and whether the lines hide URLs' paths.
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
@@ -306,6 +319,53 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G> {
         W: When<AttemptFailure>,
     {
         RetryMiddleware::given(policy)
+    }
+}
+
+impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, Policy<W, G>> {
+    /// A middleware that keeps its own copy of `policy`: for a policy made
+    /// at run time, nothing to leak for [`new`](Self::new)'s `'static`
+    /// (a client built from configuration, an SDK's copy of the policy its
+    /// user hands it, named with
+    /// [`with_default_name`](Policy::with_default_name)). Each request's
+    /// run borrows it from the middleware, which
+    /// `reqwest_middleware::ClientWithMiddleware` keeps in an `Arc`: a
+    /// client and its clones share one copy. Everything else as
+    /// [`new`](Self::new).
+    ///
+    /// ```
+    /// use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+    /// use retry_runtime::{presets, Admission, Policy, RetryOn};
+    ///
+    /// // an SDK's constructor, given its user's policy
+    /// fn client<G>(theirs: Policy<RetryOn, G>) -> reqwest_middleware::ClientWithMiddleware
+    /// where
+    ///     G: Admission<AttemptFailure> + Send + Sync + 'static,
+    /// {
+    ///     let retry = RetryMiddleware::from_policy(theirs.with_default_name("paysdk"));
+    ///     assert_eq!(retry.policy().name(), "paysdk");
+    ///     reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(retry).build()
+    /// }
+    /// let _ = client(presets::API);
+    /// ```
+    pub const fn from_policy(policy: Policy<W, G>) -> Self
+    where
+        W: When<AttemptFailure>,
+    {
+        RetryMiddleware::given(policy)
+    }
+}
+
+impl<W: 'static, G: 'static, Sl> RetryMiddleware<W, G, Sl, Policy<W, G>> {
+    /// The policy it keeps.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware};
+    /// let m = RetryMiddleware::from_policy(presets::WEBHOOK.with_max_attempts(2));
+    /// assert_eq!((m.policy().name(), m.policy().max_attempts()), ("webhook", 2));
+    /// ```
+    pub const fn policy(&self) -> &Policy<W, G> {
+        &self.policy
     }
 }
 
@@ -843,10 +903,11 @@ fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
 
 /// Where a middleware's policy for a request comes from, in its type (its
 /// last parameter): the policy itself ([`new`](RetryMiddleware::new)), a
-/// function asked at the start of each request
+/// copy the middleware keeps ([`from_policy`](RetryMiddleware::from_policy)),
+/// a function asked at the start of each request
 /// ([`from_fn`](RetryMiddleware::from_fn), [`PolicyFn`]), or one given the
 /// request ([`from_request_fn`](RetryMiddleware::from_request_fn),
-/// [`RequestPolicyFn`]). Implemented for those three only.
+/// [`RequestPolicyFn`]). Implemented for those four only.
 ///
 /// ```
 /// use retry_runtime::reqwest_middleware::{ChoosesPolicy, PolicyFn, RequestPolicyFn};
@@ -855,13 +916,14 @@ fn give_back(failure: AttemptFailure) -> Result<Response, Error> {
 /// takes::<&'static Policy<RetryOn>>();
 /// takes::<PolicyFn<RetryOn>>();
 /// takes::<RequestPolicyFn<RetryOn>>();
+/// takes::<Policy<RetryOn>>(); // kept by the middleware: `from_policy`
 /// ```
 pub trait ChoosesPolicy<W: 'static, G: 'static = NoCircuit>:
     sealed::Sealed + Send + Sync + 'static
 {
     /// The policy of `request`'s run.
     #[doc(hidden)]
-    fn for_request(&self, request: &Request) -> &'static Policy<W, G>;
+    fn for_request(&self, request: &Request) -> &Policy<W, G>;
 }
 
 mod sealed {
@@ -869,11 +931,19 @@ mod sealed {
     impl<W, G> Sealed for &'static super::Policy<W, G> {}
     impl<W, G> Sealed for super::PolicyFn<W, G> {}
     impl<W, G> Sealed for super::RequestPolicyFn<W, G> {}
+    impl<W, G> Sealed for super::Policy<W, G> {}
 }
 
 impl<W: Sync + 'static, G: Sync + 'static> ChoosesPolicy<W, G> for &'static Policy<W, G> {
     #[inline(always)]
     fn for_request(&self, _: &Request) -> &'static Policy<W, G> {
+        self
+    }
+}
+
+impl<W: Send + Sync + 'static, G: Send + Sync + 'static> ChoosesPolicy<W, G> for Policy<W, G> {
+    #[inline(always)]
+    fn for_request(&self, _: &Request) -> &Policy<W, G> {
         self
     }
 }

@@ -742,6 +742,48 @@ async fn a_requests_own_limits_in_its_extensions_override_the_policys() {
     assert_eq!((plain.status().as_u16(), server.hits("/plain")), (200, 3));
 }
 
+/// `from_policy`: a policy made at run time (an SDK's copy of its user's,
+/// from configuration), kept by the middleware, nothing leaked: it runs
+/// as `new`'s does (503, 503, 200 in three calls, its name on the lines),
+/// a request's own limits apply over it, and a clone of the client shares
+/// it.
+#[tokio::test]
+async fn a_policy_made_at_run_time_is_kept_by_the_middleware() {
+    use retry_runtime::reqwest_middleware::MaxAttempts;
+    let server = FlakyServer::start().await;
+    server.route("/clip", [503, 503, 200]);
+    server.route("/once", [503, 200]);
+    server.route("/again", [503, 200]);
+    let configured: u32 = "3".parse().unwrap(); // from the user's configuration
+    let theirs = API.with_name("api").with_max_attempts(configured);
+    let middleware = RetryMiddleware::from_policy(theirs.with_default_name("sdk"));
+    assert_eq!(middleware.policy().max_attempts(), 3);
+    let log = capture();
+    let client = client(middleware);
+
+    let resp = client.get(server.url("/clip")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/clip")), (200, 3));
+    // (named by its user: the SDK's default name does not replace it)
+    assert_eq!(
+        log.matching(Level::WARN, "retrying api after attempt")
+            .len(),
+        2
+    );
+
+    let once = client
+        .get(server.url("/once"))
+        .with_extension(MaxAttempts(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((once.status().as_u16(), server.hits("/once")), (503, 1));
+
+    let shared = client.clone();
+    drop(client);
+    let again = shared.get(server.url("/again")).send().await.unwrap();
+    assert_eq!((again.status().as_u16(), server.hits("/again")), (200, 2));
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
