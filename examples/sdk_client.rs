@@ -42,7 +42,7 @@ pub mod paysdk {
     use retry_runtime::log::Level;
     use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
     use retry_runtime::response::{Failure, Idempotent, RetryReport};
-    use retry_runtime::{presets, Admission, CircuitOpen, Policy, RetryOn};
+    use retry_runtime::{presets, Admission, CircuitOpen, Levels, Policy, RetryOn};
 
     /// Re-exported, so that users name the version the SDK was built with
     /// (`paysdk::retry::presets::STANDARD`, `paysdk::retry::CircuitBreaker`).
@@ -53,13 +53,14 @@ pub mod paysdk {
     /// line and a give-up an INFO one, not WARN and ERROR.
     pub const DEFAULT_RETRY: Policy<RetryOn> = quiet(presets::API);
 
-    /// The SDK's levels on any policy: retries and non-retriable errors at
-    /// DEBUG, give-ups at INFO.
+    /// The SDK's levels on any policy, for the lines whose level its user
+    /// did not set: retries, non-retriable errors and successes after
+    /// retries at DEBUG, give-ups at INFO.
     pub const fn quiet<G: Copy>(policy: Policy<RetryOn, G>) -> Policy<RetryOn, G> {
-        policy
-            .with_retry_level(Level::DEBUG)
-            .with_non_retriable_level(Level::DEBUG)
-            .with_give_up_level(Level::INFO)
+        policy.with_default_levels(Levels {
+            give_up: Level::INFO,
+            ..Levels::QUIET
+        })
     }
 
     /// A 409 from this API is an idempotency conflict: the same key's first

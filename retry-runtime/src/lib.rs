@@ -210,8 +210,9 @@ pub use jitter::Jitter;
 pub use nested::Nested;
 pub use parse::ParseError;
 pub use policy::{
-    Decision, Guards, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf, RetryOn,
-    RetryOnOrIf, Verdict, When, WidensTo, WithCircuit, WithCircuitAndThrottle, WithThrottle,
+    Decision, Guards, Levels, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf,
+    RetryOn, RetryOnOrIf, Verdict, When, WidensTo, WithCircuit, WithCircuitAndThrottle,
+    WithThrottle,
 };
 pub use policy_error::PolicyError;
 pub use retrying::{AnyOk, OkCheck, Retry, RetryFuture, RetryIfOk, WithoutOkCheck};

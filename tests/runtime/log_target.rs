@@ -113,6 +113,70 @@ async fn the_non_retriable_line_takes_the_policys_level() {
     );
 }
 
+/// A policy's success level sets the level of the line of a success after
+/// retries, in every form (the sync and async functional forms,
+/// `#[retry(policy = ..)]`, a hedged call, a job's `report_success`), and
+/// the default stays INFO.
+#[tokio::test(start_paused = true)]
+async fn the_success_line_takes_the_policys_level() {
+    static SETTLED: Policy = Policy::new()
+        .with_name("settled")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::None)
+        .with_success_level(Level::DEBUG);
+    fn second_time(calls: &mut u32) -> Result<u32, &'static str> {
+        *calls += 1;
+        if *calls % 2 == 1 {
+            Err("down")
+        } else {
+            Ok(*calls)
+        }
+    }
+    #[retry_runtime::retry(policy = SETTLED)]
+    async fn fetch(calls: &std::cell::Cell<u32>) -> Result<u32, &'static str> {
+        let mut n = calls.get();
+        let out = second_time(&mut n);
+        calls.set(n);
+        out
+    }
+    let logs = capture();
+    let mut calls = 0;
+    assert!(SETTLED.retry(|| second_time(&mut calls)).call().is_ok());
+    calls = 0;
+    let calls_ref = std::cell::RefCell::new(&mut calls);
+    assert!(SETTLED
+        .retry(|| async { second_time(&mut calls_ref.borrow_mut()) })
+        .await
+        .is_ok());
+    assert!(fetch(&std::cell::Cell::new(0)).await.is_ok());
+    let hedged_calls = std::cell::Cell::new(0);
+    assert!(SETTLED
+        .with_hedge(Duration::from_secs(10))
+        .retry(|| {
+            let mut n = hedged_calls.get();
+            let out = second_time(&mut n);
+            hedged_calls.set(n);
+            async move { out }
+        })
+        .hedged()
+        .await
+        .is_ok());
+    SETTLED.report_success(1);
+    assert_eq!(
+        logs.matching(Level::DEBUG, "settled succeeded on attempt 2")
+            .len(),
+        5
+    );
+    assert!(logs.matching(Level::INFO, "settled succeeded").is_empty());
+    // the default: INFO
+    let mut calls = 0;
+    let loud = SETTLED
+        .with_name("loud_success")
+        .with_levels(retry_runtime::Levels::DEFAULT);
+    assert!(loud.retry(|| second_time(&mut calls)).call().is_ok());
+    logs.assert_logged(Level::INFO, "loud_success succeeded on attempt 2");
+}
+
 /// A policy's retry and give-up levels set the level of those lines, in
 /// every form (the sync and async functional forms, `#[retry(policy = ..)]`
 /// with `retry_if_ok` polling until a result is ready, a hedged call): a
@@ -294,18 +358,16 @@ fn no_attempt_limit_is_not_written_as_a_number() {
     logs.assert_logged(Level::WARN, "retrying bounded after attempt 2/3 failed");
 }
 
-/// A library's quiet policy (README, "In a library": retries, non-retriable
-/// errors and give-ups at DEBUG) still logs at INFO or above the lines
-/// whose levels are not the policy's: a success after retries (INFO), a
-/// retry its budget refused (WARN), its breaker's opening (WARN), half-open
-/// and close (INFO). Each checked at its level, and none of the policy's
-/// own lines above DEBUG.
+/// A library's quiet policy (`Levels::QUIET`, README "In a library":
+/// every line of the policy's at DEBUG, a success after retries and a
+/// retry its budget refused included) still logs at INFO or above the
+/// lines whose levels are not the policy's: its breaker's opening (WARN),
+/// half-open and close (INFO). Each checked at its level, and none of the
+/// policy's own lines above DEBUG.
 #[test]
 fn a_quiet_policy_keeps_the_lines_whose_levels_are_not_its_own() {
     const fn quiet<W, G>(p: Policy<W, G>) -> Policy<W, G> {
-        p.with_retry_level(Level::DEBUG)
-            .with_non_retriable_level(Level::DEBUG)
-            .with_give_up_level(Level::DEBUG)
+        p.with_default_levels(retry_runtime::Levels::QUIET)
     }
     let logs = capture();
     let _paused = testing::pause();
@@ -347,9 +409,9 @@ fn a_quiet_policy_keeps_the_lines_whose_levels_are_not_its_own() {
     clock.advance(Duration::from_secs(30));
     let _ = guarded.retry(|| Ok::<_, std::io::Error>(())).call();
 
-    logs.assert_logged(Level::INFO, "sdk.late succeeded on attempt 2");
+    logs.assert_logged(Level::DEBUG, "sdk.late succeeded on attempt 2");
     logs.assert_logged(
-        Level::WARN,
+        Level::DEBUG,
         "retry budget exhausted: sdk.budgeted gives up after attempt",
     );
     logs.assert_logged(Level::WARN, "circuit `sdk.breaker` opened");
@@ -363,7 +425,10 @@ fn a_quiet_policy_keeps_the_lines_whose_levels_are_not_its_own() {
     for level in [Level::INFO, Level::WARN, Level::ERROR] {
         for line in logs.at(level).iter().filter(|l| l.contains("sdk.")) {
             assert!(
-                !line.contains("retrying sdk.") && !line.contains("failed after"),
+                !line.contains("retrying sdk.")
+                    && !line.contains("failed after")
+                    && !line.contains("succeeded on")
+                    && !line.contains("budget exhausted"),
                 "{line}"
             );
         }

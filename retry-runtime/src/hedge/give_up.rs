@@ -81,7 +81,7 @@ pub(super) fn give_up<W, G, E: Display>(
     match (reason, policy.budget) {
         (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt, shown),
         (StopReason::Budget, Some(budget)) => {
-            log::budget_exhausted_on(&ev, last.attempt, budget, shown);
+            log::budget_exhausted_on(&ev, last.attempt, budget, shown, policy.give_up_levels());
         }
         _ => log::give_up_on(&ev, last.attempt, shown, policy.give_up_levels()),
     }

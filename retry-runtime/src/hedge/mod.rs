@@ -429,11 +429,22 @@ where
                         // (a retry announced, or a failure beside it) has
                         // its line too: the call's last line says it ended.
                         let outcome = if done.number > 1 {
-                            log::success(policy.name, done.number, max, &Some(start));
+                            log::success(
+                                policy.name,
+                                done.number,
+                                max,
+                                &Some(start),
+                                policy.levels.success,
+                            );
                             metrics::Outcome::SucceededAfterRetries
                         } else {
                             if failed > 0 || beside {
-                                log::hedged_first_success(policy.name, max, &Some(start));
+                                log::hedged_first_success(
+                                    policy.name,
+                                    max,
+                                    &Some(start),
+                                    policy.levels.success,
+                                );
                             }
                             metrics::Outcome::SucceededFirstTry
                         };

@@ -9,12 +9,12 @@
 //! |---|---|---|---|
 //! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
-//! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
+//! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below; at the give-up level instead, if set) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` (at the give-up level instead when that is quieter) | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
-//! | a retry refused by a budget | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
+//! | a retry refused by a budget (at the policy's give-up level instead when that is quieter) | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
 //! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
@@ -378,8 +378,9 @@ pub(crate) fn give_up_on(
     }
 }
 
-/// The INFO line of a success after a retry. The level check is inline, so
-/// a run that ends in a success pays one atomic load when nobody listens.
+/// The INFO line of a success after a retry (at the policy's success
+/// level). The level check is inline, so a run that ends in a success pays
+/// one atomic load when nobody listens.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 /// `start` is the run's start, if it read one (by reference: one register
@@ -390,14 +391,16 @@ pub(crate) fn success(
     attempt: u32,
     max_attempts: u32,
     start: &Option<Duration>,
+    level: Level,
 ) {
-    if may_log(tracing::Level::INFO) {
+    if may_log(level) {
         success_line(
             operation,
             attempt,
             max_attempts,
             start,
             metrics::Outcome::SucceededAfterRetries,
+            level,
         );
     }
 }
@@ -410,14 +413,16 @@ pub(crate) fn hedged_first_success(
     operation: &'static str,
     max_attempts: u32,
     start: &Option<Duration>,
+    level: Level,
 ) {
-    if may_log(tracing::Level::INFO) {
+    if may_log(level) {
         success_line(
             operation,
             1,
             max_attempts,
             start,
             metrics::Outcome::SucceededFirstTry,
+            level,
         );
     }
 }
@@ -430,6 +435,7 @@ fn success_line(
     max_attempts: u32,
     start: &Option<Duration>,
     outcome: metrics::Outcome,
+    level: Level,
 ) {
     success_line_at(
         operation,
@@ -437,6 +443,7 @@ fn success_line(
         max_attempts,
         Elapsed::since(*start),
         outcome,
+        level,
     );
 }
 
@@ -452,9 +459,9 @@ pub(crate) fn success_line_at(
     max_attempts: u32,
     elapsed: Elapsed,
     outcome: metrics::Outcome,
+    level: Level,
 ) {
-    tracing::info!(
-        target: TARGET,
+    event_at!(level, INFO;
         operation,
         attempt = int(attempt),
         max_attempts = int(max_attempts),
@@ -542,11 +549,17 @@ pub(crate) fn not_retried(
     );
 }
 
-/// The WARN line of a run that gave up because the budget refused a retry;
-/// it replaces the give-up line. As in the other lines, the error is a
+/// The WARN line of a run that gave up because the budget refused a retry
+/// (at the policy's give-up level instead when that is quieter); it
+/// replaces the give-up line. As in the other lines, the error is a
 /// field, not part of the message.
-pub(crate) fn budget_exhausted(ev: &GiveUpEvent<'_>, budget: &RetryBudget, elapsed: Elapsed) {
-    budget_exhausted_on(ev, ev.attempts, budget, elapsed);
+pub(crate) fn budget_exhausted(
+    ev: &GiveUpEvent<'_>,
+    budget: &RetryBudget,
+    elapsed: Elapsed,
+    levels: GiveUpLevels,
+) {
+    budget_exhausted_on(ev, ev.attempts, budget, elapsed, levels);
 }
 
 /// [`budget_exhausted`] after attempt `attempt`'s error (see [`give_up_on`]).
@@ -555,9 +568,10 @@ pub(crate) fn budget_exhausted_on(
     attempt: u32,
     budget: &RetryBudget,
     elapsed: Elapsed,
+    levels: GiveUpLevels,
 ) {
-    tracing::warn!(
-        target: TARGET,
+    // (a quieter level kept: in tracing's order, more verbose is greater)
+    event_at!(levels.give_up.max(Level::WARN), WARN;
         operation = ev.operation,
         attempt = int(attempt),
         max_attempts = int(ev.max_attempts),

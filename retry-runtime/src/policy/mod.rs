@@ -46,6 +46,7 @@ mod widen;
 
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub use self::choose::PolicyFn;
+pub use self::levels::Levels;
 pub use self::retry_after::RetryAfter;
 pub use self::when::{
     Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,
@@ -134,16 +135,10 @@ pub struct Policy<W = RetryAll, G = NoCircuit> {
     pub(crate) hedge: Option<Duration>,
     /// Whether each attempt runs in a `retry.attempt` span.
     pub(crate) attempt_spans: bool,
-    /// The level of the line of a run that ends on a non-retriable error.
-    pub(crate) non_retriable_level: tracing::Level,
-    /// The level of a retry's line (WARN by default).
-    pub(crate) retry_level: tracing::Level,
-    /// The level of the retry line of an `Ok` that `retry_if_ok` rejected,
-    /// when set apart from [`retry_level`](Self::retry_level).
-    pub(crate) rejected_ok_level: Option<tracing::Level>,
-    /// The level of the line of a run that gives up for any other reason
-    /// (ERROR by default).
-    pub(crate) give_up_level: tracing::Level,
+    /// The levels of its log lines ([`Levels`]), and which of them were
+    /// set (`levels::SET_*` bits; the others take a library's defaults).
+    pub(crate) levels: Levels,
+    pub(crate) levels_set: u8,
     /// [`NoCircuit`], [`WithCircuit`] once [`with_circuit`](Policy::with_circuit)
     /// attached a breaker, [`WithThrottle`] or [`WithCircuitAndThrottle`]
     /// once [`with_throttle`](Policy::with_throttle) attached a throttle:
@@ -292,10 +287,8 @@ impl Policy<RetryAll> {
             nested: Nested::Defer,
             hedge: None,
             attempt_spans: false,
-            non_retriable_level: tracing::Level::WARN,
-            retry_level: tracing::Level::WARN,
-            rejected_ok_level: None,
-            give_up_level: tracing::Level::ERROR,
+            levels: Levels::DEFAULT,
+            levels_set: 0,
             gate: PhantomData,
         }
     }
@@ -824,10 +817,8 @@ impl<W, G> Policy<W, G> {
             nested: self.nested,
             hedge: self.hedge,
             attempt_spans: self.attempt_spans,
-            non_retriable_level: self.non_retriable_level,
-            retry_level: self.retry_level,
-            rejected_ok_level: self.rejected_ok_level,
-            give_up_level: self.give_up_level,
+            levels: self.levels,
+            levels_set: self.levels_set,
             gate: PhantomData,
         }
     }
@@ -1438,6 +1429,7 @@ impl<W, G> Policy<W, G> {
             max_attempts,
             shown,
             Outcome::SucceededAfterRetries,
+            self.levels.success,
         );
         // (counted up to the policy's limit, as a reported give-up is)
         let counted = attempt.min(max_attempts);

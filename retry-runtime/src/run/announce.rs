@@ -26,7 +26,7 @@ pub(crate) fn announce_retry<W, G>(
     let level = if ev.rejected_ok {
         policy.rejected_ok_level()
     } else {
-        policy.retry_level
+        policy.levels.retry
     };
     log::retry(ev, elapsed, level);
     if mark {
@@ -55,7 +55,9 @@ pub(crate) fn announce_give_up<W, G>(
     match (ev.reason, policy.budget) {
         (StopReason::Deferred, _) => log::deferred(ev, elapsed),
         (StopReason::SentOnce, _) => {}
-        (StopReason::Budget, Some(budget)) => log::budget_exhausted(ev, budget, elapsed),
+        (StopReason::Budget, Some(budget)) => {
+            log::budget_exhausted(ev, budget, elapsed, policy.give_up_levels())
+        }
         _ => log::give_up(ev, elapsed, policy.give_up_levels()),
     }
     if mark {

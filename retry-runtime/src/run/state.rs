@@ -260,6 +260,7 @@ impl State {
                 self.attempts,
                 policy.stop.max_attempts(),
                 &self.start,
+                policy.levels.success,
             );
             self.ended(policy, metrics::Outcome::SucceededAfterRetries);
         } else {
