@@ -40,7 +40,7 @@ pub mod paysdk {
 
     use reqwest_middleware::{ClientWithMiddleware, Middleware};
     use retry_runtime::log::Level;
-    use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+    use retry_runtime::reqwest_middleware::{AttemptFailure, OperationName, RetryMiddleware};
     use retry_runtime::response::{Failure, Idempotent, RetryReport};
     use retry_runtime::{presets, Admission, CircuitOpen, Levels, Policy, RetryOn};
 
@@ -107,7 +107,9 @@ pub mod paysdk {
         /// A client retrying with `policy`: any policy that classifies by
         /// kind (a preset, one of yours, with a breaker, a budget or a
         /// cooldown of yours), as it is (its levels; its name if you gave
-        /// it one, else `paysdk`); the SDK adds only its 409 rule. The middleware erases the policy's type,
+        /// it one, else `paysdk`, which each endpoint's requests replace with
+        /// their own `OperationName` in their lines and metrics); the SDK
+        /// adds only its 409 rule. The middleware erases the policy's type,
         /// so `Client` has no type parameters, and an application can
         /// choose among policies of different types at run time.
         ///
@@ -150,6 +152,7 @@ pub mod paysdk {
                 .post(format!("{}/v1/charges", self.base))
                 .header("Idempotency-Key", idempotency_key)
                 .with_extension(Idempotent) // safe to send again: the key says so
+                .with_extension(OperationName("paysdk.create_charge")) // its lines' name
                 .body(format!(r#"{{"amount":{amount}}}"#))
                 .send()
                 .await

@@ -982,16 +982,20 @@ where
         match (
             extensions.get::<MaxAttempts>(),
             extensions.get::<MaxElapsed>(),
+            extensions.get::<OperationName>(),
         ) {
-            (None, None) => self.run(policy, req, extensions, next).await,
-            (attempts, elapsed) => {
-                // (this request's limits, on a copy of its policy)
+            (None, None, None) => self.run(policy, req, extensions, next).await,
+            (attempts, elapsed, name) => {
+                // (this request's limits and name, on a copy of its policy)
                 let mut own = *policy;
                 if let Some(&MaxAttempts(n)) = attempts {
                     own = own.with_max_attempts(n);
                 }
                 if let Some(&MaxElapsed(limit)) = elapsed {
                     own = own.with_max_elapsed(limit);
+                }
+                if let Some(&OperationName(name)) = name {
+                    own = own.with_name(name);
                 }
                 self.run(&own, req, extensions, next).await
             }
@@ -1025,6 +1029,33 @@ where
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxAttempts(pub u32);
+
+/// A request's own operation name, over its policy's: put in the
+/// request's extensions (`.with_extension(OperationName("paysdk.charge"))`),
+/// for a client whose endpoints share one middleware and one policy: each
+/// request's log lines, `operation` field and metrics' `operation` label
+/// name its endpoint, not the client. A `&'static str`, as every policy's
+/// name is: the metrics' labels stay a fixed set (a name built per
+/// request, with an id in it, would make a time series per request).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use retry_runtime::{presets, reqwest_middleware::{OperationName, RetryMiddleware}};
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("http://{}/", listener.local_addr()?);
+/// # tokio::spawn(async move { loop { let (mut s, _) = listener.accept().await.unwrap();
+/// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
+/// #     let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await; } });
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(RetryMiddleware::from_policy(presets::API.with_name("paysdk")))
+///     .build();
+/// // its line: "paysdk.refund failed with a non-retriable error on attempt 1"
+/// let refund = client.get(&url).with_extension(OperationName("paysdk.refund")).send().await?;
+/// assert_eq!(refund.status().as_u16(), 404);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationName(pub &'static str);
 
 /// A request's own `max_elapsed`, over its policy's: put in the request's
 /// extensions (`.with_extension(MaxElapsed(left))`), for a call with a

@@ -784,6 +784,44 @@ async fn a_policy_made_at_run_time_is_kept_by_the_middleware() {
     assert_eq!((again.status().as_u16(), server.hits("/again")), (200, 2));
 }
 
+/// `OperationName` in a request's extensions: its lines carry that name
+/// (retry, success, give-up), over the policy's, which the requests
+/// without one keep; its limits from the other extensions still apply.
+#[tokio::test]
+async fn a_requests_operation_name_in_its_extensions_names_its_lines() {
+    use retry_runtime::reqwest_middleware::{MaxAttempts, OperationName};
+    let server = FlakyServer::start().await;
+    server.route("/charge", [503, 200]);
+    server.route("/refund", [503, 503]);
+    server.route("/plain", [503, 200]);
+    let logs = capture();
+    let client = client(RetryMiddleware::from_policy(API.with_name("paysdk")));
+    let charge = client
+        .get(server.url("/charge"))
+        .with_extension(OperationName("paysdk.charge"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(charge.status().as_u16(), 200);
+    let refund = client
+        .get(server.url("/refund"))
+        .with_extension(OperationName("paysdk.refund"))
+        .with_extension(MaxAttempts(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((refund.status().as_u16(), server.hits("/refund")), (503, 2));
+    let plain = client.get(server.url("/plain")).send().await.unwrap();
+    assert_eq!(plain.status().as_u16(), 200);
+
+    let retried = logs.assert_logged(Level::WARN, "retrying paysdk.charge after attempt 1/3");
+    testkit::capture::assert_fields(&retried, &[("operation", "paysdk.charge")]);
+    logs.assert_logged(Level::INFO, "paysdk.charge succeeded on attempt 2");
+    logs.assert_logged(Level::ERROR, "paysdk.refund failed after 2 attempts");
+    logs.assert_logged(Level::WARN, "retrying paysdk after attempt 1/3");
+    logs.assert_logged(Level::INFO, "paysdk succeeded on attempt 2");
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
