@@ -38,11 +38,14 @@ pub mod paysdk {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use reqwest::Response;
     use reqwest_middleware::{ClientWithMiddleware, Middleware};
     use retry_runtime::log::Level;
     use retry_runtime::reqwest_middleware::{AttemptFailure, OperationName, RetryMiddleware};
-    use retry_runtime::response::{Failure, Idempotent, RetryReport};
-    use retry_runtime::{presets, Admission, CircuitOpen, Levels, Policy, RetryOn};
+    use retry_runtime::response::{Idempotent, ResponseFailure, RetryReport};
+    use retry_runtime::{
+        presets, Admission, CircuitOpen, ErrorKind, Levels, Policy, RetryOn, When,
+    };
 
     /// Re-exported, so that users name the version the SDK was built with
     /// (`paysdk::retry::presets::STANDARD`, `paysdk::retry::CircuitBreaker`).
@@ -64,9 +67,19 @@ pub mod paysdk {
     }
 
     /// A 409 from this API is an idempotency conflict: the same key's first
-    /// request is still in flight. Retried after the backoff's wait.
-    fn conflict(f: &AttemptFailure) -> bool {
-        matches!(f, Failure::Response { failure, .. } if failure.code == 409)
+    /// request is still in flight. Read as Unavailable, whatever the
+    /// user's policy retries by kind retries it (its `Retry-After`
+    /// honoured, as a 503's is); every other response as its status says.
+    fn busy_on_conflict(
+        r: &Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        match by_status {
+            Some(f) if r.status().as_u16() == 409 => Some(
+                ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after),
+            ),
+            f => f,
+        }
     }
 
     /// What the SDK's calls fail with.
@@ -104,26 +117,27 @@ pub mod paysdk {
             Client::with_retry(base, DEFAULT_RETRY)
         }
 
-        /// A client retrying with `policy`: any policy that classifies by
-        /// kind (a preset, one of yours, with a breaker, a budget or a
-        /// cooldown of yours), as it is (its levels; its name if you gave
-        /// it one, else `paysdk`, which each endpoint's requests replace with
-        /// their own `OperationName` in their lines and metrics); the SDK
-        /// adds only its 409 rule. The middleware erases the policy's type,
-        /// so `Client` has no type parameters, and an application can
-        /// choose among policies of different types at run time.
+        /// A client retrying with `policy`: any policy (a preset, one of
+        /// yours, with a breaker, a budget or a cooldown of yours), as it
+        /// is (its condition and levels; its name if you gave it one, else
+        /// `paysdk`, which each endpoint's requests replace with their own
+        /// `OperationName` in their lines and metrics); the SDK adds only
+        /// its reading of this API's 409, in the middleware. The
+        /// middleware erases the policy's type, so `Client` has no type
+        /// parameters, and an application can choose among policies of
+        /// different types at run time.
         ///
-        /// The middleware keeps the SDK's copy of the policy (with its 409
-        /// rule): nothing leaked, however many clients are built.
-        pub fn with_retry<G>(base: impl Into<String>, policy: Policy<RetryOn, G>) -> Client
+        /// The middleware keeps the SDK's copy of the policy: nothing
+        /// leaked, however many clients are built.
+        pub fn with_retry<W, G>(base: impl Into<String>, policy: Policy<W, G>) -> Client
         where
+            W: When<AttemptFailure> + Copy + Send + Sync + 'static,
             G: Admission<AttemptFailure> + Send + Sync + 'static,
         {
-            let policy = policy
-                .with_default_name("paysdk")
-                .or_retry_if(conflict as fn(&AttemptFailure) -> bool);
+            let policy = policy.with_default_name("paysdk");
             let retry: Arc<dyn Middleware> = Arc::new(
                 RetryMiddleware::from_policy(policy)
+                    .with_classify_response(busy_on_conflict)
                     .with_timeout(Duration::from_secs(10))
                     .with_report(true),
             );

@@ -99,7 +99,8 @@ use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, RetryReport, not_repeatable,
+    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, ResponseFailure, RetryReport,
+    not_repeatable,
 };
 use crate::run::token_wait::TokenWait;
 use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
@@ -195,7 +196,18 @@ pub struct RetryMiddleware<
     attempt_extension: bool,
     report: bool,
     classify: FindClassify,
+    classify_response: ClassifyResponseFn,
     sleeper: Sl,
+}
+
+/// [`RetryMiddleware::with_classify_response`]'s function: a response and
+/// its failure as the middleware reads it by status (`None`: a success),
+/// to the failure the run judges.
+pub type ClassifyResponseFn = fn(&Response, Option<ResponseFailure>) -> Option<ResponseFailure>;
+
+/// The middleware's reading of a response unchanged (the default).
+fn by_status(_: &Response, failure: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    failure
 }
 
 /// Shows the policy, the per-attempt timeout, whether every method is
@@ -273,6 +285,7 @@ impl<W: 'static, G: 'static, P> RetryMiddleware<W, G, DefaultSleeper, P> {
             attempt_extension: false,
             report: false,
             classify: no_classify,
+            classify_response: by_status,
             sleeper: DefaultSleeper,
         }
     }
@@ -783,6 +796,41 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// Read responses your own way where their status alone misleads:
+    /// `classify` is given each response and the failure the middleware
+    /// reads from its status (`None` for a 1xx to 3xx; a 4xx or 5xx's
+    /// kind, its server's wait and its code: [`ResponseFailure`]), and
+    /// returns the failure the run judges, or `None` for a success, given
+    /// back at once. An API's 409 that means "the same idempotency key's
+    /// request is still in flight" as Unavailable (retried by a policy
+    /// retrying that kind, its `Retry-After` honoured, its lines'
+    /// `error_kind` Unavailable), a DELETE's 404 ("already gone") as a
+    /// success, a 200 that a gateway sends with an `x-upstream-error`
+    /// header as a failure. The policy's condition (`W`) then judges what
+    /// this returns, as it judges any failure; a `fn` (no captures), as
+    /// [`with_classify`](Self::with_classify)'s is.
+    ///
+    /// ```
+    /// use retry_runtime::reqwest_middleware::RetryMiddleware;
+    /// use retry_runtime::response::ResponseFailure;
+    /// use retry_runtime::{presets, ErrorKind};
+    ///
+    /// fn payments(r: &reqwest::Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///     match (r.status().as_u16(), by_status) {
+    ///         // in flight under the same key: busy, not a conflict to report
+    ///         (409, Some(f)) => Some(ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after)),
+    ///         (404, _) if r.url().path().starts_with("/v1/tokens/") => None, // revoked already
+    ///         (_, f) => f,
+    ///     }
+    /// }
+    /// let m = RetryMiddleware::new(&presets::API).with_classify_response(payments);
+    /// # let _ = m;
+    /// ```
+    pub const fn with_classify_response(mut self, classify: ClassifyResponseFn) -> Self {
+        self.classify_response = classify;
+        self
+    }
+
     /// Sleep (and time the per-attempt timeout) with `sleeper`. With a
     /// per-attempt timeout, a sleeper that does not wait makes every
     /// attempt time out at once.
@@ -803,6 +851,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             attempt_extension: self.attempt_extension,
             report: self.report,
             classify: self.classify,
+            classify_response: self.classify_response,
             sleeper,
         }
     }
@@ -1182,16 +1231,18 @@ where
                 // connect: it did not reach the server)
                 let mut refused = false;
                 let outcome = match answer {
-                    Ok(Ok(response)) => match response.failure() {
-                        None => Ok(response),
-                        Some(failure) => {
-                            let mut response = response;
-                            if self.hide_url_path {
-                                mark_origin_only(&mut response);
+                    Ok(Ok(response)) => {
+                        match (self.classify_response)(&response, response.failure()) {
+                            None => Ok(response),
+                            Some(failure) => {
+                                let mut response = response;
+                                if self.hide_url_path {
+                                    mark_origin_only(&mut response);
+                                }
+                                Err(Failure::Response { response, failure })
                             }
-                            Err(Failure::Response { response, failure })
                         }
-                    },
+                    }
                     Ok(Err(mut error)) => {
                         let (kind, retry_after) = classify_middleware(&error, self.classify);
                         // (the request kept for the next copies: the URL sent)

@@ -822,6 +822,83 @@ async fn a_requests_operation_name_in_its_extensions_names_its_lines() {
     logs.assert_logged(Level::INFO, "paysdk succeeded on attempt 2");
 }
 
+/// `with_classify_response`: a 409 read as Unavailable is retried by the
+/// `api` preset with its `Retry-After` honoured and its lines' kind
+/// Unavailable; a DELETE's 404 read as a success is given back at once,
+/// with no give-up line; a 200 with an upstream's error header read as a
+/// failure is retried; other responses keep the status's reading.
+#[tokio::test]
+async fn responses_read_by_the_users_function_are_judged_as_it_says() {
+    use retry_runtime::response::ResponseFailure;
+    fn payments(
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        match (r.status().as_u16(), by_status) {
+            (409, Some(f)) => Some(
+                ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after),
+            ),
+            (404, _) if r.url().path().starts_with("/tokens/") => None,
+            (200, _) if r.headers().contains_key("x-upstream-error") => {
+                Some(ResponseFailure::new(ErrorKind::Unavailable, 200))
+            }
+            (_, f) => f,
+        }
+    }
+    let server = FlakyServer::start().await;
+    server.route(
+        "/charges/7",
+        [
+            Reply::status(409).with_header("retry-after", "1"),
+            Reply::ok_body("charged"),
+        ],
+    );
+    server.route("/tokens/9", [404]);
+    server.route(
+        "/quote",
+        [
+            Reply::ok_body("stale").with_header("x-upstream-error", "timeout"),
+            Reply::ok_body("fresh"),
+        ],
+    );
+    server.route("/missing", [404]);
+    let logs = capture();
+    let paused = retry_runtime::testing::pause();
+    let client = client(
+        RetryMiddleware::new(&API)
+            .with_classify_response(payments)
+            .sleep_with(NoWait),
+    );
+
+    let charged = client.get(server.url("/charges/7")).send().await.unwrap();
+    assert_eq!(
+        (charged.status().as_u16(), server.hits("/charges/7")),
+        (200, 2)
+    );
+    let line = logs.assert_logged(Level::WARN, "next attempt in 1s (Retry-After)");
+    testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
+
+    let gone = client.delete(server.url("/tokens/9")).send().await.unwrap();
+    assert_eq!((gone.status().as_u16(), server.hits("/tokens/9")), (404, 1));
+
+    let quote = client.get(server.url("/quote")).send().await.unwrap();
+    assert_eq!(quote.text().await.unwrap(), "fresh");
+    assert_eq!(server.hits("/quote"), 2);
+    assert_eq!(paused.waits(), [Duration::from_secs(1), ms(50)]);
+
+    let missing = client.get(server.url("/missing")).send().await.unwrap();
+    assert_eq!(
+        (missing.status().as_u16(), server.hits("/missing")),
+        (404, 1)
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "api failed with a non-retriable error on attempt 1",
+    );
+    assert!(logs.matching(Level::WARN, "/tokens/9").is_empty());
+    assert!(logs.matching(Level::ERROR, "/tokens/9").is_empty());
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
