@@ -95,6 +95,7 @@ use http::Extensions;
 
 use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
 use crate::classify::{Classify, ErrorKind};
+use crate::hooks::RetryEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
@@ -103,7 +104,7 @@ use crate::response::{
     not_repeatable,
 };
 use crate::run::token_wait::TokenWait;
-use crate::run::{Admission, Guarded, LazyRun, NoNotify, timed_from_start};
+use crate::run::{Admission, ErrorHook, Guarded, LazyRun, NoNotify, timed_from_start};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -197,8 +198,13 @@ pub struct RetryMiddleware<
     report: bool,
     classify: FindClassify,
     classify_response: ClassifyResponseFn,
+    notify: Option<NotifyFn>,
     sleeper: Sl,
 }
+
+/// [`RetryMiddleware::with_notify`]'s hook: the failed attempt and the
+/// retry's event.
+pub type NotifyFn = fn(&AttemptFailure, &RetryEvent<'_>);
 
 /// [`RetryMiddleware::with_classify_response`]'s function: a response and
 /// its failure as the middleware reads it by status (`None`: a success),
@@ -286,6 +292,7 @@ impl<W: 'static, G: 'static, P> RetryMiddleware<W, G, DefaultSleeper, P> {
             report: false,
             classify: no_classify,
             classify_response: by_status,
+            notify: None,
             sleeper: DefaultSleeper,
         }
     }
@@ -831,6 +838,35 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
+    /// A hook of the middleware's own, told of each retry with the failed
+    /// attempt (its response or error) and the retry's event, after the
+    /// policy's own `before_sleep` (which it does not replace): a client
+    /// library's count of its retries by status, or its own line under its
+    /// own `tracing` target, on whatever policy its user gave it. A `fn`
+    /// (no captures; a `static` for state), as
+    /// [`with_classify`](Self::with_classify)'s is: the middleware stays
+    /// `Copy`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
+    /// use retry_runtime::{presets, response::Failure, RetryEvent};
+    ///
+    /// static RATE_LIMITED: AtomicU64 = AtomicU64::new(0);
+    /// fn paysdk_retry(failure: &AttemptFailure, ev: &RetryEvent<'_>) {
+    ///     if matches!(failure, Failure::Response { failure, .. } if failure.code == 429) {
+    ///         RATE_LIMITED.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     tracing::debug!(target: "paysdk", operation = ev.operation, "retrying in {:?}", ev.wait);
+    /// }
+    /// let m = RetryMiddleware::new(&presets::API).with_notify(paysdk_retry);
+    /// # let _ = m;
+    /// ```
+    pub const fn with_notify(mut self, hook: NotifyFn) -> Self {
+        self.notify = Some(hook);
+        self
+    }
+
     /// Sleep (and time the per-attempt timeout) with `sleeper`. With a
     /// per-attempt timeout, a sleeper that does not wait makes every
     /// attempt time out at once.
@@ -852,6 +888,7 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
             report: self.report,
             classify: self.classify,
             classify_response: self.classify_response,
+            notify: self.notify,
             sleeper,
         }
     }
@@ -1285,7 +1322,12 @@ where
                     run.last_attempt(policy);
                 }
                 // (the middleware makes no attempt spans)
-                let settled = run.settle_keeping(policy, outcome, &mut NoNotify, false, drop);
+                let settled = match self.notify {
+                    None => run.settle_keeping(policy, outcome, &mut NoNotify, false, drop),
+                    Some(hook) => {
+                        run.settle_keeping(policy, outcome, &mut ErrorHook(hook), false, drop)
+                    }
+                };
                 drop(unseen);
                 match settled {
                     ControlFlow::Break(Ok(mut response)) => {

@@ -899,6 +899,58 @@ async fn responses_read_by_the_users_function_are_judged_as_it_says() {
     assert!(logs.matching(Level::ERROR, "/tokens/9").is_empty());
 }
 
+/// `with_notify`: the middleware's own hook hears of each retry with the
+/// failed attempt (a response's code, a refused connection's error) and
+/// its event, beside the policy's `before_sleep`, which it does not
+/// replace; a run with no retry tells it nothing.
+#[tokio::test]
+async fn the_middlewares_hook_hears_each_retry_beside_the_policys() {
+    static HEARD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static BEFORE_SLEEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    fn hook(failure: &AttemptFailure, ev: &retry_runtime::RetryEvent<'_>) {
+        let what = match failure {
+            Failure::Response { failure, .. } => failure.code.to_string(),
+            Failure::Error { kind, .. } => format!("{kind:?}"),
+            _ => "other".into(),
+        };
+        HEARD
+            .lock()
+            .unwrap()
+            .push(format!("{} {} {what}", ev.operation, ev.attempt));
+    }
+    fn counted(_: &retry_runtime::RetryEvent<'_>) {
+        BEFORE_SLEEP.fetch_add(1, Ordering::SeqCst);
+    }
+    const HOOKED: Policy<RetryOn> = API.with_name("hooked").with_before_sleep(counted);
+    let server = FlakyServer::start().await;
+    server.route(
+        "/page",
+        [Reply::status(429), Reply::status(503), Reply::ok_body("ok")],
+    );
+    server.route("/first", [200]);
+    let client = client(
+        RetryMiddleware::new(&HOOKED)
+            .with_notify(hook)
+            .sleep_with(NoWait),
+    );
+    let page = client.get(server.url("/page")).send().await.unwrap();
+    assert_eq!((page.status().as_u16(), server.hits("/page")), (200, 3));
+    let first = client.get(server.url("/first")).send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let refused = client.get(refused_url("/down")).send().await;
+    assert!(refused.is_err());
+    assert_eq!(
+        *HEARD.lock().unwrap(),
+        [
+            "hooked 1 429",
+            "hooked 2 503",
+            "hooked 1 Connect",
+            "hooked 2 Connect"
+        ]
+    );
+    assert_eq!(BEFORE_SLEEP.load(Ordering::SeqCst), 4);
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
