@@ -1357,6 +1357,7 @@ where
                                 failure.kind(),
                                 why,
                                 elapsed,
+                                policy.give_up_levels(),
                             );
                         }
                         if self.hide_url_path {

@@ -848,6 +848,65 @@ async fn a_failure_with_no_retry_of_its_own_is_logged() {
     assert_fields(&line, &[("error", "503"), ("error_kind", "Unavailable")]);
 }
 
+/// A hedged attempt's "not retried" line is the policy's, at its levels:
+/// a retriable failure's at the retry level, a non-retriable one's (a 404
+/// beside the success that wins) at the non-retriable level, so a quiet
+/// policy (`Levels::QUIET`) logs nothing of a hedged call above DEBUG, and
+/// one that lowers only its retries keeps the 404 at WARN.
+#[tokio::test(start_paused = true)]
+async fn a_failure_with_no_retry_of_its_own_takes_the_policys_levels() {
+    use retry_runtime::Levels;
+    use tracing::Level;
+    let logs = testkit::capture::capture();
+    // three hedges, each failing: attempts 1 and 2 not retried
+    let _ = hedging(3, 100)
+        .with_name("quiet-all-fail")
+        .with_levels(Levels::QUIET)
+        .retry(|| async {
+            sleep(ms(1_000)).await;
+            Err::<u32, _>(Fail::Unavailable)
+        })
+        .hedged()
+        .await;
+    logs.assert_logged(
+        Level::DEBUG,
+        "hedging quiet-all-fail: attempt 1/3 failed; not retried (attempts exhausted)",
+    );
+    // a 404 and the winning 200 in the same poll, the 404 not retried
+    let r = Replicas::new(vec![(110, Err(Fail::NotFound)), (10, Ok(2))]);
+    let out = hedging(3, 100)
+        .with_name("quiet-same-poll")
+        .with_levels(Levels::QUIET)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    logs.assert_logged(
+        Level::DEBUG,
+        "hedging quiet-same-poll: attempt 1/3 failed; not retried (another attempt succeeded)",
+    );
+    for level in [Level::INFO, Level::WARN, Level::ERROR] {
+        assert!(
+            logs.matching(level, "quiet-").is_empty(),
+            "{level}: {:?}",
+            logs.at(level)
+        );
+    }
+    // retries lowered only: the 404 beside the success stays WARN
+    let r = Replicas::new(vec![(110, Err(Fail::NotFound)), (10, Ok(2))]);
+    let out = hedging(3, 100)
+        .with_name("polls-same-poll")
+        .with_retry_level(Level::DEBUG)
+        .retry(|| r.call())
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    logs.assert_logged(
+        Level::WARN,
+        "hedging polls-same-poll: attempt 1/3 failed; not retried (another attempt succeeded)",
+    );
+}
+
 /// A success and a permanent failure ready in the same poll: the success
 /// wins, whatever their places in the list (the 404, polled first, ended
 /// the call though a 200 was ready beside it). The failure is still told:

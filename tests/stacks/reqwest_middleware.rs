@@ -1152,6 +1152,47 @@ async fn post_is_not_retried_unless_asked() {
     );
 }
 
+/// A quiet policy (`Levels::QUIET`, an SDK's over its user's: README "In
+/// a library") keeps its sent-once line at its give-up level when that is
+/// quieter than WARN, as a budget's refusal and a shutdown's are: a POST
+/// the policy would retry is the run's give-up, not a line of its own at
+/// WARN in the user's logs. The default stays WARN.
+#[tokio::test]
+async fn a_quiet_policys_sent_once_line_takes_its_give_up_level() {
+    const QUIET: Policy<RetryOn> = API
+        .with_name("api_quiet_post")
+        .with_default_levels(retry_runtime::Levels::QUIET);
+    let server = FlakyServer::start().await;
+    server.route("/orders", [Reply::status(503), Reply::status(201)]);
+    server.route("/loud", [Reply::status(503), Reply::status(201)]);
+    let logs = capture();
+    let resp = client(RetryMiddleware::from_policy(QUIET))
+        .post(server.url("/orders"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let line = logs.assert_logged(Level::DEBUG, "api_quiet_post not retried");
+    assert!(line.contains("its method is not idempotent"), "{line}");
+    for level in [Level::INFO, Level::WARN, Level::ERROR] {
+        assert!(
+            logs.matching(level, "api_quiet_post").is_empty(),
+            "{level}: {:?}",
+            logs.at(level)
+        );
+    }
+    // a give-up level louder than WARN: the line stays WARN
+    let loud = API.with_name("api_loud_post");
+    let _ = client(RetryMiddleware::from_policy(loud))
+        .post(server.url("/loud"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    logs.assert_logged(Level::WARN, "api_loud_post not retried");
+}
+
 /// A POST the policy would retry (a 503, attempts left) is sent once: the
 /// run gives up because the request cannot be sent again, not because the
 /// attempts ran out. The hook and the metrics say so, with the policy's

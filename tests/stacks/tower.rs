@@ -513,6 +513,33 @@ fn assert_sent_once(
     );
 }
 
+/// A quiet policy's sent-once line is at its give-up level when that is
+/// quieter than WARN (as a budget's refusal and a shutdown's are): the
+/// run's only give-up line, which `Levels::QUIET` lowers with the others.
+/// The default stays WARN.
+#[tokio::test]
+async fn a_quiet_policys_sent_once_line_takes_its_give_up_level() {
+    static QUIET: Policy<RetryOn> = FAST
+        .with_name("clips_quiet_post")
+        .with_levels(retry_runtime::Levels::QUIET);
+    let server = FlakyServer::start().await;
+    server.route("/orders", [Reply::status(503), Reply::status(201)]);
+    let logs = capture();
+    let resp = send(QUIET.layer(), post(&server.url("/orders")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let line = logs.assert_logged(Level::DEBUG, "clips_quiet_post not retried");
+    assert!(line.contains("its method is not idempotent"), "{line}");
+    for level in [Level::INFO, Level::WARN, Level::ERROR] {
+        assert!(
+            logs.matching(level, "clips_quiet_post").is_empty(),
+            "{level}: {:?}",
+            logs.at(level)
+        );
+    }
+}
+
 /// A POST to a server answering 503 is sent once, and reported as such.
 #[test]
 fn a_post_sent_once_is_not_reported_as_attempts_exhausted() {

@@ -45,7 +45,16 @@ where
             // (told to the guards when it was polled)
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
-            log::not_retried(policy.name, other.number, max, &error, verdict.kind, why);
+            let level = policy.not_retried_level(verdict.retry);
+            log::not_retried(
+                policy.name,
+                other.number,
+                max,
+                &error,
+                verdict.kind,
+                why,
+                level,
+            );
             if let Some(span) = &span {
                 crate::span::attempt_failed(span, &error, verdict.kind);
             }

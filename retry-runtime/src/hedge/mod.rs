@@ -782,7 +782,9 @@ where
             if let Some((failure, span)) = told {
                 let _in_span = span.as_ref().map(tracing::Span::enter);
                 let (error, kind) = (&failure.error, failure.kind);
-                log::not_retried(policy.name, attempt, max, error, kind, reason);
+                // (a failure the policy retries, or one left to the outer run)
+                let level = policy.not_retried_level(true);
+                log::not_retried(policy.name, attempt, max, error, kind, reason, level);
                 if let Some(span) = span {
                     crate::span::attempt_failed(span, error, kind);
                 }

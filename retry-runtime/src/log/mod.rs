@@ -22,8 +22,8 @@
 //! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
-//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins or the non-retriable error that ends the call, or after an error left to an outer retried call that the call returns | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins or the non-retriable error that ends the call, or after an error left to an outer retried call that the call returns (at the policy's retry level instead, if set, or, for an error it does not retry, its non-retriable level) | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR; at the policy's give-up level instead when that is quieter) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
@@ -525,7 +525,9 @@ pub(crate) fn hedge_not_started(
 /// retry granted to an earlier failure is still to start), or that was
 /// ready beside the success that won, or that came after a failure left to
 /// the outer run which the call ends with. The failure a run gives up
-/// with has the give-up line instead.
+/// with has the give-up line instead. At `level`, the policy's
+/// (`Policy::not_retried_level`): its retry level, or its
+/// non-retriable level for an error it does not retry.
 pub(crate) fn not_retried(
     operation: &'static str,
     attempt: u32,
@@ -533,9 +535,9 @@ pub(crate) fn not_retried(
     error: &dyn Display,
     kind: Option<ErrorKind>,
     reason: impl Display,
+    level: Level,
 ) {
-    tracing::warn!(
-        target: TARGET,
+    event_at!(level, WARN;
         operation,
         attempt = int(attempt),
         max_attempts = int(max_attempts),
@@ -648,10 +650,12 @@ pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) 
 /// [`StopReason::SentOnce`]: attempt `attempt` failed with an error the
 /// policy would retry, but its request cannot be sent again (`why`). The
 /// run's only give-up line (`announce_give_up` logs none for this reason):
-/// no ERROR, since the policy's attempts did not run out.
+/// no ERROR, since the policy's attempts did not run out; at the policy's
+/// give-up level instead when that is quieter, as a budget's refusal.
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 #[cold]
 #[inline(never)]
+#[allow(clippy::too_many_arguments)] // (the line's fields, as its callers hold them)
 pub(crate) fn sent_once(
     operation: &'static str,
     attempt: u32,
@@ -660,9 +664,10 @@ pub(crate) fn sent_once(
     kind: ErrorKind,
     why: &'static str,
     elapsed: Elapsed,
+    levels: GiveUpLevels,
 ) {
-    tracing::warn!(
-        target: TARGET,
+    // (a quieter level kept: in tracing's order, more verbose is greater)
+    event_at!(levels.give_up.max(Level::WARN), WARN;
         operation,
         attempt = int(attempt),
         max_attempts = int(max_attempts),

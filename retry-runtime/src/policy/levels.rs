@@ -26,6 +26,9 @@ use super::Policy;
 pub struct Levels {
     /// A retry's line, `retrying {operation} after attempt {n}/{max}
     /// failed; ...` ([`with_retry_level`](Policy::with_retry_level)): WARN.
+    /// Also a hedged attempt's failure with no retry of its own (`hedging
+    /// {operation}: attempt {n}/{max} failed; not retried ..`), at
+    /// `non_retriable` for an error the policy does not retry.
     pub retry: Level,
     /// The retry line of an `Ok` that `retry_if_ok` rejected
     /// ([`with_rejected_ok_level`](Policy::with_rejected_ok_level)): `None`,
@@ -36,8 +39,8 @@ pub struct Levels {
     pub non_retriable: Level,
     /// Any other give-up's line, attempts exhausted, a deadline, an open
     /// breaker ([`with_give_up_level`](Policy::with_give_up_level)): ERROR.
-    /// A retry budget's refusal and a shutdown's give-up are WARN, or this
-    /// level when it is quieter.
+    /// A retry budget's refusal, a shutdown's give-up and a middleware's
+    /// request sent once are WARN, or this level when it is quieter.
     pub give_up: Level,
     /// A success after retries, `{operation} succeeded on attempt {n}`
     /// ([`with_success_level`](Policy::with_success_level)): INFO.
@@ -186,17 +189,19 @@ impl<W, G> Policy<W, G> {
     /// The level of the line of a run that gives up for a reason other than
     /// a non-retriable error (attempts exhausted, the deadline, an open
     /// breaker, a throttle: `{operation} failed after {n} attempts`):
-    /// ERROR by default. A shutdown's (`Stopped`) and a retry budget's
-    /// refusal stay WARN, or this level if quieter; a request sent once and
-    /// an error left to an outer run keep their own lines' levels. For a
+    /// ERROR by default. A shutdown's (`Stopped`), a retry budget's
+    /// refusal and a middleware's request sent once (`{operation} not
+    /// retried: the request was sent once because ..`) stay WARN, or this
+    /// level if quieter; an error left to an outer run keeps its DEBUG. For a
     /// poll whose caller handles a result still not ready (the call
     /// returns the last `Ok` that `retry_if_ok` rejected), WARN or INFO
     /// keeps a page away. Nothing else changes: the metrics' outcome, the
     /// `on_give_up` callback, the error or value returned.
     ///
     /// With every level lowered (a library whose caller handles its
-    /// errors: [`Levels::QUIET`]), a run still logs its breaker's lines at
-    /// their own levels (WARN when it opens): no policy sets those.
+    /// errors: [`Levels::QUIET`]), a run still logs its breaker's and its
+    /// throttle's lines at their own levels (WARN when the breaker opens,
+    /// or the throttle starts rejecting calls): no policy sets those.
     ///
     /// ```
     /// use tracing::Level;
@@ -395,6 +400,19 @@ impl<W, G> Policy<W, G> {
         crate::log::GiveUpLevels {
             non_retriable: self.levels.non_retriable,
             give_up: self.levels.give_up,
+        }
+    }
+
+    /// The level of a hedged attempt's `not retried` line: a failure the
+    /// run goes on without is announced as a retry's is (its retry
+    /// level), one the policy does not retry (beside the success that
+    /// wins) as a non-retriable error's.
+    #[inline]
+    pub(crate) const fn not_retried_level(&self, retriable: bool) -> Level {
+        if retriable {
+            self.levels.retry
+        } else {
+            self.levels.non_retriable
         }
     }
 }

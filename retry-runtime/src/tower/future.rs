@@ -383,6 +383,7 @@ where
                                     failure.kind(),
                                     why,
                                     this.run.shown_elapsed(),
+                                    this.policy.give_up_levels(),
                                 );
                             }
                             if T::REPORTS {
