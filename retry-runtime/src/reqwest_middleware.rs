@@ -350,8 +350,12 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, Policy<W, G>>
     /// [`with_default_name`](Policy::with_default_name)). Each request's
     /// run borrows it from the middleware, which
     /// `reqwest_middleware::ClientWithMiddleware` keeps in an `Arc`: a
-    /// client and its clones share one copy. Everything else as
-    /// [`new`](Self::new).
+    /// client and its clones share one copy. Its retry condition may own
+    /// its state, a condition that is not `Copy` (the statuses a user's
+    /// configuration retries, `.with_when(RetryIf(move |f| ..))`; see
+    /// [`with_when`](Policy::with_when)): a request with its own limits
+    /// ([`MaxAttempts`], [`MaxElapsed`]) runs on a clone of it. Everything
+    /// else as [`new`](Self::new).
     ///
     /// ```
     /// use retry_runtime::reqwest_middleware::{AttemptFailure, RetryMiddleware};
@@ -1052,7 +1056,7 @@ impl<W: 'static, G: 'static> ChoosesPolicy<W, G> for RequestPolicyFn<W, G> {
 #[async_trait::async_trait]
 impl<W, G, Sl, P> Middleware for RetryMiddleware<W, G, Sl, P>
 where
-    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    W: When<AttemptFailure> + Clone + Send + Sync + 'static,
     G: Admission<AttemptFailure> + Send + Sync + 'static,
     Sl: Sleeper + Send + Sync + 'static,
     Sl::Sleep: Send,
@@ -1072,8 +1076,10 @@ where
         ) {
             (None, None, None) => self.run(policy, req, extensions, next).await,
             (attempts, elapsed, name) => {
-                // (this request's limits and name, on a copy of its policy)
-                let mut own = *policy;
+                // (this request's limits and name, on a copy of its policy:
+                // a clone, so that a condition that owns its state, not
+                // `Copy`, is kept by `from_policy`)
+                let mut own = policy.clone();
                 if let Some(&MaxAttempts(n)) = attempts {
                     own = own.with_max_attempts(n);
                 }
@@ -1162,7 +1168,7 @@ pub struct MaxElapsed(pub Duration);
 
 impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P>
 where
-    W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+    W: When<AttemptFailure> + Clone + Send + Sync + 'static,
     G: Admission<AttemptFailure> + Send + Sync + 'static,
     Sl: Sleeper + Send + Sync + 'static,
     Sl::Sleep: Send,

@@ -951,6 +951,41 @@ async fn the_middlewares_hook_hears_each_retry_beside_the_policys() {
     assert_eq!(BEFORE_SLEEP.load(Ordering::SeqCst), 4);
 }
 
+/// `from_policy` takes a policy whose retry condition owns its state (the
+/// statuses a user's configuration retries, in a `Vec`: a condition that
+/// is not `Copy`, which `with_when` says a library may hold): the client
+/// is built, retries by it, and a request's own `MaxAttempts` applies
+/// over it. (The middleware required a `Copy` condition, for the copy a
+/// request's own limits change: `ClientBuilder::with` refused it, "the
+/// trait `Middleware` is not implemented".)
+#[tokio::test]
+async fn a_policy_whose_condition_owns_its_state_is_kept_by_the_middleware() {
+    use retry_runtime::reqwest_middleware::MaxAttempts;
+    use retry_runtime::RetryIf;
+    let server = FlakyServer::start().await;
+    server.route("/conflict", [409, 409, 200]);
+    server.route("/once", [409, 200]);
+    let retried: Vec<u16> = "409,503"
+        .split(',')
+        .map(|code| code.parse().unwrap())
+        .collect(); // from the user's configuration
+    let policy = API
+        .with_name("configured")
+        .with_when(RetryIf(move |f: &AttemptFailure| {
+            matches!(f, Failure::Response { failure, .. } if retried.contains(&failure.code))
+        }));
+    let client = client(RetryMiddleware::from_policy(policy));
+    let resp = client.get(server.url("/conflict")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), server.hits("/conflict")), (200, 3));
+    let once = client
+        .get(server.url("/once"))
+        .with_extension(MaxAttempts(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((once.status().as_u16(), server.hits("/once")), (409, 1));
+}
+
 /// `with_report(true)`: each response given back carries what its run
 /// did, a success's attempts and a failed response's reason; without it,
 /// nothing is added.
