@@ -67,4 +67,5 @@ mod retry_if_ok;
 mod send;
 mod shutdown;
 mod stop;
+mod widen;
 mod zero_wait;

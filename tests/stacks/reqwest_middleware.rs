@@ -951,6 +951,53 @@ async fn the_middlewares_hook_hears_each_retry_beside_the_policys() {
     assert_eq!(BEFORE_SLEEP.load(Ordering::SeqCst), 4);
 }
 
+/// A policy widened to the widest guard type (`Policy::widen`, for an
+/// SDK's one field type), with no breaker or throttle of its own, runs as
+/// its own through the middleware: the same hits and the same lines, for
+/// 503 503 200, and for a POST sent once.
+#[tokio::test]
+async fn a_widened_policy_runs_as_its_own() {
+    use retry_runtime::WithCircuitAndThrottle;
+    static WIDE: Policy<RetryOn, WithCircuitAndThrottle> = API.widen();
+    let server = FlakyServer::start().await;
+    let mut seen = Vec::new();
+    for (n, wide) in [(0, false), (1, true)] {
+        let (clip, post) = (format!("/clip{n}"), format!("/post{n}"));
+        server.route(&clip, [503, 503, 200]);
+        server.route(&post, [503, 200]);
+        let log = capture();
+        let client = match wide {
+            false => client(RetryMiddleware::from_policy(API)),
+            true => client(RetryMiddleware::from_policy(WIDE)),
+        };
+        let got = client.get(server.url(&clip)).send().await.unwrap();
+        let posted = client
+            .post(server.url(&post))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let lines: Vec<String> = log
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("api"))
+            .map(|l| l.replace(&clip, "/clip").replace(&post, "/post"))
+            .collect();
+        seen.push((
+            got.status().as_u16(),
+            server.hits(&clip),
+            posted.status().as_u16(),
+            server.hits(&post),
+            lines,
+        ));
+    }
+    let (status, hits, posted, post_hits, _) = &seen[0];
+    assert_eq!((*status, *hits, *posted, *post_hits), (200, 3, 503, 1));
+    // two retries, the success and the POST's line
+    assert_eq!(seen[0].4.len(), 4, "{:?}", seen[0].4);
+    assert_eq!(seen[1], seen[0]);
+}
+
 /// `from_policy` takes a policy whose retry condition owns its state (the
 /// statuses a user's configuration retries, in a `Vec`: a condition that
 /// is not `Copy`, which `with_when` says a library may hold): the client
