@@ -416,3 +416,48 @@ impl<W, G> Policy<W, G> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::circuit::CircuitBreaker;
+    use crate::policy::WithCircuitAndThrottle;
+
+    /// What counts as set survives every way a policy is remade (a new
+    /// condition, a guard, `widen`): a library's `with_default_levels`
+    /// keeps its user's levels through them, and lowers the others.
+    #[test]
+    fn a_set_level_stays_set_through_every_rebuild() {
+        static B: CircuitBreaker = CircuitBreaker::new("levels-rebuilt");
+        fn conflict(e: &std::io::Error) -> bool {
+            e.kind() == std::io::ErrorKind::AlreadyExists
+        }
+        let theirs = crate::presets::API
+            .with_give_up_level(Level::ERROR)
+            .with_rejected_ok_level(Level::INFO);
+        let remade: Policy<_, WithCircuitAndThrottle> = theirs
+            .retry_all()
+            .retry_on(crate::classify::KindSet::TRANSIENT)
+            .or_retry_if(conflict as fn(&std::io::Error) -> bool)
+            .with_circuit(&B)
+            .widen();
+        let p = remade.with_default_levels(Levels::QUIET);
+        assert_eq!(
+            p.levels(),
+            Levels {
+                give_up: Level::ERROR,
+                rejected_ok: Some(Level::INFO),
+                ..Levels::QUIET
+            }
+        );
+        // nothing set: all the library's
+        assert_eq!(
+            crate::presets::API
+                .with_circuit(&B)
+                .widen::<WithCircuitAndThrottle>()
+                .with_default_levels(Levels::QUIET)
+                .levels(),
+            Levels::QUIET
+        );
+    }
+}
