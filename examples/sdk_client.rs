@@ -131,7 +131,7 @@ pub mod paysdk {
         /// leaked, however many clients are built.
         pub fn with_retry<W, G>(base: impl Into<String>, policy: Policy<W, G>) -> Client
         where
-            W: When<AttemptFailure> + Copy + Send + Sync + 'static,
+            W: When<AttemptFailure> + Clone + Send + Sync + 'static,
             G: Admission<AttemptFailure> + Send + Sync + 'static,
         {
             let policy = policy.with_default_name("paysdk");
