@@ -575,11 +575,14 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// (`reqwest::Client::builder().timeout(..)`, a `Timeout` too), which
     /// starts when the request reaches the client.
     ///
-    /// The limit is not shortened to the time left before the policy's
-    /// `max_elapsed`: an attempt started just before it may run a whole
-    /// `limit` past it (the run then gives up, `deadline reached`). For a
-    /// hard deadline on the caller's side, put `tokio::time::timeout`
-    /// around the `send()`.
+    /// The limit is shortened to the time left before the policy's
+    /// `max_elapsed` (or a request's own [`MaxElapsed`], its caller's
+    /// deadline): an attempt started 9s into a 10s `max_elapsed` has 1s,
+    /// and its timeout ends the run (`deadline reached`; its error says
+    /// the limit it had, `attempt timed out after 1s`). Without a
+    /// `max_elapsed`, every attempt has the whole limit. (An attempt made
+    /// with no time left, a first attempt after a cooldown's wait that took
+    /// it all, keeps the whole limit.)
     ///
     /// A `const fn` that keeps the middleware's type, where the tower
     /// layer's [`with_timeout`](crate::tower::RetryLayer::with_timeout)
@@ -927,6 +930,22 @@ fn reqwest_error_mut(error: &mut Error) -> Option<&mut ::reqwest::Error> {
     }
 }
 
+/// The per-attempt `limit`, shortened to the time left before the
+/// policy's `max_elapsed` (a request's own `MaxElapsed`: its caller's
+/// deadline), so that an attempt started late does not run a whole limit
+/// past it. An attempt made with no time left (a first attempt after a
+/// cooldown's wait that took it all) keeps its limit.
+#[inline]
+fn within_deadline<W, G>(limit: Duration, policy: &Policy<W, G>, run: &mut LazyRun) -> Duration {
+    if policy.stop.max_elapsed.is_none() {
+        return limit;
+    }
+    match run.next_attempt(policy).remaining {
+        Some(left) if !left.is_zero() => limit.min(left),
+        _ => limit,
+    }
+}
+
 /// With [`with_hide_url_path`](RetryMiddleware::with_hide_url_path): a failed
 /// response marked, so that its message shows its URL's origin.
 #[cold]
@@ -1153,8 +1172,9 @@ pub struct OperationName(pub &'static str);
 /// extensions (`.with_extension(MaxElapsed(left))`), for a call with a
 /// deadline of its own (the time left of the request it serves): no retry
 /// starts at or after it, as [`Policy::with_max_elapsed`] says. An attempt
-/// under way is not cut: for that, the client's timeout, or the
-/// middleware's [`with_timeout`](RetryMiddleware::with_timeout).
+/// under way is cut at it only under a middleware with
+/// [`with_timeout`](RetryMiddleware::with_timeout), whose limit is
+/// shortened to the time left (its timeout then ends the run).
 ///
 /// ```
 /// use std::time::Duration;
@@ -1256,6 +1276,7 @@ where
             );
             let answer = match self.timeout {
                 Some(limit) => {
+                    let limit = within_deadline(limit, policy, &mut run);
                     timeout_with(&self.sleeper, limit, async {
                         Ok::<_, AttemptTimeout>(sent.await)
                     })

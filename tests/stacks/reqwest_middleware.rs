@@ -1393,6 +1393,51 @@ async fn a_slow_attempt_times_out_and_is_retried() {
     assert_eq!((resp.status(), server.hits("/slow")), (StatusCode::OK, 2));
 }
 
+/// `with_timeout` is shortened to the time left before the run's
+/// deadline (a request's own `MaxElapsed`, its caller's): a retry started
+/// 50ms into a 400ms deadline has what is left of it, not the 5s limit,
+/// and the run ends at the deadline, its error the limit the attempt had.
+/// Without a deadline, the whole limit.
+#[tokio::test]
+async fn an_attempts_timeout_is_cut_to_the_time_left_before_the_deadline() {
+    use retry_runtime::reqwest_middleware::MaxElapsed;
+    use retry_runtime::AttemptTimeout;
+    let server = FlakyServer::start().await;
+    server.route(
+        "/late",
+        [Reply::status(503), Reply::delay(Duration::from_secs(3))],
+    );
+    server.route("/whole", [Reply::ok_body("slow").delayed(ms(600))]);
+    let logs = capture();
+    let client = client(RetryMiddleware::new(&API).with_timeout(Duration::from_secs(5)));
+    let started = Instant::now();
+    let err = client
+        .get(server.url("/late"))
+        .with_extension(MaxElapsed(ms(400)))
+        .send()
+        .await
+        .unwrap_err();
+    let timed_out = match &err {
+        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<AttemptTimeout>().copied(),
+        reqwest_middleware::Error::Reqwest(_) => None,
+    };
+    let after = timed_out.expect("the attempt's timeout").after;
+    assert!(after > ms(0) && after <= ms(350), "{after:?}");
+    assert_eq!(server.hits("/late"), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    logs.assert_logged(
+        Level::ERROR,
+        "api failed after 2 attempts (deadline reached)",
+    );
+    // no deadline: the whole limit
+    let whole = client.get(server.url("/whole")).send().await.unwrap();
+    assert_eq!(whole.text().await.unwrap(), "slow");
+}
+
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
 /// as the README's testing section and the rustdoc of `sleep_with` say.
