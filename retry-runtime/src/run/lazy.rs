@@ -568,7 +568,16 @@ where
 /// made, else from the start (asking the breaker first). Sleeps with
 /// `sleeper`; tells `notify` of each retry. A policy with attempt spans
 /// gets a loop of its own, so that the common one handles no span.
-#[inline(never)]
+///
+/// `inline` and `cold`: not inlined (a call that succeeds at once carries
+/// none of it), but copied into the caller's codegen unit, where the
+/// caller's constant policy reaches it. With `inline(never)` alone, the
+/// copy went to a unit of this module's instances, and whether the
+/// optimizer saw the policy depended on how rustc merged the units: a
+/// change elsewhere in the crate moved a sync retry from 47 to 75
+/// instructions (bench/callgrind.sh; bench/HISTORY.md, session 44).
+#[inline]
+#[cold]
 pub(crate) fn retry_sync_rest<W, G, R, F, S, N>(
     policy: &Policy<W, G>,
     state: State,
