@@ -740,6 +740,53 @@ async fn a_slow_attempt_times_out_and_is_retried() {
     assert_eq!(err.kind(), ErrorKind::Timeout);
 }
 
+/// `with_timeout` is shortened to the time left before the policy's
+/// `max_elapsed`: a retry started 50ms into a 400ms deadline has what is
+/// left of it, not the 5s limit, and the call ends at the deadline with
+/// the limit the attempt had in its error; without a deadline, an attempt
+/// has the whole limit.
+#[tokio::test]
+async fn an_attempts_timeout_is_cut_to_the_time_left_before_the_deadline() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/late",
+        [Reply::status(503), Reply::delay(Duration::from_secs(3))],
+    );
+    server.route("/whole", [Reply::ok_body("slow").delayed(ms(600))]);
+    let logs = capture();
+    let started = std::time::Instant::now();
+    let err = send(
+        const { FAST.with_max_elapsed(Duration::from_millis(400)) }
+            .layer()
+            .with_timeout(Duration::from_secs(5)),
+        get(&server.url("/late")),
+    )
+    .await
+    .unwrap_err();
+    let after = match err {
+        Error::Timeout(t) => t.after,
+        other => panic!("expected the attempt's timeout, got {other:?}"),
+    };
+    assert!(after > ms(0) && after <= ms(350), "{after:?}");
+    assert_eq!(server.hits("/late"), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    logs.assert_logged(
+        Level::ERROR,
+        "clips failed after 2 attempts (deadline reached)",
+    );
+    let whole = send(
+        FAST.layer().with_timeout(Duration::from_secs(5)),
+        get(&server.url("/whole")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+}
+
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
 /// as the README's testing section and the rustdoc of `sleep_with` say.

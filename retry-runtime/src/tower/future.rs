@@ -5,6 +5,7 @@
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
+use core::time::Duration;
 use std::error::Error as StdError;
 use std::future::Future;
 
@@ -248,7 +249,9 @@ where
                     this.step.as_mut(),
                     Step::Attempt {
                         fut: $fut,
-                        deadline: this.timeout.deadline(this.sleeper),
+                        deadline: this
+                            .timeout
+                            .deadline(this.sleeper, || time_left(this.policy, this.run)),
                     },
                 );
                 match this.step.as_mut().project() {
@@ -339,7 +342,7 @@ where
                         }
                         Poll::Pending => {
                             ready!(deadline.as_mut().poll(cx));
-                            let after = this.timeout.limit().unwrap_or_default();
+                            let after = T::limit_of(deadline.as_ref().get_ref());
                             Failure::Timeout(AttemptTimeout { after })
                         }
                     };
@@ -408,10 +411,25 @@ where
                 // (only its future and deadline are dropped, not the step).
                 let next = next_attempt!();
                 fut.set(next);
-                deadline.set(this.timeout.deadline(this.sleeper));
+                deadline.set(
+                    this.timeout
+                        .deadline(this.sleeper, || time_left(this.policy, this.run)),
+                );
             }
         }
     }
+}
+
+/// The time left before the run's `max_elapsed`, for an attempt's timeout
+/// (a layer [`with_timeout`](super::RetryLayer::with_timeout) only): none
+/// without a deadline, nor for a first attempt with none left (a
+/// cooldown's wait took it: it keeps the whole limit); a retry whose wait
+/// ended past the deadline (a timer that woke late) has nothing.
+#[inline]
+fn time_left<W, G>(policy: &Policy<W, G>, run: &mut LazyRun) -> Option<Duration> {
+    policy.stop.max_elapsed?;
+    let left = run.next_attempt(policy).remaining?;
+    (run.attempts_made() > 0 || !left.is_zero()).then_some(left)
 }
 
 /// Put the run's [`RetryReport`](crate::response::RetryReport) in

@@ -25,9 +25,19 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
     /// that never completes (and takes no room).
     type Deadline<D: Future<Output = ()>>: Future<Output = ()>;
 
-    /// The deadline of an attempt starting now.
+    /// The deadline of an attempt starting now, `left()` the time left
+    /// before the run's `max_elapsed` (asked only with a timeout).
     #[doc(hidden)]
-    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep>;
+    fn deadline<Sl: Sleeper>(
+        &self,
+        sleeper: &Sl,
+        left: impl FnOnce() -> Option<Duration>,
+    ) -> Self::Deadline<Sl::Sleep>;
+
+    /// The limit an attempt whose deadline is `deadline` had (the timeout,
+    /// or the time left when that was shorter), for its `AttemptTimeout`.
+    #[doc(hidden)]
+    fn limit_of<D: Future<Output = ()>>(deadline: &Self::Deadline<D>) -> Duration;
 
     /// The limit, if there is one.
     fn limit(&self) -> Option<Duration>;
@@ -112,8 +122,17 @@ impl AttemptLimit for NoTimeout {
     type Deadline<D: Future<Output = ()>> = core::future::Pending<()>;
 
     #[inline(always)]
-    fn deadline<Sl: Sleeper>(&self, _: &Sl) -> core::future::Pending<()> {
+    fn deadline<Sl: Sleeper>(
+        &self,
+        _: &Sl,
+        _: impl FnOnce() -> Option<Duration>,
+    ) -> core::future::Pending<()> {
         core::future::pending()
+    }
+
+    #[inline(always)]
+    fn limit_of<D: Future<Output = ()>>(_: &core::future::Pending<()>) -> Duration {
+        Duration::ZERO
     }
 
     #[inline(always)]
@@ -152,11 +171,29 @@ impl AttemptLimit for NoTimeout {
 pub struct WithTimeout(pub Duration);
 
 impl AttemptLimit for WithTimeout {
-    type Deadline<D: Future<Output = ()>> = D;
+    type Deadline<D: Future<Output = ()>> = AttemptTimer<D>;
+
+    /// The timeout, shortened to the time left before the run's
+    /// `max_elapsed`, if `left()` says how long that is.
+    #[inline(always)]
+    fn deadline<Sl: Sleeper>(
+        &self,
+        sleeper: &Sl,
+        left: impl FnOnce() -> Option<Duration>,
+    ) -> AttemptTimer<Sl::Sleep> {
+        let limit = match left() {
+            Some(left) => self.0.min(left),
+            None => self.0,
+        };
+        AttemptTimer {
+            sleep: sleeper.sleep(limit),
+            limit,
+        }
+    }
 
     #[inline(always)]
-    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Sl::Sleep {
-        sleeper.sleep(self.0)
+    fn limit_of<D: Future<Output = ()>>(deadline: &AttemptTimer<D>) -> Duration {
+        deadline.limit
     }
 
     #[inline(always)]
@@ -180,6 +217,31 @@ impl AttemptLimit for WithTimeout {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// An attempt's timer under a layer [`WithTimeout`], and the limit it
+    /// was set for: the timeout, or the time left before the run's
+    /// `max_elapsed` when that was shorter. Not public API.
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct AttemptTimer<D> {
+        #[pin]
+        sleep: D,
+        limit: Duration,
+    }
+}
+
+impl<D: Future<Output = ()>> Future for AttemptTimer<D> {
+    type Output = ();
+
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        self.project().sleep.poll(cx)
+    }
+}
+
 /// The settings `T` (a timeout or none), each request carrying its attempt
 /// ([`RetryLayer::with_attempt_extension`](super::RetryLayer::with_attempt_extension)):
 /// see [`AttemptLimit`].
@@ -199,8 +261,17 @@ impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
     type Deadline<D: Future<Output = ()>> = T::Deadline<D>;
 
     #[inline(always)]
-    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep> {
-        self.0.deadline(sleeper)
+    fn deadline<Sl: Sleeper>(
+        &self,
+        sleeper: &Sl,
+        left: impl FnOnce() -> Option<Duration>,
+    ) -> Self::Deadline<Sl::Sleep> {
+        self.0.deadline(sleeper, left)
+    }
+
+    #[inline(always)]
+    fn limit_of<D: Future<Output = ()>>(deadline: &Self::Deadline<D>) -> Duration {
+        T::limit_of(deadline)
     }
 
     #[inline(always)]
@@ -266,8 +337,17 @@ impl<T: AttemptLimit> AttemptLimit for WithReport<T> {
     type Deadline<D: Future<Output = ()>> = T::Deadline<D>;
 
     #[inline(always)]
-    fn deadline<Sl: Sleeper>(&self, sleeper: &Sl) -> Self::Deadline<Sl::Sleep> {
-        self.0.deadline(sleeper)
+    fn deadline<Sl: Sleeper>(
+        &self,
+        sleeper: &Sl,
+        left: impl FnOnce() -> Option<Duration>,
+    ) -> Self::Deadline<Sl::Sleep> {
+        self.0.deadline(sleeper, left)
+    }
+
+    #[inline(always)]
+    fn limit_of<D: Future<Output = ()>>(deadline: &Self::Deadline<D>) -> Duration {
+        T::limit_of(deadline)
     }
 
     #[inline(always)]

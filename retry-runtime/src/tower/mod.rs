@@ -427,6 +427,13 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// [`Error::Timeout`]. The layer's type says it ([`WithTimeout`]): only
     /// then does a call's future hold a timer beside its attempt.
     ///
+    /// The limit is shortened to the time left before the policy's
+    /// `max_elapsed`: an attempt started 9s into a 10s `max_elapsed` has
+    /// 1s, and its timeout ends the call (`deadline reached`; its
+    /// `AttemptTimeout` says the limit it had). (An attempt made with no
+    /// time left, a first attempt after a cooldown's wait that took it all,
+    /// keeps the whole limit.)
+    ///
     /// Not a `const fn` (unlike [`with_any_method`](Self::with_any_method)): it
     /// builds a layer of another type from this one's fields, and the rest
     /// of `self`, generic, would be dropped in a const context, which stable
