@@ -580,9 +580,12 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// deadline): an attempt started 9s into a 10s `max_elapsed` has 1s,
     /// and its timeout ends the run (`deadline reached`; its error says
     /// the limit it had, `attempt timed out after 1s`). Without a
-    /// `max_elapsed`, every attempt has the whole limit. (An attempt made
-    /// with no time left, a first attempt after a cooldown's wait that took
-    /// it all, keeps the whole limit.)
+    /// `max_elapsed`, every attempt has the whole limit. A retry whose wait
+    /// ended at or past the deadline (decided to end before it, its timer
+    /// woken late on a loaded runtime) is not sent: it times out at once
+    /// (`attempt timed out after 0ns`, counted as its attempt), and the run
+    /// ends on the deadline. (A first attempt made with no time left, after
+    /// a cooldown's wait that took it all, keeps the whole limit.)
     ///
     /// A `const fn` that keeps the middleware's type, where the tower
     /// layer's [`with_timeout`](crate::tower::RetryLayer::with_timeout)
@@ -933,16 +936,24 @@ fn reqwest_error_mut(error: &mut Error) -> Option<&mut ::reqwest::Error> {
 /// The per-attempt `limit`, shortened to the time left before the
 /// policy's `max_elapsed` (a request's own `MaxElapsed`: its caller's
 /// deadline), so that an attempt started late does not run a whole limit
-/// past it. An attempt made with no time left (a first attempt after a
-/// cooldown's wait that took it all) keeps its limit.
+/// past it. `None` for a retry with no time left: its wait was decided to
+/// end before the deadline, but ended at or past it (a timer woken late, a
+/// loaded runtime), and it is not sent. A first attempt made with no time
+/// left (after a cooldown's wait that took it all) keeps its limit.
 #[inline]
-fn within_deadline<W, G>(limit: Duration, policy: &Policy<W, G>, run: &mut LazyRun) -> Duration {
+fn within_deadline<W, G>(
+    limit: Duration,
+    policy: &Policy<W, G>,
+    run: &mut LazyRun,
+) -> Option<Duration> {
     if policy.stop.max_elapsed.is_none() {
-        return limit;
+        return Some(limit);
     }
+    let retry = run.attempts_made() > 0;
     match run.next_attempt(policy).remaining {
-        Some(left) if !left.is_zero() => limit.min(left),
-        _ => limit,
+        Some(left) if left.is_zero() && retry => None,
+        Some(left) if !left.is_zero() => Some(limit.min(left)),
+        _ => Some(limit),
     }
 }
 
@@ -1275,13 +1286,17 @@ where
                 next.clone().run(to_send, extensions),
             );
             let answer = match self.timeout {
-                Some(limit) => {
-                    let limit = within_deadline(limit, policy, &mut run);
-                    timeout_with(&self.sleeper, limit, async {
-                        Ok::<_, AttemptTimeout>(sent.await)
-                    })
-                    .await
-                }
+                Some(limit) => match within_deadline(limit, policy, &mut run) {
+                    Some(limit) => {
+                        timeout_with(&self.sleeper, limit, async {
+                            Ok::<_, AttemptTimeout>(sent.await)
+                        })
+                        .await
+                    }
+                    // (not polled, so not sent: a retry with no time left
+                    // times out at once, and the run ends on its deadline)
+                    None => Err(AttemptTimeout::new(Duration::ZERO)),
+                },
                 None => Ok(sent.await),
             };
             // (a block: what it holds, the outcome, the run's verdict and

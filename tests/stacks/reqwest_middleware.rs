@@ -18,7 +18,7 @@ use testkit::capture::capture;
 use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tracing::Level;
 
-use crate::{ms, waited, NoWait};
+use crate::{far_below, ms, waited, NoWait};
 
 /// The `api` preset with fixed 50ms waits.
 const API: Policy<RetryOn> = presets::API
@@ -1436,6 +1436,63 @@ async fn an_attempts_timeout_is_cut_to_the_time_left_before_the_deadline() {
     // no deadline: the whole limit
     let whole = client.get(server.url("/whole")).send().await.unwrap();
     assert_eq!(whole.text().await.unwrap(), "slow");
+}
+
+/// A retry whose wait ended past the deadline (a busy runtime woke it
+/// late; its wait was decided to end before it) has no time left: it is
+/// not sent, and the run ends on the deadline, where it was sent with the
+/// whole 5s limit and its 3s answer given back long past the caller's
+/// 200ms.
+#[tokio::test]
+async fn a_retry_woken_past_the_deadline_is_not_sent_with_the_whole_limit() {
+    use retry_runtime::reqwest_middleware::MaxElapsed;
+    use retry_runtime::AttemptTimeout;
+    /// Wakes 300ms late from the 50ms backoff (a loaded runtime); times
+    /// the per-attempt limit as asked.
+    #[derive(Clone, Copy, Debug)]
+    struct WakesLate;
+    impl retry_runtime::Sleeper for WakesLate {
+        type Sleep = tokio::time::Sleep;
+        fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
+            tokio::time::sleep(if wait == ms(50) { ms(350) } else { wait })
+        }
+    }
+    const LATE: Policy<RetryOn> = API.with_name("woken_late");
+    let server = FlakyServer::start().await;
+    server.route(
+        "/late",
+        [Reply::status(503), Reply::delay(Duration::from_secs(3))],
+    );
+    let logs = capture();
+    let client = client(
+        RetryMiddleware::new(&LATE)
+            .with_timeout(Duration::from_secs(5))
+            .sleep_with(WakesLate),
+    );
+    let started = Instant::now();
+    let answer = client
+        .get(server.url("/late"))
+        .with_extension(MaxElapsed(ms(200)))
+        .send()
+        .await;
+    assert!(
+        far_below(started.elapsed(), Duration::from_secs(3)),
+        "{:?}: {:?}",
+        started.elapsed(),
+        answer.as_ref().map(reqwest::Response::status)
+    );
+    let timed_out = match &answer {
+        Err(reqwest_middleware::Error::Middleware(e)) => {
+            e.downcast_ref::<AttemptTimeout>().copied()
+        }
+        _ => None,
+    };
+    assert_eq!(timed_out, Some(AttemptTimeout::new(Duration::ZERO)));
+    assert_eq!(server.hits("/late"), 1, "the late retry was sent");
+    logs.assert_logged(
+        Level::ERROR,
+        "woken_late failed after 2 attempts (deadline reached)",
+    );
 }
 
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
