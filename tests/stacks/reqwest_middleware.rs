@@ -1495,6 +1495,74 @@ async fn a_retry_woken_past_the_deadline_is_not_sent_with_the_whole_limit() {
     );
 }
 
+/// An attempt the caller's deadline cut (`with_timeout` shortened to a
+/// request's `MaxElapsed`) is the caller's, not the upstream's failure: a
+/// healthy upstream that answers in 300ms, called twice by callers with
+/// 100ms left, must not open the breaker every other caller shares. It
+/// does: each cut is recorded as a `Timeout` failure, and the third call,
+/// with no deadline, is turned away with `CircuitOpen`.
+#[tokio::test]
+#[ignore = "fault (src/run/): an attempt the deadline cut counts as a breaker failure; fix: settle it as the deadline's (Outcome::Neutral to the breaker and throttle, StopReason::Deadline)"]
+async fn an_attempt_the_deadline_cut_does_not_open_the_breaker() {
+    use retry_runtime::reqwest_middleware::MaxElapsed;
+    use retry_runtime::{CircuitBreaker, WithCircuit};
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("deadline_cut").with_failures(2);
+    static GUARDED: Policy<RetryOn, WithCircuit> =
+        API.with_name("deadline_cut").with_circuit(&UPSTREAM);
+    let server = FlakyServer::start().await;
+    server.route("/slow", [Reply::ok_body("slow").delayed(ms(300))]);
+    let client = client(RetryMiddleware::new(&GUARDED).with_timeout(Duration::from_secs(5)));
+    for _ in 0..2 {
+        let hurried = client
+            .get(server.url("/slow"))
+            .with_extension(MaxElapsed(ms(100)))
+            .send()
+            .await;
+        assert!(hurried.is_err(), "cut at the caller's deadline");
+    }
+    let patient = client.get(server.url("/slow")).send().await;
+    assert_eq!(
+        patient
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string()),
+        Ok(200),
+        "{:?}",
+        UPSTREAM.stats()
+    );
+    assert_eq!(UPSTREAM.stats().failures, 0);
+}
+
+/// The attempt the deadline cut ends the run on the deadline, as
+/// `with_timeout`'s rustdoc said of every policy: under one that retries
+/// `Unavailable` only, the cut `Timeout` is judged by its kind instead, a
+/// "non-retriable error" WARN with `outcome=permanent_error`, no ERROR
+/// give-up line.
+#[tokio::test]
+#[ignore = "fault (src/run/): a cut attempt is judged by its kind (Permanent), not as the deadline; same fix as above"]
+async fn an_attempt_the_deadline_cut_ends_the_run_on_the_deadline_whatever_the_policy_retries() {
+    use retry_runtime::reqwest_middleware::MaxElapsed;
+    const BUSY_ONLY: Policy<RetryOn> = API
+        .retry_on(retry_runtime::kinds![Unavailable])
+        .with_name("busy_only");
+    let server = FlakyServer::start().await;
+    server.route(
+        "/late",
+        [Reply::status(503), Reply::delay(Duration::from_secs(3))],
+    );
+    let logs = capture();
+    let client = client(RetryMiddleware::new(&BUSY_ONLY).with_timeout(Duration::from_secs(5)));
+    let cut = client
+        .get(server.url("/late"))
+        .with_extension(MaxElapsed(ms(400)))
+        .send()
+        .await;
+    assert!(cut.is_err());
+    logs.assert_logged(
+        Level::ERROR,
+        "busy_only failed after 2 attempts (deadline reached)",
+    );
+}
+
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
 /// as the README's testing section and the rustdoc of `sleep_with` say.
