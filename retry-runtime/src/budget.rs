@@ -287,7 +287,8 @@ impl RetryBudget {
     /// size target), a tower call dropped after its wait while the service
     /// is not yet ready for the retry, a hand-driven [`Run`](crate::Run)
     /// dropped between the `Retry` it was told and its next attempt, and a
-    /// run whose retry hook (`with_before_sleep`, `.notify`) panics, the
+    /// run whose retry hook (`with_before_sleep`, `.notify`, the reqwest
+    /// middleware's `with_notify`) panics, the
     /// token being granted before the hook is told of the retry. A run
     /// deposits when its first attempt ends, so a first attempt that panics
     /// deposits nothing (a breaker beside the budget counts its permit as

@@ -672,8 +672,9 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// It changes what the run shows of a failed attempt: the WARN and
     /// ERROR lines, the `error` of the policy's `before_sleep` and
     /// `on_give_up` events, and the failure's `Display` and `Debug` in a
-    /// [`RetryIf`](crate::RetryIf) predicate. The caller gets the response
-    /// or the error with its URL whole. A predicate sees a failed
+    /// [`RetryIf`](crate::RetryIf) predicate and in the middleware's own
+    /// [`with_notify`](Self::with_notify) hook. The caller gets the response
+    /// or the error with its URL whole. A predicate (and the hook) sees a failed
     /// response's `url()` whole, and a `reqwest::Error`'s (the error's
     /// own, or one another middleware returned as it is inside
     /// `reqwest_middleware::Error::Middleware`) as its origin: that error's
@@ -831,7 +832,12 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// success, a 200 that a gateway sends with an `x-upstream-error`
     /// header as a failure. The policy's condition (`W`) then judges what
     /// this returns, as it judges any failure; a `fn` (no captures), as
-    /// [`with_classify`](Self::with_classify)'s is.
+    /// [`with_classify`](Self::with_classify)'s is. A response read as a
+    /// failure that the run gives up on comes back as it is, `Ok`: the 200
+    /// with its error header is a 200 to the caller, and a success to a
+    /// `#[retry]` or [`Policy::retry`] around the call (which does not
+    /// retry it again); tell it by [`with_report`](Self::with_report)'s
+    /// `gave_up`, or read the header again.
     ///
     /// ```
     /// use retry_runtime::reqwest_middleware::RetryMiddleware;
