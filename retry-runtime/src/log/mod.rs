@@ -56,7 +56,9 @@
 //! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`;
 //! a whole number of minutes or hours in that unit, `5m`, `10h`; a
 //! breaker's `{recovery}` is shown the same way), and `wait_source`
-//! what chose it (`backoff` or `retry_after`); `elapsed_ms` the time since
+//! what chose it (`backoff` or `retry_after`; `backoff` too for a wait a
+//! [cooldown](crate::cooldown) lengthened to its hold's end or its pace's
+//! slot, `wait_ms` then being the longer wait); `elapsed_ms` the time since
 //! the run started, waits included, in whole milliseconds rounded down, on
 //! the retry line and on each line that ends a run after an attempt, for a
 //! run that read the clock at its start (a policy with `max_elapsed`,

@@ -10,7 +10,7 @@
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
-//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait) |
+//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in no metric |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
@@ -79,6 +79,10 @@
 //! - Throttles rejecting calls now: `retry_throttle_probability > 0`
 //! - Calls a throttle did not send, per second:
 //!   `rate(retry_throttle_rejections_total[5m])`
+//!
+//! README's "Operating it: dashboards and alerts" has a dashboard, alert
+//! rules, what a dependency down for two minutes looks like in the metrics
+//! and the log, and how to tune a budget from them.
 //!
 //! # Example
 //! ```

@@ -1,0 +1,368 @@
+//! README's "Operating it: dashboards and alerts": a dependency down for
+//! two minutes, called ten times a second through a policy with a breaker
+//! (the defaults: 5 failures, 30 s) and a retry budget, on a virtual clock.
+//! The Prometheus scrape it leaves holds every metric, label and label
+//! value that the section's queries (and the Metrics section's table of
+//! questions) use, and tells the story the section tells: no retry storm,
+//! the breaker open then closed, the calls it turned away counted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::time::Duration;
+
+use retry_runtime::clock::ManualClock;
+use retry_runtime::{presets, testing, CircuitBreaker, Policy, RetryBudget, RetryOn, WithCircuit};
+use testkit::capture::field;
+
+static CLOCK: ManualClock = ManualClock::new();
+static LEDGER_BREAKER: CircuitBreaker = CircuitBreaker::new("ops-ledger").with_clock(&CLOCK);
+static LEDGER_BUDGET: RetryBudget = RetryBudget::new("ops-ledger");
+static LEDGER: Policy<RetryOn, WithCircuit> = presets::API
+    .with_name("ops.ledger.post")
+    .with_budget(&LEDGER_BUDGET)
+    .with_circuit(&LEDGER_BREAKER);
+/// The same dependency's calls with the budget alone.
+static SEARCH_BUDGET: RetryBudget = RetryBudget::new("ops-search");
+static SEARCH: Policy<RetryOn> = presets::API
+    .with_name("ops.search.get")
+    .with_budget(&SEARCH_BUDGET);
+
+/// One call of `policy` every 100 ms for `secs` seconds; the dependency
+/// times out while `down`. The requests the dependency saw.
+macro_rules! calls {
+    ($policy:expr, $secs:expr, $down:expr) => {{
+        let mut sent = 0u32;
+        for _ in 0..$secs * 10 {
+            CLOCK.advance(Duration::from_millis(100));
+            let _ = $policy
+                .retry(|| {
+                    sent += 1;
+                    if $down {
+                        Err(io::Error::from(io::ErrorKind::TimedOut))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .call();
+        }
+        sent
+    }};
+}
+
+/// A Prometheus text scrape, as samples: each metric's label sets.
+struct Scrape(BTreeMap<String, Vec<(Labels, f64)>>);
+
+/// A sample's labels, by name.
+type Labels = BTreeMap<String, String>;
+
+/// A label matcher of a selector: label, operator, value.
+type Matcher<'a> = (&'a str, &'a str, &'a str);
+
+impl Scrape {
+    fn parse(text: &str) -> Scrape {
+        let mut samples: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (series, value) = line.rsplit_once(' ').expect("a sample line");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, labels)) => (name, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let (k, v) = l.split_once('=').expect("label=\"value\"");
+                    (k.to_owned(), v.trim_matches('"').to_owned())
+                })
+                .collect();
+            let value = value.parse().expect("a number");
+            samples
+                .entry(name.to_owned())
+                .or_default()
+                .push((labels, value));
+        }
+        Scrape(samples)
+    }
+
+    /// The value of `name` with exactly these labels.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let wanted: Labels = labels
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.0
+            .get(name)?
+            .iter()
+            .find(|(l, _)| *l == wanted)
+            .map(|&(_, v)| v)
+    }
+
+    /// The label names on `name`'s samples.
+    fn labels_of(&self, name: &str) -> BTreeSet<&str> {
+        self.0
+            .get(name)
+            .into_iter()
+            .flatten()
+            .flat_map(|(l, _)| l.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// The values label `label` takes on `name`'s samples.
+    fn values_of(&self, name: &str, label: &str) -> BTreeSet<&str> {
+        self.0
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|(l, _)| l.get(label).map(String::as_str))
+            .collect()
+    }
+}
+
+/// The queries of README's section `heading` (up to the next heading of
+/// its level or above): its code spans that name a `retry_` metric, and
+/// the `expr:` of its YAML alert rules.
+fn queries_in(readme: &'static str, heading: &str) -> Vec<String> {
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no {heading:?}"));
+    let level = heading.split(' ').next().unwrap();
+    let rest = &readme[start + heading.len()..];
+    let end = rest
+        .match_indices("\n#")
+        .find(|&(i, _)| {
+            let hashes = rest[i + 1..].bytes().take_while(|&b| b == b'#').count();
+            hashes <= level.len() && rest[i + 1 + hashes..].starts_with(' ')
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    let section = &rest[..end];
+    let mut queries = Vec::new();
+    let mut in_block = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            if let Some(expr) = line.trim().strip_prefix("expr: ") {
+                queries.push(expr.trim_matches('\'').to_owned());
+            }
+            continue;
+        }
+        for span in line.split('`').skip(1).step_by(2) {
+            // (not a path, `retry_runtime::metrics::enable()`, nor a
+            // pattern, `retry_circuit_*`)
+            let query = !span.contains("::") && !span.contains('*');
+            if query && span.contains("retry_") && span.contains(['(', '{']) {
+                queries.push(span.replace("\\|", "|"));
+            }
+        }
+    }
+    queries
+}
+
+/// The metric names in `query`, each with the label matchers of its
+/// selector, if any: `(name, [(label, op, value)])`.
+fn selectors(query: &str) -> Vec<(&str, Vec<Matcher<'_>>)> {
+    let mut found = Vec::new();
+    let mut rest = query;
+    while let Some(i) = rest.find("retry_") {
+        let tail = &rest[i..];
+        let len = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(tail.len());
+        let (name, after) = tail.split_at(len);
+        let mut matchers = Vec::new();
+        if let Some(inner) = after.strip_prefix('{') {
+            let inner = &inner[..inner.find('}').expect("a closed selector")];
+            for m in inner.split(',') {
+                let op_at = m.find(['=', '!']).expect("a matcher");
+                let label = m[..op_at].trim();
+                let op_len = if m[op_at + 1..].starts_with(['=', '~']) {
+                    2
+                } else {
+                    1
+                };
+                let op = &m[op_at..op_at + op_len];
+                matchers.push((label, op, m[op_at + op_len..].trim().trim_matches('"')));
+            }
+        }
+        found.push((name, matchers));
+        rest = after;
+    }
+    found
+}
+
+/// The labels in `query`'s `by (..)` clauses.
+fn grouped_by(query: &str) -> Vec<&str> {
+    query
+        .split("by (")
+        .skip(1)
+        .flat_map(|s| s[..s.find(')').expect("a closed by")].split(','))
+        .map(str::trim)
+        .collect()
+}
+
+/// The labels whose values are a fixed vocabulary of the runtime's (the
+/// others are names a program chooses: an operation's, a breaker's).
+const FIXED: [&str; 4] = ["outcome", "state", "from", "to"];
+
+#[test]
+fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
+    let _paused = testing::pause();
+    let recorder = testkit::metrics::prometheus_recorder();
+    let handle = recorder.handle();
+    let (healthy, down, after) = metrics::with_local_recorder(&recorder, || {
+        retry_runtime::metrics::enable();
+        LEDGER_BREAKER.reset();
+        let healthy = calls!(LEDGER, 60, false);
+        let logs = testkit::capture::capture();
+        let down = calls!(LEDGER, 120, true);
+        let after = calls!(LEDGER, 60, false);
+        // the outage at INFO: 17 lines for 1,200 failed calls
+        let lines = logs.lines();
+        let loud: Vec<_> = lines.iter().filter(|l| !l.starts_with("DEBUG")).collect();
+        let at = |level: &str| loud.iter().filter(|l| l.starts_with(level)).count();
+        assert_eq!(
+            (loud.len(), at("ERROR"), at("WARN"), at("INFO")),
+            (17, 5, 7, 5),
+            "{loud:#?}"
+        );
+        let rejected = lines.iter().filter(|l| l.contains("not attempted")).count();
+        assert_eq!(rejected, 1196, "DEBUG lines");
+        drop(logs);
+        assert_eq!(calls!(SEARCH, 120, true), 1325, "the budget alone");
+        (healthy, down, after)
+    });
+    let text = handle.render();
+    let scrape = Scrape::parse(&text);
+
+    // README's story: 8 requests for the 1,200 calls of the outage, then
+    // every call but the one the breaker turned away before its probe
+    assert_eq!((healthy, down, after), (600, 8, 599));
+    let ledger = |outcome| {
+        let labels = [("operation", "ops.ledger.post"), ("outcome", outcome)];
+        scrape.value("retry_calls_total", &labels)
+    };
+    assert_eq!(
+        ledger("circuit_open"),
+        Some(1200.0),
+        "1,199 in the outage, 1 after"
+    );
+    assert_eq!(ledger("attempts_exhausted"), Some(1.0));
+    assert_eq!(ledger("succeeded_first_try"), Some(1199.0));
+    let moves: Vec<_> = [
+        ("closed", "open"),
+        ("open", "half_open"),
+        ("half_open", "open"),
+        ("half_open", "closed"),
+        ("open", "closed"),
+    ]
+    .map(|(from, to)| {
+        let labels = [("circuit", "ops-ledger"), ("from", from), ("to", to)];
+        scrape.value("retry_circuit_transitions_total", &labels)
+    })
+    .into();
+    assert_eq!(moves, [1.0, 4.0, 3.0, 1.0, 0.0].map(Some));
+    let state = [("circuit", "ops-ledger"), ("state", "closed")];
+    assert_eq!(scrape.value("retry_circuit_state", &state), Some(1.0));
+    let refusals = [("budget", "ops-search")];
+    assert!(scrape.value("retry_budget_refusals_total", &refusals) > Some(1000.0));
+
+    let readme = include_str!("../../README.md");
+    let mut queries = queries_in(readme, "## Operating it: dashboards and alerts");
+    assert!(
+        queries.len() >= 10,
+        "README's section holds its queries: {queries:?}"
+    );
+    queries.extend(queries_in(readme, "### Metrics"));
+    for query in &queries {
+        let metrics = selectors(query);
+        assert!(!metrics.is_empty(), "{query}");
+        for (name, matchers) in &metrics {
+            let labels = scrape.labels_of(name);
+            assert!(
+                !labels.is_empty(),
+                "{query}: no {name} in the scrape:\n{text}"
+            );
+            for &(label, op, value) in matchers {
+                assert!(
+                    labels.contains(label),
+                    "{query}: {name} has no label {label}"
+                );
+                if FIXED.contains(&label) && (op == "=" || op == "!=") {
+                    assert!(
+                        scrape.values_of(name, label).contains(value),
+                        "{query}: {name} never has {label}={value:?}"
+                    );
+                }
+            }
+            for label in grouped_by(query) {
+                assert!(
+                    labels.contains(label),
+                    "{query}: {name} has no label {label} to group by"
+                );
+            }
+        }
+    }
+}
+
+/// README's "Cooldowns and paces": a first attempt's wait for a hold is in
+/// no metric; a retry's wait lengthened to the hold's end is recorded
+/// whole, and its line says `wait_source="backoff"`, with the longer wait.
+#[test]
+fn a_cooldown_hold_in_the_metrics_and_the_log() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::{kinds, Backoff};
+    static PARTNER: Cooldown = Cooldown::new("ops-partner");
+    static IMPORT: Policy<RetryOn> = Policy::new()
+        .with_name("ops.partner.import")
+        .with_max_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+        .retry_on(kinds![Timeout])
+        .with_cooldown(&PARTNER);
+    let paused = testing::pause();
+    let logs = testkit::capture::capture();
+    let (rec, ()) = testkit::metrics::record(|| {
+        retry_runtime::metrics::enable();
+        PARTNER.hold_for(Duration::from_secs(2));
+        IMPORT.retry(|| Ok::<_, io::Error>(())).call().unwrap();
+        let mut first = true;
+        IMPORT
+            .retry(|| {
+                if std::mem::take(&mut first) {
+                    // another call's 429 asks 3 s while this attempt fails
+                    PARTNER.hold_for(Duration::from_secs(3));
+                    Err(io::Error::from(io::ErrorKind::TimedOut))
+                } else {
+                    Ok(())
+                }
+            })
+            .call()
+            .unwrap();
+    });
+    // the first call waited out the hold, the second one's retry the longer one
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w > Duration::from_millis(1900)),
+        "{waits:?}"
+    );
+    // only the retry's is in the metrics, whole
+    let op = [("operation", "ops.partner.import")];
+    let recorded = rec.histogram(retry_runtime::metrics::WAIT, &op);
+    assert_eq!(recorded, [waits[1].as_secs_f64()]);
+    // its line says `backoff`, with the cooldown's wait
+    let line = logs.assert_logged(tracing::Level::WARN, "retrying ops.partner.import");
+    assert_eq!(field(&line, "wait_source"), Some("backoff"));
+    let wait_ms: u64 = field(&line, "wait_ms").unwrap().parse().unwrap();
+    assert!(wait_ms > 2900, "{line}");
+    // the hold's own line, one per hold, not per call held
+    assert_eq!(
+        logs.matching(tracing::Level::DEBUG, "cooldown ops-partner")
+            .len(),
+        2
+    );
+}
