@@ -578,14 +578,12 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// The limit is shortened to the time left before the policy's
     /// `max_elapsed` (or a request's own [`MaxElapsed`], its caller's
     /// deadline): an attempt started 9s into a 10s `max_elapsed` has 1s,
-    /// and its timeout ends the run (its error says the limit it had,
-    /// `attempt timed out after 1s`): on the deadline (`deadline reached`)
-    /// under a policy that retries `Timeout`, as a non-retriable error
-    /// under one that does not. Such a cut attempt is a `Timeout` to a
-    /// breaker too, a failure: callers whose deadlines are shorter than the
-    /// upstream's answers can open a breaker that every caller shares
-    /// (leave `with_timeout` out of a guarded client whose callers set
-    /// short deadlines, or give it a breaker of its own). Without a
+    /// and its timeout ends the run on the deadline (`deadline reached`,
+    /// whatever kinds the policy retries; its error says the limit it had,
+    /// `attempt timed out after 1s`). Such a cut attempt is the caller's
+    /// hurry, not the upstream's failure: its breaker and throttle count it
+    /// as neither failure nor success, so callers with short deadlines do
+    /// not open a breaker every caller shares. Without a
     /// `max_elapsed`, every attempt has the whole limit. A retry whose wait
     /// ended at or past the deadline (decided to end before it, its timer
     /// woken late on a loaded runtime) is not sent: it times out at once
@@ -1351,7 +1349,14 @@ where
                             retry_after,
                         })
                     }
-                    Err(timeout) => Err(Failure::Timeout(timeout)),
+                    Err(timeout) => {
+                        // (cut short by the run's deadline: the deadline's
+                        // failure, not the upstream's)
+                        if self.timeout.is_some_and(|limit| timeout.after < limit) {
+                            run.cut_at_deadline(policy);
+                        }
+                        Err(Failure::Timeout(timeout))
+                    }
                 };
                 // Left to a retried call around this one only if that run
                 // sees it: a failed response goes back as `Ok`, an error

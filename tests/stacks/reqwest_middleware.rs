@@ -1498,11 +1498,10 @@ async fn a_retry_woken_past_the_deadline_is_not_sent_with_the_whole_limit() {
 /// An attempt the caller's deadline cut (`with_timeout` shortened to a
 /// request's `MaxElapsed`) is the caller's, not the upstream's failure: a
 /// healthy upstream that answers in 300ms, called twice by callers with
-/// 100ms left, must not open the breaker every other caller shares. It
-/// does: each cut is recorded as a `Timeout` failure, and the third call,
-/// with no deadline, is turned away with `CircuitOpen`.
+/// 100ms left, must not open the breaker every other caller shares (it
+/// did: each cut was recorded as a `Timeout` failure, and the third call,
+/// with no deadline, was turned away with `CircuitOpen`).
 #[tokio::test]
-#[ignore = "fault (src/run/): an attempt the deadline cut counts as a breaker failure; fix: settle it as the deadline's (Outcome::Neutral to the breaker and throttle, StopReason::Deadline)"]
 async fn an_attempt_the_deadline_cut_does_not_open_the_breaker() {
     use retry_runtime::reqwest_middleware::MaxElapsed;
     use retry_runtime::{CircuitBreaker, WithCircuit};
@@ -1533,12 +1532,11 @@ async fn an_attempt_the_deadline_cut_does_not_open_the_breaker() {
 }
 
 /// The attempt the deadline cut ends the run on the deadline, as
-/// `with_timeout`'s rustdoc said of every policy: under one that retries
-/// `Unavailable` only, the cut `Timeout` is judged by its kind instead, a
+/// `with_timeout`'s rustdoc says of every policy: under one that retries
+/// `Unavailable` only too (the cut `Timeout` was judged by its kind, a
 /// "non-retriable error" WARN with `outcome=permanent_error`, no ERROR
-/// give-up line.
+/// give-up line).
 #[tokio::test]
-#[ignore = "fault (src/run/): a cut attempt is judged by its kind (Permanent), not as the deadline; same fix as above"]
 async fn an_attempt_the_deadline_cut_ends_the_run_on_the_deadline_whatever_the_policy_retries() {
     use retry_runtime::reqwest_middleware::MaxElapsed;
     const BUSY_ONLY: Policy<RetryOn> = API

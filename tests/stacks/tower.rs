@@ -787,6 +787,34 @@ async fn an_attempts_timeout_is_cut_to_the_time_left_before_the_deadline() {
     assert_eq!(whole.status(), StatusCode::OK);
 }
 
+/// An attempt the deadline cut is the deadline's, not the service's: a
+/// healthy upstream answering in 300ms, called by two calls with 100ms
+/// left, leaves the breaker they share closed, and a call with no
+/// deadline gets its answer.
+#[tokio::test]
+async fn an_attempt_the_deadline_cut_does_not_open_the_breaker() {
+    static UPSTREAM: CircuitBreaker = CircuitBreaker::new("tower-deadline-cut").with_failures(2);
+    static HURRIED: Policy<RetryOn, retry_runtime::WithCircuit> = FAST
+        .with_max_elapsed(Duration::from_millis(100))
+        .with_circuit(&UPSTREAM);
+    static PATIENT: Policy<RetryOn, retry_runtime::WithCircuit> = FAST.with_circuit(&UPSTREAM);
+    let server = FlakyServer::start().await;
+    server.route("/slow", [Reply::ok_body("slow").delayed(ms(300))]);
+    for _ in 0..2 {
+        let svc = ServiceBuilder::new()
+            .layer(HURRIED.layer().with_timeout(Duration::from_secs(5)))
+            .service(hyper_client());
+        let err = svc.oneshot(get(&server.url("/slow"))).await.unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    }
+    assert_eq!(UPSTREAM.stats().failures, 0, "{:?}", UPSTREAM.stats());
+    let svc = ServiceBuilder::new()
+        .layer(PATIENT.layer().with_timeout(Duration::from_secs(5)))
+        .service(hyper_client());
+    let resp = svc.oneshot(get(&server.url("/slow"))).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
 /// as the README's testing section and the rustdoc of `sleep_with` say.

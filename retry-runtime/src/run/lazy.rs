@@ -246,6 +246,17 @@ impl LazyRun {
         self.state(policy).set_last();
     }
 
+    /// The attempt now failing was cut short by the run's deadline (its
+    /// per-attempt timeout shortened to the time left): the run ends on
+    /// the deadline, and its guards count the attempt as neither failure
+    /// nor success (`State::CUT`).
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn cut_at_deadline<W, G>(&mut self, policy: &Policy<W, G>) {
+        self.state(policy).set_cut();
+    }
+
     /// Was the run told that its next attempt is its last?
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     #[inline]

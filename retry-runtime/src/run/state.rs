@@ -60,6 +60,15 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The attempt now failing was cut short by the run's deadline (a
+    /// layer's or middleware's per-attempt timeout, shortened to the time
+    /// left before `max_elapsed`): its failure is the deadline's, not the
+    /// dependency's. Told to the guards as neither failure nor success
+    /// (`Neutral`: a caller in a hurry does not open a breaker a patient
+    /// one needs), and the run gives up on its deadline, whatever the
+    /// policy retries. Clears [`PLAIN`](Self::PLAIN): the full path judges
+    /// it.
+    const CUT: u8 = 1;
     /// [`Policy::is_plain`], asked once when the run needs a state: the
     /// executors hold the policy behind a reference the optimizer cannot
     /// see through, and the question is then one load per retry, not seven.
@@ -175,6 +184,12 @@ impl State {
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(super) fn set_last(&mut self) {
         self.flags = (self.flags | Self::LAST) & !Self::PLAIN;
+    }
+
+    /// See [`CUT`](Self::CUT).
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    pub(super) fn set_cut(&mut self) {
+        self.flags = (self.flags | Self::CUT) & !Self::PLAIN;
     }
 
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
@@ -503,7 +518,9 @@ impl State {
         // left to the outer run's too)
         policy.hold_cooldown(verdict);
         let guarded = policy.is_guarded();
+        let cut = self.flags & Self::CUT != 0;
         if guarded {
+            let outcome = if cut { Outcome::Neutral } else { outcome };
             self.record(policy, outcome, verdict.kind);
         }
         // (a run told that this attempt was its last stops here)
@@ -555,6 +572,9 @@ impl State {
             } else {
                 StopReason::SentOnce
             });
+        }
+        if cut {
+            decision = at_deadline(policy, decision);
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
@@ -655,6 +675,18 @@ pub(crate) const fn timed_from_start<W, G>(policy: &Policy<W, G>) -> bool {
 #[cfg_attr(debug_assertions, inline)]
 fn nanos(wait: Duration) -> u64 {
     u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The decision on an attempt the run's deadline cut short
+/// ([`State::CUT`]): the run ends on the deadline (a retry decided gives
+/// its pace's slot back).
+#[cold]
+#[inline(never)]
+fn at_deadline<W, G>(policy: &Policy<W, G>, decision: Decision) -> Decision {
+    if let Decision::Retry(wait) = decision {
+        give_back(policy, wait);
+    }
+    Decision::GiveUp(StopReason::Deadline)
 }
 
 /// The clock read at a run's start: out of line, so that the making of a

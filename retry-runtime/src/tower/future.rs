@@ -343,6 +343,11 @@ where
                         Poll::Pending => {
                             ready!(deadline.as_mut().poll(cx));
                             let after = T::limit_of(deadline.as_ref().get_ref());
+                            // (cut short by the run's deadline: the
+                            // deadline's failure, not the service's)
+                            if this.timeout.limit().is_some_and(|limit| after < limit) {
+                                this.run.cut_at_deadline(this.policy);
+                            }
                             Failure::Timeout(AttemptTimeout { after })
                         }
                     };

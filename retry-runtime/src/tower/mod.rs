@@ -429,8 +429,10 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     ///
     /// The limit is shortened to the time left before the policy's
     /// `max_elapsed`: an attempt started 9s into a 10s `max_elapsed` has
-    /// 1s, and its timeout ends the call (`deadline reached`; its
-    /// `AttemptTimeout` says the limit it had). (An attempt made with no
+    /// 1s, and its timeout ends the call (`deadline reached`, whatever
+    /// kinds the policy retries; its `AttemptTimeout` says the limit it
+    /// had), counted by the breaker and throttle as neither failure nor
+    /// success: the deadline's, not the service's. (An attempt made with no
     /// time left, a first attempt after a cooldown's wait that took it all,
     /// keeps the whole limit.)
     ///
