@@ -234,6 +234,18 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
         assert_eq!(rejected, 1196, "DEBUG lines");
         drop(logs);
         assert_eq!(calls!(SEARCH, 120, true), 1325, "the budget alone");
+        // a partner's 429 holds the calls sharing its cooldown, and its
+        // pace spaces them (for the cooldown's queries)
+        use retry_runtime::cooldown::Cooldown;
+        static PARTNER: Cooldown =
+            Cooldown::new("ops-partner-paced").with_pace(2, Duration::from_secs(1));
+        static PACED: Policy = Policy::new()
+            .with_name("ops.partner.paced")
+            .with_cooldown(&PARTNER);
+        PARTNER.hold_for(Duration::from_secs(1));
+        for _ in 0..3 {
+            PACED.retry(|| Ok::<_, io::Error>(())).call().unwrap();
+        }
         (healthy, down, after)
     });
     let text = handle.render();
@@ -268,6 +280,17 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
     assert_eq!(moves, [1.0, 4.0, 3.0, 1.0, 0.0].map(Some));
     let state = [("circuit", "ops-ledger"), ("state", "closed")];
     assert_eq!(scrape.value("retry_circuit_state", &state), Some(1.0));
+    // the paced calls: the first waited out the hold, the next two the pace
+    let paced = |cause| {
+        let labels = [("cooldown", "ops-partner-paced"), ("cause", cause)];
+        scrape.value("retry_cooldown_wait_seconds_count", &labels)
+    };
+    assert_eq!((paced("hold"), paced("pace")), (Some(1.0), Some(2.0)));
+    let holds = [("cooldown", "ops-partner-paced")];
+    assert_eq!(
+        scrape.value("retry_cooldown_holds_total", &holds),
+        Some(1.0)
+    );
     let refusals = [("budget", "ops-search")];
     assert!(scrape.value("retry_budget_refusals_total", &refusals) > Some(1000.0));
 
@@ -310,8 +333,11 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
 }
 
 /// README's "Cooldowns and paces": a first attempt's wait for a hold is in
-/// no metric; a retry's wait lengthened to the hold's end is recorded
-/// whole, and its line says `wait_source="backoff"`, with the longer wait.
+/// the cooldown's histogram (`cause="hold"`), not in `retry_wait_seconds`;
+/// a retry's wait lengthened to the hold's end is recorded whole in
+/// `retry_wait_seconds`, its part beyond the backoff in the cooldown's,
+/// and its line says `wait_source="backoff"`, with the longer wait; each
+/// hold is counted.
 #[test]
 fn a_cooldown_hold_in_the_metrics_and_the_log() {
     use retry_runtime::cooldown::Cooldown;
@@ -350,10 +376,20 @@ fn a_cooldown_hold_in_the_metrics_and_the_log() {
         waits.iter().all(|w| *w > Duration::from_millis(1900)),
         "{waits:?}"
     );
-    // only the retry's is in the metrics, whole
+    // only the retry's is in `retry_wait_seconds`, whole
     let op = [("operation", "ops.partner.import")];
     let recorded = rec.histogram(retry_runtime::metrics::WAIT, &op);
     assert_eq!(recorded, [waits[1].as_secs_f64()]);
+    // the cooldown's: the first call's whole wait, the retry's beyond its 20ms
+    let held = [("cooldown", "ops-partner"), ("cause", "hold")];
+    let imposed = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &held);
+    let beyond = waits[1].saturating_sub(Duration::from_millis(20));
+    assert_eq!(imposed, [waits[0].as_secs_f64(), beyond.as_secs_f64()]);
+    let holds = rec.counter(
+        retry_runtime::metrics::COOLDOWN_HOLDS,
+        &[("cooldown", "ops-partner")],
+    );
+    assert_eq!(holds, 2);
     // its line says `backoff`, with the cooldown's wait
     let line = logs.assert_logged(tracing::Level::WARN, "retrying ops.partner.import");
     assert_eq!(field(&line, "wait_source"), Some("backoff"));

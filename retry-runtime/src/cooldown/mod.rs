@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::metrics::{self, CooldownCause};
 use crate::policy::{Decision, Policy};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
@@ -200,6 +201,7 @@ impl Cooldown {
         let before = self.until.fetch_max(until, Ordering::AcqRel);
         if before < until {
             crate::log::cooldown_held(self.name, wait);
+            metrics::cooldown_held(self.name);
         }
     }
 
@@ -280,9 +282,11 @@ impl Cooldown {
             if how == sleep::Wait::Skip {
                 break;
             }
+            metrics::cooldown_waits(self.name, CooldownCause::Hold, left);
             sleep::timer(sleeper, left, how).await;
         }
         if let Some(slot) = self.slot_after(Duration::ZERO) {
+            metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
             let how = sleep::wait_on(sleeper, slot);
             if how != sleep::Wait::Skip {
                 sleep::timer(sleeper, slot, how).await;
@@ -300,9 +304,11 @@ impl Cooldown {
     pub fn ready_sync(&self) {
         let mut waited = 0;
         while let Some(left) = self.next_wait(&mut waited) {
+            metrics::cooldown_waits(self.name, CooldownCause::Hold, left);
             sleep::sleep_sync(left);
         }
         if let Some(slot) = self.slot_after(Duration::ZERO) {
+            metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
             sleep::sleep_sync(slot);
         }
     }
@@ -312,8 +318,23 @@ impl Cooldown {
     /// wait.
     pub(crate) fn first_wait(&self) -> Option<Duration> {
         let left = self.remaining().unwrap_or_default();
-        let wait = self.slot_after(left).unwrap_or(left);
-        (!wait.is_zero()).then_some(wait)
+        self.imposed(left, self.slot_after(left))
+    }
+
+    /// A first attempt's wait: the pace's `slot` if it has one (taken),
+    /// else the hold's time `left`; recorded (`retry_cooldown_wait_seconds`,
+    /// the pace's when its slot comes after the hold's end) unless none.
+    fn imposed(&self, left: Duration, slot: Option<Duration>) -> Option<Duration> {
+        let (wait, cause) = match slot {
+            Some(slot) if slot > left => (slot, CooldownCause::Pace),
+            Some(slot) => (slot, CooldownCause::Hold),
+            None => (left, CooldownCause::Hold),
+        };
+        if wait.is_zero() {
+            return None;
+        }
+        metrics::cooldown_waits(self.name, cause, wait);
+        Some(wait)
     }
 
     /// The wait before a first attempt that has waited its
@@ -330,7 +351,7 @@ impl Cooldown {
             return None;
         }
         let left = Duration::from_nanos(left);
-        Some(self.slot_after(left).unwrap_or(left))
+        self.imposed(left, self.slot_after(left))
     }
 
     /// The wait until the pace's first free slot at or after `after` from
@@ -364,12 +385,18 @@ impl Cooldown {
         asked: Duration,
         mut check: impl FnMut(Duration) -> Option<StopReason>,
     ) -> Decision {
+        let own = wait;
         let left = self.remaining().unwrap_or_default();
         let (wait, asked) = (wait.max(left), asked.max(left));
         if !self.pace.is_on() {
             return match check(asked) {
                 Some(reason) => Decision::GiveUp(reason),
-                None => Decision::Retry(wait),
+                None => {
+                    if wait > own {
+                        metrics::cooldown_waits(self.name, CooldownCause::Hold, wait - own);
+                    }
+                    Decision::Retry(wait)
+                }
             };
         }
         let mut refused = None;
@@ -379,7 +406,18 @@ impl Cooldown {
             refused.is_none()
         });
         match (slot, refused) {
-            (Some(slot), _) => Decision::Retry(slot),
+            (Some(slot), _) => {
+                if slot > own {
+                    // (the pace's when its slot came after the hold's end)
+                    let cause = if slot > wait {
+                        CooldownCause::Pace
+                    } else {
+                        CooldownCause::Hold
+                    };
+                    metrics::cooldown_waits(self.name, cause, slot - own);
+                }
+                Decision::Retry(slot)
+            }
             (None, Some(reason)) => Decision::GiveUp(reason),
             // (a `take` that refuses asked `check`, which said why)
             (None, None) => Decision::GiveUp(StopReason::Deadline),

@@ -10,7 +10,9 @@
 //! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
-//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in no metric |
+//! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in `retry_cooldown_wait_seconds` only |
+//! | `retry_cooldown_wait_seconds` | histogram | `cooldown`, `cause` | each wait a [cooldown](crate::cooldown) imposes, in seconds, recorded as it starts: a first attempt's whole wait for it, the part of a retry's wait beyond the policy's own (its backoff, or the server's `Retry-After`), and `Cooldown::ready`'s waits; `cause` is `hold` (a server's wait holding every call) or `pace` (the pace's next free slot) |
+//! | `retry_cooldown_holds_total` | counter | `cooldown` | times a cooldown started holding, or held longer (a server's wait; `hold_for`); registered at 0 at the cooldown's first record |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
@@ -155,6 +157,21 @@ pub const HEDGES: &str = "retry_hedges_total";
 /// assert_eq!(retry_runtime::metrics::WAIT, "retry_wait_seconds");
 /// ```
 pub const WAIT: &str = "retry_wait_seconds";
+/// `retry_cooldown_wait_seconds`: a histogram of the waits a cooldown
+/// imposes (a first attempt's whole wait, a retry's beyond its own), in
+/// seconds, by `cooldown` and `cause` (`hold` or `pace`).
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::COOLDOWN_WAIT, "retry_cooldown_wait_seconds");
+/// ```
+pub const COOLDOWN_WAIT: &str = "retry_cooldown_wait_seconds";
+/// `retry_cooldown_holds_total`: times a cooldown started holding or held
+/// longer, by `cooldown`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::COOLDOWN_HOLDS, "retry_cooldown_holds_total");
+/// ```
+pub const COOLDOWN_HOLDS: &str = "retry_cooldown_holds_total";
 /// `retry_circuit_state`: 1 for a breaker's current state, 0 for the
 /// others, by `circuit` and `state`.
 ///
@@ -492,6 +509,50 @@ pub(crate) fn waits(operation: &'static str, wait: Duration) {
     }
 }
 
+/// What made a cooldown's wait: its hold (a server's wait) or its pace
+/// (the `cause` label of [`COOLDOWN_WAIT`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CooldownCause {
+    Hold = 0,
+    Pace = 1,
+}
+
+impl CooldownCause {
+    /// Both, in the order of their values.
+    #[cfg(feature = "metrics")]
+    pub(crate) const BOTH: [CooldownCause; 2] = [CooldownCause::Hold, CooldownCause::Pace];
+
+    /// The label's value.
+    #[cfg(feature = "metrics")]
+    pub(crate) const fn label(self) -> &'static str {
+        match self {
+            CooldownCause::Hold => "hold",
+            CooldownCause::Pace => "pace",
+        }
+    }
+}
+
+/// Cooldown `name` imposes `wait` (a first attempt's, or a retry's part
+/// beyond its own), for `cause`.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn cooldown_waits(name: &'static str, cause: CooldownCause, wait: Duration) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::cooldown_waits(name, cause, wait);
+    }
+}
+
+/// Cooldown `name` started holding, or holds longer.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn cooldown_held(name: &'static str) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::cooldown_held(name);
+    }
+}
+
 /// Breaker `name` moved from `from` to `to`: its transition's counter.
 /// (Its state gauge: [`circuit_state`], once the move is logged.)
 #[inline]
@@ -701,6 +762,8 @@ mod tests {
             (RETRIES, "counter"),
             (HEDGES, "counter"),
             (WAIT, "histogram"),
+            (COOLDOWN_WAIT, "histogram"),
+            (COOLDOWN_HOLDS, "counter"),
             (CIRCUIT_STATE, "gauge"),
             (CIRCUIT_TRANSITIONS, "counter"),
             (BUDGET_TOKENS, "gauge"),

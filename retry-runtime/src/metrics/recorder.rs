@@ -244,6 +244,45 @@ impl<G: GaugeAndCount> Keys for Guard<G> {
     }
 }
 
+/// The metrics of a cooldown: its waits by cause, its holds.
+struct CooldownKeys {
+    name: &'static str,
+    waits: [Key; 2],
+    holds: Key,
+    /// `holds` registered at 0 yet (at the cooldown's first record).
+    zeroed: AtomicBool,
+}
+
+impl Keys for CooldownKeys {
+    /// `cooldown` and `cause`, by cause; `cooldown`.
+    type Labels = ([[Label; 2]; 2], [Label; 1]);
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn labels(name: &'static str) -> Self::Labels {
+        let cooldown = Label::from_static_parts("cooldown", name);
+        let waits = CooldownCause::BOTH.map(|c| {
+            [
+                cooldown.clone(),
+                Label::from_static_parts("cause", c.label()),
+            ]
+        });
+        (waits, [cooldown])
+    }
+    fn keys<'a>(
+        name: &'static str,
+        (waits, cooldown): &'a Self::Labels,
+        key: impl Fn(&'static str, &'a [Label]) -> Key,
+    ) -> Self {
+        CooldownKeys {
+            name,
+            waits: [0, 1].map(|i| key(COOLDOWN_WAIT, &waits[i])),
+            holds: key(COOLDOWN_HOLDS, cooldown),
+            zeroed: AtomicBool::new(false),
+        }
+    }
+}
+
 /// Has `zeroed` just gone from `false` to `true` (this caller registers
 /// the zeros)? One load once it is set.
 #[inline]
@@ -255,6 +294,7 @@ static OPERATIONS: Table<Operation, 128> = Table::new();
 static BREAKERS: Table<Breaker, 32> = Table::new();
 static BUDGETS: Table<Guard<OfBudget>, 32> = Table::new();
 static THROTTLES: Table<Guard<OfThrottle>, 32> = Table::new();
+static COOLDOWNS: Table<CooldownKeys, 32> = Table::new();
 
 /// Every `calls` key of `operation`, and its `retries`, at 0, the
 /// first time only; once for a name the table holds: past it, keys
@@ -401,6 +441,38 @@ fn gauge_and_count<G: GaugeAndCount>(
     });
 }
 
+/// Cooldown `name`'s record: `wait` for `cause`, or (`None`) a hold;
+/// its holds' counter at 0 the first time.
+fn cooldown(name: &'static str, wait: Option<(CooldownCause, Duration)>) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let record = |keys: &CooldownKeys| match wait {
+            Some((cause, wait)) => r
+                .register_histogram(&keys.waits[cause as usize], &META)
+                .record(wait.as_secs_f64()),
+            None => r.register_counter(&keys.holds, &META).increment(1),
+        };
+        match COOLDOWNS.get(name) {
+            Some(keys) => {
+                if first_time(&keys.zeroed) {
+                    r.register_counter(&keys.holds, &META).increment(0);
+                }
+                record(keys);
+            }
+            None => built(name, record),
+        }
+    });
+}
+
+#[inline(never)]
+pub(super) fn cooldown_waits(name: &'static str, cause: CooldownCause, wait: Duration) {
+    cooldown(name, Some((cause, wait)));
+}
+
+#[inline(never)]
+pub(super) fn cooldown_held(name: &'static str) {
+    cooldown(name, None);
+}
+
 pub(super) fn describe() {
     ::metrics::with_recorder(|r: &dyn Recorder| {
         let counters = [
@@ -409,6 +481,10 @@ pub(super) fn describe() {
             (HEDGES, "attempts a hedged call started on its hedge delay"),
             (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
             (BUDGET_REFUSALS, "retries a retry budget refused"),
+            (
+                COOLDOWN_HOLDS,
+                "times a cooldown started holding or held longer",
+            ),
             (
                 THROTTLE_REJECTIONS,
                 "calls an adaptive throttle rejected locally, not sent",
@@ -426,6 +502,11 @@ pub(super) fn describe() {
             WAIT.into(),
             Some(Unit::Seconds),
             "waits before retries".into(),
+        );
+        r.describe_histogram(
+            COOLDOWN_WAIT.into(),
+            Some(Unit::Seconds),
+            "waits a cooldown imposed, seconds, by cause (hold or pace)".into(),
         );
         r.describe_gauge(
             CIRCUIT_STATE.into(),
