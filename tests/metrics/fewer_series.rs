@@ -1,6 +1,7 @@
 //! README's "Fewer series": metrics-util's `FilterLayer` over the
 //! Prometheus recorder, given the two histograms' names, drops them and
-//! keeps every counter, so an operation per host costs 12 series, not 33.
+//! keeps every counter, so an operation per host costs 12 series and one
+//! per kind it retried, not 41.
 
 use metrics_util::layers::{FilterLayer, Layer};
 use retry_runtime::metrics::{ATTEMPTS, WAIT};
@@ -47,10 +48,17 @@ fn a_filter_layer_drops_the_histograms_and_keeps_the_counters() {
         )),
         "{lines:#?}"
     );
-    // Every outcome's series, the zeros too, and the retries: 12 series.
+    // Every outcome's series, the zeros too, the retries, and the one
+    // kind retried (`Timeout`): 13 series.
     let series = text
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains(op))
         .count();
-    assert_eq!(series, 12, "{text}");
+    assert_eq!(series, 13, "{text}");
+    assert!(
+        lines.contains(&&*format!(
+            "retry_retried_failures_total{{{op},error_kind=\"Timeout\"}} 1"
+        )),
+        "{lines:#?}"
+    );
 }

@@ -76,6 +76,11 @@ fn check<W, G>(
         fail(fails, kind);
         let (rec, ()) = record(run);
         assert_one_call(&rec, name, outcome, attempts, waits, form);
+        // every retried failure under the script's kind
+        let kind = retry_runtime::Classify::kind(&io::Error::from(kind)).name();
+        let labels = [("operation", name), ("error_kind", kind)];
+        let retried = rec.counter(retry_runtime::metrics::RETRIED_FAILURES, &labels);
+        assert_eq!(retried, waits.len() as u64, "{form}: {kind} retried");
     }
 }
 

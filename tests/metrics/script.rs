@@ -63,12 +63,33 @@ pub fn assert_one_call(
         "{form}: attempts"
     );
     assert_eq!(rec.histogram(WAIT, &op), waits, "{form}: waits");
+    // each wait's retried failure, counted by its kind
+    let retried: u64 = KIND_LABELS
+        .iter()
+        .map(|kind| {
+            let labels = [("operation", operation), ("error_kind", *kind)];
+            rec.counter(retry_runtime::metrics::RETRIED_FAILURES, &labels)
+        })
+        .sum();
+    assert_eq!(retried, waits.len() as u64, "{form}: retried failures");
     assert_eq!(
         rec.counter(RETRIES, &op),
         u64::from(attempts.saturating_sub(1)),
         "{form}: retries"
     );
 }
+
+/// The values of `retry_retried_failures_total`'s `error_kind`.
+pub const KIND_LABELS: [&str; 8] = [
+    "Timeout",
+    "Connect",
+    "RateLimited",
+    "Unavailable",
+    "Interrupted",
+    "Permanent",
+    "Unknown",
+    "unclassified",
+];
 
 /// One second.
 pub const S: Duration = Duration::from_secs(1);

@@ -11,6 +11,7 @@
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in `retry_cooldown_wait_seconds` only |
+//! | `retry_retried_failures_total` | counter | `operation`, `error_kind` | failed attempts the runs retried, by the error's kind (as the log lines' `error_kind`: `Timeout`, `Connect`, `RateLimited`, `Unavailable`, `Interrupted`, `Permanent`, `Unknown`, or `unclassified` for an `Ok` that `retry_if_ok` rejected or a condition that names no kind), counted as each retry's wait starts: which errors the retries go to (a rate of `Permanent` or `Unknown` ones is retries a narrower condition would save) |
 //! | `retry_cooldown_wait_seconds` | histogram | `cooldown`, `cause` | each wait a [cooldown](crate::cooldown) imposes, in seconds, recorded as it starts: a first attempt's whole wait for it, the part of a retry's wait beyond the policy's own (its backoff, or the server's `Retry-After`), and `Cooldown::ready`'s waits; `cause` is `hold` (a server's wait holding every call) or `pace` (the pace's next free slot) |
 //! | `retry_cooldown_holds_total` | counter | `cooldown` | times a cooldown started holding, or held longer (a server's wait; `hold_for`); registered at 0 at the cooldown's first record |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
@@ -122,6 +123,7 @@
 
 use std::time::Duration;
 
+use crate::classify::ErrorKind;
 use crate::stop::StopReason;
 
 /// `retry_calls_total`: calls that ended, by `operation` and `outcome`.
@@ -157,6 +159,13 @@ pub const HEDGES: &str = "retry_hedges_total";
 /// assert_eq!(retry_runtime::metrics::WAIT, "retry_wait_seconds");
 /// ```
 pub const WAIT: &str = "retry_wait_seconds";
+/// `retry_retried_failures_total`: failed attempts the runs retried, by
+/// `operation` and `error_kind`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::RETRIED_FAILURES, "retry_retried_failures_total");
+/// ```
+pub const RETRIED_FAILURES: &str = "retry_retried_failures_total";
 /// `retry_cooldown_wait_seconds`: a histogram of the waits a cooldown
 /// imposes (a first attempt's whole wait, a retry's beyond its own), in
 /// seconds, by `cooldown` and `cause` (`hold` or `pace`).
@@ -498,14 +507,15 @@ pub(crate) fn succeeded_first_try(operation: &'static str) {
     call_ended(operation, Outcome::SucceededFirstTry, 1);
 }
 
-/// A call of `operation` waits `wait` before its next attempt.
+/// A call of `operation` waits `wait` before its next attempt, retrying
+/// a failure of `kind`.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn waits(operation: &'static str, wait: Duration) {
+pub(crate) fn waits(operation: &'static str, wait: Duration, kind: Option<ErrorKind>) {
     if on() {
         #[cfg(feature = "metrics")]
-        recorder::waits(operation, wait);
+        recorder::waits(operation, wait, kind);
     }
 }
 
@@ -762,6 +772,7 @@ mod tests {
             (RETRIES, "counter"),
             (HEDGES, "counter"),
             (WAIT, "histogram"),
+            (RETRIED_FAILURES, "counter"),
             (COOLDOWN_WAIT, "histogram"),
             (COOLDOWN_HOLDS, "counter"),
             (CIRCUIT_STATE, "gauge"),

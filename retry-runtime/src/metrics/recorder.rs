@@ -113,11 +113,22 @@ struct Operation {
     retries: Key,
     hedges: Key,
     wait: Key,
+    /// `retried` by the retried failure's kind: `ErrorKind::ALL`'s order,
+    /// then none (`unclassified`).
+    retried: [Key; KINDS],
 }
 
+/// The `error_kind` values: every kind's name, then `unclassified`.
+const KINDS: usize = ErrorKind::ALL.len() + 1;
+
 impl Keys for Operation {
-    /// `operation`, then `operation` and `outcome` for each outcome.
-    type Labels = ([Label; 1], [[Label; 2]; Outcome::EVERY.len()]);
+    /// `operation`, then `operation` and `outcome` for each outcome, then
+    /// `operation` and `error_kind` for each kind.
+    type Labels = (
+        [Label; 1],
+        [[Label; 2]; Outcome::EVERY.len()],
+        [[Label; 2]; KINDS],
+    );
     fn name(&self) -> &'static str {
         self.name
     }
@@ -125,11 +136,15 @@ impl Keys for Operation {
         let op = Label::from_static_parts("operation", name);
         let calls =
             Outcome::EVERY.map(|o| [op.clone(), Label::from_static_parts("outcome", o.label())]);
-        ([op], calls)
+        let kinds = core::array::from_fn(|i| {
+            let kind = crate::log::kind_name(ErrorKind::ALL.get(i).copied());
+            [op.clone(), Label::from_static_parts("error_kind", kind)]
+        });
+        ([op], calls, kinds)
     }
     fn keys<'a>(
         name: &'static str,
-        (op, calls): &'a Self::Labels,
+        (op, calls, kinds): &'a Self::Labels,
         key: impl Fn(&'static str, &'a [Label]) -> Key,
     ) -> Self {
         Operation {
@@ -140,6 +155,7 @@ impl Keys for Operation {
             retries: key(RETRIES, op),
             hedges: key(HEDGES, op),
             wait: key(WAIT, op),
+            retried: core::array::from_fn(|i| key(RETRIED_FAILURES, &kinds[i])),
         }
     }
 }
@@ -355,11 +371,13 @@ pub(super) fn hedges(operation: &'static str, hedges: u32) {
 }
 
 #[inline(never)]
-pub(super) fn waits(operation: &'static str, wait: Duration) {
+pub(super) fn waits(operation: &'static str, wait: Duration, kind: Option<ErrorKind>) {
     ::metrics::with_recorder(|r: &dyn Recorder| {
         OPERATIONS.with(operation, |keys| {
             r.register_histogram(&keys.wait, &META)
                 .record(wait.as_secs_f64());
+            let index = kind.map_or(KINDS - 1, |k| k as usize);
+            r.register_counter(&keys.retried[index], &META).increment(1);
         })
     });
 }
@@ -478,6 +496,10 @@ pub(super) fn describe() {
         let counters = [
             (CALLS, "calls of a retried operation that ended, by outcome"),
             (RETRIES, "retries made (attempts after the first)"),
+            (
+                RETRIED_FAILURES,
+                "failed attempts retried, by the error's kind",
+            ),
             (HEDGES, "attempts a hedged call started on its hedge delay"),
             (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
             (BUDGET_REFUSALS, "retries a retry budget refused"),

@@ -1918,7 +1918,7 @@ mod tests {
             policy.report(0, &"smtp timed out", Decision::Retry(s(1)));
         });
         let mut zeros: Vec<(String, Option<String>)> = Vec::new();
-        let mut waits = 0;
+        let (mut waits, mut retried) = (0, 0);
         for (key, _, _, value) in snapshotter.snapshot().into_vec() {
             let key = key.key();
             let label = |name: &str| {
@@ -1930,6 +1930,11 @@ mod tests {
             match value {
                 DebugValue::Counter(0) => zeros.push((key.name().to_owned(), label("outcome"))),
                 DebugValue::Histogram(v) if key.name() == crate::metrics::WAIT => waits += v.len(),
+                // (a reported decision's error has no kind)
+                DebugValue::Counter(1) if key.name() == crate::metrics::RETRIED_FAILURES => {
+                    assert_eq!(label("error_kind").as_deref(), Some("unclassified"));
+                    retried += 1;
+                }
                 other => panic!("{key:?}: {other:?}"),
             }
         }
@@ -1941,7 +1946,7 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(zeros, expected);
-        assert_eq!(waits, 1);
+        assert_eq!((waits, retried), (1, 1));
     }
 
     /// `report_at` hands the hooks the `elapsed` the decision was made at

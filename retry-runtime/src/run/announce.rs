@@ -32,7 +32,7 @@ pub(crate) fn announce_retry<W, G>(
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }
-    metrics::waits(policy.name, ev.wait);
+    metrics::waits(policy.name, ev.wait, ev.kind);
     if let Some(hook) = policy.before_sleep {
         hook(ev);
     }

@@ -456,7 +456,7 @@ impl State {
         }
         let wait = policy.backoff.delay(self.attempts);
         self.attempts += 1;
-        metrics::waits(policy.name, wait);
+        metrics::waits(policy.name, wait, verdict.kind);
         // `previous` is left alone: only the decorrelated jitter reads it,
         // and a plain policy has no jitter.
         Some(wait)
