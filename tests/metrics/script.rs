@@ -64,10 +64,9 @@ pub fn assert_one_call(
     );
     assert_eq!(rec.histogram(WAIT, &op), waits, "{form}: waits");
     // each wait's retried failure, counted by its kind
-    let retried: u64 = KIND_LABELS
-        .iter()
+    let retried: u64 = kind_labels()
         .map(|kind| {
-            let labels = [("operation", operation), ("error_kind", *kind)];
+            let labels = [("operation", operation), ("error_kind", kind)];
             rec.counter(retry_runtime::metrics::RETRIED_FAILURES, &labels)
         })
         .sum();
@@ -79,17 +78,14 @@ pub fn assert_one_call(
     );
 }
 
-/// The values of `retry_retried_failures_total`'s `error_kind`.
-pub const KIND_LABELS: [&str; 8] = [
-    "Timeout",
-    "Connect",
-    "RateLimited",
-    "Unavailable",
-    "Interrupted",
-    "Permanent",
-    "Unknown",
-    "unclassified",
-];
+/// The values of `retry_retried_failures_total`'s `error_kind`: every
+/// kind's name, and `unclassified`.
+pub fn kind_labels() -> impl Iterator<Item = &'static str> {
+    retry_runtime::ErrorKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .chain(["unclassified"])
+}
 
 /// One second.
 pub const S: Duration = Duration::from_secs(1);
