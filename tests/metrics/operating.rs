@@ -402,3 +402,41 @@ fn a_cooldown_hold_in_the_metrics_and_the_log() {
         2
     );
 }
+
+/// A wait that is part hold, part pace is each cause's for its part: three
+/// calls at once, held 1 s by a 429, through a pace of 2 a second, were
+/// each held 1 s (3 s of hold), and the pace added 0.5 s and 1 s after it.
+/// (The whole wait was the pace's whenever its slot came after the hold's
+/// end: 1 s of hold and 3.5 s of pace, so README's "time the pace adds"
+/// read 3.5 s, and a 30 s hold over a paced partner showed as the pace's.)
+#[test]
+fn a_wait_held_then_paced_is_each_causes_for_its_part() {
+    use retry_runtime::cooldown::Cooldown;
+    static PARTNER: Cooldown =
+        Cooldown::new("ops-partner-split").with_pace(2, Duration::from_secs(1));
+    static PACED: Policy = Policy::new()
+        .with_name("ops.partner.split")
+        .with_cooldown(&PARTNER);
+    let (rec, ()) = testkit::metrics::record(|| {
+        retry_runtime::metrics::enable();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            PARTNER.hold_for(Duration::from_secs(1));
+            let call = || async { PACED.retry(|| async { Ok::<_, io::Error>(()) }).await };
+            let (a, b, c) = tokio::join!(call(), call(), call());
+            a.and(b).and(c).unwrap();
+        });
+    });
+    let of = |cause| {
+        let labels = [("cooldown", "ops-partner-split"), ("cause", cause)];
+        let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &labels);
+        let ms: Vec<u64> = waits.iter().map(|s| (s * 1000.0).round() as u64).collect();
+        ms
+    };
+    assert_eq!(of("hold"), [1000, 1000, 1000], "each call held 1 s");
+    assert_eq!(of("pace"), [500, 1000], "the pace's part after the hold");
+}

@@ -323,18 +323,31 @@ impl Cooldown {
 
     /// A first attempt's wait: the pace's `slot` if it has one (taken),
     /// else the hold's time `left`; recorded (`retry_cooldown_wait_seconds`,
-    /// the pace's when its slot comes after the hold's end) unless none.
+    /// see [`record_imposed`](Self::record_imposed)) unless none.
     fn imposed(&self, left: Duration, slot: Option<Duration>) -> Option<Duration> {
-        let (wait, cause) = match slot {
-            Some(slot) if slot > left => (slot, CooldownCause::Pace),
-            Some(slot) => (slot, CooldownCause::Hold),
-            None => (left, CooldownCause::Hold),
-        };
+        let wait = slot.unwrap_or(left);
         if wait.is_zero() {
             return None;
         }
-        metrics::cooldown_waits(self.name, cause, wait);
+        self.record_imposed(Duration::ZERO, left, wait);
         Some(wait)
+    }
+
+    /// Record the wait this cooldown imposes on one whose own wait (its
+    /// backoff or the server's; zero for a first attempt) was `own`, made
+    /// `wait` by a hold with `left` to go and the pace's slot: the hold's
+    /// part (beyond `own`, up to the hold's end) as `hold`, the pace's
+    /// (beyond both) as `pace`. Each cause its own part: a call held 30 s
+    /// then paced 100 ms waited 30 s for the hold, not 30.1 s for the pace.
+    fn record_imposed(&self, own: Duration, left: Duration, wait: Duration) {
+        let held = left.min(wait).saturating_sub(own);
+        if !held.is_zero() {
+            metrics::cooldown_waits(self.name, CooldownCause::Hold, held);
+        }
+        let paced = wait.saturating_sub(own.max(left));
+        if !paced.is_zero() {
+            metrics::cooldown_waits(self.name, CooldownCause::Pace, paced);
+        }
     }
 
     /// The wait before a first attempt that has waited its
@@ -392,9 +405,7 @@ impl Cooldown {
             return match check(asked) {
                 Some(reason) => Decision::GiveUp(reason),
                 None => {
-                    if wait > own {
-                        metrics::cooldown_waits(self.name, CooldownCause::Hold, wait - own);
-                    }
+                    self.record_imposed(own, left, wait);
                     Decision::Retry(wait)
                 }
             };
@@ -407,15 +418,7 @@ impl Cooldown {
         });
         match (slot, refused) {
             (Some(slot), _) => {
-                if slot > own {
-                    // (the pace's when its slot came after the hold's end)
-                    let cause = if slot > wait {
-                        CooldownCause::Pace
-                    } else {
-                        CooldownCause::Hold
-                    };
-                    metrics::cooldown_waits(self.name, cause, slot - own);
-                }
+                self.record_imposed(own, left, slot);
                 Decision::Retry(slot)
             }
             (None, Some(reason)) => Decision::GiveUp(reason),
