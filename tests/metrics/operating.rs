@@ -449,7 +449,6 @@ fn a_wait_held_then_paced_is_each_causes_for_its_part() {
 /// before the guards refused it (its pace's slot is given back, its
 /// metric is not).
 #[test]
-#[ignore = "fault (cooldown::decide records before src/run/ guards refuse): record the cooldown's part where the retry is announced (after guard_retry), not in decide"]
 fn a_retry_a_guard_refuses_records_no_cooldown_wait() {
     use retry_runtime::cooldown::Cooldown;
     use retry_runtime::{kinds, Backoff};

@@ -286,9 +286,9 @@ impl Cooldown {
             sleep::timer(sleeper, left, how).await;
         }
         if let Some(slot) = self.slot_after(Duration::ZERO) {
-            metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
             let how = sleep::wait_on(sleeper, slot);
             if how != sleep::Wait::Skip {
+                metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
                 sleep::timer(sleeper, slot, how).await;
             }
         }
@@ -392,23 +392,27 @@ impl Cooldown {
     /// no retry before the hold ends, nor before the pace's next slot (taken
     /// when the retry is decided; left to another call when it is not).
     #[inline(never)]
+    /// What it added to a retry's wait is [`Imposed`], recorded by the
+    /// caller once the retry is sure (its guards let it through).
     pub(crate) fn decide(
-        &self,
+        &'static self,
         wait: Duration,
         asked: Duration,
         mut check: impl FnMut(Duration) -> Option<StopReason>,
-    ) -> Decision {
-        let own = wait;
-        let left = self.remaining().unwrap_or_default();
+    ) -> (Decision, Imposed) {
+        let imposed = Imposed {
+            cooldown: self,
+            own: wait,
+            left: self.remaining().unwrap_or_default(),
+        };
+        let left = imposed.left;
         let (wait, asked) = (wait.max(left), asked.max(left));
         if !self.pace.is_on() {
-            return match check(asked) {
+            let decision = match check(asked) {
                 Some(reason) => Decision::GiveUp(reason),
-                None => {
-                    self.record_imposed(own, left, wait);
-                    Decision::Retry(wait)
-                }
+                None => Decision::Retry(wait),
             };
+            return (decision, imposed);
         }
         let mut refused = None;
         let now = nanos(SystemClock.now());
@@ -416,15 +420,33 @@ impl Cooldown {
             refused = check(asked.max(slot));
             refused.is_none()
         });
-        match (slot, refused) {
-            (Some(slot), _) => {
-                self.record_imposed(own, left, slot);
-                Decision::Retry(slot)
-            }
+        let decision = match (slot, refused) {
+            (Some(slot), _) => Decision::Retry(slot),
             (None, Some(reason)) => Decision::GiveUp(reason),
             // (a `take` that refuses asked `check`, which said why)
             (None, None) => Decision::GiveUp(StopReason::Deadline),
-        }
+        };
+        (decision, imposed)
+    }
+}
+
+/// What a cooldown made of a retry's wait ([`Cooldown::decide`]): the
+/// policy's own wait and the hold's time left then. Recorded
+/// (`retry_cooldown_wait_seconds`) with the wait decided, once the retry
+/// is sure: a retry its guards refuse after the decision waits nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Imposed {
+    cooldown: &'static Cooldown,
+    own: Duration,
+    left: Duration,
+}
+
+impl Imposed {
+    /// The retry decided is made after `wait`: record the cooldown's parts.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record(self, wait: Duration) {
+        self.cooldown.record_imposed(self.own, self.left, wait);
     }
 }
 

@@ -536,13 +536,20 @@ where
                 } else if let Some(reason) = closed {
                     not_retried = Some((done.number, reason));
                 } else {
-                    let decision =
-                        Rng::with_thread(|rng| policy.next(failed, previous, now, verdict, rng));
+                    let (decision, imposed) = Rng::with_thread(|rng| {
+                        policy.next_imposed(failed, previous, now, verdict, rng)
+                    });
                     // the guards are asked before the retry is announced or
                     // waited for, as a run's retry is
                     let decision = match decision {
                         Decision::Retry(wait) => match retry_leave(policy) {
-                            Ok(()) => Decision::Retry(wait),
+                            Ok(()) => {
+                                // (what a cooldown added to it)
+                                if let Some(imposed) = imposed {
+                                    imposed.record(wait);
+                                }
+                                Decision::Retry(wait)
+                            }
                             Err(reason) => {
                                 // (its pace's slot goes to another call)
                                 policy.cooldown.inspect(|c| c.give_back(wait));

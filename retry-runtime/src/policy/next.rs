@@ -10,6 +10,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::RetryAfter;
 use super::{Decision, Policy, Verdict};
+use crate::cooldown::Imposed;
 use crate::jitter::Rng;
 use crate::stop::StopReason;
 
@@ -64,6 +65,8 @@ impl<W, G> Policy<W, G> {
 
     /// The shared decision: `attempts_made` calls so far, `previous` wait
     /// (the cooldown held first: [`hold_cooldown`](Self::hold_cooldown)).
+    /// What a cooldown added to a retry's wait is recorded now (a
+    /// decision given to its caller: [`Policy::decide`]).
     pub(crate) fn next(
         &self,
         attempts_made: u32,
@@ -72,11 +75,28 @@ impl<W, G> Policy<W, G> {
         verdict: Verdict,
         rng: &mut Rng,
     ) -> Decision {
+        let (decision, imposed) = self.next_imposed(attempts_made, previous, elapsed, verdict, rng);
+        if let (Decision::Retry(wait), Some(imposed)) = (decision, imposed) {
+            imposed.record(wait);
+        }
+        decision
+    }
+
+    /// [`next`](Self::next), what a cooldown added to a retry's wait left
+    /// to the caller to record once its guards let the retry through.
+    pub(crate) fn next_imposed(
+        &self,
+        attempts_made: u32,
+        previous: Duration,
+        elapsed: Duration,
+        verdict: Verdict,
+        rng: &mut Rng,
+    ) -> (Decision, Option<Imposed>) {
         if !verdict.retry {
-            return Decision::GiveUp(StopReason::Permanent);
+            return (Decision::GiveUp(StopReason::Permanent), None);
         }
         if attempts_made >= self.stop.max_attempts() {
-            return Decision::GiveUp(StopReason::Attempts);
+            return (Decision::GiveUp(StopReason::Attempts), None);
         }
         // the deadline is judged by the server's wait as asked (a retry it
         // refuses until past the limit is not worth making), the wait is
@@ -99,13 +119,15 @@ impl<W, G> Policy<W, G> {
         // no retry before a shared cooldown ends (another call's 429), nor
         // before its pace's next slot
         if let Some(cooldown) = self.cooldown {
-            return cooldown.decide(wait, asked, |asked| {
+            let (decision, imposed) = cooldown.decide(wait, asked, |asked| {
                 self.stop.check(attempts_made, elapsed, asked)
             });
+            return (decision, Some(imposed));
         }
-        match self.stop.check(attempts_made, elapsed, asked) {
+        let decision = match self.stop.check(attempts_made, elapsed, asked) {
             Some(reason) => Decision::GiveUp(reason),
             None => Decision::Retry(wait),
-        }
+        };
+        (decision, None)
     }
 }

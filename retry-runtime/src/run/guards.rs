@@ -136,7 +136,9 @@ impl State {
         outcome: Outcome,
         kind: Option<ErrorKind>,
     ) {
-        if let Some(throttle) = policy.throttle {
+        // (an attempt the run's deadline cut says nothing of the
+        // dependency: not a request the throttle counts, accepted or not)
+        if let Some(throttle) = policy.throttle.filter(|_| self.flags & Self::CUT == 0) {
             throttle.record(outcome != Outcome::Failure);
         }
         if self.attempts == 1 {

@@ -68,7 +68,7 @@ impl State {
     /// one needs), and the run gives up on its deadline, whatever the
     /// policy retries. Clears [`PLAIN`](Self::PLAIN): the full path judges
     /// it.
-    const CUT: u8 = 1;
+    pub(super) const CUT: u8 = 1;
     /// [`Policy::is_plain`], asked once when the run needs a state: the
     /// executors hold the policy behind a reference the optimizer cannot
     /// see through, and the question is then one load per retry, not seven.
@@ -546,13 +546,13 @@ impl State {
         // its line and outcome: not a "non-retriable" WARN for a failure
         // the outer run retries)
         let rejected_ok = verdict.retry && outcome == Outcome::Neutral;
-        let mut decision = if !rejected_ok
+        let (mut decision, imposed) = if !rejected_ok
             && policy.nested == Nested::Defer
             && nested::outer_retries(verdict.kind)
         {
-            Decision::GiveUp(StopReason::Deferred)
+            (Decision::GiveUp(StopReason::Deferred), None)
         } else if policy.jitter == Jitter::None {
-            policy.next(
+            policy.next_imposed(
                 self.attempts,
                 previous,
                 elapsed,
@@ -560,7 +560,9 @@ impl State {
                 &mut Rng::with_seed(0),
             )
         } else {
-            Rng::with_thread(|rng| policy.next(self.attempts, previous, elapsed, verdict, rng))
+            Rng::with_thread(|rng| {
+                policy.next_imposed(self.attempts, previous, elapsed, verdict, rng)
+            })
         };
         // The policy would retry, but the request cannot be sent again:
         // not `Attempts`, which would tell of a limit the run did not reach.
@@ -573,11 +575,16 @@ impl State {
                 StopReason::SentOnce
             });
         }
-        if cut {
+        // (a failure left to the outer run stays its: it retries it)
+        if cut && decision != Decision::GiveUp(StopReason::Deferred) {
             decision = at_deadline(policy, decision);
         }
         if let (true, Decision::Retry(wait)) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
+        }
+        // (what a cooldown added to a retry now sure to be made)
+        if let (Decision::Retry(wait), Some(imposed)) = (decision, imposed) {
+            imposed.record(wait);
         }
         // An error marks the attempt's span, if this run made it (and said
         // so, `MARKS`), whether the policy retries it or not; a result

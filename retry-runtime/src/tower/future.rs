@@ -214,6 +214,13 @@ where
                 if let Err(rejected) = this.run.admit(this.policy) {
                     return Poll::Ready(Failure::into_result(rejected));
                 }
+                // (a retry under a timeout whose wait ended past the
+                // deadline is not sent; a constant `false` without a timeout)
+                if this.timeout.limit().is_some() && this.run.attempts_made() > 0 {
+                    if let Some(end) = too_late(this.run, this.policy) {
+                        return Poll::Ready(end);
+                    }
+                }
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
                 let copy = match this.request.as_ref() {
@@ -423,6 +430,32 @@ where
             }
         }
     }
+}
+
+/// A retry under a timeout whose wait ended at or past the run's deadline
+/// (its timer woken late, on a loaded runtime): not sent. It times out at
+/// once, an attempt the deadline cut (`State::CUT`), and the run ends on
+/// its deadline, as the reqwest middleware's does. `None`: time is left.
+#[cold]
+#[inline(never)]
+fn too_late<W, G, Res, E>(run: &mut LazyRun, policy: &Policy<W, G>) -> Option<Result<Res, Error<E>>>
+where
+    Res: ClassifyResponse,
+    E: StdError + 'static,
+    W: When<Failure<Res, E>>,
+{
+    policy.stop.max_elapsed?;
+    if run.next_attempt(policy).remaining != Some(Duration::ZERO) {
+        return None;
+    }
+    run.cut_at_deadline(policy);
+    let failure = Failure::Timeout(AttemptTimeout {
+        after: Duration::ZERO,
+    });
+    // (a cut attempt's decision is a give-up: on the deadline, or left to
+    // an outer run)
+    let _ = run.judge(policy, &failure);
+    Some(failure.into_result())
 }
 
 /// The time left before the run's `max_elapsed`, for an attempt's timeout
