@@ -583,7 +583,12 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// `attempt timed out after 1s`). Such a cut attempt is the caller's
     /// hurry, not the upstream's failure: its breaker and throttle count it
     /// as neither failure nor success, so callers with short deadlines do
-    /// not open a breaker every caller shares. Without a
+    /// not open a breaker every caller shares. The other side of it: a
+    /// breaker learns nothing from attempts every one of which is cut (a
+    /// `limit` at or above `max_elapsed`, or callers whose deadlines are
+    /// all shorter than it); a hung upstream opens it only through attempts
+    /// that time out on the whole `limit`: keep the limit under the
+    /// deadlines your callers set. Without a
     /// `max_elapsed`, every attempt has the whole limit. A retry whose wait
     /// ended at or past the deadline (decided to end before it, its timer
     /// woken late on a loaded runtime) is not sent: it times out at once

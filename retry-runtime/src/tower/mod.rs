@@ -432,9 +432,12 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// 1s, and its timeout ends the call (`deadline reached`, whatever
     /// kinds the policy retries; its `AttemptTimeout` says the limit it
     /// had), counted by the breaker and throttle as neither failure nor
-    /// success: the deadline's, not the service's. (An attempt made with no
-    /// time left, a first attempt after a cooldown's wait that took it all,
-    /// keeps the whole limit.)
+    /// success: the deadline's, not the service's. So a breaker learns
+    /// nothing from attempts every one of which is cut (a `limit` at or
+    /// above `max_elapsed`): a hung service opens it only through attempts
+    /// that time out on the whole `limit`, which should be under
+    /// `max_elapsed`. (An attempt made with no time left, a first attempt
+    /// after a cooldown's wait that took it all, keeps the whole limit.)
     ///
     /// Not a `const fn` (unlike [`with_any_method`](Self::with_any_method)): it
     /// builds a layer of another type from this one's fields, and the rest
