@@ -2935,3 +2935,61 @@ async fn a_retry_woken_past_the_deadline_is_not_sent() {
     let _ = svc.oneshot(Request::new(())).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the late retry was sent");
 }
+
+/// A retry woken past the deadline and not sent (`too_late`) is a retry not
+/// made, as one whose service was not ready by the deadline is
+/// (`not_ready`): its budget token goes back, the breaker counts no call
+/// let through (its permit is not taken, or handed back), and the give-up
+/// (its line, `on_give_up`, `retry_attempts`) counts the attempts made, 1
+/// here. It was judged as a second attempt timed out after 0: a token
+/// spent and a breaker call counted for a request never sent, and
+/// `failed after 2 attempts` for one call of the service.
+#[tokio::test(start_paused = true)]
+async fn a_retry_woken_past_the_deadline_is_a_retry_not_made() {
+    static BUDGET: RetryBudget = RetryBudget::new("late-not-made");
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("late-not-made").with_failures(10);
+    static LATE: Policy<RetryOn, retry_runtime::WithCircuit> = FAST
+        .with_name("late_not_made")
+        .with_on_give_up(crate::note_give_up)
+        .with_max_elapsed(Duration::from_millis(100))
+        .with_circuit(&BREAKER)
+        .with_budget(&BUDGET);
+    let logs = capture();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let late = retry_runtime::sleep::SleepFn(|wait: Duration| tokio::time::sleep(wait * 3));
+    let svc = ServiceBuilder::new()
+        .layer(
+            LATE.layer()
+                .with_timeout(Duration::from_secs(5))
+                .sleep_with(late),
+        )
+        .service(tower::service_fn(move |_: Request<()>| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut busy = Response::new(());
+            *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            std::future::ready(Ok::<_, Infallible>(busy))
+        }));
+    let err = svc.oneshot(Request::new(())).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout(ref t) if t.after.is_zero()),
+        "{err:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the late retry was sent");
+    let budget = BUDGET.stats();
+    assert_eq!(budget.retries, 0, "a token spent on no retry: {budget:?}");
+    let breaker = BREAKER.stats();
+    assert_eq!(
+        (breaker.permitted, breaker.failures, breaker.neutral),
+        (1, 1, 0),
+        "{breaker:?}"
+    );
+    assert_eq!(
+        crate::give_ups("late_not_made"),
+        [(retry_runtime::StopReason::Deadline, 1, 4)]
+    );
+    logs.assert_logged(
+        Level::ERROR,
+        "late_not_made failed after 1 attempt (deadline reached)",
+    );
+}

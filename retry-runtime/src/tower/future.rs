@@ -211,15 +211,16 @@ where
                         }
                     }
                 }
+                // (a retry under a timeout whose wait ended past the
+                // deadline is not made, nor its breaker asked; a constant
+                // `false` without a timeout)
+                if this.timeout.limit().is_some() && this.run.attempts_made() > 0 {
+                    if let Some(gone) = too_late(this.run, this.policy) {
+                        return Poll::Ready(Err(gone));
+                    }
+                }
                 if let Err(rejected) = this.run.admit(this.policy) {
                     return Poll::Ready(Failure::into_result(rejected));
-                }
-                // (a retry under a timeout whose wait ended past the
-                // deadline is not sent; a constant `false` without a timeout)
-                if this.timeout.limit().is_some() && this.run.attempts_made() > 0 {
-                    if let Some(end) = too_late(this.run, this.policy) {
-                        return Poll::Ready(end);
-                    }
                 }
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
@@ -433,29 +434,30 @@ where
 }
 
 /// A retry under a timeout whose wait ended at or past the run's deadline
-/// (its timer woken late, on a loaded runtime): not sent. It times out at
-/// once, an attempt the deadline cut (`State::CUT`), and the run ends on
-/// its deadline, as the reqwest middleware's does. `None`: time is left.
+/// (its timer woken late, on a loaded runtime): not made, as one whose
+/// service was not ready by then ([`not_ready`]). It times out at once
+/// (`AttemptTimeout` of 0) before the breaker is asked, and the run ends
+/// on its deadline (or leaves it to an outer run that retries timeouts)
+/// after the attempts it made, its budget token given back. `None`: time
+/// is left.
 #[cold]
 #[inline(never)]
-fn too_late<W, G, Res, E>(run: &mut LazyRun, policy: &Policy<W, G>) -> Option<Result<Res, Error<E>>>
-where
-    Res: ClassifyResponse,
-    E: StdError + 'static,
-    W: When<Failure<Res, E>>,
-{
+fn too_late<W, G, E>(run: &mut LazyRun, policy: &Policy<W, G>) -> Option<Error<E>> {
     policy.stop.max_elapsed?;
     if run.next_attempt(policy).remaining != Some(Duration::ZERO) {
         return None;
     }
-    run.cut_at_deadline(policy);
-    let failure = Failure::Timeout(AttemptTimeout {
+    let timeout = AttemptTimeout {
         after: Duration::ZERO,
-    });
-    // (a cut attempt's decision is a give-up: on the deadline, or left to
-    // an outer run)
-    let _ = run.judge(policy, &failure);
-    Some(failure.into_result())
+    };
+    let kind = timeout.kind();
+    let reason = if policy.nested == nested::Nested::Defer && nested::outer_retries(Some(kind)) {
+        StopReason::Deferred
+    } else {
+        StopReason::Deadline
+    };
+    ended_before_retry(run, policy, reason, &timeout, kind);
+    Some(Error::Timeout(timeout))
 }
 
 /// The time left before the run's `max_elapsed`, for an attempt's timeout
