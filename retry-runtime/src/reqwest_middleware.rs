@@ -104,7 +104,7 @@ use crate::response::{
     not_repeatable,
 };
 use crate::run::token_wait::TokenWait;
-use crate::run::{Admission, ErrorHook, Guarded, LazyRun, NoNotify, timed_from_start};
+use crate::run::{Admission, ErrorHook, Guarded, LazyRun, NoNotify, timed_from_start, too_late};
 use crate::sleep::{self, DefaultSleeper, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::{AttemptTimeout, timeout_with};
@@ -592,7 +592,8 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// `max_elapsed`, every attempt has the whole limit. A retry whose wait
     /// ended at or past the deadline (decided to end before it, its timer
     /// woken late on a loaded runtime) is not sent: it times out at once
-    /// (`attempt timed out after 0ns`, counted as its attempt), and the run
+    /// (`attempt timed out after 0ns`, the error returned: the retry is not
+    /// made, its breaker not asked, its budget token given back), and the run
     /// ends on the deadline. (A first attempt made with no time left, after
     /// a cooldown's wait that took it all, keeps the whole limit.)
     ///
@@ -1262,6 +1263,13 @@ where
             if let (Some(cooldown), 0) = (policy.cooldown(), run.attempts_made()) {
                 if !policy.circuit.is_some_and(|b| b.refuses_now()) {
                     cooldown.ready_on(&self.sleeper).await;
+                }
+            }
+            // (a retry under a timeout whose wait ended past the deadline
+            // is not made, nor its breaker asked: its token goes back)
+            if self.timeout.is_some() && run.attempts_made() > 0 {
+                if let Some(gone) = too_late(&mut run, policy) {
+                    return Err(Error::Middleware(gone.into()));
                 }
             }
             if let Err(rejected) = run.admit(policy) {

@@ -1440,9 +1440,11 @@ async fn an_attempts_timeout_is_cut_to_the_time_left_before_the_deadline() {
 
 /// A retry whose wait ended past the deadline (a busy runtime woke it
 /// late; its wait was decided to end before it) has no time left: it is
-/// not sent, and the run ends on the deadline, where it was sent with the
-/// whole 5s limit and its 3s answer given back long past the caller's
-/// 200ms.
+/// not made (its breaker not asked, its budget token back), and the run
+/// ends on the deadline after the one attempt it made, where it was sent
+/// with the whole 5s limit and its 3s answer given back long past the
+/// caller's 200ms (and then, judged as a second attempt timed out after
+/// 0, counted as one: as the tower layer's twin).
 #[tokio::test]
 async fn a_retry_woken_past_the_deadline_is_not_sent_with_the_whole_limit() {
     use retry_runtime::reqwest_middleware::MaxElapsed;
@@ -1491,7 +1493,7 @@ async fn a_retry_woken_past_the_deadline_is_not_sent_with_the_whole_limit() {
     assert_eq!(server.hits("/late"), 1, "the late retry was sent");
     logs.assert_logged(
         Level::ERROR,
-        "woken_late failed after 2 attempts (deadline reached)",
+        "woken_late failed after 1 attempt (deadline reached)",
     );
 }
 

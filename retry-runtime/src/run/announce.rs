@@ -110,3 +110,67 @@ impl<F: FnMut(&RetryEvent<'_>)> OnRetry for F {
         self(event);
     }
 }
+
+/// The run ends before the attempt it was about to make (the tower
+/// layer's, the reqwest middleware's), on `error` (of `kind`) for
+/// `reason`: announced as any give-up, and the token of the retry the
+/// budget granted goes back (it is not made).
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) fn ended_before_retry<W, G>(
+    run: &mut super::LazyRun,
+    policy: &Policy<W, G>,
+    reason: StopReason,
+    error: &dyn Display,
+    kind: ErrorKind,
+) {
+    let (attempts, elapsed, shown) = run.progress_shown();
+    if run.attempts_made() > 0 {
+        policy.retry_not_made();
+    }
+    announce_give_up(
+        policy,
+        &GiveUpEvent {
+            operation: policy.name,
+            attempts,
+            max_attempts: policy.stop.max_attempts(),
+            reason,
+            error,
+            kind: Some(kind),
+            elapsed,
+        },
+        shown,
+        // (the layer and the middleware make no attempt spans)
+        false,
+    );
+}
+
+/// A retry under a per-attempt timeout (the tower layer's, the reqwest
+/// middleware's) whose wait ended at or past the run's deadline (its
+/// timer woken late, on a loaded runtime): not made, as one whose service
+/// was not ready by then. It times out at once (`AttemptTimeout` of 0)
+/// before the breaker is asked, and the run ends on its deadline (or
+/// leaves it to an outer run that retries timeouts) after the attempts it
+/// made, its budget token given back. `None`: time is left.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+#[cold]
+#[inline(never)]
+pub(crate) fn too_late<W, G>(
+    run: &mut super::LazyRun,
+    policy: &Policy<W, G>,
+) -> Option<crate::timeout::AttemptTimeout> {
+    use crate::classify::Classify;
+    use crate::nested;
+    policy.stop.max_elapsed?;
+    if run.next_attempt(policy).remaining != Some(Duration::ZERO) {
+        return None;
+    }
+    let timeout = crate::timeout::AttemptTimeout::new(Duration::ZERO);
+    let kind = timeout.kind();
+    let reason = if policy.nested == nested::Nested::Defer && nested::outer_retries(Some(kind)) {
+        StopReason::Deferred
+    } else {
+        StopReason::Deadline
+    };
+    ended_before_retry(run, policy, reason, &timeout, kind);
+    Some(timeout)
+}

@@ -12,7 +12,7 @@ use crate::__private::{DisplayError, IsResult};
 use crate::attempt::Attempt;
 use crate::cooldown::first_wait_of;
 use crate::error::RetryError;
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Policy, RetriedKinds, When};
@@ -202,7 +202,7 @@ impl LazyRun {
 
     /// [`progress`](Self::progress), with what the log lines show of the
     /// time (unknown for a run that read no clock at its start).
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(crate) fn progress_shown(&mut self) -> (u32, Duration, log::Elapsed) {
         match &mut self.0 {
             Some(state) => {

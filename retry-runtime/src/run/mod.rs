@@ -38,6 +38,10 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // (`announce_give_up`: the tower layer's and `Policy::report`'s; a hedged
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
+#[cfg(feature = "tower")]
+pub(crate) use announce::ended_before_retry;
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) use announce::too_late;
 pub(crate) use announce::{announce_give_up, announce_not_attempted, announce_retry};
 #[cfg(feature = "reqwest-middleware")]
 pub(crate) use state::timed_from_start;

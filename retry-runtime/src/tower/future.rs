@@ -15,13 +15,12 @@ use tower_service::Service;
 use super::{AttemptLimit, Error, NoTimeout, NotReady, Replay};
 use crate::chain::{FindClassify, classify_error, never_sent, no_classify};
 use crate::classify::Classify;
-use crate::hooks::GiveUpEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Guards, Policy, When};
 use crate::response::{ClassifyResponse, Failure, NotReplayable};
 use crate::run::token_wait::TokenWait;
-use crate::run::{Admission, Guarded, LazyRun, announce_give_up};
+use crate::run::{Admission, Guarded, LazyRun, ended_before_retry, too_late};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::AttemptTimeout;
@@ -216,7 +215,7 @@ where
                 // `false` without a timeout)
                 if this.timeout.limit().is_some() && this.run.attempts_made() > 0 {
                     if let Some(gone) = too_late(this.run, this.policy) {
-                        return Poll::Ready(Err(gone));
+                        return Poll::Ready(Err(Error::Timeout(gone)));
                     }
                 }
                 if let Err(rejected) = this.run.admit(this.policy) {
@@ -433,33 +432,6 @@ where
     }
 }
 
-/// A retry under a timeout whose wait ended at or past the run's deadline
-/// (its timer woken late, on a loaded runtime): not made, as one whose
-/// service was not ready by then ([`not_ready`]). It times out at once
-/// (`AttemptTimeout` of 0) before the breaker is asked, and the run ends
-/// on its deadline (or leaves it to an outer run that retries timeouts)
-/// after the attempts it made, its budget token given back. `None`: time
-/// is left.
-#[cold]
-#[inline(never)]
-fn too_late<W, G, E>(run: &mut LazyRun, policy: &Policy<W, G>) -> Option<Error<E>> {
-    policy.stop.max_elapsed?;
-    if run.next_attempt(policy).remaining != Some(Duration::ZERO) {
-        return None;
-    }
-    let timeout = AttemptTimeout {
-        after: Duration::ZERO,
-    };
-    let kind = timeout.kind();
-    let reason = if policy.nested == nested::Nested::Defer && nested::outer_retries(Some(kind)) {
-        StopReason::Deferred
-    } else {
-        StopReason::Deadline
-    };
-    ended_before_retry(run, policy, reason, &timeout, kind);
-    Some(Error::Timeout(timeout))
-}
-
 /// The time left before the run's `max_elapsed`, for an attempt's timeout
 /// (a layer [`with_timeout`](super::RetryLayer::with_timeout) only): none
 /// without a deadline, nor for a first attempt with none left (a
@@ -644,37 +616,6 @@ fn not_ready<W, G, E>(
     let error = NotReady::new(limit);
     ended_before_retry(run, policy, StopReason::Deadline, &error, error.kind());
     Error::NotReady(error)
-}
-
-/// The run ends before the attempt it was about to make, on `error` (of
-/// `kind`) for `reason`: announced as any give-up, and the token of the
-/// retry the budget granted goes back (it is not made).
-fn ended_before_retry<W, G>(
-    run: &mut LazyRun,
-    policy: &Policy<W, G>,
-    reason: StopReason,
-    error: &dyn fmt::Display,
-    kind: crate::classify::ErrorKind,
-) {
-    let (attempts, elapsed, shown) = run.progress_shown();
-    if run.attempts_made() > 0 {
-        policy.retry_not_made();
-    }
-    announce_give_up(
-        policy,
-        &GiveUpEvent {
-            operation: policy.name,
-            attempts,
-            max_attempts: policy.stop.max_attempts(),
-            reason,
-            error,
-            kind: Some(kind),
-            elapsed,
-        },
-        shown,
-        // (the layer makes no attempt spans)
-        false,
-    );
 }
 
 /// The request itself is about to be sent (no copy could be made): the run
