@@ -391,9 +391,9 @@ impl Cooldown {
     /// the wait its deadline is judged by), `check`ed against its limits:
     /// no retry before the hold ends, nor before the pace's next slot (taken
     /// when the retry is decided; left to another call when it is not).
-    #[inline(never)]
     /// What it added to a retry's wait is [`Imposed`], recorded by the
     /// caller once the retry is sure (its guards let it through).
+    #[inline(never)]
     pub(crate) fn decide(
         &'static self,
         wait: Duration,
