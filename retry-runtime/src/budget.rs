@@ -265,6 +265,7 @@ impl RetryBudget {
             &self.gauge,
             || tokens(self.tokens.load(Ordering::Relaxed)),
             refused,
+            self.max_tokens(),
         );
     }
 

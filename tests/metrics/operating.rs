@@ -292,6 +292,9 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
         Some(1.0)
     );
     let refusals = [("budget", "ops-search")];
+    // its floor's other side: the bucket's size, as the budget was made
+    let size = f64::from(SEARCH_BUDGET.max_tokens());
+    assert_eq!(scrape.value("retry_budget_capacity", &refusals), Some(size));
     assert!(scrape.value("retry_budget_refusals_total", &refusals) > Some(1000.0));
 
     let readme = include_str!("../../README.md");

@@ -17,6 +17,7 @@
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
 //! | `retry_budget_tokens` | gauge | `budget` | tokens in a retry budget's bucket, set when it changes |
+//! | `retry_budget_capacity` | gauge | `budget` | the most tokens a retry budget holds (its `with_max_tokens`), set at its first record: its floor for alerts, `retry_budget_tokens <= retry_budget_capacity / 2` |
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
 //! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts and retries alike (`retry_calls_total{outcome="throttled"}` counts calls that ended so, a rejected first attempt and a rejected retry alike, by operation); registered at 0 at the throttle's first call |
@@ -201,6 +202,13 @@ pub const CIRCUIT_TRANSITIONS: &str = "retry_circuit_transitions_total";
 /// assert_eq!(retry_runtime::metrics::BUDGET_TOKENS, "retry_budget_tokens");
 /// ```
 pub const BUDGET_TOKENS: &str = "retry_budget_tokens";
+/// `retry_budget_capacity`: the most tokens a retry budget holds, by
+/// `budget`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::BUDGET_CAPACITY, "retry_budget_capacity");
+/// ```
+pub const BUDGET_CAPACITY: &str = "retry_budget_capacity";
 /// `retry_budget_refusals_total`: retries a budget refused, by `budget`.
 ///
 /// ```
@@ -629,6 +637,7 @@ pub(crate) fn budget(
     lock: &GaugeLock,
     now: impl FnOnce() -> f64,
     refused: bool,
+    capacity: u32,
 ) {
     if on() {
         #[cfg(feature = "metrics")]
@@ -637,7 +646,7 @@ pub(crate) fn budget(
                 .lock
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            recorder::budget(name, now(), refused);
+            recorder::budget(name, now(), refused, f64::from(capacity));
         }
     }
 }
@@ -778,6 +787,7 @@ mod tests {
             (CIRCUIT_STATE, "gauge"),
             (CIRCUIT_TRANSITIONS, "counter"),
             (BUDGET_TOKENS, "gauge"),
+            (BUDGET_CAPACITY, "gauge"),
             (BUDGET_REFUSALS, "counter"),
             (THROTTLE_PROBABILITY, "gauge"),
             (THROTTLE_REJECTIONS, "counter"),

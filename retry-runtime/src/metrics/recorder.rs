@@ -209,6 +209,9 @@ trait GaugeAndCount: Send + Sync + 'static {
     const LABEL: &'static str;
     const GAUGE: &'static str;
     const COUNTER: &'static str;
+    /// A gauge of the guard's size, set at its first record (a budget's
+    /// capacity), if it has one.
+    const SIZE: Option<&'static str> = None;
 }
 
 struct OfBudget;
@@ -216,6 +219,7 @@ impl GaugeAndCount for OfBudget {
     const LABEL: &'static str = "budget";
     const GAUGE: &'static str = BUDGET_TOKENS;
     const COUNTER: &'static str = BUDGET_REFUSALS;
+    const SIZE: Option<&'static str> = Some(BUDGET_CAPACITY);
 }
 
 struct OfThrottle;
@@ -229,6 +233,8 @@ struct Guard<G> {
     name: &'static str,
     gauge: Key,
     counter: Key,
+    /// [`GaugeAndCount::SIZE`]'s key.
+    size: Option<Key>,
     /// `counter` registered at 0 yet (at the guard's first record: a
     /// budget starts full and a throttle at 0, so the first record
     /// comes before the first count).
@@ -254,6 +260,7 @@ impl<G: GaugeAndCount> Keys for Guard<G> {
             name,
             gauge: key(G::GAUGE, guard),
             counter: key(G::COUNTER, guard),
+            size: G::SIZE.map(|size| key(size, guard)),
             zeroed: AtomicBool::new(false),
             of: core::marker::PhantomData,
         }
@@ -421,13 +428,13 @@ pub(super) fn circuit_state(name: &'static str, now: Circuit) {
 }
 
 #[inline(never)]
-pub(super) fn budget(name: &'static str, tokens: f64, refused: bool) {
-    gauge_and_count(&BUDGETS, name, tokens, refused);
+pub(super) fn budget(name: &'static str, tokens: f64, refused: bool, capacity: f64) {
+    gauge_and_count(&BUDGETS, name, tokens, refused, capacity);
 }
 
 #[inline(never)]
 pub(super) fn throttle(name: &'static str, probability: f64, rejected: bool) {
-    gauge_and_count(&THROTTLES, name, probability, rejected);
+    gauge_and_count(&THROTTLES, name, probability, rejected, 0.0);
 }
 
 /// Guard `name`'s gauge set to `value`, and its counter counted once
@@ -438,6 +445,7 @@ fn gauge_and_count<G: GaugeAndCount>(
     name: &'static str,
     value: f64,
     counted: bool,
+    size: f64,
 ) {
     ::metrics::with_recorder(|r: &dyn Recorder| {
         let record = |keys: &Guard<G>| {
@@ -446,15 +454,24 @@ fn gauge_and_count<G: GaugeAndCount>(
                 r.register_counter(&keys.counter, &META).increment(1);
             }
         };
+        let sized = |keys: &Guard<G>| {
+            if let Some(key) = &keys.size {
+                r.register_gauge(key, &META).set(size);
+            }
+        };
         match table.get(name) {
             Some(keys) => {
                 if first_time(&keys.zeroed) {
                     r.register_counter(&keys.counter, &META).increment(0);
+                    sized(keys);
                 }
                 record(keys);
             }
-            // (past the table: no zero, as for a breaker)
-            None => built(name, record),
+            // (past the table: no zero, as for a breaker; the size each time)
+            None => built(name, |keys| {
+                sized(keys);
+                record(keys);
+            }),
         }
     });
 }
@@ -539,6 +556,11 @@ pub(super) fn describe() {
             BUDGET_TOKENS.into(),
             Some(Unit::Count),
             "tokens in a retry budget".into(),
+        );
+        r.describe_gauge(
+            BUDGET_CAPACITY.into(),
+            Some(Unit::Count),
+            "the most tokens a retry budget holds".into(),
         );
         r.describe_gauge(
             THROTTLE_PROBABILITY.into(),
