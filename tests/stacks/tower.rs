@@ -2907,6 +2907,23 @@ async fn an_attempt_the_deadline_cut_inside_a_retried_call_is_left_to_the_outer_
     assert!(given_up.is_empty(), "{given_up:#?}");
 }
 
+/// A service answering 503 at once, counting its calls in `calls`.
+fn answering_busy(
+    calls: Arc<AtomicUsize>,
+) -> impl Service<
+    Request<()>,
+    Response = Response<()>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<()>, Infallible>>,
+> + Clone {
+    tower::service_fn(move |_: Request<()>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut busy = Response::new(());
+        *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        std::future::ready(Ok::<_, Infallible>(busy))
+    })
+}
+
 /// A retry whose wait ended past the deadline (its timer woken late: a
 /// sleeper that wakes 3x late, as on a loaded runtime) is not sent, as
 /// under the middleware since 0671466: the layer called the service and
@@ -2918,7 +2935,6 @@ async fn a_retry_woken_past_the_deadline_is_not_sent() {
         .with_name("late")
         .with_max_elapsed(Duration::from_millis(100));
     let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
     let late = retry_runtime::sleep::SleepFn(|wait: Duration| tokio::time::sleep(wait * 3));
     let svc = ServiceBuilder::new()
         .layer(
@@ -2926,12 +2942,7 @@ async fn a_retry_woken_past_the_deadline_is_not_sent() {
                 .with_timeout(Duration::from_secs(5))
                 .sleep_with(late),
         )
-        .service(tower::service_fn(move |_: Request<()>| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            let mut busy = Response::new(());
-            *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            std::future::ready(Ok::<_, Infallible>(busy))
-        }));
+        .service(answering_busy(calls.clone()));
     let _ = svc.oneshot(Request::new(())).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the late retry was sent");
 }
@@ -2956,7 +2967,6 @@ async fn a_retry_woken_past_the_deadline_is_a_retry_not_made() {
         .with_budget(&BUDGET);
     let logs = capture();
     let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
     let late = retry_runtime::sleep::SleepFn(|wait: Duration| tokio::time::sleep(wait * 3));
     let svc = ServiceBuilder::new()
         .layer(
@@ -2964,12 +2974,7 @@ async fn a_retry_woken_past_the_deadline_is_a_retry_not_made() {
                 .with_timeout(Duration::from_secs(5))
                 .sleep_with(late),
         )
-        .service(tower::service_fn(move |_: Request<()>| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            let mut busy = Response::new(());
-            *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            std::future::ready(Ok::<_, Infallible>(busy))
-        }));
+        .service(answering_busy(calls.clone()));
     let err = svc.oneshot(Request::new(())).await.unwrap_err();
     assert!(
         matches!(err, Error::Timeout(ref t) if t.after.is_zero()),
