@@ -81,15 +81,72 @@ pub struct RetryEvent<'a> {
     /// (zero for a decision reported with
     /// [`Policy::report`](crate::Policy::report)).
     pub elapsed: Duration,
-    /// `true` when `wait` is the server's Retry-After hint rather than the
-    /// backoff's (under [`RetryAfter::with_at_least_backoff`](crate::RetryAfter::with_at_least_backoff),
-    /// when the hint's wait was the longer).
-    pub from_retry_after: bool,
+    /// What chose `wait`: the backoff, the server's Retry-After hint
+    /// (under [`RetryAfter::with_at_least_backoff`](crate::RetryAfter::with_at_least_backoff),
+    /// when the hint's wait was the longer), or the policy's
+    /// [cooldown](crate::cooldown) (another call's hold, or its pace's
+    /// slot, made it longer than either).
+    pub wait_source: WaitSource,
     /// `true` when the attempt returned an `Ok` that `retry_if_ok` (or
     /// [`Run::rejected`](crate::Run::rejected)) rejected, a poll's "not
     /// ready yet": `error` is then `the result was rejected by
     /// retry_if_ok`. A hook that counts failures leaves these out.
     pub rejected_ok: bool,
+}
+
+/// What chose a retry's wait ([`RetryEvent::wait_source`]; the retry
+/// line's `wait_source` field, [`as_str`](Self::as_str)).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{testing, Backoff, Policy, WaitSource};
+/// use retry_runtime::cooldown::Cooldown;
+///
+/// static PARTNER: Cooldown = Cooldown::new("partner");
+/// let _paused = testing::pause();
+/// let policy = Policy::new()
+///     .with_max_attempts(2)
+///     .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+///     .with_cooldown(&PARTNER);
+/// let mut sources = Vec::new();
+/// let _ = policy
+///     .retry(|| {
+///         PARTNER.hold_for(Duration::from_secs(3)); // another call's 429
+///         Err::<(), _>("busy")
+///     })
+///     .notify(|ev| sources.push(ev.wait_source))
+///     .call();
+/// assert_eq!(sources, [WaitSource::Cooldown]);
+/// assert_eq!(WaitSource::Cooldown.as_str(), "cooldown");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitSource {
+    /// The policy's backoff (and jitter).
+    Backoff,
+    /// The server's hint (`Retry-After`, `retry-after-ms`,
+    /// `grpc-retry-pushback-ms`, an error's own), as the policy honours it.
+    RetryAfter,
+    /// The policy's [cooldown](crate::cooldown): its hold (another call's
+    /// 429) or its pace's next slot, later than the wait the backoff or
+    /// the server chose.
+    Cooldown,
+}
+
+impl WaitSource {
+    /// The name the retry line's `wait_source` field gives it:
+    /// `backoff`, `retry_after` or `cooldown`.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::WaitSource::RetryAfter.as_str(), "retry_after");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WaitSource::Backoff => "backoff",
+            WaitSource::RetryAfter => "retry_after",
+            WaitSource::Cooldown => "cooldown",
+        }
+    }
 }
 
 /// Handed to an `on_give_up` callback, once, after the log line. A run that
@@ -164,7 +221,7 @@ impl fmt::Debug for RetryEvent<'_> {
             .field("error", &format_args!("{}", self.error))
             .field("kind", &self.kind)
             .field("elapsed", &self.elapsed)
-            .field("from_retry_after", &self.from_retry_after)
+            .field("wait_source", &self.wait_source)
             .field("rejected_ok", &self.rejected_ok)
             .finish()
     }
@@ -210,7 +267,7 @@ mod tests {
             error: &"boom",
             kind: Some(ErrorKind::Timeout),
             elapsed: Duration::from_millis(5),
-            from_retry_after: true,
+            wait_source: WaitSource::RetryAfter,
             rejected_ok: false,
         };
         let debug = format!("{retry:?}");
@@ -224,11 +281,11 @@ mod tests {
                 "error",
                 "kind",
                 "elapsed",
-                "from_retry_after",
+                "wait_source",
                 "rejected_ok",
             ],
         );
-        assert!(debug.contains("error: boom") && debug.contains("from_retry_after: true"));
+        assert!(debug.contains("error: boom") && debug.contains("wait_source: RetryAfter"));
         let give_up = GiveUpEvent {
             operation: "fetch",
             attempts: 3,

@@ -205,7 +205,7 @@ pub use circuit::{CircuitBreaker, CircuitOpen};
 pub use classify::{Classify, ErrorKind, KindSet};
 pub use error::{Causes, RetryError, Succeeded};
 pub use form::{Detailed, Finish, Form, Plain};
-pub use hooks::{GiveUpEvent, RetryEvent};
+pub use hooks::{GiveUpEvent, RetryEvent, WaitSource};
 pub use jitter::Jitter;
 pub use nested::Nested;
 pub use parse::ParseError;

@@ -339,7 +339,7 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
 /// the cooldown's histogram (`cause="hold"`), not in `retry_wait_seconds`;
 /// a retry's wait lengthened to the hold's end is recorded whole in
 /// `retry_wait_seconds`, its part beyond the backoff in the cooldown's,
-/// and its line says `wait_source="backoff"`, with the longer wait; each
+/// and its line says `wait_source="cooldown"`, with the longer wait; each
 /// hold is counted.
 #[test]
 fn a_cooldown_hold_in_the_metrics_and_the_log() {
@@ -393,9 +393,10 @@ fn a_cooldown_hold_in_the_metrics_and_the_log() {
         &[("cooldown", "ops-partner")],
     );
     assert_eq!(holds, 2);
-    // its line says `backoff`, with the cooldown's wait
+    // its line says `cooldown`, with the cooldown's wait
     let line = logs.assert_logged(tracing::Level::WARN, "retrying ops.partner.import");
-    assert_eq!(field(&line, "wait_source"), Some("backoff"));
+    assert_eq!(field(&line, "wait_source"), Some("cooldown"));
+    assert!(line.contains(" (cooldown)"), "{line}");
     let wait_ms: u64 = field(&line, "wait_ms").unwrap().parse().unwrap();
     assert!(wait_ms > 2900, "{line}");
     // the hold's own line, one per hold, not per call held

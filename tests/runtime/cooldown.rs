@@ -590,3 +590,78 @@ async fn a_retrys_wait_is_not_checked_again() {
         RETRIED.ready().await; // the hold out of the next round's way
     }
 }
+
+/// A run of `policy` through `script`, each attempt holding `shared` for
+/// `hold` first (another call's 429, heard while it runs): what chose each
+/// retry's wait.
+async fn sources(
+    policy: &Policy<RetryOn>,
+    shared: &Cooldown,
+    script: &[ApiError],
+    hold: Option<Duration>,
+    hedged: bool,
+) -> Vec<(Duration, retry_runtime::WaitSource)> {
+    let mut seen = Vec::new();
+    let at = Cell::new(Vec::new());
+    let mut call = calls(script, &at, Instant::now());
+    let op = move || {
+        if let Some(hold) = hold {
+            shared.hold_for(hold);
+        }
+        call()
+    };
+    let run = policy
+        .retry(op)
+        .notify(|ev| seen.push((ev.wait, ev.wait_source)));
+    if hedged {
+        run.hedged().await.unwrap();
+    } else {
+        run.await.unwrap();
+    }
+    seen
+}
+
+/// What chose a retry's wait (`RetryEvent::wait_source`, the line's
+/// `wait_source`): a run's own 429 waits the server's wait (the hold it
+/// set is no longer); another call's longer hold, or a pace's later slot,
+/// is the cooldown's; a hedged run says the same.
+#[tokio::test(start_paused = true)]
+async fn a_wait_the_cooldown_lengthened_is_the_cooldowns() {
+    use retry_runtime::{Backoff, Jitter, WaitSource};
+    static SHARED: Cooldown = Cooldown::new("shared");
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("sourced")
+        .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&SHARED);
+    let logs = testkit::capture::capture();
+    // its own 429: the server's wait, which its hold does not lengthen
+    let own = sources(&POLICY, &SHARED, &[ApiError::Limited(2 * S)], None, false).await;
+    assert_eq!(own, [(2 * S, WaitSource::RetryAfter)]);
+    // a 503 while another call's 429 holds for 3s: the cooldown's
+    let held = sources(&POLICY, &SHARED, &[ApiError::Down], Some(3 * S), false).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].1, WaitSource::Cooldown, "{held:?}");
+    assert!(held[0].0 > 2 * S, "{held:?}");
+    let line = logs.assert_logged(
+        Level::WARN,
+        "retrying sourced after attempt 1/3 failed; next attempt in 3s (cooldown)",
+    );
+    assert_eq!(
+        testkit::capture::field(&line, "wait_source"),
+        Some("cooldown")
+    );
+    // the same 503 with no hold: the backoff's
+    let free = sources(&POLICY, &SHARED, &[ApiError::Down], None, false).await;
+    assert_eq!(free, [(Duration::from_millis(20), WaitSource::Backoff)]);
+    // hedged: the cooldown's too
+    let hedging = POLICY.with_hedge(Duration::from_secs(60));
+    let hedged = sources(&hedging, &SHARED, &[ApiError::Down], Some(3 * S), true).await;
+    assert_eq!(hedged.len(), 1);
+    assert_eq!(hedged[0].1, WaitSource::Cooldown, "{hedged:?}");
+    // a pace's slot later than the backoff's wait: the cooldown's
+    static PACED: Cooldown = Cooldown::new("paced-source").with_pace(1, S);
+    let paced = POLICY.with_cooldown(&PACED);
+    let slot = sources(&paced, &PACED, &[ApiError::Down], None, false).await;
+    assert_eq!(slot, [(S, WaitSource::Cooldown)]);
+}

@@ -555,7 +555,12 @@ async fn a_retry_the_next_hedge_overtakes_announces_the_wait_until_it() {
                 _ => Ok(n),
             }
         })
-        .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+        .notify(|ev: &retry_runtime::RetryEvent<'_>| {
+            told.push((
+                ev.wait,
+                ev.wait_source == retry_runtime::WaitSource::RetryAfter,
+            ))
+        })
         .hedged()
         .await;
     assert_eq!(out.unwrap(), 2);
@@ -598,7 +603,12 @@ async fn a_servers_wait_holds_the_next_hedge_back() {
                 _ => Ok(n),
             }
         })
-        .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+        .notify(|ev: &retry_runtime::RetryEvent<'_>| {
+            told.push((
+                ev.wait,
+                ev.wait_source == retry_runtime::WaitSource::RetryAfter,
+            ))
+        })
         .hedged()
         .await;
     assert_eq!(out, Ok(2));
@@ -2069,7 +2079,12 @@ async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
                     None => Ok(n),
                 }
             })
-            .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.from_retry_after)))
+            .notify(|ev: &retry_runtime::RetryEvent<'_>| {
+                told.push((
+                    ev.wait,
+                    ev.wait_source == retry_runtime::WaitSource::RetryAfter,
+                ))
+            })
             .hedged()
             .await
             .unwrap();

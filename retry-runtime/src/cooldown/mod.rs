@@ -22,8 +22,10 @@ use pace::Pace;
 /// spent `x-ratelimit-reset`, a gRPC pushback: a hint the policy
 /// honours), the cooldown holds until that wait is over, and
 /// - every retry of every run of such a policy waits at least until then
-///   (its backoff's wait, or the server's, lengthened; a retry that could
-///   not start before the policy's `max_elapsed` is not made);
+///   (its backoff's wait, or the server's, lengthened: its line says
+///   `wait_source="cooldown"`, [`WaitSource::Cooldown`](crate::WaitSource);
+///   a retry that could not start before the policy's `max_elapsed` is
+///   not made);
 /// - every first attempt of such a policy waits until then too, in every
 ///   form (`#[retry(policy = ..)]`, `policy.retry(op)` sync, async and
 ///   hedged, the reqwest middleware, the tower layer; a hand loop's `Run`
@@ -442,6 +444,13 @@ pub(crate) struct Imposed {
 }
 
 impl Imposed {
+    /// Did the cooldown make a retry's `wait` longer than the policy's
+    /// own (its hold's end or its pace's slot later)?
+    #[inline]
+    pub(crate) fn lengthened(self, wait: Duration) -> bool {
+        wait > self.own
+    }
+
     /// The retry decided is made after `wait`: record the cooldown's parts.
     #[cold]
     #[inline(never)]

@@ -171,7 +171,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
-use crate::hooks::RetryEvent;
+use crate::hooks::{RetryEvent, WaitSource};
 use crate::jitter::Rng;
 use crate::log;
 use crate::metrics;
@@ -580,15 +580,25 @@ where
                             // (a start due before a server's wait is put
                             // off until it has passed)
                             let armed = next_start(hedge_at, &in_flight, hold_until);
-                            let (next_in, from_retry_after) = match armed {
-                                Some(at) if at < due => (at.saturating_sub(now), false),
+                            let (next_in, wait_source) = match armed {
+                                Some(at) if at < due => {
+                                    (at.saturating_sub(now), WaitSource::Backoff)
+                                }
                                 _ => {
                                     // a wait made longer by a server's wait
-                                    // is the server's
-                                    (
-                                        due.saturating_sub(now),
-                                        told || due > now.saturating_add(wait),
-                                    )
+                                    // is the server's; one the cooldown
+                                    // made longer than both, the cooldown's
+                                    let lengthened = imposed.is_some_and(|i| i.lengthened(wait));
+                                    let source = if due > now.saturating_add(wait)
+                                        || (told && !lengthened)
+                                    {
+                                        WaitSource::RetryAfter
+                                    } else if lengthened {
+                                        WaitSource::Cooldown
+                                    } else {
+                                        WaitSource::Backoff
+                                    };
+                                    (due.saturating_sub(now), source)
                                 }
                             };
                             let ev = RetryEvent {
@@ -599,7 +609,7 @@ where
                                 error: &failure.error,
                                 kind: verdict.kind,
                                 elapsed: now,
-                                from_retry_after,
+                                wait_source,
                                 rejected_ok: false,
                             };
                             // (in the failed attempt's span, which this

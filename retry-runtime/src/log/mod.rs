@@ -7,7 +7,7 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
 //! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
@@ -56,9 +56,9 @@
 //! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`;
 //! a whole number of minutes or hours in that unit, `5m`, `10h`; a
 //! breaker's `{recovery}` is shown the same way), and `wait_source`
-//! what chose it (`backoff` or `retry_after`; `backoff` too for a wait a
-//! [cooldown](crate::cooldown) lengthened to its hold's end or its pace's
-//! slot, `wait_ms` then being the longer wait); `elapsed_ms` the time since
+//! what chose it ([`WaitSource`]: `backoff`, `retry_after`, or `cooldown`
+//! for a wait a [cooldown](crate::cooldown) lengthened to its hold's end
+//! or its pace's slot, `wait_ms` then being the longer wait); `elapsed_ms` the time since
 //! the run started, waits included, in whole milliseconds rounded down, on
 //! the retry line and on each line that ends a run after an attempt, for a
 //! run that read the clock at its start (a policy with `max_elapsed`,
@@ -132,7 +132,7 @@ use std::time::Duration;
 use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
-use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::hooks::{GiveUpEvent, RetryEvent, WaitSource};
 use crate::metrics;
 use crate::stop::StopReason;
 
@@ -309,12 +309,16 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level) {
         elapsed_ms = elapsed.ms(),
         error = %OneLine(ev.error),
         error_kind = kind_name(ev.kind),
-        wait_source = if ev.from_retry_after { "retry_after" } else { "backoff" },
+        wait_source = ev.wait_source.as_str(),
         "retrying {} after attempt {} failed; next attempt in {}{}",
         Escaped(ev.operation),
         OfMax(ev.attempt, ev.max_attempts),
         ShownWait(ev.wait),
-        if ev.from_retry_after { " (Retry-After)" } else { "" },
+        match ev.wait_source {
+            WaitSource::RetryAfter => " (Retry-After)",
+            WaitSource::Cooldown => " (cooldown)",
+            WaitSource::Backoff => "",
+        },
     );
 }
 

@@ -1465,7 +1465,7 @@ impl<W, G> Policy<W, G> {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    from_retry_after: self.waits_as_told(verdict, wait),
+                    wait_source: self.wait_source(verdict, wait, None),
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::RetryAfter;
 use super::{Decision, Policy, Verdict};
 use crate::cooldown::Imposed;
+use crate::hooks::WaitSource;
 use crate::jitter::Rng;
 use crate::stop::StopReason;
 
@@ -22,6 +23,26 @@ impl<W, G> Policy<W, G> {
     pub(crate) fn waits_as_told(&self, verdict: Verdict, wait: Duration) -> bool {
         self.told_wait(verdict)
             .is_some_and(|told| !self.retry_after.at_least_backoff || told >= wait)
+    }
+
+    /// What chose `wait`, decided after this verdict (`imposed`: what the
+    /// policy's cooldown made of it, if it has one): the cooldown when it
+    /// made the wait longer than the policy's own, else the server's or
+    /// the backoff's ([`waits_as_told`](Self::waits_as_told)).
+    #[inline]
+    pub(crate) fn wait_source(
+        &self,
+        verdict: Verdict,
+        wait: Duration,
+        imposed: Option<Imposed>,
+    ) -> WaitSource {
+        if imposed.is_some_and(|imposed| imposed.lengthened(wait)) {
+            WaitSource::Cooldown
+        } else if self.waits_as_told(verdict, wait) {
+            WaitSource::RetryAfter
+        } else {
+            WaitSource::Backoff
+        }
     }
 
     /// The server's wait after this verdict, if the policy honours it for

@@ -150,9 +150,9 @@ impl RetryAfter {
     /// (up to the cap: raise it to the schedule's longest wait or more).
     /// Off by default: the hint replaces the backoff's wait, shorter or
     /// longer. A retry line says `(Retry-After)`, `wait_source` is
-    /// `retry_after` and [`RetryEvent::from_retry_after`](crate::RetryEvent)
-    /// is `true` when the hint's wait was the longer (or as long); when the
-    /// backoff's was, they say `backoff`.
+    /// `retry_after` and [`RetryEvent::wait_source`](crate::RetryEvent) is
+    /// [`WaitSource::RetryAfter`](crate::WaitSource) when the hint's wait was
+    /// the longer (or as long); when the backoff's was, they say `backoff`.
     ///
     /// ```
     /// use std::time::Duration;

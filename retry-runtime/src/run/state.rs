@@ -604,7 +604,7 @@ impl State {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    from_retry_after: policy.waits_as_told(verdict, wait),
+                    wait_source: policy.wait_source(verdict, wait, imposed),
                     rejected_ok,
                 };
                 announce_retry(policy, &ev, shown, notify, mark);
