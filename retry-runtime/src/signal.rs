@@ -29,9 +29,20 @@ impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
     /// its first attempt. Dropping the call stops it at once too, but
     /// tells nothing and returns nothing; this ends it as a run ends.
     ///
+    /// A first attempt that waits for the policy's
+    /// [cooldown](crate::cooldown::Cooldown) (a shared 429's hold, its
+    /// pace's slot, a hold made longer meanwhile) waits until the signal
+    /// fires, not longer, and not at all once it has: the attempt is then
+    /// made at once, the call's only one (there is no error to return
+    /// without it; its failure ends the call, `Stopped`), and keeps the
+    /// pace's slot it took (it counts against the pace, early). A worker
+    /// shutting down does not sit out a 60 s hold, longer than its grace
+    /// period, before it.
+    ///
     /// The signal is polled once before the first attempt
     /// (`tokio::signal::ctrl_c()` listens from its first poll on), then
-    /// after each failed attempt and through each wait.
+    /// through a first attempt's wait for a cooldown, after each failed
+    /// attempt and through each wait.
     ///
     /// For `.await` only (a sync wait cannot be raced: `.call()` takes
     /// [`stop_when`](Retry::stop_when), a flag), not under `.hedged()`:

@@ -4,9 +4,11 @@
 //! line, its hook, its attempts) and with its last attempt's error, whether
 //! the signal fired during that attempt or during the wait after it.
 
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
+use retry_runtime::cooldown::Cooldown;
 use retry_runtime::{Backoff, Classify, GiveUpEvent, Policy, RetryBudget, RetryEvent, StopReason};
 use testkit::capture as support;
 use tokio::sync::oneshot;
@@ -638,4 +640,169 @@ fn a_run_stopped_during_the_retried_attempt_keeps_its_token_spent() {
         1,
         "the retry was made: its token stays spent"
     );
+}
+
+// A first attempt's wait for a shared cooldown (a 429's hold, a pace's
+// slot, a hold made longer meanwhile) ends when the signal fires: the
+// attempt is made at once, and is the call's only one (a failure the policy
+// would retry ends the run, `Stopped`). A worker shutting down does not sit
+// out a 60s hold (longer than Kubernetes' 30s grace) before its attempt.
+
+/// `policy(name)` sharing `cooldown`.
+fn held(name: &'static str, cooldown: &'static Cooldown) -> Policy<retry_runtime::RetryOn> {
+    policy(name).with_cooldown(cooldown)
+}
+
+/// An operation that answers `answer` and tells the time of each call on
+/// tokio's clock (from `start`).
+fn timed<'a>(
+    at: &'a std::sync::Mutex<Vec<Duration>>,
+    start: Instant,
+    answer: Result<u32, JobError>,
+) -> impl FnMut() -> std::future::Ready<Result<u32, JobError>> + 'a {
+    move || {
+        at.lock().unwrap().push(start.elapsed());
+        std::future::ready(match &answer {
+            Ok(v) => Ok(*v),
+            Err(_) => Err(JobError::Down),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_first_attempt_s_hold_the_attempt_is_made_at_once_and_is_the_only_one() {
+    static HELD_60S: Cooldown = Cooldown::new("shutdown-held-60s");
+    let logs = support::capture();
+    for (answer, spans) in [
+        (Err(JobError::Down), false),
+        (Err(JobError::Down), true),
+        (Ok(7), false),
+    ] {
+        let at = std::sync::Mutex::new(Vec::new());
+        let start = Instant::now();
+        HELD_60S.hold_for(s(60)); // what a run does on a 429 asking for 60s
+        let r = held("job.held", &HELD_60S)
+            .with_attempt_spans(spans)
+            .retry(timed(&at, start, answer))
+            .stop_on(fires_after(s(5)))
+            .detailed()
+            .await;
+        assert_eq!(*at.lock().unwrap(), [s(5)], "spans: {spans}: not at 60s");
+        match r {
+            Ok(out) => assert_eq!((out.value, out.attempts, out.elapsed), (7, 1, s(5))),
+            Err(e) => {
+                assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+                assert_eq!((e.last_error, e.elapsed), (JobError::Down, s(5)));
+            }
+        }
+        // (the next case's hold starts from a fresh 60s)
+        tokio::time::sleep(s(60)).await;
+    }
+    // the two failures, with and without spans
+    let lines = logs.matching(Level::WARN, "job.held failed after 1 attempt");
+    assert_eq!(lines.len(), 2, "{:?}", logs.lines());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("stopped: its stop signal fired")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_before_the_call_the_first_attempt_s_hold_is_not_waited() {
+    static HELD_BEFORE: Cooldown = Cooldown::new("shutdown-held-before");
+    let at = std::sync::Mutex::new(Vec::new());
+    let start = Instant::now();
+    HELD_BEFORE.hold_for(s(60));
+    let e = held("job.held_before", &HELD_BEFORE)
+        .retry(timed(&at, start, Err(JobError::Down)))
+        .stop_on(async {})
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!(*at.lock().unwrap(), [s(0)]);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    // a success is the call's
+    let ok = held("job.held_before_ok", &HELD_BEFORE)
+        .retry(timed(&at, start, Ok(3)))
+        .stop_on(async {})
+        .await;
+    assert_eq!(ok, Ok(3));
+    assert_eq!(*at.lock().unwrap(), [s(0), s(0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_for_a_hold_made_longer_the_attempt_is_made_at_once() {
+    static LONGER: Cooldown = Cooldown::new("shutdown-held-longer");
+    let at = std::sync::Mutex::new(Vec::new());
+    let start = Instant::now();
+    LONGER.hold_for(s(2));
+    let policy = held("job.held_longer", &LONGER);
+    let call = policy
+        .retry(timed(&at, start, Err(JobError::Down)))
+        .stop_on(fires_after(s(10)))
+        .detailed();
+    let (r, ()) = tokio::join!(call.into_future(), async {
+        tokio::time::sleep(s(1)).await;
+        LONGER.hold_for(s(60)); // another call's 429 meanwhile: until 61s
+    });
+    let e = r.unwrap_err();
+    assert_eq!(*at.lock().unwrap(), [s(10)]);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+}
+
+/// An attempt made before its pace's slot (the signal cut its wait)
+/// still counts against the pace: its slot stays taken, so the calls
+/// after it keep to the rate. (Given back, the slot would let one call
+/// more than the pace allows through, next to the one just made.)
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_for_a_pace_slot_the_attempt_goes_at_once_and_keeps_its_slot() {
+    static PACED: Cooldown = Cooldown::new("shutdown-paced").with_pace(1, Duration::from_secs(10));
+    let at = std::sync::Mutex::new(Vec::new());
+    let start = Instant::now();
+    let paced = held("job.paced", &PACED);
+    // the slot at 0s
+    assert_eq!(paced.retry(timed(&at, start, Ok(1))).await, Ok(1));
+    // the slot at 10s, its wait cut at 2s
+    let e = paced
+        .retry(timed(&at, start, Err(JobError::Down)))
+        .stop_on(fires_after(s(2)))
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    // fired before the call: at once, the slot at 20s taken
+    assert_eq!(
+        paced
+            .retry(timed(&at, start, Ok(2)))
+            .stop_on(async {})
+            .await,
+        Ok(2)
+    );
+    // a call without a signal: the slot at 30s
+    assert_eq!(paced.retry(timed(&at, start, Ok(3))).await, Ok(3));
+    assert_eq!(*at.lock().unwrap(), [s(0), s(2), s(2), s(30)]);
+}
+
+/// `retry_if_ok`: a first attempt whose hold the signal cut returns its
+/// value even when the check rejects it (no retry after the signal).
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_first_attempt_s_hold_a_rejected_ok_is_returned() {
+    static HELD_POLL: Cooldown = Cooldown::new("shutdown-held-poll");
+    let at = std::sync::Mutex::new(Vec::new());
+    let start = Instant::now();
+    HELD_POLL.hold_for(s(60));
+    let out = held("job.held_poll", &HELD_POLL)
+        .retry(timed(&at, start, Ok(0)))
+        .retry_if_ok(|_: &u32| true)
+        .stop_on(fires_after(s(5)))
+        .detailed()
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.value, out.attempts, out.gave_up),
+        (0, 1, Some(StopReason::Stopped))
+    );
+    assert_eq!(*at.lock().unwrap(), [s(5)]);
 }

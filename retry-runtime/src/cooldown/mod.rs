@@ -37,9 +37,10 @@ use pace::Pace;
 ///   429) is waited out too, once ([`ready`](Cooldown::ready) and the
 ///   reqwest middleware wait out each one). A call its breaker refuses
 ///   (open, its recovery not passed) is refused at once, without a wait
-///   or a slot (a breaker's probe waits); a stop signal
-///   (`stop_on`) does not end the wait: the attempt is made after it,
-///   and its failure not retried.
+///   or a slot (a breaker's probe waits); a call's stop signal
+///   ([`stop_on`](crate::Retry::stop_on), a shutdown) ends the wait when
+///   it fires (skips it if it has): the attempt is made then, and its
+///   failure not retried; it keeps the pace's slot it took.
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it.
@@ -116,7 +117,11 @@ impl Cooldown {
     /// call of yours). A retry due seconds from now takes a slot then, and
     /// leaves the ones before it to other calls (up to 16 such slots ahead
     /// at once; past them, one moves the pace on, and calls after it wait
-    /// for it). A run dropped in its wait does not give its slot back.
+    /// for it). A run dropped in its wait does not give its slot back; a
+    /// first attempt made before its slot, its wait cut by the call's stop
+    /// signal (a shutdown), keeps it: the attempt was made, early, and
+    /// counts against the pace (given back, the slot would let one call
+    /// more than the pace through).
     /// Hedges (a hedged call's attempts started beside a slow one) take no
     /// slot.
     ///
@@ -323,6 +328,16 @@ impl Cooldown {
         self.imposed(left, self.slot_after(left))
     }
 
+    /// The slot of a first attempt made without its wait (its stop signal
+    /// fired before the call): the pace's next slot after the hold, taken
+    /// as [`first_wait`](Self::first_wait) takes it, so that the attempt
+    /// counts against the pace, made early; no wait is recorded (none
+    /// starts).
+    fn first_slot(&self) {
+        let left = self.remaining().unwrap_or_default();
+        let _ = self.slot_after(left);
+    }
+
     /// A first attempt's wait: the pace's `slot` if it has one (taken),
     /// else the hold's time `left`; recorded (`retry_cooldown_wait_seconds`,
     /// see [`record_imposed`](Self::record_imposed)) unless none.
@@ -487,6 +502,22 @@ pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<
         cooldown.first_wait_again()
     } else {
         cooldown.first_wait()
+    }
+}
+
+/// Before the first attempt of a run of `policy` whose stop signal has
+/// fired (`stop_on`): no wait, the attempt is made at once, but it takes
+/// its slot of the cooldown's pace, as [`first_wait_of`] does (the attempt
+/// counts against the pace); none while the policy's breaker refuses
+/// calls.
+#[cold]
+#[inline(never)]
+pub(crate) fn first_slot_of<W, G>(policy: &Policy<W, G>) {
+    let Some(cooldown) = policy.cooldown else {
+        return;
+    };
+    if !policy.circuit.is_some_and(|b| b.refuses_now()) {
+        cooldown.first_slot();
     }
 }
 

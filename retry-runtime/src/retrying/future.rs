@@ -556,8 +556,20 @@ where
                 StepProj::Start => {
                     // A first attempt waits out the policy's cooldown (its
                     // hold, then its pace's slot): a run of a policy with
-                    // one has its state from the start, so comes here.
-                    if let Some(sleep) = first_wait(*this.policy, &*this.sleeper, false) {
+                    // one has its state from the start, so comes here. Not
+                    // once the stop signal has fired (polled in `poll`, just
+                    // before): the attempt is then made at once, in its
+                    // slot's stead. (Folded away without a signal.)
+                    let wait = if X::ACTIVE
+                        && this.policy.cooldown.is_some()
+                        && this.stop.as_mut().poll_fired(cx)
+                    {
+                        crate::cooldown::first_slot_of(*this.policy);
+                        None
+                    } else {
+                        first_wait(*this.policy, &*this.sleeper, false)
+                    };
+                    if let Some(sleep) = wait {
                         step_to(this.step.as_mut(), Step::Sleep { sleep });
                         continue;
                     }
@@ -566,13 +578,23 @@ where
                 }
                 StepProj::Sleep { sleep } => {
                     stopped_before_retry!();
-                    ready!(sleep.poll(cx));
-                    // (a first attempt's wait for the cooldown: a hold made
-                    // longer meanwhile is waited out too, once)
-                    if this.policy.cooldown.is_some() {
-                        if let Some(sleep) = held_again(*this.policy, this.run, &*this.sleeper) {
-                            step_to(this.step.as_mut(), Step::Sleep { sleep });
-                            continue;
+                    // A first attempt's wait for the cooldown ends when the
+                    // stop signal fires: with no error to end the run with,
+                    // the attempt is made at once (its failure then ends
+                    // it), its pace's slot kept (the attempt counts against
+                    // the pace, early). (Folded away without a signal.)
+                    let cut =
+                        X::ACTIVE && this.run.attempts() == 0 && this.stop.as_mut().poll_fired(cx);
+                    if !cut {
+                        ready!(sleep.poll(cx));
+                        // (a first attempt's wait for the cooldown: a hold
+                        // made longer meanwhile is waited out too, once)
+                        if this.policy.cooldown.is_some() {
+                            if let Some(sleep) = held_again(*this.policy, this.run, &*this.sleeper)
+                            {
+                                step_to(this.step.as_mut(), Step::Sleep { sleep });
+                                continue;
+                            }
                         }
                     }
                     forget!();
