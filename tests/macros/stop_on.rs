@@ -6,9 +6,14 @@
 //! (tests/runtime/shutdown.rs).
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use retry_runtime::{retry, Attempt, Classify, ErrorKind, GiveUpEvent, RetryBudget, StopReason};
+use retry_runtime::cooldown::Cooldown;
+use retry_runtime::{
+    retry, Attempt, Backoff, Classify, ErrorKind, GiveUpEvent, KindSet, Policy, RetryBudget,
+    RetryOn, StopReason,
+};
 use testkit::capture as support;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -687,4 +692,176 @@ mod sync_flag {
         let line = logs.assert_logged(Level::WARN, "waited_once failed after 1 attempt");
         assert!(line.contains("stopped: its stop signal fired"), "{line}");
     }
+}
+
+// `policy = P` holding a shared cooldown: the first attempt's wait for it
+// (a 429's hold, a hold made longer meanwhile, a pace's slot) ends when the
+// signal fires, and the attempt is made at once, the call's only one (its
+// failure ends the run, `Stopped`), on the default timer and on a
+// `sleeper = EXPR`, as `Retry::stop_on`'s does (tests/runtime/shutdown.rs).
+
+/// Retries 503s, 10s apart, sharing `cooldown`.
+const fn held_policy(cooldown: &'static Cooldown) -> Policy<RetryOn> {
+    Policy::new()
+        .retry_on(KindSet::TRANSIENT)
+        .with_backoff(Backoff::fixed(Duration::from_secs(10)))
+        .with_cooldown(cooldown)
+}
+
+/// Its calls' times (on tokio's clock, from `start`) go to `at`; it fails
+/// with a 503 when `fail`, else answers 7.
+#[retry(policy = policy, stop_on = shutdown.cancelled())]
+async fn held_job(
+    policy: &Policy<RetryOn>,
+    shutdown: &Shutdown,
+    at: &Mutex<Vec<Duration>>,
+    start: Instant,
+    fail: bool,
+) -> Result<u32, JobError> {
+    at.lock().unwrap().push(start.elapsed());
+    if fail {
+        Err(JobError::Down(1))
+    } else {
+        Ok(7)
+    }
+}
+
+/// [`held_job`] on a `sleeper = EXPR`.
+#[retry(
+    policy = policy,
+    stop_on = shutdown.cancelled(),
+    sleeper = retry_runtime::sleep::SleepFn(tokio::time::sleep)
+)]
+async fn held_job_on(
+    policy: &Policy<RetryOn>,
+    shutdown: &Shutdown,
+    at: &Mutex<Vec<Duration>>,
+    start: Instant,
+    fail: bool,
+) -> Result<u32, JobError> {
+    at.lock().unwrap().push(start.elapsed());
+    if fail {
+        Err(JobError::Down(1))
+    } else {
+        Ok(7)
+    }
+}
+
+/// One call of [`held_job`] (or [`held_job_on`]), started now.
+async fn held_call(
+    on_sleeper: bool,
+    policy: &Policy<RetryOn>,
+    shutdown: &Shutdown,
+    at: &Mutex<Vec<Duration>>,
+    start: Instant,
+    fail: bool,
+) -> Result<u32, JobError> {
+    if on_sleeper {
+        held_job_on(policy, shutdown, at, start, fail).await
+    } else {
+        held_job(policy, shutdown, at, start, fail).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_first_attempt_s_hold_the_attempt_is_made_at_once_and_is_the_only_one() {
+    static HELD: Cooldown = Cooldown::new("stop-on-held-60s");
+    static POLICY: Policy<RetryOn> = held_policy(&HELD);
+    let logs = support::capture();
+    for on_sleeper in [false, true] {
+        for fail in [true, false] {
+            let shutdown = Shutdown::new();
+            shutdown.fire_after(s(5));
+            HELD.hold_for(s(60)); // what a run does on a 429 asking for 60s
+            let (at, start) = (Mutex::new(Vec::new()), Instant::now());
+            let r = held_call(on_sleeper, &POLICY, &shutdown, &at, start, fail).await;
+            let case = format!("on a sleeper: {on_sleeper}, failing: {fail}");
+            assert_eq!(*at.lock().unwrap(), [s(5)], "{case}: not at 60s");
+            assert_eq!(start.elapsed(), s(5), "{case}");
+            let expected = if fail { Err(JobError::Down(1)) } else { Ok(7) };
+            assert_eq!(r, expected, "{case}");
+            tokio::time::sleep(s(60)).await; // (the hold is over)
+        }
+    }
+    let stopped = logs.matching(Level::WARN, "failed after 1 attempt");
+    assert_eq!(stopped.len(), 2, "{:?}", logs.lines());
+    assert!(
+        stopped
+            .iter()
+            .all(|l| l.contains("stopped: its stop signal fired")),
+        "{stopped:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_before_the_call_the_first_attempt_s_hold_is_not_waited() {
+    static HELD: Cooldown = Cooldown::new("stop-on-held-before");
+    static POLICY: Policy<RetryOn> = held_policy(&HELD);
+    let shutdown = Shutdown::new();
+    shutdown.fire();
+    HELD.hold_for(s(60));
+    let (at, start) = (Mutex::new(Vec::new()), Instant::now());
+    for on_sleeper in [false, true] {
+        let r = held_call(on_sleeper, &POLICY, &shutdown, &at, start, true).await;
+        assert_eq!(r, Err(JobError::Down(1)), "on a sleeper: {on_sleeper}");
+        let r = held_call(on_sleeper, &POLICY, &shutdown, &at, start, false).await;
+        assert_eq!(r, Ok(7), "on a sleeper: {on_sleeper}");
+    }
+    assert_eq!(*at.lock().unwrap(), [s(0); 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_for_a_hold_made_longer_the_attempt_is_made_at_once() {
+    static LONGER: Cooldown = Cooldown::new("stop-on-held-longer");
+    static POLICY: Policy<RetryOn> = held_policy(&LONGER);
+    for on_sleeper in [false, true] {
+        let shutdown = Shutdown::new();
+        shutdown.fire_after(s(10));
+        LONGER.hold_for(s(2));
+        let (at, start) = (Mutex::new(Vec::new()), Instant::now());
+        let (r, ()) = tokio::join!(
+            held_call(on_sleeper, &POLICY, &shutdown, &at, start, true),
+            async {
+                tokio::time::sleep(s(1)).await;
+                LONGER.hold_for(s(60)); // another call's 429 meanwhile: until 61s
+            }
+        );
+        assert_eq!(r, Err(JobError::Down(1)), "on a sleeper: {on_sleeper}");
+        assert_eq!(*at.lock().unwrap(), [s(10)], "on a sleeper: {on_sleeper}");
+        tokio::time::sleep(s(60)).await;
+    }
+}
+
+/// An attempt made before its pace's slot still counts against the pace:
+/// its slot stays taken (as `Retry::stop_on`'s does).
+#[tokio::test(start_paused = true)]
+async fn fired_in_a_wait_for_a_pace_slot_the_attempt_goes_at_once_and_keeps_its_slot() {
+    static PACED: Cooldown = Cooldown::new("stop-on-paced").with_pace(1, Duration::from_secs(10));
+    static POLICY: Policy<RetryOn> = held_policy(&PACED);
+    let (at, start) = (Mutex::new(Vec::new()), Instant::now());
+    let never = Shutdown::new();
+    // the slot at 0s
+    assert_eq!(
+        held_call(false, &POLICY, &never, &at, start, false).await,
+        Ok(7)
+    );
+    // the slots at 10s and 20s, their waits cut at 2s
+    let shutdown = Shutdown::new();
+    shutdown.fire_after(s(2));
+    let (a, b) = tokio::join!(
+        held_call(false, &POLICY, &shutdown, &at, start, false),
+        held_call(true, &POLICY, &shutdown, &at, start, false),
+    );
+    assert_eq!((a, b), (Ok(7), Ok(7)));
+    // fired before the call: at once, the slot at 30s taken
+    assert_eq!(
+        held_call(true, &POLICY, &shutdown, &at, start, false).await,
+        Ok(7)
+    );
+    // a call whose signal does not fire: the slot at 40s
+    assert_eq!(
+        held_call(false, &POLICY, &never, &at, start, false).await,
+        Ok(7)
+    );
+    assert_eq!(*at.lock().unwrap(), [s(0), s(2), s(2), s(2), s(40)]);
 }

@@ -532,15 +532,13 @@ impl<'a> Loop<'a> {
             // announce a retry (its line, its wait's metric, `before_sleep`)
             // that the signal then ends. The predicate is asked here, once.
             let rejected_first = self.rejected_first(&failed);
-            let hold_first = self.hold_first(true);
+            // (the signal is polled once before the first attempt, and
+            // races the first attempt's wait for a cooldown)
+            let hold_first = self.poll_and_hold_first(&stop_at, &fired_now, signal_span);
             return quote! {
                 #policy_binding
                 #sleeper_binding
                 let mut #stop = ::core::pin::pin!(#made);
-                // polled once before the first attempt: a signal that
-                // listens from its first poll on (`ctrl_c()`) hears one
-                // that comes during that attempt
-                let _ = #fired_now;
                 let mut #run = #p::Guarded::new(#policy);
                 #hold_first
                 loop {

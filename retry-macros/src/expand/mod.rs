@@ -469,6 +469,17 @@ mod tests {
                 },
             ),
             (
+                // a shutdown's signal and a policy that may hold a cooldown:
+                // the first attempt's wait for it is raced with the signal
+                "async_policy_stop_on",
+                quote!(policy = POLICY, stop_on = shutdown.cancelled()),
+                quote! {
+                    async fn deliver(shutdown: &Shutdown, job: &Job) -> Result<(), SendError> {
+                        send(job).await
+                    }
+                },
+            ),
+            (
                 "sync_guarded_attempt_spans",
                 quote!(attempts = 3, circuit = UPSTREAM, attempt_spans = true),
                 quote! {

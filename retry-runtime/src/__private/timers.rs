@@ -410,6 +410,36 @@ pub fn first_wait<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> 
     crate::cooldown::first_wait_of(policy, again)
 }
 
+/// [`first_wait`] for an async `#[retry(policy = EXPR, stop_on = ..)]`
+/// whose signal has `fired` (polled just before): no wait then, the
+/// attempt is made at once, but it takes its slot of the cooldown's pace
+/// (it counts against the pace). The loop races the wait it returns, and
+/// the one for a hold made longer meanwhile, with the signal
+/// ([`stop_sleep`] with no budget token): one the signal cuts is over,
+/// and the attempt is made then.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{cooldown::Cooldown, Policy};
+/// use retry_runtime::__private::first_wait_unless_fired;
+/// static HELD: Cooldown = Cooldown::new("held-unless-fired");
+/// let policy = Policy::new().with_cooldown(&HELD);
+/// let _paused = retry_runtime::testing::pause();
+/// HELD.hold_for(Duration::from_secs(60));
+/// assert_eq!(first_wait_unless_fired(&policy, true), None);
+/// assert!(first_wait_unless_fired(&policy, false).is_some());
+/// ```
+#[inline]
+pub fn first_wait_unless_fired<W, G>(policy: &Policy<W, G>, fired: bool) -> Option<Duration> {
+    // (the test inline, the rest out of line: most policies have none)
+    policy.cooldown()?;
+    if fired {
+        crate::cooldown::first_slot_of(policy);
+        return None;
+    }
+    crate::cooldown::first_wait_of(policy, false)
+}
+
 /// Before the first attempt of a sync `#[retry(policy = EXPR)]` loop (the
 /// loop with a breaker, `retry_if_ok`, `stop_when` or an `#[attempt]`;
 /// [`retry_sync`](crate::run::retry_sync) holds its own): the wait the
