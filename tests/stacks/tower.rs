@@ -2998,3 +2998,229 @@ async fn a_retry_woken_past_the_deadline_is_a_retry_not_made() {
         "late_not_made failed after 1 attempt (deadline reached)",
     );
 }
+
+/// A failed attempt under the layer over a hyper-util client.
+type HyperFailure = retry_runtime::response::Failure<
+    Response<hyper::body::Incoming>,
+    hyper_util::client::legacy::Error,
+>;
+
+/// `with_notify`: the layer's own hook hears of each retry with the failed
+/// attempt (its response's code) and the retry's event, after the
+/// policy's `before_sleep`, which it does not replace; not of a success,
+/// nor of the failure the run gives up on (a 404 at once, the last 503).
+#[tokio::test]
+async fn the_layers_hook_hears_each_retry_after_the_policys() {
+    static HEARD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    fn hook(failure: &HyperFailure, ev: &retry_runtime::RetryEvent<'_>) {
+        let what = match failure {
+            retry_runtime::response::Failure::Response { failure, .. } => failure.code.to_string(),
+            other => format!("{:?}", other.kind()),
+        };
+        HEARD
+            .lock()
+            .unwrap()
+            .push(format!("hook {} {} {what}", ev.operation, ev.attempt));
+    }
+    fn before_sleep(ev: &retry_runtime::RetryEvent<'_>) {
+        HEARD
+            .lock()
+            .unwrap()
+            .push(format!("before_sleep {}", ev.attempt));
+    }
+    static HOOKED: Policy<RetryOn> = FAST.with_name("hooked").with_before_sleep(before_sleep);
+    let server = FlakyServer::start().await;
+    server.route("/clip", [503, 200]);
+    server.route("/plain", [200]);
+    server.route("/gone", [404]);
+    server.route("/down", [503, 503, 503, 503]);
+    let layer = RetryLayer::new(&HOOKED).with_notify(hook);
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    let heard = |path: &str| {
+        let svc = svc.clone();
+        let url = server.url(path);
+        async move {
+            let response = svc.oneshot(get(&url)).await.unwrap();
+            (
+                response.status().as_u16(),
+                std::mem::take(&mut *HEARD.lock().unwrap()),
+            )
+        }
+    };
+
+    assert_eq!(
+        heard("/clip").await,
+        (
+            200,
+            vec!["before_sleep 1".into(), "hook hooked 1 503".into()]
+        )
+    );
+    assert_eq!(heard("/plain").await, (200, vec![]));
+    assert_eq!(heard("/gone").await, (404, vec![]));
+    let (status, down) = heard("/down").await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        down,
+        [1, 2, 3]
+            .iter()
+            .flat_map(|n| [format!("before_sleep {n}"), format!("hook hooked {n} 503")])
+            .collect::<Vec<_>>(),
+        "told of the 3 retries, not of the 4th attempt's give-up"
+    );
+    assert_eq!(server.hits("/down"), 4);
+}
+
+/// A `with_classify_response` function under the layer: what a payments
+/// API's 409 ("the same key's request is still in flight") and a DELETE's
+/// 404 ("already gone") mean.
+fn payments(
+    r: &Response<()>,
+    by_status: Option<retry_runtime::response::ResponseFailure>,
+) -> Option<retry_runtime::response::ResponseFailure> {
+    use retry_runtime::response::ResponseFailure;
+    match (r.status().as_u16(), by_status) {
+        (409, Some(f)) => {
+            Some(ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after))
+        }
+        (404, _) if r.headers().contains_key("x-deleted") => None,
+        (_, f) => f,
+    }
+}
+
+/// A payments API: a charge answered 409 (with `Retry-After: 1`) then 200,
+/// a DELETE of a token answered 404 (gone already), any other path 404.
+fn payments_api(
+    calls: Arc<Mutex<Vec<String>>>,
+) -> impl Service<
+    Request<()>,
+    Response = Response<()>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<()>, Infallible>>,
+> + Clone {
+    tower::service_fn(move |request: Request<()>| {
+        let path = request.uri().path().to_owned();
+        let mut calls = calls.lock().unwrap();
+        let before = calls.iter().filter(|p| **p == path).count();
+        calls.push(path.clone());
+        let response = match (path.as_str(), before) {
+            ("/charges/7", 0) => Response::builder().status(409).header("retry-after", "1"),
+            ("/charges/7", _) => Response::builder().status(200),
+            ("/tokens/9", _) => Response::builder().status(404).header("x-deleted", "1"),
+            _ => Response::builder().status(404),
+        };
+        std::future::ready(Ok(response.body(()).unwrap()))
+    })
+}
+
+/// `with_classify_response`: a 409 read as Unavailable is retried by a
+/// policy retrying that kind, after the 1s its `Retry-After` asks (the
+/// paused clock moves by exactly that) and with its lines' kind
+/// Unavailable; a DELETE's 404 read as a success is given back at once,
+/// with no give-up; other responses keep the status's reading (a 404
+/// without the header is Permanent, sent once).
+#[tokio::test(start_paused = true)]
+async fn responses_read_by_the_layers_function_are_judged_as_it_says() {
+    use retry_runtime::response::RetryReport;
+    use retry_runtime::StopReason;
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let logs = capture();
+    let layer = FAST.layer().with_classify_response(payments).with_report();
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .service(payments_api(Arc::clone(&calls)));
+    let send = |request: Request<()>| {
+        let svc = svc.clone();
+        async move {
+            let start = tokio::time::Instant::now();
+            let response = svc.oneshot(request).await.unwrap();
+            let report = *response.extensions().get::<RetryReport>().unwrap();
+            (
+                response.status().as_u16(),
+                report.attempts,
+                report.gave_up,
+                start.elapsed(),
+            )
+        }
+    };
+
+    assert_eq!(
+        send(Request::get("/charges/7").body(()).unwrap()).await,
+        (200, 2, None, Duration::from_secs(1)),
+        "the 409's Retry-After waited, then the 200"
+    );
+    let line = logs.assert_logged(Level::WARN, "next attempt in 1s (Retry-After)");
+    testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
+
+    let deleted = send(Request::delete("/tokens/9").body(()).unwrap()).await;
+    assert_eq!(deleted, (404, 1, None, Duration::ZERO), "a success");
+    let missing = send(Request::get("/missing").body(()).unwrap()).await;
+    assert_eq!(
+        missing,
+        (404, 1, Some(StopReason::Permanent), Duration::ZERO)
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["/charges/7", "/charges/7", "/tokens/9", "/missing"]
+    );
+    assert!(logs.matching(Level::WARN, "non-retriable").len() == 1);
+}
+
+/// The hooks with every other option, on a layer made with `new` and one
+/// made with `from_fn`: closures (one capturing an `Arc`) and `fn`s, a
+/// timeout, a report, the attempt extension, another sleeper; the layer
+/// cloned, its call spawned. And `fn` hooks take no room in a call's
+/// future: it is the size of a call without them.
+#[tokio::test(start_paused = true)]
+async fn the_hooks_go_with_every_other_option() {
+    use retry_runtime::response::{Failure, ResponseFailure, RetryReport};
+    use retry_runtime::RetryEvent;
+    use tower::Layer;
+    type Failed = Failure<Response<()>, Infallible>;
+    fn current() -> &'static Policy<RetryOn> {
+        &FAST
+    }
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let told = Arc::clone(&heard);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let layer = RetryLayer::from_fn(current)
+        .with_timeout(Duration::from_secs(5))
+        .with_notify(move |failure: &Failed, ev: &RetryEvent<'_>| {
+            told.lock().unwrap().push((ev.attempt, failure.kind()));
+        })
+        .with_report()
+        .with_attempt_extension()
+        .with_classify_response(|r: &Response<()>, read: Option<ResponseFailure>| payments(r, read))
+        .sleep_with(tokio::time::sleep);
+    let svc = ServiceBuilder::new()
+        .layer(layer.clone())
+        .service(payments_api(Arc::clone(&calls)));
+    let request = Request::put("/charges/7").body(()).unwrap();
+    let response = tokio::spawn(svc.oneshot(request)).await.unwrap().unwrap();
+    assert_eq!(
+        response.extensions().get::<RetryReport>().unwrap().attempts,
+        2
+    );
+    assert_eq!(*heard.lock().unwrap(), [(1, ErrorKind::Unavailable)]);
+
+    fn noted(_: &Failed, _: &RetryEvent<'_>) {}
+    let plain = FAST.layer().with_timeout(ms(100)).with_report();
+    let hooked = FAST
+        .layer()
+        .with_classify_response(payments)
+        .with_notify(noted)
+        .with_timeout(ms(100))
+        .with_report();
+    let mut plain = plain.layer(payments_api(Arc::clone(&calls)));
+    let mut hooked = hooked.clone().layer(payments_api(Arc::clone(&calls)));
+    let request = || Request::delete("/tokens/9").body(()).unwrap();
+    assert_eq!(
+        std::mem::size_of_val(&hooked.call(request())),
+        std::mem::size_of_val(&plain.call(request()))
+    );
+    let deleted = hooked.call(request()).await.unwrap();
+    assert_eq!(
+        deleted.extensions().get::<RetryReport>().unwrap().gave_up,
+        None
+    );
+    assert!(format!("{:?}", FAST.layer().with_notify(noted)).starts_with("RetryLayer {"));
+}

@@ -226,16 +226,22 @@ impl LazyRun {
     /// What the run makes of a failure it is shown by reference (the tower
     /// layer's, which hands a given-up failure back as it is): a retry and
     /// its wait, or the end of the run, logged and counted as `settle_keeping`
-    /// would.
+    /// would; `notify` (the layer's `with_notify` hook, or [`NoNotify`]:
+    /// the code it was without one) is told of a retry after the policy's
+    /// `before_sleep`.
     #[cfg(feature = "tower")]
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    pub(crate) fn judge<W, G, E: Display>(&mut self, policy: &Policy<W, G>, error: &E) -> Decision
+    pub(crate) fn judge<W, G, E: Display, N: Notify<E>>(
+        &mut self,
+        policy: &Policy<W, G>,
+        error: &E,
+        notify: &mut N,
+    ) -> Decision
     where
         W: When<E>,
     {
-        self.state(policy)
-            .failed_notify(policy, error, &mut NoNotify)
+        self.state(policy).failed_notify(policy, error, notify)
     }
 
     /// The attempt about to be judged, or the next one, is the run's last

@@ -12,7 +12,8 @@ use std::future::Future;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{AttemptLimit, Error, NoTimeout, NotReady, Replay};
+use super::hooks::Told;
+use super::{AttemptLimit, ClassifyHook, Error, Hooks, NoTimeout, NotReady, Replay, RetryHook};
 use crate::chain::{FindClassify, classify_error, never_sent, no_classify};
 use crate::classify::Classify;
 use crate::log;
@@ -54,7 +55,7 @@ pin_project! {
     /// # }
     /// ```
     #[must_use = "futures do nothing unless awaited"]
-    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout>
+    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout, H = Hooks>
     where
         S: Service<Req>,
         Sl: Sleeper,
@@ -80,6 +81,9 @@ pin_project! {
         pub(super) timeout: T,
         pub(super) classify: FindClassify,
         pub(super) sleeper: Sl,
+        // The layer's `with_notify` and `with_classify_response` (two
+        // zero-sized defaults without them).
+        pub(super) hooks: H,
         pub(super) run: Guarded<LazyRun, G>,
         #[pin]
         pub(super) step: Step<S::Future, T::Deadline<Sl::Sleep>, TokenWait<Sl::Sleep>>,
@@ -137,8 +141,8 @@ pin_project! {
 /// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
 /// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
 /// ```
-impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T> fmt::Debug
-    for ResponseFuture<S, Req, W, G, Sl, T>
+impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T, H> fmt::Debug
+    for ResponseFuture<S, Req, W, G, Sl, T, H>
 where
     S: Service<Req>,
     Sl: Sleeper,
@@ -160,7 +164,8 @@ where
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl, T> Future for ResponseFuture<S, Req, W, G, Sl, T>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Future
+    for ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>
 where
     S: Service<Req>,
     S::Response: ClassifyResponse,
@@ -170,6 +175,8 @@ where
     G: Admission<Failure<S::Response, S::Error>>,
     Sl: Sleeper,
     T: AttemptLimit,
+    N: RetryHook<Failure<S::Response, S::Error>>,
+    C: ClassifyHook<S::Response>,
 {
     type Output = Result<S::Response, Error<S::Error>>;
 
@@ -328,17 +335,22 @@ where
                 // before the wait: moved into `drop` it would be copied)
                 let wait = {
                     let mut failure = match polled {
-                        Poll::Ready(Ok(mut response)) => match response.failure() {
-                            // A success goes straight back.
-                            None => {
-                                this.run.succeeded(this.policy);
-                                if T::REPORTS {
-                                    report(&mut response, this.run, None);
+                        // (read as the response's `ClassifyResponse` reads
+                        // it, unless the layer's `with_classify_response`
+                        // says otherwise)
+                        Poll::Ready(Ok(mut response)) => {
+                            match this.hooks.classify.classify(&response, response.failure()) {
+                                // A success goes straight back.
+                                None => {
+                                    this.run.succeeded(this.policy);
+                                    if T::REPORTS {
+                                        report(&mut response, this.run, None);
+                                    }
+                                    return Poll::Ready(Ok(response));
                                 }
-                                return Poll::Ready(Ok(response));
+                                Some(failure) => Failure::Response { response, failure },
                             }
-                            Some(failure) => Failure::Response { response, failure },
-                        },
+                        }
                         Poll::Ready(Err(error)) => {
                             let (kind, retry_after) = classify_error(&error, *this.classify);
                             Failure::Error {
@@ -386,7 +398,9 @@ where
                     // Judged where it lies (not moved through the run's
                     // `settle_keeping`: a failed response is a few hundred bytes), then
                     // handed back as it is, or dropped before the wait.
-                    match this.run.judge(this.policy, &failure) {
+                    // (the layer's `with_notify` hook told of a retry)
+                    let mut told = Told(&this.hooks.notify);
+                    match this.run.judge(this.policy, &failure, &mut told) {
                         Decision::Retry(wait) => wait,
                         Decision::GiveUp(reason) => {
                             if let (StopReason::SentOnce, Some(why)) = (reason, *this.once) {

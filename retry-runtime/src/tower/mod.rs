@@ -29,6 +29,12 @@
 //!   as [`StopReason::SentOnce`](crate::StopReason::SentOnce) (not as
 //!   attempts exhausted: no ERROR line), and its one line, a WARN, says
 //!   why it was not retried;
+//! - a client library built on the layer (an HTTP SDK over a hyper client) has its own
+//!   hook told of each retry with the failed attempt
+//!   ([`with_notify`](RetryLayer::with_notify)) and reads responses its
+//!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
+//!   a 409 as Unavailable, a DELETE's 404 as a success), as the reqwest
+//!   middleware's;
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
 //!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
@@ -104,6 +110,7 @@
 mod boxed;
 mod error;
 mod future;
+mod hooks;
 mod limit;
 mod replay;
 
@@ -120,6 +127,7 @@ pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
+pub use self::hooks::{AsClassified, ClassifyHook, Hooks, RetryHook};
 pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 use crate::chain::{FindClassify, no_classify};
@@ -166,6 +174,7 @@ pub struct RetryLayer<
     Sl = DefaultSleeper,
     T = NoTimeout,
     P = FixedPolicy<W, G>,
+    H = Hooks,
 > {
     /// The policy ([`new`](Self::new)), or the function that chooses one
     /// for each request ([`from_fn`](Self::from_fn)).
@@ -192,9 +201,14 @@ pub struct RetryLayer<
     retry_refused: bool,
     classify: FindClassify,
     sleeper: Sl,
+    /// [`with_notify`](Self::with_notify) and
+    /// [`with_classify_response`](Self::with_classify_response)'s.
+    hooks: H,
 }
 
-impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone for RetryLayer<W, G, Sl, T, P> {
+impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Clone
+    for RetryLayer<W, G, Sl, T, P, H>
+{
     fn clone(&self) -> Self {
         RetryLayer {
             policy: self.policy,
@@ -207,11 +221,12 @@ impl<W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone for RetryLayer<W
             retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper: self.sleeper.clone(),
+            hooks: self.hooks.clone(),
         }
     }
 }
 
-impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, G, Sl, T, P> {
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P, H> RetryLayer<W, G, Sl, T, P, H> {
     /// The `Debug` of a layer whose policy (now) is `policy`.
     fn show(&self, policy: &Policy<W, G>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryLayer")
@@ -233,8 +248,8 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P> RetryLayer<W, 
 /// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
 /// assert!(shown.ends_with("timeout: None, any_method: false, retry_refused: false, attempt_extension: false, report: false, .. }"), "{shown}");
 /// ```
-impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
-    for RetryLayer<W, G, Sl, T>
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
+    for RetryLayer<W, G, Sl, T, FixedPolicy<W, G>, H>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.0, f)
@@ -243,8 +258,8 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
 
 /// Shows the policy its function returns now, the per-attempt timeout and
 /// whether every method is retried.
-impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit> fmt::Debug
-    for RetryLayer<W, G, Sl, T, PolicyFn<W, G>>
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
+    for RetryLayer<W, G, Sl, T, PolicyFn<W, G>, H>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.now(), f)
@@ -283,6 +298,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
             retry_refused: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
+            hooks: Hooks::NONE,
         }
     }
 }
@@ -361,11 +377,12 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
             retry_refused: false,
             classify: no_classify,
             sleeper: DefaultSleeper,
+            hooks: Hooks::NONE,
         }
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T, PolicyFn<W, G>> {
+impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, PolicyFn<W, G>, H> {
     /// The policy a request starting now gets: what the function returns
     /// when asked here (a request under way may have been given another).
     ///
@@ -420,7 +437,7 @@ impl<W: 'static, G: 'static> Policy<W, G> {
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
+impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
     /// Give each attempt at most `limit`: a slower one fails with
     /// [`AttemptTimeout`](crate::AttemptTimeout) (kind `Timeout`), as
     /// `#[retry(timeout = ...)]` does; a run that gives up on it returns
@@ -449,7 +466,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// let layer = retry_runtime::presets::API.layer().with_timeout(Duration::from_millis(500));
     /// # let _ = layer;
     /// ```
-    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, T::Timed, P>
+    pub fn with_timeout(self, limit: Duration) -> RetryLayer<W, G, Sl, T::Timed, P, H>
     where
         T: AttemptLimit,
     {
@@ -529,7 +546,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// assert_eq!(response.body(), "attempt 2");
     /// # }
     /// ```
-    pub fn with_attempt_extension(self) -> RetryLayer<W, G, Sl, T::Carrying, P>
+    pub fn with_attempt_extension(self) -> RetryLayer<W, G, Sl, T::Carrying, P, H>
     where
         T: AttemptLimit,
     {
@@ -558,7 +575,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     /// assert_eq!((report.attempts, report.gave_up), (1, None));
     /// # }
     /// ```
-    pub fn with_report(self) -> RetryLayer<W, G, Sl, T::Reporting, P>
+    pub fn with_report(self) -> RetryLayer<W, G, Sl, T::Reporting, P, H>
     where
         T: AttemptLimit,
     {
@@ -617,7 +634,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
     ///     .sleep_with(tokio::time::sleep); // any runtime's timer
     /// # let _ = layer;
     /// ```
-    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T, P> {
+    pub fn sleep_with<S2>(self, sleeper: S2) -> RetryLayer<W, G, S2, T, P, H> {
         self.rebuilt(|timeout| timeout, |_| sleeper)
     }
 
@@ -627,7 +644,7 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
         self,
         timeout: impl FnOnce(T) -> T2,
         sleeper: impl FnOnce(Sl) -> S2,
-    ) -> RetryLayer<W, G, S2, T2, P> {
+    ) -> RetryLayer<W, G, S2, T2, P, H> {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
@@ -639,11 +656,29 @@ impl<W: 'static, G: 'static, Sl, T, P> RetryLayer<W, G, Sl, T, P> {
             retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper: sleeper(self.sleeper),
+            hooks: self.hooks,
+        }
+    }
+
+    /// This layer with its hooks changed (the other fields as they are).
+    fn hooked<H2>(self, hooks: impl FnOnce(H) -> H2) -> RetryLayer<W, G, Sl, T, P, H2> {
+        RetryLayer {
+            policy: self.policy,
+            state_from_start: self.state_from_start,
+            check_method: self.check_method,
+            retries: self.retries,
+            of: PhantomData,
+            timeout: self.timeout,
+            any_method: self.any_method,
+            retry_refused: self.retry_refused,
+            classify: self.classify,
+            sleeper: self.sleeper,
+            hooks: hooks(self.hooks),
         }
     }
 }
 
-impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
+impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, FixedPolicy<W, G>, H> {
     /// The policy.
     ///
     /// ```
@@ -654,10 +689,10 @@ impl<W: 'static, G: 'static, Sl, T> RetryLayer<W, G, Sl, T> {
     }
 }
 
-impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Layer<S>
-    for RetryLayer<W, G, Sl, T, P>
+impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Layer<S>
+    for RetryLayer<W, G, Sl, T, P, H>
 {
-    type Service = RetryService<S, W, G, Sl, T, P>;
+    type Service = RetryService<S, W, G, Sl, T, P, H>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
@@ -679,8 +714,8 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Layer<S>
 ///
 /// Its type, to keep one in a struct of your own: the inner service, then
 /// the policy's `W` and `G` (a preset's are `RetryOn` and `NoCircuit`),
-/// then the sleeper, the timeout and where the policy comes from, when
-/// they are not the defaults: a layer made with
+/// then the sleeper, the timeout, where the policy comes from and the
+/// hooks ([`Hooks`]), when they are not the defaults: a layer made with
 /// [`from_fn`](RetryLayer::from_fn) makes a
 /// `RetryService<S, W, G, DefaultSleeper, NoTimeout, PolicyFn<W, G>>`.
 ///
@@ -710,13 +745,14 @@ pub struct RetryService<
     Sl = DefaultSleeper,
     T = NoTimeout,
     P = FixedPolicy<W, G>,
+    H = Hooks,
 > {
     inner: S,
-    layer: RetryLayer<W, G, Sl, T, P>,
+    layer: RetryLayer<W, G, Sl, T, P, H>,
 }
 
-impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone
-    for RetryService<S, W, G, Sl, T, P>
+impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Clone
+    for RetryService<S, W, G, Sl, T, P, H>
 {
     fn clone(&self) -> Self {
         RetryService {
@@ -726,9 +762,10 @@ impl<S: Clone, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy> Clone
     }
 }
 
-impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T, P> fmt::Debug for RetryService<S, W, G, Sl, T, P>
+impl<S: fmt::Debug, W: 'static, G: 'static, Sl, T, P, H> fmt::Debug
+    for RetryService<S, W, G, Sl, T, P, H>
 where
-    RetryLayer<W, G, Sl, T, P>: fmt::Debug,
+    RetryLayer<W, G, Sl, T, P, H>: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
@@ -738,7 +775,8 @@ where
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req> for RetryService<S, W, G, Sl, T>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+    for RetryService<S, W, G, Sl, T, FixedPolicy<W, G>, Hooks<N, C>>
 where
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
@@ -748,10 +786,12 @@ where
     G: Admission<Failure<S::Response, S::Error>>,
     Sl: Sleeper + Clone,
     T: AttemptLimit,
+    N: RetryHook<Failure<S::Response, S::Error>> + Clone,
+    C: ClassifyHook<S::Response> + Clone,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl, T>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -775,8 +815,8 @@ where
 /// from: the fixed policy's `call` above is then the code it was before
 /// `from_fn`, instruction for instruction; one generic over both moved
 /// its loads around and cost 1 or 2 instructions per call.)
-impl<S, Req, W: 'static, G: 'static, Sl, T> Service<Req>
-    for RetryService<S, W, G, Sl, T, PolicyFn<W, G>>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+    for RetryService<S, W, G, Sl, T, PolicyFn<W, G>, Hooks<N, C>>
 where
     S: Service<Req> + Clone,
     S::Response: ClassifyResponse,
@@ -786,10 +826,12 @@ where
     G: Admission<Failure<S::Response, S::Error>>,
     Sl: Sleeper + Clone,
     T: AttemptLimit,
+    N: RetryHook<Failure<S::Response, S::Error>> + Clone,
+    C: ClassifyHook<S::Response> + Clone,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl, T>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -813,7 +855,7 @@ where
     }
 }
 
-impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
+impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T, P, H> {
     /// A call's future, run with `policy`: what the two `call`s share, with
     /// what each reads of its layer or asks of its policy as arguments (so
     /// the fixed policy's `call` loads what it did before `from_fn`).
@@ -825,7 +867,7 @@ impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
         policy: &'static Policy<W, G>,
         check_method: bool,
         state_from_start: bool,
-    ) -> ResponseFuture<S, Req, W, G, Sl, T>
+    ) -> ResponseFuture<S, Req, W, G, Sl, T, H>
     where
         S: Service<Req> + Clone,
         S::Response: ClassifyResponse,
@@ -866,6 +908,7 @@ impl<S, W: 'static, G: 'static, Sl, T, P> RetryService<S, W, G, Sl, T, P> {
             timeout: layer.timeout,
             classify: layer.classify,
             sleeper: layer.sleeper.clone(),
+            hooks: layer.hooks.clone(),
             step: Step::Start,
         }
     }

@@ -1,0 +1,268 @@
+//! A [`RetryLayer`]'s hooks for a client library built on it, in its type
+//! ([`Hooks`]): its own hook told of each retry
+//! ([`with_notify`](RetryLayer::with_notify)) and its own reading of
+//! responses ([`with_classify_response`](RetryLayer::with_classify_response)),
+//! as the reqwest middleware's. A layer without them holds two zero-sized
+//! defaults ([`NoNotify`], [`AsClassified`]), which its calls neither
+//! store nor ask.
+
+use crate::hooks::RetryEvent;
+use crate::response::{Failure, ResponseFailure};
+use crate::run::{NoNotify, Notify};
+
+use super::RetryLayer;
+
+/// A [`RetryLayer`]'s hooks, its last type parameter: the hook told of
+/// each retry (`N`: [`NoNotify`], or the function given to
+/// [`with_notify`](RetryLayer::with_notify)) and the reading of responses
+/// (`C`: [`AsClassified`], or the function given to
+/// [`with_classify_response`](RetryLayer::with_classify_response)). A copy
+/// goes into each call's future: a `fn` (or a closure capturing nothing,
+/// or only `&'static` values) takes no room there and is called directly.
+///
+/// ```
+/// use retry_runtime::tower::{AsClassified, Hooks, RetryLayer};
+/// use retry_runtime::{NoNotify, RetryOn};
+/// // a layer without them, its type written out
+/// let layer: RetryLayer<RetryOn, _, _, _, _, Hooks<NoNotify, AsClassified>> = retry_runtime::presets::API.layer();
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hooks<N = NoNotify, C = AsClassified> {
+    pub(super) notify: N,
+    pub(super) classify: C,
+}
+
+impl Hooks {
+    /// Neither hook: a layer's default.
+    pub(super) const NONE: Hooks = Hooks {
+        notify: NoNotify,
+        classify: AsClassified,
+    };
+}
+
+/// A response read as its [`ClassifyResponse`](crate::response::ClassifyResponse)
+/// impl reads it (by status, for an `http::Response`): a [`RetryLayer`]'s
+/// default, without [`with_classify_response`](RetryLayer::with_classify_response).
+///
+/// ```
+/// use retry_runtime::tower::{AsClassified, ClassifyHook};
+/// let busy = retry_runtime::response::ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
+/// let read = ClassifyHook::<http::Response<()>>::classify(&AsClassified, &http::Response::new(()), Some(busy));
+/// assert_eq!(read, Some(busy));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsClassified;
+
+/// What a [`RetryLayer`] tells of each retry, with the failed attempt `F`
+/// (a `Failure<S::Response, S::Error>` of the service `S` it wraps): a
+/// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify),
+/// or [`NoNotify`] (nothing, the default).
+///
+/// ```
+/// use retry_runtime::tower::RetryHook;
+/// use retry_runtime::NoNotify;
+/// fn active<F, N: RetryHook<F>>(_: &N) -> bool { N::ACTIVE }
+/// assert!(!active::<u8, _>(&NoNotify));
+/// assert!(active::<u8, _>(&|_: &u8, _: &retry_runtime::RetryEvent<'_>| ()));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer's `with_notify` hook does not take this service's failure, `&{F}`",
+    label = "a hook for another failure type",
+    note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type"
+)]
+pub trait RetryHook<F> {
+    /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
+    const ACTIVE: bool = true;
+
+    /// A retry is about to sleep, after `failure`: told after the policy's
+    /// `before_sleep`.
+    fn on_retry(&self, failure: &F, event: &RetryEvent<'_>);
+}
+
+impl<F> RetryHook<F> for NoNotify {
+    const ACTIVE: bool = false;
+
+    #[inline(always)]
+    fn on_retry(&self, _: &F, _: &RetryEvent<'_>) {}
+}
+
+impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
+    #[inline]
+    fn on_retry(&self, failure: &F, event: &RetryEvent<'_>) {
+        self(failure, event);
+    }
+}
+
+/// How a [`RetryLayer`] reads a response `R` of the service it wraps:
+/// given the response and the failure its
+/// [`ClassifyResponse`](crate::response::ClassifyResponse) impl reads
+/// (`None`: a success), the failure the run judges. A
+/// `Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>` given to
+/// [`with_classify_response`](RetryLayer::with_classify_response), or
+/// [`AsClassified`] (that reading as it is, the default).
+///
+/// ```
+/// use retry_runtime::tower::ClassifyHook;
+/// use retry_runtime::response::ResponseFailure;
+/// let all_fine = |_: &http::Response<()>, _: Option<ResponseFailure>| None;
+/// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
+/// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer's `with_classify_response` function does not take this service's response, `&{R}`",
+    label = "a function for another response type",
+    note = "the function is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its first argument with that type"
+)]
+pub trait ClassifyHook<R> {
+    /// The failure the run judges, from the response and the failure
+    /// read from it (`None`: a success, given back at once).
+    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure>;
+}
+
+impl<R> ClassifyHook<R> for AsClassified {
+    #[inline(always)]
+    fn classify(&self, _: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+        read
+    }
+}
+
+impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyHook<R> for C {
+    #[inline]
+    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+        self(response, read)
+    }
+}
+
+/// A layer's [`RetryHook`] as the run's [`Notify`] (what the run tells of a
+/// retry, after the policy's `before_sleep`), for the attempt's failure.
+pub(super) struct Told<'a, N>(pub(super) &'a N);
+
+impl<F, N: RetryHook<F>> Notify<F> for Told<'_, N> {
+    const ACTIVE: bool = N::ACTIVE;
+
+    #[inline]
+    fn on_retry(&mut self, event: &RetryEvent<'_>, failure: Option<&F>) {
+        if let Some(failure) = failure {
+            self.0.on_retry(failure, event);
+        }
+    }
+}
+
+impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N, C>> {
+    /// A hook of the layer's own, told of each retry with the failed
+    /// attempt (`&Failure<S::Response, S::Error>` of the service `S` it
+    /// wraps: its response or error, or its timeout) and the retry's
+    /// event, after the policy's own `before_sleep` (which it does not
+    /// replace): a client library's (an HTTP SDK over a hyper client)
+    /// count of its retries by status, or its own line under its own
+    /// `tracing` target, on whatever policy its user gave it. Not told of a success, nor of the failure the run
+    /// gives up on (the caller gets that one), as the reqwest middleware's
+    /// [`with_notify`](crate::reqwest_middleware::RetryMiddleware::with_notify).
+    ///
+    /// A `fn`, or a closure (its first argument's type written out, or
+    /// its failure type inferred from where the service is used); in the
+    /// layer's type ([`Hooks`]), so that a layer without one does nothing
+    /// more per retry. It is cloned into each call's future: a `fn`, or a
+    /// closure that captures nothing (a `static` for state) or `&'static`
+    /// values, costs nothing there; one capturing an `Arc` clones it per
+    /// call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::{presets, response::Failure, RetryEvent};
+    ///
+    /// type Failed = Failure<http::Response<String>, Infallible>;
+    /// static UNAVAILABLE: AtomicU32 = AtomicU32::new(0);
+    /// fn clipsdk_retry(failure: &Failed, ev: &RetryEvent<'_>) {
+    ///     if matches!(failure, Failure::Response { failure, .. } if failure.code == 503) {
+    ///         UNAVAILABLE.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     tracing::debug!(target: "clipsdk", operation = ev.operation, "retrying in {:?}", ev.wait);
+    /// }
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    /// let busy_once = service_fn(|_: http::Request<String>| async {
+    ///     let status = if CALLS.fetch_add(1, Ordering::Relaxed) == 0 { 503 } else { 200 };
+    ///     Ok::<_, Infallible>(http::Response::builder().status(status).body(String::new()).unwrap())
+    /// });
+    /// let svc = presets::API.layer().with_notify(clipsdk_retry).layer(busy_once);
+    /// let response = svc.oneshot(http::Request::get("/clips/7").body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!((response.status().as_u16(), UNAVAILABLE.load(Ordering::Relaxed)), (200, 1));
+    /// # }
+    /// ```
+    pub fn with_notify<R, E, F>(self, hook: F) -> RetryLayer<W, G, Sl, T, P, Hooks<F, C>>
+    where
+        F: Fn(&Failure<R, E>, &RetryEvent<'_>) + Clone,
+    {
+        self.hooked(|hooks| Hooks {
+            notify: hook,
+            classify: hooks.classify,
+        })
+    }
+
+    /// Read responses your own way where their status alone misleads:
+    /// `classify` is given each response of the service `S` the layer
+    /// wraps and the failure the layer reads from it (its
+    /// [`ClassifyResponse`](crate::response::ClassifyResponse) impl: for
+    /// an `http::Response`, `None` for a 1xx to 3xx; a 4xx or 5xx's kind,
+    /// its server's wait and its code), and returns the failure the run
+    /// judges ([`ResponseFailure`]), or `None` for a success, given back at
+    /// once. An API's 409 that means "the same idempotency key's request
+    /// is still in flight" as Unavailable (retried by a policy retrying
+    /// that kind, its `Retry-After` honoured, its lines' `error_kind`
+    /// Unavailable), a DELETE's 404 ("already gone") as a success, a 200
+    /// that a gateway sends with an `x-upstream-error` header as a
+    /// failure. The policy's condition (`W`) then judges what this
+    /// returns, as it judges any failure. A response read as a failure
+    /// that the run gives up on comes back as it is, `Ok`: tell it by
+    /// [`with_report`](RetryLayer::with_report)'s `gave_up`. As the reqwest
+    /// middleware's
+    /// [`with_classify_response`](crate::reqwest_middleware::RetryMiddleware::with_classify_response).
+    ///
+    /// A `fn`, or a closure (its response's type written out, or inferred
+    /// from where the service is used); in the layer's type ([`Hooks`]),
+    /// so that a layer without it reads each response as it did. Cloned
+    /// into each call's future, as [`with_notify`](Self::with_notify)'s
+    /// hook is.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::response::ResponseFailure;
+    /// use retry_runtime::{presets, ErrorKind};
+    ///
+    /// fn payments<B>(r: &http::Response<B>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///     match (r.status().as_u16(), by_status) {
+    ///         // in flight under the same key: busy, not a conflict to report
+    ///         (409, Some(f)) => Some(ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after)),
+    ///         (404, _) if r.headers().contains_key("x-deleted") => None, // gone already
+    ///         (_, f) => f,
+    ///     }
+    /// }
+    /// let gone = service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, Infallible>(http::Response::builder().status(404).header("x-deleted", "1").body(String::new()).unwrap())
+    /// });
+    /// let svc = presets::API.layer().with_classify_response(payments).with_report().layer(gone);
+    /// let response = svc.oneshot(http::Request::delete("/tokens/9").body(String::new()).unwrap()).await.unwrap();
+    /// let report = response.extensions().get::<retry_runtime::response::RetryReport>().unwrap();
+    /// assert_eq!((response.status().as_u16(), report.gave_up), (404, None)); // a success
+    /// # }
+    /// ```
+    pub fn with_classify_response<R, F>(
+        self,
+        classify: F,
+    ) -> RetryLayer<W, G, Sl, T, P, Hooks<N, F>>
+    where
+        F: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure> + Clone,
+    {
+        self.hooked(|hooks| Hooks {
+            notify: hooks.notify,
+            classify,
+        })
+    }
+}
