@@ -2094,6 +2094,56 @@ async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
     assert_eq!(told(true).await, [(ms(1000), true), (ms(990), true)]);
 }
 
+/// The same through a policy with a cooldown: the run's own 429 holds the
+/// cooldown too, and the cooldown lengthens attempt 1's retry to that
+/// hold's end, no further. The wait is still the server's, as it is
+/// without a cooldown and as a run's own 429 is (`cooldown` is for a wait
+/// another call's hold or a pace's slot made longer: tests/runtime/
+/// cooldown.rs).
+#[tokio::test(start_paused = true)]
+async fn a_hedged_retry_held_by_its_own_429_through_a_cooldown_is_the_servers() {
+    use crate::hinted::Hinted;
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::{ErrorKind, Jitter, WaitSource};
+    static OWN: Cooldown = Cooldown::new("hedged-own-429");
+    // attempt 1 fails at 70; attempt 2 (the hedge at 50) fails at 60 with
+    // a 429 asking for 1s: attempt 1's retry (backoff 30ms) waits until
+    // 1060, the server's wait (and the cooldown's hold it set)
+    let calls = AtomicU32::new(0);
+    let mut told = Vec::new();
+    let _ = Policy::new()
+        .with_max_attempts(4)
+        .with_backoff(Backoff::fixed(ms(30)))
+        .with_jitter(Jitter::None)
+        .with_hedge(ms(50))
+        .retry_on(KindSet::TRANSIENT)
+        .with_cooldown(&OWN)
+        .retry(|| async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let (wait, error) = match n {
+                1 => (70, Some((ErrorKind::Unavailable, None))),
+                2 => (10, Some((ErrorKind::RateLimited, Some(ms(1000))))),
+                _ => (5, None),
+            };
+            sleep(ms(wait)).await;
+            match error {
+                Some((kind, after)) => Err(Hinted { kind, after }),
+                None => Ok(n),
+            }
+        })
+        .notify(|ev: &retry_runtime::RetryEvent<'_>| told.push((ev.wait, ev.wait_source)))
+        .hedged()
+        .await
+        .unwrap();
+    assert_eq!(
+        told,
+        [
+            (ms(1000), WaitSource::RetryAfter),
+            (ms(990), WaitSource::RetryAfter)
+        ]
+    );
+}
+
 /// After a failure left to the outer run, no hedge starts, also beside a
 /// retry granted to an earlier failure that starts later and runs long.
 #[tokio::test(start_paused = true)]

@@ -586,11 +586,18 @@ where
                                 }
                                 _ => {
                                     // a wait made longer by a server's wait
-                                    // is the server's; one the cooldown
-                                    // made longer than both, the cooldown's
+                                    // is the server's: this run's own too,
+                                    // which its cooldown holds as well (the
+                                    // cooldown lengthened the wait to that
+                                    // hold's end, no further); one the
+                                    // cooldown made longer than both
+                                    // (another call's hold, a pace's slot),
+                                    // the cooldown's
                                     let lengthened = imposed.is_some_and(|i| i.lengthened(wait));
-                                    let source = if due > now.saturating_add(wait)
+                                    let ends = now.saturating_add(wait);
+                                    let source = if due > ends
                                         || (told && !lengthened)
+                                        || (lengthened && hold_until >= ends)
                                     {
                                         WaitSource::RetryAfter
                                     } else if lengthened {
