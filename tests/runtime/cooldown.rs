@@ -665,3 +665,64 @@ async fn a_wait_the_cooldown_lengthened_is_the_cooldowns() {
     let slot = sources(&paced, &PACED, &[ApiError::Down], None, false).await;
     assert_eq!(slot, [(S, WaitSource::Cooldown)]);
 }
+
+/// A job queue's decision through a cooldown (`decide`, then `report`):
+/// a wait another job's hold made longer than any the policy chooses
+/// itself is the cooldown's in the reported line, `(cooldown)`, and in the
+/// `before_sleep` hook, as a run's is; a 429's hint lengthened so is not
+/// the server's wait (the line said `retry_after` and `(Retry-After)` for
+/// an hour's wait after a 2s `Retry-After`). Without a hold, the backoff's
+/// and the server's, as before.
+#[test]
+fn a_reported_decision_the_cooldown_lengthened_is_the_cooldowns() {
+    use retry_runtime::{Decision, RetryEvent, WaitSource};
+    use std::sync::Mutex;
+    static QUEUE: Cooldown = Cooldown::new("reported-source");
+    static HOOKED: Mutex<Vec<WaitSource>> = Mutex::new(Vec::new());
+    fn hook(ev: &RetryEvent<'_>) {
+        HOOKED.lock().unwrap().push(ev.wait_source);
+    }
+    let _paused = retry_runtime::testing::pause();
+    let logs = testkit::capture::capture();
+    // (the job preset: 30s, then 2m, 8m, each plus up to 25%)
+    let policy = presets::JOB
+        .with_name("reported.import")
+        .with_before_sleep(hook)
+        .with_cooldown(&QUEUE);
+    let report = |retries_done: u32, error: ApiError| -> String {
+        let decision = policy.decide(retries_done, &error);
+        assert!(matches!(decision, Decision::Retry(_)), "{decision:?}");
+        policy.report(retries_done, &error, decision);
+        logs.lines()
+            .into_iter()
+            .rev()
+            .find(|l| l.contains("retrying reported.import"))
+            .unwrap()
+    };
+    let source = |line: &str| testkit::capture::field(line, "wait_source").map(str::to_owned);
+
+    // no hold: the backoff's, then the server's
+    let line = report(1, ApiError::Down);
+    assert_eq!(source(&line).as_deref(), Some("backoff"), "{line}");
+    let line = report(1, ApiError::Limited(3 * S));
+    assert_eq!(source(&line).as_deref(), Some("retry_after"), "{line}");
+    assert!(line.contains("(Retry-After)"), "{line}");
+
+    // another job's 429 holds the queue for an hour
+    QUEUE.hold_for(3600 * S);
+    let line = report(1, ApiError::Down);
+    assert_eq!(source(&line).as_deref(), Some("cooldown"), "{line}");
+    assert!(line.contains(" (cooldown)"), "{line}");
+    let line = report(1, ApiError::Limited(2 * S));
+    assert_eq!(source(&line).as_deref(), Some("cooldown"), "{line}");
+    assert!(!line.contains("Retry-After"), "{line}");
+    assert_eq!(
+        *HOOKED.lock().unwrap(),
+        [
+            WaitSource::Backoff,
+            WaitSource::RetryAfter,
+            WaitSource::Cooldown,
+            WaitSource::Cooldown
+        ]
+    );
+}

@@ -1248,6 +1248,14 @@ impl<W, G> Policy<W, G> {
     /// `retry_retries_total` 3 more), so a corrupt count (`u32::MAX` from a
     /// job's row) cannot add billions to the retries. Nothing is recorded to the policy's circuit
     /// breaker, retry budget or throttle, as `decide` asks none of them.
+    /// What chose the wait (the line's `wait_source`,
+    /// [`RetryEvent::wait_source`]) is worked out again, as the decision
+    /// does not say: the server's when it is the wait the policy honours
+    /// after `error`; with a [cooldown](crate::cooldown::Cooldown), the
+    /// cooldown's when the wait is longer than any the policy would choose
+    /// itself after `retries_done` retries (its backoff's, jitter
+    /// included, or the server's: another job's hold or the pace made it
+    /// longer; one lengthened within the jitter's range says `backoff`).
     /// The policy's classifier ([`When::check`]) runs again on `error`,
     /// for the line's kind and whether the wait was the server's: a
     /// [`RetryIf`] predicate is called a second time, and a classifier
@@ -1465,7 +1473,7 @@ impl<W, G> Policy<W, G> {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    wait_source: self.wait_source(verdict, wait, None),
+                    wait_source: self.reported_wait_source(retries_done, verdict, wait),
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)

@@ -45,6 +45,47 @@ impl<W, G> Policy<W, G> {
         }
     }
 
+    /// What chose a decision's `wait` reported with
+    /// [`Policy::report`] (made by [`Policy::decide`] after
+    /// `retries_done` retries and this verdict): no run kept what the
+    /// cooldown made of it, so the cooldown's when it is longer than any
+    /// wait the policy would choose itself there
+    /// ([`longest_own_wait`](Self::longest_own_wait)); otherwise as
+    /// [`wait_source`](Self::wait_source) says without a cooldown (a wait
+    /// the cooldown lengthened within the jitter's range is one the backoff
+    /// might have given: `Backoff`).
+    pub(crate) fn reported_wait_source(
+        &self,
+        retries_done: u32,
+        verdict: Verdict,
+        wait: Duration,
+    ) -> WaitSource {
+        if self.cooldown.is_some() && wait > self.longest_own_wait(retries_done, verdict) {
+            WaitSource::Cooldown
+        } else {
+            self.wait_source(verdict, wait, None)
+        }
+    }
+
+    /// The longest wait [`Policy::decide`] chooses after `retries_done`
+    /// retries and this verdict without a cooldown: the backoff's with the
+    /// jitter's most (the previous wait taken to be the backoff's, as
+    /// `decide` takes it), or the server's as the policy honours it (at
+    /// least the backoff's under [`RetryAfter::with_at_least_backoff`]).
+    fn longest_own_wait(&self, retries_done: u32, verdict: Verdict) -> Duration {
+        let previous = match retries_done {
+            0 => Duration::ZERO,
+            n => self.backoff.delay(n - 1),
+        };
+        let base = self.backoff.delay(retries_done);
+        let (_, backoff) = self.jitter.bounds(base, previous, &self.backoff);
+        match self.told_wait(verdict) {
+            Some(told) if self.retry_after.at_least_backoff => told.max(backoff),
+            Some(told) => told,
+            None => backoff,
+        }
+    }
+
     /// The server's wait after this verdict, if the policy honours it for
     /// the error's kind: the hint, at least the policy's
     /// [`RetryAfter::floor`] and at most its [`RetryAfter::cap`].
