@@ -34,7 +34,8 @@ impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
     /// pace's slot, a hold made longer meanwhile) waits until the signal
     /// fires, not longer, and not at all once it has: the attempt is then
     /// made at once, the call's only one (there is no error to return
-    /// without it; its failure ends the call, `Stopped`), and keeps the
+    /// without it; a failure the policy would retry ends the call,
+    /// `Stopped`, any other as it would without the signal), and keeps the
     /// pace's slot it took (it counts against the pace, early). A worker
     /// shutting down does not sit out a 60 s hold, longer than its grace
     /// period, before it.
