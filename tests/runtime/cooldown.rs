@@ -726,3 +726,41 @@ fn a_reported_decision_the_cooldown_lengthened_is_the_cooldowns() {
         ]
     );
 }
+
+/// A hold begun while a hedged run's first attempt runs (another call's
+/// 429) holds its hedge back until the hold ends, as it holds a retry:
+/// the hedge due at 50ms starts at the hold's end, 1s after it began.
+#[tokio::test(start_paused = true)]
+async fn a_hold_begun_during_an_attempt_holds_the_hedge_back() {
+    static HEDGE_HELD: Cooldown = Cooldown::new("hedge-held");
+    let policy = presets::API
+        .with_name("hedge-held")
+        .with_cooldown(&HEDGE_HELD)
+        .with_hedge(Duration::from_millis(50));
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        HEDGE_HELD.hold_for(S);
+    });
+    let out = policy
+        .retry(|| {
+            let n = {
+                let mut at = at.lock().unwrap();
+                at.push(start.elapsed());
+                at.len()
+            };
+            async move {
+                // the first attempt hangs for 5s, the hedge answers at once
+                if n == 1 {
+                    tokio::time::sleep(5 * S).await;
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    let at = at.into_inner().unwrap();
+    assert_eq!(at, [Duration::ZERO, Duration::from_millis(1010)]);
+}

@@ -43,7 +43,10 @@ use pace::Pace;
 ///   failure not retried; it keeps the pace's slot it took.
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
-/// longer while it waits (another call's 429) does not move it.
+/// longer while it waits (another call's 429) does not move it. A hedged
+/// run's starts are held when due: a hedge (or a retry) due while the
+/// cooldown holds starts at the hold's end, though the hold began after
+/// it was armed.
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
 /// before any 429: each attempt through it, first attempts and retries

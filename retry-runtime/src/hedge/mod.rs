@@ -37,7 +37,10 @@
 //!   hedge (or an earlier failure's retry, and this one then still starts
 //!   at its own due time) is due first, and then it is not the server's
 //!   (`wait_source` is `backoff` after a `Retry-After`), or more when a
-//!   server's wait holds it back (and then it is).
+//!   server's wait holds it back (and then it is). A start due while the
+//!   policy's [cooldown](crate::cooldown::Cooldown) holds (another call's
+//!   429, begun since the start was armed) waits for the hold's end, a
+//!   hedge as a retry.
 //! - The first success wins, also over failures ready in the same poll (a
 //!   404 from one replica and a 200 from another at once: the 200; the 404
 //!   is told to the guards and logged): the attempts still in flight are
@@ -168,6 +171,7 @@ use std::time::Duration;
 use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
+use crate::cooldown::Cooldown;
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
@@ -406,9 +410,17 @@ where
             Event::Timer => {
                 timer.set(None);
                 timer_due = Duration::MAX;
-                // (a start sets the next hedge from its own time)
-                hedge_at = None;
-                start_next = true;
+                // A hold of the policy's cooldown begun since this start
+                // was armed (another call's 429) holds it back too, a hedge
+                // as a retry: the timer is armed again for the hold's end.
+                match policy.cooldown.and_then(Cooldown::remaining) {
+                    Some(left) => hold_until = hold_until.max(elapsed().saturating_add(left)),
+                    None => {
+                        // (a start sets the next hedge from its own time)
+                        hedge_at = None;
+                        start_next = true;
+                    }
+                }
             }
             Event::Done(i, out) => {
                 let mut done = in_flight.swap_remove(i);
