@@ -27,11 +27,70 @@ use super::RetryLayer;
 /// let layer: RetryLayer<RetryOn, _, _, _, _, Hooks<NoNotify, AsClassified>> = retry_runtime::presets::API.layer();
 /// # let _ = layer;
 /// ```
+///
+/// A `fn` item's type and a closure's have no name: a layer (or a
+/// [`RetryService`](super::RetryService)) kept in a struct field of a
+/// client library names its hooks as `fn` pointers, [`NotifyFn`] and
+/// [`ClassifyResponseFn`], given as such (`hook as NotifyFn<_>`): each is
+/// then a pointer in every call's future, called through it.
+///
+/// ```
+/// use retry_runtime::response::{Failure, ResponseFailure};
+/// use retry_runtime::tower::{ClassifyResponseFn, FixedPolicy, Hooks, NoTimeout, NotifyFn, RetryLayer};
+/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, RetryEvent, RetryOn};
+///
+/// type Failed = Failure<http::Response<String>, std::io::Error>;
+/// fn on_retry(_: &Failed, ev: &RetryEvent<'_>) {
+///     tracing::debug!(target: "clipsdk", "retrying in {:?}", ev.wait);
+/// }
+/// fn read(_: &http::Response<String>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+///     by_status
+/// }
+/// type SdkHooks = Hooks<NotifyFn<Failed>, ClassifyResponseFn<http::Response<String>>>;
+/// struct Sdk {
+///     retry: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, FixedPolicy<RetryOn>, SdkHooks>,
+/// }
+/// let sdk = Sdk {
+///     retry: presets::API
+///         .layer()
+///         .with_notify(on_retry as NotifyFn<Failed>)
+///         .with_classify_response(read as ClassifyResponseFn<_>),
+/// };
+/// # let _ = sdk.retry;
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Hooks<N = NoNotify, C = AsClassified> {
     pub(super) notify: N,
     pub(super) classify: C,
 }
+
+/// A [`with_notify`](RetryLayer::with_notify) hook as a `fn` pointer, for
+/// a layer's type written out (in a struct field: see [`Hooks`]): given
+/// the failed attempt `F` (a `Failure<S::Response, S::Error>` of the
+/// service `S` the layer wraps) and the retry's event. As the reqwest
+/// middleware's [`NotifyFn`](crate::reqwest_middleware::NotifyFn).
+///
+/// ```
+/// use retry_runtime::{response::Failure, tower::NotifyFn, RetryEvent};
+/// fn on_retry(_: &Failure<http::Response<()>, std::io::Error>, _: &RetryEvent<'_>) {}
+/// let hook: NotifyFn<Failure<http::Response<()>, std::io::Error>> = on_retry;
+/// # let _ = hook;
+/// ```
+pub type NotifyFn<F> = fn(&F, &RetryEvent<'_>);
+
+/// A [`with_classify_response`](RetryLayer::with_classify_response)
+/// function as a `fn` pointer, for a layer's type written out (in a struct
+/// field: see [`Hooks`]): given a response `R` of the service the layer
+/// wraps and its failure as read by status (`None`: a success), the
+/// failure the run judges. As the reqwest middleware's
+/// [`ClassifyResponseFn`](crate::reqwest_middleware::ClassifyResponseFn).
+///
+/// ```
+/// use retry_runtime::{response::ResponseFailure, tower::ClassifyResponseFn};
+/// let as_is: ClassifyResponseFn<http::Response<()>> = |_, by_status| by_status;
+/// assert_eq!(as_is(&http::Response::new(()), None), None);
+/// ```
+pub type ClassifyResponseFn<R> = fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>;
 
 impl Hooks {
     /// Neither hook: a layer's default.

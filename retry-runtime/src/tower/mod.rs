@@ -33,8 +33,9 @@
 //!   hook told of each retry with the failed attempt
 //!   ([`with_notify`](RetryLayer::with_notify)) and reads responses its
 //!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
-//!   a 409 as Unavailable, a DELETE's 404 as a success), as the reqwest
-//!   middleware's;
+//!   a 409 as Unavailable, a DELETE's 404 as a success, told by the
+//!   response alone), as the reqwest middleware's; it keeps them in a
+//!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`]);
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
 //!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
@@ -127,7 +128,7 @@ pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
-pub use self::hooks::{AsClassified, ClassifyHook, Hooks, RetryHook};
+pub use self::hooks::{AsClassified, ClassifyHook, ClassifyResponseFn, Hooks, NotifyFn, RetryHook};
 pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 use crate::chain::{FindClassify, no_classify};
