@@ -3224,3 +3224,82 @@ async fn the_hooks_go_with_every_other_option() {
     );
     assert!(format!("{:?}", FAST.layer().with_notify(noted)).starts_with("RetryLayer {"));
 }
+
+/// A client library keeps its layer in a struct field, its type written
+/// out: the settings are one type whatever order they were asked for in
+/// (`WithReport<WithAttemptExtension<WithTimeout>>`; the two orders made
+/// two types, and a builder in the other order did not compile), its hooks
+/// `fn` pointers (`NotifyFn`, `ClassifyResponseFn`). Either way, each
+/// request carries its attempt, each response its report, the hooks run.
+#[tokio::test(start_paused = true)]
+async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
+    use retry_runtime::response::{Failure, RetryReport};
+    use retry_runtime::tower::{
+        ClassifyResponseFn, FixedPolicy, Hooks, NotifyFn, WithAttemptExtension, WithReport,
+        WithTimeout,
+    };
+    use retry_runtime::{Attempt, RetryEvent};
+    type Failed = Failure<Response<()>, Infallible>;
+    type SdkHooks = Hooks<NotifyFn<Failed>, ClassifyResponseFn<Response<()>>>;
+    type Sdk = RetryLayer<
+        RetryOn,
+        NoCircuit,
+        DefaultSleeper,
+        WithReport<WithAttemptExtension<WithTimeout>>,
+        FixedPolicy<RetryOn>,
+        SdkHooks,
+    >;
+    static TOLD: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    fn told(_: &Failed, _: &RetryEvent<'_>) {
+        TOLD.fetch_add(1, Ordering::Relaxed);
+    }
+    struct Client {
+        retry: Sdk,
+    }
+    fn hooked<T>(
+        layer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, T>,
+    ) -> RetryLayer<RetryOn, NoCircuit, DefaultSleeper, T, FixedPolicy<RetryOn>, SdkHooks> {
+        layer
+            .with_notify(told as NotifyFn<Failed>)
+            .with_classify_response(payments as ClassifyResponseFn<Response<()>>)
+    }
+    let clients = [
+        Client {
+            retry: hooked(FAST.layer().with_report().with_attempt_extension())
+                .with_timeout(Duration::from_secs(5)),
+        },
+        Client {
+            retry: hooked(FAST.layer().with_timeout(Duration::from_secs(5)))
+                .with_attempt_extension()
+                .with_report(),
+        },
+    ];
+    for client in clients {
+        TOLD.store(0, Ordering::Relaxed);
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&attempts);
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let svc = ServiceBuilder::new()
+            .layer(client.retry.clone())
+            .map_request(move |request: Request<()>| {
+                let attempt = request.extensions().get::<Attempt>().map(|a| a.number);
+                seen.lock().unwrap().push(attempt);
+                request
+            })
+            .service(payments_api(Arc::clone(&calls)));
+        let charged = svc
+            .oneshot(Request::put("/charges/7").body(()).unwrap())
+            .await
+            .unwrap();
+        let report = charged.extensions().get::<RetryReport>().unwrap();
+        assert_eq!((charged.status().as_u16(), report.attempts), (200, 2));
+        assert_eq!(*attempts.lock().unwrap(), [Some(1), Some(2)]);
+        assert_eq!(TOLD.load(Ordering::Relaxed), 1);
+        let shown = format!("{:?}", client.retry);
+        assert!(
+            shown.contains("timeout: Some(5s)")
+                && shown.contains("attempt_extension: true, report: true"),
+            "{shown}"
+        );
+    }
+}

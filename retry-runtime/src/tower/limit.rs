@@ -312,9 +312,11 @@ impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
 
     const REPORTS: bool = T::REPORTS;
 
-    type Reporting = WithAttemptExtension<T::Reporting>;
+    // (the report outside, as `with_report().with_attempt_extension()`
+    // makes it: one type for the two orders, to write in a struct field)
+    type Reporting = WithReport<Self>;
     fn reporting(self) -> Self::Reporting {
-        WithAttemptExtension(self.0.reporting())
+        WithReport(self)
     }
 }
 
@@ -329,6 +331,22 @@ impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
 ///     retry_runtime::presets::API.layer().with_report();
 /// assert!(<WithReport<NoTimeout> as AttemptLimit>::REPORTS);
 /// # let _ = layer;
+/// ```
+///
+/// With the other settings, in whatever order they were asked for, it is
+/// the outermost, then [`WithAttemptExtension`], then the timeout: one
+/// type to write in a struct field.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::tower::{RetryLayer, WithAttemptExtension, WithReport, WithTimeout};
+/// type All = WithReport<WithAttemptExtension<WithTimeout>>;
+/// let api = || retry_runtime::presets::API.layer();
+/// let a: RetryLayer<retry_runtime::RetryOn, _, _, All> =
+///     api().with_report().with_attempt_extension().with_timeout(Duration::from_secs(2));
+/// let b: RetryLayer<retry_runtime::RetryOn, _, _, All> =
+///     api().with_timeout(Duration::from_secs(2)).with_attempt_extension().with_report();
+/// # let _ = (a, b);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WithReport<T = NoTimeout>(pub T);
