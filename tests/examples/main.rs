@@ -51,6 +51,10 @@ mod reqwest_middleware;
 #[allow(dead_code)] // its `main`
 mod sdk_client;
 
+#[path = "../../examples/tower_sdk.rs"]
+#[allow(dead_code)] // its `main`
+mod tower_sdk;
+
 #[path = "../../examples/grpc.rs"]
 #[allow(dead_code)] // its `main`
 mod grpc;
@@ -146,6 +150,11 @@ fn the_reqwest_middleware_demo_tells_its_story() {
 #[test]
 fn the_sdk_client_demo_tells_its_story() {
     within_limit(|| on_tokio(sdk_client::demo()));
+}
+
+#[test]
+fn the_tower_sdk_demo_tells_its_story() {
+    within_limit(|| on_tokio(tower_sdk::demo()));
 }
 
 #[test]
