@@ -271,8 +271,9 @@ pub fn is_idempotent(method: &Method) -> bool {
 pub struct Idempotent;
 
 /// What the retries behind a response did, in the response's extensions
-/// when the reqwest middleware is asked for it
-/// ([`with_report`](crate::reqwest_middleware::RetryMiddleware::with_report)):
+/// when the reqwest middleware or the tower layer is asked for it
+/// ([`RetryMiddleware::with_report`](crate::reqwest_middleware::RetryMiddleware::with_report),
+/// [`RetryLayer::with_report`](crate::tower::RetryLayer::with_report)):
 /// the attempts made, the time spent (waits included), and, for a failed
 /// response the middleware gave up on, why it stopped. The caller's
 /// "how many attempts did this call take" (a metric of its own, a log line
@@ -295,7 +296,9 @@ pub struct RetryReport {
     pub attempts: u32,
     /// Time spent, waits included.
     pub elapsed: Duration,
-    /// `None` for a success; for a failed response given back, why the
+    /// `None` for a success (as the run read it: a response that a
+    /// `with_classify_response` function turned into one, a DELETE's 404
+    /// say, has `None` too); for a failed response given back, why the
     /// run stopped retrying: [`Attempts`](StopReason::Attempts),
     /// [`Deadline`](StopReason::Deadline), [`Permanent`](StopReason::Permanent)
     /// (a 404 is sent once), [`SentOnce`](StopReason::SentOnce) (its
@@ -305,8 +308,8 @@ pub struct RetryReport {
 
 impl RetryReport {
     /// A report of `attempts` in `elapsed`, given up for `gave_up` if it
-    /// is `Some` (for a test's stand-in response; the middleware makes
-    /// its own).
+    /// is `Some` (for a test's stand-in response; the middleware and the
+    /// layer make their own).
     ///
     /// ```
     /// let r = retry_runtime::response::RetryReport::new(1, std::time::Duration::ZERO, None);

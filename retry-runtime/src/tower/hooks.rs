@@ -275,7 +275,12 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// that kind, its `Retry-After` honoured, its lines' `error_kind`
     /// Unavailable), a DELETE's 404 ("already gone") as a success, a 200
     /// that a gateway sends with an `x-upstream-error` header as a
-    /// failure. The policy's condition (`W`) then judges what this
+    /// failure. It is given the response alone, not its request: an
+    /// `http::Response` does not say which method it answers, so a
+    /// DELETE's 404 is told from a GET's by what the server put in it (a
+    /// header, as below), or by a service of yours below the layer that
+    /// puts the request's method in the response's extensions
+    /// (`examples/tower_sdk.rs` does). The policy's condition (`W`) then judges what this
     /// returns, as it judges any failure. A response read as a failure
     /// that the run gives up on comes back as it is, `Ok`: tell it by
     /// [`with_report`](RetryLayer::with_report)'s `gave_up`. As the reqwest
