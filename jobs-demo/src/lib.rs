@@ -81,7 +81,10 @@
 //! them that is not UTF-8 is read lossily, never a reason to set a job
 //! aside.
 //! [`JobQueue::get`] and [`JobQueue::all`] fail on it with
-//! [`QueueError::Unreadable`].
+//! [`QueueError::Unreadable`]. A `RUNNING` row without a lease
+//! (`claimed_until` NULL, set by hand: no lease of it ever ends, so no
+//! claim would ever take it) is set aside the same way by the next claim,
+//! on either backend.
 //!
 //! Times are `Duration`s since the clock's epoch: `UNIX_EPOCH` for a real
 //! deployment, the start of the simulation for a [`ScaledClock`].

@@ -49,6 +49,8 @@ impl JobQueue {
     /// A row either step finds that cannot be read as a [`Job`] (see
     /// [`QueueError::Unreadable`]) is set aside: `FAILED` for good, why in
     /// `last_error`, logged as an error; the claim goes on to the next job.
+    /// So is a `RUNNING` row without a lease (`claimed_until` NULL, set by
+    /// hand), whose run no lease's end would ever count.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -79,8 +81,9 @@ impl JobQueue {
     }
 
     async fn claim_due_once(&self, now: Duration) -> Result<Option<Job>, QueueError> {
-        if self.backend == Backend::Sqlite {
-            self.set_aside_bad_times(now).await?;
+        match self.backend {
+            Backend::Sqlite => self.set_aside_bad_times(now).await?,
+            Backend::Postgres => self.set_aside_without_lease(now).await?,
         }
         self.expire_leases(now).await?;
         let lock = match self.backend {
@@ -192,6 +195,43 @@ impl JobQueue {
             .rows_affected();
             if n > 0 {
                 self.log_set_aside(id, &reason, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL, whose `claimed_until` is an integer or NULL: set
+    /// aside each `RUNNING` row without a lease (NULL: written by hand or
+    /// by another program; a claim always writes one). No lease ends, so
+    /// no claim would ever count its run as lost, and [`next_due_at`]
+    /// skips it: the job would stay `RUNNING`, never run nor logged, while
+    /// the worker says nothing is pending or running. (On SQLite,
+    /// [`set_aside_bad_times`](Self::set_aside_bad_times) takes it: NULL is
+    /// not an integer.)
+    ///
+    /// [`next_due_at`]: JobQueue::next_due_at
+    async fn set_aside_without_lease(&self, now: Duration) -> Result<(), QueueError> {
+        const REASON: &str = "claimed_until: NULL on a RUNNING row, no lease";
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE status = 'RUNNING' AND claimed_until IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for id in ids {
+            let n = sqlx::query(&format!(
+                "UPDATE jobs SET status = 'FAILED', finished_at = $2, recorded_by = $4, {}
+                 WHERE id = $1 AND status = 'RUNNING' AND claimed_until IS NULL",
+                keep_last_error("$3")
+            ))
+            .bind(id)
+            .bind(ms(now))
+            .bind(set_aside_error(REASON))
+            .bind(&self.worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                self.log_set_aside(id, REASON, now);
             }
         }
         Ok(())

@@ -844,6 +844,60 @@ async fn a_retry_count_out_of_range_is_set_aside_and_the_other_jobs_run_on_postg
     counts_out_of_range_are_set_aside(JobQueue::connect(&url).await.unwrap()).await;
 }
 
+/// A `RUNNING` row without a lease (`claimed_until` NULL: set by hand, an
+/// operator's `UPDATE jobs SET status = 'RUNNING'`, or another program):
+/// no worker holds it and none ever will, so it is set aside (FAILED,
+/// `claimed_until` named in `last_error`, an ERROR line) on both backends
+/// while the `ok` job runs. On PostgreSQL it was never claimed, never
+/// expired, never logged, and the worker said "no job pending or running"
+/// beside it: a job lost (SQLite's claim set it aside, as not an integer).
+async fn a_running_row_without_a_lease_is_set_aside(q: JobQueue) {
+    let logs = testkit::capture::capture();
+    let bad: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (payload, status, next_retry_at, claims) VALUES ('ok', 'RUNNING', 0, 1) RETURNING id",
+    )
+    .fetch_one(q.pool())
+    .await
+    .unwrap();
+    let ok = q.enqueue("ok", s(0)).await.unwrap();
+
+    let (worker, runs) = run_until_idle(q).await;
+
+    let ran: Vec<i64> = runs.iter().map(|r| r.job.id).collect();
+    assert_eq!(ran, [ok]);
+    let q = worker.queue();
+    assert_eq!(job(q, ok).await.status, JobStatus::Done);
+    let (status, last_error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE id = $1")
+            .bind(bad)
+            .fetch_one(q.pool())
+            .await
+            .unwrap();
+    let last_error = last_error.unwrap_or_default();
+    assert_eq!(status, "FAILED", "{last_error}");
+    assert!(
+        last_error.contains("cannot be read") && last_error.contains("claimed_until"),
+        "{last_error}"
+    );
+    logs.assert_logged(tracing::Level::ERROR, &format!("job {bad} cannot be read"));
+    assert_eq!(q.next_due_at().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_running_row_without_a_lease_is_set_aside_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    a_running_row_without_a_lease_is_set_aside(
+        JobQueue::open(dir.path().join("jobs.db")).await.unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_running_row_without_a_lease_is_set_aside_on_postgres() {
+    let url = testkit::pg::fresh_database("jobs_no_lease").await;
+    a_running_row_without_a_lease_is_set_aside(JobQueue::connect(&url).await.unwrap()).await;
+}
+
 /// On SQLite, a time column holding a REAL or text (written by hand): the
 /// worker goes on, the `ok` job runs, and the row is set aside, FAILED with
 /// the column named in `last_error`.
