@@ -132,6 +132,44 @@ fn a_run_that_gives_up_on_a_429_still_holds_and_decide_holds_and_reads() {
     }
 }
 
+/// `decide` judges `max_elapsed` by the wait the cooldown makes, not by
+/// the policy's own alone: a job decided while another job's 429 holds
+/// the cooldown past the limit gives up (`Deadline`), though its backoff's
+/// wait (1s) is far inside it, and so does one whose pace slot would come
+/// past it. (`decide`'s rustdoc said only the backoff's or a server's
+/// wait could reach the limit.)
+#[test]
+fn decide_judges_max_elapsed_by_the_cooldowns_wait() {
+    use retry_runtime::{Backoff, Decision, Jitter};
+    static HELD: Cooldown = Cooldown::new("decide-deadline-held");
+    static PACED: Cooldown = Cooldown::new("decide-deadline-paced").with_pace(1, S);
+    let _paused = retry_runtime::testing::pause();
+    let job = presets::JOB
+        .with_backoff(Backoff::fixed(S))
+        .with_jitter(Jitter::None)
+        .with_max_elapsed(10 * S);
+    let held = job.with_cooldown(&HELD);
+    assert_eq!(held.decide(0, &ApiError::Down), Decision::Retry(S));
+    HELD.hold_for(20 * S); // another job's 429
+    assert_eq!(
+        held.decide(0, &ApiError::Down),
+        Decision::GiveUp(StopReason::Deadline)
+    );
+    // one slot a second, from the backoff's 1s: the eleventh retry decided
+    // now would start at 11s, past the limit
+    let paced = job.with_cooldown(&PACED);
+    for _ in 0..10 {
+        assert!(matches!(
+            paced.decide(0, &ApiError::Down),
+            Decision::Retry(_)
+        ));
+    }
+    assert_eq!(
+        paced.decide(0, &ApiError::Down),
+        Decision::GiveUp(StopReason::Deadline)
+    );
+}
+
 /// A run inside a retried call leaves its 429 to the outer run (nested),
 /// which may share no cooldown: the 429 still holds the inner run's (the
 /// reqwest middleware's inside a `#[retry]` fn: other requests went on).

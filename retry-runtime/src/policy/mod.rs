@@ -1110,8 +1110,10 @@ impl<W, G> Policy<W, G> {
     /// number of retries already made, and the error: [`Decision::Retry`] after
     /// a wait, or [`Decision::GiveUp`]. The `max_elapsed` limit is checked as
     /// if no time had passed yet (so only a single wait that reaches it gives
-    /// up: the backoff's, or a server's as it asked, before the cap); pass
-    /// the real elapsed time with [`decide_at`](Policy::decide_at).
+    /// up: the backoff's, a server's as it asked, before the cap, or the
+    /// one a shared [cooldown](Policy::with_cooldown) makes of it, its
+    /// hold's end or its pace's slot); pass the real elapsed time with
+    /// [`decide_at`](Policy::decide_at).
     /// Made for job queues that persist `retry_count` and `next_retry_at`
     /// between runs.
     ///
