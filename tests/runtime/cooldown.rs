@@ -802,3 +802,38 @@ async fn a_hold_begun_during_an_attempt_holds_the_hedge_back() {
     let at = at.into_inner().unwrap();
     assert_eq!(at, [Duration::ZERO, Duration::from_millis(1010)]);
 }
+
+/// A job queue's reschedules through a paced cooldown, more than the
+/// pace keeps apart (16): the calls due now go now, not behind the last
+/// job's slot half an hour out (a review's probe waited 1802 s); the
+/// reschedules keep slots of their own, one after another.
+#[tokio::test(start_paused = true)]
+async fn many_long_reschedules_do_not_hold_the_calls_due_now() {
+    use retry_runtime::{Backoff, Decision, Jitter};
+    static JOBS: Cooldown = Cooldown::new("paced-reschedules").with_pace(10, S);
+    let policy = presets::JOB
+        .with_backoff(Backoff::fixed(Duration::from_secs(1800)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&JOBS);
+    let waits: Vec<Duration> = (0..20)
+        .map(|_| match policy.decide(0, &ApiError::Down) {
+            Decision::Retry(wait) => wait,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // each in a slot of its own, from 30 minutes on
+    let mut sorted = waits.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 20, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_secs(1800)),
+        "{waits:?}"
+    );
+    // a call due now goes now, and the next one slot later
+    let start = Instant::now();
+    JOBS.ready().await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    JOBS.ready().await;
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+}

@@ -118,9 +118,14 @@ impl Cooldown {
     /// slot back); a first attempt waits for its slot before it is made,
     /// as it waits out a hold (and [`ready`](Self::ready) takes one for a
     /// call of yours). A retry due seconds from now takes a slot then, and
-    /// leaves the ones before it to other calls (up to 16 such slots ahead
-    /// at once; past them, one moves the pace on, and calls after it wait
-    /// for it). A run dropped in its wait does not give its slot back; a
+    /// leaves the ones before it to other calls (16 such slots ahead at
+    /// once; past them, retries' slots go one after another in a run of
+    /// their own, which calls due before it do not wait for either: twenty
+    /// jobs rescheduled half an hour out through
+    /// [`Policy::decide`](crate::Policy::decide) hold no call due now; a
+    /// retry whose slot is neither the run's next nor the one before it
+    /// then goes at its own time unpaced, one call more than the pace in
+    /// its slot at the most). A run dropped in its wait does not give its slot back; a
     /// first attempt made before its slot, its wait cut by the call's stop
     /// signal (a shutdown), keeps it: the attempt was made, early, and
     /// counts against the pace (given back, the slot would let one call

@@ -7,8 +7,8 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// Slots reserved ahead of the frontier at once, at most; past them, a
-/// retry's slot moves the frontier (every call then waits behind it).
+/// Slots reserved ahead of the frontier apart at once, at most; past
+/// them, a retry's slot joins the overflow run ([`Slots::far`]).
 const AHEAD: usize = 16;
 
 /// At most one call per `interval`, with `burst` calls at once from a
@@ -30,6 +30,14 @@ struct Slots {
     /// Single slots taken past the frontier, with free ones before them
     /// (a retry's, after its backoff): 0 for none.
     ahead: [u64; AHEAD],
+    /// The overflow run, `far_from..far`: the slots of retries that found
+    /// `ahead` full, one after another (many retries decided at once, on
+    /// one backoff); a call due before it goes without waiting for it (the
+    /// frontier is not moved: moved, every call through the pace waited
+    /// behind the latest retry, half an hour behind twenty jobs
+    /// rescheduled thirty minutes out), one due in it after it. 0: none.
+    far_from: u64,
+    far: u64,
 }
 
 impl Pace {
@@ -45,6 +53,8 @@ impl Pace {
             slots: Mutex::new(Slots {
                 due: 0,
                 ahead: [0; AHEAD],
+                far_from: 0,
+                far: 0,
             }),
         }
     }
@@ -108,20 +118,26 @@ impl Pace {
         {
             *r = 0;
         }
+        if slots.far <= now {
+            (slots.far_from, slots.far) = (0, 0);
+        }
         // a call may go `tolerance` before it is due (`burst` at once)
         let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
         let asked = now
             .saturating_add(after)
             .max(slots.due.saturating_sub(tolerance));
         let mut go = asked;
-        // not in a slot reserved ahead (each moves it past one: at most
-        // `AHEAD` times)
-        for _ in 0..AHEAD {
-            let taken = slots.ahead.iter().find(|&&r| {
-                r != 0 && r < go.saturating_add(interval) && go < r.saturating_add(interval)
-            });
+        // not in a slot reserved ahead, nor in the overflow run (each
+        // moves it past one: at most `AHEAD` + 1 times)
+        for _ in 0..=AHEAD {
+            let overlaps = |r: u64, end: u64| r < go.saturating_add(interval) && go < end;
+            let taken = slots
+                .ahead
+                .iter()
+                .find(|&&r| r != 0 && overlaps(r, r.saturating_add(interval)));
             match taken {
                 Some(&r) => go = r.saturating_add(interval),
+                None if slots.far != 0 && overlaps(slots.far_from, slots.far) => go = slots.far,
                 None => break,
             }
         }
@@ -140,6 +156,22 @@ impl Pace {
                 *free = go;
                 return Some(wait);
             }
+            // No room apart: in the overflow run if it is the run's next
+            // slot or the one before it (`go` is never in it), the
+            // frontier left where it is. A slot away from the run is
+            // taken by no one (counted in, the gap would hold every call
+            // due in it until the run's end): that retry goes unpaced, one
+            // call more than the pace in its slot at the most.
+            let end = go.saturating_add(interval);
+            match (slots.far_from, slots.far) {
+                (0, 0) => (slots.far_from, slots.far) = (go, end),
+                (_, far) if go >= far && go < far.saturating_add(interval) => slots.far = end,
+                (from, _) if end <= from && end.saturating_add(interval) > from => {
+                    slots.far_from = go;
+                }
+                _ => {}
+            }
+            return Some(wait);
         }
         slots.due = slots.due.max(go).saturating_add(interval);
         Some(wait)
@@ -165,6 +197,15 @@ impl Pace {
         let last = slots.due.saturating_sub(self.interval);
         if slots.due != 0 && near(last) {
             slots.due = last;
+            return;
+        }
+        // the overflow run's last slot
+        let last = slots.far.saturating_sub(self.interval);
+        if slots.far != 0 && near(last) {
+            slots.far = last;
+            if slots.far <= slots.far_from {
+                (slots.far_from, slots.far) = (0, 0);
+            }
         }
     }
 }
@@ -269,8 +310,13 @@ mod tests {
         assert_eq!(take(&pace, 1_600), ms(100));
     }
 
+    /// Past the room apart, retries' slots go to the overflow run, which
+    /// the calls due before it do not wait for (it moved the frontier:
+    /// a job queue's twenty reschedules thirty minutes out held every call
+    /// through the pace for thirty minutes, a review found); the retries in
+    /// it are paced among themselves, and a call due in it goes after it.
     #[test]
-    fn past_the_reservations_room_a_slot_moves_the_frontier() {
+    fn past_the_reservations_room_slots_go_to_the_overflow_run() {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
         for n in 0..AHEAD as u64 {
             let after = (n + 1) * 1_000 * MS;
@@ -279,10 +325,36 @@ mod tests {
                 Some(Duration::from_nanos(after))
             );
         }
-        // no room: this one moves the frontier past it, and the next call
-        // waits behind it (the old behaviour, bounded to this case)
-        assert_eq!(pace.take(0, 100_000 * MS, &mut |_| true), Some(ms(100_000)));
-        assert_eq!(take(&pace, 0), ms(100_100));
+        // no room: the overflow run, three retries asking for 100s
+        let far: Vec<_> = (0..3)
+            .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
+            .collect();
+        assert_eq!(far, [ms(100_000), ms(100_100), ms(100_200)]);
+        // the next call goes at once, not behind them
+        assert_eq!(take(&pace, 0), ms(0));
+        assert_eq!(take(&pace, 0), ms(100));
+        // one asking for a time in the run goes after it
+        assert_eq!(pace.take(0, 100_050 * MS, &mut |_| true), Some(ms(100_300)));
+        // one asking for its next slot, or the one before it: in it
+        assert_eq!(pace.take(0, 100_450 * MS, &mut |_| true), Some(ms(100_450)));
+        assert_eq!(pace.take(0, 99_900 * MS, &mut |_| true), Some(ms(99_900)));
+        assert_eq!(pace.take(0, 99_750 * MS, &mut |_| true), Some(ms(99_750)));
+        // (one overlapping its first slot goes after its end)
+        assert_eq!(pace.take(0, 99_700 * MS, &mut |_| true), Some(ms(100_550)));
+        // one far from it: unpaced, the run unchanged (a gap counted in
+        // would hold every call due in it)
+        assert_eq!(pace.take(0, 50_000 * MS, &mut |_| true), Some(ms(50_000)));
+        assert_eq!(pace.take(50_000 * MS, 0, &mut |_| true), Some(ms(0)));
+        assert_eq!(pace.take(0, 200_000 * MS, &mut |_| true), Some(ms(200_000)));
+        // the run's last slot given back is the next one's
+        pace.give_back(100_550 * MS);
+        assert_eq!(pace.take(0, 100_000 * MS, &mut |_| true), Some(ms(100_550)));
+        // once passed, it is gone
+        assert_eq!(take(&pace, 300_000), ms(0));
+        assert_eq!(
+            pace.take(300_000 * MS, 1_000 * MS, &mut |_| true),
+            Some(ms(1_000))
+        );
     }
 
     #[test]
