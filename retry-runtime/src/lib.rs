@@ -168,6 +168,8 @@ pub mod parse;
 pub mod policy;
 mod policy_error;
 pub mod presets;
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod request;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 #[cfg(feature = "reqwest-middleware")]

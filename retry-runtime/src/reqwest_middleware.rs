@@ -99,6 +99,8 @@ use crate::hooks::RetryEvent;
 use crate::log;
 use crate::nested;
 use crate::policy::{NoCircuit, Policy, When};
+use crate::request::Overrides;
+pub use crate::request::{MaxAttempts, MaxElapsed, OperationName};
 use crate::response::{
     ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, ResponseFailure, RetryReport,
     not_repeatable,
@@ -1115,103 +1117,18 @@ where
         next: Next<'_>,
     ) -> Result<Response, Error> {
         let policy = self.policy.for_request(&req);
-        match (
-            extensions.get::<MaxAttempts>(),
-            extensions.get::<MaxElapsed>(),
-            extensions.get::<OperationName>(),
-        ) {
-            (None, None, None) => self.run(policy, req, extensions, next).await,
-            (attempts, elapsed, name) => {
+        match Overrides::of(extensions) {
+            None => self.run(policy, req, extensions, next).await,
+            Some(overrides) => {
                 // (this request's limits and name, on a copy of its policy:
                 // a clone, so that a condition that owns its state, not
                 // `Copy`, is kept by `from_policy`)
-                let mut own = policy.clone();
-                if let Some(&MaxAttempts(n)) = attempts {
-                    own = own.with_max_attempts(n);
-                }
-                if let Some(&MaxElapsed(limit)) = elapsed {
-                    own = own.with_max_elapsed(limit);
-                }
-                if let Some(&OperationName(name)) = name {
-                    own = own.with_name(name);
-                }
+                let own = overrides.applied(policy.clone());
                 self.run(&own, req, extensions, next).await
             }
         }
     }
 }
-
-/// A request's own attempt limit, over its policy's: put in the request's
-/// extensions (`.with_extension(MaxAttempts(1))`), for one call that must
-/// not be retried, or may be retried more, where every other request
-/// through the client keeps the policy's. `0` is taken as 1, as
-/// [`Policy::with_max_attempts`] takes it.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use retry_runtime::{presets, reqwest_middleware::{MaxAttempts, RetryMiddleware}};
-/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// # let url = format!("http://{}/", listener.local_addr()?);
-/// # let hits = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-/// # let counted = hits.clone();
-/// # tokio::spawn(async move { loop { let (mut s, _) = listener.accept().await.unwrap();
-/// #     counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-/// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
-/// #     let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await; } });
-/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(RetryMiddleware::new(&presets::API)) // 3 attempts
-///     .build();
-/// let once = client.get(&url).with_extension(MaxAttempts(1)).send().await?;
-/// assert_eq!((once.status().as_u16(), hits.load(std::sync::atomic::Ordering::SeqCst)), (503, 1));
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MaxAttempts(pub u32);
-
-/// A request's own operation name, over its policy's: put in the
-/// request's extensions (`.with_extension(OperationName("paysdk.charge"))`),
-/// for a client whose endpoints share one middleware and one policy: each
-/// request's log lines, `operation` field and metrics' `operation` label
-/// name its endpoint, not the client. A `&'static str`, as every policy's
-/// name is: the metrics' labels stay a fixed set (a name built per
-/// request, with an id in it, would make a time series per request).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use retry_runtime::{presets, reqwest_middleware::{OperationName, RetryMiddleware}};
-/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// # let url = format!("http://{}/", listener.local_addr()?);
-/// # tokio::spawn(async move { loop { let (mut s, _) = listener.accept().await.unwrap();
-/// #     use tokio::io::{AsyncReadExt, AsyncWriteExt}; let mut b = [0; 1024]; let _ = s.read(&mut b).await;
-/// #     let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await; } });
-/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(RetryMiddleware::from_policy(presets::API.with_name("paysdk")))
-///     .build();
-/// // its line: "paysdk.refund failed with a non-retriable error on attempt 1"
-/// let refund = client.get(&url).with_extension(OperationName("paysdk.refund")).send().await?;
-/// assert_eq!(refund.status().as_u16(), 404);
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OperationName(pub &'static str);
-
-/// A request's own `max_elapsed`, over its policy's: put in the request's
-/// extensions (`.with_extension(MaxElapsed(left))`), for a call with a
-/// deadline of its own (the time left of the request it serves): no retry
-/// starts at or after it, as [`Policy::with_max_elapsed`] says. An attempt
-/// under way is cut at it only under a middleware with
-/// [`with_timeout`](RetryMiddleware::with_timeout), whose limit is
-/// shortened to the time left (its timeout then ends the run).
-///
-/// ```
-/// use std::time::Duration;
-/// use retry_runtime::reqwest_middleware::MaxElapsed;
-/// let mut extensions = http::Extensions::new();
-/// extensions.insert(MaxElapsed(Duration::from_secs(2)));
-/// assert_eq!(extensions.get::<MaxElapsed>(), Some(&MaxElapsed(Duration::from_secs(2))));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MaxElapsed(pub Duration);
 
 impl<W, G, Sl, P> RetryMiddleware<W, G, Sl, P>
 where

@@ -3303,3 +3303,275 @@ async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
         );
     }
 }
+
+/// A service answering 503 to each request, counting them.
+fn busy_503(
+    calls: &Arc<AtomicUsize>,
+) -> impl Service<
+    Request<String>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<String>, Infallible>>,
+> + Clone {
+    let calls = Arc::clone(calls);
+    tower::service_fn(move |_: Request<String>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        async {
+            let mut response = Response::new(String::new());
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
+/// An SDK's layer from its user's policy (`from_policy`): named and
+/// quieted with the SDK's defaults where the user left them, the user's
+/// own name kept; the user's policy as it was.
+#[tokio::test(start_paused = true)]
+async fn an_sdk_keeps_its_own_copy_of_its_users_policy() {
+    use retry_runtime::tower::OwnedPolicy;
+    use retry_runtime::Levels;
+    use tower::Layer;
+    type SdkLayer = RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, OwnedPolicy<RetryOn>>;
+    fn sdk_layer(theirs: Policy<RetryOn>) -> SdkLayer {
+        RetryLayer::from_policy(
+            theirs
+                .with_default_name("clipsdk")
+                .with_default_levels(Levels::QUIET),
+        )
+    }
+    // the user's policy, made at run time: unnamed, its levels the defaults
+    let attempts: u32 = "3".parse().unwrap();
+    let theirs = Policy::new()
+        .with_max_attempts(attempts)
+        .with_backoff(Backoff::fixed(ms(50)))
+        .retry_on(KindSet::TRANSIENT);
+    let layer = sdk_layer(theirs);
+    assert_eq!(
+        (layer.policy().name(), layer.policy().levels()),
+        ("clipsdk", Levels::QUIET)
+    );
+    assert_eq!(
+        (theirs.name(), theirs.levels(), theirs.max_attempts()),
+        (Policy::new().name(), Policy::new().levels(), 3)
+    );
+
+    let logs = capture();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let answered = layer
+        .clone()
+        .layer(busy_503(&calls))
+        .oneshot(Request::get("/clips/7").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (answered.status(), calls.load(Ordering::SeqCst)),
+        (StatusCode::SERVICE_UNAVAILABLE, 3)
+    );
+    logs.assert_logged(Level::DEBUG, "retrying clipsdk after attempt 1/3");
+    logs.assert_logged(Level::DEBUG, "clipsdk failed after 3 attempts");
+    for level in [Level::INFO, Level::WARN, Level::ERROR] {
+        assert!(
+            logs.matching(level, "clipsdk").is_empty(),
+            "{level}: {:?}",
+            logs.at(level)
+        );
+    }
+
+    // a user who named their policy keeps the name
+    let named = sdk_layer(theirs.with_name("uploads"));
+    assert_eq!(named.policy().name(), "uploads");
+    assert!(format!("{named:?}").starts_with(r#"RetryLayer { policy: Policy { name: "uploads","#));
+}
+
+/// A call's future holds its own copy of a `from_policy` layer's policy:
+/// larger by the policy less the pointer a `new` layer's holds, and
+/// `Send` + `'static` (it can be spawned); a `new` layer's is as it was.
+#[tokio::test]
+async fn a_from_policy_future_holds_a_copy_of_the_policy() {
+    use std::mem::{size_of, size_of_val};
+    use tower::Layer;
+    let answer = |_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) };
+    let request = || Request::get("/clip").body(String::new()).unwrap();
+    let mut fixed = FAST.layer().layer(tower::service_fn(answer));
+    let mut owned = RetryLayer::from_policy(FAST).layer(tower::service_fn(answer));
+    let (fixed_size, owned_size) = (
+        size_of_val(&fixed.call(request())),
+        size_of_val(&owned.call(request())),
+    );
+    println!("a call's future: new {fixed_size} B, from_policy {owned_size} B");
+    assert_eq!(
+        fixed_size - size_of::<&Policy<RetryOn>>() + size_of::<Policy<RetryOn>>(),
+        owned_size
+    );
+    let response = tokio::spawn(owned.call(request())).await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// `MaxAttempts` in a request's extensions, under a `from_policy` layer:
+/// `MaxAttempts(1)` sends a 503'd request once, `MaxAttempts(6)` six
+/// times; a request without it keeps the policy's 4, and the layer's
+/// policy is as it was. A layer made with `new` reads none.
+#[tokio::test(start_paused = true)]
+async fn a_requests_own_attempt_limit_applies_under_from_policy() {
+    use retry_runtime::request::MaxAttempts;
+    use tower::Layer;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = RetryLayer::from_policy(FAST);
+    let svc = layer.layer(busy_503(&calls));
+    let sent = |attempts: Option<u32>| {
+        let svc = svc.clone();
+        let calls = Arc::clone(&calls);
+        async move {
+            calls.store(0, Ordering::SeqCst);
+            let mut request = Request::get("/clips/7").body(String::new()).unwrap();
+            if let Some(n) = attempts {
+                request.extensions_mut().insert(MaxAttempts(n));
+            }
+            let response = svc.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            calls.load(Ordering::SeqCst)
+        }
+    };
+    assert_eq!(sent(Some(1)).await, 1);
+    assert_eq!(sent(None).await, 4);
+    assert_eq!(sent(Some(6)).await, 6);
+    assert_eq!(layer.policy().max_attempts(), 4);
+
+    // (not read by a layer made with `new`)
+    calls.store(0, Ordering::SeqCst);
+    let request = Request::get("/clips/7")
+        .extension(MaxAttempts(1))
+        .body(String::new())
+        .unwrap();
+    FAST.layer()
+        .layer(busy_503(&calls))
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+/// `MaxElapsed` in a request's extensions, under a `from_policy` layer
+/// with a per-attempt timeout: an attempt under way is cut at the
+/// caller's deadline (not the 5s timeout), a retry that would start past
+/// it is not made, and each run ends on the deadline, so its line says.
+#[tokio::test(start_paused = true)]
+async fn a_requests_own_deadline_cuts_its_attempts_under_from_policy() {
+    use retry_runtime::request::MaxElapsed;
+    use tokio::time::Instant;
+    use tower::Layer;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    // a 503 in 100ms, then an answer that takes a minute
+    let slow = tower::service_fn(move |_: Request<String>| {
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let (status, delay) = match n {
+                0 => (StatusCode::SERVICE_UNAVAILABLE, ms(100)),
+                _ => (StatusCode::OK, Duration::from_secs(60)),
+            };
+            tokio::time::sleep(delay).await;
+            let mut response = Response::new(String::new());
+            *response.status_mut() = status;
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let layer = RetryLayer::from_policy(FAST.with_name("clips_deadline"))
+        .with_timeout(Duration::from_secs(5));
+    let logs = capture();
+    let started = Instant::now();
+    let request = Request::get("/clips/7")
+        .extension(MaxElapsed(ms(300)))
+        .body(String::new())
+        .unwrap();
+    let err = layer.layer(slow).oneshot(request).await.unwrap_err();
+    // 100ms, a 50ms wait, then the second attempt cut at the 300ms deadline
+    let after = match err {
+        Error::Timeout(t) => t.after,
+        other => panic!("expected the attempt's timeout, got {other:?}"),
+    };
+    assert_eq!(
+        (after, started.elapsed(), calls.load(Ordering::SeqCst)),
+        (ms(150), ms(300), 2)
+    );
+    logs.assert_logged(
+        Level::ERROR,
+        "clips_deadline failed after 2 attempts (deadline reached)",
+    );
+
+    // a 429 asking for 1s, for a caller with 500ms: no retry past it
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let limited = tower::service_fn(move |_: Request<String>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            let response = Response::builder()
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .header("retry-after", "1")
+                .body(String::new())
+                .unwrap();
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let layer = RetryLayer::from_policy(FAST.with_name("clips_deadline_429"))
+        .with_timeout(Duration::from_secs(5));
+    let started = Instant::now();
+    let request = Request::get("/clips/8")
+        .extension(MaxElapsed(ms(500)))
+        .body(String::new())
+        .unwrap();
+    let response = layer.layer(limited).oneshot(request).await.unwrap();
+    assert_eq!(
+        (
+            response.status(),
+            started.elapsed(),
+            calls.load(Ordering::SeqCst)
+        ),
+        (StatusCode::TOO_MANY_REQUESTS, ms(0), 1)
+    );
+    logs.assert_logged(Level::ERROR, "clips_deadline_429 failed after 1 attempt");
+    let line = logs.assert_logged(Level::ERROR, "clips_deadline_429");
+    assert!(line.contains("deadline reached"), "{line}");
+}
+
+/// `OperationName` in a request's extensions, under a `from_policy`
+/// layer: its lines and its `retry_calls_total{operation}` name it; a
+/// request without one keeps the policy's name.
+#[test]
+fn a_requests_operation_name_names_its_lines_and_metrics_under_from_policy() {
+    use retry_runtime::request::{MaxAttempts, OperationName};
+    use tower::Layer;
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::from_policy(FAST.with_name("clipsdk_named")).layer(busy_503(&calls));
+        let request = Request::get("/clips/7")
+            .extension(OperationName("clipsdk_named.upload"))
+            .extension(MaxAttempts(2))
+            .body(String::new())
+            .unwrap();
+        svc.clone().oneshot(request).await.unwrap();
+        let request = Request::get("/clips/7")
+            .extension(MaxAttempts(1))
+            .body(String::new())
+            .unwrap();
+        svc.oneshot(request).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    });
+    let retried = logs.assert_logged(
+        Level::WARN,
+        "retrying clipsdk_named.upload after attempt 1/2",
+    );
+    testkit::capture::assert_fields(&retried, &[("operation", "clipsdk_named.upload")]);
+    logs.assert_logged(Level::ERROR, "clipsdk_named.upload failed after 2 attempts");
+    logs.assert_logged(Level::ERROR, "clipsdk_named failed after 1 attempt");
+    assert_eq!(
+        crate::outcome(&recorded, "clipsdk_named.upload"),
+        ["attempts_exhausted"]
+    );
+    assert_eq!(
+        crate::outcome(&recorded, "clipsdk_named"),
+        ["attempts_exhausted"]
+    );
+}

@@ -3,6 +3,8 @@
 //! and waits.
 
 use core::fmt;
+use core::marker::PhantomData;
+use core::ops::Deref;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use core::time::Duration;
@@ -13,7 +15,9 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::hooks::Told;
-use super::{AttemptLimit, ClassifyHook, Error, Hooks, NoTimeout, NotReady, Replay, RetryHook};
+use super::{
+    AttemptLimit, ClassifyHook, Error, FixedPolicy, Hooks, NoTimeout, NotReady, Replay, RetryHook,
+};
 use crate::chain::{FindClassify, classify_error, never_sent, no_classify};
 use crate::classify::Classify;
 use crate::log;
@@ -55,7 +59,7 @@ pin_project! {
     /// # }
     /// ```
     #[must_use = "futures do nothing unless awaited"]
-    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout, H = Hooks>
+    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout, H = Hooks, P = FixedPolicy<W, G>>
     where
         S: Service<Req>,
         Sl: Sleeper,
@@ -64,9 +68,13 @@ pin_project! {
         G: 'static,
         G: Guards,
     {
-        // (a pointer: copying the policy into each call cost more than the
-        // rest of the call's own work)
-        pub(super) policy: &'static Policy<W, G>,
+        // (a pointer, `FixedPolicy`, for a layer made with `new` or
+        // `from_fn`: copying the policy into each call cost more than the
+        // rest of the call's own work; a copy, `OwnedPolicy`, for one made
+        // with `from_policy`)
+        pub(super) policy: P,
+        // (`W` is the policy's, which `P` holds or points to)
+        pub(super) of: PhantomData<fn() -> W>,
         pub(super) service: S,
         // The request, kept to copy for each attempt (and sent itself
         // when no copy can be made).
@@ -141,12 +149,13 @@ pin_project! {
 /// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
 /// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
 /// ```
-impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T, H> fmt::Debug
-    for ResponseFuture<S, Req, W, G, Sl, T, H>
+impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T, H, P> fmt::Debug
+    for ResponseFuture<S, Req, W, G, Sl, T, H, P>
 where
     S: Service<Req>,
     Sl: Sleeper,
     T: AttemptLimit,
+    P: Deref<Target = Policy<W, G>>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let step = match self.step {
@@ -155,7 +164,7 @@ where
             Step::Sleep { .. } => "Sleep",
         };
         f.debug_struct("ResponseFuture")
-            .field("policy", self.policy)
+            .field("policy", &*self.policy)
             .field("timeout", &self.timeout.limit())
             .field("sent_once", &self.once)
             .field("attempts", &self.run.attempts_made())
@@ -164,9 +173,10 @@ where
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Future
-    for ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, P> Future
+    for ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, P>
 where
+    P: Deref<Target = Policy<W, G>>,
     S: Service<Req>,
     S::Response: ClassifyResponse,
     S::Error: StdError + 'static,

@@ -117,6 +117,7 @@ mod replay;
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::ops::Deref;
 use core::task::{Context, Poll};
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -135,6 +136,7 @@ use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
 pub use crate::policy::PolicyFn;
 use crate::policy::{NoCircuit, Policy, When};
+use crate::request::Overrides;
 use crate::response::{ClassifyResponse, Failure};
 use crate::run::{Admission, Guarded, LazyRun};
 use crate::sleep::{DefaultSleeper, Sleeper};
@@ -264,6 +266,21 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.now(), f)
+    }
+}
+
+/// Shows the policy it keeps, the per-attempt timeout and whether every
+/// method is retried.
+///
+/// ```
+/// let shown = format!("{:?}", retry_runtime::tower::RetryLayer::from_policy(retry_runtime::presets::API));
+/// assert!(shown.starts_with(r#"RetryLayer { policy: Policy { name: "api","#), "{shown}");
+/// ```
+impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
+    for RetryLayer<W, G, Sl, T, OwnedPolicy<W, G>, H>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(&self.policy.0, f)
     }
 }
 
@@ -397,6 +414,80 @@ impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, PolicyFn<W, G>, H
     }
 }
 
+impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, OwnedPolicy<W, G>> {
+    /// A layer that keeps its own copy of `policy`, and gives each call's
+    /// future a copy of its own: for a policy made at run time, nothing to
+    /// leak for [`new`](Self::new)'s `'static` (a client built from
+    /// configuration; an SDK's copy of the policy its user hands it, named
+    /// with [`with_default_name`](Policy::with_default_name) and quieted
+    /// with [`with_default_levels`](Policy::with_default_levels), one per
+    /// client without leaking one per client). Everything else as
+    /// [`new`](Self::new).
+    ///
+    /// A call's future is larger by the policy's size less a pointer's
+    /// (a `Policy<RetryOn>` is 264 bytes on a 64-bit target), copied in
+    /// at each call: fine for an SDK's calls, each a network round trip;
+    /// a service on a hot path that can name a `'static` policy keeps
+    /// [`new`](Self::new). The layer's type says it ([`OwnedPolicy`]), so
+    /// that a layer made with `new` or [`from_fn`](Self::from_fn) costs
+    /// what it did.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_layer::Layer;
+    /// use retry_runtime::tower::{OwnedPolicy, RetryLayer};
+    /// use retry_runtime::{presets, Levels, Policy, RetryOn};
+    ///
+    /// // an SDK's constructor, given its user's policy
+    /// fn sdk_layer(theirs: Policy<RetryOn>) -> RetryLayer<RetryOn, retry_runtime::NoCircuit,
+    ///     retry_runtime::DefaultSleeper, retry_runtime::tower::NoTimeout, OwnedPolicy<RetryOn>> {
+    ///     RetryLayer::from_policy(theirs.with_default_name("clipsdk").with_default_levels(Levels::QUIET))
+    /// }
+    /// let layer = sdk_layer(presets::API);
+    /// assert_eq!(layer.policy().name(), "clipsdk");
+    ///
+    /// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
+    /// let svc = layer.layer(service_fn(answer));
+    /// let response = svc.oneshot(http::Request::get("/clips/7").body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// # }
+    /// ```
+    pub const fn from_policy(policy: Policy<W, G>) -> Self
+    where
+        W: Copy,
+        G: Copy,
+    {
+        RetryLayer {
+            state_from_start: LazyRun::needed_from_start(&policy),
+            check_method: policy.stop.max_attempts() > 1,
+            retries: policy.stop.max_attempts() > 1,
+            policy: OwnedPolicy(policy),
+            of: PhantomData,
+            timeout: NoTimeout,
+            any_method: false,
+            retry_refused: false,
+            classify: no_classify,
+            sleeper: DefaultSleeper,
+            hooks: Hooks::NONE,
+        }
+    }
+}
+
+impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, OwnedPolicy<W, G>, H> {
+    /// The policy it keeps.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, tower::RetryLayer};
+    /// let layer = RetryLayer::from_policy(presets::WEBHOOK.with_max_attempts(2));
+    /// assert_eq!((layer.policy().name(), layer.policy().max_attempts()), ("webhook", 2));
+    /// ```
+    pub const fn policy(&self) -> &Policy<W, G> {
+        &self.policy.0
+    }
+}
+
 /// The policy of a layer made with [`RetryLayer::new`]: the layer's last
 /// type parameter, its default.
 ///
@@ -417,6 +508,53 @@ impl<W: 'static, G: 'static> Copy for FixedPolicy<W, G> {}
 impl<W: fmt::Debug + 'static, G: 'static> fmt::Debug for FixedPolicy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("FixedPolicy").field(self.0).finish()
+    }
+}
+
+/// The policy it points to: what a call's [`ResponseFuture`] reads its
+/// policy through (a pointer's load, as a `&'static Policy` is).
+impl<W: 'static, G: 'static> Deref for FixedPolicy<W, G> {
+    type Target = Policy<W, G>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Policy<W, G> {
+        self.0
+    }
+}
+
+/// The policy of a layer made with [`RetryLayer::from_policy`]: its own
+/// copy, and each call's future has one of its own (a `Policy` is `Copy`
+/// when its condition is, as the layer requires).
+///
+/// Its type is the layer's last but one parameter, to name a layer made
+/// so (or its service, [`RetryService`]) in a struct of your own:
+///
+/// ```
+/// use retry_runtime::tower::{NoTimeout, OwnedPolicy, RetryLayer};
+/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, RetryOn};
+/// struct Sdk {
+///     retry: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, OwnedPolicy<RetryOn>>,
+/// }
+/// let sdk = Sdk { retry: RetryLayer::from_policy(presets::API.with_max_attempts(2)) };
+/// assert_eq!(sdk.retry.policy().max_attempts(), 2);
+/// ```
+#[derive(Clone, Copy)]
+pub struct OwnedPolicy<W, G = NoCircuit>(Policy<W, G>);
+
+impl<W: fmt::Debug, G> fmt::Debug for OwnedPolicy<W, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedPolicy").field(&self.0).finish()
+    }
+}
+
+/// The policy it holds: what a call's [`ResponseFuture`] reads its own
+/// copy through.
+impl<W, G> Deref for OwnedPolicy<W, G> {
+    type Target = Policy<W, G>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Policy<W, G> {
+        &self.0
     }
 }
 
@@ -806,7 +944,7 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         let layer = &self.layer;
         let (policy, check_method, from_start) =
-            (layer.policy.0, layer.check_method, layer.state_from_start);
+            (layer.policy, layer.check_method, layer.state_from_start);
         self.start(request, policy, check_method, from_start)
     }
 }
@@ -849,10 +987,59 @@ where
         let check_method = self.layer.check_method && policy.stop.max_attempts() > 1;
         self.start(
             request,
-            policy,
+            FixedPolicy(policy),
             check_method,
             LazyRun::needed_from_start(policy),
         )
+    }
+}
+
+/// [`RetryLayer::from_policy`]'s: the same call, its future given a copy
+/// of the layer's policy, with the request's own limits and name applied
+/// (its [`Replay::extensions`]: [`MaxAttempts`](crate::request::MaxAttempts),
+/// [`MaxElapsed`](crate::request::MaxElapsed),
+/// [`OperationName`](crate::request::OperationName)). (An impl of its own,
+/// as `from_fn`'s is: a layer made with `new` or `from_fn` reads none.)
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+    for RetryService<S, W, G, Sl, T, OwnedPolicy<W, G>, Hooks<N, C>>
+where
+    S: Service<Req> + Clone,
+    S::Response: ClassifyResponse,
+    S::Error: StdError + 'static,
+    Req: Replay,
+    W: When<Failure<S::Response, S::Error>> + Copy,
+    G: Admission<Failure<S::Response, S::Error>> + Copy,
+    Sl: Sleeper + Clone,
+    T: AttemptLimit,
+    N: RetryHook<Failure<S::Response, S::Error>> + Clone,
+    C: ClassifyHook<S::Response> + Clone,
+{
+    type Response = S::Response;
+    type Error = Error<S::Error>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, OwnedPolicy<W, G>>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Error::Inner)
+    }
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn call(&mut self, request: Req) -> Self::Future {
+        let layer = &self.layer;
+        let (policy, check_method, from_start) = match request.extensions().and_then(Overrides::of)
+        {
+            None => (layer.policy, layer.check_method, layer.state_from_start),
+            // (what the layer asked of its policy once, asked of this
+            // request's: its limit may differ)
+            Some(overrides) => {
+                let own = overrides.applied(layer.policy.0);
+                let check_method = !layer.any_method && own.stop.max_attempts() > 1;
+                let from_start = LazyRun::needed_from_start(&own);
+                (OwnedPolicy(own), check_method, from_start)
+            }
+        };
+        self.start(request, policy, check_method, from_start)
     }
 }
 
@@ -862,13 +1049,13 @@ impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T,
     /// the fixed policy's `call` loads what it did before `from_fn`).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn start<Req>(
+    fn start<Req, Pl: Deref<Target = Policy<W, G>>>(
         &mut self,
         request: Req,
-        policy: &'static Policy<W, G>,
+        policy: Pl,
         check_method: bool,
         state_from_start: bool,
-    ) -> ResponseFuture<S, Req, W, G, Sl, T, H>
+    ) -> ResponseFuture<S, Req, W, G, Sl, T, H, Pl>
     where
         S: Service<Req> + Clone,
         S::Response: ClassifyResponse,
@@ -893,14 +1080,15 @@ impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T,
             // (a request sent once for its method is marked so from the
             // start, unless a refused one is retried: then at its failure)
             run: Guarded::of(
-                policy,
+                &policy,
                 LazyRun::for_request(
-                    policy,
+                    &policy,
                     once.is_some() && !layer.retry_refused,
                     state_from_start,
                 ),
             ),
             policy,
+            of: PhantomData,
             service,
             request: Some(request),
             once,

@@ -61,6 +61,34 @@ pub trait Replay: Sized {
     fn attach_attempt(&mut self, attempt: crate::Attempt) {
         let _ = attempt;
     }
+
+    /// The request's extensions, where a layer made with
+    /// [`from_policy`](super::RetryLayer::from_policy) reads the request's
+    /// own limits and name ([`MaxAttempts`](crate::request::MaxAttempts),
+    /// [`MaxElapsed`](crate::request::MaxElapsed),
+    /// [`OperationName`](crate::request::OperationName)): an
+    /// `http::Request`'s; by default (a request type of yours, or
+    /// `reqwest::Request`, whose extensions reqwest keeps to itself) none,
+    /// and the policy applies as it is. Not asked by a layer made with
+    /// [`new`](super::RetryLayer::new) or [`from_fn`](super::RetryLayer::from_fn).
+    ///
+    /// ```
+    /// use retry_runtime::{request::MaxAttempts, tower::Replay};
+    /// struct Lookup { extensions: http::Extensions }
+    /// impl Replay for Lookup {
+    ///     fn replay(&self) -> Option<Self> { None }
+    ///     fn extensions(&self) -> Option<&http::Extensions> { Some(&self.extensions) }
+    /// }
+    /// let mut lookup = Lookup { extensions: http::Extensions::new() };
+    /// lookup.extensions.insert(MaxAttempts(1));
+    /// assert_eq!(Replay::extensions(&lookup).and_then(|e| e.get::<MaxAttempts>()), Some(&MaxAttempts(1)));
+    /// let request = http::Request::get("/clips/7").extension(MaxAttempts(2)).body(()).unwrap();
+    /// assert_eq!(Replay::extensions(&request).and_then(|e| e.get::<MaxAttempts>()), Some(&MaxAttempts(2)));
+    /// ```
+    #[inline]
+    fn extensions(&self) -> Option<&http::Extensions> {
+        None
+    }
 }
 
 /// A request body that can be sent again: a copy, or `None` when this one
@@ -309,6 +337,12 @@ impl<B: ReplayBody> Replay for http::Request<B> {
     #[inline]
     fn attach_attempt(&mut self, attempt: crate::Attempt) {
         self.extensions_mut().insert(attempt);
+    }
+
+    /// Its extensions (`request.extensions()`).
+    #[inline]
+    fn extensions(&self) -> Option<&http::Extensions> {
+        Some(http::Request::extensions(self))
     }
 }
 
