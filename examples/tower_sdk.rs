@@ -1,7 +1,9 @@
 //! A video-clips SDK (a client library other teams embed) built on a
 //! hyper-util client in a `tower::ServiceBuilder` under `RetryLayer`
-//! (feature `tower`), with a retry policy its users hand it: a
-//! `&'static Policy`, or a function choosing one per request.
+//! (feature `tower`), with a retry policy its users hand it: a `Policy`,
+//! of which the layer keeps a copy (`RetryLayer::from_policy`, named
+//! `clipsdk` unless they named it), or a function choosing a
+//! `&'static Policy` per request.
 //!
 //! `clipsdk` below is the library; `demo()` is an application using it,
 //! against a local clips API (an axum server started here) that:
@@ -13,8 +15,9 @@
 //!    once (a GET's 404 stays a failure);
 //! 3. answers two POSTs with 503, then 201: the one without a key is sent
 //!    once, the one with a key is retried;
-//! 4. answers a GET after 2 seconds, for a caller whose deadline is 300ms:
-//!    the attempt is cut at the deadline, and the call ends there;
+//! 4. answers a GET after 2 seconds, for a caller whose deadline is 300ms
+//!    (the request's `MaxElapsed`): the attempt's 500ms timeout is cut to
+//!    the deadline, and the call ends there;
 //! 5. answers a GET with 503 to every request: the SDK gives up after the
 //!    policy's 3 attempts and tells its caller so, from the layer's report.
 //!
@@ -42,7 +45,7 @@ pub mod clipsdk {
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::task::{Context, Poll};
+    use std::task::{ready, Context, Poll};
     use std::time::Duration;
 
     use bytes::Bytes;
@@ -51,22 +54,23 @@ pub mod clipsdk {
     use hyper::body::Incoming;
     use hyper_util::client::legacy::connect::HttpConnector;
     use hyper_util::rt::TokioExecutor;
+    use retry_runtime::request::MaxElapsed;
     use retry_runtime::response::{Failure, Idempotent, ResponseFailure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, FixedPolicy, Hooks, NotifyFn, PolicyFn, RetryLayer, RetryService,
-        WithAttemptExtension, WithReport, WithTimeout,
+        ClassifyResponseFn, Hooks, NotifyFn, OwnedPolicy, PolicyFn, RetryLayer, RetryService,
+        WithReport, WithTimeout,
     };
     use retry_runtime::{
-        Attempt, Classify, DefaultSleeper, ErrorKind, NoCircuit, Policy, RetryEvent, StopReason,
+        Classify, DefaultSleeper, ErrorKind, NoCircuit, Policy, RetryEvent, StopReason,
     };
-    use tokio::time::{Instant, Sleep};
     use tower::{Service, ServiceBuilder, ServiceExt};
 
     /// Re-exported, so that users name the version the SDK was built with
     /// (`clipsdk::retry::presets::API`).
     pub use retry_runtime as retry;
 
-    /// The longest one attempt may take (cut to the caller's deadline).
+    /// The longest one attempt may take (cut to the caller's deadline, by
+    /// the layer: the request's `MaxElapsed`).
     pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
 
     /// A call's deadline when its caller gives none.
@@ -80,22 +84,17 @@ pub mod clipsdk {
 
     /// The retrying stack, its type written out once: the hyper client in
     /// [`PerAttempt`], under a `RetryLayer` with the SDK's settings
-    /// (per-attempt timeout, the attempt in each request, a report in each
-    /// response) and hooks, its policy `P` as the user gave it.
+    /// (per-attempt timeout, a report in each response) and hooks, its
+    /// policy `P` as the user gave it.
     pub type Stack<W, G, P> = RetryService<
         PerAttempt<Hyper>,
         W,
         G,
         DefaultSleeper,
-        WithReport<WithAttemptExtension<WithTimeout>>,
+        WithReport<WithTimeout>,
         P,
         Hooks<NotifyFn<Attempted>, ClassifyResponseFn<Response<Incoming>>>,
     >;
-
-    /// The caller's deadline for a whole call, in each request's
-    /// extensions (copied into every attempt's request by the layer).
-    #[derive(Clone, Copy, Debug)]
-    struct CallDeadline(Instant);
 
     /// The method the request was sent with, in its response's extensions,
     /// for [`read_response`] (which is given the response alone).
@@ -108,18 +107,13 @@ pub mod clipsdk {
         /// The hyper client's error (a refused connection, a reset).
         #[error("{0}")]
         Http(#[source] hyper_util::client::legacy::Error),
-        /// The caller's deadline came during attempt `attempt`.
-        #[error("the call's deadline passed during attempt {attempt}")]
-        DeadlinePassed { attempt: u32 },
     }
 
-    /// The hyper client's errors as the runtime reads them; the caller's
-    /// deadline Permanent: no attempt after it.
+    /// The hyper client's errors as the runtime reads them.
     impl Classify for TransportError {
         fn kind(&self) -> ErrorKind {
             match self {
                 TransportError::Http(e) => retry_runtime::classify::error_kind(e),
-                TransportError::DeadlinePassed { .. } => ErrorKind::Permanent,
             }
         }
     }
@@ -129,8 +123,8 @@ pub mod clipsdk {
             .map(|e| e as &dyn Classify)
     }
 
-    /// The service under the layer: one attempt, sent by the hyper client,
-    /// cut at the caller's deadline; its response marked with the method.
+    /// The service under the layer: one attempt, sent by the hyper client;
+    /// its response marked with the method.
     #[derive(Clone, Debug)]
     pub struct PerAttempt<S> {
         inner: S,
@@ -154,33 +148,19 @@ pub mod clipsdk {
 
         fn call(&mut self, request: Request<Full<Bytes>>) -> Self::Future {
             let method = request.method().clone();
-            let deadline = request
-                .extensions()
-                .get::<CallDeadline>()
-                .map_or_else(|| Instant::now() + DEFAULT_DEADLINE, |deadline| deadline.0);
-            // (the layer's `with_attempt_extension`)
-            let attempt = request
-                .extensions()
-                .get::<Attempt>()
-                .map_or(1, |a| a.number);
             AttemptFuture {
                 sent: self.inner.call(request),
-                cut: tokio::time::sleep_until(deadline),
                 method: Some(method),
-                attempt,
             }
         }
     }
 
     pin_project_lite::pin_project! {
-        /// An attempt, racing the caller's deadline.
+        /// An attempt, its response to be marked with the method.
         pub struct AttemptFuture<F> {
             #[pin]
             sent: F,
-            #[pin]
-            cut: Sleep,
             method: Option<Method>,
-            attempt: u32,
         }
     }
 
@@ -192,19 +172,11 @@ pub mod clipsdk {
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
             let this = self.project();
-            if let Poll::Ready(sent) = this.sent.poll(cx) {
-                let mut response = sent.map_err(TransportError::Http)?;
-                if let Some(method) = this.method.take() {
-                    response.extensions_mut().insert(SentWith(method));
-                }
-                return Poll::Ready(Ok(response));
+            let mut response = ready!(this.sent.poll(cx)).map_err(TransportError::Http)?;
+            if let Some(method) = this.method.take() {
+                response.extensions_mut().insert(SentWith(method));
             }
-            match this.cut.poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(TransportError::DeadlinePassed {
-                    attempt: *this.attempt,
-                })),
-                Poll::Pending => Poll::Pending,
-            }
+            Poll::Ready(Ok(response))
         }
     }
 
@@ -278,9 +250,10 @@ pub mod clipsdk {
             attempts: u32,
             why: Option<StopReason>,
         },
-        /// The caller's deadline came before an answer.
-        #[error("clips API: no answer before the deadline (attempt {attempt})")]
-        Deadline { attempt: u32 },
+        /// The caller's deadline came before an answer: the attempt under
+        /// way then was cut at it, after `after`.
+        #[error("clips API: no answer before the deadline (the last attempt cut after {after:?})")]
+        Deadline { after: Duration },
         /// The answer's body broke off.
         #[error("clips API: the answer broke off: {0}")]
         Body(#[source] hyper::Error),
@@ -298,8 +271,9 @@ pub mod clipsdk {
     }
 
     /// A client of the clips API; `P` says where its policy comes from
-    /// (a `&'static Policy`: [`Client::new`], or a function: [`Client::from_fn`]).
-    pub struct Client<W: 'static, G: 'static = NoCircuit, P = FixedPolicy<W, G>> {
+    /// (the client's own copy: [`Client::new`], or a function:
+    /// [`Client::from_fn`]).
+    pub struct Client<W: 'static, G: 'static = NoCircuit, P = OwnedPolicy<W, G>> {
         http: Stack<W, G, P>,
         base: String,
     }
@@ -320,7 +294,6 @@ pub mod clipsdk {
     ) -> Client<W, G, P> {
         let layer = layer
             .with_timeout(ATTEMPT_TIMEOUT)
-            .with_attempt_extension()
             .with_report()
             .with_classify(transport)
             .with_notify(on_retry as NotifyFn<Attempted>)
@@ -335,16 +308,25 @@ pub mod clipsdk {
         }
     }
 
-    impl<W: 'static, G: 'static> Client<W, G> {
-        /// A client retrying with `policy` (a preset, or one of yours).
-        pub fn new(base: impl Into<String>, policy: &'static Policy<W, G>) -> Self {
-            stack(base.into(), RetryLayer::new(policy))
+    impl<W: Copy + 'static, G: Copy + 'static> Client<W, G> {
+        /// A client retrying with `policy` (a preset, or one of yours, made
+        /// at run time too: the client keeps a copy, named `clipsdk` unless
+        /// you named it); each call's deadline is its policy's
+        /// `max_elapsed`, for that call.
+        pub fn new(base: impl Into<String>, policy: Policy<W, G>) -> Self {
+            stack(
+                base.into(),
+                RetryLayer::from_policy(policy.with_default_name("clipsdk")),
+            )
         }
     }
 
     impl<W: 'static, G: 'static> Client<W, G, PolicyFn<W, G>> {
         /// A client asking `choose` for the policy of each request (a
-        /// switch that turns retries down at run time).
+        /// switch that turns retries down at run time). Its calls'
+        /// deadlines are the chosen policy's `max_elapsed`: the layer
+        /// reads a request's own (`MaxElapsed`) only over a policy of its
+        /// own ([`Client::new`]).
         pub fn from_fn(
             base: impl Into<String>,
             choose: impl Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
@@ -412,14 +394,15 @@ pub mod clipsdk {
             mut request: Request<Full<Bytes>>,
             deadline: Duration,
         ) -> Result<Answer, Error> {
-            request
-                .extensions_mut()
-                .insert(CallDeadline(Instant::now() + deadline));
+            // (the caller's deadline, the run's: each attempt's timeout cut
+            // to the time left, no retry past it)
+            request.extensions_mut().insert(MaxElapsed(deadline));
             let response = match self.http.clone().oneshot(request).await {
                 Ok(response) => response,
-                Err(retry_runtime::tower::Error::Inner(TransportError::DeadlinePassed {
-                    attempt,
-                })) => return Err(Error::Deadline { attempt }),
+                // (an attempt cut short of its whole timeout: by the deadline)
+                Err(retry_runtime::tower::Error::Timeout(cut)) if cut.after < ATTEMPT_TIMEOUT => {
+                    return Err(Error::Deadline { after: cut.after })
+                }
                 Err(e) => return Err(Error::Transport(e)),
             };
             // (the layer's `with_report`: a response the run judged a
@@ -560,7 +543,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     use std::sync::atomic::Ordering::Relaxed;
     let api = Api::default();
     let base = start(api.clone()).await?;
-    let client = clipsdk::Client::new(&base, &CLIPS);
+    let client = clipsdk::Client::new(&base, CLIPS);
     let retries = &clipsdk::RETRIES;
     let counts = || {
         (
@@ -655,7 +638,7 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     println!("   {late} after {took:?}");
     ensure(
         "tower_sdk",
-        matches!(late, clipsdk::Error::Deadline { attempt: 1 })
+        matches!(late, clipsdk::Error::Deadline { after } if after > Duration::from_millis(200) && after <= Duration::from_millis(300))
             && about(took, Duration::from_millis(300), Duration::from_millis(150))
             && api.requests("/v1/clips/10").0.len() == 1,
         format!("cut at the 300ms deadline on attempt 1, got {late:?} after {took:?}"),
