@@ -837,3 +837,85 @@ async fn many_long_reschedules_do_not_hold_the_calls_due_now() {
     JOBS.ready().await;
     assert_eq!(start.elapsed(), Duration::from_millis(100));
 }
+
+/// A hold begun while a hedged run waits for its next start (another
+/// call's 429) that ends past the policy's `max_elapsed`: nothing more
+/// starts, and the call gives up on the deadline once nothing is in
+/// flight, as it does on a server's wait past it; it waited the whole
+/// hour's hold before, and gave up only then.
+#[tokio::test(start_paused = true)]
+async fn a_hold_past_the_deadline_ends_a_hedged_run_without_waiting_it() {
+    static HEDGE_LONG: Cooldown = Cooldown::new("hedge-long-hold");
+    let policy = presets::API
+        .with_name("hedge-long-hold")
+        .with_cooldown(&HEDGE_LONG)
+        .with_max_elapsed(10 * S)
+        .with_hedge(Duration::from_millis(50));
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        HEDGE_LONG.hold_for(3600 * S);
+    });
+    let out = policy
+        .retry(|| {
+            at.lock().unwrap().push(start.elapsed());
+            async {
+                // fails after a second (the hold began 10ms in)
+                tokio::time::sleep(S).await;
+                Err::<(), _>(ApiError::Down)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Err(ApiError::Down));
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO]);
+    assert!(
+        start.elapsed() <= 10 * S,
+        "gave up after {:?}",
+        start.elapsed()
+    );
+}
+
+/// A hold set by a thread whose clock runs an hour ahead (a test's
+/// virtual time) holds a hedged run's start once, bounded by the longest
+/// hold asked, as `ready` waits it: the hedge due at 50ms starts 100ms
+/// later, not after this thread's clock has caught up an hour.
+#[tokio::test(start_paused = true)]
+async fn a_hold_from_a_thread_an_hour_ahead_holds_a_hedge_once() {
+    static HEDGE_AHEAD: Cooldown = Cooldown::new("hedge-ahead");
+    let policy = presets::API
+        .with_name("hedge-ahead")
+        .with_cooldown(&HEDGE_AHEAD)
+        .with_hedge(Duration::from_millis(50));
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    let out = policy
+        .retry(|| {
+            let n = {
+                let mut at = at.lock().unwrap();
+                at.push(start.elapsed());
+                at.len()
+            };
+            async move {
+                if n == 1 {
+                    // the hold, set while the first attempt runs
+                    std::thread::spawn(|| {
+                        let _paused = retry_runtime::testing::pause();
+                        retry_runtime::sleep::sleep_sync(3600 * S);
+                        HEDGE_AHEAD.hold_for(Duration::from_millis(100));
+                    })
+                    .join()
+                    .unwrap();
+                    tokio::time::sleep(7200 * S).await;
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    let at = at.into_inner().unwrap();
+    assert_eq!(at[0], Duration::ZERO);
+    assert!(at[1] <= S, "the hedge started at {:?}", at[1]);
+}

@@ -46,7 +46,9 @@ use pace::Pace;
 /// longer while it waits (another call's 429) does not move it. A hedged
 /// run's starts are held when due: a hedge (or a retry) due while the
 /// cooldown holds starts at the hold's end, though the hold began after
-/// it was armed.
+/// it was armed (one that would end at or past the policy's `max_elapsed`
+/// starts nothing more: the call gives up on the deadline once nothing
+/// is in flight).
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
 /// before any 429: each attempt through it, first attempts and retries
@@ -248,7 +250,8 @@ impl Cooldown {
     /// ahead of this one's (a test's virtual hours) never ends on this
     /// thread's clock; its time left here is bounded by the longest hold
     /// asked, and it is waited once, as a hold made longer since is.
-    fn next_wait(&self, waited: &mut u64) -> Option<Duration> {
+    /// (A hedged run's starts wait holds so too.)
+    pub(crate) fn next_wait(&self, waited: &mut u64) -> Option<Duration> {
         let (until, left) = self.hold()?;
         if until == *waited {
             return None;

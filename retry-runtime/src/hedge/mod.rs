@@ -40,7 +40,10 @@
 //!   server's wait holds it back (and then it is). A start due while the
 //!   policy's [cooldown](crate::cooldown::Cooldown) holds (another call's
 //!   429, begun since the start was armed) waits for the hold's end, a
-//!   hedge as a retry.
+//!   hedge as a retry, each hold once (as [`Cooldown::ready`](crate::cooldown::Cooldown::ready)
+//!   waits it); a hold that would end at or past `max_elapsed` starts
+//!   nothing more, as a server's wait past it, and the call gives up on
+//!   the deadline once nothing is in flight.
 //! - The first success wins, also over failures ready in the same poll (a
 //!   404 from one replica and a 200 from another at once: the 200; the 404
 //!   is told to the guards and logged): the attempts still in flight are
@@ -171,7 +174,6 @@ use std::time::Duration;
 use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
-use crate::cooldown::Cooldown;
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
@@ -333,6 +335,9 @@ where
     // Until when a server's wait (a Retry-After the policy honours) holds
     // every start back, hedges included.
     let mut hold_until = Duration::ZERO;
+    // The end of the cooldown's hold a start last waited for (the hold's
+    // own reading, 0: none): each hold is waited once.
+    let mut cooldown_waited = 0;
     // A hedge is due `delay` from now (not before the server's wait has
     // passed), if another attempt may start and it would start before the
     // deadline.
@@ -413,8 +418,23 @@ where
                 // A hold of the policy's cooldown begun since this start
                 // was armed (another call's 429) holds it back too, a hedge
                 // as a retry: the timer is armed again for the hold's end.
-                match policy.cooldown.and_then(Cooldown::remaining) {
-                    Some(left) => hold_until = hold_until.max(elapsed().saturating_add(left)),
+                // Each hold is waited once, as `Cooldown::ready` waits it
+                // (one set on a thread whose clock runs ahead never ends on
+                // this one's: its time left here stays the longest hold
+                // asked). One that ends at or past the deadline starts
+                // nothing more, as a server's wait past it: the call gives
+                // up once nothing is in flight, without waiting it out.
+                let held = policy
+                    .cooldown
+                    .and_then(|c| c.next_wait(&mut cooldown_waited));
+                match held.map(|left| elapsed().saturating_add(left)) {
+                    Some(until) if policy.stop.max_elapsed.is_some_and(|limit| until >= limit) => {
+                        closed = Some(StopReason::Deadline);
+                        granted.give_back();
+                        in_flight.retain(InFlight::running);
+                        hedge_at = None;
+                    }
+                    Some(until) => hold_until = hold_until.max(until),
                     None => {
                         // (a start sets the next hedge from its own time)
                         hedge_at = None;
