@@ -919,3 +919,55 @@ async fn a_hold_from_a_thread_an_hour_ahead_holds_a_hedge_once() {
     assert_eq!(at[0], Duration::ZERO);
     assert!(at[1] <= S, "the hedge started at {:?}", at[1]);
 }
+
+/// A retry a hold lengthened in a hedged run whose hedge that hold had
+/// held back (another call's 429): the cooldown's wait, as without the
+/// hedge being held (it said `retry_after`: the run took the hold for a
+/// server's wait of its own).
+#[tokio::test(start_paused = true)]
+async fn a_retry_lengthened_by_a_hold_that_held_the_hedge_is_the_cooldowns() {
+    use retry_runtime::{Backoff, Jitter, WaitSource};
+    static HEDGE_SOURCE: Cooldown = Cooldown::new("hedge-source");
+    let policy = presets::API
+        .with_name("hedge-source")
+        .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&HEDGE_SOURCE)
+        .with_hedge(Duration::from_millis(50));
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        HEDGE_SOURCE.hold_for(S);
+    });
+    let mut seen = Vec::new();
+    let out = policy
+        .retry(|| {
+            let n = {
+                let mut at = at.lock().unwrap();
+                at.push(start.elapsed());
+                at.len()
+            };
+            async move {
+                // the first attempt fails at 500ms, during the hold
+                if n == 1 {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    return Err(ApiError::Down);
+                }
+                Ok(n)
+            }
+        })
+        .notify(|ev| seen.push((ev.wait, ev.wait_source)))
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(
+        at.into_inner().unwrap(),
+        [Duration::ZERO, Duration::from_millis(1010)]
+    );
+    assert_eq!(
+        seen,
+        [(Duration::from_millis(510), WaitSource::Cooldown)],
+        "{seen:?}"
+    );
+}

@@ -338,6 +338,10 @@ where
     // The end of the cooldown's hold a start last waited for (the hold's
     // own reading, 0: none): each hold is waited once.
     let mut cooldown_waited = 0;
+    // Until when that hold (another call's 429, begun since a start was
+    // armed) holds every start back: apart from `hold_until`, which is
+    // this run's own server's waits (what a retry's wait source says).
+    let mut cooled_until = Duration::ZERO;
     // A hedge is due `delay` from now (not before the server's wait has
     // passed), if another attempt may start and it would start before the
     // deadline.
@@ -434,7 +438,7 @@ where
                         in_flight.retain(InFlight::running);
                         hedge_at = None;
                     }
-                    Some(until) => hold_until = hold_until.max(until),
+                    Some(until) => cooled_until = cooled_until.max(until),
                     None => {
                         // (a start sets the next hedge from its own time)
                         hedge_at = None;
@@ -608,10 +612,13 @@ where
                             // start back, the next hedge included (its
                             // hold is set above).
                             let told = told_until.is_some() && policy.waits_as_told(verdict, wait);
-                            let due = now.saturating_add(wait).max(hold_until);
-                            // (a start due before a server's wait is put
-                            // off until it has passed)
-                            let armed = next_start(hedge_at, &in_flight, hold_until);
+                            let ends = now.saturating_add(wait);
+                            let held = hold_until.max(cooled_until);
+                            let due = ends.max(held);
+                            // (a start due before a server's wait, or a
+                            // hold of the cooldown, is put off until it
+                            // has passed)
+                            let armed = next_start(hedge_at, &in_flight, held);
                             let (next_in, wait_source) = match armed {
                                 Some(at) if at < due => {
                                     (at.saturating_sub(now), WaitSource::Backoff)
@@ -624,15 +631,15 @@ where
                                     // hold's end, no further); one the
                                     // cooldown made longer than both
                                     // (another call's hold, a pace's slot),
-                                    // the cooldown's
+                                    // the cooldown's, as one a hold that
+                                    // held this run's starts puts off
                                     let lengthened = imposed.is_some_and(|i| i.lengthened(wait));
-                                    let ends = now.saturating_add(wait);
-                                    let source = if due > ends
+                                    let source = if hold_until > ends
                                         || (told && !lengthened)
                                         || (lengthened && hold_until >= ends)
                                     {
                                         WaitSource::RetryAfter
-                                    } else if lengthened {
+                                    } else if lengthened || due > ends {
                                         WaitSource::Cooldown
                                     } else {
                                         WaitSource::Backoff
@@ -694,7 +701,8 @@ where
                         // (A server's wait past the deadline has closed the
                         // run above: no start goes before it.)
                         Decision::GiveUp(StopReason::Deadline)
-                            if next_start(hedge_at, &in_flight, hold_until).is_some() =>
+                            if next_start(hedge_at, &in_flight, hold_until.max(cooled_until))
+                                .is_some() =>
                         {
                             not_retried = Some((done.number, StopReason::Deadline));
                         }
@@ -778,7 +786,7 @@ where
                     }
                     // the next hedge is due a delay after this start (a
                     // hedge this start overtook is not)
-                    hedge_at = hedge_due(started, elapsed(), hold_until)
+                    hedge_at = hedge_due(started, elapsed(), hold_until.max(cooled_until))
                         .filter(|_| closed.is_none() && !deferring);
                 }
                 Err(reason) => {
@@ -808,7 +816,7 @@ where
         }
         // The timer, armed for the next start (a retry granted keeps its
         // own due time, also while others start before it).
-        match next_start(hedge_at, &in_flight, hold_until) {
+        match next_start(hedge_at, &in_flight, hold_until.max(cooled_until)) {
             None => {
                 timer.set(None);
                 timer_due = Duration::MAX;
@@ -868,8 +876,9 @@ where
             // nothing in flight and nothing armed: start the next now (or
             // once a server's wait has passed)
             let now = elapsed();
-            timer.set(Some(sleeper.sleep(hold_until.saturating_sub(now))));
-            timer_due = now.max(hold_until);
+            let held = hold_until.max(cooled_until);
+            timer.set(Some(sleeper.sleep(held.saturating_sub(now))));
+            timer_due = now.max(held);
         }
     }
 }
