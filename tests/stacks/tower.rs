@@ -3070,6 +3070,49 @@ async fn the_layers_hook_hears_each_retry_after_the_policys() {
     assert_eq!(server.hits("/down"), 4);
 }
 
+/// `with_notify`'s events tell the time since the run started, as a
+/// per-call hook's do in every other form (`Retry::notify`): the run reads
+/// the clock at its start when a hook listens. The layer read it only for
+/// the policy's own needs (a deadline, its callbacks) or a report, so over
+/// a plain policy every event said `elapsed: 0`, an SDK's "retrying after
+/// 2.3s" line and latency counts with it.
+#[tokio::test(start_paused = true)]
+async fn the_layers_hook_is_told_the_time_since_the_run_started() {
+    use retry_runtime::response::Failure;
+    use retry_runtime::RetryEvent;
+    type Failed = Failure<Response<String>, Infallible>;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    // each answer takes 100ms: 503, 503, then 200
+    let slow = tower::service_fn(move |_: Request<String>| {
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(ms(100)).await;
+            let mut response = Response::new(String::new());
+            if n < 2 {
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            }
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let told = Arc::clone(&heard);
+    let layer = FAST
+        .layer()
+        .with_notify(move |_: &Failed, ev: &RetryEvent<'_>| {
+            told.lock().unwrap().push((ev.attempt, ev.elapsed));
+        });
+    let response = ServiceBuilder::new()
+        .layer(layer)
+        .service(slow)
+        .oneshot(Request::get("/clips/7").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // 100ms, a 50ms wait, 100ms
+    assert_eq!(*heard.lock().unwrap(), [(1, ms(100)), (2, ms(250))]);
+}
+
 /// A `with_classify_response` function under the layer: what a payments
 /// API's 409 ("the same key's request is still in flight") and a DELETE's
 /// 404 ("already gone") mean.

@@ -288,8 +288,10 @@ where
             let (mut fut, mut deadline) = match this.step.as_mut().project() {
                 StepProj::Attempt { fut, deadline } => (fut, deadline),
                 StepProj::Start => {
-                    if T::REPORTS {
-                        // (the report's time, from the start)
+                    // (the report's time, and the `with_notify` hook's
+                    // events' `elapsed`, from the start, as a per-call
+                    // hook's are in every form; constants, false without)
+                    if T::REPORTS || <N as RetryHook<Failure<S::Response, S::Error>>>::ACTIVE {
                         this.run.start_clock(this.policy);
                     }
                     // A first attempt waits out a shared cooldown's hold
