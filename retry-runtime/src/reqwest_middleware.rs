@@ -1163,8 +1163,9 @@ where
                 LazyRun::needed_from_start(policy),
             ),
         );
-        if self.report {
-            // (the report's time, waits included, from the start)
+        if self.report || self.notify.is_some() {
+            // (the report's time, waits included, and the `with_notify`
+            // hook's events' `elapsed`, from the start)
             run.start_clock(policy);
         }
         let mut request = Some(req);

@@ -951,6 +951,30 @@ async fn the_middlewares_hook_hears_each_retry_beside_the_policys() {
     assert_eq!(BEFORE_SLEEP.load(Ordering::SeqCst), 4);
 }
 
+/// The middleware's `with_notify` hook is told the time since the run
+/// started (`RetryEvent::elapsed`), as a per-call hook is in every other
+/// form: over a policy with no deadline and no callbacks the run read no
+/// clock at its start, and every event said 0, after a 100ms answer too.
+#[tokio::test]
+async fn the_middlewares_hook_is_told_the_time_since_the_run_started() {
+    static HEARD: Mutex<Vec<(u32, Duration)>> = Mutex::new(Vec::new());
+    fn hook(_: &AttemptFailure, ev: &retry_runtime::RetryEvent<'_>) {
+        HEARD.lock().unwrap().push((ev.attempt, ev.elapsed));
+    }
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow",
+        [Reply::status(503).delayed(ms(100)), Reply::ok_body("ok")],
+    );
+    let client = client(RetryMiddleware::new(&API).with_notify(hook));
+    let page = client.get(server.url("/slow")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let heard = HEARD.lock().unwrap().clone();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    // (at least the answer's 100ms; no upper bound on a loaded machine)
+    assert!(heard[0].1 >= ms(100), "{heard:?}");
+}
+
 /// A policy widened to the widest guard type (`Policy::widen`, for an
 /// SDK's one field type), with no breaker or throttle of its own, runs as
 /// its own through the middleware: the same hits and the same lines, for
