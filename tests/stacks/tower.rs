@@ -3268,6 +3268,44 @@ async fn the_hooks_go_with_every_other_option() {
     assert!(format!("{:?}", FAST.layer().with_notify(noted)).starts_with("RetryLayer {"));
 }
 
+/// What a hook costs in each call's future, as `Hooks` and `with_notify`
+/// say: a `fn` item, or a closure naming a `static` (not captured),
+/// nothing; a closure capturing a `&'static` value, a pointer (the docs
+/// said such a closure took no room: it took 8 bytes per call).
+#[test]
+fn a_hook_costs_its_captures_in_each_calls_future() {
+    use retry_runtime::response::Failure;
+    use retry_runtime::RetryEvent;
+    use tower::Layer;
+    type Failed = Failure<Response<()>, Infallible>;
+    static TOLD: AtomicUsize = AtomicUsize::new(0);
+    fn counted(_: &Failed, _: &RetryEvent<'_>) {
+        TOLD.fetch_add(1, Ordering::Relaxed);
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = || answering_busy(Arc::clone(&calls));
+    let request = || Request::new(());
+    let plain = std::mem::size_of_val(&FAST.layer().layer(service()).call(request()));
+    let mut svc = FAST.layer().with_notify(counted).layer(service());
+    let fn_item = std::mem::size_of_val(&svc.call(request()));
+    let naming_a_static = |_: &Failed, _: &RetryEvent<'_>| {
+        TOLD.fetch_add(1, Ordering::Relaxed);
+    };
+    let mut svc = FAST.layer().with_notify(naming_a_static).layer(service());
+    let naming_a_static = std::mem::size_of_val(&svc.call(request()));
+    let told: &'static AtomicUsize = &TOLD;
+    let capturing = move |_: &Failed, _: &RetryEvent<'_>| {
+        told.fetch_add(1, Ordering::Relaxed);
+    };
+    let mut svc = FAST.layer().with_notify(capturing).layer(service());
+    let capturing_a_static_ref = std::mem::size_of_val(&svc.call(request()));
+    assert_eq!((fn_item, naming_a_static), (plain, plain));
+    assert_eq!(
+        capturing_a_static_ref,
+        plain + std::mem::size_of::<&AtomicUsize>()
+    );
+}
+
 /// A client library keeps its layer in a struct field, its type written
 /// out: the settings are one type whatever order they were asked for in
 /// (`WithReport<WithAttemptExtension<WithTimeout>>`; the two orders made

@@ -17,8 +17,10 @@ use super::RetryLayer;
 /// [`with_notify`](RetryLayer::with_notify)) and the reading of responses
 /// (`C`: [`AsClassified`], or the function given to
 /// [`with_classify_response`](RetryLayer::with_classify_response)). A copy
-/// goes into each call's future: a `fn` (or a closure capturing nothing,
-/// or only `&'static` values) takes no room there and is called directly.
+/// goes into each call's future: a `fn` (or a closure capturing nothing:
+/// a `static` it names is not captured) takes no room there and is called
+/// directly; a closure's captures are copied in (a `&'static` one is a
+/// pointer's 8 bytes per call).
 ///
 /// ```
 /// use retry_runtime::tower::{AsClassified, Hooks, RetryLayer};
@@ -223,9 +225,10 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// its failure type inferred from where the service is used); in the
     /// layer's type ([`Hooks`]), so that a layer without one does nothing
     /// more per retry. It is cloned into each call's future: a `fn`, or a
-    /// closure that captures nothing (a `static` for state) or `&'static`
-    /// values, costs nothing there; one capturing an `Arc` clones it per
-    /// call.
+    /// closure that captures nothing (a `static` for state, named in its
+    /// body: not captured), costs nothing there; a closure's captures are
+    /// copied in (a `&'static` one is a pointer in every call's future),
+    /// and one capturing an `Arc` clones it per call.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
