@@ -73,9 +73,6 @@ pub mod clipsdk {
     /// the layer: the request's `MaxElapsed`).
     pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
 
-    /// A call's deadline when its caller gives none.
-    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
-
     type Hyper = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
 
     /// One failed attempt, as the SDK's hooks see it: the response of the
@@ -311,8 +308,8 @@ pub mod clipsdk {
     impl<W: Copy + 'static, G: Copy + 'static> Client<W, G> {
         /// A client retrying with `policy` (a preset, or one of yours, made
         /// at run time too: the client keeps a copy, named `clipsdk` unless
-        /// you named it); each call's deadline is its policy's
-        /// `max_elapsed`, for that call.
+        /// you named it); a call's deadline is its policy's `max_elapsed`,
+        /// or, for [`get_clip`](Self::get_clip), the one its caller gives.
         pub fn new(base: impl Into<String>, policy: Policy<W, G>) -> Self {
             stack(
                 base.into(),
@@ -346,7 +343,7 @@ pub mod clipsdk {
         /// `GET /v1/clips/{id}` within `deadline`.
         pub async fn get_clip(&self, id: u32, deadline: Duration) -> Result<Answer, Error> {
             let request = self.request(Method::GET, &format!("/v1/clips/{id}"), None, Bytes::new());
-            self.send(request, deadline).await
+            self.send(request, Some(deadline)).await
         }
 
         /// `POST /v1/clips`: retried only with an `idempotency_key`, which
@@ -358,7 +355,7 @@ pub mod clipsdk {
         ) -> Result<Answer, Error> {
             let body = Bytes::from(format!(r#"{{"title":"{title}"}}"#));
             let request = self.request(Method::POST, "/v1/clips", idempotency_key, body);
-            self.send(request, DEFAULT_DEADLINE).await
+            self.send(request, None).await
         }
 
         /// `DELETE /v1/clips/{id}`: a clip gone already is deleted.
@@ -369,7 +366,7 @@ pub mod clipsdk {
                 None,
                 Bytes::new(),
             );
-            self.send(request, DEFAULT_DEADLINE).await
+            self.send(request, None).await
         }
 
         fn request(
@@ -389,14 +386,19 @@ pub mod clipsdk {
             request.body(Full::new(body)).expect("a valid request")
         }
 
+        /// Send `request`; with a `deadline`, the caller's, in its policy's
+        /// `max_elapsed` stead (a request's `MaxElapsed` replaces it, longer
+        /// or shorter); without one, the policy's.
         async fn send(
             &self,
             mut request: Request<Full<Bytes>>,
-            deadline: Duration,
+            deadline: Option<Duration>,
         ) -> Result<Answer, Error> {
             // (the caller's deadline, the run's: each attempt's timeout cut
             // to the time left, no retry past it)
-            request.extensions_mut().insert(MaxElapsed(deadline));
+            if let Some(deadline) = deadline {
+                request.extensions_mut().insert(MaxElapsed(deadline));
+            }
             let response = match self.http.clone().oneshot(request).await {
                 Ok(response) => response,
                 // (an attempt cut short of its whole timeout: by the deadline)
