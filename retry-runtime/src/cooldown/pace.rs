@@ -110,22 +110,54 @@ impl Pace {
         }
         let interval = self.interval;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        // slots no call can meet any more are free again
-        for r in slots
-            .ahead
-            .iter_mut()
-            .filter(|r| r.saturating_add(interval) <= now)
-        {
-            *r = 0;
-        }
-        if slots.far <= now {
-            (slots.far_from, slots.far) = (0, 0);
+        // (one call at a time: a slot kept apart that no call meets any
+        // more is free again; with a burst, it is counted below)
+        if self.burst <= 1 {
+            for r in slots
+                .ahead
+                .iter_mut()
+                .filter(|r| r.saturating_add(interval) <= now)
+            {
+                *r = 0;
+            }
+            if slots.far <= now {
+                (slots.far_from, slots.far) = (0, 0);
+            }
         }
         // a call may go `tolerance` before it is due (`burst` at once)
         let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
-        let asked = now
-            .saturating_add(after)
-            .max(slots.due.saturating_sub(tolerance));
+        // Slots kept apart that the frontier has reached, before or in the
+        // slot this call would take (passed ones too: each used some of the
+        // burst), are calls before it: counted on the
+        // frontier first, the earliest first, so that a call put after one
+        // keeps none of the burst that slot used (it kept the whole burst:
+        // one call more than the bucket allowed went, a review found). (A
+        // slot the frontier has not reached stays apart: counted, it would
+        // move the frontier to it, and every call would wait behind it.)
+        let kept = &mut *slots;
+        let asked = loop {
+            if self.burst <= 1 {
+                // (one call at a time: a slot apart is skipped below, and a
+                // call after it is spaced from it as from any)
+                break now.saturating_add(after).max(kept.due);
+            }
+            let asked = now
+                .saturating_add(after)
+                .max(kept.due.saturating_sub(tolerance));
+            let reach = kept.due.max(now).saturating_add(interval);
+            let counted = |r: u64| r < asked.saturating_add(interval) && r < reach;
+            let before = kept.ahead.iter_mut().filter(|r| **r != 0 && counted(**r));
+            if let Some(r) = before.min_by_key(|r| **r) {
+                kept.due = kept.due.max(*r).saturating_add(interval);
+                *r = 0;
+            } else if kept.far != 0 && counted(kept.far_from) {
+                let run = kept.far - kept.far_from;
+                kept.due = kept.due.max(kept.far_from).saturating_add(run);
+                (kept.far_from, kept.far) = (0, 0);
+            } else {
+                break asked;
+            }
+        };
         let mut go = asked;
         // not in a slot reserved ahead, nor in the overflow run (each
         // moves it past one: at most `AHEAD` + 1 times)
@@ -355,6 +387,26 @@ mod tests {
             pace.take(300_000 * MS, 1_000 * MS, &mut |_| true),
             Some(ms(1_000))
         );
+    }
+
+    /// A burst's calls and a retry's slot apart: a call put after the
+    /// slot counts it, so no window of the pace lets more calls through
+    /// than the bucket holds (7 in 418ms against 2 + 4.18 before: the
+    /// slot apart did not count toward the burst).
+    #[test]
+    fn a_slot_apart_the_frontier_reaches_counts_toward_the_burst() {
+        let pace = Pace::new(10, Duration::from_secs(1), 2);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(
+            pace.take(1_000 * MS, 318 * MS, &mut |_| true),
+            Some(ms(318))
+        );
+        let next: Vec<_> = (0..4).map(|_| take(&pace, 1_000)).collect();
+        // 1.1s, 1.2s, then the slot at 1.318s counted: 1.4s, 1.5s; 6 calls
+        // by 1.418s, the bucket's 2 + 4.18 (before: 1.1s, 1.2s, 1.418s,
+        // 1.418s, 7)
+        assert_eq!(next, [ms(100), ms(200), ms(400), ms(500)]);
     }
 
     #[test]
