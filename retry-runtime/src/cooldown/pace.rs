@@ -211,8 +211,10 @@ impl Pace {
 
     /// Give back the slot at `at` (nanoseconds, within half an interval),
     /// taken for a retry that was then not made: a slot reserved ahead is
-    /// freed, the frontier's last one moved back; a slot with another
-    /// taken after it on the frontier stays taken.
+    /// freed, the frontier's last one or the overflow run's moved back; a
+    /// slot with another taken after it stays taken. (A retry that went
+    /// unpaced took none: its give-back frees a slot near its time if
+    /// there is one, which its call, not made, leaves unused.)
     #[cold]
     #[inline(never)]
     pub(super) fn give_back(&self, at: u64) {
