@@ -765,6 +765,22 @@ fn a_reported_decision_the_cooldown_lengthened_is_the_cooldowns() {
     );
 }
 
+/// A call of an operation under test: its time since `start` goes to
+/// `at`; its number, from 1.
+fn called(at: &std::sync::Mutex<Vec<Duration>>, start: Instant) -> usize {
+    let mut at = at.lock().unwrap();
+    at.push(start.elapsed());
+    at.len()
+}
+
+/// Another call's 429, `after` from now: it holds `cooldown` for `hold`.
+fn hold_later(cooldown: &'static Cooldown, after: Duration, hold: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        cooldown.hold_for(hold);
+    });
+}
+
 /// A hold begun while a hedged run's first attempt runs (another call's
 /// 429) holds its hedge back until the hold ends, as it holds a retry:
 /// the hedge due at 50ms starts at the hold's end, 1s after it began.
@@ -777,17 +793,10 @@ async fn a_hold_begun_during_an_attempt_holds_the_hedge_back() {
         .with_hedge(Duration::from_millis(50));
     let start = Instant::now();
     let at = std::sync::Mutex::new(Vec::new());
-    tokio::spawn(async {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        HEDGE_HELD.hold_for(S);
-    });
+    hold_later(&HEDGE_HELD, Duration::from_millis(10), S);
     let out = policy
         .retry(|| {
-            let n = {
-                let mut at = at.lock().unwrap();
-                at.push(start.elapsed());
-                at.len()
-            };
+            let n = called(&at, start);
             async move {
                 // the first attempt hangs for 5s, the hedge answers at once
                 if n == 1 {
@@ -853,10 +862,7 @@ async fn a_hold_past_the_deadline_ends_a_hedged_run_without_waiting_it() {
         .with_hedge(Duration::from_millis(50));
     let start = Instant::now();
     let at = std::sync::Mutex::new(Vec::new());
-    tokio::spawn(async {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        HEDGE_LONG.hold_for(3600 * S);
-    });
+    hold_later(&HEDGE_LONG, Duration::from_millis(10), 3600 * S);
     let out = policy
         .retry(|| {
             at.lock().unwrap().push(start.elapsed());
@@ -892,11 +898,7 @@ async fn a_hold_from_a_thread_an_hour_ahead_holds_a_hedge_once() {
     let at = std::sync::Mutex::new(Vec::new());
     let out = policy
         .retry(|| {
-            let n = {
-                let mut at = at.lock().unwrap();
-                at.push(start.elapsed());
-                at.len()
-            };
+            let n = called(&at, start);
             async move {
                 if n == 1 {
                     // the hold, set while the first attempt runs
@@ -936,18 +938,11 @@ async fn a_retry_lengthened_by_a_hold_that_held_the_hedge_is_the_cooldowns() {
         .with_hedge(Duration::from_millis(50));
     let start = Instant::now();
     let at = std::sync::Mutex::new(Vec::new());
-    tokio::spawn(async {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        HEDGE_SOURCE.hold_for(S);
-    });
+    hold_later(&HEDGE_SOURCE, Duration::from_millis(10), S);
     let mut seen = Vec::new();
     let out = policy
         .retry(|| {
-            let n = {
-                let mut at = at.lock().unwrap();
-                at.push(start.elapsed());
-                at.len()
-            };
+            let n = called(&at, start);
             async move {
                 // the first attempt fails at 500ms, during the hold
                 if n == 1 {

@@ -2045,84 +2045,37 @@ async fn a_hedge_woken_past_the_deadline_does_not_start() {
     assert_eq!((e.attempts, e.reason), (1, StopReason::Deadline));
 }
 
-/// The wait a hedged retry announces is the server's when a server's wait
-/// (an earlier failure's Retry-After) made it longer than its backoff, and
-/// not when it is the backoff alone.
-#[tokio::test(start_paused = true)]
-async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
+/// A hedged run's retries, what each waits and what chose the wait:
+/// attempt 1 fails at 70; attempt 2 (the hedge at 50) fails at 60 with a
+/// 429 asking for 1s: attempt 1's retry (backoff 30ms) waits until 1060,
+/// the server's wait. With `second_fails` off, attempt 1 fails alone at 10
+/// and its retry is due after its backoff, before the hedge. Through
+/// `cooldown`, if given (the run's own 429 holds it too).
+async fn hedged_waits(
+    second_fails: bool,
+    cooldown: Option<&'static retry_runtime::cooldown::Cooldown>,
+) -> Vec<(Duration, retry_runtime::WaitSource)> {
     use crate::hinted::Hinted;
     use retry_runtime::{ErrorKind, Jitter};
-    // attempt 1 fails at 70; attempt 2 (the hedge at 50) fails at 60 with
-    // a 429 asking for 1s: attempt 1's retry (backoff 30ms) waits until
-    // 1060, the server's wait. With `second_fails` off, attempt 1 fails
-    // alone at 10 and its retry is due after its backoff, before the hedge.
-    async fn told(second_fails: bool) -> Vec<(Duration, bool)> {
-        let calls = AtomicU32::new(0);
-        let mut told = Vec::new();
-        let _ = Policy::new()
-            .with_max_attempts(4)
-            .with_backoff(Backoff::fixed(ms(30)))
-            .with_jitter(Jitter::None)
-            .with_hedge(ms(50))
-            .retry_on(KindSet::TRANSIENT)
-            .retry(|| async {
-                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
-                let (wait, error) = match n {
-                    1 if second_fails => (70, Some((ErrorKind::Unavailable, None))),
-                    1 => (10, Some((ErrorKind::Unavailable, None))),
-                    2 if second_fails => (10, Some((ErrorKind::RateLimited, Some(ms(1000))))),
-                    _ => (5, None),
-                };
-                sleep(ms(wait)).await;
-                match error {
-                    Some((kind, after)) => Err(Hinted { kind, after }),
-                    None => Ok(n),
-                }
-            })
-            .notify(|ev: &retry_runtime::RetryEvent<'_>| {
-                told.push((
-                    ev.wait,
-                    ev.wait_source == retry_runtime::WaitSource::RetryAfter,
-                ))
-            })
-            .hedged()
-            .await
-            .unwrap();
-        told
-    }
-    assert_eq!(told(false).await, [(ms(30), false)]);
-    assert_eq!(told(true).await, [(ms(1000), true), (ms(990), true)]);
-}
-
-/// The same through a policy with a cooldown: the run's own 429 holds the
-/// cooldown too, and the cooldown lengthens attempt 1's retry to that
-/// hold's end, no further. The wait is still the server's, as it is
-/// without a cooldown and as a run's own 429 is (`cooldown` is for a wait
-/// another call's hold or a pace's slot made longer: tests/runtime/
-/// cooldown.rs).
-#[tokio::test(start_paused = true)]
-async fn a_hedged_retry_held_by_its_own_429_through_a_cooldown_is_the_servers() {
-    use crate::hinted::Hinted;
-    use retry_runtime::cooldown::Cooldown;
-    use retry_runtime::{ErrorKind, Jitter, WaitSource};
-    static OWN: Cooldown = Cooldown::new("hedged-own-429");
-    // attempt 1 fails at 70; attempt 2 (the hedge at 50) fails at 60 with
-    // a 429 asking for 1s: attempt 1's retry (backoff 30ms) waits until
-    // 1060, the server's wait (and the cooldown's hold it set)
     let calls = AtomicU32::new(0);
     let mut told = Vec::new();
-    let _ = Policy::new()
+    let policy = Policy::new()
         .with_max_attempts(4)
         .with_backoff(Backoff::fixed(ms(30)))
         .with_jitter(Jitter::None)
         .with_hedge(ms(50))
-        .retry_on(KindSet::TRANSIENT)
-        .with_cooldown(&OWN)
+        .retry_on(KindSet::TRANSIENT);
+    let policy = match cooldown {
+        Some(cooldown) => policy.with_cooldown(cooldown),
+        None => policy,
+    };
+    let _ = policy
         .retry(|| async {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
             let (wait, error) = match n {
-                1 => (70, Some((ErrorKind::Unavailable, None))),
-                2 => (10, Some((ErrorKind::RateLimited, Some(ms(1000))))),
+                1 if second_fails => (70, Some((ErrorKind::Unavailable, None))),
+                1 => (10, Some((ErrorKind::Unavailable, None))),
+                2 if second_fails => (10, Some((ErrorKind::RateLimited, Some(ms(1000))))),
                 _ => (5, None),
             };
             sleep(ms(wait)).await;
@@ -2135,12 +2088,36 @@ async fn a_hedged_retry_held_by_its_own_429_through_a_cooldown_is_the_servers() 
         .hedged()
         .await
         .unwrap();
+    told
+}
+
+/// The wait a hedged retry announces is the server's when a server's wait
+/// (an earlier failure's Retry-After) made it longer than its backoff, and
+/// not when it is the backoff alone.
+#[tokio::test(start_paused = true)]
+async fn a_hedged_retry_tells_whether_a_servers_wait_set_its_wait() {
+    use retry_runtime::WaitSource::{Backoff as Own, RetryAfter};
+    assert_eq!(hedged_waits(false, None).await, [(ms(30), Own)]);
     assert_eq!(
-        told,
-        [
-            (ms(1000), WaitSource::RetryAfter),
-            (ms(990), WaitSource::RetryAfter)
-        ]
+        hedged_waits(true, None).await,
+        [(ms(1000), RetryAfter), (ms(990), RetryAfter)]
+    );
+}
+
+/// The same through a policy with a cooldown: the run's own 429 holds the
+/// cooldown too, and the cooldown lengthens attempt 1's retry to that
+/// hold's end, no further. The wait is still the server's, as it is
+/// without a cooldown and as a run's own 429 is (`cooldown` is for a wait
+/// another call's hold or a pace's slot made longer: tests/runtime/
+/// cooldown.rs).
+#[tokio::test(start_paused = true)]
+async fn a_hedged_retry_held_by_its_own_429_through_a_cooldown_is_the_servers() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::WaitSource::RetryAfter;
+    static OWN: Cooldown = Cooldown::new("hedged-own-429");
+    assert_eq!(
+        hedged_waits(true, Some(&OWN)).await,
+        [(ms(1000), RetryAfter), (ms(990), RetryAfter)]
     );
 }
 

@@ -784,6 +784,22 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
         timeout: impl FnOnce(T) -> T2,
         sleeper: impl FnOnce(Sl) -> S2,
     ) -> RetryLayer<W, G, S2, T2, P, H> {
+        self.remade(timeout, sleeper, |hooks| hooks)
+    }
+
+    /// This layer with its hooks changed (the other fields as they are).
+    fn hooked<H2>(self, hooks: impl FnOnce(H) -> H2) -> RetryLayer<W, G, Sl, T, P, H2> {
+        self.remade(|timeout| timeout, |sleeper| sleeper, hooks)
+    }
+
+    /// This layer with its settings, sleeper and hooks made anew from its
+    /// own (the other fields as they are).
+    fn remade<T2, S2, H2>(
+        self,
+        timeout: impl FnOnce(T) -> T2,
+        sleeper: impl FnOnce(Sl) -> S2,
+        hooks: impl FnOnce(H) -> H2,
+    ) -> RetryLayer<W, G, S2, T2, P, H2> {
         RetryLayer {
             policy: self.policy,
             state_from_start: self.state_from_start,
@@ -795,23 +811,6 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
             retry_refused: self.retry_refused,
             classify: self.classify,
             sleeper: sleeper(self.sleeper),
-            hooks: self.hooks,
-        }
-    }
-
-    /// This layer with its hooks changed (the other fields as they are).
-    fn hooked<H2>(self, hooks: impl FnOnce(H) -> H2) -> RetryLayer<W, G, Sl, T, P, H2> {
-        RetryLayer {
-            policy: self.policy,
-            state_from_start: self.state_from_start,
-            check_method: self.check_method,
-            retries: self.retries,
-            of: PhantomData,
-            timeout: self.timeout,
-            any_method: self.any_method,
-            retry_refused: self.retry_refused,
-            classify: self.classify,
-            sleeper: self.sleeper,
             hooks: hooks(self.hooks),
         }
     }
