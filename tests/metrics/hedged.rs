@@ -278,3 +278,43 @@ fn a_hedged_call_inside_another_records_what_it_made() {
     assert_eq!(rec.counter(retry_runtime::metrics::RETRIES, &op), 3);
     assert!(rec.histogram(retry_runtime::metrics::WAIT, &op).is_empty());
 }
+
+/// A hold begun while a hedged run's first attempt runs (another call's
+/// 429) holds its hedge back until the hold's end: a wait the cooldown
+/// imposes, recorded in `retry_cooldown_wait_seconds` as it starts, as
+/// every such wait is (README's metrics table). The hedge due at 50ms
+/// waits out the 960ms left of a 1s hold begun at 10ms. (It was not
+/// recorded: the hedged run waited the hold without a sample.)
+#[test]
+fn a_hedge_held_by_a_cooldown_records_its_wait() {
+    use retry_runtime::cooldown::Cooldown;
+    static HEDGE_HELD: Cooldown = Cooldown::new("metrics-hedge-held");
+    let policy = hedging("metrics_hedge_held").with_cooldown(&HEDGE_HELD);
+    let started = Cell::new(0);
+    let (rec, out) = record(|| {
+        block_on(async {
+            tokio::spawn(async {
+                sleep(ms(10)).await;
+                HEDGE_HELD.hold_for(Duration::from_secs(1));
+            });
+            policy
+                .retry(|| {
+                    let n = started.get() + 1;
+                    started.set(n);
+                    async move {
+                        // the first attempt hangs, the hedge answers at once
+                        if n == 1 {
+                            sleep(Duration::from_secs(5)).await;
+                        }
+                        Ok::<_, io::Error>(n)
+                    }
+                })
+                .hedged()
+                .await
+        })
+    });
+    assert_eq!(out.unwrap(), 2);
+    let held = [("cooldown", "metrics-hedge-held"), ("cause", "hold")];
+    let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &held);
+    assert_eq!(waits, [0.96]);
+}

@@ -430,15 +430,22 @@ where
                 // up once nothing is in flight, without waiting it out.
                 let held = policy
                     .cooldown
-                    .and_then(|c| c.next_wait(&mut cooldown_waited));
-                match held.map(|left| elapsed().saturating_add(left)) {
-                    Some(until) if policy.stop.max_elapsed.is_some_and(|limit| until >= limit) => {
+                    .and_then(|c| Some((c, c.next_wait(&mut cooldown_waited)?)));
+                match held.map(|(c, left)| (c, left, elapsed().saturating_add(left))) {
+                    Some((_, _, until))
+                        if policy.stop.max_elapsed.is_some_and(|limit| until >= limit) =>
+                    {
                         closed = Some(StopReason::Deadline);
                         granted.give_back();
                         in_flight.retain(InFlight::running);
                         hedge_at = None;
                     }
-                    Some(until) => cooled_until = cooled_until.max(until),
+                    Some((c, left, until)) => {
+                        // (a wait the cooldown imposes, recorded as it
+                        // starts, as `Cooldown::ready` records its own)
+                        metrics::cooldown_waits(c.name(), metrics::CooldownCause::Hold, left);
+                        cooled_until = cooled_until.max(until);
+                    }
                     None => {
                         // (a start sets the next hedge from its own time)
                         hedge_at = None;

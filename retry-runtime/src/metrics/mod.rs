@@ -12,7 +12,7 @@
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in `retry_cooldown_wait_seconds` only |
 //! | `retry_retried_failures_total` | counter | `operation`, `error_kind` | failed attempts the runs retried, by the error's kind (as the log lines' `error_kind`: `Timeout`, `Connect`, `RateLimited`, `Unavailable`, `Interrupted`, `Permanent`, `Unknown`, or `unclassified` for an `Ok` that `retry_if_ok` rejected or a condition that names no kind), counted as each retry's wait starts: which errors the retries go to (a rate of `Permanent` or `Unknown` ones is retries a narrower condition would save) |
-//! | `retry_cooldown_wait_seconds` | histogram | `cooldown`, `cause` | each wait a [cooldown](crate::cooldown) imposes, in seconds, recorded as it starts: a first attempt's whole wait for it, the part of a retry's wait beyond the policy's own (its backoff, or the server's `Retry-After`), and `Cooldown::ready`'s waits; `cause` is `hold` (a server's wait holding every call) or `pace` (the pace's next free slot); a wait that is both is recorded as two parts, the hold's (up to its end) and the pace's (after it) |
+//! | `retry_cooldown_wait_seconds` | histogram | `cooldown`, `cause` | each wait a [cooldown](crate::cooldown) imposes, in seconds, recorded as it starts: a first attempt's whole wait for it, the part of a retry's wait beyond the policy's own (its backoff, or the server's `Retry-After`), a hedged run's start held by a hold begun after it was armed (the hold's time left), and `Cooldown::ready`'s waits; `cause` is `hold` (a server's wait holding every call) or `pace` (the pace's next free slot); a wait that is both is recorded as two parts, the hold's (up to its end) and the pace's (after it) |
 //! | `retry_cooldown_holds_total` | counter | `cooldown` | times a cooldown started holding, or held longer (a server's wait; `hold_for`); registered at 0 at the cooldown's first record |
 //! | `retry_circuit_state` | gauge | `circuit`, `state` | 1 for the breaker's current state (`closed`, `half_open`, `open`), 0 for the others; set at each transition, from the state the breaker is in then (so moves on several threads at once leave it on the last) |
 //! | `retry_circuit_transitions_total` | counter | `circuit`, `from`, `to` | state changes of a breaker; its five moves (closed to open, open to half-open, half-open to closed and to open, open to closed by a reset) are registered at 0 at its first transition, which is its opening: that first opening's own series starts at 1 |
@@ -168,7 +168,8 @@ pub const WAIT: &str = "retry_wait_seconds";
 /// ```
 pub const RETRIED_FAILURES: &str = "retry_retried_failures_total";
 /// `retry_cooldown_wait_seconds`: a histogram of the waits a cooldown
-/// imposes (a first attempt's whole wait, a retry's beyond its own), in
+/// imposes (a first attempt's whole wait, a retry's beyond its own, a
+/// hedged run's start held by a hold begun after it was armed), in
 /// seconds, by `cooldown` and `cause` (`hold` or `pace`).
 ///
 /// ```
