@@ -9,8 +9,9 @@ use super::{NoCircuit, Policy};
 
 /// The function a [`RetryLayer`](crate::tower::RetryLayer) or a
 /// [`RetryMiddleware`](crate::reqwest_middleware::RetryMiddleware) made
-/// with `from_fn` asks for each request's policy: their last type
-/// parameter, `PolicyFn<W, G>` (the policy's `W` and `G`: `PolicyFn<RetryOn>`
+/// with `from_fn` asks for each request's policy: the middleware's last
+/// type parameter, the layer's last but one (before its hooks,
+/// [`Hooks`](crate::tower::Hooks)), `PolicyFn<W, G>` (the policy's `W` and `G`: `PolicyFn<RetryOn>`
 /// for a preset's, `PolicyFn<RetryOn, WithCircuit>` with a breaker)
 /// whatever the function. It is a `fn`, or
 /// a closure (`Send + Sync + 'static`: its captures owned or `&'static`),

@@ -168,8 +168,9 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 ///
 /// A layer made with [`from_fn`](Self::from_fn) asks a function for the
 /// policy at the start of each request instead (a switch that turns
-/// retries down at run time); its type says so, in its last parameter
-/// ([`PolicyFn`]), so that a layer made with `new` pays nothing for it.
+/// retries down at run time); its type says so, in its last parameter but
+/// one ([`PolicyFn`]; the last is its hooks, [`Hooks`]), so that a layer
+/// made with `new` pays nothing for it.
 #[must_use = "a layer does nothing until it wraps a service; its methods return the changed layer"]
 pub struct RetryLayer<
     W: 'static,
@@ -489,7 +490,7 @@ impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, OwnedPolicy<W, G>
 }
 
 /// The policy of a layer made with [`RetryLayer::new`]: the layer's last
-/// type parameter, its default.
+/// type parameter but one (the last is its hooks, [`Hooks`]), its default.
 ///
 /// (A type of its own, not `&'static Policy<W, G>`: a lifetime among a
 /// service's type parameters, even `'static`, keeps a future that holds
