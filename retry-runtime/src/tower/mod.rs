@@ -141,8 +141,9 @@ use crate::response::{ClassifyResponse, Failure};
 use crate::run::{Admission, Guarded, LazyRun};
 use crate::sleep::{DefaultSleeper, Sleeper};
 
-/// Builds a [`RetryService`] around a service: a `'static` policy and the
-/// layer's settings (all `Copy` values; a layer is cheap to clone).
+/// Builds a [`RetryService`] around a service: a `'static` policy (or a
+/// copy of its own, [`from_policy`](Self::from_policy)) and the layer's
+/// settings (`Copy` values, and its hooks: a layer is cheap to clone).
 ///
 /// The policy is held by reference, so that each call's future holds a
 /// pointer to it rather than a copy: a `const` or a `static` policy (a
@@ -171,6 +172,15 @@ use crate::sleep::{DefaultSleeper, Sleeper};
 /// retries down at run time); its type says so, in its last parameter but
 /// one ([`PolicyFn`]; the last is its hooks, [`Hooks`]), so that a layer
 /// made with `new` pays nothing for it.
+///
+/// A layer made with [`from_policy`](Self::from_policy) keeps a copy of
+/// its own instead, nothing leaked (an SDK's copy of the policy its user
+/// hands it, a policy read from configuration per client), and gives each
+/// call's future a copy, with the request's own
+/// [`MaxAttempts`](crate::request::MaxAttempts),
+/// [`MaxElapsed`](crate::request::MaxElapsed) and
+/// [`OperationName`](crate::request::OperationName) applied; its type
+/// says so too ([`OwnedPolicy`]).
 #[must_use = "a layer does nothing until it wraps a service; its methods return the changed layer"]
 pub struct RetryLayer<
     W: 'static,
