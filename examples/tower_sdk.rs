@@ -57,8 +57,8 @@ pub mod clipsdk {
     use retry_runtime::request::MaxElapsed;
     use retry_runtime::response::{Failure, Idempotent, ResponseFailure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, Hooks, NotifyFn, OwnedPolicy, PolicyFn, RetryLayer, RetryService,
-        WithReport, WithTimeout,
+        ClassifyResponseFn, Hooks, NotifyFn, OwnedPolicy, PolicyFn, Reported, RetryLayer,
+        RetryService, WithReport, WithTimeout,
     };
     use retry_runtime::{
         Classify, DefaultSleeper, ErrorKind, NoCircuit, Policy, RetryEvent, StopReason,
@@ -337,7 +337,7 @@ pub mod clipsdk {
         Stack<W, G, P>: Service<
             Request<Full<Bytes>>,
             Response = Response<Incoming>,
-            Error = retry_runtime::tower::Error<TransportError>,
+            Error = Reported<retry_runtime::tower::Error<TransportError>>,
         >,
     {
         /// `GET /v1/clips/{id}` within `deadline`.
@@ -399,7 +399,14 @@ pub mod clipsdk {
             if let Some(deadline) = deadline {
                 request.extensions_mut().insert(MaxElapsed(deadline));
             }
-            let response = match self.http.clone().oneshot(request).await {
+            // (the layer's `with_report`: its error beside a report)
+            let response = match self
+                .http
+                .clone()
+                .oneshot(request)
+                .await
+                .map_err(Reported::into_inner)
+            {
                 Ok(response) => response,
                 // (an attempt cut short of its whole timeout: by the deadline)
                 Err(retry_runtime::tower::Error::Timeout(cut)) if cut.after < ATTEMPT_TIMEOUT => {

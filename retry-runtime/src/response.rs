@@ -280,6 +280,11 @@ pub struct Idempotent;
 /// with the request's id) and "why was this 503 given back" (the attempts
 /// ran out, the deadline came, the request could not be sent again).
 ///
+/// The tower layer gives one with each error too: its service's error is
+/// then a [`Reported`](crate::tower::Reported) (the error and this report:
+/// "unreachable after 3 attempts, 2.1s"; 0 attempts for a call its breaker
+/// refused). The reqwest middleware's errors carry none.
+///
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::response::RetryReport;
@@ -292,7 +297,8 @@ pub struct Idempotent;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryReport {
-    /// Attempts made, the one that answered included (1: sent once).
+    /// Attempts made, the one that answered included (1: sent once; with
+    /// an error, 0 for a call a guard refused before its first attempt).
     pub attempts: u32,
     /// Time spent, waits included.
     pub elapsed: Duration,
@@ -302,7 +308,7 @@ pub struct RetryReport {
     /// run stopped retrying: [`Attempts`](StopReason::Attempts),
     /// [`Deadline`](StopReason::Deadline), [`Permanent`](StopReason::Permanent)
     /// (a 404 is sent once), [`SentOnce`](StopReason::SentOnce) (its
-    /// method or body), a guard's refusal.
+    /// method or body), a guard's refusal; with an error, always `Some`.
     pub gave_up: Option<StopReason>,
 }
 

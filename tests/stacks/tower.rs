@@ -25,7 +25,7 @@ use retry_runtime::{
 };
 use testkit::capture::{capture, field};
 use testkit::flaky::{refused_url, FlakyServer, Reply};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tracing::Level;
 
 use crate::{far_below, ms, waited, NoWait};
@@ -83,7 +83,7 @@ fn reqwest_service() -> impl Service<
 async fn send<T: AttemptLimit>(
     layer: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, T>,
     request: Request<Body>,
-) -> Result<Response<hyper::body::Incoming>, Error<hyper_util::client::legacy::Error>> {
+) -> Result<Response<hyper::body::Incoming>, T::CallError<hyper_util::client::legacy::Error>> {
     let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
     svc.oneshot(request).await
 }
@@ -165,6 +165,202 @@ async fn each_response_carries_its_report_when_asked() {
         .await
         .unwrap();
     assert_eq!(report(&plain), None);
+}
+
+/// A service below the layer that fails each call with `kind`, counting
+/// its calls.
+fn failing(
+    kind: std::io::ErrorKind,
+) -> (
+    impl Service<Request<Body>, Response = Response<Body>, Error = std::io::Error> + Clone,
+    Arc<AtomicUsize>,
+) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let svc = tower::service_fn(move |_: Request<Body>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Err::<Response<Body>, _>(std::io::Error::from(kind)))
+    });
+    (svc, calls)
+}
+
+/// `with_report()`: an error the layer gives back carries its run's report
+/// too ([`Reported`](retry_runtime::tower::Reported)): the attempts, the
+/// time, why the run stopped; its message and kind are the error's, boxed
+/// too, and it derefs to the `Error` to match on.
+#[tokio::test(start_paused = true)]
+async fn an_error_carries_its_report_when_asked() {
+    use retry_runtime::tower::Reported;
+    use retry_runtime::StopReason;
+    use std::io::ErrorKind::{ConnectionReset, TimedOut};
+    let three = &const { FAST.with_max_attempts(3) };
+    let (reset, calls) = failing(ConnectionReset);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(three).with_report())
+        .service(reset);
+    let err: Reported<Error<std::io::Error>> =
+        svc.oneshot(get("http://clips.test/7")).await.unwrap_err();
+    let report = *err.report();
+    assert_eq!(
+        (
+            report.attempts,
+            report.gave_up,
+            calls.load(Ordering::SeqCst)
+        ),
+        (3, Some(StopReason::Attempts), 3),
+        "{err:?}"
+    );
+    assert!(
+        report.elapsed >= ms(100),
+        "two 50ms waits: {:?}",
+        report.elapsed
+    );
+    assert!(
+        matches!(*err, Error::Inner(ref e) if e.kind() == ConnectionReset),
+        "{err:?}"
+    );
+    assert_eq!(
+        (err.to_string(), err.kind()),
+        ("connection reset".to_string(), ErrorKind::Connect)
+    );
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+    assert_eq!(boxed.kind(), ErrorKind::Connect);
+
+    // a timeout given up on, with the other settings, in another order
+    let hung = tower::service_fn(|_: Request<Body>| {
+        std::future::pending::<Result<Response<Body>, std::io::Error>>()
+    });
+    let layer = RetryLayer::new(three)
+        .with_report()
+        .with_attempt_extension()
+        .with_timeout(ms(200));
+    let err = layer
+        .layer(hung)
+        .oneshot(get("http://clips.test/7"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(*err, Error::Timeout(ref t) if t.after == ms(200)),
+        "{err:?}"
+    );
+    assert_eq!(
+        (err.report().attempts, err.report().gave_up),
+        (3, Some(StopReason::Attempts))
+    );
+    assert_eq!(err.report().elapsed, ms(700), "3 timeouts, 2 waits");
+
+    // an error the policy does not retry: once, and why
+    let (timed_out, _) = failing(TimedOut);
+    let not_retried = &const {
+        FAST.with_max_attempts(3)
+            .retry_on(retry_runtime::kinds![Unavailable])
+    };
+    let err = RetryLayer::new(not_retried)
+        .with_report()
+        .layer(timed_out)
+        .oneshot(get("http://clips.test/7"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.report().attempts, err.report().gave_up),
+        (1, Some(StopReason::Permanent))
+    );
+}
+
+/// Without `with_report()`, the layer's error is `Error<E>`, as it always
+/// was, whatever the layer's other settings and wherever its policy comes
+/// from; with it, `Reported<Error<E>>` (the types are checked where the
+/// calls' results are handed to `plain` and `reported`).
+#[tokio::test(start_paused = true)]
+async fn the_error_is_reported_only_under_with_report() {
+    use retry_runtime::tower::Reported;
+    use std::io::ErrorKind::ConnectionRefused;
+    type E = std::io::Error;
+    fn plain<R>(result: Result<R, Error<E>>) -> Error<E> {
+        result.err().expect("refused")
+    }
+    fn reported<R>(result: Result<R, Reported<Error<E>>>) -> Reported<Error<E>> {
+        result.err().expect("refused")
+    }
+    let once = &const { FAST.with_max_attempts(1) };
+    let refused = || failing(ConnectionRefused).0;
+    let url = "http://clips.test/7";
+    let e = plain(
+        RetryLayer::new(once)
+            .layer(refused())
+            .oneshot(get(url))
+            .await,
+    );
+    assert!(matches!(e, Error::Inner(_)), "{e:?}");
+    let timed = RetryLayer::new(once)
+        .with_timeout(ms(100))
+        .with_attempt_extension()
+        .with_any_method(true);
+    plain(timed.layer(refused()).oneshot(get(url)).await);
+    let chosen = RetryLayer::from_fn(move || once).sleep_with(NoWait);
+    plain(chosen.layer(refused()).oneshot(get(url)).await);
+    let owned = RetryLayer::from_policy(*once).with_timeout(ms(100));
+    plain(owned.layer(refused()).oneshot(get(url)).await);
+
+    let e = reported(
+        RetryLayer::new(once)
+            .with_report()
+            .layer(refused())
+            .oneshot(get(url))
+            .await,
+    );
+    assert_eq!(e.report().attempts, 1);
+    let chosen = RetryLayer::from_fn(move || once)
+        .with_attempt_extension()
+        .with_report();
+    reported(chosen.layer(refused()).oneshot(get(url)).await);
+    let owned = RetryLayer::from_policy(*once)
+        .with_report()
+        .with_timeout(ms(100));
+    let e = reported(owned.layer(refused()).oneshot(get(url)).await);
+    assert!(matches!(e.into_inner(), Error::Inner(_)));
+}
+
+/// A call the breaker refuses, under `with_report()`, reports no attempt:
+/// it was not made. The run that opened it reports its attempts, stopped
+/// by the breaker.
+#[tokio::test(start_paused = true)]
+async fn a_call_the_breaker_refuses_reports_no_attempt() {
+    use retry_runtime::StopReason;
+    static BREAKER: CircuitBreaker = CircuitBreaker::new("reported-refusal").with_failures(2);
+    let guarded = &const { FAST.with_circuit(&BREAKER) };
+    let (reset, calls) = failing(std::io::ErrorKind::ConnectionReset);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(guarded).with_report())
+        .service(reset);
+    let opened = svc
+        .clone()
+        .oneshot(get("http://clips.test/7"))
+        .await
+        .unwrap_err();
+    assert!(matches!(*opened, Error::Inner(_)), "{opened:?}");
+    assert_eq!(
+        (opened.report().attempts, opened.report().gave_up),
+        (2, Some(StopReason::CircuitOpen))
+    );
+    let refused = svc.oneshot(get("http://clips.test/7")).await.unwrap_err();
+    assert!(
+        matches!(*refused, Error::CircuitOpen(ref open) if open.circuit == "reported-refusal"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        (
+            refused.report().attempts,
+            refused.report().gave_up,
+            refused.report().elapsed
+        ),
+        (0, Some(StopReason::CircuitOpen), Duration::ZERO)
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "a refused call is not made"
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ use crate::classify::Classify;
 use crate::log;
 use crate::nested;
 use crate::policy::{Decision, Guards, Policy, When};
-use crate::response::{ClassifyResponse, Failure, NotReplayable};
+use crate::response::{ClassifyResponse, Failure, NotReplayable, RetryReport};
 use crate::run::token_wait::TokenWait;
 use crate::run::{Admission, Guarded, LazyRun, ended_before_retry, too_late};
 use crate::sleep::{self, Sleeper};
@@ -188,7 +188,7 @@ where
     N: RetryHook<Failure<S::Response, S::Error>>,
     C: ClassifyHook<S::Response>,
 {
-    type Output = Result<S::Response, Error<S::Error>>;
+    type Output = Result<S::Response, T::CallError<S::Error>>;
 
     // As `RetryFuture::poll`: inlined into the caller's future in release
     // builds (the success path is a few checks around the inner call).
@@ -196,6 +196,15 @@ where
     #[cfg_attr(debug_assertions, inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // The run ends on `error`, stopped for `reason`: the error as the
+        // call gives it back (beside its report, for a layer
+        // `with_report`; as it is, with no code, without).
+        macro_rules! failed {
+            ($error:expr, $reason:expr) => {{
+                let error = $error;
+                Poll::Ready(Err(T::call_error(error, || report_of(this.run, $reason))))
+            }};
+        }
         // Wait for the service, ask the breaker, then make the next attempt
         // (its future and its deadline): from the start, and after a wait.
         macro_rules! next_attempt {
@@ -207,16 +216,14 @@ where
                         // The service is broken (tower: discard it): the
                         // run ends on its error, announced as any give-up.
                         Poll::Ready(Err(e)) => {
-                            return Poll::Ready(Err(broken(
-                                this.run,
-                                this.policy,
-                                *this.classify,
-                                e,
-                            )));
+                            return failed!(
+                                broken(this.run, this.policy, *this.classify, e),
+                                StopReason::Permanent
+                            );
                         }
                         // (out of line: a retry's wait for the service)
                         Poll::Pending => {
-                            return not_yet_ready(
+                            return not_yet_ready::<_, _, _, _, _, _, _, T>(
                                 this.step.as_mut(),
                                 this.readying,
                                 this.run,
@@ -232,11 +239,14 @@ where
                 // `false` without a timeout)
                 if this.timeout.limit().is_some() && this.run.attempts_made() > 0 {
                     if let Some(gone) = too_late(this.run, this.policy) {
-                        return Poll::Ready(Err(Error::Timeout(gone)));
+                        return failed!(Error::Timeout(gone), StopReason::Deadline);
                     }
                 }
-                if let Err(rejected) = this.run.admit(this.policy) {
-                    return Poll::Ready(Failure::into_result(rejected));
+                if let Err((rejected, reason)) = this.run.admit_or_stop(this.policy) {
+                    return match Failure::into_result(rejected) {
+                        Err(error) => failed!(error, reason),
+                        Ok(response) => Poll::Ready(Ok(response)),
+                    };
                 }
                 // A copy while one can be made; the request itself
                 // when not, and then no attempt after this one.
@@ -255,7 +265,12 @@ where
                         }
                         // Cannot happen: the attempt that sent the
                         // request itself was the run's last.
-                        None => return Poll::Ready(Err(Error::NotReplayable(NotReplayable))),
+                        None => {
+                            return failed!(
+                                Error::NotReplayable(NotReplayable),
+                                StopReason::Permanent
+                            );
+                        }
                     },
                 };
                 *this.ready = false;
@@ -314,7 +329,7 @@ where
                         if let Deadline::Passed(gone) =
                             deadline_state(sleep, this.run, this.policy, cx)
                         {
-                            return Poll::Ready(Err(gone));
+                            return failed!(gone, StopReason::Deadline);
                         }
                         *this.readying = false;
                     } else {
@@ -432,7 +447,10 @@ where
                                     report(response, this.run, Some(reason));
                                 }
                             }
-                            return Poll::Ready(failure.into_result());
+                            return match failure.into_result() {
+                                Ok(response) => Poll::Ready(Ok(response)),
+                                Err(error) => failed!(error, reason),
+                            };
                         }
                     }
                 };
@@ -470,8 +488,8 @@ fn time_left<W, G>(policy: &Policy<W, G>, run: &mut LazyRun) -> Option<Duration>
     (run.attempts_made() > 0 || !left.is_zero()).then_some(left)
 }
 
-/// Put the run's [`RetryReport`](crate::response::RetryReport) in
-/// `response`'s extensions (a layer [`with_report`](super::RetryLayer::with_report)).
+/// Put the run's [`RetryReport`] in `response`'s extensions (a layer
+/// [`with_report`](super::RetryLayer::with_report)).
 #[cold]
 #[inline(never)]
 fn report<Res: ClassifyResponse>(
@@ -481,10 +499,17 @@ fn report<Res: ClassifyResponse>(
 ) {
     let (attempts, elapsed) = run.progress();
     if let Some(extensions) = response.extensions_mut() {
-        extensions.insert(crate::response::RetryReport::new(
-            attempts, elapsed, gave_up,
-        ));
+        extensions.insert(RetryReport::new(attempts, elapsed, gave_up));
     }
+}
+
+/// The run's [`RetryReport`], for the error it ended on, stopped for
+/// `reason` (a layer [`with_report`](super::RetryLayer::with_report)).
+#[cold]
+#[inline(never)]
+fn report_of(run: &mut LazyRun, reason: StopReason) -> RetryReport {
+    let (attempts, elapsed) = run.progress();
+    RetryReport::new(attempts, elapsed, Some(reason))
 }
 
 /// A request that may be sent only once failed: unless its error says it
@@ -556,14 +581,14 @@ fn broken<W, G, E: StdError + 'static>(
 /// the service takes.
 #[cold]
 #[inline(never)]
-fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
+fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E, T: AttemptLimit>(
     mut step: Pin<&mut Step<F, Dl, TokenWait<Sl::Sleep>>>,
     readying: &mut bool,
     run: &mut LazyRun,
     policy: &Policy<W, G>,
     sleeper: &Sl,
     cx: &mut Context<'_>,
-) -> Poll<Result<R, Error<E>>> {
+) -> Poll<Result<R, T::CallError<E>>> {
     let limit = match policy.stop.max_elapsed {
         Some(limit) if run.attempts_made() > 0 => limit,
         _ => {
@@ -582,7 +607,9 @@ fn not_yet_ready<F, Dl, Sl: Sleeper, W, G, R, E>(
         _ => Deadline::Early,
     };
     match state {
-        Deadline::Passed(gone) => Poll::Ready(Err(gone)),
+        Deadline::Passed(gone) => Poll::Ready(Err(T::call_error(gone, || {
+            report_of(run, StopReason::Deadline)
+        }))),
         Deadline::Pending => Poll::Pending,
         // a sleeper that does not wait (a test's): the service's wake only
         Deadline::Early => {

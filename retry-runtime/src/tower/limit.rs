@@ -1,11 +1,14 @@
 //! [`AttemptLimit`], a layer's per-attempt settings in its type: its
 //! timeout ([`NoTimeout`] or [`WithTimeout`]), whether each request
 //! carries its attempt ([`WithAttemptExtension`]), and whether each
-//! response carries a report of its run ([`WithReport`]).
+//! response and each error carries a report of its run ([`WithReport`]),
+//! and so the service's error type ([`AttemptLimit::CallError`]).
 
 use std::future::Future;
 use std::time::Duration;
 
+use super::{Error, Reported};
+use crate::response::RetryReport;
 use crate::sleep::Sleeper;
 
 /// A [`RetryLayer`](super::RetryLayer)'s per-attempt timeout, in its type:
@@ -88,7 +91,7 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
     fn carrying(self) -> Self::Carrying;
 
     /// Does each response given back carry a
-    /// [`RetryReport`](crate::response::RetryReport)
+    /// [`RetryReport`]
     /// ([`with_report`](super::RetryLayer::with_report))?
     const REPORTS: bool = false;
 
@@ -97,6 +100,27 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
     type Reporting: AttemptLimit;
     #[doc(hidden)]
     fn reporting(self) -> Self::Reporting;
+
+    /// What a call of the layer's service fails with, the service below
+    /// failing with `E`: [`Error<E>`](super::Error), or, for a layer
+    /// [`with_report`](super::RetryLayer::with_report) ([`WithReport`]),
+    /// [`Reported<Error<E>>`](super::Reported), the error beside its
+    /// run's [`RetryReport`]. In the settings' type, so that a layer
+    /// without the report gives back the error it always did, from the
+    /// same future.
+    ///
+    /// ```
+    /// use retry_runtime::tower::{AttemptLimit, Error, NoTimeout, Reported, WithReport, WithTimeout};
+    /// fn plain(_: <WithTimeout as AttemptLimit>::CallError<std::io::Error>) -> Error<std::io::Error> { unimplemented!() }
+    /// fn reported(e: <WithReport<NoTimeout> as AttemptLimit>::CallError<std::io::Error>) -> Reported<Error<std::io::Error>> { e }
+    /// # let _ = (plain, reported);
+    /// ```
+    type CallError<E>;
+
+    /// `error` as a call gives it back: as it is, or beside the report
+    /// `report()` makes.
+    #[doc(hidden)]
+    fn call_error<E>(error: Error<E>, report: impl FnOnce() -> RetryReport) -> Self::CallError<E>;
 }
 
 mod sealed {
@@ -153,6 +177,12 @@ impl AttemptLimit for NoTimeout {
     type Reporting = WithReport<NoTimeout>;
     fn reporting(self) -> Self::Reporting {
         WithReport(self)
+    }
+
+    type CallError<E> = Error<E>;
+    #[inline(always)]
+    fn call_error<E>(error: Error<E>, _: impl FnOnce() -> RetryReport) -> Error<E> {
+        error
     }
 }
 
@@ -214,6 +244,12 @@ impl AttemptLimit for WithTimeout {
     type Reporting = WithReport<WithTimeout>;
     fn reporting(self) -> Self::Reporting {
         WithReport(self)
+    }
+
+    type CallError<E> = Error<E>;
+    #[inline(always)]
+    fn call_error<E>(error: Error<E>, _: impl FnOnce() -> RetryReport) -> Error<E> {
+        error
     }
 }
 
@@ -318,10 +354,17 @@ impl<T: AttemptLimit> AttemptLimit for WithAttemptExtension<T> {
     fn reporting(self) -> Self::Reporting {
         WithReport(self)
     }
+
+    type CallError<E> = T::CallError<E>;
+    #[inline(always)]
+    fn call_error<E>(error: Error<E>, report: impl FnOnce() -> RetryReport) -> Self::CallError<E> {
+        T::call_error(error, report)
+    }
 }
 
 /// The settings `T`, each response given back carrying a
-/// [`RetryReport`](crate::response::RetryReport) in its extensions
+/// [`RetryReport`] in its extensions, and
+/// each error given back beside one ([`Reported`])
 /// ([`RetryLayer::with_report`](super::RetryLayer::with_report)): see
 /// [`AttemptLimit`].
 ///
@@ -406,5 +449,12 @@ impl<T: AttemptLimit> AttemptLimit for WithReport<T> {
     type Reporting = Self;
     fn reporting(self) -> Self {
         self
+    }
+
+    /// The error beside its run's report.
+    type CallError<E> = Reported<Error<E>>;
+    #[inline]
+    fn call_error<E>(error: Error<E>, report: impl FnOnce() -> RetryReport) -> Self::CallError<E> {
+        Reported::new(error, report())
     }
 }

@@ -72,7 +72,10 @@
 //! service comes back as [`Error::Inner`], and so does the error of a
 //! service whose `poll_ready` fails before a retry (tower says to discard
 //! such a service: the run ends there, with the give-up line of a
-//! non-retriable error and the policy's `on_give_up`). The kinds decide only with a
+//! non-retriable error and the policy's `on_give_up`). With
+//! [`with_report`](RetryLayer::with_report), each comes back beside its
+//! run's report, the attempts made and why the run stopped ([`Reported`]).
+//! The kinds decide only with a
 //! policy that classifies (the presets, `retry_on`): a `Policy::new()`
 //! retries every failure, a 404 included, as it retries every error.
 //!
@@ -114,6 +117,7 @@ mod future;
 mod hooks;
 mod limit;
 mod replay;
+mod reported;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -132,12 +136,13 @@ use self::future::Step;
 pub use self::hooks::{AsClassified, ClassifyHook, ClassifyResponseFn, Hooks, NotifyFn, RetryHook};
 pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
+pub use self::reported::Reported;
 use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
 pub use crate::policy::PolicyFn;
 use crate::policy::{NoCircuit, Policy, When};
 use crate::request::Overrides;
-use crate::response::{ClassifyResponse, Failure};
+use crate::response::{ClassifyResponse, Failure, RetryReport};
 use crate::run::{Admission, Guarded, LazyRun};
 use crate::sleep::{DefaultSleeper, Sleeper};
 
@@ -703,15 +708,27 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
         self.rebuilt(T::carrying, |sleeper| sleeper)
     }
 
-    /// Put a [`RetryReport`](crate::response::RetryReport) in the
+    /// Put a [`RetryReport`] in the
     /// extensions of each response the layer gives back (for a response
     /// type that has them: `http::Response`): the attempts it took, the time
     /// spent (the run's clock is read at its start), and, for a failed
     /// response given back, why the run stopped (a 503 whose attempts ran
     /// out, a 404 sent once). As the reqwest middleware's
-    /// [`with_report`](crate::reqwest_middleware::RetryMiddleware::with_report);
-    /// an error given back has no report. In the layer's type
-    /// ([`WithReport`]): a layer without it does nothing more per call.
+    /// [`with_report`](crate::reqwest_middleware::RetryMiddleware::with_report).
+    ///
+    /// An error given back carries its report too: the service's error is
+    /// then a [`Reported<Error<E>>`](Reported), the [`Error`] beside the
+    /// report (the attempts made, 0 for a call the breaker or the throttle
+    /// refused; the time; why the run stopped), which derefs to the error,
+    /// passes its message, its source and its [`Classify`] through (a
+    /// `#[retry]` around the call, or a `Buffer` above the layer, sees the
+    /// error as before), and gives it up with
+    /// [`into_parts`](Reported::into_parts). A layer without `with_report`
+    /// fails with the plain [`Error<E>`](Error), as before.
+    ///
+    /// In the layer's type ([`WithReport`]; the error type follows from it,
+    /// [`AttemptLimit::CallError`]): a layer without it does nothing more
+    /// per call.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -723,6 +740,25 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
     /// let response = svc.oneshot(http::Request::new(())).await.unwrap();
     /// let report = response.extensions().get::<RetryReport>().unwrap();
     /// assert_eq!((report.attempts, report.gave_up), (1, None));
+    /// # }
+    /// ```
+    ///
+    /// A connection refused at every attempt, for an SDK to tell its
+    /// caller "unreachable after 3 attempts":
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use retry_runtime::tower::{Error, Reported};
+    /// use retry_runtime::{presets, StopReason};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// let refused = service_fn(|_: http::Request<()>| async {
+    ///     Err::<http::Response<()>, _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    /// });
+    /// let svc = presets::API.layer().with_report().layer(refused);
+    /// let failed: Reported<Error<std::io::Error>> = svc.oneshot(http::Request::new(())).await.unwrap_err();
+    /// assert!(matches!(*failed, Error::Inner(_)));
+    /// let report = failed.report();
+    /// assert_eq!((report.attempts, report.gave_up), (presets::API.max_attempts(), Some(StopReason::Attempts)));
     /// # }
     /// ```
     pub fn with_report(self) -> RetryLayer<W, G, Sl, T::Reporting, P, H>
@@ -939,12 +975,12 @@ where
     C: ClassifyHook<S::Response> + Clone,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
+    type Error = T::CallError<S::Error>;
     type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
+        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
     }
 
     // Inlined into the caller in release builds, as the future's poll is:
@@ -979,12 +1015,12 @@ where
     C: ClassifyHook<S::Response> + Clone,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
+    type Error = T::CallError<S::Error>;
     type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
+        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -1025,12 +1061,12 @@ where
     C: ClassifyHook<S::Response> + Clone,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
+    type Error = T::CallError<S::Error>;
     type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, OwnedPolicy<W, G>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
+        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -1051,6 +1087,17 @@ where
         };
         self.start(request, policy, check_method, from_start)
     }
+}
+
+/// The inner service failed its readiness check before a call: no run
+/// started (a layer [`with_report`](RetryLayer::with_report) reports 0
+/// attempts, stopped as [`Permanent`](crate::StopReason::Permanent), as a
+/// failed check before a retry ends its run).
+#[inline(always)]
+fn not_ready_to_call<T: AttemptLimit, E>(error: E) -> T::CallError<E> {
+    T::call_error(Error::Inner(error), || {
+        RetryReport::new(0, Duration::ZERO, Some(crate::StopReason::Permanent))
+    })
 }
 
 impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T, P, H> {
