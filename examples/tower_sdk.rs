@@ -19,7 +19,10 @@
 //!    (the request's `MaxElapsed`): the attempt's 500ms timeout is cut to
 //!    the deadline, and the call ends there;
 //! 5. answers a GET with 503 to every request: the SDK gives up after the
-//!    policy's 3 attempts and tells its caller so, from the layer's report.
+//!    policy's 3 attempts and tells its caller so, from the layer's report;
+//! 6. is not there at all (a closed port: each connection refused): the
+//!    SDK gives up after 3 attempts and tells its caller so too, from the
+//!    report the layer gives with its error.
 //!
 //! The SDK counts its retries by status with its own hook and logs them
 //! under its own `tracing` target, `clipsdk`.
@@ -81,8 +84,8 @@ pub mod clipsdk {
 
     /// The retrying stack, its type written out once: the hyper client in
     /// [`PerAttempt`], under a `RetryLayer` with the SDK's settings
-    /// (per-attempt timeout, a report in each response) and hooks, its
-    /// policy `P` as the user gave it.
+    /// (per-attempt timeout, a report in each response and with each
+    /// error) and hooks, its policy `P` as the user gave it.
     pub type Stack<W, G, P> = RetryService<
         PerAttempt<Hyper>,
         W,
@@ -254,9 +257,17 @@ pub mod clipsdk {
         /// The answer's body broke off.
         #[error("clips API: the answer broke off: {0}")]
         Body(#[source] hyper::Error),
-        /// No answer: refused, reset, every attempt timed out.
-        #[error("clips API unreachable: {0}")]
-        Transport(#[source] retry_runtime::tower::Error<TransportError>),
+        /// No answer after `attempts` (refused, reset, every attempt
+        /// timed out; 0: not tried, the policy's breaker is open).
+        #[error(
+            "clips API unreachable after {attempts} attempt(s) in {elapsed:?} ({why:?}): {source}"
+        )]
+        Transport {
+            attempts: u32,
+            elapsed: Duration,
+            why: Option<StopReason>,
+            source: retry_runtime::tower::Error<TransportError>,
+        },
     }
 
     /// A call's answer, and how many attempts it took.
@@ -399,20 +410,26 @@ pub mod clipsdk {
             if let Some(deadline) = deadline {
                 request.extensions_mut().insert(MaxElapsed(deadline));
             }
-            // (the layer's `with_report`: its error beside a report)
-            let response = match self
-                .http
-                .clone()
-                .oneshot(request)
-                .await
-                .map_err(Reported::into_inner)
-            {
+            let response = match self.http.clone().oneshot(request).await {
                 Ok(response) => response,
-                // (an attempt cut short of its whole timeout: by the deadline)
-                Err(retry_runtime::tower::Error::Timeout(cut)) if cut.after < ATTEMPT_TIMEOUT => {
-                    return Err(Error::Deadline { after: cut.after })
+                // (the layer's `with_report`: its error, beside what the run did)
+                Err(failed) => {
+                    let (error, report) = failed.into_parts();
+                    return Err(match error {
+                        // (an attempt cut short of its whole timeout: by the deadline)
+                        retry_runtime::tower::Error::Timeout(cut)
+                            if cut.after < ATTEMPT_TIMEOUT =>
+                        {
+                            Error::Deadline { after: cut.after }
+                        }
+                        source => Error::Transport {
+                            attempts: report.attempts,
+                            elapsed: report.elapsed,
+                            why: report.gave_up,
+                            source,
+                        },
+                    });
                 }
-                Err(e) => return Err(Error::Transport(e)),
             };
             // (the layer's `with_report`: a response the run judged a
             // success, a DELETE's 404 among them, gave up on nothing)
@@ -674,13 +691,33 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         format!("503 after 3 attempts, attempts exhausted, got {storm:?}"),
     )?;
 
+    println!("\n6. GET a clip from an API that is not there (a closed port: connections refused)");
+    let gone = clipsdk::Client::new(testkit::flaky::refused_url(""), CLIPS);
+    let refused = gone.get_clip(12, Duration::from_secs(5)).await.unwrap_err();
+    println!("   {refused}");
+    ensure(
+        "tower_sdk",
+        matches!(
+            refused,
+            clipsdk::Error::Transport {
+                attempts: 3,
+                why: Some(clipsdk::retry::StopReason::Attempts),
+                elapsed,
+                ..
+            } if elapsed >= Duration::from_millis(100)
+        ),
+        format!(
+            "unreachable after 3 attempts, 2 waits of 50ms, attempts exhausted, got {refused:?}"
+        ),
+    )?;
+
     let after = counts();
     let counted = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
     println!("\nthe SDK's retries (409, 503, other): {counted:?}");
     ensure(
         "tower_sdk",
-        counted == (1, 3, 0),
-        format!("1 retry after a 409, 3 after 503s, got {counted:?}"),
+        counted == (1, 3, 2),
+        format!("1 retry after a 409, 3 after 503s, 2 after refused connections, got {counted:?}"),
     )?;
     Ok(())
 }
