@@ -8,18 +8,20 @@ use core::marker::PhantomData;
 use core::str::FromStr;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, Serializer};
+use tracing::Level;
 
 use crate::backoff::Backoff;
 use crate::classify::{ErrorKind, KindSet};
 use crate::jitter::Jitter;
 use crate::nested::Nested;
-use crate::policy::{Policy, RetryOn};
+use crate::policy::{Levels, Policy, RetryOn};
 use crate::presets;
 
-/// The keys of a policy's table: `#[retry]`'s keys that hold a value.
-const KEYS: [&str; 9] = [
+/// The keys of a policy's table: `#[retry]`'s keys that hold a value, and
+/// the levels of its lines.
+const KEYS: [&str; 10] = [
     "preset",
     "attempts",
     "backoff",
@@ -29,6 +31,7 @@ const KEYS: [&str; 9] = [
     "hedge",
     "nested",
     "attempt_spans",
+    "levels",
 ];
 
 /// Reads a value of `T` from its text, in `#[retry]`'s grammar.
@@ -201,11 +204,12 @@ enum Key {
     Hedge,
     Nested,
     AttemptSpans,
+    Levels,
 }
 
 impl Key {
     /// Every key, in [`KEYS`]' order.
-    const ALL: [Key; 9] = [
+    const ALL: [Key; 10] = [
         Key::Preset,
         Key::Attempts,
         Key::Backoff,
@@ -215,6 +219,7 @@ impl Key {
         Key::Hedge,
         Key::Nested,
         Key::AttemptSpans,
+        Key::Levels,
     ];
 
     fn name(self) -> &'static str {
@@ -279,6 +284,179 @@ impl<'de> Deserialize<'de> for NestedWord {
     }
 }
 
+/// A key of a table inside a policy's (`levels`), read as such: its index
+/// in the table's keys, or an error naming the table, where it is written.
+#[derive(Clone, Copy)]
+struct KeyIn {
+    table: &'static str,
+    keys: &'static [&'static str],
+}
+
+impl<'de> DeserializeSeed<'de> for KeyIn {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for KeyIn {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a key of `{}`: {}", self.table, self.keys.join(", "))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+        self.keys.iter().position(|k| *k == key).ok_or_else(|| {
+            E::custom(format_args!(
+                "unknown key `{key}` in `{}`; {}its keys are: {}",
+                self.table,
+                retry_dsl::did_you_mean(key, self.keys),
+                self.keys.join(", ")
+            ))
+        })
+    }
+}
+
+/// The lines of `levels`, as [`Levels`]' fields are named.
+const LINES: [&str; 5] = [
+    "retry",
+    "rejected_ok",
+    "non_retriable",
+    "give_up",
+    "success",
+];
+
+/// A level's names, as `levels` reads and writes them.
+const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// A level by its name (any case), the line's: a retry's line (and a
+/// rejected `Ok`'s) is WARN at the loudest, so `error` is refused there
+/// rather than quietly read as `warn`.
+struct LevelOf(&'static str);
+
+impl<'de> DeserializeSeed<'de> for LevelOf {
+    type Value = Level;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Level, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for LevelOf {
+    type Value = Level;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a level, one of: {}", LEVEL_NAMES.join(", "))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Level, E> {
+        let levels = [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ];
+        let Some(i) = LEVEL_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(text))
+        else {
+            return Err(E::custom(format_args!(
+                "unknown level `{text}` for the {} line; {}levels are: {}",
+                self.0,
+                retry_dsl::did_you_mean(&text.to_ascii_lowercase(), &LEVEL_NAMES),
+                LEVEL_NAMES.join(", ")
+            )));
+        };
+        if i == 0 && matches!(self.0, "retry" | "rejected_ok") {
+            return Err(E::custom(format_args!(
+                "the {} line is `warn` at the loudest (a retry is not a failure yet): \
+                 levels are: warn, info, debug, trace",
+                self.0
+            )));
+        }
+        Ok(levels[i])
+    }
+}
+
+/// `levels`: a table of lines and their levels, each set over the preset's
+/// as its setter sets it, or `"default"` or `"quiet"` ([`Levels::DEFAULT`],
+/// [`Levels::QUIET`]) for every line.
+enum LevelsValue {
+    All(Levels),
+    Lines([Option<Level>; 5]),
+}
+
+impl<'de> Deserialize<'de> for LevelsValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LevelsValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a table of lines and their levels, such as { retry = \"debug\" }, \
+                     or \"default\" or \"quiet\"",
+                )
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LevelsValue, E> {
+                match text {
+                    "default" => Ok(LevelsValue::All(Levels::DEFAULT)),
+                    "quiet" => Ok(LevelsValue::All(Levels::QUIET)),
+                    _ => Err(E::custom(format_args!(
+                        "unknown levels `{text}`: `levels` is \"default\", \"quiet\" (every \
+                         line at debug) or a table of lines and their levels, \
+                         {{ retry = \"debug\" }}; its keys are: {}",
+                        LINES.join(", ")
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LevelsValue, A::Error> {
+                let mut lines = [None; 5];
+                let seed = KeyIn {
+                    table: "levels",
+                    keys: &LINES,
+                };
+                while let Some(i) = map.next_key_seed(seed)? {
+                    if lines[i].is_some() {
+                        return Err(de::Error::duplicate_field(LINES[i]));
+                    }
+                    lines[i] = Some(map.next_value_seed(LevelOf(LINES[i]))?);
+                }
+                Ok(LevelsValue::Lines(lines))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl LevelsValue {
+    fn set<W, G>(self, p: Policy<W, G>) -> Policy<W, G> {
+        let [retry, rejected_ok, non_retriable, give_up, success] = match self {
+            LevelsValue::All(levels) => return p.with_levels(levels),
+            LevelsValue::Lines(lines) => lines,
+        };
+        let mut p = p;
+        if let Some(l) = retry {
+            p = p.with_retry_level(l);
+        }
+        if let Some(l) = rejected_ok {
+            p = p.with_rejected_ok_level(l);
+        }
+        if let Some(l) = non_retriable {
+            p = p.with_non_retriable_level(l);
+        }
+        if let Some(l) = give_up {
+            p = p.with_give_up_level(l);
+        }
+        if let Some(l) = success {
+            p = p.with_success_level(l);
+        }
+        p
+    }
+}
+
 /// A preset read by its name, resolved as its value is read (so that a
 /// format places an unknown name on its own line).
 struct Preset(Policy<RetryOn>);
@@ -311,6 +489,7 @@ struct Table {
     hedge: Option<Duration>,
     nested: Option<Nested>,
     attempt_spans: Option<bool>,
+    levels: Option<LevelsValue>,
 }
 
 /// `slot` set from the map's next value, once.
@@ -362,6 +541,9 @@ impl Table {
         if let Some(on) = self.attempt_spans {
             p = p.with_attempt_spans(on);
         }
+        if let Some(levels) = self.levels {
+            p = levels.set(p);
+        }
         p.build()
             .map_err(|e| E::custom(format_args!("invalid retry policy: {e}")))
     }
@@ -405,6 +587,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::Hedge => once(&mut t.hedge, k, m, |d: Text2Duration| d.0)?,
                 Key::Nested => once(&mut t.nested, k, m, |n: NestedWord| n.0)?,
                 Key::AttemptSpans => once(&mut t.attempt_spans, k, m, |b: bool| b)?,
+                Key::Levels => once(&mut t.levels, k, m, |l: LevelsValue| l)?,
             }
         }
         t.policy()
@@ -422,7 +605,15 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// `"none"`) turns its retries off. `attempts`, `backoff`,
 /// `jitter`, `retry_on` (`"Timeout | Connect"` or a list of kinds),
 /// `max_elapsed`, `hedge` (durations with their unit, `"2m"`), `nested`
-/// (`"defer"` or `"retry"`) and `attempt_spans` (a boolean). The policy is
+/// (`"defer"` or `"retry"`) and `attempt_spans` (a boolean); and `levels`,
+/// the levels of its log lines, which the attribute does not take: a table
+/// of [`Levels`]' lines, `retry`, `rejected_ok`, `non_retriable`, `give_up`
+/// and `success`, each a level's name (`error`, `warn`, `info`, `debug`,
+/// `trace`, in any case; a retry's line is `warn` at the loudest), set over
+/// the preset's as its setter ([`with_retry_level`](Policy::with_retry_level),
+/// ...) sets it, so that a library's
+/// [`with_default_levels`](Policy::with_default_levels) keeps them; or
+/// `"quiet"` (every line at DEBUG, [`Levels::QUIET`]) or `"default"`. The policy is
 /// checked as [`Policy::build`] checks it; an unknown or repeated key, a
 /// value that does not parse or is out of range (`attempts = 0`, a zero
 /// duration) and a policy `build` refuses are errors naming the key or
@@ -454,6 +645,11 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// assert_eq!(settings.clips.max_attempts(), 6);
 /// assert_eq!(settings.clips.max_elapsed(), Some(Duration::from_secs(120)));
 /// assert_eq!(settings.webhooks.backoff().to_string(), "exp(1s, 4s)");
+///
+/// // a noisy upstream's retries at DEBUG, its give-ups at WARN
+/// let noisy: Policy<RetryOn> =
+///     serde_json::from_str(r#"{ "preset": "api", "levels": { "retry": "debug", "give_up": "warn" } }"#)?;
+/// assert_eq!((noisy.retry_level(), noisy.give_up_level()), (tracing::Level::DEBUG, tracing::Level::WARN));
 ///
 /// let typo = serde_json::from_str::<Policy<RetryOn>>(r#"{ "atempts": 6 }"#).unwrap_err();
 /// assert!(typo.to_string().starts_with("unknown key `atempts`; did you mean `attempts`? keys are: preset, attempts"), "{typo}");
@@ -583,6 +779,61 @@ mod tests {
         );
         let e = from_toml("[clips]\nattempts = -1\n").unwrap_err();
         assert!(e.contains("attempts") || e.contains("u32"), "{e}");
+    }
+
+    #[test]
+    fn levels_set_each_line_by_its_name_over_the_preset_s() {
+        use tracing::Level;
+        let p = from_toml(
+            "[clips]\npreset = \"api\"\nlevels = { retry = \"debug\", give_up = \"WARN\" }\n",
+        )
+        .unwrap();
+        let built = presets::API
+            .with_retry_level(Level::DEBUG)
+            .with_give_up_level(Level::WARN);
+        assert_eq!(p.levels(), built.levels());
+        assert_eq!(format!("{p:?}"), format!("{built:?}"));
+        // set as its setter sets it: a library's defaults leave it alone
+        let lib = p.with_default_levels(crate::Levels::QUIET);
+        assert_eq!(
+            (lib.give_up_level(), lib.success_level()),
+            (Level::WARN, Level::DEBUG)
+        );
+        let quiet = from_toml("[clips]\nlevels = \"quiet\"\n").unwrap();
+        assert_eq!(quiet.levels(), crate::Levels::QUIET);
+        let default = from_toml("[clips]\nlevels = \"default\"\n").unwrap();
+        assert_eq!(default.levels(), crate::Levels::DEFAULT);
+    }
+
+    #[test]
+    fn a_bad_level_is_an_error_naming_the_line_and_the_levels() {
+        for (table, fault) in [
+            (
+                "levels = { retry = \"verbose\" }",
+                "unknown level `verbose` for the retry line; levels are: error, warn, info, debug, trace",
+            ),
+            (
+                "levels = { give_up = \"warning\" }",
+                "unknown level `warning` for the give_up line; did you mean `warn`?",
+            ),
+            (
+                "levels = { give_upp = \"debug\" }",
+                "unknown key `give_upp` in `levels`; did you mean `give_up`? its keys are: retry, rejected_ok, non_retriable, give_up, success",
+            ),
+            (
+                "levels = { retry = \"error\" }",
+                "the retry line is `warn` at the loudest",
+            ),
+            (
+                "levels = \"loud\"",
+                "unknown levels `loud`: `levels` is \"default\", \"quiet\"",
+            ),
+            ("levels = 3", "a table of lines and their levels"),
+        ] {
+            let e = from_toml(&format!("[clips]\nattempts = 3\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+            assert!(e.contains("line 3"), "{table}: {e}");
+        }
     }
 
     #[test]
