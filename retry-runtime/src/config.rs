@@ -8,20 +8,24 @@ use core::marker::PhantomData;
 use core::str::FromStr;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, Serializer};
-use tracing::Level;
 
 use crate::backoff::Backoff;
 use crate::classify::{ErrorKind, KindSet};
 use crate::jitter::Jitter;
 use crate::nested::Nested;
-use crate::policy::{Levels, Policy, RetryOn};
+#[cfg(doc)]
+use crate::policy::{Levels, RetryAfter};
+use crate::policy::{Policy, RetryOn};
 use crate::presets;
 
-/// The keys of a policy's table: `#[retry]`'s keys that hold a value, and
-/// the levels of its lines.
-const KEYS: [&str; 10] = [
+mod inner_tables;
+use inner_tables::{LevelsValue, RetryAfterTable};
+
+/// The keys of a policy's table: `#[retry]`'s keys that hold a value, the
+/// levels of its lines and its Retry-After handling.
+const KEYS: [&str; 11] = [
     "preset",
     "attempts",
     "backoff",
@@ -32,6 +36,7 @@ const KEYS: [&str; 10] = [
     "nested",
     "attempt_spans",
     "levels",
+    "retry_after",
 ];
 
 /// Reads a value of `T` from its text, in `#[retry]`'s grammar.
@@ -205,11 +210,12 @@ enum Key {
     Nested,
     AttemptSpans,
     Levels,
+    RetryAfter,
 }
 
 impl Key {
     /// Every key, in [`KEYS`]' order.
-    const ALL: [Key; 10] = [
+    const ALL: [Key; 11] = [
         Key::Preset,
         Key::Attempts,
         Key::Backoff,
@@ -220,6 +226,7 @@ impl Key {
         Key::Nested,
         Key::AttemptSpans,
         Key::Levels,
+        Key::RetryAfter,
     ];
 
     fn name(self) -> &'static str {
@@ -284,179 +291,6 @@ impl<'de> Deserialize<'de> for NestedWord {
     }
 }
 
-/// A key of a table inside a policy's (`levels`), read as such: its index
-/// in the table's keys, or an error naming the table, where it is written.
-#[derive(Clone, Copy)]
-struct KeyIn {
-    table: &'static str,
-    keys: &'static [&'static str],
-}
-
-impl<'de> DeserializeSeed<'de> for KeyIn {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for KeyIn {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a key of `{}`: {}", self.table, self.keys.join(", "))
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
-        self.keys.iter().position(|k| *k == key).ok_or_else(|| {
-            E::custom(format_args!(
-                "unknown key `{key}` in `{}`; {}its keys are: {}",
-                self.table,
-                retry_dsl::did_you_mean(key, self.keys),
-                self.keys.join(", ")
-            ))
-        })
-    }
-}
-
-/// The lines of `levels`, as [`Levels`]' fields are named.
-const LINES: [&str; 5] = [
-    "retry",
-    "rejected_ok",
-    "non_retriable",
-    "give_up",
-    "success",
-];
-
-/// A level's names, as `levels` reads and writes them.
-const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
-
-/// A level by its name (any case), the line's: a retry's line (and a
-/// rejected `Ok`'s) is WARN at the loudest, so `error` is refused there
-/// rather than quietly read as `warn`.
-struct LevelOf(&'static str);
-
-impl<'de> DeserializeSeed<'de> for LevelOf {
-    type Value = Level;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Level, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for LevelOf {
-    type Value = Level;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a level, one of: {}", LEVEL_NAMES.join(", "))
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Level, E> {
-        let levels = [
-            Level::ERROR,
-            Level::WARN,
-            Level::INFO,
-            Level::DEBUG,
-            Level::TRACE,
-        ];
-        let Some(i) = LEVEL_NAMES
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(text))
-        else {
-            return Err(E::custom(format_args!(
-                "unknown level `{text}` for the {} line; {}levels are: {}",
-                self.0,
-                retry_dsl::did_you_mean(&text.to_ascii_lowercase(), &LEVEL_NAMES),
-                LEVEL_NAMES.join(", ")
-            )));
-        };
-        if i == 0 && matches!(self.0, "retry" | "rejected_ok") {
-            return Err(E::custom(format_args!(
-                "the {} line is `warn` at the loudest (a retry is not a failure yet): \
-                 levels are: warn, info, debug, trace",
-                self.0
-            )));
-        }
-        Ok(levels[i])
-    }
-}
-
-/// `levels`: a table of lines and their levels, each set over the preset's
-/// as its setter sets it, or `"default"` or `"quiet"` ([`Levels::DEFAULT`],
-/// [`Levels::QUIET`]) for every line.
-enum LevelsValue {
-    All(Levels),
-    Lines([Option<Level>; 5]),
-}
-
-impl<'de> Deserialize<'de> for LevelsValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LevelsValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a table of lines and their levels, such as { retry = \"debug\" }, \
-                     or \"default\" or \"quiet\"",
-                )
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<LevelsValue, E> {
-                match text {
-                    "default" => Ok(LevelsValue::All(Levels::DEFAULT)),
-                    "quiet" => Ok(LevelsValue::All(Levels::QUIET)),
-                    _ => Err(E::custom(format_args!(
-                        "unknown levels `{text}`: `levels` is \"default\", \"quiet\" (every \
-                         line at debug) or a table of lines and their levels, \
-                         {{ retry = \"debug\" }}; its keys are: {}",
-                        LINES.join(", ")
-                    ))),
-                }
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LevelsValue, A::Error> {
-                let mut lines = [None; 5];
-                let seed = KeyIn {
-                    table: "levels",
-                    keys: &LINES,
-                };
-                while let Some(i) = map.next_key_seed(seed)? {
-                    if lines[i].is_some() {
-                        return Err(de::Error::duplicate_field(LINES[i]));
-                    }
-                    lines[i] = Some(map.next_value_seed(LevelOf(LINES[i]))?);
-                }
-                Ok(LevelsValue::Lines(lines))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl LevelsValue {
-    fn set<W, G>(self, p: Policy<W, G>) -> Policy<W, G> {
-        let [retry, rejected_ok, non_retriable, give_up, success] = match self {
-            LevelsValue::All(levels) => return p.with_levels(levels),
-            LevelsValue::Lines(lines) => lines,
-        };
-        let mut p = p;
-        if let Some(l) = retry {
-            p = p.with_retry_level(l);
-        }
-        if let Some(l) = rejected_ok {
-            p = p.with_rejected_ok_level(l);
-        }
-        if let Some(l) = non_retriable {
-            p = p.with_non_retriable_level(l);
-        }
-        if let Some(l) = give_up {
-            p = p.with_give_up_level(l);
-        }
-        if let Some(l) = success {
-            p = p.with_success_level(l);
-        }
-        p
-    }
-}
-
 /// A preset read by its name, resolved as its value is read (so that a
 /// format places an unknown name on its own line).
 struct Preset(Policy<RetryOn>);
@@ -490,10 +324,11 @@ struct Table {
     nested: Option<Nested>,
     attempt_spans: Option<bool>,
     levels: Option<LevelsValue>,
+    retry_after: Option<RetryAfterTable>,
 }
 
 /// `slot` set from the map's next value, once.
-fn once<'de, A, T, U>(
+pub(crate) fn once<'de, A, T, U>(
     slot: &mut Option<U>,
     key: &'static str,
     map: &mut A,
@@ -544,6 +379,9 @@ impl Table {
         if let Some(levels) = self.levels {
             p = levels.set(p);
         }
+        if let Some(table) = self.retry_after {
+            p = p.with_retry_after(table.set(p.retry_after())?);
+        }
         p.build()
             .map_err(|e| E::custom(format_args!("invalid retry policy: {e}")))
     }
@@ -588,6 +426,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::Nested => once(&mut t.nested, k, m, |n: NestedWord| n.0)?,
                 Key::AttemptSpans => once(&mut t.attempt_spans, k, m, |b: bool| b)?,
                 Key::Levels => once(&mut t.levels, k, m, |l: LevelsValue| l)?,
+                Key::RetryAfter => once(&mut t.retry_after, k, m, |r: RetryAfterTable| r)?,
             }
         }
         t.policy()
@@ -613,7 +452,12 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// the preset's as its setter ([`with_retry_level`](Policy::with_retry_level),
 /// ...) sets it, so that a library's
 /// [`with_default_levels`](Policy::with_default_levels) keeps them; or
-/// `"quiet"` (every line at DEBUG, [`Levels::QUIET`]) or `"default"`. The policy is
+/// `"quiet"` (every line at DEBUG, [`Levels::QUIET`]) or `"default"`; and
+/// `retry_after`, how a server's requested wait is treated
+/// ([`RetryAfter`]), which the attribute does not take either: a table of
+/// `kinds` (as `retry_on`; `[]` ignores every hint), `cap` and `floor`
+/// (durations, `"30s"`) and `at_least_backoff` (a boolean), each set over
+/// the preset's (or [`RetryAfter::DEFAULT`]'s). The policy is
 /// checked as [`Policy::build`] checks it; an unknown or repeated key, a
 /// value that does not parse or is out of range (`attempts = 0`, a zero
 /// duration) and a policy `build` refuses are errors naming the key or
@@ -650,6 +494,12 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// let noisy: Policy<RetryOn> =
 ///     serde_json::from_str(r#"{ "preset": "api", "levels": { "retry": "debug", "give_up": "warn" } }"#)?;
 /// assert_eq!((noisy.retry_level(), noisy.give_up_level()), (tracing::Level::DEBUG, tracing::Level::WARN));
+///
+/// // an upstream whose 503s carry Retry-After too, honoured up to 30s
+/// let hinted: Policy<RetryOn> = serde_json::from_str(
+///     r#"{ "preset": "api", "retry_after": { "kinds": "RateLimited | Unavailable", "cap": "30s" } }"#,
+/// )?;
+/// assert_eq!(hinted.retry_after().cap(), Duration::from_secs(30));
 ///
 /// let typo = serde_json::from_str::<Policy<RetryOn>>(r#"{ "atempts": 6 }"#).unwrap_err();
 /// assert!(typo.to_string().starts_with("unknown key `atempts`; did you mean `attempts`? keys are: preset, attempts"), "{typo}");
@@ -833,6 +683,71 @@ mod tests {
             let e = from_toml(&format!("[clips]\nattempts = 3\n{table}\n")).unwrap_err();
             assert!(e.contains(fault), "{table}: {e}");
             assert!(e.contains("line 3"), "{table}: {e}");
+        }
+    }
+
+    #[test]
+    fn retry_after_sets_each_setting_over_the_preset_s() {
+        use crate::RetryAfter;
+        let p = from_toml(
+            "[clips]\npreset = \"s3\"\n\
+             retry_after = { cap = \"30s\", floor = \"500ms\", at_least_backoff = true }\n",
+        )
+        .unwrap();
+        let s3 = presets::S3.retry_after();
+        let built = s3
+            .with_cap(s(30))
+            .with_floor(Duration::from_millis(500))
+            .with_at_least_backoff(true);
+        assert_eq!(p.retry_after(), built);
+        let only =
+            from_toml("[clips]\nretry_after = { kinds = [\"RateLimited\", \"Unavailable\"] }\n")
+                .unwrap();
+        assert_eq!(
+            only.retry_after(),
+            RetryAfter::DEFAULT.with_kinds(ErrorKind::RateLimited | ErrorKind::Unavailable)
+        );
+        let ignored = from_toml("[clips]\nretry_after = { kinds = [] }\n").unwrap();
+        assert!(ignored.retry_after().kinds().is_empty());
+    }
+
+    #[test]
+    fn a_bad_retry_after_is_an_error_in_the_file_s_words() {
+        for (table, fault, line) in [
+            (
+                "retry_after = { cap = \"0s\" }",
+                "invalid retry_after: a cap of `0s` turns every server's hint into an immediate retry; write a cap above zero, or `kinds = []` to ignore the hints",
+                1,
+            ),
+            (
+                "retry_after = { cap = \"1s\", floor = \"2s\" }",
+                "invalid retry_after: the floor `2s` is above the cap `1s`",
+                1,
+            ),
+            (
+                "retry_after = { capp = \"1s\" }",
+                "unknown key `capp` in `retry_after`; did you mean `cap`? its keys are: kinds, cap, floor, at_least_backoff",
+                3,
+            ),
+            (
+                "retry_after = { cap = 30 }",
+                "a duration with its unit, such as \"30s\"",
+                3,
+            ),
+            (
+                "retry_after = { kinds = \"Throttled\" }",
+                "unknown error kind `Throttled`",
+                3,
+            ),
+            (
+                "retry_after = \"30s\"",
+                "a table of the Retry-After settings",
+                3,
+            ),
+        ] {
+            let e = from_toml(&format!("[clips]\nattempts = 3\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+            assert!(e.contains(&format!("line {line}")), "{table}: {e}");
         }
     }
 

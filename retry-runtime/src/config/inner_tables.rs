@@ -1,0 +1,288 @@
+//! The tables inside a policy's table (feature `serde`): `levels`, the
+//! levels of its log lines, and `retry_after`, its Retry-After handling;
+//! neither is a key of `#[retry]`.
+
+use core::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use tracing::Level;
+
+use super::once;
+use crate::classify::KindSet;
+use crate::policy::{Levels, Policy, RetryAfter};
+
+/// A key of a table inside a policy's (`levels`), read as such: its index
+/// in the table's keys, or an error naming the table, where it is written.
+#[derive(Clone, Copy)]
+struct KeyIn {
+    table: &'static str,
+    keys: &'static [&'static str],
+}
+
+impl<'de> DeserializeSeed<'de> for KeyIn {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for KeyIn {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a key of `{}`: {}", self.table, self.keys.join(", "))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+        self.keys.iter().position(|k| *k == key).ok_or_else(|| {
+            E::custom(format_args!(
+                "unknown key `{key}` in `{}`; {}its keys are: {}",
+                self.table,
+                retry_dsl::did_you_mean(key, self.keys),
+                self.keys.join(", ")
+            ))
+        })
+    }
+}
+
+/// The lines of `levels`, as [`Levels`]' fields are named.
+const LINES: [&str; 5] = [
+    "retry",
+    "rejected_ok",
+    "non_retriable",
+    "give_up",
+    "success",
+];
+
+/// A level's names, as `levels` reads and writes them.
+const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// A level by its name (any case), the line's: a retry's line (and a
+/// rejected `Ok`'s) is WARN at the loudest, so `error` is refused there
+/// rather than quietly read as `warn`.
+struct LevelOf(&'static str);
+
+impl<'de> DeserializeSeed<'de> for LevelOf {
+    type Value = Level;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Level, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for LevelOf {
+    type Value = Level;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a level, one of: {}", LEVEL_NAMES.join(", "))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Level, E> {
+        let levels = [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ];
+        let Some(i) = LEVEL_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(text))
+        else {
+            return Err(E::custom(format_args!(
+                "unknown level `{text}` for the {} line; {}levels are: {}",
+                self.0,
+                retry_dsl::did_you_mean(&text.to_ascii_lowercase(), &LEVEL_NAMES),
+                LEVEL_NAMES.join(", ")
+            )));
+        };
+        if i == 0 && matches!(self.0, "retry" | "rejected_ok") {
+            return Err(E::custom(format_args!(
+                "the {} line is `warn` at the loudest (a retry is not a failure yet): \
+                 levels are: warn, info, debug, trace",
+                self.0
+            )));
+        }
+        Ok(levels[i])
+    }
+}
+
+/// `levels`: a table of lines and their levels, each set over the preset's
+/// as its setter sets it, or `"default"` or `"quiet"` ([`Levels::DEFAULT`],
+/// [`Levels::QUIET`]) for every line.
+pub(super) enum LevelsValue {
+    All(Levels),
+    Lines([Option<Level>; 5]),
+}
+
+impl<'de> Deserialize<'de> for LevelsValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LevelsValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a table of lines and their levels, such as { retry = \"debug\" }, \
+                     or \"default\" or \"quiet\"",
+                )
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LevelsValue, E> {
+                match text {
+                    "default" => Ok(LevelsValue::All(Levels::DEFAULT)),
+                    "quiet" => Ok(LevelsValue::All(Levels::QUIET)),
+                    _ => Err(E::custom(format_args!(
+                        "unknown levels `{text}`: `levels` is \"default\", \"quiet\" (every \
+                         line at debug) or a table of lines and their levels, \
+                         {{ retry = \"debug\" }}; its keys are: {}",
+                        LINES.join(", ")
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LevelsValue, A::Error> {
+                let mut lines = [None; 5];
+                let seed = KeyIn {
+                    table: "levels",
+                    keys: &LINES,
+                };
+                while let Some(i) = map.next_key_seed(seed)? {
+                    if lines[i].is_some() {
+                        return Err(de::Error::duplicate_field(LINES[i]));
+                    }
+                    lines[i] = Some(map.next_value_seed(LevelOf(LINES[i]))?);
+                }
+                Ok(LevelsValue::Lines(lines))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl LevelsValue {
+    pub(super) fn set<W, G>(self, p: Policy<W, G>) -> Policy<W, G> {
+        let [retry, rejected_ok, non_retriable, give_up, success] = match self {
+            LevelsValue::All(levels) => return p.with_levels(levels),
+            LevelsValue::Lines(lines) => lines,
+        };
+        let mut p = p;
+        if let Some(l) = retry {
+            p = p.with_retry_level(l);
+        }
+        if let Some(l) = rejected_ok {
+            p = p.with_rejected_ok_level(l);
+        }
+        if let Some(l) = non_retriable {
+            p = p.with_non_retriable_level(l);
+        }
+        if let Some(l) = give_up {
+            p = p.with_give_up_level(l);
+        }
+        if let Some(l) = success {
+            p = p.with_success_level(l);
+        }
+        p
+    }
+}
+
+/// The keys of `retry_after`, as [`RetryAfter`]'s setters are named.
+const RETRY_AFTER_KEYS: [&str; 4] = ["kinds", "cap", "floor", "at_least_backoff"];
+
+/// A duration from its text, zero included (a Retry-After floor or cap).
+struct AnyDuration(Duration);
+
+impl<'de> Deserialize<'de> for AnyDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration with its unit, such as \"30s\" or \"500ms\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+                crate::parse::duration(text).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V).map(AnyDuration)
+    }
+}
+
+/// `retry_after`: a table of [`RetryAfter`]'s settings, each set over the
+/// preset's.
+#[derive(Default)]
+pub(super) struct RetryAfterTable {
+    kinds: Option<KindSet>,
+    cap: Option<Duration>,
+    floor: Option<Duration>,
+    at_least_backoff: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for RetryAfterTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RetryAfterTable;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "a table of the Retry-After settings, such as {{ cap = \"30s\" }}: {}",
+                    RETRY_AFTER_KEYS.join(", ")
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RetryAfterTable, A::Error> {
+                let mut t = RetryAfterTable::default();
+                let seed = KeyIn {
+                    table: "retry_after",
+                    keys: &RETRY_AFTER_KEYS,
+                };
+                while let Some(i) = map.next_key_seed(seed)? {
+                    let (m, k) = (&mut map, RETRY_AFTER_KEYS[i]);
+                    match i {
+                        0 => once(&mut t.kinds, k, m, |kinds: KindSet| kinds)?,
+                        1 => once(&mut t.cap, k, m, |d: AnyDuration| d.0)?,
+                        2 => once(&mut t.floor, k, m, |d: AnyDuration| d.0)?,
+                        _ => once(&mut t.at_least_backoff, k, m, |on: bool| on)?,
+                    }
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl RetryAfterTable {
+    /// `over` with each setting given set, checked here for a message in
+    /// the file's words (`Policy::build`'s names `RetryAfter::IGNORE`).
+    pub(super) fn set<E: de::Error>(self, over: RetryAfter) -> Result<RetryAfter, E> {
+        let mut r = over;
+        if let Some(kinds) = self.kinds {
+            r = r.with_kinds(kinds);
+        }
+        if let Some(cap) = self.cap {
+            r = r.with_cap(cap);
+        }
+        if let Some(floor) = self.floor {
+            r = r.with_floor(floor);
+        }
+        if let Some(on) = self.at_least_backoff {
+            r = r.with_at_least_backoff(on);
+        }
+        let fmt = retry_dsl::format_duration;
+        if !r.kinds().is_empty() && r.cap().is_zero() {
+            return Err(E::custom(
+                "invalid retry_after: a cap of `0s` turns every server's hint into an \
+                 immediate retry; write a cap above zero, or `kinds = []` to ignore the hints",
+            ));
+        }
+        if !r.kinds().is_empty() && r.floor() > r.cap() {
+            return Err(E::custom(format_args!(
+                "invalid retry_after: the floor `{}` is above the cap `{}`; a hint's wait \
+                 is at least the floor and at most the cap",
+                fmt(r.floor()),
+                fmt(r.cap())
+            )));
+        }
+        Ok(r)
+    }
+}
