@@ -36,6 +36,7 @@ mod bad_config;
 mod boxed_errors;
 mod cancellation;
 mod concurrency;
+mod config_file;
 mod context;
 mod cooldown;
 mod debug;

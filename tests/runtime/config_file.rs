@@ -1,0 +1,239 @@
+//! A service's upstreams' policies from its configuration file, as its
+//! operators write them (TOML or YAML), reloaded at run time: a policy
+//! per upstream, with an environment override of its attempts for an
+//! incident, its log levels and its Retry-After handling from the file,
+//! `&'static` policies made once per distinct configuration (not one
+//! leaked per reload), and the errors a bad file gets.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use retry_runtime::{testing, Classify, ErrorKind, Policy, RetryOn};
+use testkit::capture::capture;
+use tracing::Level;
+
+#[derive(serde::Deserialize)]
+struct Settings {
+    upstreams: BTreeMap<String, Policy<RetryOn>>,
+}
+
+const TOML: &str = r#"
+[upstreams.search]
+preset = "api"
+attempts = 4
+backoff = "fixed(2s)"
+jitter = "none"
+levels = { retry = "debug", give_up = "warn" }
+
+[upstreams.billing]
+preset = "api"
+attempts = 4
+backoff = "fixed(1s)"
+jitter = "none"
+retry_after = { kinds = "RateLimited | Unavailable", cap = "30s" }
+"#;
+
+const YAML: &str = r#"
+upstreams:
+  search:
+    preset: api
+    attempts: 4
+    backoff: fixed(2s)
+    jitter: none
+    levels: { retry: debug, give_up: warn }
+  billing:
+    preset: api
+    attempts: 4
+    backoff: fixed(1s)
+    jitter: none
+    retry_after: { kinds: [RateLimited, Unavailable], cap: 30s }
+"#;
+
+/// The policies in use: a reload swaps the table, a call copies its
+/// upstream's reference out first.
+struct Live {
+    table: RwLock<Arc<BTreeMap<String, &'static Policy<RetryOn>>>>,
+    /// Each distinct policy made `'static` once (a reload of the same file
+    /// leaks nothing new), by its `Debug`.
+    made: Mutex<Vec<&'static Policy<RetryOn>>>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Live {
+            table: RwLock::new(Arc::default()),
+            made: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Reads `settings`, applies `RETRY_<UPSTREAM>_ATTEMPTS` from `env`,
+    /// and swaps the table in; a bad file leaves the live one as it was.
+    fn reload(
+        &self,
+        settings: Result<Settings, String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        let mut table = BTreeMap::new();
+        for (name, mut policy) in settings?.upstreams {
+            let key = format!("RETRY_{}_ATTEMPTS", name.to_ascii_uppercase());
+            if let Some(text) = env(&key) {
+                let n: u32 = text.parse().map_err(|e| format!("{key}={text}: {e}"))?;
+                policy = policy
+                    .with_max_attempts(n)
+                    .build()
+                    .map_err(|e| format!("{key}={text}: {e}"))?;
+            }
+            table.insert(name, self.intern(policy));
+        }
+        *self.table.write().unwrap() = Arc::new(table);
+        Ok(())
+    }
+
+    fn intern(&self, policy: Policy<RetryOn>) -> &'static Policy<RetryOn> {
+        let mut made = self.made.lock().unwrap();
+        let text = format!("{policy:?}");
+        if let Some(p) = made.iter().find(|p| format!("{p:?}") == text) {
+            return p;
+        }
+        let p: &'static Policy<RetryOn> = Box::leak(Box::new(policy));
+        made.push(p);
+        p
+    }
+
+    fn get(&self, upstream: &str) -> &'static Policy<RetryOn> {
+        self.table.read().unwrap()[upstream]
+    }
+}
+
+fn toml(text: &str) -> Result<Settings, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+fn yaml(text: &str) -> Result<Settings, String> {
+    serde_norway::from_str(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug)]
+struct Busy(Option<u64>);
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("upstream answered 503")
+    }
+}
+
+impl Classify for Busy {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.0.map(Duration::from_secs)
+    }
+}
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[test]
+fn toml_and_yaml_read_the_same_policies() {
+    let (t, y) = (toml(TOML).unwrap(), yaml(YAML).unwrap());
+    assert_eq!(t.upstreams.len(), 2);
+    for (name, policy) in &t.upstreams {
+        assert_eq!(
+            format!("{policy:?}"),
+            format!("{:?}", y.upstreams[name]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_reload_switches_the_policies_and_the_env_override_wins() {
+    let live = Live::new();
+    live.reload(toml(TOML), |_| None).unwrap();
+    let paused = testing::pause();
+    let search = live.get("search");
+    let r: Result<(), Busy> = search.retry(|| Err(Busy(None))).call();
+    assert!(r.is_err());
+    assert_eq!(paused.waits(), [s(2); 3]);
+
+    // an incident: one attempt for search, billing untouched
+    live.reload(toml(TOML), |k| {
+        (k == "RETRY_SEARCH_ATTEMPTS").then(|| "1".into())
+    })
+    .unwrap();
+    assert_eq!(live.get("search").max_attempts(), 1);
+    assert_eq!(live.get("billing").max_attempts(), 4);
+    // the call under way kept its policy; the same file again leaks nothing new
+    assert_eq!(search.max_attempts(), 4);
+    let before = live.made.lock().unwrap().len();
+    live.reload(yaml(YAML), |k| {
+        (k == "RETRY_SEARCH_ATTEMPTS").then(|| "1".into())
+    })
+    .unwrap();
+    assert_eq!(live.made.lock().unwrap().len(), before);
+
+    // a bad override or file is refused, the live table kept
+    let e = live
+        .reload(toml(TOML), |k| {
+            (k == "RETRY_SEARCH_ATTEMPTS").then(|| "0".into())
+        })
+        .unwrap_err();
+    assert!(
+        e.contains("RETRY_SEARCH_ATTEMPTS=0: attempts must be at least 1"),
+        "{e}"
+    );
+    let e = live
+        .reload(toml("[upstreams.search]\natempts = 2\n"), |_| None)
+        .unwrap_err();
+    assert!(e.contains("did you mean `attempts`?"), "{e}");
+    assert_eq!(live.get("search").max_attempts(), 1);
+}
+
+#[test]
+fn the_file_s_levels_and_retry_after_are_used() {
+    let live = Live::new();
+    live.reload(yaml(YAML), |_| None).unwrap();
+    let logs = capture();
+    let paused = testing::pause();
+    let r: Result<(), Busy> = live.get("search").retry(|| Err(Busy(None))).call();
+    assert!(r.is_err());
+    assert_eq!(logs.matching(Level::DEBUG, "retrying").len(), 3);
+    assert!(logs.matching(Level::WARN, "retrying").is_empty());
+    logs.assert_logged(Level::WARN, "failed after 4 attempts");
+
+    // billing honours a 503's Retry-After, capped at 30s
+    let mut hints = [Some(5), Some(600), None].into_iter();
+    let r: Result<(), Busy> = live
+        .get("billing")
+        .retry(|| Err(Busy(hints.next().flatten())))
+        .call();
+    assert!(r.is_err());
+    assert_eq!(paused.waits()[3..], [s(5), s(30), s(1)]);
+}
+
+#[test]
+fn a_bad_value_names_the_upstream_s_key_and_what_is_allowed() {
+    for (key, value, fault) in [
+        (
+            "levels",
+            "{ retry: verbose }",
+            "unknown level `verbose` for the retry line; levels are: error, warn",
+        ),
+        (
+            "retry_after",
+            "{ cap: 0s }",
+            "invalid retry_after: a cap of `0s`",
+        ),
+        ("attempts", "0", "attempts must be at least 1"),
+        ("jitter", "\"+5000%\"", "between 1% and 1000%"),
+        ("max_elapsed", "120", "missing duration unit after `120`"),
+    ] {
+        let text = format!("upstreams:\n  billing:\n    preset: api\n    {key}: {value}\n");
+        let e = yaml(&text).err().unwrap();
+        assert!(e.starts_with("upstreams.billing"), "{key}: {e}");
+        assert!(e.contains(fault), "{key}: {e}");
+    }
+}
