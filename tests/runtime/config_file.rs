@@ -55,7 +55,8 @@ upstreams:
 struct Live {
     table: RwLock<Arc<BTreeMap<String, &'static Policy<RetryOn>>>>,
     /// Each distinct policy made `'static` once (a reload of the same file
-    /// leaks nothing new), by its `Debug`.
+    /// leaks nothing new), by its `Debug` with its hedge delay and `nested`
+    /// (which `Debug` leaves out; `Policy` has no `PartialEq`).
     made: Mutex<Vec<&'static Policy<RetryOn>>>,
 }
 
@@ -92,8 +93,9 @@ impl Live {
 
     fn intern(&self, policy: Policy<RetryOn>) -> &'static Policy<RetryOn> {
         let mut made = self.made.lock().unwrap();
-        let text = format!("{policy:?}");
-        if let Some(p) = made.iter().find(|p| format!("{p:?}") == text) {
+        let key = |p: &Policy<RetryOn>| format!("{p:?} {:?} {:?}", p.hedge(), p.nested());
+        let text = key(&policy);
+        if let Some(p) = made.iter().find(|p| key(p) == text) {
             return p;
         }
         let p: &'static Policy<RetryOn> = Box::leak(Box::new(policy));
@@ -174,6 +176,10 @@ fn a_reload_switches_the_policies_and_the_env_override_wins() {
     })
     .unwrap();
     assert_eq!(live.made.lock().unwrap().len(), before);
+    // a change that Debug does not show is a policy of its own
+    let hedged = TOML.replace("attempts = 4\n", "attempts = 4\nhedge = \"500ms\"\n");
+    live.reload(toml(&hedged), |_| None).unwrap();
+    assert_eq!(live.get("search").hedge(), Some(Duration::from_millis(500)));
 
     // a bad override or file is refused, the live table kept
     let e = live
@@ -189,7 +195,7 @@ fn a_reload_switches_the_policies_and_the_env_override_wins() {
         .reload(toml("[upstreams.search]\natempts = 2\n"), |_| None)
         .unwrap_err();
     assert!(e.contains("did you mean `attempts`?"), "{e}");
-    assert_eq!(live.get("search").max_attempts(), 1);
+    assert_eq!(live.get("search").hedge(), Some(Duration::from_millis(500)));
 }
 
 #[test]
