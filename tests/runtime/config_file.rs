@@ -243,3 +243,24 @@ fn a_bad_value_names_the_upstream_s_key_and_what_is_allowed() {
         assert!(e.contains(fault), "{key}: {e}");
     }
 }
+
+/// A line's level the file sets to its default value is a setting of its
+/// own: an SDK's `with_default_levels` leaves it alone, so the reload that
+/// adds it is a policy of its own, not the old one handed out again (it
+/// was: `Debug` showed only the levels apart from the defaults, and an
+/// SDK's quiet defaults then lowered the give-ups ops had asked to keep at
+/// ERROR).
+#[test]
+fn a_reload_that_sets_a_level_to_its_default_is_a_policy_of_its_own() {
+    use retry_runtime::Levels;
+    let live = Live::new();
+    live.reload(toml(TOML), |_| None).unwrap();
+    let sdk = |p: &Policy<RetryOn>| p.with_default_levels(Levels::QUIET).give_up_level();
+    assert_eq!(sdk(live.get("billing")), Level::DEBUG);
+    let kept = TOML.replace(
+        "retry_after = {",
+        "levels = { give_up = \"error\" }\nretry_after = {",
+    );
+    live.reload(toml(&kept), |_| None).unwrap();
+    assert_eq!(sdk(live.get("billing")), Level::ERROR);
+}

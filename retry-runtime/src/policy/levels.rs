@@ -374,22 +374,33 @@ impl<W, G> Policy<W, G> {
         self.levels
     }
 
-    /// The levels set apart from the defaults, in the policy's `Debug`.
+    /// The levels set apart from the defaults, in the policy's `Debug`,
+    /// and those a setter set, even to their default: such a level is kept
+    /// by [`with_default_levels`](Policy::with_default_levels), so two
+    /// policies whose `Debug` is the same log alike under a library's
+    /// defaults too (a `rejected_ok` set to follow the retry line's shows
+    /// as `None`).
     pub(super) fn debug_levels(&self, d: &mut core::fmt::DebugStruct<'_, '_>) {
-        let (levels, default) = (&self.levels, Levels::DEFAULT);
-        if levels.non_retriable != default.non_retriable {
+        let (levels, default, set) = (&self.levels, Levels::DEFAULT, self.levels_set);
+        if levels.non_retriable != default.non_retriable || set & SET_NON_RETRIABLE != 0 {
             d.field("non_retriable_level", &levels.non_retriable);
         }
-        if levels.retry != default.retry {
+        if levels.retry != default.retry || set & SET_RETRY != 0 {
             d.field("retry_level", &levels.retry);
         }
-        if let Some(level) = levels.rejected_ok {
-            d.field("rejected_ok_level", &level);
+        match levels.rejected_ok {
+            Some(level) => {
+                d.field("rejected_ok_level", &level);
+            }
+            None if set & SET_REJECTED_OK != 0 => {
+                d.field("rejected_ok_level", &None::<Level>);
+            }
+            None => {}
         }
-        if levels.give_up != default.give_up {
+        if levels.give_up != default.give_up || set & SET_GIVE_UP != 0 {
             d.field("give_up_level", &levels.give_up);
         }
-        if levels.success != default.success {
+        if levels.success != default.success || set & SET_SUCCESS != 0 {
             d.field("success_level", &levels.success);
         }
     }
