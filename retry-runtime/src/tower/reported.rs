@@ -141,8 +141,33 @@ impl<E: fmt::Display> fmt::Display for Reported<E> {
     }
 }
 
-/// The error's source (transparent: the chain is the error's, each
-/// message printed once by a chain reporter, as without a report).
+/// The error's source (transparent: the chain is the error's, as without
+/// a report, the report adding no message of its own). A chain reporter
+/// (anyhow's `{:#}`) so prints it as it prints the bare
+/// [`Error`](super::Error): the held error's message twice, the
+/// `Error`'s and its source's (see [`Error`](super::Error) for why); print
+/// it with `{}` to see each message once.
+///
+/// ```
+/// use std::error::Error as _;
+/// use std::time::Duration;
+/// use retry_runtime::{response::RetryReport, tower::{Error, Reported}, StopReason};
+///
+/// fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+///     let mut messages = vec![e.to_string()];
+///     let mut next = e.source();
+///     while let Some(s) = next {
+///         messages.push(s.to_string());
+///         next = s.source();
+///     }
+///     messages
+/// }
+/// let reset = || Error::Inner(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+/// let report = RetryReport::new(3, Duration::from_secs(2), Some(StopReason::Attempts));
+/// let reported = Reported::new(reset(), report);
+/// assert_eq!(chain(&reported), chain(&reset()));
+/// assert_eq!(chain(&reported), ["connection reset", "connection reset"]);
+/// ```
 impl<E: StdError> StdError for Reported<E> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.error.source()
