@@ -460,7 +460,9 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// the preset's (or [`RetryAfter::DEFAULT`]'s). The policy is
 /// checked as [`Policy::build`] checks it; an unknown or repeated key, a
 /// value that does not parse or is out of range (`attempts = 0`, a zero
-/// duration) and a policy `build` refuses are errors naming the key or
+/// `max_elapsed` or `hedge`, a zero `retry_after` cap while its `kinds`
+/// read hints; a zero floor is the default, and a zero cap with `kinds =
+/// []` bounds nothing) and a policy `build` refuses are errors naming the key or
 /// the fault, with the position your format's deserializer adds: a TOML
 /// file's line of the key or value at fault, or of the table for a fault
 /// of two keys together (a decorrelated jitter over a fixed backoff).
@@ -709,6 +711,25 @@ mod tests {
         );
         let ignored = from_toml("[clips]\nretry_after = { kinds = [] }\n").unwrap();
         assert!(ignored.retry_after().kinds().is_empty());
+    }
+
+    /// The zero durations the doc's list of faults names are refused, and
+    /// only those: a `retry_after` floor of zero (its default), or a zero
+    /// cap that no hint reads, is read.
+    #[test]
+    fn a_zero_duration_is_refused_only_where_it_is_out_of_range() {
+        for key in [
+            "max_elapsed = \"0s\"",
+            "hedge = \"0s\"",
+            "retry_after = { cap = \"0s\" }",
+        ] {
+            let e = from_toml(&format!("[clips]\n{key}\n")).unwrap_err();
+            assert!(e.contains("0s"), "{key}: {e}");
+        }
+        let floor = from_toml("[clips]\nretry_after = { floor = \"0s\" }\n").unwrap();
+        assert_eq!(floor.retry_after(), crate::RetryAfter::DEFAULT);
+        let ignored = from_toml("[clips]\nretry_after = { kinds = [], cap = \"0s\" }\n").unwrap();
+        assert_eq!(ignored.retry_after(), crate::RetryAfter::IGNORE);
     }
 
     #[test]
