@@ -8,7 +8,7 @@ use core::marker::PhantomData;
 use core::str::FromStr;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, Serializer};
 
 use crate::backoff::Backoff;
@@ -338,10 +338,25 @@ where
     A: MapAccess<'de>,
     T: Deserialize<'de>,
 {
+    once_seeded(slot, key, map, PhantomData::<T>, into)
+}
+
+/// [`once`], the value read with `seed` (a level read for its line).
+pub(crate) fn once_seeded<'de, A, S, U>(
+    slot: &mut Option<U>,
+    key: &'static str,
+    map: &mut A,
+    seed: S,
+    into: fn(S::Value) -> U,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    S: DeserializeSeed<'de>,
+{
     if slot.is_some() {
         return Err(de::Error::duplicate_field(key));
     }
-    *slot = Some(into(map.next_value()?));
+    *slot = Some(into(map.next_value_seed(seed)?));
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use tracing::Level;
 
-use super::once;
+use super::{once, once_seeded};
 use crate::classify::KindSet;
 use crate::policy::{Levels, Policy, RetryAfter};
 
@@ -147,10 +147,8 @@ impl<'de> Deserialize<'de> for LevelsValue {
                     keys: &LINES,
                 };
                 while let Some(i) = map.next_key_seed(seed)? {
-                    if lines[i].is_some() {
-                        return Err(de::Error::duplicate_field(LINES[i]));
-                    }
-                    lines[i] = Some(map.next_value_seed(LevelOf(LINES[i]))?);
+                    let line = LINES[i];
+                    once_seeded(&mut lines[i], line, &mut map, LevelOf(line), |l| l)?;
                 }
                 Ok(LevelsValue::Lines(lines))
             }
