@@ -110,52 +110,51 @@ impl Pace {
         }
         let interval = self.interval;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        // (one call at a time: a slot kept apart that no call meets any
-        // more is free again; with a burst, it is counted below)
-        if self.burst <= 1 {
-            for r in slots
+        let kept = &mut *slots;
+        let asked = if self.burst <= 1 {
+            // One call at a time: a slot kept apart that no call meets any
+            // more is free again; one still ahead is skipped below, and a
+            // call after it is spaced from it as from any.
+            for r in kept
                 .ahead
                 .iter_mut()
                 .filter(|r| r.saturating_add(interval) <= now)
             {
                 *r = 0;
             }
-            if slots.far <= now {
-                (slots.far_from, slots.far) = (0, 0);
-            }
-        }
-        // a call may go `tolerance` before it is due (`burst` at once)
-        let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
-        // Slots kept apart that the frontier has reached, before or in the
-        // slot this call would take (passed ones too: each used some of the
-        // burst), are calls before it: counted on the
-        // frontier first, the earliest first, so that a call put after one
-        // keeps none of the burst that slot used (it kept the whole burst:
-        // one call more than the bucket allowed went, a review found). (A
-        // slot the frontier has not reached stays apart: counted, it would
-        // move the frontier to it, and every call would wait behind it.)
-        let kept = &mut *slots;
-        let asked = loop {
-            if self.burst <= 1 {
-                // (one call at a time: a slot apart is skipped below, and a
-                // call after it is spaced from it as from any)
-                break now.saturating_add(after).max(kept.due);
-            }
-            let asked = now
-                .saturating_add(after)
-                .max(kept.due.saturating_sub(tolerance));
-            let reach = kept.due.max(now).saturating_add(interval);
-            let counted = |r: u64| r < asked.saturating_add(interval) && r < reach;
-            let before = kept.ahead.iter_mut().filter(|r| **r != 0 && counted(**r));
-            if let Some(r) = before.min_by_key(|r| **r) {
-                kept.due = kept.due.max(*r).saturating_add(interval);
-                *r = 0;
-            } else if kept.far != 0 && counted(kept.far_from) {
-                let run = kept.far - kept.far_from;
-                kept.due = kept.due.max(kept.far_from).saturating_add(run);
+            if kept.far <= now {
                 (kept.far_from, kept.far) = (0, 0);
-            } else {
-                break asked;
+            }
+            now.saturating_add(after).max(kept.due)
+        } else {
+            // a call may go `tolerance` before it is due (`burst` at once)
+            let tolerance = interval.saturating_mul(u64::from(self.burst - 1));
+            // Slots kept apart that the frontier has reached, before or in
+            // the slot this call would take (passed ones too: each used
+            // some of the burst), are calls before it: counted on the
+            // frontier first, the earliest first, so that a call put after
+            // one keeps none of the burst that slot used (it kept the whole
+            // burst: one call more than the bucket allowed went, a review
+            // found). (A slot the frontier has not reached stays apart:
+            // counted, it would move the frontier to it, and every call
+            // would wait behind it.)
+            loop {
+                let asked = now
+                    .saturating_add(after)
+                    .max(kept.due.saturating_sub(tolerance));
+                let reach = kept.due.max(now).saturating_add(interval);
+                let counted = |r: u64| r < asked.saturating_add(interval) && r < reach;
+                let before = kept.ahead.iter_mut().filter(|r| **r != 0 && counted(**r));
+                if let Some(r) = before.min_by_key(|r| **r) {
+                    kept.due = kept.due.max(*r).saturating_add(interval);
+                    *r = 0;
+                } else if kept.far != 0 && counted(kept.far_from) {
+                    let run = kept.far - kept.far_from;
+                    kept.due = kept.due.max(kept.far_from).saturating_add(run);
+                    (kept.far_from, kept.far) = (0, 0);
+                } else {
+                    break asked;
+                }
             }
         };
         let mut go = asked;
