@@ -195,8 +195,9 @@ pub struct RetryLayer<
     P = FixedPolicy<W, G>,
     H = Hooks,
 > {
-    /// The policy ([`new`](Self::new)), or the function that chooses one
-    /// for each request ([`from_fn`](Self::from_fn)).
+    /// The policy ([`new`](Self::new): a pointer to it;
+    /// [`from_policy`](Self::from_policy): a copy), or the function that
+    /// chooses one for each request ([`from_fn`](Self::from_fn)).
     policy: P,
     /// `LazyRun::needed_from_start(policy)`, asked once here: the policy
     /// is behind a reference the optimizer cannot see through, and asking
@@ -321,11 +322,25 @@ impl<W: 'static, G: 'static> RetryLayer<W, G> {
     /// method of it (`oneshot`, `ready`), as "the method exists but its
     /// trait bounds were not satisfied".
     pub const fn new(policy: &'static Policy<W, G>) -> Self {
+        Self::holding(
+            FixedPolicy(policy),
+            policy.stop.max_attempts() > 1,
+            LazyRun::needed_from_start(policy),
+        )
+    }
+}
+
+impl<W: 'static, G: 'static, P> RetryLayer<W, G, DefaultSleeper, NoTimeout, P> {
+    /// A layer with `policy` as `new`, `from_fn` or `from_policy` holds
+    /// it, and every setting at its default: `retries` and
+    /// `state_from_start` are what the constructor asked of the policy
+    /// once (see the fields).
+    const fn holding(policy: P, retries: bool, state_from_start: bool) -> Self {
         RetryLayer {
-            policy: FixedPolicy(policy),
-            state_from_start: LazyRun::needed_from_start(policy),
-            check_method: policy.stop.max_attempts() > 1,
-            retries: policy.stop.max_attempts() > 1,
+            policy,
+            state_from_start,
+            check_method: retries,
+            retries,
             of: PhantomData,
             timeout: NoTimeout,
             any_method: false,
@@ -400,19 +415,8 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     where
         F: Fn() -> &'static Policy<W, G> + Send + Sync + 'static,
     {
-        RetryLayer {
-            policy: PolicyFn::new(choose),
-            state_from_start: false,
-            check_method: true,
-            retries: true,
-            of: PhantomData,
-            timeout: NoTimeout,
-            any_method: false,
-            retry_refused: false,
-            classify: no_classify,
-            sleeper: DefaultSleeper,
-            hooks: Hooks::NONE,
-        }
+        // (both asked of each request's policy instead)
+        Self::holding(PolicyFn::new(choose), true, false)
     }
 }
 
@@ -475,19 +479,9 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, OwnedPo
         W: Copy,
         G: Copy,
     {
-        RetryLayer {
-            state_from_start: LazyRun::needed_from_start(&policy),
-            check_method: policy.stop.max_attempts() > 1,
-            retries: policy.stop.max_attempts() > 1,
-            policy: OwnedPolicy(policy),
-            of: PhantomData,
-            timeout: NoTimeout,
-            any_method: false,
-            retry_refused: false,
-            classify: no_classify,
-            sleeper: DefaultSleeper,
-            hooks: Hooks::NONE,
-        }
+        let retries = policy.stop.max_attempts() > 1;
+        let state_from_start = LazyRun::needed_from_start(&policy);
+        Self::holding(OwnedPolicy(policy), retries, state_from_start)
     }
 }
 
