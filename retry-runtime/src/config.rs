@@ -138,30 +138,44 @@ impl<'de> Deserialize<'de> for KindSet {
     }
 }
 
-/// A duration from its text, `"2m"`, `"500ms"`, above zero (a policy's
-/// `max_elapsed` and hedge delay): a bare number is refused (seconds or
-/// milliseconds?).
+/// A duration from its text, `"2m"`, `"500ms"`: a bare number is refused
+/// (seconds or milliseconds?), and so is a zero `above_zero`; `expecting`
+/// says what a value of another type should have been, with an example
+/// fit for its key.
+pub(crate) struct DurationText {
+    pub(crate) expecting: &'static str,
+    pub(crate) above_zero: bool,
+}
+
+impl Visitor<'_> for DurationText {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+        match crate::parse::duration(text) {
+            Ok(Duration::ZERO) if self.above_zero => Err(E::custom(format_args!(
+                "`{}` is no time: this duration must be above zero",
+                text.trim()
+            ))),
+            parsed => parsed.map_err(E::custom),
+        }
+    }
+}
+
+/// A duration from its text, above zero (a policy's `max_elapsed` and
+/// hedge delay): see [`DurationText`].
 struct Text2Duration(Duration);
 
 impl<'de> Deserialize<'de> for Text2Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration with its unit, such as \"2m\" or \"500ms\"")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-                match crate::parse::duration(text) {
-                    Ok(Duration::ZERO) => Err(E::custom(format_args!(
-                        "`{}` is no time: this duration must be above zero",
-                        text.trim()
-                    ))),
-                    parsed => parsed.map_err(E::custom),
-                }
-            }
-        }
-        d.deserialize_str(V).map(Text2Duration)
+        d.deserialize_str(DurationText {
+            expecting: "a duration with its unit, such as \"2m\" or \"500ms\"",
+            above_zero: true,
+        })
+        .map(Text2Duration)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use tracing::Level;
 
-use super::{once, once_seeded};
+use super::{DurationText, once, once_seeded};
 use crate::classify::KindSet;
 use crate::policy::{Levels, Policy, RetryAfter};
 
@@ -186,22 +186,17 @@ impl LevelsValue {
 /// The keys of `retry_after`, as [`RetryAfter`]'s setters are named.
 const RETRY_AFTER_KEYS: [&str; 4] = ["kinds", "cap", "floor", "at_least_backoff"];
 
-/// A duration from its text, zero included (a Retry-After floor or cap).
+/// A duration from its text, zero included (a Retry-After floor or cap):
+/// see [`DurationText`].
 struct AnyDuration(Duration);
 
 impl<'de> Deserialize<'de> for AnyDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration with its unit, such as \"30s\" or \"500ms\"")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-                crate::parse::duration(text).map_err(E::custom)
-            }
-        }
-        d.deserialize_str(V).map(AnyDuration)
+        d.deserialize_str(DurationText {
+            expecting: "a duration with its unit, such as \"30s\" or \"500ms\"",
+            above_zero: false,
+        })
+        .map(AnyDuration)
     }
 }
 
