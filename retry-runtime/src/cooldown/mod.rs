@@ -496,19 +496,24 @@ pub(crate) fn give_back<W, G>(policy: &Policy<W, G>, wait: Duration) {
     }
 }
 
+/// The cooldown a first attempt of a run of `policy` waits for: none
+/// without one, nor while the policy's breaker refuses calls (the call is
+/// refused at once, without waiting or taking a slot; a breaker open past
+/// its recovery lets the call through as its probe: it waits).
+#[inline]
+fn first_cooldown<W, G>(policy: &Policy<W, G>) -> Option<&'static Cooldown> {
+    let cooldown = policy.cooldown?;
+    (!policy.circuit.is_some_and(|b| b.refuses_now())).then_some(cooldown)
+}
+
 /// The wait before the first attempt of a run of `policy`, when its
 /// cooldown asks for one ([`Cooldown::first_wait`]; `again`, once that
 /// was waited: [`Cooldown::first_wait_again`], a hold made longer
-/// meanwhile). None while the policy's breaker refuses calls: the call
-/// is refused at once, without waiting or taking a slot. (A breaker open
-/// past its recovery lets the call through as its probe: it waits.)
+/// meanwhile); none when [`first_cooldown`] gives none.
 #[cold]
 #[inline(never)]
 pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> {
-    let cooldown = policy.cooldown?;
-    if policy.circuit.is_some_and(|b| b.refuses_now()) {
-        return None;
-    }
+    let cooldown = first_cooldown(policy)?;
     if again {
         cooldown.first_wait_again()
     } else {
@@ -519,15 +524,11 @@ pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<
 /// Before the first attempt of a run of `policy` whose stop signal has
 /// fired (`stop_on`): no wait, the attempt is made at once, but it takes
 /// its slot of the cooldown's pace, as [`first_wait_of`] does (the attempt
-/// counts against the pace); none while the policy's breaker refuses
-/// calls.
+/// counts against the pace); none when [`first_cooldown`] gives none.
 #[cold]
 #[inline(never)]
 pub(crate) fn first_slot_of<W, G>(policy: &Policy<W, G>) {
-    let Some(cooldown) = policy.cooldown else {
-        return;
-    };
-    if !policy.circuit.is_some_and(|b| b.refuses_now()) {
+    if let Some(cooldown) = first_cooldown(policy) {
         cooldown.first_slot();
     }
 }
