@@ -1095,9 +1095,11 @@ fn not_ready_to_call<T: AttemptLimit, E>(error: E) -> T::CallError<E> {
 }
 
 impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T, P, H> {
-    /// A call's future, run with `policy`: what the two `call`s share, with
-    /// what each reads of its layer or asks of its policy as arguments (so
-    /// the fixed policy's `call` loads what it did before `from_fn`).
+    /// A call's future, run with `policy` (a pointer to it, or a copy of
+    /// its own): what the three `call`s (`new`'s, `from_fn`'s and
+    /// `from_policy`'s layers') share, with what each reads of its layer or
+    /// asks of its policy as arguments (so the fixed policy's `call` loads
+    /// what it did before `from_fn`).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     fn start<Req, Pl: Deref<Target = Policy<W, G>>>(
