@@ -111,7 +111,7 @@ pub trait AttemptLimit: Copy + sealed::Sealed {
     ///
     /// ```
     /// use retry_runtime::tower::{AttemptLimit, Error, NoTimeout, Reported, WithReport, WithTimeout};
-    /// fn plain(_: <WithTimeout as AttemptLimit>::CallError<std::io::Error>) -> Error<std::io::Error> { unimplemented!() }
+    /// fn plain(e: <WithTimeout as AttemptLimit>::CallError<std::io::Error>) -> Error<std::io::Error> { e }
     /// fn reported(e: <WithReport<NoTimeout> as AttemptLimit>::CallError<std::io::Error>) -> Reported<Error<std::io::Error>> { e }
     /// # let _ = (plain, reported);
     /// ```
