@@ -298,7 +298,8 @@ pub struct Idempotent;
 #[non_exhaustive]
 pub struct RetryReport {
     /// Attempts made, the one that answered included (1: sent once; with
-    /// an error, 0 for a call a guard refused before its first attempt).
+    /// an error, 0 for a call a guard refused before its first attempt, or
+    /// whose service failed its `poll_ready` before it, `Permanent`).
     pub attempts: u32,
     /// Time spent, waits included.
     pub elapsed: Duration,

@@ -715,8 +715,9 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
     /// report (the attempts made, 0 for a call the breaker or the throttle
     /// refused; the time; why the run stopped), which derefs to the error,
     /// passes its message, its source and its [`Classify`] through (a
-    /// `#[retry]` around the call, or a `Buffer` above the layer, sees the
-    /// error as before), and gives it up with
+    /// `#[retry]` around the call, or a `Buffer` above the layer, classifies
+    /// it as before; boxed, it downcasts to `Reported<Error<E>>`, not to
+    /// `Error<E>`), and gives it up with
     /// [`into_parts`](Reported::into_parts). A layer without `with_report`
     /// fails with the plain [`Error<E>`](Error), as before.
     ///

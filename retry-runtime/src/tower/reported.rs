@@ -23,8 +23,10 @@ use crate::response::RetryReport;
 /// It passes the error through: its `Display`, its
 /// [`source`](StdError::source) (so a chain reporter prints each message
 /// as it did) and its [`Classify`] (so a `#[retry]` around the call, or a
-/// `Buffer` above the layer boxing it, classifies it as it did); it
-/// [`Deref`]s to the error, to `match` on it.
+/// `Buffer` above the layer boxing it, classifies it as it did: boxed, it
+/// downcasts to `Reported<Error<E>>`, not to `Error<E>`, a change for code
+/// that downcast the layer's errors); it [`Deref`]s to the error, to
+/// `match` on it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -72,7 +74,8 @@ impl<E> Reported<E> {
     }
 
     /// The report of the run that ended on the error: the attempts made
-    /// (0 for a call a guard refused before its first attempt), the time
+    /// (0 for a call a guard refused before its first attempt, or whose
+    /// service failed its `poll_ready` before it), the time
     /// spent, and, always `Some` for an error, why the run stopped.
     ///
     /// ```
