@@ -126,7 +126,7 @@ async fn supervise(
         }
         match run.failed(&e) {
             // the WARN line "retrying feed.reconnect after attempt 2 failed; next attempt in 100ms"
-            Decision::Retry(wait) => {
+            Decision::Retry { wait, .. } => {
                 waits.push(wait);
                 tokio::select! {
                     biased;
@@ -134,7 +134,7 @@ async fn supervise(
                     () = sleep_async(wait) => {}
                 }
             }
-            Decision::GiveUp(reason) => return (waits, Some(run.into_error(e, reason))),
+            Decision::GiveUp { reason, .. } => return (waits, Some(run.into_error(e, reason))),
         }
     }
 }

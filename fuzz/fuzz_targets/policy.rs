@@ -325,15 +325,15 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
             )
         };
         let wait = match decision {
-            Decision::GiveUp(StopReason::Permanent) => {
+            Decision::GiveUp { reason: StopReason::Permanent, .. } => {
                 assert!(!verdict.retry, "{}", ctx());
                 return;
             }
-            Decision::GiveUp(StopReason::Attempts) => {
+            Decision::GiveUp { reason: StopReason::Attempts, .. } => {
                 assert!(verdict.retry && attempts_made >= self.limit, "{}", ctx());
                 return;
             }
-            Decision::GiveUp(StopReason::Deadline) => {
+            Decision::GiveUp { reason: StopReason::Deadline, .. } => {
                 assert!(
                     verdict.retry && attempts_made < self.limit && p.stop().max_elapsed().is_some(),
                     "{}",
@@ -341,10 +341,10 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
                 );
                 return;
             }
-            Decision::GiveUp(other) => {
+            Decision::GiveUp { reason: other, .. } => {
                 panic!("unexpected {other:?} without breaker or budget: {}", ctx())
             }
-            Decision::Retry(wait) => wait,
+            Decision::Retry { wait, .. } => wait,
         };
         assert!(verdict.retry, "retried a permanent error: {}", ctx());
         assert!(
@@ -391,8 +391,8 @@ fn drive_run<W: Copy + When<Hinted> + std::fmt::Debug>(c: &Checker<'_, W>) {
         // with zero elapsed (a lower bound of the real one) is sound.
         c.check(made, previous, Duration::ZERO, decision);
         match decision {
-            Decision::Retry(wait) => previous = wait,
-            Decision::GiveUp(_) => break,
+            Decision::Retry { wait, .. } => previous = wait,
+            Decision::GiveUp { .. } => break,
         }
     }
 }

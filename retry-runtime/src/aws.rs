@@ -596,7 +596,7 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Permanent, "{code}");
             assert_eq!(
                 crate::presets::JOB.decide(0, &e),
-                crate::Decision::GiveUp(crate::stop::StopReason::Permanent),
+                crate::Decision::give_up(crate::stop::StopReason::Permanent),
                 "{code}"
             );
         }
@@ -605,7 +605,7 @@ mod tests {
     fn retried_by_api_and_s3(e: &impl Classify) -> bool {
         [crate::presets::API, crate::presets::S3]
             .iter()
-            .all(|p| matches!(p.decide(0, e), crate::Decision::Retry(_)))
+            .all(|p| matches!(p.decide(0, e), crate::Decision::Retry { .. }))
     }
 
     /// The errors the services' models declare retryable, with the 4xx
@@ -736,11 +736,11 @@ mod tests {
         assert_eq!(unmarked.kind(), ErrorKind::Unknown);
         assert!(matches!(
             crate::presets::JOB.decide(0, &unmarked),
-            crate::Decision::Retry(_)
+            crate::Decision::Retry { .. }
         ));
         assert!(!matches!(
             crate::presets::API.decide(0, &unmarked),
-            crate::Decision::Retry(_)
+            crate::Decision::Retry { .. }
         ));
     }
 
@@ -759,7 +759,7 @@ mod tests {
         assert_eq!(broke_off.kind(), ErrorKind::Connect);
         assert!(matches!(
             crate::presets::S3.decide(0, &broke_off),
-            crate::Decision::Retry(_)
+            crate::Decision::Retry { .. }
         ));
         let not_found = Error::response_error(boxed("reset mid-body"), response(404));
         assert_eq!(not_found.kind(), ErrorKind::Connect);

@@ -12,8 +12,8 @@
 //!     fn kind(&self) -> ErrorKind { classify_status(self.status) } // 503 Unavailable, 404 Permanent
 //! }
 //! let policy = Policy::new().retry_on(KindSet::TRANSIENT);
-//! assert!(matches!(policy.decide(0, &ApiError { status: 503 }), Decision::Retry(_)));
-//! assert!(matches!(policy.decide(0, &ApiError { status: 404 }), Decision::GiveUp(_)));
+//! assert!(matches!(policy.decide(0, &ApiError { status: 503 }), Decision::Retry { .. }));
+//! assert!(matches!(policy.decide(0, &ApiError { status: 404 }), Decision::GiveUp { .. }));
 //! ```
 
 use core::fmt;

@@ -212,8 +212,8 @@ pub use jitter::Jitter;
 pub use nested::Nested;
 pub use parse::ParseError;
 pub use policy::{
-    Decision, Guards, Levels, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll, RetryIf,
-    RetryOn, RetryOnOrIf, Verdict, When, WidensTo, WithCircuit, WithCircuitAndThrottle,
+    Basis, Decision, Guards, Levels, NoCircuit, Policy, RetriedKinds, RetryAfter, RetryAll,
+    RetryIf, RetryOn, RetryOnOrIf, Verdict, When, WidensTo, WithCircuit, WithCircuitAndThrottle,
     WithThrottle,
 };
 pub use policy_error::PolicyError;

@@ -234,7 +234,7 @@ impl Outer {
     /// assert_eq!((calls, e.reason), (1, StopReason::Deferred)); // left to the requeue
     /// assert!(Outer::of(&requeue).kinds().contains(ErrorKind::Timeout));
     /// // and the requeue's decision for it
-    /// assert!(matches!(requeue.decide(0, &e.last_error), retry_runtime::Decision::Retry(_)));
+    /// assert!(matches!(requeue.decide(0, &e.last_error), retry_runtime::Decision::Retry { .. }));
     /// ```
     #[must_use]
     pub fn of<W: RetriedKinds, G>(policy: &Policy<W, G>) -> Self {

@@ -24,10 +24,10 @@
 //! let waits: Vec<_> = (0..3).map(|r| presets::JOB.decide(r, &refused)).collect();
 //! // 30s, 120s, 480s, each plus up to 25%
 //! for (d, base) in waits.iter().zip([30u64, 120, 480]) {
-//!     let Decision::Retry(w) = d else { panic!("{d:?}") };
+//!     let Decision::Retry { wait: w, .. } = d else { panic!("{d:?}") };
 //!     assert!(*w >= Duration::from_secs(base) && *w <= Duration::from_secs(base) * 5 / 4);
 //! }
-//! assert!(matches!(presets::JOB.decide(3, &refused), Decision::GiveUp(_)));
+//! assert!(matches!(presets::JOB.decide(3, &refused), Decision::GiveUp { .. }));
 //! ```
 
 use std::time::Duration;
@@ -224,7 +224,7 @@ pub const API: Policy<RetryOn> = preset(
 ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
 ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(300)) }
 /// }
-/// let five_minutes = Decision::Retry(Duration::from_secs(300));
+/// let five_minutes = Decision::retry(Duration::from_secs(300));
 /// assert_eq!(presets::JOB.decide(2, &TooManyRequests), five_minutes);
 /// use retry_runtime::presets::JOB;
 /// assert_eq!(JOB.stop().max_attempts(), 4);
@@ -365,19 +365,19 @@ mod tests {
         assert_eq!(
             waits(WEBHOOK),
             [
-                Decision::Retry(s(1)),
-                Decision::Retry(s(2)),
-                Decision::Retry(s(4)),
-                Decision::GiveUp(StopReason::Attempts)
+                Decision::retry(s(1)),
+                Decision::retry(s(2)),
+                Decision::retry(s(4)),
+                Decision::give_up(StopReason::Attempts)
             ]
         );
         assert_eq!(
             waits(AI_PROVIDER),
             [
-                Decision::Retry(s(2)),
-                Decision::Retry(s(4)),
-                Decision::Retry(s(8)),
-                Decision::GiveUp(StopReason::Attempts)
+                Decision::retry(s(2)),
+                Decision::retry(s(4)),
+                Decision::retry(s(8)),
+                Decision::give_up(StopReason::Attempts)
             ]
         );
     }

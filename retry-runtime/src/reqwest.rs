@@ -1023,7 +1023,7 @@ mod tests {
             assert_eq!(Classify::retry_after(&e), None, "{absurd}");
             // API: 500 ms plus up to 500 ms of jitter, not the 60 s cap
             match crate::presets::API.decide(0, &e) {
-                crate::Decision::Retry(wait) => assert!(wait <= s(1), "{absurd}: {wait:?}"),
+                crate::Decision::Retry { wait, .. } => assert!(wait <= s(1), "{absurd}: {wait:?}"),
                 other => panic!("{absurd}: {other:?}"),
             }
         }

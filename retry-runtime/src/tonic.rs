@@ -185,7 +185,7 @@
 //! let mut busy = Status::new(Code::Unavailable, "overloaded");
 //! busy.metadata_mut().insert("grpc-retry-pushback-ms", "300".parse().unwrap());
 //! assert_eq!((busy.kind(), busy.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_millis(300))));
-//! assert_eq!(GRPC.decide(0, &busy), Decision::Retry(Duration::from_millis(300)));
+//! assert_eq!(GRPC.decide(0, &busy), Decision::retry(Duration::from_millis(300)));
 //!
 //! let mut stop = Status::new(Code::Unavailable, "draining");
 //! stop.metadata_mut().insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
@@ -193,7 +193,7 @@
 //!
 //! let mut later = Status::new(Code::Unavailable, "maintenance");
 //! later.metadata_mut().insert("grpc-retry-pushback-ms", "172800000".parse().unwrap()); // 2 days
-//! assert_eq!(GRPC.decide(0, &later), Decision::Retry(Duration::from_secs(60))); // GRPC's cap
+//! assert_eq!(GRPC.decide(0, &later), Decision::retry(Duration::from_secs(60))); // GRPC's cap
 //! assert_eq!(Status::invalid_argument("bad id").kind(), ErrorKind::Permanent);
 //! ```
 //!
@@ -789,7 +789,7 @@ mod tests {
                 (ErrorKind::Permanent, None),
                 "{huge}"
             );
-            assert_eq!(GRPC.decide(0, &s), Decision::GiveUp(StopReason::Permanent));
+            assert_eq!(GRPC.decide(0, &s), Decision::give_up(StopReason::Permanent));
         }
     }
 
@@ -832,13 +832,13 @@ mod tests {
                 (ErrorKind::RateLimited, Some(Duration::from_millis(ms))),
                 "{long}"
             );
-            assert_eq!(GRPC.decide(0, &s), Decision::Retry(cap), "{long}");
+            assert_eq!(GRPC.decide(0, &s), Decision::retry(cap), "{long}");
         }
         // below the cap, the pushback itself
         let s = with_pushback(Code::Unavailable, "1500");
         assert_eq!(
             GRPC.decide(0, &s),
-            Decision::Retry(Duration::from_millis(1500))
+            Decision::retry(Duration::from_millis(1500))
         );
     }
 
@@ -872,7 +872,7 @@ mod tests {
                 (ErrorKind::Timeout, None),
                 "{status:?}"
             );
-            assert!(matches!(GRPC.decide(0, &status), Decision::Retry(_)));
+            assert!(matches!(GRPC.decide(0, &status), Decision::Retry { .. }));
         }
         // a tonic server's deadline, over the wire (no source): the same
         // text, a Timeout too (it was Permanent: sent once)
@@ -906,7 +906,7 @@ mod tests {
             assert_eq!(status.kind(), code_kind(code), "{code:?}, no source");
             status.set_source(Arc::new(Wrapped(Box::new(reset()))));
             assert_eq!(status.kind(), ErrorKind::Connect, "{code:?}");
-            assert!(matches!(GRPC.decide(0, &status), Decision::Retry(_)));
+            assert!(matches!(GRPC.decide(0, &status), Decision::Retry { .. }));
             let mut unknown_cause = Status::new(code, "x");
             unknown_cause.set_source(Arc::new(Wrapped("no kind".into())));
             assert_eq!(unknown_cause.kind(), code_kind(code), "{code:?}");
@@ -1007,7 +1007,7 @@ mod tests {
         );
         assert_eq!(
             GRPC.decide(0, &status),
-            Decision::Retry(PUSHBACK.cap()),
+            Decision::retry(PUSHBACK.cap()),
             "capped as any hint"
         );
 

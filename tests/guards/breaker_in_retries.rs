@@ -183,7 +183,7 @@ fn a_rejected_ok_value_is_neutral() {
     let p = policy(b).with_max_attempts(3);
     let mut run = Run::new(&p);
     run.before_attempt::<CircuitOpen>().unwrap();
-    assert!(matches!(run.rejected(), Decision::Retry(_)));
+    assert!(matches!(run.rejected(), Decision::Retry { .. }));
     run.before_attempt::<CircuitOpen>().unwrap();
     run.succeeded();
     assert_stats!(b; state: CircuitState::Closed, neutral: 1, successes: 1);
@@ -219,11 +219,11 @@ fn a_run_without_before_attempt_still_records() {
     let mut run = Run::new(&p);
     assert!(matches!(
         run.failed(&CallError::Timeout),
-        Decision::Retry(_)
+        Decision::Retry { .. }
     ));
     assert_eq!(
         run.failed(&CallError::Timeout),
-        Decision::GiveUp(StopReason::CircuitOpen)
+        Decision::give_up(StopReason::CircuitOpen)
     );
     assert_eq!(b.stats().failures, 2);
 }

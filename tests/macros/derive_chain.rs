@@ -127,7 +127,7 @@ fn the_runtimes_errors_with_their_hints() {
     let policy = Policy::new()
         .retry_on(kinds![Unavailable])
         .with_retry_after(RetryAfter::DEFAULT.with_kinds(kinds![Unavailable]));
-    assert_eq!(policy.decide(0, &open), Decision::Retry(wait));
+    assert_eq!(policy.decide(0, &open), Decision::retry(wait));
 }
 
 #[test]

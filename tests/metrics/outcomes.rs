@@ -211,7 +211,7 @@ fn a_reported_give_up_counts_no_more_attempts_than_the_policy_makes() {
     let error = io::Error::from(TimedOut);
     let logs = testkit::capture::capture();
     let (rec, ()) = record(|| {
-        policy.report(u32::MAX, &error, Decision::GiveUp(StopReason::Attempts));
+        policy.report(u32::MAX, &error, Decision::give_up(StopReason::Attempts));
     });
     assert_one_call(
         &rec,
@@ -227,7 +227,7 @@ fn a_reported_give_up_counts_no_more_attempts_than_the_policy_makes() {
     );
     // within the limit, the number given
     let (rec, ()) = record(|| {
-        policy.report(1, &error, Decision::GiveUp(StopReason::Permanent));
+        policy.report(1, &error, Decision::give_up(StopReason::Permanent));
     });
     assert_one_call(
         &rec,
@@ -314,10 +314,10 @@ fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
     let (rec, ()) = record(|| {
         let mut run = Run::new(&policy);
         for _ in 0..3 {
-            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+            assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
         }
         run.progressed();
-        assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+        assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
     });
     assert_eq!(retries(&rec), Some(3), "the three made before the session");
     // the same, then two failures (one retry made) and a stop in the
@@ -325,11 +325,11 @@ fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
     let (rec, ()) = record(|| {
         let mut run = Run::new(&policy);
         for _ in 0..3 {
-            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+            assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
         }
         run.progressed();
         for _ in 0..2 {
-            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+            assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
         }
         let _ = run.stopped(io::Error::from(TimedOut));
     });
@@ -340,9 +340,9 @@ fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
         let three = BASE.with_name("outcomes_progressed").with_max_attempts(3);
         let mut run = Run::new(&three);
         for _ in 0..2 {
-            assert!(matches!(run.failed(&refused), Decision::Retry(_)));
+            assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
         }
-        assert!(matches!(run.failed(&refused), Decision::GiveUp(_)));
+        assert!(matches!(run.failed(&refused), Decision::GiveUp { .. }));
         run.progressed();
     });
     assert_eq!(retries(&rec), Some(2));

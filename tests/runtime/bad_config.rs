@@ -451,10 +451,10 @@ fn zero_attempts_unchecked_makes_one_call() {
     let (waits, err) = sync_waits(&p);
     assert!(waits.is_empty());
     assert_eq!((err.attempts, err.reason), (1, StopReason::Attempts));
-    assert_eq!(p.decide(0, &"e"), Decision::GiveUp(StopReason::Attempts));
+    assert_eq!(p.decide(0, &"e"), Decision::give_up(StopReason::Attempts));
     assert_eq!(
         p.decide(u32::MAX, &"e"),
-        Decision::GiveUp(StopReason::Attempts)
+        Decision::give_up(StopReason::Attempts)
     );
 }
 

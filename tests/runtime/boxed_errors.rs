@@ -66,16 +66,19 @@ fn the_job_preset_decides_on_a_boxed_error() {
     assert_eq!(refused.kind(), ErrorKind::Connect);
     assert!(matches!(
         presets::JOB.decide(0, &refused),
-        Decision::Retry(_)
+        Decision::Retry { .. }
     ));
     // `Unknown` too: a job runs at least once anyway
     let odd: BoxError = "odd".into();
     assert_eq!(odd.kind(), ErrorKind::Unknown);
-    assert!(matches!(presets::JOB.decide(0, &odd), Decision::Retry(_)));
+    assert!(matches!(
+        presets::JOB.decide(0, &odd),
+        Decision::Retry { .. }
+    ));
     let denied: BoxError = Box::new(io::Error::from(io::ErrorKind::PermissionDenied));
     assert_eq!(
         presets::JOB.decide(0, &denied),
-        Decision::GiveUp(StopReason::Permanent)
+        Decision::give_up(StopReason::Permanent)
     );
 }
 

@@ -127,7 +127,7 @@ fn a_run_that_gives_up_on_a_429_still_holds_and_decide_holds_and_reads() {
     // a job queue's decision: at least the cooldown's time left
     let queue = presets::JOB.with_cooldown(&JOBS);
     match queue.decide(0, &ApiError::Down) {
-        retry_runtime::Decision::Retry(wait) => assert!(wait > 3 * S, "{wait:?}"),
+        retry_runtime::Decision::Retry { wait, .. } => assert!(wait > 3 * S, "{wait:?}"),
         other => panic!("{other:?}"),
     }
 }
@@ -149,11 +149,11 @@ fn decide_judges_max_elapsed_by_the_cooldowns_wait() {
         .with_jitter(Jitter::None)
         .with_max_elapsed(10 * S);
     let held = job.with_cooldown(&HELD);
-    assert_eq!(held.decide(0, &ApiError::Down), Decision::Retry(S));
+    assert_eq!(held.decide(0, &ApiError::Down), Decision::retry(S));
     HELD.hold_for(20 * S); // another job's 429
     assert_eq!(
         held.decide(0, &ApiError::Down),
-        Decision::GiveUp(StopReason::Deadline)
+        Decision::give_up(StopReason::Deadline)
     );
     // one slot a second, from the backoff's 1s: the eleventh retry decided
     // now would start at 11s, past the limit
@@ -161,12 +161,12 @@ fn decide_judges_max_elapsed_by_the_cooldowns_wait() {
     for _ in 0..10 {
         assert!(matches!(
             paced.decide(0, &ApiError::Down),
-            Decision::Retry(_)
+            Decision::Retry { .. }
         ));
     }
     assert_eq!(
         paced.decide(0, &ApiError::Down),
-        Decision::GiveUp(StopReason::Deadline)
+        Decision::give_up(StopReason::Deadline)
     );
 }
 
@@ -378,7 +378,7 @@ fn decide_through_a_paced_cooldown_takes_a_slot_each_time() {
         .with_jitter(Jitter::None)
         .with_cooldown(&QUEUE);
     let waits = [(); 3].map(|()| match policy.decide(0, &ApiError::Down) {
-        Decision::Retry(wait) => wait,
+        Decision::Retry { wait, .. } => wait,
         other => panic!("{other:?}"),
     });
     // slots at 0, 100 and 200ms, less the real time between the decisions
@@ -402,7 +402,7 @@ async fn a_retry_with_a_long_wait_leaves_the_slots_before_it_to_other_calls() {
         .with_jitter(Jitter::None)
         .with_cooldown(&LONG);
     let mut run = Run::new(&policy);
-    assert_eq!(run.failed(&ApiError::Down), Decision::Retry(5 * S));
+    assert_eq!(run.failed(&ApiError::Down), Decision::retry(5 * S));
     let start = Instant::now();
     for _ in 0..3 {
         LONG.ready().await;
@@ -429,7 +429,7 @@ async fn a_retry_the_budget_refuses_leaves_its_slot() {
     let mut run = Run::new(&policy);
     assert_eq!(
         run.failed(&ApiError::Down),
-        Decision::GiveUp(StopReason::Budget)
+        Decision::give_up(StopReason::Budget)
     );
     PACED.ready().await; // the slot at 100ms: the refused retry took none
     assert_eq!(start.elapsed(), Duration::from_millis(100));
@@ -729,7 +729,7 @@ fn a_reported_decision_the_cooldown_lengthened_is_the_cooldowns() {
         .with_cooldown(&QUEUE);
     let report = |retries_done: u32, error: ApiError| -> String {
         let decision = policy.decide(retries_done, &error);
-        assert!(matches!(decision, Decision::Retry(_)), "{decision:?}");
+        assert!(matches!(decision, Decision::Retry { .. }), "{decision:?}");
         policy.report(retries_done, &error, decision);
         logs.lines()
             .into_iter()
@@ -763,6 +763,46 @@ fn a_reported_decision_the_cooldown_lengthened_is_the_cooldowns() {
             WaitSource::Cooldown
         ]
     );
+}
+
+/// A decision of `decide` keeps what chose its wait, as a run's line says
+/// it: a hold that made the backoff's wait longer, though within its
+/// jitter's range, is the cooldown's in the reported line. The same
+/// decision rebuilt from the stored wait cannot tell that wait from a
+/// jittered backoff's, and its report says `backoff` (as `report` said of
+/// every decision before decisions carried their basis).
+#[test]
+fn a_reported_wait_held_within_the_jitters_range_is_the_cooldowns() {
+    use retry_runtime::jitter::Rng;
+    use retry_runtime::{Backoff, Decision, Jitter};
+    static WITHIN: Cooldown = Cooldown::new("reported-within-jitter");
+    let _paused = retry_runtime::testing::pause();
+    let logs = testkit::capture::capture();
+    // 100s, drawn from [50s, 100s]
+    let policy = Policy::new()
+        .with_name("reported.within")
+        .with_backoff(Backoff::fixed(100 * S))
+        .with_jitter(Jitter::Equal)
+        .retry_on(ErrorKind::Unavailable.into())
+        .with_cooldown(&WITHIN);
+    let decide = || policy.decide_with(0, Duration::ZERO, &ApiError::Down, &mut Rng::with_seed(3));
+    let own = decide().wait().unwrap();
+    assert!(own < 100 * S, "{own:?}");
+    // another job's 429 holds the queue past the backoff's wait, not past
+    // the longest the jitter could have drawn
+    WITHIN.hold_for(own + (100 * S - own) / 2);
+    let decision = decide();
+    let wait = decision.wait().unwrap();
+    assert!(own < wait && wait < 100 * S, "{own:?} {wait:?}");
+    let source = || {
+        let lines = logs.lines();
+        let line = lines.last().unwrap();
+        testkit::capture::field(line, "wait_source").map(str::to_owned)
+    };
+    policy.report(0, &ApiError::Down, decision);
+    assert_eq!(source().as_deref(), Some("cooldown"));
+    policy.report(0, &ApiError::Down, Decision::retry(wait));
+    assert_eq!(source().as_deref(), Some("backoff"));
 }
 
 /// A call of an operation under test: its time since `start` goes to
@@ -826,7 +866,7 @@ async fn many_long_reschedules_do_not_hold_the_calls_due_now() {
         .with_cooldown(&JOBS);
     let waits: Vec<Duration> = (0..20)
         .map(|_| match policy.decide(0, &ApiError::Down) {
-            Decision::Retry(wait) => wait,
+            Decision::Retry { wait, .. } => wait,
             other => panic!("{other:?}"),
         })
         .collect();

@@ -114,7 +114,7 @@ fn edge_policies_decide_within_bounds() {
                 for r in RETRIES {
                     let made = r.saturating_add(1);
                     match p.decide(r, &"e") {
-                        Decision::Retry(wait) => {
+                        Decision::Retry { wait, .. } => {
                             assert!(made < limit, "{p:?}: retry after {made} of {limit}");
                             let previous = if r == 0 {
                                 Duration::ZERO
@@ -124,7 +124,7 @@ fn edge_policies_decide_within_bounds() {
                             let (lo, hi) = j.bounds(b.delay(r), previous, &b);
                             assert!(lo <= wait && wait <= hi, "{p:?} at {r}: {wait:?}");
                         }
-                        Decision::GiveUp(reason) => {
+                        Decision::GiveUp { reason, .. } => {
                             assert_eq!(reason, StopReason::Attempts, "{p:?} at {r}");
                             assert!(made >= limit, "{p:?}: gave up after {made} of {limit}");
                         }
@@ -146,13 +146,13 @@ fn edge_deadlines_are_never_passed() {
                 .with_max_elapsed(limit);
             for r in RETRIES {
                 match p.decide_at(r, elapsed, &"e") {
-                    Decision::Retry(wait) => {
+                    Decision::Retry { wait, .. } => {
                         assert!(
                             elapsed.saturating_add(wait) < limit,
                             "{limit:?} {elapsed:?} {r}"
                         )
                     }
-                    Decision::GiveUp(reason) => assert!(
+                    Decision::GiveUp { reason, .. } => assert!(
                         matches!(reason, StopReason::Deadline | StopReason::Attempts),
                         "{reason:?}"
                     ),

@@ -670,13 +670,13 @@ fn elapsed_ms_only_where_the_run_has_a_start() {
         elapsed_ms_of(|| {
             let plain = plain.with_name("asked");
             let mut run = Run::new(&plain);
-            assert!(matches!(run.failed(&timed_out()), Decision::Retry(_)));
+            assert!(matches!(run.failed(&timed_out()), Decision::Retry { .. }));
             assert_eq!(run.elapsed(), Duration::ZERO);
             retry_runtime::sleep::sleep_sync(second);
-            assert!(matches!(run.failed(&timed_out()), Decision::Retry(_)));
+            assert!(matches!(run.failed(&timed_out()), Decision::Retry { .. }));
             retry_runtime::sleep::sleep_sync(second);
             assert_eq!(run.elapsed(), Duration::ZERO);
-            assert!(matches!(run.failed(&timed_out()), Decision::GiveUp(_)));
+            assert!(matches!(run.failed(&timed_out()), Decision::GiveUp { .. }));
         }),
         [
             line(
@@ -764,11 +764,11 @@ fn every_kind_of_timed_run() {
     let by_hand = PLAIN.with_name("by-hand");
     let mut run = Run::new(&by_hand).timed();
     retry_runtime::sleep::sleep_sync(Duration::from_millis(300));
-    let Decision::Retry(wait) = run.failed(&timed_out()) else {
+    let Decision::Retry { wait, .. } = run.failed(&timed_out()) else {
         panic!("no retry")
     };
     retry_runtime::sleep::sleep_sync(wait);
-    assert!(matches!(run.failed(&timed_out()), Decision::GiveUp(_)));
+    assert!(matches!(run.failed(&timed_out()), Decision::GiveUp { .. }));
     // a job's decisions, reported with the time since its first run
     let job = PLAIN.with_name("job");
     let error = timed_out();
@@ -1026,7 +1026,10 @@ fn names_in_messages_are_escaped() {
 /// logged as a run logs its own: the same lines, at the same levels, with
 /// the same fields and values, for a run whose attempts run out, one that
 /// meets an error the policy does not retry, and one told how long to wait
-/// (`wait_source=retry_after`). The error's text is escaped onto one line.
+/// (`wait_source=retry_after`); so are the same decisions rebuilt from what
+/// a job's row kept (`Decision::retry(wait)`, `Decision::give_up(reason)`),
+/// whose report asks the classifier again. The error's text is escaped
+/// onto one line.
 #[test]
 fn reported_decisions_are_logged_as_a_run_logs_them() {
     #[derive(Debug)]
@@ -1067,13 +1070,37 @@ fn reported_decisions_are_logged_as_a_run_logs_them() {
             for retries_done in 0.. {
                 let decision = policy.decide(retries_done, &error);
                 policy.report(retries_done, &error, decision);
-                if let retry_runtime::Decision::GiveUp(_) = decision {
+                if let retry_runtime::Decision::GiveUp { .. } = decision {
+                    break;
+                }
+            }
+        });
+        // a row that kept only the wait or the reason, reported from
+        // another process: the decision rebuilt, its kind and wait's source
+        // worked out again from the classifier, the same lines
+        let rebuilt = lines_of(|| {
+            let error = error();
+            for retries_done in 0.. {
+                let stored = policy.decide(retries_done, &error);
+                assert!(stored.basis().is_known(), "{stored:?}");
+                let decision = match stored {
+                    retry_runtime::Decision::Retry { wait, .. } => {
+                        retry_runtime::Decision::retry(wait)
+                    }
+                    retry_runtime::Decision::GiveUp { reason, .. } => {
+                        retry_runtime::Decision::give_up(reason)
+                    }
+                };
+                assert!(!decision.basis().is_known(), "{decision:?}");
+                policy.report(retries_done, &error, decision);
+                if decision.reason().is_some() {
                     break;
                 }
             }
         });
         assert!(!run.is_empty());
         assert_eq!(persisted, run);
+        assert_eq!(rebuilt, run);
     }
     compare(|| io::Error::new(io::ErrorKind::TimedOut, "timed out\nDETAIL: x"));
     compare(|| io::Error::from(io::ErrorKind::PermissionDenied));

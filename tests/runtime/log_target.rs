@@ -302,7 +302,7 @@ async fn a_rejected_oks_retry_line_takes_its_own_level() {
 
     // a loop of its own: `Run::rejected` the same
     let mut run = Run::new(&REPORT);
-    assert!(matches!(run.rejected(), Decision::Retry(_)));
+    assert!(matches!(run.rejected(), Decision::Retry { .. }));
     assert_eq!(
         logs.matching(Level::DEBUG, "retrying report after attempt")
             .len(),

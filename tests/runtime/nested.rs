@@ -720,7 +720,7 @@ mod requeue {
         assert_eq!(INNER_CALLS.load(Ordering::SeqCst), 1, "left to the requeue");
         assert!(matches!(
             REQUEUE.decide(0, &e),
-            retry_runtime::Decision::Retry(_)
+            retry_runtime::Decision::Retry { .. }
         ));
         assert_eq!(
             logs.lines()

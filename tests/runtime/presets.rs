@@ -35,7 +35,7 @@ fn job_waits_30s_120s_480s_within_25_percent_then_gives_up() {
         for (retries_done, base) in [(0u32, s(30)), (1, s(120)), (2, s(480))] {
             let (mut lo, mut hi) = (Duration::MAX, Duration::ZERO);
             for _ in 0..500 {
-                let Decision::Retry(wait) = presets::JOB.decide(retries_done, &error) else {
+                let Decision::Retry { wait, .. } = presets::JOB.decide(retries_done, &error) else {
                     panic!("{kind}: retry {retries_done} was not retried");
                 };
                 assert!(
@@ -50,7 +50,7 @@ fn job_waits_30s_120s_480s_within_25_percent_then_gives_up() {
         }
         assert_eq!(
             presets::JOB.decide(3, &error),
-            Decision::GiveUp(StopReason::Attempts),
+            Decision::give_up(StopReason::Attempts),
             "{kind}"
         );
     }
@@ -62,7 +62,7 @@ fn job_gives_up_on_a_permanent_error_at_once() {
     for retries_done in 0..4 {
         assert_eq!(
             presets::JOB.decide(retries_done, &permanent),
-            Decision::GiveUp(StopReason::Permanent)
+            Decision::give_up(StopReason::Permanent)
         );
     }
 }
@@ -80,7 +80,7 @@ fn every_preset_by_name_never_retries_permanent() {
             for retries_done in 0..max {
                 assert_eq!(
                     p.decide(retries_done, &permanent),
-                    Decision::GiveUp(StopReason::Permanent),
+                    Decision::give_up(StopReason::Permanent),
                     "{name} retries a Permanent error"
                 );
             }
@@ -105,7 +105,7 @@ fn every_preset_by_name_never_retries_permanent() {
             ErrorKind::Unavailable,
         ] {
             assert!(
-                matches!(p.decide(0, &Failure(kind, None)), Decision::Retry(_)),
+                matches!(p.decide(0, &Failure(kind, None)), Decision::Retry { .. }),
                 "{name} does not retry {kind}"
             );
         }
@@ -183,7 +183,7 @@ fn decide_with_repeats_across_threads_for_one_seed() {
     assert_eq!(here, there);
     assert!(
         here.iter()
-            .all(|d| matches!(d, retry_runtime::Decision::Retry(_))),
+            .all(|d| matches!(d, retry_runtime::Decision::Retry { .. })),
         "{here:?}"
     );
 }

@@ -36,8 +36,8 @@ fn download(policy: &Policy, chunks: &[u64], size: u64) -> (u32, Result<u64, Sto
             run.progressed();
         }
         match run.failed(&"connection reset") {
-            Decision::Retry(wait) => sleep_sync(wait),
-            Decision::GiveUp(reason) => break Err(reason),
+            Decision::Retry { wait, .. } => sleep_sync(wait),
+            Decision::GiveUp { reason, .. } => break Err(reason),
         }
     };
     (calls as u32, end)

@@ -156,18 +156,18 @@ fn a_hint_shorter_than_the_schedule_waits_the_schedule() {
     // off (the default): the hint, shorter or longer
     assert_eq!(
         delivery(false).decide(2, &rate_limited(1)),
-        Decision::Retry(s(1))
+        Decision::retry(s(1))
     );
     assert_eq!(
         delivery(true).decide(2, &rate_limited(1)),
-        Decision::Retry(s(1800))
+        Decision::retry(s(1800))
     );
     // no hint: the schedule either way
     let plain = Hinted {
         kind: ErrorKind::Unavailable,
         after: None,
     };
-    assert_eq!(delivery(true).decide(1, &plain), Decision::Retry(s(300)));
+    assert_eq!(delivery(true).decide(1, &plain), Decision::retry(s(300)));
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn hints_are_honoured_only_for_the_configured_kinds() {
     // the api preset also honours Unavailable (a 503 with Retry-After)
     assert_eq!(
         presets::API.decide(0, &unavailable),
-        Decision::Retry(s(7)),
+        Decision::retry(s(7)),
         "api honours a 503's hint"
     );
     // a rate-limited error without a hint waits the backoff
@@ -253,9 +253,9 @@ fn a_hint_past_the_deadline_gives_up_though_its_cap_fits() {
         .with_retry_after(RetryAfter::DEFAULT.with_cap(s(60)));
     assert_eq!(
         p.decide(0, &rate_limited(600)),
-        Decision::GiveUp(StopReason::Deadline)
+        Decision::give_up(StopReason::Deadline)
     );
-    assert_eq!(p.decide(0, &rate_limited(200)), Decision::Retry(s(60)));
+    assert_eq!(p.decide(0, &rate_limited(200)), Decision::retry(s(60)));
     let mut calls = 0;
     let paused = testing::pause();
     let e = p
@@ -272,7 +272,7 @@ fn a_hint_past_the_deadline_gives_up_though_its_cap_fits() {
     let floored = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(400)).with_cap(s(500)));
     assert_eq!(
         floored.decide(0, &rate_limited(1)),
-        Decision::GiveUp(StopReason::Deadline)
+        Decision::give_up(StopReason::Deadline)
     );
 }
 
@@ -285,7 +285,7 @@ fn a_hint_does_not_make_a_permanent_error_retriable() {
     let p = policy().with_retry_after(RetryAfter::DEFAULT.with_kinds(KindSet::ALL).with_cap(s(60)));
     assert_eq!(
         p.decide(0, &forbidden),
-        Decision::GiveUp(StopReason::Permanent)
+        Decision::give_up(StopReason::Permanent)
     );
 }
 
@@ -314,17 +314,17 @@ fn a_kindless_hint_from_a_condition_of_the_users_is_honoured_capped_and_floored(
             .with_cap(s(30))
             .with_floor(Duration::from_millis(500)),
     );
-    assert_eq!(policy.decide(0, &s(7)), Decision::Retry(s(7)));
-    assert_eq!(policy.decide(0, &s(90)), Decision::Retry(s(30)), "capped");
+    assert_eq!(policy.decide(0, &s(7)), Decision::retry(s(7)));
+    assert_eq!(policy.decide(0, &s(90)), Decision::retry(s(30)), "capped");
     assert_eq!(
         policy.decide(0, &Duration::from_millis(10)),
-        Decision::Retry(Duration::from_millis(500)),
+        Decision::retry(Duration::from_millis(500)),
         "floored"
     );
     let other = policy.with_when(SaidWait(Some(ErrorKind::Unavailable)));
     assert_eq!(
         other.decide(0, &s(7)),
-        Decision::Retry(s(1)),
+        Decision::retry(s(1)),
         "the backoff's"
     );
 }

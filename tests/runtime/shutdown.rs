@@ -429,13 +429,13 @@ fn a_hand_driven_run_stopped_in_its_wait_ends_as_stop_on_does() {
     for _ in 0..3 {
         assert!(matches!(
             warm.failed(&JobError::Down),
-            retry_runtime::Decision::Retry(_)
+            retry_runtime::Decision::Retry { .. }
         ));
     }
     warm.succeeded();
     let before = RUN_TOKENS.stats();
     let mut run = retry_runtime::Run::new(&policy);
-    let retry_runtime::Decision::Retry(_wait) = run.failed(&JobError::Slow) else {
+    let retry_runtime::Decision::Retry { .. } = run.failed(&JobError::Slow) else {
         panic!("a retry")
     };
     // the wait, raced with the shutdown: the shutdown won
@@ -599,7 +599,10 @@ fn a_run_stopped_after_it_gave_up_is_only_wrapped() {
     let mut run = retry_runtime::Run::new(&policy);
     assert!(matches!(
         run.failed(&JobError::Down),
-        retry_runtime::Decision::GiveUp(StopReason::Attempts)
+        retry_runtime::Decision::GiveUp {
+            reason: StopReason::Attempts,
+            ..
+        }
     ));
     let e = run.stopped(JobError::Down);
     assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
@@ -627,7 +630,7 @@ fn a_run_stopped_during_the_retried_attempt_keeps_its_token_spent() {
         .with_budget(&MADE_TOKENS);
     let mut run = retry_runtime::Run::new(&policy);
     run.before_attempt::<JobError>().unwrap();
-    let retry_runtime::Decision::Retry(_) = run.failed(&JobError::Down) else {
+    let retry_runtime::Decision::Retry { .. } = run.failed(&JobError::Down) else {
         panic!("a retry")
     };
     assert_eq!(MADE_TOKENS.stats().retries, 1);

@@ -2456,7 +2456,7 @@ fn a_pushback_in_a_middlewares_error_in_anyhow_is_logged_once() {
     let logs = capture();
     assert_eq!(
         API.decide(0, &error),
-        retry_runtime::Decision::GiveUp(StopReason::Permanent)
+        retry_runtime::Decision::give_up(StopReason::Permanent)
     );
     let lines = logs.lines();
     let stops = lines

@@ -2086,7 +2086,7 @@ async fn a_pushback_that_stops_is_logged_once_per_run() {
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(draining(0));
     assert_eq!(
         FAST.decide(0, &boxed),
-        retry_runtime::Decision::GiveUp(retry_runtime::StopReason::Permanent)
+        retry_runtime::Decision::give_up(retry_runtime::StopReason::Permanent)
     );
     let lines = logs.lines();
     assert_eq!(lines.len(), 1, "{lines:#?}");

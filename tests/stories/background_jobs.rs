@@ -81,8 +81,8 @@ const PERMANENT: [ExtractionError; 6] = [
 
 fn wait_of(decision: Decision) -> Duration {
     match decision {
-        Decision::Retry(wait) => wait,
-        Decision::GiveUp(reason) => panic!("expected a retry, gave up: {reason:?}"),
+        Decision::Retry { wait, .. } => wait,
+        Decision::GiveUp { reason, .. } => panic!("expected a retry, gave up: {reason:?}"),
     }
 }
 
@@ -111,10 +111,13 @@ fn failed_jobs_retry_after_30s_120s_480s_plus_up_to_25_percent() {
 #[test]
 fn after_3_retries_a_job_fails_for_good() {
     for error in RETRYABLE {
-        assert!(matches!(presets::JOB.decide(2, &error), Decision::Retry(_)));
+        assert!(matches!(
+            presets::JOB.decide(2, &error),
+            Decision::Retry { .. }
+        ));
         assert_eq!(
             presets::JOB.decide(3, &error),
-            Decision::GiveUp(StopReason::Attempts),
+            Decision::give_up(StopReason::Attempts),
             "{error}"
         );
     }
@@ -127,14 +130,14 @@ fn after_3_retries_a_job_fails_for_good() {
 fn retryable_and_permanent_errors_are_told_apart() {
     for error in RETRYABLE.into_iter().chain([Unexpected]) {
         assert!(
-            matches!(presets::JOB.decide(0, &error), Decision::Retry(_)),
+            matches!(presets::JOB.decide(0, &error), Decision::Retry { .. }),
             "{error} should be retried"
         );
     }
     for error in PERMANENT {
         assert_eq!(
             presets::JOB.decide(0, &error),
-            Decision::GiveUp(StopReason::Permanent),
+            Decision::give_up(StopReason::Permanent),
             "{error} should fail at once"
         );
     }
@@ -158,6 +161,6 @@ fn a_job_interrupted_by_a_deadlock_is_retried() {
     }
     assert_eq!(
         presets::JOB.decide(3, &Deadlock),
-        Decision::GiveUp(StopReason::Attempts)
+        Decision::give_up(StopReason::Attempts)
     );
 }

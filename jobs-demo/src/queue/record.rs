@@ -166,7 +166,7 @@ impl JobQueue {
         // saturating: a `Job` built by hand may hold any count
         let attempts = job.retry_count.saturating_add(1);
         match self.policy.decide(job.retry_count, error) {
-            Decision::Retry(wait) => {
+            Decision::Retry { wait, .. } => {
                 // stored in whole milliseconds
                 let wait = from_ms(ms(wait));
                 Failure {
@@ -179,7 +179,7 @@ impl JobQueue {
                     now,
                 }
             }
-            Decision::GiveUp(reason) => Failure {
+            Decision::GiveUp { reason, .. } => Failure {
                 outcome: JobOutcome::Failed { reason, attempts },
                 last_error: format!(
                     "{kind}: {error} (gave up after {attempts} attempt{}: {reason})",
@@ -223,14 +223,17 @@ impl JobQueue {
                     wait.as_secs(),
                     fmt_time(next_retry_at)
                 );
-                // the wait as stored, in whole milliseconds
-                Decision::Retry(wait)
+                // the wait as stored, in whole milliseconds: a decision
+                // rebuilt from the row (this runs for a run lost to an
+                // expired lease too), so `report` asks the policy's
+                // classifier (`Classify::kind`, pure) for its kind again
+                Decision::retry(wait)
             }
             JobOutcome::Failed { reason, .. } => {
                 tracing::info!(
                     "[{t}] job {id} {payload:?}: attempt {attempt}/{max} failed ({kind}); FAILED for good ({reason})"
                 );
-                Decision::GiveUp(reason)
+                Decision::give_up(reason)
             }
         };
         tracing::info_span!("job", id)

@@ -105,8 +105,8 @@ impl Loop<'_> {
                     ::core::result::Result::Ok(#ok) => {
                         if #rejected {
                             match #run.rejected(#policy) {
-                                #p::Decision::Retry(#wait) => #wait,
-                                #p::Decision::GiveUp(_) => return #result,
+                                #p::Decision::Retry { wait: #wait, .. } => #wait,
+                                #p::Decision::GiveUp { .. } => return #result,
                             }
                         } else {
                             #run.succeeded(#policy);
@@ -114,8 +114,8 @@ impl Loop<'_> {
                         }
                     }
                     ::core::result::Result::Err(#error_at_err) => match #failed {
-                        #p::Decision::Retry(#wait) => #wait,
-                        #p::Decision::GiveUp(_) => return #result,
+                        #p::Decision::Retry { wait: #wait, .. } => #wait,
+                        #p::Decision::GiveUp { .. } => return #result,
                     },
                 };
                 }

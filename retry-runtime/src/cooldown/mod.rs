@@ -437,8 +437,8 @@ impl Cooldown {
         let (wait, asked) = (wait.max(left), asked.max(left));
         if !self.pace.is_on() {
             let decision = match check(asked) {
-                Some(reason) => Decision::GiveUp(reason),
-                None => Decision::Retry(wait),
+                Some(reason) => Decision::give_up(reason),
+                None => Decision::retry(wait),
             };
             return (decision, imposed);
         }
@@ -449,10 +449,10 @@ impl Cooldown {
             refused.is_none()
         });
         let decision = match (slot, refused) {
-            (Some(slot), _) => Decision::Retry(slot),
-            (None, Some(reason)) => Decision::GiveUp(reason),
+            (Some(slot), _) => Decision::retry(slot),
+            (None, Some(reason)) => Decision::give_up(reason),
             // (a `take` that refuses asked `check`, which said why)
-            (None, None) => Decision::GiveUp(StopReason::Deadline),
+            (None, None) => Decision::give_up(StopReason::Deadline),
         };
         (decision, imposed)
     }

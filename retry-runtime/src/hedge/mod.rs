@@ -585,24 +585,24 @@ where
                     // the guards are asked before the retry is announced or
                     // waited for, as a run's retry is
                     let decision = match decision {
-                        Decision::Retry(wait) => match retry_leave(policy) {
+                        Decision::Retry { wait, .. } => match retry_leave(policy) {
                             Ok(()) => {
                                 // (what a cooldown added to it)
                                 if let Some(imposed) = imposed {
                                     imposed.record(wait);
                                 }
-                                Decision::Retry(wait)
+                                Decision::retry(wait)
                             }
                             Err(reason) => {
                                 // (its pace's slot goes to another call)
                                 policy.cooldown.inspect(|c| c.give_back(wait));
-                                Decision::GiveUp(reason)
+                                Decision::give_up(reason)
                             }
                         },
                         decision => decision,
                     };
                     match decision {
-                        Decision::Retry(wait) => {
+                        Decision::Retry { wait, .. } => {
                             granted.retries += 1;
                             // (the backoff's own wait: the decorrelated
                             // jitter grows from it)
@@ -707,13 +707,15 @@ where
                         // an earlier failure's retry): that one still goes.
                         // (A server's wait past the deadline has closed the
                         // run above: no start goes before it.)
-                        Decision::GiveUp(StopReason::Deadline)
-                            if next_start(hedge_at, &in_flight, hold_until.max(cooled_until))
-                                .is_some() =>
+                        Decision::GiveUp {
+                            reason: StopReason::Deadline,
+                            ..
+                        } if next_start(hedge_at, &in_flight, hold_until.max(cooled_until))
+                            .is_some() =>
                         {
                             not_retried = Some((done.number, StopReason::Deadline));
                         }
-                        Decision::GiveUp(reason) => {
+                        Decision::GiveUp { reason, .. } => {
                             closed = Some(reason);
                             not_retried = Some((done.number, reason));
                         }

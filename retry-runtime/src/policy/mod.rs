@@ -10,9 +10,9 @@
 //!     .retry_on(kinds![Timeout | Connect])
 //!     .checked();
 //! let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-//! assert_eq!(FETCH.decide(0, &refused), Decision::Retry(Duration::from_millis(200)));
+//! assert_eq!(FETCH.decide(0, &refused), Decision::retry(Duration::from_millis(200)));
 //! let missing = std::io::Error::from(std::io::ErrorKind::NotFound); // Permanent
-//! assert!(matches!(FETCH.decide(0, &missing), Decision::GiveUp(_)));
+//! assert!(matches!(FETCH.decide(0, &missing), Decision::GiveUp { .. }));
 //! ```
 
 use core::fmt;
@@ -50,7 +50,7 @@ pub use self::choose::PolicyFn;
 pub use self::levels::Levels;
 pub use self::retry_after::RetryAfter;
 pub use self::when::{
-    Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,
+    Basis, Decision, RetriedKinds, RetryAll, RetryIf, RetryOn, RetryOnOrIf, Verdict, When,
 };
 pub use self::widen::WidensTo;
 
@@ -778,10 +778,10 @@ impl<W, G> Policy<W, G> {
     ///
     /// let e = |status, should_retry, retry_after| ApiError { status, should_retry, retry_after };
     /// let s = Duration::from_secs;
-    /// assert_eq!(CHAT.decide(0, &e(503, Some(false), None)), Decision::GiveUp(StopReason::Permanent));
-    /// assert_eq!(CHAT.decide(0, &e(409, Some(true), None)), Decision::Retry(s(2))); // the backoff's
-    /// assert_eq!(CHAT.decide(0, &e(429, None, Some(s(7)))), Decision::Retry(s(7))); // the server's
-    /// assert_eq!(CHAT.decide(0, &e(404, None, None)), Decision::GiveUp(StopReason::Permanent));
+    /// assert_eq!(CHAT.decide(0, &e(503, Some(false), None)), Decision::give_up(StopReason::Permanent));
+    /// assert_eq!(CHAT.decide(0, &e(409, Some(true), None)), Decision::retry(s(2))); // the backoff's
+    /// assert_eq!(CHAT.decide(0, &e(429, None, Some(s(7)))), Decision::retry(s(7))); // the server's
+    /// assert_eq!(CHAT.decide(0, &e(404, None, None)), Decision::give_up(StopReason::Permanent));
     /// ```
     ///
     /// The tower layer and the reqwest middleware judge their
@@ -1116,7 +1116,9 @@ impl<W, G> Policy<W, G> {
     /// hold's end or its pace's slot); pass the real elapsed time with
     /// [`decide_at`](Policy::decide_at).
     /// Made for job queues that persist `retry_count` and `next_retry_at`
-    /// between runs.
+    /// between runs. The decision carries its [`Basis`] (the error's kind
+    /// and what chose the wait), which [`report`](Policy::report) logs
+    /// without calling the classifier again.
     ///
     /// For decorrelated jitter, the previous wait is taken to be the
     /// un-jittered backoff of the previous retry, so the waits differ from a
@@ -1136,8 +1138,8 @@ impl<W, G> Policy<W, G> {
     /// use retry_runtime::{presets, Decision, StopReason};
     /// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
     /// let d = presets::WEBHOOK.decide(0, &io);
-    /// assert_eq!(d, Decision::Retry(Duration::from_secs(1)));
-    /// assert_eq!(presets::WEBHOOK.decide(3, &io), Decision::GiveUp(StopReason::Attempts));
+    /// assert_eq!(d, Decision::retry(Duration::from_secs(1)));
+    /// assert_eq!(presets::WEBHOOK.decide(3, &io), Decision::give_up(StopReason::Attempts));
     /// ```
     pub fn decide<E>(&self, retries_done: u32, error: &E) -> Decision
     where
@@ -1153,7 +1155,7 @@ impl<W, G> Policy<W, G> {
     /// use std::time::Duration;
     /// use retry_runtime::{Decision, Policy, StopReason};
     /// let p = Policy::new().with_max_attempts(10).with_max_elapsed(Duration::from_secs(5));
-    /// assert_eq!(p.decide_at(2, Duration::from_secs(2), &"err"), Decision::GiveUp(StopReason::Deadline));
+    /// assert_eq!(p.decide_at(2, Duration::from_secs(2), &"err"), Decision::give_up(StopReason::Deadline));
     /// ```
     pub fn decide_at<E>(&self, retries_done: u32, elapsed: Duration, error: &E) -> Decision
     where
@@ -1174,7 +1176,7 @@ impl<W, G> Policy<W, G> {
     /// let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
     /// let decide = |seed| presets::JOB.decide_with(1, Duration::ZERO, &io, &mut Rng::with_seed(seed));
     /// assert_eq!(decide(7), decide(7)); // the same jitter, on any thread
-    /// assert!(matches!(decide(7), Decision::Retry(_)));
+    /// assert!(matches!(decide(7), Decision::Retry { .. }));
     /// ```
     pub fn decide_with<E>(
         &self,
@@ -1382,10 +1384,10 @@ mod tests {
         assert_eq!(
             d,
             [
-                Decision::Retry(s(1)),
-                Decision::Retry(s(2)),
-                Decision::Retry(s(4)),
-                Decision::GiveUp(StopReason::Attempts)
+                Decision::retry(s(1)),
+                Decision::retry(s(2)),
+                Decision::retry(s(4)),
+                Decision::give_up(StopReason::Attempts)
             ]
         );
     }
@@ -1394,7 +1396,7 @@ mod tests {
     fn permanent_errors_give_up_at_once() {
         let p = Policy::new().retry_on(KindSet::TRANSIENT);
         let e = std::io::Error::from(std::io::ErrorKind::NotFound);
-        assert_eq!(p.decide(0, &e), Decision::GiveUp(StopReason::Permanent));
+        assert_eq!(p.decide(0, &e), Decision::give_up(StopReason::Permanent));
     }
 
     #[test]
@@ -1402,10 +1404,10 @@ mod tests {
         let p = Policy::new()
             .with_max_attempts(5)
             .retry_on(KindSet::TRANSIENT);
-        assert_eq!(p.decide(0, &Throttled(7)), Decision::Retry(s(7)));
-        assert_eq!(p.decide(0, &Throttled(600)), Decision::Retry(s(60)));
+        assert_eq!(p.decide(0, &Throttled(7)), Decision::retry(s(7)));
+        assert_eq!(p.decide(0, &Throttled(600)), Decision::retry(s(60)));
         let ignore = p.with_retry_after(RetryAfter::IGNORE);
-        assert_eq!(ignore.decide(0, &Throttled(7)), Decision::Retry(s(1)));
+        assert_eq!(ignore.decide(0, &Throttled(7)), Decision::retry(s(1)));
         let only_unavailable = p.with_retry_after(
             RetryAfter::IGNORE
                 .with_kinds(kinds![Unavailable])
@@ -1413,7 +1415,7 @@ mod tests {
         );
         assert_eq!(
             only_unavailable.decide(1, &Throttled(7)),
-            Decision::Retry(s(2))
+            Decision::retry(s(2))
         );
     }
 
@@ -1424,11 +1426,11 @@ mod tests {
         let p = Policy::new()
             .with_max_attempts(5)
             .retry_on(KindSet::TRANSIENT);
-        assert_eq!(p.decide(0, &Throttled(0)), Decision::Retry(Duration::ZERO));
+        assert_eq!(p.decide(0, &Throttled(0)), Decision::retry(Duration::ZERO));
         let floored = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(2)));
-        assert_eq!(floored.decide(0, &Throttled(0)), Decision::Retry(s(2)));
-        assert_eq!(floored.decide(0, &Throttled(7)), Decision::Retry(s(7)));
-        assert_eq!(floored.decide(0, &Throttled(600)), Decision::Retry(s(60)));
+        assert_eq!(floored.decide(0, &Throttled(0)), Decision::retry(s(2)));
+        assert_eq!(floored.decide(0, &Throttled(7)), Decision::retry(s(7)));
+        assert_eq!(floored.decide(0, &Throttled(600)), Decision::retry(s(60)));
         assert_eq!(floored.build().map(|_| ()), Ok(()));
         // a floor at the cap (60s) is not above it
         let at_cap = p.with_retry_after(RetryAfter::DEFAULT.with_floor(s(60)));
@@ -1464,9 +1466,9 @@ mod tests {
             .retry_on(KindSet::TRANSIENT);
         assert_eq!(
             p.decide_at(0, s(1), &Throttled(9)),
-            Decision::GiveUp(StopReason::Deadline)
+            Decision::give_up(StopReason::Deadline)
         );
-        assert_eq!(p.decide_at(0, s(1), &Throttled(8)), Decision::Retry(s(8)));
+        assert_eq!(p.decide_at(0, s(1), &Throttled(8)), Decision::retry(s(8)));
     }
 
     #[test]
@@ -1490,13 +1492,13 @@ mod tests {
             *e == "busy"
         }
         let p = Policy::new().retry_if(only_busy);
-        assert!(matches!(p.decide(0, &"busy"), Decision::Retry(_)));
+        assert!(matches!(p.decide(0, &"busy"), Decision::Retry { .. }));
         assert_eq!(
             p.decide(0, &"gone"),
-            Decision::GiveUp(StopReason::Permanent)
+            Decision::give_up(StopReason::Permanent)
         );
         let back = p.retry_all();
-        assert!(matches!(back.decide(0, &"gone"), Decision::Retry(_)));
+        assert!(matches!(back.decide(0, &"gone"), Decision::Retry { .. }));
     }
 
     /// A persisted schedule's decisions, reported, are counted as a run
@@ -1533,7 +1535,7 @@ mod tests {
                 for retries_done in 0.. {
                     let decision = policy.decide(retries_done, &error);
                     policy.report(retries_done, &error, decision);
-                    if let Decision::GiveUp(_) = decision {
+                    if let Decision::GiveUp { .. } = decision {
                         break;
                     }
                 }
@@ -1630,7 +1632,7 @@ mod tests {
         let snapshotter = recorder.snapshotter();
         crate::metrics::enable();
         ::metrics::with_local_recorder(&recorder, || {
-            policy.report(0, &"smtp timed out", Decision::Retry(s(1)));
+            policy.report(0, &"smtp timed out", Decision::retry(s(1)));
         });
         let mut zeros: Vec<(String, Option<String>)> = Vec::new();
         let (mut waits, mut retried) = (0, 0);
@@ -1664,6 +1666,47 @@ mod tests {
         assert_eq!((waits, retried), (1, 1));
     }
 
+    /// `report` logs the error's kind and what chose the wait from the
+    /// decision `decide` made, without calling the classifier again: a
+    /// `RetryIf` predicate is called once per failure (it was called twice,
+    /// once by `decide` and once by `report`). A decision rebuilt from a
+    /// job's row (the wait or the reason alone) has no basis: its report
+    /// asks the predicate again, as documented.
+    #[test]
+    fn report_calls_a_retry_if_predicate_no_second_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn busy(e: &&str) -> bool {
+            CALLS.fetch_add(1, Relaxed);
+            *e == "busy"
+        }
+        let policy = Policy::new()
+            .with_name("counted_predicate")
+            .with_max_attempts(3)
+            .with_backoff(Backoff::fixed(s(1)))
+            .retry_if(busy);
+        let calls = || CALLS.load(Relaxed);
+
+        let retry = policy.decide(0, &"busy");
+        assert_eq!((retry, calls()), (Decision::retry(s(1)), 1));
+        policy.report(0, &"busy", retry);
+        assert_eq!(calls(), 1, "report called the predicate again");
+        let gone = policy.decide(1, &"gone");
+        assert_eq!(
+            (gone, calls()),
+            (Decision::give_up(StopReason::Permanent), 2)
+        );
+        policy.report_at(1, s(1), &"gone", gone);
+        assert_eq!(calls(), 2, "report_at called the predicate again");
+
+        // rebuilt from a row that kept the wait or the reason: asked again
+        policy.report(0, &"busy", Decision::retry(s(1)));
+        assert_eq!(calls(), 3);
+        policy.report(1, &"gone", Decision::give_up(StopReason::Permanent));
+        assert_eq!(calls(), 4);
+    }
+
     /// `report_at` hands the hooks the `elapsed` the decision was made at
     /// (`decide_at`'s); `report` hands them zero, as `decide` assumes.
     #[test]
@@ -1681,7 +1724,7 @@ mod tests {
         let retry = policy.decide_at(0, s(7), &error);
         policy.report_at(0, s(7), &error, retry);
         let last = policy.decide_at(2, s(90), &error);
-        assert_eq!(last, Decision::GiveUp(StopReason::Attempts));
+        assert_eq!(last, Decision::give_up(StopReason::Attempts));
         policy.report_at(2, s(90), &error, last);
         policy.report(0, &error, retry);
         policy.report(2, &error, last);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[cfg(doc)]
 use super::RetryAfter;
-use super::{Decision, Policy, Verdict};
+use super::{Basis, Decision, Policy, Verdict};
 use crate::cooldown::Imposed;
 use crate::hooks::WaitSource;
 use crate::jitter::Rng;
@@ -47,7 +47,8 @@ impl<W, G> Policy<W, G> {
 
     /// What chose a decision's `wait` reported with
     /// [`Policy::report`] (made by [`Policy::decide`] after
-    /// `retries_done` retries and this verdict): no run kept what the
+    /// `retries_done` retries and this verdict) when the decision has no
+    /// [`Basis`] (rebuilt from a job's row): nothing kept what the
     /// cooldown made of it, so the cooldown's when it is longer than any
     /// wait the policy would choose itself there
     /// ([`longest_own_wait`](Self::longest_own_wait)); otherwise as
@@ -128,7 +129,10 @@ impl<W, G> Policy<W, G> {
     /// The shared decision: `attempts_made` calls so far, `previous` wait
     /// (the cooldown held first: [`hold_cooldown`](Self::hold_cooldown)).
     /// What a cooldown added to a retry's wait is recorded now (a
-    /// decision given to its caller: [`Policy::decide`]).
+    /// decision given to its caller: [`Policy::decide`]), and the decision
+    /// carries its [`Basis`]: the verdict's kind and what chose the wait,
+    /// as a run's line says it ([`wait_source`](Self::wait_source)), for
+    /// [`Policy::report`].
     pub(crate) fn next(
         &self,
         attempts_made: u32,
@@ -138,10 +142,22 @@ impl<W, G> Policy<W, G> {
         rng: &mut Rng,
     ) -> Decision {
         let (decision, imposed) = self.next_imposed(attempts_made, previous, elapsed, verdict, rng);
-        if let (Decision::Retry(wait), Some(imposed)) = (decision, imposed) {
-            imposed.record(wait);
+        match decision {
+            Decision::Retry { wait, .. } => {
+                if let Some(imposed) = imposed {
+                    imposed.record(wait);
+                }
+                let source = self.wait_source(verdict, wait, imposed);
+                Decision::Retry {
+                    wait,
+                    basis: Basis::new(verdict.kind, Some(source)),
+                }
+            }
+            Decision::GiveUp { reason, .. } => Decision::GiveUp {
+                reason,
+                basis: Basis::new(verdict.kind, None),
+            },
         }
-        decision
     }
 
     /// [`next`](Self::next), what a cooldown added to a retry's wait left
@@ -155,10 +171,10 @@ impl<W, G> Policy<W, G> {
         rng: &mut Rng,
     ) -> (Decision, Option<Imposed>) {
         if !verdict.retry {
-            return (Decision::GiveUp(StopReason::Permanent), None);
+            return (Decision::give_up(StopReason::Permanent), None);
         }
         if attempts_made >= self.stop.max_attempts() {
-            return (Decision::GiveUp(StopReason::Attempts), None);
+            return (Decision::give_up(StopReason::Attempts), None);
         }
         // the deadline is judged by the server's wait as asked (a retry it
         // refuses until past the limit is not worth making), the wait is
@@ -187,8 +203,8 @@ impl<W, G> Policy<W, G> {
             return (decision, Some(imposed));
         }
         let decision = match self.stop.check(attempts_made, elapsed, asked) {
-            Some(reason) => Decision::GiveUp(reason),
-            None => Decision::Retry(wait),
+            Some(reason) => Decision::give_up(reason),
+            None => Decision::retry(wait),
         };
         (decision, None)
     }

@@ -8,7 +8,7 @@ use core::fmt;
 use std::time::Duration;
 
 #[cfg(doc)]
-use super::RetryIf;
+use super::{Basis, RetryIf};
 use super::{Decision, Policy, When};
 use crate::hooks::{GiveUpEvent, RetryEvent};
 
@@ -63,19 +63,30 @@ impl<W, G> Policy<W, G> {
     /// `retry_retries_total` 3 more), so a corrupt count (`u32::MAX` from a
     /// job's row) cannot add billions to the retries. Nothing is recorded to the policy's circuit
     /// breaker, retry budget or throttle, as `decide` asks none of them.
-    /// What chose the wait (the line's `wait_source`,
-    /// [`RetryEvent::wait_source`]) is worked out again, as the decision
-    /// does not say: the server's when it is the wait the policy honours
-    /// after `error`; with a [cooldown](crate::cooldown::Cooldown), the
-    /// cooldown's when the wait is longer than any the policy would choose
-    /// itself after `retries_done` retries (its backoff's, jitter
-    /// included, or the server's: another job's hold or the pace made it
-    /// longer; one lengthened within the jitter's range says `backoff`).
-    /// The policy's classifier ([`When::check`]) runs again on `error`,
-    /// for the line's kind and whether the wait was the server's: a
-    /// [`RetryIf`] predicate is called a second time, and a classifier
-    /// that logs logs again (tonic's DEBUG line for a pushback that asks
-    /// not to retry appears twice).
+    ///
+    /// The line's error kind and what chose the wait (its `wait_source`,
+    /// [`RetryEvent::wait_source`]) are the decision's [`Basis`], which
+    /// `decide` filled in as a run's line says them (the cooldown's when
+    /// it made the wait longer than the policy's own): the policy's
+    /// classifier ([`When::check`]) is not called here, so a [`RetryIf`]
+    /// predicate is called once per failure (by `decide`) and a classifier
+    /// that logs (tonic's DEBUG line for a pushback that asks not to retry)
+    /// logs once, when the decision handed here is the one `decide` returned
+    /// (it is `Copy`: keep it beside the row until the row is stored).
+    ///
+    /// A decision with no basis ([`Basis::is_known`] false: one rebuilt
+    /// from a job's row with [`Decision::retry`] or [`Decision::give_up`],
+    /// to report from another process; a run's), or a retry given a
+    /// give-up's basis, is reported by asking the
+    /// classifier again on `error`: a [`RetryIf`] predicate is then called
+    /// a second time, and a classifier that logs logs again. Then the kind
+    /// is the verdict's, and the wait's source is worked out: the server's
+    /// when it is the wait the policy honours after `error`; with a
+    /// [cooldown](crate::cooldown::Cooldown), the cooldown's when the wait
+    /// is longer than any the policy would choose itself after
+    /// `retries_done` retries (its backoff's, jitter included, or the
+    /// server's: another job's hold or the pace made it longer; one
+    /// lengthened within the jitter's range says `backoff`).
     ///
     /// ```
     /// # use std::sync::{Arc, Mutex};
@@ -97,7 +108,7 @@ impl<W, G> Policy<W, G> {
     /// let retry_count = 1; // from the job's row
     /// let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "smtp timed out\nDETAIL");
     /// let decision = SEND_REPORT.decide(retry_count, &error);
-    /// assert!(matches!(decision, Decision::Retry(_)));
+    /// assert!(matches!(decision, Decision::Retry { .. }));
     /// // ... store the decision in the job's row, then:
     /// SEND_REPORT.report(retry_count, &error, decision);
     /// // WARN retrying send_report after attempt 2/4 failed; next attempt in 131.4s
@@ -151,7 +162,7 @@ impl<W, G> Policy<W, G> {
     /// // the job's first run started 61 minutes ago (from its row)
     /// let elapsed = Duration::from_secs(61 * 60);
     /// let decision = policy.decide_at(2, elapsed, &"upstream down");
-    /// assert_eq!(decision, Decision::GiveUp(StopReason::Deadline));
+    /// assert_eq!(decision, Decision::give_up(StopReason::Deadline));
     /// policy.report_at(2, elapsed, &"upstream down", decision);
     /// assert_eq!(*ALERTS.lock().unwrap(), ["import gave up after 3660s: upstream down"]);
     /// ```
@@ -271,7 +282,6 @@ impl<W, G> Policy<W, G> {
     ) where
         W: When<E>,
     {
-        let verdict = self.when.check(error);
         let attempt = retries_done.saturating_add(1);
         let max_attempts = self.stop.max_attempts();
         // the first report in the process (a retry, or a success when the
@@ -279,29 +289,44 @@ impl<W, G> Policy<W, G> {
         // run's first call does
         crate::metrics::register_operation(self.name);
         match decision {
-            Decision::Retry(wait) => {
+            Decision::Retry { wait, basis } => {
+                // what `decide` said, or (a decision rebuilt from a job's
+                // row) worked out again from the classifier
+                let (kind, wait_source) = match basis.wait_source() {
+                    Some(source) => (basis.kind(), source),
+                    None => {
+                        let verdict = self.when.check(error);
+                        let source = self.reported_wait_source(retries_done, verdict, wait);
+                        (verdict.kind, source)
+                    }
+                };
                 let ev = RetryEvent {
                     operation: self.name,
                     attempt,
                     max_attempts,
                     wait,
                     error,
-                    kind: verdict.kind,
+                    kind,
                     elapsed,
-                    wait_source: self.reported_wait_source(retries_done, verdict, wait),
+                    wait_source,
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)
                 crate::run::announce_retry(self, &ev, shown, None, false);
             }
-            Decision::GiveUp(reason) => {
+            Decision::GiveUp { reason, basis } => {
+                let kind = if basis.is_known() {
+                    basis.kind()
+                } else {
+                    self.when.check(error).kind
+                };
                 let ev = GiveUpEvent {
                     operation: self.name,
                     attempts: attempt,
                     max_attempts,
                     reason,
                     error,
-                    kind: verdict.kind,
+                    kind,
                     elapsed,
                 };
                 crate::run::announce_give_up(self, &ev, shown, false);

@@ -48,7 +48,7 @@ use crate::{Classify, Policy};
 ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::ZERO) }
 /// }
 /// let p = Policy::new().retry_on(kinds![Unavailable]).with_retry_after(API);
-/// assert_eq!(p.decide(0, &RetryNow), Decision::Retry(Duration::from_millis(500)));
+/// assert_eq!(p.decide(0, &RetryNow), Decision::retry(Duration::from_millis(500)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a Retry-After setting does nothing until a policy uses it (`Policy::with_retry_after`); `with_*` returns the changed one"]
@@ -88,9 +88,9 @@ impl RetryAfter {
     ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(3600)) }
     /// }
     /// let p = Policy::new().retry_on(KindSet::TRANSIENT);
-    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(60))); // the hint, capped
+    /// assert_eq!(p.decide(0, &TooMany), Decision::retry(Duration::from_secs(60))); // the hint, capped
     /// let p = p.with_retry_after(RetryAfter::IGNORE);
-    /// assert_eq!(p.decide(0, &TooMany), Decision::Retry(Duration::from_secs(1))); // the backoff's
+    /// assert_eq!(p.decide(0, &TooMany), Decision::retry(Duration::from_secs(1))); // the backoff's
     /// ```
     pub const IGNORE: RetryAfter = RetryAfter {
         kinds: KindSet::EMPTY,
@@ -174,8 +174,8 @@ impl RetryAfter {
     ///             .with_cap(s(3600))
     ///             .with_at_least_backoff(true),
     ///     );
-    /// assert_eq!(delivery.decide(2, &Busy(1)), Decision::Retry(s(1800)), "not 1s");
-    /// assert_eq!(delivery.decide(0, &Busy(600)), Decision::Retry(s(600)), "a longer hint");
+    /// assert_eq!(delivery.decide(2, &Busy(1)), Decision::retry(s(1800)), "not 1s");
+    /// assert_eq!(delivery.decide(0, &Busy(600)), Decision::retry(s(600)), "a longer hint");
     /// ```
     pub const fn with_at_least_backoff(self, on: bool) -> RetryAfter {
         RetryAfter {

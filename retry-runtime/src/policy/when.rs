@@ -1,11 +1,12 @@
 //! Which errors a policy retries (`W`: [`RetryAll`], [`RetryOn`],
 //! [`RetryIf`], through [`When`]), and what it decides about one
-//! ([`Decision`], [`Verdict`]).
+//! ([`Decision`] and its [`Basis`], [`Verdict`]).
 
 use core::fmt;
 use std::time::Duration;
 
 use crate::classify::{Classify, ErrorKind, KindSet};
+use crate::hooks::WaitSource;
 use crate::stop::StopReason;
 
 #[cfg(doc)]
@@ -23,18 +24,261 @@ use crate::{Backoff, Jitter, Policy};
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
 /// let retry_count = 1; // from the job's row
 /// let next = match presets::JOB.decide(retry_count, &refused) {
-///     Decision::Retry(wait) => format!("run again in {wait:?}"),
-///     Decision::GiveUp(reason) => format!("failed: {reason}"),
+///     Decision::Retry { wait, .. } => format!("run again in {wait:?}"),
+///     Decision::GiveUp { reason, .. } => format!("failed: {reason}"),
 /// };
 /// assert!(next.starts_with("run again in"), "{next}");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Each variant carries its [`Basis`]: what the decision was made from
+/// (the error's kind as the policy's classifier named it, and what chose
+/// a retry's wait), which [`Policy::report`] logs without asking the
+/// classifier again. [`decide`](Policy::decide) fills it in; a decision
+/// rebuilt from what a job stored ([`Decision::retry`],
+/// [`Decision::give_up`]) and a run's ([`Run::failed`](crate::Run::failed),
+/// which logs its own) have [`Basis::UNKNOWN`].
+///
+/// Two decisions are equal when they do the same: retry after the same
+/// wait, or give up for the same reason, whatever their basis (as two
+/// `proc_macro2::Ident`s are, whatever their spans), so a decision rebuilt
+/// from a job's row equals the one stored.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, Decision};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let decided = presets::WEBHOOK.decide(0, &refused);
+/// let rebuilt = Decision::retry(Duration::from_secs(1)); // from the job's row
+/// assert_eq!(decided, rebuilt);
+/// assert!(decided.basis().is_known() && !rebuilt.basis().is_known());
+/// ```
+#[derive(Clone, Copy, Debug)]
 #[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
 pub enum Decision {
     /// Try again after this wait.
-    Retry(Duration),
+    Retry {
+        /// The wait before the next attempt.
+        wait: Duration,
+        /// What the decision was made from.
+        basis: Basis,
+    },
     /// Stop, for this reason.
-    GiveUp(StopReason),
+    GiveUp {
+        /// Why.
+        reason: StopReason,
+        /// What the decision was made from.
+        basis: Basis,
+    },
+}
+
+impl Decision {
+    /// Retry after `wait`, with no [`Basis`]: a decision rebuilt from the
+    /// wait a job stored, to hand to [`Policy::report`] (which then asks
+    /// the policy's classifier again).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::Decision;
+    /// let d = Decision::retry(Duration::from_secs(30));
+    /// assert_eq!(d.wait(), Some(Duration::from_secs(30)));
+    /// ```
+    #[inline(always)]
+    pub const fn retry(wait: Duration) -> Decision {
+        Decision::Retry {
+            wait,
+            basis: Basis::UNKNOWN,
+        }
+    }
+
+    /// Give up for `reason`, with no [`Basis`] (as [`retry`](Decision::retry)).
+    ///
+    /// ```
+    /// use retry_runtime::{Decision, StopReason};
+    /// let d = Decision::give_up(StopReason::Attempts);
+    /// assert_eq!(d.reason(), Some(StopReason::Attempts));
+    /// ```
+    #[inline(always)]
+    pub const fn give_up(reason: StopReason) -> Decision {
+        Decision::GiveUp {
+            reason,
+            basis: Basis::UNKNOWN,
+        }
+    }
+
+    /// The wait of a retry; `None` for a give-up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::presets;
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// assert_eq!(presets::WEBHOOK.decide(0, &refused).wait(), Some(Duration::from_secs(1)));
+    /// assert_eq!(presets::WEBHOOK.decide(3, &refused).wait(), None);
+    /// ```
+    #[inline(always)]
+    pub const fn wait(&self) -> Option<Duration> {
+        match *self {
+            Decision::Retry { wait, .. } => Some(wait),
+            Decision::GiveUp { .. } => None,
+        }
+    }
+
+    /// The reason of a give-up; `None` for a retry.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, StopReason};
+    /// let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// assert_eq!(presets::WEBHOOK.decide(0, &missing).reason(), Some(StopReason::Permanent));
+    /// ```
+    #[inline(always)]
+    pub const fn reason(&self) -> Option<StopReason> {
+        match *self {
+            Decision::Retry { .. } => None,
+            Decision::GiveUp { reason, .. } => Some(reason),
+        }
+    }
+
+    /// What the decision was made from ([`Basis::UNKNOWN`] unless
+    /// [`Policy::decide`] made it).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, ErrorKind, WaitSource};
+    /// let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
+    /// let basis = presets::JOB.decide(0, &timed_out).basis();
+    /// assert_eq!(basis.kind(), Some(ErrorKind::Timeout));
+    /// assert_eq!(basis.wait_source(), Some(WaitSource::Backoff));
+    /// ```
+    #[inline(always)]
+    pub const fn basis(&self) -> Basis {
+        match *self {
+            Decision::Retry { basis, .. } | Decision::GiveUp { basis, .. } => basis,
+        }
+    }
+}
+
+/// The same wait, or the same reason; the basis is not compared.
+impl PartialEq for Decision {
+    #[inline]
+    fn eq(&self, other: &Decision) -> bool {
+        match (*self, *other) {
+            (Decision::Retry { wait: a, .. }, Decision::Retry { wait: b, .. }) => a == b,
+            (Decision::GiveUp { reason: a, .. }, Decision::GiveUp { reason: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Decision {}
+
+/// What a [`Decision`] was made from: the error's kind as the policy's
+/// classifier ([`When::check`]) named it, and what chose a retry's wait
+/// ([`WaitSource`]), as a run's retry line says them. [`Policy::report`]
+/// logs these instead of asking the classifier again (a [`RetryIf`]
+/// predicate is called once per failure, by [`Policy::decide`]).
+///
+/// [`UNKNOWN`](Basis::UNKNOWN) (the default) for a decision rebuilt from
+/// what a job stored, and for a run's decisions (the run logs its own).
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::{presets, Basis, Decision, WaitSource};
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let basis = presets::WEBHOOK.decide(0, &refused).basis();
+/// assert!(basis.is_known());
+/// assert_eq!(basis.wait_source(), Some(WaitSource::Backoff));
+/// assert_eq!(Decision::retry(Duration::from_secs(1)).basis(), Basis::UNKNOWN);
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Basis(Option<Known>);
+
+/// A known basis: the verdict's kind, and what chose the wait (`None`
+/// for a give-up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Known {
+    kind: Option<ErrorKind>,
+    wait_source: Option<WaitSource>,
+}
+
+impl Basis {
+    /// No basis: a decision rebuilt from what a job stored, or a run's.
+    ///
+    /// ```
+    /// assert!(!retry_runtime::Basis::UNKNOWN.is_known());
+    /// ```
+    pub const UNKNOWN: Basis = Basis(None);
+
+    /// The basis of a decision made after a verdict of this `kind`, a
+    /// retry's wait chosen by `wait_source` (`None` for a give-up).
+    #[inline(always)]
+    pub(crate) const fn new(kind: Option<ErrorKind>, wait_source: Option<WaitSource>) -> Basis {
+        Basis(Some(Known { kind, wait_source }))
+    }
+
+    /// Did [`Policy::decide`] make the decision, so that this basis says
+    /// what it was made from?
+    ///
+    /// ```
+    /// use retry_runtime::{presets, Decision, StopReason};
+    /// assert!(presets::JOB.decide(9, &std::io::Error::other("x")).basis().is_known());
+    /// assert!(!Decision::give_up(StopReason::Attempts).basis().is_known());
+    /// ```
+    #[inline(always)]
+    pub const fn is_known(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The error's kind, as the policy's classifier named it; `None` when
+    /// it named none ([`RetryAll`], [`RetryIf`]) or the basis is
+    /// [unknown](Basis::is_known).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, ErrorKind};
+    /// let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// assert_eq!(presets::JOB.decide(0, &missing).basis().kind(), Some(ErrorKind::Permanent));
+    /// ```
+    #[inline(always)]
+    pub const fn kind(&self) -> Option<ErrorKind> {
+        match self.0 {
+            Some(known) => known.kind,
+            None => None,
+        }
+    }
+
+    /// What chose a retry's wait (the retry line's `wait_source`); `None`
+    /// for a give-up or an [unknown](Basis::is_known) basis.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, WaitSource};
+    /// let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// assert_eq!(presets::JOB.decide(0, &missing).basis().wait_source(), None);
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// assert_eq!(presets::JOB.decide(0, &refused).basis().wait_source(), Some(WaitSource::Backoff));
+    /// ```
+    #[inline(always)]
+    pub const fn wait_source(&self) -> Option<WaitSource> {
+        match self.0 {
+            Some(known) => known.wait_source,
+            None => None,
+        }
+    }
+}
+
+/// `Basis { kind: .., wait_source: .. }`, or `Basis(unknown)`.
+///
+/// ```
+/// use retry_runtime::Basis;
+/// assert_eq!(format!("{:?}", Basis::UNKNOWN), "Basis(unknown)");
+/// ```
+impl fmt::Debug for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(Known { kind, wait_source }) => f
+                .debug_struct("Basis")
+                .field("kind", &kind)
+                .field("wait_source", &wait_source)
+                .finish(),
+            None => f.write_str("Basis(unknown)"),
+        }
+    }
 }
 
 /// What a policy's retry condition says about one error.
@@ -77,11 +321,11 @@ pub struct Verdict {
     /// }
     /// let s = Duration::from_secs;
     /// let said = Policy::new().with_when(Busy(Some(ErrorKind::RateLimited)));
-    /// assert_eq!(said.decide(0, &(429, s(7))), Decision::Retry(s(7)));
+    /// assert_eq!(said.decide(0, &(429, s(7))), Decision::retry(s(7)));
     /// let unsaid = Policy::new().with_when(Busy(None));
-    /// assert_eq!(unsaid.decide(0, &(429, s(7))), Decision::Retry(s(7))); // no kind: meant
+    /// assert_eq!(unsaid.decide(0, &(429, s(7))), Decision::retry(s(7))); // no kind: meant
     /// let other = Policy::new().with_when(Busy(Some(ErrorKind::Unavailable)));
-    /// assert_eq!(other.decide(0, &(429, s(7))), Decision::Retry(s(1))); // the backoff's
+    /// assert_eq!(other.decide(0, &(429, s(7))), Decision::retry(s(1))); // the backoff's
     /// ```
     pub retry_after: Option<Duration>,
 }
@@ -277,5 +521,41 @@ impl<E: Classify + ?Sized, F: Fn(&E) -> bool> When<E> for RetryOnOrIf<F> {
             kind: Some(kind),
             retry_after: error.retry_after(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decision stays small, `Copy` and allocation-free: its basis adds
+    /// two bytes to the wait (the run's decisions are returned by value).
+    #[test]
+    fn a_decision_stays_small() {
+        assert_eq!(size_of::<Basis>(), 2);
+        assert!(size_of::<Decision>() <= 24, "{}", size_of::<Decision>());
+    }
+
+    /// Two decisions that do the same are equal, whatever their basis; a
+    /// retry and a give-up never are.
+    #[test]
+    fn equality_leaves_the_basis_out() {
+        let s = Duration::from_secs;
+        let known = Basis::new(Some(ErrorKind::Timeout), Some(WaitSource::RetryAfter));
+        let decided = Decision::Retry {
+            wait: s(7),
+            basis: known,
+        };
+        assert_eq!(decided, Decision::retry(s(7)));
+        assert_ne!(decided, Decision::retry(s(8)));
+        assert_ne!(decided, Decision::give_up(StopReason::Attempts));
+        let gave_up = Decision::GiveUp {
+            reason: StopReason::Permanent,
+            basis: known,
+        };
+        assert_eq!(gave_up, Decision::give_up(StopReason::Permanent));
+        assert_ne!(gave_up, Decision::give_up(StopReason::Attempts));
+        assert_eq!(decided.basis(), known);
+        assert_eq!(Decision::retry(s(7)).basis(), Basis::default());
     }
 }

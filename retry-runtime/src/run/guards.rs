@@ -173,10 +173,10 @@ impl State {
             policy.retry_not_made();
             StopReason::Throttled
         } else {
-            return Decision::Retry(wait);
+            return Decision::retry(wait);
         };
         give_back(policy, wait);
-        Decision::GiveUp(refused)
+        Decision::give_up(refused)
     }
 }
 

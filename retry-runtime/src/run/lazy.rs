@@ -419,8 +419,8 @@ impl LazyRun {
                 None
             }
             Err(error) => match self.failed_as::<W, G, R::Err, IN_FULL>(policy, error) {
-                Decision::Retry(wait) => Some(wait),
-                Decision::GiveUp(_) => None,
+                Decision::Retry { wait, .. } => Some(wait),
+                Decision::GiveUp { .. } => None,
             },
         }
     }
@@ -463,8 +463,8 @@ impl LazyRun {
                 None
             }
             Err(error) => match self.failed_spanned(policy, error, marks) {
-                Decision::Retry(wait) => Some(wait),
-                Decision::GiveUp(_) => None,
+                Decision::Retry { wait, .. } => Some(wait),
+                Decision::GiveUp { .. } => None,
             },
         }
     }
@@ -649,16 +649,16 @@ where
                 return result;
             }
             Err(error) if N::ACTIVE => match state.failed_notify(policy, error, notify) {
-                Decision::Retry(wait) => sleep::block_on_wait(sleeper, wait),
-                Decision::GiveUp(_) => return result,
+                Decision::Retry { wait, .. } => sleep::block_on_wait(sleeper, wait),
+                Decision::GiveUp { .. } => return result,
             },
             Err(error) => {
                 let verdict = policy.when.check(error);
                 match state.quick_retry_in(policy, verdict, plain) {
                     Some(wait) => sleep::block_on_wait(sleeper, wait),
                     None => match state.failed_slow(policy, verdict, error) {
-                        Decision::Retry(wait) => sleep::block_on_wait(sleeper, wait),
-                        Decision::GiveUp(_) => return result,
+                        Decision::Retry { wait, .. } => sleep::block_on_wait(sleeper, wait),
+                        Decision::GiveUp { .. } => return result,
                     },
                 }
             }
@@ -739,8 +739,8 @@ where
                     state.mark_next_failure();
                 }
                 match state.failed_notify(policy, error, notify) {
-                    Decision::Retry(wait) => wait,
-                    Decision::GiveUp(_) => return result,
+                    Decision::Retry { wait, .. } => wait,
+                    Decision::GiveUp { .. } => return result,
                 }
             }
         };
@@ -802,7 +802,7 @@ mod tests {
         assert!(run.0.is_none());
         run.succeeded(&plain);
         assert!(run.0.is_none(), "a first success needs no state");
-        assert_eq!(run.failed(&plain, &"down"), Decision::Retry(Duration::ZERO));
+        assert_eq!(run.failed(&plain, &"down"), Decision::retry(Duration::ZERO));
         assert_eq!(run.0.as_ref().map(|s| s.attempts), Some(1));
         for needs_start in [plain.with_max_elapsed(ms(10)), plain.with_budget(&BUDGET)] {
             assert!(LazyRun::new(&needs_start).0.is_some());

@@ -72,8 +72,8 @@ pub(crate) use state::{REJECTED_OK, State};
 ///     match answers.next().unwrap() {
 ///         Ok(v) => { run.succeeded(); break v; }
 ///         Err(e) => match run.failed(&e) {
-///             Decision::Retry(wait) => sleep_sync(wait), // or `sleep_async(wait).await`
-///             Decision::GiveUp(_) => panic!("gave up: {e}"),
+///             Decision::Retry { wait, .. } => sleep_sync(wait), // or `sleep_async(wait).await`
+///             Decision::GiveUp { .. } => panic!("gave up: {e}"),
 ///         },
 ///     }
 /// };
@@ -111,8 +111,8 @@ pub(crate) use state::{REJECTED_OK, State};
 ///     calls += 1;
 ///     let e = "timed out";
 ///     match run.failed(&e) {
-///         Decision::Retry(_wait) => continue, // sleep here
-///         Decision::GiveUp(reason) => {
+///         Decision::Retry { .. } => continue, // sleep here
+///         Decision::GiveUp { reason, .. } => {
 ///             assert_eq!(reason, StopReason::CircuitOpen); // opened after 2 failures
 ///             break Err(e.to_string());
 ///         }
@@ -214,7 +214,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         W: When<E>,
     {
         let decision = self.state.failed(self.policy, error);
-        self.waiting = matches!(decision, Decision::Retry(_));
+        self.waiting = matches!(decision, Decision::Retry { .. });
         self.ended = !self.waiting;
         decision
     }
@@ -233,8 +233,8 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     ///     let jobs = answers.next().unwrap();
     ///     if !jobs.is_empty() { run.succeeded(); break jobs; }
     ///     match run.rejected() {
-    ///         Decision::Retry(_wait) => continue, // sleep here
-    ///         Decision::GiveUp(_) => break jobs,
+    ///         Decision::Retry { .. } => continue, // sleep here
+    ///         Decision::GiveUp { .. } => break jobs,
     ///     }
     /// };
     /// assert_eq!((jobs, run.attempts()), (vec!["job-7"], 3));
@@ -242,7 +242,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     #[inline(never)]
     pub fn rejected(&mut self) -> Decision {
         let decision = self.state.rejected(self.policy);
-        self.waiting = matches!(decision, Decision::Retry(_));
+        self.waiting = matches!(decision, Decision::Retry { .. });
         self.ended = !self.waiting;
         decision
     }
@@ -281,8 +281,8 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     ///     if written == 200 { run.succeeded(); break written; }
     ///     if written > before { run.progressed(); }
     ///     match run.failed(&"connection reset") {
-    ///         Decision::Retry(wait) => sleep_sync(wait),
-    ///         Decision::GiveUp(_) => panic!("gave up at {written}"),
+    ///         Decision::Retry { wait, .. } => sleep_sync(wait),
+    ///         Decision::GiveUp { .. } => panic!("gave up at {written}"),
     ///     }
     /// };
     /// assert_eq!(size, 200); // 5 attempts under a limit of 3
@@ -315,11 +315,11 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// let _paused = testing::pause(); // the waits move a virtual clock
     /// let policy = Policy::new(); // waits 1s, 2s
     /// let mut run = Run::new(&policy).timed();
-    /// if let Decision::Retry(wait) = run.failed(&"busy") { sleep_sync(wait); }
+    /// if let Decision::Retry { wait, .. } = run.failed(&"busy") { sleep_sync(wait); }
     /// assert!(run.elapsed() >= Duration::from_secs(1));
     /// let mut plain = Run::new(&policy);
     /// assert_eq!(plain.elapsed(), Duration::ZERO); // not timed: 0
-    /// if let Decision::Retry(wait) = plain.failed(&"busy") { sleep_sync(wait); }
+    /// if let Decision::Retry { wait, .. } = plain.failed(&"busy") { sleep_sync(wait); }
     /// assert_eq!(plain.elapsed(), Duration::ZERO); // and still 0
     /// ```
     pub fn elapsed(&mut self) -> Duration {
@@ -333,7 +333,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// let policy = Policy::new().with_name("import").with_max_attempts(1);
     /// let mut run = Run::new(&policy);
     /// let e = "disk full";
-    /// let Decision::GiveUp(reason) = run.failed(&e) else { unreachable!() };
+    /// let Decision::GiveUp { reason, .. } = run.failed(&e) else { unreachable!() };
     /// let err = run.into_error(e, reason);
     /// assert_eq!((err.attempts, err.reason, err.last_error), (1, StopReason::Attempts, "disk full"));
     /// assert_eq!(err.to_string(), "import failed after 1 attempt (attempts exhausted): disk full");
@@ -364,7 +364,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// let policy = Policy::new().with_name("broker").with_max_attempts(u32::MAX);
     /// let mut run = Run::new(&policy);
     /// let e = "connection refused";
-    /// let Decision::Retry(_wait) = run.failed(&e) else { unreachable!() };
+    /// let Decision::Retry { .. } = run.failed(&e) else { unreachable!() };
     /// // the wait, raced with the shutdown: the shutdown won
     /// let err = run.stopped(e);
     /// assert_eq!((err.attempts, err.reason), (1, StopReason::Stopped));

@@ -47,11 +47,11 @@ impl LazyRun {
                 .state_marking(policy, marks)
                 .failed_notify(policy, &error, notify)
             {
-                Decision::Retry(wait) => {
+                Decision::Retry { wait, .. } => {
                     keep(error);
                     ControlFlow::Continue(wait)
                 }
-                Decision::GiveUp(reason) => {
+                Decision::GiveUp { reason, .. } => {
                     let state = self.0.take();
                     let e = LazyRun(state).into_error(policy, error, reason);
                     ControlFlow::Break(Err(e))
@@ -75,11 +75,11 @@ impl LazyRun {
             .state(policy)
             .rejected_notify::<W, G, E, N>(policy, notify)
         {
-            Decision::Retry(wait) => {
+            Decision::Retry { wait, .. } => {
                 keep_ok(value);
                 ControlFlow::Continue(wait)
             }
-            Decision::GiveUp(reason) => ControlFlow::Break((value, reason)),
+            Decision::GiveUp { reason, .. } => ControlFlow::Break((value, reason)),
         }
     }
 

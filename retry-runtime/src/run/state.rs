@@ -328,7 +328,7 @@ impl State {
     {
         let verdict = policy.when.check(error);
         match self.quick_retry(policy, verdict, plain_policy) {
-            Some(wait) => Decision::Retry(wait),
+            Some(wait) => Decision::retry(wait),
             None => self.failed_slow(policy, verdict, error),
         }
     }
@@ -550,7 +550,7 @@ impl State {
             && policy.nested == Nested::Defer
             && nested::outer_retries(verdict.kind)
         {
-            (Decision::GiveUp(StopReason::Deferred), None)
+            (Decision::give_up(StopReason::Deferred), None)
         } else if policy.jitter == Jitter::None {
             policy.next_imposed(
                 self.attempts,
@@ -567,23 +567,31 @@ impl State {
         // The policy would retry, but the request cannot be sent again:
         // not `Attempts`, which would tell of a limit the run did not reach.
         // (A retry not made leaves its pace's slot to another call.)
-        if let (true, Decision::Retry(wait)) = (last, decision) {
+        if let (true, Decision::Retry { wait, .. }) = (last, decision) {
             give_back(policy, wait);
-            decision = Decision::GiveUp(if self.flags & Self::STOPPED != 0 {
+            decision = Decision::give_up(if self.flags & Self::STOPPED != 0 {
                 StopReason::Stopped
             } else {
                 StopReason::SentOnce
             });
         }
         // (a failure left to the outer run stays its: it retries it)
-        if cut && decision != Decision::GiveUp(StopReason::Deferred) {
+        if cut
+            && !matches!(
+                decision,
+                Decision::GiveUp {
+                    reason: StopReason::Deferred,
+                    ..
+                }
+            )
+        {
             decision = at_deadline(policy, decision);
         }
-        if let (true, Decision::Retry(wait)) = (guarded, decision) {
+        if let (true, Decision::Retry { wait, .. }) = (guarded, decision) {
             decision = Self::guard_retry(policy, wait);
         }
         // (what a cooldown added to a retry now sure to be made)
-        if let (Decision::Retry(wait), Some(imposed)) = (decision, imposed) {
+        if let (Decision::Retry { wait, .. }, Some(imposed)) = (decision, imposed) {
             imposed.record(wait);
         }
         // An error marks the attempt's span, if this run made it (and said
@@ -594,7 +602,7 @@ impl State {
         self.flags &= !Self::MARKS;
         let mark = marks && !rejected_ok;
         match decision {
-            Decision::Retry(wait) => {
+            Decision::Retry { wait, .. } => {
                 self.previous = nanos(wait);
                 let ev = RetryEvent {
                     operation: policy.name,
@@ -609,7 +617,7 @@ impl State {
                 };
                 announce_retry(policy, &ev, shown, notify, mark);
             }
-            Decision::GiveUp(reason) => {
+            Decision::GiveUp { reason, .. } => {
                 let ev = GiveUpEvent {
                     operation: policy.name,
                     attempts: self.attempts,
@@ -690,10 +698,10 @@ fn nanos(wait: Duration) -> u64 {
 #[cold]
 #[inline(never)]
 fn at_deadline<W, G>(policy: &Policy<W, G>, decision: Decision) -> Decision {
-    if let Decision::Retry(wait) = decision {
+    if let Decision::Retry { wait, .. } = decision {
         give_back(policy, wait);
     }
-    Decision::GiveUp(StopReason::Deadline)
+    Decision::give_up(StopReason::Deadline)
 }
 
 /// The clock read at a run's start: out of line, so that the making of a
@@ -742,11 +750,11 @@ mod tests {
                     match q {
                         Some(wait) => {
                             quick_retries += 1;
-                            assert_eq!(Decision::Retry(wait), expected, "{backoff:?}");
+                            assert_eq!(Decision::retry(wait), expected, "{backoff:?}");
                             assert_eq!(quick.attempts, full.attempts);
                         }
                         None => {
-                            assert_eq!(expected, Decision::GiveUp(StopReason::Attempts));
+                            assert_eq!(expected, Decision::give_up(StopReason::Attempts));
                             break;
                         }
                     }
@@ -821,7 +829,7 @@ mod tests {
         assert_eq!(state.quick_retry_unlogged(&defers, verdict), None);
         assert_eq!(
             state.failed_slow(&defers, verdict, &"down"),
-            Decision::GiveUp(StopReason::Deferred)
+            Decision::give_up(StopReason::Deferred)
         );
         let mut state = State::new(&retries);
         assert_eq!(
@@ -849,7 +857,7 @@ mod tests {
         let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
         assert_eq!(
             state.failed_notify(&plain, &timeout, &mut NoNotify),
-            Decision::Retry(Duration::ZERO)
+            Decision::retry(Duration::ZERO)
         );
         assert_eq!(
             state.next_attempt(&plain).previous_kind,
@@ -883,7 +891,7 @@ mod tests {
         );
         assert_eq!(
             state.failed_notify(&plain, &"down", &mut NoNotify),
-            Decision::Retry(Duration::ZERO)
+            Decision::retry(Duration::ZERO)
         );
         assert_eq!(state.flags & State::MARKS, 0, "the decision took it");
     }
@@ -898,14 +906,14 @@ mod tests {
         let mut state = State::new(&plain);
         assert_eq!(
             state.failed_notify(&plain, &"down", &mut NoNotify),
-            Decision::Retry(Duration::ZERO)
+            Decision::retry(Duration::ZERO)
         );
         state.set_last();
         assert!(state.is_last());
         assert_eq!(state.flags & State::PLAIN, 0);
         assert_eq!(
             state.failed_notify(&plain, &"down", &mut NoNotify),
-            Decision::GiveUp(StopReason::SentOnce)
+            Decision::give_up(StopReason::SentOnce)
         );
         assert_eq!(state.attempts, 2);
 
@@ -914,7 +922,7 @@ mod tests {
         state.set_last();
         assert_eq!(
             state.failed_notify(&never, &"down", &mut NoNotify),
-            Decision::GiveUp(StopReason::Permanent)
+            Decision::give_up(StopReason::Permanent)
         );
     }
 }

@@ -428,8 +428,8 @@ where
                     // (the layer's `with_notify` hook told of a retry)
                     let mut told = Told(&this.hooks.notify);
                     match this.run.judge(this.policy, &failure, &mut told) {
-                        Decision::Retry(wait) => wait,
-                        Decision::GiveUp(reason) => {
+                        Decision::Retry { wait, .. } => wait,
+                        Decision::GiveUp { reason, .. } => {
                             if let (StopReason::SentOnce, Some(why)) = (reason, *this.once) {
                                 log::sent_once(
                                     this.policy.name,
