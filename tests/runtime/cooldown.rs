@@ -1006,3 +1006,41 @@ async fn a_retry_lengthened_by_a_hold_that_held_the_hedge_is_the_cooldowns() {
         "{seen:?}"
     );
 }
+
+/// A hedged run's retry announced before another call's 429 starts when
+/// its line said (`next attempt in 1s`), as a run without hedges makes its
+/// retry after the wait it announced: the hold begun in its wait does not
+/// put it off (it started at the hold's end, 5.5s, while its line and its
+/// event said 1s).
+#[tokio::test(start_paused = true)]
+async fn a_hedged_retry_announced_before_a_hold_starts_when_announced() {
+    use retry_runtime::{Backoff, Jitter};
+    static HEDGE_ANNOUNCED: Cooldown = Cooldown::new("hedge-announced");
+    let policy = presets::API
+        .with_name("hedge-announced")
+        .with_backoff(Backoff::fixed(S))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&HEDGE_ANNOUNCED)
+        .with_hedge(60 * S);
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    // another call's 429, in the retry's wait
+    hold_later(&HEDGE_ANNOUNCED, Duration::from_millis(500), 5 * S);
+    let mut announced = Vec::new();
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                if n == 1 {
+                    return Err(ApiError::Down);
+                }
+                Ok(n)
+            }
+        })
+        .notify(|ev| announced.push(ev.wait))
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(announced, [S]);
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, S]);
+}

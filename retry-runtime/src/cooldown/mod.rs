@@ -43,12 +43,12 @@ use pace::Pace;
 ///   failure not retried; it keeps the pace's slot it took.
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
-/// longer while it waits (another call's 429) does not move it. A hedged
-/// run's starts are held when due: a hedge (or a retry) due while the
-/// cooldown holds starts at the hold's end, though the hold began after
-/// it was armed (one that would end at or past the policy's `max_elapsed`
-/// starts nothing more: the call gives up on the deadline once nothing
-/// is in flight).
+/// longer while it waits (another call's 429) does not move it (the retry
+/// starts when its line said), in a hedged run too. A hedge is held when
+/// due: one due while the cooldown holds starts at the hold's end, though
+/// the hold began after it was armed (one that would end at or past the
+/// policy's `max_elapsed` starts nothing more: the call gives up on the
+/// deadline once nothing is in flight).
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
 /// before any 429: each attempt through it, first attempts and retries

@@ -96,15 +96,18 @@ pub(super) fn first_retry<Fut, E>(list: &[InFlight<Fut, E>]) -> Option<usize> {
     Some(i)
 }
 
-/// When the next attempt starts: at the sooner of the next hedge and the
-/// retry granted that is due first, and not before a server's wait has
-/// passed.
+/// When the next attempt starts: at the sooner of the next hedge (not
+/// before `cooled_until`, the end of a cooldown's hold begun since it was
+/// armed) and the retry granted that is due first (which starts when its
+/// line announced: a hold begun since is not waited), and not before this
+/// run's server's wait (`hold_until`) has passed.
 pub(super) fn next_start<Fut, E>(
     hedge_at: Option<Duration>,
     list: &[InFlight<Fut, E>],
     hold_until: Duration,
+    cooled_until: Duration,
 ) -> Option<Duration> {
     let dues = list.iter().filter_map(InFlight::due);
-    let at = dues.chain(hedge_at).min()?;
+    let at = dues.chain(hedge_at.map(|at| at.max(cooled_until))).min()?;
     Some(at.max(hold_until))
 }

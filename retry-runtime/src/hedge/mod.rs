@@ -37,13 +37,16 @@
 //!   hedge (or an earlier failure's retry, and this one then still starts
 //!   at its own due time) is due first, and then it is not the server's
 //!   (`wait_source` is `backoff` after a `Retry-After`), or more when a
-//!   server's wait holds it back (and then it is). A start due while the
+//!   server's wait holds it back (and then it is). A hedge due while the
 //!   policy's [cooldown](crate::cooldown::Cooldown) holds (another call's
-//!   429, begun since the start was armed) waits for the hold's end, a
-//!   hedge as a retry, each hold once (as [`Cooldown::ready`](crate::cooldown::Cooldown::ready)
+//!   429, begun since the hedge was armed) waits for the hold's end, each
+//!   hold once (as [`Cooldown::ready`](crate::cooldown::Cooldown::ready)
 //!   waits it); a hold that would end at or past `max_elapsed` starts
 //!   nothing more, as a server's wait past it, and the call gives up on
-//!   the deadline once nothing is in flight.
+//!   the deadline once nothing is in flight. A retry granted starts when
+//!   its line said, a hold begun since or not, as a run without hedges
+//!   makes the retry it announced (a retry decided during a hold waits for
+//!   its end, and says so: `wait_source` is `cooldown`).
 //! - The first success wins, also over failures ready in the same poll (a
 //!   404 from one replica and a 200 from another at once: the 200; the 404
 //!   is told to the guards and logged): the attempts still in flight are
@@ -419,9 +422,12 @@ where
             Event::Timer => {
                 timer.set(None);
                 timer_due = Duration::MAX;
-                // A hold of the policy's cooldown begun since this start
-                // was armed (another call's 429) holds it back too, a hedge
-                // as a retry: the timer is armed again for the hold's end.
+                // A hold of the policy's cooldown begun since this hedge
+                // was armed (another call's 429) holds it back too: the
+                // timer is armed again for the hold's end. Not a start that
+                // takes a retry granted: its line announced its wait, and
+                // it starts then, as a run without hedges makes the retry
+                // it announced (a hold begun in the wait does not move it).
                 // Each hold is waited once, as `Cooldown::ready` waits it
                 // (one set on a thread whose clock runs ahead never ends on
                 // this one's: its time left here stays the longest hold
@@ -430,6 +436,7 @@ where
                 // up once nothing is in flight, without waiting it out.
                 let held = policy
                     .cooldown
+                    .filter(|_| first_retry(&in_flight).is_none())
                     .and_then(|c| Some((c, c.next_wait(&mut cooldown_waited)?)));
                 match held.map(|(c, left)| (c, left, elapsed().saturating_add(left))) {
                     Some((_, _, until))
@@ -625,7 +632,7 @@ where
                             // (a start due before a server's wait, or a
                             // hold of the cooldown, is put off until it
                             // has passed)
-                            let armed = next_start(hedge_at, &in_flight, held);
+                            let armed = next_start(hedge_at, &in_flight, hold_until, cooled_until);
                             let (next_in, wait_source) = match armed {
                                 Some(at) if at < due => {
                                     (at.saturating_sub(now), WaitSource::Backoff)
@@ -710,7 +717,7 @@ where
                         Decision::GiveUp {
                             reason: StopReason::Deadline,
                             ..
-                        } if next_start(hedge_at, &in_flight, hold_until.max(cooled_until))
+                        } if next_start(hedge_at, &in_flight, hold_until, cooled_until)
                             .is_some() =>
                         {
                             not_retried = Some((done.number, StopReason::Deadline));
@@ -825,7 +832,7 @@ where
         }
         // The timer, armed for the next start (a retry granted keeps its
         // own due time, also while others start before it).
-        match next_start(hedge_at, &in_flight, hold_until.max(cooled_until)) {
+        match next_start(hedge_at, &in_flight, hold_until, cooled_until) {
             None => {
                 timer.set(None);
                 timer_due = Duration::MAX;
