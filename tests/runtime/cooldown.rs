@@ -1044,3 +1044,49 @@ async fn a_hedged_retry_announced_before_a_hold_starts_when_announced() {
     assert_eq!(announced, [S]);
     assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, S]);
 }
+
+/// A first attempt that waited for its pace's slot and that the policy's
+/// throttle then refuses is not made: its slot goes to the next call (it
+/// was lost: the next call waited a slot nobody used), in a hedged run
+/// as in `.await`.
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_the_throttle_refuses_after_its_wait_leaves_its_slot() {
+    use retry_runtime::{testing, Throttle};
+    static REFUSING: Throttle = Throttle::new("paced-throttled");
+    static PACED_THROTTLED: Cooldown = Cooldown::new("paced-throttled").with_pace(10, S);
+    let policy = Policy::new()
+        .with_throttle(&REFUSING)
+        .with_cooldown(&PACED_THROTTLED);
+    // the dependency accepted none of 1000 calls: the throttle refuses
+    // (almost) every call, and this draw's
+    for _ in 0..1000 {
+        REFUSING.record(false);
+    }
+    let start = Instant::now();
+    PACED_THROTTLED.ready().await; // the slot at 0
+    let made = Cell::new(0);
+    let call = || {
+        made.set(made.get() + 1);
+        std::future::ready(Ok::<(), std::io::Error>(()))
+    };
+    testing::seed(1);
+    let r = policy.retry(call).await;
+    assert!(r.is_err(), "the throttle refuses the call");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(100),
+        "its slot's wait"
+    );
+    // hedged: the slot at 100ms again (given back), refused
+    testing::seed(1);
+    let r = policy.retry(call).hedged().await;
+    assert!(r.is_err(), "the throttle refuses the hedged call");
+    assert_eq!(made.get(), 0);
+    assert_eq!(start.elapsed(), Duration::from_millis(100), "not 200ms");
+    PACED_THROTTLED.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(100),
+        "the refused attempts' slot is free: this call takes it, not the one at 300ms"
+    );
+}

@@ -274,8 +274,12 @@ where
             let told = elapsed();
             announce_not_attempted(policy, reason, &rejection, 0, told);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
-                // the breaker's leave goes back unused
+                // the breaker's leave goes back unused, and so does the
+                // pace's slot the attempt waited for
                 policy.release_permit(first_permit);
+                if policy.cooldown.is_some() {
+                    crate::cooldown::give_back_first(policy);
+                }
                 return Err(retry_error(policy, error, 0, reason, told));
             }
         }

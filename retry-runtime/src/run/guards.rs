@@ -11,7 +11,7 @@ use super::leave::HoldsLeave;
 use super::state::State;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
-use crate::cooldown::give_back;
+use crate::cooldown::{give_back, give_back_first};
 use crate::log;
 use crate::policy::{Decision, Policy};
 use crate::stop::StopReason;
@@ -68,8 +68,12 @@ impl State {
         throttle: &Throttle,
     ) -> Result<(), Throttled> {
         throttle.try_acquire().inspect_err(|rejection| {
-            // the breaker's leave for this attempt goes back unused
+            // the breaker's leave for this attempt goes back unused, and
+            // so does the pace's slot it waited for
             policy.release_permit(self.permit.take());
+            if policy.cooldown.is_some() {
+                give_back_first(policy);
+            }
             log::throttled(policy.name, 1, rejection);
             self.not_attempted(policy, StopReason::Throttled, rejection);
         })
