@@ -1090,3 +1090,61 @@ async fn a_first_attempt_the_throttle_refuses_after_its_wait_leaves_its_slot() {
         "the refused attempts' slot is free: this call takes it, not the one at 300ms"
     );
 }
+
+/// A hedge is a call to the server like any attempt: through a paced
+/// cooldown it takes the pace's next slot, and waits for it (hedges went
+/// out unpaced, on their delay alone: one call more than the pace each).
+/// A hedge's slot not used, the call over before it, goes back.
+#[tokio::test(start_paused = true)]
+async fn a_hedge_takes_a_slot_of_the_pace() {
+    static PACED_HEDGE: Cooldown = Cooldown::new("paced-hedge").with_pace(10, S);
+    let policy = presets::API
+        .with_name("paced-hedge")
+        .with_cooldown(&PACED_HEDGE)
+        .with_hedge(Duration::from_millis(50));
+    let start = Instant::now();
+    PACED_HEDGE.ready().await; // another call's slot, at 0
+    let at = std::sync::Mutex::new(Vec::new());
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                // the first attempt hangs, the hedge answers at once
+                if n == 1 {
+                    tokio::time::sleep(5 * S).await;
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    // the first attempt in the slot at 100ms; its hedge, due at 150ms, in
+    // the one at 200ms
+    let ms = Duration::from_millis;
+    assert_eq!(at.into_inner().unwrap(), [ms(100), ms(200)]);
+    PACED_HEDGE.ready().await;
+    assert_eq!(start.elapsed(), ms(300), "the hedge's slot was taken");
+
+    // the first attempt answers while its hedge waits for its slot: the
+    // slot goes back, to the next call
+    let out = policy
+        .retry(|| async {
+            tokio::time::sleep(ms(80)).await;
+            Ok::<_, ApiError>(())
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(()));
+    // the attempt in the slot at 400ms, its answer at 480ms; the hedge
+    // due at 450ms waited for the slot at 500ms, given back
+    assert_eq!(start.elapsed(), ms(480));
+    PACED_HEDGE.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(500),
+        "the hedge's slot is the next call's"
+    );
+    PACED_HEDGE.ready().await;
+    assert_eq!(start.elapsed(), ms(600));
+}

@@ -51,8 +51,8 @@ use pace::Pace;
 /// deadline once nothing is in flight).
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
-/// before any 429: each attempt through it, first attempts and retries
-/// alike (not a hedge, started beside an attempt), takes the next free slot of the pace,
+/// before any 429: each attempt through it, first attempts, retries and
+/// hedges alike, takes the next free slot of the pace,
 /// `calls` per `per` spaced evenly (or [`with_burst`](Cooldown::with_burst)
 /// at once), and waits for it.
 ///
@@ -135,8 +135,9 @@ impl Cooldown {
     /// signal (a shutdown), keeps it: the attempt was made, early, and
     /// counts against the pace (given back, the slot would let one call
     /// more than the pace through).
-    /// Hedges (a hedged call's attempts started beside a slow one) take no
-    /// slot.
+    /// A hedge (a hedged call's attempt started beside a slow one) is a
+    /// call too: due, it takes the next free slot and waits for it, and
+    /// gives it back if it does not start in it (the call answered first).
     ///
     /// A server that counts requests per window (10 a second) may still
     /// see a window's worth and a few more across a window's edge: pace a
@@ -407,6 +408,16 @@ impl Cooldown {
         let now = nanos(SystemClock.now());
         let wait = self.pace.take(now, nanos(after), &mut |_| true)?;
         (!wait.is_zero()).then_some(wait)
+    }
+
+    /// The pace's next free slot, taken for a hedge due now (a call to the
+    /// server like any attempt): the wait until it, recorded
+    /// (`retry_cooldown_wait_seconds`, `cause="pace"`); `None` when the
+    /// slot is now, or when it paces nothing.
+    pub(crate) fn hedge_slot(&self) -> Option<Duration> {
+        let wait = self.slot_after(Duration::ZERO)?;
+        metrics::cooldown_waits(self.name, CooldownCause::Pace, wait);
+        Some(wait)
     }
 
     /// Give back the pace's slot of a retry just decided, due `wait` from

@@ -1,11 +1,16 @@
 //! A hedged run's leave for each attempt: the breaker's permit, told its
 //! outcome once ([`Leave`]), the leave for a retry or a hedge after the
-//! first attempt, and the budget's tokens given back when the run ends
-//! without spending them ([`Granted`]).
+//! first attempt, the budget's tokens given back when the run ends
+//! without spending them ([`Granted`]), and the pace's slot of a hedge
+//! that does not start in it ([`PacedHedge`]).
+
+use std::time::Duration;
 
 use crate::budget::RetryBudget;
 use crate::circuit::{CircuitBreaker, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
+use crate::clock::{Clock, SystemClock};
+use crate::cooldown::Cooldown;
 use crate::policy::{Policy, Verdict};
 use crate::stop::StopReason;
 
@@ -147,6 +152,55 @@ impl Granted<'_> {
 impl Drop for Granted<'_> {
     fn drop(&mut self) {
         self.give_back();
+    }
+}
+
+/// The pace's slot a hedge took and waits for
+/// ([`Cooldown::hedge_slot`]), if one does: the slot goes back when the
+/// hedge does not start in it (a retry started before it, its start was
+/// refused, a hold held it past it, or the call ended or was dropped
+/// first), so that the next call takes it.
+pub(super) struct PacedHedge {
+    cooldown: Option<&'static Cooldown>,
+    /// The slot's time, on the `SystemClock`.
+    at: Option<Duration>,
+}
+
+impl PacedHedge {
+    pub(super) fn new(cooldown: Option<&'static Cooldown>) -> PacedHedge {
+        PacedHedge { cooldown, at: None }
+    }
+
+    /// Does a hedge hold a slot it waits for?
+    pub(super) fn pending(&self) -> bool {
+        self.at.is_some()
+    }
+
+    /// The hedge took the slot `wait` from now.
+    pub(super) fn took(&mut self, wait: Duration) {
+        self.at = Some(SystemClock.now().saturating_add(wait));
+    }
+
+    /// An attempt starts now: the slot is its if due (the hedge's timer
+    /// fired for it); one still ahead (a retry started first) goes back.
+    pub(super) fn started(&mut self) {
+        if self.at.is_some_and(|at| at > SystemClock.now()) {
+            self.unused();
+        }
+        self.at = None;
+    }
+
+    /// The hedge will not start in its slot: the slot goes back.
+    pub(super) fn unused(&mut self) {
+        if let (Some(cooldown), Some(at)) = (self.cooldown, self.at.take()) {
+            cooldown.give_back(at.saturating_sub(SystemClock.now()));
+        }
+    }
+}
+
+impl Drop for PacedHedge {
+    fn drop(&mut self) {
+        self.unused();
     }
 }
 

@@ -43,7 +43,11 @@
 //!   hold once (as [`Cooldown::ready`](crate::cooldown::Cooldown::ready)
 //!   waits it); a hold that would end at or past `max_elapsed` starts
 //!   nothing more, as a server's wait past it, and the call gives up on
-//!   the deadline once nothing is in flight. A retry granted starts when
+//!   the deadline once nothing is in flight. Through a cooldown that
+//!   paces calls ([`with_pace`](crate::cooldown::Cooldown::with_pace)), a
+//!   hedge due takes the pace's next free slot and starts in it (it is a
+//!   call to the server as any attempt is; the slot goes back if it does
+//!   not start in it). A retry granted starts when
 //!   its line said, a hold begun since or not, as a run without hedges
 //!   makes the retry it announced (a retry decided during a hold waits for
 //!   its end, and says so: `wait_source` is `cooldown`).
@@ -177,6 +181,7 @@ use std::time::Duration;
 use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
+use crate::cooldown::Cooldown;
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
@@ -196,7 +201,7 @@ mod leave;
 
 use self::give_up::{Failure, failures_beside, give_up, retry_error};
 use self::in_flight::{InFlight, Phase, first_retry, next_start, running};
-use self::leave::{Granted, Leave, next_leave, retry_leave};
+use self::leave::{Granted, Leave, PacedHedge, next_leave, retry_leave};
 
 /// What woke the run: an attempt finished, or the timer of the next start.
 enum Event<T> {
@@ -236,8 +241,8 @@ where
     let kinds = policy.published_kinds();
 
     // The first attempt waits out the policy's cooldown (its hold, then
-    // its pace's slot), a wait that counts toward `max_elapsed`. (Hedges
-    // take no slot: each is started by its delay, beside an attempt.)
+    // its pace's slot), a wait that counts toward `max_elapsed`. (A hedge
+    // takes its slot when its delay has passed: `paced` below.)
     if let Some(wait) = policy
         .cooldown
         .and_then(|_| crate::cooldown::first_wait_of(policy, false))
@@ -349,6 +354,9 @@ where
     // armed) holds every start back: apart from `hold_until`, which is
     // this run's own server's waits (what a retry's wait source says).
     let mut cooled_until = Duration::ZERO;
+    // The pace's slot a hedge due took, and waits for (given back if the
+    // hedge does not start in it).
+    let mut paced = PacedHedge::new(policy.cooldown);
     // A hedge is due `delay` from now (not before the server's wait has
     // passed), if another attempt may start and it would start before the
     // deadline.
@@ -438,10 +446,16 @@ where
                 // asked). One that ends at or past the deadline starts
                 // nothing more, as a server's wait past it: the call gives
                 // up once nothing is in flight, without waiting it out.
+                let hedge = first_retry(&in_flight).is_none();
                 let held = policy
                     .cooldown
-                    .filter(|_| first_retry(&in_flight).is_none())
+                    .filter(|_| hedge)
                     .and_then(|c| Some((c, c.next_wait(&mut cooldown_waited)?)));
+                if held.is_some() {
+                    // (a slot it waited for is past or after the hold: it
+                    // takes the one after the hold's end)
+                    paced.unused();
+                }
                 match held.map(|(c, left)| (c, left, elapsed().saturating_add(left))) {
                     Some((_, _, until))
                         if policy.stop.max_elapsed.is_some_and(|limit| until >= limit) =>
@@ -458,9 +472,22 @@ where
                         cooled_until = cooled_until.max(until);
                     }
                     None => {
-                        // (a start sets the next hedge from its own time)
-                        hedge_at = None;
-                        start_next = true;
+                        // A hedge is a call to the server like any attempt:
+                        // through a paced cooldown it takes the pace's next
+                        // slot, and its timer is armed again for it (once:
+                        // when it fires, the hedge starts in its slot).
+                        let slot = policy
+                            .cooldown
+                            .filter(|_| hedge && !paced.pending())
+                            .and_then(Cooldown::hedge_slot);
+                        if let Some(wait) = slot {
+                            paced.took(wait);
+                            hedge_at = Some(elapsed().saturating_add(wait));
+                        } else {
+                            // (a start sets the next hedge from its own time)
+                            hedge_at = None;
+                            start_next = true;
+                        }
                     }
                 }
             }
@@ -774,6 +801,9 @@ where
             debug_assert_eq!(taken.is_some(), granted.retries > 0);
             match next_leave(policy, &mut granted) {
                 Ok(permit) => {
+                    // (in the slot a hedge took, if it is due; a slot
+                    // still ahead goes back)
+                    paced.started();
                     // (a child of the caller's span: no attempt's span is
                     // entered here)
                     let span = crate::span::next_attempt_span(policy, started);
@@ -811,6 +841,7 @@ where
                 }
                 Err(reason) => {
                     closed = Some(reason);
+                    paced.unused();
                     match taken {
                         Some(i) => {
                             in_flight.swap_remove(i);
@@ -833,6 +864,11 @@ where
         let exhausted = started >= max || (closed.is_some() && granted.retries == 0);
         if exhausted {
             hedge_at = None;
+        }
+        if hedge_at.is_none() && paced.pending() {
+            // no hedge is to start (the call closed, or left a failure to
+            // the outer run): the slot one took goes back now
+            paced.unused();
         }
         // The timer, armed for the next start (a retry granted keeps its
         // own due time, also while others start before it).
