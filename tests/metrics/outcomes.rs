@@ -289,6 +289,36 @@ fn a_call_stopped_by_its_signal_counts_as_stopped() {
     );
 }
 
+/// A first attempt's wait for its policy's cooldown that the call's stop
+/// signal cuts short is recorded whole in `retry_cooldown_wait_seconds`,
+/// as it started (the metrics table: the sum is the time the calls set
+/// out to wait; recorded at its end instead, a 60 s hold would show only
+/// once over, and a wait its drop cut not at all): the 60 s hold cut at
+/// 1 s is one sample of 60, and the attempt is made at the cut.
+#[test]
+fn a_first_attempts_cooldown_wait_cut_by_the_stop_signal_counts_whole() {
+    use retry_runtime::cooldown::Cooldown;
+    static CUT: Cooldown = Cooldown::new("metrics-cut-by-stop");
+    fail(0, TimedOut);
+    let policy = BASE.with_name("cut_by_stop").with_cooldown(&CUT);
+    let (rec, out) = record(|| {
+        block_on(async {
+            CUT.hold_for(60 * S);
+            let start = tokio::time::Instant::now();
+            let out = policy
+                .retry(step_async)
+                .stop_on(tokio::time::sleep(S))
+                .await;
+            assert_eq!(start.elapsed(), S, "the attempt is made at the cut");
+            out
+        })
+    });
+    assert!(out.is_ok());
+    let held = [("cooldown", "metrics-cut-by-stop"), ("cause", "hold")];
+    let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &held);
+    assert_eq!(waits, [60.0]);
+}
+
 /// A hand loop's `progressed()` (a supervisor's session that stayed up)
 /// counts the retries made before it in `retry_retries_total` then: a
 /// supervisor dropped at a shutdown, its usual end, counted none of its

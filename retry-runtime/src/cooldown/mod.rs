@@ -40,7 +40,9 @@ use pace::Pace;
 ///   or a slot (a breaker's probe waits); a call's stop signal
 ///   ([`stop_on`](crate::Retry::stop_on), a shutdown) ends the wait when
 ///   it fires (skips it if it has): the attempt is made then, and its
-///   failure not retried; it keeps the pace's slot it took.
+///   failure not retried; it keeps the pace's slot it took, and its
+///   wait's sample in `retry_cooldown_wait_seconds` is the whole wait,
+///   recorded as it started (see [`metrics`]).
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it (the retry
@@ -130,11 +132,17 @@ impl Cooldown {
     /// [`Policy::decide`](crate::Policy::decide) hold no call due now; a
     /// retry whose slot is neither the run's next nor the one before it
     /// then goes at its own time unpaced, one call more than the pace in
-    /// its slot at the most). A run dropped in its wait does not give its slot back; a
-    /// first attempt made before its slot, its wait cut by the call's stop
-    /// signal (a shutdown), keeps it: the attempt was made, early, and
-    /// counts against the pace (given back, the slot would let one call
-    /// more than the pace through).
+    /// its slot at the most). A run dropped in its wait (a first
+    /// attempt's or a retry's: a client gone, a `timeout` around the call)
+    /// does not give its slot back: the slot goes unused, and while the
+    /// pace is saturated the calls after it wait one interval more each.
+    /// Given back, the slot's time would have to be kept with the run, 8
+    /// bytes more in every async run's future, paced or not (its type does
+    /// not know whether its policy has a cooldown), and the drop would test
+    /// it; a passed slot is free again anyway. A first attempt made before
+    /// its slot, its wait cut by the call's stop signal (a shutdown), keeps
+    /// it: the attempt was made, early, and counts against the pace (given
+    /// back, the slot would let one call more than the pace through).
     /// A hedge (a hedged call's attempt started beside a slow one) is a
     /// call too: due, it takes the next free slot and waits for it, and
     /// gives it back if it does not start in it (the call answered first).
