@@ -96,18 +96,17 @@ pub(super) fn first_retry<Fut, E>(list: &[InFlight<Fut, E>]) -> Option<usize> {
     Some(i)
 }
 
-/// When the next attempt starts: at the sooner of the next hedge (not
-/// before `cooled_until`, the end of a cooldown's hold begun since it was
-/// armed) and the retry granted that is due first (which starts when its
-/// line announced: a hold begun since is not waited), and not before this
+/// When the next attempt starts: at the sooner of the next hedge (put off
+/// by a cooldown's hold begun since it was armed: the run moves it) and
+/// the retry granted that is due first (which starts when its line
+/// announced: a hold begun since is not waited), and not before this
 /// run's server's wait (`hold_until`) has passed.
 pub(super) fn next_start<Fut, E>(
     hedge_at: Option<Duration>,
     list: &[InFlight<Fut, E>],
     hold_until: Duration,
-    cooled_until: Duration,
 ) -> Option<Duration> {
     let dues = list.iter().filter_map(InFlight::due);
-    let at = dues.chain(hedge_at.map(|at| at.max(cooled_until))).min()?;
+    let at = dues.chain(hedge_at).min()?;
     Some(at.max(hold_until))
 }

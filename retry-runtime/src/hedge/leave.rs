@@ -161,44 +161,63 @@ impl Drop for Granted<'_> {
 /// refused, a hold held it past it, or the call ended or was dropped
 /// first), so that the next call takes it.
 pub(super) struct PacedHedge {
-    cooldown: Option<&'static Cooldown>,
-    /// The slot's time, on the `SystemClock`.
-    at: Option<Duration>,
+    /// The cooldown and the slot's time, on the `SystemClock`.
+    slot: Option<(&'static Cooldown, Duration)>,
 }
 
 impl PacedHedge {
-    pub(super) fn new(cooldown: Option<&'static Cooldown>) -> PacedHedge {
-        PacedHedge { cooldown, at: None }
+    pub(super) fn new() -> PacedHedge {
+        PacedHedge { slot: None }
     }
 
     /// Does a hedge hold a slot it waits for?
+    #[inline]
     pub(super) fn pending(&self) -> bool {
-        self.at.is_some()
+        self.slot.is_some()
     }
 
-    /// The hedge took the slot `wait` from now.
-    pub(super) fn took(&mut self, wait: Duration) {
-        self.at = Some(SystemClock.now().saturating_add(wait));
+    /// The hedge took the slot of `cooldown` `wait` from now.
+    pub(super) fn took(&mut self, cooldown: &'static Cooldown, wait: Duration) {
+        self.slot = Some((cooldown, SystemClock.now().saturating_add(wait)));
     }
 
     /// An attempt starts now: the slot is its if due (the hedge's timer
     /// fired for it); one still ahead (a retry started first) goes back.
+    #[inline]
     pub(super) fn started(&mut self) {
-        if self.at.is_some_and(|at| at > SystemClock.now()) {
-            self.unused();
+        if self.pending() {
+            self.start_in_slot();
         }
-        self.at = None;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn start_in_slot(&mut self) {
+        if self.slot.is_some_and(|(_, at)| at > SystemClock.now()) {
+            self.give_back();
+        }
+        self.slot = None;
     }
 
     /// The hedge will not start in its slot: the slot goes back.
+    #[inline]
     pub(super) fn unused(&mut self) {
-        if let (Some(cooldown), Some(at)) = (self.cooldown, self.at.take()) {
+        if self.pending() {
+            self.give_back();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back(&mut self) {
+        if let Some((cooldown, at)) = self.slot.take() {
             cooldown.give_back(at.saturating_sub(SystemClock.now()));
         }
     }
 }
 
 impl Drop for PacedHedge {
+    #[inline]
     fn drop(&mut self) {
         self.unused();
     }

@@ -181,7 +181,6 @@ use std::time::Duration;
 use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
 use crate::clock::{Clock, SystemClock};
-use crate::cooldown::Cooldown;
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
@@ -356,7 +355,7 @@ where
     let mut cooled_until = Duration::ZERO;
     // The pace's slot a hedge due took, and waits for (given back if the
     // hedge does not start in it).
-    let mut paced = PacedHedge::new(policy.cooldown);
+    let mut paced = PacedHedge::new();
     // A hedge is due `delay` from now (not before the server's wait has
     // passed), if another attempt may start and it would start before the
     // deadline.
@@ -446,10 +445,11 @@ where
                 // asked). One that ends at or past the deadline starts
                 // nothing more, as a server's wait past it: the call gives
                 // up once nothing is in flight, without waiting it out.
-                let hedge = first_retry(&in_flight).is_none();
+                // (the list is read for a policy with a cooldown only)
+                let hedge = || first_retry(&in_flight).is_none();
                 let held = policy
                     .cooldown
-                    .filter(|_| hedge)
+                    .filter(|_| hedge())
                     .and_then(|c| Some((c, c.next_wait(&mut cooldown_waited)?)));
                 if held.is_some() {
                     // (a slot it waited for is past or after the hold: it
@@ -470,6 +470,8 @@ where
                         // starts, as `Cooldown::ready` records its own)
                         metrics::cooldown_waits(c.name(), metrics::CooldownCause::Hold, left);
                         cooled_until = cooled_until.max(until);
+                        // (the hedge held is due at the hold's end)
+                        hedge_at = hedge_at.map(|at| at.max(until));
                     }
                     None => {
                         // A hedge is a call to the server like any attempt:
@@ -478,10 +480,10 @@ where
                         // when it fires, the hedge starts in its slot).
                         let slot = policy
                             .cooldown
-                            .filter(|_| hedge && !paced.pending())
-                            .and_then(Cooldown::hedge_slot);
-                        if let Some(wait) = slot {
-                            paced.took(wait);
+                            .filter(|_| !paced.pending() && hedge())
+                            .and_then(|c| Some((c, c.hedge_slot()?)));
+                        if let Some((cooldown, wait)) = slot {
+                            paced.took(cooldown, wait);
                             hedge_at = Some(elapsed().saturating_add(wait));
                         } else {
                             // (a start sets the next hedge from its own time)
@@ -663,7 +665,7 @@ where
                             // (a start due before a server's wait, or a
                             // hold of the cooldown, is put off until it
                             // has passed)
-                            let armed = next_start(hedge_at, &in_flight, hold_until, cooled_until);
+                            let armed = next_start(hedge_at, &in_flight, hold_until);
                             let (next_in, wait_source) = match armed {
                                 Some(at) if at < due => {
                                     (at.saturating_sub(now), WaitSource::Backoff)
@@ -748,9 +750,7 @@ where
                         Decision::GiveUp {
                             reason: StopReason::Deadline,
                             ..
-                        } if next_start(hedge_at, &in_flight, hold_until, cooled_until)
-                            .is_some() =>
-                        {
+                        } if next_start(hedge_at, &in_flight, hold_until).is_some() => {
                             not_retried = Some((done.number, StopReason::Deadline));
                         }
                         Decision::GiveUp { reason, .. } => {
@@ -872,7 +872,7 @@ where
         }
         // The timer, armed for the next start (a retry granted keeps its
         // own due time, also while others start before it).
-        match next_start(hedge_at, &in_flight, hold_until, cooled_until) {
+        match next_start(hedge_at, &in_flight, hold_until) {
             None => {
                 timer.set(None);
                 timer_due = Duration::MAX;
