@@ -142,6 +142,33 @@ impl Clock for SystemClock {
     }
 }
 
+/// A reading of the [`SystemClock`] in 8 bytes, or none: a run's start, as
+/// its state keeps it (an `Option<Duration>` takes 16, and the state, which
+/// the `#[retry]` future holds, stays 32 bytes with the call's number for
+/// its log lines beside it). In nanoseconds since the clock's origin, plus
+/// one, saturated (584 years after it); 0 is none, so that a state made
+/// without a start is zeros but for its flags and its guards' leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// No reading: a run that read no clock at its start.
+    pub(crate) const NONE: Stamp = Stamp(0);
+
+    /// The reading `time`.
+    #[inline]
+    pub(crate) fn at(time: Duration) -> Stamp {
+        let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+        Stamp(nanos.saturating_add(1))
+    }
+
+    /// The reading, if there is one.
+    #[inline]
+    pub(crate) fn get(self) -> Option<Duration> {
+        self.0.checked_sub(1).map(Duration::from_nanos)
+    }
+}
+
 /// A [`Clock`] for tests: stands still until moved.
 ///
 /// Move it in steps of less than 2^39 ms (about 17 years) at once. A
@@ -386,5 +413,26 @@ pub(crate) mod virtual_time {
     #[cfg(test)]
     pub(crate) fn paused() -> u32 {
         PAUSED.with(Cell::get)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stamp gives back the reading it was made from, to the
+    /// nanosecond; one past what it holds, the most it holds, never none.
+    #[test]
+    fn a_stamp_gives_back_its_reading() {
+        for time in [
+            Duration::ZERO,
+            Duration::new(3600, 999_999_999),
+            SystemClock.now(),
+        ] {
+            assert_eq!(Stamp::at(time).get(), Some(time));
+        }
+        assert_eq!(Stamp::NONE.get(), None);
+        let most = Stamp::at(Duration::MAX).get();
+        assert_eq!(most, Some(Duration::from_nanos(u64::MAX - 1)));
     }
 }

@@ -1311,6 +1311,14 @@ where
                 if self.retry_refused && once.is_some() && outcome.is_err() && !refused {
                     run.last_attempt(policy);
                 }
+                // The call's number for a line sent once, which comes
+                // after the run gave up, its state gone with its error:
+                // kept from before (a give-up sent once writes no line of
+                // the run's, so no number is taken meanwhile).
+                let mut call = once.map(|_| match run.is_empty() {
+                    true => log::CallId::NEW,
+                    false => *run.call(policy),
+                });
                 // (the middleware makes no attempt spans)
                 let settled = match self.notify {
                     None => run.settle_keeping(policy, outcome, &mut NoNotify, false, drop),
@@ -1348,6 +1356,7 @@ where
                                 why,
                                 elapsed,
                                 policy.give_up_levels(),
+                                call.as_mut(),
                             );
                         }
                         if self.hide_url_path {

@@ -188,6 +188,35 @@ pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// `line` without its field `key`: the lines of two calls compared, each
+/// with its own `call`.
+///
+/// ```
+/// let line = "WARN retrying | operation=fetch | call=7 | attempt=1";
+/// assert_eq!(testkit::capture::without(line, "call"), "WARN retrying | operation=fetch | attempt=1");
+/// ```
+pub fn without(line: &str, key: &str) -> String {
+    let mut parts = line.split(" | ");
+    let message = parts.next().unwrap_or_default();
+    core::iter::once(message)
+        .chain(parts.filter(|kv| kv.split_once('=').map_or(*kv, |(k, _)| k) != key))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The lines of one call, each without its `call`, which must be one
+/// number on every line: to compare them with another call's, or with
+/// lines that have none (a job's, reported).
+pub fn one_call(lines: &[String]) -> Vec<String> {
+    let calls: std::collections::BTreeSet<Option<&str>> =
+        lines.iter().map(|l| field(l, "call")).collect();
+    assert!(
+        calls.len() == 1 && !calls.contains(&None),
+        "not one call's number on every line: {lines:#?}"
+    );
+    lines.iter().map(|l| without(l, "call")).collect()
+}
+
 /// Panics unless `line` has every `(key, value)` field.
 pub fn assert_fields(line: &str, expected: &[(&str, &str)]) {
     for &(key, value) in expected {

@@ -48,6 +48,7 @@ mod fuzz_regressions;
 mod hedge;
 mod hinted;
 mod hooks;
+mod log_calls;
 mod log_fields;
 mod log_target;
 mod mixed_runtimes;

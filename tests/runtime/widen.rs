@@ -45,7 +45,8 @@ const SCRIPTS: [&[Result<u32, ErrorKind>]; 3] = [
 ];
 
 /// What a run shows: its result (an error by its kind), its waits, and
-/// its lines without the time they took.
+/// its lines without the time they took and the call's number (another
+/// call's, for each run compared).
 type Seen = (Result<u32, ErrorKind>, Vec<Duration>, Vec<String>);
 
 fn lines(logs: &testkit::capture::Captured) -> Vec<String> {
@@ -53,7 +54,7 @@ fn lines(logs: &testkit::capture::Captured) -> Vec<String> {
         .into_iter()
         .map(|line| {
             line.split(" | ")
-                .filter(|field| !field.starts_with("elapsed_ms="))
+                .filter(|field| !field.starts_with("elapsed_ms=") && !field.starts_with("call="))
                 .collect::<Vec<_>>()
                 .join(" | ")
         })

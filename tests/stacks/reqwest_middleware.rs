@@ -1006,6 +1006,8 @@ async fn a_widened_policy_runs_as_its_own() {
             .into_iter()
             .filter(|l| l.contains("api"))
             .map(|l| l.replace(&clip, "/clip").replace(&post, "/post"))
+            // (each call has its own number)
+            .map(|l| testkit::capture::without(&l, "call"))
             .collect();
         seen.push((
             got.status().as_u16(),
@@ -1020,6 +1022,56 @@ async fn a_widened_policy_runs_as_its_own() {
     // two retries, the success and the POST's line
     assert_eq!(seen[0].4.len(), 4, "{:?}", seen[0].4);
     assert_eq!(seen[1], seen[0]);
+}
+
+/// The requests sent at once through the middleware each log under a
+/// `call` of their own: two GETs answered 503, 503, 200 interleave their
+/// retries' lines, and a POST sent once has its line's own number.
+#[tokio::test]
+async fn the_lines_of_requests_sent_at_once_group_by_call() {
+    let server = FlakyServer::start().await;
+    for path in ["/a", "/b"] {
+        server.route(path, [503, 503, 200]);
+    }
+    server.route("/post", [503, 200]);
+    let log = capture();
+    let client = client(RetryMiddleware::new(&API));
+    let (a, b) = tokio::join!(
+        client.get(server.url("/a")).send(),
+        client.get(server.url("/b")).send()
+    );
+    let statuses = (a.unwrap().status().as_u16(), b.unwrap().status().as_u16());
+    assert_eq!(statuses, (200, 200));
+    let posted = client.post(server.url("/post")).body("{}").send().await;
+    assert_eq!(posted.unwrap().status(), 503);
+    let lines = log.lines();
+    let call = |l: &String| testkit::capture::field(l, "call").map(str::to_owned);
+    let mut calls: Vec<(String, Vec<String>)> = Vec::new();
+    for line in lines.iter().filter(|l| l.contains("operation=api")) {
+        let call = call(line).unwrap_or_else(|| panic!("no call: {line}"));
+        // a call's lines name one path (its retries' errors, its URL)
+        let path = ["/a", "/b", "/post"]
+            .into_iter()
+            .find(|p| line.contains(&format!("{p} ")) || line.ends_with(p))
+            .map(str::to_owned);
+        match calls.iter_mut().find(|(c, _)| *c == call) {
+            Some((_, paths)) => paths.extend(path),
+            None => calls.push((call, path.into_iter().collect())),
+        }
+    }
+    assert_eq!(calls.len(), 3, "{lines:#?}");
+    for (call, paths) in &calls {
+        assert!(
+            !paths.is_empty() && paths.iter().all(|p| *p == paths[0]),
+            "call {call}: {paths:?}\n{lines:#?}"
+        );
+    }
+    // the GETs' lines interleave: the second line is the other call's
+    let ours: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("operation=api"))
+        .collect();
+    assert_ne!(call(ours[0]), call(ours[1]), "{lines:#?}");
 }
 
 /// `from_policy` takes a policy whose retry condition owns its state (the

@@ -33,6 +33,7 @@ pub(super) fn failures_beside<W, G, Fut, E>(
     in_flight: &mut [InFlight<Fut, E>],
     max: u32,
     why: &'static str,
+    call: &mut log::CallId,
 ) -> bool
 where
     W: When<E>,
@@ -54,6 +55,7 @@ where
                 verdict.kind,
                 why,
                 level,
+                call,
             );
             if let Some(span) = &span {
                 crate::span::attempt_failed(span, &error, verdict.kind);
@@ -76,6 +78,7 @@ pub(super) fn give_up<W, G, E: Display>(
     (attempts, hedges): (u32, u32),
     reason: StopReason,
     elapsed: Duration,
+    call: &mut log::CallId,
 ) -> RetryError<E> {
     let ev = GiveUpEvent {
         operation: policy.name,
@@ -88,11 +91,18 @@ pub(super) fn give_up<W, G, E: Display>(
     };
     let shown = log::Elapsed::Measured(elapsed);
     match (reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt, shown),
+        (StopReason::Deferred, _) => log::deferred_on(&ev, last.attempt, shown, Some(call)),
         (StopReason::Budget, Some(budget)) => {
-            log::budget_exhausted_on(&ev, last.attempt, budget, shown, policy.give_up_levels());
+            let levels = policy.give_up_levels();
+            log::budget_exhausted_on(&ev, last.attempt, budget, shown, levels, Some(call));
         }
-        _ => log::give_up_on(&ev, last.attempt, shown, policy.give_up_levels()),
+        _ => log::give_up_on(
+            &ev,
+            last.attempt,
+            shown,
+            policy.give_up_levels(),
+            Some(call),
+        ),
     }
     if let Some(span) = span {
         crate::span::attempt_failed(span, &last.error, last.kind);

@@ -180,7 +180,7 @@ use std::time::Duration;
 
 use crate::circuit::Outcome;
 use crate::classify::ErrorKind;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, Stamp, SystemClock};
 use crate::error::RetryError;
 #[cfg(doc)]
 use crate::hooks::GiveUpEvent;
@@ -238,6 +238,8 @@ where
     let elapsed = || SystemClock.now().saturating_sub(start);
     let max = policy.stop.max_attempts();
     let kinds = policy.published_kinds();
+    // the call's number in its lines, taken at its first
+    let mut call = log::CallId::NEW;
 
     // The first attempt waits out the policy's cooldown (its hold, then
     // its pace's slot), a wait that counts toward `max_elapsed`. (A hedge
@@ -261,7 +263,7 @@ where
         match breaker.try_acquire() {
             Ok(permit) => first_permit = Some(permit),
             Err(open) => {
-                log::not_attempted(policy.name, 1, &open);
+                log::not_attempted(policy.name, 1, &open, &mut call);
                 let reason = StopReason::CircuitOpen;
                 let told = elapsed();
                 announce_not_attempted(policy, reason, &open, 0, told);
@@ -273,7 +275,7 @@ where
     }
     if let Some(throttle) = policy.throttle {
         if let Err(rejection) = throttle.try_acquire() {
-            log::throttled(policy.name, 1, &rejection);
+            log::throttled(policy.name, 1, &rejection, &mut call);
             let reason = StopReason::Throttled;
             let told = elapsed();
             announce_not_attempted(policy, reason, &rejection, 0, told);
@@ -501,7 +503,7 @@ where
                 let error = match out {
                     Ok(value) => {
                         let why = "another attempt succeeded";
-                        let beside = failures_beside(policy, &mut in_flight, max, why);
+                        let beside = failures_beside(policy, &mut in_flight, max, why, &mut call);
                         done.leave.told(policy, Outcome::Success);
                         // the others are dropped (cancelled) with `in_flight`.
                         // The outcome is the winner's: attempt 1's win is a
@@ -516,8 +518,9 @@ where
                                 policy.name,
                                 done.number,
                                 max,
-                                &Some(start),
+                                Stamp::at(start),
                                 policy.levels.success,
+                                &mut call,
                             );
                             metrics::Outcome::SucceededAfterRetries
                         } else {
@@ -525,8 +528,9 @@ where
                                 log::hedged_first_success(
                                     policy.name,
                                     max,
-                                    &Some(start),
+                                    Stamp::at(start),
                                     policy.levels.success,
+                                    &mut call,
                                 );
                             }
                             metrics::Outcome::SucceededFirstTry
@@ -566,10 +570,11 @@ where
                     // (failures ready beside it are told and logged first:
                     // the give-up line ends the call's lines)
                     let why = "another attempt failed with a non-retriable error";
-                    failures_beside(policy, &mut in_flight, max, why);
+                    failures_beside(policy, &mut in_flight, max, why, &mut call);
                     let reason = StopReason::Permanent;
                     let spanned = (failure, span.as_ref());
-                    return Err(give_up(policy, spanned, (started, hedges), reason, now));
+                    let counts = (started, hedges);
+                    return Err(give_up(policy, spanned, counts, reason, now, &mut call));
                 }
                 // A server's wait (a Retry-After the policy honours) holds
                 // every start back until it has passed, whether this
@@ -717,6 +722,7 @@ where
                                 log::Elapsed::Measured(now),
                                 Some(&mut told),
                                 mark,
+                                Some(&mut call),
                             );
                             // Recorded under `testing::pause`. With a hedge
                             // delay, slept on the real timer whatever the
@@ -818,7 +824,8 @@ where
                     let leave = Leave::new(policy, permit);
                     let fut = crate::span::in_span(span.as_ref(), |_| {
                         if others > 0 {
-                            log::starts_beside(policy.name, started, max, others, taken.is_some());
+                            let retry = taken.is_some();
+                            log::starts_beside(policy.name, started, max, others, retry, &mut call);
                         }
                         let _published = nested::publish(kinds);
                         op(started, previous_kind)
@@ -854,6 +861,7 @@ where
                             started.saturating_add(1),
                             max,
                             reason,
+                            &mut call,
                         ),
                     }
                 }
@@ -904,7 +912,16 @@ where
                 let (error, kind) = (&failure.error, failure.kind);
                 // (a failure the policy retries, or one left to the outer run)
                 let level = policy.not_retried_level(true);
-                log::not_retried(policy.name, attempt, max, error, kind, reason, level);
+                log::not_retried(
+                    policy.name,
+                    attempt,
+                    max,
+                    error,
+                    kind,
+                    reason,
+                    level,
+                    &mut call,
+                );
                 if let Some(span) = span {
                     crate::span::attempt_failed(span, error, kind);
                 }
@@ -925,6 +942,7 @@ where
                     (started, hedges),
                     reason,
                     elapsed(),
+                    &mut call,
                 ));
             }
         }

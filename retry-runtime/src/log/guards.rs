@@ -6,15 +6,21 @@ use core::fmt;
 use std::time::Duration;
 
 use super::shown::{Count, Escaped, Percent, ShownWait};
-use super::{TARGET, int, may_log};
+use super::{CallId, TARGET, int, may_log};
 use crate::metrics::{self, Circuit};
 use crate::throttle::Throttled;
 
 /// The DEBUG line of a call a throttle rejected before its attempt.
-pub(crate) fn throttled(operation: &'static str, attempt: u32, rejection: &Throttled) {
+pub(crate) fn throttled(
+    operation: &'static str,
+    attempt: u32,
+    rejection: &Throttled,
+    call: &mut CallId,
+) {
     tracing::debug!(
         target: TARGET,
         operation,
+        call = int(call.number()),
         attempt = int(attempt),
         throttle = rejection.throttle,
         probability = rejection.probability,

@@ -7,23 +7,23 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
-//! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
-//! | success after a retry (also a job's, reported with `Policy::report_success`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
-//! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below; at the give-up level instead, if set) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` (at the give-up level instead when that is quieter) | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
-//! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
-//! | a retry refused by a budget (at the policy's give-up level instead when that is quieter) | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
-//! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
-//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `circuit`, `outcome` |
-//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `attempt`, `throttle`, `probability`, `outcome` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms`, `wait_source`, `error`, `error_kind` |
+//! | success after a retry (also a job's, reported with `Policy::report_success`, without `call`); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `outcome` |
+//! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below; at the give-up level instead, if set) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` (at the give-up level instead when that is quieter) | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
+//! | a retry refused by a budget (at the policy's give-up level instead when that is quieter) | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `budget`, `error`, `error_kind`, `outcome` |
+//! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `outcome` |
+//! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `circuit`, `outcome` |
+//! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `throttle`, `probability`, `outcome` |
 //! | a cooldown starts holding, or holds longer (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`) | DEBUG | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
-//! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
-//! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `attempt`, `max_attempts`, `in_flight` |
-//! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `attempt`, `max_attempts`, `reason` |
-//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins or the non-retriable error that ends the call, or after an error left to an outer retried call that the call returns (at the policy's retry level instead, if set, or, for an error it does not retry, its non-retriable level) | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
-//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR; at the policy's give-up level instead when that is quieter) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
+//! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `call`, `attempt`, `max_attempts`, `in_flight` |
+//! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `call`, `attempt`, `max_attempts`, `in_flight` |
+//! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `reason` |
+//! | a hedged attempt failed with no retry of its own (attempts all started or granted, a refusal, the deadline, an error left to an outer retried call) while the run goes on, beside the success that wins or the non-retriable error that ends the call, or after an error left to an outer retried call that the call returns (at the policy's retry level instead, if set, or, for an error it does not retry, its non-retriable level) | WARN | `hedging {operation}: attempt {n}/{max} failed; not retried ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `error`, `error_kind`, `reason` |
+//! | a middleware's request that cannot be sent again failed in a way the policy would retry, with attempts left (features `tower`, `reqwest-middleware`): the run gives up, `StopReason::SentOnce`, and this is its only line (no ERROR; at the policy's give-up level instead when that is quieter) | WARN | `{operation} not retried: the request was sent once because {why}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms`, `error`, `error_kind`, `reason`, `outcome` |
 //! | a circuit breaker opens on consecutive failures | WARN | ``circuit `{name}` opened after {n} consecutive failure{s}; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
 //! | a circuit breaker opens on its failure rate | WARN | ``circuit `{name}` opened: {n} of the last {m} calls failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `window`, `recovery_ms` |
 //! | a probe call fails: the breaker re-opens | WARN | ``circuit `{name}` re-opened: a probe call failed; rejecting calls for {recovery}`` | `circuit`, `state`, `failures`, `recovery_ms` |
@@ -41,7 +41,21 @@
 //! ``circuit `api` opened after 1 consecutive failure``.
 //!
 //! The fields, by name: `operation` is the policy's
-//! [name](crate::Policy::with_name); `attempt` the attempt the line is
+//! [name](crate::Policy::with_name); `call` a number that is the same on
+//! every line of one call and differs between the calls of the process,
+//! so that the lines of calls that run at once (100 downloads, each
+//! retrying `download_clip`) can be told apart: one `#[retry]` function's
+//! call, one `policy.retry(op)` (sync, async or hedged), one [`Run`](crate::Run),
+//! one request through the tower layer or the reqwest middleware. It is
+//! taken from a counter of the process at the call's first line that is
+//! written (the first call to log is 1), not at its start: a call that logs
+//! nothing (a success at once; lines nobody listens to) takes none, and
+//! costs nothing more. So the numbers follow the order in which calls
+//! first log, not the order they started in, and start again at 1 in each
+//! process. [`Policy::report`](crate::Policy::report)'s lines (and
+//! `report_success`'s, `report_at`'s) have none: a job's runs log one line
+//! each, maybe each in another process, and the job's own id, on a span
+//! around the report, is what groups them. `attempt` the attempt the line is
 //! about (the one that failed, succeeded, starts, or was not made; a
 //! give-up line's is the one whose error it ends with, in a hedged call not
 //! always the last started, where `failed after {n} attempts` counts those
@@ -92,7 +106,16 @@
 //! (or `#[retry(attempt_spans = true)]`), each attempt runs in an INFO span
 //! `retry.attempt` with the fields `operation` and `attempt`, a child of the
 //! caller's span, and the lines about that attempt are recorded in it
-//! (a hedged run's attempts in flight side by side each in its own). When
+//! (a hedged run's attempts in flight side by side each in its own). A
+//! span is an attempt's, not a call's: the spans of one call's attempts
+//! are siblings under the caller's span, and say nothing of which call
+//! they belong to unless that span does. Use the spans for what spans
+//! give (each attempt's duration and error status in an exported trace,
+//! through tracing-opentelemetry) and the caller's span for what the call
+//! is about (`#[tracing::instrument(fields(clip = %id))]` on the function
+//! that makes the call: its fields on every line); `call` groups a call's
+//! lines where there is no such span, in a text log or through the
+//! feature `log`, at no cost to a call that logs nothing. When
 //! the attempt fails (a retry follows, the run gives up or leaves the
 //! error to an outer retried call, a hedge fails with no retry of its
 //! own), its span records, after that line, `error_kind` (as the line's),
@@ -132,13 +155,16 @@ use std::time::Duration;
 use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
+use crate::clock::Stamp;
 use crate::hooks::{GiveUpEvent, RetryEvent, WaitSource};
 use crate::metrics;
 use crate::stop::StopReason;
 
+mod call;
 mod guards;
 mod shown;
 
+pub(crate) use self::call::CallId;
 pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
@@ -179,6 +205,11 @@ pub use tracing::Level;
 pub(crate) fn kind_name(kind: Option<ErrorKind>) -> &'static str {
     kind.map_or("unclassified", ErrorKind::name)
 }
+
+/// The call a line is about, for its `call` field: its run's [`CallId`],
+/// numbered at the first line written; `None` for a line about no run's
+/// call (`Policy::report`'s), which has no such field.
+pub(crate) type Call<'a> = Option<&'a mut CallId>;
 
 /// The time a run has taken so far, for the `elapsed_ms` field of its
 /// retry line and of the line that ends it: measured already, or measured
@@ -300,9 +331,10 @@ macro_rules! event_at {
 }
 
 /// The line before a sleep, at `level` (the policy's, WARN by default).
-pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level) {
+pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level, mut call: Call<'_>) {
     event_at!(level, WARN;
         operation = ev.operation,
+        call = call::field(&mut call),
         attempt = int(ev.attempt),
         max_attempts = int(ev.max_attempts),
         wait_ms = int(ev.wait.as_millis()),
@@ -333,8 +365,13 @@ pub(crate) struct GiveUpLevels {
 /// The line of a run that gave up: for a non-retriable error at its
 /// level, for any other stop at the give-up level (a shutdown's at WARN,
 /// or that level if quieter).
-pub(crate) fn give_up(ev: &GiveUpEvent<'_>, elapsed: Elapsed, levels: GiveUpLevels) {
-    give_up_on(ev, ev.attempts, elapsed, levels);
+pub(crate) fn give_up(
+    ev: &GiveUpEvent<'_>,
+    elapsed: Elapsed,
+    levels: GiveUpLevels,
+    call: Call<'_>,
+) {
+    give_up_on(ev, ev.attempts, elapsed, levels, call);
 }
 
 /// [`give_up`] of a run whose last error is attempt `attempt`'s (the one
@@ -346,10 +383,12 @@ pub(crate) fn give_up_on(
     attempt: u32,
     elapsed: Elapsed,
     levels: GiveUpLevels,
+    mut call: Call<'_>,
 ) {
     if ev.reason == StopReason::Permanent {
         event_at!(levels.non_retriable, WARN;
             operation = ev.operation,
+            call = call::field(&mut call),
             attempt = int(attempt),
             max_attempts = int(ev.max_attempts),
             elapsed_ms = elapsed.ms(),
@@ -369,6 +408,7 @@ pub(crate) fn give_up_on(
         };
         event_at!(level, ERROR;
             operation = ev.operation,
+            call = call::field(&mut call),
             attempt = int(attempt),
             max_attempts = int(ev.max_attempts),
             elapsed_ms = elapsed.ms(),
@@ -389,15 +429,17 @@ pub(crate) fn give_up_on(
 /// one atomic load when nobody listens.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-/// `start` is the run's start, if it read one (by reference: one register
-/// more for the call, where the time itself would take the stack of the
-/// loop that a success after retries ends).
+/// `start` is the run's start, if it read one (a [`Stamp`]: one register
+/// for the call, where an `Option<Duration>` would take the stack of the
+/// loop that a success after retries ends); `call` its number for the
+/// line, taken if the line is written and the call has none yet.
 pub(crate) fn success(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,
-    start: &Option<Duration>,
+    start: Stamp,
     level: Level,
+    call: &mut CallId,
 ) {
     if may_log(level) {
         success_line(
@@ -407,6 +449,7 @@ pub(crate) fn success(
             start,
             metrics::Outcome::SucceededAfterRetries,
             level,
+            call,
         );
     }
 }
@@ -418,8 +461,9 @@ pub(crate) fn success(
 pub(crate) fn hedged_first_success(
     operation: &'static str,
     max_attempts: u32,
-    start: &Option<Duration>,
+    start: Stamp,
     level: Level,
+    call: &mut CallId,
 ) {
     if may_log(level) {
         success_line(
@@ -429,6 +473,7 @@ pub(crate) fn hedged_first_success(
             start,
             metrics::Outcome::SucceededFirstTry,
             level,
+            call,
         );
     }
 }
@@ -439,25 +484,27 @@ fn success_line(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,
-    start: &Option<Duration>,
+    start: Stamp,
     outcome: metrics::Outcome,
     level: Level,
+    call: &mut CallId,
 ) {
     success_line_at(
         operation,
         attempt,
         max_attempts,
-        Elapsed::since(*start),
+        Elapsed::since(start.get()),
         outcome,
         level,
+        Some(call),
     );
 }
 
-/// [`success_line`] with the time known (a run's start by reference keeps
+/// [`success_line`] with the time known (a run's start as a [`Stamp`] keeps
 /// the hot callers' signature); also the line of a job's success reported
 /// by [`Policy::report_success`](crate::Policy::report_success), with the
-/// time reported or none (a cold path: the macro's own level check is
-/// enough there).
+/// time reported or none, and no `call` (a cold path: the macro's own
+/// level check is enough there).
 #[cold]
 pub(crate) fn success_line_at(
     operation: &'static str,
@@ -466,9 +513,11 @@ pub(crate) fn success_line_at(
     elapsed: Elapsed,
     outcome: metrics::Outcome,
     level: Level,
+    mut call: Call<'_>,
 ) {
     event_at!(level, INFO;
         operation,
+        call = call::field(&mut call),
         attempt = int(attempt),
         max_attempts = int(max_attempts),
         elapsed_ms = elapsed.ms(),
@@ -488,10 +537,12 @@ pub(crate) fn starts_beside(
     max_attempts: u32,
     in_flight: usize,
     retry: bool,
+    call: &mut CallId,
 ) {
     tracing::debug!(
         target: TARGET,
         operation,
+        call = int(call.number()),
         attempt = int(attempt),
         max_attempts = int(max_attempts),
         in_flight = int(in_flight),
@@ -512,10 +563,12 @@ pub(crate) fn hedge_not_started(
     attempt: u32,
     max_attempts: u32,
     reason: StopReason,
+    call: &mut CallId,
 ) {
     tracing::debug!(
         target: TARGET,
         operation,
+        call = int(call.number()),
         attempt = int(attempt),
         max_attempts = int(max_attempts),
         reason = %reason,
@@ -534,6 +587,7 @@ pub(crate) fn hedge_not_started(
 /// with has the give-up line instead. At `level`, the policy's
 /// (`Policy::not_retried_level`): its retry level, or its
 /// non-retriable level for an error it does not retry.
+#[allow(clippy::too_many_arguments)] // (the line's fields, as its callers hold them)
 pub(crate) fn not_retried(
     operation: &'static str,
     attempt: u32,
@@ -542,9 +596,11 @@ pub(crate) fn not_retried(
     kind: Option<ErrorKind>,
     reason: impl Display,
     level: Level,
+    call: &mut CallId,
 ) {
     event_at!(level, WARN;
         operation,
+        call = int(call.number()),
         attempt = int(attempt),
         max_attempts = int(max_attempts),
         error = %OneLine(error),
@@ -566,8 +622,9 @@ pub(crate) fn budget_exhausted(
     budget: &RetryBudget,
     elapsed: Elapsed,
     levels: GiveUpLevels,
+    call: Call<'_>,
 ) {
-    budget_exhausted_on(ev, ev.attempts, budget, elapsed, levels);
+    budget_exhausted_on(ev, ev.attempts, budget, elapsed, levels, call);
 }
 
 /// [`budget_exhausted`] after attempt `attempt`'s error (see [`give_up_on`]).
@@ -577,10 +634,12 @@ pub(crate) fn budget_exhausted_on(
     budget: &RetryBudget,
     elapsed: Elapsed,
     levels: GiveUpLevels,
+    mut call: Call<'_>,
 ) {
     // (a quieter level kept: in tracing's order, more verbose is greater)
     event_at!(levels.give_up.max(Level::WARN), WARN;
         operation = ev.operation,
+        call = call::field(&mut call),
         attempt = int(attempt),
         max_attempts = int(ev.max_attempts),
         elapsed_ms = elapsed.ms(),
@@ -599,10 +658,16 @@ pub(crate) fn budget_exhausted_on(
 /// with the ERROR line of [`give_up`]). Inline, so that the level check
 /// stays in the caller.
 #[inline]
-pub(crate) fn not_attempted(operation: &'static str, attempt: u32, open: &CircuitOpen) {
+pub(crate) fn not_attempted(
+    operation: &'static str,
+    attempt: u32,
+    open: &CircuitOpen,
+    call: &mut CallId,
+) {
     tracing::debug!(
         target: TARGET,
         operation,
+        call = int(call.number()),
         attempt = int(attempt),
         circuit = open.circuit,
         outcome = metrics::Outcome::CircuitOpen.label(),
@@ -628,18 +693,24 @@ pub(crate) fn cooldown_held(name: &'static str, wait: Duration) {
 
 /// The DEBUG line of a run that returns a retriable error after one
 /// attempt, because a retried call around it retries such errors.
-pub(crate) fn deferred(ev: &GiveUpEvent<'_>, elapsed: Elapsed) {
-    deferred_on(ev, ev.attempts, elapsed);
+pub(crate) fn deferred(ev: &GiveUpEvent<'_>, elapsed: Elapsed, call: Call<'_>) {
+    deferred_on(ev, ev.attempts, elapsed, call);
 }
 
 /// [`deferred`] with attempt `attempt`'s error (see [`give_up_on`]): a
 /// hedged run defers when its attempts in flight have all failed, with the
 /// last error left to the outer run, not always the last started nor the
 /// last to fail.
-pub(crate) fn deferred_on(ev: &GiveUpEvent<'_>, attempt: u32, elapsed: Elapsed) {
+pub(crate) fn deferred_on(
+    ev: &GiveUpEvent<'_>,
+    attempt: u32,
+    elapsed: Elapsed,
+    mut call: Call<'_>,
+) {
     tracing::debug!(
         target: TARGET,
         operation = ev.operation,
+        call = call::field(&mut call),
         attempt = int(attempt),
         max_attempts = int(ev.max_attempts),
         elapsed_ms = elapsed.ms(),
@@ -671,10 +742,12 @@ pub(crate) fn sent_once(
     why: &'static str,
     elapsed: Elapsed,
     levels: GiveUpLevels,
+    mut call: Call<'_>,
 ) {
     // (a quieter level kept: in tracing's order, more verbose is greater)
     event_at!(levels.give_up.max(Level::WARN), WARN;
         operation,
+        call = call::field(&mut call),
         attempt = int(attempt),
         max_attempts = int(max_attempts),
         elapsed_ms = elapsed.ms(),

@@ -264,6 +264,8 @@ impl<W, G> Policy<W, G> {
             shown,
             Outcome::SucceededAfterRetries,
             self.levels.success,
+            // (no `call`: a job's runs have a line each, see `report_at`)
+            None,
         );
         // (counted up to the policy's limit, as a reported give-up is)
         let counted = attempt.min(max_attempts);
@@ -312,7 +314,7 @@ impl<W, G> Policy<W, G> {
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)
-                crate::run::announce_retry(self, &ev, shown, None, false);
+                crate::run::announce_retry(self, &ev, shown, None, false, None);
             }
             Decision::GiveUp { reason, basis } => {
                 let kind = if basis.is_known() {
@@ -329,7 +331,7 @@ impl<W, G> Policy<W, G> {
                     kind,
                     elapsed,
                 };
-                crate::run::announce_give_up(self, &ev, shown, false);
+                crate::run::announce_give_up(self, &ev, shown, false, None);
             }
         }
     }

@@ -15,20 +15,22 @@ use crate::policy::Policy;
 use crate::stop::StopReason;
 
 /// A retry about to sleep: its WARN line, its wait's metric, the policy's
-/// `before_sleep` and the call's hook (the run's and the hedged run's).
+/// `before_sleep` and the call's hook (the run's and the hedged run's);
+/// `call`, the call's number for its line (none for `Policy::report`'s).
 pub(crate) fn announce_retry<W, G>(
     policy: &Policy<W, G>,
     ev: &RetryEvent<'_>,
     elapsed: log::Elapsed,
     notify: Option<&mut dyn OnRetry>,
     mark: bool,
+    call: log::Call<'_>,
 ) {
     let level = if ev.rejected_ok {
         policy.rejected_ok_level()
     } else {
         policy.levels.retry
     };
-    log::retry(ev, elapsed, level);
+    log::retry(ev, elapsed, level, call);
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
     }
@@ -45,20 +47,22 @@ pub(crate) fn announce_retry<W, G>(
 /// the policy's `on_give_up` (not for a deferred error, which the outer run
 /// retries: a DEBUG line and the metric only). A request sent once
 /// ([`StopReason::SentOnce`]) gets its line from the layer or the
-/// middleware that sent it, which knows why (`log::sent_once`).
+/// middleware that sent it, which knows why (`log::sent_once`). `call`:
+/// the call's number for its line (none for `Policy::report`'s).
 pub(crate) fn announce_give_up<W, G>(
     policy: &Policy<W, G>,
     ev: &GiveUpEvent<'_>,
     elapsed: log::Elapsed,
     mark: bool,
+    call: log::Call<'_>,
 ) {
     match (ev.reason, policy.budget) {
-        (StopReason::Deferred, _) => log::deferred(ev, elapsed),
+        (StopReason::Deferred, _) => log::deferred(ev, elapsed, call),
         (StopReason::SentOnce, _) => {}
         (StopReason::Budget, Some(budget)) => {
-            log::budget_exhausted(ev, budget, elapsed, policy.give_up_levels())
+            log::budget_exhausted(ev, budget, elapsed, policy.give_up_levels(), call)
         }
-        _ => log::give_up(ev, elapsed, policy.give_up_levels()),
+        _ => log::give_up(ev, elapsed, policy.give_up_levels(), call),
     }
     if mark {
         crate::span::attempt_failed(&tracing::Span::current(), ev.error, ev.kind);
@@ -141,6 +145,7 @@ pub(crate) fn ended_before_retry<W, G>(
         shown,
         // (the layer and the middleware make no attempt spans)
         false,
+        Some(run.call(policy)),
     );
 }
 

@@ -74,7 +74,7 @@ impl State {
             if policy.cooldown.is_some() {
                 give_back_first(policy);
             }
-            log::throttled(policy.name, 1, rejection);
+            log::throttled(policy.name, 1, rejection, &mut self.call);
             self.not_attempted(policy, StopReason::Throttled, rejection);
         })
     }
@@ -107,7 +107,7 @@ impl State {
                 if self.attempts > 0 {
                     self.retry_refused(policy, &open);
                 } else {
-                    log::not_attempted(policy.name, 1, &open);
+                    log::not_attempted(policy.name, 1, &open, &mut self.call);
                     self.not_attempted(policy, StopReason::CircuitOpen, &open);
                 }
                 Err(open)

@@ -286,6 +286,15 @@ impl LazyRun {
         }
     }
 
+    /// The call's number for a line of the layer's or the middleware's
+    /// own (`log::sent_once`, a give-up before an attempt): a run that
+    /// kept no state yet (a service not ready for its first attempt) makes
+    /// one, a cold path.
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    pub(crate) fn call<W, G>(&mut self, policy: &Policy<W, G>) -> &mut log::CallId {
+        &mut self.state(policy).call
+    }
+
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
     pub(crate) fn attempts_made(&self) -> u32 {
         self.0.as_ref().map_or(0, |state| state.attempts)

@@ -10,7 +10,7 @@ use super::gate::Notify;
 use crate::attempt::Attempt;
 use crate::circuit::{Outcome, Permit};
 use crate::classify::ErrorKind;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, Stamp, SystemClock};
 use crate::cooldown::give_back;
 use crate::error::RetryError;
 use crate::hooks::{GiveUpEvent, RetryEvent};
@@ -41,12 +41,16 @@ pub(crate) struct State {
     /// [`PLAIN`](Self::PLAIN), [`LAST`](Self::LAST), [`MARKS`](Self::MARKS): flags in one
     /// byte, so the state stays 32 bytes (the `#[retry]` future holds it).
     pub(super) flags: u8,
+    /// The call's number in its log lines (`call`), taken at its first
+    /// line: a call that logs nothing takes none.
+    pub(super) call: log::CallId,
     /// The breaker's leave for the attempt in progress.
     pub(super) permit: Option<Permit>,
     /// The previous wait, in nanoseconds (saturated: 584 years).
     previous: u64,
-    /// When the run started, on the [`SystemClock`].
-    pub(super) start: Option<Duration>,
+    /// When the run started, on the [`SystemClock`] (a [`Stamp`]: 8
+    /// bytes, where an `Option<Duration>` takes 16).
+    start: Stamp,
     /// The kind of the last attempt's error, as the policy's verdict on it
     /// classified it (`None` after a result `retry_if_ok` rejected): what
     /// the context form hands the next attempt. Kept from the verdict the
@@ -116,8 +120,8 @@ impl State {
     /// and its failures need not ask.
     #[inline]
     pub(crate) fn start_clock(&mut self) {
-        if self.start.is_none() {
-            self.start = Some(start_time());
+        if self.start == Stamp::NONE {
+            self.start = Stamp::at(start_time());
         }
     }
 
@@ -169,7 +173,7 @@ impl State {
             elapsed,
         };
         // (no attempt is running: the last one's span is closed)
-        announce_give_up(policy, &ev, shown, false);
+        announce_give_up(policy, &ev, shown, false, Some(&mut self.call));
     }
 
     /// The attempt now failing made progress: the run counts its attempts
@@ -212,13 +216,17 @@ impl State {
         // events. Such a policy is not plain: deciding that first leaves
         // nothing to work out after the clock's call.
         let (flags, start) = if timed_from_start(policy) {
-            (0, Some(start_time()))
+            (0, Stamp::at(start_time()))
         } else {
-            (if policy.is_plain() { State::PLAIN } else { 0 }, None)
+            (
+                if policy.is_plain() { State::PLAIN } else { 0 },
+                Stamp::NONE,
+            )
         };
         State {
             attempts: 0,
             flags,
+            call: log::CallId::NEW,
             permit: None,
             previous: 0,
             start,
@@ -236,9 +244,10 @@ impl State {
         State {
             attempts: 0,
             flags: if policy.is_plain() { State::PLAIN } else { 0 },
+            call: log::CallId::NEW,
             permit: None,
             previous: 0,
-            start: None,
+            start: Stamp::NONE,
             last_kind: None,
         }
     }
@@ -274,8 +283,9 @@ impl State {
                 policy.name,
                 self.attempts,
                 policy.stop.max_attempts(),
-                &self.start,
+                self.start,
                 policy.levels.success,
+                &mut self.call,
             );
             self.ended(policy, metrics::Outcome::SucceededAfterRetries);
         } else {
@@ -536,7 +546,7 @@ impl State {
         } else {
             // (the log line reads the clock, if it is written and the run
             // has a start)
-            (Duration::ZERO, log::Elapsed::since(self.start))
+            (Duration::ZERO, log::Elapsed::since(self.start.get()))
         };
         let previous = Duration::from_nanos(self.previous);
         // Without jitter no random number is drawn: skip the thread's generator.
@@ -615,7 +625,7 @@ impl State {
                     wait_source: policy.wait_source(verdict, wait, imposed),
                     rejected_ok,
                 };
-                announce_retry(policy, &ev, shown, notify, mark);
+                announce_retry(policy, &ev, shown, notify, mark, Some(&mut self.call));
             }
             Decision::GiveUp { reason, .. } => {
                 let ev = GiveUpEvent {
@@ -627,7 +637,7 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                 };
-                announce_give_up(policy, &ev, shown, mark);
+                announce_give_up(policy, &ev, shown, mark, Some(&mut self.call));
             }
         }
         decision
@@ -643,7 +653,7 @@ impl State {
     /// would make the later lines' `elapsed_ms` count from it, not from the
     /// run's start).
     pub(crate) fn measure(&mut self) -> (Duration, log::Elapsed) {
-        match self.start {
+        match self.start.get() {
             Some(start) => {
                 let elapsed = SystemClock.now().saturating_sub(start);
                 (elapsed, log::Elapsed::Measured(elapsed))
@@ -656,7 +666,7 @@ impl State {
     /// only if a line is written).
     #[cfg(feature = "tower")]
     pub(crate) fn shown_elapsed(&self) -> log::Elapsed {
-        log::Elapsed::since(self.start)
+        log::Elapsed::since(self.start.get())
     }
 
     pub(super) fn error<W, G, E>(
@@ -766,6 +776,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The state stays 32 bytes with the call's number in it (the
+    /// `#[retry]` future holds it, and is no larger than a hand loop's).
+    #[test]
+    fn the_state_is_32_bytes() {
+        assert!(core::mem::size_of::<State>() <= 32);
+    }
+
+    /// A call takes its number at its first line and keeps it; one that
+    /// succeeds at its first attempt writes no line and takes none, even
+    /// with every line listened to.
+    #[test]
+    fn a_call_takes_its_number_at_its_first_line_only() {
+        use crate::run::gate::NoNotify;
+        let everything = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(everything, || {
+            let policy = Policy::new()
+                .with_max_attempts(3)
+                .with_backoff(Backoff::None);
+            let mut at_once = State::new(&policy);
+            at_once.succeeded(&policy);
+            assert_eq!(at_once.call, log::CallId::NEW);
+            let mut retried = State::new(&policy);
+            let decision = retried.failed_notify(&policy, &"down", &mut NoNotify);
+            assert_eq!(decision, Decision::Retry(Duration::ZERO));
+            let number = retried.call;
+            assert_ne!(number, log::CallId::NEW, "taken by the retry's line");
+            retried.succeeded(&policy);
+            assert_eq!(retried.call, number, "the success's line has the same");
+        });
     }
 
     /// Anything beyond backoff and attempts goes the full way.

@@ -440,6 +440,7 @@ where
                                     why,
                                     this.run.shown_elapsed(),
                                     this.policy.give_up_levels(),
+                                    Some(this.run.call(this.policy)),
                                 );
                             }
                             if T::REPORTS {

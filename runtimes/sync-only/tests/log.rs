@@ -79,17 +79,31 @@ fn each_retry_is_a_warn_record_and_the_success_after_it_an_info_one() {
     let _paused = testing::pause();
     let mut answers = vec![Err(Fail::Busy), Err(Fail::Busy), Ok(7)];
     assert_eq!(download_clip(&mut answers), Ok(7));
+    let lines = lines_of("download_clip");
+    // the call's number, the same on its three lines (another test's
+    // calls may have taken the first ones)
+    let call = lines[0]
+        .split_once(" call=")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .expect("a call field");
+    assert!(call.parse::<u64>().is_ok(), "{lines:#?}");
     assert_eq!(
-        lines_of("download_clip"),
+        lines,
         [
-            "[WARN  retry_runtime] retrying download_clip after attempt 1/3 failed; next attempt in 1s \
-             operation=\"download_clip\" attempt=1 max_attempts=3 wait_ms=1000 \
-             error=upstream answered 503 error_kind=\"Unavailable\" wait_source=\"backoff\"",
-            "[WARN  retry_runtime] retrying download_clip after attempt 2/3 failed; next attempt in 2s \
-             operation=\"download_clip\" attempt=2 max_attempts=3 wait_ms=2000 \
-             error=upstream answered 503 error_kind=\"Unavailable\" wait_source=\"backoff\"",
-            "[INFO  retry_runtime] download_clip succeeded on attempt 3 \
-             operation=\"download_clip\" attempt=3 max_attempts=3 outcome=\"succeeded_after_retries\"",
+            format!(
+                "[WARN  retry_runtime] retrying download_clip after attempt 1/3 failed; next attempt in 1s \
+                 operation=\"download_clip\" call={call} attempt=1 max_attempts=3 wait_ms=1000 \
+                 error=upstream answered 503 error_kind=\"Unavailable\" wait_source=\"backoff\""
+            ),
+            format!(
+                "[WARN  retry_runtime] retrying download_clip after attempt 2/3 failed; next attempt in 2s \
+                 operation=\"download_clip\" call={call} attempt=2 max_attempts=3 wait_ms=2000 \
+                 error=upstream answered 503 error_kind=\"Unavailable\" wait_source=\"backoff\""
+            ),
+            format!(
+                "[INFO  retry_runtime] download_clip succeeded on attempt 3 \
+                 operation=\"download_clip\" call={call} attempt=3 max_attempts=3 outcome=\"succeeded_after_retries\""
+            ),
         ]
     );
 }
