@@ -152,7 +152,10 @@ pub async fn demo() -> Outcome {
         r#"retry_calls_total{operation="fetch_quote",outcome="succeeded_after_retries"} 1"#,
         r#"retry_calls_total{operation="fetch_quote",outcome="succeeded_first_try"} 2"#,
         r#"retry_calls_total{operation="fetch_quote",outcome="attempts_exhausted"} 1"#,
-        r#"retry_calls_total{operation="fetch_quote",outcome="circuit_open"} 2"#,
+        // call 4 opened the breaker and was stopped before its retry;
+        // call 5 was turned away with nothing sent
+        r#"retry_calls_total{operation="fetch_quote",outcome="circuit_open"} 1"#,
+        r#"retry_calls_total{operation="fetch_quote",outcome="not_attempted_circuit_open"} 1"#,
         r#"retry_retries_total{operation="fetch_quote"} 4"#,
         r#"retry_circuit_transitions_total{circuit="quotes",from="closed",to="open"} 1"#,
         r#"retry_circuit_transitions_total{circuit="quotes",from="open",to="half_open"} 1"#,

@@ -49,12 +49,12 @@ fn a_filter_layer_drops_the_histograms_and_keeps_the_counters() {
         "{lines:#?}"
     );
     // Every outcome's series, the zeros too, the retries, and the one
-    // kind retried (`Timeout`): 13 series.
+    // kind retried (`Timeout`): 15 series.
     let series = text
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains(op))
         .count();
-    assert_eq!(series, 13, "{text}");
+    assert_eq!(series, 15, "{text}");
     assert!(
         lines.contains(&&*format!(
             "retry_retried_failures_total{{{op},error_kind=\"Timeout\"}} 1"

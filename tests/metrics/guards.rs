@@ -66,8 +66,9 @@ fn state_of(rec: &Recorded, circuit: &str) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
-/// Opens (a call gives up), rejects (a call makes no attempt), half-opens
-/// and re-opens (a probe fails), half-opens and closes (a probe succeeds):
+/// Opens (a call gives up), rejects (a call makes no attempt: counted
+/// apart, `not_attempted_circuit_open`, with 0 attempts), half-opens and
+/// re-opens (a probe fails), half-opens and closes (a probe succeeds):
 /// each transition counted once, the state gauge on the current state.
 #[test]
 fn breaker_transitions_and_state() {
@@ -76,7 +77,8 @@ fn breaker_transitions_and_state() {
         fail(100, TimedOut);
         let _ = GUARDED.retry(step).call(); // 2 failures: opens
         let (opened, ()) = record(|| drop(GUARDED.retry(step).call())); // rejected
-        assert_one_call(&opened, "guarded", Outcome::CircuitOpen, 0, &[], "rejected");
+        let refused = Outcome::NotAttemptedCircuitOpen;
+        assert_one_call(&opened, "guarded", refused, 0, &[], "rejected");
         CLOCK.advance(S);
         let _ = block_on(async { GUARDED.retry(step_async).await }); // the probe fails
         CLOCK.advance(S);
@@ -387,8 +389,10 @@ static OVERLOADED: Throttle = Throttle::new("overloaded").with_clock(&THROTTLE_C
 
 /// A dependency that accepts nothing: the throttle's gauge rises with its
 /// probability, and its counter counts every call it rejected, first
-/// attempts and retries alike (`retry_calls_total{outcome="throttled"}`
-/// counts the calls that ended so). A window later the probability is back
+/// attempts and retries alike (`retry_calls_total` counts the calls that
+/// ended so: `not_attempted_throttled` those rejected before their first
+/// attempt, with 0 attempts, `throttled` those whose retry was rejected).
+/// A window later the probability is back
 /// to 0: the gauge is set to 0 once, and a healthy throttle's calls record
 /// nothing more.
 #[test]
@@ -412,12 +416,26 @@ fn throttle_probability_and_rejections() {
     let rejections = rec.counter(THROTTLE_REJECTIONS, &throttle);
     assert_eq!(rejections, stats.rejected, "{stats:?}");
     assert!(rejections > 150, "{stats:?}");
-    let throttled = [
-        ("operation", "overloaded"),
-        ("outcome", Outcome::Throttled.label()),
-    ];
-    // (each rejection, of a first attempt or of a retry, ended its call)
-    assert_eq!(rec.counter(CALLS, &throttled), rejections);
+    let ended = |outcome: Outcome| {
+        let labels = [("operation", "overloaded"), ("outcome", outcome.label())];
+        rec.counter(CALLS, &labels)
+    };
+    let (first, retry) = (
+        ended(Outcome::NotAttemptedThrottled),
+        ended(Outcome::Throttled),
+    );
+    // (each rejection, of a first attempt or of a retry, ended its call:
+    // the first attempts' apart from the retries')
+    assert_eq!(first + retry, rejections);
+    assert!(first > 0 && retry > 0, "{first} {retry}");
+    // a call rejected before its first attempt made none: the histogram's
+    // zeros are those calls
+    let attempts = rec.histogram(
+        retry_runtime::metrics::ATTEMPTS,
+        &[("operation", "overloaded")],
+    );
+    let zeros = attempts.iter().filter(|&&a| a == 0.0).count() as u64;
+    assert_eq!(zeros, first);
     let gauge = rec.gauge(THROTTLE_PROBABILITY, &throttle).unwrap();
     assert!(gauge > 0.9 && gauge <= 1.0, "{gauge}");
     assert!(
@@ -661,4 +679,23 @@ fn the_state_gauge_ends_on_the_state_when_threads_move_the_breaker_at_once() {
             ("open", "half_open", 1),
         ]
     );
+}
+
+/// A hedged call an open breaker turns away is counted as not attempted,
+/// with 0 attempts, as the other forms' (the hedged run asks the guards
+/// itself).
+#[test]
+fn a_hedged_call_turned_away_is_counted_not_attempted() {
+    static SHUT: CircuitBreaker = CircuitBreaker::new("metrics-shut");
+    SHUT.force_open();
+    let hedged = Policy::new()
+        .with_name("hedged_turned_away")
+        .with_max_attempts(3)
+        .with_hedge(std::time::Duration::from_millis(10))
+        .with_circuit(&SHUT);
+    let (rec, ()) = record(|| {
+        let _ = block_on(async { hedged.retry(step_async).hedged().await });
+    });
+    let refused = Outcome::NotAttemptedCircuitOpen;
+    assert_one_call(&rec, "hedged_turned_away", refused, 0, &[], "hedged");
 }

@@ -24,7 +24,7 @@ pub(crate) fn throttled(
         attempt = int(attempt),
         throttle = rejection.throttle,
         probability = rejection.probability,
-        outcome = metrics::Outcome::Throttled.label(),
+        outcome = metrics::Outcome::NotAttemptedThrottled.label(),
         "{} not attempted: {}",
         Escaped(operation),
         rejection,

@@ -670,7 +670,7 @@ pub(crate) fn not_attempted(
         call = int(call.number()),
         attempt = int(attempt),
         circuit = open.circuit,
-        outcome = metrics::Outcome::CircuitOpen.label(),
+        outcome = metrics::Outcome::NotAttemptedCircuitOpen.label(),
         "{} not attempted: {}",
         Escaped(operation),
         open,

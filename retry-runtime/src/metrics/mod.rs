@@ -7,7 +7,7 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 when the operation's first call in the process ends (a call dropped before it ends, cancelled, records nothing; or its first decision or success given to [`Policy::report`](crate::Policy::report) or [`Policy::report_success`](crate::Policy::report_success)), so `rate()` sees the first give-up |
-//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first; a hedged call's hedges included) |
+//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first: the calls of the outcomes `not_attempted_circuit_open` and `not_attempted_throttled`; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in `retry_cooldown_wait_seconds` only |
@@ -20,7 +20,7 @@
 //! | `retry_budget_capacity` | gauge | `budget` | the most tokens a retry budget holds (its `with_max_tokens`), set at its first record: its floor for alerts, `retry_budget_tokens <= retry_budget_capacity / 2` |
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
-//! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts and retries alike (`retry_calls_total{outcome="throttled"}` counts calls that ended so, a rejected first attempt and a rejected retry alike, by operation); registered at 0 at the throttle's first call |
+//! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts and retries alike (by operation, `retry_calls_total` counts the calls that ended so: `not_attempted_throttled` a call rejected before its first attempt, `throttled` one whose retry was rejected); registered at 0 at the throttle's first call |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
@@ -31,14 +31,21 @@
 //! and the state gauge shows whichever moved last): give each breaker, each
 //! budget and each throttle a process-unique name. `outcome` is one of [`Outcome`]'s labels:
 //! `succeeded_first_try`, `succeeded_after_retries`, `attempts_exhausted`,
-//! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`,
-//! `throttled` (a [`Throttle`](crate::Throttle) rejected the call or its
-//! retry), `deferred` (an error left to a retried call around this one),
+//! `permanent_error`, `deadline_reached`, `budget_refused`, `circuit_open`
+//! (the breaker was open when a retry was decided or due: the call made
+//! attempts first), `throttled` (a [`Throttle`](crate::Throttle) rejected
+//! a retry), `deferred` (an error left to a retried call around this one),
 //! `sent_once` (a request the tower layer or the reqwest middleware could
 //! not send again failed in a way the policy would have retried),
 //! `stopped` (the call's stop signal fired before a retry:
 //! [`Retry::stop_on`](crate::Retry::stop_on) or the attribute's key, a
-//! shutdown).
+//! shutdown), `not_attempted_circuit_open` and `not_attempted_throttled`
+//! (the breaker, or the throttle, turned the call away before its first
+//! attempt: nothing was sent, 0 attempts; a cooldown or a pace makes a
+//! call wait, and never turns one away). The rate of calls not attempted
+//! is `sum by (operation) (rate(retry_calls_total{outcome=~"not_attempted_.*"}[5m]))`,
+//! and of every call a breaker ended, attempted or not,
+//! `outcome=~".*circuit_open"`.
 //! A call whose future is dropped before it ends records no outcome,
 //! attempts or retries; a wait is recorded as it starts, so one the drop cut
 //! short counts whole. (An exporter may render the histograms as summaries:
@@ -277,11 +284,14 @@ pub enum Outcome {
     DeadlineReached,
     /// The retry budget refused a retry ([`StopReason::Budget`]).
     BudgetRefused,
-    /// The circuit breaker rejected an attempt, or opened
-    /// ([`StopReason::CircuitOpen`]).
+    /// The circuit breaker was open when a retry was decided or due
+    /// ([`StopReason::CircuitOpen`]): the call made its attempts, then the
+    /// breaker stopped it (a call it turned away before its first attempt
+    /// is [`NotAttemptedCircuitOpen`](Self::NotAttemptedCircuitOpen)).
     CircuitOpen,
-    /// The adaptive throttle rejected the call or a retry
-    /// ([`StopReason::Throttled`]).
+    /// The adaptive throttle rejected a retry ([`StopReason::Throttled`]):
+    /// the call made its attempts first (one it rejected before its first
+    /// attempt is [`NotAttemptedThrottled`](Self::NotAttemptedThrottled)).
     Throttled,
     /// The call left its retries to a retried call around it
     /// ([`StopReason::Deferred`]; see [`nested`](crate::nested)).
@@ -294,6 +304,14 @@ pub enum Outcome {
     /// The call's stop signal fired before a retry it would have made
     /// ([`StopReason::Stopped`]; `Retry::stop_on`, a shutdown).
     Stopped,
+    /// The circuit breaker turned the call away before its first attempt:
+    /// nothing was sent, 0 attempts (its `RetryError`'s reason is
+    /// [`StopReason::CircuitOpen`], with 0 attempts).
+    NotAttemptedCircuitOpen,
+    /// The adaptive throttle rejected the call before its first attempt:
+    /// nothing was sent, 0 attempts (its `RetryError`'s reason is
+    /// [`StopReason::Throttled`], with 0 attempts).
+    NotAttemptedThrottled,
 }
 
 impl Outcome {
@@ -312,7 +330,7 @@ impl Outcome {
 
     /// [`ALL`](Self::ALL) as an array, for the tables of metric keys (one
     /// per outcome, indexed by `outcome as usize`).
-    const EVERY: [Outcome; 11] = [
+    const EVERY: [Outcome; 13] = [
         Outcome::SucceededFirstTry,
         Outcome::SucceededAfterRetries,
         Outcome::AttemptsExhausted,
@@ -324,6 +342,8 @@ impl Outcome {
         Outcome::Deferred,
         Outcome::SentOnce,
         Outcome::Stopped,
+        Outcome::NotAttemptedCircuitOpen,
+        Outcome::NotAttemptedThrottled,
     ];
 
     /// The value of the `outcome` label.
@@ -344,6 +364,33 @@ impl Outcome {
             Outcome::Deferred => "deferred",
             Outcome::SentOnce => "sent_once",
             Outcome::Stopped => "stopped",
+            Outcome::NotAttemptedCircuitOpen => "not_attempted_circuit_open",
+            Outcome::NotAttemptedThrottled => "not_attempted_throttled",
+        }
+    }
+
+    /// The outcome of a call a guard ended before its first attempt, for
+    /// `reason`: the breaker's and the throttle's refusals have outcomes of
+    /// their own, apart from those of a call that made attempts first.
+    ///
+    /// ```
+    /// use retry_runtime::{metrics::Outcome, StopReason};
+    /// let refused = Outcome::not_attempted(StopReason::CircuitOpen);
+    /// assert_eq!(refused.label(), "not_attempted_circuit_open");
+    /// assert_eq!(Outcome::from(StopReason::CircuitOpen).label(), "circuit_open");
+    /// ```
+    pub const fn not_attempted(reason: StopReason) -> Outcome {
+        match reason {
+            StopReason::CircuitOpen => Outcome::NotAttemptedCircuitOpen,
+            StopReason::Throttled => Outcome::NotAttemptedThrottled,
+            // (no other guard turns a call away before its first attempt)
+            StopReason::Attempts => Outcome::AttemptsExhausted,
+            StopReason::Permanent => Outcome::PermanentError,
+            StopReason::Deadline => Outcome::DeadlineReached,
+            StopReason::Budget => Outcome::BudgetRefused,
+            StopReason::Deferred => Outcome::Deferred,
+            StopReason::SentOnce => Outcome::SentOnce,
+            StopReason::Stopped => Outcome::Stopped,
         }
     }
 }
@@ -719,7 +766,7 @@ mod tests {
         for (i, &outcome) in ALL.iter().enumerate() {
             assert_eq!(outcome as usize, i, "{outcome:?}");
         }
-        assert_eq!(ALL.last(), Some(&Outcome::Stopped));
+        assert_eq!(ALL.last(), Some(&Outcome::NotAttemptedThrottled));
     }
 
     /// README, and this module's docs (the text before its first `use`).

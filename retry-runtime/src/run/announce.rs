@@ -80,8 +80,9 @@ pub(crate) fn announce_give_up<W, G>(
 }
 
 /// A run a guard (breaker, throttle) ended before an attempt: its outcome's
-/// metric and the policy's `on_give_up` (the caller logs it; the run's and
-/// the hedged run's).
+/// metric (`not_attempted_*`: nothing was sent, apart from a call the
+/// guard stopped after attempts) and the policy's `on_give_up` (the caller
+/// logs it; the run's and the hedged run's).
 pub(crate) fn announce_not_attempted<W, G>(
     policy: &Policy<W, G>,
     reason: StopReason,
@@ -89,7 +90,11 @@ pub(crate) fn announce_not_attempted<W, G>(
     attempts: u32,
     elapsed: Duration,
 ) {
-    metrics::call_ended(policy.name, reason.into(), attempts);
+    metrics::call_ended(
+        policy.name,
+        metrics::Outcome::not_attempted(reason),
+        attempts,
+    );
     if let Some(hook) = policy.on_give_up {
         hook(&GiveUpEvent {
             operation: policy.name,
