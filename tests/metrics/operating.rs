@@ -251,6 +251,22 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
     let text = handle.render();
     let scrape = Scrape::parse(&text);
 
+    // The HELP lines as the exporter renders them: one sentence each,
+    // what is counted and in which unit (metrics::recorder's DESCRIPTIONS)
+    let helps: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# HELP retry_"))
+        .collect();
+    assert!(helps.len() >= 10, "{helps:#?}");
+    assert!(helps.iter().all(|h| h.ends_with('.')), "{helps:#?}");
+    for help in [
+        "# HELP retry_calls_total Calls of a retried operation that ended, one per call, by how it ended (outcome).",
+        "# HELP retry_wait_seconds Each wait before a retry, in seconds, recorded as it starts.",
+        "# HELP retry_circuit_state 1 for a circuit breaker's current state (closed, half_open, open), 0 for the others.",
+    ] {
+        assert!(helps.contains(&help), "{help}\n{helps:#?}");
+    }
+
     // README's story: 8 requests for the 1,200 calls of the outage, then
     // every call but the one the breaker turned away before its probe
     assert_eq!((healthy, down, after), (600, 8, 599));

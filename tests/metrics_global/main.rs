@@ -98,13 +98,16 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
     let help = |name: &str| described[name].1.as_deref();
     assert_eq!(
         help(CALLS),
-        Some("calls of a retried operation that ended, by outcome")
+        Some("Calls of a retried operation that ended, one per call, by how it ended (outcome).")
     );
     assert_eq!(
         help(RETRIES),
-        Some("retries made (attempts after the first)")
+        Some("Retries made, the attempts after each call's first (hedges included), counted when the call ends.")
     );
-    assert_eq!(help(ATTEMPTS), Some("attempts made per call"));
+    assert_eq!(
+        help(ATTEMPTS),
+        Some("Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away).")
+    );
     for name in [CALLS, RETRIES, ATTEMPTS] {
         assert_eq!(described[name].0, Some(Unit::Count), "{name}");
     }

@@ -508,71 +508,168 @@ pub(super) fn cooldown_held(name: &'static str) {
     cooldown(name, None);
 }
 
+/// Each metric's HELP line (as an exporter renders it: Prometheus's
+/// `# HELP` line), its type and unit: one sentence, what is counted and in
+/// which unit, as the table of [`metrics`](super) says it.
+const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
+    (
+        CALLS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Calls of a retried operation that ended, one per call, by how it ended (outcome).",
+    ),
+    (
+        ATTEMPTS,
+        Kind::Histogram,
+        Some(Unit::Count),
+        "Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away).",
+    ),
+    (
+        RETRIES,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Retries made, the attempts after each call's first (hedges included), counted when the call ends.",
+    ),
+    (
+        HEDGES,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Attempts a hedged call started on its hedge delay beside others in flight, counted when the call ends.",
+    ),
+    (
+        WAIT,
+        Kind::Histogram,
+        Some(Unit::Seconds),
+        "Each wait before a retry, in seconds, recorded as it starts.",
+    ),
+    (
+        RETRIED_FAILURES,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Failed attempts that were retried, by the error's kind, counted as each retry's wait starts.",
+    ),
+    (
+        COOLDOWN_WAIT,
+        Kind::Histogram,
+        Some(Unit::Seconds),
+        "Each wait a cooldown imposed, in seconds, by cause (hold: a server's wait; pace: the next free slot).",
+    ),
+    (
+        COOLDOWN_HOLDS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Times a cooldown started holding every call through it, or held longer, on a server's wait.",
+    ),
+    (
+        CIRCUIT_STATE,
+        Kind::Gauge,
+        None,
+        "1 for a circuit breaker's current state (closed, half_open, open), 0 for the others.",
+    ),
+    (
+        CIRCUIT_TRANSITIONS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "State changes of a circuit breaker, by the state it left (from) and entered (to).",
+    ),
+    (
+        BUDGET_TOKENS,
+        Kind::Gauge,
+        Some(Unit::Count),
+        "Tokens in a retry budget's bucket, set when they change.",
+    ),
+    (
+        BUDGET_CAPACITY,
+        Kind::Gauge,
+        Some(Unit::Count),
+        "The most tokens a retry budget holds (its max_tokens).",
+    ),
+    (
+        BUDGET_REFUSALS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Retries a retry budget refused.",
+    ),
+    (
+        THROTTLE_PROBABILITY,
+        Kind::Gauge,
+        None,
+        "An adaptive throttle's probability of rejecting a call, from 0 to 1.",
+    ),
+    (
+        THROTTLE_REJECTIONS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Calls and retries an adaptive throttle rejected locally, without sending them.",
+    ),
+];
+
+/// A metric's type, for its description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
 pub(super) fn describe() {
     ::metrics::with_recorder(|r: &dyn Recorder| {
-        let counters = [
-            (CALLS, "calls of a retried operation that ended, by outcome"),
-            (RETRIES, "retries made (attempts after the first)"),
-            (
-                RETRIED_FAILURES,
-                "failed attempts retried, by the error's kind",
-            ),
-            (HEDGES, "attempts a hedged call started on its hedge delay"),
-            (CIRCUIT_TRANSITIONS, "state changes of a circuit breaker"),
-            (BUDGET_REFUSALS, "retries a retry budget refused"),
-            (
-                COOLDOWN_HOLDS,
-                "times a cooldown started holding or held longer",
-            ),
-            (
-                THROTTLE_REJECTIONS,
-                "calls an adaptive throttle rejected locally, not sent",
-            ),
-        ];
-        for (name, help) in counters {
-            r.describe_counter(name.into(), Some(Unit::Count), help.into());
+        for (name, kind, unit, help) in DESCRIPTIONS {
+            match kind {
+                Kind::Counter => r.describe_counter(name.into(), unit, help.into()),
+                Kind::Gauge => r.describe_gauge(name.into(), unit, help.into()),
+                Kind::Histogram => r.describe_histogram(name.into(), unit, help.into()),
+            }
         }
-        r.describe_histogram(
-            ATTEMPTS.into(),
-            Some(Unit::Count),
-            "attempts made per call".into(),
-        );
-        r.describe_histogram(
-            WAIT.into(),
-            Some(Unit::Seconds),
-            "waits before retries".into(),
-        );
-        r.describe_histogram(
-            COOLDOWN_WAIT.into(),
-            Some(Unit::Seconds),
-            "waits a cooldown imposed, seconds, by cause (hold or pace)".into(),
-        );
-        r.describe_gauge(
-            CIRCUIT_STATE.into(),
-            None,
-            "1 for a circuit breaker's current state, 0 for the others".into(),
-        );
-        r.describe_gauge(
-            BUDGET_TOKENS.into(),
-            Some(Unit::Count),
-            "tokens in a retry budget".into(),
-        );
-        r.describe_gauge(
-            BUDGET_CAPACITY.into(),
-            Some(Unit::Count),
-            "the most tokens a retry budget holds".into(),
-        );
-        r.describe_gauge(
-            THROTTLE_PROBABILITY.into(),
-            None,
-            "an adaptive throttle's rejection probability, 0 to 1".into(),
-        );
     });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every metric is described, once, with its type in the module's
+    /// table; each description is one sentence, and a histogram in seconds
+    /// says so.
+    #[test]
+    fn every_metric_has_one_sentence_of_help_with_its_type() {
+        let docs = include_str!("mod.rs");
+        for (name, kind, unit, help) in DESCRIPTIONS {
+            let row = docs
+                .lines()
+                .find(|l| l.starts_with(&format!("//! | `{name}` |")))
+                .unwrap_or_else(|| panic!("{name}: no row in the table"));
+            let kind_in_table = row.split(" | ").nth(2).unwrap();
+            assert_eq!(format!("{kind:?}").to_lowercase(), kind_in_table, "{name}");
+            assert!(
+                help.ends_with('.') && help.matches(". ").count() == 0,
+                "{name}: {help}"
+            );
+            assert!(
+                help.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()),
+                "{help}"
+            );
+            if unit == Some(Unit::Seconds) {
+                assert!(
+                    name.ends_with("_seconds") && help.contains("in seconds"),
+                    "{name}"
+                );
+            }
+        }
+        let mut names: Vec<&str> = DESCRIPTIONS.iter().map(|d| d.0).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DESCRIPTIONS.len(), "a metric described twice");
+        let rows = docs
+            .lines()
+            .filter(|l| l.starts_with("//! | `retry_"))
+            .count();
+        assert_eq!(
+            rows,
+            DESCRIPTIONS.len(),
+            "a metric of the table not described"
+        );
+    }
 
     /// Keys that are just their name (a table's lookups, without a
     /// recorder's keys); `HELD_UP`: the first build of such keys
