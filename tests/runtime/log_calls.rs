@@ -231,8 +231,8 @@ fn each_sync_call_has_its_own_number() {
             match attempt(clip, &tries) {
                 Ok(_) => break run.succeeded(),
                 Err(e) => match run.failed(&e) {
-                    Decision::Retry(wait) => retry_runtime::sleep::sleep_sync(wait),
-                    Decision::GiveUp(reason) => panic!("gave up: {reason}"),
+                    Decision::Retry { wait, .. } => retry_runtime::sleep::sleep_sync(wait),
+                    Decision::GiveUp { reason, .. } => panic!("gave up: {reason}"),
                 },
             }
         }
@@ -285,7 +285,7 @@ fn a_reported_decision_has_no_call() {
     let job = const { FETCH.with_name("reported_job") };
     let error = io::Error::from(io::ErrorKind::TimedOut);
     let decision = job.decide(0, &error);
-    assert!(matches!(decision, Decision::Retry(_)));
+    assert!(matches!(decision, Decision::Retry { .. }));
     job.report(0, &error, decision);
     let line = logs.assert_logged(tracing::Level::WARN, "retrying reported_job");
     assert_eq!(field(&line, "call"), None, "{line}");

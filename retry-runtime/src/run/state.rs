@@ -804,7 +804,7 @@ mod tests {
             assert_eq!(at_once.call, log::CallId::NEW);
             let mut retried = State::new(&policy);
             let decision = retried.failed_notify(&policy, &"down", &mut NoNotify);
-            assert_eq!(decision, Decision::Retry(Duration::ZERO));
+            assert_eq!(decision, Decision::retry(Duration::ZERO));
             let number = retried.call;
             assert_ne!(number, log::CallId::NEW, "taken by the retry's line");
             retried.succeeded(&policy);
