@@ -24,8 +24,9 @@
 //!    SDK gives up after 3 attempts and tells its caller so too, from the
 //!    report the layer gives with its error.
 //!
-//! The SDK counts its retries by status with its own hook and logs them
-//! under its own `tracing` target, `clipsdk`.
+//! The SDK counts each client's retries by status with its own hook (a
+//! struct of its own, one per client, implementing `RetryHook`) and logs
+//! them under its own `tracing` target, `clipsdk`, naming the client.
 //!
 //! Run it with `cargo run --example tower_sdk` (about 1.5 seconds).
 
@@ -48,6 +49,7 @@ pub mod clipsdk {
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
     use std::task::{ready, Context, Poll};
     use std::time::Duration;
 
@@ -60,7 +62,7 @@ pub mod clipsdk {
     use retry_runtime::request::MaxElapsed;
     use retry_runtime::response::{Failure, Idempotent, ResponseFailure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, Hooks, NotifyFn, OwnedPolicy, PolicyFn, Reported, RetryLayer,
+        ClassifyResponseFn, Hooks, OwnedPolicy, PolicyFn, Reported, RetryHook, RetryLayer,
         RetryService, WithReport, WithTimeout,
     };
     use retry_runtime::{
@@ -85,7 +87,9 @@ pub mod clipsdk {
     /// The retrying stack, its type written out once: the hyper client in
     /// [`PerAttempt`], under a `RetryLayer` with the SDK's settings
     /// (per-attempt timeout, a report in each response and with each
-    /// error) and hooks, its policy `P` as the user gave it.
+    /// error) and hooks (its client's [`OnRetry`], and [`read_response`]
+    /// as a `fn` pointer: a `fn` item's type has no name), its policy `P`
+    /// as the user gave it.
     pub type Stack<W, G, P> = RetryService<
         PerAttempt<Hyper>,
         W,
@@ -93,7 +97,7 @@ pub mod clipsdk {
         DefaultSleeper,
         WithReport<WithTimeout>,
         P,
-        Hooks<NotifyFn<Attempted>, ClassifyResponseFn<Response<Incoming>>>,
+        Hooks<OnRetry, ClassifyResponseFn<Response<Incoming>>>,
     >;
 
     /// The method the request was sent with, in its response's extensions,
@@ -201,7 +205,7 @@ pub mod clipsdk {
         }
     }
 
-    /// The SDK's retries, by what the failed attempt got.
+    /// A client's retries, by what the failed attempt got.
     #[derive(Debug, Default)]
     pub struct RetryCounts {
         pub conflict: AtomicU32,
@@ -209,34 +213,45 @@ pub mod clipsdk {
         pub other: AtomicU32,
     }
 
-    /// Every client's retries (a `fn` hook holds no state: a `static`).
-    pub static RETRIES: RetryCounts = RetryCounts {
-        conflict: AtomicU32::new(0),
-        unavailable: AtomicU32::new(0),
-        other: AtomicU32::new(0),
-    };
+    /// The SDK's hook, one per client, told of each of its retries:
+    /// counted in that client's [`RetryCounts`] by status, and a line
+    /// under the SDK's own target naming the client. A struct of the
+    /// SDK's, named in [`Stack`] (a closure capturing the counts has a
+    /// type no field can name), given with `with_retry_hook`; cloned
+    /// into each call's future: one `Arc`, one atomic increment per call.
+    #[derive(Clone, Debug)]
+    pub struct OnRetry(Arc<Retries>);
 
-    /// The SDK's hook, told of each retry: counted by status, and a line
-    /// under the SDK's own target.
-    fn on_retry(failed: &Attempted, ev: &RetryEvent<'_>) {
-        let status = match failed {
-            Failure::Response { failure, .. } => Some(failure.code),
-            _ => None,
-        };
-        let counter = match status {
-            Some(409) => &RETRIES.conflict,
-            Some(503) => &RETRIES.unavailable,
-            _ => &RETRIES.other,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            target: "clipsdk",
-            attempt = ev.attempt,
-            status,
-            "clipsdk: retrying in {:?} after {}",
-            ev.wait,
-            ev.error,
-        );
+    /// What a client's [`OnRetry`] keeps.
+    #[derive(Debug)]
+    struct Retries {
+        client: String,
+        counts: RetryCounts,
+    }
+
+    impl RetryHook<Attempted> for OnRetry {
+        fn on_retry(&self, failed: &Attempted, ev: &RetryEvent<'_>) {
+            let status = match failed {
+                Failure::Response { failure, .. } => Some(failure.code),
+                _ => None,
+            };
+            let counts = &self.0.counts;
+            let counter = match status {
+                Some(409) => &counts.conflict,
+                Some(503) => &counts.unavailable,
+                _ => &counts.other,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                target: "clipsdk",
+                client = %self.0.client,
+                attempt = ev.attempt,
+                status,
+                "clipsdk: retrying in {:?} after {}",
+                ev.wait,
+                ev.error,
+            );
+        }
     }
 
     /// What the SDK's calls fail with.
@@ -284,14 +299,24 @@ pub mod clipsdk {
     pub struct Client<W: 'static, G: 'static = NoCircuit, P = OwnedPolicy<W, G>> {
         http: Stack<W, G, P>,
         base: String,
+        retries: Arc<Retries>,
     }
 
     impl<W: 'static, G: 'static, P: Copy> Clone for Client<W, G, P> {
+        /// A client sharing this one's connections and retry counts.
         fn clone(&self) -> Self {
             Client {
                 http: self.http.clone(),
                 base: self.base.clone(),
+                retries: Arc::clone(&self.retries),
             }
+        }
+    }
+
+    impl<W: 'static, G: 'static, P> Client<W, G, P> {
+        /// This client's retries (and its clones'), by status.
+        pub fn retries(&self) -> &RetryCounts {
+            &self.retries.counts
         }
     }
 
@@ -300,11 +325,15 @@ pub mod clipsdk {
         base: String,
         layer: RetryLayer<W, G, DefaultSleeper, retry_runtime::tower::NoTimeout, P>,
     ) -> Client<W, G, P> {
+        let retries = Arc::new(Retries {
+            client: base.clone(),
+            counts: RetryCounts::default(),
+        });
         let layer = layer
             .with_timeout(ATTEMPT_TIMEOUT)
             .with_report()
             .with_classify(transport)
-            .with_notify(on_retry as NotifyFn<Attempted>)
+            .with_retry_hook(OnRetry(Arc::clone(&retries)))
             .with_classify_response(read_response as ClassifyResponseFn<Response<Incoming>>);
         let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .build_http::<Full<Bytes>>();
@@ -313,6 +342,7 @@ pub mod clipsdk {
                 .layer(layer)
                 .service(PerAttempt { inner: hyper }),
             base,
+            retries,
         }
     }
 
@@ -570,15 +600,13 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let api = Api::default();
     let base = start(api.clone()).await?;
     let client = clipsdk::Client::new(&base, CLIPS);
-    let retries = &clipsdk::RETRIES;
-    let counts = || {
+    let counts = |retries: &clipsdk::RetryCounts| {
         (
             retries.conflict.load(Relaxed),
             retries.unavailable.load(Relaxed),
             retries.other.load(Relaxed),
         )
     };
-    let before = counts();
 
     println!("\n1. POST a clip with an idempotency key, answered 409 (Retry-After: 1), then 200");
     api.script("/v1/clips", &[(409, Some(1), NOW), (200, None, NOW)]);
@@ -711,13 +739,19 @@ pub async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
 
-    let after = counts();
-    let counted = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
-    println!("\nthe SDK's retries (409, 503, other): {counted:?}");
+    let counted = [
+        counts(client.retries()),
+        counts(switched.retries()),
+        counts(gone.retries()),
+    ];
+    println!("\neach client's retries (409, 503, other): {counted:?}");
     ensure(
         "tower_sdk",
-        counted == (1, 3, 2),
-        format!("1 retry after a 409, 3 after 503s, 2 after refused connections, got {counted:?}"),
+        counted == [(1, 1, 0), (0, 2, 0), (0, 0, 2)],
+        format!(
+            "the first client 1 retry after a 409 and 1 after a 503, the switched one 2 after 503s, \
+             the one with no API 2 after refused connections, got {counted:?}"
+        ),
     )?;
     Ok(())
 }

@@ -3581,6 +3581,133 @@ async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
     }
 }
 
+/// An SDK whose hooks hold state of each client (its retries counted per
+/// client, its id in its lines, a status each client reads its own way):
+/// structs of its own implementing `RetryHook` and `ClassifyHook`, named
+/// in its client's field (a capturing closure's type has no name), given
+/// with `with_retry_hook` and `with_classify_hook`. Each client counts its
+/// own retries; an `Arc` of a hook is a hook too.
+#[tokio::test(start_paused = true)]
+async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
+    use retry_runtime::response::{Failure, ResponseFailure};
+    use retry_runtime::tower::{ClassifyHook, FixedPolicy, Hooks, RetryHook};
+    use retry_runtime::RetryEvent;
+    type Failed = Failure<Response<()>, Infallible>;
+
+    /// Counts its client's retries, and says which client in its lines.
+    #[derive(Clone)]
+    struct Counter {
+        client: &'static str,
+        retries: Arc<AtomicUsize>,
+    }
+    impl RetryHook<Failed> for Counter {
+        fn on_retry(&self, failure: &Failed, ev: &RetryEvent<'_>) {
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(target: "clipsdk", client = self.client, attempt = ev.attempt, kind = ?failure.kind(), "retrying");
+        }
+    }
+    /// This client's API answers `busy` (a 409 for one, a 423 for
+    /// another) when it is busy: Unavailable, retried.
+    #[derive(Clone)]
+    struct Busy(u16);
+    impl ClassifyHook<Response<()>> for Busy {
+        fn classify(
+            &self,
+            r: &Response<()>,
+            read: Option<ResponseFailure>,
+        ) -> Option<ResponseFailure> {
+            match read {
+                Some(_) if r.status().as_u16() == self.0 => {
+                    Some(ResponseFailure::new(ErrorKind::Unavailable, self.0))
+                }
+                read => read,
+            }
+        }
+    }
+    type Layered = RetryLayer<
+        RetryOn,
+        NoCircuit,
+        DefaultSleeper,
+        NoTimeout,
+        FixedPolicy<RetryOn>,
+        Hooks<Counter, Busy>,
+    >;
+    struct Client {
+        retry: Layered,
+        retries: Arc<AtomicUsize>,
+    }
+    impl Client {
+        fn new(id: &'static str, busy: u16) -> Client {
+            let retries = Arc::new(AtomicUsize::new(0));
+            let counter = Counter {
+                client: id,
+                retries: Arc::clone(&retries),
+            };
+            Client {
+                retry: FAST
+                    .layer()
+                    .with_retry_hook(counter)
+                    .with_classify_hook(Busy(busy)),
+                retries,
+            }
+        }
+    }
+    // each API answers its busy status twice, then 200
+    let (a, b) = (Client::new("a", 409), Client::new("b", 423));
+    let (calls_a, calls_b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let svc_a = a
+        .retry
+        .layer(answering(Arc::clone(&calls_a), &[409, 409, 200]));
+    let svc_b = b.retry.layer(answering(Arc::clone(&calls_b), &[423, 200]));
+    assert_eq!(svc_a.oneshot(Request::new(())).await.unwrap().status(), 200);
+    assert_eq!(svc_b.oneshot(Request::new(())).await.unwrap().status(), 200);
+    assert_eq!(
+        (
+            a.retries.load(Ordering::Relaxed),
+            b.retries.load(Ordering::Relaxed)
+        ),
+        (2, 1)
+    );
+    assert_eq!(
+        (
+            calls_a.load(Ordering::SeqCst),
+            calls_b.load(Ordering::SeqCst)
+        ),
+        (3, 2)
+    );
+
+    // a hook that is not `Clone` (its state inline), shared by its `Arc`
+    struct Inline(AtomicUsize);
+    impl RetryHook<Failed> for Inline {
+        fn on_retry(&self, _: &Failed, _: &RetryEvent<'_>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let inline = Arc::new(Inline(AtomicUsize::new(0)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = FAST
+        .layer()
+        .with_retry_hook(Arc::clone(&inline))
+        .layer(answering(calls, &[503, 200]));
+    assert_eq!(svc.oneshot(Request::new(())).await.unwrap().status(), 200);
+    assert_eq!(inline.0.load(Ordering::Relaxed), 1);
+
+    // closures given to `with_notify` and `with_classify_response` still
+    // leave their arguments' types out
+    let told = Arc::new(AtomicUsize::new(0));
+    let heard = Arc::clone(&told);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = FAST
+        .layer()
+        .with_notify(move |_, ev| {
+            heard.fetch_add(ev.attempt as usize, Ordering::Relaxed);
+        })
+        .with_classify_response(|_, read| read)
+        .layer(answering(calls, &[503, 200]));
+    assert_eq!(svc.oneshot(Request::new(())).await.unwrap().status(), 200);
+    assert_eq!(told.load(Ordering::Relaxed), 1);
+}
+
 /// A service answering 503 to each request, counting them.
 fn busy_503(
     calls: &Arc<AtomicUsize>,

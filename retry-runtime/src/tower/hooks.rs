@@ -2,9 +2,14 @@
 //! ([`Hooks`]): its own hook told of each retry
 //! ([`with_notify`](RetryLayer::with_notify)) and its own reading of
 //! responses ([`with_classify_response`](RetryLayer::with_classify_response)),
-//! as the reqwest middleware's. A layer without them holds two zero-sized
-//! defaults ([`NoNotify`], [`AsClassified`]), which its calls neither
-//! store nor ask.
+//! as the reqwest middleware's; a `fn` or a closure, or a type of its
+//! own implementing [`RetryHook`] and [`ClassifyHook`] (state of each
+//! client: [`with_retry_hook`](RetryLayer::with_retry_hook),
+//! [`with_classify_hook`](RetryLayer::with_classify_hook)). A layer
+//! without them holds two zero-sized defaults ([`NoNotify`],
+//! [`AsClassified`]), which its calls neither store nor ask.
+
+use std::sync::Arc;
 
 use crate::hooks::RetryEvent;
 use crate::response::{Failure, ResponseFailure};
@@ -14,9 +19,11 @@ use super::RetryLayer;
 
 /// A [`RetryLayer`]'s hooks, its last type parameter: the hook told of
 /// each retry (`N`: [`NoNotify`], or the function given to
-/// [`with_notify`](RetryLayer::with_notify)) and the reading of responses
-/// (`C`: [`AsClassified`], or the function given to
-/// [`with_classify_response`](RetryLayer::with_classify_response)). A copy
+/// [`with_notify`](RetryLayer::with_notify), or the hook given to
+/// [`with_retry_hook`](RetryLayer::with_retry_hook)) and the reading of
+/// responses (`C`: [`AsClassified`], or the function given to
+/// [`with_classify_response`](RetryLayer::with_classify_response), or the
+/// reading given to [`with_classify_hook`](RetryLayer::with_classify_hook)). A copy
 /// goes into each call's future: a `fn` (or a closure capturing nothing:
 /// a `static` it names is not captured) takes no room there and is called
 /// directly; a closure's captures are copied in (a `&'static` one is a
@@ -59,6 +66,41 @@ use super::RetryLayer;
 ///         .with_classify_response(read as ClassifyResponseFn<_>),
 /// };
 /// # let _ = sdk.retry;
+/// ```
+///
+/// A hook with state of each client (its retries counted per client, the
+/// client's id in its lines) is a type of yours, named as it is: a struct
+/// implementing [`RetryHook`] (or [`ClassifyHook`]), given with
+/// [`with_retry_hook`](RetryLayer::with_retry_hook) (or
+/// [`with_classify_hook`](RetryLayer::with_classify_hook)); a closure
+/// capturing that state has a type no field can name. Cloned into each
+/// call's future: an `Arc` in it is an atomic increment per call.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+/// use retry_runtime::response::Failure;
+/// use retry_runtime::tower::{FixedPolicy, Hooks, NoTimeout, RetryHook, RetryLayer};
+/// use retry_runtime::{presets, DefaultSleeper, NoCircuit, RetryEvent, RetryOn};
+///
+/// type Failed = Failure<http::Response<String>, std::io::Error>;
+/// /// This client's retries, and its id for its lines.
+/// #[derive(Clone)]
+/// struct Counted { client: &'static str, retries: Arc<AtomicU32> }
+/// impl RetryHook<Failed> for Counted {
+///     fn on_retry(&self, _: &Failed, ev: &RetryEvent<'_>) {
+///         self.retries.fetch_add(1, Ordering::Relaxed);
+///         tracing::debug!(target: "clipsdk", client = self.client, "retrying in {:?}", ev.wait);
+///     }
+/// }
+/// struct Sdk {
+///     retry: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, FixedPolicy<RetryOn>, Hooks<Counted>>,
+///     retries: Arc<AtomicU32>,
+/// }
+/// let retries = Arc::new(AtomicU32::new(0));
+/// let counted = Counted { client: "eu-1", retries: Arc::clone(&retries) };
+/// let sdk = Sdk { retry: presets::API.layer().with_retry_hook(counted), retries };
+/// # let _ = (sdk.retry, sdk.retries);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Hooks<N = NoNotify, C = AsClassified> {
@@ -118,7 +160,10 @@ pub struct AsClassified;
 /// What a [`RetryLayer`] tells of each retry, with the failed attempt `F`
 /// (a `Failure<S::Response, S::Error>` of the service `S` it wraps): a
 /// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify),
-/// or [`NoNotify`] (nothing, the default).
+/// a type of yours implementing it given to
+/// [`with_retry_hook`](RetryLayer::with_retry_hook) (a hook with state of
+/// each client: see [`Hooks`]), an [`Arc`] of either, or [`NoNotify`]
+/// (nothing, the default).
 ///
 /// ```
 /// use retry_runtime::tower::RetryHook;
@@ -130,7 +175,7 @@ pub struct AsClassified;
 #[diagnostic::on_unimplemented(
     message = "the retry layer's `with_notify` hook does not take this service's failure, `&{F}`",
     label = "a hook for another failure type",
-    note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type"
+    note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type (a type of yours: implement `RetryHook<Failure<S::Response, S::Error>>` for it)"
 )]
 pub trait RetryHook<F> {
     /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
@@ -155,13 +200,41 @@ impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
     }
 }
 
+/// The hook it shares: one whose state is not `Clone`, or is shared by
+/// more than a layer (each call's future clones the `Arc`).
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+/// use retry_runtime::tower::RetryHook;
+/// use retry_runtime::RetryEvent;
+/// struct Count(AtomicU32); // not `Clone`
+/// impl RetryHook<u8> for Count {
+///     fn on_retry(&self, _: &u8, _: &RetryEvent<'_>) { self.0.fetch_add(1, Ordering::Relaxed); }
+/// }
+/// let shared = Arc::new(Count(AtomicU32::new(0)));
+/// let layer = retry_runtime::presets::API.layer().with_retry_hook(Arc::clone(&shared));
+/// # let _ = layer;
+/// ```
+impl<F, H: RetryHook<F>> RetryHook<F> for Arc<H> {
+    const ACTIVE: bool = H::ACTIVE;
+
+    #[inline]
+    fn on_retry(&self, failure: &F, event: &RetryEvent<'_>) {
+        H::on_retry(self, failure, event);
+    }
+}
+
 /// How a [`RetryLayer`] reads a response `R` of the service it wraps:
 /// given the response and the failure its
 /// [`ClassifyResponse`](crate::response::ClassifyResponse) impl reads
 /// (`None`: a success), the failure the run judges. A
 /// `Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>` given to
-/// [`with_classify_response`](RetryLayer::with_classify_response), or
-/// [`AsClassified`] (that reading as it is, the default).
+/// [`with_classify_response`](RetryLayer::with_classify_response), a type
+/// of yours implementing it given to
+/// [`with_classify_hook`](RetryLayer::with_classify_hook) (a reading set
+/// per client), an [`Arc`] of either, or [`AsClassified`] (that reading
+/// as it is, the default).
 ///
 /// ```
 /// use retry_runtime::tower::ClassifyHook;
@@ -173,7 +246,7 @@ impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
 #[diagnostic::on_unimplemented(
     message = "the retry layer's `with_classify_response` function does not take this service's response, `&{R}`",
     label = "a function for another response type",
-    note = "the function is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its first argument with that type"
+    note = "the function is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)"
 )]
 pub trait ClassifyHook<R> {
     /// The failure the run judges, from the response and the failure
@@ -192,6 +265,23 @@ impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyH
     #[inline]
     fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
         self(response, read)
+    }
+}
+
+/// The reading it shares (each call's future clones the `Arc`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use retry_runtime::response::ResponseFailure;
+/// use retry_runtime::tower::{AsClassified, ClassifyHook};
+/// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
+/// let read = ClassifyHook::<http::Response<()>>::classify(&Arc::new(AsClassified), &http::Response::new(()), Some(busy));
+/// assert_eq!(read, Some(busy));
+/// ```
+impl<R, C: ClassifyHook<R>> ClassifyHook<R> for Arc<C> {
+    #[inline]
+    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+        C::classify(self, response, read)
     }
 }
 
@@ -222,7 +312,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// [`with_notify`](crate::reqwest_middleware::RetryMiddleware::with_notify).
     ///
     /// A `fn`, or a closure (its first argument's type written out, or
-    /// its failure type inferred from where the service is used); in the
+    /// its failure type inferred from where the service is used); a hook
+    /// of your own type, with state of each client, goes to
+    /// [`with_retry_hook`](Self::with_retry_hook). In the
     /// layer's type ([`Hooks`]), so that a layer without one does nothing
     /// more per retry. It is cloned into each call's future: a `fn`, or a
     /// closure that captures nothing (a `static` for state, named in its
@@ -260,6 +352,57 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     where
         F: Fn(&Failure<R, E>, &RetryEvent<'_>) + Clone,
     {
+        self.with_retry_hook(hook)
+    }
+
+    /// [`with_notify`](Self::with_notify) for a hook of your own type: a
+    /// struct implementing [`RetryHook<Failure<S::Response, S::Error>>`](RetryHook)
+    /// (or an [`Arc`] of one), which a client library names in its
+    /// layer's type ([`Hooks`]) and builds per client, with that client's
+    /// state (its retry counter, its id for its lines), where a closure
+    /// capturing it has a type no struct field can name. Told as
+    /// `with_notify`'s hook is, and cloned into each call's future (an
+    /// `Arc` in it is an atomic increment per call).
+    ///
+    /// A setter of its own: `with_notify`'s `Fn` bound is what lets a
+    /// closure leave its arguments' types out (rustc infers a closure's
+    /// signature only from an `Fn` bound where it is passed), and a type
+    /// of yours cannot implement `Fn`. Whether the hook takes the
+    /// service's failure is checked where the service is used, as for
+    /// `with_notify` (a hook for any failure, `impl<R, E>
+    /// RetryHook<Failure<R, E>>`, would leave a bound here nothing to
+    /// infer them from).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::tower::RetryHook;
+    /// use retry_runtime::{presets, response::Failure, RetryEvent};
+    ///
+    /// /// Counts one client's retries.
+    /// #[derive(Clone)]
+    /// struct Counter(Arc<AtomicU32>);
+    /// impl<R, E> RetryHook<Failure<R, E>> for Counter {
+    ///     fn on_retry(&self, _: &Failure<R, E>, _: &RetryEvent<'_>) {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let retries = Arc::new(AtomicU32::new(0));
+    /// let calls = Arc::new(AtomicU32::new(0));
+    /// let busy_once = service_fn(move |_: http::Request<String>| {
+    ///     let status = if calls.fetch_add(1, Ordering::Relaxed) == 0 { 503 } else { 200 };
+    ///     async move { Ok::<_, Infallible>(http::Response::builder().status(status).body(String::new()).unwrap()) }
+    /// });
+    /// let layer = presets::API.layer().with_retry_hook(Counter(Arc::clone(&retries)));
+    /// let response = layer.layer(busy_once).oneshot(http::Request::get("/clips/7").body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!((response.status().as_u16(), retries.load(Ordering::Relaxed)), (200, 1));
+    /// # }
+    /// ```
+    pub fn with_retry_hook<H: Clone>(self, hook: H) -> RetryLayer<W, G, Sl, T, P, Hooks<H, C>> {
         self.hooked(|hooks| Hooks {
             notify: hook,
             classify: hooks.classify,
@@ -291,7 +434,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// [`with_classify_response`](crate::reqwest_middleware::RetryMiddleware::with_classify_response).
     ///
     /// A `fn`, or a closure (its response's type written out, or inferred
-    /// from where the service is used); in the layer's type ([`Hooks`]),
+    /// from where the service is used); a reading of your own type, set
+    /// per client, goes to [`with_classify_hook`](Self::with_classify_hook).
+    /// In the layer's type ([`Hooks`]),
     /// so that a layer without it reads each response as it did. Cloned
     /// into each call's future, as [`with_notify`](Self::with_notify)'s
     /// hook is.
@@ -327,6 +472,49 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     where
         F: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure> + Clone,
     {
+        self.with_classify_hook(classify)
+    }
+
+    /// [`with_classify_response`](Self::with_classify_response) for a
+    /// reading of your own type: a struct implementing
+    /// [`ClassifyHook<S::Response>`](ClassifyHook) (or an [`Arc`] of one),
+    /// which a client library names in its layer's type ([`Hooks`]) and
+    /// sets per client (the status one tenant's API answers when busy).
+    /// A setter of its own for the reason
+    /// [`with_retry_hook`](Self::with_retry_hook) gives.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::response::{ResponseFailure, RetryReport};
+    /// use retry_runtime::tower::ClassifyHook;
+    /// use retry_runtime::{presets, ErrorKind};
+    ///
+    /// /// The status this client's API answers when it is busy.
+    /// #[derive(Clone)]
+    /// struct BusyAs(u16);
+    /// impl<B> ClassifyHook<http::Response<B>> for BusyAs {
+    ///     fn classify(&self, r: &http::Response<B>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///         match read {
+    ///             Some(_) if r.status() == self.0 => Some(ResponseFailure::new(ErrorKind::Unavailable, self.0)),
+    ///             read => read,
+    ///         }
+    ///     }
+    /// }
+    /// let locked = service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, Infallible>(http::Response::builder().status(423).body(String::new()).unwrap())
+    /// });
+    /// let svc = presets::API.layer().with_classify_hook(BusyAs(423)).with_report().layer(locked);
+    /// let response = svc.oneshot(http::Request::get("/clips/7").body(String::new()).unwrap()).await.unwrap();
+    /// let report = response.extensions().get::<RetryReport>().unwrap();
+    /// assert_eq!(report.attempts, presets::API.max_attempts()); // retried as Unavailable
+    /// # }
+    /// ```
+    pub fn with_classify_hook<H: Clone>(
+        self,
+        classify: H,
+    ) -> RetryLayer<W, G, Sl, T, P, Hooks<N, H>> {
         self.hooked(|hooks| Hooks {
             notify: hooks.notify,
             classify,

@@ -35,7 +35,10 @@
 //!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
 //!   a 409 as Unavailable, a DELETE's 404 as a success, told by the
 //!   response alone), as the reqwest middleware's; it keeps them in a
-//!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`]);
+//!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`]),
+//!   or as types of its own with each client's state ([`RetryHook`],
+//!   [`ClassifyHook`]: [`with_retry_hook`](RetryLayer::with_retry_hook),
+//!   [`with_classify_hook`](RetryLayer::with_classify_hook));
 //! - the run is the one `#[retry]` and [`Policy::retry`] make: the same
 //!   backoff, jitter, budget, circuit breaker and log lines, and a
 //!   per-attempt timeout ([`with_timeout`](RetryLayer::with_timeout); it
