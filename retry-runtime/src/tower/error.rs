@@ -62,6 +62,55 @@ use crate::timeout::AttemptTimeout;
 ///     } // error[E0004]: `_` not covered
 /// }
 /// ```
+///
+/// # With `with_report`
+///
+/// A layer [`with_report`](super::RetryLayer::with_report) fails with a
+/// [`Reported<Error<E>>`](super::Reported), this error beside its run's
+/// report: a pattern of this type against it is a type mismatch.
+///
+/// ```compile_fail,E0308
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use retry_runtime::{presets, tower::Error};
+/// use tower::{service_fn, Layer, ServiceExt};
+/// let refused = service_fn(|_: http::Request<()>| async {
+///     Err::<http::Response<()>, _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+/// });
+/// let svc = presets::API.layer().with_report().layer(refused);
+/// match svc.oneshot(http::Request::new(())).await {
+///     Err(Error::Inner(e)) => println!("unreachable: {e}"), // error[E0308]: expected `Reported<Error<..>>`
+///     _ => {}
+/// }
+/// # }
+/// ```
+///
+/// Match the error it holds: by reference, `match &*e` (it derefs to
+/// the error) or `match e.error()`; by value, `match e.into_inner()`, or
+/// `let (error, report) = e.into_parts()` to keep the attempts made and
+/// why the run stopped as well.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use retry_runtime::{presets, tower::Error, StopReason};
+/// use tower::{service_fn, Layer, ServiceExt};
+/// let refused = service_fn(|_: http::Request<()>| async {
+///     Err::<http::Response<()>, _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+/// });
+/// let svc = presets::API.layer().with_report().layer(refused);
+/// let e = svc.oneshot(http::Request::new(())).await.unwrap_err();
+/// // by reference: the report stays with it
+/// assert!(matches!(&*e, Error::Inner(io) if io.kind() == std::io::ErrorKind::ConnectionRefused));
+/// // by value, with the report
+/// let (error, report) = e.into_parts();
+/// let told = match error {
+///     Error::Inner(io) => format!("unreachable after {} attempts: {io}", report.attempts),
+///     Error::Timeout(t) => format!("too slow: {t}"),
+///     other => other.to_string(),
+/// };
+/// assert_eq!(told, "unreachable after 3 attempts: connection refused");
+/// assert_eq!(report.gave_up, Some(StopReason::Attempts));
+/// # }
+/// ```
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error<E> {

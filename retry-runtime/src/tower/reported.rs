@@ -25,8 +25,13 @@ use crate::response::RetryReport;
 /// as it did) and its [`Classify`] (so a `#[retry]` around the call, or a
 /// `Buffer` above the layer boxing it, classifies it as it did: boxed, it
 /// downcasts to `Reported<Error<E>>`, not to `Error<E>`, a change for code
-/// that downcast the layer's errors); it [`Deref`]s to the error, to
-/// `match` on it.
+/// that downcast the layer's errors).
+///
+/// A pattern of the error's type (`Error::Inner(e)`) does not match a
+/// `Reported` itself (a type mismatch): match what it holds, by reference
+/// through its [`Deref`] (`match &*e`, or [`error`](Self::error)), or by
+/// value with [`into_inner`](Self::into_inner), or with its report,
+/// [`into_parts`](Self::into_parts).
 ///
 /// ```
 /// use std::time::Duration;
@@ -39,9 +44,13 @@ use crate::response::RetryReport;
 /// assert_eq!(e.to_string(), "connection reset");
 /// assert_eq!(e.kind(), ErrorKind::Connect);
 /// assert_eq!((e.report().attempts, e.report().gave_up), (3, Some(StopReason::Attempts)));
-/// assert!(matches!(*e, Error::Inner(_)));
+/// // match what it holds: by reference, or by value
+/// assert!(matches!(&*e, Error::Inner(io) if io.kind() == std::io::ErrorKind::ConnectionReset));
 /// let (error, report) = e.into_parts();
-/// assert!(matches!(error, Error::Inner(_)) && report.elapsed == Duration::from_secs(2));
+/// match error {
+///     Error::Inner(io) => assert_eq!((io.kind(), report.elapsed), (std::io::ErrorKind::ConnectionReset, Duration::from_secs(2))),
+///     other => panic!("{other}"),
+/// }
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Reported<E> {
