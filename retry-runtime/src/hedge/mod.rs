@@ -518,7 +518,7 @@ where
                                 policy.name,
                                 done.number,
                                 max,
-                                Stamp::at(start),
+                                &Stamp::at(start),
                                 policy.levels.success,
                                 &mut call,
                             );
@@ -528,7 +528,7 @@ where
                                 log::hedged_first_success(
                                     policy.name,
                                     max,
-                                    Stamp::at(start),
+                                    &Stamp::at(start),
                                     policy.levels.success,
                                     &mut call,
                                 );

@@ -429,15 +429,16 @@ pub(crate) fn give_up_on(
 /// one atomic load when nobody listens.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-/// `start` is the run's start, if it read one (a [`Stamp`]: one register
-/// for the call, where an `Option<Duration>` would take the stack of the
-/// loop that a success after retries ends); `call` its number for the
-/// line, taken if the line is written and the call has none yet.
+/// `start` is the run's start, if it read one, by reference: its address
+/// is made in the branch that writes the line, where a `Stamp` by value
+/// was loaded before the level check, an instruction on every success
+/// after retries (bench/callgrind.sh, the sync rows); `call` its number
+/// for the line, taken if the line is written and the call has none yet.
 pub(crate) fn success(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,
-    start: Stamp,
+    start: &Stamp,
     level: Level,
     call: &mut CallId,
 ) {
@@ -461,7 +462,7 @@ pub(crate) fn success(
 pub(crate) fn hedged_first_success(
     operation: &'static str,
     max_attempts: u32,
-    start: Stamp,
+    start: &Stamp,
     level: Level,
     call: &mut CallId,
 ) {
@@ -484,7 +485,7 @@ fn success_line(
     operation: &'static str,
     attempt: u32,
     max_attempts: u32,
-    start: Stamp,
+    start: &Stamp,
     outcome: metrics::Outcome,
     level: Level,
     call: &mut CallId,

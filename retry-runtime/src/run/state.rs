@@ -283,7 +283,7 @@ impl State {
                 policy.name,
                 self.attempts,
                 policy.stop.max_attempts(),
-                self.start,
+                &self.start,
                 policy.levels.success,
                 &mut self.call,
             );
