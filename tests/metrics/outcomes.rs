@@ -384,3 +384,62 @@ fn progressed_counts_the_retries_before_it_and_the_end_those_after() {
     });
     assert_eq!(retries(&rec), None);
 }
+
+/// A hand loop that made attempts, then called `progressed()` (a
+/// supervisor's session that ended, a reconnect at once), and whose next
+/// attempt a guard turns away: the call made attempts, so it ends as
+/// `throttled` (or `circuit_open`), not as a call turned away before
+/// anything was sent (`not_attempted_*`, which an SRE reads as "nothing
+/// was sent"); its attempts are counted from the restart, as documented.
+#[test]
+fn a_guard_refusing_the_attempt_after_progressed_is_not_counted_not_attempted() {
+    use retry_runtime::{Decision, Run, Throttle, Throttled};
+    static RESTARTED: Throttle = Throttle::new("outcomes-restarted").with_max_probability(1.0);
+    static RESTARTED_BREAKER: CircuitBreaker = CircuitBreaker::new("outcomes-restarted");
+    let _paused = testing::pause();
+    let refused = io::Error::from(TimedOut);
+    let throttled = BASE
+        .with_name("outcomes_restarted_throttled")
+        .with_max_attempts(u32::MAX)
+        .with_throttle(&RESTARTED);
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&throttled);
+        assert!(run.before_attempt::<Throttled>().is_ok());
+        assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
+        assert!(run.before_attempt::<Throttled>().is_ok());
+        // the session stayed up, then ended: reconnect at once
+        run.progressed();
+        // meanwhile, the dependency turned everything away
+        for _ in 0..10_000 {
+            RESTARTED.record(false);
+        }
+        let rejected = (0..100).any(|_| run.before_attempt::<Throttled>().is_err());
+        assert!(rejected, "the throttle rejects");
+    });
+    let ended = |rec: &testkit::metrics::Recorded, op, outcome: Outcome| {
+        rec.counter(
+            retry_runtime::metrics::CALLS,
+            &[("operation", op), ("outcome", outcome.label())],
+        )
+    };
+    let op = "outcomes_restarted_throttled";
+    assert_eq!(ended(&rec, op, Outcome::NotAttemptedThrottled), 0);
+    assert_eq!(ended(&rec, op, Outcome::Throttled), 1);
+
+    let guarded = BASE
+        .with_name("outcomes_restarted_circuit")
+        .with_max_attempts(u32::MAX)
+        .with_circuit(&RESTARTED_BREAKER);
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&guarded);
+        assert!(run.before_attempt::<retry_runtime::CircuitOpen>().is_ok());
+        assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
+        assert!(run.before_attempt::<retry_runtime::CircuitOpen>().is_ok());
+        run.progressed();
+        RESTARTED_BREAKER.force_open();
+        assert!(run.before_attempt::<retry_runtime::CircuitOpen>().is_err());
+    });
+    let op = "outcomes_restarted_circuit";
+    assert_eq!(ended(&rec, op, Outcome::NotAttemptedCircuitOpen), 0);
+    assert_eq!(ended(&rec, op, Outcome::CircuitOpen), 1);
+}

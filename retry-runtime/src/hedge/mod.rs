@@ -263,10 +263,11 @@ where
         match breaker.try_acquire() {
             Ok(permit) => first_permit = Some(permit),
             Err(open) => {
-                log::not_attempted(policy.name, 1, &open, &mut call);
                 let reason = StopReason::CircuitOpen;
+                let outcome = metrics::Outcome::not_attempted(reason);
+                log::not_attempted(policy.name, 1, &open, outcome, &mut call);
                 let told = elapsed();
-                announce_not_attempted(policy, reason, &open, 0, told);
+                announce_not_attempted(policy, outcome, reason, &open, 0, told);
                 if let Some(error) = G::rejection(Refusal::Circuit(open)) {
                     return Err(retry_error(policy, error, 0, reason, told));
                 }
@@ -275,10 +276,11 @@ where
     }
     if let Some(throttle) = policy.throttle {
         if let Err(rejection) = throttle.try_acquire() {
-            log::throttled(policy.name, 1, &rejection, &mut call);
             let reason = StopReason::Throttled;
+            let outcome = metrics::Outcome::not_attempted(reason);
+            log::throttled(policy.name, 1, &rejection, outcome, &mut call);
             let told = elapsed();
-            announce_not_attempted(policy, reason, &rejection, 0, told);
+            announce_not_attempted(policy, outcome, reason, &rejection, 0, told);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
                 // the breaker's leave goes back unused, and so does the
                 // pace's slot the attempt waited for

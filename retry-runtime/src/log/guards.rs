@@ -10,11 +10,13 @@ use super::{CallId, TARGET, int, may_log};
 use crate::metrics::{self, Circuit};
 use crate::throttle::Throttled;
 
-/// The DEBUG line of a call a throttle rejected before its attempt.
+/// The DEBUG line of a call a throttle rejected before its attempt;
+/// `outcome` the call's, as its metric counts it.
 pub(crate) fn throttled(
     operation: &'static str,
     attempt: u32,
     rejection: &Throttled,
+    outcome: metrics::Outcome,
     call: &mut CallId,
 ) {
     tracing::debug!(
@@ -24,7 +26,7 @@ pub(crate) fn throttled(
         attempt = int(attempt),
         throttle = rejection.throttle,
         probability = rejection.probability,
-        outcome = metrics::Outcome::NotAttemptedThrottled.label(),
+        outcome = outcome.label(),
         "{} not attempted: {}",
         Escaped(operation),
         rejection,

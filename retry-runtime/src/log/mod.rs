@@ -656,13 +656,14 @@ pub(crate) fn budget_exhausted_on(
 
 /// The DEBUG line of a call the breaker rejected before its first attempt
 /// (`attempt`, 1, is the one not made; a retry it turns away ends the run
-/// with the ERROR line of [`give_up`]). Inline, so that the level check
-/// stays in the caller.
+/// with the ERROR line of [`give_up`]); `outcome` the call's, as its
+/// metric counts it. Inline, so that the level check stays in the caller.
 #[inline]
 pub(crate) fn not_attempted(
     operation: &'static str,
     attempt: u32,
     open: &CircuitOpen,
+    outcome: metrics::Outcome,
     call: &mut CallId,
 ) {
     tracing::debug!(
@@ -671,7 +672,7 @@ pub(crate) fn not_attempted(
         call = int(call.number()),
         attempt = int(attempt),
         circuit = open.circuit,
-        outcome = metrics::Outcome::NotAttemptedCircuitOpen.label(),
+        outcome = outcome.label(),
         "{} not attempted: {}",
         Escaped(operation),
         open,

@@ -79,22 +79,20 @@ pub(crate) fn announce_give_up<W, G>(
     }
 }
 
-/// A run a guard (breaker, throttle) ended before an attempt: its outcome's
-/// metric (`not_attempted_*`: nothing was sent, apart from a call the
-/// guard stopped after attempts) and the policy's `on_give_up` (the caller
-/// logs it; the run's and the hedged run's).
+/// A run a guard (breaker, throttle) ended before an attempt: its
+/// `outcome`'s metric (`not_attempted_*`: nothing was sent; a hand loop's
+/// run whose count `Run::progressed` restarted made attempts, and has the
+/// outcome of a call the guard stopped after attempts) and the policy's
+/// `on_give_up` (the caller logs it; the run's and the hedged run's).
 pub(crate) fn announce_not_attempted<W, G>(
     policy: &Policy<W, G>,
+    outcome: metrics::Outcome,
     reason: StopReason,
     error: &dyn Display,
     attempts: u32,
     elapsed: Duration,
 ) {
-    metrics::call_ended(
-        policy.name,
-        metrics::Outcome::not_attempted(reason),
-        attempts,
-    );
+    metrics::call_ended(policy.name, outcome, attempts);
     if let Some(hook) = policy.on_give_up {
         hook(&GiveUpEvent {
             operation: policy.name,

@@ -13,6 +13,7 @@ use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit}
 use crate::classify::ErrorKind;
 use crate::cooldown::{give_back, give_back_first};
 use crate::log;
+use crate::metrics;
 use crate::policy::{Decision, Policy};
 use crate::stop::StopReason;
 use crate::throttle::{Throttle, Throttled};
@@ -74,21 +75,35 @@ impl State {
             if policy.cooldown.is_some() {
                 give_back_first(policy);
             }
-            log::throttled(policy.name, 1, rejection, &mut self.call);
-            self.not_attempted(policy, StopReason::Throttled, rejection);
+            let outcome = self.turned_away(StopReason::Throttled);
+            log::throttled(policy.name, 1, rejection, outcome, &mut self.call);
+            self.not_attempted(policy, outcome, StopReason::Throttled, rejection);
         })
     }
 
+    /// The outcome of a run a guard ends, for `reason`, before the attempt
+    /// its count says is its first: `not_attempted_*`, unless it made
+    /// attempts before `Run::progressed` restarted its count (see
+    /// [`RESTARTED`](Self::RESTARTED)).
+    fn turned_away(&self, reason: StopReason) -> metrics::Outcome {
+        if self.flags & Self::RESTARTED != 0 {
+            reason.into()
+        } else {
+            metrics::Outcome::not_attempted(reason)
+        }
+    }
+
     /// Tell the policy's `on_give_up` callback of a run that ends before an
-    /// attempt because a guard turned it away.
+    /// attempt because a guard turned it away; its metric, as `outcome`.
     fn not_attempted<W, G>(
         &mut self,
         policy: &Policy<W, G>,
+        outcome: metrics::Outcome,
         reason: StopReason,
         error: &dyn Display,
     ) {
         let elapsed = self.elapsed();
-        announce_not_attempted(policy, reason, error, self.attempts, elapsed);
+        announce_not_attempted(policy, outcome, reason, error, self.attempts, elapsed);
     }
 
     #[inline(never)]
@@ -107,8 +122,9 @@ impl State {
                 if self.attempts > 0 {
                     self.retry_refused(policy, &open);
                 } else {
-                    log::not_attempted(policy.name, 1, &open, &mut self.call);
-                    self.not_attempted(policy, StopReason::CircuitOpen, &open);
+                    let outcome = self.turned_away(StopReason::CircuitOpen);
+                    log::not_attempted(policy.name, 1, &open, outcome, &mut self.call);
+                    self.not_attempted(policy, outcome, StopReason::CircuitOpen, &open);
                 }
                 Err(open)
             }

@@ -96,6 +96,12 @@ impl State {
     /// The first attempt's wait for the policy's cooldown was checked
     /// once more (`LazyRun::hold_again`).
     pub(super) const HELD_AGAIN: u8 = 32;
+    /// The run made attempts before a [`restart_count`](Self::restart_count)
+    /// (`Run::progressed`): a guard that turns its next attempt away
+    /// (asked as a first attempt's, its count being 0) ends a call that
+    /// made attempts, counted as such (`throttled`, `circuit_open`), not
+    /// as one nothing was sent for (`not_attempted_*`).
+    pub(super) const RESTARTED: u8 = 64;
 
     /// The next failure decided is that of an attempt in an enabled span
     /// of this run's, entered now: the decision marks the span failed
@@ -180,6 +186,9 @@ impl State {
     /// afresh from it, and its wait is the schedule's first
     /// ([`Run::progressed`](super::Run::progressed)).
     pub(super) fn restart_count(&mut self) {
+        if self.attempts > 0 {
+            self.flags |= Self::RESTARTED;
+        }
         self.attempts = 0;
         self.previous = 0;
     }
