@@ -558,7 +558,7 @@ const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
         COOLDOWN_HOLDS,
         Kind::Counter,
         Some(Unit::Count),
-        "Times a cooldown started holding every call through it, or held longer, on a server's wait.",
+        "Times a cooldown started holding every call through it, or held longer: on a server's wait, or at a hold_for call.",
     ),
     (
         CIRCUIT_STATE,
@@ -669,6 +669,26 @@ mod tests {
             DESCRIPTIONS.len(),
             "a metric of the table not described"
         );
+    }
+
+    /// The cooldown holds' HELP says what its row of the table counts:
+    /// a hold of the caller's own (`Cooldown::hold_for`, a wait read from
+    /// a response body) as well as a server's wait, so that a dashboard's
+    /// reader does not take a count of manual holds for a server's 429s.
+    #[test]
+    fn the_cooldown_holds_help_counts_a_hold_for_as_the_table_does() {
+        let docs = include_str!("mod.rs");
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("//! | `{COOLDOWN_HOLDS}` |")))
+            .unwrap();
+        assert!(row.contains("`hold_for`"), "{row}");
+        let help = DESCRIPTIONS
+            .iter()
+            .find(|d| d.0 == COOLDOWN_HOLDS)
+            .unwrap()
+            .3;
+        assert!(help.contains("hold_for"), "{help}");
     }
 
     /// Keys that are just their name (a table's lookups, without a
