@@ -443,3 +443,56 @@ fn a_guard_refusing_the_attempt_after_progressed_is_not_counted_not_attempted() 
     assert_eq!(ended(&rec, op, Outcome::NotAttemptedCircuitOpen), 0);
     assert_eq!(ended(&rec, op, Outcome::CircuitOpen), 1);
 }
+
+/// A hand loop whose `progressed()` restarted the count after it made
+/// attempts (a supervisor: a refused connect retried, a session that
+/// stayed up, then ended; a reconnect at once), and whose next attempt
+/// succeeds: the call made retries and logged them, so it is counted
+/// `succeeded_after_retries` and closes its lines with the success line,
+/// under the same `call` (it was counted `succeeded_first_try`, with no
+/// line: the WARN line of its retry was never closed).
+#[test]
+fn a_success_after_progressed_is_a_success_after_retries() {
+    use retry_runtime::{Decision, Run};
+    use testkit::capture::{capture, field};
+    let policy = BASE
+        .with_name("outcomes_progressed_then_ok")
+        .with_max_attempts(u32::MAX);
+    let _paused = testing::pause();
+    let logs = capture();
+    let (rec, ()) = record(|| {
+        let mut run = Run::new(&policy);
+        let refused = io::Error::from(TimedOut);
+        assert!(matches!(run.failed(&refused), Decision::Retry { .. }));
+        // the reconnect worked; the session stayed up, then ended
+        run.progressed();
+        // the reconnect at once succeeds
+        run.succeeded();
+    });
+    let op = "outcomes_progressed_then_ok";
+    let ended = |outcome: Outcome| {
+        rec.counter(
+            retry_runtime::metrics::CALLS,
+            &[("operation", op), ("outcome", outcome.label())],
+        )
+    };
+    assert_eq!(ended(Outcome::SucceededFirstTry), 0);
+    assert_eq!(ended(Outcome::SucceededAfterRetries), 1);
+    // the retry was counted once, by progressed()
+    let retries = rec.counter(retry_runtime::metrics::RETRIES, &[("operation", op)]);
+    assert_eq!(retries, 1);
+    let lines: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| field(l, "operation") == Some(op))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].contains("retrying"), "{lines:#?}");
+    assert!(
+        lines[1].contains(&format!("{op} succeeded on attempt 1")),
+        "{lines:#?}"
+    );
+    assert_eq!(field(&lines[1], "outcome"), Some("succeeded_after_retries"));
+    assert!(field(&lines[0], "call").is_some());
+    assert_eq!(field(&lines[1], "call"), field(&lines[0], "call"));
+}

@@ -264,7 +264,10 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// added to `retry_retries_total` (feature `metrics`) now: a run that
     /// never ends, a supervisor dropped at a shutdown, would otherwise
     /// never count them; the call's outcome and `retry_attempts` are
-    /// recorded when it ends, its attempts counted from the restart. The
+    /// recorded when it ends, its attempts counted from the restart (a
+    /// success at its attempt 1 is `succeeded_after_retries`, with the INFO
+    /// line `succeeded on attempt 1` that closes the call's retry lines:
+    /// the call retried). The
     /// next [`before_attempt`](Run::before_attempt) asks a throttle as a
     /// first attempt's does; a breaker or a throttle that turns it away
     /// ends a call that made attempts: outcome `circuit_open` or

@@ -100,7 +100,10 @@ impl State {
     /// (`Run::progressed`): a guard that turns its next attempt away
     /// (asked as a first attempt's, its count being 0) ends a call that
     /// made attempts, counted as such (`throttled`, `circuit_open`), not
-    /// as one nothing was sent for (`not_attempted_*`).
+    /// as one nothing was sent for (`not_attempted_*`); and a success at
+    /// the attempt its count says is the first ends a call that made
+    /// retries: `succeeded_after_retries`, with the success line that
+    /// closes those retries' lines (see [`succeeded`](Self::succeeded)).
     pub(super) const RESTARTED: u8 = 64;
 
     /// The next failure decided is that of an attempt in an enabled span
@@ -281,13 +284,22 @@ impl State {
         }
     }
 
+    /// The attempt just made succeeded. A success after retries writes
+    /// the INFO line and is counted `succeeded_after_retries`; so is one at
+    /// attempt 1 of a count `Run::progressed` restarted after attempts
+    /// ([`RESTARTED`](Self::RESTARTED)): the call retried, and logged its
+    /// retries under its `call`, which the success line closes. (The flag
+    /// is read only when the count is 1: a success after retries pays
+    /// nothing for it, and a run that reaches here at its first attempt,
+    /// a guarded or hand-driven one, one load of the byte; a `#[retry]`
+    /// or `Policy::retry` run that succeeds at once has no state.)
     #[inline]
     pub(super) fn succeeded<W, G>(&mut self, policy: &Policy<W, G>) {
         self.attempts = self.attempts.saturating_add(1);
         if policy.is_guarded() {
             self.record(policy, Outcome::Success, None);
         }
-        if self.attempts > 1 {
+        if self.attempts > 1 || self.flags & Self::RESTARTED != 0 {
             log::success(
                 policy.name,
                 self.attempts,
