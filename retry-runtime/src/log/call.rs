@@ -3,7 +3,11 @@
 //! at once can be told apart. Taken from a counter of the process at the
 //! call's first line, not at its start: a call that logs nothing (one
 //! that succeeds at once, or whose lines nobody listens to) takes none,
-//! and pays nothing for it.
+//! and touches no atomic. What it pays is the empty number's store when its
+//! run's state is made (at its first failure, or at the start of a run that
+//! needs one then: a `Run`, a hedged call, a deadline, a callback, a guard,
+//! a cooldown); a `#[retry]` or `Policy::retry` call that succeeds at once
+//! without a state pays nothing.
 
 use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -49,10 +49,16 @@
 //! one request through the tower layer or the reqwest middleware. It is
 //! taken from a counter of the process at the call's first line that is
 //! written (the first call to log is 1), not at its start: a call that logs
-//! nothing (a success at once; lines nobody listens to) takes none, and
-//! costs nothing more. So the numbers follow the order in which calls
-//! first log, not the order they started in, and start again at 1 in each
-//! process. [`Policy::report`](crate::Policy::report)'s lines (and
+//! nothing (a success at once; lines nobody listens to) takes none and
+//! touches no atomic. What the number costs is one store, the empty number
+//! written with the run's state: a call that fails pays it once (its state
+//! is made at its first failure), and so does one whose run has a state
+//! from its start (a [`Run`](crate::Run), a hedged call; a policy with a
+//! deadline, a callback, a breaker, budget or throttle, or a cooldown); a
+//! `#[retry]` or `policy.retry(op)` call of any other policy that succeeds
+//! at once costs nothing more. So the numbers follow the order in which
+//! calls first log, not the order they started in, and start again at 1 in
+//! each process. [`Policy::report`](crate::Policy::report)'s lines (and
 //! `report_success`'s, `report_at`'s) have none: a job's runs log one line
 //! each, maybe each in another process, and the job's own id, on a span
 //! around the report, is what groups them. `attempt` the attempt the line is
