@@ -75,13 +75,4 @@ mod tests {
         assert_eq!(field(&mut None), None);
         assert_eq!(field(&mut Some(&mut one)), Some(first as i64));
     }
-
-    /// A call that logs nothing takes no number: the counter moves only
-    /// when a number is asked for.
-    #[test]
-    fn a_new_call_takes_no_number() {
-        let call = CallId::NEW;
-        assert_eq!(call, CallId::default());
-        assert_eq!(call.0, None);
-    }
 }
