@@ -318,3 +318,51 @@ fn a_hedge_held_by_a_cooldown_records_its_wait() {
     let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &held);
     assert_eq!(waits, [0.96]);
 }
+
+/// `retry_throttle_rejections_total` counts a hedge the throttle refused
+/// (no attempt starts: nothing sent) beside the calls and retries it
+/// rejects: its HELP and its row of the table say so. The first attempt,
+/// slow past the hedge delay, wins: the call is `succeeded_first_try`,
+/// with one attempt (the hedge never started), and the throttle's
+/// rejection is the hedge's.
+#[test]
+fn a_hedge_the_throttle_refuses_is_counted_in_its_rejections() {
+    use retry_runtime::metrics::THROTTLE_REJECTIONS;
+    use retry_runtime::{testing, Throttle};
+    static REFUSES_HEDGES: Throttle = Throttle::new("refuses-hedges").with_max_probability(1.0);
+    testing::seed(7);
+    let logs = capture();
+    let policy = hedging("hedge_throttled").with_throttle(&REFUSES_HEDGES);
+    let (rec, out) = record(|| {
+        block_on(async {
+            policy
+                .retry(|| async {
+                    // (let through at once; then the dependency turns
+                    // everything away, before the hedge is due at 50ms)
+                    for _ in 0..100_000 {
+                        REFUSES_HEDGES.record(false);
+                    }
+                    sleep(ms(80)).await;
+                    Ok::<u32, io::Error>(1)
+                })
+                .hedged()
+                .await
+        })
+    });
+    assert_eq!(out.unwrap(), 1);
+    logs.assert_logged(
+        Level::DEBUG,
+        "hedging hedge_throttled: attempt 2 not started (throttled)",
+    );
+    assert_one_call(
+        &rec,
+        "hedge_throttled",
+        Outcome::SucceededFirstTry,
+        1,
+        &[],
+        "hedge refused",
+    );
+    let throttle = [("throttle", "refuses-hedges")];
+    assert_eq!(rec.counter(THROTTLE_REJECTIONS, &throttle), 1);
+    assert_eq!(REFUSES_HEDGES.stats().rejected, 1);
+}

@@ -20,7 +20,7 @@
 //! | `retry_budget_capacity` | gauge | `budget` | the most tokens a retry budget holds (its `with_max_tokens`), set at its first record: its floor for alerts, `retry_budget_tokens <= retry_budget_capacity / 2` |
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
-//! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts and retries alike (by operation, `retry_calls_total` counts the calls that ended so: `not_attempted_throttled` a call rejected before its first attempt, `throttled` one whose retry was rejected); registered at 0 at the throttle's first call |
+//! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts, retries and a [hedged](crate::hedge) call's hedges alike (by operation, `retry_calls_total` counts the calls that ended so: `not_attempted_throttled` a call rejected before its first attempt, `throttled` one whose retry was rejected; a hedge refused does not end its call, which waits on for its attempts in flight); registered at 0 at the throttle's first call |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
@@ -231,8 +231,8 @@ pub const BUDGET_REFUSALS: &str = "retry_budget_refusals_total";
 /// ```
 pub const THROTTLE_PROBABILITY: &str = "retry_throttle_probability";
 /// `retry_throttle_rejections_total`: calls an adaptive throttle rejected
-/// locally, without sending them (first attempts and retries alike), by
-/// `throttle`.
+/// locally, without sending them (first attempts, retries and a hedged
+/// call's hedges alike), by `throttle`.
 ///
 /// ```
 /// assert_eq!(retry_runtime::metrics::THROTTLE_REJECTIONS, "retry_throttle_rejections_total");

@@ -600,7 +600,7 @@ const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
         THROTTLE_REJECTIONS,
         Kind::Counter,
         Some(Unit::Count),
-        "Calls and retries an adaptive throttle rejected locally, without sending them.",
+        "Calls, retries and hedges an adaptive throttle rejected locally, without sending them.",
     ),
 ];
 
@@ -689,6 +689,27 @@ mod tests {
             .unwrap()
             .3;
         assert!(help.contains("hold_for"), "{help}");
+    }
+
+    /// The throttle rejections' HELP says what its row of the table
+    /// counts: the hedges a throttle refuses as well as calls and retries
+    /// (`Throttle::try_acquire` counts every rejection, a hedged call's
+    /// hedge's too), so that a dashboard's reader does not take a count
+    /// that moves with hedging for one of calls and retries only.
+    #[test]
+    fn the_throttle_rejections_help_counts_hedges_as_the_table_does() {
+        let docs = include_str!("mod.rs");
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("//! | `{THROTTLE_REJECTIONS}` |")))
+            .unwrap();
+        assert!(row.contains("hedges"), "{row}");
+        let help = DESCRIPTIONS
+            .iter()
+            .find(|d| d.0 == THROTTLE_REJECTIONS)
+            .unwrap()
+            .3;
+        assert!(help.contains("hedges"), "{help}");
     }
 
     /// Keys that are just their name (a table's lookups, without a

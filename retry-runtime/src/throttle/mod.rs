@@ -126,8 +126,8 @@ const REJECTING: u8 = 4;
 ///   probability, 0 to 1: set at each call that computes it above 0, and
 ///   once to 0 when it is back to 0, or at a reset) and the counter
 ///   `retry_throttle_rejections_total{throttle}` (the calls it rejected,
-///   first attempts and retries alike), both registered at 0 at the
-///   throttle's first call.
+///   first attempts, retries and a hedged call's hedges alike), both
+///   registered at 0 at the throttle's first call.
 ///
 /// A throttle at probability 0 (a healthy dependency) pays one relaxed
 /// atomic load per call for all of it. (A policy's call the throttle rejects also has its own
