@@ -1148,3 +1148,46 @@ async fn a_hedge_takes_a_slot_of_the_pace() {
     PACED_HEDGE.ready().await;
     assert_eq!(start.elapsed(), ms(600));
 }
+
+/// A hedge due when the pace's next slot is free takes that slot and
+/// starts at once; refused then (its budget spent), it is not made, and
+/// the slot goes back to the next call, as a hedge's slot still ahead
+/// does (it stayed taken: the next call waited for a slot nobody used).
+#[tokio::test(start_paused = true)]
+async fn a_hedge_refused_in_a_slot_free_at_once_gives_it_back() {
+    use retry_runtime::RetryBudget;
+    static REFUSED_HEDGE: Cooldown = Cooldown::new("refused-hedge").with_pace(10, S);
+    static SPENT: RetryBudget = RetryBudget::new("refused-hedge")
+        .with_percent(0)
+        .with_max_tokens(1);
+    while SPENT.try_withdraw() {}
+    let policy = presets::API
+        .with_name("refused-hedge")
+        .with_cooldown(&REFUSED_HEDGE)
+        .with_budget(&SPENT)
+        .with_hedge(Duration::from_millis(150));
+    let ms = Duration::from_millis;
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    let out = policy
+        .retry(|| {
+            called(&at, start);
+            async {
+                tokio::time::sleep(ms(200)).await;
+                Ok::<_, ApiError>(())
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(()));
+    // the first attempt in the slot at 0; its hedge, due at 150ms with the
+    // slot then free, refused by the budget
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO]);
+    assert_eq!(start.elapsed(), ms(200));
+    REFUSED_HEDGE.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(200),
+        "the refused hedge's slot (150ms) is free: this call goes at once, not at 250ms"
+    );
+}

@@ -419,12 +419,17 @@ impl Cooldown {
     }
 
     /// The pace's next free slot, taken for a hedge due now (a call to the
-    /// server like any attempt): the wait until it, recorded
-    /// (`retry_cooldown_wait_seconds`, `cause="pace"`); `None` when the
-    /// slot is now, or when it paces nothing.
+    /// server like any attempt): the wait until it (zero: the slot is now,
+    /// taken all the same), recorded (`retry_cooldown_wait_seconds`,
+    /// `cause="pace"`) unless zero; `None` when it paces nothing.
     pub(crate) fn hedge_slot(&self) -> Option<Duration> {
-        let wait = self.slot_after(Duration::ZERO)?;
-        metrics::cooldown_waits(self.name, CooldownCause::Pace, wait);
+        if !self.pace.is_on() {
+            return None;
+        }
+        let wait = self.slot_after(Duration::ZERO).unwrap_or_default();
+        if !wait.is_zero() {
+            metrics::cooldown_waits(self.name, CooldownCause::Pace, wait);
+        }
         Some(wait)
     }
 

@@ -155,7 +155,7 @@ impl Drop for Granted<'_> {
     }
 }
 
-/// The pace's slot a hedge took and waits for
+/// The pace's slot a hedge took and waits for, or starts in at once
 /// ([`Cooldown::hedge_slot`]), if one does: the slot goes back when the
 /// hedge does not start in it (a retry started before it, its start was
 /// refused, a hold held it past it, or the call ended or was dropped

@@ -481,18 +481,25 @@ where
                         // A hedge is a call to the server like any attempt:
                         // through a paced cooldown it takes the pace's next
                         // slot, and its timer is armed again for it (once:
-                        // when it fires, the hedge starts in its slot).
+                        // when it fires, the hedge starts in its slot). A
+                        // slot that is now is kept too: a start refused in
+                        // it gives it back.
                         let slot = policy
                             .cooldown
                             .filter(|_| !paced.pending() && hedge())
                             .and_then(|c| Some((c, c.hedge_slot()?)));
                         if let Some((cooldown, wait)) = slot {
                             paced.took(cooldown, wait);
-                            hedge_at = Some(elapsed().saturating_add(wait));
-                        } else {
-                            // (a start sets the next hedge from its own time)
-                            hedge_at = None;
-                            start_next = true;
+                        }
+                        match slot {
+                            Some((_, wait)) if !wait.is_zero() => {
+                                hedge_at = Some(elapsed().saturating_add(wait));
+                            }
+                            _ => {
+                                // (a start sets the next hedge from its own time)
+                                hedge_at = None;
+                                start_next = true;
+                            }
                         }
                     }
                 }
