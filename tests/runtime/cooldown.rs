@@ -1191,3 +1191,49 @@ async fn a_hedge_refused_in_a_slot_free_at_once_gives_it_back() {
         "the refused hedge's slot (150ms) is free: this call goes at once, not at 250ms"
     );
 }
+
+/// A first attempt whose timer woke late (a loaded runtime: 60ms past its
+/// slot at 100ms) and that the throttle then refuses gives back its own
+/// slot, or none: not the next call's, taken at 200ms while it waited
+/// (it gave that one back, and a call after it took it too: two calls in
+/// one slot).
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot() {
+    use retry_runtime::{sleep::SleepFn, testing, Throttle};
+    static REFUSING_LATE: Throttle = Throttle::new("late-throttled");
+    static LATE: Cooldown = Cooldown::new("late-throttled").with_pace(10, S);
+    let policy = Policy::new()
+        .with_throttle(&REFUSING_LATE)
+        .with_cooldown(&LATE);
+    for _ in 0..1000 {
+        REFUSING_LATE.record(false);
+    }
+    let ms = Duration::from_millis;
+    let start = Instant::now();
+    LATE.ready().await; // the slot at 0
+    let late = tokio::spawn(async move {
+        testing::seed(1);
+        policy
+            .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
+            .sleep_with(SleepFn(|wait| tokio::time::sleep(wait + ms(60))))
+            .await
+    });
+    tokio::task::yield_now().await; // it took the slot at 100ms
+    let next = tokio::spawn(async move {
+        LATE.ready().await; // the slot at 200ms
+        start.elapsed()
+    });
+    tokio::task::yield_now().await;
+    assert!(
+        late.await.unwrap().is_err(),
+        "the throttle refuses the call"
+    );
+    assert_eq!(start.elapsed(), ms(160), "its timer woke late");
+    LATE.ready().await;
+    assert_eq!(next.await.unwrap(), ms(200));
+    assert_eq!(
+        start.elapsed(),
+        ms(300),
+        "the slot at 200ms is the other call's: this one takes the next"
+    );
+}

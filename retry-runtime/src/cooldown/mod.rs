@@ -123,8 +123,9 @@ impl Cooldown {
     /// as it waits out a hold (and [`ready`](Self::ready) takes one for a
     /// call of yours), and gives it back if the policy's throttle then
     /// refuses it (a hand loop's [`Run`](crate::Run) too, whose
-    /// `before_attempt` gives back the slot nearest now: call it after
-    /// `ready`). A retry due seconds from now takes a slot then, and
+    /// `before_attempt` gives back the slot that came last, within half
+    /// an interval before now: call it after `ready`; a slot still ahead
+    /// is another call's, and stays taken). A retry due seconds from now takes a slot then, and
     /// leaves the ones before it to other calls (16 such slots ahead at
     /// once; past them, retries' slots go one after another in a run of
     /// their own, which calls due before it do not wait for either: twenty
@@ -526,14 +527,19 @@ pub(crate) fn give_back<W, G>(policy: &Policy<W, G>, wait: Duration) {
 /// Give back the pace's slot of a first attempt of `policy` that waited
 /// for it (its wait just over: the slot is now) and that its throttle
 /// refuses: the attempt is not made, and the slot goes to the next call
-/// (as a retry refused after its decision gives its slot back). A slot
-/// more than half an interval from now (a first attempt made early, its
-/// wait cut by its stop signal, or a timer that woke that late) is not
-/// found: it stays taken.
+/// (as a retry refused after its decision gives its slot back). Only a
+/// slot that has come, within half an interval before now, is found: a
+/// slot still ahead (a first attempt made early, its wait cut by its stop
+/// signal) or passed by more (a timer that woke that late) stays taken,
+/// as does the next call's, taken while a late timer had not woken yet.
 #[cold]
 #[inline(never)]
 pub(crate) fn give_back_first<W, G>(policy: &Policy<W, G>) {
-    give_back(policy, Duration::ZERO);
+    if let Some(cooldown) = policy.cooldown {
+        if cooldown.pace.is_on() {
+            cooldown.pace.give_back_come(nanos(SystemClock.now()));
+        }
+    }
 }
 
 /// The cooldown a first attempt of a run of `policy` waits for: none

@@ -217,11 +217,31 @@ impl Pace {
     #[cold]
     #[inline(never)]
     pub(super) fn give_back(&self, at: u64) {
+        let half = self.interval / 2;
+        self.give_back_in(at.saturating_sub(half), at.saturating_add(half));
+    }
+
+    /// Give back the slot of a first attempt that waited for it, refused
+    /// `now` (nanoseconds): one that has come, within half an interval
+    /// before now. Not one after now: a timer that woke late (its own
+    /// slot passed by half an interval or more) would find the next
+    /// call's slot, taken while it waited, and give it back, and a call
+    /// after it would then take it too (two calls in one slot); its own
+    /// stays taken instead, unused.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn give_back_come(&self, now: u64) {
+        let half = self.interval / 2;
+        self.give_back_in(now.saturating_sub(half), now);
+    }
+
+    /// Give back the slot between `from` and `to` (both included), as
+    /// [`give_back`](Self::give_back) says.
+    fn give_back_in(&self, from: u64, to: u64) {
         if !self.is_on() {
             return;
         }
-        let half = self.interval / 2;
-        let near = |slot: u64| slot.abs_diff(at) <= half;
+        let near = |slot: u64| (from..=to).contains(&slot);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(r) = slots.ahead.iter_mut().find(|r| **r != 0 && near(**r)) {
             *r = 0;
@@ -437,6 +457,35 @@ mod tests {
         pace.give_back(9_000 * MS);
         assert_eq!(take(&pace, 1_000), ms(500));
         Pace::off().give_back(0);
+        Pace::off().give_back_come(0);
+    }
+
+    /// A first attempt's slot is given back once it has come (its timer
+    /// fired at it, or a little late), never one still ahead: that is the
+    /// next call's, when the attempt's timer woke late.
+    #[test]
+    fn a_first_attempts_give_back_takes_no_slot_ahead_of_now() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(take(&pace, 1_000), ms(100)); // the refused attempt's
+        assert_eq!(take(&pace, 1_000), ms(200)); // the next call's
+        // woke 60ms late: its own slot is past reach, the next one's ahead
+        pace.give_back_come(1_160 * MS);
+        assert_eq!(take(&pace, 1_000), ms(300), "the slot at 1.2s stays taken");
+        // woke 20ms late: its own slot (the frontier's last) goes back
+        pace.give_back_come(1_320 * MS);
+        assert_eq!(take(&pace, 1_000), ms(300));
+        // a slot reserved ahead, once come
+        assert_eq!(
+            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
+            Some(ms(900))
+        );
+        pace.give_back_come(1_850 * MS);
+        pace.give_back_come(1_900 * MS);
+        assert_eq!(
+            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
+            Some(ms(900))
+        );
     }
 
     #[test]
