@@ -1237,3 +1237,49 @@ async fn a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot()
         "the slot at 200ms is the other call's: this one takes the next"
     );
 }
+
+/// A hedged run's retry that its next hedge's start takes before the
+/// retry's own time (the hedge due at 50ms, the retry's backoff 500ms)
+/// is a call to the server like any: through a paced cooldown it starts
+/// in the hedge's slot (100ms), as its line says, not 50ms after the
+/// first attempt's (it went unpaced); the slot its own decision took
+/// (510ms) goes back.
+#[tokio::test(start_paused = true)]
+async fn a_retry_a_hedge_starts_early_takes_a_slot_of_the_pace() {
+    use retry_runtime::{Backoff, Jitter};
+    static EARLY_RETRY: Cooldown = Cooldown::new("early-retry").with_pace(10, S);
+    let ms = Duration::from_millis;
+    let policy = presets::API
+        .with_name("early-retry")
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&EARLY_RETRY)
+        .with_hedge(ms(50));
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    let mut announced = Vec::new();
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                if n == 1 {
+                    tokio::time::sleep(ms(10)).await;
+                    return Err(ApiError::Down);
+                }
+                Ok(n)
+            }
+        })
+        .notify(|ev| announced.push(ev.wait))
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(at.into_inner().unwrap(), [ms(0), ms(100)]);
+    assert_eq!(announced, [ms(90)], "the line says when it starts");
+    tokio::time::sleep_until(start + ms(505)).await;
+    EARLY_RETRY.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(505),
+        "the retry's own slot at 510ms is free"
+    );
+}

@@ -146,7 +146,9 @@ impl Cooldown {
     /// back, the slot would let one call more than the pace through).
     /// A hedge (a hedged call's attempt started beside a slow one) is a
     /// call too: due, it takes the next free slot and waits for it, and
-    /// gives it back if it does not start in it (the call answered first).
+    /// gives it back if it does not start in it (the call answered first);
+    /// a retry it starts before the retry's own slot starts in the
+    /// hedge's, and gives its own back.
     ///
     /// A server that counts requests per window (10 a second) may still
     /// see a window's worth and a few more across a window's edge: pace a
@@ -419,17 +421,19 @@ impl Cooldown {
         (!wait.is_zero()).then_some(wait)
     }
 
-    /// The pace's next free slot, taken for a hedge due now (a call to the
-    /// server like any attempt): the wait until it (zero: the slot is now,
-    /// taken all the same), recorded (`retry_cooldown_wait_seconds`,
+    /// The pace's first free slot at or after `after` from now, taken for
+    /// a hedge due then (a call to the server like any attempt): the wait
+    /// from now until it (`after`: the slot is then, taken all the same),
+    /// its part beyond `after` recorded (`retry_cooldown_wait_seconds`,
     /// `cause="pace"`) unless zero; `None` when it paces nothing.
-    pub(crate) fn hedge_slot(&self) -> Option<Duration> {
+    pub(crate) fn hedge_slot(&self, after: Duration) -> Option<Duration> {
         if !self.pace.is_on() {
             return None;
         }
-        let wait = self.slot_after(Duration::ZERO).unwrap_or_default();
-        if !wait.is_zero() {
-            metrics::cooldown_waits(self.name, CooldownCause::Pace, wait);
+        let wait = self.slot_after(after).unwrap_or_default().max(after);
+        let paced = wait.saturating_sub(after);
+        if !paced.is_zero() {
+            metrics::cooldown_waits(self.name, CooldownCause::Pace, paced);
         }
         Some(wait)
     }

@@ -37,14 +37,17 @@ pub(super) enum Phase<E> {
     /// the run's start: the failed attempt keeps a place in the list, its
     /// future finished and never polled again, until a start takes it (the
     /// start that takes the earliest due), so the retries waiting need no
-    /// room of their own.
-    Due(Duration),
+    /// room of their own. Beside it, in nanoseconds since the run's start,
+    /// the time its decision gave it: its pace's slot, through a paced
+    /// cooldown, given back if a hedge's start takes the retry before it
+    /// (0 without a cooldown: never ahead).
+    Due(Duration, u64),
 }
 
 impl<Fut, E> InFlight<Fut, E> {
     /// Not a place kept for a retry (a failure not yet handled included).
     pub(super) fn running(&self) -> bool {
-        !matches!(self.phase, Phase::Due(_))
+        !matches!(self.phase, Phase::Due(..))
     }
 
     pub(super) fn failed(&self) -> bool {
@@ -53,7 +56,16 @@ impl<Fut, E> InFlight<Fut, E> {
 
     pub(super) fn due(&self) -> Option<Duration> {
         match self.phase {
-            Phase::Due(at) => Some(at),
+            Phase::Due(at, _) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// When its retry's decision said it starts (its pace's slot, through
+    /// a paced cooldown), since the run's start.
+    pub(super) fn slot(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::Due(_, slot) => Some(Duration::from_nanos(slot)),
             _ => None,
         }
     }

@@ -47,7 +47,9 @@
 //!   paces calls ([`with_pace`](crate::cooldown::Cooldown::with_pace)), a
 //!   hedge due takes the pace's next free slot and starts in it (it is a
 //!   call to the server as any attempt is; the slot goes back if it does
-//!   not start in it). A retry granted starts when
+//!   not start in it), a retry it takes before the retry's own time too
+//!   (whose line says the hedge's slot, and whose own slot goes back). A
+//!   retry granted starts when
 //!   its line said, a hold begun since or not, as a run without hedges
 //!   makes the retry it announced (a retry decided during a hold waits for
 //!   its end, and says so: `wait_source` is `cooldown`).
@@ -483,11 +485,19 @@ where
                         // slot, and its timer is armed again for it (once:
                         // when it fires, the hedge starts in its slot). A
                         // slot that is now is kept too: a start refused in
-                        // it gives it back.
+                        // it gives it back. So does a start that takes a
+                        // retry granted before its own slot (the retry's
+                        // goes back as it starts).
+                        // (the list and the clock are read for a policy
+                        // with a cooldown only)
+                        let early = || match first_retry(&in_flight) {
+                            Some(i) => in_flight[i].slot().is_some_and(|slot| slot > elapsed()),
+                            None => true,
+                        };
                         let slot = policy
                             .cooldown
-                            .filter(|_| !paced.pending() && hedge())
-                            .and_then(|c| Some((c, c.hedge_slot()?)));
+                            .filter(|_| !paced.pending() && early())
+                            .and_then(|c| Some((c, c.hedge_slot(Duration::ZERO)?)));
                         if let Some((cooldown, wait)) = slot {
                             paced.took(cooldown, wait);
                         }
@@ -679,7 +689,24 @@ where
                             // (a start due before a server's wait, or a
                             // hold of the cooldown, is put off until it
                             // has passed)
-                            let armed = next_start(hedge_at, &in_flight, hold_until);
+                            let mut armed = next_start(hedge_at, &in_flight, hold_until);
+                            // The next hedge, due before this retry's time,
+                            // will take it: through a paced cooldown it
+                            // takes its slot now, so that the line says
+                            // when the retry starts (this retry's own slot
+                            // goes back as it does).
+                            if let Some(c) = policy.cooldown {
+                                if let (Some(at), Some(h)) = (armed, hedge_at) {
+                                    let hedge_first = at < due && h.max(hold_until) == at;
+                                    if hedge_first && !paced.pending() {
+                                        if let Some(w) = c.hedge_slot(at.saturating_sub(now)) {
+                                            paced.took(c, w);
+                                            hedge_at = Some(now.saturating_add(w));
+                                            armed = next_start(hedge_at, &in_flight, hold_until);
+                                        }
+                                    }
+                                }
+                            }
                             let (next_in, wait_source) = match armed {
                                 Some(at) if at < due => {
                                     (at.saturating_sub(now), WaitSource::Backoff)
@@ -755,7 +782,7 @@ where
                                     yield_first = true;
                                 }
                             }
-                            retry_due = Some(due);
+                            retry_due = Some((due, ends));
                         }
                         // This failure's wait would end past the deadline,
                         // but a start is armed before it (the next hedge, or
@@ -787,9 +814,16 @@ where
                 } else {
                     aside = Some((failure, span));
                 }
-                if let Some(due) = retry_due {
+                if let Some((due, retry_slot)) = retry_due {
                     // the failed attempt keeps a place for its retry
-                    done.phase = Phase::Due(due);
+                    // (with the time its decision gave it, through a
+                    // cooldown: a start before it gives back its pace's
+                    // slot; 0 without one, never ahead)
+                    let slot = match policy.cooldown {
+                        Some(_) => u64::try_from(retry_slot.as_nanos()).unwrap_or(u64::MAX),
+                        None => 0,
+                    };
+                    done.phase = Phase::Due(due, slot);
                     in_flight.push(done);
                 }
             }
@@ -819,6 +853,14 @@ where
                     // (in the slot a hedge took, if it is due; a slot
                     // still ahead goes back)
                     paced.started();
+                    // A retry taken before its own slot (a hedge's start:
+                    // in the hedge's slot) gives its own back.
+                    if let (Some(i), Some(c)) = (taken, policy.cooldown) {
+                        let now = elapsed();
+                        if let Some(slot) = in_flight[i].slot().filter(|&slot| slot > now) {
+                            c.give_back(slot - now);
+                        }
+                    }
                     // (a child of the caller's span: no attempt's span is
                     // entered here)
                     let span = crate::span::next_attempt_span(policy, started);
