@@ -1283,3 +1283,59 @@ async fn a_retry_a_hedge_starts_early_takes_a_slot_of_the_pace() {
         "the retry's own slot at 510ms is free"
     );
 }
+
+/// A hedge whose timer woke late (a loaded runtime: 60ms past its slot
+/// at 200ms) and that is then refused gives back its own slot, or none:
+/// not the next call's, taken at 300ms while it waited (it gave back the
+/// slot nearest the time it woke, that one, and a call after it took it
+/// too: two calls in one slot).
+#[tokio::test(start_paused = true)]
+async fn a_hedge_refused_after_a_late_timer_leaves_the_next_calls_slot() {
+    use retry_runtime::{sleep::SleepFn, RetryBudget};
+    static LATE_HEDGE: Cooldown = Cooldown::new("late-hedge").with_pace(10, S);
+    static SPENT_LATE: RetryBudget = RetryBudget::new("late-hedge")
+        .with_percent(0)
+        .with_max_tokens(1);
+    while SPENT_LATE.try_withdraw() {}
+    let ms = Duration::from_millis;
+    let policy = presets::API
+        .with_name("late-hedge")
+        .with_cooldown(&LATE_HEDGE)
+        .with_budget(&SPENT_LATE)
+        .with_hedge(ms(50));
+    let start = Instant::now();
+    let hedged = tokio::spawn(async move {
+        policy
+            .retry(|| async {
+                tokio::time::sleep(ms(500)).await;
+                Ok::<_, ApiError>(())
+            })
+            .sleep_with(SleepFn(|wait| tokio::time::sleep(wait + ms(60))))
+            .hedged()
+            .await
+    });
+    tokio::task::yield_now().await; // its first attempt, in the slot at 0
+    let other = |at: Duration| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(start + at).await;
+            LATE_HEDGE.ready().await;
+            start.elapsed()
+        })
+    };
+    // another call's slot at 100ms; the hedge's timer (due 50ms) wakes at
+    // 110ms and takes the slot at 200ms, its timer for it wakes at 260ms
+    let first = other(Duration::ZERO);
+    // a call at 120ms: the slot at 300ms
+    let next = other(ms(120));
+    tokio::time::sleep_until(start + ms(270)).await;
+    // the hedge, refused by its spent budget at 260ms, gave its slot back
+    let after = other(ms(270));
+    assert_eq!(hedged.await.unwrap(), Ok(()));
+    assert_eq!(first.await.unwrap(), ms(100));
+    assert_eq!(next.await.unwrap(), ms(300));
+    assert_eq!(
+        after.await.unwrap(),
+        ms(400),
+        "the slot at 300ms is the other call's: this one takes the next"
+    );
+}

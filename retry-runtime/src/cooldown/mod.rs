@@ -442,8 +442,17 @@ impl Cooldown {
     /// now, which is not made (a guard refused it after the decision).
     pub(crate) fn give_back(&self, wait: Duration) {
         if self.pace.is_on() {
-            let at = nanos(SystemClock.now()).saturating_add(nanos(wait));
-            self.pace.give_back(at);
+            self.give_back_at(SystemClock.now().saturating_add(wait));
+        }
+    }
+
+    /// Give back the pace's slot at `at` on the [`SystemClock`] (passed
+    /// or ahead), taken for a call that is not made: a hedge's, whose
+    /// timer may wake after it (given back at the time it woke, the slot
+    /// found would be the next call's).
+    pub(crate) fn give_back_at(&self, at: Duration) {
+        if self.pace.is_on() {
+            self.pace.give_back(nanos(at));
         }
     }
 

@@ -207,11 +207,13 @@ impl PacedHedge {
         }
     }
 
+    /// (At the slot's own time: once passed, a timer that woke late, the
+    /// slot nearest now could be the next call's.)
     #[cold]
     #[inline(never)]
     fn give_back(&mut self) {
         if let Some((cooldown, at)) = self.slot.take() {
-            cooldown.give_back(at.saturating_sub(SystemClock.now()));
+            cooldown.give_back_at(at);
         }
     }
 }
