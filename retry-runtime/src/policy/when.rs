@@ -43,6 +43,13 @@ use crate::{Backoff, Jitter, Policy};
 /// `proc_macro2::Ident`s are, whatever their spans), so a decision rebuilt
 /// from a job's row equals the one stored.
 ///
+/// Both variants are `#[non_exhaustive]`: matched with `..`, made outside
+/// this crate only by [`Policy::decide`] or, with no basis, by
+/// [`Decision::retry`] and [`Decision::give_up`]. A basis cannot be kept
+/// on a wait the job changed (rounded, clamped): the report would say the
+/// server chose a wait the job chose; rebuild the decision from the wait
+/// it stores instead.
+///
 /// ```
 /// use std::time::Duration;
 /// use retry_runtime::{presets, Decision};
@@ -56,6 +63,7 @@ use crate::{Backoff, Jitter, Policy};
 #[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
 pub enum Decision {
     /// Try again after this wait.
+    #[non_exhaustive]
     Retry {
         /// The wait before the next attempt.
         wait: Duration,
@@ -63,6 +71,7 @@ pub enum Decision {
         basis: Basis,
     },
     /// Stop, for this reason.
+    #[non_exhaustive]
     GiveUp {
         /// Why.
         reason: StopReason,
@@ -228,7 +237,8 @@ impl Basis {
 
     /// The error's kind, as the policy's classifier named it; `None` when
     /// it named none ([`RetryAll`], [`RetryIf`]) or the basis is
-    /// [unknown](Basis::is_known).
+    /// [unknown](Basis::is_known) (ask [`is_known`](Basis::is_known) to
+    /// tell the two apart).
     ///
     /// ```
     /// use retry_runtime::{presets, ErrorKind};
