@@ -21,11 +21,13 @@ use crate::policy::{Policy, RetryOn};
 use crate::presets;
 
 mod inner_tables;
+mod name;
 use inner_tables::{LevelsValue, RetryAfterTable};
+use name::PolicyName;
 
 /// The keys of a policy's table: `#[retry]`'s keys that hold a value, the
-/// levels of its lines and its Retry-After handling.
-const KEYS: [&str; 11] = [
+/// levels of its lines, its Retry-After handling and its name.
+const KEYS: [&str; 12] = [
     "preset",
     "attempts",
     "backoff",
@@ -37,6 +39,7 @@ const KEYS: [&str; 11] = [
     "attempt_spans",
     "levels",
     "retry_after",
+    "name",
 ];
 
 /// Reads a value of `T` from its text, in `#[retry]`'s grammar.
@@ -225,11 +228,12 @@ enum Key {
     AttemptSpans,
     Levels,
     RetryAfter,
+    Name,
 }
 
 impl Key {
     /// Every key, in [`KEYS`]' order.
-    const ALL: [Key; 11] = [
+    const ALL: [Key; 12] = [
         Key::Preset,
         Key::Attempts,
         Key::Backoff,
@@ -241,6 +245,7 @@ impl Key {
         Key::AttemptSpans,
         Key::Levels,
         Key::RetryAfter,
+        Key::Name,
     ];
 
     fn name(self) -> &'static str {
@@ -339,6 +344,7 @@ struct Table {
     attempt_spans: Option<bool>,
     levels: Option<LevelsValue>,
     retry_after: Option<RetryAfterTable>,
+    name: Option<&'static str>,
 }
 
 /// `slot` set from the map's next value, once.
@@ -411,6 +417,9 @@ impl Table {
         if let Some(table) = self.retry_after {
             p = p.with_retry_after(table.set(p.retry_after())?);
         }
+        if let Some(name) = self.name {
+            p = p.with_name(name);
+        }
         p.build()
             .map_err(|e| E::custom(format_args!("invalid retry policy: {e}")))
     }
@@ -456,6 +465,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::AttemptSpans => once(&mut t.attempt_spans, k, m, |b: bool| b)?,
                 Key::Levels => once(&mut t.levels, k, m, |l: LevelsValue| l)?,
                 Key::RetryAfter => once(&mut t.retry_after, k, m, |r: RetryAfterTable| r)?,
+                Key::Name => once(&mut t.name, k, m, |n: PolicyName| n.0)?,
             }
         }
         t.policy()
@@ -486,7 +496,13 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// ([`RetryAfter`]), which the attribute does not take either: a table of
 /// `kinds` (as `retry_on`; `[]` ignores every hint), `cap` and `floor`
 /// (durations, `"30s"`) and `at_least_backoff` (a boolean), each set over
-/// the preset's (or [`RetryAfter::DEFAULT`]'s). The policy is
+/// the preset's (or [`RetryAfter::DEFAULT`]'s); and `name`, the name of
+/// its log lines and metrics (as [`with_name`](Policy::with_name) sets
+/// it): 1 to 64 of the ASCII letters and digits, `_`, `-` and `.` (a
+/// Prometheus label value and a log field as they are), each distinct name
+/// leaked once for the process (one allocation per distinct name ever
+/// read: a reload of the same names makes none, and every read of
+/// `"clips"` gives the same `&'static str`). The policy is
 /// checked as [`Policy::build`] checks it; an unknown or repeated key, a
 /// value that does not parse or is out of range (`attempts = 0`, a zero
 /// `max_elapsed` or `hedge`, a zero `retry_after` cap while its `kinds`
@@ -496,10 +512,10 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// file's line of the key or value at fault, or of the table for a fault
 /// of two keys together (a decorrelated jitter over a fixed backoff).
 ///
-/// Not read: a name (the policy's is a `&'static str`: set it in code with
-/// [`with_name`](Policy::with_name), or let `#[retry(policy = ..)]` name
-/// it after its function), hooks, guards (a breaker, budget or throttle is
-/// `'static`: attach it in code, `.with_circuit(&UPSTREAM)`), and the
+/// Without `name`, the policy is unnamed (the preset's name, or
+/// `operation`, until `#[retry(policy = ..)]` names it after its
+/// function). Not read: hooks, guards (a breaker, budget, throttle or
+/// cooldown is `'static`: attach it in code, `.with_circuit(&UPSTREAM)`), and the
 /// per-attempt `timeout`, which is a call's, not a policy's
 /// (`retry_runtime::timeout(limit, op())`).
 ///
@@ -520,6 +536,14 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// assert_eq!(settings.clips.max_attempts(), 6);
 /// assert_eq!(settings.clips.max_elapsed(), Some(Duration::from_secs(120)));
 /// assert_eq!(settings.webhooks.backoff().to_string(), "exp(1s, 4s)");
+///
+/// // named in the file: its log lines' and metrics' `operation`
+/// let named: Policy<RetryOn> = serde_json::from_str(r#"{ "preset": "s3", "name": "clips" }"#)?;
+/// assert_eq!(named.name(), "clips");
+/// let again: Policy<RetryOn> = serde_json::from_str(r#"{ "name": "clips" }"#)?;
+/// assert!(std::ptr::eq(named.name(), again.name())); // leaked once
+/// let spaced = serde_json::from_str::<Policy<RetryOn>>(r#"{ "name": "clip downloads" }"#).unwrap_err();
+/// assert!(spaced.to_string().starts_with("invalid name `clip downloads`: "), "{spaced}");
 ///
 /// // a noisy upstream's retries at DEBUG, its give-ups at WARN
 /// let noisy: Policy<RetryOn> =
@@ -585,6 +609,24 @@ mod tests {
         assert_eq!(p.nested(), Nested::Retry);
         assert!(p.attempt_spans());
         assert_eq!(p.name(), s3.name());
+    }
+
+    /// `name` names the policy as `with_name` does: over the preset's, and
+    /// kept when `#[retry(policy = ..)]` offers its function's name.
+    #[test]
+    fn name_names_the_policy_as_with_name_does() {
+        let p = from_toml("[clips]\npreset = \"s3\"\nname = \"clips\"\n").unwrap();
+        assert_eq!(p.name(), "clips");
+        assert_eq!(p.with_default_name("download").name(), "clips");
+        let unnamed = from_toml("[clips]\npreset = \"s3\"\n").unwrap();
+        assert_eq!(unnamed.name(), "s3");
+        assert_eq!(unnamed.with_default_name("download").name(), "download");
+        let e = from_toml("[clips]\nattempts = 3\nname = \"clip downloads\"\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(
+            e.contains("invalid name `clip downloads`: a policy's name, a log field and a metric label, is 1 to 64 of"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! per upstream, with an environment override of its attempts for an
 //! incident, its log levels and its Retry-After handling from the file,
 //! `&'static` policies made once per distinct configuration (not one
-//! leaked per reload), and the errors a bad file gets.
+//! leaked per reload), each upstream's name from the file (interned: one
+//! `&'static str` per distinct name, whatever the reloads), and the errors
+//! a bad file gets.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -263,4 +265,76 @@ fn a_reload_that_sets_a_level_to_its_default_is_a_policy_of_its_own() {
     );
     live.reload(toml(&kept), |_| None).unwrap();
     assert_eq!(sdk(live.get("billing")), Level::ERROR);
+}
+
+/// `name = ".."` names the policy's log lines and metrics; the same name
+/// read again (a reload, the other format) is the same `&'static str`,
+/// leaked once for the process.
+#[test]
+fn the_file_names_each_upstream_once_for_every_reload() {
+    let named = |text: &str| {
+        ["search", "billing"]
+            .iter()
+            .fold(text.to_owned(), |text, name| {
+                let table = format!("[upstreams.{name}]\n");
+                text.replace(&table, &format!("{table}name = \"{name}\"\n"))
+            })
+    };
+    let yaml_named = ["search", "billing"]
+        .iter()
+        .fold(YAML.to_owned(), |text, name| {
+            let table = format!("  {name}:\n");
+            text.replace(&table, &format!("{table}    name: {name}\n"))
+        });
+    let first = toml(&named(TOML)).unwrap().upstreams;
+    let again = toml(&named(TOML)).unwrap().upstreams;
+    let from_yaml = yaml(&yaml_named).unwrap().upstreams;
+    for name in ["search", "billing"] {
+        assert_eq!(first[name].name(), name);
+        for p in [&again[name], &from_yaml[name]] {
+            assert!(std::ptr::eq(first[name].name(), p.name()), "{name}");
+        }
+    }
+    assert_eq!(
+        format!("{:?}", first["billing"]),
+        format!("{:?}", from_yaml["billing"])
+    );
+
+    // the run's lines and metrics carry it
+    let logs = capture();
+    let _paused = testing::pause();
+    retry_runtime::metrics::enable();
+    let (recorded, r) =
+        testkit::metrics::record(|| first["billing"].retry(|| Err::<(), _>(Busy(None))).call());
+    assert!(r.is_err());
+    let retried = logs.matching(Level::WARN, "retrying");
+    assert_eq!(retried.len(), 3);
+    for line in retried
+        .iter()
+        .chain([&logs.assert_logged(Level::ERROR, "failed after 4 attempts")])
+    {
+        assert_eq!(
+            testkit::capture::field(line, "operation"),
+            Some("billing"),
+            "{line}"
+        );
+    }
+    let outcome = retry_runtime::metrics::Outcome::AttemptsExhausted.label();
+    let labels = [("operation", "billing"), ("outcome", outcome)];
+    assert_eq!(recorded.counter(retry_runtime::metrics::CALLS, &labels), 1);
+}
+
+#[test]
+fn a_bad_name_is_refused_in_the_file_s_words_on_its_line() {
+    for (name, why) in [
+        ("\"\"", "it is empty"),
+        ("\"clip downloads\"", "' ' is not one of them"),
+        ("\"billing\\nspoofed=1\"", "'\\n' is not one of them"),
+        ("3", "a name for the policy's log lines and metrics"),
+    ] {
+        let text = format!("[upstreams.billing]\npreset = \"api\"\nname = {name}\n");
+        let e = toml(&text).err().unwrap();
+        assert!(e.contains(why), "{name}: {e}");
+        assert!(e.contains("line 3"), "{name}: {e}");
+    }
 }

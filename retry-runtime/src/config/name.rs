@@ -1,0 +1,108 @@
+//! A policy's `name` from a file (feature `serde`): checked, then interned,
+//! so that the `&'static str` a policy holds costs one allocation per
+//! distinct name the process ever reads, not one per reload.
+
+use core::fmt;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// The longest name read or written, in bytes: a metric label value and a
+/// log field, not a description.
+const MOST_BYTES: usize = 64;
+
+/// The names read so far, each leaked once.
+static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// Why `name` cannot be a policy's name in a file, or `None`: 1 to 64 of
+/// the ASCII letters and digits, `_`, `-` and `.`, which a Prometheus
+/// label value, a `key=value` log field and a shell's `grep` take as they
+/// are (no space, quote or `=` to escape, no look-alike Unicode).
+pub(super) fn fault(name: &str) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let why = if name.is_empty() {
+        "it is empty".to_owned()
+    } else if name.len() > MOST_BYTES {
+        format!("it is {} bytes long", name.len())
+    } else {
+        let bad = name.chars().find(|&c| !allowed(c))?;
+        format!("{bad:?} is not one of them")
+    };
+    Some(format!(
+        "invalid name `{}`: a policy's name, a log field and a metric label, is 1 to \
+         {MOST_BYTES} of the letters a-z and A-Z, the digits, `_`, `-` and `.`; {why}",
+        name.escape_debug()
+    ))
+}
+
+/// `name`, as a `&'static str`: the same one for every read of the same
+/// text, leaked the first time only.
+fn intern(name: &str) -> &'static str {
+    // (a panic while the set is held leaves it whole: insert is the last step)
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(Box::from(name));
+    names.insert(leaked);
+    leaked
+}
+
+/// `name`: checked ([`fault`]), then interned.
+pub(super) struct PolicyName(pub(super) &'static str);
+
+impl<'de> Deserialize<'de> for PolicyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = &'static str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name for the policy's log lines and metrics, such as \"clips\"")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<&'static str, E> {
+                match fault(name) {
+                    Some(why) => Err(E::custom(why)),
+                    None => Ok(intern(name)),
+                }
+            }
+        }
+        d.deserialize_str(V).map(PolicyName)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fault, intern};
+
+    #[test]
+    fn a_name_is_leaked_once_whatever_the_reads() {
+        let text = String::from("name-interned-once");
+        let first = intern(&text);
+        let again = intern(&String::from("name-interned-once"));
+        assert!(core::ptr::eq(first, again));
+        assert!(!core::ptr::eq(first, text.as_str()));
+        assert!(!core::ptr::eq(first, intern("name-interned-twice")));
+    }
+
+    #[test]
+    fn names_fit_for_a_label_and_a_log_field() {
+        for ok in ["clips", "s3.eu-west-1", "job_42", "A", &"x".repeat(64)] {
+            assert_eq!(fault(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("", "it is empty"),
+            (&"x".repeat(65), "it is 65 bytes long"),
+            ("clip downloads", "' ' is not one of them"),
+            ("a=b", "'=' is not one of them"),
+            ("caf\u{e9}", "'\u{e9}' is not one of them"),
+            ("line\nbreak", "'\\n' is not one of them"),
+        ] {
+            let e = fault(bad).unwrap_or_else(|| panic!("{bad:?} passed"));
+            assert!(e.ends_with(why), "{bad:?}: {e}");
+            assert!(e.starts_with("invalid name `"), "{e}");
+        }
+        // the message shows the name on one line
+        assert!(fault("line\nbreak").unwrap().contains("`line\\nbreak`"));
+    }
+}
