@@ -1,7 +1,7 @@
 //! A [`Policy`] read from a configuration file (feature `serde`): the
 //! attribute's value keys, in its grammar, checked as [`Policy::build`]
-//! checks; and [`Backoff`], [`Jitter`], [`KindSet`] and [`ErrorKind`] as
-//! their text.
+//! checks, and written back in the same keys (`write.rs`); and
+//! [`Backoff`], [`Jitter`], [`KindSet`] and [`ErrorKind`] as their text.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -22,6 +22,7 @@ use crate::presets;
 
 mod inner_tables;
 mod name;
+mod write;
 use inner_tables::{LevelsValue, RetryAfterTable};
 use name::PolicyName;
 
@@ -273,6 +274,21 @@ impl<'de> Deserialize<'de> for Key {
                                  (`retry_runtime::timeout(limit, op())`, or the \
                                  attribute's `timeout` key); "
                             }
+                            // (keys a written policy shows, so that they are not hidden)
+                            "circuit" | "budget" | "throttle" | "cooldown" => {
+                                return E::custom(format_args!(
+                                    "`{key}` is attached in code, not read from a file (a \
+                                     written policy names its {key} so that it is not hidden: \
+                                     remove the key here, and attach it with `.with_{key}(&..)`)"
+                                ));
+                            }
+                            "before_sleep" | "on_give_up" => {
+                                return E::custom(format_args!(
+                                    "`{key}` is a hook, a function set in code, not read from a \
+                                     file (a written policy shows it is set so that it is not \
+                                     hidden: remove the key here, and set it with `.with_{key}(..)`)"
+                                ));
+                            }
                             _ => "",
                         };
                         E::custom(format_args!(
@@ -487,7 +503,8 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// the levels of its log lines, which the attribute does not take: a table
 /// of [`Levels`]' lines, `retry`, `rejected_ok`, `non_retriable`, `give_up`
 /// and `success`, each a level's name (`error`, `warn`, `info`, `debug`,
-/// `trace`, in any case; a retry's line is `warn` at the loudest), set over
+/// `trace`, in any case; a retry's line is `warn` at the loudest;
+/// `rejected_ok` also takes `"retry"`, the retry line's level), set over
 /// the preset's as its setter ([`with_retry_level`](Policy::with_retry_level),
 /// ...) sets it, so that a library's
 /// [`with_default_levels`](Policy::with_default_levels) keeps them; or
@@ -512,10 +529,16 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// file's line of the key or value at fault, or of the table for a fault
 /// of two keys together (a decorrelated jitter over a fixed backoff).
 ///
+/// A policy is written back in these keys by its `Serialize`
+/// (`Policy<RetryOn, G>`), which reads back to the same policy.
+///
 /// Without `name`, the policy is unnamed (the preset's name, or
 /// `operation`, until `#[retry(policy = ..)]` names it after its
 /// function). Not read: hooks, guards (a breaker, budget, throttle or
-/// cooldown is `'static`: attach it in code, `.with_circuit(&UPSTREAM)`), and the
+/// cooldown is `'static`: attach it in code, `.with_circuit(&UPSTREAM)`;
+/// the keys a written policy names them with, `circuit`, `budget`,
+/// `throttle`, `cooldown`, `before_sleep` and `on_give_up`, are refused
+/// with a message that says so), and the
 /// per-attempt `timeout`, which is a call's, not a policy's
 /// (`retry_runtime::timeout(limit, op())`).
 ///
@@ -726,6 +749,19 @@ mod tests {
         assert_eq!(quiet.levels(), crate::Levels::QUIET);
         let default = from_toml("[clips]\nlevels = \"default\"\n").unwrap();
         assert_eq!(default.levels(), crate::Levels::DEFAULT);
+        // a rejected Ok's line set to follow the retry line's, and kept so
+        let follows =
+            from_toml("[clips]\nlevels = { retry = \"info\", rejected_ok = \"retry\" }\n").unwrap();
+        let lib = follows.with_default_levels(crate::Levels {
+            rejected_ok: Some(Level::TRACE),
+            ..crate::Levels::QUIET
+        });
+        assert_eq!(lib.rejected_ok_level(), Level::INFO);
+        let e = from_toml("[clips]\nlevels = { give_up = \"retry\" }\n").unwrap_err();
+        assert!(
+            e.contains("unknown level `retry` for the give_up line"),
+            "{e}"
+        );
     }
 
     #[test]

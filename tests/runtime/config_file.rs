@@ -338,3 +338,34 @@ fn a_bad_name_is_refused_in_the_file_s_words_on_its_line() {
         assert!(e.contains("line 3"), "{name}: {e}");
     }
 }
+
+/// An admin endpoint's body (`GET /debug/retry-policies`) or a start-up
+/// log: each upstream's policy in use, the environment's override
+/// included, in the file's own format (TOML or YAML), which reads back to
+/// the same policies.
+#[test]
+fn the_policies_in_use_are_written_in_the_file_s_format() {
+    let live = Live::new();
+    let incident = |k: &str| (k == "RETRY_SEARCH_ATTEMPTS").then(|| "2".to_owned());
+    live.reload(toml(TOML), incident).unwrap();
+    let table = Arc::clone(&live.table.read().unwrap());
+    let every = |p: &Policy<RetryOn>| format!("{p:?} {:?} {:?}", p.hedge(), p.nested());
+
+    let shown = toml::to_string(&*table).unwrap();
+    assert!(
+        shown.contains("[search]\npreset = \"api\"\nattempts = 2\nbackoff = \"fixed(2s)\"\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("[search.levels]\nretry = \"debug\"\ngive_up = \"warn\"\n"),
+        "{shown}"
+    );
+    let back: BTreeMap<String, Policy<RetryOn>> = toml::from_str(&shown).unwrap();
+    let shown_yaml = serde_norway::to_string(&*table).unwrap();
+    let back_yaml: BTreeMap<String, Policy<RetryOn>> = serde_norway::from_str(&shown_yaml).unwrap();
+    assert_eq!(back.len(), 2);
+    for (name, p) in table.iter() {
+        assert_eq!(every(&back[name]), every(p), "{shown}");
+        assert_eq!(every(&back_yaml[name]), every(p), "{shown_yaml}");
+    }
+}

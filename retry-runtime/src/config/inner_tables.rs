@@ -48,7 +48,7 @@ impl Visitor<'_> for KeyIn {
 }
 
 /// The lines of `levels`, as [`Levels`]' fields are named.
-const LINES: [&str; 5] = [
+pub(super) const LINES: [&str; 5] = [
     "retry",
     "rejected_ok",
     "non_retriable",
@@ -57,29 +57,38 @@ const LINES: [&str; 5] = [
 ];
 
 /// A level's names, as `levels` reads and writes them.
-const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+pub(super) const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// The word of `rejected_ok` for "the retry line's level" (what `None`
+/// means in [`Levels::rejected_ok`]), as a policy is written when that
+/// line was set so.
+pub(super) const AS_RETRY: &str = "retry";
 
 /// A level by its name (any case), the line's: a retry's line (and a
 /// rejected `Ok`'s) is WARN at the loudest, so `error` is refused there
-/// rather than quietly read as `warn`.
+/// rather than quietly read as `warn`. `rejected_ok` also takes
+/// [`AS_RETRY`], read as `None`.
 struct LevelOf(&'static str);
 
 impl<'de> DeserializeSeed<'de> for LevelOf {
-    type Value = Level;
+    type Value = Option<Level>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Level, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Level>, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl Visitor<'_> for LevelOf {
-    type Value = Level;
+    type Value = Option<Level>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a level, one of: {}", LEVEL_NAMES.join(", "))
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Level, E> {
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<Level>, E> {
+        if self.0 == "rejected_ok" && text.eq_ignore_ascii_case(AS_RETRY) {
+            return Ok(None);
+        }
         let levels = [
             Level::ERROR,
             Level::WARN,
@@ -105,7 +114,7 @@ impl Visitor<'_> for LevelOf {
                 self.0
             )));
         }
-        Ok(levels[i])
+        Ok(Some(levels[i]))
     }
 }
 
@@ -114,7 +123,8 @@ impl Visitor<'_> for LevelOf {
 /// [`Levels::QUIET`]) for every line.
 pub(super) enum LevelsValue {
     All(Levels),
-    Lines([Option<Level>; 5]),
+    /// Each line's level if given (`rejected_ok`'s `None`: the retry line's).
+    Lines([Option<Option<Level>>; 5]),
 }
 
 impl<'de> Deserialize<'de> for LevelsValue {
@@ -164,19 +174,21 @@ impl LevelsValue {
             LevelsValue::Lines(lines) => lines,
         };
         let mut p = p;
-        if let Some(l) = retry {
+        if let Some(Some(l)) = retry {
             p = p.with_retry_level(l);
         }
-        if let Some(l) = rejected_ok {
-            p = p.with_rejected_ok_level(l);
+        match rejected_ok {
+            Some(Some(l)) => p = p.with_rejected_ok_level(l),
+            Some(None) => p = p.with_rejected_ok_as_retry(),
+            None => {}
         }
-        if let Some(l) = non_retriable {
+        if let Some(Some(l)) = non_retriable {
             p = p.with_non_retriable_level(l);
         }
-        if let Some(l) = give_up {
+        if let Some(Some(l)) = give_up {
             p = p.with_give_up_level(l);
         }
-        if let Some(l) = success {
+        if let Some(Some(l)) = success {
             p = p.with_success_level(l);
         }
         p

@@ -363,6 +363,33 @@ impl<W, G> Policy<W, G> {
         self
     }
 
+    /// The rejected `Ok`'s line at the retry line's level, as set (kept
+    /// by [`with_default_levels`](Policy::with_default_levels)): what
+    /// `with_levels` sets with a `rejected_ok` of `None`, for one line; a
+    /// policy file's `levels = { rejected_ok = "retry" }`.
+    #[cfg(feature = "serde")]
+    pub(crate) const fn with_rejected_ok_as_retry(mut self) -> Self {
+        self.levels.rejected_ok = None;
+        self.levels_set |= SET_REJECTED_OK;
+        self
+    }
+
+    /// Which lines' levels were set (`with_levels`, or each line's
+    /// setter), in [`Levels`]' order: `retry`, `rejected_ok`,
+    /// `non_retriable`, `give_up`, `success`; a policy is written with
+    /// those.
+    #[cfg(feature = "serde")]
+    pub(crate) const fn levels_set(&self) -> [bool; 5] {
+        let set = self.levels_set;
+        [
+            set & SET_RETRY != 0,
+            set & SET_REJECTED_OK != 0,
+            set & SET_NON_RETRIABLE != 0,
+            set & SET_GIVE_UP != 0,
+            set & SET_SUCCESS != 0,
+        ]
+    }
+
     /// The levels of its lines (see [`Levels`]; `rejected_ok` is `None`
     /// while that line follows the retry line's).
     ///

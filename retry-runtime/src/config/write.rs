@@ -1,0 +1,577 @@
+//! A policy written out (feature `serde`): the keys its file reads, so
+//! that a start-up log line or an admin endpoint shows each upstream's
+//! effective policy in the file's own format, and what it writes reads
+//! back to the same policy. What no file holds (a breaker, a budget, a
+//! throttle, a cooldown, a hook) is written too, under keys a file refuses
+//! with a message that says so, rather than left out.
+
+use std::time::Duration;
+
+use serde::ser::{self, Serialize, SerializeStruct, Serializer};
+use tracing::Level;
+
+use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LINES};
+use super::name;
+#[cfg(doc)]
+use crate::Levels;
+use crate::nested::Nested;
+use crate::policy::{Policy, RetryAfter, RetryOn};
+use crate::presets;
+
+/// The name of a policy nobody named ([`Policy::new`]'s).
+const UNNAMED: &str = "operation";
+
+/// A duration as its text (`"2m"`), which must read back to it.
+struct DurationText(Duration);
+
+impl Serialize for DurationText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = retry_dsl::format_duration(self.0);
+        match crate::parse::duration(&text) {
+            Ok(back) if back == self.0 => s.serialize_str(&text),
+            _ => Err(ser::Error::custom(format_args!(
+                "the duration `{text}` has no text that reads back to it"
+            ))),
+        }
+    }
+}
+
+/// A level's name, as `levels` reads it.
+fn level_name(level: Level) -> &'static str {
+    let levels = [
+        Level::ERROR,
+        Level::WARN,
+        Level::INFO,
+        Level::DEBUG,
+        Level::TRACE,
+    ];
+    let i = levels.iter().position(|l| *l == level).unwrap_or(0);
+    LEVEL_NAMES[i]
+}
+
+/// `levels`, as the file would set them: the lines set (kept by a
+/// library's [`with_default_levels`](Policy::with_default_levels)) and
+/// those apart from [`Levels::DEFAULT`], as [`Debug`](core::fmt::Debug)
+/// shows them.
+enum LevelsText {
+    /// `"default"` or `"quiet"`: every line set, as one of those.
+    Word(&'static str),
+    /// Each line's level's name, or `None` to leave the line out.
+    Lines([Option<&'static str>; 5]),
+}
+
+impl LevelsText {
+    /// The policy's levels, or `None` where the file would say nothing.
+    fn of<W, G>(p: &Policy<W, G>) -> Option<Self> {
+        let (levels, set) = (p.levels(), p.levels_set());
+        if set == [true; 5] {
+            if levels == crate::Levels::DEFAULT {
+                return Some(LevelsText::Word("default"));
+            }
+            if levels == crate::Levels::QUIET {
+                return Some(LevelsText::Word("quiet"));
+            }
+        }
+        let default = crate::Levels::DEFAULT;
+        let line = |on: bool, level: Level, default: Level| {
+            (on || level != default).then(|| level_name(level))
+        };
+        let lines = [
+            line(set[0], levels.retry, default.retry),
+            match levels.rejected_ok {
+                Some(level) => Some(level_name(level)),
+                None => set[1].then_some(AS_RETRY),
+            },
+            line(set[2], levels.non_retriable, default.non_retriable),
+            line(set[3], levels.give_up, default.give_up),
+            line(set[4], levels.success, default.success),
+        ];
+        lines
+            .iter()
+            .any(Option::is_some)
+            .then_some(LevelsText::Lines(lines))
+    }
+}
+
+impl Serialize for LevelsText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let lines = match self {
+            LevelsText::Word(word) => return s.serialize_str(word),
+            LevelsText::Lines(lines) => lines,
+        };
+        let mut t = s.serialize_struct("Levels", lines.iter().flatten().count())?;
+        for (key, level) in LINES.iter().zip(lines) {
+            match level {
+                Some(level) => t.serialize_field(key, level)?,
+                None => t.skip_field(key)?,
+            }
+        }
+        t.end()
+    }
+}
+
+/// `retry_after`, every setting.
+struct RetryAfterText(RetryAfter);
+
+impl Serialize for RetryAfterText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut t = s.serialize_struct("RetryAfter", 4)?;
+        t.serialize_field("kinds", &r.kinds())?;
+        t.serialize_field("cap", &DurationText(r.cap()))?;
+        t.serialize_field("floor", &DurationText(r.floor()))?;
+        t.serialize_field("at_least_backoff", &r.at_least_backoff())?;
+        t.end()
+    }
+}
+
+/// How the policy's name is written: `name` for a name of its own, the
+/// preset's name for a preset's, nothing for [`Policy::new`]'s.
+fn name_key<W, G, E: ser::Error>(
+    p: &Policy<W, G>,
+) -> Result<Option<(&'static str, &'static str)>, E> {
+    let name = p.name();
+    if p.named {
+        if let Some(why) = name::fault(name) {
+            return Err(E::custom(format_args!(
+                "the policy's name has no text that reads back to it: {why}"
+            )));
+        }
+        return Ok(Some(("name", name)));
+    }
+    if name == UNNAMED {
+        return Ok(None);
+    }
+    if presets::by_name(name).is_some() {
+        // (every other key is written, so only the name comes from it)
+        return Ok(Some(("preset", name)));
+    }
+    Err(E::custom(format_args!(
+        "the policy's name `{name}` is this crate's own (not a preset's), and no file \
+         reads it back unnamed: name it, `.with_name(\"{name}\")`, to write it"
+    )))
+}
+
+/// A policy as its file's table: `name` (or `preset`, for a preset's own
+/// name), `attempts`, `backoff`, `jitter`, `retry_on`, `max_elapsed` and
+/// `hedge` (when set), `nested`, `attempt_spans`, `levels` (the lines set,
+/// or apart from the defaults) and `retry_after`, each written whatever
+/// its value so that the table shows the whole policy and reads back to
+/// it. Then what the file cannot hold, named so that an operator reading
+/// it sees it: `circuit`, `budget`, `throttle`, `cooldown` (each guard's
+/// name) and `before_sleep`, `on_give_up` (`true` when set); a file
+/// refuses those keys, saying they are attached in code.
+///
+/// An error rather than a table that would not load again, or would load
+/// as another policy: a value with no text (a linear backoff whose step is
+/// not its start), a policy [`build`](Policy::build) refuses, a name the
+/// file refuses, and the name of a policy this crate defines that is no
+/// preset's (`tonic::GRPC`'s `grpc`, until named).
+///
+/// A level a library's [`with_default_levels`](Policy::with_default_levels)
+/// gave is written as if set: the file has no way to say "a default", and
+/// its level is the one in force.
+///
+/// ```
+/// use retry_runtime::{presets, Policy, RetryOn};
+///
+/// let clips = presets::S3.with_name("clips").with_max_attempts(6);
+/// let text = toml::to_string(&clips)?;
+/// assert!(text.starts_with("name = \"clips\"\nattempts = 6\nbackoff = \"exp(1s, 30s)\"\n"), "{text}");
+/// let back: Policy<RetryOn> = toml::from_str(&text)?;
+/// assert_eq!(format!("{back:?}"), format!("{clips:?}"));
+///
+/// // a preset's own name is written as the preset
+/// let json = serde_json::to_string(&presets::WEBHOOK)?;
+/// assert!(json.starts_with(r#"{"preset":"webhook","attempts":4,"#), "{json}");
+///
+/// // a breaker is named, and a file refuses it
+/// static BILLING: retry_runtime::CircuitBreaker = retry_runtime::CircuitBreaker::new("billing");
+/// let guarded = toml::to_string(&presets::API.with_circuit(&BILLING))?;
+/// assert!(guarded.contains("circuit = \"billing\""), "{guarded}");
+/// let refused = toml::from_str::<Policy<RetryOn>>(&guarded).unwrap_err();
+/// assert!(refused.to_string().contains("`circuit` is attached in code"), "{refused}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<G: Copy> Serialize for Policy<RetryOn, G> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Err(e) = self.build() {
+            return Err(ser::Error::custom(format_args!(
+                "a policy `build` refuses has no text that reads back to it: {e}"
+            )));
+        }
+        let name = name_key(self)?;
+        let levels = LevelsText::of(self);
+        let in_code = [
+            ("circuit", self.circuit().map(|g| g.name())),
+            ("budget", self.budget().map(|g| g.name())),
+            ("throttle", self.throttle().map(|g| g.name())),
+            ("cooldown", self.cooldown().map(|g| g.name())),
+        ];
+        let hooks = [
+            ("before_sleep", self.before_sleep.is_some()),
+            ("on_give_up", self.on_give_up.is_some()),
+        ];
+        let len = 7
+            + usize::from(name.is_some())
+            + usize::from(self.max_elapsed().is_some())
+            + usize::from(self.hedge().is_some())
+            + usize::from(levels.is_some())
+            + in_code.iter().filter(|(_, g)| g.is_some()).count()
+            + hooks.iter().filter(|(_, on)| *on).count();
+        let mut t = s.serialize_struct("Policy", len)?;
+        if let Some((key, name)) = name {
+            t.serialize_field(key, name)?;
+        }
+        t.serialize_field("attempts", &self.max_attempts())?;
+        t.serialize_field("backoff", &self.backoff())?;
+        t.serialize_field("jitter", &self.jitter())?;
+        t.serialize_field("retry_on", &self.when().0)?;
+        if let Some(d) = self.max_elapsed() {
+            t.serialize_field("max_elapsed", &DurationText(d))?;
+        }
+        if let Some(d) = self.hedge() {
+            t.serialize_field("hedge", &DurationText(d))?;
+        }
+        let nested = match self.nested() {
+            Nested::Defer => "defer",
+            Nested::Retry => "retry",
+        };
+        t.serialize_field("nested", nested)?;
+        t.serialize_field("attempt_spans", &self.attempt_spans())?;
+        if let Some(levels) = &levels {
+            t.serialize_field("levels", levels)?;
+        }
+        t.serialize_field("retry_after", &RetryAfterText(self.retry_after()))?;
+        for (key, guard) in in_code {
+            if let Some(name) = guard {
+                t.serialize_field(key, name)?;
+            }
+        }
+        for (key, on) in hooks {
+            if on {
+                t.serialize_field(key, &true)?;
+            }
+        }
+        t.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use tracing::Level;
+
+    use crate::{
+        Backoff, CircuitBreaker, ErrorKind, Jitter, KindSet, Levels, Nested, Policy, RetryAfter,
+        RetryOn, presets,
+    };
+
+    /// Every setting of a policy: its `Debug`, and what `Debug` leaves out
+    /// (the hedge delay, `nested`, whether it was named, the lines whose
+    /// level was set).
+    fn everything<G>(p: &Policy<RetryOn, G>) -> String {
+        format!(
+            "{p:?} hedge={:?} nested={:?} named={} levels_set={:?}",
+            p.hedge(),
+            p.nested(),
+            p.named,
+            p.levels_set()
+        )
+    }
+
+    fn via_toml(p: &Policy<RetryOn>) -> Policy<RetryOn> {
+        let text = toml::to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"))
+    }
+
+    fn via_json(p: &Policy<RetryOn>) -> Policy<RetryOn> {
+        let text = serde_json::to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"))
+    }
+
+    fn assert_round_trips(p: &Policy<RetryOn>) {
+        assert_eq!(everything(&via_toml(p)), everything(p), "TOML");
+        assert_eq!(everything(&via_json(p)), everything(p), "JSON");
+        // and inside a file of upstreams, where TOML writes a table per upstream
+        let file = std::collections::BTreeMap::from([("clips", *p), ("search", *p)]);
+        let text = toml::to_string(&file).unwrap();
+        let back: std::collections::BTreeMap<String, Policy<RetryOn>> =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        assert_eq!(everything(&back["clips"]), everything(p), "{text}");
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn every_preset_round_trips_as_a_preset_with_its_stock_name() {
+        for name in presets::NAMES {
+            let p = presets::by_name(name).unwrap();
+            assert_round_trips(&p);
+            let json = serde_json::to_string(&p).unwrap();
+            assert!(
+                json.starts_with(&format!(r#"{{"preset":"{name}","#)),
+                "{json}"
+            );
+            // still unnamed: a function's #[retry(policy = ..)] names it
+            assert_eq!(via_json(&p).with_default_name("f").name(), "f");
+        }
+        assert_round_trips(&Policy::new().retry_on(KindSet::TRANSIENT));
+    }
+
+    /// The text of one policy, key by key, as an operator reads it in a
+    /// start-up log or an admin endpoint.
+    #[test]
+    fn a_policy_is_written_as_the_table_its_file_holds() {
+        let p = presets::API
+            .with_name("billing")
+            .with_max_attempts(5)
+            .with_max_elapsed(Duration::from_secs(120))
+            .with_hedge(ms(1500))
+            .with_jitter("+25%".parse().unwrap())
+            .retry_on(ErrorKind::Timeout | ErrorKind::Unavailable)
+            .with_give_up_level(Level::WARN)
+            .with_retry_after(
+                RetryAfter::DEFAULT
+                    .with_kinds(KindSet::EMPTY.with(ErrorKind::RateLimited))
+                    .with_cap(Duration::from_secs(30)),
+            );
+        let text = toml::to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            r#"name = "billing"
+attempts = 5
+backoff = "exp(500ms, 10s)"
+jitter = "+25%"
+retry_on = "Timeout | Unavailable"
+max_elapsed = "2m"
+hedge = "1500ms"
+nested = "defer"
+attempt_spans = false
+
+[levels]
+give_up = "warn"
+
+[retry_after]
+kinds = "RateLimited"
+cap = "30s"
+floor = "0s"
+at_least_backoff = false
+"#
+        );
+        assert_round_trips(&p);
+    }
+
+    #[test]
+    fn what_no_file_holds_is_named_and_refused_when_read() {
+        static BILLING: CircuitBreaker = CircuitBreaker::new("billing");
+        static RETRIES: crate::RetryBudget = crate::RetryBudget::new("api-retries");
+        fn hook(_: &crate::RetryEvent<'_>) {}
+        let p = presets::API
+            .with_budget(&RETRIES)
+            .with_before_sleep(hook)
+            .with_circuit(&BILLING);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(
+            json.ends_with(r#""circuit":"billing","budget":"api-retries","before_sleep":true}"#),
+            "{json}"
+        );
+        let e = serde_json::from_str::<Policy<RetryOn>>(&json).unwrap_err();
+        assert!(
+            e.to_string().contains("`circuit` is attached in code"),
+            "{e}"
+        );
+        let hooked = serde_json::to_string(&presets::API.with_before_sleep(hook)).unwrap();
+        let e = serde_json::from_str::<Policy<RetryOn>>(&hooked).unwrap_err();
+        assert!(e.to_string().contains("`before_sleep` is a hook"), "{e}");
+    }
+
+    #[test]
+    fn what_would_not_read_back_is_an_error() {
+        let refused = |p: Policy<RetryOn>| toml::to_string(&p).unwrap_err().to_string();
+        let stepped = presets::API.with_backoff(Backoff::linear(ms(1000), ms(2000), ms(10_000)));
+        assert!(refused(stepped).contains("has no text that reads back to it"));
+        let e = refused(presets::API.with_max_attempts(0));
+        assert!(e.contains("a policy `build` refuses"), "{e}");
+        assert!(e.contains("attempts must be at least 1"), "{e}");
+        let e = refused(presets::API.with_name("billing api"));
+        assert!(e.contains("invalid name `billing api`"), "{e}");
+        let e = refused(presets::API.with_stock_name("grpc"));
+        assert!(e.contains("name it, `.with_name(\"grpc\")`"), "{e}");
+    }
+
+    #[test]
+    fn levels_are_written_as_set_and_read_back_so() {
+        let all_set = |l: Levels| presets::API.with_levels(l);
+        for (p, written) in [
+            (all_set(Levels::DEFAULT), Some("\"default\"".to_owned())),
+            (all_set(Levels::QUIET), Some("\"quiet\"".to_owned())),
+            (presets::API, None),
+            (
+                // set to its default: kept by a library's defaults, so written
+                presets::API.with_give_up_level(Level::ERROR),
+                Some(r#"{"give_up":"error"}"#.to_owned()),
+            ),
+            (
+                all_set(Levels {
+                    retry: Level::DEBUG,
+                    ..Levels::DEFAULT
+                }),
+                Some(
+                    r#"{"retry":"debug","rejected_ok":"retry","non_retriable":"warn","give_up":"error","success":"info"}"#
+                        .to_owned(),
+                ),
+            ),
+            (
+                presets::API.with_rejected_ok_level(Level::INFO),
+                Some(r#"{"rejected_ok":"info"}"#.to_owned()),
+            ),
+        ] {
+            let json: serde_json::Value = serde_json::to_value(p).unwrap();
+            let written: Option<serde_json::Value> =
+                written.map(|w| serde_json::from_str(&w).unwrap());
+            assert_eq!(json.get("levels"), written.as_ref(), "{p:?}");
+            assert_round_trips(&p);
+        }
+        // a library's defaults are written as the levels in force
+        let sdk = presets::API
+            .with_retry_level(Level::INFO)
+            .with_default_levels(Levels::QUIET);
+        let back = via_json(&sdk);
+        assert_eq!(back.levels(), sdk.levels());
+        assert_eq!(format!("{back:?}"), format!("{sdk:?}"));
+    }
+
+    /// A policy the file can hold, of every key's values.
+    fn any_policy() -> impl Strategy<Value = Policy<RetryOn>> {
+        let base = prop_oneof![
+            Just(Policy::new().retry_on(KindSet::TRANSIENT)),
+            (0..presets::NAMES.len()).prop_map(|i| presets::by_name(presets::NAMES[i]).unwrap()),
+        ];
+        let backoff = prop_oneof![
+            Just(Backoff::None),
+            (1u64..5000).prop_map(|n| Backoff::fixed(ms(n))),
+            (1u64..5000, 1u64..100).prop_map(|(n, k)| Backoff::exponential(ms(n), ms(n * k))),
+            (1u64..5000, 1u64..100, 2u32..8).prop_map(|(n, k, f)| {
+                Backoff::exponential(ms(n), ms(n * k)).with_factor(f as f64)
+            }),
+            (1u64..5000, 1u64..100).prop_map(|(n, k)| Backoff::linear(ms(n), ms(n), ms(n * k))),
+            Just("fib(100ms, 5s)".parse().unwrap()),
+            Just("schedule(1s, 5s, 30s)".parse().unwrap()),
+        ];
+        let jitter = prop_oneof![
+            Just(Jitter::None),
+            Just(Jitter::Full),
+            Just(Jitter::Equal),
+            Just(Jitter::Decorrelated),
+            (1u64..10_000).prop_map(|n| Jitter::Plus(ms(n))),
+            (1u32..=1000).prop_map(Jitter::Proportional),
+        ];
+        let kinds = any::<u8>().prop_map(|bits| {
+            ErrorKind::ALL
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .fold(KindSet::EMPTY, |set, (_, &k)| set.with(k))
+        });
+        let retry_after = (kinds.clone(), 1u64..600, 0u64..2, any::<bool>()).prop_map(
+            |(kinds, cap, floor, at_least)| {
+                RetryAfter::DEFAULT
+                    .with_kinds(kinds)
+                    .with_cap(Duration::from_secs(cap))
+                    .with_floor(Duration::from_secs(floor))
+                    .with_at_least_backoff(at_least)
+            },
+        );
+        let level = prop_oneof![
+            Just(Level::ERROR),
+            Just(Level::WARN),
+            Just(Level::INFO),
+            Just(Level::DEBUG),
+            Just(Level::TRACE),
+        ];
+        let levels = proptest::collection::vec(proptest::option::of(level), 6);
+        let name = proptest::option::of(prop_oneof![
+            Just("clips"),
+            Just("s3.eu-west-1"),
+            Just("webhook"),
+        ]);
+        (
+            (base, 1u32..12, backoff, jitter, kinds),
+            (
+                proptest::option::of(1u64..600),
+                proptest::option::of(1u64..2000),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (levels, retry_after, name),
+        )
+            .prop_map(
+                |(
+                    (base, attempts, backoff, jitter, kinds),
+                    (elapsed, hedge, nested, spans),
+                    (levels, retry_after, name),
+                )| {
+                    let mut p = base
+                        .with_max_attempts(attempts)
+                        .with_backoff(backoff)
+                        .with_jitter(jitter)
+                        .retry_on(kinds)
+                        .with_nested(if nested { Nested::Retry } else { Nested::Defer })
+                        .with_attempt_spans(spans)
+                        .with_retry_after(retry_after);
+                    if let Some(s) = elapsed {
+                        p = p.with_max_elapsed(Duration::from_secs(s));
+                    }
+                    if let Some(d) = hedge {
+                        p = p.with_hedge(ms(d));
+                    }
+                    if let Some(name) = name {
+                        p = p.with_name(name);
+                    }
+                    let [retry, rejected_ok, non_retriable, give_up, success, all] =
+                        levels[..].try_into().unwrap();
+                    if let Some(l) = all {
+                        // every line set at once, then some again
+                        p = p.with_levels(Levels {
+                            retry: l,
+                            ..Levels::DEFAULT
+                        });
+                    }
+                    if let Some(l) = retry {
+                        p = p.with_retry_level(l);
+                    }
+                    if let Some(l) = rejected_ok {
+                        p = p.with_rejected_ok_level(l);
+                    }
+                    if let Some(l) = non_retriable {
+                        p = p.with_non_retriable_level(l);
+                    }
+                    if let Some(l) = give_up {
+                        p = p.with_give_up_level(l);
+                    }
+                    if let Some(l) = success {
+                        p = p.with_success_level(l);
+                    }
+                    p
+                },
+            )
+            .prop_filter("a policy `build` accepts", |p| p.build().is_ok())
+    }
+
+    proptest! {
+        #[test]
+        fn any_policy_the_file_can_hold_round_trips(p in any_policy()) {
+            let text = toml::to_string(&p).unwrap();
+            let back: Policy<RetryOn> = toml::from_str(&text).unwrap();
+            prop_assert_eq!(everything(&back), everything(&p), "{}", text);
+            let json = serde_json::to_string(&p).unwrap();
+            let back: Policy<RetryOn> = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(everything(&back), everything(&p), "{}", json);
+        }
+    }
+}
