@@ -369,3 +369,59 @@ fn the_policies_in_use_are_written_in_the_file_s_format() {
         assert_eq!(every(&back_yaml[name]), every(p), "{shown_yaml}");
     }
 }
+
+/// A dozen upstreams, one value wrong deep in the file: toml's error gives
+/// the line, its text and the fault, not the upstream (the table's key),
+/// which the line's text does not say either; wrapped in
+/// `serde_path_to_error` (README's recipe) it is named, the line kept.
+#[test]
+fn a_bad_value_among_a_dozen_upstreams_is_named_by_its_path_and_line() {
+    let file = |fault: &str| {
+        let mut text = String::new();
+        for i in 0..12 {
+            text.push_str(&format!("[upstreams.upstream{i}]\npreset = \"api\"\n"));
+            match i {
+                8 => text.push_str(fault),
+                _ => text.push_str("attempts = 3\n"),
+            }
+            text.push('\n');
+        }
+        text
+    };
+    let with_path = |text: &str| {
+        let d = toml::Deserializer::parse(text).unwrap();
+        serde_path_to_error::deserialize::<_, Settings>(d)
+            .err()
+            .unwrap()
+    };
+
+    let text = file("attempts = 0\n");
+    let plain = toml(&text).err().unwrap();
+    assert!(
+        plain.starts_with("TOML parse error at line 35, column 12"),
+        "{plain}"
+    );
+    assert!(plain.contains("attempts must be at least 1"), "{plain}");
+    assert!(!plain.contains("upstream8"), "toml names no table: {plain}");
+    let named = with_path(&text);
+    assert_eq!(named.path().to_string(), "upstreams.upstream8.attempts");
+    let shown = named.to_string();
+    assert!(
+        shown.starts_with("upstreams.upstream8.attempts: TOML parse error at line 35, column 12"),
+        "{shown}"
+    );
+
+    // inside an inner table, the path goes down to its key
+    let named = with_path(&file("levels = { retry = \"loud\" }\n"));
+    assert_eq!(named.path().to_string(), "upstreams.upstream8.levels.retry");
+    assert!(named.to_string().contains("line 35"), "{named}");
+
+    // a fault of two keys together is the table's: its path, and its line
+    let named = with_path(&file(
+        "backoff = \"fixed(1s)\"\njitter = \"decorrelated\"\n",
+    ));
+    assert_eq!(named.path().to_string(), "upstreams.upstream8");
+    let shown = named.to_string();
+    assert!(shown.contains("invalid retry policy: "), "{shown}");
+    assert!(shown.contains("line 33"), "{shown}");
+}
