@@ -270,16 +270,10 @@ mod tests {
     };
 
     /// Every setting of a policy: its `Debug`, and what `Debug` leaves out
-    /// (the hedge delay, `nested`, whether it was named, the lines whose
-    /// level was set).
+    /// (whether it was named), with the lines whose level was set (which
+    /// it shows as the levels apart from the defaults, or set).
     fn everything<G>(p: &Policy<RetryOn, G>) -> String {
-        format!(
-            "{p:?} hedge={:?} nested={:?} named={} levels_set={:?}",
-            p.hedge(),
-            p.nested(),
-            p.named,
-            p.levels_set()
-        )
+        format!("{p:?} named={} levels_set={:?}", p.named, p.levels_set())
     }
 
     fn via_toml(p: &Policy<RetryOn>) -> Policy<RetryOn> {

@@ -1274,7 +1274,9 @@ impl<W, G> Policy<W, G> {
 
 /// Shows the settings, what it retries (`when`: [`RetryAll`], [`RetryOn`]
 /// with its kinds, `RetryIf(..)`) and its breaker, budget and throttle by
-/// name. The library's conditions (`RetryAll`, `RetryOn`, `RetryIf<_>`,
+/// name; a hedge delay, `nested = Retry`, a level set and attempt spans
+/// when set. Not shown: whether the name was set or is a preset's (see
+/// [`with_default_name`](Policy::with_default_name)) and the hooks. The library's conditions (`RetryAll`, `RetryOn`, `RetryIf<_>`,
 /// `RetryOnOrIf<_>`) are each `Debug`, a condition of your own
 /// ([`with_when`](Policy::with_when)) when it derives it; code generic over
 /// `W: When<E>` that prints the policy (or a `Retry`, `Run`, layer or
@@ -1288,6 +1290,8 @@ impl<W, G> Policy<W, G> {
 /// assert!(shown.contains("when: RetryOn(Timeout | Connect)"), "{shown}");
 /// assert!(format!("{:?}", presets::WEBHOOK).contains("when: RetryOn("));
 /// assert!(format!("{:?}", Policy::new()).contains("when: RetryAll"));
+/// let hedged = Policy::new().with_hedge(std::time::Duration::from_millis(150));
+/// assert!(format!("{hedged:?}").contains("hedge: 150ms"));
 /// ```
 impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1299,6 +1303,12 @@ impl<W: fmt::Debug, G> fmt::Debug for Policy<W, G> {
             .field("jitter", &self.jitter)
             .field("when", &self.when)
             .field("retry_after", &self.retry_after);
+        if let Some(delay) = self.hedge {
+            d.field("hedge", &delay);
+        }
+        if self.nested != Nested::Defer {
+            d.field("nested", &self.nested);
+        }
         if let Some(breaker) = self.circuit {
             d.field("circuit", &breaker.name());
         }
