@@ -12,19 +12,17 @@ use tracing::Level;
 
 use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LINES};
 use super::name;
-#[cfg(doc)]
-use crate::Levels;
 use crate::nested::Nested;
-use crate::policy::{Policy, RetryAfter, RetryOn};
+use crate::policy::{Levels, Policy, RetryAfter, RetryOn};
 use crate::presets;
 
 /// The name of a policy nobody named ([`Policy::new`]'s).
-const UNNAMED: &str = "operation";
+const UNNAMED: &str = Policy::new().name();
 
 /// A duration as its text (`"2m"`), which must read back to it.
-struct DurationText(Duration);
+struct WrittenDuration(Duration);
 
-impl Serialize for DurationText {
+impl Serialize for WrittenDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let text = retry_dsl::format_duration(self.0);
         match crate::parse::duration(&text) {
@@ -65,14 +63,14 @@ impl LevelsText {
     fn of<W, G>(p: &Policy<W, G>) -> Option<Self> {
         let (levels, set) = (p.levels(), p.levels_set());
         if set == [true; 5] {
-            if levels == crate::Levels::DEFAULT {
+            if levels == Levels::DEFAULT {
                 return Some(LevelsText::Word("default"));
             }
-            if levels == crate::Levels::QUIET {
+            if levels == Levels::QUIET {
                 return Some(LevelsText::Word("quiet"));
             }
         }
-        let default = crate::Levels::DEFAULT;
+        let default = Levels::DEFAULT;
         let line = |on: bool, level: Level, default: Level| {
             (on || level != default).then(|| level_name(level))
         };
@@ -118,8 +116,8 @@ impl Serialize for RetryAfterText {
         let r = self.0;
         let mut t = s.serialize_struct("RetryAfter", 4)?;
         t.serialize_field("kinds", &r.kinds())?;
-        t.serialize_field("cap", &DurationText(r.cap()))?;
-        t.serialize_field("floor", &DurationText(r.floor()))?;
+        t.serialize_field("cap", &WrittenDuration(r.cap()))?;
+        t.serialize_field("floor", &WrittenDuration(r.floor()))?;
         t.serialize_field("at_least_backoff", &r.at_least_backoff())?;
         t.end()
     }
@@ -228,10 +226,10 @@ impl<G: Copy> Serialize for Policy<RetryOn, G> {
         t.serialize_field("jitter", &self.jitter())?;
         t.serialize_field("retry_on", &self.when().0)?;
         if let Some(d) = self.max_elapsed() {
-            t.serialize_field("max_elapsed", &DurationText(d))?;
+            t.serialize_field("max_elapsed", &WrittenDuration(d))?;
         }
         if let Some(d) = self.hedge() {
-            t.serialize_field("hedge", &DurationText(d))?;
+            t.serialize_field("hedge", &WrittenDuration(d))?;
         }
         let nested = match self.nested() {
             Nested::Defer => "defer",
