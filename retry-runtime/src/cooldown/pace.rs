@@ -38,6 +38,10 @@ struct Slots {
     /// rescheduled thirty minutes out), one due in it after it. 0: none.
     far_from: u64,
     far: u64,
+    /// The time of the call whose slot is the frontier's last (the one
+    /// before `due`): with a burst, it went before that slot. 0: none
+    /// known (none yet, or given back).
+    last: u64,
 }
 
 impl Pace {
@@ -55,6 +59,7 @@ impl Pace {
                 ahead: [0; AHEAD],
                 far_from: 0,
                 far: 0,
+                last: 0,
             }),
         }
     }
@@ -147,10 +152,12 @@ impl Pace {
                 let before = kept.ahead.iter_mut().filter(|r| **r != 0 && counted(**r));
                 if let Some(r) = before.min_by_key(|r| **r) {
                     kept.due = kept.due.max(*r).saturating_add(interval);
+                    kept.last = *r;
                     *r = 0;
                 } else if kept.far != 0 && counted(kept.far_from) {
                     let run = kept.far - kept.far_from;
                     kept.due = kept.due.max(kept.far_from).saturating_add(run);
+                    kept.last = kept.far - interval;
                     (kept.far_from, kept.far) = (0, 0);
                 } else {
                     break asked;
@@ -205,20 +212,26 @@ impl Pace {
             return Some(wait);
         }
         slots.due = slots.due.max(go).saturating_add(interval);
+        slots.last = go;
         Some(wait)
     }
 
     /// Give back the slot at `at` (nanoseconds, within half an interval),
     /// taken for a retry that was then not made: a slot reserved ahead is
     /// freed, the frontier's last one or the overflow run's moved back; a
-    /// slot with another taken after it stays taken. (A retry that went
-    /// unpaced took none: its give-back frees a slot near its time if
-    /// there is one, which its call, not made, leaves unused.)
+    /// slot with another taken after it stays taken. With a burst, the
+    /// frontier's last slot is also that of a call that went before it
+    /// (from the burst), at `at` or within half an interval before it:
+    /// the last call taken on the frontier, or one after it in time, never
+    /// one before it (the frontier moved back under a later call lets more
+    /// calls through than the bucket holds). (A retry that went unpaced
+    /// took none: its give-back frees a slot near its time if there is
+    /// one, which its call, not made, leaves unused.)
     #[cold]
     #[inline(never)]
     pub(super) fn give_back(&self, at: u64) {
         let half = self.interval / 2;
-        self.give_back_in(at.saturating_sub(half), at.saturating_add(half));
+        self.give_back_in(at.saturating_sub(half), at.saturating_add(half), Some(at));
     }
 
     /// Give back the slot of a first attempt that waited for it, refused
@@ -232,12 +245,14 @@ impl Pace {
     #[inline(never)]
     pub(super) fn give_back_come(&self, now: u64) {
         let half = self.interval / 2;
-        self.give_back_in(now.saturating_sub(half), now);
+        self.give_back_in(now.saturating_sub(half), now, None);
     }
 
     /// Give back the slot between `from` and `to` (both included), as
-    /// [`give_back`](Self::give_back) says.
-    fn give_back_in(&self, from: u64, to: u64) {
+    /// [`give_back`](Self::give_back) says; a burst's call's slot only
+    /// given `at`, its time (a first attempt's, found near now, could be
+    /// another call's).
+    fn give_back_in(&self, from: u64, to: u64, at: Option<u64>) {
         if !self.is_on() {
             return;
         }
@@ -248,8 +263,15 @@ impl Pace {
             return;
         }
         let last = slots.due.saturating_sub(self.interval);
-        if slots.due != 0 && near(last) {
+        let half = self.interval / 2;
+        let went = slots.last;
+        let of_burst =
+            at.is_some_and(|at| went != 0 && (went..=went.saturating_add(half)).contains(&at));
+        if slots.due != 0 && (near(last) || of_burst) {
             slots.due = last;
+            // (the call before it is not known: a slot given back after
+            // is found on the grid only)
+            slots.last = 0;
             return;
         }
         // the overflow run's last slot
@@ -486,6 +508,29 @@ mod tests {
             pace.take(1_000 * MS, 900 * MS, &mut |_| true),
             Some(ms(900))
         );
+    }
+
+    /// A call of a burst goes before its slot on the frontier's grid:
+    /// given back at its own time (a retry refused after its decision, a
+    /// hedge that did not start), it is the next call's, though the grid's
+    /// last slot is later (it was never found: every call after it waited
+    /// an interval more).
+    #[test]
+    fn a_burst_calls_slot_given_back_is_the_next_calls() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1).with_burst(2);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(take(&pace, 1_000), ms(0));
+        pace.give_back(1_000 * MS);
+        assert_eq!(take(&pace, 1_000), ms(0), "the burst's second call");
+        assert_eq!(take(&pace, 1_000), ms(100));
+        // a slot before the last one taken is not the last: it stays
+        // taken (given back, the frontier moved back under the later
+        // call, and one call more than the bucket went after it)
+        let pace = Pace::new(10, Duration::from_secs(1), 1).with_burst(2);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(take(&pace, 1_033), ms(0));
+        pace.give_back(1_000 * MS);
+        assert_eq!(take(&pace, 1_033), ms(67));
     }
 
     #[test]
