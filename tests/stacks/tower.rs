@@ -3708,6 +3708,82 @@ async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
     assert_eq!(told.load(Ordering::Relaxed), 1);
 }
 
+/// An SDK that lets its own users plug in a hook without a type
+/// parameter on its client: the layer's hooks as trait objects,
+/// `Arc<dyn RetryHook<..> + Send + Sync>` and `Arc<dyn ClassifyHook<..> +
+/// Send + Sync>`, named in the client's field, the service spawned on a
+/// multi-thread runtime. Each is told as the struct behind it would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
+    use retry_runtime::response::{Failure, ResponseFailure};
+    use retry_runtime::tower::{ClassifyHook, FixedPolicy, Hooks, RetryHook};
+    use retry_runtime::RetryEvent;
+    type Failed = Failure<Response<()>, Infallible>;
+    type OnRetry = Arc<dyn RetryHook<Failed> + Send + Sync>;
+    type Reading = Arc<dyn ClassifyHook<Response<()>> + Send + Sync>;
+
+    /// What the SDK's user gave it: counts the retries.
+    struct Counter(AtomicUsize);
+    impl RetryHook<Failed> for Counter {
+        fn on_retry(&self, _: &Failed, _: &RetryEvent<'_>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    /// ... and reads a 409 as Unavailable.
+    struct Busy409;
+    impl ClassifyHook<Response<()>> for Busy409 {
+        fn classify(
+            &self,
+            r: &Response<()>,
+            read: Option<ResponseFailure>,
+        ) -> Option<ResponseFailure> {
+            match read {
+                Some(_) if r.status() == 409 => {
+                    Some(ResponseFailure::new(ErrorKind::Unavailable, 409))
+                }
+                read => read,
+            }
+        }
+    }
+    struct Client {
+        retry: RetryLayer<
+            RetryOn,
+            NoCircuit,
+            DefaultSleeper,
+            NoTimeout,
+            FixedPolicy<RetryOn>,
+            Hooks<OnRetry, Reading>,
+        >,
+    }
+    const QUICK: Policy<RetryOn> = Policy::new()
+        .with_max_attempts(4)
+        .with_backoff(Backoff::fixed(Duration::from_millis(1)))
+        .retry_on(KindSet::TRANSIENT);
+    let counter = Arc::new(Counter(AtomicUsize::new(0)));
+    let client = Client {
+        retry: QUICK
+            .layer()
+            .with_retry_hook(Arc::clone(&counter) as OnRetry)
+            .with_classify_hook(Arc::new(Busy409) as Reading),
+    };
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = client
+        .retry
+        .layer(answering(Arc::clone(&calls), &[409, 503, 200]));
+    let response = tokio::spawn(svc.oneshot(Request::new(())))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        (
+            counter.0.load(Ordering::Relaxed),
+            calls.load(Ordering::SeqCst)
+        ),
+        (2, 3)
+    );
+}
+
 /// A service answering 503 to each request, counting them.
 fn busy_503(
     calls: &Arc<AtomicUsize>,

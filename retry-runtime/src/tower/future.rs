@@ -25,7 +25,7 @@ use crate::nested;
 use crate::policy::{Decision, Guards, Policy, When};
 use crate::response::{ClassifyResponse, Failure, NotReplayable, RetryReport};
 use crate::run::token_wait::TokenWait;
-use crate::run::{Admission, Guarded, LazyRun, ended_before_retry, too_late};
+use crate::run::{Admission, Guarded, LazyRun, NoNotify, ended_before_retry, too_late};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::AttemptTimeout;
@@ -306,7 +306,7 @@ where
                     // (the report's time, and the `with_notify` hook's
                     // events' `elapsed`, from the start, as a per-call
                     // hook's are in every form; constants, false without)
-                    if T::REPORTS || <N as RetryHook<Failure<S::Response, S::Error>>>::ACTIVE {
+                    if T::REPORTS || <N as RetryHook<Failure<S::Response, S::Error>>>::__active() {
                         this.run.start_clock(this.policy);
                     }
                     // A first attempt waits out a shared cooldown's hold
@@ -426,8 +426,15 @@ where
                     // `settle_keeping`: a failed response is a few hundred bytes), then
                     // handed back as it is, or dropped before the wait.
                     // (the layer's `with_notify` hook told of a retry)
-                    let mut told = Told(&this.hooks.notify);
-                    match this.run.judge(this.policy, &failure, &mut told) {
+                    // (a constant once inlined: the code without a hook
+                    // judges with `NoNotify`, as it did)
+                    let decision = if <N as RetryHook<Failure<S::Response, S::Error>>>::__active() {
+                        this.run
+                            .judge(this.policy, &failure, &mut Told(&this.hooks.notify))
+                    } else {
+                        this.run.judge(this.policy, &failure, &mut NoNotify)
+                    };
+                    match decision {
                         Decision::Retry { wait, .. } => wait,
                         Decision::GiveUp { reason, .. } => {
                             if let (StopReason::SentOnce, Some(why)) = (reason, *this.once) {

@@ -162,15 +162,18 @@ pub struct AsClassified;
 /// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify),
 /// a type of yours implementing it given to
 /// [`with_retry_hook`](RetryLayer::with_retry_hook) (a hook with state of
-/// each client: see [`Hooks`]), an [`Arc`] of either, or [`NoNotify`]
-/// (nothing, the default).
+/// each client: see [`Hooks`]), an [`Arc`] of either (a trait object
+/// too: `Arc<dyn RetryHook<F> + Send + Sync>`, for a client that takes its
+/// user's hook without a type parameter), or [`NoNotify`] (nothing, the
+/// default).
 ///
 /// ```
+/// use std::sync::Arc;
 /// use retry_runtime::tower::RetryHook;
-/// use retry_runtime::NoNotify;
-/// fn active<F, N: RetryHook<F>>(_: &N) -> bool { N::ACTIVE }
-/// assert!(!active::<u8, _>(&NoNotify));
-/// assert!(active::<u8, _>(&|_: &u8, _: &retry_runtime::RetryEvent<'_>| ()));
+/// use retry_runtime::RetryEvent;
+/// let hook: Arc<dyn RetryHook<u8> + Send + Sync> = Arc::new(|_: &u8, _: &RetryEvent<'_>| ());
+/// let layer = retry_runtime::presets::API.layer().with_retry_hook(hook);
+/// # let _ = layer;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "the retry layer's `with_notify` hook does not take this service's failure, `&{F}`",
@@ -178,19 +181,33 @@ pub struct AsClassified;
     note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type (a type of yours: implement `RetryHook<Failure<S::Response, S::Error>>` for it)"
 )]
 pub trait RetryHook<F> {
-    /// `false` for [`NoNotify`]: a run without a hook keeps its fast path.
-    const ACTIVE: bool = true;
-
     /// A retry is about to sleep, after `failure`: told after the policy's
     /// `before_sleep`.
     fn on_retry(&self, failure: &F, event: &RetryEvent<'_>);
+
+    /// `false` for [`NoNotify`] alone: a run without a hook keeps its fast
+    /// path. Not for implementing (a hook that says `false` is never
+    /// told). A function, not an associated `const`, which would make
+    /// `dyn RetryHook` impossible; `Self: Sized` keeps it out of the
+    /// vtable, and it is a constant once inlined.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __active() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
 }
 
 impl<F> RetryHook<F> for NoNotify {
-    const ACTIVE: bool = false;
-
     #[inline(always)]
     fn on_retry(&self, _: &F, _: &RetryEvent<'_>) {}
+
+    #[inline(always)]
+    fn __active() -> bool {
+        false
+    }
 }
 
 impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
@@ -201,7 +218,10 @@ impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
 }
 
 /// The hook it shares: one whose state is not `Clone`, or is shared by
-/// more than a layer (each call's future clones the `Arc`).
+/// more than a layer, or a trait object
+/// (`Arc<dyn RetryHook<F> + Send + Sync>`; each call's future clones the
+/// `Arc`; an `Arc` of [`NoNotify`] is told as a hook that does nothing
+/// is).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -216,9 +236,7 @@ impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
 /// let layer = retry_runtime::presets::API.layer().with_retry_hook(Arc::clone(&shared));
 /// # let _ = layer;
 /// ```
-impl<F, H: RetryHook<F>> RetryHook<F> for Arc<H> {
-    const ACTIVE: bool = H::ACTIVE;
-
+impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
     #[inline]
     fn on_retry(&self, failure: &F, event: &RetryEvent<'_>) {
         H::on_retry(self, failure, event);
@@ -268,7 +286,9 @@ impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyH
     }
 }
 
-/// The reading it shares (each call's future clones the `Arc`).
+/// The reading it shares, a trait object's too
+/// (`Arc<dyn ClassifyHook<R> + Send + Sync>`; each call's future clones
+/// the `Arc`).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -278,7 +298,7 @@ impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyH
 /// let read = ClassifyHook::<http::Response<()>>::classify(&Arc::new(AsClassified), &http::Response::new(()), Some(busy));
 /// assert_eq!(read, Some(busy));
 /// ```
-impl<R, C: ClassifyHook<R>> ClassifyHook<R> for Arc<C> {
+impl<R, C: ClassifyHook<R> + ?Sized> ClassifyHook<R> for Arc<C> {
     #[inline]
     fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
         C::classify(self, response, read)
@@ -286,11 +306,13 @@ impl<R, C: ClassifyHook<R>> ClassifyHook<R> for Arc<C> {
 }
 
 /// A layer's [`RetryHook`] as the run's [`Notify`] (what the run tells of a
-/// retry, after the policy's `before_sleep`), for the attempt's failure.
+/// retry, after the policy's `before_sleep`), for the attempt's failure;
+/// the future judges with [`NoNotify`] instead where the hook is not
+/// [`__active`](RetryHook::__active).
 pub(super) struct Told<'a, N>(pub(super) &'a N);
 
 impl<F, N: RetryHook<F>> Notify<F> for Told<'_, N> {
-    const ACTIVE: bool = N::ACTIVE;
+    const ACTIVE: bool = true;
 
     #[inline]
     fn on_retry(&mut self, event: &RetryEvent<'_>, failure: Option<&F>) {
