@@ -131,7 +131,9 @@ const REJECTING: u8 = 4;
 ///
 /// A throttle at probability 0 (a healthy dependency) pays one relaxed
 /// atomic load per call for all of it. (A policy's call the throttle rejects also has its own
-/// lines, and its outcome `throttled`, under its operation's name.)
+/// lines, and its outcome, under its operation's name: `not_attempted_throttled`
+/// for a call rejected before its first attempt, `throttled` for one whose
+/// retry was rejected.)
 ///
 /// # Example
 /// ```
