@@ -106,7 +106,7 @@ fn ten_thousand_concurrent_calls_record_ten_thousand_outcomes() {
     );
     assert_eq!(
         help(ATTEMPTS),
-        Some("Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away).")
+        Some("Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away before its first attempt, or after a hand loop's Run::progressed restarted the count).")
     );
     for name in [CALLS, RETRIES, ATTEMPTS] {
         assert_eq!(described[name].0, Some(Unit::Count), "{name}");

@@ -88,8 +88,10 @@
 //!   lasts): `sum_over_time(retry_circuit_state{state="open"}[1h:15s]) * 15`
 //! - Budgets refusing retries: `rate(retry_budget_refusals_total[5m]) > 0`
 //! - Throttles rejecting calls now: `retry_throttle_probability > 0`
-//! - Calls a throttle did not send, per second:
-//!   `rate(retry_throttle_rejections_total[5m])`
+//! - Attempts a throttle did not send (first attempts, retries and
+//!   hedges), per second: `rate(retry_throttle_rejections_total[5m])`; the
+//!   calls that ended so:
+//!   `rate(retry_calls_total{outcome=~"throttled|not_attempted_throttled"}[5m])`
 //!
 //! README's "Operating it: dashboards and alerts" has a dashboard, alert
 //! rules, what a dependency down for two minutes looks like in the metrics

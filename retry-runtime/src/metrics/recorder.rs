@@ -522,7 +522,7 @@ const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
         ATTEMPTS,
         Kind::Histogram,
         Some(Unit::Count),
-        "Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away).",
+        "Attempts made per call, hedges included (0 for a call a breaker or a throttle turned away before its first attempt, or after a hand loop's Run::progressed restarted the count).",
     ),
     (
         RETRIES,
