@@ -1046,11 +1046,13 @@ async fn a_hedged_retry_announced_before_a_hold_starts_when_announced() {
 }
 
 /// A first attempt that waited for its pace's slot and that the policy's
-/// throttle then refuses is not made: its slot goes to the next call (it
-/// was lost: the next call waited a slot nobody used), in a hedged run
-/// as in `.await`.
+/// throttle then refuses is not made, and keeps its slot, unused (in a
+/// hedged run as in `.await`): the run does not keep the slot's time, and
+/// a slot looked for near the time of the refusal may be another call's
+/// (`a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot`).
+/// The next call waits one interval more: the loss this test pins.
 #[tokio::test(start_paused = true)]
-async fn a_first_attempt_the_throttle_refuses_after_its_wait_leaves_its_slot() {
+async fn a_first_attempt_the_throttle_refuses_after_its_wait_keeps_its_slot_unused() {
     use retry_runtime::{testing, Throttle};
     static REFUSING: Throttle = Throttle::new("paced-throttled");
     static PACED_THROTTLED: Cooldown = Cooldown::new("paced-throttled").with_pace(10, S);
@@ -1062,6 +1064,7 @@ async fn a_first_attempt_the_throttle_refuses_after_its_wait_leaves_its_slot() {
     for _ in 0..1000 {
         REFUSING.record(false);
     }
+    let ms = Duration::from_millis;
     let start = Instant::now();
     PACED_THROTTLED.ready().await; // the slot at 0
     let made = Cell::new(0);
@@ -1072,22 +1075,134 @@ async fn a_first_attempt_the_throttle_refuses_after_its_wait_leaves_its_slot() {
     testing::seed(1);
     let r = policy.retry(call).await;
     assert!(r.is_err(), "the throttle refuses the call");
-    assert_eq!(
-        start.elapsed(),
-        Duration::from_millis(100),
-        "its slot's wait"
-    );
-    // hedged: the slot at 100ms again (given back), refused
+    assert_eq!(start.elapsed(), ms(100), "its slot's wait");
+    // hedged: the slot at 200ms (100ms stays taken), refused
     testing::seed(1);
     let r = policy.retry(call).hedged().await;
     assert!(r.is_err(), "the throttle refuses the hedged call");
     assert_eq!(made.get(), 0);
-    assert_eq!(start.elapsed(), Duration::from_millis(100), "not 200ms");
+    assert_eq!(start.elapsed(), ms(200));
     PACED_THROTTLED.ready().await;
     assert_eq!(
         start.elapsed(),
-        Duration::from_millis(100),
-        "the refused attempts' slot is free: this call takes it, not the one at 300ms"
+        ms(300),
+        "the refused attempts' slots (100ms, 200ms) stay taken, unused"
+    );
+}
+
+/// At 100 calls a second, a first attempt whose timer wakes an interval
+/// late (10ms past its slot at 10ms) and that the throttle then refuses
+/// leaves the next call's slot (20ms, taken while it waited) to that
+/// call: given back (the slot that had come within half an interval
+/// before the refusal), a call after it took it too, two calls in one
+/// slot.
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_an_interval_late_then_refused_leaves_the_next_calls_slot() {
+    use retry_runtime::{sleep::SleepFn, testing, Throttle};
+    static REFUSING_10MS: Throttle = Throttle::new("late-10ms-throttled");
+    static FAST: Cooldown = Cooldown::new("late-10ms-throttled").with_pace(100, S);
+    let policy = Policy::new()
+        .with_throttle(&REFUSING_10MS)
+        .with_cooldown(&FAST);
+    for _ in 0..1000 {
+        REFUSING_10MS.record(false);
+    }
+    let ms = Duration::from_millis;
+    let start = Instant::now();
+    FAST.ready().await; // the slot at 0
+    let late = tokio::spawn(async move {
+        testing::seed(1);
+        policy
+            .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
+            .sleep_with(SleepFn(|wait| tokio::time::sleep(wait + ms(10))))
+            .await
+    });
+    tokio::task::yield_now().await; // it took the slot at 10ms
+    let next = tokio::spawn(async move {
+        FAST.ready().await; // the slot at 20ms
+        start.elapsed()
+    });
+    tokio::task::yield_now().await;
+    assert!(
+        late.await.unwrap().is_err(),
+        "the throttle refuses the call"
+    );
+    assert_eq!(start.elapsed(), ms(20), "its timer woke an interval late");
+    FAST.ready().await;
+    assert_eq!(next.await.unwrap(), ms(20));
+    assert_eq!(
+        start.elapsed(),
+        ms(30),
+        "the slot at 20ms is the other call's: this one takes the next"
+    );
+}
+
+/// A first attempt made early (its stop signal had fired: no wait) takes
+/// its slot past a hold, ahead; refused by its throttle at once, it
+/// keeps that slot, unused, and the slot of the call made before it,
+/// which has come, stays that call's (given back, the slot that came
+/// last before the refusal was the other call's).
+#[tokio::test(start_paused = true)]
+async fn an_early_first_attempt_refused_keeps_its_slot_and_leaves_the_one_that_came() {
+    use retry_runtime::{testing, Throttle};
+    static REFUSING_EARLY: Throttle = Throttle::new("early-throttled");
+    static HELD_PACED: Cooldown = Cooldown::new("early-throttled").with_pace(10, S);
+    let policy = Policy::new()
+        .with_throttle(&REFUSING_EARLY)
+        .with_cooldown(&HELD_PACED);
+    for _ in 0..1000 {
+        REFUSING_EARLY.record(false);
+    }
+    let ms = Duration::from_millis;
+    let start = Instant::now();
+    HELD_PACED.ready().await; // a call at 0, made
+    HELD_PACED.hold_for(ms(249));
+    testing::seed(1);
+    let r = policy
+        .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
+        .stop_on(async {})
+        .await;
+    assert!(r.is_err(), "the throttle refuses the call");
+    assert_eq!(start.elapsed(), ms(0), "made early, refused at once");
+    HELD_PACED.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(349),
+        "the refused attempt's slot at 249ms stays taken: the next call's is after it"
+    );
+}
+
+/// With a burst, a first attempt that went with the burst (no wait) and
+/// that its throttle refuses keeps its slot, unused: the next call waits
+/// an interval it would not have (the loss, which a give-back without the
+/// slot's time cannot avoid safely: `Cooldown::with_pace`).
+#[tokio::test(start_paused = true)]
+async fn a_burst_first_attempt_refused_keeps_its_slot_unused() {
+    use retry_runtime::{testing, Throttle};
+    static REFUSING_BURST: Throttle = Throttle::new("burst-throttled");
+    static BURST: Cooldown = Cooldown::new("burst-throttled")
+        .with_pace(10, S)
+        .with_burst(2);
+    let policy = Policy::new()
+        .with_throttle(&REFUSING_BURST)
+        .with_cooldown(&BURST);
+    for _ in 0..1000 {
+        REFUSING_BURST.record(false);
+    }
+    let ms = Duration::from_millis;
+    let start = Instant::now();
+    BURST.ready().await; // the burst's first call, at 0
+    testing::seed(1);
+    let r = policy
+        .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
+        .await;
+    assert!(r.is_err(), "the throttle refuses the call");
+    assert_eq!(start.elapsed(), ms(0), "the burst's second call: no wait");
+    BURST.ready().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(100),
+        "the refused attempt's slot stays taken: the next call waits for the pace"
     );
 }
 
@@ -1193,10 +1308,10 @@ async fn a_hedge_refused_in_a_slot_free_at_once_gives_it_back() {
 }
 
 /// A first attempt whose timer woke late (a loaded runtime: 60ms past its
-/// slot at 100ms) and that the throttle then refuses gives back its own
-/// slot, or none: not the next call's, taken at 200ms while it waited
-/// (it gave that one back, and a call after it took it too: two calls in
-/// one slot).
+/// slot at 100ms) and that the throttle then refuses gives back no slot:
+/// not the next call's, taken at 200ms while it waited (a give-back near
+/// the time of the refusal gave that one back, and a call after it took
+/// it too: two calls in one slot).
 #[tokio::test(start_paused = true)]
 async fn a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot() {
     use retry_runtime::{sleep::SleepFn, testing, Throttle};

@@ -121,11 +121,7 @@ impl Cooldown {
     /// budget, breaker or throttle refuses after its decision gives its
     /// slot back); a first attempt waits for its slot before it is made,
     /// as it waits out a hold (and [`ready`](Self::ready) takes one for a
-    /// call of yours), and gives it back if the policy's throttle then
-    /// refuses it (a hand loop's [`Run`](crate::Run) too, whose
-    /// `before_attempt` gives back the slot that came last, within half
-    /// an interval before now: call it after `ready`; a slot still ahead
-    /// is another call's, and stays taken). A retry due seconds from now takes a slot then, and
+    /// call of yours). A retry due seconds from now takes a slot then, and
     /// leaves the ones before it to other calls (16 such slots ahead at
     /// once; past them, retries' slots go one after another in a run of
     /// their own, which calls due before it do not wait for either: twenty
@@ -135,12 +131,20 @@ impl Cooldown {
     /// then goes at its own time unpaced, one call more than the pace in
     /// its slot at the most). A run dropped in its wait (a first
     /// attempt's or a retry's: a client gone, a `timeout` around the call)
-    /// does not give its slot back: the slot goes unused, and while the
-    /// pace is saturated the calls after it wait one interval more each.
-    /// Given back, the slot's time would have to be kept with the run, 8
-    /// bytes more in every async run's future, paced or not (its type does
-    /// not know whether its policy has a cooldown), and the drop would test
-    /// it; a passed slot is free again anyway. A first attempt made before
+    /// does not give its slot back, nor does a first attempt that the
+    /// policy's throttle refuses after its wait (a hand loop's
+    /// [`Run`](crate::Run) too, whose `before_attempt` the throttle
+    /// refuses after `ready`): the slot goes unused, and while the pace is
+    /// saturated the calls after it wait one interval more each. Given
+    /// back, the slot's time would have to be kept with the run, 8 bytes
+    /// more in every async run's future, paced or not (its type does not
+    /// know whether its policy has a cooldown), and the drop would test
+    /// it; a passed slot is free again anyway. Looked for near the time
+    /// of the refusal instead, the slot found may be another call's (the
+    /// next one's, taken while a late timer had not woken; one that came
+    /// while a first attempt made early held its own ahead): given back,
+    /// two calls would go in one slot, against the rate the pace keeps.
+    /// A slot lost is the safer side. A first attempt made before
     /// its slot, its wait cut by the call's stop signal (a shutdown), keeps
     /// it: the attempt was made, early, and counts against the pace (given
     /// back, the slot would let one call more than the pace through).
@@ -534,24 +538,6 @@ impl Imposed {
 pub(crate) fn give_back<W, G>(policy: &Policy<W, G>, wait: Duration) {
     if let Some(cooldown) = policy.cooldown {
         cooldown.give_back(wait);
-    }
-}
-
-/// Give back the pace's slot of a first attempt of `policy` that waited
-/// for it (its wait just over: the slot is now) and that its throttle
-/// refuses: the attempt is not made, and the slot goes to the next call
-/// (as a retry refused after its decision gives its slot back). Only a
-/// slot that has come, within half an interval before now, is found: a
-/// slot still ahead (a first attempt made early, its wait cut by its stop
-/// signal) or passed by more (a timer that woke that late) stays taken,
-/// as does the next call's, taken while a late timer had not woken yet.
-#[cold]
-#[inline(never)]
-pub(crate) fn give_back_first<W, G>(policy: &Policy<W, G>) {
-    if let Some(cooldown) = policy.cooldown {
-        if cooldown.pace.is_on() {
-            cooldown.pace.give_back_come(nanos(SystemClock.now()));
-        }
     }
 }
 

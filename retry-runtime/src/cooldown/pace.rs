@@ -226,36 +226,20 @@ impl Pace {
     /// one before it (the frontier moved back under a later call lets more
     /// calls through than the bucket holds). (A retry that went unpaced
     /// took none: its give-back frees a slot near its time if there is
-    /// one, which its call, not made, leaves unused.)
+    /// one, which its call, not made, leaves unused.) Only a slot whose
+    /// time is known is given back: a first attempt its throttle refuses
+    /// after its wait keeps its slot, unused (found near the time the
+    /// refusal came, the slot could be another call's: the next one's,
+    /// taken while a late timer had not woken, or one that came while a
+    /// first attempt made early held its own ahead).
     #[cold]
     #[inline(never)]
     pub(super) fn give_back(&self, at: u64) {
-        let half = self.interval / 2;
-        self.give_back_in(at.saturating_sub(half), at.saturating_add(half), Some(at));
-    }
-
-    /// Give back the slot of a first attempt that waited for it, refused
-    /// `now` (nanoseconds): one that has come, within half an interval
-    /// before now. Not one after now: a timer that woke late (its own
-    /// slot passed by half an interval or more) would find the next
-    /// call's slot, taken while it waited, and give it back, and a call
-    /// after it would then take it too (two calls in one slot); its own
-    /// stays taken instead, unused.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn give_back_come(&self, now: u64) {
-        let half = self.interval / 2;
-        self.give_back_in(now.saturating_sub(half), now, None);
-    }
-
-    /// Give back the slot between `from` and `to` (both included), as
-    /// [`give_back`](Self::give_back) says; a burst's call's slot only
-    /// given `at`, its time (a first attempt's, found near now, could be
-    /// another call's).
-    fn give_back_in(&self, from: u64, to: u64, at: Option<u64>) {
         if !self.is_on() {
             return;
         }
+        let half = self.interval / 2;
+        let (from, to) = (at.saturating_sub(half), at.saturating_add(half));
         let near = |slot: u64| (from..=to).contains(&slot);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(r) = slots.ahead.iter_mut().find(|r| **r != 0 && near(**r)) {
@@ -263,10 +247,8 @@ impl Pace {
             return;
         }
         let last = slots.due.saturating_sub(self.interval);
-        let half = self.interval / 2;
         let went = slots.last;
-        let of_burst =
-            at.is_some_and(|at| went != 0 && (went..=went.saturating_add(half)).contains(&at));
+        let of_burst = went != 0 && (went..=went.saturating_add(half)).contains(&at);
         if slots.due != 0 && (near(last) || of_burst) {
             slots.due = last;
             // (the call before it is not known: a slot given back after
@@ -479,35 +461,6 @@ mod tests {
         pace.give_back(9_000 * MS);
         assert_eq!(take(&pace, 1_000), ms(500));
         Pace::off().give_back(0);
-        Pace::off().give_back_come(0);
-    }
-
-    /// A first attempt's slot is given back once it has come (its timer
-    /// fired at it, or a little late), never one still ahead: that is the
-    /// next call's, when the attempt's timer woke late.
-    #[test]
-    fn a_first_attempts_give_back_takes_no_slot_ahead_of_now() {
-        let pace = Pace::new(10, Duration::from_secs(1), 1);
-        assert_eq!(take(&pace, 1_000), ms(0));
-        assert_eq!(take(&pace, 1_000), ms(100)); // the refused attempt's
-        assert_eq!(take(&pace, 1_000), ms(200)); // the next call's
-        // woke 60ms late: its own slot is past reach, the next one's ahead
-        pace.give_back_come(1_160 * MS);
-        assert_eq!(take(&pace, 1_000), ms(300), "the slot at 1.2s stays taken");
-        // woke 20ms late: its own slot (the frontier's last) goes back
-        pace.give_back_come(1_320 * MS);
-        assert_eq!(take(&pace, 1_000), ms(300));
-        // a slot reserved ahead, once come
-        assert_eq!(
-            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
-            Some(ms(900))
-        );
-        pace.give_back_come(1_850 * MS);
-        pace.give_back_come(1_900 * MS);
-        assert_eq!(
-            pace.take(1_000 * MS, 900 * MS, &mut |_| true),
-            Some(ms(900))
-        );
     }
 
     /// A call of a burst goes before its slot on the frontier's grid:

@@ -284,12 +284,9 @@ where
             let told = elapsed();
             announce_not_attempted(policy, outcome, reason, &rejection, 0, told);
             if let Some(error) = G::rejection(Refusal::Throttle(rejection)) {
-                // the breaker's leave goes back unused, and so does the
-                // pace's slot the attempt waited for
+                // the breaker's leave goes back unused (the pace's slot
+                // the attempt waited for does not: `Cooldown::with_pace`)
                 policy.release_permit(first_permit);
-                if policy.cooldown.is_some() {
-                    crate::cooldown::give_back_first(policy);
-                }
                 return Err(retry_error(policy, error, 0, reason, told));
             }
         }

@@ -11,7 +11,7 @@ use super::leave::HoldsLeave;
 use super::state::State;
 use crate::circuit::{CircuitBreaker, CircuitOpen, CircuitState, Outcome, Permit};
 use crate::classify::ErrorKind;
-use crate::cooldown::{give_back, give_back_first};
+use crate::cooldown::give_back;
 use crate::log;
 use crate::metrics;
 use crate::policy::{Decision, Policy};
@@ -69,12 +69,9 @@ impl State {
         throttle: &Throttle,
     ) -> Result<(), Throttled> {
         throttle.try_acquire().inspect_err(|rejection| {
-            // the breaker's leave for this attempt goes back unused, and
-            // so does the pace's slot it waited for
+            // the breaker's leave for this attempt goes back unused (the
+            // pace's slot it waited for does not: `Cooldown::with_pace`)
             policy.release_permit(self.permit.take());
-            if policy.cooldown.is_some() {
-                give_back_first(policy);
-            }
             let outcome = self.turned_away(StopReason::Throttled);
             log::throttled(policy.name, 1, rejection, outcome, &mut self.call);
             self.not_attempted(policy, outcome, StopReason::Throttled, rejection);

@@ -39,6 +39,13 @@
 //! outcome would push the throttle towards rejecting calls to a healthy
 //! dependency.
 //!
+//! With a paced [`Cooldown`](crate::cooldown::Cooldown) on the policy, a
+//! first attempt waits for its pace's slot before the throttle is asked: a
+//! call rejected then keeps that slot, unused (the run does not keep its
+//! time, and a slot looked for near the time of the rejection may be
+//! another call's: given back, two calls would go in one slot). A retry
+//! the throttle rejects after its decision gives its slot back.
+//!
 //! A throttle logs a WARN when it starts rejecting calls and an INFO when
 //! it stops, and, with the `metrics` feature, has a gauge of its
 //! probability and a counter of its rejections: see [`Throttle`]'s
