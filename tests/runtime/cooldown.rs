@@ -1399,6 +1399,64 @@ async fn a_retry_a_hedge_starts_early_takes_a_slot_of_the_pace() {
     );
 }
 
+/// A hedged run's retry that a hedge armed after its decision takes
+/// before its time is paced as that hedge: the hedge takes a slot when it
+/// fires. The retry decided at 170ms (its slot at 710ms) has no hedge to
+/// take it then (the retry granted before it, due at 250ms, starts
+/// first); that retry's start arms the next hedge, due at 400ms, which
+/// takes the second retry early: in the slot after another call's at
+/// 380ms (480ms), not 20ms after it, unpaced.
+#[tokio::test(start_paused = true)]
+async fn a_retry_a_hedge_armed_later_starts_early_takes_a_slot_of_the_pace() {
+    use retry_runtime::{Backoff, Jitter};
+    static ARMED_LATER: Cooldown = Cooldown::new("armed-later").with_pace(10, S);
+    let ms = Duration::from_millis;
+    let policy = presets::API
+        .with_name("armed-later")
+        .with_max_attempts(4)
+        // 40ms after the first failure, 540ms after the second
+        .with_backoff(Backoff::linear(ms(40), ms(500), S))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&ARMED_LATER)
+        .with_hedge(ms(150));
+    let start = Instant::now();
+    let other = tokio::spawn(async move {
+        tokio::time::sleep_until(start + ms(380)).await;
+        ARMED_LATER.ready().await;
+        start.elapsed()
+    });
+    let at = std::sync::Mutex::new(Vec::new());
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                match n {
+                    // the first attempt fails at 160ms (its retry: 200ms,
+                    // in the slot at 250ms), the hedge at 150ms fails at
+                    // 170ms (its retry: 710ms, in its own slot)
+                    1 => tokio::time::sleep(ms(160)).await,
+                    2 => tokio::time::sleep(ms(20)).await,
+                    // the first retry hangs: the hedge after it answers
+                    3 => {
+                        tokio::time::sleep(S).await;
+                        return Ok(n);
+                    }
+                    _ => return Ok(n),
+                }
+                Err(ApiError::Down)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(4));
+    assert_eq!(other.await.unwrap(), ms(380));
+    assert_eq!(
+        at.into_inner().unwrap(),
+        [ms(0), ms(150), ms(250), ms(480)],
+        "the second retry starts in the slot its hedge took when it fired"
+    );
+}
+
 /// A hedge whose timer woke late (a loaded runtime: 60ms past its slot
 /// at 200ms) and that is then refused gives back its own slot, or none:
 /// not the next call's, taken at 300ms while it waited (it gave back the
