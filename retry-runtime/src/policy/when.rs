@@ -62,7 +62,8 @@ use crate::{Backoff, Jitter, Policy};
 #[derive(Clone, Copy, Debug)]
 #[must_use = "a decision does nothing until acted on: wait and retry, or give up"]
 pub enum Decision {
-    /// Try again after this wait.
+    /// Try again after this wait. Made by [`Policy::decide`], or with no
+    /// basis by [`Decision::retry`] (a wait the caller changed included).
     #[non_exhaustive]
     Retry {
         /// The wait before the next attempt.
@@ -90,6 +91,26 @@ impl Decision {
     /// use retry_runtime::Decision;
     /// let d = Decision::retry(Duration::from_secs(30));
     /// assert_eq!(d.wait(), Some(Duration::from_secs(30)));
+    /// ```
+    ///
+    /// So is a wait changed after [`Policy::decide`] (rounded, clamped)
+    /// made a decision again: `Decision::Retry { wait, basis }` does not
+    /// compile outside this crate (E0639, "cannot create non-exhaustive
+    /// variant"), because the decided basis kept on it would make
+    /// [`Policy::report`] say the backoff or the server's Retry-After
+    /// chose a wait the job chose.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Decision};
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let d = match presets::JOB.decide(0, &refused) {
+    ///     // rounded up to the scheduler's whole seconds
+    ///     Decision::Retry { wait, .. } => Decision::retry(Duration::from_secs(wait.as_secs() + 1)),
+    ///     decided => decided,
+    /// };
+    /// assert!(d.wait().is_some_and(|wait| wait.subsec_nanos() == 0));
+    /// assert!(!d.basis().is_known());
     /// ```
     #[inline(always)]
     pub const fn retry(wait: Duration) -> Decision {
