@@ -176,7 +176,7 @@ pub struct AsClassified;
 /// # let _ = layer;
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "the retry layer's `with_notify` hook does not take this service's failure, `&{F}`",
+    message = "the retry layer's hook, set by `with_notify` or `with_retry_hook`, does not take this service's failure, `&{F}`",
     label = "a hook for another failure type",
     note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type (a type of yours: implement `RetryHook<Failure<S::Response, S::Error>>` for it)"
 )]
@@ -262,9 +262,9 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 /// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "the retry layer's `with_classify_response` function does not take this service's response, `&{R}`",
-    label = "a function for another response type",
-    note = "the function is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)"
+    message = "the retry layer's response reading, set by `with_classify_response` or `with_classify_hook`, does not take this service's response, `&{R}`",
+    label = "a reading for another response type",
+    note = "the reading is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its function's first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)"
 )]
 pub trait ClassifyHook<R> {
     /// The failure the run judges, from the response and the failure
