@@ -59,6 +59,15 @@ pub(super) const LINES: [&str; 5] = [
 /// A level's names, as `levels` reads and writes them.
 pub(super) const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
+/// The levels [`LEVEL_NAMES`] name, in its order.
+pub(super) const LEVELS: [Level; 5] = [
+    Level::ERROR,
+    Level::WARN,
+    Level::INFO,
+    Level::DEBUG,
+    Level::TRACE,
+];
+
 /// The word of `rejected_ok` for "the retry line's level" (what `None`
 /// means in [`Levels::rejected_ok`]), as a policy is written when that
 /// line was set so.
@@ -89,13 +98,6 @@ impl Visitor<'_> for LevelOf {
         if self.0 == "rejected_ok" && text.eq_ignore_ascii_case(AS_RETRY) {
             return Ok(None);
         }
-        let levels = [
-            Level::ERROR,
-            Level::WARN,
-            Level::INFO,
-            Level::DEBUG,
-            Level::TRACE,
-        ];
         let Some(i) = LEVEL_NAMES
             .iter()
             .position(|n| n.eq_ignore_ascii_case(text))
@@ -114,7 +116,7 @@ impl Visitor<'_> for LevelOf {
                 self.0
             )));
         }
-        Ok(Some(levels[i]))
+        Ok(Some(LEVELS[i]))
     }
 }
 

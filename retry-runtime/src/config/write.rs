@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::ser::{self, Serialize, SerializeStruct, Serializer};
 use tracing::Level;
 
-use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LINES};
+use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LEVELS, LINES};
 use super::name;
 use crate::nested::Nested;
 use crate::policy::{Levels, Policy, RetryAfter, RetryOn};
@@ -36,14 +36,7 @@ impl Serialize for WrittenDuration {
 
 /// A level's name, as `levels` reads it.
 fn level_name(level: Level) -> &'static str {
-    let levels = [
-        Level::ERROR,
-        Level::WARN,
-        Level::INFO,
-        Level::DEBUG,
-        Level::TRACE,
-    ];
-    let i = levels.iter().position(|l| *l == level).unwrap_or(0);
+    let i = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
     LEVEL_NAMES[i]
 }
 
