@@ -10,7 +10,11 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use retry_runtime::cooldown::Cooldown;
-use retry_runtime::{presets, Classify, ErrorKind, Policy, RetryOn, StopReason};
+use retry_runtime::sleep::SleepFn;
+use retry_runtime::{
+    presets, testing, Classify, ErrorKind, Policy, RetryAll, RetryBudget, RetryOn, StopReason,
+    Throttle, WithThrottle,
+};
 use tokio::time::Instant;
 use tracing::Level;
 
@@ -821,6 +825,85 @@ fn hold_later(cooldown: &'static Cooldown, after: Duration, hold: Duration) {
     });
 }
 
+/// `n` milliseconds.
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A policy through the paced `cooldown` whose `throttle` refuses
+/// (almost) every call, and a call after `testing::seed(1)` for certain:
+/// the dependency accepted none of its last 1000 calls. Each test passes
+/// statics of its own (tests run in parallel and would share them).
+fn refusing_throttle(
+    throttle: &'static Throttle,
+    cooldown: &'static Cooldown,
+) -> Policy<RetryAll, WithThrottle> {
+    for _ in 0..1000 {
+        throttle.record(false);
+    }
+    Policy::new()
+        .with_throttle(throttle)
+        .with_cooldown(cooldown)
+}
+
+/// `budget` with its tokens spent: it refuses every retry and hedge.
+fn spent(budget: &'static RetryBudget) -> &'static RetryBudget {
+    while budget.try_withdraw() {}
+    budget
+}
+
+/// An operation that answers `Ok` at once.
+fn answers_ok() -> std::future::Ready<std::io::Result<()>> {
+    std::future::ready(Ok(()))
+}
+
+/// What [`a_late_refused_attempt`] saw, each time since it began.
+struct LateRefusal {
+    /// the late run's result
+    result: std::io::Result<()>,
+    /// when the throttle refused it
+    refused_at: Duration,
+    /// when the slot of the call made while it waited came
+    next_at: Duration,
+    /// when the slot of a call made after the refusal came
+    after_at: Duration,
+}
+
+/// Through `policy` and its paced `cooldown`, after a call in the slot at
+/// 0: a first attempt whose timer wakes `late` past the slot it took
+/// (the throttle then refuses it), another call made while it waits,
+/// and a call made after the refusal.
+async fn a_late_refused_attempt(
+    policy: Policy<RetryAll, WithThrottle>,
+    cooldown: &'static Cooldown,
+    late: Duration,
+) -> LateRefusal {
+    let start = Instant::now();
+    cooldown.ready().await; // the slot at 0
+    let refused = tokio::spawn(async move {
+        testing::seed(1);
+        policy
+            .retry(answers_ok)
+            .sleep_with(SleepFn(move |wait| tokio::time::sleep(wait + late)))
+            .await
+    });
+    tokio::task::yield_now().await; // it took the next slot
+    let next = tokio::spawn(async move {
+        cooldown.ready().await; // the slot after it
+        start.elapsed()
+    });
+    tokio::task::yield_now().await;
+    let result = refused.await.unwrap();
+    let refused_at = start.elapsed();
+    cooldown.ready().await;
+    LateRefusal {
+        result,
+        refused_at,
+        next_at: next.await.unwrap(),
+        after_at: start.elapsed(),
+    }
+}
+
 /// A hold begun while a hedged run's first attempt runs (another call's
 /// 429) holds its hedge back until the hold ends, as it holds a retry:
 /// the hedge due at 50ms starts at the hold's end, 1s after it began.
@@ -1053,18 +1136,9 @@ async fn a_hedged_retry_announced_before_a_hold_starts_when_announced() {
 /// The next call waits one interval more: the loss this test pins.
 #[tokio::test(start_paused = true)]
 async fn a_first_attempt_the_throttle_refuses_after_its_wait_keeps_its_slot_unused() {
-    use retry_runtime::{testing, Throttle};
     static REFUSING: Throttle = Throttle::new("paced-throttled");
     static PACED_THROTTLED: Cooldown = Cooldown::new("paced-throttled").with_pace(10, S);
-    let policy = Policy::new()
-        .with_throttle(&REFUSING)
-        .with_cooldown(&PACED_THROTTLED);
-    // the dependency accepted none of 1000 calls: the throttle refuses
-    // (almost) every call, and this draw's
-    for _ in 0..1000 {
-        REFUSING.record(false);
-    }
-    let ms = Duration::from_millis;
+    let policy = refusing_throttle(&REFUSING, &PACED_THROTTLED);
     let start = Instant::now();
     PACED_THROTTLED.ready().await; // the slot at 0
     let made = Cell::new(0);
@@ -1098,40 +1172,16 @@ async fn a_first_attempt_the_throttle_refuses_after_its_wait_keeps_its_slot_unus
 /// slot.
 #[tokio::test(start_paused = true)]
 async fn a_first_attempt_an_interval_late_then_refused_leaves_the_next_calls_slot() {
-    use retry_runtime::{sleep::SleepFn, testing, Throttle};
     static REFUSING_10MS: Throttle = Throttle::new("late-10ms-throttled");
     static FAST: Cooldown = Cooldown::new("late-10ms-throttled").with_pace(100, S);
-    let policy = Policy::new()
-        .with_throttle(&REFUSING_10MS)
-        .with_cooldown(&FAST);
-    for _ in 0..1000 {
-        REFUSING_10MS.record(false);
-    }
-    let ms = Duration::from_millis;
-    let start = Instant::now();
-    FAST.ready().await; // the slot at 0
-    let late = tokio::spawn(async move {
-        testing::seed(1);
-        policy
-            .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
-            .sleep_with(SleepFn(|wait| tokio::time::sleep(wait + ms(10))))
-            .await
-    });
-    tokio::task::yield_now().await; // it took the slot at 10ms
-    let next = tokio::spawn(async move {
-        FAST.ready().await; // the slot at 20ms
-        start.elapsed()
-    });
-    tokio::task::yield_now().await;
-    assert!(
-        late.await.unwrap().is_err(),
-        "the throttle refuses the call"
-    );
-    assert_eq!(start.elapsed(), ms(20), "its timer woke an interval late");
-    FAST.ready().await;
-    assert_eq!(next.await.unwrap(), ms(20));
+    let policy = refusing_throttle(&REFUSING_10MS, &FAST);
+    // it takes the slot at 10ms, the call made while it waits the one at 20ms
+    let seen = a_late_refused_attempt(policy, &FAST, ms(10)).await;
+    assert!(seen.result.is_err(), "the throttle refuses the call");
+    assert_eq!(seen.refused_at, ms(20), "its timer woke an interval late");
+    assert_eq!(seen.next_at, ms(20));
     assert_eq!(
-        start.elapsed(),
+        seen.after_at,
         ms(30),
         "the slot at 20ms is the other call's: this one takes the next"
     );
@@ -1144,24 +1194,14 @@ async fn a_first_attempt_an_interval_late_then_refused_leaves_the_next_calls_slo
 /// last before the refusal was the other call's).
 #[tokio::test(start_paused = true)]
 async fn an_early_first_attempt_refused_keeps_its_slot_and_leaves_the_one_that_came() {
-    use retry_runtime::{testing, Throttle};
     static REFUSING_EARLY: Throttle = Throttle::new("early-throttled");
     static HELD_PACED: Cooldown = Cooldown::new("early-throttled").with_pace(10, S);
-    let policy = Policy::new()
-        .with_throttle(&REFUSING_EARLY)
-        .with_cooldown(&HELD_PACED);
-    for _ in 0..1000 {
-        REFUSING_EARLY.record(false);
-    }
-    let ms = Duration::from_millis;
+    let policy = refusing_throttle(&REFUSING_EARLY, &HELD_PACED);
     let start = Instant::now();
     HELD_PACED.ready().await; // a call at 0, made
     HELD_PACED.hold_for(ms(249));
     testing::seed(1);
-    let r = policy
-        .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
-        .stop_on(async {})
-        .await;
+    let r = policy.retry(answers_ok).stop_on(async {}).await;
     assert!(r.is_err(), "the throttle refuses the call");
     assert_eq!(start.elapsed(), ms(0), "made early, refused at once");
     HELD_PACED.ready().await;
@@ -1178,24 +1218,15 @@ async fn an_early_first_attempt_refused_keeps_its_slot_and_leaves_the_one_that_c
 /// slot's time cannot avoid safely: `Cooldown::with_pace`).
 #[tokio::test(start_paused = true)]
 async fn a_burst_first_attempt_refused_keeps_its_slot_unused() {
-    use retry_runtime::{testing, Throttle};
     static REFUSING_BURST: Throttle = Throttle::new("burst-throttled");
     static BURST: Cooldown = Cooldown::new("burst-throttled")
         .with_pace(10, S)
         .with_burst(2);
-    let policy = Policy::new()
-        .with_throttle(&REFUSING_BURST)
-        .with_cooldown(&BURST);
-    for _ in 0..1000 {
-        REFUSING_BURST.record(false);
-    }
-    let ms = Duration::from_millis;
+    let policy = refusing_throttle(&REFUSING_BURST, &BURST);
     let start = Instant::now();
     BURST.ready().await; // the burst's first call, at 0
     testing::seed(1);
-    let r = policy
-        .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
-        .await;
+    let r = policy.retry(answers_ok).await;
     assert!(r.is_err(), "the throttle refuses the call");
     assert_eq!(start.elapsed(), ms(0), "the burst's second call: no wait");
     BURST.ready().await;
@@ -1236,7 +1267,6 @@ async fn a_hedge_takes_a_slot_of_the_pace() {
     assert_eq!(out, Ok(2));
     // the first attempt in the slot at 100ms; its hedge, due at 150ms, in
     // the one at 200ms
-    let ms = Duration::from_millis;
     assert_eq!(at.into_inner().unwrap(), [ms(100), ms(200)]);
     PACED_HEDGE.ready().await;
     assert_eq!(start.elapsed(), ms(300), "the hedge's slot was taken");
@@ -1270,18 +1300,15 @@ async fn a_hedge_takes_a_slot_of_the_pace() {
 /// does (it stayed taken: the next call waited for a slot nobody used).
 #[tokio::test(start_paused = true)]
 async fn a_hedge_refused_in_a_slot_free_at_once_gives_it_back() {
-    use retry_runtime::RetryBudget;
     static REFUSED_HEDGE: Cooldown = Cooldown::new("refused-hedge").with_pace(10, S);
     static SPENT: RetryBudget = RetryBudget::new("refused-hedge")
         .with_percent(0)
         .with_max_tokens(1);
-    while SPENT.try_withdraw() {}
     let policy = presets::API
         .with_name("refused-hedge")
         .with_cooldown(&REFUSED_HEDGE)
-        .with_budget(&SPENT)
+        .with_budget(spent(&SPENT))
         .with_hedge(Duration::from_millis(150));
-    let ms = Duration::from_millis;
     let start = Instant::now();
     let at = std::sync::Mutex::new(Vec::new());
     let out = policy
@@ -1314,40 +1341,16 @@ async fn a_hedge_refused_in_a_slot_free_at_once_gives_it_back() {
 /// it too: two calls in one slot).
 #[tokio::test(start_paused = true)]
 async fn a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot() {
-    use retry_runtime::{sleep::SleepFn, testing, Throttle};
     static REFUSING_LATE: Throttle = Throttle::new("late-throttled");
     static LATE: Cooldown = Cooldown::new("late-throttled").with_pace(10, S);
-    let policy = Policy::new()
-        .with_throttle(&REFUSING_LATE)
-        .with_cooldown(&LATE);
-    for _ in 0..1000 {
-        REFUSING_LATE.record(false);
-    }
-    let ms = Duration::from_millis;
-    let start = Instant::now();
-    LATE.ready().await; // the slot at 0
-    let late = tokio::spawn(async move {
-        testing::seed(1);
-        policy
-            .retry(|| std::future::ready(Ok::<(), std::io::Error>(())))
-            .sleep_with(SleepFn(|wait| tokio::time::sleep(wait + ms(60))))
-            .await
-    });
-    tokio::task::yield_now().await; // it took the slot at 100ms
-    let next = tokio::spawn(async move {
-        LATE.ready().await; // the slot at 200ms
-        start.elapsed()
-    });
-    tokio::task::yield_now().await;
-    assert!(
-        late.await.unwrap().is_err(),
-        "the throttle refuses the call"
-    );
-    assert_eq!(start.elapsed(), ms(160), "its timer woke late");
-    LATE.ready().await;
-    assert_eq!(next.await.unwrap(), ms(200));
+    let policy = refusing_throttle(&REFUSING_LATE, &LATE);
+    // it takes the slot at 100ms, the call made while it waits the one at 200ms
+    let seen = a_late_refused_attempt(policy, &LATE, ms(60)).await;
+    assert!(seen.result.is_err(), "the throttle refuses the call");
+    assert_eq!(seen.refused_at, ms(160), "its timer woke late");
+    assert_eq!(seen.next_at, ms(200));
     assert_eq!(
-        start.elapsed(),
+        seen.after_at,
         ms(300),
         "the slot at 200ms is the other call's: this one takes the next"
     );
@@ -1363,7 +1366,6 @@ async fn a_first_attempt_refused_after_a_late_timer_leaves_the_next_calls_slot()
 async fn a_retry_a_hedge_starts_early_takes_a_slot_of_the_pace() {
     use retry_runtime::{Backoff, Jitter};
     static EARLY_RETRY: Cooldown = Cooldown::new("early-retry").with_pace(10, S);
-    let ms = Duration::from_millis;
     let policy = presets::API
         .with_name("early-retry")
         .with_backoff(Backoff::fixed(ms(500)))
@@ -1410,7 +1412,6 @@ async fn a_retry_a_hedge_starts_early_takes_a_slot_of_the_pace() {
 async fn a_retry_a_hedge_armed_later_starts_early_takes_a_slot_of_the_pace() {
     use retry_runtime::{Backoff, Jitter};
     static ARMED_LATER: Cooldown = Cooldown::new("armed-later").with_pace(10, S);
-    let ms = Duration::from_millis;
     let policy = presets::API
         .with_name("armed-later")
         .with_max_attempts(4)
@@ -1464,17 +1465,14 @@ async fn a_retry_a_hedge_armed_later_starts_early_takes_a_slot_of_the_pace() {
 /// too: two calls in one slot).
 #[tokio::test(start_paused = true)]
 async fn a_hedge_refused_after_a_late_timer_leaves_the_next_calls_slot() {
-    use retry_runtime::{sleep::SleepFn, RetryBudget};
     static LATE_HEDGE: Cooldown = Cooldown::new("late-hedge").with_pace(10, S);
     static SPENT_LATE: RetryBudget = RetryBudget::new("late-hedge")
         .with_percent(0)
         .with_max_tokens(1);
-    while SPENT_LATE.try_withdraw() {}
-    let ms = Duration::from_millis;
     let policy = presets::API
         .with_name("late-hedge")
         .with_cooldown(&LATE_HEDGE)
-        .with_budget(&SPENT_LATE)
+        .with_budget(spent(&SPENT_LATE))
         .with_hedge(ms(50));
     let start = Instant::now();
     let hedged = tokio::spawn(async move {
