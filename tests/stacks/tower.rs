@@ -15,9 +15,10 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use retry_runtime::response::Idempotent;
+use retry_runtime::response::{Idempotent, ResponseFailure};
 use retry_runtime::tower::{
-    AttemptLimit, BoxErrorsLayer, Error, NoTimeout, PolicyFn, ReplayBody, RetryLayer, SendOnce,
+    AttemptLimit, BoxErrorsLayer, ClassifyHook, Error, NoTimeout, PolicyFn, ReplayBody, RetryLayer,
+    SendOnce,
 };
 use retry_runtime::{
     circuit::CircuitState, kinds, Backoff, CircuitBreaker, Classify, DefaultSleeper, ErrorKind,
@@ -3581,6 +3582,22 @@ async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
     }
 }
 
+/// An SDK's client's reading of the status its API answers when it is
+/// busy (a 409 for one, a 423 for another): Unavailable, retried.
+#[derive(Clone)]
+struct BusyStatus(u16);
+
+impl ClassifyHook<Response<()>> for BusyStatus {
+    fn classify(&self, r: &Response<()>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+        match read {
+            Some(_) if r.status().as_u16() == self.0 => {
+                Some(ResponseFailure::new(ErrorKind::Unavailable, self.0))
+            }
+            read => read,
+        }
+    }
+}
+
 /// An SDK whose hooks hold state of each client (its retries counted per
 /// client, its id in its lines, a status each client reads its own way):
 /// structs of its own implementing `RetryHook` and `ClassifyHook`, named
@@ -3589,8 +3606,8 @@ async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
 /// own retries; an `Arc` of a hook is a hook too.
 #[tokio::test(start_paused = true)]
 async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
-    use retry_runtime::response::{Failure, ResponseFailure};
-    use retry_runtime::tower::{ClassifyHook, FixedPolicy, Hooks, RetryHook};
+    use retry_runtime::response::Failure;
+    use retry_runtime::tower::{FixedPolicy, Hooks, RetryHook};
     use retry_runtime::RetryEvent;
     type Failed = Failure<Response<()>, Infallible>;
 
@@ -3606,31 +3623,13 @@ async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
             tracing::info!(target: "clipsdk", client = self.client, attempt = ev.attempt, kind = ?failure.kind(), "retrying");
         }
     }
-    /// This client's API answers `busy` (a 409 for one, a 423 for
-    /// another) when it is busy: Unavailable, retried.
-    #[derive(Clone)]
-    struct Busy(u16);
-    impl ClassifyHook<Response<()>> for Busy {
-        fn classify(
-            &self,
-            r: &Response<()>,
-            read: Option<ResponseFailure>,
-        ) -> Option<ResponseFailure> {
-            match read {
-                Some(_) if r.status().as_u16() == self.0 => {
-                    Some(ResponseFailure::new(ErrorKind::Unavailable, self.0))
-                }
-                read => read,
-            }
-        }
-    }
     type Layered = RetryLayer<
         RetryOn,
         NoCircuit,
         DefaultSleeper,
         NoTimeout,
         FixedPolicy<RetryOn>,
-        Hooks<Counter, Busy>,
+        Hooks<Counter, BusyStatus>,
     >;
     struct Client {
         retry: Layered,
@@ -3647,7 +3646,7 @@ async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
                 retry: FAST
                     .layer()
                     .with_retry_hook(counter)
-                    .with_classify_hook(Busy(busy)),
+                    .with_classify_hook(BusyStatus(busy)),
                 retries,
             }
         }
@@ -3715,8 +3714,8 @@ async fn an_sdks_hooks_are_structs_with_state_of_each_client() {
 /// multi-thread runtime. Each is told as the struct behind it would be.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
-    use retry_runtime::response::{Failure, ResponseFailure};
-    use retry_runtime::tower::{ClassifyHook, FixedPolicy, Hooks, RetryHook};
+    use retry_runtime::response::Failure;
+    use retry_runtime::tower::{FixedPolicy, Hooks, RetryHook};
     use retry_runtime::RetryEvent;
     type Failed = Failure<Response<()>, Infallible>;
     type OnRetry = Arc<dyn RetryHook<Failed> + Send + Sync>;
@@ -3727,22 +3726,6 @@ async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
     impl RetryHook<Failed> for Counter {
         fn on_retry(&self, _: &Failed, _: &RetryEvent<'_>) {
             self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    /// ... and reads a 409 as Unavailable.
-    struct Busy409;
-    impl ClassifyHook<Response<()>> for Busy409 {
-        fn classify(
-            &self,
-            r: &Response<()>,
-            read: Option<ResponseFailure>,
-        ) -> Option<ResponseFailure> {
-            match read {
-                Some(_) if r.status() == 409 => {
-                    Some(ResponseFailure::new(ErrorKind::Unavailable, 409))
-                }
-                read => read,
-            }
         }
     }
     struct Client {
@@ -3764,7 +3747,7 @@ async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
         retry: QUICK
             .layer()
             .with_retry_hook(Arc::clone(&counter) as OnRetry)
-            .with_classify_hook(Arc::new(Busy409) as Reading),
+            .with_classify_hook(Arc::new(BusyStatus(409)) as Reading),
     };
     let calls = Arc::new(AtomicUsize::new(0));
     let svc = client
