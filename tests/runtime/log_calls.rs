@@ -74,6 +74,40 @@ fn assert_grouped_by_call(lines: &[String], operation: &str, calls: u32) {
     );
 }
 
+/// `call` of each clip from 0 to `CALLS`, spawned at once on tokio: what
+/// each answered, in the order they ended.
+async fn made_at_once<F, Fut>(call: F) -> Vec<Fut::Output>
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for clip in 0..CALLS {
+        set.spawn(call(clip));
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = set.join_next().await {
+        answers.push(done.unwrap());
+    }
+    answers
+}
+
+/// `call` of each clip, made at once: each answers `Ok`, and its lines,
+/// under `operation`, group by call ([`assert_grouped_by_call`]).
+async fn assert_made_at_once_grouped_by_call<F, Fut, T, E>(operation: &str, call: F)
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + std::fmt::Debug,
+    E: Send + std::fmt::Debug,
+{
+    let logs = capture();
+    let answers = made_at_once(call).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_grouped_by_call(&logs.lines(), operation, CALLS);
+}
+
 /// Attempt `n` of clip `clip`: fails (timed out) twice, then succeeds.
 fn attempt(clip: u32, tries: &AtomicU32) -> Result<u32, io::Error> {
     match tries.fetch_add(1, Ordering::Relaxed) {
@@ -85,10 +119,16 @@ fn attempt(clip: u32, tries: &AtomicU32) -> Result<u32, io::Error> {
     }
 }
 
-#[retry(attempts = 3, backoff = "fixed(10ms)", retry_on = Timeout)]
-async fn download_clip(clip: u32, tries: &AtomicU32) -> Result<u32, io::Error> {
+/// [`attempt`], after a yield to the other calls made at once (their
+/// lines interleave).
+async fn yielding_attempt(clip: u32, tries: &AtomicU32) -> Result<u32, io::Error> {
     tokio::task::yield_now().await;
     attempt(clip, tries)
+}
+
+#[retry(attempts = 3, backoff = "fixed(10ms)", retry_on = Timeout)]
+async fn download_clip(clip: u32, tries: &AtomicU32) -> Result<u32, io::Error> {
+    yielding_attempt(clip, tries).await
 }
 
 static FETCH: Policy<RetryOn> = Policy::new()
@@ -99,62 +139,33 @@ static FETCH: Policy<RetryOn> = Policy::new()
 
 #[tokio::test(start_paused = true)]
 async fn the_lines_of_attributed_calls_made_at_once_group_by_call() {
-    let logs = capture();
-    let mut set = tokio::task::JoinSet::new();
-    for clip in 0..CALLS {
-        set.spawn(async move {
-            let tries = AtomicU32::new(0);
-            download_clip(clip, &tries).await
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        assert!(done.unwrap().is_ok());
-    }
-    assert_grouped_by_call(&logs.lines(), "download_clip", CALLS);
+    assert_made_at_once_grouped_by_call("download_clip", |clip| async move {
+        let tries = AtomicU32::new(0);
+        download_clip(clip, &tries).await
+    })
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_lines_of_functional_calls_made_at_once_group_by_call() {
-    let logs = capture();
-    let mut set = tokio::task::JoinSet::new();
-    for clip in 0..CALLS {
-        set.spawn(async move {
-            let tries = AtomicU32::new(0);
-            FETCH
-                .retry(|| async {
-                    tokio::task::yield_now().await;
-                    attempt(clip, &tries)
-                })
-                .await
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        assert!(done.unwrap().is_ok());
-    }
-    assert_grouped_by_call(&logs.lines(), "fetch_clip", CALLS);
+    assert_made_at_once_grouped_by_call("fetch_clip", |clip| async move {
+        let tries = AtomicU32::new(0);
+        FETCH.retry(|| yielding_attempt(clip, &tries)).await
+    })
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_lines_of_hedged_calls_made_at_once_group_by_call() {
-    let logs = capture();
     let hedged = const { FETCH.with_name("hedged_clip") };
-    let mut set = tokio::task::JoinSet::new();
-    for clip in 0..CALLS {
-        set.spawn(async move {
-            let tries = AtomicU32::new(0);
-            hedged
-                .retry(|| async {
-                    tokio::task::yield_now().await;
-                    attempt(clip, &tries)
-                })
-                .hedged()
-                .await
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        assert!(done.unwrap().is_ok());
-    }
-    assert_grouped_by_call(&logs.lines(), "hedged_clip", CALLS);
+    assert_made_at_once_grouped_by_call("hedged_clip", |clip| async move {
+        let tries = AtomicU32::new(0);
+        hedged
+            .retry(|| yielding_attempt(clip, &tries))
+            .hedged()
+            .await
+    })
+    .await;
 }
 
 /// Through the tower layer: each request's attempts are counted by the
@@ -184,19 +195,19 @@ async fn the_lines_of_requests_through_the_tower_layer_group_by_call() {
         )
     });
     let service = tower::Layer::layer(&LAYERED.layer(), service);
-    let mut set = tokio::task::JoinSet::new();
-    for clip in 0..CALLS {
+    let answers = made_at_once(|clip| {
         let service = service.clone();
-        set.spawn(async move {
+        async move {
             let request = http::Request::get("/clip")
                 .header("x-clip", clip.to_string())
                 .body(String::new())
                 .unwrap();
             tower::ServiceExt::oneshot(service, request).await
-        });
-    }
-    while let Some(done) = set.join_next().await {
-        assert_eq!(done.unwrap().unwrap().status(), 200);
+        }
+    })
+    .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), 200);
     }
     let lines = logs.lines();
     let groups = by_call(&lines, "layered_clip");
