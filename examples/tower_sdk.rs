@@ -62,8 +62,8 @@ pub mod clipsdk {
     use retry_runtime::request::MaxElapsed;
     use retry_runtime::response::{Failure, Idempotent, ResponseFailure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, Hooks, OwnedPolicy, PolicyFn, Reported, RetryHook, RetryLayer,
-        RetryService, WithReport, WithTimeout,
+        ClassifyResponseFn, ClassifyWith, Hooks, OwnedPolicy, PolicyFn, Reported, RetryHook,
+        RetryLayer, RetryService, WithReport, WithTimeout,
     };
     use retry_runtime::{
         Classify, DefaultSleeper, ErrorKind, NoCircuit, Policy, RetryEvent, StopReason,
@@ -97,7 +97,7 @@ pub mod clipsdk {
         DefaultSleeper,
         WithReport<WithTimeout>,
         P,
-        Hooks<OnRetry, ClassifyResponseFn<Response<Incoming>>>,
+        Hooks<OnRetry, ClassifyWith<ClassifyResponseFn<Response<Incoming>>>>,
     >;
 
     /// The method the request was sent with, in its response's extensions,

@@ -3507,18 +3507,20 @@ fn a_hook_costs_its_captures_in_each_calls_future() {
 /// out: the settings are one type whatever order they were asked for in
 /// (`WithReport<WithAttemptExtension<WithTimeout>>`; the two orders made
 /// two types, and a builder in the other order did not compile), its hooks
-/// `fn` pointers (`NotifyFn`, `ClassifyResponseFn`). Either way, each
+/// `fn` pointers (`NotifyFn`, `ClassifyResponseFn`) in the setters'
+/// wrappers (`NotifyWith`, `ClassifyWith`). Either way, each
 /// request carries its attempt, each response its report, the hooks run.
 #[tokio::test(start_paused = true)]
 async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
     use retry_runtime::response::{Failure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, FixedPolicy, Hooks, NotifyFn, WithAttemptExtension, WithReport,
-        WithTimeout,
+        ClassifyResponseFn, ClassifyWith, FixedPolicy, Hooks, NotifyFn, NotifyWith,
+        WithAttemptExtension, WithReport, WithTimeout,
     };
     use retry_runtime::{Attempt, RetryEvent};
     type Failed = Failure<Response<()>, Infallible>;
-    type SdkHooks = Hooks<NotifyFn<Failed>, ClassifyResponseFn<Response<()>>>;
+    type SdkHooks =
+        Hooks<NotifyWith<NotifyFn<Failed>>, ClassifyWith<ClassifyResponseFn<Response<()>>>>;
     type Sdk = RetryLayer<
         RetryOn,
         NoCircuit,

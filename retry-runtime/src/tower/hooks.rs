@@ -18,12 +18,13 @@ use crate::run::{NoNotify, Notify};
 use super::RetryLayer;
 
 /// A [`RetryLayer`]'s hooks, its last type parameter: the hook told of
-/// each retry (`N`: [`NoNotify`], or the function given to
+/// each retry (`N`: [`NoNotify`], or [`NotifyWith`] the function given to
 /// [`with_notify`](RetryLayer::with_notify), or the hook given to
 /// [`with_retry_hook`](RetryLayer::with_retry_hook)) and the reading of
-/// responses (`C`: [`AsClassified`], or the function given to
-/// [`with_classify_response`](RetryLayer::with_classify_response), or the
-/// reading given to [`with_classify_hook`](RetryLayer::with_classify_hook)). A copy
+/// responses (`C`: [`AsClassified`], or [`ClassifyWith`] the function
+/// given to [`with_classify_response`](RetryLayer::with_classify_response),
+/// or the reading given to
+/// [`with_classify_hook`](RetryLayer::with_classify_hook)). A copy
 /// goes into each call's future: a `fn` (or a closure capturing nothing:
 /// a `static` it names is not captured) takes no room there and is called
 /// directly; a closure's captures are copied in (a `&'static` one is a
@@ -40,12 +41,14 @@ use super::RetryLayer;
 /// A `fn` item's type and a closure's have no name: a layer (or a
 /// [`RetryService`](super::RetryService)) kept in a struct field of a
 /// client library names its hooks as `fn` pointers, [`NotifyFn`] and
-/// [`ClassifyResponseFn`], given as such (`hook as NotifyFn<_>`): each is
-/// then a pointer in every call's future, called through it.
+/// [`ClassifyResponseFn`] in the setters' wrappers
+/// (`NotifyWith<NotifyFn<F>>`, `ClassifyWith<ClassifyResponseFn<R>>`),
+/// given as such (`hook as NotifyFn<_>`): each is then a pointer in every
+/// call's future, called through it.
 ///
 /// ```
 /// use retry_runtime::response::{Failure, ResponseFailure};
-/// use retry_runtime::tower::{ClassifyResponseFn, FixedPolicy, Hooks, NoTimeout, NotifyFn, RetryLayer};
+/// use retry_runtime::tower::{ClassifyResponseFn, ClassifyWith, FixedPolicy, Hooks, NoTimeout, NotifyFn, NotifyWith, RetryLayer};
 /// use retry_runtime::{presets, DefaultSleeper, NoCircuit, RetryEvent, RetryOn};
 ///
 /// type Failed = Failure<http::Response<String>, std::io::Error>;
@@ -55,7 +58,7 @@ use super::RetryLayer;
 /// fn read(_: &http::Response<String>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
 ///     by_status
 /// }
-/// type SdkHooks = Hooks<NotifyFn<Failed>, ClassifyResponseFn<http::Response<String>>>;
+/// type SdkHooks = Hooks<NotifyWith<NotifyFn<Failed>>, ClassifyWith<ClassifyResponseFn<http::Response<String>>>>;
 /// struct Sdk {
 ///     retry: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, FixedPolicy<RetryOn>, SdkHooks>,
 /// }
@@ -109,7 +112,8 @@ pub struct Hooks<N = NoNotify, C = AsClassified> {
 }
 
 /// A [`with_notify`](RetryLayer::with_notify) hook as a `fn` pointer, for
-/// a layer's type written out (in a struct field: see [`Hooks`]): given
+/// a layer's type written out (in a struct field, as
+/// `NotifyWith<NotifyFn<F>>`: see [`Hooks`]): given
 /// the failed attempt `F` (a `Failure<S::Response, S::Error>` of the
 /// service `S` the layer wraps) and the retry's event. As the reqwest
 /// middleware's [`NotifyFn`](crate::reqwest_middleware::NotifyFn).
@@ -124,9 +128,9 @@ pub type NotifyFn<F> = fn(&F, &RetryEvent<'_>);
 
 /// A [`with_classify_response`](RetryLayer::with_classify_response)
 /// function as a `fn` pointer, for a layer's type written out (in a struct
-/// field: see [`Hooks`]): given a response `R` of the service the layer
-/// wraps and its failure as read by status (`None`: a success), the
-/// failure the run judges. As the reqwest middleware's
+/// field, as `ClassifyWith<ClassifyResponseFn<R>>`: see [`Hooks`]): given
+/// a response `R` of the service the layer wraps and its failure as read
+/// by status (`None`: a success), the failure the run judges. As the reqwest middleware's
 /// [`ClassifyResponseFn`](crate::reqwest_middleware::ClassifyResponseFn).
 ///
 /// ```
@@ -135,6 +139,42 @@ pub type NotifyFn<F> = fn(&F, &RetryEvent<'_>);
 /// assert_eq!(as_is(&http::Response::new(()), None), None);
 /// ```
 pub type ClassifyResponseFn<R> = fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>;
+
+/// The function given to [`with_notify`](RetryLayer::with_notify) (a `fn`
+/// or a closure), as the layer's [`RetryHook`]: told through it. A wrapper
+/// rather than an impl of [`RetryHook`] for every `Fn`, so that a type of
+/// yours given to [`with_retry_hook`](RetryLayer::with_retry_hook) for
+/// another failure type matches only its own impl, and rustc says so in
+/// the trait's words rather than "expected an `Fn` closure". As large as
+/// the function: nothing for a `fn` item or a closure capturing nothing.
+/// Built by `with_notify`; by hand for an `Arc<dyn RetryHook<F>>` of a
+/// closure (see [`RetryHook`]).
+///
+/// ```
+/// use retry_runtime::tower::{NotifyWith, RetryHook};
+/// use retry_runtime::RetryEvent;
+/// let hook = NotifyWith(|_: &u8, _: &RetryEvent<'_>| ());
+/// assert_eq!(std::mem::size_of_val(&hook), 0);
+/// fn takes<H: RetryHook<u8>>(_: H) {}
+/// takes(hook);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct NotifyWith<F>(pub F);
+
+/// The function given to
+/// [`with_classify_response`](RetryLayer::with_classify_response) (a `fn`
+/// or a closure), as the layer's [`ClassifyHook`]: read through it. A
+/// wrapper for the reason [`NotifyWith`] gives; as large as the function.
+///
+/// ```
+/// use retry_runtime::response::ResponseFailure;
+/// use retry_runtime::tower::{ClassifyHook, ClassifyWith};
+/// let all_fine = ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None);
+/// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
+/// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ClassifyWith<F>(pub F);
 
 impl Hooks {
     /// Neither hook: a layer's default.
@@ -159,8 +199,8 @@ pub struct AsClassified;
 
 /// What a [`RetryLayer`] tells of each retry, with the failed attempt `F`
 /// (a `Failure<S::Response, S::Error>` of the service `S` it wraps): a
-/// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify),
-/// a type of yours implementing it given to
+/// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify)
+/// (wrapped in [`NotifyWith`]), a type of yours implementing it given to
 /// [`with_retry_hook`](RetryLayer::with_retry_hook) (a hook with state of
 /// each client: see [`Hooks`]), an [`Arc`] of either (a trait object
 /// too: `Arc<dyn RetryHook<F> + Send + Sync>`, for a client that takes its
@@ -169,9 +209,9 @@ pub struct AsClassified;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use retry_runtime::tower::RetryHook;
+/// use retry_runtime::tower::{NotifyWith, RetryHook};
 /// use retry_runtime::RetryEvent;
-/// let hook: Arc<dyn RetryHook<u8> + Send + Sync> = Arc::new(|_: &u8, _: &RetryEvent<'_>| ());
+/// let hook: Arc<dyn RetryHook<u8> + Send + Sync> = Arc::new(NotifyWith(|_: &u8, _: &RetryEvent<'_>| ()));
 /// let layer = retry_runtime::presets::API.layer().with_retry_hook(hook);
 /// # let _ = layer;
 /// ```
@@ -210,10 +250,10 @@ impl<F> RetryHook<F> for NoNotify {
     }
 }
 
-impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for H {
+impl<F, H: Fn(&F, &RetryEvent<'_>)> RetryHook<F> for NotifyWith<H> {
     #[inline]
     fn on_retry(&self, failure: &F, event: &RetryEvent<'_>) {
-        self(failure, event);
+        (self.0)(failure, event);
     }
 }
 
@@ -248,16 +288,16 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 /// [`ClassifyResponse`](crate::response::ClassifyResponse) impl reads
 /// (`None`: a success), the failure the run judges. A
 /// `Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>` given to
-/// [`with_classify_response`](RetryLayer::with_classify_response), a type
-/// of yours implementing it given to
+/// [`with_classify_response`](RetryLayer::with_classify_response)
+/// (wrapped in [`ClassifyWith`]), a type of yours implementing it given to
 /// [`with_classify_hook`](RetryLayer::with_classify_hook) (a reading set
 /// per client), an [`Arc`] of either, or [`AsClassified`] (that reading
 /// as it is, the default).
 ///
 /// ```
-/// use retry_runtime::tower::ClassifyHook;
+/// use retry_runtime::tower::{ClassifyHook, ClassifyWith};
 /// use retry_runtime::response::ResponseFailure;
-/// let all_fine = |_: &http::Response<()>, _: Option<ResponseFailure>| None;
+/// let all_fine = ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None);
 /// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
 /// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
 /// ```
@@ -279,10 +319,12 @@ impl<R> ClassifyHook<R> for AsClassified {
     }
 }
 
-impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyHook<R> for C {
+impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyHook<R>
+    for ClassifyWith<C>
+{
     #[inline]
     fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
-        self(response, read)
+        (self.0)(response, read)
     }
 }
 
@@ -336,9 +378,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// A `fn`, or a closure (its first argument's type written out, or
     /// its failure type inferred from where the service is used); a hook
     /// of your own type, with state of each client, goes to
-    /// [`with_retry_hook`](Self::with_retry_hook). In the
-    /// layer's type ([`Hooks`]), so that a layer without one does nothing
-    /// more per retry. It is cloned into each call's future: a `fn`, or a
+    /// [`with_retry_hook`](Self::with_retry_hook). In the layer's type
+    /// ([`Hooks`], wrapped in [`NotifyWith`]), so that a layer without one
+    /// does nothing more per retry. It is cloned into each call's future: a `fn`, or a
     /// closure that captures nothing (a `static` for state, named in its
     /// body: not captured), costs nothing there; a closure's captures are
     /// copied in (a `&'static` one is a pointer in every call's future),
@@ -370,11 +412,14 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// assert_eq!((response.status().as_u16(), UNAVAILABLE.load(Ordering::Relaxed)), (200, 1));
     /// # }
     /// ```
-    pub fn with_notify<R, E, F>(self, hook: F) -> RetryLayer<W, G, Sl, T, P, Hooks<F, C>>
+    pub fn with_notify<R, E, F>(
+        self,
+        hook: F,
+    ) -> RetryLayer<W, G, Sl, T, P, Hooks<NotifyWith<F>, C>>
     where
         F: Fn(&Failure<R, E>, &RetryEvent<'_>) + Clone,
     {
-        self.with_retry_hook(hook)
+        self.with_retry_hook(NotifyWith(hook))
     }
 
     /// [`with_notify`](Self::with_notify) for a hook of your own type: a
@@ -458,7 +503,7 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// A `fn`, or a closure (its response's type written out, or inferred
     /// from where the service is used); a reading of your own type, set
     /// per client, goes to [`with_classify_hook`](Self::with_classify_hook).
-    /// In the layer's type ([`Hooks`]),
+    /// In the layer's type ([`Hooks`], wrapped in [`ClassifyWith`]),
     /// so that a layer without it reads each response as it did. Cloned
     /// into each call's future, as [`with_notify`](Self::with_notify)'s
     /// hook is.
@@ -490,11 +535,11 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     pub fn with_classify_response<R, F>(
         self,
         classify: F,
-    ) -> RetryLayer<W, G, Sl, T, P, Hooks<N, F>>
+    ) -> RetryLayer<W, G, Sl, T, P, Hooks<N, ClassifyWith<F>>>
     where
         F: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure> + Clone,
     {
-        self.with_classify_hook(classify)
+        self.with_classify_hook(ClassifyWith(classify))
     }
 
     /// [`with_classify_response`](Self::with_classify_response) for a

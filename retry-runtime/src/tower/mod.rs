@@ -35,7 +35,8 @@
 //!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
 //!   a 409 as Unavailable, a DELETE's 404 as a success, told by the
 //!   response alone), as the reqwest middleware's; it keeps them in a
-//!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`]),
+//!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`],
+//!   in the setters' wrappers [`NotifyWith`], [`ClassifyWith`]),
 //!   or as types of its own with each client's state ([`RetryHook`],
 //!   [`ClassifyHook`]: [`with_retry_hook`](RetryLayer::with_retry_hook),
 //!   [`with_classify_hook`](RetryLayer::with_classify_hook));
@@ -136,7 +137,10 @@ pub use self::boxed::{BoxErrors, BoxErrorsFuture, BoxErrorsLayer};
 pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
-pub use self::hooks::{AsClassified, ClassifyHook, ClassifyResponseFn, Hooks, NotifyFn, RetryHook};
+pub use self::hooks::{
+    AsClassified, ClassifyHook, ClassifyResponseFn, ClassifyWith, Hooks, NotifyFn, NotifyWith,
+    RetryHook,
+};
 pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 pub use self::reported::Reported;
