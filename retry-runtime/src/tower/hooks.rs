@@ -218,7 +218,8 @@ pub struct AsClassified;
 #[diagnostic::on_unimplemented(
     message = "the retry layer's hook, set by `with_notify` or `with_retry_hook`, does not take this service's failure, `&{F}`",
     label = "a hook for another failure type",
-    note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type (a type of yours: implement `RetryHook<Failure<S::Response, S::Error>>` for it)"
+    note = "the hook is given `&Failure<S::Response, S::Error>` of the service the layer wraps: annotate its first argument with that type (a type of yours: implement `RetryHook<Failure<S::Response, S::Error>>` for it)",
+    note = "a closure is no `RetryHook` of itself: give it to `with_notify` (not `with_retry_hook`), or wrap it, `NotifyWith(closure)` (behind an `Arc<dyn RetryHook<..>>` too)"
 )]
 pub trait RetryHook<F> {
     /// A retry is about to sleep, after `failure`: told after the policy's
@@ -304,7 +305,8 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 #[diagnostic::on_unimplemented(
     message = "the retry layer's response reading, set by `with_classify_response` or `with_classify_hook`, does not take this service's response, `&{R}`",
     label = "a reading for another response type",
-    note = "the reading is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its function's first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)"
+    note = "the reading is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its function's first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)",
+    note = "a closure is no `ClassifyHook` of itself: give it to `with_classify_response` (not `with_classify_hook`), or wrap it, `ClassifyWith(closure)` (behind an `Arc<dyn ClassifyHook<..>>` too)"
 )]
 pub trait ClassifyHook<R> {
     /// The failure the run judges, from the response and the failure
@@ -429,7 +431,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// state (its retry counter, its id for its lines), where a closure
     /// capturing it has a type no struct field can name. Told as
     /// `with_notify`'s hook is, and cloned into each call's future (an
-    /// `Arc` in it is an atomic increment per call).
+    /// `Arc` in it is an atomic increment per call). A closure is no
+    /// [`RetryHook`] of itself: it goes to `with_notify`, or here wrapped,
+    /// [`NotifyWith`]`(closure)`.
     ///
     /// A setter of its own: `with_notify`'s `Fn` bound is what lets a
     /// closure leave its arguments' types out (rustc infers a closure's
@@ -547,7 +551,8 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// [`ClassifyHook<S::Response>`](ClassifyHook) (or an [`Arc`] of one),
     /// which a client library names in its layer's type ([`Hooks`]) and
     /// sets per client (the status one tenant's API answers when busy).
-    /// A setter of its own for the reason
+    /// A closure goes to `with_classify_response`, or here wrapped,
+    /// [`ClassifyWith`]`(closure)`. A setter of its own for the reason
     /// [`with_retry_hook`](Self::with_retry_hook) gives.
     ///
     /// ```
