@@ -202,10 +202,11 @@ pub struct AsClassified;
 /// `Fn(&F, &RetryEvent)` given to [`with_notify`](RetryLayer::with_notify)
 /// (wrapped in [`NotifyWith`]), a type of yours implementing it given to
 /// [`with_retry_hook`](RetryLayer::with_retry_hook) (a hook with state of
-/// each client: see [`Hooks`]), an [`Arc`] of either (a trait object
-/// too: `Arc<dyn RetryHook<F> + Send + Sync>`, for a client that takes its
-/// user's hook without a type parameter), or [`NoNotify`] (nothing, the
-/// default).
+/// each client: see [`Hooks`]), an [`Arc`] of either (a closure in its
+/// wrapper, `Arc::new(NotifyWith(closure))`: a bare closure is no hook;
+/// a trait object too: `Arc<dyn RetryHook<F> + Send + Sync>`, for a
+/// client that takes its user's hook without a type parameter), or
+/// [`NoNotify`] (nothing, the default).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -292,13 +293,16 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 /// [`with_classify_response`](RetryLayer::with_classify_response)
 /// (wrapped in [`ClassifyWith`]), a type of yours implementing it given to
 /// [`with_classify_hook`](RetryLayer::with_classify_hook) (a reading set
-/// per client), an [`Arc`] of either, or [`AsClassified`] (that reading
-/// as it is, the default).
+/// per client), an [`Arc`] of either (a closure in its wrapper,
+/// `Arc::new(ClassifyWith(closure))`: a bare closure is no reading), or
+/// [`AsClassified`] (that reading as it is, the default).
 ///
 /// ```
+/// use std::sync::Arc;
 /// use retry_runtime::tower::{ClassifyHook, ClassifyWith};
 /// use retry_runtime::response::ResponseFailure;
-/// let all_fine = ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None);
+/// let all_fine: Arc<dyn ClassifyHook<http::Response<()>> + Send + Sync> =
+///     Arc::new(ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None));
 /// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
 /// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
 /// ```
