@@ -18,13 +18,14 @@ use crate::nested::Nested;
 #[cfg(doc)]
 use crate::policy::{Levels, RetryAfter};
 use crate::policy::{Policy, RetryOn};
-use crate::presets;
 
 mod inner_tables;
 mod name;
+mod preset;
 mod write;
 use inner_tables::{LevelsValue, RetryAfterTable};
 use name::PolicyName;
+use preset::Preset;
 
 /// The keys of a policy's table: `#[retry]`'s keys that hold a value, the
 /// levels of its lines, its Retry-After handling and its name.
@@ -326,26 +327,6 @@ impl<'de> Deserialize<'de> for NestedWord {
     }
 }
 
-/// A preset read by its name, resolved as its value is read (so that a
-/// format places an unknown name on its own line).
-struct Preset(Policy<RetryOn>);
-
-impl<'de> Deserialize<'de> for Preset {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Policy<RetryOn>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a preset's name, such as \"webhook\"")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Policy<RetryOn>, E> {
-                preset(name)
-            }
-        }
-        d.deserialize_str(V).map(Preset)
-    }
-}
-
 /// A policy's table, each key read once.
 #[derive(Default)]
 struct Table {
@@ -441,17 +422,6 @@ impl Table {
     }
 }
 
-/// A preset by its name, or the error that lists them.
-fn preset<E: de::Error>(name: &str) -> Result<Policy<RetryOn>, E> {
-    presets::by_name(name).ok_or_else(|| {
-        E::custom(format_args!(
-            "unknown preset `{name}`; {}presets are: {}",
-            retry_dsl::did_you_mean(name, &presets::NAMES),
-            presets::NAMES.join(", ")
-        ))
-    })
-}
-
 struct PolicyVisitor;
 
 impl<'de> Visitor<'de> for PolicyVisitor {
@@ -462,7 +432,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        preset(name)
+        preset::named(name)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -492,7 +462,8 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// value, in its grammar, or a preset's name alone (`clips = "webhook"`).
 ///
 /// `preset` is the policy the other keys are set over, as in the
-/// attribute; without one, [`Policy::new`]'s settings retrying the
+/// attribute: a preset's name, or `"grpc"`, `tonic::GRPC`, with the
+/// feature `tonic` (an error naming the feature without it); without one, [`Policy::new`]'s settings retrying the
 /// transient kinds, [`KindSet::TRANSIENT`] (where `#[retry]` with neither
 /// a preset nor `retry_on` retries every error: a policy read from a file
 /// classifies, so that a 404 fails at once); `retry_on = []` (or
@@ -682,6 +653,30 @@ mod tests {
         let e = from_toml("[clips]\nattempts = 3\npreset = \"fast\"\n").unwrap_err();
         assert!(e.contains("unknown preset `fast`"), "{e}");
         assert!(e.contains("line 3"), "placed on its own line: {e}");
+    }
+
+    /// `tonic::GRPC` by its name, as a table's preset or alone; without the
+    /// feature `tonic`, an error naming it, on the preset's line.
+    #[test]
+    fn grpc_is_a_preset_of_the_feature_tonic() {
+        let read = from_toml("[clips]\nattempts = 6\npreset = \"grpc\"\n");
+        #[cfg(feature = "tonic")]
+        {
+            use crate::tonic::GRPC;
+            let p = read.unwrap();
+            assert_eq!(format!("{p:?}"), format!("{:?}", GRPC.with_max_attempts(6)));
+            assert_eq!(p.retry_after(), crate::tonic::PUSHBACK);
+            // unnamed, as the preset: `#[retry(policy = ..)]` names it after its function
+            assert_eq!(p.with_default_name("fetch").name(), "fetch");
+            let alone = from_toml("clips = \"grpc\"\n").unwrap();
+            assert_eq!(format!("{alone:?}"), format!("{GRPC:?}"));
+        }
+        #[cfg(not(feature = "tonic"))]
+        {
+            let e = read.unwrap_err();
+            assert!(e.contains("line 3"), "{e}");
+            assert!(e.contains("needs retry-runtime's feature `tonic`"), "{e}");
+        }
     }
 
     #[test]

@@ -401,6 +401,21 @@ pub const PUSHBACK: RetryAfter = RetryAfter::DEFAULT
 ///     .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
 /// assert_eq!(CLIPS.max_elapsed(), Some(Duration::from_secs(10)));
 /// ```
+///
+/// In a policy file (feature `serde`) it is the preset `grpc`: `preset =
+/// "grpc"` (or `"grpc"` alone) reads it, the table's other keys set over
+/// it, and a policy made from it is written back so.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use retry_runtime::{tonic::GRPC, Policy, RetryOn};
+/// let clips: Policy<RetryOn> = toml::from_str("preset = \"grpc\"\nmax_elapsed = \"10s\"\n")?;
+/// assert_eq!((clips.max_attempts(), clips.retry_after()), (GRPC.max_attempts(), GRPC.retry_after()));
+/// let written = toml::to_string(&clips)?;
+/// assert!(written.starts_with("preset = \"grpc\"\nattempts = 4\n"), "{written}");
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const GRPC: Policy<RetryOn> = Policy::new()
     .with_max_attempts(4)
     .with_backoff(Backoff::exponential(

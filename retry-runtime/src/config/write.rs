@@ -11,10 +11,9 @@ use serde::ser::{self, Serialize, SerializeStruct, Serializer};
 use tracing::Level;
 
 use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LEVELS, LINES};
-use super::name;
+use super::{name, preset};
 use crate::nested::Nested;
 use crate::policy::{Levels, Policy, RetryAfter, RetryOn};
-use crate::presets;
 
 /// The name of a policy nobody named ([`Policy::new`]'s).
 const UNNAMED: &str = Policy::new().name();
@@ -117,7 +116,9 @@ impl Serialize for RetryAfterText {
 }
 
 /// How the policy's name is written: `name` for a name of its own, the
-/// preset's name for a preset's, nothing for [`Policy::new`]'s.
+/// preset's name for a preset's (`grpc` for `tonic::GRPC`'s, the feature
+/// `tonic` on: without it no policy has that name), nothing for
+/// [`Policy::new`]'s.
 fn name_key<W, G, E: ser::Error>(
     p: &Policy<W, G>,
 ) -> Result<Option<(&'static str, &'static str)>, E> {
@@ -133,13 +134,13 @@ fn name_key<W, G, E: ser::Error>(
     if name == UNNAMED {
         return Ok(None);
     }
-    if presets::by_name(name).is_some() {
+    if preset::by_name(name).is_some() {
         // (every other key is written, so only the name comes from it)
         return Ok(Some(("preset", name)));
     }
     Err(E::custom(format_args!(
-        "the policy's name `{name}` is this crate's own (not a preset's), and no file \
-         reads it back unnamed: name it, `.with_name(\"{name}\")`, to write it"
+        "the policy's name `{name}` is this crate's own (not a preset a file reads), and no \
+         file reads it back unnamed: name it, `.with_name(\"{name}\")`, to write it"
     )))
 }
 
@@ -155,9 +156,10 @@ fn name_key<W, G, E: ser::Error>(
 ///
 /// An error rather than a table that would not load again, or would load
 /// as another policy: a value with no text (a linear backoff whose step is
-/// not its start), a policy [`build`](Policy::build) refuses, a name the
-/// file refuses, and the name of a policy this crate defines that is no
-/// preset's (`tonic::GRPC`'s `grpc`, until named).
+/// not its start), a policy [`build`](Policy::build) refuses, and a name
+/// the file refuses. A preset's own name is written as `preset`, and so
+/// is `tonic::GRPC`'s (feature `tonic`): `preset = "grpc"`, the name a
+/// file reads it by.
 ///
 /// A level a library's [`with_default_levels`](Policy::with_default_levels)
 /// gave is written as if set: the file has no way to say "a default", and
@@ -292,10 +294,23 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// Every preset a file names, as this build reads them (`grpc` with
+    /// the feature `tonic`).
+    fn file_presets() -> Vec<(&'static str, Policy<RetryOn>)> {
+        let presets: Vec<_> = super::preset::NAMES
+            .into_iter()
+            .filter_map(|name| Some((name, super::preset::by_name(name)?)))
+            .collect();
+        assert_eq!(
+            presets.len(),
+            presets::NAMES.len() + usize::from(cfg!(feature = "tonic"))
+        );
+        presets
+    }
+
     #[test]
     fn every_preset_round_trips_as_a_preset_with_its_stock_name() {
-        for name in presets::NAMES {
-            let p = presets::by_name(name).unwrap();
+        for (name, p) in file_presets() {
             assert_round_trips(&p);
             let json = serde_json::to_string(&p).unwrap();
             assert!(
@@ -385,8 +400,37 @@ at_least_backoff = false
         assert!(e.contains("attempts must be at least 1"), "{e}");
         let e = refused(presets::API.with_name("billing api"));
         assert!(e.contains("invalid name `billing api`"), "{e}");
-        let e = refused(presets::API.with_stock_name("grpc"));
-        assert!(e.contains("name it, `.with_name(\"grpc\")`"), "{e}");
+        // (a policy of this crate's under a name no file reads as a preset)
+        let e = refused(presets::API.with_stock_name("stock-only"));
+        assert!(e.contains("name it, `.with_name(\"stock-only\")`"), "{e}");
+    }
+
+    /// `tonic::GRPC` is written as the preset a file reads it by, and so is
+    /// a policy made from it, its changes written over it.
+    #[cfg(feature = "tonic")]
+    #[test]
+    fn grpc_is_written_as_its_preset() {
+        use crate::tonic::GRPC;
+        let text = toml::to_string(&GRPC).unwrap();
+        assert!(
+            text.starts_with(
+                "preset = \"grpc\"\nattempts = 4\nbackoff = \"exp(100ms, 5s)\"\njitter = \"full\"\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("[retry_after]\nkinds = \"Timeout | Connect | RateLimited | Unavailable\"\ncap = \"1m\"\n"), "{text}");
+        let clips = GRPC
+            .with_max_elapsed(Duration::from_secs(10))
+            .retry_on(KindSet::TRANSIENT.with(ErrorKind::Interrupted));
+        assert_round_trips(&clips);
+        let json = serde_json::to_string(&clips).unwrap();
+        assert!(
+            json.starts_with(r#"{"preset":"grpc","attempts":4,"#),
+            "{json}"
+        );
+        // named, it is written by its name
+        let named = toml::to_string(&GRPC.with_name("clips")).unwrap();
+        assert!(named.starts_with("name = \"clips\"\n"), "{named}");
     }
 
     #[test]
@@ -435,7 +479,7 @@ at_least_backoff = false
     fn any_policy() -> impl Strategy<Value = Policy<RetryOn>> {
         let base = prop_oneof![
             Just(Policy::new().retry_on(KindSet::TRANSIENT)),
-            (0..presets::NAMES.len()).prop_map(|i| presets::by_name(presets::NAMES[i]).unwrap()),
+            proptest::sample::select(file_presets()).prop_map(|(_, p)| p),
         ];
         let backoff = prop_oneof![
             Just(Backoff::None),
