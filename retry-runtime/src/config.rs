@@ -1,7 +1,22 @@
-//! A [`Policy`] read from a configuration file (feature `serde`): the
-//! attribute's value keys, in its grammar, checked as [`Policy::build`]
-//! checks, and written back in the same keys (`write.rs`); and
-//! [`Backoff`], [`Jitter`], [`KindSet`] and [`ErrorKind`] as their text.
+//! Policies in configuration files (feature `serde`): a [`Policy`] read
+//! from a file in `#[retry]`'s keys and grammar, checked as
+//! [`Policy::build`] checks (its `Deserialize`), and written back in the
+//! same keys (its `Serialize`); [`Backoff`], [`Jitter`], [`KindSet`] and
+//! [`ErrorKind`] as their text. The impls are on the types; this module
+//! holds what goes with them: [`FileCondition`], the retry conditions a
+//! file holds (`retry_on`'s kinds, or `"all"`).
+//!
+//! ```
+//! use retry_runtime::{Policy, RetryAll, RetryOn};
+//!
+//! let clips: Policy<RetryOn> = toml::from_str("preset = \"s3\"\nattempts = 6\n")?;
+//! assert_eq!((clips.max_attempts(), clips.name()), (6, "s3"));
+//! let jobs: Policy<RetryAll> = toml::from_str("attempts = 5\nretry_on = \"all\"\n")?;
+//! let written = toml::to_string(&jobs)?;
+//! assert!(written.starts_with("attempts = 5\n"), "{written}");
+//! assert!(written.contains("retry_on = \"all\"\n"), "{written}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -19,10 +34,13 @@ use crate::nested::Nested;
 use crate::policy::{Levels, RetryAfter};
 use crate::policy::{Policy, RetryOn};
 
+mod condition;
 mod inner_tables;
 mod name;
 mod preset;
 mod write;
+pub use condition::FileCondition;
+use condition::{RetryOnSeed, RetryOnValue};
 use inner_tables::{LevelsValue, RetryAfterTable};
 use name::PolicyName;
 use preset::Preset;
@@ -334,7 +352,7 @@ struct Table {
     attempts: Option<u32>,
     backoff: Option<Backoff>,
     jitter: Option<Jitter>,
-    retry_on: Option<KindSet>,
+    retry_on: Option<RetryOnValue>,
     max_elapsed: Option<Duration>,
     hedge: Option<Duration>,
     nested: Option<Nested>,
@@ -379,8 +397,13 @@ where
 
 impl Table {
     /// The preset's policy (the transient kinds over [`Policy::new`]'s
-    /// settings without one), each key given set over it, then checked.
-    fn policy<E: de::Error>(self) -> Result<Policy<RetryOn>, E> {
+    /// settings without one), each key given set over it, then checked;
+    /// for a policy that retries `every` error, one whose `retry_on` said
+    /// so (its kinds, the preset's, are then never read).
+    fn policy<E: de::Error>(self, every: bool) -> Result<Policy<RetryOn>, E> {
+        if every && self.retry_on.is_none() {
+            return Err(condition::all_unsaid(None));
+        }
         let mut p = self
             .preset
             .unwrap_or(const { Policy::new().retry_on(KindSet::TRANSIENT) });
@@ -393,7 +416,7 @@ impl Table {
         if let Some(j) = self.jitter {
             p = p.with_jitter(j);
         }
-        if let Some(kinds) = self.retry_on {
+        if let Some(RetryOnValue::Kinds(kinds)) = self.retry_on {
             p = p.retry_on(kinds);
         }
         if let Some(d) = self.max_elapsed {
@@ -422,7 +445,13 @@ impl Table {
     }
 }
 
-struct PolicyVisitor;
+/// A policy's table, or a preset's name alone: one of a policy that
+/// retries `every` error ([`RetryAll`](crate::RetryAll)) or the kinds its
+/// `retry_on` lists, read as a [`Policy<RetryOn>`] either way (the first
+/// then made a `Policy<RetryAll>`, see [`FileCondition`]).
+struct PolicyVisitor {
+    every: bool,
+}
 
 impl<'de> Visitor<'de> for PolicyVisitor {
     type Value = Policy<RetryOn>;
@@ -432,11 +461,16 @@ impl<'de> Visitor<'de> for PolicyVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        preset::named(name)
+        let p = preset::named(name)?;
+        match self.every {
+            true => Err(condition::all_unsaid(Some(name))),
+            false => Ok(p),
+        }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut t = Table::default();
+        let every = RetryOnSeed { every: self.every };
         while let Some(key) = map.next_key::<Key>()? {
             let (m, k) = (&mut map, key.name());
             match key {
@@ -444,7 +478,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::Attempts => once(&mut t.attempts, k, m, |n: Attempts| n.0)?,
                 Key::Backoff => once(&mut t.backoff, k, m, |b: Backoff| b)?,
                 Key::Jitter => once(&mut t.jitter, k, m, |j: Jitter| j)?,
-                Key::RetryOn => once(&mut t.retry_on, k, m, |kinds: KindSet| kinds)?,
+                Key::RetryOn => once_seeded(&mut t.retry_on, k, m, every, |v| v)?,
                 Key::MaxElapsed => once(&mut t.max_elapsed, k, m, |d: Text2Duration| d.0)?,
                 Key::Hedge => once(&mut t.hedge, k, m, |d: Text2Duration| d.0)?,
                 Key::Nested => once(&mut t.nested, k, m, |n: NestedWord| n.0)?,
@@ -454,16 +488,20 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::Name => once(&mut t.name, k, m, |n: PolicyName| n.0)?,
             }
         }
-        t.policy()
+        t.policy(self.every)
     }
 }
 
 /// A policy from configuration: a table of `#[retry]`'s keys that hold a
-/// value, in its grammar, or a preset's name alone (`clips = "webhook"`).
+/// value, in its grammar, or a preset's name alone (`clips = "webhook"`);
+/// a `Policy<RetryOn>` (the kinds its `retry_on` lists), or a
+/// `Policy<RetryAll>` (every error: `retry_on = "all"`), the conditions a
+/// file holds ([`FileCondition`]).
 ///
 /// `preset` is the policy the other keys are set over, as in the
 /// attribute: a preset's name, or `"grpc"`, `tonic::GRPC`, with the
-/// feature `tonic` (an error naming the feature without it); without one, [`Policy::new`]'s settings retrying the
+/// feature `tonic` (an error naming the feature without it); without one,
+/// [`Policy::new`]'s settings retrying the
 /// transient kinds, [`KindSet::TRANSIENT`] (where `#[retry]` with neither
 /// a preset nor `retry_on` retries every error: a policy read from a file
 /// classifies, so that a 404 fails at once); `retry_on = []` (or
@@ -500,8 +538,19 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// file's line of the key or value at fault, or of the table for a fault
 /// of two keys together (a decorrelated jitter over a fixed backoff).
 ///
+/// A `Policy<RetryAll>` retries every error, unclassified ones too, so
+/// its table says so, `retry_on = "all"`, and is refused without it (a
+/// table copied from a classifying policy would retry a 404), as is a
+/// preset's name alone (a preset retries the transient kinds: write `{
+/// preset = "webhook", retry_on = "all" }`) and a `retry_on` of kinds. A
+/// `Policy<RetryOn>` refuses `"all"` in turn, rather than reading it as
+/// every kind (which would read Retry-After hints and log kinds a
+/// `RetryAll` does not). Its other keys are a `Policy<RetryOn>`'s
+/// (`retry_after` too, kept for a `.retry_on(..)` over it in code).
+///
 /// A policy is written back in these keys by its `Serialize`
-/// (`Policy<RetryOn, G>`), which reads back to the same policy.
+/// (`Policy<RetryOn, G>` and `Policy<RetryAll, G>`), which reads back to
+/// the same policy.
 ///
 /// Without `name`, the policy is unnamed (the preset's name, or
 /// `operation`, until `#[retry(policy = ..)]` names it after its
@@ -557,11 +606,19 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// let both = r#"{ "backoff": "fixed(1s)", "jitter": "decorrelated" }"#;
 /// let refused = serde_json::from_str::<Policy<RetryOn>>(both).unwrap_err();
 /// assert!(refused.to_string().starts_with("invalid retry policy: "), "{refused}");
+///
+/// // a job that retries whatever failed, over the `job` preset's waits
+/// use retry_runtime::RetryAll;
+/// let jobs: Policy<RetryAll> = serde_json::from_str(r#"{ "preset": "job", "retry_on": "all" }"#)?;
+/// assert_eq!(jobs.max_attempts(), 4);
+/// let unsaid = serde_json::from_str::<Policy<RetryAll>>(r#"{ "preset": "job" }"#).unwrap_err();
+/// assert!(unsaid.to_string().contains("say so with `retry_on = \"all\"`"), "{unsaid}");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-impl<'de> Deserialize<'de> for Policy<RetryOn> {
+impl<'de, W: FileCondition> Deserialize<'de> for Policy<W> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PolicyVisitor)
+        d.deserialize_any(PolicyVisitor { every: W::EVERY })
+            .map(W::from_file)
     }
 }
 
@@ -677,6 +734,85 @@ mod tests {
             assert!(e.contains("line 3"), "{e}");
             assert!(e.contains("needs retry-runtime's feature `tonic`"), "{e}");
         }
+    }
+
+    /// A `Policy<RetryAll>` from a table that says `retry_on = "all"`,
+    /// over its preset's settings; every other `retry_on` refused where it
+    /// is written, and so is its absence, which a table copied from a
+    /// classifying policy would have.
+    #[test]
+    fn retry_on_all_is_a_policy_that_retries_every_error() {
+        use crate::RetryAll;
+        #[derive(serde::Deserialize)]
+        struct File {
+            jobs: Policy<RetryAll>,
+        }
+        let every = |text: &str| {
+            toml::from_str::<File>(text)
+                .map(|f| f.jobs)
+                .map_err(|e| e.to_string())
+        };
+        let p = every("[jobs]\npreset = \"s3\"\nattempts = 6\nretry_on = \"all\"\n").unwrap();
+        let built = presets::S3.with_max_attempts(6).retry_all();
+        assert_eq!(format!("{p:?}"), format!("{built:?}"));
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound); // Permanent
+        assert!(p.decide(0, &missing).wait().is_some());
+        assert!(every("[jobs]\nretry_on = \"all\"\n").is_ok());
+
+        for (table, fault, line) in [
+            (
+                "attempts = 3\nretry_on = \"Timeout | Connect\"",
+                "this policy retries every error (a `Policy<RetryAll>`): its `retry_on` is \"all\"",
+                3,
+            ),
+            (
+                "attempts = 3\nretry_on = [\"Timeout\"]",
+                "its `retry_on` is \"all\"",
+                3,
+            ),
+            (
+                "attempts = 3\nretry_on = 3",
+                "\"all\": this policy retries every error",
+                3,
+            ),
+            (
+                "attempts = 3",
+                "say so with `retry_on = \"all\"` (a table without it retries the transient kinds",
+                1,
+            ),
+        ] {
+            let e = every(&format!("[jobs]\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+            assert!(e.contains(&format!("line {line}")), "{table}: {e}");
+        }
+        let e = every("jobs = \"webhook\"\n").unwrap_err();
+        assert!(
+            e.contains(
+                "`webhook` alone is the preset, which retries the transient kinds, and this policy \
+                 retries every error (a `Policy<RetryAll>`): write a table, \
+                 { preset = \"webhook\", retry_on = \"all\" }"
+            ),
+            "{e}"
+        );
+        // an unknown preset is that first
+        let e = every("jobs = \"webhok\"\n").unwrap_err();
+        assert!(e.contains("unknown preset `webhok`"), "{e}");
+
+        // a classifying policy refuses "all", with what to write instead
+        let e = from_toml("[clips]\nattempts = 3\nretry_on = \"all\"\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(
+            e.contains(
+                "`retry_on = \"all\"` retries every error, unclassified ones too: that is a \
+                 `Policy<RetryAll>`, and this one is a `Policy<RetryOn>`, which retries the kinds \
+                 it lists: list them (every kind is \"Timeout | Connect | RateLimited | \
+                 Unavailable | Interrupted | Permanent | Unknown\")"
+            ),
+            "{e}"
+        );
+        // in a list, it is no kind
+        let e = from_toml("[clips]\nretry_on = [\"all\"]\n").unwrap_err();
+        assert!(e.contains("all"), "{e}");
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub mod circuit;
 pub mod classify;
 pub mod clock;
 #[cfg(feature = "serde")]
-mod config;
+pub mod config;
 pub mod cooldown;
 mod error;
 mod form;

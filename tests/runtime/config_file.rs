@@ -428,3 +428,57 @@ fn a_bad_value_among_a_dozen_upstreams_is_named_by_its_path_and_line() {
     assert!(shown.contains("invalid retry policy: "), "{shown}");
     assert!(shown.contains("line 33"), "{shown}");
 }
+
+/// A background job's policy retries whatever failed (`Policy<RetryAll>`):
+/// its table says so, in either format, and is written back so; a table
+/// that leaves it unsaid (one copied from an upstream's) is refused.
+#[test]
+fn a_policy_that_retries_every_error_says_so_in_the_file() {
+    use retry_runtime::RetryAll;
+    #[derive(serde::Deserialize)]
+    struct Jobs {
+        jobs: Policy<RetryAll>,
+    }
+    let from_toml: Jobs =
+        toml::from_str("[jobs]\npreset = \"job\"\nattempts = 6\nretry_on = \"all\"\n").unwrap();
+    let from_yaml: Jobs =
+        serde_norway::from_str("jobs:\n  preset: job\n  attempts: 6\n  retry_on: all\n").unwrap();
+    assert_eq!(
+        format!("{:?}", from_toml.jobs),
+        format!("{:?}", from_yaml.jobs)
+    );
+    // an error nothing classifies is retried, as in code
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let r: Result<(), String> = from_toml
+        .jobs
+        .retry(|| {
+            calls += 1;
+            Err("disk full".to_owned())
+        })
+        .call();
+    assert!(r.is_err());
+    assert_eq!(calls, 6);
+
+    let written = serde_norway::to_string(&from_yaml.jobs).unwrap();
+    assert!(written.contains("\nretry_on: all\n"), "{written}");
+    let back: Policy<RetryAll> = serde_norway::from_str(&written).unwrap();
+    assert_eq!(format!("{back:?}"), format!("{:?}", from_yaml.jobs));
+
+    let e = serde_norway::from_str::<Jobs>("jobs:\n  preset: job\n  attempts: 6\n")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("jobs: this policy retries every error"),
+        "{e}"
+    );
+    let e = serde_norway::from_str::<Settings>("upstreams:\n  search:\n    retry_on: all\n")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("upstreams.search.retry_on: `retry_on = \"all\"` retries every error"),
+        "{e}"
+    );
+}

@@ -10,10 +10,11 @@ use std::time::Duration;
 use serde::ser::{self, Serialize, SerializeStruct, Serializer};
 use tracing::Level;
 
+use super::condition::{self, FileCondition};
 use super::inner_tables::{AS_RETRY, LEVEL_NAMES, LEVELS, LINES};
 use super::{name, preset};
 use crate::nested::Nested;
-use crate::policy::{Levels, Policy, RetryAfter, RetryOn};
+use crate::policy::{Levels, Policy, RetryAfter};
 
 /// The name of a policy nobody named ([`Policy::new`]'s).
 const UNNAMED: &str = Policy::new().name();
@@ -145,7 +146,8 @@ fn name_key<W, G, E: ser::Error>(
 }
 
 /// A policy as its file's table: `name` (or `preset`, for a preset's own
-/// name), `attempts`, `backoff`, `jitter`, `retry_on`, `max_elapsed` and
+/// name), `attempts`, `backoff`, `jitter`, `retry_on` (its kinds, or
+/// `"all"` for a `Policy<RetryAll>`), `max_elapsed` and
 /// `hedge` (when set), `nested`, `attempt_spans`, `levels` (the lines set,
 /// or apart from the defaults) and `retry_after`, each written whatever
 /// its value so that the table shows the whole policy and reads back to
@@ -153,6 +155,10 @@ fn name_key<W, G, E: ser::Error>(
 /// it sees it: `circuit`, `budget`, `throttle`, `cooldown` (each guard's
 /// name) and `before_sleep`, `on_give_up` (`true` when set); a file
 /// refuses those keys, saying they are attached in code.
+///
+/// A policy whose condition no file holds (a predicate, a condition of
+/// your own) has no `Serialize`: see [`FileCondition`], whose message
+/// the compiler shows.
 ///
 /// An error rather than a table that would not load again, or would load
 /// as another policy: a value with no text (a linear backoff whose step is
@@ -184,9 +190,13 @@ fn name_key<W, G, E: ser::Error>(
 /// assert!(guarded.contains("circuit = \"billing\""), "{guarded}");
 /// let refused = toml::from_str::<Policy<RetryOn>>(&guarded).unwrap_err();
 /// assert!(refused.to_string().contains("`circuit` is attached in code"), "{refused}");
+///
+/// // a policy that retries every error says so
+/// let jobs = toml::to_string(&presets::JOB.retry_all())?;
+/// assert!(jobs.contains("\nretry_on = \"all\"\n"), "{jobs}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-impl<G: Copy> Serialize for Policy<RetryOn, G> {
+impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Err(e) = self.build() {
             return Err(ser::Error::custom(format_args!(
@@ -219,7 +229,10 @@ impl<G: Copy> Serialize for Policy<RetryOn, G> {
         t.serialize_field("attempts", &self.max_attempts())?;
         t.serialize_field("backoff", &self.backoff())?;
         t.serialize_field("jitter", &self.jitter())?;
-        t.serialize_field("retry_on", &self.when().0)?;
+        match self.when().file_kinds() {
+            Some(kinds) => t.serialize_field("retry_on", &kinds)?,
+            None => t.serialize_field("retry_on", condition::ALL)?,
+        }
         if let Some(d) = self.max_elapsed() {
             t.serialize_field("max_elapsed", &WrittenDuration(d))?;
         }
@@ -257,35 +270,38 @@ mod tests {
     use proptest::prelude::*;
     use tracing::Level;
 
+    use core::fmt::Debug;
+
+    use super::FileCondition;
     use crate::{
         Backoff, CircuitBreaker, ErrorKind, Jitter, KindSet, Levels, Nested, Policy, RetryAfter,
-        RetryOn, presets,
+        RetryAll, RetryOn, presets,
     };
 
     /// Every setting of a policy: its `Debug`, and what `Debug` leaves out
     /// (whether it was named), with the lines whose level was set (which
     /// it shows as the levels apart from the defaults, or set).
-    fn everything<G>(p: &Policy<RetryOn, G>) -> String {
+    fn everything<W: Debug, G>(p: &Policy<W, G>) -> String {
         format!("{p:?} named={} levels_set={:?}", p.named, p.levels_set())
     }
 
-    fn via_toml(p: &Policy<RetryOn>) -> Policy<RetryOn> {
+    fn via_toml<W: FileCondition + Debug>(p: &Policy<W>) -> Policy<W> {
         let text = toml::to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
         toml::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"))
     }
 
-    fn via_json(p: &Policy<RetryOn>) -> Policy<RetryOn> {
+    fn via_json<W: FileCondition + Debug>(p: &Policy<W>) -> Policy<W> {
         let text = serde_json::to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"))
     }
 
-    fn assert_round_trips(p: &Policy<RetryOn>) {
+    fn assert_round_trips<W: FileCondition + Debug>(p: &Policy<W>) {
         assert_eq!(everything(&via_toml(p)), everything(p), "TOML");
         assert_eq!(everything(&via_json(p)), everything(p), "JSON");
         // and inside a file of upstreams, where TOML writes a table per upstream
         let file = std::collections::BTreeMap::from([("clips", *p), ("search", *p)]);
         let text = toml::to_string(&file).unwrap();
-        let back: std::collections::BTreeMap<String, Policy<RetryOn>> =
+        let back: std::collections::BTreeMap<String, Policy<W>> =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
         assert_eq!(everything(&back["clips"]), everything(p), "{text}");
     }
@@ -319,8 +335,44 @@ mod tests {
             );
             // still unnamed: a function's #[retry(policy = ..)] names it
             assert_eq!(via_json(&p).with_default_name("f").name(), "f");
+            // and retrying every error
+            assert_round_trips(&p.retry_all());
         }
         assert_round_trips(&Policy::new().retry_on(KindSet::TRANSIENT));
+        assert_round_trips(&Policy::new());
+    }
+
+    /// A policy that retries every error is written `retry_on = "all"`,
+    /// and reads back as one (its Retry-After settings kept, for a
+    /// `.retry_on(..)` in code over it).
+    #[test]
+    fn a_policy_retrying_every_error_is_written_retry_on_all() {
+        let every = presets::API.with_name("jobs").retry_all();
+        let text = toml::to_string(&every).unwrap();
+        assert!(
+            text.starts_with(
+                "name = \"jobs\"\nattempts = 3\nbackoff = \"exp(500ms, 10s)\"\njitter = \"+500ms\"\n\
+                 retry_on = \"all\"\n"
+            ),
+            "{text}"
+        );
+        let back: Policy<RetryAll> = toml::from_str(&text).unwrap();
+        assert_eq!(everything(&back), everything(&every));
+        assert_eq!(back.retry_after(), presets::API.retry_after());
+        let json = serde_json::to_string(&Policy::new()).unwrap();
+        assert!(
+            json.starts_with(
+                r#"{"attempts":3,"backoff":"exp(1s, 10s)","jitter":"none","retry_on":"all","#
+            ),
+            "{json}"
+        );
+        // a classifying policy refuses it, rather than reading it as another
+        let e = toml::from_str::<Policy<RetryOn>>(&text).unwrap_err();
+        assert!(
+            e.to_string().contains("that is a `Policy<RetryAll>`"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("line 5"), "{e}");
     }
 
     /// The text of one policy, key by key, as an operator reads it in a
@@ -594,13 +646,20 @@ at_least_backoff = false
 
     proptest! {
         #[test]
-        fn any_policy_the_file_can_hold_round_trips(p in any_policy()) {
-            let text = toml::to_string(&p).unwrap();
-            let back: Policy<RetryOn> = toml::from_str(&text).unwrap();
-            prop_assert_eq!(everything(&back), everything(&p), "{}", text);
-            let json = serde_json::to_string(&p).unwrap();
-            let back: Policy<RetryOn> = serde_json::from_str(&json).unwrap();
-            prop_assert_eq!(everything(&back), everything(&p), "{}", json);
+        fn any_policy_the_file_can_hold_round_trips(p in any_policy(), every in any::<bool>()) {
+            fn round_trip<W: FileCondition + Debug>(p: &Policy<W>) -> Result<(), TestCaseError> {
+                let text = toml::to_string(p).unwrap();
+                let back: Policy<W> = toml::from_str(&text).unwrap();
+                prop_assert_eq!(everything(&back), everything(p), "{}", text);
+                let json = serde_json::to_string(p).unwrap();
+                let back: Policy<W> = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(everything(&back), everything(p), "{}", json);
+                Ok(())
+            }
+            match every {
+                true => round_trip(&p.retry_all())?,
+                false => round_trip(&p)?,
+            }
         }
     }
 }

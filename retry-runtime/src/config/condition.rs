@@ -1,0 +1,181 @@
+//! Which errors a policy from a file retries (feature `serde`): its
+//! `retry_on`, kinds for a [`Policy<RetryOn>`], `"all"` for a
+//! [`Policy<RetryAll>`], each refused where the other is read; and
+//! [`FileCondition`], the conditions a file holds, so that a policy with a
+//! predicate or a condition of its own is refused when it is compiled.
+
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+
+use super::Kinds;
+use crate::classify::KindSet;
+#[cfg(doc)]
+use crate::policy::Policy;
+use crate::policy::{RetryAll, RetryOn};
+
+/// The word of `retry_on` for "every error" ([`RetryAll`]).
+pub(super) const ALL: &str = "all";
+
+/// A retry condition a policy file holds, the `W` of the policies it reads
+/// and writes: [`RetryOn`] (`retry_on = "Timeout | Connect"`) and
+/// [`RetryAll`] (`retry_on = "all"`). Sealed: a predicate
+/// ([`RetryIf`](crate::RetryIf), [`RetryOnOrIf`](crate::RetryOnOrIf)) or a
+/// condition of your own ([`Policy::with_when`]) is code, which no file
+/// holds: such a policy has no `Serialize` or `Deserialize`, and its
+/// compile error says so (rather than a write that leaves the condition
+/// out, or fails only at run time). Read the policy as a
+/// `Policy<RetryOn>` and set the condition over it in code.
+///
+/// ```
+/// use retry_runtime::{presets, Policy, RetryAll, RetryOn};
+///
+/// let every: Policy<RetryAll> = toml::from_str("preset = \"s3\"\nretry_on = \"all\"\n")?;
+/// assert_eq!(every.max_attempts(), 5);
+/// assert!(toml::to_string(&every)?.contains("retry_on = \"all\"\n"));
+///
+/// // a predicate is set in code, over the policy the file holds
+/// let clips: Policy<RetryOn> = toml::from_str("preset = \"s3\"\n")?;
+/// let clips = clips.or_retry_if(|e: &std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied);
+/// # let _ = clips;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// ```compile_fail
+/// // error[E0277]: a `Policy<RetryIf<..>>` is not read from a policy file, nor written to one
+/// let p = retry_runtime::Policy::new().retry_if(|e: &String| e.contains("busy"));
+/// let _ = toml::to_string(&p);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a `Policy<{Self}>` is not read from a policy file, nor written to one",
+    label = "its condition, `{Self}`, is code, which no policy file holds",
+    note = "a policy file's `retry_on` holds kinds (`Policy<RetryOn>`) or \"all\" (`Policy<RetryAll>`): \
+            read or write the policy as one of those, and set a predicate or a condition of your own \
+            over it in code (`.or_retry_if(..)`, `.with_when(..)`)"
+)]
+pub trait FileCondition: sealed::Sealed {}
+
+impl FileCondition for RetryOn {}
+impl FileCondition for RetryAll {}
+
+mod sealed {
+    use crate::classify::KindSet;
+    use crate::policy::{Policy, RetryAll, RetryOn};
+
+    /// What [`FileCondition`](super::FileCondition) needs of a condition.
+    pub trait Sealed: Copy {
+        /// Whether the file says `retry_on = "all"` for it.
+        const EVERY: bool;
+        /// The policy read, its condition this one (`read`'s kinds, for
+        /// [`RetryOn`]).
+        fn from_file(read: Policy<RetryOn>) -> Policy<Self>;
+        /// Its `retry_on` as written: the kinds, or `None` for "all".
+        fn file_kinds(&self) -> Option<KindSet>;
+    }
+
+    impl Sealed for RetryOn {
+        const EVERY: bool = false;
+        fn from_file(read: Policy<RetryOn>) -> Policy<RetryOn> {
+            read
+        }
+        fn file_kinds(&self) -> Option<KindSet> {
+            Some(self.0)
+        }
+    }
+
+    impl Sealed for RetryAll {
+        const EVERY: bool = true;
+        fn from_file(read: Policy<RetryOn>) -> Policy<RetryAll> {
+            read.retry_all()
+        }
+        fn file_kinds(&self) -> Option<KindSet> {
+            None
+        }
+    }
+}
+
+/// `retry_on` as read: kinds, or `"all"`.
+#[derive(Clone, Copy)]
+pub(super) enum RetryOnValue {
+    Kinds(KindSet),
+    All,
+}
+
+/// `retry_on` read for a policy that retries every error (`every`,
+/// [`RetryAll`]) or the kinds it lists ([`RetryOn`]): the other's value is
+/// an error where it is written.
+#[derive(Clone, Copy)]
+pub(super) struct RetryOnSeed {
+    pub(super) every: bool,
+}
+
+impl RetryOnSeed {
+    /// Why kinds are refused here: the policy retries every error.
+    fn kinds_refused<E: de::Error>() -> E {
+        E::custom(
+            "this policy retries every error (a `Policy<RetryAll>`): its `retry_on` is \"all\"; \
+             to retry the kinds listed, read it as a `Policy<RetryOn>`",
+        )
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RetryOnSeed {
+    type Value = RetryOnValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RetryOnValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RetryOnSeed {
+    type Value = RetryOnValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.every {
+            f.write_str("\"all\": this policy retries every error")
+        } else {
+            Kinds.expecting(f)
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RetryOnValue, E> {
+        match (text.trim() == ALL, self.every) {
+            (true, true) => Ok(RetryOnValue::All),
+            (true, false) => Err(E::custom(format_args!(
+                "`retry_on = \"all\"` retries every error, unclassified ones too: that is a \
+                 `Policy<RetryAll>`, and this one is a `Policy<RetryOn>`, which retries the \
+                 kinds it lists: list them (every kind is \"{}\"), or read the policy as a \
+                 `Policy<RetryAll>`",
+                KindSet::ALL
+            ))),
+            (false, true) => Err(Self::kinds_refused()),
+            (false, false) => Kinds.visit_str(text).map(RetryOnValue::Kinds),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RetryOnValue, A::Error> {
+        if self.every {
+            return Err(Self::kinds_refused());
+        }
+        Kinds.visit_seq(seq).map(RetryOnValue::Kinds)
+    }
+}
+
+/// The error for a policy that retries every error ([`RetryAll`]) read
+/// from a table without `retry_on = "all"`, or from a preset's name alone:
+/// the file says so, so that a table copied from a classifying policy
+/// does not retry a 404.
+pub(super) fn all_unsaid<E: de::Error>(preset_alone: Option<&str>) -> E {
+    match preset_alone {
+        Some(name) => E::custom(format_args!(
+            "`{name}` alone is the preset, which retries the transient kinds, and this policy \
+             retries every error (a `Policy<RetryAll>`): write a table, \
+             {{ preset = \"{name}\", retry_on = \"all\" }}, or read it as a `Policy<RetryOn>`"
+        )),
+        None => E::custom(
+            "this policy retries every error (a `Policy<RetryAll>`): say so with \
+             `retry_on = \"all\"` (a table without it retries the transient kinds, and is read \
+             as a `Policy<RetryOn>`)",
+        ),
+    }
+}
