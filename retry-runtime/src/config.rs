@@ -4,7 +4,9 @@
 //! same keys (its `Serialize`); [`Backoff`], [`Jitter`], [`KindSet`] and
 //! [`ErrorKind`] as their text. The impls are on the types; this module
 //! holds what goes with them: [`FileCondition`], the retry conditions a
-//! file holds (`retry_on`'s kinds, or `"all"`).
+//! file holds (`retry_on`'s kinds, or `"all"`), and [`named_map()`], a map
+//! of policies whose keys name them (`[upstreams.billing]` is the policy
+//! `billing`).
 //!
 //! ```
 //! use retry_runtime::{Policy, RetryAll, RetryOn};
@@ -37,12 +39,14 @@ use crate::policy::{Policy, RetryOn};
 mod condition;
 mod inner_tables;
 mod name;
+mod named_map;
 mod preset;
 mod write;
 pub use condition::FileCondition;
 use condition::{RetryOnSeed, RetryOnValue};
 use inner_tables::{LevelsValue, RetryAfterTable};
-use name::PolicyName;
+use name::NameSeed;
+pub use named_map::named_map;
 use preset::Preset;
 
 /// The keys of a policy's table: `#[retry]`'s keys that hold a value, the
@@ -399,8 +403,14 @@ impl Table {
     /// The preset's policy (the transient kinds over [`Policy::new`]'s
     /// settings without one), each key given set over it, then checked;
     /// for a policy that retries `every` error, one whose `retry_on` said
-    /// so (its kinds, the preset's, are then never read).
-    fn policy<E: de::Error>(self, every: bool) -> Result<Policy<RetryOn>, E> {
+    /// so (its kinds, the preset's, are then never read). Named `key`
+    /// (its key in a map read by [`named_map()`]) unless `name` names it
+    /// (`key` again: [`NameSeed`] refuses another).
+    fn policy<E: de::Error>(
+        self,
+        every: bool,
+        key: Option<&'static str>,
+    ) -> Result<Policy<RetryOn>, E> {
         if every && self.retry_on.is_none() {
             return Err(condition::all_unsaid(None));
         }
@@ -437,7 +447,7 @@ impl Table {
         if let Some(table) = self.retry_after {
             p = p.with_retry_after(table.set(p.retry_after())?);
         }
-        if let Some(name) = self.name {
+        if let Some(name) = self.name.or(key) {
             p = p.with_name(name);
         }
         p.build()
@@ -448,12 +458,23 @@ impl Table {
 /// A policy's table, or a preset's name alone: one of a policy that
 /// retries `every` error ([`RetryAll`](crate::RetryAll)) or the kinds its
 /// `retry_on` lists, read as a [`Policy<RetryOn>`] either way (the first
-/// then made a `Policy<RetryAll>`, see [`FileCondition`]).
-struct PolicyVisitor {
+/// then made a `Policy<RetryAll>`, see [`FileCondition`]); in a map read
+/// by [`named_map()`], named by its `key`.
+#[derive(Clone, Copy)]
+struct PolicySeed {
     every: bool,
+    key: Option<&'static str>,
 }
 
-impl<'de> Visitor<'de> for PolicyVisitor {
+impl<'de> DeserializeSeed<'de> for PolicySeed {
+    type Value = Policy<RetryOn>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Policy<RetryOn>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PolicySeed {
     type Value = Policy<RetryOn>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -462,9 +483,10 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
         let p = preset::named(name)?;
-        match self.every {
-            true => Err(condition::all_unsaid(Some(name))),
-            false => Ok(p),
+        match (self.every, self.key) {
+            (true, _) => Err(condition::all_unsaid(Some(name))),
+            (false, Some(key)) => Ok(p.with_name(key)),
+            (false, None) => Ok(p),
         }
     }
 
@@ -485,10 +507,10 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 Key::AttemptSpans => once(&mut t.attempt_spans, k, m, |b: bool| b)?,
                 Key::Levels => once(&mut t.levels, k, m, |l: LevelsValue| l)?,
                 Key::RetryAfter => once(&mut t.retry_after, k, m, |r: RetryAfterTable| r)?,
-                Key::Name => once(&mut t.name, k, m, |n: PolicyName| n.0)?,
+                Key::Name => once_seeded(&mut t.name, k, m, NameSeed { key: self.key }, |n| n)?,
             }
         }
-        t.policy(self.every)
+        t.policy(self.every, self.key)
     }
 }
 
@@ -554,7 +576,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 ///
 /// Without `name`, the policy is unnamed (the preset's name, or
 /// `operation`, until `#[retry(policy = ..)]` names it after its
-/// function). Not read: hooks, guards (a breaker, budget, throttle or
+/// function); in a map read with [`named_map()`], its key names it. Not read: hooks, guards (a breaker, budget, throttle or
 /// cooldown is `'static`: attach it in code, `.with_circuit(&UPSTREAM)`;
 /// the keys a written policy names them with, `circuit`, `budget`,
 /// `throttle`, `cooldown`, `before_sleep` and `on_give_up`, are refused
@@ -617,8 +639,11 @@ impl<'de> Visitor<'de> for PolicyVisitor {
 /// ```
 impl<'de, W: FileCondition> Deserialize<'de> for Policy<W> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PolicyVisitor { every: W::EVERY })
-            .map(W::from_file)
+        let seed = PolicySeed {
+            every: W::EVERY,
+            key: None,
+        };
+        seed.deserialize(d).map(W::from_file)
     }
 }
 

@@ -482,3 +482,72 @@ fn a_policy_that_retries_every_error_says_so_in_the_file() {
         "{e}"
     );
 }
+
+/// `named_map`: the upstreams' keys name their policies (their log lines'
+/// and metrics' `operation`) with no `name` in each table, in either
+/// format; a key that is no name is refused where it is written, and a
+/// table that names itself apart from its key too.
+#[test]
+fn the_upstreams_keys_name_their_policies() {
+    use std::collections::HashMap;
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(deserialize_with = "retry_runtime::config::named_map")]
+        upstreams: HashMap<String, Policy<RetryOn>>,
+    }
+    let from_toml: Named = toml::from_str(TOML).unwrap();
+    let from_yaml: Named = serde_norway::from_str(YAML).unwrap();
+    for name in ["search", "billing"] {
+        assert_eq!(from_toml.upstreams[name].name(), name);
+        assert!(std::ptr::eq(
+            from_toml.upstreams[name].name(),
+            from_yaml.upstreams[name].name()
+        ));
+        assert_eq!(
+            format!("{:?}", from_toml.upstreams[name]),
+            format!("{:?}", from_yaml.upstreams[name])
+        );
+    }
+    // its calls' lines carry it
+    let logs = capture();
+    let _paused = testing::pause();
+    let r: Result<(), Busy> = from_toml.upstreams["billing"]
+        .retry(|| Err(Busy(None)))
+        .call();
+    assert!(r.is_err());
+    let line = logs.assert_logged(Level::ERROR, "failed after 4 attempts");
+    assert_eq!(
+        testkit::capture::field(&line, "operation"),
+        Some("billing"),
+        "{line}"
+    );
+
+    let bad_key = TOML.replace("[upstreams.billing]", "[upstreams.\"billing api\"]");
+    let e = toml::from_str::<Named>(&bad_key).err().unwrap().to_string();
+    assert!(
+        e.starts_with("TOML parse error at line 9, column 12"),
+        "{e}"
+    );
+    assert!(e.contains("invalid key `billing api`"), "{e}");
+    let e = serde_norway::from_str::<Named>(&YAML.replace("  billing:", "  billing api:"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("invalid key `billing api`"), "{e}");
+    let renamed = TOML.replace(
+        "[upstreams.billing]\n",
+        "[upstreams.billing]\nname = \"payments\"\n",
+    );
+    let e = toml::from_str::<Named>(&renamed).err().unwrap().to_string();
+    assert!(e.contains("line 10"), "{e}");
+    assert!(
+        e.contains("the name `payments` is not the table's key, `billing`"),
+        "{e}"
+    );
+    // the same name as its key reads, as the map is written back
+    let same = TOML.replace(
+        "[upstreams.billing]\n",
+        "[upstreams.billing]\nname = \"billing\"\n",
+    );
+    assert!(toml::from_str::<Named>(&same).is_ok());
+}

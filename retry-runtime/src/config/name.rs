@@ -1,12 +1,14 @@
-//! A policy's `name` from a file (feature `serde`): checked, then interned,
-//! so that the `&'static str` a policy holds costs one allocation per
-//! distinct name the process ever reads, not one per reload.
+//! A policy's `name` from a file (feature `serde`), and a key that names
+//! its policy in a map read by [`named_map()`](super::named_map()): checked,
+//! then interned, so that the `&'static str` a policy holds costs one
+//! allocation per distinct name the process ever reads, not one per
+//! reload.
 
 use core::fmt;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 
 /// The longest name read or written, in bytes: a metric label value and a
 /// log field, not a description.
@@ -20,6 +22,21 @@ static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
 /// label value, a `key=value` log field and a shell's `grep` take as they
 /// are (no space, quote or `=` to escape, no look-alike Unicode).
 pub(super) fn fault(name: &str) -> Option<String> {
+    fault_as("name", "", name)
+}
+
+/// [`fault`], in the words of a map's key that names its policy.
+pub(super) fn key_fault(key: &str) -> Option<String> {
+    fault_as(
+        "key",
+        "a key of this map names its policy (`named_map`), and ",
+        key,
+    )
+}
+
+/// [`fault`] for `name`, written as `what` (`name`, `key`), `context` put
+/// before the rule.
+fn fault_as(what: &str, context: &str, name: &str) -> Option<String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     let why = if name.is_empty() {
         "it is empty".to_owned()
@@ -30,8 +47,8 @@ pub(super) fn fault(name: &str) -> Option<String> {
         format!("{bad:?} is not one of them")
     };
     Some(format!(
-        "invalid name `{}`: a policy's name, a log field and a metric label, is 1 to \
-         {MOST_BYTES} of the letters a-z and A-Z, the digits, `_`, `-` and `.`; {why}",
+        "invalid {what} `{}`: {context}a policy's name, a log field and a metric label, is 1 \
+         to {MOST_BYTES} of the letters a-z and A-Z, the digits, `_`, `-` and `.`; {why}",
         name.escape_debug()
     ))
 }
@@ -49,31 +66,72 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
-/// `name`: checked ([`fault`]), then interned.
-pub(super) struct PolicyName(pub(super) &'static str);
+/// `name`: checked ([`fault`]), then interned; in a map read by
+/// `named_map`, the policy's `key` too, which it must be.
+#[derive(Clone, Copy)]
+pub(super) struct NameSeed {
+    pub(super) key: Option<&'static str>,
+}
 
-impl<'de> Deserialize<'de> for PolicyName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = &'static str;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a name for the policy's log lines and metrics, such as \"clips\"")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<&'static str, E> {
-                match fault(name) {
-                    Some(why) => Err(E::custom(why)),
-                    None => Ok(intern(name)),
-                }
-            }
+impl<'de> DeserializeSeed<'de> for NameSeed {
+    type Value = &'static str;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NameSeed {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a name for the policy's log lines and metrics, such as \"clips\"")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<&'static str, E> {
+        match (fault(name), self.key) {
+            (Some(why), _) => Err(E::custom(why)),
+            (None, Some(key)) if key != name => Err(E::custom(format_args!(
+                "the name `{name}` is not the table's key, `{key}`, which names its policy in \
+                 this map (`named_map`): leave `name` out, or write `{key}` (a policy named \
+                 apart from its key goes in a map read without `named_map`)"
+            ))),
+            (None, _) => Ok(intern(name)),
         }
-        d.deserialize_str(V).map(PolicyName)
+    }
+}
+
+/// A key of a map read by `named_map`: checked ([`key_fault`]), then
+/// interned, where it is written.
+#[derive(Clone, Copy)]
+pub(super) struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = &'static str;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key that names its policy, such as \"billing\"")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
+        match key_fault(key) {
+            Some(why) => Err(E::custom(why)),
+            None => Ok(intern(key)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{fault, intern};
+    use super::{fault, intern, key_fault};
 
     #[test]
     fn a_name_is_leaked_once_whatever_the_reads() {
@@ -104,5 +162,13 @@ mod tests {
         }
         // the message shows the name on one line
         assert!(fault("line\nbreak").unwrap().contains("`line\\nbreak`"));
+        // a map's key, in its own words, by the same rule
+        assert_eq!(key_fault("billing"), None);
+        let e = key_fault("billing api").unwrap();
+        assert!(
+            e.starts_with("invalid key `billing api`: a key of this map names its policy"),
+            "{e}"
+        );
+        assert!(e.ends_with("' ' is not one of them"), "{e}");
     }
 }
