@@ -3590,7 +3590,14 @@ async fn a_client_library_names_its_layer_whatever_order_it_built_it_in() {
 struct BusyStatus(u16);
 
 impl ClassifyHook<Response<()>> for BusyStatus {
-    fn classify(&self, r: &Response<()>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    type Sent = ();
+
+    fn classify(
+        &self,
+        _: &(),
+        r: &Response<()>,
+        read: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
         match read {
             Some(_) if r.status().as_u16() == self.0 => {
                 Some(ResponseFailure::new(ErrorKind::Unavailable, self.0))
@@ -3721,7 +3728,7 @@ async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
     use retry_runtime::RetryEvent;
     type Failed = Failure<Response<()>, Infallible>;
     type OnRetry = Arc<dyn RetryHook<Failed> + Send + Sync>;
-    type Reading = Arc<dyn ClassifyHook<Response<()>> + Send + Sync>;
+    type Reading = Arc<dyn ClassifyHook<Response<()>, Sent = ()> + Send + Sync>;
 
     /// What the SDK's user gave it: counts the retries.
     struct Counter(AtomicUsize);

@@ -41,8 +41,10 @@ impl RetryHook<Failure<http::Response<String>, Infallible>> for Counter {
 struct BusyAs(u16);
 
 impl ClassifyHook<http::Response<String>> for BusyAs {
+    type Sent = ();
     fn classify(
         &self,
+        _: &(),
         _: &http::Response<String>,
         read: Option<ResponseFailure>,
     ) -> Option<ResponseFailure> {

@@ -42,7 +42,10 @@ pin_project! {
     /// step it is in (`Start`, `Attempt` or `Sleep`).
     ///
     /// It is `Send` and `'static` when the service, its future, the request
-    /// and the sleeper are: a call can be spawned.
+    /// and the sleeper are (and the part of the request its reading keeps,
+    /// `K`: nothing, `()`, unless the layer's reading is told what was
+    /// sent, [`with_classify_sent`](super::RetryLayer::with_classify_sent)):
+    /// a call can be spawned.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -68,7 +71,7 @@ pin_project! {
     // tower:ours, success / 4 failures / per retry: 1270/3602/583 left to
     // rustc, 1206/3553/586 in this order.)
     #[repr(C)]
-    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout, H = Hooks, P = FixedPolicy<W, G>>
+    pub struct ResponseFuture<S, Req, W, G, Sl, T = NoTimeout, H = Hooks, P = FixedPolicy<W, G>, K = ()>
     where
         S: Service<Req>,
         Sl: Sleeper,
@@ -97,6 +100,10 @@ pin_project! {
         // The layer's `with_notify` and `with_classify_response` (two
         // zero-sized defaults without them).
         pub(super) hooks: H,
+        // What the layer's response reading keeps of the request, taken
+        // at the call's start (`()`, no room, for a reading of the
+        // response alone).
+        pub(super) sent: K,
         // Is `service` ready for a call (it is when the call starts)?
         pub(super) ready: bool,
         // Does the `Sleep` step hold the deadline of a wait for the
@@ -158,8 +165,8 @@ pin_project! {
 /// assert!(shown.contains("timeout: None, sent_once: Some(\"its method is not idempotent"), "{shown}");
 /// assert!(shown.ends_with("attempts: 0, step: Start, .. }"), "{shown}");
 /// ```
-impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T, H, P> fmt::Debug
-    for ResponseFuture<S, Req, W, G, Sl, T, H, P>
+impl<S, Req, W: fmt::Debug + 'static, G: Guards + 'static, Sl, T, H, P, K> fmt::Debug
+    for ResponseFuture<S, Req, W, G, Sl, T, H, P, K>
 where
     S: Service<Req>,
     Sl: Sleeper,
@@ -182,8 +189,8 @@ where
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, P> Future
-    for ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, P>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, P, K> Future
+    for ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, P, K>
 where
     P: Deref<Target = Policy<W, G>>,
     S: Service<Req>,
@@ -195,7 +202,7 @@ where
     Sl: Sleeper,
     T: AttemptLimit,
     N: RetryHook<Failure<S::Response, S::Error>>,
-    C: ClassifyHook<S::Response>,
+    C: ClassifyHook<S::Response, Sent = K>,
 {
     type Output = Result<S::Response, T::CallError<S::Error>>;
 
@@ -373,9 +380,13 @@ where
                     let mut failure = match polled {
                         // (read as the response's `ClassifyResponse` reads
                         // it, unless the layer's `with_classify_response`
-                        // says otherwise)
+                        // or `with_classify_sent` says otherwise)
                         Poll::Ready(Ok(mut response)) => {
-                            match this.hooks.classify.classify(&response, response.failure()) {
+                            match this.hooks.classify.classify(
+                                this.sent,
+                                &response,
+                                response.failure(),
+                            ) {
                                 // A success goes straight back.
                                 None => {
                                     this.run.succeeded(this.policy);

@@ -2,13 +2,19 @@
 //! ([`Hooks`]): its own hook told of each retry
 //! ([`with_notify`](RetryLayer::with_notify)) and its own reading of
 //! responses ([`with_classify_response`](RetryLayer::with_classify_response)),
-//! as the reqwest middleware's; a `fn` or a closure, or a type of its
+//! as the reqwest middleware's, or told what was sent too, the part of
+//! the request each response answers that the layer keeps
+//! ([`with_classify_sent`](RetryLayer::with_classify_sent): a DELETE's
+//! 404 read apart from a GET's); a `fn` or a closure, or a type of its
 //! own implementing [`RetryHook`] and [`ClassifyHook`] (state of each
 //! client: [`with_retry_hook`](RetryLayer::with_retry_hook),
 //! [`with_classify_hook`](RetryLayer::with_classify_hook)). A layer
 //! without them holds two zero-sized defaults ([`NoNotify`],
-//! [`AsClassified`]), which its calls neither store nor ask.
+//! [`AsClassified`]), which its calls neither store nor ask, and keeps
+//! nothing of the request.
 
+use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::hooks::RetryEvent;
@@ -23,8 +29,11 @@ use super::RetryLayer;
 /// [`with_retry_hook`](RetryLayer::with_retry_hook)) and the reading of
 /// responses (`C`: [`AsClassified`], or [`ClassifyWith`] the function
 /// given to [`with_classify_response`](RetryLayer::with_classify_response),
-/// or the reading given to
-/// [`with_classify_hook`](RetryLayer::with_classify_hook)). A copy
+/// or [`ClassifySentWith`] the one given to
+/// [`with_classify_sent`](RetryLayer::with_classify_sent), or the reading
+/// given to [`with_classify_hook`](RetryLayer::with_classify_hook); what
+/// it keeps of each request, its [`Sent`](ClassifyHook::Sent), follows
+/// from its type). A copy
 /// goes into each call's future: a `fn` (or a closure capturing nothing:
 /// a `static` it names is not captured) takes no room there and is called
 /// directly; a closure's captures are copied in (a `&'static` one is a
@@ -42,9 +51,10 @@ use super::RetryLayer;
 /// [`RetryService`](super::RetryService)) kept in a struct field of a
 /// client library names its hooks as `fn` pointers, [`NotifyFn`] and
 /// [`ClassifyResponseFn`] in the setters' wrappers
-/// (`NotifyWith<NotifyFn<F>>`, `ClassifyWith<ClassifyResponseFn<R>>`),
-/// given as such (`hook as NotifyFn<_>`): each is then a pointer in every
-/// call's future, called through it.
+/// (`NotifyWith<NotifyFn<F>>`, `ClassifyWith<ClassifyResponseFn<R>>`;
+/// a reading told what was sent, `ClassifySentWith<ClassifySentFn<K, R>, K>`:
+/// [`ClassifySentFn`]), given as such (`hook as NotifyFn<_>`): each is
+/// then a pointer in every call's future, called through it.
 ///
 /// ```
 /// use retry_runtime::response::{Failure, ResponseFailure};
@@ -140,6 +150,28 @@ pub type NotifyFn<F> = fn(&F, &RetryEvent<'_>);
 /// ```
 pub type ClassifyResponseFn<R> = fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>;
 
+/// A [`with_classify_sent`](RetryLayer::with_classify_sent) function as a
+/// `fn` pointer, for a layer's type written out (in a struct field, as
+/// `ClassifySentWith<ClassifySentFn<K, R>, K>`: see [`Hooks`]): given the
+/// part `K` of the request the layer keeps (a [`RequestPart`](super::RequestPart):
+/// `http::Method`), a response `R` of the service the layer wraps and its
+/// failure as read by status (`None`: a success), the failure the run
+/// judges.
+///
+/// ```
+/// use http::{Method, StatusCode};
+/// use retry_runtime::{response::ResponseFailure, tower::ClassifySentFn};
+/// fn gone_is_done(method: &Method, r: &http::Response<()>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+///     if method == Method::DELETE && r.status() == StatusCode::NOT_FOUND { None } else { by_status }
+/// }
+/// let read: ClassifySentFn<Method, http::Response<()>> = gone_is_done;
+/// let not_found = retry_runtime::response::ResponseFailure::new(retry_runtime::ErrorKind::Permanent, 404);
+/// let response = http::Response::builder().status(404).body(()).unwrap();
+/// assert_eq!(read(&Method::DELETE, &response, Some(not_found)), None);
+/// assert_eq!(read(&Method::GET, &response, Some(not_found)), Some(not_found));
+/// ```
+pub type ClassifySentFn<K, R> = fn(&K, &R, Option<ResponseFailure>) -> Option<ResponseFailure>;
+
 /// The function given to [`with_notify`](RetryLayer::with_notify) (a `fn`
 /// or a closure), as the layer's [`RetryHook`]: told through it. A wrapper
 /// rather than an impl of [`RetryHook`] for every `Fn`, so that a type of
@@ -171,10 +203,102 @@ pub struct NotifyWith<F>(pub F);
 /// use retry_runtime::tower::{ClassifyHook, ClassifyWith};
 /// let all_fine = ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None);
 /// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
-/// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
+/// assert_eq!(all_fine.classify(&(), &http::Response::new(()), Some(busy)), None);
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct ClassifyWith<F>(pub F);
+
+/// The function given to
+/// [`with_classify_sent`](RetryLayer::with_classify_sent) (a `fn` or a
+/// closure, told the part `K` of the request the layer keeps, then the
+/// response and its reading by status), as the layer's [`ClassifyHook`],
+/// whose [`Sent`](ClassifyHook::Sent) is `K`: read through it. `K` is in
+/// its type for that (a closure's arguments are not); it takes no room.
+/// As large as the function, as [`ClassifyWith`] is. Built by
+/// `with_classify_sent`; by hand with [`new`](Self::new), for an
+/// `Arc<dyn ClassifyHook<R, Sent = K>>` of a closure.
+///
+/// ```
+/// use std::sync::Arc;
+/// use http::Method;
+/// use retry_runtime::response::ResponseFailure;
+/// use retry_runtime::tower::{ClassifyHook, ClassifySentWith};
+/// type Reading = Arc<dyn ClassifyHook<http::Response<()>, Sent = Method> + Send + Sync>;
+/// let gone_is_done: Reading = Arc::new(ClassifySentWith::new(
+///     |method: &Method, r: &http::Response<()>, by_status: Option<ResponseFailure>| {
+///         if method == Method::DELETE && r.status() == 404 { None } else { by_status }
+///     },
+/// ));
+/// let not_found = ResponseFailure::new(retry_runtime::ErrorKind::Permanent, 404);
+/// let response = http::Response::builder().status(404).body(()).unwrap();
+/// assert_eq!(gone_is_done.classify(&Method::DELETE, &response, Some(not_found)), None);
+/// let layer = retry_runtime::presets::API.layer().with_classify_hook(gone_is_done);
+/// # let _ = layer;
+/// ```
+pub struct ClassifySentWith<F, K> {
+    read: F,
+    // (`K` for the `Sent` of its `ClassifyHook` impl; a `fn` pointer's
+    // phantom, so that the wrapper is `Send`, `Sync` and `Copy` whatever
+    // `K` is)
+    sent: PhantomData<fn(&K)>,
+}
+
+impl<F, K> ClassifySentWith<F, K> {
+    /// `read` as a [`ClassifyHook`] told `&K` of each request (`K`, and
+    /// the response type `R`, are those of its arguments).
+    ///
+    /// ```
+    /// use retry_runtime::response::ResponseFailure;
+    /// use retry_runtime::tower::{ClassifyHook, ClassifySentWith};
+    /// let as_read = ClassifySentWith::new(|_: &http::Method, _: &http::Response<()>, read: Option<ResponseFailure>| read);
+    /// assert_eq!(as_read.classify(&http::Method::GET, &http::Response::new(()), None), None);
+    /// ```
+    pub const fn new<R>(read: F) -> Self
+    where
+        F: Fn(&K, &R, Option<ResponseFailure>) -> Option<ResponseFailure>,
+    {
+        ClassifySentWith {
+            read,
+            sent: PhantomData,
+        }
+    }
+
+    /// The function.
+    ///
+    /// ```
+    /// use retry_runtime::tower::{ClassifySentFn, ClassifySentWith};
+    /// let read: ClassifySentFn<http::Method, http::Response<()>> = |_, _, read| read;
+    /// assert_eq!(ClassifySentWith::new(read).get_ref()(&http::Method::GET, &http::Response::new(()), None), None);
+    /// ```
+    pub const fn get_ref(&self) -> &F {
+        &self.read
+    }
+}
+
+impl<F: Clone, K> Clone for ClassifySentWith<F, K> {
+    fn clone(&self) -> Self {
+        ClassifySentWith {
+            read: self.read.clone(),
+            sent: PhantomData,
+        }
+    }
+}
+
+impl<F: Copy, K> Copy for ClassifySentWith<F, K> {}
+
+/// Shows the function, as [`ClassifyWith`]'s `Debug` does (a `fn`
+/// pointer's address; a closure is not `Debug`).
+///
+/// ```
+/// use retry_runtime::tower::{ClassifySentFn, ClassifySentWith};
+/// let read: ClassifySentFn<http::Method, http::Response<()>> = |_, _, read| read;
+/// assert!(format!("{:?}", ClassifySentWith::new(read)).starts_with("ClassifySentWith("));
+/// ```
+impl<F: fmt::Debug, K> fmt::Debug for ClassifySentWith<F, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClassifySentWith").field(&self.read).finish()
+    }
+}
 
 impl Hooks {
     /// Neither hook: a layer's default.
@@ -191,7 +315,7 @@ impl Hooks {
 /// ```
 /// use retry_runtime::tower::{AsClassified, ClassifyHook};
 /// let busy = retry_runtime::response::ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
-/// let read = ClassifyHook::<http::Response<()>>::classify(&AsClassified, &http::Response::new(()), Some(busy));
+/// let read = ClassifyHook::<http::Response<()>>::classify(&AsClassified, &(), &http::Response::new(()), Some(busy));
 /// assert_eq!(read, Some(busy));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -286,41 +410,93 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 }
 
 /// How a [`RetryLayer`] reads a response `R` of the service it wraps:
-/// given the response and the failure its
+/// given what it kept of the request the response answers (its
+/// [`Sent`](Self::Sent): nothing, `()`, for a reading of the response
+/// alone), the response and the failure its
 /// [`ClassifyResponse`](crate::response::ClassifyResponse) impl reads
 /// (`None`: a success), the failure the run judges. A
 /// `Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>` given to
 /// [`with_classify_response`](RetryLayer::with_classify_response)
-/// (wrapped in [`ClassifyWith`]), a type of yours implementing it given to
+/// (wrapped in [`ClassifyWith`]; `Sent` is `()`), a
+/// `Fn(&K, &R, Option<ResponseFailure>) -> Option<ResponseFailure>` given to
+/// [`with_classify_sent`](RetryLayer::with_classify_sent) (wrapped in
+/// [`ClassifySentWith`]; `Sent` is `K`, `http::Method`), a type of yours
+/// implementing it given to
 /// [`with_classify_hook`](RetryLayer::with_classify_hook) (a reading set
 /// per client), an [`Arc`] of either (a closure in its wrapper,
 /// `Arc::new(ClassifyWith(closure))`: a bare closure is no reading), or
 /// [`AsClassified`] (that reading as it is, the default).
 ///
+/// One trait for both kinds of reading, so that a type of yours is given
+/// to one setter, whichever it reads, and a layer's type names it alone
+/// ([`Hooks`]): `Sent` says what the layer keeps for it, a
+/// [`RequestPart`](super::RequestPart) of the request (`()`, `http::Method`,
+/// `http::Uri`, a pair of them, or a type of yours for a request type of
+/// yours), taken when the call starts and kept in the call's future (a
+/// reading with `Sent = ()` keeps nothing, and takes no more room there).
+///
 /// ```
 /// use std::sync::Arc;
 /// use retry_runtime::tower::{ClassifyHook, ClassifyWith};
 /// use retry_runtime::response::ResponseFailure;
-/// let all_fine: Arc<dyn ClassifyHook<http::Response<()>> + Send + Sync> =
+/// let all_fine: Arc<dyn ClassifyHook<http::Response<()>, Sent = ()> + Send + Sync> =
 ///     Arc::new(ClassifyWith(|_: &http::Response<()>, _: Option<ResponseFailure>| None));
 /// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
-/// assert_eq!(all_fine.classify(&http::Response::new(()), Some(busy)), None);
+/// assert_eq!(all_fine.classify(&(), &http::Response::new(()), Some(busy)), None);
+/// ```
+///
+/// A reading of your own type told the request's method: a DELETE's 404
+/// is a success (the resource is gone already), a GET's stays a failure.
+///
+/// ```
+/// use http::{Method, StatusCode};
+/// use retry_runtime::response::ResponseFailure;
+/// use retry_runtime::tower::ClassifyHook;
+/// #[derive(Clone)]
+/// struct GoneIsDone;
+/// impl<B> ClassifyHook<http::Response<B>> for GoneIsDone {
+///     type Sent = Method;
+///     fn classify(&self, method: &Method, r: &http::Response<B>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+///         if method == Method::DELETE && r.status() == StatusCode::NOT_FOUND { None } else { read }
+///     }
+/// }
+/// let not_found = ResponseFailure::new(retry_runtime::ErrorKind::Permanent, 404);
+/// let response = http::Response::builder().status(404).body(()).unwrap();
+/// assert_eq!(GoneIsDone.classify(&Method::DELETE, &response, Some(not_found)), None);
+/// assert_eq!(GoneIsDone.classify(&Method::GET, &response, Some(not_found)), Some(not_found));
+/// let layer = retry_runtime::presets::API.layer().with_classify_hook(GoneIsDone);
+/// # let _ = layer;
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "the retry layer's response reading, set by `with_classify_response` or `with_classify_hook`, does not take this service's response, `&{R}`",
+    message = "the retry layer's response reading, set by `with_classify_response`, `with_classify_sent` or `with_classify_hook`, does not take this service's response, `&{R}`",
     label = "a reading for another response type",
-    note = "the reading is given `&S::Response` of the service the layer wraps, and the failure read from it: annotate its function's first argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)",
-    note = "a closure is no `ClassifyHook` of itself: give it to `with_classify_response` (not `with_classify_hook`), or wrap it, `ClassifyWith(closure)` (behind an `Arc<dyn ClassifyHook<..>>` too)"
+    note = "the reading is given `&S::Response` of the service the layer wraps, and the failure read from it (after the part of the request it keeps, with `with_classify_sent`): annotate its function's response argument with that type (a type of yours: implement `ClassifyHook<S::Response>` for it)",
+    note = "a closure is no `ClassifyHook` of itself: give it to `with_classify_response` or `with_classify_sent` (not `with_classify_hook`), or wrap it, `ClassifyWith(closure)` or `ClassifySentWith::new(closure)` (behind an `Arc<dyn ClassifyHook<..>>` too)"
 )]
 pub trait ClassifyHook<R> {
-    /// The failure the run judges, from the response and the failure
-    /// read from it (`None`: a success, given back at once).
-    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure>;
+    /// What the layer keeps of each request for this reading, and gives
+    /// [`classify`](Self::classify) with each response to it: `()` for a
+    /// reading of the response alone; a [`RequestPart`](super::RequestPart)
+    /// of the service's request (`http::Method`), or the call does not
+    /// compile, with a message saying so.
+    type Sent;
+
+    /// The failure the run judges, from what was kept of the request,
+    /// the response and the failure read from it (`None`: a success,
+    /// given back at once).
+    fn classify(
+        &self,
+        sent: &Self::Sent,
+        response: &R,
+        read: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure>;
 }
 
 impl<R> ClassifyHook<R> for AsClassified {
+    type Sent = ();
+
     #[inline(always)]
-    fn classify(&self, _: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    fn classify(&self, _: &(), _: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
         read
     }
 }
@@ -328,28 +504,58 @@ impl<R> ClassifyHook<R> for AsClassified {
 impl<R, C: Fn(&R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyHook<R>
     for ClassifyWith<C>
 {
+    type Sent = ();
+
     #[inline]
-    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    fn classify(
+        &self,
+        _: &(),
+        response: &R,
+        read: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
         (self.0)(response, read)
     }
 }
 
+impl<R, K, C: Fn(&K, &R, Option<ResponseFailure>) -> Option<ResponseFailure>> ClassifyHook<R>
+    for ClassifySentWith<C, K>
+{
+    type Sent = K;
+
+    #[inline]
+    fn classify(
+        &self,
+        sent: &K,
+        response: &R,
+        read: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        (self.read)(sent, response, read)
+    }
+}
+
 /// The reading it shares, a trait object's too
-/// (`Arc<dyn ClassifyHook<R> + Send + Sync>`; each call's future clones
-/// the `Arc`).
+/// (`Arc<dyn ClassifyHook<R, Sent = ()> + Send + Sync>`; each call's
+/// future clones the `Arc`), told what the reading behind it is told.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use retry_runtime::response::ResponseFailure;
 /// use retry_runtime::tower::{AsClassified, ClassifyHook};
 /// let busy = ResponseFailure::new(retry_runtime::ErrorKind::Unavailable, 503);
-/// let read = ClassifyHook::<http::Response<()>>::classify(&Arc::new(AsClassified), &http::Response::new(()), Some(busy));
+/// let read = ClassifyHook::<http::Response<()>>::classify(&Arc::new(AsClassified), &(), &http::Response::new(()), Some(busy));
 /// assert_eq!(read, Some(busy));
 /// ```
 impl<R, C: ClassifyHook<R> + ?Sized> ClassifyHook<R> for Arc<C> {
+    type Sent = C::Sent;
+
     #[inline]
-    fn classify(&self, response: &R, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
-        C::classify(self, response, read)
+    fn classify(
+        &self,
+        sent: &C::Sent,
+        response: &R,
+        read: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        C::classify(self, sent, response, read)
     }
 }
 
@@ -494,14 +700,13 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// once. An API's 409 that means "the same idempotency key's request
     /// is still in flight" as Unavailable (retried by a policy retrying
     /// that kind, its `Retry-After` honoured, its lines' `error_kind`
-    /// Unavailable), a DELETE's 404 ("already gone") as a success, a 200
-    /// that a gateway sends with an `x-upstream-error` header as a
-    /// failure. It is given the response alone, not its request: an
-    /// `http::Response` does not say which method it answers, so a
-    /// DELETE's 404 is told from a GET's by what the server put in it (a
-    /// header, as below), or by a service of yours below the layer that
-    /// puts the request's method in the response's extensions
-    /// (`examples/tower_sdk.rs` does). The policy's condition (`W`) then judges what this
+    /// Unavailable), a 404 with an `x-deleted` header ("already gone") as
+    /// a success, a 200 that a gateway sends with an `x-upstream-error`
+    /// header as a failure. It is given the response alone: a reading
+    /// that depends on the request (a DELETE's 404 a success, a GET's a
+    /// failure: an `http::Response` does not say which method it answers)
+    /// goes to [`with_classify_sent`](Self::with_classify_sent), told the
+    /// request's method too. The policy's condition (`W`) then judges what this
     /// returns, as it judges any failure. A response read as a failure
     /// that the run gives up on comes back as it is, `Ok`: tell it by
     /// [`with_report`](RetryLayer::with_report)'s `gave_up`. As the reqwest
@@ -550,14 +755,80 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
         self.with_classify_hook(ClassifyWith(classify))
     }
 
-    /// [`with_classify_response`](Self::with_classify_response) for a
+    /// [`with_classify_response`](Self::with_classify_response), told
+    /// what was sent too: `classify` is given, first, the part `K` of the
+    /// request each response answers that the layer keeps for it (its
+    /// first argument's type says which, a [`RequestPart`](super::RequestPart):
+    /// `&http::Method`, `&http::Uri`, `&(Method, Uri)`; a type of yours for
+    /// a request type of yours), then the response and the failure read
+    /// from it, and returns the failure the run judges, or `None` for a
+    /// success. An SDK's rule that a DELETE's 404 is a success (the
+    /// resource is gone already) while a GET's is a failure; a 409 read as
+    /// busy on one path only.
+    ///
+    /// The part is taken from the request once, when the call starts
+    /// (the attempt that sends the request itself, not a copy, has moved
+    /// it into the service below by the time its response is read), and
+    /// kept in the call's future, which grows by `size_of::<K>()` (a
+    /// method is a clone, allocating nothing for the standard ones). In
+    /// the layer's type ([`Hooks`], wrapped in
+    /// [`ClassifySentWith`], whose type names `K`: a client library
+    /// writes `ClassifySentWith<ClassifySentFn<Method, R>, Method>`),
+    /// so that a layer without it keeps nothing of its requests. A
+    /// reading of your own type told the part (its
+    /// [`Sent`](ClassifyHook::Sent)) goes to
+    /// [`with_classify_hook`](Self::with_classify_hook).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use http::{Method, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::response::{ResponseFailure, RetryReport};
+    /// use retry_runtime::{presets, StopReason};
+    ///
+    /// fn gone_is_done<B>(method: &Method, r: &http::Response<B>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///     match (method, r.status()) {
+    ///         (&Method::DELETE, StatusCode::NOT_FOUND) => None, // deleted already
+    ///         _ => by_status,
+    ///     }
+    /// }
+    /// let missing = service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, Infallible>(http::Response::builder().status(404).body(String::new()).unwrap())
+    /// });
+    /// let svc = presets::API.layer().with_classify_sent(gone_is_done).with_report().layer(missing);
+    /// let send = |request: http::Request<String>| {
+    ///     let svc = svc.clone();
+    ///     async move { svc.oneshot(request).await.unwrap().extensions().get::<RetryReport>().unwrap().gave_up }
+    /// };
+    /// assert_eq!(send(http::Request::delete("/clips/7").body(String::new()).unwrap()).await, None); // a success
+    /// assert_eq!(send(http::Request::get("/clips/7").body(String::new()).unwrap()).await, Some(StopReason::Permanent));
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)] // (the layer's own parameters, its hooks' with `K`)
+    pub fn with_classify_sent<K, R, F>(
+        self,
+        classify: F,
+    ) -> RetryLayer<W, G, Sl, T, P, Hooks<N, ClassifySentWith<F, K>>>
+    where
+        F: Fn(&K, &R, Option<ResponseFailure>) -> Option<ResponseFailure> + Clone,
+    {
+        self.with_classify_hook(ClassifySentWith::new(classify))
+    }
+
+    /// [`with_classify_response`](Self::with_classify_response) (and
+    /// [`with_classify_sent`](Self::with_classify_sent)) for a
     /// reading of your own type: a struct implementing
     /// [`ClassifyHook<S::Response>`](ClassifyHook) (or an [`Arc`] of one),
     /// which a client library names in its layer's type ([`Hooks`]) and
     /// sets per client (the status one tenant's API answers when busy).
-    /// A closure goes to `with_classify_response`, or here wrapped,
-    /// [`ClassifyWith`]`(closure)`. A setter of its own for the reason
-    /// [`with_retry_hook`](Self::with_retry_hook) gives.
+    /// Its [`Sent`](ClassifyHook::Sent) says what the layer keeps of each
+    /// request for it: `()`, nothing, for a reading of the response
+    /// alone, as below; `http::Method` for one told the method (see
+    /// [`ClassifyHook`]). A closure goes to `with_classify_response` or
+    /// `with_classify_sent`, or here wrapped, [`ClassifyWith`]`(closure)`
+    /// or [`ClassifySentWith::new`]`(closure)`. A setter of its own for
+    /// the reason [`with_retry_hook`](Self::with_retry_hook) gives.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -571,7 +842,8 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// #[derive(Clone)]
     /// struct BusyAs(u16);
     /// impl<B> ClassifyHook<http::Response<B>> for BusyAs {
-    ///     fn classify(&self, r: &http::Response<B>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///     type Sent = (); // nothing of the request
+    ///     fn classify(&self, _: &(), r: &http::Response<B>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
     ///         match read {
     ///             Some(_) if r.status() == self.0 => Some(ResponseFailure::new(ErrorKind::Unavailable, self.0)),
     ///             read => read,

@@ -33,10 +33,13 @@
 //!   hook told of each retry with the failed attempt
 //!   ([`with_notify`](RetryLayer::with_notify)) and reads responses its
 //!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
-//!   a 409 as Unavailable, a DELETE's 404 as a success, told by the
-//!   response alone), as the reqwest middleware's; it keeps them in a
+//!   a 409 as Unavailable, told by the response alone, as the reqwest
+//!   middleware's; or [`with_classify_sent`](RetryLayer::with_classify_sent),
+//!   told the request's method too, a [`RequestPart`] the layer keeps:
+//!   a DELETE's 404 as a success, a GET's as a failure); it keeps them in a
 //!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`],
-//!   in the setters' wrappers [`NotifyWith`], [`ClassifyWith`]),
+//!   [`ClassifySentFn`], in the setters' wrappers [`NotifyWith`],
+//!   [`ClassifyWith`], [`ClassifySentWith`]),
 //!   or as types of its own with each client's state ([`RetryHook`],
 //!   [`ClassifyHook`]: [`with_retry_hook`](RetryLayer::with_retry_hook),
 //!   [`with_classify_hook`](RetryLayer::with_classify_hook));
@@ -122,6 +125,7 @@ mod hooks;
 mod limit;
 mod replay;
 mod reported;
+mod sent;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -138,12 +142,13 @@ pub use self::error::{Error, NotReady};
 pub use self::future::ResponseFuture;
 use self::future::Step;
 pub use self::hooks::{
-    AsClassified, ClassifyHook, ClassifyResponseFn, ClassifyWith, Hooks, NotifyFn, NotifyWith,
-    RetryHook,
+    AsClassified, ClassifyHook, ClassifyResponseFn, ClassifySentFn, ClassifySentWith, ClassifyWith,
+    Hooks, NotifyFn, NotifyWith, RetryHook,
 };
 pub use self::limit::{AttemptLimit, NoTimeout, WithAttemptExtension, WithReport, WithTimeout};
 pub use self::replay::{Replay, ReplayBody, SendOnce};
 pub use self::reported::Reported;
+pub use self::sent::RequestPart;
 use crate::chain::{FindClassify, no_classify};
 use crate::classify::Classify;
 pub use crate::policy::PolicyFn;
@@ -962,7 +967,7 @@ where
     }
 }
 
-impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, K> Service<Req>
     for RetryService<S, W, G, Sl, T, FixedPolicy<W, G>, Hooks<N, C>>
 where
     S: Service<Req> + Clone,
@@ -974,11 +979,12 @@ where
     Sl: Sleeper + Clone,
     T: AttemptLimit,
     N: RetryHook<Failure<S::Response, S::Error>> + Clone,
-    C: ClassifyHook<S::Response> + Clone,
+    C: ClassifyHook<S::Response, Sent = K> + Clone,
+    K: RequestPart<Req>,
 {
     type Response = S::Response;
     type Error = T::CallError<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, FixedPolicy<W, G>, K>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -1002,7 +1008,7 @@ where
 /// from: the fixed policy's `call` above is then the code it was before
 /// `from_fn`, instruction for instruction; one generic over both moved
 /// its loads around and cost 1 or 2 instructions per call.)
-impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, K> Service<Req>
     for RetryService<S, W, G, Sl, T, PolicyFn<W, G>, Hooks<N, C>>
 where
     S: Service<Req> + Clone,
@@ -1014,11 +1020,12 @@ where
     Sl: Sleeper + Clone,
     T: AttemptLimit,
     N: RetryHook<Failure<S::Response, S::Error>> + Clone,
-    C: ClassifyHook<S::Response> + Clone,
+    C: ClassifyHook<S::Response, Sent = K> + Clone,
+    K: RequestPart<Req>,
 {
     type Response = S::Response;
     type Error = T::CallError<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, FixedPolicy<W, G>, K>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -1048,7 +1055,7 @@ where
 /// [`MaxElapsed`](crate::request::MaxElapsed),
 /// [`OperationName`](crate::request::OperationName)). (An impl of its own,
 /// as `from_fn`'s is: a layer made with `new` or `from_fn` reads none.)
-impl<S, Req, W: 'static, G: 'static, Sl, T, N, C> Service<Req>
+impl<S, Req, W: 'static, G: 'static, Sl, T, N, C, K> Service<Req>
     for RetryService<S, W, G, Sl, T, OwnedPolicy<W, G>, Hooks<N, C>>
 where
     S: Service<Req> + Clone,
@@ -1060,11 +1067,12 @@ where
     Sl: Sleeper + Clone,
     T: AttemptLimit,
     N: RetryHook<Failure<S::Response, S::Error>> + Clone,
-    C: ClassifyHook<S::Response> + Clone,
+    C: ClassifyHook<S::Response, Sent = K> + Clone,
+    K: RequestPart<Req>,
 {
     type Response = S::Response;
     type Error = T::CallError<S::Error>;
-    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, OwnedPolicy<W, G>>;
+    type Future = ResponseFuture<S, Req, W, G, Sl, T, Hooks<N, C>, OwnedPolicy<W, G>, K>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -1107,16 +1115,17 @@ impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T,
     /// its own): what the three `call`s (`new`'s, `from_fn`'s and
     /// `from_policy`'s layers') share, with what each reads of its layer or
     /// asks of its policy as arguments (so the fixed policy's `call` loads
-    /// what it did before `from_fn`).
+    /// what it did before `from_fn`). `K` is what the layer's response
+    /// reading keeps of the request (`()`, nothing, without one told it).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
-    fn start<Req, Pl: Deref<Target = Policy<W, G>>>(
+    fn start<Req, Pl: Deref<Target = Policy<W, G>>, K: RequestPart<Req>>(
         &mut self,
         request: Req,
         policy: Pl,
         check_method: bool,
         state_from_start: bool,
-    ) -> ResponseFuture<S, Req, W, G, Sl, T, H, Pl>
+    ) -> ResponseFuture<S, Req, W, G, Sl, T, H, Pl, K>
     where
         S: Service<Req> + Clone,
         S::Response: ClassifyResponse,
@@ -1136,6 +1145,9 @@ impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T,
         } else {
             None
         };
+        // (taken now: the attempt that sends the request itself moves it
+        // into the service before its response is read)
+        let sent = K::from_request(&request);
         let layer = &self.layer;
         ResponseFuture {
             // (a request sent once for its method is marked so from the
@@ -1159,6 +1171,7 @@ impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T,
             classify: layer.classify,
             sleeper: layer.sleeper.clone(),
             hooks: layer.hooks.clone(),
+            sent,
             step: Step::Start,
         }
     }

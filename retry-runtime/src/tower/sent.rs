@@ -1,0 +1,162 @@
+//! [`RequestPart`], what a [`RetryLayer`](super::RetryLayer) keeps of each
+//! request for its response reading (the reading's
+//! [`Sent`](super::ClassifyHook::Sent)), with its impls for `()` (nothing,
+//! any request), `http::Method` and `http::Uri` of an `http::Request`,
+//! `http::Method` of a `reqwest::Request`, and pairs of them.
+
+/// What a [`RetryLayer`](super::RetryLayer)'s response reading is told
+/// of the request each response answers: the reading's
+/// [`Sent`](super::ClassifyHook::Sent) (a
+/// [`with_classify_sent`](super::RetryLayer::with_classify_sent)
+/// function's first argument), taken from the request by
+/// [`from_request`](Self::from_request) once, when the call starts, and
+/// kept in the call's future. Not read from the request at each response:
+/// the attempt that sends the request itself (the last one, or the only
+/// one of a request sent once) has moved it into the service below.
+///
+/// Implemented for `()`, nothing, for any request (a reading of the
+/// response alone, as [`with_classify_response`](super::RetryLayer::with_classify_response)'s:
+/// its calls keep nothing and take no more room); for the method of an
+/// `http::Request` (a clone, which allocates nothing for the standard
+/// methods) and of a `reqwest::Request` (feature `reqwest`); for the URI of an `http::Request` (a clone,
+/// which shares its bytes rather than copying them, `uri.path()` for the
+/// path); and for a pair of any two, `(Method, Uri)`.
+///
+/// A request type of your own (one implementing [`Replay`](super::Replay))
+/// keeps nothing but `()` until you say what: implement
+/// `RequestPart<YourRequest>` for a type of yours, or for `http::Method`
+/// (allowed, the request type being yours):
+///
+/// ```
+/// use retry_runtime::tower::{Replay, RequestPart};
+/// #[derive(Clone)]
+/// struct Lookup { table: &'static str, key: String }
+/// impl Replay for Lookup {
+///     fn replay(&self) -> Option<Self> { Some(self.clone()) }
+/// }
+/// /// The table a lookup read, for the layer's reading of its answer.
+/// struct Table(&'static str);
+/// impl RequestPart<Lookup> for Table {
+///     fn from_request(lookup: &Lookup) -> Table { Table(lookup.table) }
+/// }
+/// let lookup = Lookup { table: "clips", key: "7".into() };
+/// assert_eq!(Table::from_request(&lookup).0, "clips");
+/// # let _ = lookup.key;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the retry layer cannot keep a `{Self}` of a `{Req}` for its response reading",
+    label = "the reading is given a `&{Self}`, which the layer cannot take from this request",
+    note = "a reading set by `with_classify_sent` (or a `ClassifyHook` whose `Sent` is `{Self}`) is given the part of each request the layer keeps: `http::Method` and `http::Uri` of an `http::Request`, `http::Method` of a `reqwest::Request`, a pair of them, or `()` of any request",
+    note = "for a request type of yours, implement `retry_runtime::tower::RequestPart<{Req}>` for `{Self}` (or for a type of yours)"
+)]
+pub trait RequestPart<Req>: Sized {
+    /// The part of `request` a reading is told of, taken once at the
+    /// call's start.
+    fn from_request(request: &Req) -> Self;
+}
+
+/// Nothing, of any request: a reading of the response alone.
+///
+/// ```
+/// use retry_runtime::tower::RequestPart;
+/// let () = RequestPart::from_request(&http::Request::new(()));
+/// ```
+impl<Req> RequestPart<Req> for () {
+    #[inline(always)]
+    fn from_request(_: &Req) {}
+}
+
+/// The request's method.
+///
+/// ```
+/// use retry_runtime::tower::RequestPart;
+/// let request = http::Request::delete("/clips/7").body(()).unwrap();
+/// assert_eq!(http::Method::from_request(&request), http::Method::DELETE);
+/// ```
+impl<B> RequestPart<http::Request<B>> for http::Method {
+    #[inline]
+    fn from_request(request: &http::Request<B>) -> Self {
+        request.method().clone()
+    }
+}
+
+/// The request's URI (its `path()`, `query()`, ...).
+///
+/// ```
+/// use retry_runtime::tower::RequestPart;
+/// let request = http::Request::get("/clips/7?full=1").body(()).unwrap();
+/// assert_eq!(http::Uri::from_request(&request).path(), "/clips/7");
+/// ```
+impl<B> RequestPart<http::Request<B>> for http::Uri {
+    #[inline]
+    fn from_request(request: &http::Request<B>) -> Self {
+        request.uri().clone()
+    }
+}
+
+/// The request's method.
+///
+/// ```
+/// use retry_runtime::tower::RequestPart;
+/// let request = reqwest::Request::new(http::Method::DELETE, "http://clips.internal/7".parse().unwrap());
+/// assert_eq!(http::Method::from_request(&request), http::Method::DELETE);
+/// ```
+#[cfg(feature = "reqwest")]
+impl RequestPart<::reqwest::Request> for http::Method {
+    #[inline]
+    fn from_request(request: &::reqwest::Request) -> Self {
+        request.method().clone()
+    }
+}
+
+/// Both parts, `(Method, Uri)`: a reading given `&(Method, Uri)`.
+///
+/// ```
+/// use http::{Method, Uri};
+/// use retry_runtime::tower::RequestPart;
+/// let request = http::Request::delete("/clips/7").body(()).unwrap();
+/// let (method, uri) = <(Method, Uri)>::from_request(&request);
+/// assert_eq!((method, uri.path()), (Method::DELETE, "/clips/7"));
+/// ```
+impl<Req, A: RequestPart<Req>, B: RequestPart<Req>> RequestPart<Req> for (A, B) {
+    #[inline]
+    fn from_request(request: &Req) -> Self {
+        (A::from_request(request), B::from_request(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, Uri};
+
+    use super::*;
+
+    #[test]
+    fn an_http_request_gives_its_method_and_uri_as_sent() {
+        let request = http::Request::delete("http://clips.internal/v1/clips/9?hard=1")
+            .body(String::from("{}"))
+            .unwrap();
+        assert_eq!(Method::from_request(&request), Method::DELETE);
+        let uri = Uri::from_request(&request);
+        assert_eq!(
+            (uri.host(), uri.path(), uri.query()),
+            (Some("clips.internal"), "/v1/clips/9", Some("hard=1"))
+        );
+        let (method, uri) = <(Method, Uri)>::from_request(&request);
+        assert_eq!((method, uri.path()), (Method::DELETE, "/v1/clips/9"));
+        // an extension method is kept whole
+        let purge = http::Request::builder()
+            .method(Method::from_bytes(b"PURGE").unwrap())
+            .body(())
+            .unwrap();
+        assert_eq!(Method::from_request(&purge).as_str(), "PURGE");
+    }
+
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn a_reqwest_request_gives_its_method() {
+        let url: ::reqwest::Url = "http://clips.internal/v1/clips/9".parse().unwrap();
+        let request = ::reqwest::Request::new(Method::DELETE, url);
+        assert_eq!(Method::from_request(&request), Method::DELETE);
+    }
+}
