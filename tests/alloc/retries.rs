@@ -232,3 +232,89 @@ fn a_hedged_call_allocates_one_box_per_attempt_and_the_list() {
     // timers are entries in the runtime's wheel, which may grow
     assert!((4..=6).contains(&n), "{n} allocations");
 }
+
+/// The tower layer's reading told the request's method
+/// (`with_classify_sent`) allocates nothing more than one of the response
+/// alone: the method is kept by a clone, which a standard method makes
+/// without the heap, on a success, on retries, and for a request sent
+/// itself (a POST). (The layer's own copy of an `http::Request` for an
+/// attempt may allocate, its URI's shared bytes, the same with either.)
+#[test]
+fn a_tower_reading_told_the_method_allocates_nothing_more() {
+    use http::{Method, Request, Response, StatusCode};
+    use retry_runtime::response::ResponseFailure;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::{Layer, ServiceExt};
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    static FAILS: AtomicUsize = AtomicUsize::new(0);
+    fn gone_is_done(
+        method: &Method,
+        r: &Response<()>,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        if method == Method::DELETE && r.status() == StatusCode::NOT_FOUND {
+            None
+        } else {
+            by_status
+        }
+    }
+    // 503 while failures are left, then 404
+    let answer = tower::service_fn(|_: Request<()>| {
+        let n = CALLS.fetch_add(1, Ordering::Relaxed);
+        let status = if n < FAILS.load(Ordering::Relaxed) {
+            503
+        } else {
+            404
+        };
+        std::future::ready(Ok::<_, std::convert::Infallible>(
+            Response::builder().status(status).body(()).unwrap(),
+        ))
+    });
+    // the same reading of a 404 without the method (the policy retries
+    // every failure: a 404 read as one would be sent again)
+    let plain = ZERO_WAIT
+        .layer()
+        .with_classify_response(|r: &Response<()>, by_status| {
+            by_status.filter(|_| r.status() != StatusCode::NOT_FOUND)
+        })
+        .layer(answer);
+    let told = ZERO_WAIT
+        .layer()
+        .with_classify_sent(gone_is_done)
+        .layer(answer);
+    let rt = warm_runtime();
+    for (method, fails) in [(Method::DELETE, 0), (Method::DELETE, 2), (Method::POST, 0)] {
+        let count = |svc: &dyn Fn(Request<()>) -> u16| {
+            CALLS.store(0, Ordering::Relaxed);
+            FAILS.store(fails, Ordering::Relaxed);
+            // (the request made outside: its URI is parsed into the heap)
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/clips/9")
+                .body(())
+                .unwrap();
+            let (n, status) = allocations_in(|| svc(request));
+            (n, status, CALLS.load(Ordering::Relaxed))
+        };
+        let plain = count(&|r| {
+            rt.block_on(plain.clone().oneshot(r))
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        let told = count(&|r| {
+            rt.block_on(told.clone().oneshot(r))
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        assert_eq!(
+            (told.0, told.2),
+            (plain.0, plain.2),
+            "{method} after {fails} failure(s): (allocations, status, calls) {told:?} against {plain:?}"
+        );
+        assert_eq!((plain.1, told.1), (404, 404));
+        assert_eq!(told.2, fails + 1);
+    }
+}

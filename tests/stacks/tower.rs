@@ -3776,6 +3776,371 @@ async fn an_sdks_hooks_may_be_trait_objects_behind_an_arc() {
     );
 }
 
+/// The SDK rule a response alone cannot tell: a DELETE's 404 is a success
+/// (the clip is gone already), a GET's a failure. A `with_classify_sent`
+/// function, told the request's method.
+fn gone_is_done(
+    method: &http::Method,
+    r: &Response<()>,
+    by_status: Option<ResponseFailure>,
+) -> Option<ResponseFailure> {
+    if method == http::Method::DELETE && r.status() == StatusCode::NOT_FOUND {
+        None
+    } else {
+        by_status
+    }
+}
+
+/// A service answering `statuses` in turn (then 404), each request's
+/// method in `seen`.
+fn answering_methods<B>(
+    seen: &Arc<Mutex<Vec<http::Method>>>,
+    statuses: &'static [u16],
+) -> impl Service<
+    Request<B>,
+    Response = Response<()>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<()>, Infallible>>,
+> + Clone {
+    let seen = Arc::clone(seen);
+    tower::service_fn(move |request: Request<B>| {
+        let mut seen = seen.lock().unwrap();
+        let status = statuses.get(seen.len()).copied().unwrap_or(404);
+        seen.push(request.method().clone());
+        std::future::ready(Ok(Response::builder().status(status).body(()).unwrap()))
+    })
+}
+
+/// What a call of `svc` with `request` came to: the status given back,
+/// and the report's attempts and reason to give up.
+async fn outcome<S, B>(svc: S, request: Request<B>) -> (u16, u32, Option<retry_runtime::StopReason>)
+where
+    S: Service<Request<B>, Response = Response<()>>,
+    S::Error: std::fmt::Debug,
+{
+    use retry_runtime::response::RetryReport;
+    let response = svc.oneshot(request).await.unwrap();
+    let report = response.extensions().get::<RetryReport>().unwrap();
+    (response.status().as_u16(), report.attempts, report.gave_up)
+}
+
+/// `with_classify_sent`: the reading is told the request's method, so a
+/// DELETE's 404 is a success and a GET's is a failure, sent once, whatever
+/// attempt it answers: the last one, which sends the request itself (not a
+/// copy: the layer has moved it into the service by then), a request
+/// sent once for its body or its method. Other statuses keep their
+/// reading (a DELETE's 503 is retried). On a layer made with `new`,
+/// `from_fn` and `from_policy`, each its own `call`.
+#[tokio::test(start_paused = true)]
+async fn a_reading_told_the_method_reads_a_deletes_404_apart_from_a_gets() {
+    use http::Method;
+    use retry_runtime::StopReason;
+    fn current() -> &'static Policy<RetryOn> {
+        &FAST
+    }
+    let logs = capture();
+    let seen = Arc::new(Mutex::new(Vec::<Method>::new()));
+    let methods = |expected: usize| {
+        let sent = std::mem::take(&mut *seen.lock().unwrap());
+        assert_eq!(sent.len(), expected, "{sent:?}");
+        sent[0].clone()
+    };
+    let layer = FAST.layer().with_classify_sent(gone_is_done).with_report();
+    let delete = || Request::delete("/clips/9").body(()).unwrap();
+    let get = || Request::get("/clips/9").body(()).unwrap();
+
+    let svc = layer.layer(answering_methods(&seen, &[]));
+    assert_eq!(outcome(svc.clone(), delete()).await, (404, 1, None));
+    assert_eq!(methods(1), Method::DELETE);
+    assert_eq!(
+        outcome(svc, get()).await,
+        (404, 1, Some(StopReason::Permanent))
+    );
+    assert_eq!(methods(1), Method::GET);
+    assert_eq!(logs.matching(Level::WARN, "non-retriable").len(), 1);
+
+    // the 404 answers the last attempt (FAST: 4), the request itself
+    let busy_then_gone = &[503, 503, 503];
+    let from_fn = RetryLayer::from_fn(current)
+        .with_classify_sent(gone_is_done)
+        .with_report();
+    let owned = RetryLayer::from_policy(FAST)
+        .with_classify_sent(gone_is_done)
+        .with_report();
+    let by_new = outcome(
+        layer.layer(answering_methods(&seen, busy_then_gone)),
+        delete(),
+    );
+    assert_eq!(by_new.await, (404, 4, None));
+    assert_eq!(methods(4), Method::DELETE);
+    let by_fn = outcome(
+        from_fn.layer(answering_methods(&seen, busy_then_gone)),
+        delete(),
+    );
+    assert_eq!(by_fn.await, (404, 4, None));
+    assert_eq!(methods(4), Method::DELETE);
+    let by_owned = outcome(
+        owned.layer(answering_methods(&seen, busy_then_gone)),
+        delete(),
+    );
+    assert_eq!(by_owned.await, (404, 4, None));
+    assert_eq!(methods(4), Method::DELETE);
+    let get_after_busy = outcome(layer.layer(answering_methods(&seen, &[503])), get());
+    assert_eq!(get_after_busy.await, (404, 2, Some(StopReason::Permanent)));
+    assert_eq!(methods(2), Method::GET);
+
+    // a body that cannot be copied: the request itself, sent once
+    let streamed = || Request::delete("/clips/9").body(SendOnce::new(())).unwrap();
+    let once = layer.layer(answering_methods::<SendOnce<()>>(&seen, &[]));
+    assert_eq!(outcome(once, streamed()).await, (404, 1, None));
+    assert_eq!(methods(1), Method::DELETE);
+    let once = layer.layer(answering_methods::<SendOnce<()>>(&seen, &[503]));
+    assert_eq!(
+        outcome(once, streamed()).await,
+        (503, 1, Some(StopReason::SentOnce))
+    );
+    assert_eq!(methods(1), Method::DELETE);
+    // a POST, sent once for its method: its 404 is no DELETE's
+    let post = Request::post("/clips/9").body(()).unwrap();
+    let posted = outcome(layer.layer(answering_methods(&seen, &[])), post);
+    assert_eq!(posted.await, (404, 1, Some(StopReason::Permanent)));
+    assert_eq!(methods(1), Method::POST);
+}
+
+/// A reading of an SDK's own type told what was sent (its `Sent`: here the
+/// method and the URI, a pair), given with `with_classify_hook` as a
+/// reading of the response alone is: a 409 on a charge is its key's
+/// request still in flight, busy; a DELETE's 404 a success. Named in a
+/// client's field, as a struct, behind an `Arc<dyn ClassifyHook<..,
+/// Sent = ..>>`, and as a `fn` pointer (`ClassifySentFn` in
+/// `ClassifySentWith`); each keeps the part its type says.
+#[tokio::test(start_paused = true)]
+async fn an_sdks_reading_of_its_own_type_is_told_what_was_sent() {
+    use http::{Method, Uri};
+    use retry_runtime::tower::{ClassifySentFn, ClassifySentWith, FixedPolicy, Hooks};
+    use retry_runtime::{NoNotify, StopReason};
+
+    /// The payments API's rules, for the client's API version.
+    #[derive(Clone)]
+    struct Payments {
+        charges: &'static str,
+    }
+    impl ClassifyHook<Response<()>> for Payments {
+        type Sent = (Method, Uri);
+        fn classify(
+            &self,
+            (method, uri): &(Method, Uri),
+            r: &Response<()>,
+            read: Option<ResponseFailure>,
+        ) -> Option<ResponseFailure> {
+            match r.status() {
+                StatusCode::CONFLICT if uri.path().starts_with(self.charges) => {
+                    Some(ResponseFailure::new(ErrorKind::Unavailable, 409))
+                }
+                StatusCode::NOT_FOUND if method == Method::DELETE => None,
+                _ => read,
+            }
+        }
+    }
+    type Layered<C> = RetryLayer<
+        RetryOn,
+        NoCircuit,
+        DefaultSleeper,
+        NoTimeout,
+        FixedPolicy<RetryOn>,
+        Hooks<NoNotify, C>,
+    >;
+    type Shared = Arc<dyn ClassifyHook<Response<()>, Sent = (Method, Uri)> + Send + Sync>;
+    type ByMethod = ClassifySentWith<ClassifySentFn<Method, Response<()>>, Method>;
+    struct Client {
+        own: Layered<Payments>,
+        shared: Layered<Shared>,
+        by_method: Layered<ByMethod>,
+    }
+    let client = Client {
+        own: FAST.layer().with_classify_hook(Payments {
+            charges: "/v2/charges/",
+        }),
+        shared: FAST.layer().with_classify_hook(Arc::new(Payments {
+            charges: "/v2/charges/",
+        }) as Shared),
+        by_method: FAST
+            .layer()
+            .with_classify_sent(gone_is_done as ClassifySentFn<Method, Response<()>>),
+    };
+    // (each service answers its own script: a fresh list of what it saw)
+    let run = |request: Request<()>| async {
+        let own = outcome(
+            client
+                .own
+                .clone()
+                .with_report()
+                .layer(answering_methods(&Default::default(), &[409])),
+            request.clone(),
+        );
+        let own = own.await;
+        let shared = outcome(
+            client
+                .shared
+                .clone()
+                .with_report()
+                .layer(answering_methods(&Default::default(), &[409])),
+            request,
+        );
+        (own, shared.await)
+    };
+    let charge = Request::put("/v2/charges/7").body(()).unwrap();
+    let busy = (404, 2, Some(StopReason::Permanent)); // the 409 retried, then a 404
+    assert_eq!(run(charge).await, (busy, busy));
+    let token = Request::put("/v2/tokens/7").body(()).unwrap();
+    let conflict = (409, 1, Some(StopReason::Permanent));
+    assert_eq!(run(token).await, (conflict, conflict));
+    let gone = Request::delete("/v2/tokens/7").body(()).unwrap();
+    let (own, shared) = run(gone.clone()).await;
+    assert_eq!((own, shared), (conflict, conflict), "a 409 is no 404");
+    let gone_at_once = outcome(
+        client
+            .own
+            .clone()
+            .with_report()
+            .layer(answering_methods(&Default::default(), &[])),
+        gone.clone(),
+    );
+    assert_eq!(gone_at_once.await, (404, 1, None));
+    let by_method = outcome(
+        client
+            .by_method
+            .with_report()
+            .layer(answering_methods(&Default::default(), &[])),
+        gone,
+    );
+    assert_eq!(by_method.await, (404, 1, None));
+}
+
+/// What a reading told of the request costs in each call's future: the
+/// part it keeps (an `http::Method`), nothing more; a reading of the
+/// response alone, a `fn` or a struct with `Sent = ()`, nothing at all.
+#[test]
+fn a_reading_told_the_method_costs_the_method_in_each_calls_future() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = || answering(Arc::clone(&calls), &[]);
+    let request = || Request::delete("/clips/9").body(()).unwrap();
+    let plain = std::mem::size_of_val(&FAST.layer().layer(service()).call(request()));
+    let mut svc = FAST
+        .layer()
+        .with_classify_response(payments)
+        .layer(service());
+    let by_response = std::mem::size_of_val(&svc.call(request()));
+    let mut svc = FAST
+        .layer()
+        .with_classify_hook(BusyStatus(409))
+        .layer(service());
+    let by_struct = std::mem::size_of_val(&svc.call(request()));
+    let mut svc = FAST
+        .layer()
+        .with_classify_sent(gone_is_done)
+        .layer(service());
+    let by_method = std::mem::size_of_val(&svc.call(request()));
+    assert_eq!((by_response, by_struct), (plain, plain));
+    assert_eq!(by_method, plain + std::mem::size_of::<http::Method>());
+}
+
+/// A request type of the user's own (a `Replay` of theirs, not an
+/// `http::Request`) with a response of theirs: a reading of the response
+/// alone works as it does for any request, and one told what was sent
+/// is told the part the user says it keeps (`RequestPart` for a type of
+/// theirs): a missing row of the cache table is a success, of any other
+/// table a failure.
+#[tokio::test(start_paused = true)]
+async fn a_request_type_of_yours_tells_the_reading_the_part_you_say() {
+    use retry_runtime::response::ClassifyResponse;
+    use retry_runtime::tower::{Replay, RequestPart};
+
+    #[derive(Clone)]
+    struct Lookup {
+        table: &'static str,
+    }
+    impl Replay for Lookup {
+        fn replay(&self) -> Option<Self> {
+            Some(self.clone())
+        }
+    }
+    /// A reply: the row, if found (every lookup answered busy first).
+    struct Reply {
+        busy: bool,
+        found: bool,
+    }
+    impl ClassifyResponse for Reply {
+        fn failure(&self) -> Option<ResponseFailure> {
+            if self.busy {
+                Some(ResponseFailure::new(ErrorKind::Unavailable, 1))
+            } else if !self.found {
+                Some(ResponseFailure::new(ErrorKind::Permanent, 2))
+            } else {
+                None
+            }
+        }
+    }
+    /// The table a lookup read: what the reading is told.
+    struct Table(&'static str);
+    impl RequestPart<Lookup> for Table {
+        fn from_request(lookup: &Lookup) -> Table {
+            Table(lookup.table)
+        }
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let store = {
+        let calls = Arc::clone(&calls);
+        tower::service_fn(move |_: Lookup| {
+            let busy = calls.fetch_add(1, Ordering::SeqCst) % 2 == 0;
+            std::future::ready(Ok::<_, Infallible>(Reply { busy, found: false }))
+        })
+    };
+    let as_read = FAST
+        .layer()
+        .with_classify_response(|_: &Reply, read| read)
+        .layer(store.clone());
+    let reply = as_read.oneshot(Lookup { table: "clips" }).await.unwrap();
+    assert_eq!(
+        (
+            reply.failure().map(|f| f.code),
+            calls.swap(0, Ordering::SeqCst)
+        ),
+        (Some(2), 2)
+    );
+
+    let cache_misses_are_fine = |table: &Table, _: &Reply, read: Option<ResponseFailure>| {
+        read.filter(|f| !(table.0 == "cache" && f.code == 2))
+    };
+    let layer = FAST.layer().with_classify_sent(cache_misses_are_fine);
+    let told = Arc::new(AtomicUsize::new(0));
+    let heard = Arc::clone(&told);
+    let svc = layer
+        .with_notify(move |_, _| {
+            heard.fetch_add(1, Ordering::SeqCst);
+        })
+        .layer(store);
+    let missed = svc
+        .clone()
+        .oneshot(Lookup { table: "cache" })
+        .await
+        .unwrap();
+    assert!(!missed.found);
+    assert_eq!(
+        (
+            calls.swap(0, Ordering::SeqCst),
+            told.swap(0, Ordering::SeqCst)
+        ),
+        (2, 1)
+    );
+    // a miss elsewhere: the same reply, a failure given back at once
+    svc.oneshot(Lookup { table: "clips" }).await.unwrap();
+    assert_eq!(
+        (calls.load(Ordering::SeqCst), told.load(Ordering::SeqCst)),
+        (2, 1)
+    );
+}
+
 /// A service answering 503 to each request, counting them.
 fn busy_503(
     calls: &Arc<AtomicUsize>,
