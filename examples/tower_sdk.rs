@@ -12,7 +12,8 @@
 //!    then 200: the SDK reads that 409 as Unavailable, waits the second,
 //!    and both attempts carry the key;
 //! 2. answers a DELETE with 404: the clip is gone already, a success, sent
-//!    once (a GET's 404 stays a failure);
+//!    once (a GET's 404 stays a failure: the SDK's reading of responses is
+//!    told the request's method, `with_classify_sent`);
 //! 3. answers two POSTs with 503, then 201: the one without a key is sent
 //!    once, the one with a key is retried;
 //! 4. answers a GET after 2 seconds, for a caller whose deadline is 300ms
@@ -46,14 +47,13 @@ use clipsdk::retry::{presets, Backoff, Jitter, Policy, RetryOn};
 
 /// The library: what an SDK crate would hold in its `lib.rs`.
 pub mod clipsdk {
-    use std::future::Future;
-    use std::pin::Pin;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
-    use std::task::{ready, Context, Poll};
+    use std::task::{Context, Poll};
     use std::time::Duration;
 
     use bytes::Bytes;
+    use futures_util::future::{MapErr, TryFutureExt};
     use http::{Method, Request, Response, StatusCode};
     use http_body_util::{BodyExt, Full};
     use hyper::body::Incoming;
@@ -62,7 +62,7 @@ pub mod clipsdk {
     use retry_runtime::request::MaxElapsed;
     use retry_runtime::response::{Failure, Idempotent, ResponseFailure, RetryReport};
     use retry_runtime::tower::{
-        ClassifyResponseFn, ClassifyWith, Hooks, OwnedPolicy, PolicyFn, Reported, RetryHook,
+        ClassifySentFn, ClassifySentWith, Hooks, OwnedPolicy, PolicyFn, Reported, RetryHook,
         RetryLayer, RetryService, WithReport, WithTimeout,
     };
     use retry_runtime::{
@@ -84,12 +84,16 @@ pub mod clipsdk {
     /// service under the layer, or its error.
     pub type Attempted = Failure<Response<Incoming>, TransportError>;
 
+    /// How the SDK reads a response, told the method of the request it
+    /// answers: [`read_response`] as a `fn` pointer (a `fn` item's type
+    /// has no name), the layer keeping each request's `Method` for it.
+    type ReadResponse = ClassifySentWith<ClassifySentFn<Method, Response<Incoming>>, Method>;
+
     /// The retrying stack, its type written out once: the hyper client in
     /// [`PerAttempt`], under a `RetryLayer` with the SDK's settings
     /// (per-attempt timeout, a report in each response and with each
-    /// error) and hooks (its client's [`OnRetry`], and [`read_response`]
-    /// as a `fn` pointer: a `fn` item's type has no name), its policy `P`
-    /// as the user gave it.
+    /// error) and hooks (its client's [`OnRetry`], and [`ReadResponse`]),
+    /// its policy `P` as the user gave it.
     pub type Stack<W, G, P> = RetryService<
         PerAttempt<Hyper>,
         W,
@@ -97,13 +101,8 @@ pub mod clipsdk {
         DefaultSleeper,
         WithReport<WithTimeout>,
         P,
-        Hooks<OnRetry, ClassifyWith<ClassifyResponseFn<Response<Incoming>>>>,
+        Hooks<OnRetry, ReadResponse>,
     >;
-
-    /// The method the request was sent with, in its response's extensions,
-    /// for [`read_response`] (which is given the response alone).
-    #[derive(Clone, Debug)]
-    struct SentWith(Method);
 
     /// What an attempt failed with, below the layer.
     #[derive(Debug, thiserror::Error)]
@@ -127,12 +126,16 @@ pub mod clipsdk {
             .map(|e| e as &dyn Classify)
     }
 
-    /// The service under the layer: one attempt, sent by the hyper client;
-    /// its response marked with the method.
+    /// The service under the layer: one attempt, sent by the hyper client,
+    /// its error the SDK's (which the layer classifies with `transport`).
     #[derive(Clone, Debug)]
     pub struct PerAttempt<S> {
         inner: S,
     }
+
+    /// The hyper client's error as the SDK's, for [`PerAttempt`]'s future
+    /// (a `fn` pointer: its type is named there).
+    type Transport = fn(hyper_util::client::legacy::Error) -> TransportError;
 
     impl<S> Service<Request<Full<Bytes>>> for PerAttempt<S>
     where
@@ -144,63 +147,35 @@ pub mod clipsdk {
     {
         type Response = Response<Incoming>;
         type Error = TransportError;
-        type Future = AttemptFuture<S::Future>;
+        type Future = MapErr<S::Future, Transport>;
 
         fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
             self.inner.poll_ready(cx).map_err(TransportError::Http)
         }
 
         fn call(&mut self, request: Request<Full<Bytes>>) -> Self::Future {
-            let method = request.method().clone();
-            AttemptFuture {
-                sent: self.inner.call(request),
-                method: Some(method),
-            }
+            self.inner
+                .call(request)
+                .map_err(TransportError::Http as Transport)
         }
     }
 
-    pin_project_lite::pin_project! {
-        /// An attempt, its response to be marked with the method.
-        pub struct AttemptFuture<F> {
-            #[pin]
-            sent: F,
-            method: Option<Method>,
-        }
-    }
-
-    impl<F> Future for AttemptFuture<F>
-    where
-        F: Future<Output = Result<Response<Incoming>, hyper_util::client::legacy::Error>>,
-    {
-        type Output = Result<Response<Incoming>, TransportError>;
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            let this = self.project();
-            let mut response = ready!(this.sent.poll(cx)).map_err(TransportError::Http)?;
-            if let Some(method) = this.method.take() {
-                response.extensions_mut().insert(SentWith(method));
-            }
-            Poll::Ready(Ok(response))
-        }
-    }
-
-    /// This API's responses, where the status alone misleads: a 409 with
-    /// `Retry-After` (the same idempotency key's request still in flight)
-    /// is Unavailable, its wait honoured; a DELETE's 404 is a success (gone
-    /// already); the rest as their status says.
+    /// This API's responses, where the status alone misleads, told the
+    /// method of the request each answers (the layer keeps it, from
+    /// `with_classify_sent`): a 409 with `Retry-After` (the same
+    /// idempotency key's request still in flight) is Unavailable, its wait
+    /// honoured; a DELETE's 404 is a success (gone already), a GET's a
+    /// failure; the rest as their status says.
     fn read_response(
+        method: &Method,
         response: &Response<Incoming>,
         by_status: Option<ResponseFailure>,
     ) -> Option<ResponseFailure> {
-        let deleted = response
-            .extensions()
-            .get::<SentWith>()
-            .is_some_and(|sent| sent.0 == Method::DELETE);
         match (response.status(), by_status) {
             (StatusCode::CONFLICT, Some(f)) if f.retry_after.is_some() => Some(
                 ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after),
             ),
-            (StatusCode::NOT_FOUND, _) if deleted => None,
+            (StatusCode::NOT_FOUND, _) if method == Method::DELETE => None,
             (_, f) => f,
         }
     }
@@ -334,7 +309,7 @@ pub mod clipsdk {
             .with_report()
             .with_classify(transport)
             .with_retry_hook(OnRetry(Arc::clone(&retries)))
-            .with_classify_response(read_response as ClassifyResponseFn<Response<Incoming>>);
+            .with_classify_sent(read_response as ClassifySentFn<Method, Response<Incoming>>);
         let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .build_http::<Full<Bytes>>();
         Client {
