@@ -412,7 +412,7 @@ impl Table {
         key: Option<&'static str>,
     ) -> Result<Policy<RetryOn>, E> {
         if every && self.retry_on.is_none() {
-            return Err(condition::all_unsaid(None));
+            return Err(condition::all_unsaid(self.preset.as_ref()));
         }
         let mut p = self
             .preset
@@ -484,7 +484,7 @@ impl<'de> Visitor<'de> for PolicySeed {
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
         let p = preset::named(name)?;
         match (self.every, self.key) {
-            (true, _) => Err(condition::all_unsaid(Some(name))),
+            (true, _) => Err(condition::all_unsaid_alone(&p)),
             (false, Some(key)) => Ok(p.with_name(key)),
             (false, None) => Ok(p),
         }
@@ -563,8 +563,8 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// A `Policy<RetryAll>` retries every error, unclassified ones too, so
 /// its table says so, `retry_on = "all"`, and is refused without it (a
 /// table copied from a classifying policy would retry a 404), as is a
-/// preset's name alone (a preset retries the transient kinds: write `{
-/// preset = "webhook", retry_on = "all" }`) and a `retry_on` of kinds. A
+/// preset's name alone (a preset retries its kinds: write `{ preset =
+/// "webhook", retry_on = "all" }`) and a `retry_on` of kinds. A
 /// `Policy<RetryOn>` refuses `"all"` in turn, rather than reading it as
 /// every kind (which would read Retry-After hints and log kinds a
 /// `RetryAll` does not). Its other keys are a `Policy<RetryOn>`'s
@@ -813,8 +813,8 @@ mod tests {
         let e = every("jobs = \"webhook\"\n").unwrap_err();
         assert!(
             e.contains(
-                "`webhook` alone is the preset, which retries the transient kinds, and this policy \
-                 retries every error (a `Policy<RetryAll>`): write a table, \
+                "`webhook` alone is the preset, which retries its kinds, \"Timeout | Connect | \
+                 RateLimited | Unavailable\", and this policy retries every error (a `Policy<RetryAll>`): write a table, \
                  { preset = \"webhook\", retry_on = \"all\" }"
             ),
             "{e}"
@@ -838,6 +838,49 @@ mod tests {
         // in a list, it is no kind
         let e = from_toml("[clips]\nretry_on = [\"all\"]\n").unwrap_err();
         assert!(e.contains("all"), "{e}");
+    }
+
+    /// A table refused as a `Policy<RetryAll>` for want of `retry_on =
+    /// "all"` is told the kinds it would retry as it is: its preset's
+    /// (`job` and `db` retry more than the transient kinds), or the
+    /// transient kinds without one.
+    #[test]
+    fn a_retry_all_refused_names_the_kinds_the_table_retries() {
+        #[derive(Debug, serde::Deserialize)]
+        struct File {
+            #[allow(dead_code)] // (read for its error only)
+            jobs: Policy<crate::RetryAll>,
+        }
+        let refused = |text: &str| toml::from_str::<File>(text).unwrap_err().to_string();
+        let job = presets::JOB.when().0;
+        assert_ne!(job, KindSet::TRANSIENT);
+        let e = refused("jobs = \"job\"\n");
+        assert!(
+            e.contains(&format!(
+                "`job` alone is the preset, which retries its kinds, \"{job}\", and this policy \
+                 retries every error (a `Policy<RetryAll>`): write a table, \
+                 {{ preset = \"job\", retry_on = \"all\" }}"
+            )),
+            "{e}"
+        );
+        let db = presets::DB.when().0;
+        let e = refused("[jobs]\npreset = \"db\"\nattempts = 6\n");
+        assert!(
+            e.contains(&format!(
+                "say so with `retry_on = \"all\"` (a table without it retries its preset's \
+                 kinds, \"{db}\", and is read as a `Policy<RetryOn>`)"
+            )),
+            "{e}"
+        );
+        let e = refused("[jobs]\nattempts = 6\n");
+        assert!(
+            e.contains(&format!(
+                "(a table without it retries the transient kinds, \"{}\", and is read as a \
+                 `Policy<RetryOn>`)",
+                KindSet::TRANSIENT
+            )),
+            "{e}"
+        );
     }
 
     #[test]

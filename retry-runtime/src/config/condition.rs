@@ -10,9 +10,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 use super::Kinds;
 use crate::classify::KindSet;
-#[cfg(doc)]
-use crate::policy::Policy;
-use crate::policy::{RetryAll, RetryOn};
+use crate::policy::{Policy, RetryAll, RetryOn};
 
 /// The word of `retry_on` for "every error" ([`RetryAll`]).
 pub(super) const ALL: &str = "all";
@@ -162,20 +160,31 @@ impl<'de> Visitor<'de> for RetryOnSeed {
 }
 
 /// The error for a policy that retries every error ([`RetryAll`]) read
-/// from a table without `retry_on = "all"`, or from a preset's name alone:
-/// the file says so, so that a table copied from a classifying policy
-/// does not retry a 404.
-pub(super) fn all_unsaid<E: de::Error>(preset_alone: Option<&str>) -> E {
-    match preset_alone {
-        Some(name) => E::custom(format_args!(
-            "`{name}` alone is the preset, which retries the transient kinds, and this policy \
-             retries every error (a `Policy<RetryAll>`): write a table, \
-             {{ preset = \"{name}\", retry_on = \"all\" }}, or read it as a `Policy<RetryOn>`"
-        )),
-        None => E::custom(
-            "this policy retries every error (a `Policy<RetryAll>`): say so with \
-             `retry_on = \"all\"` (a table without it retries the transient kinds, and is read \
-             as a `Policy<RetryOn>`)",
-        ),
-    }
+/// from a table without `retry_on = "all"`: the file says so, so that a
+/// table copied from a classifying policy does not retry a 404. The
+/// message names the kinds the table retries as it is, its `preset`'s
+/// (`job`'s and `db`'s are more than the transient kinds), or the
+/// transient kinds without one.
+pub(super) fn all_unsaid<E: de::Error>(preset: Option<&Policy<RetryOn>>) -> E {
+    let (whose, kinds) = match preset {
+        Some(p) => ("its preset's", p.when().0),
+        None => ("the transient", KindSet::TRANSIENT),
+    };
+    E::custom(format_args!(
+        "this policy retries every error (a `Policy<RetryAll>`): say so with \
+         `retry_on = \"all\"` (a table without it retries {whose} kinds, \"{kinds}\", and is \
+         read as a `Policy<RetryOn>`)"
+    ))
+}
+
+/// [`all_unsaid`] for a preset's name alone, `preset`'s: the table to
+/// write instead.
+pub(super) fn all_unsaid_alone<E: de::Error>(preset: &Policy<RetryOn>) -> E {
+    E::custom(format_args!(
+        "`{name}` alone is the preset, which retries its kinds, \"{kinds}\", and this policy \
+         retries every error (a `Policy<RetryAll>`): write a table, \
+         {{ preset = \"{name}\", retry_on = \"all\" }}, or read it as a `Policy<RetryOn>`",
+        name = preset.name(),
+        kinds = preset.when().0,
+    ))
 }
