@@ -17,9 +17,11 @@ use crate::policy::Policy;
 /// `#[serde(deserialize_with = "retry_runtime::config::named_map")]` on a
 /// field of any map of policies (`HashMap<String, Policy<RetryOn>>`,
 /// `BTreeMap`, an `IndexMap`, a `Vec<(String, Policy<RetryOn>)>` in the
-/// file's order; keys `String`, `&'static str`, `Box<str>` or
-/// `Arc<str>`), or called with a format's deserializer for a file that is
-/// the map itself.
+/// order the format reads the keys: the file's in JSON and YAML, sorted
+/// in TOML, whose `toml` crate keeps a table's keys sorted unless its
+/// `preserve_order` feature is on; keys `String`, `&'static str`,
+/// `Box<str>` or `Arc<str>`), or called with a format's deserializer for
+/// a file that is the map itself.
 ///
 /// Each value reads as a [`Policy`] does (a table, or a preset's name
 /// alone), with these rules:
@@ -226,6 +228,25 @@ mod tests {
         assert!(e.contains("invalid name `a b`"), "{e}");
     }
 
+    /// A `Vec` of pairs holds them in the order the format reads them:
+    /// the file's in JSON (and YAML); TOML's `toml` crate sorts a table's
+    /// keys (unless its `preserve_order` feature is on).
+    #[test]
+    fn a_vec_of_pairs_is_in_the_order_the_format_reads() {
+        let keys = |listed: Vec<(String, Policy<RetryOn>)>| -> Vec<String> {
+            listed.into_iter().map(|(k, _)| k).collect()
+        };
+        let json = r#"{"search": "api", "billing": "api", "archive": "s3"}"#;
+        let listed = named_map(&mut serde_json::Deserializer::from_str(json)).unwrap();
+        assert_eq!(keys(listed), ["search", "billing", "archive"]);
+        // (a BTreeMap or a HashMap: the order is theirs, whatever the format)
+        let text = "search = \"api\"\nbilling = \"api\"\narchive = \"s3\"\n";
+        let listed = named_map(toml::Deserializer::parse(text).unwrap()).unwrap();
+        let mut sorted = keys(listed);
+        sorted.sort();
+        assert_eq!(sorted, ["archive", "billing", "search"]);
+    }
+
     #[test]
     fn a_key_given_twice_is_refused() {
         let e = from_json(r#"{"upstreams": {"billing": "api", "billing": "s3"}}"#).unwrap_err();
@@ -239,8 +260,8 @@ mod tests {
         let hash: HashMap<&'static str, Policy<RetryOn>> = named_map(parse()).unwrap();
         assert_eq!(hash["search"].name(), "search");
         let listed: Vec<(Box<str>, Policy<RetryOn>)> = named_map(parse()).unwrap();
-        let keys: Vec<&str> = listed.iter().map(|(k, _)| &**k).collect();
-        assert_eq!(keys, ["billing", "search"]);
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].1.max_attempts(), 2);
         // a policy that retries every error still says so
         let e = named_map::<_, BTreeMap<String, Policy<RetryAll>>, _, _>(parse()).unwrap_err();
         assert!(e.to_string().contains("`api` alone is the preset"), "{e}");
