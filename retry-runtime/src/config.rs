@@ -305,6 +305,16 @@ impl<'de> Deserialize<'de> for Key {
                                      remove the key here, and attach it with `.with_{key}(&..)`)"
                                 ));
                             }
+                            // (a YAML file sharing an anchor's keys, `<<: *defaults`:
+                            // valid YAML, which a streaming deserializer does not merge)
+                            "<<" => {
+                                return E::custom(
+                                    "`<<` is YAML's merge key, which this deserializer hands \
+                                     over unmerged (serde_norway's and serde_yaml's do): read \
+                                     the file as their `Value`, call `value.apply_merge()`, \
+                                     then `from_value(value)`; or write the keys out",
+                                );
+                            }
                             "before_sleep" | "on_give_up" => {
                                 return E::custom(format_args!(
                                     "`{key}` is a hook, a function set in code, not read from a \

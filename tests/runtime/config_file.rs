@@ -551,3 +551,61 @@ fn the_upstreams_keys_name_their_policies() {
     );
     assert!(toml::from_str::<Named>(&same).is_ok());
 }
+
+/// YAML's merge key, `<<: *defaults`, is how an operator shares one
+/// anchor's settings across upstreams and overrides a few. serde_norway's
+/// deserializer (as serde_yaml's) hands it over unmerged, so a policy's
+/// table sees a key `<<`: refused with what it is and how to merge it,
+/// and that recipe (a `Value`, `apply_merge`) reads the file as meant,
+/// through `named_map` too.
+#[test]
+fn a_yaml_merge_key_is_refused_with_how_to_merge_it() {
+    use std::collections::HashMap;
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(deserialize_with = "retry_runtime::config::named_map")]
+        upstreams: HashMap<String, Policy<RetryOn>>,
+    }
+    const SHARED: &str = "\
+defaults: &defaults
+  preset: api
+  attempts: 5
+upstreams:
+  billing:
+    <<: *defaults
+    attempts: 2
+  search: *defaults
+";
+    let e = serde_norway::from_str::<Named>(SHARED)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "upstreams.billing: `<<` is YAML's merge key, which this deserializer hands over \
+             unmerged (serde_norway's and serde_yaml's do): read the file as their `Value`, \
+             call `value.apply_merge()`, then `from_value(value)`"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("line 6"), "{e}");
+
+    let mut value: serde_norway::Value = serde_norway::from_str(SHARED).unwrap();
+    value.apply_merge().unwrap();
+    let named: Named = serde_norway::from_value(value).unwrap();
+    let billing = &named.upstreams["billing"];
+    assert_eq!((billing.name(), billing.max_attempts()), ("billing", 2));
+    assert_eq!(billing.backoff(), retry_runtime::presets::API.backoff());
+    let search = &named.upstreams["search"];
+    assert_eq!((search.name(), search.max_attempts()), ("search", 5));
+    // a Value has no lines, and from_value names no path: serde_path_to_error
+    // (README's recipe) names it
+    let mut bad: serde_norway::Value =
+        serde_norway::from_str(&SHARED.replace("attempts: 2", "attempts: 0")).unwrap();
+    bad.apply_merge().unwrap();
+    let e = serde_path_to_error::deserialize::<_, Named>(bad)
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(e, "upstreams.billing.attempts: attempts must be at least 1");
+}
