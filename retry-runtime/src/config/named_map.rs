@@ -247,6 +247,24 @@ mod tests {
         assert_eq!(sorted, ["archive", "billing", "search"]);
     }
 
+    /// A field that may be missing from the file, as the docs say:
+    /// `#[serde(default, deserialize_with = ..)]` reads an empty map;
+    /// without `default`, a missing field is serde's error.
+    #[test]
+    fn a_map_that_may_be_missing_takes_serde_default() {
+        #[derive(serde::Deserialize)]
+        struct Optional {
+            #[serde(default, deserialize_with = "named_map")]
+            upstreams: HashMap<String, Policy<RetryOn>>,
+        }
+        let missing: Optional = toml::from_str("").unwrap();
+        assert!(missing.upstreams.is_empty());
+        let given: Optional = toml::from_str("[upstreams]\nclips = \"s3\"\n").unwrap();
+        assert_eq!(given.upstreams["clips"].name(), "clips");
+        let e = from_toml("").unwrap_err();
+        assert!(e.contains("missing field `upstreams`"), "{e}");
+    }
+
     #[test]
     fn a_key_given_twice_is_refused() {
         let e = from_json(r#"{"upstreams": {"billing": "api", "billing": "s3"}}"#).unwrap_err();
