@@ -609,3 +609,22 @@ upstreams:
         .to_string();
     assert_eq!(e, "upstreams.billing.attempts: attempts must be at least 1");
 }
+
+/// `named_map`: a key given twice is refused at its second occurrence, in
+/// YAML (whose deserializer keeps both) as in JSON.
+#[test]
+fn a_key_given_twice_is_refused_on_its_second_line() {
+    use std::collections::HashMap;
+    #[derive(Debug, serde::Deserialize)]
+    struct Named {
+        #[serde(deserialize_with = "retry_runtime::config::named_map")]
+        #[allow(dead_code)] // (read for its error only)
+        upstreams: HashMap<String, Policy<RetryOn>>,
+    }
+    let text = "upstreams:\n  search: api\n  billing: api\n  archive: s3\n  billing: s3\n";
+    let e = serde_norway::from_str::<Named>(text)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the key `billing` is given twice"), "{e}");
+    assert!(e.ends_with("at line 5 column 3"), "{e}");
+}

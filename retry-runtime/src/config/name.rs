@@ -101,12 +101,16 @@ impl Visitor<'_> for NameSeed {
     }
 }
 
-/// A key of a map read by `named_map`: checked ([`key_fault`]), then
-/// interned, where it is written.
-#[derive(Clone, Copy)]
-pub(super) struct KeySeed;
+/// A key of a map read by `named_map`: checked ([`key_fault`]), refused
+/// if `seen` has it (a key given twice), then interned and added to
+/// `seen`: every fault of the key raised as the key is read, so that each
+/// format places it on the key (YAML's places a fault the map's visitor
+/// raises at the map's first key).
+pub(super) struct KeySeed<'a> {
+    pub(super) seen: &'a mut BTreeSet<&'static str>,
+}
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = &'static str;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
@@ -114,7 +118,7 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
     }
 }
 
-impl Visitor<'_> for KeySeed {
+impl Visitor<'_> for KeySeed<'_> {
     type Value = &'static str;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -122,10 +126,17 @@ impl Visitor<'_> for KeySeed {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
-        match key_fault(key) {
-            Some(why) => Err(E::custom(why)),
-            None => Ok(intern(key)),
+        if let Some(why) = key_fault(key) {
+            return Err(E::custom(why));
         }
+        if self.seen.contains(key) {
+            return Err(E::custom(format_args!(
+                "the key `{key}` is given twice: each policy's name once"
+            )));
+        }
+        let key = intern(key);
+        self.seen.insert(key);
+        Ok(key)
     }
 }
 

@@ -5,7 +5,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::collections::BTreeSet;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::name::KeySeed;
 use super::{FileCondition, PolicySeed};
@@ -108,12 +108,7 @@ where
         // (a size hint is the file's word: bounded, so a hostile one
         // allocates nothing much)
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(key) {
-                return Err(de::Error::custom(format_args!(
-                    "the key `{key}` is given twice: each policy's name once"
-                )));
-            }
+        while let Some(key) = map.next_key_seed(KeySeed { seen: &mut seen })? {
             let seed = PolicySeed {
                 every: W::EVERY,
                 key: Some(key),
@@ -267,8 +262,10 @@ mod tests {
 
     #[test]
     fn a_key_given_twice_is_refused() {
-        let e = from_json(r#"{"upstreams": {"billing": "api", "billing": "s3"}}"#).unwrap_err();
+        let e = from_json("{\"upstreams\": {\n\"billing\": \"api\",\n\"billing\": \"s3\"}}")
+            .unwrap_err();
         assert!(e.contains("the key `billing` is given twice"), "{e}");
+        assert!(e.contains("at line 3"), "on the second: {e}");
     }
 
     #[test]
