@@ -621,6 +621,18 @@ fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
     let name = preset.value.value();
     match vocab::preset_const(&name) {
         Some(konst) => Base::Preset(Ident::new(&konst, preset.value.span())),
+        // gRPC's policy is no preset of the attribute (it classifies
+        // `tonic::Status`, under the runtime's `tonic` feature), though a
+        // policy file names it `preset = "grpc"`: say what to write.
+        None if name.eq_ignore_ascii_case("grpc") => {
+            errors.at(
+                preset.value.span(),
+                format!(
+                    "`{name}` is no preset of the attribute: gRPC's policy is a constant of the runtime's `tonic` feature, `policy = retry_runtime::tonic::GRPC` (a policy file's `preset = \"grpc\"` reads it)"
+                ),
+            );
+            Base::Default
+        }
         None => {
             let valid = format!("presets are: {}", PRESETS.join(", "));
             errors.at(
@@ -807,6 +819,23 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.name.value(), "try");
+    }
+
+    #[test]
+    fn grpc_as_a_preset_says_to_name_the_tonic_policy() {
+        for name in ["grpc", "gRPC"] {
+            let e = errs(quote!(preset = #name, attempts = 3), sync_fn());
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].contains(&format!("`{name}` is no preset of the attribute"))
+                    && e[0].contains("`policy = retry_runtime::tonic::GRPC`"),
+                "{}",
+                e[0]
+            );
+        }
+        // a near miss of it is no gRPC: the usual list
+        let e = errs(quote!(preset = "grcp"), sync_fn());
+        assert!(e[0].contains("unknown preset `grcp`"), "{}", e[0]);
     }
 
     #[test]
