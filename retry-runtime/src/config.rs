@@ -845,6 +845,11 @@ mod tests {
             ),
             "{e}"
         );
+        // capitalised as a kind is, it is still told what it is
+        let e = from_toml("[clips]\nretry_on = \"All\"\n").unwrap_err();
+        assert!(e.contains("that is a `Policy<RetryAll>`"), "{e}");
+        let e = every("[jobs]\npreset = \"job\"\nretry_on = \"ALL\"\n");
+        assert!(e.is_ok(), "{e:?}");
         // in a list, it is no kind
         let e = from_toml("[clips]\nretry_on = [\"all\"]\n").unwrap_err();
         assert!(e.contains("all"), "{e}");

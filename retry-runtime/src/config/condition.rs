@@ -137,7 +137,9 @@ impl<'de> Visitor<'de> for RetryOnSeed {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<RetryOnValue, E> {
-        match (text.trim() == ALL, self.every) {
+        // "All" and "ALL" too: a kind's capital would otherwise make it
+        // "unknown error kind `All`", not the message that says what it is
+        match (text.trim().eq_ignore_ascii_case(ALL), self.every) {
             (true, true) => Ok(RetryOnValue::All),
             (true, false) => Err(E::custom(format_args!(
                 "`retry_on = \"all\"` retries every error, unclassified ones too: that is a \
