@@ -2,10 +2,11 @@
 //! ([`Hooks`]): its own hook told of each retry
 //! ([`with_notify`](RetryLayer::with_notify)) and its own reading of
 //! responses ([`with_classify_response`](RetryLayer::with_classify_response)),
-//! as the reqwest middleware's, or told what was sent too, the part of
-//! the request each response answers that the layer keeps
+//! or told what was sent too, the part of the request each response
+//! answers that the layer keeps
 //! ([`with_classify_sent`](RetryLayer::with_classify_sent): a DELETE's
-//! 404 read apart from a GET's); a `fn` or a closure, or a type of its
+//! 404 read apart from a GET's), as the reqwest middleware's; a `fn` or
+//! a closure, or a type of its
 //! own implementing [`RetryHook`] and [`ClassifyHook`] (state of each
 //! client: [`with_retry_hook`](RetryLayer::with_retry_hook),
 //! [`with_classify_hook`](RetryLayer::with_classify_hook)). A layer
@@ -156,7 +157,9 @@ pub type ClassifyResponseFn<R> = fn(&R, Option<ResponseFailure>) -> Option<Respo
 /// part `K` of the request the layer keeps (a [`RequestPart`](super::RequestPart):
 /// `http::Method`), a response `R` of the service the layer wraps and its
 /// failure as read by status (`None`: a success), the failure the run
-/// judges.
+/// judges. As the reqwest middleware's
+/// [`ClassifySentFn`](crate::reqwest_middleware::ClassifySentFn), which
+/// is told the method.
 ///
 /// ```
 /// use http::{Method, StatusCode};
@@ -777,7 +780,11 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// so that a layer without it keeps nothing of its requests. A
     /// reading of your own type told the part (its
     /// [`Sent`](ClassifyHook::Sent)) goes to
-    /// [`with_classify_hook`](Self::with_classify_hook).
+    /// [`with_classify_hook`](Self::with_classify_hook). As the reqwest
+    /// middleware's
+    /// [`with_classify_sent`](crate::reqwest_middleware::RetryMiddleware::with_classify_sent),
+    /// which is told the method (a `fn`, set in the middleware without
+    /// changing its type).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {

@@ -33,10 +33,11 @@
 //!   hook told of each retry with the failed attempt
 //!   ([`with_notify`](RetryLayer::with_notify)) and reads responses its
 //!   own way ([`with_classify_response`](RetryLayer::with_classify_response):
-//!   a 409 as Unavailable, told by the response alone, as the reqwest
-//!   middleware's; or [`with_classify_sent`](RetryLayer::with_classify_sent),
+//!   a 409 as Unavailable, told by the response alone; or
+//!   [`with_classify_sent`](RetryLayer::with_classify_sent),
 //!   told the request's method too, a [`RequestPart`] the layer keeps:
-//!   a DELETE's 404 as a success, a GET's as a failure); it keeps them in a
+//!   a DELETE's 404 as a success, a GET's as a failure; both as the
+//!   reqwest middleware's); it keeps them in a
 //!   struct field as `fn` pointers ([`NotifyFn`], [`ClassifyResponseFn`],
 //!   [`ClassifySentFn`], in the setters' wrappers [`NotifyWith`],
 //!   [`ClassifyWith`], [`ClassifySentWith`]),
