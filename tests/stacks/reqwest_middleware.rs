@@ -899,6 +899,140 @@ async fn responses_read_by_the_users_function_are_judged_as_it_says() {
     assert!(logs.matching(Level::ERROR, "/tokens/9").is_empty());
 }
 
+/// `with_classify_sent`: a reading told the method of each response's
+/// request. A DELETE's 404 is a success, given back at once with no
+/// give-up line, the third attempt's too (the one that sends the request
+/// itself); a GET's is the failure its status says, given up at once by
+/// the `api` preset (Permanent) and retried to the last attempt by a
+/// policy retrying every failure, under which a DELETE's still succeeds;
+/// a POST's 409 read as busy is retried with its `Retry-After` when the
+/// POST is marked `Idempotent`, and sent once when not; a POST's 404
+/// stays a failure.
+#[tokio::test]
+async fn responses_read_with_their_requests_method_are_judged_as_it_says() {
+    use reqwest::Method;
+    use retry_runtime::response::{ResponseFailure, RetryReport};
+    fn clips(
+        method: &Method,
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        match (method, r.status().as_u16(), by_status) {
+            (&Method::DELETE, 404, _) => None, // deleted already
+            // this idempotency key's first POST still in flight
+            (&Method::POST, 409, Some(f)) => Some(
+                ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after),
+            ),
+            (_, _, f) => f,
+        }
+    }
+    const EVERY_FAILURE: Policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(Duration::from_millis(50)))
+        .with_jitter(Jitter::None)
+        .with_name("every_failure");
+    let server = FlakyServer::start().await;
+    server.route("/clips/7", [404]);
+    server.route("/clips/8", [503, 503, 404]);
+    server.route(
+        "/clips",
+        [
+            Reply::status(409).with_header("retry-after", "1"),
+            Reply::status(201),
+        ],
+    );
+    server.route("/uploads", [409]);
+    server.route("/uploads/9/parts", [404]);
+    server.route("/clips/9", [404]);
+    let logs = capture();
+    let paused = retry_runtime::testing::pause();
+    let api = client(
+        RetryMiddleware::new(&API)
+            .with_classify_sent(clips)
+            .with_report(true)
+            .sleep_with(NoWait),
+    );
+    let report = |r: &reqwest::Response| {
+        let report = r.extensions().get::<RetryReport>().expect("a report");
+        (r.status().as_u16(), report.attempts, report.gave_up)
+    };
+
+    let deleted = api.delete(server.url("/clips/7")).send().await.unwrap();
+    assert_eq!(report(&deleted), (404, 1, None));
+    let got = api.get(server.url("/clips/7")).send().await.unwrap();
+    assert_eq!(report(&got), (404, 1, Some(StopReason::Permanent)));
+    assert_eq!(server.hits("/clips/7"), 2);
+    // the GET's line only
+    let lines = logs.matching(Level::WARN, "/clips/7");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    logs.assert_logged(
+        Level::WARN,
+        "api failed with a non-retriable error on attempt 1",
+    );
+
+    // the third attempt sends the request itself, moved below: its 404 is
+    // still read as a DELETE's
+    let late = api.delete(server.url("/clips/8")).send().await.unwrap();
+    assert_eq!(report(&late), (404, 3, None));
+    assert_eq!(server.hits("/clips/8"), 3);
+    assert_eq!(logs.matching(Level::WARN, "/clips/8").len(), 2);
+
+    let created = api
+        .post(server.url("/clips"))
+        .with_extension(Idempotent)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report(&created), (201, 2, None));
+    let line = logs.assert_logged(Level::WARN, "next attempt in 1s (Retry-After)");
+    testkit::capture::assert_fields(&line, &[("error_kind", "Unavailable")]);
+    let unmarked = api
+        .post(server.url("/uploads"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report(&unmarked), (409, 1, Some(StopReason::SentOnce)));
+    let missing = api
+        .post(server.url("/uploads/9/parts"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report(&missing).0, 404);
+    assert_ne!(report(&missing).2, None, "a POST's 404 is a failure");
+    assert_eq!(
+        (server.hits("/uploads"), server.hits("/uploads/9/parts")),
+        (1, 1)
+    );
+
+    // a policy retrying every failure: a GET's 404 to the last attempt,
+    // a DELETE's at once a success
+    let every = client(
+        RetryMiddleware::new(&EVERY_FAILURE)
+            .with_classify_sent(clips)
+            .with_report(true)
+            .sleep_with(NoWait),
+    );
+    let got = every.get(server.url("/clips/9")).send().await.unwrap();
+    assert_eq!(report(&got), (404, 3, Some(StopReason::Attempts)));
+    let deleted = every.delete(server.url("/clips/9")).send().await.unwrap();
+    assert_eq!(report(&deleted), (404, 1, None));
+    assert_eq!(server.hits("/clips/9"), 4);
+    // the GET's give-up line only
+    let lines = logs.matching(Level::ERROR, "/clips/9");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("every_failure failed after 3 attempts"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        paused.waits(),
+        [ms(50), ms(50), Duration::from_secs(1), ms(50), ms(50)]
+    );
+}
+
 /// `with_notify`: the middleware's own hook hears of each retry with the
 /// failed attempt (a response's code, a refused connection's error) and
 /// its event, beside the policy's `before_sleep`, which it does not
