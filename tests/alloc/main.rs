@@ -10,4 +10,5 @@ static GLOBAL: testkit::alloc::Counting = testkit::alloc::Counting;
 
 mod guards;
 mod metrics;
+mod reqwest_middleware;
 mod retries;
