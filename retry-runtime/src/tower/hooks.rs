@@ -434,8 +434,9 @@ impl<F, H: RetryHook<F> + ?Sized> RetryHook<F> for Arc<H> {
 /// to one setter, whichever it reads, and a layer's type names it alone
 /// ([`Hooks`]): `Sent` says what the layer keeps for it, a
 /// [`RequestPart`](super::RequestPart) of the request (`()`, `http::Method`,
-/// `http::Uri`, a pair of them, or a type of yours for a request type of
-/// yours), taken when the call starts and kept in the call's future (a
+/// `http::Uri`, a pair of them, or a type of yours implementing it: a
+/// header or an extension of an `http::Request`, a field of a request type
+/// of yours), taken when the call starts and kept in the call's future (a
 /// reading with `Sent = ()` keeps nothing, and takes no more room there).
 ///
 /// ```
@@ -762,8 +763,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// what was sent too: `classify` is given, first, the part `K` of the
     /// request each response answers that the layer keeps for it (its
     /// first argument's type says which, a [`RequestPart`](super::RequestPart):
-    /// `&http::Method`, `&http::Uri`, `&(Method, Uri)`; a type of yours for
-    /// a request type of yours), then the response and the failure read
+    /// `&http::Method`, `&http::Uri`, `&(Method, Uri)`; a type of yours
+    /// implementing it for anything else, a header's value, an extension
+    /// your client set), then the response and the failure read
     /// from it, and returns the failure the run judges, or `None` for a
     /// success. An SDK's rule that a DELETE's 404 is a success (the
     /// resource is gone already) while a GET's is a failure; a 409 read as

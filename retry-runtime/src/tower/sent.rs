@@ -22,6 +22,52 @@
 /// which shares its bytes rather than copying them, `uri.path()` for the
 /// path); and for a pair of any two, `(Method, Uri)`.
 ///
+/// Anything else of a request (a header, an extension your client set) is
+/// kept by a type of yours implementing `RequestPart` for that request
+/// type, `impl<B> RequestPart<http::Request<B>> for YourPart` (allowed, the
+/// part's type being yours; an impl for `http::HeaderMap` itself, neither
+/// type being yours, rustc refuses: E0117). It is taken once per call, as
+/// the method is: keep what the reading needs (a header's value, not every
+/// header). A 409 to a request with an idempotency key is that key's first
+/// request still in flight, busy; without a key, a conflict:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::convert::Infallible;
+/// use http::HeaderValue;
+/// use tower::{service_fn, Layer, ServiceExt};
+/// use retry_runtime::response::{ResponseFailure, RetryReport};
+/// use retry_runtime::tower::RequestPart;
+/// use retry_runtime::{presets, ErrorKind};
+///
+/// /// The request's `Idempotency-Key`, if it has one.
+/// struct IdempotencyKey(Option<HeaderValue>);
+/// impl<B> RequestPart<http::Request<B>> for IdempotencyKey {
+///     fn from_request(request: &http::Request<B>) -> Self {
+///         IdempotencyKey(request.headers().get("idempotency-key").cloned())
+///     }
+/// }
+/// fn in_flight(key: &IdempotencyKey, r: &http::Response<String>, read: Option<ResponseFailure>) -> Option<ResponseFailure> {
+///     match read {
+///         Some(_) if r.status() == 409 && key.0.is_some() => Some(ResponseFailure::new(ErrorKind::Unavailable, 409)),
+///         read => read,
+///     }
+/// }
+/// let conflict = service_fn(|_: http::Request<String>| async {
+///     Ok::<_, Infallible>(http::Response::builder().status(409).body(String::new()).unwrap())
+/// });
+/// let svc = presets::API.layer().with_classify_sent(in_flight).with_report().layer(conflict);
+/// let attempts = |request: http::Request<String>| {
+///     let svc = svc.clone();
+///     async move { svc.oneshot(request).await.unwrap().extensions().get::<RetryReport>().unwrap().attempts }
+/// };
+/// let keyed = http::Request::put("/charges/7").header("idempotency-key", "k-7").body(String::new()).unwrap();
+/// assert_eq!(attempts(keyed).await, presets::API.max_attempts()); // busy: retried
+/// let unkeyed = http::Request::put("/charges/7").body(String::new()).unwrap();
+/// assert_eq!(attempts(unkeyed).await, 1); // a conflict: sent once
+/// # }
+/// ```
+///
 /// A request type of your own (one implementing [`Replay`](super::Replay))
 /// keeps nothing but `()` until you say what: implement
 /// `RequestPart<YourRequest>` for a type of yours, or for `http::Method`
@@ -47,7 +93,7 @@
     message = "the retry layer cannot keep a `{Self}` of a `{Req}` for its response reading",
     label = "the reading is given a `&{Self}`, which the layer cannot take from this request",
     note = "a reading set by `with_classify_sent` (or a `ClassifyHook` whose `Sent` is `{Self}`) is given the part of each request the layer keeps: `http::Method` and `http::Uri` of an `http::Request`, `http::Method` of a `reqwest::Request`, a pair of them, or `()` of any request",
-    note = "for a request type of yours, implement `retry_runtime::tower::RequestPart<{Req}>` for `{Self}` (or for a type of yours)"
+    note = "to keep anything else (a header, an extension, a field of a request type of yours), implement `retry_runtime::tower::RequestPart<{Req}>` for a type of yours holding it, and have the reading take `&` that type first (an impl for `{Self}` itself compiles only when `{Req}` is yours)"
 )]
 pub trait RequestPart<Req>: Sized {
     /// The part of `request` a reading is told of, taken once at the
