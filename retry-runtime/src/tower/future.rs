@@ -97,8 +97,9 @@ pin_project! {
         pub(super) timeout: T,
         pub(super) classify: FindClassify,
         pub(super) sleeper: Sl,
-        // The layer's `with_notify` and `with_classify_response` (two
-        // zero-sized defaults without them).
+        // The layer's `with_notify` and its reading of responses
+        // (`with_classify_response`, `with_classify_sent`; two zero-sized
+        // defaults without them).
         pub(super) hooks: H,
         // What the layer's response reading keeps of the request, taken
         // at the call's start (`()`, no room, for a reading of the

@@ -234,8 +234,9 @@ pub struct RetryLayer<
     retry_refused: bool,
     classify: FindClassify,
     sleeper: Sl,
-    /// [`with_notify`](Self::with_notify) and
-    /// [`with_classify_response`](Self::with_classify_response)'s.
+    /// [`with_notify`](Self::with_notify)'s and the reading of responses
+    /// ([`with_classify_response`](Self::with_classify_response),
+    /// [`with_classify_sent`](Self::with_classify_sent)).
     hooks: H,
 }
 
