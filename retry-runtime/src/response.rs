@@ -207,6 +207,13 @@ impl ClassifyResponse for ::reqwest::Response {
         }
         write!(f, " from {}", crate::reqwest::Masked(self.url()))
     }
+
+    /// Its extensions, as an `http::Response`'s: the tower layer's report
+    /// goes there when a `reqwest::Client` is the service it wraps.
+    #[inline]
+    fn extensions_mut(&mut self) -> Option<&mut http::Extensions> {
+        Some(::reqwest::Response::extensions_mut(self))
+    }
 }
 
 /// The mark the reqwest middleware puts in a failed response's extensions

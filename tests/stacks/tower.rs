@@ -4017,6 +4017,61 @@ async fn an_sdks_reading_of_its_own_type_is_told_what_was_sent() {
     assert_eq!(by_method.await, (404, 1, None));
 }
 
+/// A `reqwest::Client` under the layer, its own `Service<reqwest::Request>`
+/// (no `http::Request` in between): the reading is told the method
+/// (`Method` of a `reqwest::Request`), so a DELETE's 404 is a success and a
+/// GET's a failure, here on the second attempt (after a 503: the request
+/// itself, moved into the client by then); and `with_report` puts each
+/// run's report in the `reqwest::Response`'s extensions, as in an
+/// `http::Response`'s.
+#[tokio::test]
+async fn a_reqwest_client_under_the_layer_tells_its_reading_the_method() {
+    use http::Method;
+    use retry_runtime::response::RetryReport;
+    use retry_runtime::StopReason;
+    fn gone_is_done(
+        method: &Method,
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        if method == Method::DELETE && r.status() == StatusCode::NOT_FOUND {
+            None
+        } else {
+            by_status
+        }
+    }
+    let server = FlakyServer::start().await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let svc = FAST
+        .layer()
+        .with_classify_sent(gone_is_done)
+        .with_report()
+        .layer(client);
+    let url: reqwest::Url = server.url("/clips/9").parse().unwrap();
+    let send = |method: Method| {
+        let (svc, url) = (svc.clone(), url.clone());
+        async move {
+            let response = svc
+                .oneshot(reqwest::Request::new(method, url))
+                .await
+                .unwrap();
+            let report = response.extensions().get::<RetryReport>().copied();
+            (
+                response.status().as_u16(),
+                report.map(|r| (r.attempts, r.gave_up)),
+            )
+        }
+    };
+    server.route("/clips/9", [503, 404]);
+    assert_eq!(send(Method::DELETE).await, (404, Some((2, None))));
+    server.route("/clips/9", [503, 404]);
+    assert_eq!(
+        send(Method::GET).await,
+        (404, Some((2, Some(StopReason::Permanent))))
+    );
+    assert_eq!(server.hits("/clips/9"), 4);
+}
+
 /// What a reading told of the request costs in each call's future: the
 /// part it keeps (an `http::Method`), nothing more; a reading of the
 /// response alone, a `fn` or a struct with `Sent = ()`, nothing at all.

@@ -718,7 +718,7 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
 
     /// Put a [`RetryReport`] in the
     /// extensions of each response the layer gives back (for a response
-    /// type that has them: `http::Response`): the attempts it took, the time
+    /// type that has them: `http::Response`, `reqwest::Response`): the attempts it took, the time
     /// spent (the run's clock is read at its start), and, for a failed
     /// response given back, why the run stopped (a 503 whose attempts ran
     /// out, a 404 sent once). As the reqwest middleware's
