@@ -3907,6 +3907,52 @@ async fn a_reading_told_the_method_reads_a_deletes_404_apart_from_a_gets() {
     assert_eq!(methods(1), Method::POST);
 }
 
+/// A layer has one reading: `with_classify_sent`, `with_classify_response`
+/// and `with_classify_hook` each replace the one set before, whichever
+/// order they come in (an SDK that sets its rule and hands the layer on
+/// loses it to a later setter: documented on each).
+#[tokio::test(start_paused = true)]
+async fn the_last_reading_set_is_the_one_the_layer_uses() {
+    use retry_runtime::StopReason;
+    fn as_read(_: &Response<()>, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+        by_status
+    }
+    let seen = Arc::new(Mutex::new(Vec::<http::Method>::new()));
+    let delete = || Request::delete("/clips/9").body(()).unwrap();
+
+    // told the method last: the DELETE's 404 is a success
+    let sent_last = FAST
+        .layer()
+        .with_classify_response(as_read)
+        .with_classify_sent(gone_is_done)
+        .with_report();
+    let svc = sent_last.layer(answering_methods(&seen, &[]));
+    assert_eq!(outcome(svc, delete()).await, (404, 1, None));
+
+    // the response alone last: the 404 is read by its status again
+    let response_last = FAST
+        .layer()
+        .with_classify_sent(gone_is_done)
+        .with_classify_response(as_read)
+        .with_report();
+    let svc = response_last.layer(answering_methods(&seen, &[]));
+    assert_eq!(
+        outcome(svc, delete()).await,
+        (404, 1, Some(StopReason::Permanent))
+    );
+    let hook_last = FAST
+        .layer()
+        .with_classify_sent(gone_is_done)
+        .with_classify_hook(retry_runtime::tower::AsClassified)
+        .with_report();
+    let svc = hook_last.layer(answering_methods(&seen, &[]));
+    assert_eq!(
+        outcome(svc, delete()).await,
+        (404, 1, Some(StopReason::Permanent))
+    );
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
 /// A reading of an SDK's own type told what was sent (its `Sent`: here the
 /// method and the URI, a pair), given with `with_classify_hook` as a
 /// reading of the response alone is: a 409 on a charge is its key's

@@ -723,7 +723,11 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// In the layer's type ([`Hooks`], wrapped in [`ClassifyWith`]),
     /// so that a layer without it reads each response as it did. Cloned
     /// into each call's future, as [`with_notify`](Self::with_notify)'s
-    /// hook is.
+    /// hook is. A layer has one reading: this, [`with_classify_sent`](Self::with_classify_sent)
+    /// and [`with_classify_hook`](Self::with_classify_hook) each replace
+    /// the one set before (an SDK that hands its layer to its users and
+    /// wants its own rule kept sets it last, or keeps the layer's type
+    /// private), as the reqwest middleware's two setters do.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -786,7 +790,8 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// middleware's
     /// [`with_classify_sent`](crate::reqwest_middleware::RetryMiddleware::with_classify_sent),
     /// which is told the method (a `fn`, set in the middleware without
-    /// changing its type).
+    /// changing its type). It replaces a reading set before it, and one
+    /// set after replaces it (a layer has one).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -837,7 +842,8 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// [`ClassifyHook`]). A closure goes to `with_classify_response` or
     /// `with_classify_sent`, or here wrapped, [`ClassifyWith`]`(closure)`
     /// or [`ClassifySentWith::new`]`(closure)`. A setter of its own for
-    /// the reason [`with_retry_hook`](Self::with_retry_hook) gives.
+    /// the reason [`with_retry_hook`](Self::with_retry_hook) gives. Like
+    /// them, it replaces the reading set before it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
