@@ -1033,6 +1033,103 @@ async fn responses_read_with_their_requests_method_are_judged_as_it_says() {
     );
 }
 
+/// A response that `with_classify_sent` reads as a success is one to the
+/// run, whatever its status: the caller gets it as `Ok`, the run's
+/// outcome is a success (`succeeded_first_try`, or
+/// `succeeded_after_retries` with its INFO line after 503s), with no
+/// give-up line, under the request's own name (`OperationName`); and so
+/// for a request sent once, by its `MaxAttempts(1)` or its streamed body,
+/// whose request goes below at once (its method read before). A GET's 404
+/// stays a permanent error, and a DELETE's streamed 503 is sent once.
+#[test]
+fn a_response_read_as_a_success_is_counted_and_logged_as_one() {
+    use futures_util::stream;
+    use reqwest::Method;
+    use retry_runtime::reqwest_middleware::{MaxAttempts, OperationName};
+    use retry_runtime::response::ResponseFailure;
+    fn gone_is_done(
+        method: &Method,
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        match (method, r.status().as_u16()) {
+            (&Method::DELETE, 404) => None,
+            _ => by_status,
+        }
+    }
+    fn streamed() -> reqwest::Body {
+        reqwest::Body::wrap_stream(stream::iter([Ok::<_, std::io::Error>("chunk")]))
+    }
+    const SENT: Policy<RetryOn> = API.with_name("api_read_sent");
+    let logs = capture();
+    let recorded = crate::with_metrics(async {
+        let server = FlakyServer::start().await;
+        server.route("/clips/1", [404]);
+        server.route("/clips/2", [503, 503, 404]);
+        server.route("/clips/3", [404]);
+        server.route("/clips/4", [404]);
+        server.route("/clips/5", [404]);
+        server.route("/clips/6", [503, 404]);
+        let api = client(
+            RetryMiddleware::new(&SENT)
+                .with_classify_sent(gone_is_done)
+                .sleep_with(NoWait),
+        );
+        let send = |method: Method, path: &str, name: &'static str| {
+            api.request(method, server.url(path))
+                .with_extension(OperationName(name))
+        };
+        let status = |r: reqwest::Response| r.status().as_u16();
+        let at_once = send(Method::DELETE, "/clips/1", "clips.delete_at_once");
+        assert_eq!(status(at_once.send().await.unwrap()), 404);
+        let late = send(Method::DELETE, "/clips/2", "clips.delete_late");
+        assert_eq!(status(late.send().await.unwrap()), 404);
+        let got = send(Method::GET, "/clips/3", "clips.get");
+        assert_eq!(status(got.send().await.unwrap()), 404);
+        let once = send(Method::DELETE, "/clips/4", "clips.delete_once");
+        let once = once.with_extension(MaxAttempts(1)).send().await.unwrap();
+        assert_eq!(status(once), 404);
+        let stream = send(Method::DELETE, "/clips/5", "clips.delete_stream");
+        assert_eq!(status(stream.body(streamed()).send().await.unwrap()), 404);
+        let busy = send(Method::DELETE, "/clips/6", "clips.delete_busy");
+        assert_eq!(status(busy.body(streamed()).send().await.unwrap()), 503);
+        assert_eq!(
+            ["/clips/1", "/clips/2", "/clips/3", "/clips/4", "/clips/5", "/clips/6"]
+                .map(|path| server.hits(path)),
+            [1, 3, 1, 1, 1, 1]
+        );
+    });
+    for (name, outcome) in [
+        ("clips.delete_at_once", "succeeded_first_try"),
+        ("clips.delete_late", "succeeded_after_retries"),
+        ("clips.get", "permanent_error"),
+        ("clips.delete_once", "succeeded_first_try"),
+        ("clips.delete_stream", "succeeded_first_try"),
+        ("clips.delete_busy", "sent_once"),
+    ] {
+        assert_eq!(crate::outcome(&recorded, name), [outcome], "{name}");
+    }
+    assert_eq!(crate::outcome(&recorded, "api_read_sent"), [""; 0]);
+    let errors = logs.at(Level::ERROR);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        logs.matching(Level::WARN, "retrying clips.delete_late")
+            .len(),
+        2
+    );
+    logs.assert_logged(Level::INFO, "clips.delete_late succeeded on attempt 3");
+    logs.assert_logged(Level::WARN, "clips.get failed with a non-retriable error");
+    let once = logs.assert_logged(Level::WARN, "clips.delete_busy not retried");
+    assert!(once.contains("its body is a stream"), "{once}");
+    for quiet in [
+        "clips.delete_at_once",
+        "clips.delete_once",
+        "clips.delete_stream",
+    ] {
+        logs.assert_not_logged(quiet);
+    }
+}
+
 /// `with_notify`: the middleware's own hook hears of each retry with the
 /// failed attempt (a response's code, a refused connection's error) and
 /// its event, beside the policy's `before_sleep`, which it does not
