@@ -84,6 +84,8 @@
 //! # #[cfg(not(feature = "tokio"))] fn main() {}
 //! ```
 
+mod reading;
+
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::ControlFlow;
@@ -91,8 +93,10 @@ use std::time::Duration;
 
 use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
-use http::{Extensions, Method};
+use http::Extensions;
 
+use self::reading::Reading;
+pub use self::reading::{ClassifyResponseFn, ClassifySentFn};
 use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
 use crate::classify::{Classify, ErrorKind};
 use crate::hooks::RetryEvent;
@@ -102,8 +106,7 @@ use crate::policy::{NoCircuit, Policy, When};
 use crate::request::Overrides;
 pub use crate::request::{MaxAttempts, MaxElapsed, OperationName};
 use crate::response::{
-    ClassifyResponse, Failure, Idempotent, NotReplayable, OriginOnly, ResponseFailure, RetryReport,
-    not_repeatable,
+    Failure, Idempotent, NotReplayable, OriginOnly, RetryReport, not_repeatable,
 };
 use crate::run::token_wait::TokenWait;
 use crate::run::{Admission, ErrorHook, Guarded, LazyRun, NoNotify, timed_from_start, too_late};
@@ -207,98 +210,6 @@ pub struct RetryMiddleware<
 /// [`RetryMiddleware::with_notify`]'s hook: the failed attempt and the
 /// retry's event.
 pub type NotifyFn = fn(&AttemptFailure, &RetryEvent<'_>);
-
-/// [`RetryMiddleware::with_classify_response`]'s function: a response and
-/// its failure as the middleware reads it by status (`None`: a success),
-/// to the failure the run judges.
-///
-/// ```
-/// use retry_runtime::reqwest_middleware::ClassifyResponseFn;
-/// let as_is: ClassifyResponseFn = |_, by_status| by_status;
-/// let ok = reqwest::Response::from(http::Response::new(""));
-/// assert_eq!(as_is(&ok, None), None);
-/// ```
-pub type ClassifyResponseFn = fn(&Response, Option<ResponseFailure>) -> Option<ResponseFailure>;
-
-/// [`RetryMiddleware::with_classify_sent`]'s function: the method of the
-/// request the middleware was given, a response to it and its failure as
-/// the middleware reads it by status (`None`: a success), to the failure
-/// the run judges. As the tower layer's
-/// [`ClassifySentFn<Method, R>`](crate::tower::ClassifySentFn) (feature
-/// `tower`).
-///
-/// ```
-/// use http::{Method, StatusCode};
-/// use retry_runtime::reqwest_middleware::ClassifySentFn;
-/// use retry_runtime::response::{ClassifyResponse, ResponseFailure};
-/// fn gone_is_done(method: &Method, r: &reqwest::Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
-///     if method == Method::DELETE && r.status() == StatusCode::NOT_FOUND { None } else { by_status }
-/// }
-/// let read: ClassifySentFn = gone_is_done;
-/// let not_found = reqwest::Response::from(http::Response::builder().status(404).body("").unwrap());
-/// let by_status = not_found.failure();
-/// assert!(by_status.is_some());
-/// assert_eq!(read(&Method::DELETE, &not_found, by_status), None);
-/// assert_eq!(read(&Method::GET, &not_found, by_status), by_status);
-/// ```
-pub type ClassifySentFn =
-    fn(&Method, &Response, Option<ResponseFailure>) -> Option<ResponseFailure>;
-
-/// How the middleware reads each response: by its status alone (the
-/// default), or as the last of
-/// [`with_classify_response`](RetryMiddleware::with_classify_response) and
-/// [`with_classify_sent`](RetryMiddleware::with_classify_sent) set says.
-/// One field, so that the last one set wins, as with the tower layer's
-/// reading (its `Hooks`' one `C`).
-#[derive(Clone, Copy)]
-enum Reading {
-    /// The failure read by status, as it is: no function to call.
-    ByStatus,
-    /// [`with_classify_response`](RetryMiddleware::with_classify_response)'s.
-    Response(ClassifyResponseFn),
-    /// [`with_classify_sent`](RetryMiddleware::with_classify_sent)'s, told
-    /// the request's method.
-    Sent(ClassifySentFn),
-}
-
-impl Reading {
-    /// This reading for one request: with the method of `request` (the
-    /// one the middleware was given), taken before it is copied or sent,
-    /// when the reading is told it; nothing of it otherwise.
-    #[inline]
-    fn of(self, request: &Request) -> RequestReading {
-        match self {
-            Reading::ByStatus => RequestReading::ByStatus,
-            Reading::Response(f) => RequestReading::Response(f),
-            // (a clone: no allocation for a standard method, nor for an
-            // extension method of up to 15 bytes)
-            Reading::Sent(f) => RequestReading::Sent(f, request.method().clone()),
-        }
-    }
-}
-
-/// A [`Reading`] for one request's run: the method it is told kept with
-/// it, since the attempt that sends the request itself (the last, or the
-/// only one of a request sent once) has moved it below by the time its
-/// response is read.
-enum RequestReading {
-    ByStatus,
-    Response(ClassifyResponseFn),
-    Sent(ClassifySentFn, Method),
-}
-
-impl RequestReading {
-    /// The failure the run judges of `response`: `None` for a success.
-    #[inline]
-    fn failure_of(&self, response: &Response) -> Option<ResponseFailure> {
-        let by_status = response.failure();
-        match self {
-            RequestReading::ByStatus => by_status,
-            RequestReading::Response(f) => f(response, by_status),
-            RequestReading::Sent(f, method) => f(method, response, by_status),
-        }
-    }
-}
 
 /// Shows the policy, the per-attempt timeout, whether every method is
 /// retried, whether a refused request is and whether the lines hide URLs'
@@ -908,127 +819,6 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
         self
     }
 
-    /// Read responses your own way where their status alone misleads:
-    /// `classify` is given each response and the failure the middleware
-    /// reads from its status (`None` for a 1xx to 3xx; a 4xx or 5xx's
-    /// kind, its server's wait and its code: [`ResponseFailure`]), and
-    /// returns the failure the run judges, or `None` for a success, given
-    /// back at once. An API's 409 that means "the same idempotency key's
-    /// request is still in flight" as Unavailable (retried by a policy
-    /// retrying that kind, its `Retry-After` honoured, its lines'
-    /// `error_kind` Unavailable), a 404 under a path whose resources are
-    /// revoked for good ("already gone") as a success, a 200 that a gateway
-    /// sends with an `x-upstream-error` header as a failure. It is given
-    /// the response alone (its `url()` is the one it came from, the last
-    /// of any redirects): a reading that depends on the request's method
-    /// (a DELETE's 404 a success, a GET's a failure: a response does not
-    /// say which method it answers) goes to
-    /// [`with_classify_sent`](Self::with_classify_sent), told the method
-    /// too. The middleware has one reading: the last of the two set is the
-    /// one it uses, as with the tower layer's. The policy's condition
-    /// (`W`) then judges what this returns, as it judges any failure; a
-    /// `fn` (no captures), as
-    /// [`with_classify`](Self::with_classify)'s is. A response read as a
-    /// failure that the run gives up on comes back as it is, `Ok`: the 200
-    /// with its error header is a 200 to the caller, and a success to a
-    /// `#[retry]` or [`Policy::retry`] around the call (which does not
-    /// retry it again); tell it by [`with_report`](Self::with_report)'s
-    /// `gave_up`, or read the header again. As the tower layer's
-    /// [`with_classify_response`](crate::tower::RetryLayer::with_classify_response)
-    /// (feature `tower`).
-    ///
-    /// ```
-    /// use retry_runtime::reqwest_middleware::RetryMiddleware;
-    /// use retry_runtime::response::ResponseFailure;
-    /// use retry_runtime::{presets, ErrorKind};
-    ///
-    /// fn payments(r: &reqwest::Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
-    ///     match (r.status().as_u16(), by_status) {
-    ///         // in flight under the same key: busy, not a conflict to report
-    ///         (409, Some(f)) => Some(ResponseFailure::new(ErrorKind::Unavailable, 409).with_retry_after(f.retry_after)),
-    ///         (404, _) if r.url().path().starts_with("/v1/tokens/") => None, // revoked already
-    ///         (_, f) => f,
-    ///     }
-    /// }
-    /// let m = RetryMiddleware::new(&presets::API).with_classify_response(payments);
-    /// # let _ = m;
-    /// ```
-    pub const fn with_classify_response(mut self, classify: ClassifyResponseFn) -> Self {
-        self.reading = Reading::Response(classify);
-        self
-    }
-
-    /// [`with_classify_response`](Self::with_classify_response), told the
-    /// request's method too: `classify` is given, first, the method of the
-    /// request the middleware was given, then each response to it and the
-    /// failure read from its status, and returns the failure the run
-    /// judges, or `None` for a success. An SDK's rule that a DELETE's 404
-    /// is a success (the resource is gone already) while a GET's is a
-    /// failure; a POST's 409 ("this idempotency key's request is still in
-    /// flight") read as busy, where a PUT's is a conflict to report. As
-    /// the tower layer's
-    /// [`with_classify_sent`](crate::tower::RetryLayer::with_classify_sent)
-    /// told `&http::Method` (feature `tower`, which the middleware does not
-    /// need).
-    ///
-    /// The method is the one of the request this middleware was given,
-    /// taken once, before it is copied or sent: the attempt that sends the
-    /// request itself (the last one, or the only one of a request sent
-    /// once) has moved it below by the time its response is read; a
-    /// middleware added after this one that sends another method (a
-    /// method override) does not change what this reading is told. The
-    /// method alone: the URL a response came from is its `url()` (the
-    /// last of any redirects); the request's own would be a copy of it
-    /// per request.
-    ///
-    /// One reading: the last of `with_classify_response` and this set is
-    /// the one the middleware uses (set both, and the first is replaced,
-    /// as with the tower layer's). A `fn` (no captures), as
-    /// [`with_classify`](Self::with_classify)'s is: the middleware stays
-    /// `Copy` and its type the same. A middleware without it keeps nothing
-    /// of its requests; with it, a request's run keeps a clone of its
-    /// method, which allocates nothing for the standard methods (nor for
-    /// one of your own of up to 15 bytes).
-    ///
-    /// ```
-    /// # #[cfg(feature = "tokio")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use http::{Method, StatusCode};
-    /// use retry_runtime::reqwest_middleware::RetryMiddleware;
-    /// use retry_runtime::response::{ResponseFailure, RetryReport};
-    /// use retry_runtime::{presets, StopReason};
-    ///
-    /// fn gone_is_done(method: &Method, r: &reqwest::Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
-    ///     match (method, r.status()) {
-    ///         (&Method::DELETE, StatusCode::NOT_FOUND) => None, // deleted already
-    ///         _ => by_status,
-    ///     }
-    /// }
-    /// # /// Stands in for the server: every request is answered 404.
-    /// # struct NotFound;
-    /// # #[async_trait::async_trait]
-    /// # impl reqwest_middleware::Middleware for NotFound {
-    /// #     async fn handle(&self, _: reqwest::Request, _: &mut http::Extensions, _: reqwest_middleware::Next<'_>)
-    /// #         -> reqwest_middleware::Result<reqwest::Response> {
-    /// #         Ok(http::Response::builder().status(404).body("").unwrap().into())
-    /// #     }
-    /// # }
-    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-    ///     .with(RetryMiddleware::new(&presets::API).with_classify_sent(gone_is_done).with_report(true))
-    /// #   .with(NotFound)
-    ///     .build();
-    /// let url = "http://clips.internal/v1/clips/7";
-    /// let gave_up = |r: reqwest::Response| r.extensions().get::<RetryReport>().unwrap().gave_up;
-    /// assert_eq!(gave_up(client.delete(url).send().await.unwrap()), None); // a success
-    /// assert_eq!(gave_up(client.get(url).send().await.unwrap()), Some(StopReason::Permanent));
-    /// # }
-    /// # #[cfg(not(feature = "tokio"))] fn main() {}
-    /// ```
-    pub const fn with_classify_sent(mut self, classify: ClassifySentFn) -> Self {
-        self.reading = Reading::Sent(classify);
-        self
-    }
-
     /// A hook of the middleware's own, told of each retry with the failed
     /// attempt (its response or error) and the retry's event, after the
     /// policy's own `before_sleep` (which it does not replace): a client
@@ -1554,176 +1344,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A response of `status`, as reqwest builds one.
-    fn answer(status: u16) -> Response {
-        http::Response::builder()
-            .status(status)
-            .body("")
-            .unwrap()
-            .into()
-    }
-
-    fn request(method: Method) -> Request {
-        Request::new(method, "http://clips.internal/v1/clips/7".parse().unwrap())
-    }
-
-    /// A DELETE's 404 is a success, anything else as read by status.
-    fn gone_is_done(
-        method: &Method,
-        r: &Response,
-        by_status: Option<ResponseFailure>,
-    ) -> Option<ResponseFailure> {
-        match (method, r.status().as_u16()) {
-            (&Method::DELETE, 404) => None,
-            _ => by_status,
-        }
-    }
-
-    /// Every 404 is a success.
-    fn no_404(r: &Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
-        by_status.filter(|_| r.status() != 404)
-    }
-
-    /// The reading told the method reads a response with the method of
-    /// the request it was taken from: a DELETE's 404 a success, a GET's
-    /// and a POST's the failure read by status; an extension method is
-    /// kept whole. Without a reading, a response is read by status.
-    #[test]
-    fn a_reading_told_the_method_reads_each_method_apart() {
-        let not_found = answer(404);
-        let by_status = not_found.failure();
-        assert_eq!(
-            by_status.map(|f| (f.kind, f.code)),
-            Some((ErrorKind::Permanent, 404))
-        );
-        let m = RetryMiddleware::new(&crate::presets::API).with_classify_sent(gone_is_done);
-        assert_eq!(
-            m.reading
-                .of(&request(Method::DELETE))
-                .failure_of(&not_found),
-            None
-        );
-        for method in [Method::GET, Method::POST, Method::PUT] {
-            let read = m
-                .reading
-                .of(&request(method.clone()))
-                .failure_of(&not_found);
-            assert_eq!(read, by_status, "{method}");
-        }
-        // a success read by status stays one (the reading says so)
-        assert_eq!(
-            m.reading.of(&request(Method::GET)).failure_of(&answer(200)),
-            None
-        );
-
-        let purge = Method::from_bytes(b"PURGE").unwrap();
-        match m.reading.of(&request(purge.clone())) {
-            RequestReading::Sent(_, kept) => assert_eq!(kept, purge),
-            _ => panic!("a reading told the method keeps it"),
-        }
-        let plain = RetryMiddleware::new(&crate::presets::API);
-        assert!(matches!(
-            plain.reading.of(&request(Method::DELETE)),
-            RequestReading::ByStatus
-        ));
-        assert_eq!(
-            plain
-                .reading
-                .of(&request(Method::DELETE))
-                .failure_of(&not_found),
-            by_status
-        );
-    }
-
-    /// `with_classify_response` and `with_classify_sent` set one reading:
-    /// the last one set is the one used, whichever it is.
-    #[test]
-    fn the_last_reading_set_is_the_one_used() {
-        let not_found = answer(404);
-        let by_status = not_found.failure();
-        const SENT_LAST: RetryMiddleware<crate::RetryOn> =
-            RetryMiddleware::new(&crate::presets::API)
-                .with_classify_response(no_404)
-                .with_classify_sent(gone_is_done);
-        assert!(matches!(SENT_LAST.reading, Reading::Sent(_)));
-        let get = SENT_LAST.reading.of(&request(Method::GET));
-        assert_eq!(get.failure_of(&not_found), by_status); // not `no_404`'s reading
-        let response_last = SENT_LAST.with_classify_response(no_404);
-        assert!(matches!(response_last.reading, Reading::Response(_)));
-        let get = response_last.reading.of(&request(Method::GET));
-        assert_eq!(get.failure_of(&not_found), None); // not `gone_is_done`'s
-        // and the setters that change the middleware's type keep it
-        let slept = response_last
-            .with_classify_sent(gone_is_done)
-            .sleep_with(crate::sleep::SleepFn(|_: Duration| std::future::ready(())));
-        assert!(matches!(slept.reading, Reading::Sent(_)));
-    }
-
-    /// The method the reading is told is the one of the request the
-    /// middleware was given, on every attempt, the last one too (which
-    /// sends the request itself): a middleware after it that sends
-    /// another method does not change it.
-    #[tokio::test(flavor = "current_thread")]
-    async fn the_reading_is_told_the_method_the_middleware_was_given() {
-        use std::sync::Mutex;
-        static TOLD: Mutex<Vec<Method>> = Mutex::new(Vec::new());
-        static SENT: Mutex<Vec<Method>> = Mutex::new(Vec::new());
-        fn noted(
-            method: &Method,
-            r: &Response,
-            by_status: Option<ResponseFailure>,
-        ) -> Option<ResponseFailure> {
-            TOLD.lock().unwrap().push(method.clone());
-            gone_is_done(method, r, by_status)
-        }
-        /// Sends every request as a POST (a method override), answered
-        /// 503 twice, then 404.
-        struct OverrideThen404;
-        #[async_trait::async_trait]
-        impl Middleware for OverrideThen404 {
-            async fn handle(
-                &self,
-                mut req: Request,
-                _: &mut Extensions,
-                _: Next<'_>,
-            ) -> Result<Response, Error> {
-                *req.method_mut() = Method::POST;
-                let mut sent = SENT.lock().unwrap();
-                sent.push(req.method().clone());
-                Ok(answer(if sent.len() < 3 { 503 } else { 404 }))
-            }
-        }
-        static NO_WAIT: Policy = Policy::new()
-            .with_max_attempts(3)
-            .with_backoff(crate::Backoff::None);
-        let client = ::reqwest_middleware::ClientBuilder::new(::reqwest::Client::new())
-            .with(
-                RetryMiddleware::new(&NO_WAIT)
-                    .with_classify_sent(noted)
-                    .with_report(true)
-                    .sleep_with(crate::sleep::SleepFn(|_: Duration| std::future::ready(()))),
-            )
-            .with(OverrideThen404)
-            .build();
-        let response = client
-            .delete("http://clips.internal/v1/clips/7")
-            .send()
-            .await
-            .unwrap();
-        let report = response.extensions().get::<RetryReport>().copied();
-        // the third attempt's 404 (the request itself, sent last) a success
-        assert_eq!(response.status(), 404);
-        assert_eq!(report.map(|r| (r.attempts, r.gave_up)), Some((3, None)));
-        assert_eq!(
-            *SENT.lock().unwrap(),
-            [Method::POST, Method::POST, Method::POST]
-        );
-        assert_eq!(
-            *TOLD.lock().unwrap(),
-            [Method::DELETE, Method::DELETE, Method::DELETE]
-        );
-    }
 
     /// A middleware whose policy a function chooses shows the policy the
     /// function returns now.
