@@ -95,8 +95,8 @@ use ::reqwest::{Request, Response, Url};
 use ::reqwest_middleware::{Error, Middleware, Next};
 use http::Extensions;
 
-use self::reading::Reading;
 pub use self::reading::{ClassifyResponseFn, ClassifySentFn};
+use self::reading::{Kept, Reading};
 use crate::chain::{FindClassify, classify_middleware, no_classify, retry_after_of_middleware};
 use crate::classify::{Classify, ErrorKind};
 use crate::hooks::RetryEvent;
@@ -1121,10 +1121,10 @@ where
             // hook's events' `elapsed`, from the start)
             run.start_clock(policy);
         }
-        // (the reading told the method is told the one of the request this
-        // middleware was given, taken before anything is copied or sent)
-        let reading = self.reading.of(&req);
-        let mut request = Some(req);
+        // (the request the middleware was given, kept for its copies: the
+        // method a reading told it is told is read from it, and kept when
+        // an attempt sends it itself)
+        let mut request = Kept::Request(req);
         loop {
             // A first attempt waits out a cooldown another request's 429
             // holds (before the breaker's leave is taken). A retry's wait
@@ -1151,7 +1151,7 @@ where
             }
             // A copy while one can be made, else the request itself and no
             // attempt after this one.
-            let copy = match &request {
+            let copy = match request.request() {
                 Some(r) if run.may_retry_next(policy) => r.try_clone(),
                 _ => None,
             };
@@ -1165,7 +1165,7 @@ where
                         // could be copied would be retried)
                         once = Some("its body is a stream, which cannot be sent again");
                     }
-                    match request.take() {
+                    match request.send_itself(self.reading.is_told_the_method()) {
                         Some(r) => r,
                         // Cannot happen: the attempt that sent the request
                         // itself was the run's last.
@@ -1207,7 +1207,7 @@ where
                 // connect: it did not reach the server)
                 let mut refused = false;
                 let outcome = match answer {
-                    Ok(Ok(response)) => match reading.failure_of(&response) {
+                    Ok(Ok(response)) => match self.reading.failure_of(&request, &response) {
                         None => Ok(response),
                         Some(failure) => {
                             let mut response = response;
@@ -1223,7 +1223,7 @@ where
                         refused = once.is_some()
                             && self.retry_refused
                             && request
-                                .as_ref()
+                                .request()
                                 .is_some_and(|r| connect_failed(&error, r.url()));
                         if self.hide_url_path {
                             cut = cut_to_origin(&mut error);

@@ -52,7 +52,8 @@ pub type ClassifySentFn =
 /// [`with_classify_response`](RetryMiddleware::with_classify_response) and
 /// [`with_classify_sent`](RetryMiddleware::with_classify_sent) set says.
 /// One field, so that the last one set wins, as with the tower layer's
-/// reading (its `Hooks`' one `C`).
+/// reading (its `Hooks`' one `C`). A run reads it from the middleware;
+/// the method it may be told is in the run's [`Kept`].
 #[derive(Clone, Copy)]
 pub(super) enum Reading {
     /// The failure read by status, as it is: no function to call.
@@ -65,40 +66,79 @@ pub(super) enum Reading {
 }
 
 impl Reading {
-    /// This reading for one request: with the method of `request` (the
-    /// one the middleware was given), taken before it is copied or sent,
-    /// when the reading is told it; nothing of it otherwise.
+    /// Is it told the request's method (kept, then, when an attempt sends
+    /// the request itself)?
     #[inline]
-    pub(super) fn of(self, request: &Request) -> RequestReading {
+    pub(super) const fn is_told_the_method(self) -> bool {
+        matches!(self, Reading::Sent(_))
+    }
+
+    /// The failure the run judges of `response`, a response to the
+    /// request `kept` is or was: `None` for a success.
+    #[inline]
+    pub(super) fn failure_of(self, kept: &Kept, response: &Response) -> Option<ResponseFailure> {
+        let by_status = response.failure();
         match self {
-            Reading::ByStatus => RequestReading::ByStatus,
-            Reading::Response(f) => RequestReading::Response(f),
-            // (a clone: no allocation for a standard method, nor for an
-            // extension method of up to 15 bytes)
-            Reading::Sent(f) => RequestReading::Sent(f, request.method().clone()),
+            Reading::ByStatus => by_status,
+            Reading::Response(f) => f(response, by_status),
+            Reading::Sent(f) => match kept.method() {
+                Some(method) => f(method, response, by_status),
+                // (cannot happen: a request sent itself under a reading
+                // told the method left its method)
+                None => by_status,
+            },
         }
     }
 }
 
-/// A [`Reading`] for one request's run: the method it is told kept with
-/// it, since the attempt that sends the request itself (the last, or the
-/// only one of a request sent once) has moved it below by the time its
-/// response is read.
-pub(super) enum RequestReading {
-    ByStatus,
-    Response(ClassifyResponseFn),
-    Sent(ClassifySentFn, Method),
+/// The request the middleware was given, kept for the copies its
+/// attempts send, and what is left of it once an attempt sends it itself
+/// (the last, or the only one of a request sent once): its method, for a
+/// reading told it, read from the request until then. In the slot the
+/// request leaves, so that the method costs a run's future no room (a
+/// `Kept` is the size of an `Option<Request>`), and is copied only when
+/// the request goes below and only for such a reading.
+// (the variants' sizes differ by design: `Sent` fits in `Request`'s room,
+// which boxing the request, as the lint says, would allocate for)
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Kept {
+    /// Not sent yet: its copies are.
+    Request(Request),
+    /// Sent itself; its method, kept for a reading told it.
+    Sent(Option<Method>),
 }
 
-impl RequestReading {
-    /// The failure the run judges of `response`: `None` for a success.
+impl Kept {
+    /// The request, while it is kept.
     #[inline]
-    pub(super) fn failure_of(&self, response: &Response) -> Option<ResponseFailure> {
-        let by_status = response.failure();
+    pub(super) fn request(&self) -> Option<&Request> {
         match self {
-            RequestReading::ByStatus => by_status,
-            RequestReading::Response(f) => f(response, by_status),
-            RequestReading::Sent(f, method) => f(method, response, by_status),
+            Kept::Request(r) => Some(r),
+            Kept::Sent(_) => None,
+        }
+    }
+
+    /// The method of the request the middleware was given: the kept
+    /// request's, or, once it was sent, the one left of it (if kept).
+    #[inline]
+    pub(super) fn method(&self) -> Option<&Method> {
+        match self {
+            Kept::Request(r) => Some(r.method()),
+            Kept::Sent(method) => method.as_ref(),
+        }
+    }
+
+    /// The request itself, for the attempt that sends it, its method
+    /// left behind if `keep_method`; `None` if it was sent already.
+    #[inline]
+    pub(super) fn send_itself(&mut self, keep_method: bool) -> Option<Request> {
+        let Kept::Request(r) = self else {
+            return None;
+        };
+        let method = keep_method.then(|| r.method().clone());
+        match core::mem::replace(self, Kept::Sent(method)) {
+            Kept::Request(r) => Some(r),
+            Kept::Sent(_) => None,
         }
     }
 }
@@ -168,23 +208,25 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// need).
     ///
     /// The method is the one of the request this middleware was given,
-    /// taken once, before it is copied or sent: the attempt that sends the
-    /// request itself (the last one, or the only one of a request sent
-    /// once) has moved it below by the time its response is read; a
-    /// middleware added after this one that sends another method (a
-    /// method override) does not change what this reading is told. The
-    /// method alone: the URL a response came from is its `url()` (the
-    /// last of any redirects); the request's own would be a copy of it
-    /// per request.
+    /// which it keeps for the copies its attempts send, and whose method
+    /// it keeps when an attempt sends the request itself (the last one, or
+    /// the only one of a request sent once: it has moved the request below
+    /// by the time its response is read); a middleware added after this
+    /// one that sends another method (a method override) does not change
+    /// what this reading is told. The method alone: the URL a response
+    /// came from is its `url()` (the last of any redirects); the request's
+    /// own would be a copy of it per request.
     ///
     /// One reading: the last of `with_classify_response` and this set is
     /// the one the middleware uses (set both, and the first is replaced,
     /// as with the tower layer's). A `fn` (no captures), as
     /// [`with_classify`](Self::with_classify)'s is: the middleware stays
     /// `Copy` and its type the same. A middleware without it keeps nothing
-    /// of its requests; with it, a request's run keeps a clone of its
-    /// method, which allocates nothing for the standard methods (nor for
-    /// one of your own of up to 15 bytes).
+    /// more of its requests (their runs' futures are the size they were):
+    /// the method is read from the request kept for its copies, and, with
+    /// this reading, copied when an attempt sends the request itself, in
+    /// the room the request leaves; a copy that allocates nothing for the
+    /// standard methods (nor for one of your own of up to 15 bytes).
     ///
     /// ```
     /// # #[cfg(feature = "tokio")]
@@ -269,9 +311,11 @@ mod tests {
     }
 
     /// The reading told the method reads a response with the method of
-    /// the request it was taken from: a DELETE's 404 a success, a GET's
-    /// and a POST's the failure read by status; an extension method is
-    /// kept whole. Without a reading, a response is read by status.
+    /// the request it was given: a DELETE's 404 a success, a GET's, a
+    /// POST's and a PUT's the failure read by status, from the request
+    /// kept and, once an attempt sent it itself, from the method left of
+    /// it (an extension method whole). Without a reading, a response is
+    /// read by status, and a request sent itself leaves nothing.
     #[test]
     fn a_reading_told_the_method_reads_each_method_apart() {
         let not_found = answer(404);
@@ -281,42 +325,50 @@ mod tests {
             Some((ErrorKind::Permanent, 404))
         );
         let m = RetryMiddleware::new(&crate::presets::API).with_classify_sent(gone_is_done);
-        assert_eq!(
-            m.reading
-                .of(&request(Method::DELETE))
-                .failure_of(&not_found),
-            None
-        );
+        assert!(m.reading.is_told_the_method());
+        let sent = |method: Method, keep: bool| {
+            let mut kept = Kept::Request(request(method.clone()));
+            let itself = kept.send_itself(keep).expect("kept until sent");
+            assert_eq!(*itself.method(), method);
+            assert!(kept.request().is_none() && kept.send_itself(keep).is_none());
+            kept
+        };
+        for kept in [
+            Kept::Request(request(Method::DELETE)),
+            sent(Method::DELETE, true),
+        ] {
+            assert_eq!(m.reading.failure_of(&kept, &not_found), None);
+        }
         for method in [Method::GET, Method::POST, Method::PUT] {
-            let read = m
-                .reading
-                .of(&request(method.clone()))
-                .failure_of(&not_found);
-            assert_eq!(read, by_status, "{method}");
+            for kept in [
+                Kept::Request(request(method.clone())),
+                sent(method.clone(), true),
+            ] {
+                let read = m.reading.failure_of(&kept, &not_found);
+                assert_eq!(read, by_status, "{method}");
+            }
         }
         // a success read by status stays one (the reading says so)
-        assert_eq!(
-            m.reading.of(&request(Method::GET)).failure_of(&answer(200)),
-            None
-        );
+        let get = Kept::Request(request(Method::GET));
+        assert_eq!(m.reading.failure_of(&get, &answer(200)), None);
 
         let purge = Method::from_bytes(b"PURGE").unwrap();
-        match m.reading.of(&request(purge.clone())) {
-            RequestReading::Sent(_, kept) => assert_eq!(kept, purge),
-            _ => panic!("a reading told the method keeps it"),
-        }
+        assert_eq!(sent(purge.clone(), true).method(), Some(&purge));
         let plain = RetryMiddleware::new(&crate::presets::API);
-        assert!(matches!(
-            plain.reading.of(&request(Method::DELETE)),
-            RequestReading::ByStatus
-        ));
-        assert_eq!(
-            plain
-                .reading
-                .of(&request(Method::DELETE))
-                .failure_of(&not_found),
-            by_status
-        );
+        assert!(!plain.reading.is_told_the_method());
+        let left = sent(Method::DELETE, plain.reading.is_told_the_method());
+        assert!(left.method().is_none());
+        assert_eq!(plain.reading.failure_of(&left, &not_found), by_status);
+        let kept = Kept::Request(request(Method::DELETE));
+        assert_eq!(plain.reading.failure_of(&kept, &not_found), by_status);
+    }
+
+    /// The method the reading is told takes no room in a run's future:
+    /// it is kept in the slot of the request it was read from, which a
+    /// middleware without the reading has too.
+    #[test]
+    fn the_method_kept_takes_no_room_beside_the_request() {
+        assert_eq!(size_of::<Kept>(), size_of::<Option<Request>>());
     }
 
     /// `with_classify_response` and `with_classify_sent` set one reading:
@@ -330,12 +382,13 @@ mod tests {
                 .with_classify_response(no_404)
                 .with_classify_sent(gone_is_done);
         assert!(matches!(SENT_LAST.reading, Reading::Sent(_)));
-        let get = SENT_LAST.reading.of(&request(Method::GET));
-        assert_eq!(get.failure_of(&not_found), by_status); // not `no_404`'s reading
+        let get = Kept::Request(request(Method::GET));
+        let read = SENT_LAST.reading.failure_of(&get, &not_found);
+        assert_eq!(read, by_status); // not `no_404`'s reading
         let response_last = SENT_LAST.with_classify_response(no_404);
         assert!(matches!(response_last.reading, Reading::Response(_)));
-        let get = response_last.reading.of(&request(Method::GET));
-        assert_eq!(get.failure_of(&not_found), None); // not `gone_is_done`'s
+        let read = response_last.reading.failure_of(&get, &not_found);
+        assert_eq!(read, None); // not `gone_is_done`'s
         // and the setters that change the middleware's type keep it
         let slept = response_last
             .with_classify_sent(gone_is_done)
