@@ -164,7 +164,9 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// one it uses, as with the tower layer's. The policy's condition
     /// (`W`) then judges what this returns, as it judges any failure; a
     /// `fn` (no captures), as
-    /// [`with_classify`](Self::with_classify)'s is. A response read as a
+    /// [`with_classify`](Self::with_classify)'s is (where its state goes:
+    /// [`with_classify_sent`](Self::with_classify_sent)'s second
+    /// example). A response read as a
     /// failure that the run gives up on comes back as it is, `Ok`: the 200
     /// with its error header is a 200 to the caller, and a success to a
     /// `#[retry]` or [`Policy::retry`](crate::Policy::retry) around the call (which does not
@@ -221,7 +223,18 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// the one the middleware uses (set both, and the first is replaced,
     /// as with the tower layer's). A `fn` (no captures), as
     /// [`with_classify`](Self::with_classify)'s is: the middleware stays
-    /// `Copy` and its type the same. A middleware without it keeps nothing
+    /// `Copy`, `const` to build, and its type the same whichever reading
+    /// it has (reqwest-middleware keeps it behind an `Arc<dyn Middleware>`
+    /// anyway), where the tower layer, whose type its user writes out,
+    /// takes a closure or a type of one's own in its type. A reading's
+    /// state goes where a `fn` reaches it: a `static` (an atomic a switch
+    /// flips, a `OnceLock` set from configuration at start-up) for state
+    /// of the program, or, for state of each client (an SDK whose users
+    /// each say whether a DELETE's 404 is a success), a value a
+    /// middleware of yours added after this one puts in each response's
+    /// extensions, read there (`r.extensions().get::<T>()`; the second
+    /// example). A
+    /// middleware without it keeps nothing
     /// more of its requests (their runs' futures are the size they were):
     /// the method is read from the request kept for its copies, and, with
     /// this reading, copied when an attempt sends the request itself, in
@@ -259,6 +272,69 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// let gave_up = |r: reqwest::Response| r.extensions().get::<RetryReport>().unwrap().gave_up;
     /// assert_eq!(gave_up(client.delete(url).send().await.unwrap()), None); // a success
     /// assert_eq!(gave_up(client.get(url).send().await.unwrap()), Some(StopReason::Permanent));
+    /// # }
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
+    /// ```
+    ///
+    /// State of each client: a middleware after this one hands the
+    /// reading the client's own setting in each response's extensions
+    /// (state of more than a few words in an `Arc`: its count, no
+    /// allocation, per response).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use http::{Method, StatusCode};
+    /// use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+    /// use retry_runtime::reqwest_middleware::RetryMiddleware;
+    /// use retry_runtime::response::{ResponseFailure, RetryReport};
+    /// use retry_runtime::{presets, StopReason};
+    ///
+    /// /// A client's own option: a DELETE's 404 is a success ("deleted already").
+    /// #[derive(Clone, Copy)]
+    /// struct MissingIsDeleted(bool);
+    ///
+    /// /// Puts the client's option in each response, for the reading.
+    /// struct TellTheReading(MissingIsDeleted);
+    /// #[async_trait::async_trait]
+    /// impl Middleware for TellTheReading {
+    ///     async fn handle(&self, req: reqwest::Request, ext: &mut http::Extensions, next: Next<'_>)
+    ///         -> reqwest_middleware::Result<reqwest::Response> {
+    ///         let mut response = next.run(req, ext).await?;
+    ///         response.extensions_mut().insert(self.0);
+    ///         Ok(response)
+    ///     }
+    /// }
+    ///
+    /// fn deleted(method: &Method, r: &reqwest::Response, by_status: Option<ResponseFailure>) -> Option<ResponseFailure> {
+    ///     let missing_is_deleted = r.extensions().get::<MissingIsDeleted>().is_some_and(|o| o.0);
+    ///     match (method, r.status()) {
+    ///         (&Method::DELETE, StatusCode::NOT_FOUND) if missing_is_deleted => None,
+    ///         _ => by_status,
+    ///     }
+    /// }
+    /// # /// Stands in for the server: every request is answered 404.
+    /// # struct NotFound;
+    /// # #[async_trait::async_trait]
+    /// # impl Middleware for NotFound {
+    /// #     async fn handle(&self, _: reqwest::Request, _: &mut http::Extensions, _: Next<'_>)
+    /// #         -> reqwest_middleware::Result<reqwest::Response> {
+    /// #         Ok(http::Response::builder().status(404).body("").unwrap().into())
+    /// #     }
+    /// # }
+    ///
+    /// fn client(missing_is_deleted: bool) -> ClientWithMiddleware {
+    ///     ClientBuilder::new(reqwest::Client::new())
+    ///         .with(RetryMiddleware::new(&presets::API).with_classify_sent(deleted).with_report(true))
+    ///         .with(TellTheReading(MissingIsDeleted(missing_is_deleted)))
+    /// #       .with(NotFound)
+    ///         .build()
+    /// }
+    /// let (lenient, strict) = (client(true), client(false));
+    /// let url = "http://clips.internal/v1/clips/7";
+    /// let gave_up = |r: reqwest::Response| r.extensions().get::<RetryReport>().unwrap().gave_up;
+    /// assert_eq!(gave_up(lenient.delete(url).send().await.unwrap()), None); // a success
+    /// assert_eq!(gave_up(strict.delete(url).send().await.unwrap()), Some(StopReason::Permanent));
     /// # }
     /// # #[cfg(not(feature = "tokio"))] fn main() {}
     /// ```
