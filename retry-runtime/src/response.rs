@@ -311,10 +311,10 @@ pub struct RetryReport {
     /// Time spent, waits included.
     pub elapsed: Duration,
     /// `None` for a success (as the run read it: a response that a
-    /// `with_classify_response` or `with_classify_sent` function turned
-    /// into one, a DELETE's 404 say, has `None` too); for a failed
-    /// response given back, why the run stopped retrying:
-    /// [`Attempts`](StopReason::Attempts),
+    /// `with_classify_response` function turned into one, a revoked
+    /// token's 404 say, or a `with_classify_sent` one, told the method, a
+    /// DELETE's 404, has `None` too); for a failed response given back,
+    /// why the run stopped retrying: [`Attempts`](StopReason::Attempts),
     /// [`Deadline`](StopReason::Deadline), [`Permanent`](StopReason::Permanent)
     /// (a 404 is sent once), [`SentOnce`](StopReason::SentOnce) (its
     /// method or body), a guard's refusal; with an error, always `Some`.
