@@ -215,9 +215,13 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// the only one of a request sent once: it has moved the request below
     /// by the time its response is read); a middleware added after this
     /// one that sends another method (a method override) does not change
-    /// what this reading is told. The method alone: the URL a response
-    /// came from is its `url()` (the last of any redirects); the request's
-    /// own would be a copy of it per request.
+    /// what this reading is told. One added before it does: it changes
+    /// the request this middleware is given, what the reading is told as
+    /// what is retried (a DELETE tunnelled as a POST with
+    /// `X-HTTP-Method-Override` is read, and sent once, as a POST), so add
+    /// such a middleware after this one. The method alone: the URL a
+    /// response came from is its `url()` (the last of any redirects); the
+    /// request's own would be a copy of it per request.
     ///
     /// One reading: the last of `with_classify_response` and this set is
     /// the one the middleware uses (set both, and the first is replaced,
@@ -535,5 +539,76 @@ mod tests {
             *TOLD.lock().unwrap(),
             [Method::DELETE, Method::DELETE, Method::DELETE]
         );
+    }
+
+    /// A middleware before this one that changes the method (a DELETE
+    /// tunnelled as a POST with `X-HTTP-Method-Override`) changes what
+    /// the reading is told, as what the middleware retries: it is given a
+    /// POST, whose 404 is the failure read by status, sent once. Added
+    /// after it, the reading is told DELETE (the test above).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_middleware_before_it_changes_the_method_it_is_told() {
+        use std::sync::Mutex;
+        static TOLD: Mutex<Vec<Method>> = Mutex::new(Vec::new());
+        fn noted(
+            method: &Method,
+            r: &Response,
+            by_status: Option<ResponseFailure>,
+        ) -> Option<ResponseFailure> {
+            TOLD.lock().unwrap().push(method.clone());
+            gone_is_done(method, r, by_status)
+        }
+        /// Tunnels a DELETE as a POST, its method in a header.
+        struct Tunnel;
+        #[async_trait::async_trait]
+        impl Middleware for Tunnel {
+            async fn handle(
+                &self,
+                mut req: Request,
+                ext: &mut Extensions,
+                next: Next<'_>,
+            ) -> Result<Response, Error> {
+                if *req.method() == Method::DELETE {
+                    *req.method_mut() = Method::POST;
+                    let header = http::HeaderValue::from_static("DELETE");
+                    req.headers_mut().insert("x-http-method-override", header);
+                }
+                next.run(req, ext).await
+            }
+        }
+        /// The server: 404 for everything.
+        struct NotFound;
+        #[async_trait::async_trait]
+        impl Middleware for NotFound {
+            async fn handle(
+                &self,
+                _: Request,
+                _: &mut Extensions,
+                _: Next<'_>,
+            ) -> Result<Response, Error> {
+                Ok(answer(404))
+            }
+        }
+        let client = ::reqwest_middleware::ClientBuilder::new(::reqwest::Client::new())
+            .with(Tunnel)
+            .with(
+                RetryMiddleware::new(&crate::presets::API)
+                    .with_classify_sent(noted)
+                    .with_report(true)
+                    .sleep_with(crate::sleep::SleepFn(|_: Duration| std::future::ready(()))),
+            )
+            .with(NotFound)
+            .build();
+        let response = client
+            .delete("http://clips.internal/v1/clips/7")
+            .send()
+            .await
+            .unwrap();
+        let report = response.extensions().get::<RetryReport>().copied();
+        assert_eq!(
+            report.map(|r| (r.attempts, r.gave_up)),
+            Some((1, Some(crate::StopReason::Permanent)))
+        );
+        assert_eq!(*TOLD.lock().unwrap(), [Method::POST]);
     }
 }
