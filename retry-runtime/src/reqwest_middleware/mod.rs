@@ -212,8 +212,11 @@ pub struct RetryMiddleware<
 pub type NotifyFn = fn(&AttemptFailure, &RetryEvent<'_>);
 
 /// Shows the policy, the per-attempt timeout, whether every method is
-/// retried, whether a refused request is and whether the lines hide URLs'
-/// paths; not the sleeper.
+/// retried, whether a refused request is, whether the lines hide URLs'
+/// paths, whether each attempt goes in the request's extensions and a
+/// report in the responses; not the sleeper, nor the functions it is
+/// given (its reading of responses, its `with_classify`, its `with_notify`:
+/// the `..`), whose `fn` pointers' addresses would say nothing.
 ///
 /// ```
 /// use std::time::Duration;
@@ -229,6 +232,9 @@ pub type NotifyFn = fn(&AttemptFailure, &RetryEvent<'_>);
 /// let shown = format!("{middleware:?}");
 /// assert!(shown.starts_with(r#"RetryMiddleware { policy: Policy { name: "upload","#), "{shown}");
 /// assert!(shown.ends_with("timeout: Some(5s), any_method: false, retry_refused: false, hide_url_path: false, attempt_extension: false, report: false, .. }"), "{shown}");
+/// // (the same with a reading of its own)
+/// let reading = middleware.clone().with_classify_response(|_, by_status| by_status);
+/// assert_eq!(format!("{reading:?}"), shown);
 /// ```
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -249,8 +255,8 @@ impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, Policy<W, G>
     }
 }
 
-/// Shows the policy its function returns now, the per-attempt timeout,
-/// whether every method is retried and whether the lines hide URLs' paths.
+/// Shows the policy its function returns now, then the options as the
+/// others do.
 impl<W: fmt::Debug, G, Sl> fmt::Debug for RetryMiddleware<W, G, Sl, PolicyFn<W, G>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(self.policy.now(), f)

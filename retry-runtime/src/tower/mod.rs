@@ -275,7 +275,10 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, P, H> RetryLayer<
 }
 
 /// Shows the policy, the per-attempt timeout, whether every method is
-/// retried and whether a refused request is; not the sleeper.
+/// retried, whether a refused request is, whether each attempt goes in
+/// the request's extensions and whether the layer reports; not the
+/// sleeper, nor its hooks (its reading of responses, its `with_classify`,
+/// its `with_notify`: the `..`; they are in its type).
 ///
 /// ```
 /// let shown = format!("{:?}", retry_runtime::presets::API.layer());
@@ -290,8 +293,8 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
     }
 }
 
-/// Shows the policy its function returns now, the per-attempt timeout and
-/// whether every method is retried.
+/// Shows the policy its function returns now, then the options as the
+/// others do.
 impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
     for RetryLayer<W, G, Sl, T, PolicyFn<W, G>, H>
 {
@@ -300,8 +303,7 @@ impl<W: fmt::Debug + 'static, G: 'static, Sl, T: AttemptLimit, H> fmt::Debug
     }
 }
 
-/// Shows the policy it keeps, the per-attempt timeout and whether every
-/// method is retried.
+/// Shows the policy it keeps, then the options as the others do.
 ///
 /// ```
 /// let shown = format!("{:?}", retry_runtime::tower::RetryLayer::from_policy(retry_runtime::presets::API));
