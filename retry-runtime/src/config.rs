@@ -810,6 +810,21 @@ mod tests {
                 "\"all\": this policy retries every error",
                 3,
             ),
+            // no kinds: an operator turning a job's retries off is told
+            // how in the file (one attempt), not to change the code's type
+            // nor "the kinds listed" when there are none
+            (
+                "preset = \"job\"\nretry_on = []",
+                "this policy retries every error (a `Policy<RetryAll>`), and `retry_on = []` \
+                 retries none: to make one attempt and no retry, keep `retry_on = \"all\"` \
+                 and write `attempts = 1`",
+                3,
+            ),
+            (
+                "preset = \"job\"\nretry_on = \"none\"",
+                "and `retry_on = \"none\"` retries none: to make one attempt",
+                3,
+            ),
             (
                 "attempts = 3",
                 "say so with `retry_on = \"all\"` (a table without it retries the transient kinds",

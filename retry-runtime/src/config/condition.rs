@@ -115,6 +115,18 @@ impl RetryOnSeed {
              to retry the kinds listed, read it as a `Policy<RetryOn>`",
         )
     }
+
+    /// Why no kinds (`written`: `[]` or `"none"`, which turn a
+    /// `Policy<RetryOn>`'s retries off) are refused here: the file's way
+    /// to turn off the retries of a policy that retries every error is one
+    /// attempt, which an operator can write without a change to the code.
+    fn none_refused<E: de::Error>(written: &str) -> E {
+        E::custom(format_args!(
+            "this policy retries every error (a `Policy<RetryAll>`), and `retry_on = {written}` \
+             retries none: to make one attempt and no retry, keep `retry_on = \"all\"` and \
+             write `attempts = 1`"
+        ))
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for RetryOnSeed {
@@ -148,14 +160,20 @@ impl<'de> Visitor<'de> for RetryOnSeed {
                  `Policy<RetryAll>`",
                 KindSet::ALL
             ))),
-            (false, true) => Err(Self::kinds_refused()),
+            (false, true) => match Kinds.visit_str::<E>(text) {
+                Ok(KindSet::EMPTY) => Err(Self::none_refused(&format!("{text:?}"))),
+                _ => Err(Self::kinds_refused()),
+            },
             (false, false) => Kinds.visit_str(text).map(RetryOnValue::Kinds),
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RetryOnValue, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RetryOnValue, A::Error> {
         if self.every {
-            return Err(Self::kinds_refused());
+            return Err(match seq.next_element::<de::IgnoredAny>()? {
+                None => Self::none_refused("[]"),
+                Some(_) => Self::kinds_refused(),
+            });
         }
         Kinds.visit_seq(seq).map(RetryOnValue::Kinds)
     }
