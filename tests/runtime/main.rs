@@ -40,6 +40,7 @@ mod config_file;
 mod context;
 mod cooldown;
 mod debug;
+mod doc_imports;
 mod edge_values;
 mod errors;
 mod from_backon;

@@ -50,8 +50,7 @@ pin_project! {
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::convert::Infallible;
-    /// use tower_layer::Layer;
-    /// use tower_service::Service;
+    /// use tower::{Layer, Service};
     /// use retry_runtime::presets;
     ///
     /// let answer = |_: http::Request<String>| async { Ok::<_, Infallible>(http::Response::new(String::new())) };
@@ -152,8 +151,7 @@ pin_project! {
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use tower_layer::Layer;
-/// use tower_service::Service;
+/// use tower::{Layer, Service};
 /// use retry_runtime::Policy;
 ///
 /// // a service that is never `Debug`: a closure

@@ -91,8 +91,7 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! use std::convert::Infallible;
 //! use std::sync::atomic::{AtomicU32, Ordering};
-//! use tower_service::Service;
-//! use tower_layer::Layer;
+//! use tower::{Layer, Service};
 //! use retry_runtime::presets;
 //!
 //! // a service that answers 503 twice, then 200
@@ -400,8 +399,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, PolicyF
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::convert::Infallible;
     /// use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-    /// use tower::{service_fn, ServiceExt};
-    /// use tower_layer::Layer;
+    /// use tower::{service_fn, Layer, ServiceExt};
     /// use retry_runtime::{presets, tower::RetryLayer, Policy, RetryOn};
     ///
     /// /// Flipped by an admin endpoint or a configuration watcher.
@@ -471,8 +469,7 @@ impl<W: 'static, G: 'static> RetryLayer<W, G, DefaultSleeper, NoTimeout, OwnedPo
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::convert::Infallible;
-    /// use tower::{service_fn, ServiceExt};
-    /// use tower_layer::Layer;
+    /// use tower::{service_fn, Layer, ServiceExt};
     /// use retry_runtime::tower::{OwnedPolicy, RetryLayer};
     /// use retry_runtime::{presets, Levels, Policy, RetryOn};
     ///
@@ -695,8 +692,7 @@ impl<W: 'static, G: 'static, Sl, T, P, H> RetryLayer<W, G, Sl, T, P, H> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// use std::convert::Infallible;
-    /// use tower::{service_fn, ServiceExt};
-    /// use tower_layer::Layer;
+    /// use tower::{service_fn, Layer, ServiceExt};
     /// use retry_runtime::{presets, Attempt};
     ///
     /// let seen = |request: http::Request<String>| async move {
@@ -918,8 +914,7 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Layer<S>
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::convert::Infallible;
-/// use tower::{service_fn, ServiceExt};
-/// use tower_layer::Layer;
+/// use tower::{service_fn, Layer, ServiceExt};
 /// use retry_runtime::policy::{NoCircuit, RetryOn};
 /// use retry_runtime::{presets, tower::RetryService};
 ///

@@ -1,0 +1,84 @@
+//! The rustdoc examples a user copies name only crates the user has. A
+//! tower user depends on `tower`, which re-exports `Layer` and `Service`;
+//! `tower-layer` and `tower-service` are retry-runtime's own dependencies
+//! (the two traits, without tower's middleware), in a doctest's scope but
+//! not in a user's: `use tower_layer::Layer;` copied from the docs is
+//! E0432, "unresolved import". (Hidden lines, `# ...`, are not copied.)
+
+use std::path::{Path, PathBuf};
+
+/// retry-runtime's dependencies that a user reaches through another crate:
+/// a path through them in a shown line does not compile in a user's code.
+const NOT_THE_USERS: [(&str, &str); 2] =
+    [("tower_layer::", "tower::"), ("tower_service::", "tower::")];
+
+/// The `.rs` files under `dir`, sorted.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The lines of `text`'s doc comments that rustdoc shows (not the hidden
+/// `# ` lines of its examples), with their line numbers.
+fn shown_doc_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, line)| {
+        let line = line.trim_start();
+        let doc = line
+            .strip_prefix("///")
+            .or_else(|| line.strip_prefix("//!"))?;
+        let shown = doc.strip_prefix(' ').unwrap_or(doc);
+        (!(shown.starts_with("# ") || shown == "#")).then_some((i + 1, doc))
+    })
+}
+
+/// Each shown doc line under `src` that names a crate the user does not
+/// have, with the path to write instead.
+fn faults(src: &Path) -> Vec<String> {
+    let mut faults = Vec::new();
+    for file in sources(src) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in shown_doc_lines(&text) {
+            for (theirs, users) in NOT_THE_USERS {
+                if line.contains(theirs) {
+                    faults.push(format!(
+                        "{}:{number}: `{}` is not a user's crate; write `{users}`",
+                        file.display(),
+                        theirs.trim_end_matches("::"),
+                    ));
+                }
+            }
+        }
+    }
+    faults
+}
+
+#[test]
+fn doc_examples_import_tower_traits_from_tower() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("retry-runtime/src");
+    let faults = faults(&src);
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+#[test]
+fn hidden_lines_are_not_shown_and_shown_ones_are() {
+    let text = "/// ```\n/// # use tower_layer::Layer;\n///     use tower_service::Service;\n\
+                //! use tower_layer::Layer;\n// use tower_layer::Layer;\n";
+    let shown: Vec<_> = shown_doc_lines(text).collect();
+    assert_eq!(
+        shown,
+        [
+            (1, " ```"),
+            (3, "     use tower_service::Service;"),
+            (4, " use tower_layer::Layer;")
+        ]
+    );
+}
