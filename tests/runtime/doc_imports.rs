@@ -4,6 +4,9 @@
 //! (the two traits, without tower's middleware), in a doctest's scope but
 //! not in a user's: `use tower_layer::Layer;` copied from the docs is
 //! E0432, "unresolved import". (Hidden lines, `# ...`, are not copied.)
+//! And README names this crate's `metrics` module in full: in a user's
+//! code, beside the recorder's set-up, `metrics::` is the facade crate,
+//! where `metrics::enable()` is E0425.
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +82,47 @@ fn hidden_lines_are_not_shown_and_shown_ones_are() {
             (1, " ```"),
             (3, "     use tower_service::Service;"),
             (4, " use tower_layer::Layer;")
+        ]
+    );
+}
+
+/// The functions of `retry_runtime::metrics` that README names.
+const OWN_METRICS_FNS: [&str; 2] = ["metrics::enable()", "metrics::enabled()"];
+
+/// Each place in `text` where one of [`OWN_METRICS_FNS`] is not written
+/// as `retry_runtime::metrics::..`, with its line number.
+fn short_metrics_paths(text: &str) -> Vec<String> {
+    let mut faults = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for name in OWN_METRICS_FNS {
+            for (at, _) in line.match_indices(name) {
+                if !line[..at].ends_with("retry_runtime::") {
+                    faults.push(format!(
+                        "README.md:{}: `{name}` is the facade crate's path in a user's code; \
+                         write `retry_runtime::{name}`",
+                        i + 1
+                    ));
+                }
+            }
+        }
+    }
+    faults
+}
+
+#[test]
+fn readme_names_the_crates_metrics_functions_in_full() {
+    let faults = short_metrics_paths(include_str!("../../README.md"));
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+#[test]
+fn a_full_path_is_not_a_short_one() {
+    let text = "call `retry_runtime::metrics::enable()` once\n(`metrics::enabled()` tells)\n";
+    assert_eq!(
+        short_metrics_paths(text),
+        [
+            "README.md:2: `metrics::enabled()` is the facade crate's path in a user's code; \
+          write `retry_runtime::metrics::enabled()`"
         ]
     );
 }
