@@ -112,8 +112,8 @@ impl ParseError {
 }
 
 /// `invalid {what} "{input}": {message}`, or `invalid {what}: {message}`
-/// when the message quotes the whole input itself (`unknown backoff
-/// \`expo(1s, 4s)\``), on one line (the problems of a message of several
+/// when the message quotes the whole input itself (``unknown backoff
+/// `expo(1s, 4s)` ``), on one line (the problems of a message of several
 /// lines joined with `; `).
 ///
 /// ```

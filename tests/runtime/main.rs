@@ -40,7 +40,7 @@ mod config_file;
 mod context;
 mod cooldown;
 mod debug;
-mod doc_imports;
+mod docs_as_read;
 mod edge_values;
 mod errors;
 mod from_backon;

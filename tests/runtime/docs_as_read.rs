@@ -1,3 +1,5 @@
+//! The docs as a user reads and copies them.
+//!
 //! The rustdoc examples a user copies name only crates the user has. A
 //! tower user depends on `tower`, which re-exports `Layer` and `Service`;
 //! `tower-layer` and `tower-service` are retry-runtime's own dependencies
@@ -7,6 +9,11 @@
 //! And README names this crate's `metrics` module in full: in a user's
 //! code, beside the recorder's set-up, `metrics::` is the facade crate,
 //! where `metrics::enable()` is E0425.
+//!
+//! And no doc comment escapes a backtick with a backslash: in rustdoc's
+//! Markdown, a backslash inside inline code is a backslash, so
+//! `` `a \`b\`` `` ends the code span early and shows the backslashes; a
+//! span holding backticks is opened and closed with two, ``` `` a `b` `` ```.
 
 use std::path::{Path, PathBuf};
 
@@ -125,4 +132,35 @@ fn a_full_path_is_not_a_short_one() {
           write `retry_runtime::metrics::enabled()`"
         ]
     );
+}
+
+/// Each doc comment line under `src` (shown or hidden: hidden lines are
+/// code, where `\`` has no use either) with a backslash before a backtick.
+fn escaped_backticks(src: &Path) -> Vec<String> {
+    let mut faults = Vec::new();
+    for file in sources(src) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            if (line.starts_with("///") || line.starts_with("//!")) && line.contains("\\`") {
+                faults.push(format!(
+                    "{}:{}: `\\`` does not escape a backtick in rustdoc; open and close \
+                     the span with two backticks",
+                    file.display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    faults
+}
+
+#[test]
+fn doc_comments_do_not_escape_backticks_with_backslashes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut faults = Vec::new();
+    for krate in ["retry-runtime", "retry-macros", "retry-dsl"] {
+        faults.extend(escaped_backticks(&root.join(krate).join("src")));
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
