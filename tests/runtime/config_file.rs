@@ -483,6 +483,43 @@ fn a_policy_that_retries_every_error_says_so_in_the_file() {
     );
 }
 
+/// A job queue's `Policy<RetryAll>` reads nothing of its errors, so a
+/// server's Retry-After is not waited, whatever its `retry_after` table
+/// says (README: read and written, it does nothing there); the same
+/// table under a `Policy<RetryOn>` with every kind retries every
+/// classified error and waits what the server asked.
+#[test]
+fn a_policy_that_retries_every_error_waits_no_server_hint() {
+    use retry_runtime::RetryAll;
+    /// A 429 asking for five minutes.
+    struct SlowDown;
+    impl Classify for SlowDown {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::RateLimited
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(Duration::from_secs(300))
+        }
+    }
+    let table = "preset = \"job\"\nretry_after = { cap = \"10m\" }\n";
+    let every: Policy<RetryAll> = toml::from_str(&format!("{table}retry_on = \"all\"\n")).unwrap();
+    let every_kind: Policy<RetryOn> = toml::from_str(&format!(
+        "{table}retry_on = \"Timeout | Connect | RateLimited | Unavailable | Interrupted | \
+         Permanent | Unknown\"\n"
+    ))
+    .unwrap();
+    // the table is read into both
+    assert_eq!(every.retry_after().cap(), Duration::from_secs(600));
+    assert_eq!(every_kind.retry_after().cap(), Duration::from_secs(600));
+    // the job preset's first wait, 30s and up to a quarter more: not the hint
+    let wait = every.decide(0, &SlowDown).wait().unwrap();
+    assert!(wait < Duration::from_secs(40), "{wait:?}");
+    assert_eq!(
+        every_kind.decide(0, &SlowDown).wait(),
+        Some(Duration::from_secs(300))
+    );
+}
+
 /// `named_map`: the upstreams' keys name their policies (their log lines'
 /// and metrics' `operation`) with no `name` in each table, in either
 /// format; a key that is no name is refused where it is written, and a

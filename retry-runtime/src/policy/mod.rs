@@ -674,11 +674,34 @@ impl<W, G> Policy<W, G> {
         self.with_when(RetryOn(kinds))
     }
 
-    /// Retry every error.
+    /// Retry every error, unclassified ones too. The condition reads
+    /// nothing of the error: not its kind (its lines' `error_kind` is
+    /// `unclassified`), nor a server's wait ([`Classify::retry_after`]: a
+    /// 429's Retry-After), whatever the policy's
+    /// [`retry_after`](Self::retry_after) says (a preset's, `job`'s hour
+    /// among them): every wait is the backoff's. To retry every error and
+    /// wait what the server asks, retry every kind instead,
+    /// `.retry_on(KindSet::ALL)` (the errors implementing [`Classify`]; a
+    /// policy file's `retry_on = "Timeout | Connect | RateLimited |
+    /// Unavailable | Interrupted | Permanent | Unknown"`).
     ///
     /// ```
-    /// let p = retry_runtime::presets::WEBHOOK.retry_all();
-    /// # let _ = p;
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Classify, ErrorKind, KindSet};
+    ///
+    /// /// A 429 asking for five minutes.
+    /// struct SlowDown;
+    /// impl Classify for SlowDown {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(300)) }
+    /// }
+    /// let five_minutes = Some(Duration::from_secs(300));
+    /// // every error, the hint unread: the job preset's backoff, 30s and its jitter
+    /// let every = presets::JOB.retry_all();
+    /// assert!(every.decide(0, &SlowDown).wait().is_some_and(|w| w < Duration::from_secs(60)));
+    /// // every kind: the hint honoured, as the job preset honours it (up to an hour)
+    /// let every_kind = presets::JOB.retry_on(KindSet::ALL);
+    /// assert_eq!(every_kind.decide(0, &SlowDown).wait(), five_minutes);
     /// ```
     pub const fn retry_all(self) -> Policy<RetryAll, G>
     where

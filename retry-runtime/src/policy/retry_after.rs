@@ -12,7 +12,10 @@ use crate::{Classify, Policy};
 /// When an error's kind is in [`kinds`](RetryAfter::kinds) and it carries a
 /// hint, the wait is the hint (without jitter), at least
 /// [`floor`](RetryAfter::floor) and at most [`cap`](RetryAfter::cap),
-/// instead of the backoff's.
+/// instead of the backoff's. The kind and the hint are the condition's
+/// to read ([`RetryOn`](crate::RetryOn), a condition of your own): under
+/// [`RetryAll`](crate::RetryAll), which reads nothing of the error, no
+/// hint is honoured (see [`Policy::retry_all`](crate::Policy::retry_all)).
 ///
 /// A hint of zero is a retry at once, as the server asked: `Retry-After:
 /// 0`, or an HTTP-date already past, which a server or proxy whose clock is

@@ -410,7 +410,11 @@ pub trait When<E: ?Sized>: RetriedKinds {
     fn check(&self, error: &E) -> Verdict;
 }
 
-/// Retry every error (the error type needs nothing).
+/// Retry every error (the error type needs nothing). It reads nothing of
+/// the error, so no kind and no server's wait: a Retry-After is not
+/// honoured under it, whatever the policy's [`RetryAfter`](crate::RetryAfter)
+/// says; [`RetryOn`] with every kind honours it (see
+/// [`Policy::retry_all`](crate::Policy::retry_all)).
 ///
 /// ```
 /// use retry_runtime::{RetryAll, When};
