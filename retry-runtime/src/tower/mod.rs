@@ -85,7 +85,10 @@
 //! run's report, the attempts made and why the run stopped ([`Reported`]).
 //! The kinds decide only with a
 //! policy that classifies (the presets, `retry_on`): a `Policy::new()`
-//! retries every failure, a 404 included, as it retries every error.
+//! retries every failure, a 404 included, as it retries every error, and
+//! waits no `Retry-After` (it reads nothing of a failure: a 429 asking for
+//! 30s is retried after the backoff's wait; see
+//! [`Policy::retry_all`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
