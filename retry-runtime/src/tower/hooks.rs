@@ -720,7 +720,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// A `fn`, or a closure (its response's type written out, or inferred
     /// from where the service is used); a reading of your own type, set
     /// per client, goes to [`with_classify_hook`](Self::with_classify_hook).
-    /// In the layer's type ([`Hooks`], wrapped in [`ClassifyWith`]),
+    /// In the layer's type ([`Hooks`], wrapped in [`ClassifyWith`]; written
+    /// out in a struct field, `ClassifyWith<ClassifyResponseFn<R>>`, the
+    /// function given `as ClassifyResponseFn<R>`: see [`Hooks`]),
     /// so that a layer without it reads each response as it did. Cloned
     /// into each call's future, as [`with_notify`](Self::with_notify)'s
     /// hook is. A layer has one reading: this, [`with_classify_sent`](Self::with_classify_sent)
@@ -782,7 +784,10 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// method is a clone, allocating nothing for the standard ones). In
     /// the layer's type ([`Hooks`], wrapped in
     /// [`ClassifySentWith`], whose type names `K`: a client library
-    /// writes `ClassifySentWith<ClassifySentFn<Method, R>, Method>`),
+    /// writes `ClassifySentWith<ClassifySentFn<Method, R>, Method>`, and
+    /// gives its function as such, `read as ClassifySentFn<Method, R>`: a
+    /// `fn` item's own type has no name, and the field's type refuses it
+    /// with "expected fn pointer, found fn item"),
     /// so that a layer without it keeps nothing of its requests. A
     /// reading of your own type told the part (its
     /// [`Sent`](ClassifyHook::Sent)) goes to
