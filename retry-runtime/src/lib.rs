@@ -90,6 +90,14 @@
 //!   presets (see that impl on [`Classify`]'s page), and
 //!   [`RetryError::into_anyhow`], which gives up into an `anyhow::Result`
 //!   keeping the kind.
+//! - `log`: the log lines as `log` records too (env_logger and the like),
+//!   when no `tracing` subscriber is installed: `tracing`'s own `log`
+//!   feature (see [`log`]).
+//! - `serde`: a [`Policy`] read from a configuration file (TOML, YAML,
+//!   JSON, ...) in `#[retry]`'s keys and grammar, checked as
+//!   [`Policy::build`] checks, and written back (`Deserialize` and
+//!   `Serialize` for `Policy<RetryOn>` and `Policy<RetryAll>`); a map of
+//!   upstreams' policies named by their keys; see [`config`].
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
 //! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy (and
@@ -98,7 +106,8 @@
 //!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
 //! - `tonic`: [`Classify`] for `tonic::Status` by code, its
 //!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
-//!   design, A6, says).
+//!   design, A6, says), and the policy `tonic::GRPC` (with `serde`, a
+//!   policy file's `preset = "grpc"`).
 //!
 //! With several of `tokio`, `smol` and `futures-timer` enabled, async waits
 //! and per-attempt timeouts use the first of them, in that order; tokio's
@@ -120,7 +129,7 @@
 #![forbid(unsafe_code)]
 // The docs link to items that exist only with their feature (the
 // sleepers, `timeout`, `metrics::enable`, `HttpError`, the tower layer,
-// the reqwest middleware). Without one of those features the link is
+// the reqwest middleware, `config`). Without one of those features the link is
 // broken (or names an item private then), and cargo does not cap the
 // lints of a path dependency: every user who documents a crate that
 // depends on this one by path with fewer features would see the warnings.
@@ -137,7 +146,8 @@
         feature = "reqwest",
         feature = "tower",
         feature = "reqwest-middleware",
-        feature = "anyhow"
+        feature = "anyhow",
+        feature = "serde"
     )),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]

@@ -164,3 +164,69 @@ fn doc_comments_do_not_escape_backticks_with_backslashes() {
     }
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
+
+/// The features of retry-runtime's manifest, in its order.
+fn features() -> Vec<String> {
+    let manifest = include_str!("../../retry-runtime/Cargo.toml");
+    let table = manifest
+        .split("\n[features]\n")
+        .nth(1)
+        .expect("retry-runtime's [features]")
+        .split("\n[")
+        .next()
+        .unwrap();
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once(" = ").map(|(name, _)| name.trim().to_owned()))
+        .filter(|name| name != "default")
+        .collect()
+}
+
+/// The features `text` lists, each a line that starts with `start` then
+/// the feature's name in backticks (the crate docs' `//! - \`tokio\``,
+/// README's table's `| \`tokio\` |`).
+fn listed(text: &str, start: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(start)?.strip_prefix('`'))
+        .filter_map(|l| l.split_once('`').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
+/// The crate's rustdoc (its front page, `# Features`) and README's
+/// "Feature flags" table name every feature a user can turn on: one left
+/// out (`serde`, the policy files') is one a reader of the docs does not
+/// know to ask for.
+#[test]
+fn the_docs_list_every_feature() {
+    let features = features();
+    assert!(features.contains(&"tower".to_owned()), "{features:?}");
+    let lib = include_str!("../../retry-runtime/src/lib.rs");
+    let section = lib
+        .split("//! # Features\n")
+        .nth(1)
+        .expect("lib.rs's # Features");
+    // (the list ends at the section's first empty doc line)
+    let in_lib = listed(section.split("\n//!\n").next().unwrap(), "//! - ");
+    let readme = include_str!("../../README.md");
+    let table = readme
+        .split("\n## Feature flags\n")
+        .nth(1)
+        .expect("README's Feature flags");
+    let in_readme = listed(table.trim_start().split("\n\n").next().unwrap(), "| ");
+    assert!(in_readme.contains(&"macros".to_owned()), "{in_readme:?}");
+    assert!(in_lib.contains(&"macros".to_owned()), "{in_lib:?}");
+    let missing = |listed: &[String]| -> Vec<&String> {
+        features.iter().filter(|f| !listed.contains(f)).collect()
+    };
+    assert_eq!(
+        missing(&in_lib),
+        Vec::<&String>::new(),
+        "not in lib.rs's # Features"
+    );
+    assert_eq!(
+        missing(&in_readme),
+        Vec::<&String>::new(),
+        "not in README's Feature flags"
+    );
+}
