@@ -827,7 +827,8 @@ mod tests {
             ),
             (
                 "attempts = 3",
-                "say so with `retry_on = \"all\"` (a table without it retries the transient kinds",
+                "say so with `retry_on = \"all\"`, or, in the code, read it as a `Policy<RetryOn>`, \
+                 which retries the transient kinds",
                 1,
             ),
         ] {
@@ -839,7 +840,8 @@ mod tests {
         assert!(
             e.contains(
                 "`webhook` alone is the preset, which retries its kinds, \"Timeout | Connect | \
-                 RateLimited | Unavailable\", and this policy retries every error (a `Policy<RetryAll>`): write a table, \
+                 RateLimited | Unavailable\", and this policy retries every error (a \
+                 `Policy<RetryAll>`, which `Policy` alone is): write a table, \
                  { preset = \"webhook\", retry_on = \"all\" }"
             ),
             "{e}"
@@ -873,13 +875,22 @@ mod tests {
     /// A table refused as a `Policy<RetryAll>` for want of `retry_on =
     /// "all"` is told the kinds it would retry as it is: its preset's
     /// (`job` and `db` retry more than the transient kinds), or the
-    /// transient kinds without one.
+    /// transient kinds without one; and that a bare `Policy`, the type a
+    /// map of upstreams may have been written with, is that type: the fix
+    /// of a classifying upstream's table is in the code, not in the file
+    /// (where `retry_on = "all"` would retry its 404s).
     #[test]
     fn a_retry_all_refused_names_the_kinds_the_table_retries() {
         #[derive(Debug, serde::Deserialize)]
         struct File {
             #[allow(dead_code)] // (read for its error only)
             jobs: Policy<crate::RetryAll>,
+        }
+        /// `Policy` alone: `Policy<RetryAll>`, its default.
+        #[derive(Debug, serde::Deserialize)]
+        struct Upstreams {
+            #[allow(dead_code)] // (read for its error only)
+            billing: Policy,
         }
         let refused = |text: &str| toml::from_str::<File>(text).unwrap_err().to_string();
         let job = presets::JOB.when().0;
@@ -888,8 +899,9 @@ mod tests {
         assert!(
             e.contains(&format!(
                 "`job` alone is the preset, which retries its kinds, \"{job}\", and this policy \
-                 retries every error (a `Policy<RetryAll>`): write a table, \
-                 {{ preset = \"job\", retry_on = \"all\" }}"
+                 retries every error (a `Policy<RetryAll>`, which `Policy` alone is): write a \
+                 table, {{ preset = \"job\", retry_on = \"all\" }}, or, in the code, read it as \
+                 a `Policy<RetryOn>`"
             )),
             "{e}"
         );
@@ -897,18 +909,30 @@ mod tests {
         let e = refused("[jobs]\npreset = \"db\"\nattempts = 6\n");
         assert!(
             e.contains(&format!(
-                "say so with `retry_on = \"all\"` (a table without it retries its preset's \
-                 kinds, \"{db}\", and is read as a `Policy<RetryOn>`)"
+                "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone \
+                 is): say so with `retry_on = \"all\"`, or, in the code, read it as a \
+                 `Policy<RetryOn>`, which retries its preset's kinds, \"{db}\", as the table \
+                 says without it"
             )),
             "{e}"
         );
         let e = refused("[jobs]\nattempts = 6\n");
         assert!(
             e.contains(&format!(
-                "(a table without it retries the transient kinds, \"{}\", and is read as a \
-                 `Policy<RetryOn>`)",
+                "which retries the transient kinds, \"{}\", as the table says without it",
                 KindSet::TRANSIENT
             )),
+            "{e}"
+        );
+        let e = toml::from_str::<Upstreams>("[billing]\npreset = \"api\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("(a `Policy<RetryAll>`, which `Policy` alone is)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("or, in the code, read it as a `Policy<RetryOn>`"),
             "{e}"
         );
     }

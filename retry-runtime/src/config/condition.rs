@@ -184,16 +184,20 @@ impl<'de> Visitor<'de> for RetryOnSeed {
 /// table copied from a classifying policy does not retry a 404. The
 /// message names the kinds the table retries as it is, its `preset`'s
 /// (`job`'s and `db`'s are more than the transient kinds), or the
-/// transient kinds without one.
+/// transient kinds without one. Both ways out are said, the file's and
+/// the code's: a `Policy` written alone is a `Policy<RetryAll>` (its
+/// default), so a map of upstreams declared with it refuses every
+/// classifying table, whose fix is the type, not `retry_on = "all"` (which
+/// would retry its 404s).
 pub(super) fn all_unsaid<E: de::Error>(preset: Option<&Policy<RetryOn>>) -> E {
     let (whose, kinds) = match preset {
         Some(p) => ("its preset's", p.when().0),
         None => ("the transient", KindSet::TRANSIENT),
     };
     E::custom(format_args!(
-        "this policy retries every error (a `Policy<RetryAll>`): say so with \
-         `retry_on = \"all\"` (a table without it retries {whose} kinds, \"{kinds}\", and is \
-         read as a `Policy<RetryOn>`)"
+        "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is): \
+         say so with `retry_on = \"all\"`, or, in the code, read it as a `Policy<RetryOn>`, \
+         which retries {whose} kinds, \"{kinds}\", as the table says without it"
     ))
 }
 
@@ -202,8 +206,9 @@ pub(super) fn all_unsaid<E: de::Error>(preset: Option<&Policy<RetryOn>>) -> E {
 pub(super) fn all_unsaid_alone<E: de::Error>(preset: &Policy<RetryOn>) -> E {
     E::custom(format_args!(
         "`{name}` alone is the preset, which retries its kinds, \"{kinds}\", and this policy \
-         retries every error (a `Policy<RetryAll>`): write a table, \
-         {{ preset = \"{name}\", retry_on = \"all\" }}, or read it as a `Policy<RetryOn>`",
+         retries every error (a `Policy<RetryAll>`, which `Policy` alone is): write a \
+         table, {{ preset = \"{name}\", retry_on = \"all\" }}, or, in the code, read it as a \
+         `Policy<RetryOn>`",
         name = preset.name(),
         kinds = preset.when().0,
     ))
