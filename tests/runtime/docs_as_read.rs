@@ -14,6 +14,9 @@
 //! Markdown, a backslash inside inline code is a backslash, so
 //! `` `a \`b\`` `` ends the code span early and shows the backslashes; a
 //! span holding backticks is opened and closed with two, ``` `` a `b` `` ```.
+//!
+//! And the crate's front page (`# Features`) and README's "Feature flags"
+//! name every feature of its manifest.
 
 use std::path::{Path, PathBuf};
 
