@@ -206,9 +206,10 @@ impl<'de> Deserialize<'de> for Text2Duration {
     }
 }
 
-/// `attempts`, at least 1, refused as it is read (so that every format
-/// places it, YAML's too, which places only an error its deserializer
-/// raises).
+/// `attempts`, 1 to `u32::MAX` (no attempt limit), refused as it is read
+/// (so that every format places it, YAML's too, which places only an error
+/// its deserializer raises); the range said as the attribute says it, so a
+/// count past `u32::MAX` is not told "at least 1".
 struct Attempts(u32);
 
 impl<'de> Deserialize<'de> for Attempts {
@@ -217,7 +218,7 @@ impl<'de> Deserialize<'de> for Attempts {
         impl Visitor<'_> for V {
             type Value = u32;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of attempts, at least 1")
+                f.write_str("a whole number of attempts from 1 to 4294967295")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<u32, E> {
                 match u32::try_from(n) {
@@ -978,6 +979,23 @@ mod tests {
         );
         let e = from_toml("[clips]\nattempts = -1\n").unwrap_err();
         assert!(e.contains("attempts") || e.contains("u32"), "{e}");
+        // past u32::MAX: the range, not "at least 1", which it is (the
+        // attribute's message says the same range)
+        for (table, what) in [
+            ("attempts = 4294967296", "integer `4294967296`"),
+            ("attempts = -1", "integer `-1`"),
+            ("attempts = \"3\"", "string \"3\""),
+        ] {
+            let e = from_toml(&format!("[clips]\n{table}\n")).unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "{what}, expected a whole number of attempts from 1 to 4294967295"
+                )),
+                "{table}: {e}"
+            );
+        }
+        let most = from_toml("[clips]\nattempts = 4294967295\n").unwrap();
+        assert_eq!(most.max_attempts(), u32::MAX);
     }
 
     #[test]
