@@ -336,7 +336,9 @@ struct ReadmeDoctests;
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
 ///
 /// `preset` and `policy` cannot be combined, nor `retry_on` and `retry_if`;
-/// without either, every error is retried (presets retry the transient kinds).
+/// without either, every error is retried, unread: no kind in its lines, and
+/// no server's Retry-After waited (presets retry the transient kinds and
+/// wait a `RateLimited` error's hint; see [`Policy::retry_all`]).
 ///
 /// # What it expands to
 ///

@@ -328,3 +328,33 @@ fn a_kindless_hint_from_a_condition_of_the_users_is_honoured_capped_and_floored(
         "the backoff's"
     );
 }
+
+/// A policy that retries every error (`RetryAll`: `Policy::new()`,
+/// `#[retry]` without `retry_on` or a preset) reads nothing of the error,
+/// so a server's wait is not waited: the backoff's is. Retrying every
+/// kind, `retry_on(KindSet::ALL)`, waits it (README, "The #[retry]
+/// attribute", and `Policy::retry_all`'s docs say so).
+#[test]
+fn a_policy_that_retries_every_error_waits_the_backoff_not_the_hint() {
+    let every = Policy::new()
+        .with_max_attempts(2)
+        .with_backoff(Backoff::exponential(s(1), s(10)));
+    assert_eq!(sync_wait(every, rate_limited(7)), [s(1)]);
+    assert_eq!(
+        sync_wait(every.retry_on(KindSet::ALL), rate_limited(7)),
+        [s(7)]
+    );
+
+    // the attribute alone: 3 attempts, exp(1s, 10s), every error
+    #[retry_runtime::retry]
+    fn alone(calls: &std::cell::Cell<u32>) -> Result<(), Hinted> {
+        calls.set(calls.get() + 1);
+        match calls.get() {
+            1 => Err(rate_limited(7)),
+            _ => Ok(()),
+        }
+    }
+    let paused = testing::pause();
+    assert_eq!(alone(&std::cell::Cell::new(0)), Ok(()));
+    assert_eq!(paused.waits(), [s(1)]);
+}
