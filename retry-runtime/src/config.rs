@@ -583,7 +583,9 @@ impl<'de> Visitor<'de> for PolicySeed {
 ///
 /// A policy is written back in these keys by its `Serialize`
 /// (`Policy<RetryOn, G>` and `Policy<RetryAll, G>`), which reads back to
-/// the same policy.
+/// the same policy: a `Policy<RetryAll>` is written without `retry_after`,
+/// which it never reads (read back, its Retry-After settings are its
+/// preset's, or the defaults, and it decides as it did).
 ///
 /// Without `name`, the policy is unnamed (the preset's name, or
 /// `operation`, until `#[retry(policy = ..)]` names it after its

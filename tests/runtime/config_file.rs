@@ -460,8 +460,11 @@ fn a_policy_that_retries_every_error_says_so_in_the_file() {
     assert!(r.is_err());
     assert_eq!(calls, 6);
 
+    // and without `retry_after`, which it never reads: read back, its
+    // Retry-After settings are the preset's again
     let written = serde_norway::to_string(&from_yaml.jobs).unwrap();
     assert!(written.contains("\nretry_on: all\n"), "{written}");
+    assert!(!written.contains("retry_after"), "{written}");
     let back: Policy<RetryAll> = serde_norway::from_str(&written).unwrap();
     assert_eq!(format!("{back:?}"), format!("{:?}", from_yaml.jobs));
 

@@ -1,7 +1,8 @@
 //! A policy written out (feature `serde`): the keys its file reads, so
 //! that a start-up log line or an admin endpoint shows each upstream's
 //! effective policy in the file's own format, and what it writes reads
-//! back to the same policy. What no file holds (a breaker, a budget, a
+//! back to the same policy (a `Policy<RetryAll>` without the Retry-After
+//! settings it never reads, which its file does not hold). What no file holds (a breaker, a budget, a
 //! throttle, a cooldown, a hook) is written too, under keys a file refuses
 //! with a message that says so, rather than left out.
 
@@ -151,7 +152,11 @@ fn name_key<W, G, E: ser::Error>(
 /// `hedge` (when set), `nested`, `attempt_spans`, `levels` (the lines set,
 /// or apart from the defaults) and `retry_after`, each written whatever
 /// its value so that the table shows the whole policy and reads back to
-/// it. Then what the file cannot hold, named so that an operator reading
+/// it. But a `Policy<RetryAll>`'s `retry_after`: reading nothing of its
+/// errors, it waits no server's Retry-After, so its Retry-After settings
+/// do nothing, and a table showing them would tell an operator the hints
+/// are waited (a file refuses the key for it, too). Read back, it has its
+/// preset's settings, or the defaults, and decides as it did. Then what the file cannot hold, named so that an operator reading
 /// it sees it: `circuit`, `budget`, `throttle`, `cooldown` (each guard's
 /// name) and `before_sleep`, `on_give_up` (`true` when set); a file
 /// refuses those keys, saying they are attached in code.
@@ -191,9 +196,11 @@ fn name_key<W, G, E: ser::Error>(
 /// let refused = toml::from_str::<Policy<RetryOn>>(&guarded).unwrap_err();
 /// assert!(refused.to_string().contains("`circuit` is attached in code"), "{refused}");
 ///
-/// // a policy that retries every error says so
+/// // a policy that retries every error says so, and shows no Retry-After
+/// // settings, which it never reads
 /// let jobs = toml::to_string(&presets::JOB.retry_all())?;
 /// assert!(jobs.contains("\nretry_on = \"all\"\n"), "{jobs}");
+/// assert!(!jobs.contains("retry_after"), "{jobs}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
@@ -215,7 +222,11 @@ impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
             ("before_sleep", self.before_sleep.is_some()),
             ("on_give_up", self.on_give_up.is_some()),
         ];
-        let len = 7
+        let kinds = self.when().file_kinds();
+        // (none for a policy that retries every error, which reads no hint)
+        let retry_after = kinds.map(|_| RetryAfterText(self.retry_after()));
+        let len = 6
+            + usize::from(retry_after.is_some())
             + usize::from(name.is_some())
             + usize::from(self.max_elapsed().is_some())
             + usize::from(self.hedge().is_some())
@@ -229,7 +240,7 @@ impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
         t.serialize_field("attempts", &self.max_attempts())?;
         t.serialize_field("backoff", &self.backoff())?;
         t.serialize_field("jitter", &self.jitter())?;
-        match self.when().file_kinds() {
+        match kinds {
             Some(kinds) => t.serialize_field("retry_on", &kinds)?,
             None => t.serialize_field("retry_on", condition::ALL)?,
         }
@@ -248,7 +259,9 @@ impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
         if let Some(levels) = &levels {
             t.serialize_field("levels", levels)?;
         }
-        t.serialize_field("retry_after", &RetryAfterText(self.retry_after()))?;
+        if let Some(retry_after) = &retry_after {
+            t.serialize_field("retry_after", retry_after)?;
+        }
         for (key, guard) in in_code {
             if let Some(name) = guard {
                 t.serialize_field(key, name)?;
@@ -273,9 +286,10 @@ mod tests {
     use core::fmt::Debug;
 
     use super::FileCondition;
+    use crate::jitter::Rng;
     use crate::{
-        Backoff, CircuitBreaker, ErrorKind, Jitter, KindSet, Levels, Nested, Policy, RetryAfter,
-        RetryAll, RetryOn, presets,
+        Backoff, CircuitBreaker, Classify, Decision, ErrorKind, Jitter, KindSet, Levels, Nested,
+        Policy, RetryAfter, RetryAll, RetryOn, When, presets,
     };
 
     /// Every setting of a policy: its `Debug`, and what `Debug` leaves out
@@ -283,6 +297,55 @@ mod tests {
     /// it shows as the levels apart from the defaults, or set).
     fn everything<W: Debug, G>(p: &Policy<W, G>) -> String {
         format!("{p:?} named={} levels_set={:?}", p.named, p.levels_set())
+    }
+
+    /// A 429 asking for five minutes: a hint a `Policy<RetryOn>` waits
+    /// for the kinds its Retry-After settings name, and a
+    /// `Policy<RetryAll>` never reads.
+    struct SlowDown;
+
+    impl Classify for SlowDown {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::RateLimited
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(Duration::from_secs(300))
+        }
+    }
+
+    /// A condition a file holds, which decides about the errors below.
+    trait Held: FileCondition + Debug + When<SlowDown> + When<std::io::Error> {}
+    impl<W: FileCondition + Debug + When<SlowDown> + When<std::io::Error>> Held for W {}
+
+    /// What a policy decides about a hinted 429, a refused connection and
+    /// a missing file, after each of its first retries, early and late in
+    /// the call, its jitter drawn from the same seeds.
+    fn decisions<W: Held>(p: &Policy<W>) -> Vec<Decision> {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let mut decided = Vec::new();
+        for n in 0..p.max_attempts().min(6) {
+            for elapsed in [Duration::ZERO, Duration::from_secs(90)] {
+                let rng = || Rng::with_seed(u64::from(n) + 1);
+                decided.push(p.decide_with(n, elapsed, &SlowDown, &mut rng()));
+                decided.push(p.decide_with(n, elapsed, &refused, &mut rng()));
+                decided.push(p.decide_with(n, elapsed, &missing, &mut rng()));
+            }
+        }
+        decided
+    }
+
+    /// What a written policy reads back to: every setting, but a
+    /// `Policy<RetryAll>`'s Retry-After settings, which it never reads, so
+    /// its file does not hold them (read back, they are its preset's, or
+    /// the defaults); and what it decides, which shows that what is not
+    /// written is nothing the policy acts on.
+    fn what_acts<W: Held>(p: &Policy<W>) -> (String, Vec<Decision>) {
+        let settings = match p.when().file_kinds() {
+            Some(_) => everything(p),
+            None => everything(&p.with_retry_after(RetryAfter::DEFAULT)),
+        };
+        (settings, decisions(p))
     }
 
     fn via_toml<W: FileCondition + Debug>(p: &Policy<W>) -> Policy<W> {
@@ -295,15 +358,15 @@ mod tests {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"))
     }
 
-    fn assert_round_trips<W: FileCondition + Debug>(p: &Policy<W>) {
-        assert_eq!(everything(&via_toml(p)), everything(p), "TOML");
-        assert_eq!(everything(&via_json(p)), everything(p), "JSON");
+    fn assert_round_trips<W: Held>(p: &Policy<W>) {
+        assert_eq!(what_acts(&via_toml(p)), what_acts(p), "TOML");
+        assert_eq!(what_acts(&via_json(p)), what_acts(p), "JSON");
         // and inside a file of upstreams, where TOML writes a table per upstream
         let file = std::collections::BTreeMap::from([("clips", *p), ("search", *p)]);
         let text = toml::to_string(&file).unwrap();
         let back: std::collections::BTreeMap<String, Policy<W>> =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
-        assert_eq!(everything(&back["clips"]), everything(p), "{text}");
+        assert_eq!(what_acts(&back["clips"]), what_acts(p), "{text}");
     }
 
     fn ms(n: u64) -> Duration {
@@ -343,28 +406,43 @@ mod tests {
     }
 
     /// A policy that retries every error is written `retry_on = "all"`,
-    /// and reads back as one (its Retry-After settings kept, for a
-    /// `.retry_on(..)` in code over it).
+    /// and reads back as one; without `retry_after`, which it never reads
+    /// (written, the table would do nothing, and an operator reading it
+    /// would believe the hints waited). Read back, its Retry-After
+    /// settings are its preset's (kept, as read, for a `.retry_on(..)` in
+    /// code over it), or the defaults; it decides as it did.
     #[test]
     fn a_policy_retrying_every_error_is_written_retry_on_all() {
         let every = presets::API.with_name("jobs").retry_all();
         let text = toml::to_string(&every).unwrap();
-        assert!(
-            text.starts_with(
-                "name = \"jobs\"\nattempts = 3\nbackoff = \"exp(500ms, 10s)\"\njitter = \"+500ms\"\n\
-                 retry_on = \"all\"\n"
-            ),
-            "{text}"
+        assert_eq!(
+            text,
+            "name = \"jobs\"\nattempts = 3\nbackoff = \"exp(500ms, 10s)\"\njitter = \"+500ms\"\n\
+             retry_on = \"all\"\nnested = \"defer\"\nattempt_spans = false\n"
         );
         let back: Policy<RetryAll> = toml::from_str(&text).unwrap();
-        assert_eq!(everything(&back), everything(&every));
-        assert_eq!(back.retry_after(), presets::API.retry_after());
+        assert_eq!(what_acts(&back), what_acts(&every));
+        assert_ne!(presets::API.retry_after(), RetryAfter::DEFAULT);
+        assert_eq!(back.retry_after(), RetryAfter::DEFAULT);
+        // over a preset, the preset's
+        let job = presets::JOB.retry_all();
+        let text = toml::to_string(&job).unwrap();
+        assert!(text.starts_with("preset = \"job\"\n"), "{text}");
+        assert!(!text.contains("retry_after"), "{text}");
+        let back: Policy<RetryAll> = toml::from_str(&text).unwrap();
+        assert_eq!(everything(&back), everything(&job));
+        assert_eq!(back.retry_after(), presets::JOB.retry_after());
         let json = serde_json::to_string(&Policy::new()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"attempts":3,"backoff":"exp(1s, 10s)","jitter":"none","retry_on":"all","nested":"defer","attempt_spans":false}"#
+        );
+        // its guards and hooks are still written after the policy's keys
+        static JOBS: CircuitBreaker = CircuitBreaker::new("jobs");
+        let guarded = serde_json::to_string(&Policy::new().with_circuit(&JOBS)).unwrap();
         assert!(
-            json.starts_with(
-                r#"{"attempts":3,"backoff":"exp(1s, 10s)","jitter":"none","retry_on":"all","#
-            ),
-            "{json}"
+            guarded.ends_with(r#""attempt_spans":false,"circuit":"jobs"}"#),
+            "{guarded}"
         );
         // a classifying policy refuses it, rather than reading it as another
         let e = toml::from_str::<Policy<RetryOn>>(&text).unwrap_err();
@@ -647,13 +725,13 @@ at_least_backoff = false
     proptest! {
         #[test]
         fn any_policy_the_file_can_hold_round_trips(p in any_policy(), every in any::<bool>()) {
-            fn round_trip<W: FileCondition + Debug>(p: &Policy<W>) -> Result<(), TestCaseError> {
+            fn round_trip<W: Held>(p: &Policy<W>) -> Result<(), TestCaseError> {
                 let text = toml::to_string(p).unwrap();
                 let back: Policy<W> = toml::from_str(&text).unwrap();
-                prop_assert_eq!(everything(&back), everything(p), "{}", text);
+                prop_assert_eq!(what_acts(&back), what_acts(p), "{}", text);
                 let json = serde_json::to_string(p).unwrap();
                 let back: Policy<W> = serde_json::from_str(&json).unwrap();
-                prop_assert_eq!(everything(&back), everything(p), "{}", json);
+                prop_assert_eq!(what_acts(&back), what_acts(p), "{}", json);
                 Ok(())
             }
             match every {
