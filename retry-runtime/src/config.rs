@@ -238,8 +238,8 @@ impl<'de> Deserialize<'de> for Attempts {
     }
 }
 
-/// A key of a policy's table, read as such, so that an unknown one is an
-/// error where it is written.
+/// A key of a policy's table, read as such ([`KeyOf`]), so that an
+/// unknown one is an error where it is written.
 #[derive(Clone, Copy)]
 enum Key {
     Preset,
@@ -278,63 +278,81 @@ impl Key {
     }
 }
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key of `#[retry]`")
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                Key::ALL
-                    .into_iter()
-                    .find(|k| k.name() == key)
-                    .ok_or_else(|| {
-                        // (the first key a user of another library tries)
-                        let why = match key {
-                            "timeout" => {
-                                "a per-attempt timeout is the call's, not the policy's \
-                                 (`retry_runtime::timeout(limit, op())`, or the \
-                                 attribute's `timeout` key); "
-                            }
-                            // (keys a written policy shows, so that they are not hidden)
-                            "circuit" | "budget" | "throttle" | "cooldown" => {
-                                return E::custom(format_args!(
-                                    "`{key}` is attached in code, not read from a file (a \
-                                     written policy names its {key} so that it is not hidden: \
-                                     remove the key here, and attach it with `.with_{key}(&..)`)"
-                                ));
-                            }
-                            // (a YAML file sharing an anchor's keys, `<<: *defaults`:
-                            // valid YAML, which a streaming deserializer does not merge)
-                            "<<" => {
-                                return E::custom(
-                                    "`<<` is YAML's merge key, which this deserializer hands \
-                                     over unmerged (serde_norway's and serde_yaml's do): read \
-                                     the file as their `Value`, call `value.apply_merge()`, \
-                                     then `from_value(value)`; or write the keys out",
-                                );
-                            }
-                            "before_sleep" | "on_give_up" => {
-                                return E::custom(format_args!(
-                                    "`{key}` is a hook, a function set in code, not read from a \
-                                     file (a written policy shows it is set so that it is not \
-                                     hidden: remove the key here, and set it with `.with_{key}(..)`)"
-                                ));
-                            }
-                            _ => "",
-                        };
-                        E::custom(format_args!(
-                            "unknown key `{key}`; {why}{}keys are: {}",
-                            retry_dsl::did_you_mean(key, &KEYS),
-                            KEYS.join(", ")
-                        ))
-                    })
-            }
-        }
-        d.deserialize_identifier(V)
+/// Reads a [`Key`] of the table of a policy that retries `every` error
+/// ([`RetryAll`](crate::RetryAll)) or the kinds it lists: `retry_after`
+/// is refused in the first, whose condition reads no server's wait (see
+/// [`condition::retry_after_refused`]), where the key is written.
+#[derive(Clone, Copy)]
+struct KeyOf {
+    every: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for KeyOf {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_identifier(self)
     }
+}
+
+impl Visitor<'_> for KeyOf {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key of `#[retry]`")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        match Key::ALL.into_iter().find(|k| k.name() == key) {
+            Some(Key::RetryAfter) if self.every => Err(condition::retry_after_refused()),
+            Some(key) => Ok(key),
+            None => Err(unknown_key(key)),
+        }
+    }
+}
+
+/// The error for a key no policy's table has: the keys, the closest one,
+/// and where the key a user of another library tries belongs.
+fn unknown_key<E: de::Error>(key: &str) -> E {
+    // (the first key a user of another library tries)
+    let why = match key {
+        "timeout" => {
+            "a per-attempt timeout is the call's, not the policy's \
+             (`retry_runtime::timeout(limit, op())`, or the \
+             attribute's `timeout` key); "
+        }
+        // (keys a written policy shows, so that they are not hidden)
+        "circuit" | "budget" | "throttle" | "cooldown" => {
+            return E::custom(format_args!(
+                "`{key}` is attached in code, not read from a file (a \
+                 written policy names its {key} so that it is not hidden: \
+                 remove the key here, and attach it with `.with_{key}(&..)`)"
+            ));
+        }
+        // (a YAML file sharing an anchor's keys, `<<: *defaults`:
+        // valid YAML, which a streaming deserializer does not merge)
+        "<<" => {
+            return E::custom(
+                "`<<` is YAML's merge key, which this deserializer hands \
+                 over unmerged (serde_norway's and serde_yaml's do): read \
+                 the file as their `Value`, call `value.apply_merge()`, \
+                 then `from_value(value)`; or write the keys out",
+            );
+        }
+        "before_sleep" | "on_give_up" => {
+            return E::custom(format_args!(
+                "`{key}` is a hook, a function set in code, not read from a \
+                 file (a written policy shows it is set so that it is not \
+                 hidden: remove the key here, and set it with `.with_{key}(..)`)"
+            ));
+        }
+        _ => "",
+    };
+    E::custom(format_args!(
+        "unknown key `{key}`; {why}{}keys are: {}",
+        retry_dsl::did_you_mean(key, &KEYS),
+        KEYS.join(", ")
+    ))
 }
 
 /// `nested`'s two words, as the attribute takes them.
@@ -504,7 +522,7 @@ impl<'de> Visitor<'de> for PolicySeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut t = Table::default();
         let every = RetryOnSeed { every: self.every };
-        while let Some(key) = map.next_key::<Key>()? {
+        while let Some(key) = map.next_key_seed(KeyOf { every: self.every })? {
             let (m, k) = (&mut map, key.name());
             match key {
                 Key::Preset => once(&mut t.preset, k, m, |p: Preset| p.0)?,
@@ -578,8 +596,16 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// "webhook", retry_on = "all" }`) and a `retry_on` of kinds. A
 /// `Policy<RetryOn>` refuses `"all"` in turn, rather than reading it as
 /// every kind (which would read Retry-After hints and log kinds a
-/// `RetryAll` does not). Its other keys are a `Policy<RetryOn>`'s
-/// (`retry_after` too, kept for a `.retry_on(..)` over it in code).
+/// `RetryAll` does not). Its other keys are a `Policy<RetryOn>`'s, but
+/// `retry_after`: reading nothing of its errors, a `Policy<RetryAll>`
+/// waits no server's Retry-After, so the settings would do nothing (a
+/// job queue's `cap = "10m"` silently not obeyed), and the key is refused
+/// where it is written, with what waits the hints instead: a
+/// `Policy<RetryOn>` retrying every kind, `retry_on = "Timeout | Connect |
+/// RateLimited | Unavailable | Interrupted | Permanent | Unknown"`. Its
+/// preset's Retry-After settings (`job`'s), which the table does not
+/// write, are no error: they are kept, unused, for a `.retry_on(..)` set
+/// over it in code.
 ///
 /// A policy is written back in these keys by its `Serialize`
 /// (`Policy<RetryOn, G>` and `Policy<RetryAll, G>`), which reads back to
@@ -648,6 +674,10 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// assert_eq!(jobs.max_attempts(), 4);
 /// let unsaid = serde_json::from_str::<Policy<RetryAll>>(r#"{ "preset": "job" }"#).unwrap_err();
 /// assert!(unsaid.to_string().contains("say so with `retry_on = \"all\"`"), "{unsaid}");
+/// // which reads no server's Retry-After: a cap on its hints would do nothing
+/// let capped = r#"{ "preset": "job", "retry_on": "all", "retry_after": { "cap": "10m" } }"#;
+/// let inert = serde_json::from_str::<Policy<RetryAll>>(capped).unwrap_err();
+/// assert!(inert.to_string().starts_with("`retry_after` does nothing here: this policy retries every error"), "{inert}");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 impl<'de, W: FileCondition> Deserialize<'de> for Policy<W> {
@@ -873,6 +903,60 @@ mod tests {
         // in a list, it is no kind
         let e = from_toml("[clips]\nretry_on = [\"all\"]\n").unwrap_err();
         assert!(e.contains("all"), "{e}");
+    }
+
+    /// A `Policy<RetryAll>` reads nothing of its errors, so no server's
+    /// Retry-After: `retry_after` in its table, which would do nothing,
+    /// is refused on its line (before or after `retry_on`, inline or as a
+    /// table of its own, whatever its value), with what waits the hints
+    /// instead; its preset's own settings, not written, are kept.
+    #[test]
+    fn retry_after_is_refused_where_a_policy_retries_every_error() {
+        use crate::RetryAll;
+        #[derive(Debug, serde::Deserialize)]
+        struct File {
+            jobs: Policy<RetryAll>,
+        }
+        let every = |text: &str| {
+            toml::from_str::<File>(text)
+                .map(|f| f.jobs)
+                .map_err(|e| e.to_string())
+        };
+        let fault = "`retry_after` does nothing here: this policy retries every error (a \
+                     `Policy<RetryAll>`), reading nothing of it, so it waits no server's \
+                     Retry-After: leave the key out; or, to wait the hints, read the policy as \
+                     a `Policy<RetryOn>` in the code, retrying every kind, `retry_on = \
+                     \"Timeout | Connect | RateLimited | Unavailable | Interrupted | Permanent \
+                     | Unknown\"`, which waits them as `retry_after` says";
+        for (table, line) in [
+            ("retry_on = \"all\"\nretry_after = { cap = \"10m\" }", 4),
+            ("retry_after = { cap = \"10m\" }\nretry_on = \"all\"", 3),
+            ("retry_on = \"all\"\nretry_after = {}", 4),
+            ("retry_on = \"all\"\nretry_after = \"30s\"", 4),
+            ("retry_on = \"all\"\n\n[jobs.retry_after]\ncap = \"10m\"", 5),
+        ] {
+            let e = every(&format!("[jobs]\npreset = \"job\"\n{table}\n")).unwrap_err();
+            assert!(e.contains(fault), "{table}: {e}");
+            assert!(e.contains(&format!("line {line}")), "{table}: {e}");
+        }
+        // the kinds as they are displayed: a `retry_on` that reads back
+        let all = format!("retry_on = \"{}\"", KindSet::ALL);
+        assert!(fault.contains(&all), "{all}");
+        let every_kind = from_toml(&format!("[clips]\n{all}\n")).unwrap();
+        assert_eq!(every_kind.when().0, KindSet::ALL);
+        // JSON places it too
+        let e = serde_json::from_str::<Policy<RetryAll>>(
+            "{\"retry_on\": \"all\",\n\"retry_after\": {\"cap\": \"10m\"}}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(fault) && e.contains("line 2"), "{e}");
+        // the preset's own, unwritten, is kept (for a `.retry_on(..)` over it in code)
+        let job = every("[jobs]\npreset = \"job\"\nretry_on = \"all\"\n").unwrap();
+        assert_eq!(job.retry_after(), presets::JOB.retry_after());
+        // a classifying policy reads the key as ever
+        let p = from_toml("[clips]\npreset = \"job\"\nretry_after = { cap = \"10m\" }\n").unwrap();
+        assert_eq!(p.retry_after().cap(), Duration::from_secs(600));
     }
 
     /// A table refused as a `Policy<RetryAll>` for want of `retry_on =

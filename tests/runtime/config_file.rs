@@ -487,13 +487,19 @@ fn a_policy_that_retries_every_error_says_so_in_the_file() {
 }
 
 /// A job queue's `Policy<RetryAll>` reads nothing of its errors, so a
-/// server's Retry-After is not waited, whatever its `retry_after` table
-/// says (README: read and written, it does nothing there); the same
-/// table under a `Policy<RetryOn>` with every kind retries every
-/// classified error and waits what the server asked.
+/// server's Retry-After is not waited (README): its table refuses
+/// `retry_after`, which would do nothing there, on its line in either
+/// format, saying what waits the hints instead; the same table under a
+/// `Policy<RetryOn>` with every kind retries every classified error and
+/// waits what the server asked.
 #[test]
 fn a_policy_that_retries_every_error_waits_no_server_hint() {
-    use retry_runtime::RetryAll;
+    use retry_runtime::{KindSet, RetryAll};
+    #[derive(Debug, serde::Deserialize)]
+    struct Jobs {
+        #[allow(dead_code)] // (read for its error only)
+        jobs: Policy<RetryAll>,
+    }
     /// A 429 asking for five minutes.
     struct SlowDown;
     impl Classify for SlowDown {
@@ -504,15 +510,28 @@ fn a_policy_that_retries_every_error_waits_no_server_hint() {
             Some(Duration::from_secs(300))
         }
     }
-    let table = "preset = \"job\"\nretry_after = { cap = \"10m\" }\n";
-    let every: Policy<RetryAll> = toml::from_str(&format!("{table}retry_on = \"all\"\n")).unwrap();
+    let hinted = "preset = \"job\"\nretry_after = { cap = \"10m\" }\n";
+    let fault = "`retry_after` does nothing here: this policy retries every error";
+    let instead = format!("retry_on = \"{}\"`, which waits them", KindSet::ALL);
+    let e = toml::from_str::<Jobs>(&format!("[jobs]\n{hinted}retry_on = \"all\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(fault) && e.contains(&instead), "{e}");
+    assert!(e.contains("line 3"), "{e}");
+    let e = serde_norway::from_str::<Jobs>(
+        "jobs:\n  preset: job\n  retry_on: all\n  retry_after: { cap: 10m }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with(&format!("jobs: {fault}")), "{e}");
+    assert!(e.contains(&instead) && e.contains("line 4"), "{e}");
+
+    let every: Policy<RetryAll> = toml::from_str("preset = \"job\"\nretry_on = \"all\"\n").unwrap();
     let every_kind: Policy<RetryOn> = toml::from_str(&format!(
-        "{table}retry_on = \"Timeout | Connect | RateLimited | Unavailable | Interrupted | \
+        "{hinted}retry_on = \"Timeout | Connect | RateLimited | Unavailable | Interrupted | \
          Permanent | Unknown\"\n"
     ))
     .unwrap();
-    // the table is read into both
-    assert_eq!(every.retry_after().cap(), Duration::from_secs(600));
     assert_eq!(every_kind.retry_after().cap(), Duration::from_secs(600));
     // the job preset's first wait, 30s and up to a quarter more: not the hint
     let wait = every.decide(0, &SlowDown).wait().unwrap();

@@ -1,6 +1,7 @@
 //! Which errors a policy from a file retries (feature `serde`): its
 //! `retry_on`, kinds for a [`Policy<RetryOn>`], `"all"` for a
-//! [`Policy<RetryAll>`], each refused where the other is read; and
+//! [`Policy<RetryAll>`], each refused where the other is read (and
+//! `retry_after` in the second's table, which reads no hint); and
 //! [`FileCondition`], the conditions a file holds, so that a policy with a
 //! predicate or a condition of its own is refused when it is compiled.
 
@@ -177,6 +178,25 @@ impl<'de> Visitor<'de> for RetryOnSeed {
         }
         Kinds.visit_seq(seq).map(RetryOnValue::Kinds)
     }
+}
+
+/// The error for `retry_after` in the table of a policy that retries
+/// every error ([`RetryAll`]): reading nothing of an error, it waits no
+/// server's Retry-After, so the settings would do nothing there but tell
+/// an operator (and whoever reads the file later) that the hints are
+/// waited. What does wait them is a `Policy<RetryOn>` of every kind, its
+/// `retry_on` said as [`KindSet::ALL`] displays (which reads back to it).
+/// A preset's own settings, inherited without the key, are no error: they
+/// are kept, unused, for a `.retry_on(..)` set over the policy in code.
+pub(super) fn retry_after_refused<E: de::Error>() -> E {
+    E::custom(format_args!(
+        "`retry_after` does nothing here: this policy retries every error (a \
+         `Policy<RetryAll>`), reading nothing of it, so it waits no server's Retry-After: \
+         leave the key out; or, to wait the hints, read the policy as a `Policy<RetryOn>` \
+         in the code, retrying every kind, `retry_on = \"{}\"`, which waits them as \
+         `retry_after` says",
+        KindSet::ALL
+    ))
 }
 
 /// The error for a policy that retries every error ([`RetryAll`]) read

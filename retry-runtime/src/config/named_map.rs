@@ -285,6 +285,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(every["jobs"].name(), "jobs");
+        // and reads no Retry-After: its `retry_after` is refused on its line
+        let text = "[jobs]\npreset = \"job\"\nretry_on = \"all\"\n\n\
+                    [mail]\npreset = \"job\"\nretry_on = \"all\"\nretry_after = { cap = \"10m\" }\n";
+        let e = named_map::<_, BTreeMap<String, Policy<RetryAll>>, _, _>(
+            toml::Deserializer::parse(text).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`retry_after` does nothing here"), "{e}");
+        assert!(e.contains("line 8"), "{e}");
+        let json = "{\"jobs\": {\"retry_on\": \"all\"},\n\"mail\": {\"retry_on\": \"all\",\n\"retry_after\": {}}}";
+        let e = named_map::<_, BTreeMap<String, Policy<RetryAll>>, _, _>(
+            &mut serde_json::Deserializer::from_str(json),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`retry_after` does nothing here"), "{e}");
+        assert!(e.contains("line 3"), "{e}");
         // not a map
         let e = from_json(r#"{"upstreams": ["api"]}"#).unwrap_err();
         assert!(
