@@ -683,7 +683,9 @@ impl<W, G> Policy<W, G> {
     /// wait what the server asks, retry every kind instead,
     /// `.retry_on(KindSet::ALL)` (the errors implementing [`Classify`]; a
     /// policy file's `retry_on = "Timeout | Connect | RateLimited |
-    /// Unavailable | Interrupted | Permanent | Unknown"`).
+    /// Unavailable | Interrupted | Permanent | Unknown"`). A policy file
+    /// (feature `serde`) says so too: a `Policy<RetryAll>`'s table refuses
+    /// `retry_after`, and is written without it.
     ///
     /// ```
     /// use std::time::Duration;
