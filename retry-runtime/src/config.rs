@@ -830,7 +830,8 @@ mod tests {
         for (table, fault, line) in [
             (
                 "attempts = 3\nretry_on = \"Timeout | Connect\"",
-                "this policy retries every error (a `Policy<RetryAll>`): its `retry_on` is \"all\"",
+                "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is): \
+                 its `retry_on` is \"all\"",
                 3,
             ),
             (
@@ -848,9 +849,9 @@ mod tests {
             // nor "the kinds listed" when there are none
             (
                 "preset = \"job\"\nretry_on = []",
-                "this policy retries every error (a `Policy<RetryAll>`), and `retry_on = []` \
-                 retries none: to make one attempt and no retry, keep `retry_on = \"all\"` \
-                 and write `attempts = 1`",
+                "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone \
+                 is), and `retry_on = []` retries none: to make one attempt and no retry, keep \
+                 `retry_on = \"all\"` and write `attempts = 1`",
                 3,
             ),
             (
@@ -1020,6 +1021,35 @@ mod tests {
         );
         assert!(
             e.contains("or, in the code, read it as a `Policy<RetryOn>`"),
+            "{e}"
+        );
+        // its kinds, and its retries turned off, are refused in the same
+        // words: the user wrote `Policy`, not `Policy<RetryAll>`
+        for table in [
+            "retry_on = \"Timeout | Connect\"",
+            "retry_on = [\"Timeout\"]",
+        ] {
+            let e = toml::from_str::<Upstreams>(&format!("[billing]\n{table}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(
+                    "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone \
+                     is): its `retry_on` is \"all\"; to retry the kinds listed, read it as a \
+                     `Policy<RetryOn>`"
+                ),
+                "{table}: {e}"
+            );
+            assert!(e.contains("line 2"), "{table}: {e}");
+        }
+        let e = toml::from_str::<Upstreams>("[billing]\nretry_on = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is), \
+                 and `retry_on = []` retries none"
+            ),
             "{e}"
         );
     }

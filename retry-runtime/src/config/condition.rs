@@ -109,11 +109,14 @@ pub(super) struct RetryOnSeed {
 }
 
 impl RetryOnSeed {
-    /// Why kinds are refused here: the policy retries every error.
+    /// Why kinds are refused here: the policy retries every error. (As
+    /// [`all_unsaid`]'s, it says that `Policy` alone is that type: a map of
+    /// upstreams written with it refuses a classifying upstream's kinds.)
     fn kinds_refused<E: de::Error>() -> E {
         E::custom(
-            "this policy retries every error (a `Policy<RetryAll>`): its `retry_on` is \"all\"; \
-             to retry the kinds listed, read it as a `Policy<RetryOn>`",
+            "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is): \
+             its `retry_on` is \"all\"; to retry the kinds listed, read it as a \
+             `Policy<RetryOn>`",
         )
     }
 
@@ -123,8 +126,8 @@ impl RetryOnSeed {
     /// attempt, which an operator can write without a change to the code.
     fn none_refused<E: de::Error>(written: &str) -> E {
         E::custom(format_args!(
-            "this policy retries every error (a `Policy<RetryAll>`), and `retry_on = {written}` \
-             retries none: to make one attempt and no retry, keep `retry_on = \"all\"` and \
+            "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is), \
+             and `retry_on = {written}` retries none: to make one attempt and no retry, keep `retry_on = \"all\"` and \
              write `attempts = 1`"
         ))
     }
