@@ -5,7 +5,9 @@
 //! `tower-layer` and `tower-service` are retry-runtime's own dependencies
 //! (the two traits, without tower's middleware), in a doctest's scope but
 //! not in a user's: `use tower_layer::Layer;` copied from the docs is
-//! E0432, "unresolved import". (Hidden lines, `# ...`, are not copied.)
+//! E0432, "unresolved import". (Only the lines an example shows are
+//! copied: not its hidden `# ...` lines, nor a link's target, which
+//! rustdoc resolves in retry-runtime's scope.)
 //! And README names this crate's `metrics` module in full: in a user's
 //! code, beside the recorder's set-up, `metrics::` is the facade crate,
 //! where `metrics::enable()` is E0425.
@@ -40,17 +42,79 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The lines of `text`'s doc comments that rustdoc shows (not the hidden
-/// `# ` lines of its examples), with their line numbers.
-fn shown_doc_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines().enumerate().filter_map(|(i, line)| {
+/// A line of the docs as rustdoc shows it.
+#[derive(Debug, PartialEq)]
+enum Shown<'a> {
+    /// A line of the text (a link's target in it too, resolved in the
+    /// crate's scope and not copied).
+    Text(&'a str),
+    /// A line an example shows: a line of its code, or of a block of
+    /// another language, but not a Rust example's hidden `# ` one.
+    Code(&'a str),
+}
+
+/// Whether a fenced block whose fence says `info` is a Rust example:
+/// no language, `rust`, or one of rustdoc's attributes first
+/// (`compile_fail,E0277`); `text`, `toml`, `sh`, ... are not, and their
+/// `# ` lines are shown.
+fn is_rust(info: &str) -> bool {
+    let first = info.trim().split(',').next().unwrap_or("").trim();
+    matches!(
+        first,
+        "" | "rust"
+            | "ignore"
+            | "no_run"
+            | "should_panic"
+            | "compile_fail"
+            | "test_harness"
+            | "standalone_crate"
+    ) || first.starts_with("edition")
+}
+
+/// The lines of one Markdown text (`lines`: its lines, numbered), as
+/// rustdoc shows them: the fences left out, and a Rust example's hidden
+/// lines, which rustdoc finds trimmed (`    # use ..;` is hidden too).
+fn shown<'a>(lines: impl IntoIterator<Item = (usize, &'a str)>) -> Vec<(usize, Shown<'a>)> {
+    // `Some(rust)` inside a fenced block
+    let mut fenced = None;
+    let mut shown = Vec::new();
+    for (number, line) in lines {
+        let trimmed = line.trim();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            fenced = match fenced {
+                Some(_) => None,
+                None => Some(is_rust(info)),
+            };
+            continue;
+        }
+        match fenced {
+            None => shown.push((number, Shown::Text(line))),
+            Some(true) if trimmed == "#" || trimmed.starts_with("# ") => {}
+            Some(_) => shown.push((number, Shown::Code(line))),
+        }
+    }
+    shown
+}
+
+/// The lines of `text`'s doc comments (`///`, `//!`) as rustdoc shows
+/// them, numbered as in `text`: each run of doc lines is one Markdown
+/// text, so that a fence left open does not run into the next item's.
+fn shown_doc_lines(text: &str) -> Vec<(usize, Shown<'_>)> {
+    let mut shown_lines = Vec::new();
+    let mut comment = Vec::new();
+    for (i, line) in text.lines().enumerate() {
         let line = line.trim_start();
-        let doc = line
-            .strip_prefix("///")
-            .or_else(|| line.strip_prefix("//!"))?;
-        let shown = doc.strip_prefix(' ').unwrap_or(doc);
-        (!(shown.starts_with("# ") || shown == "#")).then_some((i + 1, doc))
-    })
+        let doc = match line.strip_prefix("///") {
+            Some(doc) if !doc.starts_with('/') => Some(doc),
+            _ => line.strip_prefix("//!"),
+        };
+        match doc {
+            Some(doc) => comment.push((i + 1, doc)),
+            None => shown_lines.extend(shown(comment.drain(..))),
+        }
+    }
+    shown_lines.extend(shown(comment));
+    shown_lines
 }
 
 /// Each shown doc line under `src` that names a crate the user does not
@@ -59,15 +123,22 @@ fn faults(src: &Path) -> Vec<String> {
     let mut faults = Vec::new();
     for file in sources(src) {
         let text = std::fs::read_to_string(&file).unwrap();
-        for (number, line) in shown_doc_lines(&text) {
-            for (theirs, users) in NOT_THE_USERS {
-                if line.contains(theirs) {
-                    faults.push(format!(
-                        "{}:{number}: `{}` is not a user's crate; write `{users}`",
-                        file.display(),
-                        theirs.trim_end_matches("::"),
-                    ));
-                }
+        faults.extend(faults_in(&file.display().to_string(), &text));
+    }
+    faults
+}
+
+/// [`faults`] in one file's `text`.
+fn faults_in(file: &str, text: &str) -> Vec<String> {
+    let mut faults = Vec::new();
+    for (number, line) in shown_doc_lines(text) {
+        let Shown::Code(line) = line else { continue };
+        for (theirs, users) in NOT_THE_USERS {
+            if line.contains(theirs) {
+                faults.push(format!(
+                    "{file}:{number}: `{}` is not a user's crate; write `{users}`",
+                    theirs.trim_end_matches("::"),
+                ));
             }
         }
     }
@@ -77,21 +148,49 @@ fn faults(src: &Path) -> Vec<String> {
 #[test]
 fn doc_examples_import_tower_traits_from_tower() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("retry-runtime/src");
+    // (read as examples: the tower module's import the traits from tower)
+    let layer = std::fs::read_to_string(src.join("tower/mod.rs")).unwrap();
+    let imports = shown_doc_lines(&layer)
+        .into_iter()
+        .filter(|(_, line)| matches!(line, Shown::Code(l) if l.contains("use tower::{")))
+        .count();
+    assert!(imports >= 4, "{imports}");
     let faults = faults(&src);
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
 
+/// What rustdoc shows but a user does not copy is no fault: a link's
+/// target (resolved in retry-runtime's scope, where `tower::` is no
+/// path), a line of the text, and an example's hidden line, which
+/// rustdoc hides indented too (it trims the line before it looks for
+/// `# `); a shown line of an example is one.
+#[test]
+fn only_the_lines_an_example_shows_are_copied() {
+    let text = "/// A [`Layer`](tower_layer::Layer), as `tower_service::Service` is.\n\
+                /// ```\n\
+                /// # async fn f() {\n\
+                ///     # use tower_layer::Layer;\n\
+                ///     use tower_service::Service;\n\
+                /// # }\n\
+                /// ```\n";
+    assert_eq!(
+        faults_in("lib.rs", text),
+        ["lib.rs:5: `tower_service` is not a user's crate; write `tower::`"]
+    );
+}
+
 #[test]
 fn hidden_lines_are_not_shown_and_shown_ones_are() {
-    let text = "/// ```\n/// # use tower_layer::Layer;\n///     use tower_service::Service;\n\
-                //! use tower_layer::Layer;\n// use tower_layer::Layer;\n";
-    let shown: Vec<_> = shown_doc_lines(text).collect();
+    let text = "/// See [`Layer`].\n/// ```\n/// # use tower_layer::Layer;\n\
+                ///     use tower_service::Service;\n///   #\n/// ```\n\
+                //! ```toml\n//! # a TOML comment, shown\n//! ```\n\
+                // use tower_layer::Layer;\n//// not a doc comment\n";
     assert_eq!(
-        shown,
+        shown_doc_lines(text),
         [
-            (1, " ```"),
-            (3, "     use tower_service::Service;"),
-            (4, " use tower_layer::Layer;")
+            (1, Shown::Text(" See [`Layer`].")),
+            (4, Shown::Code("     use tower_service::Service;")),
+            (8, Shown::Code(" # a TOML comment, shown")),
         ]
     );
 }
