@@ -8,9 +8,11 @@
 //! E0432, "unresolved import". (Only the lines an example shows are
 //! copied: not its hidden `# ...` lines, nor a link's target, which
 //! rustdoc resolves in retry-runtime's scope.)
-//! And README names this crate's `metrics` module in full: in a user's
-//! code, beside the recorder's set-up, `metrics::` is the facade crate,
-//! where `metrics::enable()` is E0425.
+//! And README and the rustdoc's text name this crate's functions in its
+//! modules named as a user's crates (`metrics`, `tonic`, ...) in full: in
+//! a user's code, beside the recorder's set-up, `metrics::` is the facade
+//! crate, where `metrics::enable()` is E0425; in a tonic server,
+//! `tonic::time_left(..)` is tonic's.
 //!
 //! And no doc comment escapes a backtick with a backslash: in rustdoc's
 //! Markdown, a backslash inside inline code is a backslash, so
@@ -195,43 +197,115 @@ fn hidden_lines_are_not_shown_and_shown_ones_are() {
     );
 }
 
-/// The functions of `retry_runtime::metrics` that README names.
-const OWN_METRICS_FNS: [&str; 2] = ["metrics::enable()", "metrics::enabled()"];
+/// retry-runtime's modules named as a crate that their feature's user has
+/// beside them: in a user's code, `metrics::enable()` is the facade's
+/// path (E0425), `tonic::time_left(..)` tonic's.
+const SHARED_NAMES: [&str; 11] = [
+    "metrics",
+    "tonic",
+    "tower",
+    "reqwest",
+    "reqwest_middleware",
+    "sqlx",
+    "tokio_postgres",
+    "rusqlite",
+    "http",
+    "log",
+    "anyhow",
+];
 
-/// Each place in `text` where one of [`OWN_METRICS_FNS`] is not written
-/// as `retry_runtime::metrics::..`, with its line number.
-fn short_metrics_paths(text: &str) -> Vec<String> {
+/// The functions of retry-runtime's modules in [`SHARED_NAMES`]
+/// (`pub fn` and `pub const fn` at a module file's top), as
+/// `module::function`.
+fn own_fns() -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("retry-runtime/src");
+    let mut fns = Vec::new();
+    for module in SHARED_NAMES {
+        for file in [format!("{module}.rs"), format!("{module}/mod.rs")] {
+            let Ok(text) = std::fs::read_to_string(src.join(file)) else {
+                continue;
+            };
+            for line in text.lines() {
+                let Some(rest) = line
+                    .strip_prefix("pub fn ")
+                    .or_else(|| line.strip_prefix("pub const fn "))
+                else {
+                    continue;
+                };
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                fns.push(format!("{module}::{name}"));
+            }
+        }
+    }
+    fns
+}
+
+/// Each place in `lines` (of the text: an example is compiled, with its
+/// own `use`) where one of `fns` is written `module::function`, not
+/// `retry_runtime::module::function`.
+fn short_paths<'a>(
+    file: &str,
+    lines: impl IntoIterator<Item = (usize, Shown<'a>)>,
+    fns: &[String],
+) -> Vec<String> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
     let mut faults = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        for name in OWN_METRICS_FNS {
-            for (at, _) in line.match_indices(name) {
-                if !line[..at].ends_with("retry_runtime::") {
-                    faults.push(format!(
-                        "README.md:{}: `{name}` is the facade crate's path in a user's code; \
-                         write `retry_runtime::{name}`",
-                        i + 1
-                    ));
+    for (number, line) in lines {
+        let Shown::Text(line) = line else { continue };
+        for path in fns {
+            for (at, _) in line.match_indices(path.as_str()) {
+                let after = line[at + path.len()..].chars().next();
+                if line[..at].ends_with(ident) || after.is_some_and(ident) {
+                    continue;
                 }
+                faults.push(format!(
+                    "{file}:{number}: `{path}` is the path of another crate in a user's code; \
+                     write `retry_runtime::{path}`"
+                ));
             }
         }
     }
     faults
 }
 
+/// README and the rustdoc's text name this crate's functions in a module
+/// named as a user's crate in full (`retry_runtime::metrics::enable()`).
 #[test]
-fn readme_names_the_crates_metrics_functions_in_full() {
-    let faults = short_metrics_paths(include_str!("../../README.md"));
+fn the_docs_name_the_crates_functions_in_full() {
+    let fns = own_fns();
+    for path in ["metrics::enable", "metrics::enabled", "tonic::time_left"] {
+        assert!(fns.contains(&path.to_owned()), "{fns:?}");
+    }
+    let readme = include_str!("../../README.md");
+    let mut faults = short_paths("README.md", shown((1..).zip(readme.lines())), &fns);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("retry-runtime/src");
+    for file in sources(&src) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        faults.extend(short_paths(
+            &file.display().to_string(),
+            shown_doc_lines(&text),
+            &fns,
+        ));
+    }
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
 
 #[test]
 fn a_full_path_is_not_a_short_one() {
-    let text = "call `retry_runtime::metrics::enable()` once\n(`metrics::enabled()` tells)\n";
+    let text = "call `retry_runtime::metrics::enable()` once\n(`metrics::enabled()` tells)\n\
+                ```\nuse retry_runtime::metrics;\nmetrics::enable();\n```\n\
+                `tonic::time_left`, not `tonic::time_left_of` nor `sqlx::tonic::time_left`\n";
+    let fns = ["metrics::enable", "metrics::enabled", "tonic::time_left"].map(String::from);
     assert_eq!(
-        short_metrics_paths(text),
+        short_paths("README.md", shown((1..).zip(text.lines())), &fns),
         [
-            "README.md:2: `metrics::enabled()` is the facade crate's path in a user's code; \
-          write `retry_runtime::metrics::enabled()`"
+            "README.md:2: `metrics::enabled` is the path of another crate in a user's code; \
+             write `retry_runtime::metrics::enabled`",
+            "README.md:7: `tonic::time_left` is the path of another crate in a user's code; \
+             write `retry_runtime::tonic::time_left`",
         ]
     );
 }

@@ -44,8 +44,8 @@ impl<W, G> Policy<W, G> {
     /// onto one line ([`log`](crate::log) lists them); they are not inside a
     /// `retry.attempt` span, even with
     /// [`with_attempt_spans`](Policy::with_attempt_spans) (no attempt runs
-    /// here). The metrics need [`metrics::enable`](crate::metrics), as a
-    /// run's do. Report each decision once, after it is stored: a record
+    /// here). The metrics need
+    /// [`retry_runtime::metrics::enable`](crate::metrics), as a run's do. Report each decision once, after it is stored: a record
     /// retried after its answer was lost would otherwise log it twice. A
     /// job that succeeds is reported with
     /// [`report_success`](Policy::report_success) (its INFO line after

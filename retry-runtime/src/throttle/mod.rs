@@ -128,10 +128,10 @@ const REJECTING: u8 = 4;
 ///   about 0 logs at most a pair of lines a window), or at a
 ///   [`reset`](Throttle::reset): ``throttle `{name}` stopped rejecting
 ///   calls``, field `throttle`;
-/// - with the `metrics` feature, once `metrics::enable()` was called, the
-///   gauge `retry_throttle_probability{throttle}` (the rejection
-///   probability, 0 to 1: set at each call that computes it above 0, and
-///   once to 0 when it is back to 0, or at a reset) and the counter
+/// - with the `metrics` feature, once `retry_runtime::metrics::enable()`
+///   was called, the gauge `retry_throttle_probability{throttle}` (the
+///   rejection probability, 0 to 1: set at each call that computes it
+///   above 0, and once to 0 when it is back to 0, or at a reset) and the counter
 ///   `retry_throttle_rejections_total{throttle}` (the calls it rejected,
 ///   first attempts, retries and a hedged call's hedges alike), both
 ///   registered at 0 at the throttle's first call.
