@@ -469,6 +469,30 @@ async fn retry_after_is_capped_by_the_policy() {
     );
 }
 
+/// A layer whose policy retries every failure (`Policy::new()`'s,
+/// `.retry_all()`) reads nothing of it, so a 429's `Retry-After` is not
+/// waited: the backoff's 50ms is, where `FAST`, which classifies, waits
+/// the 5s asked (its cap). The tower module's docs say so.
+#[tokio::test]
+async fn a_layer_that_retries_every_failure_waits_no_retry_after() {
+    let server = FlakyServer::start().await;
+    server.route(
+        "/slow-down",
+        [Reply::retry_after_secs(5), Reply::ok_body("ok")],
+    );
+    let every = &const { FAST.retry_all() };
+    let svc = ServiceBuilder::new()
+        .layer(every.layer())
+        .service(hyper_client());
+    let resp = svc.oneshot(get(&server.url("/slow-down"))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let gaps = server.gaps("/slow-down");
+    assert!(
+        gaps.len() == 1 && waited(gaps[0], ms(50)) && far_below(gaps[0], ms(5000)),
+        "{gaps:?}"
+    );
+}
+
 /// Negative, unreadable and absurd (a year) values are ignored: the
 /// backoff's 50ms applies, and a DEBUG line says why.
 #[tokio::test]
