@@ -371,13 +371,34 @@ impl<W, G> Policy<W, G> {
         self
     }
 
-    /// How to treat a server's Retry-After hint.
+    /// How to treat a server's Retry-After hint, which the policy's
+    /// condition reads: [`retry_on`](Self::retry_on) (a preset's), or a
+    /// condition of your own. A policy that retries every error,
+    /// `Policy::new()`'s condition ([`retry_all`](Self::retry_all)), or by a
+    /// [`retry_if`](Self::retry_if) predicate reads no hint, whatever this
+    /// says: set it with `retry_on` (every kind: `KindSet::ALL`).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use retry_runtime::{Policy, RetryAfter};
-    /// let p = Policy::new().with_retry_after(RetryAfter::IGNORE);
-    /// assert_eq!(p.retry_after(), RetryAfter::IGNORE);
+    /// use retry_runtime::{Classify, ErrorKind, KindSet, Policy, RetryAfter};
+    ///
+    /// /// A 429 asking for five minutes.
+    /// struct SlowDown;
+    /// impl Classify for SlowDown {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(Duration::from_secs(300)) }
+    /// }
+    /// let (second, five_minutes) = (Duration::from_secs(1), Duration::from_secs(300));
+    /// let ten_minutes = RetryAfter::DEFAULT.with_cap(Duration::from_secs(600));
+    /// let every = Policy::new().with_retry_after(ten_minutes);
+    /// assert_eq!(every.retry_after(), ten_minutes);
+    /// // every error, unread: the backoff's first wait
+    /// assert_eq!(every.decide(0, &SlowDown).wait(), Some(second));
+    /// // every kind: the hint read, and honoured up to the cap
+    /// let every_kind = every.retry_on(KindSet::ALL);
+    /// assert_eq!(every_kind.decide(0, &SlowDown).wait(), Some(five_minutes));
+    /// let ignored = every_kind.with_retry_after(RetryAfter::IGNORE);
+    /// assert_eq!(ignored.decide(0, &SlowDown).wait(), Some(second));
     /// ```
     pub const fn with_retry_after(mut self, retry_after: RetryAfter) -> Self {
         self.retry_after = retry_after;
