@@ -314,7 +314,7 @@ struct ReadmeDoctests;
 /// | `backoff` | `"exp(1s, 4s)"`, `"exp(30s, 8m, x4)"`, `"fixed(500ms)"`, `"linear(1s, 10s)"`, `"fib(1s, 30s)"`, `"schedule(1m, 5m, 30m)"`, `"none"` | the waits: exponential (first, cap, factor, default x2), fixed, linear (start = step, cap), fibonacci, a schedule (1 to 32 waits in order, the last repeated; `attempts` must reach its last; over `policy = EXPR`, give `attempts` too), none. Durations: `ms`, `s`, `m`, `h`, decimals (`0.5s`) |
 /// | `jitter` | `"none"`, `"full"`, `"equal"`, `"decorrelated"`, `"+1s"`, `"+25%"` | randomize the waits (see [`Jitter`]) |
 /// | `retry_on` | `Timeout \| Connect` | retry only these [`ErrorKind`]s; the error type implements [`Classify`] |
-/// | `retry_if` | `path::to::pred` | retry the errors for which `fn(&E) -> bool` says so |
+/// | `retry_if` | `path::to::pred` | retry the errors for which `fn(&E) -> bool` says so, instead of kinds (a preset's too): the predicate sees the error only, so no kind in its lines and no server's Retry-After waited (see [`Policy::retry_if`]) |
 /// | `retry_if_ok` | `path::to::pred` | retry an `Ok` value for which `fn(&T) -> bool` says so (an empty answer); on exhaustion the last `Ok` is returned |
 /// | `max_elapsed` | `"2m"` | give up rather than start a retry at or after this long since the first call (the attempt limit, 3 by default, still applies: add `attempts = 100` for a deadline-driven loop) |
 /// | `timeout` | `"10s"` | per attempt, async only; the error type implements `From<`[`AttemptTimeout`]`>`, which classifies as `Timeout` |
@@ -336,9 +336,9 @@ struct ReadmeDoctests;
 /// | `crate` | `"path::to::retry_runtime"` | where the runtime is, if you renamed or re-exported it |
 ///
 /// `preset` and `policy` cannot be combined, nor `retry_on` and `retry_if`;
-/// without either, every error is retried, unread: no kind in its lines, and
-/// no server's Retry-After waited (presets retry the transient kinds and
-/// wait a `RateLimited` error's hint; see [`Policy::retry_all`]).
+/// with none of the four, every error is retried, unread: no kind in its
+/// lines, and no server's Retry-After waited (presets retry the transient
+/// kinds and wait a `RateLimited` error's hint; see [`Policy::retry_all`]).
 ///
 /// # What it expands to
 ///

@@ -358,3 +358,37 @@ fn a_policy_that_retries_every_error_waits_the_backoff_not_the_hint() {
     assert_eq!(alone(&std::cell::Cell::new(0)), Ok(()));
     assert_eq!(paused.waits(), [s(1)]);
 }
+
+/// `retry_if` replaces a preset's kinds with a predicate, which sees the
+/// error only: the preset's Retry-After is not read either (the
+/// attribute's `retry_if` key says so); `api`'s first wait, 500ms plus up
+/// to 500ms of jitter, is waited, not the 7s asked.
+#[test]
+fn a_retry_if_key_over_a_preset_reads_no_hint() {
+    fn limited(e: &Hinted) -> bool {
+        e.kind == ErrorKind::RateLimited
+    }
+    #[retry_runtime::retry(preset = "api", retry_if = limited)]
+    fn predicate(calls: &std::cell::Cell<u32>) -> Result<(), Hinted> {
+        calls.set(calls.get() + 1);
+        match calls.get() {
+            1 => Err(rate_limited(7)),
+            _ => Ok(()),
+        }
+    }
+    #[retry_runtime::retry(preset = "api")]
+    fn kinds(calls: &std::cell::Cell<u32>) -> Result<(), Hinted> {
+        calls.set(calls.get() + 1);
+        match calls.get() {
+            1 => Err(rate_limited(7)),
+            _ => Ok(()),
+        }
+    }
+    let paused = testing::pause();
+    assert_eq!(predicate(&std::cell::Cell::new(0)), Ok(()));
+    let waits = paused.waits();
+    assert!(waits.len() == 1 && waits[0] < s(1), "{waits:?}");
+    let paused = testing::pause();
+    assert_eq!(kinds(&std::cell::Cell::new(0)), Ok(()));
+    assert_eq!(paused.waits(), [s(7)]);
+}
