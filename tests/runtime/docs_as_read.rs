@@ -341,21 +341,21 @@ fn doc_comments_do_not_escape_backticks_with_backslashes() {
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
 
-/// The features of retry-runtime's manifest, in its order.
+/// The features of retry-runtime's manifest.
 fn features() -> Vec<String> {
-    let manifest = include_str!("../../retry-runtime/Cargo.toml");
-    let table = manifest
-        .split("\n[features]\n")
-        .nth(1)
-        .expect("retry-runtime's [features]")
-        .split("\n[")
-        .next()
-        .unwrap();
-    table
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once(" = ").map(|(name, _)| name.trim().to_owned()))
-        .filter(|name| name != "default")
+    features_of(include_str!("../../retry-runtime/Cargo.toml"))
+}
+
+/// The features of a `manifest`, but `default`: its `[features]` table's
+/// keys, read as TOML (a key written `b=[..]` or quoted, a comment in an
+/// array, are no concern of the check).
+fn features_of(manifest: &str) -> Vec<String> {
+    let manifest: toml::Table = toml::from_str(manifest).expect("a manifest");
+    let features = manifest["features"].as_table().expect("its [features]");
+    features
+        .keys()
+        .filter(|name| *name != "default")
+        .cloned()
         .collect()
 }
 
@@ -367,6 +367,17 @@ fn listed(text: &str, start: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix(start)?.strip_prefix('`'))
         .filter_map(|l| l.split_once('`').map(|(name, _)| name.to_owned()))
         .collect()
+}
+
+/// Every feature, however the manifest writes it, and nothing else.
+#[test]
+fn the_features_are_the_manifest_s() {
+    let manifest = "[package]\nname = \"x\"\n\n[features]\ndefault = [\"a\"]\na = []\n\
+                    b=[\"dep:c\"]\n\"c-d\" = [\n    \"a\", # x = y\n]\n  # e = []\n\n\
+                    [dependencies]\nc = { version = \"1\", optional = true }\n";
+    let mut features = features_of(manifest);
+    features.sort();
+    assert_eq!(features, ["a", "b", "c-d"]);
 }
 
 /// The crate's rustdoc (its front page, `# Features`) and README's
