@@ -602,7 +602,10 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// job queue's `cap = "10m"` silently not obeyed), and the key is refused
 /// where it is written, with what waits the hints instead: a
 /// `Policy<RetryOn>` retrying every kind, `retry_on = "Timeout | Connect |
-/// RateLimited | Unavailable | Interrupted | Permanent | Unknown"`. Its
+/// RateLimited | Unavailable | Interrupted | Permanent | Unknown"`; and,
+/// first, that a classifying upstream's table (read under a `Policy`
+/// alone, say, before its missing `retry_on = "all"` is reached) is read
+/// as a `Policy<RetryOn>` in the code, which reads its `retry_after`. Its
 /// preset's Retry-After settings (`job`'s), which the table does not
 /// write, are no error: they are kept, unused, for a `.retry_on(..)` set
 /// over it in code.
@@ -924,11 +927,13 @@ mod tests {
                 .map_err(|e| e.to_string())
         };
         let fault = "`retry_after` does nothing here: this policy retries every error (a \
-                     `Policy<RetryAll>`), reading nothing of it, so it waits no server's \
-                     Retry-After: leave the key out; or, to wait the hints, read the policy as \
-                     a `Policy<RetryOn>` in the code, retrying every kind, `retry_on = \
-                     \"Timeout | Connect | RateLimited | Unavailable | Interrupted | Permanent \
-                     | Unknown\"`, which waits them as `retry_after` says";
+                     `Policy<RetryAll>`, which `Policy` alone is), reading nothing of it, so it \
+                     waits no server's Retry-After: a classifying upstream's table is read as a \
+                     `Policy<RetryOn>` in the code, which reads its `retry_after`; a table that \
+                     retries every error (`retry_on = \"all\"`) leaves the key out, or, to wait \
+                     the hints, is read as a `Policy<RetryOn>` in the code retrying every kind, \
+                     `retry_on = \"Timeout | Connect | RateLimited | Unavailable | Interrupted \
+                     | Permanent | Unknown\"`, which waits them as `retry_after` says";
         for (table, line) in [
             ("retry_on = \"all\"\nretry_after = { cap = \"10m\" }", 4),
             ("retry_after = { cap = \"10m\" }\nretry_on = \"all\"", 3),
@@ -1049,6 +1054,25 @@ mod tests {
             e.contains(
                 "this policy retries every error (a `Policy<RetryAll>`, which `Policy` alone is), \
                  and `retry_on = []` retries none"
+            ),
+            "{e}"
+        );
+        // and so is one whose `retry_after` (which only a classifying policy
+        // reads) is refused first, on its line, before the end of the table
+        // where the missing `retry_on` is refused. Told to leave the key out
+        // alone, the operator would next be told to say `retry_on = "all"`,
+        // and the upstream would retry its 404s and still wait no hint.
+        let e = toml::from_str::<Upstreams>(
+            "[billing]\npreset = \"api\"\nretry_after = { cap = \"30s\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(
+            e.contains(
+                "(a `Policy<RetryAll>`, which `Policy` alone is), reading nothing of it, so it \
+                 waits no server's Retry-After: a classifying upstream's table is read as a \
+                 `Policy<RetryOn>` in the code, which reads its `retry_after`; "
             ),
             "{e}"
         );

@@ -191,13 +191,25 @@ impl<'de> Visitor<'de> for RetryOnSeed {
 /// `retry_on` said as [`KindSet::ALL`] displays (which reads back to it).
 /// A preset's own settings, inherited without the key, are no error: they
 /// are kept, unused, for a `.retry_on(..)` set over the policy in code.
+///
+/// It is raised on the key, so before the end of the table, where a
+/// missing `retry_on = "all"` is refused ([`all_unsaid`]), and perhaps
+/// before the table's `retry_on` (`toml`, without its `preserve_order`
+/// feature, hands the keys over in order of their names). A classifying
+/// upstream's table read under the wrong type (a map declared with
+/// `Policy` alone, a `Policy<RetryAll>`) gets it first, so the message
+/// says first what [`all_unsaid`] would have, that the fix of such a table
+/// is the code's: "leave the key out" alone would lead its operator on to
+/// `retry_on = "all"`, and its 404s retried.
 pub(super) fn retry_after_refused<E: de::Error>() -> E {
     E::custom(format_args!(
         "`retry_after` does nothing here: this policy retries every error (a \
-         `Policy<RetryAll>`), reading nothing of it, so it waits no server's Retry-After: \
-         leave the key out; or, to wait the hints, read the policy as a `Policy<RetryOn>` \
-         in the code, retrying every kind, `retry_on = \"{}\"`, which waits them as \
-         `retry_after` says",
+         `Policy<RetryAll>`, which `Policy` alone is), reading nothing of it, so it waits no \
+         server's Retry-After: a classifying upstream's table is read as a `Policy<RetryOn>` \
+         in the code, which reads its `retry_after`; a table that retries every error \
+         (`retry_on = \"all\"`) leaves the key out, or, to wait the hints, is read as a \
+         `Policy<RetryOn>` in the code retrying every kind, `retry_on = \"{}\"`, which waits \
+         them as `retry_after` says",
         KindSet::ALL
     ))
 }
