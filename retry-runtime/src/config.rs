@@ -4,9 +4,11 @@
 //! same keys (its `Serialize`); [`Backoff`], [`Jitter`], [`KindSet`] and
 //! [`ErrorKind`] as their text. The impls are on the types; this module
 //! holds what goes with them: [`FileCondition`], the retry conditions a
-//! file holds (`retry_on`'s kinds, or `"all"`), and [`named_map()`], a map
-//! of policies whose keys name them (`[upstreams.billing]` is the policy
-//! `billing`).
+//! file holds (`retry_on`'s kinds, or `"all"`), and [`named_map`](mod@named_map),
+//! a map of policies whose keys name them (`[upstreams.billing]` is the
+//! policy `billing`), read by [`named_map()`] and written back by
+//! [`named_map::serialize`], each table without `name`:
+//! `#[serde(with = "retry_runtime::config::named_map")]` does both.
 //!
 //! ```
 //! use retry_runtime::{Policy, RetryAll, RetryOn};
@@ -39,14 +41,17 @@ use crate::policy::{Policy, RetryOn};
 mod condition;
 mod inner_tables;
 mod name;
-mod named_map;
+pub mod named_map;
 mod preset;
 mod write;
 pub use condition::FileCondition;
 use condition::{RetryOnSeed, RetryOnValue};
 use inner_tables::{LevelsValue, RetryAfterTable};
 use name::NameSeed;
-pub use named_map::named_map;
+// (the module's `deserialize`, by the module's path: a function and a
+// module of one name, so that `#[serde(deserialize_with = ..)]` and
+// `#[serde(with = ..)]` take the same path, `retry_runtime::config::named_map`)
+pub use named_map::deserialize as named_map;
 use preset::Preset;
 
 /// The keys of a policy's table: `#[retry]`'s keys that hold a value, the
@@ -614,7 +619,9 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// (`Policy<RetryOn, G>` and `Policy<RetryAll, G>`), which reads back to
 /// the same policy: a `Policy<RetryAll>` is written without `retry_after`,
 /// which it never reads (read back, its Retry-After settings are its
-/// preset's, or the defaults, and it decides as it did).
+/// preset's, or the defaults, and it decides as it did). A map whose keys
+/// name its policies is written back by [`named_map::serialize`], each
+/// table without `name`, as [`named_map()`] reads it.
 ///
 /// Without `name`, the policy is unnamed (the preset's name, or
 /// `operation`, until `#[retry(policy = ..)]` names it after its

@@ -205,75 +205,107 @@ fn name_key<W, G, E: ser::Error>(
 /// ```
 impl<W: FileCondition, G: Copy> Serialize for Policy<W, G> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Err(e) = self.build() {
-            return Err(ser::Error::custom(format_args!(
-                "a policy `build` refuses has no text that reads back to it: {e}"
-            )));
-        }
-        let name = name_key(self)?;
-        let levels = LevelsText::of(self);
-        let in_code = [
-            ("circuit", self.circuit().map(|g| g.name())),
-            ("budget", self.budget().map(|g| g.name())),
-            ("throttle", self.throttle().map(|g| g.name())),
-            ("cooldown", self.cooldown().map(|g| g.name())),
-        ];
-        let hooks = [
-            ("before_sleep", self.before_sleep.is_some()),
-            ("on_give_up", self.on_give_up.is_some()),
-        ];
-        let kinds = self.when().file_kinds();
-        // (none for a policy that retries every error, which reads no hint)
-        let retry_after = kinds.map(|_| RetryAfterText(self.retry_after()));
-        let len = 6
-            + usize::from(retry_after.is_some())
-            + usize::from(name.is_some())
-            + usize::from(self.max_elapsed().is_some())
-            + usize::from(self.hedge().is_some())
-            + usize::from(levels.is_some())
-            + in_code.iter().filter(|(_, g)| g.is_some()).count()
-            + hooks.iter().filter(|(_, on)| *on).count();
-        let mut t = s.serialize_struct("Policy", len)?;
-        if let Some((key, name)) = name {
+        refused_by_build(self)?;
+        write(self, name_key(self)?, s)
+    }
+}
+
+/// A policy as the table of a map whose keys name their policies
+/// ([`named_map::serialize`](super::named_map::serialize), which checks
+/// that a name of its own is its key): its table without `name`, which
+/// the key gives back; a preset's own name still written as `preset`, as
+/// the policy's `Serialize` writes it (every other key is written, so
+/// only the name comes from it, and the key overrides that).
+pub(super) struct UnderItsKey<'a, W, G>(pub(super) &'a Policy<W, G>);
+
+impl<W: FileCondition, G: Copy> Serialize for UnderItsKey<'_, W, G> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        refused_by_build(p)?;
+        let preset = !p.named && preset::by_name(p.name()).is_some();
+        write(p, preset.then(|| ("preset", p.name())), s)
+    }
+}
+
+/// The error for a policy [`build`](Policy::build) refuses, which no
+/// table reads back.
+fn refused_by_build<W: Copy, G: Copy, E: ser::Error>(p: &Policy<W, G>) -> Result<(), E> {
+    p.build().map(drop).map_err(|e| {
+        E::custom(format_args!(
+            "a policy `build` refuses has no text that reads back to it: {e}"
+        ))
+    })
+}
+
+/// `p`'s table, its name written as `name` says (a key and its value), or
+/// not at all.
+fn write<W: FileCondition, G: Copy, S: Serializer>(
+    p: &Policy<W, G>,
+    name: Option<(&'static str, &'static str)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let levels = LevelsText::of(p);
+    let in_code = [
+        ("circuit", p.circuit().map(|g| g.name())),
+        ("budget", p.budget().map(|g| g.name())),
+        ("throttle", p.throttle().map(|g| g.name())),
+        ("cooldown", p.cooldown().map(|g| g.name())),
+    ];
+    let hooks = [
+        ("before_sleep", p.before_sleep.is_some()),
+        ("on_give_up", p.on_give_up.is_some()),
+    ];
+    let kinds = p.when().file_kinds();
+    // (none for a policy that retries every error, which reads no hint)
+    let retry_after = kinds.map(|_| RetryAfterText(p.retry_after()));
+    let len = 6
+        + usize::from(retry_after.is_some())
+        + usize::from(name.is_some())
+        + usize::from(p.max_elapsed().is_some())
+        + usize::from(p.hedge().is_some())
+        + usize::from(levels.is_some())
+        + in_code.iter().filter(|(_, g)| g.is_some()).count()
+        + hooks.iter().filter(|(_, on)| *on).count();
+    let mut t = s.serialize_struct("Policy", len)?;
+    if let Some((key, name)) = name {
+        t.serialize_field(key, name)?;
+    }
+    t.serialize_field("attempts", &p.max_attempts())?;
+    t.serialize_field("backoff", &p.backoff())?;
+    t.serialize_field("jitter", &p.jitter())?;
+    match kinds {
+        Some(kinds) => t.serialize_field("retry_on", &kinds)?,
+        None => t.serialize_field("retry_on", condition::ALL)?,
+    }
+    if let Some(d) = p.max_elapsed() {
+        t.serialize_field("max_elapsed", &WrittenDuration(d))?;
+    }
+    if let Some(d) = p.hedge() {
+        t.serialize_field("hedge", &WrittenDuration(d))?;
+    }
+    let nested = match p.nested() {
+        Nested::Defer => "defer",
+        Nested::Retry => "retry",
+    };
+    t.serialize_field("nested", nested)?;
+    t.serialize_field("attempt_spans", &p.attempt_spans())?;
+    if let Some(levels) = &levels {
+        t.serialize_field("levels", levels)?;
+    }
+    if let Some(retry_after) = &retry_after {
+        t.serialize_field("retry_after", retry_after)?;
+    }
+    for (key, guard) in in_code {
+        if let Some(name) = guard {
             t.serialize_field(key, name)?;
         }
-        t.serialize_field("attempts", &self.max_attempts())?;
-        t.serialize_field("backoff", &self.backoff())?;
-        t.serialize_field("jitter", &self.jitter())?;
-        match kinds {
-            Some(kinds) => t.serialize_field("retry_on", &kinds)?,
-            None => t.serialize_field("retry_on", condition::ALL)?,
-        }
-        if let Some(d) = self.max_elapsed() {
-            t.serialize_field("max_elapsed", &WrittenDuration(d))?;
-        }
-        if let Some(d) = self.hedge() {
-            t.serialize_field("hedge", &WrittenDuration(d))?;
-        }
-        let nested = match self.nested() {
-            Nested::Defer => "defer",
-            Nested::Retry => "retry",
-        };
-        t.serialize_field("nested", nested)?;
-        t.serialize_field("attempt_spans", &self.attempt_spans())?;
-        if let Some(levels) = &levels {
-            t.serialize_field("levels", levels)?;
-        }
-        if let Some(retry_after) = &retry_after {
-            t.serialize_field("retry_after", retry_after)?;
-        }
-        for (key, guard) in in_code {
-            if let Some(name) = guard {
-                t.serialize_field(key, name)?;
-            }
-        }
-        for (key, on) in hooks {
-            if on {
-                t.serialize_field(key, &true)?;
-            }
-        }
-        t.end()
     }
+    for (key, on) in hooks {
+        if on {
+            t.serialize_field(key, &true)?;
+        }
+    }
+    t.end()
 }
 
 #[cfg(test)]
