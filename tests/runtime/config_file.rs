@@ -687,3 +687,92 @@ fn a_key_given_twice_is_refused_on_its_second_line() {
     assert!(e.contains("the key `billing` is given twice"), "{e}");
     assert!(e.ends_with("at line 5 column 3"), "{e}");
 }
+
+/// `named_map` both ways (`#[serde(with = ..)]`): the upstreams read by
+/// their keys, written back in the file's own format (TOML, JSON, YAML)
+/// without a `name` in any table, read again to the same policies; and a
+/// map built in code with a policy named apart from its key is refused
+/// when written, naming the key and both names, not written to a file
+/// that `named_map` would then refuse.
+#[test]
+fn the_upstreams_read_by_their_keys_are_written_back_so() {
+    use std::collections::HashMap;
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Named {
+        #[serde(with = "retry_runtime::config::named_map")]
+        upstreams: HashMap<String, Policy<RetryOn>>,
+    }
+    type Format = (
+        &'static str,
+        fn(&str) -> Result<Named, String>,
+        fn(&Named) -> Result<String, String>,
+    );
+    let formats: [Format; 3] = [
+        (
+            "toml",
+            |t| toml::from_str(t).map_err(|e| e.to_string()),
+            |n| toml::to_string(n).map_err(|e| e.to_string()),
+        ),
+        (
+            "json",
+            |t| serde_json::from_str(t).map_err(|e| e.to_string()),
+            |n| serde_json::to_string_pretty(n).map_err(|e| e.to_string()),
+        ),
+        (
+            "yaml",
+            |t| serde_norway::from_str(t).map_err(|e| e.to_string()),
+            |n| serde_norway::to_string(n).map_err(|e| e.to_string()),
+        ),
+    ];
+    let read: Named = toml::from_str(TOML).unwrap();
+    let json = serde_json::to_string(&serde_json::json!({ "upstreams": {
+        "search": { "preset": "api", "attempts": 4, "backoff": "fixed(2s)", "jitter": "none",
+                    "levels": { "retry": "debug", "give_up": "warn" } },
+        "billing": { "preset": "api", "attempts": 4, "backoff": "fixed(1s)", "jitter": "none",
+                     "retry_after": { "kinds": "RateLimited | Unavailable", "cap": "30s" } },
+    }}))
+    .unwrap();
+    for ((format, from, to), text) in formats.iter().zip([TOML, &json, YAML]) {
+        let first = from(text).unwrap();
+        let written = to(&first).unwrap();
+        assert!(!written.contains("name"), "{format}: {written}");
+        let again = from(&written).unwrap_or_else(|e| panic!("{format}: {e}\n{written}"));
+        assert_eq!(again.upstreams.len(), 2, "{format}");
+        for (key, p) in &first.upstreams {
+            assert_eq!(p.name(), key);
+            assert_eq!(
+                format!("{:?}", again.upstreams[key]),
+                format!("{p:?}"),
+                "{format}: {written}"
+            );
+            // each format reads the same policies
+            assert_eq!(format!("{p:?}"), format!("{:?}", read.upstreams[key]));
+        }
+    }
+
+    // built in code: one named as its key, one a preset's (named by its
+    // key once read), one named apart from its key
+    let mut built = Named {
+        upstreams: HashMap::from([
+            (
+                "billing".to_owned(),
+                retry_runtime::presets::API.with_name("billing"),
+            ),
+            ("search".to_owned(), retry_runtime::presets::API),
+        ]),
+    };
+    let written = serde_norway::to_string(&built).unwrap();
+    let back: Named = serde_norway::from_str(&written).unwrap();
+    assert_eq!(back.upstreams["search"].name(), "search");
+    built.upstreams.insert(
+        "archive".to_owned(),
+        retry_runtime::presets::S3.with_name("clips"),
+    );
+    for (format, _, to) in &formats {
+        let e = to(&built).err().unwrap();
+        assert!(
+            e.contains("the policy under the key `archive` is named `clips`"),
+            "{format}: {e}"
+        );
+    }
+}
