@@ -80,24 +80,29 @@ pub fn did_you_mean(input: &str, candidates: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-/// Levenshtein distance (insertions, deletions, substitutions), one row at a time.
+/// Edit distance with adjacent transpositions (optimal string alignment):
+/// insertions, deletions, substitutions, and two neighbours swapped, each
+/// one edit, so that `gprc` is one edit from `grpc` and `retyr` from
+/// `retry`, as rustc's own suggestions count them (plain Levenshtein makes
+/// a swap two edits, past a short name's threshold). Three rows at a time.
 fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut before: Vec<usize> = Vec::new();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, &ca) in a.iter().enumerate() {
-        let mut diagonal = i;
-        let mut left = i.saturating_add(1);
         let mut next = Vec::with_capacity(row.len());
-        next.push(left);
-        for (&cb, &up) in b.iter().zip(row.iter().skip(1)) {
-            let substitute = diagonal.saturating_add(usize::from(ca != cb));
-            let value = substitute
-                .min(up.saturating_add(1))
-                .min(left.saturating_add(1));
+        next.push(i.saturating_add(1));
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = row[j].saturating_add(usize::from(ca != cb));
+            let mut value = substitute
+                .min(row[j + 1].saturating_add(1))
+                .min(next[j].saturating_add(1));
+            // `ca cb` here and `cb ca` one char back in each: a swap
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                value = value.min(before[j - 1].saturating_add(1));
+            }
             next.push(value);
-            diagonal = up;
-            left = value;
         }
-        row = next;
+        before = core::mem::replace(&mut row, next);
     }
     row.last().copied().unwrap_or(0)
 }
@@ -139,6 +144,12 @@ mod tests {
         assert_eq!(closest("anything", &[]), None);
         assert_eq!(closest("anything", &[""]), None);
         assert_eq!(closest("🦀🦀🦀", backoffs), None);
+        // Two neighbours swapped are one edit: a 4-char name allows one.
+        assert_eq!(closest("gprc", &["api", "job", "grpc"]), Some("grpc"));
+        assert_eq!(closest("retyr", &["retry", "return"]), Some("retry"));
+        assert_eq!(closest("fxied", backoffs), Some("fixed"));
+        // but a swap is one edit only between neighbours
+        assert_eq!(closest("pgrc", &["grpc"]), None);
         assert_eq!(closest(&"z".repeat(100_000), backoffs), None);
     }
 
@@ -151,5 +162,9 @@ mod tests {
         assert_eq!(edit_distance(&chars("kitten"), &chars("sitting")), 3);
         assert_eq!(edit_distance(&chars("expo"), &chars("exp")), 1);
         assert_eq!(edit_distance(&chars("flaw"), &chars("lawn")), 2);
+        assert_eq!(edit_distance(&chars("gprc"), &chars("grpc")), 1);
+        assert_eq!(edit_distance(&chars("ab"), &chars("ba")), 1);
+        assert_eq!(edit_distance(&chars("abc"), &chars("ca")), 3);
+        assert_eq!(edit_distance(&chars("pgrc"), &chars("grpc")), 2);
     }
 }
