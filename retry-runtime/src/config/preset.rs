@@ -59,9 +59,12 @@ pub(super) fn named<E: de::Error>(name: &str) -> Result<Policy<RetryOn>, E> {
             presets::NAMES.join(", ")
         )
     };
+    // a constant's path copied from the code (`policy = tonic::GRPC`,
+    // `presets::API`): its last segment is the preset's name
+    let last = name.rsplit("::").next().unwrap_or(name);
     Err(E::custom(format_args!(
         "unknown preset `{name}`; {}presets are: {listed}",
-        retry_dsl::did_you_mean(name, &NAMES),
+        retry_dsl::did_you_mean(last, &NAMES),
     )))
 }
 
@@ -117,6 +120,32 @@ mod tests {
             "{e}"
         );
         assert!(e.ends_with("presets are: webhook, quick, snapshot, standard, persistent, db, ai_provider, s3, api, job, grpc"), "{e}");
+        // the constant's path, as the attribute's `policy = ..` names it
+        for path in ["tonic::GRPC", "retry_runtime::tonic::GRPC", "gprc"] {
+            let e = named::<E>(path).unwrap_err().to_string();
+            let start = format!("unknown preset `{path}`; did you mean `grpc`?");
+            assert!(e.starts_with(&start), "{e}");
+        }
+    }
+
+    /// A preset's constant, named by its path in the code, suggests the
+    /// name a file gives it.
+    #[test]
+    fn a_constant_s_path_suggests_its_preset() {
+        for (path, preset) in [
+            ("presets::API", "api"),
+            ("retry_runtime::presets::AI_PROVIDER", "ai_provider"),
+            ("presets::WEBHOK", "webhook"),
+        ] {
+            let e = named::<E>(path).unwrap_err().to_string();
+            let start = format!("unknown preset `{path}`; did you mean `{preset}`?");
+            assert!(e.starts_with(&start), "{e}");
+        }
+        let e = named::<E>("presets::").unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown preset `presets::`; presets are: "),
+            "{e}"
+        );
     }
 
     #[cfg(not(feature = "tonic"))]
