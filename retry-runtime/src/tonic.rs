@@ -404,7 +404,10 @@ pub const PUSHBACK: RetryAfter = RetryAfter::DEFAULT
 ///
 /// In a policy file (feature `serde`) it is the preset `grpc`: `preset =
 /// "grpc"` (or `"grpc"` alone) reads it, the table's other keys set over
-/// it, and a policy made from it is written back so.
+/// it, and a policy made from it is written back so while it keeps its
+/// name; one given a name (`.with_name`, a `name` key, a
+/// `config::named_map` key) is written with its
+/// `name` and every other key, as any named policy, without `preset`.
 ///
 /// ```
 /// # #[cfg(feature = "serde")] {
@@ -413,6 +416,11 @@ pub const PUSHBACK: RetryAfter = RetryAfter::DEFAULT
 /// assert_eq!((clips.max_attempts(), clips.retry_after()), (GRPC.max_attempts(), GRPC.retry_after()));
 /// let written = toml::to_string(&clips)?;
 /// assert!(written.starts_with("preset = \"grpc\"\nattempts = 4\n"), "{written}");
+///
+/// let named: Policy<RetryOn> = toml::from_str("preset = \"grpc\"\nname = \"clips\"\n")?;
+/// let written = toml::to_string(&named)?;
+/// assert!(written.starts_with("name = \"clips\"\nattempts = 4\n"), "{written}");
+/// assert!(!written.contains("preset"), "{written}");
 /// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
