@@ -619,12 +619,15 @@ pub fn check(
 /// (with the closest preset) and gives the default.
 fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
     let name = preset.value.value();
+    // a constant's path, as `policy = ..` takes it (`tonic::GRPC`,
+    // `presets::API`): its last segment names the preset meant
+    let last = name.rsplit("::").next().unwrap_or(&name);
     match vocab::preset_const(&name) {
         Some(konst) => Base::Preset(Ident::new(&konst, preset.value.span())),
         // gRPC's policy is no preset of the attribute (it classifies
         // `tonic::Status`, under the runtime's `tonic` feature), though a
         // policy file names it `preset = "grpc"`: say what to write.
-        None if name.eq_ignore_ascii_case("grpc") => {
+        None if last.eq_ignore_ascii_case("grpc") => {
             errors.at(
                 preset.value.span(),
                 format!(
@@ -634,10 +637,13 @@ fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
             Base::Default
         }
         None => {
-            let valid = format!("presets are: {}", PRESETS.join(", "));
             errors.at(
                 preset.value.span(),
-                diag::unknown("preset", &name, &PRESETS, valid),
+                format!(
+                    "unknown preset `{name}`; {}presets are: {}",
+                    diag::did_you_mean(last, &PRESETS),
+                    PRESETS.join(", ")
+                ),
             );
             Base::Default
         }
@@ -836,6 +842,32 @@ mod tests {
         // a near miss of it is no gRPC: the usual list
         let e = errs(quote!(preset = "grcp"), sync_fn());
         assert!(e[0].contains("unknown preset `grcp`"), "{}", e[0]);
+        // the constant's path, as `policy = ..` names it
+        for name in ["tonic::GRPC", "retry_runtime::tonic::GRPC"] {
+            let e = errs(quote!(preset = #name), sync_fn());
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].starts_with(&format!("`{name}` is no preset of the attribute"))
+                    && e[0].contains("`policy = retry_runtime::tonic::GRPC`"),
+                "{}",
+                e[0]
+            );
+        }
+    }
+
+    /// A preset's constant named by its path (`presets::API`, what
+    /// `policy = ..` takes) suggests the preset's name.
+    #[test]
+    fn a_preset_s_constant_path_suggests_its_name() {
+        for (path, preset) in [
+            ("presets::API", "api"),
+            ("retry_runtime::presets::AI_PROVIDER", "ai_provider"),
+        ] {
+            let e = errs(quote!(preset = #path), sync_fn());
+            assert_eq!(e.len(), 1, "{e:#?}");
+            let start = format!("unknown preset `{path}`; did you mean `{preset}`?");
+            assert!(e[0].starts_with(&start), "{}", e[0]);
+        }
     }
 
     #[test]
