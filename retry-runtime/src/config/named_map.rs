@@ -189,6 +189,16 @@ where
 ///   digits, `_`, `-` and `.`), and a key given twice (a `Vec` of pairs),
 ///   are errors too: [`deserialize`] would refuse them.
 ///
+/// A `Policy<RetryAll>` named its key (as every one [`deserialize`] read
+/// is) is written as its `Serialize` writes a named one: without
+/// `preset`, and without `retry_after`, which it never reads. Read back,
+/// it decides as it did, but its Retry-After settings are the defaults,
+/// not those of the preset it was read over (`preset = "job"`'s hour): a
+/// `.retry_on(..)` in code over it waits a server's hint as the defaults
+/// say. Every other policy reads back as it was written, its name its key.
+/// A `Vec` of pairs is written in its order; TOML reads it back sorted
+/// (see [`deserialize`]).
+///
 /// ```
 /// use std::collections::HashMap;
 /// use retry_runtime::{presets, Policy, RetryAll, RetryOn};
@@ -466,6 +476,37 @@ mod tests {
         let e = named_map::serialize(&[("billing", linear)], serde_json::value::Serializer)
             .unwrap_err();
         assert!(e.to_string().contains("has no text that reads back"), "{e}");
+    }
+
+    /// A map of policies retrying every error, read over a preset (as a
+    /// jobs file is): each is named by its key, so written without
+    /// `preset`, and without `retry_after`, which it never reads. Read
+    /// back, it decides as it did, but its Retry-After settings are the
+    /// defaults, not its preset's: what a `.retry_on(..)` in code over it
+    /// would wait differs, and the docs say so rather than "as it was".
+    #[test]
+    fn a_map_retrying_every_error_read_over_a_preset_reads_back_but_its_retry_after() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Jobs {
+            #[serde(with = "named_map")]
+            jobs: BTreeMap<String, Policy<RetryAll>>,
+        }
+        let read: Jobs =
+            toml::from_str("[jobs.mail]\npreset = \"job\"\nretry_on = \"all\"\n").unwrap();
+        let text = toml::to_string(&read).unwrap();
+        let back: Jobs = toml::from_str(&text).unwrap();
+        let (read, back) = (read.jobs["mail"], back.jobs["mail"]);
+        assert_eq!(read.retry_after(), presets::JOB.retry_after());
+        assert_eq!(back.retry_after(), crate::RetryAfter::DEFAULT, "{text}");
+        assert_ne!(back.retry_after(), read.retry_after());
+        // every other setting as read
+        let as_read = back.with_retry_after(read.retry_after());
+        assert_eq!(shown(&as_read), shown(&read), "{text}");
+        // unnamed, a preset's is written as `preset`, and keeps its settings
+        let unnamed = BTreeMap::from([("mail", presets::JOB.retry_all())]);
+        let json = named_map::serialize(&unnamed, serde_json::value::Serializer).unwrap();
+        let back: BTreeMap<String, Policy<RetryAll>> = named_map(json).unwrap();
+        assert_eq!(back["mail"].retry_after(), presets::JOB.retry_after());
     }
 
     /// Every shape the reader takes and serde writes: `HashMap` and
