@@ -171,7 +171,8 @@ where
 /// or called with a format's serializer for a file that is the map itself.
 ///
 /// Each policy is written as its `Serialize` writes it (every key, the
-/// same errors for what no file holds), but its name:
+/// same errors for what no file holds, each after the policy's key: ``the
+/// policy under the key `search`: ..``), but its name:
 /// - A policy named its key ([`with_name`](Policy::with_name), or read
 ///   under it) is written without `name`.
 /// - A policy with no name of its own (a preset's, [`Policy::new`]'s) is
@@ -267,7 +268,12 @@ where
                  name it `{key}`"
             )));
         }
-        out.serialize_entry(key, &UnderItsKey(policy))?;
+        out.serialize_key(key)?;
+        // (what the policy's own writer refuses, named by its key: in a
+        // map of many, its message alone would not say which to fix)
+        out.serialize_value(&UnderItsKey(policy)).map_err(|e| {
+            ser::Error::custom(format_args!("the policy under the key `{key}`: {e}"))
+        })?;
     }
     out.end()
 }
@@ -476,6 +482,36 @@ mod tests {
         let e = named_map::serialize(&[("billing", linear)], serde_json::value::Serializer)
             .unwrap_err();
         assert!(e.to_string().contains("has no text that reads back"), "{e}");
+    }
+
+    /// What a policy's own `Serialize` refuses (a value with no text, a
+    /// policy `build` refuses) names the key of the policy refused: in a
+    /// map of many, the message alone would not say which to fix.
+    #[test]
+    fn what_a_policy_refuses_names_its_key() {
+        let stepped = presets::API.with_backoff(crate::Backoff::linear(
+            core::time::Duration::from_secs(1),
+            core::time::Duration::from_secs(2),
+            core::time::Duration::from_secs(9),
+        ));
+        let map = BTreeMap::from([
+            ("billing", presets::API),
+            ("search", stepped),
+            ("clips", presets::S3),
+        ]);
+        let e = toml::to_string(&BTreeMap::from([("upstreams", MapOf(&map))]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the policy under the key `search`: "), "{e}");
+        assert!(e.contains("has no text that reads back to it"), "{e}");
+        let zero = [("jobs", presets::API.with_max_attempts(0))];
+        let e = named_map::serialize(&zero, serde_json::value::Serializer).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "the policy under the key `jobs`: a policy `build` refuses has no text"
+            ),
+            "{e}"
+        );
     }
 
     /// A map of policies retrying every error, read over a preset (as a
