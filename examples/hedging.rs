@@ -9,7 +9,7 @@
 //!   beside a first that has not answered by then, and the first answer wins.
 //!
 //! Run: `cargo run --example hedging`. Prints p50, p99 and p99.9 latency and
-//! the calls per request; the table is in README "Hedged attempts".
+//! the calls per request; the table is in docs/hedging-and-throttling.md, "Hedged attempts".
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! starts its waits over after a connection that stayed up, and stops at
 //! once when the program shuts down, even in a wait.
 //!
-//! The loop is the README's "A connection supervisor" on a [`Run`]: the
+//! The loop is the guide's "A connection supervisor" (docs/policies.md) on a [`Run`]: the
 //! library decides the waits and logs each reconnect, the loop sleeps
 //! them raced with the shutdown. The server here: 5 ticks and a drop, down
 //! for 700ms (refused: waits of 50ms, 100ms, 200ms, 400ms), 25 ticks over
@@ -241,7 +241,7 @@ pub async fn demo() -> Outcome {
 
     // the reconnects, live, are the waits started; the call is recorded at
     // its end, its retries and attempts counted from the last stable
-    // session only (README, "A connection supervisor")
+    // session only (docs/policies.md, "A connection supervisor")
     let scrape = prometheus.render();
     println!("\n== the retry metrics ==");
     for line in testkit::metrics::retry_lines(&scrape) {

@@ -1,5 +1,5 @@
 //! `--partner` (feature `partner`): many tasks against one rate-limited
-//! API, the story of README's "Many tasks against one rate-limited API",
+//! API, the story of docs/breaker-and-budget.md's "Many tasks against one rate-limited API",
 //! measured.
 //!
 //! A local HTTP server on 127.0.0.1 allows [`LIMIT`] requests a second (a

@@ -396,7 +396,7 @@ impl Classify for dyn StdError + Send + Sync + 'static {
 ///
 /// It walks `source()`: an error type of yours that holds the cause in a
 /// field it does not return as its source (`#[error("{}", Causes(.0))]`,
-/// the way README's Logging writes a `reqwest::Error` variant) is asked
+/// the way docs/logging.md writes a `reqwest::Error` variant) is asked
 /// about that field, `matches!(e, MyError::Net(r) if never_sent(r))`.
 ///
 /// Of the request itself only when the client sends one request per call

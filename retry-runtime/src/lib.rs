@@ -51,11 +51,11 @@
 //! resumed download) drives a [`Run`] itself: [`Run::failed`] decides and
 //! logs, [`Run::progressed`] starts the schedule again, [`Run::stopped`]
 //! ends it at a shutdown that fires in a wait; the section "A connection
-//! supervisor" of the repository's README.md has the whole loop, tested.
+//! supervisor" of the repository's guide (docs/policies.md) has the whole loop, tested.
 //!
 //! Coming from Python's tenacity, or from backon, backoff or tokio-retry:
 //! the tables "From tenacity" and "From backon, backoff or tokio-retry" in
-//! the repository's README.md (not part of this rustdoc) give what each of
+//! the repository's guide (docs/migrating.md, not part of this rustdoc) give what each of
 //! their names is here: backon's `.when(..)` is
 //! [`Policy::retry_if`], `.notify(..)` is [`Retry::notify`], `.sleep(..)` is
 //! [`Retry::sleep_with`], `.adjust(..)` for a Retry-After is
@@ -249,7 +249,8 @@ pub use timeout::{AttemptTimeout, Timeout, timeout_with};
 #[doc(hidden)]
 pub mod __private;
 
-// The README's examples, compiled and run as this crate's doctests, so a
+// The examples of the README and of the guide's chapters (docs/*.md),
+// compiled and run as this crate's doctests, so a
 // snippet the API has left behind fails CI. Every block is a complete
 // example (no `ignore`); one that needs an optional feature beyond the
 // default ones and `macros` is gated inside by a hidden
@@ -266,6 +267,51 @@ pub mod __private;
 #[cfg(all(doctest, feature = "macros", feature = "tokio"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/attribute.md")]
+struct AttributeDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/breaker-and-budget.md")]
+struct BreakerAndBudgetDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/classification.md")]
+struct ClassificationDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/databases.md")]
+struct DatabasesDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/examples.md")]
+struct ExamplesDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/hedging-and-throttling.md")]
+struct HedgingAndThrottlingDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/logging.md")]
+struct LoggingDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/metrics.md")]
+struct MetricsDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/migrating.md")]
+struct MigratingDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/operating.md")]
+struct OperatingDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/policies.md")]
+struct PoliciesDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/presets.md")]
+struct PresetsDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/project.md")]
+struct ProjectDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/testing.md")]
+struct TestingDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/where-retries-go.md")]
+struct WhereRetriesGoDoctests;
 
 /// Retry a function according to a policy: `#[retry(key = value, ...)]`.
 ///
@@ -277,7 +323,7 @@ struct ReadmeDoctests;
 /// points at the token at fault.
 ///
 /// The error type `E` implements [`Display`](core::fmt::Display): each
-/// failure is logged with it (see "Logging" in the README). Derive it with
+/// failure is logged with it (see docs/logging.md). Derive it with
 /// `#[derive(thiserror::Error)]` and an `#[error("...")]` per variant, as
 /// below, or implement it; without it, the compile error says so on `E`.
 ///
@@ -838,7 +884,7 @@ pub use retry_macros::retry;
 /// (feature `tokio-postgres`: deadpool-postgres's `PoolError::Backend(e)` is
 /// `e`'s kind, by its SQLSTATE); `Unknown` when nothing in the chain is
 /// known (deadpool's `PoolError::Timeout`, whose chain is empty: give that
-/// one a kind in a hand-written impl, as the README's `DbError` does).
+/// one a kind in a hand-written impl, as docs/databases.md's `DbError` does).
 /// `chain` takes no kind, `transparent` or `retry_after` beside it (the kind
 /// and the wait both come from the chain).
 ///

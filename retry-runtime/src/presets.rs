@@ -140,7 +140,7 @@ pub const DB: Policy<RetryOn> = preset("db", 4, Backoff::exponential(s(1), s(8))
 /// most presets (`api` and `job` honour it on Unavailable too): a provider
 /// that names a wait on its 503 or 529 as well needs
 /// `.with_retry_after(RetryAfter::DEFAULT.with_kinds(kinds![RateLimited |
-/// Unavailable]))` (README, Classification). On a 503 or 529 the
+/// Unavailable]))` (docs/classification.md). On a 503 or 529 the
 /// HTTP integrations (the tower layer, the reqwest middleware,
 /// `HttpError`) read the millisecond headers only beside a `Retry-After`
 /// (alone, they are read on a 429 or a 403): a provider that sends
@@ -207,7 +207,7 @@ pub const API: Policy<RetryOn> = preset(
 /// retry because the transaction could apply twice, and `job` does. A
 /// job that writes must be idempotent (an idempotency key under a unique
 /// constraint, `INSERT ... ON CONFLICT DO NOTHING`), or map these codes to
-/// a variant of its error that is `Permanent` (README, Databases: "A
+/// a variant of its error that is `Permanent` (docs/databases.md: "A
 /// COMMIT whose outcome is unknown").
 ///
 /// A server's Retry-After (a `RateLimited` or `Unavailable` error's hint)

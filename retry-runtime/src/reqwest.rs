@@ -262,7 +262,7 @@ fn connect_kind(e: &::reqwest::Error) -> ErrorKind {
 /// recorded with `Display`, which tracing-subscriber's text format writes
 /// unquoted: a body such as `busy error_kind="Permanent"` reads there like
 /// another field. A program that reads the log should read its JSON format,
-/// where each field is one JSON value (README, Logging).
+/// where each field is one JSON value (docs/logging.md).
 ///
 /// The URL is shown masked, as every retry logs it at WARN and the give-up
 /// at ERROR: its password, and each value of its query and fragment, as

@@ -39,7 +39,7 @@
 //! ([`error_kind`](crate::classify::error_kind)); so is deadpool-postgres's
 //! `PoolError::Backend(e)`, whose `source()` is `e`. deadpool's
 //! `PoolError::Timeout` has no known error in its chain: boxed, it is
-//! Unknown (README's Databases section shows an error type that makes it
+//! Unknown (the guide's Databases chapter, docs/databases.md, shows an error type that makes it
 //! Timeout).
 //!
 //! Retry the function that runs the whole transaction, as for sqlx: a 40001
@@ -85,7 +85,7 @@
 //! ```
 //!
 //! A retried transaction has the same limits as with sqlx (see the `sqlx`
-//! module and README's Databases): a connection that breaks while `COMMIT`
+//! module and docs/databases.md): a connection that breaks while `COMMIT`
 //! is on its way is Connect and retried, though the server may have
 //! committed, so the transaction must be one that cannot apply twice.
 //!

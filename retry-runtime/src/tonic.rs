@@ -316,7 +316,7 @@ pub fn for_attempt<T>(request: &mut ::tonic::Request<T>, attempt: &crate::Attemp
 /// caller's `Request::set_timeout` or [`for_attempt`] sent), as the time
 /// it gave the call: for a handler that calls a downstream with retries,
 /// to keep them within it (`policy.with_max_elapsed(left)`, `timeout =
-/// left`; README "A deadline across calls"). Read as gRPC's spec writes
+/// left`; docs/policies.md, "A deadline across calls"). Read as gRPC's spec writes
 /// it, 1 to 8 digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`); `None`
 /// without one, or for a value written otherwise. The time the request
 /// spent on its way is not known here: it is at most this.

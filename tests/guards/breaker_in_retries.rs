@@ -340,7 +340,7 @@ fn a_retry_refused_after_the_wait_gives_up_at_error() {
 }
 
 /// The same race under a hedged run: it keeps its errors across awaits, so
-/// it gives up with the last attempt's error (README "Circuit breaker and
+/// it gives up with the last attempt's error (docs/breaker-and-budget.md, "Circuit breaker and
 /// retry budget", `Policy::with_circuit`), where the sequential run returns
 /// the rejection; both say `CircuitOpen`.
 #[test]

@@ -4,7 +4,7 @@
 //! Compared: the calls that reach the dependency with and without an
 //! adaptive throttle, and how soon traffic is back once it has healed.
 //! The table (`cargo test --test guards throttle_simulation -- --nocapture`)
-//! is in README "Adaptive throttling".
+//! is in docs/hedging-and-throttling.md, "Adaptive throttling".
 
 use std::time::Duration;
 

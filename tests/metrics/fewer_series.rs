@@ -1,4 +1,4 @@
-//! README's "Fewer series": metrics-util's `FilterLayer` over the
+//! docs/metrics.md's "Fewer series": metrics-util's `FilterLayer` over the
 //! Prometheus recorder, given the two histograms' names, drops them and
 //! keeps every counter, so an operation per host costs 12 series and one
 //! per kind it retried, not 41.

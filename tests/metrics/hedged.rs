@@ -282,7 +282,7 @@ fn a_hedged_call_inside_another_records_what_it_made() {
 /// A hold begun while a hedged run's first attempt runs (another call's
 /// 429) holds its hedge back until the hold's end: a wait the cooldown
 /// imposes, recorded in `retry_cooldown_wait_seconds` as it starts, as
-/// every such wait is (README's metrics table). The hedge due at 50ms
+/// every such wait is (docs/metrics.md's table). The hedge due at 50ms
 /// waits out the 960ms left of a 1s hold begun at 10ms. (It was not
 /// recorded: the hedged run waited the hold without a sample.)
 #[test]

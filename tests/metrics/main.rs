@@ -6,7 +6,7 @@
 //! outcome and the waits it made; spans per attempt. Each test
 //! reads a recorder of its own (`testkit::metrics::record`), so the tests
 //! may run in parallel. (10,000 concurrent calls: `tests/metrics_global`.)
-//! README's dashboard and alert queries against the scrape of an outage:
+//! docs/operating.md's dashboard and alert queries against the scrape of an outage:
 //! `operating.rs`.
 
 mod did_it_retry;

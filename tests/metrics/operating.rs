@@ -1,4 +1,4 @@
-//! README's "Operating it: dashboards and alerts": a dependency down for
+//! docs/operating.md, "Operating it: dashboards and alerts": a dependency down for
 //! two minutes, called ten times a second through a policy with a breaker
 //! (the defaults: 5 failures, 30 s) and a retry budget, on a virtual clock.
 //! The Prometheus scrape it leaves holds every metric, label and label
@@ -121,13 +121,13 @@ impl Scrape {
     }
 }
 
-/// The queries of README's section `heading` (up to the next heading of
+/// The queries of a guide chapter's section `heading` (up to the next heading of
 /// its level or above): its code spans that name a `retry_` metric, and
 /// the `expr:` of its YAML alert rules.
 fn queries_in(readme: &'static str, heading: &str) -> Vec<String> {
     let start = readme
         .find(heading)
-        .unwrap_or_else(|| panic!("README has no {heading:?}"));
+        .unwrap_or_else(|| panic!("no {heading:?} in the chapter"));
     let level = heading.split(' ').next().unwrap();
     let rest = &readme[start + heading.len()..];
     let end = rest
@@ -267,7 +267,7 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
         assert!(helps.contains(&help), "{help}\n{helps:#?}");
     }
 
-    // README's story: 8 requests for the 1,200 calls of the outage, then
+    // docs/operating.md's story: 8 requests for the 1,200 calls of the outage, then
     // every call but the one the breaker turned away before its probe
     assert_eq!((healthy, down, after), (600, 8, 599));
     let ledger = |outcome| {
@@ -313,13 +313,16 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
     assert_eq!(scrape.value("retry_budget_capacity", &refusals), Some(size));
     assert!(scrape.value("retry_budget_refusals_total", &refusals) > Some(1000.0));
 
-    let readme = include_str!("../../README.md");
-    let mut queries = queries_in(readme, "## Operating it: dashboards and alerts");
+    let operating = include_str!("../../docs/operating.md");
+    let mut queries = queries_in(operating, "# Operating it: dashboards and alerts");
     assert!(
         queries.len() >= 10,
-        "README's section holds its queries: {queries:?}"
+        "docs/operating.md holds its queries: {queries:?}"
     );
-    queries.extend(queries_in(readme, "### Metrics"));
+    queries.extend(queries_in(
+        include_str!("../../docs/metrics.md"),
+        "## Metrics",
+    ));
     for query in &queries {
         let metrics = selectors(query);
         assert!(!metrics.is_empty(), "{query}");
@@ -351,7 +354,7 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
     }
 }
 
-/// README's "Cooldowns and paces": a first attempt's wait for a hold is in
+/// docs/operating.md's "Cooldowns and paces": a first attempt's wait for a hold is in
 /// the cooldown's histogram (`cause="hold"`), not in `retry_wait_seconds`;
 /// a retry's wait lengthened to the hold's end is recorded whole in
 /// `retry_wait_seconds`, its part beyond the backoff in the cooldown's,
@@ -427,7 +430,7 @@ fn a_cooldown_hold_in_the_metrics_and_the_log() {
 /// calls at once, held 1 s by a 429, through a pace of 2 a second, were
 /// each held 1 s (3 s of hold), and the pace added 0.5 s and 1 s after it.
 /// (The whole wait was the pace's whenever its slot came after the hold's
-/// end: 1 s of hold and 3.5 s of pace, so README's "time the pace adds"
+/// end: 1 s of hold and 3.5 s of pace, so docs/operating.md's "time the pace adds"
 /// read 3.5 s, and a 30 s hold over a paced partner showed as the pace's.)
 #[test]
 fn a_wait_held_then_paced_is_each_causes_for_its_part() {

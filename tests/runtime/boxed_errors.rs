@@ -111,7 +111,7 @@ fn every_boxed_error_form_keeps_a_breaker_rejections_wait() {
     );
 }
 
-/// README "Classification": an `anyhow::Error` boxed by `?` starts its
+/// docs/classification.md: an `anyhow::Error` boxed by `?` starts its
 /// chain at its error's source, so the error it was made from is not
 /// found; `.context(..)` (or anyhow's reallocating box) keeps it. (Kept as
 /// an `anyhow::Error`, feature `anyhow` finds it: below.)

@@ -8,7 +8,7 @@
 //! E0432, "unresolved import". (Only the lines an example shows are
 //! copied: not its hidden `# ...` lines, nor a link's target, which
 //! rustdoc resolves in retry-runtime's scope.)
-//! And README and the rustdoc's text name this crate's functions in its
+//! And README, the guide (docs/) and the rustdoc's text name this crate's functions in its
 //! modules named as a user's crates (`metrics`, `tonic`, ...) in full: in
 //! a user's code, beside the recorder's set-up, `metrics::` is the facade
 //! crate, where `metrics::enable()` is E0425; in a tonic server,
@@ -271,7 +271,7 @@ fn short_paths<'a>(
     faults
 }
 
-/// README and the rustdoc's text name this crate's functions in a module
+/// README, the guide's chapters and the rustdoc's text name this crate's functions in a module
 /// named as a user's crate in full (`retry_runtime::metrics::enable()`).
 #[test]
 fn the_docs_name_the_crates_functions_in_full() {
@@ -279,9 +279,21 @@ fn the_docs_name_the_crates_functions_in_full() {
     for path in ["metrics::enable", "metrics::enabled", "tonic::time_left"] {
         assert!(fns.contains(&path.to_owned()), "{fns:?}");
     }
-    let readme = include_str!("../../README.md");
-    let mut faults = short_paths("README.md", shown((1..).zip(readme.lines())), &fns);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("retry-runtime/src");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut guide: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    guide.sort();
+    guide.insert(0, root.join("README.md"));
+    let mut faults = Vec::new();
+    for file in &guide {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.strip_prefix(root).unwrap().display().to_string();
+        faults.extend(short_paths(&name, shown((1..).zip(text.lines())), &fns));
+    }
+    let src = root.join("retry-runtime/src");
     for file in sources(&src) {
         let text = std::fs::read_to_string(&file).unwrap();
         faults.extend(short_paths(

@@ -1,4 +1,4 @@
-//! README's "From backon, backoff or tokio-retry" table, row by row, for
+//! docs/migrating.md's "From backon, backoff or tokio-retry" table, row by row, for
 //! backon 1.5: what the row says this library does, beside the waits backon
 //! makes (written here as numbers: this package does not depend on backon;
 //! each was read from backon 1.5.2 run side by side with the row's port).

@@ -1380,7 +1380,7 @@ async fn a_failure_left_to_the_outer_run_does_not_cancel_the_others() {
 /// A hedged call inside another retried call that fails with an error it
 /// would not retry itself, but the outer run does (quick retries of
 /// refused connections inside a call rescheduled on 503s): left to the
-/// outer run as `.await` leaves it (README "Retries at one layer"), so the
+/// outer run as `.await` leaves it (docs/attribute.md, "Retries at one layer"), so the
 /// attempt still in flight goes on and wins, and the 503 has the deferral's
 /// DEBUG line, not a "non-retriable" WARN and an `on_give_up` for a
 /// failure that is retried. (It ended the call at once, `Permanent`,

@@ -1,4 +1,4 @@
-//! Every log line is in the tables of `retry_runtime::log` and README's
+//! Every log line is in the tables of `retry_runtime::log` and docs/logging.md's
 //! Logging section, at its level, with its message and exactly its fields:
 //! each line a run of every kind emits is matched against both tables. The
 //! two tables are the same, word for word, and each of their rows is
@@ -61,14 +61,9 @@ fn module_docs() -> impl Iterator<Item = &'static str> {
     source.lines().filter_map(|l| l.strip_prefix("//! "))
 }
 
-/// The lines of README's Logging section.
+/// The lines of the guide's Logging chapter (docs/logging.md).
 fn readme_section() -> impl Iterator<Item = &'static str> {
-    let readme = include_str!("../../README.md");
-    let section = readme
-        .split("\n## Logging\n")
-        .nth(1)
-        .expect("README's Logging section");
-    section.split("\n## ").next().unwrap().lines()
+    include_str!("../../docs/logging.md").lines()
 }
 
 fn module_table() -> Vec<Row> {
@@ -92,12 +87,15 @@ fn the_two_tables_are_the_same() {
     let readme = table(&mut readme_section());
     assert!(module.len() >= 20, "{module:#?}");
     for (i, (m, r)) in module.iter().zip(&readme).enumerate() {
-        assert_eq!(m, r, "line {i} of the tables: log/mod.rs's, then README's");
+        assert_eq!(
+            m, r,
+            "line {i} of the tables: log/mod.rs's, then docs/logging.md's"
+        );
     }
     assert_eq!(
         module.len(),
         readme.len(),
-        "log/mod.rs's table has {} lines, README's {}",
+        "log/mod.rs's table has {} lines, docs/logging.md's {}",
         module.len(),
         readme.len()
     );
@@ -373,7 +371,7 @@ fn if_ok() -> Result<u32, io::Error> {
 fn tables() -> [(&'static str, Vec<Row>); 2] {
     let tables = [
         ("log/mod.rs", module_table()),
-        ("README.md", readme_table()),
+        ("docs/logging.md", readme_table()),
     ];
     for (name, table) in &tables {
         assert!(table.len() >= 20, "{name}: {table:#?}");
@@ -946,7 +944,7 @@ fn the_error_field_is_one_line() {
     }
 }
 
-/// A name can come from a tenant (README: a breaker per endpoint, made at
+/// A name can come from a tenant (docs/breaker-and-budget.md: a breaker per endpoint, made at
 /// run time): a breaker's, a throttle's or a policy's name with a line
 /// break in it wrote a second, forged line into the message, and an ANSI
 /// escape repainted the terminal. Each message shows the name on one line,

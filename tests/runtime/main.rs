@@ -1,7 +1,7 @@
 //! The runtime's behaviour through its public API, one module per subject:
 //! policies and their stop rules, classification, hooks and log lines,
 //! Retry-After, concurrency, cancellation, panics, bad configuration, and the
-//! size of the retry futures; and README's list of the source files
+//! size of the retry futures; and docs/project.md's list of the source files
 //! (`project_layout`).
 
 use retry_runtime::circuit::{CircuitBreaker, ManualClock};

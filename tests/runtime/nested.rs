@@ -144,7 +144,7 @@ fn sent() -> Vec<(u32, u32)> {
     SENT.with(|s| s.take())
 }
 
-/// README "Retries at one layer": the outer run retries by running its
+/// docs/attribute.md, "Retries at one layer": the outer run retries by running its
 /// attempt again, so a key made per call of the inner function is a new
 /// one for each retry, and the deferring call says attempt 1 each time;
 /// a key made before the outermost run is sent alike.
@@ -269,7 +269,7 @@ fn handler_reclassifying_an_inner_that_keeps_its_retries() -> Result<u32, Handle
     inner_timeouts_always().map_err(Handler::Lost)
 }
 
-/// The limit README's "Retries at one layer" states: the inner run judges by
+/// The limit docs/attribute.md's "Retries at one layer" states: the inner run judges by
 /// its own error's kind, so an outer run that turns that error into a kind it
 /// does not retry makes the inner's retries, left to it, lost; a transparent
 /// variant, or `nested = "retry"` on the inner, keeps them.
@@ -589,7 +589,7 @@ fn sync_call_driving(rt: &tokio::runtime::Runtime) -> Result<u32, Fail> {
     Ok(1)
 }
 
-/// The documented exception (README "Retries at one layer"): a task that a
+/// The documented exception (docs/attribute.md, "Retries at one layer"): a task that a
 /// sync attempt's `block_on` polls is taken for a call inside the attempt
 /// and leaves its retries to it; `nested = "retry"` keeps them.
 #[test]
@@ -618,7 +618,7 @@ fn a_task_polled_inside_a_sync_attempt_defers_unless_nested_retry() {
 // --- carried across threads and tasks: `nested::Outer` ---
 
 /// An async `#[retry]` handler whose attempt runs a sync retried call in
-/// `spawn_blocking`, as README "A sync retry inside async code" advises:
+/// `spawn_blocking`, as docs/attribute.md's "Retries at one layer" advises:
 /// the blocking thread is not inside the attempt, so without `Outer` the
 /// attempts multiply (2 x 3); `Outer::run` carries the outer run across.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -124,7 +124,7 @@ fn an_unrelated_job_run_inside_a_waiting_attempt_keeps_its_retries_in_outer_none
 
 #[test]
 fn without_outer_none_the_unrelated_job_defers_to_the_attempt_it_runs_in() {
-    // what the README warns of, so that the test above shows a real fix
+    // what docs/attribute.md warns of, so that the test above shows a real fix
     let calls = Arc::new(AtomicU32::new(0));
     let (seen, stop) = unrelated_job_during_a_join({
         let calls = Arc::clone(&calls);

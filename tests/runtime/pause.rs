@@ -216,7 +216,7 @@ fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
     assert_eq!(paused.waits().len(), 2);
 }
 
-/// A sleeper that does not wait (README, "Real I/O under tokio's paused
+/// A sleeper that does not wait (docs/testing.md, "Real I/O under tokio's paused
 /// clock"): a closure's waits are recorded but do not move the run's clock
 /// (a sleeper of the user's is awaited, not virtual), so `max_elapsed`
 /// counts none of them and every attempt is made; a `Sleeper` whose
@@ -447,7 +447,7 @@ fn a_sleep_sync_after_a_users_sleeper_is_recorded() {
     assert_eq!(paused.waits(), [s7, s7, Duration::from_secs(1)]);
 }
 
-/// The virtual clock is the thread's and only adds (README "Testing your
+/// The virtual clock is the thread's and only adds (docs/testing.md, "Testing your
 /// retries without sleeping"): two runs going at once on one thread each
 /// move it by their own waits, so each sees the other's, where tokio's
 /// paused clock runs them side by side. 1s waits against a 10s deadline:

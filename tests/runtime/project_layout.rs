@@ -1,4 +1,4 @@
-//! README's "Project layout" lists every source file of the two published
+//! docs/project.md's "Project layout" lists every source file of the two published
 //! crates, retry-runtime and retry-macros: a module added without its
 //! line (as `tokio_postgres.rs` was) fails here, and so does a line for a
 //! file that is gone.
@@ -19,14 +19,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// README's layout block: the lines between "## Project layout"'s
+/// The layout block of docs/project.md: the lines between "## Project layout"'s
 /// ```` ```text ```` and its closing fence.
 fn layout() -> Vec<&'static str> {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../docs/project.md");
     let section = readme
         .split("\n## Project layout\n")
         .nth(1)
-        .expect("README's Project layout section");
+        .expect("docs/project.md's Project layout section");
     let block = section
         .split("```text\n")
         .nth(1)
@@ -195,7 +195,7 @@ fn every_source_file_of_the_runtime_and_the_macros_has_its_line() {
         .collect();
     assert!(
         problems.is_empty(),
-        "README's Project layout:\n{}",
+        "docs/project.md's Project layout:\n{}",
         problems.join("\n")
     );
 }

@@ -332,7 +332,7 @@ fn a_kindless_hint_from_a_condition_of_the_users_is_honoured_capped_and_floored(
 /// A policy that retries every error (`RetryAll`: `Policy::new()`,
 /// `#[retry]` without `retry_on` or a preset) reads nothing of the error,
 /// so a server's wait is not waited: the backoff's is. Retrying every
-/// kind, `retry_on(KindSet::ALL)`, waits it (README, "The #[retry]
+/// kind, `retry_on(KindSet::ALL)`, waits it (docs/attribute.md, "The #[retry]
 /// attribute", and `Policy::retry_all`'s docs say so).
 #[test]
 fn a_policy_that_retries_every_error_waits_the_backoff_not_the_hint() {

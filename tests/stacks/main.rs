@@ -36,7 +36,7 @@ fn far_below(gap: Duration, longer: Duration) -> bool {
 }
 
 /// A sleeper that does not wait; under `testing::pause()` its waits are
-/// virtual (recorded, moving the run's clock): the README's `NoWait`.
+/// virtual (recorded, moving the run's clock): docs/testing.md's `NoWait`.
 #[derive(Clone, Copy, Debug)]
 struct NoWait;
 

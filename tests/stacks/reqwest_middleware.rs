@@ -1541,7 +1541,7 @@ async fn post_is_not_retried_unless_asked() {
     );
 }
 
-/// A quiet policy (`Levels::QUIET`, an SDK's over its user's: README "In
+/// A quiet policy (`Levels::QUIET`, an SDK's over its user's: docs/policies.md, "In
 /// a library") keeps its sent-once line at its give-up level when that is
 /// quieter than WARN, as a budget's refusal and a shutdown's are: a POST
 /// the policy would retry is the run's give-up, not a line of its own at
@@ -1872,7 +1872,7 @@ async fn an_attempt_the_deadline_cut_ends_the_run_on_the_deadline_whatever_the_p
 
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
-/// as the README's testing section and the rustdoc of `sleep_with` say.
+/// as docs/testing.md and the rustdoc of `sleep_with` say.
 /// Without `with_timeout`, the same middleware retries, its waits
 /// recorded by `testing::pause()`.
 #[tokio::test]

@@ -1038,7 +1038,7 @@ async fn an_attempt_the_deadline_cut_does_not_open_the_breaker() {
 
 /// `sleep_with`'s sleeper also times `with_timeout`: one that does not
 /// wait (a test's) ends every attempt at once, before its request is sent,
-/// as the README's testing section and the rustdoc of `sleep_with` say.
+/// as docs/testing.md and the rustdoc of `sleep_with` say.
 /// Without `with_timeout`, the same layer retries, its waits recorded by
 /// `testing::pause()`.
 #[tokio::test]
@@ -1718,7 +1718,7 @@ async fn a_retry_waits_for_the_service_only_until_max_elapsed() {
     );
     assert_eq!(RETRIES.stats().retries, 0, "the retry's token went back");
 
-    // a sleeper that does not wait (the README's `NoWait`) arms no deadline
+    // a sleeper that does not wait (docs/testing.md's `NoWait`) arms no deadline
     // that ends the wait early: its timer is ready at once, but the run's
     // clock decides, and the retry waits for the gate (it gave up at once,
     // on a 30ms gate, before the deadline was read by the clock)

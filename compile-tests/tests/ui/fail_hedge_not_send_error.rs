@@ -2,7 +2,7 @@
 // flight (the last one, to return if none succeeds), across its awaits: its
 // future is `Send` only when the error type is `Send` too, unlike an
 // unhedged call, which drops the error before its sleep. Use a `Send`
-// error (an `Arc` rather than an `Rc`) to spawn it. (README: "Arguments
+// error (an `Arc` rather than an `Rc`) to spawn it. (docs/attribute.md: "Arguments
 // and attempts", "Hedged attempts")
 use retry_runtime::retry;
 use std::rc::Rc;

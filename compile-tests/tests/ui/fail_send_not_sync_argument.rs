@@ -2,7 +2,7 @@
 // `async` block, which borrows the arguments (so `&mut self` and `&mut T` work
 // across attempts); a by-value argument that is `Send` but not `Sync` is
 // therefore borrowed across an await, and the future is not `Send`. Take it
-// by `&mut` or wrap it in a `Mutex` to spawn the call. (README: "Arguments
+// by `&mut` or wrap it in a `Mutex` to spawn the call. (docs/attribute.md: "Arguments
 // and attempts")
 use retry_runtime::retry;
 use std::cell::Cell;

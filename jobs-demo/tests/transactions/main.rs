@@ -6,7 +6,7 @@
 //! exactly 32, serialization failures (40001) happened and every one was
 //! retried; a unique violation (23505) fails after one attempt. Then the
 //! same from 8 threads with a sync `#[retry]` function. And the errors a
-//! real server sends are classified as the README's table says; through
+//! real server sends are classified as docs/databases.md's table says; through
 //! tokio-postgres and deadpool-postgres too (`with_tokio_postgres`).
 //!
 //! How the policy was chosen: the `db` preset's backoff (1s, 2s, 4s, 8s) is

@@ -307,7 +307,7 @@ fn pool(config: Config, max_size: usize) -> Pool {
         .unwrap()
 }
 
-/// README's error type for deadpool-postgres: a pool timeout is Timeout,
+/// docs/databases.md's error type for deadpool-postgres: a pool timeout is Timeout,
 /// the rest as the chain finds it; its message (what the log lines show)
 /// has the server's SQLSTATE, or the error's causes.
 #[derive(Debug, thiserror::Error)]
@@ -392,7 +392,7 @@ async fn deadpool_errors_through_the_chain() {
     assert_eq!(boxed.kind(), ErrorKind::Connect);
 
     // a pool whose only connection is taken: its wait times out. Boxed,
-    // nothing in its chain is known (Unknown); README's DbError says Timeout
+    // nothing in its chain is known (Unknown); docs/databases.md's DbError says Timeout
     let busy = pool(config, 1);
     let held = busy.get().await.unwrap();
     held.batch_execute("SELECT 1").await.unwrap();
@@ -465,7 +465,7 @@ async fn deadpool_errors_through_a_derived_chain_variant() {
 
     // a pool whose only connection is taken: its wait times out, and
     // nothing in that chain is known: Unknown, as boxed (a hand-written
-    // impl gives it Timeout, as README's `DbError` above does, matching
+    // impl gives it Timeout, as docs/databases.md's `DbError` above does, matching
     // `PoolError::Timeout(_)` before the chain)
     let busy = pool(config, 1);
     let held = busy.get().await.unwrap();

@@ -49,7 +49,7 @@
 //! A call whose future is dropped before it ends records no outcome,
 //! attempts or retries; a wait is recorded as it starts, so one the drop cut
 //! short counts whole. (An exporter may render the histograms as summaries:
-//! Prometheus's does unless given buckets, see README.)
+//! Prometheus's does unless given buckets, see docs/metrics.md.)
 //!
 //! A [hedged](crate::hedge) call's success is labelled by the attempt that
 //! won: `succeeded_first_try` when attempt 1 answered first, even with
@@ -93,7 +93,7 @@
 //!   calls that ended so:
 //!   `rate(retry_calls_total{outcome=~"throttled|not_attempted_throttled"}[5m])`
 //!
-//! README's "Operating it: dashboards and alerts" has a dashboard, alert
+//! The guide's "Operating it: dashboards and alerts" (docs/operating.md) has a dashboard, alert
 //! rules, what a dependency down for two minutes looks like in the metrics
 //! and the log, and how to tune a budget from them.
 //!
@@ -474,7 +474,7 @@ const MOVES: [usize; 5] = [2, 3, 5, 6, 7];
 /// `metrics` facade cannot tell whether a recorder is installed without
 /// asking it for each series, about 15 ns per call even with none, so the
 /// runtime asks only once told to, and a call costs one load of a flag
-/// otherwise (the README's Metrics section has the measurements).
+/// otherwise (the guide's Metrics section, docs/metrics.md, has the measurements).
 ///
 /// ```
 /// # #[cfg(feature = "metrics")] {
@@ -758,7 +758,7 @@ mod tests {
     }
 
     /// Every `outcome` label the code emits is in the module's docs and in
-    /// README's metric table, so a dashboard built from them misses none.
+    /// docs/metrics.md's table, so a dashboard built from them misses none.
     /// `ALL` is a slice (a new outcome, the enum being `#[non_exhaustive]`,
     /// does not change its type), in the order of the enum, which the key
     /// tables' `outcome as usize` indexing needs.
@@ -771,11 +771,12 @@ mod tests {
         assert_eq!(ALL.last(), Some(&Outcome::NotAttemptedThrottled));
     }
 
-    /// README, and this module's docs (the text before its first `use`).
+    /// The guide's Metrics chapter (docs/metrics.md), and this module's docs
+    /// (the text before its first `use`).
     fn docs() -> (&'static str, &'static str) {
         let docs = include_str!("mod.rs");
         let docs = &docs[..docs.find("\nuse ").unwrap_or(docs.len())];
-        (include_str!("../../../README.md"), docs)
+        (include_str!("../../../docs/metrics.md"), docs)
     }
 
     /// The rows of the metrics table in `text` (lines, `//! ` taken off):
@@ -819,7 +820,7 @@ mod tests {
             .collect()
     }
 
-    /// Every metric has its row in the module's table and in README's,
+    /// Every metric has its row in the module's table and in docs/metrics.md's,
     /// with its type; the tables list the metrics of the name constants,
     /// no other, in the same order, with the same types and labels.
     #[test]
@@ -850,27 +851,27 @@ mod tests {
         );
         let (readme, docs) = docs();
         let (readme, docs) = (table(readme), table(docs));
-        for (which, table) in [("README's", &readme), ("the module docs'", &docs)] {
+        for (which, table) in [("docs/metrics.md's", &readme), ("the module docs'", &docs)] {
             let rows: Vec<(&str, &str)> = table.iter().map(|&(n, t, _)| (n, t)).collect();
             assert_eq!(rows, metrics, "{which} table: its metrics and their types");
         }
         assert_eq!(readme, docs, "the two tables' metrics, types and labels");
     }
 
-    /// README's and the module docs' lists of `outcome` labels are
+    /// docs/metrics.md's and the module docs' lists of `outcome` labels are
     /// `Outcome::ALL`'s, in its order: a dashboard built from them misses
     /// none, and shows no label that is never emitted.
     #[test]
     fn every_outcome_label_is_documented() {
         let expected: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
         let (readme, docs) = docs();
-        // the last cell of README's row of `retry_calls_total`
+        // the last cell of docs/metrics.md's row of `retry_calls_total`
         let row = readme
             .lines()
             .find(|l| l.starts_with("| `retry_calls_total`"))
-            .expect("README's metric table");
+            .expect("docs/metrics.md's metric table");
         let what = row.split(" | ").nth(3).unwrap();
-        assert_eq!(labels_in(what), expected, "README's outcomes");
+        assert_eq!(labels_in(what), expected, "docs/metrics.md's outcomes");
         // the module docs' paragraph that lists them
         let list = docs
             .split("`outcome` is one of [`Outcome`]'s labels:")

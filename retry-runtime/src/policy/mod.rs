@@ -300,7 +300,7 @@ impl<W, G> Policy<W, G> {
     /// `0` is taken as 1: a run makes its first attempt whatever the limit
     /// (`build()` and `checked()` refuse 0, `PolicyError::ZeroAttempts`);
     /// a count computed at run time, a job's attempts left, is checked by
-    /// the caller before the call (README, "Shutting down").
+    /// the caller before the call (docs/policies.md, "Shutting down").
     ///
     /// ```
     /// assert_eq!(retry_runtime::Policy::new().with_max_attempts(5).stop().max_attempts(), 5);
@@ -832,7 +832,7 @@ impl<W, G> Policy<W, G> {
     ///
     /// The tower layer and the reqwest middleware judge their
     /// [`Failure`](crate::response::Failure)s (`AttemptFailure`), whose
-    /// response's headers such a condition reads (README, "Where retries
+    /// response's headers such a condition reads (docs/where-retries-go.md, "Where retries
     /// go").
     pub const fn with_when<V>(self, when: V) -> Policy<V, G>
     where

@@ -464,7 +464,7 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, RequestPolicy
     /// for the first time). The options apply to whatever it returns, as
     /// with [`from_fn`](Self::from_fn), whose function takes no request.
     /// reqwest follows redirects inside one attempt: the policy is the
-    /// first URL's (see README "Where retries go").
+    /// first URL's (see docs/where-retries-go.md).
     ///
     /// ```
     /// use std::collections::HashMap;

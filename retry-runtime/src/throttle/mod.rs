@@ -279,11 +279,11 @@ impl Throttle {
     /// nothing: about `padding` calls a window. Once it heals, its accepts
     /// must grow back from those few, by a factor e every `window / K` or
     /// so (78s for 90% of calls to succeed again, with the defaults at 50
-    /// calls a second in the README's simulation). A cap keeps `1 - max`
+    /// calls a second in the guide's simulation). A cap keeps `1 - max`
     /// of the calls going out, as probes: the dependency then carries that
     /// share of the load in an
     /// outage, and traffic comes back within a couple of windows / K. The
-    /// simulation in README "Adaptive throttling" compares them.
+    /// simulation in docs/hedging-and-throttling.md ("Adaptive throttling") compares them.
     ///
     /// ```
     /// use retry_runtime::Throttle;

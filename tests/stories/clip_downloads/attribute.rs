@@ -168,7 +168,7 @@ async fn ac4_not_found_fails_at_once_without_sleeping() {
 }
 
 // A `Send + !Sync` argument (here a `Cell`) taken by value: each attempt
-// borrows it, so the annotated future is not `Send` (documented in the README;
+// borrows it, so the annotated future is not `Send` (documented in docs/attribute.md;
 // a `&mut` or by-value `Send + Sync` argument is fine). On a current-thread
 // runtime such a function works as usual:
 #[retry(attempts = 3, backoff = "none")]
