@@ -277,6 +277,12 @@ struct BreakerAndBudgetDoctests;
 #[doc = include_str!("../../docs/classification.md")]
 struct ClassificationDoctests;
 #[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/configuration.md")]
+struct ConfigurationDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
+#[doc = include_str!("../../docs/in-a-library.md")]
+struct InALibraryDoctests;
+#[cfg(all(doctest, feature = "macros", feature = "tokio"))]
 #[doc = include_str!("../../docs/databases.md")]
 struct DatabasesDoctests;
 #[cfg(all(doctest, feature = "macros", feature = "tokio"))]

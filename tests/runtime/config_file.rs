@@ -376,7 +376,7 @@ fn the_policies_in_use_are_written_in_the_file_s_format() {
 /// A dozen upstreams, one value wrong deep in the file: toml's error gives
 /// the line, its text and the fault, not the upstream (the table's key),
 /// which the line's text does not say either; wrapped in
-/// `serde_path_to_error` (docs/policies.md's recipe) it is named, the line kept.
+/// `serde_path_to_error` (docs/configuration.md's recipe) it is named, the line kept.
 #[test]
 fn a_bad_value_among_a_dozen_upstreams_is_named_by_its_path_and_line() {
     let file = |fault: &str| {
@@ -487,7 +487,7 @@ fn a_policy_that_retries_every_error_says_so_in_the_file() {
 }
 
 /// A job queue's `Policy<RetryAll>` reads nothing of its errors, so a
-/// server's Retry-After is not waited (docs/policies.md): its table refuses
+/// server's Retry-After is not waited (docs/configuration.md): its table refuses
 /// `retry_after`, which would do nothing there, on its line in either
 /// format, saying what waits the hints instead; the same table under a
 /// `Policy<RetryOn>` with every kind retries every classified error and
@@ -658,7 +658,7 @@ upstreams:
     let search = &named.upstreams["search"];
     assert_eq!((search.name(), search.max_attempts()), ("search", 5));
     // a Value has no lines, and from_value names no path: serde_path_to_error
-    // (docs/policies.md's recipe) names it
+    // (docs/configuration.md's recipe) names it
     let mut bad: serde_norway::Value =
         serde_norway::from_str(&SHARED.replace("attempts: 2", "attempts: 0")).unwrap();
     bad.apply_merge().unwrap();

@@ -358,7 +358,7 @@ fn no_attempt_limit_is_not_written_as_a_number() {
     logs.assert_logged(Level::WARN, "retrying bounded after attempt 2/3 failed");
 }
 
-/// A library's quiet policy (`Levels::QUIET`, docs/policies.md, "In a library":
+/// A library's quiet policy (`Levels::QUIET`, docs/in-a-library.md:
 /// every line of the policy's at DEBUG, a success after retries and a
 /// retry its budget refused included) still logs at INFO or above the
 /// lines whose levels are not the policy's: its breaker's opening (WARN),

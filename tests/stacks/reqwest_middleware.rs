@@ -1541,8 +1541,8 @@ async fn post_is_not_retried_unless_asked() {
     );
 }
 
-/// A quiet policy (`Levels::QUIET`, an SDK's over its user's: docs/policies.md, "In
-/// a library") keeps its sent-once line at its give-up level when that is
+/// A quiet policy (`Levels::QUIET`, an SDK's over its user's:
+/// docs/in-a-library.md) keeps its sent-once line at its give-up level when that is
 /// quieter than WARN, as a budget's refusal and a shutdown's are: a POST
 /// the policy would retry is the run's give-up, not a line of its own at
 /// WARN in the user's logs. The default stays WARN.
