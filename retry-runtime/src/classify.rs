@@ -383,11 +383,53 @@ macro_rules! kinds {
     note = "if `{Self}` is your crate's, add `#[derive(retry_runtime::Classify)]` to it (with `#[classify(Timeout)]` etc. on its variants) or implement `retry_runtime::Classify` for it by hand; a type of another crate (`String`, a database driver's error) cannot be given it here (the orphan rule): wrap it in an error type of yours and implement `Classify` for that (a driver's error by its code: `classify::classify_sqlstate`, see the guide's Databases chapter, docs/databases.md; an HTTP status code held as a number: `classify::classify_status`), use `retry_if = your_predicate` instead of `retry_on`, return `Box<dyn std::error::Error + Send + Sync>` (classified by the first error of its `source()` chain whose kind is known: io, http, the enabled integrations, `sqlx::Error`, `tokio_postgres::Error` and `rusqlite::Error` by their codes when their features are on; another driver's codes are not read there), or, for a `#[classify(transparent)]` field, write `#[classify(chain)]` instead if its type is an error (classified by its `source()` chain, as in that box: deadpool-postgres's `PoolError::Backend` by its `tokio_postgres::Error`) or give its variant a kind of its own"
 )]
 pub trait Classify {
-    /// What kind of failure this is.
+    /// What kind of failure this is: a policy that retries by kind
+    /// ([`retry_on`](crate::Policy::retry_on), every preset) asks it after
+    /// each failed attempt.
+    ///
+    /// ```
+    /// use retry_runtime::{presets, Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("upstream answered {0}")]
+    /// struct Status(u16);
+    /// impl Classify for Status {
+    ///     fn kind(&self) -> ErrorKind {
+    ///         if self.0 == 404 { ErrorKind::Permanent } else { ErrorKind::Unavailable }
+    ///     }
+    /// }
+    ///
+    /// let _paused = retry_runtime::testing::pause(); // record the waits instead of sleeping
+    /// let run = |status| presets::API.retry(|| Err::<(), _>(Status(status))).detailed().call();
+    /// assert_eq!(run(503).unwrap_err().attempts, 3); // Unavailable: retried, up to the preset's 3 attempts
+    /// assert_eq!(run(404).unwrap_err().attempts, 1); // Permanent: returned at once
+    /// ```
     fn kind(&self) -> ErrorKind;
 
     /// How long the other side asked us to wait before the next attempt
-    /// (an HTTP `Retry-After`), if it said so.
+    /// (an HTTP `Retry-After`), if it said so. A policy waits that long
+    /// instead of its backoff's wait for the kinds its
+    /// [`RetryAfter`](crate::RetryAfter) names (`RateLimited` by default;
+    /// the `api` preset also `Unavailable`), up to its cap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{presets, Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("429 Too Many Requests")]
+    /// struct TooMany { retry_after: Duration }
+    /// impl Classify for TooMany {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::RateLimited }
+    ///     fn retry_after(&self) -> Option<Duration> { Some(self.retry_after) }
+    /// }
+    ///
+    /// let paused = retry_runtime::testing::pause();
+    /// let seven = Duration::from_secs(7);
+    /// let r = presets::API.retry(|| Err::<(), _>(TooMany { retry_after: seven })).call();
+    /// assert!(r.is_err());
+    /// assert_eq!(paused.waits(), [seven, seven]); // the server's wait, not the backoff's 500ms, 1s
+    /// ```
     fn retry_after(&self) -> Option<Duration> {
         None
     }

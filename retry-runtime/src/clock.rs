@@ -49,7 +49,34 @@ use std::time::Duration;
 /// so they, and a policy holding them, are unwind-safe with any clock (a
 /// clock on a `parking_lot::Mutex` too).
 pub trait Clock: Sync {
-    /// Time since this clock's origin.
+    /// Time since this clock's origin. A breaker given the clock reads it
+    /// when it changes state (the time it keeps) and when a call comes
+    /// while it is open (has its recovery timeout passed?).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// use std::time::Duration;
+    /// use retry_runtime::circuit::{CircuitBreaker, CircuitState, Clock, Outcome};
+    ///
+    /// /// A simulation's clock: the milliseconds its loop has stepped through.
+    /// struct Ticks(AtomicU64);
+    /// impl Clock for Ticks {
+    ///     fn now(&self) -> Duration { Duration::from_millis(self.0.load(Relaxed)) }
+    /// }
+    /// static TICKS: Ticks = Ticks(AtomicU64::new(0));
+    /// static UPSTREAM: CircuitBreaker = CircuitBreaker::new("upstream")
+    ///     .with_failures(1)
+    ///     .with_recovery(Duration::from_secs(10))
+    ///     .with_clock(&TICKS);
+    ///
+    /// let call = UPSTREAM.try_acquire().unwrap();
+    /// UPSTREAM.record(call, Outcome::Failure); // opens at 0s
+    /// TICKS.0.store(9_999, Relaxed);
+    /// assert!(UPSTREAM.try_acquire().is_err()); // still open at 9.999s
+    /// TICKS.0.store(10_000, Relaxed);
+    /// assert!(UPSTREAM.try_acquire().is_ok()); // 10s: a probe goes through
+    /// assert_eq!(UPSTREAM.state(), CircuitState::HalfOpen);
+    /// ```
     fn now(&self) -> Duration;
 
     /// Does this clock read earlier than another thread's reading only

@@ -146,7 +146,35 @@ impl<'p, W, G, F, S, N, D, K> Retry<'p, W, G, F, S, N, D, NoStop, K> {
 }
 
 /// A [`Retry`] without a stop signal (the default): nothing
-/// is kept, nothing is asked.
+/// is kept, nothing is asked. `.stop_on(..)` and `.stop_when(..)` take a
+/// retry that has none (it has one stop at most), so a function of yours
+/// that gives every retry of a worker its shutdown flag names it:
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+/// use retry_runtime::signal::{NoStop, StopWhen, SyncAttempt};
+/// use retry_runtime::{Op, Policy, Retry, StopReason};
+///
+/// static SHUTDOWN: AtomicBool = AtomicBool::new(false); // set by a Ctrl-C handler
+///
+/// fn until_shutdown<'p, W, G, F, S, N, D, K>(
+///     retry: Retry<'p, W, G, F, S, N, D, NoStop, K>,
+/// ) -> Retry<'p, W, G, F, S, N, D, StopWhen<fn() -> bool>, K>
+/// where
+///     F: Op,
+///     F::Output: SyncAttempt,
+/// {
+///     retry.stop_when(|| SHUTDOWN.load(Relaxed))
+/// }
+///
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_max_attempts(3);
+/// let e = until_shutdown(policy.retry(|| Err::<(), _>("down"))).detailed().call().unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+/// SHUTDOWN.store(true, Relaxed);
+/// let e = until_shutdown(policy.retry(|| Err::<(), _>("down"))).detailed().call().unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoStop;
 
@@ -209,6 +237,31 @@ impl WithoutStop for NoStop {}
 /// A sync [`Retry`]'s stop check
 /// ([`stop_when`](crate::Retry::stop_when)): a function asked after each
 /// failed attempt and after each wait (a shutdown flag), for `.call()`.
+///
+/// Any `FnMut() -> bool`: here a job queue's lease on the job, which the
+/// worker must not retry past (a check, not a `max_elapsed`: another
+/// thread may renew the lease):
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_runtime::clock::{Clock, SystemClock};
+/// use retry_runtime::{Backoff, Policy, StopReason};
+///
+/// let _paused = retry_runtime::testing::pause(); // the waits move this thread's clock
+/// let s = Duration::from_secs;
+/// let lease_ends = SystemClock.now() + s(45);
+/// let e = Policy::new()
+///     .with_max_attempts(5)
+///     .with_backoff(Backoff::fixed(s(30)))
+///     .retry(|| Err::<(), _>("upstream down"))
+///     .stop_when(|| SystemClock.now() >= lease_ends)
+///     .detailed()
+///     .call()
+///     .unwrap_err();
+/// // asked after each failure and each wait: at 0s, 30s, 30s, then at 60s, past the lease
+/// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+/// assert_eq!(e.last_error, "upstream down");
+/// ```
 pub struct StopWhen<P>(pub(crate) P);
 
 /// Shows nothing of the function.
@@ -220,7 +273,21 @@ impl<P> fmt::Debug for StopWhen<P> {
 
 /// What `.call()` asks of a [`Retry`]'s stop: [`NoStop`]
 /// (nothing) or [`StopWhen`]'s function. A stop signal that is a future
-/// ([`StopOn`]) is not one: a sync wait cannot be raced.
+/// ([`StopOn`]) is not one: a sync wait cannot be raced (`.stop_on(..)`
+/// before `.call()` is a compile error that says so, as [`WithoutStop`]
+/// shows).
+///
+/// ```
+/// use retry_runtime::{Policy, StopReason};
+/// let _paused = retry_runtime::testing::pause();
+/// let policy = Policy::new().with_max_attempts(3);
+/// // NoStop: every attempt the policy allows
+/// let e = policy.retry(|| Err::<(), _>("down")).detailed().call().unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+/// // StopWhen: its function, asked after the first failure, says stop
+/// let e = policy.retry(|| Err::<(), _>("down")).stop_when(|| true).detailed().call().unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`.call()` takes no stop signal that is a future",
     label = "this retry has a `.stop_on(..)`",
@@ -257,6 +324,40 @@ impl<P: FnMut() -> bool> StopCheck for StopWhen<P> {
 
 /// An operation `.stop_when(..)` takes: a sync one, whose attempt returns
 /// a `Result` (for `.call()`); an awaited call takes `.stop_on(..)`.
+/// An operation told its [`Attempt`](crate::Attempt)
+/// ([`context`](crate::Retry::context)) is one too, when it returns a
+/// `Result`:
+///
+/// ```
+/// use std::cell::Cell;
+/// use retry_runtime::{Attempt, Policy, StopReason};
+/// let _paused = retry_runtime::testing::pause();
+/// let shutdown = Cell::new(false);
+/// let e = Policy::new()
+///     .with_max_attempts(5)
+///     .retry(|a: Attempt| {
+///         shutdown.set(a.number == 2); // (Ctrl-C during the second attempt)
+///         Err::<(), _>("database is locked")
+///     })
+///     .context()
+///     .stop_when(|| shutdown.get())
+///     .detailed()
+///     .call()
+///     .unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
+/// ```
+///
+/// An async operation is not:
+///
+/// ```compile_fail,E0277
+/// # async fn f() {
+/// use retry_runtime::Policy;
+/// let r = Policy::new()
+///     .retry(|| async { Err::<(), _>("down") })
+///     .stop_when(|| false) // error[E0277]: `.stop_when(..)` is for a sync call (`.call()`)
+///     .await;
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`.stop_when(..)` is for a sync call (`.call()`): an awaited one takes `.stop_on(..)`",
     label = "this operation's attempt returns `{Self}`, not a `Result`",
@@ -267,7 +368,24 @@ pub trait SyncAttempt {}
 impl<T, E> SyncAttempt for Result<T, E> {}
 
 /// What a run asks of its stop signal ([`NoStop`], [`StopOn`]), for a call
-/// whose error type is `E`.
+/// whose error type is `E`: what `.await` asks of a [`Retry`]'s stop.
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use retry_runtime::{Policy, StopReason};
+/// let policy = Policy::new().with_max_attempts(3);
+/// // NoStop: every attempt the policy allows
+/// let e = policy.retry(|| async { Err::<(), _>("down") }).detailed().await.unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (3, StopReason::Attempts));
+/// // StopOn: a shutdown's receiver, whose sender is gone: fired, so no retry
+/// let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+/// drop(shutdown);
+/// let e = policy.retry(|| async { Err::<(), _>("down") }).stop_on(signal).detailed().await.unwrap_err();
+/// assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+/// # }
+/// # #[cfg(not(feature = "tokio"))] fn main() {}
+/// ```
 pub trait StopSignal<E> {
     /// Is there a signal to ask (`false` for [`NoStop`], whose questions
     /// fold away)?

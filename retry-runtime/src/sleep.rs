@@ -113,7 +113,37 @@ use crate::testing;
 pub trait Sleeper {
     /// The timer future.
     type Sleep: Future<Output = ()>;
-    /// A future that completes after `wait`.
+    /// A future that completes after `wait`: the run makes one per wait
+    /// between attempts and awaits it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::sync::Mutex;
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::Sleeper, Policy};
+    ///
+    /// /// tokio's timer, each wait kept as well (for a metric of your own, say).
+    /// struct Kept<'a>(&'a Mutex<Vec<Duration>>);
+    /// impl Sleeper for Kept<'_> {
+    ///     type Sleep = tokio::time::Sleep;
+    ///     fn sleep(&self, wait: Duration) -> tokio::time::Sleep {
+    ///         self.0.lock().unwrap().push(wait);
+    ///         tokio::time::sleep(wait)
+    ///     }
+    /// }
+    ///
+    /// let waits = Mutex::new(Vec::new());
+    /// let start = tokio::time::Instant::now();
+    /// let r = Policy::new() // 3 attempts, waits 1s, 2s
+    ///     .retry(|| async { Err::<(), _>("down") })
+    ///     .sleep_with(Kept(&waits))
+    ///     .await;
+    /// assert_eq!(r, Err("down"));
+    /// let s = Duration::from_secs;
+    /// assert_eq!(*waits.lock().unwrap(), [s(1), s(2)]);
+    /// assert!(start.elapsed() >= s(3)); // on tokio's paused clock: no real wait
+    /// # }
+    /// ```
     fn sleep(&self, wait: Duration) -> Self::Sleep;
 
     /// Under [`testing::pause`], is a run's wait between attempts virtual
@@ -222,7 +252,40 @@ pub trait Sleeper {
     /// attempts, as a sleep on tokio's paused clock lets it; an override
     /// should do the same, and must complete without real time passing
     /// (forward to the wrapped timer's, as in the example above). By default
-    /// `self.sleep(Duration::ZERO)`.
+    /// `self.sleep(Duration::ZERO)`; override it when your timer's zero
+    /// wait is not free (tokio's rounds it up to its next millisecond tick,
+    /// on real time):
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() { // (real time)
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::time::{Duration, Instant};
+    /// use retry_runtime::{sleep::Sleeper, testing, Policy};
+    ///
+    /// type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// /// An SDK's timer, whose users' tests under `testing::pause()` do not sleep.
+    /// struct SdkTimer;
+    /// impl Sleeper for SdkTimer {
+    ///     type Sleep = Sleep;
+    ///     fn sleep(&self, wait: Duration) -> Sleep { Box::pin(tokio::time::sleep(wait)) }
+    ///     fn virtual_when_paused(&self) -> bool { true }
+    ///     fn sleep_virtual(&self) -> Sleep { Box::pin(tokio::task::yield_now()) } // no timer
+    /// }
+    ///
+    /// let paused = testing::pause();
+    /// let start = Instant::now();
+    /// let e = Policy::new() // 3 attempts, waits 1s, 2s
+    ///     .retry(|| async { Err::<(), _>("down") })
+    ///     .sleep_with(SdkTimer)
+    ///     .detailed()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(start.elapsed() < Duration::from_secs(3)); // not slept
+    /// assert!(e.elapsed >= Duration::from_secs(3)); // the run's clock moved
+    /// assert_eq!(paused.waits(), [Duration::from_secs(1), Duration::from_secs(2)]);
+    /// # }
+    /// ```
     #[inline]
     fn sleep_virtual(&self) -> Self::Sleep {
         self.sleep(Duration::ZERO)
@@ -351,7 +414,28 @@ impl<T: Future + Unpin> TimerOrYield<T> {
     note = "`.call()` sleeps with a `Fn(Duration)` that blocks, e.g. `.sleep_with(|wait| std::thread::sleep(wait))`; a `SleepFn` or a runtime's timer is an async sleeper, for `.await`"
 )]
 pub trait BlockingSleeper {
-    /// Block for `wait`.
+    /// Block for `wait`: `.call()` calls it for each wait between attempts
+    /// (not for a zero one).
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::time::Duration;
+    /// use retry_runtime::{sleep::sleep_sync, BlockingSleeper, Policy};
+    ///
+    /// /// Sleeps as the default sleeper does, and counts the waits (for a progress line).
+    /// struct Counted<'a>(&'a Cell<u32>);
+    /// impl BlockingSleeper for Counted<'_> {
+    ///     fn sleep_blocking(&self, wait: Duration) {
+    ///         self.0.set(self.0.get() + 1);
+    ///         sleep_sync(wait); // virtual under `testing::pause`
+    ///     }
+    /// }
+    ///
+    /// let _paused = retry_runtime::testing::pause();
+    /// let waits = Cell::new(0);
+    /// let r = Policy::new().with_max_attempts(3).retry(|| Err::<(), _>("down")).sleep_with(Counted(&waits)).call();
+    /// assert_eq!((r, waits.get()), (Err("down"), 2));
+    /// ```
     fn sleep_blocking(&self, wait: Duration);
 
     /// Does `sleep_blocking` record its waits for `testing::pause` itself?
