@@ -788,7 +788,24 @@ async fn read_snippet(mut resp: Response) -> String {
 /// # let _ = bytes; Ok(()) }
 /// ```
 pub trait ResponseExt: Sized {
-    /// See [`error_for_status`].
+    /// See [`error_for_status`]: the response below 400, else an
+    /// [`HttpError`] with the server's wait and the start of its body.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use retry_runtime::{reqwest::ResponseExt, Classify, ErrorKind};
+    ///
+    /// // what `client.get(url).send().await?` returns (built in memory here)
+    /// let busy = http::Response::builder().status(503).header("retry-after", "30").body("maintenance").unwrap();
+    /// let err = reqwest::Response::from(busy).error_for_status_retry().await.unwrap_err();
+    /// assert_eq!((err.kind(), err.retry_after()), (ErrorKind::Unavailable, Some(Duration::from_secs(30))));
+    /// assert_eq!(err.body(), "maintenance");
+    ///
+    /// let ok = reqwest::Response::from(http::Response::new("clip 7"));
+    /// assert_eq!(ok.error_for_status_retry().await.unwrap().text().await.unwrap(), "clip 7");
+    /// # }
+    /// ```
     fn error_for_status_retry(self) -> impl Future<Output = Result<Self, HttpError>> + Send;
 }
 

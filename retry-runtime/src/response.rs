@@ -153,6 +153,37 @@ impl ResponseFailure {
 )]
 pub trait ClassifyResponse {
     /// `None` for a success; for a failure, what kind and the wait it asked for.
+    /// The tower layer asks it of every response its service answers with
+    /// (the reqwest middleware, of every `reqwest::Response`):
+    ///
+    /// ```
+    /// # #[cfg(feature = "tower")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::convert::Infallible;
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use retry_runtime::response::{ClassifyResponse, ResponseFailure};
+    /// use retry_runtime::{presets, ErrorKind};
+    ///
+    /// /// A job API's answer: a 200 even when its queue is full.
+    /// struct Reply { queue_full: bool }
+    /// impl ClassifyResponse for Reply {
+    ///     fn failure(&self) -> Option<ResponseFailure> {
+    ///         self.queue_full.then(|| ResponseFailure::new(ErrorKind::Unavailable, 200))
+    ///     }
+    /// }
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    /// let api = service_fn(|_: http::Request<()>| async {
+    ///     let call = CALLS.fetch_add(1, Relaxed) + 1;
+    ///     Ok::<_, Infallible>(Reply { queue_full: call == 1 })
+    /// });
+    /// let reply = presets::API.layer().layer(api).oneshot(http::Request::new(())).await.unwrap();
+    /// assert!(!reply.queue_full);
+    /// assert_eq!(CALLS.load(Relaxed), 2); // the first reply was a failure: retried
+    /// # }
+    /// # #[cfg(not(feature = "tower"))] fn main() {}
+    /// ```
     fn failure(&self) -> Option<ResponseFailure>;
 
     /// Where the response came from, written after the status in a failed

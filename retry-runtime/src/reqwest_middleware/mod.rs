@@ -506,6 +506,40 @@ impl<W: 'static, G: 'static> RetryMiddleware<W, G, DefaultSleeper, RequestPolicy
 /// [`RetryMiddleware::from_request_fn`]'s function, which chooses each
 /// request's policy from the request, kept for the program's life (once
 /// per `from_request_fn`), in the middleware's type as [`PolicyFn`] is.
+///
+/// Its type is the middleware's last parameter, to keep one in a struct of
+/// your own (the same for a `fn` and a closure):
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::circuit::{CircuitBreaker, CircuitState};
+/// use retry_runtime::reqwest_middleware::{RequestPolicyFn, RetryMiddleware};
+/// use retry_runtime::{presets, DefaultSleeper, Policy, RetryOn, WithCircuit};
+///
+/// static LOCAL: CircuitBreaker = CircuitBreaker::new("local").with_failures(1);
+/// static OTHERS: CircuitBreaker = CircuitBreaker::new("others").with_failures(1);
+/// static TO_LOCAL: Policy<RetryOn, WithCircuit> = presets::API.with_max_attempts(1).with_circuit(&LOCAL);
+/// static TO_OTHERS: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&OTHERS);
+///
+/// struct Crawler {
+///     retry: RetryMiddleware<RetryOn, WithCircuit, DefaultSleeper, RequestPolicyFn<RetryOn, WithCircuit>>,
+/// }
+/// let crawler = Crawler {
+///     retry: RetryMiddleware::from_request_fn(|req: &reqwest::Request| {
+///         if req.url().host_str() == Some("127.0.0.1") { &TO_LOCAL } else { &TO_OTHERS }
+///     }),
+/// };
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::builder().no_proxy().build().unwrap())
+///     .with(crawler.retry)
+///     .build();
+/// # let url = { let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap(); format!("http://{}/", nobody.local_addr().unwrap()) };
+/// assert!(client.get(&url).send().await.is_err()); // (a port of 127.0.0.1 nobody listens on) refused
+/// assert_eq!(LOCAL.state(), CircuitState::Open); // the policy chosen for the request judged it
+/// assert_eq!(OTHERS.state(), CircuitState::Closed);
+/// # }
+/// # #[cfg(not(feature = "tokio"))] fn main() {}
+/// ```
 pub struct RequestPolicyFn<W: 'static, G: 'static = NoCircuit> {
     choose: &'static (dyn Fn(&Request) -> &'static Policy<W, G> + Send + Sync),
 }

@@ -521,6 +521,31 @@ impl<W: 'static, G: 'static, Sl, T, H> RetryLayer<W, G, Sl, T, OwnedPolicy<W, G>
 /// service's type parameters, even `'static`, keeps a future that holds
 /// the service from being spawned, "implementation of `Service` is not
 /// general enough".)
+///
+/// A pointer to the policy, what each call's future holds of it (that of
+/// a [`from_policy`](RetryLayer::from_policy) layer holds a copy of the
+/// whole policy, [`OwnedPolicy`]). Name it in a layer's type written out
+/// with hooks, the parameter after it:
+///
+/// ```
+/// use retry_runtime::tower::{FixedPolicy, Hooks, NoTimeout, RetryHook, RetryLayer};
+/// use retry_runtime::{presets, response::Failure, DefaultSleeper, NoCircuit, Policy, RetryEvent, RetryOn};
+///
+/// static CLIPS: Policy<RetryOn> = presets::API.with_name("clips");
+///
+/// type Failed = Failure<http::Response<String>, std::io::Error>;
+/// #[derive(Clone)]
+/// struct Logged;
+/// impl RetryHook<Failed> for Logged {
+///     fn on_retry(&self, _: &Failed, ev: &RetryEvent<'_>) { tracing::debug!("retrying in {:?}", ev.wait) }
+/// }
+/// struct Client {
+///     retry: RetryLayer<RetryOn, NoCircuit, DefaultSleeper, NoTimeout, FixedPolicy<RetryOn>, Hooks<Logged>>,
+/// }
+/// let client = Client { retry: RetryLayer::new(&CLIPS).with_retry_hook(Logged) };
+/// assert!(std::ptr::eq(client.retry.policy(), &CLIPS)); // the static itself
+/// assert_eq!(std::mem::size_of::<FixedPolicy<RetryOn>>(), std::mem::size_of::<usize>()); // a pointer
+/// ```
 pub struct FixedPolicy<W: 'static, G: 'static = NoCircuit>(&'static Policy<W, G>);
 
 impl<W: 'static, G: 'static> Clone for FixedPolicy<W, G> {
