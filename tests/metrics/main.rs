@@ -17,3 +17,4 @@ mod operating;
 mod outcomes;
 mod script;
 mod spans;
+mod tower_layer;

@@ -7,7 +7,7 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `retry_calls_total` | counter | `operation`, `outcome` | calls that ended, by outcome (below); every outcome's series (and `retry_retries_total`) is registered at 0 when the operation's first call in the process ends (a call dropped before it ends, cancelled, records nothing; or its first decision or success given to [`Policy::report`](crate::Policy::report) or [`Policy::report_success`](crate::Policy::report_success)), so `rate()` sees the first give-up |
-//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first: the calls of the outcomes `not_attempted_circuit_open` and `not_attempted_throttled`, and those of a hand loop whose `Run::progressed` restarted the count before a guard turned its next attempt away; a hedged call's hedges included) |
+//! | `retry_attempts` | histogram | `operation` | attempts made per call (0 when a breaker or a throttle rejected the first: the calls of the outcomes `not_attempted_circuit_open` and `not_attempted_throttled`; a tower layer's call whose service failed its readiness check before the first, `permanent_error`; and those of a hand loop whose `Run::progressed` restarted the count before a guard turned its next attempt away; a hedged call's hedges included) |
 //! | `retry_retries_total` | counter | `operation` | retries made (attempts after the first, hedges included), counted when the call ends (a hand loop's [`Run::progressed`](crate::Run::progressed) counts those before it then) |
 //! | `retry_hedges_total` | counter | `operation` | of those, the attempts a [hedged](crate::hedge) call started on its hedge delay beside others still in flight (a failed attempt's retry is not one, even beside others), counted when the call ends; registered at the operation's first hedged call |
 //! | `retry_wait_seconds` | histogram | `operation` | each wait before a retry, in seconds, recorded as it starts (its sum: the time the calls set out to wait; a wait a [cooldown](crate::cooldown) lengthened, whole; a wait after which the run made no retry, a breaker having opened meanwhile, too); a first attempt's wait for a cooldown is in `retry_cooldown_wait_seconds` only |
@@ -280,7 +280,10 @@ pub enum Outcome {
     SucceededAfterRetries,
     /// Every allowed attempt failed ([`StopReason::Attempts`]).
     AttemptsExhausted,
-    /// An error was not retriable ([`StopReason::Permanent`]).
+    /// An error was not retriable ([`StopReason::Permanent`]); also a call
+    /// through the tower layer whose service failed its readiness check
+    /// (`poll_ready`: the service is broken), before a retry or before its
+    /// first attempt (then with 0 attempts: nothing was sent).
     PermanentError,
     /// The deadline (`max_elapsed`) was reached ([`StopReason::Deadline`]).
     DeadlineReached,

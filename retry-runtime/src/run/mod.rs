@@ -40,6 +40,8 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // last, not always the last started)
 #[cfg(feature = "tower")]
 pub(crate) use announce::ended_before_retry;
+#[cfg(feature = "tower")]
+pub(crate) use announce::not_ready_to_call;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub(crate) use announce::too_late;
 pub(crate) use announce::{announce_give_up, announce_not_attempted, announce_retry};

@@ -78,9 +78,10 @@
 //! When the policy gives up on a failed response (a 503 after the last
 //! attempt, a 404 at once), the caller gets that response; an error of the
 //! service comes back as [`Error::Inner`], and so does the error of a
-//! service whose `poll_ready` fails before a retry (tower says to discard
-//! such a service: the run ends there, with the give-up line of a
-//! non-retriable error and the policy's `on_give_up`). With
+//! service whose `poll_ready` fails, before a retry or before the first
+//! attempt (tower says to discard such a service: the run ends there, with
+//! the give-up line of a non-retriable error, `permanent_error` in the
+//! metrics and the policy's `on_give_up`; see [`RetryService`]). With
 //! [`with_report`](RetryLayer::with_report), each comes back beside its
 //! run's report, the attempts made and why the run stopped ([`Reported`]).
 //! The kinds decide only with a
@@ -924,7 +925,57 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Layer<S>
 
 /// The service a [`RetryLayer`] makes: each call is a run of the policy.
 ///
-/// `poll_ready` is the inner service's. A call takes the inner service that
+/// `poll_ready` is the inner service's. Its error (tower: the service is
+/// broken, a `Buffer` whose worker is gone say) ends the call it was asked
+/// for before the first attempt, nothing sent: [`Error::Inner`] (beside a
+/// report of 0 attempts, [`Permanent`](crate::StopReason::Permanent),
+/// [`with_report`](RetryLayer::with_report)), announced as a failure
+/// before a retry is: the WARN line `{operation} failed with a
+/// non-retriable error on attempt 0` (at the policy's non-retriable level;
+/// attempt 0: none was made), `permanent_error` with 0 attempts in the
+/// [`metrics`](crate::metrics), the policy's `on_give_up`; the breaker and
+/// the budget, never asked, record nothing. (So a caller that asks
+/// readiness of several services and drops the one that fails, tower's
+/// balancer, counts a call for it: put the layer above the balancer, where
+/// a retry can go to another endpoint.)
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::task::{Context, Poll};
+/// use tower::{Layer, Service, ServiceExt};
+/// use retry_runtime::{presets, GiveUpEvent, Policy, RetryOn, StopReason};
+///
+/// #[derive(Clone)]
+/// struct Closed; // a pool that was shut down
+/// impl Service<http::Request<String>> for Closed {
+///     type Response = http::Response<String>;
+///     type Error = std::io::Error;
+///     type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+///     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+///         Poll::Ready(Err(std::io::Error::other("the pool is closed")))
+///     }
+///     fn call(&mut self, _: http::Request<String>) -> Self::Future {
+///         unreachable!("never ready")
+///     }
+/// }
+/// static GAVE_UP: AtomicUsize = AtomicUsize::new(0);
+/// fn gave_up(ev: &GiveUpEvent<'_>) {
+///     assert_eq!((ev.attempts, ev.reason), (0, StopReason::Permanent));
+///     GAVE_UP.fetch_add(1, Ordering::Relaxed);
+/// }
+/// static POLICY: Policy<RetryOn> = presets::API.with_name("pool").with_on_give_up(gave_up);
+/// let svc = POLICY.layer().with_report().layer(Closed);
+/// let request = http::Request::get("/clips/7").body(String::new()).unwrap();
+/// // WARN pool failed with a non-retriable error on attempt 0 | error=the pool is closed ...
+/// let (error, report) = svc.oneshot(request).await.unwrap_err().into_parts();
+/// assert_eq!(error.to_string(), "the pool is closed");
+/// assert_eq!((report.attempts, report.gave_up), (0, Some(StopReason::Permanent)));
+/// assert_eq!(GAVE_UP.load(Ordering::Relaxed), 1);
+/// # }
+/// ```
+///
+/// A call takes the inner service that
 /// was made ready and leaves a clone in its place (tower's rule for a
 /// service that calls its inner one from its future); each retry waits for
 /// that service to be ready again (registering the task's waker, no busy
@@ -1015,7 +1066,10 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
+        let layer = &self.layer;
+        self.inner
+            .poll_ready(cx)
+            .map_err(|e| not_ready_to_call::<T, _, _, _>(&layer.policy, layer.classify, e))
     }
 
     // Inlined into the caller in release builds, as the future's poll is:
@@ -1056,7 +1110,10 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
+        let layer = &self.layer;
+        self.inner
+            .poll_ready(cx)
+            .map_err(|e| not_ready_to_call::<T, _, _, _>(layer.policy.now(), layer.classify, e))
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -1103,7 +1160,10 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(not_ready_to_call::<T, _>)
+        let layer = &self.layer;
+        self.inner
+            .poll_ready(cx)
+            .map_err(|e| not_ready_to_call::<T, _, _, _>(&layer.policy, layer.classify, e))
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -1127,11 +1187,22 @@ where
 }
 
 /// The inner service failed its readiness check before a call: no run
-/// started (a layer [`with_report`](RetryLayer::with_report) reports 0
-/// attempts, stopped as [`Permanent`](crate::StopReason::Permanent), as a
-/// failed check before a retry ends its run).
-#[inline(always)]
-fn not_ready_to_call<T: AttemptLimit, E>(error: E) -> T::CallError<E> {
+/// started, nothing was sent. The call ends as one that failed its check
+/// before a retry does: announced as a give-up on a non-retriable error
+/// (its line, `permanent_error` in the metrics, the policy's `on_give_up`),
+/// with 0 attempts (a layer [`with_report`](RetryLayer::with_report)
+/// reports them, stopped as [`Permanent`](crate::StopReason::Permanent)).
+/// `policy` is the layer's (a request's own name, with `from_policy`, is
+/// not known yet).
+#[cold]
+#[inline(never)]
+fn not_ready_to_call<T: AttemptLimit, W, G, E: StdError + 'static>(
+    policy: &Policy<W, G>,
+    classify: FindClassify,
+    error: E,
+) -> T::CallError<E> {
+    let kind = crate::chain::classify_error(&error, classify).0;
+    crate::run::not_ready_to_call(policy, &error, kind);
     T::call_error(Error::Inner(error), || {
         RetryReport::new(0, Duration::ZERO, Some(crate::StopReason::Permanent))
     })
