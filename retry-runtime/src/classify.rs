@@ -433,6 +433,34 @@ pub trait Classify {
     fn retry_after(&self) -> Option<Duration> {
         None
     }
+
+    /// Why this error is [`Permanent`](ErrorKind::Permanent) when its code
+    /// or its type alone would not say so: the give-up line of a run that
+    /// ends on it (WARN, `{operation} failed with a non-retriable error on
+    /// attempt {n}`) adds it in parentheses. A `tonic::Status` whose
+    /// server's pushback asks not to retry says so (feature `tonic`); other
+    /// errors say nothing (`None`, the default). Asked only when such a
+    /// line is written: what it reads costs a call nothing otherwise.
+    ///
+    /// ```
+    /// use retry_runtime::{Classify, ErrorKind};
+    ///
+    /// /// A payment the provider declined, and said not to try again.
+    /// struct Declined { final_: bool }
+    /// impl Classify for Declined {
+    ///     fn kind(&self) -> ErrorKind {
+    ///         if self.final_ { ErrorKind::Permanent } else { ErrorKind::Unavailable }
+    ///     }
+    ///     fn why_permanent(&self) -> Option<&'static str> {
+    ///         self.final_.then_some("the provider marked the decline final")
+    ///     }
+    /// }
+    /// assert_eq!(Declined { final_: true }.why_permanent(), Some("the provider marked the decline final"));
+    /// assert_eq!(std::io::Error::from(std::io::ErrorKind::NotFound).why_permanent(), None);
+    /// ```
+    fn why_permanent(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 pub use crate::chain::{error_kind, never_sent};
@@ -444,6 +472,9 @@ impl<T: Classify + ?Sized> Classify for &T {
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        (**self).why_permanent()
+    }
 }
 
 impl<T: Classify + ?Sized> Classify for Box<T> {
@@ -452,6 +483,9 @@ impl<T: Classify + ?Sized> Classify for Box<T> {
     }
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        (**self).why_permanent()
     }
 }
 
@@ -483,6 +517,9 @@ impl<T: Classify + ?Sized> Classify for std::sync::Arc<T> {
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        (**self).why_permanent()
+    }
 }
 
 /// As for `Arc`: the error it holds.
@@ -499,6 +536,9 @@ impl<T: Classify + ?Sized> Classify for std::rc::Rc<T> {
     }
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        (**self).why_permanent()
     }
 }
 

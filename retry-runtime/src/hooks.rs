@@ -208,7 +208,16 @@ pub struct GiveUpEvent<'a> {
     /// (zero for a decision reported with
     /// [`Policy::report`](crate::Policy::report)).
     pub elapsed: Duration,
+    /// Why the error is `Permanent` when its kind alone would not say so
+    /// ([`When::why_permanent`](crate::When::why_permanent)), asked by the
+    /// give-up line of a non-retriable error if it is written; `None`
+    /// where the error's type is not known.
+    pub(crate) why_permanent: WhyPermanent<'a>,
 }
+
+/// [`GiveUpEvent`]'s `why_permanent`: the question, asked only by a line
+/// that is written (a gRPC status reads its metadata again).
+pub(crate) type WhyPermanent<'a> = Option<&'a dyn Fn() -> Option<&'static str>>;
 
 /// Every field; `error` by its `Display` (it is a `&dyn Display`).
 impl fmt::Debug for RetryEvent<'_> {
@@ -294,6 +303,7 @@ mod tests {
             error: &"boom",
             kind: None,
             elapsed: Duration::from_millis(5),
+            why_permanent: None,
         };
         assert_fields(
             &format!("{give_up:?}"),

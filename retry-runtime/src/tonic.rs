@@ -159,7 +159,10 @@
 //! ([`RetryAfter::cap`](crate::RetryAfter::cap); 60s for [`GRPC`]). One
 //! that is negative, unreadable (`" 300"`, `"1.5"`, `"300ms"`) or too large
 //! for a 64-bit integer, or several values, asks the client not to retry:
-//! such a status is `Permanent`, whatever its code (with a DEBUG line).
+//! such a status is `Permanent`, whatever its code, and the give-up line
+//! says why (`clip failed with a non-retriable error on attempt 1 (the
+//! server's grpc-retry-pushback-ms asks not to retry: negative)`, at WARN;
+//! [`Classify::why_permanent`]), with a DEBUG line that shows the values.
 //! This differs from A6's letter, a signed 32-bit integer without leading
 //! zeros: a value above `i32::MAX` (2147483647 ms, about 24.9 days), such
 //! as `"3000000000"`, is a wait here (so 60s with [`GRPC`]), where a
@@ -190,6 +193,8 @@
 //! let mut stop = Status::new(Code::Unavailable, "draining");
 //! stop.metadata_mut().insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
 //! assert_eq!(stop.kind(), ErrorKind::Permanent); // the server said: do not retry
+//! // and its give-up line says so
+//! assert_eq!(stop.why_permanent(), Some("the server's grpc-retry-pushback-ms asks not to retry: negative"));
 //!
 //! let mut later = Status::new(Code::Unavailable, "maintenance");
 //! later.metadata_mut().insert("grpc-retry-pushback-ms", "172800000".parse().unwrap()); // 2 days
@@ -597,6 +602,36 @@ impl Classify for Status {
             Pushback::Absent | Pushback::Stop(_) => None,
         }
     }
+
+    /// A status whose server's pushback asks not to retry says so, and
+    /// why: the give-up line reads `... on attempt 1 (the server's
+    /// grpc-retry-pushback-ms asks not to retry: negative)`. (Read only
+    /// for a line that is written; no DEBUG line of its own.)
+    fn why_permanent(&self) -> Option<&'static str> {
+        match pushback(self) {
+            Pushback::Stop(why) => Some(stop_said(why)),
+            Pushback::Absent | Pushback::Wait(_) => None,
+        }
+    }
+}
+
+/// A stopping pushback's reason (`why`, as its DEBUG line's `reason`) as
+/// the give-up line says it.
+fn stop_said(why: &'static str) -> &'static str {
+    macro_rules! asks {
+        ($why:literal) => {
+            concat!(
+                "the server's grpc-retry-pushback-ms asks not to retry: ",
+                $why
+            )
+        };
+    }
+    match why {
+        "negative" => asks!("negative"),
+        "unreadable" => asks!("unreadable"),
+        "too large for an integer" => asks!("too large for an integer"),
+        _ => asks!("several values"),
+    }
 }
 
 /// An attempt that outlived `#[retry(timeout)]` (or
@@ -829,11 +864,22 @@ mod tests {
         ] {
             let s = with_pushback(Code::Unavailable, value);
             assert_eq!(pushback(&s), Pushback::Stop(why), "{value}");
+            // and the give-up line's words, the same reason
+            let said = format!("the server's grpc-retry-pushback-ms asks not to retry: {why}");
+            assert_eq!(s.why_permanent(), Some(&*said), "{value}");
         }
         let mut two = with_pushback(Code::Unavailable, "100");
         two.metadata_mut()
             .append(PUSHBACK_KEY, "200".parse().unwrap());
         assert_eq!(pushback(&two), Pushback::Stop("several values"));
+        let said = "the server's grpc-retry-pushback-ms asks not to retry: several values";
+        assert_eq!(two.why_permanent(), Some(said));
+        // no pushback, or a wait: nothing to say
+        assert_eq!(Status::not_found("gone").why_permanent(), None);
+        assert_eq!(
+            with_pushback(Code::Unavailable, "300").why_permanent(),
+            None
+        );
     }
 
     /// A long pushback is honoured, capped by the policy as any hint (it

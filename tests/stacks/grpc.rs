@@ -156,6 +156,60 @@ async fn a_negative_pushback_stops_the_retries() {
     );
 }
 
+/// The give-up line a user reads at WARN says that the server's pushback
+/// asked not to retry: it called an UNAVAILABLE `Permanent` with no
+/// reason (only a DEBUG line, from inside the classification, said why).
+/// So does a hedged call's, and a job's reported with `Policy::report`; a
+/// status `Permanent` by its code (NOT_FOUND) has no such words.
+#[tokio::test]
+async fn a_negative_pushbacks_give_up_line_says_the_server_asked_not_to_retry() {
+    const WARN: tracing::Level = tracing::Level::WARN;
+    const SAID: &str = "clip failed with a non-retriable error on attempt 1 \
+                        (the server's grpc-retry-pushback-ms asks not to retry: negative) | ";
+    let (server, _running, mut client) = server_and_client().await;
+    server.script([Err(pushback(Code::Unavailable, -1))]);
+    let logs = testkit::capture::capture();
+    clip(&mut client, "7").await.unwrap_err();
+    let line = logs.assert_logged(WARN, "non-retriable");
+    assert!(line.starts_with(&format!("WARN {SAID}")), "{line}");
+    assert_eq!(
+        testkit::capture::field(&line, "error_kind"),
+        Some("Permanent")
+    );
+
+    // a hedged call's
+    server.script([Err(pushback(Code::Unavailable, -1))]);
+    let logs = testkit::capture::capture();
+    let hedged = FAST.with_hedge(Duration::from_secs(10));
+    hedged
+        .retry(|| {
+            let mut client = client.clone();
+            async move { get(&mut client, "7").await }
+        })
+        .hedged()
+        .await
+        .unwrap_err();
+    let line = logs.assert_logged(WARN, "non-retriable");
+    assert!(line.starts_with(&format!("WARN {SAID}")), "{line}");
+
+    // a job's, reported
+    let logs = testkit::capture::capture();
+    let status = pushback(Code::Unavailable, -1);
+    FAST.report(0, &status, FAST.decide(0, &status));
+    let line = logs.assert_logged(WARN, "non-retriable");
+    assert!(line.starts_with(&format!("WARN {SAID}")), "{line}");
+
+    // a status Permanent by its code: the line as it was
+    server.script([Err(Status::not_found("no clip 8"))]);
+    let logs = testkit::capture::capture();
+    clip(&mut client, "8").await.unwrap_err();
+    let line = logs.assert_logged(WARN, "non-retriable");
+    assert!(
+        line.starts_with("WARN clip failed with a non-retriable error on attempt 1 | "),
+        "{line}"
+    );
+}
+
 /// No server at all: tonic reports UNAVAILABLE "tcp connect error" with
 /// the refused connection as its source: Connect (nothing was sent, as a
 /// refused HTTP request is), retried to the last attempt; a server's own

@@ -72,7 +72,7 @@ where
 /// and the policy's `on_give_up` (not for a deferred error), as a run's
 /// `announce_give_up` does (`run::state`); `last`'s span, if it has one,
 /// is marked failed.
-pub(super) fn give_up<W, G, E: Display>(
+pub(super) fn give_up<W: When<E>, G, E: Display>(
     policy: &Policy<W, G>,
     (last, span): (Failure<E>, Option<&tracing::Span>),
     (attempts, hedges): (u32, u32),
@@ -88,6 +88,7 @@ pub(super) fn give_up<W, G, E: Display>(
         error: &last.error,
         kind: last.kind,
         elapsed,
+        why_permanent: Some(&|| policy.when.why_permanent(&last.error)),
     };
     let shown = log::Elapsed::Measured(elapsed);
     match (reason, policy.budget) {

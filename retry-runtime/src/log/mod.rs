@@ -40,6 +40,15 @@
 //! `{s}` is the plural's `s`, left out for a count of one: `fetch failed after 1 attempt`,
 //! ``circuit `api` opened after 1 consecutive failure``.
 //!
+//! A non-retriable error's line ends with ` ({why})` when the error says
+//! why it is `Permanent` where its kind alone would not
+//! ([`Classify::why_permanent`](crate::Classify::why_permanent), asked only
+//! for a line that is written): a gRPC status whose server's pushback asks
+//! not to retry (feature `tonic`), `clip failed with a non-retriable error
+//! on attempt 1 (the server's grpc-retry-pushback-ms asks not to retry:
+//! negative)`, its `error_kind` `Permanent` (the DEBUG line of the
+//! pushback shows its values).
+//!
 //! The fields, by name: `operation` is the policy's
 //! [name](crate::Policy::with_name); `call` a number that is the same on
 //! every line of one call and differs between the calls of the process,
@@ -175,8 +184,8 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
+use self::shown::{Because, OfMax, Why};
 pub(crate) use self::shown::{Count, Escaped, OneLine, ShownLimit, ShownWait, WholeSeconds};
-use self::shown::{OfMax, Why};
 
 /// The `tracing` target of every log line of the runtime: filter on
 /// `retry_runtime`, e.g. `RUST_LOG=info,retry_runtime=warn` (the other
@@ -401,9 +410,10 @@ pub(crate) fn give_up_on(
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
             outcome = metrics::Outcome::from(ev.reason).label(),
-            "{} failed with a non-retriable error on attempt {}",
+            "{} failed with a non-retriable error on attempt {}{}",
             Escaped(ev.operation),
             attempt,
+            Because(ev.why_permanent),
         );
     } else {
         let level = match ev.reason {

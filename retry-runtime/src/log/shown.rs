@@ -6,6 +6,7 @@
 use core::fmt::{self, Display};
 use std::time::Duration;
 
+use crate::hooks::WhyPermanent;
 use crate::stop::StopReason;
 
 /// `n` and a noun, plural unless `n` is 1: "1 attempt", "3 attempts".
@@ -205,6 +206,22 @@ impl Display for Why {
         match self.0 {
             StopReason::Attempts => Ok(()),
             reason => write!(f, " ({reason})"),
+        }
+    }
+}
+
+/// " (why)" after a non-retriable error's "on attempt N", when the error
+/// says why it is `Permanent` where its kind alone would not (a gRPC
+/// status whose server's pushback asks not to retry); nothing otherwise.
+/// Asked only here, as the line is written.
+pub(super) struct Because<'a>(pub(super) WhyPermanent<'a>);
+
+impl Display for Because<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.and_then(|why| why()) {
+            // (escaped as a name is: a user's text cannot split the line)
+            Some(why) => write!(f, " ({})", Escaped(why)),
+            None => Ok(()),
         }
     }
 }

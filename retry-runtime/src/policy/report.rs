@@ -330,6 +330,7 @@ impl<W, G> Policy<W, G> {
                     error,
                     kind,
                     elapsed,
+                    why_permanent: Some(&|| self.when.why_permanent(error)),
                 };
                 crate::run::announce_give_up(self, &ev, shown, false, None);
             }

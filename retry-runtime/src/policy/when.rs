@@ -408,6 +408,24 @@ impl<F> RetriedKinds for RetryIf<F> {}
 pub trait When<E: ?Sized>: RetriedKinds {
     /// Judge one error.
     fn check(&self, error: &E) -> Verdict;
+
+    /// Why `error`, which a run gives up on as non-retriable, is
+    /// [`Permanent`](crate::ErrorKind::Permanent) when its kind alone would
+    /// not say so, for the give-up line: the error's own
+    /// [`Classify::why_permanent`] for the conditions that classify
+    /// ([`RetryOn`], [`RetryOnOrIf`]); `None`, the default, for the others.
+    /// Asked only when that line is written.
+    ///
+    /// ```
+    /// use retry_runtime::{KindSet, RetryAll, RetryOn, When};
+    /// let not_found = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// assert_eq!(RetryOn(KindSet::TRANSIENT).why_permanent(&not_found), None);
+    /// assert_eq!(RetryAll.why_permanent(&not_found), None);
+    /// ```
+    fn why_permanent(&self, error: &E) -> Option<&'static str> {
+        let _ = error;
+        None
+    }
 }
 
 /// Retry every error (the error type needs nothing). It reads nothing of
@@ -456,6 +474,10 @@ impl<E: Classify + ?Sized> When<E> for RetryOn {
             kind: Some(kind),
             retry_after: error.retry_after(),
         }
+    }
+
+    fn why_permanent(&self, error: &E) -> Option<&'static str> {
+        error.why_permanent()
     }
 }
 
@@ -556,6 +578,10 @@ impl<E: Classify + ?Sized, F: Fn(&E) -> bool> When<E> for RetryOnOrIf<F> {
             kind: Some(kind),
             retry_after: error.retry_after(),
         }
+    }
+
+    fn why_permanent(&self, error: &E) -> Option<&'static str> {
+        error.why_permanent()
     }
 }
 

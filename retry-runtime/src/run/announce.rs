@@ -102,6 +102,7 @@ pub(crate) fn announce_not_attempted<W, G>(
             error,
             kind: Some(ErrorKind::Unavailable),
             elapsed,
+            why_permanent: None,
         });
     }
 }
@@ -144,6 +145,7 @@ pub(crate) fn ended_before_retry<W, G>(
             error,
             kind: Some(kind),
             elapsed,
+            why_permanent: None,
         },
         shown,
         // (the layer and the middleware make no attempt spans)
@@ -174,6 +176,7 @@ pub(crate) fn not_ready_to_call<W, G>(policy: &Policy<W, G>, error: &dyn Display
             error,
             kind: Some(kind),
             elapsed: Duration::ZERO,
+            why_permanent: None,
         },
         // (it ended where it started)
         log::Elapsed::Unknown,

@@ -13,7 +13,7 @@ use crate::classify::ErrorKind;
 use crate::clock::{Clock, Stamp, SystemClock};
 use crate::cooldown::give_back;
 use crate::error::RetryError;
-use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::hooks::{GiveUpEvent, RetryEvent, WhyPermanent};
 use crate::jitter::{Jitter, Rng};
 use crate::log;
 use crate::metrics;
@@ -180,6 +180,7 @@ impl State {
             error,
             kind,
             elapsed,
+            why_permanent: None,
         };
         // (no attempt is running: the last one's span is closed)
         announce_give_up(policy, &ev, shown, false, Some(&mut self.call));
@@ -390,7 +391,14 @@ impl State {
             Outcome::Neutral
         };
         let mut told = |ev: &RetryEvent<'_>| notify.on_retry(ev, Some(error));
-        self.judge(policy, verdict, error, outcome, Some(&mut told))
+        let why = || policy.when.why_permanent(error);
+        self.judge(
+            policy,
+            verdict,
+            (error, Some(&why)),
+            outcome,
+            Some(&mut told),
+        )
     }
 
     /// The common retry, decided in a few instructions where the caller is:
@@ -500,13 +508,17 @@ impl State {
         policy: &Policy<W, G>,
         verdict: Verdict,
         error: &E,
-    ) -> Decision {
+    ) -> Decision
+    where
+        W: When<E>,
+    {
         let outcome = if verdict.retry {
             Outcome::Failure
         } else {
             Outcome::Neutral
         };
-        self.judge(policy, verdict, error, outcome, None)
+        let why = || policy.when.why_permanent(error);
+        self.judge(policy, verdict, (error, Some(&why)), outcome, None)
     }
 
     /// [`rejected`](State::rejected), telling `notify` of a retry too.
@@ -523,7 +535,7 @@ impl State {
         self.judge(
             policy,
             REJECTED,
-            &REJECTED_OK,
+            (&REJECTED_OK, None),
             Outcome::Neutral,
             Some(&mut told),
         )
@@ -532,14 +544,22 @@ impl State {
     #[inline(never)]
     pub(super) fn rejected<W, G>(&mut self, policy: &Policy<W, G>) -> Decision {
         // The dependency answered: no signal for a circuit breaker.
-        self.judge(policy, REJECTED, &REJECTED_OK, Outcome::Neutral, None)
+        self.judge(
+            policy,
+            REJECTED,
+            (&REJECTED_OK, None),
+            Outcome::Neutral,
+            None,
+        )
     }
 
+    /// (`error` with the question of why it is `Permanent`, for its
+    /// give-up line: `None` for a result `retry_if_ok` rejected)
     fn judge<W, G>(
         &mut self,
         policy: &Policy<W, G>,
         verdict: Verdict,
-        error: &dyn Display,
+        (error, why_permanent): (&dyn Display, WhyPermanent<'_>),
         outcome: Outcome,
         notify: Option<&mut dyn OnRetry>,
     ) -> Decision {
@@ -657,6 +677,7 @@ impl State {
                     error,
                     kind: verdict.kind,
                     elapsed,
+                    why_permanent,
                 };
                 announce_give_up(policy, &ev, shown, mark, Some(&mut self.call));
             }
