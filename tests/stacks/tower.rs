@@ -4142,6 +4142,90 @@ async fn a_reqwest_client_under_the_layer_tells_its_reading_the_method() {
     assert_eq!(server.hits("/clips/9"), 4);
 }
 
+/// A `reqwest::Client` under the layer, its reading told the URL
+/// (`reqwest::Url` of a `reqwest::Request`, feature `reqwest`): a 404 on a
+/// lock says the clip is not locked, a success, where a 404 on the clip
+/// itself is a failure; read on the second attempt too, after a 503 (the
+/// request itself moved into the client by then: the URL was kept at the
+/// call's start). A pair, `(Method, Url)`, is told both.
+#[tokio::test]
+async fn a_reqwest_client_under_the_layer_tells_its_reading_the_url() {
+    use http::Method;
+    use retry_runtime::response::RetryReport;
+    use retry_runtime::StopReason;
+    fn unlocked(
+        url: &reqwest::Url,
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        if url.path().ends_with("/lock") && r.status() == StatusCode::NOT_FOUND {
+            None
+        } else {
+            by_status
+        }
+    }
+    let server = FlakyServer::start().await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let svc = FAST
+        .layer()
+        .with_classify_sent(unlocked)
+        .with_report()
+        .layer(client.clone());
+    let send = |path: &str| {
+        let svc = svc.clone();
+        let url: reqwest::Url = server.url(path).parse().unwrap();
+        async move {
+            let response = svc
+                .oneshot(reqwest::Request::new(Method::GET, url))
+                .await
+                .unwrap();
+            let report = response.extensions().get::<RetryReport>().copied();
+            (
+                response.status().as_u16(),
+                report.map(|r| (r.attempts, r.gave_up)),
+            )
+        }
+    };
+    server.route("/clips/9/lock", [503, 404]);
+    assert_eq!(send("/clips/9/lock").await, (404, Some((2, None))));
+    server.route("/clips/9", [503, 404]);
+    assert_eq!(
+        send("/clips/9").await,
+        (404, Some((2, Some(StopReason::Permanent))))
+    );
+    assert_eq!(server.hits("/clips/9/lock") + server.hits("/clips/9"), 4);
+
+    // both parts: a DELETE of a lock that is gone already is done
+    fn lock_released(
+        (method, url): &(Method, reqwest::Url),
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        let gone = method == Method::DELETE && url.path().ends_with("/lock");
+        if gone && r.status() == StatusCode::NOT_FOUND {
+            None
+        } else {
+            by_status
+        }
+    }
+    let svc = FAST
+        .layer()
+        .with_classify_sent(lock_released)
+        .with_report()
+        .layer(client);
+    server.route("/clips/8/lock", [404]);
+    let url: reqwest::Url = server.url("/clips/8/lock").parse().unwrap();
+    let response = svc
+        .oneshot(reqwest::Request::new(Method::DELETE, url))
+        .await
+        .unwrap();
+    let report = response.extensions().get::<RetryReport>().copied().unwrap();
+    assert_eq!(
+        (response.status(), report.gave_up),
+        (StatusCode::NOT_FOUND, None)
+    );
+}
+
 /// What a reading told of the request costs in each call's future: the
 /// part it keeps (an `http::Method`), nothing more; a reading of the
 /// response alone, a `fn` or a struct with `Sent = ()`, nothing at all.

@@ -769,7 +769,9 @@ impl<W: 'static, G: 'static, Sl, T, P, N, C> RetryLayer<W, G, Sl, T, P, Hooks<N,
     /// what was sent too: `classify` is given, first, the part `K` of the
     /// request each response answers that the layer keeps for it (its
     /// first argument's type says which, a [`RequestPart`](super::RequestPart):
-    /// `&http::Method`, `&http::Uri`, `&(Method, Uri)`; a type of yours
+    /// `&http::Method`, `&http::Uri`, `&(Method, Uri)`; of a
+    /// `reqwest::Request`, feature `reqwest`, `&http::Method` and
+    /// `&reqwest::Url`, a clone of the URL per call; a type of yours
     /// implementing it for anything else, a header's value, an extension
     /// your client set), then the response and the failure read
     /// from it, and returns the failure the run judges, or `None` for a

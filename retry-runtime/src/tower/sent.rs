@@ -2,7 +2,8 @@
 //! request for its response reading (the reading's
 //! [`Sent`](super::ClassifyHook::Sent)), with its impls for `()` (nothing,
 //! any request), `http::Method` and `http::Uri` of an `http::Request`,
-//! `http::Method` of a `reqwest::Request`, and pairs of them.
+//! `http::Method` and `reqwest::Url` of a `reqwest::Request` (feature
+//! `reqwest`), and pairs of them.
 
 /// What a [`RetryLayer`](super::RetryLayer)'s response reading is told
 /// of the request each response answers: the reading's
@@ -20,7 +21,10 @@
 /// `http::Request` (a clone, which allocates nothing for the standard
 /// methods) and of a `reqwest::Request` (feature `reqwest`); for the URI of an `http::Request` (a clone,
 /// which shares its bytes rather than copying them, `uri.path()` for the
-/// path); and for a pair of any two, `(Method, Uri)`.
+/// path); for the URL of a `reqwest::Request`, `reqwest::Url` (feature
+/// `reqwest`; a clone, which copies the URL's text: one allocation per
+/// call, made only by a layer whose reading takes the URL); and for a pair
+/// of any two, `(Method, Uri)`, `(Method, reqwest::Url)`.
 ///
 /// Anything else of a request (a header, an extension your client set) is
 /// kept by a type of yours implementing `RequestPart` for that request
@@ -92,7 +96,7 @@
 #[diagnostic::on_unimplemented(
     message = "the retry layer cannot keep a `{Self}` of a `{Req}` for its response reading",
     label = "the reading is given a `&{Self}`, which the layer cannot take from this request",
-    note = "a reading set by `with_classify_sent` (or a `ClassifyHook` whose `Sent` is `{Self}`) is given the part of each request the layer keeps: `http::Method` and `http::Uri` of an `http::Request`, `http::Method` of a `reqwest::Request`, a pair of them, or `()` of any request",
+    note = "a reading set by `with_classify_sent` (or a `ClassifyHook` whose `Sent` is `{Self}`) is given the part of each request the layer keeps: `http::Method` and `http::Uri` of an `http::Request`, `http::Method` and `reqwest::Url` of a `reqwest::Request` (with retry-runtime's feature `reqwest`), a pair of them, or `()` of any request",
     note = "to keep anything else (a header, an extension, a field of a request type of yours), implement `retry_runtime::tower::RequestPart<{Req}>` for a type of yours holding it, and have the reading take `&` that type first (an impl for `{Self}` itself compiles only when `{Req}` is yours)"
 )]
 pub trait RequestPart<Req>: Sized {
@@ -155,6 +159,27 @@ impl RequestPart<::reqwest::Request> for http::Method {
     }
 }
 
+/// The request's URL (its `path()`, `query_pairs()`, ...; feature
+/// `reqwest`). A clone, taken once per call at its start (the attempt that
+/// sends the request itself moves it into the client): it copies the URL's
+/// text, one allocation per call, which only a layer whose reading takes
+/// the URL (`with_classify_sent` with a `&reqwest::Url` first) makes; a
+/// reading told the method alone, or nothing, clones no URL.
+///
+/// ```
+/// use retry_runtime::tower::RequestPart;
+/// let request = reqwest::Request::new(http::Method::GET, "http://clips.internal/v1/clips/7?full=1".parse().unwrap());
+/// let url = reqwest::Url::from_request(&request);
+/// assert_eq!((url.path(), url.query()), ("/v1/clips/7", Some("full=1")));
+/// ```
+#[cfg(feature = "reqwest")]
+impl RequestPart<::reqwest::Request> for ::reqwest::Url {
+    #[inline]
+    fn from_request(request: &::reqwest::Request) -> Self {
+        request.url().clone()
+    }
+}
+
 /// Both parts, `(Method, Uri)`: a reading given `&(Method, Uri)`.
 ///
 /// ```
@@ -204,5 +229,15 @@ mod tests {
         let url: ::reqwest::Url = "http://clips.internal/v1/clips/9".parse().unwrap();
         let request = ::reqwest::Request::new(Method::DELETE, url);
         assert_eq!(Method::from_request(&request), Method::DELETE);
+        let url = ::reqwest::Url::from_request(&request);
+        assert_eq!(
+            (url.host_str(), url.path()),
+            (Some("clips.internal"), "/v1/clips/9")
+        );
+        let (method, url) = <(Method, ::reqwest::Url)>::from_request(&request);
+        assert_eq!(
+            (method, url.as_str()),
+            (Method::DELETE, "http://clips.internal/v1/clips/9")
+        );
     }
 }
