@@ -784,7 +784,9 @@ pub use retry_macros::retry;
 ///
 /// - `#[classify(Kind)]` on a variant (or on a struct): its [`ErrorKind`].
 /// - `#[classify(transparent)]` (or `source`): delegate to the single field's own `Classify`
-///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type); a kind that
+///   (an inner `std::io::Error`, `reqwest::Error`, or another derived type), its
+///   [`why_permanent`](Classify::why_permanent) too (a `tonic::Status` whose server's pushback
+///   asks not to retry says so on the give-up line, wrapped or not); a kind that
 ///   depends on a field's value goes through such a field: see
 ///   [A kind that depends on a value](#a-kind-that-depends-on-a-value).
 /// - `#[classify(chain)]`: the single field, an error of a type that is not `Classify`

@@ -210,6 +210,40 @@ async fn a_negative_pushbacks_give_up_line_says_the_server_asked_not_to_retry() 
     );
 }
 
+/// A status in an error type of yours (`#[classify(transparent)]`) says
+/// why too: the derive hands on the status's own reason.
+#[test]
+fn a_wrapped_status_with_a_negative_pushback_says_why_too() {
+    #[derive(Debug, thiserror::Error, retry_runtime::Classify)]
+    enum ClipError {
+        #[error(transparent)]
+        #[classify(transparent)]
+        Grpc(Status),
+        #[error("clip {0} is corrupt")]
+        #[classify(Permanent)]
+        Corrupt(u32),
+    }
+    let _paused = retry_runtime::testing::pause();
+    let logs = testkit::capture::capture();
+    let err = FAST
+        .retry(|| Err::<(), _>(ClipError::Grpc(pushback(Code::Unavailable, -1))))
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(
+        tracing::Level::WARN,
+        "clip failed with a non-retriable error on attempt 1 \
+         (the server's grpc-retry-pushback-ms asks not to retry: negative) | ",
+    );
+    let logs = testkit::capture::capture();
+    let _ = FAST.retry(|| Err::<(), _>(ClipError::Corrupt(7))).call();
+    let line = logs.assert_logged(tracing::Level::WARN, "non-retriable");
+    assert!(
+        line.starts_with("WARN clip failed with a non-retriable error on attempt 1 | "),
+        "{line}"
+    );
+}
+
 /// No server at all: tonic reports UNAVAILABLE "tcp connect error" with
 /// the refused connection as its source: Connect (nothing was sent, as a
 /// refused HTTP request is), retried to the last attempt; a server's own

@@ -357,6 +357,20 @@ fn retry_after_of<'t>(
     }
 }
 
+/// What `why_permanent()` returns for `target` (and the field it reads),
+/// or `None` when that is the trait's default: a `transparent` field's own
+/// (a `tonic::Status` whose server's pushback asks not to retry says so on
+/// the give-up line, wrapped in an error type of yours too).
+fn why_permanent_of<'t>(
+    krate: &TokenStream,
+    target: &'t Target<'_>,
+) -> Option<(&'t FieldRef<'t>, TokenStream)> {
+    match &target.kind {
+        Resolved::Delegate(field) => Some((field, delegate(krate, field, "why_permanent"))),
+        Resolved::Chain(_) | Resolved::Kind(_) => None,
+    }
+}
+
 fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
     let kind = match kind_of(krate, target) {
         (None, kind) => kind,
@@ -377,11 +391,21 @@ fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
             }
         }
     });
+    let why_permanent = why_permanent_of(krate, target).map(|(field, read)| {
+        let pattern = fields_pattern(Some(field));
+        quote! {
+            fn why_permanent(&self) -> ::core::option::Option<&'static str> {
+                let Self #pattern = self;
+                #read
+            }
+        }
+    });
     quote! {
         fn kind(&self) -> #krate::ErrorKind {
             #kind
         }
         #retry_after
+        #why_permanent
     }
 }
 
@@ -423,6 +447,29 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
             }
         }
     });
+    let whys: Vec<_> = targets
+        .iter()
+        .map(|target| why_permanent_of(krate, target))
+        .collect();
+    let why_permanent = whys.iter().any(Option::is_some).then(|| {
+        let arms = targets.iter().zip(&whys).map(|(target, read)| {
+            let path = self_path(target);
+            match read {
+                Some((field, read)) => {
+                    let pattern = fields_pattern(Some(field));
+                    quote!(#path #pattern => #read,)
+                }
+                None => quote!(#path { .. } => ::core::option::Option::None,),
+            }
+        });
+        quote! {
+            fn why_permanent(&self) -> ::core::option::Option<&'static str> {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+    });
     quote! {
         fn kind(&self) -> #krate::ErrorKind {
             match self {
@@ -430,6 +477,7 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
             }
         }
         #retry_after
+        #why_permanent
     }
 }
 
@@ -545,7 +593,39 @@ mod tests {
         });
         assert!(out.contains("fn kind"), "{out}");
         assert!(!out.contains("fn retry_after"), "{out}");
+        assert!(!out.contains("fn why_permanent"), "{out}");
         assert!(out.contains(":: retry_runtime :: Classify for E"), "{out}");
+    }
+
+    /// A `transparent` field says why it is `Permanent` (a gRPC status's
+    /// pushback, on the give-up line) as its own type does; the other
+    /// variants say nothing, and a derive without such a field leaves the
+    /// method to the trait's default.
+    #[test]
+    fn why_permanent_is_a_transparent_fields_own() {
+        let out = expanded(quote! {
+            enum E { #[classify(Timeout)] A, #[classify(transparent)] B(tonic::Status) }
+        });
+        assert!(out.contains("fn why_permanent"), "{out}");
+        assert!(
+            out.contains(
+                "Self :: B { 0 : __classify_field , .. } => :: retry_runtime :: Classify :: why_permanent (__classify_field)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("Self :: A { .. } => :: core :: option :: Option :: None"),
+            "{out}"
+        );
+        let out = expanded(quote! {
+            #[classify(transparent)]
+            struct S(tonic::Status);
+        });
+        assert!(out.contains("fn why_permanent"), "{out}");
+        let out = expanded(quote! {
+            enum E { #[classify(Timeout)] A, #[classify(chain)] C(Box<dyn std::error::Error>) }
+        });
+        assert!(!out.contains("fn why_permanent"), "{out}");
     }
 
     #[test]
