@@ -80,6 +80,9 @@ pub(super) fn give_up<W: When<E>, G, E: Display>(
     elapsed: Duration,
     call: &mut log::CallId,
 ) -> RetryError<E> {
+    // (bound here: Rust 1.85 does not extend a temporary closure's life in
+    // a struct's field)
+    let why = || policy.when.why_permanent(&last.error);
     let ev = GiveUpEvent {
         operation: policy.name,
         attempts,
@@ -88,7 +91,7 @@ pub(super) fn give_up<W: When<E>, G, E: Display>(
         error: &last.error,
         kind: last.kind,
         elapsed,
-        why_permanent: Some(&|| policy.when.why_permanent(&last.error)),
+        why_permanent: Some(&why),
     };
     let shown = log::Elapsed::Measured(elapsed);
     match (reason, policy.budget) {

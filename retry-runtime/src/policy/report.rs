@@ -322,6 +322,9 @@ impl<W, G> Policy<W, G> {
                 } else {
                     self.when.check(error).kind
                 };
+                // (bound here: Rust 1.85 does not extend a temporary
+                // closure's life in a struct's field)
+                let why = || self.when.why_permanent(error);
                 let ev = GiveUpEvent {
                     operation: self.name,
                     attempts: attempt,
@@ -330,7 +333,7 @@ impl<W, G> Policy<W, G> {
                     error,
                     kind,
                     elapsed,
-                    why_permanent: Some(&|| self.when.why_permanent(error)),
+                    why_permanent: Some(&why),
                 };
                 crate::run::announce_give_up(self, &ev, shown, false, None);
             }
