@@ -635,7 +635,7 @@ pub fn next_attempt<W, G>(run: &mut LazyRun, policy: &Policy<W, G>) -> crate::At
 /// first error in it, the field itself included, whose kind is known, and
 /// that error's retry-after hint), as a `Box<dyn Error + Send + Sync>` is.
 /// The derive calls `Classify::kind(ChainField::as_chain(field))` (and
-/// `retry_after`). A trait, not `&dyn Error` itself, for its message: a
+/// `retry_after`, `why_permanent`). A trait, not `&dyn Error` itself, for its message: a
 /// field that is no error is reported on the field with what to do.
 ///
 /// ```

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::chain::{classify_anyhow, no_classify, retry_after_of_anyhow};
+use crate::chain::{classify_anyhow, no_classify, retry_after_of_anyhow, why_permanent_of_anyhow};
 use crate::classify::{Classify, ErrorKind};
 use crate::error::RetryError;
 
@@ -67,6 +67,10 @@ impl Classify for ::anyhow::Error {
 
     fn retry_after(&self) -> Option<Duration> {
         retry_after_of_anyhow(self, no_classify)
+    }
+
+    fn why_permanent(&self) -> Option<&'static str> {
+        why_permanent_of_anyhow(self, no_classify)
     }
 }
 

@@ -99,6 +99,84 @@ enum Ask {
     Hint,
 }
 
+/// What a chain walk asks of the error that classifies the chain, and
+/// what it answers: [`Ask`] (its kind and hint), [`Why`].
+trait Asking: Copy {
+    type Answer;
+    /// Asked of an error whose type is [`Classify`].
+    fn of(self, c: &dyn Classify) -> Self::Answer;
+    /// Asked of a known error the walk classifies itself (an
+    /// `std::io::Error` by its kind, a `hyper::Error`): its `kind`, and
+    /// its `hint`, read only if asked.
+    fn known(self, kind: ErrorKind, hint: impl FnOnce() -> Option<Duration>) -> Self::Answer;
+}
+
+impl Asking for Ask {
+    type Answer = (ErrorKind, Option<Duration>);
+    #[inline]
+    fn of(self, c: &dyn Classify) -> Self::Answer {
+        asked(c, self)
+    }
+    #[inline]
+    fn known(self, kind: ErrorKind, hint: impl FnOnce() -> Option<Duration>) -> Self::Answer {
+        (kind, hint())
+    }
+}
+
+/// Why the error that classifies the chain is `Permanent`
+/// ([`Classify::why_permanent`]): the same error as the kind's, so a
+/// status found behind a box says why as it does alone. A known error the
+/// walk classifies itself says nothing.
+#[derive(Clone, Copy)]
+struct Why;
+
+impl Asking for Why {
+    type Answer = Option<&'static str>;
+    fn of(self, c: &dyn Classify) -> Self::Answer {
+        c.why_permanent()
+    }
+    fn known(self, _: ErrorKind, _: impl FnOnce() -> Option<Duration>) -> Self::Answer {
+        None
+    }
+}
+
+/// Why the first error of `error`'s chain that `find` or the known types
+/// classify (the one whose kind [`classify_error`] gives) is `Permanent`:
+/// its [`Classify::why_permanent`]. Asked only for a give-up line that is
+/// written.
+#[cold]
+#[inline(never)]
+pub(crate) fn why_permanent_in(
+    error: &(dyn StdError + 'static),
+    find: FindClassify,
+) -> Option<&'static str> {
+    found(error, find, Why).flatten()
+}
+
+/// [`why_permanent_in`] of an `anyhow::Error`, found as
+/// [`classify_anyhow`] finds its kind.
+#[cfg(feature = "anyhow")]
+#[cold]
+#[inline(never)]
+pub(crate) fn why_permanent_of_anyhow(
+    error: &::anyhow::Error,
+    find: FindClassify,
+) -> Option<&'static str> {
+    found_anyhow(error, find, Why).flatten()
+}
+
+/// [`why_permanent_in`] of a `reqwest_middleware::Error`, found as
+/// [`classify_middleware`] finds its kind.
+#[cfg(feature = "reqwest-middleware")]
+#[cold]
+#[inline(never)]
+pub(crate) fn why_permanent_of_middleware(
+    error: &::reqwest_middleware::Error,
+    find: FindClassify,
+) -> Option<&'static str> {
+    found_middleware(error, find, Why).flatten()
+}
+
 /// The kind and the retry-after hint of the first error in `error`'s chain
 /// that `find` or the known types ([`error_kind`]) classify;
 /// `(Unknown, None)` if none does.
@@ -162,11 +240,11 @@ fn walk_anyhow(
 
 /// What [`walk_anyhow`] finds: `None` if nothing in the error is known.
 #[cfg(any(feature = "anyhow", feature = "reqwest-middleware"))]
-fn found_anyhow(
+fn found_anyhow<A: Asking>(
     error: &::anyhow::Error,
     find: FindClassify,
-    ask: Ask,
-) -> Option<(ErrorKind, Option<Duration>)> {
+    ask: A,
+) -> Option<A::Answer> {
     // (its `Deref`, which anyhow has had from 1.0.0; `AsRef` came later)
     found(&**error, find, ask).or_else(|| {
         let boxed = error.downcast_ref::<Box<dyn StdError + Send + Sync>>()?;
@@ -200,13 +278,13 @@ pub(crate) fn retry_after_of_middleware(
 /// the error is known. (Also an arm of the chain walk: the type is
 /// transparent, its `source()` past the error it holds.)
 #[cfg(feature = "reqwest-middleware")]
-fn found_middleware(
+fn found_middleware<A: Asking>(
     error: &::reqwest_middleware::Error,
     find: FindClassify,
-    ask: Ask,
-) -> Option<(ErrorKind, Option<Duration>)> {
+    ask: A,
+) -> Option<A::Answer> {
     match error {
-        ::reqwest_middleware::Error::Reqwest(r) => Some(asked(r, ask)),
+        ::reqwest_middleware::Error::Reqwest(r) => Some(ask.of(r)),
         ::reqwest_middleware::Error::Middleware(a) => found_anyhow(a, find, ask),
     }
 }
@@ -225,15 +303,15 @@ fn walk(
 /// The class the first error of `error`'s chain that `find` or the known
 /// types know gives, asking `ask`; `None` if none is known. (A known error
 /// whose kind is `Unknown` ends the walk: it is what the chain says.)
-fn found(
+fn found<A: Asking>(
     error: &(dyn StdError + 'static),
     find: FindClassify,
-    ask: Ask,
-) -> Option<(ErrorKind, Option<Duration>)> {
+    ask: A,
+) -> Option<A::Answer> {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(mine) = find(e) {
-            return Some(asked(mine, ask));
+            return Some(ask.of(mine));
         }
         if let Some(known) = known_class(e, find, ask) {
             return Some(known);
@@ -252,12 +330,12 @@ fn asked(c: &dyn Classify, ask: Ask) -> (ErrorKind, Option<Duration>) {
     (kind, c.retry_after())
 }
 
-fn known_class(
+fn known_class<A: Asking>(
     e: &(dyn StdError + 'static),
     find: FindClassify,
-    ask: Ask,
-) -> Option<(ErrorKind, Option<Duration>)> {
-    let of = |c: &dyn Classify| Some(asked(c, ask));
+    ask: A,
+) -> Option<A::Answer> {
+    let of = |c: &dyn Classify| Some(ask.of(c));
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
         // An `io::Error` wrapping another error reports the inner error's
         // source, not the inner error itself: look at it here.
@@ -266,7 +344,9 @@ fn known_class(
             (ErrorKind::Unknown, None) => None,
             // its own kind, with the wait of the error it wraps (a
             // `CircuitOpen` converted by `From` is a `ResourceBusy` error)
-            (kind, inner) => Some((kind, inner.and_then(|inner| retry_after_of(inner, find)))),
+            (kind, inner) => {
+                Some(ask.known(kind, || inner.and_then(|inner| retry_after_of(inner, find))))
+            }
         };
     }
     #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
@@ -291,7 +371,7 @@ fn known_class(
     #[cfg(any(feature = "tower", feature = "tonic"))]
     if let Some(h) = e.downcast_ref::<::hyper::Error>() {
         if let Some(kind) = hyper_kind(h) {
-            return Some((kind, None));
+            return Some(ask.known(kind, || None));
         }
     }
     if let Some(open) = e.downcast_ref::<CircuitOpen>() {
@@ -321,7 +401,8 @@ fn known_class(
     // `rusqlite::Error` (thiserror's `#[error(transparent)]`)
     #[cfg(feature = "rusqlite")]
     if let Some(code) = e.downcast_ref::<::rusqlite::ffi::Error>() {
-        return Some((crate::classify::classify_sqlite(code.extended_code), None));
+        let kind = crate::classify::classify_sqlite(code.extended_code);
+        return Some(ask.known(kind, || None));
     }
     #[cfg(feature = "reqwest")]
     if let Some(r) = e.downcast_ref::<::reqwest::Error>() {
@@ -339,13 +420,17 @@ fn known_class(
 }
 
 /// A `dyn Error` by [`error_kind`]: the first error of its chain whose
-/// kind is known.
+/// kind is known (its kind, its hint, and why it is `Permanent`: a
+/// `tonic::Status` behind a box says so as it does alone).
 impl Classify for dyn StdError + 'static {
     fn kind(&self) -> ErrorKind {
         classify_error(self, no_classify).0
     }
     fn retry_after(&self) -> Option<Duration> {
         retry_after_of(self, no_classify)
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        why_permanent_in(self, no_classify)
     }
 }
 
@@ -357,6 +442,9 @@ impl Classify for dyn StdError + Send + 'static {
     fn retry_after(&self) -> Option<Duration> {
         retry_after_of(self, no_classify)
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        why_permanent_in(self, no_classify)
+    }
 }
 
 /// As for `dyn Error`: so `Box<dyn Error + Send + Sync>` is [`Classify`].
@@ -366,6 +454,9 @@ impl Classify for dyn StdError + Send + Sync + 'static {
     }
     fn retry_after(&self) -> Option<Duration> {
         retry_after_of(self, no_classify)
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        why_permanent_in(self, no_classify)
     }
 }
 

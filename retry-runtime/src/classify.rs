@@ -587,6 +587,15 @@ impl Classify for std::io::Error {
         let inner: &(dyn std::error::Error + 'static) = self.get_ref()?;
         crate::chain::retry_after_of(inner, crate::chain::no_classify)
     }
+    /// The wrapped error's, when that error gives the kind (a status
+    /// turned into an `io::Error` of kind `Other`).
+    fn why_permanent(&self) -> Option<&'static str> {
+        if classify_io(self.kind()) != ErrorKind::Unknown {
+            return None;
+        }
+        let inner: &(dyn std::error::Error + 'static) = self.get_ref()?;
+        crate::chain::why_permanent_in(inner, crate::chain::no_classify)
+    }
 }
 
 /// The kind of the error an `io::Error` of an Unknown kind wraps, as a

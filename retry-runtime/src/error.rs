@@ -395,6 +395,9 @@ impl<E: Classify> Classify for RetryError<E> {
     fn retry_after(&self) -> Option<Duration> {
         self.last_error.retry_after()
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        self.last_error.why_permanent()
+    }
 }
 
 /// A success of a [detailed](crate::Retry::detailed) retry: the value, the

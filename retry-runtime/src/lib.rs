@@ -792,8 +792,8 @@ pub use retry_macros::retry;
 /// - `#[classify(chain)]`: the single field, an error of a type that is not `Classify`
 ///   (another crate's, which the orphan rule keeps you from giving it: deadpool-postgres's
 ///   `PoolError`), is classified by its `source()` chain, as a boxed error is
-///   ([`classify::error_kind`]): its kind and its retry-after hint are those of the first
-///   error in the chain, the field itself included, whose kind is known; see
+///   ([`classify::error_kind`]): its kind, its retry-after hint and why it is `Permanent` are
+///   those of the first error in the chain, the field itself included, whose kind is known; see
 ///   [Another crate's error](#another-crates-error).
 /// - `#[classify(Kind, retry_after = field)]`: the field (a `Duration` or `Option<Duration>`,
 ///   named or a tuple index) is the server's requested wait. A field of seconds (`u64`),

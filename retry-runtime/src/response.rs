@@ -715,6 +715,9 @@ impl Classify for BoxedError {
     fn retry_after(&self) -> Option<Duration> {
         (*self.0).retry_after()
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        (*self.0).why_permanent()
+    }
 }
 
 #[cfg(test)]

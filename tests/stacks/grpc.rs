@@ -244,6 +244,88 @@ fn a_wrapped_status_with_a_negative_pushback_says_why_too() {
     );
 }
 
+/// A status found in a chain, where its kind is (Permanent, by its
+/// pushback), says why too: boxed by `?` (`Box<dyn Error + Send + Sync>`),
+/// in an `anyhow::Error` under a context, in a `#[classify(chain)]` field,
+/// and given back by an inner run or by the tower layer (`RetryError`,
+/// `tower::Error`) to a run around it. (Each said nothing: the chain's
+/// `Classify` found the status for its kind only.)
+#[test]
+fn a_status_in_a_chain_with_a_negative_pushback_says_why_too() {
+    use anyhow::Context as _;
+    use std::error::Error;
+
+    const SAID: &str = "failed with a non-retriable error on attempt 1 \
+         (the server's grpc-retry-pushback-ms asks not to retry: negative) | ";
+    let stop = || pushback(Code::Unavailable, -1);
+    let _paused = retry_runtime::testing::pause();
+
+    let logs = testkit::capture::capture();
+    let err = FAST
+        .retry(|| Err::<(), Box<dyn Error + Send + Sync>>(stop().into()))
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(tracing::Level::WARN, &format!("clip {SAID}"));
+
+    let logs = testkit::capture::capture();
+    let err = FAST
+        .retry(|| Err::<(), _>(stop()).context("fetching clip 7"))
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(tracing::Level::WARN, &format!("clip {SAID}"));
+
+    /// Another crate's error, not `Classify`, its cause a status.
+    #[derive(Debug, thiserror::Error)]
+    #[error("the backend failed")]
+    struct Backend(#[source] Status);
+    #[derive(Debug, thiserror::Error, retry_runtime::Classify)]
+    enum PoolError {
+        #[error("the pool failed")]
+        #[classify(chain)]
+        Backend(#[source] Backend),
+        #[error("the pool is closed")]
+        #[classify(Permanent)]
+        Closed,
+    }
+    let logs = testkit::capture::capture();
+    let err = FAST
+        .retry(|| Err::<(), _>(PoolError::Backend(Backend(stop()))))
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(tracing::Level::WARN, &format!("clip {SAID}"));
+    let logs = testkit::capture::capture();
+    let _ = FAST.retry(|| Err::<(), _>(PoolError::Closed)).call();
+    let line = logs.assert_logged(tracing::Level::WARN, "non-retriable");
+    assert!(line.contains("on attempt 1 | "), "{line}");
+
+    // an inner run's error, to the run around it (its own line says why
+    // as it did)
+    let outer = FAST.with_name("outer");
+    let logs = testkit::capture::capture();
+    let err = outer
+        .retry(|| FAST.retry(|| Err::<(), _>(stop())).call())
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(tracing::Level::WARN, &format!("outer {SAID}"));
+
+    // the tower layer's error (a service of the user's that fails with a
+    // status), to a run around the layer
+    let logs = testkit::capture::capture();
+    let err = outer
+        .retry(|| {
+            let inner = retry_runtime::tower::Error::Inner(stop());
+            Err::<(), _>(inner)
+        })
+        .call()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    logs.assert_logged(tracing::Level::WARN, &format!("outer {SAID}"));
+}
+
 /// No server at all: tonic reports UNAVAILABLE "tcp connect error" with
 /// the refused connection as its source: Connect (nothing was sent, as a
 /// refused HTTP request is), retried to the last attempt; a server's own

@@ -360,14 +360,16 @@ fn retry_after_of<'t>(
 /// What `why_permanent()` returns for `target` (and the field it reads),
 /// or `None` when that is the trait's default: a `transparent` field's own
 /// (a `tonic::Status` whose server's pushback asks not to retry says so on
-/// the give-up line, wrapped in an error type of yours too).
+/// the give-up line, wrapped in an error type of yours too), and a `chain`
+/// field's, its chain's (that of the error in it that gives the kind).
 fn why_permanent_of<'t>(
     krate: &TokenStream,
     target: &'t Target<'_>,
 ) -> Option<(&'t FieldRef<'t>, TokenStream)> {
     match &target.kind {
         Resolved::Delegate(field) => Some((field, delegate(krate, field, "why_permanent"))),
-        Resolved::Chain(_) | Resolved::Kind(_) => None,
+        Resolved::Chain(field) => Some((field, chain(krate, field, "why_permanent"))),
+        Resolved::Kind(_) => None,
     }
 }
 
@@ -598,9 +600,9 @@ mod tests {
     }
 
     /// A `transparent` field says why it is `Permanent` (a gRPC status's
-    /// pushback, on the give-up line) as its own type does; the other
-    /// variants say nothing, and a derive without such a field leaves the
-    /// method to the trait's default.
+    /// pushback, on the give-up line) as its own type does, a `chain` field
+    /// as its chain does; the other variants say nothing, and a derive
+    /// without such a field leaves the method to the trait's default.
     #[test]
     fn why_permanent_is_a_transparent_fields_own() {
         let out = expanded(quote! {
@@ -623,7 +625,18 @@ mod tests {
         });
         assert!(out.contains("fn why_permanent"), "{out}");
         let out = expanded(quote! {
-            enum E { #[classify(Timeout)] A, #[classify(chain)] C(Box<dyn std::error::Error>) }
+            enum E { #[classify(Timeout)] A, #[classify(chain)] C(PoolError) }
+        });
+        assert!(
+            out.contains(
+                "Self :: C { 0 : __classify_field , .. } => :: retry_runtime :: Classify :: \
+                 why_permanent (:: retry_runtime :: __private :: ChainField :: as_chain \
+                 (__classify_field)) ,"
+            ),
+            "{out}"
+        );
+        let out = expanded(quote! {
+            enum E { #[classify(Timeout)] A, #[classify(Permanent)] B }
         });
         assert!(!out.contains("fn why_permanent"), "{out}");
     }

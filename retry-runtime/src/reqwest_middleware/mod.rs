@@ -933,6 +933,9 @@ impl Classify for Error {
     fn retry_after(&self) -> Option<Duration> {
         retry_after_of_middleware(self, no_classify)
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        crate::chain::why_permanent_of_middleware(self, no_classify)
+    }
 }
 
 /// The `reqwest::Error` whose message writes `error`'s URL: its own, or

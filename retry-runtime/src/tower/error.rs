@@ -256,6 +256,12 @@ impl<E: StdError + 'static> Classify for Error<E> {
             Error::Timeout(_) | Error::NotReplayable(_) | Error::NotReady(_) => None,
         }
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        match self {
+            Error::Inner(e) => crate::chain::why_permanent_in(e, no_classify),
+            _ => None,
+        }
+    }
 }
 
 impl<Res, E> Failure<Res, E> {

@@ -195,4 +195,7 @@ impl<E: Classify> Classify for Reported<E> {
     fn retry_after(&self) -> Option<Duration> {
         self.error.retry_after()
     }
+    fn why_permanent(&self) -> Option<&'static str> {
+        self.error.why_permanent()
+    }
 }
