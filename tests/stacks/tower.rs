@@ -2246,6 +2246,91 @@ async fn a_service_that_breaks_before_a_retry_ends_the_run_with_a_give_up() {
     );
 }
 
+/// A service whose readiness check fails with a refused connection while
+/// `refusals` are left, once it has been called `refuse_after` times
+/// (tower's `Reconnect`, whose `poll_ready` connects); its first call
+/// answers `first`, the next ones 200.
+#[derive(Clone)]
+struct RefusesToConnect {
+    refusals: Arc<AtomicUsize>,
+    refuse_after: usize,
+    calls: Arc<AtomicUsize>,
+    first: u16,
+}
+
+impl Service<Request<()>> for RefusesToConnect {
+    type Response = Response<()>;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<Response<()>, std::io::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let refuse = self.calls.load(Ordering::SeqCst) >= self.refuse_after
+            && self
+                .refusals
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        Poll::Ready(if refuse {
+            Err(std::io::ErrorKind::ConnectionRefused.into())
+        } else {
+            Ok(())
+        })
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        let status = match self.calls.fetch_add(1, Ordering::SeqCst) {
+            0 => self.first,
+            _ => 200,
+        };
+        std::future::ready(Ok(Response::builder().status(status).body(()).unwrap()))
+    }
+}
+
+/// Inside a retried call that retries a refused connection (`Connect`), a
+/// service whose readiness check fails with one, before the layer's first
+/// attempt or before its retry, leaves the failure to the outer run, as
+/// the layer leaves any failure that run retries: no WARN give-up line of
+/// a "non-retriable" error, no `on_give_up`, no `permanent_error`; the
+/// outer run retries it and succeeds. (Each was announced as the inner
+/// run's give-up, for a failure the outer run went on to retry.)
+#[tokio::test(start_paused = true)]
+async fn a_readiness_failure_inside_a_retried_call_that_retries_it_is_left_to_the_outer_run() {
+    static GAVE_UP: AtomicUsize = AtomicUsize::new(0);
+    fn count(_: &retry_runtime::GiveUpEvent<'_>) {
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    static INNER: Policy<RetryOn> = FAST
+        .with_name("inner")
+        .with_backoff(Backoff::None)
+        .with_on_give_up(count);
+    let outer = FAST.with_name("outer").with_backoff(Backoff::None);
+    // before the first attempt (0 calls), then before a retry (after a 503)
+    for (refuse_after, first, calls) in [(0, 200, 1), (1, 503, 2)] {
+        let logs = capture();
+        let service = RefusesToConnect {
+            refusals: Arc::new(AtomicUsize::new(1)),
+            refuse_after,
+            calls: Arc::new(AtomicUsize::new(0)),
+            first,
+        };
+        let svc = ServiceBuilder::new()
+            .layer(INNER.layer())
+            .service(service.clone());
+        let ok = outer
+            .retry(|| svc.clone().oneshot(Request::new(())))
+            .detailed()
+            .await
+            .unwrap();
+        assert_eq!(ok.value.status(), 200);
+        assert_eq!(ok.attempts, 2, "the outer run retried the refusal");
+        assert_eq!(service.calls.load(Ordering::SeqCst), calls);
+        assert_eq!(GAVE_UP.load(Ordering::SeqCst), 0, "{refuse_after}");
+        logs.assert_not_logged("non-retriable");
+        let line = logs.assert_logged(Level::WARN, "retrying outer after attempt 1/4 failed");
+        logs.assert_logged(Level::DEBUG, "leaving the retry to the outer retried call");
+        assert_eq!(field(&line, "error_kind"), Some("Connect"), "{line}");
+    }
+}
+
 /// A policy with an adaptive throttle drops into the layer too: a call the
 /// throttle rejects is not made and comes back as `Error::Throttled`.
 #[tokio::test(start_paused = true)]

@@ -156,15 +156,21 @@ pub(crate) fn ended_before_retry<W, G>(
 
 /// A call through the tower layer whose service failed its readiness
 /// check (`poll_ready`) before the first attempt: no run started, nothing
-/// was sent. Announced as any give-up on a non-retriable error (its line,
-/// "on attempt 0", the policy's `on_give_up`), with 0 attempts, counted as
-/// `permanent_error` as the call's report says (`Permanent`, 0 attempts)
-/// and as the same failure before a retry is; the breaker and the budget,
-/// never asked, record nothing.
+/// was sent. Announced as any give-up for `reason` (`Permanent`: on a
+/// non-retriable error, its line, "on attempt 0", the policy's
+/// `on_give_up`; `Deferred`: left to a retried call around it), with 0
+/// attempts, counted as the call's report says (`permanent_error`, 0
+/// attempts) and as the same failure before a retry is; the breaker and
+/// the budget, never asked, record nothing.
 #[cfg(feature = "tower")]
 #[cold]
 #[inline(never)]
-pub(crate) fn not_ready_to_call<W, G>(policy: &Policy<W, G>, error: &dyn Display, kind: ErrorKind) {
+pub(crate) fn not_ready_to_call<W, G>(
+    policy: &Policy<W, G>,
+    error: &dyn Display,
+    kind: ErrorKind,
+    reason: StopReason,
+) {
     let mut call = log::CallId::NEW;
     announce_give_up(
         policy,
@@ -172,7 +178,7 @@ pub(crate) fn not_ready_to_call<W, G>(policy: &Policy<W, G>, error: &dyn Display
             operation: policy.name,
             attempts: 0,
             max_attempts: policy.stop.max_attempts(),
-            reason: StopReason::Permanent,
+            reason,
             error,
             kind: Some(kind),
             elapsed: Duration::ZERO,

@@ -231,10 +231,8 @@ where
                         // The service is broken (tower: discard it): the
                         // run ends on its error, announced as any give-up.
                         Poll::Ready(Err(e)) => {
-                            return failed!(
-                                broken(this.run, this.policy, *this.classify, e),
-                                StopReason::Permanent
-                            );
+                            let (error, reason) = broken(this.run, this.policy, *this.classify, e);
+                            return failed!(error, reason);
                         }
                         // (out of line: a retry's wait for the service)
                         Poll::Pending => {
@@ -586,7 +584,9 @@ fn step_to<F, Dl, Sl>(step: Pin<&mut Step<F, Dl, Sl>>, next: Step<F, Dl, Sl>) {
 }
 
 /// The service failed its readiness check before a retry: the run ends on
-/// its error, announced as a give-up on a non-retriable error.
+/// its error, announced as a give-up on a non-retriable error, or left to
+/// a retried call around it that retries the error
+/// ([`broken_reason`](super::broken_reason)); why it ended.
 #[cold]
 #[inline(never)]
 fn broken<W, G, E: StdError + 'static>(
@@ -594,10 +594,11 @@ fn broken<W, G, E: StdError + 'static>(
     policy: &Policy<W, G>,
     classify: FindClassify,
     error: E,
-) -> Error<E> {
+) -> (Error<E>, StopReason) {
     let kind = classify_error(&error, classify).0;
-    ended_before_retry(run, policy, StopReason::Permanent, &error, kind);
-    Error::Inner(error)
+    let reason = super::broken_reason(policy, &error, kind, classify);
+    ended_before_retry(run, policy, reason, &error, kind);
+    (Error::Inner(error), reason)
 }
 
 /// The service is not ready for the next attempt: wait for it (tower's

@@ -81,7 +81,9 @@
 //! service whose `poll_ready` fails, before a retry or before the first
 //! attempt (tower says to discard such a service: the run ends there, with
 //! the give-up line of a non-retriable error, `permanent_error` in the
-//! metrics and the policy's `on_give_up`; see [`RetryService`]). With
+//! metrics and the policy's `on_give_up`, unless a retried call around it
+//! retries that error: then it is left to that run, as any failure it
+//! retries, [`nested`](crate::nested); see [`RetryService`]). With
 //! [`with_report`](RetryLayer::with_report), each comes back beside its
 //! run's report, the attempts made and why the run stopped ([`Reported`]).
 //! The kinds decide only with a
@@ -934,7 +936,11 @@ impl<S, W: 'static, G: 'static, Sl: Clone, T: Copy, P: Copy, H: Clone> Layer<S>
 /// non-retriable error on attempt 0` (at the policy's non-retriable level;
 /// attempt 0: none was made), `permanent_error` with 0 attempts in the
 /// [`metrics`](crate::metrics), the policy's `on_give_up`; the breaker and
-/// the budget, never asked, record nothing. (So a caller that asks
+/// the budget, never asked, record nothing. Inside a retried call that
+/// retries the error (a refused connection, from a service whose
+/// `poll_ready` connects), before the first attempt or a retry, it is left
+/// to that run ([`nested`](crate::nested): a DEBUG line, `deferred`, no
+/// `on_give_up`, the report's `Deferred`), as any failure it retries. (So a caller that asks
 /// readiness of several services and drops the one that fails, tower's
 /// balancer, counts a call for it: put the layer above the balancer, where
 /// a retry can go to another endpoint.)
@@ -1190,8 +1196,10 @@ where
 /// started, nothing was sent. The call ends as one that failed its check
 /// before a retry does: announced as a give-up on a non-retriable error
 /// (its line, `permanent_error` in the metrics, the policy's `on_give_up`),
-/// with 0 attempts (a layer [`with_report`](RetryLayer::with_report)
-/// reports them, stopped as [`Permanent`](crate::StopReason::Permanent)).
+/// or left to a retried call around it that retries the error
+/// ([`broken_reason`]), with 0 attempts (a layer
+/// [`with_report`](RetryLayer::with_report) reports them, stopped as
+/// [`Permanent`](crate::StopReason::Permanent), or `Deferred`).
 /// `policy` is the layer's (a request's own name, with `from_policy`, is
 /// not known yet).
 #[cold]
@@ -1202,10 +1210,46 @@ fn not_ready_to_call<T: AttemptLimit, W, G, E: StdError + 'static>(
     error: E,
 ) -> T::CallError<E> {
     let kind = crate::chain::classify_error(&error, classify).0;
-    crate::run::not_ready_to_call(policy, &error, kind);
+    let reason = broken_reason(policy, &error, kind, classify);
+    crate::run::not_ready_to_call(policy, &error, kind, reason);
     T::call_error(Error::Inner(error), || {
-        RetryReport::new(0, Duration::ZERO, Some(crate::StopReason::Permanent))
+        RetryReport::new(0, Duration::ZERO, Some(reason))
     })
+}
+
+/// Why a call ends on its service's readiness error (`error`, of `kind`
+/// as the layer classified it), before its first attempt or before a
+/// retry: [`Permanent`](crate::StopReason::Permanent) (tower: the service is
+/// broken), or [`Deferred`](crate::StopReason::Deferred) when a retried call
+/// around this one (`nested`) retries the error as it will see it
+/// ([`Error::Inner`], classified by its chain), as the layer leaves to
+/// that run any failure it retries: the outer run retries it, and gives
+/// up, if it does, with its own line; this one writes a DEBUG line, counts
+/// `deferred` and calls no `on_give_up`.
+#[cold]
+#[inline(never)]
+pub(crate) fn broken_reason<W, G>(
+    policy: &Policy<W, G>,
+    error: &(dyn StdError + 'static),
+    kind: crate::ErrorKind,
+    classify: FindClassify,
+) -> crate::StopReason {
+    use crate::{StopReason, nested};
+    if policy.nested != nested::Nested::Defer || !nested::inside_a_retry() {
+        return StopReason::Permanent;
+    }
+    // (the outer run classifies the error without the layer's
+    // `with_classify`)
+    let seen = if core::ptr::fn_addr_eq(classify, no_classify as FindClassify) {
+        kind
+    } else {
+        crate::chain::classify_error(error, no_classify).0
+    };
+    if nested::outer_retries(Some(seen)) {
+        StopReason::Deferred
+    } else {
+        StopReason::Permanent
+    }
 }
 
 impl<S, W: 'static, G: 'static, Sl, T, P, H: Clone> RetryService<S, W, G, Sl, T, P, H> {
