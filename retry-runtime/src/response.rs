@@ -464,7 +464,11 @@ impl<Res, E> Failure<Res, E> {
     }
 }
 
-impl<Res, E> Classify for Failure<Res, E> {
+/// Its kind and hint as they were taken when the attempt ended; why it is
+/// `Permanent`, asked only for a give-up line that is written, of the
+/// error's chain (a `tonic::Status` whose server's pushback asks not to
+/// retry, the error of a service of yours, says so on the layer's line).
+impl<Res, E: StdError + 'static> Classify for Failure<Res, E> {
     #[inline]
     fn kind(&self) -> ErrorKind {
         match self {
@@ -483,6 +487,14 @@ impl<Res, E> Classify for Failure<Res, E> {
             Failure::CircuitOpen(open) => open.retry_after(),
             Failure::Throttled(t) => t.retry_after(),
             Failure::Timeout(_) => None,
+        }
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        match self {
+            Failure::Error { error, .. } => {
+                crate::chain::why_permanent_in(error, crate::chain::no_classify)
+            }
+            _ => None,
         }
     }
 }

@@ -2118,6 +2118,34 @@ async fn a_pushback_that_stops_is_logged_once_per_run() {
     assert!(lines[0].contains("asks not to retry"), "{lines:#?}");
 }
 
+/// The layer's own give-up line on a status whose pushback says not to
+/// retry says why, as `#[retry]`'s on the client call does and as the run
+/// around the layer does (its line said only "non-retriable": the layer
+/// judges the attempt's `Failure`, which said nothing of its error).
+#[tokio::test(start_paused = true)]
+async fn the_layers_give_up_line_on_a_stopping_pushback_says_why() {
+    fn draining(_: usize) -> tonic::Status {
+        let mut status = tonic::Status::unavailable("draining");
+        status
+            .metadata_mut()
+            .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
+        status
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(FAST.layer())
+        .service(failing_twice(calls.clone(), draining));
+    let logs = capture();
+    let e = svc.oneshot(Request::new(())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permanent);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    logs.assert_logged(
+        Level::WARN,
+        "clips failed with a non-retriable error on attempt 1 \
+         (the server's grpc-retry-pushback-ms asks not to retry: negative) | ",
+    );
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("busy for {0:?}")]
 struct Busy(Duration);
