@@ -442,6 +442,13 @@ pub trait Classify {
     /// errors say nothing (`None`, the default). Asked only when such a
     /// line is written: what it reads costs a call nothing otherwise.
     ///
+    /// An impl that hands [`kind`](Classify::kind) on to an error it holds
+    /// (a wrapper of a `tonic::Status`, of another error of yours) hands
+    /// this on too, or the reason is lost behind the wrapper; the runtime's
+    /// own wrappers do (`Box`, `Arc`, a `dyn Error`'s chain, `anyhow::Error`,
+    /// [`RetryError`](crate::RetryError)), and so does `#[derive(Classify)]`
+    /// for a `transparent` or `chain` field.
+    ///
     /// ```
     /// use retry_runtime::{Classify, ErrorKind};
     ///
@@ -457,6 +464,19 @@ pub trait Classify {
     /// }
     /// assert_eq!(Declined { final_: true }.why_permanent(), Some("the provider marked the decline final"));
     /// assert_eq!(std::io::Error::from(std::io::ErrorKind::NotFound).why_permanent(), None);
+    ///
+    /// /// A client's error, by hand: each method hands on its cause's.
+    /// enum PayError { Provider(Declined), Timeout }
+    /// impl Classify for PayError {
+    ///     fn kind(&self) -> ErrorKind {
+    ///         match self { PayError::Provider(d) => d.kind(), PayError::Timeout => ErrorKind::Timeout }
+    ///     }
+    ///     fn why_permanent(&self) -> Option<&'static str> {
+    ///         match self { PayError::Provider(d) => d.why_permanent(), PayError::Timeout => None }
+    ///     }
+    /// }
+    /// let declined = PayError::Provider(Declined { final_: true });
+    /// assert_eq!(declined.why_permanent(), Some("the provider marked the decline final"));
     /// ```
     fn why_permanent(&self) -> Option<&'static str> {
         None
