@@ -251,6 +251,57 @@ impl fmt::Debug for GiveUpEvent<'_> {
     }
 }
 
+impl GiveUpEvent<'_> {
+    /// Why the error is `Permanent` when its kind alone would not say so
+    /// ([`Classify::why_permanent`](crate::Classify::why_permanent)): what
+    /// the give-up line of a non-retriable error adds in parentheses, for
+    /// an alert that says it too. Asked when called (a gRPC status reads its
+    /// pushback again); `None` for a run that did not stop on a
+    /// non-retriable error ([`StopReason::Permanent`]), an error that says
+    /// nothing, and one whose type the policy's condition does not know (a
+    /// `retry_if` predicate's).
+    ///
+    /// ```
+    /// use std::fmt;
+    /// use std::sync::Mutex;
+    /// use retry_runtime::{Classify, ErrorKind, GiveUpEvent, Policy};
+    ///
+    /// /// A payment the provider declined, and said not to try again.
+    /// #[derive(Debug)]
+    /// struct Declined;
+    /// impl fmt::Display for Declined {
+    ///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str("card declined") }
+    /// }
+    /// impl Classify for Declined {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::Permanent }
+    ///     fn why_permanent(&self) -> Option<&'static str> {
+    ///         Some("the provider marked the decline final")
+    ///     }
+    /// }
+    ///
+    /// static ALERTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    /// fn alert(ev: &GiveUpEvent<'_>) {
+    ///     let why = ev.why_permanent().unwrap_or("no reason given");
+    ///     ALERTS.lock().unwrap().push(format!("{}: {} ({why})", ev.operation, ev.error));
+    /// }
+    /// let policy = Policy::new()
+    ///     .with_name("charge")
+    ///     .retry_on(ErrorKind::Unavailable | ErrorKind::Timeout)
+    ///     .with_on_give_up(alert);
+    /// let _ = policy.retry(|| Err::<(), _>(Declined)).call();
+    /// assert_eq!(
+    ///     *ALERTS.lock().unwrap(),
+    ///     ["charge: card declined (the provider marked the decline final)"]
+    /// );
+    /// ```
+    pub fn why_permanent(&self) -> Option<&'static str> {
+        if self.reason != StopReason::Permanent {
+            return None;
+        }
+        self.why_permanent.and_then(|why| why())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +368,33 @@ mod tests {
                 "elapsed",
             ],
         );
+    }
+
+    /// `why_permanent()` answers for a non-retriable error only: the reason
+    /// an error gives is not why a run that exhausted its attempts stopped.
+    #[test]
+    fn why_permanent_is_told_for_a_non_retriable_error_only() {
+        let why = || Some("the server asked not to retry");
+        let event = |reason| GiveUpEvent {
+            operation: "fetch",
+            attempts: 1,
+            max_attempts: 3,
+            reason,
+            error: &"boom",
+            kind: Some(ErrorKind::Permanent),
+            elapsed: Duration::ZERO,
+            why_permanent: Some(&why),
+        };
+        assert_eq!(
+            event(StopReason::Permanent).why_permanent(),
+            Some("the server asked not to retry")
+        );
+        assert_eq!(event(StopReason::Attempts).why_permanent(), None);
+        assert_eq!(event(StopReason::Deadline).why_permanent(), None);
+        let unknown = GiveUpEvent {
+            why_permanent: None,
+            ..event(StopReason::Permanent)
+        };
+        assert_eq!(unknown.why_permanent(), None);
     }
 }

@@ -210,6 +210,38 @@ async fn a_negative_pushbacks_give_up_line_says_the_server_asked_not_to_retry() 
     );
 }
 
+/// An `on_give_up` hook is told the same reason (`GiveUpEvent::why_permanent`),
+/// for an alert that says why an UNAVAILABLE was not retried; none for a
+/// status `Permanent` by its code.
+#[tokio::test]
+async fn a_give_up_hook_is_told_why_a_pushback_made_the_status_permanent() {
+    static TOLD: std::sync::Mutex<Vec<Option<&'static str>>> = std::sync::Mutex::new(Vec::new());
+    const ALERTING: Policy<RetryOn> = FAST.with_name("clip.alerting").with_on_give_up(|ev| {
+        TOLD.lock().unwrap().push(ev.why_permanent());
+    });
+    let (server, _running, client) = server_and_client().await;
+    server.script([
+        Err(pushback(Code::Unavailable, -1)),
+        Err(Status::not_found("no clip 8")),
+    ]);
+    for id in ["7", "8"] {
+        ALERTING
+            .retry(|| {
+                let mut client = client.clone();
+                async move { get(&mut client, id).await }
+            })
+            .await
+            .unwrap_err();
+    }
+    assert_eq!(
+        *TOLD.lock().unwrap(),
+        [
+            Some("the server's grpc-retry-pushback-ms asks not to retry: negative"),
+            None
+        ]
+    );
+}
+
 /// A status in an error type of yours (`#[classify(transparent)]`) says
 /// why too: the derive hands on the status's own reason.
 #[test]
