@@ -313,7 +313,9 @@ impl HttpError {
     /// now), or from `retry-after-ms` or `x-ms-retry-after-ms` (read first)
     /// on a 429, a 403 or beside a `Retry-After`; on a 429 without any of
     /// those, from a spent rate limit window (`x-ratelimit-remaining: 0`,
-    /// `x-ratelimit-reset`: [`response_hint`](crate::retry_after::response_hint)).
+    /// `x-ratelimit-reset`, or OpenAI's `x-ratelimit-remaining-requests: 0`,
+    /// `x-ratelimit-reset-requests`, `-tokens` alike:
+    /// [`response_hint`](crate::retry_after::response_hint)).
     /// A 403 with a wait (GitHub's secondary rate limit, a `Retry-After`) is
     /// RateLimited ([`classify_status_and_hint`]). No URL, an empty body. Does not check
     /// that `status` is an error.

@@ -75,7 +75,9 @@ pub struct ResponseFailure {
     /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429, a
     /// 403 or beside a `Retry-After`; on a 429 without any of those, the
     /// end of a spent rate limit window (`x-ratelimit-remaining: 0` and
-    /// `x-ratelimit-reset`: [`response_hint`](crate::retry_after::response_hint)).
+    /// `x-ratelimit-reset`, or OpenAI's `x-ratelimit-remaining-requests: 0`
+    /// and `x-ratelimit-reset-requests`, `-tokens` alike:
+    /// [`response_hint`](crate::retry_after::response_hint)).
     pub retry_after: Option<Duration>,
     /// The status code, as the response gave it.
     pub code: u16,

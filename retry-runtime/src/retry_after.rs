@@ -196,7 +196,10 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 /// rate limit window: `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
 /// (the second since the Unix epoch when it starts again, GitHub's and
 /// Discord's, a fraction allowed; a small value is seconds from now),
-/// until then. A 403 is not judged by the window: an API that sends the
+/// until then, else OpenAI's spent windows, `x-ratelimit-remaining-requests:
+/// 0` or `x-ratelimit-remaining-tokens: 0` with its
+/// `x-ratelimit-reset-requests` or `-tokens` (a duration as Go writes
+/// one, `6m0s`, `1.5s`, `20ms`; the longest of those spent). A 403 is not judged by the window: an API that sends the
 /// window on every response (Discord) may answer a request that spent its
 /// last slot with a 403 of its own (missing permissions), which no wait
 /// fixes. For a client of your own, beside `classify_status_and_hint`.
@@ -213,6 +216,11 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 /// assert_eq!(classify_status_and_hint(403, response_hint(403, &h)), ErrorKind::Permanent);
 /// h.insert("retry-after", "60".parse().unwrap()); // GitHub's secondary rate limit
 /// assert_eq!(classify_status_and_hint(403, response_hint(403, &h)), ErrorKind::RateLimited);
+///
+/// let mut openai = HeaderMap::new(); // OpenAI's 429 without a Retry-After
+/// openai.insert("x-ratelimit-remaining-requests", "0".parse().unwrap());
+/// openai.insert("x-ratelimit-reset-requests", "1m30s".parse().unwrap());
+/// assert_eq!(response_hint(429, &openai), Some(Duration::from_secs(90)));
 /// ```
 #[cfg(feature = "http")]
 #[inline]
@@ -248,7 +256,7 @@ fn failure_hint_of(
     now: impl Fn() -> SystemTime,
 ) -> Option<Duration> {
     match from_headers(headers, &now) {
-        None if code == 429 => window_reset(headers, now),
+        None if code == 429 => window_reset(headers, now).or_else(|| openai_reset(headers)),
         told => told,
     }
 }
@@ -320,6 +328,88 @@ fn read_reset(value: &[u8], now: SystemTime) -> Option<Duration> {
         return None;
     }
     Some(wait)
+}
+
+/// OpenAI's rate limits, each a pair: the requests (or tokens) left in
+/// the window, and the time until it is full again.
+#[cfg(feature = "http")]
+const OPENAI_WINDOWS: [(&str, &str); 2] = [
+    (
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-reset-requests",
+    ),
+    ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+];
+
+/// The wait until OpenAI's spent rate limits start again: for each of
+/// its windows that says nothing is left (`x-ratelimit-remaining-requests:
+/// 0`, `x-ratelimit-remaining-tokens: 0`), its reset
+/// (`x-ratelimit-reset-requests: 6m0s`, a duration as Go writes one, see
+/// [`parse_go_duration`]), the longest of them; `None` when none is spent.
+/// A reset that cannot be read, or beyond [`MAX_RETRY_AFTER`], is ignored
+/// with a DEBUG line. Out of line: such a response is rare.
+#[cfg(feature = "http")]
+#[cold]
+#[inline(never)]
+fn openai_reset(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut longest = None;
+    for (remaining, reset) in OPENAI_WINDOWS {
+        let spent = headers
+            .get(remaining)
+            .is_some_and(|v| v.as_bytes().trim_ascii() == b"0");
+        let Some(value) = headers.get(reset).filter(|_| spent) else {
+            continue;
+        };
+        let shown = || String::from_utf8_lossy(value.as_bytes());
+        match parse_go_duration(value.as_bytes()) {
+            Some(wait) if wait <= MAX_RETRY_AFTER => longest = longest.max(Some(wait)),
+            Some(_) => log::retry_after_ignored(reset, &shown(), "it asks for more than a day"),
+            None => log::retry_after_ignored(reset, &shown(), "it is not a duration"),
+        }
+    }
+    longest
+}
+
+/// A duration as Go's `time.Duration` writes it, which OpenAI's
+/// `x-ratelimit-reset-*` headers hold: numbers (a fraction allowed), each
+/// with its unit, `h`, `m`, `s`, `ms`, `us` (or `µs`) or `ns`: `6m0s`,
+/// `1.5s`, `20ms`, `1h2m3s`. `None` for anything else (a sign, a bare
+/// number, an unknown unit, an overflow).
+#[cfg(feature = "http")]
+fn parse_go_duration(value: &[u8]) -> Option<Duration> {
+    let mut rest = core::str::from_utf8(value).ok()?.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        let nanos_per: f64 = match unit {
+            "h" => 3.6e12,
+            "m" => 6e10,
+            "s" => 1e9,
+            "ms" => 1e6,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ns" => 1.0,
+            _ => return None,
+        };
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
+            return None;
+        }
+        let amount: f64 = number.parse().ok()?;
+        let part = Duration::try_from_secs_f64(amount * nanos_per / 1e9).ok()?;
+        total = total.checked_add(part)?;
+        rest = after;
+    }
+    Some(total)
 }
 
 /// [`from_headers`]'s reading: the first millisecond header (its name, its
@@ -524,5 +614,83 @@ mod tests {
             ("x-ratelimit-reset", "1700000120"),
         ];
         assert_eq!(hint(&told), Some(s(60)));
+    }
+
+    /// OpenAI's 429 without a Retry-After: its spent windows'
+    /// `x-ratelimit-reset-*`, Go durations, the longest of those spent.
+    #[test]
+    fn openais_spent_windows_reset_is_a_429s_wait() {
+        let hint = |code, pairs: &[(&'static str, &'static str)]| {
+            let mut h = http::HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, http::HeaderValue::from_static(value));
+            }
+            failure_hint(code, &h, SystemTime::now)
+        };
+        let s = Duration::from_secs;
+        let requests = |reset| {
+            [
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", reset),
+                ("x-ratelimit-remaining-tokens", "149000"),
+                ("x-ratelimit-reset-tokens", "6m0s"),
+            ]
+        };
+        assert_eq!(hint(429, &requests("7s")), Some(s(7)));
+        assert_eq!(
+            hint(429, &requests("20ms")),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(
+            hint(429, &requests("1m30.5s")),
+            Some(Duration::from_millis(90_500))
+        );
+        assert_eq!(hint(503, &requests("7s")), None); // a 429's reading only
+        assert_eq!(hint(429, &requests("soon")), None);
+        assert_eq!(hint(429, &requests("25h")), None); // beyond a day
+        let both = [
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-reset-requests", "2s"),
+            ("x-ratelimit-remaining-tokens", "0"),
+            ("x-ratelimit-reset-tokens", "1m0s"),
+        ];
+        assert_eq!(hint(429, &both), Some(s(60)));
+        // nothing spent (a quota error, say): no wait
+        let left = [
+            ("x-ratelimit-remaining-requests", "3"),
+            ("x-ratelimit-reset-requests", "7s"),
+        ];
+        assert_eq!(hint(429, &left), None);
+        // the server's own wait comes first
+        let told = [
+            ("retry-after", "1"),
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-reset-requests", "7s"),
+        ];
+        assert_eq!(hint(429, &told), Some(s(1)));
+    }
+
+    #[test]
+    fn go_durations_are_read_as_go_writes_them() {
+        let d = |v: &str| parse_go_duration(v.as_bytes());
+        assert_eq!(d("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(d("1h2m3s"), Some(Duration::from_secs(3723)));
+        assert_eq!(d(" 1.5s "), Some(Duration::from_millis(1500)));
+        assert_eq!(d("250us"), Some(Duration::from_micros(250)));
+        assert_eq!(d("250\u{b5}s"), Some(Duration::from_micros(250)));
+        assert_eq!(d("0s"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "7",
+            "s",
+            "-1s",
+            "1.2.3s",
+            "1d",
+            "1e3s",
+            ".s",
+            "9999999999999999999999h",
+        ] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
     }
 }
