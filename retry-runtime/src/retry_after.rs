@@ -391,21 +391,37 @@ fn parse_go_duration(value: &[u8]) -> Option<Duration> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_end);
-        let nanos_per: f64 = match unit {
-            "h" => 3.6e12,
-            "m" => 6e10,
-            "s" => 1e9,
-            "ms" => 1e6,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
-            "ns" => 1.0,
+        let nanos_per: u128 = match unit {
+            "h" => 3_600_000_000_000,
+            "m" => 60_000_000_000,
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ns" => 1,
             _ => return None,
         };
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
             return None;
         }
-        let amount: f64 = number.parse().ok()?;
-        let part = Duration::try_from_secs_f64(amount * nanos_per / 1e9).ok()?;
+        // exact, in whole nanoseconds: the fraction's first 18 digits
+        let whole = if whole.is_empty() {
+            0
+        } else {
+            whole.parse::<u64>().ok()?
+        };
+        let fraction = &fraction[..fraction.len().min(18)];
+        let scale = 10u128.pow(fraction.len() as u32);
+        let fraction = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse::<u128>().ok()?
+        };
+        let nanos = u128::from(whole) * nanos_per + fraction * nanos_per / scale;
+        let part = Duration::new(
+            u64::try_from(nanos / 1_000_000_000).ok()?,
+            (nanos % 1_000_000_000) as u32,
+        );
         total = total.checked_add(part)?;
         rest = after;
     }
@@ -679,6 +695,8 @@ mod tests {
         assert_eq!(d("250us"), Some(Duration::from_micros(250)));
         assert_eq!(d("250\u{b5}s"), Some(Duration::from_micros(250)));
         assert_eq!(d("0s"), Some(Duration::ZERO));
+        assert_eq!(d("0.3s"), Some(Duration::from_millis(300))); // exact, no float
+        assert_eq!(d(".5ms"), Some(Duration::from_micros(500)));
         for bad in [
             "",
             "7",
