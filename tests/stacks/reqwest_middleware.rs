@@ -263,6 +263,31 @@ async fn githubs_rate_limits_are_waited_and_a_403_of_its_own_is_sent_once() {
     );
 }
 
+/// OpenAI's 429 without a Retry-After: the reset of its spent window
+/// (`x-ratelimit-remaining-requests: 0`, `x-ratelimit-reset-requests`, a
+/// Go duration) is the wait, not the backoff's 50ms; a window with tokens
+/// left (its `6m0s` reset) is not.
+#[tokio::test]
+async fn openais_spent_window_is_a_429s_wait() {
+    let server = FlakyServer::start().await;
+    let spent = Reply::status(429)
+        .with_header("x-ratelimit-remaining-requests", "0")
+        .with_header("x-ratelimit-reset-requests", "400ms")
+        .with_header("x-ratelimit-remaining-tokens", "149000")
+        .with_header("x-ratelimit-reset-tokens", "6m0s");
+    server.route("/v1/chat/completions", [spent, Reply::ok_body("ok")]);
+    let client = client(RetryMiddleware::new(&API));
+    let url = server.url("/v1/chat/completions");
+    let resp = client.get(url).send().await.unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), server.hits("/v1/chat/completions")),
+        (200, 2)
+    );
+    let gaps = server.gaps("/v1/chat/completions");
+    assert!(waited(gaps[0], ms(400)), "{gaps:?}");
+    assert!(far_below(gaps[0], Duration::from_secs(5)), "{gaps:?}");
+}
+
 /// An AI provider's `x-should-retry` says whether to retry over the
 /// status, both ways, through a condition of the user's own
 /// (`Policy::with_when`): a 400 with `true` is retried, a 503 with `false`
