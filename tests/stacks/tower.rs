@@ -2359,6 +2359,48 @@ async fn a_readiness_failure_inside_a_retried_call_that_retries_it_is_left_to_th
     }
 }
 
+/// Inside a retried call that retries a timeout, a retry whose service
+/// stays not ready past the layer's `max_elapsed` leaves its
+/// `Error::NotReady` (kind `Timeout`) to the outer run, as a retry woken
+/// past the deadline does: no ERROR "deadline reached" line and no
+/// `on_give_up` of the inner run; the outer run retries, and the gate,
+/// open again by then, answers. (It was announced as the inner run's
+/// give-up, for a failure the outer run went on to retry.)
+#[tokio::test(start_paused = true)]
+async fn a_readiness_wait_past_the_deadline_inside_a_retried_call_is_left_to_the_outer_run() {
+    static GAVE_UP: AtomicUsize = AtomicUsize::new(0);
+    fn count(_: &retry_runtime::GiveUpEvent<'_>) {
+        GAVE_UP.fetch_add(1, Ordering::SeqCst);
+    }
+    static INNER: Policy<RetryOn> = FAST
+        .with_name("inner")
+        .with_backoff(Backoff::None)
+        .with_max_elapsed(Duration::from_secs(5))
+        .with_on_give_up(count);
+    let outer = FAST.with_name("outer").with_backoff(Backoff::None);
+    let logs = capture();
+    // each call closes the gate for 10s: the inner retry after the first
+    // call's 503 waits for it until its deadline, at 5s
+    let gate = Gate::reopening_after(Duration::from_secs(10));
+    gate.open.store(true, Ordering::SeqCst);
+    let svc = ServiceBuilder::new()
+        .layer(INNER.layer())
+        .service(gate.clone());
+    let ok = outer
+        .retry(|| svc.clone().oneshot(Request::new(())))
+        .detailed()
+        .await
+        .unwrap();
+    assert_eq!(ok.value.status(), 200);
+    assert_eq!(ok.attempts, 2, "the outer run retried the inner deadline");
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(GAVE_UP.load(Ordering::SeqCst), 0);
+    logs.assert_not_logged("deadline reached");
+    logs.assert_logged(Level::DEBUG, "leaving the retry to the outer retried call");
+    let line = logs.assert_logged(Level::WARN, "retrying outer after attempt 1/4 failed");
+    assert_eq!(field(&line, "error_kind"), Some("Timeout"), "{line}");
+}
+
 /// A policy with an adaptive throttle drops into the layer too: a call the
 /// throttle rejects is not made and comes back as `Error::Throttled`.
 #[tokio::test(start_paused = true)]

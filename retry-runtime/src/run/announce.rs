@@ -206,18 +206,32 @@ pub(crate) fn too_late<W, G>(
     policy: &Policy<W, G>,
 ) -> Option<crate::timeout::AttemptTimeout> {
     use crate::classify::Classify;
-    use crate::nested;
     policy.stop.max_elapsed?;
     if run.next_attempt(policy).remaining != Some(Duration::ZERO) {
         return None;
     }
     let timeout = crate::timeout::AttemptTimeout::new(Duration::ZERO);
     let kind = timeout.kind();
-    let reason = if policy.nested == nested::Nested::Defer && nested::outer_retries(Some(kind)) {
+    ended_before_retry(
+        run,
+        policy,
+        deadline_or_deferred(policy, kind),
+        &timeout,
+        kind,
+    );
+    Some(timeout)
+}
+
+/// Why a run that reached its deadline before a retry (`kind`: its
+/// error's, a timeout) ended: left to an outer retried call that retries
+/// the kind ([`StopReason::Deferred`], as a failure the run would not retry
+/// is), or on its deadline.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub(crate) fn deadline_or_deferred<W, G>(policy: &Policy<W, G>, kind: ErrorKind) -> StopReason {
+    use crate::nested;
+    if policy.nested == nested::Nested::Defer && nested::outer_retries(Some(kind)) {
         StopReason::Deferred
     } else {
         StopReason::Deadline
-    };
-    ended_before_retry(run, policy, reason, &timeout, kind);
-    Some(timeout)
+    }
 }

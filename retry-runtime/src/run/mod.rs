@@ -39,6 +39,8 @@ pub use leave::{BreakerSlot, Guarded, NoBreaker, SomeBreaker};
 // run announces its own give-up, whose line names the attempt that failed
 // last, not always the last started)
 #[cfg(feature = "tower")]
+pub(crate) use announce::deadline_or_deferred;
+#[cfg(feature = "tower")]
 pub(crate) use announce::ended_before_retry;
 #[cfg(feature = "tower")]
 pub(crate) use announce::not_ready_to_call;

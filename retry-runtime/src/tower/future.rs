@@ -25,7 +25,9 @@ use crate::nested;
 use crate::policy::{Decision, Guards, Policy, When};
 use crate::response::{ClassifyResponse, Failure, NotReplayable, RetryReport};
 use crate::run::token_wait::TokenWait;
-use crate::run::{Admission, Guarded, LazyRun, NoNotify, ended_before_retry, too_late};
+use crate::run::{
+    Admission, Guarded, LazyRun, NoNotify, deadline_or_deferred, ended_before_retry, too_late,
+};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 use crate::timeout::AttemptTimeout;
@@ -695,7 +697,14 @@ fn not_ready<W, G, E>(
     limit: core::time::Duration,
 ) -> Error<E> {
     let error = NotReady::new(limit);
-    ended_before_retry(run, policy, StopReason::Deadline, &error, error.kind());
+    let kind = error.kind();
+    ended_before_retry(
+        run,
+        policy,
+        deadline_or_deferred(policy, kind),
+        &error,
+        kind,
+    );
     Error::NotReady(error)
 }
 
