@@ -373,11 +373,17 @@ fn openai_reset(headers: &http::HeaderMap) -> Option<Duration> {
 /// A duration as Go's `time.Duration` writes it, which OpenAI's
 /// `x-ratelimit-reset-*` headers hold: numbers (a fraction allowed), each
 /// with its unit, `h`, `m`, `s`, `ms`, `us` (or `µs`) or `ns`: `6m0s`,
-/// `1.5s`, `20ms`, `1h2m3s`. `None` for anything else (a sign, a bare
-/// number, an unknown unit, an overflow).
+/// `1.5s`, `20ms`, `1h2m3s`; as Go's `time.ParseDuration` reads one,
+/// also a leading `+` and a bare `0`. `None` for anything else (a minus
+/// sign, any other bare number, an unknown unit, an overflow).
 #[cfg(feature = "http")]
 fn parse_go_duration(value: &[u8]) -> Option<Duration> {
-    let mut rest = core::str::from_utf8(value).ok()?.trim();
+    let text = core::str::from_utf8(value).ok()?.trim();
+    // Go's sign: a `+` is read, a `-` is no wait (a reset in the past)
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    if rest == "0" {
+        return Some(Duration::ZERO); // Go's one number without a unit
+    }
     if rest.is_empty() {
         return None;
     }
@@ -709,6 +715,56 @@ mod tests {
             "9999999999999999999999h",
         ] {
             assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
+
+    /// What Go's `time.ParseDuration` reads, read alike: a bare `0`, a
+    /// leading `+`, units in any order and repeated, either micro sign,
+    /// an hour's fraction, a fraction longer than nanoseconds (cut, not
+    /// rounded); a minus sign, a space inside, bytes that are not UTF-8 or
+    /// a sum past `Duration`'s range are no wait (and no panic).
+    #[test]
+    fn go_durations_follow_gos_parser() {
+        let d = |v: &[u8]| parse_go_duration(v);
+        let s = Duration::from_secs;
+        assert_eq!(d(b"0"), Some(Duration::ZERO));
+        assert_eq!(d(b"+0"), Some(Duration::ZERO));
+        assert_eq!(d(b"+1s"), Some(s(1)));
+        assert_eq!(d(b"+1m30s"), Some(s(90)));
+        assert_eq!(d(b"1s2m"), Some(s(121)));
+        assert_eq!(d(b"1s1s"), Some(s(2)));
+        assert_eq!(d(b"1.5h"), Some(s(5400)));
+        assert_eq!(d(b"1.s"), Some(s(1)));
+        assert_eq!(d("3\u{3bc}s".as_bytes()), Some(Duration::from_micros(3)));
+        assert_eq!(
+            d(b"0.1234567891234567891234s"),
+            Some(Duration::from_nanos(123_456_789))
+        );
+        assert_eq!(
+            d(b"1.999999999999999999999ns"),
+            Some(Duration::from_nanos(1))
+        );
+        assert_eq!(d(b"18446744073709551615s"), Some(s(u64::MAX)));
+        for bad in [
+            &b"-1s"[..],
+            b"-0",
+            b"+",
+            b"++1s",
+            b"+-1s",
+            b"0 s",
+            b"1s 2m",
+            b"\xb5s",
+            b"1\xff",
+            b"1\xc2\xb5",
+            b"18446744073709551615s1s",
+            b"18446744073709551616s",
+            b"5124095576030432h",
+            b"99999999999999999999.9h",
+            b"1S",
+            b"1sec",
+            b"1 s",
+        ] {
+            assert_eq!(d(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 }
