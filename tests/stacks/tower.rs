@@ -525,6 +525,38 @@ async fn bad_retry_after_values_fall_back_to_the_backoff() {
     assert!(logs.matching(Level::WARN, "(Retry-After)").is_empty());
 }
 
+/// OpenAI's spent window is a 429's wait only: on a 503 (whose hint FAST
+/// would honour) it is not read; a reset that is not a Go duration (a bare
+/// `20`, another API's seconds) is ignored with a DEBUG line naming its
+/// header, and the backoff's 50ms applies.
+#[tokio::test]
+async fn openais_window_is_read_on_a_429_only_and_a_bad_reset_is_logged() {
+    let server = FlakyServer::start().await;
+    let spent = |code, reset| {
+        Reply::status(code)
+            .with_header("x-ratelimit-remaining-requests", "0")
+            .with_header("x-ratelimit-reset-requests", reset)
+    };
+    server.route("/503", [spent(503, "2s"), Reply::ok_body("ok")]);
+    server.route("/seconds", [spent(429, "20"), Reply::ok_body("ok")]);
+    let logs = capture();
+    for path in ["/503", "/seconds"] {
+        let resp = send(FAST.layer(), get(&server.url(path))).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let gaps = server.gaps(path);
+        assert!(
+            gaps.len() == 1 && waited(gaps[0], ms(50)) && far_below(gaps[0], ms(1500)),
+            "{path}: {gaps:?}"
+        );
+    }
+    logs.assert_logged(
+        Level::DEBUG,
+        "ignoring x-ratelimit-reset-requests \"20\": it is not a duration",
+    );
+    logs.assert_not_logged("ignoring x-ratelimit-reset-requests \"2s\"");
+    assert!(logs.matching(Level::WARN, "(Retry-After)").is_empty());
+}
+
 #[tokio::test]
 async fn post_is_sent_once_unless_marked_idempotent_or_any_method() {
     let server = FlakyServer::start().await;
