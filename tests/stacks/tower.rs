@@ -2109,6 +2109,15 @@ async fn a_grpc_status_error_waits_its_pushback() {
     );
 }
 
+/// An UNAVAILABLE whose pushback says not to retry (-1), for `failing_twice`.
+fn draining(_: usize) -> tonic::Status {
+    let mut status = tonic::Status::unavailable("draining");
+    status
+        .metadata_mut()
+        .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
+    status
+}
+
 /// A status whose pushback says not to retry (-1), through the layer inside
 /// a retried call: one DEBUG line for each run that judges it (the layer,
 /// then the outer run), not four (the layer classified it a second time to
@@ -2116,13 +2125,6 @@ async fn a_grpc_status_error_waits_its_pushback() {
 /// for its kind and once more for its wait). A boxed status too.
 #[tokio::test(start_paused = true)]
 async fn a_pushback_that_stops_is_logged_once_per_run() {
-    fn draining(_: usize) -> tonic::Status {
-        let mut status = tonic::Status::unavailable("draining");
-        status
-            .metadata_mut()
-            .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
-        status
-    }
     let calls = Arc::new(AtomicUsize::new(0));
     let svc = ServiceBuilder::new()
         .layer(FAST.layer())
@@ -2156,13 +2158,6 @@ async fn a_pushback_that_stops_is_logged_once_per_run() {
 /// judges the attempt's `Failure`, which said nothing of its error).
 #[tokio::test(start_paused = true)]
 async fn the_layers_give_up_line_on_a_stopping_pushback_says_why() {
-    fn draining(_: usize) -> tonic::Status {
-        let mut status = tonic::Status::unavailable("draining");
-        status
-            .metadata_mut()
-            .insert("grpc-retry-pushback-ms", "-1".parse().unwrap());
-        status
-    }
     let calls = Arc::new(AtomicUsize::new(0));
     let svc = ServiceBuilder::new()
         .layer(FAST.layer())

@@ -426,21 +426,7 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
         let pattern = fields_pattern(field);
         quote!(#path #pattern => #kind,)
     });
-    let reads: Vec<_> = targets
-        .iter()
-        .map(|target| retry_after_of(krate, target))
-        .collect();
-    let retry_after = reads.iter().any(Option::is_some).then(|| {
-        let arms = targets.iter().zip(&reads).map(|(target, read)| {
-            let path = self_path(target);
-            match read {
-                Some((field, read)) => {
-                    let pattern = fields_pattern(Some(field));
-                    quote!(#path #pattern => #read,)
-                }
-                None => quote!(#path { .. } => ::core::option::Option::None,),
-            }
-        });
+    let retry_after = optional_match(targets, |target| retry_after_of(krate, target)).map(|arms| {
         quote! {
             fn retry_after(&self) -> ::core::option::Option<::core::time::Duration> {
                 match self {
@@ -449,29 +435,16 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
             }
         }
     });
-    let whys: Vec<_> = targets
-        .iter()
-        .map(|target| why_permanent_of(krate, target))
-        .collect();
-    let why_permanent = whys.iter().any(Option::is_some).then(|| {
-        let arms = targets.iter().zip(&whys).map(|(target, read)| {
-            let path = self_path(target);
-            match read {
-                Some((field, read)) => {
-                    let pattern = fields_pattern(Some(field));
-                    quote!(#path #pattern => #read,)
+    let why_permanent =
+        optional_match(targets, |target| why_permanent_of(krate, target)).map(|arms| {
+            quote! {
+                fn why_permanent(&self) -> ::core::option::Option<&'static str> {
+                    match self {
+                        #(#arms)*
+                    }
                 }
-                None => quote!(#path { .. } => ::core::option::Option::None,),
             }
         });
-        quote! {
-            fn why_permanent(&self) -> ::core::option::Option<&'static str> {
-                match self {
-                    #(#arms)*
-                }
-            }
-        }
-    });
     quote! {
         fn kind(&self) -> #krate::ErrorKind {
             match self {
@@ -481,6 +454,31 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
         #retry_after
         #why_permanent
     }
+}
+
+/// The match arms of an optional method (`retry_after`, `why_permanent`)
+/// over an enum's `targets`, each target's field and what reads it
+/// (`read`), `None` for a variant that reads nothing; no arms (`None`)
+/// when no variant reads anything: the trait's default stays.
+fn optional_match<'t>(
+    targets: &'t [Target<'t>],
+    read: impl Fn(&'t Target<'t>) -> Option<(&'t FieldRef<'t>, TokenStream)>,
+) -> Option<Vec<TokenStream>> {
+    let reads: Vec<_> = targets.iter().map(read).collect();
+    if reads.iter().all(Option::is_none) {
+        return None;
+    }
+    let arms = targets.iter().zip(reads).map(|(target, read)| {
+        let path = self_path(target);
+        match read {
+            Some((field, read)) => {
+                let pattern = fields_pattern(Some(field));
+                quote!(#path #pattern => #read,)
+            }
+            None => quote!(#path { .. } => ::core::option::Option::None,),
+        }
+    });
+    Some(arms.collect())
 }
 
 /// The errors, plus an impl that keeps the type usable so they are the only errors.
