@@ -586,13 +586,7 @@ impl Classify for Status {
                 log::pushback_stops(&PushbackValues(self), why);
                 ErrorKind::Permanent
             }
-            Pushback::Absent | Pushback::Wait(_) => match self.code() {
-                Code::Cancelled if tonic_deadline(self) => ErrorKind::Timeout,
-                code @ (Code::Unknown | Code::Cancelled | Code::Internal | Code::Unavailable) => {
-                    transport_kind(self).unwrap_or(code_kind(code))
-                }
-                code => code_kind(code),
-            },
+            Pushback::Absent | Pushback::Wait(_) => kind_without_pushback(self),
         }
     }
 
@@ -605,13 +599,28 @@ impl Classify for Status {
 
     /// A status whose server's pushback asks not to retry says so, and
     /// why: the give-up line reads `... on attempt 1 (the server's
-    /// grpc-retry-pushback-ms asks not to retry: negative)`. (Read only
-    /// for a line that is written; no DEBUG line of its own.)
+    /// grpc-retry-pushback-ms asks not to retry: negative)`. Not for a
+    /// status `Permanent` by its code and cause alone (a NOT_FOUND: the
+    /// pushback changed nothing). (Read only for a line that is written;
+    /// no DEBUG line of its own.)
     fn why_permanent(&self) -> Option<&'static str> {
         match pushback(self) {
-            Pushback::Stop(why) => Some(stop_said(why)),
-            Pushback::Absent | Pushback::Wait(_) => None,
+            Pushback::Stop(why) if kind_without_pushback(self) != ErrorKind::Permanent => {
+                Some(stop_said(why))
+            }
+            Pushback::Stop(_) | Pushback::Absent | Pushback::Wait(_) => None,
         }
+    }
+}
+
+/// A status's kind by its code and its cause, as if it had no pushback.
+fn kind_without_pushback(status: &Status) -> ErrorKind {
+    match status.code() {
+        Code::Cancelled if tonic_deadline(status) => ErrorKind::Timeout,
+        code @ (Code::Unknown | Code::Cancelled | Code::Internal | Code::Unavailable) => {
+            transport_kind(status).unwrap_or(code_kind(code))
+        }
+        code => code_kind(code),
     }
 }
 
@@ -880,6 +889,16 @@ mod tests {
             with_pushback(Code::Unavailable, "300").why_permanent(),
             None
         );
+        // a status Permanent by its code: the pushback changed nothing
+        let not_found = with_pushback(Code::NotFound, "-1");
+        assert_eq!(not_found.kind(), ErrorKind::Permanent);
+        assert_eq!(not_found.why_permanent(), None);
+        // one Permanent only by the pushback, whatever its code's kind
+        for code in [Code::Unknown, Code::ResourceExhausted, Code::Aborted] {
+            let stopped = with_pushback(code, "-1");
+            assert_eq!(stopped.kind(), ErrorKind::Permanent, "{code:?}");
+            assert!(stopped.why_permanent().is_some(), "{code:?}");
+        }
     }
 
     /// A long pushback is honoured, capped by the policy as any hint (it
