@@ -4279,7 +4279,6 @@ async fn an_sdks_reading_of_its_own_type_is_told_what_was_sent() {
 #[tokio::test]
 async fn a_reqwest_client_under_the_layer_tells_its_reading_the_method() {
     use http::Method;
-    use retry_runtime::response::RetryReport;
     use retry_runtime::StopReason;
     fn gone_is_done(
         method: &Method,
@@ -4307,11 +4306,7 @@ async fn a_reqwest_client_under_the_layer_tells_its_reading_the_method() {
                 .oneshot(reqwest::Request::new(method, url))
                 .await
                 .unwrap();
-            let report = response.extensions().get::<RetryReport>().copied();
-            (
-                response.status().as_u16(),
-                report.map(|r| (r.attempts, r.gave_up)),
-            )
+            status_and_report(&response)
         }
     };
     server.route("/clips/9", [503, 404]);
@@ -4322,6 +4317,21 @@ async fn a_reqwest_client_under_the_layer_tells_its_reading_the_method() {
         (404, Some((2, Some(StopReason::Permanent))))
     );
     assert_eq!(server.hits("/clips/9"), 4);
+}
+
+/// A reqwest response through the layer `with_report`: its status, and
+/// its report's attempts and why the run gave up.
+fn status_and_report(
+    response: &reqwest::Response,
+) -> (u16, Option<(u32, Option<retry_runtime::StopReason>)>) {
+    let report = response
+        .extensions()
+        .get::<retry_runtime::response::RetryReport>()
+        .copied();
+    (
+        response.status().as_u16(),
+        report.map(|r| (r.attempts, r.gave_up)),
+    )
 }
 
 /// A `reqwest::Client` under the layer, its reading told the URL
@@ -4361,11 +4371,7 @@ async fn a_reqwest_client_under_the_layer_tells_its_reading_the_url() {
                 .oneshot(reqwest::Request::new(Method::GET, url))
                 .await
                 .unwrap();
-            let report = response.extensions().get::<RetryReport>().copied();
-            (
-                response.status().as_u16(),
-                report.map(|r| (r.attempts, r.gave_up)),
-            )
+            status_and_report(&response)
         }
     };
     server.route("/clips/9/lock", [503, 404]);
