@@ -1,60 +1,5 @@
-//! Check the waits of a retry without waiting.
-//!
-//! [`pause`] returns a guard; while it lives, on this thread:
-//! - sync retries do not sleep: each wait is recorded and advances a virtual
-//!   clock that the sync executor's `max_elapsed` check reads (a sleeper
-//!   given with `.sleep_with(..)` is still called, as outside the guard:
-//!   one that returns at once moves no clock);
-//! - async retries record their waits too. On tokio's timer they still
-//!   sleep: combine with `tokio::time::pause()`, or
-//!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
-//!   the task stays on this thread. On this library's other timers (the
-//!   `smol` and `futures-timer` features, also beside `tokio` for a future
-//!   run outside a tokio runtime) they do not sleep: each wait advances
-//!   the virtual clock, as a sync one does, and is one yield (the executor
-//!   polls its other ready tasks once: less than tokio's paused clock,
-//!   which moves only when every task is idle, so a task that needs
-//!   several polls to act during a wait, or a signal on the real timer,
-//!   sees more attempts go by than the program would make). A sleeper of
-//!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
-//!   every wait of a run with a hedge delay (its attempts race them in
-//!   real time) run on the real timer, recorded.
-//!
-//! The virtual clock is the thread's and only adds: two runs going at once
-//! on this thread (`join!`) each move it by their own waits and see the
-//! other's (tokio's paused clock, which jumps to the next timer due, runs
-//! them side by side as in real time). It is not tokio's clock either: a
-//! virtual wait does not move `tokio::time::Instant`, so code that waits
-//! on tokio's timer beside the run (a stub server's recovery, a
-//! `tokio::time::timeout` around it) sees none of them.
-//!
-//! The guard sees this thread only. A retry in a task spawned on a
-//! multi-thread runtime, in `spawn_blocking` or on a thread of its own
-//! runs on a thread that is not paused: its waits are real and are not
-//! recorded ([`Paused::waits`] stays empty, so an assertion that nothing
-//! was retried passes whatever the run did), and [`seed`] does not reach
-//! its jitter. Count such waits with a per-call hook
-//! ([`Retry::notify`](crate::Retry::notify)), a closure that runs on any
-//! thread and can hold the test's own counter, or test on a current-thread
-//! runtime, whose spawned tasks run on the test's thread.
-//! [`Policy::with_before_sleep`](crate::Policy::with_before_sleep) runs on
-//! any thread too, but it is a `fn`: it can only write to a `static`,
-//! which every test of the binary shares while they run in parallel. Key
-//! what it records by [`RetryEvent::operation`](crate::RetryEvent::operation)
-//! and give each test's policy its own
-//! [`with_name`](crate::Policy::with_name), or run such tests under
-//! `cargo nextest` (a process per test).
-//!
-//! ```
-//! use std::time::Duration;
-//! use retry_runtime::{presets, testing};
-//! let paused = testing::pause();
-//! let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-//! let r: Result<(), _> = presets::WEBHOOK.retry(|| Err(refused())).call();
-//! assert!(r.is_err());
-//! let s = Duration::from_secs;
-//! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
-//! ```
+//! [`pause`]: waits recorded, sync sleeps virtual, on this thread (see
+//! [the module docs](crate::testing)).
 
 use core::marker::PhantomData;
 use std::time::Duration;
@@ -146,7 +91,7 @@ impl Paused {
     /// The waits recorded since this guard was made, in order: each as it
     /// starts, so a run dropped during a wait (a `tokio::time::timeout` of
     /// yours around it) has that wait listed whole. Waits of runs on other
-    /// threads are not here (see [the module docs](self)).
+    /// threads are not here (see [the module docs](crate::testing)).
     ///
     /// ```
     /// let p = retry_runtime::testing::pause();
@@ -172,74 +117,6 @@ impl Drop for Paused {
     fn drop(&mut self) {
         virtual_time::leave(self.guard);
     }
-}
-
-/// Make this thread's random draws (the jitter, a [`Throttle`](crate::Throttle)'s
-/// rejections) repeat from run to run: seed its generator.
-///
-/// After `seed(n)`, this thread's generator is
-/// [`jitter::Rng::with_seed(n)`](crate::jitter::Rng::with_seed), and the
-/// runs on this thread draw from it, in order:
-/// - each wait the backoff decides, under a jitter other than
-///   `Jitter::None`, is
-///   `policy.jitter().apply(policy.backoff().delay(i), previous, &policy.backoff(), &mut rng)`
-///   for retry `i` (from 0), `previous` being the wait made before it
-///   (zero before the first); [`Policy::decide`](crate::Policy::decide)
-///   draws the same way, `previous` being the backoff's wait for the
-///   retry before;
-/// - a wait a `Retry-After` sets, and a policy without jitter, draw
-///   nothing;
-/// - a [`Throttle`](crate::Throttle) whose rejection probability is above
-///   zero draws one [`next_f64`](crate::jitter::Rng::next_f64) for each
-///   attempt it is asked to let through.
-///
-/// A seed gives the same waits from run to run, not from version to
-/// version of this crate: a later version may draw otherwise. Compute the
-/// waits a test expects, as the second example does, rather than writing
-/// their values in it.
-///
-/// ```
-/// use std::time::Duration;
-/// use retry_runtime::{Backoff, Jitter, Policy, testing};
-/// let policy = Policy::new().with_backoff(Backoff::fixed(Duration::from_secs(1))).with_jitter(Jitter::Full);
-/// let waits = || {
-///     let paused = testing::pause();
-///     let _ = policy.retry(|| Err::<(), _>("down")).call();
-///     paused.waits()
-/// };
-/// testing::seed(42);
-/// let first = waits();
-/// testing::seed(42);
-/// assert_eq!(waits(), first);
-/// ```
-///
-/// The waits of a seeded run, computed:
-///
-/// ```
-/// use std::time::Duration;
-/// use retry_runtime::{jitter::Rng, testing, Backoff, Jitter, Policy};
-/// let s = Duration::from_secs;
-/// let policy = Policy::new()
-///     .with_max_attempts(4)
-///     .with_backoff(Backoff::exponential(s(1), s(8)))
-///     .with_jitter(Jitter::Decorrelated);
-/// let paused = testing::pause();
-/// testing::seed(42);
-/// let _ = policy.retry(|| Err::<(), _>("down")).call();
-///
-/// let mut rng = Rng::with_seed(42);
-/// let mut previous = Duration::ZERO;
-/// let expected: Vec<Duration> = (0..3)
-///     .map(|i| {
-///         let delay = policy.backoff().delay(i);
-///         previous = policy.jitter().apply(delay, previous, &policy.backoff(), &mut rng);
-///         previous
-///     })
-///     .collect();
-/// assert_eq!(paused.waits(), expected);
-/// ```
-pub fn seed(seed: u64) {
-    crate::jitter::Rng::seed_thread(seed);
 }
 
 #[cfg(test)]

@@ -1,0 +1,66 @@
+//! Helpers for tests: check the waits of a retry without waiting
+//! ([`pause`]), and repeat its jitter from run to run ([`seed`]).
+//!
+//! # Waits
+//!
+//! [`pause`] returns a guard; while it lives, on this thread:
+//! - sync retries do not sleep: each wait is recorded and advances a virtual
+//!   clock that the sync executor's `max_elapsed` check reads (a sleeper
+//!   given with `.sleep_with(..)` is still called, as outside the guard:
+//!   one that returns at once moves no clock);
+//! - async retries record their waits too. On tokio's timer they still
+//!   sleep: combine with `tokio::time::pause()`, or
+//!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
+//!   the task stays on this thread. On this library's other timers (the
+//!   `smol` and `futures-timer` features, also beside `tokio` for a future
+//!   run outside a tokio runtime) they do not sleep: each wait advances
+//!   the virtual clock, as a sync one does, and is one yield (the executor
+//!   polls its other ready tasks once: less than tokio's paused clock,
+//!   which moves only when every task is idle, so a task that needs
+//!   several polls to act during a wait, or a signal on the real timer,
+//!   sees more attempts go by than the program would make). A sleeper of
+//!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
+//!   every wait of a run with a hedge delay (its attempts race them in
+//!   real time) run on the real timer, recorded.
+//!
+//! The virtual clock is the thread's and only adds: two runs going at once
+//! on this thread (`join!`) each move it by their own waits and see the
+//! other's (tokio's paused clock, which jumps to the next timer due, runs
+//! them side by side as in real time). It is not tokio's clock either: a
+//! virtual wait does not move `tokio::time::Instant`, so code that waits
+//! on tokio's timer beside the run (a stub server's recovery, a
+//! `tokio::time::timeout` around it) sees none of them.
+//!
+//! The guard sees this thread only. A retry in a task spawned on a
+//! multi-thread runtime, in `spawn_blocking` or on a thread of its own
+//! runs on a thread that is not paused: its waits are real and are not
+//! recorded ([`Paused::waits`] stays empty, so an assertion that nothing
+//! was retried passes whatever the run did), and [`seed`] does not reach
+//! its jitter. Count such waits with a per-call hook
+//! ([`Retry::notify`](crate::Retry::notify)), a closure that runs on any
+//! thread and can hold the test's own counter, or test on a current-thread
+//! runtime, whose spawned tasks run on the test's thread.
+//! [`Policy::with_before_sleep`](crate::Policy::with_before_sleep) runs on
+//! any thread too, but it is a `fn`: it can only write to a `static`,
+//! which every test of the binary shares while they run in parallel. Key
+//! what it records by [`RetryEvent::operation`](crate::RetryEvent::operation)
+//! and give each test's policy its own
+//! [`with_name`](crate::Policy::with_name), or run such tests under
+//! `cargo nextest` (a process per test).
+//!
+//! ```
+//! use std::time::Duration;
+//! use retry_runtime::{presets, testing};
+//! let paused = testing::pause();
+//! let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+//! let r: Result<(), _> = presets::WEBHOOK.retry(|| Err(refused())).call();
+//! assert!(r.is_err());
+//! let s = Duration::from_secs;
+//! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+//! ```
+
+mod paused;
+mod seeded;
+
+pub use paused::{Paused, is_paused, pause};
+pub use seeded::seed;
