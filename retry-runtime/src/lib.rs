@@ -108,6 +108,9 @@
 //!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
 //!   design, A6, says), and the policy `tonic::GRPC` (with `serde`, a
 //!   policy file's `preset = "grpc"`).
+//! - `test-util` (for `[dev-dependencies]`): [`testing::capture_logs`],
+//!   this thread's log lines read in a test; adds tracing-subscriber (its
+//!   `fmt` layer).
 //!
 //! With several of `tokio`, `smol` and `futures-timer` enabled, async waits
 //! and per-attempt timeouts use the first of them, in that order; tokio's
@@ -147,7 +150,8 @@
         feature = "tower",
         feature = "reqwest-middleware",
         feature = "anyhow",
-        feature = "serde"
+        feature = "serde",
+        feature = "test-util"
     )),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]

@@ -1,5 +1,6 @@
 //! Helpers for tests: check the waits of a retry without waiting
-//! ([`pause`]), and repeat its jitter from run to run ([`seed`]).
+//! ([`pause`]), repeat its jitter from run to run ([`seed`]), and read
+//! the log lines it wrote ([`capture_logs`], feature `test-util`).
 //!
 //! # Waits
 //!
@@ -58,9 +59,23 @@
 //! let s = Duration::from_secs;
 //! assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 //! ```
+//!
+//! # Log lines
+//!
+//! With the feature `test-util` (meant for `[dev-dependencies]`),
+//! [`capture_logs`] collects this thread's log lines as a `tracing`
+//! subscriber's text format writes them, the runtime's and the test's
+//! own: see [`CapturedLogs`] for what a capture holds, which thread's
+//! lines, and what it needs of the test binary. The same per-thread rule
+//! as [`pause`]'s: a retry on another thread (a multi-thread runtime's
+//! worker) logs where this thread's capture does not see it.
 
+#[cfg(feature = "test-util")]
+mod logs;
 mod paused;
 mod seeded;
 
+#[cfg(feature = "test-util")]
+pub use logs::{CaptureError, CapturedLogs, capture_logs};
 pub use paused::{Paused, is_paused, pause};
 pub use seeded::seed;

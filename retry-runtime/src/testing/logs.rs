@@ -1,0 +1,516 @@
+//! [`capture_logs`] (feature `test-util`): this thread's log lines, as a
+//! test reads them.
+//!
+//! One subscriber for the whole test binary, installed by the first
+//! capture with `set_global_default`: a per-test subscriber
+//! (`set_default`) loses lines, because `tracing` caches a callsite's
+//! interest for the whole process, and a thread with no subscriber that
+//! reaches a callsite first can cache "never". This one answers
+//! "sometimes" for every callsite, so each event asks it, on the thread
+//! that logs it, whether that thread is capturing (its
+//! [`Capturing`]); the lines are formatted by tracing-subscriber's `fmt`
+//! layer, the text format docs/logging.md shows, into a buffer of that
+//! thread ([`ThreadLines`]).
+
+use core::cell::{Cell, RefCell};
+use core::fmt;
+use core::marker::PhantomData;
+use std::io;
+use std::sync::OnceLock;
+
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+/// The quietest level captured: DEBUG and above, not TRACE (which
+/// dependencies such as hyper fill with a line per frame).
+const LEVEL: Level = Level::DEBUG;
+
+thread_local! {
+    /// How many captures of this thread are alive.
+    static CAPTURES: Cell<usize> = const { Cell::new(0) };
+    /// The lines this thread logged since its oldest live capture began.
+    static LINES: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One line, as the `fmt` layer wrote it, with its event's level.
+struct Line {
+    level: Level,
+    text: String,
+}
+
+/// Start capturing this thread's log lines: the runtime's (every line of
+/// docs/logging.md's table) and any other `tracing` event logged on this
+/// thread at DEBUG or above (your own `tracing::info!(..)`, a
+/// dependency's), until the returned [`CapturedLogs`] is dropped.
+///
+/// The first call installs, for the rest of the test binary, a global
+/// `tracing` subscriber that writes each thread's lines to that thread's
+/// captures (and drops the lines of a thread that has none, without
+/// formatting them); each call then makes sure no callsite stays cached as
+/// "never" (`tracing::callsite::rebuild_interest_cache`), so a line is
+/// never lost to an earlier test that reached it with no capture.
+///
+/// # Errors
+///
+/// - [`CaptureError::OtherGlobalSubscriber`] when the test binary already
+///   has a global `tracing` subscriber of its own
+///   (`tracing_subscriber::fmt().init()`, `set_global_default`): there can
+///   be one, and the capture needs its own. Remove yours from this test
+///   binary, or move the test that captures to a test binary of its own
+///   (a file or a directory of its own under `tests/`).
+/// - [`CaptureError::ScopedSubscriber`] when this thread has a subscriber
+///   of its own in scope (`tracing::subscriber::set_default`,
+///   `with_default`): the lines would go to it, and the capture would see
+///   none. Capture outside its scope.
+///
+/// A `log` logger (env_logger, with the feature `log`) is no error: the
+/// runtime's lines are `tracing` events first, which become `log` records
+/// only while no `tracing` subscriber has been installed. Once the first
+/// capture installs its own, they go to `tracing` alone, for the whole
+/// test binary: the captures see them, the logger no longer does. Your
+/// own `log::info!(..)` records still go to the logger, not to a capture.
+///
+/// ```
+/// use retry_runtime::{presets, testing};
+/// use tracing::Level;
+///
+/// let logs = testing::capture_logs().unwrap();
+/// let _paused = testing::pause();
+/// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let r: Result<(), _> = presets::WEBHOOK.with_name("hooks.post").retry(|| Err(refused())).call();
+/// assert!(r.is_err());
+/// assert_eq!(logs.count(Level::WARN), 3, "{logs}");
+/// assert!(logs.contains("retrying hooks.post after attempt 1/4 failed; next attempt in 1s"), "{logs}");
+/// assert!(logs.contains("ERROR retry_runtime: hooks.post failed after 4 attempts"), "{logs}");
+/// ```
+pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
+    static OURS: OnceLock<bool> = OnceLock::new();
+    let ours = *OURS.get_or_init(|| tracing::subscriber::set_global_default(subscriber()).is_ok());
+    if !ours {
+        return Err(CaptureError::OtherGlobalSubscriber);
+    }
+    // A thread that reached a callsite while the subscriber was being set
+    // may have cached "never" for it (tracing asks only the thread's own
+    // default while a single subscriber is registered): ask again.
+    tracing::callsite::rebuild_interest_cache();
+    if !tracing::dispatcher::get_default(|d| d.is::<ThreadLines>()) {
+        return Err(CaptureError::ScopedSubscriber);
+    }
+    Ok(CapturedLogs::start())
+}
+
+/// The subscriber [`capture_logs`] installs: the `fmt` layer (no time, no
+/// colours), writing to the thread's captures, for the threads that have one.
+fn subscriber() -> impl Subscriber + Send + Sync {
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(ThreadLines)
+        .with_ansi(false)
+        .without_time();
+    tracing_subscriber::registry().with(lines).with(Capturing)
+}
+
+/// This thread's log lines since [`capture_logs`] made it: each as
+/// tracing-subscriber's text format writes it without its time, `WARN
+/// retry_runtime: retrying fetch after attempt 1/3 failed; next attempt in
+/// 1s operation="fetch" call=1 attempt=1 ...` (level, target, message,
+/// then the fields: docs/logging.md lists them; the level's padding left
+/// out). A line logged in a span has the span between its level and its
+/// target, `ERROR job{id=7}: retry_runtime: fetch failed after 3 attempts
+/// ...`: match the message, or the line with its span.
+///
+/// Lines are kept until the capture is dropped: reading them consumes
+/// nothing. Captures nest: each holds the lines logged since it began,
+/// those of captures made after it too; the lines go when the last
+/// capture of the thread is dropped.
+///
+/// # This thread only
+///
+/// A capture holds the lines logged on the thread that made it, as
+/// [`pause`](super::pause) records its waits: tests that run side by side
+/// on their threads each capture their own, and tests that do not capture
+/// are not affected. A retry on another thread, a task spawned on a
+/// multi-thread tokio runtime (its worker), `spawn_blocking`, a thread of
+/// its own, logs where this capture does not see it. In an async test,
+/// use a current-thread runtime (`#[tokio::test]`'s default), whose
+/// spawned tasks run on the test's thread; on a multi-thread one, only the
+/// future the test blocks on (`#[tokio::test(flavor = "multi_thread")]`'s
+/// body, not what it spawns) runs on the test's thread. Not `Send`, so it
+/// cannot be read on another thread by mistake.
+///
+/// ```
+/// use retry_runtime::testing;
+/// use tracing::Level;
+///
+/// let logs = testing::capture_logs().unwrap();
+/// tracing::info!(target: "clips", clip = 7, "downloading");
+/// std::thread::spawn(|| tracing::info!(target: "clips", "on another thread")).join().unwrap();
+/// assert_eq!(logs.lines(), ["INFO clips: downloading clip=7"]);
+/// ```
+#[must_use = "lines are captured only while this lives: bind it (`let logs = testing::capture_logs()?;`)"]
+pub struct CapturedLogs {
+    /// The index in [`LINES`] of its first line.
+    first: usize,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl CapturedLogs {
+    fn start() -> Self {
+        CAPTURES.with(|c| c.set(c.get() + 1));
+        CapturedLogs {
+            first: LINES.with(|lines| lines.borrow().len()),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Calls `f` with this capture's lines.
+    fn with_lines<T>(&self, f: impl FnOnce(&[Line]) -> T) -> T {
+        LINES.with(|lines| f(lines.borrow().get(self.first..).unwrap_or_default()))
+    }
+
+    /// Every line so far, in the order they were logged.
+    ///
+    /// ```
+    /// let logs = retry_runtime::testing::capture_logs().unwrap();
+    /// tracing::warn!(target: "clips", attempt = 1, "slow");
+    /// tracing::debug!(target: "clips", "detail");
+    /// tracing::trace!(target: "clips", "not captured");
+    /// assert_eq!(logs.lines(), ["WARN clips: slow attempt=1", "DEBUG clips: detail"]);
+    /// assert_eq!(logs.lines().len(), 2); // reading them consumed nothing
+    /// ```
+    pub fn lines(&self) -> Vec<String> {
+        self.with_lines(|lines| lines.iter().map(|l| l.text.clone()).collect())
+    }
+
+    /// The lines logged at `level`, in order.
+    ///
+    /// ```
+    /// use tracing::Level;
+    /// let logs = retry_runtime::testing::capture_logs().unwrap();
+    /// tracing::warn!(target: "clips", "one");
+    /// tracing::info!(target: "clips", "two");
+    /// assert_eq!(logs.lines_at(Level::WARN), ["WARN clips: one"]);
+    /// ```
+    pub fn lines_at(&self, level: Level) -> Vec<String> {
+        self.with_lines(|lines| {
+            lines
+                .iter()
+                .filter(|l| l.level == level)
+                .map(|l| l.text.clone())
+                .collect()
+        })
+    }
+
+    /// How many lines were logged at `level`.
+    ///
+    /// ```
+    /// use tracing::Level;
+    /// let logs = retry_runtime::testing::capture_logs().unwrap();
+    /// tracing::error!(target: "clips", "down");
+    /// assert_eq!((logs.count(Level::ERROR), logs.count(Level::WARN)), (1, 0));
+    /// ```
+    pub fn count(&self, level: Level) -> usize {
+        self.with_lines(|lines| lines.iter().filter(|l| l.level == level).count())
+    }
+
+    /// Does any line contain `needle`?
+    ///
+    /// ```
+    /// let logs = retry_runtime::testing::capture_logs().unwrap();
+    /// tracing::warn!(target: "clips", operation = "hooks.post", "retrying");
+    /// assert!(logs.contains("operation=\"hooks.post\""));
+    /// assert!(!logs.contains("ERROR"));
+    /// ```
+    pub fn contains(&self, needle: &str) -> bool {
+        self.with_lines(|lines| lines.iter().any(|l| l.text.contains(needle)))
+    }
+}
+
+impl Drop for CapturedLogs {
+    fn drop(&mut self) {
+        // (`try_with`: a capture dropped while its thread ends finds its
+        // thread-locals gone, and nothing to clear)
+        let _ = CAPTURES.try_with(|c| {
+            c.set(c.get().saturating_sub(1));
+            if c.get() == 0 {
+                let _ = LINES.try_with(|lines| lines.borrow_mut().clear());
+            }
+        });
+    }
+}
+
+/// The lines, one per line: `assert!(logs.contains(..), "{logs}")` shows
+/// them when the assertion fails.
+///
+/// ```
+/// let logs = retry_runtime::testing::capture_logs().unwrap();
+/// tracing::info!(target: "clips", "a");
+/// tracing::info!(target: "clips", "b");
+/// assert_eq!(logs.to_string(), "INFO clips: a\nINFO clips: b");
+/// ```
+impl fmt::Display for CapturedLogs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.with_lines(|lines| {
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("\n")?;
+                }
+                f.write_str(&line.text)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl fmt::Debug for CapturedLogs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CapturedLogs")
+            .field("lines", &self.lines())
+            .finish()
+    }
+}
+
+/// Why [`capture_logs`] cannot capture; its message says what to do. Its
+/// `Debug` is that message too, so that `capture_logs().unwrap()` shows it.
+///
+/// ```
+/// use retry_runtime::testing::{self, CaptureError};
+/// // a scoped subscriber of the test's own takes this thread's lines
+/// let subscriber = tracing::subscriber::NoSubscriber::new();
+/// tracing::subscriber::with_default(subscriber, || {
+///     let e = testing::capture_logs().unwrap_err();
+///     assert_eq!(e, CaptureError::ScopedSubscriber);
+///     assert!(e.to_string().contains("set_default"), "{e}");
+/// });
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// The test binary has a global `tracing` subscriber that is not the
+    /// capture's, set before the first capture.
+    OtherGlobalSubscriber,
+    /// This thread has a subscriber of its own in scope
+    /// (`tracing::subscriber::set_default` or `with_default`), which would
+    /// get the lines instead.
+    ScopedSubscriber,
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CaptureError::OtherGlobalSubscriber => {
+                "testing::capture_logs: this test binary already has a global tracing \
+                 subscriber (set_global_default, tracing_subscriber::fmt().init(), ...), and \
+                 the capture needs to install its own: remove yours from this test binary, \
+                 or move the tests that capture to a test binary of their own"
+            }
+            CaptureError::ScopedSubscriber => {
+                "testing::capture_logs: this thread has a tracing subscriber of its own in \
+                 scope (tracing::subscriber::set_default or with_default), which would get \
+                 the lines instead: capture outside its scope"
+            }
+        })
+    }
+}
+
+impl fmt::Debug for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variant = match self {
+            CaptureError::OtherGlobalSubscriber => "OtherGlobalSubscriber",
+            CaptureError::ScopedSubscriber => "ScopedSubscriber",
+        };
+        write!(f, "{variant}: {self}")
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// The subscriber's filter: an event goes on when its thread is
+/// capturing, at DEBUG or above, and is not even made otherwise;
+/// "sometimes" for every callsite, so that no thread caches "never".
+struct Capturing;
+
+impl<S: Subscriber> Layer<S> for Capturing {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        *meta.level() <= LEVEL && capturing_here()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::from_level(LEVEL))
+    }
+}
+
+/// Has this thread a live capture? (`false` while it ends.)
+fn capturing_here() -> bool {
+    CAPTURES.try_with(|c| c.get() > 0).unwrap_or(false)
+}
+
+/// The `fmt` layer's writer: each event's text into this thread's lines.
+#[derive(Clone, Copy, Debug)]
+struct ThreadLines;
+
+impl<'a> MakeWriter<'a> for ThreadLines {
+    type Writer = LineWriter;
+
+    fn make_writer(&'a self) -> LineWriter {
+        LineWriter {
+            level: None,
+            text: Vec::new(),
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> LineWriter {
+        LineWriter {
+            level: Some(*meta.level()),
+            text: Vec::new(),
+        }
+    }
+}
+
+/// One event's text, kept as its lines when dropped (the `fmt` layer
+/// writes an event whole, then drops its writer).
+struct LineWriter {
+    level: Option<Level>,
+    text: Vec<u8>,
+}
+
+impl io::Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        if !capturing_here() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.text);
+        let _ = LINES.try_with(|lines| {
+            let mut lines = lines.borrow_mut();
+            for line in text.lines().map(str::trim_start) {
+                let level = self
+                    .level
+                    .or_else(|| line.split(' ').next()?.parse().ok())
+                    .unwrap_or(Level::INFO);
+                lines.push(Line {
+                    level,
+                    text: line.to_owned(),
+                });
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The capture's subscriber, in scope on this thread only: the unit
+    /// tests share their process with tests that count on no global
+    /// subscriber (the integration tests under tests/log_capture install it).
+    fn scoped<T>(f: impl FnOnce(CapturedLogs) -> T) -> T {
+        tracing::subscriber::with_default(subscriber(), || f(CapturedLogs::start()))
+    }
+
+    #[test]
+    fn a_line_is_level_target_message_fields() {
+        scoped(|logs| {
+            tracing::warn!(target: "retry_runtime", attempt = 1, error = %"refused", "retrying");
+            assert_eq!(
+                logs.lines(),
+                ["WARN retry_runtime: retrying attempt=1 error=refused"]
+            );
+            assert_eq!(logs.count(Level::WARN), 1);
+        });
+    }
+
+    #[test]
+    fn debug_is_captured_and_trace_is_not() {
+        scoped(|logs| {
+            tracing::debug!("kept");
+            tracing::trace!("left out");
+            assert_eq!(logs.count(Level::DEBUG), 1, "{logs}");
+            assert!(!logs.contains("left out"), "{logs}");
+        });
+    }
+
+    #[test]
+    fn a_span_is_written_between_the_level_and_the_target() {
+        scoped(|logs| {
+            tracing::info_span!("job", id = 7).in_scope(|| tracing::error!(target: "t", "down"));
+            assert_eq!(logs.lines(), ["ERROR job{id=7}: t: down"]);
+        });
+    }
+
+    /// Each capture sees the lines since it began, those of captures made
+    /// after it too; the last one dropped takes the lines with it.
+    #[test]
+    fn captures_nest_and_the_last_one_clears() {
+        scoped(|outer| {
+            tracing::info!("one");
+            let inner = CapturedLogs::start();
+            tracing::info!("two");
+            assert_eq!(inner.lines().len(), 1);
+            drop(inner);
+            tracing::info!("three");
+            assert_eq!(outer.lines().len(), 3, "{outer}");
+            drop(outer);
+            assert_eq!(LINES.with(|l| l.borrow().len()), 0);
+            assert!(!capturing_here());
+            tracing::info!("not captured");
+            let again = CapturedLogs::start();
+            assert!(again.lines().is_empty());
+        });
+    }
+
+    /// A thread without a capture formats nothing: its events are not
+    /// even let through to the `fmt` layer.
+    #[test]
+    fn a_thread_without_a_capture_is_filtered_out() {
+        tracing::subscriber::with_default(subscriber(), || {
+            assert!(!tracing::enabled!(Level::ERROR));
+            let _logs = CapturedLogs::start();
+            assert!(tracing::enabled!(Level::ERROR));
+            assert!(tracing::enabled!(Level::DEBUG));
+            assert!(!tracing::enabled!(Level::TRACE));
+        });
+    }
+
+    /// A writer asked without the event's metadata reads the level from
+    /// the text; a line break inside an event makes two lines.
+    #[test]
+    fn the_level_is_read_from_the_text_when_not_given() {
+        use std::io::Write as _;
+        let _logs = CapturedLogs::start();
+        let mut w = ThreadLines.make_writer();
+        w.write_all(b" WARN t: first\nsecond\n").unwrap();
+        drop(w);
+        LINES.with(|lines| {
+            let lines = lines.borrow();
+            let seen: Vec<_> = lines.iter().map(|l| (l.level, l.text.as_str())).collect();
+            assert_eq!(
+                seen[seen.len() - 2..],
+                [(Level::WARN, "WARN t: first"), (Level::INFO, "second")]
+            );
+        });
+    }
+
+    #[test]
+    fn the_error_says_what_to_do_also_through_unwrap() {
+        let e = CaptureError::OtherGlobalSubscriber;
+        assert!(e.to_string().contains("remove yours"), "{e}");
+        assert!(format!("{e:?}").starts_with("OtherGlobalSubscriber: testing::capture_logs:"));
+    }
+}

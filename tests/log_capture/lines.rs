@@ -1,0 +1,143 @@
+//! What a capture holds: the runtime's lines as the text format writes
+//! them (level, target, message, fields), the test's own `tracing` lines
+//! among them in order, from DEBUG up, from the capture's start, read as
+//! often as needed.
+
+use retry_runtime::{testing, Backoff, Policy};
+use tracing::Level;
+
+/// docs/testing.md's example, with each line whole: level, target,
+/// message, then the fields, `error` unquoted (its Display), the other
+/// text fields quoted (docs/logging.md).
+#[test]
+fn each_retry_is_a_warn_line_and_the_give_up_an_error_line() {
+    let logs = testing::capture_logs().unwrap();
+    crate::webhook_fails("hooks.post");
+    assert_eq!(logs.count(Level::WARN), 3, "{logs}");
+    assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
+    let lines = logs.lines();
+    // the `call` number is the process's: read it from the first line
+    let call = lines[0]
+        .split(" call=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("a call field");
+    let retry = |n: u32, wait: u32| {
+        format!(
+            "WARN retry_runtime: retrying hooks.post after attempt {n}/4 failed; next attempt in {wait}s \
+             operation=\"hooks.post\" call={call} attempt={n} max_attempts=4 wait_ms={} \
+             error=connection refused error_kind=\"Connect\" wait_source=\"backoff\"",
+            wait * 1000
+        )
+    };
+    assert_eq!(
+        lines[..3],
+        [retry(1, 1), retry(2, 2), retry(3, 4)],
+        "{logs}"
+    );
+    assert!(
+        lines[3].starts_with(&format!(
+            "ERROR retry_runtime: hooks.post failed after 4 attempts operation=\"hooks.post\" call={call} attempt=4 max_attempts=4"
+        )),
+        "{logs}"
+    );
+    assert!(
+        lines[3].ends_with("reason=attempts exhausted outcome=\"attempts_exhausted\""),
+        "{logs}"
+    );
+}
+
+/// The test's own lines are captured with the runtime's, in the order
+/// they were logged; DEBUG is, TRACE is not.
+#[test]
+fn the_test_s_own_lines_are_captured_in_order_from_debug_up() {
+    let logs = testing::capture_logs().unwrap();
+    tracing::info!(target: "clips", clip = 7, "downloading");
+    crate::webhook_fails("clips.get");
+    tracing::debug!(target: "clips", "given up");
+    tracing::trace!(target: "clips", "left out");
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 6, "{logs}");
+    assert_eq!(lines[0], "INFO clips: downloading clip=7");
+    assert!(
+        lines[1].starts_with("WARN retry_runtime: retrying clips.get"),
+        "{logs}"
+    );
+    assert!(
+        lines[4].starts_with("ERROR retry_runtime: clips.get failed"),
+        "{logs}"
+    );
+    assert_eq!(lines[5], "DEBUG clips: given up");
+    assert_eq!(logs.lines_at(Level::DEBUG), ["DEBUG clips: given up"]);
+    assert!(!logs.contains("left out"), "{logs}");
+}
+
+/// A policy's own levels: its retries at DEBUG are captured as DEBUG.
+#[test]
+fn a_retry_at_debug_is_captured_at_debug() {
+    let logs = testing::capture_logs().unwrap();
+    let _paused = testing::pause();
+    let mut calls = 0;
+    let polled = Policy::new()
+        .with_name("poll")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(std::time::Duration::from_secs(2)))
+        .with_retry_level(Level::DEBUG)
+        .retry(|| {
+            calls += 1;
+            if calls < 3 {
+                Err("not ready")
+            } else {
+                Ok(calls)
+            }
+        })
+        .call();
+    assert_eq!(polled, Ok(3));
+    assert_eq!(logs.count(Level::DEBUG), 2, "{logs}");
+    assert_eq!(logs.count(Level::WARN), 0, "{logs}");
+    assert!(
+        logs.contains("INFO retry_runtime: poll succeeded on attempt 3"),
+        "{logs}"
+    );
+}
+
+/// The fmt layer writes a line's spans between its level and its target.
+#[test]
+fn a_line_in_a_span_has_the_span_before_its_target() {
+    let logs = testing::capture_logs().unwrap();
+    tracing::info_span!("job", id = 7).in_scope(|| crate::webhook_fails("jobs.run"));
+    assert!(
+        logs.contains("ERROR job{id=7}: retry_runtime: jobs.run failed after 4 attempts"),
+        "{logs}"
+    );
+}
+
+/// Lines logged before the capture began, or after the last capture of
+/// the thread was dropped, are not in a capture; reading consumes nothing.
+#[test]
+fn a_capture_holds_the_lines_since_it_began_and_reading_keeps_them() {
+    let before = testing::capture_logs().unwrap();
+    tracing::warn!(target: "clips", "before");
+    drop(before);
+    tracing::warn!(target: "clips", "between");
+    let logs = testing::capture_logs().unwrap();
+    tracing::warn!(target: "clips", "during");
+    assert_eq!(logs.lines(), ["WARN clips: during"]);
+    assert_eq!(logs.lines(), ["WARN clips: during"]);
+    assert_eq!(logs.to_string(), "WARN clips: during");
+}
+
+/// Captures nest: a helper's capture does not take the lines from the
+/// test's.
+#[test]
+fn a_capture_inside_another_leaves_it_its_lines() {
+    let outer = testing::capture_logs().unwrap();
+    let in_helper = || {
+        let inner = testing::capture_logs().unwrap();
+        crate::webhook_fails("nested");
+        inner.count(Level::WARN)
+    };
+    assert_eq!(in_helper(), 3);
+    assert_eq!(outer.count(Level::WARN), 3, "{outer}");
+    assert_eq!(outer.count(Level::ERROR), 1, "{outer}");
+}

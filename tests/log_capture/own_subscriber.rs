@@ -1,0 +1,23 @@
+//! A subscriber of the test's own beside the capture: one in scope on
+//! the thread (`set_default`, `with_default`) is an error that says so,
+//! and the capture works again outside it.
+
+use retry_runtime::testing::{self, CaptureError};
+use tracing::Level;
+
+#[test]
+fn a_scoped_subscriber_on_the_thread_is_an_error_that_says_what_to_do() {
+    let subscriber = tracing::subscriber::NoSubscriber::new();
+    let e = tracing::subscriber::with_default(subscriber, || testing::capture_logs().unwrap_err());
+    assert_eq!(e, CaptureError::ScopedSubscriber);
+    assert!(e.to_string().contains("capture outside its scope"), "{e}");
+    // and `unwrap()` on it shows that message
+    assert!(
+        format!("{e:?}").contains("capture outside its scope"),
+        "{e:?}"
+    );
+
+    let logs = testing::capture_logs().unwrap();
+    crate::webhook_fails("after.scope");
+    assert_eq!(logs.count(Level::WARN), 3, "{logs}");
+}

@@ -1,0 +1,67 @@
+//! A test binary that installs a global `tracing` subscriber of its own
+//! before any capture (a binary of its own: there is one global
+//! subscriber per process, and tests/log_capture's is the capture's):
+//! `testing::capture_logs()` returns an error that says what to do, every
+//! time, panics nowhere, and leaves the user's subscriber its lines.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use retry_runtime::testing::{self, CaptureError};
+use retry_runtime::{Backoff, Policy};
+
+/// What the user's subscriber wrote.
+#[derive(Clone, Default)]
+struct Written(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Written {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One test: the order (the user's subscriber first) is the point.
+#[test]
+fn a_global_subscriber_of_the_user_s_own_makes_capture_logs_an_error() {
+    let written = Written::default();
+    let writer = written.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .without_time()
+        .init();
+
+    for _ in 0..2 {
+        let e = testing::capture_logs().unwrap_err();
+        assert_eq!(e, CaptureError::OtherGlobalSubscriber);
+        let message = e.to_string();
+        assert!(
+            message.contains("already has a global tracing subscriber"),
+            "{message}"
+        );
+        assert!(
+            message.contains("remove yours from this test binary"),
+            "{message}"
+        );
+        assert!(format!("{e:?}").contains(&message), "{e:?}");
+    }
+
+    // the lines still go to the user's subscriber
+    let _paused = testing::pause();
+    let r: Result<(), &str> = Policy::new()
+        .with_name("still.theirs")
+        .with_max_attempts(2)
+        .with_backoff(Backoff::None)
+        .retry(|| Err("down"))
+        .call();
+    assert!(r.is_err());
+    let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("WARN retry_runtime: retrying still.theirs after attempt 1/2 failed"),
+        "{text}"
+    );
+}
