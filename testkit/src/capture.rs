@@ -22,13 +22,15 @@
 //! `tracing` caches each callsite's interest for the whole process. If a thread
 //! with no subscriber were the first to reach a callsite, the callsite could be
 //! cached as "never" and a capture on another thread would miss its events.
-//! [`capture`] therefore also installs, once per process, a global subscriber
-//! that is interested in nothing but answers "sometimes", and the capture
-//! answers "sometimes" too: every event is then checked against the emitting
-//! thread's own subscriber.
+//! [`capture`] therefore also installs, once per process, the global
+//! subscriber of `retry_runtime::testing::capture_logs` (feature `test-util`),
+//! which answers "sometimes" and keeps no line of a thread that has no
+//! capture of its own, and the capture answers "sometimes" too: every event is
+//! then checked against the emitting thread's own subscriber. (The library's
+//! captures and these share a test binary that way.)
 
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
 use tracing::subscriber::{DefaultGuard, Interest};
@@ -52,11 +54,11 @@ struct Spans {
 
 /// Start capturing this thread's `tracing` events, every level.
 pub fn capture() -> Captured {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| {
-        // Err only if some other global subscriber is already set: fine too.
-        let _ = tracing::subscriber::set_global_default(Quiet);
-    });
+    // The global subscriber (see the module docs), installed by the first
+    // capture; the capture itself is not kept: this thread's lines go to the
+    // recorder below. Err only if some other global subscriber is set (fine
+    // too), or if a capture of ours is in scope on this thread (nested).
+    let _ = retry_runtime::testing::capture_logs();
     let lines = Arc::new(Mutex::new(Vec::new()));
     let spans = Arc::new(Mutex::new(Spans::default()));
     let subscriber = tracing_subscriber::registry().with(Recorder {
@@ -309,25 +311,4 @@ impl Visit for Line {
             let _ = write!(self.fields, " | {}={value:?}", field.name());
         }
     }
-}
-
-/// The process-wide fallback: interested in nothing, but never lets a
-/// callsite's interest be cached as "never" (see the module docs).
-struct Quiet;
-
-impl Subscriber for Quiet {
-    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
-        Interest::sometimes()
-    }
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        false
-    }
-    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
-        span::Id::from_u64(1)
-    }
-    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
-    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &span::Id) {}
-    fn exit(&self, _: &span::Id) {}
 }

@@ -1,6 +1,8 @@
 //! A subscriber of the test's own beside the capture: one in scope on
 //! the thread (`set_default`, `with_default`) is an error that says so,
-//! and the capture works again outside it.
+//! and the capture works again outside it; testkit's capture (a scoped
+//! subscriber of this repository's tests) keeps working in the same
+//! binary, and a capture made after it ends sees the lines again.
 
 use retry_runtime::testing::{self, CaptureError};
 use tracing::Level;
@@ -20,4 +22,16 @@ fn a_scoped_subscriber_on_the_thread_is_an_error_that_says_what_to_do() {
     let logs = testing::capture_logs().unwrap();
     crate::webhook_fails("after.scope");
     assert_eq!(logs.count(Level::WARN), 3, "{logs}");
+}
+
+#[test]
+fn testkit_s_capture_and_the_library_s_share_the_binary() {
+    {
+        let recorded = testkit::capture::capture();
+        crate::webhook_fails("testkit.first");
+        recorded.assert_logged(Level::ERROR, "testkit.first failed after 4 attempts");
+    }
+    let logs = testing::capture_logs().unwrap();
+    crate::webhook_fails("library.after");
+    assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
 }
