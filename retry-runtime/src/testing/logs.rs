@@ -41,10 +41,11 @@ struct Line {
     text: String,
 }
 
-/// Start capturing this thread's log lines: the runtime's (every line of
-/// docs/logging.md's table) and any other `tracing` event logged on this
-/// thread at DEBUG or above (your own `tracing::info!(..)`, a
-/// dependency's), until the returned [`CapturedLogs`] is dropped.
+/// Start capturing this thread's log lines (feature `test-util`, for
+/// `[dev-dependencies]`): the runtime's (every line of docs/logging.md's
+/// table) and any other `tracing` event logged on this thread at DEBUG or
+/// above (your own `tracing::info!(..)`, a dependency's), until the
+/// returned [`CapturedLogs`] is dropped.
 ///
 /// The first call installs, for the rest of the test binary, a global
 /// `tracing` subscriber that writes each thread's lines to that thread's
@@ -112,8 +113,9 @@ fn subscriber() -> impl Subscriber + Send + Sync {
     tracing_subscriber::registry().with(lines).with(Capturing)
 }
 
-/// This thread's log lines since [`capture_logs`] made it: each as
-/// tracing-subscriber's text format writes it without its time, `WARN
+/// This thread's log lines since [`capture_logs`] made it (feature
+/// `test-util`): each as tracing-subscriber's text format writes it
+/// without its time, `WARN
 /// retry_runtime: retrying fetch after attempt 1/3 failed; next attempt in
 /// 1s operation="fetch" call=1 attempt=1 ...` (level, target, message,
 /// then the fields: docs/logging.md lists them; the level's padding left
@@ -272,8 +274,9 @@ impl fmt::Debug for CapturedLogs {
     }
 }
 
-/// Why [`capture_logs`] cannot capture; its message says what to do. Its
-/// `Debug` is that message too, so that `capture_logs().unwrap()` shows it.
+/// Why [`capture_logs`] cannot capture (feature `test-util`); its message
+/// says what to do. Its `Debug` is that message too, so that
+/// `capture_logs().unwrap()` shows it.
 ///
 /// ```
 /// use retry_runtime::testing::{self, CaptureError};
