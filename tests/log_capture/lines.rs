@@ -141,3 +141,15 @@ fn a_capture_inside_another_leaves_it_its_lines() {
     assert_eq!(outer.count(Level::WARN), 3, "{outer}");
     assert_eq!(outer.count(Level::ERROR), 1, "{outer}");
 }
+
+/// A span made before the capture began was not recorded (the thread was
+/// not capturing): its lines show only the spans made since.
+#[test]
+fn a_span_made_before_the_capture_is_not_shown() {
+    let early = tracing::info_span!("early");
+    let logs = testing::capture_logs().unwrap();
+    early.in_scope(|| {
+        tracing::info_span!("late").in_scope(|| tracing::warn!(target: "clips", "inside"))
+    });
+    assert_eq!(logs.lines(), ["WARN late: clips: inside"]);
+}

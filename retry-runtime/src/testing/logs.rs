@@ -121,7 +121,9 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 /// then the fields: docs/logging.md lists them; the level's padding left
 /// out). A line logged in a span has the span between its level and its
 /// target, `ERROR job{id=7}: retry_runtime: fetch failed after 3 attempts
-/// ...`: match the message, or the line with its span.
+/// ...`: match the message, or the line with its span. (A span made
+/// before the capture began, or on a thread without one, was not
+/// recorded: its lines show the spans made since.)
 ///
 /// Lines are kept until the capture is dropped: reading them consumes
 /// nothing. Captures nest: each holds the lines logged since it began,
