@@ -16,11 +16,12 @@ use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::marker::PhantomData;
 use std::io;
+use std::ptr;
 use std::sync::OnceLock;
 
 use tracing::level_filters::LevelFilter;
-use tracing::subscriber::Interest;
-use tracing::{Level, Metadata, Subscriber};
+use tracing::subscriber::{Interest, NoSubscriber};
+use tracing::{Dispatch, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
@@ -65,7 +66,9 @@ struct Line {
 /// - [`CaptureError::ScopedSubscriber`] when this thread has a subscriber
 ///   of its own in scope (`tracing::subscriber::set_default`,
 ///   `with_default`): the lines would go to it, and the capture would see
-///   none. Capture outside its scope.
+///   none. Capture outside its scope. Refused before anything is
+///   installed: a test binary whose first capture is refused so can still
+///   set a global subscriber of its own.
 ///
 /// A `log` logger (env_logger, with the feature `log`) is no error: the
 /// runtime's lines are `tracing` events first, which become `log` records
@@ -89,6 +92,12 @@ struct Line {
 /// ```
 pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
     static OURS: OnceLock<bool> = OnceLock::new();
+    // A refused call leaves no trace: the global subscriber, once set, stays
+    // for the binary (and refuses the test's own `set_global_default`), so
+    // a call inside a scope is refused before anything is installed.
+    if OURS.get().is_none() && !no_subscriber_here() && !global_subscriber_set() {
+        return Err(CaptureError::ScopedSubscriber);
+    }
     let ours = *OURS.get_or_init(|| tracing::subscriber::set_global_default(subscriber()).is_ok());
     if !ours {
         return Err(CaptureError::OtherGlobalSubscriber);
@@ -101,6 +110,33 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
         return Err(CaptureError::ScopedSubscriber);
     }
     Ok(CapturedLogs::start())
+}
+
+/// Is this thread's default dispatcher tracing's no-op one, that of a
+/// thread with no subscriber in scope while no global one is set? (A
+/// scoped subscriber, even a `NoSubscriber` of its own, is another: only
+/// [`Dispatch::none`] points to tracing's own `NoSubscriber`. A scope made
+/// of `Dispatch::none()` itself cannot be told from none at all: such a
+/// call installs the capture's subscriber, then is refused.)
+fn no_subscriber_here() -> bool {
+    let none = Dispatch::none();
+    let none = none.downcast_ref::<NoSubscriber>().map(ptr::from_ref);
+    tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<NoSubscriber>().map(ptr::from_ref) == none
+    })
+}
+
+/// Has the process a global subscriber (anyone's)? Asked of a new thread,
+/// which has no scope of its own. (A thread that cannot be made: `true`,
+/// so the capture tries to install its subscriber, as it did before it
+/// asked.)
+fn global_subscriber_set() -> bool {
+    std::thread::Builder::new()
+        .name("capture_logs: a global subscriber?".into())
+        .spawn(|| !no_subscriber_here())
+        .ok()
+        .and_then(|thread| thread.join().ok())
+        .unwrap_or(true)
 }
 
 /// The subscriber [`capture_logs`] installs: the `fmt` layer (no time, no
@@ -510,6 +546,20 @@ mod tests {
                 [(Level::WARN, "WARN t: first"), (Level::INFO, "second")]
             );
         });
+    }
+
+    /// A scope is told from no subscriber at all before anything is
+    /// installed, a scoped `NoSubscriber` of the test's own too (no test
+    /// of this binary sets a global subscriber).
+    #[test]
+    fn a_scope_is_told_from_no_subscriber() {
+        assert!(no_subscriber_here());
+        let none = tracing::subscriber::NoSubscriber::new();
+        tracing::subscriber::with_default(none, || assert!(!no_subscriber_here()));
+        tracing::subscriber::with_default(subscriber(), || assert!(!no_subscriber_here()));
+        // a new thread, which has no scope, sees no global one
+        tracing::subscriber::with_default(subscriber(), || assert!(!global_subscriber_set()));
+        assert!(no_subscriber_here());
     }
 
     #[test]
