@@ -2,7 +2,10 @@
 //! the thread (`set_default`, `with_default`) is an error that says so,
 //! and the capture works again outside it; testkit's capture (a scoped
 //! subscriber of this repository's tests) keeps working in the same
-//! binary, and a capture made after it ends sees the lines again.
+//! binary, and a capture made after it ends sees the lines again. A test
+//! whose `try_init()` helper runs after a capture has begun finds the
+//! capture's global subscriber: its `try_init()` fails (the capture's docs
+//! say so).
 
 use retry_runtime::testing::{self, CaptureError};
 use tracing::Level;
@@ -34,4 +37,13 @@ fn testkit_s_capture_and_the_library_s_share_the_binary() {
     let logs = testing::capture_logs().unwrap();
     crate::webhook_fails("library.after");
     assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
+}
+
+#[test]
+fn a_try_init_helper_after_a_capture_fails() {
+    let logs = testing::capture_logs().unwrap();
+    let helper = tracing_subscriber::fmt().with_test_writer().try_init();
+    assert!(helper.is_err(), "the capture's subscriber was replaced");
+    tracing::warn!(target: "helper", "still captured");
+    assert_eq!(logs.lines(), ["WARN helper: still captured"]);
 }

@@ -59,16 +59,32 @@ struct Line {
 ///
 /// - [`CaptureError::OtherGlobalSubscriber`] when the test binary already
 ///   has a global `tracing` subscriber of its own
-///   (`tracing_subscriber::fmt().init()`, `set_global_default`): there can
-///   be one, and the capture needs its own. Remove yours from this test
-///   binary, or move the test that captures to a test binary of its own
-///   (a file or a directory of its own under `tests/`).
+///   (`tracing_subscriber::fmt().init()`, `set_global_default`), or one
+///   that another test of the binary set first (below): there can be one,
+///   and the capture needs its own. Remove yours from this test binary, or
+///   move the test that captures to a test binary of its own (a file or a
+///   directory of its own under `tests/`).
 /// - [`CaptureError::ScopedSubscriber`] when this thread has a subscriber
 ///   of its own in scope (`tracing::subscriber::set_default`,
 ///   `with_default`): the lines would go to it, and the capture would see
 ///   none. Capture outside its scope. Refused before anything is
 ///   installed: a test binary whose first capture is refused so can still
 ///   set a global subscriber of its own.
+///
+/// # Beside a test that sets its own subscriber
+///
+/// A test that installs a subscriber of its own for its output (the
+/// common helper `let _ = tracing_subscriber::fmt().with_test_writer().try_init();`,
+/// which test-log's `#[test]` also calls) races the captures of the same
+/// test binary, which run in parallel with it: whichever runs first sets
+/// the binary's one global subscriber. When the helper wins, each later
+/// `capture_logs()` returns [`CaptureError::OtherGlobalSubscriber`] (a
+/// test that fails in some runs only); when the capture wins, the helper's
+/// `try_init()` fails, which it ignores, and that test's lines go
+/// nowhere. Nothing here can make both win: keep the tests that capture
+/// in a test binary with no other global subscriber, or replace the
+/// helper with `capture_logs()`, whose lines a test prints when it fails
+/// (`assert!(.., "{logs}")`, as `with_test_writer` showed them).
 ///
 /// A `log` logger (env_logger, with the feature `log`) is no error: the
 /// runtime's lines are `tracing` events first, which become `log` records
@@ -330,7 +346,9 @@ impl fmt::Debug for CapturedLogs {
 #[non_exhaustive]
 pub enum CaptureError {
     /// The test binary has a global `tracing` subscriber that is not the
-    /// capture's, set before the first capture.
+    /// capture's, set before the first capture: by the binary, or by
+    /// another test of it that ran first (a `try_init()` helper; see
+    /// [`capture_logs`]).
     OtherGlobalSubscriber,
     /// This thread has a subscriber of its own in scope
     /// (`tracing::subscriber::set_default` or `with_default`), which would
@@ -343,9 +361,13 @@ impl fmt::Display for CaptureError {
         f.write_str(match self {
             CaptureError::OtherGlobalSubscriber => {
                 "testing::capture_logs: this test binary already has a global tracing \
-                 subscriber (set_global_default, tracing_subscriber::fmt().init(), ...), and \
-                 the capture needs to install its own: remove yours from this test binary, \
-                 or move the tests that capture to a test binary of their own"
+                 subscriber (set_global_default, tracing_subscriber::fmt().init(), ...), or \
+                 another test of the binary set one first (a `fmt().with_test_writer()\
+                 .try_init()` helper, test-log's #[test]: then which one wins changes from \
+                 run to run), and the capture needs to install its own: remove yours from \
+                 this test binary (a test prints the capture's lines on failure with \
+                 assert!(.., \"{logs}\")), or move the tests that capture to a test binary \
+                 of their own"
             }
             CaptureError::ScopedSubscriber => {
                 "testing::capture_logs: this thread has a tracing subscriber of its own in \
@@ -566,6 +588,9 @@ mod tests {
     fn the_error_says_what_to_do_also_through_unwrap() {
         let e = CaptureError::OtherGlobalSubscriber;
         assert!(e.to_string().contains("remove yours"), "{e}");
+        // the cause that shows in some runs only: a test's try_init() helper
+        assert!(e.to_string().contains(".try_init()` helper"), "{e}");
+        assert!(e.to_string().contains("changes from run to run"), "{e}");
         assert!(format!("{e:?}").starts_with("OtherGlobalSubscriber: testing::capture_logs:"));
     }
 }
