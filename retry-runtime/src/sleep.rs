@@ -160,20 +160,15 @@ pub trait Sleeper {
     /// `max_elapsed` counts none of its waits (the first run below makes
     /// all 100 attempts). A
     /// sleeper that does not wait and says `true` here keeps the deadline
-    /// under `testing::pause()`:
+    /// under `testing::pause()`: [`testing::NoWait`] is one (its `sleep`
+    /// returns `std::future::ready(())`, and this returns `true`):
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-    /// use std::future::{ready, Ready};
+    /// use std::future::ready;
     /// use std::time::Duration;
-    /// use retry_runtime::{sleep::Sleeper, testing, Backoff, Policy};
-    ///
-    /// struct NoWait;
-    /// impl Sleeper for NoWait {
-    ///     type Sleep = Ready<()>;
-    ///     fn sleep(&self, _: Duration) -> Ready<()> { ready(()) }
-    ///     fn virtual_when_paused(&self) -> bool { true }
-    /// }
+    /// use retry_runtime::testing::{self, NoWait};
+    /// use retry_runtime::{Backoff, Policy};
     ///
     /// let s = Duration::from_secs;
     /// let policy = Policy::new()

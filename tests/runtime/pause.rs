@@ -220,12 +220,12 @@ fn a_wrapping_sleeper_that_forwards_keeps_the_waits_virtual() {
 /// clock"): a closure's waits are recorded but do not move the run's clock
 /// (a sleeper of the user's is awaited, not virtual), so `max_elapsed`
 /// counts none of them and every attempt is made; a `Sleeper` whose
-/// `virtual_when_paused` says `true` moves it, and the run stops at its
-/// deadline as one on the library's own timers does.
+/// `virtual_when_paused` says `true` (`testing::NoWait`) moves it, and the
+/// run stops at its deadline as one on the library's own timers does.
 #[tokio::test(start_paused = true)]
 async fn a_sleeper_that_does_not_wait_keeps_max_elapsed_only_if_virtual() {
-    use retry_runtime::{Sleeper, StopReason};
-    use std::future::{ready, Ready};
+    use retry_runtime::StopReason;
+    use std::future::ready;
 
     let s = Duration::from_secs;
     let policy = Policy::new()
@@ -245,20 +245,11 @@ async fn a_sleeper_that_does_not_wait_keeps_max_elapsed_only_if_virtual() {
     assert!(e.elapsed < s(1), "{:?}", e.elapsed);
     drop(paused);
 
-    struct NoWait;
-    impl Sleeper for NoWait {
-        type Sleep = Ready<()>;
-        fn sleep(&self, _: Duration) -> Ready<()> {
-            ready(())
-        }
-        fn virtual_when_paused(&self) -> bool {
-            true
-        }
-    }
+    // a sleeper that does not wait and whose waits are virtual
     let paused = testing::pause();
     let e = policy
         .retry(|| async { Err::<(), _>("down") })
-        .sleep_with(NoWait)
+        .sleep_with(testing::NoWait)
         .detailed()
         .await
         .unwrap_err();

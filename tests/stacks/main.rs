@@ -14,6 +14,9 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+// a sleeper that does not wait; under `testing::pause()` its waits are
+// virtual (recorded, moving the run's clock)
+use retry_runtime::testing::NoWait;
 use retry_runtime::{GiveUpEvent, StopReason};
 use testkit::metrics::Recorded;
 
@@ -33,21 +36,6 @@ fn waited(gap: Duration, wait: Duration) -> bool {
 /// and more here)? Below half of it: seconds of margin either way.
 fn far_below(gap: Duration, longer: Duration) -> bool {
     gap < longer / 2
-}
-
-/// A sleeper that does not wait; under `testing::pause()` its waits are
-/// virtual (recorded, moving the run's clock): docs/testing.md's `NoWait`.
-#[derive(Clone, Copy, Debug)]
-struct NoWait;
-
-impl retry_runtime::Sleeper for NoWait {
-    type Sleep = std::future::Ready<()>;
-    fn sleep(&self, _: Duration) -> Self::Sleep {
-        std::future::ready(())
-    }
-    fn virtual_when_paused(&self) -> bool {
-        true
-    }
 }
 
 /// The give-up events `note_give_up` saw: operation, reason, attempts,

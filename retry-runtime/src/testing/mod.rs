@@ -1,5 +1,6 @@
 //! Helpers for tests: check the waits of a retry without waiting
-//! ([`pause`]), repeat its jitter from run to run ([`seed`]), and read
+//! ([`pause`], and [`NoWait`] for an async run where tokio's paused clock
+//! does not serve), repeat its jitter from run to run ([`seed`]), and read
 //! the log lines it wrote ([`capture_logs`], feature `test-util`).
 //!
 //! # Waits
@@ -72,10 +73,12 @@
 
 #[cfg(feature = "test-util")]
 mod logs;
+mod no_wait;
 mod paused;
 mod seeded;
 
 #[cfg(feature = "test-util")]
 pub use logs::{CaptureError, CapturedLogs, capture_logs};
+pub use no_wait::NoWait;
 pub use paused::{Paused, is_paused, pause};
 pub use seeded::seed;

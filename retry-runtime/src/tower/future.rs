@@ -657,7 +657,7 @@ enum Deadline<E> {
     /// Its timer is armed.
     Pending,
     /// Its timer is done, but the run's clock has not reached the deadline:
-    /// a sleeper that does not wait (a test's `NoWait`, `|_| ready(())`).
+    /// a sleeper that does not wait (`testing::NoWait`, `|_| ready(())`).
     Early,
 }
 
