@@ -88,8 +88,9 @@
 //! - `anyhow`: [`Classify`] for `anyhow::Error`, by its chain as a boxed
 //!   error, so an `anyhow::Result` function takes `retry_on` and the
 //!   presets (see that impl on [`Classify`]'s page), and
-//!   [`RetryError::into_anyhow`], which gives up into an `anyhow::Result`
-//!   keeping the kind.
+#![cfg_attr(feature = "anyhow", doc = "[`RetryError::into_anyhow`],")]
+#![cfg_attr(not(feature = "anyhow"), doc = "`RetryError::into_anyhow`,")]
+//!   which gives up into an `anyhow::Result` keeping the kind.
 //! - `log`: the log lines as `log` records too (env_logger and the like),
 //!   when no `tracing` subscriber is installed: `tracing`'s own `log`
 //!   feature (see [`log`]).
@@ -97,20 +98,45 @@
 //!   JSON, ...) in `#[retry]`'s keys and grammar, checked as
 //!   [`Policy::build`] checks, and written back (`Deserialize` and
 //!   `Serialize` for `Policy<RetryOn>` and `Policy<RetryAll>`); a map of
-//!   upstreams' policies named by their keys; see [`config`].
+//!   upstreams' policies named by their keys; see
+#![cfg_attr(feature = "serde", doc = "[`config`].")]
+#![cfg_attr(not(feature = "serde"), doc = "`config`.")]
 //! - `metrics`: calls by outcome, attempts, retries, waits, breaker states and
 //!   budget tokens on the `metrics` facade; see [`metrics`].
-//! - `tower`: [`tower::RetryLayer`], a `tower` layer from a policy (and
-//!   [`tower::BoxErrorsLayer`], for tower's `BoxError`s below it).
-//! - `reqwest-middleware`: [`reqwest_middleware::RetryMiddleware`], a
-//!   `reqwest-middleware` middleware from a policy; implies `reqwest`.
+//! - `tower`:
+#![cfg_attr(
+    feature = "tower",
+    doc = "[`tower::RetryLayer`], a `tower` layer from a policy (and [`tower::BoxErrorsLayer`],"
+)]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "`tower::RetryLayer`, a `tower` layer from a policy (and `tower::BoxErrorsLayer`,"
+)]
+//!   for tower's `BoxError`s below it).
+//! - `reqwest-middleware`:
+#![cfg_attr(
+    feature = "reqwest-middleware",
+    doc = "[`reqwest_middleware::RetryMiddleware`],"
+)]
+#![cfg_attr(
+    not(feature = "reqwest-middleware"),
+    doc = "`reqwest_middleware::RetryMiddleware`,"
+)]
+//!   a `reqwest-middleware` middleware from a policy; implies `reqwest`.
 //! - `tonic`: [`Classify`] for `tonic::Status` by code, its
 //!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
 //!   design, A6, says), and the policy `tonic::GRPC` (with `serde`, a
 //!   policy file's `preset = "grpc"`).
-//! - `test-util` (for `[dev-dependencies]`): [`testing::capture_logs`],
+//! - `test-util` (for `[dev-dependencies]`):
+#![cfg_attr(feature = "test-util", doc = "[`testing::capture_logs`],")]
+#![cfg_attr(not(feature = "test-util"), doc = "`testing::capture_logs`,")]
 //!   this thread's log lines read in a test; adds tracing-subscriber (its
 //!   `fmt` layer).
+//!
+//! An item of a feature this build of the docs was made without is named
+//! here but not linked, and its page is missing: docs.rs shows every
+//! feature's (`all-features`), and `cargo doc --open --features
+//! retry-runtime/test-util` (say) in your own project builds them with it.
 //!
 //! With several of `tokio`, `smol` and `futures-timer` enabled, async waits
 //! and per-attempt timeouts use the first of them, in that order; tokio's

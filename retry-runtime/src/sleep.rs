@@ -6,9 +6,30 @@
 //!
 //! | feature | timer | runs on |
 //! |---|---|---|
-//! | `tokio` (default) | `tokio::time::sleep` ([`TokioSleeper`]) | a tokio runtime; follows `tokio::time::pause()` in tests |
-//! | `smol` | `async_io::Timer` ([`SmolSleeper`]) | any executor (smol, async-std, ...) |
-//! | `futures-timer` | `futures_timer::Delay` ([`FuturesTimerSleeper`]) | any executor |
+#![cfg_attr(
+    feature = "tokio",
+    doc = "| `tokio` (default) | `tokio::time::sleep` ([`TokioSleeper`]) | a tokio runtime; follows `tokio::time::pause()` in tests |"
+)]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "| `tokio` (default) | `tokio::time::sleep` (`TokioSleeper`) | a tokio runtime; follows `tokio::time::pause()` in tests |"
+)]
+#![cfg_attr(
+    feature = "smol",
+    doc = "| `smol` | `async_io::Timer` ([`SmolSleeper`]) | any executor (smol, async-std, ...) |"
+)]
+#![cfg_attr(
+    not(feature = "smol"),
+    doc = "| `smol` | `async_io::Timer` (`SmolSleeper`) | any executor (smol, async-std, ...) |"
+)]
+#![cfg_attr(
+    feature = "futures-timer",
+    doc = "| `futures-timer` | `futures_timer::Delay` ([`FuturesTimerSleeper`]) | any executor |"
+)]
+#![cfg_attr(
+    not(feature = "futures-timer"),
+    doc = "| `futures-timer` | `futures_timer::Delay` (`FuturesTimerSleeper`) | any executor |"
+)]
 //!
 //! With none of them, async retries need a sleeper of yours
 //! ([`Retry::sleep_with`](crate::Retry::sleep_with); for async `#[retry]`
@@ -24,7 +45,16 @@
 //! panics with a message saying to call `enable_time`.
 //!
 //! A sleeper of yours that sleeps on this library's timer calls the
-//! [`DefaultSleeper`]: [`sleep_async`] records its wait under
+//! [`DefaultSleeper`]:
+#![cfg_attr(
+    any(feature = "tokio", feature = "smol", feature = "futures-timer"),
+    doc = "[`sleep_async`]"
+)]
+#![cfg_attr(
+    not(any(feature = "tokio", feature = "smol", feature = "futures-timer")),
+    doc = "`sleep_async` (with a timer feature)"
+)]
+//! records its wait under
 //! [`testing::pause`], which the run has done already. (A sync sleeper of
 //! yours may call [`sleep_sync`]: the run's wait is recorded once.)
 //!
@@ -926,7 +956,14 @@ pub async fn sleep_async(wait: Duration) {
     }
 }
 
-/// The first half of [`sleep_async`], for a loop of yours that awaits the
+#[cfg_attr(
+    any(feature = "tokio", feature = "smol", feature = "futures-timer"),
+    doc = "The first half of [`sleep_async`], for a loop of yours that awaits the"
+)]
+#[cfg_attr(
+    not(any(feature = "tokio", feature = "smol", feature = "futures-timer")),
+    doc = "The first half of `sleep_async`, for a loop of yours that awaits the"
+)]
 /// [`DefaultSleeper`]'s timer itself: says whether there is anything to
 /// sleep. A zero wait is not slept; under [`testing::pause`] the wait is
 /// recorded, and is virtual (advances the run's clock, and is not slept:

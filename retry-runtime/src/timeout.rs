@@ -116,7 +116,14 @@ where
     timeout_with(&DefaultSleeper, limit, attempt)
 }
 
-/// [`timeout`] on `sleeper`'s timer.
+#[cfg_attr(
+    any(feature = "tokio", feature = "smol", feature = "futures-timer"),
+    doc = "[`timeout`] on `sleeper`'s timer."
+)]
+#[cfg_attr(
+    not(any(feature = "tokio", feature = "smol", feature = "futures-timer")),
+    doc = "What `timeout` does (in a build with a timer feature), on `sleeper`'s timer."
+)]
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -147,7 +154,8 @@ where
 }
 
 pin_project! {
-    /// The future of [`timeout`]: the attempt, raced against a sleep.
+    #[cfg_attr(any(feature = "tokio", feature = "smol", feature = "futures-timer"), doc = "The future of [`timeout`]: the attempt, raced against a sleep.")]
+    #[cfg_attr(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")), doc = "The future of `timeout` and [`timeout_with`]: the attempt, raced against a sleep.")]
     ///
     /// It is [`Debug`](fmt::Debug) whatever the attempt and the sleep: it
     /// shows the limit.

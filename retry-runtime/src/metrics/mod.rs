@@ -1,6 +1,9 @@
 //! Metrics on the [`metrics`](https://docs.rs/metrics) facade (feature
 //! `metrics`), so any exporter (Prometheus, StatsD, OpenTelemetry...)
-//! shows them: install its recorder, call [`enable`] once, and every run of
+//! shows them: install its recorder, call
+#![cfg_attr(feature = "metrics", doc = "[`enable`]")]
+#![cfg_attr(not(feature = "metrics"), doc = "`enable`")]
+//! once, and every run of
 //! every policy, sync or async, through [`Policy::retry`](crate::Policy::retry),
 //! [`Run`](crate::Run) or `#[retry]`, records the metrics below, once per call.
 //!
@@ -60,7 +63,7 @@
 //! and 1 in `retry_hedges_total`, which counts the attempts started on the
 //! hedge delay apart from the retries of failed attempts.
 //!
-//! Until [`enable`] is called, a call records, formats and allocates
+//! Until `enable` is called, a call records, formats and allocates
 //! nothing (it reads one flag). After it, with or without a recorder,
 //! nothing is formatted or allocated either: each operation's keys are built once, at its first call, in a
 //! static table (no allocation; names are `&'static str`, so their number is

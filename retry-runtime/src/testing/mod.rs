@@ -1,7 +1,15 @@
 //! Helpers for tests: check the waits of a retry without waiting
 //! ([`pause`], and [`NoWait`] for an async run where tokio's paused clock
 //! does not serve), repeat its jitter from run to run ([`seed`]), and read
-//! the log lines it wrote ([`capture_logs`], feature `test-util`).
+//! the log lines it wrote
+#![cfg_attr(
+    feature = "test-util",
+    doc = "([`capture_logs`], feature `test-util`)."
+)]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "(`capture_logs`, feature `test-util`)."
+)]
 //!
 //! # Waits
 //!
@@ -64,10 +72,23 @@
 //! # Log lines
 //!
 //! With the feature `test-util` (meant for `[dev-dependencies]`),
-//! [`capture_logs`] collects this thread's log lines as a `tracing`
-//! subscriber's text format writes them, the runtime's and the test's
-//! own: see [`CapturedLogs`] for what a capture holds, which thread's
-//! lines, and what it needs of the test binary. The same per-thread rule
+#![cfg_attr(
+    feature = "test-util",
+    doc = "[`capture_logs`] collects this thread's log lines as a `tracing`
+subscriber's text format writes them, the runtime's and the test's
+own: see [`CapturedLogs`] for what a capture holds, which thread's
+lines, and what it needs of the test binary."
+)]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "`capture_logs` collects this thread's log lines as a `tracing`
+subscriber's text format writes them, the runtime's and the test's
+own, into a `CapturedLogs`. (These docs were built without the feature,
+so neither is in them: `cargo doc --open --features retry-runtime/test-util`
+in a project that has retry-runtime in its `[dependencies]` builds them
+with it; docs/testing.md, \"The log lines\", says the rest.)"
+)]
+//! The same per-thread rule
 //! as [`pause`]'s: a retry on another thread (a multi-thread runtime's
 //! worker) logs where this thread's capture does not see it.
 
