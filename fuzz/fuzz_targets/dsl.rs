@@ -130,7 +130,11 @@ fn check_backoff(text: &str) {
     // checks against the function's own `attempts`)
     let attempts = dsl::MAX_SCHEDULE as u32 + 1;
     assert_eq!(
-        Policy::new().with_max_attempts(attempts).with_backoff(runtime).build().err(),
+        Policy::new()
+            .with_max_attempts(attempts)
+            .with_backoff(runtime)
+            .build()
+            .err(),
         None,
         "{text:?} is accepted by the macro as {spec:?} but rejected by the runtime as {runtime:?}"
     );

@@ -325,15 +325,24 @@ impl<W: Copy + When<Hinted> + std::fmt::Debug> Checker<'_, W> {
             )
         };
         let wait = match decision {
-            Decision::GiveUp { reason: StopReason::Permanent, .. } => {
+            Decision::GiveUp {
+                reason: StopReason::Permanent,
+                ..
+            } => {
                 assert!(!verdict.retry, "{}", ctx());
                 return;
             }
-            Decision::GiveUp { reason: StopReason::Attempts, .. } => {
+            Decision::GiveUp {
+                reason: StopReason::Attempts,
+                ..
+            } => {
                 assert!(verdict.retry && attempts_made >= self.limit, "{}", ctx());
                 return;
             }
-            Decision::GiveUp { reason: StopReason::Deadline, .. } => {
+            Decision::GiveUp {
+                reason: StopReason::Deadline,
+                ..
+            } => {
                 assert!(
                     verdict.retry && attempts_made < self.limit && p.stop().max_elapsed().is_some(),
                     "{}",
@@ -463,16 +472,23 @@ fn drive_executor<W: Copy + When<Hinted>>(policy: &Policy<W>, error: &Hinted, li
     reset_hooks();
     let paused = testing::pause();
     let mut calls = 0u32;
-    let out = policy.retry(|| {
-        calls += 1;
-        Err(*error)
-    }).detailed().call();
+    let out = policy
+        .retry(|| {
+            calls += 1;
+            Err(*error)
+        })
+        .detailed()
+        .call();
     check_outcome(policy, out, calls, &paused.waits(), limit);
 }
 
 /// The async executor on tokio's paused clock (each sleep really happens,
 /// virtually). Only for waits of a day at most (see the caller).
-fn drive_async_executor<W: Copy + When<Hinted> + retry_runtime::RetriedKinds>(policy: &Policy<W>, error: &Hinted, limit: u32) {
+fn drive_async_executor<W: Copy + When<Hinted> + retry_runtime::RetriedKinds>(
+    policy: &Policy<W>,
+    error: &Hinted,
+    limit: u32,
+) {
     reset_hooks();
     RUNTIME.with(|rt| {
         rt.block_on(async {
@@ -484,7 +500,8 @@ fn drive_async_executor<W: Copy + When<Hinted> + retry_runtime::RetriedKinds>(po
                     calls += 1;
                     let error = *error;
                     async move { Err::<(), _>(error) }
-                }).detailed()
+                })
+                .detailed()
                 .await;
             let waits = paused.waits();
             check_outcome(policy, out, calls, &waits, limit);
