@@ -106,20 +106,46 @@ fn parse_any(value: &[u8], now: SystemTime) -> Option<Duration> {
 /// anything else.
 #[cfg(feature = "http")]
 pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
+    parse_decimal(value, 1_000_000)
+}
+
+/// A non-negative decimal number of units of `unit_nanos` nanoseconds, a
+/// fraction allowed (`"1500"`, `" 20.5 "`, `"5."`): surrounding whitespace
+/// ignored, no sign, no exponent; `None` for anything else, or a number
+/// past `Duration`'s range.
+#[cfg(feature = "http")]
+fn parse_decimal(value: &[u8], unit_nanos: u64) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(fraction) {
         return None;
     }
-    let ms = whole.parse::<u64>().ok()?;
-    // the fraction's first six digits, in nanoseconds
-    let nanos = fraction
-        .bytes()
-        .chain(core::iter::repeat(b'0'))
-        .take(6)
-        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-    Duration::from_millis(ms).checked_add(Duration::from_nanos(u64::from(nanos)))
+    scaled(whole, fraction, unit_nanos)
+}
+
+/// `whole.fraction` (ASCII digits, either may be empty) units of
+/// `unit_nanos` nanoseconds, exact to the nanosecond, a finer fraction
+/// cut; `None` past `Duration`'s range.
+#[cfg(feature = "http")]
+fn scaled(whole: &str, fraction: &str, unit_nanos: u64) -> Option<Duration> {
+    let whole = if whole.is_empty() {
+        0
+    } else {
+        whole.parse::<u64>().ok()?
+    };
+    // the fraction's nanoseconds, rounded down: its digits multiplied by
+    // the unit from the last one up, the first one's carry being the
+    // whole nanoseconds (exact for any number of digits; each carry is
+    // below the unit, so no step overflows)
+    let fraction = fraction.bytes().rev().fold(0u64, |carry, b| {
+        (u64::from(b - b'0') * unit_nanos + carry) / 10
+    });
+    let nanos = u128::from(whole) * u128::from(unit_nanos) + u128::from(fraction);
+    Some(Duration::new(
+        u64::try_from(nanos / 1_000_000_000).ok()?,
+        (nanos % 1_000_000_000) as u32,
+    ))
 }
 
 /// The wait a response's headers ask for: `retry-after-ms`, else Azure's
@@ -301,7 +327,8 @@ fn window_reset(headers: &http::HeaderMap, now: impl FnOnce() -> SystemTime) -> 
 }
 
 /// An `x-ratelimit-reset` value as a wait from `now`: seconds since the
-/// Unix epoch (GitHub's `1372700873`; Discord's with a fraction), a time
+/// Unix epoch (GitHub's `1372700873`; Discord's with a fraction, read to
+/// the nanosecond, a finer one cut), a time
 /// already past being a wait of zero, or, below [`EPOCH_FROM`], seconds
 /// from now (the IETF draft's `RateLimit-Reset` reading). A value that is
 /// not a number of seconds, or a wait beyond [`MAX_RETRY_AFTER`], is
@@ -309,8 +336,7 @@ fn window_reset(headers: &http::HeaderMap, now: impl FnOnce() -> SystemTime) -> 
 #[cfg(feature = "http")]
 fn read_reset(value: &[u8], now: SystemTime) -> Option<Duration> {
     let shown = || String::from_utf8_lossy(value);
-    // (the millisecond reading of the same digits, a thousand times over)
-    let Some(at) = parse_millis(value).and_then(|ms| ms.checked_mul(1000)) else {
+    let Some(at) = parse_decimal(value, 1_000_000_000) else {
         let why = "it is not a number of seconds";
         log::retry_after_ignored("x-ratelimit-reset", &shown(), why);
         return None;
@@ -636,6 +662,24 @@ mod tests {
             ("x-ratelimit-reset", "1700000120"),
         ];
         assert_eq!(hint(&told), Some(s(60)));
+    }
+
+    /// Found by the `hints` fuzz target: a reset's fraction was read as
+    /// milliseconds' digits a thousand times over, so to the microsecond
+    /// only (`30.0000005` was 30s, half a microsecond early;
+    /// `0.0000000019`, zero). Read to the nanosecond now, as the
+    /// millisecond headers are.
+    #[test]
+    fn a_resets_fraction_is_read_to_the_nanosecond() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let reset = |value: &str| read_reset(value.as_bytes(), now);
+        assert_eq!(reset("30.0000005"), Some(Duration::new(30, 500)));
+        assert_eq!(reset("0.999999999"), Some(Duration::new(0, 999_999_999)));
+        assert_eq!(reset("0.0000000019"), Some(Duration::from_nanos(1)));
+        assert_eq!(reset("1700000000.0000009"), Some(Duration::from_nanos(900)));
+        assert_eq!(reset("1700000001.25"), Some(Duration::from_millis(1250)));
+        // (and the millisecond headers, which share the reading)
+        assert_eq!(parse_millis(b"0.0000019"), Some(Duration::from_nanos(1)));
     }
 
     /// OpenAI's 429 without a Retry-After: its spent windows'
