@@ -423,7 +423,7 @@ fn parse_go_duration(value: &[u8]) -> Option<Duration> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_end);
-        let nanos_per: u128 = match unit {
+        let unit_nanos: u64 = match unit {
             "h" => 3_600_000_000_000,
             "m" => 60_000_000_000,
             "s" => 1_000_000_000,
@@ -436,24 +436,8 @@ fn parse_go_duration(value: &[u8]) -> Option<Duration> {
         if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
             return None;
         }
-        // exact, in whole nanoseconds: the fraction's first 18 digits
-        let whole = if whole.is_empty() {
-            0
-        } else {
-            whole.parse::<u64>().ok()?
-        };
-        let fraction = &fraction[..fraction.len().min(18)];
-        let scale = 10u128.pow(fraction.len() as u32);
-        let fraction = if fraction.is_empty() {
-            0
-        } else {
-            fraction.parse::<u128>().ok()?
-        };
-        let nanos = u128::from(whole) * nanos_per + fraction * nanos_per / scale;
-        let part = Duration::new(
-            u64::try_from(nanos / 1_000_000_000).ok()?,
-            (nanos % 1_000_000_000) as u32,
-        );
+        // exact, in whole nanoseconds, a finer fraction cut
+        let part = scaled(whole, fraction, unit_nanos)?;
         total = total.checked_add(part)?;
         rest = after;
     }
@@ -760,6 +744,29 @@ mod tests {
         ] {
             assert_eq!(d(bad), None, "{bad:?}");
         }
+    }
+
+    /// Found by the `hints` fuzz target: a fraction was cut to its first
+    /// 18 digits before it was scaled, which for minutes and hours can
+    /// lose a whole nanosecond (`0.0000000000002777777777778h` is
+    /// 1.0000000000001ns, read as 0ns). Exact now for any number of
+    /// digits.
+    #[test]
+    fn a_go_durations_long_fraction_is_cut_at_the_nanosecond() {
+        let d = |v: &str| parse_go_duration(v.as_bytes());
+        let ns = Duration::from_nanos;
+        assert_eq!(d("0.0000000000002777777777778h"), Some(ns(1)));
+        assert_eq!(d("0.0000000000002777777777777h"), Some(ns(0)));
+        assert_eq!(d("0.0000000000166666666667m"), Some(ns(1)));
+        assert_eq!(d("1.0000000000166666666667m"), Some(ns(60_000_000_001)));
+        assert_eq!(
+            d("0.99999999999999999999999999999h"),
+            Some(ns(3_599_999_999_999))
+        );
+        assert_eq!(
+            d("0.9999999999999999999999999999999999999999s"),
+            Some(ns(999_999_999))
+        );
     }
 
     /// What Go's `time.ParseDuration` reads, read alike: a bare `0`, a
