@@ -824,4 +824,46 @@ mod tests {
             assert_eq!(e.retry_after(), None, "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// `x-amz-retry-after`'s milliseconds are the wait, up to a day;
+        /// a `Retry-After` beside it decides, even one that cannot be
+        /// read (no hint then); any UTF-8 in either: no panic, nothing
+        /// beyond a day.
+        #[test]
+        fn x_amz_retry_after_is_milliseconds_up_to_a_day(
+            ms in proptest::prelude::prop_oneof![0u64..100_000_000, proptest::prelude::any::<u64>()],
+            seconds in proptest::option::of(0u64..100_000),
+            garbage in proptest::collection::vec(0x20u8..0x7f, 0..20)
+        ) {
+            let ms_text = ms.to_string();
+            let mut raw = response(503);
+            raw.headers_mut().insert("x-amz-retry-after", ms_text);
+            if let Some(seconds) = seconds {
+                raw.headers_mut().insert("retry-after", seconds.to_string());
+            }
+            let e: Error = SdkError::service_error(ErrorMetadata::builder().build(), raw);
+            let day = crate::retry_after::MAX_RETRY_AFTER;
+            let wait = match seconds {
+                Some(seconds) => Duration::from_secs(seconds),
+                None => Duration::from_millis(ms),
+            };
+            proptest::prop_assert_eq!(e.retry_after(), (wait <= day).then_some(wait));
+
+            let garbage = String::from_utf8(garbage).unwrap();
+            for name in ["retry-after", "x-amz-retry-after"] {
+                let mut raw = response(429);
+                if raw.headers_mut().try_insert(name, garbage.clone()).is_err() {
+                    continue;
+                }
+                let e: Error = SdkError::service_error(ErrorMetadata::builder().build(), raw);
+                let read = e.retry_after();
+                proptest::prop_assert!(read.is_none_or(|w| w <= day), "{:?}", garbage);
+                let digits = garbage.trim();
+                if name == "x-amz-retry-after" && read.is_some() {
+                    proptest::prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()), "{:?}", garbage);
+                }
+            }
+        }
+    }
 }

@@ -819,3 +819,305 @@ mod tests {
         }
     }
 }
+
+/// The readers' documented rules as properties, on values written the
+/// way servers write them (and on any bytes): what the `hints` fuzz
+/// target checks (see FUZZING.md), kept in every test run.
+#[cfg(all(test, feature = "http"))]
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::{
+        Just, Strategy, any, prop_assert, prop_assert_eq, prop_oneof, proptest,
+    };
+
+    const NOW_SECS: u64 = 1_700_000_000;
+
+    /// A clock at some instant of a second near 2023's end.
+    fn now_at(nanos: u32) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::new(NOW_SECS, nanos % 1_000_000_000)
+    }
+
+    /// Whitespace a server or a proxy may put around a value.
+    fn padding() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just(""), Just(" "), Just("\t"), Just("  "), Just(" \t ")]
+    }
+
+    /// ASCII digits, as a string.
+    fn digits(most: usize) -> impl Strategy<Value = String> {
+        vec(0u8..10, 0..most).prop_map(|d| d.iter().map(|d| char::from(b'0' + d)).collect())
+    }
+
+    /// Nanoseconds of `0.<fraction>` units of `unit` nanoseconds, cut: by
+    /// division, for a fraction of at most 20 digits.
+    fn fraction_nanos(fraction: &str, unit: u128) -> u128 {
+        let scale = 10u128.pow(fraction.len() as u32);
+        fraction.parse::<u128>().unwrap_or(0) * unit / scale
+    }
+
+    fn from_nanos(nanos: u128) -> Duration {
+        Duration::new(
+            (nanos / 1_000_000_000) as u64,
+            (nanos % 1_000_000_000) as u32,
+        )
+    }
+
+    /// A duration as Go's `time.Duration.String` writes it (`6m0s`,
+    /// `1h0m0.5s`, `1.5ms`, `250µs`, `7ns`, `0s`).
+    fn go_string(d: Duration) -> String {
+        let nanos = d.as_nanos();
+        let trimmed = |whole: u128, fraction: u128, width: usize| {
+            let fraction = format!("{fraction:0width$}");
+            let fraction = fraction.trim_end_matches('0');
+            if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            }
+        };
+        if nanos == 0 {
+            return "0s".into();
+        }
+        if nanos < 1_000 {
+            return format!("{nanos}ns");
+        }
+        if nanos < 1_000_000 {
+            return format!("{}\u{b5}s", trimmed(nanos / 1_000, nanos % 1_000, 3));
+        }
+        if nanos < 1_000_000_000 {
+            return format!("{}ms", trimmed(nanos / 1_000_000, nanos % 1_000_000, 6));
+        }
+        let (secs, fraction) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+        let seconds = format!("{}s", trimmed(secs % 60, fraction, 9));
+        match (secs / 3600, secs / 60 % 60) {
+            (0, 0) => seconds,
+            (0, m) => format!("{m}m{seconds}"),
+            (h, m) => format!("{h}h{m}m{seconds}"),
+        }
+    }
+
+    #[test]
+    fn go_string_writes_as_go_does() {
+        let ms = Duration::from_millis;
+        assert_eq!(go_string(Duration::from_secs(360)), "6m0s");
+        assert_eq!(go_string(ms(1500)), "1.5s");
+        assert_eq!(go_string(ms(3_600_500)), "1h0m0.5s");
+        assert_eq!(go_string(Duration::from_micros(1500)), "1.5ms");
+        assert_eq!(go_string(Duration::from_nanos(250_000)), "250\u{b5}s");
+        assert_eq!(go_string(Duration::from_nanos(7)), "7ns");
+    }
+
+    fn map(pairs: &[(&'static str, String)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, http::HeaderValue::from_str(value).unwrap());
+        }
+        h
+    }
+
+    proptest! {
+        /// Delay-seconds read as exactly that many seconds (leading zeros
+        /// and surrounding whitespace aside), refused beyond a day.
+        #[test]
+        fn delay_seconds_are_that_many_seconds(
+            n in prop_oneof![0u64..=100_000, any::<u64>()],
+            zeros in 0usize..3, before in padding(), after in padding(), nanos in any::<u32>()
+        ) {
+            let value = format!("{before}{}{n}{after}", "0".repeat(zeros));
+            let read = parse_retry_after(&value, now_at(nanos));
+            let wait = Duration::from_secs(n);
+            prop_assert_eq!(read, (wait <= MAX_RETRY_AFTER).then_some(wait), "{:?}", value);
+            prop_assert_eq!(read, parse_retry_after(&value, now_at(nanos)));
+        }
+
+        /// A sign, a fraction or an exponent is no delay-seconds: no hint.
+        #[test]
+        fn signed_or_fractional_seconds_are_refused(
+            n in 0u64..100_000, fraction in 0u32..1000,
+            form in 0usize..5
+        ) {
+            let value = match form {
+                0 => format!("-{n}"),
+                1 => format!("+{n}"),
+                2 => format!("{n}.{fraction}"),
+                3 => format!("{n}e1"),
+                _ => format!("{n} s"),
+            };
+            prop_assert_eq!(parse_retry_after(&value, now_at(0)), None, "{:?}", value);
+        }
+
+        /// An HTTP-date is a wait from now: a past one zero, one more
+        /// than a day ahead none.
+        #[test]
+        fn an_http_date_is_a_wait_from_now(
+            offset in prop_oneof![-100_000i64..=100_000, -400_000_000i64..400_000_000],
+            nanos in any::<u32>()
+        ) {
+            let now = now_at(nanos);
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_SECS.saturating_add_signed(offset));
+            let value = httpdate::fmt_http_date(at);
+            let wait = at.duration_since(now).unwrap_or(Duration::ZERO);
+            let expected = (wait <= MAX_RETRY_AFTER).then_some(wait);
+            prop_assert_eq!(parse_retry_after(&value, now), expected, "{}", value);
+            let asctime = format!("{}{}", &value[..3], {
+                // `Sun, 06 Nov 1994 08:49:37 GMT` as `Sun Nov  6 08:49:37 1994`
+                let day = value[5..7].trim_start_matches('0');
+                format!(" {} {day:>2} {} {}", &value[8..11], &value[17..25], &value[12..16])
+            });
+            prop_assert_eq!(parse_retry_after(&asctime, now), expected, "{}", asctime);
+        }
+
+        /// A millisecond header's value, a fraction allowed, exact to the
+        /// nanosecond (a finer fraction cut); refused beyond a day.
+        #[test]
+        fn milliseconds_are_read_to_the_nanosecond(
+            whole in prop_oneof![0u64..100_000_000, any::<u64>()], fraction in digits(25),
+            before in padding(), after in padding()
+        ) {
+            let value = if fraction.is_empty() {
+                format!("{before}{whole}{after}")
+            } else {
+                format!("{before}{whole}.{fraction}{after}")
+            };
+            let nanos = u128::from(whole) * 1_000_000 + fraction_nanos(&fraction[..fraction.len().min(20)], 1_000_000);
+            prop_assert_eq!(parse_millis(value.as_bytes()), Some(from_nanos(nanos)));
+            let h = map(&[("retry-after-ms", value.clone()), ("retry-after", "7".into())]);
+            let expected = if from_nanos(nanos) <= MAX_RETRY_AFTER { from_nanos(nanos) } else { Duration::from_secs(7) };
+            prop_assert_eq!(from_headers(&h, || now_at(0)), Some(expected));
+        }
+
+        /// `retry-after-ms`, else `x-ms-retry-after-ms`, else
+        /// `Retry-After`, each when it can be read and asks a day or less;
+        /// a header sent twice is read by its first value.
+        #[test]
+        fn the_wait_headers_are_read_in_order(
+            values in vec(prop_oneof![
+                (0u64..100_000_000).prop_map(|n| n.to_string()),
+                Just("soon".to_string()),
+                Just("-5".to_string()),
+                Just("100000000000".to_string()),
+            ], 3),
+            present in vec(any::<bool>(), 3), repeated in any::<bool>()
+        ) {
+            let names = ["retry-after-ms", "x-ms-retry-after-ms", "retry-after"];
+            let mut pairs = Vec::new();
+            for ((name, value), present) in names.iter().zip(&values).zip(&present) {
+                if *present {
+                    pairs.push((*name, value.clone()));
+                    if repeated {
+                        pairs.push((*name, "1".to_string()));
+                    }
+                }
+            }
+            let read = |v: &str, unit: u64| {
+                let n: u64 = v.parse().ok()?;
+                let wait = Duration::from_nanos(n.checked_mul(unit)?);
+                (wait <= MAX_RETRY_AFTER).then_some(wait)
+            };
+            // the first present one that reads, or what the last present reads
+            let expected = names
+                .iter()
+                .zip(&values)
+                .zip(&present)
+                .filter(|(_, present)| **present)
+                .find_map(|((name, value), _)| match *name {
+                    "retry-after" => Some(read(value, 1_000_000_000)),
+                    _ => read(value, 1_000_000).map(Some),
+                })
+                .flatten();
+            let h = map(&pairs);
+            prop_assert_eq!(from_headers(&h, || now_at(0)), expected, "{:?}", pairs);
+        }
+
+        /// A spent window's reset: seconds from now below 1e9, a Unix
+        /// second from there (a past one zero); exact to the nanosecond;
+        /// nothing beyond a day.
+        #[test]
+        fn a_windows_reset_is_a_wait_from_now(
+            offset in prop_oneof![-1_000i64..=1_000, -200_000i64..200_000],
+            relative in any::<bool>(), fraction in digits(12), nanos in any::<u32>()
+        ) {
+            let now = now_at(nanos);
+            let whole = if relative { offset.unsigned_abs() } else { NOW_SECS.saturating_add_signed(offset) };
+            let value = if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") };
+            let at = u128::from(whole) * 1_000_000_000 + fraction_nanos(&fraction, 1_000_000_000);
+            let wait = if relative {
+                at
+            } else {
+                at.saturating_sub(now.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos())
+            };
+            let expected = (wait <= MAX_RETRY_AFTER.as_nanos()).then(|| from_nanos(wait));
+            let h = map(&[("x-ratelimit-remaining", "0".into()), ("x-ratelimit-reset", value.clone())]);
+            prop_assert_eq!(failure_hint(429, &h, || now), expected, "{}", value);
+            // a 403 is not judged by its window, nor any other status
+            prop_assert_eq!(failure_hint(403, &h, || now), None);
+            prop_assert_eq!(failure_hint(503, &h, || now), None);
+        }
+
+        /// A duration as Go writes it reads back as itself, and a sum of
+        /// parts in any units as their exact sum (a fraction below the
+        /// nanosecond cut); OpenAI's wait is the longest spent window's.
+        #[test]
+        fn go_durations_read_exactly(
+            d in (0u64..90_000_000_000_000).prop_map(Duration::from_nanos),
+            parts in vec((0u64..100_000, digits(20), 0usize..6), 1..4),
+            plus in any::<bool>(), spent in any::<bool>(), other in 0u64..200_000
+        ) {
+            prop_assert_eq!(parse_go_duration(go_string(d).as_bytes()), Some(d), "{}", go_string(d));
+            const UNITS: [(&str, u128); 6] = [
+                ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+                ("ms", 1_000_000), ("us", 1_000), ("ns", 1),
+            ];
+            let mut text = String::from(if plus { "+" } else { "" });
+            let mut nanos = 0u128;
+            for (whole, fraction, unit) in &parts {
+                let (name, unit_nanos) = UNITS[*unit];
+                text += &if fraction.is_empty() { format!("{whole}{name}") } else { format!("{whole}.{fraction}{name}") };
+                nanos += u128::from(*whole) * unit_nanos + fraction_nanos(fraction, unit_nanos);
+            }
+            prop_assert_eq!(parse_go_duration(text.as_bytes()), Some(from_nanos(nanos)), "{}", text);
+            // as OpenAI's spent windows: the longest of those spent
+            let other_wait = Duration::from_millis(other);
+            let h = map(&[
+                ("x-ratelimit-remaining-requests", "0".into()),
+                ("x-ratelimit-reset-requests", text.clone()),
+                ("x-ratelimit-remaining-tokens", if spent { "0".into() } else { "5".into() }),
+                ("x-ratelimit-reset-tokens", go_string(other_wait)),
+            ]);
+            let candidates = [Some(from_nanos(nanos)), spent.then_some(other_wait)];
+            let expected = candidates.into_iter().flatten().filter(|w| *w <= MAX_RETRY_AFTER).max();
+            prop_assert_eq!(failure_hint(429, &h, SystemTime::now), expected, "{:?}", h);
+        }
+
+        /// Any bytes in any of the headers the readers look at: no panic,
+        /// nothing beyond a day, the same reading twice, and a 403's wait
+        /// only from its own wait headers.
+        #[test]
+        fn any_value_reads_within_a_day(
+            values in vec((0usize..9, vec(any::<u8>(), 0..40)), 0..8),
+            code in prop_oneof![Just(429u16), Just(403), Just(503), 100u16..1000],
+            nanos in any::<u32>()
+        ) {
+            const NAMES: [&str; 9] = [
+                "retry-after", "retry-after-ms", "x-ms-retry-after-ms", "x-ratelimit-remaining",
+                "x-ratelimit-reset", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+                "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+            ];
+            let mut h = http::HeaderMap::new();
+            for (name, bytes) in &values {
+                if let Ok(value) = http::HeaderValue::from_bytes(bytes) {
+                    h.append(NAMES[*name], value);
+                }
+                let read = parse_retry_after(bytes, now_at(nanos));
+                prop_assert!(read.is_none_or(|w| w <= MAX_RETRY_AFTER));
+                prop_assert!(parse_millis(bytes).is_none() || core::str::from_utf8(bytes).is_ok());
+            }
+            let read = failure_hint(code, &h, || now_at(nanos));
+            prop_assert!(read.is_none_or(|w| w <= MAX_RETRY_AFTER), "{:?}", read);
+            prop_assert_eq!(read, failure_hint(code, &h, || now_at(nanos)));
+            if code == 403 {
+                prop_assert_eq!(read, from_headers(&h, || now_at(nanos)));
+            }
+        }
+    }
+}

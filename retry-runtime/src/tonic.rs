@@ -1139,4 +1139,68 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// gRPC's pushback as grpc-go reads it: any 64-bit integer, an
+        /// optional sign and leading zeros, is the wait when it is not
+        /// negative (however long: the policy caps it) and stops the
+        /// retries when it is; either way the kind is the code's, or
+        /// Permanent with its why.
+        #[test]
+        fn a_pushbacks_integer_is_the_wait_or_a_stop(
+            ms in proptest::prelude::any::<i64>(), plus: bool, zeros in 0usize..3,
+            code in proptest::prelude::prop_oneof![
+                proptest::prelude::Just(Code::Unavailable),
+                proptest::prelude::Just(Code::ResourceExhausted),
+                proptest::prelude::Just(Code::NotFound),
+            ]
+        ) {
+            let sign = if ms < 0 { "-" } else if plus { "+" } else { "" };
+            let value = format!("{sign}{}{}", "0".repeat(zeros), ms.unsigned_abs());
+            let s = with_pushback(code, &value);
+            let (kind, wait, why) = (s.kind(), s.retry_after(), s.why_permanent());
+            match u64::try_from(ms) {
+                Ok(ms) => {
+                    proptest::prop_assert_eq!((kind, wait, why), (code_kind(code), Some(Duration::from_millis(ms)), None));
+                }
+                Err(_) => {
+                    proptest::prop_assert_eq!((kind, wait), (ErrorKind::Permanent, None), "{}", value);
+                    let said = (code_kind(code) != ErrorKind::Permanent).then_some(
+                        "the server's grpc-retry-pushback-ms asks not to retry: negative",
+                    );
+                    proptest::prop_assert_eq!(why, said);
+                }
+            }
+        }
+
+        /// Any visible ASCII (what metadata holds) as the pushback: no
+        /// panic; a wait only for an integer of digits, with an optional
+        /// `+`, that a `u64` of milliseconds holds; otherwise no wait and
+        /// Permanent; the same reading twice.
+        #[test]
+        fn any_pushback_is_a_wait_or_a_stop(
+            bytes in proptest::collection::vec(0x20u8..0x7f, 0..24)
+        ) {
+            let value = String::from_utf8(bytes).unwrap();
+            let Ok(parsed) = value.parse::<tonic::metadata::MetadataValue<_>>() else {
+                return Ok(());
+            };
+            let mut s = Status::new(Code::Unavailable, "x");
+            s.metadata_mut().insert(PUSHBACK_KEY, parsed);
+            let read = (s.kind(), s.retry_after());
+            proptest::prop_assert_eq!(read, (s.kind(), s.retry_after()));
+            let digits = value.strip_prefix('+').unwrap_or(&value);
+            let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            match digits.parse::<u64>() {
+                Ok(ms) if integer && ms <= i64::MAX as u64 => {
+                    proptest::prop_assert_eq!(read, (ErrorKind::Unavailable, Some(Duration::from_millis(ms))));
+                }
+                // ("-0" is zero, not negative)
+                _ if value.strip_prefix('-').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b == b'0')) => {
+                    proptest::prop_assert_eq!(read, (ErrorKind::Unavailable, Some(Duration::ZERO)));
+                }
+                _ => proptest::prop_assert_eq!(read, (ErrorKind::Permanent, None), "{:?}", value),
+            }
+        }
+    }
 }
