@@ -230,14 +230,14 @@ fn classify_connector(error: &ConnectorError) -> ErrorKind {
 fn amz_retry_after(value: &str) -> Option<Duration> {
     const HEADER: &str = "x-amz-retry-after";
     let text = value.trim();
-    let millis = match text.parse::<u64>() {
-        Ok(millis) if text.bytes().all(|b| b.is_ascii_digit()) => millis,
-        _ => {
-            crate::log::retry_after_ignored(HEADER, &value, "it is not a number of milliseconds");
-            return None;
-        }
-    };
-    let wait = Duration::from_millis(millis);
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        crate::log::retry_after_ignored(HEADER, &value, "it is not a number of milliseconds");
+        return None;
+    }
+    // (digits only: an error is an overflow, absurd rather than unreadable)
+    let wait = text
+        .parse::<u64>()
+        .map_or(Duration::MAX, Duration::from_millis);
     if wait > crate::retry_after::MAX_RETRY_AFTER {
         crate::log::retry_after_ignored(HEADER, &value, "it asks for more than a day");
         return None;
@@ -811,6 +811,24 @@ mod tests {
         // a day exactly is believed
         let day = slow_down_with(&[("x-amz-retry-after", "86400000")]);
         assert_eq!(day.retry_after(), Some(Duration::from_secs(86_400)));
+    }
+
+    /// A number of milliseconds too large for `u64` is absurd, not
+    /// unreadable: its DEBUG line said "it is not a number of
+    /// milliseconds".
+    #[test]
+    fn a_number_too_large_to_hold_is_logged_as_absurd() {
+        let e = slow_down_with(&[("x-amz-retry-after", "18446744073709551616")]);
+        let lines = crate::log::captured(|| assert_eq!(e.retry_after(), None));
+        let line =
+            "ignoring x-amz-retry-after \"18446744073709551616\": it asks for more than a day";
+        assert!(lines.contains(line), "{lines}");
+        let e = slow_down_with(&[("x-amz-retry-after", "+5")]);
+        let lines = crate::log::captured(|| assert_eq!(e.retry_after(), None));
+        assert!(
+            lines.contains("it is not a number of milliseconds"),
+            "{lines}"
+        );
     }
 
     #[test]

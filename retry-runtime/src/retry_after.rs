@@ -88,14 +88,19 @@ pub fn parse_retry_after(value: impl AsRef<[u8]>, now: SystemTime) -> Option<Dur
 }
 
 /// [`parse_retry_after`] of any size (so that [`read`] can say why it
-/// ignores a value).
+/// ignores a value): delay-seconds past `u64` read as `Duration::MAX`,
+/// absurd rather than unreadable.
 fn parse_any(value: &[u8], now: SystemTime) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
     if text.is_empty() {
         return None;
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<u64>().ok().map(Duration::from_secs);
+        // (digits only: an error is an overflow)
+        return Some(
+            text.parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let at = httpdate::parse_http_date(text).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -103,7 +108,8 @@ fn parse_any(value: &[u8], now: SystemTime) -> Option<Duration> {
 
 /// The value of a `retry-after-ms` header: a non-negative number of
 /// milliseconds, a fraction allowed (`"1500"`, `"20.5"`); `None` for
-/// anything else.
+/// anything else. A number past `Duration`'s range is `Duration::MAX`
+/// (absurd, not unreadable: its DEBUG line says so).
 #[cfg(feature = "http")]
 pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
     parse_decimal(value, 1_000_000)
@@ -111,8 +117,8 @@ pub(crate) fn parse_millis(value: &[u8]) -> Option<Duration> {
 
 /// A non-negative decimal number of units of `unit_nanos` nanoseconds, a
 /// fraction allowed (`"1500"`, `" 20.5 "`, `"5."`): surrounding whitespace
-/// ignored, no sign, no exponent; `None` for anything else, or a number
-/// past `Duration`'s range.
+/// ignored, no sign, no exponent; `None` for anything else. A number past
+/// `Duration`'s range is `Duration::MAX`.
 #[cfg(feature = "http")]
 fn parse_decimal(value: &[u8], unit_nanos: u64) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
@@ -121,18 +127,22 @@ fn parse_decimal(value: &[u8], unit_nanos: u64) -> Option<Duration> {
     if whole.is_empty() || !digits(whole) || !digits(fraction) {
         return None;
     }
-    scaled(whole, fraction, unit_nanos)
+    Some(scaled(whole, fraction, unit_nanos))
 }
 
 /// `whole.fraction` (ASCII digits, either may be empty) units of
 /// `unit_nanos` nanoseconds, exact to the nanosecond, a finer fraction
-/// cut; `None` past `Duration`'s range.
+/// cut; `Duration::MAX` past `Duration`'s range.
 #[cfg(feature = "http")]
-fn scaled(whole: &str, fraction: &str, unit_nanos: u64) -> Option<Duration> {
+fn scaled(whole: &str, fraction: &str, unit_nanos: u64) -> Duration {
     let whole = if whole.is_empty() {
         0
     } else {
-        whole.parse::<u64>().ok()?
+        // (digits only: an error is an overflow)
+        match whole.parse::<u64>() {
+            Ok(whole) => whole,
+            Err(_) => return Duration::MAX,
+        }
     };
     // the fraction's nanoseconds, rounded down: its digits multiplied by
     // the unit from the last one up, the first one's carry being the
@@ -142,10 +152,10 @@ fn scaled(whole: &str, fraction: &str, unit_nanos: u64) -> Option<Duration> {
         (u64::from(b - b'0') * unit_nanos + carry) / 10
     });
     let nanos = u128::from(whole) * u128::from(unit_nanos) + u128::from(fraction);
-    Some(Duration::new(
-        u64::try_from(nanos / 1_000_000_000).ok()?,
-        (nanos % 1_000_000_000) as u32,
-    ))
+    match u64::try_from(nanos / 1_000_000_000) {
+        Ok(secs) => Duration::new(secs, (nanos % 1_000_000_000) as u32),
+        Err(_) => Duration::MAX,
+    }
 }
 
 /// The wait a response's headers ask for: `retry-after-ms`, else Azure's
@@ -401,7 +411,9 @@ fn openai_reset(headers: &http::HeaderMap) -> Option<Duration> {
 /// with its unit, `h`, `m`, `s`, `ms`, `us` (or `µs`) or `ns`: `6m0s`,
 /// `1.5s`, `20ms`, `1h2m3s`; as Go's `time.ParseDuration` reads one,
 /// also a leading `+` and a bare `0`. `None` for anything else (a minus
-/// sign, any other bare number, an unknown unit, an overflow).
+/// sign, any other bare number, an unknown unit); a sum past `Duration`'s
+/// range is `Duration::MAX` (absurd, not unreadable: its DEBUG line says
+/// so).
 #[cfg(feature = "http")]
 fn parse_go_duration(value: &[u8]) -> Option<Duration> {
     let text = core::str::from_utf8(value).ok()?.trim();
@@ -437,8 +449,7 @@ fn parse_go_duration(value: &[u8]) -> Option<Duration> {
             return None;
         }
         // exact, in whole nanoseconds, a finer fraction cut
-        let part = scaled(whole, fraction, unit_nanos)?;
-        total = total.checked_add(part)?;
+        total = total.saturating_add(scaled(whole, fraction, unit_nanos));
         rest = after;
     }
     Some(total)
@@ -502,16 +513,7 @@ mod tests {
             parse_millis(b"1.0000009"),
             Some(Duration::from_nanos(1_000_000))
         );
-        for bad in [
-            "",
-            "-1",
-            "1e3",
-            "abc",
-            ".5",
-            "5.",
-            "1.2.3",
-            "99999999999999999999",
-        ] {
+        for bad in ["", "-1", "1e3", "abc", ".5", "5.", "1.2.3"] {
             let read = parse_millis(bad.as_bytes());
             // "5." is five milliseconds: a fraction of no digits
             if bad == "5." {
@@ -520,6 +522,47 @@ mod tests {
                 assert_eq!(read, None, "{bad:?}");
             }
         }
+        // past Duration's range: absurd, not unreadable
+        assert_eq!(parse_millis(b"99999999999999999999"), Some(Duration::MAX));
+    }
+
+    /// A number too large to hold is absurd, not unreadable: its DEBUG
+    /// line says it asks for more than a day (it said "it is neither
+    /// delay-seconds nor an HTTP-date", "not a number of seconds" or
+    /// "not a number of milliseconds" of twenty digits), as it does for a
+    /// smaller number past a day.
+    #[test]
+    fn a_number_too_large_to_hold_is_logged_as_absurd() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let huge = "99999999999999999999";
+        let mut h = http::HeaderMap::new();
+        for name in ["retry-after-ms", "x-ms-retry-after-ms", "retry-after"] {
+            h.insert(name, http::HeaderValue::from_static(huge));
+        }
+        h.insert("x-ratelimit-remaining", http::HeaderValue::from_static("0"));
+        h.insert("x-ratelimit-reset", http::HeaderValue::from_static(huge));
+        h.insert(
+            "x-ratelimit-remaining-requests",
+            http::HeaderValue::from_static("0"),
+        );
+        h.insert(
+            "x-ratelimit-reset-requests",
+            http::HeaderValue::from_static("99999999999999999999h"),
+        );
+        let lines = crate::log::captured(|| assert_eq!(failure_hint(429, &h, || now), None));
+        for name in [
+            "retry-after-ms",
+            "x-ms-retry-after-ms",
+            "Retry-After",
+            "x-ratelimit-reset",
+        ] {
+            let line = format!("ignoring {name} \"{huge}\": it asks for more than a day");
+            assert!(lines.contains(&line), "{line}\n{lines}");
+        }
+        let line = "ignoring x-ratelimit-reset-requests \"99999999999999999999h\": it asks for more than a day";
+        assert!(lines.contains(line), "{lines}");
+        assert!(!lines.contains("not a"), "{lines}");
+        assert!(!lines.contains("neither"), "{lines}");
     }
 
     #[test]
@@ -731,19 +774,11 @@ mod tests {
         assert_eq!(d("0s"), Some(Duration::ZERO));
         assert_eq!(d("0.3s"), Some(Duration::from_millis(300))); // exact, no float
         assert_eq!(d(".5ms"), Some(Duration::from_micros(500)));
-        for bad in [
-            "",
-            "7",
-            "s",
-            "-1s",
-            "1.2.3s",
-            "1d",
-            "1e3s",
-            ".s",
-            "9999999999999999999999h",
-        ] {
+        for bad in ["", "7", "s", "-1s", "1.2.3s", "1d", "1e3s", ".s"] {
             assert_eq!(d(bad), None, "{bad:?}");
         }
+        // past Duration's range: absurd, not unreadable
+        assert_eq!(d("9999999999999999999999h"), Some(Duration::MAX));
     }
 
     /// Found by the `hints` fuzz target: a fraction was cut to its first
@@ -807,15 +842,21 @@ mod tests {
             b"\xb5s",
             b"1\xff",
             b"1\xc2\xb5",
-            b"18446744073709551615s1s",
-            b"18446744073709551616s",
-            b"5124095576030432h",
-            b"99999999999999999999.9h",
             b"1S",
             b"1sec",
             b"1 s",
         ] {
             assert_eq!(d(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // a sum past Duration's range: absurd (more than a day), not
+        // unreadable, so that its DEBUG line says so
+        for absurd in [
+            &b"18446744073709551615s1s"[..],
+            b"18446744073709551616s",
+            b"5124095576030432h",
+            b"99999999999999999999.9h",
+        ] {
+            assert_eq!(d(absurd), Some(Duration::MAX), "{absurd:?}");
         }
     }
 }
