@@ -312,7 +312,7 @@ impl HttpError {
     /// `headers` (see [`parse_retry_after`]; an HTTP-date is taken relative to
     /// now), or from `retry-after-ms` or `x-ms-retry-after-ms` (read first)
     /// on a 429, a 403 or beside a `Retry-After`; on a 429 without any of
-    /// those, from a spent rate limit window (`x-ratelimit-remaining: 0`,
+    /// those that can be read, from a spent rate limit window (`x-ratelimit-remaining: 0`,
     /// `x-ratelimit-reset`, or OpenAI's `x-ratelimit-remaining-requests: 0`,
     /// `x-ratelimit-reset-requests`, `-tokens` alike:
     /// [`response_hint`](crate::retry_after::response_hint)).

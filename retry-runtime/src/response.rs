@@ -73,7 +73,8 @@ pub struct ResponseFailure {
     pub kind: ErrorKind,
     /// The wait the response asked for, if any: its `Retry-After`, or its
     /// `retry-after-ms` or `x-ms-retry-after-ms` (read first) on a 429, a
-    /// 403 or beside a `Retry-After`; on a 429 without any of those, the
+    /// 403 or beside a `Retry-After`; on a 429 without any of those that
+    /// can be read (an unreadable or absurd one is passed over), the
     /// end of a spent rate limit window (`x-ratelimit-remaining: 0` and
     /// `x-ratelimit-reset`, or OpenAI's `x-ratelimit-remaining-requests: 0`
     /// and `x-ratelimit-reset-requests`, `-tokens` alike:

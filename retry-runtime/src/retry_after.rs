@@ -193,7 +193,9 @@ pub(crate) fn from_headers<'a>(
 /// `retry_runtime` target: no hint, so the policy's backoff applies. A
 /// `retry-after-ms` header (the wait in milliseconds, which OpenAI's and
 /// Azure OpenAI's APIs send beside `Retry-After`), else Azure's
-/// `x-ms-retry-after-ms`, comes first when it can be read. For any client
+/// `x-ms-retry-after-ms`, comes first when it can be read. A header sent
+/// twice is read by its first value (a gRPC pushback sent twice, by
+/// contrast, stops the retries, as grpc-go has it). For any client
 /// on `http` 1 (feature `http`: hyper, ureq 3, a sync client with no async
 /// runtime), to put in the error its `Classify::retry_after` returns. It
 /// reads the headers of any response; what the tower layer and the reqwest
@@ -228,8 +230,9 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 /// [`retry_after_hint`] reads them) on a 429, on a 403 (GitHub's secondary
 /// rate limit: such a 403 is RateLimited, see
 /// [`classify_status_and_hint`](crate::classify::classify_status_and_hint))
-/// and beside a `Retry-After`; on a 429 that names none of them, a spent
-/// rate limit window: `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
+/// and beside a `Retry-After`; on a 429 that names none of them that can
+/// be read (an unreadable or absurd one is passed over, with its DEBUG
+/// line), a spent rate limit window: `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
 /// (the second since the Unix epoch when it starts again, GitHub's and
 /// Discord's, a fraction allowed; a small value is seconds from now),
 /// until then, else OpenAI's spent windows, `x-ratelimit-remaining-requests:
@@ -688,7 +691,16 @@ mod tests {
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", "1700000120"),
         ];
-        assert_eq!(hint(&told), Some(s(60)));
+        assert_eq!(hint(&told), Some(s(60))); // an unreadable or absurd one is passed over for the window, as
+        // response_hint's docs say ("none that can be read")
+        for bad in ["soon", "31536000"] {
+            let told = [
+                ("retry-after", bad),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1700000120"),
+            ];
+            assert_eq!(hint(&told), Some(s(120)), "{bad}");
+        }
     }
 
     /// Found by the `hints` fuzz target: a reset's fraction was read as
