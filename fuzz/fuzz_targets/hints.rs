@@ -27,7 +27,9 @@
 //!   1e9 and a Unix second from it on, no HTTP hint beyond
 //!   `MAX_RETRY_AFTER`; a gRPC pushback's single non-negative integer is
 //!   the wait (however long) and a negative, unreadable, overflowing or
-//!   repeated one makes the status `Permanent` with no wait;
+//!   repeated one makes the status `Permanent` with no wait, so that
+//!   `tonic::GRPC` gives up (and waits a transient status's pushback, up to
+//!   its 60s cap, otherwise);
 //! - the readers that take the clock as an argument read the same input
 //!   twice alike; those that read the wall clock agree with the reference
 //!   at the instant before or after the call (or between the two).
@@ -674,6 +676,8 @@ fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
 }
 
 fn check_tonic(input: &Input) {
+    use retry_runtime::tonic::GRPC;
+    use retry_runtime::StopReason;
     use tonic::metadata::MetadataMap;
     use tonic::{Code, Status};
 
@@ -702,18 +706,28 @@ fn check_tonic(input: &Input) {
             "read twice"
         );
         let why = status.why_permanent();
+        // and what tonic::GRPC (retries the transient kinds, honours the
+        // pushback up to 60s) decides after the first attempt
+        let decided = GRPC.decide(0, status);
         match expected {
             Pushback::Absent => assert_eq!((kind, wait, why), (base, None, None)),
             Pushback::Wait(ms) => {
-                assert_eq!(
-                    (kind, wait, why),
-                    (base, Some(Duration::from_millis(ms)), None)
-                )
+                let wait = Duration::from_millis(ms);
+                assert_eq!((kind, status.retry_after(), why), (base, Some(wait), None));
+                if base.is_transient() {
+                    let capped = wait.min(Duration::from_secs(60));
+                    assert_eq!(decided.wait(), Some(capped), "{status:?}");
+                }
             }
             Pushback::Stop => {
                 assert_eq!((kind, wait), (ErrorKind::Permanent, None), "{status:?}");
                 assert_eq!(why.is_some(), base != ErrorKind::Permanent, "{status:?}");
+                // the server said: do not retry
+                assert_eq!(decided.reason(), Some(StopReason::Permanent), "{status:?}");
             }
+        }
+        if !base.is_transient() {
+            assert_eq!(decided.wait(), None, "{status:?}");
         }
     }
     let request =
