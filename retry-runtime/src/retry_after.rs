@@ -232,10 +232,10 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 /// [`classify_status_and_hint`](crate::classify::classify_status_and_hint))
 /// and beside a `Retry-After`; on a 429 that names none of them that can
 /// be read (an unreadable or absurd one is passed over, with its DEBUG
-/// line), a spent rate limit window: `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
-/// (the second since the Unix epoch when it starts again, GitHub's and
-/// Discord's, a fraction allowed; a small value is seconds from now),
-/// until then, else OpenAI's spent windows, `x-ratelimit-remaining-requests:
+/// line), a spent rate limit window: `x-ratelimit-remaining: 0` and
+/// `x-ratelimit-reset` (the second since the Unix epoch when it starts
+/// again, GitHub's and Discord's, a fraction allowed; a small value is
+/// seconds from now), until then, else OpenAI's spent windows, `x-ratelimit-remaining-requests:
 /// 0` or `x-ratelimit-remaining-tokens: 0` with its
 /// `x-ratelimit-reset-requests` or `-tokens` (a duration as Go writes
 /// one, `6m0s`, `1.5s`, `20ms`; the longest of those spent). A 403 is not judged by the window: an API that sends the
