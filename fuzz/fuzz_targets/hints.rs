@@ -575,6 +575,8 @@ fn check_http(input: &Input, now: SystemTime) {
     *response.status_mut() = status;
     *response.headers_mut() = h.clone();
     let by_response = response.failure();
+    // the reqwest middleware's reading: a reqwest::Response's failure
+    let by_reqwest = reqwest::Response::from(response.map(|()| "")).failure();
     let error = HttpError::from_head(status, h);
     let after = SystemTime::now();
     let model = |t| failure(code, h, t);
@@ -589,7 +591,12 @@ fn check_http(input: &Input, now: SystemTime) {
             classify_status(code)
         }
     };
-    for (what, failed) in [("status_failure", by_status), ("failure", by_response)] {
+    let readings = [
+        ("status_failure", by_status),
+        ("http::Response::failure", by_response),
+        ("reqwest::Response::failure", by_reqwest),
+    ];
+    for (what, failed) in readings {
         if code < 400 {
             assert_eq!(failed, None, "{what}: {code} is no failure");
             continue;
