@@ -820,8 +820,8 @@ pub(crate) fn pushback_stops(values: &dyn core::fmt::Debug, why: &'static str) {
 }
 
 /// The lines `f` logs on this thread, at DEBUG and above, as text (a
-/// unit test's view of a DEBUG line's words).
-#[cfg(test)]
+/// unit test's view of a DEBUG line's words: the hint readers').
+#[cfg(all(test, any(feature = "http", feature = "aws")))]
 pub(crate) fn captured(f: impl FnOnce()) -> String {
     use std::sync::{Arc, Mutex};
 
