@@ -153,3 +153,31 @@ fn a_span_made_before_the_capture_is_not_shown() {
     });
     assert_eq!(logs.lines(), ["WARN late: clips: inside"]);
 }
+
+/// A writer that logs as it writes (a `fmt::Write` adapter over a
+/// traced sink, say).
+struct LoggingWriter(String);
+
+impl core::fmt::Write for LoggingWriter {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        tracing::debug!(target: "sink", bytes = s.len(), "written");
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
+/// The lines shown (`{logs}`) into a writer that logs as it writes: the
+/// writer's lines are captured after them, and nothing panics (the
+/// capture's buffer was borrowed while it was shown, and the writer's
+/// line, written to it, panicked with "RefCell already borrowed").
+#[test]
+fn showing_the_lines_into_a_writer_that_logs_does_not_panic() {
+    use core::fmt::Write as _;
+    let logs = testing::capture_logs().unwrap();
+    tracing::info!(target: "clips", "one");
+    let mut shown = LoggingWriter(String::new());
+    write!(shown, "{logs}").unwrap();
+    assert_eq!(shown.0, "INFO clips: one");
+    assert_eq!(logs.lines()[0], "INFO clips: one");
+    assert!(logs.lines()[1].starts_with("DEBUG sink: written"), "{logs}");
+}

@@ -308,15 +308,10 @@ impl Drop for CapturedLogs {
 /// ```
 impl fmt::Display for CapturedLogs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.with_lines(|lines| {
-            for (i, line) in lines.iter().enumerate() {
-                if i > 0 {
-                    f.write_str("\n")?;
-                }
-                f.write_str(&line.text)?;
-            }
-            Ok(())
-        })
+        // Copied out first: the formatter's writer may log (a traced sink),
+        // and its line is added to the buffer, which must not be borrowed
+        // then.
+        f.write_str(&self.lines().join("\n"))
     }
 }
 
