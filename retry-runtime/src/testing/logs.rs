@@ -114,18 +114,41 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
     if OURS.get().is_none() && !no_subscriber_here() && !global_subscriber_set() {
         return Err(CaptureError::ScopedSubscriber);
     }
-    let ours = *OURS.get_or_init(|| tracing::subscriber::set_global_default(subscriber()).is_ok());
+    let mut installed = false;
+    let ours = *OURS.get_or_init(|| {
+        installed = tracing::subscriber::set_global_default(subscriber()).is_ok();
+        installed
+    });
     if !ours {
         return Err(CaptureError::OtherGlobalSubscriber);
     }
     // A thread that reached a callsite while the subscriber was being set
     // may have cached "never" for it (tracing asks only the thread's own
-    // default while a single subscriber is registered): ask again.
-    tracing::callsite::rebuild_interest_cache();
-    if !tracing::dispatcher::get_default(|d| d.is::<ThreadLines>()) {
+    // default while a single subscriber is registered): ask again. Not
+    // from inside a scope (a `Dispatch::none()` one, which cannot be told
+    // from no scope above): with the capture's subscriber the only one
+    // registered, tracing would ask the scope's no-op dispatcher, and
+    // cache "never" for every callsite, for every thread's captures.
+    let here = tracing::dispatcher::get_default(|d| d.is::<ThreadLines>());
+    if here {
+        tracing::callsite::rebuild_interest_cache();
+    } else if installed {
+        rebuild_interest_cache_elsewhere();
+    }
+    if !here {
         return Err(CaptureError::ScopedSubscriber);
     }
     Ok(CapturedLogs::start())
+}
+
+/// `rebuild_interest_cache` on a new thread, which has no scope of its
+/// own. (A thread that cannot be made: none, as the callsites are rebuilt
+/// at the next capture.)
+fn rebuild_interest_cache_elsewhere() {
+    let _ = std::thread::Builder::new()
+        .name("capture_logs: rebuild the interest cache".into())
+        .spawn(tracing::callsite::rebuild_interest_cache)
+        .map(std::thread::JoinHandle::join);
 }
 
 /// Is this thread's default dispatcher tracing's no-op one, that of a
