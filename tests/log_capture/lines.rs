@@ -181,3 +181,23 @@ fn showing_the_lines_into_a_writer_that_logs_does_not_panic() {
     assert_eq!(logs.lines()[0], "INFO clips: one");
     assert!(logs.lines()[1].starts_with("DEBUG sink: written"), "{logs}");
 }
+
+/// An event whose field (or message) has a line break in it (a
+/// validation error listing its problems, say) is one line of the
+/// capture, with the break in it: counted once at its level, and found
+/// whole. It was two: the second, without a level in its text, counted
+/// at the event's level too, and stripped of its indentation.
+#[test]
+fn an_event_with_a_line_break_is_one_line() {
+    let logs = testing::capture_logs().unwrap();
+    let error = "invalid config:\n  `timeout` is missing";
+    tracing::warn!(target: "cfg", error = %error, "rejected");
+    tracing::info!(target: "cfg", "two\nparts");
+    assert_eq!(logs.count(Level::WARN), 1, "{logs}");
+    assert_eq!(
+        logs.lines_at(Level::WARN),
+        ["WARN cfg: rejected error=invalid config:\n  `timeout` is missing"]
+    );
+    assert_eq!(logs.lines_at(Level::INFO), ["INFO cfg: two\nparts"]);
+    assert!(logs.contains("config:\n  `timeout`"), "{logs}");
+}

@@ -249,7 +249,9 @@ impl CapturedLogs {
         LINES.with(|lines| f(lines.borrow().get(self.first..).unwrap_or_default()))
     }
 
-    /// Every line so far, in the order they were logged.
+    /// Every line so far, in the order they were logged: one per event
+    /// (an event whose message or field has a line break in it is one
+    /// line, with the break).
     ///
     /// ```
     /// let logs = retry_runtime::testing::capture_logs().unwrap();
@@ -454,7 +456,7 @@ impl<'a> MakeWriter<'a> for ThreadLines {
     }
 }
 
-/// One event's text, kept as its lines when dropped (the `fmt` layer
+/// One event's text, kept as one line when dropped (the `fmt` layer
 /// writes an event whole, then drops its writer).
 struct LineWriter {
     level: Option<Level>,
@@ -477,19 +479,24 @@ impl Drop for LineWriter {
         if !capturing_here() {
             return;
         }
+        // One event, one line: a line break in its message or a field's
+        // value stays in its text (as two lines, the second would be
+        // counted at the event's level too, without it in its text). The
+        // level's padding and the closing line break are left out.
         let text = String::from_utf8_lossy(&self.text);
+        let text = text.trim_start().trim_end_matches(['\n', '\r']);
+        if text.is_empty() {
+            return;
+        }
+        let level = self
+            .level
+            .or_else(|| text.split(' ').next()?.parse().ok())
+            .unwrap_or(Level::INFO);
         let _ = LINES.try_with(|lines| {
-            let mut lines = lines.borrow_mut();
-            for line in text.lines().map(str::trim_start) {
-                let level = self
-                    .level
-                    .or_else(|| line.split(' ').next()?.parse().ok())
-                    .unwrap_or(Level::INFO);
-                lines.push(Line {
-                    level,
-                    text: line.to_owned(),
-                });
-            }
+            lines.borrow_mut().push(Line {
+                level,
+                text: text.to_owned(),
+            });
         });
     }
 }
@@ -570,20 +577,20 @@ mod tests {
     }
 
     /// A writer asked without the event's metadata reads the level from
-    /// the text; a line break inside an event makes two lines.
+    /// the text; a line break inside an event stays in its one line.
     #[test]
     fn the_level_is_read_from_the_text_when_not_given() {
         use std::io::Write as _;
         let _logs = CapturedLogs::start();
         let mut w = ThreadLines.make_writer();
-        w.write_all(b" WARN t: first\nsecond\n").unwrap();
+        w.write_all(b" WARN t: first\n  second\n").unwrap();
         drop(w);
         LINES.with(|lines| {
             let lines = lines.borrow();
             let seen: Vec<_> = lines.iter().map(|l| (l.level, l.text.as_str())).collect();
             assert_eq!(
-                seen[seen.len() - 2..],
-                [(Level::WARN, "WARN t: first"), (Level::INFO, "second")]
+                seen[seen.len() - 1..],
+                [(Level::WARN, "WARN t: first\n  second")]
             );
         });
     }
