@@ -25,11 +25,31 @@ use crate::sleep::Sleeper;
 ///
 /// Outside `pause()` it does not wait either, but then the run's clock
 /// does not move: `max_elapsed` counts none of its waits. A per-attempt
-/// `timeout` runs on the run's sleeper too: on this one, every attempt
-/// times out at once, so leave the timeout out of a test that waits on
-/// `NoWait`. A virtual wait does not yield to the executor (a wait on this
-/// crate's smol and futures-timer timers yields once): the next attempt
-/// starts at once.
+/// `timeout` runs on the run's sleeper too: on this one, an attempt that
+/// is not ready at its first poll (one that awaits a socket, a timer,
+/// another task) times out at once, whatever the limit, while one ready
+/// at once is not timed out (the attempt is polled before its timer), so
+/// leave the timeout out of a test that waits on `NoWait`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// use retry_runtime::{testing::NoWait, timeout_with, AttemptTimeout};
+///
+/// let limit = Duration::from_secs(30);
+/// let ready = timeout_with(&NoWait, limit, async { Ok::<_, AttemptTimeout>(7) });
+/// assert_eq!(ready.await.unwrap(), 7);
+/// let awaits = async {
+///     tokio::task::yield_now().await; // not ready at its first poll
+///     Ok::<_, AttemptTimeout>(7)
+/// };
+/// assert!(timeout_with(&NoWait, limit, awaits).await.is_err()); // at once
+/// # }
+/// ```
+///
+/// A virtual wait does not yield to the executor (a wait on this crate's
+/// smol and futures-timer timers yields once): the next attempt starts at
+/// once.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() { // tokio's real clock
