@@ -11,7 +11,10 @@ use crate::sleep::Sleeper;
 /// ([`virtual_when_paused`](Sleeper::virtual_when_paused) is `true`): they
 /// are recorded ([`Paused::waits`](super::Paused::waits)) and move the
 /// run's clock, so `max_elapsed` still ends the run when the waits add up
-/// to it, as in production.
+/// to it, as in production. Not in a hedged run
+/// ([`Retry::hedged`](crate::Retry::hedged) with a hedge delay), whose
+/// waits are never virtual (its attempts race them): there each is over
+/// at once and moves no clock, so `max_elapsed` counts none of them.
 ///
 /// For the tests a paused tokio clock does not serve: a multi-thread
 /// runtime (whose clock tokio does not pause), real I/O beside the run (a
@@ -138,5 +141,30 @@ mod tests {
         // outside pause(): no wait, and no clock moved by one
         let e = run().await.unwrap_err();
         assert_eq!(e.attempts, 100);
+    }
+
+    /// A hedged run's waits are never virtual, whatever the sleeper: with
+    /// `NoWait` under `pause()` they move no clock, and `max_elapsed`
+    /// counts none of them (its docs say so).
+    #[tokio::test(flavor = "current_thread")]
+    async fn in_a_hedged_run_its_waits_move_no_clock() {
+        let s = Duration::from_secs;
+        let policy = Policy::new()
+            .with_max_attempts(20)
+            .with_backoff(Backoff::exponential(s(1), s(4)))
+            .with_max_elapsed(s(10))
+            .with_hedge(Duration::from_millis(50));
+        let paused = testing::pause();
+        let e = policy
+            .retry(|| async { Err::<(), _>("down") })
+            .sleep_with(NoWait)
+            .detailed()
+            .hedged()
+            .await
+            .unwrap_err();
+        assert_eq!(e.attempts, 20);
+        // (virtual waits of 1s, 2s, 4s would have moved it to 7s)
+        assert!(e.elapsed < s(7), "{:?}", e.elapsed);
+        assert!(!paused.waits().is_empty()); // recorded all the same
     }
 }
