@@ -2867,3 +2867,28 @@ async fn a_request_its_breaker_refuses_does_not_wait_for_the_cooldown() {
     );
     assert_eq!(server.hits("/a"), 0);
 }
+
+/// `testing::NoWait` under `testing::pause()`: the middleware's waits are
+/// virtual, so `max_elapsed` ends its run where the waits add up to it, as
+/// in production (NoWait's docs), over a real server and without a wait.
+#[tokio::test]
+async fn no_wait_under_pause_keeps_the_middleware_s_max_elapsed() {
+    static DEADLINE: Policy<RetryOn> = Policy::new()
+        .with_max_attempts(100)
+        .with_backoff(Backoff::exponential(
+            Duration::from_secs(1),
+            Duration::from_secs(4),
+        ))
+        .with_max_elapsed(Duration::from_secs(10))
+        .with_name("chat.deadline")
+        .retry_on(retry_runtime::KindSet::TRANSIENT);
+    let server = FlakyServer::start().await;
+    server.route("/down", [503]);
+    let paused = retry_runtime::testing::pause();
+    let client = client(RetryMiddleware::new(&DEADLINE).sleep_with(NoWait));
+    let resp = client.get(server.url("/down")).send().await.unwrap();
+    // a fourth wait (4s) would end past 10s
+    assert_eq!((resp.status().as_u16(), server.hits("/down")), (503, 4));
+    let s = Duration::from_secs;
+    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+}

@@ -4809,3 +4809,26 @@ fn a_requests_operation_name_names_its_lines_and_metrics_under_from_policy() {
         ["attempts_exhausted"]
     );
 }
+
+/// `testing::NoWait` under `testing::pause()`: the layer's waits are
+/// virtual, so `max_elapsed` ends its run where the waits add up to it, as
+/// in production (NoWait's docs), over a real server and without a wait.
+#[tokio::test]
+async fn no_wait_under_pause_keeps_the_layer_s_max_elapsed() {
+    let server = FlakyServer::start().await;
+    server.route("/down", [503]);
+    let s = Duration::from_secs;
+    let policy = Policy::new()
+        .with_max_attempts(100)
+        .with_backoff(Backoff::exponential(s(1), s(4)))
+        .with_max_elapsed(s(10))
+        .with_name("clips.deadline")
+        .retry_on(KindSet::TRANSIENT);
+    let paused = retry_runtime::testing::pause();
+    let layer = RetryLayer::from_policy(policy).sleep_with(NoWait);
+    let svc = ServiceBuilder::new().layer(layer).service(hyper_client());
+    let _ = svc.oneshot(get(&server.url("/down"))).await;
+    // a fourth wait (4s) would end past 10s
+    assert_eq!(server.hits("/down"), 4);
+    assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
+}
