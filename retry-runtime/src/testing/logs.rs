@@ -69,7 +69,9 @@ struct Line {
 ///   `with_default`): the lines would go to it, and the capture would see
 ///   none. Capture outside its scope. Refused before anything is
 ///   installed: a test binary whose first capture is refused so can still
-///   set a global subscriber of its own.
+///   set a global subscriber of its own. (Not in the scope of
+///   `Dispatch::none()`, which tracing shows as no subscriber at all: the
+///   capture's subscriber is installed first, then the call refused.)
 ///
 /// # Beside a test that sets its own subscriber
 ///
