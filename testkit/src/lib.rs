@@ -10,6 +10,7 @@
 //! - [`demo`]: the demos' log format and self-checks.
 //! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`.
 //! - [`s3`]: moto's S3 server on `127.0.0.1`, started through `scripts/s3-server`.
+//! - [`written`]: an in-memory writer for a test's own subscriber or logger.
 
 #![deny(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod metrics;
 #[cfg(feature = "pg")]
 pub mod pg;
 pub mod s3;
+pub mod written;

@@ -5,25 +5,9 @@
 //! own `set_global_default` still succeeds afterwards, and its subscriber
 //! gets the lines.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
-
 use retry_runtime::testing::{self, CaptureError};
 use retry_runtime::{Backoff, Policy};
-
-/// What the test's own subscriber wrote.
-#[derive(Clone, Default)]
-struct Written(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Written {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+use testkit::written::Written;
 
 /// One test: the order (refused captures first, the global subscriber
 /// after them) is the point.
@@ -51,7 +35,7 @@ fn a_refused_capture_leaves_the_global_subscriber_free() {
         );
         tracing::warn!("in the scope");
     }
-    let text = String::from_utf8(written_in_scope.0.lock().unwrap().clone()).unwrap();
+    let text = written_in_scope.text();
     assert!(text.contains("in the scope"), "{text}");
 
     // nothing was installed: the test's own global subscriber is set
@@ -78,7 +62,7 @@ fn a_refused_capture_leaves_the_global_subscriber_free() {
         .retry(|| Err("down"))
         .call();
     assert!(r.is_err());
-    let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+    let text = written.text();
     assert!(
         text.contains("WARN retry_runtime: retrying theirs after attempt 1/2 failed"),
         "{text}"

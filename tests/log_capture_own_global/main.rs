@@ -4,25 +4,9 @@
 //! `testing::capture_logs()` returns an error that says what to do, every
 //! time, panics nowhere, and leaves the user's subscriber its lines.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
-
 use retry_runtime::testing::{self, CaptureError};
 use retry_runtime::{Backoff, Policy};
-
-/// What the user's subscriber wrote.
-#[derive(Clone, Default)]
-struct Written(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Written {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+use testkit::written::Written;
 
 /// One test: the order (the user's subscriber first) is the point.
 #[test]
@@ -59,7 +43,7 @@ fn a_global_subscriber_of_the_user_s_own_makes_capture_logs_an_error() {
         .retry(|| Err("down"))
         .call();
     assert!(r.is_err());
-    let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+    let text = written.text();
     assert!(
         text.contains("WARN retry_runtime: retrying still.theirs after attempt 1/2 failed"),
         "{text}"
