@@ -232,7 +232,8 @@ const MOST_LINES_OF_CODE: usize = 600;
 /// A file's lines of code: not blank, not a comment (`//`, `///`, `//!`),
 /// and outside its `#[cfg(test)] mod .. { .. }` blocks (a test module
 /// that needs a feature too, `#[cfg(all(test, feature = "http"))]`, is
-/// one as well).
+/// one as well). A block's end is the `}` line at its `mod` line's
+/// indentation, a comment after it allowed.
 fn lines_of_code(text: &str) -> usize {
     let lines: Vec<&str> = text.lines().collect();
     let mut count = 0;
@@ -242,17 +243,18 @@ fn lines_of_code(text: &str) -> usize {
         let next = lines.get(i + 1).map_or("", |l| l.trim());
         let tests = line == "#[cfg(test)]" || line.starts_with("#[cfg(all(test, ");
         if tests && next.starts_with("mod ") && next.ends_with('{') {
-            // skip to the closing brace at the `mod` line's indentation
+            // skip to the closing brace at the `mod` line's indentation (a
+            // comment after it too: `} // mod tests`); none found, skip
+            // nothing, so that no code after the module is hidden
             let indent = lines[i + 1].len() - lines[i + 1].trim_start().len();
-            i += 2;
-            while i < lines.len()
-                && !(lines[i].trim_start() == "}"
-                    && lines[i].len() - lines[i].trim_start().len() == indent)
-            {
-                i += 1;
+            let closing = lines[i + 2..].iter().position(|l| {
+                let code = l.split("//").next().unwrap_or_default().trim();
+                code == "}" && l.len() - l.trim_start().len() == indent
+            });
+            if let Some(closing) = closing {
+                i += 2 + closing + 1;
+                continue;
             }
-            i += 1;
-            continue;
         }
         if !line.is_empty() && !line.starts_with("//") {
             count += 1;
@@ -271,6 +273,22 @@ fn test_modules_are_not_lines_of_code() {
     // `fn a`, and the last module's four lines (its attribute, `mod`,
     // `fn v`, its brace)
     assert_eq!(lines_of_code(text), 5);
+}
+
+/// A test module's closing brace with a comment after it (`} // mod
+/// tests`, which rustfmt keeps) still ends the module: the code after it
+/// counts. And a test module whose end is not found hides nothing: it
+/// counts as code.
+#[test]
+fn code_after_a_test_module_counts() {
+    let text =
+        "#[cfg(all(test, feature = \"http\"))]\nmod tests {\n    fn t() {}\n} // mod tests\n\
+                fn code() {}\nfn more() {}\n";
+    // `fn code`, `fn more`
+    assert_eq!(lines_of_code(text), 2);
+    let unclosed = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn t() {}\n    }\nfn b() {}\n";
+    // all but the attribute's module skipped: everything counts
+    assert_eq!(lines_of_code(unclosed), 6);
 }
 
 #[test]
