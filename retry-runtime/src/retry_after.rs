@@ -793,6 +793,62 @@ mod tests {
         assert_eq!(d("9999999999999999999999h"), Some(Duration::MAX));
     }
 
+    /// The edges of the rules, exact: a wait of exactly a day is believed
+    /// and one a nanosecond longer is not, in every header read to the
+    /// nanosecond; a window's reset of 999999999 is seconds from now and
+    /// one of 1000000000 a Unix second (September 2001, past).
+    #[test]
+    fn a_day_and_the_epochs_edge_are_exact() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let day = Some(MAX_RETRY_AFTER);
+        let window = |reset: &'static str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("x-ratelimit-remaining", http::HeaderValue::from_static("0"));
+            h.insert("x-ratelimit-reset", http::HeaderValue::from_static(reset));
+            failure_hint(429, &h, || now)
+        };
+        let header = |name: &'static str, value: &'static str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(name, http::HeaderValue::from_static(value));
+            if name.starts_with("x-ratelimit-reset-") {
+                let remaining = name.replace("reset", "remaining");
+                h.insert(
+                    http::HeaderName::from_bytes(remaining.as_bytes()).unwrap(),
+                    http::HeaderValue::from_static("0"),
+                );
+            }
+            failure_hint(429, &h, || now)
+        };
+        for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+            assert_eq!(header(name, "86400000"), day, "{name}");
+            assert_eq!(header(name, "86400000.000000"), day, "{name}");
+            assert_eq!(header(name, "86400000.000001"), None, "{name}");
+        }
+        assert_eq!(header("retry-after", "86400"), day);
+        assert_eq!(header("retry-after", "86401"), None);
+        for name in ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"] {
+            assert_eq!(header(name, "24h"), day, "{name}");
+            assert_eq!(header(name, "23h59m59.999999999s0.000000001s"), day);
+            assert_eq!(header(name, "24h1ns"), None, "{name}");
+            assert_eq!(header(name, "1440.0000000000000001m"), day, "{name}");
+            assert_eq!(header(name, "1440.00000000002m"), None, "{name}");
+        }
+        // a reset: seconds from now, and a Unix second
+        assert_eq!(window("86400"), day);
+        assert_eq!(window("86400.000000001"), None);
+        assert_eq!(window("1700086400"), day);
+        assert_eq!(window("1700086400.000000001"), None);
+        assert_eq!(
+            window("1700086399.999999999"),
+            Some(Duration::new(86_399, 999_999_999))
+        );
+        // the epoch's edge: below it seconds from now (years: no wait),
+        // from it on a Unix second (2001: past, no wait to make)
+        assert_eq!(window("999999999"), None);
+        assert_eq!(window("999999999.999999999"), None);
+        assert_eq!(window("1000000000"), Some(Duration::ZERO));
+    }
+
     /// Found by the `hints` fuzz target: a fraction was cut to its first
     /// 18 digits before it was scaled, which for minutes and hours can
     /// lose a whole nanosecond (`0.0000000000002777777777778h` is
