@@ -365,7 +365,7 @@ async fn status_of(db: &PgPool, id: i64) -> Status {
     status(db, id).await.unwrap().expect("the job's row")
 }
 
-/// Fails every run with `error`, once due (`make_due` first).
+/// Makes the job due and runs it, failing with `error`.
 async fn run_failing(db: &PgPool, id: i64, error: ExtractionError) {
     make_due(db, id).await;
     assert_eq!(
@@ -659,6 +659,31 @@ async fn a_run_whose_worker_died_is_retried_once_its_lease_ends() {
     make_due(&db, id).await;
     assert_eq!(run_one(&db, async |_| Ok(())).await.unwrap(), Some(id));
     assert_eq!(status_of(&db, id).await.status, "COMPLETED");
+
+    // a run that outlives its lease: another worker records it as lost
+    // first, and the run's own record is refused, with a line saying so
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    let late = enqueue(&db, "late.step").await.unwrap();
+    let ran = run_one(&db, async |_| {
+        sqlx::query(
+            "UPDATE extraction_jobs SET claimed_until = now() - interval '1 second' WHERE id = $1",
+        )
+        .bind(late)
+        .execute(&db)
+        .await
+        .unwrap();
+        expire_leases(&db).await.unwrap(); // another worker's turn
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran, Some(late));
+    let job = status_of(&db, late).await;
+    assert_eq!((job.status.as_str(), job.retry_count), ("PENDING", 1));
+    assert!(
+        logs.contains("the run outlived its lease; another worker recorded it"),
+        "{logs}"
+    );
 }
 
 #[tokio::test]
