@@ -266,8 +266,10 @@ async fn run_one(
     Ok(Some(job.id))
 }
 
-/// Cancel a job, only while `PENDING`; `false` otherwise. A claim holding
-/// the row makes this wait for the claim's commit, then find it `RUNNING`.
+/// Cancel a job, only while `PENDING`; `false` otherwise (`status` then
+/// tells a job in another status, a 400, from no such job, a 404). A claim
+/// holding the row makes this wait for the claim's commit, then find it
+/// `RUNNING`.
 async fn cancel(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     let updated = sqlx::query(
         "UPDATE extraction_jobs SET status = 'CANCELLED', completed_at = now()
