@@ -3,11 +3,13 @@
 //! `log` records, under the target `retry_runtime`, the message first and
 //! the fields after it.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use retry_runtime::{CircuitBreaker, CircuitOpen, Classify, Policy, presets, retry, testing};
+
+mod written;
+use written::Written;
 
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error, Classify)]
 enum Fail {
@@ -25,20 +27,6 @@ enum Fail {
 impl From<CircuitOpen> for Fail {
     fn from(_: CircuitOpen) -> Self {
         Fail::Open
-    }
-}
-
-/// What env_logger wrote, shared with the pipe it writes to.
-#[derive(Clone, Default)]
-struct Written(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Written {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -60,8 +48,8 @@ fn logged() -> &'static Written {
 /// The lines written so far that name `operation` (the tests run side by
 /// side and share the logger).
 fn lines_of(operation: &str) -> Vec<String> {
-    let written = logged().0.lock().unwrap();
-    String::from_utf8_lossy(&written)
+    logged()
+        .text()
         .lines()
         .filter(|l| l.contains(&format!("operation=\"{operation}\"")))
         .map(str::to_owned)
@@ -158,7 +146,7 @@ fn a_breaker_that_opens_says_so_in_a_warn_record() {
         .with_circuit(&UPSTREAM);
     let result: Result<u32, Fail> = policy.retry(|| Err(Fail::Busy)).call();
     assert_eq!(result, Err(Fail::Busy));
-    let written = String::from_utf8_lossy(&logged().0.lock().unwrap()).into_owned();
+    let written = logged().text();
     let opened = written
         .lines()
         .find(|l| l.contains("circuit `clips-upstream` opened"))

@@ -7,31 +7,11 @@
 //! capture. One test: the order is the point (a binary of its own, as the
 //! logger and the subscriber are the process's).
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
-
 use retry_runtime::log::Level;
 use retry_runtime::{Backoff, Policy, testing};
 
-/// What env_logger wrote.
-#[derive(Clone, Default)]
-struct Written(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Written {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Written {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+mod written;
+use written::Written;
 
 /// Two attempts of a call named `name` that fails: a WARN and an ERROR line.
 fn fails(name: &'static str) {
