@@ -752,3 +752,119 @@ async fn report_logs_each_decision_once_its_row_is_written() {
         ours[4]
     );
 }
+
+/// Ends the job's lease, as if its worker had died or run too long.
+async fn end_lease(db: &PgPool, id: i64) {
+    sqlx::query(
+        "UPDATE extraction_jobs SET claimed_until = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_old_claims_late_record_is_refused_while_a_new_claim_runs() {
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    let db = database().await;
+
+    // the lease ends, two workers' turns find the run: one records it, the
+    // other's record (its SELECT was before the first's UPDATE) is refused
+    let id = enqueue(&db, "slow.pdf").await.unwrap();
+    let old = claim(&db).await.unwrap().unwrap();
+    end_lease(&db, id).await;
+    let (first, second) = tokio::join!(expire_leases(&db), expire_leases(&db));
+    first.unwrap();
+    second.unwrap();
+    // (the row the second worker read is the old claim's: id, count, token)
+    let twice = fail(&db, &old, &ExtractionError::LeaseExpired).await;
+    assert_eq!(twice.unwrap().map(|d| d.wait()), None, "recorded twice");
+    let job = status_of(&db, id).await;
+    assert_eq!((job.status.as_str(), job.retry_count), ("PENDING", 1));
+
+    // the next claim runs it; the old run's late records change nothing
+    make_due(&db, id).await;
+    let new = claim(&db).await.unwrap().unwrap();
+    assert!(
+        !complete(&db, &old).await.unwrap(),
+        "an old claim completed"
+    );
+    let refused = fail(&db, &old, &ExtractionError::InvalidFileType).await;
+    assert_eq!(refused.unwrap().map(|d| d.wait()), None);
+    let job = status_of(&db, id).await;
+    assert_eq!((job.status.as_str(), job.retry_count), ("RUNNING", 1));
+    assert!(complete(&db, &new).await.unwrap());
+
+    // retried by hand after its retries were spent by lost runs: the lost
+    // run's late record is refused, before and during the next claim
+    let spent = enqueue(&db, "spent.pdf").await.unwrap();
+    sqlx::query("UPDATE extraction_jobs SET retry_count = 3 WHERE id = $1")
+        .bind(spent)
+        .execute(&db)
+        .await
+        .unwrap();
+    let old = claim(&db).await.unwrap().unwrap();
+    end_lease(&db, spent).await;
+    expire_leases(&db).await.unwrap();
+    assert_eq!(status_of(&db, spent).await.status, "FAILED");
+    assert!(retry_by_hand(&db, spent).await.unwrap());
+    assert!(!complete(&db, &old).await.unwrap());
+    let new = claim(&db).await.unwrap().unwrap();
+    assert!(
+        !complete(&db, &old).await.unwrap(),
+        "an old claim completed"
+    );
+    let job = status_of(&db, spent).await;
+    assert_eq!((job.status.as_str(), job.retry_count), ("RUNNING", 0));
+    let recorded = fail(&db, &new, &ExtractionError::Werk24Timeout).await;
+    assert_eq!(recorded.unwrap().map(|d| d.wait()), Some(Some(secs(30))));
+
+    // one line per recorded decision: the lease ended once, not twice
+    let ours: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains(" retry_runtime: "))
+        .collect();
+    let expected = [
+        "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
+        "INFO retry_runtime: extraction succeeded on attempt 2",
+        "ERROR retry_runtime: extraction failed after 4 attempts",
+        "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
+    ];
+    assert_eq!(ours.len(), expected.len(), "{logs}");
+    for (line, start) in ours.iter().zip(expected) {
+        assert!(line.starts_with(start), "{line:?} is not {start:?}...");
+    }
+}
+
+#[tokio::test]
+async fn a_failure_whose_record_is_lost_is_reported_once_its_lease_ends() {
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    let db = database().await;
+    let id = enqueue(&db, "lost.pdf").await.unwrap();
+    let job = claim(&db).await.unwrap().unwrap();
+    // decided, but the UPDATE fails (here: its pool is closed): no line
+    let gone = PgPool::connect_lazy_with(db.connect_options().as_ref().clone());
+    gone.close().await;
+    let error = ExtractionError::CorruptedFile("bad xref table");
+    assert!(fail(&gone, &job, &error).await.is_err());
+    assert_eq!(status_of(&db, id).await.status, "RUNNING");
+    assert!(!logs.contains("extraction failed"), "{logs}");
+
+    // the lease ends: the run counts as failed (a timeout, so retried)
+    end_lease(&db, id).await;
+    expire_leases(&db).await.unwrap();
+    let job = status_of(&db, id).await;
+    assert_eq!((job.status.as_str(), job.retry_count), ("PENDING", 1));
+    assert!(
+        job.error_message
+            .unwrap()
+            .starts_with("Retry 1/3: LeaseExpired")
+    );
+    let ours = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains(" retry_runtime: "));
+    assert_eq!(ours.count(), 1, "{logs}");
+}
