@@ -6,7 +6,10 @@
 //!
 //! Every time is PostgreSQL's `now()`: workers on several machines need no
 //! clock in step. The tests move `next_retry_at` or `claimed_until` into
-//! the past instead of waiting.
+//! the past instead of waiting. The races (a claim and a cancel, a late
+//! record and the next claim) end as written under READ COMMITTED,
+//! PostgreSQL's default; under REPEATABLE READ the loser's statement fails
+//! with a serialization failure (40001) instead.
 //!
 //! Nothing is lost: a run whose worker died, or whose outcome could not be
 //! written (the connection dropped), stays `RUNNING` until its lease ends,
@@ -890,4 +893,28 @@ async fn a_workers_turn_reads_only_the_running_and_due_rows() {
         let plan = plan.join("\n");
         assert!(!plan.contains("Seq Scan"), "{statement}\n{plan}");
     }
+}
+
+#[tokio::test]
+async fn under_repeatable_read_a_lost_race_is_a_serialization_failure() {
+    let db = database().await;
+    let id = enqueue(&db, "a.pdf").await.unwrap();
+    let mut worker = db.begin().await.unwrap();
+    assert_eq!(
+        claim(&mut *worker).await.unwrap().map(|job| job.id),
+        Some(id)
+    );
+    let mut operator = db.acquire().await.unwrap();
+    sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *operator)
+        .await
+        .unwrap();
+    let cancelling = tokio::spawn(async move { cancel(&mut *operator, id).await });
+    lock_waiters(&db, 1).await;
+    worker.commit().await.unwrap();
+    // READ COMMITTED's answer would be Ok(false), the job found RUNNING
+    let error = cancelling.await.unwrap().unwrap_err();
+    let code = error.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("40001"), "{error}");
+    assert_eq!(status_of(&db, id).await.status, "RUNNING");
 }
