@@ -67,6 +67,15 @@ const fn secs(n: u64) -> Duration {
 /// run still `RUNNING` after it (its worker died) is counted as failed.
 const LEASE: Duration = secs(600);
 
+/// How long a run may take: stopped at an `.await` 10s before its lease
+/// ends (the lease began at the claim, a little before the run). A lease
+/// that leaves no such margin does not compile.
+const RUN_LIMIT: Duration = LEASE.saturating_sub(secs(10));
+const _: () = assert!(
+    LEASE.as_secs() > 10,
+    "LEASE must be longer than the 10s margin"
+);
+
 /// The story's errors by name, each with its kind: retried or permanent.
 #[derive(Debug, thiserror::Error, Classify)]
 enum ExtractionError {
@@ -252,9 +261,7 @@ async fn run_one(
     let Some(job) = claim(db).await? else {
         return Ok(None);
     };
-    // stopped at an `.await` 10s before its lease ends (the lease began at
-    // the claim, a little before this)
-    let recorded = match tokio::time::timeout(LEASE - secs(10), extract(&job)).await {
+    let recorded = match tokio::time::timeout(RUN_LIMIT, extract(&job)).await {
         Ok(Ok(())) => complete(db, &job).await?,
         Ok(Err(error)) => fail(db, &job, &error).await?.is_some(),
         Err(_) => fail(db, &job, &ExtractionError::LeaseExpired)
