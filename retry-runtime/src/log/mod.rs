@@ -847,7 +847,13 @@ pub(crate) fn captured(f: impl FnOnce()) -> String {
         .without_time()
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, f);
+    tracing::subscriber::with_default(subscriber, || {
+        // another test's thread that reached a line first, with no
+        // subscriber of its own, may have cached it as "never" for the
+        // process (docs/testing.md, "The log lines"): asked again here
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     let bytes = lines.0.lock().unwrap().clone();
     String::from_utf8(bytes).unwrap()
 }
