@@ -732,25 +732,16 @@ async fn report_logs_each_decision_once_its_row_is_written() {
         None
     );
 
-    let ours: Vec<String> = logs
-        .lines()
-        .into_iter()
-        .filter(|line| line.contains(" retry_runtime: "))
-        .collect();
-    let expected = [
-        "WARN retry_runtime: retrying extraction after attempt 1/4 failed; next attempt in 30s",
-        "WARN retry_runtime: retrying extraction after attempt 2/4 failed; next attempt in 2m",
-        "INFO retry_runtime: extraction succeeded on attempt 3",
-        "WARN retry_runtime: extraction failed with a non-retriable error on attempt 1",
-        "ERROR retry_runtime: extraction failed after 4 attempts",
-    ];
-    assert_eq!(ours.len(), expected.len(), "{logs}");
-    for (line, start) in ours.iter().zip(expected) {
-        assert!(
-            line.starts_with(start),
-            "{line:?} is not {start:?}...\n{logs}"
-        );
-    }
+    let ours = runtime_lines_start_with(
+        &logs,
+        &[
+            "WARN retry_runtime: retrying extraction after attempt 1/4 failed; next attempt in 30s",
+            "WARN retry_runtime: retrying extraction after attempt 2/4 failed; next attempt in 2m",
+            "INFO retry_runtime: extraction succeeded on attempt 3",
+            "WARN retry_runtime: extraction failed with a non-retriable error on attempt 1",
+            "ERROR retry_runtime: extraction failed after 4 attempts",
+        ],
+    );
     assert!(
         ours[1].contains("error=S3ConnectionError: reset")
             && ours[1].contains(r#"error_kind="Connect""#),
@@ -832,21 +823,36 @@ async fn an_old_claims_late_record_is_refused_while_a_new_claim_runs() {
     assert_eq!(recorded.unwrap().map(|d| d.wait()), Some(Some(secs(30))));
 
     // one line per recorded decision: the lease ended once, not twice
+    runtime_lines_start_with(
+        &logs,
+        &[
+            "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
+            "INFO retry_runtime: extraction succeeded on attempt 2",
+            "ERROR retry_runtime: extraction failed after 4 attempts",
+            "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
+        ],
+    );
+}
+
+/// The runtime's lines in `logs` (not sqlx's, not the test's), one per
+/// entry of `starts`, each starting with its entry; they are returned.
+fn runtime_lines_start_with(
+    logs: &retry_runtime::testing::CapturedLogs,
+    starts: &[&str],
+) -> Vec<String> {
     let ours: Vec<String> = logs
         .lines()
         .into_iter()
         .filter(|line| line.contains(" retry_runtime: "))
         .collect();
-    let expected = [
-        "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
-        "INFO retry_runtime: extraction succeeded on attempt 2",
-        "ERROR retry_runtime: extraction failed after 4 attempts",
-        "WARN retry_runtime: retrying extraction after attempt 1/4 failed",
-    ];
-    assert_eq!(ours.len(), expected.len(), "{logs}");
-    for (line, start) in ours.iter().zip(expected) {
-        assert!(line.starts_with(start), "{line:?} is not {start:?}...");
+    assert_eq!(ours.len(), starts.len(), "{logs}");
+    for (line, start) in ours.iter().zip(starts) {
+        assert!(
+            line.starts_with(start),
+            "{line:?} is not {start:?}...\n{logs}"
+        );
     }
+    ours
 }
 
 #[tokio::test]
