@@ -839,6 +839,22 @@ pub(crate) fn captured(f: impl FnOnce()) -> String {
         }
     }
 
+    // tracing asks the calling thread's own subscriber for a line's
+    // interest while one dispatcher only is alive: another test's thread,
+    // with none, that reaches a line first while this capture's is the only
+    // one then caches "never" for the process (CI saw it: aws's
+    // a_number_too_large_to_hold_is_logged_as_absurd got no line). A second
+    // dispatcher kept alive, never anyone's default, has every line asked of
+    // every live dispatcher instead.
+    static ALSO_ALIVE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ALSO_ALIVE.get_or_init(|| {
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(std::io::sink)
+                .finish(),
+        )
+    });
     let lines = Lines::default();
     let writer = lines.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -848,9 +864,8 @@ pub(crate) fn captured(f: impl FnOnce()) -> String {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        // another test's thread that reached a line first, with no
-        // subscriber of its own, may have cached it as "never" for the
-        // process (docs/testing.md, "The log lines"): asked again here
+        // (what was cached before this capture's subscriber was in scope,
+        // asked again)
         tracing::callsite::rebuild_interest_cache();
         f()
     });
