@@ -23,6 +23,25 @@ impl Written {
         let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&bytes).into_owned()
     }
+
+    /// Runs a call named `name` that fails twice (two attempts, no wait,
+    /// under `testing::pause()`) and asserts that its retry's WARN line was
+    /// written here: the runtime's lines reach the subscriber that writes
+    /// into `self`.
+    pub fn assert_gets_a_retry_of(&self, name: &'static str) {
+        use retry_runtime::{Backoff, Policy, testing};
+        let _paused = testing::pause();
+        let r: Result<(), &str> = Policy::new()
+            .with_name(name)
+            .with_max_attempts(2)
+            .with_backoff(Backoff::None)
+            .retry(|| Err("down"))
+            .call();
+        assert!(r.is_err());
+        let text = self.text();
+        let line = format!("WARN retry_runtime: retrying {name} after attempt 1/2 failed");
+        assert!(text.contains(&line), "no {line:?} in:\n{text}");
+    }
 }
 
 impl io::Write for Written {

@@ -6,7 +6,6 @@
 //! gets the lines.
 
 use retry_runtime::testing::{self, CaptureError};
-use retry_runtime::{Backoff, Policy};
 use testkit::written::Written;
 
 /// One test: the order (refused captures first, the global subscriber
@@ -54,17 +53,5 @@ fn a_refused_capture_leaves_the_global_subscriber_free() {
         testing::capture_logs().unwrap_err(),
         CaptureError::OtherGlobalSubscriber
     );
-    let _paused = testing::pause();
-    let r: Result<(), &str> = Policy::new()
-        .with_name("theirs")
-        .with_max_attempts(2)
-        .with_backoff(Backoff::None)
-        .retry(|| Err("down"))
-        .call();
-    assert!(r.is_err());
-    let text = written.text();
-    assert!(
-        text.contains("WARN retry_runtime: retrying theirs after attempt 1/2 failed"),
-        "{text}"
-    );
+    written.assert_gets_a_retry_of("theirs");
 }

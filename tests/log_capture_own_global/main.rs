@@ -5,7 +5,6 @@
 //! time, panics nowhere, and leaves the user's subscriber its lines.
 
 use retry_runtime::testing::{self, CaptureError};
-use retry_runtime::{Backoff, Policy};
 use testkit::written::Written;
 
 /// One test: the order (the user's subscriber first) is the point.
@@ -35,17 +34,5 @@ fn a_global_subscriber_of_the_user_s_own_makes_capture_logs_an_error() {
     }
 
     // the lines still go to the user's subscriber
-    let _paused = testing::pause();
-    let r: Result<(), &str> = Policy::new()
-        .with_name("still.theirs")
-        .with_max_attempts(2)
-        .with_backoff(Backoff::None)
-        .retry(|| Err("down"))
-        .call();
-    assert!(r.is_err());
-    let text = written.text();
-    assert!(
-        text.contains("WARN retry_runtime: retrying still.theirs after attempt 1/2 failed"),
-        "{text}"
-    );
+    written.assert_gets_a_retry_of("still.theirs");
 }
