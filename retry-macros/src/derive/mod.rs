@@ -126,6 +126,88 @@ pub(crate) mod tests {
         }
     }
 
+    /// What the derive writes for typical types, checked in under
+    /// `tests/snapshots/derive_*.rs.snap` so that a change to the generated
+    /// impl is seen in review. Regenerate with
+    /// `UPDATE_SNAPSHOTS=1 cargo test -p retry-macros --lib`, then review the diff.
+    #[test]
+    fn expansion_snapshots() {
+        let cases = [
+            (
+                // every form a variant takes; each optional method written
+                "derive_enum",
+                quote! {
+                    #[classify(default = Unknown)]
+                    enum ClipError {
+                        #[classify(Timeout)]
+                        Timeout,
+                        #[classify(transparent)]
+                        Io(std::io::Error),
+                        #[classify(chain)]
+                        Pool(deadpool_postgres::PoolError),
+                        #[classify(RateLimited, retry_after = wait)]
+                        Throttled { wait: Option<Duration> },
+                        #[classify(Permanent)]
+                        NotFound,
+                        Other,
+                    }
+                },
+            ),
+            (
+                // kinds alone: `kind()` only, the trait's defaults for the rest
+                "derive_enum_kinds",
+                quote! {
+                    enum UploadError {
+                        #[classify(Connect)]
+                        Refused,
+                        #[classify(Permanent)]
+                        TooLarge { size: u64 },
+                        #[classify(Permanent)]
+                        Forbidden(String),
+                    }
+                },
+            ),
+            (
+                "derive_struct",
+                quote! {
+                    #[classify(Permanent)]
+                    struct NotFound {
+                        id: u64,
+                    }
+                },
+            ),
+            (
+                "derive_struct_transparent_generic",
+                quote! {
+                    #[classify(transparent)]
+                    struct Wrapped<E>(E);
+                },
+            ),
+        ];
+        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        for (name, input) in cases {
+            let out = classify(input);
+            let file: syn::File =
+                syn::parse2(out).unwrap_or_else(|e| panic!("{name}: not valid Rust: {e}"));
+            let pretty = prettyplease::unparse(&file);
+            assert!(!pretty.contains("compile_error"), "{name}: {pretty}");
+            let path = format!(
+                "{}/tests/snapshots/{name}.rs.snap",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            if update {
+                std::fs::write(&path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_SNAPSHOTS=1"));
+            assert_eq!(
+                pretty, expected,
+                "expansion of {name} changed; review it and rerun with UPDATE_SNAPSHOTS=1"
+            );
+        }
+    }
+
     #[test]
     fn every_error_is_collected() {
         let errors = errors_of(quote! {
