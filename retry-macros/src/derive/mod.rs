@@ -72,6 +72,7 @@
 
 mod ast;
 mod attr;
+mod chain_type;
 mod expand;
 mod valid;
 mod wait_type;
