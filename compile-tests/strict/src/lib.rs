@@ -280,6 +280,38 @@ pub struct OldChain(#[deprecated = "unwrapped"] pub io::Error);
 #[derive(Debug, Clone, Copy, Classify)]
 pub enum Never {}
 
+/// Reasons for `Permanent` errors (`why`).
+///
+/// Two variants with the same words, one with none, one that hands on its
+/// field's, and the default's reason for the variant that takes it; no
+/// `match_same_arms` or other lint for the user to silence.
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(default = Permanent, why = "the upload service refused it")]
+pub enum UploadError {
+    /// Gone from the store.
+    #[classify(Permanent, why = "the clip does not exist")]
+    Missing,
+    /// Deleted by its owner: as good as gone.
+    #[classify(Permanent, why = "the clip does not exist")]
+    Deleted {
+        /// Its id.
+        id: u64,
+    },
+    /// Permanent, with no reason to give.
+    #[classify(Permanent)]
+    Corrupt(u64),
+    /// Whatever the call said, and why.
+    #[classify(transparent)]
+    Call(CallError),
+    /// Left to the default kind and its reason.
+    TooLarge,
+}
+
+/// A struct with a reason of its own.
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(Permanent, why = "the clip does not exist")]
+pub struct ClipMissing;
+
 /// A deprecated error type with deprecated variants and fields: the derive
 /// names them without a `deprecated` warning the user could not silence.
 #[deprecated = "use `CallError`"]

@@ -3,7 +3,7 @@
 //! written where it does not belong is checked later, in `valid`; here only
 //! the syntax and the words themselves are.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
@@ -18,9 +18,9 @@ const DELEGATE_WORDS: [&str; 2] = ["transparent", "source"];
 /// The bare word that classifies the single field by its `source()` chain.
 const CHAIN: &str = "chain";
 /// The `key = value` options.
-const OPTIONS: [&str; 4] = ["retry_after", "default", "crate", "bound"];
-const OPTION_LIST: &str =
-    "`retry_after = field`, `default = Kind`, `crate = \"path\"` and `bound = \"T: Trait\"`";
+const OPTIONS: [&str; 5] = ["retry_after", "why", "default", "crate", "bound"];
+const OPTION_LIST: &str = "`retry_after = field`, `why = \"reason\"`, `default = Kind`, \
+                           `crate = \"path\"` and `bound = \"T: Trait\"`";
 
 /// The kind a type or variant declares.
 #[derive(Clone)]
@@ -43,6 +43,9 @@ pub struct Attrs {
     pub kind: Slot<KindChoice>,
     pub chain: Slot<Chain>,
     pub retry_after: Slot<Member>,
+    /// `why = "..."`: why a `Permanent` error is permanent, a non-empty
+    /// string literal (where it may go is `valid`'s to check).
+    pub why: Slot<LitStr>,
     pub default: Slot<Ident>,
     /// The runtime crate's path, as tokens.
     pub krate: Slot<TokenStream>,
@@ -67,6 +70,9 @@ impl Attrs {
             // "duplicate `chain` argument", "`chain` first given here"
             chain: Slot::default(),
             retry_after: Slot::new(repeat("`retry_after`", "name one field")),
+            // "duplicate `why` argument", "`why` first given here": a
+            // reason may be too long to quote twice in one message
+            why: Slot::default(),
             default: Slot::new(repeat("`default`", "give one default kind")),
             krate: Slot::new(repeat("`crate`", "give one path")),
             bound: Slot::new(repeat(
@@ -120,7 +126,7 @@ impl Attrs {
     }
 
     /// One of: `Kind`, `transparent`, `source`, `chain`, `retry_after = field`,
-    /// `default = Kind`, `crate = "path"`, `bound = "T: Trait"`.
+    /// `why = "reason"`, `default = Kind`, `crate = "path"`, `bound = "T: Trait"`.
     fn parse_item(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
         if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
@@ -154,6 +160,13 @@ impl Attrs {
                     let text = member.to_token_stream().to_string();
                     let given = self.given(member, at, text);
                     self.retry_after.set(errors, given);
+                }
+                "why" => {
+                    if let Some(lit) = parse_why(&key, input, errors)? {
+                        let at = SpanRange::new(key.span(), lit.span());
+                        let given = self.given(lit, at, name);
+                        self.why.set(errors, given);
+                    }
                 }
                 "crate" => {
                     let lit: LitStr = input.parse()?;
@@ -245,6 +258,59 @@ fn parse_kind_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<
     }
 }
 
+/// The reason after `why =`: a string literal, not empty; `None` (with the
+/// error recorded, its value skipped) for anything else. What the derive
+/// cannot read as written (a `const`, `concat!`, a number) is refused
+/// where it is, rather than reported as "expected string literal" with
+/// the rest of the attribute left unread.
+fn parse_why(
+    key: &Ident,
+    input: ParseStream<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
+    if input.is_empty() || input.peek(Token![,]) {
+        errors.at(key.span(), needs_value("why"));
+        return Ok(None);
+    }
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            if !lit.suffix().is_empty() {
+                errors.at(
+                    lit.span(),
+                    format!(
+                        "`why` takes a plain string literal, without the suffix `{}`",
+                        lit.suffix()
+                    ),
+                );
+                return Ok(None);
+            }
+            if lit.value().trim().is_empty() {
+                errors.at(
+                    lit.span(),
+                    "`why` is empty: say why the error is `Permanent`, as its give-up line \
+                     will show it (`why = \"the clip does not exist\"`), or leave `why` out",
+                );
+                return Ok(None);
+            }
+            return Ok(Some(lit));
+        }
+        // `why = "a" "b"`, `why = "a".to_owned()`: reported with the rest below
+        let first = lit.span();
+        let last = skip_value(input)?.unwrap_or(first);
+        errors.at(SpanRange::new(first, last), NOT_A_LITERAL);
+        return Ok(None);
+    }
+    let first = input.span();
+    let last = skip_value(input)?.unwrap_or(first);
+    errors.at(SpanRange::new(first, last), NOT_A_LITERAL);
+    Ok(None)
+}
+
+const NOT_A_LITERAL: &str = "`why` takes the reason as one string literal, \
+    `why = \"the clip does not exist\"`: the derive reads it as written, so a `const`, a \
+    macro call such as `concat!` or any other expression cannot be read there";
+
 /// `ErrorKind::Timeout` where `Timeout` is meant: consume the path, report it once.
 fn reject_path(first: &Ident, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
     let mut last = first.clone();
@@ -261,12 +327,14 @@ fn reject_path(first: &Ident, input: ParseStream<'_>, errors: &mut Errors) -> sy
     Ok(())
 }
 
-/// After an unknown `key =`, skip its value so the next item still gets read.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+/// After an unknown `key =`, skip its value so the next item still gets
+/// read; the span of its last token, if it had any.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<Option<Span>> {
+    let mut last = None;
     while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<TokenTree>()?;
+        last = Some(input.parse::<TokenTree>()?.span());
     }
-    Ok(())
+    Ok(last)
 }
 
 fn unknown_kind(name: &str, delegate_allowed: bool) -> String {
@@ -302,6 +370,9 @@ fn needs_value(name: &str) -> String {
             "`retry_after` needs the field that holds the wait: `retry_after = field`".into()
         }
         "default" => "`default` needs a kind: `default = Unknown`".into(),
+        "why" => "`why` needs the reason the error is `Permanent`, as a string: \
+                  `why = \"the clip does not exist\"`"
+            .into(),
         "bound" => "`bound` needs the impl's where-predicates, as a string: \
                     `bound = \"T: retry_runtime::Classify\"` (or `bound = \"\"` for none)"
             .into(),
@@ -431,13 +502,121 @@ mod tests {
         );
     }
 
+    /// `why = "..."`: one string literal, not empty, given once; anything
+    /// else is reported where it is written, and the items after it are
+    /// still read.
+    #[test]
+    fn reads_why() {
+        let node: syn::DeriveInput = syn::parse2(quote! {
+            enum E { #[classify(Permanent, why = "the clip does not exist")] A, B }
+        })
+        .unwrap();
+        let mut errors = Errors::default();
+        let syn::Data::Enum(data) = &node.data else {
+            unreachable!()
+        };
+        let attrs = Attrs::parse(&data.variants[0].attrs, &mut errors);
+        assert!(errors.finish().is_ok());
+        let why = attrs
+            .why
+            .get()
+            .map(|given| (given.value.value(), given.pos));
+        assert_eq!(why, Some(("the clip does not exist".to_string(), 2)));
+        // a raw string and escapes are string literals too
+        assert_eq!(
+            errors_of(quote! { #[classify(Permanent, why = r#"no "clip""#)] struct S; }),
+            Vec::<String>::new()
+        );
+
+        let one = |input| errors_of(input).join("\n");
+        let not_a_literal = "`why` takes the reason as one string literal, `why = \"the clip \
+                             does not exist\"`: the derive reads it as written, so a `const`, a \
+                             macro call such as `concat!` or any other expression cannot be \
+                             read there";
+        for value in [
+            quote!(REASON),
+            quote!(concat!("no ", "clip")),
+            quote!(404),
+            quote!(b"gone"),
+            quote!('x'),
+            quote!("a" "b"),
+            quote!("gone".to_owned()),
+            quote!(crate::GONE),
+        ] {
+            assert_eq!(
+                one(quote! { enum E { #[classify(Permanent, why = #value)] A } }),
+                not_a_literal,
+                "{value}"
+            );
+            // the item after it is still read: its mistake is reported too
+            let errors = errors_of(quote! { enum E { #[classify(why = #value, Timout)] A } });
+            assert_eq!(errors.len(), 2, "{value}: {errors:#?}");
+            assert!(
+                errors[1].starts_with("unknown error kind `Timout`"),
+                "{errors:#?}"
+            );
+        }
+        for empty in ["", " ", "\t\n"] {
+            assert_eq!(
+                one(quote! { enum E { #[classify(Permanent, why = #empty)] A } }),
+                "`why` is empty: say why the error is `Permanent`, as its give-up line will show \
+                 it (`why = \"the clip does not exist\"`), or leave `why` out",
+                "{empty:?}"
+            );
+        }
+        let needs = "`why` needs the reason the error is `Permanent`, as a string: \
+                     `why = \"the clip does not exist\"`";
+        for missing in [
+            quote! { enum E { #[classify(Permanent, why)] A } },
+            quote! { enum E { #[classify(Permanent, why =)] A } },
+            quote! { enum E { #[classify(why =, Permanent)] A } },
+        ] {
+            assert_eq!(one(missing.clone()), needs, "{missing}");
+        }
+        let suffixed: TokenStream = "enum E { #[classify(Permanent, why = \"gone\"_x)] A }"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            one(suffixed),
+            "`why` takes a plain string literal, without the suffix `_x`"
+        );
+        // twice, in one attribute or two: the second, and where the first is
+        assert_eq!(
+            errors_of(quote! { enum E { #[classify(Permanent, why = "a", why = "b")] A } }),
+            [
+                "duplicate `why` argument; give each key once",
+                "`why` first given here"
+            ]
+        );
+        assert_eq!(
+            errors_of(quote! {
+                enum E { #[classify(Permanent, why = "a")] #[classify(why = "b")] A }
+            }),
+            [
+                "duplicate `why` argument; give each key once",
+                "`why` first given here"
+            ]
+        );
+    }
+
     #[test]
     fn unknown_option_suggests_and_lists() {
         let errors = errors_of(quote! { #[classify(retry_afer = 3)] struct S; });
         assert_eq!(
             errors[0],
             "unknown option `retry_afer`; did you mean `retry_after`? the options are \
-             `retry_after = field`, `default = Kind`, `crate = \"path\"` and `bound = \"T: Trait\"`"
+             `retry_after = field`, `why = \"reason\"`, `default = Kind`, `crate = \"path\"` \
+             and `bound = \"T: Trait\"`"
+        );
+        let errors = errors_of(quote! { enum E { #[classify(Permanent, reason = "gone")] A } });
+        assert!(
+            errors[0].starts_with("unknown option `reason`; the options are"),
+            "{errors:?}"
+        );
+        let errors = errors_of(quote! { enum E { #[classify(Permanent, whyy = "gone")] A } });
+        assert!(
+            errors[0].starts_with("unknown option `whyy`; did you mean `why`?"),
+            "{errors:?}"
         );
         let errors = errors_of(quote! { #[classify(bounds = "")] struct S; });
         assert!(
@@ -523,6 +702,7 @@ mod tests {
         assert_eq!(closest("unavailible", &KINDS), Some("Unavailable"));
         assert_eq!(closest("retry_afer", &OPTIONS), Some("retry_after"));
         assert_eq!(closest("bounds", &OPTIONS), Some("bound"));
+        assert_eq!(closest("whyy", &OPTIONS), Some("why"));
         assert_eq!(
             closest("chan", &[KINDS.as_slice(), &[CHAIN]].concat()),
             Some(CHAIN)

@@ -357,19 +357,24 @@ fn retry_after_of<'t>(
     }
 }
 
-/// What `why_permanent()` returns for `target` (and the field it reads),
-/// or `None` when that is the trait's default: a `transparent` field's own
-/// (a `tonic::Status` whose server's pushback asks not to retry says so on
-/// the give-up line, wrapped in an error type of yours too), and a `chain`
-/// field's, its chain's (that of the error in it that gives the kind).
+/// What `why_permanent()` returns for `target` (and the field it reads,
+/// if any), or `None` when that is the trait's default: a `transparent`
+/// field's own (a `tonic::Status` whose server's pushback asks not to
+/// retry says so on the give-up line, wrapped in an error type of yours
+/// too), a `chain` field's, its chain's (that of the error in it that
+/// gives the kind), and a `Permanent` kind's `why = "..."`, the literal
+/// itself (a `&'static str`: nothing is built when it is asked).
 fn why_permanent_of<'t>(
     krate: &TokenStream,
     target: &'t Target<'_>,
-) -> Option<(&'t FieldRef<'t>, TokenStream)> {
-    match &target.kind {
-        Resolved::Delegate(field) => Some((field, delegate(krate, field, "why_permanent"))),
-        Resolved::Chain(field) => Some((field, chain(krate, field, "why_permanent"))),
-        Resolved::Kind(_) => None,
+) -> Option<(Option<&'t FieldRef<'t>>, TokenStream)> {
+    match (&target.kind, target.why) {
+        (Resolved::Delegate(field), _) => {
+            Some((Some(field), delegate(krate, field, "why_permanent")))
+        }
+        (Resolved::Chain(field), _) => Some((Some(field), chain(krate, field, "why_permanent"))),
+        (Resolved::Kind(_), Some(why)) => Some((None, quote!(::core::option::Option::Some(#why)))),
+        (Resolved::Kind(_), None) => None,
     }
 }
 
@@ -394,10 +399,14 @@ fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
         }
     });
     let why_permanent = why_permanent_of(krate, target).map(|(field, read)| {
-        let pattern = fields_pattern(Some(field));
+        // (a reason of its own reads no field: no pattern)
+        let binding = field.map(|field| {
+            let pattern = fields_pattern(Some(field));
+            quote!(let Self #pattern = self;)
+        });
         quote! {
             fn why_permanent(&self) -> ::core::option::Option<&'static str> {
-                let Self #pattern = self;
+                #binding
                 #read
             }
         }
@@ -426,7 +435,10 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
         let pattern = fields_pattern(field);
         quote!(#path #pattern => #kind,)
     });
-    let retry_after = optional_match(targets, |target| retry_after_of(krate, target)).map(|arms| {
+    let retry_after = optional_match(targets, |target| {
+        retry_after_of(krate, target).map(|(field, read)| (Some(field), read))
+    })
+    .map(|arms| {
         quote! {
             fn retry_after(&self) -> ::core::option::Option<::core::time::Duration> {
                 match self {
@@ -457,12 +469,13 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
 }
 
 /// The match arms of an optional method (`retry_after`, `why_permanent`)
-/// over an enum's `targets`, each target's field and what reads it
-/// (`read`), `None` for a variant that reads nothing; no arms (`None`)
-/// when no variant reads anything: the trait's default stays.
+/// over an enum's `targets`: each target's answer (`read`), with the field
+/// it reads if any, `None` for a variant that has none (its arm returns
+/// `None`); no arms (`None`) when no variant has one: the trait's default
+/// stays, and the impl is what it was before the method existed.
 fn optional_match<'t>(
     targets: &'t [Target<'t>],
-    read: impl Fn(&'t Target<'t>) -> Option<(&'t FieldRef<'t>, TokenStream)>,
+    read: impl Fn(&'t Target<'t>) -> Option<(Option<&'t FieldRef<'t>>, TokenStream)>,
 ) -> Option<Vec<TokenStream>> {
     let reads: Vec<_> = targets.iter().map(read).collect();
     if reads.iter().all(Option::is_none) {
@@ -472,7 +485,7 @@ fn optional_match<'t>(
         let path = self_path(target);
         match read {
             Some((field, read)) => {
-                let pattern = fields_pattern(Some(field));
+                let pattern = fields_pattern(field);
                 quote!(#path #pattern => #read,)
             }
             None => quote!(#path { .. } => ::core::option::Option::None,),

@@ -12,6 +12,7 @@
 //!     #[classify(transparent)] Io(std::io::Error),   // or `source`: ask the field
 //!     #[classify(chain)] Pool(deadpool_postgres::PoolError), // not `Classify`: its chain
 //!     #[classify(RateLimited, retry_after = wait)] Throttled { wait: Option<Duration> },
+//!     #[classify(Permanent, why = "the clip does not exist")] NotFound,
 //!     Other,
 //! }
 //! ```
@@ -29,6 +30,7 @@
 //!             Self::Pool { 0: field, .. } => ::retry_runtime::Classify::kind(
 //!                 ::retry_runtime::__private::ChainField::as_chain(field)), // a `dyn Error`
 //!             Self::Throttled { .. } => ::retry_runtime::ErrorKind::RateLimited,
+//!             Self::NotFound { .. } => ::retry_runtime::ErrorKind::Permanent,
 //!             Self::Other { .. } => ::retry_runtime::ErrorKind::Unknown,
 //!         }
 //!     }
@@ -39,7 +41,18 @@
 //!             Self::Pool { 0: field, .. } => ::retry_runtime::Classify::retry_after(
 //!                 ::retry_runtime::__private::ChainField::as_chain(field)),
 //!             Self::Throttled { wait: field, .. } => Into::<Option<Duration>>::into(Clone::clone(field)),
+//!             Self::NotFound { .. } => None,
 //!             Self::Other { .. } => None,
+//!         }
+//!     }
+//!     fn why_permanent(&self) -> Option<&'static str> {
+//!         match self {
+//!             Self::Io { 0: field, .. } => ::retry_runtime::Classify::why_permanent(field),
+//!             Self::Pool { 0: field, .. } => ::retry_runtime::Classify::why_permanent(
+//!                 ::retry_runtime::__private::ChainField::as_chain(field)),
+//!             Self::NotFound { .. } => Some("the clip does not exist"),
+//!             Self::Timeout { .. } => None, // and so for each other variant
+//!             ...
 //!         }
 //!     }
 //! }
@@ -53,7 +66,11 @@
 //! own plus that string's predicates (`valid` parses them).
 //!
 //! `retry_after` is only written when some variant uses `retry_after`,
-//! `transparent` or `chain`; otherwise the trait's default (`None`) applies. The field of
+//! `transparent` or `chain`, and `why_permanent` only when some variant is
+//! `transparent` or `chain` or has a `why` (its own, or the enum's beside
+//! `default = Permanent`; `why` checks where it may go); otherwise the
+//! trait's default (`None`) applies, and a type that uses none of them
+//! gets `kind()` alone. The field of
 //! `retry_after = field` may be a `Duration` or an `Option<Duration>`: both
 //! convert with `Into<Option<Duration>>`, so the type need not be known here.
 //! A type that plainly holds no wait (a number, a point in time, text) is
@@ -76,6 +93,7 @@ mod chain_type;
 mod expand;
 mod valid;
 mod wait_type;
+mod why;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
@@ -182,6 +200,46 @@ pub(crate) mod tests {
                 quote! {
                     #[classify(transparent)]
                     struct Wrapped<E>(E);
+                },
+            ),
+            (
+                // `why`: the literal, for its variant only; a field's own
+                // reason handed on beside it
+                "derive_enum_why",
+                quote! {
+                    enum ClipError {
+                        #[classify(Timeout)]
+                        Timeout,
+                        #[classify(Permanent, why = "the clip does not exist")]
+                        NotFound { id: u64 },
+                        #[classify(Permanent)]
+                        Corrupt(u64),
+                        #[classify(transparent)]
+                        Api(ApiError),
+                    }
+                },
+            ),
+            (
+                // the enum's `why`: the variants that take `default = Permanent`
+                "derive_enum_default_why",
+                quote! {
+                    #[classify(default = Permanent, why = "the API refused the request")]
+                    enum ApiError {
+                        #[classify(Unavailable)]
+                        Busy,
+                        BadRequest(String),
+                        #[classify(why = "the token expired")]
+                        Unauthorized,
+                    }
+                },
+            ),
+            (
+                "derive_struct_why",
+                quote! {
+                    #[classify(Permanent, why = "the clip does not exist")]
+                    struct NotFound {
+                        id: u64,
+                    }
                 },
             ),
         ];

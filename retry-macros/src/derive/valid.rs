@@ -15,6 +15,7 @@ use super::ast::{self, Input, Shape};
 use super::attr::{Attrs, Chain, KindChoice};
 use super::chain_type::not_a_chain;
 use super::wait_type::not_a_wait;
+use super::why;
 use crate::diag::{did_you_mean, quote_list, Errors, Given, Slot, SpanRange};
 use crate::vocab::KindsAre;
 
@@ -39,6 +40,9 @@ pub struct Target<'a> {
     pub variant: Option<&'a Ident>,
     pub kind: Resolved<'a>,
     pub retry_after: Option<FieldRef<'a>>,
+    /// `why = "..."`: what `why_permanent()` returns, for a `Permanent`
+    /// kind (its own, or the enum's `default` and the enum's `why`).
+    pub why: Option<&'a LitStr>,
 }
 
 pub enum Resolved<'a> {
@@ -57,7 +61,7 @@ pub struct FieldRef<'a> {
 
 /// The struct or variant being checked, for messages.
 #[derive(Clone, Copy)]
-enum Who<'a> {
+pub(super) enum Who<'a> {
     Struct(&'a Ident),
     Variant(&'a Ident),
 }
@@ -73,9 +77,9 @@ impl Display for Who<'_> {
 
 /// What a struct or variant without a kind of its own gets.
 #[derive(Clone, Copy)]
-enum Fallback<'a> {
-    /// The enum's `#[classify(default = Kind)]`.
-    Kind(&'a Ident),
+pub(super) enum Fallback<'a> {
+    /// The enum's `#[classify(default = Kind)]`, and the enum's `why`.
+    Kind(&'a Ident, Option<&'a LitStr>),
     /// Nothing: that is an error.
     Missing,
     /// Nothing, but a mistyped `default` or misplaced kind was already reported.
@@ -167,8 +171,9 @@ fn check_body<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Body<'a>>
             misplaced(&container.retry_after, errors, |_| {
                 "`retry_after` goes on a variant, next to its kind".to_string()
             });
+            let default_why = why::of_enum(container, errors);
             let fallback = match container.default.get() {
-                Some(given) => Fallback::Kind(&given.value),
+                Some(given) => Fallback::Kind(&given.value, default_why),
                 None if container.kind_broken
                     || container.kind.get().is_some()
                     || container.chain.get().is_some() =>
@@ -308,8 +313,8 @@ fn report_packed(
 fn resolve<'a>(
     who: Who<'a>,
     fields: &ast::Fields<'a>,
-    attrs: &Attrs,
-    fallback: Fallback<'_>,
+    attrs: &'a Attrs,
+    fallback: Fallback<'a>,
     errors: &mut Errors,
 ) -> Option<Target<'a>> {
     let (ident_span, variant) = match who {
@@ -348,7 +353,7 @@ fn resolve<'a>(
         // was already reported: asking for a kind as well would repeat it
         None if attrs.kind_broken || attrs.default.get().is_some() => None,
         None => match fallback {
-            Fallback::Kind(kind) => Some(Resolved::Kind(kind.clone())),
+            Fallback::Kind(kind, _) => Some(Resolved::Kind(kind.clone())),
             Fallback::Reported => None,
             Fallback::Missing => {
                 let message = match who {
@@ -420,11 +425,14 @@ fn resolve<'a>(
         }
     };
 
+    let why = why::of_item(who, attrs, fallback, errors);
     let kind = kind?;
+    let why = why.ok()?;
     retry_after_ok.then_some(Target {
         variant,
         kind,
         retry_after,
+        why,
     })
 }
 
@@ -476,6 +484,7 @@ fn resolve_chain<'a>(
         );
         ok = false;
     }
+    ok &= !why::beside_chain(who, attrs, errors);
     let field = match fields.iter().next() {
         Some(field) if fields.len() == 1 => Some(field_ref(0, field)),
         _ => {
@@ -507,6 +516,7 @@ fn resolve_chain<'a>(
         variant,
         kind: Resolved::Chain(field),
         retry_after: None,
+        why: None,
     })
 }
 
