@@ -6,6 +6,7 @@ mod attempt_param;
 mod cooldown;
 mod derive_chain;
 mod derive_classify;
+mod derive_why;
 mod expected_type;
 mod guards;
 mod keys;
