@@ -440,7 +440,10 @@ pub trait Classify {
     /// attempt {n}`) adds it in parentheses. A `tonic::Status` whose
     /// server's pushback asks not to retry says so (feature `tonic`); other
     /// errors say nothing (`None`, the default). Asked only when such a
-    /// line is written: what it reads costs a call nothing otherwise.
+    /// line is written: what it reads costs a call nothing otherwise. A
+    /// derived error gives one with `why` beside `Permanent`
+    /// (`#[classify(Permanent, why = "the clip does not exist")]`; see
+    /// "Why it is permanent" in `#[derive(Classify)]`'s docs).
     ///
     /// An impl that hands [`kind`](Classify::kind) on to an error it holds
     /// (a wrapper of a `tonic::Status`, of another error of yours) hands

@@ -833,7 +833,12 @@ pub use retry_macros::retry;
 ///   variant's hint needs `RetryAfter::DEFAULT.with_kinds(kinds![RateLimited | Unavailable])`
 ///   on the policy, e.g. the `api` preset's); otherwise it waits its backoff
 ///   (the line's `wait_source="backoff"`).
-/// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated.
+/// - `#[classify(Permanent, why = "the clip does not exist")]`: why the variant (or
+///   struct) is `Permanent`, its [`why_permanent`](Classify::why_permanent): the give-up
+///   line adds it in parentheses and an `on_give_up` hook reads it; see
+///   [Why it is permanent](#why-it-is-permanent).
+/// - `#[classify(default = Kind)]` on the enum: the kind of variants left unannotated
+///   (beside `default = Permanent`, `why = "..."` is the reason of those variants).
 /// - `#[classify(crate = "path")]` on the type: where the runtime is, if renamed.
 /// - `#[classify(bound = "T: Classify")]` on a generic type: the impl's where-predicates,
 ///   in place of the ones the derive infers (`bound = ""` for none); see
@@ -908,6 +913,101 @@ pub use retry_macros::retry;
 /// assert_eq!((limited.kind(), limited.retry_after()), (ErrorKind::RateLimited, Some(Duration::from_secs(2))));
 /// let missing = ApiError::Status(Status { code: 404, retry_after: None });
 /// assert_eq!(missing.kind(), ErrorKind::Permanent);
+/// ```
+///
+/// # Why it is permanent
+///
+/// A `Permanent` error fails at once, and its give-up line says only that:
+/// `fetch_clip failed with a non-retriable error on attempt 1`.
+/// `why = "..."` beside `Permanent` says why, on that line and to the
+/// `on_give_up` hook ([`GiveUpEvent::why_permanent`]): a string literal,
+/// returned as it is (nothing is formatted or allocated; it is read only
+/// when such a line is written or the hook asks). Where it may go:
+///
+/// - beside `Permanent` on a variant or a struct: that reason;
+/// - on a variant without a kind of its own, under the enum's
+///   `default = Permanent`: that reason;
+/// - on the enum beside `default = Permanent`: the reason of the variants
+///   that take the default and have no `why` of their own;
+/// - not beside another kind (its own, or the enum's `default`): only a
+///   `Permanent` has a reason to give; not beside `transparent` or `chain`:
+///   their kind is the field's, known when the error is made, and their
+///   reason is handed on from the field as well (`transparent`: the
+///   field's own `why_permanent`, a derived error's `why` among them;
+///   `chain`: that of the error in the chain that gives the kind, a
+///   `tonic::Status` whose server asked not to retry), so give the field's
+///   type the reason, or the variant a kind of its own. An empty string, a `const` or a macro call
+///   (`concat!`), or a second `why`, is refused where it is written.
+///
+/// A derive that uses none of `why`, `transparent` and `chain` writes no
+/// `why_permanent` at all: the trait's default, `None`.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind};
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// enum ClipError {
+///     #[error("clip {0} not found")]
+///     #[classify(Permanent, why = "the clip does not exist")]
+///     NotFound(u64),
+///     #[error("clip {0} is corrupt")]
+///     #[classify(Permanent)]
+///     Corrupt(u64),
+///     #[error(transparent)]
+///     #[classify(transparent)]
+///     Api(#[from] ApiError),
+/// }
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// #[classify(default = Permanent, why = "the API refused the request")]
+/// enum ApiError {
+///     #[error("the API is busy")]
+///     #[classify(Unavailable)]
+///     Busy,
+///     #[error("bad request")]
+///     BadRequest,
+///     #[error("unauthorized")]
+///     #[classify(why = "the token expired")]
+///     Unauthorized,
+/// }
+///
+/// assert_eq!(ClipError::NotFound(7).why_permanent(), Some("the clip does not exist"));
+/// assert_eq!(ClipError::Corrupt(7).why_permanent(), None);
+/// let refused = ClipError::from(ApiError::BadRequest);
+/// assert_eq!(refused.kind(), ErrorKind::Permanent);
+/// assert_eq!(refused.why_permanent(), Some("the API refused the request"));
+/// assert_eq!(ClipError::from(ApiError::Unauthorized).why_permanent(), Some("the token expired"));
+/// assert_eq!(ApiError::Busy.why_permanent(), None);
+/// ```
+///
+/// The give-up line of a `#[retry]` function that fails on it:
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use retry_runtime::{retry, testing, Classify};
+///
+/// #[derive(Debug, thiserror::Error, Classify)]
+/// enum ClipError {
+///     #[error("clip {0} not found")]
+///     #[classify(Permanent, why = "the clip does not exist")]
+///     NotFound(u64),
+///     #[error("the camera is busy")]
+///     #[classify(Unavailable)]
+///     Busy,
+/// }
+///
+/// #[retry(attempts = 3, retry_on = Unavailable)]
+/// fn fetch_clip(id: u64) -> Result<Vec<u8>, ClipError> {
+///     Err(ClipError::NotFound(id))
+/// }
+///
+/// let logs = testing::capture_logs().unwrap();
+/// assert!(fetch_clip(7).is_err());
+/// assert!(logs.contains(
+///     "WARN retry_runtime: fetch_clip failed with a non-retriable error on attempt 1 \
+///      (the clip does not exist)"
+/// ), "{logs}");
+/// # }
 /// ```
 ///
 /// # Another crate's error
