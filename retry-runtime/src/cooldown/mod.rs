@@ -12,8 +12,10 @@ use crate::policy::{Decision, Policy};
 use crate::sleep::{self, Sleeper};
 use crate::stop::StopReason;
 
+mod on_hold;
 mod pace;
 
+pub use on_hold::HoldEvent;
 use pace::Pace;
 
 /// A pause that every call through one rate-limited API shares: when a
@@ -65,6 +67,13 @@ use pace::Pace;
 /// limiter (it paces nothing before the first 429): put one below the
 /// middleware for that.
 ///
+/// It holds the calls of one process. Replicas of a service (pods)
+/// against one API share their holds through a hook of yours:
+/// [`with_on_hold`](Cooldown::with_on_hold) is told of each hold a run
+/// makes, to send to the others, which apply it with
+/// [`hold_for`](Cooldown::hold_for) (docs/breaker-and-budget.md, "Many
+/// replicas against one rate-limited API").
+///
 /// A `static`, shared by every caller, named for the log lines:
 ///
 /// ```
@@ -93,6 +102,8 @@ pub struct Cooldown {
     longest: AtomicU64,
     /// The slots calls take, when it paces them.
     pace: Pace,
+    /// Told of each hold a run makes longer ([`with_on_hold`](Cooldown::with_on_hold)).
+    on_hold: Option<fn(&HoldEvent)>,
 }
 
 impl Cooldown {
@@ -109,6 +120,7 @@ impl Cooldown {
             until: AtomicU64::new(0),
             longest: AtomicU64::new(0),
             pace: Pace::off(),
+            on_hold: None,
         }
     }
 
@@ -217,7 +229,9 @@ impl Cooldown {
     /// already. A run of a policy with this cooldown calls it with the
     /// server's wait (capped as the policy caps it); call it yourself for
     /// a wait you read elsewhere (a response body that says "slow down for
-    /// 30 seconds").
+    /// 30 seconds"), or one another replica of your service heard. It
+    /// tells no [`with_on_hold`](Self::with_on_hold) hook (only a run's
+    /// holds are told): a hold received from elsewhere is not sent back.
     ///
     /// ```
     /// use std::time::Duration;
@@ -228,8 +242,14 @@ impl Cooldown {
     /// assert!(c.remaining().unwrap() > Duration::from_secs(4));
     /// ```
     pub fn hold_for(&self, wait: Duration) {
+        self.extend(wait);
+    }
+
+    /// Hold every call until `wait` from now, unless it holds longer
+    /// already: did it make the hold longer (logged and counted then)?
+    fn extend(&self, wait: Duration) -> bool {
         if wait.is_zero() {
-            return;
+            return false;
         }
         let held = nanos(wait);
         let until = nanos(SystemClock.now()).saturating_add(held);
@@ -239,6 +259,7 @@ impl Cooldown {
             crate::log::cooldown_held(self.name, wait);
             metrics::cooldown_held(self.name);
         }
+        before < until
     }
 
     /// The time left before the hold ends, `None` when it does not hold.

@@ -118,11 +118,13 @@ impl<W, G> Policy<W, G> {
     /// it (which may share no cooldown). Asked by each caller of
     /// [`next`](Self::next) before its own checks, which skip `next` for a
     /// failure deferred to the outer run (a run's, a hedged run's) or with
-    /// no attempt left (a hedged run's).
+    /// no attempt left (a hedged run's). A hold that makes the
+    /// cooldown's longer is told to its hook
+    /// ([`Cooldown::with_on_hold`](crate::cooldown::Cooldown::with_on_hold)).
     #[inline]
     pub(crate) fn hold_cooldown(&self, verdict: Verdict) {
         if let (Some(cooldown), Some(told)) = (self.cooldown, self.told_wait(verdict)) {
-            cooldown.hold_for(told);
+            cooldown.hold_heard(told, self.name, verdict.kind);
         }
     }
 
