@@ -1,0 +1,462 @@
+//! Replicas of a service (pods) against one rate-limited partner, sharing
+//! its 429s through PostgreSQL: a `Retry-After` heard by one replica holds
+//! the others' cooldowns too (`share.rs`, the worked example:
+//! `Cooldown::with_on_hold` hands each hold a run makes to a publisher,
+//! which sends `NOTIFY cooldown_holds, '<replica> <cooldown> <wait_ms>'`;
+//! each replica's `PgListener` applies the others' with `hold_for`, which
+//! tells no hook: nothing echoes back).
+//!
+//! Two replicas in one test process: two sets of `Cooldown` statics, each
+//! with its own listener connection and publisher, the transport the real
+//! PostgreSQL (`testkit::pg`: `DATABASE_URL`, or a throwaway cluster started
+//! for this process; a test fails, never skips, without one). The partner
+//! is `testkit::flaky`'s server answering 429 with `Retry-After`. The
+//! delivery is PostgreSQL's, in real time: a test polls the other
+//! replica's `remaining()` every 10 ms, with a 30 s deadline, and asserts
+//! no time; the holds it makes are long (20-30 s), so none ends during a
+//! test.
+
+mod share;
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use retry_runtime::cooldown::Cooldown;
+use retry_runtime::reqwest::{HttpError, error_for_status};
+use retry_runtime::{Policy, RetryOn, presets};
+use share::{Counts, MAX_WAIT, Notice, Refused, SharedHolds};
+use sqlx::PgPool;
+use testkit::flaky::{FlakyServer, Reply};
+use tracing::Level;
+
+/// One replica's statics: the cooldowns it shares (each told its runs'
+/// holds, handed to `$shared`) and the `SharedHolds` that shares them.
+macro_rules! replica {
+    ($shared:ident $(.$setter:ident($arg:expr))* : $($cooldown:ident = $name:literal),+) => {
+        $(
+            static $cooldown: Cooldown =
+                Cooldown::new($name).with_on_hold(|event| $shared.hand_on(event));
+        )+
+        static $shared: SharedHolds = SharedHolds::new(&[$(&$cooldown),+]) $(.$setter($arg))*;
+    };
+}
+
+/// A database of this test's own, with the holds' table.
+async fn database() -> PgPool {
+    let url = testkit::pg::fresh_database("replicas").await;
+    let pool = PgPool::connect(&url)
+        .await
+        .expect("connect to the test's database");
+    sqlx::query(share::TABLE)
+        .execute(&pool)
+        .await
+        .expect("create the holds' table");
+    pool
+}
+
+/// Poll `done` every 10 ms until it is true; a failure after 30 s (a
+/// generous deadline: PostgreSQL delivers in milliseconds).
+async fn eventually(waiting_for: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "still waiting after 30s for {waiting_for}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The partner's calls through `cooldown`: `presets::API` (a 429's
+/// `Retry-After` honoured), one attempt, so the test waits no retry: a
+/// run that gives up holds the cooldown as one that retries does.
+fn partner_calls(cooldown: &'static Cooldown) -> Policy<RetryOn> {
+    presets::API
+        .with_name("partner.get")
+        .with_max_attempts(1)
+        .with_cooldown(cooldown)
+}
+
+/// One GET through `policy`; a 4xx or 5xx an `HttpError` with its
+/// `Retry-After`.
+async fn get(
+    policy: &Policy<RetryOn>,
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<(), HttpError> {
+    policy
+        .retry(|| async {
+            let resp = client
+                .get(url)
+                .send()
+                .await
+                .expect("the flaky server answers");
+            error_for_status(resp).await.map(drop)
+        })
+        .await
+}
+
+/// A 429 asking for `wait`, as `error_for_status` makes it.
+fn too_many_requests(wait: Duration) -> HttpError {
+    let mut headers = HeaderMap::new();
+    let secs = HeaderValue::from_str(&wait.as_secs().to_string()).unwrap();
+    headers.insert(RETRY_AFTER, secs);
+    HttpError::from_head(StatusCode::TOO_MANY_REQUESTS, &headers)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// The acceptance test: replica A's call hears 429 `Retry-After: 30` and
+/// holds; replica B's cooldown of that name then holds too, for about as
+/// long; B sends nothing back (its hook is not told of a hold it applies).
+/// Then B's own 429 on another cooldown reaches A: every hold B would have
+/// echoed was published before it, and PostgreSQL delivers the
+/// notifications of one sender in the order they committed, so A's counts
+/// then show every echo there was: none.
+#[tokio::test]
+async fn a_429_heard_by_one_replica_holds_the_other_and_is_not_sent_back() {
+    replica!(A: PARTNER_A = "partner", SEARCH_A = "search");
+    replica!(B: PARTNER_B = "partner", SEARCH_B = "search");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    let server = FlakyServer::start().await;
+    server.route("/partner", [Reply::retry_after_secs(30)]);
+    server.route("/search", [Reply::retry_after_secs(20)]);
+    let client = client();
+
+    let err = get(&partner_calls(&PARTNER_A), &client, &server.url("/partner"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+    assert!(PARTNER_A.remaining().is_some(), "A holds");
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    let (a_left, b_left) = (
+        PARTNER_A.remaining().unwrap(),
+        PARTNER_B.remaining().unwrap(),
+    );
+    // B's ends the transport's latency after A's: about as long
+    assert!(b_left <= Duration::from_secs(30), "{b_left:?}");
+    assert!(
+        b_left + Duration::from_secs(5) > a_left,
+        "A {a_left:?}, B {b_left:?}"
+    );
+    assert_eq!(SEARCH_B.remaining(), None, "only the cooldown of that name");
+
+    let err = get(&partner_calls(&SEARCH_B), &client, &server.url("/search"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+    eventually("A's search cooldown to hold", || {
+        SEARCH_A.remaining().is_some()
+    })
+    .await;
+
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 1,
+            published: 1,
+            own: 1,      // its own partner hold, skipped
+            received: 1, // B's search hold; no partner hold sent back
+            ..Counts::default()
+        }
+    );
+    eventually("B to skip its own search hold", || B.counts().own == 1).await;
+    assert_eq!(
+        B.counts(),
+        Counts {
+            handed_on: 1, // the search hold only
+            published: 1,
+            own: 1,
+            received: 1,
+            ..Counts::default()
+        }
+    );
+    assert_eq!((server.hits("/partner"), server.hits("/search")), (1, 1));
+}
+
+/// A replica that starts (or restarts) while another's hold runs reads it
+/// from the table when it starts: it holds at once.
+#[tokio::test]
+async fn a_replica_started_during_a_hold_holds_from_the_start() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    assert!(PARTNER_A.remaining().is_some());
+    eventually("A to publish its hold", || A.counts().published == 1).await;
+
+    assert_eq!(PARTNER_B.remaining(), None);
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    let left = PARTNER_B.remaining().expect("B holds once started");
+    assert!(left <= Duration::from_secs(30), "{left:?}");
+    assert_eq!(
+        B.counts(),
+        Counts {
+            caught_up: 1,
+            ..Counts::default()
+        }
+    );
+}
+
+/// A listener whose connection is cut (here `pg_terminate_backend`; a
+/// failover, a restart, an idle connection killed by a proxy) says so,
+/// reconnects, LISTENs again and reads the table: a hold published meanwhile
+/// is applied, from the table or from its notification, whichever comes
+/// first; never lost without a trace.
+#[tokio::test]
+async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+
+    let pid = B.listener_pid();
+    assert_ne!(pid, 0);
+    let cut: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(cut);
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    eventually("B to notice the cut", || B.counts().reconnects == 1).await;
+    // from the table, or notified, or both (a hold committed between the
+    // new connection's LISTEN and its read of the table)
+    let counts = B.counts();
+    assert!(
+        matches!(counts.received + counts.caught_up, 1 | 2),
+        "{counts:?}"
+    );
+    assert_ne!(B.listener_pid(), pid, "a new connection");
+    logs.assert_logged(Level::WARN, "the listener's connection was lost");
+}
+
+/// What is not a hold of ours on the channel (a payload of the wrong
+/// shape, a wait that is no number of milliseconds or longer than an hour,
+/// a cooldown this replica does not have) is refused without panicking,
+/// counted and logged; the next hold is applied.
+#[tokio::test]
+async fn payloads_it_cannot_read_and_unknown_cooldowns_are_refused_counted_and_logged() {
+    replica!(B: PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    B.start(pool.clone(), "b".into()).await.unwrap();
+
+    let long = format!("x partner {}", "9".repeat(150));
+    let bad = [
+        "",
+        "garbage",
+        "x partner",
+        "x partner -5",
+        "x partner 12abc",
+        "x partner 1.5",
+        "x partner 99999999999999999999999", // past u64
+        "x partner 3600001",                 // an hour and a millisecond
+        " partner 5000",                     // no replica
+        long.as_str(),
+    ];
+    let mut conn = pool.acquire().await.unwrap();
+    for payload in bad
+        .iter()
+        .copied()
+        .chain(["x nosuch 5000", "x partner 25000"])
+    {
+        // each its own transaction: delivered in this order
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(share::CHANNEL)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    assert_eq!(
+        B.counts(),
+        Counts {
+            refused: bad.len() as u64,
+            unknown: 1,
+            received: 1,
+            ..Counts::default()
+        }
+    );
+    let logged = |why: &str| {
+        logs.matching(Level::WARN, &format!("hold refused: {why}"))
+            .len()
+    };
+    assert_eq!(logged("not `<replica> <cooldown> <wait_ms>`"), 4);
+    assert_eq!(logged("its wait is not a number of milliseconds"), 3);
+    assert_eq!(logged("its wait is longer than an hour"), 3);
+    let unknown = logs.assert_logged(Level::WARN, "hold refused: no cooldown of that name here");
+    assert_eq!(
+        testkit::capture::field(&unknown, "cooldown"),
+        Some("\"nosuch\"")
+    );
+    // a long payload is logged cut, escaped
+    assert!(
+        logs.lines()
+            .iter()
+            .any(|l| l.contains("hold refused") && l.ends_with("999\"..."))
+    );
+}
+
+/// The parser alone: ours read, the rest refused.
+#[test]
+fn the_payload_parser_reads_ours_and_refuses_the_rest() {
+    assert_eq!(
+        Notice::parse("pod-7 partner 2500"),
+        Ok(Notice {
+            replica: "pod-7",
+            cooldown: "partner",
+            wait: Duration::from_millis(2500)
+        })
+    );
+    // a cooldown's name may hold spaces
+    assert_eq!(
+        Notice::parse("pod-7 partner eu 0").map(|n| n.cooldown),
+        Ok("partner eu")
+    );
+    assert_eq!(
+        Notice::parse("a b 3600000").map(|n| n.wait),
+        Ok(MAX_WAIT),
+        "an hour is the most"
+    );
+    for (payload, why) in [
+        ("", Refused::Shape),
+        ("pod-7", Refused::Shape),
+        ("pod-7 2500", Refused::Shape),
+        ("pod-7  2500", Refused::Shape),
+        (" partner 2500", Refused::Shape),
+        ("pod-7 partner ", Refused::NotMillis),
+        ("pod-7 partner +5", Refused::NotMillis),
+        ("pod-7 partner 2.5", Refused::NotMillis),
+        ("pod-7 partner ５", Refused::NotMillis),
+        ("pod-7 partner 3600001", Refused::TooLong),
+        ("pod-7 partner 18446744073709551616", Refused::TooLong),
+    ] {
+        assert_eq!(Notice::parse(payload), Err(why), "{payload:?}");
+    }
+}
+
+/// The hook never blocks a run: a hold it cannot hand on (its queue full,
+/// the publisher not started) is counted and logged; the holds queued
+/// together for one cooldown go out as one statement.
+#[tokio::test]
+async fn a_hold_the_hook_cannot_hand_on_is_counted_and_logged() {
+    replica!(A.with_capacity(2): PARTNER_A = "partner");
+    replica!(IDLE: PARTNER_IDLE = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+
+    // three holds, each longer, with no await between them: the publisher
+    // (a task of this thread's runtime) takes none before the third
+    let calls = partner_calls(&PARTNER_A);
+    for secs in [20, 25, 30] {
+        let _ = calls.decide(0, &too_many_requests(Duration::from_secs(secs)));
+    }
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 2,
+            dropped: 1,
+            ..Counts::default()
+        }
+    );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "hold not forwarded to the other replicas: the publisher's queue is full",
+    );
+    assert_eq!(testkit::capture::field(&line, "wait_ms"), Some("30000"));
+    eventually("A to publish", || A.counts().published == 1).await;
+    eventually("A to skip its own", || A.counts().own == 1).await;
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 2,
+            dropped: 1,
+            published: 1,
+            coalesced: 1,
+            own: 1,
+            ..Counts::default()
+        }
+    );
+
+    // a replica whose SharedHolds is not started
+    let _ = partner_calls(&PARTNER_IDLE).decide(0, &too_many_requests(Duration::from_secs(20)));
+    assert_eq!(
+        IDLE.counts(),
+        Counts {
+            dropped: 1,
+            ..Counts::default()
+        }
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "hold not forwarded to the other replicas: its publisher is not started",
+    );
+}
+
+/// A hold whose statement fails (here the table is gone: a Permanent
+/// error, not retried) is counted and logged: the other replicas will not
+/// hold, and the log says so.
+#[tokio::test]
+async fn a_hold_the_database_refuses_is_counted_and_logged() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    sqlx::query("DROP TABLE cooldown_holds")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("A's publisher to give up", || A.counts().failed == 1).await;
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 1,
+            failed: 1,
+            ..Counts::default()
+        }
+    );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "hold not published: the other replicas will not hold",
+    );
+    assert_eq!(testkit::capture::field(&line, "cooldown"), Some("partner"));
+}
+
+/// A replica's name goes first in its payloads: one with whitespace, or
+/// none, is refused before anything connects; so is a second start.
+#[tokio::test]
+async fn a_replica_name_with_whitespace_or_a_second_start_is_refused() {
+    replica!(A: PARTNER_A = "partner");
+    let pool = database().await;
+    for name in ["", "pod 7", "pod\t7"] {
+        let err = A.start(pool.clone(), name.into()).await.unwrap_err();
+        assert!(err.to_string().contains("no whitespace"), "{err}");
+    }
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    let err = A.start(pool.clone(), "a".into()).await.unwrap_err();
+    assert!(err.to_string().contains("shared already"), "{err}");
+}
