@@ -1,7 +1,8 @@
 //! A breaker and a budget never allocate: guarded runs that succeed, retry,
 //! open the breaker, are rejected, probe and close, and runs refused by the
-//! budget, sync and async, with no tracing subscriber installed. The binary's
-//! counting allocator measures it.
+//! budget, sync and async, with no tracing subscriber installed; nor does a
+//! cooldown telling its hook of a hold. The binary's counting allocator
+//! measures it.
 
 use std::time::Duration;
 
@@ -125,4 +126,49 @@ fn async_guarded_runs_allocate_nothing() {
         })
     });
     assert_eq!(n, 0, "allocations");
+}
+
+/// A 429 with its wait, for the cooldown below.
+#[derive(Debug)]
+struct TooMany(Duration);
+
+impl std::fmt::Display for TooMany {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "429, retry after {:?}", self.0)
+    }
+}
+
+impl retry_runtime::Classify for TooMany {
+    fn kind(&self) -> retry_runtime::ErrorKind {
+        retry_runtime::ErrorKind::RateLimited
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn a_cooldowns_hook_is_told_of_a_hold_without_an_allocation() {
+    use retry_runtime::cooldown::{Cooldown, HoldEvent};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static TOLD_MS: AtomicU64 = AtomicU64::new(0);
+    fn told(event: &HoldEvent) {
+        TOLD_MS.fetch_add(event.wait().as_millis() as u64, Ordering::Relaxed);
+    }
+    static PARTNER: Cooldown = Cooldown::new("no-alloc").with_on_hold(told);
+    static CALLS: Policy<retry_runtime::RetryOn> = retry_runtime::presets::API
+        .with_max_attempts(1)
+        .with_cooldown(&PARTNER);
+    let (n, ()) = allocations_in(|| {
+        // a run's hold (told), then one by hand (not told): no wait slept
+        let r = CALLS
+            .retry(|| Err::<(), _>(TooMany(Duration::from_secs(2))))
+            .call();
+        assert!(r.is_err());
+        PARTNER.hold_for(Duration::from_secs(5));
+        // a decision holds it as a run does (told again: longer)
+        let _ = CALLS.decide(0, &TooMany(Duration::from_secs(9)));
+    });
+    assert_eq!(n, 0, "allocations");
+    assert_eq!(TOLD_MS.load(Ordering::Relaxed), 11_000);
 }
