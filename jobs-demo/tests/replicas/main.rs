@@ -26,7 +26,7 @@ use retry_runtime::cooldown::Cooldown;
 use retry_runtime::reqwest::{HttpError, error_for_status};
 use retry_runtime::{Policy, RetryOn, presets};
 use share::{Counts, MAX_WAIT, Notice, Refused, SharedHolds};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use testkit::flaky::{FlakyServer, Reply};
 use tracing::Level;
 
@@ -44,6 +44,11 @@ macro_rules! replica {
 
 /// A database of this test's own, with the holds' table.
 async fn database() -> PgPool {
+    database_and_url().await.0
+}
+
+/// [`database`], and its URL.
+async fn database_and_url() -> (PgPool, String) {
     let url = testkit::pg::fresh_database("replicas").await;
     let pool = PgPool::connect(&url)
         .await
@@ -52,7 +57,7 @@ async fn database() -> PgPool {
         .execute(&pool)
         .await
         .expect("create the holds' table");
-    pool
+    (pool, url)
 }
 
 /// Poll `done` every 10 ms until it is true; a failure after 30 s (a
@@ -245,6 +250,67 @@ async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
     );
     assert_ne!(B.listener_pid(), pid, "a new connection");
     logs.assert_logged(Level::WARN, "the listener's connection was lost");
+}
+
+/// A listener that cannot reconnect at once (the database refuses
+/// connections for a while: a failover, a restart) says so, tries again,
+/// waiting longer each time, and once back reads the hold published while
+/// it was away from the table: applied, though its `NOTIFY` reached no one.
+#[tokio::test]
+async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_back() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let (pool, url) = database_and_url().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    // B's pool of its own: once its listener's connection is cut, it needs
+    // a new one, which the database refuses
+    let b_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap();
+    B.start(b_pool, "b".into()).await.unwrap();
+    // (a connection of the test's pool, left idle: A's publisher takes it
+    // while the database refuses new ones)
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // a database's connections are allowed or refused from another one's
+    let mut admin = PgConnection::connect(testkit::pg::server_url())
+        .await
+        .unwrap();
+    let allow = |yes: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {yes}");
+
+    sqlx::query(&allow(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(B.listener_pid())
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("A to publish", || A.counts().published == 1).await;
+    eventually("B to notice", || B.counts().reconnects == 1).await;
+    eventually("B to fail to reconnect", || {
+        !logs
+            .matching(Level::WARN, "the listener cannot reconnect")
+            .is_empty()
+    })
+    .await;
+    assert_eq!(PARTNER_B.remaining(), None, "B is away");
+
+    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    let counts = B.counts();
+    assert_eq!((counts.caught_up, counts.received), (1, 0), "{counts:?}");
+    logs.assert_logged(Level::WARN, "the listener's connection failed");
 }
 
 /// What is not a hold of ours on the channel (a payload of the wrong

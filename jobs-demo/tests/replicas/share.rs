@@ -22,9 +22,12 @@
 //!   skipped (the payload names the sender). A payload it cannot read, or
 //!   that names a cooldown it does not have, is counted and logged.
 //! - A listener whose connection was lost (a restart, a failover, an idle
-//!   connection killed) reconnects, LISTENs again, then reads the holds
-//!   still running from the table, so a hold published while it was away
-//!   is applied all the same; a replica that starts reads them too.
+//!   connection killed) reconnects (sqlx's, or, when that fails, a new
+//!   listener, tried again and again, each wait longer), LISTENs again,
+//!   then reads the holds still running from the table, so a hold published
+//!   while it was away is applied all the same; a replica that starts reads
+//!   them too. The listener keeps one connection of the pool it is given
+//!   for itself: give the pool one more.
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
@@ -194,17 +197,15 @@ impl SharedHolds {
                 "these holds are shared already".into(),
             ));
         }
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(CHANNEL).await?;
-        self.catch_up(&mut listener).await?;
+        let listener = self.listen(&pool).await?;
         let (outbox, queued) = mpsc::channel(self.capacity);
         if self.outbox.set(outbox).is_err() {
             return Err(sqlx::Error::Configuration(
                 "these holds are shared already".into(),
             ));
         }
-        tokio::spawn(self.publisher(pool, queued, replica.clone()));
-        tokio::spawn(self.listener(listener, replica));
+        tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
+        tokio::spawn(self.listener(pool, listener, replica));
         Ok(())
     }
 
@@ -282,49 +283,60 @@ impl SharedHolds {
         }
     }
 
-    /// The listener: each notification applied; after a lost connection
-    /// (reconnected by sqlx, which LISTENs again), the table read again.
-    async fn listener(&'static self, mut listener: PgListener, replica: String) {
-        let mut behind = false;
-        let mut failures = 0;
+    /// The listener: each notification applied. After a lost connection
+    /// sqlx reconnects and LISTENs again (`Ok(None)`): the table is read
+    /// again. After an error (a reconnect that failed; a connection sqlx
+    /// does not see as lost, which it would keep failing on), a new
+    /// listener from the pool, as [`start`](Self::start) makes one,
+    /// waiting longer after each one that fails.
+    async fn listener(&'static self, pool: PgPool, mut listener: PgListener, replica: String) {
         loop {
-            if behind {
-                match self.catch_up(&mut listener).await {
-                    Ok(()) => {
-                        behind = false;
-                        failures = 0;
-                    }
-                    Err(error) => {
-                        tracing::warn!(target: TARGET, %error, "cannot read the holds running; trying again");
-                        tokio::time::sleep(RECONNECT.delay(failures)).await;
-                        failures = failures.saturating_add(1);
-                        continue;
-                    }
+            let lost = match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    self.receive(notification.payload(), &replica);
+                    continue;
                 }
-            }
-            match listener.try_recv().await {
-                Ok(Some(notification)) => self.receive(notification.payload(), &replica),
                 Ok(None) => {
                     Counters::add(&self.counts.reconnects);
                     tracing::warn!(
                         target: TARGET,
                         "the listener's connection was lost: reconnected, reading the holds published meanwhile"
                     );
-                    behind = true;
+                    match self.catch_up(&mut listener).await {
+                        Ok(()) => continue,
+                        Err(error) => error,
+                    }
                 }
                 Err(error) => {
                     Counters::add(&self.counts.reconnects);
-                    tracing::warn!(
-                        target: TARGET,
-                        %error,
-                        "the listener's connection failed: the holds published meanwhile are read once it is back"
-                    );
-                    behind = true;
-                    tokio::time::sleep(RECONNECT.delay(failures)).await;
-                    failures = failures.saturating_add(1);
+                    error
                 }
-            }
+            };
+            tracing::warn!(
+                target: TARGET,
+                error = %lost,
+                "the listener's connection failed: the holds published meanwhile are read once it is back"
+            );
+            let mut failures = 0;
+            listener = loop {
+                tokio::time::sleep(RECONNECT.delay(failures)).await;
+                match self.listen(&pool).await {
+                    Ok(listener) => break listener,
+                    Err(error) => {
+                        tracing::warn!(target: TARGET, %error, "the listener cannot reconnect; trying again");
+                        failures = failures.saturating_add(1);
+                    }
+                }
+            };
         }
+    }
+
+    /// A listener from `pool`, LISTENing, the holds still running read.
+    async fn listen(&self, pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        self.catch_up(&mut listener).await?;
+        Ok(listener)
     }
 
     /// Read the holds still running from the table and apply them, on the
