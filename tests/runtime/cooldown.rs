@@ -4,7 +4,7 @@
 //! `max_elapsed` is not made), whether the run that heard it retries or
 //! not, in every form; `Cooldown::ready` holds a call elsewhere; `decide`
 //! holds and reads it as a run does. `with_pace`: every attempt takes a
-//! slot.
+//! slot. `with_on_hold`: every form's hold told, none made by hand.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -213,6 +213,51 @@ async fn a_hedged_runs_429_holds_when_no_attempt_is_left() {
     assert_eq!(r, Err(ApiError::Limited(4 * S)));
     let left = HEDGED.remaining();
     assert!(left.is_some_and(|l| l == 4 * S), "not held: {left:?}");
+}
+
+/// Every form tells the cooldown's hook of its run's hold (all go through
+/// one place): the async run, the hedged run, a decision; and a hold made
+/// by hand (`hold_for`, another replica's) is told in none.
+#[tokio::test(start_paused = true)]
+async fn every_form_tells_the_hook_of_its_runs_hold_and_hold_for_tells_none() {
+    use retry_runtime::cooldown::HoldEvent;
+    use std::sync::Mutex;
+    static TOLD: Mutex<Vec<(&str, &str, Duration)>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        let seen = (event.cooldown().name(), event.policy(), event.wait());
+        TOLD.lock().unwrap().push(seen);
+    }
+    static ASYNC: Cooldown = Cooldown::new("told-async").with_on_hold(told);
+    static HEDGED: Cooldown = Cooldown::new("told-hedged").with_on_hold(told);
+    static DECIDED: Cooldown = Cooldown::new("told-decided").with_on_hold(told);
+    let one = presets::API.with_name("told").with_max_attempts(1);
+
+    let r = one
+        .with_cooldown(&ASYNC)
+        .retry(|| async { Err::<(), _>(ApiError::Limited(2 * S)) })
+        .await;
+    assert!(r.is_err());
+    let r = one
+        .with_hedge(Duration::from_millis(100))
+        .with_cooldown(&HEDGED)
+        .retry(|| async { Err::<(), _>(ApiError::Limited(3 * S)) })
+        .hedged()
+        .await;
+    assert!(r.is_err());
+    let _ = one
+        .with_cooldown(&DECIDED)
+        .decide(0, &ApiError::Limited(4 * S));
+    for by_hand in [&ASYNC, &HEDGED, &DECIDED] {
+        by_hand.hold_for(60 * S);
+    }
+    assert_eq!(
+        *TOLD.lock().unwrap(),
+        [
+            ("told-async", "told", 2 * S),
+            ("told-hedged", "told", 3 * S),
+            ("told-decided", "told", 4 * S),
+        ]
+    );
 }
 
 /// A hold set by a thread whose clock runs an hour ahead (a test's
