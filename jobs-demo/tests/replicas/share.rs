@@ -184,8 +184,9 @@ impl SharedHolds {
     /// from the table and applied), then run the publisher and the listener
     /// as tasks of this runtime. `replica` names this replica in its
     /// payloads (the pod's name; no whitespace), so that its listener
-    /// skips its own holds. An error: the listener could not connect, or
-    /// it was started already.
+    /// skips its own holds. The listener keeps one of `pool`'s
+    /// connections for itself; the publisher takes one per statement. An
+    /// error: the listener could not connect, or it was started already.
     pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
         if replica.is_empty() || replica.contains(char::is_whitespace) {
             return Err(sqlx::Error::Configuration(
