@@ -481,6 +481,35 @@ async fn a_hold_the_hook_cannot_hand_on_is_counted_and_logged() {
     );
 }
 
+/// A hold over before the publisher could send it (here 2 ms, with the
+/// runtime's only thread kept busy for 20) is not sent: it would hold the
+/// others for nothing. It is counted and logged.
+#[tokio::test]
+async fn a_hold_over_before_it_is_sent_is_counted_not_sent() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+
+    let brief = too_many_requests(Duration::ZERO).with_retry_after(Some(Duration::from_millis(2)));
+    let _ = partner_calls(&PARTNER_A).decide(0, &brief);
+    // the publisher is a task of this thread: it runs at the next await
+    std::thread::sleep(Duration::from_millis(20));
+    eventually("A's publisher to take it", || A.counts().expired == 1).await;
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 1,
+            expired: 1,
+            ..Counts::default()
+        }
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "hold not published: it was over before it could be sent",
+    );
+}
+
 /// A hold whose statement fails (here the table is gone: a Permanent
 /// error, not retried) is counted and logged: the other replicas will not
 /// hold, and the log says so.
