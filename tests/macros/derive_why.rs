@@ -180,3 +180,42 @@ async fn an_async_function_says_why_too() {
         [(Some("the clip does not exist"), StopReason::Permanent, 2)]
     );
 }
+
+/// A type of the user's own named `str` in the module of the derive: the
+/// derived `why_permanent` still returns the primitive `&'static str`,
+/// whether it gives the reason written beside `Permanent` or hands on a
+/// `transparent` field's (as `#[retry]`'s expansion takes no user's `Pin`
+/// for `core::pin::Pin`).
+mod a_type_named_str {
+    #![allow(non_camel_case_types, dead_code)]
+
+    use retry_runtime::Classify;
+
+    /// Not the primitive.
+    pub struct str;
+
+    #[derive(Debug, retry_runtime::Classify)]
+    #[classify(Permanent, why = "the clip does not exist")]
+    pub struct Gone;
+
+    #[derive(Debug, retry_runtime::Classify)]
+    pub enum ClipError {
+        #[classify(Permanent, why = "the clip was deleted")]
+        Deleted,
+        #[classify(transparent)]
+        Gone(Gone),
+    }
+
+    #[test]
+    fn the_reason_is_still_a_str() {
+        assert_eq!(Gone.why_permanent(), Some("the clip does not exist"));
+        assert_eq!(
+            ClipError::Deleted.why_permanent(),
+            Some("the clip was deleted")
+        );
+        assert_eq!(
+            ClipError::Gone(Gone).why_permanent(),
+            Some("the clip does not exist")
+        );
+    }
+}

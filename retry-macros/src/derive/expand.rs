@@ -404,8 +404,10 @@ fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
             let pattern = fields_pattern(Some(field));
             quote!(let Self #pattern = self;)
         });
+        // (`str` by its path, as every other name here: a type of the
+        // user's own named `str` beside the derive is not the primitive)
         quote! {
-            fn why_permanent(&self) -> ::core::option::Option<&'static str> {
+            fn why_permanent(&self) -> ::core::option::Option<&'static ::core::primitive::str> {
                 #binding
                 #read
             }
@@ -450,7 +452,7 @@ fn enum_methods(krate: &TokenStream, targets: &[Target<'_>]) -> TokenStream {
     let why_permanent =
         optional_match(targets, |target| why_permanent_of(krate, target)).map(|arms| {
             quote! {
-                fn why_permanent(&self) -> ::core::option::Option<&'static str> {
+                fn why_permanent(&self) -> ::core::option::Option<&'static ::core::primitive::str> {
                     match self {
                         #(#arms)*
                     }
