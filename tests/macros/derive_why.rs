@@ -33,6 +33,9 @@ enum ApiError {
     #[error("unauthorized")]
     #[classify(why = "the token expired")]
     Unauthorized,
+    #[error("forbidden")]
+    #[classify(Permanent)]
+    Forbidden,
 }
 
 thread_local! {
@@ -136,6 +139,19 @@ fn a_transparent_field_hands_on_its_reason() {
         ClipError::from(ApiError::BadRequest).kind(),
         ErrorKind::Permanent
     );
+}
+
+/// The enum's `why` is the reason of the variants that take its
+/// `default = Permanent` and give none of their own: a variant that writes
+/// `Permanent` itself, without a `why`, gives none.
+#[test]
+fn the_enums_why_is_for_the_variants_that_take_the_default() {
+    assert_eq!(
+        ApiError::BadRequest.why_permanent(),
+        Some("the API refused the request")
+    );
+    assert_eq!(ApiError::Forbidden.kind(), ErrorKind::Permanent);
+    assert_eq!(ApiError::Forbidden.why_permanent(), None);
 }
 
 /// A retried kind that runs out of attempts gives up for that, with no

@@ -287,3 +287,71 @@ async fn an_async_per_call_hooks_elapsed_counts_from_the_start_of_the_run() {
     assert_eq!(out, Err("down"));
     assert_eq!(seen, [s(5), s(11)]);
 }
+
+/// `Classify::why_permanent` is asked only by a give-up line that is
+/// written or by an `on_give_up` hook that asks (as the trait's docs and
+/// the derive's "Why it is permanent" say): a run that gives up on a
+/// `Permanent` error with no line written and a hook that does not ask
+/// never calls it.
+#[test]
+fn why_permanent_is_asked_only_by_a_written_line_or_a_hook_that_asks() {
+    use std::cell::Cell;
+
+    thread_local! {
+        static ASKED: Cell<u32> = const { Cell::new(0) };
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the clip is gone")]
+    struct Gone;
+
+    impl Classify for Gone {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Permanent
+        }
+        fn why_permanent(&self) -> Option<&'static str> {
+            ASKED.with(|asked| asked.set(asked.get() + 1));
+            Some("the clip does not exist")
+        }
+    }
+
+    fn asked() -> u32 {
+        ASKED.with(|asked| asked.replace(0))
+    }
+
+    const CLIP: Policy<RetryOn> = Policy::new()
+        .with_name("clip")
+        .retry_on(kinds![Timeout])
+        .checked();
+    let silent = tracing::subscriber::NoSubscriber::default();
+
+    // no line written, no hook
+    asked();
+    tracing::subscriber::with_default(silent, || {
+        assert!(CLIP.retry(|| Err::<(), _>(Gone)).call().is_err());
+    });
+    assert_eq!(asked(), 0, "asked with no line and no hook");
+
+    // a hook that does not ask
+    let told_nothing = CLIP.with_on_give_up(|_| {});
+    tracing::subscriber::with_default(silent, || {
+        assert!(told_nothing.retry(|| Err::<(), _>(Gone)).call().is_err());
+    });
+    assert_eq!(asked(), 0, "asked for a hook that does not ask");
+
+    // a hook that asks
+    let told_why = CLIP.with_on_give_up(|ev| {
+        assert_eq!(ev.why_permanent(), Some("the clip does not exist"));
+    });
+    tracing::subscriber::with_default(silent, || {
+        assert!(told_why.retry(|| Err::<(), _>(Gone)).call().is_err());
+    });
+    assert_eq!(asked(), 1);
+
+    // the line, written
+    let logs = testkit::capture::capture();
+    assert!(CLIP.retry(|| Err::<(), _>(Gone)).call().is_err());
+    let line = logs.assert_logged(tracing::Level::WARN, "non-retriable");
+    assert!(line.contains("(the clip does not exist)"), "{line}");
+    assert_eq!(asked(), 1);
+}

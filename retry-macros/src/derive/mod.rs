@@ -187,6 +187,19 @@ pub(crate) mod tests {
                 },
             ),
             (
+                // a wait and no reason: `retry_after` written, `why_permanent`
+                // left to the trait's default
+                "derive_enum_retry_after",
+                quote! {
+                    enum ApiError {
+                        #[classify(RateLimited, retry_after = wait)]
+                        Limited { wait: Option<Duration> },
+                        #[classify(Permanent)]
+                        NotFound,
+                    }
+                },
+            ),
+            (
                 "derive_struct",
                 quote! {
                     #[classify(Permanent)]
