@@ -312,6 +312,22 @@ pub enum UploadError {
 #[classify(Permanent, why = "the clip does not exist")]
 pub struct ClipMissing;
 
+/// Reasons as a user writes them.
+///
+/// A raw string whose hashes it does not need (pedantic's
+/// `needless_raw_string_hashes` would say so of an expression, and an
+/// `#[allow]` here could not reach the derived impl that holds it), and
+/// words that are not ASCII.
+#[derive(Debug, Clone, Copy, Classify)]
+pub enum StoreRefusal {
+    /// Its bucket is gone.
+    #[classify(Permanent, why = r#"the bucket is gone"#)]
+    NoSuchBucket,
+    /// Refused by a French store.
+    #[classify(Permanent, why = "la vidéo n'existe pas")]
+    Absente,
+}
+
 /// A deprecated error type with deprecated variants and fields: the derive
 /// names them without a `deprecated` warning the user could not silence.
 #[deprecated = "use `CallError`"]

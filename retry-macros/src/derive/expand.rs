@@ -1,10 +1,10 @@
 //! Stage 3 of the derive: write the `Classify` impl of a checked type, or,
 //! on error, the errors beside a stub impl (`fallback`).
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned as _;
-use syn::{DeriveInput, Ident};
+use syn::{DeriveInput, Ident, LitStr};
 
 use super::valid::{Body, Checked, FieldRef, Resolved, Target};
 use crate::diag::respan_path;
@@ -373,9 +373,26 @@ fn why_permanent_of<'t>(
             Some((Some(field), delegate(krate, field, "why_permanent")))
         }
         (Resolved::Chain(field), _) => Some((Some(field), chain(krate, field, "why_permanent"))),
-        (Resolved::Kind(_), Some(why)) => Some((None, quote!(::core::option::Option::Some(#why)))),
+        (Resolved::Kind(_), Some(why)) => {
+            let why = as_generated_literal(why);
+            Some((None, quote!(::core::option::Option::Some(#why))))
+        }
         (Resolved::Kind(_), None) => None,
     }
+}
+
+/// A `why` literal as the impl returns it: where the user wrote it, with
+/// the derive's hygiene (as `call_site_ident`), so the impl's expression
+/// is the derive's to clippy. At the user's token with the user's hygiene,
+/// clippy linted it as code of theirs (`needless_raw_string_hashes` for
+/// `why = r#"gone"#`, `non_ascii_literal` for a reason in French) in an
+/// impl that an `#[allow]` on the type does not reach. rustc's own check of
+/// a literal that changes the direction of text still reports it there.
+fn as_generated_literal(why: &LitStr) -> Literal {
+    // (the token as written: raw or escaped, its characters unchanged)
+    let mut token = why.token();
+    token.set_span(Span::call_site().located_at(token.span()));
+    token
 }
 
 fn struct_methods(krate: &TokenStream, target: &Target<'_>) -> TokenStream {
