@@ -260,9 +260,10 @@ fn parse_kind_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<
 
 /// The reason after `why =`: a string literal, not empty; `None` (with the
 /// error recorded, its value skipped) for anything else. What the derive
-/// cannot read as written (a `const`, `concat!`, a number) is refused
-/// where it is, rather than reported as "expected string literal" with
-/// the rest of the attribute left unread.
+/// cannot read as written (a `const`, `concat!`, a number, `"a" "b"`) is
+/// refused where it is, rather than reported as "expected string literal"
+/// with the rest of the attribute left unread; a literal followed by a
+/// word is a comma left out, which the caller reports.
 fn parse_why(
     key: &Ident,
     input: ParseStream<'_>,
@@ -274,7 +275,9 @@ fn parse_why(
     }
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
-        if input.is_empty() || input.peek(Token![,]) {
+        // (a word after it is the next item, its comma left out: read the
+        // reason, and the list says "expected `,`" there, as after any key)
+        if input.is_empty() || input.peek(Token![,]) || input.peek(Ident::peek_any) {
             if !lit.suffix().is_empty() {
                 errors.at(
                     lit.span(),
@@ -580,6 +583,16 @@ mod tests {
             one(suffixed),
             "`why` takes a plain string literal, without the suffix `_x`"
         );
+        // a comma left out after the reason: said as for any other key
+        // ("expected `,`" at the next item), not taken for an expression
+        // that swallows that item (a kind then reported missing)
+        for input in [
+            quote! { enum E { #[classify(why = "gone" Permanent)] A } },
+            quote! { enum E { #[classify(Permanent, why = "gone" retry_after = 0)] A(Duration) } },
+            quote! { #[classify(default = Permanent, why = "gone" crate = "rt")] enum E { A } },
+        ] {
+            assert_eq!(errors_of(input.clone()), ["expected `,`"], "{input}");
+        }
         // twice, in one attribute or two: the second, and where the first is
         assert_eq!(
             errors_of(quote! { enum E { #[classify(Permanent, why = "a", why = "b")] A } }),
