@@ -112,6 +112,29 @@ pub enum CallError {
     Other,
 }
 
+/// A wait held as a plain `Duration`, named and in a tuple variant: the
+/// path the derive writes for it is not the user's to `absolute_paths`.
+#[derive(Debug, Clone, Copy, Classify)]
+pub enum PlainWait {
+    /// Told how long to wait.
+    #[classify(RateLimited, retry_after = wait)]
+    Limited {
+        /// The wait.
+        wait: Duration,
+    },
+    /// The same, in a tuple.
+    #[classify(Unavailable, retry_after = 0)]
+    Busy(Duration),
+}
+
+/// A struct whose wait is a plain `Duration`.
+#[derive(Debug, Clone, Copy, Classify)]
+#[classify(RateLimited, retry_after = after)]
+pub struct PlainLimited {
+    /// When to come back.
+    pub after: Duration,
+}
+
 /// A wait held through a reference and a box: read through them, with no
 /// `&*` for clippy to blame on the field.
 #[derive(Debug, Classify)]

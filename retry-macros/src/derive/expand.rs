@@ -231,8 +231,13 @@ fn read_retry_after(field: &FieldRef<'_>) -> TokenStream {
     let span = field.ty.span();
     let binding = binding(field);
     let wait = through_indirections(field.ty, quote_spanned!(span=> #binding), span);
+    // `Duration` at the field with the derive's hygiene: with the user's,
+    // clippy took the path for one the user wrote where the field's type
+    // is `Duration` (its text ends the same), and `absolute_paths` asked
+    // them to import it, in an impl an `#[allow]` on the type cannot reach
+    let duration = quote_spanned!(Span::call_site().located_at(span)=> ::core::time::Duration);
     quote_spanned! {span=>
-        ::core::convert::Into::<::core::option::Option<::core::time::Duration>>::into(
+        ::core::convert::Into::<::core::option::Option<#duration>>::into(
             ::core::clone::Clone::clone(#wait)
         )
     }
