@@ -438,12 +438,12 @@ pub trait Classify {
     /// or its type alone would not say so: the give-up line of a run that
     /// ends on it (WARN, `{operation} failed with a non-retriable error on
     /// attempt {n}`) adds it in parentheses. A `tonic::Status` whose
-    /// server's pushback asks not to retry says so (feature `tonic`); other
-    /// errors say nothing (`None`, the default). Asked only when such a
-    /// line is written: what it reads costs a call nothing otherwise. A
+    /// server's pushback asks not to retry says so (feature `tonic`), and a
     /// derived error gives one with `why` beside `Permanent`
     /// (`#[classify(Permanent, why = "the clip does not exist")]`; see
-    /// "Why it is permanent" in `#[derive(Classify)]`'s docs).
+    /// "Why it is permanent" in `#[derive(Classify)]`'s docs); other errors
+    /// say nothing (`None`, the default). Asked only when such a line is
+    /// written: what it reads costs a call nothing otherwise.
     ///
     /// An impl that hands [`kind`](Classify::kind) on to an error it holds
     /// (a wrapper of a `tonic::Status`, of another error of yours) hands

@@ -53,7 +53,11 @@
 //! not to retry (feature `tonic`), `clip failed with a non-retriable error
 //! on attempt 1 (the server's grpc-retry-pushback-ms asks not to retry:
 //! negative)`, its `error_kind` `Permanent` (the DEBUG line of the
-//! pushback shows its values).
+//! pushback shows its values), and a derived error's variant marked
+//! `#[classify(Permanent, why = "the clip does not exist")]`,
+//! `fetch_clip failed with a non-retriable error on attempt 1 (the clip
+//! does not exist)`; an `on_give_up` hook reads the same words with
+//! [`GiveUpEvent::why_permanent`](crate::GiveUpEvent::why_permanent).
 //!
 //! The fields, by name: `operation` is the policy's
 //! [name](crate::Policy::with_name); `call` a number that is the same on
