@@ -10,6 +10,7 @@ mod derive_why;
 mod expected_type;
 mod guards;
 mod keys;
+mod shadowed;
 mod shapes;
 mod sleeper;
 mod stop_on;

@@ -179,7 +179,9 @@ fn starts_path_sep(next: Option<&TokenTree>) -> bool {
 }
 
 /// `retry_if = pred` as `|e: &<R as IsResult>::Err| -> bool { pred(e) }`,
-/// with `R` the attempt's result type (the function's return type).
+/// with `R` the attempt's result type (the function's return type), and
+/// `bool` written `::core::primitive::bool` (a user's type may be named
+/// `bool`).
 ///
 /// Given to `retry_if` as it is, the predicate's own argument type decided
 /// the error type the policy retries on, and a predicate taking anything
@@ -214,7 +216,7 @@ fn retry_if_closure(pred: &syn::Path, result: &TokenStream, p: &TokenStream) -> 
     } else {
         result.clone()
     };
-    quote!(|#e: &<#result as #p::IsResult>::Err| -> bool { #pred #args })
+    quote!(|#e: &<#result as #p::IsResult>::Err| -> ::core::primitive::bool { #pred #args })
 }
 
 /// `result` with its last segment's first type argument replaced with
