@@ -212,6 +212,43 @@ async fn a_replica_started_during_a_hold_holds_from_the_start() {
     );
 }
 
+/// A hold longer than a replica takes from a payload ([`MAX_WAIT`], an
+/// hour: a policy whose cap allows a day, for a daily quota's 429) is sent
+/// as `MAX_WAIT`, the most the others apply: each holds the hour, as a
+/// replica reading it from the table does, instead of refusing it.
+#[tokio::test]
+async fn a_hold_longer_than_an_hour_holds_the_others_for_the_hour() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    let day = Duration::from_secs(24 * 3600);
+    let calls =
+        partner_calls(&PARTNER_A).with_retry_after(presets::API.retry_after().with_cap(day));
+    let _ = calls.decide(0, &too_many_requests(day));
+    assert!(PARTNER_A.remaining().unwrap() > day - Duration::from_secs(60));
+
+    eventually("A to publish", || A.counts().published == 1).await;
+    eventually("B to take it or refuse it", || {
+        let counts = B.counts();
+        counts.received + counts.refused == 1
+    })
+    .await;
+    assert_eq!(
+        B.counts(),
+        Counts {
+            received: 1,
+            ..Counts::default()
+        }
+    );
+    let left = PARTNER_B.remaining().expect("B holds");
+    assert!(
+        left <= MAX_WAIT && left > MAX_WAIT - Duration::from_secs(60),
+        "{left:?}"
+    );
+}
+
 /// A listener whose connection is cut (here `pg_terminate_backend`; a
 /// failover, a restart, an idle connection killed by a proxy) says so,
 /// reconnects, LISTENs again and reads the table: a hold published meanwhile

@@ -11,7 +11,8 @@
 //!   `cooldown_holds` table on the database's clock (`now() + wait`) and
 //!   `pg_notify('cooldown_holds', '<replica> <cooldown> <wait_ms>')`, in
 //!   one transaction. It sends the time left when it sends (a wait, not
-//!   an end: the replicas' clocks need not agree), nothing for a hold
+//!   an end: the replicas' clocks need not agree; at most [`MAX_WAIT`],
+//!   the most a replica takes), nothing for a hold
 //!   already over, and one statement per cooldown for the holds queued
 //!   together (the latest end). A statement that fails is retried
 //!   (`presets::DB`), then counted and logged.
@@ -52,6 +53,8 @@ pub const CHANNEL: &str = "cooldown_holds";
 
 /// The longest wait a payload may ask: past it, it is refused (a payload
 /// someone else sent on the channel must not hold the service for days).
+/// A longer hold of a run here (a policy whose `RetryAfter` cap allows a
+/// day) is sent as this, as a hold read from the table is applied.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// The holds a replica keeps on the database's clock, for a listener that
@@ -242,8 +245,13 @@ impl SharedHolds {
         let sent = self
             .publish
             .retry(|| async {
-                // the time left at each attempt: a retry sends less
-                let left = held.end.saturating_duration_since(Instant::now());
+                // the time left at each attempt: a retry sends less; at
+                // most MAX_WAIT, the most the others take (they refuse a
+                // longer payload)
+                let left = held
+                    .end
+                    .saturating_duration_since(Instant::now())
+                    .min(MAX_WAIT);
                 if left.is_zero() {
                     return Ok::<_, sqlx::Error>(None);
                 }
