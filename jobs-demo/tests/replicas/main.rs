@@ -289,6 +289,87 @@ async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
     logs.assert_logged(Level::WARN, "the listener's connection was lost");
 }
 
+/// A listener whose connection goes silent (its server gone without a
+/// FIN or a RST: a failover that moves the address, a network partition;
+/// here a proxy that stops moving bytes) would wait on it forever, sqlx
+/// setting no TCP keepalive: it checks the connection when it has heard
+/// nothing for a while, finds no answer, makes a new listener and reads
+/// the hold published meanwhile from the table.
+#[tokio::test]
+async fn a_listener_whose_connection_goes_silent_is_made_again_and_still_holds() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B.with_check_every(Duration::from_millis(200)): PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let (pool, url) = database_and_url().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    let (proxied, silence) = silencing_proxy(&url).await;
+    // B reaches the database through the proxy only
+    let b_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect(&proxied)
+        .await
+        .unwrap();
+    B.start(b_pool, "b".into()).await.unwrap();
+    let pid = B.listener_pid();
+
+    silence.send_modify(|generation| *generation += 1);
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("A to publish", || A.counts().published == 1).await;
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    let counts = B.counts();
+    assert_eq!(
+        (counts.reconnects, counts.caught_up, counts.received),
+        (1, 1, 0),
+        "{counts:?}"
+    );
+    assert_ne!(B.listener_pid(), pid, "a new connection");
+    let line = logs.assert_logged(Level::WARN, "the listener's connection failed");
+    assert!(
+        line.contains("no answer to a check of the connection in 200ms"),
+        "{line}"
+    );
+}
+
+/// A TCP proxy to the server of `url`: the URL through it, and a switch
+/// whose every change silences the connections made through it so far
+/// (kept open, no byte moved either way, as to a server that vanished);
+/// the ones made after it are proxied.
+async fn silencing_proxy(url: &str) -> (String, tokio::sync::watch::Sender<u32>) {
+    let mut proxied = reqwest::Url::parse(url).unwrap();
+    let server = format!(
+        "{}:{}",
+        proxied.host_str().unwrap(),
+        proxied.port().unwrap_or(5432)
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    proxied
+        .set_port(Some(listener.local_addr().unwrap().port()))
+        .unwrap();
+    let (silence, _) = tokio::sync::watch::channel(0u32);
+    let switch = silence.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let Ok(mut upstream) = tokio::net::TcpStream::connect(&server).await else {
+                continue;
+            };
+            let mut silenced = switch.subscribe();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => return,
+                    _ = silenced.changed() => {}
+                }
+                // silent: both ends kept open until the test's runtime ends
+                std::future::pending::<()>().await;
+                drop((client, upstream));
+            });
+        }
+    });
+    (proxied.to_string(), silence)
+}
+
 /// A listener that cannot reconnect at once (the database refuses
 /// connections for a while: a failover, a restart) says so, tries again,
 /// waiting longer each time, and once back reads the hold published while

@@ -29,6 +29,11 @@
 //!   while it was away is applied all the same; a replica that starts reads
 //!   them too. The listener keeps one connection of the pool it is given
 //!   for itself: give the pool one more.
+//! - A listener that has heard nothing for 30 s checks its connection
+//!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
+//!   above. A connection whose server vanished without closing it (a
+//!   failover that moves the address, a network partition) would otherwise
+//!   be waited on forever, every hold lost: sqlx sets no TCP keepalive.
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
@@ -85,6 +90,10 @@ FROM cooldown_holds WHERE until > now()";
 const RECONNECT: Backoff =
     Backoff::exponential(Duration::from_millis(100), Duration::from_secs(10));
 
+/// How long a listener waits for a notification before it checks its
+/// connection, and for the check's answer.
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+
 /// The `tracing` target of the lines below.
 const TARGET: &str = "shared_holds";
 
@@ -104,6 +113,7 @@ const TARGET: &str = "shared_holds";
 pub struct SharedHolds {
     cooldowns: &'static [&'static Cooldown],
     capacity: usize,
+    check_every: Duration,
     publish: Policy<RetryOn>,
     outbox: OnceLock<mpsc::Sender<Held>>,
     /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
@@ -127,6 +137,7 @@ impl SharedHolds {
         SharedHolds {
             cooldowns,
             capacity: 256,
+            check_every: CHECK_EVERY,
             // a dropped connection retried after 1s, 2s, 4s, each time
             // sending the time then left
             publish: presets::DB.with_name("shared_holds.publish"),
@@ -141,6 +152,18 @@ impl SharedHolds {
     /// is not forwarded, counted ([`Counts::dropped`]) and logged.
     pub const fn with_capacity(mut self, holds: usize) -> SharedHolds {
         self.capacity = if holds == 0 { 1 } else { holds };
+        self
+    }
+
+    /// Check the listener's connection after `every` (30 s by default, at
+    /// least 100 ms) without a notification, waiting as long for its
+    /// answer: a connection that does not answer is given up for a new one.
+    pub const fn with_check_every(mut self, every: Duration) -> SharedHolds {
+        self.check_every = if every.as_millis() < 100 {
+            Duration::from_millis(100)
+        } else {
+            every
+        };
         self
     }
 
@@ -293,32 +316,56 @@ impl SharedHolds {
     }
 
     /// The listener: each notification applied. After a lost connection
-    /// sqlx reconnects and LISTENs again (`Ok(None)`): the table is read
-    /// again. After an error (a reconnect that failed; a connection sqlx
-    /// does not see as lost, which it would keep failing on), a new
+    /// (`Ok(None)`) the table is read again, on a connection sqlx makes
+    /// and LISTENs on first. After an error (a reconnect that failed; a
+    /// connection sqlx does not see as lost, which it would keep failing
+    /// on) or a check of a silent connection that got no answer, a new
     /// listener from the pool, as [`start`](Self::start) makes one,
     /// waiting longer after each one that fails.
     async fn listener(&'static self, pool: PgPool, mut listener: PgListener, replica: String) {
         loop {
-            let lost = match listener.try_recv().await {
-                Ok(Some(notification)) => {
+            let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
+            let lost = match heard {
+                Ok(Ok(Some(notification))) => {
                     self.receive(notification.payload(), &replica);
                     continue;
                 }
-                Ok(None) => {
+                Ok(Ok(None)) => {
                     Counters::add(&self.counts.reconnects);
                     tracing::warn!(
                         target: TARGET,
-                        "the listener's connection was lost: reconnected, reading the holds published meanwhile"
+                        "the listener's connection was lost: reconnecting, then reading the holds published meanwhile"
                     );
                     match self.catch_up(&mut listener).await {
                         Ok(()) => continue,
                         Err(error) => error,
                     }
                 }
-                Err(error) => {
+                Ok(Err(error)) => {
                     Counters::add(&self.counts.reconnects);
                     error
+                }
+                // nothing heard for a while: is the connection still there?
+                Err(_) => {
+                    let check = sqlx::query("SELECT 1").execute(&mut listener);
+                    match tokio::time::timeout(self.check_every, check).await {
+                        Ok(Ok(_)) => continue,
+                        Ok(Err(error)) => {
+                            Counters::add(&self.counts.reconnects);
+                            error
+                        }
+                        Err(_) => {
+                            Counters::add(&self.counts.reconnects);
+                            let silent = format!(
+                                "no answer to a check of the connection in {:?}",
+                                self.check_every
+                            );
+                            sqlx::Error::Io(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                silent,
+                            ))
+                        }
+                    }
                 }
             };
             tracing::warn!(
@@ -343,6 +390,11 @@ impl SharedHolds {
     /// A listener from `pool`, LISTENing, the holds still running read.
     async fn listen(&self, pool: &PgPool) -> Result<PgListener, sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
+        // a lost connection is made again by the next statement on it (the
+        // table's read), not inside `try_recv`: a `try_recv` cut short by
+        // the check's timeout is then never cut in its reconnect, which
+        // would have reconnected without the read
+        listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
         self.catch_up(&mut listener).await?;
         Ok(listener)
@@ -502,7 +554,8 @@ pub struct Counts {
     pub refused: u64,
     /// Holds of a cooldown this replica does not have (logged).
     pub unknown: u64,
-    /// Times the listener's connection was lost or failed (logged).
+    /// Times the listener's connection was lost, failed or did not answer
+    /// a check (logged).
     pub reconnects: u64,
     /// Holds applied from the table, at start and after a reconnect.
     pub caught_up: u64,
