@@ -187,6 +187,55 @@ async fn a_429_heard_by_one_replica_holds_the_other_and_is_not_sent_back() {
     assert_eq!((server.hits("/partner"), server.hits("/search")), (1, 1));
 }
 
+/// Three replicas: A's 429 holds B and C, and neither sends it on (to A
+/// or to each other). Then B's and C's own 429s, each on a cooldown of its
+/// own, reach the two others: PostgreSQL delivers one sender's
+/// notifications in commit order, so each replica's counts then show every
+/// echo B or C made before: none (an echo of A's hold at A, received 3
+/// instead of 2; at B, one from C, and so on).
+#[tokio::test]
+async fn three_replicas_hold_on_one_429_and_none_sends_it_on() {
+    replica!(A: PARTNER_A = "partner", B_OWN_A = "b-own", C_OWN_A = "c-own");
+    replica!(B: PARTNER_B = "partner", B_OWN_B = "b-own", C_OWN_B = "c-own");
+    replica!(C: PARTNER_C = "partner", B_OWN_C = "b-own", C_OWN_C = "c-own");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    C.start(pool.clone(), "c".into()).await.unwrap();
+    let held = |secs| too_many_requests(Duration::from_secs(secs));
+
+    let _ = partner_calls(&PARTNER_A).decide(0, &held(30));
+    eventually("B and C to hold", || {
+        PARTNER_B.remaining().is_some() && PARTNER_C.remaining().is_some()
+    })
+    .await;
+    let _ = partner_calls(&B_OWN_B).decide(0, &held(25));
+    let _ = partner_calls(&C_OWN_C).decide(0, &held(20));
+    eventually("each to hear the others' own holds", || {
+        [&B_OWN_A, &C_OWN_A, &C_OWN_B, &B_OWN_C]
+            .iter()
+            .all(|c| c.remaining().is_some())
+    })
+    .await;
+    eventually("each to skip its own", || {
+        [&A, &B, &C].iter().all(|r| r.counts().own == 1)
+    })
+    .await;
+    for (replica, counts) in [("a", A.counts()), ("b", B.counts()), ("c", C.counts())] {
+        assert_eq!(
+            counts,
+            Counts {
+                handed_on: 1,
+                published: 1,
+                own: 1,
+                received: 2,
+                ..Counts::default()
+            },
+            "replica {replica}"
+        );
+    }
+}
+
 /// A replica that starts (or restarts) while another's hold runs reads it
 /// from the table when it starts: it holds at once.
 #[tokio::test]
