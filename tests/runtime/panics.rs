@@ -9,6 +9,8 @@
 //!   panics with its payload, the failed attempt is the last one made, and
 //!   there is no sleep and no further attempt; `on_give_up` runs after the
 //!   give-up line, so the call panics instead of returning the last error.
+//!   A cooldown's `with_on_hold` hook runs after the hold is set: when it
+//!   panics, the call panics and the other calls hold all the same.
 //! - A panicking attempt that was a circuit breaker's half-open probe never
 //!   reports its outcome; the breaker does not stay stuck: after another
 //!   recovery timeout it lets a new probe through (as for a dropped future).
@@ -355,4 +357,76 @@ fn a_panicking_annotated_probe_gives_its_slot_back() {
     MODE.store(2, SeqCst);
     assert_eq!(fetch().unwrap(), 7);
     assert_eq!(UPSTREAM.state(), CircuitState::Closed);
+}
+
+/// A cooldown's `with_on_hold` hook that panics unwinds through the call,
+/// as the body's panic does: after the hold is set (the other calls hold),
+/// and a breaker's probe it ends gives its slot back.
+#[test]
+fn a_panicking_on_hold_hook_ends_the_call_after_the_hold() {
+    use retry_runtime::cooldown::{Cooldown, HoldEvent};
+    use retry_runtime::{Classify, ErrorKind};
+
+    #[derive(Debug)]
+    enum Upstream {
+        TimedOut,
+        TooMany(Duration),
+        Open,
+    }
+    impl From<retry_runtime::CircuitOpen> for Upstream {
+        fn from(_: retry_runtime::CircuitOpen) -> Self {
+            Upstream::Open
+        }
+    }
+    impl std::fmt::Display for Upstream {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+    impl Classify for Upstream {
+        fn kind(&self) -> ErrorKind {
+            match self {
+                Upstream::TimedOut => ErrorKind::Timeout,
+                Upstream::TooMany(_) => ErrorKind::RateLimited,
+                Upstream::Open => ErrorKind::Unavailable,
+            }
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            match self {
+                Upstream::TooMany(wait) => Some(*wait),
+                Upstream::TimedOut | Upstream::Open => None,
+            }
+        }
+    }
+    fn panics(_: &HoldEvent) {
+        panic!("the hook panicked");
+    }
+    static PARTNER: Cooldown = Cooldown::new("panicky-hook").with_on_hold(panics);
+    // one_strike_breaker's, with a policy that honours a 429's wait
+    let (upstream, clock, _) = crate::one_strike_breaker("panicky-hook");
+    let policy = retry_runtime::presets::API
+        .with_max_attempts(1)
+        .with_circuit(upstream)
+        .with_cooldown(&PARTNER);
+
+    let _paused = testing::pause();
+    assert!(policy
+        .retry(|| Err::<(), _>(Upstream::TimedOut))
+        .call()
+        .is_err());
+    assert_eq!(upstream.state(), CircuitState::Open);
+    clock.advance(Duration::from_secs(30));
+    // the probe hears a 429: the hold is set, then the hook panics
+    let probe = catch_unwind(AssertUnwindSafe(|| {
+        policy
+            .retry(|| Err::<(), _>(Upstream::TooMany(Duration::from_secs(2))))
+            .call()
+    }));
+    assert_eq!(message(probe.unwrap_err()), "the hook panicked");
+    assert!(PARTNER.remaining().is_some(), "held before the hook ran");
+    assert_eq!(upstream.state(), CircuitState::HalfOpen);
+    assert_eq!(upstream.stats().neutral, 1);
+    // the next call waits the hold out (virtual) and probes
+    assert_eq!(policy.retry(|| Ok::<_, Upstream>(7)).call().unwrap(), 7);
+    assert_eq!(upstream.state(), CircuitState::Closed);
 }
