@@ -298,6 +298,48 @@ async fn a_hold_longer_than_an_hour_holds_the_others_for_the_hour() {
     );
 }
 
+/// Two services on one database, each sharing its holds on a channel of
+/// its own (`with_channel`), both with a cooldown named `partner` (for two
+/// different partners): a hold of one is applied by no replica of the
+/// other, neither notified nor read from the table when it starts.
+#[tokio::test]
+async fn two_services_on_one_database_keep_their_holds_apart() {
+    replica!(BILLING.with_channel("billing_holds"): PARTNER_BILLING = "partner");
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let pool = database().await;
+    BILLING
+        .start(pool.clone(), "billing-0".into())
+        .await
+        .unwrap();
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    let _ = partner_calls(&PARTNER_BILLING).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("billing to skip its own", || BILLING.counts().own == 1).await;
+
+    // B starts while billing's hold runs
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    assert_eq!(PARTNER_B.remaining(), None, "billing's partner is not B's");
+    // A's hold reaches B after anything billing's could have
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(20)));
+    eventually("B to hold A's", || B.counts().received == 1).await;
+    assert_eq!(
+        B.counts(),
+        Counts {
+            received: 1,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 1,
+            published: 1,
+            own: 1,
+            ..Counts::default()
+        }
+    );
+}
+
 /// A listener whose connection is cut (here `pg_terminate_backend`; a
 /// failover, a restart, an idle connection killed by a proxy) says so,
 /// reconnects, LISTENs again and reads the table: a hold published meanwhile

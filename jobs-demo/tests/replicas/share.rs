@@ -8,9 +8,11 @@
 //!   channel; a hold it cannot hand on is counted and logged, never dropped
 //!   silently; the run is never blocked).
 //! - The publisher sends each as one statement: the hold kept in the
-//!   `cooldown_holds` table on the database's clock (`now() + wait`) and
+//!   `cooldown_holds` table on the database's clock (`now() + wait`, a row
+//!   per channel and cooldown) and
 //!   `pg_notify('cooldown_holds', '<replica> <cooldown> <wait_ms>')`, in
-//!   one transaction. It sends the time left when it sends (a wait, not
+//!   one transaction (the channel: [`CHANNEL`], or one of the service's
+//!   own, [`SharedHolds::with_channel`]). It sends the time left when it sends (a wait, not
 //!   an end: the replicas' clocks need not agree; at most [`MAX_WAIT`],
 //!   the most a replica takes), nothing for a hold
 //!   already over, and one statement per cooldown for the holds queued
@@ -50,10 +52,11 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-/// The channel the replicas `NOTIFY` and `LISTEN` on: one per group of
-/// replicas that share their cooldowns (a second service with cooldowns of
-/// other names on the same database takes another, or each would log the
-/// other's holds as unknown).
+/// The channel the replicas `NOTIFY` and `LISTEN` on by default: one per
+/// group of replicas that share their cooldowns. A second service on the
+/// same database takes another ([`SharedHolds::with_channel`]), or each
+/// would apply the other's holds to its cooldowns of the same name (and
+/// log the others as unknown); the table keeps each channel's holds apart.
 pub const CHANNEL: &str = "cooldown_holds";
 
 /// The longest wait a payload may ask: past it, it is refused (a payload
@@ -63,28 +66,31 @@ pub const CHANNEL: &str = "cooldown_holds";
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// The holds a replica keeps on the database's clock, for a listener that
-/// (re)connects: one row per cooldown, its latest end. Run it with your
-/// migrations (two replicas starting together could both try to create it).
+/// (re)connects: one row per channel and cooldown, its latest end. Run it
+/// with your migrations (two replicas starting together could both try to
+/// create it).
 pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS cooldown_holds (
-    cooldown TEXT        PRIMARY KEY,
-    until    TIMESTAMPTZ NOT NULL
+    channel  TEXT        NOT NULL,
+    cooldown TEXT        NOT NULL,
+    until    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (channel, cooldown)
 )";
 
 /// One hold published: kept in the table and notified, in one transaction
 /// (the notification is delivered at its commit, the row visible then).
 const PUBLISH: &str = "
 WITH held AS (
-    INSERT INTO cooldown_holds (cooldown, until)
-    VALUES ($1, now() + $2::float8 * interval '1 millisecond')
-    ON CONFLICT (cooldown) DO UPDATE SET until = GREATEST(cooldown_holds.until, EXCLUDED.until)
+    INSERT INTO cooldown_holds (channel, cooldown, until)
+    VALUES ($3, $1, now() + $2::float8 * interval '1 millisecond')
+    ON CONFLICT (channel, cooldown) DO UPDATE SET until = GREATEST(cooldown_holds.until, EXCLUDED.until)
 )
 SELECT pg_notify($3, $4)";
 
-/// The holds still running, each with its time left in milliseconds (on
-/// the database's clock alone).
+/// The holds still running on a channel, each with its time left in
+/// milliseconds (on the database's clock alone).
 const RUNNING: &str = "
 SELECT cooldown, ceil(EXTRACT(EPOCH FROM until - now()) * 1000)::int8
-FROM cooldown_holds WHERE until > now()";
+FROM cooldown_holds WHERE channel = $1 AND until > now()";
 
 /// The waits between a listener's attempts to reconnect.
 const RECONNECT: Backoff =
@@ -113,6 +119,7 @@ const TARGET: &str = "shared_holds";
 pub struct SharedHolds {
     cooldowns: &'static [&'static Cooldown],
     capacity: usize,
+    channel: &'static str,
     check_every: Duration,
     publish: Policy<RetryOn>,
     outbox: OnceLock<mpsc::Sender<Held>>,
@@ -137,6 +144,7 @@ impl SharedHolds {
         SharedHolds {
             cooldowns,
             capacity: 256,
+            channel: CHANNEL,
             check_every: CHECK_EVERY,
             // a dropped connection retried after 1s, 2s, 4s, each time
             // sending the time then left
@@ -152,6 +160,14 @@ impl SharedHolds {
     /// is not forwarded, counted ([`Counts::dropped`]) and logged.
     pub const fn with_capacity(mut self, holds: usize) -> SharedHolds {
         self.capacity = if holds == 0 { 1 } else { holds };
+        self
+    }
+
+    /// `NOTIFY` and `LISTEN` on `channel` ([`CHANNEL`] by default): each
+    /// group of replicas that share their cooldowns (each service) on one
+    /// database takes its own.
+    pub const fn with_channel(mut self, channel: &'static str) -> SharedHolds {
+        self.channel = channel;
         self
     }
 
@@ -283,7 +299,7 @@ impl SharedHolds {
                 sqlx::query(PUBLISH)
                     .bind(held.cooldown)
                     .bind(ms as f64)
-                    .bind(CHANNEL)
+                    .bind(self.channel)
                     .bind(&payload)
                     .execute(pool)
                     .await?;
@@ -395,7 +411,7 @@ impl SharedHolds {
         // the check's timeout is then never cut in its reconnect, which
         // would have reconnected without the read
         listener.eager_reconnect(false);
-        listener.listen(CHANNEL).await?;
+        listener.listen(self.channel).await?;
         self.catch_up(&mut listener).await?;
         Ok(listener)
     }
@@ -408,7 +424,10 @@ impl SharedHolds {
             .fetch_one(&mut *listener)
             .await?;
         self.listener_pid.store(pid, Ordering::Relaxed);
-        let running: Vec<(String, i64)> = sqlx::query_as(RUNNING).fetch_all(&mut *listener).await?;
+        let running: Vec<(String, i64)> = sqlx::query_as(RUNNING)
+            .bind(self.channel)
+            .fetch_all(&mut *listener)
+            .await?;
         for (name, ms) in running {
             let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_WAIT);
             match self.find(&name) {
