@@ -241,3 +241,48 @@ async fn every_async_shape_waits_out_the_hold() {
         .unwrap();
     assert_eq!(at, Ok(5 * S + S / 2 + S));
 }
+
+/// `#[retry(policy = P)]` tells the cooldown's hook (`with_on_hold`) of
+/// the hold its run makes, as the functional forms do
+/// (tests/runtime/cooldown.rs): the generated loop holds through the one
+/// path that tells it.
+#[test]
+fn an_annotated_fns_429_tells_the_cooldowns_hook() {
+    use retry_runtime::cooldown::HoldEvent;
+    use retry_runtime::{presets, Classify, ErrorKind, RetryOn};
+    use std::sync::Mutex;
+
+    #[derive(Debug)]
+    struct TooMany;
+    impl std::fmt::Display for TooMany {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("429")
+        }
+    }
+    impl Classify for TooMany {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::RateLimited
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(3 * S)
+        }
+    }
+    static TOLD: Mutex<Vec<(&str, Duration)>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        TOLD.lock().unwrap().push((event.policy(), event.wait()));
+    }
+    static PARTNER: Cooldown = Cooldown::new("macros-told").with_on_hold(told);
+    static TOLD_POLICY: Policy<RetryOn> = presets::API
+        .with_name("macros-told")
+        .with_max_attempts(1)
+        .with_cooldown(&PARTNER);
+
+    #[retry(policy = TOLD_POLICY)]
+    fn limited() -> Result<(), TooMany> {
+        Err(TooMany)
+    }
+
+    let _paused = testing::pause();
+    assert!(limited().is_err());
+    assert_eq!(*TOLD.lock().unwrap(), [("macros-told", 3 * S)]);
+}

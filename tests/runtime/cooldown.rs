@@ -1555,3 +1555,28 @@ async fn a_hedge_refused_after_a_late_timer_leaves_the_next_calls_slot() {
         "the slot at 300ms is the other call's: this one takes the next"
     );
 }
+
+/// The hook's `wait()` is the wait the run held for: the server's, floored
+/// and capped as the policy's `RetryAfter` says (docs: "as the policy
+/// honoured it"), not the server's as asked.
+#[test]
+fn the_hook_is_told_the_wait_floored_and_capped_as_the_policy_honours_it() {
+    use retry_runtime::cooldown::HoldEvent;
+    use retry_runtime::RetryAfter;
+    use std::sync::Mutex;
+    static TOLD: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        TOLD.lock().unwrap().push(event.wait());
+    }
+    static CAPPED: Cooldown = Cooldown::new("told-capped").with_on_hold(told);
+    let policy = presets::API
+        .with_max_attempts(1)
+        .with_retry_after(RetryAfter::DEFAULT.with_cap(5 * S).with_floor(2 * S))
+        .with_cooldown(&CAPPED);
+    let _paused = testing::pause();
+    let _ = policy.decide(0, &ApiError::Limited(60 * S));
+    assert!(CAPPED.remaining().is_some_and(|left| left <= 5 * S));
+    CAPPED.ready_sync();
+    let _ = policy.decide(0, &ApiError::Limited(Duration::from_millis(10)));
+    assert_eq!(*TOLD.lock().unwrap(), [5 * S, 2 * S]);
+}

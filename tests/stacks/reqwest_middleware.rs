@@ -2892,3 +2892,36 @@ async fn no_wait_under_pause_keeps_the_middleware_s_max_elapsed() {
     let s = Duration::from_secs;
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 }
+
+/// The middleware's runs tell a cooldown's hook (`with_on_hold`) of the
+/// holds they make, with their policy's name, the wait and the kind: the
+/// middleware's run holds the cooldown through the one path that tells it.
+#[tokio::test]
+async fn the_middleware_tells_a_cooldowns_hook_of_a_429s_hold() {
+    use retry_runtime::cooldown::{Cooldown, HoldEvent};
+    type Told = (&'static str, Duration, Option<ErrorKind>);
+    static TOLD: Mutex<Vec<Told>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        let seen = (event.policy(), event.wait(), event.kind());
+        TOLD.lock().unwrap().push(seen);
+    }
+    static PARTNER: Cooldown = Cooldown::new("middleware-told").with_on_hold(told);
+    static POLICY: Policy<RetryOn> = API
+        .with_name("middleware-told")
+        .with_max_attempts(1)
+        .with_cooldown(&PARTNER);
+    let server = FlakyServer::start().await;
+    server.route("/page", [Reply::retry_after_secs(2)]);
+    let client = client(RetryMiddleware::new(&POLICY));
+    let resp = client.get(server.url("/page")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        *TOLD.lock().unwrap(),
+        [(
+            "middleware-told",
+            Duration::from_secs(2),
+            Some(ErrorKind::RateLimited)
+        )]
+    );
+    assert!(PARTNER.remaining().is_some());
+}

@@ -4832,3 +4832,43 @@ async fn no_wait_under_pause_keeps_the_layer_s_max_elapsed() {
     assert_eq!(server.hits("/down"), 4);
     assert_eq!(paused.waits(), [s(1), s(2), s(4)]);
 }
+
+/// The layer's runs tell a cooldown's hook (`with_on_hold`) of the holds
+/// they make, with their policy's name, the wait and the kind: the layer's
+/// run holds the cooldown through the one path that tells it.
+#[tokio::test(start_paused = true)]
+async fn the_layer_tells_a_cooldowns_hook_of_a_429s_hold() {
+    use retry_runtime::cooldown::{Cooldown, HoldEvent};
+    type Told = (&'static str, Duration, Option<ErrorKind>);
+    static TOLD: Mutex<Vec<Told>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        let seen = (event.policy(), event.wait(), event.kind());
+        TOLD.lock().unwrap().push(seen);
+    }
+    static PARTNER: Cooldown = Cooldown::new("tower-told").with_on_hold(told);
+    static POLICY: Policy<RetryOn> = FAST
+        .with_name("tower-told")
+        .with_max_attempts(1)
+        .with_cooldown(&PARTNER);
+    let svc = tower::service_fn(|_: Request<String>| {
+        let resp = Response::builder()
+            .status(429)
+            .header("retry-after", "2")
+            .body(())
+            .unwrap();
+        std::future::ready(Ok::<_, Infallible>(resp))
+    });
+    let svc = ServiceBuilder::new().layer(POLICY.layer()).service(svc);
+    let _ = svc
+        .oneshot(Request::get("/a").body(String::new()).unwrap())
+        .await;
+    assert_eq!(
+        *TOLD.lock().unwrap(),
+        [(
+            "tower-told",
+            Duration::from_secs(2),
+            Some(ErrorKind::RateLimited)
+        )]
+    );
+    assert!(PARTNER.remaining().is_some());
+}
