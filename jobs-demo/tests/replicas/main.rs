@@ -6,15 +6,17 @@
 //! each replica's `PgListener` applies the others' with `hold_for`, which
 //! tells no hook: nothing echoes back).
 //!
-//! Two replicas in one test process: two sets of `Cooldown` statics, each
-//! with its own listener connection and publisher, the transport the real
+//! Two or three replicas in one test process (and a second service on its
+//! own channel): a set of `Cooldown` statics each, each with its own
+//! listener connection and publisher, the transport the real
 //! PostgreSQL (`testkit::pg`: `DATABASE_URL`, or a throwaway cluster started
 //! for this process; a test fails, never skips, without one). The partner
 //! is `testkit::flaky`'s server answering 429 with `Retry-After`. The
 //! delivery is PostgreSQL's, in real time: a test polls the other
 //! replica's `remaining()` every 10 ms, with a 30 s deadline, and asserts
 //! no time; the holds it makes are long (20-30 s), so none ends during a
-//! test.
+//! test. A connection that goes silent is a small TCP proxy of the test's
+//! that stops moving bytes.
 
 mod share;
 
