@@ -391,14 +391,15 @@ async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
 #[tokio::test]
 async fn a_listener_whose_connection_goes_silent_is_made_again_and_still_holds() {
     replica!(A: PARTNER_A = "partner");
-    replica!(B.with_check_every(Duration::from_millis(200)): PARTNER_B = "partner");
+    replica!(B.with_check_every(Duration::from_millis(300)): PARTNER_B = "partner");
     let logs = testkit::capture::capture();
     let (pool, url) = database_and_url().await;
     A.start(pool.clone(), "a".into()).await.unwrap();
     let (proxied, silence) = silencing_proxy(&url).await;
     // B reaches the database through the proxy only
+    // (a silenced connection stays taken: its listener's UNLISTEN never ends)
     let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(3)
+        .max_connections(4)
         .connect(&proxied)
         .await
         .unwrap();
@@ -412,18 +413,27 @@ async fn a_listener_whose_connection_goes_silent_is_made_again_and_still_holds()
         PARTNER_B.remaining().is_some()
     })
     .await;
+    // from the table (or notified, on a machine so loaded that the new
+    // listener's LISTEN came before A's commit); a check of a healthy
+    // connection that took over 300 ms there would make one more listener
     let counts = B.counts();
+    assert!(counts.reconnects >= 1, "{counts:?}");
+    assert!(
+        matches!(counts.caught_up + counts.received, 1 | 2),
+        "{counts:?}"
+    );
     assert_eq!(
-        (counts.reconnects, counts.caught_up, counts.received),
-        (1, 1, 0),
+        counts.refused + counts.unknown + counts.own,
+        0,
         "{counts:?}"
     );
     assert_ne!(B.listener_pid(), pid, "a new connection");
-    let line = logs.assert_logged(Level::WARN, "the listener's connection failed");
-    assert!(
-        line.contains("no answer to a check of the connection in 200ms"),
-        "{line}"
+    let silent = logs.matching(
+        Level::WARN,
+        "no answer to a check of the connection in 300ms",
     );
+    assert!(!silent.is_empty(), "{:?}", logs.lines());
+    assert!(silent[0].contains("the listener's connection failed"));
 }
 
 /// A TCP proxy to the server of `url`: the URL through it, and a switch
