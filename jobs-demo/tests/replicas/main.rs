@@ -762,6 +762,24 @@ async fn a_hold_the_database_refuses_is_counted_and_logged() {
     assert_eq!(testkit::capture::field(&line, "cooldown"), Some("partner"));
 }
 
+/// A channel PostgreSQL cannot notify on (64 bytes or more: `LISTEN`
+/// truncates it with a NOTICE, and `pg_notify` refuses it, "channel name
+/// too long", so every hold would fail to publish) is refused by `start`,
+/// before anything connects; so is an empty one.
+#[tokio::test]
+async fn a_channel_postgresql_cannot_notify_on_is_refused_at_start() {
+    const LONG: &str = "cooldown_holds_of_the_billing_service_and_its_partners_in_europe";
+    assert_eq!(LONG.len(), 64);
+    replica!(LONG_NAMED.with_channel(LONG): PARTNER_LONG = "partner");
+    replica!(EMPTY.with_channel(""): PARTNER_EMPTY = "partner");
+    let pool = database().await;
+    for shared in [&LONG_NAMED, &EMPTY] {
+        let err = shared.start(pool.clone(), "a".into()).await.unwrap_err();
+        assert!(err.to_string().contains("a channel's name"), "{err}");
+    }
+    let _ = (&PARTNER_LONG, &PARTNER_EMPTY);
+}
+
 /// A replica's name goes first in its payloads: one with whitespace, or
 /// none, is refused before anything connects; so is a second start.
 #[tokio::test]

@@ -165,7 +165,8 @@ impl SharedHolds {
 
     /// `NOTIFY` and `LISTEN` on `channel` ([`CHANNEL`] by default): each
     /// group of replicas that share their cooldowns (each service) on one
-    /// database takes its own.
+    /// database takes its own. 1 to 63 bytes (PostgreSQL's identifiers):
+    /// [`start`](Self::start) refuses another.
     pub const fn with_channel(mut self, channel: &'static str) -> SharedHolds {
         self.channel = channel;
         self
@@ -228,11 +229,24 @@ impl SharedHolds {
     /// payloads (the pod's name; no whitespace), so that its listener
     /// skips its own holds. The listener keeps one of `pool`'s
     /// connections for itself; the publisher takes one per statement. An
-    /// error: the listener could not connect, or it was started already.
+    /// error: the listener could not connect, it was started already, or
+    /// the replica's or the channel's name cannot be used.
     pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
         if replica.is_empty() || replica.contains(char::is_whitespace) {
             return Err(sqlx::Error::Configuration(
                 format!("a replica's name has no whitespace and is not empty: {replica:?}").into(),
+            ));
+        }
+        // PostgreSQL's identifiers are at most 63 bytes: `LISTEN` would
+        // truncate a longer channel, and `pg_notify` refuses it
+        if self.channel.is_empty() || self.channel.len() > 63 {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "a channel's name is 1 to 63 bytes: {:?} is {}",
+                    self.channel,
+                    self.channel.len()
+                )
+                .into(),
             ));
         }
         if self.outbox.get().is_some() {
