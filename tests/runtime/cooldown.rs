@@ -26,6 +26,8 @@ enum ApiError {
     Limited(Duration),
     /// 503
     Down,
+    /// 404: not retried
+    NotFound,
 }
 
 impl std::fmt::Display for ApiError {
@@ -39,12 +41,13 @@ impl Classify for ApiError {
         match self {
             ApiError::Limited(_) => ErrorKind::RateLimited,
             ApiError::Down => ErrorKind::Unavailable,
+            ApiError::NotFound => ErrorKind::Permanent,
         }
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Limited(wait) => Some(*wait),
-            ApiError::Down => None,
+            ApiError::Down | ApiError::NotFound => None,
         }
     }
 }
@@ -1579,4 +1582,80 @@ fn the_hook_is_told_the_wait_floored_and_capped_as_the_policy_honours_it() {
     CAPPED.ready_sync();
     let _ = policy.decide(0, &ApiError::Limited(Duration::from_millis(10)));
     assert_eq!(*TOLD.lock().unwrap(), [5 * S, 2 * S]);
+}
+
+/// A hedged run's 429 that ends in the same poll as another attempt's end
+/// (a success, or a failure that is not retried: "failures beside" it)
+/// holds the cooldown and tells its hook as any other failure does: the
+/// server's wait holds every call sharing the cooldown, whatever becomes
+/// of the failure. (A 429 of the hedge beside attempt 1's success is not
+/// among them: the hedge, polled after the winner, is cancelled before it
+/// ends, its answer never read.)
+#[tokio::test(start_paused = true)]
+async fn a_hedged_runs_429_beside_another_attempts_end_holds_and_is_told() {
+    use retry_runtime::cooldown::HoldEvent;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
+    static TOLD: Mutex<Vec<(&str, Duration)>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        TOLD.lock()
+            .unwrap()
+            .push((event.cooldown().name(), event.wait()));
+    }
+    static BESIDE_OK_1: Cooldown = Cooldown::new("beside-ok-1").with_on_hold(told);
+    static BESIDE_DOWN_1: Cooldown = Cooldown::new("beside-down-1").with_on_hold(told);
+    static BESIDE_DOWN_2: Cooldown = Cooldown::new("beside-down-2").with_on_hold(told);
+    #[derive(Clone, Copy)]
+    enum Other {
+        Ok,
+        NotFound,
+    }
+    // attempt `limited` (1 or 2) answers 429 (3s), the other `other`;
+    // attempt 1 at 0ms and the hedge at 100ms both end at 200ms
+    async fn run(cooldown: &'static Cooldown, limited: u32, other: Other) -> Result<(), ApiError> {
+        let started = AtomicU32::new(0);
+        let policy = Policy::new()
+            .with_max_attempts(3)
+            .with_hedge(Duration::from_millis(100))
+            .retry_on(retry_runtime::KindSet::TRANSIENT)
+            .with_cooldown(cooldown);
+        policy
+            .retry(|| {
+                let n = started.fetch_add(1, Ordering::Relaxed) + 1;
+                async move {
+                    let ends = if n == 1 { 200 } else { 100 };
+                    tokio::time::sleep(Duration::from_millis(ends)).await;
+                    match (n == limited, other) {
+                        (true, _) => Err(ApiError::Limited(3 * S)),
+                        (false, Other::Ok) => Ok(()),
+                        (false, Other::NotFound) => Err(ApiError::NotFound),
+                    }
+                }
+            })
+            .hedged()
+            .await
+    }
+    for (cooldown, limited, other) in [
+        (&BESIDE_OK_1, 1, Other::Ok),
+        (&BESIDE_DOWN_1, 1, Other::NotFound),
+        (&BESIDE_DOWN_2, 2, Other::NotFound),
+    ] {
+        let _ = run(cooldown, limited, other).await;
+        let left = cooldown.remaining();
+        assert!(
+            left.is_some_and(|l| l > 2 * S),
+            "{}: not held: {left:?}",
+            cooldown.name()
+        );
+    }
+    let mut told = TOLD.lock().unwrap().clone();
+    told.sort();
+    assert_eq!(
+        told,
+        [
+            ("beside-down-1", 3 * S),
+            ("beside-down-2", 3 * S),
+            ("beside-ok-1", 3 * S),
+        ]
+    );
 }

@@ -25,7 +25,8 @@ pub(super) struct Failure<E> {
 
 /// The failures ready in the same poll as the one that ends the call (a
 /// success that wins, or a non-retriable error), each told to the guards
-/// already (when it was polled): each logged as not retried (`why`) in its
+/// already (when it was polled): each holds the policy's cooldown for its
+/// server's wait, if any, and is logged as not retried (`why`) in its
 /// attempt's span, which it marks failed (the span is taken, so the
 /// attempt's drop does not take it for cancelled). Whether there was one.
 pub(super) fn failures_beside<W, G, Fut, E>(
@@ -43,7 +44,10 @@ where
     for other in in_flight {
         if let Some((error, verdict)) = other.take_failure() {
             beside = true;
-            // (told to the guards when it was polled)
+            // (told to the guards when it was polled; a server's wait
+            // holds every call sharing the cooldown, and is told to its
+            // hook, as the run's other failures' do)
+            policy.hold_cooldown(verdict);
             let span = other.span.take();
             let _in_span = span.as_ref().map(tracing::Span::enter);
             let level = policy.not_retried_level(verdict.retry);
