@@ -534,6 +534,32 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     logs.assert_logged(Level::WARN, "the listener's connection failed");
 }
 
+/// A service that closes its pool (at shutdown, or to make a new one)
+/// stops its listener, which says so: a closed pool never opens again, and
+/// the listener would try it forever, a WARN line every 10 s.
+#[tokio::test]
+async fn closing_the_pool_stops_the_listener() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+
+    pool.close().await;
+    eventually("the listener to stop", || {
+        !logs
+            .matching(Level::INFO, "the pool is closed: the listener stops")
+            .is_empty()
+    })
+    .await;
+    assert!(
+        logs.matching(Level::WARN, "the listener cannot reconnect")
+            .is_empty(),
+        "{:?}",
+        logs.lines()
+    );
+    let _ = &PARTNER_A;
+}
+
 /// What is not a hold of ours on the channel (a payload of the wrong
 /// shape, a wait that is no number of milliseconds or longer than an hour,
 /// a cooldown this replica does not have) is refused without panicking,

@@ -36,6 +36,7 @@
 //!   above. A connection whose server vanished without closing it (a
 //!   failover that moves the address, a network partition) would otherwise
 //!   be waited on forever, every hold lost: sqlx sets no TCP keepalive.
+//!   A pool the service closes stops the listener (logged at INFO).
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
@@ -398,6 +399,9 @@ impl SharedHolds {
                     }
                 }
             };
+            if self.pool_closed(&lost) {
+                return;
+            }
             tracing::warn!(
                 target: TARGET,
                 error = %lost,
@@ -408,6 +412,7 @@ impl SharedHolds {
                 tokio::time::sleep(RECONNECT.delay(failures)).await;
                 match self.listen(&pool).await {
                     Ok(listener) => break listener,
+                    Err(error) if self.pool_closed(&error) => return,
                     Err(error) => {
                         tracing::warn!(target: TARGET, %error, "the listener cannot reconnect; trying again");
                         failures = failures.saturating_add(1);
@@ -415,6 +420,20 @@ impl SharedHolds {
                 }
             };
         }
+    }
+
+    /// Is `error` the pool's being closed (by the service: at shutdown, or
+    /// to make another)? Then the listener stops, saying so: a closed pool
+    /// never opens again.
+    fn pool_closed(&self, error: &sqlx::Error) -> bool {
+        let closed = matches!(error, sqlx::Error::PoolClosed);
+        if closed {
+            tracing::info!(
+                target: TARGET,
+                "the pool is closed: the listener stops (no other replica's hold is applied here from now on)"
+            );
+        }
+        closed
     }
 
     /// A listener from `pool`, LISTENing, the holds still running read.
