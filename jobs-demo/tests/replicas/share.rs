@@ -36,6 +36,10 @@
 //!   above. A connection whose server vanished without closing it (a
 //!   failover that moves the address, a network partition) would otherwise
 //!   be waited on forever, every hold lost: sqlx sets no TCP keepalive.
+//!   The connection given up stays taken from the pool until the system
+//!   gives up on it too (the `UNLISTEN` sqlx sends as it drops a listener
+//!   waits for an answer: about 15 minutes of TCP retries on Linux):
+//!   give the pool room for one more after such an outage.
 //!   A pool the service closes stops the listener (logged at INFO).
 //!
 //! A received hold ends the transport's latency later than the sender's
