@@ -614,6 +614,9 @@ impl fmt::Debug for Cooldown {
             d.field("interval", &self.pace.interval())
                 .field("burst", &self.pace.burst());
         }
+        if self.on_hold.is_some() {
+            d.field("on_hold", &true); // a fn's address says nothing
+        }
         d.finish()
     }
 }

@@ -192,6 +192,22 @@ impl Cooldown {
         self
     }
 
+    /// Its hook ([`with_on_hold`](Self::with_on_hold)), if it has one: a
+    /// forwarder that is handed cooldowns to share can refuse, at its
+    /// start, one whose runs' holds would never reach it.
+    ///
+    /// ```
+    /// use retry_runtime::cooldown::{Cooldown, HoldEvent};
+    /// fn forward(_: &HoldEvent) {}
+    /// static SHARED: Cooldown = Cooldown::new("partner").with_on_hold(forward);
+    /// static LOCAL: Cooldown = Cooldown::new("search");
+    /// assert!(SHARED.on_hold().is_some());
+    /// assert!(LOCAL.on_hold().is_none());
+    /// ```
+    pub const fn on_hold(&self) -> Option<fn(&HoldEvent)> {
+        self.on_hold
+    }
+
     /// Hold it for `wait`, the server's wait a run of `policy` heard with
     /// a failure of `kind`, as [`hold_for`](Self::hold_for) does, and tell
     /// the hook ([`with_on_hold`](Self::with_on_hold)) when the hold was
@@ -348,6 +364,21 @@ mod tests {
         assert_eq!(
             format!("{event:?}"),
             r#"HoldEvent { cooldown: "partner", policy: "import", wait: 2s, kind: Some(RateLimited) }"#
+        );
+    }
+
+    #[test]
+    fn debug_says_whether_it_has_a_hook_not_where() {
+        fn quiet(_: &HoldEvent) {}
+        let with = Cooldown::new("partner").with_on_hold(quiet);
+        let without = Cooldown::new("partner");
+        assert_eq!(
+            format!("{with:?}"),
+            r#"Cooldown { name: "partner", remaining: None, on_hold: true }"#
+        );
+        assert_eq!(
+            format!("{without:?}"),
+            r#"Cooldown { name: "partner", remaining: None }"#
         );
     }
 }
