@@ -24,6 +24,8 @@ mod expand;
 mod item;
 #[cfg(test)]
 mod never_panics;
+#[cfg(test)]
+mod snapshot;
 mod validate;
 mod vocab;
 

@@ -256,27 +256,10 @@ pub(crate) mod tests {
                 },
             ),
         ];
-        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        let update = crate::snapshot::updating();
         for (name, input) in cases {
-            let out = classify(input);
-            let file: syn::File =
-                syn::parse2(out).unwrap_or_else(|e| panic!("{name}: not valid Rust: {e}"));
-            let pretty = prettyplease::unparse(&file);
+            let pretty = crate::snapshot::check(name, classify(input), update);
             assert!(!pretty.contains("compile_error"), "{name}: {pretty}");
-            let path = format!(
-                "{}/tests/snapshots/{name}.rs.snap",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            if update {
-                std::fs::write(&path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
-                continue;
-            }
-            let expected = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_SNAPSHOTS=1"));
-            assert_eq!(
-                pretty, expected,
-                "expansion of {name} changed; review it and rerun with UPDATE_SNAPSHOTS=1"
-            );
         }
     }
 

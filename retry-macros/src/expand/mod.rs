@@ -534,26 +534,9 @@ mod tests {
                 },
             ),
         ];
-        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        let update = crate::snapshot::updating();
         for (name, args, item) in cases {
-            let out = retry(args, item);
-            let file: syn::File =
-                syn::parse2(out).unwrap_or_else(|e| panic!("{name}: not valid Rust: {e}"));
-            let pretty = prettyplease::unparse(&file);
-            let path = format!(
-                "{}/tests/snapshots/{name}.rs.snap",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            if update {
-                std::fs::write(&path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
-                continue;
-            }
-            let expected = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_SNAPSHOTS=1"));
-            assert_eq!(
-                pretty, expected,
-                "expansion of {name} changed; review it and rerun with UPDATE_SNAPSHOTS=1"
-            );
+            crate::snapshot::check(name, retry(args, item), update);
         }
     }
 
@@ -623,7 +606,7 @@ mod tests {
         if current == block {
             return;
         }
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        if crate::snapshot::updating() {
             let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
             out.extend(block);
             out.extend(lines[end + 1..].iter().map(|l| l.to_string()));
