@@ -1,6 +1,10 @@
 //! The worked example: one partner's holds shared by every replica of a
-//! service, through PostgreSQL. Copy it into a service (it needs `sqlx`
-//! with `postgres` and `runtime-tokio`, `tokio` with `sync`, `tracing`).
+//! service, through PostgreSQL. Copy it into a service (it needs
+//! `retry-runtime` with its `sqlx` feature, `sqlx` with `postgres` and
+//! `runtime-tokio`, `tokio` with `sync`, `tracing`). Without that feature
+//! the publisher's retry, whose errors are `sqlx::Error`s, has no
+//! `Classify` for them, and rustc says only that its `Retry<..>` "is not a
+//! future" at the `.await`.
 //!
 //! - Each replica's cooldowns tell their runs' holds to a hook
 //!   ([`Cooldown::with_on_hold`]), which hands each to this replica's
