@@ -820,3 +820,26 @@ async fn a_replica_name_with_whitespace_or_a_second_start_is_refused() {
     let err = A.start(pool.clone(), "a".into()).await.unwrap_err();
     assert!(err.to_string().contains("shared already"), "{err}");
 }
+
+/// A cooldown handed to `SharedHolds` without a hook would never have its
+/// runs' holds shared, and two of one name could not be told apart by the
+/// other replicas: `start` refuses both, before anything connects.
+#[tokio::test]
+async fn a_cooldown_without_a_hook_or_of_another_s_name_is_refused_at_start() {
+    static SILENT: Cooldown = Cooldown::new("silent");
+    static NO_HOOK: SharedHolds = SharedHolds::new(&[&SILENT]);
+    replica!(TWICE: FIRST = "partner", SECOND = "partner");
+    let pool = database().await;
+    let err = NO_HOOK.start(pool.clone(), "a".into()).await.unwrap_err();
+    assert!(
+        err.to_string().contains(r#"cooldown "silent" has no hook"#),
+        "{err}"
+    );
+    let err = TWICE.start(pool.clone(), "a".into()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"two cooldowns are named "partner""#),
+        "{err}"
+    );
+    let _ = (&FIRST, &SECOND);
+}

@@ -238,8 +238,9 @@ impl SharedHolds {
     /// payloads (the pod's name; no whitespace), so that its listener
     /// skips its own holds. The listener keeps one of `pool`'s
     /// connections for itself; the publisher takes one per statement. An
-    /// error: the listener could not connect, it was started already, or
-    /// the replica's or the channel's name cannot be used.
+    /// error: the listener could not connect, it was started already, the
+    /// replica's or the channel's name cannot be used, or a cooldown has
+    /// no hook or another's name.
     pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
         if replica.is_empty() || replica.contains(char::is_whitespace) {
             return Err(sqlx::Error::Configuration(
@@ -258,6 +259,7 @@ impl SharedHolds {
                 .into(),
             ));
         }
+        self.check_cooldowns()?;
         if self.outbox.get().is_some() {
             return Err(sqlx::Error::Configuration(
                 "these holds are shared already".into(),
@@ -272,6 +274,34 @@ impl SharedHolds {
         }
         tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
         tokio::spawn(self.listener(pool, listener, replica));
+        Ok(())
+    }
+
+    /// Each cooldown has a hook (without one, its runs' holds never reach
+    /// [`hand_on`](Self::hand_on)), and a name of its own (the other
+    /// replicas find a cooldown by its name).
+    fn check_cooldowns(&self) -> Result<(), sqlx::Error> {
+        for (i, cooldown) in self.cooldowns.iter().enumerate() {
+            let name = cooldown.name();
+            if cooldown.on_hold().is_none() {
+                return Err(sqlx::Error::Configuration(
+                    format!(
+                        "cooldown {name:?} has no hook: its runs' holds would never be \
+                         shared; build it with `.with_on_hold(|event| SHARED.hand_on(event))`"
+                    )
+                    .into(),
+                ));
+            }
+            if self.cooldowns[..i].iter().any(|c| c.name() == name) {
+                return Err(sqlx::Error::Configuration(
+                    format!(
+                        "two cooldowns are named {name:?}: the other replicas find a \
+                         cooldown by its name"
+                    )
+                    .into(),
+                ));
+            }
+        }
         Ok(())
     }
 
