@@ -262,7 +262,7 @@ impl KindSet {
     /// The kinds in the set, in declaration order.
     ///
     /// ```
-    /// use retry_runtime::{ErrorKind, KindSet};
+    /// use retry_runtime::ErrorKind;
     /// let v: Vec<_> = (ErrorKind::Connect | ErrorKind::Timeout).iter().collect();
     /// assert_eq!(v, [ErrorKind::Timeout, ErrorKind::Connect]);
     /// ```
@@ -325,7 +325,7 @@ impl BitOr for KindSet {
 /// (or a list, `kinds![Timeout, Connect]`, as `retry_on` takes one too).
 ///
 /// ```
-/// use retry_runtime::{kinds, ErrorKind, KindSet};
+/// use retry_runtime::{kinds, KindSet};
 /// const RETRY_ON: KindSet = kinds![Timeout | Connect | RateLimited];
 /// assert_eq!(RETRY_ON.len(), 3);
 /// assert_eq!(kinds![Timeout, Connect, RateLimited], RETRY_ON);

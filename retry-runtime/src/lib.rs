@@ -152,6 +152,35 @@
 //! E0659 (ambiguous), and a path in a type or an expression
 //! (`tower::Layer`) quietly names this crate's module.
 
+// The examples import what they use (a user copies them): in the run with
+// every feature on (CI's doctests), where every gated line compiles, an
+// unused import fails the example; the runs with fewer features leave
+// gated lines out, so their imports may go unused there. (Unused
+// variables stay allowed: a sketch's parameter, `client` skipped by
+// `#[tracing::instrument(skip(client))]`, is the point of its example.)
+#![cfg_attr(
+    all(
+        feature = "macros",
+        feature = "tokio",
+        feature = "smol",
+        feature = "futures-timer",
+        feature = "http",
+        feature = "reqwest",
+        feature = "sqlx",
+        feature = "tokio-postgres",
+        feature = "rusqlite",
+        feature = "aws",
+        feature = "anyhow",
+        feature = "log",
+        feature = "metrics",
+        feature = "serde",
+        feature = "tower",
+        feature = "reqwest-middleware",
+        feature = "tonic",
+        feature = "test-util"
+    ),
+    doc(test(attr(deny(unused_imports, dropping_copy_types))))
+)]
 #![deny(missing_docs)]
 // (it does not see the types `pin_project!` makes: check those by hand)
 #![deny(missing_debug_implementations)]
@@ -750,7 +779,7 @@ struct WhereRetriesGoDoctests;
 ///
 /// ```
 /// # #[cfg(feature = "tokio")] {
-/// use std::sync::{Arc, Mutex};
+/// use std::sync::Mutex;
 /// use std::time::Duration;
 /// use retry_runtime::{retry, Sleeper};
 ///

@@ -327,7 +327,7 @@ impl Outer {
     /// `f`'s errors).
     ///
     /// ```
-    /// use retry_runtime::{nested::Outer, ErrorKind, Policy};
+    /// use retry_runtime::{nested::Outer, Policy};
     /// let outer = Policy::new().retry(|| Ok::<_, std::io::Error>(Outer::current())).call().unwrap();
     /// let inner = Policy::new().with_max_attempts(3);
     /// let mut calls = 0;

@@ -100,7 +100,6 @@ use crate::testing;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// use std::time::Duration;
 /// use retry_runtime::Policy;
 /// let policy = Policy::new().with_max_attempts(2);
 /// let mut calls = 0;

@@ -96,7 +96,7 @@ impl From<AttemptTimeout> for std::io::Error {
 /// # #[cfg(feature = "tokio")]
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// use std::time::Duration;
-/// use retry_runtime::{timeout, AttemptTimeout};
+/// use retry_runtime::timeout;
 /// let slow = async { tokio::time::sleep(Duration::from_secs(60)).await; Ok::<_, std::io::Error>(1) };
 /// let err = timeout(Duration::from_secs(1), slow).await.unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);

@@ -27,7 +27,7 @@ pub(super) const ALL: &str = "all";
 /// `Policy<RetryOn>` and set the condition over it in code.
 ///
 /// ```
-/// use retry_runtime::{presets, Policy, RetryAll, RetryOn};
+/// use retry_runtime::{Policy, RetryAll, RetryOn};
 ///
 /// let every: Policy<RetryAll> = toml::from_str("preset = \"s3\"\nretry_on = \"all\"\n")?;
 /// assert_eq!(every.max_attempts(), 5);

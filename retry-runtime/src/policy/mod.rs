@@ -209,7 +209,7 @@ pub struct WithCircuitAndThrottle;
 /// breaker or a throttle is attached. Implemented by those four only.
 ///
 /// ```
-/// use retry_runtime::{Guards, NoCircuit, WithCircuit};
+/// use retry_runtime::{Guards, NoCircuit};
 /// fn with_breaker<G: Guards>() -> &'static str { std::any::type_name::<G::PlusCircuit>() }
 /// assert!(with_breaker::<NoCircuit>().ends_with("WithCircuit"));
 /// ```
@@ -627,7 +627,6 @@ impl<W, G> Policy<W, G> {
     /// reads it as a run does.
     ///
     /// ```
-    /// use std::time::Duration;
     /// use retry_runtime::{cooldown::Cooldown, presets, Policy, RetryOn};
     /// static PARTNER: Cooldown = Cooldown::new("partner");
     /// static IMPORT: Policy<RetryOn> = presets::API.with_cooldown(&PARTNER);

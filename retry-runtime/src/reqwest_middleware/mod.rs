@@ -835,7 +835,6 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// `reqwest::Error` is classified by `reqwest`'s own classification.
     ///
     /// ```
-    /// use std::time::Duration;
     /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Classify, ErrorKind};
     ///
     /// #[derive(Debug, thiserror::Error)]

@@ -236,7 +236,7 @@ impl<E: ?Sized, F: FnMut(&RetryEvent<'_>)> Notify<E> for F {
 /// ```
 /// use retry_runtime::{ErrorHook, NoNotify, Notify, RetryEvent};
 /// fn active<E, N: Notify<E>>(_: &N) -> bool { N::ACTIVE }
-/// let hook = ErrorHook(|e: &std::io::Error, _ev: &RetryEvent<'_>| drop(e.kind()));
+/// let hook = ErrorHook(|e: &std::io::Error, _ev: &RetryEvent<'_>| { let _ = e.kind(); });
 /// assert!(active::<std::io::Error, _>(&hook));
 /// assert!(!active::<std::io::Error, _>(&NoNotify));
 /// ```

@@ -223,7 +223,6 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 ///
 /// ```
 /// use retry_runtime::testing;
-/// use tracing::Level;
 ///
 /// let logs = testing::capture_logs().unwrap();
 /// tracing::info!(target: "clips", clip = 7, "downloading");

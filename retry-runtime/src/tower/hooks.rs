@@ -145,7 +145,7 @@ pub type NotifyFn<F> = fn(&F, &RetryEvent<'_>);
 /// [`ClassifyResponseFn`](crate::reqwest_middleware::ClassifyResponseFn).
 ///
 /// ```
-/// use retry_runtime::{response::ResponseFailure, tower::ClassifyResponseFn};
+/// use retry_runtime::tower::ClassifyResponseFn;
 /// let as_is: ClassifyResponseFn<http::Response<()>> = |_, by_status| by_status;
 /// assert_eq!(as_is(&http::Response::new(()), None), None);
 /// ```

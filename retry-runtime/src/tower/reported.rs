@@ -161,7 +161,6 @@ impl<E: fmt::Display> fmt::Display for Reported<E> {
 /// it with `{}` to see each message once.
 ///
 /// ```
-/// use std::error::Error as _;
 /// use std::time::Duration;
 /// use retry_runtime::{response::RetryReport, tower::{Error, Reported}, StopReason};
 ///
