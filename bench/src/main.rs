@@ -9,6 +9,7 @@
 //! cargo run --release -p retry-bench                     # about 15 s
 //! cargo run --release -p retry-bench -- --compile-time   # + about 30 s (more the first time)
 //! cargo run --release -p retry-bench --features partner -- --partner  # about 80 s
+//! cargo run --release -p retry-bench --features replicas -- --replicas  # about 3.5 min
 //! ```
 //!
 //! It prints markdown tables: time per call on the success path (sync, and
@@ -34,6 +35,8 @@ mod harness;
 mod op;
 #[cfg(feature = "partner")]
 mod partner;
+#[cfg(feature = "replicas")]
+mod replicas;
 mod shape;
 mod table;
 mod tower_stack;
@@ -859,7 +862,8 @@ fn main() {
              --tower-only         only the tower layer against tower::retry::Retry\n  \
              --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians\n  \
              --rounds N           the sync, async and issue's-shape success contests N times: each round's Δ over the hand loop, and the medians\n  \
-             --partner            (with the `partner` feature) 32 tasks through the reqwest middleware against a local rate-limited server: no cooldown, a hold, a pace (~80 s)"
+             --partner            (with the `partner` feature) 32 tasks through the reqwest middleware against a local rate-limited server: no cooldown, a hold, a pace (~80 s)\n  \
+             --replicas           (with the `replicas` feature) 4 processes of 8 tasks against that server, holding for their own 429s or sharing them through PostgreSQL's NOTIFY (DATABASE_URL, else a throwaway cluster from scripts/pg-cluster), with and without a pace per replica: 10 runs (~3.5 min)"
         );
         return;
     }
@@ -898,6 +902,34 @@ fn main() {
             );
             std::process::exit(2);
         }
+    }
+    match args.first().map(String::as_str) {
+        #[cfg(feature = "replicas")]
+        Some("--replicas") => {
+            if let Some(extra) = args.get(1) {
+                eprintln!("--replicas takes no other argument, not {extra:?}; see --help");
+                std::process::exit(2);
+            }
+            replicas::run();
+            return;
+        }
+        // Hidden: one replica of `--replicas`, started by it (see replicas::replica).
+        #[cfg(feature = "replicas")]
+        Some("--replica") => {
+            if let Err(e) = replicas::replica(&args[1..]) {
+                eprintln!("replica: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        #[cfg(not(feature = "replicas"))]
+        Some("--replicas") => {
+            eprintln!(
+                "--replicas needs the `replicas` feature: cargo run --release -p retry-bench --features replicas -- --replicas"
+            );
+            std::process::exit(2);
+        }
+        _ => {}
     }
     if let Some(n) = rounds_arg(&args, "--rounds") {
         success_rounds(n);

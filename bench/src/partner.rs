@@ -39,7 +39,7 @@ use retry_runtime::{presets, Policy, RetryOn};
 use tokio::runtime::Builder;
 
 /// Requests a second the partner answers 200.
-const LIMIT: usize = 10;
+pub(crate) const LIMIT: usize = 10;
 /// Tasks, each fetching `PAGES` pages in turn.
 const TASKS: usize = 32;
 const PAGES: usize = 8;
@@ -65,9 +65,9 @@ static WITH_PACE: Policy<RetryOn> = presets::API
     .with_cooldown(&PACED);
 
 /// The partner's books: every request's arrival, and the 200s of the
-/// last second.
+/// last second. Also `--replicas`' partner (src/replicas.rs).
 #[derive(Default)]
-struct Partner {
+pub(crate) struct Partner {
     /// When each request arrived (in order).
     arrivals: Mutex<Vec<Instant>>,
     /// When each request of the last second answered 200 arrived.
@@ -96,8 +96,18 @@ impl Partner {
         }
     }
 
+    /// The requests it saw.
+    pub(crate) fn requests(&self) -> usize {
+        lock(&self.arrivals).len()
+    }
+
+    /// The requests it answered 429.
+    pub(crate) fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
     /// The requests of the busiest one-second window.
-    fn peak(&self) -> usize {
+    pub(crate) fn peak(&self) -> usize {
         let arrivals = lock(&self.arrivals);
         let mut first = 0;
         let mut peak = 0;
@@ -117,10 +127,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn serve(
     partner: Arc<Partner>,
+    page_time: Duration,
     _req: Request<hyper::body::Incoming>,
 ) -> Result<Response<String>, Infallible> {
     let response = if partner.admit() {
-        tokio::time::sleep(PAGE_TIME).await;
+        if !page_time.is_zero() {
+            tokio::time::sleep(page_time).await;
+        }
         Response::new("a page".to_owned())
     } else {
         let mut r = Response::new("slow down".to_owned());
@@ -132,8 +145,9 @@ async fn serve(
     Ok(response)
 }
 
-/// Start a partner on its own thread and runtime; its address.
-fn start(partner: Arc<Partner>) -> SocketAddr {
+/// Start a partner on its own thread and runtime, taking `page_time` to
+/// make a page; its address.
+pub(crate) fn start(partner: Arc<Partner>, page_time: Duration) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = Builder::new_current_thread()
@@ -152,8 +166,9 @@ fn start(partner: Arc<Partner>) -> SocketAddr {
                 };
                 let partner = Arc::clone(&partner);
                 tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req| serve(Arc::clone(&partner), req));
+                    let service = hyper::service::service_fn(move |req| {
+                        serve(Arc::clone(&partner), page_time, req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -185,7 +200,7 @@ impl Outcome {
 /// against a partner of its own.
 fn measure(name: &'static str, policy: &'static Policy<RetryOn>) -> Outcome {
     let partner = Arc::new(Partner::default());
-    let base = format!("http://{}", start(Arc::clone(&partner)));
+    let base = format!("http://{}", start(Arc::clone(&partner), PAGE_TIME));
     let rt = Builder::new_current_thread()
         .enable_all()
         .build()
@@ -230,12 +245,11 @@ fn measure(name: &'static str, policy: &'static Policy<RetryOn>) -> Outcome {
     });
     let wall = start.elapsed();
     drop(rt);
-    let requests = lock(&partner.arrivals).len();
     Outcome {
         name,
-        requests,
+        requests: partner.requests(),
         peak: partner.peak(),
-        rejected: partner.rejected.load(Ordering::Relaxed),
+        rejected: partner.rejected(),
         pages: pages.load(Ordering::Relaxed),
         stuck: TASKS - done.load(Ordering::Relaxed) as usize,
         wall,
