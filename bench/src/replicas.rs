@@ -40,8 +40,10 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::partner::{self, Partner, LIMIT};
 
-/// The worked example, as a service copies it. Formatted as jobs-demo's
-/// (edition 2024's style: its imports sort otherwise), not as this crate.
+// The worked example, as a service copies it. Formatted as jobs-demo's
+// (edition 2024's style: its imports sort otherwise), not as this crate.
+// (A `//` comment: an outer doc comment here would make rustdoc resolve
+// share.rs's own `//!` links, `[CHANNEL]`, in this module instead.)
 #[allow(dead_code)] // its whole API; the bench uses part of it
 #[rustfmt::skip]
 #[path = "../../jobs-demo/tests/replicas/share.rs"]
