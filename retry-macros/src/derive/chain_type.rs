@@ -104,3 +104,58 @@ fn borrows(tokens: proc_macro2::TokenStream, bound: &mut Vec<String>) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(s: &str) -> Type {
+        syn::parse_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn a_dyn_error_behind_a_pointer_is_no_chain() {
+        for s in [
+            "Box<dyn std::error::Error + Send + Sync>",
+            "std::sync::Arc<dyn Error>",
+            "std::rc::Rc<dyn Error>",
+            "&'static (dyn Error + Sync)",
+            "(Box<(dyn Error)>)",
+        ] {
+            let why = not_a_chain(&ty(s)).unwrap_or_else(|| panic!("{s}: accepted"));
+            assert!(
+                why.ends_with("write `#[classify(transparent)]`"),
+                "{s}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_type_that_borrows_is_no_chain() {
+        for s in [
+            "Borrowed<'a>",
+            "wrap::Err<Vec<&'a str>>",
+            "(u8, Ref<'b>)",
+            "Rejected<for<'x> fn(&'x str) -> &'a str>",
+        ] {
+            let why = not_a_chain(&ty(s)).unwrap_or_else(|| panic!("{s}: accepted"));
+            assert!(why.contains("this one borrows"), "{s}: {why}");
+        }
+    }
+
+    #[test]
+    fn other_types_are_left_to_rustc() {
+        for s in [
+            "std::io::Error",
+            "Box<MyError>",
+            "Err<&'static str>",
+            // a `dyn` deeper in is the error's own; a higher-ranked
+            // lifetime borrows nothing; an alias cannot be seen through
+            "SendError<Box<dyn FnOnce() + Send>>",
+            "Rejected<for<'a> fn(&'a str) -> bool>",
+            "BoxError",
+        ] {
+            assert_eq!(not_a_chain(&ty(s)), None, "{s}");
+        }
+    }
+}
