@@ -190,6 +190,43 @@ fn a_rejected_ok_allocates_nothing() {
     }
 }
 
+/// A `Permanent` error that says why (`#[classify(Permanent, why = ..)]`):
+/// its give-up, whose line would carry the reason in its message and its
+/// `reason` field, allocates nothing, sync and async, through `#[retry]`
+/// and the functional form (with no subscriber the line is not made, and
+/// the reason not asked).
+#[test]
+fn a_non_retriable_error_with_a_reason_allocates_nothing() {
+    #[derive(Debug, thiserror::Error, Classify)]
+    #[error("gone")]
+    #[classify(Permanent, why = "the clip does not exist")]
+    struct Gone;
+
+    #[retry(attempts = 3, backoff = "none", retry_on = Unavailable)]
+    fn gone() -> Result<u32, Gone> {
+        Err(Gone)
+    }
+
+    #[retry(attempts = 3, backoff = "none", retry_on = Unavailable)]
+    async fn gone_async() -> Result<u32, Gone> {
+        Err(Gone)
+    }
+
+    let rt = warm_runtime();
+    let policy = ZERO_WAIT.retry_on(retry_runtime::KindSet::TRANSIENT);
+    let assert_none = |what: &str, run: &dyn Fn() -> Result<u32, Gone>| {
+        let (n, out) = allocations_in(run);
+        assert!(out.is_err(), "{what}");
+        assert_eq!(n, 0, "{what}: a permanent error with a reason");
+    };
+    assert_none("#[retry]", &gone);
+    assert_none("async #[retry]", &|| rt.block_on(gone_async()));
+    assert_none("Policy::retry", &|| policy.retry(|| Err(Gone)).call());
+    assert_none("policy.retry(..).await", &|| {
+        rt.block_on(policy.retry(|| async { Err(Gone) }).into_future())
+    });
+}
+
 #[test]
 fn the_counter_sees_allocations() {
     // the measurement itself can fail: an allocation is counted

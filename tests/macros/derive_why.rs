@@ -83,6 +83,8 @@ fn the_give_up_line_and_hook_say_why_the_error_is_permanent() {
     );
     assert_eq!(field(&line, "error_kind"), Some("Permanent"));
     assert_eq!(field(&line, "error"), Some("clip 7 not found"));
+    // the same words in a field, for a pipeline that filters on fields
+    assert_eq!(field(&line, "reason"), Some("the clip does not exist"));
     assert_eq!(
         told(),
         [(Some("the clip does not exist"), StopReason::Permanent, 1)]
@@ -101,6 +103,7 @@ fn a_permanent_variant_without_why_says_nothing_more() {
         line.starts_with("WARN fetch_clip failed with a non-retriable error on attempt 1 | "),
         "{line}"
     );
+    assert_eq!(field(&line, "reason"), None, "{line}");
     assert_eq!(told(), [(None, StopReason::Permanent, 1)]);
 }
 
@@ -191,6 +194,7 @@ async fn an_async_function_says_why_too() {
         ),
         "{line}"
     );
+    assert_eq!(field(&line, "reason"), Some("the clip does not exist"));
     assert_eq!(
         told(),
         [(Some("the clip does not exist"), StopReason::Permanent, 2)]

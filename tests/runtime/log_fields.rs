@@ -23,11 +23,28 @@ struct Row {
     level: String,
     template: String,
     fields: BTreeSet<String>,
+    /// Those of `fields` marked [`IF_WHY`]: a line may lack them.
+    if_why: BTreeSet<String>,
+}
+
+impl Row {
+    /// Are `fields` the row's, those marked [`IF_WHY`] there or not?
+    fn has_fields(&self, fields: &BTreeSet<String>) -> bool {
+        fields.is_subset(&self.fields)
+            && self
+                .fields
+                .difference(fields)
+                .all(|f| self.if_why.contains(f))
+    }
 }
 
 /// How the tables mark `elapsed_ms`, which a plain call's lines do not
 /// have (a user read it as on every line before it was marked).
 const TIMED: &str = " (if timed)";
+
+/// How the tables mark `reason` on a non-retriable error's line: there
+/// only when the error says why it is permanent (`Classify::why_permanent`).
+const IF_WHY: &str = " (if the error says why)";
 
 /// The rows of the table whose lines are `lines` (header and separator
 /// skipped): `| when | level | message | fields |`.
@@ -47,12 +64,20 @@ fn rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Row> {
             }
             let fence = if message.starts_with("``") { "``" } else { "`" };
             let template = message.strip_prefix(fence)?.split(fence).next()?;
+            let name = |f: &str| {
+                f.trim_end_matches(TIMED)
+                    .trim_end_matches(IF_WHY)
+                    .trim_matches('`')
+                    .to_owned()
+            };
             Some(Row {
                 level: level.to_owned(),
                 template: template.to_owned(),
-                fields: fields
+                fields: fields.split(", ").map(name).collect(),
+                if_why: fields
                     .split(", ")
-                    .map(|f| f.trim_end_matches(TIMED).trim_matches('`').to_owned())
+                    .filter(|f| f.ends_with(IF_WHY))
+                    .map(name)
                     .collect(),
             })
         })
@@ -120,6 +145,29 @@ fn elapsed_ms_is_marked_if_timed_in_every_row() {
                 assert!(!field.ends_with(TIMED), "{line}");
             }
         }
+    }
+}
+
+/// The one field marked "(if the error says why)" is `reason`, on the
+/// non-retriable error's row, in each table (another marked so would be
+/// taken as optional by `rows_of` with no run that checks it).
+#[test]
+fn only_the_non_retriable_reason_is_marked_if_the_error_says_why() {
+    for (name, table) in tables() {
+        let marked: Vec<(&str, &BTreeSet<String>)> = table
+            .iter()
+            .filter(|r| !r.if_why.is_empty())
+            .map(|r| (r.template.as_str(), &r.if_why))
+            .collect();
+        let reason = BTreeSet::from(["reason".to_owned()]);
+        assert_eq!(
+            marked,
+            [(
+                "{operation} failed with a non-retriable error on attempt {n}",
+                &reason
+            )],
+            "{name}"
+        );
     }
 }
 
@@ -415,11 +463,22 @@ enum Start {
 /// The rows, by their index in the first table, that `lines` were written
 /// by: for each line, every row at its level whose message the line's
 /// reads as and whose fields it has (a line can read as two rows: the
-/// rejected `Ok`'s retry and the error's have the same message and fields).
-/// Fails, showing the rows at that level, on a line with no row in one of
-/// the tables.
+/// rejected `Ok`'s retry and the error's have the same message and fields;
+/// a field marked [`IF_WHY`] may be missing). Fails, showing the rows at
+/// that level, on a line with no row in one of the tables.
 fn rows_of(lines: &[String], tables: &[(&str, Vec<Row>)], start: Start) -> BTreeSet<usize> {
+    rows_and_if_why_of(lines, tables, start).0
+}
+
+/// [`rows_of`], and the `(row, field)` of each field marked [`IF_WHY`]
+/// that a line of that row had.
+fn rows_and_if_why_of(
+    lines: &[String],
+    tables: &[(&str, Vec<Row>)],
+    start: Start,
+) -> (BTreeSet<usize>, BTreeSet<(usize, String)>) {
     let mut seen = BTreeSet::new();
+    let mut if_why_seen = BTreeSet::new();
     for line in lines {
         let (level, rest) = line.split_once(' ').unwrap();
         let mut parts = rest.split(" | ");
@@ -440,8 +499,8 @@ fn rows_of(lines: &[String], tables: &[(&str, Vec<Row>)], start: Start) -> BTree
                     let r = &table[i];
                     r.level == level
                         && reads_as(message, &r.template)
-                        && (r.fields == fields
-                            || (start == Start::MaybeUntimed && r.fields == timed))
+                        && (r.has_fields(&fields)
+                            || (start == Start::MaybeUntimed && r.has_fields(&timed)))
                 })
                 .collect();
             assert!(
@@ -453,11 +512,16 @@ fn rows_of(lines: &[String], tables: &[(&str, Vec<Row>)], start: Start) -> BTree
                     .collect::<Vec<_>>()
             );
             if t == 0 {
+                for &row in &rows {
+                    for field in table[row].if_why.intersection(&fields) {
+                        if_why_seen.insert((row, field.clone()));
+                    }
+                }
                 seen.extend(rows);
             }
         }
     }
-    seen
+    (seen, if_why_seen)
 }
 
 /// The templates of `rows` in `table`.
@@ -495,7 +559,19 @@ fn every_line_is_in_the_tables_with_its_fields() {
     let tables = tables();
     // (`elapsed_ms` only on the lines of a run that read the clock at its
     // start: `timed_runs_write_elapsed_ms_wherever_the_tables_list_it`)
-    let seen = rows_of(&lines, &tables, Start::MaybeUntimed);
+    let (seen, if_why_seen) = rows_and_if_why_of(&lines, &tables, Start::MaybeUntimed);
+    // a field marked "(if the error says why)" is one its line records:
+    // some line of its row had it (the gRPC pushback's non-retriable error)
+    for (i, row) in tables[0].1.iter().enumerate() {
+        for field in &row.if_why {
+            assert!(
+                if_why_seen.contains(&(i, field.clone())),
+                "no line of {:?} had {field:?}:\n{}",
+                row.template,
+                lines.join("\n")
+            );
+        }
+    }
     let unwritten: Vec<&Row> = (0..tables[0].1.len())
         .filter(|i| !seen.contains(i))
         .map(|i| &tables[0].1[i])

@@ -52,6 +52,7 @@ mod hooks;
 mod log_calls;
 mod log_fields;
 mod log_target;
+mod log_why;
 mod mixed_runtimes;
 mod nested;
 mod nested_pools;

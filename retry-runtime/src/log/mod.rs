@@ -13,7 +13,7 @@
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason`, `outcome` |
 //! | deadline reached, or another stop (a breaker open when a retry is decided or due, a throttle, ...; not a request sent once, below; at the give-up level instead, if set) | ERROR | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason`, `outcome` |
 //! | a call's stop signal fired (`Retry::stop_on`, `#[retry(stop_on = ..)]`: a shutdown) before a retry it would have made; `reason` is `stopped: its stop signal fired` (at the give-up level instead when that is quieter) | WARN | `{operation} failed after {n} attempt{s} ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason`, `outcome` |
-//! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `outcome` |
+//! | a non-retriable error (at `Policy::with_non_retriable_level`'s level instead, if set: DEBUG where such errors are expected) | WARN | `{operation} failed with a non-retriable error on attempt {n}` (plus ` ({why})` when the error says why it is permanent, below) | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason` (if the error says why), `outcome` |
 //! | a retry refused by a budget (at the policy's give-up level instead when that is quieter) | WARN | `retry budget exhausted: {operation} gives up after attempt {n}/{max}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `budget`, `error`, `error_kind`, `outcome` |
 //! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `circuit`, `outcome` |
@@ -58,6 +58,10 @@
 //! `fetch_clip failed with a non-retriable error on attempt 1 (the clip
 //! does not exist)`; an `on_give_up` hook reads the same words with
 //! [`GiveUpEvent::why_permanent`](crate::GiveUpEvent::why_permanent).
+//! The line's `reason` field holds the same words, as they are, for a log
+//! pipeline that filters on fields (`reason="the clip does not exist"`),
+//! and is left out when the error gives none; the error is asked once for
+//! both, and not at all for a line that is not written.
 //!
 //! The fields, by name: `operation` is the policy's
 //! [name](crate::Policy::with_name); `call` a number that is the same on
@@ -109,7 +113,8 @@
 //! of a call that succeeds at once costs, and its lines have no
 //! `elapsed_ms` (nor has a call a breaker or a throttle turned away before
 //! its first attempt: it ended where it started); `reason` why the run
-//! stopped (a give-up), why a hedged attempt's failure was not retried,
+//! stopped (a give-up; on a non-retriable error's line, the error's own
+//! reason, when it gives one), why a hedged attempt's failure was not retried,
 //! why the request was not sent again (sent once) or why a server's wait
 //! was not believed. A breaker's lines carry its
 //! `name` and its new `state` rather than an `operation` (a breaker is
@@ -194,7 +199,7 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
-use self::shown::{Because, OfMax, Why};
+use self::shown::{Because, OfMax, Why, WhyAsked};
 pub(crate) use self::shown::{Count, Escaped, OneLine, ShownLimit, ShownWait, WholeSeconds};
 
 /// The `tracing` target of every log line of the runtime: filter on
@@ -411,6 +416,10 @@ pub(crate) fn give_up_on(
     mut call: Call<'_>,
 ) {
     if ev.reason == StopReason::Permanent {
+        // the error's reason, if it gives one: the `reason` field (none
+        // for `None`) and the message's ` ({why})`, asked once between them
+        // and only for a line that is written
+        let why = WhyAsked::new(ev.why_permanent);
         event_at!(levels.non_retriable, WARN;
             operation = ev.operation,
             call = call::field(&mut call),
@@ -419,11 +428,12 @@ pub(crate) fn give_up_on(
             elapsed_ms = elapsed.ms(),
             error = %OneLine(ev.error),
             error_kind = kind_name(ev.kind),
+            reason = why.get(),
             outcome = metrics::Outcome::from(ev.reason).label(),
             "{} failed with a non-retriable error on attempt {}{}",
             Escaped(ev.operation),
             attempt,
-            Because(ev.why_permanent),
+            Because(&why),
         );
     } else {
         let level = match ev.reason {

@@ -3,6 +3,7 @@
 //! wait rounded to the millisecond, why a run stopped, a probability as a
 //! percentage.
 
+use core::cell::Cell;
 use core::fmt::{self, Display};
 use std::time::Duration;
 
@@ -210,15 +211,47 @@ impl Display for Why {
     }
 }
 
+/// A non-retriable error's reason ([`Classify::why_permanent`](crate::Classify::why_permanent),
+/// through the event's lazy [`WhyPermanent`]), asked at most once: the
+/// line's `reason` field and its message ([`Because`]) share the first
+/// answer. Made on the stack before the line, asked only by what a
+/// subscriber that wants the line evaluates (the field's value, the
+/// message's `Display`), so a line not written never asks it; a line
+/// that several layers format asks it once.
+pub(super) struct WhyAsked<'a> {
+    question: WhyPermanent<'a>,
+    answer: Cell<Option<Option<&'static str>>>,
+}
+
+impl<'a> WhyAsked<'a> {
+    pub(super) fn new(question: WhyPermanent<'a>) -> Self {
+        WhyAsked {
+            question,
+            answer: Cell::new(None),
+        }
+    }
+
+    /// The reason, asked the first time only.
+    pub(super) fn get(&self) -> Option<&'static str> {
+        if let Some(answer) = self.answer.get() {
+            return answer;
+        }
+        let answer = self.question.and_then(|why| why());
+        self.answer.set(Some(answer));
+        answer
+    }
+}
+
 /// " (why)" after a non-retriable error's "on attempt N", when the error
 /// says why it is `Permanent` where its kind alone would not (a gRPC
 /// status whose server's pushback asks not to retry); nothing otherwise.
-/// Asked only here, as the line is written.
-pub(super) struct Because<'a>(pub(super) WhyPermanent<'a>);
+/// Asked only as the line is written, once with its `reason` field
+/// ([`WhyAsked`]).
+pub(super) struct Because<'a, 'b>(pub(super) &'a WhyAsked<'b>);
 
-impl Display for Because<'_> {
+impl Display for Because<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.and_then(|why| why()) {
+        match self.0.get() {
             // (escaped as a name is: a user's text cannot split the line)
             Some(why) => write!(f, " ({})", Escaped(why)),
             None => Ok(()),
