@@ -1,7 +1,8 @@
 //! A test binary that installs a global `tracing` subscriber of its own
 //! before any capture (a binary of its own: there is one global
 //! subscriber per process, and tests/log_capture's is the capture's):
-//! `testing::capture_logs()` returns an error that says what to do, every
+//! `testing::capture_logs()` returns an error that says what to do (add
+//! `testing::capture_layer()` to it: tests/log_capture_layer), every
 //! time, panics nowhere, and leaves the user's subscriber its lines.
 
 use retry_runtime::testing::{self, CaptureError};
@@ -28,6 +29,11 @@ fn a_global_subscriber_of_the_user_s_own_makes_capture_logs_an_error() {
         );
         assert!(
             message.contains("remove yours from this test binary"),
+            "{message}"
+        );
+        // the way to keep it: the capture's layer in it
+        assert!(
+            message.contains("add `.with(retry_runtime::testing::capture_layer())` to yours"),
             "{message}"
         );
         assert!(format!("{e:?}").contains(&message), "{e:?}");

@@ -1,16 +1,21 @@
 //! [`capture_logs`] (feature `test-util`): this thread's log lines, as a
-//! test reads them.
+//! test reads them; [`capture_layer`], the same capture as a layer of the
+//! test binary's own subscriber.
 //!
 //! One subscriber for the whole test binary, installed by the first
 //! capture with `set_global_default`: a per-test subscriber
 //! (`set_default`) loses lines, because `tracing` caches a callsite's
 //! interest for the whole process, and a thread with no subscriber that
-//! reaches a callsite first can cache "never". This one answers
-//! "sometimes" for every callsite, so each event asks it, on the thread
-//! that logs it, whether that thread is capturing (its
-//! [`Capturing`]); the lines are formatted by tracing-subscriber's `fmt`
-//! layer, the text format docs/logging.md shows, into a buffer of that
-//! thread ([`ThreadLines`]).
+//! reaches a callsite first can cache "never". Its layer,
+//! [`capture_layer`]'s, answers "sometimes" for every callsite, and
+//! writes only the lines of a thread that is capturing ([`ThisThread`]),
+//! and its filter, [`Capturing`], has every event ask, on the thread that
+//! logs it, whether that thread is capturing; the lines are formatted by
+//! tracing-subscriber's `fmt` layer, the text format docs/logging.md
+//! shows, into a buffer of that thread ([`ThreadLines`]).
+//! A test binary whose global subscriber is its own adds that layer to it,
+//! and the captures find it there ([`Dispatch::is`] through the layers,
+//! for its [`CaptureMark`]) instead of installing theirs.
 
 use core::cell::{Cell, RefCell};
 use core::fmt;
@@ -22,8 +27,11 @@ use std::sync::OnceLock;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::{Interest, NoSubscriber};
 use tracing::{Dispatch, Level, Metadata, Subscriber};
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::FormattedFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
+use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+use tracing_subscriber::registry::LookupSpan;
 
 /// The quietest level captured: DEBUG and above, not TRACE (which
 /// dependencies such as hyper fill with a line per frame).
@@ -53,17 +61,23 @@ struct Line {
 /// captures (and drops the lines of a thread that has none, without
 /// formatting them); each call then makes sure no callsite stays cached as
 /// "never" (`tracing::callsite::rebuild_interest_cache`), so a line is
-/// never lost to an earlier test that reached it with no capture.
+/// never lost to an earlier test that reached it with no capture. A test
+/// binary that sets a global subscriber of its own (a JSON layer, an
+/// OpenTelemetry layer, test-log's `fmt` output set up by a helper of
+/// yours) adds [`capture_layer`] to it, before
+/// the first capture: the captures then use that layer, with the same
+/// lines.
 ///
 /// # Errors
 ///
 /// - [`CaptureError::OtherGlobalSubscriber`] when the test binary already
 ///   has a global `tracing` subscriber of its own
-///   (`tracing_subscriber::fmt().init()`, `set_global_default`), or one
-///   that another test of the binary set first (below): there can be one,
-///   and the capture needs its own. Remove yours from this test binary, or
-///   move the test that captures to a test binary of its own (a file or a
-///   directory of its own under `tests/`).
+///   (`tracing_subscriber::fmt().init()`, `set_global_default`) without
+///   [`capture_layer`] in it, or one that another test of the binary set
+///   first (below): there can be one, and the capture needs its own or its
+///   layer. Add `testing::capture_layer()` to yours, remove yours from
+///   this test binary, or move the test that captures to a test binary of
+///   its own (a file or a directory of its own under `tests/`).
 /// - [`CaptureError::ScopedSubscriber`] when this thread has a subscriber
 ///   of its own in scope (`tracing::subscriber::set_default`,
 ///   `with_default`): the lines would go to it, and the capture would see
@@ -84,9 +98,12 @@ struct Line {
 /// test that fails in some runs only); when the capture wins, the helper's
 /// `try_init()` fails, which it ignores, and that test's lines go
 /// nowhere. Nothing here can make both win: keep the tests that capture
-/// in a test binary with no other global subscriber, or replace the
+/// in a test binary with no other global subscriber, replace the
 /// helper with `capture_logs()`, whose lines a test prints when it fails
-/// (`assert!(.., "{logs}")`, as `with_test_writer` showed them).
+/// (`assert!(.., "{logs}")`, as `with_test_writer` showed them), or have
+/// every test of the binary, those that capture too, call one helper that
+/// sets your subscriber with [`capture_layer`] in it, once (a
+/// `std::sync::Once`), before it captures ([`capture_layer`]'s example).
 ///
 /// A `log` logger (env_logger, with the feature `log`) is no error: the
 /// runtime's lines are `tracing` events first, which become `log` records
@@ -109,19 +126,27 @@ struct Line {
 /// assert!(logs.contains("ERROR retry_runtime: hooks.post failed after 4 attempts"), "{logs}");
 /// ```
 pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
-    static OURS: OnceLock<bool> = OnceLock::new();
+    static GLOBAL: OnceLock<Global> = OnceLock::new();
     // A refused call leaves no trace: the global subscriber, once set, stays
     // for the binary (and refuses the test's own `set_global_default`), so
     // a call inside a scope is refused before anything is installed.
-    if OURS.get().is_none() && !no_subscriber_here() && !global_subscriber_set() {
+    if GLOBAL.get().is_none() && !no_subscriber_here() && !global_subscriber_set() {
         return Err(CaptureError::ScopedSubscriber);
     }
     let mut installed = false;
-    let ours = *OURS.get_or_init(|| {
-        installed = tracing::subscriber::set_global_default(subscriber()).is_ok();
-        installed
+    // (a global subscriber, once set, is the binary's for good: what it
+    // is, is asked once)
+    let global = *GLOBAL.get_or_init(|| {
+        if tracing::subscriber::set_global_default(subscriber()).is_ok() {
+            installed = true;
+            Global::Ours
+        } else if global_has_capture_layer() {
+            Global::WithTheLayer
+        } else {
+            Global::Other
+        }
     });
-    if !ours {
+    if global == Global::Other {
         return Err(CaptureError::OtherGlobalSubscriber);
     }
     // A thread that reached a callsite while the subscriber was being set
@@ -131,7 +156,7 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
     // from no scope above): with the capture's subscriber the only one
     // registered, tracing would ask the scope's no-op dispatcher, and
     // cache "never" for every callsite, for every thread's captures.
-    let here = tracing::dispatcher::get_default(|d| d.is::<ThreadLines>());
+    let here = tracing::dispatcher::get_default(|d| d.is::<CaptureMark>());
     if here {
         tracing::callsite::rebuild_interest_cache();
     } else if installed {
@@ -141,6 +166,42 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
         return Err(CaptureError::ScopedSubscriber);
     }
     Ok(CapturedLogs::start())
+}
+
+/// The test binary's global subscriber, as the first capture found it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Global {
+    /// The capture's own, which that capture installed.
+    Ours,
+    /// The test's own, with [`capture_layer`] in it.
+    WithTheLayer,
+    /// The test's own, without it: the captures are refused.
+    Other,
+}
+
+/// Has the global subscriber, which is not the capture's, its layer
+/// ([`capture_layer`]: its [`CaptureMark`], found through the
+/// subscriber's layers, as `Layered`, `Filtered`, `Option`, a `Box` or a
+/// `Vec` of layers hand a downcast on; a `reload::Layer` does not)? Asked
+/// of a new thread, which has no scope of its own, once the global
+/// subscriber another thread was setting when the capture's was refused
+/// can be seen (a moment later; a second at most). A thread that cannot
+/// be made: `false`, the error that says what to do.
+fn global_has_capture_layer() -> bool {
+    std::thread::Builder::new()
+        .name("capture_logs: the capture's layer in the global subscriber?".into())
+        .spawn(|| {
+            for _ in 0..1000 {
+                if !no_subscriber_here() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            tracing::dispatcher::get_default(|d| d.is::<CaptureMark>())
+        })
+        .ok()
+        .and_then(|thread| thread.join().ok())
+        .unwrap_or(false)
 }
 
 /// `rebuild_interest_cache` on a new thread, which has no scope of its
@@ -180,14 +241,177 @@ fn global_subscriber_set() -> bool {
         .unwrap_or(true)
 }
 
-/// The subscriber [`capture_logs`] installs: the `fmt` layer (no time, no
-/// colours), writing to the thread's captures, for the threads that have one.
+/// The subscriber [`capture_logs`] installs: [`capture_layer`], and a
+/// filter of the whole subscriber, which has no other layer: a thread
+/// without a capture does not even make its events (the layer alone
+/// leaves them to a subscriber's other layers, and formats none).
 fn subscriber() -> impl Subscriber + Send + Sync {
+    tracing_subscriber::registry()
+        .with(capture_layer())
+        .with(Capturing)
+}
+
+/// The capture as a layer of the test binary's own global subscriber
+/// (feature `test-util`): with it there, [`capture_logs`] works in a
+/// binary that sets a subscriber of its own (a JSON layer, an
+/// OpenTelemetry layer, the `fmt` output test-log's `#[test]` sets up,
+/// set up by a helper of yours instead), where it would otherwise be
+/// refused ([`CaptureError::OtherGlobalSubscriber`]). The captures find
+/// the layer in the global subscriber and install nothing; their lines
+/// are the ones the capture's own subscriber would hold: the same text
+/// format (no time, no colours, whatever the other layers use), this
+/// thread's lines only, DEBUG and above, none formatted for a thread
+/// without a capture, and no callsite cached as "never" on the layer's
+/// account (it answers "sometimes" for each).
+///
+/// Set your subscriber with the layer before the first capture: once
+/// [`capture_logs`] has installed its own, yours cannot be set (keep a
+/// helper that sets it once, as below, and call it first in every test
+/// of the binary). Add it with `.with(..)` to a subscriber built on
+/// tracing-subscriber's registry (`tracing_subscriber::registry()`, or
+/// `fmt().finish()`), directly, under a filter of yours, or in an
+/// `Option`, a `Box<dyn Layer>` or a `Vec` of layers; not behind a
+/// `reload::Layer`, which hides what it holds from [`capture_logs`].
+///
+/// # Your filters
+///
+/// The layer filters for itself: your other layers still get every line
+/// they want, from every thread. Your filters act on it as they are
+/// placed:
+/// - a filter of the whole subscriber (`.with(EnvFilter::new("info"))`
+///   beside the layers, `fmt().with_max_level(Level::INFO)`) decides for
+///   every layer: a line it turns away reaches no layer, and the capture
+///   does not see it (the DEBUG lines, at INFO);
+/// - a per-layer filter (`fmt::layer().with_filter(EnvFilter::new("info"))`)
+///   decides for its layer only: the capture still sees DEBUG and up.
+///
+/// ```
+/// use std::sync::Once;
+/// use retry_runtime::testing;
+/// use tracing_subscriber::prelude::*;
+///
+/// /// Every test of the binary calls it first: the binary's subscriber,
+/// /// its own layers (here the text format, filtered to INFO, for `cargo
+/// /// test`'s output) and the capture's beside them.
+/// fn init_logs() {
+///     static INIT: Once = Once::new();
+///     INIT.call_once(|| {
+///         let info = tracing_subscriber::filter::LevelFilter::INFO;
+///         tracing_subscriber::registry()
+///             .with(tracing_subscriber::fmt::layer().with_test_writer().with_filter(info))
+///             .with(testing::capture_layer())
+///             .init();
+///     });
+/// }
+///
+/// init_logs();
+/// let logs = testing::capture_logs().unwrap();
+/// let _paused = testing::pause();
+/// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let r: Result<(), _> = retry_runtime::presets::QUICK.with_name("users.get").retry(|| Err(refused())).call();
+/// assert!(r.is_err());
+/// tracing::debug!(target: "users", "below your layer's INFO: captured all the same");
+/// assert!(logs.contains("WARN retry_runtime: retrying users.get after attempt 1/2 failed"), "{logs}");
+/// assert!(logs.contains("ERROR retry_runtime: users.get failed after 2 attempts"), "{logs}");
+/// assert!(logs.contains("DEBUG users: below your layer's INFO"), "{logs}");
+/// ```
+pub fn capture_layer<S>() -> impl Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     let lines = tracing_subscriber::fmt::layer()
+        .fmt_fields(CaptureFields::default())
         .with_writer(ThreadLines)
         .with_ansi(false)
         .without_time();
-    tracing_subscriber::registry().with(lines).with(Capturing)
+    ThisThread(lines).and_then(CaptureMark)
+}
+
+/// What [`capture_logs`] looks for in a global subscriber of the user's
+/// (`Dispatch::is`): a layer that does nothing, beside [`ThisThread`],
+/// whose own type is generic over the subscriber, which `capture_logs`
+/// does not know.
+struct CaptureMark;
+
+impl<S: Subscriber> Layer<S> for CaptureMark {}
+
+/// The capture's `fmt` layer, for the threads that capture: it formats
+/// their events, and the spans made on them, DEBUG and above, and nothing
+/// of another thread's; and it answers "sometimes" for every callsite, so
+/// that no thread caches "never" on its account. It decides for itself
+/// alone (no `enabled` of its own: the subscriber's other layers get
+/// every line they want), and asks nothing of the registry (a per-layer
+/// filter would need one that supports them: `fmt().finish()` does not).
+/// Spans are made of the layer's own `FmtSpan::NONE`: their entries and
+/// exits are not written, and are not handed on.
+struct ThisThread<L>(L);
+
+/// Should the capture's layer see something at this level, here?
+fn wanted_here(meta: &Metadata<'_>) -> bool {
+    *meta.level() <= LEVEL && capturing_here()
+}
+
+impl<S, L> Layer<S> for ThisThread<L>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    L: Layer<S>,
+{
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        cx: Context<'_, S>,
+    ) {
+        if wanted_here(attrs.metadata()) {
+            self.0.on_new_span(attrs, id, cx);
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        cx: Context<'_, S>,
+    ) {
+        // a span the layer formatted when it was made (on a capturing thread)
+        let ours = cx.span(id).is_some_and(|span| {
+            span.extensions()
+                .get::<FormattedFields<CaptureFields>>()
+                .is_some()
+        });
+        if ours {
+            self.0.on_record(id, values, cx);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
+        if wanted_here(event.metadata()) {
+            self.0.on_event(event, cx);
+        }
+    }
+}
+
+/// The fields of a captured line's spans, formatted as tracing-subscriber's
+/// [`DefaultFields`] writes them, kept apart from those of the other `fmt`
+/// layers of the subscriber: a span's fields are formatted once per
+/// formatter type and kept in the span, so with `DefaultFields` itself the
+/// capture would show the spans as the first `fmt` layer formatted them
+/// (in colour, for a terminal's).
+#[derive(Default)]
+struct CaptureFields(DefaultFields);
+
+impl<'writer> FormatFields<'writer> for CaptureFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
 }
 
 /// This thread's log lines since [`capture_logs`] made it (feature
@@ -367,9 +591,9 @@ impl fmt::Debug for CapturedLogs {
 #[non_exhaustive]
 pub enum CaptureError {
     /// The test binary has a global `tracing` subscriber that is not the
-    /// capture's, set before the first capture: by the binary, or by
-    /// another test of it that ran first (a `try_init()` helper; see
-    /// [`capture_logs`]).
+    /// capture's and has not its layer ([`capture_layer`]), set before the
+    /// first capture: by the binary, or by another test of it that ran
+    /// first (a `try_init()` helper; see [`capture_logs`]).
     OtherGlobalSubscriber,
     /// This thread has a subscriber of its own in scope
     /// (`tracing::subscriber::set_default` or `with_default`), which would
@@ -382,11 +606,13 @@ impl fmt::Display for CaptureError {
         f.write_str(match self {
             CaptureError::OtherGlobalSubscriber => {
                 "testing::capture_logs: this test binary already has a global tracing \
-                 subscriber (set_global_default, tracing_subscriber::fmt().init(), ...), or \
-                 another test of the binary set one first (a `fmt().with_test_writer()\
-                 .try_init()` helper, test-log's #[test]: then which one wins changes from \
-                 run to run), and the capture needs to install its own: remove yours from \
-                 this test binary (a test prints the capture's lines on failure with \
+                 subscriber (set_global_default, tracing_subscriber::fmt().init(), ...) \
+                 without the capture's layer, or another test of the binary set one first (a \
+                 `fmt().with_test_writer().try_init()` helper, test-log's #[test]: then \
+                 which one wins changes from run to run), and the capture needs its own \
+                 subscriber or its layer: add `.with(retry_runtime::testing::capture_layer())` \
+                 to yours, set once before any test captures; or remove yours from this \
+                 test binary (a test prints the capture's lines on failure with \
                  assert!(.., \"{logs}\")), or move the tests that capture to a test binary \
                  of their own"
             }
@@ -411,9 +637,10 @@ impl fmt::Debug for CaptureError {
 
 impl std::error::Error for CaptureError {}
 
-/// The subscriber's filter: an event goes on when its thread is
-/// capturing, at DEBUG or above, and is not even made otherwise;
-/// "sometimes" for every callsite, so that no thread caches "never".
+/// The filter of the capture's own subscriber (which has no other layer
+/// to leave a line to): an event goes on when its thread is capturing, at
+/// DEBUG or above, and is not even made otherwise; "sometimes" for every
+/// callsite, so that no thread caches "never".
 struct Capturing;
 
 impl<S: Subscriber> Layer<S> for Capturing {
@@ -422,7 +649,7 @@ impl<S: Subscriber> Layer<S> for Capturing {
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        *meta.level() <= LEVEL && capturing_here()
+        wanted_here(meta)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -596,6 +823,112 @@ mod tests {
         });
     }
 
+    /// [`capture_logs`] finds [`capture_layer`] in a subscriber of the
+    /// user's as tracing-subscriber hands a downcast on: added directly,
+    /// beside other layers, under a filter of the user's, boxed, in a
+    /// `Some`, in a `Vec` of layers; not behind a `reload::Layer`, nor in
+    /// a subscriber without it (a `None` in its place).
+    #[test]
+    fn the_layer_is_found_in_the_user_s_subscriber() {
+        use tracing_subscriber::filter::{LevelFilter, Targets};
+        use tracing_subscriber::registry::Registry;
+
+        fn found(subscriber: impl Subscriber + Send + Sync) -> bool {
+            Dispatch::new(subscriber).is::<CaptureMark>()
+        }
+        /// A layer of the user's.
+        fn theirs<S: Subscriber + for<'a> LookupSpan<'a>>() -> impl Layer<S> + Send + Sync {
+            tracing_subscriber::fmt::layer().with_writer(io::sink)
+        }
+        let registry = tracing_subscriber::registry;
+
+        assert!(found(subscriber()));
+        assert!(found(registry().with(capture_layer())));
+        assert!(found(
+            registry()
+                .with(theirs())
+                .with(capture_layer())
+                .with(theirs())
+        ));
+        assert!(found(
+            registry()
+                .with(LevelFilter::INFO)
+                .with(theirs())
+                .with(capture_layer())
+        ));
+        assert!(found(registry().with(
+            capture_layer().with_filter(Targets::new().with_default(Level::INFO))
+        )));
+        assert!(found(registry().with(capture_layer().boxed())));
+        assert!(found(registry().with(Some(capture_layer()))));
+        let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> =
+            vec![theirs().boxed(), capture_layer().boxed()];
+        assert!(found(registry().with(layers)));
+
+        let (reloadable, _handle) = tracing_subscriber::reload::Layer::new(capture_layer());
+        assert!(!found(registry().with(reloadable)));
+        assert!(!found(registry().with(theirs()).with(None::<LevelFilter>)));
+        assert!(!found(tracing_subscriber::fmt().finish()));
+    }
+
+    /// The layer beside a `fmt` layer of the user's that writes in colour:
+    /// the span in a captured line is written without colour, as the
+    /// capture's own subscriber writes it (a span's fields are formatted
+    /// once per field formatter, and kept: with tracing-subscriber's
+    /// `DefaultFields`, the capture showed them as the user's layer had
+    /// formatted them first).
+    #[test]
+    fn a_span_is_written_without_the_user_s_colours() {
+        let theirs = tracing_subscriber::fmt::layer()
+            .with_writer(io::sink)
+            .with_ansi(true);
+        let subscriber = tracing_subscriber::registry()
+            .with(theirs)
+            .with(capture_layer());
+        tracing::subscriber::with_default(subscriber, || {
+            let logs = CapturedLogs::start();
+            tracing::info_span!("job", id = 7).in_scope(|| tracing::error!(target: "t", "down"));
+            assert_eq!(logs.lines(), ["ERROR job{id=7}: t: down"]);
+        });
+    }
+
+    /// The user's filters act on the capture as they are placed (the
+    /// layer's docs): a filter of the whole subscriber, `fmt()`'s
+    /// `with_max_level` (a subscriber the layer is added to whole, which
+    /// has no per-layer filtering), decides for it too (no DEBUG line); a
+    /// per-layer one, on the user's layer alone, does not.
+    /// (tests/log_capture_layer* show the same with an `EnvFilter`, in a
+    /// global subscriber.)
+    #[test]
+    fn the_user_s_filters_act_on_the_capture_as_they_are_placed() {
+        use tracing_subscriber::filter::LevelFilter;
+
+        let lines = |subscriber: tracing::Dispatch| {
+            tracing::dispatcher::with_default(&subscriber, || {
+                let logs = CapturedLogs::start();
+                tracing::debug!(target: "t", "detail");
+                tracing::info!(target: "t", "news");
+                logs.lines()
+            })
+        };
+        let whole = tracing_subscriber::fmt()
+            .with_writer(io::sink)
+            .with_max_level(Level::INFO)
+            .finish()
+            .with(capture_layer());
+        assert_eq!(lines(Dispatch::new(whole)), ["INFO t: news"]);
+        let theirs = tracing_subscriber::fmt::layer()
+            .with_writer(io::sink)
+            .with_filter(LevelFilter::INFO);
+        let per_layer = tracing_subscriber::registry()
+            .with(theirs)
+            .with(capture_layer());
+        assert_eq!(
+            lines(Dispatch::new(per_layer)),
+            ["DEBUG t: detail", "INFO t: news"]
+        );
+    }
+
     /// A scope is told from no subscriber at all before anything is
     /// installed, a scoped `NoSubscriber` of the test's own too (no test
     /// of this binary sets a global subscriber).
@@ -614,6 +947,12 @@ mod tests {
     fn the_error_says_what_to_do_also_through_unwrap() {
         let e = CaptureError::OtherGlobalSubscriber;
         assert!(e.to_string().contains("remove yours"), "{e}");
+        // the way to keep yours
+        assert!(
+            e.to_string()
+                .contains("add `.with(retry_runtime::testing::capture_layer())` to yours"),
+            "{e}"
+        );
         // the cause that shows in some runs only: a test's try_init() helper
         assert!(e.to_string().contains(".try_init()` helper"), "{e}");
         assert!(e.to_string().contains("changes from run to run"), "{e}");

@@ -77,13 +77,16 @@
     doc = "[`capture_logs`] collects this thread's log lines as a `tracing`
 subscriber's text format writes them, the runtime's and the test's
 own: see [`CapturedLogs`] for what a capture holds, which thread's
-lines, and what it needs of the test binary."
+lines, and what it needs of the test binary; [`capture_layer`], for a
+test binary that sets a global subscriber of its own, is the capture as
+a layer of it."
 )]
 #![cfg_attr(
     not(feature = "test-util"),
     doc = "`capture_logs` collects this thread's log lines as a `tracing`
 subscriber's text format writes them, the runtime's and the test's
-own, into a `CapturedLogs`. (These docs were built without the feature,
+own, into a `CapturedLogs` (`capture_layer`: the same beside a global
+subscriber of the test binary's own). (These docs were built without the feature,
 so neither is in them: `cargo doc --open --features retry-runtime/test-util`
 in a project that has retry-runtime in its `[dependencies]` builds them
 with it; docs/testing.md, \"The log lines\", says the rest.)"
@@ -99,7 +102,7 @@ mod paused;
 mod seeded;
 
 #[cfg(feature = "test-util")]
-pub use logs::{CaptureError, CapturedLogs, capture_logs};
+pub use logs::{CaptureError, CapturedLogs, capture_layer, capture_logs};
 pub use no_wait::NoWait;
 pub use paused::{Paused, is_paused, pause};
 pub use seeded::seed;
