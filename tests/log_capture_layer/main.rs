@@ -110,6 +110,30 @@ fn the_lines_are_those_of_the_capture_s_own_subscriber() {
     assert!(!text.contains("layer.detail"), "{text}");
 }
 
+/// A span the capture did not record, which the user's layer did (made
+/// on a thread without a capture, or on this one before the capture
+/// began), is left out of the captured lines, as the capture's own
+/// subscriber leaves it out; not written by its name alone, as though it
+/// had no fields. A span made since, on this thread, is written whole.
+#[test]
+fn spans_the_capture_did_not_record_are_left_out() {
+    init();
+    let elsewhere = thread::spawn(|| tracing::info_span!("elsewhere", id = 1))
+        .join()
+        .unwrap();
+    // (its parent: `elsewhere`, entered here)
+    let before = elsewhere.in_scope(|| tracing::info_span!("before", id = 2));
+    let logs = testing::capture_logs().unwrap();
+    before.in_scope(|| {
+        tracing::info_span!("job", id = 3).in_scope(|| tracing::warn!(target: "t", "down"));
+        tracing::warn!(target: "t", "in before alone");
+    });
+    assert_eq!(
+        logs.lines(),
+        ["WARN job{id=3}: t: down", "WARN t: in before alone"]
+    );
+}
+
 /// The user's layer gets the lines of every thread, those that capture
 /// and those that do not, at its own level; a capture, its thread's alone.
 #[test]

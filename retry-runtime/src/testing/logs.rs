@@ -27,11 +27,10 @@ use std::sync::OnceLock;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::{Interest, NoSubscriber};
 use tracing::{Dispatch, Level, Metadata, Subscriber};
-use tracing_subscriber::fmt::FormattedFields;
-use tracing_subscriber::fmt::format::{DefaultFields, Writer};
-use tracing_subscriber::fmt::{FormatFields, MakeWriter};
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// The quietest level captured: DEBUG and above, not TRACE (which
 /// dependencies such as hyper fill with a line per frame).
@@ -259,7 +258,8 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 /// refused ([`CaptureError::OtherGlobalSubscriber`]). The captures find
 /// the layer in the global subscriber and install nothing; their lines
 /// are the ones the capture's own subscriber would hold: the same text
-/// format (no time, no colours, whatever the other layers use), this
+/// format (no time, no colours, whatever the other layers use; only the
+/// spans the capture recorded, not one made before it began), this
 /// thread's lines only, DEBUG and above, none formatted for a thread
 /// without a capture, and no callsite cached as "never" on the layer's
 /// account (it answers "sometimes" for each).
@@ -321,9 +321,9 @@ where
 {
     let lines = tracing_subscriber::fmt::layer()
         .fmt_fields(CaptureFields::default())
+        .event_format(RecordedSpans(Format::default().without_time()))
         .with_writer(ThreadLines)
-        .with_ansi(false)
-        .without_time();
+        .with_ansi(false);
     ThisThread(lines).and_then(CaptureMark)
 }
 
@@ -414,6 +414,70 @@ impl<'writer> FormatFields<'writer> for CaptureFields {
     }
 }
 
+/// The capture's text format: tracing-subscriber's, as configured (no
+/// time, no colours), but for the spans the capture did not record, which
+/// it leaves out. A span the layer did not format the fields of (made
+/// before the capture began, on a thread without one, or below DEBUG:
+/// [`ThisThread`] did not hand it on) would be written by its name alone,
+/// as though it had no fields (`job:` for `job{id=7}`), where the capture's
+/// own subscriber, which does not even make such a span, leaves it out.
+/// The line is the default format's, that span list aside, so what that
+/// format does with a `log` record (tracing-log's) stays as it is.
+struct RecordedSpans(Format<Full, ()>);
+
+impl<S, N> FormatEvent<S, N> for RecordedSpans
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let recorded =
+            |span: &SpanRef<'_, S>| span.extensions().get::<FormattedFields<N>>().is_some();
+        let all_recorded = ctx
+            .event_scope()
+            .is_none_or(|mut scope| scope.all(|span| recorded(&span)));
+        if all_recorded {
+            return self.0.format_event(ctx, writer, event);
+        }
+        // the span list the default format writes (`a{x=1}:b:`, then a
+        // space), and the one of the recorded spans only
+        let (mut every, mut kept) = (String::new(), String::new());
+        for span in ctx.event_scope().into_iter().flat_map(|s| s.from_root()) {
+            let extensions = span.extensions();
+            let fields = extensions.get::<FormattedFields<N>>();
+            let written = match fields {
+                Some(fields) if !fields.is_empty() => format!("{}{{{fields}}}:", span.name()),
+                _ => format!("{}:", span.name()),
+            };
+            every.push_str(&written);
+            if fields.is_some() {
+                kept.push_str(&written);
+            }
+        }
+        every.push(' ');
+        if !kept.is_empty() {
+            kept.push(' ');
+        }
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        // the list follows the level, padded to five characters, and a space
+        let level = line.get(..6).unwrap_or_default();
+        match line
+            .get(6..)
+            .and_then(|rest| rest.strip_prefix(every.as_str()))
+        {
+            Some(rest) => write!(writer, "{level}{kept}{rest}"),
+            // (a layout not the one read: the line as the format wrote it)
+            None => writer.write_str(&line),
+        }
+    }
+}
+
 /// This thread's log lines since [`capture_logs`] made it (feature
 /// `test-util`): each as tracing-subscriber's text format writes it
 /// without its time, `WARN
@@ -423,8 +487,9 @@ impl<'writer> FormatFields<'writer> for CaptureFields {
 /// out). A line logged in a span has the span between its level and its
 /// target, `ERROR job{id=7}: retry_runtime: fetch failed after 3 attempts
 /// ...`: match the message, or the line with its span. (A span made
-/// before the capture began, or on a thread without one, was not
-/// recorded: its lines show the spans made since.)
+/// before the capture began, on a thread without one, or below DEBUG was
+/// not recorded, and is left out: its lines show the spans made since,
+/// beside a subscriber of yours ([`capture_layer`]) as well.)
 ///
 /// Lines are kept until the capture is dropped: reading them consumes
 /// nothing. Captures nest: each holds the lines logged since it began,
@@ -890,6 +955,38 @@ mod tests {
             tracing::info_span!("job", id = 7).in_scope(|| tracing::error!(target: "t", "down"));
             assert_eq!(logs.lines(), ["ERROR job{id=7}: t: down"]);
         });
+    }
+
+    /// A span the capture did not record, whose fields it never
+    /// formatted (made before the capture began, or below DEBUG), is left
+    /// out of its lines, as the capture's own subscriber leaves it out (it
+    /// does not even make it there): not written by its name alone, as
+    /// though it had no fields. The spans it recorded are written whole.
+    #[test]
+    fn a_span_the_capture_did_not_record_is_left_out_of_its_lines() {
+        let lines = |subscriber: Dispatch| {
+            tracing::dispatcher::with_default(&subscriber, || {
+                let before = tracing::info_span!("before", id = 7);
+                let logs = CapturedLogs::start();
+                before.in_scope(|| {
+                    tracing::info_span!("job", id = 8).in_scope(|| {
+                        tracing::trace_span!("poll", n = 1)
+                            .in_scope(|| tracing::error!(target: "t", "down"));
+                    });
+                    tracing::warn!(target: "t", "in before alone");
+                });
+                logs.lines()
+            })
+        };
+        let expected = ["ERROR job{id=8}: t: down", "WARN t: in before alone"];
+        assert_eq!(lines(Dispatch::new(subscriber())), expected);
+        let theirs = tracing_subscriber::fmt::layer()
+            .with_writer(io::sink)
+            .with_filter(LevelFilter::TRACE);
+        let beside_theirs = tracing_subscriber::registry()
+            .with(theirs)
+            .with(capture_layer());
+        assert_eq!(lines(Dispatch::new(beside_theirs)), expected);
     }
 
     /// The user's filters act on the capture as they are placed (the
