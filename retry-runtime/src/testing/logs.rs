@@ -656,7 +656,8 @@ impl fmt::Debug for CapturedLogs {
 #[non_exhaustive]
 pub enum CaptureError {
     /// The test binary has a global `tracing` subscriber that is not the
-    /// capture's and has not its layer ([`capture_layer`]), set before the
+    /// capture's and has not its layer ([`capture_layer`]; or has it
+    /// behind a `reload::Layer`, which hides it), set before the
     /// first capture: by the binary, or by another test of it that ran
     /// first (a `try_init()` helper; see [`capture_logs`]).
     OtherGlobalSubscriber,
@@ -676,7 +677,9 @@ impl fmt::Display for CaptureError {
                  `fmt().with_test_writer().try_init()` helper, test-log's #[test]: then \
                  which one wins changes from run to run), and the capture needs its own \
                  subscriber or its layer: add `.with(retry_runtime::testing::capture_layer())` \
-                 to yours, set once before any test captures; or remove yours from this \
+                 to yours, set once before any test captures (directly, boxed, in an \
+                 Option or a Vec, under a filter; not behind a reload::Layer, which hides it \
+                 from the capture); or remove yours from this \
                  test binary (a test prints the capture's lines on failure with \
                  assert!(.., \"{logs}\")), or move the tests that capture to a test binary \
                  of their own"
@@ -1050,6 +1053,9 @@ mod tests {
                 .contains("add `.with(retry_runtime::testing::capture_layer())` to yours"),
             "{e}"
         );
+        // the one place it cannot be found, where a user who did add it
+        // put it (the docs say so; the message is what they read)
+        assert!(e.to_string().contains("not behind a reload::Layer"), "{e}");
         // the cause that shows in some runs only: a test's try_init() helper
         assert!(e.to_string().contains(".try_init()` helper"), "{e}");
         assert!(e.to_string().contains("changes from run to run"), "{e}");
