@@ -281,7 +281,10 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 /// - a filter of the whole subscriber (`.with(EnvFilter::new("info"))`
 ///   beside the layers, `fmt().with_max_level(Level::INFO)`) decides for
 ///   every layer: a line it turns away reaches no layer, and the capture
-///   does not see it (the DEBUG lines, at INFO);
+///   does not see it (the DEBUG lines, at INFO). `fmt().finish()` has
+///   one of its own, at INFO unless you set another
+///   (`fmt().with_max_level(Level::DEBUG)`): added to it as it is, the
+///   capture sees INFO and up;
 /// - a per-layer filter (`fmt::layer().with_filter(EnvFilter::new("info"))`)
 ///   decides for its layer only: the capture still sees DEBUG and up.
 ///
@@ -1017,6 +1020,22 @@ mod tests {
             .finish()
             .with(capture_layer());
         assert_eq!(lines(Dispatch::new(whole)), ["INFO t: news"]);
+        // fmt()'s own level, where none is set, is such a filter, at INFO
+        // (the layer's docs warn of it)
+        let fmt_as_it_is = tracing_subscriber::fmt()
+            .with_writer(io::sink)
+            .finish()
+            .with(capture_layer());
+        assert_eq!(lines(Dispatch::new(fmt_as_it_is)), ["INFO t: news"]);
+        let fmt_at_debug = tracing_subscriber::fmt()
+            .with_writer(io::sink)
+            .with_max_level(Level::DEBUG)
+            .finish()
+            .with(capture_layer());
+        assert_eq!(
+            lines(Dispatch::new(fmt_at_debug)),
+            ["DEBUG t: detail", "INFO t: news"]
+        );
         let theirs = tracing_subscriber::fmt::layer()
             .with_writer(io::sink)
             .with_filter(LevelFilter::INFO);
