@@ -79,8 +79,10 @@ struct Line {
 ///   its own (a file or a directory of its own under `tests/`).
 /// - [`CaptureError::ScopedSubscriber`] when this thread has a subscriber
 ///   of its own in scope (`tracing::subscriber::set_default`,
-///   `with_default`): the lines would go to it, and the capture would see
-///   none. Capture outside its scope. Refused before anything is
+///   `with_default`) without [`capture_layer`]: the lines would go to it,
+///   and the capture would see none. Capture outside its scope, or add the
+///   layer to the scope's subscriber (with it there, the capture works,
+///   whatever the global subscriber is). Refused before anything is
 ///   installed: a test binary whose first capture is refused so can still
 ///   set a global subscriber of its own. (Not in the scope of
 ///   `Dispatch::none()`, which tracing shows as no subscriber at all: the
@@ -126,10 +128,17 @@ struct Line {
 /// ```
 pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
     static GLOBAL: OnceLock<Global> = OnceLock::new();
+    // Has this thread's subscriber, global or in scope, the capture's
+    // layer? Then the lines reach the capture, whatever the other is.
+    let layer_here = || tracing::dispatcher::get_default(|d| d.is::<CaptureMark>());
     // A refused call leaves no trace: the global subscriber, once set, stays
     // for the binary (and refuses the test's own `set_global_default`), so
-    // a call inside a scope is refused before anything is installed.
-    if GLOBAL.get().is_none() && !no_subscriber_here() && !global_subscriber_set() {
+    // a call inside a scope is refused before anything is installed. (A
+    // scope with the layer is not refused: the capture's subscriber is
+    // installed, as for a call outside a scope, so that no thread caches
+    // "never" for a callsite while the scope's subscriber is not there.)
+    if GLOBAL.get().is_none() && !no_subscriber_here() && !global_subscriber_set() && !layer_here()
+    {
         return Err(CaptureError::ScopedSubscriber);
     }
     let mut installed = false;
@@ -145,7 +154,8 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
             Global::Other
         }
     });
-    if global == Global::Other {
+    let here = layer_here();
+    if global == Global::Other && !here {
         return Err(CaptureError::OtherGlobalSubscriber);
     }
     // A thread that reached a callsite while the subscriber was being set
@@ -155,7 +165,6 @@ pub fn capture_logs() -> Result<CapturedLogs, CaptureError> {
     // from no scope above): with the capture's subscriber the only one
     // registered, tracing would ask the scope's no-op dispatcher, and
     // cache "never" for every callsite, for every thread's captures.
-    let here = tracing::dispatcher::get_default(|d| d.is::<CaptureMark>());
     if here {
         tracing::callsite::rebuild_interest_cache();
     } else if installed {
@@ -271,7 +280,9 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 /// tracing-subscriber's registry (`tracing_subscriber::registry()`, or
 /// `fmt().finish()`), directly, under a filter of yours, or in an
 /// `Option`, a `Box<dyn Layer>` or a `Vec` of layers; not behind a
-/// `reload::Layer`, which hides what it holds from [`capture_logs`].
+/// `reload::Layer`, which hides what it holds from [`capture_logs`]. A
+/// subscriber of a test's own in scope (`with_default`) with the layer in
+/// it captures too: this thread's lines go to it, and reach the layer.
 ///
 /// # Your filters
 ///
@@ -665,8 +676,9 @@ pub enum CaptureError {
     /// first (a `try_init()` helper; see [`capture_logs`]).
     OtherGlobalSubscriber,
     /// This thread has a subscriber of its own in scope
-    /// (`tracing::subscriber::set_default` or `with_default`), which would
-    /// get the lines instead.
+    /// (`tracing::subscriber::set_default` or `with_default`), without the
+    /// capture's layer ([`capture_layer`]), which would get the lines
+    /// instead.
     ScopedSubscriber,
 }
 
@@ -689,8 +701,9 @@ impl fmt::Display for CaptureError {
             }
             CaptureError::ScopedSubscriber => {
                 "testing::capture_logs: this thread has a tracing subscriber of its own in \
-                 scope (tracing::subscriber::set_default or with_default), which would get \
-                 the lines instead: capture outside its scope"
+                 scope (tracing::subscriber::set_default or with_default) without the \
+                 capture's layer, which would get the lines instead: capture outside its \
+                 scope, or add `.with(retry_runtime::testing::capture_layer())` to it"
             }
         })
     }
