@@ -441,6 +441,13 @@ pub enum Failure<Res, E> {
         /// The wait it asks for, as the classifier read it (a
         /// `tonic::Status`'s pushback, say).
         retry_after: Option<Duration>,
+        /// What found `kind` in the error's chain of causes besides the
+        /// types the runtime knows: the layer's or the middleware's
+        /// `with_classify` (`|_| None` without one). Asked again, of the
+        /// same chain, why a `Permanent` error is permanent
+        /// ([`Classify::why_permanent`]), and only for a give-up line that
+        /// is written: an error of yours says why as it says its kind.
+        find: for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a (dyn Classify + 'a)>,
     },
     /// The attempt took longer than the per-attempt timeout.
     Timeout(AttemptTimeout),
@@ -469,8 +476,9 @@ impl<Res, E> Failure<Res, E> {
 
 /// Its kind and hint as they were taken when the attempt ended; why it is
 /// `Permanent`, asked only for a give-up line that is written, of the
-/// error's chain (a `tonic::Status` whose server's pushback asks not to
-/// retry, the error of a service of yours, says so on the layer's line).
+/// error's chain, as its kind was found there (a `tonic::Status` whose
+/// server's pushback asks not to retry, an error of yours that the layer's
+/// or the middleware's `with_classify` finds, says so on their line).
 impl<Res, E: StdError + 'static> Classify for Failure<Res, E> {
     #[inline]
     fn kind(&self) -> ErrorKind {
@@ -494,8 +502,15 @@ impl<Res, E: StdError + 'static> Classify for Failure<Res, E> {
     }
     fn why_permanent(&self) -> Option<&'static str> {
         match self {
-            Failure::Error { error, .. } => {
-                crate::chain::why_permanent_in(error, crate::chain::no_classify)
+            Failure::Error { error, find, .. } => {
+                // (the middleware's error, found in as its kind is)
+                #[cfg(feature = "reqwest-middleware")]
+                if let Some(error) =
+                    (error as &dyn core::any::Any).downcast_ref::<::reqwest_middleware::Error>()
+                {
+                    return crate::chain::why_permanent_of_middleware(error, *find);
+                }
+                crate::chain::why_permanent_in(error, *find)
             }
             _ => None,
         }
@@ -584,12 +599,13 @@ impl<Res: ClassifyResponse, E: fmt::Debug + 'static> fmt::Debug for Failure<Res,
                 error,
                 kind,
                 retry_after,
+                ..
             } => f
                 .debug_struct("Error")
                 .field("error", &MaskedDebug(error))
                 .field("kind", kind)
                 .field("retry_after", retry_after)
-                .finish(),
+                .finish_non_exhaustive(),
             Failure::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
             Failure::CircuitOpen(open) => f.debug_tuple("CircuitOpen").field(open).finish(),
             Failure::Throttled(t) => f.debug_tuple("Throttled").field(t).finish(),
@@ -968,6 +984,7 @@ mod tests {
             error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
             kind: ErrorKind::Connect,
             retry_after: Some(Duration::from_millis(300)),
+            find: crate::chain::no_classify,
         };
         assert_eq!(e.kind(), ErrorKind::Connect);
         assert_eq!(e.retry_after(), Some(Duration::from_millis(300)));
@@ -1001,6 +1018,7 @@ mod tests {
             error,
             kind: ErrorKind::Connect,
             retry_after: None,
+            find: crate::chain::no_classify,
         };
         for shown in [format!("{f:?}"), format!("{f:#?}")] {
             assert!(!shown.contains("SECRET"), "{shown}");
@@ -1036,6 +1054,7 @@ mod tests {
             error: Client(refused),
             kind: ErrorKind::Connect,
             retry_after: None,
+            find: crate::chain::no_classify,
         };
         assert_eq!(e.to_string(), "client error (Connect): connection refused");
     }

@@ -2221,6 +2221,55 @@ async fn with_classify_finds_an_error_type_of_yours_in_the_chain() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+/// A permanent error of the user's that says why, known only to the
+/// layer's `with_classify`.
+#[derive(Debug, thiserror::Error)]
+#[error("clip 7 is gone")]
+struct Gone;
+
+impl Classify for Gone {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Permanent
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        Some("the clip does not exist")
+    }
+}
+
+fn gone<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    e.downcast_ref::<Gone>().map(|g| g as &dyn Classify)
+}
+
+/// Why the error found by `with_classify` is permanent, as the layer's
+/// give-up line and `on_give_up` hook tell it: the words, found by the
+/// same finder as its kind (the layer's line said `Permanent` and not why).
+#[tokio::test(start_paused = true)]
+async fn with_classify_says_why_an_error_of_yours_is_permanent() {
+    static TOLD: Mutex<Vec<Option<&'static str>>> = Mutex::new(Vec::new());
+    fn told(ev: &retry_runtime::GiveUpEvent<'_>) {
+        TOLD.lock().unwrap().push(ev.why_permanent());
+    }
+    const GONE: Policy<RetryOn> = FAST.with_name("gone").with_on_give_up(told);
+    let logs = capture();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = ServiceBuilder::new()
+        .layer(GONE.layer().with_classify(gone))
+        .service(failing_twice(calls.clone(), |_| Upstream2(Gone)));
+    assert!(svc.oneshot(Request::new(())).await.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let line = logs.assert_logged(
+        Level::WARN,
+        "gone failed with a non-retriable error on attempt 1 (the clip does not exist)",
+    );
+    assert_eq!(field(&line, "reason"), Some("the clip does not exist"));
+    assert_eq!(*TOLD.lock().unwrap(), [Some("the clip does not exist")]);
+}
+
+/// `Gone`, wrapped as a client library wraps its causes.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream call failed")]
+struct Upstream2(#[source] Gone);
+
 /// A service whose first call answers 503 and which then fails its
 /// readiness check (tower: a service whose `poll_ready` errs is broken).
 #[derive(Clone)]

@@ -1274,6 +1274,7 @@ where
                             error,
                             kind,
                             retry_after,
+                            find: self.classify,
                         })
                     }
                     Err(timeout) => {

@@ -403,6 +403,7 @@ where
                                 error,
                                 kind,
                                 retry_after,
+                                find: *this.classify,
                             }
                         }
                         Poll::Pending => {
