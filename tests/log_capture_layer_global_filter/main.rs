@@ -61,3 +61,22 @@ fn a_global_filter_at_info_hides_debug_lines_from_the_capture() {
     );
     assert_eq!(logs.count(Level::DEBUG), 0, "{logs}");
 }
+
+#[test]
+fn the_lines_printed_end_with_a_note_naming_the_level_the_filter_lets_through() {
+    init();
+    let logs = testing::capture_logs().unwrap();
+    tracing::info!(target: "t", "shown");
+    let printed = logs.to_string();
+    let (first, note) = printed.split_once('\n').unwrap();
+    assert_eq!(first, "INFO t: shown");
+    assert!(
+        note.starts_with(
+            "(note: this test binary's tracing filter lets INFO and above only through, to the capture too"
+        ),
+        "{printed}"
+    );
+    assert!(note.contains(".with_filter(..)"), "{printed}");
+    // the lines themselves carry no note
+    assert_eq!(logs.lines(), ["INFO t: shown"]);
+}

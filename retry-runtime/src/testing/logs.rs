@@ -640,8 +640,35 @@ impl fmt::Display for CapturedLogs {
         // Copied out first: the formatter's writer may log (a traced sink),
         // and its line is added to the buffer, which must not be borrowed
         // then.
-        f.write_str(&self.lines().join("\n"))
+        f.write_str(&self.lines().join("\n"))?;
+        match filtered_note(LevelFilter::current()) {
+            Some(note) => write!(f, "\n{note}"),
+            None => Ok(()),
+        }
     }
+}
+
+/// The note [`CapturedLogs`]'s lines end with, printed by a failed
+/// assertion, when the binary's `tracing` filter (`max`: its most verbose
+/// level, over every subscriber) lets through less than the capture holds
+/// (DEBUG and up): a filter of the whole subscriber (an `EnvFilter` from
+/// an unset `RUST_LOG`, ERROR alone) hides lines from the capture too,
+/// and a test counting WARN lines passes where `RUST_LOG` is set and fails
+/// where it is not.
+fn filtered_note(max: LevelFilter) -> Option<String> {
+    if max >= LevelFilter::from_level(LEVEL) {
+        return None;
+    }
+    let through = match max.into_level() {
+        Some(level) => format!("{level} and above only"),
+        None => "no line at all".to_owned(),
+    };
+    Some(format!(
+        "(note: this test binary's tracing filter lets {through} through, to the capture too: \
+         a filter of the whole subscriber, such as an EnvFilter from RUST_LOG (ERROR alone when \
+         RUST_LOG is unset) or fmt().with_max_level(..); put it on your own layer with \
+         .with_filter(..) for the capture to hold DEBUG and above)"
+    ))
 }
 
 impl fmt::Debug for CapturedLogs {
@@ -689,8 +716,10 @@ impl fmt::Display for CaptureError {
                 "testing::capture_logs: this test binary already has a global tracing \
                  subscriber (set_global_default, tracing_subscriber::fmt().init(), ...) \
                  without the capture's layer, or another test of the binary set one first (a \
-                 `fmt().with_test_writer().try_init()` helper, test-log's #[test]: then \
-                 which one wins changes from run to run), and the capture needs its own \
+                 `fmt().with_test_writer().try_init()` helper: then which one wins changes \
+                 from run to run; test-log's #[test], which sets its own before the test's \
+                 body and takes no layer: leave it off the tests that capture), and the \
+                 capture needs its own \
                  subscriber or its layer: add `.with(retry_runtime::testing::capture_layer())` \
                  to yours, set once before any test captures (directly, boxed, in an \
                  Option or a Vec, under a filter; not behind a reload::Layer, which hides it \
@@ -816,6 +845,30 @@ impl Drop for LineWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_note_names_what_a_filter_above_debug_lets_through() {
+        assert_eq!(filtered_note(LevelFilter::TRACE), None);
+        assert_eq!(filtered_note(LevelFilter::DEBUG), None);
+        let info = filtered_note(LevelFilter::INFO).unwrap();
+        assert!(
+            info.starts_with(
+                "(note: this test binary's tracing filter lets INFO and above only through"
+            ),
+            "{info}"
+        );
+        let error = filtered_note(LevelFilter::ERROR).unwrap();
+        assert!(
+            error.contains("lets ERROR and above only through"),
+            "{error}"
+        );
+        assert!(
+            error.contains("ERROR alone when RUST_LOG is unset"),
+            "{error}"
+        );
+        let off = filtered_note(LevelFilter::OFF).unwrap();
+        assert!(off.contains("lets no line at all through"), "{off}");
+    }
 
     /// The capture's subscriber, in scope on this thread only: the unit
     /// tests share their process with tests that count on no global
