@@ -1,8 +1,9 @@
 //! A breaker and a budget never allocate: guarded runs that succeed, retry,
 //! open the breaker, are rejected, probe and close, and runs refused by the
 //! budget, sync and async, with no tracing subscriber installed; nor does a
-//! cooldown telling its hook of a hold. The binary's counting allocator
-//! measures it.
+//! cooldown telling its hook of a hold, nor one that spreads the calls it
+//! held over a window (each call's point drawn as it waits). The binary's
+//! counting allocator measures it.
 
 use std::time::Duration;
 
@@ -171,4 +172,81 @@ fn a_cooldowns_hook_is_told_of_a_hold_without_an_allocation() {
     });
     assert_eq!(n, 0, "allocations");
     assert_eq!(TOLD_MS.load(Ordering::Relaxed), 11_000);
+}
+
+/// A cooldown with a spread draws each held call's point on the stack:
+/// held first attempts (sync and async), a retry the hold lengthened,
+/// `ready` and a decision allocate nothing; a held hedged call what any
+/// hedged call does (its attempt's box and the list: tests/alloc/retries.rs)
+/// and nothing more. On tokio's paused clock: the waits are virtual.
+#[test]
+fn a_cooldowns_spread_draws_without_an_allocation() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::jitter::Rng;
+    static SPREAD: Cooldown = Cooldown::new("no-alloc-spread")
+        .with_spread(Duration::from_secs(2))
+        .with_pace(100, Duration::from_secs(1));
+    static HELD: Policy<retry_runtime::RetryOn> = retry_runtime::presets::API
+        .with_max_attempts(2)
+        .with_cooldown(&SPREAD);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let held_calls = || async {
+        SPREAD.hold_for(Duration::from_secs(5));
+        assert!(HELD.retry(|| async { Ok::<_, TooMany>(()) }).await.is_ok());
+        // a retry the hold (another call's 429, during the attempt) lengthens
+        let mut first = true;
+        let r = HELD
+            .retry(|| {
+                let fail = std::mem::take(&mut first);
+                if fail {
+                    SPREAD.hold_for(Duration::from_secs(5));
+                }
+                async move {
+                    match fail {
+                        true => Err(TooMany(Duration::ZERO)),
+                        false => Ok(()),
+                    }
+                }
+            })
+            .await;
+        assert!(r.is_ok());
+        SPREAD.hold_for(Duration::from_secs(5));
+        SPREAD.ready().await;
+    };
+    rt.block_on(held_calls()); // warms the runtime and its timers up
+    let (n, ()) = allocations_in(|| {
+        rt.block_on(held_calls());
+        // sync: a held first attempt, its sleeper told of the wait
+        SPREAD.hold_for(Duration::from_secs(5));
+        let r = HELD
+            .retry(|| Ok::<_, TooMany>(()))
+            .sleep_with(|_: Duration| {})
+            .call();
+        assert!(r.is_ok());
+        let decision = HELD.decide_with(
+            0,
+            Duration::ZERO,
+            &TooMany(Duration::ZERO),
+            &mut Rng::with_seed(1),
+        );
+        assert!(matches!(decision, retry_runtime::Decision::Retry { .. }));
+    });
+    assert_eq!(n, 0, "allocations");
+    // a hedged call held: its attempt's box and the list, as unheld
+    let hedged = HELD.with_hedge(Duration::from_millis(50));
+    let (n, ()) = allocations_in(|| {
+        rt.block_on(async {
+            SPREAD.hold_for(Duration::from_secs(5));
+            assert!(hedged
+                .retry(|| async { Ok::<_, TooMany>(()) })
+                .hedged()
+                .await
+                .is_ok());
+        })
+    });
+    assert_eq!(n, 2, "allocations");
 }

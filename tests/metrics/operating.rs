@@ -354,6 +354,74 @@ fn a_two_minute_outage_and_the_queries_readme_gives_for_it() {
     }
 }
 
+/// `with_spread`: a held call's wait, its point in the spread after the
+/// hold's end included, is the hold's in `retry_cooldown_wait_seconds`
+/// (`cause="hold"`: the spread is part of the hold's effect, not a pace),
+/// and a retry's line says that wait, the cooldown's, as it is: a first
+/// attempt held 2s and a retry held 3s, each with its point drawn from
+/// the seeded generator.
+#[test]
+fn a_spread_wait_is_the_holds_in_the_metrics_and_the_log() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::jitter::Rng;
+    use retry_runtime::{kinds, Backoff};
+    static SPREAD: Cooldown =
+        Cooldown::new("ops-partner-spread").with_spread(Duration::from_secs(2));
+    static IMPORT: Policy<RetryOn> = Policy::new()
+        .with_name("ops.partner.spread")
+        .with_max_attempts(2)
+        .with_backoff(Backoff::fixed(Duration::from_millis(20)))
+        .retry_on(kinds![Timeout])
+        .with_cooldown(&SPREAD);
+    let s = Duration::from_secs;
+    let paused = testing::pause();
+    let logs = testkit::capture::capture();
+    testing::seed(5);
+    let (rec, ()) = testkit::metrics::record(|| {
+        retry_runtime::metrics::enable();
+        crate::script::block_on(async {
+            SPREAD.hold_for(s(2));
+            IMPORT
+                .retry(|| async { Ok::<_, io::Error>(()) })
+                .await
+                .unwrap();
+            let mut first = true;
+            IMPORT
+                .retry(|| {
+                    let fail = std::mem::take(&mut first);
+                    if fail {
+                        // another call's 429 asks 3 s while this attempt fails
+                        SPREAD.hold_for(s(3));
+                    }
+                    async move {
+                        match fail {
+                            true => Err(io::Error::from(io::ErrorKind::TimedOut)),
+                            false => Ok(()),
+                        }
+                    }
+                })
+                .await
+                .unwrap();
+        })
+    });
+    let mut rng = Rng::with_seed(5);
+    let mut point = || Duration::from_nanos(rng.below_inclusive(2_000_000_000) as u64);
+    let (first, retry) = (s(2) + point(), s(3) + point());
+    assert_eq!(paused.waits(), [first, retry]);
+    let held = [("cooldown", "ops-partner-spread"), ("cause", "hold")];
+    let imposed = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &held);
+    let beyond = retry - Duration::from_millis(20);
+    assert_eq!(imposed, [first.as_secs_f64(), beyond.as_secs_f64()]);
+    let paced = [("cooldown", "ops-partner-spread"), ("cause", "pace")];
+    assert!(rec
+        .histogram(retry_runtime::metrics::COOLDOWN_WAIT, &paced)
+        .is_empty());
+    let line = logs.assert_logged(tracing::Level::WARN, "retrying ops.partner.spread");
+    assert_eq!(field(&line, "wait_source"), Some("cooldown"));
+    let wait_ms: u128 = field(&line, "wait_ms").unwrap().parse().unwrap();
+    assert_eq!(wait_ms, retry.as_millis(), "{line}");
+}
+
 /// docs/operating.md's "Cooldowns and paces": a first attempt's wait for a hold is in
 /// the cooldown's histogram (`cause="hold"`), not in `retry_wait_seconds`;
 /// a retry's wait lengthened to the hold's end is recorded whole in

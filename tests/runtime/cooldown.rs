@@ -1659,3 +1659,267 @@ async fn a_hedged_runs_429_beside_another_attempts_end_holds_and_is_told() {
         ]
     );
 }
+
+/// The points in a spread of `over` that `n` held calls draw in turn after
+/// `testing::seed(seed)`: `Cooldown::with_spread`'s draw, one
+/// `below_inclusive` of the window's nanoseconds each.
+fn spread_points(seed: u64, over: Duration, n: usize) -> Vec<Duration> {
+    let mut rng = retry_runtime::jitter::Rng::with_seed(seed);
+    let over = over.as_nanos();
+    (0..n)
+        .map(|_| Duration::from_nanos(rng.below_inclusive(over) as u64))
+        .collect()
+}
+
+/// `with_spread`: the first attempts a hold held go over the window after
+/// its end, each at its own point drawn from the seeded generator (its
+/// wait recorded whole), not all at the hold's end; the calls after the
+/// hold are not held, nor moved.
+#[tokio::test(start_paused = true)]
+async fn held_first_attempts_go_over_the_spread_at_their_drawn_points() {
+    static SPREAD_FIRST: Cooldown =
+        Cooldown::new("spread-first").with_spread(Duration::from_secs(3));
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("spread-first")
+        .with_cooldown(&SPREAD_FIRST);
+    let paused = testing::pause();
+    testing::seed(11);
+    let start = Instant::now();
+    SPREAD_FIRST.hold_for(5 * S);
+    // six calls (tasks of this thread: its generator, its recorded waits)
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn(async move {
+                POLICY
+                    .retry(move || std::future::ready(Ok::<_, ApiError>(start.elapsed())))
+                    .await
+            })
+        })
+        .collect();
+    let mut at = Vec::new();
+    for task in tasks {
+        at.push(task.await.unwrap().unwrap());
+    }
+    let expected: Vec<Duration> = spread_points(11, 3 * S, 6)
+        .into_iter()
+        .map(|point| 5 * S + point)
+        .collect();
+    assert_eq!(paused.waits(), expected);
+    // each call made then (tokio's timer: to the millisecond after)
+    for (at, due) in at.iter().zip(&expected) {
+        assert!(*at >= *due && *at <= *due + ms(1), "{at:?} for {due:?}");
+    }
+    // over the window, not at once
+    let (first, last) = (at.iter().min().unwrap(), at.iter().max().unwrap());
+    assert!(*last - *first > S, "{at:?}");
+    let mut distinct = at.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 6, "{at:?}");
+    // after the hold's end and its window: no wait, no draw
+    let after = start.elapsed();
+    assert_eq!(
+        POLICY
+            .retry(|| std::future::ready(Ok::<_, ApiError>(())))
+            .await,
+        Ok(())
+    );
+    assert_eq!(start.elapsed(), after);
+    assert_eq!(paused.waits().len(), 6);
+}
+
+/// A retry the hold lengthened starts at its point in the spread after
+/// the hold's end (its event says that wait, the cooldown's); a retry
+/// whose own wait ends past the hold is not moved, and draws nothing. A
+/// policy without jitter draws the point from the thread's generator too.
+#[tokio::test(start_paused = true)]
+async fn a_retry_the_hold_lengthened_starts_at_its_point_in_the_spread() {
+    use retry_runtime::{Backoff, Jitter, WaitSource};
+    static SPREAD_RETRY: Cooldown =
+        Cooldown::new("spread-retry").with_spread(Duration::from_secs(2));
+    let policy = |backoff| {
+        Policy::new()
+            .with_max_attempts(2)
+            .with_backoff(Backoff::fixed(backoff))
+            .with_jitter(Jitter::None)
+            .with_cooldown(&SPREAD_RETRY)
+    };
+    // the first attempt fails as another call's 429 holds the cooldown
+    let fails_held = |hold: Duration| {
+        let mut n = 0;
+        move || {
+            n += 1;
+            let at = start_of_call();
+            if n == 1 {
+                SPREAD_RETRY.hold_for(hold);
+            }
+            std::future::ready(if n == 1 { Err(ApiError::Down) } else { Ok(at) })
+        }
+    };
+    let paused = testing::pause();
+    testing::seed(23);
+    let points = spread_points(23, 2 * S, 2);
+    let mut seen = Vec::new();
+    let t0 = start_of_call();
+    let at = policy(ms(100))
+        .retry(fails_held(4 * S))
+        .notify(|ev| seen.push((ev.wait, ev.wait_source)))
+        .await
+        .unwrap();
+    let wait = 4 * S + points[0];
+    assert_eq!(seen, [(wait, WaitSource::Cooldown)]);
+    assert_eq!(paused.waits(), [wait]);
+    assert!(at >= t0 + wait && at <= t0 + wait + ms(1), "{at:?}");
+    // held 1s, its own wait 2s: not moved, nothing drawn
+    let t1 = start_of_call();
+    let at = policy(2 * S)
+        .retry(fails_held(S))
+        .notify(|ev| seen.push((ev.wait, ev.wait_source)))
+        .await
+        .unwrap();
+    assert_eq!(seen[1], (2 * S, WaitSource::Backoff));
+    assert_eq!(at, t1 + 2 * S);
+    // the next held call draws the second point
+    SPREAD_RETRY.hold_for(S);
+    SPREAD_RETRY.ready().await;
+    assert_eq!(paused.waits(), [wait, 2 * S, S + points[1]]);
+}
+
+/// The time on tokio's (paused) clock since the test's runtime started.
+fn start_of_call() -> Duration {
+    thread_local!(static START: Instant = Instant::now());
+    START.with(|start| start.elapsed())
+}
+
+/// A hedge due while another call's 429 holds the cooldown starts at its
+/// point in the spread after the hold's end, drawn from the seeded
+/// generator (not at the hold's end with every other held call).
+#[tokio::test(start_paused = true)]
+async fn a_hedge_held_starts_at_its_point_in_the_spread() {
+    static HEDGE_SPREAD: Cooldown =
+        Cooldown::new("hedge-spread").with_spread(Duration::from_millis(500));
+    let policy = presets::API
+        .with_name("hedge-spread")
+        .with_cooldown(&HEDGE_SPREAD)
+        .with_hedge(Duration::from_millis(50));
+    testing::seed(31);
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    hold_later(&HEDGE_SPREAD, Duration::from_millis(10), S);
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                // the first attempt hangs for 5s, the hedge answers at once
+                if n == 1 {
+                    tokio::time::sleep(5 * S).await;
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    let at = at.into_inner().unwrap();
+    let due = Duration::from_millis(1010) + spread_points(31, ms(500), 1)[0];
+    assert_eq!(at[0], Duration::ZERO);
+    assert!(at[1] >= due && at[1] <= due + ms(1), "{at:?}, due {due:?}");
+}
+
+/// A retry held to its point in the spread is judged by the deadline at
+/// that point: `decide_with`'s generator draws it, so a job queue's
+/// decision repeats; a point past `max_elapsed` gives up, one before it
+/// retries then.
+#[tokio::test(start_paused = true)]
+async fn decide_judges_max_elapsed_at_the_retrys_point_in_the_spread() {
+    use retry_runtime::jitter::Rng;
+    use retry_runtime::{Backoff, Decision, Jitter};
+    static DECIDE_SPREAD: Cooldown =
+        Cooldown::new("decide-spread").with_spread(Duration::from_secs(4));
+    let policy = Policy::new()
+        .with_backoff(Backoff::fixed(ms(100)))
+        .with_jitter(Jitter::None)
+        .with_max_elapsed(7 * S)
+        .with_cooldown(&DECIDE_SPREAD);
+    DECIDE_SPREAD.hold_for(5 * S);
+    // elapsed 0: a retry at 5s + its point is made when that is before 7s
+    let (mut made, mut refused) = (0, 0);
+    for seed in 0..40 {
+        let point = spread_points(seed, 4 * S, 1)[0];
+        let decision = policy.decide_with(
+            0,
+            Duration::ZERO,
+            &ApiError::Down,
+            &mut Rng::with_seed(seed),
+        );
+        if 5 * S + point < 7 * S {
+            assert_eq!(decision, Decision::retry(5 * S + point), "seed {seed}");
+            made += 1;
+        } else {
+            assert_eq!(
+                decision,
+                Decision::give_up(StopReason::Deadline),
+                "seed {seed}"
+            );
+            refused += 1;
+        }
+    }
+    // (both sides seen: half the window is past the deadline)
+    assert!(made > 5 && refused > 5, "{made} made, {refused} refused");
+}
+
+/// A spread with a pace: a held call takes the pace's first free slot at
+/// or after its point in the spread, so the calls released keep the
+/// pace's spacing too (none before its point, none closer than the
+/// interval).
+#[tokio::test(start_paused = true)]
+async fn with_a_pace_a_held_call_takes_a_slot_after_its_point() {
+    static SPREAD_PACED: Cooldown = Cooldown::new("spread-paced")
+        .with_spread(Duration::from_secs(1))
+        .with_pace(10, Duration::from_secs(1));
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("spread-paced")
+        .with_cooldown(&SPREAD_PACED);
+    testing::seed(47);
+    let start = Instant::now();
+    SPREAD_PACED.hold_for(2 * S);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn(async move {
+                POLICY
+                    .retry(move || std::future::ready(Ok::<_, ApiError>(start.elapsed())))
+                    .await
+            })
+        })
+        .collect();
+    let mut at = Vec::new();
+    for task in tasks {
+        at.push(task.await.unwrap().unwrap());
+    }
+    for (at, point) in at.iter().zip(spread_points(47, S, 6)) {
+        assert!(*at >= 2 * S + point, "{at:?} before its point {point:?}");
+    }
+    at.sort();
+    assert!(at.windows(2).all(|w| w[1] - w[0] >= ms(100)), "{at:?}");
+    assert!(*at.last().unwrap() <= 3 * S + 6 * ms(100), "{at:?}");
+}
+
+/// A call's stop signal ends its wait for the hold and its point in the
+/// spread (a shutdown): the attempt is made then, as for any hold.
+#[tokio::test(start_paused = true)]
+async fn the_stop_signal_ends_a_wait_in_the_spread() {
+    static SPREAD_STOP: Cooldown =
+        Cooldown::new("spread-stop").with_spread(Duration::from_secs(30));
+    let policy = presets::API
+        .with_name("spread-stop")
+        .with_cooldown(&SPREAD_STOP);
+    let start = Instant::now();
+    SPREAD_STOP.hold_for(60 * S);
+    let at = Cell::new(Vec::new());
+    let r = policy
+        .retry(calls(&[], &at, start))
+        .stop_on(tokio::time::sleep(S))
+        .await;
+    assert_eq!(r, Ok(()));
+    assert_eq!(at.take(), [S]);
+}

@@ -3267,6 +3267,66 @@ async fn the_layer_holds_a_first_attempt_through_a_hold_made_longer_meanwhile() 
     assert_eq!(sent, [ms(2500)], "sent inside the hold");
 }
 
+/// With a spread, the layer's first attempt goes at its point in the
+/// spread after the hold's end, and after the end of a hold made longer
+/// while it waited, at a point drawn again (from the seeded generator):
+/// held 1s, then at 500ms 2s more, it is sent 2.5s + its second point in.
+#[tokio::test(start_paused = true)]
+async fn the_layer_sends_a_held_first_attempt_at_its_point_in_the_spread() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::jitter::Rng;
+    static SPREAD: Cooldown = Cooldown::new("tower-spread").with_spread(Duration::from_millis(400));
+    static POLICY: Policy<RetryOn> = FAST.with_name("tower-spread").with_cooldown(&SPREAD);
+    retry_runtime::testing::seed(3);
+    let mut rng = Rng::with_seed(3);
+    let mut point = || Duration::from_nanos(rng.below_inclusive(400_000_000) as u64);
+    let (first, second) = (point(), point());
+    let paused = retry_runtime::testing::pause();
+    let start = tokio::time::Instant::now();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&sent);
+    let svc = tower::service_fn(move |_: Request<String>| {
+        log.lock().unwrap().push(start.elapsed());
+        std::future::ready(Ok::<_, Infallible>(
+            Response::builder().status(200).body(()).unwrap(),
+        ))
+    });
+    let svc = ServiceBuilder::new().layer(POLICY.layer()).service(svc);
+    SPREAD.hold_for(Duration::from_secs(1));
+    let longer = async {
+        tokio::time::sleep(ms(500)).await;
+        SPREAD.hold_for(Duration::from_secs(2));
+    };
+    let (status, ()) = tokio::join!(
+        async {
+            svc.oneshot(Request::get("/a").body(String::new()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        },
+        longer
+    );
+    assert_eq!(status, StatusCode::OK);
+    // (tokio's timer wakes to the millisecond after a wait)
+    let woke = tokio::time::Instant::now();
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert_eq!(waits[0], Duration::from_secs(1) + first);
+    // the longer hold's time left when the timer woke (at most 1ms late)
+    let left = ms(2500).saturating_sub(waits[0]);
+    assert!(
+        waits[1] + ms(1) >= left + second && waits[1] <= left + second,
+        "{waits:?}"
+    );
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent, [woke - start]);
+    let due = ms(2500) + second;
+    assert!(
+        sent[0] >= due && sent[0] <= due + ms(2),
+        "{sent:?}, due {due:?}"
+    );
+}
+
 /// A call's future waiting before its first attempt for a shared
 /// cooldown shows `step: Sleep` with 0 attempts (its `Debug` says so).
 #[tokio::test(start_paused = true)]

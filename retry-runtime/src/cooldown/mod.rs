@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::jitter::Rng;
 use crate::metrics::{self, CooldownCause};
 use crate::policy::{Decision, Policy};
 use crate::sleep::{self, Sleeper};
@@ -14,6 +15,7 @@ use crate::stop::StopReason;
 
 mod on_hold;
 mod pace;
+mod spread;
 
 pub use on_hold::HoldEvent;
 use pace::Pace;
@@ -60,6 +62,13 @@ use pace::Pace;
 /// `calls` per `per` spaced evenly (or [`with_burst`](Cooldown::with_burst)
 /// at once), and waits for it.
 ///
+/// When a hold ends, every call it held goes at once: a burst that draws
+/// the next 429s. [`with_spread`](Cooldown::with_spread) releases them
+/// over a window after its end instead, each held call at a point drawn
+/// in it (a retry lengthened to the hold's end, a first attempt, a hedge,
+/// a [`ready`](Cooldown::ready) wait; a call the hold did not hold is not
+/// moved): a remedy only after a 429, where a pace throttles always.
+///
 /// Without it, each of 32 tasks against a partner that allows 10 requests
 /// a second waits its own 429's `Retry-After` while the others go on
 /// sending and collect 429s of their own (an importer's walk-through: 41
@@ -104,6 +113,9 @@ pub struct Cooldown {
     pace: Pace,
     /// Told of each hold a run makes longer ([`with_on_hold`](Cooldown::with_on_hold)).
     on_hold: Option<fn(&HoldEvent)>,
+    /// The window after a hold's end over which the calls it held are
+    /// released ([`with_spread`](Cooldown::with_spread); zero: all at its end).
+    spread: Duration,
 }
 
 impl Cooldown {
@@ -121,6 +133,7 @@ impl Cooldown {
             longest: AtomicU64::new(0),
             pace: Pace::off(),
             on_hold: None,
+            spread: Duration::ZERO,
         }
     }
 
@@ -285,8 +298,9 @@ impl Cooldown {
     }
 
     /// The next wait of a [`ready`](Self::ready) loop that has waited out
-    /// the hold ending at `waited` (0: none yet): the time left, unless
-    /// the hold is still that one. A hold set by a thread whose clock runs
+    /// the hold ending at `waited` (0: none yet): the time left (and the
+    /// call's point in the spread after it, drawn), unless the hold is
+    /// still that one. A hold set by a thread whose clock runs
     /// ahead of this one's (a test's virtual hours) never ends on this
     /// thread's clock; its time left here is bounded by the longest hold
     /// asked, and it is waited once, as a hold made longer since is.
@@ -297,7 +311,7 @@ impl Cooldown {
             return None;
         }
         *waited = until;
-        Some(left)
+        Some(self.spread_after(left))
     }
 
     /// Wait until the hold ends (at once when it does not hold), on the
@@ -372,10 +386,10 @@ impl Cooldown {
     }
 
     /// The wait before a first attempt held by it, in one: the hold's
-    /// time left, then the pace's next slot after it (taken). `None`: no
-    /// wait.
+    /// time left (and the call's point in the spread after it, drawn),
+    /// then the pace's next slot after that (taken). `None`: no wait.
     pub(crate) fn first_wait(&self) -> Option<Duration> {
-        let left = self.remaining().unwrap_or_default();
+        let left = self.held_left();
         self.imposed(left, self.slot_after(left))
     }
 
@@ -385,7 +399,7 @@ impl Cooldown {
     /// counts against the pace, made early; no wait is recorded (none
     /// starts).
     fn first_slot(&self) {
-        let left = self.remaining().unwrap_or_default();
+        let left = self.held_left();
         let _ = self.slot_after(left);
     }
 
@@ -404,7 +418,8 @@ impl Cooldown {
     /// Record the wait this cooldown imposes on one whose own wait (its
     /// backoff or the server's; zero for a first attempt) was `own`, made
     /// `wait` by a hold with `left` to go and the pace's slot: the hold's
-    /// part (beyond `own`, up to the hold's end) as `hold`, the pace's
+    /// part (beyond `own`, up to the hold's end, or the call's point in
+    /// the spread after it: `left` includes it) as `hold`, the pace's
     /// (beyond both) as `pace`. Each cause its own part: a call held 30 s
     /// then paced 100 ms waited 30 s for the hold, not 30.1 s for the pace.
     fn record_imposed(&self, own: Duration, left: Duration, wait: Duration) {
@@ -423,7 +438,8 @@ impl Cooldown {
     /// a hold still holds that ends on this thread's clock (made longer
     /// meanwhile: another call's 429); then its time left, and the pace's
     /// next slot after it (taken), as [`ready`](Self::ready) waits a hold
-    /// made longer. A hold set by a thread whose clock runs ahead (its time
+    /// made longer (a point in the spread drawn again: the longer hold
+    /// holds the call anew). A hold set by a thread whose clock runs ahead (its time
     /// left here past the longest hold asked) was waited once: not again.
     pub(crate) fn first_wait_again(&self) -> Option<Duration> {
         let until = self.until.load(Ordering::Acquire);
@@ -431,7 +447,7 @@ impl Cooldown {
         if left == 0 || left > self.longest.load(Ordering::Relaxed) {
             return None;
         }
-        let left = Duration::from_nanos(left);
+        let left = self.spread_after(Duration::from_nanos(left));
         self.imposed(left, self.slot_after(left))
     }
 
@@ -483,21 +499,29 @@ impl Cooldown {
 
     /// The decision on a retry the policy would make after `wait` (`asked`:
     /// the wait its deadline is judged by), `check`ed against its limits:
-    /// no retry before the hold ends, nor before the pace's next slot (taken
-    /// when the retry is decided; left to another call when it is not).
-    /// What it added to a retry's wait is [`Imposed`], recorded by the
-    /// caller once the retry is sure (its guards let it through).
+    /// no retry before the hold ends (a retry the hold lengthens, with a
+    /// spread: before its point in the spread, drawn from `rng`), nor
+    /// before the pace's next slot (taken when the retry is decided; left
+    /// to another call when it is not). What it added to a retry's wait is
+    /// [`Imposed`], recorded by the caller once the retry is sure (its
+    /// guards let it through).
     #[inline(never)]
     pub(crate) fn decide(
         &'static self,
         wait: Duration,
         asked: Duration,
+        rng: &mut Rng,
         mut check: impl FnMut(Duration) -> Option<StopReason>,
     ) -> (Decision, Imposed) {
+        let mut left = self.remaining().unwrap_or_default();
+        if wait < left && !self.spread.is_zero() {
+            // held: released at its point in the spread after the hold's end
+            left = left.saturating_add(self.point(rng));
+        }
         let imposed = Imposed {
             cooldown: self,
             own: wait,
-            left: self.remaining().unwrap_or_default(),
+            left,
         };
         let left = imposed.left;
         let (wait, asked) = (wait.max(left), asked.max(left));
@@ -599,7 +623,8 @@ pub(crate) fn first_slot_of<W, G>(policy: &Policy<W, G>) {
     }
 }
 
-/// Shows its name and the time left.
+/// Shows its name and the time left (and its pace, hook and spread, when
+/// it has them).
 ///
 /// ```
 /// let c = retry_runtime::cooldown::Cooldown::new("partner");
@@ -616,6 +641,9 @@ impl fmt::Debug for Cooldown {
         }
         if self.on_hold.is_some() {
             d.field("on_hold", &true); // a fn's address says nothing
+        }
+        if !self.spread.is_zero() {
+            d.field("spread", &self.spread);
         }
         d.finish()
     }

@@ -199,7 +199,7 @@ impl<W, G> Policy<W, G> {
         // no retry before a shared cooldown ends (another call's 429), nor
         // before its pace's next slot
         if let Some(cooldown) = self.cooldown {
-            let (decision, imposed) = cooldown.decide(wait, asked, |asked| {
+            let (decision, imposed) = cooldown.decide(wait, asked, rng, |asked| {
                 self.stop.check(attempts_made, elapsed, asked)
             });
             return (decision, Some(imposed));

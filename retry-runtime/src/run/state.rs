@@ -602,7 +602,11 @@ impl State {
             && nested::outer_retries(verdict.kind)
         {
             (Decision::give_up(StopReason::Deferred), None)
-        } else if policy.jitter == Jitter::None {
+        } else if policy.jitter == Jitter::None
+            && policy.cooldown.is_none_or(|c| c.spread().is_zero())
+        {
+            // (nothing to draw: a spread draws a held retry's point from
+            // the thread's generator, as a jitter draws its wait)
             policy.next_imposed(
                 self.attempts,
                 previous,
