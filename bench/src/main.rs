@@ -8,8 +8,8 @@
 //! ```text
 //! cargo run --release -p retry-bench                     # about 15 s
 //! cargo run --release -p retry-bench -- --compile-time   # + about 30 s (more the first time)
-//! cargo run --release -p retry-bench --features partner -- --partner  # about 80 s
-//! cargo run --release -p retry-bench --features replicas -- --replicas  # about 3.5 min
+//! cargo run --release -p retry-bench --features partner -- --partner  # about 110 s
+//! cargo run --release -p retry-bench --features replicas -- --replicas  # about 4.5 min
 //! ```
 //!
 //! It prints markdown tables: time per call on the success path (sync, and
@@ -862,8 +862,8 @@ fn main() {
              --tower-only         only the tower layer against tower::retry::Retry\n  \
              --tower-rounds N     that contest N times: each round's ratios of ours to tower's same-work policy, and their medians\n  \
              --rounds N           the sync, async and issue's-shape success contests N times: each round's Δ over the hand loop, and the medians\n  \
-             --partner            (with the `partner` feature) 32 tasks through the reqwest middleware against a local rate-limited server: no cooldown, a hold, a pace (~80 s)\n  \
-             --replicas           (with the `replicas` feature) 4 processes of 8 tasks against that server, holding for their own 429s or sharing them through PostgreSQL's NOTIFY (DATABASE_URL, else a throwaway cluster from scripts/pg-cluster), with and without a pace per replica: 10 runs (~3.5 min)"
+             --partner            (with the `partner` feature) 32 tasks through the reqwest middleware against a local rate-limited server: no cooldown, a hold, a pace, a hold with a spread (~110 s)\n  \
+             --replicas           (with the `replicas` feature) 4 processes of 8 tasks against that server, holding for their own 429s or sharing them through PostgreSQL's NOTIFY (DATABASE_URL, else a throwaway cluster from scripts/pg-cluster), with and without a pace or a spread per replica: 14 runs (~4.5 min)"
         );
         return;
     }

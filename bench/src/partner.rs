@@ -8,7 +8,7 @@
 //! [`TASKS`] tasks each fetch [`PAGES`] pages, one after the other,
 //! through one `reqwest_middleware` client with
 //! `RetryMiddleware::new(&POLICY)`, where `POLICY` is `presets::API` with
-//! [`ATTEMPTS`] attempts (enough for every page to get through), in three
+//! [`ATTEMPTS`] attempts (enough for every page to get through), in four
 //! configurations, one after the other in the same run, each with a fresh
 //! server window, client and cooldown:
 //!
@@ -16,7 +16,10 @@
 //! - `hold`: `with_cooldown` of a plain `Cooldown` (one 429 holds every
 //!   task's attempts for its `Retry-After`);
 //! - `pace`: `with_cooldown` of a `Cooldown::with_pace(9, 1s)`, a little
-//!   under the partner's 10.
+//!   under the partner's 10;
+//! - `hold + spread 3s`: `with_cooldown` of a `Cooldown::with_spread(3s)`
+//!   (the hold, its calls released over 3 s after its end: about the time
+//!   the partner takes 32 calls).
 //!
 //! For each: the requests the server saw, per second of the whole run and
 //! at the busiest one-second window; the 429s; the pages fetched and lost
@@ -53,6 +56,7 @@ const STUCK_AFTER: Duration = Duration::from_secs(60);
 
 static HOLD: Cooldown = Cooldown::new("partner-hold");
 static PACED: Cooldown = Cooldown::new("partner-paced").with_pace(9, Duration::from_secs(1));
+static SPREAD: Cooldown = Cooldown::new("partner-spread").with_spread(Duration::from_secs(3));
 
 static NONE: Policy<RetryOn> = presets::API.with_name("import").with_max_attempts(ATTEMPTS);
 static WITH_HOLD: Policy<RetryOn> = presets::API
@@ -63,6 +67,10 @@ static WITH_PACE: Policy<RetryOn> = presets::API
     .with_name("import")
     .with_max_attempts(ATTEMPTS)
     .with_cooldown(&PACED);
+static WITH_SPREAD: Policy<RetryOn> = presets::API
+    .with_name("import")
+    .with_max_attempts(ATTEMPTS)
+    .with_cooldown(&SPREAD);
 
 /// The partner's books: every request's arrival, and the 200s of the
 /// last second. Also `--replicas`' partner (src/replicas.rs).
@@ -256,7 +264,7 @@ fn measure(name: &'static str, policy: &'static Policy<RetryOn>) -> Outcome {
     }
 }
 
-/// The three configurations, one after the other, and their table.
+/// The four configurations, one after the other, and their table.
 pub(crate) fn run() {
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run with `cargo run --release -p retry-bench --features partner -- --partner`");
@@ -271,6 +279,7 @@ pub(crate) fn run() {
         measure("none", &NONE),
         measure("hold", &WITH_HOLD),
         measure("pace 9/s", &WITH_PACE),
+        measure("hold + spread 3s", &WITH_SPREAD),
     ];
     let base = &outcomes[0];
     println!("| cooldown | requests | req/s | busiest 1s | 429s | pages | lost | stuck tasks | wall | req/s vs none | 429s vs none | wall vs none |");

@@ -20,10 +20,13 @@
 //! scripts/pg-cluster and stopped at the end. The runs, one after the
 //! other ([`SCHEDULE`]): own and shared alternately without a pace, then
 //! own and shared with `with_pace(2, 1s)` and `with_pace(5, 3s)` per
-//! replica; each with a partner of its own (an empty window). For each:
-//! the requests the partner saw, its 429s, the time, the pages lost (an
-//! import that ended without its 200, each printed with its reason), and
-//! ratios against the mean of the runs holding their own without a pace.
+//! replica, then own and shared twice with `with_spread(3s)` (no pace: the
+//! calls a hold held released over 3 s after its end, [`SPREAD`]); each
+//! with a partner of its own (an empty window). For each: the requests the
+//! partner saw, its 429s, the time, the pages lost (an import that ended
+//! without its 200, each printed with its reason), and ratios against the
+//! mean of the runs holding their own without a pace; then each
+//! configuration's means against it.
 
 use std::collections::HashMap;
 use std::process::{Command, Output, Stdio};
@@ -67,7 +70,11 @@ const STUCK_AFTER: Duration = Duration::from_secs(90);
 /// found by).
 const COOLDOWN: &str = "partner";
 
-/// A pace per replica.
+/// The window a spread releases a hold's calls over: about the time the
+/// partner takes the held calls at its rate (32 tasks against 10 a second).
+const SPREAD: Duration = Duration::from_secs(3);
+
+/// A pace per replica, or a spread instead.
 #[derive(Clone, Copy, PartialEq)]
 enum Pace {
     None,
@@ -75,10 +82,17 @@ enum Pace {
     TwoPerSecond,
     /// `with_pace(5, 3s)`: a slot each 600 ms.
     FivePerThreeSeconds,
+    /// No pace; `with_spread(SPREAD)`.
+    Spread,
 }
 
 impl Pace {
-    const ALL: [Pace; 3] = [Pace::None, Pace::TwoPerSecond, Pace::FivePerThreeSeconds];
+    const ALL: [Pace; 4] = [
+        Pace::None,
+        Pace::TwoPerSecond,
+        Pace::FivePerThreeSeconds,
+        Pace::Spread,
+    ];
 
     /// Its hidden argument.
     fn arg(self) -> &'static str {
@@ -86,6 +100,7 @@ impl Pace {
             Pace::None => "none",
             Pace::TwoPerSecond => "2/1s",
             Pace::FivePerThreeSeconds => "5/3s",
+            Pace::Spread => "spread",
         }
     }
 
@@ -94,12 +109,13 @@ impl Pace {
             Pace::None => "none",
             Pace::TwoPerSecond => "2 per 1 s",
             Pace::FivePerThreeSeconds => "5 per 3 s",
+            Pace::Spread => "none; spread 3 s",
         }
     }
 }
 
 /// The runs, in order: holds shared or not, and the pace.
-const SCHEDULE: [(bool, Pace); 10] = [
+const SCHEDULE: [(bool, Pace); 14] = [
     (false, Pace::None),
     (true, Pace::None),
     (false, Pace::None),
@@ -110,6 +126,10 @@ const SCHEDULE: [(bool, Pace); 10] = [
     (true, Pace::TwoPerSecond),
     (false, Pace::FivePerThreeSeconds),
     (true, Pace::FivePerThreeSeconds),
+    (false, Pace::Spread),
+    (true, Pace::Spread),
+    (false, Pace::Spread),
+    (true, Pace::Spread),
 ];
 
 fn holds_label(shared: bool) -> &'static str {
@@ -132,7 +152,12 @@ static SHARED_2: Cooldown = Cooldown::new(COOLDOWN)
 static SHARED_5: Cooldown = Cooldown::new(COOLDOWN)
     .with_pace(5, Duration::from_secs(3))
     .with_on_hold(|e| HOLDS_5.hand_on(e));
+static OWN_SPREAD: Cooldown = Cooldown::new(COOLDOWN).with_spread(SPREAD);
+static SHARED_SPREAD: Cooldown = Cooldown::new(COOLDOWN)
+    .with_spread(SPREAD)
+    .with_on_hold(|e| HOLDS_SPREAD.hand_on(e));
 static HOLDS: SharedHolds = SharedHolds::new(&[&SHARED]);
+static HOLDS_SPREAD: SharedHolds = SharedHolds::new(&[&SHARED_SPREAD]);
 static HOLDS_2: SharedHolds = SharedHolds::new(&[&SHARED_2]);
 static HOLDS_5: SharedHolds = SharedHolds::new(&[&SHARED_5]);
 
@@ -150,6 +175,8 @@ static IMPORT_OWN_5: Policy<RetryOn> = import!(&OWN_5);
 static IMPORT_SHARED: Policy<RetryOn> = import!(&SHARED);
 static IMPORT_SHARED_2: Policy<RetryOn> = import!(&SHARED_2);
 static IMPORT_SHARED_5: Policy<RetryOn> = import!(&SHARED_5);
+static IMPORT_OWN_SPREAD: Policy<RetryOn> = import!(&OWN_SPREAD);
+static IMPORT_SHARED_SPREAD: Policy<RetryOn> = import!(&SHARED_SPREAD);
 
 /// A configuration's policy, and its holds when they are shared.
 fn configuration(
@@ -163,6 +190,8 @@ fn configuration(
         (true, Pace::None) => (&IMPORT_SHARED, Some(&HOLDS)),
         (true, Pace::TwoPerSecond) => (&IMPORT_SHARED_2, Some(&HOLDS_2)),
         (true, Pace::FivePerThreeSeconds) => (&IMPORT_SHARED_5, Some(&HOLDS_5)),
+        (false, Pace::Spread) => (&IMPORT_OWN_SPREAD, None),
+        (true, Pace::Spread) => (&IMPORT_SHARED_SPREAD, Some(&HOLDS_SPREAD)),
     }
 }
 
@@ -198,7 +227,7 @@ pub(crate) fn replica(args: &[String]) -> Result<(), String> {
     let pace = Pace::ALL
         .into_iter()
         .find(|p| p.arg() == pace)
-        .ok_or_else(|| format!("pace {pace:?}: none, 2/1s or 5/3s"))?;
+        .ok_or_else(|| format!("pace {pace:?}: none, 2/1s, 5/3s or spread"))?;
     let pages: u32 = pages.parse().map_err(|e| format!("pages {pages:?}: {e}"))?;
     let start_ms: u64 = start_ms
         .parse()
@@ -571,7 +600,7 @@ fn table(outcomes: &[Outcome]) {
     let base_requests = mean(base.iter().map(|o| o.requests as f64));
     let base_rejected = mean(base.iter().map(|o| o.rejected as f64));
     let base_time = mean(base.iter().map(|o| o.time.as_secs_f64()));
-    println!("| run | holds | pace per replica | requests | 429s | time | pages lost | holds published / applied | requests vs own | 429s vs own | time vs own |");
+    println!("| run | holds | pace (or spread) per replica | requests | 429s | time | pages lost | holds published / applied | requests vs own | 429s vs own | time vs own |");
     println!("|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (i, o) in outcomes.iter().enumerate() {
         println!(
@@ -625,6 +654,29 @@ fn table(outcomes: &[Outcome]) {
         range(&rejected),
         range(&time),
     );
+    // each configuration's means against own without a pace
+    for shared in [false, true] {
+        for pace in Pace::ALL {
+            let runs: Vec<&Outcome> = outcomes
+                .iter()
+                .filter(|o| o.shared == shared && o.pace == pace)
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            let of = |f: fn(&Outcome) -> f64| mean(runs.iter().map(|o| f(o)));
+            println!(
+                "{} holds, pace {} ({} runs), against own without a pace, the means: \
+                 requests {:.2}x, 429s {:.2}x, time {:.2}x.",
+                holds_label(shared),
+                pace.label(),
+                runs.len(),
+                of(|o| o.requests as f64) / base_requests,
+                of(|o| o.rejected as f64) / base_rejected,
+                of(|o| o.time.as_secs_f64()) / base_time,
+            );
+        }
+    }
     let total = (REPLICAS as u64) * u64::from(PAGES) * outcomes.len() as u64;
     let lost: u64 = outcomes.iter().map(|o| o.lost).sum();
     println!("Pages lost: {lost} of {total}.");
