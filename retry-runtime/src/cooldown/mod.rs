@@ -51,7 +51,8 @@ use pace::Pace;
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it (the retry
 /// starts when its line said), in a hedged run too. A hedge is held when
-/// due: one due while the cooldown holds starts at the hold's end, though
+/// due: one due while the cooldown holds starts at the hold's end (at its
+/// point in the spread after it, with a spread), though
 /// the hold began after it was armed (one that would end at or past the
 /// policy's `max_elapsed` starts nothing more: the call gives up on the
 /// deadline once nothing is in flight).
@@ -399,7 +400,8 @@ impl Cooldown {
     /// counts against the pace, made early; no wait is recorded (none
     /// starts).
     fn first_slot(&self) {
-        let left = self.held_left();
+        // (no point in the spread drawn: no wait starts)
+        let left = self.remaining().unwrap_or_default();
         let _ = self.slot_after(left);
     }
 
