@@ -684,6 +684,61 @@ async fn a_429_holds_every_request_sharing_the_cooldown() {
     assert_eq!(PARTNER.remaining(), None);
 }
 
+/// With a spread, the middleware holds each request's first attempt for
+/// the hold's time left and its own point in the spread after it, drawn
+/// in turn from the seeded generator: three requests held by one hold are
+/// sent at three points, not at its end together (the sleeper records
+/// the waits and sleeps none, so the hold's time left is near 5s for
+/// each).
+#[tokio::test]
+async fn a_held_request_waits_its_point_in_the_spread() {
+    use retry_runtime::cooldown::Cooldown;
+    use retry_runtime::jitter::Rng;
+    use std::sync::Mutex;
+    static SPREAD: Cooldown =
+        Cooldown::new("middleware-spread").with_spread(Duration::from_secs(2));
+    static SPREAD_API: Policy<RetryOn> = API.with_name("spread").with_cooldown(&SPREAD);
+    static WAITS: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+    fn record(wait: Duration) -> std::future::Ready<()> {
+        WAITS.lock().unwrap().push(wait);
+        std::future::ready(())
+    }
+    let server = FlakyServer::start().await;
+    server.route(
+        "/held",
+        [
+            Reply::ok_body("a"),
+            Reply::ok_body("b"),
+            Reply::ok_body("c"),
+        ],
+    );
+    let client = client(RetryMiddleware::new(&SPREAD_API).sleep_with(record));
+    retry_runtime::testing::seed(61);
+    SPREAD.hold_for(Duration::from_secs(5));
+    for _ in 0..3 {
+        let sent = client.get(server.url("/held")).send().await.unwrap();
+        assert_eq!(sent.status(), StatusCode::OK);
+    }
+    let waits = WAITS.lock().unwrap().clone();
+    let mut rng = Rng::with_seed(61);
+    assert_eq!(waits.len(), 3, "{waits:?}");
+    let points: Vec<Duration> = (0..3)
+        .map(|_| Duration::from_nanos(rng.below_inclusive(2_000_000_000) as u64))
+        .collect();
+    // (each wait the hold's time left, less than the real time since it
+    // was set, plus its point: a wait without it would be short by it)
+    assert!(points.iter().any(|p| *p > ms(500)), "{points:?}");
+    for (wait, point) in waits.iter().zip(&points) {
+        let left = wait.checked_sub(*point).expect("its point is in its wait");
+        assert!(
+            left > ms(4500) && left <= Duration::from_secs(5),
+            "{waits:?}"
+        );
+    }
+    assert!(waits[0] != waits[1] && waits[1] != waits[2], "{waits:?}");
+    assert_eq!(server.hits("/held"), 3);
+}
+
 /// A retry's wait is lengthened to the cooldown when it is decided, within
 /// `max_elapsed`: another request's 429 that holds the cooldown longer
 /// during that wait does not start the retry past the deadline (a review
