@@ -187,6 +187,49 @@ pub fn ours_fn_async(s: &Script) -> impl Future<Output = Result<u64, OpError>> +
     POLICY.retry(move || op_async(s)).into_future()
 }
 
+/// A cooldown never held: what sharing one costs a call while no 429 has
+/// come (counted by `bench/callgrind.sh cooled-fn cooled-fn-async`).
+static COOLDOWN: retry_runtime::cooldown::Cooldown =
+    retry_runtime::cooldown::Cooldown::new("bench");
+
+/// [`POLICY`] with [`COOLDOWN`].
+static COOLED: Policy = Policy::new()
+    .with_max_attempts(ATTEMPTS)
+    .with_backoff(Backoff::None)
+    .with_cooldown(&COOLDOWN);
+
+/// [`ours_fn`] through a cooldown never held.
+#[inline(never)]
+pub fn ours_fn_cooled(s: &Script) -> Result<u64, OpError> {
+    COOLED.retry(|| op(s)).call()
+}
+
+/// [`ours_fn_async`] through a cooldown never held.
+pub fn ours_fn_async_cooled(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
+    COOLED.retry(move || op_async(s)).into_future()
+}
+
+/// A cooldown with a spread, never held (`spread-fn`, `spread-fn-async`).
+static SPREAD: retry_runtime::cooldown::Cooldown =
+    retry_runtime::cooldown::Cooldown::new("bench-spread").with_spread(Duration::from_secs(3));
+
+/// [`POLICY`] with [`SPREAD`].
+static SPREAD_POLICY: Policy = Policy::new()
+    .with_max_attempts(ATTEMPTS)
+    .with_backoff(Backoff::None)
+    .with_cooldown(&SPREAD);
+
+/// [`ours_fn`] through a cooldown with a spread, never held.
+#[inline(never)]
+pub fn ours_fn_spread(s: &Script) -> Result<u64, OpError> {
+    SPREAD_POLICY.retry(|| op(s)).call()
+}
+
+/// [`ours_fn_async`] through a cooldown with a spread, never held.
+pub fn ours_fn_async_spread(s: &Script) -> impl Future<Output = Result<u64, OpError>> + '_ {
+    SPREAD_POLICY.retry(move || op_async(s)).into_future()
+}
+
 /// The functional API's [`hedged`](retry_runtime::Retry::hedged) run, with
 /// a hedge delay no call reaches (10 s): the cost of a hedged call whose
 /// attempts answer at once, counted by `bench/callgrind.sh hedged-fn` only

@@ -15,7 +15,7 @@ use crate::op::{OpError, Script};
 use crate::shape;
 
 /// The contestants this mode knows, by the name it is given.
-pub const NAMES: [&str; 19] = [
+pub const NAMES: [&str; 23] = [
     "hand",
     "attr",
     "fn",
@@ -35,6 +35,10 @@ pub const NAMES: [&str; 19] = [
     "shape-tokio-retry2",
     "hedged-fn",
     "hedged-attr",
+    "cooled-fn",
+    "cooled-fn-async",
+    "spread-fn",
+    "spread-fn-async",
 ];
 
 fn sync_calls(f: fn(&Script) -> Result<u64, OpError>, s: &'static Script, k: u32, n: u64) {
@@ -93,6 +97,10 @@ pub fn calls(which: &str, k: u32, n: u64) -> bool {
         "shape-tokio-retry2" => async_calls(&rt, shape::call_tokio_retry2, s, k, n),
         "hedged-fn" => async_calls(&with_time(), c::ours_fn_hedged, s, k, n),
         "hedged-attr" => async_calls(&with_time(), c::ours_attr_hedged, s, k, n),
+        "cooled-fn" => sync_calls(c::ours_fn_cooled, s, k, n),
+        "cooled-fn-async" => async_calls(&rt, c::ours_fn_async_cooled, s, k, n),
+        "spread-fn" => sync_calls(c::ours_fn_spread, s, k, n),
+        "spread-fn-async" => async_calls(&rt, c::ours_fn_async_spread, s, k, n),
         _ => return false,
     }
     true
