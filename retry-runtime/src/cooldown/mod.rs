@@ -115,8 +115,10 @@ pub struct Cooldown {
     /// Told of each hold a run makes longer ([`with_on_hold`](Cooldown::with_on_hold)).
     on_hold: Option<fn(&HoldEvent)>,
     /// The window after a hold's end over which the calls it held are
-    /// released ([`with_spread`](Cooldown::with_spread); zero: all at its end).
-    spread: Duration,
+    /// released, in nanoseconds ([`with_spread`](Cooldown::with_spread);
+    /// zero: all at its end; one word: a cooldown without a spread tests
+    /// it in one instruction).
+    spread: u64,
 }
 
 impl Cooldown {
@@ -134,7 +136,7 @@ impl Cooldown {
             longest: AtomicU64::new(0),
             pace: Pace::off(),
             on_hold: None,
-            spread: Duration::ZERO,
+            spread: 0,
         }
     }
 
@@ -282,12 +284,14 @@ impl Cooldown {
     /// let c = retry_runtime::cooldown::Cooldown::new("partner");
     /// assert_eq!(c.remaining(), None);
     /// ```
+    #[inline]
     pub fn remaining(&self) -> Option<Duration> {
         self.hold().map(|(_, left)| left)
     }
 
     /// The hold's end as it was set (on the clock of the thread that set
     /// it) and the time left on this thread's, if it holds.
+    #[inline(always)]
     fn hold(&self) -> Option<(u64, Duration)> {
         let until = self.until.load(Ordering::Acquire);
         if until == 0 {
@@ -455,6 +459,7 @@ impl Cooldown {
 
     /// The wait until the pace's first free slot at or after `after` from
     /// now (taken), when it paces calls and the slot is not now.
+    #[inline(always)]
     fn slot_after(&self, after: Duration) -> Option<Duration> {
         if !self.pace.is_on() {
             return None;
@@ -516,9 +521,9 @@ impl Cooldown {
         mut check: impl FnMut(Duration) -> Option<StopReason>,
     ) -> (Decision, Imposed) {
         let mut left = self.remaining().unwrap_or_default();
-        if wait < left && !self.spread.is_zero() {
+        if self.spread != 0 && wait < left {
             // held: released at its point in the spread after the hold's end
-            left = left.saturating_add(self.point(rng));
+            left = self.point_after(left, rng);
         }
         let imposed = Imposed {
             cooldown: self,
@@ -644,8 +649,8 @@ impl fmt::Debug for Cooldown {
         if self.on_hold.is_some() {
             d.field("on_hold", &true); // a fn's address says nothing
         }
-        if !self.spread.is_zero() {
-            d.field("spread", &self.spread);
+        if self.spread != 0 {
+            d.field("spread", &self.spread());
         }
         d.finish()
     }

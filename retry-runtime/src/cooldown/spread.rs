@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Cooldown, nanos};
+use super::Cooldown;
 use crate::jitter::Rng;
 
 impl Cooldown {
@@ -63,7 +63,13 @@ impl Cooldown {
     /// assert_eq!(PARTNER.spread(), Duration::from_secs(3));
     /// ```
     pub const fn with_spread(mut self, over: Duration) -> Cooldown {
-        self.spread = over;
+        let nanos = over.as_nanos();
+        // (584 years at most: `nanos`' saturation, in a `const fn`)
+        self.spread = if nanos > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            nanos as u64
+        };
         self
     }
 
@@ -74,31 +80,52 @@ impl Cooldown {
     /// use retry_runtime::cooldown::Cooldown;
     /// assert!(Cooldown::new("partner").spread().is_zero());
     /// ```
-    pub const fn spread(&self) -> std::time::Duration {
-        self.spread
+    pub const fn spread(&self) -> Duration {
+        Duration::from_nanos(self.spread)
     }
 
     /// One held call's point in the spread after the hold's end, drawn
     /// uniformly in `[0, spread]` from `rng`.
     pub(super) fn point(&self, rng: &mut Rng) -> Duration {
-        Duration::from_nanos(rng.below_inclusive(u128::from(nanos(self.spread))) as u64)
+        Duration::from_nanos(rng.below_inclusive(u128::from(self.spread)) as u64)
+    }
+
+    /// `left` and a point drawn from `rng` after it: a held retry's wait
+    /// for the hold (out of line: a cooldown without a spread, or a call
+    /// not held, keeps its code as small as it was, hold's and pace's
+    /// reads inlined).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn point_after(&self, left: Duration, rng: &mut Rng) -> Duration {
+        left.saturating_add(self.point(rng))
     }
 
     /// A held call's wait: the hold's time `left`, plus its point in the
     /// spread (drawn from the thread's generator) when it has one.
-    #[inline]
+    #[inline(always)]
     pub(super) fn spread_after(&self, left: Duration) -> Duration {
-        if self.spread.is_zero() {
+        if self.spread == 0 {
             return left;
         }
-        left.saturating_add(Rng::with_thread(|rng| self.point(rng)))
+        self.drawn_after(left)
+    }
+
+    /// [`point_after`](Self::point_after) from the thread's generator.
+    #[cold]
+    #[inline(never)]
+    fn drawn_after(&self, left: Duration) -> Duration {
+        Rng::with_thread(|rng| self.point_after(left, rng))
     }
 
     /// A first attempt's wait for the hold: none when it does not hold,
     /// else its time left and the call's point in the spread.
+    #[inline(always)]
     pub(super) fn held_left(&self) -> Duration {
-        self.remaining()
-            .map_or(Duration::ZERO, |left| self.spread_after(left))
+        let left = self.remaining().unwrap_or_default();
+        if self.spread == 0 || left.is_zero() {
+            return left;
+        }
+        self.drawn_after(left)
     }
 }
 
