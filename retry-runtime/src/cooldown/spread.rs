@@ -35,8 +35,9 @@ impl Cooldown {
     /// Measured against a partner allowing 10 requests a second
     /// (bench/HISTORY.md, session 51, `with_spread(3s)`): 32 tasks got
     /// 0.11x the 429s of a plain hold, in 1.24x its time; 4 replicas of 8
-    /// tasks sharing their holds got 0.29x the 429s of replicas holding
-    /// their own (sharing without a spread: 0.92x), in 1.24x the time.
+    /// tasks sharing their holds got 0.27x-0.29x the 429s of replicas
+    /// holding their own (sharing without a spread: 0.92x-0.93x), in
+    /// 1.24x-1.30x the time.
     ///
     /// The point is drawn from the calling thread's generator, the one the
     /// jitter draws from ([`testing::seed`](crate::testing::seed) repeats
