@@ -2270,6 +2270,71 @@ async fn with_classify_says_why_an_error_of_yours_is_permanent() {
 #[error("upstream call failed")]
 struct Upstream2(#[source] Gone);
 
+/// A service whose readiness check fails with `Gone` (wrapped) once it has
+/// been called `break_after` times; its calls answer 503.
+#[derive(Clone)]
+struct GoneWhenReadied {
+    calls: Arc<AtomicUsize>,
+    break_after: usize,
+}
+
+impl Service<Request<()>> for GoneWhenReadied {
+    type Response = Response<()>;
+    type Error = Upstream2;
+    type Future = std::future::Ready<Result<Response<()>, Upstream2>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(
+            match self.calls.load(Ordering::SeqCst) >= self.break_after {
+                true => Err(Upstream2(Gone)),
+                false => Ok(()),
+            },
+        )
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(Response::builder().status(503).body(()).unwrap()))
+    }
+}
+
+/// A readiness failure of a permanent error of the user's that says why,
+/// before the first attempt and before a retry: the give-up line and the
+/// hook say why, as for the same error from a call (they said
+/// `Permanent` only: the readiness paths passed no reason).
+#[tokio::test(start_paused = true)]
+async fn a_readiness_failure_says_why_its_error_is_permanent() {
+    static TOLD: Mutex<Vec<Option<&'static str>>> = Mutex::new(Vec::new());
+    fn told(ev: &retry_runtime::GiveUpEvent<'_>) {
+        TOLD.lock().unwrap().push(ev.why_permanent());
+    }
+    const GONE: Policy<RetryOn> = FAST
+        .with_name("gone.ready")
+        .with_backoff(Backoff::None)
+        .with_on_give_up(told);
+    for (break_after, attempt) in [(0, 0), (1, 1)] {
+        TOLD.lock().unwrap().clear();
+        let logs = capture();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = ServiceBuilder::new()
+            .layer(GONE.layer().with_classify(gone))
+            .service(GoneWhenReadied {
+                calls: calls.clone(),
+                break_after,
+            });
+        assert!(svc.oneshot(Request::new(())).await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), break_after);
+        let line = logs.assert_logged(
+            Level::WARN,
+            &format!(
+                "gone.ready failed with a non-retriable error on attempt {attempt} (the clip does not exist)"
+            ),
+        );
+        assert_eq!(field(&line, "reason"), Some("the clip does not exist"));
+        assert_eq!(*TOLD.lock().unwrap(), [Some("the clip does not exist")]);
+    }
+}
+
 /// A service whose first call answers 503 and which then fails its
 /// readiness check (tower: a service whose `poll_ready` errs is broken).
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::gate::Notify;
 use crate::classify::ErrorKind;
-use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::hooks::{GiveUpEvent, RetryEvent, WhyPermanent};
 use crate::log;
 use crate::metrics;
 use crate::policy::Policy;
@@ -121,7 +121,8 @@ impl<F: FnMut(&RetryEvent<'_>)> OnRetry for F {
 
 /// The run ends before the attempt it was about to make (the tower
 /// layer's, the reqwest middleware's), on `error` (of `kind`) for
-/// `reason`: announced as any give-up, and the token of the retry the
+/// `reason`: announced as any give-up (`why_permanent`: why the error is
+/// `Permanent`, asked for the line), and the token of the retry the
 /// budget granted goes back (it is not made).
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub(crate) fn ended_before_retry<W, G>(
@@ -130,6 +131,7 @@ pub(crate) fn ended_before_retry<W, G>(
     reason: StopReason,
     error: &dyn Display,
     kind: ErrorKind,
+    why_permanent: WhyPermanent<'_>,
 ) {
     let (attempts, elapsed, shown) = run.progress_shown();
     if run.attempts_made() > 0 {
@@ -145,7 +147,7 @@ pub(crate) fn ended_before_retry<W, G>(
             error,
             kind: Some(kind),
             elapsed,
-            why_permanent: None,
+            why_permanent,
         },
         shown,
         // (the layer and the middleware make no attempt spans)
@@ -160,8 +162,9 @@ pub(crate) fn ended_before_retry<W, G>(
 /// non-retriable error, its line, "on attempt 0", the policy's
 /// `on_give_up`; `Deferred`: left to a retried call around it), with 0
 /// attempts, counted as the call's report says (`permanent_error`, 0
-/// attempts) and as the same failure before a retry is; the breaker and
-/// the budget, never asked, record nothing.
+/// attempts) and as the same failure before a retry is (`why_permanent`:
+/// why the error is `Permanent`); the breaker and the budget, never asked,
+/// record nothing.
 #[cfg(feature = "tower")]
 #[cold]
 #[inline(never)]
@@ -170,6 +173,7 @@ pub(crate) fn not_ready_to_call<W, G>(
     error: &dyn Display,
     kind: ErrorKind,
     reason: StopReason,
+    why_permanent: WhyPermanent<'_>,
 ) {
     let mut call = log::CallId::NEW;
     announce_give_up(
@@ -182,7 +186,7 @@ pub(crate) fn not_ready_to_call<W, G>(
             error,
             kind: Some(kind),
             elapsed: Duration::ZERO,
-            why_permanent: None,
+            why_permanent,
         },
         // (it ended where it started)
         log::Elapsed::Unknown,
@@ -218,6 +222,8 @@ pub(crate) fn too_late<W, G>(
         deadline_or_deferred(policy, kind),
         &timeout,
         kind,
+        // (a timeout, never permanent)
+        None,
     );
     Some(timeout)
 }

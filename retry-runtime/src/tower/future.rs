@@ -600,7 +600,8 @@ fn broken<W, G, E: StdError + 'static>(
 ) -> (Error<E>, StopReason) {
     let kind = classify_error(&error, classify).0;
     let reason = super::broken_reason(policy, &error, kind, classify);
-    ended_before_retry(run, policy, reason, &error, kind);
+    let why = || crate::chain::why_permanent_in(&error, classify);
+    ended_before_retry(run, policy, reason, &error, kind, Some(&why));
     (Error::Inner(error), reason)
 }
 
@@ -705,6 +706,8 @@ fn not_ready<W, G, E>(
         deadline_or_deferred(policy, kind),
         &error,
         kind,
+        // (a timeout, never permanent)
+        None,
     );
     Error::NotReady(error)
 }

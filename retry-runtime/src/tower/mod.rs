@@ -1211,7 +1211,8 @@ fn not_ready_to_call<T: AttemptLimit, W, G, E: StdError + 'static>(
 ) -> T::CallError<E> {
     let kind = crate::chain::classify_error(&error, classify).0;
     let reason = broken_reason(policy, &error, kind, classify);
-    crate::run::not_ready_to_call(policy, &error, kind, reason);
+    let why = || crate::chain::why_permanent_in(&error, classify);
+    crate::run::not_ready_to_call(policy, &error, kind, reason, Some(&why));
     T::call_error(Error::Inner(error), || {
         RetryReport::new(0, Duration::ZERO, Some(reason))
     })
