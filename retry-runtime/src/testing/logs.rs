@@ -283,6 +283,9 @@ fn subscriber() -> impl Subscriber + Send + Sync {
 /// `reload::Layer`, which hides what it holds from [`capture_logs`]. A
 /// subscriber of a test's own in scope (`with_default`) with the layer in
 /// it captures too: this thread's lines go to it, and reach the layer.
+/// Add it once: each layer in a subscriber writes each line, so two of
+/// them (one in a helper's subscriber, one more in a `Vec` of yours) make
+/// every captured line appear twice.
 ///
 /// # Your filters
 ///
