@@ -8,7 +8,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::gate::Notify;
 use crate::classify::ErrorKind;
-use crate::hooks::{GiveUpEvent, RetryEvent, WhyPermanent};
+use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::log;
 use crate::metrics;
 use crate::policy::Policy;
@@ -131,7 +131,7 @@ pub(crate) fn ended_before_retry<W, G>(
     reason: StopReason,
     error: &dyn Display,
     kind: ErrorKind,
-    why_permanent: WhyPermanent<'_>,
+    why_permanent: crate::hooks::WhyPermanent<'_>,
 ) {
     let (attempts, elapsed, shown) = run.progress_shown();
     if run.attempts_made() > 0 {
@@ -173,7 +173,7 @@ pub(crate) fn not_ready_to_call<W, G>(
     error: &dyn Display,
     kind: ErrorKind,
     reason: StopReason,
-    why_permanent: WhyPermanent<'_>,
+    why_permanent: crate::hooks::WhyPermanent<'_>,
 ) {
     let mut call = log::CallId::NEW;
     announce_give_up(
