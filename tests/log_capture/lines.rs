@@ -12,39 +12,10 @@ use tracing::Level;
 #[test]
 fn each_retry_is_a_warn_line_and_the_give_up_an_error_line() {
     let logs = testing::capture_logs().unwrap();
-    crate::webhook_fails("hooks.post");
+    crate::webhook::webhook_fails("hooks.post");
     assert_eq!(logs.count(Level::WARN), 3, "{logs}");
     assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
-    let lines = logs.lines();
-    // the `call` number is the process's: read it from the first line
-    let call = lines[0]
-        .split(" call=")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .expect("a call field");
-    let retry = |n: u32, wait: u32| {
-        format!(
-            "WARN retry_runtime: retrying hooks.post after attempt {n}/4 failed; next attempt in {wait}s \
-             operation=\"hooks.post\" call={call} attempt={n} max_attempts=4 wait_ms={} \
-             error=connection refused error_kind=\"Connect\" wait_source=\"backoff\"",
-            wait * 1000
-        )
-    };
-    assert_eq!(
-        lines[..3],
-        [retry(1, 1), retry(2, 2), retry(3, 4)],
-        "{logs}"
-    );
-    assert!(
-        lines[3].starts_with(&format!(
-            "ERROR retry_runtime: hooks.post failed after 4 attempts operation=\"hooks.post\" call={call} attempt=4 max_attempts=4"
-        )),
-        "{logs}"
-    );
-    assert!(
-        lines[3].ends_with("reason=attempts exhausted outcome=\"attempts_exhausted\""),
-        "{logs}"
-    );
+    crate::webhook::assert_webhook_lines(&logs.lines(), "hooks.post", &logs);
 }
 
 /// The test's own lines are captured with the runtime's, in the order
@@ -53,7 +24,7 @@ fn each_retry_is_a_warn_line_and_the_give_up_an_error_line() {
 fn the_test_s_own_lines_are_captured_in_order_from_debug_up() {
     let logs = testing::capture_logs().unwrap();
     tracing::info!(target: "clips", clip = 7, "downloading");
-    crate::webhook_fails("clips.get");
+    crate::webhook::webhook_fails("clips.get");
     tracing::debug!(target: "clips", "given up");
     tracing::trace!(target: "clips", "left out");
     let lines = logs.lines();
@@ -105,7 +76,7 @@ fn a_retry_at_debug_is_captured_at_debug() {
 #[test]
 fn a_line_in_a_span_has_the_span_before_its_target() {
     let logs = testing::capture_logs().unwrap();
-    tracing::info_span!("job", id = 7).in_scope(|| crate::webhook_fails("jobs.run"));
+    tracing::info_span!("job", id = 7).in_scope(|| crate::webhook::webhook_fails("jobs.run"));
     assert!(
         logs.contains("ERROR job{id=7}: retry_runtime: jobs.run failed after 4 attempts"),
         "{logs}"
@@ -134,7 +105,7 @@ fn a_capture_inside_another_leaves_it_its_lines() {
     let outer = testing::capture_logs().unwrap();
     let in_helper = || {
         let inner = testing::capture_logs().unwrap();
-        crate::webhook_fails("nested");
+        crate::webhook::webhook_fails("nested");
         inner.count(Level::WARN)
     };
     assert_eq!(in_helper(), 3);

@@ -23,7 +23,7 @@ fn a_scoped_subscriber_on_the_thread_is_an_error_that_says_what_to_do() {
     );
 
     let logs = testing::capture_logs().unwrap();
-    crate::webhook_fails("after.scope");
+    crate::webhook::webhook_fails("after.scope");
     assert_eq!(logs.count(Level::WARN), 3, "{logs}");
 }
 
@@ -31,11 +31,11 @@ fn a_scoped_subscriber_on_the_thread_is_an_error_that_says_what_to_do() {
 fn testkit_s_capture_and_the_library_s_share_the_binary() {
     {
         let recorded = testkit::capture::capture();
-        crate::webhook_fails("testkit.first");
+        crate::webhook::webhook_fails("testkit.first");
         recorded.assert_logged(Level::ERROR, "testkit.first failed after 4 attempts");
     }
     let logs = testing::capture_logs().unwrap();
-    crate::webhook_fails("library.after");
+    crate::webhook::webhook_fails("library.after");
     assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
 }
 

@@ -35,7 +35,7 @@ async fn an_async_run_s_lines_name_its_waits() {
     let logs = testing::capture_logs().unwrap();
     let r: Result<(), _> = retry_runtime::presets::WEBHOOK
         .with_name("hooks.async")
-        .retry(|| async { Err(crate::refused()) })
+        .retry(|| async { Err(crate::webhook::refused()) })
         .await;
     assert!(r.is_err());
     assert!(
@@ -72,7 +72,7 @@ async fn a_task_that_captures_on_its_worker_sees_its_own_lines() {
     let seen = tokio::spawn(async {
         let logs = testing::capture_logs().unwrap();
         // (no await while it lives: the task could move to another worker)
-        crate::webhook_fails("on.worker");
+        crate::webhook::webhook_fails("on.worker");
         logs.count(Level::WARN)
     })
     .await

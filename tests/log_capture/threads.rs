@@ -30,7 +30,7 @@ fn threads_side_by_side_each_capture_their_own_lines() {
                     let logs = testing::capture_logs().unwrap();
                     start.wait();
                     tracing::info!(target: "mine", name, "before the call");
-                    crate::webhook_fails(name);
+                    crate::webhook::webhook_fails(name);
                     let lines = logs.lines();
                     assert_eq!(lines.len(), 5, "{logs}");
                     assert_eq!(
@@ -45,7 +45,7 @@ fn threads_side_by_side_each_capture_their_own_lines() {
                 s.spawn(move || {
                     let name: &'static str = format!("quiet.{round}.{t}").leak();
                     tracing::info!(target: "mine", name, "before the call");
-                    crate::webhook_fails(name);
+                    crate::webhook::webhook_fails(name);
                 });
             }
         });

@@ -14,7 +14,7 @@ use std::sync::{Barrier, OnceLock};
 use std::thread;
 
 use retry_runtime::testing::{self, CaptureError};
-use retry_runtime::{presets, Backoff, Policy};
+use retry_runtime::{Backoff, Policy};
 use testkit::written::Written;
 use tracing::Level;
 use tracing_subscriber::prelude::*;
@@ -40,21 +40,9 @@ fn init() -> &'static Written {
     })
 }
 
-/// A refused connection, which the presets retry.
-fn refused() -> std::io::Error {
-    std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
-}
-
-/// A failing WEBHOOK call (4 attempts, waits 1s, 2s, 4s) named `name`,
-/// under a paused clock: 3 WARN lines and an ERROR one.
-fn webhook_fails(name: &'static str) {
-    let _paused = testing::pause();
-    let r: Result<(), _> = presets::WEBHOOK
-        .with_name(name)
-        .retry(|| Err(refused()))
-        .call();
-    assert!(r.is_err());
-}
+#[path = "../log_capture/webhook.rs"]
+mod webhook;
+use webhook::webhook_fails;
 
 /// The lines, whole, as tests/log_capture/lines.rs reads them from the
 /// capture's own subscriber; a span without the colours the user's layer
@@ -69,34 +57,7 @@ fn the_lines_are_those_of_the_capture_s_own_subscriber() {
     tracing::debug!(target: "t", "layer.detail");
     let lines = logs.lines();
     assert_eq!(lines.len(), 6, "{logs}");
-    let call = lines[0]
-        .split(" call=")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .expect("a call field");
-    let retry = |n: u32, wait: u32| {
-        format!(
-            "WARN retry_runtime: retrying layer.lines after attempt {n}/4 failed; next attempt in {wait}s \
-             operation=\"layer.lines\" call={call} attempt={n} max_attempts=4 wait_ms={} \
-             error=connection refused error_kind=\"Connect\" wait_source=\"backoff\"",
-            wait * 1000
-        )
-    };
-    assert_eq!(
-        lines[..3],
-        [retry(1, 1), retry(2, 2), retry(3, 4)],
-        "{logs}"
-    );
-    assert!(
-        lines[3].starts_with(&format!(
-            "ERROR retry_runtime: layer.lines failed after 4 attempts operation=\"layer.lines\" call={call} attempt=4 max_attempts=4"
-        )),
-        "{logs}"
-    );
-    assert!(
-        lines[3].ends_with("reason=attempts exhausted outcome=\"attempts_exhausted\""),
-        "{logs}"
-    );
+    webhook::assert_webhook_lines(&lines, "layer.lines", &logs);
     assert_eq!(lines[4], "ERROR job{id=7}: t: down");
     assert_eq!(lines[5], "DEBUG t: layer.detail");
     assert_eq!(logs.count(Level::WARN), 3, "{logs}");
