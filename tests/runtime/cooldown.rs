@@ -1923,3 +1923,91 @@ async fn the_stop_signal_ends_a_wait_in_the_spread() {
     assert_eq!(r, Ok(()));
     assert_eq!(at.take(), [S]);
 }
+
+/// The calls that got the 429s are held by the hold they made: with a
+/// spread, six calls in flight together, each told "1s" at once, retry at
+/// their own points in the window after the hold's end (drawn from the
+/// seeded generator), not all at its end, the burst the spread is for.
+/// Their lines say the cooldown chose the wait.
+#[tokio::test(start_paused = true)]
+async fn calls_429d_together_retry_at_their_points_in_the_spread() {
+    use retry_runtime::{Jitter, WaitSource};
+    static SPREAD_TOLD: Cooldown = Cooldown::new("spread-told").with_spread(Duration::from_secs(3));
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("spread-told")
+        .with_jitter(Jitter::None)
+        .with_cooldown(&SPREAD_TOLD);
+    let paused = testing::pause();
+    testing::seed(59);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn(async move {
+                let (mut n, mut at, mut source) = (0, Vec::new(), None);
+                POLICY
+                    .retry(|| {
+                        n += 1;
+                        at.push(start.elapsed());
+                        let answer = match n {
+                            1 => Err(ApiError::Limited(S)),
+                            _ => Ok(()),
+                        };
+                        // each in flight 20ms: all six answered at once
+                        async move {
+                            tokio::time::sleep(ms(20)).await;
+                            answer
+                        }
+                    })
+                    .notify(|ev| source = Some(ev.wait_source))
+                    .await
+                    .unwrap();
+                (at, source)
+            })
+        })
+        .collect();
+    let mut retried = Vec::new();
+    for task in tasks {
+        let (at, source) = task.await.unwrap();
+        assert_eq!(at[0], Duration::ZERO, "{at:?}");
+        retried.push(at[1]);
+        if at[1] > ms(1020) {
+            assert_eq!(source, Some(WaitSource::Cooldown));
+        }
+    }
+    // each at its point after the hold's end (20ms + 1s), one draw each
+    let mut waits = paused.waits();
+    let mut expected: Vec<Duration> = spread_points(59, 3 * S, 6)
+        .into_iter()
+        .map(|point| S + point)
+        .collect();
+    waits.sort();
+    expected.sort();
+    assert_eq!(waits, expected);
+    retried.sort();
+    for (at, wait) in retried.iter().zip(&expected) {
+        let due = ms(20) + *wait;
+        assert!(*at >= due && *at <= due + ms(1), "{retried:?}");
+    }
+    assert!(retried[5] - retried[0] > S, "over the window: {retried:?}");
+}
+
+/// A job's 429 (`decide_with`, a queue rescheduling it): its retry is at
+/// the server's wait and its point in the spread after it, drawn from the
+/// generator given, so that jobs 429d together are not all due at once,
+/// and a seeded decision repeats.
+#[tokio::test(start_paused = true)]
+async fn a_jobs_429_is_rescheduled_at_its_point_in_the_spread() {
+    use retry_runtime::jitter::Rng;
+    use retry_runtime::{Decision, Jitter, WaitSource};
+    static JOB_SPREAD: Cooldown = Cooldown::new("job-spread").with_spread(Duration::from_secs(60));
+    let policy = presets::JOB
+        .with_jitter(Jitter::None)
+        .with_cooldown(&JOB_SPREAD);
+    let told = ApiError::Limited(30 * S);
+    let decide = |seed| policy.decide_with(0, Duration::ZERO, &told, &mut Rng::with_seed(seed));
+    let points = spread_points(7, 60 * S, 1);
+    assert_eq!(decide(7), Decision::retry(30 * S + points[0]));
+    assert_eq!(decide(7), decide(7));
+    assert_ne!(decide(7), decide(8));
+    assert_eq!(decide(7).basis().wait_source(), Some(WaitSource::Cooldown));
+}
