@@ -66,10 +66,9 @@ use pace::Pace;
 /// When a hold ends, every call it held goes at once: a burst that draws
 /// the next 429s. [`with_spread`](Cooldown::with_spread) releases them
 /// over a window after its end instead, each held call at a point drawn
-/// in it (a retry lengthened to the hold's end or waiting the 429's own
-/// wait, a first attempt, a hedge, a [`ready`](Cooldown::ready) wait; a
-/// call the hold did not hold is not moved): a remedy only after a 429,
-/// where a pace throttles always.
+/// in it (a retry lengthened to the hold's end, a first attempt, a hedge,
+/// a [`ready`](Cooldown::ready) wait; a call the hold did not hold is not
+/// moved): a remedy only after a 429, where a pace throttles always.
 ///
 /// Without it, each of 32 tasks against a partner that allows 10 requests
 /// a second waits its own 429's `Retry-After` while the others go on
@@ -506,29 +505,24 @@ impl Cooldown {
     }
 
     /// The decision on a retry the policy would make after `wait` (`asked`:
-    /// the wait its deadline is judged by; `told`: `wait` is the server's,
-    /// which its run has just held this cooldown for), `check`ed against
-    /// its limits: no retry before the hold ends (a retry the hold holds,
-    /// with a spread: before its point in the spread, drawn from `rng`),
-    /// nor before the pace's next slot (taken when the retry is decided;
-    /// left to another call when it is not). What it added to a retry's
-    /// wait is [`Imposed`], recorded by the caller once the retry is sure
-    /// (its guards let it through).
+    /// the wait its deadline is judged by), `check`ed against its limits:
+    /// no retry before the hold ends (a retry the hold lengthens, with a
+    /// spread: before its point in the spread, drawn from `rng`), nor
+    /// before the pace's next slot (taken when the retry is decided; left
+    /// to another call when it is not). What it added to a retry's wait is
+    /// [`Imposed`], recorded by the caller once the retry is sure (its
+    /// guards let it through).
     #[inline(never)]
     pub(crate) fn decide(
         &'static self,
         wait: Duration,
         asked: Duration,
-        told: bool,
         rng: &mut Rng,
         mut check: impl FnMut(Duration) -> Option<StopReason>,
     ) -> (Decision, Imposed) {
         let mut left = self.remaining().unwrap_or_default();
-        // Held: the hold lengthens its wait, or it waits the server's wait
-        // that holds the cooldown (its own 429's: it ends with the hold,
-        // as every call its 429 held; on a clock that moved since the hold
-        // began, just after its end). Released at its point in the spread.
-        if self.spread != 0 && !left.is_zero() && (wait < left || told) {
+        if self.spread != 0 && wait < left {
+            // held: released at its point in the spread after the hold's end
             left = self.point_after(left, rng);
         }
         let imposed = Imposed {

@@ -10,11 +10,10 @@ use crate::jitter::Rng;
 impl Cooldown {
     /// Release the calls a hold held over `over` after its end, rather
     /// than all at its end: each call whose wait the hold made (a first
-    /// attempt, a retry lengthened to the hold's end, the retry of a call
-    /// whose own 429 holds it, waiting the server's wait, a hedge due
-    /// while it holds, a [`ready`](Self::ready) wait) starts at a point
-    /// drawn uniformly in `[end, end + over]`, on its own. Zero (the
-    /// default): every held call goes at the hold's end.
+    /// attempt, a retry lengthened to the hold's end, a hedge due while it
+    /// holds, a [`ready`](Self::ready) wait) starts at a point drawn
+    /// uniformly in `[end, end + over]`, on its own. Zero (the default):
+    /// every held call goes at the hold's end.
     ///
     /// When a server's wait ends, every call that waited for it goes at
     /// once: 32 tasks of one importer, or the held calls of 4 replicas
@@ -204,46 +203,22 @@ mod tests {
         let mut rng = Rng::with_seed(3);
         let point = C.point(&mut Rng::with_seed(3));
         // held: the hold's end, then its point
-        let (decision, imposed) = C.decide(s(1), s(1), false, &mut rng, |_| None);
+        let (decision, imposed) = C.decide(s(1), s(1), &mut rng, |_| None);
         assert_eq!(decision, crate::Decision::retry(left + point));
         assert!(imposed.lengthened(left + point));
         // its own wait ends past the hold's end: as it is, nothing drawn
         let mut untouched = Rng::with_seed(3);
-        let (decision, _) = C.decide(s(11), s(11), false, &mut untouched, |_| None);
+        let (decision, _) = C.decide(s(11), s(11), &mut untouched, |_| None);
         assert_eq!(decision, crate::Decision::retry(s(11)));
         assert_eq!(untouched.next_u64(), Rng::with_seed(3).next_u64());
         // the deadline is judged at its point
-        let (decision, _) = C.decide(s(1), s(1), false, &mut Rng::with_seed(3), |asked| {
+        let (decision, _) = C.decide(s(1), s(1), &mut Rng::with_seed(3), |asked| {
             (asked > left).then_some(crate::StopReason::Deadline)
         });
         assert_eq!(
             decision,
             crate::Decision::give_up(crate::StopReason::Deadline)
         );
-    }
-
-    // (tokio's paused clock stands still: the hold's time left is exact)
-    #[cfg(feature = "tokio")]
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn a_retry_waiting_the_servers_wait_that_holds_it_is_spread() {
-        static C: Cooldown = Cooldown::new("told").with_spread(Duration::from_secs(2));
-        // told, nothing held (a `Retry-After: 0` holds nothing): as it is
-        let mut untouched = Rng::with_seed(4);
-        let (decision, _) = C.decide(Duration::ZERO, Duration::ZERO, true, &mut untouched, |_| {
-            None
-        });
-        assert_eq!(decision, crate::Decision::retry(Duration::ZERO));
-        assert_eq!(untouched.next_u64(), Rng::with_seed(4).next_u64());
-        // its 429's 5s holds the cooldown: its retry ends with the hold,
-        // as every call the hold holds, and goes at its point after it
-        C.hold_for(s(5));
-        let point = C.point(&mut Rng::with_seed(4));
-        let (decision, imposed) = C.decide(s(5), s(5), true, &mut Rng::with_seed(4), |_| None);
-        assert_eq!(decision, crate::Decision::retry(s(5) + point));
-        assert!(imposed.lengthened(s(5) + point));
-        // the same wait, not the server's: the hold does not lengthen it
-        let (decision, _) = C.decide(s(5), s(5), false, &mut Rng::with_seed(4), |_| None);
-        assert_eq!(decision, crate::Decision::retry(s(5)));
     }
 
     #[test]

@@ -185,24 +185,21 @@ impl<W, G> Policy<W, G> {
             let base = self.backoff.delay(attempts_made - 1);
             self.jitter.apply(base, previous, &self.backoff, rng)
         };
-        // (`told`: the wait is the server's, which `hold_cooldown` held
-        // the cooldown for: the retry waits out that hold)
-        let (wait, asked, told) = match self.asked_wait(verdict) {
+        let (wait, asked) = match self.asked_wait(verdict) {
             Some(asked) if self.retry_after.at_least_backoff => {
                 let own = backoff(rng);
-                let told = asked.min(self.retry_after.cap);
-                (told.max(own), asked.max(own), own <= told)
+                (asked.min(self.retry_after.cap).max(own), asked.max(own))
             }
-            Some(asked) => (asked.min(self.retry_after.cap), asked, true),
+            Some(asked) => (asked.min(self.retry_after.cap), asked),
             None => {
                 let wait = backoff(rng);
-                (wait, wait, false)
+                (wait, wait)
             }
         };
-        // no retry before a shared cooldown ends (another call's 429, or
-        // this one's), nor before its pace's next slot
+        // no retry before a shared cooldown ends (another call's 429), nor
+        // before its pace's next slot
         if let Some(cooldown) = self.cooldown {
-            let (decision, imposed) = cooldown.decide(wait, asked, told, rng, |asked| {
+            let (decision, imposed) = cooldown.decide(wait, asked, rng, |asked| {
                 self.stop.check(attempts_made, elapsed, asked)
             });
             return (decision, Some(imposed));

@@ -14,16 +14,15 @@
 ///   draws the same way, `previous` being the backoff's wait for the
 ///   retry before;
 /// - a wait a `Retry-After` sets, and a policy without jitter, draw
-///   nothing (but a cooldown's spread, below);
+///   nothing;
 /// - a [`Throttle`](crate::Throttle) whose rejection probability is above
 ///   zero draws one [`next_f64`](crate::jitter::Rng::next_f64) for each
 ///   attempt it is asked to let through;
 /// - a [`Cooldown`](crate::cooldown::Cooldown) with a
 ///   [spread](crate::cooldown::Cooldown::with_spread) draws one
 ///   `below_inclusive` of the spread's nanoseconds for each wait its hold
-///   makes (a first attempt's; a retry's, after its backoff's draw, when
-///   the hold lengthens it or it waits the `Retry-After` that holds it; a
-///   hedge's; a `ready` wait's: the point after the hold's end).
+///   makes (a first attempt's, a retry's after its backoff's draw, a
+///   hedge's, a `ready` wait's: the point after the hold's end).
 ///
 /// A seed gives the same waits from run to run, not from version to
 /// version of this crate: a later version may draw otherwise. Compute the
