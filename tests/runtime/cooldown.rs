@@ -1923,3 +1923,65 @@ async fn the_stop_signal_ends_a_wait_in_the_spread() {
     assert_eq!(r, Ok(()));
     assert_eq!(at.take(), [S]);
 }
+
+/// The calls whose 429s made the hold are not spread: each waits the
+/// server's wait it was told, which ends with the hold (six calls in
+/// flight together, each told "1s", retry at its end together), as
+/// `with_spread`'s docs say (spreading them too was measured: no fewer
+/// 429s, more time); a call the hold held, arriving during it, goes at
+/// its point in the spread after the hold's end.
+#[tokio::test(start_paused = true)]
+async fn the_calls_whose_429s_made_the_hold_retry_at_its_end() {
+    use retry_runtime::{Jitter, WaitSource};
+    static SPREAD_OWN: Cooldown = Cooldown::new("spread-own").with_spread(Duration::from_secs(3));
+    static POLICY: Policy<RetryOn> = presets::API
+        .with_name("spread-own")
+        .with_jitter(Jitter::None)
+        .with_cooldown(&SPREAD_OWN);
+    let paused = testing::pause();
+    testing::seed(59);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn(async move {
+                let (mut n, mut at, mut source) = (0, Vec::new(), None);
+                POLICY
+                    .retry(|| {
+                        n += 1;
+                        at.push(start.elapsed());
+                        let answer = match n {
+                            1 => Err(ApiError::Limited(S)),
+                            _ => Ok(()),
+                        };
+                        // each in flight 20ms: all six answered at once
+                        async move {
+                            tokio::time::sleep(ms(20)).await;
+                            answer
+                        }
+                    })
+                    .notify(|ev| source = Some(ev.wait_source))
+                    .await
+                    .unwrap();
+                (at, source)
+            })
+        })
+        .collect();
+    // a call made during the hold: held, at its point after the end
+    let held = tokio::spawn(async move {
+        tokio::time::sleep(ms(500)).await;
+        POLICY
+            .retry(move || std::future::ready(Ok::<_, ApiError>(start.elapsed())))
+            .await
+            .unwrap()
+    });
+    for task in tasks {
+        let (at, source) = task.await.unwrap();
+        assert_eq!(at, [Duration::ZERO, ms(1020)]);
+        assert_eq!(source, Some(WaitSource::RetryAfter));
+    }
+    let point = spread_points(59, 3 * S, 1)[0];
+    let due = ms(1020) + point;
+    let at = held.await.unwrap();
+    assert!(at >= due && at <= due + ms(1), "{at:?}, due {due:?}");
+    assert_eq!(paused.waits()[6], ms(520) + point);
+}

@@ -319,10 +319,11 @@ impl Cooldown {
         Some(self.spread_after(left))
     }
 
-    /// Wait until the hold ends (at once when it does not hold), on the
-    /// [`DefaultSleeper`](crate::DefaultSleeper): before a call whose
-    /// first attempt should wait too. A hold made longer while it waits is
-    /// waited out as well.
+    /// Wait until the hold ends (at once when it does not hold; with a
+    /// [spread](Self::with_spread), until the call's point in the spread
+    /// after the end), on the [`DefaultSleeper`](crate::DefaultSleeper):
+    /// before a call whose first attempt should wait too. A hold made
+    /// longer while it waits is waited out as well.
     ///
     /// ```
     /// # #[cfg(feature = "tokio")]

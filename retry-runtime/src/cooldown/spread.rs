@@ -21,7 +21,13 @@ impl Cooldown {
     /// spread turns that burst into a ramp, and costs only the calls the
     /// hold held, only then: a call the hold did not hold (not held, or a
     /// retry whose own wait ends past the hold's end) is not moved, and
-    /// nothing is spread before the first 429. Choose it for a partner
+    /// nothing is spread before the first 429. Nor is the retry of a call
+    /// whose own 429 made the hold: it waits the server's wait, which
+    /// ends with the hold, so calls told to wait together (the 22 of 32
+    /// tasks a partner of 10 a second turns away at the start) retry
+    /// together at its end, and only the calls it held meanwhile are
+    /// spread (spreading those retries too was measured: no fewer 429s,
+    /// in 1.11x-1.21x the time; bench/HISTORY.md). Choose it for a partner
     /// whose limit you do not know or that moves; choose
     /// [`with_pace`](Self::with_pace) (a rate limiter, always on) for a
     /// limit you know. With both, a held call takes the pace's first free
