@@ -1985,3 +1985,47 @@ async fn the_calls_whose_429s_made_the_hold_retry_at_its_end() {
     assert!(at >= due && at <= due + ms(1), "{at:?}, due {due:?}");
     assert_eq!(paused.waits()[6], ms(520) + point);
 }
+
+/// A hedge held by a hold that ends before `max_elapsed`, whose point in
+/// the spread falls past it, does not start (it could not start in time),
+/// but ends nothing else: the first attempt's failure after the hold is
+/// retried in time, as it is without a spread. Only a hold that itself
+/// ends past the deadline starts nothing more.
+#[tokio::test(start_paused = true)]
+async fn a_hedges_point_past_the_deadline_leaves_the_retries_to_be_made() {
+    use retry_runtime::{Backoff, Jitter};
+    static HEDGE_POINT: Cooldown =
+        Cooldown::new("hedge-point-late").with_spread(Duration::from_secs(60));
+    let policy = Policy::new()
+        .with_name("hedge-point-late")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&HEDGE_POINT)
+        .with_max_elapsed(3 * S)
+        .with_hedge(ms(50));
+    // the hedge's point: past the deadline (2s after the hold's end)
+    testing::seed(4);
+    assert!(spread_points(4, 60 * S, 1)[0] > 2 * S);
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    hold_later(&HEDGE_POINT, ms(10), S);
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                // the first attempt fails at 1.5s, after the hold's end;
+                // any later one answers
+                if n == 1 {
+                    tokio::time::sleep(ms(1500)).await;
+                    return Err(ApiError::Down);
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .hedged()
+        .await;
+    // its retry at 2s (the backoff's 500ms), before the 3s limit
+    assert_eq!(out, Ok(2));
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S]);
+}

@@ -55,7 +55,8 @@ use pace::Pace;
 /// point in the spread after it, with a spread), though
 /// the hold began after it was armed (one that would end at or past the
 /// policy's `max_elapsed` starts nothing more: the call gives up on the
-/// deadline once nothing is in flight).
+/// deadline once nothing is in flight; a hold that ends before it, the
+/// hedge's point in the spread past it, only drops that hedge).
 ///
 /// [`with_pace`](Cooldown::with_pace) makes it a rate limiter as well,
 /// before any 429: each attempt through it, first attempts, retries and
@@ -309,14 +310,21 @@ impl Cooldown {
     /// ahead of this one's (a test's virtual hours) never ends on this
     /// thread's clock; its time left here is bounded by the longest hold
     /// asked, and it is waited once, as a hold made longer since is.
-    /// (A hedged run's starts wait holds so too.)
     pub(crate) fn next_wait(&self, waited: &mut u64) -> Option<Duration> {
+        self.next_hold(waited).map(|(_, wait)| wait)
+    }
+
+    /// [`next_wait`](Self::next_wait), and apart from it the hold's own
+    /// time left (the wait without the call's point in the spread): a
+    /// hedged run's starts wait holds so, and judge the hold's end and the
+    /// hedge's point against the deadline each.
+    pub(crate) fn next_hold(&self, waited: &mut u64) -> Option<(Duration, Duration)> {
         let (until, left) = self.hold()?;
         if until == *waited {
             return None;
         }
         *waited = until;
-        Some(self.spread_after(left))
+        Some((left, self.spread_after(left)))
     }
 
     /// Wait until the hold ends (at once when it does not hold; with a

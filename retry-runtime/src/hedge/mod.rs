@@ -448,27 +448,35 @@ where
                 // asked). One that ends at or past the deadline starts
                 // nothing more, as a server's wait past it: the call gives
                 // up once nothing is in flight, without waiting it out.
+                // One that ends before it, where the hedge's point in its
+                // spread (`Cooldown::with_spread`) does not, only drops
+                // this hedge (a hedge due past the deadline is not armed):
+                // a retry after the hold is judged at its own time.
                 // (the list is read for a policy with a cooldown only)
                 let hedge = || first_retry(&in_flight).is_none();
                 let held = policy
                     .cooldown
                     .filter(|_| hedge())
-                    .and_then(|c| Some((c, c.next_wait(&mut cooldown_waited)?)));
+                    .and_then(|c| Some((c, c.next_hold(&mut cooldown_waited)?)));
                 if held.is_some() {
                     // (a slot it waited for is past or after the hold: it
                     // takes the one after the hold's end)
                     paced.unused();
                 }
-                match held.map(|(c, left)| (c, left, elapsed().saturating_add(left))) {
-                    Some((_, _, until))
-                        if policy.stop.max_elapsed.is_some_and(|limit| until >= limit) =>
-                    {
+                let past = |at: Duration| policy.stop.max_elapsed.is_some_and(|limit| at >= limit);
+                let held = held.map(|(c, (end, left))| {
+                    let now = elapsed();
+                    (c, left, now.saturating_add(end), now.saturating_add(left))
+                });
+                match held {
+                    Some((_, _, end, _)) if past(end) => {
                         closed = Some(StopReason::Deadline);
                         granted.give_back();
                         in_flight.retain(InFlight::running);
                         hedge_at = None;
                     }
-                    Some((c, left, until)) => {
+                    Some((_, _, _, until)) if past(until) => hedge_at = None,
+                    Some((c, left, _, until)) => {
                         // (a wait the cooldown imposes, recorded as it
                         // starts, as `Cooldown::ready` records its own)
                         metrics::cooldown_waits(c.name(), metrics::CooldownCause::Hold, left);
