@@ -2029,3 +2029,49 @@ async fn a_hedges_point_past_the_deadline_leaves_the_retries_to_be_made() {
     assert_eq!(out, Ok(2));
     assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S]);
 }
+
+/// A retry whose own wait ends after the hold's end is not moved in a
+/// hedged run either: a hedge held to its point in the spread (2.94s
+/// after a hold ending at 1.01s) does not hold back the first attempt's
+/// retry, failed at 1.5s and due 500ms later, nor is its line's wait
+/// lengthened to that point (the backoff's); the hedge's point holds only
+/// the hedge.
+#[tokio::test(start_paused = true)]
+async fn a_hedges_point_in_the_spread_does_not_hold_a_retry_after_the_hold() {
+    use retry_runtime::{Backoff, Jitter, WaitSource};
+    static HEDGE_LATER: Cooldown =
+        Cooldown::new("hedge-point-retry").with_spread(Duration::from_secs(3));
+    let policy = Policy::new()
+        .with_name("hedge-point-retry")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&HEDGE_LATER)
+        .with_hedge(ms(50));
+    testing::seed(4);
+    let point = spread_points(4, 3 * S, 1)[0];
+    assert!(point > S, "{point:?}");
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    hold_later(&HEDGE_LATER, ms(10), S);
+    let mut seen = Vec::new();
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                // the first attempt fails at 1.5s, after the hold's end;
+                // the next answers
+                if n == 1 {
+                    tokio::time::sleep(ms(1500)).await;
+                    return Err(ApiError::Down);
+                }
+                Ok::<_, ApiError>(n)
+            }
+        })
+        .notify(|ev| seen.push((ev.wait, ev.wait_source)))
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(2));
+    assert_eq!(seen, [(ms(500), WaitSource::Backoff)]);
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S]);
+}

@@ -355,7 +355,11 @@ where
     // Until when that hold (another call's 429, begun since a start was
     // armed) holds every start back: apart from `hold_until`, which is
     // this run's own server's waits (what a retry's wait source says).
+    // With a spread (`Cooldown::with_spread`), the held hedge's point in
+    // it; `cooled_end` is the hold's own end, which holds a retry back (a
+    // retry after it is not held, and the hedge's point is the hedge's).
     let mut cooled_until = Duration::ZERO;
+    let mut cooled_end = Duration::ZERO;
     // The pace's slot a hedge due took, and waits for (given back if the
     // hedge does not start in it).
     let mut paced = PacedHedge::new();
@@ -476,12 +480,14 @@ where
                         hedge_at = None;
                     }
                     Some((_, _, _, until)) if past(until) => hedge_at = None,
-                    Some((c, left, _, until)) => {
+                    Some((c, left, end, until)) => {
                         // (a wait the cooldown imposes, recorded as it
                         // starts, as `Cooldown::ready` records its own)
                         metrics::cooldown_waits(c.name(), metrics::CooldownCause::Hold, left);
                         cooled_until = cooled_until.max(until);
-                        // (the hedge held is due at the hold's end)
+                        cooled_end = cooled_end.max(end);
+                        // (the hedge held is due at the hold's end, or its
+                        // point in the spread after it)
                         hedge_at = hedge_at.map(|at| at.max(until));
                     }
                     None => {
@@ -689,7 +695,7 @@ where
                             // hold is set above).
                             let told = told_until.is_some() && policy.waits_as_told(verdict, wait);
                             let ends = now.saturating_add(wait);
-                            let held = hold_until.max(cooled_until);
+                            let held = hold_until.max(cooled_end);
                             let due = ends.max(held);
                             // (a start due before a server's wait, or a
                             // hold of the cooldown, is put off until it
