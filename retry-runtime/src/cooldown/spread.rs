@@ -13,7 +13,9 @@ impl Cooldown {
     /// attempt, a retry lengthened to the hold's end, a hedge due while it
     /// holds, a [`ready`](Self::ready) wait) starts at a point drawn
     /// uniformly in `[end, end + over]`, on its own. Zero (the default):
-    /// every held call goes at the hold's end.
+    /// every held call goes at the hold's end. A window past 584 years
+    /// (`Duration::MAX`) is taken as 584 years, as
+    /// [`spread`](Self::spread) then says.
     ///
     /// When a server's wait ends, every call that waited for it goes at
     /// once: 32 tasks of one importer, or the held calls of 4 replicas
@@ -225,6 +227,24 @@ mod tests {
             decision,
             crate::Decision::give_up(crate::StopReason::Deadline)
         );
+    }
+
+    #[test]
+    fn a_window_past_584_years_is_taken_as_584_years() {
+        static LONGEST: Cooldown = Cooldown::new("longest").with_spread(Duration::MAX);
+        assert_eq!(LONGEST.spread(), Duration::from_nanos(u64::MAX));
+        let nanos = Duration::from_nanos(u64::MAX);
+        let just = Cooldown::new("just").with_spread(nanos + Duration::from_nanos(1));
+        assert_eq!(just.spread(), nanos);
+        assert_eq!(
+            Cooldown::new("one")
+                .with_spread(Duration::from_nanos(1))
+                .spread(),
+            Duration::from_nanos(1)
+        );
+        // a point is drawn in the whole window, nothing wraps
+        let p = LONGEST.point(&mut Rng::with_seed(1));
+        assert!(p <= nanos, "{p:?}");
     }
 
     #[test]

@@ -1176,7 +1176,9 @@ impl<W, G> Policy<W, G> {
     /// [cooldown](Policy::with_cooldown): a decision holds it for the
     /// server's wait, and one to retry through a cooldown
     /// [`with_pace`](crate::cooldown::Cooldown::with_pace) takes the
-    /// retry's slot, as a run's does; decide once per failure.
+    /// retry's slot, and one the hold lengthens is put at its point in a
+    /// [`with_spread`](crate::cooldown::Cooldown::with_spread) window
+    /// after the hold, as a run's is; decide once per failure.
     ///
     /// ```
     /// use std::time::Duration;
@@ -1209,7 +1211,9 @@ impl<W, G> Policy<W, G> {
         Rng::with_thread(|rng| self.decide_with(retries_done, elapsed, error, rng))
     }
 
-    /// [`decide_at`](Policy::decide_at) drawing its jitter from `rng`
+    /// [`decide_at`](Policy::decide_at) drawing its jitter (and, for a
+    /// retry its cooldown's hold holds, its point in the cooldown's
+    /// [spread](crate::cooldown::Cooldown::with_spread)) from `rng`
     /// rather than the calling thread's generator: a job queue's decisions
     /// made on a multi-thread runtime's workers, which
     /// [`testing::seed`](crate::testing::seed) on the test's thread does
