@@ -2075,3 +2075,49 @@ async fn a_hedges_point_in_the_spread_does_not_hold_a_retry_after_the_hold() {
     assert_eq!(seen, [(ms(500), WaitSource::Backoff)]);
     assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S]);
 }
+
+/// After a start that overtook a hedge held to its point in the spread
+/// (a retry after the hold's end), the next hedge is due its delay after
+/// that start: the hold is over, and the old hedge's point is not kept.
+#[tokio::test(start_paused = true)]
+async fn a_hedge_after_the_hold_is_not_put_off_to_an_overtaken_hedges_point() {
+    use retry_runtime::{Backoff, Jitter};
+    static HEDGE_STALE: Cooldown =
+        Cooldown::new("hedge-point-stale").with_spread(Duration::from_secs(3));
+    let policy = Policy::new()
+        .with_name("hedge-point-stale")
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(&HEDGE_STALE)
+        .with_hedge(ms(50));
+    testing::seed(4);
+    // the first hedge's point: 1.01s + 2.94s
+    assert!(spread_points(4, 3 * S, 1)[0] > S);
+    let start = Instant::now();
+    let at = std::sync::Mutex::new(Vec::new());
+    hold_later(&HEDGE_STALE, ms(10), S);
+    let out = policy
+        .retry(|| {
+            let n = called(&at, start);
+            async move {
+                match n {
+                    // fails at 1.5s, after the hold's end: retried at 2s
+                    1 => {
+                        tokio::time::sleep(ms(1500)).await;
+                        Err(ApiError::Down)
+                    }
+                    // the retry hangs: the hedge 50ms after it answers
+                    2 => {
+                        tokio::time::sleep(10 * S).await;
+                        Ok::<_, ApiError>(n)
+                    }
+                    _ => Ok(n),
+                }
+            }
+        })
+        .hedged()
+        .await;
+    assert_eq!(out, Ok(3));
+    assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S, ms(2050)]);
+}

@@ -1,8 +1,9 @@
 //! A hedged run's leave for each attempt: the breaker's permit, told its
 //! outcome once ([`Leave`]), the leave for a retry or a hedge after the
 //! first attempt, the budget's tokens given back when the run ends
-//! without spending them ([`Granted`]), and the pace's slot of a hedge
-//! that does not start in it ([`PacedHedge`]).
+//! without spending them ([`Granted`]), the pace's slot of a hedge that
+//! does not start in it ([`PacedHedge`]), and a hold of the cooldown that
+//! holds the run's starts back ([`Cooled`]).
 
 use std::time::Duration;
 
@@ -152,6 +153,54 @@ impl Granted<'_> {
 impl Drop for Granted<'_> {
     fn drop(&mut self) {
         self.give_back();
+    }
+}
+
+/// A hold of the policy's cooldown begun since a start was armed (another
+/// call's 429): its end, which holds a retry back, and the held hedge's
+/// point in its spread after it ([`Cooldown::with_spread`]; the end
+/// without one), which holds a hedge due before the end. Zero: none.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Cooled {
+    end: Duration,
+    point: Duration,
+}
+
+impl Cooled {
+    /// A hedge was held by a hold ending at `end`, to its `point` after it.
+    #[inline]
+    pub(super) fn held(&mut self, end: Duration, point: Duration) {
+        self.end = self.end.max(end);
+        self.point = self.point.max(point);
+    }
+
+    /// Until when a retry is held back: the hold's end (a retry after it
+    /// is not held; one decided in it has its own point).
+    #[inline]
+    pub(super) fn end(self) -> Duration {
+        self.end
+    }
+
+    /// Until when a hedge due `delay` after `now` is held back: the held
+    /// hedge's point when it is due before the hold's end, else the end
+    /// (past by then: a start after the hold is not held).
+    #[inline]
+    pub(super) fn hedge(self, now: Duration, delay: Option<Duration>) -> Duration {
+        // (most runs meet no hold: the test inline, the rest out of line)
+        if self.end.is_zero() {
+            return Duration::ZERO;
+        }
+        self.held_hedge(now, delay)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn held_hedge(self, now: Duration, delay: Option<Duration>) -> Duration {
+        if delay.is_some_and(|d| now.saturating_add(d) < self.end) {
+            self.point
+        } else {
+            self.end
+        }
     }
 }
 

@@ -202,7 +202,7 @@ mod leave;
 
 use self::give_up::{Failure, failures_beside, give_up, retry_error};
 use self::in_flight::{InFlight, Phase, first_retry, next_start, running};
-use self::leave::{Granted, Leave, PacedHedge, next_leave, retry_leave};
+use self::leave::{Cooled, Granted, Leave, PacedHedge, next_leave, retry_leave};
 
 /// What woke the run: an attempt finished, or the timer of the next start.
 enum Event<T> {
@@ -352,14 +352,10 @@ where
     // The end of the cooldown's hold a start last waited for (the hold's
     // own reading, 0: none): each hold is waited once.
     let mut cooldown_waited = 0;
-    // Until when that hold (another call's 429, begun since a start was
-    // armed) holds every start back: apart from `hold_until`, which is
+    // A hold of the cooldown (another call's 429, begun since a start was
+    // armed), which holds starts back: apart from `hold_until`, which is
     // this run's own server's waits (what a retry's wait source says).
-    // With a spread (`Cooldown::with_spread`), the held hedge's point in
-    // it; `cooled_end` is the hold's own end, which holds a retry back (a
-    // retry after it is not held, and the hedge's point is the hedge's).
-    let mut cooled_until = Duration::ZERO;
-    let mut cooled_end = Duration::ZERO;
+    let mut cooled = Cooled::default();
     // The pace's slot a hedge due took, and waits for (given back if the
     // hedge does not start in it).
     let mut paced = PacedHedge::new();
@@ -484,8 +480,7 @@ where
                         // (a wait the cooldown imposes, recorded as it
                         // starts, as `Cooldown::ready` records its own)
                         metrics::cooldown_waits(c.name(), metrics::CooldownCause::Hold, left);
-                        cooled_until = cooled_until.max(until);
-                        cooled_end = cooled_end.max(end);
+                        cooled.held(end, until);
                         // (the hedge held is due at the hold's end, or its
                         // point in the spread after it)
                         hedge_at = hedge_at.map(|at| at.max(until));
@@ -695,7 +690,7 @@ where
                             // hold is set above).
                             let told = told_until.is_some() && policy.waits_as_told(verdict, wait);
                             let ends = now.saturating_add(wait);
-                            let held = hold_until.max(cooled_end);
+                            let held = hold_until.max(cooled.end());
                             let due = ends.max(held);
                             // (a start due before a server's wait, or a
                             // hold of the cooldown, is put off until it
@@ -904,9 +899,12 @@ where
                         None => in_flight.push(attempt),
                     }
                     // the next hedge is due a delay after this start (a
-                    // hedge this start overtook is not)
-                    hedge_at = hedge_due(started, elapsed(), hold_until.max(cooled_until))
-                        .filter(|_| closed.is_none() && !deferring);
+                    // hedge this start overtook is not; one due while the
+                    // cooldown's hold holds, at the held hedge's point)
+                    let now = elapsed();
+                    let held = hold_until.max(cooled.hedge(now, policy.hedge));
+                    hedge_at =
+                        hedge_due(started, now, held).filter(|_| closed.is_none() && !deferring);
                 }
                 Err(reason) => {
                     closed = Some(reason);
@@ -1012,7 +1010,7 @@ where
             // nothing in flight and nothing armed: start the next now (or
             // once a server's wait has passed)
             let now = elapsed();
-            let held = hold_until.max(cooled_until);
+            let held = hold_until.max(cooled.hedge(now, Some(Duration::ZERO)));
             timer.set(Some(sleeper.sleep(held.saturating_sub(now))));
             timer_due = now.max(held);
         }
