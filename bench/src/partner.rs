@@ -8,7 +8,7 @@
 //! [`TASKS`] tasks each fetch [`PAGES`] pages, one after the other,
 //! through one `reqwest_middleware` client with
 //! `RetryMiddleware::new(&POLICY)`, where `POLICY` is `presets::API` with
-//! [`ATTEMPTS`] attempts (enough for every page to get through), in four
+//! [`ATTEMPTS`] attempts (enough for every page to get through), in seven
 //! configurations, one after the other in the same run, each with a fresh
 //! server window, client and cooldown:
 //!
@@ -19,7 +19,9 @@
 //!   under the partner's 10;
 //! - `hold + spread 3s`: `with_cooldown` of a `Cooldown::with_spread(3s)`
 //!   (the hold, its calls released over 3 s after its end: about the time
-//!   the partner takes 32 calls).
+//!   the partner takes 32 calls);
+//! - `hold + spread 1.5s`, `0.75s` and `6s`: the same, the window half,
+//!   a quarter and twice that (how wide a window to choose).
 //!
 //! For each: the requests the server saw, per second of the whole run and
 //! at the busiest one-second window; the 429s; the pages fetched and lost
@@ -57,6 +59,12 @@ const STUCK_AFTER: Duration = Duration::from_secs(60);
 static HOLD: Cooldown = Cooldown::new("partner-hold");
 static PACED: Cooldown = Cooldown::new("partner-paced").with_pace(9, Duration::from_secs(1));
 static SPREAD: Cooldown = Cooldown::new("partner-spread").with_spread(Duration::from_secs(3));
+static SPREAD_NARROW: Cooldown =
+    Cooldown::new("partner-spread-1.5s").with_spread(Duration::from_millis(1500));
+static SPREAD_NARROWER: Cooldown =
+    Cooldown::new("partner-spread-0.75s").with_spread(Duration::from_millis(750));
+static SPREAD_WIDE: Cooldown =
+    Cooldown::new("partner-spread-6s").with_spread(Duration::from_secs(6));
 
 static NONE: Policy<RetryOn> = presets::API.with_name("import").with_max_attempts(ATTEMPTS);
 static WITH_HOLD: Policy<RetryOn> = presets::API
@@ -71,6 +79,18 @@ static WITH_SPREAD: Policy<RetryOn> = presets::API
     .with_name("import")
     .with_max_attempts(ATTEMPTS)
     .with_cooldown(&SPREAD);
+static WITH_SPREAD_NARROW: Policy<RetryOn> = presets::API
+    .with_name("import")
+    .with_max_attempts(ATTEMPTS)
+    .with_cooldown(&SPREAD_NARROW);
+static WITH_SPREAD_NARROWER: Policy<RetryOn> = presets::API
+    .with_name("import")
+    .with_max_attempts(ATTEMPTS)
+    .with_cooldown(&SPREAD_NARROWER);
+static WITH_SPREAD_WIDE: Policy<RetryOn> = presets::API
+    .with_name("import")
+    .with_max_attempts(ATTEMPTS)
+    .with_cooldown(&SPREAD_WIDE);
 
 /// The partner's books: every request's arrival, and the 200s of the
 /// last second. Also `--replicas`' partner (src/replicas.rs).
@@ -264,7 +284,7 @@ fn measure(name: &'static str, policy: &'static Policy<RetryOn>) -> Outcome {
     }
 }
 
-/// The four configurations, one after the other, and their table.
+/// The seven configurations, one after the other, and their table.
 pub(crate) fn run() {
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run with `cargo run --release -p retry-bench --features partner -- --partner`");
@@ -280,6 +300,9 @@ pub(crate) fn run() {
         measure("hold", &WITH_HOLD),
         measure("pace 9/s", &WITH_PACE),
         measure("hold + spread 3s", &WITH_SPREAD),
+        measure("hold + spread 1.5s", &WITH_SPREAD_NARROW),
+        measure("hold + spread 0.75s", &WITH_SPREAD_NARROWER),
+        measure("hold + spread 6s", &WITH_SPREAD_WIDE),
     ];
     let base = &outcomes[0];
     println!("| cooldown | requests | req/s | busiest 1s | 429s | pages | lost | stuck tasks | wall | req/s vs none | 429s vs none | wall vs none |");
