@@ -1924,14 +1924,16 @@ async fn the_stop_signal_ends_a_wait_in_the_spread() {
     assert_eq!(at.take(), [S]);
 }
 
-/// The calls whose 429s made the hold are not spread: each waits the
-/// server's wait it was told, which ends with the hold (six calls in
-/// flight together, each told "1s", retry at its end together), as
-/// `with_spread`'s docs say (spreading them too was measured: no fewer
-/// 429s, more time); a call the hold held, arriving during it, goes at
-/// its point in the spread after the hold's end.
+/// Of the calls whose 429s made the hold together (six in flight, each
+/// told "1s" in the same instant: one end, their waits all ending with
+/// it), the first retry decided goes at the hold's end and the others at
+/// their points in the spread, as on a real clock, where their holds' ends
+/// differ by the time between their 429s and each but the last is
+/// lengthened (they retried together at the end on a virtual clock: the
+/// burst the spread is for); a call the hold held, arriving during it,
+/// goes at its point in the spread after the hold's end.
 #[tokio::test(start_paused = true)]
-async fn the_calls_whose_429s_made_the_hold_retry_at_its_end() {
+async fn of_the_calls_whose_429s_made_the_hold_together_one_retries_at_its_end() {
     use retry_runtime::{Jitter, WaitSource};
     static SPREAD_OWN: Cooldown = Cooldown::new("spread-own").with_spread(Duration::from_secs(3));
     static POLICY: Policy<RetryOn> = presets::API
@@ -1974,16 +1976,33 @@ async fn the_calls_whose_429s_made_the_hold_retry_at_its_end() {
             .await
             .unwrap()
     });
-    for task in tasks {
+    // drawn in the order decided: the five retries after the first, then
+    // the held call's
+    let points = spread_points(59, 3 * S, 6);
+    for (i, task) in tasks.into_iter().enumerate() {
         let (at, source) = task.await.unwrap();
-        assert_eq!(at, [Duration::ZERO, ms(1020)]);
-        assert_eq!(source, Some(WaitSource::RetryAfter));
+        assert_eq!(at[0], Duration::ZERO);
+        if i == 0 {
+            assert_eq!(at[1], ms(1020));
+            assert_eq!(source, Some(WaitSource::RetryAfter));
+        } else {
+            let due = ms(1020) + points[i - 1];
+            assert!(
+                at[1] >= due && at[1] <= due + ms(1),
+                "task {i}: {at:?}, due {due:?}"
+            );
+            assert_eq!(source, Some(WaitSource::Cooldown), "task {i}");
+        }
     }
-    let point = spread_points(59, 3 * S, 1)[0];
-    let due = ms(1020) + point;
+    let waits = paused.waits();
+    assert_eq!(waits[0], S);
+    for i in 1..6 {
+        assert_eq!(waits[i], S + points[i - 1], "{waits:?}");
+    }
+    let due = ms(1020) + points[5];
     let at = held.await.unwrap();
     assert!(at >= due && at <= due + ms(1), "{at:?}, due {due:?}");
-    assert_eq!(paused.waits()[6], ms(520) + point);
+    assert_eq!(paused.waits()[6], ms(520) + points[5]);
 }
 
 /// A hedge held by a hold that ends before `max_elapsed`, whose point in

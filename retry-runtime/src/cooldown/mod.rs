@@ -120,6 +120,11 @@ pub struct Cooldown {
     /// zero: all at its end; one word: a cooldown without a spread tests
     /// it in one instruction).
     spread: u64,
+    /// The latest hold's end (as `until`) whose own instant a retry has
+    /// taken, with a spread: of the retries that end with the hold (their
+    /// calls' 429s made it, told the same wait), one goes at its end, the
+    /// others at their points ([`end_taken`](Cooldown::end_taken)).
+    end_claimed: AtomicU64,
 }
 
 impl Cooldown {
@@ -138,6 +143,7 @@ impl Cooldown {
             pace: Pace::off(),
             on_hold: None,
             spread: 0,
+            end_claimed: AtomicU64::new(0),
         }
     }
 
@@ -530,9 +536,11 @@ impl Cooldown {
         mut check: impl FnMut(Duration) -> Option<StopReason>,
     ) -> (Decision, Imposed) {
         let mut left = self.remaining().unwrap_or_default();
-        if self.spread != 0 && wait < left {
-            // held: released at its point in the spread after the hold's end
-            left = self.point_after(left, rng);
+        if self.spread != 0 && !left.is_zero() && wait <= left {
+            // held (a wait shorter than the hold's, or one that ends with
+            // it when another retry has taken its end): released at its
+            // point in the spread after the hold's end
+            left = self.held_retry(wait, left, rng);
         }
         let imposed = Imposed {
             cooldown: self,
