@@ -2005,6 +2005,20 @@ async fn of_the_calls_whose_429s_made_the_hold_together_one_retries_at_its_end()
     assert_eq!(paused.waits()[6], ms(520) + points[5]);
 }
 
+/// The hedged policy of the spread's hedge tests, named `name`, on
+/// `cooldown`: 3 attempts, a fixed 500ms backoff without jitter (the
+/// retries' times exact), a hedge 50ms after each start.
+fn hedged_on(name: &'static str, cooldown: &'static Cooldown) -> Policy {
+    use retry_runtime::{Backoff, Jitter};
+    Policy::new()
+        .with_name(name)
+        .with_max_attempts(3)
+        .with_backoff(Backoff::fixed(ms(500)))
+        .with_jitter(Jitter::None)
+        .with_cooldown(cooldown)
+        .with_hedge(ms(50))
+}
+
 /// A hedge held by a hold that ends before `max_elapsed`, whose point in
 /// the spread falls past it, does not start (it could not start in time),
 /// but ends nothing else: the first attempt's failure after the hold is
@@ -2012,17 +2026,9 @@ async fn of_the_calls_whose_429s_made_the_hold_together_one_retries_at_its_end()
 /// ends past the deadline starts nothing more.
 #[tokio::test(start_paused = true)]
 async fn a_hedges_point_past_the_deadline_leaves_the_retries_to_be_made() {
-    use retry_runtime::{Backoff, Jitter};
     static HEDGE_POINT: Cooldown =
         Cooldown::new("hedge-point-late").with_spread(Duration::from_secs(60));
-    let policy = Policy::new()
-        .with_name("hedge-point-late")
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(ms(500)))
-        .with_jitter(Jitter::None)
-        .with_cooldown(&HEDGE_POINT)
-        .with_max_elapsed(3 * S)
-        .with_hedge(ms(50));
+    let policy = hedged_on("hedge-point-late", &HEDGE_POINT).with_max_elapsed(3 * S);
     // the hedge's point: past the deadline (2s after the hold's end)
     testing::seed(4);
     assert!(spread_points(4, 60 * S, 1)[0] > 2 * S);
@@ -2057,16 +2063,10 @@ async fn a_hedges_point_past_the_deadline_leaves_the_retries_to_be_made() {
 /// the hedge.
 #[tokio::test(start_paused = true)]
 async fn a_hedges_point_in_the_spread_does_not_hold_a_retry_after_the_hold() {
-    use retry_runtime::{Backoff, Jitter, WaitSource};
+    use retry_runtime::WaitSource;
     static HEDGE_LATER: Cooldown =
         Cooldown::new("hedge-point-retry").with_spread(Duration::from_secs(3));
-    let policy = Policy::new()
-        .with_name("hedge-point-retry")
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(ms(500)))
-        .with_jitter(Jitter::None)
-        .with_cooldown(&HEDGE_LATER)
-        .with_hedge(ms(50));
+    let policy = hedged_on("hedge-point-retry", &HEDGE_LATER);
     testing::seed(4);
     let point = spread_points(4, 3 * S, 1)[0];
     assert!(point > S, "{point:?}");
@@ -2100,16 +2100,9 @@ async fn a_hedges_point_in_the_spread_does_not_hold_a_retry_after_the_hold() {
 /// that start: the hold is over, and the old hedge's point is not kept.
 #[tokio::test(start_paused = true)]
 async fn a_hedge_after_the_hold_is_not_put_off_to_an_overtaken_hedges_point() {
-    use retry_runtime::{Backoff, Jitter};
     static HEDGE_STALE: Cooldown =
         Cooldown::new("hedge-point-stale").with_spread(Duration::from_secs(3));
-    let policy = Policy::new()
-        .with_name("hedge-point-stale")
-        .with_max_attempts(3)
-        .with_backoff(Backoff::fixed(ms(500)))
-        .with_jitter(Jitter::None)
-        .with_cooldown(&HEDGE_STALE)
-        .with_hedge(ms(50));
+    let policy = hedged_on("hedge-point-stale", &HEDGE_STALE);
     testing::seed(4);
     // the first hedge's point: 1.01s + 2.94s
     assert!(spread_points(4, 3 * S, 1)[0] > S);
