@@ -20,6 +20,27 @@ use retry_runtime::testing::NoWait;
 use retry_runtime::{GiveUpEvent, StopReason};
 use testkit::metrics::Recorded;
 
+/// A permanent error of the user's that says why, known only to a
+/// layer's or a middleware's `with_classify` ([`gone`]).
+#[derive(Debug, thiserror::Error)]
+#[error("clip 7 is gone")]
+struct Gone;
+
+impl retry_runtime::Classify for Gone {
+    fn kind(&self) -> retry_runtime::ErrorKind {
+        retry_runtime::ErrorKind::Permanent
+    }
+    fn why_permanent(&self) -> Option<&'static str> {
+        Some("the clip does not exist")
+    }
+}
+
+/// `with_classify`'s finder of [`Gone`] in an error's chain.
+fn gone<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn retry_runtime::Classify> {
+    e.downcast_ref::<Gone>()
+        .map(|g| g as &dyn retry_runtime::Classify)
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }

@@ -2577,38 +2577,20 @@ async fn with_classify_finds_an_error_type_of_yours_in_another_middlewares_error
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
-/// A permanent error of the user's that says why, known only to the
-/// middleware's `with_classify`.
-#[derive(Debug, thiserror::Error)]
-#[error("clip 7 is gone")]
-struct Gone;
-
-impl Classify for Gone {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Permanent
-    }
-    fn why_permanent(&self) -> Option<&'static str> {
-        Some("the clip does not exist")
-    }
-}
-
 /// Why the error of another middleware, of a type `with_classify` finds,
 /// is permanent: on the middleware's give-up line (its message and its
 /// `reason`), found as its kind is (the line said `Permanent` and not why).
 #[tokio::test]
 async fn with_classify_says_why_an_error_of_yours_is_permanent() {
-    fn gone<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
-        e.downcast_ref::<Gone>().map(|g| g as &dyn Classify)
-    }
     let server = FlakyServer::start().await;
     server.route("/clip", [Reply::ok_body("clip")]);
     let calls = std::sync::Arc::default();
     let inner = reqwest::Client::builder().no_proxy().build().unwrap();
     let client = ClientBuilder::new(inner)
-        .with(RetryMiddleware::new(&API).with_classify(gone))
+        .with(RetryMiddleware::new(&API).with_classify(crate::gone))
         .with(FailsTwice {
             calls: std::sync::Arc::clone(&calls),
-            make: Box::new(|| anyhow::Error::new(Gone).context("token refresh failed")),
+            make: Box::new(|| anyhow::Error::new(crate::Gone).context("token refresh failed")),
             fails: usize::MAX,
         })
         .build();

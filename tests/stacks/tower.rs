@@ -29,7 +29,7 @@ use testkit::flaky::{refused_url, FlakyServer, Reply};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tracing::Level;
 
-use crate::{far_below, ms, waited, NoWait};
+use crate::{far_below, gone, ms, waited, Gone, NoWait};
 
 /// 4 attempts, fixed 50ms, the transient kinds; Retry-After honoured for
 /// 429 and 503 up to 5s.
@@ -2219,25 +2219,6 @@ async fn with_classify_finds_an_error_type_of_yours_in_the_chain() {
     let e = svc.oneshot(Request::new(())).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unknown);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-}
-
-/// A permanent error of the user's that says why, known only to the
-/// layer's `with_classify`.
-#[derive(Debug, thiserror::Error)]
-#[error("clip 7 is gone")]
-struct Gone;
-
-impl Classify for Gone {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Permanent
-    }
-    fn why_permanent(&self) -> Option<&'static str> {
-        Some("the clip does not exist")
-    }
-}
-
-fn gone<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
-    e.downcast_ref::<Gone>().map(|g| g as &dyn Classify)
 }
 
 /// Why the error found by `with_classify` is permanent, as the layer's
