@@ -865,6 +865,15 @@ fn called(at: &std::sync::Mutex<Vec<Duration>>, start: Instant) -> usize {
     at.len()
 }
 
+/// Attempt `n` of a hedged run whose first attempt hangs for 5s while the
+/// hedge answers at once (with its number).
+async fn first_hangs(n: usize) -> Result<usize, ApiError> {
+    if n == 1 {
+        tokio::time::sleep(5 * S).await;
+    }
+    Ok(n)
+}
+
 /// Another call's 429, `after` from now: it holds `cooldown` for `hold`.
 fn hold_later(cooldown: &'static Cooldown, after: Duration, hold: Duration) {
     tokio::spawn(async move {
@@ -966,16 +975,7 @@ async fn a_hold_begun_during_an_attempt_holds_the_hedge_back() {
     let at = std::sync::Mutex::new(Vec::new());
     hold_later(&HEDGE_HELD, Duration::from_millis(10), S);
     let out = policy
-        .retry(|| {
-            let n = called(&at, start);
-            async move {
-                // the first attempt hangs for 5s, the hedge answers at once
-                if n == 1 {
-                    tokio::time::sleep(5 * S).await;
-                }
-                Ok::<_, ApiError>(n)
-            }
-        })
+        .retry(|| first_hangs(called(&at, start)))
         .hedged()
         .await;
     assert_eq!(out, Ok(2));
@@ -1807,16 +1807,7 @@ async fn a_hedge_held_starts_at_its_point_in_the_spread() {
     let at = std::sync::Mutex::new(Vec::new());
     hold_later(&HEDGE_SPREAD, Duration::from_millis(10), S);
     let out = policy
-        .retry(|| {
-            let n = called(&at, start);
-            async move {
-                // the first attempt hangs for 5s, the hedge answers at once
-                if n == 1 {
-                    tokio::time::sleep(5 * S).await;
-                }
-                Ok::<_, ApiError>(n)
-            }
-        })
+        .retry(|| first_hangs(called(&at, start)))
         .hedged()
         .await;
     assert_eq!(out, Ok(2));
