@@ -32,6 +32,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
+use super::record::{Fields, Record};
+
 /// The quietest level captured: DEBUG and above, not TRACE (which
 /// dependencies such as hyper fill with a line per frame).
 const LEVEL: Level = Level::DEBUG;
@@ -39,14 +41,13 @@ const LEVEL: Level = Level::DEBUG;
 thread_local! {
     /// How many captures of this thread are alive.
     static CAPTURES: Cell<usize> = const { Cell::new(0) };
-    /// The lines this thread logged since its oldest live capture began.
-    static LINES: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
-}
-
-/// One line, as the `fmt` layer wrote it, with its event's level.
-struct Line {
-    level: Level,
-    text: String,
+    /// The lines this thread logged since its oldest live capture began,
+    /// each with its event's values.
+    static LINES: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
+    /// The record of the event being written, which its line takes when
+    /// the `fmt` layer writes it (one at most: `tracing` hands no event to
+    /// a subscriber from inside another's handling).
+    static PENDING: RefCell<Option<Record>> = const { RefCell::new(None) };
 }
 
 /// Start capturing this thread's log lines (feature `test-util`, for
@@ -360,7 +361,10 @@ impl<S: Subscriber> Layer<S> for CaptureMark {}
 /// every line they want), and asks nothing of the registry (a per-layer
 /// filter would need one that supports them: `fmt().finish()` does not).
 /// Spans are made of the layer's own `FmtSpan::NONE`: their entries and
-/// exits are not written, and are not handed on.
+/// exits are not written, and are not handed on. Beside the text, it
+/// records each event's values ([`Record`]) and each span's fields
+/// ([`Fields`], in the span's extensions) from the `tracing` values
+/// themselves.
 struct ThisThread<L>(L);
 
 /// Should the capture's layer see something at this level, here?
@@ -384,6 +388,11 @@ where
         cx: Context<'_, S>,
     ) {
         if wanted_here(attrs.metadata()) {
+            let mut fields = Fields::default();
+            attrs.record(&mut fields);
+            if let Some(span) = cx.span(id) {
+                span.extensions_mut().replace(fields);
+            }
             self.0.on_new_span(attrs, id, cx);
         }
     }
@@ -401,13 +410,25 @@ where
                 .is_some()
         });
         if ours {
+            let mut fields = Fields::default();
+            values.record(&mut fields);
+            if let Some(span) = cx.span(id) {
+                if let Some(kept) = span.extensions_mut().get_mut::<Fields>() {
+                    kept.update(fields);
+                }
+            }
             self.0.on_record(id, values, cx);
         }
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
         if wanted_here(event.metadata()) {
+            // the record, for the line the `fmt` layer writes next
+            // ([`LineWriter`] takes it; dropped here when it writes none)
+            let record = Record::of(event, &cx);
+            let _ = PENDING.try_with(|pending| pending.replace(Some(record)));
             self.0.on_event(event, cx);
+            let _ = PENDING.try_with(RefCell::take);
         }
     }
 }
@@ -508,6 +529,17 @@ where
 /// not recorded, and is left out: its lines show the spans made since,
 /// beside a subscriber of yours ([`capture_layer`]) as well.)
 ///
+/// Each line is also a [`Record`], its event's values read from the
+/// event itself: level, target, message, and fields by name, unquoted
+/// (`record.field("wait_ms") == Some("2000")`), whatever the text does
+/// with their order and quoting; [`records`](CapturedLogs::records) gives
+/// them all, [`records_at`](CapturedLogs::records_at) a level's, and
+/// [`retries`](CapturedLogs::retries) the runtime's retry lines. Select
+/// others by their message or target with an iterator's `filter`
+/// ([`records`](CapturedLogs::records)' example). (A field's value is
+/// shown twice, once for each view: a `Display` of yours that counts its
+/// calls counts two per line.)
+///
 /// Lines are kept until the capture is dropped: reading them consumes
 /// nothing. Captures nest: each holds the lines logged since it began,
 /// those of captures made after it too; the lines go when the last
@@ -552,7 +584,7 @@ impl CapturedLogs {
     }
 
     /// Calls `f` with this capture's lines.
-    fn with_lines<T>(&self, f: impl FnOnce(&[Line]) -> T) -> T {
+    fn with_lines<T>(&self, f: impl FnOnce(&[Record]) -> T) -> T {
         LINES.with(|lines| f(lines.borrow().get(self.first..).unwrap_or_default()))
     }
 
@@ -613,6 +645,88 @@ impl CapturedLogs {
     /// ```
     pub fn contains(&self, needle: &str) -> bool {
         self.with_lines(|lines| lines.iter().any(|l| l.text.contains(needle)))
+    }
+
+    /// Every line so far as its event's values, in the order they were
+    /// logged: one per line, `records()[i]` the event `lines()[i]` shows.
+    /// Select by message or target with `filter` (the runtime's target is
+    /// [`retry_runtime::log::TARGET`](crate::log::TARGET)).
+    ///
+    /// ```
+    /// use retry_runtime::{log::TARGET, presets, testing};
+    ///
+    /// let logs = testing::capture_logs().unwrap();
+    /// let _paused = testing::pause();
+    /// tracing::info!(target: "hooks", hook = 12, "sending");
+    /// let refused = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let r: Result<(), _> = presets::QUICK.with_name("hooks.post").retry(|| Err(refused())).call();
+    /// assert!(r.is_err());
+    /// let records = logs.records();
+    /// assert_eq!(records.len(), logs.lines().len());
+    /// assert_eq!((records[0].target(), records[0].field("hook")), ("hooks", Some("12")));
+    /// let runtime: Vec<_> = records.iter().filter(|r| r.target() == TARGET).collect();
+    /// assert_eq!(runtime.len(), 2, "{logs}"); // a retry, the give-up
+    /// let give_up = records.iter().find(|r| r.message().starts_with("hooks.post failed")).unwrap();
+    /// assert_eq!(give_up.field("outcome"), Some("attempts_exhausted"));
+    /// ```
+    pub fn records(&self) -> Vec<Record> {
+        self.with_lines(<[Record]>::to_vec)
+    }
+
+    /// The lines logged at `level`, as their events' values, in order.
+    ///
+    /// ```
+    /// use tracing::Level;
+    /// let logs = retry_runtime::testing::capture_logs().unwrap();
+    /// tracing::warn!(target: "clips", clip = 7, "slow");
+    /// tracing::info!(target: "clips", clip = 8, "saved");
+    /// let warned = logs.records_at(Level::WARN);
+    /// assert_eq!(warned.len(), 1);
+    /// assert_eq!(warned[0].field_as("clip"), Some(7_u32));
+    /// ```
+    pub fn records_at(&self, level: Level) -> Vec<Record> {
+        self.with_lines(|lines| lines.iter().filter(|l| l.level == level).cloned().collect())
+    }
+
+    /// The runtime's retry lines, in order, whatever their level (WARN,
+    /// or the policy's `with_retry_level`): one per wait before another
+    /// attempt, docs/logging.md's `retrying {operation} after attempt
+    /// {n}/{max} failed; next attempt in {wait}`, the line with a
+    /// `wait_source` field (target `retry_runtime`), a rejected `Ok`'s
+    /// too. Not a hedged call's DEBUG `retrying {operation}: attempt {n}
+    /// starts beside ..` line, nor your own lines.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::{testing, Backoff, Policy};
+    /// use tracing::Level;
+    ///
+    /// let logs = testing::capture_logs().unwrap();
+    /// let _paused = testing::pause();
+    /// let mut polls = 0;
+    /// let r = Policy::new()
+    ///     .with_name("report.poll")
+    ///     .with_max_attempts(5)
+    ///     .with_backoff(Backoff::fixed(Duration::from_secs(2)))
+    ///     .with_retry_level(Level::DEBUG)
+    ///     .retry(|| { polls += 1; if polls < 3 { Err("not ready") } else { Ok(polls) } })
+    ///     .call();
+    /// assert_eq!(r, Ok(3));
+    /// let retries = logs.retries();
+    /// let attempts: Vec<_> = retries.iter().map(|r| r.field_as::<u32>("attempt").unwrap()).collect();
+    /// assert_eq!(attempts, [1, 2], "{logs}");
+    /// assert_eq!(retries[0].level(), Level::DEBUG);
+    /// assert_eq!(retries[0].field("wait_ms"), Some("2000"));
+    /// assert_eq!(retries[0].field("error"), Some("not ready"));
+    /// ```
+    pub fn retries(&self) -> Vec<Record> {
+        self.with_lines(|lines| {
+            lines
+                .iter()
+                .filter(|l| l.target() == crate::log::TARGET && l.field("wait_source").is_some())
+                .cloned()
+                .collect()
+        })
     }
 }
 
@@ -836,12 +950,12 @@ impl Drop for LineWriter {
             .level
             .or_else(|| text.split(' ').next()?.parse().ok())
             .unwrap_or(Level::INFO);
-        let _ = LINES.try_with(|lines| {
-            lines.borrow_mut().push(Line {
-                level,
-                text: text.to_owned(),
-            });
-        });
+        // the event's record, which [`ThisThread`] left for it (none for a
+        // writer asked without it: the level alone)
+        let record = PENDING.try_with(RefCell::take).ok().flatten();
+        let mut record = record.unwrap_or_else(|| Record::text_only(level));
+        record.text = text.to_owned();
+        let _ = LINES.try_with(|lines| lines.borrow_mut().push(record));
     }
 }
 
@@ -960,6 +1074,178 @@ mod tests {
                 seen[seen.len() - 1..],
                 [(Level::WARN, "WARN t: first\n  second")]
             );
+            // its record: the level, nothing else of an event it was not given
+            let record = lines.last().unwrap();
+            assert_eq!((record.target(), record.message()), ("", ""));
+            assert_eq!(record.fields().count(), 0);
+        });
+    }
+
+    /// Each line is a record too, in the same order: the event's level,
+    /// target, message and fields from its values, a string unquoted and
+    /// a `%value` as its `Display`, whatever the text does with them.
+    #[test]
+    fn each_line_is_a_record_of_its_event_s_values() {
+        scoped(|logs| {
+            tracing::warn!(target: "retry_runtime", attempt = 1, kind = "Connect", error = %"conn refused", "retrying {}", "x");
+            tracing::debug!(target: "t", n = 2);
+            let records = logs.records();
+            assert_eq!(
+                logs.lines(),
+                [
+                    "WARN retry_runtime: retrying x attempt=1 kind=\"Connect\" error=conn refused",
+                    "DEBUG t: n=2"
+                ]
+            );
+            let seen: Vec<_> = records
+                .iter()
+                .map(|r| {
+                    (
+                        r.level(),
+                        r.target(),
+                        r.message(),
+                        r.fields().collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (
+                        Level::WARN,
+                        "retry_runtime",
+                        "retrying x",
+                        vec![
+                            ("attempt", "1"),
+                            ("kind", "Connect"),
+                            ("error", "conn refused")
+                        ]
+                    ),
+                    (Level::DEBUG, "t", "", vec![("n", "2")]),
+                ]
+            );
+            assert_eq!(records[0].to_string(), logs.lines()[0]);
+            assert_eq!(logs.records_at(Level::DEBUG), records[1..]);
+            assert!(logs.records_at(Level::ERROR).is_empty());
+            assert!(PENDING.with(|p| p.borrow().is_none()));
+        });
+    }
+
+    /// A record's spans are those of its line, outermost first, with
+    /// their fields, those recorded on them since made too (the last
+    /// value of one recorded twice); a span the capture did not record
+    /// (made before it began, or at TRACE) is left out of both.
+    #[test]
+    fn a_record_s_spans_are_its_line_s() {
+        scoped(|_| ());
+        let before = tracing::subscriber::with_default(subscriber(), || {
+            tracing::info_span!("before", id = 1)
+        });
+        tracing::subscriber::with_default(subscriber(), || {
+            let logs = CapturedLogs::start();
+            before.in_scope(|| {
+                let job = tracing::info_span!("job", id = 7, status = tracing::field::Empty);
+                job.record("status", 500);
+                job.record("status", 503);
+                job.in_scope(|| {
+                    tracing::trace_span!("poll", n = 1).in_scope(|| {
+                        tracing::debug_span!("part", name = "a b")
+                            .in_scope(|| tracing::error!(target: "t", "down"));
+                    });
+                });
+            });
+            assert_eq!(
+                logs.lines(),
+                ["ERROR job{id=7 status=500 status=503}:part{name=\"a b\"}: t: down"]
+            );
+            let record = &logs.records()[0];
+            let spans: Vec<_> = record
+                .spans()
+                .iter()
+                .map(|s| (s.name(), s.fields().collect::<Vec<_>>()))
+                .collect();
+            assert_eq!(
+                spans,
+                [
+                    ("job", vec![("id", "7"), ("status", "503")]),
+                    ("part", vec![("name", "a b")]),
+                ]
+            );
+            assert_eq!(record.spans()[0].field_as("status"), Some(503_u16));
+            assert_eq!(record.fields().count(), 0);
+        });
+    }
+
+    /// A value whose `Display` logs as it is shown: `tracing` hands no
+    /// event to a subscriber from inside another's handling, so its line
+    /// goes nowhere, and the line that shows it keeps its own record.
+    #[test]
+    fn a_value_that_logs_as_it_is_shown_leaves_its_line_its_record() {
+        struct Logging;
+        impl fmt::Display for Logging {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                tracing::info!(target: "inner", depth = 2, "shown");
+                f.write_str("outer value")
+            }
+        }
+        scoped(|logs| {
+            tracing::warn!(target: "outer", v = %Logging, "logged");
+            let records = logs.records();
+            let seen: Vec<_> = records
+                .iter()
+                .map(|r| (r.target(), r.message().to_owned(), r.to_string()))
+                .collect();
+            assert_eq!(
+                seen,
+                [(
+                    "outer",
+                    "logged".into(),
+                    "WARN outer: logged v=outer value".into()
+                )]
+            );
+            assert_eq!(records[0].field("v"), Some("outer value"));
+            assert!(PENDING.with(|p| p.borrow().is_none()));
+        });
+    }
+
+    /// Two capture layers in one subscriber: each line twice (the docs
+    /// say so), each with its record; a span's fields kept once (its text,
+    /// formatted by both layers, shows a field recorded later twice).
+    #[test]
+    fn two_capture_layers_each_record_their_lines() {
+        let twice = tracing_subscriber::registry()
+            .with(capture_layer())
+            .with(capture_layer());
+        tracing::subscriber::with_default(twice, || {
+            let logs = CapturedLogs::start();
+            let span = tracing::info_span!("job", id = 7, n = tracing::field::Empty);
+            span.record("n", 1);
+            span.in_scope(|| tracing::info!(target: "t", k = 1, "x"));
+            let records = logs.records();
+            assert_eq!(records.len(), 2, "{logs}");
+            assert_eq!(records[0], records[1]);
+            assert_eq!(records[0].to_string(), "INFO job{id=7 n=1 n=1}: t: x k=1");
+            let fields: Vec<_> = records[0].spans()[0].fields().collect();
+            assert_eq!(fields, [("id", "7"), ("n", "1")]);
+        });
+    }
+
+    /// The runtime's retry lines, by their `wait_source` field and
+    /// target: not another target's line with such a field, nor another
+    /// line of the runtime's.
+    #[test]
+    fn retries_are_the_runtime_s_lines_with_a_wait_source() {
+        scoped(|logs| {
+            tracing::warn!(target: "retry_runtime", attempt = 1, wait_source = "backoff", "retrying");
+            tracing::warn!(target: "mine", attempt = 2, wait_source = "backoff", "retrying");
+            tracing::debug!(target: "retry_runtime", attempt = 3, "retrying op: attempt 3 starts");
+            tracing::debug!(target: "retry_runtime", attempt = 4, wait_source = "cooldown", "retrying");
+            let attempts: Vec<_> = logs
+                .retries()
+                .iter()
+                .map(|r| r.field_as::<u32>("attempt"))
+                .collect();
+            assert_eq!(attempts, [Some(1), Some(4)]);
         });
     }
 

@@ -76,7 +76,9 @@
     feature = "test-util",
     doc = "[`capture_logs`] collects this thread's log lines as a `tracing`
 subscriber's text format writes them, the runtime's and the test's
-own: see [`CapturedLogs`] for what a capture holds, which thread's
+own, and each as its event's values, a [`Record`] (level, target,
+message, fields by name; [`SpanRecord`], the spans it was logged in):
+see [`CapturedLogs`] for what a capture holds, which thread's
 lines, and what it needs of the test binary; [`capture_layer`], for a
 test binary that sets a global subscriber of its own, is the capture as
 a layer of it."
@@ -85,7 +87,8 @@ a layer of it."
     not(feature = "test-util"),
     doc = "`capture_logs` collects this thread's log lines as a `tracing`
 subscriber's text format writes them, the runtime's and the test's
-own, into a `CapturedLogs` (`capture_layer`: the same beside a global
+own, and each as its event's values (a `Record`: level, target,
+message, fields by name), into a `CapturedLogs` (`capture_layer`: the same beside a global
 subscriber of the test binary's own). (These docs were built without the feature,
 so neither is in them: `cargo doc --open --features retry-runtime/test-util`
 in a project that has retry-runtime in its `[dependencies]` builds them
@@ -99,10 +102,14 @@ with it; docs/testing.md, \"The log lines\", says the rest.)"
 mod logs;
 mod no_wait;
 mod paused;
+#[cfg(feature = "test-util")]
+mod record;
 mod seeded;
 
 #[cfg(feature = "test-util")]
 pub use logs::{CaptureError, CapturedLogs, capture_layer, capture_logs};
 pub use no_wait::NoWait;
 pub use paused::{Paused, is_paused, pause};
+#[cfg(feature = "test-util")]
+pub use record::{Record, SpanRecord};
 pub use seeded::seed;
