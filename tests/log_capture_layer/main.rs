@@ -71,6 +71,39 @@ fn the_lines_are_those_of_the_capture_s_own_subscriber() {
     assert!(!text.contains("layer.detail"), "{text}");
 }
 
+/// The lines as values through the layer, as through the capture's own
+/// subscriber: the retries' fields by name, unquoted, the span's fields
+/// (which the user's layer writes in colour), the test's DEBUG line the
+/// user's layer filters out for itself.
+#[test]
+fn the_records_are_those_of_the_capture_s_own_subscriber() {
+    init();
+    let logs = testing::capture_logs().unwrap();
+    tracing::info_span!("job", id = 7).in_scope(|| webhook_fails("layer.records"));
+    tracing::debug!(target: "t", n = 2, "layer.detail");
+    let retries = logs.retries();
+    let seen: Vec<_> = retries
+        .iter()
+        .map(|r| {
+            (
+                r.field("operation"),
+                r.field_as::<u64>("wait_ms"),
+                r.field("error_kind"),
+            )
+        })
+        .collect();
+    let retry = |wait_ms| (Some("layer.records"), Some(wait_ms), Some("Connect"));
+    assert_eq!(seen, [retry(1000), retry(2000), retry(4000)], "{logs}");
+    let records = logs.records();
+    assert_eq!(records.len(), 5, "{logs}");
+    assert_eq!(records[3].field("reason"), Some("attempts exhausted"));
+    let job = &records[3].spans()[0];
+    assert_eq!((job.name(), job.field("id")), ("job", Some("7")));
+    assert_eq!(records[4].level(), Level::DEBUG);
+    assert_eq!(records[4].field_as("n"), Some(2_u8));
+    assert_eq!(records[4].to_string(), "DEBUG t: layer.detail n=2");
+}
+
 /// A span the capture did not record, which the user's layer did (made
 /// on a thread without a capture, or on this one before the capture
 /// began), is left out of the captured lines, as the capture's own
