@@ -14,8 +14,8 @@
 //! it to the last replica's end.
 //!
 //! The replicas' cooldowns hold for their own 429s only (`own`), or share
-//! their holds through PostgreSQL's `NOTIFY` (`shared`: the worked
-//! example, jobs-demo/tests/replicas/share.rs, included as it is). The
+//! their holds through PostgreSQL's `NOTIFY` (`shared`: retry-runtime's
+//! `shared_holds`, feature `shared-holds`, as a service enables it). The
 //! database: `DATABASE_URL`, or a throwaway cluster started by
 //! scripts/pg-cluster and stopped at the end. The runs, one after the
 //! other ([`SCHEDULE`]): own and shared alternately without a pace, then
@@ -37,22 +37,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest_middleware::ClientWithMiddleware;
 use retry_runtime::cooldown::Cooldown;
 use retry_runtime::reqwest_middleware::RetryMiddleware;
+use retry_runtime::shared_holds::{self, SharedHolds};
 use retry_runtime::{presets, Policy, RetryOn};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::runtime::{Builder, Runtime};
 
 use crate::partner::{self, Partner, LIMIT};
-
-// The worked example, as a service copies it. Formatted as jobs-demo's
-// (edition 2024's style: its imports sort otherwise), not as this crate.
-// (A `//` comment: an outer doc comment here would make rustdoc resolve
-// share.rs's own `//!` links, `[CHANNEL]`, in this module instead.)
-#[allow(dead_code)] // its whole API; the bench uses part of it
-#[rustfmt::skip]
-#[path = "../../jobs-demo/tests/replicas/share.rs"]
-mod share;
-
-use share::SharedHolds;
 
 /// Replicas (processes), each `TASKS` tasks importing `PAGES` pages.
 const REPLICAS: usize = 4;
@@ -243,7 +233,7 @@ pub(crate) fn replica(args: &[String]) -> Result<(), String> {
             let url = std::env::var("DATABASE_URL")
                 .map_err(|_| "a replica sharing its holds needs DATABASE_URL".to_string())?;
             // the listener keeps one connection; the publisher takes one a
-            // statement; one to spare (share.rs: "give the pool one more")
+            // statement; one to spare (shared_holds: "give the pool one more")
             let pool = PgPoolOptions::new()
                 .max_connections(3)
                 .connect(&url)
@@ -401,8 +391,8 @@ struct Outcome {
     /// Holds published, and applied by the other replicas.
     published: u64,
     received: u64,
-    /// share.rs's holds dropped, expired, failed, refused, unknown, and
-    /// its listeners' reconnects: each one logged by share.rs in a
+    /// The holds dropped, expired, failed, refused, unknown, and the
+    /// listeners' reconnects: each one logged by `shared_holds` in a
     /// service, summed here.
     faults: u64,
 }
@@ -559,7 +549,7 @@ pub(crate) fn run() {
             .max_connections(1)
             .connect(&db.url)
             .await?;
-        sqlx::query(share::TABLE).execute(&pool).await?;
+        sqlx::query(shared_holds::TABLE).execute(&pool).await?;
         let version: String = sqlx::query_scalar("SHOW server_version")
             .fetch_one(&pool)
             .await?;
@@ -687,7 +677,7 @@ fn table(outcomes: &[Outcome]) {
     }
     let faults: u64 = outcomes.iter().map(|o| o.faults).sum();
     println!(
-        "share.rs: holds dropped, expired, failed, refused or unknown, and listeners' reconnects: {faults}."
+        "shared_holds: holds dropped, expired, failed, refused or unknown, and listeners' reconnects: {faults}."
     );
     let late = outcomes.iter().map(|o| o.late).max().unwrap_or_default();
     println!(

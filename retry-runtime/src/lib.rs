@@ -127,6 +127,13 @@
 //!   `grpc-retry-pushback-ms` as the Retry-After hint (read as gRPC's retry
 //!   design, A6, says), and the policy `tonic::GRPC` (with `serde`, a
 //!   policy file's `preset = "grpc"`).
+//! - `shared-holds`:
+#![cfg_attr(feature = "shared-holds", doc = "[`shared_holds::SharedHolds`]:")]
+#![cfg_attr(not(feature = "shared-holds"), doc = "`shared_holds::SharedHolds`:")]
+//!   a cooldown's holds shared by every replica of a service through
+//!   PostgreSQL's `NOTIFY`/`LISTEN` and a table; adds sqlx (`postgres`,
+//!   `runtime-tokio`) and tokio (`rt`, `sync`, `time`); implies `sqlx` and
+//!   `tokio`.
 //! - `test-util` (for `[dev-dependencies]`):
 #![cfg_attr(feature = "test-util", doc = "[`testing::capture_logs`],")]
 #![cfg_attr(not(feature = "test-util"), doc = "`testing::capture_logs`,")]
@@ -177,6 +184,7 @@
         feature = "tower",
         feature = "reqwest-middleware",
         feature = "tonic",
+        feature = "shared-holds",
         feature = "test-util"
     ),
     doc(test(attr(deny(unused_imports, dropping_copy_types))))
@@ -206,6 +214,7 @@
         feature = "reqwest-middleware",
         feature = "anyhow",
         feature = "serde",
+        feature = "shared-holds",
         feature = "test-util"
     )),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
@@ -251,6 +260,8 @@ mod retrying;
 mod run;
 #[cfg(feature = "rusqlite")]
 mod rusqlite_error;
+#[cfg(feature = "shared-holds")]
+pub mod shared_holds;
 pub mod signal;
 pub mod sleep;
 mod span;

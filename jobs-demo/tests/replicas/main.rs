@@ -1,10 +1,10 @@
 //! Replicas of a service (pods) against one rate-limited partner, sharing
 //! its 429s through PostgreSQL: a `Retry-After` heard by one replica holds
-//! the others' cooldowns too (`share.rs`, the worked example:
-//! `Cooldown::with_on_hold` hands each hold a run makes to a publisher,
-//! which sends `NOTIFY cooldown_holds, '<replica> <cooldown> <wait_ms>'`;
-//! each replica's `PgListener` applies the others' with `hold_for`, which
-//! tells no hook: nothing echoes back).
+//! the others' cooldowns too (`retry_runtime::shared_holds`, feature
+//! `shared-holds`: `Cooldown::with_on_hold` hands each hold a run makes to
+//! a publisher, which sends `NOTIFY cooldown_holds, '<replica> <cooldown>
+//! <wait_ms>'`; each replica's `PgListener` applies the others' with
+//! `hold_for`, which tells no hook: nothing echoes back).
 //!
 //! Two or three replicas in one test process (and a second service on its
 //! own channel): a set of `Cooldown` statics each, each with its own
@@ -18,16 +18,14 @@
 //! test. A connection that goes silent is a small TCP proxy of the test's
 //! that stops moving bytes.
 
-mod share;
-
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use retry_runtime::cooldown::Cooldown;
 use retry_runtime::reqwest::{HttpError, error_for_status};
+use retry_runtime::shared_holds::{self, Counts, MAX_WAIT, SharedHolds};
 use retry_runtime::{Policy, RetryOn, presets};
-use share::{Counts, MAX_WAIT, Notice, Refused, SharedHolds};
 use sqlx::{Connection, PgConnection, PgPool};
 use testkit::flaky::{FlakyServer, Reply};
 use tracing::Level;
@@ -55,7 +53,7 @@ async fn database_and_url() -> (PgPool, String) {
     let pool = PgPool::connect(&url)
         .await
         .expect("connect to the test's database");
-    sqlx::query(share::TABLE)
+    sqlx::query(shared_holds::TABLE)
         .execute(&pool)
         .await
         .expect("create the holds' table");
@@ -592,7 +590,7 @@ async fn payloads_it_cannot_read_and_unknown_cooldowns_are_refused_counted_and_l
     {
         // each its own transaction: delivered in this order
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(share::CHANNEL)
+            .bind(shared_holds::CHANNEL)
             .bind(payload)
             .execute(&mut *conn)
             .await
@@ -629,44 +627,6 @@ async fn payloads_it_cannot_read_and_unknown_cooldowns_are_refused_counted_and_l
             .iter()
             .any(|l| l.contains("hold refused") && l.ends_with("999\"..."))
     );
-}
-
-/// The parser alone: ours read, the rest refused.
-#[test]
-fn the_payload_parser_reads_ours_and_refuses_the_rest() {
-    assert_eq!(
-        Notice::parse("pod-7 partner 2500"),
-        Ok(Notice {
-            replica: "pod-7",
-            cooldown: "partner",
-            wait: Duration::from_millis(2500)
-        })
-    );
-    // a cooldown's name may hold spaces
-    assert_eq!(
-        Notice::parse("pod-7 partner eu 0").map(|n| n.cooldown),
-        Ok("partner eu")
-    );
-    assert_eq!(
-        Notice::parse("a b 3600000").map(|n| n.wait),
-        Ok(MAX_WAIT),
-        "an hour is the most"
-    );
-    for (payload, why) in [
-        ("", Refused::Shape),
-        ("pod-7", Refused::Shape),
-        ("pod-7 2500", Refused::Shape),
-        ("pod-7  2500", Refused::Shape),
-        (" partner 2500", Refused::Shape),
-        ("pod-7 partner ", Refused::NotMillis),
-        ("pod-7 partner +5", Refused::NotMillis),
-        ("pod-7 partner 2.5", Refused::NotMillis),
-        ("pod-7 partner ５", Refused::NotMillis),
-        ("pod-7 partner 3600001", Refused::TooLong),
-        ("pod-7 partner 18446744073709551616", Refused::TooLong),
-    ] {
-        assert_eq!(Notice::parse(payload), Err(why), "{payload:?}");
-    }
 }
 
 /// The hook never blocks a run: a hold it cannot hand on (its queue full,

@@ -1,0 +1,192 @@
+//! The listener: a task that `LISTEN`s on the channel and applies each
+//! other replica's hold; reads the holds still running from the table when
+//! it (re)connects; checks a connection that stays silent; makes a new
+//! one when sqlx's cannot reconnect.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+use super::counts::Counters;
+use super::notice::{Notice, Shown};
+use super::{MAX_WAIT, SharedHolds, TARGET};
+use crate::Backoff;
+
+/// The holds still running on a channel, each with its time left in
+/// milliseconds (on the database's clock alone).
+const RUNNING: &str = "
+SELECT cooldown, ceil(EXTRACT(EPOCH FROM until - now()) * 1000)::int8
+FROM cooldown_holds WHERE channel = $1 AND until > now()";
+
+/// The waits between a listener's attempts to reconnect.
+const RECONNECT: Backoff =
+    Backoff::exponential(Duration::from_millis(100), Duration::from_secs(10));
+
+impl SharedHolds {
+    /// The listener: each notification applied. After a lost connection
+    /// (`Ok(None)`) the table is read again, on a connection sqlx makes
+    /// and LISTENs on first. After an error (a reconnect that failed; a
+    /// connection sqlx does not see as lost, which it would keep failing
+    /// on) or a check of a silent connection that got no answer, a new
+    /// listener from the pool, as [`start`](Self::start) makes one,
+    /// waiting longer after each one that fails.
+    pub(super) async fn listener(
+        &'static self,
+        pool: PgPool,
+        mut listener: PgListener,
+        replica: String,
+    ) {
+        loop {
+            let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
+            let lost = match heard {
+                Ok(Ok(Some(notification))) => {
+                    self.receive(notification.payload(), &replica);
+                    continue;
+                }
+                Ok(Ok(None)) => {
+                    Counters::add(&self.counts.reconnects);
+                    tracing::warn!(
+                        target: TARGET,
+                        "the listener's connection was lost: reconnecting, then reading the holds published meanwhile"
+                    );
+                    match self.catch_up(&mut listener).await {
+                        Ok(()) => continue,
+                        Err(error) => error,
+                    }
+                }
+                Ok(Err(error)) => {
+                    Counters::add(&self.counts.reconnects);
+                    error
+                }
+                // nothing heard for a while: is the connection still there?
+                Err(_) => {
+                    let check = sqlx::query("SELECT 1").execute(&mut listener);
+                    match tokio::time::timeout(self.check_every, check).await {
+                        Ok(Ok(_)) => continue,
+                        Ok(Err(error)) => {
+                            Counters::add(&self.counts.reconnects);
+                            error
+                        }
+                        Err(_) => {
+                            Counters::add(&self.counts.reconnects);
+                            let silent = format!(
+                                "no answer to a check of the connection in {:?}",
+                                self.check_every
+                            );
+                            sqlx::Error::Io(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                silent,
+                            ))
+                        }
+                    }
+                }
+            };
+            if self.pool_closed(&lost) {
+                return;
+            }
+            tracing::warn!(
+                target: TARGET,
+                error = %lost,
+                "the listener's connection failed: the holds published meanwhile are read once it is back"
+            );
+            let mut failures = 0;
+            listener = loop {
+                tokio::time::sleep(RECONNECT.delay(failures)).await;
+                match self.listen(&pool).await {
+                    Ok(listener) => break listener,
+                    Err(error) if self.pool_closed(&error) => return,
+                    Err(error) => {
+                        tracing::warn!(target: TARGET, %error, "the listener cannot reconnect; trying again");
+                        failures = failures.saturating_add(1);
+                    }
+                }
+            };
+        }
+    }
+
+    /// Is `error` the pool's being closed (by the service: at shutdown, or
+    /// to make another)? Then the listener stops, saying so: a closed pool
+    /// never opens again.
+    fn pool_closed(&self, error: &sqlx::Error) -> bool {
+        let closed = matches!(error, sqlx::Error::PoolClosed);
+        if closed {
+            tracing::info!(
+                target: TARGET,
+                "the pool is closed: the listener stops (no other replica's hold is applied here from now on)"
+            );
+        }
+        closed
+    }
+
+    /// A listener from `pool`, LISTENing, the holds still running read.
+    pub(super) async fn listen(&self, pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        // a lost connection is made again by the next statement on it (the
+        // table's read), not inside `try_recv`: a `try_recv` cut short by
+        // the check's timeout is then never cut in its reconnect, which
+        // would have reconnected without the read
+        listener.eager_reconnect(false);
+        listener.listen(self.channel).await?;
+        self.catch_up(&mut listener).await?;
+        Ok(listener)
+    }
+
+    /// Read the holds still running from the table and apply them, on the
+    /// listener's connection (so after its `LISTEN`: a hold committed
+    /// since is notified, one before is in the table).
+    async fn catch_up(&self, listener: &mut PgListener) -> Result<(), sqlx::Error> {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *listener)
+            .await?;
+        self.listener_pid.store(pid, Ordering::Relaxed);
+        let running: Vec<(String, i64)> = sqlx::query_as(RUNNING)
+            .bind(self.channel)
+            .fetch_all(&mut *listener)
+            .await?;
+        for (name, ms) in running {
+            let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_WAIT);
+            match self.find(&name) {
+                Some(cooldown) => {
+                    cooldown.hold_for(wait);
+                    Counters::add(&self.counts.caught_up);
+                    tracing::info!(target: TARGET, cooldown = cooldown.name(), wait_ms = ms, "hold read from the table");
+                }
+                None => self.unknown(&name),
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply one notification's hold, unless it is this replica's own or
+    /// cannot be read.
+    fn receive(&self, payload: &str, replica: &str) {
+        match Notice::parse(payload) {
+            Err(why) => {
+                Counters::add(&self.counts.refused);
+                tracing::warn!(target: TARGET, payload = %Shown(payload), "hold refused: {why}");
+            }
+            Ok(notice) if notice.replica == replica => Counters::add(&self.counts.own),
+            Ok(notice) => match self.find(notice.cooldown) {
+                Some(cooldown) => {
+                    cooldown.hold_for(notice.wait);
+                    Counters::add(&self.counts.received);
+                    tracing::debug!(
+                        target: TARGET,
+                        cooldown = cooldown.name(),
+                        from = notice.replica,
+                        wait_ms = notice.wait.as_millis() as u64,
+                        "hold received"
+                    );
+                }
+                None => self.unknown(notice.cooldown),
+            },
+        }
+    }
+
+    fn unknown(&self, name: &str) {
+        Counters::add(&self.counts.unknown);
+        tracing::warn!(target: TARGET, cooldown = %Shown(name), "hold refused: no cooldown of that name here");
+    }
+}

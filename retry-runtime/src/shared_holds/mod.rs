@@ -1,0 +1,446 @@
+//! One partner's holds shared by every replica of a service, through
+//! PostgreSQL (feature `shared-holds`): a `Retry-After` one replica hears
+//! holds the others' [`Cooldown`]s of that name too.
+//!
+//! ```no_run
+//! use retry_runtime::cooldown::Cooldown;
+//! use retry_runtime::shared_holds::{self, SharedHolds};
+//! use retry_runtime::{presets, Policy, RetryOn};
+//!
+//! static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+//! static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+//! static IMPORT: Policy<RetryOn> = presets::API.with_name("import").with_cooldown(&PARTNER);
+//!
+//! # async fn service() -> Result<(), Box<dyn std::error::Error>> {
+//! // at start-up, in the tokio runtime:
+//! let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+//! sqlx::query(shared_holds::TABLE).execute(&pool).await?; // (with your migrations)
+//! HOLDS.start(pool, std::env::var("HOSTNAME")?).await?;
+//! # let _ = &IMPORT;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What it does, and guarantees:
+//! - Each replica's cooldowns tell their runs' holds to a hook
+//!   ([`Cooldown::with_on_hold`]), which hands each to this replica's
+//!   publisher ([`SharedHolds::hand_on`]: `try_send` into a bounded
+//!   channel; a hold it cannot hand on is counted and logged, never dropped
+//!   silently; the run is never blocked).
+//! - The publisher sends each as one statement: the hold kept in the
+//!   `cooldown_holds` table ([`TABLE`]) on the database's clock (`now() +
+//!   wait`, a row per channel and cooldown) and `pg_notify(channel,
+//!   '<replica> <cooldown> <wait_ms>')`, in one transaction (the channel:
+//!   [`CHANNEL`], or one of the service's own,
+//!   [`SharedHolds::with_channel`]). It sends the time left when it sends
+//!   (a wait, not an end: the replicas' clocks need not agree; at most
+//!   [`MAX_WAIT`], the most a replica takes), nothing for a hold already
+//!   over, and one statement per cooldown for the holds queued together
+//!   (the latest end). A statement that fails is retried (`presets::DB`),
+//!   then counted and logged.
+//! - Each replica LISTENs (sqlx's `PgListener`, on a connection of its
+//!   own) and applies each other replica's hold with
+//!   [`Cooldown::hold_for`], which tells no hook: a received hold is never
+//!   published again, so holds do not echo between replicas. Its own are
+//!   skipped (the payload names the sender). A payload it cannot read
+//!   ([`Notice::parse`]), or that names a cooldown it does not have, is
+//!   counted and logged.
+//! - A listener whose connection was lost (a restart, a failover, an idle
+//!   connection killed) reconnects (sqlx's, or, when that fails, a new
+//!   listener, tried again and again, each wait longer), LISTENs again,
+//!   then reads the holds still running from the table, so a hold published
+//!   while it was away is applied all the same; a replica that starts reads
+//!   them too. The listener keeps one connection of the pool it is given
+//!   for itself: give the pool one more.
+//! - A listener that has heard nothing for 30 s checks its connection
+//!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
+//!   above ([`SharedHolds::with_check_every`]). A connection whose server
+//!   vanished without closing it (a failover that moves the address, a
+//!   network partition) would otherwise be waited on forever, every hold
+//!   lost: sqlx sets no TCP keepalive. The connection given up stays taken
+//!   from the pool until the system gives up on it too (the `UNLISTEN`
+//!   sqlx sends as it drops a listener waits for an answer: about 15
+//!   minutes of TCP retries on Linux): give the pool room for one more
+//!   after such an outage. A pool the service closes stops the listener
+//!   (logged at INFO).
+//!
+//! A received hold ends the transport's latency later than the sender's
+//! (a few milliseconds on one network); calls the other replicas send
+//! meanwhile may hear 429s of their own. Listen through a direct
+//! connection to PostgreSQL, or a pool in session mode: `LISTEN` needs a
+//! session of its own (PgBouncer's transaction pooling does not keep one).
+//!
+//! The feature adds sqlx with its `postgres` driver and `runtime-tokio`,
+//! and tokio with `rt`, `sync` and `time`; the log lines' target is
+//! `retry_runtime::shared_holds`. docs/breaker-and-budget.md's "Many
+//! replicas against one rate-limited API" measures it.
+
+mod counts;
+mod listener;
+mod notice;
+mod publisher;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use counts::Counters;
+pub use counts::Counts;
+pub use notice::{Notice, Refused};
+use publisher::Held;
+
+use crate::cooldown::{Cooldown, HoldEvent};
+use crate::{Policy, RetryOn, presets};
+
+/// The channel the replicas `NOTIFY` and `LISTEN` on by default: one per
+/// group of replicas that share their cooldowns. A second service on the
+/// same database takes another ([`SharedHolds::with_channel`]), or each
+/// would apply the other's holds to its cooldowns of the same name (and
+/// log the others as unknown); the table keeps each channel's holds apart.
+///
+/// ```
+/// assert_eq!(retry_runtime::shared_holds::CHANNEL, "cooldown_holds");
+/// ```
+pub const CHANNEL: &str = "cooldown_holds";
+
+/// The longest wait a payload may ask: past it, it is refused (a payload
+/// someone else sent on the channel must not hold the service for days).
+/// A longer hold of a run here (a policy whose `RetryAfter` cap allows a
+/// day) is sent as this, as a hold read from the table is applied.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(retry_runtime::shared_holds::MAX_WAIT, Duration::from_secs(3600));
+/// ```
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// The holds a replica keeps on the database's clock, for a listener that
+/// (re)connects: one row per channel and cooldown, its latest end. Run it
+/// with your migrations (two replicas starting together could both try to
+/// create it).
+///
+/// ```no_run
+/// # async fn migrate(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
+/// sqlx::query(retry_runtime::shared_holds::TABLE).execute(&pool).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS cooldown_holds (
+    channel  TEXT        NOT NULL,
+    cooldown TEXT        NOT NULL,
+    until    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (channel, cooldown)
+)";
+
+/// How long a listener waits for a notification before it checks its
+/// connection, and for the check's answer.
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// The `tracing` target of the lines of this module.
+const TARGET: &str = "retry_runtime::shared_holds";
+
+/// The holds of this replica's cooldowns, sent to the other replicas, and
+/// theirs applied here: a `static` beside the cooldowns it shares, whose
+/// hook calls [`hand_on`](Self::hand_on), started once in the service's
+/// tokio runtime ([`start`](Self::start)).
+///
+/// ```no_run
+/// use retry_runtime::cooldown::Cooldown;
+/// use retry_runtime::shared_holds::SharedHolds;
+///
+/// static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+/// static SEARCH: Cooldown = Cooldown::new("search").with_on_hold(|event| HOLDS.hand_on(event));
+/// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER, &SEARCH]).with_channel("billing_holds");
+///
+/// # async fn start(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
+/// HOLDS.start(pool, "billing-7f9c".to_string()).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct SharedHolds {
+    cooldowns: &'static [&'static Cooldown],
+    capacity: usize,
+    channel: &'static str,
+    check_every: Duration,
+    publish: Policy<RetryOn>,
+    outbox: OnceLock<mpsc::Sender<Held>>,
+    /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
+    listener_pid: AtomicI32,
+    counts: Counters,
+}
+
+impl SharedHolds {
+    /// Sharing the holds of `cooldowns` (each found by its name in the
+    /// other replicas' payloads), up to 256 holds queued for the
+    /// publisher.
+    ///
+    /// # Default
+    /// 256 holds queued, the channel [`CHANNEL`], a check of a silent
+    /// listener after 30 s, a failed statement retried as `presets::DB`
+    /// (1s, 2s, 4s).
+    ///
+    /// ```
+    /// use retry_runtime::cooldown::Cooldown;
+    /// use retry_runtime::shared_holds::SharedHolds;
+    ///
+    /// static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// assert_eq!(HOLDS.channel(), "cooldown_holds");
+    /// ```
+    pub const fn new(cooldowns: &'static [&'static Cooldown]) -> SharedHolds {
+        SharedHolds {
+            cooldowns,
+            capacity: 256,
+            channel: CHANNEL,
+            check_every: CHECK_EVERY,
+            // a dropped connection retried after 1s, 2s, 4s, each time
+            // sending the time then left
+            publish: presets::DB.with_name("shared_holds.publish"),
+            outbox: OnceLock::new(),
+            listener_pid: AtomicI32::new(0),
+            counts: Counters::new(),
+        }
+    }
+
+    /// At most `holds` (at least 1) queued for the publisher: past them
+    /// (the database slow or away long enough for that many 429s), a hold
+    /// is not forwarded, counted ([`Counts::dropped`]) and logged.
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]).with_capacity(1024);
+    /// ```
+    pub const fn with_capacity(mut self, holds: usize) -> SharedHolds {
+        self.capacity = if holds == 0 { 1 } else { holds };
+        self
+    }
+
+    /// `NOTIFY` and `LISTEN` on `channel` ([`CHANNEL`] by default): each
+    /// group of replicas that share their cooldowns (each service) on one
+    /// database takes its own. 1 to 63 bytes (PostgreSQL's identifiers):
+    /// [`start`](Self::start) refuses another.
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]).with_channel("billing_holds");
+    /// assert_eq!(HOLDS.channel(), "billing_holds");
+    /// ```
+    pub const fn with_channel(mut self, channel: &'static str) -> SharedHolds {
+        self.channel = channel;
+        self
+    }
+
+    /// Check the listener's connection after `every` (30 s by default, at
+    /// least 100 ms) without a notification, waiting as long for its
+    /// answer: a connection that does not answer is given up for a new one.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]).with_check_every(Duration::from_secs(10));
+    /// ```
+    pub const fn with_check_every(mut self, every: Duration) -> SharedHolds {
+        self.check_every = if every.as_millis() < 100 {
+            Duration::from_millis(100)
+        } else {
+            every
+        };
+        self
+    }
+
+    /// The channel it notifies and listens on ([`with_channel`](Self::with_channel)).
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// assert_eq!(HOLDS.channel(), retry_runtime::shared_holds::CHANNEL);
+    /// ```
+    pub const fn channel(&self) -> &'static str {
+        self.channel
+    }
+
+    /// What it did so far.
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// let counts = HOLDS.counts();
+    /// assert_eq!(counts.dropped + counts.failed + counts.refused, 0);
+    /// ```
+    pub fn counts(&self) -> Counts {
+        self.counts.read()
+    }
+
+    /// The backend process of its listener's connection (0 before it
+    /// connected): what `pg_terminate_backend` would cut.
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// assert_eq!(HOLDS.listener_pid(), 0); // not started
+    /// ```
+    pub fn listener_pid(&self) -> i32 {
+        self.listener_pid.load(Ordering::Relaxed)
+    }
+
+    /// For the cooldowns' hook: hand the hold a run made to the publisher,
+    /// at once (a `try_send`: the run is not held up). When it cannot (the
+    /// publisher not started, or stopped, or `with_capacity` holds queued
+    /// already), the hold is counted as dropped and logged at WARN.
+    ///
+    /// ```
+    /// use retry_runtime::cooldown::Cooldown;
+    /// use retry_runtime::shared_holds::SharedHolds;
+    ///
+    /// static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// ```
+    pub fn hand_on(&self, event: &HoldEvent) {
+        let cooldown = event.cooldown().name();
+        let now = Instant::now();
+        let end = now.checked_add(event.wait()).unwrap_or(now + MAX_WAIT);
+        let why = match self.outbox.get() {
+            None => "its publisher is not started",
+            Some(outbox) => match outbox.try_send(Held { cooldown, end }) {
+                Ok(()) => {
+                    Counters::add(&self.counts.handed_on);
+                    return;
+                }
+                Err(TrySendError::Full(_)) => "the publisher's queue is full",
+                Err(TrySendError::Closed(_)) => "its publisher has stopped",
+            },
+        };
+        Counters::add(&self.counts.dropped);
+        tracing::warn!(
+            target: TARGET,
+            cooldown,
+            wait_ms = event.wait().as_millis() as u64,
+            "hold not forwarded to the other replicas: {why}"
+        );
+    }
+
+    /// Connect its listener (`LISTEN`, then the holds still running read
+    /// from the table and applied), then run the publisher and the listener
+    /// as tasks of this tokio runtime. `replica` names this replica in its
+    /// payloads (the pod's name; no whitespace), so that its listener
+    /// skips its own holds. The listener keeps one of `pool`'s
+    /// connections for itself; the publisher takes one per statement.
+    ///
+    /// # Errors
+    /// The listener could not connect, it was started already, the
+    /// replica's or the channel's name cannot be used, or a cooldown has
+    /// no hook or another's name (`sqlx::Error::Configuration`, saying
+    /// which).
+    ///
+    /// ```no_run
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// // the listener's connection, one for the publisher, one to spare
+    /// let pool = sqlx::postgres::PgPoolOptions::new()
+    ///     .max_connections(3)
+    ///     .connect(&std::env::var("DATABASE_URL")?)
+    ///     .await?;
+    /// HOLDS.start(pool, std::env::var("HOSTNAME")?).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
+        if replica.is_empty() || replica.contains(char::is_whitespace) {
+            return Err(sqlx::Error::Configuration(
+                format!("a replica's name has no whitespace and is not empty: {replica:?}").into(),
+            ));
+        }
+        // PostgreSQL's identifiers are at most 63 bytes: `LISTEN` would
+        // truncate a longer channel, and `pg_notify` refuses it
+        if self.channel.is_empty() || self.channel.len() > 63 {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "a channel's name is 1 to 63 bytes: {:?} is {}",
+                    self.channel,
+                    self.channel.len()
+                )
+                .into(),
+            ));
+        }
+        self.check_cooldowns()?;
+        if self.outbox.get().is_some() {
+            return Err(sqlx::Error::Configuration(
+                "these holds are shared already".into(),
+            ));
+        }
+        let listener = self.listen(&pool).await?;
+        let (outbox, queued) = mpsc::channel(self.capacity);
+        if self.outbox.set(outbox).is_err() {
+            return Err(sqlx::Error::Configuration(
+                "these holds are shared already".into(),
+            ));
+        }
+        tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
+        tokio::spawn(self.listener(pool, listener, replica));
+        Ok(())
+    }
+
+    /// Each cooldown has a hook (without one, its runs' holds never reach
+    /// [`hand_on`](Self::hand_on)), and a name of its own (the other
+    /// replicas find a cooldown by its name).
+    fn check_cooldowns(&self) -> Result<(), sqlx::Error> {
+        for (i, cooldown) in self.cooldowns.iter().enumerate() {
+            let name = cooldown.name();
+            if cooldown.on_hold().is_none() {
+                return Err(sqlx::Error::Configuration(
+                    format!(
+                        "cooldown {name:?} has no hook: its runs' holds would never be \
+                         shared; build it with `.with_on_hold(|event| HOLDS.hand_on(event))`"
+                    )
+                    .into(),
+                ));
+            }
+            if self.cooldowns[..i].iter().any(|c| c.name() == name) {
+                return Err(sqlx::Error::Configuration(
+                    format!(
+                        "two cooldowns are named {name:?}: the other replicas find a \
+                         cooldown by its name"
+                    )
+                    .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn find(&self, name: &str) -> Option<&'static Cooldown> {
+        self.cooldowns.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+/// Shows the channel, the cooldowns' names, the listener's backend and the
+/// counts.
+///
+/// ```
+/// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+/// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+/// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+/// assert!(format!("{HOLDS:?}").starts_with(r#"SharedHolds { channel: "cooldown_holds", cooldowns: ["partner"]"#));
+/// ```
+impl core::fmt::Debug for SharedHolds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names: Vec<&str> = self.cooldowns.iter().map(|c| c.name()).collect();
+        f.debug_struct("SharedHolds")
+            .field("channel", &self.channel)
+            .field("cooldowns", &names)
+            .field("listener_pid", &self.listener_pid())
+            .field("counts", &self.counts())
+            .finish()
+    }
+}

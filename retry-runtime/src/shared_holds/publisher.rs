@@ -1,0 +1,109 @@
+//! The publisher: a task that sends each hold the hook handed on as one
+//! statement, the hold kept in the table and notified in one transaction.
+
+use std::time::Instant;
+
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use super::counts::Counters;
+use super::{MAX_WAIT, SharedHolds, TARGET};
+
+/// One hold published: kept in the table and notified, in one transaction
+/// (the notification is delivered at its commit, the row visible then).
+const PUBLISH: &str = "
+WITH held AS (
+    INSERT INTO cooldown_holds (channel, cooldown, until)
+    VALUES ($3, $1, now() + $2::float8 * interval '1 millisecond')
+    ON CONFLICT (channel, cooldown) DO UPDATE SET until = GREATEST(cooldown_holds.until, EXCLUDED.until)
+)
+SELECT pg_notify($3, $4)";
+
+/// A hold handed to the publisher: the cooldown's name and when it ends
+/// (on this replica's clock: the publisher sends the time left).
+#[derive(Debug)]
+pub(super) struct Held {
+    pub(super) cooldown: &'static str,
+    pub(super) end: Instant,
+}
+
+impl SharedHolds {
+    /// The publisher: each batch of holds queued together, one statement
+    /// per cooldown.
+    pub(super) async fn publisher(
+        &'static self,
+        pool: PgPool,
+        mut queued: mpsc::Receiver<Held>,
+        replica: String,
+    ) {
+        let mut batch = Vec::with_capacity(64);
+        while queued.recv_many(&mut batch, 64).await > 0 {
+            let mut latest: Vec<Held> = Vec::with_capacity(batch.len());
+            for held in batch.drain(..) {
+                match latest.iter_mut().find(|h| h.cooldown == held.cooldown) {
+                    Some(kept) => {
+                        kept.end = kept.end.max(held.end);
+                        Counters::add(&self.counts.coalesced);
+                    }
+                    None => latest.push(held),
+                }
+            }
+            for held in latest {
+                self.publish(&pool, &replica, held).await;
+            }
+        }
+    }
+
+    /// Publish one hold: its time left now, retried as the policy says;
+    /// counted and logged when it cannot be.
+    async fn publish(&self, pool: &PgPool, replica: &str, held: Held) {
+        let sent = self
+            .publish
+            .retry(|| async {
+                // the time left at each attempt: a retry sends less; at
+                // most MAX_WAIT, the most the others take (they refuse a
+                // longer payload)
+                let left = held
+                    .end
+                    .saturating_duration_since(Instant::now())
+                    .min(MAX_WAIT);
+                if left.is_zero() {
+                    return Ok::<_, sqlx::Error>(None);
+                }
+                let ms = left.as_nanos().div_ceil(1_000_000) as u64;
+                let payload = format!("{replica} {} {ms}", held.cooldown);
+                sqlx::query(PUBLISH)
+                    .bind(held.cooldown)
+                    .bind(ms as f64)
+                    .bind(self.channel)
+                    .bind(&payload)
+                    .execute(pool)
+                    .await?;
+                Ok(Some(ms))
+            })
+            .await;
+        match sent {
+            Ok(Some(wait_ms)) => {
+                Counters::add(&self.counts.published);
+                tracing::debug!(target: TARGET, cooldown = held.cooldown, wait_ms, "hold published");
+            }
+            Ok(None) => {
+                Counters::add(&self.counts.expired);
+                tracing::warn!(
+                    target: TARGET,
+                    cooldown = held.cooldown,
+                    "hold not published: it was over before it could be sent"
+                );
+            }
+            Err(error) => {
+                Counters::add(&self.counts.failed);
+                tracing::warn!(
+                    target: TARGET,
+                    cooldown = held.cooldown,
+                    %error,
+                    "hold not published: the other replicas will not hold"
+                );
+            }
+        }
+    }
+}
