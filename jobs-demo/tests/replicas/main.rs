@@ -380,6 +380,81 @@ async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
     logs.assert_logged(Level::WARN, "the listener's connection was lost");
 }
 
+/// A replica whose listener reconnects reads the holds still running from
+/// the table, but not its own: it holds them already, and applying its
+/// own again would count and log each a second time (`caught_up`,
+/// `retry_cooldown_holds_total`, "hold read from the table"). It skips
+/// them as it skips its own notifications.
+#[tokio::test]
+async fn a_listener_that_reconnects_skips_its_own_holds_in_the_table() {
+    replica!(A: PARTNER_A = "partner", SEARCH_A = "search");
+    replica!(B: PARTNER_B = "partner", SEARCH_B = "search");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("A to skip its own notification", || A.counts().own == 1).await;
+    eventually("B to hold", || PARTNER_B.remaining().is_some()).await;
+
+    let pid = A.listener_pid();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually("A to reconnect", || {
+        A.counts().reconnects == 1 && A.listener_pid() != pid
+    })
+    .await;
+    // B's hold is heard after A's read of the table: it is done
+    let _ = partner_calls(&SEARCH_B).decide(0, &too_many_requests(Duration::from_secs(20)));
+    eventually("A to hold B's", || SEARCH_A.remaining().is_some()).await;
+    assert_eq!(
+        A.counts(),
+        Counts {
+            handed_on: 1,
+            published: 1,
+            own: 2, // its notification, then its row in the table
+            received: 1,
+            reconnects: 1,
+            ..Counts::default()
+        }
+    );
+    assert!(
+        logs.matching(Level::INFO, "hold read from the table")
+            .is_empty(),
+        "{:?}",
+        logs.lines()
+    );
+}
+
+/// A replica restarted under its name (a StatefulSet's pod) takes back,
+/// when it starts, the holds it published before: its first read of the
+/// table applies its own rows too.
+#[tokio::test]
+async fn a_replica_restarted_under_its_name_takes_back_its_holds() {
+    replica!(BEFORE: PARTNER_BEFORE = "partner");
+    replica!(AFTER: PARTNER_AFTER = "partner");
+    let pool = database().await;
+    BEFORE.start(pool.clone(), "pod-0".into()).await.unwrap();
+    let _ = partner_calls(&PARTNER_BEFORE).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("the hold to be published", || {
+        BEFORE.counts().published == 1
+    })
+    .await;
+
+    AFTER.start(pool.clone(), "pod-0".into()).await.unwrap();
+    assert!(PARTNER_AFTER.remaining().is_some(), "holds once started");
+    assert_eq!(
+        AFTER.counts(),
+        Counts {
+            caught_up: 1,
+            ..Counts::default()
+        }
+    );
+}
+
 /// A listener whose connection goes silent (its server gone without a
 /// FIN or a RST: a failover that moves the address, a network partition;
 /// here a proxy that stops moving bytes) would wait on it forever, sqlx

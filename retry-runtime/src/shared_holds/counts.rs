@@ -34,7 +34,8 @@ pub struct Counts {
     pub failed: u64,
     /// Other replicas' holds applied.
     pub received: u64,
-    /// This replica's own notifications, skipped.
+    /// This replica's own holds, skipped: its notifications, and its rows
+    /// in the table when its listener reads it again after a reconnect.
     pub own: u64,
     /// Payloads that could not be read (logged).
     pub refused: u64,

@@ -15,9 +15,10 @@ use super::{MAX_WAIT, SharedHolds, TARGET};
 use crate::Backoff;
 
 /// The holds still running on a channel, each with its time left in
-/// milliseconds (on the database's clock alone).
+/// milliseconds (on the database's clock alone) and the replica that
+/// published it.
 const RUNNING: &str = "
-SELECT cooldown, ceil(EXTRACT(EPOCH FROM until - now()) * 1000)::int8
+SELECT cooldown, ceil(EXTRACT(EPOCH FROM until - now()) * 1000)::int8, sender
 FROM cooldown_holds WHERE channel = $1 AND until > now()";
 
 /// The waits between a listener's attempts to reconnect.
@@ -51,7 +52,7 @@ impl SharedHolds {
                         target: TARGET,
                         "the listener's connection was lost: reconnecting, then reading the holds published meanwhile"
                     );
-                    match self.catch_up(&mut listener).await {
+                    match self.catch_up(&mut listener, Some(&replica)).await {
                         Ok(()) => continue,
                         Err(error) => error,
                     }
@@ -94,7 +95,7 @@ impl SharedHolds {
             let mut failures = 0;
             listener = loop {
                 tokio::time::sleep(RECONNECT.delay(failures)).await;
-                match self.listen(&pool).await {
+                match self.listen(&pool, Some(&replica)).await {
                     Ok(listener) => break listener,
                     Err(error) if self.pool_closed(&error) => return,
                     Err(error) => {
@@ -120,8 +121,13 @@ impl SharedHolds {
         closed
     }
 
-    /// A listener from `pool`, LISTENing, the holds still running read.
-    pub(super) async fn listen(&self, pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    /// A listener from `pool`, LISTENing, the holds still running read
+    /// (but for those of `own`, the replica's name after its first read).
+    pub(super) async fn listen(
+        &self,
+        pool: &PgPool,
+        own: Option<&str>,
+    ) -> Result<PgListener, sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
         // a lost connection is made again by the next statement on it (the
         // table's read), not inside `try_recv`: a `try_recv` cut short by
@@ -129,23 +135,35 @@ impl SharedHolds {
         // would have reconnected without the read
         listener.eager_reconnect(false);
         listener.listen(self.channel).await?;
-        self.catch_up(&mut listener).await?;
+        self.catch_up(&mut listener, own).await?;
         Ok(listener)
     }
 
     /// Read the holds still running from the table and apply them, on the
     /// listener's connection (so after its `LISTEN`: a hold committed
-    /// since is notified, one before is in the table).
-    async fn catch_up(&self, listener: &mut PgListener) -> Result<(), sqlx::Error> {
+    /// since is notified, one before is in the table). Those `own` sent
+    /// are skipped (counted as its own): after its first read a replica
+    /// holds its own already, and applying one again would count and log
+    /// it again. Its first read (`None`) applies them: a replica restarted
+    /// under its name takes back the holds it published before.
+    async fn catch_up(
+        &self,
+        listener: &mut PgListener,
+        own: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(&mut *listener)
             .await?;
         self.listener_pid.store(pid, Ordering::Relaxed);
-        let running: Vec<(String, i64)> = sqlx::query_as(RUNNING)
+        let running: Vec<(String, i64, String)> = sqlx::query_as(RUNNING)
             .bind(self.channel)
             .fetch_all(&mut *listener)
             .await?;
-        for (name, ms) in running {
+        for (name, ms, sender) in running {
+            if own == Some(sender.as_str()) {
+                Counters::add(&self.counts.own);
+                continue;
+            }
             let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_WAIT);
             match self.find(&name) {
                 Some(cooldown) => {

@@ -49,8 +49,9 @@
 //!   connection killed) reconnects (sqlx's, or, when that fails, a new
 //!   listener, tried again and again, each wait longer), LISTENs again,
 //!   then reads the holds still running from the table, so a hold published
-//!   while it was away is applied all the same; a replica that starts reads
-//!   them too. The listener keeps one connection of the pool it is given
+//!   while it was away is applied all the same (but for its own, which it
+//!   holds already); a replica that starts reads them too (its own among
+//!   them: a replica restarted under its name takes back its holds). The listener keeps one connection of the pool it is given
 //!   for itself: give the pool one more.
 //! - A listener that has heard nothing for 30 s checks its connection
 //!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
@@ -118,9 +119,17 @@ pub const CHANNEL: &str = "cooldown_holds";
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// The holds a replica keeps on the database's clock, for a listener that
-/// (re)connects: one row per channel and cooldown, its latest end. Run it
-/// with your migrations (two replicas starting together could both try to
-/// create it).
+/// (re)connects: one row per channel and cooldown, its latest end, and the
+/// replica that published it (its own listener skips it when it reads the
+/// table again). Run it with your migrations (two replicas starting
+/// together could both try to create it).
+///
+/// A table made from the worked example this module was made from (no
+/// `sender`) takes the column with `ALTER TABLE cooldown_holds ADD COLUMN
+/// IF NOT EXISTS sender TEXT NOT NULL DEFAULT ''` (its rows then name no
+/// replica, and every replica applies them); until then each hold fails to
+/// publish, counted ([`Counts::failed`]) and logged with PostgreSQL's
+/// error.
 ///
 /// ```no_run
 /// # async fn migrate(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
@@ -132,6 +141,7 @@ pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS cooldown_holds (
     channel  TEXT        NOT NULL,
     cooldown TEXT        NOT NULL,
     until    TIMESTAMPTZ NOT NULL,
+    sender   TEXT        NOT NULL DEFAULT '',
     PRIMARY KEY (channel, cooldown)
 )";
 
@@ -379,7 +389,7 @@ impl SharedHolds {
                 "these holds are shared already".into(),
             ));
         }
-        let listener = self.listen(&pool).await?;
+        let listener = self.listen(&pool, None).await?;
         let (outbox, queued) = mpsc::channel(self.capacity);
         if self.outbox.set(outbox).is_err() {
             return Err(sqlx::Error::Configuration(

@@ -11,11 +11,16 @@ use super::{MAX_WAIT, SharedHolds, TARGET};
 
 /// One hold published: kept in the table and notified, in one transaction
 /// (the notification is delivered at its commit, the row visible then).
+/// The row names the replica whose hold ends last (its listener skips it
+/// when it reads the table again).
 const PUBLISH: &str = "
 WITH held AS (
-    INSERT INTO cooldown_holds (channel, cooldown, until)
-    VALUES ($3, $1, now() + $2::float8 * interval '1 millisecond')
-    ON CONFLICT (channel, cooldown) DO UPDATE SET until = GREATEST(cooldown_holds.until, EXCLUDED.until)
+    INSERT INTO cooldown_holds (channel, cooldown, until, sender)
+    VALUES ($3, $1, now() + $2::float8 * interval '1 millisecond', $5)
+    ON CONFLICT (channel, cooldown) DO UPDATE SET
+        sender = CASE WHEN EXCLUDED.until > cooldown_holds.until
+                      THEN EXCLUDED.sender ELSE cooldown_holds.sender END,
+        until = GREATEST(cooldown_holds.until, EXCLUDED.until)
 )
 SELECT pg_notify($3, $4)";
 
@@ -77,6 +82,7 @@ impl SharedHolds {
                     .bind(ms as f64)
                     .bind(self.channel)
                     .bind(&payload)
+                    .bind(replica)
                     .execute(pool)
                     .await?;
                 Ok(Some(ms))
