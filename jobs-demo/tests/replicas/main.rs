@@ -24,7 +24,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use retry_runtime::cooldown::Cooldown;
 use retry_runtime::reqwest::{HttpError, error_for_status};
-use retry_runtime::shared_holds::{self, Counts, MAX_WAIT, SharedHolds};
+use retry_runtime::shared_holds::{self, Counts, ListenerState, MAX_WAIT, SharedHolds};
 use retry_runtime::{Policy, RetryOn, presets};
 use sqlx::{Connection, PgConnection, PgPool};
 use testkit::flaky::{FlakyServer, Reply};
@@ -596,34 +596,38 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     })
     .await;
     assert_eq!(PARTNER_B.remaining(), None, "B is away");
+    assert_eq!(B.listener(), ListenerState::Reconnecting);
 
     sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
     eventually("B's partner cooldown to hold", || {
         PARTNER_B.remaining().is_some()
     })
     .await;
+    assert_eq!(B.listener(), ListenerState::Listening);
     let counts = B.counts();
     assert_eq!((counts.caught_up, counts.received), (1, 0), "{counts:?}");
     logs.assert_logged(Level::WARN, "the listener's connection failed");
 }
 
 /// A service that closes its pool (at shutdown, or to make a new one)
-/// stops its listener, which says so: a closed pool never opens again, and
-/// the listener would try it forever, a WARN line every 10 s.
+/// stops its listener, which says so, in its log and its state: a closed
+/// pool never opens again, and the listener would try it forever, a WARN
+/// line every 10 s.
 #[tokio::test]
 async fn closing_the_pool_stops_the_listener() {
     replica!(A: PARTNER_A = "partner");
     let logs = testkit::capture::capture();
     let pool = database().await;
+    assert_eq!(A.listener(), ListenerState::NotStarted);
     A.start(pool.clone(), "a".into()).await.unwrap();
+    assert_eq!(A.listener(), ListenerState::Listening);
 
     pool.close().await;
     eventually("the listener to stop", || {
-        !logs
-            .matching(Level::INFO, "the pool is closed: the listener stops")
-            .is_empty()
+        A.listener() == ListenerState::Stopped
     })
     .await;
+    logs.assert_logged(Level::INFO, "the pool is closed: the listener stops");
     assert!(
         logs.matching(Level::WARN, "the listener cannot reconnect")
             .is_empty(),
@@ -631,6 +635,42 @@ async fn closing_the_pool_stops_the_listener() {
         logs.lines()
     );
     let _ = &PARTNER_A;
+}
+
+/// A listener whose tokio runtime shuts down (the service's, at its end;
+/// or a runtime that was never the service's: a `block_on` at start-up, a
+/// test's) ends with it, and so does the publisher: the service sees it in
+/// `listener()` (and the gauge `retry_shared_holds_listening`), not only
+/// in a log line, and the hook's holds are counted as dropped.
+#[test]
+fn a_listener_whose_runtime_shuts_down_says_it_stopped() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = database().await;
+        A.start(pool, "a".into()).await.unwrap();
+    });
+    assert_eq!(A.listener(), ListenerState::Listening);
+
+    drop(runtime);
+    assert_eq!(A.listener(), ListenerState::Stopped);
+    logs.assert_logged(Level::WARN, "the listener stopped with its tokio runtime");
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    assert_eq!(
+        A.counts(),
+        Counts {
+            dropped: 1,
+            ..Counts::default()
+        }
+    );
+    logs.assert_logged(
+        Level::WARN,
+        "hold not forwarded to the other replicas: its publisher has stopped",
+    );
 }
 
 /// What is not a hold of ours on the channel (a payload of the wrong

@@ -24,6 +24,9 @@
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
 //! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts, retries and a [hedged](crate::hedge) call's hedges alike (by operation, `retry_calls_total` counts the calls that ended so: `not_attempted_throttled` a call rejected before its first attempt, `throttled` one whose retry was rejected; a hedge refused does not end its call, which waits on for its attempts in flight); registered at 0 at the throttle's first call |
+//! | `retry_shared_holds_total` | counter | `channel`, `event` | what became of the holds a [`SharedHolds`](crate::shared_holds) shares on its channel (feature `shared-holds`), by `event`, the field of its `Counts`: `handed_on`, `dropped`, `published`, `coalesced`, `expired`, `failed` (this replica's runs' holds), `received`, `own`, `refused`, `unknown`, `caught_up` (the notifications and the table's rows it read); every event's series registered at 0 at its start |
+//! | `retry_shared_holds_reconnects_total` | counter | `channel` | times a [`SharedHolds`](crate::shared_holds)' listener lost its connection, saw it fail or got no answer to a check, and reconnected (feature `shared-holds`) |
+//! | `retry_shared_holds_listening` | gauge | `channel` | 1 while a [`SharedHolds`](crate::shared_holds)' listener is connected and listening, 0 while it reconnects and once it stopped for good (its pool closed, its tokio runtime shut down; feature `shared-holds`); set at its start and at each change |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
@@ -243,6 +246,27 @@ pub const THROTTLE_PROBABILITY: &str = "retry_throttle_probability";
 /// assert_eq!(retry_runtime::metrics::THROTTLE_REJECTIONS, "retry_throttle_rejections_total");
 /// ```
 pub const THROTTLE_REJECTIONS: &str = "retry_throttle_rejections_total";
+/// `retry_shared_holds_total`: what became of the holds a
+/// `SharedHolds` shares (feature `shared-holds`), by `channel` and `event`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::SHARED_HOLDS, "retry_shared_holds_total");
+/// ```
+pub const SHARED_HOLDS: &str = "retry_shared_holds_total";
+/// `retry_shared_holds_reconnects_total`: times a `SharedHolds`' listener
+/// reconnected, by `channel`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::SHARED_HOLDS_RECONNECTS, "retry_shared_holds_reconnects_total");
+/// ```
+pub const SHARED_HOLDS_RECONNECTS: &str = "retry_shared_holds_reconnects_total";
+/// `retry_shared_holds_listening`: 1 while a `SharedHolds`' listener is
+/// listening, 0 otherwise, by `channel`.
+///
+/// ```
+/// assert_eq!(retry_runtime::metrics::SHARED_HOLDS_LISTENING, "retry_shared_holds_listening");
+/// ```
+pub const SHARED_HOLDS_LISTENING: &str = "retry_shared_holds_listening";
 
 /// How a call ended: the `outcome` label of [`CALLS`].
 ///
@@ -719,6 +743,54 @@ pub(crate) fn throttle(name: &'static str, probability: f64, rejected: bool) {
     }
 }
 
+/// A [`SharedHolds`](crate::shared_holds::SharedHolds) on `channel`
+/// counted one `event` of its holds ([`SHARED_HOLDS`]).
+#[cfg(feature = "shared-holds")]
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn shared_holds(channel: &'static str, event: &'static str) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::shared_holds(channel, event, 1);
+    }
+}
+
+/// A [`SharedHolds`](crate::shared_holds::SharedHolds) on `channel`
+/// started: its series of `event` registered at 0.
+#[cfg(feature = "shared-holds")]
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn shared_holds_registered(channel: &'static str, event: &'static str) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::shared_holds(channel, event, 0);
+    }
+}
+
+/// A [`SharedHolds`](crate::shared_holds::SharedHolds)' listener on
+/// `channel` reconnects ([`SHARED_HOLDS_RECONNECTS`]).
+#[cfg(feature = "shared-holds")]
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn shared_holds_reconnected(channel: &'static str) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::shared_holds_reconnected(channel);
+    }
+}
+
+/// A [`SharedHolds`](crate::shared_holds::SharedHolds)' listener on
+/// `channel` is `listening`, or not ([`SHARED_HOLDS_LISTENING`]).
+#[cfg(feature = "shared-holds")]
+#[cold]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn shared_holds_listening(channel: &'static str, listening: bool) {
+    if on() {
+        #[cfg(feature = "metrics")]
+        recorder::shared_holds_listening(channel, listening);
+    }
+}
+
 #[cfg(feature = "metrics")]
 mod recorder;
 
@@ -848,6 +920,9 @@ mod tests {
             (BUDGET_REFUSALS, "counter"),
             (THROTTLE_PROBABILITY, "gauge"),
             (THROTTLE_REJECTIONS, "counter"),
+            (SHARED_HOLDS, "counter"),
+            (SHARED_HOLDS_RECONNECTS, "counter"),
+            (SHARED_HOLDS_LISTENING, "gauge"),
         ];
         let names: Vec<&str> = metrics.iter().map(|&(name, _)| name).collect();
         assert_eq!(

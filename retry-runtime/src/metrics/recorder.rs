@@ -508,10 +508,53 @@ pub(super) fn cooldown_held(name: &'static str) {
     cooldown(name, None);
 }
 
+/// The series of a `SharedHolds` on `channel`: `name`'s, with the
+/// `channel` label and, when given, `event`. Built (and allocated) at each
+/// record: a hold shared, received or dropped is an event of a 429, not
+/// of a call; there are few.
+#[cfg(feature = "shared-holds")]
+fn shared_key(name: &'static str, channel: &'static str, event: Option<&'static str>) -> Key {
+    let mut labels = vec![Label::from_static_parts("channel", channel)];
+    if let Some(event) = event {
+        labels.push(Label::from_static_parts("event", event));
+    }
+    Key::from_parts(name, labels)
+}
+
+#[cfg(feature = "shared-holds")]
+pub(super) fn shared_holds(channel: &'static str, event: &'static str, by: u64) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let key = shared_key(SHARED_HOLDS, channel, Some(event));
+        r.register_counter(&key, &META).increment(by);
+    });
+}
+
+#[cfg(feature = "shared-holds")]
+pub(super) fn shared_holds_reconnected(channel: &'static str) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let key = shared_key(SHARED_HOLDS_RECONNECTS, channel, None);
+        r.register_counter(&key, &META).increment(1);
+    });
+}
+
+#[cfg(feature = "shared-holds")]
+pub(super) fn shared_holds_listening(channel: &'static str, listening: bool) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        let key = shared_key(SHARED_HOLDS_LISTENING, channel, None);
+        r.register_gauge(&key, &META)
+            .set(if listening { 1.0 } else { 0.0 });
+        if listening {
+            // (its reconnects' series from its first start)
+            let key = shared_key(SHARED_HOLDS_RECONNECTS, channel, None);
+            r.register_counter(&key, &META).increment(0);
+        }
+    });
+}
+
 /// Each metric's HELP line (as an exporter renders it: Prometheus's
 /// `# HELP` line), its type and unit: one sentence, what is counted and in
 /// which unit, as the table of [`metrics`](super) says it.
-const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
+const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 18] = [
     (
         CALLS,
         Kind::Counter,
@@ -602,6 +645,24 @@ const DESCRIPTIONS: [(&str, Kind, Option<Unit>, &str); 15] = [
         Some(Unit::Count),
         "Calls, retries and hedges an adaptive throttle rejected locally, without sending them.",
     ),
+    (
+        SHARED_HOLDS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Cooldown holds shared with other replicas through PostgreSQL, by what became of them (event: handed_on, dropped, published, received, refused, ...).",
+    ),
+    (
+        SHARED_HOLDS_RECONNECTS,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Times the listener of the holds shared with other replicas lost its connection and reconnected.",
+    ),
+    (
+        SHARED_HOLDS_LISTENING,
+        Kind::Gauge,
+        None,
+        "1 while the listener of the holds shared with other replicas is connected and listening, 0 while it reconnects or after it stopped.",
+    ),
 ];
 
 /// A metric's type, for its description.
@@ -627,6 +688,67 @@ pub(super) fn describe() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `SharedHolds`' series: its events by `channel` and `event`, its
+    /// reconnects and its listener's gauge by `channel`; the gauge 1
+    /// while it listens, 0 once it does not, the reconnects' series there
+    /// from its first start.
+    #[cfg(feature = "shared-holds")]
+    #[test]
+    fn a_shared_holds_series_are_by_channel_and_event() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ENABLED.store(true, Ordering::Relaxed);
+        ::metrics::with_local_recorder(&recorder, || {
+            crate::metrics::shared_holds_registered("billing_holds", "dropped");
+            crate::metrics::shared_holds_listening("billing_holds", true);
+            crate::metrics::shared_holds("billing_holds", "received");
+            crate::metrics::shared_holds_reconnected("billing_holds");
+            crate::metrics::shared_holds_listening("billing_holds", false);
+        });
+        let mut seen: Vec<(String, Vec<String>, DebugValue)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let labels = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                (key.key().name().to_owned(), labels, value)
+            })
+            .collect();
+        seen.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let channel = || "channel=billing_holds".to_owned();
+        let event = |e: &str| vec![channel(), format!("event={e}")];
+        assert_eq!(
+            seen,
+            [
+                (
+                    SHARED_HOLDS_LISTENING.to_owned(),
+                    vec![channel()],
+                    DebugValue::Gauge(0.0.into())
+                ),
+                (
+                    SHARED_HOLDS_RECONNECTS.to_owned(),
+                    vec![channel()],
+                    DebugValue::Counter(1)
+                ),
+                (
+                    SHARED_HOLDS.to_owned(),
+                    event("dropped"),
+                    DebugValue::Counter(0)
+                ),
+                (
+                    SHARED_HOLDS.to_owned(),
+                    event("received"),
+                    DebugValue::Counter(1)
+                ),
+            ]
+        );
+    }
 
     /// Every metric is described, once, with its type in the module's
     /// table; each description is one sentence, and a histogram in seconds

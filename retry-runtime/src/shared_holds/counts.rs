@@ -48,60 +48,125 @@ pub struct Counts {
     pub caught_up: u64,
 }
 
-/// The counters behind [`Counts`].
+/// What a count is of: a field of [`Counts`], and the `event` label of
+/// `retry_shared_holds_total` (but `Reconnect`, which has a counter of its
+/// own, `retry_shared_holds_reconnects_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Event {
+    HandedOn,
+    Dropped,
+    Published,
+    Coalesced,
+    Expired,
+    Failed,
+    Received,
+    Own,
+    Refused,
+    Unknown,
+    CaughtUp,
+    Reconnect,
+}
+
+impl Event {
+    /// The holds' events, in the order of [`Counts`]' fields: the
+    /// `event` labels, each registered at 0 when the holds are shared.
+    pub(crate) const HOLDS: [Event; 11] = [
+        Event::HandedOn,
+        Event::Dropped,
+        Event::Published,
+        Event::Coalesced,
+        Event::Expired,
+        Event::Failed,
+        Event::Received,
+        Event::Own,
+        Event::Refused,
+        Event::Unknown,
+        Event::CaughtUp,
+    ];
+
+    /// The `event` label: the name of its field in [`Counts`].
+    pub(crate) const fn label(self) -> &'static str {
+        match self {
+            Event::HandedOn => "handed_on",
+            Event::Dropped => "dropped",
+            Event::Published => "published",
+            Event::Coalesced => "coalesced",
+            Event::Expired => "expired",
+            Event::Failed => "failed",
+            Event::Received => "received",
+            Event::Own => "own",
+            Event::Refused => "refused",
+            Event::Unknown => "unknown",
+            Event::CaughtUp => "caught_up",
+            Event::Reconnect => "reconnects",
+        }
+    }
+}
+
+/// The counters behind [`Counts`], one per [`Event`].
 #[derive(Debug)]
 pub(super) struct Counters {
-    pub(super) handed_on: AtomicU64,
-    pub(super) dropped: AtomicU64,
-    pub(super) published: AtomicU64,
-    pub(super) coalesced: AtomicU64,
-    pub(super) expired: AtomicU64,
-    pub(super) failed: AtomicU64,
-    pub(super) received: AtomicU64,
-    pub(super) own: AtomicU64,
-    pub(super) refused: AtomicU64,
-    pub(super) unknown: AtomicU64,
-    pub(super) reconnects: AtomicU64,
-    pub(super) caught_up: AtomicU64,
+    counts: [AtomicU64; 12],
 }
 
 impl Counters {
     pub(super) const fn new() -> Counters {
         Counters {
-            handed_on: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            published: AtomicU64::new(0),
-            coalesced: AtomicU64::new(0),
-            expired: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            own: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
-            unknown: AtomicU64::new(0),
-            reconnects: AtomicU64::new(0),
-            caught_up: AtomicU64::new(0),
+            counts: [const { AtomicU64::new(0) }; 12],
         }
     }
 
-    pub(super) fn add(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// Count one `event` of the holds shared on `channel` (on the
+    /// `metrics` facade too, when it is on).
+    pub(super) fn add(&self, channel: &'static str, event: Event) {
+        self.counts[event as usize].fetch_add(1, Ordering::Relaxed);
+        match event {
+            Event::Reconnect => crate::metrics::shared_holds_reconnected(channel),
+            event => crate::metrics::shared_holds(channel, event.label()),
+        }
     }
 
     pub(super) fn read(&self) -> Counts {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let get = |event: Event| self.counts[event as usize].load(Ordering::Relaxed);
         Counts {
-            handed_on: get(&self.handed_on),
-            dropped: get(&self.dropped),
-            published: get(&self.published),
-            coalesced: get(&self.coalesced),
-            expired: get(&self.expired),
-            failed: get(&self.failed),
-            received: get(&self.received),
-            own: get(&self.own),
-            refused: get(&self.refused),
-            unknown: get(&self.unknown),
-            reconnects: get(&self.reconnects),
-            caught_up: get(&self.caught_up),
+            handed_on: get(Event::HandedOn),
+            dropped: get(Event::Dropped),
+            published: get(Event::Published),
+            coalesced: get(Event::Coalesced),
+            expired: get(Event::Expired),
+            failed: get(Event::Failed),
+            received: get(Event::Received),
+            own: get(Event::Own),
+            refused: get(Event::Refused),
+            unknown: get(Event::Unknown),
+            reconnects: get(Event::Reconnect),
+            caught_up: get(Event::CaughtUp),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event is counted in its own field, named as its label.
+    #[test]
+    fn each_event_is_counted_in_the_field_of_its_label() {
+        let mut all = Event::HOLDS.to_vec();
+        all.push(Event::Reconnect);
+        for event in all {
+            let counters = Counters::new();
+            counters.add("cooldown_holds", event);
+            let shown = format!("{:?}", counters.read());
+            let ones: Vec<&str> = shown
+                .split(", ")
+                .filter(|field| field.ends_with(": 1") || field.ends_with(": 1 }"))
+                .collect();
+            assert_eq!(ones.len(), 1, "{event:?}: {shown}");
+            assert!(
+                ones[0].contains(&format!("{}: 1", event.label())),
+                "{event:?}: {shown}"
+            );
         }
     }
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
-use super::counts::Counters;
+use super::counts::Event;
 use super::notice::{Notice, Shown};
+use super::state::{ListenerState, Stops};
 use super::{MAX_WAIT, SharedHolds, TARGET};
 use crate::Backoff;
 
@@ -33,12 +34,25 @@ impl SharedHolds {
     /// on) or a check of a silent connection that got no answer, a new
     /// listener from the pool, as [`start`](Self::start) makes one,
     /// waiting longer after each one that fails.
-    pub(super) async fn listener(
+    ///
+    /// The listener is [`Stopped`](ListenerState::Stopped) once the task
+    /// ends, however it ends: it returns, or is dropped with its runtime,
+    /// even before its first poll (the guard is taken here, outside the
+    /// `async` body, whose locals exist only once it runs).
+    pub(super) fn listening(
         &'static self,
         pool: PgPool,
-        mut listener: PgListener,
+        listener: PgListener,
         replica: String,
-    ) {
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let stops = Stops(self);
+        async move {
+            let _stops = stops;
+            self.listen_loop(pool, listener, replica).await;
+        }
+    }
+
+    async fn listen_loop(&'static self, pool: PgPool, mut listener: PgListener, replica: String) {
         loop {
             let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
             let lost = match heard {
@@ -47,18 +61,22 @@ impl SharedHolds {
                     continue;
                 }
                 Ok(Ok(None)) => {
-                    Counters::add(&self.counts.reconnects);
+                    self.set_listener(ListenerState::Reconnecting);
+                    self.count(Event::Reconnect);
                     tracing::warn!(
                         target: TARGET,
                         "the listener's connection was lost: reconnecting, then reading the holds published meanwhile"
                     );
                     match self.catch_up(&mut listener, Some(&replica)).await {
-                        Ok(()) => continue,
+                        Ok(()) => {
+                            self.set_listener(ListenerState::Listening);
+                            continue;
+                        }
                         Err(error) => error,
                     }
                 }
                 Ok(Err(error)) => {
-                    Counters::add(&self.counts.reconnects);
+                    self.count(Event::Reconnect);
                     error
                 }
                 // nothing heard for a while: is the connection still there?
@@ -67,11 +85,11 @@ impl SharedHolds {
                     match tokio::time::timeout(self.check_every, check).await {
                         Ok(Ok(_)) => continue,
                         Ok(Err(error)) => {
-                            Counters::add(&self.counts.reconnects);
+                            self.count(Event::Reconnect);
                             error
                         }
                         Err(_) => {
-                            Counters::add(&self.counts.reconnects);
+                            self.count(Event::Reconnect);
                             let silent = format!(
                                 "no answer to a check of the connection in {:?}",
                                 self.check_every
@@ -87,6 +105,7 @@ impl SharedHolds {
             if self.pool_closed(&lost) {
                 return;
             }
+            self.set_listener(ListenerState::Reconnecting);
             tracing::warn!(
                 target: TARGET,
                 error = %lost,
@@ -96,7 +115,10 @@ impl SharedHolds {
             listener = loop {
                 tokio::time::sleep(RECONNECT.delay(failures)).await;
                 match self.listen(&pool, Some(&replica)).await {
-                    Ok(listener) => break listener,
+                    Ok(listener) => {
+                        self.set_listener(ListenerState::Listening);
+                        break listener;
+                    }
                     Err(error) if self.pool_closed(&error) => return,
                     Err(error) => {
                         tracing::warn!(target: TARGET, %error, "the listener cannot reconnect; trying again");
@@ -113,6 +135,7 @@ impl SharedHolds {
     fn pool_closed(&self, error: &sqlx::Error) -> bool {
         let closed = matches!(error, sqlx::Error::PoolClosed);
         if closed {
+            self.set_listener(ListenerState::Stopped);
             tracing::info!(
                 target: TARGET,
                 "the pool is closed: the listener stops (no other replica's hold is applied here from now on)"
@@ -161,14 +184,14 @@ impl SharedHolds {
             .await?;
         for (name, ms, sender) in running {
             if own == Some(sender.as_str()) {
-                Counters::add(&self.counts.own);
+                self.count(Event::Own);
                 continue;
             }
             let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_WAIT);
             match self.find(&name) {
                 Some(cooldown) => {
                     cooldown.hold_for(wait);
-                    Counters::add(&self.counts.caught_up);
+                    self.count(Event::CaughtUp);
                     tracing::info!(target: TARGET, cooldown = cooldown.name(), wait_ms = ms, "hold read from the table");
                 }
                 None => self.unknown(&name),
@@ -182,14 +205,14 @@ impl SharedHolds {
     fn receive(&self, payload: &str, replica: &str) {
         match Notice::parse(payload) {
             Err(why) => {
-                Counters::add(&self.counts.refused);
+                self.count(Event::Refused);
                 tracing::warn!(target: TARGET, payload = %Shown(payload), "hold refused: {why}");
             }
-            Ok(notice) if notice.replica == replica => Counters::add(&self.counts.own),
+            Ok(notice) if notice.replica == replica => self.count(Event::Own),
             Ok(notice) => match self.find(notice.cooldown) {
                 Some(cooldown) => {
                     cooldown.hold_for(notice.wait);
-                    Counters::add(&self.counts.received);
+                    self.count(Event::Received);
                     tracing::debug!(
                         target: TARGET,
                         cooldown = cooldown.name(),
@@ -204,7 +227,7 @@ impl SharedHolds {
     }
 
     fn unknown(&self, name: &str) {
-        Counters::add(&self.counts.unknown);
+        self.count(Event::Unknown);
         tracing::warn!(target: TARGET, cooldown = %Shown(name), "hold refused: no cooldown of that name here");
     }
 }

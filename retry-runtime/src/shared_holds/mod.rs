@@ -80,6 +80,7 @@ mod counts;
 mod listener;
 mod notice;
 mod publisher;
+mod state;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -88,10 +89,12 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use counts::Counters;
 pub use counts::Counts;
+use counts::{Counters, Event};
 pub use notice::{Notice, Refused};
 use publisher::Held;
+pub use state::ListenerState;
+use state::State;
 
 use crate::cooldown::{Cooldown, HoldEvent};
 use crate::{Policy, RetryOn, presets};
@@ -179,6 +182,7 @@ pub struct SharedHolds {
     outbox: OnceLock<mpsc::Sender<Held>>,
     /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
     listener_pid: AtomicI32,
+    state: State,
     counts: Counters,
 }
 
@@ -211,6 +215,7 @@ impl SharedHolds {
             publish: presets::DB.with_name("shared_holds.publish"),
             outbox: OnceLock::new(),
             listener_pid: AtomicI32::new(0),
+            state: State::new(),
             counts: Counters::new(),
         }
     }
@@ -289,6 +294,26 @@ impl SharedHolds {
         self.counts.read()
     }
 
+    /// Where its listener is: not started, listening, reconnecting, or
+    /// stopped for good (its pool closed, its tokio runtime shut down).
+    /// What a health check or an alert asks: a replica whose listener is
+    /// not [`Listening`](ListenerState::Listening) hears no other
+    /// replica's hold. With the `metrics` feature, the gauge
+    /// `retry_shared_holds_listening` says the same.
+    ///
+    /// ```
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::{ListenerState, SharedHolds}};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// // e.g. in a readiness probe, once started
+    /// let ready = HOLDS.listener().is_listening();
+    /// assert_eq!(HOLDS.listener(), ListenerState::NotStarted);
+    /// # assert!(!ready);
+    /// ```
+    pub fn listener(&self) -> ListenerState {
+        self.state.get()
+    }
+
     /// The backend process of its listener's connection (0 before it
     /// connected): what `pg_terminate_backend` would cut.
     ///
@@ -322,14 +347,14 @@ impl SharedHolds {
             None => "its publisher is not started",
             Some(outbox) => match outbox.try_send(Held { cooldown, end }) {
                 Ok(()) => {
-                    Counters::add(&self.counts.handed_on);
+                    self.count(Event::HandedOn);
                     return;
                 }
                 Err(TrySendError::Full(_)) => "the publisher's queue is full",
                 Err(TrySendError::Closed(_)) => "its publisher has stopped",
             },
         };
-        Counters::add(&self.counts.dropped);
+        self.count(Event::Dropped);
         tracing::warn!(
             target: TARGET,
             cooldown,
@@ -396,8 +421,12 @@ impl SharedHolds {
                 "these holds are shared already".into(),
             ));
         }
+        for event in Event::HOLDS {
+            crate::metrics::shared_holds_registered(self.channel, event.label());
+        }
+        self.set_listener(ListenerState::Listening);
         tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
-        tokio::spawn(self.listener(pool, listener, replica));
+        tokio::spawn(self.listening(pool, listener, replica));
         Ok(())
     }
 
@@ -429,6 +458,11 @@ impl SharedHolds {
         Ok(())
     }
 
+    /// Count one `event` (on the `metrics` facade too, when it is on).
+    fn count(&self, event: Event) {
+        self.counts.add(self.channel, event);
+    }
+
     fn find(&self, name: &str) -> Option<&'static Cooldown> {
         self.cooldowns.iter().copied().find(|c| c.name() == name)
     }
@@ -449,6 +483,7 @@ impl core::fmt::Debug for SharedHolds {
         f.debug_struct("SharedHolds")
             .field("channel", &self.channel)
             .field("cooldowns", &names)
+            .field("listener", &self.listener())
             .field("listener_pid", &self.listener_pid())
             .field("counts", &self.counts())
             .finish()

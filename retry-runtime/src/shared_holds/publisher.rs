@@ -6,7 +6,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use super::counts::Counters;
+use super::counts::Event;
 use super::{MAX_WAIT, SharedHolds, TARGET};
 
 /// One hold published: kept in the table and notified, in one transaction
@@ -48,7 +48,7 @@ impl SharedHolds {
                 match latest.iter_mut().find(|h| h.cooldown == held.cooldown) {
                     Some(kept) => {
                         kept.end = kept.end.max(held.end);
-                        Counters::add(&self.counts.coalesced);
+                        self.count(Event::Coalesced);
                     }
                     None => latest.push(held),
                 }
@@ -90,11 +90,11 @@ impl SharedHolds {
             .await;
         match sent {
             Ok(Some(wait_ms)) => {
-                Counters::add(&self.counts.published);
+                self.count(Event::Published);
                 tracing::debug!(target: TARGET, cooldown = held.cooldown, wait_ms, "hold published");
             }
             Ok(None) => {
-                Counters::add(&self.counts.expired);
+                self.count(Event::Expired);
                 tracing::warn!(
                     target: TARGET,
                     cooldown = held.cooldown,
@@ -102,7 +102,7 @@ impl SharedHolds {
                 );
             }
             Err(error) => {
-                Counters::add(&self.counts.failed);
+                self.count(Event::Failed);
                 tracing::warn!(
                     target: TARGET,
                     cooldown = held.cooldown,
