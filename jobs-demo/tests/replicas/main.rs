@@ -676,10 +676,11 @@ fn a_listener_whose_runtime_shuts_down_says_it_stopped() {
 /// What is not a hold of ours on the channel (a payload of the wrong
 /// shape, a wait that is no number of milliseconds or longer than an hour,
 /// a cooldown this replica does not have) is refused without panicking,
-/// counted and logged; the next hold is applied.
+/// counted and logged (each line here: `with_log_every(ZERO)`); the next
+/// hold is applied.
 #[tokio::test]
 async fn payloads_it_cannot_read_and_unknown_cooldowns_are_refused_counted_and_logged() {
-    replica!(B: PARTNER_B = "partner");
+    replica!(B.with_log_every(Duration::ZERO): PARTNER_B = "partner");
     let logs = testkit::capture::capture();
     let pool = database().await;
     B.start(pool.clone(), "b".into()).await.unwrap();
@@ -740,8 +741,121 @@ async fn payloads_it_cannot_read_and_unknown_cooldowns_are_refused_counted_and_l
     assert!(
         logs.lines()
             .iter()
-            .any(|l| l.contains("hold refused") && l.ends_with("999\"..."))
+            .filter_map(|l| testkit::capture::field(l, "payload"))
+            .any(|payload| payload.ends_with("999\"..."))
     );
+}
+
+/// A storm of payloads it cannot read (a sender of garbage on the
+/// channel) is counted whole, but logged once: the first line, then at
+/// most one each 10 s, naming how many were left unsaid. With a shorter
+/// interval, the storm's tail is told by a summary line: the lines written
+/// and the numbers they name add up to every payload refused.
+#[tokio::test]
+async fn a_storm_of_refused_payloads_is_counted_whole_and_logged_once() {
+    replica!(B: PARTNER_B = "partner");
+    replica!(C.with_log_every(Duration::from_millis(500)).with_check_every(Duration::from_millis(100)): PARTNER_C = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    C.start(pool.clone(), "c".into()).await.unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    for i in 0..40 {
+        let payload = if i % 4 == 3 {
+            format!("x nosuch-{i} 5000")
+        } else {
+            format!("garbage {i}")
+        };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(shared_holds::CHANNEL)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let refused = |c: Counts| (c.refused, c.unknown);
+    eventually("B and C to refuse them all", || {
+        refused(B.counts()) == (30, 10) && refused(C.counts()) == (30, 10)
+    })
+    .await;
+    // (B's and C's lines apart by their `payload` or `cooldown` field: the
+    // test's capture has both)
+    let refusals = logs.matching(
+        Level::WARN,
+        "hold refused: not `<replica> <cooldown> <wait_ms>`",
+    );
+    let unknown = logs.matching(Level::WARN, "hold refused: no cooldown of that name here");
+    // at most two each (B's first, C's first; C's second if the storm
+    // outlasted its 500 ms), not 30 and 10 each
+    assert!((2..=3).contains(&refusals.len()), "{refusals:?}");
+    assert!((2..=3).contains(&unknown.len()), "{unknown:?}");
+
+    // C's lines add up to every payload refused, once its summary is out:
+    // each line written is one, and names how many it left unsaid (B's one
+    // line of each, its first, names none: B tells its tail after 10 s)
+    let unsaid = |lines: &[String]| -> u64 {
+        lines
+            .iter()
+            .map(|l| {
+                testkit::capture::field(l, "unsaid")
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum()
+    };
+    let told = |line: &str, summary: &str| {
+        let lines = logs.matching(Level::WARN, line);
+        let summaries = logs.matching(Level::WARN, summary);
+        lines.len() as u64 - 1 + unsaid(&lines) + unsaid(&summaries)
+    };
+    let refused_told = || {
+        told(
+            "hold refused: not `<replica>",
+            "more payloads refused since the last such line",
+        )
+    };
+    let unknown_told = || {
+        told(
+            "hold refused: no cooldown",
+            "more holds refused for a cooldown not here since",
+        )
+    };
+    eventually("C to tell the storm's tail", || {
+        refused_told() >= 30 && unknown_told() >= 10
+    })
+    .await;
+    assert_eq!(
+        (refused_told(), unknown_told()),
+        (30, 10),
+        "{:?}",
+        logs.lines()
+    );
+}
+
+/// A storm of holds the hook cannot hand on (its publisher not started,
+/// stopped, or its queue full: the database away during a 429 storm) is
+/// counted whole and logged once.
+#[tokio::test]
+async fn a_storm_of_holds_not_forwarded_is_counted_whole_and_logged_once() {
+    replica!(IDLE: PARTNER_IDLE = "partner");
+    let logs = testkit::capture::capture();
+    let calls = partner_calls(&PARTNER_IDLE);
+    // each longer: each holds longer, so each is told to the hook
+    for secs in 1..=50 {
+        let _ = calls.decide(0, &too_many_requests(Duration::from_secs(secs)));
+    }
+    assert_eq!(
+        IDLE.counts(),
+        Counts {
+            dropped: 50,
+            ..Counts::default()
+        }
+    );
+    let lines = logs.matching(Level::WARN, "hold not forwarded to the other replicas");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(testkit::capture::field(&lines[0], "wait_ms"), Some("1000"));
 }
 
 /// The hook never blocks a run: a hold it cannot hand on (its queue full,

@@ -11,6 +11,7 @@ use sqlx::postgres::PgListener;
 
 use super::counts::Event;
 use super::notice::{Notice, Shown};
+use super::quiet::Line;
 use super::state::{ListenerState, Stops};
 use super::{MAX_WAIT, SharedHolds, TARGET};
 use crate::Backoff;
@@ -55,6 +56,8 @@ impl SharedHolds {
     async fn listen_loop(&'static self, pool: PgPool, mut listener: PgListener, replica: String) {
         loop {
             let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
+            // the tail of a storm of WARN lines, told once due
+            self.say_unsaid();
             let lost = match heard {
                 Ok(Ok(Some(notification))) => {
                     self.receive(notification.payload(), &replica);
@@ -206,7 +209,9 @@ impl SharedHolds {
         match Notice::parse(payload) {
             Err(why) => {
                 self.count(Event::Refused);
-                tracing::warn!(target: TARGET, payload = %Shown(payload), "hold refused: {why}");
+                if let Some(unsaid) = self.say(Line::Refused) {
+                    tracing::warn!(target: TARGET, payload = %Shown(payload), unsaid, "hold refused: {why}");
+                }
             }
             Ok(notice) if notice.replica == replica => self.count(Event::Own),
             Ok(notice) => match self.find(notice.cooldown) {
@@ -228,6 +233,8 @@ impl SharedHolds {
 
     fn unknown(&self, name: &str) {
         self.count(Event::Unknown);
-        tracing::warn!(target: TARGET, cooldown = %Shown(name), "hold refused: no cooldown of that name here");
+        if let Some(unsaid) = self.say(Line::Unknown) {
+            tracing::warn!(target: TARGET, cooldown = %Shown(name), unsaid, "hold refused: no cooldown of that name here");
+        }
     }
 }

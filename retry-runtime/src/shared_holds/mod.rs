@@ -45,6 +45,10 @@
 //!   skipped (the payload names the sender). A payload it cannot read
 //!   ([`Notice::parse`]), or that names a cooldown it does not have, is
 //!   counted and logged.
+//! - What it counts it logs at WARN, but a storm of one kind of line (a
+//!   hold dropped, a payload refused, ...) is cut to one line each 10 s
+//!   naming how many it left unsaid ([`SharedHolds::with_log_every`]);
+//!   the counts ([`SharedHolds::counts`]) have every one.
 //! - A listener whose connection was lost (a restart, a failover, an idle
 //!   connection killed) reconnects (sqlx's, or, when that fails, a new
 //!   listener, tried again and again, each wait longer), LISTENs again,
@@ -80,6 +84,7 @@ mod counts;
 mod listener;
 mod notice;
 mod publisher;
+mod quiet;
 mod state;
 
 use std::sync::OnceLock;
@@ -93,6 +98,7 @@ pub use counts::Counts;
 use counts::{Counters, Event};
 pub use notice::{Notice, Refused};
 use publisher::Held;
+use quiet::{Line, Quiet};
 pub use state::ListenerState;
 use state::State;
 
@@ -152,6 +158,9 @@ pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS cooldown_holds (
 /// connection, and for the check's answer.
 const CHECK_EVERY: Duration = Duration::from_secs(30);
 
+/// The least time between two WARN lines of one kind, by default.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// The `tracing` target of the lines of this module.
 const TARGET: &str = "retry_runtime::shared_holds";
 
@@ -184,6 +193,9 @@ pub struct SharedHolds {
     listener_pid: AtomicI32,
     state: State,
     counts: Counters,
+    log_every: Duration,
+    /// The WARN lines of a storm, cut: one per [`Line`].
+    quiet: [Quiet; 4],
 }
 
 impl SharedHolds {
@@ -194,7 +206,7 @@ impl SharedHolds {
     /// # Default
     /// 256 holds queued, the channel [`CHANNEL`], a check of a silent
     /// listener after 30 s, a failed statement retried as `presets::DB`
-    /// (1s, 2s, 4s).
+    /// (1s, 2s, 4s), at most one WARN line of a kind each 10 s in a storm.
     ///
     /// ```
     /// use retry_runtime::cooldown::Cooldown;
@@ -217,6 +229,8 @@ impl SharedHolds {
             listener_pid: AtomicI32::new(0),
             state: State::new(),
             counts: Counters::new(),
+            log_every: LOG_EVERY,
+            quiet: [const { Quiet::new() }; 4],
         }
     }
 
@@ -266,6 +280,27 @@ impl SharedHolds {
         } else {
             every
         };
+        self
+    }
+
+    /// At most one WARN line of each kind (a hold not forwarded, a
+    /// payload refused, a hold for a cooldown not here, a hold over before
+    /// it was sent) each `every` (10 s by default): the first is written at
+    /// once; the next, once `every` has passed since, says how many like
+    /// it were left unsaid meanwhile (its `unsaid` field), and the tail
+    /// of a storm is told by a summary line within `every` or the
+    /// listener's next check ([`with_check_every`](Self::with_check_every)),
+    /// whichever is later. Nothing is lost from [`counts`](Self::counts)
+    /// (or the metrics). `Duration::ZERO` writes every line.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]).with_log_every(Duration::from_secs(60));
+    /// ```
+    pub const fn with_log_every(mut self, every: Duration) -> SharedHolds {
+        self.log_every = every;
         self
     }
 
@@ -330,7 +365,8 @@ impl SharedHolds {
     /// For the cooldowns' hook: hand the hold a run made to the publisher,
     /// at once (a `try_send`: the run is not held up). When it cannot (the
     /// publisher not started, or stopped, or `with_capacity` holds queued
-    /// already), the hold is counted as dropped and logged at WARN.
+    /// already), the hold is counted as dropped and logged at WARN (at
+    /// most a line each [`with_log_every`](Self::with_log_every)).
     ///
     /// ```
     /// use retry_runtime::cooldown::Cooldown;
@@ -355,12 +391,15 @@ impl SharedHolds {
             },
         };
         self.count(Event::Dropped);
-        tracing::warn!(
-            target: TARGET,
-            cooldown,
-            wait_ms = event.wait().as_millis() as u64,
-            "hold not forwarded to the other replicas: {why}"
-        );
+        if let Some(unsaid) = self.say(Line::Dropped) {
+            tracing::warn!(
+                target: TARGET,
+                cooldown,
+                wait_ms = event.wait().as_millis() as u64,
+                unsaid,
+                "hold not forwarded to the other replicas: {why}"
+            );
+        }
     }
 
     /// Connect its listener (`LISTEN`, then the holds still running read

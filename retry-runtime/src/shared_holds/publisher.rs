@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 
 use super::counts::Event;
+use super::quiet::Line;
 use super::{MAX_WAIT, SharedHolds, TARGET};
 
 /// One hold published: kept in the table and notified, in one transaction
@@ -56,6 +57,7 @@ impl SharedHolds {
             for held in latest {
                 self.publish(&pool, &replica, held).await;
             }
+            self.say_unsaid();
         }
     }
 
@@ -95,11 +97,14 @@ impl SharedHolds {
             }
             Ok(None) => {
                 self.count(Event::Expired);
-                tracing::warn!(
-                    target: TARGET,
-                    cooldown = held.cooldown,
-                    "hold not published: it was over before it could be sent"
-                );
+                if let Some(unsaid) = self.say(Line::Expired) {
+                    tracing::warn!(
+                        target: TARGET,
+                        cooldown = held.cooldown,
+                        unsaid,
+                        "hold not published: it was over before it could be sent"
+                    );
+                }
             }
             Err(error) => {
                 self.count(Event::Failed);
