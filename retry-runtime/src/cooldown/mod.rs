@@ -83,7 +83,8 @@ use pace::Pace;
 /// [`with_on_hold`](Cooldown::with_on_hold) is told of each hold a run
 /// makes, to send to the others, which apply it with
 /// [`hold_for`](Cooldown::hold_for) (docs/breaker-and-budget.md, "Many
-/// replicas against one rate-limited API").
+/// replicas against one rate-limited API"); through PostgreSQL, the
+/// feature `shared-holds` does it for you (`shared_holds::SharedHolds`).
 ///
 /// A `static`, shared by every caller, named for the log lines:
 ///

@@ -55,8 +55,9 @@
 //!   then reads the holds still running from the table, so a hold published
 //!   while it was away is applied all the same (but for its own, which it
 //!   holds already); a replica that starts reads them too (its own among
-//!   them: a replica restarted under its name takes back its holds). The listener keeps one connection of the pool it is given
-//!   for itself: give the pool one more.
+//!   them: a replica restarted under its name takes back its holds). The
+//!   listener keeps one connection of the pool it is given for itself:
+//!   give the pool one more.
 //! - A listener that has heard nothing for 30 s checks its connection
 //!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
 //!   above ([`SharedHolds::with_check_every`]). A connection whose server
@@ -68,6 +69,15 @@
 //!   minutes of TCP retries on Linux): give the pool room for one more
 //!   after such an outage. A pool the service closes stops the listener
 //!   (logged at INFO).
+//! - Where the listener is, the service can ask and alert on:
+//!   [`SharedHolds::listener`] is [`ListenerState::Listening`],
+//!   `Reconnecting`, or `Stopped` for good (its pool closed, or its tokio
+//!   runtime shut down, the publisher with it: logged at WARN, and the
+//!   hook's holds are dropped from then on, counted). With the feature
+//!   `metrics`, the gauge `retry_shared_holds_listening`, the counters
+//!   `retry_shared_holds_total` (by `event`, [`Counts`]' fields) and
+//!   `retry_shared_holds_reconnects_total`, each by `channel` (see
+//!   [`metrics`](crate::metrics)).
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
