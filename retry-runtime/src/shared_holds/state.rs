@@ -23,7 +23,11 @@ use super::{SharedHolds, TARGET};
 /// assert_eq!(HOLDS.listener(), ListenerState::NotStarted);
 /// assert!(!HOLDS.listener().is_listening());
 /// ```
+///
+/// It is `#[non_exhaustive]`: a `match` on it has a `_` arm (or ask
+/// [`is_listening`](Self::is_listening)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ListenerState {
     /// [`start`](SharedHolds::start) was not called, or has not connected
     /// (or failed: it returned the error).
