@@ -181,3 +181,35 @@ async fn an_async_run_s_records_carry_the_caller_s_span() {
     }
     assert_eq!(logs.records().len(), 4, "{logs}");
 }
+
+/// A value whose `Display` logs (a type that traces what it formats):
+/// under the global subscriber `capture_logs` installs, `tracing` hands
+/// that inner event to the capture from inside the outer one's handling.
+/// Each line keeps its own event's values: the outer line its target,
+/// message and field, whatever lines the inner event adds before it.
+#[test]
+fn a_value_that_logs_as_it_is_shown_keeps_its_line_s_record() {
+    struct Traced;
+    impl std::fmt::Display for Traced {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            tracing::info!(target: "inner", depth = 2, "shown");
+            f.write_str("outer value")
+        }
+    }
+    let logs = testing::capture_logs().unwrap();
+    tracing::warn!(target: "outer", v = %Traced, "logged");
+    let records = logs.records();
+    assert_eq!(records.len(), logs.lines().len());
+    for record in &records {
+        let target = record.to_string().split(' ').nth(1).map(str::to_owned);
+        assert_eq!(Some(format!("{}:", record.target())), target, "{record}");
+    }
+    let outer = records.last().expect("the outer line");
+    assert_eq!(
+        outer.to_string(),
+        "WARN outer: logged v=outer value",
+        "{logs}"
+    );
+    assert_eq!(outer.message(), "logged");
+    assert_eq!(outer.field("v"), Some("outer value"));
+}

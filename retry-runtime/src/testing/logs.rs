@@ -45,8 +45,10 @@ thread_local! {
     /// each with its event's values.
     static LINES: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
     /// The record of the event being written, which its line takes when
-    /// the `fmt` layer writes it (one at most: `tracing` hands no event to
-    /// a subscriber from inside another's handling).
+    /// the `fmt` layer writes it. One at a time: an event logged while
+    /// another is written (a field's `Display` that logs, which a global
+    /// subscriber gets when no thread has one in scope) saves the outer
+    /// one's and puts it back once its own line is written.
     static PENDING: RefCell<Option<Record>> = const { RefCell::new(None) };
 }
 
@@ -424,11 +426,16 @@ where
     fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
         if wanted_here(event.metadata()) {
             // the record, for the line the `fmt` layer writes next
-            // ([`LineWriter`] takes it; dropped here when it writes none)
+            // ([`LineWriter`] takes it; dropped here when it writes none),
+            // and that of an event being written around this one (a
+            // field's `Display` logged it), put back for its own line
             let record = Record::of(event, &cx);
-            let _ = PENDING.try_with(|pending| pending.replace(Some(record)));
+            let outer = PENDING
+                .try_with(|pending| pending.replace(Some(record)))
+                .ok()
+                .flatten();
             self.0.on_event(event, cx);
-            let _ = PENDING.try_with(RefCell::take);
+            let _ = PENDING.try_with(|pending| pending.replace(outer));
         }
     }
 }
@@ -1176,9 +1183,11 @@ mod tests {
         });
     }
 
-    /// A value whose `Display` logs as it is shown: `tracing` hands no
-    /// event to a subscriber from inside another's handling, so its line
-    /// goes nowhere, and the line that shows it keeps its own record.
+    /// A value whose `Display` logs as it is shown: a subscriber in scope
+    /// gets no event from inside another's handling, so its line goes
+    /// nowhere, and the line that shows it keeps its own record. (A global
+    /// subscriber, with no scope anywhere, does get it:
+    /// tests/log_capture/records.rs shows each line with its record then.)
     #[test]
     fn a_value_that_logs_as_it_is_shown_leaves_its_line_its_record() {
         struct Logging;
