@@ -1217,6 +1217,32 @@ mod tests {
         });
     }
 
+    /// A value whose `Display` fails (returns an error of its own): the
+    /// capture does not panic; the text format writes no line for its
+    /// event, so it has no record either, and the next line keeps its own.
+    #[test]
+    fn a_value_whose_display_fails_is_no_panic() {
+        struct Failing;
+        impl fmt::Display for Failing {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("half")?;
+                Err(fmt::Error)
+            }
+        }
+        scoped(|logs| {
+            tracing::warn!(target: "t", v = %Failing, "dropped");
+            tracing::info!(target: "t", n = 2, "after");
+            assert_eq!(logs.lines(), ["INFO t: after n=2"]);
+            let records = logs.records();
+            let seen: Vec<_> = records
+                .iter()
+                .map(|r| (r.level(), r.message(), r.field("n")))
+                .collect();
+            assert_eq!(seen, [(Level::INFO, "after", Some("2"))]);
+            assert!(PENDING.with(|p| p.borrow().is_none()));
+        });
+    }
+
     /// Two capture layers in one subscriber: each line twice (the docs
     /// say so), each with its record; a span's fields kept once (its text,
     /// formatted by both layers, shows a field recorded later twice).

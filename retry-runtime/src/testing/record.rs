@@ -371,9 +371,13 @@ impl Visit for Fields {
     }
 
     // numbers, booleans, `?value`, `%value` (whose `Debug` is its
-    // `Display`) and errors (recorded as their `Display`) come here
+    // `Display`) and errors (recorded as their `Display`) come here; a
+    // value whose formatting fails of its own (no panic: the text format
+    // writes no line for such an event) keeps what it wrote
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field.name(), format!("{value:?}"));
+        let mut text = String::new();
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{value:?}"));
+        self.set(field.name(), text);
     }
 }
 
