@@ -1243,6 +1243,34 @@ mod tests {
         });
     }
 
+    /// A `log` record bridged to `tracing` (tracing-log's `LogTracer`,
+    /// which a subscriber's `.init()` installs where tracing-subscriber
+    /// has its default `tracing-log` feature): the text format writes it
+    /// under its own target, without the bridge's `log.*` fields, and its
+    /// record says the same.
+    #[test]
+    fn a_log_record_is_its_own_target_as_its_line_shows() {
+        use tracing_log::log::{self, Log as _};
+        scoped(|logs| {
+            tracing_log::LogTracer::new().log(
+                &log::Record::builder()
+                    .level(log::Level::Warn)
+                    .target("db::pool")
+                    .module_path_static(Some("db::pool"))
+                    .file_static(Some("src/pool.rs"))
+                    .line(Some(7))
+                    .args(format_args!("slow {}", 3))
+                    .build(),
+            );
+            assert_eq!(logs.lines(), ["WARN db::pool: slow 3"]);
+            let records = logs.records();
+            let record = &records[0];
+            let seen = (record.level(), record.target(), record.message());
+            assert_eq!(seen, (Level::WARN, "db::pool", "slow 3"));
+            assert_eq!(record.fields().count(), 0, "{:?}", record);
+        });
+    }
+
     /// Two capture layers in one subscriber: each line twice (the docs
     /// say so), each with its record; a span's fields kept once (its text,
     /// formatted by both layers, shows a field recorded later twice).

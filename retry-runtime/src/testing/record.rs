@@ -7,9 +7,12 @@
 //! [`CapturedLogs`]: super::CapturedLogs
 
 use core::fmt;
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
-use tracing::Level;
 use tracing::field::{Field, Visit};
+use tracing::{Level, Metadata};
+use tracing_subscriber::fmt::format::{DefaultVisitor, Writer};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -50,7 +53,7 @@ use tracing_subscriber::registry::LookupSpan;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub(super) level: Level,
-    pub(super) target: &'static str,
+    pub(super) target: Cow<'static, str>,
     pub(super) message: String,
     pub(super) fields: Fields,
     pub(super) spans: Vec<SpanRecord>,
@@ -82,9 +85,18 @@ impl Record {
             })
             .collect();
         let meta = event.metadata();
+        let mut target = Cow::Borrowed(meta.target());
+        if is_bridged_log_record(meta) && text_shows_log_records_as_their_own() {
+            // as the text writes it: under the `log` record's own target,
+            // without the bridge's `log.*` fields
+            if let Some(own) = fields.take("log.target") {
+                target = Cow::Owned(own);
+            }
+            fields.0.retain(|(name, _)| !name.starts_with("log."));
+        }
         Record {
             level: *meta.level(),
-            target: meta.target(),
+            target,
             message,
             fields,
             spans,
@@ -97,7 +109,7 @@ impl Record {
     pub(super) fn text_only(level: Level) -> Record {
         Record {
             level,
-            target: "",
+            target: Cow::Borrowed(""),
             message: String::new(),
             fields: Fields::default(),
             spans: Vec::new(),
@@ -120,7 +132,11 @@ impl Record {
     /// The event's target: the runtime's lines have
     /// [`retry_runtime::log::TARGET`](crate::log::TARGET), `retry_runtime`,
     /// whichever module logs them; an event of yours, its module's path
-    /// unless it names one (`target: "clips"`).
+    /// unless it names one (`target: "clips"`); a `log` record that
+    /// reached `tracing` (a `LogTracer`, which a subscriber's `.init()`
+    /// installs with tracing-subscriber's default features), the target
+    /// its line shows: the record's own where the text format writes it
+    /// so (its `log.*` fields left out, as there), `log` otherwise.
     ///
     /// ```
     /// let logs = retry_runtime::testing::capture_logs().unwrap();
@@ -131,7 +147,7 @@ impl Record {
     /// assert_eq!(records[1].target(), module_path!());
     /// ```
     pub fn target(&self) -> &str {
-        self.target
+        &self.target
     }
 
     /// The event's message, formatted (`retrying hooks.post after attempt
@@ -224,6 +240,40 @@ impl Record {
     pub fn spans(&self) -> &[SpanRecord] {
         &self.spans
     }
+}
+
+/// Is this event a `log` record that tracing-log bridged to `tracing`
+/// (its `LogTracer`, which a subscriber's `.init()` installs where
+/// tracing-subscriber has its `tracing-log` feature): one of the bridge's
+/// callsites, target `log`, the record's own target in a `log.target`
+/// field?
+fn is_bridged_log_record(meta: &Metadata<'_>) -> bool {
+    meta.name() == "log event"
+        && meta.target() == "log"
+        && meta.fields().field("log.target").is_some()
+}
+
+/// Does the capture's text format write a bridged `log` record under its
+/// own target, without the bridge's `log.*` fields? It does when
+/// tracing-subscriber has its `tracing-log` feature (one of its defaults,
+/// so in most users' builds; not in this crate's own dependency on it):
+/// asked once of its field formatter, which then skips a `log.*` field.
+fn text_shows_log_records_as_their_own() -> bool {
+    static SHOWN: OnceLock<bool> = OnceLock::new();
+    *SHOWN.get_or_init(|| {
+        let callsite = tracing::callsite!(
+            name: "capture_logs: how the text format writes a log record",
+            kind: tracing::metadata::Kind::EVENT,
+            fields: log.target
+        );
+        let meta = tracing::callsite::Callsite::metadata(callsite);
+        let Some(field) = meta.fields().field("log.target") else {
+            return false;
+        };
+        let mut text = String::new();
+        DefaultVisitor::new(Writer::new(&mut text), true).record_str(&field, "t");
+        text.is_empty()
+    })
 }
 
 /// The line, as [`CapturedLogs::lines`](super::CapturedLogs::lines)
