@@ -114,7 +114,11 @@ thread_local! {
 /// only while no `tracing` subscriber has been installed. Once the first
 /// capture installs its own, they go to `tracing` alone, for the whole
 /// test binary: the captures see them, the logger no longer does. Your
-/// own `log::info!(..)` records still go to the logger, not to a capture.
+/// own `log::info!(..)` records still go to the logger, not to a capture,
+/// unless a `log`-to-`tracing` bridge is installed (tracing-log's
+/// `LogTracer`, which tracing-subscriber's `.init()` installs with its
+/// default `tracing-log` feature): then they are `tracing` events, and
+/// the capture writes them under their own target like any other line.
 ///
 /// ```
 /// use retry_runtime::{presets, testing};

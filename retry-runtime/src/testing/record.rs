@@ -221,9 +221,11 @@ impl Record {
 
     /// The spans the event was logged in, outermost first, those the text
     /// view writes between the level and the target (`ERROR job{id=7}:
-    /// retry_runtime: ...`): the spans the capture recorded, made on this
-    /// thread since the capture began, DEBUG and above. A span made before
-    /// the capture began, on a thread without one, or at TRACE is left
+    /// retry_runtime: ...`): the spans the capture recorded, DEBUG and
+    /// above, made while a capture was alive on the thread that made them
+    /// (this capture's or another's: a span made during an earlier capture
+    /// on this thread, or on another capturing thread, counts too). A span
+    /// made while no capture was alive on its thread, or at TRACE, is left
     /// out, here as in the line.
     ///
     /// ```
