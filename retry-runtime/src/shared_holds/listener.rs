@@ -58,7 +58,10 @@ impl SharedHolds {
             let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
             // the tail of a storm of WARN lines, told once due
             self.say_unsaid();
-            let lost = match heard {
+            // (the error, and whether it was counted as a reconnect: a
+            // pool the service closed is none, counted only once known not
+            // to be that)
+            let (lost, counted) = match heard {
                 Ok(Ok(Some(notification))) => {
                     self.receive(notification.payload(), &replica);
                     continue;
@@ -75,38 +78,35 @@ impl SharedHolds {
                             self.set_listener(ListenerState::Listening);
                             continue;
                         }
-                        Err(error) => error,
+                        Err(error) => (error, true),
                     }
                 }
-                Ok(Err(error)) => {
-                    self.count(Event::Reconnect);
-                    error
-                }
+                Ok(Err(error)) => (error, false),
                 // nothing heard for a while: is the connection still there?
                 Err(_) => {
                     let check = sqlx::query("SELECT 1").execute(&mut listener);
                     match tokio::time::timeout(self.check_every, check).await {
                         Ok(Ok(_)) => continue,
-                        Ok(Err(error)) => {
-                            self.count(Event::Reconnect);
-                            error
-                        }
+                        Ok(Err(error)) => (error, false),
                         Err(_) => {
-                            self.count(Event::Reconnect);
                             let silent = format!(
                                 "no answer to a check of the connection in {:?}",
                                 self.check_every
                             );
-                            sqlx::Error::Io(std::io::Error::new(
+                            let error = sqlx::Error::Io(std::io::Error::new(
                                 std::io::ErrorKind::TimedOut,
                                 silent,
-                            ))
+                            ));
+                            (error, false)
                         }
                     }
                 }
             };
             if self.pool_closed(&lost) {
                 return;
+            }
+            if !counted {
+                self.count(Event::Reconnect);
             }
             self.set_listener(ListenerState::Reconnecting);
             tracing::warn!(
