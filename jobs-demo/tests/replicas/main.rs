@@ -979,6 +979,35 @@ async fn a_hold_the_database_refuses_is_counted_and_logged() {
     assert_eq!(testkit::capture::field(&line, "cooldown"), Some("partner"));
 }
 
+/// A storm of holds whose statement fails (the table gone, or not
+/// migrated; the pool closed at shutdown while runs still hear 429s: each
+/// a Permanent error, failed at once) is counted whole and logged once an
+/// interval, as the other storms are, not a WARN line a hold.
+#[tokio::test]
+async fn a_storm_of_holds_the_database_refuses_is_counted_whole_and_logged_once() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    sqlx::query("DROP TABLE cooldown_holds")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let calls = partner_calls(&PARTNER_A);
+    // each longer, each sent alone (not coalesced with the next)
+    for secs in 1..=20 {
+        let _ = calls.decide(0, &too_many_requests(Duration::from_secs(secs)));
+        eventually("A's publisher to give up", || A.counts().failed == secs).await;
+    }
+    let lines = logs.matching(
+        Level::WARN,
+        "hold not published: the other replicas will not hold",
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(testkit::capture::field(&lines[0], "unsaid"), Some("0"));
+}
+
 /// A channel PostgreSQL cannot notify on (64 bytes or more: `LISTEN`
 /// truncates it with a NOTICE, and `pg_notify` refuses it, "channel name
 /// too long", so every hold would fail to publish) is refused by `start`,

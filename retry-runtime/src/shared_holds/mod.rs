@@ -205,7 +205,7 @@ pub struct SharedHolds {
     counts: Counters,
     log_every: Duration,
     /// The WARN lines of a storm, cut: one per [`Line`].
-    quiet: [Quiet; 4],
+    quiet: [Quiet; 5],
 }
 
 impl SharedHolds {
@@ -240,7 +240,7 @@ impl SharedHolds {
             state: State::new(),
             counts: Counters::new(),
             log_every: LOG_EVERY,
-            quiet: [const { Quiet::new() }; 4],
+            quiet: [const { Quiet::new() }; 5],
         }
     }
 
@@ -295,7 +295,7 @@ impl SharedHolds {
 
     /// At most one WARN line of each kind (a hold not forwarded, a
     /// payload refused, a hold for a cooldown not here, a hold over before
-    /// it was sent) each `every` (10 s by default): the first is written at
+    /// it was sent, a hold whose statement failed) each `every` (10 s by default): the first is written at
     /// once; the next, once `every` has passed since, says how many like
     /// it were left unsaid meanwhile (its `unsaid` field), and the tail
     /// of a storm is told by a summary line within `every` or the

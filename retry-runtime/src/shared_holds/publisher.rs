@@ -108,12 +108,15 @@ impl SharedHolds {
             }
             Err(error) => {
                 self.count(Event::Failed);
-                tracing::warn!(
-                    target: TARGET,
-                    cooldown = held.cooldown,
-                    %error,
-                    "hold not published: the other replicas will not hold"
-                );
+                if let Some(unsaid) = self.say(Line::Failed) {
+                    tracing::warn!(
+                        target: TARGET,
+                        cooldown = held.cooldown,
+                        %error,
+                        unsaid,
+                        "hold not published: the other replicas will not hold"
+                    );
+                }
             }
         }
     }

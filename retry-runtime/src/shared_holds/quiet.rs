@@ -1,5 +1,5 @@
 //! The WARN lines of a storm, cut: a line of each kind (a hold dropped, a
-//! payload refused, ...) is written at once, then at most one an interval
+//! payload refused, a statement failed, ...) is written at once, then at most one an interval
 //! ([`SharedHolds::with_log_every`]), which says how many like it were
 //! left unsaid since the last; the counts keep every one.
 
@@ -21,10 +21,19 @@ pub(super) enum Line {
     Unknown,
     /// "hold not published: it was over before it could be sent"
     Expired,
+    /// "hold not published: the other replicas will not hold" (its
+    /// statement failed: the table gone, the pool closed)
+    Failed,
 }
 
 impl Line {
-    const ALL: [Line; 4] = [Line::Dropped, Line::Refused, Line::Unknown, Line::Expired];
+    const ALL: [Line; 5] = [
+        Line::Dropped,
+        Line::Refused,
+        Line::Unknown,
+        Line::Expired,
+        Line::Failed,
+    ];
 
     /// What the summary of the lines left unsaid says they were.
     const fn what(self) -> &'static str {
@@ -33,6 +42,7 @@ impl Line {
             Line::Refused => "payloads refused",
             Line::Unknown => "holds refused for a cooldown not here",
             Line::Expired => "holds not published, over before they could be sent",
+            Line::Failed => "holds not published, their statement failed",
         }
     }
 }
