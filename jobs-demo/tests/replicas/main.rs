@@ -1008,6 +1008,52 @@ async fn a_storm_of_holds_the_database_refuses_is_counted_whole_and_logged_once(
     assert_eq!(testkit::capture::field(&lines[0], "unsaid"), Some("0"));
 }
 
+/// A table made for the worked example this feature was made from (no
+/// `sender` column): `start` refuses it, naming the `ALTER TABLE` that
+/// `TABLE`'s docs give, not PostgreSQL's bare "column does not exist";
+/// once altered, the holds are shared, the old rows (naming no replica)
+/// applied by every replica.
+#[tokio::test]
+async fn a_table_without_the_sender_column_is_refused_at_start_naming_the_migration() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let url = testkit::pg::fresh_database("replicas").await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE cooldown_holds (
+            channel  TEXT        NOT NULL,
+            cooldown TEXT        NOT NULL,
+            until    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (channel, cooldown)
+        )",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // a hold an old replica kept (its INSERT names no sender)
+    sqlx::query(
+        "INSERT INTO cooldown_holds (channel, cooldown, until)
+         VALUES ('cooldown_holds', 'partner', now() + interval '30 seconds')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let err = A.start(pool.clone(), "a".into()).await.unwrap_err();
+    let migration =
+        "ALTER TABLE cooldown_holds ADD COLUMN IF NOT EXISTS sender TEXT NOT NULL DEFAULT ''";
+    assert!(err.to_string().contains(migration), "{err}");
+    assert_eq!(A.listener(), ListenerState::NotStarted);
+
+    sqlx::query(migration).execute(&pool).await.unwrap();
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+    assert!(PARTNER_A.remaining().is_some() && PARTNER_B.remaining().is_some());
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(40)));
+    eventually("B to hold A's", || B.counts().received == 1).await;
+    assert_eq!(A.counts().failed, 0);
+}
+
 /// A channel PostgreSQL cannot notify on (64 bytes or more: `LISTEN`
 /// truncates it with a NOTICE, and `pg_notify` refuses it, "channel name
 /// too long", so every hold would fail to publish) is refused by `start`,

@@ -146,9 +146,10 @@ pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 /// A table made from the worked example this module was made from (no
 /// `sender`) takes the column with `ALTER TABLE cooldown_holds ADD COLUMN
 /// IF NOT EXISTS sender TEXT NOT NULL DEFAULT ''` (its rows then name no
-/// replica, and every replica applies them); until then each hold fails to
-/// publish, counted ([`Counts::failed`]) and logged with PostgreSQL's
-/// error.
+/// replica, and every replica applies them; replicas still running the
+/// example go on writing theirs so); until then
+/// [`start`](SharedHolds::start) refuses it, its error giving that
+/// statement.
 ///
 /// ```no_run
 /// # async fn migrate(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
@@ -173,6 +174,31 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The `tracing` target of the lines of this module.
 const TARGET: &str = "retry_runtime::shared_holds";
+
+/// The statement that gives a table made for the worked example this
+/// module was made from the column it lacks ([`TABLE`]'s docs).
+const ADD_SENDER: &str =
+    "ALTER TABLE cooldown_holds ADD COLUMN IF NOT EXISTS sender TEXT NOT NULL DEFAULT ''";
+
+/// `error`, or, when it is a column the table lacks (SQLSTATE 42703,
+/// `undefined_column`: a table made for the worked example, without
+/// `sender`), an error that gives the statement adding it.
+fn not_migrated(error: sqlx::Error) -> sqlx::Error {
+    let undefined_column = error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "42703");
+    if !undefined_column {
+        return error;
+    }
+    sqlx::Error::Configuration(
+        format!(
+            "the table cooldown_holds lacks a column ({error}): a table made for the worked \
+             example takes `sender` with `{ADD_SENDER}`"
+        )
+        .into(),
+    )
+}
 
 /// The holds of this replica's cooldowns, sent to the other replicas, and
 /// theirs applied here: a `static` beside the cooldowns it shares, whose
@@ -421,9 +447,10 @@ impl SharedHolds {
     ///
     /// # Errors
     /// The listener could not connect, it was started already, the
-    /// replica's or the channel's name cannot be used, or a cooldown has
-    /// no hook or another's name (`sqlx::Error::Configuration`, saying
-    /// which).
+    /// replica's or the channel's name cannot be used, a cooldown has no
+    /// hook or another's name, or the table lacks its `sender` column (a
+    /// table made for the worked example, [`TABLE`]: the error gives the
+    /// `ALTER TABLE`) (`sqlx::Error::Configuration`, saying which).
     ///
     /// ```no_run
     /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
@@ -463,7 +490,7 @@ impl SharedHolds {
                 "these holds are shared already".into(),
             ));
         }
-        let listener = self.listen(&pool, None).await?;
+        let listener = self.listen(&pool, None).await.map_err(not_migrated)?;
         let (outbox, queued) = mpsc::channel(self.capacity);
         if self.outbox.set(outbox).is_err() {
             return Err(sqlx::Error::Configuration(
