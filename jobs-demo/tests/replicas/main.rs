@@ -1087,6 +1087,43 @@ async fn a_replica_name_with_whitespace_or_a_second_start_is_refused() {
     assert!(err.to_string().contains("shared already"), "{err}");
 }
 
+/// Two `start`s of one `SharedHolds` at once (two start-up paths of a
+/// service racing): one shares the holds, the other is refused before it
+/// connects, so the holds still running are read and applied once, and
+/// `listener_pid()` is the listener's that runs (cutting it makes it
+/// reconnect), not that of a listener made and dropped by the refused one.
+#[tokio::test]
+async fn two_starts_at_once_share_the_holds_once() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(X: PARTNER_X = "partner");
+    let pool = database().await;
+    X.start(pool.clone(), "x".into()).await.unwrap();
+    let _ = partner_calls(&PARTNER_X).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("X to publish", || X.counts().published == 1).await;
+
+    let (first, second) = tokio::join!(
+        A.start(pool.clone(), "a".into()),
+        A.start(pool.clone(), "a".into())
+    );
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+    let err = first.err().or(second.err()).unwrap();
+    assert!(err.to_string().contains("shared already"), "{err}");
+    assert!(PARTNER_A.remaining().is_some());
+    assert_eq!(
+        A.counts(),
+        Counts {
+            caught_up: 1,
+            ..Counts::default()
+        }
+    );
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(A.listener_pid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually("A's listener to reconnect", || A.counts().reconnects == 1).await;
+}
+
 /// A cooldown handed to `SharedHolds` without a hook would never have its
 /// runs' holds shared, and two of one name could not be told apart by the
 /// other replicas: `start` refuses both, before anything connects.

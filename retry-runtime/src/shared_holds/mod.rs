@@ -98,7 +98,7 @@ mod quiet;
 mod state;
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -225,6 +225,10 @@ pub struct SharedHolds {
     check_every: Duration,
     publish: Policy<RetryOn>,
     outbox: OnceLock<mpsc::Sender<Held>>,
+    /// A `start` is under way or done: a second is refused before it
+    /// connects (its listener would read the table again, counting and
+    /// logging each hold twice, and leave its backend's pid behind).
+    starting: AtomicBool,
     /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
     listener_pid: AtomicI32,
     state: State,
@@ -262,6 +266,7 @@ impl SharedHolds {
             // sending the time then left
             publish: presets::DB.with_name("shared_holds.publish"),
             outbox: OnceLock::new(),
+            starting: AtomicBool::new(false),
             listener_pid: AtomicI32::new(0),
             state: State::new(),
             counts: Counters::new(),
@@ -485,11 +490,10 @@ impl SharedHolds {
             ));
         }
         self.check_cooldowns()?;
-        if self.outbox.get().is_some() {
-            return Err(sqlx::Error::Configuration(
-                "these holds are shared already".into(),
-            ));
-        }
+        // claimed before it connects, given back if it fails (or its
+        // future is dropped: a timeout around `start`)
+        let claim = Claim::take(&self.starting)
+            .ok_or_else(|| sqlx::Error::Configuration("these holds are shared already".into()))?;
         let listener = self.listen(&pool, None).await.map_err(not_migrated)?;
         let (outbox, queued) = mpsc::channel(self.capacity);
         if self.outbox.set(outbox).is_err() {
@@ -497,6 +501,7 @@ impl SharedHolds {
                 "these holds are shared already".into(),
             ));
         }
+        claim.keep();
         for event in Event::HOLDS {
             crate::metrics::shared_holds_registered(self.channel, event.label());
         }
@@ -541,6 +546,30 @@ impl SharedHolds {
 
     fn find(&self, name: &str) -> Option<&'static Cooldown> {
         self.cooldowns.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+/// A `start` under way: the flag it set, cleared when it is dropped
+/// before [`keep`](Claim::keep).
+struct Claim<'a>(Option<&'a AtomicBool>);
+
+impl<'a> Claim<'a> {
+    /// The flag set, if it was not.
+    fn take(flag: &'a AtomicBool) -> Option<Claim<'a>> {
+        (!flag.swap(true, Ordering::AcqRel)).then_some(Claim(Some(flag)))
+    }
+
+    /// The start succeeded: the flag stays set.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0 {
+            flag.store(false, Ordering::Release);
+        }
     }
 }
 
