@@ -675,6 +675,33 @@ fn a_listener_whose_runtime_shuts_down_says_it_stopped() {
     );
 }
 
+/// `start` awaited outside a tokio runtime (another executor's
+/// `block_on`, a runtime's context left) is refused, saying where it
+/// must run, instead of panicking inside sqlx ("this functionality
+/// requires a Tokio context"); once in the runtime, it starts.
+#[test]
+fn a_start_outside_a_tokio_runtime_is_refused_not_a_panic() {
+    replica!(A: PARTNER_A = "partner");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = runtime.block_on(database());
+
+    // polled here, outside the runtime
+    let start = std::pin::pin!(A.start(pool.clone(), "a".into()));
+    let polled = start.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    let std::task::Poll::Ready(Err(err)) = polled else {
+        panic!("refused at once: {polled:?}");
+    };
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+    assert_eq!(A.listener(), ListenerState::NotStarted);
+
+    runtime.block_on(A.start(pool, "a".into())).unwrap();
+    assert_eq!(A.listener(), ListenerState::Listening);
+    let _ = &PARTNER_A;
+}
+
 /// What is not a hold of ours on the channel (a payload of the wrong
 /// shape, a wait that is no number of milliseconds or longer than an hour,
 /// a cooldown this replica does not have) is refused without panicking,

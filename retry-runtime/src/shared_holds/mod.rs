@@ -451,8 +451,9 @@ impl SharedHolds {
     /// connections for itself; the publisher takes one per statement.
     ///
     /// # Errors
-    /// The listener could not connect, it was started already, the
-    /// replica's or the channel's name cannot be used, a cooldown has no
+    /// The listener could not connect, it was started already, it is not
+    /// awaited in a tokio runtime, the replica's or the channel's name
+    /// cannot be used, a cooldown has no
     /// hook or another's name, or the table lacks its `sender` column (a
     /// table made for the worked example, [`TABLE`]: the error gives the
     /// `ALTER TABLE`) (`sqlx::Error::Configuration`, saying which).
@@ -490,6 +491,14 @@ impl SharedHolds {
             ));
         }
         self.check_cooldowns()?;
+        // sqlx's connection and the tasks need one: without it, they panic
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(sqlx::Error::Configuration(
+                "the holds are shared from a tokio runtime: await `start` in one (its \
+                 listener and publisher are its tasks)"
+                    .into(),
+            ));
+        }
         // claimed before it connects, given back if it fails (or its
         // future is dropped: a timeout around `start`)
         let claim = Claim::take(&self.starting)
