@@ -1173,3 +1173,17 @@ async fn a_cooldown_without_a_hook_or_of_another_s_name_is_refused_at_start() {
     );
     let _ = (&FIRST, &SECOND);
 }
+
+/// A cooldown named "" could never be shared: its payload, `<replica>
+/// <cooldown> <wait_ms>`, would have an empty field, which every other
+/// replica refuses (`Refused::Shape`, a WARN line each) while their
+/// table reads apply it. `start` refuses it, before anything connects.
+#[tokio::test]
+async fn a_cooldown_with_an_empty_name_is_refused_at_start() {
+    replica!(NAMELESS: NO_NAME = "", PARTNER = "partner");
+    let pool = database().await;
+    let err = NAMELESS.start(pool.clone(), "a".into()).await.unwrap_err();
+    assert!(err.to_string().contains("a cooldown named \"\""), "{err}");
+    assert_eq!(NAMELESS.listener(), ListenerState::NotStarted);
+    let _ = (&NO_NAME, &PARTNER);
+}

@@ -453,10 +453,10 @@ impl SharedHolds {
     /// # Errors
     /// The listener could not connect, it was started already, it is not
     /// awaited in a tokio runtime, the replica's or the channel's name
-    /// cannot be used, a cooldown has no
-    /// hook or another's name, or the table lacks its `sender` column (a
-    /// table made for the worked example, [`TABLE`]: the error gives the
-    /// `ALTER TABLE`) (`sqlx::Error::Configuration`, saying which).
+    /// cannot be used, a cooldown has no hook, no name or another's name,
+    /// or the table lacks its `sender` column (a table made for the worked
+    /// example, [`TABLE`]: the error gives the `ALTER TABLE`)
+    /// (`sqlx::Error::Configuration`, saying which).
     ///
     /// ```no_run
     /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
@@ -521,8 +521,9 @@ impl SharedHolds {
     }
 
     /// Each cooldown has a hook (without one, its runs' holds never reach
-    /// [`hand_on`](Self::hand_on)), and a name of its own (the other
-    /// replicas find a cooldown by its name).
+    /// [`hand_on`](Self::hand_on)), and a name of its own, not empty (the
+    /// other replicas find a cooldown by its name; [`Notice::parse`]
+    /// refuses an empty one).
     fn check_cooldowns(&self) -> Result<(), sqlx::Error> {
         for (i, cooldown) in self.cooldowns.iter().enumerate() {
             let name = cooldown.name();
@@ -533,6 +534,13 @@ impl SharedHolds {
                          shared; build it with `.with_on_hold(|event| HOLDS.hand_on(event))`"
                     )
                     .into(),
+                ));
+            }
+            if name.is_empty() {
+                return Err(sqlx::Error::Configuration(
+                    "a cooldown named \"\" cannot be shared: the other replicas find a \
+                     cooldown by its name, and refuse a payload without one"
+                        .into(),
                 ));
             }
             if self.cooldowns[..i].iter().any(|c| c.name() == name) {
