@@ -30,6 +30,11 @@ use sqlx::{Connection, PgConnection, PgPool};
 use testkit::flaky::{FlakyServer, Reply};
 use tracing::Level;
 
+// (counts this thread's allocations in `testkit::alloc::allocations_in`;
+// forwards every call to the system allocator)
+#[global_allocator]
+static GLOBAL: testkit::alloc::Counting = testkit::alloc::Counting;
+
 /// One replica's statics: the cooldowns it shares (each told its runs'
 /// holds, handed to `$shared`) and the `SharedHolds` that shares them.
 macro_rules! replica {
@@ -944,6 +949,29 @@ async fn a_hold_the_hook_cannot_hand_on_is_counted_and_logged() {
         Level::WARN,
         "hold not forwarded to the other replicas: its publisher is not started",
     );
+}
+
+/// The hook runs on the run's thread, in its retry: handing a hold on
+/// (queued and counted, on the `metrics` facade too) allocates nothing,
+/// with the metrics enabled and no recorder installed, as a run's retry
+/// does not. (Its first hold warms the queue: the channel's first block.)
+#[tokio::test]
+async fn handing_a_hold_on_allocates_nothing_with_the_metrics_on() {
+    replica!(A.with_capacity(64): PARTNER_A = "partner");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    retry_runtime::metrics::enable();
+    let calls = partner_calls(&PARTNER_A);
+    // each longer: each holds longer, so each is told to the hook
+    let errors: Vec<HttpError> = (20..26)
+        .map(|secs| too_many_requests(Duration::from_secs(secs)))
+        .collect();
+    let _ = calls.decide(0, &errors[0]);
+    for err in &errors[1..] {
+        let (n, _) = testkit::alloc::allocations_in(|| calls.decide(0, err));
+        assert_eq!(n, 0, "{err:?}");
+    }
+    assert_eq!(A.counts().handed_on, 6);
 }
 
 /// A hold over before the publisher could send it (here 2 ms, with the

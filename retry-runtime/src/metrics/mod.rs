@@ -751,7 +751,7 @@ pub(crate) fn throttle(name: &'static str, probability: f64, rejected: bool) {
 pub(crate) fn shared_holds(channel: &'static str, event: &'static str) {
     if on() {
         #[cfg(feature = "metrics")]
-        recorder::shared_holds(channel, event, 1);
+        shared_holds::counted(channel, event, 1);
     }
 }
 
@@ -763,7 +763,7 @@ pub(crate) fn shared_holds(channel: &'static str, event: &'static str) {
 pub(crate) fn shared_holds_registered(channel: &'static str, event: &'static str) {
     if on() {
         #[cfg(feature = "metrics")]
-        recorder::shared_holds(channel, event, 0);
+        shared_holds::counted(channel, event, 0);
     }
 }
 
@@ -775,7 +775,7 @@ pub(crate) fn shared_holds_registered(channel: &'static str, event: &'static str
 pub(crate) fn shared_holds_reconnected(channel: &'static str) {
     if on() {
         #[cfg(feature = "metrics")]
-        recorder::shared_holds_reconnected(channel);
+        shared_holds::reconnected(channel);
     }
 }
 
@@ -787,12 +787,14 @@ pub(crate) fn shared_holds_reconnected(channel: &'static str) {
 pub(crate) fn shared_holds_listening(channel: &'static str, listening: bool) {
     if on() {
         #[cfg(feature = "metrics")]
-        recorder::shared_holds_listening(channel, listening);
+        shared_holds::listening(channel, listening);
     }
 }
 
 #[cfg(feature = "metrics")]
 mod recorder;
+#[cfg(all(feature = "metrics", feature = "shared-holds"))]
+mod shared_holds;
 
 #[cfg(test)]
 mod tests {

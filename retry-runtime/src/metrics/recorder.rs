@@ -14,12 +14,12 @@ use super::*;
 /// Set by [`enable`].
 pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
 
-static META: Metadata<'static> =
+pub(super) static META: Metadata<'static> =
     Metadata::new(crate::log::TARGET, Level::INFO, Some(module_path!()));
 
 /// What a table holds for one name: its labels, and its keys, which
 /// borrow them.
-trait Keys: Sized + Send + Sync + 'static {
+pub(super) trait Keys: Sized + Send + Sync + 'static {
     type Labels: Send + Sync + 'static;
     fn name(&self) -> &'static str;
     fn labels(name: &'static str) -> Self::Labels;
@@ -42,12 +42,12 @@ struct Slot<T: Keys> {
 /// open addressing on the name's address, each slot set once, nothing
 /// allocated. Distinct names are few (they are `&'static str` in the
 /// program); past `N` of them, keys are built for each use instead.
-struct Table<T: Keys, const N: usize> {
+pub(super) struct Table<T: Keys, const N: usize> {
     slots: [Slot<T>; N],
 }
 
 impl<T: Keys, const N: usize> Table<T, N> {
-    const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         Table {
             slots: [const {
                 Slot {
@@ -84,7 +84,7 @@ impl<T: Keys, const N: usize> Table<T, N> {
 
     /// Run `f` with the keys of `name`.
     #[inline]
-    fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
+    pub(super) fn with<R>(&'static self, name: &'static str, f: impl FnOnce(&T) -> R) -> R {
         match self.get(name) {
             Some(keys) => f(keys),
             None => built(name, f),
@@ -508,49 +508,6 @@ pub(super) fn cooldown_held(name: &'static str) {
     cooldown(name, None);
 }
 
-/// The series of a `SharedHolds` on `channel`: `name`'s, with the
-/// `channel` label and, when given, `event`. Built (and allocated) at each
-/// record: a hold shared, received or dropped is an event of a 429, not
-/// of a call; there are few.
-#[cfg(feature = "shared-holds")]
-fn shared_key(name: &'static str, channel: &'static str, event: Option<&'static str>) -> Key {
-    let mut labels = vec![Label::from_static_parts("channel", channel)];
-    if let Some(event) = event {
-        labels.push(Label::from_static_parts("event", event));
-    }
-    Key::from_parts(name, labels)
-}
-
-#[cfg(feature = "shared-holds")]
-pub(super) fn shared_holds(channel: &'static str, event: &'static str, by: u64) {
-    ::metrics::with_recorder(|r: &dyn Recorder| {
-        let key = shared_key(SHARED_HOLDS, channel, Some(event));
-        r.register_counter(&key, &META).increment(by);
-    });
-}
-
-#[cfg(feature = "shared-holds")]
-pub(super) fn shared_holds_reconnected(channel: &'static str) {
-    ::metrics::with_recorder(|r: &dyn Recorder| {
-        let key = shared_key(SHARED_HOLDS_RECONNECTS, channel, None);
-        r.register_counter(&key, &META).increment(1);
-    });
-}
-
-#[cfg(feature = "shared-holds")]
-pub(super) fn shared_holds_listening(channel: &'static str, listening: bool) {
-    ::metrics::with_recorder(|r: &dyn Recorder| {
-        let key = shared_key(SHARED_HOLDS_LISTENING, channel, None);
-        r.register_gauge(&key, &META)
-            .set(if listening { 1.0 } else { 0.0 });
-        if listening {
-            // (its reconnects' series from its first start)
-            let key = shared_key(SHARED_HOLDS_RECONNECTS, channel, None);
-            r.register_counter(&key, &META).increment(0);
-        }
-    });
-}
-
 /// Each metric's HELP line (as an exporter renders it: Prometheus's
 /// `# HELP` line), its type and unit: one sentence, what is counted and in
 /// which unit, as the table of [`metrics`](super) says it.
@@ -688,67 +645,6 @@ pub(super) fn describe() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A `SharedHolds`' series: its events by `channel` and `event`, its
-    /// reconnects and its listener's gauge by `channel`; the gauge 1
-    /// while it listens, 0 once it does not, the reconnects' series there
-    /// from its first start.
-    #[cfg(feature = "shared-holds")]
-    #[test]
-    fn a_shared_holds_series_are_by_channel_and_event() {
-        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        ENABLED.store(true, Ordering::Relaxed);
-        ::metrics::with_local_recorder(&recorder, || {
-            crate::metrics::shared_holds_registered("billing_holds", "dropped");
-            crate::metrics::shared_holds_listening("billing_holds", true);
-            crate::metrics::shared_holds("billing_holds", "received");
-            crate::metrics::shared_holds_reconnected("billing_holds");
-            crate::metrics::shared_holds_listening("billing_holds", false);
-        });
-        let mut seen: Vec<(String, Vec<String>, DebugValue)> = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let labels = key
-                    .key()
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                (key.key().name().to_owned(), labels, value)
-            })
-            .collect();
-        seen.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        let channel = || "channel=billing_holds".to_owned();
-        let event = |e: &str| vec![channel(), format!("event={e}")];
-        assert_eq!(
-            seen,
-            [
-                (
-                    SHARED_HOLDS_LISTENING.to_owned(),
-                    vec![channel()],
-                    DebugValue::Gauge(0.0.into())
-                ),
-                (
-                    SHARED_HOLDS_RECONNECTS.to_owned(),
-                    vec![channel()],
-                    DebugValue::Counter(1)
-                ),
-                (
-                    SHARED_HOLDS.to_owned(),
-                    event("dropped"),
-                    DebugValue::Counter(0)
-                ),
-                (
-                    SHARED_HOLDS.to_owned(),
-                    event("received"),
-                    DebugValue::Counter(1)
-                ),
-            ]
-        );
-    }
 
     /// Every metric is described, once, with its type in the module's
     /// table; each description is one sentence, and a histogram in seconds

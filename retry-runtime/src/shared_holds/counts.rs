@@ -52,7 +52,7 @@ pub struct Counts {
 /// `retry_shared_holds_total` (but `Reconnect`, which has a counter of its
 /// own, `retry_shared_holds_reconnects_total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Event {
+pub(crate) enum Event {
     HandedOn,
     Dropped,
     Published,

@@ -104,8 +104,9 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use counts::Counters;
 pub use counts::Counts;
-use counts::{Counters, Event};
+pub(crate) use counts::Event;
 pub use notice::{Notice, Refused};
 use publisher::Held;
 use quiet::{Line, Quiet};
