@@ -868,6 +868,70 @@ async fn a_storm_of_refused_payloads_is_counted_whole_and_logged_once() {
     );
 }
 
+/// The tail of a storm is told by its summary line while the listener
+/// cannot reconnect too (the database away: the storm's very cause, often),
+/// not only once it is back: the lines left unsaid before the outage are
+/// named within the interval.
+#[tokio::test]
+async fn the_tail_of_a_storm_is_told_while_the_listener_cannot_reconnect() {
+    replica!(B.with_log_every(Duration::from_secs(2)): PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let (pool, url) = database_and_url().await;
+    let b_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap();
+    B.start(b_pool, "b".into()).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for i in 0..5 {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(shared_holds::CHANNEL)
+            .bind(format!("garbage {i}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    eventually("B to refuse them", || B.counts().refused == 5).await;
+
+    // the database refuses B's connections, and B's listener is cut
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let mut admin = PgConnection::connect(testkit::pg::server_url())
+        .await
+        .unwrap();
+    let allow = |yes: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {yes}");
+    sqlx::query(&allow(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(B.listener_pid())
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    eventually("B to fail to reconnect", || {
+        !logs
+            .matching(Level::WARN, "the listener cannot reconnect")
+            .is_empty()
+    })
+    .await;
+    eventually("the storm's tail to be told", || {
+        !logs
+            .matching(
+                Level::WARN,
+                "4 more payloads refused since the last such line",
+            )
+            .is_empty()
+    })
+    .await;
+    assert_eq!(B.listener(), ListenerState::Reconnecting);
+    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    let _ = &PARTNER_B;
+}
+
 /// A storm of holds the hook cannot hand on (its publisher not started,
 /// stopped, or its queue full: the database away during a 429 storm) is
 /// counted whole and logged once.

@@ -117,6 +117,9 @@ impl SharedHolds {
             let mut failures = 0;
             listener = loop {
                 tokio::time::sleep(RECONNECT.delay(failures)).await;
+                // the tail of a storm told while it is away too (the
+                // database away is when storms come)
+                self.say_unsaid();
                 match self.listen(&pool, Some(&replica)).await {
                     Ok(listener) => {
                         self.set_listener(ListenerState::Listening);

@@ -327,12 +327,15 @@ impl SharedHolds {
 
     /// At most one WARN line of each kind (a hold not forwarded, a
     /// payload refused, a hold for a cooldown not here, a hold over before
-    /// it was sent, a hold whose statement failed) each `every` (10 s by default): the first is written at
-    /// once; the next, once `every` has passed since, says how many like
-    /// it were left unsaid meanwhile (its `unsaid` field), and the tail
-    /// of a storm is told by a summary line within `every` or the
-    /// listener's next check ([`with_check_every`](Self::with_check_every)),
-    /// whichever is later. Nothing is lost from [`counts`](Self::counts)
+    /// it was sent, a hold whose statement failed) each `every` (10 s by
+    /// default): the first is written at once; the next, once `every` has
+    /// passed since, says how many like it were left unsaid meanwhile (its
+    /// `unsaid` field), and the tail of a storm is told by a summary line
+    /// within `every` or the listener's next check
+    /// ([`with_check_every`](Self::with_check_every), or, while it
+    /// reconnects, its next attempt), whichever is later (by a listener
+    /// that runs: one not started or stopped tells no tail). Nothing is
+    /// lost from [`counts`](Self::counts)
     /// (or the metrics). `Duration::ZERO` writes every line.
     ///
     /// ```

@@ -113,9 +113,9 @@ impl SharedHolds {
 
     /// A summary line for each kind whose lines were left unsaid, once
     /// its interval has passed: called by the listener at each wake (a
-    /// notification, or its check of a silent connection) and by the
-    /// publisher after each batch, so that the tail of a storm is told
-    /// too.
+    /// notification, its check of a silent connection, each attempt to
+    /// reconnect) and by the publisher after each batch, so that the tail
+    /// of a storm is told too.
     pub(super) fn say_unsaid(&self) {
         let now = Instant::now();
         for line in Line::ALL {
