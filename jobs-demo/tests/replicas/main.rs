@@ -707,6 +707,54 @@ fn a_start_outside_a_tokio_runtime_is_refused_not_a_panic() {
     let _ = &PARTNER_A;
 }
 
+/// A `SharedHolds` whose listener stopped for good (its runtime shut
+/// down: a test's, a `block_on`'s at start-up; or its pool closed, to make
+/// a new one) starts again in another runtime, with another pool: its
+/// holds are shared again, not refused as "shared already" for the rest of
+/// the process.
+#[test]
+fn a_shared_holds_that_stopped_starts_again() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    first.block_on(async {
+        let pool = database().await;
+        A.start(pool, "a".into()).await.unwrap();
+    });
+    drop(first);
+    assert_eq!(A.listener(), ListenerState::Stopped);
+
+    runtime().block_on(async {
+        let pool = database().await;
+        A.start(pool.clone(), "a".into()).await.unwrap();
+        assert_eq!(A.listener(), ListenerState::Listening);
+        // and once more, after its pool is closed
+        pool.close().await;
+        eventually("A's listener to stop", || {
+            A.listener() == ListenerState::Stopped
+        })
+        .await;
+        let pool = PgPool::connect(&testkit::pg::fresh_database("replicas").await)
+            .await
+            .unwrap();
+        sqlx::query(shared_holds::TABLE)
+            .execute(&pool)
+            .await
+            .unwrap();
+        A.start(pool.clone(), "a".into()).await.unwrap();
+        B.start(pool.clone(), "b".into()).await.unwrap();
+        let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+        eventually("B to hold A's", || PARTNER_B.remaining().is_some()).await;
+        assert_eq!(A.counts().published, 1, "{:?}", A.counts());
+    });
+}
+
 /// What is not a hold of ours on the channel (a payload of the wrong
 /// shape, a wait that is no number of milliseconds or longer than an hour,
 /// a cooldown this replica does not have) is refused without panicking,

@@ -46,10 +46,15 @@ impl SharedHolds {
         listener: PgListener,
         replica: String,
     ) -> impl Future<Output = ()> + Send + 'static {
-        let stops = Stops(self);
+        let stops = Stops {
+            holds: self,
+            pool_closed: false,
+        };
         async move {
-            let _stops = stops;
+            let mut stops = stops;
+            // (it returns only when the pool is closed)
             self.listen_loop(pool, listener, replica).await;
+            stops.pool_closed = true;
         }
     }
 
@@ -136,12 +141,11 @@ impl SharedHolds {
     }
 
     /// Is `error` the pool's being closed (by the service: at shutdown, or
-    /// to make another)? Then the listener stops, saying so: a closed pool
-    /// never opens again.
+    /// to make another)? Then the listener stops (its task's [`Stops`]
+    /// says so in its state), saying so: a closed pool never opens again.
     fn pool_closed(&self, error: &sqlx::Error) -> bool {
         let closed = matches!(error, sqlx::Error::PoolClosed);
         if closed {
-            self.set_listener(ListenerState::Stopped);
             tracing::info!(
                 target: TARGET,
                 "the pool is closed: the listener stops (no other replica's hold is applied here from now on)"

@@ -68,12 +68,14 @@
 //!   sqlx sends as it drops a listener waits for an answer: about 15
 //!   minutes of TCP retries on Linux): give the pool room for one more
 //!   after such an outage. A pool the service closes stops the listener
-//!   (logged at INFO).
+//!   (logged at INFO); [`start`](SharedHolds::start) with a new pool
+//!   shares the holds again.
 //! - Where the listener is, the service can ask and alert on:
 //!   [`SharedHolds::listener`] is [`ListenerState::Listening`],
 //!   `Reconnecting`, or `Stopped` for good (its pool closed, or its tokio
 //!   runtime shut down, the publisher with it: logged at WARN, and the
-//!   hook's holds are dropped from then on, counted). With the feature
+//!   hook's holds are dropped from then on, counted; until `start` is
+//!   called again, in a runtime that runs, with an open pool). With the feature
 //!   `metrics`, the gauge `retry_shared_holds_listening`, the counters
 //!   `retry_shared_holds_total` (by `event`, [`Counts`]' fields) and
 //!   `retry_shared_holds_reconnects_total`, each by `channel` (see
@@ -97,8 +99,8 @@ mod publisher;
 mod quiet;
 mod state;
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -225,10 +227,13 @@ pub struct SharedHolds {
     channel: &'static str,
     check_every: Duration,
     publish: Policy<RetryOn>,
-    outbox: OnceLock<mpsc::Sender<Held>>,
-    /// A `start` is under way or done: a second is refused before it
-    /// connects (its listener would read the table again, counting and
-    /// logging each hold twice, and leave its backend's pid behind).
+    /// The publisher's queue, once started (replaced by a start after
+    /// the listener stopped: the old publisher ends with its sender).
+    outbox: RwLock<Option<mpsc::Sender<Held>>>,
+    /// A `start` is under way or done, its listener not stopped: a second
+    /// is refused before it connects (its listener would read the table
+    /// again, counting and logging each hold twice, and leave its
+    /// backend's pid behind). Cleared when the listener stops for good.
     starting: AtomicBool,
     /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
     listener_pid: AtomicI32,
@@ -266,7 +271,7 @@ impl SharedHolds {
             // a dropped connection retried after 1s, 2s, 4s, each time
             // sending the time then left
             publish: presets::DB.with_name("shared_holds.publish"),
-            outbox: OnceLock::new(),
+            outbox: RwLock::new(None),
             starting: AtomicBool::new(false),
             listener_pid: AtomicI32::new(0),
             state: State::new(),
@@ -375,7 +380,8 @@ impl SharedHolds {
     }
 
     /// Where its listener is: not started, listening, reconnecting, or
-    /// stopped for good (its pool closed, its tokio runtime shut down).
+    /// stopped for good (its pool closed, its tokio runtime shut down;
+    /// [`start`](Self::start) may start it again).
     /// What a health check or an alert asks: a replica whose listener is
     /// not [`Listening`](ListenerState::Listening) hears no other
     /// replica's hold. With the `metrics` feature, the gauge
@@ -424,7 +430,8 @@ impl SharedHolds {
         let cooldown = event.cooldown().name();
         let now = Instant::now();
         let end = now.checked_add(event.wait()).unwrap_or(now + MAX_WAIT);
-        let why = match self.outbox.get() {
+        let outbox = self.outbox.read().unwrap_or_else(PoisonError::into_inner);
+        let why = match outbox.as_ref() {
             None => "its publisher is not started",
             Some(outbox) => match outbox.try_send(Held { cooldown, end }) {
                 Ok(()) => {
@@ -435,6 +442,7 @@ impl SharedHolds {
                 Err(TrySendError::Closed(_)) => "its publisher has stopped",
             },
         };
+        drop(outbox);
         self.count(Event::Dropped);
         if let Some(unsaid) = self.say(Line::Dropped) {
             tracing::warn!(
@@ -455,7 +463,8 @@ impl SharedHolds {
     /// connections for itself; the publisher takes one per statement.
     ///
     /// # Errors
-    /// The listener could not connect, it was started already, it is not
+    /// The listener could not connect, it was started already (and its
+    /// listener has not stopped: [`ListenerState::Stopped`]), it is not
     /// awaited in a tokio runtime, the replica's or the channel's name
     /// cannot be used, a cooldown has no hook, no name or another's name,
     /// or the table lacks its `sender` column (a table made for the worked
@@ -509,11 +518,9 @@ impl SharedHolds {
             .ok_or_else(|| sqlx::Error::Configuration("these holds are shared already".into()))?;
         let listener = self.listen(&pool, None).await.map_err(not_migrated)?;
         let (outbox, queued) = mpsc::channel(self.capacity);
-        if self.outbox.set(outbox).is_err() {
-            return Err(sqlx::Error::Configuration(
-                "these holds are shared already".into(),
-            ));
-        }
+        // (a publisher of a start before, whose listener stopped with its
+        // pool, ends with the sender replaced here)
+        *self.outbox.write().unwrap_or_else(PoisonError::into_inner) = Some(outbox);
         claim.keep();
         for event in Event::HOLDS {
             crate::metrics::shared_holds_registered(self.channel, event.label());

@@ -43,7 +43,9 @@ pub enum ListenerState {
     /// of a test, or of a `block_on` at start-up, not the service's).
     /// No other replica's hold is applied here from now on; its publisher
     /// has stopped with the runtime too, and the hook's holds are dropped
-    /// ([`Counts::dropped`](super::Counts::dropped)).
+    /// ([`Counts::dropped`](super::Counts::dropped)). Until
+    /// [`start`](SharedHolds::start) is called again (in a runtime that
+    /// runs, with a pool that is open).
     Stopped,
 }
 
@@ -93,19 +95,29 @@ impl SharedHolds {
 
 /// Held by the listener's task: when the task ends, however it ends (it
 /// returns, its pool closed; or its future is dropped, its runtime shut
-/// down), the listener is [`ListenerState::Stopped`].
-pub(super) struct Stops(pub(super) &'static SharedHolds);
+/// down), the listener is [`ListenerState::Stopped`], and the holds may be
+/// shared again by another [`start`](SharedHolds::start).
+pub(super) struct Stops {
+    pub(super) holds: &'static SharedHolds,
+    /// Its pool was closed (said at INFO by the listener), rather than
+    /// its runtime shut down.
+    pub(super) pool_closed: bool,
+}
 
 impl Drop for Stops {
     fn drop(&mut self) {
-        if self.0.listener() != ListenerState::Stopped {
-            self.0.set_listener(ListenerState::Stopped);
+        let holds = self.holds;
+        if !self.pool_closed {
             tracing::warn!(
                 target: TARGET,
-                channel = self.0.channel,
+                channel = holds.channel,
                 "the listener stopped with its tokio runtime: no other replica's hold is applied here from now on"
             );
         }
+        // stopped, then free to start again: a start after it sets its
+        // own state after this one
+        holds.set_listener(ListenerState::Stopped);
+        holds.starting.store(false, Ordering::Release);
     }
 }
 
