@@ -303,6 +303,36 @@ async fn a_hold_longer_than_an_hour_holds_the_others_for_the_hour() {
     );
 }
 
+/// A row whose end is past any wait (`'infinity'`, or years out: an
+/// operator holding a partner through the table, a row written by hand)
+/// is applied as `MAX_WAIT`, the most a replica takes, as a payload is;
+/// it does not fail the read of the table, which would fail `start` (and
+/// every reconnect after) for as long as the row stays.
+#[tokio::test]
+async fn a_row_held_past_any_wait_is_applied_as_the_most_a_replica_takes() {
+    replica!(A: PARTNER_A = "partner", SEARCH_A = "search");
+    let pool = database().await;
+    sqlx::query(
+        "INSERT INTO cooldown_holds (channel, cooldown, until, sender)
+         VALUES ($1, 'partner', 'infinity', 'ops'),
+                ($1, 'search', now() + interval '5000 years', 'ops')",
+    )
+    .bind(shared_holds::CHANNEL)
+    .execute(&pool)
+    .await
+    .unwrap();
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    for cooldown in [&PARTNER_A, &SEARCH_A] {
+        let left = cooldown.remaining().expect("held");
+        assert!(
+            left <= MAX_WAIT && left > MAX_WAIT - Duration::from_secs(60),
+            "{}: {left:?}",
+            cooldown.name()
+        );
+    }
+    assert_eq!(A.counts().caught_up, 2);
+}
+
 /// Two services on one database, each sharing its holds on a channel of
 /// its own (`with_channel`), both with a cooldown named `partner` (for two
 /// different partners): a hold of one is applied by no replica of the

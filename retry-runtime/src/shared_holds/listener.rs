@@ -17,10 +17,15 @@ use super::{MAX_WAIT, SharedHolds, TARGET};
 use crate::Backoff;
 
 /// The holds still running on a channel, each with its time left in
-/// milliseconds (on the database's clock alone) and the replica that
-/// published it.
+/// milliseconds (on the database's clock alone), at most `$2` (MAX_WAIT's:
+/// a row held past any wait, `'infinity'` or years out, written by hand,
+/// would otherwise fail the subtraction or the cast, and with it every
+/// read of the table), and the replica that published it.
 const RUNNING: &str = "
-SELECT cooldown, ceil(EXTRACT(EPOCH FROM until - now()) * 1000)::int8, sender
+SELECT cooldown,
+       ceil(EXTRACT(EPOCH FROM
+           LEAST(until, now() + $2::float8 * interval '1 millisecond') - now()) * 1000)::int8,
+       sender
 FROM cooldown_holds WHERE channel = $1 AND until > now()";
 
 /// The waits between a listener's attempts to reconnect.
@@ -190,6 +195,7 @@ impl SharedHolds {
         self.listener_pid.store(pid, Ordering::Relaxed);
         let running: Vec<(String, i64, String)> = sqlx::query_as(RUNNING)
             .bind(self.channel)
+            .bind(MAX_WAIT.as_millis() as f64)
             .fetch_all(&mut *listener)
             .await?;
         for (name, ms, sender) in running {
