@@ -1116,6 +1116,37 @@ async fn handing_a_hold_on_allocates_nothing_with_the_metrics_on() {
     assert_eq!(A.counts().handed_on, 6);
 }
 
+/// A hold dropped from a full queue is the latest (each hold the hook is
+/// told of ends later than the one before): the holds still queued end
+/// sooner. The cooldown's own end goes out with them, so the other
+/// replicas hold as long as the replica that heard the 429s, not only as
+/// long as the queue's last hold.
+#[tokio::test]
+async fn a_hold_dropped_from_a_full_queue_goes_out_with_the_next_one_queued() {
+    replica!(A.with_capacity(1): PARTNER_A = "partner");
+    replica!(B: PARTNER_B = "partner");
+    let pool = database().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    B.start(pool.clone(), "b".into()).await.unwrap();
+
+    // no await between them: the publisher (a task of this thread) takes
+    // none before the last; the first is queued, the others dropped
+    let calls = partner_calls(&PARTNER_A);
+    for secs in [20, 25, 30] {
+        let _ = calls.decide(0, &too_many_requests(Duration::from_secs(secs)));
+    }
+    assert_eq!((A.counts().handed_on, A.counts().dropped), (1, 2));
+    eventually("B to hold A's", || B.counts().received == 1).await;
+    let (a_left, b_left) = (
+        PARTNER_A.remaining().unwrap(),
+        PARTNER_B.remaining().unwrap(),
+    );
+    assert!(
+        b_left > Duration::from_secs(25) && b_left + Duration::from_secs(5) > a_left,
+        "A {a_left:?}, B {b_left:?}"
+    );
+}
+
 /// A hold over before the publisher could send it (here 2 ms, with the
 /// runtime's only thread kept busy for 20) is not sent: it would hold the
 /// others for nothing. It is counted and logged.

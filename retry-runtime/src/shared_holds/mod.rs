@@ -36,7 +36,9 @@
 //!   (a wait, not an end: the replicas' clocks need not agree; at most
 //!   [`MAX_WAIT`], the most a replica takes), nothing for a hold already
 //!   over, and one statement per cooldown for the holds queued together
-//!   (the latest end). A statement that fails is retried (`presets::DB`),
+//!   (the latest end, or the cooldown's own when it holds longer: a later
+//!   hold the hook could not hand on, its queue full, goes out with the
+//!   next one queued). A statement that fails is retried (`presets::DB`),
 //!   then counted and logged.
 //! - Each replica LISTENs (sqlx's `PgListener`, on a connection of its
 //!   own) and applies each other replica's hold with
@@ -283,7 +285,9 @@ impl SharedHolds {
 
     /// At most `holds` (at least 1) queued for the publisher: past them
     /// (the database slow or away long enough for that many 429s), a hold
-    /// is not forwarded, counted ([`Counts::dropped`]) and logged.
+    /// is not forwarded, counted ([`Counts::dropped`]) and logged (its end
+    /// goes out with the next hold of its cooldown published: the
+    /// publisher sends a cooldown's own end when it is later).
     ///
     /// ```
     /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
@@ -427,7 +431,7 @@ impl SharedHolds {
     /// static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
     /// ```
     pub fn hand_on(&self, event: &HoldEvent) {
-        let cooldown = event.cooldown().name();
+        let cooldown = event.cooldown();
         let now = Instant::now();
         let end = now.checked_add(event.wait()).unwrap_or(now + MAX_WAIT);
         let outbox = self.outbox.read().unwrap_or_else(PoisonError::into_inner);
@@ -447,7 +451,7 @@ impl SharedHolds {
         if let Some(unsaid) = self.say(Line::Dropped) {
             tracing::warn!(
                 target: TARGET,
-                cooldown,
+                cooldown = cooldown.name(),
                 wait_ms = event.wait().as_millis() as u64,
                 unsaid,
                 "hold not forwarded to the other replicas: {why}"

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::counts::Event;
 use super::quiet::Line;
 use super::{MAX_WAIT, SharedHolds, TARGET};
+use crate::cooldown::Cooldown;
 
 /// One hold published: kept in the table and notified, in one transaction
 /// (the notification is delivered at its commit, the row visible then).
@@ -25,11 +26,11 @@ WITH held AS (
 )
 SELECT pg_notify($3, $4)";
 
-/// A hold handed to the publisher: the cooldown's name and when it ends
+/// A hold handed to the publisher: the cooldown and when the hold ends
 /// (on this replica's clock: the publisher sends the time left).
 #[derive(Debug)]
 pub(super) struct Held {
-    pub(super) cooldown: &'static str,
+    pub(super) cooldown: &'static Cooldown,
     pub(super) end: Instant,
 }
 
@@ -46,7 +47,10 @@ impl SharedHolds {
         while queued.recv_many(&mut batch, 64).await > 0 {
             let mut latest: Vec<Held> = Vec::with_capacity(batch.len());
             for held in batch.drain(..) {
-                match latest.iter_mut().find(|h| h.cooldown == held.cooldown) {
+                match latest
+                    .iter_mut()
+                    .find(|h| core::ptr::eq(h.cooldown, held.cooldown))
+                {
                     Some(kept) => {
                         kept.end = kept.end.max(held.end);
                         self.count(Event::Coalesced);
@@ -62,8 +66,12 @@ impl SharedHolds {
     }
 
     /// Publish one hold: its time left now, retried as the policy says;
-    /// counted and logged when it cannot be.
+    /// counted and logged when it cannot be. The time left is the
+    /// cooldown's own when it holds longer: a later hold the hook could not
+    /// hand on (the queue full: the holds queued end sooner) goes out with
+    /// this one.
     async fn publish(&self, pool: &PgPool, replica: &str, held: Held) {
+        let name = held.cooldown.name();
         let sent = self
             .publish
             .retry(|| async {
@@ -73,14 +81,15 @@ impl SharedHolds {
                 let left = held
                     .end
                     .saturating_duration_since(Instant::now())
+                    .max(held.cooldown.remaining().unwrap_or_default())
                     .min(MAX_WAIT);
                 if left.is_zero() {
                     return Ok::<_, sqlx::Error>(None);
                 }
                 let ms = left.as_nanos().div_ceil(1_000_000) as u64;
-                let payload = format!("{replica} {} {ms}", held.cooldown);
+                let payload = format!("{replica} {name} {ms}");
                 sqlx::query(PUBLISH)
-                    .bind(held.cooldown)
+                    .bind(name)
                     .bind(ms as f64)
                     .bind(self.channel)
                     .bind(&payload)
@@ -93,14 +102,14 @@ impl SharedHolds {
         match sent {
             Ok(Some(wait_ms)) => {
                 self.count(Event::Published);
-                tracing::debug!(target: TARGET, cooldown = held.cooldown, wait_ms, "hold published");
+                tracing::debug!(target: TARGET, cooldown = name, wait_ms, "hold published");
             }
             Ok(None) => {
                 self.count(Event::Expired);
                 if let Some(unsaid) = self.say(Line::Expired) {
                     tracing::warn!(
                         target: TARGET,
-                        cooldown = held.cooldown,
+                        cooldown = name,
                         unsaid,
                         "hold not published: it was over before it could be sent"
                     );
@@ -111,7 +120,7 @@ impl SharedHolds {
                 if let Some(unsaid) = self.say(Line::Failed) {
                     tracing::warn!(
                         target: TARGET,
-                        cooldown = held.cooldown,
+                        cooldown = name,
                         %error,
                         unsaid,
                         "hold not published: the other replicas will not hold"
