@@ -785,6 +785,46 @@ fn a_shared_holds_that_stopped_starts_again() {
     });
 }
 
+/// A `SharedHolds` started again in the same process (its first runtime
+/// gone) holds its own holds already, in its cooldowns' statics: its read
+/// of the table skips its own rows, as a reconnect's does, instead of
+/// applying, counting and logging each again ("hold read from the
+/// table"). Only a process's first start takes its own back (a replica
+/// restarted under its name).
+#[test]
+fn a_shared_holds_started_again_skips_its_own_rows() {
+    replica!(A: PARTNER_A = "partner");
+    let logs = testkit::capture::capture();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let url = first.block_on(async {
+        let (pool, url) = database_and_url().await;
+        A.start(pool, "a".into()).await.unwrap();
+        let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+        eventually("A to publish", || A.counts().published == 1).await;
+        url
+    });
+    drop(first);
+
+    runtime().block_on(async {
+        let pool = PgPool::connect(&url).await.unwrap();
+        A.start(pool, "a".into()).await.unwrap();
+    });
+    assert!(PARTNER_A.remaining().is_some());
+    assert_eq!(A.counts().caught_up, 0, "{:?}", A.counts());
+    assert!(
+        logs.matching(Level::INFO, "hold read from the table")
+            .is_empty(),
+        "{:?}",
+        logs.lines()
+    );
+}
+
 /// What is not a hold of ours on the channel (a payload of the wrong
 /// shape, a wait that is no number of milliseconds or longer than an hour,
 /// a cooldown this replica does not have) is refused without panicking,

@@ -182,8 +182,8 @@ impl SharedHolds {
     /// since is notified, one before is in the table). Those `own` sent
     /// are skipped (counted as its own): after its first read a replica
     /// holds its own already, and applying one again would count and log
-    /// it again. Its first read (`None`) applies them: a replica restarted
-    /// under its name takes back the holds it published before.
+    /// it again. Its process's first read (`None`) applies them: a replica
+    /// restarted under its name takes back the holds it published before.
     async fn catch_up(
         &self,
         listener: &mut PgListener,

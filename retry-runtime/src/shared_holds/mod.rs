@@ -57,7 +57,8 @@
 //!   then reads the holds still running from the table, so a hold published
 //!   while it was away is applied all the same (but for its own, which it
 //!   holds already); a replica that starts reads them too (its own among
-//!   them: a replica restarted under its name takes back its holds). The
+//!   them at its process's first start: a replica restarted under its
+//!   name takes back its holds). The
 //!   listener keeps one connection of the pool it is given for itself:
 //!   give the pool one more.
 //! - A listener that has heard nothing for 30 s checks its connection
@@ -237,6 +238,9 @@ pub struct SharedHolds {
     /// again, counting and logging each hold twice, and leave its
     /// backend's pid behind). Cleared when the listener stops for good.
     starting: AtomicBool,
+    /// A start read the table: a start after it (its listener stopped)
+    /// skips this replica's own rows, which its cooldowns hold already.
+    read_once: AtomicBool,
     /// The listener's backend (`pg_backend_pid()`), 0 before it connects.
     listener_pid: AtomicI32,
     state: State,
@@ -275,6 +279,7 @@ impl SharedHolds {
             publish: presets::DB.with_name("shared_holds.publish"),
             outbox: RwLock::new(None),
             starting: AtomicBool::new(false),
+            read_once: AtomicBool::new(false),
             listener_pid: AtomicI32::new(0),
             state: State::new(),
             counts: Counters::new(),
@@ -520,7 +525,14 @@ impl SharedHolds {
         // future is dropped: a timeout around `start`)
         let claim = Claim::take(&self.starting)
             .ok_or_else(|| sqlx::Error::Configuration("these holds are shared already".into()))?;
-        let listener = self.listen(&pool, None).await.map_err(not_migrated)?;
+        // a process's first start takes its own holds back (a replica
+        // restarted under its name); a start after it holds them already
+        let own = self
+            .read_once
+            .load(Ordering::Acquire)
+            .then_some(replica.as_str());
+        let listener = self.listen(&pool, own).await.map_err(not_migrated)?;
+        self.read_once.store(true, Ordering::Release);
         let (outbox, queued) = mpsc::channel(self.capacity);
         // (a publisher of a start before, whose listener stopped with its
         // pool, ends with the sender replaced here)
