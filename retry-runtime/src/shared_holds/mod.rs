@@ -598,9 +598,10 @@ impl SharedHolds {
 struct Claim<'a>(Option<&'a AtomicBool>);
 
 impl<'a> Claim<'a> {
-    /// The flag set, if it was not.
+    /// The flag set, if it was not. (Built only then: a `Claim` made and
+    /// dropped for a refused start would clear the running one's flag.)
     fn take(flag: &'a AtomicBool) -> Option<Claim<'a>> {
-        (!flag.swap(true, Ordering::AcqRel)).then_some(Claim(Some(flag)))
+        (!flag.swap(true, Ordering::AcqRel)).then(|| Claim(Some(flag)))
     }
 
     /// The start succeeded: the flag stays set.
@@ -636,5 +637,33 @@ impl core::fmt::Debug for SharedHolds {
             .field("listener_pid", &self.listener_pid())
             .field("counts", &self.counts())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start refused (the holds shared already) leaves the running
+    /// one's claim alone: a third start is refused too.
+    #[test]
+    fn a_refused_claim_leaves_the_flag_set() {
+        let flag = AtomicBool::new(false);
+        let claim = Claim::take(&flag).expect("the first claim");
+        claim.keep();
+        for _ in 0..3 {
+            assert!(Claim::take(&flag).is_none());
+            assert!(flag.load(Ordering::Acquire), "the running one's claim kept");
+        }
+    }
+
+    /// A claim dropped before it is kept (a start that failed) frees the
+    /// flag for the next.
+    #[test]
+    fn a_claim_dropped_unkept_frees_the_flag() {
+        let flag = AtomicBool::new(false);
+        drop(Claim::take(&flag).expect("the first claim"));
+        assert!(!flag.load(Ordering::Acquire));
+        assert!(Claim::take(&flag).is_some());
     }
 }
