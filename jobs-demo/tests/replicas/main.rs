@@ -1322,6 +1322,29 @@ async fn a_table_without_the_sender_column_is_refused_at_start_naming_the_migrat
     assert_eq!(A.counts().failed, 0);
 }
 
+/// A database without the holds' table (the migration forgotten): `start`
+/// refuses it with an error that names `shared_holds::TABLE`, not
+/// PostgreSQL's bare "relation does not exist"; once it is made, it starts.
+#[tokio::test]
+async fn a_database_without_the_table_is_refused_at_start_naming_it() {
+    replica!(A: PARTNER_A = "partner");
+    let url = testkit::pg::fresh_database("replicas").await;
+    let pool = PgPool::connect(&url).await.unwrap();
+
+    let err = A.start(pool.clone(), "a".into()).await.unwrap_err();
+    assert!(matches!(err, sqlx::Error::Configuration(_)), "{err:?}");
+    assert!(err.to_string().contains("shared_holds::TABLE"), "{err}");
+    assert_eq!(A.listener(), ListenerState::NotStarted);
+
+    sqlx::query(shared_holds::TABLE)
+        .execute(&pool)
+        .await
+        .unwrap();
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    assert_eq!(A.listener(), ListenerState::Listening);
+    let _ = &PARTNER_A;
+}
+
 /// A channel PostgreSQL cannot notify on (64 bytes or more: `LISTEN`
 /// truncates it with a NOTICE, and `pg_notify` refuses it, "channel name
 /// too long", so every hold would fail to publish) is refused by `start`,

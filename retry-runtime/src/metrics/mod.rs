@@ -24,9 +24,9 @@
 //! | `retry_budget_refusals_total` | counter | `budget` | retries a budget refused; registered at 0 at the budget's first record (its first retry, granted: a budget starts full) |
 //! | `retry_throttle_probability` | gauge | `throttle` | an adaptive throttle's rejection probability, 0 to 1: set at each call that computes it above 0, and to 0 once when it is back to 0 (or at a `reset()`); registered at 0 at the throttle's first call |
 //! | `retry_throttle_rejections_total` | counter | `throttle` | calls a throttle rejected locally, without sending them, first attempts, retries and a [hedged](crate::hedge) call's hedges alike (by operation, `retry_calls_total` counts the calls that ended so: `not_attempted_throttled` a call rejected before its first attempt, `throttled` one whose retry was rejected; a hedge refused does not end its call, which waits on for its attempts in flight); registered at 0 at the throttle's first call |
-//! | `retry_shared_holds_total` | counter | `channel`, `event` | what became of the holds a [`SharedHolds`](crate::shared_holds) shares on its channel (feature `shared-holds`), by `event`, the field of its `Counts`: `handed_on`, `dropped`, `published`, `coalesced`, `expired`, `failed` (this replica's runs' holds), `received`, `own`, `refused`, `unknown`, `caught_up` (the notifications and the table's rows it read); every event's series registered at 0 at its start |
+//! | `retry_shared_holds_total` | counter | `channel`, `event` | what became of the holds a [`SharedHolds`](crate::shared_holds) shares on its channel (feature `shared-holds`), by `event`, the field of its `Counts`: `handed_on`, `dropped`, `published`, `coalesced`, `expired`, `failed` (this replica's runs' holds), `received`, `own`, `refused`, `unknown`, `caught_up` (the notifications and the table's rows it read); every event's series registered at 0 as its `start` begins, before anything can fail |
 //! | `retry_shared_holds_reconnects_total` | counter | `channel` | times a [`SharedHolds`](crate::shared_holds)' listener lost its connection, saw it fail or got no answer to a check, and reconnected (feature `shared-holds`) |
-//! | `retry_shared_holds_listening` | gauge | `channel` | 1 while a [`SharedHolds`](crate::shared_holds)' listener is connected and listening, 0 while it reconnects and once it stopped for good (its pool closed, its tokio runtime shut down; feature `shared-holds`); set at its start and at each change |
+//! | `retry_shared_holds_listening` | gauge | `channel` | 1 while a [`SharedHolds`](crate::shared_holds)' listener is connected and listening, 0 while it reconnects and once it stopped for good (its pool closed, its tokio runtime shut down; feature `shared-holds`); registered at 0 as its `start` begins (a start that failed leaves it at 0), set at each change |
 //!
 //! `operation` is the policy's [name](crate::Policy::with_name) (a
 //! `#[retry]` function's name unless its policy has one), the same as in the
@@ -756,14 +756,15 @@ pub(crate) fn shared_holds(channel: &'static str, event: &'static str) {
 }
 
 /// A [`SharedHolds`](crate::shared_holds::SharedHolds) on `channel`
-/// started: its series of `event` registered at 0.
+/// starts: each of its series registered, at 0 (a running listener's
+/// gauge left as it is).
 #[cfg(feature = "shared-holds")]
 #[cold]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn shared_holds_registered(channel: &'static str, event: &'static str) {
+pub(crate) fn shared_holds_registered(channel: &'static str) {
     if on() {
         #[cfg(feature = "metrics")]
-        shared_holds::counted(channel, event, 0);
+        shared_holds::registered(channel);
     }
 }
 

@@ -64,6 +64,21 @@ pub(super) fn counted(channel: &'static str, event: &'static str, by: u64) {
     });
 }
 
+/// Every series of `channel` registered: its events' and its reconnects'
+/// at 0, its listener's gauge at 0 unless it was set (an add of 0: a
+/// refused second start leaves a running listener's 1 alone).
+pub(super) fn registered(channel: &'static str) {
+    ::metrics::with_recorder(|r: &dyn Recorder| {
+        SHARED.with(channel, |keys| {
+            for key in &keys.events {
+                r.register_counter(key, &META).increment(0);
+            }
+            r.register_counter(&keys.reconnects, &META).increment(0);
+            r.register_gauge(&keys.listening, &META).increment(0.0);
+        });
+    });
+}
+
 pub(super) fn reconnected(channel: &'static str) {
     ::metrics::with_recorder(|r: &dyn Recorder| {
         SHARED.with(channel, |keys| {
@@ -102,9 +117,27 @@ mod tests {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         ENABLED.store(true, Ordering::Relaxed);
+        let gauge = |snapshot: metrics_util::debugging::Snapshot| {
+            let found = snapshot
+                .into_vec()
+                .into_iter()
+                .find(|(key, ..)| key.key().name() == SHARED_HOLDS_LISTENING);
+            found.map(|(.., value)| value)
+        };
         ::metrics::with_local_recorder(&recorder, || {
-            crate::metrics::shared_holds_registered("billing_holds", "dropped");
+            crate::metrics::shared_holds_registered("billing_holds");
+            assert_eq!(
+                gauge(snapshotter.snapshot()),
+                Some(DebugValue::Gauge(0.0.into())),
+                "at 0 before it listens"
+            );
             crate::metrics::shared_holds_listening("billing_holds", true);
+            // a second start, refused: the running listener's 1 stays
+            crate::metrics::shared_holds_registered("billing_holds");
+            assert_eq!(
+                gauge(snapshotter.snapshot()),
+                Some(DebugValue::Gauge(1.0.into()))
+            );
             crate::metrics::shared_holds("billing_holds", "received");
             crate::metrics::shared_holds_reconnected("billing_holds");
             crate::metrics::shared_holds_listening("billing_holds", false);
@@ -124,31 +157,29 @@ mod tests {
             .collect();
         seen.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         let channel = || "channel=billing_holds".to_owned();
-        let event = |e: &str| vec![channel(), format!("event={e}")];
-        assert_eq!(
-            seen,
-            [
-                (
-                    SHARED_HOLDS_LISTENING.to_owned(),
-                    vec![channel()],
-                    DebugValue::Gauge(0.0.into())
-                ),
-                (
-                    SHARED_HOLDS_RECONNECTS.to_owned(),
-                    vec![channel()],
-                    DebugValue::Counter(1)
-                ),
-                (
-                    SHARED_HOLDS.to_owned(),
-                    event("dropped"),
-                    DebugValue::Counter(0)
-                ),
-                (
-                    SHARED_HOLDS.to_owned(),
-                    event("received"),
-                    DebugValue::Counter(1)
-                ),
-            ]
-        );
+        let mut expected = vec![
+            (
+                SHARED_HOLDS_LISTENING.to_owned(),
+                vec![channel()],
+                DebugValue::Gauge(0.0.into()),
+            ),
+            (
+                SHARED_HOLDS_RECONNECTS.to_owned(),
+                vec![channel()],
+                DebugValue::Counter(1),
+            ),
+        ];
+        // every event's series, at 0 but the one counted
+        let mut events: Vec<&str> = SHARED_EVENTS.iter().map(|e| e.label()).collect();
+        events.sort_unstable();
+        for e in events {
+            let count = u64::from(e == "received");
+            expected.push((
+                SHARED_HOLDS.to_owned(),
+                vec![channel(), format!("event={e}")],
+                DebugValue::Counter(count),
+            ));
+        }
+        assert_eq!(seen, expected);
     }
 }

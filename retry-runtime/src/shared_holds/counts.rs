@@ -69,7 +69,7 @@ pub(crate) enum Event {
 
 impl Event {
     /// The holds' events, in the order of [`Counts`]' fields: the
-    /// `event` labels, each registered at 0 when the holds are shared.
+    /// `event` labels, each registered at 0 as `start` begins.
     pub(crate) const HOLDS: [Event; 11] = [
         Event::HandedOn,
         Event::Dropped,

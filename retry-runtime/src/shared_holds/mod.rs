@@ -186,17 +186,27 @@ const TARGET: &str = "retry_runtime::shared_holds";
 const ADD_SENDER: &str =
     "ALTER TABLE cooldown_holds ADD COLUMN IF NOT EXISTS sender TEXT NOT NULL DEFAULT ''";
 
-/// `error`, or, when it is a column the table lacks (SQLSTATE 42703,
-/// `undefined_column`: a table made for the worked example, without
-/// `sender`), an error that gives the statement adding it.
+/// `error`, or, when it is the table missing (SQLSTATE 42P01,
+/// `undefined_table`) or a column it lacks (42703, `undefined_column`: a
+/// table made for the worked example, without `sender`), an error that
+/// gives the statement making it right.
 fn not_migrated(error: sqlx::Error) -> sqlx::Error {
-    let undefined_column = error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "42703");
-    if !undefined_column {
-        return error;
+    let code = error.as_database_error().and_then(|e| e.code());
+    match code.as_deref() {
+        Some("42P01") => sqlx::Error::Configuration(
+            format!(
+                "the table cooldown_holds does not exist ({error}): create it with \
+                 `retry_runtime::shared_holds::TABLE` (with your migrations)"
+            )
+            .into(),
+        ),
+        Some("42703") => lacks_a_column(error),
+        _ => error,
     }
+}
+
+/// [`not_migrated`]'s error for a column the table lacks.
+fn lacks_a_column(error: sqlx::Error) -> sqlx::Error {
     sqlx::Error::Configuration(
         format!(
             "the table cooldown_holds lacks a column ({error}): a table made for the worked \
@@ -476,9 +486,15 @@ impl SharedHolds {
     /// listener has not stopped: [`ListenerState::Stopped`]), it is not
     /// awaited in a tokio runtime, the replica's or the channel's name
     /// cannot be used, a cooldown has no hook, no name or another's name,
-    /// or the table lacks its `sender` column (a table made for the worked
-    /// example, [`TABLE`]: the error gives the `ALTER TABLE`)
-    /// (`sqlx::Error::Configuration`, saying which).
+    /// or the table does not exist (the error names [`TABLE`]) or lacks
+    /// its `sender` column (a table made for the worked example: the
+    /// error gives the `ALTER TABLE`) (`sqlx::Error::Configuration`,
+    /// saying which).
+    ///
+    /// With the `metrics` feature, its series are registered as it
+    /// begins, before anything can fail: `retry_shared_holds_listening` at
+    /// 0 and each event's `retry_shared_holds_total` at 0, so that a
+    /// service that runs on after a failed start fires the alerts on them.
     ///
     /// ```no_run
     /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
@@ -495,6 +511,11 @@ impl SharedHolds {
     /// # }
     /// ```
     pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
+        // its series there before anything can fail: a service that runs
+        // on after a failed start shows its listener at 0 and its events'
+        // zeros, so that alerts on them fire (a running listener's gauge
+        // is left as it is)
+        crate::metrics::shared_holds_registered(self.channel);
         if replica.is_empty() || replica.contains(char::is_whitespace) {
             return Err(sqlx::Error::Configuration(
                 format!("a replica's name has no whitespace and is not empty: {replica:?}").into(),
@@ -538,9 +559,6 @@ impl SharedHolds {
         // pool, ends with the sender replaced here)
         *self.outbox.write().unwrap_or_else(PoisonError::into_inner) = Some(outbox);
         claim.keep();
-        for event in Event::HOLDS {
-            crate::metrics::shared_holds_registered(self.channel, event.label());
-        }
         self.set_listener(ListenerState::Listening);
         tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
         tokio::spawn(self.listening(pool, listener, replica));
@@ -655,6 +673,61 @@ mod tests {
             assert!(Claim::take(&flag).is_none());
             assert!(flag.load(Ordering::Acquire), "the running one's claim kept");
         }
+    }
+
+    /// A start that fails (here: its pool closed) leaves its series
+    /// there, the listener's gauge at 0 and each event's count at 0: the
+    /// alerts on them fire for a service that runs on without sharing.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn a_failed_start_registers_its_series_at_0() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        static PARTNER: Cooldown =
+            Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+        static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]).with_channel("failed_start");
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        ::metrics::with_local_recorder(&recorder, || {
+            crate::metrics::enable();
+            runtime.block_on(async {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .connect_lazy("postgres://127.0.0.1:1/none")
+                    .unwrap();
+                pool.close().await;
+                let failed = HOLDS.start(pool, "a".into()).await;
+                assert!(failed.is_err(), "{failed:?}");
+            });
+        });
+        let mut listening = None;
+        let mut events = Vec::new();
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let key = key.key();
+            if !key.labels().any(|l| l.value() == "failed_start") {
+                continue;
+            }
+            match key.name() {
+                crate::metrics::SHARED_HOLDS_LISTENING => listening = Some(value),
+                crate::metrics::SHARED_HOLDS => {
+                    assert_eq!(value, DebugValue::Counter(0), "{key:?}");
+                    events.extend(
+                        key.labels()
+                            .filter(|l| l.key() == "event")
+                            .map(|l| l.value().to_owned()),
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(listening, Some(DebugValue::Gauge(0.0.into())));
+        events.sort();
+        let mut all: Vec<String> = Event::HOLDS.iter().map(|e| e.label().to_owned()).collect();
+        all.sort();
+        assert_eq!(events, all);
+        assert_eq!(HOLDS.listener(), ListenerState::NotStarted);
     }
 
     /// A claim dropped before it is kept (a start that failed) frees the
