@@ -413,6 +413,17 @@ async fn a_listener_whose_connection_is_cut_reconnects_and_still_holds() {
     );
     assert_ne!(B.listener_pid(), pid, "a new connection");
     logs.assert_logged(Level::WARN, "the listener's connection was lost");
+    eventually("B to say it listens again", || {
+        !logs
+            .matching(Level::INFO, "the listener is listening again")
+            .is_empty()
+    })
+    .await;
+    let back = logs.assert_logged(Level::INFO, "the listener is listening again");
+    assert!(
+        testkit::capture::field(&back, "away_ms").is_some(),
+        "{back}"
+    );
 }
 
 /// A replica whose listener reconnects reads the holds still running from
@@ -642,6 +653,12 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     let counts = B.counts();
     assert_eq!((counts.caught_up, counts.received), (1, 0), "{counts:?}");
     logs.assert_logged(Level::WARN, "the listener's connection failed");
+    eventually("B to say it listens again", || {
+        !logs
+            .matching(Level::INFO, "the listener is listening again")
+            .is_empty()
+    })
+    .await;
 }
 
 /// A service that closes its pool (at shutdown, or to make a new one)

@@ -4,7 +4,7 @@
 //! one when sqlx's cannot reconnect.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -77,6 +77,7 @@ impl SharedHolds {
                     continue;
                 }
                 Ok(Ok(None)) => {
+                    let away = Instant::now();
                     self.set_listener(ListenerState::Reconnecting);
                     self.count(Event::Reconnect);
                     tracing::warn!(
@@ -85,7 +86,7 @@ impl SharedHolds {
                     );
                     match self.catch_up(&mut listener, Some(&replica)).await {
                         Ok(()) => {
-                            self.set_listener(ListenerState::Listening);
+                            self.listening_again(away);
                             continue;
                         }
                         Err(error) => (error, true),
@@ -115,6 +116,7 @@ impl SharedHolds {
             if self.pool_closed(&lost) {
                 return;
             }
+            let away = Instant::now();
             if !counted {
                 self.count(Event::Reconnect);
             }
@@ -132,7 +134,7 @@ impl SharedHolds {
                 self.say_unsaid();
                 match self.listen(&pool, Some(&replica)).await {
                     Ok(listener) => {
-                        self.set_listener(ListenerState::Listening);
+                        self.listening_again(away);
                         break listener;
                     }
                     Err(error) if self.pool_closed(&error) => return,
@@ -143,6 +145,18 @@ impl SharedHolds {
                 }
             };
         }
+    }
+
+    /// The listener listens again, the holds published meanwhile read:
+    /// said at INFO (the end of its WARN lines), with how long it was
+    /// away since its connection was seen lost.
+    fn listening_again(&self, away: Instant) {
+        self.set_listener(ListenerState::Listening);
+        tracing::info!(
+            target: TARGET,
+            away_ms = away.elapsed().as_millis() as u64,
+            "the listener is listening again: the holds published meanwhile were read from the table"
+        );
     }
 
     /// Is `error` the pool's being closed (by the service: at shutdown, or

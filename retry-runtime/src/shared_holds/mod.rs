@@ -63,7 +63,9 @@
 //!   give the pool one more.
 //! - A listener that has heard nothing for 30 s checks its connection
 //!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
-//!   above ([`SharedHolds::with_check_every`]). A connection whose server
+//!   above ([`SharedHolds::with_check_every`]). Once it listens again it
+//!   says so at INFO ("the listener is listening again", with how long
+//!   it was away, `away_ms`). A connection whose server
 //!   vanished without closing it (a failover that moves the address, a
 //!   network partition) would otherwise be waited on forever, every hold
 //!   lost: sqlx sets no TCP keepalive. The connection given up stays taken
