@@ -26,7 +26,10 @@
 //!   ([`Cooldown::with_on_hold`]), which hands each to this replica's
 //!   publisher ([`SharedHolds::hand_on`]: `try_send` into a bounded
 //!   channel; a hold it cannot hand on is counted and logged, never dropped
-//!   silently; the run is never blocked).
+//!   silently; the run is never blocked). A hold of a cooldown whose hook
+//!   calls it but which is not in [`SharedHolds::new`]'s list is not
+//!   handed on (the other replicas would not find it): counted
+//!   `dropped`, its WARN line naming the cooldown and the fix.
 //! - The publisher sends each as one statement: the hold kept in the
 //!   `cooldown_holds` table ([`TABLE`]) on the database's clock (`now() +
 //!   wait`, a row per channel and cooldown) and `pg_notify(channel,
@@ -259,7 +262,7 @@ pub struct SharedHolds {
     counts: Counters,
     log_every: Duration,
     /// The WARN lines of a storm, cut: one per [`Line`].
-    quiet: [Quiet; 5],
+    quiet: [Quiet; Line::ALL.len()],
 }
 
 impl SharedHolds {
@@ -296,7 +299,7 @@ impl SharedHolds {
             state: State::new(),
             counts: Counters::new(),
             log_every: LOG_EVERY,
-            quiet: [const { Quiet::new() }; 5],
+            quiet: [const { Quiet::new() }; Line::ALL.len()],
         }
     }
 
@@ -438,7 +441,10 @@ impl SharedHolds {
     /// at once (a `try_send`: the run is not held up). When it cannot (the
     /// publisher not started, or stopped, or `with_capacity` holds queued
     /// already), the hold is counted as dropped and logged at WARN (at
-    /// most a line each [`with_log_every`](Self::with_log_every)).
+    /// most a line each [`with_log_every`](Self::with_log_every)). So is
+    /// a hold of a cooldown not in [`new`](Self::new)'s list (its hook
+    /// calls this, but the other replicas would not find it by its
+    /// name): its WARN line names it, and the fix.
     ///
     /// ```
     /// use retry_runtime::cooldown::Cooldown;
@@ -449,6 +455,19 @@ impl SharedHolds {
     /// ```
     pub fn hand_on(&self, event: &HoldEvent) {
         let cooldown = event.cooldown();
+        if !self.cooldowns.iter().any(|c| core::ptr::eq(*c, cooldown)) {
+            self.count(Event::Dropped);
+            if let Some(unsaid) = self.say(Line::NotListed) {
+                tracing::warn!(
+                    target: TARGET,
+                    cooldown = cooldown.name(),
+                    unsaid,
+                    "hold not forwarded to the other replicas: its cooldown is not in this \
+                     SharedHolds' list; add it to `SharedHolds::new(&[..])` (or give it no hook)"
+                );
+            }
+            return;
+        }
         let now = Instant::now();
         let end = now.checked_add(event.wait()).unwrap_or(now + MAX_WAIT);
         let outbox = self.outbox.read().unwrap_or_else(PoisonError::into_inner);
@@ -730,6 +749,35 @@ mod tests {
         all.sort();
         assert_eq!(events, all);
         assert_eq!(HOLDS.listener(), ListenerState::NotStarted);
+    }
+
+    /// A hold of a cooldown whose hook calls `hand_on` but which is not
+    /// in `new`'s list is not forwarded (the other replicas would refuse
+    /// it, "no cooldown of that name here"): counted as dropped, and not
+    /// queued; a listed one's is.
+    #[test]
+    fn a_hold_of_a_cooldown_not_in_the_list_is_not_forwarded() {
+        static LISTED: Cooldown =
+            Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+        static LEFT_OUT: Cooldown =
+            Cooldown::new("search").with_on_hold(|event| HOLDS.hand_on(event));
+        static HOLDS: SharedHolds = SharedHolds::new(&[&LISTED]);
+        let (outbox, mut queued) = mpsc::channel(4);
+        *HOLDS.outbox.write().unwrap() = Some(outbox);
+
+        LEFT_OUT.hold_heard(Duration::from_secs(30), "import", None);
+        assert!(queued.try_recv().is_err(), "not queued");
+        assert_eq!(
+            HOLDS.counts(),
+            Counts {
+                dropped: 1,
+                ..Counts::default()
+            }
+        );
+        LISTED.hold_heard(Duration::from_secs(30), "import", None);
+        let held = queued.try_recv().expect("the listed one's queued");
+        assert!(core::ptr::eq(held.cooldown, &LISTED));
+        assert_eq!(HOLDS.counts().handed_on, 1);
     }
 
     /// A claim dropped before it is kept (a start that failed) frees the

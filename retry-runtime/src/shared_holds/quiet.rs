@@ -15,6 +15,10 @@ use super::{SharedHolds, TARGET};
 pub(super) enum Line {
     /// "hold not forwarded to the other replicas"
     Dropped,
+    /// "hold not forwarded ...: its cooldown is not in this SharedHolds'
+    /// list" (a misconfiguration: its own kind, not cut by a storm of
+    /// the others)
+    NotListed,
     /// "hold refused: (why)"
     Refused,
     /// "hold refused: no cooldown of that name here"
@@ -27,8 +31,9 @@ pub(super) enum Line {
 }
 
 impl Line {
-    const ALL: [Line; 5] = [
+    pub(super) const ALL: [Line; 6] = [
         Line::Dropped,
+        Line::NotListed,
         Line::Refused,
         Line::Unknown,
         Line::Expired,
@@ -39,6 +44,7 @@ impl Line {
     const fn what(self) -> &'static str {
         match self {
             Line::Dropped => "holds not forwarded to the other replicas",
+            Line::NotListed => "holds not forwarded, their cooldown not in the SharedHolds' list",
             Line::Refused => "payloads refused",
             Line::Unknown => "holds refused for a cooldown not here",
             Line::Expired => "holds not published, over before they could be sent",
