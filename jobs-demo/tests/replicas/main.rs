@@ -681,6 +681,8 @@ async fn closing_the_pool_stops_the_listener() {
     })
     .await;
     logs.assert_logged(Level::INFO, "the pool is closed: the listener stops");
+    // the quiet shutdown the guide shows: no WARN of a runtime ended under it
+    logs.assert_not_logged("the listener stopped with its tokio runtime");
     assert!(
         logs.matching(Level::WARN, "the listener cannot reconnect")
             .is_empty(),

@@ -15,8 +15,11 @@
 //! // at start-up, in the tokio runtime:
 //! let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
 //! sqlx::query(shared_holds::TABLE).execute(&pool).await?; // (with your migrations)
-//! HOLDS.start(pool, std::env::var("HOSTNAME")?).await?;
+//! HOLDS.start(pool.clone(), std::env::var("HOSTNAME")?).await?;
 //! # let _ = &IMPORT;
+//! // ... and at shutdown, before the runtime ends (the listener then
+//! // stops with an INFO line, not a WARN):
+//! pool.close().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -41,8 +44,16 @@
 //!   over, and one statement per cooldown for the holds queued together
 //!   (the latest end, or the cooldown's own when it holds longer: a later
 //!   hold the hook could not hand on, its queue full, goes out with the
-//!   next one queued). A statement that fails is retried (`presets::DB`),
-//!   then counted and logged.
+//!   next one queued). A statement that fails is retried (`presets::DB`:
+//!   4 attempts, 1s, 2s and 4s between them; the operation
+//!   `shared_holds.publish` in the metrics and the WARN retry lines),
+//!   then counted (`failed`) and logged. While the database is away each
+//!   attempt waits for a connection up to the pool's acquire timeout
+//!   (sqlx's `acquire_timeout`, 30 s by default): a statement gives up
+//!   after about 2 minutes. The holds queued meanwhile go out with it
+//!   (each retry sends its cooldown's latest end) and are counted
+//!   `coalesced` as the next statement takes them; a statement that
+//!   fails loses those coalesced into it too.
 //! - Each replica LISTENs (sqlx's `PgListener`, on a connection of its
 //!   own) and applies each other replica's hold with
 //!   [`Cooldown::hold_for`], which tells no hook: a received hold is never
@@ -87,7 +98,19 @@
 //!   `metrics`, the gauge `retry_shared_holds_listening`, the counters
 //!   `retry_shared_holds_total` (by `event`, [`Counts`]' fields) and
 //!   `retry_shared_holds_reconnects_total`, each by `channel` (see
-//!   [`metrics`](crate::metrics)).
+//!   [`metrics`](crate::metrics)), each registered at 0 as `start` begins
+//!   (a start that failed shows the listener at 0). Close the pool at
+//!   shutdown (`pool.close().await`, before the runtime ends): the
+//!   listener then stops with an INFO line, where a runtime that ends
+//!   under it gives the WARN "the listener stopped with its tokio
+//!   runtime".
+//! - Sharing off (local development, one replica): without `start`, the
+//!   hook's holds are counted `dropped`, a WARN line at most each
+//!   [`with_log_every`](SharedHolds::with_log_every); nothing is held up.
+//!   To say "off", let the hook call [`hand_on`](SharedHolds::hand_on)
+//!   only when sharing is on (an `AtomicBool` set before `start`:
+//!   docs/breaker-and-budget.md, "Many replicas against one
+//!   rate-limited API").
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
@@ -273,7 +296,10 @@ impl SharedHolds {
     /// # Default
     /// 256 holds queued, the channel [`CHANNEL`], a check of a silent
     /// listener after 30 s, a failed statement retried as `presets::DB`
-    /// (1s, 2s, 4s), at most one WARN line of a kind each 10 s in a storm.
+    /// (4 attempts, 1s, 2s, 4s between them, each attempt waiting up to
+    /// the pool's acquire timeout for a connection: about 2 minutes while
+    /// the database is away, with sqlx's 30 s), at most one WARN line of
+    /// a kind each 10 s in a storm.
     ///
     /// ```
     /// use retry_runtime::cooldown::Cooldown;
