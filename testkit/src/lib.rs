@@ -8,7 +8,8 @@
 //! - [`metrics`]: what runs recorded on the `metrics` facade.
 //! - [`calls`]: attempt closures that tests write again and again.
 //! - [`demo`]: the demos' log format and self-checks.
-//! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`.
+//! - `pg` (feature `pg`): a real PostgreSQL for tests, from `scripts/pg-cluster`,
+//!   and a PgBouncer in front of it, from `scripts/pgbouncer`.
 //! - [`s3`]: moto's S3 server on `127.0.0.1`, started through `scripts/s3-server`.
 //! - [`written`]: an in-memory writer for a test's own subscriber or logger.
 

@@ -11,6 +11,12 @@
 //! dropped: a throwaway cluster takes them with it, but on a `DATABASE_URL`
 //! that points at a server of yours they pile up, one per such test at
 //! each run (`{prefix}_{pid}_{n}`; drop them by hand).
+//!
+//! [`PgBouncer::start`] puts a PgBouncer of the test's own in front of
+//! that server (`scripts/pgbouncer`, which installs it from the Debian
+//! packages when it is missing), in the pool mode the test asks for: to
+//! show what a pooler does to the library's `LISTEN`. It panics, too, when
+//! it cannot: the test fails, it is never skipped.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -113,4 +119,124 @@ pub async fn fresh_database(prefix: &str) -> String {
     // best effort: the database is dropped with the throwaway cluster anyway
     let _ = conn.close().await;
     with_database(server, &name)
+}
+
+/// A PgBouncer of a test's own in front of [`server_url`]'s server, from
+/// `scripts/pgbouncer` (which installs it from the Debian packages when it
+/// is missing, as root): on 127.0.0.1 and a free port, trust auth,
+/// stopped when dropped (and by the script once the test process exits,
+/// also after an abort).
+#[derive(Debug)]
+pub struct PgBouncer {
+    port: u16,
+    dir: String,
+}
+
+impl PgBouncer {
+    /// Start one in `mode` (`"transaction"`, `"session"` or `"statement"`
+    /// pooling) with `pool_size` server connections per database and user.
+    ///
+    /// # Panics
+    /// When it cannot be started (the script's error is in the message):
+    /// a test that needs it fails, it is never skipped.
+    pub fn start(mode: &str, pool_size: u32) -> PgBouncer {
+        let server = server_url();
+        let options = PgConnectOptions::from_str(server)
+            .unwrap_or_else(|e| panic!("DATABASE_URL {server:?} is not a PostgreSQL URL: {e}"));
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pgbouncer");
+        let mut command = Command::new("bash");
+        command.arg(&script).args([
+            "start",
+            "--server",
+            &format!("{}:{}", options.get_host(), options.get_port()),
+            "--user",
+            options.get_username(),
+            "--mode",
+            mode,
+            "--pool-size",
+            &pool_size.to_string(),
+            "--watch",
+            &std::process::id().to_string(),
+        ]);
+        if let Some(password) = password(server) {
+            command.args(["--password", password]);
+        }
+        let out = command
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        match (
+            out.status.success(),
+            field("PGBOUNCER_PORT="),
+            field("PGBOUNCER_DIR="),
+        ) {
+            (true, Some(port), Some(dir)) => PgBouncer {
+                port: port.parse().expect("the script prints a port"),
+                dir,
+            },
+            _ => panic!(
+                "this test needs PgBouncer: `{} start` failed ({}):\n{}",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// `database_url` (a URL of [`server_url`]'s server, e.g. from
+    /// [`fresh_database`]) through this PgBouncer ([`with_local_port`]).
+    pub fn url(&self, database_url: &str) -> String {
+        with_local_port(database_url, self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pgbouncer");
+        // best effort: the script's watcher stops it with the process anyway
+        let _ = Command::new("bash")
+            .arg(&script)
+            .args(["stop", &self.dir])
+            .status();
+    }
+}
+
+/// The password of a `postgres://user:password@host/...` URL, if any.
+fn password(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let userinfo = &rest[..rest.find('@')?];
+    userinfo.split_once(':').map(|(_, password)| password)
+}
+
+/// `url` with its host and port replaced by `127.0.0.1:port` (its user,
+/// database and query string kept).
+///
+/// ```
+/// assert_eq!(
+///     testkit::pg::with_local_port("postgres://u:pw@10.0.0.1:5432/t1?sslmode=disable", 6432),
+///     "postgres://u:pw@127.0.0.1:6432/t1?sslmode=disable"
+/// );
+/// assert_eq!(testkit::pg::with_local_port("postgres://localhost", 6432), "postgres://127.0.0.1:6432");
+/// ```
+pub fn with_local_port(url: &str, port: u16) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let userinfo = &rest[..rest[..end].rfind('@').map_or(0, |i| i + 1)];
+    format!(
+        "{}{userinfo}127.0.0.1:{port}{}",
+        &url[..authority_start],
+        &rest[end..]
+    )
 }
