@@ -592,6 +592,124 @@ async fn silencing_proxy(url: &str) -> (String, tokio::sync::watch::Sender<u32>)
     (proxied.to_string(), silence)
 }
 
+/// A listener that stops hearing while its connection still answers (its
+/// session's `LISTEN` gone: a pooler that hands its server connection to
+/// other clients; here a proxy that drops the notifications) is found by
+/// its check of a silent connection (a `NOTIFY` from another connection,
+/// not heard), said at WARN, counted as a reconnect and shown in its
+/// state; the new listeners it makes meanwhile hear nothing either and
+/// are refused, each said; once one hears, it reads the hold published
+/// meanwhile from the table.
+#[tokio::test]
+async fn a_listener_that_stops_hearing_is_made_again_and_reads_what_it_missed() {
+    replica!(A: PARTNER_A = "partner");
+    replica!(B.with_check_every(Duration::from_millis(300)): PARTNER_B = "partner");
+    let logs = testkit::capture::capture();
+    let (pool, url) = database_and_url().await;
+    A.start(pool.clone(), "a".into()).await.unwrap();
+    let (proxied, deaf) = deafening_proxy(&url).await;
+    let b_listener = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect(&proxied)
+        .await
+        .unwrap();
+    B.start_with_listener(pool.clone(), b_listener, "b".into())
+        .await
+        .unwrap();
+    let pid = B.listener_pid();
+
+    deaf.send_replace(true);
+    let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("A to publish", || A.counts().published == 1).await;
+    eventually("B to find it does not hear", || {
+        !logs
+            .matching(Level::WARN, "the listener cannot reconnect")
+            .is_empty()
+    })
+    .await;
+    let failed = logs.matching(Level::WARN, "the listener's connection failed");
+    assert_eq!(failed.len(), 1, "{:?}", logs.lines());
+    assert!(
+        failed[0]
+            .contains("the listener did not hear a NOTIFY sent from another connection in 300ms"),
+        "{}",
+        failed[0]
+    );
+    let retried = logs.matching(Level::WARN, "the listener cannot reconnect");
+    assert!(
+        retried[0].contains("LISTEN needs a session of its own"),
+        "{}",
+        retried[0]
+    );
+    assert_eq!(B.listener(), ListenerState::Reconnecting);
+    assert_eq!(B.counts().reconnects, 1, "{:?}", B.counts());
+    assert_eq!(PARTNER_B.remaining(), None, "B heard nothing");
+
+    deaf.send_replace(false);
+    eventually("B's partner cooldown to hold", || {
+        PARTNER_B.remaining().is_some()
+    })
+    .await;
+    assert_eq!(B.listener(), ListenerState::Listening);
+    let counts = B.counts();
+    assert_eq!((counts.caught_up, counts.received), (1, 0), "{counts:?}");
+    assert_ne!(B.listener_pid(), pid, "a new listener");
+}
+
+/// A TCP proxy to the server of `url` (without TLS: it reads the
+/// server's messages): the URL through it, and a switch that, while on,
+/// drops every notification (`NotificationResponse`) the server sends its
+/// clients; the rest goes through.
+async fn deafening_proxy(url: &str) -> (String, tokio::sync::watch::Sender<bool>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut proxied = reqwest::Url::parse(url).unwrap();
+    let server = format!(
+        "{}:{}",
+        proxied.host_str().unwrap(),
+        proxied.port().unwrap_or(5432)
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    proxied
+        .set_port(Some(listener.local_addr().unwrap().port()))
+        .unwrap();
+    proxied.set_query(Some("sslmode=disable"));
+    let (deaf, _) = tokio::sync::watch::channel(false);
+    let switch = deaf.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(upstream) = tokio::net::TcpStream::connect(&server).await else {
+                continue;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = upstream.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+            });
+            let deaf = switch.subscribe();
+            tokio::spawn(async move {
+                // each message: its type, its length (itself included), its body
+                let mut head = [0u8; 5];
+                while server_read.read_exact(&mut head).await.is_ok() {
+                    let len = u32::from_be_bytes(head[1..].try_into().unwrap()) as usize;
+                    let mut body = vec![0u8; len.saturating_sub(4)];
+                    if server_read.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    if head[0] == b'A' && *deaf.borrow() {
+                        continue;
+                    }
+                    if client_write.write_all(&head).await.is_err()
+                        || client_write.write_all(&body).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (proxied.to_string(), deaf)
+}
+
 /// A listener that cannot reconnect at once (the database refuses
 /// connections for a while: a failover, a restart) says so, tries again,
 /// waiting longer each time, and once back reads the hold published while
@@ -603,14 +721,17 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     let logs = testkit::capture::capture();
     let (pool, url) = database_and_url().await;
     A.start(pool.clone(), "a".into()).await.unwrap();
-    // B's pool of its own: once its listener's connection is cut, it needs
-    // a new one, which the database refuses
+    // B's listener's pool of its own, of one connection: once it is cut,
+    // it needs a new one, which the database refuses (its checks, a
+    // NOTIFY from another connection, go through the test's pool)
     let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(1)
         .connect(&url)
         .await
         .unwrap();
-    B.start(b_pool, "b".into()).await.unwrap();
+    B.start_with_listener(pool.clone(), b_pool, "b".into())
+        .await
+        .unwrap();
     // (a connection of the test's pool, left idle: A's publisher takes it
     // while the database refuses new ones)
     let name: String = sqlx::query_scalar("SELECT current_database()")
@@ -1014,12 +1135,15 @@ async fn the_tail_of_a_storm_is_told_while_the_listener_cannot_reconnect() {
     replica!(B.with_log_every(Duration::from_secs(2)): PARTNER_B = "partner");
     let logs = testkit::capture::capture();
     let (pool, url) = database_and_url().await;
+    // (its listener's pool of one connection: cut, it needs a new one)
     let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(1)
         .connect(&url)
         .await
         .unwrap();
-    B.start(b_pool, "b".into()).await.unwrap();
+    B.start_with_listener(pool.clone(), b_pool, "b".into())
+        .await
+        .unwrap();
     let mut conn = pool.acquire().await.unwrap();
     for i in 0..5 {
         sqlx::query("SELECT pg_notify($1, $2)")
@@ -1475,4 +1599,100 @@ async fn a_cooldown_with_an_empty_name_is_refused_at_start() {
     assert!(err.to_string().contains("a cooldown named \"\""), "{err}");
     assert_eq!(NAMELESS.listener(), ListenerState::NotStarted);
     let _ = (&NO_NAME, &PARTNER);
+}
+
+/// A pool to `url` as a service behind PgBouncer in transaction pooling
+/// makes it: no prepared statement kept (PgBouncer 1.20 and older run a
+/// transaction's next statement on any server connection, which has not
+/// prepared it).
+async fn pool_through_bouncer(url: &str, max: u32) -> PgPool {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max)
+        .connect_with(options.statement_cache_capacity(0))
+        .await
+        .unwrap()
+}
+
+/// PgBouncer in front of PostgreSQL, in transaction pooling, and the
+/// pods' `DATABASE_URL` pointing at it: a `LISTEN` runs on a server
+/// connection that goes back to PgBouncer's pool once it is done, and a
+/// `NOTIFY` from another replica reaches whichever client holds that
+/// connection then (its statement fails on it), or none. Before this
+/// check, `start` succeeded and `listener()` said `Listening`, every
+/// other replica's hold lost without a trace. Now `start` finds that its
+/// listener does not hear a `NOTIFY` sent from another connection and
+/// refuses, naming the fix; with the listener's connection straight to
+/// PostgreSQL (`start_with_listener`) the holds are shared, the
+/// publisher's statements going through PgBouncer.
+async fn through_pgbouncer(
+    server_connections: u32,
+    (a, partner_a): (&'static SharedHolds, &'static Cooldown),
+    (b, partner_b): (&'static SharedHolds, &'static Cooldown),
+) {
+    let (_, url) = database_and_url().await;
+    let bouncer = testkit::pg::PgBouncer::start("transaction", server_connections);
+    let a_pool = pool_through_bouncer(&bouncer.url(&url), 3).await;
+    let b_pool = pool_through_bouncer(&bouncer.url(&url), 3).await;
+
+    let refused = a.start(a_pool.clone(), "a".into()).await.unwrap_err();
+    let message = refused.to_string();
+    for says in [
+        "the listener did not hear a NOTIFY sent from another connection in 1s",
+        "LISTEN needs a session of its own",
+        "PgBouncer's `pool_mode = transaction`",
+        "`HOLDS.start_with_listener(pool, listener_pool, replica)`",
+    ] {
+        assert!(message.contains(says), "{says:?} in {message}");
+    }
+    assert_eq!(a.listener(), ListenerState::NotStarted);
+
+    // the listeners straight to PostgreSQL, the rest through PgBouncer
+    let direct = || async {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap()
+    };
+    a.start_with_listener(a_pool, direct().await, "a".into())
+        .await
+        .unwrap();
+    b.start_with_listener(b_pool, direct().await, "b".into())
+        .await
+        .unwrap();
+    let _ = partner_calls(partner_a).decide(0, &too_many_requests(Duration::from_secs(30)));
+    eventually("B's partner cooldown to hold", || {
+        partner_b.remaining().is_some()
+    })
+    .await;
+    assert_eq!(a.counts().failed, 0, "{:?}", a.counts());
+    assert_eq!(b.counts().received, 1, "{:?}", b.counts());
+    // (the listeners' checks, each second, heard their probes through it)
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        (a.listener(), b.listener()),
+        (ListenerState::Listening, ListenerState::Listening)
+    );
+    assert_eq!(a.counts().reconnects + b.counts().reconnects, 0);
+}
+
+/// [`through_pgbouncer`] with one server connection: every client's
+/// statements run on the one that listens.
+#[tokio::test]
+async fn through_pgbouncer_with_one_server_connection_start_refuses_a_listener_that_hears_nothing()
+{
+    replica!(A.with_check_every(Duration::from_secs(1)): PARTNER_A = "partner");
+    replica!(B.with_check_every(Duration::from_secs(1)): PARTNER_B = "partner");
+    through_pgbouncer(1, (&A, &PARTNER_A), (&B, &PARTNER_B)).await;
+}
+
+/// [`through_pgbouncer`] with three server connections: a client's
+/// statements run on any of them.
+#[tokio::test]
+async fn through_pgbouncer_with_server_connections_to_spare_start_refuses_a_listener_that_hears_nothing()
+ {
+    replica!(A.with_check_every(Duration::from_secs(1)): PARTNER_A = "partner");
+    replica!(B.with_check_every(Duration::from_secs(1)): PARTNER_B = "partner");
+    through_pgbouncer(3, (&A, &PARTNER_A), (&B, &PARTNER_B)).await;
 }

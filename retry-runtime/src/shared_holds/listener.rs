@@ -1,7 +1,8 @@
 //! The listener: a task that `LISTEN`s on the channel and applies each
 //! other replica's hold; reads the holds still running from the table when
-//! it (re)connects; checks a connection that stays silent; makes a new
-//! one when sqlx's cannot reconnect.
+//! it (re)connects; checks a connection that stays silent, and that it
+//! hears ([`probe`](super::probe)); makes a new one when sqlx's cannot
+//! reconnect, or it does not hear.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use sqlx::postgres::PgListener;
 
 use super::counts::Event;
 use super::notice::{Notice, Shown};
+use super::probe::Heard;
 use super::quiet::Line;
 use super::state::{ListenerState, Stops};
 use super::{MAX_WAIT, SharedHolds, TARGET};
@@ -37,9 +39,10 @@ impl SharedHolds {
     /// (`Ok(None)`) the table is read again, on a connection sqlx makes
     /// and LISTENs on first. After an error (a reconnect that failed; a
     /// connection sqlx does not see as lost, which it would keep failing
-    /// on) or a check of a silent connection that got no answer, a new
-    /// listener from the pool, as [`start`](Self::start) makes one,
-    /// waiting longer after each one that fails.
+    /// on), a check of a silent connection that got no answer, or a probe
+    /// it did not hear, a new listener from `pools.listener`, as
+    /// [`start`](Self::start) makes one, waiting longer after each one
+    /// that fails. Its probes are sent through `pools.publisher`.
     ///
     /// The listener is [`Stopped`](ListenerState::Stopped) once the task
     /// ends, however it ends: it returns, or is dropped with its runtime,
@@ -47,7 +50,7 @@ impl SharedHolds {
     /// `async` body, whose locals exist only once it runs).
     pub(super) fn listening(
         &'static self,
-        pool: PgPool,
+        pools: Pools,
         listener: PgListener,
         replica: String,
     ) -> impl Future<Output = ()> + Send + 'static {
@@ -58,12 +61,12 @@ impl SharedHolds {
         async move {
             let mut stops = stops;
             // (it returns only when the pool is closed)
-            self.listen_loop(pool, listener, replica).await;
+            self.listen_loop(pools, listener, replica).await;
             stops.pool_closed = true;
         }
     }
 
-    async fn listen_loop(&'static self, pool: PgPool, mut listener: PgListener, replica: String) {
+    async fn listen_loop(&'static self, pools: Pools, mut listener: PgListener, replica: String) {
         loop {
             let heard = tokio::time::timeout(self.check_every, listener.try_recv()).await;
             // the tail of a storm of WARN lines, told once due
@@ -93,11 +96,19 @@ impl SharedHolds {
                     }
                 }
                 Ok(Err(error)) => (error, false),
-                // nothing heard for a while: is the connection still there?
+                // nothing heard for a while: is the connection still
+                // there, and does it hear?
                 Err(_) => {
-                    let check = sqlx::query("SELECT 1").execute(&mut listener);
+                    let check = sqlx::query("SELECT 1")
+                        .persistent(false)
+                        .execute(&mut listener);
                     match tokio::time::timeout(self.check_every, check).await {
-                        Ok(Ok(_)) => continue,
+                        Ok(Ok(_)) => {
+                            match self.check_hearing(&pools, &mut listener, &replica).await {
+                                Ok(()) => continue,
+                                Err(error) => (error, false),
+                            }
+                        }
                         Ok(Err(error)) => (error, false),
                         Err(_) => {
                             let silent = format!(
@@ -132,7 +143,22 @@ impl SharedHolds {
                 // the tail of a storm told while it is away too (the
                 // database away is when storms come)
                 self.say_unsaid();
-                match self.listen(&pool, Some(&replica)).await {
+                // bounded: an idle connection the pool hands it may be as
+                // silent as the one given up (its connect and LISTEN, the
+                // probe's send and its wait, the table's read)
+                let made = tokio::time::timeout(
+                    self.check_every.saturating_mul(4),
+                    self.listen(&pools, Some(&replica)),
+                );
+                match made.await.unwrap_or_else(|_| {
+                    Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "no new listener in {:?}",
+                            self.check_every.saturating_mul(4)
+                        ),
+                    )))
+                }) {
                     Ok(listener) => {
                         self.listening_again(away);
                         break listener;
@@ -173,22 +199,72 @@ impl SharedHolds {
         closed
     }
 
-    /// A listener from `pool`, LISTENing, the holds still running read
-    /// (but for those of `own`, the replica's name after its first read).
+    /// A listener from `pools.listener`, found to hear (its probe, sent
+    /// through `pools.publisher`, came back: else the error says why and
+    /// what to do), LISTENing, the holds still running read (but for
+    /// those of `own`, the replica's name after its first read).
     pub(super) async fn listen(
         &self,
-        pool: &PgPool,
+        pools: &Pools,
         own: Option<&str>,
     ) -> Result<PgListener, sqlx::Error> {
-        let mut listener = PgListener::connect_with(pool).await?;
+        let mut listener = PgListener::connect_with(&pools.listener).await?;
         // a lost connection is made again by the next statement on it (the
         // table's read), not inside `try_recv`: a `try_recv` cut short by
         // the check's timeout is then never cut in its reconnect, which
         // would have reconnected without the read
         listener.eager_reconnect(false);
+        // its probe's channel first: a listener that does not hear is
+        // found before it LISTENs on the replicas' channel (behind a
+        // pooler, a server connection left listening there would take
+        // the replicas' notifications to other clients)
+        listener.listen(&pools.probe).await?;
+        let deaf = match self
+            .hears(&pools.publisher, &mut listener, &pools.probe, None)
+            .await?
+        {
+            Heard::Yes => None,
+            Heard::No(failed) => Some(self.deaf(failed)),
+            Heard::Unsent(error) => Some(sqlx::Error::Configuration(
+                format!(
+                    "the listener's check could not be sent ({error}): the pool has no \
+                     connection free beside the listener's (give it one more)"
+                )
+                .into(),
+            )),
+            Heard::Lost => Some(lost()),
+        };
+        if let Some(error) = deaf {
+            // (best effort: behind a pooler, it may run elsewhere)
+            let _ = listener.unlisten_all().await;
+            return Err(error);
+        }
         listener.listen(self.channel).await?;
         self.catch_up(&mut listener, own).await?;
         Ok(listener)
+    }
+
+    /// The check of a silent listener that answered: does it hear? `Ok`
+    /// when it does, or when the probe could not be sent (a pool busy:
+    /// that says nothing of the listener).
+    async fn check_hearing(
+        &self,
+        pools: &Pools,
+        listener: &mut PgListener,
+        replica: &str,
+    ) -> Result<(), sqlx::Error> {
+        match self
+            .hears(&pools.publisher, listener, &pools.probe, Some(replica))
+            .await?
+        {
+            Heard::Yes => Ok(()),
+            Heard::Unsent(error) => {
+                tracing::debug!(target: TARGET, %error, "the listener's check could not be sent");
+                Ok(())
+            }
+            Heard::No(failed) => Err(self.deaf(failed)),
+            Heard::Lost => Err(lost()),
+        }
     }
 
     /// Read the holds still running from the table and apply them, on the
@@ -204,12 +280,14 @@ impl SharedHolds {
         own: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .persistent(false)
             .fetch_one(&mut *listener)
             .await?;
         self.listener_pid.store(pid, Ordering::Relaxed);
         let running: Vec<(String, i64, String)> = sqlx::query_as(RUNNING)
             .bind(self.channel)
             .bind(MAX_WAIT.as_millis() as f64)
+            .persistent(false)
             .fetch_all(&mut *listener)
             .await?;
         for (name, ms, sender) in running {
@@ -232,7 +310,7 @@ impl SharedHolds {
 
     /// Apply one notification's hold, unless it is this replica's own or
     /// cannot be read.
-    fn receive(&self, payload: &str, replica: &str) {
+    pub(super) fn receive(&self, payload: &str, replica: &str) {
         match Notice::parse(payload) {
             Err(why) => {
                 self.count(Event::Refused);
@@ -264,4 +342,21 @@ impl SharedHolds {
             tracing::warn!(target: TARGET, cooldown = %Shown(name), unsaid, "hold refused: no cooldown of that name here");
         }
     }
+}
+
+/// The pools of a listener: its own connection's, and the one its probes
+/// (the publisher's statements) go through; its probe's channel.
+#[derive(Clone, Debug)]
+pub(super) struct Pools {
+    pub(super) publisher: PgPool,
+    pub(super) listener: PgPool,
+    pub(super) probe: String,
+}
+
+/// A listener's connection lost during its check.
+fn lost() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "the listener's connection was lost during its check",
+    ))
 }

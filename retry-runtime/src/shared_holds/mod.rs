@@ -76,10 +76,13 @@
 //!   listener keeps one connection of the pool it is given for itself:
 //!   give the pool one more.
 //! - A listener that has heard nothing for 30 s checks its connection
-//!   (`SELECT 1`); one that gets no answer in 30 s more is made again, as
-//!   above ([`SharedHolds::with_check_every`]). Once it listens again it
-//!   says so at INFO ("the listener is listening again", with how long
-//!   it was away, `away_ms`). A connection whose server
+//!   (`SELECT 1`), then that it hears (a `NOTIFY` on a channel of its own,
+//!   sent through the pool, from another connection); one that gets no
+//!   answer, or does not hear its `NOTIFY`, in 30 s more is made again, as
+//!   above ([`SharedHolds::with_check_every`]), and a new one that does
+//!   not hear either is refused and tried again, each time said at WARN.
+//!   Once it listens again it says so at INFO ("the listener is listening
+//!   again", with how long it was away, `away_ms`). A connection whose server
 //!   vanished without closing it (a failover that moves the address, a
 //!   network partition) would otherwise be waited on forever, every hold
 //!   lost: sqlx sets no TCP keepalive. The connection given up stays taken
@@ -114,9 +117,44 @@
 //!
 //! A received hold ends the transport's latency later than the sender's
 //! (a few milliseconds on one network); calls the other replicas send
-//! meanwhile may hear 429s of their own. Listen through a direct
-//! connection to PostgreSQL, or a pool in session mode: `LISTEN` needs a
-//! session of its own (PgBouncer's transaction pooling does not keep one).
+//! meanwhile may hear 429s of their own.
+//!
+//! # Behind PgBouncer
+//!
+//! `LISTEN` needs a session of its own, which a pooler in transaction (or
+//! statement) mode does not keep: PgBouncer runs the `LISTEN` on a server
+//! connection that goes back to its pool, and another replica's `NOTIFY`
+//! reaches whichever client holds that connection then (whose statement
+//! fails on it), or none. So [`start`](SharedHolds::start) checks that its
+//! listener hears a `NOTIFY` sent from another connection, and refuses
+//! when it does not (after [`with_check_every`](SharedHolds::with_check_every),
+//! 30 s), its error naming the cause and the fix: a listener's
+//! connection straight to PostgreSQL (or through a pool in session mode),
+//! given with [`start_with_listener`](SharedHolds::start_with_listener);
+//! the publisher's statements and the checks may go through PgBouncer.
+//! Its statements are not prepared by name, so they run through PgBouncer
+//! 1.20 and older too (give your own pool `statement_cache_capacity(0)`
+//! for yours).
+//!
+//! ```no_run
+//! # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+//! # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+//! # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+//! use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+//!
+//! # async fn service() -> Result<(), Box<dyn std::error::Error>> {
+//! // DATABASE_URL: PgBouncer, in transaction pooling
+//! let bouncer: PgConnectOptions = std::env::var("DATABASE_URL")?.parse()?;
+//! let pool = PgPoolOptions::new().connect_with(bouncer.statement_cache_capacity(0)).await?;
+//! // DIRECT_DATABASE_URL: PostgreSQL itself, for the listener's one connection
+//! let listener = PgPoolOptions::new()
+//!     .max_connections(1)
+//!     .connect(&std::env::var("DIRECT_DATABASE_URL")?)
+//!     .await?;
+//! HOLDS.start_with_listener(pool, listener, std::env::var("HOSTNAME")?).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! The feature adds sqlx with its `postgres` driver and `runtime-tokio`,
 //! and tokio with `rt`, `sync` and `time`; the log lines' target is
@@ -126,6 +164,7 @@
 mod counts;
 mod listener;
 mod notice;
+mod probe;
 mod publisher;
 mod quiet;
 mod state;
@@ -140,6 +179,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use counts::Counters;
 pub use counts::Counts;
 pub(crate) use counts::Event;
+use listener::Pools;
 pub use notice::{Notice, Refused};
 use publisher::Held;
 use quiet::{Line, Quiet};
@@ -523,7 +563,14 @@ impl SharedHolds {
 
     /// Connect its listener (`LISTEN`, then the holds still running read
     /// from the table and applied), then run the publisher and the listener
-    /// as tasks of this tokio runtime. `replica` names this replica in its
+    /// as tasks of this tokio runtime. Before its `LISTEN` on the channel,
+    /// the listener checks that it hears: a `NOTIFY` on a channel of its
+    /// own, sent through another connection of `pool`, must come back
+    /// within [`with_check_every`](Self::with_check_every) (30 s), which
+    /// it never does through a pooler in transaction mode (PgBouncer's
+    /// `pool_mode = transaction`): then `start` refuses, and
+    /// [`start_with_listener`](Self::start_with_listener) gives the
+    /// listener a connection of its own. `replica` names this replica in its
     /// payloads (the pod's name; no whitespace), so that its listener
     /// skips its own holds. The listener keeps one of `pool`'s
     /// connections for itself; the publisher takes one per statement.
@@ -535,8 +582,11 @@ impl SharedHolds {
     /// cannot be used, a cooldown has no hook, no name or another's name,
     /// or the table does not exist (the error names [`TABLE`]) or lacks
     /// its `sender` column (a table made for the worked example: the
-    /// error gives the `ALTER TABLE`) (`sqlx::Error::Configuration`,
-    /// saying which).
+    /// error gives the `ALTER TABLE`), or the listener does not hear a
+    /// `NOTIFY` from another connection (through a pooler in transaction
+    /// or statement mode: the error names the fix) or `pool` has no
+    /// connection free for that check beside the listener's
+    /// (`sqlx::Error::Configuration`, saying which).
     ///
     /// With the `metrics` feature, its series are registered as it
     /// begins, before anything can fail: `retry_shared_holds_listening` at
@@ -558,6 +608,53 @@ impl SharedHolds {
     /// # }
     /// ```
     pub async fn start(&'static self, pool: PgPool, replica: String) -> Result<(), sqlx::Error> {
+        self.start_with_listener(pool.clone(), pool, replica).await
+    }
+
+    /// [`start`](Self::start), the listener's connection taken from
+    /// `listener` (a pool of direct connections to PostgreSQL, or through
+    /// a pooler in session mode; one connection is enough), the
+    /// publisher's statements and the listener's checks sent through
+    /// `pool` (which may go through a pooler in transaction mode: PgBouncer
+    /// in front of PostgreSQL, the service's `DATABASE_URL`).
+    ///
+    /// `LISTEN` needs a session of its own: through a pooler in transaction
+    /// (or statement) mode the listener would hear nothing, so `start`
+    /// checks that it hears (a `NOTIFY` sent through `pool` comes back)
+    /// and refuses, naming this method, when it does not.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start)'s.
+    ///
+    /// ```no_run
+    /// # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};
+    /// # static PARTNER: Cooldown = Cooldown::new("partner").with_on_hold(|event| HOLDS.hand_on(event));
+    /// # static HOLDS: SharedHolds = SharedHolds::new(&[&PARTNER]);
+    /// use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    ///
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// // the service's pool, through PgBouncer in transaction pooling:
+    /// // statements not prepared by name (PgBouncer 1.20 and older)
+    /// let through_bouncer: PgConnectOptions = std::env::var("DATABASE_URL")?.parse()?;
+    /// let pool = PgPoolOptions::new()
+    ///     .max_connections(2)
+    ///     .connect_with(through_bouncer.statement_cache_capacity(0))
+    ///     .await?;
+    /// // the listener's: straight to PostgreSQL
+    /// let listener = PgPoolOptions::new()
+    ///     .max_connections(1)
+    ///     .connect(&std::env::var("DIRECT_DATABASE_URL")?)
+    ///     .await?;
+    /// HOLDS.start_with_listener(pool, listener, std::env::var("HOSTNAME")?).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_with_listener(
+        &'static self,
+        pool: PgPool,
+        listener: PgPool,
+        replica: String,
+    ) -> Result<(), sqlx::Error> {
         // its series there before anything can fail: a service that runs
         // on after a failed start shows its listener at 0 and its events'
         // zeros, so that alerts on them fire (a running listener's gauge
@@ -599,7 +696,12 @@ impl SharedHolds {
             .read_once
             .load(Ordering::Acquire)
             .then_some(replica.as_str());
-        let listener = self.listen(&pool, own).await.map_err(not_migrated)?;
+        let pools = Pools {
+            publisher: pool,
+            listener,
+            probe: probe::channel(),
+        };
+        let listener = self.listen(&pools, own).await.map_err(not_migrated)?;
         self.read_once.store(true, Ordering::Release);
         let (outbox, queued) = mpsc::channel(self.capacity);
         // (a publisher of a start before, whose listener stopped with its
@@ -607,8 +709,8 @@ impl SharedHolds {
         *self.outbox.write().unwrap_or_else(PoisonError::into_inner) = Some(outbox);
         claim.keep();
         self.set_listener(ListenerState::Listening);
-        tokio::spawn(self.publisher(pool.clone(), queued, replica.clone()));
-        tokio::spawn(self.listening(pool, listener, replica));
+        tokio::spawn(self.publisher(pools.publisher.clone(), queued, replica.clone()));
+        tokio::spawn(self.listening(pools, listener, replica));
         Ok(())
     }
 

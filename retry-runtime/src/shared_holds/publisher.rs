@@ -15,6 +15,15 @@ use crate::cooldown::Cooldown;
 /// (the notification is delivered at its commit, the row visible then).
 /// The row names the replica whose hold ends last (its listener skips it
 /// when it reads the table again).
+///
+/// It and the listener's statements are sent unprepared
+/// (`persistent(false)`): a statement sqlx prepares by name (`sqlx_s_1`,
+/// ...) breaks behind PgBouncer in transaction pooling (1.20 and older;
+/// 1.21+ keeps them with `max_prepared_statements`), the next transaction
+/// running on a server connection that has not prepared it, or where
+/// another client prepared one of that name ("prepared statement
+/// \"sqlx_s_1\" already exists"). One parse a hold costs nothing beside
+/// its round trip.
 const PUBLISH: &str = "
 WITH held AS (
     INSERT INTO cooldown_holds (channel, cooldown, until, sender)
@@ -94,6 +103,7 @@ impl SharedHolds {
                     .bind(self.channel)
                     .bind(&payload)
                     .bind(replica)
+                    .persistent(false)
                     .execute(pool)
                     .await?;
                 Ok(Some(ms))
