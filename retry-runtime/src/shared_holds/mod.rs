@@ -146,9 +146,10 @@
 //! // DATABASE_URL: PgBouncer, in transaction pooling
 //! let bouncer: PgConnectOptions = std::env::var("DATABASE_URL")?.parse()?;
 //! let pool = PgPoolOptions::new().connect_with(bouncer.statement_cache_capacity(0)).await?;
-//! // DIRECT_DATABASE_URL: PostgreSQL itself, for the listener's one connection
+//! // DIRECT_DATABASE_URL: PostgreSQL itself, for the listener's connection
+//! // (and one for a new listener after an outage)
 //! let listener = PgPoolOptions::new()
-//!     .max_connections(1)
+//!     .max_connections(2)
 //!     .connect(&std::env::var("DIRECT_DATABASE_URL")?)
 //!     .await?;
 //! HOLDS.start_with_listener(pool, listener, std::env::var("HOSTNAME")?).await?;
@@ -403,7 +404,11 @@ impl SharedHolds {
 
     /// Check the listener's connection after `every` (30 s by default, at
     /// least 100 ms) without a notification, waiting as long for its
-    /// answer: a connection that does not answer is given up for a new one.
+    /// answer, then that it hears (a `NOTIFY` on a channel of its own, sent
+    /// through the pool, must come back in `every`): a connection that does
+    /// not answer, or a listener that does not hear, is given up for a
+    /// new one. The same wait bounds [`start`](Self::start)'s check that
+    /// the listener hears.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -613,7 +618,8 @@ impl SharedHolds {
 
     /// [`start`](Self::start), the listener's connection taken from
     /// `listener` (a pool of direct connections to PostgreSQL, or through
-    /// a pooler in session mode; one connection is enough), the
+    /// a pooler in session mode: two connections, one for a new listener
+    /// while a connection given up after an outage is still taken), the
     /// publisher's statements and the listener's checks sent through
     /// `pool` (which may go through a pooler in transaction mode: PgBouncer
     /// in front of PostgreSQL, the service's `DATABASE_URL`).
@@ -642,7 +648,7 @@ impl SharedHolds {
     ///     .await?;
     /// // the listener's: straight to PostgreSQL
     /// let listener = PgPoolOptions::new()
-    ///     .max_connections(1)
+    ///     .max_connections(2)
     ///     .connect(&std::env::var("DIRECT_DATABASE_URL")?)
     ///     .await?;
     /// HOLDS.start_with_listener(pool, listener, std::env::var("HOSTNAME")?).await?;
