@@ -1678,9 +1678,44 @@ async fn through_pgbouncer(
     assert_eq!(a.counts().reconnects + b.counts().reconnects, 0);
 }
 
+/// What `start` used to meet behind PgBouncer, the guard's premise (a
+/// PgBouncer that kept LISTEN's session would fail here, and the guard
+/// would be worth a look again): with one server connection, a sqlx
+/// `PgListener` through PgBouncer in transaction pooling LISTENs, and
+/// its connection says it listens (`pg_listening_channels()`), yet a
+/// `NOTIFY` sent from another connection never reaches it (PgBouncer
+/// delivers it to the client that holds the listening server connection
+/// then: here the sender, whose statement fails on it).
+async fn a_listen_through_pgbouncer_says_it_listens_and_hears_nothing() {
+    let (_, url) = database_and_url().await;
+    let bouncer = testkit::pg::PgBouncer::start("transaction", 1);
+    let pool = pool_through_bouncer(&bouncer.url(&url), 3).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("holds_premise").await.unwrap();
+    let listening: Vec<String> = sqlx::query_scalar("SELECT pg_listening_channels()")
+        .persistent(false)
+        .fetch_all(&mut listener)
+        .await
+        .unwrap();
+    assert_eq!(listening, ["holds_premise"]);
+
+    let sent = sqlx::query("SELECT pg_notify('holds_premise', 'a partner 30000')")
+        .persistent(false)
+        .execute(&pool)
+        .await;
+    let heard = tokio::time::timeout(Duration::from_millis(1500), listener.try_recv()).await;
+    assert!(heard.is_err(), "heard through PgBouncer: {heard:?}");
+    let error = sent.unwrap_err().to_string();
+    assert!(error.contains("NotificationResponse"), "{error}");
+}
+
 /// [`through_pgbouncer`] with one server connection (every client's
 /// statements run on the one that listens) and with three (a client's
-/// run on any of them), at once.
+/// run on any of them), and its premise
+/// ([`a_listen_through_pgbouncer_says_it_listens_and_hears_nothing`]), at
+/// once.
 #[tokio::test]
 async fn through_pgbouncer_in_transaction_pooling_start_refuses_a_listener_that_hears_nothing() {
     replica!(A1.with_check_every(Duration::from_secs(1)): PARTNER_A1 = "partner");
@@ -1688,6 +1723,7 @@ async fn through_pgbouncer_in_transaction_pooling_start_refuses_a_listener_that_
     replica!(A3.with_check_every(Duration::from_secs(1)): PARTNER_A3 = "partner");
     replica!(B3.with_check_every(Duration::from_secs(1)): PARTNER_B3 = "partner");
     tokio::join!(
+        a_listen_through_pgbouncer_says_it_listens_and_hears_nothing(),
         through_pgbouncer(1, (&A1, &PARTNER_A1), (&B1, &PARTNER_B1)),
         through_pgbouncer(3, (&A3, &PARTNER_A3), (&B3, &PARTNER_B3)),
     );
