@@ -16,7 +16,10 @@
 //! replica's `remaining()` every 10 ms, with a 30 s deadline, and asserts
 //! no time; the holds it makes are long (20-30 s), so none ends during a
 //! test. A connection that goes silent is a small TCP proxy of the test's
-//! that stops moving bytes.
+//! that stops moving bytes; one that stops hearing, a proxy that drops the
+//! notifications. PgBouncer in transaction pooling is a real one
+//! (`testkit::pg::PgBouncer`, installed when missing: a test fails, never
+//! skips, without it).
 
 use std::time::{Duration, Instant};
 
