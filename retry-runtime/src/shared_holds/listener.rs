@@ -227,8 +227,9 @@ impl SharedHolds {
             Heard::No(failed) => Some(self.deaf(failed)),
             Heard::Unsent(error) => Some(sqlx::Error::Configuration(
                 format!(
-                    "the listener's check could not be sent ({error}): the pool has no \
-                     connection free beside the listener's (give it one more)"
+                    "the listener's check could not be sent ({error}): the publisher's pool \
+                     had no connection free for it (with one pool for both, give it one \
+                     more beside the listener's)"
                 )
                 .into(),
             )),
