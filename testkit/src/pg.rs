@@ -8,9 +8,13 @@
 //!
 //! Each test takes a database of its own from [`fresh_database`], so tests
 //! run in parallel and leave nothing behind in each other's way. None is
-//! dropped: a throwaway cluster takes them with it, but on a `DATABASE_URL`
-//! that points at a server of yours they pile up, one per such test at
-//! each run (`{prefix}_{pid}_{n}`; drop them by hand).
+//! dropped as its test ends (a test's pool may still hold connections to
+//! it); a throwaway cluster takes them with it, and on a `DATABASE_URL`
+//! that points at a server of yours the first [`fresh_database`] of a
+//! process drops those its prefix left behind in processes that have
+//! exited (`{prefix}_{pid}_{n}` whose `pid` runs no more: on Linux, where
+//! `/proc` says so; elsewhere they pile up, one per such test at each
+//! run: drop them by hand).
 //!
 //! [`PgBouncer::start`] puts a PgBouncer of the test's own in front of
 //! that server (`scripts/pgbouncer`, which installs it from the Debian
@@ -112,6 +116,11 @@ pub async fn fresh_database(prefix: &str) -> String {
     let mut conn = PgConnection::connect_with(&options)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {server}: {e}"));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    if !SWEPT.is_completed() {
+        drop_left_behind(&mut conn, prefix).await;
+        SWEPT.call_once(|| {});
+    }
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)
         .await
@@ -212,6 +221,43 @@ impl Drop for PgBouncer {
     }
 }
 
+/// Drops the databases `{prefix}_{pid}_{n}` of processes that have exited
+/// (best effort: one still in use, or dropped meanwhile by another
+/// process's sweep, is left as it is).
+async fn drop_left_behind(conn: &mut PgConnection, prefix: &str) {
+    let Ok(names) = sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database")
+        .fetch_all(&mut *conn)
+        .await
+    else {
+        return;
+    };
+    for name in names {
+        if left_behind(&name, prefix, std::process::id(), |pid| {
+            !cfg!(target_os = "linux") || std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+/// Whether `name` is `{prefix}_{pid}_{n}` of a process other than `own`
+/// that does not run (`runs` says which do).
+fn left_behind(name: &str, prefix: &str, own: u32, runs: impl Fn(u32) -> bool) -> bool {
+    let Some((pid, n)) = name
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return false;
+    };
+    let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), n.parse::<u32>()) else {
+        return false;
+    };
+    pid != own && !runs(pid)
+}
+
 /// The password of a `postgres://user:password@host/...` URL, if any.
 fn password(url: &str) -> Option<&str> {
     let rest = &url[url.find("://")? + 3..];
@@ -239,4 +285,32 @@ pub fn with_local_port(url: &str, port: u16) -> String {
         &url[..authority_start],
         &rest[end..]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::left_behind;
+
+    #[test]
+    fn only_this_prefix_s_databases_of_processes_that_exited_are_left_behind() {
+        let runs = |pid: u32| pid == 7;
+        assert!(left_behind("replicas_12_0", "replicas", 3, runs));
+        assert!(
+            !left_behind("replicas_7_0", "replicas", 3, runs),
+            "a process that runs"
+        );
+        assert!(
+            !left_behind("replicas_3_4", "replicas", 3, runs),
+            "this process's"
+        );
+        assert!(
+            !left_behind("replicas_bouncer_12_0", "replicas", 3, runs),
+            "another prefix"
+        );
+        assert!(!left_behind("jobs_12_0", "replicas", 3, runs));
+        assert!(!left_behind("replicas_12", "replicas", 3, runs));
+        assert!(!left_behind("replicas_12_0_1", "replicas", 3, runs));
+        assert!(!left_behind("replicas12_0", "replicas", 3, runs));
+        assert!(!left_behind("postgres", "replicas", 3, runs));
+    }
 }
