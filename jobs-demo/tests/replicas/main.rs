@@ -741,21 +741,7 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
         .fetch_one(&pool)
         .await
         .unwrap();
-    // a database's connections are allowed or refused from another one's
-    let mut admin = PgConnection::connect(testkit::pg::server_url())
-        .await
-        .unwrap();
-    let allow = |yes: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {yes}");
-
-    sqlx::query(&allow(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(B.listener_pid())
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let refused = refuse_connections_and_cut(&name, B.listener_pid()).await;
     let _ = partner_calls(&PARTNER_A).decide(0, &too_many_requests(Duration::from_secs(30)));
     eventually("A to publish", || A.counts().published == 1).await;
     eventually("B to notice", || B.counts().reconnects == 1).await;
@@ -768,7 +754,7 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     assert_eq!(PARTNER_B.remaining(), None, "B is away");
     assert_eq!(B.listener(), ListenerState::Reconnecting);
 
-    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    refused.allow_again().await;
     eventually("B's partner cooldown to hold", || {
         PARTNER_B.remaining().is_some()
     })
@@ -1163,19 +1149,7 @@ async fn the_tail_of_a_storm_is_told_while_the_listener_cannot_reconnect() {
         .fetch_one(&mut *conn)
         .await
         .unwrap();
-    let mut admin = PgConnection::connect(testkit::pg::server_url())
-        .await
-        .unwrap();
-    let allow = |yes: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {yes}");
-    sqlx::query(&allow(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(B.listener_pid())
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let refused = refuse_connections_and_cut(&name, B.listener_pid()).await;
     eventually("B to fail to reconnect", || {
         !logs
             .matching(Level::WARN, "the listener cannot reconnect")
@@ -1192,7 +1166,7 @@ async fn the_tail_of_a_storm_is_told_while_the_listener_cannot_reconnect() {
     })
     .await;
     assert_eq!(B.listener(), ListenerState::Reconnecting);
-    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    refused.allow_again().await;
     let _ = &PARTNER_B;
 }
 
@@ -1730,4 +1704,44 @@ async fn through_pgbouncer_in_transaction_pooling_start_refuses_a_listener_that_
         through_pgbouncer(1, (&A1, &PARTNER_A1), (&B1, &PARTNER_B1)),
         through_pgbouncer(3, (&A3, &PARTNER_A3), (&B3, &PARTNER_B3)),
     );
+}
+
+/// The test's database `name` refusing new connections (set from a
+/// connection to the server's own database, kept to allow them again).
+struct Refused {
+    admin: PgConnection,
+    name: String,
+}
+
+/// Refuses new connections to the database `name`, then cuts the
+/// listener `pid`'s connection: it cannot reconnect until
+/// [`Refused::allow_again`].
+async fn refuse_connections_and_cut(name: &str, pid: i32) -> Refused {
+    let mut admin = PgConnection::connect(testkit::pg::server_url())
+        .await
+        .unwrap();
+    let refused = format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false");
+    sqlx::query(&refused).execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Refused {
+        admin,
+        name: name.to_owned(),
+    }
+}
+
+impl Refused {
+    async fn allow_again(mut self) {
+        let allowed = format!(
+            "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS true",
+            self.name
+        );
+        sqlx::query(&allowed)
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
 }
