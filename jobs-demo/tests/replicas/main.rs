@@ -1745,3 +1745,94 @@ impl Refused {
             .unwrap();
     }
 }
+
+/// Behind PgBouncer in transaction pooling, a statement outside a
+/// transaction is parsed on one server connection and may be run on
+/// another (PgBouncer hands the connection back at each Sync): under
+/// other clients' traffic the publisher's statement failed with
+/// "unnamed prepared statement does not exist" (not retried: the hold
+/// lost, `failed` counted), and so did the listener's check at start
+/// (refused with advice about the listener's connection that was already
+/// direct). In a transaction of their own, they stay on one.
+#[tokio::test]
+async fn through_pgbouncer_under_traffic_every_hold_is_published() {
+    replica!(A.with_check_every(Duration::from_secs(1)): PARTNER_A = "partner");
+    replica!(B.with_check_every(Duration::from_secs(1)): PARTNER_B = "partner");
+    let (_, url) = database_and_url().await;
+    let bouncer = testkit::pg::PgBouncer::start("transaction", 3);
+    let through = bouncer.url(&url);
+    let direct = || async {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap()
+    };
+    // the service's own statements beside the holds, through PgBouncer
+    // (their errors are theirs: they only keep the server connections
+    // changing hands)
+    let traffic = pool_through_bouncer(&through, 6).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut others = Vec::new();
+    for task in 0..6 {
+        let (traffic, stop) = (traffic.clone(), stop.clone());
+        others.push(tokio::spawn(async move {
+            let mut n = 0_i32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = sqlx::query("SELECT $1::int + $2::int")
+                    .bind(task)
+                    .bind(n)
+                    .persistent(false)
+                    .execute(&traffic)
+                    .await;
+                n += 1;
+            }
+        }));
+    }
+    A.start_with_listener(
+        pool_through_bouncer(&through, 3).await,
+        direct().await,
+        "a".into(),
+    )
+    .await
+    .unwrap();
+    B.start_with_listener(
+        pool_through_bouncer(&through, 3).await,
+        direct().await,
+        "b".into(),
+    )
+    .await
+    .unwrap();
+    for second in 1..=40_u64 {
+        // each a longer hold than the last: each published
+        for partner in [&PARTNER_A, &PARTNER_B] {
+            let _ = partner_calls(partner)
+                .decide(0, &too_many_requests(Duration::from_secs(30 + second)));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    eventually("every hold handed on to be sent", || {
+        [&A, &B].iter().all(|holds| {
+            let c = holds.counts();
+            c.published + c.coalesced + c.failed + c.expired == c.handed_on
+        })
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for other in others {
+        other.await.unwrap();
+    }
+    assert_eq!(
+        (A.counts().failed, B.counts().failed),
+        (0, 0),
+        "{:?} {:?}",
+        A.counts(),
+        B.counts()
+    );
+    assert!(
+        A.counts().published > 1 && B.counts().published > 1,
+        "{:?} {:?}",
+        A.counts(),
+        B.counts()
+    );
+}

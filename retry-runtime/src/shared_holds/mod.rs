@@ -132,9 +132,12 @@
 //! connection straight to PostgreSQL (or through a pool in session mode),
 //! given with [`start_with_listener`](SharedHolds::start_with_listener);
 //! the publisher's statements and the checks may go through PgBouncer.
-//! Its statements are not prepared by name, so they run through PgBouncer
-//! 1.20 and older too (give your own pool `statement_cache_capacity(0)`
-//! for yours).
+//! Its statements are not prepared by name and each runs in a transaction
+//! of its own, so they run through PgBouncer 1.20 and older too, also
+//! under other clients' traffic (outside a transaction, PgBouncer may
+//! parse a statement on one server connection and bind it on another:
+//! your own statements through it meet the same outside a transaction,
+//! `statement_cache_capacity(0)` or not).
 //!
 //! ```no_run
 //! # use retry_runtime::{cooldown::Cooldown, shared_holds::SharedHolds};

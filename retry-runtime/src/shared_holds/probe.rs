@@ -74,10 +74,21 @@ impl SharedHolds {
         probe: &str,
         replica: Option<&str>,
     ) -> Result<Heard, sqlx::Error> {
-        let send = sqlx::query(SEND)
-            .bind(probe)
-            .persistent(false)
-            .execute(pool);
+        // in a transaction of its own: behind a pooler in transaction
+        // mode (PgBouncer) a statement outside one is parsed on one server
+        // connection (handed back at its Sync) and may be bound on
+        // another, to another client's statement ("bind message supplies
+        // 1 parameters, but prepared statement \"\" requires 2"); inside
+        // one, the pooler keeps the connection until COMMIT
+        let send = async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(SEND)
+                .bind(probe)
+                .persistent(false)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
         let failed = match tokio::time::timeout(self.check_every, send).await {
             Ok(Ok(_)) => None,
             Ok(Err(sqlx::Error::PoolClosed)) => return Err(sqlx::Error::PoolClosed),
