@@ -520,11 +520,7 @@ async fn a_listener_whose_connection_goes_silent_is_made_again_and_still_holds()
     let (proxied, silence) = silencing_proxy(&url).await;
     // B reaches the database through the proxy only
     // (a silenced connection stays taken: its listener's UNLISTEN never ends)
-    let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&proxied)
-        .await
-        .unwrap();
+    let b_pool = pool_of(&proxied, 4).await;
     B.start(b_pool, "b".into()).await.unwrap();
     let pid = B.listener_pid();
 
@@ -611,11 +607,7 @@ async fn a_listener_that_stops_hearing_is_made_again_and_reads_what_it_missed() 
     let (pool, url) = database_and_url().await;
     A.start(pool.clone(), "a".into()).await.unwrap();
     let (proxied, deaf) = deafening_proxy(&url).await;
-    let b_listener = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(3)
-        .connect(&proxied)
-        .await
-        .unwrap();
+    let b_listener = pool_of(&proxied, 3).await;
     B.start_with_listener(pool.clone(), b_listener, "b".into())
         .await
         .unwrap();
@@ -727,11 +719,7 @@ async fn a_hold_published_while_a_listener_cannot_reconnect_is_read_once_it_is_b
     // B's listener's pool of its own, of one connection: once it is cut,
     // it needs a new one, which the database refuses (its checks, a
     // NOTIFY from another connection, go through the test's pool)
-    let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
+    let b_pool = pool_of(&url, 1).await;
     B.start_with_listener(pool.clone(), b_pool, "b".into())
         .await
         .unwrap();
@@ -1125,11 +1113,7 @@ async fn the_tail_of_a_storm_is_told_while_the_listener_cannot_reconnect() {
     let logs = testkit::capture::capture();
     let (pool, url) = database_and_url().await;
     // (its listener's pool of one connection: cut, it needs a new one)
-    let b_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
+    let b_pool = pool_of(&url, 1).await;
     B.start_with_listener(pool.clone(), b_pool, "b".into())
         .await
         .unwrap();
@@ -1578,6 +1562,16 @@ async fn a_cooldown_with_an_empty_name_is_refused_at_start() {
     let _ = (&NO_NAME, &PARTNER);
 }
 
+/// A pool of at most `max` connections to `url` (a proxy's, or the
+/// database's own for a listener of its own).
+async fn pool_of(url: &str, max: u32) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max)
+        .connect(url)
+        .await
+        .unwrap()
+}
+
 /// A pool to `url` as a service behind PgBouncer in transaction pooling
 /// makes it: no prepared statement kept (PgBouncer 1.20 and older run a
 /// transaction's next statement on any server connection, which has not
@@ -1625,13 +1619,7 @@ async fn through_pgbouncer(
     assert_eq!(a.listener(), ListenerState::NotStarted);
 
     // the listeners straight to PostgreSQL, the rest through PgBouncer
-    let direct = || async {
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap()
-    };
+    let direct = || pool_of(&url, 1);
     a.start_with_listener(a_pool, direct().await, "a".into())
         .await
         .unwrap();
@@ -1761,13 +1749,7 @@ async fn through_pgbouncer_under_traffic_every_hold_is_published() {
     let (_, url) = database_and_url().await;
     let bouncer = testkit::pg::PgBouncer::start("transaction", 3);
     let through = bouncer.url(&url);
-    let direct = || async {
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap()
-    };
+    let direct = || pool_of(&url, 1);
     // the service's own statements beside the holds, through PgBouncer
     // (their errors are theirs: they only keep the server connections
     // changing hands)
