@@ -74,21 +74,7 @@ impl SharedHolds {
         probe: &str,
         replica: Option<&str>,
     ) -> Result<Heard, sqlx::Error> {
-        // in a transaction of its own: behind a pooler in transaction
-        // mode (PgBouncer) a statement outside one is parsed on one server
-        // connection (handed back at its Sync) and may be bound on
-        // another, to another client's statement ("bind message supplies
-        // 1 parameters, but prepared statement \"\" requires 2"); inside
-        // one, the pooler keeps the connection until COMMIT
-        let send = async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(SEND)
-                .bind(probe)
-                .persistent(false)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        };
+        let send = alone(pool, sqlx::query(SEND).bind(probe));
         let failed = match tokio::time::timeout(self.check_every, send).await {
             Ok(Ok(_)) => None,
             Ok(Err(sqlx::Error::PoolClosed)) => return Err(sqlx::Error::PoolClosed),
@@ -134,6 +120,22 @@ impl SharedHolds {
             .into(),
         )
     }
+}
+
+/// Runs `query` unprepared, in a transaction of its own: behind a pooler
+/// in transaction mode (PgBouncer) a statement outside one is parsed on
+/// one server connection (handed back at its Sync) and may be bound on
+/// another, to another client's statement ("bind message supplies 1
+/// parameters, but prepared statement \"\" requires 2"); inside one, the
+/// pooler keeps the connection until COMMIT. The publisher's statement
+/// and the probe's `NOTIFY` go this way.
+pub(super) async fn alone(
+    pool: &PgPool,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    query.persistent(false).execute(&mut *tx).await?;
+    tx.commit().await
 }
 
 /// A send of the probe that did not end in `after`.

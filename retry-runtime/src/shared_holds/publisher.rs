@@ -23,9 +23,10 @@ use crate::cooldown::Cooldown;
 /// running on a server connection that has not prepared it, or where
 /// another client prepared one of that name ("prepared statement
 /// \"sqlx_s_1\" already exists"). One parse a hold costs nothing beside
-/// its round trip. It runs in a transaction of its own (BEGIN and COMMIT:
-/// two round trips more a hold), so that such a pooler keeps one server
-/// connection for its parse and its bind.
+/// its round trip. It runs in a transaction of its own
+/// ([`probe::alone`](super::probe::alone); BEGIN and COMMIT: two round
+/// trips more a hold), so that such a pooler keeps one server connection
+/// for its parse and its bind.
 const PUBLISH: &str = "
 WITH held AS (
     INSERT INTO cooldown_holds (channel, cooldown, until, sender)
@@ -99,21 +100,16 @@ impl SharedHolds {
                 }
                 let ms = left.as_nanos().div_ceil(1_000_000) as u64;
                 let payload = format!("{replica} {name} {ms}");
-                // in a transaction of its own: behind a pooler in
-                // transaction mode (PgBouncer) a statement outside one is
-                // parsed on one server connection and may be bound on
-                // another (as the probe's NOTIFY, probe.rs)
-                let mut tx = pool.begin().await?;
-                sqlx::query(PUBLISH)
-                    .bind(name)
-                    .bind(ms as f64)
-                    .bind(self.channel)
-                    .bind(&payload)
-                    .bind(replica)
-                    .persistent(false)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                super::probe::alone(
+                    pool,
+                    sqlx::query(PUBLISH)
+                        .bind(name)
+                        .bind(ms as f64)
+                        .bind(self.channel)
+                        .bind(&payload)
+                        .bind(replica),
+                )
+                .await?;
                 Ok(Some(ms))
             })
             .await;
