@@ -34,7 +34,9 @@ use pace::Pace;
 ///   form (`#[retry(policy = ..)]`, `policy.retry(op)` sync, async and
 ///   hedged, the reqwest middleware, the tower layer; a hand loop's `Run`
 ///   awaits [`ready`](Cooldown::ready) itself): a first attempt is no
-///   retry, so `max_elapsed` does not bound that wait, but the wait counts
+///   retry, so `max_elapsed` does not bound that wait (a caller with a
+///   deadline of its own asks [`first_wait`](Cooldown::first_wait) before
+///   the call), but the wait counts
 ///   toward it, as the call's time (a call held past its policy's
 ///   `max_elapsed` makes one attempt, and a failure of it is not retried,
 ///   `Deadline`). A hold made longer during that wait (another call's
@@ -297,6 +299,54 @@ impl Cooldown {
         self.hold().map(|(_, left)| left)
     }
 
+    /// How long a first attempt made now through it would wait, `None`
+    /// for no wait: the hold's time left ([`remaining`](Self::remaining)),
+    /// or, with a [pace](Self::with_pace), the wait until the pace's first
+    /// free slot at or after the hold's end, whichever is later. No slot
+    /// is taken: the call made after it takes its own, as any call does
+    /// (later, when other calls took the slots before it meanwhile).
+    ///
+    /// A first attempt's wait is not bounded by its policy's
+    /// `max_elapsed` (there is no error yet to return: see the
+    /// [type's docs](Cooldown)): a caller with a deadline of its own (a
+    /// handler's 30 s) asks before the call, and sends it elsewhere (a
+    /// fallback) or fails it at once when the wait would pass the
+    /// deadline, rather than wait most of it out and then call with no
+    /// time left. A call's [`stop_on`](crate::Retry::stop_on) signal ends
+    /// the wait, but then makes the attempt: into the hold, another 429.
+    ///
+    /// With a [spread](Self::with_spread), a held call's point in it is
+    /// drawn when the call waits, so it cannot be known now: the answer
+    /// is then the hold's end (and the pace's first free slot at or after
+    /// it), and a held call waits up to [`spread`](Self::spread) more. The
+    /// cooldown does not know a policy's breaker: a call that the breaker
+    /// refuses does not wait at all.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::cooldown::Cooldown;
+    /// static PROVIDER: Cooldown = Cooldown::new("llm").with_pace(60, Duration::from_secs(60));
+    ///
+    /// /// Call the provider only if its first attempt would start in time.
+    /// fn in_time(deadline: Duration, answer_takes: Duration) -> bool {
+    ///     PROVIDER.first_wait().unwrap_or_default() + answer_takes <= deadline
+    /// }
+    ///
+    /// let _paused = retry_runtime::testing::pause(); // the library's clock is virtual here
+    /// assert_eq!(PROVIDER.first_wait(), None); // neither held nor paced yet
+    /// assert!(in_time(Duration::from_secs(30), Duration::from_secs(10)));
+    /// PROVIDER.hold_for(Duration::from_secs(25)); // another call's 429 asked for 25s
+    /// let wait = PROVIDER.first_wait().unwrap(); // 25s, less the real time since
+    /// assert!(wait > Duration::from_secs(24) && wait <= Duration::from_secs(25));
+    /// assert!(!in_time(Duration::from_secs(30), Duration::from_secs(10))); // to the fallback
+    /// ```
+    pub fn first_wait(&self) -> Option<Duration> {
+        let left = self.remaining().unwrap_or_default();
+        let slot = self.pace.peek(nanos(SystemClock.now()), nanos(left));
+        let wait = slot.unwrap_or(left).max(left);
+        (!wait.is_zero()).then_some(wait)
+    }
+
     /// The hold's end as it was set (on the clock of the thread that set
     /// it) and the time left on this thread's, if it holds.
     #[inline(always)]
@@ -409,14 +459,14 @@ impl Cooldown {
     /// The wait before a first attempt held by it, in one: the hold's
     /// time left (and the call's point in the spread after it, drawn),
     /// then the pace's next slot after that (taken). `None`: no wait.
-    pub(crate) fn first_wait(&self) -> Option<Duration> {
+    pub(crate) fn take_first_wait(&self) -> Option<Duration> {
         let left = self.held_left();
         self.imposed(left, self.slot_after(left))
     }
 
     /// The slot of a first attempt made without its wait (its stop signal
     /// fired before the call): the pace's next slot after the hold, taken
-    /// as [`first_wait`](Self::first_wait) takes it, so that the attempt
+    /// as [`take_first_wait`](Self::take_first_wait) takes it, so that the attempt
     /// counts against the pace, made early; no wait is recorded (none
     /// starts).
     fn first_slot(&self) {
@@ -456,7 +506,7 @@ impl Cooldown {
     }
 
     /// The wait before a first attempt that has waited its
-    /// [`first_wait`](Self::first_wait) (the tower layer's): none, unless
+    /// [`take_first_wait`](Self::take_first_wait) (the tower layer's): none, unless
     /// a hold still holds that ends on this thread's clock (made longer
     /// meanwhile: another call's 429); then its time left, and the pace's
     /// next slot after it (taken), as [`ready`](Self::ready) waits a hold
@@ -622,7 +672,7 @@ fn first_cooldown<W, G>(policy: &Policy<W, G>) -> Option<&'static Cooldown> {
 }
 
 /// The wait before the first attempt of a run of `policy`, when its
-/// cooldown asks for one ([`Cooldown::first_wait`]; `again`, once that
+/// cooldown asks for one ([`Cooldown::take_first_wait`]; `again`, once that
 /// was waited: [`Cooldown::first_wait_again`], a hold made longer
 /// meanwhile); none when [`first_cooldown`] gives none.
 #[cold]
@@ -632,7 +682,7 @@ pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<
     if again {
         cooldown.first_wait_again()
     } else {
-        cooldown.first_wait()
+        cooldown.take_first_wait()
     }
 }
 
@@ -677,4 +727,99 @@ impl fmt::Debug for Cooldown {
 /// `d` in nanoseconds, saturated (584 years).
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+    const MS: Duration = Duration::from_millis(1);
+
+    // (tokio's paused clock stands still: the waits are exact)
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_is_the_holds_time_left_and_none_when_it_does_not_hold() {
+        static C: Cooldown = Cooldown::new("first-wait-hold");
+        assert_eq!(C.first_wait(), None);
+        C.hold_for(25 * S);
+        assert_eq!(C.first_wait(), Some(25 * S));
+        tokio::time::advance(24 * S).await;
+        assert_eq!(C.first_wait(), Some(S));
+        tokio::time::advance(S).await;
+        assert_eq!(C.first_wait(), None);
+    }
+
+    /// The pace's next free slot, not taken: asked twice, the same; the
+    /// call after it takes that slot.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_is_the_paces_next_slot_and_takes_none() {
+        static C: Cooldown = Cooldown::new("first-wait-pace").with_pace(10, S);
+        assert_eq!(C.first_wait(), None, "the first slot is now");
+        assert_eq!(C.slot_after(Duration::ZERO), None);
+        for n in 1..=3 {
+            assert_eq!(C.first_wait(), Some(n * 100 * MS));
+            assert_eq!(C.first_wait(), Some(n * 100 * MS), "no slot taken");
+            assert_eq!(C.slot_after(Duration::ZERO), Some(n * 100 * MS));
+        }
+        tokio::time::advance(S).await;
+        assert_eq!(C.first_wait(), None, "a pace left alone");
+    }
+
+    /// A retry's slot reserved ahead is skipped, as a first attempt's
+    /// take skips it; a burst's calls go at once.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_is_the_slot_a_first_attempt_would_take() {
+        static C: Cooldown = Cooldown::new("first-wait-ahead").with_pace(10, S);
+        assert_eq!(C.slot_after(Duration::ZERO), None);
+        // a retry's slot at 100ms, reserved
+        assert_eq!(C.slot_after(100 * MS), Some(100 * MS));
+        assert_eq!(C.first_wait(), Some(200 * MS));
+        assert_eq!(C.slot_after(Duration::ZERO), Some(200 * MS));
+
+        static B: Cooldown = Cooldown::new("first-wait-burst")
+            .with_pace(10, S)
+            .with_burst(3);
+        for _ in 0..3 {
+            assert_eq!(B.first_wait(), None);
+            assert_eq!(B.slot_after(Duration::ZERO), None);
+        }
+        assert_eq!(B.first_wait(), Some(100 * MS));
+        assert_eq!(B.slot_after(Duration::ZERO), Some(100 * MS));
+    }
+
+    /// Held and paced: the pace's first free slot at or after the hold's
+    /// end, whichever comes later.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_is_the_later_of_the_hold_and_the_pace() {
+        static C: Cooldown = Cooldown::new("first-wait-both").with_pace(10, S);
+        // 30 slots taken: the next free one is at 3s
+        for _ in 0..30 {
+            let _ = C.slot_after(Duration::ZERO);
+        }
+        C.hold_for(2 * S);
+        assert_eq!(C.first_wait(), Some(3 * S), "the pace's slot, later");
+        C.hold_for(10 * S);
+        assert_eq!(C.first_wait(), Some(10 * S), "the hold's end, later");
+        // what a first attempt then waits
+        assert_eq!(C.take_first_wait(), Some(10 * S));
+        assert_eq!(C.first_wait(), Some(10 * S + 100 * MS));
+    }
+
+    /// With a spread, the hold's end (the point in the spread is drawn
+    /// when a call waits): nothing drawn from the generator.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_with_a_spread_is_the_holds_end_and_draws_nothing() {
+        static C: Cooldown = Cooldown::new("first-wait-spread").with_spread(Duration::from_secs(3));
+        C.hold_for(4 * S);
+        crate::testing::seed(7);
+        assert_eq!(C.first_wait(), Some(4 * S));
+        assert_eq!(
+            Rng::with_thread(|r| r.next_u64()),
+            Rng::with_seed(7).next_u64()
+        );
+        // what a call then waits: up to `spread()` more
+        let wait = C.take_first_wait().unwrap();
+        assert!(wait >= 4 * S && wait <= 4 * S + C.spread(), "{wait:?}");
+    }
 }

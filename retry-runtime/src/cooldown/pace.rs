@@ -23,6 +23,7 @@ pub(super) struct Pace {
 }
 
 /// The slots taken, in nanoseconds on the `SystemClock`.
+#[derive(Clone, Copy)]
 struct Slots {
     /// When the next call is due at the latest (the "theoretical arrival
     /// time"); 0: no call yet.
@@ -113,8 +114,38 @@ impl Pace {
             let wait = Duration::from_nanos(after);
             return fits(wait).then_some(wait);
         }
-        let interval = self.interval;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        self.take_in(&mut slots, now, after, fits)
+    }
+
+    /// The wait until the slot [`take`](Self::take) would take at or
+    /// after `after` from `now` (both in nanoseconds), not taken: worked
+    /// out on a copy of the slots, which is let go (`None` when it paces
+    /// nothing). Other calls may take it before the caller does.
+    #[inline(never)]
+    pub(super) fn peek(&self, now: u64, after: u64) -> Option<Duration> {
+        if !self.is_on() {
+            return None;
+        }
+        let mut copy = *self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = None;
+        self.take_in(&mut copy, now, after, &mut |wait| {
+            seen = Some(wait);
+            false
+        });
+        seen
+    }
+
+    /// [`take`](Self::take) on `slots`, locked (or a copy).
+    #[inline(always)]
+    fn take_in(
+        &self,
+        slots: &mut Slots,
+        now: u64,
+        after: u64,
+        fits: &mut dyn FnMut(Duration) -> bool,
+    ) -> Option<Duration> {
+        let interval = self.interval;
         let kept = &mut *slots;
         let asked = if self.burst <= 1 {
             // One call at a time: a slot kept apart that no call meets any
@@ -557,6 +588,34 @@ mod tests {
                 pair[1] / MS
             );
         }
+    }
+
+    /// `peek` is the wait `take` then gives, and takes nothing: on the
+    /// frontier, past reservations ahead, in and beside the overflow run,
+    /// with a burst (whose passed reservations `take` counts in first).
+    #[test]
+    fn peek_is_what_take_then_takes_and_takes_nothing() {
+        let check = |pace: &Pace, now: u64, after: u64| {
+            let seen = pace.peek(now, after);
+            assert_eq!(pace.peek(now, after), seen, "peeked twice");
+            let taken = pace.take(now, after, &mut |_| true);
+            assert_eq!(seen, taken, "now {now}ns, after {after}ns");
+        };
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        for after in [0, 0, 30 * MS, 500 * MS, 0, 0, 0, 0] {
+            check(&pace, 1_000 * MS, after);
+        }
+        for n in 0..AHEAD as u64 {
+            check(&pace, 0, (n + 2) * 1_000 * MS);
+        }
+        for after in [100_000, 100_000, 100_050, 99_900, 50_000, 0] {
+            check(&pace, 0, after * MS);
+        }
+        let burst = Pace::new(10, Duration::from_secs(1), 1).with_burst(2);
+        for (now, after) in [(1_000, 0), (1_000, 318), (1_000, 0), (1_000, 0), (1_500, 0)] {
+            check(&burst, now * MS, after * MS);
+        }
+        assert_eq!(Pace::off().peek(0, 7 * MS), None, "no pace: no slot");
     }
 
     #[test]
