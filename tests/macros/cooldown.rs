@@ -286,3 +286,64 @@ fn an_annotated_fns_429_tells_the_cooldowns_hook() {
     assert!(limited().is_err());
     assert_eq!(*TOLD.lock().unwrap(), [("macros-told", 3 * S)]);
 }
+
+static LOGGED: Cooldown = Cooldown::new("macros-logged");
+static LOGGED_POLICY: Policy = Policy::new()
+    .with_name("macros-logged")
+    .with_cooldown(&LOGGED);
+
+#[retry(policy = LOGGED_POLICY)]
+async fn logged() -> Result<u32, String> {
+    Ok(1)
+}
+
+static LOGGED_SYNC: Cooldown = Cooldown::new("macros-logged-sync");
+static LOGGED_SYNC_POLICY: Policy = Policy::new()
+    .with_name("macros-logged-sync")
+    .with_cooldown(&LOGGED_SYNC);
+
+#[retry(policy = LOGGED_SYNC_POLICY)]
+fn logged_sync() -> Result<u32, String> {
+    Ok(2)
+}
+
+/// The runtime's lines of a first attempt's wait through a cooldown.
+fn cooldown_waits(logs: &testing::CapturedLogs) -> Vec<testing::Record> {
+    let records = logs.records().into_iter();
+    records.filter(|r| r.field("cause").is_some()).collect()
+}
+
+/// An `#[retry(policy = ..)]` fn's first attempt held writes the DEBUG
+/// line of its wait (through `__private`'s first wait, as every form's),
+/// async and sync; one not held writes none.
+#[tokio::test(start_paused = true)]
+async fn a_held_first_attempt_logs_its_wait() {
+    let logs = testing::capture_logs().unwrap();
+    assert_eq!(logged().await, Ok(1));
+    assert!(cooldown_waits(&logs).is_empty(), "{logs}");
+    LOGGED.hold_for(2 * S);
+    assert_eq!(logged().await, Ok(1));
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(lines[0].level(), tracing::Level::DEBUG);
+    assert_eq!(
+        lines[0].message(),
+        "macros-logged: first attempt waits 2s for cooldown macros-logged (hold)"
+    );
+    assert_eq!(lines[0].field("operation"), Some("macros-logged"));
+    assert_eq!(lines[0].field_as::<u64>("wait_ms"), Some(2_000));
+}
+
+#[test]
+fn a_held_sync_first_attempt_logs_its_wait() {
+    let logs = testing::capture_logs().unwrap();
+    let _paused = testing::pause();
+    assert_eq!(logged_sync(), Ok(2));
+    assert!(cooldown_waits(&logs).is_empty(), "{logs}");
+    LOGGED_SYNC.hold_for(2 * S);
+    assert_eq!(logged_sync(), Ok(2));
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(lines[0].field("operation"), Some("macros-logged-sync"));
+    assert_eq!(lines[0].field("cause"), Some("hold"));
+}

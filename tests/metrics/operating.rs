@@ -486,12 +486,23 @@ fn a_cooldown_hold_in_the_metrics_and_the_log() {
     assert!(line.contains(" (cooldown)"), "{line}");
     let wait_ms: u64 = field(&line, "wait_ms").unwrap().parse().unwrap();
     assert!(wait_ms > 2900, "{line}");
-    // the hold's own line, one per hold, not per call held
+    // the hold's own line, one per hold, not per call held (INFO)
     assert_eq!(
-        logs.matching(tracing::Level::DEBUG, "cooldown ops-partner")
+        logs.matching(tracing::Level::INFO, "cooldown ops-partner")
             .len(),
         2
     );
+    // and the first call's held first attempt's (DEBUG), with the wait
+    // its histogram sample has
+    let first = logs.matching(tracing::Level::DEBUG, "cooldown ops-partner");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].contains("ops.partner.import: first attempt waits "),
+        "{first:?}"
+    );
+    assert_eq!(field(&first[0], "cause"), Some("hold"));
+    let first_ms: u128 = field(&first[0], "wait_ms").unwrap().parse().unwrap();
+    assert_eq!(first_ms, waits[0].as_millis());
 }
 
 /// A wait that is part hold, part pace is each cause's for its part: three

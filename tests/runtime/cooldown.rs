@@ -89,7 +89,7 @@ async fn one_runs_429_holds_the_others_retry_until_its_wait_is_over() {
     // then its retry, `api`'s backoff after it (1s, jittered)
     assert!(b_at[1] > 5 * S, "{b_at:?}");
     logs.assert_logged(
-        Level::DEBUG,
+        Level::INFO,
         "cooldown partner: calls through it hold for 5s",
     );
     assert_eq!(PARTNER.remaining(), None);
@@ -2123,4 +2123,132 @@ async fn a_hedge_after_the_hold_is_not_put_off_to_an_overtaken_hedges_point() {
         .await;
     assert_eq!(out, Ok(3));
     assert_eq!(at.into_inner().unwrap(), [Duration::ZERO, 2 * S, ms(2050)]);
+}
+
+/// The runtime's lines of a call's wait through a cooldown before its
+/// first attempt (the line with a `cause`).
+fn cooldown_waits(logs: &testing::CapturedLogs) -> Vec<testing::Record> {
+    logs.records()
+        .into_iter()
+        .filter(|r| r.target() == retry_runtime::log::TARGET && r.field("cause").is_some())
+        .collect()
+}
+
+/// A first attempt a cooldown holds writes a DEBUG line of its wait: the
+/// operation, the cooldown, the wait in ms and its cause, as
+/// `retry_cooldown_wait_seconds` labels it; async, hedged, and a `ready`
+/// wait (no operation: a call of the user's). A call not held writes
+/// none. (A user's walk-through: held first attempts wrote nothing, and a
+/// latency spike could not be explained from the log.)
+#[tokio::test(start_paused = true)]
+async fn a_held_first_attempt_logs_its_wait_and_one_not_held_none() {
+    static LOGGED: Cooldown = Cooldown::new("logged-held");
+    let policy = presets::API.with_name("llm.chat").with_cooldown(&LOGGED);
+    let logs = testing::capture_logs().unwrap();
+    let ok = || async { Ok::<_, ApiError>(()) };
+    assert_eq!(policy.retry(ok).await, Ok(()));
+    assert!(cooldown_waits(&logs).is_empty(), "{logs}");
+
+    LOGGED.hold_for(25 * S);
+    assert_eq!(policy.retry(ok).await, Ok(()));
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    let line = &lines[0];
+    assert_eq!(line.level(), Level::DEBUG);
+    assert_eq!(
+        line.message(),
+        "llm.chat: first attempt waits 25s for cooldown logged-held (hold)"
+    );
+    assert_eq!(line.field("operation"), Some("llm.chat"));
+    assert_eq!(line.field("cooldown"), Some("logged-held"));
+    assert_eq!(line.field_as::<u64>("wait_ms"), Some(25_000));
+    assert_eq!(line.field("cause"), Some("hold"));
+
+    LOGGED.hold_for(3 * S);
+    let hedged = policy.with_hedge(Duration::from_millis(100));
+    assert_eq!(hedged.retry(ok).hedged().await, Ok(()));
+    LOGGED.hold_for(2 * S);
+    LOGGED.ready().await;
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 3, "{logs}");
+    assert_eq!(lines[1].field("operation"), Some("llm.chat"));
+    assert_eq!(lines[1].field_as::<u64>("wait_ms"), Some(3_000));
+    assert_eq!(
+        lines[2].message(),
+        "cooldown logged-held: a call waits 2s (hold)"
+    );
+    assert_eq!(lines[2].field("operation"), None);
+    assert_eq!(lines[2].field_as::<u64>("wait_ms"), Some(2_000));
+
+    // not held any more: no line
+    assert_eq!(policy.retry(ok).await, Ok(()));
+    LOGGED.ready().await;
+    assert_eq!(cooldown_waits(&logs).len(), 3, "{logs}");
+}
+
+/// A first attempt the pace makes wait writes its line, `cause="pace"`;
+/// one held then paced writes one line per cause, each its own part (as
+/// the metric records them); the first slot, free at once, none.
+#[tokio::test(start_paused = true)]
+async fn a_paced_first_attempt_logs_each_causes_part() {
+    static LOGGED: Cooldown = Cooldown::new("logged-paced").with_pace(10, S);
+    let policy = presets::API.with_name("llm.chat").with_cooldown(&LOGGED);
+    let logs = testing::capture_logs().unwrap();
+    let ok = || async { Ok::<_, ApiError>(()) };
+    // two calls at once: the first goes now, the second 100ms later
+    let (a, b) = tokio::join!(policy.retry(ok), policy.retry(ok));
+    assert_eq!((a, b), (Ok(()), Ok(())));
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(
+        lines[0].message(),
+        "llm.chat: first attempt waits 100ms for cooldown logged-paced (pace)"
+    );
+    assert_eq!(lines[0].field("cause"), Some("pace"));
+    assert_eq!(lines[0].field_as::<u64>("wait_ms"), Some(100));
+    // held 2s: the first call waits the hold (no pace after it: its slot
+    // is free then), the next two the hold and then 100ms and 200ms more
+    LOGGED.hold_for(2 * S);
+    let (a, b, c) = tokio::join!(policy.retry(ok), policy.retry(ok), policy.retry(ok));
+    assert_eq!((a, b, c), (Ok(()), Ok(()), Ok(())));
+    let parts: Vec<(String, u64)> = cooldown_waits(&logs)[1..]
+        .iter()
+        .map(|r| {
+            let cause = r.field("cause").unwrap().to_owned();
+            (cause, r.field_as::<u64>("wait_ms").unwrap())
+        })
+        .collect();
+    let part = |cause: &str, ms: u64| (cause.to_owned(), ms);
+    assert_eq!(
+        parts,
+        [
+            part("hold", 2_000),
+            part("hold", 2_000),
+            part("pace", 100),
+            part("hold", 2_000),
+            part("pace", 200),
+        ],
+        "{logs}"
+    );
+}
+
+/// A sync call's first attempt held writes the line too.
+#[test]
+fn a_held_sync_first_attempt_logs_its_wait() {
+    static LOGGED: Cooldown = Cooldown::new("logged-sync");
+    let policy = presets::API.with_name("llm.sync").with_cooldown(&LOGGED);
+    let logs = testing::capture_logs().unwrap();
+    let _paused = testing::pause();
+    assert_eq!(policy.retry(|| Ok::<_, ApiError>(1)).call(), Ok(1));
+    assert!(cooldown_waits(&logs).is_empty(), "{logs}");
+    LOGGED.hold_for(2 * S);
+    assert_eq!(policy.retry(|| Ok::<_, ApiError>(2)).call(), Ok(2));
+    let lines = cooldown_waits(&logs);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(lines[0].field("operation"), Some("llm.sync"));
+    assert_eq!(lines[0].field("cooldown"), Some("logged-sync"));
+    assert_eq!(lines[0].field("cause"), Some("hold"));
+    // 2s, less the real time since the hold
+    let ms = lines[0].field_as::<u64>("wait_ms").unwrap();
+    assert!((1_000..=2_000).contains(&ms), "{ms}");
 }

@@ -239,6 +239,14 @@ fn every_kind_of_run() {
     static SHARED: retry_runtime::cooldown::Cooldown =
         retry_runtime::cooldown::Cooldown::new("shared");
     SHARED.hold_for(Duration::from_secs(1));
+    // a first attempt it holds, and a call of the user's it holds
+    let _ = plain
+        .with_name("held")
+        .with_cooldown(&SHARED)
+        .retry(|| Ok::<_, io::Error>(()))
+        .call();
+    SHARED.hold_for(Duration::from_secs(1));
+    SHARED.ready_sync();
     // the deadline
     let _ = plain
         .with_name("deadline")

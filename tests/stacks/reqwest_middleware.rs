@@ -2923,6 +2923,41 @@ async fn a_first_attempt_held_past_max_elapsed_is_sent_once() {
     );
 }
 
+/// A request the middleware holds for a shared cooldown writes the DEBUG
+/// line of its wait before its first attempt (operation, cooldown,
+/// `wait_ms`, `cause`), as every form does; one not held writes none.
+#[tokio::test]
+async fn a_held_first_attempt_through_the_middleware_logs_its_wait() {
+    use retry_runtime::cooldown::Cooldown;
+    static LOGGED: Cooldown = Cooldown::new("mw-logged");
+    static POLICY: Policy<RetryOn> = presets::API.with_name("mw-logged").with_cooldown(&LOGGED);
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    let server = FlakyServer::start().await;
+    server.route("/a", [200, 200]);
+    let client = client(RetryMiddleware::new(&POLICY));
+    let waits = || {
+        let records = logs.records().into_iter();
+        records
+            .filter(|r| r.field("cause").is_some())
+            .collect::<Vec<_>>()
+    };
+    let sent = client.get(server.url("/a")).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert!(waits().is_empty(), "{logs}");
+    LOGGED.hold_for(Duration::from_millis(300));
+    let sent = client.get(server.url("/a")).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let lines = waits();
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(lines[0].level(), Level::DEBUG);
+    assert_eq!(lines[0].field("operation"), Some("mw-logged"));
+    assert_eq!(lines[0].field("cooldown"), Some("mw-logged"));
+    assert_eq!(lines[0].field("cause"), Some("hold"));
+    // 300ms, less the real time since the hold
+    let ms = lines[0].field_as::<u64>("wait_ms").unwrap();
+    assert!((100..=300).contains(&ms), "{ms}");
+}
+
 /// A request whose breaker is forced open is refused at once: its
 /// cooldown's hold (another request's 429, 2s) is not waited out first,
 /// and no slot of its pace is taken (as in every form since cfe8ec3; the

@@ -3395,6 +3395,45 @@ async fn a_call_held_by_a_cooldown_shows_a_sleep_before_its_first_attempt() {
     assert_eq!(fut.await.unwrap().status(), StatusCode::OK);
 }
 
+/// A first attempt the layer holds for a shared cooldown writes the
+/// DEBUG line of its wait (operation, cooldown, `wait_ms`, `cause`), as
+/// every form does; one not held writes none.
+#[tokio::test(start_paused = true)]
+async fn a_held_first_attempt_through_the_layer_logs_its_wait() {
+    use retry_runtime::cooldown::Cooldown;
+    static LOGGED: Cooldown = Cooldown::new("tower-logged");
+    static POLICY: Policy<RetryOn> = FAST.with_name("tower-logged").with_cooldown(&LOGGED);
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    let answer = |_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) };
+    let svc = ServiceBuilder::new()
+        .layer(POLICY.layer())
+        .service(tower::service_fn(answer));
+    let send = || {
+        let svc = svc.clone();
+        async move {
+            let request = Request::get("/a").body(String::new()).unwrap();
+            svc.oneshot(request).await.unwrap().status()
+        }
+    };
+    let waits = || {
+        let records = logs.records().into_iter();
+        records
+            .filter(|r| r.field("cause").is_some())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(send().await, StatusCode::OK);
+    assert!(waits().is_empty(), "{logs}");
+    LOGGED.hold_for(Duration::from_secs(2));
+    assert_eq!(send().await, StatusCode::OK);
+    let lines = waits();
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(lines[0].level(), Level::DEBUG);
+    assert_eq!(lines[0].field("operation"), Some("tower-logged"));
+    assert_eq!(lines[0].field("cooldown"), Some("tower-logged"));
+    assert_eq!(lines[0].field_as::<u64>("wait_ms"), Some(2_000));
+    assert_eq!(lines[0].field("cause"), Some("hold"));
+}
+
 /// A service answering after 300ms (a healthy upstream, slower than the
 /// callers' deadlines), counting its calls.
 fn answering_late(

@@ -48,7 +48,10 @@ use pace::Pace;
 ///   it fires (skips it if it has): the attempt is made then, and its
 ///   failure not retried; it keeps the pace's slot it took, and its
 ///   wait's sample in `retry_cooldown_wait_seconds` is the whole wait,
-///   recorded as it started (see [`metrics`]).
+///   recorded as it started (see [`metrics`]). Each wait a first attempt
+///   makes writes a DEBUG line, `{operation}: first attempt waits {wait}
+///   for cooldown {name} ({cause})`, one per cause (`hold`, `pace`), as
+///   the metric records its parts ([`log`](crate::log)).
 ///
 /// A retry's wait is lengthened when the run decides it: a hold made
 /// longer while it waits (another call's 429) does not move it (the retry
@@ -131,8 +134,9 @@ pub struct Cooldown {
 }
 
 impl Cooldown {
-    /// A cooldown never held yet, named `name` (in the DEBUG line of each
-    /// hold and in a policy's `Debug`).
+    /// A cooldown never held yet, named `name` (in the INFO line of each
+    /// hold, the DEBUG line of each first attempt's wait, its metrics and
+    /// a policy's `Debug`).
     ///
     /// ```
     /// static SEARCH: retry_runtime::cooldown::Cooldown = retry_runtime::cooldown::Cooldown::new("search");
@@ -419,19 +423,31 @@ impl Cooldown {
     /// # #[cfg(not(feature = "tokio"))] fn main() {}
     /// ```
     pub async fn ready_on<S: Sleeper + ?Sized>(&self, sleeper: &S) {
+        self.ready_for(None, sleeper).await;
+    }
+
+    /// [`ready_on`](Self::ready_on) before the first attempt of a run of
+    /// `operation` (the reqwest middleware's), named in the DEBUG line of
+    /// each wait ([`waits_first`](Self::waits_first)); `None`: a call of
+    /// the user's.
+    pub(crate) async fn ready_for<S: Sleeper + ?Sized>(
+        &self,
+        operation: Option<&'static str>,
+        sleeper: &S,
+    ) {
         let mut waited = 0;
         while let Some(left) = self.next_wait(&mut waited) {
             let how = sleep::wait_on(sleeper, left);
             if how == sleep::Wait::Skip {
                 break;
             }
-            metrics::cooldown_waits(self.name, CooldownCause::Hold, left);
+            self.waits_first(operation, CooldownCause::Hold, left);
             sleep::timer(sleeper, left, how).await;
         }
         if let Some(slot) = self.slot_after(Duration::ZERO) {
             let how = sleep::wait_on(sleeper, slot);
             if how != sleep::Wait::Skip {
-                metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
+                self.waits_first(operation, CooldownCause::Pace, slot);
                 sleep::timer(sleeper, slot, how).await;
             }
         }
@@ -447,21 +463,22 @@ impl Cooldown {
     pub fn ready_sync(&self) {
         let mut waited = 0;
         while let Some(left) = self.next_wait(&mut waited) {
-            metrics::cooldown_waits(self.name, CooldownCause::Hold, left);
+            self.waits_first(None, CooldownCause::Hold, left);
             sleep::sleep_sync(left);
         }
         if let Some(slot) = self.slot_after(Duration::ZERO) {
-            metrics::cooldown_waits(self.name, CooldownCause::Pace, slot);
+            self.waits_first(None, CooldownCause::Pace, slot);
             sleep::sleep_sync(slot);
         }
     }
 
-    /// The wait before a first attempt held by it, in one: the hold's
-    /// time left (and the call's point in the spread after it, drawn),
-    /// then the pace's next slot after that (taken). `None`: no wait.
-    pub(crate) fn take_first_wait(&self) -> Option<Duration> {
+    /// The wait before a first attempt of a run of `operation` held by
+    /// it, in one: the hold's time left (and the call's point in the
+    /// spread after it, drawn), then the pace's next slot after that
+    /// (taken). `None`: no wait.
+    pub(crate) fn take_first_wait(&self, operation: &'static str) -> Option<Duration> {
         let left = self.held_left();
-        self.imposed(left, self.slot_after(left))
+        self.imposed(operation, left, self.slot_after(left))
     }
 
     /// The slot of a first attempt made without its wait (its stop signal
@@ -475,16 +492,37 @@ impl Cooldown {
         let _ = self.slot_after(left);
     }
 
-    /// A first attempt's wait: the pace's `slot` if it has one (taken),
-    /// else the hold's time `left`; recorded (`retry_cooldown_wait_seconds`,
-    /// see [`record_imposed`](Self::record_imposed)) unless none.
-    fn imposed(&self, left: Duration, slot: Option<Duration>) -> Option<Duration> {
+    /// A first attempt's wait (a run of `operation`'s): the pace's `slot`
+    /// if it has one (taken), else the hold's time `left`; recorded
+    /// (`retry_cooldown_wait_seconds`, see
+    /// [`record_imposed`](Self::record_imposed)) and logged unless none.
+    fn imposed(
+        &self,
+        operation: &'static str,
+        left: Duration,
+        slot: Option<Duration>,
+    ) -> Option<Duration> {
         let wait = slot.unwrap_or(left);
         if wait.is_zero() {
             return None;
         }
-        self.record_imposed(Duration::ZERO, left, wait);
+        self.record_imposed(Duration::ZERO, left, wait, Some(operation));
         Some(wait)
+    }
+
+    /// A call's wait of `wait` through it before its first attempt, the
+    /// part `cause` made: recorded (`retry_cooldown_wait_seconds`) and
+    /// logged (DEBUG, naming `operation`, the run's, when known; `None`:
+    /// a [`ready`](Self::ready) call of the user's). The one place every
+    /// form's first attempt (the functional forms, `#[retry]`, the tower
+    /// layer through [`first_wait_of`]; the reqwest middleware through
+    /// [`ready_for`](Self::ready_for)) tells of its wait; a call that
+    /// does not wait never comes here.
+    #[cold]
+    #[inline(never)]
+    fn waits_first(&self, operation: Option<&'static str>, cause: CooldownCause, wait: Duration) {
+        metrics::cooldown_waits(self.name, cause, wait);
+        crate::log::cooldown_waits(operation, self.name, cause, wait);
     }
 
     /// Record the wait this cooldown imposes on one whose own wait (its
@@ -494,14 +532,26 @@ impl Cooldown {
     /// the spread after it: `left` includes it) as `hold`, the pace's
     /// (beyond both) as `pace`. Each cause its own part: a call held 30 s
     /// then paced 100 ms waited 30 s for the hold, not 30.1 s for the pace.
-    fn record_imposed(&self, own: Duration, left: Duration, wait: Duration) {
+    /// `first`: a first attempt's, of that operation, each part logged as
+    /// well ([`waits_first`](Self::waits_first)); `None`: a retry's, whose
+    /// own line says it was lengthened (`wait_source="cooldown"`).
+    fn record_imposed(
+        &self,
+        own: Duration,
+        left: Duration,
+        wait: Duration,
+        first: Option<&'static str>,
+    ) {
         let held = left.min(wait).saturating_sub(own);
-        if !held.is_zero() {
-            metrics::cooldown_waits(self.name, CooldownCause::Hold, held);
-        }
         let paced = wait.saturating_sub(own.max(left));
-        if !paced.is_zero() {
-            metrics::cooldown_waits(self.name, CooldownCause::Pace, paced);
+        for (cause, part) in [(CooldownCause::Hold, held), (CooldownCause::Pace, paced)] {
+            if part.is_zero() {
+                continue;
+            }
+            match first {
+                Some(operation) => self.waits_first(Some(operation), cause, part),
+                None => metrics::cooldown_waits(self.name, cause, part),
+            }
         }
     }
 
@@ -513,14 +563,14 @@ impl Cooldown {
     /// made longer (a point in the spread drawn again: the longer hold
     /// holds the call anew). A hold set by a thread whose clock runs ahead (its time
     /// left here past the longest hold asked) was waited once: not again.
-    pub(crate) fn first_wait_again(&self) -> Option<Duration> {
+    pub(crate) fn first_wait_again(&self, operation: &'static str) -> Option<Duration> {
         let until = self.until.load(Ordering::Acquire);
         let left = until.saturating_sub(nanos(SystemClock.now()));
         if left == 0 || left > self.longest.load(Ordering::Relaxed) {
             return None;
         }
         let left = self.spread_after(Duration::from_nanos(left));
-        self.imposed(left, self.slot_after(left))
+        self.imposed(operation, left, self.slot_after(left))
     }
 
     /// The wait until the pace's first free slot at or after `after` from
@@ -646,7 +696,8 @@ impl Imposed {
     #[cold]
     #[inline(never)]
     pub(crate) fn record(self, wait: Duration) {
-        self.cooldown.record_imposed(self.own, self.left, wait);
+        self.cooldown
+            .record_imposed(self.own, self.left, wait, None);
     }
 }
 
@@ -680,9 +731,9 @@ fn first_cooldown<W, G>(policy: &Policy<W, G>) -> Option<&'static Cooldown> {
 pub(crate) fn first_wait_of<W, G>(policy: &Policy<W, G>, again: bool) -> Option<Duration> {
     let cooldown = first_cooldown(policy)?;
     if again {
-        cooldown.first_wait_again()
+        cooldown.first_wait_again(policy.name)
     } else {
-        cooldown.take_first_wait()
+        cooldown.take_first_wait(policy.name)
     }
 }
 
@@ -802,7 +853,7 @@ mod tests {
         C.hold_for(10 * S);
         assert_eq!(C.first_wait(), Some(10 * S), "the hold's end, later");
         // what a first attempt then waits
-        assert_eq!(C.take_first_wait(), Some(10 * S));
+        assert_eq!(C.take_first_wait("first-wait"), Some(10 * S));
         assert_eq!(C.first_wait(), Some(10 * S + 100 * MS));
     }
 
@@ -819,7 +870,7 @@ mod tests {
             Rng::with_seed(7).next_u64()
         );
         // what a call then waits: up to `spread()` more
-        let wait = C.take_first_wait().unwrap();
+        let wait = C.take_first_wait("first-wait").unwrap();
         assert!(wait >= 4 * S && wait <= 4 * S + C.spread(), "{wait:?}");
     }
 }

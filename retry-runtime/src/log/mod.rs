@@ -18,7 +18,9 @@
 //! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `throttle`, `probability`, `outcome` |
-//! | a cooldown starts holding, or holds longer (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`) | DEBUG | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
+//! | a cooldown starts holding, or holds longer (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`: at most one a 429 honoured, or a hold received from another replica) | INFO | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
+//! | a call's first attempt waits through its policy's cooldown, in every form: one line per cause, `cause` being `hold` (the spread included) or `pace`, as `retry_cooldown_wait_seconds` records the parts (a call held 25 s, then paced 1 s, writes two; a call not held writes none; a retry's wait is in its own line, `wait_source="cooldown"`) | DEBUG | `{operation}: first attempt waits {wait} for cooldown {name} ({cause})` | `operation`, `cooldown`, `wait_ms`, `cause` |
+//! | a call of the user's waits in `Cooldown::ready`, `ready_on` or `ready_sync` (a hand loop's first attempt), as above | DEBUG | `cooldown {name}: a call waits {wait} ({cause})` | `cooldown`, `wait_ms`, `cause` |
 //! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `call`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedged call's retry of a failed attempt starts while others are in flight (after that retry's WARN line) | DEBUG | `retrying {operation}: attempt {n} starts beside {k} in flight` | `operation`, `call`, `attempt`, `max_attempts`, `in_flight` |
 //! | a hedge the budget, an open breaker or the throttle refused (no attempt starts; the call waits on for those in flight) | DEBUG | `hedging {operation}: attempt {n} not started ({reason})` | `operation`, `call`, `attempt`, `max_attempts`, `reason` |
@@ -715,11 +717,11 @@ pub(crate) fn not_attempted(
     );
 }
 
-/// The DEBUG line of a cooldown that starts holding, or holds longer:
+/// The INFO line of a cooldown that starts holding, or holds longer:
 /// every call through it waits `wait` from now.
 #[cold]
 pub(crate) fn cooldown_held(name: &'static str, wait: Duration) {
-    tracing::debug!(
+    tracing::info!(
         target: TARGET,
         cooldown = name,
         wait_ms = int(wait.as_millis()),
@@ -727,6 +729,46 @@ pub(crate) fn cooldown_held(name: &'static str, wait: Duration) {
         Escaped(name),
         ShownWait(wait),
     );
+}
+
+/// The DEBUG line of a call's wait through cooldown `name` before its
+/// first attempt, the part of it `cause` made (one line per cause, as
+/// `retry_cooldown_wait_seconds` records the parts): a run of
+/// `operation`'s, or (`None`) a call of the user's through `ready` (a
+/// hand loop's). Only a call that waits writes it.
+#[cold]
+#[inline(never)]
+pub(crate) fn cooldown_waits(
+    operation: Option<&'static str>,
+    name: &'static str,
+    cause: metrics::CooldownCause,
+    wait: Duration,
+) {
+    let cause = cause.label();
+    match operation {
+        Some(operation) => tracing::debug!(
+            target: TARGET,
+            operation,
+            cooldown = name,
+            wait_ms = int(wait.as_millis()),
+            cause,
+            "{}: first attempt waits {} for cooldown {} ({})",
+            Escaped(operation),
+            ShownWait(wait),
+            Escaped(name),
+            cause,
+        ),
+        None => tracing::debug!(
+            target: TARGET,
+            cooldown = name,
+            wait_ms = int(wait.as_millis()),
+            cause,
+            "cooldown {}: a call waits {} ({})",
+            Escaped(name),
+            ShownWait(wait),
+            cause,
+        ),
+    }
 }
 
 /// The DEBUG line of a run that returns a retriable error after one

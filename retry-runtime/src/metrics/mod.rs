@@ -620,8 +620,8 @@ impl CooldownCause {
     #[cfg(feature = "metrics")]
     pub(crate) const BOTH: [CooldownCause; 2] = [CooldownCause::Hold, CooldownCause::Pace];
 
-    /// The label's value.
-    #[cfg(feature = "metrics")]
+    /// The label's value (and the `cause` of a first attempt's DEBUG
+    /// line of its wait).
     pub(crate) const fn label(self) -> &'static str {
         match self {
             CooldownCause::Hold => "hold",

@@ -1178,7 +1178,7 @@ where
             // form: `cooldown::first_wait_of`).
             if let (Some(cooldown), 0) = (policy.cooldown(), run.attempts_made()) {
                 if !policy.circuit.is_some_and(|b| b.refuses_now()) {
-                    cooldown.ready_on(&self.sleeper).await;
+                    cooldown.ready_for(Some(policy.name), &self.sleeper).await;
                 }
             }
             // (a retry under a timeout whose wait ended past the deadline
