@@ -76,12 +76,14 @@ use pace::Pace;
 /// a [`ready`](Cooldown::ready) wait; a call the hold did not hold is not
 /// moved): a remedy only after a 429, where a pace throttles always.
 ///
-/// Without it, each of 32 tasks against a partner that allows 10 requests
-/// a second waits its own 429's `Retry-After` while the others go on
-/// sending and collect 429s of their own (an importer's walk-through: 41
-/// requests a second, 645 429s for 256 pages). A cooldown is not a rate
-/// limiter (it paces nothing before the first 429): put one below the
-/// middleware for that.
+/// Without a cooldown, each of 32 tasks against a partner that allows 10
+/// requests a second waits its own 429's `Retry-After` while the others
+/// go on sending and collect 429s of their own (an importer's
+/// walk-through: 41 requests a second, 645 429s for 256 pages). Without a
+/// pace, a cooldown is no rate limiter: a hold (and a spread) holds
+/// nothing before the first 429. With one ([`with_pace`](Cooldown::with_pace),
+/// above) it is a rate limiter from the first call; or put one of your own
+/// below the middleware.
 ///
 /// It holds the calls of one process. Replicas of a service (pods)
 /// against one API share their holds through a hook of yours:
