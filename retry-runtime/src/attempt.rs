@@ -43,7 +43,10 @@ pub struct Attempt {
     /// Time since the run started, waits included.
     pub elapsed: Duration,
     /// Time left before the policy's `max_elapsed` (no retry starts after
-    /// it); `None` without one.
+    /// it); `None` without one. Not the time this attempt has: one that
+    /// starts before `max_elapsed` runs on past it, within its own
+    /// timeout (a deadline split as docs/policies.md's "A deadline across
+    /// calls" splits it gives each attempt that whole timeout).
     pub remaining: Option<Duration>,
     /// The kind of the previous attempt's error, when the policy classifies
     /// errors; `None` for the first attempt, and after an `Ok` that
