@@ -13,6 +13,11 @@
 //! backoff, and the next attempt gets the answer.
 //!
 //! Run it with `cargo run --example ai_provider` (about 2 seconds).
+//!
+//! `testkit` (the scripted local server and the demo's checks) is this
+//! repository's, not published: copy the client side (the error type, the
+//! policies, `Provider`), and serve your tests' failures with a local
+//! server of yours (docs/testing.md, "An HTTP API against a local server").
 
 use std::time::{Duration, Instant};
 

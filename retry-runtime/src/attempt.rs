@@ -71,6 +71,8 @@ impl Attempt {
     ///
     /// fn headers(a: &Attempt) -> Vec<(&'static str, String)> {
     ///     let mut h = vec![("x-attempt", a.number.to_string())];
+    ///     // the time left when the policy's `max_elapsed` is the call's
+    ///     // deadline (a deadline split per attempt gives each its bound)
     ///     if let Some(left) = a.remaining {
     ///         h.push(("grpc-timeout", format!("{}m", left.as_millis())));
     ///     }
