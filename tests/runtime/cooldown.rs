@@ -2252,3 +2252,53 @@ fn a_held_sync_first_attempt_logs_its_wait() {
     let ms = lines[0].field_as::<u64>("wait_ms").unwrap();
     assert!((1_000..=2_000).contains(&ms), "{ms}");
 }
+
+/// A storm of 429s that ask one wait is one hold, and writes one INFO
+/// line, as it starts: each later 429 of it (40 calls in flight answered
+/// a millisecond apart, here through `decide` as a run decides, or as
+/// many holds received from the other replicas, `hold_for`) only makes
+/// the hold a millisecond longer, and writes its line at DEBUG. A hold
+/// that at least doubles the time left is news again (INFO), as is a
+/// hold after one has ended.
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_429s_is_one_info_line() {
+    static STORM: Cooldown = Cooldown::new("storm");
+    static CALLS: Policy<RetryOn> = presets::API.with_name("storm").with_cooldown(&STORM);
+    let logs = testkit::capture::capture();
+    let line = "cooldown storm: calls through it hold for";
+    for n in 0..40 {
+        if n < 20 {
+            let _ = CALLS.decide(0, &ApiError::Limited(25 * S));
+        } else {
+            STORM.hold_for(25 * S); // received from another replica
+        }
+        tokio::time::advance(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        logs.matching(Level::INFO, line).len(),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(
+        logs.matching(Level::DEBUG, line).len(),
+        39,
+        "{:#?}",
+        logs.lines()
+    );
+    // about 25 s left: 60 s is news, 61 s a moment later is not
+    STORM.hold_for(60 * S);
+    STORM.hold_for(61 * S);
+    assert_eq!(
+        logs.matching(Level::INFO, line).len(),
+        2,
+        "{:#?}",
+        logs.lines()
+    );
+    // a hold after it ended
+    tokio::time::advance(61 * S).await;
+    STORM.hold_for(S);
+    let info = logs.matching(Level::INFO, line);
+    assert_eq!(info.len(), 3, "{:#?}", logs.lines());
+    assert!(info[2].contains("hold for 1s"), "{info:?}");
+}

@@ -239,6 +239,14 @@ fn every_kind_of_run() {
     static SHARED: retry_runtime::cooldown::Cooldown =
         retry_runtime::cooldown::Cooldown::new("shared");
     SHARED.hold_for(Duration::from_secs(1));
+    // a hold made a little longer (a storm's next 429, a moment later),
+    // on a cooldown of this run's own (the three runs of this file share
+    // `SHARED`, on clocks of their own)
+    let storm: &'static retry_runtime::cooldown::Cooldown =
+        Box::leak(Box::new(retry_runtime::cooldown::Cooldown::new("storm")));
+    storm.hold_for(Duration::from_secs(1));
+    retry_runtime::sleep::sleep_sync(Duration::from_millis(1)); // virtual
+    storm.hold_for(Duration::from_secs(1));
     // a first attempt it holds, and a call of the user's it holds
     let _ = plain
         .with_name("held")

@@ -136,7 +136,7 @@ pub struct Cooldown {
 }
 
 impl Cooldown {
-    /// A cooldown never held yet, named `name` (in the INFO line of each
+    /// A cooldown never held yet, named `name` (in the line of each
     /// hold, the DEBUG line of each first attempt's wait, its metrics and
     /// a policy's `Debug`).
     ///
@@ -279,16 +279,23 @@ impl Cooldown {
 
     /// Hold every call until `wait` from now, unless it holds longer
     /// already: did it make the hold longer (logged and counted then)?
+    /// Logged at INFO when the hold is news: it starts, or its time left
+    /// at least doubles; at DEBUG when it is only made a little longer
+    /// (the next 429 of one storm, asking the same wait a moment later, or
+    /// such a hold received from another replica: at INFO, a replica
+    /// wrote a line for every 429 of every replica).
     fn extend(&self, wait: Duration) -> bool {
         if wait.is_zero() {
             return false;
         }
         let held = nanos(wait);
-        let until = nanos(SystemClock.now()).saturating_add(held);
+        let now = nanos(SystemClock.now());
+        let until = now.saturating_add(held);
         self.longest.fetch_max(held, Ordering::Relaxed);
         let before = self.until.fetch_max(until, Ordering::AcqRel);
         if before < until {
-            crate::log::cooldown_held(self.name, wait);
+            let news = held / 2 >= before.saturating_sub(now);
+            crate::log::cooldown_held(self.name, wait, news);
             metrics::cooldown_held(self.name);
         }
         before < until

@@ -18,7 +18,8 @@
 //! | an error left to an outer retried call that retries its kind (whether or not this run would) | DEBUG | `{operation} failed on attempt {n}; leaving the retry to the outer retried call` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `outcome` |
 //! | a call a breaker rejected before its first attempt | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `circuit`, `outcome` |
 //! | a call a throttle rejected | DEBUG | `{operation} not attempted: {rejection}` | `operation`, `call`, `attempt`, `throttle`, `probability`, `outcome` |
-//! | a cooldown starts holding, or holds longer (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`: at most one line for each 429 honoured, and one for each hold received from another replica) | INFO | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
+//! | a cooldown starts holding, or its time left at least doubles (a server's wait under `Policy::with_cooldown`, or `Cooldown::hold_for`: one line for a storm of 429s that ask the same wait, in this process or received from other replicas) | INFO | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
+//! | a cooldown holds a little longer (less than doubles its time left: the storm's later 429s, each a moment after the first, or such holds received from other replicas) | DEBUG | `cooldown {name}: calls through it hold for {wait}` | `cooldown`, `wait_ms` |
 //! | a call's first attempt waits through its policy's cooldown, in every form: one line per cause, `cause` being `hold` (the spread included) or `pace`, as `retry_cooldown_wait_seconds` records the parts (a call held 25 s, then paced 1 s, writes two; a call not held writes none; a retry's wait is in its own line, `wait_source="cooldown"`) | DEBUG | `{operation}: first attempt waits {wait} for cooldown {name} ({cause})` | `operation`, `cooldown`, `wait_ms`, `cause` |
 //! | a call of the user's waits in `Cooldown::ready`, `ready_on` or `ready_sync` (a hand loop's first attempt), as above | DEBUG | `cooldown {name}: a call waits {wait} ({cause})` | `cooldown`, `wait_ms`, `cause` |
 //! | a hedge starts beside others (an attempt started on the hedge delay, no failed attempt's retry) | DEBUG | `hedging {operation}: attempt {n} starts beside {k} in flight` | `operation`, `call`, `attempt`, `max_attempts`, `in_flight` |
@@ -717,18 +718,29 @@ pub(crate) fn not_attempted(
     );
 }
 
-/// The INFO line of a cooldown that starts holding, or holds longer:
-/// every call through it waits `wait` from now.
+/// The line of a cooldown that starts holding, or holds longer: every
+/// call through it waits `wait` from now. INFO when it is `news` (the
+/// hold starts, or its time left at least doubles), else DEBUG (one storm
+/// of 429s asking one wait is one INFO line, not one a 429).
 #[cold]
-pub(crate) fn cooldown_held(name: &'static str, wait: Duration) {
-    tracing::info!(
-        target: TARGET,
-        cooldown = name,
-        wait_ms = int(wait.as_millis()),
-        "cooldown {}: calls through it hold for {}",
-        Escaped(name),
-        ShownWait(wait),
-    );
+pub(crate) fn cooldown_held(name: &'static str, wait: Duration, news: bool) {
+    macro_rules! held {
+        ($level:ident) => {
+            tracing::$level!(
+                target: TARGET,
+                cooldown = name,
+                wait_ms = int(wait.as_millis()),
+                "cooldown {}: calls through it hold for {}",
+                Escaped(name),
+                ShownWait(wait),
+            )
+        };
+    }
+    if news {
+        held!(info);
+    } else {
+        held!(debug);
+    }
 }
 
 /// The DEBUG line of a call's wait through cooldown `name` before its
