@@ -331,7 +331,10 @@ impl Cooldown {
     /// With a [spread](Self::with_spread), a held call's point in it is
     /// drawn when the call waits, so it cannot be known now: the answer
     /// is then the hold's end (and the pace's first free slot at or after
-    /// it), and a held call waits up to [`spread`](Self::spread) more. The
+    /// it), and a held call waits up to [`spread`](Self::spread) more;
+    /// with a pace too, until the first free slot at or after its point,
+    /// which may be later still (the slots held retries took in the
+    /// spread are taken: a point among them goes after them). The
     /// cooldown does not know a policy's breaker: a call that the breaker
     /// refuses does not wait at all.
     ///
@@ -881,5 +884,29 @@ mod tests {
         // what a call then waits: up to `spread()` more
         let wait = C.take_first_wait("first-wait").unwrap();
         assert!(wait >= 4 * S && wait <= 4 * S + C.spread(), "{wait:?}");
+    }
+
+    /// With a spread and a pace, the slots held retries took in the
+    /// spread (each lengthened to its point) are taken: a held first
+    /// attempt's point among them goes after them, past the answer plus
+    /// `spread()`, though the answer (the hold's end) was free.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn first_wait_with_a_spread_and_a_pace_may_be_passed_by_more_than_the_spread() {
+        static C: Cooldown = Cooldown::new("first-wait-spread-pace")
+            .with_pace(10, S)
+            .with_spread(S);
+        C.hold_for(4 * S);
+        // held retries' slots at 4.1s..6s, the hold's end left free
+        for n in 1..=20 {
+            assert_eq!(
+                C.slot_after(4 * S + n * 100 * MS),
+                Some(4 * S + n * 100 * MS)
+            );
+        }
+        assert_eq!(C.first_wait(), Some(4 * S), "the hold's end, free");
+        crate::testing::seed(7);
+        let wait = C.take_first_wait("first-wait").unwrap();
+        assert!(wait > 4 * S + C.spread(), "{wait:?}");
+        assert_eq!(wait, 6 * S + 100 * MS, "the first free slot after them");
     }
 }
