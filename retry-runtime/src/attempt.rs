@@ -43,10 +43,15 @@ pub struct Attempt {
     /// Time since the run started, waits included.
     pub elapsed: Duration,
     /// Time left before the policy's `max_elapsed` (no retry starts after
-    /// it); `None` without one. Not the time this attempt has: one that
-    /// starts before `max_elapsed` runs on past it, within its own
-    /// timeout (a deadline split as docs/policies.md's "A deadline across
-    /// calls" splits it gives each attempt that whole timeout).
+    /// it); `None` without one. Under a timeout of yours (`timeout(..)`
+    /// around the attempt, `#[retry(timeout = ..)]`) it is not the time
+    /// this attempt has: one that starts before `max_elapsed` runs on past
+    /// it, within that timeout (a deadline split as docs/policies.md's "A
+    /// deadline across calls" splits it gives each attempt that whole
+    /// timeout). The tower layer's `with_timeout` and the reqwest
+    /// middleware's timeout are shortened to it: there an attempt has at
+    /// most `remaining`, and ends by `max_elapsed` (but a first attempt
+    /// whose cooldown wait took all of it, which keeps the whole timeout).
     pub remaining: Option<Duration>,
     /// The kind of the previous attempt's error, when the policy classifies
     /// errors; `None` for the first attempt, and after an `Ok` that
