@@ -888,8 +888,9 @@ pub(crate) fn pushback_stops(values: &dyn core::fmt::Debug, why: &'static str) {
 }
 
 /// The lines `f` logs on this thread, at DEBUG and above, as text (a
-/// unit test's view of a DEBUG line's words: the hint readers').
-#[cfg(all(test, any(feature = "http", feature = "aws")))]
+/// unit test's view of a line's words: the hint readers' DEBUG lines, the
+/// shared holds' WARN lines).
+#[cfg(all(test, any(feature = "http", feature = "aws", feature = "shared-holds")))]
 pub(crate) fn captured(f: impl FnOnce()) -> String {
     use std::sync::{Arc, Mutex};
 

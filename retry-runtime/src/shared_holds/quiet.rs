@@ -198,4 +198,46 @@ mod tests {
             assert_eq!(quiet.admit(t0, Duration::ZERO), Some(0));
         }
     }
+
+    /// A `SharedHolds` writes the first line of a kind at once (none left
+    /// unsaid before it), cuts the next of its interval, and cuts each
+    /// kind on its own: a storm of dropped holds does not silence the
+    /// first line of another kind (a cooldown not in its list).
+    #[test]
+    fn each_kind_of_line_is_cut_on_its_own() {
+        static HOLDS: SharedHolds = SharedHolds::new(&[]).with_log_every(Duration::from_secs(3600));
+        assert_eq!(HOLDS.say(Line::Dropped), Some(0));
+        assert_eq!(HOLDS.say(Line::Dropped), None);
+        assert_eq!(HOLDS.say(Line::NotListed), Some(0), "a kind of its own");
+        assert_eq!(HOLDS.say(Line::Dropped), None);
+        assert_eq!(HOLDS.say(Line::NotListed), None);
+    }
+
+    /// The tail of a storm, told: once the interval has passed since the
+    /// last line written, one WARN line for each kind with lines left
+    /// unsaid, saying how many and what they were; none for a kind with
+    /// none, and each tail told once.
+    #[test]
+    fn the_summary_line_says_how_many_of_a_kind_were_left_unsaid() {
+        static HOLDS: SharedHolds =
+            SharedHolds::new(&[]).with_log_every(Duration::from_millis(100));
+        // (the lines of a second ago: their interval has passed)
+        let before = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .expect("a clock a second old");
+        let failed = &HOLDS.quiet[Line::Failed as usize];
+        assert_eq!(failed.admit(before, HOLDS.log_every), Some(0));
+        for _ in 0..3 {
+            assert_eq!(failed.admit(before, HOLDS.log_every), None);
+        }
+        let expired = &HOLDS.quiet[Line::Expired as usize];
+        assert_eq!(expired.admit(before, HOLDS.log_every), Some(0));
+        let lines = crate::log::captured(|| HOLDS.say_unsaid());
+        assert_eq!(
+            lines,
+            " WARN retry_runtime::shared_holds: 3 more holds not published, their statement \
+             failed since the last such line, left unsaid (counts() has each) unsaid=3\n"
+        );
+        assert_eq!(crate::log::captured(|| HOLDS.say_unsaid()), "", "told once");
+    }
 }

@@ -138,4 +138,35 @@ mod tests {
             assert_eq!(atomic.get(), state);
         }
     }
+
+    /// A listener's task that ends, however it ends, leaves the listener
+    /// `Stopped` and the holds free to be shared by another `start`; one
+    /// that ends with its tokio runtime says so at WARN, one whose pool
+    /// was closed does not (the listener said so at INFO).
+    #[test]
+    fn a_listener_stopped_says_so_and_lets_another_start() {
+        static HOLDS: SharedHolds = SharedHolds::new(&[]).with_channel("stops");
+        for pool_closed in [false, true] {
+            HOLDS.set_listener(ListenerState::Listening);
+            HOLDS.starting.store(true, Ordering::Release);
+            assert!(HOLDS.listener().is_listening());
+            let stops = Stops {
+                holds: &HOLDS,
+                pool_closed,
+            };
+            let lines = crate::log::captured(|| drop(stops));
+            assert_eq!(HOLDS.listener(), ListenerState::Stopped);
+            assert!(!HOLDS.starting.load(Ordering::Acquire), "free to start");
+            if pool_closed {
+                assert_eq!(lines, "");
+            } else {
+                assert_eq!(
+                    lines,
+                    " WARN retry_runtime::shared_holds: the listener stopped with its tokio \
+                     runtime: no other replica's hold is applied here from now on \
+                     channel=\"stops\"\n"
+                );
+            }
+        }
+    }
 }
