@@ -1275,6 +1275,21 @@ mod tests {
         });
     }
 
+    /// An event of the user's that has a `log.target` field is no `log`
+    /// record: its record's target is the one it names, as its line shows
+    /// it (`log` too, when it names that), not the field's.
+    #[test]
+    fn an_event_with_a_log_target_field_keeps_the_target_it_names() {
+        scoped(|logs| {
+            tracing::event!(target: "clips", Level::WARN, log.target = "db::pool", "slow");
+            tracing::event!(target: "log", Level::WARN, log.target = "db::pool", "slow");
+            assert_eq!(logs.lines(), ["WARN clips: slow", "WARN log: slow"]);
+            let records = logs.records();
+            let targets: Vec<_> = records.iter().map(|r| r.target()).collect();
+            assert_eq!(targets, ["clips", "log"]);
+        });
+    }
+
     /// Two capture layers in one subscriber: each line twice (the docs
     /// say so), each with its record; a span's fields kept once (its text,
     /// formatted by both layers, shows a field recorded later twice).
