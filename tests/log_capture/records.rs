@@ -213,3 +213,28 @@ fn a_value_that_logs_as_it_is_shown_keeps_its_line_s_record() {
     assert_eq!(outer.message(), "logged");
     assert_eq!(outer.field("v"), Some("outer value"));
 }
+
+/// A `log` record that reached `tracing` (as tracing-log's bridge makes
+/// it: an event named `log event`, target `log`, the record's own target
+/// in a `log.target` field): its record's target is the one its line
+/// shows, and it keeps the bridge's fields where the line does. (This
+/// workspace's tracing-subscriber is built without its `tracing-log`
+/// feature: the text writes such a record under `log`, with its
+/// `log.target` field; retry-runtime's unit tests check the other way.)
+#[test]
+fn a_log_record_s_target_is_the_one_its_line_shows() {
+    let logs = testing::capture_logs().unwrap();
+    tracing::event!(name: "log event", target: "log", Level::WARN, log.target = "db::pool", "slow");
+    let line = &logs.lines()[0];
+    let records = logs.records();
+    let record = &records[0];
+    assert!(
+        line.starts_with(&format!("WARN {}: slow", record.target())),
+        "{line} {record:?}"
+    );
+    assert_eq!(
+        record.field("log.target").is_some(),
+        line.contains("log.target="),
+        "{line} {record:?}"
+    );
+}
