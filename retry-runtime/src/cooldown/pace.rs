@@ -465,6 +465,23 @@ mod tests {
         assert_eq!(next, [ms(100), ms(200), ms(400), ms(500)]);
     }
 
+    /// A slot apart that begins where the slot a call would take ends is
+    /// not a call before it: not counted ahead of it, the call keeps its
+    /// slot (the bucket has room for it), and the calls after it count
+    /// the slot apart as the one before them.
+    #[test]
+    fn a_slot_apart_right_after_a_calls_slot_is_not_before_it() {
+        let pace = Pace::new(10, Duration::from_secs(1), 2);
+        assert_eq!(
+            pace.take(1_000 * MS, 200 * MS, &mut |_| true),
+            Some(ms(200))
+        );
+        let next: Vec<_> = (0..4).map(|_| take(&pace, 1_000)).collect();
+        // the burst's two at once, one at 1.1s (before the slot apart at
+        // 1.2s, not after it), then 1.3s
+        assert_eq!(next, [ms(0), ms(0), ms(100), ms(300)]);
+    }
+
     #[test]
     fn a_slot_given_back_is_the_next_calls() {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
